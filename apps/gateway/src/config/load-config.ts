@@ -1,0 +1,55 @@
+import { readFile } from 'node:fs/promises';
+import { createGateway, isSwitchyardError, schemaProblems } from '@switchyard/proxy-core';
+import { parse as parseYaml } from 'yaml';
+import { ConfigFileSchema, type ConfigFile } from './config-schema';
+import { interpolateEnv } from './interpolate-env';
+
+/** A config that could not be used, with every problem found. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(
+    readonly source: string,
+    readonly problems: string[],
+  ) {
+    super(`Invalid configuration in ${source}:\n- ${problems.join('\n- ')}`);
+  }
+}
+
+/**
+ * Validates a parsed config: the file schema, then the engine's own checks (provider
+ * options, routes), all problems together in one {@link ConfigError}.
+ */
+export async function validateConfig(raw: unknown, env: NodeJS.ProcessEnv, source: string): Promise<ConfigFile> {
+  const problems: string[] = [];
+  const value = interpolateEnv(raw, env, problems);
+  problems.push(...schemaProblems(ConfigFileSchema, value));
+  if (problems.length > 0) throw new ConfigError(source, problems);
+  const config = value as ConfigFile;
+  try {
+    // building the engine runs every provider's option schema and the route checks
+    await createGateway({ providers: config.providers, models: config.models ?? [], allowDirectModels: config.allowDirectModels }).close();
+  } catch (error) {
+    if (isSwitchyardError(error) && error.code === 'invalid_options') {
+      throw new ConfigError(source, error.message.split('\n- ').slice(1));
+    }
+    throw error;
+  }
+  return config;
+}
+
+/** Reads a YAML or JSON config file, interpolates `${ENV}` references and validates it. */
+export async function loadConfigFile(path: string, env: NodeJS.ProcessEnv): Promise<ConfigFile> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(path, [`cannot read the file: ${(error as NodeJS.ErrnoException).code ?? String(error)}`]);
+  }
+  let raw: unknown;
+  try {
+    raw = path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+  } catch (error) {
+    throw new ConfigError(path, [`cannot parse the file: ${(error as Error).message}`]);
+  }
+  return validateConfig(raw, env, path);
+}

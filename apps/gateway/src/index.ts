@@ -1,0 +1,8 @@
+// The gateway app's programmatic surface, for tests and embedding the CLI's behaviour.
+export { startGateway } from './start-gateway';
+export type { RunningGateway, StartOptions } from './start-gateway';
+export { ConfigError, loadConfigFile, validateConfig } from './config/load-config';
+export { defaultConfig } from './config/default-config';
+export { interpolateEnv } from './config/interpolate-env';
+export { ConfigFileSchema } from './config/config-schema';
+export type { ConfigFile } from './config/config-schema';

@@ -1,0 +1,64 @@
+import type { AddressInfo } from 'node:net';
+import { createApp } from '@switchyard/proxy-api';
+import type { FastifyInstance } from 'fastify';
+import type { ConfigFile } from './config/config-schema';
+
+/** Where and how to start. */
+export interface StartOptions {
+  config: ConfigFile;
+  port: number;
+  host: string;
+  logLevel?: string;
+}
+
+/** A started gateway. */
+export interface RunningGateway {
+  app: FastifyInstance;
+  url: string;
+  /** Stops accepting, lets in-flight requests finish within the shutdown deadline, then closes. */
+  shutdown(): Promise<void>;
+}
+
+/** Builds the app from a validated config and listens. */
+export async function startGateway(options: StartOptions): Promise<RunningGateway> {
+  const { config } = options;
+  const level = options.logLevel ?? config.logging?.level ?? 'info';
+  const app = createApp({
+    gateway: {
+      providers: config.providers,
+      models: config.models ?? [],
+      requestTimeoutMs: config.requestTimeoutMs,
+      attemptTimeoutMs: config.attemptTimeoutMs,
+      allowDirectModels: config.allowDirectModels,
+    },
+    bodyLimitBytes: config.server?.bodyLimitBytes,
+    requestTimeoutMs: config.server?.requestTimeoutMs,
+    trustProxy: config.server?.trustProxy,
+    logger: level === 'silent' ? false : { level, redact: { paths: ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers["api-key"]'], censor: '[redacted]' } },
+  });
+  await app.listen({ port: options.port, host: options.host });
+  const address = app.server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${host}:${address.port}`;
+  const shutdownTimeoutMs = config.server?.shutdownTimeoutMs ?? 10_000;
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    url,
+    shutdown() {
+      closing ??= (async () => {
+        const deadline = setTimeout(() => {
+          app.log.warn({ shutdownTimeoutMs }, 'shutdown deadline passed; closing the remaining connections');
+          app.server.closeAllConnections();
+        }, shutdownTimeoutMs);
+        deadline.unref();
+        try {
+          await app.close();
+        } finally {
+          clearTimeout(deadline);
+        }
+      })();
+      return closing;
+    },
+  };
+}

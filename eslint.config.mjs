@@ -1,0 +1,50 @@
+import js from '@eslint/js';
+import nx from '@nx/eslint-plugin';
+import prettier from 'eslint-config-prettier';
+import tseslint from 'typescript-eslint';
+
+// Dependency direction of DESIGN.md: arrows only point down.
+const depConstraints = [
+  { sourceTag: 'scope:core', onlyDependOnLibsWithTags: ['scope:core'] },
+  { sourceTag: 'scope:plugin', onlyDependOnLibsWithTags: ['scope:core'] },
+  { sourceTag: 'scope:api', onlyDependOnLibsWithTags: ['scope:core', 'scope:plugin'] },
+  { sourceTag: 'scope:app', onlyDependOnLibsWithTags: ['scope:api', 'scope:core', 'scope:plugin'] },
+  { sourceTag: 'scope:client', onlyDependOnLibsWithTags: [] },
+  { sourceTag: 'scope:testing', onlyDependOnLibsWithTags: [] },
+];
+// Tests may also use the private testing lib and compose the layers above them.
+const testDepConstraints = depConstraints.map((c) => ({
+  ...c,
+  onlyDependOnLibsWithTags: [...c.onlyDependOnLibsWithTags, 'scope:testing', 'scope:core', 'scope:plugin', 'scope:api', 'scope:client'],
+}));
+
+const testFiles = ['**/*.test.ts', '**/*.test-d.ts', '**/test/**/*.ts', '**/vitest.config.ts'];
+
+export default tseslint.config(
+  { ignores: ['**/dist/**', '**/node_modules/**', '**/.nx/**', '**/coverage/**', '**/__fixtures__/**', 'docs/**', '**/*.mjs', '**/*.cjs'] },
+  js.configs.recommended,
+  ...nx.configs['flat/base'],
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/switch-exhaustiveness-check': ['error', { considerDefaultExhaustiveForUnions: true }],
+      '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/require-await': 'off',
+      'no-console': 'error',
+      '@nx/enforce-module-boundaries': ['error', { enforceBuildableLibDependency: false, allow: [], depConstraints, banTransitiveDependencies: false }],
+    },
+  },
+  {
+    files: testFiles,
+    rules: {
+      '@nx/enforce-module-boundaries': ['error', { enforceBuildableLibDependency: false, allow: [], depConstraints: testDepConstraints }],
+      '@typescript-eslint/no-non-null-assertion': 'off',
+      '@typescript-eslint/unbound-method': 'off',
+    },
+  },
+  prettier,
+);

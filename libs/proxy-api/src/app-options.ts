@@ -1,0 +1,32 @@
+import type { Gateway, GatewayOptions } from '@switchyard/proxy-core';
+import type { FastifyServerOptions } from 'fastify';
+
+/** Defaults of {@link AppOptions}, in one place. */
+export const APP_DEFAULTS = {
+  /** Largest accepted request body (images arrive base64-encoded). */
+  bodyLimitBytes: 10 * 1024 * 1024,
+  /** Time to receive a whole request, against slow clients. */
+  requestTimeoutMs: 30_000,
+  /** Idle keep-alive of client connections. */
+  keepAliveTimeoutMs: 72_000,
+} as const;
+
+/** Options of the Switchyard routes, whether mounted by `createApp` or as a plugin. */
+export interface SwitchyardRoutesOptions {
+  /** A gateway built with `createGateway`, or the options to build one (then owned and closed by the app). */
+  gateway: Gateway | GatewayOptions;
+  /** Largest accepted request body in bytes; larger bodies get 413. @default 10485760 */
+  bodyLimitBytes?: number;
+}
+
+/** Options of {@link createApp}. */
+export interface AppOptions extends SwitchyardRoutesOptions {
+  /** Fastify/pino logger settings, or `false` for none. @default false */
+  logger?: FastifyServerOptions['logger'];
+  /** Time to receive a whole request in milliseconds (slow-client guard). @default 30000 */
+  requestTimeoutMs?: number;
+  /** Idle keep-alive of client connections in milliseconds. @default 72000 */
+  keepAliveTimeoutMs?: number;
+  /** Trust `X-Forwarded-*` from a proxy in front. @default false */
+  trustProxy?: boolean;
+}

@@ -1,0 +1,112 @@
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from './create-app';
+
+let app: FastifyInstance;
+
+beforeAll(async () => {
+  app = createApp({
+    gateway: { providers: [{ name: 'mock', type: 'mock' }], models: [{ name: 'demo', targets: [{ provider: 'mock', model: 'echo' }] }] },
+    bodyLimitBytes: 64 * 1024,
+  });
+  await app.ready();
+});
+afterAll(() => app.close());
+
+const chat = (payload: unknown, headers: Record<string, string> = {}) =>
+  app.inject({ method: 'POST', url: '/v1/chat/completions', payload: payload as string, headers: { 'content-type': 'application/json', ...headers } });
+
+function expectOpenAIError(body: string, code: string): void {
+  const parsed = JSON.parse(body) as { error: Record<string, unknown> };
+  expect(Object.keys(parsed.error).sort()).toEqual(['code', 'message', 'param', 'type']);
+  expect(parsed.error['code']).toBe(code);
+  expect(body).not.toMatch(/at .*\.(ts|js):\d+/);
+}
+
+describe('createApp', () => {
+  it('answers a chat completion', async () => {
+    const response = await chat({ model: 'demo', messages: [{ role: 'user', content: 'hi' }] });
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toMatchObject({ object: 'chat.completion', model: 'echo' });
+    expect(response.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('honours a well-formed x-request-id and replaces a malformed one', async () => {
+    const ok = await chat({ model: 'demo', messages: [{ role: 'user', content: 'hi' }] }, { 'x-request-id': 'abc-123' });
+    expect(ok.headers['x-request-id']).toBe('abc-123');
+    const bad = await chat({ model: 'demo', messages: [{ role: 'user', content: 'hi' }] }, { 'x-request-id': 'a b<script>' });
+    expect(bad.headers['x-request-id']).not.toBe('a b<script>');
+  });
+
+  it('rejects a body without messages with a 400 naming the parameter', async () => {
+    const response = await chat({ model: 'demo' });
+    expect(response.statusCode).toBe(400);
+    expectOpenAIError(response.body, 'invalid_request');
+    expect(response.json().error.param).toBe('messages');
+  });
+
+  it('rejects wrong types without coercing them', async () => {
+    const response = await chat({ model: 42, messages: [{ role: 'user', content: 'hi' }] });
+    expect(response.statusCode).toBe(400);
+    expect(response.json().error.param).toBe('model');
+  });
+
+  it('rejects invalid JSON with a 400', async () => {
+    const response = await chat('{"model":');
+    expect(response.statusCode).toBe(400);
+    expectOpenAIError(response.body, 'invalid_request');
+  });
+
+  it('rejects prototype poisoning with a 400', async () => {
+    const response = await chat('{"model":"demo","messages":[{"role":"user","content":"x"}],"__proto__":{"polluted":true}}');
+    expect(response.statusCode).toBe(400);
+    expectOpenAIError(response.body, 'invalid_request');
+  });
+
+  it('rejects a body over the limit with a 413', async () => {
+    const response = await chat({ model: 'demo', messages: [{ role: 'user', content: 'x'.repeat(70 * 1024) }] });
+    expect(response.statusCode).toBe(413);
+    expectOpenAIError(response.body, 'request_too_large');
+  });
+
+  it('rejects a non-JSON content type with a 415', async () => {
+    const response = await app.inject({ method: 'POST', url: '/v1/chat/completions', payload: 'hi', headers: { 'content-type': 'text/plain' } });
+    expect(response.statusCode).toBe(415);
+    expectOpenAIError(response.body, 'invalid_request');
+  });
+
+  it('answers an unknown model with a 404', async () => {
+    const response = await chat({ model: 'gpt-9', messages: [{ role: 'user', content: 'hi' }] });
+    expect(response.statusCode).toBe(404);
+    expectOpenAIError(response.body, 'model_not_found');
+  });
+
+  it('answers an unknown route with an OpenAI-shaped 404', async () => {
+    const response = await app.inject({ method: 'GET', url: '/v1/nothing' });
+    expect(response.statusCode).toBe(404);
+    expectOpenAIError(response.body, 'not_found');
+  });
+
+  it('lists the configured models', async () => {
+    const response = await app.inject({ method: 'GET', url: '/v1/models' });
+    expect(response.json()).toEqual({ object: 'list', data: [expect.objectContaining({ id: 'demo', object: 'model', owned_by: 'mock' })] });
+  });
+
+  it('answers /health', async () => {
+    expect((await app.inject({ method: 'GET', url: '/health' })).json()).toEqual({ status: 'ok' });
+  });
+
+  it('streams server-sent events ending in [DONE]', async () => {
+    const response = await chat({ model: 'demo', stream: true, messages: [{ role: 'user', content: 'hi' }] });
+    expect(response.headers['content-type']).toContain('text/event-stream');
+    const events = response.body.split('\n\n').filter(Boolean);
+    expect(events.at(-1)).toBe('data: [DONE]');
+    expect(JSON.parse(events[0]!.slice(6))).toMatchObject({ object: 'chat.completion.chunk' });
+  });
+
+  it('embeds', async () => {
+    const response = await app.inject({ method: 'POST', url: '/v1/embeddings', payload: { model: 'mock/e', input: ['a', 'b'] } });
+    expect(response.statusCode).toBe(200);
+    expect(response.json().data).toHaveLength(2);
+  });
+});

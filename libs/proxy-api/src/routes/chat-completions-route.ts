@@ -1,0 +1,30 @@
+import {
+  ChatCompletionRequestSchema,
+  createRequestContext,
+  type ChatCompletionRequest,
+  type Gateway,
+} from '@switchyard/proxy-core';
+import type { FastifyInstance } from 'fastify';
+import { clientAbortSignal } from '../http/request-signal';
+import { writeSseStream } from '../http/write-sse';
+
+/**
+ * `POST /v1/chat/completions`, streaming and not.
+ * @see https://platform.openai.com/docs/api-reference/chat/create
+ */
+export function chatCompletionsRoute(app: FastifyInstance, gateway: Gateway, bodyLimit: number): void {
+  app.post<{ Body: ChatCompletionRequest }>(
+    '/v1/chat/completions',
+    { bodyLimit, schema: { body: ChatCompletionRequestSchema } },
+    async (request, reply) => {
+      const context = createRequestContext({ requestId: request.id, endpoint: 'chat', signal: clientAbortSignal(reply) });
+      if (request.body.stream === true) {
+        const stream = await gateway.stream(request.body, { context });
+        reply.hijack();
+        await writeSseStream(reply.raw, stream, { 'x-request-id': request.id });
+        return reply;
+      }
+      return gateway.chat(request.body, { context });
+    },
+  );
+}

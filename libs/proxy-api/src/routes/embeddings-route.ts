@@ -1,0 +1,14 @@
+import { createRequestContext, EmbeddingRequestSchema, type EmbeddingRequest, type Gateway } from '@switchyard/proxy-core';
+import type { FastifyInstance } from 'fastify';
+import { clientAbortSignal } from '../http/request-signal';
+
+/**
+ * `POST /v1/embeddings`.
+ * @see https://platform.openai.com/docs/api-reference/embeddings/create
+ */
+export function embeddingsRoute(app: FastifyInstance, gateway: Gateway, bodyLimit: number): void {
+  app.post<{ Body: EmbeddingRequest }>('/v1/embeddings', { bodyLimit, schema: { body: EmbeddingRequestSchema } }, async (request, reply) => {
+    const context = createRequestContext({ requestId: request.id, endpoint: 'embeddings', signal: clientAbortSignal(reply) });
+    return gateway.embed(request.body, { context });
+  });
+}

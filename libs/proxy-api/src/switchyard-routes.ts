@@ -1,0 +1,47 @@
+import { createGateway, type Gateway, type GatewayOptions } from '@switchyard/proxy-core';
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import { APP_DEFAULTS, type SwitchyardRoutesOptions } from './app-options';
+import { toErrorReply } from './http/to-error-reply';
+import { chatCompletionsRoute } from './routes/chat-completions-route';
+import { embeddingsRoute } from './routes/embeddings-route';
+import { healthRoute } from './routes/health-route';
+import { modelsRoute } from './routes/models-route';
+
+function isGateway(value: Gateway | GatewayOptions): value is Gateway {
+  return typeof (value as Gateway).chat === 'function' && typeof (value as Gateway).stream === 'function';
+}
+
+/**
+ * The Switchyard HTTP routes as a Fastify plugin, to register inside an existing app
+ * (under a prefix if wanted). Errors inside it leave as OpenAI-shaped bodies.
+ * @example
+ * app.register(switchyardRoutes, { prefix: '/llm', gateway: { providers: [{ name: 'mock', type: 'mock' }] } });
+ */
+export const switchyardRoutes: FastifyPluginAsync<SwitchyardRoutesOptions> = async (app: FastifyInstance, options) => {
+  const owned = !isGateway(options.gateway);
+  const gateway = isGateway(options.gateway) ? options.gateway : createGateway(options.gateway);
+  if (owned) app.addHook('onClose', async () => gateway.close());
+  const bodyLimit = options.bodyLimitBytes ?? APP_DEFAULTS.bodyLimitBytes;
+
+  // these routes take JSON only; any other media type is a 415, not a string body
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit }, app.getDefaultJsonParser('error', 'error'));
+
+  app.setErrorHandler(async (thrown, request, reply) => {
+    const error = toErrorReply(thrown);
+    if (error.status >= 500) request.log.error({ err: error.cause ?? error, code: error.code }, error.message);
+    if (error.retryAfterMs !== undefined) reply.header('retry-after', Math.max(1, Math.ceil(error.retryAfterMs / 1000)));
+    return reply.code(error.status).send(error.toJSON());
+  });
+  app.setNotFoundHandler(async (request, reply) =>
+    reply.code(404).send({ error: { message: `Unknown route ${request.method} ${request.url.split('?')[0] ?? ''}.`, type: 'invalid_request_error', param: null, code: 'not_found' } }),
+  );
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  chatCompletionsRoute(app, gateway, bodyLimit);
+  embeddingsRoute(app, gateway, bodyLimit);
+  modelsRoute(app, gateway);
+  healthRoute(app);
+};

@@ -1,0 +1,72 @@
+import type { OpenAIErrorBody } from '../wire/openai-chat';
+import { ERROR_CATALOG, type SwitchyardErrorCode } from './error-catalog';
+
+/** Options of a {@link SwitchyardError}. */
+export interface SwitchyardErrorOptions {
+  /** The underlying failure, kept for logs; never sent to clients. */
+  cause?: unknown;
+  /** The provider instance the error came from. */
+  provider?: string;
+  /** The request parameter at fault, as OpenAI's `error.param`. */
+  param?: string;
+  /** How long the client should wait before retrying, when known. */
+  retryAfterMs?: number;
+  /** The HTTP status the upstream answered with, when the error came from one. */
+  upstreamStatus?: number;
+  /** Overrides the catalog status (e.g. 402 for budgets when configured). */
+  status?: number;
+}
+
+/** The one error type of Switchyard: a code from a closed catalog plus context. */
+export class SwitchyardError extends Error {
+  override readonly name = 'SwitchyardError';
+  readonly code: SwitchyardErrorCode;
+  readonly status: number;
+  readonly type: string;
+  readonly retryable: boolean;
+  readonly provider: string | undefined;
+  readonly param: string | undefined;
+  readonly retryAfterMs: number | undefined;
+  readonly upstreamStatus: number | undefined;
+
+  constructor(code: SwitchyardErrorCode, message: string, options: SwitchyardErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    const info = ERROR_CATALOG[code];
+    this.code = code;
+    this.status = options.status ?? info.status;
+    this.type = info.type;
+    this.retryable = info.retryable;
+    this.provider = options.provider;
+    this.param = options.param;
+    this.retryAfterMs = options.retryAfterMs;
+    this.upstreamStatus = options.upstreamStatus;
+  }
+
+  /** The OpenAI-shaped wire body; carries no stack, cause or provider secret. */
+  toJSON(): OpenAIErrorBody {
+    return { error: { message: this.message, type: this.type, param: this.param ?? null, code: this.code } };
+  }
+}
+
+/** Whether a value is a {@link SwitchyardError}, across copies of the package. */
+export function isSwitchyardError(value: unknown): value is SwitchyardError {
+  return value instanceof SwitchyardError || (value instanceof Error && value.name === 'SwitchyardError' && 'code' in value);
+}
+
+/**
+ * Turns anything thrown into a {@link SwitchyardError}, at every boundary. Aborts become
+ * `client_closed_request` (or `upstream_timeout` when a timeout signal fired); anything
+ * unknown becomes `internal_error` with the original kept as `cause`.
+ */
+export function toSwitchyardError(error: unknown, provider?: string): SwitchyardError {
+  if (isSwitchyardError(error)) return error;
+  if (error instanceof Error) {
+    if (error.name === 'TimeoutError') {
+      return new SwitchyardError('upstream_timeout', 'The upstream call timed out.', { cause: error, provider });
+    }
+    if (error.name === 'AbortError') {
+      return new SwitchyardError('client_closed_request', 'The request was aborted.', { cause: error, provider });
+    }
+  }
+  return new SwitchyardError('internal_error', 'An internal error occurred.', { cause: error, provider });
+}

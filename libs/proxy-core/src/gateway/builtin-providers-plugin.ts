@@ -1,0 +1,14 @@
+import type { GatewayPlugin } from '../hooks/gateway-hooks';
+import { mockProvider } from '../providers/mock';
+import { openAIProvider } from '../providers/openai';
+
+/** Registers the built-in provider types through the same hook a third-party plugin uses. */
+export const builtinProvidersPlugin: GatewayPlugin = {
+  name: 'switchyard:builtin-providers',
+  apply(hooks) {
+    hooks.registerProviders.tap('switchyard:builtin-providers', (registry) => {
+      registry.register(openAIProvider);
+      registry.register(mockProvider);
+    });
+  },
+};

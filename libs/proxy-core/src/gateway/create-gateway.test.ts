@@ -1,0 +1,254 @@
+import { createMockUpstream, type MockUpstream } from '@switchyard/testing';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { SwitchyardError } from '../errors/switchyard-error';
+import type { GatewayPlugin } from '../hooks/gateway-hooks';
+import { PROVIDER_CONTRACT_VERSION, type ProviderFactory } from '../providers/provider-adapter';
+import type { ChatCompletionChunk, ChatCompletionRequest } from '../wire/openai-chat';
+import { createGateway, type Gateway } from './create-gateway';
+import type { GatewayOptions } from './gateway-options';
+import { createRequestContext, type RequestContext } from './request-context';
+
+let upstream: MockUpstream;
+const gateways: Gateway[] = [];
+const hello: ChatCompletionRequest = { model: 'gpt', messages: [{ role: 'user', content: 'Hello!' }] };
+
+function make(options: Partial<GatewayOptions> = {}): Gateway {
+  const gateway = createGateway({
+    providers: [
+      { name: 'primary', type: 'openai', baseUrl: `${upstream.url}/v1`, apiKey: 'sk-primary-0000000000' },
+      { name: 'backup', type: 'openai', baseUrl: `${upstream.url}/backup/v1` },
+      { name: 'mock', type: 'mock' },
+    ],
+    models: [
+      { name: 'gpt', strategy: 'ordered', targets: [{ provider: 'primary', model: 'gpt-4o-mini' }, { provider: 'backup', model: 'gpt-4o-mini' }] },
+      { name: 'solo', targets: [{ provider: 'primary', model: 'gpt-4o-mini' }], fallbacks: ['demo'] },
+      { name: 'demo', targets: [{ provider: 'mock', model: 'echo' }] },
+    ],
+    ...options,
+  });
+  gateways.push(gateway);
+  return gateway;
+}
+
+async function collect(stream: AsyncIterable<ChatCompletionChunk>): Promise<ChatCompletionChunk[]> {
+  const chunks: ChatCompletionChunk[] = [];
+  for await (const chunk of stream) chunks.push(chunk);
+  return chunks;
+}
+
+beforeAll(async () => {
+  upstream = await createMockUpstream();
+});
+afterEach(async () => {
+  upstream.reset();
+  await Promise.all(gateways.splice(0).map((g) => g.close()));
+});
+afterAll(() => upstream.close());
+
+describe('createGateway', () => {
+  it('routes an alias to its first target and records the attempt', async () => {
+    const context = createRequestContext();
+    const response = await make().chat(hello, { context });
+    expect(response.choices[0]?.message.content).toContain('Hello there');
+    expect(context).toMatchObject({ provider: 'primary', upstreamModel: 'gpt-4o-mini', requestedModel: 'gpt' });
+    expect(context.attempts).toHaveLength(1);
+    expect(context.usage?.total_tokens).toBe(29);
+  });
+
+  it('addresses <provider>/<model> directly', async () => {
+    const response = await make().chat({ ...hello, model: 'mock/anything' });
+    expect(response.model).toBe('anything');
+    expect(response.choices[0]?.message.content).toContain('You said: Hello!');
+  });
+
+  it('refuses <provider>/<model> when direct addressing is off', async () => {
+    await expect(make({ allowDirectModels: false }).chat({ ...hello, model: 'mock/x' })).rejects.toMatchObject({ code: 'model_not_found', status: 404 });
+  });
+
+  it('answers model_not_found for an unknown model', async () => {
+    await expect(make().chat({ ...hello, model: 'nope' })).rejects.toMatchObject({ code: 'model_not_found', param: 'model' });
+  });
+
+  it('falls over to the next target on a retryable upstream error', async () => {
+    upstream.fault({ kind: 'status', status: 503, times: 1 });
+    const context = createRequestContext();
+    await make().chat(hello, { context });
+    expect(context.attempts.map((a) => [a.provider, a.ok])).toEqual([
+      ['primary', false],
+      ['backup', true],
+    ]);
+    expect(context.attempts[0]?.error?.code).toBe('upstream_unavailable');
+    expect(upstream.requests.map((r) => r.path)).toEqual(['/v1/chat/completions', '/backup/v1/chat/completions']);
+  });
+
+  it('does not retry a non-retryable upstream error', async () => {
+    upstream.fault({ kind: 'status', status: 400, times: 1 });
+    await expect(make().chat(hello)).rejects.toMatchObject({ code: 'upstream_bad_request' });
+    expect(upstream.requests).toHaveLength(1);
+  });
+
+  it('falls back to another alias when every target failed', async () => {
+    upstream.fault({ kind: 'status', status: 500 });
+    const context = createRequestContext();
+    const response = await make().chat({ ...hello, model: 'solo' }, { context });
+    expect(context.provider).toBe('mock');
+    expect(context.attempts.map((a) => a.alias)).toEqual(['solo', 'demo']);
+    expect(response.choices[0]?.message.content).toContain('mock provider');
+  });
+
+  it('fails over a stream that errors before any content, and strips usage the client did not ask for', async () => {
+    upstream.fault({ kind: 'stream-error', afterChunks: 1, times: 1 });
+    const context = createRequestContext();
+    const chunks = await collect(await make().stream(hello, { context }));
+    expect(context.attempts.map((a) => a.ok)).toEqual([false, true]);
+    expect(chunks.every((c) => c.usage === undefined)).toBe(true);
+    expect(chunks.map((c) => c.choices[0]?.delta.content ?? '').join('')).toContain('Hello there');
+    expect(context.usage?.total_tokens).toBe(29);
+    expect(context.firstTokenMs).toBeGreaterThan(0);
+  });
+
+  it('keeps the usage chunk when the client asked for it', async () => {
+    const chunks = await collect(await make().stream({ ...hello, stream_options: { include_usage: true } }));
+    expect(chunks.at(-1)).toMatchObject({ choices: [], usage: { total_tokens: 29 } });
+  });
+
+  it('ends a stream that breaks after content with an error, not a clean end', async () => {
+    upstream.fault({ kind: 'stream-error', afterChunks: 4 });
+    const stream = await make({ models: [{ name: 'gpt', targets: [{ provider: 'primary', model: 'm' }] }] }).stream(hello);
+    await expect(collect(stream)).rejects.toMatchObject({ code: 'upstream_stream_error' });
+  });
+
+  it('times out an attempt with upstream_timeout and the request with request_timeout', async () => {
+    upstream.fault({ kind: 'hang' });
+    const gateway = make({ attemptTimeoutMs: 50, models: [{ name: 'gpt', targets: [{ provider: 'primary', model: 'm' }] }] });
+    await expect(gateway.chat(hello)).rejects.toMatchObject({ code: 'upstream_timeout', status: 504 });
+    const slow = make({ requestTimeoutMs: 50, models: [{ name: 'gpt', targets: [{ provider: 'primary', model: 'm' }] }] });
+    await expect(slow.chat(hello)).rejects.toMatchObject({ code: 'request_timeout', status: 504 });
+  });
+
+  it('calls every hook in order and onRequestEnd exactly once', async () => {
+    const seen: string[] = [];
+    const ends: RequestContext[] = [];
+    const plugin: GatewayPlugin = {
+      name: 'spy',
+      apply(hooks) {
+        hooks.beforeRequest.tapPromise('spy', async (request) => {
+          seen.push('beforeRequest');
+          return { ...request, temperature: 0 };
+        });
+        hooks.resolveRoute.tapPromise('spy', async () => {
+          seen.push('resolveRoute');
+          return undefined;
+        });
+        hooks.beforeAttempt.tapPromise('spy', async () => {
+          seen.push('beforeAttempt');
+        });
+        hooks.onAttempt.tap('spy', () => seen.push('onAttempt'));
+        hooks.afterResponse.tapPromise('spy', async (response) => {
+          seen.push('afterResponse');
+          return response;
+        });
+        hooks.onUsage.tap('spy', () => seen.push('onUsage'));
+        hooks.onRequestEnd.tap('spy', (context) => ends.push(context));
+      },
+    };
+    await make({ plugins: [plugin] }).chat(hello);
+    expect(seen).toEqual(['beforeRequest', 'resolveRoute', 'beforeAttempt', 'onAttempt', 'afterResponse', 'onUsage']);
+    expect(ends).toHaveLength(1);
+    expect((upstream.requests[0]?.body as { temperature: number }).temperature).toBe(0);
+  });
+
+  it('answers from lookupResponse without calling upstream', async () => {
+    const plugin: GatewayPlugin = {
+      name: 'cache',
+      apply(hooks) {
+        hooks.lookupResponse.tapPromise('cache', async () => ({
+          kind: 'response',
+          response: { id: 'c', object: 'chat.completion', created: 1, model: 'gpt', choices: [{ index: 0, message: { role: 'assistant', content: 'cached' }, finish_reason: 'stop' }] },
+        }));
+      },
+    };
+    const context = createRequestContext();
+    const response = await make({ plugins: [plugin] }).chat(hello, { context });
+    expect(response.choices[0]?.message.content).toBe('cached');
+    expect(context.cacheHit).toBe(true);
+    expect(upstream.requests).toHaveLength(0);
+  });
+
+  it('isolates a throwing observer from the response', async () => {
+    const plugin: GatewayPlugin = {
+      name: 'broken',
+      apply(hooks) {
+        hooks.onUsage.tap('broken', () => {
+          throw new Error('observer bug');
+        });
+      },
+    };
+    await expect(make({ plugins: [plugin] }).chat(hello)).resolves.toMatchObject({ object: 'chat.completion' });
+  });
+
+  it('routes to a provider registered by a plugin, exactly like a built-in one', async () => {
+    const echo: ProviderFactory = {
+      type: 'echo',
+      create: ({ name }) => ({
+        contractVersion: PROVIDER_CONTRACT_VERSION,
+        name,
+        type: 'echo',
+        chat: async (request, context) => ({
+          id: 'e',
+          object: 'chat.completion',
+          created: 1,
+          model: context.model,
+          choices: [{ index: 0, message: { role: 'assistant', content: JSON.stringify(request.messages) }, finish_reason: 'stop' }],
+        }),
+        stream: async () => {
+          throw new SwitchyardError('unsupported_feature', 'no streams');
+        },
+      }),
+    };
+    const gateway = make({
+      plugins: [{ name: 'echo-plugin', apply: (hooks) => hooks.registerProviders.tap('echo-plugin', (registry) => registry.register(echo)) }],
+      providers: [{ name: 'e', type: 'echo' }],
+      models: [{ name: 'echo', targets: [{ provider: 'e', model: 'v1' }] }],
+    });
+    const response = await gateway.chat({ ...hello, model: 'echo' });
+    expect(response.model).toBe('v1');
+    expect(gateway.listModels().map((m) => m.id)).toEqual(['echo']);
+  });
+
+  it('rejects duplicate plugins and provider types with duplicate_registration', () => {
+    const plugin: GatewayPlugin = { name: 'twice', apply: () => undefined };
+    expect(() => make({ plugins: [plugin, plugin] })).toThrow(expect.objectContaining({ code: 'duplicate_registration' }));
+    const again: GatewayPlugin = { name: 'again', apply: (hooks) => hooks.registerProviders.tap('again', (r) => r.register({ type: 'mock', create: () => { throw new Error('unused'); } })) };
+    expect(() => make({ plugins: [again] })).toThrow(expect.objectContaining({ code: 'duplicate_registration' }));
+  });
+
+  it('reports every options problem in one invalid_options error', () => {
+    let error: SwitchyardError | undefined;
+    try {
+      createGateway({
+        providers: [
+          { name: 'a', type: 'openai', baseUrl: 'ftp://nope' },
+          { name: 'a', type: 'mystery' },
+        ],
+        models: [{ name: 'm', targets: [{ provider: 'ghost', model: 'x' }], fallbacks: ['missing'] }],
+      });
+    } catch (caught) {
+      error = caught as SwitchyardError;
+    }
+    expect(error?.code).toBe('invalid_options');
+    expect(error?.message).toContain('/providers/0/baseUrl');
+    expect(error?.message).toContain('provider name "a" is used twice');
+    expect(error?.message).toContain('unknown provider type "mystery"');
+    expect(error?.message).toContain('no provider is named "ghost"');
+    expect(error?.message).toContain('no model is named "missing"');
+  });
+
+  it('embeds through the mock provider deterministically', async () => {
+    const gateway = make();
+    const a = await gateway.embed({ model: 'mock/e', input: 'same text', dimensions: 8 });
+    const b = await gateway.embed({ model: 'mock/e', input: 'same text', dimensions: 8 });
+    expect(a.data[0]?.embedding).toHaveLength(8);
+    expect(a.data[0]?.embedding).toEqual(b.data[0]?.embedding);
+  });
+});

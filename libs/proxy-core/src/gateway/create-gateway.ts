@@ -1,0 +1,313 @@
+import { Agent, type Dispatcher } from 'undici';
+import { SwitchyardError, toSwitchyardError } from '../errors/switchyard-error';
+import { createGatewayHooks, type GatewayHooks, type PrecomputedAnswer } from '../hooks/gateway-hooks';
+import { silentLogger, type Logger } from '../options/logger';
+import type { ProviderAdapter, ProviderCallContext } from '../providers/provider-adapter';
+import { ProviderRegistry } from '../providers/provider-registry';
+import type { RouteTable } from '../router/route-table';
+import type { ResolvedRoute } from '../router/route-types';
+import { isContentChunk, primeStream, type PrimedStream } from '../stream/prime-stream';
+import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from '../wire/openai-chat';
+import type { EmbeddingRequest, EmbeddingResponse, ModelEntry } from '../wire/openai-embeddings';
+import { builtinProvidersPlugin } from './builtin-providers-plugin';
+import { startDeadline } from './deadline';
+import { GATEWAY_DEFAULTS, type GatewayOptions } from './gateway-options';
+import { observe } from './observe';
+import { createRequestContext, elapsedMs, type GatewayEndpoint, type RequestContext } from './request-context';
+import { runAttempts, type AttemptEnvironment, type AttemptInput } from './run-attempts';
+import { validateGatewayOptions } from './validate-gateway-options';
+
+/** Per-call options of the gateway's operations. */
+export interface CallOptions {
+  /** Aborts the call (and its upstream request). */
+  signal?: AbortSignal;
+  /** A context made with `createRequestContext`, to carry metadata and read results. */
+  context?: RequestContext;
+}
+
+/** A chat stream: OpenAI chunks, delivered as they arrive. Iterate it to the end or break. */
+export type ChatStream = AsyncIterable<ChatCompletionChunk>;
+
+/** The engine: routes, calls and observes; no HTTP server involved. */
+export interface Gateway {
+  /** The typed extension points (see `GatewayHooks`). */
+  readonly hooks: GatewayHooks;
+  /** One chat completion. Rejects with a `SwitchyardError`. */
+  chat(request: ChatCompletionRequest, options?: CallOptions): Promise<ChatCompletion>;
+  /**
+   * A streamed chat completion. Resolves once a target produced content (failures before
+   * that are retried or fall back); the iterable throws a `SwitchyardError` if the stream
+   * breaks later.
+   */
+  stream(request: ChatCompletionRequest, options?: CallOptions): Promise<ChatStream>;
+  /** Embeddings. */
+  embed(request: EmbeddingRequest, options?: CallOptions): Promise<EmbeddingResponse>;
+  /** The models clients may request by name (configured aliases). */
+  listModels(): ModelEntry[];
+  /** A configured provider instance by name. */
+  provider(name: string): ProviderAdapter | undefined;
+  /** Closes adapters and the owned upstream dispatcher. */
+  close(): Promise<void>;
+}
+
+class SwitchyardGateway implements Gateway {
+  readonly hooks: GatewayHooks;
+  readonly #logger: Logger;
+  readonly #providers: Map<string, ProviderAdapter>;
+  readonly #routes: RouteTable;
+  readonly #env: AttemptEnvironment;
+  readonly #requestTimeoutMs: number;
+  readonly #ownedDispatcher: Dispatcher | undefined;
+  readonly #created = Math.floor(Date.now() / 1000);
+
+  constructor(options: GatewayOptions) {
+    this.hooks = createGatewayHooks();
+    this.#logger = options.logger ?? silentLogger;
+    const names = new Set<string>();
+    for (const plugin of [builtinProvidersPlugin, ...(options.plugins ?? [])]) {
+      if (names.has(plugin.name)) {
+        throw new SwitchyardError('duplicate_registration', `A plugin named "${plugin.name}" is already registered.`);
+      }
+      names.add(plugin.name);
+      plugin.apply(this.hooks);
+    }
+    const registry = new ProviderRegistry();
+    this.hooks.registerProviders.call(registry);
+    const { routes } = validateGatewayOptions(options, registry);
+    this.#routes = routes;
+    const dispatcher =
+      options.dispatcher ?? new Agent({ keepAliveTimeout: GATEWAY_DEFAULTS.keepAliveTimeoutMs, connections: GATEWAY_DEFAULTS.connectionsPerOrigin });
+    this.#ownedDispatcher = options.dispatcher === undefined ? dispatcher : undefined;
+    const kit = { dispatcher, logger: this.#logger };
+    this.#providers = new Map(
+      options.providers.map((config) => {
+        const { name, type, ...rest } = config;
+        const factory = registry.get(type);
+        if (factory === undefined) throw new SwitchyardError('invalid_options', `Unknown provider type "${type}".`);
+        return [name, factory.create({ ...rest, name, type }, kit)];
+      }),
+    );
+    this.#requestTimeoutMs = options.requestTimeoutMs ?? GATEWAY_DEFAULTS.requestTimeoutMs;
+    this.#env = {
+      hooks: this.hooks,
+      logger: this.#logger,
+      routes: this.#routes,
+      providers: this.#providers,
+      attemptTimeoutMs: options.attemptTimeoutMs ?? GATEWAY_DEFAULTS.attemptTimeoutMs,
+    };
+  }
+
+  async chat(request: ChatCompletionRequest, options: CallOptions = {}): Promise<ChatCompletion> {
+    const context = this.#begin('chat', options, false);
+    const deadline = startDeadline(this.#requestTimeoutMs, 'request_timeout', `The request did not finish within ${this.#requestTimeoutMs} ms.`);
+    const signal = AbortSignal.any([context.signal, deadline.signal]);
+    try {
+      const prepared = await this.hooks.beforeRequest.promise(request, context);
+      context.requestedModel = prepared.model;
+      const answer = await this.hooks.lookupResponse.promise(prepared, context);
+      let response: ChatCompletion;
+      if (answer?.kind === 'response') {
+        context.cacheHit = true;
+        response = answer.response;
+      } else {
+        const route = await this.#resolve(prepared.model, context);
+        const started = performance.now();
+        response = await runAttempts(this.#env, context, route, signal, ({ adapter, target, signal: attemptSignal }) =>
+          adapter.chat(prepared, this.#callContext(context, target.model, attemptSignal)),
+        );
+        context.upstreamMs = performance.now() - started;
+      }
+      response = await this.hooks.afterResponse.promise(response, context);
+      context.usage = response.usage;
+      this.#reportUsage(context);
+      return response;
+    } catch (error) {
+      throw this.#fail(context, error, signal);
+    } finally {
+      deadline.clear();
+      this.#end(context);
+    }
+  }
+
+  async stream(request: ChatCompletionRequest, options: CallOptions = {}): Promise<ChatStream> {
+    const context = this.#begin('chat', options, true);
+    const deadline = startDeadline(this.#requestTimeoutMs, 'request_timeout', `The request did not finish within ${this.#requestTimeoutMs} ms.`);
+    const signal = AbortSignal.any([context.signal, deadline.signal]);
+    let primed: PrimedStream;
+    let includeUsage: boolean;
+    try {
+      const prepared = await this.hooks.beforeRequest.promise({ ...request, stream: true }, context);
+      context.requestedModel = prepared.model;
+      includeUsage = prepared.stream_options?.include_usage === true;
+      const answer = await this.hooks.lookupResponse.promise(prepared, context);
+      if (answer?.kind === 'stream') {
+        context.cacheHit = true;
+        primed = replay(answer);
+      } else {
+        const route = await this.#resolve(prepared.model, context);
+        const started = performance.now();
+        primed = await runAttempts(this.#env, context, route, signal, async ({ adapter, target, signal: attemptSignal, attemptDeadline }: AttemptInput) => {
+          const upstream = await adapter.stream(prepared, this.#callContext(context, target.model, attemptSignal));
+          const result = await primeStream(upstream, adapter.name);
+          attemptDeadline.clear();
+          return result;
+        });
+        context.upstreamMs = performance.now() - started;
+      }
+    } catch (error) {
+      const failure = this.#fail(context, error, signal);
+      deadline.clear();
+      this.#end(context);
+      throw failure;
+    }
+    return this.#deliver(primed, context, includeUsage, signal, () => deadline.clear());
+  }
+
+  async *#deliver(primed: PrimedStream, context: RequestContext, includeUsage: boolean, signal: AbortSignal, clear: () => void): AsyncGenerator<ChatCompletionChunk> {
+    let completed = false;
+    const transform = this.hooks.onStreamChunk.isUsed();
+    const emit = (raw: ChatCompletionChunk): ChatCompletionChunk | undefined => {
+      if (context.firstTokenMs === undefined && isContentChunk(raw)) context.firstTokenMs = elapsedMs(context);
+      let chunk = raw;
+      if (chunk.usage) {
+        context.usage = chunk.usage;
+        if (!includeUsage) {
+          // the gateway asked upstream for usage; the client did not, so it does not see it
+          if (chunk.choices.length === 0) return undefined;
+          chunk = { ...chunk, usage: undefined };
+        }
+      }
+      return transform ? this.hooks.onStreamChunk.call(chunk, context) : chunk;
+    };
+    try {
+      for (const raw of primed.head) {
+        const chunk = emit(raw);
+        if (chunk !== undefined) yield chunk;
+      }
+      if (!primed.ended) {
+        for (;;) {
+          const next = await primed.iterator.next();
+          if (next.done === true) break;
+          const chunk = emit(next.value);
+          if (chunk !== undefined) yield chunk;
+        }
+      }
+      completed = true;
+      this.#reportUsage(context);
+    } catch (error) {
+      throw this.#fail(context, error, signal);
+    } finally {
+      if (!completed) {
+        if (context.error === undefined) this.#fail(context, new SwitchyardError('client_closed_request', 'The stream was closed by its consumer.'), signal);
+        await primed.iterator.return?.();
+      }
+      clear();
+      this.#end(context);
+    }
+  }
+
+  async embed(request: EmbeddingRequest, options: CallOptions = {}): Promise<EmbeddingResponse> {
+    const context = this.#begin('embeddings', options, false);
+    context.requestedModel = request.model;
+    const deadline = startDeadline(this.#requestTimeoutMs, 'request_timeout', `The request did not finish within ${this.#requestTimeoutMs} ms.`);
+    const signal = AbortSignal.any([context.signal, deadline.signal]);
+    try {
+      const route = await this.#resolve(request.model, context);
+      const started = performance.now();
+      const response = await runAttempts(this.#env, context, route, signal, ({ adapter, target, signal: attemptSignal }) => {
+        if (adapter.embed === undefined) {
+          throw new SwitchyardError('unsupported_feature', `Provider "${adapter.name}" does not support embeddings.`, { provider: adapter.name });
+        }
+        return adapter.embed(request, this.#callContext(context, target.model, attemptSignal));
+      });
+      context.upstreamMs = performance.now() - started;
+      const tokens = response.usage?.prompt_tokens ?? 0;
+      context.usage = { prompt_tokens: tokens, completion_tokens: 0, total_tokens: response.usage?.total_tokens ?? tokens };
+      this.#reportUsage(context);
+      return response;
+    } catch (error) {
+      throw this.#fail(context, error, signal);
+    } finally {
+      deadline.clear();
+      this.#end(context);
+    }
+  }
+
+  listModels(): ModelEntry[] {
+    return this.#routes.aliases().map((route) => ({
+      id: route.alias,
+      object: 'model',
+      created: this.#created,
+      owned_by: route.targets[0]?.provider ?? 'switchyard',
+    }));
+  }
+
+  provider(name: string): ProviderAdapter | undefined {
+    return this.#providers.get(name);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.#providers.values()].map(async (adapter) => adapter.close?.()));
+    await this.#ownedDispatcher?.close();
+  }
+
+  #begin(endpoint: GatewayEndpoint, options: CallOptions, stream: boolean): RequestContext {
+    const context = options.context ?? createRequestContext({ endpoint, signal: options.signal });
+    context.stream = stream;
+    return context;
+  }
+
+  async #resolve(model: string, context: RequestContext): Promise<ResolvedRoute> {
+    const route = (await this.hooks.resolveRoute.promise({ model }, context)) ?? this.#routes.resolve(model);
+    if (route === undefined) {
+      throw new SwitchyardError('model_not_found', `The model "${model}" does not exist or is not configured.`, { param: 'model' });
+    }
+    context.route = route;
+    return route;
+  }
+
+  #callContext(context: RequestContext, model: string, signal: AbortSignal): ProviderCallContext {
+    return { model, signal, requestId: context.requestId, headers: context.upstreamHeaders };
+  }
+
+  #reportUsage(context: RequestContext): void {
+    if (context.usage === undefined) return;
+    observe(
+      this.hooks.onUsage,
+      this.#logger,
+      { provider: context.provider ?? 'cache', model: context.upstreamModel ?? context.requestedModel, usage: context.usage, cached: context.cacheHit },
+      context,
+    );
+  }
+
+  #fail(context: RequestContext, thrown: unknown, signal: AbortSignal): SwitchyardError {
+    const error = signal.aborted && signal.reason instanceof SwitchyardError && !(thrown instanceof SwitchyardError) ? signal.reason : toSwitchyardError(thrown);
+    context.error = error;
+    observe(this.hooks.onError, this.#logger, error, context);
+    return error;
+  }
+
+  #end(context: RequestContext): void {
+    context.durationMs = elapsedMs(context);
+    observe(this.hooks.onRequestEnd, this.#logger, context);
+  }
+}
+
+function replay(answer: Extract<PrecomputedAnswer, { kind: 'stream' }>): PrimedStream {
+  const empty: AsyncIterator<ChatCompletionChunk> = { next: () => Promise.resolve({ done: true, value: undefined }) };
+  return { head: [...answer.chunks], iterator: empty, ended: true };
+}
+
+/**
+ * Creates the engine. Options are validated once (every problem reported in one
+ * `invalid_options` error) and providers are instantiated through `registerProviders`.
+ * @example
+ * const gateway = createGateway({
+ *   providers: [{ name: 'mock', type: 'mock' }],
+ *   models: [{ name: 'demo', targets: [{ provider: 'mock', model: 'echo' }] }],
+ * });
+ * const reply = await gateway.chat({ model: 'demo', messages: [{ role: 'user', content: 'hi' }] });
+ */
+export function createGateway(options: GatewayOptions): Gateway {
+  return new SwitchyardGateway(options);
+}

@@ -1,0 +1,109 @@
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import type { SwitchyardError } from '../errors/switchyard-error';
+import type { ResolvedRoute } from '../router/route-types';
+import type { ChatUsage } from '../wire/openai-chat';
+
+/** The operation a request performs. */
+export type GatewayEndpoint = 'chat' | 'embeddings' | 'completions' | 'messages';
+
+/**
+ * Who and what a request belongs to, stored on every log row so costs roll up. Set by the
+ * HTTP layer from the client key and tracing headers, or by a library caller directly.
+ */
+export interface RequestMetadata {
+  apiKeyId?: string;
+  apiKeyName?: string;
+  customerId?: string;
+  runId?: string;
+  spanId?: string;
+  parentSpanId?: string;
+  sectionPath?: string;
+  [field: string]: string | undefined;
+}
+
+/** One upstream attempt, as reported to `onAttempt` and kept on the context. */
+export interface AttemptRecord {
+  /** 0 for the first attempt of the request. */
+  index: number;
+  /** The route alias the target came from (a fallback alias when falling back). */
+  alias: string;
+  provider: string;
+  providerType: string;
+  model: string;
+  /** Epoch milliseconds. */
+  startedAt: number;
+  durationMs: number;
+  ok: boolean;
+  error?: SwitchyardError;
+}
+
+/** One request's state, shared by the engine and every plugin hook along its way. */
+export interface RequestContext {
+  readonly requestId: string;
+  /** Epoch milliseconds when the request arrived. */
+  readonly startedAt: number;
+  /** `performance.now()` when the request arrived, for durations. */
+  readonly startMark: number;
+  readonly endpoint: GatewayEndpoint;
+  /** Fires when the client goes away or the overall deadline passes. */
+  readonly signal: AbortSignal;
+  readonly metadata: RequestMetadata;
+  /** Headers to propagate upstream (W3C trace context). */
+  readonly upstreamHeaders: Record<string, string>;
+  /** Per-request slots for plugins, keyed by plugin name. */
+  readonly state: Map<string, unknown>;
+  stream: boolean;
+  /** The model the client asked for. */
+  requestedModel: string;
+  route?: ResolvedRoute;
+  /** The provider instance that produced the answer (last attempt). */
+  provider?: string;
+  providerType?: string;
+  /** The upstream model that produced the answer. */
+  upstreamModel?: string;
+  attempts: AttemptRecord[];
+  usage?: ChatUsage;
+  /** True when the answer came from a `lookupResponse` tap (a cache) with no upstream call. */
+  cacheHit: boolean;
+  /** Time spent in the successful upstream attempt, in milliseconds. */
+  upstreamMs?: number;
+  /** Time from arrival to the first content chunk, in milliseconds. */
+  firstTokenMs?: number;
+  /** The error the request ended with, if it failed. */
+  error?: SwitchyardError;
+  /** Total duration in milliseconds, set when the request ends. */
+  durationMs?: number;
+}
+
+/** Fields a caller may set when creating a context. */
+export interface RequestContextInit {
+  requestId?: string;
+  endpoint?: GatewayEndpoint;
+  signal?: AbortSignal;
+  metadata?: RequestMetadata;
+  upstreamHeaders?: Record<string, string>;
+}
+
+/** Creates a request context; the gateway makes one when a call passes none. */
+export function createRequestContext(init: RequestContextInit = {}): RequestContext {
+  return {
+    requestId: init.requestId ?? randomUUID(),
+    startedAt: Date.now(),
+    startMark: performance.now(),
+    endpoint: init.endpoint ?? 'chat',
+    signal: init.signal ?? new AbortController().signal,
+    metadata: init.metadata ?? {},
+    upstreamHeaders: init.upstreamHeaders ?? {},
+    state: new Map(),
+    stream: false,
+    requestedModel: '',
+    attempts: [],
+    cacheHit: false,
+  };
+}
+
+/** Milliseconds since the request arrived. */
+export function elapsedMs(context: RequestContext): number {
+  return performance.now() - context.startMark;
+}

@@ -1,0 +1,81 @@
+import { AsyncSeriesBailHook, AsyncSeriesHook, AsyncSeriesWaterfallHook, SyncHook, SyncWaterfallHook } from 'tapable';
+import type { SwitchyardError } from '../errors/switchyard-error';
+import type { AttemptRecord, RequestContext } from '../gateway/request-context';
+import type { ProviderRegistry } from '../providers/provider-registry';
+import type { ResolvedRoute, RouteQuery, RouteTarget } from '../router/route-types';
+import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, ChatUsage } from '../wire/openai-chat';
+
+/** An answer a `lookupResponse` tap (a cache) gives instead of calling upstream. */
+export type PrecomputedAnswer =
+  | { kind: 'response'; response: ChatCompletion }
+  | { kind: 'stream'; chunks: readonly ChatCompletionChunk[] };
+
+/** What `beforeAttempt` taps see before each upstream attempt. */
+export interface AttemptPlan {
+  index: number;
+  alias: string;
+  target: RouteTarget;
+}
+
+/** Usage of one finished exchange, as reported to `onUsage`. */
+export interface UsageReport {
+  provider: string;
+  model: string;
+  usage: ChatUsage;
+  /** True when the answer was served without an upstream call. */
+  cached: boolean;
+}
+
+/**
+ * The gateway's typed extension points. The tapable class follows the meaning: waterfalls
+ * transform, bails decide, the sync waterfall sits on the hot stream path, and observers
+ * (`on*`) are called synchronously, never awaited, and isolated from the response.
+ */
+export interface GatewayHooks {
+  /** Add provider factories (built-ins are registered through this hook too). */
+  readonly registerProviders: SyncHook<[ProviderRegistry]>;
+  /** Transform a request before anything else (guardrails, redaction, defaults). */
+  readonly beforeRequest: AsyncSeriesWaterfallHook<[ChatCompletionRequest, RequestContext]>;
+  /** Answer without an upstream call (a cache): the first tap that returns an answer wins. */
+  readonly lookupResponse: AsyncSeriesBailHook<[ChatCompletionRequest, RequestContext], PrecomputedAnswer | undefined>;
+  /** Choose a route: the first tap that returns one wins; otherwise the configured table decides. */
+  readonly resolveRoute: AsyncSeriesBailHook<[RouteQuery, RequestContext], ResolvedRoute | undefined>;
+  /** Before each upstream attempt (may throw a `SwitchyardError` to refuse the attempt). */
+  readonly beforeAttempt: AsyncSeriesHook<[AttemptPlan, RequestContext]>;
+  /** Transform a whole response before it leaves. */
+  readonly afterResponse: AsyncSeriesWaterfallHook<[ChatCompletion, RequestContext]>;
+  /** Transform each stream chunk; synchronous, no I/O. */
+  readonly onStreamChunk: SyncWaterfallHook<[ChatCompletionChunk, RequestContext]>;
+  /** Observe each finished upstream attempt. */
+  readonly onAttempt: SyncHook<[AttemptRecord, RequestContext]>;
+  /** Observe the usage of a finished exchange. */
+  readonly onUsage: SyncHook<[UsageReport, RequestContext]>;
+  /** Observe the error a request fails with. */
+  readonly onError: SyncHook<[SwitchyardError, RequestContext]>;
+  /** Observe the end of every request, success or failure (the request log row). */
+  readonly onRequestEnd: SyncHook<[RequestContext]>;
+}
+
+/** Creates a fresh set of hooks. */
+export function createGatewayHooks(): GatewayHooks {
+  return Object.freeze({
+    registerProviders: new SyncHook<[ProviderRegistry]>(['registry'], 'registerProviders'),
+    beforeRequest: new AsyncSeriesWaterfallHook<[ChatCompletionRequest, RequestContext]>(['request', 'context'], 'beforeRequest'),
+    lookupResponse: new AsyncSeriesBailHook<[ChatCompletionRequest, RequestContext], PrecomputedAnswer | undefined>(['request', 'context'], 'lookupResponse'),
+    resolveRoute: new AsyncSeriesBailHook<[RouteQuery, RequestContext], ResolvedRoute | undefined>(['query', 'context'], 'resolveRoute'),
+    beforeAttempt: new AsyncSeriesHook<[AttemptPlan, RequestContext]>(['attempt', 'context'], 'beforeAttempt'),
+    afterResponse: new AsyncSeriesWaterfallHook<[ChatCompletion, RequestContext]>(['response', 'context'], 'afterResponse'),
+    onStreamChunk: new SyncWaterfallHook<[ChatCompletionChunk, RequestContext]>(['chunk', 'context'], 'onStreamChunk'),
+    onAttempt: new SyncHook<[AttemptRecord, RequestContext]>(['attempt', 'context'], 'onAttempt'),
+    onUsage: new SyncHook<[UsageReport, RequestContext]>(['usage', 'context'], 'onUsage'),
+    onError: new SyncHook<[SwitchyardError, RequestContext]>(['error', 'context'], 'onError'),
+    onRequestEnd: new SyncHook<[RequestContext]>(['context'], 'onRequestEnd'),
+  });
+}
+
+/** A plugin: a named object that taps hooks, as webpack plugins do. */
+export interface GatewayPlugin {
+  /** Unique among a gateway's plugins. */
+  readonly name: string;
+  apply(hooks: GatewayHooks): void;
+}

@@ -1,0 +1,71 @@
+import { SwitchyardError } from '../errors/switchyard-error';
+import type { SwitchyardErrorCode } from '../errors/error-catalog';
+import { redactSecrets } from './redact-secrets';
+import { retryAfterMsFromHeaders } from './retry-after';
+
+/** What an upstream answered when it failed. */
+export interface UpstreamFailure {
+  /** The provider instance name. */
+  provider: string;
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  /** The provider's error message, if its body had one. */
+  message?: string;
+  /** The provider's own error code or type, if its body had one. */
+  providerCode?: string;
+  /** Overrides the status-derived code (e.g. a provider's context-length code). */
+  code?: SwitchyardErrorCode;
+}
+
+const CONTEXT_LENGTH = /context[_ ]length|maximum context|too many tokens|prompt is too long|input is too long/i;
+
+function codeForStatus(status: number): SwitchyardErrorCode {
+  if (status === 400 || status === 422) return 'upstream_bad_request';
+  if (status === 401 || status === 403) return 'upstream_auth_error';
+  if (status === 404) return 'upstream_not_found';
+  if (status === 408) return 'upstream_timeout';
+  if (status === 413) return 'request_too_large';
+  if (status === 429) return 'upstream_rate_limited';
+  if (status === 503 || status === 529) return 'upstream_unavailable';
+  if (status === 504) return 'upstream_timeout';
+  return 'upstream_error';
+}
+
+/**
+ * Maps a failed upstream answer to a {@link SwitchyardError}: status class to code,
+ * `Retry-After` kept, context-length errors recognised, credentials never echoed.
+ */
+export function upstreamError(failure: UpstreamFailure): SwitchyardError {
+  let code = failure.code ?? codeForStatus(failure.status);
+  const raw = failure.message ?? '';
+  if (code === 'upstream_bad_request' && (failure.providerCode === 'context_length_exceeded' || CONTEXT_LENGTH.test(raw))) {
+    code = 'context_length_exceeded';
+  }
+  const message =
+    code === 'upstream_auth_error'
+      ? `Provider "${failure.provider}" rejected the gateway's credentials (HTTP ${failure.status}).`
+      : `Provider "${failure.provider}" answered HTTP ${failure.status}${raw ? `: ${redactSecrets(raw)}` : '.'}`;
+  return new SwitchyardError(code, message, {
+    provider: failure.provider,
+    upstreamStatus: failure.status,
+    retryAfterMs: retryAfterMsFromHeaders(failure.headers),
+  });
+}
+
+/** Maps a transport failure (reset, refused, DNS, timeout) to a {@link SwitchyardError}. */
+export function transportError(provider: string, cause: unknown, signal?: AbortSignal): SwitchyardError {
+  if (signal?.aborted) {
+    const reason: unknown = signal.reason;
+    if (reason instanceof SwitchyardError) return reason;
+    if (reason instanceof Error && reason.name === 'TimeoutError') {
+      return new SwitchyardError('upstream_timeout', `Provider "${provider}" did not answer in time.`, { provider, cause });
+    }
+    return new SwitchyardError('client_closed_request', 'The request was aborted.', { provider, cause });
+  }
+  if (cause instanceof SwitchyardError) return cause;
+  const errorCode = (cause as { code?: unknown } | null)?.code;
+  if (typeof errorCode === 'string' && /TIMEOUT/.test(errorCode)) {
+    return new SwitchyardError('upstream_timeout', `Provider "${provider}" did not answer in time.`, { provider, cause });
+  }
+  return new SwitchyardError('upstream_connection_error', `Could not reach provider "${provider}".`, { provider, cause });
+}

@@ -1,0 +1,96 @@
+import { request, type Dispatcher } from 'undici';
+import { transportError, upstreamError, type UpstreamFailure } from './upstream-error';
+
+/** One upstream HTTP call. */
+export interface UpstreamRequestOptions {
+  /** The provider instance name, for errors. */
+  provider: string;
+  url: string;
+  method?: 'GET' | 'POST';
+  headers: Record<string, string>;
+  /** A JSON body, serialised once here. */
+  json?: unknown;
+  signal: AbortSignal;
+  dispatcher: Dispatcher;
+  /** Reads the provider's error body into a message and code; the default reads OpenAI's shape. */
+  readError?: (body: unknown) => Pick<UpstreamFailure, 'message' | 'providerCode' | 'code'>;
+}
+
+/** A successful upstream answer whose body is still unread. */
+export interface UpstreamResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Dispatcher.ResponseData['body'];
+}
+
+/** Reads OpenAI's `{error:{message,code,type}}` (and plain `{message}`) error bodies. */
+export function readOpenAIStyleError(body: unknown): Pick<UpstreamFailure, 'message' | 'providerCode' | 'code'> {
+  if (typeof body !== 'object' || body === null) return {};
+  const record = body as Record<string, unknown>;
+  const inner = typeof record['error'] === 'object' && record['error'] !== null ? (record['error'] as Record<string, unknown>) : record;
+  const message = typeof inner['message'] === 'string' ? inner['message'] : typeof record['error'] === 'string' ? record['error'] : undefined;
+  const code = typeof inner['code'] === 'string' ? inner['code'] : typeof inner['type'] === 'string' ? inner['type'] : undefined;
+  return { message, providerCode: code };
+}
+
+async function readBodyText(body: UpstreamResponse['body']): Promise<string> {
+  try {
+    return await body.text();
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * Sends one request upstream over undici (redirects are never followed) and resolves on a
+ * 2xx status; any other status or a transport failure rejects with a `SwitchyardError`.
+ */
+export async function upstreamRequest(options: UpstreamRequestOptions): Promise<UpstreamResponse> {
+  const headers: Record<string, string> = { ...options.headers };
+  let body: string | undefined;
+  if (options.json !== undefined) {
+    body = JSON.stringify(options.json);
+    headers['content-type'] = 'application/json';
+  }
+  let response: Dispatcher.ResponseData;
+  try {
+    response = await request(options.url, {
+      method: options.method ?? (body === undefined ? 'GET' : 'POST'),
+      headers,
+      body,
+      signal: options.signal,
+      dispatcher: options.dispatcher,
+    });
+  } catch (cause) {
+    throw transportError(options.provider, cause, options.signal);
+  }
+  if (response.statusCode >= 200 && response.statusCode < 300) {
+    return { status: response.statusCode, headers: response.headers, body: response.body };
+  }
+  const text = await readBodyText(response.body);
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // a non-JSON error body (an HTML page from a proxy, say) keeps its text as the message
+  }
+  const read = (options.readError ?? readOpenAIStyleError)(parsed);
+  throw upstreamError({
+    provider: options.provider,
+    status: response.statusCode,
+    headers: response.headers,
+    message: read.message ?? (typeof parsed === 'string' ? parsed.slice(0, 500) : undefined),
+    providerCode: read.providerCode,
+    code: read.code,
+  });
+}
+
+/** Reads a successful JSON body, mapping a broken body to an upstream error. */
+export async function readJsonBody<T>(response: UpstreamResponse, provider: string, signal: AbortSignal): Promise<T> {
+  try {
+    return (await response.body.json()) as T;
+  } catch (cause) {
+    if (signal.aborted) throw transportError(provider, cause, signal);
+    throw upstreamError({ provider, status: 502, headers: {}, message: 'The provider sent an unreadable JSON body.' });
+  }
+}

@@ -1,0 +1,82 @@
+// The public surface of @switchyard/proxy-core, listed by hand.
+
+// wire types
+export type {
+  ChatAssistantMessage,
+  ChatChoice,
+  ChatChunkChoice,
+  ChatCompletion,
+  ChatCompletionChunk,
+  ChatCompletionRequest,
+  ChatContentPart,
+  ChatDelta,
+  ChatFinishReason,
+  ChatImagePart,
+  ChatMessage,
+  ChatResponseFormat,
+  ChatResponseMessage,
+  ChatSystemMessage,
+  ChatTextPart,
+  ChatTool,
+  ChatToolCall,
+  ChatToolCallDelta,
+  ChatToolChoice,
+  ChatToolMessage,
+  ChatUsage,
+  ChatUserMessage,
+  OpenAIErrorBody,
+} from './wire/openai-chat';
+export type { Embedding, EmbeddingRequest, EmbeddingResponse, ModelEntry, ModelList } from './wire/openai-embeddings';
+export { ChatCompletionRequestSchema, EmbeddingRequestSchema } from './wire/chat-request-schema';
+
+// errors
+export { ERROR_CATALOG, isSwitchyardErrorCode } from './errors/error-catalog';
+export type { ErrorCodeInfo, SwitchyardErrorCode } from './errors/error-catalog';
+export { SwitchyardError, isSwitchyardError, toSwitchyardError } from './errors/switchyard-error';
+export type { SwitchyardErrorOptions } from './errors/switchyard-error';
+
+// the engine
+export { createGateway } from './gateway/create-gateway';
+export type { CallOptions, ChatStream, Gateway } from './gateway/create-gateway';
+export { GATEWAY_DEFAULTS, GatewayConfigSchema, ModelRouteSchema, RouteTargetSchema } from './gateway/gateway-options';
+export type { GatewayOptions, ModelRouteConfig } from './gateway/gateway-options';
+export { createRequestContext, elapsedMs } from './gateway/request-context';
+export type { AttemptRecord, GatewayEndpoint, RequestContext, RequestContextInit, RequestMetadata } from './gateway/request-context';
+export { upstreamRequestChannel } from './gateway/run-attempts';
+
+// hooks and plugins
+export { createGatewayHooks } from './hooks/gateway-hooks';
+export type { AttemptPlan, GatewayHooks, GatewayPlugin, PrecomputedAnswer, UsageReport } from './hooks/gateway-hooks';
+
+// routing
+export { orderTargets } from './router/order-targets';
+export type { ResolvedRoute, RouteQuery, RouteTarget, RoutingStrategyName } from './router/route-types';
+
+// the provider kit: everything a provider adapter (built-in or plugin) builds on
+export { PROVIDER_CONTRACT_VERSION } from './providers/provider-adapter';
+export type {
+  ProviderAdapter,
+  ProviderCallContext,
+  ProviderConfig,
+  ProviderConfigBase,
+  ProviderFactory,
+  ProviderKit,
+} from './providers/provider-adapter';
+export { ProviderRegistry } from './providers/provider-registry';
+export { readJsonBody, readOpenAIStyleError, upstreamRequest } from './http/upstream-request';
+export type { UpstreamRequestOptions, UpstreamResponse } from './http/upstream-request';
+export { transportError, upstreamError } from './http/upstream-error';
+export type { UpstreamFailure } from './http/upstream-error';
+export { parseDurationMs, retryAfterMsFromHeaders } from './http/retry-after';
+export { redactSecrets } from './http/redact-secrets';
+export { readNdjson, readSse } from './stream/read-sse';
+export type { SseEvent } from './stream/read-sse';
+export { schemaProblems } from './options/validate-schema';
+export { silentLogger } from './options/logger';
+export type { LogFn, Logger } from './options/logger';
+
+// built-in providers
+export { MockAdapter, mockProvider, MockProviderOptionsSchema } from './providers/mock';
+export type { MockProviderOptions } from './providers/mock';
+export { OpenAIAdapter, openAIProvider, OpenAIProviderOptionsSchema } from './providers/openai';
+export type { OpenAIProviderOptions } from './providers/openai';

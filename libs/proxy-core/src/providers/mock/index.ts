@@ -1,0 +1,2 @@
+export { MockAdapter, mockProvider, MockProviderOptionsSchema } from './mock-adapter';
+export type { MockProviderOptions } from './mock-adapter';

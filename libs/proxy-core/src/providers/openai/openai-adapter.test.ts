@@ -1,0 +1,145 @@
+import { createMockUpstream, type MockUpstream } from '@switchyard/testing';
+import { Agent } from 'undici';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { SwitchyardError } from '../../errors/switchyard-error';
+import { silentLogger } from '../../options/logger';
+import type { ProviderCallContext } from '../provider-adapter';
+import type { ChatCompletionChunk, ChatCompletionRequest } from '../../wire/openai-chat';
+import { OpenAIAdapter } from './openai-adapter';
+
+const API_KEY = 'sk-test-canary-0123456789abcdef';
+let upstream: MockUpstream;
+let dispatcher: Agent;
+let adapter: OpenAIAdapter;
+
+const request: ChatCompletionRequest = { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Hello!' }] };
+const call = (signal = new AbortController().signal): ProviderCallContext => ({ model: 'gpt-4o-mini', signal, requestId: 'req-1', headers: { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' } });
+
+async function collect(iterable: AsyncIterable<ChatCompletionChunk>): Promise<ChatCompletionChunk[]> {
+  const chunks: ChatCompletionChunk[] = [];
+  for await (const chunk of iterable) chunks.push(chunk);
+  return chunks;
+}
+
+async function rejection(promise: Promise<unknown>): Promise<SwitchyardError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(SwitchyardError);
+    return error as SwitchyardError;
+  }
+  throw new Error('expected a rejection');
+}
+
+beforeAll(async () => {
+  upstream = await createMockUpstream();
+  dispatcher = new Agent();
+  adapter = new OpenAIAdapter({ name: 'openai', type: 'openai', baseUrl: `${upstream.url}/v1`, apiKey: API_KEY }, { dispatcher, logger: silentLogger });
+});
+afterEach(() => upstream.reset());
+afterAll(async () => {
+  await dispatcher.close();
+  await upstream.close();
+});
+
+describe('openai adapter', () => {
+  it('sends the request with the key, the upstream model and trace headers, and returns the completion', async () => {
+    const response = await adapter.chat({ ...request, model: 'alias' }, call());
+    expect(response.object).toBe('chat.completion');
+    expect(response.choices[0]?.message.content).toContain('Hello there');
+    expect(response.usage).toMatchObject({ prompt_tokens: 19, completion_tokens: 10, total_tokens: 29 });
+    const sent = upstream.requests[0]!;
+    expect(sent.path).toBe('/v1/chat/completions');
+    expect(sent.headers['authorization']).toBe(`Bearer ${API_KEY}`);
+    expect(sent.headers['traceparent']).toMatch(/^00-/);
+    expect((sent.body as { model: string }).model).toBe('gpt-4o-mini');
+  });
+
+  it('streams chunks incrementally and asks upstream for usage', async () => {
+    const chunks = await collect(await adapter.stream(request, call()));
+    expect((upstream.requests[0]!.body as { stream_options: unknown }).stream_options).toEqual({ include_usage: true });
+    const text = chunks.map((c) => c.choices[0]?.delta.content ?? '').join('');
+    expect(text).toBe('\n\nHello there, how may I assist you today?');
+    expect(chunks.at(-1)?.usage).toMatchObject({ total_tokens: 29 });
+    expect(chunks.some((c) => c.choices[0]?.finish_reason === 'stop')).toBe(true);
+  });
+
+  it('streams tool calls with their arguments in pieces', async () => {
+    const chunks = await collect(
+      await adapter.stream({ ...request, tools: [{ type: 'function', function: { name: 'get_weather' } }], tool_choice: 'required' }, call()),
+    );
+    const deltas = chunks.flatMap((c) => c.choices[0]?.delta.tool_calls ?? []);
+    expect(deltas[0]).toMatchObject({ id: 'call_abc123', function: { name: 'get_weather' } });
+    expect(deltas.map((d) => d.function?.arguments ?? '').join('')).toBe('{"location":"Boston, MA"}');
+  });
+
+  it('maps 401 to upstream_auth_error without echoing the key', async () => {
+    upstream.fault({ kind: 'status', status: 401, body: { error: { message: `Incorrect API key provided: ${API_KEY}.`, type: 'invalid_request_error', code: 'invalid_api_key' } } });
+    const error = await rejection(adapter.chat(request, call()));
+    expect(error.code).toBe('upstream_auth_error');
+    expect(error.status).toBe(502);
+    expect(JSON.stringify(error.toJSON())).not.toContain(API_KEY);
+    expect(error.message).not.toContain(API_KEY);
+  });
+
+  it('maps 429 with Retry-After to a retryable upstream_rate_limited error', async () => {
+    upstream.fault({ kind: 'status', status: 429, headers: { 'retry-after': '7' } });
+    const error = await rejection(adapter.chat(request, call()));
+    expect(error).toMatchObject({ code: 'upstream_rate_limited', retryable: true, retryAfterMs: 7000, upstreamStatus: 429 });
+  });
+
+  it.each([
+    [500, 'upstream_error'],
+    [503, 'upstream_unavailable'],
+    [404, 'upstream_not_found'],
+    [400, 'upstream_bad_request'],
+  ] as const)('maps HTTP %i to %s', async (status, code) => {
+    upstream.fault({ kind: 'status', status });
+    expect((await rejection(adapter.chat(request, call()))).code).toBe(code);
+  });
+
+  it('recognises context-length errors', async () => {
+    upstream.fault({ kind: 'status', status: 400, body: { error: { message: "This model's maximum context length is 128000 tokens.", code: 'context_length_exceeded' } } });
+    expect((await rejection(adapter.chat(request, call()))).code).toBe('context_length_exceeded');
+  });
+
+  it('maps a connection reset to upstream_connection_error', async () => {
+    upstream.fault({ kind: 'reset' });
+    expect((await rejection(adapter.chat(request, call()))).code).toBe('upstream_connection_error');
+  });
+
+  it('throws upstream_stream_error for an error event inside a 200 stream', async () => {
+    upstream.fault({ kind: 'stream-error', afterChunks: 3 });
+    const error = await rejection(collect(await adapter.stream(request, call())));
+    expect(error.code).toBe('upstream_stream_error');
+  });
+
+  it('throws upstream_stream_error for a stream cut before it finished', async () => {
+    upstream.fault({ kind: 'cut-stream', afterChunks: 3 });
+    const error = await rejection(collect(await adapter.stream(request, call())));
+    expect(['upstream_stream_error', 'upstream_connection_error']).toContain(error.code);
+  });
+
+  it('cancels the upstream request when the caller aborts mid-stream', async () => {
+    upstream.fault({ kind: 'stall-stream', afterChunks: 2 });
+    const controller = new AbortController();
+    const aborted = upstream.nextAbort();
+    const stream = await adapter.stream({ ...request }, call(controller.signal));
+    const iterator = stream[Symbol.asyncIterator]();
+    await iterator.next();
+    controller.abort();
+    // chunks already received may still be delivered; the stream then fails as aborted
+    const drain = async (): Promise<void> => {
+      for (let result = await iterator.next(); result.done !== true; result = await iterator.next());
+    };
+    await expect(drain()).rejects.toMatchObject({ code: 'client_closed_request' });
+    expect((await aborted).path).toBe('/v1/chat/completions');
+  });
+
+  it('embeds through /embeddings', async () => {
+    const response = await adapter.embed({ model: 'e', input: ['a', 'b'], dimensions: 4 }, { ...call(), model: 'text-embedding-3-small' });
+    expect(response.data).toHaveLength(2);
+    expect(response.data[0]?.embedding).toHaveLength(4);
+    expect(response.usage.prompt_tokens).toBe(16);
+  });
+});

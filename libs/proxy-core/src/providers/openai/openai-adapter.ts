@@ -1,0 +1,123 @@
+import { Type, type Static } from '@sinclair/typebox';
+import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from '../../wire/openai-chat';
+import type { EmbeddingRequest, EmbeddingResponse } from '../../wire/openai-embeddings';
+import { readJsonBody, upstreamRequest, type UpstreamResponse } from '../../http/upstream-request';
+import { transportError } from '../../http/upstream-error';
+import { readSse } from '../../stream/read-sse';
+import {
+  PROVIDER_CONTRACT_VERSION,
+  type ProviderAdapter,
+  type ProviderCallContext,
+  type ProviderConfigBase,
+  type ProviderFactory,
+  type ProviderKit,
+} from '../provider-adapter';
+import { fromOpenAIResponse } from './from-openai-response';
+import { OpenAIStreamMapper } from './from-openai-stream';
+import { readOpenAIError } from './openai-error';
+import { toOpenAIRequest } from './to-openai-request';
+
+/** Options of an OpenAI-compatible provider. */
+export const OpenAIProviderOptionsSchema = Type.Object(
+  {
+    /** Base URL up to and including the version segment. @default "https://api.openai.com/v1" */
+    baseUrl: Type.Optional(Type.String({ pattern: '^https?://' })),
+    /** The provider API key, sent as `Authorization: Bearer`. Omit for hosts without auth. */
+    apiKey: Type.Optional(Type.String()),
+    /** The header that carries the key, when a host wants another (e.g. `api-key`). @default "authorization" */
+    authHeader: Type.Optional(Type.String({ minLength: 1 })),
+    /** OpenAI organization id (`OpenAI-Organization`). */
+    organization: Type.Optional(Type.String()),
+    /** Extra static headers for every upstream call. */
+    headers: Type.Optional(Type.Record(Type.String(), Type.String())),
+    /** Request fields this host rejects, removed before sending. @default [] */
+    unsupportedParams: Type.Optional(Type.Array(Type.String())),
+  },
+  { additionalProperties: false },
+);
+
+/** Options of an OpenAI-compatible provider (see {@link OpenAIProviderOptionsSchema}). */
+export type OpenAIProviderOptions = Static<typeof OpenAIProviderOptionsSchema>;
+
+const DEFAULT_BASE_URL = 'https://api.openai.com/v1';
+
+/**
+ * The adapter for OpenAI and every OpenAI-compatible host.
+ * @see https://platform.openai.com/docs/api-reference/chat/create
+ */
+export class OpenAIAdapter implements ProviderAdapter {
+  readonly contractVersion = PROVIDER_CONTRACT_VERSION;
+  readonly type: string = 'openai';
+  readonly name: string;
+  readonly #baseUrl: string;
+  readonly #headers: Record<string, string>;
+  readonly #unsupported: readonly string[];
+  readonly #kit: ProviderKit;
+
+  constructor(options: OpenAIProviderOptions & ProviderConfigBase, kit: ProviderKit) {
+    this.name = options.name;
+    this.type = options.type;
+    this.#baseUrl = (options.baseUrl ?? DEFAULT_BASE_URL).replace(/\/+$/, '');
+    const headers: Record<string, string> = { accept: 'application/json', ...(options.headers ?? {}) };
+    if (options.apiKey !== undefined && options.apiKey.length > 0) {
+      const header = (options.authHeader ?? 'authorization').toLowerCase();
+      headers[header] = header === 'authorization' ? `Bearer ${options.apiKey}` : options.apiKey;
+    }
+    if (options.organization !== undefined) headers['openai-organization'] = options.organization;
+    this.#headers = headers;
+    this.#unsupported = Object.freeze([...(options.unsupportedParams ?? [])]);
+    this.#kit = kit;
+  }
+
+  async chat(request: ChatCompletionRequest, context: ProviderCallContext): Promise<ChatCompletion> {
+    const response = await this.#post('/chat/completions', toOpenAIRequest(request, context.model, false, this.#unsupported), context);
+    return fromOpenAIResponse(await readJsonBody(response, this.name, context.signal), this.name, context.model);
+  }
+
+  async stream(request: ChatCompletionRequest, context: ProviderCallContext): Promise<AsyncIterable<ChatCompletionChunk>> {
+    const response = await this.#post('/chat/completions', toOpenAIRequest(request, context.model, true, this.#unsupported), context, 'text/event-stream');
+    return this.#chunks(response, context.signal);
+  }
+
+  async embed(request: EmbeddingRequest, context: ProviderCallContext): Promise<EmbeddingResponse> {
+    const body: Record<string, unknown> = { ...request, model: context.model };
+    const response = await this.#post('/embeddings', body, context);
+    return readJsonBody<EmbeddingResponse>(response, this.name, context.signal);
+  }
+
+  async *#chunks(response: UpstreamResponse, signal: AbortSignal): AsyncGenerator<ChatCompletionChunk> {
+    const mapper = new OpenAIStreamMapper(this.name);
+    try {
+      for await (const event of readSse(response.body)) {
+        const chunk = mapper.map(event);
+        if (chunk !== undefined) yield chunk;
+        if (mapper.done) break;
+      }
+    } catch (cause) {
+      throw transportError(this.name, cause, signal);
+    } finally {
+      // ends the upstream request when the consumer stops early (client abort, error)
+      if (!response.body.destroyed) response.body.destroy();
+    }
+    mapper.end();
+  }
+
+  #post(path: string, json: unknown, context: ProviderCallContext, accept = 'application/json'): Promise<UpstreamResponse> {
+    return upstreamRequest({
+      provider: this.name,
+      url: `${this.#baseUrl}${path}`,
+      headers: { ...this.#headers, ...context.headers, accept, 'x-request-id': context.requestId },
+      json,
+      signal: context.signal,
+      dispatcher: this.#kit.dispatcher,
+      readError: readOpenAIError,
+    });
+  }
+}
+
+/** The `openai` provider type: OpenAI and any OpenAI-compatible base URL. */
+export const openAIProvider: ProviderFactory<OpenAIProviderOptions> = {
+  type: 'openai',
+  optionsSchema: OpenAIProviderOptionsSchema,
+  create: (options, kit) => new OpenAIAdapter(options, kit),
+};

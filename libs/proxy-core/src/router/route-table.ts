@@ -1,0 +1,42 @@
+import type { ModelRouteConfig } from '../gateway/gateway-options';
+import type { ResolvedRoute } from './route-types';
+
+/** The configured routes, resolved once at construction. */
+export class RouteTable {
+  readonly #routes = new Map<string, ResolvedRoute>();
+  readonly #providers: ReadonlySet<string>;
+  readonly #allowDirect: boolean;
+
+  constructor(models: readonly ModelRouteConfig[], providers: ReadonlySet<string>, allowDirect: boolean) {
+    for (const model of models) {
+      this.#routes.set(
+        model.name,
+        Object.freeze({
+          alias: model.name,
+          strategy: model.strategy ?? 'weighted',
+          fallbacks: Object.freeze([...(model.fallbacks ?? [])]),
+          targets: Object.freeze(model.targets.map((t) => Object.freeze({ provider: t.provider, model: t.model, weight: t.weight ?? 1 }))),
+        }),
+      );
+    }
+    this.#providers = providers;
+    this.#allowDirect = allowDirect;
+  }
+
+  /** The route for a requested model: an alias, else `<provider>/<model>` when allowed. */
+  resolve(model: string): ResolvedRoute | undefined {
+    const route = this.#routes.get(model);
+    if (route !== undefined) return route;
+    if (!this.#allowDirect) return undefined;
+    const slash = model.indexOf('/');
+    if (slash <= 0 || slash === model.length - 1) return undefined;
+    const provider = model.slice(0, slash);
+    if (!this.#providers.has(provider)) return undefined;
+    return { alias: model, strategy: 'ordered', fallbacks: [], targets: [{ provider, model: model.slice(slash + 1), weight: 1 }] };
+  }
+
+  /** Every configured alias, in configuration order. */
+  aliases(): ResolvedRoute[] {
+    return [...this.#routes.values()];
+  }
+}

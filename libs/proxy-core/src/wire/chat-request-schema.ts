@@ -1,0 +1,72 @@
+import { Type } from '@sinclair/typebox';
+
+const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Optional(Type.Union([schema, Type.Null()]));
+
+const ContentPart = Type.Object(
+  { type: Type.String({ minLength: 1 }) },
+  { additionalProperties: true },
+);
+
+const Message = Type.Object(
+  {
+    role: Type.Union([Type.Literal('system'), Type.Literal('developer'), Type.Literal('user'), Type.Literal('assistant'), Type.Literal('tool')]),
+    content: Type.Optional(Type.Union([Type.String(), Type.Array(ContentPart), Type.Null()])),
+    name: Type.Optional(Type.String()),
+    tool_call_id: Type.Optional(Type.String()),
+    tool_calls: Type.Optional(Type.Array(Type.Object({ id: Type.String(), type: Type.Literal('function'), function: Type.Object({ name: Type.String(), arguments: Type.String() }) }))),
+  },
+  { additionalProperties: true },
+);
+
+const Tool = Type.Object(
+  {
+    type: Type.Literal('function'),
+    function: Type.Object({ name: Type.String({ minLength: 1, maxLength: 64 }), description: Type.Optional(Type.String()), parameters: Type.Optional(Type.Object({}, { additionalProperties: true })) }, { additionalProperties: true }),
+  },
+  { additionalProperties: true },
+);
+
+/**
+ * The JSON Schema of a chat completion request: strict on what the gateway reads, open to
+ * fields it forwards. Used by the HTTP layer to validate bodies before any work.
+ */
+export const ChatCompletionRequestSchema = Type.Object(
+  {
+    model: Type.String({ minLength: 1, maxLength: 256 }),
+    messages: Type.Array(Message, { minItems: 1 }),
+    stream: Nullable(Type.Boolean()),
+    stream_options: Nullable(Type.Object({ include_usage: Type.Optional(Type.Boolean()) }, { additionalProperties: true })),
+    temperature: Nullable(Type.Number({ minimum: 0, maximum: 2 })),
+    top_p: Nullable(Type.Number({ minimum: 0, maximum: 1 })),
+    n: Nullable(Type.Integer({ minimum: 1, maximum: 128 })),
+    max_tokens: Nullable(Type.Integer({ minimum: 1 })),
+    max_completion_tokens: Nullable(Type.Integer({ minimum: 1 })),
+    stop: Nullable(Type.Union([Type.String(), Type.Array(Type.String(), { maxItems: 4 })])),
+    presence_penalty: Nullable(Type.Number({ minimum: -2, maximum: 2 })),
+    frequency_penalty: Nullable(Type.Number({ minimum: -2, maximum: 2 })),
+    seed: Nullable(Type.Integer()),
+    user: Type.Optional(Type.String()),
+    tools: Type.Optional(Type.Array(Tool)),
+    tool_choice: Type.Optional(
+      Type.Union([Type.Literal('none'), Type.Literal('auto'), Type.Literal('required'), Type.Object({ type: Type.Literal('function'), function: Type.Object({ name: Type.String() }) })]),
+    ),
+  },
+  { additionalProperties: true },
+);
+
+/** The JSON Schema of an embeddings request. */
+export const EmbeddingRequestSchema = Type.Object(
+  {
+    model: Type.String({ minLength: 1, maxLength: 256 }),
+    input: Type.Union([
+      Type.String(),
+      Type.Array(Type.String(), { minItems: 1, maxItems: 2048 }),
+      Type.Array(Type.Integer(), { minItems: 1 }),
+      Type.Array(Type.Array(Type.Integer()), { minItems: 1, maxItems: 2048 }),
+    ]),
+    encoding_format: Type.Optional(Type.Union([Type.Literal('float'), Type.Literal('base64')])),
+    dimensions: Type.Optional(Type.Integer({ minimum: 1 })),
+    user: Type.Optional(Type.String()),
+  },
+  { additionalProperties: true },
+);

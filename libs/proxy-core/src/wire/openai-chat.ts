@@ -1,0 +1,195 @@
+/**
+ * OpenAI Chat Completions wire types: the one interface every Switchyard client speaks.
+ * Lenient where OpenAI is (unknown fields pass through), precise where the gateway reads.
+ * @see https://platform.openai.com/docs/api-reference/chat
+ */
+
+/** A text part of a multi-part message. */
+export interface ChatTextPart {
+  type: 'text';
+  text: string;
+}
+
+/** An image part of a multi-part user message (http(s) URL or `data:` URL). */
+export interface ChatImagePart {
+  type: 'image_url';
+  image_url: { url: string; detail?: 'auto' | 'low' | 'high' };
+}
+
+/** Any content part the gateway understands. */
+export type ChatContentPart = ChatTextPart | ChatImagePart;
+
+/** A function call the assistant asked for. */
+export interface ChatToolCall {
+  id: string;
+  type: 'function';
+  function: { name: string; arguments: string };
+}
+
+/** A system (or developer) instruction. */
+export interface ChatSystemMessage {
+  role: 'system' | 'developer';
+  content: string | ChatTextPart[];
+  name?: string;
+}
+
+/** A user turn. */
+export interface ChatUserMessage {
+  role: 'user';
+  content: string | ChatContentPart[];
+  name?: string;
+}
+
+/** An assistant turn, possibly with tool calls. */
+export interface ChatAssistantMessage {
+  role: 'assistant';
+  content?: string | ChatTextPart[] | null;
+  tool_calls?: ChatToolCall[];
+  name?: string;
+  refusal?: string | null;
+}
+
+/** The result of a tool call, answering the assistant's `tool_calls[].id`. */
+export interface ChatToolMessage {
+  role: 'tool';
+  content: string | ChatTextPart[];
+  tool_call_id: string;
+}
+
+/** One message of a conversation. */
+export type ChatMessage = ChatSystemMessage | ChatUserMessage | ChatAssistantMessage | ChatToolMessage;
+
+/** A function the model may call. */
+export interface ChatTool {
+  type: 'function';
+  function: {
+    name: string;
+    description?: string;
+    parameters?: Record<string, unknown>;
+    strict?: boolean;
+  };
+}
+
+/** How the model may use tools. */
+export type ChatToolChoice =
+  | 'none'
+  | 'auto'
+  | 'required'
+  | { type: 'function'; function: { name: string } };
+
+/** Response format constraints. */
+export type ChatResponseFormat =
+  | { type: 'text' }
+  | { type: 'json_object' }
+  | { type: 'json_schema'; json_schema: { name: string; schema?: Record<string, unknown>; strict?: boolean } };
+
+/** A `POST /v1/chat/completions` request body. */
+export interface ChatCompletionRequest {
+  model: string;
+  messages: ChatMessage[];
+  stream?: boolean;
+  stream_options?: { include_usage?: boolean } | null;
+  temperature?: number | null;
+  top_p?: number | null;
+  n?: number | null;
+  max_tokens?: number | null;
+  max_completion_tokens?: number | null;
+  stop?: string | string[] | null;
+  presence_penalty?: number | null;
+  frequency_penalty?: number | null;
+  logit_bias?: Record<string, number> | null;
+  seed?: number | null;
+  user?: string;
+  tools?: ChatTool[];
+  tool_choice?: ChatToolChoice;
+  parallel_tool_calls?: boolean;
+  response_format?: ChatResponseFormat;
+  reasoning_effort?: 'minimal' | 'low' | 'medium' | 'high' | null;
+  /** Fields the gateway does not interpret are forwarded to OpenAI-compatible upstreams as they are. */
+  [extra: string]: unknown;
+}
+
+/** Why generation stopped. */
+export type ChatFinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter' | 'function_call';
+
+/** Token usage of one exchange; cached and reasoning tokens are kept apart, as OpenAI reports them. */
+export interface ChatUsage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  prompt_tokens_details?: { cached_tokens?: number; cache_creation_tokens?: number; audio_tokens?: number };
+  completion_tokens_details?: { reasoning_tokens?: number; audio_tokens?: number };
+}
+
+/** The assistant message in a response. */
+export interface ChatResponseMessage {
+  role: 'assistant';
+  content: string | null;
+  tool_calls?: ChatToolCall[];
+  refusal?: string | null;
+}
+
+/** One choice of a response. */
+export interface ChatChoice {
+  index: number;
+  message: ChatResponseMessage;
+  finish_reason: ChatFinishReason | null;
+  logprobs?: unknown;
+}
+
+/** A `chat.completion` response body. */
+export interface ChatCompletion {
+  id: string;
+  object: 'chat.completion';
+  created: number;
+  model: string;
+  choices: ChatChoice[];
+  usage?: ChatUsage;
+  system_fingerprint?: string | null;
+  service_tier?: string | null;
+}
+
+/** A streamed tool-call fragment: the first carries id and name, later ones argument text. */
+export interface ChatToolCallDelta {
+  index: number;
+  id?: string;
+  type?: 'function';
+  function?: { name?: string; arguments?: string };
+}
+
+/** The incremental part of a streamed choice. */
+export interface ChatDelta {
+  role?: 'assistant';
+  content?: string | null;
+  tool_calls?: ChatToolCallDelta[];
+  refusal?: string | null;
+}
+
+/** One choice of a stream chunk. */
+export interface ChatChunkChoice {
+  index: number;
+  delta: ChatDelta;
+  finish_reason: ChatFinishReason | null;
+  logprobs?: unknown;
+}
+
+/** A `chat.completion.chunk` stream event. The last one may carry `usage` with no choices. */
+export interface ChatCompletionChunk {
+  id: string;
+  object: 'chat.completion.chunk';
+  created: number;
+  model: string;
+  choices: ChatChunkChoice[];
+  usage?: ChatUsage | null;
+  system_fingerprint?: string | null;
+}
+
+/** OpenAI's error body, which every Switchyard error leaves as. */
+export interface OpenAIErrorBody {
+  error: {
+    message: string;
+    type: string;
+    param: string | null;
+    code: string | null;
+  };
+}

@@ -1,0 +1,5 @@
+export { createMockUpstream } from './mock-upstream';
+export type { MockExchange, MockRoute, MockUpstream, MockUpstreamOptions, RecordedRequest } from './mock-upstream';
+export type { MockFault } from './mock-fault';
+export { sendJson, splitText, startSse, writeSse } from './sse';
+export { openAIRoutes } from './openai/openai-routes';
