@@ -2,16 +2,8 @@ import js from '@eslint/js';
 import nx from '@nx/eslint-plugin';
 import prettier from 'eslint-config-prettier';
 import tseslint from 'typescript-eslint';
+import { depConstraints } from './eslint.boundaries.mjs';
 
-// Dependency direction of DESIGN.md: arrows only point down.
-const depConstraints = [
-  { sourceTag: 'scope:core', onlyDependOnLibsWithTags: ['scope:core'] },
-  { sourceTag: 'scope:plugin', onlyDependOnLibsWithTags: ['scope:core'] },
-  { sourceTag: 'scope:api', onlyDependOnLibsWithTags: ['scope:core', 'scope:plugin'] },
-  { sourceTag: 'scope:app', onlyDependOnLibsWithTags: ['scope:api', 'scope:core', 'scope:plugin'] },
-  { sourceTag: 'scope:client', onlyDependOnLibsWithTags: [] },
-  { sourceTag: 'scope:testing', onlyDependOnLibsWithTags: [] },
-];
 // Tests may also use the private testing lib and compose the layers above them.
 const testDepConstraints = depConstraints.map((c) => ({
   ...c,
@@ -45,6 +37,11 @@ export default tseslint.config(
       '@typescript-eslint/no-non-null-assertion': 'off',
       '@typescript-eslint/unbound-method': 'off',
     },
+  },
+  {
+    // build and test runner configs import the shared root configs by relative path
+    files: ['**/vitest.config.ts', '**/tsup.config.ts'],
+    rules: { '@nx/enforce-module-boundaries': 'off' },
   },
   prettier,
 );

@@ -42,13 +42,13 @@ describe('createApp', () => {
     const response = await chat({ model: 'demo' });
     expect(response.statusCode).toBe(400);
     expectOpenAIError(response.body, 'invalid_request');
-    expect(response.json().error.param).toBe('messages');
+    expect(response.json<{ error: { param: string } }>().error.param).toBe('messages');
   });
 
   it('rejects wrong types without coercing them', async () => {
     const response = await chat({ model: 42, messages: [{ role: 'user', content: 'hi' }] });
     expect(response.statusCode).toBe(400);
-    expect(response.json().error.param).toBe('model');
+    expect(response.json<{ error: { param: string } }>().error.param).toBe('model');
   });
 
   it('rejects invalid JSON with a 400', async () => {
@@ -107,6 +107,6 @@ describe('createApp', () => {
   it('embeds', async () => {
     const response = await app.inject({ method: 'POST', url: '/v1/embeddings', payload: { model: 'mock/e', input: ['a', 'b'] } });
     expect(response.statusCode).toBe(200);
-    expect(response.json().data).toHaveLength(2);
+    expect(response.json<{ data: unknown[] }>().data).toHaveLength(2);
   });
 });

@@ -1,0 +1,55 @@
+import { once } from 'node:events';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createMockUpstream, type MockUpstream } from './mock-upstream';
+
+let upstream: MockUpstream;
+beforeAll(async () => {
+  upstream = await createMockUpstream({ streamChunks: 4 });
+});
+afterAll(() => upstream.close());
+
+const post = (path: string, body: unknown) =>
+  fetch(`${upstream.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+describe('mock upstream', () => {
+  it('answers OpenAI chat and records the request', async () => {
+    const response = await post('/v1/chat/completions', { model: 'gpt-4o-mini', messages: [] });
+    expect(((await response.json()) as { object: string }).object).toBe('chat.completion');
+    expect(upstream.requests.at(-1)).toMatchObject({ method: 'POST', path: '/v1/chat/completions', body: { model: 'gpt-4o-mini' } });
+  });
+
+  it('streams the configured number of content chunks, then usage on request, then [DONE]', async () => {
+    const text = await (await post('/v1/chat/completions', { model: 'm', stream: true, stream_options: { include_usage: true } })).text();
+    const events = text.split('\n\n').filter(Boolean);
+    expect(events.at(-1)).toBe('data: [DONE]');
+    expect(events.filter((e) => e.includes('"content":"') && !e.includes('"content":""'))).toHaveLength(4);
+    expect(events.at(-2)).toContain('"usage"');
+  });
+
+  it('injects a status fault a bounded number of times, matched by model', async () => {
+    upstream.fault({ kind: 'status', status: 429, headers: { 'retry-after': '2' }, times: 1, match: { model: 'limited' } });
+    expect((await post('/v1/chat/completions', { model: 'other' })).status).toBe(200);
+    const limited = await post('/v1/chat/completions', { model: 'limited' });
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get('retry-after')).toBe('2');
+    expect((await post('/v1/chat/completions', { model: 'limited' })).status).toBe(200);
+  });
+
+  it('answers unknown routes with an OpenAI-shaped 404', async () => {
+    const response = await post('/v1/nothing', {});
+    expect(response.status).toBe(404);
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe('not_found');
+  });
+
+  it('reports a client abort', async () => {
+    upstream.fault({ kind: 'hang', times: 1 });
+    const controller = new AbortController();
+    const aborted = upstream.nextAbort();
+    const arrived = once(upstream.events, 'request');
+    const request = fetch(`${upstream.url}/v1/chat/completions`, { method: 'POST', body: '{}', signal: controller.signal }).catch(() => undefined);
+    await arrived;
+    controller.abort();
+    expect((await aborted).aborted).toBe(true);
+    await request;
+  });
+});
