@@ -7,3 +7,4 @@ export { APP_DEFAULTS } from './app-options';
 export type { AppOptions, SwitchyardRoutesOptions } from './app-options';
 export { toErrorReply } from './http/to-error-reply';
 export { writeSseStream } from './http/write-sse';
+export { requestContextFromHttp } from './http/request-context-from-http';

@@ -36,7 +36,11 @@ export const switchyardRoutes: FastifyPluginAsync<SwitchyardRoutesOptions> = asy
   app.setNotFoundHandler(async (request, reply) =>
     reply.code(404).send({ error: { message: `Unknown route ${request.method} ${request.url.split('?')[0] ?? ''}.`, type: 'invalid_request_error', param: null, code: 'not_found' } }),
   );
+  app.decorateRequest('switchyardMetadata');
+  app.decorateRequest('switchyardUpstreamHeaders');
   app.addHook('onRequest', async (request, reply) => {
+    request.switchyardMetadata = {};
+    request.switchyardUpstreamHeaders = {};
     reply.header('x-request-id', request.id);
   });
 

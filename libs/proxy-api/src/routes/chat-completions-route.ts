@@ -1,11 +1,10 @@
 import {
   ChatCompletionRequestSchema,
-  createRequestContext,
   type ChatCompletionRequest,
   type Gateway,
 } from '@switchyard/proxy-core';
 import type { FastifyInstance } from 'fastify';
-import { clientAbortSignal } from '../http/request-signal';
+import { requestContextFromHttp } from '../http/request-context-from-http';
 import { writeSseStream } from '../http/write-sse';
 
 /**
@@ -17,7 +16,7 @@ export function chatCompletionsRoute(app: FastifyInstance, gateway: Gateway, bod
     '/v1/chat/completions',
     { bodyLimit, schema: { body: ChatCompletionRequestSchema } },
     async (request, reply) => {
-      const context = createRequestContext({ requestId: request.id, endpoint: 'chat', signal: clientAbortSignal(reply) });
+      const context = requestContextFromHttp(request, reply, 'chat');
       if (request.body.stream === true) {
         const stream = await gateway.stream(request.body, { context });
         reply.hijack();

@@ -1,6 +1,6 @@
-import { createRequestContext, EmbeddingRequestSchema, type EmbeddingRequest, type Gateway } from '@switchyard/proxy-core';
+import { EmbeddingRequestSchema, type EmbeddingRequest, type Gateway } from '@switchyard/proxy-core';
 import type { FastifyInstance } from 'fastify';
-import { clientAbortSignal } from '../http/request-signal';
+import { requestContextFromHttp } from '../http/request-context-from-http';
 
 /**
  * `POST /v1/embeddings`.
@@ -8,7 +8,7 @@ import { clientAbortSignal } from '../http/request-signal';
  */
 export function embeddingsRoute(app: FastifyInstance, gateway: Gateway, bodyLimit: number): void {
   app.post<{ Body: EmbeddingRequest }>('/v1/embeddings', { bodyLimit, schema: { body: EmbeddingRequestSchema } }, async (request, reply) => {
-    const context = createRequestContext({ requestId: request.id, endpoint: 'embeddings', signal: clientAbortSignal(reply) });
+    const context = requestContextFromHttp(request, reply, 'embeddings');
     return gateway.embed(request.body, { context });
   });
 }

@@ -70,6 +70,11 @@ export interface RequestContext {
   upstreamMs?: number;
   /** Time from arrival to the first content chunk, in milliseconds. */
   firstTokenMs?: number;
+  /**
+   * Cost of the exchange in USD, set by a pricing plugin from `onUsage`; `null` when the
+   * model has no known price (never a silent zero), undefined when no pricing is installed.
+   */
+  costUsd?: number | null;
   /** The error the request ended with, if it failed. */
   error?: SwitchyardError;
   /** Total duration in milliseconds, set when the request ends. */

@@ -1,0 +1,26 @@
+import { createRequestContext, type GatewayEndpoint, type RequestContext, type RequestMetadata } from '@switchyard/proxy-core';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { clientAbortSignal } from './request-signal';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /**
+     * Who and what the request belongs to (client key, customer, run, section), filled by
+     * the hooks that run before the handler (auth, tracing) and stored on every log row.
+     */
+    switchyardMetadata: RequestMetadata;
+    /** Headers to propagate upstream (W3C trace context), filled by the tracing hook. */
+    switchyardUpstreamHeaders: Record<string, string>;
+  }
+}
+
+/** The engine's request context for one HTTP request: id, client-abort signal, metadata. */
+export function requestContextFromHttp(request: FastifyRequest, reply: FastifyReply, endpoint: GatewayEndpoint): RequestContext {
+  return createRequestContext({
+    requestId: request.id,
+    endpoint,
+    signal: clientAbortSignal(reply),
+    metadata: request.switchyardMetadata,
+    upstreamHeaders: request.switchyardUpstreamHeaders,
+  });
+}
