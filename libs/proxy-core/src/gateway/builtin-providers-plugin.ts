@@ -1,6 +1,6 @@
 import type { GatewayPlugin } from '../hooks/gateway-hooks';
 import { mockProvider } from '../providers/mock';
-import { openAIProvider } from '../providers/openai';
+import { openAIPresetProviders, openAIProvider } from '../providers/openai';
 
 /** Registers the built-in provider types through the same hook a third-party plugin uses. */
 export const builtinProvidersPlugin: GatewayPlugin = {
@@ -9,6 +9,7 @@ export const builtinProvidersPlugin: GatewayPlugin = {
     hooks.registerProviders.tap('switchyard:builtin-providers', (registry) => {
       registry.register(openAIProvider);
       registry.register(mockProvider);
+      for (const preset of openAIPresetProviders) registry.register(preset);
     });
   },
 };

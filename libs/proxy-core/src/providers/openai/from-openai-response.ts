@@ -1,4 +1,5 @@
 import type { ChatCompletion } from '../../wire/openai-chat';
+import type { EmbeddingResponse } from '../../wire/openai-embeddings';
 import { SwitchyardError } from '../../errors/switchyard-error';
 import { isChatCompletionBody } from './openai-wire';
 
@@ -15,5 +16,23 @@ export function fromOpenAIResponse(body: unknown, provider: string, model: strin
     object: 'chat.completion',
     created: typeof body.created === 'number' ? body.created : Math.floor(Date.now() / 1000),
     model: typeof body.model === 'string' && body.model.length > 0 ? body.model : model,
+  };
+}
+
+/**
+ * Normalises an OpenAI-compatible embeddings body; some hosts (Voyage) report only
+ * `usage.total_tokens`, which then stands for the prompt tokens too.
+ */
+export function fromOpenAIEmbeddings(body: unknown, provider: string, model: string): EmbeddingResponse {
+  const record = (typeof body === 'object' && body !== null ? body : {}) as Partial<EmbeddingResponse> & { usage?: Partial<EmbeddingResponse['usage']> };
+  if (!Array.isArray(record.data)) {
+    throw new SwitchyardError('upstream_error', `Provider "${provider}" sent a body that is not an embedding list.`, { provider });
+  }
+  const total = record.usage?.total_tokens ?? record.usage?.prompt_tokens ?? 0;
+  return {
+    object: 'list',
+    data: record.data,
+    model: typeof record.model === 'string' && record.model.length > 0 ? record.model : model,
+    usage: { prompt_tokens: record.usage?.prompt_tokens ?? total, total_tokens: total },
   };
 }

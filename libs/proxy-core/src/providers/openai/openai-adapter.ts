@@ -15,7 +15,8 @@ import {
 import { fromOpenAIResponse } from './from-openai-response';
 import { OpenAIStreamMapper } from './from-openai-stream';
 import { readOpenAIError } from './openai-error';
-import { toOpenAIRequest } from './to-openai-request';
+import { adjustParams, toOpenAIRequest } from './to-openai-request';
+import { fromOpenAIEmbeddings } from './from-openai-response';
 
 /** Options of an OpenAI-compatible provider. */
 export const OpenAIProviderOptionsSchema = Type.Object(
@@ -32,6 +33,8 @@ export const OpenAIProviderOptionsSchema = Type.Object(
     headers: Type.Optional(Type.Record(Type.String(), Type.String())),
     /** Request fields this host rejects, removed before sending. @default [] */
     unsupportedParams: Type.Optional(Type.Array(Type.String())),
+    /** Request fields this host names differently (`{ seed: 'random_seed' }`), renamed before sending. @default {} */
+    renameParams: Type.Optional(Type.Record(Type.String(), Type.String({ minLength: 1 }))),
   },
   { additionalProperties: false },
 );
@@ -52,6 +55,7 @@ export class OpenAIAdapter implements ProviderAdapter {
   readonly #baseUrl: string;
   readonly #headers: Record<string, string>;
   readonly #unsupported: readonly string[];
+  readonly #renames: Readonly<Record<string, string>>;
   readonly #kit: ProviderKit;
 
   constructor(options: OpenAIProviderOptions & ProviderConfigBase, kit: ProviderKit) {
@@ -66,23 +70,24 @@ export class OpenAIAdapter implements ProviderAdapter {
     if (options.organization !== undefined) headers['openai-organization'] = options.organization;
     this.#headers = headers;
     this.#unsupported = Object.freeze([...(options.unsupportedParams ?? [])]);
+    this.#renames = Object.freeze({ ...(options.renameParams ?? {}) });
     this.#kit = kit;
   }
 
   async chat(request: ChatCompletionRequest, context: ProviderCallContext): Promise<ChatCompletion> {
-    const response = await this.#post('/chat/completions', toOpenAIRequest(request, context.model, false, this.#unsupported), context);
+    const response = await this.#post('/chat/completions', toOpenAIRequest(request, context.model, false, this.#unsupported, this.#renames), context);
     return fromOpenAIResponse(await readJsonBody(response, this.name, context.signal), this.name, context.model);
   }
 
   async stream(request: ChatCompletionRequest, context: ProviderCallContext): Promise<AsyncIterable<ChatCompletionChunk>> {
-    const response = await this.#post('/chat/completions', toOpenAIRequest(request, context.model, true, this.#unsupported), context, 'text/event-stream');
+    const response = await this.#post('/chat/completions', toOpenAIRequest(request, context.model, true, this.#unsupported, this.#renames), context, 'text/event-stream');
     return this.#chunks(response, context.signal);
   }
 
   async embed(request: EmbeddingRequest, context: ProviderCallContext): Promise<EmbeddingResponse> {
-    const body: Record<string, unknown> = { ...request, model: context.model };
+    const body = adjustParams({ ...request, model: context.model }, this.#unsupported, this.#renames);
     const response = await this.#post('/embeddings', body, context);
-    return readJsonBody<EmbeddingResponse>(response, this.name, context.signal);
+    return fromOpenAIEmbeddings(await readJsonBody(response, this.name, context.signal), this.name, context.model);
   }
 
   async *#chunks(response: UpstreamResponse, signal: AbortSignal): AsyncGenerator<ChatCompletionChunk> {

@@ -11,6 +11,7 @@ export function toOpenAIRequest(
   model: string,
   stream: boolean,
   unsupportedParams: readonly string[],
+  renameParams: Readonly<Record<string, string>> = {},
 ): Record<string, unknown> {
   const body: Record<string, unknown> = { ...request, model, stream };
   if (stream) {
@@ -18,6 +19,21 @@ export function toOpenAIRequest(
   } else {
     delete body['stream_options'];
   }
+  return adjustParams(body, unsupportedParams, renameParams);
+}
+
+/** Applies a host's quirks to a body: removes the fields it rejects, renames those it names differently. */
+export function adjustParams(
+  body: Record<string, unknown>,
+  unsupportedParams: readonly string[],
+  renameParams: Readonly<Record<string, string>>,
+): Record<string, unknown> {
   for (const param of unsupportedParams) delete body[param];
+  for (const [from, to] of Object.entries(renameParams)) {
+    if (from in body) {
+      body[to] = body[from];
+      delete body[from];
+    }
+  }
   return body;
 }

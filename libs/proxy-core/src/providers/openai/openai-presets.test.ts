@@ -1,0 +1,75 @@
+import { createMockUpstream, type MockUpstream } from '@switchyard/testing';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createGateway, type Gateway } from '../../gateway/create-gateway';
+import { OPENAI_PRESETS } from './openai-presets';
+
+const KEY = 'gsk_test_canary_0123456789';
+let upstream: MockUpstream;
+let gateway: Gateway;
+
+beforeAll(async () => {
+  upstream = await createMockUpstream();
+  gateway = createGateway({
+    providers: [
+      { name: 'groq', type: 'groq', baseUrl: `${upstream.url}/openai/v1`, apiKey: KEY },
+      { name: 'mistral', type: 'mistral', baseUrl: `${upstream.url}/v1`, apiKey: KEY },
+      { name: 'voyage', type: 'voyage', baseUrl: `${upstream.url}/v1`, apiKey: KEY },
+      { name: 'perplexity-keep', type: 'perplexity', baseUrl: upstream.url, apiKey: KEY, unsupportedParams: [] },
+    ],
+  });
+});
+afterEach(() => upstream.reset());
+afterAll(async () => {
+  await gateway.close();
+  await upstream.close();
+});
+
+describe('OpenAI-compatible presets', () => {
+  it('registers every preset as a provider type with an https base URL (loopback for local servers)', () => {
+    for (const preset of OPENAI_PRESETS) {
+      expect(preset.baseUrl).toMatch(/^https:\/\/|^http:\/\/127\.0\.0\.1:/);
+    }
+    expect(new Set(OPENAI_PRESETS.map((p) => p.type)).size).toBe(OPENAI_PRESETS.length);
+    expect(() => createGateway({ providers: OPENAI_PRESETS.map((p) => ({ name: p.type, type: p.type })) })).not.toThrow();
+  });
+
+  it('groq: sends the bearer key and removes the parameters Groq rejects', async () => {
+    const response = await gateway.chat({ model: 'groq/llama-3.3-70b-versatile', messages: [{ role: 'user', content: 'Hi' }], logit_bias: { '1': 2 }, logprobs: true, temperature: 0.2 });
+    expect(response.choices[0]?.message.content).toContain('Hello there');
+    const sent = upstream.requests[0]!;
+    expect(sent.path).toBe('/openai/v1/chat/completions');
+    expect(sent.headers['authorization']).toBe(`Bearer ${KEY}`);
+    const body = sent.body as Record<string, unknown>;
+    expect(body['model']).toBe('llama-3.3-70b-versatile');
+    expect(body).not.toHaveProperty('logit_bias');
+    expect(body).not.toHaveProperty('logprobs');
+    expect(body['temperature']).toBe(0.2);
+  });
+
+  it('mistral: renames seed to random_seed and dimensions to output_dimension', async () => {
+    await gateway.chat({ model: 'mistral/mistral-small-latest', messages: [{ role: 'user', content: 'Hi' }], seed: 7, user: 'u1' });
+    const chat = upstream.requests[0]!.body as Record<string, unknown>;
+    expect(chat['random_seed']).toBe(7);
+    expect(chat).not.toHaveProperty('seed');
+    expect(chat).not.toHaveProperty('user');
+    await gateway.embed({ model: 'mistral/mistral-embed', input: ['a'], dimensions: 4 });
+    const embed = upstream.requests[1]!.body as Record<string, unknown>;
+    expect(embed['output_dimension']).toBe(4);
+    expect(embed).not.toHaveProperty('dimensions');
+  });
+
+  it('voyage: embeds in batches and reports usage', async () => {
+    const response = await gateway.embed({ model: 'voyage/voyage-3.5', input: ['one', 'two', 'three'], encoding_format: 'base64' });
+    expect(response.data).toHaveLength(3);
+    expect(typeof response.data[0]?.embedding).toBe('string');
+    expect(response.usage.prompt_tokens).toBeGreaterThan(0);
+    expect(upstream.requests[0]!.path).toBe('/v1/embeddings');
+  });
+
+  it('user options override the preset quirks', async () => {
+    await gateway.chat({ model: 'perplexity-keep/sonar', messages: [{ role: 'user', content: 'Hi' }], seed: 3 });
+    const sent = upstream.requests[0]!;
+    expect(sent.path).toBe('/chat/completions');
+    expect((sent.body as Record<string, unknown>)['seed']).toBe(3);
+  });
+});

@@ -1,0 +1,99 @@
+import type { ProviderFactory } from '../provider-adapter';
+import { OpenAIAdapter, OpenAIProviderOptionsSchema, type OpenAIProviderOptions } from './openai-adapter';
+
+/** The defaults an OpenAI-compatible host needs: where it lives and what it rejects. */
+export interface OpenAIPreset {
+  /** The provider `type` that selects the preset in configuration. */
+  readonly type: string;
+  /** The host's base URL, up to and including its version segment. */
+  readonly baseUrl: string;
+  /** Request fields the host rejects, removed before sending. */
+  readonly unsupportedParams?: readonly string[];
+  /** Request fields the host names differently. */
+  readonly renameParams?: Readonly<Record<string, string>>;
+  /** A page that documents the host's OpenAI compatibility. */
+  readonly reference: string;
+}
+
+/**
+ * The built-in OpenAI-compatible presets. Every preset authenticates with
+ * `Authorization: Bearer <apiKey>` (local servers need no key); user options override
+ * every default, `unsupportedParams` and `renameParams` included.
+ */
+export const OPENAI_PRESETS = [
+  {
+    type: 'groq',
+    baseUrl: 'https://api.groq.com/openai/v1',
+    // Groq documents these as unsupported and answers 400 when they are present
+    unsupportedParams: ['logprobs', 'top_logprobs', 'logit_bias'],
+    reference: 'https://console.groq.com/docs/openai',
+  },
+  {
+    type: 'mistral',
+    baseUrl: 'https://api.mistral.ai/v1',
+    unsupportedParams: ['logit_bias', 'user', 'logprobs', 'top_logprobs', 'store', 'metadata'],
+    renameParams: { seed: 'random_seed', dimensions: 'output_dimension' },
+    reference: 'https://docs.mistral.ai/api/',
+  },
+  { type: 'together', baseUrl: 'https://api.together.xyz/v1', reference: 'https://docs.together.ai/docs/openai-api-compatibility' },
+  {
+    type: 'deepseek',
+    baseUrl: 'https://api.deepseek.com/v1',
+    unsupportedParams: ['logit_bias', 'n', 'seed', 'user', 'store', 'metadata'],
+    reference: 'https://api-docs.deepseek.com/api/create-chat-completion',
+  },
+  { type: 'openrouter', baseUrl: 'https://openrouter.ai/api/v1', reference: 'https://openrouter.ai/docs/api-reference/overview' },
+  {
+    type: 'fireworks',
+    baseUrl: 'https://api.fireworks.ai/inference/v1',
+    unsupportedParams: ['store', 'metadata'],
+    reference: 'https://docs.fireworks.ai/tools-sdks/openai-compatibility',
+  },
+  { type: 'xai', baseUrl: 'https://api.x.ai/v1', reference: 'https://docs.x.ai/docs/api-reference' },
+  {
+    type: 'perplexity',
+    // Perplexity serves /chat/completions at the root, without a version segment
+    baseUrl: 'https://api.perplexity.ai',
+    unsupportedParams: ['logit_bias', 'logprobs', 'top_logprobs', 'n', 'seed', 'user', 'store', 'metadata', 'parallel_tool_calls'],
+    reference: 'https://docs.perplexity.ai/api-reference/chat-completions-post',
+  },
+  { type: 'vllm', baseUrl: 'http://127.0.0.1:8000/v1', reference: 'https://docs.vllm.ai/en/latest/serving/openai_compatible_server.html' },
+  {
+    type: 'lmstudio',
+    baseUrl: 'http://127.0.0.1:1234/v1',
+    unsupportedParams: ['store', 'metadata'],
+    reference: 'https://lmstudio.ai/docs/app/api/endpoints/openai',
+  },
+  {
+    type: 'voyage',
+    baseUrl: 'https://api.voyageai.com/v1',
+    // Voyage is embeddings only; it calls the output size `output_dimension`
+    unsupportedParams: ['user'],
+    renameParams: { dimensions: 'output_dimension' },
+    reference: 'https://docs.voyageai.com/reference/embeddings-api',
+  },
+] as const satisfies readonly OpenAIPreset[];
+
+/** The `type` values of the built-in presets. */
+export type OpenAIPresetType = (typeof OPENAI_PRESETS)[number]['type'];
+
+/** Builds the provider factory of one preset: the `openai` adapter with the preset's defaults under the user's options. */
+export function openAIPresetProvider(preset: OpenAIPreset): ProviderFactory<OpenAIProviderOptions> {
+  return {
+    type: preset.type,
+    optionsSchema: OpenAIProviderOptionsSchema,
+    create: (options, kit) =>
+      new OpenAIAdapter(
+        {
+          ...options,
+          baseUrl: options.baseUrl ?? preset.baseUrl,
+          unsupportedParams: options.unsupportedParams ?? [...(preset.unsupportedParams ?? [])],
+          renameParams: options.renameParams ?? { ...(preset.renameParams ?? {}) },
+        },
+        kit,
+      ),
+  };
+}
+
+/** One factory per built-in preset, registered by the built-in providers plugin. */
+export const openAIPresetProviders: readonly ProviderFactory<OpenAIProviderOptions>[] = OPENAI_PRESETS.map(openAIPresetProvider);
