@@ -28,7 +28,7 @@ export interface MockExchange {
 
 /** A route of the mock upstream: a provider's endpoint answered in its real wire format. */
 export interface MockRoute {
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   path: RegExp;
   handle(exchange: MockExchange): Promise<void> | void;
 }
@@ -41,6 +41,11 @@ export interface MockUpstreamOptions {
   replyText?: string;
   /** How many content chunks a streamed reply is split into. @default 10 */
   streamChunks?: number;
+  /**
+   * The OpenAI-shaped `usage` chat replies report (streamed and not), e.g. with cached and
+   * reasoning tokens. @default OpenAI's documented example (19 prompt, 10 completion tokens)
+   */
+  chatUsage?: Record<string, unknown>;
 }
 
 /** A running mock upstream. */
@@ -63,6 +68,13 @@ const DEFAULTS: Required<MockUpstreamOptions> = {
   routes: [],
   replyText: '\n\nHello there, how may I assist you today?',
   streamChunks: 10,
+  chatUsage: {
+    prompt_tokens: 19,
+    completion_tokens: 10,
+    total_tokens: 29,
+    prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
+    completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
+  },
 };
 
 async function readBody(req: IncomingMessage): Promise<unknown> {

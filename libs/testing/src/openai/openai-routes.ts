@@ -25,13 +25,7 @@ async function chat({ res, body, streamFault, options }: MockExchange): Promise<
   const model = request.model ?? 'gpt-4o-mini';
   const id = `chatcmpl-mock${++counter}`;
   const created = 1741569952;
-  const usage = {
-    prompt_tokens: 19,
-    completion_tokens: 10,
-    total_tokens: 29,
-    prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
-    completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
-  };
+  const usage = options.chatUsage;
   const tool = toolName(request);
   if (request.stream !== true) {
     const message =

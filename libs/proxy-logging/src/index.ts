@@ -1,0 +1,23 @@
+// The public surface of @switchyard/proxy-logging, listed by hand.
+
+// pricing
+export { createPricingRegistry, validatePricingOptions } from './pricing/pricing-registry';
+export type { PriceTarget, PricingCounters, PricingRegistry, ResolvedPrice } from './pricing/pricing-registry';
+export { PRICING_DEFAULTS, PaymentFeeSchema, PricingConfigSchema, UnitPriceSchema } from './pricing/pricing-options';
+export type { PricingConfig, PricingOptions, UnitPrice } from './pricing/pricing-options';
+export { ModelPriceSchema, PriceTierSchema, ratesForInput } from './pricing/pricing-model-price';
+export type { ModelPrice, PriceRates, PriceTier } from './pricing/pricing-model-price';
+export { computeTokenCost, roundUsd } from './pricing/compute-token-cost';
+export type { CostBreakdown } from './pricing/compute-token-cost';
+export { GENAI_PRICES_SOURCE, lookupGenaiPrice } from './pricing/genai-prices-catalog';
+export type { CatalogEntry } from './pricing/genai-prices-catalog';
+export { BUILTIN_UNIT_PRICES, BUILTIN_UNIT_PRICES_VERSION } from './pricing/builtin-unit-prices';
+export { createCostEstimator, estimatePromptTokens } from './pricing/cost-estimator';
+export type { CostEstimate, CostEstimator, CostEstimatorOptions } from './pricing/cost-estimator';
+export { createPricingPlugin } from './pricing/pricing-plugin';
+export type { PricingPlugin } from './pricing/pricing-plugin';
+
+// usage
+export { chatUsageFromTokenUsage, tokenUsageFromChatUsage } from './usage/token-usage';
+export type { TokenUsage } from './usage/token-usage';
+export type { MeteredPayment, MeteredUsage } from './usage/metered-usage';

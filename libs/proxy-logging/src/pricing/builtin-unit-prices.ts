@@ -1,0 +1,20 @@
+import type { UnitPrice } from './pricing-options';
+
+/**
+ * Non-token list prices shipped with the library, version 2026-11-23. Each entry names
+ * its source; plan-dependent prices (most speech, vector and messaging APIs) are left to
+ * configuration (`pricing.units`), so an unconfigured unit is an unknown cost, never zero.
+ */
+export const BUILTIN_UNIT_PRICES_VERSION = '2026-11-23';
+
+/** The shipped non-token prices (see {@link BUILTIN_UNIT_PRICES_VERSION}). */
+export const BUILTIN_UNIT_PRICES: Readonly<Record<string, UnitPrice>> = {
+  // https://openai.com/api/pricing: TTS per character, Whisper per minute, DALL·E 3 per image
+  'openai/tts-1': { perUnit: { characters: 15 / 1e6 } },
+  'openai/tts-1-hd': { perUnit: { characters: 30 / 1e6 } },
+  'openai/whisper-1': { perUnit: { audio_seconds: 0.006 / 60 } },
+  'openai/dall-e-3': { perUnit: { images: 0.04 } },
+  'openai/dall-e-2': { perUnit: { images: 0.02 } },
+  // https://stripe.com/pricing: standard domestic card fee
+  stripe: { paymentFee: { percent: 2.9, fixedUsd: 0.3 } },
+};

@@ -1,0 +1,68 @@
+import type { TokenUsage } from '../usage/token-usage';
+import { ratesForInput, type ModelPrice } from './pricing-model-price';
+
+/** The cost of one exchange, split by component, in USD. */
+export interface CostBreakdown {
+  totalUsd: number;
+  inputUsd: number;
+  cachedInputUsd: number;
+  cacheWriteUsd: number;
+  outputUsd: number;
+  reasoningUsd: number;
+  audioUsd: number;
+  imagesUsd: number;
+  requestUsd: number;
+}
+
+/** Rounds to a tenth of a micro-dollar, removing float noise (0.1 + 0.2) without losing precision that matters. */
+export function roundUsd(value: number): number {
+  return Math.round(value * 1e7) / 1e7;
+}
+
+/**
+ * Prices token usage. Returns `undefined` when a non-zero component has no rate (the price
+ * is incomplete for this usage): the caller reports that as an unknown cost, never zero.
+ */
+export function computeTokenCost(price: ModelPrice, usage: TokenUsage): CostBreakdown | undefined {
+  const rates = ratesForInput(price, usage.inputTokens);
+  const cached = usage.cachedInputTokens ?? 0;
+  const cacheWrite = usage.cacheWriteTokens ?? 0;
+  const audioIn = usage.audioInputTokens ?? 0;
+  const reasoning = usage.reasoningTokens ?? 0;
+  const audioOut = usage.audioOutputTokens ?? 0;
+  const plainIn = Math.max(0, usage.inputTokens - cached - cacheWrite - audioIn);
+  const plainOut = Math.max(0, usage.outputTokens - reasoning - audioOut);
+  let complete = true;
+  // per-million rates times tokens give micro-dollars; one division at the end
+  const micro = (tokens: number, ...candidates: (number | undefined)[]): number => {
+    if (tokens === 0) return 0;
+    const found = candidates.find((value) => value !== undefined);
+    if (found === undefined) {
+      complete = false;
+      return 0;
+    }
+    return tokens * found;
+  };
+  const unit = (count: number | undefined, perUnit: number | undefined): number => {
+    if (!count) return 0;
+    if (perUnit === undefined) {
+      complete = false;
+      return 0;
+    }
+    return count * perUnit;
+  };
+  const inputUsd = micro(plainIn, rates.inputPerMTok) / 1e6;
+  const cachedInputUsd = micro(cached, rates.cachedInputPerMTok, rates.inputPerMTok) / 1e6;
+  const cacheWriteUsd = micro(cacheWrite, rates.cacheWritePerMTok, rates.inputPerMTok) / 1e6;
+  const outputUsd = micro(plainOut, rates.outputPerMTok) / 1e6;
+  const reasoningUsd = micro(reasoning, rates.reasoningPerMTok, rates.outputPerMTok) / 1e6;
+  const audioUsd =
+    (micro(audioIn, rates.audioInputPerMTok, rates.inputPerMTok) + micro(audioOut, rates.audioOutputPerMTok, rates.outputPerMTok)) / 1e6 +
+    unit(usage.audioSeconds, rates.perAudioSecond);
+  const imagesUsd = unit(usage.images, rates.perImage);
+  const requestUsd = rates.perRequest ?? 0;
+  if (!complete) return undefined;
+  const parts = { inputUsd, cachedInputUsd, cacheWriteUsd, outputUsd, reasoningUsd, audioUsd, imagesUsd, requestUsd };
+  const totalUsd = roundUsd(Object.values(parts).reduce((sum, value) => sum + value, 0));
+  return { totalUsd, ...(Object.fromEntries(Object.entries(parts).map(([key, value]) => [key, roundUsd(value)])) as typeof parts) };
+}

@@ -1,0 +1,113 @@
+import type { ChatCompletionRequest, ChatUsage } from '@switchyard/proxy-core';
+import { tokenUsageFromChatUsage, type TokenUsage } from '../usage/token-usage';
+import { computeTokenCost } from './compute-token-cost';
+import { ratesForInput } from './pricing-model-price';
+import { PRICING_DEFAULTS } from './pricing-options';
+import type { PriceTarget, PricingRegistry } from './pricing-registry';
+
+/** Tokens assumed per image part by pre-call estimates (a high-detail tile budget: an upper bound). */
+const IMAGE_TOKENS = 1600;
+/** Per-message overhead tokens (role and separators). */
+const MESSAGE_OVERHEAD_TOKENS = 4;
+
+/** A pre-call estimate of a chat request. */
+export interface CostEstimate {
+  /** Upper bound of the prompt tokens. */
+  promptTokens: number;
+  /** The output tokens the request may generate (its limit, or the default). */
+  maxOutputTokens: number;
+  /** Upper bound of the cost in USD; null when the model has no known price. */
+  maxCostUsd: number | null;
+}
+
+/**
+ * Prices requests before and after the call. Budgets check `estimate()` before spending
+ * and settle with `costUsd()` after; cost-based routing ranks targets with `unitCostUsd()`.
+ * Every method returns null for an unknown price, never zero.
+ */
+export interface CostEstimator {
+  /** Upper bound of a chat request's cost before the call. */
+  estimate(request: ChatCompletionRequest, target: PriceTarget): CostEstimate;
+  /** The actual cost of a finished call from its usage (OpenAI-shaped or normalised). */
+  costUsd(target: PriceTarget, usage: ChatUsage | TokenUsage): number | null;
+  /**
+   * A comparable price for routing: USD for 1M input plus `outputRatio` x 1M output tokens
+   * (base tier, no cache). @param outputRatio output tokens per input token @default 0.25
+   */
+  unitCostUsd(target: PriceTarget, outputRatio?: number): number | null;
+  /** Whether the target has a known price. */
+  isPriced(target: PriceTarget): boolean;
+}
+
+function isChatUsage(usage: ChatUsage | TokenUsage): usage is ChatUsage {
+  return typeof (usage as ChatUsage).prompt_tokens === 'number';
+}
+
+function textLength(value: unknown): number {
+  if (typeof value === 'string') return value.length;
+  if (value === null || value === undefined) return 0;
+  return JSON.stringify(value).length;
+}
+
+/** Options of {@link createCostEstimator} beyond the registry. */
+export interface CostEstimatorOptions {
+  /** Output tokens assumed when a request sets no limit. @default 4096 */
+  defaultMaxOutputTokens?: number;
+  /** Characters per token for prompt estimates (low = conservative). @default 2 */
+  charsPerToken?: number;
+}
+
+/** An upper bound of a request's prompt tokens, without a tokenizer. */
+export function estimatePromptTokens(request: ChatCompletionRequest, charsPerToken: number = PRICING_DEFAULTS.charsPerToken): number {
+  let chars = 0;
+  let images = 0;
+  for (const message of request.messages) {
+    const content: unknown = message.content;
+    if (Array.isArray(content)) {
+      for (const part of content as { type?: string; text?: string }[]) {
+        if (part.type === 'image_url') images += 1;
+        else chars += textLength(part.text ?? part);
+      }
+    } else {
+      chars += textLength(content);
+    }
+    if ('tool_calls' in message) chars += textLength(message.tool_calls);
+  }
+  if (request.tools !== undefined) chars += textLength(request.tools);
+  if (request.response_format !== undefined) chars += textLength(request.response_format);
+  return Math.ceil(chars / charsPerToken) + request.messages.length * MESSAGE_OVERHEAD_TOKENS + images * IMAGE_TOKENS;
+}
+
+/**
+ * Creates the {@link CostEstimator} over a pricing registry.
+ * @example
+ * const estimator = createCostEstimator(createPricingRegistry());
+ * estimator.estimate({ model: 'gpt-4o', messages, max_tokens: 200 }, { provider: 'openai', model: 'gpt-4o' }).maxCostUsd;
+ */
+export function createCostEstimator(registry: PricingRegistry, options: CostEstimatorOptions = {}): CostEstimator {
+  const defaultMaxOutput = options.defaultMaxOutputTokens ?? registry.options.defaultMaxOutputTokens ?? PRICING_DEFAULTS.defaultMaxOutputTokens;
+  const charsPerToken = options.charsPerToken ?? registry.options.charsPerToken ?? PRICING_DEFAULTS.charsPerToken;
+  return {
+    estimate(request, target) {
+      const promptTokens = estimatePromptTokens(request, charsPerToken);
+      const limit = request.max_completion_tokens ?? request.max_tokens ?? defaultMaxOutput;
+      const maxOutputTokens = limit * Math.max(1, request.n ?? 1);
+      const resolved = registry.resolve(target);
+      const cost = resolved === undefined ? undefined : computeTokenCost(resolved.price, { inputTokens: promptTokens, outputTokens: maxOutputTokens });
+      return { promptTokens, maxOutputTokens, maxCostUsd: cost?.totalUsd ?? null };
+    },
+    costUsd(target, usage) {
+      return registry.tokenCost(target, isChatUsage(usage) ? tokenUsageFromChatUsage(usage) : usage)?.totalUsd ?? null;
+    },
+    unitCostUsd(target, outputRatio = 0.25) {
+      const resolved = registry.resolve(target);
+      if (resolved === undefined) return null;
+      const rates = ratesForInput(resolved.price, 0);
+      if (rates.inputPerMTok === undefined || rates.outputPerMTok === undefined) return null;
+      return rates.inputPerMTok + outputRatio * rates.outputPerMTok;
+    },
+    isPriced(target) {
+      return registry.resolve(target) !== undefined;
+    },
+  };
+}

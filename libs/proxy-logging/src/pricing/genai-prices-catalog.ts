@@ -1,0 +1,149 @@
+import { findProvider, type MatchLogic, type ModelInfo, type ModelPrice as GenaiModelPrice, type Provider, type TieredPrices } from '@pydantic/genai-prices';
+import type { ModelPrice, PriceRates, PriceTier } from './pricing-model-price';
+
+/** The built-in catalog's name and origin, for docs and the `/admin` surface. */
+export const GENAI_PRICES_SOURCE = {
+  package: '@pydantic/genai-prices',
+  version: '0.1.8',
+  url: 'https://github.com/pydantic/genai-prices',
+} as const;
+
+/** Gateway provider types whose catalog id differs from the type name. */
+const PROVIDER_IDS: Readonly<Record<string, string>> = {
+  gemini: 'google',
+  'google-vertex': 'google',
+  vertex: 'google',
+  xai: 'x-ai',
+  bedrock: 'aws',
+  'azure-openai': 'azure',
+  voyage: 'voyageai',
+};
+
+const RATE_KEYS: Readonly<Record<string, keyof PriceRates>> = {
+  input_mtok: 'inputPerMTok',
+  output_mtok: 'outputPerMTok',
+  cache_read_mtok: 'cachedInputPerMTok',
+  cache_write_mtok: 'cacheWritePerMTok',
+  input_audio_mtok: 'audioInputPerMTok',
+  output_audio_mtok: 'audioOutputPerMTok',
+};
+
+function matches(logic: MatchLogic, value: string): boolean {
+  const lower = value.toLowerCase();
+  if ('or' in logic) return logic.or.some((inner) => matches(inner, value));
+  if ('and' in logic) return logic.and.every((inner) => matches(inner, value));
+  if ('equals' in logic) return lower === logic.equals.toLowerCase();
+  if ('starts_with' in logic) return lower.startsWith(logic.starts_with.toLowerCase());
+  if ('ends_with' in logic) return lower.endsWith(logic.ends_with.toLowerCase());
+  if ('contains' in logic) return lower.includes(logic.contains.toLowerCase());
+  return new RegExp(logic.regex).test(value);
+}
+
+function isTiered(value: number | TieredPrices): value is TieredPrices {
+  return typeof value === 'object';
+}
+
+/** Converts the catalog's per-key tiers into whole-request tiers by input tokens. */
+function convertPrice(source: GenaiModelPrice): ModelPrice {
+  const base: PriceRates = {};
+  const tiers = new Map<number, PriceTier>();
+  for (const [key, value] of Object.entries(source)) {
+    if (value === undefined) continue;
+    if (key === 'requests_kcount') {
+      base.perRequest = (isTiered(value) ? value.base : value) / 1000;
+      continue;
+    }
+    const field = RATE_KEYS[key];
+    if (field === undefined) continue;
+    if (!isTiered(value)) {
+      base[field] = value;
+      continue;
+    }
+    base[field] = value.base;
+    for (const tier of value.tiers) {
+      const entry = tiers.get(tier.start) ?? { aboveInputTokens: tier.start };
+      entry[field] = tier.price;
+      tiers.set(tier.start, entry);
+    }
+  }
+  const price: ModelPrice = { ...base };
+  if (tiers.size > 0) price.tiers = [...tiers.values()].sort((a, b) => a.aboveInputTokens - b.aboveInputTokens);
+  return price;
+}
+
+function secondsOfDay(date: Date): number {
+  return date.getUTCHours() * 3600 + date.getUTCMinutes() * 60 + date.getUTCSeconds();
+}
+
+function clockSeconds(hhmmss: string): number {
+  const [h = 0, m = 0, s = 0] = hhmmss.split(':').map(Number);
+  return h * 3600 + m * 60 + s;
+}
+
+/** The price in force at `at` (the catalog keeps dated and time-of-day prices). */
+function priceAt(model: ModelInfo, at: Date): GenaiModelPrice | undefined {
+  if (!Array.isArray(model.prices)) return model.prices;
+  for (let index = model.prices.length - 1; index >= 0; index -= 1) {
+    const entry = model.prices[index];
+    if (entry === undefined) continue;
+    const constraint = entry.constraint;
+    if (constraint === undefined) return entry.prices;
+    if (constraint.type === 'start_date') {
+      if (at >= new Date(constraint.start_date)) return entry.prices;
+      continue;
+    }
+    const now = secondsOfDay(at);
+    const start = clockSeconds(constraint.start_time);
+    const end = clockSeconds(constraint.end_time);
+    if (end < start ? now >= start || now < end : now >= start && now < end) return entry.prices;
+  }
+  return model.prices[0]?.prices;
+}
+
+function findModel(provider: Provider, model: string, seen: Set<string>): ModelInfo | undefined {
+  seen.add(provider.id);
+  const direct = provider.models.find((info) => matches(info.match, model));
+  if (direct !== undefined) return direct;
+  for (const fallback of provider.fallback_model_providers ?? []) {
+    if (seen.has(fallback)) continue;
+    const other = findProvider({ providerId: fallback });
+    const found = other && findModel(other, model, seen);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+/** What the catalog knows about one model. */
+export interface CatalogEntry {
+  /** The catalog's provider id (`openai`, `google`, ...). */
+  providerId: string;
+  /** The catalog's model id the name matched. */
+  modelId: string;
+  price: ModelPrice;
+  /** The model's context window in tokens, when known. */
+  contextWindow?: number;
+}
+
+/**
+ * Looks a model up in the bundled `@pydantic/genai-prices` data (no network). With a
+ * provider type the search stays within that provider (and its declared fallbacks);
+ * without one, the model name alone decides.
+ */
+export function lookupGenaiPrice(providerType: string | undefined, model: string, at: Date): CatalogEntry | undefined {
+  const bare = model.includes('/') && providerType !== undefined && providerType !== 'openrouter' ? model.slice(model.lastIndexOf('/') + 1) : model;
+  const providerId = providerType === undefined ? undefined : (PROVIDER_IDS[providerType] ?? providerType);
+  const provider = providerId === undefined ? findProvider({ modelId: bare }) : findProvider({ providerId });
+  if (provider === undefined) return undefined;
+  // dated snapshots (claude-x-20250514) also match their dashed form (2025-05-14)
+  const candidates = [bare, bare.replace(/-(20\d{2})(\d{2})(\d{2})(?=-|$)/, '-$1-$2-$3')];
+  for (const candidate of candidates) {
+    const info = findModel(provider, candidate, new Set());
+    if (info === undefined) continue;
+    const raw = priceAt(info, at);
+    if (raw === undefined) return undefined;
+    const entry: CatalogEntry = { providerId: provider.id, modelId: info.id, price: convertPrice(raw) };
+    if (info.context_window !== undefined) entry.contextWindow = info.context_window;
+    return entry;
+  }
+  return undefined;
+}

@@ -1,0 +1,74 @@
+import { Type, type Static } from '@sinclair/typebox';
+
+const rate = (description: string) => Type.Optional(Type.Number({ minimum: 0, description }));
+
+const RATE_FIELDS = {
+  /** USD per million uncached input tokens. */
+  inputPerMTok: rate('USD per million uncached input tokens'),
+  /** USD per million output tokens (reasoning included unless `reasoningPerMTok` is set). */
+  outputPerMTok: rate('USD per million output tokens'),
+  /** USD per million input tokens read from the prompt cache. @default inputPerMTok */
+  cachedInputPerMTok: rate('USD per million cached input tokens'),
+  /** USD per million input tokens written to the prompt cache. @default inputPerMTok */
+  cacheWritePerMTok: rate('USD per million cache-write tokens'),
+  /** USD per million reasoning tokens. @default outputPerMTok */
+  reasoningPerMTok: rate('USD per million reasoning tokens'),
+  /** USD per million audio input tokens. @default inputPerMTok */
+  audioInputPerMTok: rate('USD per million audio input tokens'),
+  /** USD per million audio output tokens. @default outputPerMTok */
+  audioOutputPerMTok: rate('USD per million audio output tokens'),
+  /** USD per generated image. */
+  perImage: rate('USD per generated image'),
+  /** USD per second of audio. */
+  perAudioSecond: rate('USD per second of audio'),
+  /** USD per request, whatever its size. */
+  perRequest: rate('USD per request'),
+} as const;
+
+/** The rates of one tier (see {@link ModelPriceSchema}). */
+export const PriceTierSchema = Type.Object(
+  {
+    /** The tier applies to the whole request when its input tokens exceed this count. */
+    aboveInputTokens: Type.Integer({ minimum: 0 }),
+    ...RATE_FIELDS,
+  },
+  { additionalProperties: false },
+);
+
+/**
+ * The price of one model. Rates missing from a tier fall back to the base rates; rates
+ * missing from the base fall back as documented on each field, and a usage component
+ * with no rate at all makes the cost unknown (null), never zero.
+ */
+export const ModelPriceSchema = Type.Object(
+  {
+    ...RATE_FIELDS,
+    /** Higher rates for long prompts, by input token count (Gemini's >200k tier, say). @default [] */
+    tiers: Type.Optional(Type.Array(PriceTierSchema)),
+  },
+  { additionalProperties: false },
+);
+
+/** The price of one model (see {@link ModelPriceSchema}). */
+export type ModelPrice = Static<typeof ModelPriceSchema>;
+/** One tier of a {@link ModelPrice}. */
+export type PriceTier = Static<typeof PriceTierSchema>;
+/** The rates a price or tier carries. */
+export type PriceRates = Omit<ModelPrice, 'tiers'>;
+
+/** The rates in force for a request with this many input tokens. */
+export function ratesForInput(price: ModelPrice, inputTokens: number): PriceRates {
+  let chosen: PriceTier | undefined;
+  for (const tier of price.tiers ?? []) {
+    if (inputTokens > tier.aboveInputTokens && (chosen === undefined || tier.aboveInputTokens > chosen.aboveInputTokens)) chosen = tier;
+  }
+  const { tiers: _tiers, ...base } = price;
+  if (chosen === undefined) return base;
+  const { aboveInputTokens: _above, ...tierRates } = chosen;
+  return { ...base, ...definedOnly(tierRates) };
+}
+
+function definedOnly(rates: PriceRates): PriceRates {
+  const result: PriceRates = Object.fromEntries(Object.entries(rates).filter(([, value]) => value !== undefined));
+  return result;
+}

@@ -1,0 +1,41 @@
+import type { GatewayPlugin } from '@switchyard/proxy-core';
+import { tokenUsageFromChatUsage } from '../usage/token-usage';
+import { createCostEstimator, type CostEstimator } from './cost-estimator';
+import type { PricingOptions } from './pricing-options';
+import { createPricingRegistry, type PricingCounters, type PricingRegistry } from './pricing-registry';
+
+/** The pricing plugin, with the registry and estimator it uses, for other features to share. */
+export interface PricingPlugin extends GatewayPlugin {
+  readonly registry: PricingRegistry;
+  readonly estimator: CostEstimator;
+  readonly counters: PricingCounters;
+}
+
+/**
+ * A gateway plugin that prices every exchange from its usage and sets `context.costUsd`:
+ * a number in USD, `0` for answers served without an upstream call, or `null` when the
+ * model has no known price (counted in `counters.unknownPrice`, never a silent zero).
+ * @example
+ * const pricing = createPricingPlugin({ models: { 'local/llama3': { inputPerMTok: 0, outputPerMTok: 0 } } });
+ * const gateway = createGateway({ providers, models, plugins: [pricing] });
+ */
+export function createPricingPlugin(options: PricingOptions | PricingRegistry = {}): PricingPlugin {
+  const registry = 'tokenCost' in options ? options : createPricingRegistry(options);
+  const estimator = createCostEstimator(registry);
+  return {
+    name: 'switchyard:pricing',
+    registry,
+    estimator,
+    counters: registry.counters,
+    apply(hooks) {
+      hooks.onUsage.tap('switchyard:pricing', (report, context) => {
+        if (report.cached) {
+          context.costUsd = 0;
+          return;
+        }
+        const target = { provider: report.provider, model: report.model, ...(context.providerType === undefined ? {} : { providerType: context.providerType }) };
+        context.costUsd = registry.tokenCost(target, tokenUsageFromChatUsage(report.usage))?.totalUsd ?? null;
+      });
+    },
+  };
+}

@@ -1,0 +1,136 @@
+import { describe, expect, it } from 'vitest';
+import { createCostEstimator } from './cost-estimator';
+import { createPricingRegistry } from './pricing-registry';
+
+// catalog prices are dated; pin the clock so figures are reproducible
+const now = (): Date => new Date('2026-11-23T12:00:00Z');
+
+describe('pricing registry', () => {
+  it('prices gpt-4o from the bundled catalog with cached tokens at the cached rate', () => {
+    const registry = createPricingRegistry({ now });
+    // 800 uncached x $2.50 + 200 cached x $1.25 + 500 out x $10, per million
+    const cost = registry.tokenCost({ provider: 'openai', model: 'gpt-4o' }, { inputTokens: 1000, cachedInputTokens: 200, outputTokens: 500 });
+    expect(cost?.totalUsd).toBe(0.00725);
+    expect(cost?.inputUsd).toBe(0.002);
+    expect(cost?.cachedInputUsd).toBe(0.00025);
+    expect(cost?.outputUsd).toBe(0.005);
+  });
+
+  it('applies the long-context tier to the whole request above the tier start', () => {
+    const registry = createPricingRegistry({ now });
+    const target = { provider: 'gemini', model: 'gemini-2.5-pro' };
+    expect(registry.tokenCost(target, { inputTokens: 200_000, outputTokens: 1000 })?.totalUsd).toBe(0.26);
+    expect(registry.tokenCost(target, { inputTokens: 300_000, outputTokens: 500 })?.totalUsd).toBe(0.7575);
+  });
+
+  it('prices Anthropic cache writes and reads apart, and matches dated snapshots', () => {
+    const registry = createPricingRegistry({ now });
+    const cost = registry.tokenCost(
+      { provider: 'anthropic', model: 'claude-sonnet-4-20250514' },
+      { inputTokens: 1150, cacheWriteTokens: 100, cachedInputTokens: 50, outputTokens: 500 },
+    );
+    // 1000 x $3 + 100 x $3.75 + 50 x $0.30 + 500 x $15, per million
+    expect(cost?.totalUsd).toBe(0.01089);
+  });
+
+  it('prices reasoning tokens at a configured reasoning rate, else at the output rate', () => {
+    const registry = createPricingRegistry({
+      catalog: 'none',
+      models: {
+        'local/thinker': { inputPerMTok: 1, outputPerMTok: 2, reasoningPerMTok: 4 },
+        'plain-model': { inputPerMTok: 1, outputPerMTok: 2 },
+      },
+    });
+    const usage = { inputTokens: 1000, outputTokens: 1000, reasoningTokens: 400 };
+    expect(registry.tokenCost({ provider: 'local', model: 'thinker' }, usage)?.totalUsd).toBe(0.0038);
+    expect(registry.tokenCost({ provider: 'anything', model: 'plain-model' }, usage)?.totalUsd).toBe(0.003);
+  });
+
+  it('lets configuration override the catalog by provider instance or type', () => {
+    const registry = createPricingRegistry({ now, models: { 'openai/gpt-4o': { inputPerMTok: 1, outputPerMTok: 1 } } });
+    expect(registry.resolve({ provider: 'openai', model: 'gpt-4o' })?.source).toBe('config');
+    expect(registry.resolve({ provider: 'eu', providerType: 'openai', model: 'gpt-4o' })?.source).toBe('config');
+    expect(registry.resolve({ provider: 'openai', model: 'gpt-4o-mini' })?.source).toBe('genai-prices');
+  });
+
+  it('returns null for an unknown model and counts it, never zero', () => {
+    const keys: string[] = [];
+    const registry = createPricingRegistry({ now, onUnknownPrice: (key) => keys.push(key) });
+    const estimator = createCostEstimator(registry);
+    const target = { provider: 'local', providerType: 'openai-compatible', model: 'my-finetune' };
+    expect(estimator.costUsd(target, { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 })).toBeNull();
+    expect(estimator.costUsd(target, { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 })).toBeNull();
+    expect(registry.counters.unknownPrice).toBe(2);
+    expect(registry.counters.unknownPriceByKey.get('local/my-finetune')).toBe(2);
+    expect(keys).toEqual(['local/my-finetune']);
+  });
+
+  it('makes the cost unknown when a used component has no rate', () => {
+    const registry = createPricingRegistry({ catalog: 'none', models: { 'x/tts': { perAudioSecond: 0.001 } } });
+    expect(registry.tokenCost({ provider: 'x', model: 'tts' }, { inputTokens: 0, outputTokens: 0, audioSeconds: 10 })?.totalUsd).toBe(0.01);
+    expect(registry.tokenCost({ provider: 'x', model: 'tts' }, { inputTokens: 5, outputTokens: 0 })).toBeUndefined();
+  });
+
+  it('rejects invalid options with every problem in one error', () => {
+    let thrown: unknown;
+    try {
+      createPricingRegistry({ models: { bad: { inputPerMTok: -1 } }, defaultMaxOutputTokens: 0 });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toMatchObject({ code: 'invalid_options' });
+    expect(String((thrown as Error).message)).toContain('inputPerMTok');
+    expect(String((thrown as Error).message)).toContain('defaultMaxOutputTokens');
+  });
+});
+
+describe('non-token pricing', () => {
+  const registry = createPricingRegistry({
+    now,
+    units: {
+      elevenlabs: { perUnit: { characters: 0.00018 } },
+      deepgram: { perUnit: { audio_seconds: 0.0043 / 60 } },
+      pinecone: { perUnit: { read_units: 16 / 1e6, write_units: 4 / 1e6 } },
+      twilio: { perUnit: { messages: 0.0083 } },
+    },
+  });
+
+  it('prices per character, per second, per unit and per message', () => {
+    expect(registry.meteredCostUsd({ provider: 'elevenlabs', units: { characters: 1000 } })).toBe(0.18);
+    expect(registry.meteredCostUsd({ provider: 'deepgram', units: { audio_seconds: 120 } })).toBe(0.0086);
+    expect(registry.meteredCostUsd({ provider: 'pinecone', units: { read_units: 5, write_units: 10 } })).toBe(0.00012);
+    expect(registry.meteredCostUsd({ provider: 'twilio', units: { messages: 2 } })).toBe(0.0166);
+  });
+
+  it('prices payments as a percentage plus a fixed fee, in USD only', () => {
+    expect(registry.meteredCostUsd({ provider: 'stripe', units: {}, payment: { amount: 20, currency: 'usd', transactions: 1 } })).toBe(0.88);
+    expect(registry.meteredCostUsd({ provider: 'stripe', units: {}, payment: { amount: 20, currency: 'eur', transactions: 1 } })).toBeNull();
+  });
+
+  it('uses shipped list prices for OpenAI speech and images', () => {
+    expect(registry.meteredCostUsd({ provider: 'openai', model: 'tts-1', units: { characters: 1000 } })).toBe(0.015);
+    expect(registry.meteredCostUsd({ provider: 'openai', model: 'whisper-1', units: { audio_seconds: 90 } })).toBe(0.009);
+  });
+
+  it('counts an unpriced unit as unknown', () => {
+    const before = registry.counters.unknownPrice;
+    expect(registry.meteredCostUsd({ provider: 'sendgrid', units: { messages: 1 } })).toBeNull();
+    expect(registry.counters.unknownPrice).toBe(before + 1);
+  });
+});
+
+describe('cost estimator', () => {
+  const estimator = createCostEstimator(createPricingRegistry({ now, catalog: 'none', models: { 'p/m': { inputPerMTok: 2, outputPerMTok: 8 } } }));
+
+  it('bounds a request before the call by its prompt and output limit', () => {
+    const estimate = estimator.estimate({ model: 'm', messages: [{ role: 'user', content: 'x'.repeat(100) }], max_tokens: 1000 }, { provider: 'p', model: 'm' });
+    // 100 chars / 2 per token + 4 overhead
+    expect(estimate).toEqual({ promptTokens: 54, maxOutputTokens: 1000, maxCostUsd: 0.008108 });
+  });
+
+  it('ranks targets by a blended unit cost and returns null when unpriced', () => {
+    expect(estimator.unitCostUsd({ provider: 'p', model: 'm' })).toBe(4);
+    expect(estimator.unitCostUsd({ provider: 'p', model: 'other' })).toBeNull();
+    expect(estimator.estimate({ model: 'x', messages: [] }, { provider: 'p', model: 'other' }).maxCostUsd).toBeNull();
+  });
+});

@@ -1,0 +1,167 @@
+import { SwitchyardError, schemaProblems } from '@switchyard/proxy-core';
+import type { MeteredUsage } from '../usage/metered-usage';
+import type { TokenUsage } from '../usage/token-usage';
+import { BUILTIN_UNIT_PRICES } from './builtin-unit-prices';
+import { computeTokenCost, roundUsd, type CostBreakdown } from './compute-token-cost';
+import { lookupGenaiPrice } from './genai-prices-catalog';
+import type { ModelPrice } from './pricing-model-price';
+import { PRICING_DEFAULTS, PricingConfigSchema, type PricingOptions, type UnitPrice } from './pricing-options';
+
+/** A model at a provider, as the pricing registry looks it up. */
+export interface PriceTarget {
+  /** The provider instance name (`openai`, `azure-eu`, ...). */
+  provider: string;
+  /** The provider type (`openai`, `anthropic`, `gemini`, ...), when it differs from the name. */
+  providerType?: string;
+  /** The upstream model id. */
+  model: string;
+}
+
+/** A price and where it came from. */
+export interface ResolvedPrice {
+  price: ModelPrice;
+  /** `config` for configured prices, `genai-prices` for the bundled catalog. */
+  source: 'config' | 'genai-prices';
+  /** The catalog's model id (or the configured key). */
+  id: string;
+  /** The context window in tokens, when known. */
+  contextWindow?: number;
+}
+
+/** Counters of pricing failures; every failure mode has one. */
+export interface PricingCounters {
+  /** Exchanges whose cost is unknown (no price for the model or a unit). */
+  unknownPrice: number;
+  /** The same, by `<provider>/<model>` (or `<provider>/<unit>`). */
+  unknownPriceByKey: Map<string, number>;
+}
+
+/** Prices of models and units, with configured prices first and the catalog second. */
+export interface PricingRegistry {
+  /** The price of a model, or undefined when unknown. */
+  resolve(target: PriceTarget): ResolvedPrice | undefined;
+  /** The cost of token usage, split by component; undefined when unknown (and counted). */
+  tokenCost(target: PriceTarget, usage: TokenUsage): CostBreakdown | undefined;
+  /** The cost of a metered exchange in USD; null when unknown (and counted). */
+  meteredCostUsd(usage: MeteredUsage): number | null;
+  /** The non-token prices of a provider (and model), merged from config and built-ins. */
+  unitPrice(provider: string, model?: string): UnitPrice | undefined;
+  readonly counters: PricingCounters;
+  /** The validated, frozen options. */
+  readonly options: Readonly<PricingOptions>;
+}
+
+class DefaultPricingRegistry implements PricingRegistry {
+  readonly counters: PricingCounters = { unknownPrice: 0, unknownPriceByKey: new Map() };
+  readonly options: Readonly<PricingOptions>;
+  readonly #cache = new Map<string, ResolvedPrice | null>();
+  readonly #now: () => Date;
+
+  constructor(options: PricingOptions) {
+    this.options = options;
+    this.#now = options.now ?? (() => new Date());
+  }
+
+  resolve(target: PriceTarget): ResolvedPrice | undefined {
+    const type = target.providerType ?? target.provider;
+    const key = `${target.provider}\u0000${type}\u0000${target.model}`;
+    const cached = this.#cache.get(key);
+    if (cached !== undefined) return cached ?? undefined;
+    const found = this.#lookup(target, type);
+    // dated catalog prices change rarely; a bounded cache keeps lookups off the hot path
+    if (this.#cache.size > 10_000) this.#cache.clear();
+    this.#cache.set(key, found ?? null);
+    return found;
+  }
+
+  #lookup(target: PriceTarget, type: string): ResolvedPrice | undefined {
+    const models = this.options.models ?? {};
+    for (const id of [`${target.provider}/${target.model}`, `${type}/${target.model}`, target.model]) {
+      const price = models[id];
+      if (price !== undefined) return { price, source: 'config', id };
+    }
+    if ((this.options.catalog ?? PRICING_DEFAULTS.catalog) === 'none') return undefined;
+    const entry = lookupGenaiPrice(type, target.model, this.#now());
+    if (entry === undefined) return undefined;
+    const resolved: ResolvedPrice = { price: entry.price, source: 'genai-prices', id: entry.modelId };
+    if (entry.contextWindow !== undefined) resolved.contextWindow = entry.contextWindow;
+    return resolved;
+  }
+
+  tokenCost(target: PriceTarget, usage: TokenUsage): CostBreakdown | undefined {
+    const resolved = this.resolve(target);
+    const cost = resolved === undefined ? undefined : computeTokenCost(resolved.price, usage);
+    if (cost === undefined) this.#unknown(`${target.provider}/${target.model}`);
+    return cost;
+  }
+
+  unitPrice(provider: string, model?: string): UnitPrice | undefined {
+    const configured = this.options.units ?? {};
+    const layers = [BUILTIN_UNIT_PRICES[provider], configured[provider]];
+    if (model !== undefined) layers.push(BUILTIN_UNIT_PRICES[`${provider}/${model}`], configured[`${provider}/${model}`]);
+    let merged: UnitPrice | undefined;
+    for (const layer of layers) {
+      if (layer === undefined) continue;
+      merged = {
+        perUnit: { ...merged?.perUnit, ...layer.perUnit },
+        ...((layer.paymentFee ?? merged?.paymentFee) ? { paymentFee: layer.paymentFee ?? merged?.paymentFee } : {}),
+      };
+    }
+    return merged;
+  }
+
+  meteredCostUsd(usage: MeteredUsage): number | null {
+    let total = 0;
+    if (usage.tokens !== undefined) {
+      if (usage.model === undefined) return this.#unknown(`${usage.provider}/(no model)`);
+      const cost = this.tokenCost({ provider: usage.provider, model: usage.model }, usage.tokens);
+      if (cost === undefined) return null;
+      total += cost.totalUsd;
+    }
+    const billable = Object.entries(usage.units).filter(([, count]) => count > 0);
+    if (billable.length > 0 || usage.payment !== undefined) {
+      const prices = this.unitPrice(usage.provider, usage.model);
+      for (const [unit, count] of billable) {
+        const rate = prices?.perUnit?.[unit];
+        if (rate === undefined) return this.#unknown(`${usage.provider}/${usage.model ?? unit}:${unit}`);
+        total += count * rate;
+      }
+      if (usage.payment !== undefined) {
+        const fee = prices?.paymentFee;
+        if (fee === undefined || usage.payment.currency !== 'usd') return this.#unknown(`${usage.provider}/payment:${usage.payment.currency}`);
+        total += (usage.payment.amount * fee.percent) / 100 + usage.payment.transactions * (fee.fixedUsd ?? 0);
+      }
+    }
+    if (usage.tokens === undefined && billable.length === 0 && usage.payment === undefined) return null;
+    return roundUsd(total);
+  }
+
+  #unknown(key: string): null {
+    this.counters.unknownPrice += 1;
+    const seen = this.counters.unknownPriceByKey.get(key) ?? 0;
+    this.counters.unknownPriceByKey.set(key, seen + 1);
+    if (seen === 0) this.options.onUnknownPrice?.(key);
+    return null;
+  }
+}
+
+/** Checks pricing options once, reporting every problem in one `invalid_options` error. */
+export function validatePricingOptions(options: PricingOptions): Readonly<PricingOptions> {
+  const { now, onUnknownPrice, ...config } = options;
+  const problems = schemaProblems(PricingConfigSchema, config, 'pricing');
+  if (now !== undefined && typeof now !== 'function') problems.push('pricing/now: must be a function');
+  if (onUnknownPrice !== undefined && typeof onUnknownPrice !== 'function') problems.push('pricing/onUnknownPrice: must be a function');
+  if (problems.length > 0) throw new SwitchyardError('invalid_options', `Invalid pricing options:\n${problems.join('\n')}`);
+  return Object.freeze({ ...options });
+}
+
+/**
+ * Creates the pricing registry: configured prices first, then the bundled
+ * `@pydantic/genai-prices` catalog (no network).
+ * @example
+ * const registry = createPricingRegistry({ models: { 'local/llama-3-8b': { inputPerMTok: 0.05, outputPerMTok: 0.1 } } });
+ * registry.tokenCost({ provider: 'local', model: 'llama-3-8b' }, { inputTokens: 1000, outputTokens: 200 })?.totalUsd; // 0.00007
+ */
+export function createPricingRegistry(options: PricingOptions = {}): PricingRegistry {
+  return new DefaultPricingRegistry(validatePricingOptions(options));
+}

@@ -1,0 +1,32 @@
+import type { TokenUsage } from './token-usage';
+
+/** A payment metered from a payment API's response. */
+export interface MeteredPayment {
+  /** The amount in major units of `currency` (dollars, not cents). */
+  amount: number;
+  /** ISO 4217 code, lower case. */
+  currency: string;
+  /** Transactions the amount covers. */
+  transactions: number;
+}
+
+/**
+ * What one exchange with any metered API used: tokens for LLMs, billable units for the
+ * rest (`characters`, `audio_seconds`, `read_units`, `write_units`, `requests`,
+ * `messages`, `images`, `search_requests`, ...), and facts that are not billed
+ * (`attributes`: GraphQL operation, response size, ...).
+ */
+export interface MeteredUsage {
+  /** The metered provider (`openai`, `elevenlabs`, `pinecone`, `graphql`, ...). */
+  provider: string;
+  /** The model or product, when the exchange names one. */
+  model?: string;
+  /** What was done (`chat`, `tts`, `query`, `upsert`, `sms`, ...). */
+  operation?: string;
+  tokens?: TokenUsage;
+  /** Billable quantities by unit name. @default {} */
+  units: Record<string, number>;
+  payment?: MeteredPayment;
+  /** Facts that are not billed, for the log (operation names, byte counts). */
+  attributes?: Record<string, string | number>;
+}

@@ -1,0 +1,62 @@
+import type { ChatUsage } from '@switchyard/proxy-core';
+
+/**
+ * Token counts of one LLM exchange, normalised across providers. Totals follow OpenAI's
+ * convention: `inputTokens` includes cached, cache-write and audio input tokens;
+ * `outputTokens` includes reasoning and audio output tokens. The detail fields say how
+ * much of each total is priced differently.
+ */
+export interface TokenUsage {
+  /** Every prompt token, cached and cache-write ones included. */
+  inputTokens: number;
+  /** Every generated token, reasoning ones included. */
+  outputTokens: number;
+  /** Prompt tokens read from the provider's prompt cache. @default 0 */
+  cachedInputTokens?: number;
+  /** Prompt tokens written to the provider's prompt cache. @default 0 */
+  cacheWriteTokens?: number;
+  /** Output tokens spent on hidden reasoning. @default 0 */
+  reasoningTokens?: number;
+  /** Prompt tokens that were audio. @default 0 */
+  audioInputTokens?: number;
+  /** Output tokens that were audio. @default 0 */
+  audioOutputTokens?: number;
+  /** Images generated. @default 0 */
+  images?: number;
+  /** Seconds of audio processed (input or output). @default 0 */
+  audioSeconds?: number;
+}
+
+/** Reads an OpenAI-shaped `usage` (what every adapter reports) into {@link TokenUsage}. */
+export function tokenUsageFromChatUsage(usage: ChatUsage): TokenUsage {
+  const result: TokenUsage = { inputTokens: usage.prompt_tokens, outputTokens: usage.completion_tokens };
+  const prompt = usage.prompt_tokens_details;
+  const completion = usage.completion_tokens_details;
+  if (prompt?.cached_tokens) result.cachedInputTokens = prompt.cached_tokens;
+  if (prompt?.cache_creation_tokens) result.cacheWriteTokens = prompt.cache_creation_tokens;
+  if (prompt?.audio_tokens) result.audioInputTokens = prompt.audio_tokens;
+  if (completion?.reasoning_tokens) result.reasoningTokens = completion.reasoning_tokens;
+  if (completion?.audio_tokens) result.audioOutputTokens = completion.audio_tokens;
+  return result;
+}
+
+/** Converts {@link TokenUsage} back to an OpenAI-shaped `usage` (for the request log). */
+export function chatUsageFromTokenUsage(usage: TokenUsage): ChatUsage {
+  const result: ChatUsage = {
+    prompt_tokens: usage.inputTokens,
+    completion_tokens: usage.outputTokens,
+    total_tokens: usage.inputTokens + usage.outputTokens,
+  };
+  if (usage.cachedInputTokens || usage.cacheWriteTokens || usage.audioInputTokens) {
+    result.prompt_tokens_details = {};
+    if (usage.cachedInputTokens) result.prompt_tokens_details.cached_tokens = usage.cachedInputTokens;
+    if (usage.cacheWriteTokens) result.prompt_tokens_details.cache_creation_tokens = usage.cacheWriteTokens;
+    if (usage.audioInputTokens) result.prompt_tokens_details.audio_tokens = usage.audioInputTokens;
+  }
+  if (usage.reasoningTokens || usage.audioOutputTokens) {
+    result.completion_tokens_details = {};
+    if (usage.reasoningTokens) result.completion_tokens_details.reasoning_tokens = usage.reasoningTokens;
+    if (usage.audioOutputTokens) result.completion_tokens_details.audio_tokens = usage.audioOutputTokens;
+  }
+  return result;
+}
