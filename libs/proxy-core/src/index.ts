@@ -41,7 +41,17 @@ export type { CallOptions, ChatStream, Gateway } from './gateway/create-gateway'
 export { GATEWAY_DEFAULTS, GatewayConfigSchema, ModelRouteSchema, RouteTargetSchema } from './gateway/gateway-options';
 export type { GatewayOptions, ModelRouteConfig } from './gateway/gateway-options';
 export { createRequestContext, elapsedMs } from './gateway/request-context';
-export type { AttemptRecord, GatewayEndpoint, RequestContext, RequestContextInit, RequestMetadata } from './gateway/request-context';
+export type {
+  AttemptRecord,
+  CacheStatus,
+  CondensationReport,
+  GatewayEndpoint,
+  RequestContext,
+  RequestContextInit,
+  RequestDirectives,
+  RequestMetadata,
+} from './gateway/request-context';
+export type { ModelCatalog, ModelInfo, ModelPriceReference } from './catalog/model-catalog';
 export { upstreamRequestChannel } from './gateway/run-attempts';
 
 // hooks and plugins

@@ -3,3 +3,4 @@ export type { MockExchange, MockRoute, MockUpstream, MockUpstreamOptions, Record
 export type { MockFault } from './mock-fault';
 export { sendJson, splitText, startSse, writeSse } from './sse';
 export { openAIRoutes } from './openai/openai-routes';
+export { requireService, TEST_DATABASE_URL, TEST_REDIS_URL } from './require-service';

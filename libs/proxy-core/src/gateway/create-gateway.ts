@@ -1,4 +1,6 @@
 import { Agent, type Dispatcher } from 'undici';
+import { describeModel } from '../catalog/describe-model';
+import type { ModelCatalog } from '../catalog/model-catalog';
 import { SwitchyardError, toSwitchyardError } from '../errors/switchyard-error';
 import { createGatewayHooks, type GatewayHooks, type PrecomputedAnswer } from '../hooks/gateway-hooks';
 import { silentLogger, type Logger } from '../options/logger';
@@ -59,6 +61,7 @@ class SwitchyardGateway implements Gateway {
   readonly #requestTimeoutMs: number;
   readonly #ownedDispatcher: Dispatcher | undefined;
   readonly #created = Math.floor(Date.now() / 1000);
+  readonly #catalog: ModelCatalog | undefined;
 
   constructor(options: GatewayOptions) {
     this.hooks = createGatewayHooks();
@@ -88,6 +91,7 @@ class SwitchyardGateway implements Gateway {
       }),
     );
     this.#requestTimeoutMs = options.requestTimeoutMs ?? GATEWAY_DEFAULTS.requestTimeoutMs;
+    this.#catalog = options.modelCatalog;
     this.#env = {
       hooks: this.hooks,
       logger: this.#logger,
@@ -234,12 +238,12 @@ class SwitchyardGateway implements Gateway {
   }
 
   listModels(): ModelEntry[] {
-    return this.#routes.aliases().map((route) => ({
-      id: route.alias,
-      object: 'model',
-      created: this.#created,
-      owned_by: route.targets[0]?.provider ?? 'switchyard',
-    }));
+    return this.#routes.aliases().map((route) => {
+      const entry: ModelEntry = { id: route.alias, object: 'model', created: this.#created, owned_by: route.targets[0]?.provider ?? 'switchyard' };
+      const first = route.targets[0];
+      const info = this.#catalog?.lookup(route.alias) ?? (first === undefined ? undefined : this.#catalog?.lookup(first.model));
+      return info === undefined ? entry : describeModel(entry, info);
+    });
   }
 
   provider(name: string): ProviderAdapter | undefined {

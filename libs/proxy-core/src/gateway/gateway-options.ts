@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { Dispatcher } from 'undici';
+import type { ModelCatalog } from '../catalog/model-catalog';
 import type { GatewayPlugin } from '../hooks/gateway-hooks';
 import type { Logger } from '../options/logger';
 import type { ProviderConfig } from '../providers/provider-adapter';
@@ -78,6 +79,8 @@ export interface GatewayOptions {
   allowDirectModels?: boolean;
   /** A pino-compatible logger. @default a silent logger */
   logger?: Logger;
+  /** Model facts (context window, prices) for the router and `listModels`. @default none */
+  modelCatalog?: ModelCatalog;
   /** The undici dispatcher for upstream calls. @default an Agent with keep-alive pools, owned and closed by the gateway */
   dispatcher?: Dispatcher;
 }

@@ -38,6 +38,33 @@ export interface AttemptRecord {
   error?: SwitchyardError;
 }
 
+/**
+ * Per-request instructions from the client (HTTP `Cache-Control`, `x-switchyard-cache`,
+ * `x-switchyard-condense`), read by plugins such as a cache or a condenser.
+ */
+export interface RequestDirectives {
+  /** `skip`: neither read nor write the cache; `refresh`: skip the read, write the answer. */
+  cache?: 'skip' | 'refresh';
+  /** `Cache-Control: no-cache`: do not answer from a cache (the answer may be stored). */
+  noCache?: boolean;
+  /** `Cache-Control: no-store`: do not store the answer in any cache. */
+  noStore?: boolean;
+  /** A context-condensing strategy the client asks for (e.g. `middle-out`). */
+  condense?: string;
+}
+
+/** Whether a cache answered: `HIT`, `MISS` (looked up, then stored), or `BYPASS` (not cacheable or skipped). */
+export type CacheStatus = 'HIT' | 'MISS' | 'BYPASS';
+
+/** What a condenser did to a request's messages. */
+export interface CondensationReport {
+  strategy: string;
+  /** Messages removed (or, for truncation, shortened). */
+  removed: number;
+  tokensBefore: number;
+  tokensAfter: number;
+}
+
 /** One request's state, shared by the engine and every plugin hook along its way. */
 export interface RequestContext {
   readonly requestId: string;
@@ -66,6 +93,12 @@ export interface RequestContext {
   usage?: ChatUsage;
   /** True when the answer came from a `lookupResponse` tap (a cache) with no upstream call. */
   cacheHit: boolean;
+  /** Client instructions for plugins (cache control, condensing). */
+  directives?: RequestDirectives;
+  /** Set by a cache plugin; sent back as `x-switchyard-cache`. */
+  cacheStatus?: CacheStatus;
+  /** Set by a condenser when it changed the messages; sent back as `x-switchyard-condensed`. */
+  condensation?: CondensationReport;
   /** Time spent in the successful upstream attempt, in milliseconds. */
   upstreamMs?: number;
   /** Time from arrival to the first content chunk, in milliseconds. */
@@ -88,6 +121,7 @@ export interface RequestContextInit {
   signal?: AbortSignal;
   metadata?: RequestMetadata;
   upstreamHeaders?: Record<string, string>;
+  directives?: RequestDirectives;
 }
 
 /** Creates a request context; the gateway makes one when a call passes none. */
@@ -105,6 +139,7 @@ export function createRequestContext(init: RequestContextInit = {}): RequestCont
     requestedModel: '',
     attempts: [],
     cacheHit: false,
+    ...(init.directives === undefined ? {} : { directives: init.directives }),
   };
 }
 

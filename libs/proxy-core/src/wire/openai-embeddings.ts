@@ -28,12 +28,21 @@ export interface EmbeddingResponse {
   usage: { prompt_tokens: number; total_tokens: number };
 }
 
-/** One entry of `GET /v1/models`. */
+/** One entry of `GET /v1/models`; the facts after `owned_by` are present when a model catalog knows the model. */
 export interface ModelEntry {
   id: string;
   object: 'model';
   created: number;
   owned_by: string;
+  /** Context window in tokens. */
+  context_window?: number;
+  /** Largest completion in tokens. */
+  max_output_tokens?: number;
+  input_modalities?: readonly string[];
+  output_modalities?: readonly string[];
+  supports_tools?: boolean;
+  /** Reference prices in USD per million tokens. */
+  pricing?: { input_per_mtok_usd: number; output_per_mtok_usd: number; cached_input_per_mtok_usd?: number };
 }
 
 /** A `GET /v1/models` response body. */

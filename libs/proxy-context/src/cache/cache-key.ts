@@ -1,0 +1,50 @@
+import { createHash } from 'node:crypto';
+import type { ChatCompletionRequest } from '@switchyard/proxy-core';
+
+/**
+ * Request fields that do not change the answer: transport (`stream`, `stream_options`),
+ * attribution (`user`, `metadata`, `safety_identifier`) and provider-side storage hints.
+ * Every other field, known or not, is part of the key, so an unknown sampling knob never
+ * makes two different requests collide.
+ */
+const IRRELEVANT_FIELDS: ReadonlySet<string> = new Set(['stream', 'stream_options', 'user', 'metadata', 'store', 'service_tier', 'prompt_cache_key', 'safety_identifier']);
+
+/** JSON with object keys sorted and `null`/`undefined` members dropped, so equal requests serialise equally. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) return `[${value.map((item: unknown) => (item === undefined ? 'null' : canonicalJson(item))).join(',')}]`;
+  const record = value as Record<string, unknown>;
+  const members: string[] = [];
+  for (const key of Object.keys(record).sort()) {
+    const member = record[key];
+    if (member === null || member === undefined) continue;
+    members.push(`${JSON.stringify(key)}:${canonicalJson(member)}`);
+  }
+  return `{${members.join(',')}}`;
+}
+
+/** The parts of a request that decide its answer. */
+export function normaliseRequest(request: ChatCompletionRequest): Record<string, unknown> {
+  const normalised: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(request)) {
+    if (!IRRELEVANT_FIELDS.has(key)) normalised[key] = value;
+  }
+  // max_tokens and max_completion_tokens mean the same limit
+  if (normalised['max_completion_tokens'] === undefined && normalised['max_tokens'] !== undefined) {
+    normalised['max_completion_tokens'] = normalised['max_tokens'];
+    delete normalised['max_tokens'];
+  }
+  return normalised;
+}
+
+/**
+ * The cache key of a request: a SHA-256 over the tenant scope, the answer mode (whole
+ * response or stream) and the canonical normalised request. The scope is inside the hash,
+ * so keys reveal no tenant id.
+ */
+export function cacheKey(request: ChatCompletionRequest, scope: string, mode: 'response' | 'stream'): string {
+  return createHash('sha256')
+    .update(`v1\n${scope}\n${mode}\n`)
+    .update(canonicalJson(normaliseRequest(request)))
+    .digest('hex');
+}

@@ -1,0 +1,109 @@
+import { LRUCache } from 'lru-cache';
+import type { MemoryAccount } from '../memory/memory-budget';
+
+interface Slot {
+  body: string;
+  bytes: number;
+  /** Epoch ms. */
+  expiresAt: number;
+}
+
+/** Bytes one slot is charged: the UTF-16 body, the key and a fixed bookkeeping overhead. */
+function slotBytes(key: string, body: string): number {
+  return (key.length + body.length) * 2 + 96;
+}
+
+/** Counters of the memory tier. */
+export interface MemoryTierStats {
+  entries: number;
+  usedBytes: number;
+  evictions: number;
+  expirations: number;
+  /** Entries refused (larger than an entry may be, or no room in the budget). */
+  rejections: number;
+}
+
+/**
+ * The in-memory tier: an LRU of serialised entries bounded by bytes. Every byte is
+ * reserved from a memory account first (so the process-wide budget holds), and the
+ * least recently used entries are evicted to make room.
+ */
+export class MemoryTier {
+  readonly #lru: LRUCache<string, Slot>;
+  readonly #account: MemoryAccount;
+  readonly #maxEntryBytes: number;
+  readonly #now: () => number;
+  #evictions = 0;
+  #expirations = 0;
+  #rejections = 0;
+
+  constructor(account: MemoryAccount, maxEntryBytes: number, now: () => number) {
+    this.#account = account;
+    this.#maxEntryBytes = Math.min(maxEntryBytes, account.maxBytes);
+    this.#now = now;
+    this.#lru = new LRUCache<string, Slot>({
+      maxSize: account.maxBytes,
+      maxEntrySize: this.#maxEntryBytes,
+      sizeCalculation: (slot) => slot.bytes,
+      dispose: (slot, _key, reason) => {
+        account.release(slot.bytes);
+        if (reason === 'evict') {
+          this.#evictions += 1;
+          account.countEviction();
+        }
+      },
+    });
+  }
+
+  /** The serialised entry, or undefined when absent or expired. */
+  get(key: string): string | undefined {
+    const slot = this.#lru.get(key);
+    if (slot === undefined) return undefined;
+    if (slot.expiresAt <= this.#now()) {
+      this.#lru.delete(key);
+      this.#expirations += 1;
+      return undefined;
+    }
+    return slot.body;
+  }
+
+  /** Stores an entry until `expiresAt`; false when it was refused. */
+  set(key: string, body: string, expiresAt: number): boolean {
+    const bytes = slotBytes(key, body);
+    if (bytes > this.#maxEntryBytes) {
+      this.#rejections += 1;
+      return false;
+    }
+    this.#lru.delete(key);
+    // evict our own oldest entries (dispose counts them) until the account and the
+    // process-wide budget, shared with other structures, have room
+    while (!this.#account.reserve(bytes)) {
+      if (this.#lru.pop() === undefined) {
+        this.#rejections += 1;
+        return false;
+      }
+    }
+    // the reservation now belongs to the slot: dispose releases it, and since the LRU's
+    // own maxSize equals the account's ceiling, the LRU never evicts behind our back here
+    this.#lru.set(key, { body, bytes, expiresAt });
+    return true;
+  }
+
+  delete(key: string): void {
+    this.#lru.delete(key);
+  }
+
+  clear(): void {
+    this.#lru.clear();
+  }
+
+  stats(): MemoryTierStats {
+    return {
+      entries: this.#lru.size,
+      usedBytes: this.#account.usedBytes,
+      evictions: this.#evictions,
+      expirations: this.#expirations,
+      rejections: this.#rejections,
+    };
+  }
+}

@@ -1,0 +1,90 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { SwitchyardError, schemaProblems } from '@switchyard/proxy-core';
+import type { MemoryBudget } from '../memory/memory-budget';
+import type { RedisCacheClient } from './redis-tier';
+
+/** Defaults of {@link ResponseCacheOptions}, in one place. */
+export const RESPONSE_CACHE_DEFAULTS = {
+  /** How long an answer stays cached. */
+  ttlMs: 3_600_000,
+  /** Largest single entry held in memory. */
+  maxEntryBytes: 1024 * 1024,
+  /** Whose answers may be shared: each client key's own. */
+  scope: 'key',
+  /** Requests with temperature > 0 and no seed are not cached. */
+  cacheNonDeterministic: false,
+  /** Redis key prefix. */
+  redisKeyPrefix: 'switchyard:cache:',
+  /** Bodies at least this long are gzipped in Redis. */
+  compressAboveBytes: 8 * 1024,
+  /** Deadline of one Redis command (ioredis `commandTimeout`). */
+  redisCommandTimeoutMs: 250,
+} as const;
+
+/** The serialisable options, validated once. */
+export const ResponseCacheConfigSchema = Type.Object(
+  {
+    memory: Type.Object({ maxBytes: Type.Integer({ minimum: 1024 }) }, { additionalProperties: false }),
+    ttlMs: Type.Optional(Type.Integer({ minimum: 1 })),
+    models: Type.Optional(Type.Record(Type.String({ minLength: 1 }), Type.Object({ ttlMs: Type.Integer({ minimum: 0 }) }, { additionalProperties: false }))),
+    maxEntryBytes: Type.Optional(Type.Integer({ minimum: 1 })),
+    scope: Type.Optional(Type.Union([Type.Literal('key'), Type.Literal('customer'), Type.Literal('shared')])),
+    namespace: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    cacheNonDeterministic: Type.Optional(Type.Boolean()),
+    redis: Type.Optional(
+      Type.Union([
+        Type.Object({ url: Type.String({ pattern: '^rediss?://' }), keyPrefix: Type.Optional(Type.String()), commandTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })) }, { additionalProperties: false }),
+        Type.Object({ client: Type.Object({}, { additionalProperties: true }), keyPrefix: Type.Optional(Type.String()), commandTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })) }, { additionalProperties: false }),
+      ]),
+    ),
+    compressAboveBytes: Type.Optional(Type.Integer({ minimum: 0 })),
+  },
+  { additionalProperties: false },
+);
+
+type ResponseCacheConfig = Static<typeof ResponseCacheConfigSchema>;
+
+/** Options of {@link createResponseCache}. */
+export interface ResponseCacheOptions {
+  /** The memory tier; its byte ceiling is required, so an unbounded cache cannot be configured. */
+  memory: {
+    /** Ceiling of the memory tier in bytes (estimated size of the serialised entries). */
+    maxBytes: number;
+  };
+  /** How long an answer stays cached, in milliseconds. @default 3600000 */
+  ttlMs?: number;
+  /** Per-model settings keyed by the requested model; `ttlMs: 0` turns caching off for that model. @default {} */
+  models?: Record<string, { ttlMs: number }>;
+  /** Largest single entry kept in memory, in bytes. @default 1048576 */
+  maxEntryBytes?: number;
+  /**
+   * Whose answers may be shared: `key` (each client key, `metadata.apiKeyId`), `customer`
+   * (`metadata.customerId`, else the key), or `shared` (every caller of this namespace).
+   * @default "key"
+   */
+  scope?: 'key' | 'customer' | 'shared';
+  /** Separates caches sharing one Redis or memory (e.g. per environment). @default "default" */
+  namespace?: string;
+  /** Cache requests with temperature > 0 and no seed. @default false */
+  cacheNonDeterministic?: boolean;
+  /** The shared Redis tier, off by default: a URL (ioredis is loaded) or an ioredis instance (not closed by the cache). */
+  redis?: ({ url: string; client?: undefined } | { client: RedisCacheClient; url?: undefined }) & {
+    /** @default "switchyard:cache:" */
+    keyPrefix?: string;
+    /** Deadline of one Redis command in milliseconds (only for a URL). @default 250 */
+    commandTimeoutMs?: number;
+  };
+  /** Bodies at least this many bytes are gzipped in Redis. @default 8192 */
+  compressAboveBytes?: number;
+  /** The process-wide memory budget the memory tier reserves from. @default a budget of `memory.maxBytes` of its own */
+  budget?: MemoryBudget;
+  /** The clock for TTLs, in epoch milliseconds. @default Date.now */
+  now?: () => number;
+}
+
+/** Checks options once and reports every problem in one `invalid_options` error. */
+export function validateResponseCacheOptions(options: ResponseCacheOptions): void {
+  const { budget: _budget, now: _now, ...config } = options;
+  const problems = schemaProblems(ResponseCacheConfigSchema, config satisfies Partial<ResponseCacheConfig>);
+  if (problems.length > 0) throw new SwitchyardError('invalid_options', `Invalid response cache options:\n${problems.join('\n')}`);
+}

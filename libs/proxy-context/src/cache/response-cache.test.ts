@@ -1,0 +1,174 @@
+import {
+  createGateway,
+  createRequestContext,
+  type ChatCompletionChunk,
+  type ChatCompletionRequest,
+  type Gateway,
+  type GatewayPlugin,
+  type RequestContextInit,
+} from '@switchyard/proxy-core';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { MemoryBudget } from '../memory/memory-budget';
+import { createResponseCache, type ResponseCache } from './response-cache';
+import type { ResponseCacheOptions } from './response-cache-options';
+
+const request: ChatCompletionRequest = { model: 'demo', messages: [{ role: 'user', content: 'hello cache' }], temperature: 0 };
+
+/** A gateway on the in-process mock provider, counting upstream attempts. */
+function setup(options: Partial<ResponseCacheOptions> = {}): { gateway: Gateway; cache: ResponseCache; upstreamCalls: () => number } {
+  const cache = createResponseCache({ memory: { maxBytes: 1024 * 1024 }, ...options });
+  let calls = 0;
+  const counter: GatewayPlugin = { name: 'count', apply: (hooks) => hooks.onAttempt.tap('count', () => void (calls += 1)) };
+  const pricing: GatewayPlugin = { name: 'price', apply: (hooks) => hooks.onUsage.tap('price', (_u, context) => void (context.costUsd = 0.5)) };
+  const gateway = createGateway({
+    providers: [{ name: 'mock', type: 'mock' }],
+    models: [{ name: 'demo', targets: [{ provider: 'mock', model: 'echo' }] }],
+    plugins: [counter, pricing, cache],
+  });
+  return { gateway, cache, upstreamCalls: () => calls };
+}
+
+async function collect(stream: AsyncIterable<ChatCompletionChunk>): Promise<ChatCompletionChunk[]> {
+  const chunks: ChatCompletionChunk[] = [];
+  for await (const chunk of stream) chunks.push(chunk);
+  return chunks;
+}
+
+function ctx(init: RequestContextInit = {}) {
+  return createRequestContext({ metadata: { apiKeyId: 'key-a' }, ...init });
+}
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('response cache', () => {
+  it('answers a repeated request from memory: no upstream call, HIT, usage cached, cost 0', async () => {
+    const { gateway, cache, upstreamCalls } = setup();
+    const first = ctx();
+    const a = await gateway.chat(request, { context: first });
+    expect(first.cacheStatus).toBe('MISS');
+    expect(first.costUsd).toBe(0.5);
+    const second = ctx();
+    const b = await gateway.chat({ ...request, user: 'ignored', messages: [{ content: 'hello cache', role: 'user' }] }, { context: second });
+    expect(b).toEqual(a);
+    expect(upstreamCalls()).toBe(1);
+    expect(second).toMatchObject({ cacheStatus: 'HIT', cacheHit: true, costUsd: 0, usage: a.usage });
+    expect(cache.stats()).toMatchObject({ hits: 1, memoryHits: 1, misses: 1, stores: 1 });
+  });
+
+  it('never serves one tenant another tenant’s answer', async () => {
+    const { gateway, upstreamCalls } = setup();
+    await gateway.chat(request, { context: ctx() });
+    const other = createRequestContext({ metadata: { apiKeyId: 'key-b' } });
+    await gateway.chat(request, { context: other });
+    expect(other.cacheStatus).toBe('MISS');
+    expect(upstreamCalls()).toBe(2);
+  });
+
+  it('shares answers across keys of one customer with scope "customer"', async () => {
+    const { gateway, upstreamCalls } = setup({ scope: 'customer' });
+    await gateway.chat(request, { context: createRequestContext({ metadata: { apiKeyId: 'k1', customerId: 'acme' } }) });
+    const second = createRequestContext({ metadata: { apiKeyId: 'k2', customerId: 'acme' } });
+    await gateway.chat(request, { context: second });
+    expect(second.cacheStatus).toBe('HIT');
+    expect(upstreamCalls()).toBe(1);
+  });
+
+  it('expires entries after their TTL, with a per-model TTL', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const { gateway, upstreamCalls } = setup({ ttlMs: 60_000, models: { demo: { ttlMs: 5_000 } } });
+    await gateway.chat(request, { context: ctx() });
+    vi.advanceTimersByTime(4_999);
+    const fresh = ctx();
+    await gateway.chat(request, { context: fresh });
+    expect(fresh.cacheStatus).toBe('HIT');
+    vi.advanceTimersByTime(2);
+    const stale = ctx();
+    await gateway.chat(request, { context: stale });
+    expect(stale.cacheStatus).toBe('MISS');
+    expect(upstreamCalls()).toBe(2);
+  });
+
+  it('honours skip, refresh, no-cache and no-store', async () => {
+    const { gateway, upstreamCalls } = setup();
+    const skipped = ctx({ directives: { cache: 'skip' } });
+    await gateway.chat(request, { context: skipped });
+    expect(skipped.cacheStatus).toBe('BYPASS');
+    const noStore = ctx({ directives: { noStore: true } });
+    await gateway.chat(request, { context: noStore });
+    expect(noStore.cacheStatus).toBe('MISS');
+    const stillEmpty = ctx({ directives: { noStore: true } });
+    await gateway.chat(request, { context: stillEmpty });
+    expect(stillEmpty.cacheStatus).toBe('MISS');
+    await gateway.chat(request, { context: ctx() }); // stores
+    const refreshed = ctx({ directives: { cache: 'refresh' } });
+    await gateway.chat(request, { context: refreshed });
+    expect(refreshed.cacheStatus).toBe('MISS');
+    const noCache = ctx({ directives: { noCache: true } });
+    await gateway.chat(request, { context: noCache });
+    expect(noCache.cacheHit).toBe(false);
+    const hit = ctx();
+    await gateway.chat(request, { context: hit });
+    expect(hit.cacheStatus).toBe('HIT');
+    expect(upstreamCalls()).toBe(6);
+  });
+
+  it('does not cache non-deterministic requests unless configured', async () => {
+    const warm = { ...request, temperature: 0.7 };
+    const plain = setup();
+    await plain.gateway.chat(warm, { context: ctx() });
+    const again = ctx();
+    await plain.gateway.chat(warm, { context: again });
+    expect(again.cacheStatus).toBe('BYPASS');
+    const seeded = ctx();
+    await plain.gateway.chat({ ...warm, seed: 7 }, { context: ctx() });
+    await plain.gateway.chat({ ...warm, seed: 7 }, { context: seeded });
+    expect(seeded.cacheStatus).toBe('HIT');
+    const configured = setup({ cacheNonDeterministic: true });
+    await configured.gateway.chat(warm, { context: ctx() });
+    const hit = ctx();
+    await configured.gateway.chat(warm, { context: hit });
+    expect(hit.cacheStatus).toBe('HIT');
+  });
+
+  it('replays a cached stream chunk for chunk, byte for byte, and keeps streams and responses apart', async () => {
+    const { gateway, upstreamCalls } = setup();
+    const first = await collect(await gateway.stream(request, { context: ctx() }));
+    const hitContext = ctx();
+    const replayed = await collect(await gateway.stream(request, { context: hitContext }));
+    expect(hitContext.cacheStatus).toBe('HIT');
+    expect(replayed.map((c) => JSON.stringify(c)).join('\n')).toBe(first.map((c) => JSON.stringify(c)).join('\n'));
+    expect(hitContext.usage?.total_tokens).toBeGreaterThan(0);
+    expect(upstreamCalls()).toBe(1);
+    // a client asking for usage gets it on replay even though the first client did not
+    const withUsage = await collect(await gateway.stream({ ...request, stream_options: { include_usage: true } }, { context: ctx() }));
+    expect(withUsage.at(-1)?.usage?.total_tokens).toBe(hitContext.usage?.total_tokens);
+    const whole = ctx();
+    await gateway.chat(request, { context: whole });
+    expect(whole.cacheStatus).toBe('MISS');
+  });
+
+  it('never caches a stream the client abandoned', async () => {
+    const { gateway, cache } = setup();
+    const stream = await gateway.stream(request, { context: ctx() });
+    for await (const _chunk of stream) break;
+    const next = ctx();
+    await collect(await gateway.stream(request, { context: next }));
+    expect(next.cacheStatus).toBe('MISS');
+    expect(cache.stats().abandonedStreams).toBe(1);
+  });
+
+  it('does not store a stream larger than an entry may be, and frees its recording', async () => {
+    const budget = new MemoryBudget({ maxBytes: 1024 * 1024 });
+    const { gateway, cache } = setup({ budget, maxEntryBytes: 600 });
+    await collect(await gateway.stream(request, { context: ctx() }));
+    expect(cache.stats()).toMatchObject({ abandonedStreams: 1, stores: 0 });
+    expect(budget.stats().accounts['response-cache-recordings']?.usedBytes).toBe(0);
+  });
+
+  it('rejects options without a memory bound, listing every problem', () => {
+    expect(() => createResponseCache({ memory: { maxBytes: 0 }, ttlMs: -1 })).toThrow(/memory\/maxBytes[\s\S]*ttlMs/);
+    expect(() => createResponseCache({} as ResponseCacheOptions)).toThrow(expect.objectContaining({ code: 'invalid_options' }));
+  });
+});

@@ -1,0 +1,262 @@
+import type {
+  ChatCompletion,
+  ChatCompletionChunk,
+  ChatCompletionRequest,
+  GatewayHooks,
+  GatewayPlugin,
+  PrecomputedAnswer,
+  RequestContext,
+} from '@switchyard/proxy-core';
+import { MemoryBudget, type MemoryAccount } from '../memory/memory-budget';
+import { parseCacheEntry, type CacheEntry } from './cache-entry';
+import { cacheKey } from './cache-key';
+import { chunkBytes } from './chunk-bytes';
+import { MemoryTier, type MemoryTierStats } from './memory-tier';
+import { RESPONSE_CACHE_DEFAULTS, validateResponseCacheOptions, type ResponseCacheOptions } from './response-cache-options';
+import { RedisTier } from './redis-tier';
+
+const PLUGIN_NAME = 'switchyard:response-cache';
+
+/** Counters of the response cache (for metrics); each failure mode has its own. */
+export interface ResponseCacheStats {
+  hits: number;
+  memoryHits: number;
+  redisHits: number;
+  misses: number;
+  /** Requests not looked up (skipped, not cacheable, non-deterministic). */
+  bypasses: number;
+  stores: number;
+  /** Redis commands that failed or timed out (the cache then works from memory). */
+  redisErrors: number;
+  /** Streams not stored: failed, aborted, or larger than an entry may be. */
+  abandonedStreams: number;
+  memory: MemoryTierStats;
+}
+
+/** What the cache remembers about one request between lookup and store. */
+interface Pending {
+  key: string;
+  ttlMs: number;
+  chunks: ChatCompletionChunk[];
+  bytes: number;
+  abandoned: boolean;
+}
+
+function isNonDeterministic(request: ChatCompletionRequest): boolean {
+  return typeof request.temperature === 'number' && request.temperature > 0 && (request.seed === undefined || request.seed === null);
+}
+
+/**
+ * The response cache: an exact-match cache of chat answers, scoped per tenant, in a
+ * byte-bounded memory tier and optionally a shared Redis tier. It is a gateway plugin:
+ * `lookupResponse` answers hits, `afterResponse`, `onStreamChunk` and `onRequestEnd` store.
+ * @example
+ * const cache = createResponseCache({ memory: { maxBytes: 64 * 1024 * 1024 }, ttlMs: 600_000 });
+ * const gateway = createGateway({ providers, models, plugins: [cache] });
+ */
+export class ResponseCache implements GatewayPlugin {
+  readonly name = PLUGIN_NAME;
+  readonly #memory: MemoryTier;
+  readonly #redis: RedisTier | undefined;
+  readonly #recordings: MemoryAccount;
+  readonly #options: ResponseCacheOptions;
+  readonly #now: () => number;
+  readonly #maxEntryBytes: number;
+  readonly #counters = { hits: 0, memoryHits: 0, redisHits: 0, misses: 0, bypasses: 0, stores: 0, redisErrors: 0, abandonedStreams: 0 };
+
+  constructor(options: ResponseCacheOptions) {
+    validateResponseCacheOptions(options);
+    this.#options = Object.freeze({ ...options });
+    this.#now = options.now ?? Date.now;
+    this.#maxEntryBytes = options.maxEntryBytes ?? RESPONSE_CACHE_DEFAULTS.maxEntryBytes;
+    const budget = options.budget ?? new MemoryBudget({ maxBytes: options.memory.maxBytes + this.#maxEntryBytes * 4 });
+    this.#memory = new MemoryTier(budget.account('response-cache', options.memory.maxBytes), this.#maxEntryBytes, this.#now);
+    // streams being recorded hold their chunks until they end: a bounded account of their own
+    this.#recordings = budget.account('response-cache-recordings', this.#maxEntryBytes * 4);
+    const redis = options.redis;
+    this.#redis =
+      redis === undefined
+        ? undefined
+        : new RedisTier(
+            redis.client === undefined ? { url: redis.url } : { client: redis.client },
+            `${redis.keyPrefix ?? RESPONSE_CACHE_DEFAULTS.redisKeyPrefix}${options.namespace ?? 'default'}:`,
+            options.compressAboveBytes ?? RESPONSE_CACHE_DEFAULTS.compressAboveBytes,
+            redis.commandTimeoutMs ?? RESPONSE_CACHE_DEFAULTS.redisCommandTimeoutMs,
+            () => {
+              this.#counters.redisErrors += 1;
+            },
+          );
+  }
+
+  apply(hooks: GatewayHooks): void {
+    hooks.lookupResponse.tapPromise(PLUGIN_NAME, async (request, context) => this.#lookup(request, context));
+    hooks.afterResponse.tapPromise(PLUGIN_NAME, async (response, context) => {
+      this.#storeResponse(response, context);
+      return response;
+    });
+    hooks.onStreamChunk.tap(PLUGIN_NAME, (chunk, context) => {
+      this.#record(chunk, context);
+      return chunk;
+    });
+    hooks.onRequestEnd.tap(PLUGIN_NAME, (context) => this.#finish(context));
+    // after any pricing tap: an answer served from the cache cost nothing upstream
+    hooks.onUsage.tap({ name: PLUGIN_NAME, stage: 1000 }, (report, context) => {
+      if (report.cached) context.costUsd = 0;
+    });
+  }
+
+  /** Counters for metrics. */
+  stats(): ResponseCacheStats {
+    return { ...this.#counters, memory: this.#memory.stats() };
+  }
+
+  /** Empties the memory tier (Redis entries expire by TTL). */
+  clear(): void {
+    this.#memory.clear();
+  }
+
+  /** Closes the Redis connection the cache opened. */
+  async close(): Promise<void> {
+    await this.#redis?.close();
+  }
+
+  #scope(context: RequestContext): string {
+    const namespace = this.#options.namespace ?? 'default';
+    const { apiKeyId, customerId } = context.metadata;
+    switch (this.#options.scope ?? RESPONSE_CACHE_DEFAULTS.scope) {
+      case 'shared':
+        return `${namespace}|shared`;
+      case 'customer':
+        return customerId !== undefined ? `${namespace}|customer:${customerId}` : `${namespace}|key:${apiKeyId ?? ''}`;
+      case 'key':
+        return `${namespace}|key:${apiKeyId ?? ''}`;
+    }
+  }
+
+  async #lookup(request: ChatCompletionRequest, context: RequestContext): Promise<PrecomputedAnswer | undefined> {
+    const directives = context.directives ?? {};
+    const ttlMs = this.#options.models?.[context.requestedModel]?.ttlMs ?? this.#options.ttlMs ?? RESPONSE_CACHE_DEFAULTS.ttlMs;
+    const cacheable =
+      context.endpoint === 'chat' &&
+      directives.cache !== 'skip' &&
+      ttlMs > 0 &&
+      ((this.#options.cacheNonDeterministic ?? RESPONSE_CACHE_DEFAULTS.cacheNonDeterministic) || !isNonDeterministic(request));
+    const read = cacheable && directives.cache !== 'refresh' && directives.noCache !== true;
+    const store = cacheable && directives.noStore !== true;
+    if (!read && !store) {
+      this.#counters.bypasses += 1;
+      context.cacheStatus = 'BYPASS';
+      return undefined;
+    }
+    const mode = context.stream ? 'stream' : 'response';
+    const key = cacheKey(request, this.#scope(context), mode);
+    if (read) {
+      const entry = await this.#read(key);
+      if (entry !== undefined && entry.kind === mode) {
+        this.#counters.hits += 1;
+        context.cacheStatus = 'HIT';
+        return toAnswer(entry);
+      }
+    }
+    this.#counters.misses += 1;
+    context.cacheStatus = 'MISS';
+    if (store) context.state.set(PLUGIN_NAME, { key, ttlMs, chunks: [], bytes: 0, abandoned: false } satisfies Pending);
+    return undefined;
+  }
+
+  async #read(key: string): Promise<CacheEntry | undefined> {
+    const now = this.#now();
+    const local = this.#memory.get(key);
+    if (local !== undefined) {
+      const entry = parseCacheEntry(local);
+      if (entry !== undefined && entry.expiresAt > now) {
+        this.#counters.memoryHits += 1;
+        return entry;
+      }
+    }
+    if (this.#redis === undefined) return undefined;
+    let body: string | undefined;
+    try {
+      body = await this.#redis.get(key);
+    } catch {
+      this.#counters.redisErrors += 1;
+      return undefined;
+    }
+    if (body === undefined) return undefined;
+    const entry = parseCacheEntry(body);
+    if (entry === undefined || entry.expiresAt <= now) return undefined;
+    this.#counters.redisHits += 1;
+    // a Redis hit fills the memory tier for the rest of the entry's life
+    this.#memory.set(key, body, entry.expiresAt);
+    return entry;
+  }
+
+  #write(key: string, entry: CacheEntry, ttlMs: number): void {
+    const body = JSON.stringify(entry);
+    this.#counters.stores += 1;
+    this.#memory.set(key, body, entry.expiresAt);
+    if (this.#redis !== undefined) {
+      // off the response path: a slow or failed Redis write costs the client nothing
+      this.#redis.set(key, body, ttlMs).catch(() => {
+        this.#counters.redisErrors += 1;
+      });
+    }
+  }
+
+  #storeResponse(response: ChatCompletion, context: RequestContext): void {
+    const pending = context.state.get(PLUGIN_NAME) as Pending | undefined;
+    if (pending === undefined || context.cacheHit || context.stream) return;
+    context.state.delete(PLUGIN_NAME);
+    this.#write(pending.key, { kind: 'response', response, expiresAt: this.#now() + pending.ttlMs }, pending.ttlMs);
+  }
+
+  #record(chunk: ChatCompletionChunk, context: RequestContext): void {
+    if (context.cacheHit) return;
+    const pending = context.state.get(PLUGIN_NAME) as Pending | undefined;
+    if (pending === undefined || pending.abandoned) return;
+    const bytes = chunkBytes(chunk);
+    if (pending.bytes + bytes > this.#maxEntryBytes || !this.#recordings.reserve(bytes)) {
+      // too large to keep, or no room in the budget: give the memory back now
+      pending.abandoned = true;
+      this.#recordings.release(pending.bytes);
+      pending.chunks = [];
+      pending.bytes = 0;
+      return;
+    }
+    pending.bytes += bytes;
+    pending.chunks.push(chunk);
+  }
+
+  #finish(context: RequestContext): void {
+    const pending = context.state.get(PLUGIN_NAME) as Pending | undefined;
+    if (pending === undefined) return;
+    context.state.delete(PLUGIN_NAME);
+    this.#recordings.release(pending.bytes);
+    if (!context.stream || context.cacheHit) return;
+    // a failed or aborted stream is never cached
+    if (pending.abandoned || context.error !== undefined || pending.chunks.length === 0) {
+      this.#counters.abandonedStreams += 1;
+      return;
+    }
+    const entry: CacheEntry = { kind: 'stream', chunks: pending.chunks, expiresAt: this.#now() + pending.ttlMs };
+    if (context.usage !== undefined) entry.usage = context.usage;
+    this.#write(pending.key, entry, pending.ttlMs);
+  }
+}
+
+/** The engine's answer for a cached entry; a stream gets its usage back as a final chunk when none carried it. */
+function toAnswer(entry: CacheEntry): PrecomputedAnswer {
+  if (entry.kind === 'response') return { kind: 'response', response: entry.response };
+  const chunks = entry.chunks;
+  const last = chunks.at(-1);
+  if (entry.usage !== undefined && last !== undefined && !chunks.some((chunk) => chunk.usage)) {
+    // the engine hides this chunk from clients that did not ask for usage
+    return { kind: 'stream', chunks: [...chunks, { id: last.id, object: 'chat.completion.chunk', created: last.created, model: last.model, choices: [], usage: entry.usage }] };
+  }
+  return { kind: 'stream', chunks };
+}
+
+/** Creates the response cache plugin (see {@link ResponseCache}). */
+export function createResponseCache(options: ResponseCacheOptions): ResponseCache {
+  return new ResponseCache(options);
+}

@@ -1,0 +1,80 @@
+import { randomUUID } from 'node:crypto';
+import { createGateway, createRequestContext, type ChatCompletionRequest, type Gateway } from '@switchyard/proxy-core';
+import { requireService, TEST_REDIS_URL } from '@switchyard/testing';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createResponseCache, type ResponseCache } from '../src/cache/response-cache';
+import { decodeBody, encodeBody } from '../src/cache/redis-tier';
+
+const redisUp = await requireService('Redis', TEST_REDIS_URL);
+
+describe.skipIf(!redisUp)('response cache on real Redis', () => {
+  const prefix = `test:${randomUUID()}:`;
+  let admin: Redis;
+  const caches: ResponseCache[] = [];
+
+  function instance(): Gateway {
+    const cache = createResponseCache({ memory: { maxBytes: 1024 * 1024 }, redis: { url: TEST_REDIS_URL, keyPrefix: prefix }, compressAboveBytes: 256, ttlMs: 120_000 });
+    caches.push(cache);
+    return createGateway({ providers: [{ name: 'mock', type: 'mock' }], models: [{ name: 'demo', targets: [{ provider: 'mock', model: 'echo' }] }], plugins: [cache] });
+  }
+
+  beforeAll(() => {
+    admin = new Redis(TEST_REDIS_URL);
+  });
+
+  afterAll(async () => {
+    const keys = await admin.keys(`${prefix}*`);
+    if (keys.length > 0) await admin.del(...keys);
+    await admin.quit();
+    await Promise.all(caches.map(async (cache) => cache.close()));
+  });
+
+  it('shares answers between two gateway instances; a Redis hit fills the memory tier', async () => {
+    const a = instance();
+    const b = instance();
+    const request: ChatCompletionRequest = { model: 'demo', messages: [{ role: 'user', content: `shared ${'x'.repeat(400)}` }], temperature: 0 };
+    const first = createRequestContext({ metadata: { apiKeyId: 'k' } });
+    const answer = await a.chat(request, { context: first });
+    expect(first.cacheStatus).toBe('MISS');
+    // the write to Redis is off the response path: wait until it is there
+    await expect.poll(async () => (await admin.keys(`${prefix}*`)).length).toBe(1);
+    const [key] = await admin.keys(`${prefix}*`);
+    const ttl = await admin.pttl(key!);
+    expect(ttl).toBeGreaterThan(100_000);
+    expect(ttl).toBeLessThanOrEqual(120_000);
+    const second = createRequestContext({ metadata: { apiKeyId: 'k' } });
+    expect(await b.chat(request, { context: second })).toEqual(answer);
+    expect(second.cacheStatus).toBe('HIT');
+    expect(caches[1]!.stats()).toMatchObject({ redisHits: 1, memoryHits: 0 });
+    await b.chat(request, { context: createRequestContext({ metadata: { apiKeyId: 'k' } }) });
+    expect(caches[1]!.stats()).toMatchObject({ redisHits: 1, memoryHits: 1 });
+    // another tenant does not read it, even from Redis
+    const stranger = createRequestContext({ metadata: { apiKeyId: 'other' } });
+    await b.chat(request, { context: stranger });
+    expect(stranger.cacheStatus).toBe('MISS');
+  });
+
+  it('compresses large bodies and round-trips them', async () => {
+    const body = JSON.stringify({ text: 'y'.repeat(10_000) });
+    const encoded = await encodeBody(body, 256);
+    expect(encoded[0]).toBe(1);
+    expect(encoded.length).toBeLessThan(1000);
+    expect(await decodeBody(encoded)).toBe(body);
+    expect((await encodeBody('{}', 256))[0]).toBe(0);
+  });
+});
+
+describe('response cache with Redis away', () => {
+  it('keeps answering from memory and counts the errors', async () => {
+    const cache = createResponseCache({ memory: { maxBytes: 1024 * 1024 }, redis: { url: 'redis://127.0.0.1:1', commandTimeoutMs: 50 } });
+    const gateway = createGateway({ providers: [{ name: 'mock', type: 'mock' }], models: [{ name: 'demo', targets: [{ provider: 'mock', model: 'echo' }] }], plugins: [cache] });
+    const request: ChatCompletionRequest = { model: 'demo', messages: [{ role: 'user', content: 'offline' }], temperature: 0 };
+    await gateway.chat(request, { context: createRequestContext() });
+    const again = createRequestContext();
+    await gateway.chat(request, { context: again });
+    expect(again.cacheStatus).toBe('HIT');
+    expect(cache.stats().redisErrors).toBeGreaterThan(0);
+    await cache.close();
+  });
+});
