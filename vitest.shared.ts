@@ -12,6 +12,8 @@ export function libraryTests(overrides: ViteUserConfig['test'] = {}): ViteUserCo
         '@switchyard/proxy-api': lib('proxy-api'),
         '@switchyard/proxy-logging': lib('proxy-logging'),
         '@switchyard/proxy-context': lib('proxy-context'),
+        // before the package itself: aliases match by prefix, first match wins
+        '@switchyard/proxy-client/undici': fileURLToPath(new URL('./libs/proxy-client/src/undici.ts', import.meta.url)),
         '@switchyard/proxy-client': lib('proxy-client'),
         '@switchyard/testing': lib('testing'),
       },

@@ -1,0 +1,96 @@
+/** One section of a run as the gateway's `GET /admin/runs/:id` returns it (snake_case, as on the wire). */
+export interface RunSectionNode {
+  readonly span_id: string;
+  readonly parent_span_id: string | null;
+  /** The section's own name. */
+  readonly section: string | null;
+  /** The names from the root section down, joined by `/`. */
+  readonly section_path: string | null;
+  /** Requests made directly in this section. */
+  readonly requests: number;
+  /** Cost in USD of the requests made directly in this section. */
+  readonly cost_usd: number;
+  /** Cost in USD of this section and all its descendants. */
+  readonly total_cost_usd: number;
+  readonly input_tokens: number;
+  readonly output_tokens: number;
+  /** Summed request latency, in milliseconds. */
+  readonly latency_ms: number;
+  readonly children: readonly RunSectionNode[];
+}
+
+/** A run with its section tree, from `GET /admin/runs/:id`. */
+export interface RunTree {
+  readonly run_id: string;
+  readonly requests: number;
+  /** Total cost in USD of every request of the run. */
+  readonly cost_usd: number;
+  readonly input_tokens: number;
+  readonly output_tokens: number;
+  /** Root sections (no parent), each with its children. */
+  readonly sections: readonly RunSectionNode[];
+}
+
+/** What usage can be grouped by. */
+export type UsageGroupBy = 'customer' | 'key' | 'model' | 'provider' | 'run' | 'section';
+
+/** One group of a usage report. */
+export interface UsageGroup {
+  /** The customer id, key, model, ... of the group; `null` for calls without one. */
+  readonly key: string | null;
+  readonly requests: number;
+  readonly input_tokens: number;
+  readonly output_tokens: number;
+  readonly cached_tokens: number;
+  readonly reasoning_tokens: number;
+  readonly cost_usd: number;
+}
+
+/** The answer of `GET /admin/usage`. */
+export interface UsageReport {
+  readonly group_by: UsageGroupBy;
+  readonly from: string | null;
+  readonly to: string | null;
+  readonly groups: readonly UsageGroup[];
+}
+
+/** One page of `GET /admin/requests`: stored request log rows, newest first. */
+export interface RequestLogPage {
+  /** Rows as the gateway stores them (the columns belong to the request log). */
+  readonly data: ReadonlyArray<Readonly<Record<string, unknown>>>;
+  readonly next_cursor: string | null;
+}
+
+/** A time window; dates are sent as ISO 8601. */
+export interface TimeWindow {
+  from?: Date | string;
+  to?: Date | string;
+}
+
+/** Query of {@link SwitchyardAdmin.getUsage}. */
+export interface UsageQuery extends TimeWindow {
+  groupBy: UsageGroupBy;
+}
+
+/** Query of {@link SwitchyardAdmin.listRequests}. */
+export interface RequestLogQuery extends TimeWindow {
+  limit?: number;
+  cursor?: string;
+  model?: string;
+  provider?: string;
+  customerId?: string;
+  runId?: string;
+  status?: number | string;
+}
+
+/** Read-back of what the gateway recorded, through its admin query API. */
+export interface SwitchyardAdmin {
+  /** The run with its section tree and per-section cost. Throws `not_found` for an unknown run. */
+  getRun(runId: string, options?: { signal?: AbortSignal }): Promise<RunTree>;
+  /** Usage and cost grouped as asked. */
+  getUsage(query: UsageQuery, options?: { signal?: AbortSignal }): Promise<UsageReport>;
+  /** Usage and cost per customer. */
+  usageByCustomer(window?: TimeWindow, options?: { signal?: AbortSignal }): Promise<UsageReport>;
+  /** Stored request log rows, filtered. */
+  listRequests(query?: RequestLogQuery, options?: { signal?: AbortSignal }): Promise<RequestLogPage>;
+}

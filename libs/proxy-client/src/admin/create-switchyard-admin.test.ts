@@ -1,0 +1,121 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  closedPortUrl,
+  startRecordingServer,
+  type RecordedCall,
+  type RecordingServer,
+} from '../../test/recording-server';
+import { isSwitchyardClientError } from '../errors/switchyard-client-error';
+import type { RunTree, UsageReport } from './admin-types';
+import { createSwitchyardAdmin } from './create-switchyard-admin';
+
+const run: RunTree = {
+  run_id: 'run-1',
+  requests: 2,
+  cost_usd: 0.3,
+  input_tokens: 30,
+  output_tokens: 12,
+  sections: [
+    {
+      span_id: 'aaaaaaaaaaaaaaaa',
+      parent_span_id: null,
+      section: 'agent:research',
+      section_path: 'agent:research',
+      requests: 1,
+      cost_usd: 0.1,
+      total_cost_usd: 0.3,
+      input_tokens: 10,
+      output_tokens: 4,
+      latency_ms: 12,
+      children: [],
+    },
+  ],
+};
+const usage: UsageReport = {
+  group_by: 'customer',
+  from: null,
+  to: null,
+  groups: [
+    {
+      key: 'acme',
+      requests: 2,
+      input_tokens: 30,
+      output_tokens: 12,
+      cached_tokens: 0,
+      reasoning_tokens: 0,
+      cost_usd: 0.3,
+    },
+  ],
+};
+
+function answer(call: RecordedCall): { status: number; body: unknown } {
+  if (call.headers.authorization !== 'Bearer master-key')
+    return { status: 401, body: { error: { message: 'Admin key required.', code: 'authentication_error' } } };
+  const url = new URL(call.path, 'http://admin');
+  if (url.pathname === '/admin/runs/run-1') return { status: 200, body: run };
+  if (url.pathname.startsWith('/admin/runs/'))
+    return { status: 404, body: { error: { message: 'No such run.', code: 'not_found' } } };
+  if (url.pathname === '/admin/usage') return { status: 200, body: usage };
+  if (url.pathname === '/admin/requests')
+    return { status: 200, body: { data: [{ run_id: 'run-1' }], next_cursor: null } };
+  return { status: 200, body: { unexpected: true } };
+}
+
+let server: RecordingServer;
+beforeAll(async () => {
+  server = await startRecordingServer('admin', answer);
+});
+afterAll(() => server.close());
+
+describe('createSwitchyardAdmin', () => {
+  it('reads a run tree with the admin key', async () => {
+    const admin = createSwitchyardAdmin({ gatewayUrl: `${server.url}/`, adminKey: 'master-key' });
+    await expect(admin.getRun('run-1')).resolves.toEqual(run);
+    expect(server.calls.at(-1)?.path).toBe('/admin/runs/run-1');
+  });
+
+  it('asks for usage by customer and by any grouping, with the time window as ISO dates', async () => {
+    const admin = createSwitchyardAdmin({ gatewayUrl: server.url, adminKey: 'master-key' });
+    await expect(admin.usageByCustomer({ from: new Date('2026-01-01T00:00:00Z') })).resolves.toEqual(usage);
+    expect(server.calls.at(-1)?.path).toBe(
+      '/admin/usage?group_by=customer&from=2026-01-01T00%3A00%3A00.000Z',
+    );
+    await admin.getUsage({ groupBy: 'section', to: '2026-02-01' });
+    expect(server.calls.at(-1)?.path).toBe('/admin/usage?group_by=section&to=2026-02-01');
+  });
+
+  it('lists request log rows with the query API filters', async () => {
+    const admin = createSwitchyardAdmin({ gatewayUrl: server.url, adminKey: 'master-key' });
+    await expect(admin.listRequests({ runId: 'run-1', customerId: 'acme', limit: 5 })).resolves.toEqual({
+      data: [{ run_id: 'run-1' }],
+      next_cursor: null,
+    });
+    expect(server.calls.at(-1)?.path).toBe('/admin/requests?limit=5&customer_id=acme&run_id=run-1');
+  });
+
+  it('maps gateway errors to client error codes, without the key in the message', async () => {
+    const wrongKey = createSwitchyardAdmin({ gatewayUrl: server.url, adminKey: 'not-the-key' });
+    const denied: unknown = await wrongKey.getRun('run-1').catch((e: unknown) => e);
+    expect(isSwitchyardClientError(denied) && [denied.code, denied.status]).toEqual([
+      'authentication_error',
+      401,
+    ]);
+    expect((denied as Error).message).not.toContain('not-the-key');
+    const admin = createSwitchyardAdmin({ gatewayUrl: server.url, adminKey: 'master-key' });
+    const missing: unknown = await admin.getRun('nope').catch((e: unknown) => e);
+    expect(isSwitchyardClientError(missing) && missing.code).toBe('not_found');
+    expect((missing as Error).message).toContain('No such run.');
+  });
+
+  it('reports an unreachable gateway as upstream_connection_error', async () => {
+    const admin = createSwitchyardAdmin({ gatewayUrl: await closedPortUrl(), adminKey: 'master-key' });
+    const error: unknown = await admin.getRun('run-1').catch((e: unknown) => e);
+    expect(isSwitchyardClientError(error) && error.code).toBe('upstream_connection_error');
+  });
+
+  it('validates its options', () => {
+    expect(() => createSwitchyardAdmin({ gatewayUrl: 'nope', adminKey: '' })).toThrow(
+      /gatewayUrl[\s\S]*adminKey/,
+    );
+  });
+});

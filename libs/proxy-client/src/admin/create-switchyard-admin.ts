@@ -1,0 +1,177 @@
+import { Type } from '@sinclair/typebox';
+import { SwitchyardClientError, type SwitchyardClientErrorCode } from '../errors/switchyard-client-error';
+import { assertNoProblems, clientSchemaProblems } from '../options/validate-client-options';
+import type { FetchFunction } from '../routing/create-gateway-fetch';
+import type { RequestLogPage, RunTree, SwitchyardAdmin, TimeWindow, UsageReport } from './admin-types';
+
+/** Options of {@link createSwitchyardAdmin}. */
+export interface SwitchyardAdminOptions {
+  /** Base URL of the Switchyard gateway, e.g. `http://localhost:4000`. */
+  gatewayUrl: string;
+  /** The gateway's admin (master) key, sent as `Authorization: Bearer`. Keep it server-side. */
+  adminKey: string;
+  /** The fetch that calls the admin API. @default globalThis.fetch at call time */
+  fetch?: FetchFunction;
+  /** Deadline of one admin call, in milliseconds. @default 30000 */
+  timeoutMs?: number;
+}
+
+/** Defaults of {@link SwitchyardAdminOptions}. */
+export const SWITCHYARD_ADMIN_DEFAULTS = { timeoutMs: 30_000 } as const;
+
+const AdminOptionsSchema = Type.Object(
+  {
+    gatewayUrl: Type.String({ pattern: '^https?://' }),
+    adminKey: Type.String({ minLength: 1, pattern: '^[\\x21-\\x7e]+$' }),
+    timeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
+  },
+  { additionalProperties: true },
+);
+
+const STATUS_CODES: Record<number, SwitchyardClientErrorCode> = {
+  400: 'invalid_request',
+  401: 'authentication_error',
+  403: 'permission_denied',
+  404: 'not_found',
+};
+
+/**
+ * A client of the gateway's admin query API: read back a run's section tree with costs, and
+ * usage by customer (or key, model, provider, run, section).
+ *
+ * @example
+ * const admin = createSwitchyardAdmin({ gatewayUrl: 'http://localhost:4000', adminKey: process.env.SWITCHYARD_MASTER_KEY! });
+ * const run = await admin.getRun(runId);
+ * console.log(run.cost_usd, run.sections.map((s) => [s.section_path, s.total_cost_usd]));
+ */
+export function createSwitchyardAdmin(options: SwitchyardAdminOptions): SwitchyardAdmin {
+  const problems = clientSchemaProblems(AdminOptionsSchema, options);
+  if (typeof options === 'object' && options !== null) {
+    const known = new Set(['gatewayUrl', 'adminKey', 'fetch', 'timeoutMs']);
+    for (const key of Object.keys(options)) if (!known.has(key)) problems.push(`/${key}: unknown option`);
+    if (options.fetch !== undefined && typeof options.fetch !== 'function')
+      problems.push('/fetch: must be a function');
+    if (problems.length === 0 && !URL.canParse(options.gatewayUrl))
+      problems.push('/gatewayUrl: is not a valid URL');
+  }
+  assertNoProblems('admin client', problems);
+
+  const base = options.gatewayUrl.replace(/\/+$/, '');
+  const authorization = `Bearer ${options.adminKey}`;
+  const timeoutMs = options.timeoutMs ?? SWITCHYARD_ADMIN_DEFAULTS.timeoutMs;
+  const send: FetchFunction = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+
+  async function get<T>(
+    path: string,
+    query: Record<string, string | undefined>,
+    signal: AbortSignal | undefined,
+    isShape: (value: unknown) => boolean,
+  ): Promise<T> {
+    const url = new URL(`${base}${path}`);
+    for (const [name, value] of Object.entries(query))
+      if (value !== undefined) url.searchParams.set(name, value);
+    const deadline = AbortSignal.timeout(timeoutMs);
+    let response: Response;
+    try {
+      response = await send(url, {
+        method: 'GET',
+        headers: { authorization, accept: 'application/json' },
+        signal: signal === undefined ? deadline : AbortSignal.any([signal, deadline]),
+        redirect: 'manual',
+      });
+    } catch (error) {
+      throw new SwitchyardClientError(
+        'upstream_connection_error',
+        `The Switchyard admin API at ${base} could not be reached.`,
+        { cause: error },
+      );
+    }
+    const body: unknown = await response.json().catch(() => undefined);
+    if (!response.ok) {
+      const message = errorMessage(body) ?? response.statusText;
+      throw new SwitchyardClientError(
+        STATUS_CODES[response.status] ?? 'upstream_error',
+        `Switchyard admin API ${path} answered ${response.status}: ${message}`,
+        {
+          status: response.status,
+        },
+      );
+    }
+    if (!isShape(body)) {
+      throw new SwitchyardClientError(
+        'upstream_error',
+        `Switchyard admin API ${path} answered with an unexpected body.`,
+        { status: response.status },
+      );
+    }
+    return body as T;
+  }
+
+  const usage = (
+    groupBy: string,
+    window: TimeWindow,
+    signal: AbortSignal | undefined,
+  ): Promise<UsageReport> =>
+    get<UsageReport>(
+      '/admin/usage',
+      { group_by: groupBy, from: isoDate(window.from), to: isoDate(window.to) },
+      signal,
+      (b) => hasArray(b, 'groups'),
+    );
+
+  return Object.freeze({
+    getRun(runId: string, opts: { signal?: AbortSignal } = {}): Promise<RunTree> {
+      if (typeof runId !== 'string' || runId.length === 0) {
+        return Promise.reject(new SwitchyardClientError('invalid_request', 'getRun needs a run id.'));
+      }
+      return get<RunTree>(`/admin/runs/${encodeURIComponent(runId)}`, {}, opts.signal, (b) =>
+        hasArray(b, 'sections'),
+      );
+    },
+    getUsage(query, opts = {}) {
+      return usage(query.groupBy, query, opts.signal);
+    },
+    usageByCustomer(window = {}, opts = {}) {
+      return usage('customer', window, opts.signal);
+    },
+    listRequests(query = {}, opts = {}): Promise<RequestLogPage> {
+      return get<RequestLogPage>(
+        '/admin/requests',
+        {
+          limit: query.limit?.toString(),
+          cursor: query.cursor,
+          model: query.model,
+          provider: query.provider,
+          customer_id: query.customerId,
+          run_id: query.runId,
+          status: query.status?.toString(),
+          from: isoDate(query.from),
+          to: isoDate(query.to),
+        },
+        opts.signal,
+        (b) => hasArray(b, 'data'),
+      );
+    },
+  } satisfies SwitchyardAdmin);
+}
+
+function isoDate(value: Date | string | undefined): string | undefined {
+  return value instanceof Date ? value.toISOString() : value;
+}
+
+function hasArray(body: unknown, key: string): boolean {
+  return typeof body === 'object' && body !== null && Array.isArray((body as Record<string, unknown>)[key]);
+}
+
+function errorMessage(body: unknown): string | undefined {
+  if (typeof body !== 'object' || body === null) return undefined;
+  const error = (body as { error?: unknown }).error;
+  if (
+    typeof error === 'object' &&
+    error !== null &&
+    typeof (error as { message?: unknown }).message === 'string'
+  ) {
+    return (error as { message: string }).message;
+  }
+  return typeof error === 'string' ? error : undefined;
+}

@@ -1,0 +1,41 @@
+/**
+ * The codes a {@link SwitchyardClientError} carries. Each is a code of the gateway's error
+ * catalog (see `docs/errors.md`), so client and gateway errors are matched the same way.
+ */
+export type SwitchyardClientErrorCode =
+  | 'invalid_options'
+  | 'invalid_request'
+  | 'authentication_error'
+  | 'permission_denied'
+  | 'not_found'
+  | 'upstream_connection_error'
+  | 'upstream_error';
+
+/** Options of a {@link SwitchyardClientError}. */
+export interface SwitchyardClientErrorOptions {
+  /** The underlying failure. */
+  cause?: unknown;
+  /** The HTTP status the gateway answered with, when the error came from one. */
+  status?: number;
+}
+
+/** The one error type of `@switchyard/proxy-client`: match on `code`, never on the message. */
+export class SwitchyardClientError extends Error {
+  override readonly name = 'SwitchyardClientError';
+  readonly code: SwitchyardClientErrorCode;
+  readonly status: number | undefined;
+
+  constructor(code: SwitchyardClientErrorCode, message: string, options: SwitchyardClientErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.status = options.status;
+  }
+}
+
+/** Whether a value is a {@link SwitchyardClientError}, across copies of the package. */
+export function isSwitchyardClientError(value: unknown): value is SwitchyardClientError {
+  return (
+    value instanceof SwitchyardClientError ||
+    (value instanceof Error && value.name === 'SwitchyardClientError' && 'code' in value)
+  );
+}

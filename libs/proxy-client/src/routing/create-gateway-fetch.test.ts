@@ -1,0 +1,250 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { closedPortUrl, startRecordingServer, type RecordingServer } from '../../test/recording-server';
+import { section } from '../context/section';
+import { withCustomer } from '../context/with-customer';
+import { withRun } from '../context/with-run';
+import { isSwitchyardClientError } from '../errors/switchyard-client-error';
+import type { ClientLogger } from '../options/client-logger';
+import { createGatewayFetch } from './create-gateway-fetch';
+import type { FailOpenEvent } from './gateway-routing-options';
+
+let gateway: RecordingServer;
+let provider: RecordingServer;
+let other: RecordingServer;
+
+beforeAll(async () => {
+  [gateway, provider, other] = await Promise.all([
+    startRecordingServer('gateway'),
+    startRecordingServer('provider'),
+    startRecordingServer('other'),
+  ]);
+});
+afterAll(async () => {
+  await Promise.all([gateway.close(), provider.close(), other.close()]);
+});
+afterEach(() => {
+  gateway.calls.length = 0;
+  provider.calls.length = 0;
+  other.calls.length = 0;
+  vi.useRealTimers();
+});
+
+function recordingLogger(): ClientLogger & { warnings: object[]; infos: object[] } {
+  const warnings: object[] = [];
+  const infos: object[] = [];
+  return {
+    warnings,
+    infos,
+    debug: () => undefined,
+    info: (fields) => infos.push(fields),
+    warn: (fields) => warnings.push(fields),
+  };
+}
+
+describe('createGatewayFetch', () => {
+  it('sends a provider call to the universal proxy with target, key and the context headers', async () => {
+    const fetch = createGatewayFetch({
+      gatewayUrl: `${gateway.url}/base/`,
+      apiKey: 'sk-sy-test',
+      providerHosts: [provider.host],
+    });
+    const { response, spans } = await withCustomer('acme', () =>
+      withRun(
+        () =>
+          section('agent:research', (outer) =>
+            section('tool:search', async (inner) => ({
+              response: await fetch(`${provider.url}/v1/chat/completions?stream=false`, {
+                method: 'POST',
+                headers: { authorization: 'Bearer sk-provider', 'content-type': 'application/json' },
+                body: JSON.stringify({ model: 'gpt-4o-mini' }),
+              }),
+              spans: [outer.spanId, inner.spanId],
+            })),
+          ),
+        { runId: 'run-1' },
+      ),
+    );
+    expect(await response.json()).toEqual({
+      servedBy: 'gateway',
+      path: '/base/proxy/v1/chat/completions?stream=false',
+    });
+    expect(provider.calls).toHaveLength(0);
+    const [call] = gateway.calls;
+    expect(call?.method).toBe('POST');
+    expect(call?.body).toBe('{"model":"gpt-4o-mini"}');
+    expect(call?.headers).toMatchObject({
+      'x-switchyard-target': provider.url,
+      'x-switchyard-key': 'sk-sy-test',
+      authorization: 'Bearer sk-provider',
+      'content-type': 'application/json',
+      'x-switchyard-run-id': 'run-1',
+      'x-switchyard-span-id': spans[1],
+      'x-switchyard-parent-span-id': spans[0],
+      'x-switchyard-section': 'tool:search',
+      'x-switchyard-section-path': 'agent:research/tool:search',
+      'x-switchyard-customer-id': 'acme',
+    });
+  });
+
+  it('leaves calls to other hosts alone, with no header added', async () => {
+    const fetch = createGatewayFetch({
+      gatewayUrl: gateway.url,
+      apiKey: 'sk-sy-test',
+      providerHosts: [provider.host],
+    });
+    const response = await withRun(() => fetch(`${other.url}/status`, { headers: { 'x-mine': '1' } }));
+    expect(await response.json()).toMatchObject({ servedBy: 'other' });
+    expect(gateway.calls).toHaveLength(0);
+    const headers = other.calls[0]?.headers ?? {};
+    expect(headers['x-mine']).toBe('1');
+    expect(Object.keys(headers).filter((name) => name.startsWith('x-switchyard'))).toEqual([]);
+  });
+
+  it('routes every host but the gateway with routeAllHosts, and accepts a Request as input', async () => {
+    const fetch = createGatewayFetch({ gatewayUrl: gateway.url, routeAllHosts: true });
+    await fetch(new Request(`${other.url}/a`, { method: 'PUT', body: 'payload' }));
+    await fetch(`${gateway.url}/health`);
+    expect(gateway.calls.map((c) => [c.method, c.path, c.body])).toEqual([
+      ['PUT', '/proxy/a', 'payload'],
+      ['GET', '/health', ''],
+    ]);
+    expect(gateway.calls[0]?.headers['x-switchyard-key']).toBeUndefined();
+    expect(gateway.calls[1]?.headers['x-switchyard-target']).toBeUndefined();
+  });
+
+  it('lets tracing headers set by the caller win, but never a forged target or key', async () => {
+    const fetch = createGatewayFetch({
+      gatewayUrl: gateway.url,
+      apiKey: 'sk-sy-real',
+      providerHosts: [provider.host],
+    });
+    await withCustomer('from-context', () =>
+      fetch(`${provider.url}/v1/x`, {
+        headers: {
+          'x-switchyard-customer-id': 'explicit',
+          'x-switchyard-target': 'https://evil.example',
+          'x-switchyard-key': 'forged',
+        },
+      }),
+    );
+    expect(gateway.calls[0]?.headers).toMatchObject({
+      'x-switchyard-customer-id': 'explicit',
+      'x-switchyard-target': provider.url,
+      'x-switchyard-key': 'sk-sy-real',
+    });
+  });
+
+  it('sends no context headers with propagateContext: false', async () => {
+    const fetch = createGatewayFetch({
+      gatewayUrl: gateway.url,
+      providerHosts: [provider.host],
+      propagateContext: false,
+    });
+    await withRun(() => section('s', () => fetch(`${provider.url}/v1/x`)));
+    expect(gateway.calls[0]?.headers['x-switchyard-run-id']).toBeUndefined();
+    expect(gateway.calls[0]?.headers['x-switchyard-target']).toBe(provider.url);
+  });
+
+  it('fails open: an unreachable gateway sends the call direct, warns once per outage, and retries the gateway after the cool-down', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const logger = recordingLogger();
+    const events: FailOpenEvent[] = [];
+    const deadGateway = await closedPortUrl();
+    let gatewayUrl = deadGateway;
+    const fetch = createGatewayFetch({
+      gatewayUrl: deadGateway,
+      providerHosts: [provider.host],
+      logger,
+      onFailOpen: (event) => events.push(event),
+      retryGatewayAfterMs: 10_000,
+      // lets the test bring the "gateway" back on another port
+      fetch: (input, init) =>
+        globalThis.fetch(
+          (input instanceof Request ? input.url : input.toString()).replace(deadGateway, gatewayUrl),
+          init,
+        ),
+    });
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode('{"streamed":'));
+        controller.enqueue(new TextEncoder().encode('true}'));
+        controller.close();
+      },
+    });
+    const first = await withRun(() =>
+      fetch(`${provider.url}/v1/chat/completions`, { method: 'POST', body, duplex: 'half' }),
+    );
+    expect(await first.json()).toMatchObject({ servedBy: 'provider', path: '/v1/chat/completions' });
+    expect(provider.calls[0]?.body).toBe('{"streamed":true}');
+    // never leak the tracing or gateway headers to the provider
+    expect(
+      Object.keys(provider.calls[0]?.headers ?? {}).filter((name) => name.startsWith('x-switchyard')),
+    ).toEqual([]);
+
+    await fetch(`${provider.url}/v1/second`);
+    expect(provider.calls).toHaveLength(2);
+    expect(events).toEqual([
+      {
+        gatewayUrl: deadGateway,
+        target: provider.url,
+        errorCode: 'ECONNREFUSED',
+        retryGatewayAfterMs: 10_000,
+      },
+    ]);
+    expect(logger.warnings).toHaveLength(1);
+
+    gatewayUrl = gateway.url;
+    await fetch(`${provider.url}/v1/third`);
+    expect(gateway.calls).toHaveLength(0);
+    vi.advanceTimersByTime(10_000);
+    const back = await fetch(`${provider.url}/v1/fourth`);
+    expect(await back.json()).toMatchObject({ servedBy: 'gateway', path: '/proxy/v1/fourth' });
+    expect(logger.infos).toHaveLength(1);
+    expect(provider.calls).toHaveLength(3);
+  });
+
+  it('fails closed when asked: an unreachable gateway is an upstream_connection_error and nothing goes direct', async () => {
+    const fetch = createGatewayFetch({
+      gatewayUrl: await closedPortUrl(),
+      providerHosts: [provider.host],
+      failMode: 'closed',
+    });
+    const error: unknown = await fetch(`${provider.url}/v1/x`).catch((e: unknown) => e);
+    expect(isSwitchyardClientError(error) && error.code).toBe('upstream_connection_error');
+    expect(provider.calls).toHaveLength(0);
+  });
+
+  it('passes gateway HTTP errors through as responses, without failing open', async () => {
+    const failing = await startRecordingServer('failing', () => ({
+      status: 503,
+      body: { error: { message: 'no' } },
+    }));
+    try {
+      const fetch = createGatewayFetch({ gatewayUrl: failing.url, providerHosts: [provider.host] });
+      const response = await fetch(`${provider.url}/v1/x`);
+      expect(response.status).toBe(503);
+      expect(provider.calls).toHaveLength(0);
+    } finally {
+      await failing.close();
+    }
+  });
+
+  it('reports every invalid option at once', () => {
+    let message = '';
+    try {
+      createGatewayFetch({
+        gatewayUrl: 'ftp://x',
+        failMode: 'sideways',
+        retryGatewayAfterMs: -1,
+        bogus: true,
+      } as never);
+    } catch (error) {
+      expect(isSwitchyardClientError(error) && error.code).toBe('invalid_options');
+      message = (error as Error).message;
+    }
+    expect(message).toContain('/gatewayUrl');
+    expect(message).toContain('/failMode');
+    expect(message).toContain('/retryGatewayAfterMs');
+    expect(message).toContain('/bogus: unknown option');
+  });
+});

@@ -1,0 +1,112 @@
+import { SwitchyardClientError } from '../errors/switchyard-client-error';
+import { gatewayUnreachableCode } from './gateway-unreachable-code';
+import { GATEWAY_HEADERS, createGatewayRouter, type GatewayRouter } from './gateway-router';
+import type { GatewayRoutingOptions } from './gateway-routing-options';
+
+/** A `fetch` function, as the provider SDKs accept it. */
+export type FetchFunction = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
+
+/** Options of {@link createGatewayFetch}. */
+export interface GatewayFetchOptions extends GatewayRoutingOptions {
+  /** The fetch that sends calls (to the gateway and, when failing open, direct). @default globalThis.fetch at call time */
+  fetch?: FetchFunction;
+}
+
+type BodyValue = NonNullable<RequestInit['body']>;
+
+/**
+ * Returns a `fetch` that sends every call for a provider host through the gateway's
+ * universal proxy (`<gateway>/proxy/<path>` with `x-switchyard-target` and
+ * `x-switchyard-key`), carrying the run, section and customer of the current context.
+ * Calls to other hosts pass through untouched. Pass it to any SDK with a `fetch` option.
+ *
+ * @example
+ * const fetch = createGatewayFetch({ gatewayUrl: 'http://localhost:4000', apiKey: process.env.SWITCHYARD_KEY });
+ * const openai = new OpenAI({ fetch });
+ */
+export function createGatewayFetch(options: GatewayFetchOptions): FetchFunction {
+  const router = createGatewayRouter(options, ['fetch']);
+  if (options.fetch !== undefined && typeof options.fetch !== 'function') {
+    throw new SwitchyardClientError(
+      'invalid_options',
+      'Invalid gateway routing options:\n- /fetch: must be a function',
+    );
+  }
+  const baseFetch: FetchFunction = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+
+  return async function gatewayFetch(input, init) {
+    const request = new Request(input, init);
+    const url = new URL(request.url);
+    if (!router.routes(url)) return baseFetch(input, init);
+
+    const body = await replayableBody(request, init);
+    const direct = (): Promise<Response> => baseFetch(url, requestInit(init, request, request.headers, body));
+    if (router.failOpen && !router.availability.shouldTryGateway()) return direct();
+
+    try {
+      const response = await baseFetch(
+        router.proxyUrl(url),
+        requestInit(init, request, gatewayHeaders(router, url, request.headers), body),
+      );
+      router.availability.markReachable();
+      return response;
+    } catch (error) {
+      const code = gatewayUnreachableCode(error);
+      if (code === undefined) throw error;
+      if (!router.failOpen) {
+        throw new SwitchyardClientError(
+          'upstream_connection_error',
+          `The Switchyard gateway at ${router.gatewayUrl} is unreachable (${code}).`,
+          {
+            cause: error,
+          },
+        );
+      }
+      router.availability.markUnreachable(url.origin, code);
+      return direct();
+    }
+  };
+}
+
+function gatewayHeaders(router: GatewayRouter, url: URL, original: Headers): Headers {
+  const headers = new Headers(original);
+  for (const [name, value] of Object.entries(router.headersFor(url))) {
+    // the target and key are the gateway's; tracing headers set by the caller win
+    if (name === GATEWAY_HEADERS.target || name === GATEWAY_HEADERS.key || !headers.has(name))
+      headers.set(name, value);
+  }
+  return headers;
+}
+
+// extra init fields (an undici `dispatcher` from an SDK's fetchOptions) are kept
+function requestInit(
+  init: RequestInit | undefined,
+  request: Request,
+  headers: Headers,
+  body: BodyValue | undefined,
+): RequestInit {
+  return {
+    ...init,
+    method: request.method,
+    headers,
+    body: body ?? null,
+    signal: request.signal,
+    redirect: request.redirect,
+  };
+}
+
+/**
+ * A body that can be sent twice (to the gateway, then direct when failing open): the
+ * caller's own body when it is already replayable, else the stream read once into bytes.
+ */
+async function replayableBody(
+  request: Request,
+  init: RequestInit | undefined,
+): Promise<BodyValue | undefined> {
+  if (request.body === null) return undefined;
+  const given = init?.body;
+  if (typeof given === 'string' || given instanceof ArrayBuffer || ArrayBuffer.isView(given)) return given;
+  // streams, forms and blobs are read once as the Request encoded them, so the bytes match
+  // the content-type (and multipart boundary) already in its headers; LLM bodies are small
+  return new Uint8Array(await request.arrayBuffer());
+}

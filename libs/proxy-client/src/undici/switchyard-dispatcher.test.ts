@@ -1,0 +1,187 @@
+import {
+  Agent,
+  fetch as undiciFetch,
+  getGlobalDispatcher,
+  request,
+  setGlobalDispatcher,
+  type Dispatcher,
+} from 'undici';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { closedPortUrl, startRecordingServer, type RecordingServer } from '../../test/recording-server';
+import { section } from '../context/section';
+import { withCustomer } from '../context/with-customer';
+import { withRun } from '../context/with-run';
+import { isSwitchyardClientError } from '../errors/switchyard-client-error';
+import type { FailOpenEvent } from '../routing/gateway-routing-options';
+import { switchyardDispatcher } from './switchyard-dispatcher';
+import { switchyardInterceptor } from './switchyard-interceptor';
+
+let gateway: RecordingServer;
+let provider: RecordingServer;
+let other: RecordingServer;
+const dispatchers: Dispatcher[] = [];
+
+beforeAll(async () => {
+  [gateway, provider, other] = await Promise.all([
+    startRecordingServer('gateway'),
+    startRecordingServer('provider'),
+    startRecordingServer('other'),
+  ]);
+});
+afterAll(async () => {
+  await Promise.all(dispatchers.map((d) => d.close()));
+  await Promise.all([gateway.close(), provider.close(), other.close()]);
+});
+afterEach(() => {
+  gateway.calls.length = 0;
+  provider.calls.length = 0;
+  other.calls.length = 0;
+});
+
+function track<T extends Dispatcher>(dispatcher: T): T {
+  dispatchers.push(dispatcher);
+  return dispatcher;
+}
+
+const switchyardHeaderNames = (headers: Record<string, unknown>): string[] =>
+  Object.keys(headers).filter((name) => name.startsWith('x-switchyard'));
+
+describe('switchyardDispatcher', () => {
+  it('routes undici fetch calls for provider hosts through the proxy with the context headers', async () => {
+    const dispatcher = track(
+      switchyardDispatcher({
+        gatewayUrl: `${gateway.url}/gw`,
+        apiKey: 'sk-sy-test',
+        providerHosts: [provider.host],
+      }),
+    );
+    const result = await withCustomer('acme', () =>
+      withRun(
+        () =>
+          section('agent:plan', (outer) =>
+            section('tool:fetch', async (inner) => {
+              const response = await undiciFetch(`${provider.url}/v1/messages?beta=true`, {
+                method: 'POST',
+                headers: { 'x-api-key': 'sk-ant-provider', 'content-type': 'application/json' },
+                body: JSON.stringify({ model: 'claude' }),
+                dispatcher,
+              });
+              return { body: await response.json(), outer: outer.spanId, inner: inner.spanId };
+            }),
+          ),
+        { runId: 'run-d' },
+      ),
+    );
+    expect(result.body).toEqual({ servedBy: 'gateway', path: '/gw/proxy/v1/messages?beta=true' });
+    expect(provider.calls).toHaveLength(0);
+    const call = gateway.calls[0];
+    expect(call?.body).toBe('{"model":"claude"}');
+    expect(call?.headers.host).toBe(gateway.host);
+    expect(call?.headers).toMatchObject({
+      'x-switchyard-target': provider.url,
+      'x-switchyard-key': 'sk-sy-test',
+      'x-api-key': 'sk-ant-provider',
+      'x-switchyard-run-id': 'run-d',
+      'x-switchyard-span-id': result.inner,
+      'x-switchyard-parent-span-id': result.outer,
+      'x-switchyard-section': 'tool:fetch',
+      'x-switchyard-section-path': 'agent:plan/tool:fetch',
+      'x-switchyard-customer-id': 'acme',
+    });
+  });
+
+  it("covers global fetch (Node's bundled undici) once installed with setGlobalDispatcher", async () => {
+    const previous = getGlobalDispatcher();
+    setGlobalDispatcher(
+      track(switchyardDispatcher({ gatewayUrl: gateway.url, providerHosts: [provider.host] })),
+    );
+    try {
+      const routed = await withRun(
+        () => globalThis.fetch(`${provider.url}/v1/embeddings`, { method: 'POST', body: 'abc' }),
+        { runId: 'run-global' },
+      );
+      expect(await routed.json()).toEqual({ servedBy: 'gateway', path: '/proxy/v1/embeddings' });
+      const untouched = await withRun(() => globalThis.fetch(`${other.url}/plain`));
+      expect(await untouched.json()).toMatchObject({ servedBy: 'other' });
+    } finally {
+      setGlobalDispatcher(previous);
+    }
+    expect(gateway.calls[0]?.headers).toMatchObject({
+      'x-switchyard-run-id': 'run-global',
+      'x-switchyard-target': provider.url,
+    });
+    expect(gateway.calls[0]?.body).toBe('abc');
+    expect(switchyardHeaderNames(other.calls[0]?.headers ?? {})).toEqual([]);
+  });
+
+  it('routes undici.request with headers given as a flat array', async () => {
+    const dispatcher = track(
+      switchyardDispatcher({ gatewayUrl: gateway.url, providerHosts: [provider.host] }),
+    );
+    const { body } = await request(`${provider.url}/v1/models`, {
+      dispatcher,
+      headers: ['x-one', '1', 'x-two', '2'],
+    });
+    expect(await body.json()).toMatchObject({ servedBy: 'gateway', path: '/proxy/v1/models' });
+    expect(gateway.calls[0]?.headers).toMatchObject({
+      'x-one': '1',
+      'x-two': '2',
+      'x-switchyard-target': provider.url,
+    });
+  });
+
+  it('composes onto an existing dispatcher as an interceptor', async () => {
+    const dispatcher = track(new Agent()).compose(
+      switchyardInterceptor({ gatewayUrl: gateway.url, providerHosts: [provider.host] }),
+    );
+    const response = await undiciFetch(`${provider.url}/v1/x`, { dispatcher });
+    expect(await response.json()).toMatchObject({ servedBy: 'gateway' });
+  });
+
+  it('fails open with a fetch body: the call goes direct with its body, and the warning is emitted once', async () => {
+    const events: FailOpenEvent[] = [];
+    const warnings: object[] = [];
+    const dispatcher = track(
+      switchyardDispatcher({
+        gatewayUrl: await closedPortUrl(),
+        providerHosts: [provider.host],
+        onFailOpen: (event) => events.push(event),
+        logger: { debug: () => undefined, info: () => undefined, warn: (fields) => warnings.push(fields) },
+      }),
+    );
+    const first = await withRun(() =>
+      undiciFetch(`${provider.url}/v1/chat/completions`, { method: 'POST', body: '{"a":1}', dispatcher }),
+    );
+    expect(await first.json()).toMatchObject({ servedBy: 'provider', path: '/v1/chat/completions' });
+    const second = await undiciFetch(`${provider.url}/v1/again`, {
+      method: 'POST',
+      body: new Blob(['blob body']),
+      dispatcher,
+    });
+    expect(await second.json()).toMatchObject({ servedBy: 'provider' });
+    expect(provider.calls.map((c) => c.body)).toEqual(['{"a":1}', 'blob body']);
+    expect(switchyardHeaderNames(provider.calls[0]?.headers ?? {})).toEqual([]);
+    expect(events.map((e) => e.errorCode)).toEqual(['ECONNREFUSED']);
+    expect(warnings).toHaveLength(1);
+  });
+
+  it('fails closed when asked: the error is an upstream_connection_error', async () => {
+    const dispatcher = track(
+      switchyardDispatcher({
+        gatewayUrl: await closedPortUrl(),
+        providerHosts: [provider.host],
+        failMode: 'closed',
+      }),
+    );
+    const error: unknown = await undiciFetch(`${provider.url}/v1/x`, { dispatcher }).catch((e: unknown) => e);
+    const cause = (error as { cause?: unknown }).cause;
+    expect(isSwitchyardClientError(cause) && cause.code).toBe('upstream_connection_error');
+    expect(provider.calls).toHaveLength(0);
+  });
+
+  it('rejects a dispatcher option that is not a dispatcher', () => {
+    expect(() => switchyardDispatcher({ gatewayUrl: gateway.url, dispatcher: {} as Dispatcher })).toThrow(
+      /dispatcher/,
+    );
+  });
+});

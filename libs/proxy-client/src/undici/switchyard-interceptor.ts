@@ -1,0 +1,64 @@
+import type { Dispatcher } from 'undici';
+import { createGatewayRouter, GATEWAY_HEADERS } from '../routing/gateway-router';
+import type { GatewayRoutingOptions } from '../routing/gateway-routing-options';
+import { dispatchHeaderPairs, headerRecord } from './dispatch-headers';
+import { GatewayAttemptHandler } from './gateway-attempt-handler';
+import { replayableDispatchBody } from './replayable-dispatch-body';
+
+/** Options of {@link switchyardInterceptor}. */
+export type SwitchyardInterceptorOptions = GatewayRoutingOptions;
+
+/**
+ * An undici interceptor that re-targets every dispatch for a provider host to the gateway's
+ * universal proxy (`<gateway>/proxy<path>`, `x-switchyard-target`, `x-switchyard-key`,
+ * tracing headers of the current context). Compose it onto any dispatcher.
+ *
+ * @example
+ * import { Agent, setGlobalDispatcher } from 'undici';
+ * setGlobalDispatcher(new Agent().compose(switchyardInterceptor({ gatewayUrl: 'http://localhost:4000' })));
+ */
+export function switchyardInterceptor(
+  options: SwitchyardInterceptorOptions,
+): Dispatcher.DispatcherComposeInterceptor {
+  const router = createGatewayRouter(options, []);
+  const gateway = new URL(router.gatewayUrl);
+
+  return (dispatch) =>
+    function switchyardDispatch(opts, handler) {
+      if (opts.origin === undefined) return dispatch(opts, handler);
+      const url = new URL(opts.path, opts.origin);
+      if (!router.routes(url)) return dispatch(opts, handler);
+      if (router.failOpen && !router.availability.shouldTryGateway()) return dispatch(opts, handler);
+
+      const pairs = dispatchHeaderPairs(opts.headers);
+      const present = new Set(pairs.map(([name]) => name));
+      for (const [name, value] of Object.entries(router.headersFor(url))) {
+        // the target and key are the gateway's; tracing headers set by the caller win
+        if (name === GATEWAY_HEADERS.target || name === GATEWAY_HEADERS.key) {
+          const index = pairs.findIndex(([existing]) => existing === name);
+          if (index !== -1) pairs.splice(index, 1);
+          pairs.push([name, value]);
+        } else if (!present.has(name)) {
+          pairs.push([name, value]);
+        }
+      }
+      const replay = replayableDispatchBody(opts.body);
+      const proxied: Dispatcher.DispatchOptions = {
+        ...opts,
+        origin: gateway.origin,
+        path: `${gateway.pathname.replace(/\/+$/, '')}/proxy${opts.path}`,
+        headers: headerRecord(pairs),
+        body: replay.body,
+      };
+      const attempt = new GatewayAttemptHandler(
+        handler,
+        router,
+        url.origin,
+        () => replay.canReplay(),
+        () => {
+          dispatch(opts, handler);
+        },
+      );
+      return dispatch(proxied, attempt);
+    };
+}

@@ -1,0 +1,3 @@
+import { libraryTests } from '../../vitest.shared.ts';
+
+export default libraryTests();
