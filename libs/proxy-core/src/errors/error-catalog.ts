@@ -4,6 +4,7 @@ export type SwitchyardErrorCode =
   | 'invalid_options'
   | 'authentication_error'
   | 'permission_denied'
+  | 'target_not_allowed'
   | 'model_not_allowed'
   | 'model_not_found'
   | 'not_found'
@@ -51,6 +52,7 @@ export const ERROR_CATALOG = {
   invalid_options: { status: 500, type: 'server_error', retryable: false, description: 'Gateway or plugin options failed validation at construction.' },
   authentication_error: { status: 401, type: 'authentication_error', retryable: false, description: 'No valid client key was presented.' },
   permission_denied: { status: 403, type: 'permission_error', retryable: false, description: 'The client key may not perform this operation.' },
+  target_not_allowed: { status: 403, type: 'permission_error', retryable: false, description: 'The proxy target is not allow-listed or resolves to a refused (private, loopback, link-local or metadata) address.' },
   model_not_allowed: { status: 403, type: 'permission_error', retryable: false, description: 'The client key may not use the requested model.' },
   model_not_found: { status: 404, type: 'invalid_request_error', retryable: false, description: 'No configured model, alias or provider matches the requested model.' },
   not_found: { status: 404, type: 'invalid_request_error', retryable: false, description: 'No route matches the path.' },

@@ -48,6 +48,12 @@ export interface Gateway {
   listModels(): ModelEntry[];
   /** A configured provider instance by name. */
   provider(name: string): ProviderAdapter | undefined;
+  /**
+   * Reports an exchange handled outside the engine (the universal proxy) to the same
+   * observers as engine calls: `onUsage` when the context carries usage, then
+   * `onRequestEnd` (sets `durationMs`). Observers are isolated as everywhere.
+   */
+  report(context: RequestContext): void;
   /** Closes adapters and the owned upstream dispatcher. */
   close(): Promise<void>;
 }
@@ -248,6 +254,12 @@ class SwitchyardGateway implements Gateway {
 
   provider(name: string): ProviderAdapter | undefined {
     return this.#providers.get(name);
+  }
+
+  report(context: RequestContext): void {
+    if (context.error !== undefined) observe(this.hooks.onError, this.#logger, context.error, context);
+    this.#reportUsage(context);
+    this.#end(context);
   }
 
   async close(): Promise<void> {

@@ -5,7 +5,7 @@ import type { ResolvedRoute } from '../router/route-types';
 import type { ChatUsage } from '../wire/openai-chat';
 
 /** The operation a request performs. */
-export type GatewayEndpoint = 'chat' | 'embeddings' | 'completions' | 'messages';
+export type GatewayEndpoint = 'chat' | 'embeddings' | 'completions' | 'messages' | 'proxy';
 
 /**
  * Who and what a request belongs to, stored on every log row so costs roll up. Set by the
@@ -110,6 +110,12 @@ export interface RequestContext {
   costUsd?: number | null;
   /** The error the request ended with, if it failed. */
   error?: SwitchyardError;
+  /** The HTTP status the exchange ended with, where the engine did not make it (the universal proxy). */
+  statusCode?: number;
+  /** What a pass-through exchange did (`chat`, `tts`, `query`, a GraphQL operation), when metered. */
+  operation?: string;
+  /** Non-token billable quantities of a metered exchange (`characters`, `audio_seconds`, `read_units`, ...). */
+  meteredUnits?: Record<string, number>;
   /** Total duration in milliseconds, set when the request ends. */
   durationMs?: number;
 }

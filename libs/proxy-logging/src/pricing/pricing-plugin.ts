@@ -29,6 +29,8 @@ export function createPricingPlugin(options: PricingOptions | PricingRegistry = 
     counters: registry.counters,
     apply(hooks) {
       hooks.onUsage.tap('switchyard:pricing', (report, context) => {
+        // the universal proxy prices its exchanges (units included) before reporting them
+        if (context.endpoint === 'proxy' && context.costUsd !== undefined) return;
         if (report.cached) {
           context.costUsd = 0;
           return;

@@ -1,0 +1,129 @@
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { assertAllowedTarget, type TargetPolicy } from './assert-allowed-target';
+import { createGuardedAgent } from './guarded-agent';
+import { classifyAddress } from './ip-address-class';
+
+// A loopback canary: every refusal below must happen before any connection reaches it.
+let canary: Server;
+let port: number;
+let connections = 0;
+let requests = 0;
+
+beforeAll(async () => {
+  canary = createServer((_req, res) => {
+    requests += 1;
+    res.writeHead(302, { location: `http://127.0.0.1:${port}/redirected` });
+    res.end();
+  });
+  canary.on('connection', () => (connections += 1));
+  canary.listen(0, '127.0.0.1');
+  await once(canary, 'listening');
+  port = (canary.address() as AddressInfo).port;
+});
+afterAll(async () => new Promise<void>((resolve) => canary.close(() => resolve())));
+
+const anyHost: TargetPolicy = { allowHosts: ['*'] };
+
+function refusedCode(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (error) {
+    return (error as { code?: string }).code;
+  }
+  return undefined;
+}
+
+describe('assertAllowedTarget', () => {
+  it.each([
+    ['decimal IPv4', () => `http://2130706433:${port}/`],
+    ['octal IPv4', () => `http://0177.0.0.1:${port}/`],
+    ['hex IPv4', () => `http://0x7f000001:${port}/`],
+    ['hex dotted IPv4', () => `http://0x7f.0x0.0x0.0x1:${port}/`],
+    ['short IPv4', () => `http://127.1:${port}/`],
+    ['IPv6 loopback', () => `http://[::1]:${port}/`],
+    ['IPv6-mapped IPv4', () => `http://[::ffff:127.0.0.1]:${port}/`],
+    ['IPv6-mapped hex', () => `http://[::ffff:7f00:1]:${port}/`],
+    ['NAT64-embedded IPv4', () => `http://[64:ff9b::7f00:1]:${port}/`],
+    ['unspecified', () => `http://0.0.0.0:${port}/`],
+    ['private 10/8', () => 'http://10.0.0.7/'],
+    ['private 192.168/16', () => 'http://192.168.1.1/'],
+    ['link-local', () => 'http://169.254.10.10/'],
+    ['AWS/GCP/Azure metadata', () => 'http://169.254.169.254/latest/meta-data/'],
+    ['metadata in decimal', () => 'http://2852039166/latest/meta-data/'],
+    ['Alibaba metadata', () => 'http://100.100.100.200/'],
+    ['AWS IPv6 metadata', () => 'http://[fd00:ec2::254]/'],
+    ['IPv6 unique local', () => 'http://[fd12:3456::1]/'],
+  ])('refuses %s before any connection', (_label, url) => {
+    expect(refusedCode(() => assertAllowedTarget(url(), anyHost))).toBe('target_not_allowed');
+    expect(connections).toBe(0);
+  });
+
+  it('refuses hosts outside the allow-list, other schemes and credentials in the URL', () => {
+    const policy: TargetPolicy = { allowHosts: ['api.openai.com', '*.openai.azure.com'] };
+    expect(assertAllowedTarget('https://api.openai.com/v1/models', policy).hostname).toBe('api.openai.com');
+    expect(assertAllowedTarget('https://eu.openai.azure.com/x', policy).hostname).toBe('eu.openai.azure.com');
+    expect(refusedCode(() => assertAllowedTarget('https://openai.azure.com.evil.example/', policy))).toBe('target_not_allowed');
+    expect(refusedCode(() => assertAllowedTarget('https://api.openai.com.evil.example/', policy))).toBe('target_not_allowed');
+    expect(refusedCode(() => assertAllowedTarget('file:///etc/passwd', anyHost))).toBe('target_not_allowed');
+    expect(refusedCode(() => assertAllowedTarget('https://user:pw@api.openai.com/', policy))).toBe('target_not_allowed');
+    expect(refusedCode(() => assertAllowedTarget('not a url', policy))).toBe('target_not_allowed');
+  });
+
+  it('allows private networks or single addresses only when told, and metadata only by address', () => {
+    expect(assertAllowedTarget('http://10.0.0.7/', { allowHosts: ['*'], allowPrivateNetworks: true }).hostname).toBe('10.0.0.7');
+    expect(refusedCode(() => assertAllowedTarget('http://169.254.169.254/', { allowHosts: ['*'], allowPrivateNetworks: true }))).toBe('target_not_allowed');
+    expect(assertAllowedTarget('http://[::ffff:127.0.0.1]/', { allowHosts: ['127.0.0.1'], allowAddresses: ['127.0.0.1'] }).hostname).toBe('[::ffff:7f00:1]');
+  });
+
+  it('classifies addresses', () => {
+    expect(classifyAddress('8.8.8.8')).toBe('public');
+    expect(classifyAddress('2606:4700::1111')).toBe('public');
+    expect(classifyAddress('::ffff:10.1.2.3')).toBe('private');
+    expect(classifyAddress('2002:7f00:1::')).toBe('loopback');
+    expect(classifyAddress('fe80::1%eth0')).toBe('link-local');
+  });
+});
+
+describe('createGuardedAgent', () => {
+  it('refuses a host name that resolves to a private address, before connecting (DNS rebinding)', async () => {
+    const agent = createGuardedAgent(
+      { allowHosts: ['rebind.example'] },
+      { resolve: (_host, callback) => callback(null, [{ address: '127.0.0.1', family: 4 }]) },
+    );
+    const failure = await request(`http://rebind.example:${port}/`, { dispatcher: agent }).catch((error: unknown) => error);
+    expect(failure).toMatchObject({ code: 'target_not_allowed' });
+    expect(connections).toBe(0);
+    await agent.close();
+  });
+
+  it('refuses localhost through the system resolver', async () => {
+    const agent = createGuardedAgent({ allowHosts: ['localhost'] });
+    const failure = await request(`http://localhost:${port}/`, { dispatcher: agent }).catch((error: unknown) => error);
+    expect(failure).toMatchObject({ code: 'target_not_allowed' });
+    expect(connections).toBe(0);
+    await agent.close();
+  });
+
+  it('refuses IP literals at connect time even when a caller skipped assertAllowedTarget', async () => {
+    const agent = createGuardedAgent({ allowHosts: ['*'] });
+    for (const url of [`http://127.0.0.1:${port}/`, `http://[::ffff:127.0.0.1]:${port}/`]) {
+      const failure = await request(url, { dispatcher: agent }).catch((error: unknown) => error);
+      expect(failure).toMatchObject({ code: 'target_not_allowed' });
+    }
+    expect(connections).toBe(0);
+    await agent.close();
+  });
+
+  it('connects to an explicitly allowed address and never follows its redirect', async () => {
+    const agent = createGuardedAgent({ allowHosts: ['127.0.0.1'], allowAddresses: ['127.0.0.1'] });
+    const response = await request(`http://127.0.0.1:${port}/start`, { dispatcher: agent });
+    await response.body.dump();
+    expect(response.statusCode).toBe(302);
+    expect(requests).toBe(1);
+    await agent.close();
+  });
+});

@@ -1,0 +1,82 @@
+import { SwitchyardError } from '../errors/switchyard-error';
+import { canonicalAddress, classifyAddress, isIpLiteral } from './ip-address-class';
+
+/** Which upstream targets a user-influenced URL may name. */
+export interface TargetPolicy {
+  /**
+   * Host names allowed as targets: exact (`api.openai.com`), a wildcard for subdomains
+   * (`*.openai.azure.com`), an IP literal, or `*` for any host. Addresses are checked
+   * whatever the host list says.
+   */
+  readonly allowHosts: readonly string[];
+  /** Allow private, loopback, link-local and other non-public addresses. @default false */
+  readonly allowPrivateNetworks?: boolean;
+  /**
+   * IP addresses allowed although not public (a local model server, a test upstream);
+   * the only way to reach a cloud metadata address. @default []
+   */
+  readonly allowAddresses?: readonly string[];
+}
+
+function refuse(message: string): never {
+  throw new SwitchyardError('target_not_allowed', message);
+}
+
+function bareHost(hostname: string): string {
+  const lower = hostname.toLowerCase();
+  const unbracketed = lower.startsWith('[') && lower.endsWith(']') ? lower.slice(1, -1) : lower;
+  return unbracketed.endsWith('.') ? unbracketed.slice(0, -1) : unbracketed;
+}
+
+/** True when `host` matches one allow-list entry (`*`, `*.suffix`, exact name or IP). */
+export function hostMatches(pattern: string, host: string): boolean {
+  const wanted = bareHost(pattern);
+  const actual = bareHost(host);
+  if (wanted === '*') return true;
+  if (wanted.startsWith('*.')) return actual.endsWith(wanted.slice(1)) && actual.length > wanted.length - 1;
+  if (isIpLiteral(wanted) && isIpLiteral(actual)) return canonicalAddress(wanted) === canonicalAddress(actual);
+  return wanted === actual;
+}
+
+/**
+ * Checks one IP address against the policy; returns the reason it is refused, or
+ * undefined when it may be connected to.
+ */
+export function addressRefusal(address: string, policy: TargetPolicy): string | undefined {
+  const canonical = canonicalAddress(address);
+  if ((policy.allowAddresses ?? []).some((allowed) => isIpLiteral(allowed) && canonicalAddress(allowed) === canonical)) return undefined;
+  const kind = classifyAddress(address);
+  if (kind === 'public') return undefined;
+  if (kind === 'metadata') return `cloud metadata address ${canonical}`;
+  if (policy.allowPrivateNetworks === true && kind !== 'unspecified' && kind !== 'multicast') return undefined;
+  return `${kind} address ${canonical}`;
+}
+
+/**
+ * The one guard of every user-influenced upstream URL: http(s) only, no credentials in the
+ * URL, an allow-listed host, and (for IP literals, whatever their spelling: decimal,
+ * octal, hex, IPv6-mapped, bracketed) a permitted address. Host names are checked again
+ * on the address actually connected to by {@link createGuardedAgent}. Throws a
+ * `target_not_allowed` SwitchyardError; returns the parsed URL.
+ * @example
+ * const url = assertAllowedTarget('https://api.openai.com/v1/chat/completions', { allowHosts: ['api.openai.com'] });
+ */
+export function assertAllowedTarget(target: string | URL, policy: TargetPolicy): URL {
+  let url: URL;
+  try {
+    // the WHATWG parser normalises 2130706433, 0x7f.1 and 0177.0.0.1 to 127.0.0.1
+    url = new URL(String(target));
+  } catch {
+    return refuse('The target is not a valid absolute URL.');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') refuse(`The target scheme "${url.protocol}" is not allowed.`);
+  if (url.username !== '' || url.password !== '') refuse('The target URL may not carry credentials.');
+  const host = url.hostname;
+  if (host === '') refuse('The target has no host.');
+  if (!policy.allowHosts.some((pattern) => hostMatches(pattern, host))) refuse(`The target host "${bareHost(host)}" is not in the allow-list.`);
+  if (isIpLiteral(host)) {
+    const reason = addressRefusal(host, policy);
+    if (reason !== undefined) refuse(`The target resolves to a ${reason}, which is not allowed.`);
+  }
+  return url;
+}
