@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { faultMatches, type MockFault } from './mock-fault';
 import { openAIRoutes } from './openai/openai-routes';
+import { geminiRoutes } from './gemini/gemini-routes';
 
 /** One request the mock upstream received. */
 export interface RecordedRequest {
@@ -95,7 +96,7 @@ async function readBody(req: IncomingMessage): Promise<unknown> {
  */
 export async function createMockUpstream(options: MockUpstreamOptions = {}): Promise<MockUpstream> {
   const settings: Required<MockUpstreamOptions> = { ...DEFAULTS, ...options };
-  const routes = [...settings.routes, ...openAIRoutes];
+  const routes = [...settings.routes, ...openAIRoutes, ...geminiRoutes];
   const requests: RecordedRequest[] = [];
   const events = new EventEmitter();
   let faults: Array<MockFault & { used: number }> = [];

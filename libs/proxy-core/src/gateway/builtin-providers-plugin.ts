@@ -1,4 +1,5 @@
 import type { GatewayPlugin } from '../hooks/gateway-hooks';
+import { geminiProvider } from '../providers/gemini';
 import { mockProvider } from '../providers/mock';
 import { openAIPresetProviders, openAIProvider } from '../providers/openai';
 
@@ -9,6 +10,7 @@ export const builtinProvidersPlugin: GatewayPlugin = {
     hooks.registerProviders.tap('switchyard:builtin-providers', (registry) => {
       registry.register(openAIProvider);
       registry.register(mockProvider);
+      registry.register(geminiProvider);
       for (const preset of openAIPresetProviders) registry.register(preset);
     });
   },

@@ -1,0 +1,78 @@
+import { SwitchyardError } from '../../errors/switchyard-error';
+import type { ChatChoice, ChatCompletion, ChatFinishReason, ChatToolCall, ChatUsage } from '../../wire/openai-chat';
+import type { GeminiResponse, GeminiUsageMetadata } from './gemini-wire';
+
+const FILTERED = new Set(['SAFETY', 'RECITATION', 'BLOCKLIST', 'PROHIBITED_CONTENT', 'SPII', 'IMAGE_SAFETY', 'LANGUAGE']);
+
+/**
+ * Maps Gemini's finish reason; a stop after function calls is OpenAI's `tool_calls`.
+ * @see https://ai.google.dev/api/generate-content#FinishReason
+ */
+export function mapGeminiFinishReason(reason: string | undefined, calledTools: boolean): ChatFinishReason | null {
+  if (reason === undefined || reason === 'FINISH_REASON_UNSPECIFIED') return null;
+  if (reason === 'MAX_TOKENS') return 'length';
+  if (FILTERED.has(reason)) return 'content_filter';
+  return calledTools ? 'tool_calls' : 'stop';
+}
+
+/**
+ * Maps Gemini's `usageMetadata` to OpenAI usage: thoughts count as completion tokens (as
+ * OpenAI counts reasoning) and are also reported apart; cached tokens are part of the prompt.
+ * @see https://ai.google.dev/api/generate-content#UsageMetadata
+ */
+export function mapGeminiUsage(usage: GeminiUsageMetadata): ChatUsage {
+  const prompt = (usage.promptTokenCount ?? 0) + (usage.toolUsePromptTokenCount ?? 0);
+  const thoughts = usage.thoughtsTokenCount ?? 0;
+  const completion = (usage.candidatesTokenCount ?? 0) + thoughts;
+  const mapped: ChatUsage = { prompt_tokens: prompt, completion_tokens: completion, total_tokens: usage.totalTokenCount ?? prompt + completion };
+  if (usage.cachedContentTokenCount !== undefined) mapped.prompt_tokens_details = { cached_tokens: usage.cachedContentTokenCount };
+  if (usage.thoughtsTokenCount !== undefined) mapped.completion_tokens_details = { reasoning_tokens: thoughts };
+  return mapped;
+}
+
+/** The error for a prompt Gemini blocked (`promptFeedback.blockReason`). */
+export function geminiBlockedError(provider: string, reason: string): SwitchyardError {
+  return new SwitchyardError('content_filter', `Provider "${provider}" blocked the prompt (${reason}).`, { provider });
+}
+
+/**
+ * Translates a Gemini `generateContent` response to an OpenAI chat completion.
+ * @see https://ai.google.dev/api/generate-content#v1beta.GenerateContentResponse
+ */
+export function fromGeminiResponse(body: GeminiResponse, provider: string, model: string, id: string): ChatCompletion {
+  const blocked = body.promptFeedback?.blockReason;
+  if (blocked !== undefined && (body.candidates === undefined || body.candidates.length === 0)) throw geminiBlockedError(provider, blocked);
+  if (!Array.isArray(body.candidates)) {
+    throw new SwitchyardError('upstream_error', `Provider "${provider}" sent a body without candidates.`, { provider });
+  }
+  const choices = body.candidates.map((candidate, position): ChatChoice => {
+    const parts = candidate.content?.parts ?? [];
+    const text = parts
+      .filter((part) => part.thought !== true && typeof part.text === 'string')
+      .map((part) => part.text)
+      .join('');
+    const toolCalls = parts
+      .filter((part) => part.functionCall !== undefined)
+      .map(
+        (part, index): ChatToolCall => ({
+          id: part.functionCall?.id ?? `call_${id}_${position}_${index}`,
+          type: 'function',
+          function: { name: part.functionCall?.name ?? '', arguments: JSON.stringify(part.functionCall?.args ?? {}) },
+        }),
+      );
+    return {
+      index: candidate.index ?? position,
+      message: { role: 'assistant', content: text.length > 0 || toolCalls.length === 0 ? text : null, ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}) },
+      finish_reason: mapGeminiFinishReason(candidate.finishReason, toolCalls.length > 0) ?? 'stop',
+    };
+  });
+  const completion: ChatCompletion = {
+    id: body.responseId === undefined ? id : `chatcmpl-${body.responseId}`,
+    object: 'chat.completion',
+    created: Math.floor(Date.now() / 1000),
+    model: body.modelVersion ?? model,
+    choices,
+  };
+  if (body.usageMetadata !== undefined) completion.usage = mapGeminiUsage(body.usageMetadata);
+  return completion;
+}

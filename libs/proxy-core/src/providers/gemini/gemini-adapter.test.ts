@@ -1,0 +1,199 @@
+import { createMockUpstream, replyWithFixture, sseChunks, type MockUpstream } from '@switchyard/testing';
+import { Agent } from 'undici';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  basicRequest,
+  callContext,
+  collect,
+  decodeBase64Floats,
+  fixtureJson,
+  fixtureText,
+  rejection,
+  streamedText,
+  toolRoundTripRequest,
+} from '../../../test/support/provider-test-kit';
+import { silentLogger } from '../../options/logger';
+import { GeminiAdapter } from './gemini-adapter';
+
+const API_KEY = 'AIzaSyTestCanary0123456789abcdefghijk';
+const fixture = (name: string): URL => new URL(`./__fixtures__/${name}`, import.meta.url);
+let upstream: MockUpstream;
+let dispatcher: Agent;
+let adapter: GeminiAdapter;
+/** What the fixture route answers next (undefined: the built-in Gemini mock route answers). */
+let next: Parameters<typeof replyWithFixture>[1] | undefined;
+
+beforeAll(async () => {
+  upstream = await createMockUpstream({
+    routes: [
+      {
+        method: 'POST',
+        path: /^\/fixture\//,
+        handle: (exchange) => replyWithFixture(exchange, next ?? { status: 500, json: { error: { message: 'no fixture set' } } }),
+      },
+    ],
+  });
+  dispatcher = new Agent();
+  adapter = new GeminiAdapter({ name: 'gemini', type: 'gemini', apiKey: API_KEY, baseUrl: `${upstream.url}/v1beta` }, { dispatcher, logger: silentLogger });
+});
+afterEach(() => {
+  upstream.reset();
+  next = undefined;
+});
+afterAll(async () => {
+  await dispatcher.close();
+  await upstream.close();
+});
+
+const fixtureAdapter = (): GeminiAdapter =>
+  new GeminiAdapter({ name: 'gemini', type: 'gemini', apiKey: API_KEY, baseUrl: `${upstream.url}/fixture` }, { dispatcher, logger: silentLogger });
+
+describe('gemini adapter', () => {
+  it('sends the key in x-goog-api-key, never in the URL, and maps a documented text response', async () => {
+    next = { json: fixtureJson(fixture('generate-content.json')) };
+    const response = await fixtureAdapter().chat(basicRequest, callContext('gemini-2.5-flash'));
+    const sent = upstream.requests[0]!;
+    expect(sent.path).toBe('/fixture/models/gemini-2.5-flash:generateContent');
+    expect(sent.path).not.toContain(API_KEY);
+    expect(sent.headers['x-goog-api-key']).toBe(API_KEY);
+    expect(sent.body).toEqual({ contents: [{ role: 'user', parts: [{ text: 'Hello!' }] }] });
+    expect(response.choices[0]).toMatchObject({ finish_reason: 'stop', message: { role: 'assistant' } });
+    expect(response.choices[0]?.message.content).toMatch(/^Machine learning/);
+    expect(response.usage).toEqual({
+      prompt_tokens: 9,
+      completion_tokens: 24 + 1018,
+      total_tokens: 1051,
+      prompt_tokens_details: { cached_tokens: 4 },
+      completion_tokens_details: { reasoning_tokens: 1018 },
+    });
+  });
+
+  it('translates system, images, tool calls and tool results, and generation settings', async () => {
+    await adapter.chat(toolRoundTripRequest, callContext('gemini-2.5-flash'));
+    const body = upstream.requests[0]!.body as Record<string, unknown>;
+    expect(body['systemInstruction']).toEqual({ parts: [{ text: 'You are a helpful assistant.' }] });
+    expect(body['contents']).toEqual([
+      {
+        role: 'user',
+        parts: [
+          { text: 'What is the weather where this photo was taken?' },
+          { inlineData: { mimeType: 'image/png', data: expect.stringMatching(/^iVBOR/) as unknown } },
+        ],
+      },
+      { role: 'model', parts: [{ functionCall: { name: 'get_weather', args: { location: 'Boston, MA' } } }] },
+      { role: 'user', parts: [{ functionResponse: { name: 'get_weather', response: { temperature_c: 21 } } }] },
+    ]);
+    expect(body['tools']).toEqual([
+      { functionDeclarations: [{ name: 'get_weather', description: 'Current weather', parametersJsonSchema: toolRoundTripRequest.tools?.[0]?.function.parameters }] },
+    ]);
+    expect(body['generationConfig']).toEqual({ temperature: 0.3, maxOutputTokens: 256, stopSequences: ['END'] });
+  });
+
+  it('sends image URLs as fileData', async () => {
+    await adapter.chat(
+      { ...basicRequest, messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://example.com/cat.webp' } }] }] },
+      callContext('gemini-2.5-flash'),
+    );
+    const body = upstream.requests[0]!.body as { contents: Array<{ parts: unknown[] }> };
+    expect(body.contents[0]?.parts[0]).toEqual({ fileData: { mimeType: 'image/webp', fileUri: 'https://example.com/cat.webp' } });
+  });
+
+  it('maps a documented functionCall response to tool_calls, and tool_choice to toolConfig', async () => {
+    next = { json: fixtureJson(fixture('function-call.json')) };
+    const response = await fixtureAdapter().chat(
+      { ...toolRoundTripRequest, tool_choice: { type: 'function', function: { name: 'schedule_meeting' } } },
+      callContext('gemini-2.5-flash'),
+    );
+    expect((upstream.requests[0]!.body as Record<string, unknown>)['toolConfig']).toEqual({
+      functionCallingConfig: { mode: 'ANY', allowedFunctionNames: ['schedule_meeting'] },
+    });
+    const choice = response.choices[0]!;
+    expect(choice.finish_reason).toBe('tool_calls');
+    expect(choice.message.content).toBeNull();
+    expect(choice.message.tool_calls?.[0]?.function.name).toBe('schedule_meeting');
+    expect(JSON.parse(choice.message.tool_calls?.[0]?.function.arguments ?? '')).toMatchObject({ attendees: ['Bob', 'Alice'] });
+  });
+
+  it('maps a blocked prompt to a content_filter error and a SAFETY finish to content_filter', async () => {
+    next = { json: fixtureJson(fixture('prompt-blocked.json')) };
+    expect((await rejection(fixtureAdapter().chat(basicRequest, callContext('gemini-2.5-flash')))).code).toBe('content_filter');
+    next = { json: fixtureJson(fixture('finish-safety.json')) };
+    const response = await fixtureAdapter().chat(basicRequest, callContext('gemini-2.5-flash'));
+    expect(response.choices[0]?.finish_reason).toBe('content_filter');
+  });
+
+  it('replays a documented stream: text in order, finish, then cumulative usage once', async () => {
+    next = { stream: { contentType: 'text/event-stream', chunks: sseChunks(fixtureText(fixture('stream.chunks.txt'))), errorChunk: () => '' } };
+    const chunks = await collect(await fixtureAdapter().stream(basicRequest, callContext('gemini-2.5-flash')));
+    expect(upstream.requests[0]!.path).toBe('/fixture/models/gemini-2.5-flash:streamGenerateContent?alt=sse');
+    expect(chunks[0]?.choices[0]?.delta.role).toBe('assistant');
+    expect(streamedText(chunks)).toBe('The sky looks blue because air molecules scatter short blue light more than red light.');
+    expect(chunks.filter((c) => c.choices[0]?.finish_reason === 'stop')).toHaveLength(1);
+    const usage = chunks.filter((c) => c.usage !== undefined && c.usage !== null);
+    expect(usage).toHaveLength(1);
+    expect(usage[0]?.usage).toEqual({
+      prompt_tokens: 11,
+      completion_tokens: 34,
+      total_tokens: 45,
+      prompt_tokens_details: { cached_tokens: 3 },
+      completion_tokens_details: { reasoning_tokens: 18 },
+    });
+  });
+
+  it('streams function calls as tool_call deltas from the mock upstream', async () => {
+    const chunks = await collect(await adapter.stream({ ...toolRoundTripRequest, tool_choice: 'required' }, callContext('gemini-2.5-flash')));
+    const calls = chunks.flatMap((c) => c.choices[0]?.delta.tool_calls ?? []);
+    expect(calls[0]).toMatchObject({ index: 0, type: 'function', function: { name: 'get_weather', arguments: '{"location":"Boston, MA"}' } });
+    expect(chunks.some((c) => c.choices[0]?.finish_reason === 'tool_calls')).toBe(true);
+  });
+
+  it.each([
+    ['api-key-invalid.json', 400, 'upstream_auth_error'],
+    ['permission-denied.json', 403, 'upstream_auth_error'],
+    ['not-found.json', 404, 'upstream_not_found'],
+    ['internal.json', 500, 'upstream_error'],
+    ['overloaded.json', 503, 'upstream_unavailable'],
+  ] as const)('maps the documented error %s (HTTP %i) to %s without echoing the key', async (file, status, code) => {
+    upstream.fault({ kind: 'status', status, body: fixtureJson(fixture(file)) });
+    const error = await rejection(adapter.chat(basicRequest, callContext('gemini-2.5-flash')));
+    expect(error.code).toBe(code);
+    expect(JSON.stringify(error.toJSON())).not.toContain(API_KEY);
+  });
+
+  it('maps 429 RESOURCE_EXHAUSTED with Retry-After to a retryable rate-limit error', async () => {
+    upstream.fault({ kind: 'status', status: 429, headers: { 'retry-after': '12' }, body: fixtureJson(fixture('rate-limited.json')) });
+    const error = await rejection(adapter.chat(basicRequest, callContext('gemini-2.5-flash')));
+    expect(error).toMatchObject({ code: 'upstream_rate_limited', retryable: true, retryAfterMs: 12_000 });
+  });
+
+  it('fails a stream that sends an error event midway, and one that is cut', async () => {
+    upstream.fault({ kind: 'stream-error', afterChunks: 2, times: 1 });
+    const failed = await rejection(collect(await adapter.stream(basicRequest, callContext('gemini-2.5-flash'))));
+    expect(failed.code).toBe('upstream_stream_error');
+    upstream.fault({ kind: 'cut-stream', afterChunks: 2, times: 1 });
+    const cut = await rejection(collect(await adapter.stream(basicRequest, callContext('gemini-2.5-flash'))));
+    expect(['upstream_stream_error', 'upstream_connection_error']).toContain(cut.code);
+  });
+
+  it('embeds one input with embedContent and a batch with batchEmbedContents, in float or base64', async () => {
+    const one = await adapter.embed({ model: 'x', input: 'hello', dimensions: 4 }, callContext('gemini-embedding-001'));
+    expect(upstream.requests[0]!.path).toBe('/v1beta/models/gemini-embedding-001:embedContent');
+    expect(upstream.requests[0]!.body).toMatchObject({ content: { parts: [{ text: 'hello' }] }, outputDimensionality: 4 });
+    expect(one.data[0]?.embedding).toHaveLength(4);
+    const batch = await adapter.embed({ model: 'x', input: ['a', 'b', 'c'], encoding_format: 'base64' }, callContext('gemini-embedding-001'));
+    expect(upstream.requests[1]!.path).toBe('/v1beta/models/gemini-embedding-001:batchEmbedContents');
+    expect(batch.data.map((d) => d.index)).toEqual([0, 1, 2]);
+    const decoded = decodeBase64Floats(batch.data[1]?.embedding as string);
+    expect(decoded.length).toBe(8);
+    expect(decoded[0]).toBeCloseTo(0.02);
+  });
+
+  it('maps documented embedding bodies', async () => {
+    next = { json: fixtureJson(fixture('batch-embed-contents.json')) };
+    const batch = await fixtureAdapter().embed({ model: 'x', input: ['a', 'b'] }, callContext('gemini-embedding-001'));
+    expect(batch.data[1]?.embedding).toEqual([-0.02011, 0.0132, 0.0451, -0.0007]);
+    next = { json: fixtureJson(fixture('embed-content.json')) };
+    const one = await fixtureAdapter().embed({ model: 'x', input: 'a' }, callContext('gemini-embedding-001'));
+    expect(one.data[0]?.embedding).toHaveLength(4);
+  });
+});

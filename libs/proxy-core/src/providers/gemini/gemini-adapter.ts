@@ -1,0 +1,135 @@
+import { randomUUID } from 'node:crypto';
+import { Type, type Static } from '@sinclair/typebox';
+import { embeddingTexts, toEmbedding } from '../../embeddings/embedding-encoding';
+import { readJsonBody, upstreamRequest, type UpstreamResponse } from '../../http/upstream-request';
+import { mapUpstreamStream } from '../../stream/map-upstream-stream';
+import { readSse } from '../../stream/read-sse';
+import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from '../../wire/openai-chat';
+import type { EmbeddingRequest, EmbeddingResponse } from '../../wire/openai-embeddings';
+import {
+  PROVIDER_CONTRACT_VERSION,
+  type ProviderAdapter,
+  type ProviderCallContext,
+  type ProviderConfigBase,
+  type ProviderFactory,
+  type ProviderKit,
+} from '../provider-adapter';
+import { fromGeminiResponse } from './from-gemini-response';
+import { GeminiStreamMapper } from './from-gemini-stream';
+import { readGeminiError } from './gemini-error';
+import type { GeminiResponse } from './gemini-wire';
+import { toGeminiRequest } from './to-gemini-request';
+
+/** Options of the `gemini` provider (Google AI Gemini API). */
+export const GeminiProviderOptionsSchema = Type.Object(
+  {
+    /** The Gemini API key, sent in the `x-goog-api-key` header (never in the URL, which gets logged). */
+    apiKey: Type.String({ minLength: 1 }),
+    /** Base URL up to and including the version segment. @default "https://generativelanguage.googleapis.com/v1beta" */
+    baseUrl: Type.Optional(Type.String({ pattern: '^https?://' })),
+    /** Extra static headers for every upstream call. */
+    headers: Type.Optional(Type.Record(Type.String(), Type.String())),
+    /** Gemini `safetySettings` sent with every chat request. @default none (Gemini's defaults) */
+    safetySettings: Type.Optional(Type.Array(Type.Object({ category: Type.String(), threshold: Type.String() }, { additionalProperties: false }))),
+  },
+  { additionalProperties: false },
+);
+
+/** Options of the `gemini` provider (see {@link GeminiProviderOptionsSchema}). */
+export type GeminiProviderOptions = Static<typeof GeminiProviderOptionsSchema>;
+
+/** Defaults of {@link GeminiProviderOptions}. */
+export const GEMINI_DEFAULTS = { baseUrl: 'https://generativelanguage.googleapis.com/v1beta' } as const;
+
+function modelPath(model: string): string {
+  const id = model.replace(/^models\//, '');
+  return `models/${encodeURIComponent(id)}`;
+}
+
+/**
+ * The adapter for Google's Gemini API (`generateContent`, `streamGenerateContent`,
+ * `embedContent`, `batchEmbedContents`).
+ * @see https://ai.google.dev/api/generate-content
+ */
+export class GeminiAdapter implements ProviderAdapter {
+  readonly contractVersion = PROVIDER_CONTRACT_VERSION;
+  readonly type: string;
+  readonly name: string;
+  readonly #baseUrl: string;
+  readonly #headers: Record<string, string>;
+  readonly #safety: GeminiProviderOptions['safetySettings'];
+  readonly #kit: ProviderKit;
+
+  constructor(options: GeminiProviderOptions & ProviderConfigBase, kit: ProviderKit) {
+    this.name = options.name;
+    this.type = options.type;
+    this.#baseUrl = (options.baseUrl ?? GEMINI_DEFAULTS.baseUrl).replace(/\/+$/, '');
+    this.#headers = { ...(options.headers ?? {}), 'x-goog-api-key': options.apiKey };
+    this.#safety = options.safetySettings;
+    this.#kit = kit;
+  }
+
+  async chat(request: ChatCompletionRequest, context: ProviderCallContext): Promise<ChatCompletion> {
+    const response = await this.#post(`/${modelPath(context.model)}:generateContent`, this.#body(request), context);
+    const body = await readJsonBody<GeminiResponse>(response, this.name, context.signal);
+    return fromGeminiResponse(body, this.name, context.model, `chatcmpl-${randomUUID()}`);
+  }
+
+  async stream(request: ChatCompletionRequest, context: ProviderCallContext): Promise<AsyncIterable<ChatCompletionChunk>> {
+    const response = await this.#post(`/${modelPath(context.model)}:streamGenerateContent?alt=sse`, this.#body(request), context, 'text/event-stream');
+    const mapper = new GeminiStreamMapper(this.name, context.model, `chatcmpl-${randomUUID()}`, Math.floor(Date.now() / 1000));
+    return mapUpstreamStream(response, this.name, context.signal, readSse, mapper);
+  }
+
+  async embed(request: EmbeddingRequest, context: ProviderCallContext): Promise<EmbeddingResponse> {
+    const texts = embeddingTexts(request, this.name);
+    const model = modelPath(context.model);
+    const one = (text: string): Record<string, unknown> => ({
+      model,
+      content: { parts: [{ text }] },
+      ...(request.dimensions === undefined ? {} : { outputDimensionality: request.dimensions }),
+    });
+    let vectors: number[][];
+    if (texts.length === 1) {
+      const response = await this.#post(`/${model}:embedContent`, one(texts[0] as string), context);
+      const body = await readJsonBody<{ embedding?: { values?: number[] } }>(response, this.name, context.signal);
+      vectors = [body.embedding?.values ?? []];
+    } else {
+      const response = await this.#post(`/${model}:batchEmbedContents`, { requests: texts.map(one) }, context);
+      const body = await readJsonBody<{ embeddings?: Array<{ values?: number[] }> }>(response, this.name, context.signal);
+      vectors = (body.embeddings ?? []).map((embedding) => embedding.values ?? []);
+    }
+    // the embedding endpoints report no token counts
+    return {
+      object: 'list',
+      data: vectors.map((values, index) => toEmbedding(values, index, request.encoding_format)),
+      model: context.model,
+      usage: { prompt_tokens: 0, total_tokens: 0 },
+    };
+  }
+
+  #body(request: ChatCompletionRequest): Record<string, unknown> {
+    const body: Record<string, unknown> = { ...toGeminiRequest(request) };
+    if (this.#safety !== undefined) body['safetySettings'] = this.#safety;
+    return body;
+  }
+
+  #post(path: string, json: unknown, context: ProviderCallContext, accept = 'application/json'): Promise<UpstreamResponse> {
+    return upstreamRequest({
+      provider: this.name,
+      url: `${this.#baseUrl}${path}`,
+      headers: { ...this.#headers, ...context.headers, accept, 'x-request-id': context.requestId },
+      json,
+      signal: context.signal,
+      dispatcher: this.#kit.dispatcher,
+      readError: readGeminiError,
+    });
+  }
+}
+
+/** The `gemini` provider type. */
+export const geminiProvider: ProviderFactory<GeminiProviderOptions> = {
+  type: 'gemini',
+  optionsSchema: GeminiProviderOptionsSchema,
+  create: (options, kit) => new GeminiAdapter(options, kit),
+};

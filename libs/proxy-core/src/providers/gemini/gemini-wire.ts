@@ -1,0 +1,67 @@
+/**
+ * Minimal, lenient types of the Gemini API (Google AI) wire format: only what the
+ * gateway writes or reads.
+ * @see https://ai.google.dev/api/generate-content
+ */
+
+/** One part of a Gemini content. */
+export interface GeminiPart {
+  text?: string;
+  /** True on a thought summary part (thinking models); never shown as answer text. */
+  thought?: boolean;
+  inlineData?: { mimeType: string; data: string };
+  fileData?: { mimeType?: string; fileUri: string };
+  functionCall?: { id?: string; name: string; args?: Record<string, unknown> };
+  functionResponse?: { id?: string; name: string; response: Record<string, unknown> };
+}
+
+/** A turn: `user` or `model`. */
+export interface GeminiContent {
+  role?: 'user' | 'model';
+  parts: GeminiPart[];
+}
+
+/** A `generateContent` request body. */
+export interface GeminiRequest {
+  contents: GeminiContent[];
+  systemInstruction?: { parts: GeminiPart[] };
+  tools?: Array<{ functionDeclarations: Array<{ name: string; description?: string; parametersJsonSchema?: Record<string, unknown> }> }>;
+  toolConfig?: { functionCallingConfig: { mode: 'AUTO' | 'ANY' | 'NONE'; allowedFunctionNames?: string[] } };
+  generationConfig?: Record<string, unknown>;
+}
+
+/** Token counts of a response (every field optional on the wire). */
+export interface GeminiUsageMetadata {
+  promptTokenCount?: number;
+  candidatesTokenCount?: number;
+  totalTokenCount?: number;
+  cachedContentTokenCount?: number;
+  thoughtsTokenCount?: number;
+  toolUsePromptTokenCount?: number;
+}
+
+/** One candidate answer. */
+export interface GeminiCandidate {
+  content?: { role?: string; parts?: GeminiPart[] };
+  finishReason?: string;
+  index?: number;
+}
+
+/** A `generateContent` response, and each event of `streamGenerateContent?alt=sse`. */
+export interface GeminiResponse {
+  candidates?: GeminiCandidate[];
+  promptFeedback?: { blockReason?: string };
+  usageMetadata?: GeminiUsageMetadata;
+  modelVersion?: string;
+  responseId?: string;
+}
+
+/** Google's error body. */
+export interface GeminiErrorBody {
+  error: { code?: number; message?: string; status?: string; details?: Array<{ reason?: string }> };
+}
+
+/** Whether a parsed value is Google's error body. */
+export function isGeminiErrorBody(value: unknown): value is GeminiErrorBody {
+  return typeof value === 'object' && value !== null && typeof (value as { error?: unknown }).error === 'object' && (value as { error?: unknown }).error !== null;
+}

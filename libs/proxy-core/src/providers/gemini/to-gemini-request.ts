@@ -1,0 +1,119 @@
+import { SwitchyardError } from '../../errors/switchyard-error';
+import { contentText, imageMediaTypeFromUrl, parseDataUrl, parseToolArguments, toolNamesById } from '../../wire/chat-message-parts';
+import type { ChatCompletionRequest, ChatContentPart, ChatTextPart } from '../../wire/openai-chat';
+import type { GeminiContent, GeminiPart, GeminiRequest } from './gemini-wire';
+
+function userParts(content: string | ChatContentPart[]): GeminiPart[] {
+  if (typeof content === 'string') return [{ text: content }];
+  return content.map((part): GeminiPart => {
+    if (part.type === 'text') return { text: part.text };
+    const inline = parseDataUrl(part.image_url.url);
+    if (inline !== undefined) return { inlineData: { mimeType: inline.mediaType, data: inline.data } };
+    // Gemini reads remote files through fileData; the URL must be one Gemini can fetch
+    return { fileData: { mimeType: imageMediaTypeFromUrl(part.image_url.url), fileUri: part.image_url.url } };
+  });
+}
+
+function toolResponse(content: string | ChatTextPart[]): Record<string, unknown> {
+  const text = contentText(content);
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
+  } catch {
+    // a plain-text result is wrapped below
+  }
+  return { content: text };
+}
+
+/** Appends parts to the last turn when it has the same role (Gemini wants alternating turns). */
+function push(contents: GeminiContent[], role: 'user' | 'model', parts: GeminiPart[]): void {
+  const last = contents.at(-1);
+  if (last !== undefined && last.role === role) last.parts.push(...parts);
+  else contents.push({ role, parts });
+}
+
+function generationConfig(request: ChatCompletionRequest): Record<string, unknown> | undefined {
+  const config: Record<string, unknown> = {};
+  const set = (key: string, value: unknown): void => {
+    if (value !== undefined && value !== null) config[key] = value;
+  };
+  set('temperature', request.temperature);
+  set('topP', request.top_p);
+  set('maxOutputTokens', request.max_completion_tokens ?? request.max_tokens);
+  set('candidateCount', request.n);
+  set('presencePenalty', request.presence_penalty);
+  set('frequencyPenalty', request.frequency_penalty);
+  set('seed', request.seed);
+  if (request.stop !== undefined && request.stop !== null) config['stopSequences'] = typeof request.stop === 'string' ? [request.stop] : request.stop;
+  const format = request.response_format;
+  if (format?.type === 'json_object') config['responseMimeType'] = 'application/json';
+  if (format?.type === 'json_schema') {
+    config['responseMimeType'] = 'application/json';
+    if (format.json_schema.schema !== undefined) config['responseJsonSchema'] = format.json_schema.schema;
+  }
+  return Object.keys(config).length > 0 ? config : undefined;
+}
+
+/**
+ * Translates an OpenAI chat request to a Gemini `generateContent` body: system messages
+ * become `systemInstruction`, `assistant` turns `model` turns, tool calls `functionCall`
+ * parts and tool messages `functionResponse` parts answered by function name.
+ * @see https://ai.google.dev/api/generate-content#request-body
+ */
+export function toGeminiRequest(request: ChatCompletionRequest): GeminiRequest {
+  const system: GeminiPart[] = [];
+  const contents: GeminiContent[] = [];
+  const names = toolNamesById(request.messages);
+  for (const message of request.messages) {
+    switch (message.role) {
+      case 'system':
+      case 'developer':
+        system.push({ text: contentText(message.content) });
+        break;
+      case 'user':
+        push(contents, 'user', userParts(message.content));
+        break;
+      case 'assistant': {
+        const parts: GeminiPart[] = [];
+        const text = contentText(message.content);
+        if (text.length > 0) parts.push({ text });
+        for (const call of message.tool_calls ?? []) {
+          parts.push({ functionCall: { name: call.function.name, args: parseToolArguments(call.function.arguments) } });
+        }
+        if (parts.length > 0) push(contents, 'model', parts);
+        break;
+      }
+      case 'tool': {
+        const name = names.get(message.tool_call_id);
+        if (name === undefined) {
+          throw new SwitchyardError('invalid_request', `Tool message answers unknown tool call "${message.tool_call_id}".`, { param: 'messages' });
+        }
+        push(contents, 'user', [{ functionResponse: { name, response: toolResponse(message.content) } }]);
+        break;
+      }
+    }
+  }
+  const body: GeminiRequest = { contents };
+  if (system.length > 0) body.systemInstruction = { parts: system };
+  if (request.tools !== undefined && request.tools.length > 0) {
+    body.tools = [
+      {
+        functionDeclarations: request.tools.map((tool) => ({
+          name: tool.function.name,
+          ...(tool.function.description === undefined ? {} : { description: tool.function.description }),
+          ...(tool.function.parameters === undefined ? {} : { parametersJsonSchema: tool.function.parameters }),
+        })),
+      },
+    ];
+  }
+  const choice = request.tool_choice;
+  if (choice !== undefined) {
+    body.toolConfig =
+      typeof choice === 'object'
+        ? { functionCallingConfig: { mode: 'ANY', allowedFunctionNames: [choice.function.name] } }
+        : { functionCallingConfig: { mode: choice === 'required' ? 'ANY' : choice === 'none' ? 'NONE' : 'AUTO' } };
+  }
+  const config = generationConfig(request);
+  if (config !== undefined) body.generationConfig = config;
+  return body;
+}

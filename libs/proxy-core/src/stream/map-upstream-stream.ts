@@ -1,0 +1,39 @@
+import { transportError } from '../http/upstream-error';
+import type { UpstreamResponse } from '../http/upstream-request';
+import type { ChatCompletionChunk } from '../wire/openai-chat';
+
+/** A per-stream mapper from provider events to OpenAI chunks. Create one per stream. */
+export interface StreamMapper<TEvent> {
+  /** The chunks for one provider event (often one, sometimes none or several). Throws on an error event. */
+  map(event: TEvent): ChatCompletionChunk[];
+  /** Whether the provider's terminal event arrived (reading stops there). */
+  readonly done: boolean;
+  /** The chunks to emit when the body ends; throws `upstream_stream_error` when the stream was cut. */
+  end(): ChatCompletionChunk[];
+}
+
+/**
+ * Reads an upstream body as provider events and yields OpenAI chunks incrementally:
+ * transport failures become `SwitchyardError`s, and the upstream request is ended when the
+ * consumer stops early.
+ */
+export async function* mapUpstreamStream<TEvent>(
+  response: UpstreamResponse,
+  provider: string,
+  signal: AbortSignal,
+  events: (body: UpstreamResponse['body']) => AsyncIterable<TEvent>,
+  mapper: StreamMapper<TEvent>,
+): AsyncGenerator<ChatCompletionChunk> {
+  try {
+    for await (const event of events(response.body)) {
+      yield* mapper.map(event);
+      if (mapper.done) break;
+    }
+  } catch (cause) {
+    throw transportError(provider, cause, signal);
+  } finally {
+    // ends the upstream request when the consumer stops early (client abort, error)
+    if (!response.body.destroyed) response.body.destroy();
+  }
+  yield* mapper.end();
+}

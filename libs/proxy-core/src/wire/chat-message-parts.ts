@@ -1,0 +1,76 @@
+import { SwitchyardError } from '../errors/switchyard-error';
+import type { ChatContentPart, ChatMessage, ChatTextPart } from './openai-chat';
+
+/** The text of a message's content: a string as it is, text parts joined, other parts skipped. */
+export function contentText(content: string | ReadonlyArray<ChatContentPart | ChatTextPart> | null | undefined): string {
+  if (content === null || content === undefined) return '';
+  if (typeof content === 'string') return content;
+  return content
+    .filter((part): part is ChatTextPart => part.type === 'text')
+    .map((part) => part.text)
+    .join('');
+}
+
+/** An image given inline as a `data:` URL, split into its media type and base64 payload. */
+export interface InlineImage {
+  mediaType: string;
+  /** Base64 payload, without the `data:` prefix. */
+  data: string;
+}
+
+/** Reads a base64 `data:` URL; undefined for any other URL. Throws `invalid_request` for a malformed one. */
+export function parseDataUrl(url: string): InlineImage | undefined {
+  if (!url.startsWith('data:')) return undefined;
+  const match = /^data:([\w.+-]+\/[\w.+-]+)(?:;[\w-]+=[^;,]*)*;base64,(.*)$/s.exec(url);
+  if (match === null) {
+    throw new SwitchyardError('invalid_request', 'An image data URL must be base64: data:<media type>;base64,<data>.', { param: 'messages' });
+  }
+  return { mediaType: match[1] as string, data: match[2] as string };
+}
+
+const IMAGE_TYPES: Readonly<Record<string, string>> = {
+  png: 'image/png',
+  jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
+  webp: 'image/webp',
+  gif: 'image/gif',
+  heic: 'image/heic',
+  heif: 'image/heif',
+};
+
+/** The image media type an http(s) URL's extension suggests. @default "image/jpeg" */
+export function imageMediaTypeFromUrl(url: string): string {
+  let path = url;
+  try {
+    path = new URL(url).pathname;
+  } catch {
+    // not a URL: use the text as it is
+  }
+  const extension = /\.([a-z0-9]+)$/i.exec(path)?.[1]?.toLowerCase();
+  return (extension === undefined ? undefined : IMAGE_TYPES[extension]) ?? 'image/jpeg';
+}
+
+/** Maps each assistant tool call id to its function name, for providers that answer tool results by name. */
+export function toolNamesById(messages: readonly ChatMessage[]): Map<string, string> {
+  const names = new Map<string, string>();
+  for (const message of messages) {
+    if (message.role !== 'assistant') continue;
+    for (const call of message.tool_calls ?? []) names.set(call.id, call.function.name);
+  }
+  return names;
+}
+
+/** Parses a tool call's JSON arguments into an object; invalid or non-object JSON is an `invalid_request`. */
+export function parseToolArguments(text: string): Record<string, unknown> {
+  if (text.trim().length === 0) return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (cause) {
+    throw new SwitchyardError('invalid_request', 'A tool call has arguments that are not valid JSON.', { param: 'messages', cause });
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new SwitchyardError('invalid_request', 'A tool call\'s arguments must be a JSON object.', { param: 'messages' });
+  }
+  return value as Record<string, unknown>;
+}
