@@ -3,8 +3,10 @@ import nx from '@nx/eslint-plugin';
 import { ESLint } from 'eslint';
 import tseslint from 'typescript-eslint';
 import { describe, expect, it } from 'vitest';
+/* eslint-disable @nx/enforce-module-boundaries -- the workspace lint settings are a root file, not a project */
 // @ts-expect-error -- a plain ESM module shared with eslint.config.mjs, without types
 import { depConstraints } from '../../../eslint.boundaries.mjs';
+/* eslint-enable @nx/enforce-module-boundaries */
 
 // The dependency direction of DESIGN.md is enforced by lint; this proves the rule fires
 // with the constraints the workspace lint uses.
@@ -18,7 +20,8 @@ async function boundaryErrors(file: string, code: string): Promise<string[]> {
       {
         files: ['**/*.ts'],
         languageOptions: { parser: tseslint.parser },
-        plugins: { '@nx': nx },
+        // @nx/eslint-plugin's declared type predates ESLint 9's Plugin type; the object is a valid plugin
+        plugins: { '@nx': nx as unknown as ESLint.Plugin },
         rules: { '@nx/enforce-module-boundaries': ['error', { depConstraints: depConstraints as unknown[] }] },
       },
     ],
