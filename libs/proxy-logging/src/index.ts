@@ -21,3 +21,14 @@ export type { PricingPlugin } from './pricing/pricing-plugin';
 export { chatUsageFromTokenUsage, tokenUsageFromChatUsage } from './usage/token-usage';
 export type { TokenUsage } from './usage/token-usage';
 export type { MeteredPayment, MeteredUsage } from './usage/metered-usage';
+
+// metering (the universal proxy's usage parsers)
+export { BUILTIN_METERS, builtinMeterHosts, createMeterRegistry } from './usage/meter-registry';
+export type { MeterRegistry, MeterRegistryOptions } from './usage/meter-registry';
+export type { ProviderMeter } from './usage/provider-meter';
+export { header, isEventStream, requestJson, responseJson, sseJson, sseMessages } from './usage/meter-exchange';
+export type { HeaderMap, MeterExchange, SseMessage } from './usage/meter-exchange';
+export { graphqlMeter, graphqlOperation, isGraphqlExchange } from './usage/providers/graphql/graphql-meter';
+export { readOpenAIUsage } from './usage/providers/openai/read-openai-usage';
+export { anthropicTokens } from './usage/providers/anthropic/anthropic-meter';
+export { geminiTokens } from './usage/providers/gemini/gemini-meter';

@@ -127,3 +127,15 @@ describe('createGuardedAgent', () => {
     await agent.close();
   });
 });
+
+describe('hostMatches', () => {
+  it('matches wildcard labels, never across a suffix trick', async () => {
+    const { hostMatches } = await import('./assert-allowed-target');
+    expect(hostMatches('*.pinecone.io', 'idx-abc.svc.us-east1.pinecone.io')).toBe(true);
+    expect(hostMatches('*.pinecone.io', 'pinecone.io')).toBe(false);
+    expect(hostMatches('*.pinecone.io', 'evilpinecone.io')).toBe(false);
+    expect(hostMatches('bedrock-runtime.*.amazonaws.com', 'bedrock-runtime.us-east-1.amazonaws.com')).toBe(true);
+    expect(hostMatches('bedrock-runtime.*.amazonaws.com', 'bedrock-runtime.a.evil.amazonaws.com')).toBe(false);
+    expect(hostMatches('API.OpenAI.com', 'api.openai.com.')).toBe(true);
+  });
+});

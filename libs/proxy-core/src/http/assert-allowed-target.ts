@@ -28,14 +28,33 @@ function bareHost(hostname: string): string {
   return unbracketed.endsWith('.') ? unbracketed.slice(0, -1) : unbracketed;
 }
 
-/** True when `host` matches one allow-list entry (`*`, `*.suffix`, exact name or IP). */
+const patternCache = new Map<string, RegExp>();
+
+function patternRegex(pattern: string): RegExp {
+  let regex = patternCache.get(pattern);
+  if (regex === undefined) {
+    const body = pattern
+      .split('.')
+      .map((label, index) => (label === '*' ? (index === 0 ? '(?:[a-z0-9-]+\\.)*[a-z0-9-]+' : '[a-z0-9-]+') : label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+      .join('\\.');
+    regex = new RegExp(`^${body}$`);
+    patternCache.set(pattern, regex);
+  }
+  return regex;
+}
+
+/**
+ * True when `host` matches one allow-list entry: `*` (any host), an exact name or IP, or
+ * a pattern whose `*` labels match one DNS label (a leading `*` matches one or more:
+ * `*.pinecone.io`, `bedrock-runtime.*.amazonaws.com`).
+ */
 export function hostMatches(pattern: string, host: string): boolean {
   const wanted = bareHost(pattern);
   const actual = bareHost(host);
   if (wanted === '*') return true;
-  if (wanted.startsWith('*.')) return actual.endsWith(wanted.slice(1)) && actual.length > wanted.length - 1;
-  if (isIpLiteral(wanted) && isIpLiteral(actual)) return canonicalAddress(wanted) === canonicalAddress(actual);
-  return wanted === actual;
+  if (isIpLiteral(wanted) || isIpLiteral(actual)) return isIpLiteral(wanted) && isIpLiteral(actual) && canonicalAddress(wanted) === canonicalAddress(actual);
+  if (!wanted.includes('*')) return wanted === actual;
+  return patternRegex(wanted).test(actual);
 }
 
 /**

@@ -130,12 +130,14 @@ export interface CatalogEntry {
  * without one, the model name alone decides.
  */
 export function lookupGenaiPrice(providerType: string | undefined, model: string, at: Date): CatalogEntry | undefined {
-  const bare = model.includes('/') && providerType !== undefined && providerType !== 'openrouter' ? model.slice(model.lastIndexOf('/') + 1) : model;
   const providerId = providerType === undefined ? undefined : (PROVIDER_IDS[providerType] ?? providerType);
-  const provider = providerId === undefined ? findProvider({ modelId: bare }) : findProvider({ providerId });
+  const provider = providerId === undefined ? findProvider({ modelId: model }) : findProvider({ providerId });
   if (provider === undefined) return undefined;
-  // dated snapshots (claude-x-20250514) also match their dashed form (2025-05-14)
-  const candidates = [bare, bare.replace(/-(20\d{2})(\d{2})(\d{2})(?=-|$)/, '-$1-$2-$3')];
+  // `org/model` ids: the catalog may list them whole (together) or bare; dated snapshots
+  // (claude-x-20250514) also match their dashed form (2025-05-14)
+  const bare = model.includes('/') ? model.slice(model.lastIndexOf('/') + 1) : model;
+  const dashed = (name: string): string => name.replace(/-(20\d{2})(\d{2})(\d{2})(?=-|$)/, '-$1-$2-$3');
+  const candidates = [...new Set([model, bare, dashed(model), dashed(bare)])];
   for (const candidate of candidates) {
     const info = findModel(provider, candidate, new Set());
     if (info === undefined) continue;

@@ -111,6 +111,7 @@ class DefaultPricingRegistry implements PricingRegistry {
   }
 
   meteredCostUsd(usage: MeteredUsage): number | null {
+    if (usage.reportedCostUsd !== undefined) return roundUsd(usage.reportedCostUsd);
     let total = 0;
     if (usage.tokens !== undefined) {
       if (usage.model === undefined) return this.#unknown(`${usage.provider}/(no model)`);

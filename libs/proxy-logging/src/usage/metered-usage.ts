@@ -27,6 +27,8 @@ export interface MeteredUsage {
   /** Billable quantities by unit name. @default {} */
   units: Record<string, number>;
   payment?: MeteredPayment;
+  /** A USD cost the provider reported itself (PayPal's fee, Twilio's price): preferred over configured prices. */
+  reportedCostUsd?: number;
   /** Facts that are not billed, for the log (operation names, byte counts). */
   attributes?: Record<string, string | number>;
 }

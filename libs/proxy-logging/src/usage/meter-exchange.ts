@@ -1,0 +1,111 @@
+/** Headers as node and undici give them. */
+export type HeaderMap = Readonly<Record<string, string | string[] | undefined>>;
+
+/**
+ * One pass-through exchange as a meter sees it, after the client got every byte: the
+ * request (body captured up to a bound) and the decompressed response text (binary
+ * bodies are counted, not kept).
+ */
+export interface MeterExchange {
+  method: string;
+  url: URL;
+  status: number;
+  requestHeaders: HeaderMap;
+  responseHeaders: HeaderMap;
+  /** The request body as text, when it was textual and within the capture bound. */
+  requestText?: string;
+  /** The response body as text, when it was textual; head and tail only when it exceeded the bound. */
+  responseText?: string;
+  /** True when `responseText` lost its middle to the bound. */
+  responseTruncated?: boolean;
+  /** Bytes the client received (as sent on the wire). */
+  responseBytes: number;
+}
+
+/** A header's first value, lower-cased name. */
+export function header(headers: HeaderMap, name: string): string | undefined {
+  const value = headers[name.toLowerCase()];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** The response media type without parameters, lower case. */
+export function responseType(exchange: MeterExchange): string {
+  return (header(exchange.responseHeaders, 'content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+}
+
+function parseJson(text: string | undefined): unknown {
+  if (text === undefined || text.length === 0) return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The response body parsed as JSON, or undefined. */
+export function responseJson(exchange: MeterExchange): unknown {
+  return exchange.responseTruncated === true ? undefined : parseJson(exchange.responseText);
+}
+
+/** The request body parsed as JSON, or undefined. */
+export function requestJson(exchange: MeterExchange): unknown {
+  return parseJson(exchange.requestText);
+}
+
+/** One server-sent event. */
+export interface SseMessage {
+  event?: string;
+  data: string;
+}
+
+/** Parses an SSE body into events (comments and ids dropped; multi-line data joined). */
+export function sseMessages(text: string | undefined): SseMessage[] {
+  if (text === undefined) return [];
+  const messages: SseMessage[] = [];
+  for (const block of text.replace(/\r\n?/g, '\n').split('\n\n')) {
+    let event: string | undefined;
+    const data: string[] = [];
+    for (const line of block.split('\n')) {
+      if (line.startsWith('data:')) data.push(line.slice(line[5] === ' ' ? 6 : 5));
+      else if (line.startsWith('event:')) event = line.slice(6).trim();
+    }
+    if (data.length > 0) messages.push(event === undefined ? { data: data.join('\n') } : { event, data: data.join('\n') });
+  }
+  return messages;
+}
+
+/** Each SSE event's data parsed as JSON (non-JSON data such as `[DONE]` skipped). */
+export function sseJson(exchange: MeterExchange): { event?: string; json: unknown }[] {
+  const out: { event?: string; json: unknown }[] = [];
+  for (const message of sseMessages(exchange.responseText)) {
+    const json = parseJson(message.data);
+    if (json !== undefined) out.push(message.event === undefined ? { json } : { event: message.event, json });
+  }
+  return out;
+}
+
+/** True when the response is an event stream. */
+export function isEventStream(exchange: MeterExchange): boolean {
+  return responseType(exchange) === 'text/event-stream';
+}
+
+/** A record view of an unknown value (empty when it is not an object). */
+export function record(value: unknown): Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+}
+
+/** A finite number, or undefined (numeric strings accepted). */
+export function num(value: unknown): number | undefined {
+  const parsed = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  return typeof parsed === 'number' && Number.isFinite(parsed) ? parsed : undefined;
+}
+
+/** A non-empty string, or undefined. */
+export function str(value: unknown): string | undefined {
+  return typeof value === 'string' && value.length > 0 ? value : undefined;
+}
+
+/** True for a 2xx status. */
+export function succeeded(exchange: MeterExchange): boolean {
+  return exchange.status >= 200 && exchange.status < 300;
+}

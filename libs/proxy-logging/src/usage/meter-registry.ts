@@ -1,0 +1,139 @@
+import { hostMatches } from '@switchyard/proxy-core';
+import type { MeterExchange } from './meter-exchange';
+import type { MeteredUsage } from './metered-usage';
+import type { ProviderMeter } from './provider-meter';
+import { ai21Meter } from './providers/ai21/ai21-meter';
+import { algoliaMeter } from './providers/algolia/algolia-meter';
+import { anthropicMeter } from './providers/anthropic/anthropic-meter';
+import { assemblyAIMeter } from './providers/assemblyai/assemblyai-meter';
+import { awsPollyMeter } from './providers/aws-polly/aws-polly-meter';
+import { awsRekognitionMeter } from './providers/aws-rekognition/aws-rekognition-meter';
+import { awsTranscribeMeter } from './providers/aws-transcribe/aws-transcribe-meter';
+import { azureOpenAIMeter } from './providers/azure-openai/azure-openai-meter';
+import { azureSpeechMeter } from './providers/azure-speech/azure-speech-meter';
+import { bedrockMeter } from './providers/bedrock/bedrock-meter';
+import { chromaMeter } from './providers/chroma/chroma-meter';
+import { cohereMeter } from './providers/cohere/cohere-meter';
+import { deepgramMeter } from './providers/deepgram/deepgram-meter';
+import { elasticsearchMeter } from './providers/elasticsearch/elasticsearch-meter';
+import { elevenLabsMeter } from './providers/elevenlabs/elevenlabs-meter';
+import { geminiMeter } from './providers/gemini/gemini-meter';
+import { groqMeter } from './providers/groq/groq-meter';
+import { huggingFaceMeter } from './providers/huggingface/huggingface-meter';
+import { milvusMeter } from './providers/milvus/milvus-meter';
+import { mistralMeter } from './providers/mistral/mistral-meter';
+import { mongodbAtlasMeter } from './providers/mongodb-atlas/mongodb-atlas-meter';
+import { openAIMeter } from './providers/openai/openai-meter';
+import { payPalMeter } from './providers/paypal/paypal-meter';
+import { perplexityMeter } from './providers/perplexity/perplexity-meter';
+import { pineconeMeter } from './providers/pinecone/pinecone-meter';
+import { playHtMeter } from './providers/playht/playht-meter';
+import { qdrantMeter } from './providers/qdrant/qdrant-meter';
+import { redisMeter } from './providers/redis/redis-meter';
+import { replicateMeter } from './providers/replicate/replicate-meter';
+import { runwayMeter } from './providers/runway/runway-meter';
+import { sendGridMeter } from './providers/sendgrid/sendgrid-meter';
+import { stabilityMeter } from './providers/stability/stability-meter';
+import { stripeMeter } from './providers/stripe/stripe-meter';
+import { togetherMeter } from './providers/together/together-meter';
+import { twilioMeter } from './providers/twilio/twilio-meter';
+import { voyageMeter } from './providers/voyage/voyage-meter';
+import { weaviateMeter } from './providers/weaviate/weaviate-meter';
+import { graphqlMeter, isGraphqlExchange } from './providers/graphql/graphql-meter';
+
+/** Every built-in provider meter, by provider name (GraphQL is detected by request shape). */
+export const BUILTIN_METERS: readonly ProviderMeter[] = [
+  ai21Meter,
+  algoliaMeter,
+  anthropicMeter,
+  assemblyAIMeter,
+  awsPollyMeter,
+  awsRekognitionMeter,
+  awsTranscribeMeter,
+  azureOpenAIMeter,
+  azureSpeechMeter,
+  bedrockMeter,
+  chromaMeter,
+  cohereMeter,
+  deepgramMeter,
+  elasticsearchMeter,
+  elevenLabsMeter,
+  geminiMeter,
+  groqMeter,
+  huggingFaceMeter,
+  milvusMeter,
+  mistralMeter,
+  mongodbAtlasMeter,
+  openAIMeter,
+  payPalMeter,
+  perplexityMeter,
+  pineconeMeter,
+  playHtMeter,
+  qdrantMeter,
+  redisMeter,
+  replicateMeter,
+  runwayMeter,
+  sendGridMeter,
+  stabilityMeter,
+  stripeMeter,
+  togetherMeter,
+  twilioMeter,
+  voyageMeter,
+  weaviateMeter,
+];
+
+/** Options of {@link createMeterRegistry}. */
+export interface MeterRegistryOptions {
+  /** Extra meters (a plugin's own providers), consulted before the built-ins. @default [] */
+  meters?: readonly ProviderMeter[];
+  /** Host pattern -> provider name, for self-hosted and test endpoints (`llm.internal: openai`). @default {} */
+  hostProviders?: Readonly<Record<string, string>>;
+}
+
+/** Finds the meter for a target and meters exchanges with it. */
+export interface MeterRegistry {
+  /** The meter of a provider name. */
+  get(name: string): ProviderMeter | undefined;
+  /** The meter a target host belongs to (configured mapping first, then built-in hosts). */
+  detect(url: URL): ProviderMeter | undefined;
+  /** Meters one exchange: the detected provider, else GraphQL when the request is GraphQL. */
+  meter(exchange: MeterExchange): MeteredUsage | undefined;
+  /** Every meter, for docs and allow-lists. */
+  readonly meters: readonly ProviderMeter[];
+}
+
+/**
+ * Creates the meter registry: which provider a host belongs to, and how to read usage
+ * from its responses.
+ * @example
+ * const meters = createMeterRegistry({ hostProviders: { 'llm.internal': 'openai' } });
+ * meters.detect(new URL('https://api.anthropic.com/v1/messages'))?.name; // 'anthropic'
+ */
+export function createMeterRegistry(options: MeterRegistryOptions = {}): MeterRegistry {
+  const meters = [...(options.meters ?? []), ...BUILTIN_METERS, graphqlMeter];
+  const byName = new Map<string, ProviderMeter>();
+  for (const meter of meters) if (!byName.has(meter.name)) byName.set(meter.name, meter);
+  const mapped = Object.entries(options.hostProviders ?? {});
+  const registry: MeterRegistry = {
+    meters,
+    get: (name) => byName.get(name),
+    detect(url) {
+      const host = url.hostname;
+      for (const [pattern, name] of mapped) if (hostMatches(pattern, host)) return byName.get(name);
+      return meters.find((meter) => meter.hosts.some((pattern) => hostMatches(pattern, host)));
+    },
+    meter(exchange) {
+      const detected = registry.detect(exchange.url);
+      const usage = detected?.meter(exchange);
+      if (usage !== undefined) return usage;
+      // any host may serve GraphQL (a provider's own GraphQL API included)
+      return isGraphqlExchange(exchange) ? graphqlMeter.meter(exchange) : undefined;
+    },
+  };
+  return registry;
+}
+
+/** The host patterns of every built-in meter: the proxy's default allow-list. */
+export function builtinMeterHosts(): string[] {
+  return BUILTIN_METERS.flatMap((meter) => meter.hosts);
+}

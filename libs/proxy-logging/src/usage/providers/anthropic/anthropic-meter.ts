@@ -1,0 +1,67 @@
+import { isEventStream, num, record, requestJson, responseJson, sseJson, str, succeeded, type MeterExchange } from '../../meter-exchange';
+import type { MeteredUsage } from '../../metered-usage';
+import type { ProviderMeter } from '../../provider-meter';
+import type { TokenUsage } from '../../token-usage';
+
+interface AnthropicCounts {
+  input?: number;
+  output?: number;
+  cacheRead?: number;
+  cacheWrite?: number;
+}
+
+function merge(into: AnthropicCounts, value: unknown): void {
+  const usage = record(value);
+  // message_delta carries cumulative counts: a later value replaces an earlier one
+  into.input = num(usage['input_tokens']) ?? into.input;
+  into.output = num(usage['output_tokens']) ?? into.output;
+  into.cacheRead = num(usage['cache_read_input_tokens']) ?? into.cacheRead;
+  into.cacheWrite = num(usage['cache_creation_input_tokens']) ?? into.cacheWrite;
+}
+
+/** Anthropic's `input_tokens` excludes cache reads and writes; the normalised total includes them. */
+export function anthropicTokens(counts: AnthropicCounts): TokenUsage | undefined {
+  if (counts.input === undefined && counts.output === undefined) return undefined;
+  const cacheRead = counts.cacheRead ?? 0;
+  const cacheWrite = counts.cacheWrite ?? 0;
+  const tokens: TokenUsage = { inputTokens: (counts.input ?? 0) + cacheRead + cacheWrite, outputTokens: counts.output ?? 0 };
+  if (cacheRead) tokens.cachedInputTokens = cacheRead;
+  if (cacheWrite) tokens.cacheWriteTokens = cacheWrite;
+  return tokens;
+}
+
+function meter(exchange: MeterExchange): MeteredUsage | undefined {
+  if (!succeeded(exchange)) return undefined;
+  const counts: AnthropicCounts = {};
+  let model = str(record(requestJson(exchange))['model']);
+  if (isEventStream(exchange)) {
+    for (const { json } of sseJson(exchange)) {
+      const event = record(json);
+      const message = record(event['message']);
+      model = str(message['model']) ?? model;
+      merge(counts, message['usage']);
+      merge(counts, event['usage']);
+    }
+  } else {
+    const body = record(responseJson(exchange));
+    model = str(body['model']) ?? model;
+    if (exchange.url.pathname.endsWith('/count_tokens')) return undefined;
+    merge(counts, body['usage']);
+  }
+  const tokens = anthropicTokens(counts);
+  if (tokens === undefined) return undefined;
+  return { provider: 'anthropic', ...(model === undefined ? {} : { model }), operation: 'messages', tokens, units: {} };
+}
+
+/**
+ * Anthropic Messages: usage from the body, or summed across `message_start` and
+ * `message_delta` events when streamed; cache reads and writes apart.
+ * @see https://docs.anthropic.com/en/api/messages
+ */
+export const anthropicMeter: ProviderMeter = {
+  name: 'anthropic',
+  label: 'Anthropic',
+  hosts: ['api.anthropic.com'],
+  units: 'tokens (input, cache read, cache write, output)',
+  meter,
+};

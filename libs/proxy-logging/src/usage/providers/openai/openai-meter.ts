@@ -1,0 +1,51 @@
+import { num, record, requestJson, responseJson, str, succeeded, type MeterExchange } from '../../meter-exchange';
+import type { MeteredUsage } from '../../metered-usage';
+import type { ProviderMeter } from '../../provider-meter';
+import { readOpenAIExchange, readOpenAIUsage } from './read-openai-usage';
+
+/** Meters OpenAI-shaped exchanges for a provider name (shared by OpenAI-compatible APIs). */
+export function meterOpenAIShaped(name: string, exchange: MeterExchange, usageKeys?: readonly string[]): MeteredUsage | undefined {
+  if (!succeeded(exchange)) return undefined;
+  const path = exchange.url.pathname;
+  const request = record(requestJson(exchange));
+  const requestModel = str(request['model']);
+  if (path.endsWith('/audio/speech')) {
+    // text to speech is billed per input character
+    const input = str(request['input']) ?? '';
+    return { provider: name, model: requestModel ?? 'tts-1', operation: 'tts', units: { characters: [...input].length } };
+  }
+  if (path.endsWith('/audio/transcriptions') || path.endsWith('/audio/translations')) {
+    const body = record(responseJson(exchange));
+    const usage = record(body['usage']);
+    const tokens = readOpenAIUsage(usage);
+    if (tokens !== undefined) return { provider: name, model: requestModel ?? 'whisper-1', operation: 'stt', tokens, units: {} };
+    const seconds = num(usage['seconds']) ?? num(body['duration']);
+    if (seconds === undefined) return undefined;
+    return { provider: name, model: requestModel ?? 'whisper-1', operation: 'stt', units: { audio_seconds: seconds } };
+  }
+  if (path.endsWith('/images/generations') || path.endsWith('/images/edits') || path.endsWith('/images/variations')) {
+    const body = record(responseJson(exchange));
+    const tokens = readOpenAIUsage(body['usage']);
+    const model = requestModel ?? 'dall-e-2';
+    if (tokens !== undefined) return { provider: name, model, operation: 'image', tokens, units: {} };
+    const images = Array.isArray(body['data']) ? body['data'].length : 0;
+    return images === 0 ? undefined : { provider: name, model, operation: 'image', units: { images } };
+  }
+  const { tokens, model } = readOpenAIExchange(exchange, usageKeys);
+  if (tokens === undefined) return undefined;
+  const operation = path.endsWith('/embeddings') ? 'embeddings' : path.endsWith('/responses') ? 'responses' : 'chat';
+  return { provider: name, ...(model === undefined ? {} : { model }), operation, tokens, units: {} };
+}
+
+/**
+ * OpenAI: chat completions and the Responses API (whole and streamed), embeddings, speech
+ * (characters), transcription (seconds or tokens) and images.
+ * @see https://platform.openai.com/docs/api-reference
+ */
+export const openAIMeter: ProviderMeter = {
+  name: 'openai',
+  label: 'OpenAI',
+  hosts: ['api.openai.com'],
+  units: 'tokens (input, cached, output, reasoning, audio); TTS characters; STT seconds; images',
+  meter: (exchange) => meterOpenAIShaped('openai', exchange),
+};

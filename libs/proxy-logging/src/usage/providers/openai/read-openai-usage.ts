@@ -1,0 +1,51 @@
+import { isEventStream, num, record, requestJson, responseJson, sseJson, str, type MeterExchange } from '../../meter-exchange';
+import type { TokenUsage } from '../../token-usage';
+
+/**
+ * Reads OpenAI-shaped usage: chat completions (`prompt_tokens`, `completion_tokens` and
+ * their details), the Responses API (`input_tokens`, `output_tokens` and details) and
+ * embeddings (`prompt_tokens` only).
+ * @see https://platform.openai.com/docs/api-reference/chat/object
+ */
+export function readOpenAIUsage(value: unknown): TokenUsage | undefined {
+  const usage = record(value);
+  const input = num(usage['prompt_tokens']) ?? num(usage['input_tokens']);
+  if (input === undefined) return undefined;
+  const output = num(usage['completion_tokens']) ?? num(usage['output_tokens']) ?? 0;
+  const inDetails = record(usage['prompt_tokens_details'] ?? usage['input_tokens_details']);
+  const outDetails = record(usage['completion_tokens_details'] ?? usage['output_tokens_details']);
+  const tokens: TokenUsage = { inputTokens: input, outputTokens: output };
+  const cached = num(inDetails['cached_tokens']);
+  const audioIn = num(inDetails['audio_tokens']);
+  const reasoning = num(outDetails['reasoning_tokens']);
+  const audioOut = num(outDetails['audio_tokens']);
+  if (cached) tokens.cachedInputTokens = cached;
+  if (audioIn) tokens.audioInputTokens = audioIn;
+  if (reasoning) tokens.reasoningTokens = reasoning;
+  if (audioOut) tokens.audioOutputTokens = audioOut;
+  return tokens;
+}
+
+/** The usage and model of an OpenAI-shaped response, whole or streamed (the last usage seen wins). */
+export function readOpenAIExchange(exchange: MeterExchange, usageKeys: readonly string[] = ['usage']): { tokens?: TokenUsage; model?: string } {
+  const requestModel = str(record(requestJson(exchange))['model']);
+  if (isEventStream(exchange)) {
+    let tokens: TokenUsage | undefined;
+    let model: string | undefined;
+    for (const { json } of sseJson(exchange)) {
+      const event = record(json);
+      // the Responses API nests the final response in response.completed
+      const body = record(event['response'] ?? event);
+      model = str(body['model']) ?? model;
+      for (const key of usageKeys) {
+        const found = readOpenAIUsage(key.includes('.') ? record(body[key.split('.')[0] ?? ''])[key.split('.')[1] ?? ''] : body[key]);
+        if (found !== undefined) tokens = found;
+      }
+    }
+    return { ...(tokens === undefined ? {} : { tokens }), ...((model ?? requestModel) === undefined ? {} : { model: model ?? requestModel }) };
+  }
+  const body = record(responseJson(exchange));
+  const tokens = readOpenAIUsage(body['usage']);
+  const model = str(body['model']) ?? requestModel;
+  return { ...(tokens === undefined ? {} : { tokens }), ...(model === undefined ? {} : { model }) };
+}

@@ -1,0 +1,127 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { createPricingRegistry } from '../../pricing/pricing-registry';
+import type { MeterExchange } from '../meter-exchange';
+import { BUILTIN_METERS, createMeterRegistry } from '../meter-registry';
+
+// Every provider folder holds documented-example fixtures: request, response, and the
+// usage and cost they must meter to. Token prices come from the bundled catalog (clock
+// pinned); non-token rates are the test's own, not list prices.
+
+interface Fixture {
+  source: string;
+  request: { method: string; url: string; headers: Record<string, string>; body?: unknown };
+  response: { status: number; headers: Record<string, string>; body?: unknown; sse?: (string | { event: string; data: string })[]; bytes?: number };
+  expected: { usage: unknown; costUsd: number | null };
+}
+
+const root = new URL('./', import.meta.url);
+const folders = readdirSync(root, { withFileTypes: true })
+  .filter((entry) => entry.isDirectory())
+  .map((entry) => entry.name)
+  .sort();
+
+const pricing = createPricingRegistry({
+  now: () => new Date('2026-11-23T12:00:00Z'),
+  models: {
+    'ai21/jamba-large': { inputPerMTok: 2, outputPerMTok: 8 },
+    'huggingface/meta-llama/Llama-3.1-8B-Instruct': { inputPerMTok: 0.1, outputPerMTok: 0.1 },
+  },
+  units: {
+    elevenlabs: { perUnit: { characters: 0.00018 } },
+    assemblyai: { perUnit: { audio_seconds: 0.00025 } },
+    deepgram: { perUnit: { audio_seconds: 0.0043 / 60, characters: 0.000015 } },
+    playht: { perUnit: { characters: 0.00004 } },
+    'azure-speech': { perUnit: { characters: 0.000016, audio_seconds: 1 / 3600 } },
+    'aws-polly/neural': { perUnit: { characters: 0.000016 } },
+    'aws-transcribe': { perUnit: { jobs: 0.024 } },
+    replicate: { perUnit: { predict_seconds: 0.001525 } },
+    stability: { perUnit: { images: 0.03 } },
+    runway: { perUnit: { video_seconds: 0.05, images: 0.08 } },
+    'aws-rekognition': { perUnit: { images: 0.001 } },
+    pinecone: { perUnit: { read_units: 16 / 1e6, records_written: 4 / 1e6 } },
+    weaviate: { perUnit: { queries: 0.0001, objects_written: 0.00001 } },
+    qdrant: { perUnit: { queries: 0.00001, points_written: 0.000001 } },
+    milvus: { perUnit: { vcu: 0.000004 } },
+    chroma: { perUnit: { queries: 0.0000025, records_written: 0.0000025 } },
+    'mongodb-atlas': { perUnit: { operations: 0.000001, documents_read: 0.0000001, documents_written: 0.000001 } },
+    redis: { perUnit: { commands: 0.000002 } },
+    elasticsearch: { perUnit: { search_requests: 0.00001, documents_written: 0.000001 } },
+    algolia: { perUnit: { search_requests: 0.0005, records_written: 0.0004 } },
+    twilio: { perUnit: { messages: 0.0083, calls: 0.014 } },
+    sendgrid: { perUnit: { emails: 0.001 } },
+    graphql: { perUnit: { operations: 0.00001 } },
+  },
+});
+const meters = createMeterRegistry();
+
+function toExchange(fixture: Fixture): MeterExchange {
+  const { request, response } = fixture;
+  let responseText: string | undefined;
+  if (response.sse !== undefined) {
+    responseText = response.sse.map((item) => (typeof item === 'string' ? `data: ${item}\n\n` : `event: ${item.event}\ndata: ${item.data}\n\n`)).join('');
+  } else if (response.body !== undefined) {
+    responseText = JSON.stringify(response.body);
+  }
+  const exchange: MeterExchange = {
+    method: request.method,
+    url: new URL(request.url),
+    status: response.status,
+    requestHeaders: request.headers,
+    responseHeaders: response.headers,
+    responseBytes: response.bytes ?? Buffer.byteLength(responseText ?? ''),
+  };
+  if (request.body !== undefined) exchange.requestText = typeof request.body === 'string' ? request.body : JSON.stringify(request.body);
+  if (responseText !== undefined) exchange.responseText = responseText;
+  return exchange;
+}
+
+function fixturesOf(folder: string): [string, Fixture][] {
+  const dir = new URL(`./${folder}/__fixtures__/`, root);
+  return readdirSync(dir)
+    .filter((name) => name.endsWith('.json'))
+    .map((name) => [name, JSON.parse(readFileSync(new URL(name, dir), 'utf8')) as Fixture]);
+}
+
+describe('provider meters', () => {
+  it('cover the 37 providers of the issue plus GraphQL, one folder each', () => {
+    expect(BUILTIN_METERS).toHaveLength(37);
+    expect(folders).toEqual([...BUILTIN_METERS.map((meter) => meter.name), 'graphql'].sort());
+  });
+
+  describe.each(folders)('%s', (folder) => {
+    const fixtures = fixturesOf(folder);
+
+    it('has at least one documented-example fixture', () => {
+      expect(fixtures.length).toBeGreaterThan(0);
+      for (const [, fixture] of fixtures) expect(fixture.source).toMatch(/^https:\/\//);
+    });
+
+    it.each(fixtures)('%s meters the expected usage and cost to the micro-dollar', (_name, fixture) => {
+      const exchange = toExchange(fixture);
+      if (folder !== 'graphql') expect(meters.detect(exchange.url)?.name).toBe(folder);
+      const usage = meters.meter(exchange);
+      expect(usage).toEqual(fixture.expected.usage);
+      const cost = usage === undefined ? null : pricing.meteredCostUsd(usage);
+      if (fixture.expected.costUsd === null) {
+        expect(cost).toBeNull();
+      } else {
+        expect(cost).not.toBeNull();
+        expect(Math.round((cost ?? 0) * 1e6)).toBe(Math.round(fixture.expected.costUsd * 1e6));
+        expect(cost).toBeCloseTo(fixture.expected.costUsd, 9);
+      }
+    });
+  });
+
+  it('meters nothing for a failed exchange', () => {
+    const [, fixture] = fixturesOf('openai')[0]!;
+    expect(meters.meter({ ...toExchange(fixture), status: 429 })).toBeUndefined();
+  });
+
+  it('assigns configured hosts to a provider (self-hosted and test endpoints)', () => {
+    const mapped = createMeterRegistry({ hostProviders: { 'llm.internal': 'openai', '127.0.0.1': 'anthropic' } });
+    expect(mapped.detect(new URL('http://llm.internal:8000/v1/chat/completions'))?.name).toBe('openai');
+    expect(mapped.detect(new URL('http://127.0.0.1:9999/v1/messages'))?.name).toBe('anthropic');
+    expect(mapped.detect(new URL('https://unknown.example/'))).toBeUndefined();
+  });
+});
