@@ -62,7 +62,8 @@ async function generate({ res, url, body, streamFault, options }: MockExchange, 
           index: 0,
         },
       ],
-      usageMetadata: usage(index + 1),
+      // running totals; the last event carries the same totals as the whole response
+      usageMetadata: usage(last ? 10 : index + 1),
       modelVersion: model,
       responseId: 'mock-gemini-response',
     };
