@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { defaultConfig } from './config/default-config';
+import { withEnvOverrides } from './config/env-overrides';
 import { ConfigError, loadConfigFile } from './config/load-config';
 import type { ConfigFile } from './config/config-schema';
 import { startGateway } from './start-gateway';
@@ -9,7 +10,8 @@ const USAGE = `Usage:
   switchyard config validate FILE
   switchyard --help | --version
 
-Environment: SWITCHYARD_CONFIG, PORT, HOST, LOG_LEVEL, OPENAI_API_KEY (used when no config file is given).`;
+Environment: SWITCHYARD_CONFIG, PORT, HOST, LOG_LEVEL, OPENAI_API_KEY (used when no config file is given),
+SWITCHYARD_MASTER_KEY, SWITCHYARD_KEY_SECRET, REDIS_URL.`;
 
 function out(text: string): void {
   process.stdout.write(`${text}\n`);
@@ -33,7 +35,9 @@ async function loadConfig(path: string | undefined, env: NodeJS.ProcessEnv): Pro
 }
 
 async function start(values: { config?: string; port?: string; host?: string }, env: NodeJS.ProcessEnv): Promise<void> {
-  const { config, source } = await loadConfig(values.config ?? env['SWITCHYARD_CONFIG'], env);
+  const loaded = await loadConfig(values.config ?? env['SWITCHYARD_CONFIG'], env);
+  const { source } = loaded;
+  const config = withEnvOverrides(loaded.config, env);
   const port = parsePort(values.port, '--port') ?? parsePort(env['PORT'], 'PORT') ?? config.server?.port ?? 8080;
   const host = values.host ?? env['HOST'] ?? config.server?.host ?? '127.0.0.1';
   const running = await startGateway({ config, port, host, logLevel: env['LOG_LEVEL'] });

@@ -34,7 +34,17 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     bodyLimitBytes: config.server?.bodyLimitBytes,
     requestTimeoutMs: config.server?.requestTimeoutMs,
     trustProxy: config.server?.trustProxy,
-    logger: level === 'silent' ? false : { level, redact: { paths: ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers["api-key"]'], censor: '[redacted]' } },
+    headersTimeoutMs: config.server?.headersTimeoutMs,
+    maxHeaderBytes: config.server?.maxHeaderBytes,
+    maxConcurrentRequests: config.server?.maxConcurrentRequests,
+    drainTimeoutMs: config.server?.shutdownTimeoutMs,
+    admin: config.admin === undefined ? undefined : { masterKey: config.admin.masterKey },
+    keySecret: config.admin?.keySecret,
+    keys: config.keys,
+    limits: config.limits,
+    redis: config.redis,
+    cors: config.cors,
+    logger: level === 'silent' ? false : { level, redact: { paths: ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers["api-key"]', 'req.headers["x-switchyard-key"]'], censor: '[redacted]' } },
   });
   await app.listen({ port: options.port, host: options.host });
   const address = app.server.address() as AddressInfo;
@@ -47,10 +57,13 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     url,
     shutdown() {
       closing ??= (async () => {
+        // /ready answers 503 from now; requests still running at the drain deadline end with an error
+        app.switchyardDrain.begin();
+        // connections still open a moment after the drain deadline are closed outright
         const deadline = setTimeout(() => {
           app.log.warn({ shutdownTimeoutMs }, 'shutdown deadline passed; closing the remaining connections');
           app.server.closeAllConnections();
-        }, shutdownTimeoutMs);
+        }, shutdownTimeoutMs + 1_000);
         deadline.unref();
         try {
           await app.close();

@@ -1,5 +1,6 @@
 import type { Gateway, GatewayOptions } from '@switchyard/proxy-core';
 import type { FastifyServerOptions } from 'fastify';
+import type { ProductionOptions } from './production/production-options';
 
 /** Defaults of {@link AppOptions}, in one place. */
 export const APP_DEFAULTS = {
@@ -9,10 +10,14 @@ export const APP_DEFAULTS = {
   requestTimeoutMs: 30_000,
   /** Idle keep-alive of client connections. */
   keepAliveTimeoutMs: 72_000,
+  /** Time to receive the request headers, against slowloris clients. */
+  headersTimeoutMs: 10_000,
+  /** Largest accepted request head (request line + headers); larger heads get 431. */
+  maxHeaderBytes: 16 * 1024,
 } as const;
 
 /** Options of the Switchyard routes, whether mounted by `createApp` or as a plugin. */
-export interface SwitchyardRoutesOptions {
+export interface SwitchyardRoutesOptions extends ProductionOptions {
   /** A gateway built with `createGateway`, or the options to build one (then owned and closed by the app). */
   gateway: Gateway | GatewayOptions;
   /** Largest accepted request body in bytes; larger bodies get 413. @default 10485760 */
@@ -27,6 +32,10 @@ export interface AppOptions extends SwitchyardRoutesOptions {
   requestTimeoutMs?: number;
   /** Idle keep-alive of client connections in milliseconds. @default 72000 */
   keepAliveTimeoutMs?: number;
+  /** Time to receive the request headers in milliseconds (slowloris guard). @default 10000 */
+  headersTimeoutMs?: number;
+  /** Largest accepted request head in bytes; larger heads get 431 from Node. @default 16384 */
+  maxHeaderBytes?: number;
   /** Trust `X-Forwarded-*` from a proxy in front. @default false */
   trustProxy?: boolean;
 }

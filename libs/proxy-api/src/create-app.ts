@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { APP_DEFAULTS, type AppOptions } from './app-options';
+import { DrainController } from './ops/drain-controller';
+import { PRODUCTION_DEFAULTS, validateProductionOptions } from './production/production-options';
 import { switchyardRoutes } from './switchyard-routes';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -20,11 +22,13 @@ function requestId(req: IncomingMessage): string {
  * await app.listen({ port: 8080 });
  */
 export function createApp(options: AppOptions): FastifyInstance {
+  validateProductionOptions(options);
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: options.bodyLimitBytes ?? APP_DEFAULTS.bodyLimitBytes,
     requestTimeout: options.requestTimeoutMs ?? APP_DEFAULTS.requestTimeoutMs,
     keepAliveTimeout: options.keepAliveTimeoutMs ?? APP_DEFAULTS.keepAliveTimeoutMs,
+    http: { maxHeaderSize: options.maxHeaderBytes ?? APP_DEFAULTS.maxHeaderBytes },
     trustProxy: options.trustProxy ?? false,
     requestIdHeader: false,
     genReqId: requestId,
@@ -33,6 +37,11 @@ export function createApp(options: AppOptions): FastifyInstance {
     onConstructorPoisoning: 'error',
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
   });
-  void app.register(switchyardRoutes, options);
+  // Node's headers timeout must stay below the request timeout to mean anything
+  app.server.headersTimeout = Math.min(options.headersTimeoutMs ?? APP_DEFAULTS.headersTimeoutMs, options.requestTimeoutMs ?? APP_DEFAULTS.requestTimeoutMs);
+  // draining is visible on the app itself: `app.switchyardDrain.begin()` (e.g. in a preStop hook)
+  const drain = options.drain ?? new DrainController(options.drainTimeoutMs ?? PRODUCTION_DEFAULTS.drainTimeoutMs);
+  app.decorate('switchyardDrain', drain);
+  void app.register(switchyardRoutes, { ...options, drain });
   return app;
 }

@@ -8,3 +8,25 @@ export type { AppOptions, SwitchyardRoutesOptions } from './app-options';
 export { toErrorReply } from './http/to-error-reply';
 export { writeSseStream } from './http/write-sse';
 export { requestContextFromHttp } from './http/request-context-from-http';
+
+// keys, limits, admin API, operations
+export { requireAdmin } from './admin/require-admin';
+export type { AdminAuthState } from './admin/require-admin';
+export { authenticateClient, presentedKey } from './keys/client-key-auth';
+export type { ClientAuthState, KeySource } from './keys/client-key-auth';
+export { KEY_PREFIX, generateKeySecret, hashKeySecret } from './keys/key-secret';
+export { KeyRegistry } from './keys/key-registry';
+export type { KeyCheck, KeyInvalidationPublisher, KeyRegistryOptions, MintedKey } from './keys/key-registry';
+export type { KeyPage, KeyStore } from './keys/key-store';
+export { MemoryKeyStore } from './keys/memory-key-store';
+export { StaticKeySchema, KeyBudgetSchema } from './keys/static-key';
+export type { StaticKeyConfig } from './keys/static-key';
+export type { BudgetPeriod, KeyRefusal, VirtualKey, VirtualKeyFields } from './keys/virtual-key';
+export type { CostEstimateInput, CostEstimator } from './limits/cost-estimator';
+export type { LimitFailMode } from './limits/failover-limit-backend';
+export type { LimitName } from './limits/limit-backend';
+export { DrainController } from './ops/drain-controller';
+export { PRODUCTION_DEFAULTS } from './production/production-options';
+export type { CorsOptions, LimitsOptions, ProductionOptions } from './production/production-options';
+export { REDIS_DEFAULTS } from './redis/redis-options';
+export type { RedisOptions } from './redis/redis-options';

@@ -6,6 +6,7 @@ import { chatCompletionsRoute } from './routes/chat-completions-route';
 import { embeddingsRoute } from './routes/embeddings-route';
 import { healthRoute } from './routes/health-route';
 import { modelsRoute } from './routes/models-route';
+import { registerProduction } from './production/register-production';
 
 function isGateway(value: Gateway | GatewayOptions): value is Gateway {
   return typeof (value as Gateway).chat === 'function' && typeof (value as Gateway).stream === 'function';
@@ -23,9 +24,12 @@ export const switchyardRoutes: FastifyPluginAsync<SwitchyardRoutesOptions> = asy
   if (owned) app.addHook('onClose', async () => gateway.close());
   const bodyLimit = options.bodyLimitBytes ?? APP_DEFAULTS.bodyLimitBytes;
 
+  // keys, limits, admin API, readiness, CORS, OpenAPI: set up before any route is added
+  const production = await registerProduction(app, gateway, options);
+
   // these routes take JSON only; any other media type is a 415, not a string body
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit }, app.getDefaultJsonParser('error', 'error'));
+  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit }, production.jsonParser);
 
   app.setErrorHandler(async (thrown, request, reply) => {
     const error = toErrorReply(thrown);

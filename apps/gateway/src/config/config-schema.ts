@@ -1,3 +1,4 @@
+import { StaticKeySchema } from '@switchyard/proxy-api';
 import { GatewayConfigSchema, type ProviderConfig } from '@switchyard/proxy-core';
 import { Type, type Static } from '@sinclair/typebox';
 
@@ -16,6 +17,12 @@ export const ServerConfigSchema = Type.Object(
     shutdownTimeoutMs: Type.Optional(Type.Integer({ minimum: 0 })),
     /** Trust `X-Forwarded-*` headers from a proxy in front. @default false */
     trustProxy: Type.Optional(Type.Boolean()),
+    /** Time to receive the request headers (slowloris guard). @default 10000 */
+    headersTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
+    /** Largest request head; larger get 431. @default 16384 */
+    maxHeaderBytes: Type.Optional(Type.Integer({ minimum: 1024 })),
+    /** Requests in flight before new ones get 503 + Retry-After; 0 = no cap. @default 0 */
+    maxConcurrentRequests: Type.Optional(Type.Integer({ minimum: 0 })),
   },
   { additionalProperties: false },
 );
@@ -29,11 +36,64 @@ export const LoggingConfigSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** The `admin` section: the master key guarding `/admin/*` (env SWITCHYARD_MASTER_KEY). */
+export const AdminConfigSchema = Type.Object(
+  {
+    masterKey: Type.Optional(Type.String({ minLength: 16 })),
+    /** HMAC secret virtual keys are hashed under (env SWITCHYARD_KEY_SECRET). @default derived from the master key */
+    keySecret: Type.Optional(Type.String({ minLength: 16 })),
+  },
+  { additionalProperties: false },
+);
+
+/** The `limits` section: how per-key limits behave. */
+export const LimitsConfigSchema = Type.Object(
+  {
+    /** @default "open" */
+    failMode: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('closed')])),
+    /** @default 429 */
+    budgetStatus: Type.Optional(Type.Union([Type.Literal(429), Type.Literal(402)])),
+    /** Limits counted, not enforced. @default [] */
+    shadow: Type.Optional(Type.Array(Type.Union([Type.Literal('rpm'), Type.Literal('tpm'), Type.Literal('parallel'), Type.Literal('budget')]))),
+    /** USD reserved per request when no estimate is available. @default 0 */
+    defaultReservationUsd: Type.Optional(Type.Number({ minimum: 0 })),
+  },
+  { additionalProperties: false },
+);
+
+/** The `redis` section (env REDIS_URL): shared limits, budgets and key invalidation. */
+export const RedisConfigSchema = Type.Object(
+  {
+    url: Type.String({ pattern: '^rediss?://' }),
+    /** @default "switchyard:" */
+    keyPrefix: Type.Optional(Type.String({ minLength: 1 })),
+    /** @default 250 */
+    commandTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
+  },
+  { additionalProperties: false },
+);
+
+/** The `cors` section; CORS is off unless present. */
+export const CorsConfigSchema = Type.Object(
+  {
+    origin: Type.Union([Type.Literal(true), Type.Array(Type.String({ minLength: 1 }))]),
+    credentials: Type.Optional(Type.Boolean()),
+    maxAgeSeconds: Type.Optional(Type.Integer({ minimum: 0 })),
+  },
+  { additionalProperties: false },
+);
+
 /** The whole config file: server and logging here, the engine's sections as the core defines them. */
 export const ConfigFileSchema = Type.Object(
   {
     server: Type.Optional(ServerConfigSchema),
     logging: Type.Optional(LoggingConfigSchema),
+    admin: Type.Optional(AdminConfigSchema),
+    /** Static client keys. */
+    keys: Type.Optional(Type.Array(StaticKeySchema)),
+    limits: Type.Optional(LimitsConfigSchema),
+    redis: Type.Optional(RedisConfigSchema),
+    cors: Type.Optional(CorsConfigSchema),
     providers: GatewayConfigSchema.properties.providers,
     models: GatewayConfigSchema.properties.models,
     requestTimeoutMs: GatewayConfigSchema.properties.requestTimeoutMs,

@@ -19,7 +19,7 @@ export function requestContextFromHttp(request: FastifyRequest, reply: FastifyRe
   return createRequestContext({
     requestId: request.id,
     endpoint,
-    signal: clientAbortSignal(reply),
+    signal: request.switchyardShutdownSignal === undefined ? clientAbortSignal(reply) : AbortSignal.any([clientAbortSignal(reply), request.switchyardShutdownSignal]),
     metadata: request.switchyardMetadata,
     upstreamHeaders: request.switchyardUpstreamHeaders,
   });

@@ -1,0 +1,107 @@
+import { SwitchyardError } from '@switchyard/proxy-core';
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import type { KeyRegistry } from '../keys/key-registry';
+import type { VirtualKeyFields } from '../keys/virtual-key';
+import type { KeyLimiter } from '../limits/key-limiter';
+import { AdminKeyFieldsSchema, fromAdminKeyFields, toAdminKeyJson, type AdminKeyFields } from './admin-key-json';
+import { requireAdmin } from './require-admin';
+
+const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 200 }) });
+const ListQuery = Type.Object({
+  // query strings are not coerced: a page size is digits
+  limit: Type.Optional(Type.String({ pattern: '^(100|[1-9][0-9]?)$' })),
+  cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+});
+
+function fields(body: AdminKeyFields): VirtualKeyFields {
+  const converted = fromAdminKeyFields(body);
+  if ('invalid' in converted) throw new SwitchyardError('invalid_request', `Invalid request: '${converted.invalid}' is not a date-time.`, { param: converted.invalid });
+  return converted;
+}
+
+/**
+ * The key admin API under `/admin/keys`: create, list (cursor pagination), get, update,
+ * rotate, revoke, and a key's current usage and spend. The plaintext secret appears only
+ * in the answers to create and rotate.
+ */
+export function adminKeyRoutes(app: FastifyInstance, registry: KeyRegistry, limiter: KeyLimiter, pageSize: number): void {
+  const tags = ['admin'];
+  const notFound = (id: string): SwitchyardError => new SwitchyardError('not_found', `No key with id ${id}.`, { param: 'id' });
+
+  app.post<{ Body: AdminKeyFields }>(
+    '/admin/keys',
+    { preHandler: requireAdmin, schema: { tags, summary: 'Create a virtual key (the secret is shown once)', body: AdminKeyFieldsSchema } },
+    async (request, reply) => {
+      const minted = await registry.create(fields(request.body));
+      return reply.code(201).send({ ...toAdminKeyJson(minted.key), key: minted.secret });
+    },
+  );
+
+  app.get<{ Querystring: { limit?: string; cursor?: string } }>(
+    '/admin/keys',
+    { preHandler: requireAdmin, schema: { tags, summary: 'List keys', querystring: ListQuery } },
+    async (request) => {
+      const page = await registry.list({ limit: request.query.limit === undefined ? pageSize : Number(request.query.limit), cursor: request.query.cursor });
+      return { object: 'list', data: page.data.map(toAdminKeyJson), next_cursor: page.nextCursor };
+    },
+  );
+
+  app.get<{ Params: { id: string } }>('/admin/keys/:id', { preHandler: requireAdmin, schema: { tags, summary: 'Get a key', params: IdParams } }, async (request) => {
+    const key = await registry.get(request.params.id);
+    if (key === undefined) throw notFound(request.params.id);
+    return toAdminKeyJson(key);
+  });
+
+  app.patch<{ Params: { id: string }; Body: AdminKeyFields }>(
+    '/admin/keys/:id',
+    { preHandler: requireAdmin, schema: { tags, summary: 'Update a key', params: IdParams, body: AdminKeyFieldsSchema } },
+    async (request) => toAdminKeyJson(await registry.update(request.params.id, fields(request.body))),
+  );
+
+  app.post<{ Params: { id: string } }>(
+    '/admin/keys/:id/rotate',
+    { preHandler: requireAdmin, schema: { tags, summary: 'Rotate a key: a new secret, same id, limits and spend', params: IdParams } },
+    async (request) => {
+      const minted = await registry.rotate(request.params.id);
+      return { ...toAdminKeyJson(minted.key), key: minted.secret };
+    },
+  );
+
+  app.post<{ Params: { id: string } }>(
+    '/admin/keys/:id/revoke',
+    { preHandler: requireAdmin, schema: { tags, summary: 'Revoke a key for good', params: IdParams } },
+    async (request) => toAdminKeyJson(await registry.revoke(request.params.id)),
+  );
+
+  app.delete<{ Params: { id: string } }>(
+    '/admin/keys/:id',
+    { preHandler: requireAdmin, schema: { tags, summary: 'Revoke a key (same as POST /admin/keys/:id/revoke)', params: IdParams } },
+    async (request) => toAdminKeyJson(await registry.revoke(request.params.id)),
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/admin/keys/:id/usage',
+    { preHandler: requireAdmin, schema: { tags, summary: "A key's current usage and spend", params: IdParams } },
+    async (request) => {
+      const key = await registry.get(request.params.id);
+      if (key === undefined) throw notFound(request.params.id);
+      const usage = await limiter.usage(key);
+      return {
+        id: key.id,
+        object: 'switchyard.key.usage',
+        requests: { limit: usage.requests.limit, used: usage.requests.used, reset_ms: usage.requests.resetMs },
+        tokens: { limit: usage.tokens.limit, used: usage.tokens.used, reset_ms: usage.tokens.resetMs },
+        in_flight: { limit: key.maxParallel, used: usage.inFlight },
+        budget: {
+          limit_usd: key.budgetUsd,
+          period: key.budgetPeriod,
+          period_id: usage.budgetPeriodId,
+          spent_usd: usage.spentMicros / 1_000_000,
+          reserved_usd: usage.reservedMicros / 1_000_000,
+          remaining_usd: key.budgetUsd === null ? null : Math.max(0, key.budgetUsd - usage.spentMicros / 1_000_000),
+        },
+      };
+    },
+  );
+}

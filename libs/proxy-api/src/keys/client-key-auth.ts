@@ -1,0 +1,71 @@
+import { SwitchyardError } from '@switchyard/proxy-core';
+import type { FastifyRequest } from 'fastify';
+import type { KeyRegistry } from './key-registry';
+import { KEY_PREFIX, secretsEqual } from './key-secret';
+import type { VirtualKey } from './virtual-key';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The virtual key the request authenticated with (unset in open mode or for the master key). */
+    switchyardKey: VirtualKey | undefined;
+  }
+}
+
+/** Where a route takes the client key from. */
+export type KeySource = 'authorization' | 'x-switchyard-key';
+
+/** What client authentication checks against. */
+export interface ClientAuthState {
+  /** No static keys, no key store and no master key: every request passes (quick start). */
+  readonly open: boolean;
+  readonly registry: KeyRegistry | undefined;
+  readonly masterKey: string | undefined;
+}
+
+const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
+
+/** The presented secret: `Authorization: Bearer` for `/v1`, `x-switchyard-key` for `/proxy`. */
+export function presentedKey(request: FastifyRequest, source: KeySource): string | undefined {
+  if (source === 'x-switchyard-key') {
+    const header = request.headers['x-switchyard-key'];
+    return typeof header === 'string' && header.length > 0 ? header.trim() : undefined;
+  }
+  const header = request.headers.authorization;
+  if (typeof header !== 'string') return undefined;
+  return BEARER.exec(header)?.[1];
+}
+
+const REFUSALS = {
+  unknown: 'The API key is not valid.',
+  disabled: 'The API key is disabled.',
+  revoked: 'The API key has been revoked.',
+  expired: 'The API key has expired.',
+} as const;
+
+/**
+ * Authenticates a request's client key and fills `request.switchyardKey` and the key fields
+ * of `request.switchyardMetadata`. Throws a 401 `authentication_error`; the message never
+ * echoes the presented secret. Reusable by any route (the universal proxy uses
+ * `x-switchyard-key`).
+ */
+export async function authenticateClient(state: ClientAuthState, request: FastifyRequest, source: KeySource): Promise<void> {
+  if (state.open) return;
+  const secret = presentedKey(request, source);
+  const where = source === 'authorization' ? 'an Authorization: Bearer header' : 'an x-switchyard-key header';
+  if (secret === undefined) throw new SwitchyardError('authentication_error', `Missing API key: send it in ${where}.`);
+  if (state.masterKey !== undefined && secretsEqual(secret, state.masterKey)) {
+    request.switchyardMetadata.apiKeyId = 'master';
+    request.switchyardMetadata.apiKeyName = 'master';
+    return;
+  }
+  if (state.registry === undefined || !secret.startsWith(KEY_PREFIX) || secret.length > 200) {
+    throw new SwitchyardError('authentication_error', REFUSALS.unknown);
+  }
+  const check = await state.registry.check(secret);
+  if (!check.ok) throw new SwitchyardError('authentication_error', REFUSALS[check.refusal]);
+  const { key } = check;
+  request.switchyardKey = key;
+  request.switchyardMetadata.apiKeyId = key.id;
+  request.switchyardMetadata.apiKeyName = key.name;
+  if (key.customerId !== null) request.switchyardMetadata.customerId = key.customerId;
+}

@@ -1,0 +1,43 @@
+import type { KeyPage, KeyStore } from './key-store';
+import type { VirtualKey } from './virtual-key';
+
+/**
+ * Keys in process memory: the default when no database is configured. Lost on restart;
+ * share one instance between apps in tests.
+ */
+export class MemoryKeyStore implements KeyStore {
+  readonly #byId = new Map<string, VirtualKey>();
+  readonly #idByHash = new Map<string, string>();
+
+  async insert(key: VirtualKey): Promise<void> {
+    this.#byId.set(key.id, key);
+    this.#idByHash.set(key.hash, key.id);
+  }
+
+  async replace(key: VirtualKey): Promise<boolean> {
+    const previous = this.#byId.get(key.id);
+    if (previous === undefined) return false;
+    this.#idByHash.delete(previous.hash);
+    await this.insert(key);
+    return true;
+  }
+
+  async get(id: string): Promise<VirtualKey | undefined> {
+    return this.#byId.get(id);
+  }
+
+  async findByHash(hash: string): Promise<VirtualKey | undefined> {
+    const id = this.#idByHash.get(hash);
+    return id === undefined ? undefined : this.#byId.get(id);
+  }
+
+  async list(options: { limit: number; cursor?: string }): Promise<KeyPage> {
+    const ids = [...this.#byId.keys()].sort().filter((id) => options.cursor === undefined || id > options.cursor);
+    const page = ids.slice(0, options.limit).map((id) => this.#byId.get(id)!);
+    return { data: page, nextCursor: ids.length > options.limit ? (page.at(-1)?.id ?? null) : null };
+  }
+
+  async ping(): Promise<void> {}
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,39 @@
+import { Type, type Static } from '@sinclair/typebox';
+
+/** The budget of a key: an amount per period. */
+export const KeyBudgetSchema = Type.Object(
+  {
+    /** USD allowed per period. */
+    usd: Type.Number({ minimum: 0 }),
+    /** @default "month" */
+    period: Type.Optional(Type.Union([Type.Literal('day'), Type.Literal('week'), Type.Literal('month'), Type.Literal('total')])),
+  },
+  { additionalProperties: false },
+);
+
+/** A client key declared in configuration (for simple setups with no admin API). */
+export const StaticKeySchema = Type.Object(
+  {
+    /** The secret clients present (`sk-sy-...`); put it in the environment: `${APP_KEY}`. */
+    key: Type.String({ minLength: 20, pattern: '^sk-sy-[A-Za-z0-9_-]+$' }),
+    /** Unique among static keys; used in the key id (`key_static_<name>`). */
+    name: Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9._-]+$' }),
+    customerId: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    owner: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    metadata: Type.Optional(Type.Record(Type.String(), Type.String())),
+    /** Aliases or `*` globs; absent or empty = every model. */
+    models: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+    rpm: Type.Optional(Type.Integer({ minimum: 1 })),
+    tpm: Type.Optional(Type.Integer({ minimum: 1 })),
+    maxParallel: Type.Optional(Type.Integer({ minimum: 1 })),
+    budget: Type.Optional(KeyBudgetSchema),
+    /** ISO 8601 date-time after which the key is refused. */
+    expiresAt: Type.Optional(Type.String({ minLength: 10, pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}' })),
+    /** @default true */
+    enabled: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+
+/** A client key declared in configuration (see {@link StaticKeySchema}). */
+export type StaticKeyConfig = Static<typeof StaticKeySchema>;

@@ -1,0 +1,123 @@
+import { SwitchyardError, type Logger } from '@switchyard/proxy-core';
+import type { VirtualKey } from '../keys/virtual-key';
+import { budgetPeriodAt } from './budget-period';
+import type { CostEstimateInput, CostEstimator } from './cost-estimator';
+import type { AdmitResult, LimitBackend, LimitName, Lease, UsageSnapshot } from './limit-backend';
+import { rateLimitHeaders } from './rate-limit-headers';
+
+const MICROS = 1_000_000;
+
+/** Options of {@link KeyLimiter}. */
+export interface KeyLimiterOptions {
+  backend: LimitBackend;
+  costEstimator: CostEstimator | undefined;
+  /** Reserved when no estimate is available, in USD. */
+  defaultReservationUsd: number;
+  /** Limits counted but not enforced. */
+  shadow: ReadonlySet<LimitName>;
+  /** Status of `budget_exceeded`. */
+  budgetStatus: 429 | 402;
+  now: () => number;
+  logger: Logger;
+}
+
+/** The outcome of admitting a request. */
+export type Admission =
+  | { admitted: true; lease: Lease; headers: Record<string, string> }
+  | { admitted: false; error: SwitchyardError; headers: Record<string, string> };
+
+/** What a finished request used, for settlement. */
+export interface RequestOutcome {
+  /** Prompt + completion tokens, 0 when unknown. */
+  tokens: number;
+  /** Actual cost: a number from pricing, null for an unknown price, undefined for no pricing. */
+  costUsd: number | null | undefined;
+  /** Whether the request reached a provider (an unknown price then charges the reservation). */
+  reachedUpstream: boolean;
+}
+
+/** Per-key RPM, TPM, parallel and budget limits, with reserve-then-reconcile budgets. */
+export class KeyLimiter {
+  /** Enforced rejections by limit. */
+  readonly rejections: Record<LimitName, number> = { rpm: 0, tpm: 0, parallel: 0, budget: 0 };
+  /** Would-be rejections of shadowed limits. */
+  readonly shadowRejections: Record<LimitName, number> = { rpm: 0, tpm: 0, parallel: 0, budget: 0 };
+  readonly #options: KeyLimiterOptions;
+
+  constructor(options: KeyLimiterOptions) {
+    this.#options = options;
+  }
+
+  get backend(): LimitBackend {
+    return this.#options.backend;
+  }
+
+  async admit(key: VirtualKey, input: CostEstimateInput): Promise<Admission> {
+    const nowMs = this.#options.now();
+    const period = budgetPeriodAt(key.budgetPeriod, nowMs);
+    const reserveUsd = key.budgetUsd === null ? 0 : await this.#estimate(input);
+    const result = await this.#options.backend.admit({
+      scope: key.id,
+      nowMs,
+      rpm: key.rpm,
+      tpm: key.tpm,
+      parallel: key.maxParallel,
+      budgetMicros: key.budgetUsd === null ? null : Math.round(key.budgetUsd * MICROS),
+      budgetPeriodId: period.id,
+      budgetExpiresAtMs: period.endMs === null ? null : period.endMs + 86_400_000,
+      reserveMicros: Math.round(reserveUsd * MICROS),
+      shadow: this.#options.shadow,
+    });
+    for (const name of result.wouldReject) this.shadowRejections[name] += 1;
+    if (result.wouldReject.length > 0) this.#options.logger.info({ keyId: key.id, limits: result.wouldReject }, 'shadow limit would have rejected the request');
+    const headers = rateLimitHeaders(result);
+    if (result.lease !== undefined) return { admitted: true, lease: result.lease, headers };
+    const limit = result.rejectedBy ?? 'rpm';
+    this.rejections[limit] += 1;
+    return { admitted: false, error: this.#rejection(limit, result, period.endMs, nowMs), headers };
+  }
+
+  async settle(lease: Lease, outcome: RequestOutcome): Promise<void> {
+    const { costUsd } = outcome;
+    const costMicros = typeof costUsd === 'number' && Number.isFinite(costUsd) ? Math.round(costUsd * MICROS) : outcome.reachedUpstream ? lease.plan.reserveMicros : 0;
+    try {
+      await this.#options.backend.settle(lease, { tokens: outcome.tokens, costMicros, nowMs: this.#options.now() });
+    } catch (error) {
+      this.#options.logger.warn({ err: { message: (error as Error).message }, keyId: lease.plan.scope }, 'could not settle a request against its key limits');
+    }
+  }
+
+  /** A key's current counters (requests and tokens this window, in flight, spend this period). */
+  async usage(key: VirtualKey): Promise<UsageSnapshot & { budgetPeriodId: string }> {
+    const nowMs = this.#options.now();
+    const period = budgetPeriodAt(key.budgetPeriod, nowMs);
+    const snapshot = await this.#options.backend.usage(key.id, period.id, nowMs);
+    return { ...snapshot, requests: { ...snapshot.requests, limit: key.rpm }, tokens: { ...snapshot.tokens, limit: key.tpm }, budgetPeriodId: period.id };
+  }
+
+  async #estimate(input: CostEstimateInput): Promise<number> {
+    try {
+      const estimate = await this.#options.costEstimator?.estimateMaxCostUsd(input);
+      if (typeof estimate === 'number' && Number.isFinite(estimate) && estimate >= 0) return estimate;
+    } catch (error) {
+      this.#options.logger.warn({ err: { message: (error as Error).message } }, 'the cost estimator failed; reserving the default');
+    }
+    return this.#options.defaultReservationUsd;
+  }
+
+  #rejection(limit: LimitName, result: AdmitResult, periodEndMs: number | null, nowMs: number): SwitchyardError {
+    switch (limit) {
+      case 'rpm':
+        return new SwitchyardError('rate_limit_exceeded', `Rate limit reached: ${result.requests.limit} requests per minute for this key.`, { retryAfterMs: result.requests.resetMs });
+      case 'tpm':
+        return new SwitchyardError('rate_limit_exceeded', `Rate limit reached: ${result.tokens.limit} tokens per minute for this key.`, { retryAfterMs: result.tokens.resetMs });
+      case 'parallel':
+        return new SwitchyardError('rate_limit_exceeded', 'Too many requests in flight for this key.', { retryAfterMs: 1_000 });
+      case 'budget':
+        return new SwitchyardError('budget_exceeded', 'The budget of this key for the current period is exhausted.', {
+          status: this.#options.budgetStatus,
+          ...(periodEndMs === null ? {} : { retryAfterMs: periodEndMs - nowMs }),
+        });
+    }
+  }
+}

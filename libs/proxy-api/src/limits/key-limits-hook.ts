@@ -1,0 +1,74 @@
+import { SwitchyardError, type Gateway, type RequestContext, type RequestMetadata } from '@switchyard/proxy-core';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { compileModelMatcher } from '../keys/key-model-match';
+import type { VirtualKey } from '../keys/virtual-key';
+import type { CostEstimateInput } from './cost-estimator';
+import type { KeyLimiter, RequestOutcome } from './key-limiter';
+import type { Lease } from './limit-backend';
+
+interface Pending {
+  lease: Lease;
+  settled: boolean;
+}
+
+/**
+ * The per-request side of key policy: the allowed-models check, admission against the
+ * key's limits before the handler, and settlement after it (from the engine's
+ * `onRequestEnd`, where tokens and `context.costUsd` are known; or, for requests that never
+ * reached the engine, when the response closes).
+ */
+export class KeyPolicy {
+  readonly #limiter: KeyLimiter;
+  readonly #matchers = new WeakMap<VirtualKey, (model: string) => boolean>();
+  // the engine's context carries the request's metadata object itself, so it finds its lease
+  readonly #pending = new WeakMap<RequestMetadata, Pending>();
+
+  constructor(limiter: KeyLimiter) {
+    this.#limiter = limiter;
+  }
+
+  /** Taps the engine so each request settles with what it actually used. */
+  attach(gateway: Gateway): void {
+    gateway.hooks.onRequestEnd.tap('switchyard-key-limits', (context: RequestContext) => {
+      const pending = this.#pending.get(context.metadata);
+      if (pending === undefined) return;
+      this.#settle(pending, {
+        tokens: context.usage?.total_tokens ?? 0,
+        costUsd: context.cacheHit ? (context.costUsd ?? 0) : context.costUsd,
+        reachedUpstream: context.attempts.some((attempt) => attempt.ok),
+      });
+    });
+  }
+
+  /** Checks the model and admits the request against its key's limits (a preHandler). */
+  async enforce(request: FastifyRequest, reply: FastifyReply, endpoint: CostEstimateInput['endpoint']): Promise<void> {
+    const key = request.switchyardKey;
+    if (key === undefined) return;
+    const body = request.body;
+    const model = typeof body === 'object' && body !== null && typeof (body as { model?: unknown }).model === 'string' ? (body as { model: string }).model : undefined;
+    if (model !== undefined && !this.#allows(key, model)) {
+      throw new SwitchyardError('model_not_allowed', `This API key may not use the model "${model}".`, { param: 'model' });
+    }
+    const admission = await this.#limiter.admit(key, { model: model ?? '', endpoint, body });
+    void reply.headers(admission.headers);
+    if (!admission.admitted) throw admission.error;
+    const pending: Pending = { lease: admission.lease, settled: false };
+    this.#pending.set(request.switchyardMetadata, pending);
+    reply.raw.once('close', () => this.#settle(pending, { tokens: 0, costUsd: undefined, reachedUpstream: false }));
+  }
+
+  #allows(key: VirtualKey, model: string): boolean {
+    let matcher = this.#matchers.get(key);
+    if (matcher === undefined) {
+      matcher = compileModelMatcher(key.models);
+      this.#matchers.set(key, matcher);
+    }
+    return matcher(model);
+  }
+
+  #settle(pending: Pending, outcome: RequestOutcome): void {
+    if (pending.settled) return;
+    pending.settled = true;
+    void this.#limiter.settle(pending.lease, outcome);
+  }
+}

@@ -1,0 +1,87 @@
+/** The per-key limits a request is checked against. */
+export type LimitName = 'rpm' | 'tpm' | 'parallel' | 'budget';
+
+/** Length of the request and token windows, in milliseconds. */
+export const WINDOW_MS = 60_000;
+
+/** Safety expiry of an in-flight counter, in case an instance dies holding slots. */
+export const PARALLEL_TTL_MS = 15 * 60_000;
+
+/** What one request asks of a key's limits. Limits are null when the key has none. */
+export interface AdmitPlan {
+  /** The key id the counters belong to. */
+  scope: string;
+  nowMs: number;
+  rpm: number | null;
+  tpm: number | null;
+  parallel: number | null;
+  /** Budget in micro-USD, or null for none (spend is still counted). */
+  budgetMicros: number | null;
+  /** Identifies the budget period (`d2026-11-23`, `w2026-11-23`, `m2026-11`, `total`). */
+  budgetPeriodId: string;
+  /** When the period's counters may be dropped (epoch ms), or null for never. */
+  budgetExpiresAtMs: number | null;
+  /** The request's estimated maximum cost, reserved until it settles (micro-USD). */
+  reserveMicros: number;
+  /** Limits counted but not enforced. */
+  shadow: ReadonlySet<LimitName>;
+}
+
+/** A window's state after admission. */
+export interface WindowState {
+  limit: number | null;
+  used: number;
+  /** Milliseconds until the window resets. */
+  resetMs: number;
+}
+
+/** What a backend holds for an admitted request until it settles. */
+export interface Lease {
+  readonly plan: AdmitPlan;
+  /** Whether an in-flight slot was taken (and must be given back). */
+  readonly holdsSlot: boolean;
+  /** The backend that admitted it (settlement goes back to the same one). */
+  readonly backend: LimitBackend;
+}
+
+/** The outcome of an admission check. */
+export interface AdmitResult {
+  admitted: boolean;
+  rejectedBy: LimitName | undefined;
+  /** Shadowed limits that would have rejected the request. */
+  wouldReject: LimitName[];
+  requests: WindowState;
+  tokens: WindowState;
+  inFlight: number;
+  spentMicros: number;
+  reservedMicros: number;
+  /** Present when admitted. */
+  lease: Lease | undefined;
+}
+
+/** What a finished request actually used. */
+export interface Settlement {
+  tokens: number;
+  costMicros: number;
+  nowMs: number;
+}
+
+/** A key's counters right now. */
+export interface UsageSnapshot {
+  requests: WindowState;
+  tokens: WindowState;
+  inFlight: number;
+  spentMicros: number;
+  reservedMicros: number;
+}
+
+/** Atomic counters behind the limits: one process (memory) or shared (Redis). */
+export interface LimitBackend {
+  readonly kind: 'memory' | 'redis';
+  /** Checks every limit and, when admitted, takes the request slot, slot and reservation in one step. */
+  admit(plan: AdmitPlan): Promise<AdmitResult>;
+  /** Returns the slot, releases the reservation and records actual tokens and cost. */
+  settle(lease: Lease, actual: Settlement): Promise<void>;
+  usage(scope: string, budgetPeriodId: string, nowMs: number): Promise<UsageSnapshot>;
+  ping(): Promise<void>;
+}

@@ -1,0 +1,119 @@
+import { PARALLEL_TTL_MS, WINDOW_MS, type AdmitPlan, type AdmitResult, type LimitBackend, type LimitName, type Lease, type Settlement, type UsageSnapshot } from './limit-backend';
+
+interface Window {
+  used: number;
+  resetAt: number;
+}
+
+interface Spend {
+  spent: number;
+  reserved: number;
+  expiresAt: number | null;
+}
+
+/** Limits in one process: the default, and the fail-open fallback when Redis is down. */
+export class MemoryLimitBackend implements LimitBackend {
+  readonly kind = 'memory';
+  readonly #requests = new Map<string, Window>();
+  readonly #tokens = new Map<string, Window>();
+  readonly #inFlight = new Map<string, { count: number; expiresAt: number }>();
+  readonly #spend = new Map<string, Spend>();
+
+  async admit(plan: AdmitPlan): Promise<AdmitResult> {
+    const { scope, nowMs } = plan;
+    this.#sweep(nowMs);
+    const requests = this.#window(this.#requests, scope, nowMs);
+    const tokens = this.#window(this.#tokens, scope, nowMs);
+    const inFlight = this.#inFlight.get(scope)?.count ?? 0;
+    const spend = this.#spendOf(scope, plan.budgetPeriodId, plan.budgetExpiresAtMs);
+    const wouldReject: LimitName[] = [];
+    let rejectedBy: LimitName | undefined;
+    const check = (name: LimitName, over: boolean): void => {
+      if (!over || rejectedBy !== undefined) return;
+      if (plan.shadow.has(name)) wouldReject.push(name);
+      else rejectedBy = name;
+    };
+    check('rpm', plan.rpm !== null && requests.used >= plan.rpm);
+    check('tpm', plan.tpm !== null && tokens.used >= plan.tpm);
+    check('parallel', plan.parallel !== null && inFlight >= plan.parallel);
+    check('budget', plan.budgetMicros !== null && (spend.spent >= plan.budgetMicros || spend.spent + spend.reserved + plan.reserveMicros > plan.budgetMicros));
+    const result: AdmitResult = {
+      admitted: rejectedBy === undefined,
+      rejectedBy,
+      wouldReject,
+      requests: { limit: plan.rpm, used: requests.used, resetMs: requests.resetAt - nowMs },
+      tokens: { limit: plan.tpm, used: tokens.used, resetMs: tokens.resetAt - nowMs },
+      inFlight,
+      spentMicros: spend.spent,
+      reservedMicros: spend.reserved,
+      lease: undefined,
+    };
+    if (rejectedBy !== undefined) return result;
+    requests.used += 1;
+    this.#requests.set(scope, requests);
+    const holdsSlot = plan.parallel !== null;
+    if (holdsSlot) this.#inFlight.set(scope, { count: inFlight + 1, expiresAt: nowMs + PARALLEL_TTL_MS });
+    spend.reserved += plan.reserveMicros;
+    const lease: Lease = { plan, holdsSlot, backend: this };
+    return { ...result, requests: { ...result.requests, used: requests.used }, inFlight: inFlight + (holdsSlot ? 1 : 0), reservedMicros: spend.reserved, lease };
+  }
+
+  async settle(lease: Lease, actual: Settlement): Promise<void> {
+    const { plan } = lease;
+    if (actual.tokens > 0) {
+      const tokens = this.#window(this.#tokens, plan.scope, actual.nowMs);
+      tokens.used += actual.tokens;
+      this.#tokens.set(plan.scope, tokens);
+    }
+    if (lease.holdsSlot) {
+      const slot = this.#inFlight.get(plan.scope);
+      if (slot !== undefined) slot.count = Math.max(0, slot.count - 1);
+    }
+    const spend = this.#spendOf(plan.scope, plan.budgetPeriodId, plan.budgetExpiresAtMs);
+    spend.reserved = Math.max(0, spend.reserved - plan.reserveMicros);
+    spend.spent += actual.costMicros;
+  }
+
+  async usage(scope: string, budgetPeriodId: string, nowMs: number): Promise<UsageSnapshot> {
+    const requests = this.#requests.get(scope);
+    const tokens = this.#tokens.get(scope);
+    const spend = this.#spend.get(`${scope}:${budgetPeriodId}`);
+    const live = (window: Window | undefined): { used: number; resetMs: number } =>
+      window === undefined || window.resetAt <= nowMs ? { used: 0, resetMs: WINDOW_MS } : { used: window.used, resetMs: window.resetAt - nowMs };
+    return {
+      requests: { limit: null, ...live(requests) },
+      tokens: { limit: null, ...live(tokens) },
+      inFlight: this.#inFlight.get(scope)?.count ?? 0,
+      spentMicros: spend?.spent ?? 0,
+      reservedMicros: spend?.reserved ?? 0,
+    };
+  }
+
+  async ping(): Promise<void> {}
+
+  #window(map: Map<string, Window>, scope: string, nowMs: number): Window {
+    const current = map.get(scope);
+    if (current !== undefined && current.resetAt > nowMs) return current;
+    const fresh = { used: 0, resetAt: nowMs + WINDOW_MS };
+    map.set(scope, fresh);
+    return fresh;
+  }
+
+  #spendOf(scope: string, periodId: string, expiresAt: number | null): Spend {
+    const id = `${scope}:${periodId}`;
+    let spend = this.#spend.get(id);
+    if (spend === undefined) {
+      spend = { spent: 0, reserved: 0, expiresAt };
+      this.#spend.set(id, spend);
+    }
+    return spend;
+  }
+
+  /** Drops expired windows and periods so memory stays bounded by active keys. */
+  #sweep(nowMs: number): void {
+    if (this.#requests.size + this.#tokens.size + this.#spend.size < 10_000) return;
+    for (const map of [this.#requests, this.#tokens]) for (const [id, window] of map) if (window.resetAt <= nowMs) map.delete(id);
+    for (const [id, spend] of this.#spend) if (spend.expiresAt !== null && spend.expiresAt <= nowMs) this.#spend.delete(id);
+    for (const [id, slot] of this.#inFlight) if (slot.count === 0 || slot.expiresAt <= nowMs) this.#inFlight.delete(id);
+  }
+}

@@ -1,0 +1,27 @@
+import type { AdmitResult } from './limit-backend';
+
+/** A duration the way OpenAI writes `x-ratelimit-reset-*`: `20ms`, `1s`, `6m0s`. */
+export function formatResetDuration(ms: number): string {
+  const bounded = Math.max(0, Math.ceil(ms));
+  if (bounded < 1_000) return `${bounded}ms`;
+  const seconds = Math.ceil(bounded / 1_000);
+  const minutes = Math.floor(seconds / 60);
+  return minutes === 0 ? `${seconds}s` : `${minutes}m${seconds % 60}s`;
+}
+
+/** OpenAI-style `x-ratelimit-*` headers for the limits a key has. */
+export function rateLimitHeaders(result: AdmitResult): Record<string, string> {
+  const headers: Record<string, string> = {};
+  const { requests, tokens } = result;
+  if (requests.limit !== null) {
+    headers['x-ratelimit-limit-requests'] = String(requests.limit);
+    headers['x-ratelimit-remaining-requests'] = String(Math.max(0, requests.limit - requests.used));
+    headers['x-ratelimit-reset-requests'] = formatResetDuration(requests.resetMs);
+  }
+  if (tokens.limit !== null) {
+    headers['x-ratelimit-limit-tokens'] = String(tokens.limit);
+    headers['x-ratelimit-remaining-tokens'] = String(Math.max(0, tokens.limit - tokens.used));
+    headers['x-ratelimit-reset-tokens'] = formatResetDuration(tokens.resetMs);
+  }
+  return headers;
+}

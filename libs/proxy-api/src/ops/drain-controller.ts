@@ -1,0 +1,55 @@
+import { SwitchyardError } from '@switchyard/proxy-core';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Fires when the drain deadline passes during shutdown: the request ends with an error. */
+    switchyardShutdownSignal: AbortSignal | undefined;
+  }
+  interface FastifyInstance {
+    /** Readiness and graceful shutdown of the Switchyard routes. */
+    switchyardDrain: DrainController;
+  }
+}
+
+/**
+ * The draining state: `/ready` answers 503 from the moment `begin()` is called, and requests
+ * still in flight when the drain deadline passes are aborted with `overloaded` (a stream
+ * gets an error event instead of a clean `[DONE]`).
+ */
+export class DrainController {
+  readonly #abort = new AbortController();
+  readonly #drainTimeoutMs: number;
+  #draining = false;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(drainTimeoutMs: number) {
+    this.#drainTimeoutMs = drainTimeoutMs;
+  }
+
+  /** Whether shutdown has begun. */
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  /** Aborts with the shutdown error once the drain deadline passes. */
+  get signal(): AbortSignal {
+    return this.#abort.signal;
+  }
+
+  /** Starts draining (idempotent): readiness fails now, in-flight work is cut at the deadline. */
+  begin(): void {
+    if (this.#draining) return;
+    this.#draining = true;
+    this.#timer = setTimeout(() => this.abortInFlight(), this.#drainTimeoutMs);
+    this.#timer.unref();
+  }
+
+  /** Ends every request still in flight with the shutdown error. */
+  abortInFlight(): void {
+    this.#abort.abort(new SwitchyardError('overloaded', 'The gateway is shutting down; retry the request.', { retryAfterMs: 1_000 }));
+  }
+
+  dispose(): void {
+    clearTimeout(this.#timer);
+  }
+}

@@ -1,0 +1,140 @@
+import { SwitchyardError, schemaProblems } from '@switchyard/proxy-core';
+import { Type } from '@sinclair/typebox';
+import type { KeyStore } from '../keys/key-store';
+import { StaticKeySchema, type StaticKeyConfig } from '../keys/static-key';
+import type { CostEstimator } from '../limits/cost-estimator';
+import type { LimitFailMode } from '../limits/failover-limit-backend';
+import type { LimitName } from '../limits/limit-backend';
+import type { DrainController } from '../ops/drain-controller';
+import type { RedisOptions } from '../redis/redis-options';
+
+/** Defaults of {@link ProductionOptions}, in one place. */
+export const PRODUCTION_DEFAULTS = {
+  /** How long an authenticated key (or a miss) is cached per instance. */
+  keyCacheTtlMs: 5_000,
+  keyCacheMaxEntries: 10_000,
+  /** Redis failing: serve on local limits. */
+  limitFailMode: 'open',
+  budgetStatus: 429,
+  /** Reserved per request when no cost estimate is available. */
+  defaultReservationUsd: 0,
+  /** Deepest accepted JSON nesting of a request body. */
+  jsonMaxDepth: 64,
+  /** In-flight requests and streams get this long to finish on shutdown. */
+  drainTimeoutMs: 10_000,
+  /** Most keys per admin list page. */
+  adminPageSize: 100,
+} as const;
+
+/** Per-key limit settings. */
+export interface LimitsOptions {
+  /** When Redis fails or is slow: `open` serves on local limits, `closed` answers 503. @default "open" */
+  failMode?: LimitFailMode;
+  /** Status of `budget_exceeded`: 429 (OpenAI's insufficient_quota) or 402. @default 429 */
+  budgetStatus?: 429 | 402;
+  /** Limits to count without enforcing (would-be rejections are counted and logged). @default [] */
+  shadow?: LimitName[];
+  /** Estimates a request's maximum cost for budget reservations (the pricing plugin supplies one). */
+  costEstimator?: CostEstimator;
+  /** USD reserved per request when no estimate is available. @default 0 */
+  defaultReservationUsd?: number;
+}
+
+/** CORS settings (`@fastify/cors`); CORS is off unless given. */
+export interface CorsOptions {
+  /** Allowed origins (exact strings), or `true` to reflect any origin. */
+  origin: string[] | true;
+  /** Allow cookies/credentials. @default false */
+  credentials?: boolean;
+  /** Preflight cache in seconds. @default 600 */
+  maxAgeSeconds?: number;
+}
+
+/** Keys, admin API, limits, readiness and hardening options of the Switchyard routes. */
+export interface ProductionOptions {
+  /** The admin API: `masterKey` guards every `/admin/*` route. */
+  admin?: { masterKey?: string };
+  /** Client keys declared in configuration. @default [] */
+  keys?: StaticKeyConfig[];
+  /** Where virtual keys live: a `KeyStore` or `'memory'`. @default "memory" when a master key is set */
+  keyStore?: KeyStore | 'memory';
+  /** The HMAC secret keys are hashed under. @default derived from the master key (random per process when none) */
+  keySecret?: string;
+  /** Per-instance cache of authenticated keys. */
+  keyCache?: { ttlMs?: number; maxEntries?: number };
+  limits?: LimitsOptions;
+  /** Redis shared by instances: limits, budgets and key invalidation. Local state when absent. */
+  redis?: RedisOptions;
+  /** Requests in flight across the app before new ones get 503 + Retry-After; 0 = no limit. @default 0 */
+  maxConcurrentRequests?: number;
+  /** Deepest accepted JSON nesting (400 beyond). @default 64 */
+  jsonMaxDepth?: number;
+  /** Time in-flight requests and streams get on shutdown before they are ended with an error, ms. @default 10000 */
+  drainTimeoutMs?: number;
+  /** CORS; off by default. */
+  cors?: CorsOptions | false;
+  /** Serve `/openapi.json` and `/docs`. @default true */
+  openapi?: boolean;
+  /** The draining state to use (`createApp` makes one and decorates the app with it as `switchyardDrain`). */
+  drain?: DrainController;
+  /** Clock, for tests. @default Date.now */
+  now?: () => number;
+}
+
+const SerialisableSchema = Type.Object({
+  admin: Type.Optional(Type.Object({ masterKey: Type.Optional(Type.String({ minLength: 16 })) }, { additionalProperties: false })),
+  keys: Type.Optional(Type.Array(StaticKeySchema)),
+  keySecret: Type.Optional(Type.String({ minLength: 16 })),
+  keyCache: Type.Optional(Type.Object({ ttlMs: Type.Optional(Type.Integer({ minimum: 0 })), maxEntries: Type.Optional(Type.Integer({ minimum: 1 })) }, { additionalProperties: false })),
+  limits: Type.Optional(
+    Type.Object({
+      failMode: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('closed')])),
+      budgetStatus: Type.Optional(Type.Union([Type.Literal(429), Type.Literal(402)])),
+      shadow: Type.Optional(Type.Array(Type.Union([Type.Literal('rpm'), Type.Literal('tpm'), Type.Literal('parallel'), Type.Literal('budget')]))),
+      defaultReservationUsd: Type.Optional(Type.Number({ minimum: 0 })),
+    }),
+  ),
+  redis: Type.Optional(
+    Type.Object({
+      url: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+      keyPrefix: Type.Optional(Type.String({ minLength: 1 })),
+      commandTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
+    }),
+  ),
+  maxConcurrentRequests: Type.Optional(Type.Integer({ minimum: 0 })),
+  jsonMaxDepth: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+  drainTimeoutMs: Type.Optional(Type.Integer({ minimum: 0 })),
+  cors: Type.Optional(
+    Type.Union([
+      Type.Literal(false),
+      Type.Object(
+        {
+          origin: Type.Union([Type.Literal(true), Type.Array(Type.String({ minLength: 1 }))]),
+          credentials: Type.Optional(Type.Boolean()),
+          maxAgeSeconds: Type.Optional(Type.Integer({ minimum: 0 })),
+        },
+        { additionalProperties: false },
+      ),
+    ]),
+  ),
+  openapi: Type.Optional(Type.Boolean()),
+});
+
+/** Checks the options once, reporting every problem in one `invalid_options` error. */
+export function validateProductionOptions(options: ProductionOptions): void {
+  const { keyStore, now, drain: _drain, ...rest } = options;
+  const problems = schemaProblems(SerialisableSchema, JSON.parse(JSON.stringify({ ...rest, limits: { ...rest.limits, costEstimator: undefined }, redis: rest.redis === undefined ? undefined : { ...rest.redis, client: undefined } })) as unknown, '');
+  const names = new Set<string>();
+  for (const key of options.keys ?? []) {
+    if (names.has(key.name)) problems.push(`/keys: two static keys are named "${key.name}"`);
+    names.add(key.name);
+    if (key.expiresAt !== undefined && Number.isNaN(Date.parse(key.expiresAt))) problems.push(`/keys/${key.name}/expiresAt: not a date-time`);
+  }
+  if (options.redis !== undefined && options.redis.url === undefined && options.redis.client === undefined) problems.push('/redis: needs a url or a client');
+  if (keyStore !== undefined && keyStore !== 'memory' && typeof keyStore.findByHash !== 'function') problems.push('/keyStore: not a KeyStore');
+  if (keyStore !== undefined && keyStore !== 'memory' && options.keySecret === undefined && options.admin?.masterKey === undefined) {
+    problems.push('/keySecret: a persistent key store needs a keySecret (or a master key to derive it from), or stored keys would not survive a restart');
+  }
+  if (now !== undefined && typeof now !== 'function') problems.push('/now: must be a function');
+  if (problems.length > 0) throw new SwitchyardError('invalid_options', `Invalid Switchyard options:\n- ${problems.join('\n- ')}`);
+}

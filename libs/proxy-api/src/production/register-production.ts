@@ -1,0 +1,151 @@
+import { createHmac, randomBytes } from 'node:crypto';
+import cors from '@fastify/cors';
+import type { Gateway } from '@switchyard/proxy-core';
+import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler, RouteOptions } from 'fastify';
+import { adminKeyRoutes } from '../admin/admin-key-routes';
+import { depthLimitedJsonParser } from '../hardening/json-depth';
+import { concurrencyGuard } from '../hardening/concurrency-guard';
+import { authenticateClient, type ClientAuthState, type KeySource } from '../keys/client-key-auth';
+import { connectKeyInvalidation } from '../keys/key-invalidation';
+import { KeyRegistry } from '../keys/key-registry';
+import type { KeyStore } from '../keys/key-store';
+import { MemoryKeyStore } from '../keys/memory-key-store';
+import { FailoverLimitBackend } from '../limits/failover-limit-backend';
+import { KeyLimiter } from '../limits/key-limiter';
+import { KeyPolicy } from '../limits/key-limits-hook';
+import type { LimitBackend } from '../limits/limit-backend';
+import { MemoryLimitBackend } from '../limits/memory-limit-backend';
+import { RedisLimitBackend } from '../limits/redis-limit-backend';
+import { DrainController } from '../ops/drain-controller';
+import { openApiRoutes, registerOpenApi } from '../ops/openapi-routes';
+import { readyRoute, type ReadinessCheck } from '../ops/ready-route';
+import { connectRedis, withTimeout } from '../redis/redis-connection';
+import { PRODUCTION_DEFAULTS, validateProductionOptions, type ProductionOptions } from './production-options';
+
+/** What the registration hands back to the routes plugin. */
+export interface ProductionFeatures {
+  /** The JSON body parser (depth limit + poisoning protection). */
+  jsonParser: ReturnType<typeof depthLimitedJsonParser>;
+  registry: KeyRegistry | undefined;
+  limiter: KeyLimiter;
+}
+
+function keySourceOf(path: string): { source: KeySource; endpoint: 'chat' | 'embeddings' | 'proxy' } | undefined {
+  if (path.startsWith('/proxy/') || path === '/proxy') return { source: 'x-switchyard-key', endpoint: 'proxy' };
+  if (path.startsWith('/v1/')) return { source: 'authorization', endpoint: path.startsWith('/v1/embeddings') ? 'embeddings' : 'chat' };
+  return undefined;
+}
+
+/**
+ * Keys, admin API, limits, readiness, shutdown draining, CORS, OpenAPI and hardening, set up
+ * on the routes plugin's instance before any route is added.
+ */
+export async function registerProduction(app: FastifyInstance, gateway: Gateway, options: ProductionOptions): Promise<ProductionFeatures> {
+  validateProductionOptions(options);
+  const now = options.now ?? Date.now;
+  const logger = app.log;
+  const masterKey = options.admin?.masterKey;
+  const staticKeys = options.keys ?? [];
+
+  const redis = options.redis === undefined ? undefined : await connectRedis(options.redis, logger);
+  if (redis !== undefined) app.addHook('onClose', async () => redis.close());
+
+  let store: KeyStore | undefined;
+  if (options.keyStore === 'memory' || (options.keyStore === undefined && masterKey !== undefined)) store = new MemoryKeyStore();
+  else if (options.keyStore !== undefined) store = options.keyStore;
+  const open = masterKey === undefined && staticKeys.length === 0 && store === undefined;
+  if (open) {
+    logger.warn('no client keys, key store or master key configured: the gateway is OPEN, every request is served without authentication');
+  }
+  const secret = options.keySecret ?? (masterKey === undefined ? randomBytes(32) : createHmac('sha256', masterKey).update('switchyard key hashing').digest());
+  const registry =
+    store === undefined && staticKeys.length === 0
+      ? undefined
+      : new KeyRegistry({
+          store: store ?? new MemoryKeyStore(),
+          staticKeys,
+          secret,
+          cacheTtlMs: options.keyCache?.ttlMs ?? PRODUCTION_DEFAULTS.keyCacheTtlMs,
+          cacheMaxEntries: options.keyCache?.maxEntries ?? PRODUCTION_DEFAULTS.keyCacheMaxEntries,
+          now,
+        });
+  if (registry !== undefined && redis !== undefined) {
+    await withTimeout(connectKeyInvalidation(registry, redis, logger), 2_000).catch((error: unknown) =>
+      logger.warn({ err: { message: (error as Error).message } }, 'key invalidation is not subscribed yet; cached keys expire on their TTL'),
+    );
+  }
+
+  const local = new MemoryLimitBackend();
+  const failMode = options.limits?.failMode ?? PRODUCTION_DEFAULTS.limitFailMode;
+  const backend: LimitBackend = redis === undefined ? local : new FailoverLimitBackend(new RedisLimitBackend(redis), local, failMode, logger);
+  const limiter = new KeyLimiter({
+    backend,
+    costEstimator: options.limits?.costEstimator,
+    defaultReservationUsd: options.limits?.defaultReservationUsd ?? PRODUCTION_DEFAULTS.defaultReservationUsd,
+    shadow: new Set(options.limits?.shadow ?? []),
+    budgetStatus: options.limits?.budgetStatus ?? PRODUCTION_DEFAULTS.budgetStatus,
+    now,
+    logger,
+  });
+  const policy = new KeyPolicy(limiter);
+  policy.attach(gateway);
+
+  // readiness, draining, overload
+  const drain = options.drain ?? new DrainController(options.drainTimeoutMs ?? PRODUCTION_DEFAULTS.drainTimeoutMs);
+  if (!app.hasDecorator('switchyardDrain')) app.decorate('switchyardDrain', drain);
+  app.decorateRequest('switchyardShutdownSignal', undefined);
+  app.addHook('onRequest', async (request, reply) => {
+    request.switchyardShutdownSignal = drain.signal;
+    // a keep-alive connection that finishes its last response while draining is closed, so close() can end
+    reply.raw.once('finish', () => {
+      if (drain.draining) setImmediate(() => app.server.closeIdleConnections());
+    });
+  });
+  app.addHook('onSend', async (_request, reply) => {
+    if (drain.draining) void reply.header('connection', 'close');
+  });
+  app.addHook('preClose', async () => drain.begin());
+  app.addHook('onClose', async () => drain.dispose());
+  if ((options.maxConcurrentRequests ?? 0) > 0) concurrencyGuard(app, options.maxConcurrentRequests ?? 0);
+  const checks: ReadinessCheck[] = [];
+  if (store !== undefined) checks.push({ name: 'keyStore', check: () => store.ping(), required: true });
+  if (redis !== undefined) checks.push({ name: 'redis', check: () => redis.ping(), required: failMode === 'closed' });
+
+  if (options.cors !== undefined && options.cors !== false) {
+    await app.register(cors, {
+      origin: options.cors.origin,
+      credentials: options.cors.credentials ?? false,
+      maxAge: options.cors.maxAgeSeconds ?? 600,
+      exposedHeaders: ['x-request-id', 'retry-after', 'x-ratelimit-limit-requests', 'x-ratelimit-remaining-requests', 'x-ratelimit-reset-requests', 'x-ratelimit-limit-tokens', 'x-ratelimit-remaining-tokens', 'x-ratelimit-reset-tokens'],
+    });
+  }
+  if (options.openapi !== false) await registerOpenApi(app);
+
+  // client authentication and key policy on every /v1 and /proxy route registered from here on
+  app.decorate('switchyardAdminAuth', { masterKey, open });
+  app.decorateRequest('switchyardKey', undefined);
+  const auth: ClientAuthState = { open, registry, masterKey };
+  const prefix = app.prefix;
+  app.addHook('onRoute', (route: RouteOptions) => {
+    const path = route.url.startsWith(prefix) ? route.url.slice(prefix.length) : route.url;
+    const kind = keySourceOf(path);
+    if (kind === undefined) return;
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    const limited = kind.endpoint === 'proxy' || methods.includes('POST');
+    const guard: preHandlerAsyncHookHandler = async (request: FastifyRequest, reply: FastifyReply) => {
+      await authenticateClient(auth, request, kind.source);
+      if (limited) await policy.enforce(request, reply, kind.endpoint);
+    };
+    const existing = route.preHandler === undefined ? [] : Array.isArray(route.preHandler) ? route.preHandler : [route.preHandler];
+    route.preHandler = [guard, ...existing];
+    if (route.schema !== undefined && route.schema.security === undefined) {
+      route.schema = { ...route.schema, security: [kind.source === 'authorization' ? { clientKey: [] } : { gatewayKey: [] }] };
+    }
+  });
+
+  readyRoute(app, checks, redis?.commandTimeoutMs ?? 1_000);
+  if (options.openapi !== false) openApiRoutes(app);
+  if (registry !== undefined) adminKeyRoutes(app, registry, limiter, PRODUCTION_DEFAULTS.adminPageSize);
+
+  return { jsonParser: depthLimitedJsonParser(app, options.jsonMaxDepth ?? PRODUCTION_DEFAULTS.jsonMaxDepth), registry, limiter };
+}

@@ -1,0 +1,21 @@
+import type { Redis } from 'ioredis';
+
+/** Defaults of {@link RedisOptions}. */
+export const REDIS_DEFAULTS = {
+  /** Prefix of every key and channel the app writes. */
+  keyPrefix: 'switchyard:',
+  /** The longest any request waits on one Redis command before failing open or closed. */
+  commandTimeoutMs: 250,
+} as const;
+
+/** Redis shared by several gateway instances (limits, budgets, key-cache invalidation). */
+export interface RedisOptions {
+  /** `redis://` or `rediss://` URL; the app connects (ioredis, loaded only then) and disconnects on close. */
+  url?: string;
+  /** An ioredis client you own, instead of `url` (the app never quits it). */
+  client?: Redis;
+  /** Prefix of every key and channel. @default "switchyard:" */
+  keyPrefix?: string;
+  /** Longest wait on one command in milliseconds. @default 250 */
+  commandTimeoutMs?: number;
+}
