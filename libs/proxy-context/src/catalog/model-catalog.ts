@@ -1,0 +1,106 @@
+import { Type } from '@sinclair/typebox';
+import { SwitchyardError, schemaProblems, type ModelCatalog, type ModelInfo } from '@switchyard/proxy-core';
+import { BUILTIN_MODELS } from './catalog-data';
+
+/** A config entry: facts to add or change for one model id (a new id needs window and output size). */
+export const ModelOverrideSchema = Type.Object(
+  {
+    provider: Type.Optional(Type.String({ minLength: 1 })),
+    contextWindow: Type.Optional(Type.Integer({ minimum: 1 })),
+    maxOutputTokens: Type.Optional(Type.Integer({ minimum: 1 })),
+    inputModalities: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+    outputModalities: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+    supportsTools: Type.Optional(Type.Boolean()),
+    pricing: Type.Optional(
+      Type.Object(
+        {
+          inputPerMTokUsd: Type.Number({ minimum: 0 }),
+          outputPerMTokUsd: Type.Number({ minimum: 0 }),
+          cachedInputPerMTokUsd: Type.Optional(Type.Number({ minimum: 0 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+/** Options of {@link createModelCatalog}. */
+export interface ModelCatalogOptions {
+  /** Facts to add or override, keyed by model id (as clients or routes name it). @default {} */
+  models?: Record<string, Partial<Omit<ModelInfo, 'id'>>>;
+  /** Start from the shipped data (`BUILTIN_MODELS`). @default true */
+  builtin?: boolean;
+}
+
+// `-2024-08-06`, `-20241022`, `-latest`, `-preview` are names of one model
+const VERSION_SUFFIX = /-(?:\d{4}-\d{2}-\d{2}|\d{8}|latest|preview)$/;
+
+/**
+ * Resolves a requested id to a catalog id: exact, then without a `provider/` prefix,
+ * then without date or `-latest` suffixes.
+ */
+function candidates(model: string): string[] {
+  const names = [model];
+  const slash = model.lastIndexOf('/');
+  if (slash >= 0) names.push(model.slice(slash + 1));
+  for (const name of [...names]) {
+    let stripped = name;
+    while (VERSION_SUFFIX.test(stripped)) {
+      stripped = stripped.replace(VERSION_SUFFIX, '');
+      names.push(stripped);
+    }
+  }
+  return names;
+}
+
+class StaticModelCatalog implements ModelCatalog {
+  readonly #models: ReadonlyMap<string, ModelInfo>;
+  // lookups by requested name; bounded because names come from clients
+  readonly #resolved = new Map<string, ModelInfo | null>();
+  static readonly #maxResolved = 4096;
+
+  constructor(models: ReadonlyMap<string, ModelInfo>) {
+    this.#models = models;
+  }
+
+  lookup(model: string): ModelInfo | undefined {
+    const known = this.#resolved.get(model);
+    if (known !== undefined) return known ?? undefined;
+    const info = candidates(model)
+      .map((name) => this.#models.get(name))
+      .find((found) => found !== undefined);
+    if (this.#resolved.size >= StaticModelCatalog.#maxResolved) this.#resolved.clear();
+    this.#resolved.set(model, info ?? null);
+    return info;
+  }
+
+  list(): readonly ModelInfo[] {
+    return [...this.#models.values()];
+  }
+}
+
+/**
+ * A model catalog from the shipped data plus config overrides, held in memory. Give it to
+ * the gateway as `modelCatalog` (for `/v1/models` and the router) and to the condenser.
+ * @example
+ * const catalog = createModelCatalog({ models: { 'my-llama': { contextWindow: 8192, maxOutputTokens: 2048 } } });
+ * catalog.lookup('gpt-4o-2024-08-06')?.contextWindow; // 128000
+ */
+export function createModelCatalog(options: ModelCatalogOptions = {}): ModelCatalog {
+  const models = new Map<string, ModelInfo>();
+  if (options.builtin ?? true) for (const info of BUILTIN_MODELS) models.set(info.id, info);
+  const problems: string[] = [];
+  for (const [id, override] of Object.entries(options.models ?? {})) {
+    problems.push(...schemaProblems(ModelOverrideSchema, override, `/models/${id}`));
+    const base = models.get(id);
+    const merged = { id, provider: 'custom', inputModalities: ['text'], outputModalities: ['text'], supportsTools: false, ...base, ...override };
+    if (merged.contextWindow === undefined || merged.maxOutputTokens === undefined) {
+      problems.push(`/models/${id}: a model the catalog does not know needs contextWindow and maxOutputTokens`);
+      continue;
+    }
+    models.set(id, Object.freeze({ ...merged, contextWindow: merged.contextWindow, maxOutputTokens: merged.maxOutputTokens }));
+  }
+  if (problems.length > 0) throw new SwitchyardError('invalid_options', `Invalid model catalog options:\n${problems.join('\n')}`);
+  return new StaticModelCatalog(models);
+}

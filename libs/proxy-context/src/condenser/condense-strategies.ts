@@ -1,0 +1,103 @@
+import type { ChatMessage } from '@switchyard/proxy-core';
+import { contentText, type TokenCounter } from './token-counter';
+import type { MessageUnit } from './message-units';
+
+/** The strategies a condenser applies. */
+export const CONDENSE_STRATEGIES = ['middle-out', 'drop-oldest', 'truncate-long', 'summarize'] as const;
+
+/** One of {@link CONDENSE_STRATEGIES}. */
+export type CondenseStrategy = (typeof CONDENSE_STRATEGIES)[number];
+
+/** Whether a string names a strategy. */
+export function isCondenseStrategy(value: string): value is CondenseStrategy {
+  return (CONDENSE_STRATEGIES as readonly string[]).includes(value);
+}
+
+/** The result of removing units: what is kept, what went, and the kept tokens. */
+export interface Selection {
+  kept: MessageUnit[];
+  removed: MessageUnit[];
+  tokens: number;
+}
+
+function total(units: readonly MessageUnit[], fixed: number): number {
+  return units.reduce((sum, unit) => sum + unit.tokens, fixed);
+}
+
+/**
+ * Removes units until `fixed + kept ≤ budget`. `protect` marks units never removed;
+ * `pick` chooses which removable unit goes next (by its position among the removable).
+ */
+function removeUntilFits(units: readonly MessageUnit[], fixed: number, budget: number, protect: (unit: MessageUnit, index: number) => boolean, pick: (count: number) => number): Selection {
+  const kept = [...units];
+  const removed: MessageUnit[] = [];
+  let tokens = total(kept, fixed);
+  const removable = units.filter((unit, index) => !protect(unit, index));
+  while (tokens > budget && removable.length > 0) {
+    const [unit] = removable.splice(pick(removable.length), 1);
+    kept.splice(kept.indexOf(unit!), 1);
+    removed.push(unit!);
+    tokens -= unit!.tokens;
+  }
+  return { kept, removed, tokens };
+}
+
+/** `drop-oldest`: keep the system prompt and the newest unit, drop the oldest others first. */
+export function dropOldest(units: readonly MessageUnit[], fixed: number, budget: number): Selection {
+  const last = units.length - 1;
+  return removeUntilFits(units, fixed, budget, (unit, index) => unit.system || index === last, () => 0);
+}
+
+/**
+ * `middle-out`: keep the system prompt, the first user turn and the newest turns; drop
+ * from the middle of the conversation outwards.
+ */
+export function middleOut(units: readonly MessageUnit[], fixed: number, budget: number): Selection {
+  const last = units.length - 1;
+  const firstUser = units.findIndex((unit) => unit.messages[0]?.role === 'user');
+  return removeUntilFits(units, fixed, budget, (unit, index) => unit.system || index === firstUser || index === last, (count) => Math.floor(count / 2));
+}
+
+/** How a message shortened by `truncate-long` is marked. */
+export function truncationMarker(removedTokens: number): string {
+  return `\n\n[... ${removedTokens} tokens omitted by the gateway to fit the context window ...]\n\n`;
+}
+
+/** Shortens a text to about `target` tokens, keeping its head and its tail. */
+function shorten(text: string, tokens: number, target: number, counter: TokenCounter): string {
+  const marker = truncationMarker(tokens - target);
+  const room = Math.max(0, target - counter.count(marker));
+  const head = Math.ceil(room * 0.6);
+  return counter.head(text, head) + marker + counter.tail(text, room - head);
+}
+
+/**
+ * `truncate-long`: shorten the largest single messages (tool outputs, pasted documents),
+ * keeping head and tail, until the request fits. System prompts are left whole.
+ * Returns the new messages and how many were shortened.
+ */
+export function truncateLong(messages: readonly ChatMessage[], counts: readonly number[], fixed: number, budget: number, counter: TokenCounter, minKeepTokens: number): { messages: ChatMessage[]; truncated: number; tokens: number } {
+  const out = [...messages];
+  const sizes = [...counts];
+  let tokens = sizes.reduce((sum, n) => sum + n, fixed);
+  let truncated = 0;
+  const order = out
+    .map((message, index) => ({ index, text: contentText(message.content), message }))
+    // system prompts stay whole; messages with images are not cut (the text alone would lose them)
+    .filter(({ message }) => message.role !== 'system' && message.role !== 'developer' && (typeof message.content === 'string' || (Array.isArray(message.content) && message.content.every((part) => part.type === 'text'))))
+    .sort((a, b) => sizes[b.index]! - sizes[a.index]!);
+  for (const { index, text } of order) {
+    if (tokens <= budget) break;
+    const textTokens = counter.count(text);
+    if (textTokens <= minKeepTokens) continue;
+    const target = Math.max(minKeepTokens, textTokens - (tokens - budget));
+    const message = out[index]!;
+    const content = shorten(text, textTokens, target, counter);
+    out[index] = { ...message, content };
+    const after = sizes[index]! - textTokens + counter.count(content);
+    tokens += after - sizes[index]!;
+    sizes[index] = after;
+    truncated += 1;
+  }
+  return { messages: out, truncated, tokens };
+}

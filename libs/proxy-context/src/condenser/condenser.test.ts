@@ -1,0 +1,132 @@
+import {
+  createGateway,
+  createRequestContext,
+  type ChatCompletionRequest,
+  type ChatMessage,
+  type ChatTool,
+  type RequestDirectives,
+} from '@switchyard/proxy-core';
+import { describe, expect, it } from 'vitest';
+import { createModelCatalog } from '../catalog/model-catalog';
+import fixture from './__fixtures__/agent-incident-conversation.json';
+import { CONDENSE_STRATEGIES } from './condense-strategies';
+import { createCondenser, type Condenser } from './condenser';
+import type { CondenserOptions } from './condenser-options';
+import { toolPairsIntact } from './message-units';
+import { SUMMARY_PREFIX } from './summarize-units';
+import { countRequest, tokenCounterFor } from './token-counter';
+
+const conversation = fixture.messages as unknown as ChatMessage[];
+const tools = fixture.tools as unknown as ChatTool[];
+const WINDOW = 6_000;
+const OUTPUT = 1_000;
+
+const catalog = createModelCatalog({ models: { 'agent-model': { provider: 'openai', contextWindow: WINDOW, maxOutputTokens: 4_000 } } });
+
+function condenser(options: Partial<CondenserOptions> = {}): Condenser {
+  return createCondenser({ catalog, aliases: { 'agent-model': ['gpt-4o-mini'] }, ...options });
+}
+
+function request(messages: ChatMessage[] = conversation): ChatCompletionRequest {
+  return { model: 'agent-model', messages, tools, max_tokens: OUTPUT };
+}
+
+function context(directives?: RequestDirectives) {
+  return createRequestContext(directives === undefined ? {} : { directives });
+}
+
+describe('condenser on a long agent conversation with tools', async () => {
+  const counter = await tokenCounterFor('gpt-4o-mini');
+  const budget = WINDOW - OUTPUT;
+
+  it('the fixture overflows the window', () => {
+    expect(countRequest(request(), counter)).toBeGreaterThan(WINDOW * 2);
+    expect(toolPairsIntact(conversation)).toBe(true);
+  });
+
+  for (const strategy of CONDENSE_STRATEGIES.filter((name) => name !== 'summarize')) {
+    it(`${strategy}: fits the budget, keeps the system prompt, the newest turn and every tool pair`, async () => {
+      const ctx = context({ condense: strategy });
+      const condensed = await condenser().condense(request(), ctx);
+      const tokens = countRequest(condensed, counter);
+      expect(tokens).toBeLessThanOrEqual(budget);
+      expect(condensed.messages[0]).toEqual(conversation[0]);
+      expect(condensed.messages.at(-1)).toEqual(conversation.at(-1));
+      expect(toolPairsIntact(condensed.messages)).toBe(true);
+      expect(ctx.condensation).toMatchObject({ strategy: expect.stringContaining(strategy) as string, tokensAfter: tokens });
+      expect(ctx.condensation!.tokensBefore).toBeGreaterThan(budget);
+      expect(ctx.condensation!.removed).toBeGreaterThan(0);
+    });
+  }
+
+  it('middle-out keeps the first user turn and drops from the middle', async () => {
+    const condensed = await condenser().condense(request(), context());
+    expect(condensed.messages[1]).toEqual(conversation[1]);
+    expect(condensed.messages.length).toBeLessThan(conversation.length);
+  });
+
+  it('truncate-long keeps head and tail of the oversized tool output and marks the cut', async () => {
+    const condensed = await condenser().condense(request(), context({ condense: 'truncate-long' }));
+    const cut = condensed.messages.filter((message) => typeof message.content === 'string' && message.content.includes('omitted by the gateway'));
+    expect(cut.length).toBeGreaterThan(0);
+    expect(condensed.messages).toHaveLength(conversation.length);
+  });
+
+  it('summarize replaces the dropped turns with a summary from the summary model, through the gateway', async () => {
+    const plugin = condenser({ summary: { model: 'cheap', maxTokens: 200 } });
+    const gateway = createGateway({
+      providers: [{ name: 'mock', type: 'mock' }],
+      models: [
+        { name: 'agent-model', targets: [{ provider: 'mock', model: 'gpt-4o-mini' }] },
+        { name: 'cheap', targets: [{ provider: 'mock', model: 'cheap-summary' }] },
+      ],
+      plugins: [plugin],
+    });
+    plugin.connect(gateway);
+    const ctx = context({ condense: 'summarize' });
+    await gateway.chat(request(), { context: ctx });
+    expect(ctx.condensation).toMatchObject({ strategy: 'summarize' });
+    expect(ctx.condensation!.tokensAfter).toBeLessThanOrEqual(budget);
+    const condensed = await plugin.condense(request(), context({ condense: 'summarize' }));
+    const summary = condensed.messages.find((message) => typeof message.content === 'string' && message.content.startsWith(SUMMARY_PREFIX));
+    expect(summary?.role).toBe('system');
+    expect(condensed.messages[0]).toEqual(conversation[0]);
+    expect(toolPairsIntact(condensed.messages)).toBe(true);
+    expect(countRequest(condensed, counter)).toBeLessThanOrEqual(budget);
+  });
+
+  it('leaves a request that fits untouched', async () => {
+    const short = request(conversation.slice(0, 2));
+    const ctx = context();
+    expect(await condenser().condense(short, ctx)).toBe(short);
+    expect(ctx.condensation).toBeUndefined();
+  });
+
+  it('is off for a model the catalog does not know', async () => {
+    const unknown = { ...request(), model: 'mystery-model' };
+    expect(await condenser().condense(unknown, context())).toBe(unknown);
+  });
+
+  it('applies a per-model input budget', async () => {
+    const ctx = context();
+    const condensed = await condenser({ models: { 'agent-model': { strategy: 'drop-oldest', maxInputTokens: 2_000 } } }).condense(request(), ctx);
+    expect(countRequest(condensed, counter)).toBeLessThanOrEqual(2_000);
+    expect(ctx.condensation?.strategy).toBe('drop-oldest');
+  });
+
+  it('fails with context_length_exceeded when the pinned turns alone cannot fit', async () => {
+    const huge: ChatMessage[] = [{ role: 'system', content: 'policy '.repeat(20_000) }, { role: 'user', content: 'hi' }];
+    await expect(condenser().condense(request(huge), context())).rejects.toMatchObject({ code: 'context_length_exceeded' });
+    await expect(condenser().condense({ ...request(), max_tokens: WINDOW }, context())).rejects.toMatchObject({ code: 'context_length_exceeded' });
+  });
+
+  it('refuses an unknown strategy and summarize without a summary model', async () => {
+    await expect(condenser().condense(request(), context({ condense: 'compress-harder' }))).rejects.toMatchObject({ code: 'invalid_request' });
+    await expect(condenser().condense(request(), context({ condense: 'summarize' }))).rejects.toMatchObject({ code: 'invalid_request' });
+  });
+
+  it('does not condense unless asked when auto is off', async () => {
+    const req = request();
+    expect(await condenser({ auto: false }).condense(req, context())).toBe(req);
+  });
+});

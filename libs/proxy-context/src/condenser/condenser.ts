@@ -1,0 +1,217 @@
+import {
+  SwitchyardError,
+  createRequestContext,
+  silentLogger,
+  type CallOptions,
+  type ChatCompletion,
+  type ChatCompletionRequest,
+  type ChatMessage,
+  type GatewayHooks,
+  type GatewayPlugin,
+  type Logger,
+  type RequestContext,
+} from '@switchyard/proxy-core';
+import { dropOldest, isCondenseStrategy, middleOut, truncateLong, type CondenseStrategy, type Selection } from './condense-strategies';
+import { CONDENSER_DEFAULTS, validateCondenserOptions, type CondenserOptions } from './condenser-options';
+import { toUnits, type MessageUnit } from './message-units';
+import { SUMMARY_INSTRUCTION, SUMMARY_PREFIX, transcriptOf } from './summarize-units';
+import { countMessage, countTools, tokenCounterFor, type TokenCounter } from './token-counter';
+
+const PLUGIN_NAME = 'switchyard:condenser';
+/** `metadata.purpose` of the condenser's own summary requests, which are never condensed. */
+export const SUMMARY_PURPOSE = 'condenser-summary';
+const REPLY_PRIMING = 3;
+
+/** The chat function `summarize` calls: the gateway's own `chat`. */
+export type ChatFunction = (request: ChatCompletionRequest, options?: CallOptions) => Promise<ChatCompletion>;
+
+/** Counters of the condenser (for metrics). */
+export interface CondenserStats {
+  condensed: number;
+  /** Requests refused with `context_length_exceeded`. */
+  refused: number;
+  /** Summaries that failed (the turns were then dropped without one). */
+  summaryFailures: number;
+}
+
+/** What a condensing pass produced. */
+interface Outcome {
+  messages: ChatMessage[];
+  strategy: string;
+  removed: number;
+  tokens: number;
+}
+
+/**
+ * The context condenser: when a request would overflow its model's context window (from
+ * the model catalog, minus `max_tokens`), or when asked, it fits the messages with a
+ * strategy, keeping system prompts and tool-call/tool-result pairs whole. The result
+ * always fits, or the request fails with `context_length_exceeded`.
+ * @example
+ * const condenser = createCondenser({ catalog: createModelCatalog(), summary: { model: 'cheap' } });
+ * const gateway = createGateway({ providers, models, plugins: [condenser] });
+ * condenser.connect(gateway); // lets `summarize` ask the summary model through the gateway
+ */
+export class Condenser implements GatewayPlugin {
+  readonly name = PLUGIN_NAME;
+  readonly #options: CondenserOptions;
+  readonly #logger: Logger;
+  #chat: ChatFunction | undefined;
+  readonly #counters: CondenserStats = { condensed: 0, refused: 0, summaryFailures: 0 };
+
+  constructor(options: CondenserOptions) {
+    validateCondenserOptions(options);
+    this.#options = Object.freeze({ ...options });
+    this.#logger = options.logger ?? silentLogger;
+  }
+
+  /** Gives `summarize` the gateway's chat function (call after creating the gateway). */
+  connect(gateway: { chat: ChatFunction }): void {
+    this.#chat = (request, options) => gateway.chat(request, options);
+  }
+
+  apply(hooks: GatewayHooks): void {
+    hooks.beforeRequest.tapPromise(PLUGIN_NAME, async (request, context) => this.condense(request, context));
+  }
+
+  stats(): CondenserStats {
+    return { ...this.#counters };
+  }
+
+  /** Fits one request (what the `beforeRequest` tap does); returns it unchanged when nothing is needed. */
+  async condense(request: ChatCompletionRequest, context: RequestContext): Promise<ChatCompletionRequest> {
+    if (context.endpoint !== 'chat' || context.metadata['purpose'] === SUMMARY_PURPOSE) return request;
+    const asked = context.directives?.condense;
+    if (asked !== undefined && !isCondenseStrategy(asked)) {
+      throw new SwitchyardError('invalid_request', `Unknown condensing strategy "${asked}" (known: middle-out, drop-oldest, truncate-long, summarize).`, {
+        param: 'x-switchyard-condense',
+      });
+    }
+    const perModel = this.#options.models?.[request.model];
+    const configured = asked ?? perModel?.strategy;
+    if (configured === undefined && !(this.#options.auto ?? CONDENSER_DEFAULTS.auto)) return request;
+    const limits = this.#limits(request, perModel?.maxInputTokens);
+    // an unknown model has no window: the condenser stays off
+    if (limits === undefined) return request;
+    const { budget, tokenizerModel } = limits;
+    if (budget <= 0) {
+      this.#counters.refused += 1;
+      throw new SwitchyardError('context_length_exceeded', `max_tokens leaves no room for the prompt in the context window of "${request.model}".`, { param: 'max_tokens' });
+    }
+    const counter = await tokenCounterFor(tokenizerModel);
+    const imageTokens = { imageTokens: this.#options.imageTokens ?? CONDENSER_DEFAULTS.imageTokens };
+    const counts = request.messages.map((message) => countMessage(message, counter, imageTokens));
+    const fixed = REPLY_PRIMING + countTools(request.tools, counter);
+    const before = counts.reduce((sum, n) => sum + n, fixed);
+    if (before <= budget) return request;
+
+    const strategy = configured ?? this.#options.strategy ?? CONDENSER_DEFAULTS.strategy;
+    let outcome = await this.#apply(strategy, request, counts, fixed, budget, counter, context);
+    if (outcome.tokens > budget) {
+      // the chosen strategy could not remove enough (pinned turns too large): shorten long messages
+      const recounted = outcome.messages.map((message) => countMessage(message, counter, imageTokens));
+      const cut = truncateLong(outcome.messages, recounted, fixed, budget, counter, this.#options.minKeepTokens ?? CONDENSER_DEFAULTS.minKeepTokens);
+      if (cut.truncated > 0) outcome = { messages: cut.messages, strategy: `${outcome.strategy}+truncate-long`, removed: outcome.removed + cut.truncated, tokens: cut.tokens };
+    }
+    if (outcome.tokens > budget) {
+      this.#counters.refused += 1;
+      throw new SwitchyardError(
+        'context_length_exceeded',
+        `The messages take ${before} tokens and cannot be condensed below ${outcome.tokens} for the ${budget}-token budget of "${request.model}".`,
+        { param: 'messages' },
+      );
+    }
+    this.#counters.condensed += 1;
+    context.condensation = { strategy: outcome.strategy, removed: outcome.removed, tokensBefore: before, tokensAfter: outcome.tokens };
+    this.#logger.info({ requestId: context.requestId, model: request.model, ...context.condensation }, 'condensed the request to fit the context window');
+    return { ...request, messages: outcome.messages };
+  }
+
+  /** The prompt budget in tokens and the model whose tokenizer counts, or undefined when the window is unknown. */
+  #limits(request: ChatCompletionRequest, maxInputTokens: number | undefined): { budget: number; tokenizerModel: string } | undefined {
+    const ids = [request.model, ...(this.#options.aliases?.[request.model] ?? [])];
+    const known = ids.map((id) => this.#options.catalog.lookup(id)).filter((info) => info !== undefined);
+    const tokenizerModel = this.#options.aliases?.[request.model]?.[0] ?? known[0]?.id ?? request.model;
+    if (known.length === 0) return maxInputTokens === undefined ? undefined : { budget: maxInputTokens, tokenizerModel };
+    const window = Math.min(...known.map((info) => info.contextWindow));
+    const maxOutput = Math.min(...known.map((info) => info.maxOutputTokens));
+    const reserve = request.max_completion_tokens ?? request.max_tokens ?? Math.min(this.#options.outputReserveTokens ?? CONDENSER_DEFAULTS.outputReserveTokens, maxOutput);
+    return { budget: Math.min(window - reserve, maxInputTokens ?? Number.POSITIVE_INFINITY), tokenizerModel };
+  }
+
+  async #apply(
+    strategy: CondenseStrategy,
+    request: ChatCompletionRequest,
+    counts: number[],
+    fixed: number,
+    budget: number,
+    counter: TokenCounter,
+    context: RequestContext,
+  ): Promise<Outcome> {
+    const units = toUnits(request.messages, counts);
+    switch (strategy) {
+      case 'drop-oldest':
+        return fromSelection('drop-oldest', dropOldest(units, fixed, budget));
+      case 'middle-out':
+        return fromSelection('middle-out', middleOut(units, fixed, budget));
+      case 'truncate-long': {
+        const cut = truncateLong(request.messages, counts, fixed, budget, counter, this.#options.minKeepTokens ?? CONDENSER_DEFAULTS.minKeepTokens);
+        return { messages: cut.messages, strategy: 'truncate-long', removed: cut.truncated, tokens: cut.tokens };
+      }
+      case 'summarize':
+        return this.#summarize(units, fixed, budget, counter, context);
+    }
+  }
+
+  async #summarize(units: MessageUnit[], fixed: number, budget: number, counter: TokenCounter, context: RequestContext): Promise<Outcome> {
+    const summary = this.#options.summary;
+    if (summary === undefined || this.#chat === undefined) {
+      throw new SwitchyardError('invalid_request', 'The "summarize" strategy needs a summary model configured on the gateway.', { param: 'x-switchyard-condense' });
+    }
+    const maxTokens = summary.maxTokens ?? CONDENSER_DEFAULTS.summaryMaxTokens;
+    // room for the summary message itself, then drop the oldest turns it will stand for
+    const reserve = maxTokens + 16;
+    const selection = dropOldest(units, fixed + reserve, budget);
+    if (selection.removed.length === 0) return fromSelection('drop-oldest', dropOldest(units, fixed, budget));
+    const removedMessages = selection.removed.sort((a, b) => a.start - b.start).flatMap((unit) => unit.messages);
+    let text: string;
+    try {
+      const answer = await this.#chat(
+        {
+          model: summary.model,
+          messages: [
+            { role: 'system', content: SUMMARY_INSTRUCTION },
+            { role: 'user', content: transcriptOf(removedMessages, counter, summary.inputMaxTokens ?? CONDENSER_DEFAULTS.summaryInputMaxTokens) },
+          ],
+          max_tokens: maxTokens,
+          temperature: 0,
+        },
+        { context: createRequestContext({ metadata: { ...context.metadata, purpose: SUMMARY_PURPOSE }, signal: context.signal }) },
+      );
+      text = answer.choices[0]?.message.content ?? '';
+    } catch (error) {
+      this.#counters.summaryFailures += 1;
+      this.#logger.warn({ requestId: context.requestId, err: error }, 'the summary model failed; earlier turns were dropped without a summary');
+      return fromSelection('drop-oldest', dropOldest(units, fixed, budget));
+    }
+    const message: ChatMessage = { role: 'system', content: `${SUMMARY_PREFIX}${counter.head(text, maxTokens)}` };
+    const kept = selection.kept.flatMap((unit) => unit.messages);
+    const leading = selection.kept.filter((unit) => unit.system).reduce((sum, unit) => sum + unit.messages.length, 0);
+    const messages = [...kept.slice(0, leading), message, ...kept.slice(leading)];
+    return { messages, strategy: 'summarize', removed: removedMessages.length, tokens: selection.tokens - reserve + countMessage(message, counter) };
+  }
+}
+
+function fromSelection(strategy: string, selection: Selection): Outcome {
+  return {
+    messages: selection.kept.flatMap((unit) => unit.messages),
+    strategy,
+    removed: selection.removed.reduce((sum, unit) => sum + unit.messages.length, 0),
+    tokens: selection.tokens,
+  };
+}
+
+/** Creates the condenser plugin (see {@link Condenser}). */
+export function createCondenser(options: CondenserOptions): Condenser {
+  return new Condenser(options);
+}

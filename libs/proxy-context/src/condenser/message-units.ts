@@ -1,0 +1,55 @@
+import type { ChatMessage } from '@switchyard/proxy-core';
+
+/**
+ * Messages that are kept or removed together: a single message, or an assistant message
+ * with tool calls followed by the tool results answering them (never split: a provider
+ * refuses a tool result without its call, and a call without its result).
+ */
+export interface MessageUnit {
+  /** Index of the unit's first message in the original list. */
+  start: number;
+  messages: ChatMessage[];
+  tokens: number;
+  /** Leading system/developer instructions. */
+  system: boolean;
+}
+
+/** Groups messages into units, in order; `counts[i]` is message i's tokens. */
+export function toUnits(messages: readonly ChatMessage[], counts: readonly number[]): MessageUnit[] {
+  const units: MessageUnit[] = [];
+  let leading = true;
+  let i = 0;
+  while (i < messages.length) {
+    const message = messages[i]!;
+    const isSystem = message.role === 'system' || message.role === 'developer';
+    leading = leading && isSystem;
+    const group: ChatMessage[] = [message];
+    if (message.role === 'assistant' && (message.tool_calls?.length ?? 0) > 0) {
+      const ids = new Set(message.tool_calls!.map((call) => call.id));
+      while (i + group.length < messages.length) {
+        const next = messages[i + group.length]!;
+        if (next.role !== 'tool' || !ids.has(next.tool_call_id)) break;
+        group.push(next);
+      }
+    }
+    units.push({ start: i, messages: group, tokens: counts.slice(i, i + group.length).reduce((sum, n) => sum + n, 0), system: leading });
+    i += group.length;
+  }
+  return units;
+}
+
+/** Whether every tool result in a message list follows the assistant call it answers. */
+export function toolPairsIntact(messages: readonly ChatMessage[]): boolean {
+  const open = new Set<string>();
+  for (const message of messages) {
+    if (message.role === 'assistant') {
+      open.clear();
+      for (const call of message.tool_calls ?? []) open.add(call.id);
+    } else if (message.role === 'tool') {
+      if (!open.has(message.tool_call_id)) return false;
+    } else {
+      open.clear();
+    }
+  }
+  return true;
+}

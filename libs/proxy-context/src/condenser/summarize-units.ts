@@ -1,0 +1,29 @@
+import type { ChatMessage } from '@switchyard/proxy-core';
+import { contentText, type TokenCounter } from './token-counter';
+
+/** The instruction the summary model gets. */
+export const SUMMARY_INSTRUCTION =
+  'Summarise the conversation transcript you are given for another assistant that will continue it. ' +
+  'Keep facts, decisions, names, numbers, open questions and tool results that matter; drop pleasantries. ' +
+  'Write plain prose, no preamble.';
+
+/** A prefix that marks the summary message inserted in place of the removed turns. */
+export const SUMMARY_PREFIX = 'Summary of the earlier conversation (condensed by the gateway):\n';
+
+/** A readable transcript of messages, cut (head and tail kept) to `maxTokens`. */
+export function transcriptOf(messages: readonly ChatMessage[], counter: TokenCounter, maxTokens: number): string {
+  const lines = messages.map((message) => {
+    const text = contentText(message.content);
+    if (message.role === 'assistant' && (message.tool_calls?.length ?? 0) > 0) {
+      const calls = message.tool_calls!.map((call) => `${call.function.name}(${call.function.arguments})`).join(', ');
+      return `assistant: ${text}${text === '' ? '' : ' '}[called ${calls}]`;
+    }
+    if (message.role === 'tool') return `tool result (${message.tool_call_id}): ${text}`;
+    return `${message.role}: ${text}`;
+  });
+  const transcript = lines.join('\n\n');
+  const tokens = counter.count(transcript);
+  if (tokens <= maxTokens) return transcript;
+  const half = Math.floor(maxTokens / 2);
+  return `${counter.head(transcript, half)}\n\n[...]\n\n${counter.tail(transcript, half)}`;
+}

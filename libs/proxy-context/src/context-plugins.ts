@@ -1,0 +1,75 @@
+import type { GatewayPlugin, Logger, ModelCatalog } from '@switchyard/proxy-core';
+import { createResponseCache, type ResponseCache } from './cache/response-cache';
+import type { ResponseCacheOptions } from './cache/response-cache-options';
+import { createModelCatalog, type ModelCatalogOptions } from './catalog/model-catalog';
+import { createCondenser, type ChatFunction, type Condenser } from './condenser/condenser';
+import type { CondenserOptions } from './condenser/condenser-options';
+import { MemoryBudget } from './memory/memory-budget';
+
+/** Defaults of {@link ContextPluginsOptions}. */
+export const CONTEXT_DEFAULTS = {
+  /** The process-wide memory budget of the caches and queues. */
+  memoryBudgetBytes: 256 * 1024 * 1024,
+} as const;
+
+/** Options of {@link createContextPlugins}: every feature of this package at once. */
+export interface ContextPluginsOptions {
+  /** One budget in bytes for every cache and queue of the process, or a budget shared with other structures. @default 268435456 */
+  memoryBudget?: number | MemoryBudget;
+  /** Model facts: overrides of the shipped data, or a catalog of your own. @default the shipped data */
+  catalog?: ModelCatalogOptions | ModelCatalog;
+  /** The response cache, off when absent. */
+  cache?: Omit<ResponseCacheOptions, 'budget'>;
+  /** The context condenser, off when absent. */
+  condenser?: Omit<CondenserOptions, 'catalog' | 'logger'>;
+  /** Where the condenser logs. @default a silent logger */
+  logger?: Logger;
+}
+
+/** The plugins and shared state built by {@link createContextPlugins}. */
+export interface ContextPlugins {
+  readonly budget: MemoryBudget;
+  readonly catalog: ModelCatalog;
+  readonly cache: ResponseCache | undefined;
+  readonly condenser: Condenser | undefined;
+  /** Pass these to `createGateway({ plugins })` (or apply them to `gateway.hooks`). */
+  readonly plugins: readonly GatewayPlugin[];
+  /** Gives the condenser the gateway's chat function (for `summarize`). */
+  connect(gateway: { chat: ChatFunction }): void;
+  /** Closes connections the plugins opened (the cache's Redis). */
+  close(): Promise<void>;
+}
+
+function isCatalog(value: ModelCatalogOptions | ModelCatalog): value is ModelCatalog {
+  return typeof (value as ModelCatalog).lookup === 'function';
+}
+
+/**
+ * Builds the model catalog, the memory budget, and the cache and condenser plugins that
+ * are configured, sharing one budget and one catalog.
+ * @example
+ * const context = createContextPlugins({ cache: { memory: { maxBytes: 64 * 1024 * 1024 } }, condenser: {} });
+ * const gateway = createGateway({ providers, models, plugins: [...context.plugins], modelCatalog: context.catalog });
+ * context.connect(gateway);
+ */
+export function createContextPlugins(options: ContextPluginsOptions = {}): ContextPlugins {
+  const budget = options.memoryBudget instanceof MemoryBudget ? options.memoryBudget : new MemoryBudget({ maxBytes: options.memoryBudget ?? CONTEXT_DEFAULTS.memoryBudgetBytes });
+  const catalog = options.catalog !== undefined && isCatalog(options.catalog) ? options.catalog : createModelCatalog(options.catalog ?? {});
+  const cache = options.cache === undefined ? undefined : createResponseCache({ ...options.cache, budget });
+  const condenser = options.condenser === undefined ? undefined : createCondenser({ ...options.condenser, catalog, ...(options.logger === undefined ? {} : { logger: options.logger }) });
+  const plugins: GatewayPlugin[] = [];
+  // the condenser runs in beforeRequest, the cache in lookupResponse: the cache keys the condensed request
+  if (condenser !== undefined) plugins.push(condenser);
+  if (cache !== undefined) plugins.push(cache);
+  return Object.freeze({
+    budget,
+    catalog,
+    cache,
+    condenser,
+    plugins,
+    connect: (gateway: { chat: ChatFunction }) => condenser?.connect(gateway),
+    close: async () => {
+      await cache?.close();
+    },
+  });
+}
