@@ -104,3 +104,5 @@ export type { OpenAIPreset, OpenAIPresetType, OpenAIProviderOptions } from './pr
 export { OPENAI_PRESETS, openAIPresetProvider, openAIPresetProviders } from './providers/openai';
 export { GEMINI_DEFAULTS, GeminiAdapter, geminiProvider, GeminiProviderOptionsSchema } from './providers/gemini';
 export type { GeminiProviderOptions } from './providers/gemini';
+export { OLLAMA_DEFAULTS, OllamaAdapter, ollamaProvider, OllamaProviderOptionsSchema } from './providers/ollama';
+export type { OllamaProviderOptions } from './providers/ollama';

@@ -7,3 +7,4 @@ export { requireService, TEST_DATABASE_URL, TEST_REDIS_URL } from './require-ser
 export { geminiRoutes } from './gemini/gemini-routes';
 export { ndjsonChunks, replyWithFixture, sseChunks, writeChunks } from './stream-chunks';
 export type { ChunkedBody, FixtureReply } from './stream-chunks';
+export { ollamaRoutes } from './ollama/ollama-routes';

@@ -4,6 +4,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { faultMatches, type MockFault } from './mock-fault';
 import { openAIRoutes } from './openai/openai-routes';
 import { geminiRoutes } from './gemini/gemini-routes';
+import { ollamaRoutes } from './ollama/ollama-routes';
 
 /** One request the mock upstream received. */
 export interface RecordedRequest {
@@ -96,7 +97,7 @@ async function readBody(req: IncomingMessage): Promise<unknown> {
  */
 export async function createMockUpstream(options: MockUpstreamOptions = {}): Promise<MockUpstream> {
   const settings: Required<MockUpstreamOptions> = { ...DEFAULTS, ...options };
-  const routes = [...settings.routes, ...openAIRoutes, ...geminiRoutes];
+  const routes = [...settings.routes, ...openAIRoutes, ...geminiRoutes, ...ollamaRoutes];
   const requests: RecordedRequest[] = [];
   const events = new EventEmitter();
   let faults: Array<MockFault & { used: number }> = [];

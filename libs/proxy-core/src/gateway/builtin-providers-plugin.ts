@@ -1,6 +1,7 @@
 import type { GatewayPlugin } from '../hooks/gateway-hooks';
 import { geminiProvider } from '../providers/gemini';
 import { mockProvider } from '../providers/mock';
+import { ollamaProvider } from '../providers/ollama';
 import { openAIPresetProviders, openAIProvider } from '../providers/openai';
 
 /** Registers the built-in provider types through the same hook a third-party plugin uses. */
@@ -11,6 +12,7 @@ export const builtinProvidersPlugin: GatewayPlugin = {
       registry.register(openAIProvider);
       registry.register(mockProvider);
       registry.register(geminiProvider);
+      registry.register(ollamaProvider);
       for (const preset of openAIPresetProviders) registry.register(preset);
     });
   },

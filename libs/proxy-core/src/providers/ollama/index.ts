@@ -1,0 +1,2 @@
+export { OLLAMA_DEFAULTS, OllamaAdapter, ollamaProvider, OllamaProviderOptionsSchema } from './ollama-adapter';
+export type { OllamaProviderOptions } from './ollama-adapter';

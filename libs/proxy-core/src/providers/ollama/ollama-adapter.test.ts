@@ -1,0 +1,146 @@
+import { createMockUpstream, ndjsonChunks, replyWithFixture, type MockUpstream } from '@switchyard/testing';
+import { Agent } from 'undici';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  basicRequest,
+  callContext,
+  collect,
+  decodeBase64Floats,
+  fixtureJson,
+  fixtureText,
+  rejection,
+  streamedText,
+  toolRoundTripRequest,
+} from '../../../test/support/provider-test-kit';
+import { silentLogger } from '../../options/logger';
+import { OllamaAdapter } from './ollama-adapter';
+
+const API_KEY = 'sk-ollama-canary-0123456789';
+const fixture = (name: string): URL => new URL(`./__fixtures__/${name}`, import.meta.url);
+let upstream: MockUpstream;
+let dispatcher: Agent;
+let adapter: OllamaAdapter;
+let fixtureAdapter: OllamaAdapter;
+let next: Parameters<typeof replyWithFixture>[1] | undefined;
+
+beforeAll(async () => {
+  upstream = await createMockUpstream({
+    routes: [{ method: 'POST', path: /^\/fixture\//, handle: (exchange) => replyWithFixture(exchange, next ?? { status: 500, json: { error: 'no fixture set' } }) }],
+  });
+  dispatcher = new Agent();
+  const kit = { dispatcher, logger: silentLogger };
+  adapter = new OllamaAdapter({ name: 'ollama', type: 'ollama', baseUrl: upstream.url, apiKey: API_KEY, keepAlive: '5m' }, kit);
+  fixtureAdapter = new OllamaAdapter({ name: 'ollama', type: 'ollama', baseUrl: `${upstream.url}/fixture` }, kit);
+});
+afterEach(() => {
+  upstream.reset();
+  next = undefined;
+});
+afterAll(async () => {
+  await dispatcher.close();
+  await upstream.close();
+});
+
+describe('ollama adapter', () => {
+  it('maps a documented /api/chat response with its token counts', async () => {
+    next = { json: fixtureJson(fixture('chat.json')) };
+    const response = await fixtureAdapter.chat(basicRequest, callContext('llama3.2'));
+    const sent = upstream.requests[0]!;
+    expect(sent.path).toBe('/fixture/api/chat');
+    expect(sent.body).toEqual({ model: 'llama3.2', messages: [{ role: 'user', content: 'Hello!' }], stream: false });
+    expect(response.choices[0]).toMatchObject({ finish_reason: 'stop', message: { content: 'Hello! How are you today?' } });
+    expect(response.usage).toEqual({ prompt_tokens: 26, completion_tokens: 298, total_tokens: 324 });
+    expect(response.created).toBe(Math.floor(Date.parse('2023-12-12T14:13:43.416799Z') / 1000));
+  });
+
+  it('translates images, tool calls, tool results and options, with the bearer key and keep_alive', async () => {
+    await adapter.chat(toolRoundTripRequest, callContext('llama3.2'));
+    const sent = upstream.requests[0]!;
+    expect(sent.headers['authorization']).toBe(`Bearer ${API_KEY}`);
+    expect(sent.body).toMatchObject({
+      model: 'llama3.2',
+      stream: false,
+      keep_alive: '5m',
+      options: { temperature: 0.3, num_predict: 256, stop: ['END'] },
+      messages: [
+        { role: 'system', content: 'You are a helpful assistant.' },
+        { role: 'user', content: 'What is the weather where this photo was taken?', images: [expect.stringMatching(/^iVBOR/) as unknown] },
+        { role: 'assistant', content: '', tool_calls: [{ function: { name: 'get_weather', arguments: { location: 'Boston, MA' } } }] },
+        { role: 'tool', content: '{"temperature_c":21}', tool_name: 'get_weather' },
+      ],
+    });
+  });
+
+  it('rejects image URLs, which Ollama cannot fetch', async () => {
+    const request = { ...basicRequest, messages: [{ role: 'user' as const, content: [{ type: 'image_url' as const, image_url: { url: 'https://example.com/a.png' } }] }] };
+    expect((await rejection(adapter.chat(request, callContext('llava')))).code).toBe('unsupported_feature');
+  });
+
+  it('maps a documented tool call response', async () => {
+    next = { json: fixtureJson(fixture('tool-call.json')) };
+    const response = await fixtureAdapter.chat(toolRoundTripRequest, callContext('llama3.2'));
+    const choice = response.choices[0]!;
+    expect(choice.finish_reason).toBe('tool_calls');
+    expect(choice.message.content).toBeNull();
+    expect(choice.message.tool_calls?.[0]).toMatchObject({ type: 'function', function: { name: 'get_current_weather' } });
+    expect(JSON.parse(choice.message.tool_calls?.[0]?.function.arguments ?? '')).toEqual({ format: 'celsius', location: 'Paris, FR' });
+  });
+
+  it('replays a documented NDJSON stream with usage from the done line', async () => {
+    next = { stream: { contentType: 'application/x-ndjson', chunks: ndjsonChunks(fixtureText(fixture('stream.chunks.txt'))), errorChunk: () => '' } };
+    const chunks = await collect(await fixtureAdapter.stream(basicRequest, callContext('llama3.2')));
+    expect((upstream.requests[0]!.body as { stream: boolean }).stream).toBe(true);
+    expect(streamedText(chunks)).toBe('The sky is blue.');
+    expect(chunks.filter((c) => c.choices[0]?.finish_reason === 'stop')).toHaveLength(1);
+    expect(chunks.at(-1)?.usage).toEqual({ prompt_tokens: 26, completion_tokens: 282, total_tokens: 308 });
+  });
+
+  it('streams tool calls from the mock upstream', async () => {
+    const chunks = await collect(await adapter.stream(toolRoundTripRequest, callContext('llama3.2')));
+    const calls = chunks.flatMap((c) => c.choices[0]?.delta.tool_calls ?? []);
+    expect(calls[0]).toMatchObject({ index: 0, function: { name: 'get_weather', arguments: '{"location":"Boston, MA"}' } });
+    expect(chunks.some((c) => c.choices[0]?.finish_reason === 'tool_calls')).toBe(true);
+  });
+
+  it.each([
+    ['unauthorized.json', 401, 'upstream_auth_error'],
+    ['unauthorized.json', 403, 'upstream_auth_error'],
+    ['model-not-found.json', 404, 'upstream_not_found'],
+    ['model-not-found.json', 500, 'upstream_error'],
+    ['model-not-found.json', 503, 'upstream_unavailable'],
+  ] as const)('maps %s with HTTP %i to %s', async (file, status, code) => {
+    upstream.fault({ kind: 'status', status, body: fixtureJson(fixture(file)) });
+    const error = await rejection(adapter.chat(basicRequest, callContext('llama3.2')));
+    expect(error.code).toBe(code);
+    expect(JSON.stringify(error.toJSON())).not.toContain(API_KEY);
+  });
+
+  it('maps 429 with Retry-After to a retryable rate-limit error', async () => {
+    upstream.fault({ kind: 'status', status: 429, headers: { 'retry-after': '3' }, body: { error: 'too many requests' } });
+    expect(await rejection(adapter.chat(basicRequest, callContext('llama3.2')))).toMatchObject({ code: 'upstream_rate_limited', retryAfterMs: 3000 });
+  });
+
+  it('fails a stream with an error line midway, and a cut stream', async () => {
+    upstream.fault({ kind: 'stream-error', afterChunks: 2, times: 1 });
+    expect((await rejection(collect(await adapter.stream(basicRequest, callContext('llama3.2'))))).code).toBe('upstream_stream_error');
+    upstream.fault({ kind: 'cut-stream', afterChunks: 2, times: 1 });
+    const cut = await rejection(collect(await adapter.stream(basicRequest, callContext('llama3.2'))));
+    expect(['upstream_stream_error', 'upstream_connection_error']).toContain(cut.code);
+  });
+
+  it('embeds a batch through /api/embed in float and base64', async () => {
+    const floats = await adapter.embed({ model: 'x', input: ['a', 'b'], dimensions: 4 }, callContext('all-minilm'));
+    expect(upstream.requests[0]!.body).toMatchObject({ model: 'all-minilm', input: ['a', 'b'], dimensions: 4 });
+    expect(floats.data[1]?.embedding).toEqual([0.02, 0.04, 0.06, 0.08]);
+    expect(floats.usage).toEqual({ prompt_tokens: 8, total_tokens: 8 });
+    const base64 = await adapter.embed({ model: 'x', input: 'a', encoding_format: 'base64', dimensions: 2 }, callContext('all-minilm'));
+    expect(decodeBase64Floats(base64.data[0]?.embedding as string)[1]).toBeCloseTo(0.02);
+  });
+
+  it('maps a documented /api/embed response', async () => {
+    next = { json: fixtureJson(fixture('embed.json')) };
+    const response = await fixtureAdapter.embed({ model: 'x', input: ['a', 'b'] }, callContext('all-minilm'));
+    expect(response.data).toHaveLength(2);
+    expect(response.usage.prompt_tokens).toBe(8);
+  });
+});

@@ -1,0 +1,117 @@
+import { randomUUID } from 'node:crypto';
+import { Type, type Static } from '@sinclair/typebox';
+import { embeddingTexts, toEmbedding } from '../../embeddings/embedding-encoding';
+import { readJsonBody, upstreamRequest, type UpstreamResponse } from '../../http/upstream-request';
+import { mapUpstreamStream } from '../../stream/map-upstream-stream';
+import { readNdjson } from '../../stream/read-sse';
+import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from '../../wire/openai-chat';
+import type { EmbeddingRequest, EmbeddingResponse } from '../../wire/openai-embeddings';
+import {
+  PROVIDER_CONTRACT_VERSION,
+  type ProviderAdapter,
+  type ProviderCallContext,
+  type ProviderConfigBase,
+  type ProviderFactory,
+  type ProviderKit,
+} from '../provider-adapter';
+import { fromOllamaResponse } from './from-ollama-response';
+import { OllamaStreamMapper } from './from-ollama-stream';
+import { readOllamaError } from './ollama-error';
+import type { OllamaChatResponse, OllamaEmbedResponse } from './ollama-wire';
+import { toOllamaRequest } from './to-ollama-request';
+
+/** Options of the `ollama` provider (Ollama's native API). */
+export const OllamaProviderOptionsSchema = Type.Object(
+  {
+    /** The Ollama server, without a path. @default "http://127.0.0.1:11434" */
+    baseUrl: Type.Optional(Type.String({ pattern: '^https?://' })),
+    /** A bearer key, for Ollama behind an authenticating proxy or Ollama's cloud. */
+    apiKey: Type.Optional(Type.String({ minLength: 1 })),
+    /** How long Ollama keeps the model loaded after a call (`"5m"`, `"0"`). @default Ollama's default */
+    keepAlive: Type.Optional(Type.String({ minLength: 1 })),
+    /** Extra static headers for every upstream call. */
+    headers: Type.Optional(Type.Record(Type.String(), Type.String())),
+  },
+  { additionalProperties: false },
+);
+
+/** Options of the `ollama` provider (see {@link OllamaProviderOptionsSchema}). */
+export type OllamaProviderOptions = Static<typeof OllamaProviderOptionsSchema>;
+
+/** Defaults of {@link OllamaProviderOptions}. */
+export const OLLAMA_DEFAULTS = { baseUrl: 'http://127.0.0.1:11434' } as const;
+
+/**
+ * The adapter for Ollama's native API (`/api/chat` with NDJSON streaming, `/api/embed`).
+ * @see https://github.com/ollama/ollama/blob/main/docs/api.md
+ */
+export class OllamaAdapter implements ProviderAdapter {
+  readonly contractVersion = PROVIDER_CONTRACT_VERSION;
+  readonly type: string;
+  readonly name: string;
+  readonly #baseUrl: string;
+  readonly #headers: Record<string, string>;
+  readonly #keepAlive: string | undefined;
+  readonly #kit: ProviderKit;
+
+  constructor(options: OllamaProviderOptions & ProviderConfigBase, kit: ProviderKit) {
+    this.name = options.name;
+    this.type = options.type;
+    this.#baseUrl = (options.baseUrl ?? OLLAMA_DEFAULTS.baseUrl).replace(/\/+$/, '');
+    this.#headers = { ...(options.headers ?? {}), ...(options.apiKey === undefined ? {} : { authorization: `Bearer ${options.apiKey}` }) };
+    this.#keepAlive = options.keepAlive;
+    this.#kit = kit;
+  }
+
+  async chat(request: ChatCompletionRequest, context: ProviderCallContext): Promise<ChatCompletion> {
+    const response = await this.#post('/api/chat', this.#body(request, context.model, false), context);
+    const body = await readJsonBody<OllamaChatResponse>(response, this.name, context.signal);
+    return fromOllamaResponse(body, this.name, context.model, `chatcmpl-${randomUUID()}`);
+  }
+
+  async stream(request: ChatCompletionRequest, context: ProviderCallContext): Promise<AsyncIterable<ChatCompletionChunk>> {
+    const response = await this.#post('/api/chat', this.#body(request, context.model, true), context, 'application/x-ndjson');
+    const mapper = new OllamaStreamMapper(this.name, context.model, `chatcmpl-${randomUUID()}`, Math.floor(Date.now() / 1000));
+    return mapUpstreamStream(response, this.name, context.signal, readNdjson, mapper);
+  }
+
+  async embed(request: EmbeddingRequest, context: ProviderCallContext): Promise<EmbeddingResponse> {
+    const input = embeddingTexts(request, this.name);
+    const body: Record<string, unknown> = { model: context.model, input, ...(request.dimensions === undefined ? {} : { dimensions: request.dimensions }) };
+    if (this.#keepAlive !== undefined) body['keep_alive'] = this.#keepAlive;
+    const response = await this.#post('/api/embed', body, context);
+    const answer = await readJsonBody<OllamaEmbedResponse>(response, this.name, context.signal);
+    const tokens = answer.prompt_eval_count ?? 0;
+    return {
+      object: 'list',
+      data: (answer.embeddings ?? []).map((values, index) => toEmbedding(values, index, request.encoding_format)),
+      model: answer.model ?? context.model,
+      usage: { prompt_tokens: tokens, total_tokens: tokens },
+    };
+  }
+
+  #body(request: ChatCompletionRequest, model: string, stream: boolean): Record<string, unknown> {
+    const body = toOllamaRequest(request, model, stream, this.name);
+    if (this.#keepAlive !== undefined) body['keep_alive'] = this.#keepAlive;
+    return body;
+  }
+
+  #post(path: string, json: unknown, context: ProviderCallContext, accept = 'application/json'): Promise<UpstreamResponse> {
+    return upstreamRequest({
+      provider: this.name,
+      url: `${this.#baseUrl}${path}`,
+      headers: { ...this.#headers, ...context.headers, accept, 'x-request-id': context.requestId },
+      json,
+      signal: context.signal,
+      dispatcher: this.#kit.dispatcher,
+      readError: readOllamaError,
+    });
+  }
+}
+
+/** The `ollama` provider type. */
+export const ollamaProvider: ProviderFactory<OllamaProviderOptions> = {
+  type: 'ollama',
+  optionsSchema: OllamaProviderOptionsSchema,
+  create: (options, kit) => new OllamaAdapter(options, kit),
+};

@@ -1,0 +1,60 @@
+import { SwitchyardError } from '../../errors/switchyard-error';
+import { contentText, parseDataUrl, parseToolArguments, toolNamesById } from '../../wire/chat-message-parts';
+import type { ChatCompletionRequest } from '../../wire/openai-chat';
+import type { OllamaMessage } from './ollama-wire';
+
+/**
+ * Translates an OpenAI chat request to an Ollama `/api/chat` body: images must be inline
+ * (base64), tool call arguments become objects, sampling settings go under `options`.
+ * @see https://github.com/ollama/ollama/blob/main/docs/api.md#generate-a-chat-completion
+ */
+export function toOllamaRequest(request: ChatCompletionRequest, model: string, stream: boolean, provider: string): Record<string, unknown> {
+  const names = toolNamesById(request.messages);
+  const messages = request.messages.map((message): OllamaMessage => {
+    switch (message.role) {
+      case 'system':
+      case 'developer':
+        return { role: 'system', content: contentText(message.content) };
+      case 'user': {
+        const images: string[] = [];
+        if (typeof message.content !== 'string') {
+          for (const part of message.content) {
+            if (part.type !== 'image_url') continue;
+            const inline = parseDataUrl(part.image_url.url);
+            if (inline === undefined) {
+              throw new SwitchyardError('unsupported_feature', `Provider "${provider}" takes images as base64 data URLs only.`, { provider, param: 'messages' });
+            }
+            images.push(inline.data);
+          }
+        }
+        return { role: 'user', content: contentText(message.content), ...(images.length > 0 ? { images } : {}) };
+      }
+      case 'assistant': {
+        const calls = (message.tool_calls ?? []).map((call) => ({ function: { name: call.function.name, arguments: parseToolArguments(call.function.arguments) } }));
+        return { role: 'assistant', content: contentText(message.content), ...(calls.length > 0 ? { tool_calls: calls } : {}) };
+      }
+      case 'tool': {
+        const name = names.get(message.tool_call_id);
+        return { role: 'tool', content: contentText(message.content), ...(name === undefined ? {} : { tool_name: name }) };
+      }
+    }
+  });
+  const options: Record<string, unknown> = {};
+  const set = (key: string, value: unknown): void => {
+    if (value !== undefined && value !== null) options[key] = value;
+  };
+  set('temperature', request.temperature);
+  set('top_p', request.top_p);
+  set('num_predict', request.max_completion_tokens ?? request.max_tokens);
+  set('seed', request.seed);
+  set('presence_penalty', request.presence_penalty);
+  set('frequency_penalty', request.frequency_penalty);
+  if (request.stop !== undefined && request.stop !== null) options['stop'] = typeof request.stop === 'string' ? [request.stop] : request.stop;
+  const body: Record<string, unknown> = { model, messages, stream };
+  if (request.tools !== undefined && request.tools.length > 0) body['tools'] = request.tools;
+  const format = request.response_format;
+  if (format?.type === 'json_object') body['format'] = 'json';
+  if (format?.type === 'json_schema' && format.json_schema.schema !== undefined) body['format'] = format.json_schema.schema;
+  if (Object.keys(options).length > 0) body['options'] = options;
+  return body;
+}

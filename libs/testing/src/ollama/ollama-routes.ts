@@ -1,0 +1,65 @@
+import type { MockExchange, MockRoute } from '../mock-upstream';
+import { sendJson, splitText } from '../sse';
+import { writeChunks } from '../stream-chunks';
+
+// Shapes follow Ollama's API reference (https://github.com/ollama/ollama/blob/main/docs/api.md):
+// /api/chat answers one JSON object, or NDJSON lines ending with a `done: true` line that
+// carries done_reason and the token counts; /api/embed answers `embeddings`.
+
+interface OllamaBody {
+  model?: string;
+  stream?: boolean;
+  tools?: Array<{ function: { name: string } }>;
+}
+
+const CREATED_AT = '2024-07-22T20:33:28.123648Z';
+
+async function chat({ res, body, streamFault, options }: MockExchange): Promise<void> {
+  const request = (body ?? {}) as OllamaBody;
+  const model = request.model ?? 'llama3.2';
+  // Ollama has no tool_choice: the mock calls the first tool whenever tools are offered
+  const tool = request.tools?.[0]?.function.name;
+  const toolCalls = tool === undefined ? undefined : [{ function: { name: tool, arguments: { location: 'Boston, MA' } } }];
+  const counts = { prompt_eval_count: 26, eval_count: 12, total_duration: 5191566416, load_duration: 2154458 };
+  if (request.stream === false) {
+    sendJson(res, 200, {
+      model,
+      created_at: CREATED_AT,
+      message: { role: 'assistant', content: tool === undefined ? options.replyText : '', ...(toolCalls === undefined ? {} : { tool_calls: toolCalls }) },
+      done: true,
+      done_reason: 'stop',
+      ...counts,
+    });
+    return;
+  }
+  const lines =
+    tool === undefined
+      ? splitText(options.replyText, options.streamChunks).map((piece) => ({ model, created_at: CREATED_AT, message: { role: 'assistant', content: piece }, done: false }))
+      : [{ model, created_at: CREATED_AT, message: { role: 'assistant', content: '', tool_calls: toolCalls }, done: false }];
+  lines.push({ model, created_at: CREATED_AT, message: { role: 'assistant', content: '' }, done: true, done_reason: 'stop', ...counts } as (typeof lines)[number]);
+  await writeChunks(res, {
+    contentType: 'application/x-ndjson',
+    chunks: lines.map((line) => `${JSON.stringify(line)}\n`),
+    streamFault,
+    errorChunk: (message) => `${JSON.stringify({ error: message })}\n`,
+  });
+}
+
+function embed({ res, body }: MockExchange): void {
+  const request = (body ?? {}) as { model?: string; input?: string | string[]; dimensions?: number };
+  const inputs = Array.isArray(request.input) ? request.input : [request.input ?? ''];
+  const dims = request.dimensions ?? 8;
+  sendJson(res, 200, {
+    model: request.model ?? 'all-minilm',
+    embeddings: inputs.map((_, index) => Array.from({ length: dims }, (_v, i) => Number((((index + 1) * (i + 1)) / 100).toFixed(6)))),
+    total_duration: 14143917,
+    load_duration: 1019500,
+    prompt_eval_count: 4 * inputs.length,
+  });
+}
+
+/** Ollama's native routes: `/api/chat` (JSON or NDJSON) and `/api/embed`. */
+export const ollamaRoutes: MockRoute[] = [
+  { method: 'POST', path: /\/api\/chat$/, handle: chat },
+  { method: 'POST', path: /\/api\/embed$/, handle: embed },
+];
