@@ -32,11 +32,11 @@ async function chat({ res, body, streamFault, options }: MockExchange): Promise<
     });
     return;
   }
-  const lines =
+  const lines: Array<Record<string, unknown>> =
     tool === undefined
       ? splitText(options.replyText, options.streamChunks).map((piece) => ({ model, created_at: CREATED_AT, message: { role: 'assistant', content: piece }, done: false }))
       : [{ model, created_at: CREATED_AT, message: { role: 'assistant', content: '', tool_calls: toolCalls }, done: false }];
-  lines.push({ model, created_at: CREATED_AT, message: { role: 'assistant', content: '' }, done: true, done_reason: 'stop', ...counts } as (typeof lines)[number]);
+  lines.push({ model, created_at: CREATED_AT, message: { role: 'assistant', content: '' }, done: true, done_reason: 'stop', ...counts });
   await writeChunks(res, {
     contentType: 'application/x-ndjson',
     chunks: lines.map((line) => `${JSON.stringify(line)}\n`),
