@@ -39,6 +39,12 @@ export default tseslint.config(
     },
   },
   {
+    // README examples print their results, as a user's script would
+    // and import the package by name, as a user's code does
+    files: ['**/examples/**/*.ts'],
+    rules: { 'no-console': 'off', '@nx/enforce-module-boundaries': 'off' },
+  },
+  {
     // build and test runner configs import the shared root configs by relative path
     files: ['**/vitest.config.ts', '**/tsup.config.ts'],
     rules: { '@nx/enforce-module-boundaries': 'off' },

@@ -19,7 +19,7 @@ export function libraryTests(overrides: ViteUserConfig['test'] = {}): ViteUserCo
       },
     },
     test: {
-      include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+      include: ['src/**/*.test.ts', 'test/**/*.test.ts', 'examples/**/*.test.ts'],
       environment: 'node',
       testTimeout: 20_000,
       hookTimeout: 20_000,

@@ -8,3 +8,4 @@ export { geminiRoutes } from './gemini/gemini-routes';
 export { ndjsonChunks, replyWithFixture, sseChunks, writeChunks } from './stream-chunks';
 export type { ChunkedBody, FixtureReply } from './stream-chunks';
 export { ollamaRoutes } from './ollama/ollama-routes';
+export { readmeEmbeds, runExample } from './readme-examples';
