@@ -1,0 +1,50 @@
+import { SwitchyardError } from '@switchyard/proxy-core';
+import { openPostgresDatabase } from './postgres-database';
+import type { SqlDatabase } from './sql-database';
+import { openSqliteDatabase } from './sqlite-database';
+
+/** Options of {@link openDatabase}. */
+export interface OpenDatabaseOptions {
+  /**
+   * Where the database is: `sqlite:./file.db`, `sqlite::memory:`, or
+   * `postgres://user:pass@host:5432/db` (also `postgresql://`).
+   */
+  url: string;
+  /** PostgreSQL only: the schema used as `search_path` (for isolation, e.g. per test). */
+  schema?: string;
+  /** PostgreSQL only: pool size. @default 5 */
+  poolSize?: number;
+  /** PostgreSQL only: how long to wait for a connection, in milliseconds. @default 5000 */
+  connectTimeoutMs?: number;
+  /** SQLite: lock wait; PostgreSQL: statement timeout; in milliseconds. @default 5000 for SQLite, 30000 for PostgreSQL */
+  timeoutMs?: number;
+}
+
+/**
+ * Opens a SQL database by URL. The driver (better-sqlite3 or pg, optional peers) is loaded
+ * only for the dialect asked for. A PostgreSQL server need not be up yet: the pool connects
+ * on first use.
+ * @example
+ * const db = await openDatabase({ url: 'sqlite:./switchyard.db' });
+ * await migrate(db, 'my-plugin', [{ version: 1, name: 'init', up: 'CREATE TABLE t (id TEXT PRIMARY KEY)' }]);
+ * await db.execute('INSERT INTO t (id) VALUES (?)', ['a']);
+ */
+export async function openDatabase(options: OpenDatabaseOptions): Promise<SqlDatabase> {
+  const { url } = options;
+  if (url.startsWith('sqlite:')) {
+    const path = url.slice('sqlite:'.length);
+    if (path === '') throw new SwitchyardError('invalid_options', 'A sqlite: URL needs a path, e.g. sqlite:./switchyard.db or sqlite::memory:.');
+    return openSqliteDatabase({ path, ...(options.timeoutMs === undefined ? {} : { busyTimeoutMs: options.timeoutMs }) });
+  }
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
+    return openPostgresDatabase({
+      url,
+      ...(options.schema === undefined ? {} : { schema: options.schema }),
+      ...(options.poolSize === undefined ? {} : { poolSize: options.poolSize }),
+      ...(options.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: options.connectTimeoutMs }),
+      ...(options.timeoutMs === undefined ? {} : { statementTimeoutMs: options.timeoutMs }),
+    });
+  }
+  // never echo the URL: it may carry a password
+  throw new SwitchyardError('invalid_options', 'Unsupported database URL: use sqlite:<path>, sqlite::memory: or postgres://...');
+}

@@ -1,0 +1,165 @@
+import type BetterSqlite3 from 'better-sqlite3';
+import { SwitchyardError } from '@switchyard/proxy-core';
+import { SerialQueue } from './serial-queue';
+import type { SqlDatabase, SqlExecuteResult, SqlValue } from './sql-database';
+
+type Sqlite = BetterSqlite3.Database;
+type Statement = BetterSqlite3.Statement<unknown[]>;
+
+const STATEMENT_CACHE_SIZE = 200;
+
+function bind(params: readonly SqlValue[] | undefined): unknown[] {
+  if (params === undefined) return [];
+  return params.map((value) => (typeof value === 'boolean' ? (value ? 1 : 0) : value));
+}
+
+/** Options of {@link openSqliteDatabase}. */
+export interface SqliteDatabaseOptions {
+  /** A file path, or `:memory:`. */
+  path: string;
+  /** How long a write waits for another process's lock, in milliseconds. @default 5000 */
+  busyTimeoutMs?: number;
+}
+
+/**
+ * Opens a SQLite database through better-sqlite3 (an optional peer dependency, loaded here
+ * only). Calls are serialised on the one connection; files use WAL journaling so readers
+ * never block the writer.
+ */
+export async function openSqliteDatabase(options: SqliteDatabaseOptions): Promise<SqlDatabase> {
+  let Database: typeof BetterSqlite3;
+  try {
+    Database = (await import('better-sqlite3')).default;
+  } catch (cause) {
+    throw new SwitchyardError('invalid_options', 'A sqlite: database needs the optional peer dependency better-sqlite3 (npm install better-sqlite3@12).', { cause });
+  }
+  const db = new Database(options.path, { timeout: options.busyTimeoutMs ?? 5000 });
+  if (options.path !== ':memory:') db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('foreign_keys = ON');
+  return new SqliteDatabase(db);
+}
+
+class SqliteDatabase implements SqlDatabase {
+  readonly dialect = 'sqlite' as const;
+  readonly #db: Sqlite;
+  readonly #queue = new SerialQueue();
+  readonly #statements = new Map<string, Statement>();
+  #closed = false;
+
+  constructor(db: Sqlite) {
+    this.#db = db;
+  }
+
+  #prepare(sql: string): Statement {
+    if (this.#closed) throw new SwitchyardError('internal_error', 'The database is closed.');
+    let statement = this.#statements.get(sql);
+    if (statement === undefined) {
+      statement = this.#db.prepare(sql);
+      if (this.#statements.size >= STATEMENT_CACHE_SIZE) {
+        const oldest = this.#statements.keys().next();
+        if (oldest.done !== true) this.#statements.delete(oldest.value);
+      }
+      this.#statements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  queryNow<T>(sql: string, params?: readonly SqlValue[]): T[] {
+    const statement = this.#prepare(sql);
+    if (!statement.reader) {
+      statement.run(...bind(params));
+      return [];
+    }
+    return statement.all(...bind(params)) as T[];
+  }
+
+  executeNow(sql: string, params?: readonly SqlValue[]): SqlExecuteResult {
+    const statement = this.#prepare(sql);
+    if (statement.reader) return { rowCount: statement.all(...bind(params)).length };
+    return { rowCount: statement.run(...bind(params)).changes };
+  }
+
+  query<T = Record<string, unknown>>(sql: string, params?: readonly SqlValue[]): Promise<T[]> {
+    return this.#queue.run(() => this.queryNow<T>(sql, params));
+  }
+
+  execute(sql: string, params?: readonly SqlValue[]): Promise<SqlExecuteResult> {
+    return this.#queue.run(() => this.executeNow(sql, params));
+  }
+
+  transaction<T>(fn: (tx: SqlDatabase) => Promise<T>): Promise<T> {
+    return this.#queue.run(async () => {
+      this.queryNow('BEGIN IMMEDIATE');
+      const tx = new SqliteTransaction(this);
+      try {
+        const result = await fn(tx);
+        this.queryNow('COMMIT');
+        return result;
+      } catch (error) {
+        if (this.#db.inTransaction) this.queryNow('ROLLBACK');
+        throw error;
+      } finally {
+        tx.end();
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.#queue.run(() => {
+      if (this.#closed) return;
+      this.#closed = true;
+      this.#statements.clear();
+      this.#db.close();
+    });
+  }
+}
+
+/** The handle a transaction body gets: runs directly on the connection the transaction holds. */
+class SqliteTransaction implements SqlDatabase {
+  readonly dialect = 'sqlite' as const;
+  readonly #owner: SqliteDatabase;
+  #open = true;
+
+  constructor(owner: SqliteDatabase) {
+    this.#owner = owner;
+  }
+
+  end(): void {
+    this.#open = false;
+  }
+
+  #check(): void {
+    if (!this.#open) throw new SwitchyardError('internal_error', 'The transaction has ended.');
+  }
+
+  async query<T = Record<string, unknown>>(sql: string, params?: readonly SqlValue[]): Promise<T[]> {
+    this.#check();
+    return this.#owner.queryNow<T>(sql, params);
+  }
+
+  async execute(sql: string, params?: readonly SqlValue[]): Promise<SqlExecuteResult> {
+    this.#check();
+    return this.#owner.executeNow(sql, params);
+  }
+
+  async transaction<T>(fn: (tx: SqlDatabase) => Promise<T>): Promise<T> {
+    this.#check();
+    // nested: a savepoint inside the open transaction
+    const name = `sp_${Math.random().toString(36).slice(2)}`;
+    this.#owner.queryNow(`SAVEPOINT ${name}`);
+    try {
+      const result = await fn(this);
+      this.#owner.queryNow(`RELEASE ${name}`);
+      return result;
+    } catch (error) {
+      this.#owner.queryNow(`ROLLBACK TO ${name}`);
+      this.#owner.queryNow(`RELEASE ${name}`);
+      throw error;
+    }
+  }
+
+  async close(): Promise<void> {
+    throw new SwitchyardError('internal_error', 'Close the database, not a transaction.');
+  }
+}
