@@ -32,3 +32,10 @@ export { graphqlMeter, graphqlOperation, isGraphqlExchange } from './usage/provi
 export { readOpenAIUsage } from './usage/providers/openai/read-openai-usage';
 export { anthropicTokens } from './usage/providers/anthropic/anthropic-meter';
 export { geminiTokens } from './usage/providers/gemini/gemini-meter';
+
+// SQL: the database layer shared by every store
+export { openDatabase } from './sql/open-database';
+export type { OpenDatabaseOptions } from './sql/open-database';
+export { migrate } from './sql/migrate';
+export type { MigrateResult, Migration } from './sql/migrate';
+export type { SqlDatabase, SqlDialect, SqlExecuteResult, SqlValue } from './sql/sql-database';

@@ -1,3 +1,4 @@
+import type PgModuleDefault from 'pg';
 import type { Pool, PoolClient, PoolConfig } from 'pg';
 import { SwitchyardError } from '@switchyard/proxy-core';
 import { rewritePlaceholders } from './rewrite-placeholders';
@@ -21,6 +22,9 @@ const INT8_OID = 20;
 const NUMERIC_OID = 1700;
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
+type PgModule = typeof PgModuleDefault;
+type TextParser = (text: string) => unknown;
+
 interface Queryable {
   query(sql: string, params?: unknown[]): Promise<{ rows: unknown[]; rowCount: number | null }>;
 }
@@ -38,10 +42,9 @@ export async function openPostgresDatabase(options: PostgresDatabaseOptions): Pr
   if (options.schema !== undefined && !IDENTIFIER.test(options.schema)) {
     throw new SwitchyardError('invalid_options', `Invalid PostgreSQL schema name ${JSON.stringify(options.schema)}.`);
   }
-  let pg: typeof import('pg');
+  let pg: PgModule;
   try {
-    const loaded = await import('pg');
-    pg = (loaded as { default?: typeof import('pg') }).default ?? loaded;
+    pg = (await import('pg')).default;
   } catch (cause) {
     throw new SwitchyardError('invalid_options', 'A postgres: database needs the optional peer dependency pg (npm install pg@8).', { cause });
   }
@@ -55,7 +58,8 @@ export async function openPostgresDatabase(options: PostgresDatabaseOptions): Pr
     types: {
       getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
         if (oid === INT8_OID || oid === NUMERIC_OID) return (text: string) => Number(text);
-        return format === 'binary' ? builtins.getTypeParser(oid, 'binary') : builtins.getTypeParser(oid, 'text');
+        const parser = (format === 'binary' ? builtins.getTypeParser(oid, 'binary') : builtins.getTypeParser(oid, 'text')) as TextParser;
+        return parser;
       }) as typeof builtins.getTypeParser,
     },
   };
