@@ -106,3 +106,5 @@ export { GEMINI_DEFAULTS, GeminiAdapter, geminiProvider, GeminiProviderOptionsSc
 export type { GeminiProviderOptions } from './providers/gemini';
 export { OLLAMA_DEFAULTS, OllamaAdapter, ollamaProvider, OllamaProviderOptionsSchema } from './providers/ollama';
 export type { OllamaProviderOptions } from './providers/ollama';
+export { COHERE_DEFAULTS, CohereAdapter, cohereProvider, CohereProviderOptionsSchema } from './providers/cohere';
+export type { CohereProviderOptions } from './providers/cohere';

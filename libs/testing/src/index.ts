@@ -9,3 +9,4 @@ export { ndjsonChunks, replyWithFixture, sseChunks, writeChunks } from './stream
 export type { ChunkedBody, FixtureReply } from './stream-chunks';
 export { ollamaRoutes } from './ollama/ollama-routes';
 export { readmeEmbeds, runExample } from './readme-examples';
+export { cohereRoutes } from './cohere/cohere-routes';

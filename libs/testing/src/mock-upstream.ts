@@ -5,6 +5,7 @@ import { faultMatches, type MockFault } from './mock-fault';
 import { openAIRoutes } from './openai/openai-routes';
 import { geminiRoutes } from './gemini/gemini-routes';
 import { ollamaRoutes } from './ollama/ollama-routes';
+import { cohereRoutes } from './cohere/cohere-routes';
 
 /** One request the mock upstream received. */
 export interface RecordedRequest {
@@ -97,7 +98,7 @@ async function readBody(req: IncomingMessage): Promise<unknown> {
  */
 export async function createMockUpstream(options: MockUpstreamOptions = {}): Promise<MockUpstream> {
   const settings: Required<MockUpstreamOptions> = { ...DEFAULTS, ...options };
-  const routes = [...settings.routes, ...openAIRoutes, ...geminiRoutes, ...ollamaRoutes];
+  const routes = [...settings.routes, ...openAIRoutes, ...geminiRoutes, ...ollamaRoutes, ...cohereRoutes];
   const requests: RecordedRequest[] = [];
   const events = new EventEmitter();
   let faults: Array<MockFault & { used: number }> = [];

@@ -1,4 +1,5 @@
 import type { GatewayPlugin } from '../hooks/gateway-hooks';
+import { cohereProvider } from '../providers/cohere';
 import { geminiProvider } from '../providers/gemini';
 import { mockProvider } from '../providers/mock';
 import { ollamaProvider } from '../providers/ollama';
@@ -13,6 +14,7 @@ export const builtinProvidersPlugin: GatewayPlugin = {
       registry.register(mockProvider);
       registry.register(geminiProvider);
       registry.register(ollamaProvider);
+      registry.register(cohereProvider);
       for (const preset of openAIPresetProviders) registry.register(preset);
     });
   },

@@ -1,0 +1,126 @@
+import { randomUUID } from 'node:crypto';
+import { Type, type Static } from '@sinclair/typebox';
+import { embeddingTexts, toEmbedding } from '../../embeddings/embedding-encoding';
+import { readJsonBody, upstreamRequest, type UpstreamResponse } from '../../http/upstream-request';
+import { mapUpstreamStream } from '../../stream/map-upstream-stream';
+import { readSse } from '../../stream/read-sse';
+import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from '../../wire/openai-chat';
+import type { EmbeddingRequest, EmbeddingResponse } from '../../wire/openai-embeddings';
+import {
+  PROVIDER_CONTRACT_VERSION,
+  type ProviderAdapter,
+  type ProviderCallContext,
+  type ProviderConfigBase,
+  type ProviderFactory,
+  type ProviderKit,
+} from '../provider-adapter';
+import { readCohereError } from './cohere-error';
+import type { CohereChatResponse, CohereEmbedResponse } from './cohere-wire';
+import { fromCohereResponse } from './from-cohere-response';
+import { CohereStreamMapper } from './from-cohere-stream';
+import { toCohereRequest } from './to-cohere-request';
+
+/** Options of the `cohere` provider (Cohere API v2). */
+export const CohereProviderOptionsSchema = Type.Object(
+  {
+    /** The Cohere API key, sent as `Authorization: Bearer`. */
+    apiKey: Type.String({ minLength: 1 }),
+    /** Base URL without the version segment. @default "https://api.cohere.com" */
+    baseUrl: Type.Optional(Type.String({ pattern: '^https?://' })),
+    /** `input_type` of embedding calls (required by Cohere's v3+ embedding models). @default "search_document" */
+    embeddingInputType: Type.Optional(
+      Type.Union([Type.Literal('search_document'), Type.Literal('search_query'), Type.Literal('classification'), Type.Literal('clustering')]),
+    ),
+    /** Extra static headers for every upstream call. */
+    headers: Type.Optional(Type.Record(Type.String(), Type.String())),
+  },
+  { additionalProperties: false },
+);
+
+/** Options of the `cohere` provider (see {@link CohereProviderOptionsSchema}). */
+export type CohereProviderOptions = Static<typeof CohereProviderOptionsSchema>;
+
+/** Defaults of {@link CohereProviderOptions}. */
+export const COHERE_DEFAULTS = {
+  baseUrl: 'https://api.cohere.com',
+  embeddingInputType: 'search_document',
+  /** Cohere embeds at most 96 texts per call: larger inputs are sent in batches. */
+  embedBatchSize: 96,
+} as const;
+
+/**
+ * The adapter for Cohere's Chat v2 (`/v2/chat`) and Embed v2 (`/v2/embed`).
+ * @see https://docs.cohere.com/reference/chat
+ */
+export class CohereAdapter implements ProviderAdapter {
+  readonly contractVersion = PROVIDER_CONTRACT_VERSION;
+  readonly type: string;
+  readonly name: string;
+  readonly #baseUrl: string;
+  readonly #headers: Record<string, string>;
+  readonly #inputType: string;
+  readonly #kit: ProviderKit;
+
+  constructor(options: CohereProviderOptions & ProviderConfigBase, kit: ProviderKit) {
+    this.name = options.name;
+    this.type = options.type;
+    this.#baseUrl = (options.baseUrl ?? COHERE_DEFAULTS.baseUrl).replace(/\/+$/, '');
+    this.#headers = { ...(options.headers ?? {}), authorization: `Bearer ${options.apiKey}` };
+    this.#inputType = options.embeddingInputType ?? COHERE_DEFAULTS.embeddingInputType;
+    this.#kit = kit;
+  }
+
+  async chat(request: ChatCompletionRequest, context: ProviderCallContext): Promise<ChatCompletion> {
+    const response = await this.#post('/v2/chat', toCohereRequest(request, context.model, false), context);
+    return fromCohereResponse(await readJsonBody<CohereChatResponse>(response, this.name, context.signal), this.name, context.model);
+  }
+
+  async stream(request: ChatCompletionRequest, context: ProviderCallContext): Promise<AsyncIterable<ChatCompletionChunk>> {
+    const response = await this.#post('/v2/chat', toCohereRequest(request, context.model, true), context, 'text/event-stream');
+    const mapper = new CohereStreamMapper(this.name, context.model, `chatcmpl-${randomUUID()}`, Math.floor(Date.now() / 1000));
+    return mapUpstreamStream(response, this.name, context.signal, readSse, mapper);
+  }
+
+  async embed(request: EmbeddingRequest, context: ProviderCallContext): Promise<EmbeddingResponse> {
+    const texts = embeddingTexts(request, this.name);
+    const vectors: number[][] = [];
+    let tokens = 0;
+    for (let start = 0; start < texts.length; start += COHERE_DEFAULTS.embedBatchSize) {
+      const body = {
+        model: context.model,
+        texts: texts.slice(start, start + COHERE_DEFAULTS.embedBatchSize),
+        input_type: this.#inputType,
+        embedding_types: ['float'],
+        ...(request.dimensions === undefined ? {} : { output_dimension: request.dimensions }),
+      };
+      const answer = await readJsonBody<CohereEmbedResponse>(await this.#post('/v2/embed', body, context), this.name, context.signal);
+      vectors.push(...(answer.embeddings?.float ?? []));
+      tokens += answer.meta?.billed_units?.input_tokens ?? 0;
+    }
+    return {
+      object: 'list',
+      data: vectors.map((values, index) => toEmbedding(values, index, request.encoding_format)),
+      model: context.model,
+      usage: { prompt_tokens: tokens, total_tokens: tokens },
+    };
+  }
+
+  #post(path: string, json: unknown, context: ProviderCallContext, accept = 'application/json'): Promise<UpstreamResponse> {
+    return upstreamRequest({
+      provider: this.name,
+      url: `${this.#baseUrl}${path}`,
+      headers: { ...this.#headers, ...context.headers, accept, 'x-request-id': context.requestId },
+      json,
+      signal: context.signal,
+      dispatcher: this.#kit.dispatcher,
+      readError: readCohereError,
+    });
+  }
+}
+
+/** The `cohere` provider type. */
+export const cohereProvider: ProviderFactory<CohereProviderOptions> = {
+  type: 'cohere',
+  optionsSchema: CohereProviderOptionsSchema,
+  create: (options, kit) => new CohereAdapter(options, kit),
+};

@@ -1,0 +1,58 @@
+import { SwitchyardError } from '../../errors/switchyard-error';
+import type { ChatCompletion, ChatFinishReason, ChatToolCall, ChatUsage } from '../../wire/openai-chat';
+import type { CohereChatResponse, CohereUsage } from './cohere-wire';
+
+/**
+ * Maps Cohere's finish reason.
+ * @see https://docs.cohere.com/reference/chat#response.body.finish_reason
+ */
+export function mapCohereFinishReason(reason: string | undefined): ChatFinishReason {
+  if (reason === 'MAX_TOKENS') return 'length';
+  if (reason === 'TOOL_CALL') return 'tool_calls';
+  if (reason === 'ERROR_TOXIC') return 'content_filter';
+  return 'stop';
+}
+
+/** Cohere usage as OpenAI usage: the billed units when present (what is charged), else the raw tokens. */
+export function mapCohereUsage(usage: CohereUsage): ChatUsage {
+  const counts = usage.billed_units ?? usage.tokens ?? {};
+  const prompt = counts.input_tokens ?? 0;
+  const completion = counts.output_tokens ?? 0;
+  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
+}
+
+/**
+ * Translates a Cohere Chat v2 response to an OpenAI chat completion.
+ * @see https://docs.cohere.com/reference/chat
+ */
+export function fromCohereResponse(body: CohereChatResponse, provider: string, model: string): ChatCompletion {
+  if (body.message === undefined) {
+    throw new SwitchyardError('upstream_error', `Provider "${provider}" sent a body without a message.`, { provider });
+  }
+  const text = (body.message.content ?? [])
+    .filter((part) => part.type === 'text' && typeof part.text === 'string')
+    .map((part) => part.text)
+    .join('');
+  const toolCalls = (body.message.tool_calls ?? []).map(
+    (call, index): ChatToolCall => ({
+      id: call.id ?? `call_${index}`,
+      type: 'function',
+      function: { name: call.function?.name ?? '', arguments: call.function?.arguments ?? '{}' },
+    }),
+  );
+  const completion: ChatCompletion = {
+    id: body.id ?? 'chatcmpl-cohere',
+    object: 'chat.completion',
+    created: Math.floor(Date.now() / 1000),
+    model,
+    choices: [
+      {
+        index: 0,
+        message: { role: 'assistant', content: text.length > 0 || toolCalls.length === 0 ? text : null, ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}) },
+        finish_reason: mapCohereFinishReason(body.finish_reason),
+      },
+    ],
+  };
+  if (body.usage !== undefined) completion.usage = mapCohereUsage(body.usage);
+  return completion;
+}

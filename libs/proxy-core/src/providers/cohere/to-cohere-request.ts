@@ -1,0 +1,53 @@
+import { contentText } from '../../wire/chat-message-parts';
+import type { ChatCompletionRequest } from '../../wire/openai-chat';
+
+/**
+ * Translates an OpenAI chat request to a Cohere Chat v2 body. Messages and tools keep
+ * OpenAI's shape; sampling settings and `tool_choice` take Cohere's names.
+ * @see https://docs.cohere.com/reference/chat
+ */
+export function toCohereRequest(request: ChatCompletionRequest, model: string, stream: boolean): Record<string, unknown> {
+  const messages = request.messages.map((message) => {
+    switch (message.role) {
+      case 'system':
+      case 'developer':
+        return { role: 'system', content: contentText(message.content) };
+      case 'user':
+        return { role: 'user', content: message.content };
+      case 'assistant': {
+        const text = contentText(message.content);
+        return {
+          role: 'assistant',
+          ...(text.length > 0 ? { content: text } : {}),
+          ...(message.tool_calls === undefined || message.tool_calls.length === 0 ? {} : { tool_calls: message.tool_calls }),
+        };
+      }
+      case 'tool':
+        return { role: 'tool', tool_call_id: message.tool_call_id, content: contentText(message.content) };
+    }
+  });
+  const body: Record<string, unknown> = { model, messages, stream };
+  const set = (key: string, value: unknown): void => {
+    if (value !== undefined && value !== null) body[key] = value;
+  };
+  set('temperature', request.temperature);
+  set('p', request.top_p);
+  set('max_tokens', request.max_completion_tokens ?? request.max_tokens);
+  set('seed', request.seed);
+  set('frequency_penalty', request.frequency_penalty);
+  set('presence_penalty', request.presence_penalty);
+  if (request.stop !== undefined && request.stop !== null) body['stop_sequences'] = typeof request.stop === 'string' ? [request.stop] : request.stop;
+  let tools = request.tools;
+  const choice = request.tool_choice;
+  if (typeof choice === 'object') {
+    // Cohere has no "this function": offer only that one and require a call
+    tools = tools?.filter((tool) => tool.function.name === choice.function.name);
+    body['tool_choice'] = 'REQUIRED';
+  } else if (choice === 'required') body['tool_choice'] = 'REQUIRED';
+  else if (choice === 'none') body['tool_choice'] = 'NONE';
+  if (tools !== undefined && tools.length > 0) body['tools'] = tools;
+  const format = request.response_format;
+  if (format?.type === 'json_object') body['response_format'] = { type: 'json_object' };
+  if (format?.type === 'json_schema') body['response_format'] = { type: 'json_object', ...(format.json_schema.schema === undefined ? {} : { json_schema: format.json_schema.schema }) };
+  return body;
+}
