@@ -106,10 +106,19 @@ describe('run, section and customer context', () => {
     expect(codeOf(() => withRun(() => 0, { runId: 'has space' }))).toBe('invalid_request');
     expect(codeOf(() => withRun(() => 0, { runId: '' }))).toBe('invalid_request');
     expect(codeOf(() => withCustomer('caf\u00e9', () => 0))).toBe('invalid_request');
+    expect(codeOf(() => withCustomer('user+tag', () => 0))).toBe('invalid_request');
+    expect(codeOf(() => withRun(() => 0, { runId: 'x'.repeat(129) }))).toBe('invalid_request');
+    expect(codeOf(() => withCustomer('org_1:user@example.com', () => 0))).toBeUndefined();
     expect(codeOf(() => section('a/b', () => 0))).toBe('invalid_request');
     expect(codeOf(() => section(' padded', () => 0))).toBe('invalid_request');
     expect(codeOf(() => section('x'.repeat(129), () => 0))).toBe('invalid_request');
-    expect(codeOf(() => section('agent: research step', () => 0))).toBeUndefined();
+    expect(codeOf(() => section('agent: research step (2)', () => 0))).toBeUndefined();
+    expect(codeOf(() => section('tool:search?', () => 0))).toBe('invalid_request');
+    // the gateway accepts section paths up to 512 characters
+    const deep = (depth: number): unknown =>
+      section('s'.repeat(127), () => (depth > 1 ? deep(depth - 1) : 0));
+    expect(codeOf(() => deep(4))).toBeUndefined();
+    expect(codeOf(() => deep(5))).toBe('invalid_request');
   });
 
   it("never lets 100 interleaved async flows see each other's context", async () => {

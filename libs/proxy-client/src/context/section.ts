@@ -1,7 +1,7 @@
 import { readContext, runInContext } from './context-storage';
 import { createRunId, createSpanId } from './create-ids';
 import type { SectionContext } from './switchyard-context';
-import { assertValidSectionName } from './validate-context-value';
+import { assertValidSectionName, assertValidSectionPath } from './validate-context-value';
 
 /**
  * Runs `fn` inside a named section of the current run. Sections nest: inside
@@ -16,9 +16,11 @@ export function section<T>(name: string, fn: (section: SectionContext) => T): T 
   assertValidSectionName(name);
   const current = readContext();
   const parent = current.section;
+  const path = parent === undefined ? name : `${parent.path}/${name}`;
+  assertValidSectionPath(path);
   const entered: SectionContext = Object.freeze({
     name,
-    path: parent === undefined ? name : `${parent.path}/${name}`,
+    path,
     spanId: createSpanId(),
     parentSpanId: parent?.spanId,
     depth: (parent?.depth ?? 0) + 1,

@@ -1,16 +1,21 @@
 import { SwitchyardClientError } from '../errors/switchyard-client-error';
 
-// ids travel as HTTP header values: visible ASCII only, no spaces
-const ID_PATTERN = /^[\x21-\x7e]{1,256}$/;
-// section names may hold spaces but not `/`, the path separator
-const SECTION_PATTERN = /^[\x21-\x2e\x30-\x7e](?:[\x20-\x2e\x30-\x7e]{0,126}[\x21-\x2e\x30-\x7e])?$/;
+// The gateway's charset for tracing values (it answers 400 to anything else), checked here
+// so a bad id fails where it is set rather than on every LLM call made under it.
+const ID_PATTERN = /^[A-Za-z0-9._:@-]{1,128}$/;
+// section names may hold spaces but not `/`, the path separator; header values lose leading
+// and trailing spaces on the way, so those are refused too
+const SECTION_PATTERN = /^[A-Za-z0-9._:@()#+-](?:[A-Za-z0-9 ._:@()#+-]{0,126}[A-Za-z0-9._:@()#+-])?$/;
+
+/** The longest section path the gateway accepts, in characters. */
+export const MAX_SECTION_PATH_LENGTH = 512;
 
 /** Checks a run or customer id; throws `invalid_request` naming the argument. */
 export function assertValidId(kind: 'runId' | 'customerId', value: unknown): asserts value is string {
   if (typeof value !== 'string' || !ID_PATTERN.test(value)) {
     throw new SwitchyardClientError(
       'invalid_request',
-      `${kind} must be 1 to 256 visible ASCII characters (no spaces).`,
+      `${kind} must be 1 to 128 letters, digits or ._:@- characters.`,
     );
   }
 }
@@ -20,7 +25,17 @@ export function assertValidSectionName(value: unknown): asserts value is string 
   if (typeof value !== 'string' || !SECTION_PATTERN.test(value)) {
     throw new SwitchyardClientError(
       'invalid_request',
-      'A section name must be 1 to 128 printable ASCII characters, without "/" and without leading or trailing spaces.',
+      'A section name must be 1 to 128 letters, digits, spaces or ._:@()#+- characters, with no leading or trailing space.',
+    );
+  }
+}
+
+/** Checks the path a nested section would get; throws `invalid_request`. */
+export function assertValidSectionPath(path: string): void {
+  if (path.length > MAX_SECTION_PATH_LENGTH) {
+    throw new SwitchyardClientError(
+      'invalid_request',
+      `Sections are nested too deep: the path would exceed ${MAX_SECTION_PATH_LENGTH} characters.`,
     );
   }
 }
