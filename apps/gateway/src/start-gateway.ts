@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { createApp } from '@switchyard/proxy-api';
 import type { FastifyInstance } from 'fastify';
 import type { ConfigFile } from './config/config-schema';
+import { contextOptionsFromConfig } from './config/context-config';
 
 /** Where and how to start. */
 export interface StartOptions {
@@ -44,6 +45,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     limits: config.limits,
     redis: config.redis,
     cors: config.cors,
+    context: contextOptionsFromConfig(config),
     logger: level === 'silent' ? false : { level, redact: { paths: ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers["api-key"]', 'req.headers["x-switchyard-key"]'], censor: '[redacted]' } },
   });
   await app.listen({ port: options.port, host: options.host });

@@ -1,3 +1,4 @@
+import type { ContextPluginsOptions } from '@switchyard/proxy-context';
 import type { Gateway, GatewayOptions } from '@switchyard/proxy-core';
 import type { FastifyServerOptions } from 'fastify';
 import type { ProductionOptions } from './production/production-options';
@@ -22,6 +23,8 @@ export interface SwitchyardRoutesOptions extends ProductionOptions {
   gateway: Gateway | GatewayOptions;
   /** Largest accepted request body in bytes; larger bodies get 413. @default 10485760 */
   bodyLimitBytes?: number;
+  /** Response cache, context condenser, model catalog and memory budget (`@switchyard/proxy-context`). @default off */
+  context?: ContextPluginsOptions;
 }
 
 /** Options of {@link createApp}. */

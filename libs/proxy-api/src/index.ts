@@ -30,3 +30,5 @@ export { PRODUCTION_DEFAULTS } from './production/production-options';
 export type { CorsOptions, LimitsOptions, ProductionOptions } from './production/production-options';
 export { REDIS_DEFAULTS } from './redis/redis-options';
 export type { RedisOptions } from './redis/redis-options';
+export { requestDirectives } from './http/request-directives';
+export { contextResponseHeaders } from './http/context-response-headers';

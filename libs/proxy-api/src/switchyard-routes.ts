@@ -1,6 +1,7 @@
 import { createGateway, type Gateway, type GatewayOptions } from '@switchyard/proxy-core';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { APP_DEFAULTS, type SwitchyardRoutesOptions } from './app-options';
+import { ContextWiring } from './context/context-wiring';
 import { toErrorReply } from './http/to-error-reply';
 import { chatCompletionsRoute } from './routes/chat-completions-route';
 import { embeddingsRoute } from './routes/embeddings-route';
@@ -20,7 +21,9 @@ function isGateway(value: Gateway | GatewayOptions): value is Gateway {
  */
 export const switchyardRoutes: FastifyPluginAsync<SwitchyardRoutesOptions> = async (app: FastifyInstance, options) => {
   const owned = !isGateway(options.gateway);
-  const gateway = isGateway(options.gateway) ? options.gateway : createGateway(options.gateway);
+  const context = options.context === undefined ? undefined : new ContextWiring(app, options.context, options.gateway);
+  const gateway = isGateway(options.gateway) ? (context?.attach(options.gateway) ?? options.gateway) : createGateway(context?.extend(options.gateway) ?? options.gateway);
+  context?.connect(gateway);
   if (owned) app.addHook('onClose', async () => gateway.close());
   const bodyLimit = options.bodyLimitBytes ?? APP_DEFAULTS.bodyLimitBytes;
 

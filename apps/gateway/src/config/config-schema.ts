@@ -1,6 +1,7 @@
 import { StaticKeySchema } from '@switchyard/proxy-api';
 import { GatewayConfigSchema, type ProviderConfig } from '@switchyard/proxy-core';
 import { Type, type Static } from '@sinclair/typebox';
+import { CacheConfigSchema, CatalogConfigSchema, CondenserConfigSchema, MemoryConfigSchema } from './context-config';
 
 /** The `server` section of the config file. */
 export const ServerConfigSchema = Type.Object(
@@ -94,6 +95,10 @@ export const ConfigFileSchema = Type.Object(
     limits: Type.Optional(LimitsConfigSchema),
     redis: Type.Optional(RedisConfigSchema),
     cors: Type.Optional(CorsConfigSchema),
+    cache: Type.Optional(CacheConfigSchema),
+    condenser: Type.Optional(CondenserConfigSchema),
+    catalog: Type.Optional(CatalogConfigSchema),
+    memory: Type.Optional(MemoryConfigSchema),
     providers: GatewayConfigSchema.properties.providers,
     models: GatewayConfigSchema.properties.models,
     requestTimeoutMs: GatewayConfigSchema.properties.requestTimeoutMs,

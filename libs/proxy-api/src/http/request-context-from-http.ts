@@ -1,5 +1,6 @@
 import { createRequestContext, type GatewayEndpoint, type RequestContext, type RequestMetadata } from '@switchyard/proxy-core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { requestDirectives } from './request-directives';
 import { clientAbortSignal } from './request-signal';
 
 declare module 'fastify' {
@@ -22,5 +23,6 @@ export function requestContextFromHttp(request: FastifyRequest, reply: FastifyRe
     signal: request.switchyardShutdownSignal === undefined ? clientAbortSignal(reply) : AbortSignal.any([clientAbortSignal(reply), request.switchyardShutdownSignal]),
     metadata: request.switchyardMetadata,
     upstreamHeaders: request.switchyardUpstreamHeaders,
+    directives: requestDirectives(request.headers),
   });
 }

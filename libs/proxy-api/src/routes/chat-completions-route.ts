@@ -4,6 +4,7 @@ import {
   type Gateway,
 } from '@switchyard/proxy-core';
 import type { FastifyInstance } from 'fastify';
+import { contextResponseHeaders } from '../http/context-response-headers';
 import { requestContextFromHttp } from '../http/request-context-from-http';
 import { writeSseStream } from '../http/write-sse';
 
@@ -20,10 +21,12 @@ export function chatCompletionsRoute(app: FastifyInstance, gateway: Gateway, bod
       if (request.body.stream === true) {
         const stream = await gateway.stream(request.body, { context });
         reply.hijack();
-        await writeSseStream(reply.raw, stream, { 'x-request-id': request.id });
+        await writeSseStream(reply.raw, stream, { 'x-request-id': request.id, ...contextResponseHeaders(context) });
         return reply;
       }
-      return gateway.chat(request.body, { context });
+      const response = await gateway.chat(request.body, { context });
+      void reply.headers(contextResponseHeaders(context));
+      return response;
     },
   );
 }

@@ -15,7 +15,7 @@ import { dropOldest, isCondenseStrategy, middleOut, truncateLong, type CondenseS
 import { CONDENSER_DEFAULTS, validateCondenserOptions, type CondenserOptions } from './condenser-options';
 import { toUnits, type MessageUnit } from './message-units';
 import { SUMMARY_INSTRUCTION, SUMMARY_PREFIX, transcriptOf } from './summarize-units';
-import { countMessage, countTools, tokenCounterFor, type TokenCounter } from './token-counter';
+import { countMessage, countTools, tokenCounterFor, tokenizerFamily, upperBoundTokens, type TokenCounter } from './token-counter';
 
 const PLUGIN_NAME = 'switchyard:condenser';
 /** `metadata.purpose` of the condenser's own summary requests, which are never condensed. */
@@ -98,8 +98,10 @@ export class Condenser implements GatewayPlugin {
       this.#counters.refused += 1;
       throw new SwitchyardError('context_length_exceeded', `max_tokens leaves no room for the prompt in the context window of "${request.model}".`, { param: 'max_tokens' });
     }
-    const counter = await tokenCounterFor(tokenizerModel);
     const imageTokens = { imageTokens: this.#options.imageTokens ?? CONDENSER_DEFAULTS.imageTokens };
+    // most requests obviously fit: no tokenizing on the hot path for them
+    if (upperBoundTokens(request, tokenizerFamily(tokenizerModel), imageTokens) <= budget) return request;
+    const counter = await tokenCounterFor(tokenizerModel);
     const counts = request.messages.map((message) => countMessage(message, counter, imageTokens));
     const fixed = REPLY_PRIMING + countTools(request.tools, counter);
     const before = counts.reduce((sum, n) => sum + n, fixed);

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ESTIMATE_FACTORS, countRequest, tokenCounterFor, tokenizerFamily } from './token-counter';
+import fixture from './__fixtures__/agent-incident-conversation.json';
+import type { ChatCompletionRequest } from '@switchyard/proxy-core';
+import { ESTIMATE_FACTORS, countRequest, tokenCounterFor, tokenizerFamily, upperBoundTokens } from './token-counter';
 
 describe('token counting', () => {
   it('maps model ids to tokenizer families', () => {
@@ -35,5 +37,13 @@ describe('token counting', () => {
     const counter = await tokenCounterFor('gpt-4o');
     // 3 per message + role + content, plus 3 to prime the reply
     expect(countRequest({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hello world' }] }, counter)).toBe(3 + 1 + 2 + 3);
+  });
+
+  it('bounds the exact count from above without tokenizing', async () => {
+    const request = { model: 'gpt-4o', ...fixture } as unknown as ChatCompletionRequest;
+    for (const model of ['gpt-4o', 'gpt-4', 'claude-sonnet-4']) {
+      const counter = await tokenCounterFor(model);
+      expect(upperBoundTokens(request, tokenizerFamily(model))).toBeGreaterThanOrEqual(countRequest(request, counter));
+    }
   });
 });

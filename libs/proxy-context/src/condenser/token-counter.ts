@@ -165,3 +165,23 @@ export function countRequest(request: ChatCompletionRequest, counter: TokenCount
   for (const message of request.messages) tokens += countMessage(message, counter, options);
   return tokens;
 }
+
+/**
+ * An upper bound of a request's prompt tokens without tokenizing: a BPE token is at least
+ * one UTF-8 byte, so bytes bound the exact count (times the estimate factor for other
+ * families). Lets the condenser skip tokenizing requests that obviously fit.
+ */
+export function upperBoundTokens(request: ChatCompletionRequest, family: TokenizerFamily, options: CountOptions = {}): number {
+  let bytes = REPLY_PRIMING + (request.tools === undefined || request.tools.length === 0 ? 0 : Buffer.byteLength(JSON.stringify(request.tools)));
+  for (const message of request.messages) {
+    bytes += PER_MESSAGE + PER_NAME + message.role.length + Buffer.byteLength(contentText(message.content));
+    if ('name' in message && typeof message.name === 'string') bytes += Buffer.byteLength(message.name);
+    if (Array.isArray(message.content)) bytes += message.content.filter((part) => part.type === 'image_url').length * (options.imageTokens ?? DEFAULT_IMAGE_TOKENS);
+    if (message.role === 'assistant') {
+      for (const call of message.tool_calls ?? []) bytes += PER_TOOL_CALL + Buffer.byteLength(call.function.name) + Buffer.byteLength(call.function.arguments);
+    }
+    if (message.role === 'tool') bytes += Buffer.byteLength(message.tool_call_id);
+  }
+  const factor = family === 'o200k_base' || family === 'cl100k_base' ? 1 : ESTIMATE_FACTORS[family];
+  return Math.ceil(bytes * factor);
+}

@@ -1,0 +1,43 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { contextOptionsFromConfig } from '../src/config/context-config';
+import { startGateway, type RunningGateway } from '../src/start-gateway';
+
+const running: RunningGateway[] = [];
+afterEach(async () => {
+  await Promise.all(running.splice(0).map(async (gateway) => gateway.shutdown()));
+});
+
+describe('context config sections', () => {
+  it('turns the cache and condenser on by default, with Redis as the cache tier when configured', () => {
+    expect(contextOptionsFromConfig({})).toMatchObject({ cache: { memory: { maxBytes: 64 * 1024 * 1024 } }, condenser: {} });
+    expect(contextOptionsFromConfig({ redis: { url: 'redis://r:6379' } })?.cache?.redis).toEqual({ url: 'redis://r:6379', keyPrefix: 'switchyard:cache:' });
+    expect(contextOptionsFromConfig({ redis: { url: 'redis://r:6379' }, cache: { redis: false } })?.cache?.redis).toBeUndefined();
+    const off = contextOptionsFromConfig({ cache: { enabled: false }, condenser: { enabled: false }, memory: { budgetBytes: 8 * 1024 * 1024 } });
+    expect(off).toEqual({ memoryBudget: 8 * 1024 * 1024, catalog: { models: {} } });
+  });
+
+  it('serves a repeated request from the cache and describes models from the catalog', async () => {
+    const gateway = await startGateway({
+      config: {
+        providers: [{ name: 'mock', type: 'mock' }],
+        models: [{ name: 'demo', targets: [{ provider: 'mock', model: 'gpt-4o-mini' }] }],
+        cache: { ttlMs: 60_000 },
+        catalog: { models: { demo: { contextWindow: 32_000, maxOutputTokens: 4_000 } } },
+      },
+      port: 0,
+      host: '127.0.0.1',
+      logLevel: 'silent',
+    });
+    running.push(gateway);
+    const ask = () =>
+      fetch(`${gateway.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'demo', messages: [{ role: 'user', content: 'once' }], temperature: 0 }),
+      });
+    expect((await ask()).headers.get('x-switchyard-cache')).toBe('MISS');
+    expect((await ask()).headers.get('x-switchyard-cache')).toBe('HIT');
+    const models = (await (await fetch(`${gateway.url}/v1/models`)).json()) as { data: { id: string; context_window?: number }[] };
+    expect(models.data.find((model) => model.id === 'demo')?.context_window).toBe(32_000);
+  });
+});
