@@ -39,3 +39,22 @@ export type { OpenDatabaseOptions } from './sql/open-database';
 export { migrate } from './sql/migrate';
 export type { MigrateResult, Migration } from './sql/migrate';
 export type { SqlDatabase, SqlDialect, SqlExecuteResult, SqlValue } from './sql/sql-database';
+
+// request log
+export { createRequestLog, REQUEST_LOG_DEFAULTS } from './request-log/create-request-log';
+export type { RequestLog, RequestLogOptions } from './request-log/create-request-log';
+export { RequestLogQueue, REQUEST_LOG_QUEUE_DEFAULTS } from './request-log/request-log-queue';
+export type { RequestLogQueueOptions, RequestLogQueueStats } from './request-log/request-log-queue';
+export { REQUEST_LOG_COLUMNS, rowFromContext } from './request-log/request-log-row';
+export type { RequestLogRow } from './request-log/request-log-row';
+export type { RequestLogStore } from './request-log/request-log-store';
+export { SqlRequestLogStore } from './request-log/sql-request-log-store';
+export { JsonlRequestLogStore } from './request-log/jsonl-request-log-store';
+export { REQUEST_LOG_MIGRATIONS } from './request-log/request-log-migrations';
+export type { RequestListQuery, RunSummary, SectionNode, UsageGroup, UsageGroupBy } from './request-log/request-log-queries';
+
+// redaction and tracing context
+export { DEFAULT_PII_PATTERNS, redactPii } from './redaction/redact-pii';
+export type { PiiPattern } from './redaction/redact-pii';
+export { parseBaggage, readTracingHeaders, TRACING_HEADERS } from './tracing/read-tracing-headers';
+export type { TracingHeaders } from './tracing/read-tracing-headers';

@@ -1,0 +1,23 @@
+/** One PII pattern: what to find and what to put instead. */
+export interface PiiPattern {
+  name: string;
+  /** Must be global (`g` flag). */
+  pattern: RegExp;
+  replacement: string;
+}
+
+/** The built-in patterns: API-key shapes first (they may contain digits), then emails, cards, phones. */
+export const DEFAULT_PII_PATTERNS: readonly PiiPattern[] = [
+  { name: 'bearer', pattern: /\bBearer\s+[A-Za-z0-9._~+/=-]{8,}/g, replacement: 'Bearer [REDACTED_KEY]' },
+  { name: 'api_key', pattern: /\b(?:sk|pk|rk|sk-ant|sk-proj|sk-sy|xai|gsk|AIza)[-_][A-Za-z0-9_-]{12,}|\bAIza[A-Za-z0-9_-]{30,}/g, replacement: '[REDACTED_KEY]' },
+  { name: 'email', pattern: /[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g, replacement: '[REDACTED_EMAIL]' },
+  { name: 'card', pattern: /\b(?:\d[ -]?){12,18}\d\b/g, replacement: '[REDACTED_CARD]' },
+  { name: 'phone', pattern: /(?<![\w])\+?\(?\d{1,4}\)?(?:[ .-]?\(?\d{2,4}\)?){2,4}(?![\w])/g, replacement: '[REDACTED_PHONE]' },
+];
+
+/** Replaces every match of the patterns (defaults plus `extra`) in a text. */
+export function redactPii(text: string, patterns: readonly PiiPattern[] = DEFAULT_PII_PATTERNS): string {
+  let out = text;
+  for (const { pattern, replacement } of patterns) out = out.replace(pattern, replacement);
+  return out;
+}

@@ -1,0 +1,67 @@
+import { PassThrough } from 'node:stream';
+import { createGateway, createRequestContext } from '@switchyard/proxy-core';
+import { describe, expect, it } from 'vitest';
+import { createRequestLog } from './create-request-log';
+import type { RequestLogRow } from './request-log-row';
+
+function gatewayWith(plugin: Parameters<typeof createGateway>[0]['plugins']) {
+  return createGateway({
+    providers: [{ name: 'mock', type: 'mock' }],
+    models: [{ name: 'demo', targets: [{ provider: 'mock', model: 'echo' }] }],
+    plugins: plugin,
+  });
+}
+
+describe('createRequestLog', () => {
+  it('writes one row per request with metadata, usage and redacted bodies to SQLite', async () => {
+    const log = await createRequestLog({ store: 'sqlite', path: ':memory:', bodies: true, flushIntervalMs: 60_000 });
+    const gateway = gatewayWith([log.plugin]);
+    try {
+      const context = createRequestContext({ metadata: { apiKeyId: 'kh', apiKeyName: 'team', customerId: 'c1', runId: 'run-1', spanId: 's1', sectionPath: 'agent/plan' } });
+      await gateway.chat({ model: 'demo', messages: [{ role: 'user', content: 'mail me at jane@example.com, key sk-proj-abcdefghijklmnop1234' }] }, { context });
+      await expect(gateway.chat({ model: 'nope', messages: [{ role: 'user', content: 'x' }] })).rejects.toMatchObject({ code: 'model_not_found' });
+      await log.queue.flush();
+      const { data } = await log.sql!.list({});
+      expect(data).toHaveLength(2);
+      const ok = data.find((r) => r.status === 200)!;
+      expect(ok).toMatchObject({ api_key_id: 'kh', api_key_name: 'team', customer_id: 'c1', run_id: 'run-1', span_id: 's1', section: 'plan', section_path: 'agent/plan', endpoint: 'chat', provider: 'mock', requested_model: 'demo', stream: false, attempts: 1, fallbacks: 0, cache_hit: false });
+      expect(ok.input_tokens).toBeGreaterThan(0);
+      expect(ok.request_body).toContain('[REDACTED_EMAIL]');
+      expect(ok.request_body).toContain('[REDACTED_KEY]');
+      expect(ok.request_body).not.toContain('jane@example.com');
+      expect(ok.response_body).not.toBeNull();
+      const failed = data.find((r) => r.status !== 200)!;
+      expect(failed).toMatchObject({ status: 404, error_code: 'model_not_found', request_body: expect.any(String) as unknown });
+    } finally {
+      await gateway.close();
+      await log.close();
+    }
+  });
+
+  it('writes JSON lines to a stream', async () => {
+    const out = new PassThrough();
+    const chunks: string[] = [];
+    out.on('data', (chunk: Buffer) => chunks.push(chunk.toString()));
+    const log = await createRequestLog({ store: 'jsonl', output: out, flushIntervalMs: 60_000 });
+    const gateway = gatewayWith([log.plugin]);
+    await gateway.chat({ model: 'demo', messages: [{ role: 'user', content: 'hi' }] });
+    await log.queue.flush();
+    const rows = chunks.join('').trim().split('\n').map((line) => JSON.parse(line) as RequestLogRow);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ provider: 'mock', status: 200, request_body: null });
+    await gateway.close();
+    await log.close();
+  });
+
+  it('never blocks the request path: a full queue drops and counts', async () => {
+    const log = await createRequestLog({
+      store: { kind: 'never', write: () => new Promise<void>(() => undefined), close: async () => undefined },
+      maxQueuedRows: 2,
+      flushIntervalMs: 60_000,
+    });
+    const gateway = gatewayWith([log.plugin]);
+    for (let i = 0; i < 5; i += 1) await gateway.chat({ model: 'demo', messages: [{ role: 'user', content: 'hi' }] });
+    expect(log.queue.stats).toMatchObject({ queued: 2, dropped: 3 });
+    await gateway.close();
+  });
+});

@@ -1,0 +1,135 @@
+import { SwitchyardError, type GatewayPlugin, type Logger } from '@switchyard/proxy-core';
+import { DEFAULT_PII_PATTERNS, redactPii, type PiiPattern } from '../redaction/redact-pii';
+import { openDatabase } from '../sql/open-database';
+import { JsonlRequestLogStore } from './jsonl-request-log-store';
+import { RequestLogQueue, type RequestLogQueueOptions } from './request-log-queue';
+import { BODY_STATE_KEY, rowFromContext, type CapturedBodies } from './request-log-row';
+import type { RequestLogStore } from './request-log-store';
+import { SqlRequestLogStore } from './sql-request-log-store';
+
+/** Defaults of {@link RequestLogOptions}. */
+export const REQUEST_LOG_DEFAULTS = {
+  store: 'sqlite',
+  path: './switchyard.db',
+  retentionBatchSize: 5000,
+  retentionIntervalMs: 60 * 60 * 1000,
+  maxBodyChars: 64 * 1024,
+} as const;
+
+/** Options of {@link createRequestLog}. */
+export interface RequestLogOptions extends Omit<RequestLogQueueOptions, 'store' | 'logger'> {
+  /** Where rows go: a store kind or an instance. @default 'sqlite' */
+  store?: 'sqlite' | 'postgres' | 'jsonl' | RequestLogStore;
+  /** SQLite file. @default './switchyard.db' */
+  path?: string;
+  /** PostgreSQL URL (store 'postgres'). */
+  url?: string;
+  /** PostgreSQL schema (search_path). */
+  schema?: string;
+  /** JSONL destination. @default process.stdout */
+  output?: NodeJS.WritableStream & { write(chunk: string, cb: (error?: Error | null) => void): boolean };
+  /** Delete rows older than this many milliseconds (SQL stores); unset keeps everything. */
+  retentionMs?: number;
+  /** Rows per retention DELETE. @default 5000 */
+  retentionBatchSize?: number;
+  /** How often retention runs, in milliseconds. @default 3600000 */
+  retentionIntervalMs?: number;
+  /** Store request and response bodies, after PII redaction. @default false */
+  bodies?: boolean;
+  /** Longest stored body, in characters (truncated beyond). @default 65536 */
+  maxBodyChars?: number;
+  /** Extra PII patterns, applied after the built-in ones. */
+  piiPatterns?: readonly PiiPattern[];
+  logger?: Logger;
+}
+
+/** A running request log: the gateway plugin, its queue and store. */
+export interface RequestLog {
+  readonly plugin: GatewayPlugin;
+  readonly queue: RequestLogQueue;
+  readonly store: RequestLogStore;
+  /** The SQL store when the log is queryable (SQLite, PostgreSQL), else undefined. */
+  readonly sql: SqlRequestLogStore | undefined;
+  /** Runs one retention pass now; returns rows deleted. */
+  runRetention(): Promise<number>;
+  /** Flushes what it can and closes the store. */
+  close(): Promise<void>;
+}
+
+async function openStore(options: RequestLogOptions): Promise<RequestLogStore> {
+  const store = options.store ?? REQUEST_LOG_DEFAULTS.store;
+  if (typeof store === 'object') return store;
+  switch (store) {
+    case 'sqlite':
+      return new SqlRequestLogStore(await openDatabase({ url: `sqlite:${options.path ?? REQUEST_LOG_DEFAULTS.path}` }));
+    case 'postgres':
+      if (options.url === undefined) throw new SwitchyardError('invalid_options', 'requestLog: store "postgres" needs a url.');
+      return new SqlRequestLogStore(await openDatabase({ url: options.url, ...(options.schema === undefined ? {} : { schema: options.schema }) }));
+    case 'jsonl':
+      return new JsonlRequestLogStore((options.output ?? process.stdout) as never);
+  }
+}
+
+/**
+ * Creates the request log: a plugin that turns every finished request (`onRequestEnd`) into
+ * one row, queued and written in batches off the request path.
+ * @example
+ * const log = await createRequestLog({ store: 'sqlite', path: './switchyard.db' });
+ * const gateway = createGateway({ ..., plugins: [log.plugin] });
+ */
+export async function createRequestLog(options: RequestLogOptions = {}): Promise<RequestLog> {
+  const store = await openStore(options);
+  const sql = store instanceof SqlRequestLogStore ? store : undefined;
+  // migrate now when we can; a store that is down migrates on the first successful write
+  if (sql !== undefined) await sql.ready().catch(() => undefined);
+  const queue = new RequestLogQueue({ ...options, store, ...(options.logger === undefined ? {} : { logger: options.logger }) });
+  const patterns = [...DEFAULT_PII_PATTERNS, ...(options.piiPatterns ?? [])];
+  const maxChars = options.maxBodyChars ?? REQUEST_LOG_DEFAULTS.maxBodyChars;
+  const clip = (text: string): string => redactPii(text.length > maxChars ? text.slice(0, maxChars) : text, patterns);
+
+  const plugin: GatewayPlugin = {
+    name: 'switchyard:request-log',
+    apply(hooks) {
+      if (options.bodies === true) {
+        hooks.beforeRequest.tap('switchyard:request-log', (request, context) => {
+          const bodies: CapturedBodies = { request: clip(JSON.stringify(request)) };
+          context.state.set(BODY_STATE_KEY, bodies);
+          return request;
+        });
+        hooks.afterResponse.tap('switchyard:request-log', (response, context) => {
+          const bodies = (context.state.get(BODY_STATE_KEY) as CapturedBodies | undefined) ?? {};
+          bodies.response = clip(JSON.stringify(response));
+          context.state.set(BODY_STATE_KEY, bodies);
+          return response;
+        });
+      }
+      hooks.onRequestEnd.tap('switchyard:request-log', (context) => {
+        queue.push(rowFromContext(context));
+      });
+    },
+  };
+
+  let retentionTimer: NodeJS.Timeout | undefined;
+  const runRetention = async (): Promise<number> => {
+    if (sql === undefined || options.retentionMs === undefined) return 0;
+    return sql.deleteOlderThan(Date.now() - options.retentionMs, options.retentionBatchSize ?? REQUEST_LOG_DEFAULTS.retentionBatchSize);
+  };
+  if (sql !== undefined && options.retentionMs !== undefined) {
+    retentionTimer = setInterval(() => {
+      runRetention().catch((error: unknown) => options.logger?.warn({ err: { message: (error as Error).message } }, 'request log retention failed'));
+    }, options.retentionIntervalMs ?? REQUEST_LOG_DEFAULTS.retentionIntervalMs);
+    retentionTimer.unref();
+  }
+
+  return {
+    plugin,
+    queue,
+    store,
+    sql,
+    runRetention,
+    async close() {
+      if (retentionTimer !== undefined) clearInterval(retentionTimer);
+      await queue.close();
+    },
+  };
+}

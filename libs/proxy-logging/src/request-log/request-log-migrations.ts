@@ -1,0 +1,39 @@
+import type { Migration } from '../sql/migrate';
+import type { SqlDialect } from '../sql/sql-database';
+
+function createTable(dialect: SqlDialect): string {
+  const big = dialect === 'postgres' ? 'BIGINT' : 'INTEGER';
+  const real = dialect === 'postgres' ? 'DOUBLE PRECISION' : 'REAL';
+  const flag = dialect === 'postgres' ? 'SMALLINT' : 'INTEGER';
+  return `CREATE TABLE IF NOT EXISTS switchyard_requests (
+    id TEXT PRIMARY KEY,
+    ts ${big} NOT NULL,
+    api_key_id TEXT, api_key_name TEXT, customer_id TEXT,
+    run_id TEXT, span_id TEXT, parent_span_id TEXT, section TEXT, section_path TEXT,
+    endpoint TEXT NOT NULL, provider TEXT, requested_model TEXT, resolved_model TEXT,
+    status INTEGER NOT NULL, error_code TEXT, stream ${flag} NOT NULL,
+    duration_ms ${real}, upstream_ms ${real}, ttft_ms ${real},
+    input_tokens ${big}, output_tokens ${big}, cached_tokens ${big}, reasoning_tokens ${big},
+    units TEXT, cost_usd ${real}, cache_hit ${flag} NOT NULL,
+    attempts INTEGER NOT NULL, fallbacks INTEGER NOT NULL,
+    request_body TEXT, response_body TEXT
+  )`;
+}
+
+/** The request log's versioned schema (namespace `request-log`). */
+export const REQUEST_LOG_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'create switchyard_requests',
+    up: async (db) => {
+      await db.execute(createTable(db.dialect));
+      // listing: newest first, cursor (ts, id); the filters each lead an index with ts
+      await db.execute('CREATE INDEX IF NOT EXISTS switchyard_requests_ts ON switchyard_requests (ts, id)');
+      await db.execute('CREATE INDEX IF NOT EXISTS switchyard_requests_run ON switchyard_requests (run_id, ts)');
+      await db.execute('CREATE INDEX IF NOT EXISTS switchyard_requests_customer ON switchyard_requests (customer_id, ts)');
+      await db.execute('CREATE INDEX IF NOT EXISTS switchyard_requests_model ON switchyard_requests (resolved_model, ts)');
+      await db.execute('CREATE INDEX IF NOT EXISTS switchyard_requests_provider ON switchyard_requests (provider, ts)');
+      await db.execute('CREATE INDEX IF NOT EXISTS switchyard_requests_key ON switchyard_requests (api_key_id, ts)');
+    },
+  },
+];

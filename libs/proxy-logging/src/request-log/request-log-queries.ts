@@ -1,0 +1,57 @@
+/** Filters of `GET /admin/requests`. */
+export interface RequestListQuery {
+  /** Rows per page, 1..1000. @default 100 */
+  limit?: number;
+  /** The `next_cursor` of the previous page. */
+  cursor?: string;
+  model?: string;
+  provider?: string;
+  customerId?: string;
+  runId?: string;
+  status?: number;
+  /** Epoch milliseconds, inclusive. */
+  from?: number;
+  /** Epoch milliseconds, exclusive. */
+  to?: number;
+}
+
+/** What the usage endpoint groups by. */
+export type UsageGroupBy = 'customer' | 'key' | 'model' | 'provider' | 'run' | 'section';
+
+/** One group of `GET /admin/usage`. */
+export interface UsageGroup {
+  key: string | null;
+  requests: number;
+  input_tokens: number;
+  output_tokens: number;
+  cached_tokens: number;
+  reasoning_tokens: number;
+  cost_usd: number;
+}
+
+/** One section of a run's span tree. */
+export interface SectionNode {
+  span_id: string | null;
+  parent_span_id: string | null;
+  section: string | null;
+  section_path: string | null;
+  requests: number;
+  cost_usd: number;
+  /** This section's cost plus all its descendants'. */
+  total_cost_usd: number;
+  input_tokens: number;
+  output_tokens: number;
+  /** Sum of the section's request durations, in milliseconds. */
+  latency_ms: number;
+  children: SectionNode[];
+}
+
+/** `GET /admin/runs/:id`. */
+export interface RunSummary {
+  run_id: string;
+  requests: number;
+  cost_usd: number;
+  input_tokens: number;
+  output_tokens: number;
+  sections: SectionNode[];
+}

@@ -1,0 +1,152 @@
+import type { Logger } from '@switchyard/proxy-core';
+import type { RequestLogRow } from './request-log-row';
+import type { RequestLogStore } from './request-log-store';
+
+/** Defaults of {@link RequestLogQueueOptions}. */
+export const REQUEST_LOG_QUEUE_DEFAULTS = {
+  maxQueuedRows: 10_000,
+  batchSize: 500,
+  flushIntervalMs: 1000,
+  retryMinMs: 500,
+  retryMaxMs: 30_000,
+} as const;
+
+/** Options of {@link RequestLogQueue}. */
+export interface RequestLogQueueOptions {
+  store: RequestLogStore;
+  /** Rows held while the store is slow or down; beyond it new rows are dropped and counted. @default 10000 */
+  maxQueuedRows?: number;
+  /** Rows per write. @default 500 */
+  batchSize?: number;
+  /** Delay before a partial batch is written, in milliseconds. @default 1000 */
+  flushIntervalMs?: number;
+  /** First retry delay after a failed write, in milliseconds (doubles up to `retryMaxMs`). @default 500 */
+  retryMinMs?: number;
+  /** Longest retry delay, in milliseconds. @default 30000 */
+  retryMaxMs?: number;
+  logger?: Logger;
+}
+
+/** Counters of a {@link RequestLogQueue}, for metrics and tests. */
+export interface RequestLogQueueStats {
+  /** Rows waiting to be written. */
+  queued: number;
+  written: number;
+  /** Rows refused because the queue was full. */
+  dropped: number;
+  /** Failed store writes (each retried). */
+  storeErrors: number;
+}
+
+/**
+ * A bounded queue between the request path and a store: `push` never blocks or throws;
+ * rows are written in batches on a timer; a failed batch stays at the head and is retried
+ * with backoff, so a store that is down (also at start-up) catches up when it returns.
+ */
+export class RequestLogQueue {
+  readonly #store: RequestLogStore;
+  readonly #rows: RequestLogRow[] = [];
+  readonly #max: number;
+  readonly #batch: number;
+  readonly #interval: number;
+  readonly #retryMin: number;
+  readonly #retryMax: number;
+  readonly #logger: Logger | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #writing: Promise<void> | undefined;
+  #retryMs = 0;
+  #closed = false;
+  readonly stats: RequestLogQueueStats = { queued: 0, written: 0, dropped: 0, storeErrors: 0 };
+
+  constructor(options: RequestLogQueueOptions) {
+    this.#store = options.store;
+    this.#max = options.maxQueuedRows ?? REQUEST_LOG_QUEUE_DEFAULTS.maxQueuedRows;
+    this.#batch = options.batchSize ?? REQUEST_LOG_QUEUE_DEFAULTS.batchSize;
+    this.#interval = options.flushIntervalMs ?? REQUEST_LOG_QUEUE_DEFAULTS.flushIntervalMs;
+    this.#retryMin = options.retryMinMs ?? REQUEST_LOG_QUEUE_DEFAULTS.retryMinMs;
+    this.#retryMax = options.retryMaxMs ?? REQUEST_LOG_QUEUE_DEFAULTS.retryMaxMs;
+    this.#logger = options.logger;
+  }
+
+  /** The store rows are written to. */
+  get store(): RequestLogStore {
+    return this.#store;
+  }
+
+  /** Queues a row; returns false (and counts a drop) when the queue is full or closed. */
+  push(row: RequestLogRow): boolean {
+    if (this.#closed || this.#rows.length >= this.#max) {
+      this.stats.dropped += 1;
+      return false;
+    }
+    this.#rows.push(row);
+    this.stats.queued = this.#rows.length;
+    if (this.#rows.length >= this.#batch && this.#retryMs === 0) this.#kick(0);
+    else this.#kick(this.#interval);
+    return true;
+  }
+
+  #kick(delayMs: number): void {
+    if (this.#writing !== undefined) return;
+    if (this.#timer !== undefined) {
+      if (delayMs > 0) return;
+      clearTimeout(this.#timer);
+    }
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      void this.#drain();
+    }, delayMs);
+    this.#timer.unref();
+  }
+
+  #drain(): Promise<void> {
+    this.#writing ??= this.#writeAll().finally(() => {
+      this.#writing = undefined;
+      if (this.#rows.length > 0 && !this.#closed) this.#kick(this.#retryMs > 0 ? this.#retryMs : this.#interval);
+    });
+    return this.#writing;
+  }
+
+  async #writeAll(): Promise<void> {
+    while (this.#rows.length > 0) {
+      const batch = this.#rows.slice(0, this.#batch);
+      try {
+        await this.#store.write(batch);
+      } catch (error) {
+        this.stats.storeErrors += 1;
+        this.#retryMs = Math.min(this.#retryMs === 0 ? this.#retryMin : this.#retryMs * 2, this.#retryMax);
+        this.#logger?.warn({ store: this.#store.kind, queued: this.#rows.length, retryInMs: this.#retryMs, err: { message: (error as Error).message } }, 'request log store write failed; rows stay queued');
+        return;
+      }
+      this.#rows.splice(0, batch.length);
+      this.stats.written += batch.length;
+      this.stats.queued = this.#rows.length;
+      this.#retryMs = 0;
+    }
+  }
+
+  /** Writes everything queued now; resolves when the queue is empty or a write failed. */
+  async flush(): Promise<void> {
+    if (this.#timer !== undefined) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
+    await this.#writing;
+    await this.#drain();
+  }
+
+  /** Stops accepting rows, makes one last attempt to write the rest, then closes the store. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    await this.flush();
+    this.#closed = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    if (this.#rows.length > 0) {
+      this.stats.dropped += this.#rows.length;
+      this.#logger?.error({ store: this.#store.kind, rows: this.#rows.length }, 'request log rows lost at shutdown: the store is unreachable');
+      this.#rows.length = 0;
+      this.stats.queued = 0;
+    }
+    await this.#store.close();
+  }
+}

@@ -1,0 +1,139 @@
+import type { RequestContext } from '@switchyard/proxy-core';
+
+/** One request as stored in the request log (snake_case, as in the tables and the admin API). */
+export interface RequestLogRow {
+  id: string;
+  /** Epoch milliseconds when the request arrived. */
+  ts: number;
+  api_key_id: string | null;
+  api_key_name: string | null;
+  customer_id: string | null;
+  run_id: string | null;
+  span_id: string | null;
+  parent_span_id: string | null;
+  section: string | null;
+  section_path: string | null;
+  endpoint: string;
+  provider: string | null;
+  requested_model: string | null;
+  resolved_model: string | null;
+  /** HTTP status the request ended with. */
+  status: number;
+  error_code: string | null;
+  stream: boolean;
+  duration_ms: number | null;
+  upstream_ms: number | null;
+  ttft_ms: number | null;
+  input_tokens: number | null;
+  output_tokens: number | null;
+  cached_tokens: number | null;
+  reasoning_tokens: number | null;
+  /** Non-token usage (characters, seconds, units) as a JSON object, when metered. */
+  units: string | null;
+  /** USD; null when the price is unknown or no pricing is installed. */
+  cost_usd: number | null;
+  cache_hit: boolean;
+  attempts: number;
+  /** Attempts that went to a different alias than the first one. */
+  fallbacks: number;
+  /** Redacted request body, only when body logging is enabled. */
+  request_body: string | null;
+  /** Redacted response body, only when body logging is enabled. */
+  response_body: string | null;
+}
+
+/** The columns of {@link RequestLogRow}, in table order. */
+export const REQUEST_LOG_COLUMNS = [
+  'id',
+  'ts',
+  'api_key_id',
+  'api_key_name',
+  'customer_id',
+  'run_id',
+  'span_id',
+  'parent_span_id',
+  'section',
+  'section_path',
+  'endpoint',
+  'provider',
+  'requested_model',
+  'resolved_model',
+  'status',
+  'error_code',
+  'stream',
+  'duration_ms',
+  'upstream_ms',
+  'ttft_ms',
+  'input_tokens',
+  'output_tokens',
+  'cached_tokens',
+  'reasoning_tokens',
+  'units',
+  'cost_usd',
+  'cache_hit',
+  'attempts',
+  'fallbacks',
+  'request_body',
+  'response_body',
+] as const satisfies readonly (keyof RequestLogRow)[];
+
+/** Context state key under which body capture keeps the redacted bodies. */
+export const BODY_STATE_KEY = 'switchyard:request-log:bodies';
+
+/** Bodies captured for a row (already redacted). */
+export interface CapturedBodies {
+  request?: string;
+  response?: string;
+}
+
+function round(value: number | undefined): number | null {
+  return value === undefined ? null : Math.round(value * 1000) / 1000;
+}
+
+function lastSection(path: string | undefined): string | null {
+  if (path === undefined || path === '') return null;
+  const parts = path.split('/').filter((part) => part !== '');
+  return parts.at(-1) ?? null;
+}
+
+/** Builds the log row of a finished request from its context. */
+export function rowFromContext(context: RequestContext): RequestLogRow {
+  const { metadata, usage } = context;
+  const first = context.attempts[0]?.alias;
+  const fallbacks = first === undefined ? 0 : context.attempts.filter((attempt) => attempt.alias !== first).length;
+  const bodies = context.state.get(BODY_STATE_KEY) as CapturedBodies | undefined;
+  const units = context.state.get('switchyard:metered-units');
+  return {
+    id: context.requestId,
+    ts: context.startedAt,
+    api_key_id: metadata.apiKeyId ?? null,
+    api_key_name: metadata.apiKeyName ?? null,
+    customer_id: metadata.customerId ?? null,
+    run_id: metadata.runId ?? null,
+    span_id: metadata.spanId ?? null,
+    parent_span_id: metadata.parentSpanId ?? null,
+    section: metadata['section'] ?? lastSection(metadata.sectionPath),
+    section_path: metadata.sectionPath ?? null,
+    endpoint: context.endpoint,
+    provider: context.provider ?? null,
+    requested_model: context.requestedModel === '' ? null : context.requestedModel,
+    resolved_model: context.upstreamModel ?? null,
+    status: context.error?.status ?? 200,
+    error_code: context.error?.code ?? null,
+    stream: context.stream,
+    duration_ms: round(context.durationMs),
+    upstream_ms: round(context.upstreamMs),
+    ttft_ms: round(context.firstTokenMs),
+    input_tokens: usage?.prompt_tokens ?? null,
+    output_tokens: usage?.completion_tokens ?? null,
+    cached_tokens: usage?.prompt_tokens_details?.cached_tokens ?? null,
+    reasoning_tokens: usage?.completion_tokens_details?.reasoning_tokens ?? null,
+    units: units === undefined ? null : JSON.stringify(units),
+    cost_usd: context.costUsd ?? null,
+    cache_hit: context.cacheHit,
+    attempts: context.attempts.length,
+    fallbacks,
+    request_body: bodies?.request ?? null,
+    response_body: bodies?.response ?? null,
+  };
+}

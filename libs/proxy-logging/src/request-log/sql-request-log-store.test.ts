@@ -1,0 +1,99 @@
+import { requireService, TEST_DATABASE_URL } from '@switchyard/testing';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createTestSchema } from '../../test/pg-schema';
+import { row } from '../../test/request-log-fixtures';
+import { openDatabase } from '../sql/open-database';
+import { SqlRequestLogStore } from './sql-request-log-store';
+
+const pgUp = await requireService('PostgreSQL', TEST_DATABASE_URL);
+
+function suite(name: string, open: () => Promise<{ store: SqlRequestLogStore; done: () => Promise<void> }>, skip = false): void {
+  describe.skipIf(skip)(`request log store on ${name}`, () => {
+    let store: SqlRequestLogStore;
+    let done: () => Promise<void>;
+    beforeEach(async () => {
+      ({ store, done } = await open());
+    });
+    afterEach(async () => done());
+
+    it('stores every field of a row and reads it back unchanged', async () => {
+      const full = row({ run_id: 'run-1', span_id: 's1', section: 'plan', section_path: 'agent/plan', stream: true, cache_hit: true, units: '{"characters":12}', request_body: '{"a":1}', response_body: '{"b":2}', error_code: null, ttft_ms: 33.25 });
+      await store.write([full]);
+      await store.write([full]); // a retried batch does not duplicate
+      const page = await store.list({});
+      expect(page).toEqual({ data: [full], next_cursor: null });
+    });
+
+    it('pages newest first with a cursor and applies every filter', async () => {
+      const rows = Array.from({ length: 25 }, (_, i) =>
+        row({ id: `r${String(i).padStart(2, '0')}`, ts: 1000 + Math.floor(i / 2), provider: i % 2 === 0 ? 'openai' : 'anthropic', status: i % 5 === 0 ? 502 : 200, run_id: i < 3 ? 'run-x' : null }),
+      );
+      await store.write(rows);
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: Awaited<ReturnType<SqlRequestLogStore['list']>> = await store.list({ limit: 10, ...(cursor === null ? {} : { cursor }) });
+        seen.push(...page.data.map((r) => r.id));
+        cursor = page.next_cursor;
+      } while (cursor !== null);
+      expect(seen).toEqual(rows.map((r) => r.id).reverse());
+      expect((await store.list({ provider: 'anthropic' })).data).toHaveLength(12);
+      expect((await store.list({ status: 502 })).data.map((r) => r.id)).toEqual(['r20', 'r15', 'r10', 'r05', 'r00']);
+      expect((await store.list({ runId: 'run-x' })).data).toHaveLength(3);
+      expect((await store.list({ from: 1010, to: 1012 })).data.map((r) => r.id)).toEqual(['r23', 'r22', 'r21', 'r20']);
+      await expect(store.list({ cursor: 'garbage' })).rejects.toMatchObject({ code: 'invalid_request' });
+    });
+
+    it('sums usage per group', async () => {
+      await store.write([
+        row({ id: 'a', customer_id: 'c1', cost_usd: 0.5, input_tokens: 10 }),
+        row({ id: 'b', customer_id: 'c1', cost_usd: 0.25, input_tokens: 5, cached_tokens: null }),
+        row({ id: 'c', customer_id: 'c2', cost_usd: null, input_tokens: 1 }),
+      ]);
+      expect(await store.usage('customer', 0, Number.MAX_SAFE_INTEGER)).toEqual([
+        { key: 'c1', requests: 2, input_tokens: 15, output_tokens: 10, cached_tokens: 2, reasoning_tokens: 2, cost_usd: 0.75 },
+        { key: 'c2', requests: 1, input_tokens: 1, output_tokens: 5, cached_tokens: 2, reasoning_tokens: 1, cost_usd: 0 },
+      ]);
+    });
+
+    it('builds the run span tree with costs rolled up', async () => {
+      await store.write([
+        row({ id: 'root1', run_id: 'R', span_id: 'root', section: 'agent', section_path: 'agent', cost_usd: 1, duration_ms: 10 }),
+        row({ id: 'plan1', run_id: 'R', span_id: 'plan', parent_span_id: 'root', section: 'plan', section_path: 'agent/plan', cost_usd: 0.5, duration_ms: 5 }),
+        row({ id: 'plan2', run_id: 'R', span_id: 'plan', parent_span_id: 'root', section: 'plan', section_path: 'agent/plan', cost_usd: 0.25, duration_ms: 5 }),
+        row({ id: 'tool1', run_id: 'R', span_id: 'tool', parent_span_id: 'plan', section: 'tool', section_path: 'agent/plan/tool', cost_usd: 2, duration_ms: 1 }),
+        row({ id: 'other', run_id: 'S', cost_usd: 9 }),
+      ]);
+      const run = await store.run('R');
+      expect(run).toMatchObject({ run_id: 'R', requests: 4, cost_usd: 3.75, input_tokens: 40, output_tokens: 20 });
+      expect(run?.sections).toHaveLength(1);
+      const root = run!.sections[0]!;
+      expect(root).toMatchObject({ span_id: 'root', cost_usd: 1, total_cost_usd: 3.75, requests: 1 });
+      const plan = root.children[0]!;
+      expect(plan).toMatchObject({ span_id: 'plan', parent_span_id: 'root', requests: 2, cost_usd: 0.75, total_cost_usd: 2.75, latency_ms: 10 });
+      expect(plan.children[0]).toMatchObject({ span_id: 'tool', total_cost_usd: 2, children: [] });
+      expect(await store.run('missing')).toBeUndefined();
+    });
+
+    it('deletes old rows in bounded batches', async () => {
+      await store.write(Array.from({ length: 12 }, (_, i) => row({ id: `old${i}`, ts: 100 + i })));
+      await store.write([row({ id: 'new', ts: 10_000 })]);
+      expect(await store.deleteOlderThan(1000, 5)).toBe(12);
+      expect((await store.list({})).data.map((r) => r.id)).toEqual(['new']);
+    });
+  });
+}
+
+suite('SQLite', async () => {
+  const store = new SqlRequestLogStore(await openDatabase({ url: 'sqlite::memory:' }));
+  return { store, done: () => store.close() };
+});
+
+suite(
+  'PostgreSQL',
+  async () => {
+    const schema = await createTestSchema();
+    return { store: new SqlRequestLogStore(schema.db), done: () => schema.drop() };
+  },
+  !pgUp,
+);

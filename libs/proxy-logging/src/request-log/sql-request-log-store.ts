@@ -1,0 +1,208 @@
+import { SwitchyardError } from '@switchyard/proxy-core';
+import { migrate } from '../sql/migrate';
+import type { SqlDatabase, SqlValue } from '../sql/sql-database';
+import { REQUEST_LOG_MIGRATIONS } from './request-log-migrations';
+import type { RequestListQuery, RunSummary, SectionNode, UsageGroup, UsageGroupBy } from './request-log-queries';
+import { REQUEST_LOG_COLUMNS, type RequestLogRow } from './request-log-row';
+import type { RequestLogStore } from './request-log-store';
+
+const GROUP_COLUMNS: Record<UsageGroupBy, string> = {
+  customer: 'customer_id',
+  key: 'api_key_name',
+  model: 'resolved_model',
+  provider: 'provider',
+  run: 'run_id',
+  section: 'section_path',
+};
+
+/** Rows per INSERT statement (stays under SQLite's 32766 bound parameters). */
+const ROWS_PER_INSERT = 200;
+
+type StoredRow = Omit<RequestLogRow, 'stream' | 'cache_hit'> & { stream: number | boolean; cache_hit: number | boolean };
+
+function toRow(stored: StoredRow): RequestLogRow {
+  return { ...stored, stream: Boolean(stored.stream), cache_hit: Boolean(stored.cache_hit) };
+}
+
+function encodeCursor(row: Pick<RequestLogRow, 'ts' | 'id'>): string {
+  return Buffer.from(JSON.stringify([row.ts, row.id])).toString('base64url');
+}
+
+function decodeCursor(cursor: string): [number, string] {
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (Array.isArray(parsed) && typeof parsed[0] === 'number' && typeof parsed[1] === 'string') return [parsed[0], parsed[1]];
+  } catch {
+    // fall through
+  }
+  throw new SwitchyardError('invalid_request', 'Invalid cursor.', { param: 'cursor' });
+}
+
+/**
+ * The request log in a SQL database (SQLite or PostgreSQL through {@link SqlDatabase}).
+ * Migrates lazily on first use and again after a failure, so a database that is down at
+ * start-up is picked up when it comes back.
+ */
+export class SqlRequestLogStore implements RequestLogStore {
+  readonly kind: string;
+  readonly db: SqlDatabase;
+  #ready: Promise<void> | undefined;
+
+  constructor(db: SqlDatabase) {
+    this.db = db;
+    this.kind = db.dialect;
+  }
+
+  /** Applies the request log migrations (once; retried after a failure). */
+  ready(): Promise<void> {
+    this.#ready ??= migrate(this.db, 'request-log', REQUEST_LOG_MIGRATIONS).then(
+      () => undefined,
+      (error: unknown) => {
+        this.#ready = undefined;
+        throw error;
+      },
+    );
+    return this.#ready;
+  }
+
+  async write(rows: readonly RequestLogRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    await this.ready();
+    const columns = REQUEST_LOG_COLUMNS.join(', ');
+    const tuple = `(${REQUEST_LOG_COLUMNS.map(() => '?').join(', ')})`;
+    const conflict = 'ON CONFLICT (id) DO NOTHING';
+    await this.db.transaction(async (tx) => {
+      for (let start = 0; start < rows.length; start += ROWS_PER_INSERT) {
+        const chunk = rows.slice(start, start + ROWS_PER_INSERT);
+        const params: SqlValue[] = [];
+        for (const row of chunk) {
+          for (const column of REQUEST_LOG_COLUMNS) {
+            const value = row[column];
+            params.push(typeof value === 'boolean' ? (value ? 1 : 0) : value);
+          }
+        }
+        await tx.execute(`INSERT INTO switchyard_requests (${columns}) VALUES ${chunk.map(() => tuple).join(', ')} ${conflict}`, params);
+      }
+    });
+  }
+
+  /** One page of rows, newest first, with the cursor of the next page. */
+  async list(query: RequestListQuery): Promise<{ data: RequestLogRow[]; next_cursor: string | null }> {
+    await this.ready();
+    const limit = Math.min(Math.max(query.limit ?? 100, 1), 1000);
+    const where: string[] = [];
+    const params: SqlValue[] = [];
+    const add = (sql: string, value: SqlValue | undefined): void => {
+      if (value === undefined) return;
+      where.push(sql);
+      params.push(value);
+    };
+    add('resolved_model = ?', query.model);
+    add('provider = ?', query.provider);
+    add('customer_id = ?', query.customerId);
+    add('run_id = ?', query.runId);
+    add('status = ?', query.status);
+    add('ts >= ?', query.from);
+    add('ts < ?', query.to);
+    if (query.cursor !== undefined) {
+      const [ts, id] = decodeCursor(query.cursor);
+      where.push('(ts < ? OR (ts = ? AND id < ?))');
+      params.push(ts, ts, id);
+    }
+    const sql = `SELECT * FROM switchyard_requests ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ts DESC, id DESC LIMIT ?`;
+    const rows = (await this.db.query<StoredRow>(sql, [...params, limit + 1])).map(toRow);
+    const more = rows.length > limit;
+    const data = more ? rows.slice(0, limit) : rows;
+    const last = data.at(-1);
+    return { data, next_cursor: more && last !== undefined ? encodeCursor(last) : null };
+  }
+
+  /** Sums of requests, tokens and cost per group in `[from, to)`. */
+  async usage(groupBy: UsageGroupBy, from: number, to: number): Promise<UsageGroup[]> {
+    await this.ready();
+    const column = GROUP_COLUMNS[groupBy];
+    return this.db.query<UsageGroup>(
+      `SELECT ${column} AS key, COUNT(*) AS requests,
+        COALESCE(SUM(input_tokens), 0) AS input_tokens, COALESCE(SUM(output_tokens), 0) AS output_tokens,
+        COALESCE(SUM(cached_tokens), 0) AS cached_tokens, COALESCE(SUM(reasoning_tokens), 0) AS reasoning_tokens,
+        COALESCE(SUM(cost_usd), 0) AS cost_usd
+      FROM switchyard_requests WHERE ts >= ? AND ts < ? GROUP BY ${column} ORDER BY cost_usd DESC, requests DESC LIMIT 1000`,
+      [from, to],
+    );
+  }
+
+  /** A run's sections as a tree from span/parent ids, cost rolled up; undefined when unknown. */
+  async run(runId: string): Promise<RunSummary | undefined> {
+    await this.ready();
+    const groups = await this.db.query<Omit<SectionNode, 'children' | 'total_cost_usd'>>(
+      `SELECT span_id, parent_span_id, section, section_path, COUNT(*) AS requests,
+        COALESCE(SUM(cost_usd), 0) AS cost_usd, COALESCE(SUM(input_tokens), 0) AS input_tokens,
+        COALESCE(SUM(output_tokens), 0) AS output_tokens, COALESCE(SUM(duration_ms), 0) AS latency_ms
+      FROM switchyard_requests WHERE run_id = ? GROUP BY span_id, parent_span_id, section, section_path`,
+      [runId],
+    );
+    if (groups.length === 0) return undefined;
+    return { run_id: runId, ...totals(groups), sections: buildTree(groups) };
+  }
+
+  /** Deletes rows older than `before` (epoch ms), at most `batchSize` per statement; returns rows deleted. */
+  async deleteOlderThan(before: number, batchSize: number, maxBatches = 100): Promise<number> {
+    await this.ready();
+    let deleted = 0;
+    for (let batch = 0; batch < maxBatches; batch += 1) {
+      const { rowCount } = await this.db.execute(
+        'DELETE FROM switchyard_requests WHERE id IN (SELECT id FROM switchyard_requests WHERE ts < ? ORDER BY ts LIMIT ?)',
+        [before, batchSize],
+      );
+      deleted += rowCount;
+      if (rowCount < batchSize) break;
+    }
+    return deleted;
+  }
+
+  async close(): Promise<void> {
+    await this.db.close();
+  }
+}
+
+function totals(groups: readonly Omit<SectionNode, 'children' | 'total_cost_usd'>[]): Omit<RunSummary, 'run_id' | 'sections'> {
+  let requests = 0;
+  let cost = 0;
+  let input = 0;
+  let output = 0;
+  for (const group of groups) {
+    requests += group.requests;
+    cost += group.cost_usd;
+    input += group.input_tokens;
+    output += group.output_tokens;
+  }
+  return { requests, cost_usd: cost, input_tokens: input, output_tokens: output };
+}
+
+function buildTree(groups: readonly Omit<SectionNode, 'children' | 'total_cost_usd'>[]): SectionNode[] {
+  const nodes = groups.map((group): SectionNode => ({ ...group, total_cost_usd: 0, children: [] }));
+  const bySpan = new Map<string, SectionNode>();
+  for (const node of nodes) if (node.span_id !== null && !bySpan.has(node.span_id)) bySpan.set(node.span_id, node);
+  const roots: SectionNode[] = [];
+  for (const node of nodes) {
+    const parent = node.parent_span_id === null ? undefined : bySpan.get(node.parent_span_id);
+    if (parent !== undefined && parent !== node) parent.children.push(node);
+    else roots.push(node);
+  }
+  // roll costs up iteratively (depth is client-controlled: no recursion on the stack)
+  const order: SectionNode[] = [];
+  const seen = new Set<SectionNode>();
+  const stack = [...roots];
+  while (stack.length > 0) {
+    const node = stack.pop()!;
+    if (seen.has(node)) continue;
+    seen.add(node);
+    order.push(node);
+    stack.push(...node.children);
+  }
+  for (let i = order.length - 1; i >= 0; i -= 1) {
+    const node = order[i]!;
+    node.total_cost_usd = node.cost_usd + node.children.reduce((sum, child) => sum + child.total_cost_usd, 0);
+  }
+  return roots;
+}
