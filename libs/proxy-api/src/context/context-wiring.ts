@@ -2,6 +2,17 @@ import { createContextPlugins, type ContextPlugins, type ContextPluginsOptions }
 import type { Gateway, GatewayOptions } from '@switchyard/proxy-core';
 import type { FastifyInstance } from 'fastify';
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /**
+     * The context plugins (cache, condenser, catalog, memory budget) when the `context`
+     * option is set: read `cache.stats()`, `condenser.stats()` and `budget.stats()` for metrics.
+     * Decorated inside the Switchyard routes plugin.
+     */
+    switchyardContext?: ContextPlugins;
+  }
+}
+
 /** Upstream model ids behind each configured alias, so the condenser knows the real windows. */
 function aliasTargets(options: GatewayOptions): Record<string, string[]> {
   return Object.fromEntries((options.models ?? []).map((route) => [route.name, route.targets.map((target) => target.model)]));
@@ -21,6 +32,7 @@ export class ContextWiring {
     const condenser = options.condenser === undefined ? undefined : { ...options.condenser, aliases: { ...aliases, ...options.condenser.aliases } };
     this.plugins = createContextPlugins({ ...options, logger: options.logger ?? app.log, ...(condenser === undefined ? {} : { condenser }) });
     app.addHook('onClose', async () => this.plugins.close());
+    app.decorate('switchyardContext', this.plugins);
   }
 
   /** Gateway options with the context plugins and the model catalog added. */
