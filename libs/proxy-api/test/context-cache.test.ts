@@ -11,8 +11,9 @@ import type { AppOptions } from '../src/app-options';
 const redisUp = await requireService('Redis', TEST_REDIS_URL);
 const apps: FastifyInstance[] = [];
 
-function app(context: AppOptions['context']): FastifyInstance {
+function app(context: AppOptions['context'], extra: Partial<AppOptions> = {}): FastifyInstance {
   const instance = createApp({
+    ...extra,
     gateway: {
       providers: [{ name: 'mock', type: 'mock' }],
       models: [
@@ -55,6 +56,19 @@ describe('context wiring: response cache over HTTP', () => {
     expect(noCache.headers['x-switchyard-cache']).toBe('MISS');
     const skip = await instance.inject({ method: 'POST', url: '/v1/chat/completions', payload: body, headers: { 'x-switchyard-cache': 'skip' } });
     expect(skip.headers['x-switchyard-cache']).toBe('BYPASS');
+  });
+
+  it('never answers one client key with the cached answer of another', async () => {
+    const keys = [
+      { key: 'sk-sy-tenant-a-key-for-tests-01', name: 'tenant-a' },
+      { key: 'sk-sy-tenant-b-key-for-tests-01', name: 'tenant-b' },
+    ];
+    const instance = app(cacheOnly, { keys });
+    const ask = (key: string) => instance.inject({ method: 'POST', url: '/v1/chat/completions', payload: body, headers: { authorization: `Bearer ${key}` } });
+    expect((await ask(keys[0]!.key)).headers['x-switchyard-cache']).toBe('MISS');
+    expect((await ask(keys[1]!.key)).headers['x-switchyard-cache']).toBe('MISS');
+    expect((await ask(keys[0]!.key)).headers['x-switchyard-cache']).toBe('HIT');
+    expect((await ask(keys[1]!.key)).headers['x-switchyard-cache']).toBe('HIT');
   });
 
   it('replays a cached stream byte for byte over a real connection', async () => {
