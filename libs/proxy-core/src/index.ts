@@ -38,7 +38,7 @@ export type { SwitchyardErrorOptions } from './errors/switchyard-error';
 // the engine
 export { createGateway } from './gateway/create-gateway';
 export type { CallOptions, ChatStream, Gateway } from './gateway/create-gateway';
-export { GATEWAY_DEFAULTS, GatewayConfigSchema, ModelRouteSchema, RouteTargetSchema } from './gateway/gateway-options';
+export { GATEWAY_DEFAULTS, GatewayConfigSchema, ModelRouteSchema, RouteTargetSchema, RoutingOptionsSchema, RoutingStrategySchema } from './gateway/gateway-options';
 export type { GatewayOptions, ModelRouteConfig } from './gateway/gateway-options';
 export { createRequestContext, elapsedMs } from './gateway/request-context';
 export type {
@@ -60,7 +60,23 @@ export type { AttemptPlan, GatewayHooks, GatewayPlugin, PrecomputedAnswer, Usage
 
 // routing
 export { orderTargets } from './router/order-targets';
-export type { ResolvedRoute, RouteQuery, RouteTarget, RoutingStrategyName } from './router/route-types';
+export { targetKey } from './router/target-key';
+export { DEFAULT_OUTPUT_TOKENS, estimateEmbeddingTokens, estimatePromptTokens } from './router/estimate-tokens';
+export type { CostEstimator, CostQuery } from './router/cost-estimator';
+export type { FallbackOn, ResolvedRoute, RouteQuery, RouteTarget, RouteTargetLimits, RoutingStrategyName } from './router/route-types';
+
+// resilience
+export {
+  BreakerOptionsSchema,
+  LimiterOptionsSchema,
+  LimiterRedisOptionsSchema,
+  RESILIENCE_DEFAULTS,
+  RetryOptionsSchema,
+  TargetLimitsSchema,
+} from './resilience/resilience-options';
+export type { BreakerOptions, LimiterOptions, LimiterRedisOptions, RetryOptions, TargetLimits } from './resilience/resilience-options';
+export { breakerStateChannel } from './resilience/resilience-events';
+export type { BreakerState, LimiterMode, ResilienceCounters, ResilienceEvent, ResilienceStats } from './resilience/resilience-events';
 
 // the provider kit: everything a provider adapter (built-in or plugin) builds on
 export { PROVIDER_CONTRACT_VERSION } from './providers/provider-adapter';

@@ -14,6 +14,8 @@ export type MockFault = (
   | { kind: 'stall-stream'; afterChunks: number }
   /** Answers 200, then sends an error event after `afterChunks` chunks and ends. */
   | { kind: 'stream-error'; afterChunks: number; message?: string }
+  /** Streams normally but waits `delayMs` before each chunk after the first `afterChunks`. */
+  | { kind: 'slow-stream'; delayMs: number; afterChunks?: number }
   /** Waits `ms` before answering normally. */
   | { kind: 'delay'; ms: number }
 ) & {

@@ -25,7 +25,7 @@ export interface MockExchange {
   url: URL;
   body: unknown;
   /** The stream fault in force for this request, if any. */
-  streamFault: Extract<MockFault, { kind: 'cut-stream' | 'stream-error' | 'stall-stream' }> | undefined;
+  streamFault: Extract<MockFault, { kind: 'cut-stream' | 'stream-error' | 'stall-stream' | 'slow-stream' }> | undefined;
   options: Required<MockUpstreamOptions>;
 }
 
@@ -142,7 +142,7 @@ export async function createMockUpstream(options: MockUpstreamOptions = {}): Pro
         res.end(JSON.stringify({ error: { message: `No mock route for ${req.method} ${url.pathname}`, type: 'invalid_request_error', param: null, code: 'not_found' } }));
         return;
       }
-      const streamFault = fault?.kind === 'cut-stream' || fault?.kind === 'stream-error' || fault?.kind === 'stall-stream' ? fault : undefined;
+      const streamFault = fault?.kind === 'cut-stream' || fault?.kind === 'stream-error' || fault?.kind === 'stall-stream' || fault?.kind === 'slow-stream' ? fault : undefined;
       await route.handle({ req, res, url, body, streamFault, options: settings });
     })().catch((error: unknown) => {
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });

@@ -8,6 +8,12 @@ import type { ProviderAdapter, ProviderCallContext } from '../providers/provider
 import { ProviderRegistry } from '../providers/provider-registry';
 import type { RouteTable } from '../router/route-table';
 import type { ResolvedRoute } from '../router/route-types';
+import { ResiliencePolicies } from '../resilience/resilience-policies';
+import type { ResilienceStats } from '../resilience/resilience-events';
+import { DEFAULT_OUTPUT_TOKENS, estimateEmbeddingTokens, estimatePromptTokens, requestedOutputTokens } from '../router/estimate-tokens';
+import { TargetRouter } from '../router/target-router';
+import { TargetStats } from '../router/target-stats';
+import { guardStream } from '../stream/guard-stream';
 import { isContentChunk, primeStream, type PrimedStream } from '../stream/prime-stream';
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from '../wire/openai-chat';
 import type { EmbeddingRequest, EmbeddingResponse, ModelEntry } from '../wire/openai-embeddings';
@@ -16,7 +22,7 @@ import { startDeadline } from './deadline';
 import { GATEWAY_DEFAULTS, type GatewayOptions } from './gateway-options';
 import { observe } from './observe';
 import { createRequestContext, elapsedMs, type GatewayEndpoint, type RequestContext } from './request-context';
-import { runAttempts, type AttemptEnvironment, type AttemptInput } from './run-attempts';
+import { runAttempts, type AttemptEnvironment, type AttemptInput, type AttemptRequest } from './run-attempts';
 import { validateGatewayOptions } from './validate-gateway-options';
 
 /** Per-call options of the gateway's operations. */
@@ -54,7 +60,9 @@ export interface Gateway {
    * `onRequestEnd` (sets `durationMs`). Observers are isolated as everywhere.
    */
   report(context: RequestContext): void;
-  /** Closes adapters and the owned upstream dispatcher. */
+  /** Counters and state of breakers, limiters and retries (for metrics). */
+  stats(): ResilienceStats;
+  /** Closes adapters, breakers, limiters, the Redis link and the owned upstream dispatcher. */
   close(): Promise<void>;
 }
 
@@ -65,6 +73,8 @@ class SwitchyardGateway implements Gateway {
   readonly #routes: RouteTable;
   readonly #env: AttemptEnvironment;
   readonly #requestTimeoutMs: number;
+  readonly #streamIdleTimeoutMs: number;
+  readonly #policies: ResiliencePolicies;
   readonly #ownedDispatcher: Dispatcher | undefined;
   readonly #created = Math.floor(Date.now() / 1000);
   readonly #catalog: ModelCatalog | undefined;
@@ -98,12 +108,29 @@ class SwitchyardGateway implements Gateway {
     );
     this.#requestTimeoutMs = options.requestTimeoutMs ?? GATEWAY_DEFAULTS.requestTimeoutMs;
     this.#catalog = options.modelCatalog;
+    this.#streamIdleTimeoutMs = options.streamIdleTimeoutMs ?? GATEWAY_DEFAULTS.streamIdleTimeoutMs;
+    this.#policies = new ResiliencePolicies({
+      retry: options.retry,
+      breaker: options.breaker,
+      limiter: options.limiter,
+      logger: this.#logger,
+      emit: (event) => observe(this.hooks.onResilienceEvent, this.#logger, event),
+    });
+    const stats = new TargetStats(options.routing?.latencyEwmaAlpha ?? GATEWAY_DEFAULTS.latencyEwmaAlpha);
     this.#env = {
       hooks: this.hooks,
       logger: this.#logger,
       routes: this.#routes,
       providers: this.#providers,
       attemptTimeoutMs: options.attemptTimeoutMs ?? GATEWAY_DEFAULTS.attemptTimeoutMs,
+      policies: this.#policies,
+      stats,
+      router: new TargetRouter({
+        stats,
+        explorationRate: options.routing?.explorationRate ?? GATEWAY_DEFAULTS.explorationRate,
+        costEstimator: options.costEstimator,
+        providerType: (name) => this.#providers.get(name)?.type ?? name,
+      }),
     };
   }
 
@@ -122,7 +149,7 @@ class SwitchyardGateway implements Gateway {
       } else {
         const route = await this.#resolve(prepared.model, context);
         const started = performance.now();
-        response = await runAttempts(this.#env, context, route, signal, ({ adapter, target, signal: attemptSignal }) =>
+        response = await runAttempts(this.#env, context, route, signal, this.#chatRequest(prepared), ({ adapter, target, signal: attemptSignal }) =>
           adapter.chat(prepared, this.#callContext(context, target.model, attemptSignal)),
         );
         context.upstreamMs = performance.now() - started;
@@ -156,11 +183,12 @@ class SwitchyardGateway implements Gateway {
       } else {
         const route = await this.#resolve(prepared.model, context);
         const started = performance.now();
-        primed = await runAttempts(this.#env, context, route, signal, async ({ adapter, target, signal: attemptSignal, attemptDeadline }: AttemptInput) => {
+        primed = await runAttempts(this.#env, context, route, signal, this.#chatRequest(prepared), async ({ adapter, target, signal: attemptSignal, timer, retain }: AttemptInput) => {
           const upstream = await adapter.stream(prepared, this.#callContext(context, target.model, attemptSignal));
           const result = await primeStream(upstream, adapter.name);
-          attemptDeadline.clear();
-          return result;
+          // content arrived: the first-content deadline is met; from here the idle timeout rules
+          timer.clear();
+          return guardStream(result, timer, this.#streamIdleTimeoutMs, retain(), adapter.name);
         });
         context.upstreamMs = performance.now() - started;
       }
@@ -224,7 +252,9 @@ class SwitchyardGateway implements Gateway {
     try {
       const route = await this.#resolve(request.model, context);
       const started = performance.now();
-      const response = await runAttempts(this.#env, context, route, signal, ({ adapter, target, signal: attemptSignal }) => {
+      const estimate = estimateEmbeddingTokens(request);
+      const attemptRequest: AttemptRequest = { routing: { promptTokens: estimate, outputTokens: 0 }, weight: estimate, deadlineAt: performance.now() + this.#requestTimeoutMs };
+      const response = await runAttempts(this.#env, context, route, signal, attemptRequest, ({ adapter, target, signal: attemptSignal }) => {
         if (adapter.embed === undefined) {
           throw new SwitchyardError('unsupported_feature', `Provider "${adapter.name}" does not support embeddings.`, { provider: adapter.name });
         }
@@ -262,7 +292,12 @@ class SwitchyardGateway implements Gateway {
     this.#end(context);
   }
 
+  stats(): ResilienceStats {
+    return this.#policies.stats();
+  }
+
   async close(): Promise<void> {
+    await this.#policies.close();
     await Promise.all([...this.#providers.values()].map(async (adapter) => adapter.close?.()));
     await this.#ownedDispatcher?.close();
   }
@@ -280,6 +315,12 @@ class SwitchyardGateway implements Gateway {
     }
     context.route = route;
     return route;
+  }
+
+  #chatRequest(request: ChatCompletionRequest): AttemptRequest {
+    const promptTokens = estimatePromptTokens(request);
+    const outputTokens = requestedOutputTokens(request, DEFAULT_OUTPUT_TOKENS);
+    return { routing: { promptTokens, outputTokens }, weight: promptTokens + outputTokens, deadlineAt: performance.now() + this.#requestTimeoutMs };
   }
 
   #callContext(context: RequestContext, model: string, signal: AbortSignal): ProviderCallContext {

@@ -3,10 +3,15 @@ import { SwitchyardError, toSwitchyardError } from '../errors/switchyard-error';
 import type { GatewayHooks } from '../hooks/gateway-hooks';
 import type { Logger } from '../options/logger';
 import type { ProviderAdapter } from '../providers/provider-adapter';
-import { orderTargets } from '../router/order-targets';
+import { abortableSleep } from '../resilience/abortable-sleep';
+import { AttemptTimer } from '../resilience/attempt-timer';
+import type { ResiliencePolicies } from '../resilience/resilience-policies';
+import { fullJitterDelayMs } from '../resilience/retry-backoff';
 import type { RouteTable } from '../router/route-table';
 import type { ResolvedRoute, RouteTarget } from '../router/route-types';
-import { startDeadline, type Deadline } from './deadline';
+import { targetKey } from '../router/target-key';
+import type { TargetStats } from '../router/target-stats';
+import type { RoutingInput, TargetRouter } from '../router/target-router';
 import { observe } from './observe';
 import type { AttemptRecord, RequestContext } from './request-context';
 
@@ -18,8 +23,13 @@ export interface AttemptInput {
   adapter: ProviderAdapter;
   target: RouteTarget;
   signal: AbortSignal;
-  /** The attempt's own deadline; a stream clears it once content arrived. */
-  attemptDeadline: Deadline;
+  /** The attempt's timeouts; a stream clears the first-content deadline and arms the idle one per chunk. */
+  timer: AttemptTimer;
+  /**
+   * Keeps the attempt's limiter slot and in-flight count past the attempt's return (a
+   * stream holds them until it ends); call the returned function exactly once then.
+   */
+  retain: () => () => void;
 }
 
 /** What the attempt loop needs from the gateway. */
@@ -29,6 +39,28 @@ export interface AttemptEnvironment {
   routes: RouteTable;
   providers: ReadonlyMap<string, ProviderAdapter>;
   attemptTimeoutMs: number;
+  policies: ResiliencePolicies;
+  router: TargetRouter;
+  stats: TargetStats;
+}
+
+/** What the attempt loop knows of the request. */
+export interface AttemptRequest {
+  routing: RoutingInput;
+  /** Limiter weight: estimated tokens. */
+  weight: number;
+  /** `performance.now()` value of the overall deadline. */
+  deadlineAt: number;
+}
+
+type Disposition = 'retry' | 'skip' | 'fallback' | 'fatal';
+
+/** What a failed attempt means for the rest of the request. */
+function dispose(error: SwitchyardError, route: ResolvedRoute): Disposition {
+  if (error.code === 'circuit_open' || error.code === 'limiter_rejected') return 'skip';
+  if (error.code === 'context_length_exceeded' && route.fallbackOn?.contextLengthExceeded === true) return 'fallback';
+  if (error.code === 'content_filter' && route.fallbackOn?.contentFilter === true) return 'fallback';
+  return error.retryable ? 'retry' : 'fatal';
 }
 
 function routesToTry(route: ResolvedRoute, routes: RouteTable): ResolvedRoute[] {
@@ -41,65 +73,163 @@ function routesToTry(route: ResolvedRoute, routes: RouteTable): ResolvedRoute[] 
 }
 
 /**
- * Runs `attempt` against the route's targets in strategy order, then against its fallback
- * aliases, until one succeeds or a non-retryable error (or the request's own end) stops it.
+ * The resilience pipeline, outermost first: retry (rounds over the route's targets and
+ * fallback aliases, with backoff, inside the deadline and the retry budget) -> breaker ->
+ * limiter -> per-attempt timeout -> adapter. Within a round, a failed target fails over at
+ * once to the next one in strategy order, then to the fallback aliases.
  */
 export async function runAttempts<T>(
   env: AttemptEnvironment,
   context: RequestContext,
   route: ResolvedRoute,
   requestSignal: AbortSignal,
+  request: AttemptRequest,
   attempt: (input: AttemptInput) => Promise<T>,
 ): Promise<T> {
+  const { policies } = env;
+  const leave = policies.budget.enter();
+  let releaseRetry: (() => void) | undefined;
+  const notBefore = new Map<string, number>();
+  const plan = routesToTry(route, env.routes);
   let lastError: SwitchyardError | undefined;
-  for (const candidate of routesToTry(route, env.routes)) {
-    for (const target of orderTargets(candidate)) {
-      const adapter = env.providers.get(target.provider);
-      if (adapter === undefined) continue;
-      const index = context.attempts.length;
-      await env.hooks.beforeAttempt.promise({ index, alias: candidate.alias, target }, context);
-      const attemptDeadline = startDeadline(
-        env.attemptTimeoutMs,
-        'upstream_timeout',
-        `Provider "${target.provider}" did not answer within ${env.attemptTimeoutMs} ms.`,
-      );
-      const signal = AbortSignal.any([requestSignal, attemptDeadline.signal]);
-      const startedAt = Date.now();
-      const start = performance.now();
-      const record: AttemptRecord = {
-        index,
-        alias: candidate.alias,
-        provider: adapter.name,
-        providerType: adapter.type,
-        model: target.model,
-        startedAt,
-        durationMs: 0,
-        ok: false,
-      };
-      try {
-        const result = await attempt({ adapter, target, signal, attemptDeadline });
-        record.ok = true;
-        record.durationMs = performance.now() - start;
-        context.provider = adapter.name;
-        context.providerType = adapter.type;
-        context.upstreamModel = target.model;
-        return result;
-      } catch (thrown) {
-        const error = signal.aborted && signal.reason instanceof SwitchyardError ? signal.reason : toSwitchyardError(thrown, adapter.name);
-        record.durationMs = performance.now() - start;
-        record.error = error;
-        lastError = error;
-        if (requestSignal.aborted || !error.retryable) throw error;
-        env.logger.warn({ requestId: context.requestId, provider: adapter.name, model: target.model, code: error.code }, 'upstream attempt failed; trying the next target');
-      } finally {
-        attemptDeadline.clear();
-        context.attempts.push(record);
-        observe(env.hooks.onAttempt, env.logger, record, context);
-        if (upstreamRequestChannel.hasSubscribers) {
-          upstreamRequestChannel.publish({ requestId: context.requestId, ...record, errorCode: record.error?.code });
+  try {
+    for (let round = 0; ; round += 1) {
+      let upstreamFailed = false;
+      const keys: string[] = [];
+      aliases: for (const [aliasIndex, candidate] of plan.entries()) {
+        if (aliasIndex > 0 && lastError !== undefined) policies.counters.fallbacks += 1;
+        for (const target of env.router.order(candidate, request.routing)) {
+          const adapter = env.providers.get(target.provider);
+          if (adapter === undefined) continue;
+          const key = targetKey(target);
+          keys.push(key);
+          const wait = notBefore.get(key);
+          // the upstream asked us to wait before calling it again
+          if (wait !== undefined && wait > performance.now()) continue;
+          try {
+            return await tryTarget(env, context, candidate, target, adapter, requestSignal, request, attempt);
+          } catch (thrown) {
+            const error = toSwitchyardError(thrown, adapter.name);
+            lastError = error;
+            if (requestSignal.aborted) throw error;
+            const disposition = dispose(error, candidate);
+            if (disposition === 'fatal') throw error;
+            if (disposition === 'fallback') continue aliases;
+            if (disposition === 'retry') {
+              upstreamFailed = true;
+              if (error.retryAfterMs !== undefined) notBefore.set(key, performance.now() + error.retryAfterMs);
+            }
+            env.logger.warn({ requestId: context.requestId, provider: adapter.name, model: target.model, code: error.code }, 'upstream attempt failed; trying the next target');
+          }
         }
       }
+      if (lastError === undefined) throw new SwitchyardError('model_not_found', `No provider is available for model "${route.alias}".`);
+      releaseRetry?.();
+      releaseRetry = undefined;
+      if (!upstreamFailed || round >= policies.retry.maxRetries) throw lastError;
+      const now = performance.now();
+      // wait at least until the first target that asked for a pause may be called again
+      const earliest = Math.min(...keys.map((key) => notBefore.get(key) ?? now));
+      const delayMs = Math.max(fullJitterDelayMs(round, policies.retry.baseDelayMs, policies.retry.maxDelayMs), Math.ceil(earliest - now));
+      if (now + delayMs >= request.deadlineAt) throw lastError;
+      releaseRetry = policies.budget.tryRetry();
+      if (releaseRetry === undefined) {
+        policies.counters.retryBudgetExhausted += 1;
+        policies.emit({ type: 'retry_budget_exhausted', requestId: context.requestId });
+        throw lastError;
+      }
+      policies.counters.retries += 1;
+      policies.emit({ type: 'retry', round: round + 1, delayMs, requestId: context.requestId });
+      await abortableSleep(delayMs, requestSignal);
+    }
+  } finally {
+    releaseRetry?.();
+    leave();
+  }
+}
+
+/** One attempt at one target: breaker -> limiter -> per-attempt timeout -> adapter. */
+async function tryTarget<T>(
+  env: AttemptEnvironment,
+  context: RequestContext,
+  candidate: ResolvedRoute,
+  target: RouteTarget,
+  adapter: ProviderAdapter,
+  requestSignal: AbortSignal,
+  request: AttemptRequest,
+  attempt: (input: AttemptInput) => Promise<T>,
+): Promise<T> {
+  const key = targetKey(target);
+  const index = context.attempts.length;
+  await env.hooks.beforeAttempt.promise({ index, alias: candidate.alias, target }, context);
+  const record: AttemptRecord = {
+    index,
+    alias: candidate.alias,
+    provider: adapter.name,
+    providerType: adapter.type,
+    model: target.model,
+    startedAt: Date.now(),
+    durationMs: 0,
+    ok: false,
+  };
+  const start = performance.now();
+  let timer: AttemptTimer | undefined;
+  let releaseSlot: (() => void) | undefined;
+  let endInFlight: (() => void) | undefined;
+  let retained = false;
+  const releaseAll = (): void => {
+    timer?.dispose();
+    releaseSlot?.();
+    endInFlight?.();
+  };
+  const call = async (): Promise<T> => {
+    const limiter = env.policies.limiter(key, target.limits);
+    if (limiter !== undefined) {
+      const permit = await limiter.acquire(request.weight, requestSignal);
+      releaseSlot = () => permit.release();
+    }
+    const attemptTimer = new AttemptTimer(env.attemptTimeoutMs, adapter.name);
+    timer = attemptTimer;
+    const signal = AbortSignal.any([requestSignal, attemptTimer.signal]);
+    endInFlight = env.stats.begin(key);
+    const called = performance.now();
+    try {
+      const result = await attempt({
+        adapter,
+        target,
+        signal,
+        timer: attemptTimer,
+        retain: () => {
+          retained = true;
+          return releaseAll;
+        },
+      });
+      env.stats.recordLatency(key, performance.now() - called);
+      return result;
+    } catch (thrown) {
+      // a fired timeout is the reason, whatever the adapter made of the abort
+      throw signal.aborted && signal.reason instanceof SwitchyardError ? signal.reason : toSwitchyardError(thrown, adapter.name);
+    }
+  };
+  try {
+    const breaker = env.policies.breaker(key);
+    const result = breaker === undefined ? await call() : await breaker.run(call);
+    record.ok = true;
+    context.provider = adapter.name;
+    context.providerType = adapter.type;
+    context.upstreamModel = target.model;
+    return result;
+  } catch (thrown) {
+    const error = toSwitchyardError(thrown, adapter.name);
+    record.error = error;
+    throw error;
+  } finally {
+    if (!retained || !record.ok) releaseAll();
+    record.durationMs = performance.now() - start;
+    context.attempts.push(record);
+    observe(env.hooks.onAttempt, env.logger, record, context);
+    if (upstreamRequestChannel.hasSubscribers) {
+      upstreamRequestChannel.publish({ requestId: context.requestId, ...record, errorCode: record.error?.code });
     }
   }
-  throw lastError ?? new SwitchyardError('model_not_found', `No provider is available for model "${route.alias}".`);
 }

@@ -1,7 +1,9 @@
 import { SwitchyardError } from '../errors/switchyard-error';
 import { schemaProblems } from '../options/validate-schema';
 import type { ProviderRegistry } from '../providers/provider-registry';
+import { RESILIENCE_DEFAULTS } from '../resilience/resilience-options';
 import { RouteTable } from '../router/route-table';
+import { targetKey } from '../router/target-key';
 import { GATEWAY_DEFAULTS, GatewayConfigSchema, type GatewayOptions } from './gateway-options';
 
 /**
@@ -26,14 +28,30 @@ export function validateGatewayOptions(options: GatewayOptions, registry: Provid
     }
   });
 
+  const windowMs = options.breaker?.rollingWindowMs ?? RESILIENCE_DEFAULTS.breaker.rollingWindowMs;
+  const buckets = options.breaker?.rollingBuckets ?? RESILIENCE_DEFAULTS.breaker.rollingBuckets;
+  if (windowMs % buckets !== 0) problems.push(`/breaker/rollingBuckets: ${buckets} buckets do not divide the ${windowMs} ms window evenly`);
+
   const models = options.models ?? [];
   const aliases = new Set<string>();
+  const limitsByTarget = new Map<string, string>();
   models.forEach((model, index) => {
     if (aliases.has(model.name)) problems.push(`/models/${index}/name: model name "${model.name}" is used twice`);
     aliases.add(model.name);
+    if (model.strategy === 'lowest-cost' && options.costEstimator === undefined) {
+      problems.push(`/models/${index}/strategy: "lowest-cost" needs a costEstimator in the gateway options`);
+    }
     model.targets.forEach((target, t) => {
       if (!providerNames.has(target.provider)) {
         problems.push(`/models/${index}/targets/${t}/provider: no provider is named "${target.provider}"`);
+      }
+      if (target.limits !== undefined) {
+        // one limiter per provider/model: every route naming the target must agree on its limits
+        const key = targetKey(target);
+        const limits = JSON.stringify(target.limits, Object.keys(target.limits).sort());
+        const seen = limitsByTarget.get(key);
+        if (seen !== undefined && seen !== limits) problems.push(`/models/${index}/targets/${t}/limits: target "${key}" has different limits elsewhere`);
+        limitsByTarget.set(key, limits);
       }
     });
   });

@@ -2,6 +2,7 @@ import { AsyncSeriesBailHook, AsyncSeriesHook, AsyncSeriesWaterfallHook, SyncHoo
 import type { SwitchyardError } from '../errors/switchyard-error';
 import type { AttemptRecord, RequestContext } from '../gateway/request-context';
 import type { ProviderRegistry } from '../providers/provider-registry';
+import type { ResilienceEvent } from '../resilience/resilience-events';
 import type { ResolvedRoute, RouteQuery, RouteTarget } from '../router/route-types';
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, ChatUsage } from '../wire/openai-chat';
 
@@ -54,6 +55,8 @@ export interface GatewayHooks {
   readonly onError: SyncHook<[SwitchyardError, RequestContext]>;
   /** Observe the end of every request, success or failure (the request log row). */
   readonly onRequestEnd: SyncHook<[RequestContext]>;
+  /** Observe the resilience policies: breaker state changes and rejections, limiter rejections and mode, retries, budget exhaustion. */
+  readonly onResilienceEvent: SyncHook<[ResilienceEvent]>;
 }
 
 /** Creates a fresh set of hooks. */
@@ -70,6 +73,7 @@ export function createGatewayHooks(): GatewayHooks {
     onUsage: new SyncHook<[UsageReport, RequestContext]>(['usage', 'context'], 'onUsage'),
     onError: new SyncHook<[SwitchyardError, RequestContext]>(['error', 'context'], 'onError'),
     onRequestEnd: new SyncHook<[RequestContext]>(['context'], 'onRequestEnd'),
+    onResilienceEvent: new SyncHook<[ResilienceEvent]>(['event'], 'onResilienceEvent'),
   });
 }
 

@@ -15,7 +15,10 @@ export class RouteTable {
           alias: model.name,
           strategy: model.strategy ?? 'weighted',
           fallbacks: Object.freeze([...(model.fallbacks ?? [])]),
-          targets: Object.freeze(model.targets.map((t) => Object.freeze({ provider: t.provider, model: t.model, weight: t.weight ?? 1 }))),
+          fallbackOn: Object.freeze({ ...(model.fallbackOn ?? {}) }),
+          targets: Object.freeze(
+            model.targets.map((t) => Object.freeze({ provider: t.provider, model: t.model, weight: t.weight ?? 1, ...(t.limits === undefined ? {} : { limits: Object.freeze({ ...t.limits }) }) })),
+          ),
         }),
       );
     }

@@ -58,6 +58,11 @@ async function chat({ res, body, streamFault, options }: MockExchange): Promise<
   events.push(JSON.stringify({ ...base, choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: tool === undefined ? 'stop' : 'tool_calls' }] }));
   if (request.stream_options?.include_usage === true) events.push(JSON.stringify({ ...base, choices: [], usage }));
   for (const [index, data] of events.entries()) {
+    if (streamFault?.kind === 'slow-stream') {
+      if (index >= (streamFault.afterChunks ?? 1)) await new Promise((resolve) => setTimeout(resolve, streamFault.delayMs));
+      await writeSse(res, data);
+      continue;
+    }
     if (streamFault !== undefined && index === streamFault.afterChunks) {
       if (streamFault.kind === 'cut-stream') {
         // let what was written reach the client, then drop the connection mid-stream

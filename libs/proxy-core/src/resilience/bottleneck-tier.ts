@@ -1,0 +1,45 @@
+import Bottleneck from 'bottleneck';
+import type { TargetLimits } from './resilience-options';
+
+/** One minute, the window of `requestsPerMinute` and `tokensPerMinute`. */
+const MINUTE_MS = 60_000;
+
+/** The bottleneck instances that enforce one target's limits in one place (local or Redis). */
+export interface BottleneckTier {
+  /** Concurrency and requests per minute (weight 1 per call). */
+  readonly slots: Bottleneck;
+  /** Tokens per minute (weight = estimated tokens), when limited. */
+  readonly tokens: Bottleneck | undefined;
+}
+
+/** Where a tier keeps its state. */
+export type TierStore = { kind: 'local' } | { kind: 'redis'; connection: Bottleneck.IORedisConnection; id: string };
+
+function limiterOptions(store: TierStore, suffix: string): Bottleneck.ConstructorOptions {
+  if (store.kind === 'local') return {};
+  // keys expire after a quiet hour so abandoned prefixes do not pile up in a shared Redis
+  return { datastore: 'ioredis', connection: store.connection, id: `${store.id}:${suffix}`, clearDatastore: false, timeout: 3_600_000 };
+}
+
+/** Builds the bottleneck instances for one target's limits. */
+export function createBottleneckTier(limits: TargetLimits, store: TierStore, onError: (error: unknown) => void): BottleneckTier {
+  const rpm = limits.requestsPerMinute;
+  const slots = new Bottleneck({
+    ...limiterOptions(store, 'slots'),
+    maxConcurrent: limits.maxConcurrent ?? null,
+    ...(rpm === undefined ? {} : { reservoir: rpm, reservoirRefreshAmount: rpm, reservoirRefreshInterval: MINUTE_MS }),
+  });
+  slots.on('error', onError);
+  const tpm = limits.tokensPerMinute;
+  let tokens: Bottleneck | undefined;
+  if (tpm !== undefined) {
+    tokens = new Bottleneck({ ...limiterOptions(store, 'tokens'), reservoir: tpm, reservoirRefreshAmount: tpm, reservoirRefreshInterval: MINUTE_MS });
+    tokens.on('error', onError);
+  }
+  return { slots, tokens };
+}
+
+/** Stops a tier's timers (and, for Redis, its registration). */
+export async function closeBottleneckTier(tier: BottleneckTier): Promise<void> {
+  await Promise.allSettled([tier.slots.disconnect(false), tier.tokens?.disconnect(false)]);
+}

@@ -1,0 +1,134 @@
+import Bottleneck from 'bottleneck';
+import type { Redis as RedisClient, RedisOptions } from 'ioredis';
+import type { Logger } from '../options/logger';
+import type { LimiterMode } from './resilience-events';
+
+/** The gateway's link to the Redis that shares limits between instances. */
+export interface LimiterLink {
+  readonly mode: LimiterMode;
+  /** The bottleneck connection while shared limiting is up; undefined while degraded to local limits. */
+  sharedConnection(): Bottleneck.IORedisConnection | undefined;
+  /** The Redis key of a target's limiter. */
+  keyFor(target: string): string;
+  /** A shared-limiter call failed: switch to local limits until Redis answers again. */
+  reportFailure(error: unknown): void;
+  /** Resolves once shared limiting is up (or immediately if it is). */
+  whenShared(): Promise<void>;
+  /** Resolves when limits fall back to local (immediately if they are local). */
+  whenLocal(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Settings of the link, defaults applied. */
+export interface LimiterLinkSettings {
+  url: string;
+  keyPrefix: string;
+  commandTimeoutMs: number;
+}
+
+/** How often a degraded link checks whether Redis answers again, in milliseconds. */
+const RECHECK_MS = 1_000;
+
+/**
+ * Connects to Redis (ioredis 5, imported only here, only when configured). Until the
+ * connection is ready, and whenever it drops or a command fails or times out, limits are
+ * local; when Redis answers again, shared limiting resumes by itself. Commands are never
+ * queued while disconnected, so an outage is noticed at once instead of stalling requests.
+ */
+export function createLimiterLink(settings: LimiterLinkSettings, logger: Logger, onMode: (mode: LimiterMode, reason: string) => void): LimiterLink {
+  let mode: LimiterMode = 'local';
+  let client: RedisClient | undefined;
+  let connection: Bottleneck.IORedisConnection | undefined;
+  let closed = false;
+  let recheck: NodeJS.Timeout | undefined;
+  const waiters: Array<() => void> = [];
+  const lostWaiters: Array<() => void> = [];
+
+  const setMode = (next: LimiterMode, reason: string): void => {
+    if (mode === next || closed) return;
+    mode = next;
+    logger[next === 'shared' ? 'info' : 'warn']({ mode: next, reason }, next === 'shared' ? 'upstream limits are shared through Redis' : 'upstream limits degraded to local limits');
+    onMode(next, reason);
+    for (const resolve of (next === 'shared' ? waiters : lostWaiters).splice(0)) resolve();
+  };
+
+  const promote = async (reason: string): Promise<void> => {
+    if (client === undefined || connection === undefined || client.status !== 'ready') return;
+    try {
+      await client.ping();
+      setMode('shared', reason);
+    } catch (error) {
+      logger.warn({ err: error }, 'Redis did not answer; limits stay local');
+    }
+  };
+
+  const scheduleRecheck = (): void => {
+    if (recheck !== undefined || closed) return;
+    recheck = setTimeout(() => {
+      recheck = undefined;
+      if (mode === 'local') {
+        void promote('redis answers again').then(() => {
+          if (mode === 'local') scheduleRecheck();
+        });
+      }
+    }, RECHECK_MS);
+    recheck.unref();
+  };
+
+  const options: RedisOptions = {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    commandTimeout: settings.commandTimeoutMs,
+    connectTimeout: 1_000,
+    // reconnect quickly, so shared limiting resumes within about a second of Redis coming back
+    retryStrategy: (times: number) => Math.min(times * 100, RECHECK_MS),
+  };
+
+  void (async () => {
+    const ioredis = await import('ioredis');
+    if (closed) return;
+    const redis = new ioredis.Redis(settings.url, options);
+    client = redis;
+    redis.on('error', (error: unknown) => logger.debug({ err: error }, 'Redis connection error'));
+    redis.on('close', () => setMode('local', 'redis connection closed'));
+    redis.on('ready', () => {
+      if (connection === undefined) {
+        connection = new Bottleneck.IORedisConnection({ client: redis, Redis: ioredis.Redis });
+        connection.on('error', (error: unknown) => logger.debug({ err: error }, 'shared limiter error'));
+      }
+      void promote('redis connection ready');
+    });
+  })().catch((error: unknown) => logger.error({ err: error }, 'could not load ioredis; upstream limits stay local'));
+
+  return {
+    get mode() {
+      return mode;
+    },
+    sharedConnection() {
+      return mode === 'shared' ? connection : undefined;
+    },
+    keyFor(target) {
+      return `${settings.keyPrefix}${target}`;
+    },
+    reportFailure(error) {
+      logger.warn({ err: error }, 'a shared limiter call failed');
+      setMode('local', 'a shared limiter call failed');
+      scheduleRecheck();
+    },
+    whenShared() {
+      if (mode === 'shared') return Promise.resolve();
+      return new Promise((resolve) => waiters.push(resolve));
+    },
+    whenLocal() {
+      if (mode === 'local') return Promise.resolve();
+      return new Promise((resolve) => lostWaiters.push(resolve));
+    },
+    async close() {
+      closed = true;
+      if (recheck !== undefined) clearTimeout(recheck);
+      for (const resolve of lostWaiters.splice(0)) resolve();
+      if (connection !== undefined) await connection.disconnect(false).catch(() => undefined);
+      client?.disconnect();
+    },
+  };
+}

@@ -1,0 +1,125 @@
+import type { Logger } from '../options/logger';
+import type { RouteTargetLimits } from '../router/route-types';
+import { createCircuitBreaker, type CircuitBreaker, type CircuitBreakerSettings } from './circuit-breaker';
+import { createLimiterLink, type LimiterLink } from './limiter-link';
+import { breakerStateChannel, type ResilienceCounters, type ResilienceEvent, type ResilienceStats } from './resilience-events';
+import { RESILIENCE_DEFAULTS, type BreakerOptions, type LimiterOptions, type RetryOptions } from './resilience-options';
+import { RetryBudget } from './retry-budget';
+import { BottleneckTargetLimiter, type TargetLimiter } from './target-limiter';
+
+/** Retry settings with defaults applied. */
+export type RetrySettings = Required<RetryOptions>;
+
+/** Options of {@link ResiliencePolicies}. */
+export interface ResiliencePoliciesOptions {
+  retry?: RetryOptions;
+  breaker?: BreakerOptions;
+  limiter?: LimiterOptions;
+  logger: Logger;
+  emit: (event: ResilienceEvent) => void;
+}
+
+/**
+ * The gateway's resilience state: one breaker and (when limited) one limiter per target,
+ * the retry budget, the Redis link and the counters. Policies are created on first use.
+ */
+export class ResiliencePolicies {
+  readonly retry: RetrySettings;
+  readonly budget: RetryBudget;
+  readonly counters: ResilienceCounters = { breakerRejections: 0, breakerOpens: 0, limiterRejections: 0, retries: 0, retryBudgetExhausted: 0, fallbacks: 0 };
+  readonly #breakerSettings: CircuitBreakerSettings | undefined;
+  readonly #limiterSettings: { maxQueue: number; maxWaitMs: number };
+  readonly #breakers = new Map<string, CircuitBreaker>();
+  readonly #limiters = new Map<string, TargetLimiter>();
+  readonly #link: LimiterLink | undefined;
+  readonly #emit: (event: ResilienceEvent) => void;
+
+  constructor(options: ResiliencePoliciesOptions) {
+    const d = RESILIENCE_DEFAULTS;
+    this.retry = { ...d.retry, ...options.retry };
+    this.budget = new RetryBudget(this.retry.budgetPercent, this.retry.minRetryConcurrency);
+    const breaker = { ...d.breaker, ...options.breaker };
+    this.#breakerSettings = breaker.enabled
+      ? {
+          errorThresholdPercentage: breaker.errorThresholdPercentage,
+          volumeThreshold: breaker.volumeThreshold,
+          rollingWindowMs: breaker.rollingWindowMs,
+          rollingBuckets: breaker.rollingBuckets,
+          resetTimeoutMs: breaker.resetTimeoutMs,
+        }
+      : undefined;
+    this.#limiterSettings = { maxQueue: options.limiter?.maxQueue ?? d.limiter.maxQueue, maxWaitMs: options.limiter?.maxWaitMs ?? d.limiter.maxWaitMs };
+    this.#emit = options.emit;
+    const redis = options.limiter?.redis;
+    this.#link =
+      redis === undefined
+        ? undefined
+        : createLimiterLink(
+            { url: redis.url, keyPrefix: redis.keyPrefix ?? d.redis.keyPrefix, commandTimeoutMs: redis.commandTimeoutMs ?? d.redis.commandTimeoutMs },
+            options.logger,
+            (mode, reason) => this.#emit({ type: 'limiter_mode', mode, reason }),
+          );
+  }
+
+  /** The breaker of a target, or undefined when breakers are disabled. */
+  breaker(key: string): CircuitBreaker | undefined {
+    const settings = this.#breakerSettings;
+    if (settings === undefined) return undefined;
+    let breaker = this.#breakers.get(key);
+    if (breaker === undefined) {
+      breaker = createCircuitBreaker(key, settings, {
+        onState: (state, previous) => {
+          if (state === 'open') this.counters.breakerOpens += 1;
+          if (breakerStateChannel.hasSubscribers) breakerStateChannel.publish({ target: key, state, previous });
+          this.#emit({ type: 'breaker_state', target: key, state, previous });
+        },
+        onReject: () => {
+          this.counters.breakerRejections += 1;
+          this.#emit({ type: 'breaker_rejected', target: key });
+        },
+      });
+      this.#breakers.set(key, breaker);
+    }
+    return breaker;
+  }
+
+  /** The limiter of a target with limits (created from the first limits seen for it), else undefined. */
+  limiter(key: string, limits: RouteTargetLimits | undefined): TargetLimiter | undefined {
+    const existing = this.#limiters.get(key);
+    if (existing !== undefined) return existing;
+    if (limits === undefined || (limits.maxConcurrent === undefined && limits.requestsPerMinute === undefined && limits.tokensPerMinute === undefined)) return undefined;
+    const limiter = new BottleneckTargetLimiter(key, limits, this.#limiterSettings, this.#link, (reason) => {
+      this.counters.limiterRejections += 1;
+      this.#emit({ type: 'limiter_rejected', target: key, reason });
+    });
+    this.#limiters.set(key, limiter);
+    return limiter;
+  }
+
+  /** Reports an event to the gateway's subscribers. */
+  emit(event: ResilienceEvent): void {
+    this.#emit(event);
+  }
+
+  /** Resolves once limits are shared through Redis (immediately when no Redis is configured). */
+  whenShared(): Promise<void> {
+    return this.#link?.whenShared() ?? Promise.resolve();
+  }
+
+  stats(): ResilienceStats {
+    return {
+      counters: { ...this.counters },
+      breakers: Object.fromEntries([...this.#breakers].map(([key, breaker]) => [key, breaker.state])),
+      limiters: Object.fromEntries([...this.#limiters].map(([key, limiter]) => [key, limiter.counts()])),
+      limiterMode: this.#link?.mode ?? 'local',
+      liveRequests: this.budget.live,
+      activeRetries: this.budget.retrying,
+    };
+  }
+
+  async close(): Promise<void> {
+    for (const breaker of this.#breakers.values()) breaker.close();
+    await Promise.all([...this.#limiters.values()].map((limiter) => limiter.close()));
+    await this.#link?.close();
+  }
+}

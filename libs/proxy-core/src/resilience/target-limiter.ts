@@ -1,0 +1,177 @@
+import type Bottleneck from 'bottleneck';
+import { SwitchyardError } from '../errors/switchyard-error';
+import { closeBottleneckTier, createBottleneckTier, type BottleneckTier } from './bottleneck-tier';
+import type { LimiterLink } from './limiter-link';
+import type { TargetLimits } from './resilience-options';
+
+/** A granted limiter slot; release it exactly when the upstream call (or stream) ends. */
+export interface LimiterPermit {
+  release(): void;
+}
+
+/** Why a limiter refused. */
+export type LimiterRejection = 'queue_full' | 'max_wait' | 'aborted';
+
+/** The upstream limiter of one target. bottleneck sits behind this interface. */
+export interface TargetLimiter {
+  /**
+   * Waits for a concurrency slot, a request token and `weight` tokens; rejects with
+   * `limiter_rejected` when the queue is full or the wait exceeds the maximum, and with
+   * the signal's reason when it aborts while waiting.
+   */
+  acquire(weight: number, signal: AbortSignal): Promise<LimiterPermit>;
+  counts(): { running: number; queued: number };
+  close(): Promise<void>;
+}
+
+/** Settings shared by every target limiter of a gateway. */
+export interface TargetLimiterSettings {
+  maxQueue: number;
+  maxWaitMs: number;
+}
+
+/** The shared store went away while we waited on it. */
+class SharedLost extends Error {}
+
+class Cancelled extends Error {
+  constructor(readonly reason: LimiterRejection) {
+    super(reason);
+  }
+}
+
+/** Schedules a job that holds its bottleneck slot until the returned release is called. */
+function holdSlot(limiter: Bottleneck, weight: number): Promise<() => void> {
+  return new Promise((resolve, reject) => {
+    limiter.schedule({ weight }, () => new Promise<void>((done) => resolve(() => done()))).catch(reject);
+  });
+}
+
+/** Gives reserved units back to a bottleneck reservoir. */
+function refund(limiter: Bottleneck, amount: number): void {
+  limiter.incrementReservoir(amount).catch(() => undefined);
+}
+
+/** A target limiter on bottleneck: local limits, or shared ones while the Redis link is up. */
+export class BottleneckTargetLimiter implements TargetLimiter {
+  readonly #target: string;
+  readonly #limits: TargetLimits;
+  readonly #settings: TargetLimiterSettings;
+  readonly #link: LimiterLink | undefined;
+  readonly #onReject: (reason: LimiterRejection) => void;
+  readonly #local: BottleneckTier;
+  #shared: BottleneckTier | undefined;
+  #queued = 0;
+  #running = 0;
+
+  constructor(target: string, limits: TargetLimits, settings: TargetLimiterSettings, link: LimiterLink | undefined, onReject: (reason: LimiterRejection) => void) {
+    this.#target = target;
+    this.#limits = limits;
+    this.#settings = settings;
+    this.#link = link;
+    this.#onReject = onReject;
+    this.#local = createBottleneckTier(limits, { kind: 'local' }, () => undefined);
+  }
+
+  #tier(): BottleneckTier {
+    const connection = this.#link?.sharedConnection();
+    if (connection === undefined || this.#link === undefined) return this.#local;
+    const link = this.#link;
+    this.#shared ??= createBottleneckTier(this.#limits, { kind: 'redis', connection, id: link.keyFor(this.#target) }, (error) => link.reportFailure(error));
+    return this.#shared;
+  }
+
+  async acquire(weight: number, signal: AbortSignal): Promise<LimiterPermit> {
+    if (this.#queued >= this.#settings.maxQueue) throw this.#reject('queue_full');
+    this.#queued += 1;
+    let cancel: (reason: Cancelled) => void = () => undefined;
+    const cancelled = new Promise<never>((_resolve, reject) => {
+      cancel = reject;
+    });
+    cancelled.catch(() => undefined);
+    const timer = setTimeout(() => cancel(new Cancelled('max_wait')), this.#settings.maxWaitMs);
+    const onAbort = (): void => cancel(new Cancelled('aborted'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    if (signal.aborted) onAbort();
+    try {
+      const tier = this.#tier();
+      if (tier === this.#local || this.#link === undefined) return await this.#acquireOn(tier, weight, cancelled);
+      const lost = this.#link.whenLocal().then(() => {
+        throw new SharedLost();
+      });
+      lost.catch(() => undefined);
+      try {
+        return await this.#acquireOn(tier, weight, Promise.race([cancelled, lost]));
+      } catch (error) {
+        if (error instanceof Cancelled) throw error;
+        // the shared store failed or went away: local limits for this call and from now on
+        if (!(error instanceof SharedLost)) this.#link.reportFailure(error);
+        return await this.#acquireOn(this.#local, weight, cancelled);
+      }
+    } catch (error) {
+      if (!(error instanceof Cancelled)) throw error;
+      if (error.reason === 'aborted') throw signal.reason as Error;
+      throw this.#reject(error.reason);
+    } finally {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+      this.#queued -= 1;
+    }
+  }
+
+  async #acquireOn(tier: BottleneckTier, weight: number, cancelled: Promise<never>): Promise<LimiterPermit> {
+    const slot = holdSlot(tier.slots, 1);
+    let release: () => void;
+    try {
+      release = await Promise.race([slot, cancelled]);
+    } catch (error) {
+      // a slot granted after we gave up is handed straight back, its request token refunded
+      slot.then(
+        (late) => {
+          late();
+          if (this.#limits.requestsPerMinute !== undefined) refund(tier.slots, 1);
+        },
+        () => undefined,
+      );
+      throw error;
+    }
+    const tokens = tier.tokens;
+    if (tokens !== undefined && weight > 0) {
+      const amount = Math.min(Math.ceil(weight), this.#limits.tokensPerMinute ?? weight);
+      const granted = tokens.schedule({ weight: amount }, () => Promise.resolve());
+      try {
+        await Promise.race([granted, cancelled]);
+      } catch (error) {
+        // the waiter keeps its place in the FIFO queue; when it is reached, its tokens come back
+        granted.then(() => refund(tokens, amount), () => undefined);
+        release();
+        throw error;
+      }
+    }
+    this.#running += 1;
+    let released = false;
+    return {
+      release: () => {
+        if (released) return;
+        released = true;
+        this.#running -= 1;
+        release();
+      },
+    };
+  }
+
+  #reject(reason: LimiterRejection): SwitchyardError {
+    this.#onReject(reason);
+    const why = reason === 'queue_full' ? `its queue is full (${this.#settings.maxQueue})` : `no slot was free within ${this.#settings.maxWaitMs} ms`;
+    return new SwitchyardError('limiter_rejected', `The upstream limiter of target "${this.#target}" refused the call: ${why}.`);
+  }
+
+  counts(): { running: number; queued: number } {
+    return { running: this.#running, queued: this.#queued };
+  }
+
+  async close(): Promise<void> {
+    await closeBottleneckTier(this.#local);
+    // unregistering needs Redis; while it is down the connection is simply dropped by the link
+    if (this.#shared !== undefined && this.#link?.mode === 'shared') await closeBottleneckTier(this.#shared);
+  }
+}

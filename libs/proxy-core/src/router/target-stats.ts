@@ -1,0 +1,49 @@
+/** What the router knows about one target, for least-in-flight and lowest-latency routing. */
+export interface TargetSnapshot {
+  inFlight: number;
+  /** EWMA of successful attempt latency (to first content for streams) in ms; undefined before the first sample. */
+  latencyMs: number | undefined;
+}
+
+/** Live per-target figures, shared by every route that names the target. */
+export class TargetStats {
+  readonly #stats = new Map<string, { inFlight: number; latencyMs: number | undefined }>();
+  readonly #alpha: number;
+
+  /** @param alpha weight of a new latency sample in the EWMA, in (0, 1] */
+  constructor(alpha: number) {
+    this.#alpha = alpha;
+  }
+
+  #entry(key: string): { inFlight: number; latencyMs: number | undefined } {
+    let entry = this.#stats.get(key);
+    if (entry === undefined) {
+      entry = { inFlight: 0, latencyMs: undefined };
+      this.#stats.set(key, entry);
+    }
+    return entry;
+  }
+
+  /** Counts an attempt in flight; call the returned function once when it ends. */
+  begin(key: string): () => void {
+    const entry = this.#entry(key);
+    entry.inFlight += 1;
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      entry.inFlight -= 1;
+    };
+  }
+
+  /** Folds a successful attempt's latency into the target's EWMA. */
+  recordLatency(key: string, ms: number): void {
+    const entry = this.#entry(key);
+    entry.latencyMs = entry.latencyMs === undefined ? ms : this.#alpha * ms + (1 - this.#alpha) * entry.latencyMs;
+  }
+
+  get(key: string): TargetSnapshot {
+    const entry = this.#stats.get(key);
+    return { inFlight: entry?.inFlight ?? 0, latencyMs: entry?.latencyMs };
+  }
+}

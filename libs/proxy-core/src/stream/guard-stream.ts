@@ -1,0 +1,44 @@
+import { SwitchyardError, toSwitchyardError } from '../errors/switchyard-error';
+import type { AttemptTimer } from '../resilience/attempt-timer';
+import type { ChatCompletionChunk } from '../wire/openai-chat';
+import type { PrimedStream } from './prime-stream';
+
+/**
+ * Wraps a primed stream so that its rest is read under the idle timeout, and so that the
+ * attempt's limiter slot and in-flight count are released exactly once, when the stream
+ * ends, fails, or its consumer stops early.
+ */
+export function guardStream(primed: PrimedStream, timer: AttemptTimer, idleTimeoutMs: number, release: () => void, provider: string): PrimedStream {
+  let finished = false;
+  const finish = (): void => {
+    if (finished) return;
+    finished = true;
+    timer.dispose();
+    release();
+  };
+  if (primed.ended) {
+    finish();
+    return primed;
+  }
+  const upstream = primed.iterator;
+  const iterator: AsyncIterator<ChatCompletionChunk> = {
+    async next() {
+      timer.armIdle(idleTimeoutMs);
+      try {
+        const next = await upstream.next();
+        if (next.done === true) finish();
+        return next;
+      } catch (error) {
+        finish();
+        throw timer.signal.aborted && timer.signal.reason instanceof SwitchyardError ? timer.signal.reason : toSwitchyardError(error, provider);
+      } finally {
+        timer.disarmIdle();
+      }
+    },
+    async return() {
+      finish();
+      return (await upstream.return?.()) ?? { done: true, value: undefined };
+    },
+  };
+  return { head: primed.head, iterator, ended: false };
+}

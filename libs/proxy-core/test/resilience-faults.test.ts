@@ -1,0 +1,324 @@
+import { createMockUpstream, type MockUpstream } from '@switchyard/testing';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { Gateway } from '../src/gateway/create-gateway';
+import type { GatewayOptions } from '../src/gateway/gateway-options';
+import { createRequestContext } from '../src/gateway/request-context';
+import { ask, callsTo, collect, gatewayFor, nextEvent, pumped, pumpUntil, textOf, upstreamReceived, useFakeClock } from './resilience-harness';
+
+let upstream: MockUpstream;
+const gateways: Gateway[] = [];
+
+function make(options: Partial<GatewayOptions>): Gateway {
+  const gateway = gatewayFor(upstream, options);
+  gateways.push(gateway);
+  return gateway;
+}
+
+/** One alias on the primary only (model `bad` is where faults are aimed). */
+const solo = (extra: Partial<GatewayOptions> = {}): Gateway => make({ models: [{ name: 'm', targets: [{ provider: 'primary', model: 'bad' }] }], ...extra });
+/** One alias failing over from primary to backup. */
+const pair = (extra: Partial<GatewayOptions> = {}): Gateway =>
+  make({ models: [{ name: 'm', strategy: 'ordered', targets: [{ provider: 'primary', model: 'bad' }, { provider: 'backup', model: 'good' }] }], ...extra });
+
+beforeAll(async () => {
+  upstream = await createMockUpstream({ streamChunks: 4 });
+});
+afterEach(async () => {
+  vi.useRealTimers();
+  upstream.reset();
+  await Promise.all(gateways.splice(0).map((g) => g.close()));
+});
+afterAll(() => upstream.close());
+
+describe.each([500, 502, 503])('an upstream %i', (status) => {
+  it('is retried after a jittered backoff and the client sees the answer', async () => {
+    useFakeClock();
+    upstream.fault({ kind: 'status', status, times: 1 });
+    const gateway = solo();
+    const retry = nextEvent(gateway, 'retry');
+    const reply = gateway.chat(ask('m'));
+    const { delayMs } = await retry;
+    expect(delayMs).toBeLessThan(500);
+    await vi.advanceTimersByTimeAsync(delayMs);
+    await expect(reply).resolves.toMatchObject({ object: 'chat.completion' });
+    expect(callsTo(upstream, '/v1/')).toBe(2);
+    expect(gateway.stats().counters).toMatchObject({ retries: 1, breakerRejections: 0, limiterRejections: 0 });
+  });
+
+  it('fails over at once to the next target, without a retry', async () => {
+    upstream.fault({ kind: 'status', status, match: { model: 'bad' } });
+    const gateway = pair();
+    await expect(gateway.chat(ask('m'))).resolves.toMatchObject({ model: 'good' });
+    expect([callsTo(upstream, '/v1/'), callsTo(upstream, '/backup/')]).toEqual([1, 1]);
+    expect(gateway.stats().counters.retries).toBe(0);
+  });
+});
+
+describe('an upstream 429', () => {
+  it('waits for Retry-After before calling the same target again', async () => {
+    useFakeClock();
+    upstream.fault({ kind: 'status', status: 429, headers: { 'retry-after': '2' }, times: 1 });
+    const gateway = solo();
+    const retry = nextEvent(gateway, 'retry');
+    const reply = gateway.chat(ask('m'));
+    expect((await retry).delayMs).toBe(2000);
+    await vi.advanceTimersByTimeAsync(1999);
+    expect(callsTo(upstream, '/v1/')).toBe(1);
+    await vi.advanceTimersByTimeAsync(1);
+    await expect(reply).resolves.toMatchObject({ object: 'chat.completion' });
+    expect(callsTo(upstream, '/v1/')).toBe(2);
+  });
+
+  it('honours x-ratelimit-reset-requests too', async () => {
+    useFakeClock();
+    upstream.fault({ kind: 'status', status: 429, headers: { 'x-ratelimit-reset-requests': '1.5s' }, times: 1 });
+    const gateway = solo();
+    const retry = nextEvent(gateway, 'retry');
+    const reply = gateway.chat(ask('m'));
+    expect((await retry).delayMs).toBe(1500);
+    await vi.advanceTimersByTimeAsync(1500);
+    await expect(reply).resolves.toMatchObject({ object: 'chat.completion' });
+  });
+
+  it('is not retried when the wait would pass the overall deadline: the client sees the 429 and its Retry-After', async () => {
+    upstream.fault({ kind: 'status', status: 429, headers: { 'retry-after': '120' } });
+    const gateway = solo({ requestTimeoutMs: 60_000 });
+    await expect(gateway.chat(ask('m'))).rejects.toMatchObject({ code: 'upstream_rate_limited', status: 429, retryAfterMs: 120_000 });
+    expect(callsTo(upstream, '/v1/')).toBe(1);
+    expect(gateway.stats().counters.retries).toBe(0);
+  });
+});
+
+describe('transport faults', () => {
+  it('a connection reset fails over to the next target (502 class, not shown to the client)', async () => {
+    upstream.fault({ kind: 'reset', match: { model: 'bad' } });
+    const context = createRequestContext();
+    await expect(pair().chat(ask('m'), { context })).resolves.toMatchObject({ model: 'good' });
+    expect(context.attempts.map((a) => a.error?.code ?? 'ok')).toEqual(['upstream_connection_error', 'ok']);
+  });
+
+  it('a reset on the only target reaches the client as 502 after the retries', async () => {
+    upstream.fault({ kind: 'reset' });
+    const gateway = solo({ retry: { maxRetries: 1, baseDelayMs: 0 } });
+    await expect(gateway.chat(ask('m'))).rejects.toMatchObject({ code: 'upstream_connection_error', status: 502 });
+    expect(callsTo(upstream, '/v1/')).toBe(2);
+  });
+
+  it('a hung upstream times out per attempt (504) and the next target answers', async () => {
+    useFakeClock();
+    upstream.fault({ kind: 'hang', match: { model: 'bad' } });
+    const context = createRequestContext();
+    const reply = pair({ attemptTimeoutMs: 5_000 }).chat(ask('m'), { context });
+    await upstreamReceived(upstream, 1);
+    await vi.advanceTimersByTimeAsync(5_000);
+    await expect(reply).resolves.toMatchObject({ model: 'good' });
+    expect(context.attempts.map((a) => a.error?.code ?? 'ok')).toEqual(['upstream_timeout', 'ok']);
+  });
+
+  it('a hung upstream with no alternative gives the client a 504', async () => {
+    useFakeClock();
+    upstream.fault({ kind: 'hang' });
+    const reply = solo({ attemptTimeoutMs: 5_000, retry: { maxRetries: 0 } }).chat(ask('m'));
+    const settled = reply.catch((error: unknown) => error);
+    await upstreamReceived(upstream, 1);
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(await settled).toMatchObject({ code: 'upstream_timeout', status: 504 });
+  });
+});
+
+describe('stream faults', () => {
+  it('a 200 that sends an error event before content falls back to the next target', async () => {
+    upstream.fault({ kind: 'stream-error', afterChunks: 1, match: { model: 'bad' } });
+    const chunks = await collect(await pair().stream(ask('m')));
+    expect(textOf(chunks)).toContain('Hello there');
+    expect([callsTo(upstream, '/v1/'), callsTo(upstream, '/backup/')]).toEqual([1, 1]);
+  });
+
+  it('a stream cut after content ends with an error, never a clean end, and is not retried', async () => {
+    upstream.fault({ kind: 'cut-stream', afterChunks: 3, match: { model: 'bad' } });
+    const stream = await pair().stream(ask('m'));
+    await expect(collect(stream)).rejects.toMatchObject({ status: 502 });
+    expect([callsTo(upstream, '/v1/'), callsTo(upstream, '/backup/')]).toEqual([1, 0]);
+  });
+
+  it('a slow stream within the idle timeout is delivered whole', async () => {
+    useFakeClock();
+    upstream.fault({ kind: 'slow-stream', delayMs: 1_000 });
+    const gateway = solo({ streamIdleTimeoutMs: 1_500 });
+    const done = gateway.stream(ask('m')).then(collect);
+    let settled = false;
+    void done.finally(() => (settled = true));
+    while (!settled) await vi.advanceTimersByTimeAsync(250);
+    expect(textOf(await done)).toContain('Hello there');
+  });
+
+  it('a stream that stalls after content fails with upstream_timeout after the idle timeout', async () => {
+    useFakeClock();
+    upstream.fault({ kind: 'stall-stream', afterChunks: 3 });
+    const gateway = solo({ streamIdleTimeoutMs: 2_000 });
+    const stream = await gateway.stream(ask('m'));
+    const result = collect(stream).catch((error: unknown) => error);
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(await result).toMatchObject({ code: 'upstream_timeout', status: 504 });
+  });
+
+  it('a stream that stalls before content times out per attempt and fails over', async () => {
+    useFakeClock();
+    upstream.fault({ kind: 'stall-stream', afterChunks: 1, match: { model: 'bad' } });
+    const reply = pair({ attemptTimeoutMs: 3_000 }).stream(ask('m'));
+    await upstreamReceived(upstream, 1);
+    await vi.advanceTimersByTimeAsync(3_000);
+    expect(textOf(await collect(await reply))).toContain('Hello there');
+    expect(callsTo(upstream, '/backup/')).toBe(1);
+  });
+});
+
+describe('the circuit breaker', () => {
+  const breaker = { volumeThreshold: 5, errorThresholdPercentage: 50, resetTimeoutMs: 10_000 };
+
+  it('opens at 100% failure within its volume, then makes no upstream call until half-open, then probes once', async () => {
+    useFakeClock();
+    upstream.fault({ kind: 'status', status: 500, times: 5 });
+    const gateway = solo({ breaker, retry: { maxRetries: 0 } });
+    const states: string[] = [];
+    gateway.hooks.onResilienceEvent.tap('t', (event) => {
+      if (event.type === 'breaker_state') states.push(event.state);
+    });
+    for (let i = 0; i < 5; i++) await expect(gateway.chat(ask('m'))).rejects.toMatchObject({ code: 'upstream_error' });
+    expect(gateway.stats().breakers['primary/bad']).toBe('open');
+    for (let i = 0; i < 20; i++) await expect(gateway.chat(ask('m'))).rejects.toMatchObject({ code: 'circuit_open', status: 503 });
+    expect(callsTo(upstream, '/v1/')).toBe(5);
+    expect(gateway.stats().counters).toMatchObject({ breakerRejections: 20, breakerOpens: 1 });
+
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(gateway.stats().breakers['primary/bad']).toBe('half-open');
+    // a single probe: the other concurrent calls are refused while it runs
+    const results = await Promise.allSettled([gateway.chat(ask('m')), gateway.chat(ask('m')), gateway.chat(ask('m'))]);
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    expect(callsTo(upstream, '/v1/')).toBe(6);
+    expect(states).toEqual(['open', 'half-open', 'closed']);
+  });
+
+  it('does not count client errors (4xx other than 408/429)', async () => {
+    upstream.fault({ kind: 'status', status: 400 });
+    const gateway = solo({ breaker });
+    for (let i = 0; i < 12; i++) await expect(gateway.chat(ask('m'))).rejects.toMatchObject({ code: 'upstream_bad_request' });
+    expect(gateway.stats().breakers['primary/bad']).toBe('closed');
+    expect(callsTo(upstream, '/v1/')).toBe(12);
+  });
+
+  it('an open circuit falls back to another alias without calling the target', async () => {
+    upstream.fault({ kind: 'status', status: 503, match: { model: 'bad' } });
+    const gateway = make({
+      breaker,
+      retry: { maxRetries: 0 },
+      models: [
+        { name: 'm', targets: [{ provider: 'primary', model: 'bad' }], fallbacks: ['spare'] },
+        { name: 'spare', targets: [{ provider: 'backup', model: 'good' }] },
+      ],
+    });
+    for (let i = 0; i < 10; i++) await expect(gateway.chat(ask('m'))).resolves.toMatchObject({ model: 'good' });
+    expect(callsTo(upstream, '/v1/')).toBe(5);
+    expect(gateway.stats().counters).toMatchObject({ breakerRejections: 5, fallbacks: 10 });
+  });
+});
+
+describe('the upstream limiter', () => {
+  it('queues past maxConcurrent, rejects past maxQueue, and a client abort frees the slot', async () => {
+    upstream.fault({ kind: 'hang', times: 1 });
+    const gateway = make({
+      limiter: { maxQueue: 1 },
+      models: [{ name: 'm', targets: [{ provider: 'primary', model: 'bad', limits: { maxConcurrent: 1 } }] }],
+    });
+    const abort = new AbortController();
+    const first = gateway.chat(ask('m'), { signal: abort.signal }).catch((error: unknown) => error);
+    await upstreamReceived(upstream, 1);
+    const second = gateway.chat(ask('m'));
+    await vi.waitFor(() => expect(gateway.stats().limiters['primary/bad']).toEqual({ running: 1, queued: 1 }));
+    await expect(gateway.chat(ask('m'))).rejects.toMatchObject({ code: 'limiter_rejected', status: 429 });
+    expect(gateway.stats().counters.limiterRejections).toBe(1);
+    abort.abort();
+    expect(await first).toMatchObject({ code: 'client_closed_request' });
+    await expect(second).resolves.toMatchObject({ object: 'chat.completion' });
+    expect(callsTo(upstream, '/v1/')).toBe(2);
+    expect(gateway.stats().limiters['primary/bad']).toEqual({ running: 0, queued: 0 });
+  });
+
+  it('a stream holds its slot until it ends; breaking out of it frees the slot', async () => {
+    const gateway = make({ models: [{ name: 'm', targets: [{ provider: 'primary', model: 'bad', limits: { maxConcurrent: 1 } }] }] });
+    const stream = await gateway.stream(ask('m'));
+    expect(gateway.stats().limiters['primary/bad']?.running).toBe(1);
+    for await (const chunk of stream) {
+      expect(chunk.object).toBe('chat.completion.chunk');
+      break;
+    }
+    expect(gateway.stats().limiters['primary/bad']?.running).toBe(0);
+    await expect(collect(await gateway.stream(ask('m')))).resolves.not.toHaveLength(0);
+  });
+
+  it('rejects after maxWaitMs and falls back to another alias when over the limit', async () => {
+    useFakeClock();
+    const gateway = make({
+      limiter: { maxWaitMs: 1_000 },
+      models: [
+        { name: 'm', targets: [{ provider: 'primary', model: 'bad', limits: { requestsPerMinute: 2 } }], fallbacks: ['spare'] },
+        { name: 'spare', targets: [{ provider: 'backup', model: 'good' }] },
+      ],
+    });
+    await pumped(gateway.chat(ask('m')));
+    await pumped(gateway.chat(ask('m')));
+    const third = gateway.chat(ask('m'));
+    await pumpUntil(() => gateway.stats().limiters['primary/bad']?.queued === 1);
+    await vi.advanceTimersByTimeAsync(1_000);
+    await expect(pumped(third)).resolves.toMatchObject({ model: 'good' });
+    expect([callsTo(upstream, '/v1/'), callsTo(upstream, '/backup/')]).toEqual([2, 1]);
+    expect(gateway.stats().counters).toMatchObject({ limiterRejections: 1, fallbacks: 1 });
+  });
+
+  it('weighs tokens per minute by the estimated tokens of the request', async () => {
+    useFakeClock();
+    const gateway = make({
+      limiter: { maxWaitMs: 100 },
+      models: [{ name: 'm', targets: [{ provider: 'primary', model: 'bad', limits: { tokensPerMinute: 1_000 } }] }],
+    });
+    await pumped(gateway.chat({ ...ask('m'), max_tokens: 600 }));
+    const second = gateway.chat({ ...ask('m'), max_tokens: 600 }).catch((error: unknown) => error);
+    await pumpUntil(() => gateway.stats().limiters['primary/bad']?.queued === 1);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(await pumped(second)).toMatchObject({ code: 'limiter_rejected' });
+    expect(callsTo(upstream, '/v1/')).toBe(1);
+    // a minute later the window refills, and the tokens reserved by the request that gave up come back
+    await vi.advanceTimersByTimeAsync(60_000);
+    await expect(pumped(Promise.all([gateway.chat({ ...ask('m'), max_tokens: 600 }), gateway.chat({ ...ask('m'), max_tokens: 300 })]))).resolves.toHaveLength(2);
+    expect(callsTo(upstream, '/v1/')).toBe(3);
+  });
+});
+
+describe('the retry budget', () => {
+  it('refuses retries beyond its share of live requests and counts it', async () => {
+    upstream.fault({ kind: 'status', status: 500 });
+    const gateway = solo({ retry: { budgetPercent: 0, minRetryConcurrency: 0 } });
+    await expect(gateway.chat(ask('m'))).rejects.toMatchObject({ code: 'upstream_error' });
+    expect(callsTo(upstream, '/v1/')).toBe(1);
+    expect(gateway.stats().counters).toMatchObject({ retries: 0, retryBudgetExhausted: 1 });
+  });
+});
+
+describe('fallbackOn', () => {
+  const tooLong = { kind: 'status' as const, status: 400, body: { error: { message: "This model's maximum context length is 8192 tokens.", type: 'invalid_request_error', param: 'messages', code: 'context_length_exceeded' } }, match: { model: 'bad' } };
+  const routes = (fallbackOn?: { contextLengthExceeded: boolean }) => [
+    { name: 'm', targets: [{ provider: 'primary', model: 'bad' }], fallbacks: ['large'], ...(fallbackOn === undefined ? {} : { fallbackOn }) },
+    { name: 'large', targets: [{ provider: 'backup', model: 'good' }] },
+  ];
+
+  it('moves on to a larger model on context_length_exceeded when configured', async () => {
+    upstream.fault(tooLong);
+    await expect(make({ models: routes({ contextLengthExceeded: true }) }).chat(ask('m'))).resolves.toMatchObject({ model: 'good' });
+  });
+
+  it('does not by default', async () => {
+    upstream.fault(tooLong);
+    await expect(make({ models: routes() }).chat(ask('m'))).rejects.toMatchObject({ code: 'context_length_exceeded', status: 400 });
+    expect(callsTo(upstream, '/backup/')).toBe(0);
+  });
+});
