@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { createApp } from '@switchyard/proxy-api';
+import type { GatewayOptions } from '@switchyard/proxy-core';
 import type { FastifyInstance } from 'fastify';
 import type { ConfigFile } from './config/config-schema';
 import { contextOptionsFromConfig } from './config/context-config';
@@ -20,6 +21,16 @@ export interface RunningGateway {
   shutdown(): Promise<void>;
 }
 
+/** The routing and resilience sections; with a `redis` section, upstream limits are shared through it. */
+export function resilienceOptions(config: ConfigFile): Pick<GatewayOptions, 'streamIdleTimeoutMs' | 'routing' | 'retry' | 'breaker' | 'limiter'> {
+  const redis = config.redis;
+  const limiter =
+    redis === undefined || config.limiter?.redis !== undefined
+      ? config.limiter
+      : { ...config.limiter, redis: { url: redis.url, keyPrefix: `${redis.keyPrefix ?? 'switchyard:'}limiter:`, commandTimeoutMs: redis.commandTimeoutMs } };
+  return { streamIdleTimeoutMs: config.streamIdleTimeoutMs, routing: config.routing, retry: config.retry, breaker: config.breaker, limiter };
+}
+
 /** Builds the app from a validated config and listens. */
 export async function startGateway(options: StartOptions): Promise<RunningGateway> {
   const { config } = options;
@@ -31,6 +42,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       requestTimeoutMs: config.requestTimeoutMs,
       attemptTimeoutMs: config.attemptTimeoutMs,
       allowDirectModels: config.allowDirectModels,
+      ...resilienceOptions(config),
     },
     bodyLimitBytes: config.server?.bodyLimitBytes,
     requestTimeoutMs: config.server?.requestTimeoutMs,

@@ -104,6 +104,11 @@ export const ConfigFileSchema = Type.Object(
     requestTimeoutMs: GatewayConfigSchema.properties.requestTimeoutMs,
     attemptTimeoutMs: GatewayConfigSchema.properties.attemptTimeoutMs,
     allowDirectModels: GatewayConfigSchema.properties.allowDirectModels,
+    streamIdleTimeoutMs: GatewayConfigSchema.properties.streamIdleTimeoutMs,
+    routing: GatewayConfigSchema.properties.routing,
+    retry: GatewayConfigSchema.properties.retry,
+    breaker: GatewayConfigSchema.properties.breaker,
+    limiter: GatewayConfigSchema.properties.limiter,
   },
   { additionalProperties: false },
 );

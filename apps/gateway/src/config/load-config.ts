@@ -27,7 +27,17 @@ export async function validateConfig(raw: unknown, env: NodeJS.ProcessEnv, sourc
   const config = value as ConfigFile;
   try {
     // building the engine runs every provider's option schema and the route checks
-    await createGateway({ providers: config.providers, models: config.models ?? [], allowDirectModels: config.allowDirectModels }).close();
+    const { redis: _redis, ...localLimiter } = config.limiter ?? {};
+    await createGateway({
+      providers: config.providers,
+      models: config.models ?? [],
+      allowDirectModels: config.allowDirectModels,
+      routing: config.routing,
+      retry: config.retry,
+      breaker: config.breaker,
+      // checked without connecting to Redis
+      limiter: localLimiter,
+    }).close();
   } catch (error) {
     if (isSwitchyardError(error) && error.code === 'invalid_options') {
       throw new ConfigError(source, error.message.split('\n- ').slice(1));
