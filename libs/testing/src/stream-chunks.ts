@@ -19,12 +19,18 @@ async function write(res: ServerResponse, chunk: string | Uint8Array): Promise<v
 
 /**
  * Streams a 200 body chunk by chunk in any provider's framing, honouring the stream faults
- * (`cut-stream`, `stall-stream`, `stream-error`) after `afterChunks` chunks.
+ * (`cut-stream`, `stall-stream`, `stream-error`) after `afterChunks` chunks, and
+ * `slow-stream` (a pause before every chunk after the first `afterChunks`, default 1).
  */
 export async function writeChunks(res: ServerResponse, body: ChunkedBody): Promise<void> {
   res.writeHead(200, { 'content-type': body.contentType, 'cache-control': 'no-cache' });
   const fault = body.streamFault;
   for (const [index, chunk] of body.chunks.entries()) {
+    if (fault?.kind === 'slow-stream') {
+      if (index >= (fault.afterChunks ?? 1)) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
+      await write(res, chunk);
+      continue;
+    }
     if (fault !== undefined && index === fault.afterChunks) {
       if (fault.kind === 'cut-stream') {
         // let what was written reach the client, then drop the connection mid-stream
