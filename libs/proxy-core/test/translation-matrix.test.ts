@@ -1,0 +1,95 @@
+import { Value } from '@sinclair/typebox/value';
+import { createMockUpstream, type MockUpstream } from '@switchyard/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { builtinProvidersPlugin } from '../src/gateway/builtin-providers-plugin';
+import { createGateway, type Gateway } from '../src/gateway/create-gateway';
+import { createGatewayHooks } from '../src/hooks/gateway-hooks';
+import { ProviderRegistry } from '../src/providers/provider-registry';
+import type { ChatCompletionChunk, ChatCompletionRequest } from '../src/wire/openai-chat';
+import { ChatCompletionChunkSchema, ChatCompletionSchema } from './support/openai-response-schemas';
+import { toolRoundTripRequest } from './support/provider-test-kit';
+
+// The same OpenAI request through every adapter the built-in plugin registers (walked from
+// the registry, so a newly registered provider joins the matrix), answered by the mock
+// upstream in each provider's wire format, must come back as valid OpenAI shapes.
+
+const KEY = 'sk-matrix-canary-0123456789';
+
+function registeredTypes(): string[] {
+  const hooks = createGatewayHooks();
+  builtinProvidersPlugin.apply(hooks);
+  const registry = new ProviderRegistry();
+  hooks.registerProviders.call(registry);
+  return registry.types();
+}
+
+/** Options pointing a provider type at the mock upstream; a type missing here gets the generic candidates. */
+function optionCandidates(type: string, url: string): Array<Record<string, unknown>> {
+  switch (type) {
+    case 'mock':
+      return [{}];
+    case 'gemini':
+      return [{ apiKey: KEY, baseUrl: `${url}/v1beta` }];
+    case 'ollama':
+      return [{ baseUrl: url }];
+    case 'cohere':
+      return [{ apiKey: KEY, baseUrl: url }];
+    default:
+      return [
+        { apiKey: KEY, baseUrl: `${url}/v1` },
+        { apiKey: KEY, endpoint: url, deployment: 'matrix', apiVersion: '2024-10-21' },
+      ];
+  }
+}
+
+const requests: Array<[string, ChatCompletionRequest]> = [
+  ['text', { model: 'm', messages: [{ role: 'user', content: 'Hello!' }] }],
+  ['tools', { ...toolRoundTripRequest, tool_choice: 'required' }],
+];
+
+let upstream: MockUpstream;
+let gateway: Gateway;
+const types = registeredTypes();
+
+beforeAll(async () => {
+  upstream = await createMockUpstream();
+  const providers = types.map((type) => {
+    for (const options of optionCandidates(type, upstream.url)) {
+      const config = { name: `p-${type}`, type, ...options };
+      try {
+        createGateway({ providers: [config] });
+        return config;
+      } catch {
+        // try the next candidate
+      }
+    }
+    throw new Error(`No mock-upstream options fit provider type "${type}": add it to optionCandidates in translation-matrix.test.ts.`);
+  });
+  gateway = createGateway({ providers });
+});
+afterAll(async () => {
+  await gateway.close();
+  await upstream.close();
+});
+
+describe('translation matrix', () => {
+  it('walks every built-in provider type', () => {
+    expect(types).toEqual(expect.arrayContaining(['openai', 'gemini', 'ollama', 'cohere', 'groq', 'mock']));
+  });
+
+  describe.each(types)('%s', (type) => {
+    it.each(requests)('answers a %s request with a valid chat.completion', async (_kind, request) => {
+      const response = await gateway.chat({ ...request, model: `p-${type}/matrix-model` });
+      expect(Value.Errors(ChatCompletionSchema, response).First()).toBeUndefined();
+    });
+
+    it.each(requests)('streams a %s request as valid chunks that finish once', async (_kind, request) => {
+      const chunks: ChatCompletionChunk[] = [];
+      for await (const chunk of await gateway.stream({ ...request, model: `p-${type}/matrix-model`, stream: true, stream_options: { include_usage: true } })) {
+        chunks.push(chunk);
+      }
+      for (const chunk of chunks) expect(Value.Errors(ChatCompletionChunkSchema, chunk).First()).toBeUndefined();
+      expect(chunks.filter((chunk) => chunk.choices.some((choice) => choice.finish_reason !== null))).toHaveLength(1);
+    });
+  });
+});
