@@ -1,6 +1,7 @@
 import type { ContextPluginsOptions } from '@switchyard/proxy-context';
 import type { Gateway, GatewayOptions } from '@switchyard/proxy-core';
 import type { FastifyServerOptions } from 'fastify';
+import type { ObservabilityOptions } from './observability/observability-options';
 import type { ProductionOptions } from './production/production-options';
 
 /** Defaults of {@link AppOptions}, in one place. */
@@ -18,7 +19,7 @@ export const APP_DEFAULTS = {
 } as const;
 
 /** Options of the Switchyard routes, whether mounted by `createApp` or as a plugin. */
-export interface SwitchyardRoutesOptions extends ProductionOptions {
+export interface SwitchyardRoutesOptions extends ProductionOptions, ObservabilityOptions {
   /** A gateway built with `createGateway`, or the options to build one (then owned and closed by the app). */
   gateway: Gateway | GatewayOptions;
   /** Largest accepted request body in bytes; larger bodies get 413. @default 10485760 */

@@ -8,6 +8,7 @@ import { embeddingsRoute } from './routes/embeddings-route';
 import { healthRoute } from './routes/health-route';
 import { modelsRoute } from './routes/models-route';
 import { registerProduction } from './production/register-production';
+import { registerObservability } from './observability/register-observability';
 
 function isGateway(value: Gateway | GatewayOptions): value is Gateway {
   return typeof (value as Gateway).chat === 'function' && typeof (value as Gateway).stream === 'function';
@@ -50,6 +51,7 @@ export const switchyardRoutes: FastifyPluginAsync<SwitchyardRoutesOptions> = asy
     request.switchyardUpstreamHeaders = {};
     reply.header('x-request-id', request.id);
   });
+  await registerObservability(app, gateway, options);
 
   chatCompletionsRoute(app, gateway, bodyLimit);
   embeddingsRoute(app, gateway, bodyLimit);

@@ -58,3 +58,7 @@ export { DEFAULT_PII_PATTERNS, redactPii } from './redaction/redact-pii';
 export type { PiiPattern } from './redaction/redact-pii';
 export { parseBaggage, readTracingHeaders, TRACING_HEADERS } from './tracing/read-tracing-headers';
 export type { TracingHeaders } from './tracing/read-tracing-headers';
+
+// metrics
+export { createMetrics, METRICS_DEFAULTS, overheadMs } from './metrics/create-metrics';
+export type { MetricsOptions, SwitchyardMetrics } from './metrics/create-metrics';

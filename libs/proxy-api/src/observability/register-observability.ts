@@ -1,0 +1,100 @@
+import type { Gateway } from '@switchyard/proxy-core';
+import { createMetrics, createRequestLog, overheadMs, readTracingHeaders, type RequestLog, type RequestLogOptions, type SwitchyardMetrics } from '@switchyard/proxy-logging';
+import type { FastifyInstance } from 'fastify';
+import type { ObservabilityOptions } from './observability-options';
+import { requestLogRoutes } from './request-log-routes';
+
+function isRequestLog(value: RequestLog | RequestLogOptions): value is RequestLog {
+  return 'queue' in value && 'plugin' in value;
+}
+
+function isMetrics(value: unknown): value is SwitchyardMetrics {
+  return typeof value === 'object' && value !== null && 'scrape' in value && 'plugin' in value;
+}
+
+/**
+ * Tracing context on every route, the request log and its admin query API, `/metrics` and the
+ * `x-switchyard-overhead-ms` header. Register after the hook that resets request metadata.
+ */
+export async function registerObservability(app: FastifyInstance, gateway: Gateway, options: ObservabilityOptions): Promise<void> {
+  // tracing context: validated, stored on the row, never forwarded (only W3C trace context is)
+  app.addHook('onRequest', async (request) => {
+    const tracing = readTracingHeaders(request.headers);
+    Object.assign(request.switchyardMetadata, tracing.metadata);
+    Object.assign(request.switchyardUpstreamHeaders, tracing.upstream);
+  });
+
+  let metrics: SwitchyardMetrics | undefined;
+  if (options.metrics !== false) {
+    metrics = isMetrics(options.metrics) ? options.metrics : createMetrics(typeof options.metrics === 'object' ? options.metrics : {});
+    if (!isMetrics(options.metrics)) {
+      const owned = metrics;
+      app.addHook('onClose', async () => owned.close());
+    }
+    metrics.plugin.apply(gateway.hooks);
+    // client-key limits and budgets refuse in the HTTP layer, before the engine sees the request
+    const counter = metrics;
+    app.addHook('onError', async (_request, _reply, error) => {
+      const code = (error as { code?: unknown }).code;
+      if (code === 'rate_limit_exceeded' || code === 'budget_exceeded') counter.countLimiterRejection(code === 'rate_limit_exceeded' ? 'client_key' : 'budget');
+    });
+    const scrapeFrom = metrics;
+    app.get('/metrics', async (_request, reply) => {
+      const { contentType, body } = await scrapeFrom.scrape();
+      return reply.header('content-type', contentType).send(body);
+    });
+  }
+
+  let log: RequestLog | undefined;
+  if (options.requestLog !== undefined) {
+    const given = options.requestLog;
+    log = isRequestLog(given) ? given : await createRequestLog({ ...given, logger: app.log });
+    if (!isRequestLog(given)) {
+      const owned = log;
+      app.addHook('onClose', async () => owned.close());
+    }
+    log.plugin.apply(gateway.hooks);
+    metrics?.observeRequestLog(log.queue.stats);
+    if (log.sql !== undefined) requestLogRoutes(app, log.sql);
+  }
+
+  // the gateway's own time, on whole (non-streamed) responses
+  const pending = new Map<string, number | undefined>();
+  app.addHook('onRequest', async (request) => {
+    pending.set(request.id, undefined);
+  });
+  gateway.hooks.onRequestEnd.tap('switchyard:overhead-header', (context) => {
+    if (!pending.has(context.requestId)) return;
+    pending.set(context.requestId, overheadMs(context));
+    // one line per request; ids and names only, never a secret or a body
+    app.log.info(
+      {
+        requestId: context.requestId,
+        key: context.metadata.apiKeyName,
+        customerId: context.metadata.customerId,
+        runId: context.metadata.runId,
+        model: context.requestedModel,
+        upstreamModel: context.upstreamModel,
+        provider: context.provider,
+        status: context.error?.status ?? 200,
+        errorCode: context.error?.code,
+        stream: context.stream,
+        latencyMs: context.durationMs === undefined ? undefined : Math.round(context.durationMs),
+        upstreamMs: context.upstreamMs === undefined ? undefined : Math.round(context.upstreamMs),
+        inputTokens: context.usage?.prompt_tokens,
+        outputTokens: context.usage?.completion_tokens,
+        costUsd: context.costUsd,
+        cacheHit: context.cacheHit,
+        attempts: context.attempts.length,
+      },
+      'request completed',
+    );
+  });
+  app.addHook('onSend', async (request, reply) => {
+    const own = pending.get(request.id);
+    if (own !== undefined && !reply.sent) void reply.header('x-switchyard-overhead-ms', own.toFixed(2));
+  });
+  app.addHook('onResponse', async (request) => {
+    pending.delete(request.id);
+  });
+}

@@ -1,0 +1,76 @@
+import { channel } from 'node:diagnostics_channel';
+import { createGateway, SwitchyardError, type Gateway } from '@switchyard/proxy-core';
+import { createMockUpstream, type MockUpstream } from '@switchyard/testing';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createMetrics, type SwitchyardMetrics } from './create-metrics';
+
+async function value(metrics: SwitchyardMetrics, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const metric = await metrics.registry.getSingleMetric(name)?.get();
+  const sample = metric?.values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l) && (!('metricName' in v) || v.metricName === name || v.metricName === undefined));
+  return sample?.value ?? 0;
+}
+
+describe('createMetrics', () => {
+  let upstream: MockUpstream;
+  let gateway: Gateway;
+  let metrics: SwitchyardMetrics;
+  beforeEach(async () => {
+    upstream = await createMockUpstream();
+    metrics = createMetrics();
+    gateway = createGateway({
+      providers: [
+        { name: 'primary', type: 'openai', baseUrl: `${upstream.url}/v1`, apiKey: 'sk-canary-provider-000000000000' },
+        { name: 'mock', type: 'mock' },
+      ],
+      models: [
+        { name: 'gpt', targets: [{ provider: 'primary', model: 'gpt-4o-mini' }] },
+        { name: 'demo', targets: [{ provider: 'mock', model: 'echo' }] },
+      ],
+      plugins: [metrics.plugin],
+    });
+  });
+  afterEach(async () => {
+    metrics.close();
+    await gateway.close();
+    await upstream.close();
+  });
+
+  it('counts requests, tokens and overhead with bounded labels', async () => {
+    await gateway.chat({ model: 'demo', messages: [{ role: 'user', content: 'hello there' }] });
+    await expect(gateway.chat({ model: 'client-chosen-model-name', messages: [{ role: 'user', content: 'x' }] })).rejects.toThrow();
+    expect(await value(metrics, 'switchyard_requests_total', { route: 'chat', provider: 'mock', model: 'demo', status: '200' })).toBe(1);
+    expect(await value(metrics, 'switchyard_requests_total', { model: 'unrouted', status: '404' })).toBe(1);
+    expect(await value(metrics, 'switchyard_request_errors_total', { code: 'model_not_found' })).toBe(1);
+    expect(await value(metrics, 'switchyard_tokens_total', { direction: 'input', model: 'demo' })).toBeGreaterThan(0);
+    const { body } = await metrics.scrape();
+    expect(body).toContain('switchyard_overhead_seconds_count{route="chat"} 2');
+    expect(body).not.toContain('client-chosen-model-name');
+  });
+
+  it('counts upstream error classes per code', async () => {
+    upstream.fault({ kind: 'status', status: 500, times: 10 });
+    await expect(gateway.chat({ model: 'gpt', messages: [{ role: 'user', content: 'x' }] })).rejects.toBeInstanceOf(SwitchyardError);
+    expect(await value(metrics, 'switchyard_upstream_errors_total', { provider: 'primary', code: 'upstream_error' })).toBeGreaterThanOrEqual(1);
+    expect(await value(metrics, 'switchyard_upstream_attempts_total', { provider: 'primary', outcome: 'error' })).toBeGreaterThanOrEqual(1);
+    expect(await value(metrics, 'switchyard_upstream_requests_observed_total', { provider: 'primary', ok: 'false' })).toBeGreaterThanOrEqual(1);
+    expect((await metrics.scrape()).body).not.toContain('sk-canary-provider');
+  });
+
+  it('counts breaker and limiter rejections from attempts and follows breaker state on the diagnostics channel', async () => {
+    gateway.hooks.onAttempt.call({ index: 0, alias: 'gpt', provider: 'primary', providerType: 'openai', model: 'm', startedAt: 0, durationMs: 0, ok: false, error: new SwitchyardError('circuit_open', 'open') }, undefined as never);
+    gateway.hooks.onAttempt.call({ index: 0, alias: 'gpt', provider: 'primary', providerType: 'openai', model: 'm', startedAt: 0, durationMs: 0, ok: false, error: new SwitchyardError('limiter_rejected', 'full') }, undefined as never);
+    metrics.countLimiterRejection('client_key');
+    expect(await value(metrics, 'switchyard_breaker_rejections_total', { provider: 'primary' })).toBe(1);
+    expect(await value(metrics, 'switchyard_limiter_rejections_total', { scope: 'upstream' })).toBe(1);
+    expect(await value(metrics, 'switchyard_limiter_rejections_total', { scope: 'client_key' })).toBe(1);
+    channel('switchyard:breaker:state').publish({ target: 'primary/gpt-4o-mini', state: 'open' });
+    expect(await value(metrics, 'switchyard_breaker_state', { target: 'primary/gpt-4o-mini' })).toBe(2);
+  });
+
+  it('reports request log queue counters (dropped rows, store errors)', async () => {
+    metrics.observeRequestLog({ queued: 3, written: 10, dropped: 2, storeErrors: 4 });
+    expect(await value(metrics, 'switchyard_log_rows_dropped_total')).toBe(2);
+    expect(await value(metrics, 'switchyard_log_store_errors_total')).toBe(4);
+    expect(await value(metrics, 'switchyard_log_queue_rows')).toBe(3);
+  });
+});

@@ -1,0 +1,162 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { GatewayPlugin, RequestContext } from '@switchyard/proxy-core';
+import type { RequestLogQueueStats } from '../request-log/request-log-queue';
+
+/** Defaults of {@link MetricsOptions}. */
+export const METRICS_DEFAULTS = {
+  durationBuckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+  overheadBuckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+} as const;
+
+/** Options of {@link createMetrics}. */
+export interface MetricsOptions {
+  /** Registry to register into. @default a new prom-client Registry */
+  registry?: Registry;
+  /** Request duration buckets, in seconds. */
+  durationBuckets?: readonly number[];
+  /** Overhead buckets, in seconds. */
+  overheadBuckets?: readonly number[];
+  /** Add a `key` label (the client key name) to `switchyard_requests_total`: raises cardinality. @default false */
+  keyLabel?: boolean;
+}
+
+/** Switchyard's Prometheus metrics: a gateway plugin plus sources polled at scrape time. */
+export interface SwitchyardMetrics {
+  readonly registry: Registry;
+  readonly plugin: GatewayPlugin;
+  /** Reports a request log queue's counters (dropped rows, store errors, queue depth). */
+  observeRequestLog(stats: RequestLogQueueStats): void;
+  /** Counts a limiter rejection raised outside the engine (client-key limits in the HTTP layer). */
+  countLimiterRejection(scope: string): void;
+  /** The exposition text and its content type. */
+  scrape(): Promise<{ contentType: string; body: string }>;
+  /** Unsubscribes from diagnostics channels. */
+  close(): void;
+}
+
+const BREAKER_STATES: Record<string, number> = { closed: 0, half_open: 1, halfOpen: 1, 'half-open': 1, open: 2 };
+const BREAKER_CHANNEL = 'switchyard:breaker:state';
+const UPSTREAM_CHANNEL = 'switchyard:upstream:request';
+
+/** The label of a configured name, never a client-chosen string. */
+function label(value: string | undefined, fallback: string): string {
+  return value === undefined || value === '' ? fallback : value.slice(0, 64);
+}
+
+/** Overhead of a finished request in milliseconds: total minus upstream, never negative. */
+export function overheadMs(context: RequestContext): number | undefined {
+  if (context.durationMs === undefined) return undefined;
+  return Math.max(0, context.durationMs - (context.upstreamMs ?? 0));
+}
+
+/**
+ * Creates the metrics: request counts and durations, upstream time, time to first token,
+ * tokens, cost, gateway overhead, and a named counter per failure mode. Labels are bounded:
+ * `model` is the configured route alias (never the client's string), `provider` a configured
+ * provider name, `status` an HTTP status, `code` a catalog error code.
+ * @example
+ * const metrics = createMetrics();
+ * const gateway = createGateway({ ..., plugins: [metrics.plugin] });
+ * const { contentType, body } = await metrics.scrape();
+ */
+export function createMetrics(options: MetricsOptions = {}): SwitchyardMetrics {
+  const registry = options.registry ?? new Registry();
+  const registers = [registry];
+  const buckets = [...(options.durationBuckets ?? METRICS_DEFAULTS.durationBuckets)];
+  const requestLabels = options.keyLabel === true ? ['route', 'provider', 'model', 'status', 'key'] : ['route', 'provider', 'model', 'status'];
+  const requests = new Counter({ name: 'switchyard_requests_total', help: 'Requests by route (endpoint), provider, model alias and HTTP status.', labelNames: requestLabels, registers });
+  const duration = new Histogram({ name: 'switchyard_request_duration_seconds', help: 'Total request duration.', labelNames: ['route', 'provider', 'model'], buckets, registers });
+  const upstream = new Histogram({ name: 'switchyard_upstream_duration_seconds', help: 'Upstream time of the successful attempt.', labelNames: ['provider', 'model'], buckets, registers });
+  const ttft = new Histogram({ name: 'switchyard_time_to_first_token_seconds', help: 'Time from arrival to the first streamed token.', labelNames: ['provider', 'model'], buckets, registers });
+  const overhead = new Histogram({ name: 'switchyard_overhead_seconds', help: "The gateway's own time: total minus upstream.", labelNames: ['route'], buckets: [...(options.overheadBuckets ?? METRICS_DEFAULTS.overheadBuckets)], registers });
+  const tokens = new Counter({ name: 'switchyard_tokens_total', help: 'Tokens by direction (input, output, cached, reasoning).', labelNames: ['direction', 'provider', 'model'], registers });
+  const cost = new Counter({ name: 'switchyard_cost_usd_total', help: 'Cost in USD of priced requests.', labelNames: ['provider', 'model'], registers });
+  const unpriced = new Counter({ name: 'switchyard_unpriced_requests_total', help: 'Requests with usage but no known price.', labelNames: ['provider', 'model'], registers });
+  const cacheHits = new Counter({ name: 'switchyard_cache_hits_total', help: 'Requests answered from the response cache.', labelNames: ['route'], registers });
+  const attempts = new Counter({ name: 'switchyard_upstream_attempts_total', help: 'Upstream attempts by outcome.', labelNames: ['provider', 'outcome'], registers });
+  const upstreamErrors = new Counter({ name: 'switchyard_upstream_errors_total', help: 'Failed upstream attempts by error code (class).', labelNames: ['provider', 'code'], registers });
+  const breakerRejections = new Counter({ name: 'switchyard_breaker_rejections_total', help: 'Attempts refused by an open circuit breaker.', labelNames: ['provider'], registers });
+  const limiterRejections = new Counter({ name: 'switchyard_limiter_rejections_total', help: 'Attempts or requests refused by a limiter.', labelNames: ['scope'], registers });
+  const requestErrors = new Counter({ name: 'switchyard_request_errors_total', help: 'Requests that failed, by error code.', labelNames: ['route', 'code'], registers });
+  const breakerState = new Gauge({ name: 'switchyard_breaker_state', help: 'Circuit breaker state per target: 0 closed, 1 half-open, 2 open.', labelNames: ['target'], registers });
+  const upstreamEvents = new Counter({ name: 'switchyard_upstream_requests_observed_total', help: 'Upstream requests seen on the switchyard:upstream:request diagnostics channel.', labelNames: ['provider', 'ok'], registers });
+
+  const queues: RequestLogQueueStats[] = [];
+  const sum = (pick: (stats: RequestLogQueueStats) => number): number => queues.reduce((total, stats) => total + pick(stats), 0);
+  new Counter({ name: 'switchyard_log_rows_dropped_total', help: 'Request log rows dropped because the queue was full.', registers, collect() { this.reset(); this.inc(sum((s) => s.dropped)); } });
+  new Counter({ name: 'switchyard_log_store_errors_total', help: 'Failed request log store writes (retried).', registers, collect() { this.reset(); this.inc(sum((s) => s.storeErrors)); } });
+  new Counter({ name: 'switchyard_log_rows_written_total', help: 'Request log rows written.', registers, collect() { this.reset(); this.inc(sum((s) => s.written)); } });
+  new Gauge({ name: 'switchyard_log_queue_rows', help: 'Request log rows waiting to be written.', registers, collect() { this.set(sum((s) => s.queued)); } });
+
+  const onBreaker = (message: unknown): void => {
+    const event = message as { target?: unknown; provider?: unknown; state?: unknown };
+    const target = typeof event.target === 'string' ? event.target : typeof event.provider === 'string' ? event.provider : undefined;
+    const state = typeof event.state === 'string' ? BREAKER_STATES[event.state] : undefined;
+    if (target !== undefined && state !== undefined) breakerState.set({ target: label(target, 'unknown') }, state);
+  };
+  const onUpstream = (message: unknown): void => {
+    const event = message as { provider?: unknown; ok?: unknown };
+    upstreamEvents.inc({ provider: typeof event.provider === 'string' ? label(event.provider, 'unknown') : 'unknown', ok: event.ok === true ? 'true' : 'false' });
+  };
+  subscribe(BREAKER_CHANNEL, onBreaker);
+  subscribe(UPSTREAM_CHANNEL, onUpstream);
+
+  const plugin: GatewayPlugin = {
+    name: 'switchyard:metrics',
+    apply(hooks) {
+      hooks.onAttempt.tap('switchyard:metrics', (attempt) => {
+        const provider = label(attempt.provider, 'unknown');
+        attempts.inc({ provider, outcome: attempt.ok ? 'ok' : 'error' });
+        const code = attempt.error?.code;
+        if (code === undefined) return;
+        if (code === 'circuit_open') breakerRejections.inc({ provider });
+        else if (code === 'limiter_rejected') limiterRejections.inc({ scope: 'upstream' });
+        else upstreamErrors.inc({ provider, code });
+      });
+      hooks.onRequestEnd.tap('switchyard:metrics', (context) => {
+        const route = context.endpoint;
+        const provider = label(context.provider, 'none');
+        const model = label(context.route?.alias, 'unrouted');
+        const status = String(context.error?.status ?? 200);
+        requests.inc(options.keyLabel === true ? { route, provider, model, status, key: label(context.metadata.apiKeyName, 'none') } : { route, provider, model, status });
+        if (context.error !== undefined) requestErrors.inc({ route, code: context.error.code });
+        if (context.durationMs !== undefined) duration.observe({ route, provider, model }, context.durationMs / 1000);
+        if (context.upstreamMs !== undefined) upstream.observe({ provider, model }, context.upstreamMs / 1000);
+        if (context.firstTokenMs !== undefined) ttft.observe({ provider, model }, context.firstTokenMs / 1000);
+        const own = overheadMs(context);
+        if (own !== undefined) overhead.observe({ route }, own / 1000);
+        if (context.cacheHit) cacheHits.inc({ route });
+        const usage = context.usage;
+        if (usage !== undefined) {
+          tokens.inc({ direction: 'input', provider, model }, usage.prompt_tokens);
+          tokens.inc({ direction: 'output', provider, model }, usage.completion_tokens);
+          const cached = usage.prompt_tokens_details?.cached_tokens ?? 0;
+          const reasoning = usage.completion_tokens_details?.reasoning_tokens ?? 0;
+          if (cached > 0) tokens.inc({ direction: 'cached', provider, model }, cached);
+          if (reasoning > 0) tokens.inc({ direction: 'reasoning', provider, model }, reasoning);
+          if (context.costUsd === null) unpriced.inc({ provider, model });
+        }
+        if (typeof context.costUsd === 'number' && context.costUsd > 0) cost.inc({ provider, model }, context.costUsd);
+      });
+    },
+  };
+
+  return {
+    registry,
+    plugin,
+    observeRequestLog(stats) {
+      queues.push(stats);
+    },
+    countLimiterRejection(scope) {
+      limiterRejections.inc({ scope: label(scope, 'unknown') });
+    },
+    async scrape() {
+      return { contentType: registry.contentType, body: await registry.metrics() };
+    },
+    close() {
+      unsubscribe(BREAKER_CHANNEL, onBreaker);
+      unsubscribe(UPSTREAM_CHANNEL, onUpstream);
+    },
+  };
+}
