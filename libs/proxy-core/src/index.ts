@@ -124,3 +124,5 @@ export { OLLAMA_DEFAULTS, OllamaAdapter, ollamaProvider, OllamaProviderOptionsSc
 export type { OllamaProviderOptions } from './providers/ollama';
 export { COHERE_DEFAULTS, CohereAdapter, cohereProvider, CohereProviderOptionsSchema } from './providers/cohere';
 export type { CohereProviderOptions } from './providers/cohere';
+export { ANTHROPIC_DEFAULTS, AnthropicAdapter, anthropicProvider, AnthropicProviderOptionsSchema } from './providers/anthropic';
+export type { AnthropicProviderOptions } from './providers/anthropic';

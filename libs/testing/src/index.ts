@@ -10,3 +10,6 @@ export type { ChunkedBody, FixtureReply } from './stream-chunks';
 export { ollamaRoutes } from './ollama/ollama-routes';
 export { readmeEmbeds, runExample } from './readme-examples';
 export { cohereRoutes } from './cohere/cohere-routes';
+export { anthropicRoutes } from './anthropic/anthropic-routes';
+export { replaySse } from './sse-replay';
+export type { SseFrame } from './sse-replay';

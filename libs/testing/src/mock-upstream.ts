@@ -2,6 +2,7 @@ import { EventEmitter, once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { faultMatches, type MockFault } from './mock-fault';
+import { anthropicRoutes } from './anthropic/anthropic-routes';
 import { openAIRoutes } from './openai/openai-routes';
 import { geminiRoutes } from './gemini/gemini-routes';
 import { ollamaRoutes } from './ollama/ollama-routes';
@@ -98,7 +99,7 @@ async function readBody(req: IncomingMessage): Promise<unknown> {
  */
 export async function createMockUpstream(options: MockUpstreamOptions = {}): Promise<MockUpstream> {
   const settings: Required<MockUpstreamOptions> = { ...DEFAULTS, ...options };
-  const routes = [...settings.routes, ...openAIRoutes, ...geminiRoutes, ...ollamaRoutes, ...cohereRoutes];
+  const routes = [...settings.routes, ...anthropicRoutes, ...openAIRoutes, ...geminiRoutes, ...ollamaRoutes, ...cohereRoutes];
   const requests: RecordedRequest[] = [];
   const events = new EventEmitter();
   let faults: Array<MockFault & { used: number }> = [];

@@ -1,4 +1,5 @@
 import type { GatewayPlugin } from '../hooks/gateway-hooks';
+import { anthropicProvider } from '../providers/anthropic';
 import { cohereProvider } from '../providers/cohere';
 import { geminiProvider } from '../providers/gemini';
 import { mockProvider } from '../providers/mock';
@@ -16,6 +17,7 @@ export const builtinProvidersPlugin: GatewayPlugin = {
       registry.register(ollamaProvider);
       registry.register(cohereProvider);
       for (const preset of openAIPresetProviders) registry.register(preset);
+      registry.register(anthropicProvider);
     });
   },
 };

@@ -1,0 +1,358 @@
+import { readFileSync } from 'node:fs';
+import { createMockUpstream, replyWithFixture, sseChunks, type FixtureReply, type MockRoute, type MockUpstream } from '@switchyard/testing';
+import { Agent } from 'undici';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { SwitchyardError } from '../../errors/switchyard-error';
+import { silentLogger } from '../../options/logger';
+import type { ProviderCallContext } from '../provider-adapter';
+import type { ChatCompletionChunk, ChatCompletionRequest } from '../../wire/openai-chat';
+import { AnthropicAdapter, type AnthropicProviderOptions } from './anthropic-adapter';
+import type { AnthropicMessagesRequest } from './anthropic-wire';
+
+const API_KEY = 'sk-ant-test-canary-0123456789abcdef';
+const fixture = (name: string): string => readFileSync(new URL(`./__fixtures__/${name}`, import.meta.url), 'utf8');
+const errors = JSON.parse(fixture('anthropic-errors.json')) as Record<string, unknown>;
+
+// each fixture is served under its own base path, so one upstream replays them all
+const stream = (name: string): FixtureReply => ({
+  stream: {
+    contentType: 'text/event-stream',
+    chunks: sseChunks(fixture(name)),
+    errorChunk: (message) => `event: error\ndata: ${JSON.stringify({ type: 'error', error: { type: 'api_error', message } })}\n\n`,
+  },
+});
+const FIXTURES: Record<string, FixtureReply> = {
+  text: { json: JSON.parse(fixture('anthropic-text.json')) },
+  'tool-use': { json: JSON.parse(fixture('anthropic-tool-use.json')) },
+  'cache-usage': { json: JSON.parse(fixture('anthropic-cache-usage.json')) },
+  'text-stream': stream('anthropic-text.chunks.txt'),
+  'tool-use-stream': stream('anthropic-tool-use.chunks.txt'),
+  'cache-usage-stream': stream('anthropic-cache-usage.chunks.txt'),
+  'error-stream': stream('anthropic-stream-error.chunks.txt'),
+};
+const routes: MockRoute[] = Object.entries(FIXTURES).map(([name, reply]) => ({
+  method: 'POST',
+  path: new RegExp(`^/fx/${name}/v1/messages$`),
+  handle: (exchange) => replyWithFixture(exchange, reply),
+}));
+
+let upstream: MockUpstream;
+let dispatcher: Agent;
+let adapter: AnthropicAdapter;
+
+const request: ChatCompletionRequest = { model: 'claude', messages: [{ role: 'user', content: 'Hello, Claude' }] };
+const call = (signal = new AbortController().signal): ProviderCallContext => ({ model: 'claude-sonnet-4-20250514', signal, requestId: 'req-1', headers: { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' } });
+const make = (options: Partial<AnthropicProviderOptions> = {}, base = '/v1'): AnthropicAdapter =>
+  new AnthropicAdapter({ name: 'anthropic', type: 'anthropic', baseUrl: `${upstream.url}${base}`, apiKey: API_KEY, ...options }, { dispatcher, logger: silentLogger });
+const replaying = (name: string): AnthropicAdapter => make({}, `/fx/${name}/v1`);
+const sent = (): AnthropicMessagesRequest => upstream.requests.at(-1)?.body as AnthropicMessagesRequest;
+
+async function collect(iterable: AsyncIterable<ChatCompletionChunk>): Promise<ChatCompletionChunk[]> {
+  const chunks: ChatCompletionChunk[] = [];
+  for await (const chunk of iterable) chunks.push(chunk);
+  return chunks;
+}
+
+async function rejection(promise: Promise<unknown>): Promise<SwitchyardError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(SwitchyardError);
+    return error as SwitchyardError;
+  }
+  throw new Error('expected a rejection');
+}
+
+const text = (chunks: ChatCompletionChunk[]): string => chunks.map((c) => c.choices[0]?.delta.content ?? '').join('');
+
+beforeAll(async () => {
+  upstream = await createMockUpstream({ routes });
+  dispatcher = new Agent();
+  adapter = make();
+});
+afterEach(() => upstream.reset());
+afterAll(async () => {
+  await dispatcher.close();
+  await upstream.close();
+});
+
+describe('anthropic adapter: requests', () => {
+  it('sends x-api-key, anthropic-version, the upstream model and a default max_tokens', async () => {
+    const response = await adapter.chat(request, call());
+    expect(response.choices[0]?.message.content).toBe('\n\nHello there, how may I assist you today?');
+    const record = upstream.requests[0]!;
+    expect(record.path).toBe('/v1/messages');
+    expect(record.headers['x-api-key']).toBe(API_KEY);
+    expect(record.headers['anthropic-version']).toBe('2023-06-01');
+    expect(record.headers['authorization']).toBeUndefined();
+    expect(record.headers['traceparent']).toMatch(/^00-/);
+    expect(sent()).toEqual({ model: 'claude-sonnet-4-20250514', max_tokens: 4096, messages: [{ role: 'user', content: [{ type: 'text', text: 'Hello, Claude' }] }] });
+  });
+
+  it('honours a configured default max_tokens, beta headers, and the request’s own limits', async () => {
+    const configured = make({ defaultMaxTokens: 1024, betas: ['prompt-caching-2024-07-31', 'token-efficient-tools-2025-02-19'], anthropicVersion: '2023-01-01' });
+    await configured.chat(request, call());
+    expect(sent().max_tokens).toBe(1024);
+    expect(upstream.requests.at(-1)?.headers['anthropic-beta']).toBe('prompt-caching-2024-07-31,token-efficient-tools-2025-02-19');
+    expect(upstream.requests.at(-1)?.headers['anthropic-version']).toBe('2023-01-01');
+    await configured.chat({ ...request, max_tokens: 50 }, call());
+    expect(sent().max_tokens).toBe(50);
+    await configured.chat({ ...request, max_tokens: 50, max_completion_tokens: 70 }, call());
+    expect(sent().max_tokens).toBe(70);
+  });
+
+  it('moves system and developer messages to system and keeps multi-turn order', async () => {
+    await adapter.chat(
+      {
+        model: 'claude',
+        messages: [
+          { role: 'system', content: 'You are terse.' },
+          { role: 'developer', content: [{ type: 'text', text: 'Answer in French.' }] },
+          { role: 'user', content: 'Hi' },
+          { role: 'assistant', content: 'Bonjour' },
+          { role: 'user', content: 'How are you?' },
+        ],
+        stop: 'END',
+        temperature: 0.2,
+        top_p: 0.9,
+        user: 'user-42',
+      },
+      call(),
+    );
+    const body = sent();
+    expect(body.system).toEqual([{ type: 'text', text: 'You are terse.' }, { type: 'text', text: 'Answer in French.' }]);
+    expect(body.messages.map((m) => m.role)).toEqual(['user', 'assistant', 'user']);
+    expect(body.messages[1]?.content).toEqual([{ type: 'text', text: 'Bonjour' }]);
+    expect(body).toMatchObject({ stop_sequences: ['END'], temperature: 0.2, top_p: 0.9, metadata: { user_id: 'user-42' } });
+  });
+
+  it('sends images as base64 and URL sources', async () => {
+    await adapter.chat(
+      {
+        model: 'claude',
+        messages: [
+          {
+            role: 'user',
+            content: [
+              { type: 'text', text: 'What is in these images?' },
+              { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } },
+              { type: 'image_url', image_url: { url: 'https://upload.wikimedia.org/wikipedia/commons/a/a7/Camponotus_flavomarginatus_ant.jpg' } },
+            ],
+          },
+        ],
+      },
+      call(),
+    );
+    expect(sent().messages[0]?.content).toEqual([
+      { type: 'text', text: 'What is in these images?' },
+      { type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'iVBORw0KGgo=' } },
+      { type: 'image', source: { type: 'url', url: 'https://upload.wikimedia.org/wikipedia/commons/a/a7/Camponotus_flavomarginatus_ant.jpg' } },
+    ]);
+  });
+
+  it('maps tools, tool calls and tool results, merging consecutive tool messages into one user turn', async () => {
+    await adapter.chat(
+      {
+        model: 'claude',
+        messages: [
+          { role: 'user', content: 'Weather in SF and NYC?' },
+          {
+            role: 'assistant',
+            content: null,
+            tool_calls: [
+              { id: 'toolu_1', type: 'function', function: { name: 'get_weather', arguments: '{"location":"San Francisco, CA"}' } },
+              { id: 'toolu_2', type: 'function', function: { name: 'get_weather', arguments: '{"location":"New York, NY"}' } },
+            ],
+          },
+          { role: 'tool', tool_call_id: 'toolu_1', content: '15 degrees' },
+          { role: 'tool', tool_call_id: 'toolu_2', content: [{ type: 'text', text: '20 degrees' }] },
+          { role: 'user', content: 'Which is warmer?' },
+        ],
+        tools: [{ type: 'function', function: { name: 'get_weather', description: 'Get the weather', parameters: { type: 'object', properties: { location: { type: 'string' } }, required: ['location'] } } }],
+        tool_choice: { type: 'function', function: { name: 'get_weather' } },
+        parallel_tool_calls: false,
+      },
+      call(),
+    );
+    const body = sent();
+    expect(body.tools).toEqual([{ name: 'get_weather', description: 'Get the weather', input_schema: { type: 'object', properties: { location: { type: 'string' } }, required: ['location'] } }]);
+    expect(body.tool_choice).toEqual({ type: 'tool', name: 'get_weather', disable_parallel_tool_use: true });
+    expect(body.messages).toEqual([
+      { role: 'user', content: [{ type: 'text', text: 'Weather in SF and NYC?' }] },
+      {
+        role: 'assistant',
+        content: [
+          { type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: { location: 'San Francisco, CA' } },
+          { type: 'tool_use', id: 'toolu_2', name: 'get_weather', input: { location: 'New York, NY' } },
+        ],
+      },
+      {
+        role: 'user',
+        content: [
+          { type: 'tool_result', tool_use_id: 'toolu_1', content: '15 degrees' },
+          { type: 'tool_result', tool_use_id: 'toolu_2', content: '20 degrees' },
+          { type: 'text', text: 'Which is warmer?' },
+        ],
+      },
+    ]);
+  });
+
+  it.each([
+    ['auto', { type: 'auto' }],
+    ['required', { type: 'any' }],
+    ['none', { type: 'none' }],
+  ] as const)('maps tool_choice %s', async (choice, expected) => {
+    await adapter.chat({ ...request, tools: [{ type: 'function', function: { name: 'f' } }], tool_choice: choice }, call());
+    expect(sent().tool_choice).toEqual(expected);
+  });
+
+  it('rejects what Anthropic cannot do before calling it', async () => {
+    expect((await rejection(adapter.chat({ ...request, n: 2 }, call()))).code).toBe('unsupported_feature');
+    const badImage = adapter.chat({ model: 'c', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'ftp://x/y.png' } }] }] }, call());
+    expect((await rejection(badImage)).code).toBe('invalid_request');
+    expect(upstream.requests).toHaveLength(0);
+  });
+});
+
+describe('anthropic adapter: responses (documented fixtures)', () => {
+  it('maps a text message', async () => {
+    const response = await replaying('text').chat(request, call());
+    expect(response).toMatchObject({
+      id: 'msg_013Zva2CMHLNnXjNJJKqJ2EF',
+      object: 'chat.completion',
+      model: 'claude-sonnet-4-20250514',
+      choices: [{ index: 0, message: { role: 'assistant', content: 'Hi! My name is Claude.' }, finish_reason: 'stop' }],
+      usage: { prompt_tokens: 2095, completion_tokens: 503, total_tokens: 2598, prompt_tokens_details: { cached_tokens: 0 } },
+    });
+  });
+
+  it('maps tool_use blocks to tool_calls', async () => {
+    const response = await replaying('tool-use').chat(request, call());
+    const choice = response.choices[0]!;
+    expect(choice.finish_reason).toBe('tool_calls');
+    expect(choice.message.content).toBe("I'll check the current weather in San Francisco for you.");
+    expect(choice.message.tool_calls).toEqual([{ id: 'toolu_01A09q90qw90lq917835lq9', type: 'function', function: { name: 'get_weather', arguments: '{"location":"San Francisco, CA","unit":"celsius"}' } }]);
+  });
+
+  it('counts cache reads and writes into prompt tokens, keeping them apart', async () => {
+    const response = await replaying('cache-usage').chat(request, call());
+    expect(response.choices[0]?.finish_reason).toBe('length');
+    expect(response.usage).toEqual({ prompt_tokens: 188107, completion_tokens: 393, total_tokens: 188500, prompt_tokens_details: { cached_tokens: 0, cache_creation_tokens: 188086 } });
+  });
+});
+
+describe('anthropic adapter: streams (documented fixtures)', () => {
+  it('translates the text stream incrementally, with usage from message_start and message_delta combined', async () => {
+    const chunks = await collect(await replaying('text-stream').stream(request, call()));
+    expect(text(chunks)).toBe('Hello!');
+    expect(chunks[0]?.choices[0]?.delta).toEqual({ role: 'assistant', content: '' });
+    expect(chunks.every((c) => c.id === 'msg_1nZdL29xx5MUA1yADyHTEsnR8uuvGzszyY' && c.object === 'chat.completion.chunk')).toBe(true);
+    expect(chunks.find((c) => c.choices[0]?.finish_reason !== null && c.choices.length > 0)?.choices[0]?.finish_reason).toBe('stop');
+    expect(chunks.at(-1)).toMatchObject({ choices: [], usage: { prompt_tokens: 25, completion_tokens: 15, total_tokens: 40 } });
+    expect((upstream.requests.at(-1)?.body as { stream: boolean }).stream).toBe(true);
+    expect(upstream.requests.at(-1)?.headers['accept']).toBe('text/event-stream');
+  });
+
+  it('streams tool call arguments with their index after the text', async () => {
+    const chunks = await collect(await replaying('tool-use-stream').stream(request, call()));
+    expect(text(chunks)).toBe("Okay, let's check the weather for San Francisco, CA:");
+    const deltas = chunks.flatMap((c) => c.choices[0]?.delta.tool_calls ?? []);
+    expect(deltas[0]).toEqual({ index: 0, id: 'toolu_01T1x1fJ34qAmk2tNTrN7Up6', type: 'function', function: { name: 'get_weather', arguments: '' } });
+    expect(deltas.every((d) => d.index === 0)).toBe(true);
+    expect(JSON.parse(deltas.map((d) => d.function?.arguments ?? '').join(''))).toEqual({ location: 'San Francisco, CA', unit: 'fahrenheit' });
+    expect(chunks.some((c) => c.choices[0]?.finish_reason === 'tool_calls')).toBe(true);
+    expect(chunks.at(-1)?.usage).toMatchObject({ prompt_tokens: 472, completion_tokens: 89 });
+  });
+
+  it('keeps cache-read tokens from message_start when message_delta reports only output tokens', async () => {
+    const chunks = await collect(await replaying('cache-usage-stream').stream(request, call()));
+    expect(chunks.at(-1)?.usage).toEqual({ prompt_tokens: 188098, completion_tokens: 7, total_tokens: 188105, prompt_tokens_details: { cached_tokens: 188086, cache_creation_tokens: 0 } });
+  });
+
+  it('turns an overloaded error event midway into a retryable SwitchyardError after the text so far', async () => {
+    const received: ChatCompletionChunk[] = [];
+    const consume = async (): Promise<void> => {
+      for await (const chunk of await replaying('error-stream').stream(request, call())) received.push(chunk);
+    };
+    const error = await rejection(consume());
+    expect(error).toMatchObject({ code: 'upstream_unavailable', retryable: true });
+    expect(text(received)).toBe('Hello');
+  });
+
+  it('streams from the mock Messages endpoint, tools included', async () => {
+    const chunks = await collect(await adapter.stream({ ...request, tools: [{ type: 'function', function: { name: 'get_weather' } }], tool_choice: 'required' }, call()));
+    const args = chunks.flatMap((c) => c.choices[0]?.delta.tool_calls ?? []).map((d) => d.function?.arguments ?? '').join('');
+    expect(JSON.parse(args)).toEqual({ location: 'San Francisco, CA' });
+    expect(chunks.at(-1)?.usage).toMatchObject({ prompt_tokens: 25, completion_tokens: 15 });
+  });
+
+  it('fails a stream cut before message_stop', async () => {
+    upstream.fault({ kind: 'cut-stream', afterChunks: 4 });
+    const error = await rejection(collect(await adapter.stream(request, call())));
+    expect(['upstream_stream_error', 'upstream_connection_error']).toContain(error.code);
+  });
+
+  it('fails a stream that sends an api_error event', async () => {
+    upstream.fault({ kind: 'stream-error', afterChunks: 4 });
+    expect((await rejection(collect(await adapter.stream(request, call())))).code).toBe('upstream_stream_error');
+  });
+
+  it('cancels the upstream request when the caller aborts mid-stream', async () => {
+    upstream.fault({ kind: 'stall-stream', afterChunks: 4 });
+    const controller = new AbortController();
+    const aborted = upstream.nextAbort();
+    const iterator = (await adapter.stream(request, call(controller.signal)))[Symbol.asyncIterator]();
+    await iterator.next();
+    controller.abort();
+    const drain = async (): Promise<void> => {
+      for (let result = await iterator.next(); result.done !== true; result = await iterator.next());
+    };
+    await expect(drain()).rejects.toMatchObject({ code: 'client_closed_request' });
+    expect((await aborted).path).toBe('/v1/messages');
+  });
+});
+
+describe('anthropic adapter: errors (documented error bodies)', () => {
+  it('maps 401 to upstream_auth_error without echoing the key', async () => {
+    upstream.fault({ kind: 'status', status: 401, body: errors['401'] });
+    const error = await rejection(adapter.chat(request, call()));
+    expect(error).toMatchObject({ code: 'upstream_auth_error', status: 502, upstreamStatus: 401 });
+    expect(JSON.stringify(error.toJSON())).not.toContain(API_KEY);
+  });
+
+  it('is refused by the upstream when no key is configured', async () => {
+    expect((await rejection(make({ apiKey: undefined }).chat(request, call()))).code).toBe('upstream_auth_error');
+  });
+
+  it('maps 429 with retry-after to a retryable upstream_rate_limited error', async () => {
+    upstream.fault({ kind: 'status', status: 429, body: errors['429'], headers: { 'retry-after': '12' } });
+    const error = await rejection(adapter.chat(request, call()));
+    expect(error).toMatchObject({ code: 'upstream_rate_limited', retryable: true, retryAfterMs: 12_000 });
+    expect(error.message).toContain('per-minute rate limit');
+  });
+
+  it.each([
+    [403, '403', 'upstream_auth_error'],
+    [404, '404', 'upstream_not_found'],
+    [400, '400', 'upstream_bad_request'],
+    [400, '400-context', 'context_length_exceeded'],
+    [413, '413', 'request_too_large'],
+    [500, '500', 'upstream_error'],
+    [529, '529', 'upstream_unavailable'],
+  ] as const)('maps HTTP %i (%s) to %s', async (status, body, code) => {
+    upstream.fault({ kind: 'status', status, body: errors[body] });
+    const error = await rejection(adapter.chat(request, call()));
+    expect(error.code).toBe(code);
+    expect(error.upstreamStatus).toBe(status);
+  });
+
+  it('maps 529 overloaded on a stream request before any byte to upstream_unavailable', async () => {
+    upstream.fault({ kind: 'status', status: 529, body: errors['529'] });
+    expect(await rejection(adapter.stream(request, call()))).toMatchObject({ code: 'upstream_unavailable', retryable: true });
+  });
+
+  it('maps a connection reset to upstream_connection_error', async () => {
+    upstream.fault({ kind: 'reset' });
+    expect((await rejection(adapter.chat(request, call()))).code).toBe('upstream_connection_error');
+  });
+});

@@ -1,0 +1,122 @@
+import { Type, type Static } from '@sinclair/typebox';
+import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from '../../wire/openai-chat';
+import { readJsonBody, upstreamRequest, type UpstreamResponse } from '../../http/upstream-request';
+import { transportError } from '../../http/upstream-error';
+import { readSse } from '../../stream/read-sse';
+import {
+  PROVIDER_CONTRACT_VERSION,
+  type ProviderAdapter,
+  type ProviderCallContext,
+  type ProviderConfigBase,
+  type ProviderFactory,
+  type ProviderKit,
+} from '../provider-adapter';
+import { readAnthropicError } from './anthropic-error';
+import { fromAnthropicResponse } from './from-anthropic-response';
+import { AnthropicStreamMapper } from './from-anthropic-stream';
+import { toAnthropicRequest } from './to-anthropic-request';
+
+/** Options of an Anthropic provider. */
+export const AnthropicProviderOptionsSchema = Type.Object(
+  {
+    /** Base URL up to and including the version segment. @default "https://api.anthropic.com/v1" */
+    baseUrl: Type.Optional(Type.String({ pattern: '^https?://' })),
+    /** The Anthropic API key, sent as `x-api-key`. Omit only behind a proxy that adds it. */
+    apiKey: Type.Optional(Type.String()),
+    /** The `anthropic-version` header. @default "2023-06-01" */
+    anthropicVersion: Type.Optional(Type.String({ minLength: 1 })),
+    /** Beta features, sent comma-separated as `anthropic-beta`. @default [] */
+    betas: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+    /** `max_tokens` for requests that set none (Anthropic requires one), in tokens. @default 4096 */
+    defaultMaxTokens: Type.Optional(Type.Integer({ minimum: 1 })),
+    /** Extra static headers for every upstream call. */
+    headers: Type.Optional(Type.Record(Type.String(), Type.String())),
+  },
+  { additionalProperties: false },
+);
+
+/** Options of an Anthropic provider (see {@link AnthropicProviderOptionsSchema}). */
+export type AnthropicProviderOptions = Static<typeof AnthropicProviderOptionsSchema>;
+
+/** Defaults of {@link AnthropicProviderOptions}. */
+export const ANTHROPIC_DEFAULTS = {
+  baseUrl: 'https://api.anthropic.com/v1',
+  anthropicVersion: '2023-06-01',
+  defaultMaxTokens: 4096,
+} as const;
+
+/**
+ * The adapter for Anthropic's Messages API.
+ * @see https://docs.anthropic.com/en/api/messages
+ */
+export class AnthropicAdapter implements ProviderAdapter {
+  readonly contractVersion = PROVIDER_CONTRACT_VERSION;
+  readonly type: string = 'anthropic';
+  readonly name: string;
+  readonly #url: string;
+  readonly #headers: Record<string, string>;
+  readonly #defaultMaxTokens: number;
+  readonly #kit: ProviderKit;
+
+  constructor(options: AnthropicProviderOptions & ProviderConfigBase, kit: ProviderKit) {
+    this.name = options.name;
+    this.type = options.type;
+    this.#url = `${(options.baseUrl ?? ANTHROPIC_DEFAULTS.baseUrl).replace(/\/+$/, '')}/messages`;
+    const headers: Record<string, string> = {
+      ...(options.headers ?? {}),
+      'anthropic-version': options.anthropicVersion ?? ANTHROPIC_DEFAULTS.anthropicVersion,
+    };
+    if (options.apiKey !== undefined && options.apiKey.length > 0) headers['x-api-key'] = options.apiKey;
+    if (options.betas !== undefined && options.betas.length > 0) headers['anthropic-beta'] = options.betas.join(',');
+    this.#headers = headers;
+    this.#defaultMaxTokens = options.defaultMaxTokens ?? ANTHROPIC_DEFAULTS.defaultMaxTokens;
+    this.#kit = kit;
+  }
+
+  async chat(request: ChatCompletionRequest, context: ProviderCallContext): Promise<ChatCompletion> {
+    const body = toAnthropicRequest(request, { model: context.model, stream: false, defaultMaxTokens: this.#defaultMaxTokens });
+    const response = await this.#post(body, context, 'application/json');
+    return fromAnthropicResponse(await readJsonBody(response, this.name, context.signal), this.name, context.model);
+  }
+
+  async stream(request: ChatCompletionRequest, context: ProviderCallContext): Promise<AsyncIterable<ChatCompletionChunk>> {
+    const body = toAnthropicRequest(request, { model: context.model, stream: true, defaultMaxTokens: this.#defaultMaxTokens });
+    const response = await this.#post(body, context, 'text/event-stream');
+    return this.#chunks(response, context);
+  }
+
+  async *#chunks(response: UpstreamResponse, context: ProviderCallContext): AsyncGenerator<ChatCompletionChunk> {
+    const mapper = new AnthropicStreamMapper(this.name, context.model);
+    try {
+      for await (const event of readSse(response.body)) {
+        yield* mapper.map(event);
+        if (mapper.done) break;
+      }
+    } catch (cause) {
+      throw transportError(this.name, cause, context.signal);
+    } finally {
+      // ends the upstream request when the consumer stops early (client abort, error)
+      if (!response.body.destroyed) response.body.destroy();
+    }
+    mapper.end();
+  }
+
+  #post(json: unknown, context: ProviderCallContext, accept: string): Promise<UpstreamResponse> {
+    return upstreamRequest({
+      provider: this.name,
+      url: this.#url,
+      headers: { ...this.#headers, ...context.headers, accept, 'x-request-id': context.requestId },
+      json,
+      signal: context.signal,
+      dispatcher: this.#kit.dispatcher,
+      readError: readAnthropicError,
+    });
+  }
+}
+
+/** The `anthropic` provider type: Anthropic's Messages API. */
+export const anthropicProvider: ProviderFactory<AnthropicProviderOptions> = {
+  type: 'anthropic',
+  optionsSchema: AnthropicProviderOptionsSchema,
+  create: (options, kit) => new AnthropicAdapter(options, kit),
+};

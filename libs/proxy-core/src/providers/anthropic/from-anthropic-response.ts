@@ -1,0 +1,40 @@
+import { SwitchyardError } from '../../errors/switchyard-error';
+import type { ChatCompletion, ChatToolCall } from '../../wire/openai-chat';
+import { isAnthropicMessage } from './anthropic-wire';
+import { mapAnthropicFinishReason } from './map-anthropic-finish-reason';
+import { mapAnthropicUsage } from './map-anthropic-usage';
+
+/**
+ * Anthropic `message` -> OpenAI chat completion: text blocks joined into `content`,
+ * `tool_use` blocks into `tool_calls` (input serialised as the arguments string), thinking
+ * blocks left out, stop reason and usage (cache tokens included) mapped.
+ * @see https://docs.anthropic.com/en/api/messages
+ */
+export function fromAnthropicResponse(body: unknown, provider: string, model: string): ChatCompletion {
+  if (!isAnthropicMessage(body)) {
+    throw new SwitchyardError('upstream_error', `Provider "${provider}" sent a body that is not a message.`, { provider });
+  }
+  let text: string | null = null;
+  const toolCalls: ChatToolCall[] = [];
+  for (const block of body.content) {
+    if (block.type === 'text') text = (text ?? '') + block.text;
+    else if (block.type === 'tool_use') {
+      toolCalls.push({ id: block.id, type: 'function', function: { name: block.name, arguments: JSON.stringify(block.input ?? {}) } });
+    }
+  }
+  return {
+    id: body.id,
+    object: 'chat.completion',
+    created: Math.floor(Date.now() / 1000),
+    model: typeof body.model === 'string' && body.model.length > 0 ? body.model : model,
+    choices: [
+      {
+        index: 0,
+        message: { role: 'assistant', content: text, ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}) },
+        finish_reason: mapAnthropicFinishReason(body.stop_reason),
+        logprobs: null,
+      },
+    ],
+    usage: mapAnthropicUsage(body.usage),
+  };
+}

@@ -1,0 +1,103 @@
+import { SwitchyardError } from '../../errors/switchyard-error';
+import type { SseEvent } from '../../stream/read-sse';
+import type { ChatCompletionChunk, ChatDelta, ChatFinishReason } from '../../wire/openai-chat';
+import { anthropicStreamError } from './anthropic-error';
+import type { AnthropicStreamEvent, AnthropicUsage } from './anthropic-wire';
+import { mapAnthropicFinishReason } from './map-anthropic-finish-reason';
+import { mapAnthropicUsage, mergeAnthropicUsage } from './map-anthropic-usage';
+
+/**
+ * Maps one Anthropic Messages stream to OpenAI chunks, event by event. One instance per
+ * stream: it keeps the message id, the usage so far, and which content block is which tool
+ * call, so nothing is buffered beyond the current event.
+ * @see https://docs.anthropic.com/en/docs/build-with-claude/streaming
+ */
+export class AnthropicStreamMapper {
+  #id = '';
+  #model: string;
+  readonly #created = Math.floor(Date.now() / 1000);
+  #usage: AnthropicUsage = {};
+  /** Anthropic content-block index -> OpenAI tool-call index. */
+  readonly #toolIndex = new Map<number, number>();
+  #finish: ChatFinishReason | null = null;
+  #done = false;
+
+  constructor(
+    private readonly provider: string,
+    model: string,
+  ) {
+    this.#model = model;
+  }
+
+  /** Whether `message_stop` arrived. */
+  get done(): boolean {
+    return this.#done;
+  }
+
+  /** The chunks for one event (none for pings, block stops and thinking). Throws on an `error` event. */
+  map(event: SseEvent): ChatCompletionChunk[] {
+    if (event.data.length === 0) return [];
+    let data: AnthropicStreamEvent;
+    try {
+      data = JSON.parse(event.data) as AnthropicStreamEvent;
+    } catch (cause) {
+      throw new SwitchyardError('upstream_stream_error', `Provider "${this.provider}" sent an unreadable stream event.`, { provider: this.provider, cause });
+    }
+    switch (data.type) {
+      case 'message_start':
+        this.#id = data.message.id;
+        if (typeof data.message.model === 'string' && data.message.model.length > 0) this.#model = data.message.model;
+        this.#usage = mergeAnthropicUsage(this.#usage, data.message.usage);
+        return [this.#chunk({ role: 'assistant', content: '' })];
+      case 'content_block_start': {
+        const block = data.content_block;
+        if (block.type === 'text') return block.text.length > 0 ? [this.#chunk({ content: block.text })] : [];
+        if (block.type === 'tool_use') {
+          const index = this.#toolIndex.size;
+          this.#toolIndex.set(data.index, index);
+          return [this.#chunk({ tool_calls: [{ index, id: block.id, type: 'function', function: { name: block.name, arguments: '' } }] })];
+        }
+        return [];
+      }
+      case 'content_block_delta': {
+        const delta = data.delta;
+        if (delta.type === 'text_delta') return delta.text.length > 0 ? [this.#chunk({ content: delta.text })] : [];
+        if (delta.type === 'input_json_delta') {
+          const index = this.#toolIndex.get(data.index);
+          if (index === undefined || delta.partial_json.length === 0) return [];
+          return [this.#chunk({ tool_calls: [{ index, function: { arguments: delta.partial_json } }] })];
+        }
+        return [];
+      }
+      case 'message_delta':
+        // usage arrives in message_start and message_delta: merge, don't overwrite
+        this.#usage = mergeAnthropicUsage(this.#usage, data.usage);
+        if (data.delta.stop_reason === null || data.delta.stop_reason === undefined) return [];
+        this.#finish = mapAnthropicFinishReason(data.delta.stop_reason);
+        return [this.#chunk({}, this.#finish)];
+      case 'message_stop':
+        this.#done = true;
+        return [{ ...this.#base(), choices: [], usage: mapAnthropicUsage(this.#usage) }];
+      case 'error':
+        throw anthropicStreamError(this.provider, data.error);
+      default:
+        // ping, content_block_stop and event types added later carry nothing to translate
+        return [];
+    }
+  }
+
+  /** Called when the body ends: a stream without `message_stop` was cut. */
+  end(): void {
+    if (!this.#done) {
+      throw new SwitchyardError('upstream_stream_error', `Provider "${this.provider}" closed the stream before it finished.`, { provider: this.provider });
+    }
+  }
+
+  #base(): Omit<ChatCompletionChunk, 'choices'> {
+    return { id: this.#id, object: 'chat.completion.chunk', created: this.#created, model: this.#model };
+  }
+
+  #chunk(delta: ChatDelta, finish: ChatFinishReason | null = null): ChatCompletionChunk {
+    return { ...this.#base(), choices: [{ index: 0, delta, finish_reason: finish }] };
+  }
+}

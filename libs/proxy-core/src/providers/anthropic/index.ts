@@ -1,0 +1,2 @@
+export { ANTHROPIC_DEFAULTS, AnthropicAdapter, anthropicProvider, AnthropicProviderOptionsSchema } from './anthropic-adapter';
+export type { AnthropicProviderOptions } from './anthropic-adapter';

@@ -1,0 +1,153 @@
+import { SwitchyardError } from '../../errors/switchyard-error';
+import type {
+  ChatCompletionRequest,
+  ChatContentPart,
+  ChatMessage,
+  ChatTextPart,
+  ChatToolChoice,
+} from '../../wire/openai-chat';
+import type {
+  AnthropicImageBlock,
+  AnthropicMessageParam,
+  AnthropicMessagesRequest,
+  AnthropicRequestBlock,
+  AnthropicTextBlock,
+  AnthropicToolChoice,
+} from './anthropic-wire';
+
+/** What the request mapping needs besides the request. */
+export interface ToAnthropicRequestSettings {
+  /** The upstream model id. */
+  model: string;
+  stream: boolean;
+  /** `max_tokens` when the request sets none (Anthropic requires it). */
+  defaultMaxTokens: number;
+}
+
+const DATA_URL = /^data:([^;,]+);base64,(.*)$/s;
+
+function invalid(message: string, param: string): SwitchyardError {
+  return new SwitchyardError('invalid_request', message, { param });
+}
+
+function textOf(content: string | ChatTextPart[] | null | undefined): string {
+  if (content === null || content === undefined) return '';
+  return typeof content === 'string' ? content : content.map((part) => part.text).join('');
+}
+
+/** An OpenAI image URL (http(s) or base64 `data:`) -> an Anthropic image block. */
+export function toAnthropicImage(url: string, param: string): AnthropicImageBlock {
+  const data = DATA_URL.exec(url);
+  if (data !== null) return { type: 'image', source: { type: 'base64', media_type: data[1] ?? '', data: data[2] ?? '' } };
+  if (/^https?:\/\//i.test(url)) return { type: 'image', source: { type: 'url', url } };
+  throw invalid('Images must be http(s) URLs or base64 data URLs.', param);
+}
+
+function userBlocks(content: string | ChatContentPart[], param: string): AnthropicRequestBlock[] {
+  if (typeof content === 'string') return content.length > 0 ? [{ type: 'text', text: content }] : [];
+  return content.flatMap((part, index): AnthropicRequestBlock[] => {
+    if (part.type === 'text') return part.text.length > 0 ? [{ type: 'text', text: part.text }] : [];
+    if (part.type === 'image_url') return [toAnthropicImage(part.image_url.url, `${param}.${index}.image_url.url`)];
+    throw invalid(`Content part type "${(part as { type: string }).type}" is not supported by this provider.`, `${param}.${index}.type`);
+  });
+}
+
+function toolInput(args: string, param: string): unknown {
+  if (args.trim().length === 0) return {};
+  try {
+    return JSON.parse(args) as unknown;
+  } catch {
+    throw invalid('Tool call arguments must be a JSON object.', param);
+  }
+}
+
+function messageBlocks(message: ChatMessage, index: number): AnthropicRequestBlock[] {
+  const param = `messages.${index}`;
+  switch (message.role) {
+    case 'user':
+      return userBlocks(message.content, `${param}.content`);
+    case 'assistant': {
+      const text = textOf(message.content);
+      const blocks: AnthropicRequestBlock[] = text.length > 0 ? [{ type: 'text', text }] : [];
+      for (const [t, call] of (message.tool_calls ?? []).entries()) {
+        blocks.push({ type: 'tool_use', id: call.id, name: call.function.name, input: toolInput(call.function.arguments, `${param}.tool_calls.${t}.function.arguments`) });
+      }
+      return blocks;
+    }
+    case 'tool':
+      return [{ type: 'tool_result', tool_use_id: message.tool_call_id, content: textOf(message.content) }];
+    case 'system':
+    case 'developer':
+      return [];
+  }
+}
+
+function turns(messages: ChatMessage[]): AnthropicMessageParam[] {
+  const result: Array<{ role: 'user' | 'assistant'; content: AnthropicRequestBlock[] }> = [];
+  messages.forEach((message, index) => {
+    if (message.role === 'system' || message.role === 'developer') return;
+    const role = message.role === 'assistant' ? 'assistant' : 'user';
+    const blocks = messageBlocks(message, index);
+    const last = result.at(-1);
+    // Anthropic wants alternating turns: consecutive tool results (and a user message after
+    // them) become one user turn, tool results first
+    if (last !== undefined && last.role === role) last.content.push(...blocks);
+    else result.push({ role, content: blocks });
+  });
+  return result.map((turn) => ({ role: turn.role, content: turn.content.length > 0 ? turn.content : [{ type: 'text', text: '' }] }));
+}
+
+function systemBlocks(messages: ChatMessage[]): AnthropicTextBlock[] {
+  return messages.flatMap((message): AnthropicTextBlock[] => {
+    if (message.role !== 'system' && message.role !== 'developer') return [];
+    const text = textOf(message.content);
+    return text.length > 0 ? [{ type: 'text', text }] : [];
+  });
+}
+
+function toolChoice(choice: ChatToolChoice | undefined, parallel: boolean | undefined): AnthropicToolChoice | undefined {
+  const disable = parallel === false ? { disable_parallel_tool_use: true } : {};
+  if (choice === undefined) return parallel === false ? { type: 'auto', ...disable } : undefined;
+  if (choice === 'none') return { type: 'none' };
+  if (choice === 'auto') return { type: 'auto', ...disable };
+  if (choice === 'required') return { type: 'any', ...disable };
+  return { type: 'tool', name: choice.function.name, ...disable };
+}
+
+/**
+ * OpenAI chat request -> Anthropic Messages body: system and developer messages become
+ * `system`, tool calls `tool_use` blocks, tool messages `tool_result` blocks in one user turn,
+ * images base64 or URL sources; `max_tokens` defaults, `stop` becomes `stop_sequences`.
+ * @see https://docs.anthropic.com/en/api/messages
+ */
+export function toAnthropicRequest(request: ChatCompletionRequest, settings: ToAnthropicRequestSettings): AnthropicMessagesRequest {
+  if (typeof request.n === 'number' && request.n > 1) {
+    throw new SwitchyardError('unsupported_feature', 'Anthropic returns one choice per request; "n" must be 1.', { param: 'n' });
+  }
+  if (request.response_format !== undefined && request.response_format.type !== 'text') {
+    throw new SwitchyardError('unsupported_feature', 'Anthropic does not support "response_format"; describe the format in the prompt or use a tool.', { param: 'response_format' });
+  }
+  const body: AnthropicMessagesRequest = {
+    model: settings.model,
+    messages: turns(request.messages),
+    max_tokens: request.max_completion_tokens ?? request.max_tokens ?? settings.defaultMaxTokens,
+  };
+  const system = systemBlocks(request.messages);
+  if (system.length > 0) body.system = system;
+  if (request.stop !== undefined && request.stop !== null) body.stop_sequences = typeof request.stop === 'string' ? [request.stop] : request.stop;
+  if (typeof request.temperature === 'number') body.temperature = request.temperature;
+  if (typeof request.top_p === 'number') body.top_p = request.top_p;
+  if (request.tools !== undefined && request.tools.length > 0) {
+    body.tools = request.tools.map((tool) => ({
+      name: tool.function.name,
+      ...(tool.function.description === undefined ? {} : { description: tool.function.description }),
+      input_schema: tool.function.parameters ?? { type: 'object', properties: {} },
+    }));
+  }
+  // Anthropic rejects a tool_choice without tools
+  const choice = body.tools === undefined ? undefined : toolChoice(request.tool_choice, request.parallel_tool_calls);
+  if (choice !== undefined) body.tool_choice = choice;
+  if (typeof request.user === 'string' && request.user.length > 0) body.metadata = { user_id: request.user };
+  if (settings.stream) body.stream = true;
+  return body;
+}

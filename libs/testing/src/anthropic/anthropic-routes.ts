@@ -1,0 +1,76 @@
+import type { MockExchange, MockRoute } from '../mock-upstream';
+import { sendJson, splitText, startSse } from '../sse';
+import { replaySse, type SseFrame } from '../sse-replay';
+
+// Shapes follow Anthropic's documented Messages API examples (responses, the streaming
+// event sequence, error bodies): https://docs.anthropic.com/en/api/messages and
+// https://docs.anthropic.com/en/docs/build-with-claude/streaming
+
+interface MessagesBody {
+  model?: string;
+  stream?: boolean;
+  tools?: Array<{ name: string }>;
+  tool_choice?: { type: string; name?: string };
+}
+
+let counter = 0;
+
+function anthropicError(res: MockExchange['res'], status: number, type: string, message: string): void {
+  sendJson(res, status, { type: 'error', error: { type, message } });
+}
+
+function forcedTool(body: MessagesBody): string | undefined {
+  if (body.tool_choice?.type === 'tool') return body.tool_choice.name;
+  return body.tool_choice?.type === 'any' ? body.tools?.[0]?.name : undefined;
+}
+
+const frame = (data: Record<string, unknown>): SseFrame => ({ event: data['type'] as string, data: JSON.stringify(data) });
+
+async function messages({ req, res, body, streamFault, options }: MockExchange): Promise<void> {
+  if (typeof req.headers['x-api-key'] !== 'string') {
+    anthropicError(res, 401, 'authentication_error', 'x-api-key header is required');
+    return;
+  }
+  if (typeof req.headers['anthropic-version'] !== 'string') {
+    anthropicError(res, 400, 'invalid_request_error', 'anthropic-version: header is required');
+    return;
+  }
+  const request = (body ?? {}) as MessagesBody;
+  if (typeof (body as { max_tokens?: unknown } | undefined)?.max_tokens !== 'number') {
+    anthropicError(res, 400, 'invalid_request_error', 'max_tokens: Field required');
+    return;
+  }
+  const model = request.model ?? 'claude-sonnet-4-20250514';
+  const id = `msg_mock${String(++counter).padStart(4, '0')}`;
+  const tool = forcedTool(request);
+  const input = { location: 'San Francisco, CA' };
+  const usage = { input_tokens: 25, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens: 15 };
+  if (request.stream !== true) {
+    const content = tool === undefined ? [{ type: 'text', text: options.replyText }] : [{ type: 'tool_use', id: 'toolu_01A09q90qw90lq917835lq9', name: tool, input }];
+    sendJson(res, 200, { id, type: 'message', role: 'assistant', model, content, stop_reason: tool === undefined ? 'end_turn' : 'tool_use', stop_sequence: null, usage });
+    return;
+  }
+  startSse(res);
+  const frames: SseFrame[] = [
+    frame({ type: 'message_start', message: { id, type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage: { ...usage, output_tokens: 1 } } }),
+  ];
+  if (tool === undefined) {
+    frames.push(frame({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }), frame({ type: 'ping' }));
+    for (const text of splitText(options.replyText, options.streamChunks)) frames.push(frame({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text } }));
+  } else {
+    frames.push(frame({ type: 'content_block_start', index: 0, content_block: { type: 'tool_use', id: 'toolu_01A09q90qw90lq917835lq9', name: tool, input: {} } }), frame({ type: 'ping' }));
+    for (const partial_json of ['', '{"location":', ' "San Francisco, CA"}']) frames.push(frame({ type: 'content_block_delta', index: 0, delta: { type: 'input_json_delta', partial_json } }));
+  }
+  frames.push(
+    frame({ type: 'content_block_stop', index: 0 }),
+    frame({ type: 'message_delta', delta: { stop_reason: tool === undefined ? 'end_turn' : 'tool_use', stop_sequence: null }, usage: { output_tokens: usage.output_tokens } }),
+    frame({ type: 'message_stop' }),
+  );
+  const complete = await replaySse(res, frames, streamFault, (message) =>
+    frame({ type: 'error', error: { type: 'api_error', message: message ?? 'Internal server error' } }),
+  );
+  if (complete) res.end();
+}
+
+/** Anthropic's Messages endpoint (under any base path), streaming and not, with tools. */
+export const anthropicRoutes: MockRoute[] = [{ method: 'POST', path: /\/messages$/, handle: messages }];
