@@ -30,7 +30,7 @@ export async function replaySse(
         return false;
       }
       if (streamFault.kind === 'stall-stream') return false;
-      const error = errorFrame(streamFault.message);
+      const error = errorFrame('message' in streamFault ? streamFault.message : undefined);
       await writeSse(res, error.data, error.event);
       res.end();
       return false;
