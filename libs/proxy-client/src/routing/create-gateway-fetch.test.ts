@@ -112,6 +112,41 @@ describe('createGatewayFetch', () => {
     expect(gateway.calls[1]?.headers['x-switchyard-target']).toBeUndefined();
   });
 
+  it("adds only the tracing headers to calls to the gateway's own routes (an SDK with baseURL = gateway /v1)", async () => {
+    const fetch = createGatewayFetch({
+      gatewayUrl: gateway.url,
+      apiKey: 'sk-sy-test',
+      providerHosts: [provider.host],
+    });
+    await withCustomer('acme', () =>
+      withRun(
+        () =>
+          section('plan', () =>
+            fetch(`${gateway.url}/v1/chat/completions`, {
+              method: 'POST',
+              headers: { authorization: 'Bearer sk-sy-own' },
+              body: '{}',
+            }),
+          ),
+        {
+          runId: 'run-v1',
+        },
+      ),
+    );
+    await fetch(`${gateway.url}/v1/models`);
+    const [routed, plain] = gateway.calls;
+    expect(routed).toMatchObject({ path: '/v1/chat/completions', body: '{}' });
+    expect(routed?.headers).toMatchObject({
+      authorization: 'Bearer sk-sy-own',
+      'x-switchyard-run-id': 'run-v1',
+      'x-switchyard-section-path': 'plan',
+      'x-switchyard-customer-id': 'acme',
+    });
+    expect(routed?.headers['x-switchyard-target']).toBeUndefined();
+    expect(routed?.headers['x-switchyard-key']).toBeUndefined();
+    expect(Object.keys(plain?.headers ?? {}).filter((name) => name.startsWith('x-switchyard'))).toEqual([]);
+  });
+
   it('lets tracing headers set by the caller win, but never a forged target or key', async () => {
     const fetch = createGatewayFetch({
       gatewayUrl: gateway.url,

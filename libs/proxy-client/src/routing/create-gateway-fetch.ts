@@ -37,6 +37,7 @@ export function createGatewayFetch(options: GatewayFetchOptions): FetchFunction 
   return async function gatewayFetch(input, init) {
     const request = new Request(input, init);
     const url = new URL(request.url);
+    if (router.isGateway(url)) return gatewayRouteFetch(router, request, baseFetch, input, init);
     if (!router.routes(url)) return baseFetch(input, init);
 
     const body = await replayableBody(request, init);
@@ -66,6 +67,22 @@ export function createGatewayFetch(options: GatewayFetchOptions): FetchFunction 
       return direct();
     }
   };
+}
+
+// a call to the gateway's own routes (an SDK whose baseURL is the gateway's /v1): it gets the
+// tracing headers, caller's own winning, and is otherwise left alone
+function gatewayRouteFetch(
+  router: GatewayRouter,
+  request: Request,
+  baseFetch: FetchFunction,
+  input: string | URL | Request,
+  init: RequestInit | undefined,
+): Promise<Response> {
+  const tracing = Object.entries(router.tracingHeaders()).filter(([name]) => !request.headers.has(name));
+  if (tracing.length === 0) return baseFetch(input, init);
+  const headers = new Headers(request.headers);
+  for (const [name, value] of tracing) headers.set(name, value);
+  return baseFetch(new Request(request, { headers }));
 }
 
 function gatewayHeaders(router: GatewayRouter, url: URL, original: Headers): Headers {

@@ -34,6 +34,10 @@ export interface GatewayRouter {
   readonly availability: GatewayAvailability;
   /** Whether a call to `url` goes through the gateway. */
   routes(url: URL): boolean;
+  /** Whether `url` is on the gateway itself (its `/v1` routes): those calls get the tracing headers only. */
+  isGateway(url: URL): boolean;
+  /** The tracing headers of the current context (none with `propagateContext: false`). */
+  tracingHeaders(): Record<string, string>;
   /** The gateway URL that proxies `url`: `<gateway>/proxy<path><query>`. */
   proxyUrl(url: URL): URL;
   /** The headers to add to a proxied call to `url` (target, key, tracing context). */
@@ -84,6 +88,12 @@ export function createGatewayRouter(
       // never loop: calls to the gateway itself are left alone
       if (url.origin === base.origin) return false;
       return routeAll || hosts.some((pattern) => hostMatches(url, pattern));
+    },
+    isGateway(url: URL): boolean {
+      return url.origin === base.origin;
+    },
+    tracingHeaders(): Record<string, string> {
+      return propagate ? contextHeaders() : {};
     },
     proxyUrl(url: URL): URL {
       return new URL(`${gatewayUrl}/proxy${url.pathname}${url.search}`);

@@ -114,6 +114,26 @@ describe('switchyardDispatcher', () => {
     expect(switchyardHeaderNames(other.calls[0]?.headers ?? {})).toEqual([]);
   });
 
+  it("adds only the tracing headers to calls to the gateway's own routes", async () => {
+    const dispatcher = track(
+      switchyardDispatcher({ gatewayUrl: gateway.url, apiKey: 'sk-sy-test', providerHosts: [provider.host] }),
+    );
+    await withRun(
+      () =>
+        section('plan', () =>
+          undiciFetch(`${gateway.url}/v1/chat/completions`, { method: 'POST', body: '{}', dispatcher }),
+        ),
+      { runId: 'run-v1' },
+    );
+    expect(gateway.calls[0]).toMatchObject({ path: '/v1/chat/completions', body: '{}' });
+    expect(gateway.calls[0]?.headers).toMatchObject({
+      'x-switchyard-run-id': 'run-v1',
+      'x-switchyard-section-path': 'plan',
+    });
+    expect(gateway.calls[0]?.headers['x-switchyard-target']).toBeUndefined();
+    expect(gateway.calls[0]?.headers['x-switchyard-key']).toBeUndefined();
+  });
+
   it('routes undici.request with headers given as a flat array', async () => {
     const dispatcher = track(
       switchyardDispatcher({ gatewayUrl: gateway.url, providerHosts: [provider.host] }),

@@ -27,6 +27,14 @@ export function switchyardInterceptor(
     function switchyardDispatch(opts, handler) {
       if (opts.origin === undefined) return dispatch(opts, handler);
       const url = new URL(opts.path, opts.origin);
+      if (router.isGateway(url)) {
+        // a call to the gateway's own routes: add the tracing headers, caller's own winning
+        const pairs = dispatchHeaderPairs(opts.headers);
+        const present = new Set(pairs.map(([name]) => name));
+        const tracing = Object.entries(router.tracingHeaders()).filter(([name]) => !present.has(name));
+        if (tracing.length === 0) return dispatch(opts, handler);
+        return dispatch({ ...opts, headers: headerRecord([...pairs, ...tracing]) }, handler);
+      }
       if (!router.routes(url)) return dispatch(opts, handler);
       if (router.failOpen && !router.availability.shouldTryGateway()) return dispatch(opts, handler);
 
