@@ -32,3 +32,5 @@ export { REDIS_DEFAULTS } from './redis/redis-options';
 export type { RedisOptions } from './redis/redis-options';
 export { requestDirectives } from './http/request-directives';
 export { contextResponseHeaders } from './http/context-response-headers';
+export { CompletionRequestSchema, LEGACY_COMPLETION_DEFAULTS } from './routes/legacy-completions';
+export type { CompletionChoice, CompletionRequest, TextCompletion } from './routes/legacy-completions';

@@ -4,6 +4,7 @@ import { APP_DEFAULTS, type SwitchyardRoutesOptions } from './app-options';
 import { ContextWiring } from './context/context-wiring';
 import { toErrorReply } from './http/to-error-reply';
 import { chatCompletionsRoute } from './routes/chat-completions-route';
+import { completionsRoute } from './routes/completions-route';
 import { embeddingsRoute } from './routes/embeddings-route';
 import { healthRoute } from './routes/health-route';
 import { modelsRoute } from './routes/models-route';
@@ -54,6 +55,7 @@ export const switchyardRoutes: FastifyPluginAsync<SwitchyardRoutesOptions> = asy
   await registerObservability(app, gateway, options);
 
   chatCompletionsRoute(app, gateway, bodyLimit);
+  completionsRoute(app, gateway, bodyLimit);
   embeddingsRoute(app, gateway, bodyLimit);
   modelsRoute(app, gateway);
   healthRoute(app);

@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { toSwitchyardError, type ChatStream } from '@switchyard/proxy-core';
+import { toSwitchyardError } from '@switchyard/proxy-core';
 
 function write(res: ServerResponse, frame: string): Promise<void> | undefined {
   if (res.write(frame)) return undefined;
@@ -15,11 +15,11 @@ function write(res: ServerResponse, frame: string): Promise<void> | undefined {
 }
 
 /**
- * Writes a chat stream as server-sent events: one serialisation per chunk, backpressure
+ * Writes a stream of chunks (chat or legacy completion) as server-sent events: one serialisation per chunk, backpressure
  * honoured, `[DONE]` only after a complete stream. A stream that breaks after the first
  * byte ends with an explicit error event, never a clean `[DONE]`.
  */
-export async function writeSseStream(res: ServerResponse, stream: ChatStream, headers: Record<string, string>): Promise<void> {
+export async function writeSseStream(res: ServerResponse, stream: AsyncIterable<unknown>, headers: Record<string, string>): Promise<void> {
   res.writeHead(200, {
     'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': 'no-cache',
