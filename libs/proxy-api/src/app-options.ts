@@ -1,8 +1,10 @@
 import type { ContextPluginsOptions } from '@switchyard/proxy-context';
 import type { Gateway, GatewayOptions } from '@switchyard/proxy-core';
+import type { PricingOptions } from '@switchyard/proxy-logging';
 import type { FastifyServerOptions } from 'fastify';
 import type { ObservabilityOptions } from './observability/observability-options';
 import type { ProductionOptions } from './production/production-options';
+import type { ProxyOptions } from './proxy/proxy-options';
 
 /** Defaults of {@link AppOptions}, in one place. */
 export const APP_DEFAULTS = {
@@ -26,6 +28,10 @@ export interface SwitchyardRoutesOptions extends ProductionOptions, Observabilit
   bodyLimitBytes?: number;
   /** Response cache, context condenser, model catalog and memory budget (`@switchyard/proxy-context`). @default off */
   context?: ContextPluginsOptions;
+  /** Prices (catalog overrides, unit prices) for the pricing plugin and the proxy, or `false` for none. @default {} (the bundled catalog) */
+  pricing?: PricingOptions | false;
+  /** The universal proxy (`/proxy/*`): routes, allow-list, provider keys; `false` disables it. @default {} */
+  proxy?: ProxyOptions | false;
 }
 
 /** Options of {@link createApp}. */

@@ -34,3 +34,7 @@ export { requestDirectives } from './http/request-directives';
 export { contextResponseHeaders } from './http/context-response-headers';
 export { CompletionRequestSchema, LEGACY_COMPLETION_DEFAULTS } from './routes/legacy-completions';
 export type { CompletionChoice, CompletionRequest, TextCompletion } from './routes/legacy-completions';
+export { proxyRoutes } from './proxy/proxy-routes';
+export type { ProxyRoutesOptions } from './proxy/proxy-routes';
+export { BUILTIN_PROXY_ROUTES, PROXY_DEFAULTS, ProviderKeySchema, ProxyConfigSchema } from './proxy/proxy-options';
+export type { ProxyConfig, ProxyOptions } from './proxy/proxy-options';

@@ -10,6 +10,8 @@ import { healthRoute } from './routes/health-route';
 import { modelsRoute } from './routes/models-route';
 import { registerProduction } from './production/register-production';
 import { registerObservability } from './observability/register-observability';
+import { appPricing } from './pricing/app-pricing';
+import { proxyRoutes } from './proxy/proxy-routes';
 
 function isGateway(value: Gateway | GatewayOptions): value is Gateway {
   return typeof (value as Gateway).chat === 'function' && typeof (value as Gateway).stream === 'function';
@@ -23,8 +25,11 @@ function isGateway(value: Gateway | GatewayOptions): value is Gateway {
  */
 export const switchyardRoutes: FastifyPluginAsync<SwitchyardRoutesOptions> = async (app: FastifyInstance, options) => {
   const owned = !isGateway(options.gateway);
+  const pricing = appPricing(options.pricing);
   const context = options.context === undefined ? undefined : new ContextWiring(app, options.context, options.gateway);
-  const gateway = isGateway(options.gateway) ? (context?.attach(options.gateway) ?? options.gateway) : createGateway(context?.extend(options.gateway) ?? options.gateway);
+  const gateway = isGateway(options.gateway)
+    ? (context?.attach(options.gateway) ?? options.gateway)
+    : createGateway(pricing.withPlugin(context?.extend(options.gateway) ?? options.gateway));
   context?.connect(gateway);
   if (owned) app.addHook('onClose', async () => gateway.close());
   const bodyLimit = options.bodyLimitBytes ?? APP_DEFAULTS.bodyLimitBytes;
@@ -59,4 +64,6 @@ export const switchyardRoutes: FastifyPluginAsync<SwitchyardRoutesOptions> = asy
   embeddingsRoute(app, gateway, bodyLimit);
   modelsRoute(app, gateway);
   healthRoute(app);
+  // the universal proxy lives in its own scope: it streams bodies, never parses them
+  if (options.proxy !== false) void app.register(proxyRoutes, { gateway, pricing: pricing.registry, proxy: options.proxy ?? {} });
 };

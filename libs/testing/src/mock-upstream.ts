@@ -25,6 +25,8 @@ export interface MockExchange {
   res: ServerResponse;
   url: URL;
   body: unknown;
+  /** The request body exactly as received. */
+  rawBody: Buffer;
   /** The stream fault in force for this request, if any. */
   streamFault: Extract<MockFault, { kind: 'cut-stream' | 'stream-error' | 'stall-stream' | 'slow-stream' }> | undefined;
   options: Required<MockUpstreamOptions>;
@@ -81,15 +83,16 @@ const DEFAULTS: Required<MockUpstreamOptions> = {
   },
 };
 
-async function readBody(req: IncomingMessage): Promise<unknown> {
+async function readBody(req: IncomingMessage): Promise<{ body: unknown; raw: Buffer }> {
   const parts: Buffer[] = [];
   for await (const part of req) parts.push(part as Buffer);
-  const text = Buffer.concat(parts).toString('utf8');
-  if (text.length === 0) return undefined;
+  const raw = Buffer.concat(parts);
+  const text = raw.toString('utf8');
+  if (text.length === 0) return { body: undefined, raw };
   try {
-    return JSON.parse(text) as unknown;
+    return { body: JSON.parse(text) as unknown, raw };
   } catch {
-    return text;
+    return { body: text, raw };
   }
 }
 
@@ -108,7 +111,7 @@ export async function createMockUpstream(options: MockUpstreamOptions = {}): Pro
   const server: Server = createServer((req, res) => {
     void (async () => {
       const url = new URL(req.url ?? '/', 'http://mock');
-      const body = await readBody(req);
+      const { body, raw: rawBody } = await readBody(req);
       const record: RecordedRequest = { method: req.method ?? 'GET', path: url.pathname + url.search, headers: req.headers, body, aborted: false };
       requests.push(record);
       events.emit('request', record);
@@ -144,7 +147,7 @@ export async function createMockUpstream(options: MockUpstreamOptions = {}): Pro
         return;
       }
       const streamFault = fault?.kind === 'cut-stream' || fault?.kind === 'stream-error' || fault?.kind === 'stall-stream' || fault?.kind === 'slow-stream' ? fault : undefined;
-      await route.handle({ req, res, url, body, streamFault, options: settings });
+      await route.handle({ req, res, url, body, rawBody, streamFault, options: settings });
     })().catch((error: unknown) => {
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ error: { message: String(error), type: 'server_error', param: null, code: null } }));

@@ -14,9 +14,9 @@ export interface CostBreakdown {
   requestUsd: number;
 }
 
-/** Rounds to a tenth of a micro-dollar, removing float noise (0.1 + 0.2) without losing precision that matters. */
+/** Rounds to 1e-10 USD, removing float noise (0.1 + 0.2) without losing any precision that matters. */
 export function roundUsd(value: number): number {
-  return Math.round(value * 1e7) / 1e7;
+  return Math.round(value * 1e10) / 1e10;
 }
 
 /**

@@ -1,0 +1,83 @@
+import { Transform, type TransformCallback } from 'node:stream';
+import { promisify } from 'node:util';
+import { brotliDecompress, gunzip, inflate } from 'node:zlib';
+
+const decoders: Readonly<Record<string, (input: Buffer) => Promise<Buffer>>> = {
+  gzip: promisify(gunzip),
+  'x-gzip': promisify(gunzip),
+  deflate: promisify(inflate),
+  br: promisify(brotliDecompress),
+};
+
+/**
+ * A pass-through stream that hands every chunk on untouched and keeps a bounded copy for
+ * metering: everything up to `maxBytes`, beyond that the first and last halves.
+ */
+export class BodyCapture extends Transform {
+  #head: Buffer[] = [];
+  #headBytes = 0;
+  #tail: Buffer[] = [];
+  #tailBytes = 0;
+  #total = 0;
+  readonly #half: number;
+
+  constructor(readonly maxBytes: number) {
+    super();
+    this.#half = Math.floor(maxBytes / 2);
+  }
+
+  /** Bytes that went through. */
+  get totalBytes(): number {
+    return this.#total;
+  }
+
+  /** True when the middle of the body was dropped. */
+  get truncated(): boolean {
+    return this.#total > this.maxBytes;
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.#total += chunk.length;
+    if (this.maxBytes === 0) {
+      callback(null, chunk);
+      return;
+    }
+    if (this.#headBytes < this.#half) {
+      this.#head.push(chunk);
+      this.#headBytes += chunk.length;
+    } else {
+      this.#tail.push(chunk);
+      this.#tailBytes += chunk.length;
+      // keep the tail bounded: drop whole chunks from its front
+      while (this.#tailBytes - (this.#tail[0]?.length ?? 0) >= this.maxBytes - this.#headBytes && this.#tail.length > 1) {
+        this.#tailBytes -= this.#tail.shift()?.length ?? 0;
+      }
+    }
+    callback(null, chunk);
+  }
+
+  /** The kept bytes (head and tail joined when truncated). */
+  bytes(): Buffer {
+    return Buffer.concat([...this.#head, ...this.#tail]);
+  }
+
+  /**
+   * The kept body as text, decoded per `content-encoding`; undefined for a compressed body
+   * that was truncated or an unknown encoding.
+   */
+  async text(contentEncoding: string | undefined): Promise<string | undefined> {
+    const encoding = (contentEncoding ?? 'identity').trim().toLowerCase();
+    if (encoding === 'identity' || encoding === '') {
+      if (!this.truncated) return this.bytes().toString('utf8');
+      // an event stream cut in the middle resumes at the next event boundary
+      return `${Buffer.concat(this.#head).toString('utf8')}\n\n${Buffer.concat(this.#tail).toString('utf8')}`;
+    }
+    const decode = decoders[encoding];
+    if (decode === undefined || this.truncated) return undefined;
+    try {
+      return (await decode(this.bytes())).toString('utf8');
+    } catch {
+      return undefined;
+    }
+  }
+}

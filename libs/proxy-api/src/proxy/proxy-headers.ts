@@ -1,0 +1,58 @@
+import { hostMatches } from '@switchyard/proxy-core';
+import type { IncomingHttpHeaders } from 'node:http';
+
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'http2-settings']);
+
+function connectionTokens(value: string | string[] | undefined): Set<string> {
+  const text = Array.isArray(value) ? value.join(',') : (value ?? '');
+  return new Set(text.split(',').map((token) => token.trim().toLowerCase()).filter(Boolean));
+}
+
+/** A key the gateway injects towards its own provider's hosts. */
+export interface InjectedKey {
+  header: string;
+  value: string;
+  hosts: readonly string[];
+}
+
+/**
+ * The request headers sent upstream: hop-by-hop headers (and those `Connection` names),
+ * the gateway's own `x-switchyard-*` headers, `switchyard.*` baggage entries and a gateway
+ * key presented as a bearer token are removed; trace headers are added; a provider key is
+ * injected only when the target host is one of that key's hosts.
+ */
+export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, target: URL, trace: Readonly<Record<string, string>>, key: InjectedKey | undefined): Record<string, string | string[]> {
+  const dropped = connectionTokens(incoming.connection);
+  const out: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(incoming)) {
+    if (value === undefined) continue;
+    const lower = name.toLowerCase();
+    if (HOP_BY_HOP.has(lower) || dropped.has(lower) || lower.startsWith('x-switchyard-')) continue;
+    if (lower === 'authorization' && typeof value === 'string' && /^bearer\s+sk-sy-/i.test(value)) continue;
+    if (lower === 'baggage') {
+      const entries = (Array.isArray(value) ? value.join(',') : value)
+        .split(',')
+        .map((entry) => entry.trim())
+        .filter((entry) => entry !== '' && !entry.toLowerCase().startsWith('switchyard.'));
+      if (entries.length > 0) out[lower] = entries.join(',');
+      continue;
+    }
+    out[lower] = value;
+  }
+  for (const [name, value] of Object.entries(trace)) out[name.toLowerCase()] = value;
+  if (key !== undefined && key.hosts.some((pattern) => hostMatches(pattern, target.hostname))) out[key.header.toLowerCase()] = key.value;
+  return out;
+}
+
+/** The response headers sent to the client: hop-by-hop headers removed, the rest unchanged. */
+export function clientResponseHeaders(upstream: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
+  const dropped = connectionTokens(upstream['connection']);
+  const out: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(upstream)) {
+    if (value === undefined) continue;
+    const lower = name.toLowerCase();
+    if (HOP_BY_HOP.has(lower) || dropped.has(lower)) continue;
+    out[lower] = value;
+  }
+  return out;
+}

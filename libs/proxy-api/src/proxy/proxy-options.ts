@@ -1,0 +1,93 @@
+import { Type, type Static } from '@sinclair/typebox';
+import type { ResolveAll } from '@switchyard/proxy-core';
+import type { MeterRegistry, ProviderMeter } from '@switchyard/proxy-logging';
+
+/** Built-in route prefixes of the universal proxy: `/proxy/<prefix>/...` -> `<base>/...`. */
+export const BUILTIN_PROXY_ROUTES: Readonly<Record<string, string>> = {
+  openai: 'https://api.openai.com',
+  anthropic: 'https://api.anthropic.com',
+  gemini: 'https://generativelanguage.googleapis.com',
+  mistral: 'https://api.mistral.ai',
+  groq: 'https://api.groq.com',
+  cohere: 'https://api.cohere.com',
+  ai21: 'https://api.ai21.com',
+  huggingface: 'https://router.huggingface.co',
+  together: 'https://api.together.xyz',
+  replicate: 'https://api.replicate.com',
+  perplexity: 'https://api.perplexity.ai',
+  elevenlabs: 'https://api.elevenlabs.io',
+  assemblyai: 'https://api.assemblyai.com',
+  deepgram: 'https://api.deepgram.com',
+  playht: 'https://api.play.ht',
+  voyage: 'https://api.voyageai.com',
+  stability: 'https://api.stability.ai',
+  runway: 'https://api.dev.runwayml.com',
+  chroma: 'https://api.trychroma.com',
+  stripe: 'https://api.stripe.com',
+  paypal: 'https://api-m.paypal.com',
+  twilio: 'https://api.twilio.com',
+  sendgrid: 'https://api.sendgrid.com',
+};
+
+/** Defaults of {@link ProxyOptions}, in one place. */
+export const PROXY_DEFAULTS = {
+  /** Response bytes kept for metering (head and tail beyond this); the client always gets every byte. */
+  maxCaptureBytes: 8 * 1024 * 1024,
+  /** Request bytes kept for metering (model names, TTS text, GraphQL documents). */
+  maxRequestCaptureBytes: 1024 * 1024,
+  /** Time to the upstream's response headers. */
+  headersTimeoutMs: 300_000,
+  /** Whether clients may name any allow-listed target with `x-switchyard-target`. */
+  allowTargetHeader: true,
+} as const;
+
+/** A provider key the gateway holds and injects, only towards that provider's own hosts. */
+export const ProviderKeySchema = Type.Object(
+  {
+    /** The header value, sent as is (`Bearer sk-...`). */
+    value: Type.String({ minLength: 1 }),
+    /** The header to set. @default "authorization" */
+    header: Type.Optional(Type.String({ minLength: 1, pattern: '^[A-Za-z0-9-]+$' })),
+    /** Host patterns the key may go to. @default the provider's built-in hosts */
+    hosts: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+  },
+  { additionalProperties: false },
+);
+
+/** The serialisable proxy options (the gateway's `proxy` config section). */
+export const ProxyConfigSchema = Type.Object(
+  {
+    /** Route prefixes added to (or replacing) the built-in ones: `{ "local": "http://10.0.0.5:8000" }`. @default {} */
+    routes: Type.Optional(Type.Record(Type.String({ pattern: '^[a-z0-9][a-z0-9_-]*$' }), Type.String({ pattern: '^https?://' }))),
+    /** Host patterns allowed as targets besides the route hosts and the metered providers' hosts. @default [] */
+    allowHosts: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+    /** Allow private, loopback and link-local addresses. @default false */
+    allowPrivateNetworks: Type.Optional(Type.Boolean()),
+    /** Single non-public IP addresses to allow (a local model server). @default [] */
+    allowAddresses: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+    /** Host pattern -> metered provider, for self-hosted and test endpoints. @default {} */
+    hostProviders: Type.Optional(Type.Record(Type.String({ minLength: 1 }), Type.String({ minLength: 1 }))),
+    /** Provider keys held by the gateway, by metered provider name. @default {} */
+    providerKeys: Type.Optional(Type.Record(Type.String({ minLength: 1 }), ProviderKeySchema)),
+    /** Whether `x-switchyard-target` may name a target. @default true */
+    allowTargetHeader: Type.Optional(Type.Boolean()),
+    /** Response bytes kept for metering. @default 8388608 */
+    maxCaptureBytes: Type.Optional(Type.Integer({ minimum: 1024 })),
+    /** Time to the upstream's response headers in milliseconds. @default 300000 */
+    headersTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
+  },
+  { additionalProperties: false },
+);
+
+/** The serialisable proxy options (see {@link ProxyConfigSchema}). */
+export type ProxyConfig = Static<typeof ProxyConfigSchema>;
+
+/** Options of the universal proxy (`proxy` in the app options). */
+export interface ProxyOptions extends ProxyConfig {
+  /** Extra meters for providers of your own. @default [] */
+  meters?: ProviderMeter[];
+  /** A meter registry to use instead of building one. */
+  meterRegistry?: MeterRegistry;
+  /** The DNS resolver of the guarded agent (tests). @default the OS resolver */
+  resolve?: ResolveAll;
+}

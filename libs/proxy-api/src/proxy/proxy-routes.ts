@@ -1,0 +1,160 @@
+import type { IncomingMessage } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { assertAllowedTarget, createGuardedAgent, schemaProblems, SwitchyardError, transportError, type Gateway, type TargetPolicy } from '@switchyard/proxy-core';
+import {
+  builtinMeterHosts,
+  chatUsageFromTokenUsage,
+  createMeterRegistry,
+  type MeteredUsage,
+  type MeterExchange,
+  type MeterRegistry,
+  type PricingRegistry,
+} from '@switchyard/proxy-logging';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { request as undiciRequest, type Dispatcher } from 'undici';
+import { requestContextFromHttp } from '../http/request-context-from-http';
+import { BodyCapture } from './body-capture';
+import { BUILTIN_PROXY_ROUTES, PROXY_DEFAULTS, ProxyConfigSchema, type ProxyOptions } from './proxy-options';
+import { clientResponseHeaders, upstreamRequestHeaders, type InjectedKey } from './proxy-headers';
+import { resolveProxyTarget } from './resolve-proxy-target';
+
+/** What the proxy routes need from the app. */
+export interface ProxyRoutesOptions {
+  gateway: Gateway;
+  pricing: PricingRegistry;
+  proxy: ProxyOptions;
+}
+
+const TEXTUAL = /^(text\/|application\/(json|x-ndjson|graphql|xml|problem\+json|vnd\.amazon\.eventstream|x-amz-json)|application\/[a-z0-9.+-]*\+json)/;
+
+function validateProxyOptions(options: ProxyOptions): void {
+  const { meters: _meters, meterRegistry: _registry, resolve: _resolve, ...config } = options;
+  const problems = schemaProblems(ProxyConfigSchema, config, 'proxy');
+  if (problems.length > 0) throw new SwitchyardError('invalid_options', `Invalid proxy options:\n${problems.join('\n')}`);
+}
+
+function firstHeader(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function hasBody(raw: IncomingMessage): boolean {
+  return raw.headers['transfer-encoding'] !== undefined || (raw.headers['content-length'] !== undefined && raw.headers['content-length'] !== '0');
+}
+
+/**
+ * The universal proxy: `ALL /proxy/*` forwards any request to an allow-listed target and
+ * streams both bodies through unchanged, while a bounded copy of each is metered after the
+ * client got its last byte. Registered in its own scope: bodies are never parsed here.
+ */
+export const proxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async (app, { gateway, pricing, proxy }) => {
+  validateProxyOptions(proxy);
+  const meters: MeterRegistry = proxy.meterRegistry ?? createMeterRegistry({ meters: proxy.meters ?? [], hostProviders: proxy.hostProviders ?? {} });
+  const routes: Record<string, string> = { ...BUILTIN_PROXY_ROUTES, ...proxy.routes };
+  const policy: TargetPolicy = {
+    allowHosts: [...Object.values(routes).map((base) => new URL(base).hostname), ...builtinMeterHosts(), ...(proxy.allowHosts ?? [])],
+    allowPrivateNetworks: proxy.allowPrivateNetworks ?? false,
+    allowAddresses: proxy.allowAddresses ?? [],
+  };
+  const keys = new Map<string, InjectedKey>();
+  for (const [provider, key] of Object.entries(proxy.providerKeys ?? {})) {
+    const hosts = key.hosts ?? meters.get(provider)?.hosts ?? [];
+    keys.set(provider, { header: key.header ?? 'authorization', value: key.value, hosts });
+  }
+  const agent = createGuardedAgent(policy, proxy.resolve === undefined ? {} : { resolve: proxy.resolve });
+  app.addHook('onClose', async () => agent.close());
+  const allowTargetHeader = proxy.allowTargetHeader ?? PROXY_DEFAULTS.allowTargetHeader;
+  const maxCapture = proxy.maxCaptureBytes ?? PROXY_DEFAULTS.maxCaptureBytes;
+  const headersTimeout = proxy.headersTimeoutMs ?? PROXY_DEFAULTS.headersTimeoutMs;
+
+  // bodies stream through untouched: no parser reads them, whatever their media type
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
+
+  app.all('/proxy/*', async (request: FastifyRequest, reply: FastifyReply) => {
+    const context = requestContextFromHttp(request, reply, 'proxy');
+    const routeUrl = request.routeOptions.url ?? '/proxy/*';
+    const rest = request.url.slice(routeUrl.length - 2);
+    const target = resolveProxyTarget(rest, firstHeader(request.headers['x-switchyard-target']), routes, allowTargetHeader);
+    const url = assertAllowedTarget(target.url, policy);
+    const meter = meters.detect(url);
+    const provider = meter?.name ?? url.hostname;
+    context.provider = provider;
+    context.providerType = meter?.name ?? 'http';
+    const key = meter === undefined ? undefined : keys.get(meter.name);
+    const headers = upstreamRequestHeaders(request.headers, url, request.switchyardUpstreamHeaders, key);
+    const requestCapture = new BodyCapture(TEXTUAL.test(firstHeader(request.headers['content-type']) ?? '') ? PROXY_DEFAULTS.maxRequestCaptureBytes : 0);
+    const body = hasBody(request.raw) ? request.raw.pipe(requestCapture) : undefined;
+
+    const started = performance.now();
+    let upstream: Dispatcher.ResponseData;
+    try {
+      upstream = await undiciRequest(url, {
+        method: request.method,
+        headers,
+        body: body ?? null,
+        dispatcher: agent,
+        signal: context.signal,
+        headersTimeout: headersTimeout,
+        bodyTimeout: 0,
+      });
+    } catch (cause) {
+      const error = transportError(provider, cause, context.signal);
+      context.error = error;
+      context.statusCode = error.status;
+      gateway.report(context);
+      throw error;
+    }
+    context.upstreamMs = performance.now() - started;
+    context.statusCode = upstream.statusCode;
+    const responseHeaders = clientResponseHeaders(upstream.headers);
+    const contentType = firstHeader(upstream.headers['content-type']) ?? '';
+    context.stream = contentType.startsWith('text/event-stream');
+    const capture = new BodyCapture(TEXTUAL.test(contentType) ? maxCapture : 0);
+    let reported = false;
+    reply.raw.once('close', () => {
+      if (reported) return;
+      reported = true;
+      void settle(request, reply, url, upstream, capture, requestCapture).then((usage) => {
+        if (!reply.raw.writableFinished) context.error = new SwitchyardError('client_closed_request', 'The client went away before the response was complete.');
+        if (usage !== undefined) {
+          context.operation = usage.operation ?? '';
+          if (usage.model !== undefined) {
+            context.upstreamModel = usage.model;
+            context.requestedModel = usage.model;
+          }
+          if (usage.tokens !== undefined) context.usage = chatUsageFromTokenUsage(usage.tokens);
+          if (Object.keys(usage.units).length > 0) context.meteredUnits = usage.units;
+          context.costUsd = pricing.meteredCostUsd(usage);
+        } else {
+          context.costUsd = null;
+        }
+        gateway.report(context);
+      });
+    });
+    context.firstTokenMs = performance.now() - context.startMark;
+    void reply.code(upstream.statusCode).headers(responseHeaders);
+    return reply.send(upstream.body.pipe(capture));
+  });
+
+  async function settle(request: FastifyRequest, _reply: FastifyReply, url: URL, upstream: Dispatcher.ResponseData, capture: BodyCapture, requestCapture: BodyCapture): Promise<MeteredUsage | undefined> {
+    const exchange: MeterExchange = {
+      method: request.method,
+      url,
+      status: upstream.statusCode,
+      requestHeaders: request.headers,
+      responseHeaders: upstream.headers,
+      responseBytes: capture.totalBytes,
+      responseTruncated: capture.truncated,
+    };
+    const requestText = await requestCapture.text(firstHeader(request.headers['content-encoding']));
+    if (requestText !== undefined && requestText !== '') exchange.requestText = requestText;
+    const responseText = await capture.text(firstHeader(upstream.headers['content-encoding']));
+    if (responseText !== undefined && responseText !== '') exchange.responseText = responseText;
+    try {
+      return meters.meter(exchange);
+    } catch (error) {
+      request.log.warn({ err: error, provider: url.hostname }, 'a proxy meter failed; the exchange is logged without usage');
+      return undefined;
+    }
+  }
+};

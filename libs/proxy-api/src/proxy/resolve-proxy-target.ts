@@ -1,0 +1,32 @@
+import { SwitchyardError } from '@switchyard/proxy-core';
+
+/** Where a proxied request goes, before the allow-list check. */
+export interface ProxyTarget {
+  /** The full upstream URL (base + the rest of the path + the query). */
+  url: string;
+  /** The route prefix used, when a prefix named the target. */
+  prefix?: string;
+}
+
+function join(base: string, rest: string): string {
+  return `${base.replace(/\/+$/, '')}${rest.startsWith('/') || rest.startsWith('?') || rest === '' ? rest : `/${rest}`}`;
+}
+
+/**
+ * Resolves the upstream URL of `/proxy/<rest>`: the `x-switchyard-target` header (origin
+ * or base URL, the whole rest appended) when allowed and present, else the route prefix
+ * that is the first segment of the rest. `rest` is the raw path and query, undecoded.
+ */
+export function resolveProxyTarget(rest: string, targetHeader: string | undefined, routes: Readonly<Record<string, string>>, allowTargetHeader: boolean): ProxyTarget {
+  if (targetHeader !== undefined && targetHeader !== '') {
+    if (!allowTargetHeader) throw new SwitchyardError('target_not_allowed', 'The x-switchyard-target header is disabled on this gateway; use a route prefix.');
+    return { url: join(targetHeader, rest) };
+  }
+  const match = /^\/([^/?]+)(.*)$/s.exec(rest);
+  const prefix = match?.[1];
+  const base = prefix === undefined ? undefined : routes[prefix];
+  if (prefix === undefined || base === undefined) {
+    throw new SwitchyardError('not_found', 'No proxy target: send x-switchyard-target or use a configured route prefix (/proxy/<prefix>/...).');
+  }
+  return { url: join(base, match?.[2] ?? ''), prefix };
+}

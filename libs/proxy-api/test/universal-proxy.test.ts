@@ -1,0 +1,225 @@
+import { once } from 'node:events';
+import { createServer, request as httpRequest, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { GatewayPlugin, RequestContext } from '@switchyard/proxy-core';
+import { createMockUpstream, type MockUpstream } from '@switchyard/testing';
+import type { FastifyInstance } from 'fastify';
+import OpenAI from 'openai';
+import { request } from 'undici';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createApp } from '../src/create-app';
+
+// The universal proxy over real HTTP: the official openai client unchanged, byte-exact
+// pass-through, metering into the request log hooks, and SSRF refusals that happen before
+// any connection (a loopback canary counts connections).
+
+const PROVIDER_SECRET = 'sk-provider-secret-never-leaves-for-other-hosts';
+const GATEWAY_KEY = 'sk-sy-client-gateway-key';
+
+let upstream: MockUpstream;
+let canary: Server;
+let canaryPort: number;
+let canaryConnections = 0;
+let app: FastifyInstance;
+let base: string;
+let guarded: FastifyInstance;
+let guardedBase: string;
+const ended: RequestContext[] = [];
+
+const recorder: GatewayPlugin = { name: 'test:request-log', apply: (hooks) => hooks.onRequestEnd.tap('test:request-log', (context) => ended.push(context)) };
+
+beforeAll(async () => {
+  upstream = await createMockUpstream({
+    routes: [
+      {
+        method: 'POST',
+        path: /\/audio\/speech$/,
+        handle: ({ res }) => {
+          const audio = Buffer.alloc(4096, 7);
+          res.writeHead(200, { 'content-type': 'audio/mpeg', 'content-length': String(audio.length) });
+          res.end(audio);
+        },
+      },
+      {
+        method: 'PUT',
+        path: /\/echo$/,
+        handle: ({ req, res, rawBody }) => {
+          res.writeHead(200, { 'content-type': req.headers['content-type'] ?? 'application/octet-stream', 'x-upstream-saw': JSON.stringify(Object.keys(req.headers).sort()) });
+          res.end(rawBody);
+        },
+      },
+      {
+        method: 'GET',
+        path: /\/redirect$/,
+        handle: ({ res }) => {
+          res.writeHead(302, { location: `http://127.0.0.1:${canaryPort}/stolen` });
+          res.end();
+        },
+      },
+    ],
+  });
+  canary = createServer((_req, res) => res.end('canary'));
+  canary.on('connection', () => (canaryConnections += 1));
+  canary.listen(0, '127.0.0.1');
+  await once(canary, 'listening');
+  canaryPort = (canary.address() as AddressInfo).port;
+
+  app = createApp({
+    gateway: { providers: [{ name: 'mock', type: 'mock' }], plugins: [recorder] },
+    pricing: { now: () => new Date('2026-11-23T12:00:00Z') },
+    proxy: {
+      // the test maps the openai prefix to the mock upstream and allows loopback explicitly
+      routes: { openai: `${upstream.url}/v1`.replace(/\/v1$/, '') },
+      allowHosts: ['127.0.0.1'],
+      allowAddresses: ['127.0.0.1'],
+      hostProviders: { '127.0.0.1': 'openai' },
+      providerKeys: { openai: { value: `Bearer ${PROVIDER_SECRET}` } },
+    },
+  });
+  base = await app.listen({ port: 0, host: '127.0.0.1' });
+  // a second gateway with the default policy (any host allowed by name, no private address)
+  guarded = createApp({
+    gateway: { providers: [{ name: 'mock', type: 'mock' }] },
+    proxy: { allowHosts: ['*'], resolve: (host, callback) => callback(null, [{ address: host === 'rebind.example' ? '127.0.0.1' : '93.184.215.14', family: 4 }]) },
+  });
+  guardedBase = await guarded.listen({ port: 0, host: '127.0.0.1' });
+});
+
+afterAll(async () => {
+  await app.close();
+  await guarded.close();
+  await upstream.close();
+  await new Promise<void>((resolve) => canary.close(() => resolve()));
+});
+
+beforeEach(() => {
+  upstream.reset();
+  ended.length = 0;
+});
+
+async function settled(): Promise<RequestContext> {
+  // the log row is reported once the client has the last byte; poll the hook's output
+  for (let i = 0; i < 200 && ended.length === 0; i += 1) await new Promise((resolve) => setImmediate(resolve));
+  expect(ended).toHaveLength(1);
+  return ended[0]!;
+}
+
+describe('universal proxy: the official openai client through /proxy/openai/v1', () => {
+  const client = (): OpenAI => new OpenAI({ apiKey: 'sk-client-own-openai-key', baseURL: `${base}/proxy/openai/v1`, defaultHeaders: { 'x-switchyard-key': GATEWAY_KEY }, maxRetries: 0 });
+
+  it('works unchanged without streaming and is metered', async () => {
+    const completion = await client().chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Hello!' }] });
+    expect(completion.choices[0]?.message.content).toContain('Hello there');
+    const context = await settled();
+    expect(context).toMatchObject({ endpoint: 'proxy', provider: 'openai', upstreamModel: 'gpt-4o-mini', statusCode: 200, operation: 'chat' });
+    expect(context.usage).toMatchObject({ prompt_tokens: 19, completion_tokens: 10, total_tokens: 29 });
+    // 19 x $0.15 + 10 x $0.60, per million
+    expect(context.costUsd).toBe(0.00000885);
+  });
+
+  it('streams unchanged and is metered from the tee', async () => {
+    const stream = await client().chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Hello!' }], stream: true, stream_options: { include_usage: true } });
+    let text = '';
+    let usage: unknown;
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.delta.content ?? '';
+      usage = chunk.usage ?? usage;
+    }
+    expect(text).toBe('\n\nHello there, how may I assist you today?');
+    expect(usage).toMatchObject({ prompt_tokens: 19, completion_tokens: 10 });
+    const context = await settled();
+    expect(context).toMatchObject({ endpoint: 'proxy', provider: 'openai', stream: true, costUsd: 0.00000885 });
+  });
+
+  it('passes binary responses through byte for byte and meters speech by characters', async () => {
+    const response = await client().audio.speech.create({ model: 'tts-1', voice: 'alloy', input: 'The quick brown fox.' });
+    const audio = Buffer.from(await response.arrayBuffer());
+    expect(audio.equals(Buffer.alloc(4096, 7))).toBe(true);
+    const context = await settled();
+    expect(context.meteredUnits).toEqual({ characters: 20 });
+    expect(context.costUsd).toBe(0.0003);
+  });
+});
+
+describe('universal proxy: headers', () => {
+  it('never forwards gateway headers, the gateway key or hop-by-hop headers; keeps the client key off a non-provider host', async () => {
+    const body = Buffer.from([0, 1, 2, 255, 254, 10, 13]);
+    // node:http, since undici will not send a custom Connection header
+    const { status, echoed } = await new Promise<{ status: number; echoed: Buffer }>((resolve, reject) => {
+      const outgoing = httpRequest(`${base}/proxy/openai/echo`, {
+        method: 'PUT',
+        headers: {
+          'content-type': 'application/octet-stream',
+          'x-switchyard-key': GATEWAY_KEY,
+          'x-switchyard-run-id': 'run-1',
+          authorization: 'Bearer sk-client-own-key',
+          connection: 'keep-alive, x-drop-me',
+          'x-drop-me': '1',
+          baggage: 'switchyard.run_id=run-1,tenant=acme',
+        },
+      });
+      outgoing.on('response', (incoming) => {
+        const parts: Buffer[] = [];
+        incoming.on('data', (part: Buffer) => parts.push(part));
+        incoming.on('end', () => resolve({ status: incoming.statusCode ?? 0, echoed: Buffer.concat(parts) }));
+      });
+      outgoing.on('error', reject);
+      outgoing.end(body);
+    });
+    expect(status).toBe(200);
+    expect(echoed.equals(body)).toBe(true);
+    const received = upstream.requests[0]!.headers;
+    expect(Object.keys(received).filter((name) => name.startsWith('x-switchyard-'))).toEqual([]);
+    expect(received['x-drop-me']).toBeUndefined();
+    expect(received.baggage).toBe('tenant=acme');
+    // 127.0.0.1 is mapped to openai for metering, but it is not one of openai's hosts: no provider key
+    expect(received.authorization).toBe('Bearer sk-client-own-key');
+    expect(JSON.stringify(received)).not.toContain(PROVIDER_SECRET);
+    expect(JSON.stringify(received)).not.toContain(GATEWAY_KEY);
+  });
+
+  it('drops a gateway key sent as a bearer token', async () => {
+    await request(`${base}/proxy/openai/v1/models`, { headers: { authorization: `Bearer ${GATEWAY_KEY}` } }).then(async (r) => r.body.dump());
+    expect(upstream.requests[0]?.headers.authorization).toBeUndefined();
+  });
+});
+
+describe('universal proxy: SSRF', () => {
+  it.each([
+    ['decimal IPv4', () => `http://2130706433:${canaryPort}`],
+    ['octal IPv4', () => `http://0177.0.0.1:${canaryPort}`],
+    ['hex IPv4', () => `http://0x7f000001:${canaryPort}`],
+    ['IPv6 loopback', () => `http://[::1]:${canaryPort}`],
+    ['IPv6-mapped', () => `http://[::ffff:7f00:1]:${canaryPort}`],
+    ['metadata', () => 'http://169.254.169.254'],
+    ['metadata, decimal', () => 'http://2852039166'],
+    ['private network', () => 'http://10.1.2.3'],
+    ['a name resolving to a loopback address', () => `http://rebind.example:${canaryPort}`],
+  ])('refuses %s with 403 before any connection', async (_label, target) => {
+    const response = await request(`${guardedBase}/proxy/latest/meta-data`, { headers: { 'x-switchyard-target': target() } });
+    const body = (await response.body.json()) as { error: { code: string } };
+    expect(response.statusCode).toBe(403);
+    expect(body.error.code).toBe('target_not_allowed');
+    expect(canaryConnections).toBe(0);
+    expect(upstream.requests).toHaveLength(0);
+  });
+
+  it('refuses a host outside the allow-list', async () => {
+    const response = await request(`${base}/proxy/x`, { headers: { 'x-switchyard-target': 'https://evil.example' } });
+    expect(response.statusCode).toBe(403);
+    expect(((await response.body.json()) as { error: { code: string } }).error.code).toBe('target_not_allowed');
+  });
+
+  it('never follows an upstream redirect', async () => {
+    const response = await request(`${base}/proxy/openai/redirect`);
+    await response.body.dump();
+    expect(response.statusCode).toBe(302);
+    expect(canaryConnections).toBe(0);
+  });
+
+  it('answers 404 for an unknown route prefix', async () => {
+    const response = await request(`${base}/proxy/nowhere/x`);
+    expect(response.statusCode).toBe(404);
+    expect(((await response.body.json()) as { error: { code: string } }).error.code).toBe('not_found');
+  });
+});
