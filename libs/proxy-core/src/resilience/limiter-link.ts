@@ -6,6 +6,8 @@ import type { LimiterMode } from './resilience-events';
 /** The gateway's link to the Redis that shares limits between instances. */
 export interface LimiterLink {
   readonly mode: LimiterMode;
+  /** Counts the times shared limiting came up; a limiter rebuilds its shared state when it changes. */
+  readonly epoch: number;
   /** The bottleneck connection while shared limiting is up; undefined while degraded to local limits. */
   sharedConnection(): Bottleneck.IORedisConnection | undefined;
   /** The Redis key of a target's limiter. */
@@ -37,6 +39,7 @@ const RECHECK_MS = 1_000;
  */
 export function createLimiterLink(settings: LimiterLinkSettings, logger: Logger, onMode: (mode: LimiterMode, reason: string) => void): LimiterLink {
   let mode: LimiterMode = 'local';
+  let epoch = 0;
   let client: RedisClient | undefined;
   let connection: Bottleneck.IORedisConnection | undefined;
   let closed = false;
@@ -47,6 +50,7 @@ export function createLimiterLink(settings: LimiterLinkSettings, logger: Logger,
   const setMode = (next: LimiterMode, reason: string): void => {
     if (mode === next || closed) return;
     mode = next;
+    if (next === 'shared') epoch += 1;
     logger[next === 'shared' ? 'info' : 'warn']({ mode: next, reason }, next === 'shared' ? 'upstream limits are shared through Redis' : 'upstream limits degraded to local limits');
     onMode(next, reason);
     for (const resolve of (next === 'shared' ? waiters : lostWaiters).splice(0)) resolve();
@@ -103,6 +107,9 @@ export function createLimiterLink(settings: LimiterLinkSettings, logger: Logger,
   return {
     get mode() {
       return mode;
+    },
+    get epoch() {
+      return epoch;
     },
     sharedConnection() {
       return mode === 'shared' ? connection : undefined;

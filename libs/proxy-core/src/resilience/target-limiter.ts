@@ -60,6 +60,7 @@ export class BottleneckTargetLimiter implements TargetLimiter {
   readonly #onReject: (reason: LimiterRejection) => void;
   readonly #local: BottleneckTier;
   #shared: BottleneckTier | undefined;
+  #sharedEpoch = 0;
   #queued = 0;
   #running = 0;
 
@@ -76,7 +77,12 @@ export class BottleneckTargetLimiter implements TargetLimiter {
     const connection = this.#link?.sharedConnection();
     if (connection === undefined || this.#link === undefined) return this.#local;
     const link = this.#link;
-    this.#shared ??= createBottleneckTier(this.#limits, { kind: 'redis', connection, id: link.keyFor(this.#target) }, (error) => link.reportFailure(error));
+    if (this.#shared === undefined || this.#sharedEpoch !== link.epoch) {
+      // Redis may have lost its state while it was away: register afresh after every outage
+      if (this.#shared !== undefined) void closeBottleneckTier(this.#shared);
+      this.#shared = createBottleneckTier(this.#limits, { kind: 'redis', connection, id: link.keyFor(this.#target) }, (error) => link.reportFailure(error));
+      this.#sharedEpoch = link.epoch;
+    }
     return this.#shared;
   }
 

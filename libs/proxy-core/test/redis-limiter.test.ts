@@ -1,0 +1,138 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { createMockUpstream, requireService, type MockUpstream } from '@switchyard/testing';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Gateway } from '../src/gateway/create-gateway';
+import type { GatewayOptions } from '../src/gateway/gateway-options';
+import { ask, callsTo, gatewayFor, nextEvent } from './resilience-harness';
+
+const redisUrl = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+const sharedRedis = await requireService('Redis', redisUrl);
+const hasRedisServer = spawnSync('redis-server', ['--version']).status === 0;
+if (!hasRedisServer && process.env['CI']) throw new Error('redis-server is required under CI');
+
+let upstream: MockUpstream;
+const gateways: Gateway[] = [];
+
+function make(url: string, keyPrefix: string, limits: { requestsPerMinute: number }, extra: Partial<GatewayOptions> = {}): Gateway {
+  const gateway = gatewayFor(upstream, {
+    retry: { maxRetries: 0 },
+    limiter: { maxWaitMs: 1_000, redis: { url, keyPrefix } },
+    models: [{ name: 'm', targets: [{ provider: 'primary', model: 'limited', limits }] }],
+    ...extra,
+  });
+  gateways.push(gateway);
+  return gateway;
+}
+
+async function shared(gateway: Gateway): Promise<void> {
+  const event = nextEvent(gateway, 'limiter_mode');
+  if (gateway.stats().limiterMode === 'shared') return;
+  while ((await event).mode !== 'shared') await nextEvent(gateway, 'limiter_mode');
+}
+
+async function settleAll(calls: Array<Promise<unknown>>): Promise<{ ok: number; codes: string[] }> {
+  const results = await Promise.allSettled(calls);
+  return {
+    ok: results.filter((r) => r.status === 'fulfilled').length,
+    codes: results.flatMap((r) => (r.status === 'rejected' ? [(r.reason as { code: string }).code] : [])),
+  };
+}
+
+beforeAll(async () => {
+  upstream = await createMockUpstream();
+});
+afterEach(async () => {
+  await Promise.all(gateways.splice(0).map((g) => g.close()));
+  upstream.reset();
+});
+afterAll(() => upstream.close());
+
+describe.skipIf(!sharedRedis)('limits shared through the machine Redis', () => {
+  it('two engines enforce one upstream RPM together', async () => {
+    const prefix = `switchyard-test:${randomUUID()}:`;
+    const a = make(redisUrl, prefix, { requestsPerMinute: 20 }, { limiter: { maxWaitMs: 2_000, redis: { url: redisUrl, keyPrefix: prefix } } });
+    const b = make(redisUrl, prefix, { requestsPerMinute: 20 }, { limiter: { maxWaitMs: 2_000, redis: { url: redisUrl, keyPrefix: prefix } } });
+    await Promise.all([shared(a), shared(b)]);
+    const calls = Array.from({ length: 30 }, () => [a.chat(ask('m')), b.chat(ask('m'))]).flat();
+    const { ok, codes } = await settleAll(calls);
+    // one window of one shared limit: 20 upstream calls in all (each engine alone would allow 20)
+    expect(callsTo(upstream, '/v1/')).toBeGreaterThanOrEqual(20);
+    expect(callsTo(upstream, '/v1/')).toBeLessThanOrEqual(Math.floor(20 * 1.02));
+    expect(ok).toBe(callsTo(upstream, '/v1/'));
+    expect(new Set(codes)).toEqual(new Set(['limiter_rejected']));
+    expect(a.stats().counters.limiterRejections + b.stats().counters.limiterRejections).toBe(60 - ok);
+    const probe = new Redis(redisUrl);
+    // bottleneck names its keys b_<id>_...
+    const keys = await probe.keys(`b_${prefix}*`);
+    await probe.del(...keys);
+    probe.disconnect();
+    expect(keys.length).toBeGreaterThan(0);
+  });
+});
+
+async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  server.close();
+  return port;
+}
+
+async function startRedis(port: number): Promise<ChildProcess> {
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let output = '';
+  await new Promise<void>((resolve, reject) => {
+    child.stdout?.on('data', (data: Buffer) => {
+      output += data.toString();
+      if (output.includes('Ready to accept connections')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`redis-server exited (${code}): ${output}`)));
+  });
+  return child;
+}
+
+async function kill(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGKILL');
+  await exited;
+}
+
+describe.skipIf(!hasRedisServer)('a Redis outage', () => {
+  let redis: ChildProcess | undefined;
+  afterEach(async () => {
+    if (redis !== undefined) await kill(redis);
+  });
+
+  it('degrades to local limits at once, keeps serving, and shares limits again when Redis is back', async () => {
+    const port = await freePort();
+    const url = `redis://127.0.0.1:${port}`;
+    redis = await startRedis(port);
+    const prefix = `switchyard-test:${randomUUID()}:`;
+    const gateway = make(url, prefix, { requestsPerMinute: 5 });
+    await shared(gateway);
+    expect((await settleAll([1, 2, 3].map(() => gateway.chat(ask('m')))))).toEqual({ ok: 3, codes: [] });
+
+    const degraded = nextEvent(gateway, 'limiter_mode');
+    await kill(redis);
+    // served at once on local limits, not failed
+    await expect(gateway.chat(ask('m'))).resolves.toMatchObject({ object: 'chat.completion' });
+    expect((await degraded).mode).toBe('local');
+    expect(gateway.stats().limiterMode).toBe('local');
+    // the local limit holds too: 5 per minute on this instance
+    const local = await settleAll([1, 2, 3, 4, 5].map(() => gateway.chat(ask('m'))));
+    expect(local).toEqual({ ok: 4, codes: ['limiter_rejected'] });
+
+    redis = await startRedis(port);
+    await shared(gateway);
+    await expect(gateway.chat(ask('m'))).resolves.toMatchObject({ object: 'chat.completion' });
+    const probe = new Redis(url);
+    expect((await probe.keys(`b_${prefix}*`)).length).toBeGreaterThan(0);
+    probe.disconnect();
+    expect(callsTo(upstream, '/v1/')).toBe(3 + 1 + 4 + 1);
+  });
+});
