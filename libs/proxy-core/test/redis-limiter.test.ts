@@ -52,10 +52,10 @@ afterEach(async () => {
 afterAll(() => upstream.close());
 
 describe.skipIf(!sharedRedis)('limits shared through the machine Redis', () => {
-  it('two engines enforce one upstream RPM together', async () => {
+  it('two engines enforce one upstream RPM together', { timeout: 60_000 }, async () => {
     const prefix = `switchyard-test:${randomUUID()}:`;
-    const a = make(redisUrl, prefix, { requestsPerMinute: 20 }, { limiter: { maxWaitMs: 2_000, redis: { url: redisUrl, keyPrefix: prefix } } });
-    const b = make(redisUrl, prefix, { requestsPerMinute: 20 }, { limiter: { maxWaitMs: 2_000, redis: { url: redisUrl, keyPrefix: prefix } } });
+    const a = make(redisUrl, prefix, { requestsPerMinute: 20 }, { limiter: { maxWaitMs: 10_000, redis: { url: redisUrl, keyPrefix: prefix } } });
+    const b = make(redisUrl, prefix, { requestsPerMinute: 20 }, { limiter: { maxWaitMs: 10_000, redis: { url: redisUrl, keyPrefix: prefix } } });
     await Promise.all([shared(a), shared(b)]);
     const calls = Array.from({ length: 30 }, () => [a.chat(ask('m')), b.chat(ask('m'))]).flat();
     const { ok, codes } = await settleAll(calls);
