@@ -126,3 +126,5 @@ export { COHERE_DEFAULTS, CohereAdapter, cohereProvider, CohereProviderOptionsSc
 export type { CohereProviderOptions } from './providers/cohere';
 export { ANTHROPIC_DEFAULTS, AnthropicAdapter, anthropicProvider, AnthropicProviderOptionsSchema } from './providers/anthropic';
 export type { AnthropicProviderOptions } from './providers/anthropic';
+export { AZURE_OPENAI_DEFAULTS, AzureOpenAIAdapter, azureOpenAIProvider, AzureOpenAIProviderOptionsSchema } from './providers/azure-openai';
+export type { AzureOpenAIProviderOptions } from './providers/azure-openai';

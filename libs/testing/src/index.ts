@@ -13,3 +13,4 @@ export { cohereRoutes } from './cohere/cohere-routes';
 export { anthropicRoutes } from './anthropic/anthropic-routes';
 export { replaySse } from './sse-replay';
 export type { SseFrame } from './sse-replay';
+export { azureOpenAIRoutes } from './azure-openai/azure-openai-routes';

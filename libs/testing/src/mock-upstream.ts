@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { faultMatches, type MockFault } from './mock-fault';
 import { anthropicRoutes } from './anthropic/anthropic-routes';
+import { azureOpenAIRoutes } from './azure-openai/azure-openai-routes';
 import { openAIRoutes } from './openai/openai-routes';
 import { geminiRoutes } from './gemini/gemini-routes';
 import { ollamaRoutes } from './ollama/ollama-routes';
@@ -102,7 +103,7 @@ async function readBody(req: IncomingMessage): Promise<{ body: unknown; raw: Buf
  */
 export async function createMockUpstream(options: MockUpstreamOptions = {}): Promise<MockUpstream> {
   const settings: Required<MockUpstreamOptions> = { ...DEFAULTS, ...options };
-  const routes = [...settings.routes, ...anthropicRoutes, ...openAIRoutes, ...geminiRoutes, ...ollamaRoutes, ...cohereRoutes];
+  const routes = [...settings.routes, ...anthropicRoutes, ...azureOpenAIRoutes, ...openAIRoutes, ...geminiRoutes, ...ollamaRoutes, ...cohereRoutes];
   const requests: RecordedRequest[] = [];
   const events = new EventEmitter();
   let faults: Array<MockFault & { used: number }> = [];

@@ -1,5 +1,6 @@
 import type { GatewayPlugin } from '../hooks/gateway-hooks';
 import { anthropicProvider } from '../providers/anthropic';
+import { azureOpenAIProvider } from '../providers/azure-openai';
 import { cohereProvider } from '../providers/cohere';
 import { geminiProvider } from '../providers/gemini';
 import { mockProvider } from '../providers/mock';
@@ -18,6 +19,7 @@ export const builtinProvidersPlugin: GatewayPlugin = {
       registry.register(cohereProvider);
       for (const preset of openAIPresetProviders) registry.register(preset);
       registry.register(anthropicProvider);
+      registry.register(azureOpenAIProvider);
     });
   },
 };

@@ -1,0 +1,130 @@
+import { readFileSync } from 'node:fs';
+import { createMockUpstream, replyWithFixture, sseChunks, type FixtureReply, type MockRoute, type MockUpstream } from '@switchyard/testing';
+import { Agent } from 'undici';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { SwitchyardError } from '../../errors/switchyard-error';
+import { silentLogger } from '../../options/logger';
+import type { ProviderCallContext } from '../provider-adapter';
+import type { ChatCompletionChunk, ChatCompletionRequest } from '../../wire/openai-chat';
+import { AzureOpenAIAdapter } from './azure-openai-adapter';
+
+const API_KEY = 'azure-key-canary-0123456789abcdef';
+const fixture = (name: string): string => readFileSync(new URL(`./__fixtures__/${name}`, import.meta.url), 'utf8');
+const errors = JSON.parse(fixture('azure-openai-errors.json')) as Record<string, unknown>;
+
+// each fixture is served under its own endpoint path, so one upstream replays them all
+const FIXTURES: Record<string, FixtureReply> = {
+  chat: { json: JSON.parse(fixture('azure-openai-chat.json')) },
+  filtered: { json: JSON.parse(fixture('azure-openai-content-filter.json')) },
+  stream: { stream: { contentType: 'text/event-stream', chunks: sseChunks(fixture('azure-openai-chat.chunks.txt')), errorChunk: (message) => `data: ${JSON.stringify({ error: { message } })}\n\n` } },
+};
+const routes: MockRoute[] = Object.entries(FIXTURES).map(([name, reply]) => ({
+  method: 'POST',
+  path: new RegExp(`^/fx/${name}/openai/deployments/[^/]+/chat/completions$`),
+  handle: (exchange) => replyWithFixture(exchange, reply),
+}));
+
+let upstream: MockUpstream;
+let dispatcher: Agent;
+let adapter: AzureOpenAIAdapter;
+
+const request: ChatCompletionRequest = { model: 'gpt-4o', messages: [{ role: 'user', content: 'Does Azure OpenAI support customer managed keys?' }] };
+const call = (model = 'my-gpt4o'): ProviderCallContext => ({ model, signal: new AbortController().signal, requestId: 'req-1', headers: {} });
+const make = (base = ''): AzureOpenAIAdapter =>
+  new AzureOpenAIAdapter({ name: 'azure', type: 'azure-openai', endpoint: `${upstream.url}${base}`, apiKey: API_KEY }, { dispatcher, logger: silentLogger });
+
+async function collect(iterable: AsyncIterable<ChatCompletionChunk>): Promise<ChatCompletionChunk[]> {
+  const chunks: ChatCompletionChunk[] = [];
+  for await (const chunk of iterable) chunks.push(chunk);
+  return chunks;
+}
+
+async function rejection(promise: Promise<unknown>): Promise<SwitchyardError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(SwitchyardError);
+    return error as SwitchyardError;
+  }
+  throw new Error('expected a rejection');
+}
+
+beforeAll(async () => {
+  upstream = await createMockUpstream({ routes });
+  dispatcher = new Agent();
+  adapter = make();
+});
+afterEach(() => upstream.reset());
+afterAll(async () => {
+  await dispatcher.close();
+  await upstream.close();
+});
+
+describe('azure-openai adapter', () => {
+  it('calls the deployment named by the target model with api-key and api-version', async () => {
+    const response = await adapter.chat(request, call());
+    expect(response.choices[0]?.message.content).toBe('\n\nHello there, how may I assist you today?');
+    const record = upstream.requests[0]!;
+    expect(record.path).toBe('/openai/deployments/my-gpt4o/chat/completions?api-version=2024-10-21');
+    expect(record.headers['api-key']).toBe(API_KEY);
+    expect(record.headers['authorization']).toBeUndefined();
+  });
+
+  it('maps the documented response, content-filter annotations included', async () => {
+    const response = await make('/fx/chat').chat(request, call());
+    expect(response.choices[0]?.message.content).toBe('Yes, Azure OpenAI supports customer managed keys.');
+    expect(response.usage).toMatchObject({ prompt_tokens: 33, completion_tokens: 11, total_tokens: 44 });
+  });
+
+  it('keeps finish_reason content_filter', async () => {
+    const response = await make('/fx/filtered').chat(request, call());
+    expect(response.choices[0]?.finish_reason).toBe('content_filter');
+  });
+
+  it('streams, dropping the prompt-annotation chunk, with usage', async () => {
+    const chunks = await collect(await make('/fx/stream').stream(request, call()));
+    expect(chunks.every((c) => c.model === 'gpt-4o-2024-08-06' && c.id === 'chatcmpl-AAzure01')).toBe(true);
+    expect(chunks.map((c) => c.choices[0]?.delta.content ?? '').join('')).toBe('Hello there');
+    expect(chunks.at(-1)?.usage).toMatchObject({ total_tokens: 11 });
+  });
+
+  it('streams from the mock deployment endpoint', async () => {
+    const chunks = await collect(await adapter.stream(request, call()));
+    expect(chunks.map((c) => c.choices[0]?.delta.content ?? '').join('')).toBe('\n\nHello there, how may I assist you today?');
+  });
+
+  it('uses a configured fixed deployment over the target model', async () => {
+    const fixed = new AzureOpenAIAdapter({ name: 'azure', type: 'azure-openai', endpoint: upstream.url, apiKey: API_KEY, deployment: 'fixed', apiVersion: '2025-01-01-preview' }, { dispatcher, logger: silentLogger });
+    await fixed.chat(request, call());
+    expect(upstream.requests[0]?.path).toBe('/openai/deployments/fixed/chat/completions?api-version=2025-01-01-preview');
+  });
+
+  it('embeds through the deployment', async () => {
+    const response = await adapter.embed({ model: 'e', input: ['a'] }, call('my-embedding'));
+    expect(response.data).toHaveLength(1);
+    expect(upstream.requests[0]?.path).toBe('/openai/deployments/my-embedding/embeddings?api-version=2024-10-21');
+  });
+
+  it('maps a 400 content_filter refusal to content_filter', async () => {
+    upstream.fault({ kind: 'status', status: 400, body: errors['400-content-filter'] });
+    expect((await rejection(adapter.chat(request, call()))).code).toBe('content_filter');
+  });
+
+  it.each([
+    [401, '401', 'upstream_auth_error'],
+    [404, '404', 'upstream_not_found'],
+  ] as const)('maps HTTP %i to %s', async (status, body, code) => {
+    upstream.fault({ kind: 'status', status, body: errors[body] });
+    expect((await rejection(adapter.chat(request, call()))).code).toBe(code);
+  });
+
+  it('maps 429 with retry-after', async () => {
+    upstream.fault({ kind: 'status', status: 429, body: errors['429'], headers: { 'retry-after': '6' } });
+    expect(await rejection(adapter.chat(request, call()))).toMatchObject({ code: 'upstream_rate_limited', retryAfterMs: 6000 });
+  });
+
+  it('fails a stream that errors midway', async () => {
+    upstream.fault({ kind: 'stream-error', afterChunks: 3 });
+    expect((await rejection(collect(await adapter.stream(request, call())))).code).toBe('upstream_stream_error');
+  });
+});

@@ -1,0 +1,120 @@
+import { Type, type Static } from '@sinclair/typebox';
+import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from '../../wire/openai-chat';
+import type { EmbeddingRequest, EmbeddingResponse } from '../../wire/openai-embeddings';
+import { readJsonBody, upstreamRequest, type UpstreamResponse } from '../../http/upstream-request';
+import { transportError } from '../../http/upstream-error';
+import { readSse } from '../../stream/read-sse';
+import {
+  PROVIDER_CONTRACT_VERSION,
+  type ProviderAdapter,
+  type ProviderCallContext,
+  type ProviderConfigBase,
+  type ProviderFactory,
+  type ProviderKit,
+} from '../provider-adapter';
+import { readAzureOpenAIError } from './azure-openai-error';
+import { fromAzureOpenAIResponse } from './from-azure-openai-response';
+import { AzureOpenAIStreamMapper } from './from-azure-openai-stream';
+import { toAzureOpenAIRequest } from './to-azure-openai-request';
+
+/** Options of an Azure OpenAI provider. */
+export const AzureOpenAIProviderOptionsSchema = Type.Object(
+  {
+    /** The resource endpoint, e.g. `https://my-resource.openai.azure.com`. */
+    endpoint: Type.String({ pattern: '^https?://' }),
+    /** The resource key, sent as `api-key`. */
+    apiKey: Type.Optional(Type.String()),
+    /** A fixed deployment for every call. @default the target model names the deployment */
+    deployment: Type.Optional(Type.String({ minLength: 1 })),
+    /** The `api-version` query parameter. @default "2024-10-21" */
+    apiVersion: Type.Optional(Type.String({ minLength: 1 })),
+    /** Extra static headers for every upstream call. */
+    headers: Type.Optional(Type.Record(Type.String(), Type.String())),
+  },
+  { additionalProperties: false },
+);
+
+/** Options of an Azure OpenAI provider (see {@link AzureOpenAIProviderOptionsSchema}). */
+export type AzureOpenAIProviderOptions = Static<typeof AzureOpenAIProviderOptionsSchema>;
+
+/** Defaults of {@link AzureOpenAIProviderOptions}. */
+export const AZURE_OPENAI_DEFAULTS = { apiVersion: '2024-10-21' } as const;
+
+/**
+ * The adapter for Azure OpenAI deployments: the target model names the deployment
+ * (`/openai/deployments/{deployment}/...?api-version=`); OpenAI's mapping does the rest.
+ * @see https://learn.microsoft.com/en-us/azure/ai-services/openai/reference
+ */
+export class AzureOpenAIAdapter implements ProviderAdapter {
+  readonly contractVersion = PROVIDER_CONTRACT_VERSION;
+  readonly type: string = 'azure-openai';
+  readonly name: string;
+  readonly #endpoint: string;
+  readonly #apiVersion: string;
+  readonly #deployment: string | undefined;
+  readonly #headers: Record<string, string>;
+  readonly #kit: ProviderKit;
+
+  constructor(options: AzureOpenAIProviderOptions & ProviderConfigBase, kit: ProviderKit) {
+    this.name = options.name;
+    this.type = options.type;
+    this.#endpoint = options.endpoint.replace(/\/+$/, '');
+    this.#apiVersion = options.apiVersion ?? AZURE_OPENAI_DEFAULTS.apiVersion;
+    this.#deployment = options.deployment;
+    const headers: Record<string, string> = { ...(options.headers ?? {}) };
+    if (options.apiKey !== undefined && options.apiKey.length > 0) headers['api-key'] = options.apiKey;
+    this.#headers = headers;
+    this.#kit = kit;
+  }
+
+  async chat(request: ChatCompletionRequest, context: ProviderCallContext): Promise<ChatCompletion> {
+    const response = await this.#post('chat/completions', toAzureOpenAIRequest(request, context.model, false), context, 'application/json');
+    return fromAzureOpenAIResponse(await readJsonBody(response, this.name, context.signal), this.name, context.model);
+  }
+
+  async stream(request: ChatCompletionRequest, context: ProviderCallContext): Promise<AsyncIterable<ChatCompletionChunk>> {
+    const response = await this.#post('chat/completions', toAzureOpenAIRequest(request, context.model, true), context, 'text/event-stream');
+    return this.#chunks(response, context);
+  }
+
+  async embed(request: EmbeddingRequest, context: ProviderCallContext): Promise<EmbeddingResponse> {
+    const response = await this.#post('embeddings', { ...request, model: context.model }, context, 'application/json');
+    return readJsonBody<EmbeddingResponse>(response, this.name, context.signal);
+  }
+
+  async *#chunks(response: UpstreamResponse, context: ProviderCallContext): AsyncGenerator<ChatCompletionChunk> {
+    const mapper = new AzureOpenAIStreamMapper(this.name, context.model);
+    try {
+      for await (const event of readSse(response.body)) {
+        const chunk = mapper.map(event);
+        if (chunk !== undefined) yield chunk;
+        if (mapper.done) break;
+      }
+    } catch (cause) {
+      throw transportError(this.name, cause, context.signal);
+    } finally {
+      if (!response.body.destroyed) response.body.destroy();
+    }
+    mapper.end();
+  }
+
+  #post(operation: string, json: unknown, context: ProviderCallContext, accept: string): Promise<UpstreamResponse> {
+    const url = `${this.#endpoint}/openai/deployments/${encodeURIComponent(this.#deployment ?? context.model)}/${operation}?api-version=${encodeURIComponent(this.#apiVersion)}`;
+    return upstreamRequest({
+      provider: this.name,
+      url,
+      headers: { ...this.#headers, ...context.headers, accept, 'x-request-id': context.requestId },
+      json,
+      signal: context.signal,
+      dispatcher: this.#kit.dispatcher,
+      readError: readAzureOpenAIError,
+    });
+  }
+}
+
+/** The `azure-openai` provider type. */
+export const azureOpenAIProvider: ProviderFactory<AzureOpenAIProviderOptions> = {
+  type: 'azure-openai',
+  optionsSchema: AzureOpenAIProviderOptionsSchema,
+  create: (options, kit) => new AzureOpenAIAdapter(options, kit),
+};
