@@ -58,6 +58,8 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     redis: config.redis,
     cors: config.cors,
     context: contextOptionsFromConfig(config),
+    pricing: config.pricing,
+    proxy: config.proxy,
     logger: level === 'silent' ? false : { level, redact: { paths: ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers["api-key"]', 'req.headers["x-switchyard-key"]'], censor: '[redacted]' } },
   });
   await app.listen({ port: options.port, host: options.host });

@@ -38,3 +38,5 @@ export { proxyRoutes } from './proxy/proxy-routes';
 export type { ProxyRoutesOptions } from './proxy/proxy-routes';
 export { BUILTIN_PROXY_ROUTES, PROXY_DEFAULTS, ProviderKeySchema, ProxyConfigSchema } from './proxy/proxy-options';
 export type { ProxyConfig, ProxyOptions } from './proxy/proxy-options';
+// the pricing config section, re-exported for the gateway app's config schema
+export { PricingConfigSchema } from '@switchyard/proxy-logging';

@@ -1,4 +1,4 @@
-import { StaticKeySchema } from '@switchyard/proxy-api';
+import { PricingConfigSchema, ProxyConfigSchema, StaticKeySchema } from '@switchyard/proxy-api';
 import { GatewayConfigSchema, type ProviderConfig } from '@switchyard/proxy-core';
 import { Type, type Static } from '@sinclair/typebox';
 import { CacheConfigSchema, CatalogConfigSchema, CondenserConfigSchema, MemoryConfigSchema } from './context-config';
@@ -99,6 +99,10 @@ export const ConfigFileSchema = Type.Object(
     condenser: Type.Optional(CondenserConfigSchema),
     catalog: Type.Optional(CatalogConfigSchema),
     memory: Type.Optional(MemoryConfigSchema),
+    /** Price overrides and non-token unit prices (docs/pricing.md). */
+    pricing: Type.Optional(PricingConfigSchema),
+    /** The universal proxy: routes, allow-list, provider keys (docs/universal-proxy.md). */
+    proxy: Type.Optional(ProxyConfigSchema),
     providers: GatewayConfigSchema.properties.providers,
     models: GatewayConfigSchema.properties.models,
     requestTimeoutMs: GatewayConfigSchema.properties.requestTimeoutMs,
