@@ -68,7 +68,7 @@ export const RedisConfigSchema = Type.Object(
     url: Type.String({ pattern: '^rediss?://' }),
     /** @default "switchyard:" */
     keyPrefix: Type.Optional(Type.String({ minLength: 1 })),
-    /** @default 250 */
+    /** Longest wait on one Redis command before failing open/closed. @default 500 */
     commandTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
   },
   { additionalProperties: false },

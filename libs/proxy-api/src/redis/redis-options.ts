@@ -5,7 +5,7 @@ export const REDIS_DEFAULTS = {
   /** Prefix of every key and channel the app writes. */
   keyPrefix: 'switchyard:',
   /** The longest any request waits on one Redis command before failing open or closed. */
-  commandTimeoutMs: 250,
+  commandTimeoutMs: 500,
 } as const;
 
 /** Redis shared by several gateway instances (limits, budgets, key-cache invalidation). */
@@ -16,6 +16,6 @@ export interface RedisOptions {
   client?: Redis;
   /** Prefix of every key and channel. @default "switchyard:" */
   keyPrefix?: string;
-  /** Longest wait on one command in milliseconds. @default 250 */
+  /** Longest wait on one command in milliseconds. @default 500 */
   commandTimeoutMs?: number;
 }

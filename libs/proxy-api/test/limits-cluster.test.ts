@@ -1,0 +1,166 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { requireService, TEST_REDIS_URL } from '@switchyard/testing';
+import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createApp, MemoryKeyStore, type AppOptions } from '../src/index';
+
+const redisUp = await requireService('Redis', TEST_REDIS_URL);
+const MASTER = 'sy-master-cluster-0123456789';
+const gateway: AppOptions['gateway'] = { providers: [{ name: 'mock', type: 'mock' }], models: [{ name: 'demo', targets: [{ provider: 'mock', model: 'echo' }] }] };
+
+let apps: FastifyInstance[] = [];
+let prefixes: string[] = [];
+const servers: ChildProcess[] = [];
+
+afterEach(async () => {
+  await Promise.all(apps.map((app) => app.close()));
+  apps = [];
+  for (const server of servers.splice(0)) server.kill('SIGKILL');
+  if (redisUp && prefixes.length > 0) {
+    const cleaner = new Redis(TEST_REDIS_URL);
+    for (const prefix of prefixes) {
+      const keys = await cleaner.keys(`${prefix}*`);
+      if (keys.length > 0) await cleaner.del(...keys);
+    }
+    cleaner.disconnect();
+  }
+  prefixes = [];
+});
+
+/**
+ * Two instances sharing one key store and one Redis prefix, as two gateway processes would share a
+ * database and Redis. The command timeout is generous: on a loaded CI machine a 200-request burst
+ * must not fail over to local limits, or the count would no longer be exact.
+ */
+async function cluster(options: Partial<AppOptions> = {}, count = 2, redisUrl = TEST_REDIS_URL): Promise<FastifyInstance[]> {
+  const keyPrefix = `t:cluster:${Math.random().toString(36).slice(2)}:`;
+  prefixes.push(keyPrefix);
+  const store = new MemoryKeyStore();
+  const made = Array.from({ length: count }, () =>
+    createApp({ gateway, admin: { masterKey: MASTER }, keyStore: store, keySecret: 'cluster-secret-0123456789', redis: { url: redisUrl, keyPrefix, commandTimeoutMs: 5_000 }, ...options }),
+  );
+  apps.push(...made);
+  await Promise.all(made.map((app) => app.ready()));
+  return made;
+}
+
+async function createKey(app: FastifyInstance, fields: Record<string, unknown>): Promise<{ id: string; key: string }> {
+  const response = await app.inject({ method: 'POST', url: '/admin/keys', headers: { authorization: `Bearer ${MASTER}` }, payload: { name: 'k', ...fields } });
+  expect(response.statusCode).toBe(201);
+  return response.json();
+}
+
+const chat = (app: FastifyInstance, key: string) =>
+  app.inject({ method: 'POST', url: '/v1/chat/completions', headers: { authorization: `Bearer ${key}` }, payload: { model: 'demo', messages: [{ role: 'user', content: 'hi' }] } });
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  server.close();
+  return port;
+}
+
+async function ownRedis(): Promise<{ url: string; process: ChildProcess }> {
+  const port = await freePort();
+  const child = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  servers.push(child);
+  await new Promise<void>((resolve) => {
+    let text = '';
+    child.stdout!.on('data', (data: Buffer) => {
+      text += data.toString();
+      if (text.includes('Ready to accept connections')) resolve();
+    });
+  });
+  return { url: `redis://127.0.0.1:${port}`, process: child };
+}
+
+describe.skipIf(!redisUp)('limits shared through Redis', () => {
+  it('admits exactly 50 of a 200-request simultaneous burst across two instances', async () => {
+    const [a, b] = await cluster();
+    const { key } = await createKey(a!, { rpm: 50 });
+    const responses = await Promise.all(Array.from({ length: 200 }, (_, index) => chat(index % 2 === 0 ? a! : b!, key)));
+    const statuses = responses.map((response) => response.statusCode);
+    expect(statuses.filter((status) => status === 200)).toHaveLength(50);
+    expect(statuses.filter((status) => status === 429)).toHaveLength(150);
+    const refused = responses.find((response) => response.statusCode === 429)!;
+    expect(refused.json()).toMatchObject({ error: { code: 'rate_limit_exceeded', type: 'rate_limit_error' } });
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    expect(refused.headers['x-ratelimit-limit-requests']).toBe('50');
+    expect(refused.headers['x-ratelimit-remaining-requests']).toBe('0');
+    expect(refused.headers['x-ratelimit-reset-requests']).toMatch(/^(\d+ms|\d+s|\d+m\d+s)$/);
+    const admitted = responses.find((response) => response.statusCode === 200)!;
+    expect(Number(admitted.headers['x-ratelimit-remaining-requests'])).toBeLessThan(50);
+  });
+
+  it('admits exactly one of 20 concurrent requests against a budget that fits one', async () => {
+    const [a, b] = await cluster({ limits: { costEstimator: { estimateMaxCostUsd: () => 1 } } });
+    const { id, key } = await createKey(a!, { budget_usd: 1.5, budget_period: 'total' });
+    const responses = await Promise.all(Array.from({ length: 20 }, (_, index) => chat(index % 2 === 0 ? a! : b!, key)));
+    expect(responses.filter((response) => response.statusCode === 200)).toHaveLength(1);
+    const refused = responses.filter((response) => response.statusCode === 429);
+    expect(refused).toHaveLength(19);
+    expect(refused[0]!.json()).toMatchObject({ error: { code: 'budget_exceeded', type: 'insufficient_quota' } });
+    const usage = await b!.inject({ method: 'GET', url: `/admin/keys/${id}/usage`, headers: { authorization: `Bearer ${MASTER}` } });
+    // no pricing plugin in this test: the request that ran is charged its reservation
+    expect(usage.json()).toMatchObject({ budget: { spent_usd: 1, reserved_usd: 0 } });
+  });
+
+  it('answers budget_exceeded with 402 when configured', async () => {
+    const [a] = await cluster({ limits: { budgetStatus: 402, costEstimator: { estimateMaxCostUsd: () => 1 } } }, 1);
+    const { key } = await createKey(a!, { budget_usd: 0.5, budget_period: 'month' });
+    const refused = await chat(a!, key);
+    expect(refused.statusCode).toBe(402);
+    expect(refused.json()).toMatchObject({ error: { code: 'budget_exceeded' } });
+  });
+
+  it('refuses on tokens per minute once settled usage reaches the limit, on every instance', async () => {
+    const [a, b] = await cluster();
+    const { key } = await createKey(a!, { tpm: 5 });
+    const first = await chat(a!, key);
+    expect(first.statusCode).toBe(200);
+    expect(first.json<{ usage: { total_tokens: number } }>().usage.total_tokens).toBeGreaterThan(5);
+    const second = await chat(b!, key);
+    expect(second.statusCode).toBe(429);
+    expect(second.headers['x-ratelimit-limit-tokens']).toBe('5');
+    expect(second.headers['x-ratelimit-remaining-tokens']).toBe('0');
+  });
+
+  it('reaches every instance with a revocation within 5 seconds (pub/sub), not on the cache TTL', async () => {
+    const [a, b] = await cluster({ keyCache: { ttlMs: 600_000 } });
+    const { id, key } = await createKey(a!, {});
+    expect((await chat(b!, key)).statusCode).toBe(200); // now cached on b
+    const revokedAt = performance.now();
+    await a!.inject({ method: 'POST', url: `/admin/keys/${id}/revoke`, headers: { authorization: `Bearer ${MASTER}` } });
+    await vi.waitFor(async () => expect((await chat(b!, key)).statusCode).toBe(401), { timeout: 5_000, interval: 20 });
+    expect(performance.now() - revokedAt).toBeLessThan(5_000);
+  });
+
+  it('fails open to local limits when Redis goes away, and closed with 503 when configured', async () => {
+    const redis = await ownRedis();
+    const [open] = await cluster({}, 1, redis.url);
+    const [closed] = await cluster({ limits: { failMode: 'closed' } }, 1, redis.url);
+    const openKey = await createKey(open!, { rpm: 2 });
+    const closedKey = await createKey(closed!, { rpm: 100 });
+    expect((await chat(open!, openKey.key)).statusCode).toBe(200);
+    expect((await open!.inject({ method: 'GET', url: '/ready' })).json()).toMatchObject({ status: 'ready', checks: { redis: 'ok', keyStore: 'ok' } });
+    redis.process.kill('SIGKILL');
+    await once(redis.process, 'exit');
+    // local fallback limits: rpm 2 still holds on this instance
+    expect((await chat(open!, openKey.key)).statusCode).toBe(200);
+    expect((await chat(open!, openKey.key)).statusCode).toBe(200);
+    expect((await chat(open!, openKey.key)).statusCode).toBe(429);
+    const ready = await open!.inject({ method: 'GET', url: '/ready' });
+    expect(ready.statusCode).toBe(200);
+    expect(ready.json()).toMatchObject({ checks: { redis: 'down' } });
+    const refused = await chat(closed!, closedKey.key);
+    expect(refused.statusCode).toBe(503);
+    expect(refused.headers['retry-after']).toBe('1');
+    expect(refused.json()).toMatchObject({ error: { code: 'overloaded' } });
+    expect((await closed!.inject({ method: 'GET', url: '/ready' })).statusCode).toBe(503);
+  });
+});
