@@ -1,0 +1,173 @@
+import { once } from 'node:events';
+import { createMockUpstream, type MockUpstream } from '@switchyard/testing';
+import type { FastifyInstance } from 'fastify';
+import { request } from 'undici';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createApp, type AppOptions } from '../src/index';
+
+let upstream: MockUpstream;
+let apps: FastifyInstance[] = [];
+const MASTER = 'sy-master-hardening-0123456789';
+
+beforeAll(async () => {
+  upstream = await createMockUpstream();
+});
+afterAll(() => upstream.close());
+afterEach(async () => {
+  await Promise.all(apps.map((app) => app.close()));
+  apps = [];
+  upstream.reset();
+});
+
+function gateway(): AppOptions['gateway'] {
+  return {
+    providers: [
+      { name: 'up', type: 'openai', baseUrl: `${upstream.url}/v1`, apiKey: 'sk-upstream-0000000000' },
+      { name: 'mock', type: 'mock' },
+    ],
+    models: [
+      { name: 'slow', targets: [{ provider: 'up', model: 'gpt-4o-mini' }] },
+      { name: 'demo', targets: [{ provider: 'mock', model: 'echo' }] },
+    ],
+  };
+}
+
+async function listen(options: Partial<AppOptions> = {}): Promise<{ app: FastifyInstance; url: string }> {
+  const app = createApp({ gateway: gateway(), ...options });
+  apps.push(app);
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  return { app, url: `http://127.0.0.1:${(app.server.address() as { port: number }).port}` };
+}
+
+const body = (model: string, stream = false): string => JSON.stringify({ model, stream, messages: [{ role: 'user', content: 'hi' }] });
+
+describe('hardening', () => {
+  it('rejects JSON nested deeper than the limit with a 400, before parsing', async () => {
+    const app = createApp({ gateway: gateway(), jsonMaxDepth: 8 });
+    apps.push(app);
+    const deep = `{"model":"demo","messages":[{"role":"user","content":"x"}],"metadata":${'['.repeat(20)}${']'.repeat(20)}}`;
+    const response = await app.inject({ method: 'POST', url: '/v1/chat/completions', headers: { 'content-type': 'application/json' }, payload: deep });
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toMatchObject({ error: { code: 'invalid_request', type: 'invalid_request_error' } });
+    const brackets = `{"model":"demo","messages":[{"role":"user","content":"${'['.repeat(50)}"}]}`;
+    expect((await app.inject({ method: 'POST', url: '/v1/chat/completions', headers: { 'content-type': 'application/json' }, payload: brackets })).statusCode).toBe(200);
+  });
+
+  it('answers an oversized request head with 431', async () => {
+    const { url } = await listen({ maxHeaderBytes: 4096 });
+    const response = await request(`${url}/health`, { headers: { 'x-padding': 'x'.repeat(8192) } });
+    expect(response.statusCode).toBe(431);
+    await response.body.dump();
+  });
+
+  it('sheds load past maxConcurrentRequests with 503 and Retry-After, sparing /health and /ready', async () => {
+    upstream.fault({ kind: 'hang', times: 1 });
+    const { url } = await listen({ maxConcurrentRequests: 1 });
+    const controller = new AbortController();
+    const arrived = once(upstream.events, 'request');
+    const hanging = request(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: body('slow'), signal: controller.signal }).catch(() => undefined);
+    await arrived;
+    const shed = await request(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: body('demo') });
+    expect(shed.statusCode).toBe(503);
+    expect(shed.headers['retry-after']).toBe('1');
+    expect(await shed.body.json()).toMatchObject({ error: { code: 'overloaded' } });
+    expect((await request(`${url}/health`)).statusCode).toBe(200);
+    expect((await request(`${url}/ready`)).statusCode).toBe(200);
+    controller.abort();
+    await hanging;
+  });
+
+  it('limits requests in flight per key (max_parallel) with a 429', async () => {
+    upstream.fault({ kind: 'hang', times: 1 });
+    const { app, url } = await listen({ admin: { masterKey: MASTER } });
+    const created = await app.inject({ method: 'POST', url: '/admin/keys', headers: { authorization: `Bearer ${MASTER}` }, payload: { name: 'p', max_parallel: 1 } });
+    const { key } = created.json<{ key: string }>();
+    const headers = { 'content-type': 'application/json', authorization: `Bearer ${key}` };
+    const controller = new AbortController();
+    const arrived = once(upstream.events, 'request');
+    const hanging = request(`${url}/v1/chat/completions`, { method: 'POST', headers, body: body('slow'), signal: controller.signal }).catch(() => undefined);
+    await arrived;
+    const refused = await request(`${url}/v1/chat/completions`, { method: 'POST', headers, body: body('demo') });
+    expect(refused.statusCode).toBe(429);
+    expect(await refused.body.json()).toMatchObject({ error: { code: 'rate_limit_exceeded', message: 'Too many requests in flight for this key.' } });
+    const aborted = upstream.nextAbort();
+    controller.abort();
+    await Promise.all([hanging, aborted]);
+    // the slot comes back when the aborted request's response closes
+    await expect.poll(async () => (await app.inject({ method: 'POST', url: '/v1/chat/completions', headers, payload: body('demo') })).statusCode).toBe(200);
+  });
+});
+
+describe('readiness and shutdown', () => {
+  it('answers /ready, and 503 from the moment draining begins', async () => {
+    const app = createApp({ gateway: gateway(), admin: { masterKey: MASTER } });
+    apps.push(app);
+    expect((await app.inject({ method: 'GET', url: '/ready' })).json()).toEqual({ status: 'ready', checks: { keyStore: 'ok' } });
+    app.switchyardDrain.begin();
+    const draining = await app.inject({ method: 'GET', url: '/ready' });
+    expect(draining.statusCode).toBe(503);
+    expect(draining.json()).toMatchObject({ status: 'draining' });
+    expect((await app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
+  });
+
+  it('lets a short in-flight request finish on close', async () => {
+    upstream.fault({ kind: 'delay', ms: 200, times: 1 });
+    const { app, url } = await listen();
+    const arrived = once(upstream.events, 'request');
+    const inflight = request(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: body('slow') });
+    await arrived;
+    const closed = app.close();
+    const response = await inflight;
+    expect(response.statusCode).toBe(200);
+    expect(await response.body.json()).toMatchObject({ object: 'chat.completion' });
+    await closed;
+  });
+
+  it('ends a stream still running at the drain deadline with an error event, never [DONE]', async () => {
+    upstream.fault({ kind: 'stall-stream', afterChunks: 2, times: 1 });
+    const { app, url } = await listen({ drainTimeoutMs: 100 });
+    const response = await request(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: body('slow', true) });
+    expect(response.statusCode).toBe(200);
+    const chunks: string[] = [];
+    const reading = (async () => {
+      for await (const chunk of response.body) chunks.push((chunk as Buffer).toString());
+    })();
+    await expect.poll(() => chunks.join('').includes('chat.completion.chunk')).toBe(true);
+    await app.close();
+    await reading;
+    const text = chunks.join('');
+    expect(text).not.toContain('[DONE]');
+    const last = text.trim().split('\n\n').at(-1)!;
+    expect(JSON.parse(last.slice('data: '.length))).toMatchObject({ error: { code: 'overloaded' } });
+  });
+});
+
+describe('CORS and OpenAPI', () => {
+  it('sends no CORS headers by default', async () => {
+    const app = createApp({ gateway: gateway() });
+    apps.push(app);
+    const response = await app.inject({ method: 'OPTIONS', url: '/v1/chat/completions', headers: { origin: 'https://app.example', 'access-control-request-method': 'POST' } });
+    expect(response.headers['access-control-allow-origin']).toBeUndefined();
+  });
+
+  it('answers preflights for configured origins only', async () => {
+    const app = createApp({ gateway: gateway(), cors: { origin: ['https://app.example'] } });
+    apps.push(app);
+    const allowed = await app.inject({ method: 'OPTIONS', url: '/v1/chat/completions', headers: { origin: 'https://app.example', 'access-control-request-method': 'POST' } });
+    expect(allowed.headers['access-control-allow-origin']).toBe('https://app.example');
+    const other = await app.inject({ method: 'OPTIONS', url: '/v1/chat/completions', headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' } });
+    expect(other.headers['access-control-allow-origin']).toBeUndefined();
+  });
+
+  it('serves an OpenAPI document generated from the route schemas, and a docs page', async () => {
+    const app = createApp({ gateway: gateway(), admin: { masterKey: MASTER } });
+    apps.push(app);
+    const document = (await app.inject({ method: 'GET', url: '/openapi.json' })).json<{ openapi: string; paths: Record<string, Record<string, unknown>> }>();
+    expect(document.openapi).toMatch(/^3\./);
+    expect(Object.keys(document.paths)).toEqual(expect.arrayContaining(['/v1/chat/completions', '/v1/embeddings', '/admin/keys', '/admin/keys/{id}']));
+    expect(JSON.stringify(document.paths['/v1/chat/completions'])).toContain('messages');
+    const docs = await app.inject({ method: 'GET', url: '/docs' });
+    expect(docs.headers['content-type']).toContain('text/html');
+    expect(docs.body).toContain('/admin/keys/{id}/rotate');
+  });
+});
