@@ -1,0 +1,146 @@
+import { once } from 'node:events';
+import { Writable } from 'node:stream';
+import { createMockUpstream, requireService, TEST_REDIS_URL, type MockUpstream } from '@switchyard/testing';
+import type { Logger } from '@switchyard/proxy-core';
+import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
+import { request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp, MemoryKeyStore } from '../src/index';
+
+const redisUp = await requireService('Redis', TEST_REDIS_URL);
+const MASTER = 'sy-master-canary-0123456789';
+const CANARY_STATIC = 'sk-sy-CANARYstatic0000000000000000000000';
+const CANARY_UPSTREAM = 'sk-upstream-CANARY-9f8e7d6c5b4a';
+
+const lines: string[] = [];
+const sink = new Writable({
+  write(chunk: Buffer, _encoding, done) {
+    lines.push(chunk.toString());
+    done();
+  },
+});
+const engineLog = (level: string) => (fields: object, message?: string) => {
+  lines.push(JSON.stringify({ level, ...fields, msg: message }, (_key, value: unknown) => (value instanceof Error ? { message: value.message, stack: value.stack, cause: String(value.cause) } : value)));
+};
+const engineLogger: Logger = { trace: engineLog('trace'), debug: engineLog('debug'), info: engineLog('info'), warn: engineLog('warn'), error: engineLog('error') };
+
+let upstream: MockUpstream;
+let app: FastifyInstance;
+let url: string;
+const store = new MemoryKeyStore();
+const keyPrefix = `t:canary:${Math.random().toString(36).slice(2)}:`;
+const seen: string[] = [];
+let createdKey = '';
+
+beforeAll(async () => {
+  upstream = await createMockUpstream();
+  app = createApp({
+    gateway: {
+      providers: [{ name: 'up', type: 'openai', baseUrl: `${upstream.url}/v1`, apiKey: CANARY_UPSTREAM }],
+      models: [{ name: 'gpt', targets: [{ provider: 'up', model: 'gpt-4o-mini' }] }],
+      attemptTimeoutMs: 300,
+      logger: engineLogger,
+    },
+    logger: { level: 'trace', stream: sink },
+    admin: { masterKey: MASTER },
+    keys: [{ key: CANARY_STATIC, name: 'canary-static', rpm: 1000 }],
+    keyStore: store,
+    limits: { costEstimator: { estimateMaxCostUsd: () => 0.01 } },
+    ...(redisUp ? { redis: { url: TEST_REDIS_URL, keyPrefix } } : {}),
+  });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+  const created = await request(`${url}/admin/keys`, { method: 'POST', headers: { authorization: `Bearer ${MASTER}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'canary', tpm: 1_000_000, budget_usd: 100 }) });
+  createdKey = ((await created.body.json()) as { key: string }).key;
+});
+
+afterAll(async () => {
+  await app.close();
+  await upstream.close();
+  if (redisUp) {
+    const cleaner = new Redis(TEST_REDIS_URL);
+    const keys = await cleaner.keys(`${keyPrefix}*`);
+    if (keys.length > 0) await cleaner.del(...keys);
+    cleaner.disconnect();
+  }
+});
+
+async function call(key: string, payload: unknown, options: { signal?: AbortSignal; header?: 'authorization' | 'x-api-key' } = {}): Promise<void> {
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (options.header === 'x-api-key') headers['x-api-key'] = key;
+  else headers['authorization'] = `Bearer ${key}`;
+  try {
+    const response = await request(`${url}/v1/chat/completions`, { method: 'POST', headers, body: JSON.stringify(payload), signal: options.signal });
+    seen.push(JSON.stringify(response.headers), await response.body.text());
+  } catch (error) {
+    seen.push(String(error));
+  }
+}
+
+const upstreamSeen: string[] = [];
+function resetUpstream(): void {
+  upstreamSeen.push(JSON.stringify(upstream.requests));
+  upstream.reset();
+}
+
+const chat = (model = 'gpt', extra: object = {}) => ({ model, messages: [{ role: 'user', content: 'hi' }], ...extra });
+
+describe('a planted canary key', () => {
+  it('never appears in a log line, a response, a stored row or a Redis value', async () => {
+    for (const key of [CANARY_STATIC, createdKey]) {
+      await call(key, chat()); // success
+      await call(key, chat('gpt', { stream: true })); // streamed success
+      await call(key, chat('nope')); // unknown model
+      await call(key, { model: 'gpt' }); // invalid body
+      await call(`${key}x`, chat()); // a near miss
+      await call(key.slice(0, -1), chat()); // another
+      await call(key, chat(), { header: 'x-api-key' }); // wrong header
+      upstream.fault({ kind: 'status', status: 500, body: { error: { message: 'boom' } }, times: 3 });
+      await call(key, chat()); // upstream error
+      resetUpstream();
+      upstream.fault({ kind: 'hang', times: 3 });
+      await call(key, chat()); // upstream timeout
+      resetUpstream();
+      upstream.fault({ kind: 'stall-stream', afterChunks: 1, times: 1 });
+      const controller = new AbortController();
+      const arrived = once(upstream.events, 'request');
+      const aborted = call(key, chat('gpt', { stream: true }), { signal: controller.signal });
+      await arrived;
+      controller.abort(); // client abort mid-stream
+      await aborted;
+      resetUpstream();
+    }
+    // the admin API's views of the keys, too
+    for (const path of ['/admin/keys', '/admin/keys/key_static_canary-static', '/admin/keys/key_static_canary-static/usage']) {
+      seen.push((await request(`${url}${path}`, { headers: { authorization: `Bearer ${MASTER}` } }).then((r) => r.body.text())));
+    }
+    const stored = JSON.stringify((await store.list({ limit: 1000 })).data);
+    expect(stored).toContain('"hash"');
+    const redisValues: string[] = [];
+    if (redisUp) {
+      const reader = new Redis(TEST_REDIS_URL);
+      for (const key of await reader.keys(`${keyPrefix}*`)) {
+        const type = await reader.type(key);
+        redisValues.push(key, JSON.stringify(type === 'hash' ? await reader.hgetall(key) : await reader.get(key)));
+      }
+      reader.disconnect();
+      expect(redisValues.length).toBeGreaterThan(0);
+    }
+    // every path above was really taken
+    const responses = seen.join('');
+    for (const expected of ['"object":"chat.completion"', 'chat.completion.chunk', 'model_not_found', 'invalid_request', 'authentication_error', 'upstream_error', 'upstream_timeout', 'AbortError']) {
+      expect(responses, expected).toContain(expected);
+    }
+    const upstreamSaw = upstreamSeen.join('') + JSON.stringify(upstream.requests);
+    expect(lines.length).toBeGreaterThan(20);
+    for (const canary of [CANARY_STATIC, createdKey]) {
+      const core = canary.slice(6, -4); // the secret without its prefix and the shown hint
+      for (const [where, text] of [['logs', lines.join('')], ['responses', seen.join('')], ['stored keys', stored], ['redis', redisValues.join('')], ['upstream requests', upstreamSaw]] as const) {
+        expect(text.includes(core), `${where} contain the canary`).toBe(false);
+      }
+    }
+    expect(lines.join('').includes(CANARY_UPSTREAM)).toBe(false);
+    expect(seen.join('').includes(CANARY_UPSTREAM)).toBe(false);
+  });
+});
