@@ -71,7 +71,7 @@ async function ownRedis(): Promise<{ url: string; process: ChildProcess }> {
   servers.push(child);
   await new Promise<void>((resolve) => {
     let text = '';
-    child.stdout!.on('data', (data: Buffer) => {
+    child.stdout.on('data', (data: Buffer) => {
       text += data.toString();
       if (text.includes('Ready to accept connections')) resolve();
     });
