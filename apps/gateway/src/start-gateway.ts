@@ -53,6 +53,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     drainTimeoutMs: config.server?.shutdownTimeoutMs,
     admin: config.admin === undefined ? undefined : { masterKey: config.admin.masterKey },
     keySecret: config.admin?.keySecret,
+    keyStore: config.admin?.keyStore,
     keys: config.keys,
     limits: config.limits,
     redis: config.redis,

@@ -19,6 +19,7 @@ export { KeyRegistry } from './keys/key-registry';
 export type { KeyCheck, KeyInvalidationPublisher, KeyRegistryOptions, MintedKey } from './keys/key-registry';
 export type { KeyPage, KeyStore } from './keys/key-store';
 export { MemoryKeyStore } from './keys/memory-key-store';
+export { KEY_STORE_MIGRATIONS, SqlKeyStore } from './keys/sql-key-store';
 export { StaticKeySchema, KeyBudgetSchema } from './keys/static-key';
 export type { StaticKeyConfig } from './keys/static-key';
 export type { BudgetPeriod, KeyRefusal, VirtualKey, VirtualKeyFields } from './keys/virtual-key';

@@ -43,6 +43,8 @@ export const AdminConfigSchema = Type.Object(
     masterKey: Type.Optional(Type.String({ minLength: 16 })),
     /** HMAC secret virtual keys are hashed under (env SWITCHYARD_KEY_SECRET). @default derived from the master key */
     keySecret: Type.Optional(Type.String({ minLength: 16 })),
+    /** Where virtual keys are stored: `sqlite:./switchyard.db`, `postgres://...` (PostgreSQL: optional `schema`). @default in memory */
+    keyStore: Type.Optional(Type.Object({ url: Type.String({ pattern: '^(sqlite:.+|postgres(ql)?://.+)$' }), schema: Type.Optional(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$' })) }, { additionalProperties: false })),
   },
   { additionalProperties: false },
 );

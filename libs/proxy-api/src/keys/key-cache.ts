@@ -11,8 +11,11 @@ interface Entry {
  */
 export class KeyCache {
   readonly #lru: LRUCache<string, Entry>;
+  // a TTL of 0 turns caching off (lru-cache would read it as "never expires")
+  readonly #enabled: boolean;
 
   constructor(options: { maxEntries: number; ttlMs: number; now?: () => number }) {
+    this.#enabled = options.ttlMs > 0;
     const now = options.now;
     this.#lru = new LRUCache<string, Entry>({
       max: options.maxEntries,
@@ -24,11 +27,11 @@ export class KeyCache {
 
   /** The cached entry for a hash: a key, null for a known miss, undefined when not cached. */
   get(hash: string): VirtualKey | null | undefined {
-    return this.#lru.get(hash)?.key;
+    return this.#enabled ? this.#lru.get(hash)?.key : undefined;
   }
 
   set(hash: string, key: VirtualKey | null): void {
-    this.#lru.set(hash, { key });
+    if (this.#enabled) this.#lru.set(hash, { key });
   }
 
   delete(hash: string): void {

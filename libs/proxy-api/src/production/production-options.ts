@@ -56,8 +56,12 @@ export interface ProductionOptions {
   admin?: { masterKey?: string };
   /** Client keys declared in configuration. @default [] */
   keys?: StaticKeyConfig[];
-  /** Where virtual keys live: a `KeyStore` or `'memory'`. @default "memory" when a master key is set */
-  keyStore?: KeyStore | 'memory';
+  /**
+   * Where virtual keys live: a `KeyStore`, `'memory'`, or a SQL database by URL
+   * (`sqlite:./switchyard.db`, `postgres://...`; `schema` for PostgreSQL), opened through
+   * `@switchyard/proxy-logging` and closed with the app. @default "memory" when a master key is set
+   */
+  keyStore?: KeyStore | 'memory' | { url: string; schema?: string };
   /** The HMAC secret keys are hashed under. @default derived from the master key (random per process when none) */
   keySecret?: string;
   /** Per-instance cache of authenticated keys. */
@@ -131,7 +135,11 @@ export function validateProductionOptions(options: ProductionOptions): void {
     if (key.expiresAt !== undefined && Number.isNaN(Date.parse(key.expiresAt))) problems.push(`/keys/${key.name}/expiresAt: not a date-time`);
   }
   if (options.redis !== undefined && options.redis.url === undefined && options.redis.client === undefined) problems.push('/redis: needs a url or a client');
-  if (keyStore !== undefined && keyStore !== 'memory' && typeof keyStore.findByHash !== 'function') problems.push('/keyStore: not a KeyStore');
+  if (keyStore !== undefined && keyStore !== 'memory') {
+    if ('url' in keyStore) {
+      if (typeof keyStore.url !== 'string' || !/^(sqlite:.+|postgres(ql)?:\/\/.+)$/.test(keyStore.url)) problems.push('/keyStore/url: use sqlite:<path>, sqlite::memory: or postgres://...');
+    } else if (typeof keyStore.findByHash !== 'function') problems.push('/keyStore: not a KeyStore');
+  }
   if (keyStore !== undefined && keyStore !== 'memory' && options.keySecret === undefined && options.admin?.masterKey === undefined) {
     problems.push('/keySecret: a persistent key store needs a keySecret (or a master key to derive it from), or stored keys would not survive a restart');
   }

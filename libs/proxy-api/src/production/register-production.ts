@@ -10,6 +10,8 @@ import { connectKeyInvalidation } from '../keys/key-invalidation';
 import { KeyRegistry } from '../keys/key-registry';
 import type { KeyStore } from '../keys/key-store';
 import { MemoryKeyStore } from '../keys/memory-key-store';
+import { SqlKeyStore } from '../keys/sql-key-store';
+import { openDatabase } from '@switchyard/proxy-logging';
 import { FailoverLimitBackend } from '../limits/failover-limit-backend';
 import { KeyLimiter } from '../limits/key-limiter';
 import { KeyPolicy } from '../limits/key-limits-hook';
@@ -52,7 +54,12 @@ export async function registerProduction(app: FastifyInstance, gateway: Gateway,
 
   let store: KeyStore | undefined;
   if (options.keyStore === 'memory' || (options.keyStore === undefined && masterKey !== undefined)) store = new MemoryKeyStore();
-  else if (options.keyStore !== undefined) store = options.keyStore;
+  else if (options.keyStore !== undefined && 'url' in options.keyStore) {
+    const { url, schema } = options.keyStore;
+    store = await SqlKeyStore.open(await openDatabase({ url, ...(schema === undefined ? {} : { schema }) }), { owned: true });
+    const owned = store;
+    app.addHook('onClose', async () => owned.close());
+  } else if (options.keyStore !== undefined) store = options.keyStore;
   const open = masterKey === undefined && staticKeys.length === 0 && store === undefined;
   if (open) {
     logger.warn('no client keys, key store or master key configured: the gateway is OPEN, every request is served without authentication');
