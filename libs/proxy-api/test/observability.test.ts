@@ -30,8 +30,9 @@ describe('observability routes', () => {
         providers: [{ name: 'primary', type: 'openai', baseUrl: `${upstream.url}/v1`, apiKey: PROVIDER_CANARY }],
         models: [{ name: 'gpt', targets: [{ provider: 'primary', model: 'gpt-4o-mini' }] }],
         attemptTimeoutMs: 300,
-        maxRetries: 0,
-      } as never,
+        // each injected fault must reach the client, not be retried away
+        retry: { maxRetries: 0 },
+      },
     });
     await app.ready();
   });

@@ -87,6 +87,21 @@ describe('createGateway', () => {
     expect(upstream.requests).toHaveLength(1);
   });
 
+  it('does not retry a target whose credentials were rejected, but tries the next target', async () => {
+    upstream.fault({ kind: 'status', status: 401, times: 1, match: { path: '/v1/chat' } });
+    const solo = make({ models: [{ name: 'gpt', targets: [{ provider: 'primary', model: 'm' }] }] });
+    const context = createRequestContext({ requestId: 'auth-no-retry' });
+    await expect(solo.chat(hello, { context })).rejects.toMatchObject({ code: 'upstream_auth_error', status: 502 });
+    expect(context.attempts).toHaveLength(1);
+    upstream.fault({ kind: 'status', status: 401, times: 1, match: { path: '/v1/chat' } });
+    const both = createRequestContext({ requestId: 'auth-next-target' });
+    await make().chat(hello, { context: both });
+    expect(both.attempts.map((a) => [a.provider, a.ok])).toEqual([
+      ['primary', false],
+      ['backup', true],
+    ]);
+  });
+
   it('falls back to another alias when every target failed', async () => {
     upstream.fault({ kind: 'status', status: 500 });
     const context = createRequestContext();
@@ -236,7 +251,8 @@ describe('createGateway', () => {
           { name: 'a', type: 'mystery' },
         ],
         models: [{ name: 'm', targets: [{ provider: 'ghost', model: 'x' }], fallbacks: ['missing'] }],
-      });
+        maxRetries: 0,
+      } as GatewayOptions);
     } catch (caught) {
       error = caught as SwitchyardError;
     }
@@ -246,6 +262,7 @@ describe('createGateway', () => {
     expect(error?.message).toContain('unknown provider type "mystery"');
     expect(error?.message).toContain('no provider is named "ghost"');
     expect(error?.message).toContain('no model is named "missing"');
+    expect(error?.message).toContain('/maxRetries: unknown option');
   });
 
   it('embeds through the mock provider deterministically', async () => {

@@ -58,6 +58,8 @@ type Disposition = 'retry' | 'skip' | 'fallback' | 'fatal';
 /** What a failed attempt means for the rest of the request. */
 function dispose(error: SwitchyardError, route: ResolvedRoute): Disposition {
   if (error.code === 'circuit_open' || error.code === 'limiter_rejected') return 'skip';
+  // rejected credentials: another target may still answer, a retry of this one will not
+  if (error.code === 'upstream_auth_error') return 'skip';
   if (error.code === 'context_length_exceeded' && route.fallbackOn?.contextLengthExceeded === true) return 'fallback';
   if (error.code === 'content_filter' && route.fallbackOn?.contentFilter === true) return 'fallback';
   return error.retryable ? 'retry' : 'fatal';

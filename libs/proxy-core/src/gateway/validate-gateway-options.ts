@@ -6,14 +6,21 @@ import { RouteTable } from '../router/route-table';
 import { targetKey } from '../router/target-key';
 import { GATEWAY_DEFAULTS, GatewayConfigSchema, type GatewayOptions } from './gateway-options';
 
+// options that are objects with behaviour rather than settings, so not in the schema
+const INSTANCE_OPTIONS: ReadonlySet<string> = new Set(['plugins', 'logger', 'dispatcher', 'modelCatalog', 'costEstimator'] satisfies Array<keyof GatewayOptions>);
+
 /**
  * Checks the options once, against the schema and against each other (unknown provider
  * types, duplicate names, targets and fallbacks that point nowhere), and throws one
  * `invalid_options` error listing every problem.
  */
 export function validateGatewayOptions(options: GatewayOptions, registry: ProviderRegistry): { routes: RouteTable } {
-  const problems = schemaProblems(GatewayConfigSchema, options);
-  if (problems.length > 0) throw invalidOptions(problems);
+  // an unknown option is reported with the rest, not instead of it
+  const problems = Object.keys(options)
+    .filter((key) => !(key in GatewayConfigSchema.properties) && !INSTANCE_OPTIONS.has(key))
+    .map((key) => `/${key}: unknown option`);
+  const shape = schemaProblems(GatewayConfigSchema, options);
+  if (shape.length > 0) throw invalidOptions([...problems, ...shape]);
 
   const providerNames = new Set<string>();
   options.providers.forEach((config, index) => {
