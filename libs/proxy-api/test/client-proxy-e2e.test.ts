@@ -122,11 +122,11 @@ describe('proxy-client through the universal proxy, with the official SDKs', () 
 
     // each exchange was reported through the request log hook, metered and priced
     const contexts = await settled(2);
-    const byProvider = Object.fromEntries(contexts.map((c) => [c.provider, c]));
-    expect(byProvider['openai']).toMatchObject({ endpoint: 'proxy', upstreamModel: 'gpt-4o-mini' });
-    expect(byProvider['anthropic']).toMatchObject({ endpoint: 'proxy', upstreamModel: 'claude-haiku-4-5' });
+    const byProvider = new Map(contexts.map((c) => [c.provider, c]));
+    expect(byProvider.get('openai')).toMatchObject({ endpoint: 'proxy', upstreamModel: 'gpt-4o-mini' });
+    expect(byProvider.get('anthropic')).toMatchObject({ endpoint: 'proxy', upstreamModel: 'claude-haiku-4-5' });
     // the mock's usage (19 in, 10 out) at gpt-4o-mini's $0.15 / $0.60 per million
-    expect(byProvider['openai']?.costUsd).toBe(0.00000885);
-    expect(byProvider['anthropic']?.costUsd).toBeGreaterThan(0);
+    expect(byProvider.get('openai')?.costUsd).toBe(0.00000885);
+    expect(byProvider.get('anthropic')?.costUsd).toBeGreaterThan(0);
   });
 });
