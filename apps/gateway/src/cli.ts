@@ -40,7 +40,7 @@ async function start(values: { config?: string; port?: string; host?: string }, 
   const config = withEnvOverrides(loaded.config, env);
   const port = parsePort(values.port, '--port') ?? parsePort(env['PORT'], 'PORT') ?? config.server?.port ?? 8080;
   const host = values.host ?? env['HOST'] ?? config.server?.host ?? '127.0.0.1';
-  const running = await startGateway({ config, port, host, logLevel: env['LOG_LEVEL'] });
+  const running = await startGateway({ config, port, host, logLevel: env['LOG_LEVEL'], env });
   const model = config.models?.[0]?.name ?? `${config.providers[0]?.name ?? 'mock'}/default`;
   out(`Switchyard is listening on ${running.url} (config: ${source}; providers: ${config.providers.map((p) => p.name).join(', ')})`);
   out(`Try it:\n  curl ${running.url}/v1/chat/completions -H 'content-type: application/json' \\\n    -d '{"model":"${model}","messages":[{"role":"user","content":"Hello!"}]}'`);

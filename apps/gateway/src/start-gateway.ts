@@ -4,6 +4,7 @@ import type { GatewayOptions } from '@switchyard/proxy-core';
 import type { FastifyInstance } from 'fastify';
 import type { ConfigFile } from './config/config-schema';
 import { contextOptionsFromConfig } from './config/context-config';
+import { observabilityOptionsFromConfig } from './config/observability-config';
 
 /** Where and how to start. */
 export interface StartOptions {
@@ -11,6 +12,8 @@ export interface StartOptions {
   port: number;
   host: string;
   logLevel?: string;
+  /** The environment (DATABASE_URL for a postgres request log). @default {} */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** A started gateway. */
@@ -61,6 +64,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     context: contextOptionsFromConfig(config),
     pricing: config.pricing,
     proxy: config.proxy,
+    ...observabilityOptionsFromConfig(config, options.env ?? {}),
     logger: level === 'silent' ? false : { level, redact: { paths: ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers["api-key"]', 'req.headers["x-switchyard-key"]'], censor: '[redacted]' } },
   });
   await app.listen({ port: options.port, host: options.host });

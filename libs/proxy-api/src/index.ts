@@ -41,3 +41,4 @@ export { BUILTIN_PROXY_ROUTES, PROXY_DEFAULTS, ProviderKeySchema, ProxyConfigSch
 export type { ProxyConfig, ProxyOptions } from './proxy/proxy-options';
 // the pricing config section, re-exported for the gateway app's config schema
 export { PricingConfigSchema } from '@switchyard/proxy-logging';
+export type { ObservabilityOptions } from './observability/observability-options';

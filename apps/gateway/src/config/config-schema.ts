@@ -1,6 +1,7 @@
 import { PricingConfigSchema, ProxyConfigSchema, StaticKeySchema } from '@switchyard/proxy-api';
 import { GatewayConfigSchema, type ProviderConfig } from '@switchyard/proxy-core';
 import { Type, type Static } from '@sinclair/typebox';
+import { MetricsConfigSchema, RequestLogConfigSchema } from './observability-config';
 import { CacheConfigSchema, CatalogConfigSchema, CondenserConfigSchema, MemoryConfigSchema } from './context-config';
 
 /** The `server` section of the config file. */
@@ -105,6 +106,8 @@ export const ConfigFileSchema = Type.Object(
     pricing: Type.Optional(PricingConfigSchema),
     /** The universal proxy: routes, allow-list, provider keys (docs/universal-proxy.md). */
     proxy: Type.Optional(ProxyConfigSchema),
+    requestLog: Type.Optional(RequestLogConfigSchema),
+    metrics: Type.Optional(MetricsConfigSchema),
     providers: GatewayConfigSchema.properties.providers,
     models: GatewayConfigSchema.properties.models,
     requestTimeoutMs: GatewayConfigSchema.properties.requestTimeoutMs,

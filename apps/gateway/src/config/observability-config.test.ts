@@ -1,0 +1,20 @@
+import { describe, expect, it } from 'vitest';
+import type { ConfigFile } from './config-schema';
+import { observabilityOptionsFromConfig } from './observability-config';
+
+const base: ConfigFile = { providers: [{ name: 'mock', type: 'mock' }] };
+
+describe('observabilityOptionsFromConfig', () => {
+  it('defaults to the embedded SQLite request log at ./switchyard.db and metrics on', () => {
+    expect(observabilityOptionsFromConfig(base, {})).toEqual({ metrics: { keyLabel: false }, requestLog: { store: 'sqlite', path: './switchyard.db' } });
+  });
+
+  it('takes the PostgreSQL URL from DATABASE_URL and converts retention days', () => {
+    const options = observabilityOptionsFromConfig({ ...base, requestLog: { store: 'postgres', retentionDays: 2, bodies: true }, metrics: { enabled: false } }, { DATABASE_URL: 'postgres://db/x' });
+    expect(options).toEqual({ metrics: false, requestLog: { store: 'postgres', path: './switchyard.db', url: 'postgres://db/x', retentionMs: 2 * 86_400_000, bodies: true } });
+  });
+
+  it('turns the request log off with store none', () => {
+    expect(observabilityOptionsFromConfig({ ...base, requestLog: { store: 'none' } }, {})).toEqual({ metrics: { keyLabel: false } });
+  });
+});

@@ -1,0 +1,64 @@
+import type { ObservabilityOptions } from '@switchyard/proxy-api';
+import { Type } from '@sinclair/typebox';
+import type { ConfigFile } from './config-schema';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** The `requestLog` section: where one row per request goes (env DATABASE_URL for postgres). */
+export const RequestLogConfigSchema = Type.Object(
+  {
+    /** @default "sqlite" */
+    store: Type.Optional(Type.Union([Type.Literal('sqlite'), Type.Literal('postgres'), Type.Literal('jsonl'), Type.Literal('none')])),
+    /** SQLite file. @default "./switchyard.db" */
+    path: Type.Optional(Type.String({ minLength: 1 })),
+    /** PostgreSQL URL (store "postgres"); env DATABASE_URL when absent. */
+    url: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
+    /** PostgreSQL schema. */
+    schema: Type.Optional(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]{0,62}$' })),
+    /** Delete rows older than this many days; absent keeps everything. */
+    retentionDays: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+    /** Store request/response bodies after PII redaction. @default false */
+    bodies: Type.Optional(Type.Boolean()),
+    /** @default 10000 */
+    maxQueuedRows: Type.Optional(Type.Integer({ minimum: 1 })),
+    /** @default 500 */
+    batchSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
+    /** @default 1000 */
+    flushIntervalMs: Type.Optional(Type.Integer({ minimum: 1 })),
+  },
+  { additionalProperties: false },
+);
+
+/** The `metrics` section: Prometheus on `/metrics`. */
+export const MetricsConfigSchema = Type.Object(
+  {
+    /** @default true */
+    enabled: Type.Optional(Type.Boolean()),
+    /** Add the client key name as a label of switchyard_requests_total (raises cardinality). @default false */
+    keyLabel: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+
+/** The app's request log and metrics options from the config (embedded default: SQLite at ./switchyard.db). */
+export function observabilityOptionsFromConfig(config: ConfigFile, env: NodeJS.ProcessEnv): ObservabilityOptions {
+  const log = config.requestLog ?? {};
+  const store = log.store ?? 'sqlite';
+  const metrics = config.metrics?.enabled === false ? false : { keyLabel: config.metrics?.keyLabel ?? false };
+  if (store === 'none') return { metrics };
+  const url = log.url ?? (env['DATABASE_URL'] === '' ? undefined : env['DATABASE_URL']);
+  return {
+    metrics,
+    requestLog: {
+      store,
+      path: log.path ?? './switchyard.db',
+      ...(store === 'postgres' && url !== undefined ? { url } : {}),
+      ...(log.schema === undefined ? {} : { schema: log.schema }),
+      ...(log.retentionDays === undefined ? {} : { retentionMs: log.retentionDays * DAY_MS }),
+      ...(log.bodies === undefined ? {} : { bodies: log.bodies }),
+      ...(log.maxQueuedRows === undefined ? {} : { maxQueuedRows: log.maxQueuedRows }),
+      ...(log.batchSize === undefined ? {} : { batchSize: log.batchSize }),
+      ...(log.flushIntervalMs === undefined ? {} : { flushIntervalMs: log.flushIntervalMs }),
+    },
+  };
+}
