@@ -37,9 +37,9 @@ beforeAll(async () => {
         { name: 'openai', type: 'openai', baseUrl: `${upstream.url}/v1`, apiKey: 'sk-provider-e2e' },
       ],
       models: [{ name: 'gpt-4o-mini', targets: [{ provider: 'openai', model: 'gpt-4o-mini' }] }],
-      maxRetries: 0,
+      retry: { maxRetries: 0 },
       plugins: [createPricingPlugin()],
-    } as never,
+    },
   });
   gatewayUrl = await app.listen({ port: 0, host: '127.0.0.1' });
 });

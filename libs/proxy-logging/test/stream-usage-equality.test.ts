@@ -8,8 +8,11 @@ import { createPricingPlugin } from '../src/pricing/pricing-plugin';
 // must report the same usage (cached and reasoning tokens apart) and the same cost.
 
 const MODEL = 'equality-model';
-/** Options a provider type needs beyond `baseUrl` and `apiKey` to talk to the mock upstream. */
-const EXTRA_OPTIONS: Readonly<Record<string, Record<string, unknown>>> = {};
+/** How a provider type is pointed at the mock upstream (most take a `baseUrl`). */
+function connection(type: string, url: string): Record<string, unknown> {
+  if (type === 'azure-openai') return { endpoint: url, apiKey: 'sk-test-equality' };
+  return { baseUrl: url, apiKey: 'sk-test-equality' };
+}
 /** Types with no upstream wire format to compare (the in-process mock answers itself). */
 const NO_UPSTREAM = new Set(['mock']);
 
@@ -28,7 +31,7 @@ async function exchange(upstream: MockUpstream, type: string, stream: boolean): 
   let ended: RequestContext | undefined;
   const recorder: GatewayPlugin = { name: 'test:recorder', apply: (hooks) => hooks.onRequestEnd.tap('test:recorder', (context) => (ended = context)) };
   const gateway = createGateway({
-    providers: [{ name: type, type, baseUrl: upstream.url, apiKey: 'sk-test-equality', ...EXTRA_OPTIONS[type] }],
+    providers: [{ name: type, type, ...connection(type, upstream.url) }],
     models: [{ name: 'm', targets: [{ provider: type, model: MODEL }] }],
     plugins: [pricing, recorder],
   });

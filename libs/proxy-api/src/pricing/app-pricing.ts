@@ -1,10 +1,19 @@
-import type { GatewayOptions } from '@switchyard/proxy-core';
-import { createPricingPlugin, createPricingRegistry, type PricingOptions, type PricingRegistry } from '@switchyard/proxy-logging';
+import type { CostEstimator as RoutingCostEstimator, GatewayOptions } from '@switchyard/proxy-core';
+import {
+  createCostEstimator,
+  createPricingPlugin,
+  createPricingRegistry,
+  type PricingOptions,
+  type PricingRegistry,
+} from '@switchyard/proxy-logging';
 
 /** The pricing the app shares between the engine's plugin and the universal proxy. */
 export interface AppPricing {
   registry: PricingRegistry;
-  /** Adds the pricing plugin to gateway options the app builds (unless one is there). */
+  /**
+   * Adds the pricing plugin to gateway options the app builds (unless one is there), and
+   * prices prospective calls for `lowest-cost` routes (unless a `costEstimator` is given).
+   */
   withPlugin(options: GatewayOptions): GatewayOptions;
 }
 
@@ -17,12 +26,20 @@ export function appPricing(options: PricingOptions | false | undefined): AppPric
     return { registry: createPricingRegistry({ catalog: 'none' }), withPlugin: (gateway) => gateway };
   }
   const plugin = createPricingPlugin(options ?? {});
+  const prices = createCostEstimator(plugin.registry);
+  const routingCost: RoutingCostEstimator = {
+    estimateCostUsd: (query) =>
+      prices.costUsd(
+        { provider: query.provider, providerType: query.providerType, model: query.model },
+        { prompt_tokens: query.promptTokens, completion_tokens: query.outputTokens, total_tokens: query.promptTokens + query.outputTokens },
+      ),
+  };
   return {
     registry: plugin.registry,
     withPlugin(gateway) {
       const plugins = gateway.plugins ?? [];
-      if (plugins.some((existing) => existing.name === plugin.name)) return gateway;
-      return { ...gateway, plugins: [...plugins, plugin] };
+      const priced = plugins.some((existing) => existing.name === plugin.name) ? plugins : [...plugins, plugin];
+      return { ...gateway, plugins: priced, costEstimator: gateway.costEstimator ?? routingCost };
     },
   };
 }
