@@ -50,6 +50,7 @@ export type { RequestLogRow } from './request-log/request-log-row';
 export type { RequestLogStore } from './request-log/request-log-store';
 export { SqlRequestLogStore } from './request-log/sql-request-log-store';
 export { JsonlRequestLogStore } from './request-log/jsonl-request-log-store';
+export type { JsonlOutput } from './request-log/jsonl-request-log-store';
 export { REQUEST_LOG_MIGRATIONS } from './request-log/request-log-migrations';
 export type { RequestListQuery, RunSummary, SectionNode, UsageGroup, UsageGroupBy } from './request-log/request-log-queries';
 

@@ -1,7 +1,7 @@
 import { SwitchyardError, type GatewayPlugin, type Logger } from '@switchyard/proxy-core';
 import { DEFAULT_PII_PATTERNS, redactPii, type PiiPattern } from '../redaction/redact-pii';
 import { openDatabase } from '../sql/open-database';
-import { JsonlRequestLogStore } from './jsonl-request-log-store';
+import { JsonlRequestLogStore, type JsonlOutput } from './jsonl-request-log-store';
 import { RequestLogQueue, type RequestLogQueueOptions } from './request-log-queue';
 import { BODY_STATE_KEY, rowFromContext, type CapturedBodies } from './request-log-row';
 import type { RequestLogStore } from './request-log-store';
@@ -27,7 +27,7 @@ export interface RequestLogOptions extends Omit<RequestLogQueueOptions, 'store' 
   /** PostgreSQL schema (search_path). */
   schema?: string;
   /** JSONL destination. @default process.stdout */
-  output?: NodeJS.WritableStream & { write(chunk: string, cb: (error?: Error | null) => void): boolean };
+  output?: JsonlOutput;
   /** Delete rows older than this many milliseconds (SQL stores); unset keeps everything. */
   retentionMs?: number;
   /** Rows per retention DELETE. @default 5000 */
@@ -66,7 +66,7 @@ async function openStore(options: RequestLogOptions): Promise<RequestLogStore> {
       if (options.url === undefined) throw new SwitchyardError('invalid_options', 'requestLog: store "postgres" needs a url.');
       return new SqlRequestLogStore(await openDatabase({ url: options.url, ...(options.schema === undefined ? {} : { schema: options.schema }) }));
     case 'jsonl':
-      return new JsonlRequestLogStore((options.output ?? process.stdout) as never);
+      return new JsonlRequestLogStore(options.output ?? process.stdout);
   }
 }
 

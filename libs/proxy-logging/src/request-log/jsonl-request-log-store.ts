@@ -1,13 +1,17 @@
-import type { Writable } from 'node:stream';
 import type { RequestLogRow } from './request-log-row';
 import type { RequestLogStore } from './request-log-store';
+
+/** Where JSON lines go: anything with a stream's `write(text, callback)`, such as `process.stdout`. */
+export interface JsonlOutput {
+  write(chunk: string, callback: (error?: Error | null) => void): boolean;
+}
 
 /** Writes each row as one JSON line to a stream (stdout in the gateway app). */
 export class JsonlRequestLogStore implements RequestLogStore {
   readonly kind = 'jsonl';
-  readonly #out: Writable;
+  readonly #out: JsonlOutput;
 
-  constructor(out: Writable) {
+  constructor(out: JsonlOutput) {
     this.#out = out;
   }
 
