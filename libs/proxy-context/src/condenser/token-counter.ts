@@ -15,16 +15,32 @@ export interface TokenCounter {
   tail(text: string, tokens: number): string;
 }
 
+/** One estimating family's formula, and how it measured against a public tokenizer. */
+export interface TokenEstimate {
+  /** Weight of the o200k_base count. */
+  readonly o200k: number;
+  /** Weight of the cl100k_base count. */
+  readonly cl100k: number;
+  /** Tokens added per ASCII digit (tokenizers that split numbers digit by digit). */
+  readonly digits: number;
+  /** Measured estimate / reference count over the calibration corpus: lowest and highest. */
+  readonly calibration: { readonly reference: string; readonly min: number; readonly max: number };
+}
+
 /**
- * Estimate factors over the o200k_base count for families whose tokenizers are not
- * public. They err high on purpose (a condensed request must fit): see `docs/context.md`
- * for the error bound.
+ * Estimates for the families whose current tokenizers are not published, calibrated on
+ * the public tokenizers nearest to them (`libs/proxy-context/scripts/calibrate-token-estimates.ts`
+ * over `test/calibration/corpus.json`). Each errs high on every sample of the corpus (a
+ * condensed request must fit); `docs/context.md` explains the bounds and their limits.
  */
-export const ESTIMATE_FACTORS = {
-  'anthropic-estimate': 1.25,
-  'gemini-estimate': 1.15,
-  'generic-estimate': 1.2,
-} as const;
+export const TOKEN_ESTIMATES: Readonly<Record<'anthropic-estimate' | 'gemini-estimate' | 'generic-estimate', TokenEstimate>> = {
+  // the legacy Claude tokenizer is within 0.93-1.23x of cl100k on the corpus
+  'anthropic-estimate': { o200k: 0, cl100k: 1.25, digits: 0, calibration: { reference: 'legacy Claude tokenizer', min: 1.017, max: 1.35 } },
+  // Gemini's SentencePiece vocabulary spends one token per digit where o200k groups three
+  'gemini-estimate': { o200k: 1.2, cl100k: 0, digits: 0.6, calibration: { reference: 'Gemini Nano / Gemma tokenizer', min: 1, max: 1.857 } },
+  // the envelope of Llama 3 (cl100k plus multilingual merges) and Mistral 7B (32k SentencePiece)
+  'generic-estimate': { o200k: 1.05, cl100k: 0.35, digits: 0.15, calibration: { reference: 'Llama 3 and Mistral 7B tokenizers', min: 1.007, max: 1.638 } },
+};
 
 /** Tokens per message envelope, and to prime the reply, as OpenAI's counting guide gives them. */
 const PER_MESSAGE = 3;
@@ -86,31 +102,51 @@ class ExactCounter implements TokenCounter {
 
 class EstimatingCounter implements TokenCounter {
   readonly exact = false;
-  readonly #base: ExactCounter;
-  readonly #factor: number;
   constructor(
     readonly family: TokenizerFamily,
-    base: ExactCounter,
-    factor: number,
-  ) {
-    this.#base = base;
-    this.#factor = factor;
-  }
+    private readonly o200k: ExactCounter,
+    private readonly cl100k: ExactCounter,
+    private readonly estimate: TokenEstimate,
+  ) {}
 
   count(text: string): number {
-    return Math.ceil(this.#base.count(text) * this.#factor);
+    if (text.length === 0) return 0;
+    const { o200k, cl100k, digits } = this.estimate;
+    let tokens = digits === 0 ? 0 : digits * countDigits(text);
+    if (o200k !== 0) tokens += o200k * this.o200k.count(text);
+    if (cl100k !== 0) tokens += cl100k * this.cl100k.count(text);
+    return Math.ceil(tokens);
   }
 
   head(text: string, tokens: number): string {
-    return this.#base.head(text, Math.floor(tokens / this.#factor));
+    return this.#base.head(text, Math.floor(tokens / this.#ratio(text)));
   }
 
   tail(text: string, tokens: number): string {
-    return this.#base.tail(text, Math.floor(tokens / this.#factor));
+    return this.#base.tail(text, Math.floor(tokens / this.#ratio(text)));
+  }
+
+  // cuts are made in the heavier-weighted encoding, scaled by this text's estimate over its count
+  get #base(): ExactCounter {
+    return this.estimate.cl100k > this.estimate.o200k ? this.cl100k : this.o200k;
+  }
+
+  #ratio(text: string): number {
+    const base = this.#base.count(text);
+    return base === 0 ? 1 : Math.max(1, this.count(text) / base);
   }
 }
 
-/** The token counter for an upstream model id (loads its encoding on first use). */
+function countDigits(text: string): number {
+  let digits = 0;
+  for (let index = 0; index < text.length; index += 1) {
+    const code = text.charCodeAt(index);
+    if (code >= 48 && code <= 57) digits += 1;
+  }
+  return digits;
+}
+
+/** The token counter for an upstream model id (loads its encodings on first use). */
 export async function tokenCounterFor(model: string): Promise<TokenCounter> {
   const family = tokenizerFamily(model);
   switch (family) {
@@ -119,8 +155,10 @@ export async function tokenCounterFor(model: string): Promise<TokenCounter> {
       return new ExactCounter(family, await loadEncoding(family));
     case 'anthropic-estimate':
     case 'gemini-estimate':
-    case 'generic-estimate':
-      return new EstimatingCounter(family, new ExactCounter('o200k_base', await loadEncoding('o200k_base')), ESTIMATE_FACTORS[family]);
+    case 'generic-estimate': {
+      const [o200k, cl100k] = await Promise.all([loadEncoding('o200k_base'), loadEncoding('cl100k_base')]);
+      return new EstimatingCounter(family, new ExactCounter('o200k_base', o200k), new ExactCounter('cl100k_base', cl100k), TOKEN_ESTIMATES[family]);
+    }
   }
 }
 
@@ -168,8 +206,8 @@ export function countRequest(request: ChatCompletionRequest, counter: TokenCount
 
 /**
  * An upper bound of a request's prompt tokens without tokenizing: a BPE token is at least
- * one UTF-8 byte, so bytes bound the exact count (times the estimate factor for other
- * families). Lets the condenser skip tokenizing requests that obviously fit.
+ * one UTF-8 byte, so bytes bound the exact count, and an estimate is at most the sum of
+ * its weights per byte. Lets the condenser skip tokenizing requests that obviously fit.
  */
 export function upperBoundTokens(request: ChatCompletionRequest, family: TokenizerFamily, options: CountOptions = {}): number {
   let bytes = REPLY_PRIMING + (request.tools === undefined || request.tools.length === 0 ? 0 : Buffer.byteLength(JSON.stringify(request.tools)));
@@ -182,6 +220,11 @@ export function upperBoundTokens(request: ChatCompletionRequest, family: Tokeniz
     }
     if (message.role === 'tool') bytes += Buffer.byteLength(message.tool_call_id);
   }
-  const factor = family === 'o200k_base' || family === 'cl100k_base' ? 1 : ESTIMATE_FACTORS[family];
+  const factor = family === 'o200k_base' || family === 'cl100k_base' ? 1 : estimateCeiling(TOKEN_ESTIMATES[family]);
   return Math.ceil(bytes * factor);
+}
+
+// every token and every digit is at least one byte
+function estimateCeiling(estimate: TokenEstimate): number {
+  return estimate.o200k + estimate.cl100k + estimate.digits;
 }
