@@ -2,87 +2,232 @@
 // upstream, side by side with a minimal undici pass-through in the same run. Servers run in
 // their own processes pinned to core 0 (when taskset exists); the load generator and the
 // upstream share the other core. A benchmark, not a test: it asserts nothing.
+//
+// Two gateways run side by side: `defaults` (createApp with no options beyond providers and
+// models) and `production` (client keys with per-key limits, the SQLite request log, metrics,
+// pricing and a pino line per request). Concurrency-50 scenarios are driven by autocannon;
+// concurrency-1 scenarios by a sequential client in this process that times every request
+// with hrtime (sub-millisecond p50/p99 and, for streams, time to first byte).
 import { fork, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { cpus, totalmem } from 'node:os';
+import { request as httpRequest, Agent } from 'node:http';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 
 const here = (file: string): string => fileURLToPath(new URL(file, import.meta.url));
-const duration = Number(process.env['BENCH_DURATION'] ?? 10);
+const duration = Number(process.env['BENCH_DURATION'] ?? 5);
 const write = process.argv.includes('--write');
+const only = process.argv.find((arg) => arg.startsWith('--only='))?.slice('--only='.length);
 const hasTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
 const children: ChildProcess[] = [];
+const CLIENT_KEY = 'sk-sy-bench-0123456789abcdef';
+const loadAtStart = loadavg().map((value) => value.toFixed(2)).join(' ');
 
 async function start(script: string, env: Record<string, string>, core: number): Promise<string> {
   const nodeArgs = script.endsWith('.ts') ? ['--import', 'tsx'] : [];
+  const extra = (process.env['BENCH_GATEWAY_NODE_OPTIONS'] ?? '').split(' ').filter((arg) => arg !== '' && script.includes('gateway-server'));
   // with taskset, fork runs `taskset -c <core> node <args> <script>`, keeping the IPC channel
-  const placement = hasTaskset ? { execPath: 'taskset', execArgv: ['-c', String(core), process.execPath, ...nodeArgs] } : { execArgv: nodeArgs };
+  const execArgv = [...nodeArgs, ...extra];
+  const placement = hasTaskset ? { execPath: 'taskset', execArgv: ['-c', String(core), process.execPath, ...execArgv] } : { execArgv };
   const child = fork(script, [], { env: { ...process.env, ...env }, ...placement });
   children.push(child);
   const [message] = (await once(child, 'message')) as [{ url: string }];
+  servers.set(message.url, child);
   return message.url;
 }
 
+const servers = new Map<string, ChildProcess>();
+
+/** CPU time (user + system) a server process has used so far, in microseconds. */
+async function cpuMicros(url: string): Promise<number | undefined> {
+  const child = servers.get(url);
+  if (child === undefined || url === upstreamUrl) return undefined;
+  const reply = once(child, 'message') as Promise<[{ cpu: NodeJS.CpuUsage }]>;
+  child.send('cpu');
+  const [{ cpu }] = await reply;
+  return cpu.user + cpu.system;
+}
+let upstreamUrl = '';
+
+/** One measured load against one server. Latencies in milliseconds. */
 interface Figures {
   rps: number;
+  /** Requests served, warm-up included (the CPU figure covers both). */
+  requests: number;
   p50: number;
   p99: number;
+  /** Time to the first body byte (sequential runs only). */
+  ttfbP50?: number;
+  ttfbP99?: number;
+  /** CPU time the server process spent per request, in microseconds (the upstream's is not counted). */
+  cpuPerRequestUs?: number;
 }
 
-async function load(url: string, body: string, connections: number): Promise<Figures> {
+/** What is sent: the same request shape to every server, in the wire format it speaks. */
+interface Call {
+  path: string;
+  body: string;
+  headers: Record<string, string>;
+}
+
+async function loadConcurrent(base: string, call: Call, connections: number): Promise<Figures> {
   const run = (seconds: number) =>
-    autocannon({ url, method: 'POST', body, headers: { 'content-type': 'application/json' }, connections, duration: seconds, pipelining: 1 });
-  await run(2); // warm-up: JIT, pools, connections
+    autocannon({ url: base + call.path, method: 'POST', body: call.body, headers: call.headers, connections, duration: seconds, pipelining: 1 });
+  const warm = await run(2); // warm-up: JIT, pools, connections
   const result = await run(duration);
-  if (result.non2xx > 0 || result.errors > 0) throw new Error(`${url}: ${result.non2xx} non-2xx, ${result.errors} errors`);
-  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99 };
+  if (result.non2xx > 0 || result.errors > 0) throw new Error(`${base}${call.path}: ${result.non2xx} non-2xx, ${result.errors} errors`);
+  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, requests: warm.requests.total + result.requests.total };
 }
 
-const chat = (stream: boolean): string =>
-  JSON.stringify({ model: 'gpt-4o-mini', stream, messages: [{ role: 'user', content: 'Say hello in twenty words.' }] });
+const agent = new Agent({ keepAlive: true, maxSockets: 1 });
 
-const scenarios = [
-  { name: 'chat, non-streaming', body: chat(false), connections: 50 },
-  { name: 'chat, non-streaming', body: chat(false), connections: 1 },
-  { name: 'chat, streaming (20 chunks)', body: chat(true), connections: 50 },
-  { name: 'chat, streaming (20 chunks)', body: chat(true), connections: 1 },
+/** One request; resolves with [time to first body byte, total time] in milliseconds. */
+function timeOne(url: URL, call: Call): Promise<[number, number]> {
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    let first: bigint | undefined;
+    const req = httpRequest(url, { method: 'POST', agent, headers: { ...call.headers, 'content-length': Buffer.byteLength(call.body) } }, (res) => {
+      if (res.statusCode !== 200) reject(new Error(`${url.href}: status ${res.statusCode}`));
+      res.on('data', () => {
+        first ??= process.hrtime.bigint();
+      });
+      res.on('end', () => {
+        const ended = process.hrtime.bigint();
+        resolve([Number((first ?? ended) - started) / 1e6, Number(ended - started) / 1e6]);
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(call.body);
+  });
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? Number.NaN;
+}
+
+async function loadSequential(base: string, call: Call): Promise<Figures> {
+  const url = new URL(base + call.path);
+  const runFor = async (seconds: number): Promise<{ ttfb: number[]; total: number[]; elapsed: number }> => {
+    const ttfb: number[] = [];
+    const total: number[] = [];
+    const started = performance.now();
+    const until = started + seconds * 1000;
+    while (performance.now() < until) {
+      const [first, all] = await timeOne(url, call);
+      ttfb.push(first);
+      total.push(all);
+    }
+    return { ttfb, total, elapsed: (performance.now() - started) / 1000 };
+  };
+  const warm = await runFor(2);
+  const { ttfb, total, elapsed } = await runFor(duration);
+  ttfb.sort((a, b) => a - b);
+  total.sort((a, b) => a - b);
+  return { rps: total.length / elapsed, requests: warm.total.length + total.length, p50: percentile(total, 50), p99: percentile(total, 99), ttfbP50: percentile(ttfb, 50), ttfbP99: percentile(ttfb, 99) };
+}
+
+const json = { 'content-type': 'application/json' };
+const openAICall = (stream: boolean, model = 'gpt-4o-mini'): Call => ({
+  path: '/v1/chat/completions',
+  headers: { ...json, authorization: `Bearer ${CLIENT_KEY}` },
+  body: JSON.stringify({ model, stream, messages: [{ role: 'user', content: 'Say hello in twenty words.' }] }),
+});
+// what the gateway sends upstream for the translated path, sent directly and through the pass-through
+const anthropicCall = (stream: boolean): Call => ({
+  path: '/v1/messages',
+  headers: { ...json, 'x-api-key': 'sk-ant-bench', 'anthropic-version': '2023-06-01' },
+  body: JSON.stringify({ model: 'claude-sonnet-4-20250514', max_tokens: 4096, stream, messages: [{ role: 'user', content: 'Say hello in twenty words.' }] }),
+});
+
+interface Scenario {
+  id: string;
+  name: string;
+  connections: number;
+  /** What the client sends to the gateway. */
+  gateway: Call;
+  /** What is sent directly and through the pass-through (the upstream's own wire format). */
+  upstream: Call;
+  /** Throughput target relative to the pass-through (percent), and added-latency targets (ms). */
+  ratioTarget?: number;
+  addedP99Target?: number;
+  addedTtfbTarget?: number;
+}
+
+const scenarios: Scenario[] = [
+  { id: 'chat-c50', name: 'chat, non-streaming', connections: 50, gateway: openAICall(false), upstream: openAICall(false), ratioTarget: 70 },
+  { id: 'chat-c1', name: 'chat, non-streaming', connections: 1, gateway: openAICall(false), upstream: openAICall(false), addedP99Target: 1 },
+  { id: 'stream-c50', name: 'chat, streaming (20 chunks)', connections: 50, gateway: openAICall(true), upstream: openAICall(true), ratioTarget: 60 },
+  { id: 'stream-c1', name: 'chat, streaming (20 chunks)', connections: 1, gateway: openAICall(true), upstream: openAICall(true), addedTtfbTarget: 1 },
+  { id: 'anthropic-c50', name: 'translated to Anthropic, non-streaming', connections: 50, gateway: openAICall(false, 'claude-sonnet-4'), upstream: anthropicCall(false), ratioTarget: 50 },
+  { id: 'anthropic-stream-c50', name: 'translated to Anthropic, streaming (20 chunks)', connections: 50, gateway: openAICall(true, 'claude-sonnet-4'), upstream: anthropicCall(true), ratioTarget: 50 },
 ];
+
+const ms = (value: number | undefined): string => (value === undefined ? '–' : value.toFixed(2));
+const verdict = (ok: boolean): string => (ok ? 'met' : 'not met');
+
+function row(scenario: Scenario, config: string, direct: Figures, floor: Figures, ours: Figures): string {
+  const ratio = (ours.rps / floor.rps) * 100;
+  const addedP99 = ours.p99 - direct.p99;
+  const addedTtfb = ours.ttfbP50 === undefined || direct.ttfbP50 === undefined ? undefined : ours.ttfbP50 - direct.ttfbP50;
+  const targets: string[] = [];
+  if (scenario.ratioTarget !== undefined) targets.push(`>= ${scenario.ratioTarget}%: ${verdict(ratio >= scenario.ratioTarget)}`);
+  if (scenario.addedP99Target !== undefined) targets.push(`added p99 <= ${scenario.addedP99Target} ms: ${verdict(addedP99 <= scenario.addedP99Target)}`);
+  if (scenario.addedTtfbTarget !== undefined && addedTtfb !== undefined) targets.push(`added TTFB <= ${scenario.addedTtfbTarget} ms: ${verdict(addedTtfb <= scenario.addedTtfbTarget)}`);
+  const pair = (f: Figures): string => `${ms(f.p50)} / ${ms(f.p99)}`;
+  const cpu = (f: Figures): string => (f.cpuPerRequestUs === undefined ? '–' : f.cpuPerRequestUs.toFixed(0));
+  const cpuRatio = floor.cpuPerRequestUs === undefined || ours.cpuPerRequestUs === undefined ? '–' : `${((floor.cpuPerRequestUs / ours.cpuPerRequestUs) * 100).toFixed(0)}%`;
+  return `| ${scenario.name} | ${scenario.connections} | ${config} | ${direct.rps.toFixed(0)} | ${floor.rps.toFixed(0)} | ${ours.rps.toFixed(0)} | ${ratio.toFixed(0)}% | ${pair(direct)} | ${pair(floor)} | ${pair(ours)} | ${ms(addedP99)} | ${ms(addedTtfb)} | ${cpu(floor)} | ${cpu(ours)} | ${cpuRatio} | ${targets.join('; ') || '–'} |`;
+}
 
 try {
   const upstream = await start(here('./bench/upstream-server.ts'), { BENCH_STREAM_CHUNKS: '20' }, 1);
+  upstreamUrl = upstream;
   const passthrough = await start(here('./bench/passthrough-server.mjs'), { BENCH_UPSTREAM: upstream }, 0);
-  const gateway = await start(here('./bench/gateway-server.mjs'), { BENCH_UPSTREAM: upstream }, 0);
+  const gateways: Array<[string, string]> = [];
+  for (const config of (process.env['BENCH_CONFIGS'] ?? 'defaults,production').split(',')) {
+    gateways.push([config, await start(here('./bench/gateway-server.mjs'), { BENCH_UPSTREAM: upstream, BENCH_CONFIG: config, BENCH_CLIENT_KEY: CLIENT_KEY }, 0)]);
+  }
   const rows: string[] = [];
   for (const scenario of scenarios) {
-    const path = '/v1/chat/completions';
-    const direct = await load(upstream + path, scenario.body, scenario.connections);
-    const floor = await load(passthrough + path, scenario.body, scenario.connections);
-    const ours = await load(gateway + path, scenario.body, scenario.connections);
-    const ratio = ((ours.rps / floor.rps) * 100).toFixed(0);
-    const added = (ours.p99 - direct.p99).toFixed(2);
-    rows.push(
-      `| ${scenario.name} | ${scenario.connections} | ${direct.rps.toFixed(0)} | ${floor.rps.toFixed(0)} | ${ours.rps.toFixed(0)} | ${ratio}% | ${direct.p50} / ${direct.p99} | ${floor.p50} / ${floor.p99} | ${ours.p50} / ${ours.p99} | ${added} |`,
-    );
-    process.stdout.write(`${rows.at(-1) ?? ''}\n`);
+    if (only !== undefined && !only.split(',').includes(scenario.id)) continue;
+    const measure = async (base: string, call: Call): Promise<Figures> => {
+      const before = await cpuMicros(base);
+      const figures = scenario.connections === 1 ? await loadSequential(base, call) : await loadConcurrent(base, call, scenario.connections);
+      const after = await cpuMicros(base);
+      if (before !== undefined && after !== undefined) figures.cpuPerRequestUs = (after - before) / figures.requests;
+      return figures;
+    };
+    const direct = await measure(upstream, scenario.upstream);
+    const floor = await measure(passthrough, scenario.upstream);
+    for (const [config, url] of gateways) {
+      const ours = await measure(url, scenario.gateway);
+      rows.push(row(scenario, config, direct, floor, ours));
+      process.stdout.write(`${rows.at(-1) ?? ''}\n(${config}: ${ours.requests} requests including the warm-up)\n`);
+    }
   }
   const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}${hasTaskset ? ', servers pinned to core 0 (taskset)' : ''}`;
+  const command = `BENCH_DURATION=${duration} npm run bench${only === undefined ? '' : ` -- --only=${only}`}`;
   const table = [
-    `Run on ${new Date().toISOString().slice(0, 10)}: ${machine}; \`BENCH_DURATION=${duration} npm run bench\`.`,
+    `Run on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC: ${machine}; load average at start ${loadAtStart}; \`${command}\`.`,
     '',
-    '| scenario | connections | direct req/s | pass-through req/s | gateway req/s | gateway / pass-through | direct p50 / p99 ms | pass-through p50 / p99 ms | gateway p50 / p99 ms | added p99 vs direct ms |',
-    '|---|---|---|---|---|---|---|---|---|---|',
+    '| scenario | connections | gateway config | direct req/s | pass-through req/s | gateway req/s | gateway / pass-through | direct p50 / p99 ms | pass-through p50 / p99 ms | gateway p50 / p99 ms | added p99 vs direct ms | added TTFB p50 ms | pass-through CPU µs/req | gateway CPU µs/req | pass-through / gateway CPU | targets |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows,
   ].join('\n');
   process.stdout.write(`\n${table}\n`);
   if (write) {
     const file = here('../docs/benchmarks.md');
     const doc = await readFile(file, 'utf8');
-    const next = doc.replace(/<!-- bench:start -->[\s\S]*<!-- bench:end -->/, `<!-- bench:start -->\n${table}\n<!-- bench:end -->`);
+    if (!doc.includes('<!-- bench:start -->')) throw new Error('docs/benchmarks.md has no <!-- bench:start --> marker');
+    const next = doc.replace(/<!-- bench:start -->[\s\S]*?<!-- bench:end -->/, `<!-- bench:start -->\n${table}\n<!-- bench:end -->`);
     await writeFile(file, next);
     process.stdout.write(`\nwritten to docs/benchmarks.md\n`);
   }
 } finally {
+  agent.destroy();
   for (const child of children) child.disconnect?.();
 }
+

@@ -1,12 +1,46 @@
 // The gateway as users run it: the built @switchyard/proxy-api in front of the mock upstream.
+// BENCH_CONFIG=defaults: `createApp()` defaults (metrics and pricing on, no keys, no request log).
+// BENCH_CONFIG=production: client keys with per-key limits (in memory), the request log
+// (SQLite, batched), Prometheus metrics, pricing and one pino log line per request.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createApp } from '@switchyard/proxy-api';
 
-const app = createApp({
-  gateway: {
-    providers: [{ name: 'upstream', type: 'openai', baseUrl: `${process.env.BENCH_UPSTREAM}/v1`, apiKey: 'sk-bench' }],
-    models: [{ name: 'gpt-4o-mini', targets: [{ provider: 'upstream', model: 'gpt-4o-mini' }] }],
-  },
-});
+const upstream = process.env.BENCH_UPSTREAM;
+const production = process.env.BENCH_CONFIG === 'production';
+const gateway = {
+  providers: [
+    { name: 'upstream', type: 'openai', baseUrl: `${upstream}/v1`, apiKey: 'sk-bench' },
+    { name: 'claude', type: 'anthropic', baseUrl: `${upstream}/v1`, apiKey: 'sk-ant-bench' },
+  ],
+  models: [
+    { name: 'gpt-4o-mini', targets: [{ provider: 'upstream', model: 'gpt-4o-mini' }] },
+    { name: 'claude-sonnet-4', targets: [{ provider: 'claude', model: 'claude-sonnet-4-20250514' }] },
+  ],
+};
+const dir = production ? mkdtempSync(join(tmpdir(), 'switchyard-bench-')) : undefined;
+const app = createApp(
+  production
+    ? {
+        gateway,
+        logger: { level: 'info', file: '/dev/null' },
+        keys: [{ key: process.env.BENCH_CLIENT_KEY, name: 'bench', rpm: 10_000_000, tpm: 1_000_000_000, maxParallel: 10_000 }],
+        requestLog: { store: 'sqlite', path: join(dir, 'requests.db') },
+        metrics: true,
+        pricing: {},
+      }
+    : { gateway },
+);
 await app.listen({ port: 0, host: '127.0.0.1' });
 process.send?.({ url: `http://127.0.0.1:${app.server.address().port}` });
-process.on('disconnect', () => void app.close().then(() => process.exit(0)));
+// CPU time used so far, for CPU per request (robust on a busy machine, unlike wall-clock rates)
+process.on('message', (message) => {
+  if (message === 'cpu') process.send?.({ cpu: process.cpuUsage() });
+});
+process.on('disconnect', () =>
+  void app.close().then(() => {
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+    process.exit(0);
+  }),
+);

@@ -1,12 +1,16 @@
 // The floor for any Node gateway: a minimal undici pass-through, no parsing, no features.
+// It forwards the few headers the mock upstream needs (content type, provider credentials).
 import { createServer } from 'node:http';
 import { Pool } from 'undici';
 
+const FORWARDED = ['content-type', 'authorization', 'x-api-key', 'anthropic-version'];
 const target = new URL(process.env.BENCH_UPSTREAM);
 const pool = new Pool(target.origin, { connections: 256, keepAliveTimeout: 30_000 });
 const server = createServer((req, res) => {
+  const headers = {};
+  for (const name of FORWARDED) if (req.headers[name] !== undefined) headers[name] = req.headers[name];
   pool
-    .request({ path: req.url, method: req.method, headers: { 'content-type': req.headers['content-type'] ?? 'application/json' }, body: req })
+    .request({ path: req.url, method: req.method, headers, body: req })
     .then(({ statusCode, headers, body }) => {
       res.writeHead(statusCode, { 'content-type': headers['content-type'] ?? 'application/json' });
       body.pipe(res);
@@ -17,4 +21,8 @@ const server = createServer((req, res) => {
 });
 server.keepAliveTimeout = 72_000;
 server.listen(0, '127.0.0.1', () => process.send?.({ url: `http://127.0.0.1:${server.address().port}` }));
+// CPU time used so far, for CPU per request (robust on a busy machine, unlike wall-clock rates)
+process.on('message', (message) => {
+  if (message === 'cpu') process.send?.({ cpu: process.cpuUsage() });
+});
 process.on('disconnect', () => process.exit(0));
