@@ -2,18 +2,10 @@ import { readFile } from 'node:fs/promises';
 import { createGateway, isSwitchyardError, schemaProblems } from '@switchyard/proxy-core';
 import { parse as parseYaml } from 'yaml';
 import { ConfigFileSchema, type ConfigFile } from './config-schema';
+import { ConfigError } from './config-error';
 import { interpolateEnv } from './interpolate-env';
 
-/** A config that could not be used, with every problem found. */
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-  constructor(
-    readonly source: string,
-    readonly problems: string[],
-  ) {
-    super(`Invalid configuration in ${source}:\n- ${problems.join('\n- ')}`);
-  }
-}
+export { ConfigError } from './config-error';
 
 /**
  * Validates a parsed config: the file schema, then the engine's own checks (provider

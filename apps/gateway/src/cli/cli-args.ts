@@ -1,0 +1,70 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+type Parsed<T extends Options> = ReturnType<
+  typeof parseArgs<{ args: string[]; options: T; allowPositionals: true; strict: true }>
+>;
+import { UsageError } from './cli-errors';
+
+/**
+ * `parseArgs` in strict mode; its errors (unknown flag, missing value, stray argument)
+ * become {@link UsageError}s carrying the command's usage, so they exit with code 2.
+ */
+export function parseCommandArgs<T extends Options>(args: string[], options: T, usage: string): Parsed<T> {
+  try {
+    return parseArgs({ args, options, allowPositionals: true, strict: true });
+  } catch (error) {
+    if (
+      error instanceof TypeError &&
+      String((error as NodeJS.ErrnoException).code).startsWith('ERR_PARSE_ARGS')
+    ) {
+      throw new UsageError(error.message, usage);
+    }
+    throw error;
+  }
+}
+
+/** An integer flag within bounds, or undefined when not given. */
+export function integerFlag(
+  value: string | undefined,
+  flag: string,
+  min: number,
+  max: number,
+): number | undefined {
+  if (value === undefined) return undefined;
+  const parsed = Number(value);
+  if (value.trim() === '' || !Number.isInteger(parsed) || parsed < min || parsed > max) {
+    throw new UsageError(`${flag}: "${value}" is not an integer from ${min} to ${max}.`);
+  }
+  return parsed;
+}
+
+/** A non-negative number flag (a USD amount), or undefined when not given. */
+export function amountFlag(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const parsed = Number(value);
+  if (value.trim() === '' || !Number.isFinite(parsed) || parsed < 0)
+    throw new UsageError(`${flag}: "${value}" is not a non-negative number.`);
+  return parsed;
+}
+
+/** One of a closed set of values, or undefined when not given. */
+export function choiceFlag<T extends string>(
+  value: string | undefined,
+  flag: string,
+  choices: readonly T[],
+): T | undefined {
+  if (value === undefined) return undefined;
+  if (!(choices as readonly string[]).includes(value))
+    throw new UsageError(`${flag}: "${value}" is not one of ${choices.join(', ')}.`);
+  return value as T;
+}
+
+/** Exactly the positional arguments a command takes, named in the error when one is missing or extra. */
+export function positionalArgs(positionals: string[], names: readonly string[], usage: string): string[] {
+  if (positionals.length < names.length)
+    throw new UsageError(`Missing ${names.slice(positionals.length).join(' and ')}.`, usage);
+  if (positionals.length > names.length)
+    throw new UsageError(`Unexpected argument "${positionals[names.length] ?? ''}".`, usage);
+  return positionals;
+}

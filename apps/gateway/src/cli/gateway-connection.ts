@@ -1,0 +1,103 @@
+import { readFile } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
+import { interpolateEnv } from '../config/interpolate-env';
+import { createAdminClient, type AdminClient } from './admin-client';
+import { UsageError } from './cli-errors';
+
+/** The flags every command that talks to a running gateway takes. */
+export const CONNECTION_OPTIONS = {
+  url: { type: 'string' },
+  'admin-key': { type: 'string' },
+  config: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** Help text for {@link CONNECTION_OPTIONS}. */
+export const CONNECTION_HELP = `Connection:
+  --url URL          the gateway (env SWITCHYARD_URL; default http://127.0.0.1:<PORT, else the port
+                     in --config or SWITCHYARD_CONFIG, else 8080>)
+  --admin-key KEY    the master key (prefer env SWITCHYARD_ADMIN_KEY or SWITCHYARD_MASTER_KEY:
+                     flags are visible to other users in \`ps\`)
+  --config FILE      read the gateway's port from its config file
+  --json             print JSON for scripts instead of tables`;
+
+interface ConnectionValues {
+  url?: string | undefined;
+  'admin-key'?: string | undefined;
+  config?: string | undefined;
+}
+
+const nonEmpty = (value: string | undefined): string | undefined =>
+  value === undefined || value === '' ? undefined : value;
+
+/** The master key from `--admin-key`, SWITCHYARD_ADMIN_KEY or SWITCHYARD_MASTER_KEY; none in open mode. */
+export function adminKeyFrom(values: ConnectionValues, env: NodeJS.ProcessEnv): string | undefined {
+  return (
+    nonEmpty(values['admin-key']) ??
+    nonEmpty(env['SWITCHYARD_ADMIN_KEY']) ??
+    nonEmpty(env['SWITCHYARD_MASTER_KEY'])
+  );
+}
+
+/**
+ * The gateway's base URL: `--url`, then SWITCHYARD_URL; else built as `switchyard start` would
+ * listen: PORT and HOST, then the `server` section of `--config` or SWITCHYARD_CONFIG, then
+ * 127.0.0.1:8080.
+ */
+export async function gatewayUrlFrom(values: ConnectionValues, env: NodeJS.ProcessEnv): Promise<string> {
+  const explicit = nonEmpty(values.url) ?? nonEmpty(env['SWITCHYARD_URL']);
+  if (explicit !== undefined) {
+    if (!URL.canParse(explicit) || !/^https?:$/.test(new URL(explicit).protocol)) {
+      throw new UsageError(`--url: "${explicit}" is not an http(s) URL.`);
+    }
+    return explicit.replace(/\/+$/, '');
+  }
+  const server = await serverSection(nonEmpty(values.config) ?? nonEmpty(env['SWITCHYARD_CONFIG']), env);
+  const envPort = Number(env['PORT']);
+  // the same precedence as `switchyard start`: PORT and HOST win over the file
+  const port =
+    nonEmpty(env['PORT']) !== undefined && Number.isInteger(envPort) && envPort > 0
+      ? envPort
+      : (server.port ?? 8080);
+  const configured = nonEmpty(env['HOST']) ?? server.host;
+  // a gateway bound to every interface is reached on loopback from the same machine
+  const host =
+    configured === undefined || configured === '0.0.0.0' || configured === '::' ? '127.0.0.1' : configured;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+/** Reads only `server.port` and `server.host`: provider secrets need not be set to reach the admin API. */
+async function serverSection(
+  path: string | undefined,
+  env: NodeJS.ProcessEnv,
+): Promise<{ port?: number; host?: string }> {
+  if (path === undefined) return {};
+  let raw: unknown;
+  try {
+    raw = parseYaml(await readFile(path, 'utf8'));
+  } catch (error) {
+    throw new UsageError(
+      `--config: cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    );
+  }
+  const server =
+    typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>)['server'] : undefined;
+  const resolved = interpolateEnv(server ?? {}, env, []);
+  const fields =
+    typeof resolved === 'object' && resolved !== null ? (resolved as Record<string, unknown>) : {};
+  const port = Number(fields['port']);
+  return {
+    ...(Number.isInteger(port) && port > 0 && port <= 65535 ? { port } : {}),
+    ...(typeof fields['host'] === 'string' && fields['host'] !== '' ? { host: fields['host'] } : {}),
+  };
+}
+
+/** The admin client for a command's connection flags. */
+export async function connect(
+  values: ConnectionValues,
+  env: NodeJS.ProcessEnv,
+): Promise<{ url: string; admin: AdminClient }> {
+  const url = await gatewayUrlFrom(values, env);
+  return { url, admin: createAdminClient({ baseUrl: url, adminKey: adminKeyFrom(values, env) }) };
+}

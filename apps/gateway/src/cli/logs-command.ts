@@ -1,0 +1,295 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import type { AdminClient } from './admin-client';
+import { integerFlag, parseCommandArgs, positionalArgs } from './cli-args';
+import { UsageError } from './cli-errors';
+import {
+  type Column,
+  asRecord,
+  asRecords,
+  formatCount,
+  formatTime,
+  formatUsd,
+  numberField,
+  printJson,
+  printLine,
+  renderTable,
+  text,
+} from './cli-output';
+import { CONNECTION_HELP, CONNECTION_OPTIONS, connect } from './gateway-connection';
+import { parseDurationMs, parseSince } from './parse-duration';
+
+/** Usage of `switchyard logs`. */
+export const LOGS_USAGE = `Usage:
+  switchyard logs query [filters] [--limit N] [--cursor C]
+  switchyard logs tail  [filters] [--limit N] [--interval 1s]
+
+Filters: --model M  --provider P  --customer ID  --run ID  --status CODE  --key ID|NAME
+         --since 1h|DATE  --until DATE
+query prints the newest matching rows (default 50); with --json, pass its next_cursor as
+--cursor for the next page. tail prints the last --limit rows (default 10), then new rows
+as they are logged, until Ctrl-C; with --json, one JSON object per line.
+--key is matched by the CLI on each row's key id or name (the query API has no key filter).
+
+${CONNECTION_HELP}`;
+
+const OPTIONS = {
+  ...CONNECTION_OPTIONS,
+  model: { type: 'string' },
+  provider: { type: 'string' },
+  customer: { type: 'string' },
+  run: { type: 'string' },
+  status: { type: 'string' },
+  key: { type: 'string' },
+  since: { type: 'string' },
+  until: { type: 'string' },
+  limit: { type: 'string' },
+  cursor: { type: 'string' },
+  interval: { type: 'string' },
+} as const;
+
+type Row = Readonly<Record<string, unknown>>;
+
+interface Filters {
+  query: Record<string, string | number | undefined>;
+  key: string | undefined;
+}
+
+// rows are written when a request ends, stamped with when it arrived: `tail` re-reads this
+// far behind the newest row it has shown, so slower requests that finish later still appear
+const TAIL_LOOKBACK_MS = 60_000;
+// with --key the CLI filters rows itself; it reads at most this many rows looking for matches
+const KEY_SCAN_MAX_ROWS = 20_000;
+
+function filtersFrom(
+  values: { [K in keyof typeof OPTIONS]?: string | boolean | undefined },
+  now: number,
+): Filters {
+  const str = (name: keyof typeof OPTIONS): string | undefined => {
+    const value = values[name];
+    return typeof value === 'string' && value !== '' ? value : undefined;
+  };
+  const since = str('since');
+  const until = str('until');
+  return {
+    query: {
+      model: str('model'),
+      provider: str('provider'),
+      customer_id: str('customer'),
+      run_id: str('run'),
+      status: integerFlag(str('status'), '--status', 100, 599),
+      from: since === undefined ? undefined : parseSince(since, '--since', now).toISOString(),
+      to: until === undefined ? undefined : parseSince(until, '--until', now).toISOString(),
+    },
+    key: str('key'),
+  };
+}
+
+function matchesKey(row: Row, key: string | undefined): boolean {
+  return key === undefined || row['api_key_id'] === key || row['api_key_name'] === key;
+}
+
+const COLUMNS: readonly Column[] = [
+  { header: 'TIME (UTC)' },
+  { header: 'STATUS', align: 'right' },
+  { header: 'MODEL' },
+  { header: 'PROVIDER' },
+  { header: 'KEY' },
+  { header: 'CUSTOMER' },
+  { header: 'MS', align: 'right' },
+  { header: 'TOKENS IN/OUT', align: 'right' },
+  { header: 'COST', align: 'right' },
+  { header: 'ID' },
+];
+
+function cells(row: Row): string[] {
+  const model = text(row, 'resolved_model', text(row, 'requested_model'));
+  const error = text(row, 'error_code', '');
+  return [
+    formatTime(row['ts']),
+    `${text(row, 'status')}${error === '' ? '' : ` ${error}`}`,
+    model,
+    text(row, 'provider'),
+    text(row, 'api_key_name', text(row, 'api_key_id')),
+    text(row, 'customer_id'),
+    formatCount(numberField(row, 'duration_ms')),
+    `${formatCount(numberField(row, 'input_tokens'))}/${formatCount(numberField(row, 'output_tokens'))}`,
+    formatUsd(numberField(row, 'cost_usd')),
+    text(row, 'id'),
+  ];
+}
+
+// `tail` prints rows as they come, so its columns cannot be sized from all rows at once:
+// fixed widths, long values cut with an ellipsis
+const TAIL_WIDTHS = [19, 10, 24, 12, 16, 14, 7, 13, 10, 0];
+
+function tailLine(values: readonly string[]): string {
+  return values
+    .map((value, index) => {
+      const width = TAIL_WIDTHS[index] ?? 0;
+      if (width === 0) return value;
+      const cut = value.length > width ? `${value.slice(0, width - 1)}…` : value;
+      return COLUMNS[index]?.align === 'right' ? cut.padStart(width) : cut.padEnd(width);
+    })
+    .join('  ')
+    .trimEnd();
+}
+
+async function page(
+  admin: AdminClient,
+  filters: Filters,
+  limit: number,
+  cursor: string | undefined,
+  signal?: AbortSignal,
+): Promise<{ data: Row[]; next: string | undefined }> {
+  const answer = asRecord(
+    await admin('/admin/requests', {
+      query: { ...filters.query, limit, cursor },
+      ...(signal === undefined ? {} : { signal }),
+    }),
+  );
+  return {
+    data: [...asRecords(answer['data'])],
+    next: typeof answer['next_cursor'] === 'string' ? answer['next_cursor'] : undefined,
+  };
+}
+
+/** Newest first, `limit` rows; with `--key`, pages on until enough rows match. */
+async function newest(
+  admin: AdminClient,
+  filters: Filters,
+  limit: number,
+  cursor: string | undefined,
+  signal?: AbortSignal,
+): Promise<{ data: Row[]; next: string | null }> {
+  if (filters.key === undefined) {
+    const first = await page(admin, filters, limit, cursor, signal);
+    return { data: first.data, next: first.next ?? null };
+  }
+  const found: Row[] = [];
+  let next = cursor;
+  let scanned = 0;
+  do {
+    const current = await page(admin, filters, 1000, next, signal);
+    found.push(...current.data.filter((row) => matchesKey(row, filters.key)));
+    scanned += current.data.length;
+    next = current.next;
+  } while (next !== undefined && found.length < limit && scanned < KEY_SCAN_MAX_ROWS);
+  // the page boundary is past the rows cut off by the limit, so no cursor continues exactly
+  return { data: found.slice(0, limit), next: null };
+}
+
+async function query(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const { values, positionals } = parseCommandArgs(args, OPTIONS, LOGS_USAGE);
+  if (values.help === true) return help();
+  positionalArgs(positionals, [], LOGS_USAGE);
+  if (values.interval !== undefined)
+    throw new UsageError('--interval applies to logs tail only.', LOGS_USAGE);
+  const filters = filtersFrom(values, Date.now());
+  const limit = integerFlag(values.limit, '--limit', 1, 1000) ?? 50;
+  const { admin } = await connect(values, env);
+  const result = await newest(admin, filters, limit, values.cursor);
+  if (values.json === true) {
+    printJson({ data: result.data, next_cursor: result.next });
+    return 0;
+  }
+  if (result.data.length === 0) {
+    printLine('No matching requests.');
+    return 0;
+  }
+  printLine(renderTable(COLUMNS, result.data.map(cells)));
+  if (result.next !== null)
+    printLine(`(newest ${result.data.length} shown; more with --limit, or --json and --cursor)`);
+  return 0;
+}
+
+async function tail(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const { values, positionals } = parseCommandArgs(args, OPTIONS, LOGS_USAGE);
+  if (values.help === true) return help();
+  positionalArgs(positionals, [], LOGS_USAGE);
+  if (values.cursor !== undefined || values.until !== undefined)
+    throw new UsageError('--cursor and --until apply to logs query only.', LOGS_USAGE);
+  const filters = filtersFrom(values, Date.now());
+  const limit = integerFlag(values.limit, '--limit', 1, 1000) ?? 10;
+  const intervalMs = parseDurationMs(values.interval ?? '1s', '--interval');
+  const json = values.json === true;
+  const { admin } = await connect(values, env);
+
+  const stop = new AbortController();
+  const onSignal = (): void => stop.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  // id -> ts of rows already printed, forgotten once they fall out of the lookback window
+  const seen = new Map<string, number>();
+  let newestTs = 0;
+  const print = (rows: Row[]): void => {
+    const fresh = rows.filter((row) => !seen.has(text(row, 'id')) && matchesKey(row, filters.key));
+    fresh.sort(
+      (a, b) =>
+        (numberField(a, 'ts') ?? 0) - (numberField(b, 'ts') ?? 0) ||
+        text(a, 'id').localeCompare(text(b, 'id')),
+    );
+    for (const row of fresh) {
+      const ts = numberField(row, 'ts') ?? 0;
+      seen.set(text(row, 'id'), ts);
+      newestTs = Math.max(newestTs, ts);
+      printLine(json ? JSON.stringify(row) : tailLine(cells(row)));
+    }
+  };
+  try {
+    const first = await newest(admin, filters, limit, undefined, stop.signal);
+    if (!json) printLine(tailLine(COLUMNS.map((c) => c.header)));
+    print(first.data);
+    if (newestTs === 0) newestTs = Date.now();
+    while (!stop.signal.aborted) {
+      await delay(intervalMs, undefined, { signal: stop.signal });
+      const from = newestTs - TAIL_LOOKBACK_MS;
+      const since = Math.max(
+        from,
+        typeof filters.query['from'] === 'string' ? Date.parse(filters.query['from']) : 0,
+      );
+      const window: Filters = {
+        ...filters,
+        query: { ...filters.query, from: new Date(since).toISOString() },
+      };
+      const rows: Row[] = [];
+      let cursor: string | undefined;
+      do {
+        const current = await page(admin, window, 1000, cursor, stop.signal);
+        rows.push(...current.data);
+        cursor = current.next;
+      } while (cursor !== undefined && rows.length < KEY_SCAN_MAX_ROWS);
+      print(rows);
+      for (const [id, ts] of seen) if (ts < from) seen.delete(id);
+    }
+  } catch (error) {
+    if (!stop.signal.aborted) throw error;
+  } finally {
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+  }
+  return 0;
+}
+
+function help(): number {
+  printLine(LOGS_USAGE);
+  return 0;
+}
+
+/** `switchyard logs query|tail`: the request log through `GET /admin/requests`. */
+export async function logsCommand(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const [sub, ...rest] = args;
+  switch (sub) {
+    case 'query':
+      return query(rest, env);
+    case 'tail':
+      return tail(rest, env);
+    case '--help':
+    case '-h':
+      return help();
+    default:
+      throw new UsageError(
+        sub === undefined ? 'logs needs a subcommand: query or tail.' : `Unknown logs subcommand "${sub}".`,
+        LOGS_USAGE,
+      );
+  }
+}

@@ -1,0 +1,72 @@
+import { defaultConfig } from '../config/default-config';
+import { withEnvOverrides } from '../config/env-overrides';
+import { loadConfigFile } from '../config/load-config';
+import type { ConfigFile } from '../config/config-schema';
+import { startGateway } from '../start-gateway';
+import { integerFlag, parseCommandArgs, positionalArgs } from './cli-args';
+import { EXIT_CODES } from './cli-errors';
+import { printLine } from './cli-output';
+
+/** Usage of `switchyard start`. */
+export const START_USAGE = `Usage:
+  switchyard [start] [--config FILE] [--port N] [--host H]
+
+Environment: SWITCHYARD_CONFIG, PORT, HOST, LOG_LEVEL, OPENAI_API_KEY (used when no config
+file is given), SWITCHYARD_MASTER_KEY, SWITCHYARD_KEY_SECRET, REDIS_URL, DATABASE_URL.`;
+
+const START_OPTIONS = {
+  config: { type: 'string', short: 'c' },
+  port: { type: 'string', short: 'p' },
+  host: { type: 'string' },
+} as const;
+
+function portFrom(value: string | undefined, source: string): number | undefined {
+  return integerFlag(value === '' ? undefined : value, source, 0, 65535);
+}
+
+async function loadConfig(
+  path: string | undefined,
+  env: NodeJS.ProcessEnv,
+): Promise<{ config: ConfigFile; source: string }> {
+  if (path === undefined || path === '') return { config: defaultConfig(env), source: 'built-in defaults' };
+  return { config: await loadConfigFile(path, env), source: path };
+}
+
+/** `switchyard start`: config file + environment -> listen, until SIGTERM or SIGINT. */
+export async function startCommand(args: string[], env: NodeJS.ProcessEnv): Promise<number | undefined> {
+  const { values, positionals } = parseCommandArgs(args, START_OPTIONS, START_USAGE);
+  positionalArgs(positionals, [], START_USAGE);
+  const port = portFrom(values.port, '--port') ?? portFrom(env['PORT'], 'PORT');
+  const loaded = await loadConfig(values.config ?? env['SWITCHYARD_CONFIG'], env);
+  const { source } = loaded;
+  const config = withEnvOverrides(loaded.config, env);
+  const host = values.host ?? env['HOST'] ?? config.server?.host ?? '127.0.0.1';
+  const running = await startGateway({
+    config,
+    port: port ?? config.server?.port ?? 8080,
+    host,
+    logLevel: env['LOG_LEVEL'],
+    env,
+  });
+  const model = config.models?.[0]?.name ?? `${config.providers[0]?.name ?? 'mock'}/default`;
+  printLine(
+    `Switchyard is listening on ${running.url} (config: ${source}; providers: ${config.providers.map((p) => p.name).join(', ')})`,
+  );
+  printLine(
+    `Try it:\n  curl ${running.url}/v1/chat/completions -H 'content-type: application/json' \\\n    -d '{"model":"${model}","messages":[{"role":"user","content":"Hello!"}]}'`,
+  );
+  const stop = (signal: NodeJS.Signals): void => {
+    running.app.log.info({ signal }, 'shutting down: finishing in-flight requests');
+    running.shutdown().then(
+      () => process.exit(EXIT_CODES.ok),
+      (error: unknown) => {
+        running.app.log.error({ err: error }, 'shutdown failed');
+        process.exit(EXIT_CODES.failed);
+      },
+    );
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  // keeps running: the exit code comes from the shutdown
+  return undefined;
+}

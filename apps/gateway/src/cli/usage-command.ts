@@ -1,0 +1,89 @@
+import { choiceFlag, parseCommandArgs, positionalArgs } from './cli-args';
+import {
+  asRecord,
+  asRecords,
+  formatCount,
+  formatTime,
+  formatUsd,
+  numberField,
+  printJson,
+  printLine,
+  renderTable,
+} from './cli-output';
+import { CONNECTION_HELP, CONNECTION_OPTIONS, connect } from './gateway-connection';
+import { parseSince } from './parse-duration';
+
+/** Usage of `switchyard usage`. */
+export const USAGE_USAGE = `Usage:
+  switchyard usage [--by customer|model|key|provider|run|section] [--since 7d] [--until DATE]
+
+Requests, tokens and cost from the request log, one row per group (default: --by model
+--since 24h). --since and --until take a duration back from now (30m, 24h, 7d, 2w) or an
+ISO 8601 date.
+
+${CONNECTION_HELP}`;
+
+const GROUPS = ['customer', 'model', 'key', 'provider', 'run', 'section'] as const;
+
+const OPTIONS = {
+  ...CONNECTION_OPTIONS,
+  by: { type: 'string' },
+  since: { type: 'string' },
+  until: { type: 'string' },
+} as const;
+
+/** `switchyard usage`: `GET /admin/usage` as a table. */
+export async function usageCommand(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const { values, positionals } = parseCommandArgs(args, OPTIONS, USAGE_USAGE);
+  if (values.help === true) {
+    printLine(USAGE_USAGE);
+    return 0;
+  }
+  positionalArgs(positionals, [], USAGE_USAGE);
+  const by = choiceFlag(values.by, '--by', GROUPS) ?? 'model';
+  const now = Date.now();
+  const from = parseSince(values.since ?? '24h', '--since', now);
+  const to = values.until === undefined ? undefined : parseSince(values.until, '--until', now);
+  const { admin } = await connect(values, env);
+  const report = asRecord(
+    await admin('/admin/usage', { query: { group_by: by, from: from.toISOString(), to: to?.toISOString() } }),
+  );
+  if (values.json === true) {
+    printJson(report);
+    return 0;
+  }
+  const groups = asRecords(report['groups']);
+  printLine(
+    `Usage by ${by}, ${formatTime(report['from'] ?? from.toISOString())} to ${formatTime(report['to'] ?? to?.toISOString() ?? now)} UTC`,
+  );
+  if (groups.length === 0) {
+    printLine('No requests in this window.');
+    return 0;
+  }
+  const sum = (field: string): number =>
+    groups.reduce((total, group) => total + (numberField(group, field) ?? 0), 0);
+  const row = (label: string, group: Readonly<Record<string, unknown>>): string[] => [
+    label,
+    formatCount(numberField(group, 'requests')),
+    formatCount(numberField(group, 'input_tokens')),
+    formatCount(numberField(group, 'output_tokens')),
+    formatCount(numberField(group, 'cached_tokens')),
+    formatUsd(numberField(group, 'cost_usd')),
+  ];
+  const totals = Object.fromEntries(
+    ['requests', 'input_tokens', 'output_tokens', 'cached_tokens', 'cost_usd'].map((f) => [f, sum(f)]),
+  );
+  const columns = [
+    { header: by.toUpperCase() },
+    { header: 'REQUESTS', align: 'right' },
+    { header: 'INPUT TOKENS', align: 'right' },
+    { header: 'OUTPUT TOKENS', align: 'right' },
+    { header: 'CACHED', align: 'right' },
+    { header: 'COST', align: 'right' },
+  ] as const;
+  const rows = groups.map((group) =>
+    row(typeof group['key'] === 'string' ? group['key'] : `(no ${by})`, group),
+  );
+  printLine(renderTable(columns, [...rows, row('TOTAL', totals)]));
+  return 0;
+}

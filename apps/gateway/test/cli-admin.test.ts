@@ -1,0 +1,428 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startGateway, type RunningGateway } from '../src/start-gateway';
+
+// The admin commands of the built binary against a gateway listening on port 0.
+const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+const MASTER = 'cli-test-master-key-0123456789';
+const children: ChildProcessWithoutNullStreams[] = [];
+let gateway: RunningGateway;
+let dir: string;
+
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function spawnCli(args: string[], env: Record<string, string> = {}): ChildProcessWithoutNullStreams {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      SWITCHYARD_URL: gateway.url,
+      SWITCHYARD_ADMIN_KEY: MASTER,
+      ...env,
+    },
+  });
+  children.push(child);
+  return child;
+}
+
+async function cli(args: string[], env: Record<string, string> = {}): Promise<Result> {
+  const child = spawnCli(args, env);
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  return { code, stdout, stderr };
+}
+
+async function chat(bearer: string, customer?: string): Promise<number> {
+  const response = await fetch(`${gateway.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${bearer}`,
+      'content-type': 'application/json',
+      'x-switchyard-cache': 'skip',
+      ...(customer === undefined ? {} : { 'x-switchyard-customer-id': customer }),
+    },
+    body: JSON.stringify({ model: 'mock', messages: [{ role: 'user', content: 'hi' }] }),
+  });
+  await response.arrayBuffer();
+  return response.status;
+}
+
+/** Waits until the request log holds `count` rows for the customer (rows are written in batches). */
+async function logged(customer: string, count: number): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const response = await fetch(`${gateway.url}/admin/requests?customer_id=${customer}`, {
+      headers: { authorization: `Bearer ${MASTER}` },
+    });
+    const page = (await response.json()) as { data: unknown[] };
+    if (page.data.length >= count) return;
+    if (Date.now() > deadline)
+      throw new Error(`only ${page.data.length} of ${count} rows for ${customer} were logged`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+/** Resolves with stdout once it matches, while the child keeps running. */
+function outputMatching(child: ChildProcessWithoutNullStreams, pattern: RegExp): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    child.stdout.on('data', (data: Buffer) => {
+      text += data.toString();
+      if (pattern.test(text)) resolve(text);
+    });
+    child.once('exit', (code) =>
+      reject(new Error(`exited (${String(code)}) before printing ${String(pattern)}: ${text}`)),
+    );
+  });
+}
+
+async function closedPortUrl(): Promise<string> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  server.close();
+  await once(server, 'close');
+  return `http://127.0.0.1:${port}`;
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'switchyard-cli-admin-'));
+  gateway = await startGateway({
+    config: {
+      providers: [{ name: 'mock', type: 'mock' }],
+      models: [{ name: 'mock', targets: [{ provider: 'mock', model: 'mock' }] }],
+      admin: { masterKey: MASTER },
+      requestLog: { store: 'sqlite', path: join(dir, 'requests.db'), flushIntervalMs: 10 },
+    },
+    port: 0,
+    host: '127.0.0.1',
+    logLevel: 'silent',
+  });
+});
+afterEach(() => {
+  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+});
+afterAll(async () => {
+  await gateway.shutdown();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('switchyard keys', () => {
+  it('creates a key, printing its secret once, and lists it without the secret', async () => {
+    const created = await cli([
+      'keys',
+      'create',
+      '--name',
+      'billing',
+      '--customer',
+      'acme',
+      '--rpm',
+      '600',
+      '--budget',
+      '50',
+      '--budget-period',
+      'month',
+    ]);
+    expect(created).toMatchObject({ code: 0, stderr: '' });
+    const secret = /sk-sy-[\w-]+/.exec(created.stdout)?.[0];
+    expect(created.stdout).toContain('"billing" (customer acme)');
+    expect(secret).toBeDefined();
+    expect(await chat(secret!)).toBe(200);
+
+    const [listed, json] = await Promise.all([cli(['keys', 'list']), cli(['keys', 'list', '--json'])]);
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toMatch(/^ID\s+NAME\s+CUSTOMER\s+KEY\s+STATE/);
+    expect(listed.stdout).toMatch(
+      /billing\s+acme\s+sk-sy-\.\.\.\S{4}\s+active\s+\*\s+rpm 600\s+\$50\.00\/month/,
+    );
+    expect(listed.stdout).not.toContain(secret);
+    const keys = (JSON.parse(json.stdout) as { data: Array<{ name: string; rpm: number; key?: string }> })
+      .data;
+    expect(keys.find((k) => k.name === 'billing')).toMatchObject({ rpm: 600 });
+    expect(json.stdout).not.toContain(secret);
+  });
+
+  it('puts the secret in the --json answer of create and rotate, and revokes', async () => {
+    const created = await cli([
+      'keys',
+      'create',
+      '--name',
+      'rotating',
+      '--models',
+      'mock, gpt-4o*',
+      '--json',
+    ]);
+    expect(created.code).toBe(0);
+    const key = JSON.parse(created.stdout) as { id: string; key: string; models: string[] };
+    expect(key.key).toMatch(/^sk-sy-/);
+    expect(key.models).toEqual(['mock', 'gpt-4o*']);
+
+    const rotated = await cli(['keys', 'rotate', key.id]);
+    expect(rotated.code).toBe(0);
+    const fresh = /sk-sy-[\w-]+/.exec(rotated.stdout)?.[0];
+    expect(rotated.stdout).toContain(`Rotated key ${key.id}`);
+    expect(fresh).not.toBe(key.key);
+    expect(await chat(key.key)).toBe(401);
+    expect(await chat(fresh!)).toBe(200);
+
+    const rotatedJson = await cli(['keys', 'rotate', key.id, '--json']);
+    expect((JSON.parse(rotatedJson.stdout) as { key: string }).key).toMatch(/^sk-sy-/);
+
+    const revoked = await cli(['keys', 'revoke', key.id]);
+    expect(revoked).toMatchObject({ code: 0 });
+    expect(revoked.stdout).toContain(`Revoked key ${key.id} "rotating"`);
+    const [again, listed] = await Promise.all([
+      cli(['keys', 'revoke', key.id, '--json']),
+      cli(['keys', 'list']),
+    ]);
+    expect(JSON.parse(again.stdout)).toMatchObject({ id: key.id, revoked: true });
+    expect(listed.stdout).toMatch(new RegExp(`${key.id}\\s+rotating\\s+-\\s+\\S+\\s+revoked`));
+  });
+
+  it('exits 1 with the gateway message for a refused call, and 2 for a wrong command line', async () => {
+    const [missing, noId, badFlag, badValue, unknownSub] = await Promise.all([
+      cli(['keys', 'revoke', 'key_does_not_exist']),
+      cli(['keys', 'rotate']),
+      cli(['keys', 'list', '--bogus']),
+      cli(['keys', 'create', '--rpm', 'lots']),
+      cli(['keys', 'delete', 'x']),
+    ]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('404 not_found): No key with id key_does_not_exist.');
+    expect(noId).toMatchObject({ code: 2 });
+    expect(noId.stderr).toContain('Missing KEY_ID');
+    expect(badFlag.code).toBe(2);
+    expect(badFlag.stderr).toContain("Unknown option '--bogus'");
+    expect(badFlag.stderr).toContain('switchyard keys create');
+    expect(badValue.code).toBe(2);
+    expect(badValue.stderr).toContain('--rpm: "lots" is not an integer');
+    expect(unknownSub.code).toBe(2);
+  });
+
+  it('refuses a wrong admin key with exit 1, never echoing the key', async () => {
+    const wrong = 'not-the-master-key-987654321';
+    const [human, json, flag] = await Promise.all([
+      cli(['keys', 'list'], { SWITCHYARD_ADMIN_KEY: wrong }),
+      cli(['keys', 'list', '--json'], { SWITCHYARD_ADMIN_KEY: wrong }),
+      cli(['usage', '--admin-key', wrong]),
+    ]);
+    expect(human.code).toBe(1);
+    expect(human.stderr).toContain('401 authentication_error): The master key is not valid.');
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stderr)).toEqual({
+      error: {
+        message: expect.stringContaining('The master key is not valid.') as unknown,
+        exit_code: 1,
+        status: 401,
+        code: 'authentication_error',
+      },
+    });
+    expect(flag.code).toBe(1);
+    for (const result of [human, json, flag]) expect(result.stdout + result.stderr).not.toContain(wrong);
+  });
+
+  it('reports an unreachable gateway with exit 1', async () => {
+    const url = await closedPortUrl();
+    const result = await cli(['keys', 'list'], { SWITCHYARD_URL: url });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`Cannot reach the gateway at ${url}: ECONNREFUSED`);
+  });
+});
+
+describe('switchyard usage', () => {
+  it('prints usage per customer and per model as tables and JSON', async () => {
+    await Promise.all([chat(MASTER, 'usage-acme'), chat(MASTER, 'usage-acme'), chat(MASTER, 'usage-globex')]);
+    await Promise.all([logged('usage-acme', 2), logged('usage-globex', 1)]);
+    const [byCustomer, json, byModel] = await Promise.all([
+      cli(['usage', '--by', 'customer', '--since', '7d']),
+      cli(['usage', '--by', 'customer', '--since', '7d', '--json']),
+      cli(['usage', '--by', 'model']),
+    ]);
+    expect(byCustomer.code).toBe(0);
+    expect(byCustomer.stdout).toMatch(/^Usage by customer, \d{4}-\d\d-\d\d \d\d:\d\d:\d\d to .* UTC/);
+    expect(byCustomer.stdout).toMatch(/CUSTOMER\s+REQUESTS\s+INPUT TOKENS\s+OUTPUT TOKENS\s+CACHED\s+COST/);
+    expect(byCustomer.stdout).toMatch(/usage-acme\s+2\s/);
+    expect(byCustomer.stdout).toMatch(/usage-globex\s+1\s/);
+    expect(byCustomer.stdout).toMatch(/\nTOTAL\s+\d+/);
+    const report = JSON.parse(json.stdout) as {
+      group_by: string;
+      from: string;
+      groups: Array<{ key: string | null; requests: number }>;
+    };
+    expect(report.group_by).toBe('customer');
+    expect(Date.now() - Date.parse(report.from)).toBeGreaterThanOrEqual(7 * 24 * 3600 * 1000);
+    expect(report.groups.find((g) => g.key === 'usage-acme')?.requests).toBe(2);
+    expect(byModel.stdout).toMatch(/MODEL\s+REQUESTS/);
+    expect(byModel.stdout).toMatch(/\nmock\s+\d+/);
+  });
+
+  it('rejects a bad duration or grouping with exit 2 and the accepted forms', async () => {
+    const [duration, group] = await Promise.all([
+      cli(['usage', '--since', '7days']),
+      cli(['usage', '--by', 'colour']),
+    ]);
+    expect(duration.code).toBe(2);
+    expect(duration.stderr).toContain(
+      '--since: "7days" is neither a duration (30m, 24h, 7d, 2w) nor an ISO 8601 date',
+    );
+    expect(group.code).toBe(2);
+    expect(group.stderr).toContain(
+      '--by: "colour" is not one of customer, model, key, provider, run, section.',
+    );
+  });
+});
+
+describe('switchyard logs', () => {
+  it('queries the request log with filters, as a table and as JSON', async () => {
+    const created = JSON.parse((await cli(['keys', 'create', '--name', 'logs-key', '--json'])).stdout) as {
+      key: string;
+      id: string;
+    };
+    await Promise.all([chat(MASTER, 'logs-a'), chat(MASTER, 'logs-a'), chat(created.key, 'logs-b')]);
+    await Promise.all([logged('logs-a', 2), logged('logs-b', 1)]);
+    const [table, json, byKey, limited, none] = await Promise.all([
+      cli(['logs', 'query', '--customer', 'logs-a', '--status', '200', '--since', '1h']),
+      cli(['logs', 'query', '--customer', 'logs-a', '--json']),
+      cli(['logs', 'query', '--key', 'logs-key', '--json']),
+      cli(['logs', 'query', '--customer', 'logs-a', '--limit', '1']),
+      cli(['logs', 'query', '--customer', 'nobody-at-all']),
+    ]);
+    expect(table.code).toBe(0);
+    const lines = table.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(
+      /^TIME \(UTC\)\s+STATUS\s+MODEL\s+PROVIDER\s+KEY\s+CUSTOMER\s+MS\s+TOKENS IN\/OUT\s+COST\s+ID$/,
+    );
+    expect(lines.slice(1)).toHaveLength(2);
+    for (const line of lines.slice(1)) expect(line).toMatch(/\s200\s+mock\s+mock\s+master\s+logs-a\s/);
+    const page = JSON.parse(json.stdout) as {
+      data: Array<{ customer_id: string; status: number }>;
+      next_cursor: string | null;
+    };
+    expect(page.data.map((r) => r.customer_id)).toEqual(['logs-a', 'logs-a']);
+    expect(page.next_cursor).toBeNull();
+    const keyed = JSON.parse(byKey.stdout) as { data: Array<{ api_key_id: string; customer_id: string }> };
+    expect(keyed.data.map((r) => [r.api_key_id, r.customer_id])).toEqual([[created.id, 'logs-b']]);
+    expect(limited.stdout.trim().split('\n')).toHaveLength(3);
+    expect(limited.stdout).toContain('(newest 1 shown; more with --limit, or --json and --cursor)');
+    expect(none.stdout).toBe('No matching requests.\n');
+  });
+
+  it('tails new rows until Ctrl-C, then exits 0', async () => {
+    await chat(MASTER, 'tail-before');
+    await logged('tail-before', 1);
+    const child = spawnCli([
+      'logs',
+      'tail',
+      '--interval',
+      '50ms',
+      '--limit',
+      '1',
+      '--customer',
+      'tail-before',
+    ]);
+    const first = await outputMatching(child, /tail-before/);
+    expect(first).toMatch(/^TIME \(UTC\)\s+STATUS/);
+    child.kill('SIGINT');
+    const [code] = (await once(child, 'exit')) as [number];
+    expect(code).toBe(0);
+
+    const json = spawnCli(['logs', 'tail', '--json', '--interval', '50ms', '--limit', '1', '--since', '1h']);
+    await outputMatching(json, /\n/);
+    await chat(MASTER, 'tail-after');
+    const text = await outputMatching(json, /tail-after/);
+    const rows = text
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { customer_id: string });
+    expect(rows.at(-1)?.customer_id).toBe('tail-after');
+    expect(new Set(rows.map((r) => JSON.stringify(r))).size).toBe(rows.length);
+    json.kill('SIGINT');
+    const [jsonCode] = (await once(json, 'exit')) as [number];
+    expect(jsonCode).toBe(0);
+  });
+
+  it('rejects flags of the other subcommand and bad values with exit 2', async () => {
+    const [interval, cursor, status, noSub] = await Promise.all([
+      cli(['logs', 'query', '--interval', '1s']),
+      cli(['logs', 'tail', '--cursor', 'abc']),
+      cli(['logs', 'query', '--status', 'ok']),
+      cli(['logs']),
+    ]);
+    expect([interval.code, cursor.code, status.code, noSub.code]).toEqual([2, 2, 2, 2]);
+    expect(status.stderr).toContain('--status: "ok" is not an integer from 100 to 599.');
+    expect(noSub.stderr).toContain('logs needs a subcommand: query or tail.');
+  });
+});
+
+describe('switchyard bench', () => {
+  it('loads the gateway and prints a summary table, or JSON', async () => {
+    const [human, json] = await Promise.all([
+      cli(['bench', '-d', '1', '-c', '1']),
+      cli(['bench', '--duration', '1s', '--connections', '1', '--stream', '--json']),
+    ]);
+    expect(human.code).toBe(0);
+    for (const label of ['Requests/s', 'Latency p50', 'Latency p90', 'Latency p99', 'Errors', 'Non-2xx']) {
+      expect(human.stdout).toMatch(new RegExp(`\\n${label}\\s+\\S`));
+    }
+    expect(human.stdout).toMatch(/Non-2xx\s+0\n/);
+    expect(json.code).toBe(0);
+    const summary = JSON.parse(json.stdout) as {
+      stream: boolean;
+      requests: number;
+      errors: number;
+      non_2xx: number;
+      latency_ms: Record<string, number>;
+      status_codes: Record<string, number>;
+    };
+    expect(summary).toMatchObject({ stream: true, errors: 0, non_2xx: 0 });
+    expect(summary.requests).toBeGreaterThan(0);
+    expect(summary.status_codes['200']).toBe(summary.requests);
+    expect(Object.keys(summary.latency_ms)).toEqual(['p50', 'p90', 'p99', 'mean', 'max']);
+  }, 60_000);
+
+  it('stops before the load when the gateway refuses the request, with its message', async () => {
+    const [badKey, badModel, badDuration] = await Promise.all([
+      cli(['bench', '-d', '1', '--api-key', 'sk-sy-not-a-real-key']),
+      cli(['bench', '-d', '1', '--model', 'no-such-model', '--json']),
+      cli(['bench', '-d', 'forever']),
+    ]);
+    expect(badKey.code).toBe(1);
+    expect(badKey.stderr).toContain('The gateway refused the benchmark request (401 authentication_error)');
+    expect(badKey.stdout).toBe('');
+    expect(badModel.code).toBe(1);
+    expect(JSON.parse(badModel.stderr)).toMatchObject({ error: { status: 404, exit_code: 1 } });
+    expect(badDuration.code).toBe(2);
+  }, 60_000);
+});
+
+describe('switchyard config validate --json', () => {
+  it('lists every problem as JSON and exits 1', async () => {
+    const file = join(dir, 'bad.yaml');
+    await writeFile(file, 'server: { port: eighty }\nproviders: [ { name: a, type: nope } ]\n');
+    const result = await cli(['config', 'validate', file, '--json']);
+    expect(result.code).toBe(1);
+    const report = JSON.parse(result.stdout) as { valid: boolean; problems: string[] };
+    expect(report.valid).toBe(false);
+    expect(report.problems.some((p) => p.includes('/server/port'))).toBe(true);
+    const good = join(dir, 'good.yaml');
+    await writeFile(good, 'providers: [ { name: mock, type: mock } ]\n');
+    expect(JSON.parse((await cli(['config', 'validate', good, '--json'])).stdout)).toEqual({
+      file: good,
+      valid: true,
+      problems: [],
+    });
+  });
+});
