@@ -128,3 +128,5 @@ export { ANTHROPIC_DEFAULTS, AnthropicAdapter, anthropicProvider, AnthropicProvi
 export type { AnthropicProviderOptions } from './providers/anthropic';
 export { AZURE_OPENAI_DEFAULTS, AzureOpenAIAdapter, azureOpenAIProvider, AzureOpenAIProviderOptionsSchema } from './providers/azure-openai';
 export type { AzureOpenAIProviderOptions } from './providers/azure-openai';
+export { BEDROCK_DEFAULTS, BedrockAdapter, bedrockProvider, BedrockProviderOptionsSchema } from './providers/bedrock';
+export type { BedrockProviderOptions } from './providers/bedrock';

@@ -1,5 +1,5 @@
 import { Value } from '@sinclair/typebox/value';
-import { createMockUpstream, type MockUpstream } from '@switchyard/testing';
+import { BEDROCK_TEST_CREDENTIALS, createMockUpstream, type MockUpstream } from '@switchyard/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtinProvidersPlugin } from '../src/gateway/builtin-providers-plugin';
 import { createGateway, type Gateway } from '../src/gateway/create-gateway';
@@ -34,6 +34,8 @@ function optionCandidates(type: string, url: string): Array<Record<string, unkno
       return [{ baseUrl: url }];
     case 'cohere':
       return [{ apiKey: KEY, baseUrl: url }];
+    case 'bedrock':
+      return [{ region: 'us-east-1', baseUrl: url, ...BEDROCK_TEST_CREDENTIALS }];
     default:
       return [
         { apiKey: KEY, baseUrl: `${url}/v1` },
@@ -74,7 +76,7 @@ afterAll(async () => {
 
 describe('translation matrix', () => {
   it('walks every built-in provider type', () => {
-    expect(types).toEqual(expect.arrayContaining(['openai', 'gemini', 'ollama', 'cohere', 'groq', 'mock']));
+    expect(types).toEqual(expect.arrayContaining(['openai', 'gemini', 'ollama', 'cohere', 'groq', 'mock', 'anthropic', 'bedrock']));
   });
 
   describe.each(types)('%s', (type) => {

@@ -1,5 +1,5 @@
 import { createGateway, type ChatUsage, type GatewayPlugin, type ProviderRegistry, type RequestContext } from '@switchyard/proxy-core';
-import { createMockUpstream, type MockUpstream } from '@switchyard/testing';
+import { BEDROCK_TEST_CREDENTIALS, createMockUpstream, type MockUpstream } from '@switchyard/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPricingPlugin } from '../src/pricing/pricing-plugin';
 
@@ -11,6 +11,7 @@ const MODEL = 'equality-model';
 /** How a provider type is pointed at the mock upstream (most take a `baseUrl`). */
 function connection(type: string, url: string): Record<string, unknown> {
   if (type === 'azure-openai') return { endpoint: url, apiKey: 'sk-test-equality' };
+  if (type === 'bedrock') return { baseUrl: url, region: 'us-east-1', ...BEDROCK_TEST_CREDENTIALS };
   return { baseUrl: url, apiKey: 'sk-test-equality' };
 }
 /** Types with no upstream wire format to compare (the in-process mock answers itself). */

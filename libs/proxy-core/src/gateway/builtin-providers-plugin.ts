@@ -1,6 +1,7 @@
 import type { GatewayPlugin } from '../hooks/gateway-hooks';
 import { anthropicProvider } from '../providers/anthropic';
 import { azureOpenAIProvider } from '../providers/azure-openai';
+import { bedrockProvider } from '../providers/bedrock';
 import { cohereProvider } from '../providers/cohere';
 import { geminiProvider } from '../providers/gemini';
 import { mockProvider } from '../providers/mock';
@@ -20,6 +21,7 @@ export const builtinProvidersPlugin: GatewayPlugin = {
       for (const preset of openAIPresetProviders) registry.register(preset);
       registry.register(anthropicProvider);
       registry.register(azureOpenAIProvider);
+      registry.register(bedrockProvider);
     });
   },
 };

@@ -10,10 +10,18 @@ export interface UpstreamRequestOptions {
   headers: Record<string, string>;
   /** A JSON body, serialised once here. */
   json?: unknown;
+  /**
+   * A body serialised by the caller (who also sets its `content-type`), for providers whose
+   * request signature covers the exact bytes sent (AWS SigV4). Ignored when `json` is set.
+   */
+  body?: string;
   signal: AbortSignal;
   dispatcher: Dispatcher;
-  /** Reads the provider's error body into a message and code; the default reads OpenAI's shape. */
-  readError?: (body: unknown) => Pick<UpstreamFailure, 'message' | 'providerCode' | 'code'>;
+  /**
+   * Reads the provider's error body (and, for providers that name the error in a header,
+   * the response headers) into a message and code; the default reads OpenAI's shape.
+   */
+  readError?: (body: unknown, headers: UpstreamResponse['headers']) => Pick<UpstreamFailure, 'message' | 'providerCode' | 'code'>;
 }
 
 /** A successful upstream answer whose body is still unread. */
@@ -47,7 +55,7 @@ async function readBodyText(body: UpstreamResponse['body']): Promise<string> {
  */
 export async function upstreamRequest(options: UpstreamRequestOptions): Promise<UpstreamResponse> {
   const headers: Record<string, string> = { ...options.headers };
-  let body: string | undefined;
+  let body: string | undefined = options.body;
   if (options.json !== undefined) {
     body = JSON.stringify(options.json);
     headers['content-type'] = 'application/json';
@@ -74,7 +82,7 @@ export async function upstreamRequest(options: UpstreamRequestOptions): Promise<
   } catch {
     // a non-JSON error body (an HTML page from a proxy, say) keeps its text as the message
   }
-  const read = (options.readError ?? readOpenAIStyleError)(parsed);
+  const read = (options.readError ?? readOpenAIStyleError)(parsed, response.headers);
   throw upstreamError({
     provider: options.provider,
     status: response.statusCode,

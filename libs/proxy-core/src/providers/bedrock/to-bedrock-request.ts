@@ -1,0 +1,163 @@
+import { SwitchyardError } from '../../errors/switchyard-error';
+import type { ChatCompletionRequest, ChatContentPart, ChatMessage, ChatTextPart, ChatToolChoice } from '../../wire/openai-chat';
+import type { BedrockContentBlock, BedrockConverseRequest, BedrockImageFormat, BedrockMessage, BedrockToolChoice } from './bedrock-wire';
+
+const DATA_URL = /^data:([^;,]+);base64,(.*)$/s;
+
+const IMAGE_FORMATS: Readonly<Record<string, BedrockImageFormat>> = {
+  'image/png': 'png',
+  'image/jpeg': 'jpeg',
+  'image/jpg': 'jpeg',
+  'image/gif': 'gif',
+  'image/webp': 'webp',
+};
+
+function invalid(message: string, param: string): SwitchyardError {
+  return new SwitchyardError('invalid_request', message, { param });
+}
+
+function textOf(content: string | ChatTextPart[] | null | undefined): string {
+  if (content === null || content === undefined) return '';
+  return typeof content === 'string' ? content : content.map((part) => part.text).join('');
+}
+
+/** An OpenAI image URL -> a Converse image block. Only base64 `data:` URLs: Converse fetches nothing. */
+function toBedrockImage(url: string, param: string): BedrockContentBlock {
+  const data = DATA_URL.exec(url);
+  if (data === null) {
+    if (/^https?:\/\//i.test(url)) {
+      throw invalid('Bedrock Converse does not fetch image URLs; send the image as a base64 data: URL.', param);
+    }
+    throw invalid('Images must be base64 data: URLs for this provider.', param);
+  }
+  const format = IMAGE_FORMATS[(data[1] ?? '').toLowerCase()];
+  if (format === undefined) throw invalid(`Bedrock accepts png, jpeg, gif and webp images, not "${data[1] ?? ''}".`, param);
+  return { image: { format, source: { bytes: data[2] ?? '' } } };
+}
+
+function userBlocks(content: string | ChatContentPart[], param: string): BedrockContentBlock[] {
+  // Converse rejects blank text blocks, so empty text is left out
+  if (typeof content === 'string') return content.length > 0 ? [{ text: content }] : [];
+  return content.flatMap((part, index): BedrockContentBlock[] => {
+    if (part.type === 'text') return part.text.length > 0 ? [{ text: part.text }] : [];
+    if (part.type === 'image_url') return [toBedrockImage(part.image_url.url, `${param}.${index}.image_url.url`)];
+    throw invalid(`Content part type "${(part as { type: string }).type}" is not supported by this provider.`, `${param}.${index}.type`);
+  });
+}
+
+function toolInput(args: string, param: string): unknown {
+  if (args.trim().length === 0) return {};
+  try {
+    return JSON.parse(args) as unknown;
+  } catch {
+    throw invalid('Tool call arguments must be a JSON object.', param);
+  }
+}
+
+function messageBlocks(message: ChatMessage, index: number): BedrockContentBlock[] {
+  const param = `messages.${index}`;
+  switch (message.role) {
+    case 'user':
+      return userBlocks(message.content, `${param}.content`);
+    case 'assistant': {
+      const text = textOf(message.content);
+      const blocks: BedrockContentBlock[] = text.length > 0 ? [{ text }] : [];
+      for (const [t, call] of (message.tool_calls ?? []).entries()) {
+        blocks.push({ toolUse: { toolUseId: call.id, name: call.function.name, input: toolInput(call.function.arguments, `${param}.tool_calls.${t}.function.arguments`) } });
+      }
+      return blocks;
+    }
+    case 'tool': {
+      const text = textOf(message.content);
+      return [{ toolResult: { toolUseId: message.tool_call_id, content: text.length > 0 ? [{ text }] : [] } }];
+    }
+    case 'system':
+    case 'developer':
+      return [];
+  }
+}
+
+function turns(messages: ChatMessage[]): BedrockMessage[] {
+  const result: BedrockMessage[] = [];
+  messages.forEach((message, index) => {
+    if (message.role === 'system' || message.role === 'developer') return;
+    const blocks = messageBlocks(message, index);
+    if (blocks.length === 0) return;
+    const role = message.role === 'assistant' ? 'assistant' : 'user';
+    const last = result.at(-1);
+    // Converse wants alternating turns: consecutive tool results (and a user message after
+    // them) become one user turn, tool results first
+    if (last !== undefined && last.role === role) last.content.push(...blocks);
+    else result.push({ role, content: blocks });
+  });
+  return result;
+}
+
+function systemBlocks(messages: ChatMessage[]): Array<{ text: string }> {
+  return messages.flatMap((message) => {
+    if (message.role !== 'system' && message.role !== 'developer') return [];
+    const text = textOf(message.content);
+    return text.length > 0 ? [{ text }] : [];
+  });
+}
+
+function usesTools(messages: BedrockMessage[]): boolean {
+  return messages.some((message) => message.content.some((block) => block.toolUse !== undefined || block.toolResult !== undefined));
+}
+
+function toolChoice(choice: Exclude<ChatToolChoice, 'none'> | undefined): BedrockToolChoice | undefined {
+  if (choice === undefined || choice === 'auto') return undefined;
+  if (choice === 'required') return { any: {} };
+  return { tool: { name: choice.function.name } };
+}
+
+/**
+ * OpenAI chat request -> Converse body: system and developer messages become `system`,
+ * tool calls `toolUse` blocks, tool messages `toolResult` blocks in one user turn, base64
+ * images `image` blocks; `max_tokens`, `temperature`, `top_p` and `stop` go to
+ * `inferenceConfig`, `tools` and `tool_choice` to `toolConfig`.
+ * @see https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_Converse.html
+ */
+export function toBedrockRequest(request: ChatCompletionRequest): BedrockConverseRequest {
+  if (typeof request.n === 'number' && request.n > 1) {
+    throw new SwitchyardError('unsupported_feature', 'Bedrock returns one choice per request; "n" must be 1.', { param: 'n' });
+  }
+  if (request.response_format !== undefined && request.response_format.type !== 'text') {
+    throw new SwitchyardError('unsupported_feature', 'Bedrock Converse does not support "response_format"; describe the format in the prompt or use a tool.', { param: 'response_format' });
+  }
+  const body: BedrockConverseRequest = { messages: turns(request.messages) };
+  const system = systemBlocks(request.messages);
+  if (system.length > 0) body.system = system;
+  const inference: NonNullable<BedrockConverseRequest['inferenceConfig']> = {};
+  const maxTokens = request.max_completion_tokens ?? request.max_tokens;
+  if (typeof maxTokens === 'number') inference.maxTokens = maxTokens;
+  if (typeof request.temperature === 'number') inference.temperature = request.temperature;
+  if (typeof request.top_p === 'number') inference.topP = request.top_p;
+  if (request.stop !== undefined && request.stop !== null) inference.stopSequences = typeof request.stop === 'string' ? [request.stop] : request.stop;
+  if (Object.keys(inference).length > 0) body.inferenceConfig = inference;
+
+  const tools = request.tools ?? [];
+  const history = usesTools(body.messages);
+  if (request.tool_choice === 'none') {
+    // Converse has no "none": leaving the tools out is the same, unless the history holds
+    // tool blocks, which Converse only accepts together with a toolConfig
+    if (history && tools.length > 0) {
+      throw new SwitchyardError('unsupported_feature', 'Bedrock Converse cannot forbid tool calls ("tool_choice": "none") in a conversation that already holds tool calls.', { param: 'tool_choice' });
+    }
+    return body;
+  }
+  if (tools.length > 0) {
+    const choice = toolChoice(request.tool_choice);
+    body.toolConfig = {
+      tools: tools.map((tool) => ({
+        toolSpec: {
+          name: tool.function.name,
+          ...(tool.function.description === undefined ? {} : { description: tool.function.description }),
+          inputSchema: { json: tool.function.parameters ?? { type: 'object', properties: {} } },
+        },
+      })),
+      ...(choice === undefined ? {} : { toolChoice: choice }),
+    };
+  }
+  return body;
+}
