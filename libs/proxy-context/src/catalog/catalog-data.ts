@@ -2,12 +2,13 @@ import type { ModelInfo } from '@switchyard/proxy-core';
 
 /**
  * Where the shipped model facts come from and when they were compiled. Prices are
- * references in USD per million tokens (standard tier, shortest-context tier where a
- * vendor charges more for long prompts); override them in config when they change.
+ * references in USD per million tokens (standard tier, shortest-context tier, peak hours
+ * where a vendor has off-peak rates); a test holds them equal to the pricing registry
+ * that bills requests (`@pydantic/genai-prices`). Override them in config when they change.
  */
 export const MODEL_CATALOG_SOURCE = {
   source: "Vendors' published model and pricing pages (OpenAI, Anthropic, Google, Mistral, Groq, DeepSeek)",
-  compiledOn: '2025-08-15',
+  compiledOn: '2026-11-30',
 } as const;
 
 const TEXT = ['text'] as const;
@@ -54,8 +55,8 @@ export const BUILTIN_MODELS: readonly ModelInfo[] = Object.freeze([
   model('claude-3-5-haiku', 'anthropic', 200_000, 8_192, TEXT_IMAGE, [0.8, 4, 0.08]),
   model('claude-3-haiku', 'anthropic', 200_000, 4_096, TEXT_IMAGE, [0.25, 1.25, 0.03]),
   // Google
-  model('gemini-2.5-pro', 'google', 1_048_576, 65_536, TEXT_IMAGE, [1.25, 10, 0.31]),
-  model('gemini-2.5-flash', 'google', 1_048_576, 65_536, TEXT_IMAGE, [0.3, 2.5, 0.075]),
+  model('gemini-2.5-pro', 'google', 1_048_576, 65_536, TEXT_IMAGE, [1.25, 10, 0.125]),
+  model('gemini-2.5-flash', 'google', 1_048_576, 65_536, TEXT_IMAGE, [0.3, 2.5, 0.03]),
   model('gemini-2.0-flash', 'google', 1_048_576, 8_192, TEXT_IMAGE, [0.1, 0.4, 0.025]),
   model('gemini-1.5-pro', 'google', 2_097_152, 8_192, TEXT_IMAGE, [1.25, 5]),
   model('gemini-1.5-flash', 'google', 1_048_576, 8_192, TEXT_IMAGE, [0.075, 0.3]),

@@ -75,9 +75,11 @@ function secondsOfDay(date: Date): number {
   return date.getUTCHours() * 3600 + date.getUTCMinutes() * 60 + date.getUTCSeconds();
 }
 
-function clockSeconds(hhmmss: string): number {
-  const [h = 0, m = 0, s = 0] = hhmmss.split(':').map(Number);
-  return h * 3600 + m * 60 + s;
+// the catalog writes UTC clock times as `HH:MM:SSZ` (a trailing zone designator)
+function clockSeconds(clock: string): number {
+  const match = /^(\d{2}):(\d{2})(?::(\d{2}))?/.exec(clock);
+  if (match === null) throw new Error(`unreadable time of day in the price catalog: ${clock}`);
+  return Number(match[1]) * 3600 + Number(match[2]) * 60 + Number(match[3] ?? 0);
 }
 
 /** The price in force at `at` (the catalog keeps dated and time-of-day prices). */

@@ -23,6 +23,17 @@ describe('pricing registry', () => {
     expect(registry.tokenCost(target, { inputTokens: 300_000, outputTokens: 500 })?.totalUsd).toBe(0.7575);
   });
 
+  it('prices by the time of day where the catalog does (DeepSeek off-peak hours)', () => {
+    const at = (clock: string) => createPricingRegistry({ now: () => new Date(`2026-11-23T${clock}Z`) });
+    const target = { provider: 'deepseek', model: 'deepseek-chat' };
+    const usage = { inputTokens: 1_000_000, outputTokens: 1_000_000 };
+    // standard rates from 00:30 to 16:30 UTC, half outside them
+    expect(at('12:00:00').tokenCost(target, usage)?.totalUsd).toBe(0.27 + 1.1);
+    expect(at('00:30:00').tokenCost(target, usage)?.totalUsd).toBe(0.27 + 1.1);
+    expect(at('16:30:00').tokenCost(target, usage)?.totalUsd).toBe(0.135 + 0.55);
+    expect(at('23:59:59').tokenCost(target, usage)?.totalUsd).toBe(0.135 + 0.55);
+  });
+
   it('prices Anthropic cache writes and reads apart, and matches dated snapshots', () => {
     const registry = createPricingRegistry({ now });
     const cost = registry.tokenCost(
