@@ -17,5 +17,6 @@ describe('README example', () => {
     expect(result.stdout).toContain('call 1: cache MISS');
     expect(result.stdout).toContain('call 2: cache HIT');
     expect(result.stdout).toMatch(/condensed: middle-out removed \d+ messages/);
-  });
+    // a child process that loads two tokenizer encodings: slow on a loaded machine
+  }, 90_000);
 });

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 
 /** The output of running an example file with tsx, as a user would run the README's code. */
 export function runExample(file: string): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, ['--import', 'tsx', file], { encoding: 'utf8', timeout: 30_000 });
+  const result = spawnSync(process.execPath, ['--import', 'tsx', file], { encoding: 'utf8', timeout: 90_000 });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
