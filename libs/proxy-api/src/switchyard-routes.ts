@@ -2,11 +2,13 @@ import { createGateway, type Gateway, type GatewayOptions } from '@switchyard/pr
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { APP_DEFAULTS, type SwitchyardRoutesOptions } from './app-options';
 import { ContextWiring } from './context/context-wiring';
+import { errorBody } from './http/error-shape';
 import { toErrorReply } from './http/to-error-reply';
 import { chatCompletionsRoute } from './routes/chat-completions-route';
 import { completionsRoute } from './routes/completions-route';
 import { embeddingsRoute } from './routes/embeddings-route';
 import { healthRoute } from './routes/health-route';
+import { messagesRoute } from './routes/messages-route';
 import { modelsRoute } from './routes/models-route';
 import { registerProduction } from './production/register-production';
 import { registerObservability } from './observability/register-observability';
@@ -19,7 +21,8 @@ function isGateway(value: Gateway | GatewayOptions): value is Gateway {
 
 /**
  * The Switchyard HTTP routes as a Fastify plugin, to register inside an existing app
- * (under a prefix if wanted). Errors inside it leave as OpenAI-shaped bodies.
+ * (under a prefix if wanted). Errors inside it leave as OpenAI-shaped bodies (Anthropic-shaped
+ * on `/v1/messages`).
  * @example
  * app.register(switchyardRoutes, { prefix: '/llm', gateway: { providers: [{ name: 'mock', type: 'mock' }] } });
  */
@@ -45,7 +48,7 @@ export const switchyardRoutes: FastifyPluginAsync<SwitchyardRoutesOptions> = asy
     const error = toErrorReply(thrown);
     if (error.status >= 500) request.log.error({ err: error.cause ?? error, code: error.code }, error.message);
     if (error.retryAfterMs !== undefined) reply.header('retry-after', Math.max(1, Math.ceil(error.retryAfterMs / 1000)));
-    return reply.code(error.status).send(error.toJSON());
+    return reply.code(error.status).send(errorBody(request, error));
   });
   app.setNotFoundHandler(async (request, reply) =>
     reply.code(404).send({ error: { message: `Unknown route ${request.method} ${request.url.split('?')[0] ?? ''}.`, type: 'invalid_request_error', param: null, code: 'not_found' } }),
@@ -61,6 +64,7 @@ export const switchyardRoutes: FastifyPluginAsync<SwitchyardRoutesOptions> = asy
 
   chatCompletionsRoute(app, gateway, bodyLimit);
   completionsRoute(app, gateway, bodyLimit);
+  messagesRoute(app, gateway, bodyLimit);
   embeddingsRoute(app, gateway, bodyLimit);
   modelsRoute(app, gateway);
   healthRoute(app);

@@ -65,12 +65,12 @@ afterAll(async () => {
   }
 });
 
-async function call(key: string, payload: unknown, options: { signal?: AbortSignal; header?: 'authorization' | 'x-api-key' } = {}): Promise<void> {
+async function call(key: string, payload: unknown, options: { signal?: AbortSignal; header?: 'authorization' | 'x-api-key'; path?: string } = {}): Promise<void> {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (options.header === 'x-api-key') headers['x-api-key'] = key;
   else headers['authorization'] = `Bearer ${key}`;
   try {
-    const response = await request(`${url}/v1/chat/completions`, { method: 'POST', headers, body: JSON.stringify(payload), signal: options.signal });
+    const response = await request(`${url}${options.path ?? '/v1/chat/completions'}`, { method: 'POST', headers, body: JSON.stringify(payload), signal: options.signal });
     seen.push(JSON.stringify(response.headers), await response.body.text());
   } catch (error) {
     seen.push(String(error));
@@ -94,7 +94,13 @@ describe('a planted canary key', () => {
       await call(key, { model: 'gpt' }); // invalid body
       await call(`${key}x`, chat()); // a near miss
       await call(key.slice(0, -1), chat()); // another
-      await call(key, chat(), { header: 'x-api-key' }); // wrong header
+      await call(key, chat(), { header: 'x-api-key' }); // the Anthropic SDK's header, on chat
+      // the Anthropic ingress, keyed the way the Anthropic SDK sends it
+      const messages = { path: '/v1/messages', header: 'x-api-key' as const };
+      await call(key, { ...chat(), max_tokens: 16 }, messages); // success
+      await call(key, { ...chat(), max_tokens: 16, stream: true }, messages); // streamed success
+      await call(key, chat(), messages); // invalid body (no max_tokens)
+      await call(`${key}x`, { ...chat(), max_tokens: 16 }, messages); // a near miss
       upstream.fault({ kind: 'status', status: 500, body: { error: { message: 'boom' } }, times: 3 });
       await call(key, chat()); // upstream error
       resetUpstream();
@@ -121,7 +127,7 @@ describe('a planted canary key', () => {
     }
     // every path above was really taken
     const responses = seen.join('');
-    for (const expected of ['"object":"chat.completion"', 'chat.completion.chunk', 'model_not_found', 'invalid_request', 'authentication_error', 'upstream_error', 'upstream_timeout']) {
+    for (const expected of ['"object":"chat.completion"', 'chat.completion.chunk', 'model_not_found', 'invalid_request', 'authentication_error', 'upstream_error', 'upstream_timeout', '"type":"message"', 'event: message_stop', 'invalid_request_error']) {
       expect(responses, expected).toContain(expected);
     }
     const upstreamSaw = upstreamSeen.join('') + JSON.stringify(upstream.requests);

@@ -164,7 +164,8 @@ describe('CORS and OpenAPI', () => {
     apps.push(app);
     const document = (await app.inject({ method: 'GET', url: '/openapi.json' })).json<{ openapi: string; paths: Record<string, Record<string, unknown>> }>();
     expect(document.openapi).toMatch(/^3\./);
-    expect(Object.keys(document.paths)).toEqual(expect.arrayContaining(['/v1/chat/completions', '/v1/embeddings', '/admin/keys', '/admin/keys/{id}']));
+    expect(Object.keys(document.paths)).toEqual(expect.arrayContaining(['/v1/chat/completions', '/v1/messages', '/v1/embeddings', '/admin/keys', '/admin/keys/{id}']));
+    expect(JSON.stringify(document.paths['/v1/messages'])).toContain('max_tokens');
     expect(JSON.stringify(document.paths['/v1/chat/completions'])).toContain('messages');
     const docs = await app.inject({ method: 'GET', url: '/docs' });
     expect(docs.headers['content-type']).toContain('text/html');

@@ -29,6 +29,28 @@ export type {
 export type { Embedding, EmbeddingRequest, EmbeddingResponse, ModelEntry, ModelList } from './wire/openai-embeddings';
 export { ChatCompletionRequestSchema, EmbeddingRequestSchema } from './wire/chat-request-schema';
 
+// the Anthropic Messages ingress: Anthropic request -> chat request, chat answers -> Anthropic shapes
+export { AnthropicMessagesRequestSchema } from './ingress/anthropic-messages-schema';
+export { messagesToChatRequest, TOOL_ERROR_PREFIX } from './ingress/messages-to-chat-request';
+export { anthropicMessageId, chatToAnthropicMessage } from './ingress/chat-to-anthropic-message';
+export type { AnthropicIngressMessage } from './ingress/chat-to-anthropic-message';
+export { chatStreamToAnthropicEvents, ChatToAnthropicStreamMapper } from './ingress/chat-stream-to-anthropic-events';
+export { mapChatUsageToAnthropic } from './ingress/map-chat-usage-to-anthropic';
+export type { AnthropicIngressUsage } from './ingress/map-chat-usage-to-anthropic';
+export { mapFinishReasonToAnthropic } from './ingress/map-finish-reason-to-anthropic';
+export { ANTHROPIC_ERROR_TYPES, toAnthropicError } from './ingress/to-anthropic-error';
+export type { AnthropicErrorType, AnthropicIngressErrorBody } from './ingress/to-anthropic-error';
+export type {
+  AnthropicMessageParam,
+  AnthropicMessagesRequest,
+  AnthropicRequestBlock,
+  AnthropicStopReason,
+  AnthropicStreamEvent,
+  AnthropicTool,
+  AnthropicToolChoice,
+  AnthropicUsage,
+} from './providers/anthropic/anthropic-wire';
+
 // errors
 export { ERROR_CATALOG, isSwitchyardErrorCode } from './errors/error-catalog';
 export type { ErrorCodeInfo, SwitchyardErrorCode } from './errors/error-catalog';

@@ -1,11 +1,15 @@
 import { Value } from '@sinclair/typebox/value';
-import { BEDROCK_TEST_CREDENTIALS, createMockUpstream, type MockUpstream } from '@switchyard/testing';
+import { anthropicMessageProblems, anthropicStreamProblems, BEDROCK_TEST_CREDENTIALS, createMockUpstream, type MockUpstream } from '@switchyard/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtinProvidersPlugin } from '../src/gateway/builtin-providers-plugin';
 import { createGateway, type Gateway } from '../src/gateway/create-gateway';
 import { createGatewayHooks } from '../src/hooks/gateway-hooks';
 import { ProviderRegistry } from '../src/providers/provider-registry';
 import type { ChatCompletionChunk, ChatCompletionRequest } from '../src/wire/openai-chat';
+import { chatStreamToAnthropicEvents } from '../src/ingress/chat-stream-to-anthropic-events';
+import { chatToAnthropicMessage } from '../src/ingress/chat-to-anthropic-message';
+import { messagesToChatRequest } from '../src/ingress/messages-to-chat-request';
+import type { AnthropicMessagesRequest } from '../src/providers/anthropic/anthropic-wire';
 import { ChatCompletionChunkSchema, ChatCompletionSchema } from './support/openai-response-schemas';
 import { toolRoundTripRequest } from './support/provider-test-kit';
 
@@ -92,6 +96,48 @@ describe('translation matrix', () => {
       }
       for (const chunk of chunks) expect(Value.Errors(ChatCompletionChunkSchema, chunk).First()).toBeUndefined();
       expect(chunks.filter((chunk) => chunk.choices.some((choice) => choice.finish_reason !== null))).toHaveLength(1);
+    });
+  });
+});
+
+// The Anthropic ingress (/v1/messages) over the same adapters: an Anthropic request, translated
+// to chat, answered by each provider, translated back, must be a valid Anthropic message or stream.
+const messagesRequests: Array<[string, AnthropicMessagesRequest]> = [
+  ['text', { model: 'm', max_tokens: 128, system: 'Be brief.', messages: [{ role: 'user', content: 'Hello!' }] }],
+  [
+    'tools',
+    {
+      model: 'm',
+      max_tokens: 256,
+      system: [{ type: 'text', text: 'You are a helpful assistant.' }],
+      tools: [{ name: 'get_weather', description: 'Current weather', input_schema: { type: 'object', properties: { location: { type: 'string' } }, required: ['location'] } }],
+      tool_choice: { type: 'any' },
+      messages: [
+        { role: 'user', content: [{ type: 'text', text: 'Weather where this photo was taken?' }, { type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==' } }] },
+        { role: 'assistant', content: [{ type: 'tool_use', id: 'call_1', name: 'get_weather', input: { location: 'Boston, MA' } }] },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'call_1', content: '{"temperature_c":21}' }, { type: 'text', text: 'And tomorrow?' }] },
+      ],
+    },
+  ],
+];
+
+describe('translation matrix through the Anthropic ingress', () => {
+  describe.each(types)('%s', (type) => {
+    it.each(messagesRequests)('answers a %s request with a valid Anthropic message', async (_kind, request) => {
+      const answer = await gateway.chat(messagesToChatRequest({ ...request, model: `p-${type}/matrix-model` }));
+      const message = chatToAnthropicMessage(answer);
+      expect(anthropicMessageProblems(message)).toEqual([]);
+      if (_kind === 'tools') expect(message.stop_reason).toBe('tool_use');
+    });
+
+    it.each(messagesRequests)('streams a %s request as a valid Anthropic event sequence', async (_kind, request) => {
+      const chat = messagesToChatRequest({ ...request, model: `p-${type}/matrix-model`, stream: true });
+      const events = [];
+      for await (const event of chatStreamToAnthropicEvents(await gateway.stream(chat), `p-${type}/matrix-model`)) {
+        // as the client reads it: the event name and the JSON data
+        events.push({ event: event.type, data: JSON.parse(JSON.stringify(event)) as unknown });
+      }
+      expect(anthropicStreamProblems(events)).toEqual([]);
     });
   });
 });

@@ -18,3 +18,5 @@ export { bedrockRoutes } from './bedrock/bedrock-routes';
 export { encodeBedrockEvent, encodeBedrockException, eventStreamChunks } from './bedrock/bedrock-event-stream';
 export { BEDROCK_TEST_API_KEY, BEDROCK_TEST_CREDENTIALS, verifyBedrockAuth } from './bedrock/verify-sigv4';
 export type { SigV4Refusal } from './bedrock/verify-sigv4';
+export { anthropicErrorProblems, anthropicMessageProblems, anthropicStreamProblems, parseNamedSse } from './anthropic/anthropic-shapes';
+export type { NamedSseEvent } from './anthropic/anthropic-shapes';

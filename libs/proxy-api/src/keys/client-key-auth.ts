@@ -11,7 +11,7 @@ declare module 'fastify' {
   }
 }
 
-/** Where a route takes the client key from. */
+/** Where a route takes the client key from (`authorization` also reads `x-api-key`). */
 export type KeySource = 'authorization' | 'x-switchyard-key';
 
 /** What client authentication checks against. */
@@ -24,15 +24,26 @@ export interface ClientAuthState {
 
 const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
 
-/** The presented secret: `Authorization: Bearer` for `/v1`, `x-switchyard-key` for `/proxy`. */
-export function presentedKey(request: FastifyRequest, source: KeySource): string | undefined {
-  if (source === 'x-switchyard-key') {
-    const header = request.headers['x-switchyard-key'];
-    return typeof header === 'string' && header.length > 0 ? header.trim() : undefined;
-  }
-  const header = request.headers.authorization;
+function headerValue(request: FastifyRequest, name: string): string | undefined {
+  const header = request.headers[name];
   if (typeof header !== 'string') return undefined;
-  return BEARER.exec(header)?.[1];
+  const value = header.trim();
+  return value.length > 0 ? value : undefined;
+}
+
+/**
+ * The presented secret: `Authorization: Bearer` (or, as the Anthropic SDK sends it,
+ * `x-api-key`) for `/v1` and the admin API, `x-switchyard-key` for `/proxy`. A Bearer
+ * header wins over `x-api-key`; either is checked the same way.
+ */
+export function presentedKey(request: FastifyRequest, source: KeySource): string | undefined {
+  if (source === 'x-switchyard-key') return headerValue(request, 'x-switchyard-key');
+  const header = request.headers.authorization;
+  if (typeof header === 'string') {
+    const bearer = BEARER.exec(header)?.[1];
+    if (bearer !== undefined) return bearer;
+  }
+  return headerValue(request, 'x-api-key');
 }
 
 const REFUSALS = {
@@ -51,7 +62,7 @@ const REFUSALS = {
 export async function authenticateClient(state: ClientAuthState, request: FastifyRequest, source: KeySource): Promise<void> {
   if (state.open) return;
   const secret = presentedKey(request, source);
-  const where = source === 'authorization' ? 'an Authorization: Bearer header' : 'an x-switchyard-key header';
+  const where = source === 'authorization' ? 'an Authorization: Bearer header or an x-api-key header' : 'an x-switchyard-key header';
   if (secret === undefined) throw new SwitchyardError('authentication_error', `Missing API key: send it in ${where}.`);
   if (state.masterKey !== undefined && secretsEqual(secret, state.masterKey)) {
     request.switchyardMetadata.apiKeyId = 'master';

@@ -2,8 +2,8 @@
 export interface CostEstimateInput {
   /** The model the client asked for (an alias, or `provider/model`). */
   model: string;
-  endpoint: 'chat' | 'embeddings' | 'proxy';
-  /** The parsed request body (a `ChatCompletionRequest` or `EmbeddingRequest` on `/v1`). */
+  endpoint: 'chat' | 'messages' | 'embeddings' | 'proxy';
+  /** The parsed request body (a `ChatCompletionRequest`, an Anthropic Messages request on `/v1/messages`, or an `EmbeddingRequest`). */
   body: unknown;
 }
 

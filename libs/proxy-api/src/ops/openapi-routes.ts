@@ -11,6 +11,7 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
         securitySchemes: {
           clientKey: { type: 'http', scheme: 'bearer', description: 'A virtual key (sk-sy-...); the master key on /admin.' },
           gatewayKey: { type: 'apiKey', in: 'header', name: 'x-switchyard-key', description: 'The gateway key on /proxy routes.' },
+          apiKeyHeader: { type: 'apiKey', in: 'header', name: 'x-api-key', description: 'The same key as clientKey, sent the way the Anthropic SDK sends it.' },
         },
       },
       security: [{ clientKey: [] }],

@@ -15,6 +15,7 @@ import { openDatabase } from '@switchyard/proxy-logging';
 import { FailoverLimitBackend } from '../limits/failover-limit-backend';
 import { KeyLimiter } from '../limits/key-limiter';
 import { KeyPolicy } from '../limits/key-limits-hook';
+import type { CostEstimateInput } from '../limits/cost-estimator';
 import type { LimitBackend } from '../limits/limit-backend';
 import { MemoryLimitBackend } from '../limits/memory-limit-backend';
 import { RedisLimitBackend } from '../limits/redis-limit-backend';
@@ -32,9 +33,12 @@ export interface ProductionFeatures {
   limiter: KeyLimiter;
 }
 
-function keySourceOf(path: string): { source: KeySource; endpoint: 'chat' | 'embeddings' | 'proxy' } | undefined {
+function keySourceOf(path: string): { source: KeySource; endpoint: CostEstimateInput['endpoint'] } | undefined {
   if (path.startsWith('/proxy/') || path === '/proxy') return { source: 'x-switchyard-key', endpoint: 'proxy' };
-  if (path.startsWith('/v1/')) return { source: 'authorization', endpoint: path.startsWith('/v1/embeddings') ? 'embeddings' : 'chat' };
+  if (path.startsWith('/v1/')) {
+    const endpoint = path.startsWith('/v1/embeddings') ? 'embeddings' : path === '/v1/messages' ? 'messages' : 'chat';
+    return { source: 'authorization', endpoint };
+  }
   return undefined;
 }
 
@@ -146,7 +150,7 @@ export async function registerProduction(app: FastifyInstance, gateway: Gateway,
     const existing = route.preHandler === undefined ? [] : Array.isArray(route.preHandler) ? route.preHandler : [route.preHandler];
     route.preHandler = [guard, ...existing];
     if (route.schema !== undefined && route.schema.security === undefined) {
-      route.schema = { ...route.schema, security: [kind.source === 'authorization' ? { clientKey: [] } : { gatewayKey: [] }] };
+      route.schema = { ...route.schema, security: kind.source === 'authorization' ? [{ clientKey: [] }, { apiKeyHeader: [] }] : [{ gatewayKey: [] }] };
     }
   });
 

@@ -135,6 +135,11 @@ export interface ChatChoice {
   message: ChatResponseMessage;
   finish_reason: ChatFinishReason | null;
   logprobs?: unknown;
+  /**
+   * Switchyard extension: the stop sequence that ended generation, where the provider names
+   * it (Anthropic does). Lets the Anthropic ingress report `stop_reason: "stop_sequence"`.
+   */
+  stop_sequence?: string | null;
 }
 
 /** A `chat.completion` response body. */
@@ -171,6 +176,8 @@ export interface ChatChunkChoice {
   delta: ChatDelta;
   finish_reason: ChatFinishReason | null;
   logprobs?: unknown;
+  /** Switchyard extension: the stop sequence that ended generation (see `ChatChoice.stop_sequence`). */
+  stop_sequence?: string | null;
 }
 
 /** A `chat.completion.chunk` stream event. The last one may carry `usage` with no choices. */

@@ -8,6 +8,8 @@ import type { ProviderCallContext } from '../provider-adapter';
 import type { ChatCompletionChunk, ChatCompletionRequest } from '../../wire/openai-chat';
 import { AnthropicAdapter, type AnthropicProviderOptions } from './anthropic-adapter';
 import type { AnthropicMessagesRequest } from './anthropic-wire';
+import { fromAnthropicResponse } from './from-anthropic-response';
+import { AnthropicStreamMapper } from './from-anthropic-stream';
 
 const API_KEY = 'sk-ant-test-canary-0123456789abcdef';
 const fixture = (name: string): string => readFileSync(new URL(`./__fixtures__/${name}`, import.meta.url), 'utf8');
@@ -354,5 +356,19 @@ describe('anthropic adapter: errors (documented error bodies)', () => {
   it('maps a connection reset to upstream_connection_error', async () => {
     upstream.fault({ kind: 'reset' });
     expect((await rejection(adapter.chat(request, call()))).code).toBe('upstream_connection_error');
+  });
+});
+
+describe('anthropic adapter: which stop sequence matched', () => {
+  it('keeps the matched stop sequence on the choice, whole and streamed, for the Anthropic ingress', () => {
+    const body = { id: 'msg_1', type: 'message', role: 'assistant', model: 'claude', content: [{ type: 'text', text: 'one two' }], stop_reason: 'stop_sequence', stop_sequence: '###', usage: { input_tokens: 3, output_tokens: 2 } };
+    const choice = fromAnthropicResponse(body, 'anthropic', 'claude').choices[0];
+    expect(choice).toMatchObject({ finish_reason: 'stop', stop_sequence: '###' });
+    const ended = fromAnthropicResponse({ ...body, stop_reason: 'end_turn', stop_sequence: null }, 'anthropic', 'claude').choices[0];
+    expect(ended).not.toHaveProperty('stop_sequence');
+    const mapper = new AnthropicStreamMapper('anthropic', 'claude');
+    mapper.map({ event: 'message_start', id: undefined, data: JSON.stringify({ type: 'message_start', message: { ...body, content: [], stop_reason: null, stop_sequence: null } }) });
+    const [finish] = mapper.map({ event: 'message_delta', id: undefined, data: JSON.stringify({ type: 'message_delta', delta: { stop_reason: 'stop_sequence', stop_sequence: '###' }, usage: { output_tokens: 2 } }) });
+    expect(finish?.choices[0]).toMatchObject({ finish_reason: 'stop', stop_sequence: '###' });
   });
 });

@@ -33,6 +33,8 @@ export function fromAnthropicResponse(body: unknown, provider: string, model: st
         message: { role: 'assistant', content: text, ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}) },
         finish_reason: mapAnthropicFinishReason(body.stop_reason),
         logprobs: null,
+        // OpenAI has no field for it: kept so the Anthropic ingress can say which sequence matched
+        ...(body.stop_reason === 'stop_sequence' && typeof body.stop_sequence === 'string' ? { stop_sequence: body.stop_sequence } : {}),
       },
     ],
     usage: mapAnthropicUsage(body.usage),

@@ -74,6 +74,10 @@ export class AnthropicStreamMapper {
         this.#usage = mergeAnthropicUsage(this.#usage, data.usage);
         if (data.delta.stop_reason === null || data.delta.stop_reason === undefined) return [];
         this.#finish = mapAnthropicFinishReason(data.delta.stop_reason);
+        if (data.delta.stop_reason === 'stop_sequence' && typeof data.delta.stop_sequence === 'string') {
+          const chunk = this.#chunk({}, this.#finish);
+          return [{ ...chunk, choices: chunk.choices.map((choice) => ({ ...choice, stop_sequence: data.delta.stop_sequence })) }];
+        }
         return [this.#chunk({}, this.#finish)];
       case 'message_stop':
         this.#done = true;

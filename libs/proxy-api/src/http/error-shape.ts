@@ -1,0 +1,20 @@
+import { toAnthropicError, type SwitchyardError } from '@switchyard/proxy-core';
+import type { FastifyRequest } from 'fastify';
+
+/** The error body a route answers with: OpenAI's (the default) or Anthropic's. */
+export type ErrorShape = 'openai' | 'anthropic';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The shape of the route's error bodies. @default "openai" */
+    switchyardErrorShape?: ErrorShape;
+  }
+}
+
+/** Route config for routes that speak Anthropic's API (`/v1/messages`). */
+export const ANTHROPIC_ERRORS = { switchyardErrorShape: 'anthropic' } as const;
+
+/** An error as the body of the route it happened on: Anthropic's shape on Anthropic routes, else OpenAI's. */
+export function errorBody(request: FastifyRequest, error: SwitchyardError): unknown {
+  return request.routeOptions.config.switchyardErrorShape === 'anthropic' ? toAnthropicError(error).body : error.toJSON();
+}

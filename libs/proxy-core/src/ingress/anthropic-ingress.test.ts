@@ -1,0 +1,173 @@
+import { describe, expect, it } from 'vitest';
+import type { ChatCompletionChunk } from '../wire/openai-chat';
+import { SwitchyardError } from '../errors/switchyard-error';
+import { ERROR_CATALOG } from '../errors/error-catalog';
+import { chatToAnthropicMessage } from './chat-to-anthropic-message';
+import { ChatToAnthropicStreamMapper } from './chat-stream-to-anthropic-events';
+import { messagesToChatRequest } from './messages-to-chat-request';
+import { ANTHROPIC_ERROR_TYPES, toAnthropicError } from './to-anthropic-error';
+
+const chunk = (delta: ChatCompletionChunk['choices'][number]['delta'], finish: ChatCompletionChunk['choices'][number]['finish_reason'] = null, extra: object = {}): ChatCompletionChunk => ({
+  id: 'chatcmpl-1',
+  object: 'chat.completion.chunk',
+  created: 1,
+  model: 'up-model',
+  choices: [{ index: 0, delta, finish_reason: finish, ...extra }],
+});
+
+describe('messagesToChatRequest', () => {
+  it('puts tool results first in their turn, marks errors, and keeps the rest of the turn after them', () => {
+    const chat = messagesToChatRequest({
+      model: 'm',
+      max_tokens: 10,
+      messages: [
+        { role: 'user', content: 'q' },
+        { role: 'assistant', content: [{ type: 'thinking', thinking: 'hmm', signature: 's' }, { type: 'text', text: 'Calling.' }, { type: 'tool_use', id: 't1', name: 'f', input: { a: 1 } }, { type: 'tool_use', id: 't2', name: 'g', input: {} }] },
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'results:' },
+            { type: 'tool_result', tool_use_id: 't1', content: [{ type: 'text', text: 'one' }] },
+            { type: 'tool_result', tool_use_id: 't2', content: 'bad', is_error: true },
+          ],
+        },
+      ],
+      tools: [{ name: 'f', input_schema: { type: 'object' } }, { name: 'g', input_schema: { type: 'object' } }],
+      tool_choice: { type: 'auto', disable_parallel_tool_use: true },
+    });
+    expect(chat.messages).toEqual([
+      { role: 'user', content: 'q' },
+      { role: 'assistant', content: 'Calling.', tool_calls: [{ id: 't1', type: 'function', function: { name: 'f', arguments: '{"a":1}' } }, { id: 't2', type: 'function', function: { name: 'g', arguments: '{}' } }] },
+      { role: 'tool', tool_call_id: 't1', content: 'one' },
+      { role: 'tool', tool_call_id: 't2', content: 'Error: bad' },
+      { role: 'user', content: 'results:' },
+    ]);
+    expect(chat).toMatchObject({ tool_choice: 'auto', parallel_tool_calls: false, max_tokens: 10 });
+  });
+
+  it.each([
+    [{ type: 'any' }, 'required'],
+    [{ type: 'none' }, 'none'],
+    [{ type: 'tool', name: 'f' }, { type: 'function', function: { name: 'f' } }],
+  ] as const)('maps tool_choice %j', (choice, expected) => {
+    const chat = messagesToChatRequest({ model: 'm', max_tokens: 1, messages: [{ role: 'user', content: 'x' }], tools: [{ name: 'f', input_schema: {} }], tool_choice: choice });
+    expect(chat.tool_choice).toEqual(expected);
+  });
+
+  it('asks a stream for usage and drops top_k', () => {
+    const chat = messagesToChatRequest({ model: 'm', max_tokens: 1, top_k: 5, stream: true, messages: [{ role: 'user', content: 'x' }] });
+    expect(chat).toMatchObject({ stream: true, stream_options: { include_usage: true } });
+    expect(chat).not.toHaveProperty('top_k');
+  });
+
+  it('refuses server tools and unknown blocks with the field named', () => {
+    const tool = () => messagesToChatRequest({ model: 'm', max_tokens: 1, messages: [{ role: 'user', content: 'x' }], tools: [{ type: 'web_search_20250305', name: 'web_search' } as never] });
+    expect(tool).toThrow(expect.objectContaining({ code: 'unsupported_feature', param: 'tools.0.type' }));
+    const block = () => messagesToChatRequest({ model: 'm', max_tokens: 1, messages: [{ role: 'user', content: [{ type: 'document' } as never] }] });
+    expect(block).toThrow(expect.objectContaining({ code: 'unsupported_feature', param: 'messages.0.content.0.type' }));
+    const image = () => messagesToChatRequest({ model: 'm', max_tokens: 1, messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'file' } } as never] }] });
+    expect(image).toThrow(expect.objectContaining({ code: 'invalid_request', param: 'messages.0.content.0.source' }));
+  });
+});
+
+describe('chatToAnthropicMessage', () => {
+  it('reports stop_sequence when the provider named it, and cache tokens apart from input', () => {
+    const message = chatToAnthropicMessage({
+      id: 'chatcmpl-9',
+      object: 'chat.completion',
+      created: 1,
+      model: 'up',
+      choices: [{ index: 0, message: { role: 'assistant', content: 'hi' }, finish_reason: 'stop', stop_sequence: 'END' }],
+      usage: { prompt_tokens: 100, completion_tokens: 5, total_tokens: 105, prompt_tokens_details: { cached_tokens: 60, cache_creation_tokens: 10 } },
+    });
+    expect(message).toEqual({
+      id: 'msg_9',
+      type: 'message',
+      role: 'assistant',
+      model: 'up',
+      content: [{ type: 'text', text: 'hi' }],
+      stop_reason: 'stop_sequence',
+      stop_sequence: 'END',
+      usage: { input_tokens: 30, output_tokens: 5, cache_read_input_tokens: 60, cache_creation_input_tokens: 10 },
+    });
+  });
+
+  it.each([
+    ['length', 'max_tokens'],
+    ['content_filter', 'refusal'],
+    ['stop', 'end_turn'],
+  ] as const)('maps finish_reason %s to %s', (finish, stop) => {
+    const message = chatToAnthropicMessage({ id: 'x', object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: 'a' }, finish_reason: finish }] });
+    expect(message.stop_reason).toBe(stop);
+  });
+
+  it('fails on tool arguments that are not a JSON object', () => {
+    const broken = () =>
+      chatToAnthropicMessage({ id: 'x', object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: null, tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: '{oops' } }] }, finish_reason: 'tool_calls' }] });
+    expect(broken).toThrow(expect.objectContaining({ code: 'upstream_error' }));
+  });
+});
+
+describe('ChatToAnthropicStreamMapper', () => {
+  it('opens and closes blocks in order across text and several tool calls, and reports stop and usage at the end', () => {
+    const mapper = new ChatToAnthropicStreamMapper('asked');
+    const events = [
+      chunk({ role: 'assistant', content: '' }),
+      chunk({ content: 'Let me check.' }),
+      chunk({ tool_calls: [{ index: 0, id: 'c0', type: 'function', function: { name: 'f', arguments: '{"a":' } }] }),
+      chunk({ tool_calls: [{ index: 0, function: { arguments: '1}' } }] }),
+      chunk({ tool_calls: [{ index: 1, id: 'c1', type: 'function', function: { name: 'g', arguments: '{}' } }] }),
+      chunk({}, 'tool_calls'),
+      { ...chunk({}), choices: [], usage: { prompt_tokens: 12, completion_tokens: 7, total_tokens: 19 } },
+    ].flatMap((item) => mapper.map(item));
+    events.push(...mapper.end());
+    expect(events.map((event) => event.type + ('index' in event ? `:${event.index}` : ''))).toEqual([
+      'message_start',
+      'ping',
+      'content_block_start:0',
+      'content_block_delta:0',
+      'content_block_stop:0',
+      'content_block_start:1',
+      'content_block_delta:1',
+      'content_block_delta:1',
+      'content_block_stop:1',
+      'content_block_start:2',
+      'content_block_delta:2',
+      'content_block_stop:2',
+      'message_delta',
+      'message_stop',
+    ]);
+    expect(events[0]).toMatchObject({ message: { id: 'msg_1', model: 'up-model', content: [], stop_reason: null } });
+    expect(events[5]).toEqual({ type: 'content_block_start', index: 1, content_block: { type: 'tool_use', id: 'c0', name: 'f', input: {} } });
+    expect(events.at(-2)).toEqual({
+      type: 'message_delta',
+      delta: { stop_reason: 'tool_use', stop_sequence: null },
+      usage: { input_tokens: 12, output_tokens: 7, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 },
+    });
+  });
+
+  it('carries a named stop sequence into message_delta', () => {
+    const mapper = new ChatToAnthropicStreamMapper('asked');
+    mapper.map(chunk({ content: 'a' }));
+    mapper.map(chunk({}, 'stop', { stop_sequence: '###' }));
+    expect(mapper.end().find((event) => event.type === 'message_delta')).toMatchObject({ delta: { stop_reason: 'stop_sequence', stop_sequence: '###' } });
+  });
+
+  it('still starts and ends a message for a stream with no chunks', () => {
+    const events = new ChatToAnthropicStreamMapper('asked').end();
+    expect(events.map((event) => event.type)).toEqual(['message_start', 'ping', 'message_delta', 'message_stop']);
+    expect(events[0]).toMatchObject({ message: { model: 'asked' } });
+  });
+});
+
+describe('toAnthropicError', () => {
+  it('keeps the catalog status and names Anthropic\'s type for every code', () => {
+    for (const code of Object.keys(ERROR_CATALOG) as Array<keyof typeof ERROR_CATALOG>) {
+      const { status, body } = toAnthropicError(new SwitchyardError(code, 'boom'));
+      expect(status).toBe(ERROR_CATALOG[code].status);
+      expect(body).toEqual({ type: 'error', error: { type: ANTHROPIC_ERROR_TYPES[code], message: 'boom' } });
+    }
+    expect(toAnthropicError(new SwitchyardError('upstream_rate_limited', 'x')).body.error.type).toBe('rate_limit_error');
+    expect(toAnthropicError(new Error('secret detail')).body).toEqual({ type: 'error', error: { type: 'api_error', message: 'An internal error occurred.' } });
+  });
+});

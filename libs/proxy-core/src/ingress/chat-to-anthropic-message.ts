@@ -1,0 +1,66 @@
+import { SwitchyardError } from '../errors/switchyard-error';
+import type { AnthropicStopReason, AnthropicTextBlock, AnthropicToolUseBlock } from '../providers/anthropic/anthropic-wire';
+import type { ChatCompletion } from '../wire/openai-chat';
+import { mapChatUsageToAnthropic, type AnthropicIngressUsage } from './map-chat-usage-to-anthropic';
+import { mapFinishReasonToAnthropic } from './map-finish-reason-to-anthropic';
+
+/** A `message` as the ingress answers it. */
+export interface AnthropicIngressMessage {
+  id: string;
+  type: 'message';
+  role: 'assistant';
+  model: string;
+  content: Array<AnthropicTextBlock | AnthropicToolUseBlock>;
+  stop_reason: AnthropicStopReason;
+  stop_sequence: string | null;
+  usage: AnthropicIngressUsage;
+}
+
+/** A message id in Anthropic's style (`msg_...`) for an OpenAI completion id. */
+export function anthropicMessageId(id: string): string {
+  return id.startsWith('msg_') ? id : `msg_${id.replace(/^chatcmpl-/, '')}`;
+}
+
+/** Parses a tool call's arguments into the `input` object; a provider that sent broken JSON failed. */
+export function toolInput(args: string, provider: string | undefined): Record<string, unknown> {
+  if (args.trim().length === 0) return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(args);
+  } catch (cause) {
+    throw new SwitchyardError('upstream_error', 'The provider sent tool call arguments that are not valid JSON.', { provider, cause });
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new SwitchyardError('upstream_error', 'The provider sent tool call arguments that are not a JSON object.', { provider });
+  }
+  return value as Record<string, unknown>;
+}
+
+/**
+ * OpenAI chat completion -> Anthropic `message`: the first choice's text as a text block,
+ * its tool calls as `tool_use` blocks (arguments parsed into `input`), the finish reason as
+ * `stop_reason`, usage with cache reads and writes apart.
+ * @see https://docs.anthropic.com/en/api/messages
+ */
+export function chatToAnthropicMessage(completion: ChatCompletion, provider?: string): AnthropicIngressMessage {
+  const choice = completion.choices[0];
+  if (choice === undefined) throw new SwitchyardError('upstream_error', 'The provider sent a completion with no choices.', { provider });
+  const content: AnthropicIngressMessage['content'] = [];
+  const text = choice.message.content;
+  if (typeof text === 'string' && text.length > 0) content.push({ type: 'text', text });
+  for (const call of choice.message.tool_calls ?? []) {
+    content.push({ type: 'tool_use', id: call.id, name: call.function.name, input: toolInput(call.function.arguments, provider) });
+  }
+  const stopSequence = choice.stop_sequence ?? null;
+  const stopReason = mapFinishReasonToAnthropic(choice.finish_reason, stopSequence);
+  return {
+    id: anthropicMessageId(completion.id),
+    type: 'message',
+    role: 'assistant',
+    model: completion.model,
+    content,
+    stop_reason: stopReason,
+    stop_sequence: stopReason === 'stop_sequence' ? stopSequence : null,
+    usage: mapChatUsageToAnthropic(completion.usage),
+  };
+}

@@ -1,0 +1,22 @@
+import type { AnthropicUsage } from '../providers/anthropic/anthropic-wire';
+import type { ChatUsage } from '../wire/openai-chat';
+
+/** Anthropic usage as the ingress reports it: every field a number. */
+export type AnthropicIngressUsage = Required<{ [K in keyof AnthropicUsage]: number }>;
+
+/**
+ * OpenAI usage -> Anthropic usage, the inverse of the adapter's mapping: Anthropic's
+ * `input_tokens` excludes cache reads and cache writes, so they are taken out of the prompt
+ * total and reported apart (zero where the provider reports none).
+ * @see https://docs.anthropic.com/en/docs/build-with-claude/prompt-caching#tracking-cache-performance
+ */
+export function mapChatUsageToAnthropic(usage: ChatUsage | null | undefined): AnthropicIngressUsage {
+  const cacheRead = usage?.prompt_tokens_details?.cached_tokens ?? 0;
+  const cacheCreation = usage?.prompt_tokens_details?.cache_creation_tokens ?? 0;
+  return {
+    input_tokens: Math.max(0, (usage?.prompt_tokens ?? 0) - cacheRead - cacheCreation),
+    output_tokens: usage?.completion_tokens ?? 0,
+    cache_read_input_tokens: cacheRead,
+    cache_creation_input_tokens: cacheCreation,
+  };
+}
