@@ -12,7 +12,9 @@ export const START_USAGE = `Usage:
   switchyard [start] [--config FILE] [--port N] [--host H]
 
 Environment: SWITCHYARD_CONFIG, PORT, HOST, LOG_LEVEL, OPENAI_API_KEY (used when no config
-file is given), SWITCHYARD_MASTER_KEY, SWITCHYARD_KEY_SECRET, REDIS_URL, DATABASE_URL.`;
+file is given), SWITCHYARD_MASTER_KEY, SWITCHYARD_KEY_SECRET, REDIS_URL, DATABASE_URL; for
+bedrock providers AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN,
+AWS_BEARER_TOKEN_BEDROCK.`;
 
 const START_OPTIONS = {
   config: { type: 'string', short: 'c' },

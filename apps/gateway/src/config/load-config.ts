@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { createGateway, isSwitchyardError, schemaProblems } from '@switchyard/proxy-core';
 import { parse as parseYaml } from 'yaml';
+import { withAwsEnvDefaults } from './aws-env-defaults';
 import { ConfigFileSchema, type ConfigFile } from './config-schema';
 import { ConfigError } from './config-error';
 import { interpolateEnv } from './interpolate-env';
@@ -16,7 +17,8 @@ export async function validateConfig(raw: unknown, env: NodeJS.ProcessEnv, sourc
   const value = interpolateEnv(raw, env, problems);
   problems.push(...schemaProblems(ConfigFileSchema, value));
   if (problems.length > 0) throw new ConfigError(source, problems);
-  const config = value as ConfigFile;
+  const parsed = value as ConfigFile;
+  const config: ConfigFile = { ...parsed, providers: withAwsEnvDefaults(parsed.providers, env) };
   try {
     // building the engine runs every provider's option schema and the route checks
     const { redis: _redis, ...localLimiter } = config.limiter ?? {};

@@ -1,0 +1,32 @@
+import type { ProviderConfig } from '@switchyard/proxy-core';
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : value;
+}
+
+/**
+ * Fills what a `bedrock` provider leaves out from the standard AWS variables, as the AWS
+ * SDKs do: `region` from AWS_REGION (else AWS_DEFAULT_REGION); when the entry has neither
+ * keys nor `apiKey`, a Bedrock API key from AWS_BEARER_TOKEN_BEDROCK, else
+ * AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN. A value in the file wins.
+ */
+export function withAwsEnvDefaults(providers: ProviderConfig[], env: NodeJS.ProcessEnv): ProviderConfig[] {
+  return providers.map((provider) => {
+    if (provider.type !== 'bedrock') return provider;
+    const filled: ProviderConfig = { ...provider };
+    const region = nonEmpty(env['AWS_REGION']) ?? nonEmpty(env['AWS_DEFAULT_REGION']);
+    if (filled['region'] === undefined && region !== undefined) filled['region'] = region;
+    if (filled['apiKey'] !== undefined || filled['accessKeyId'] !== undefined || filled['secretAccessKey'] !== undefined) return filled;
+    const bearer = nonEmpty(env['AWS_BEARER_TOKEN_BEDROCK']);
+    const accessKeyId = nonEmpty(env['AWS_ACCESS_KEY_ID']);
+    const secretAccessKey = nonEmpty(env['AWS_SECRET_ACCESS_KEY']);
+    const sessionToken = nonEmpty(env['AWS_SESSION_TOKEN']);
+    if (bearer !== undefined) filled['apiKey'] = bearer;
+    else if (accessKeyId !== undefined && secretAccessKey !== undefined) {
+      filled['accessKeyId'] = accessKeyId;
+      filled['secretAccessKey'] = secretAccessKey;
+      if (sessionToken !== undefined && filled['sessionToken'] === undefined) filled['sessionToken'] = sessionToken;
+    }
+    return filled;
+  });
+}
