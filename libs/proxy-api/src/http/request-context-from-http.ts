@@ -20,7 +20,7 @@ export function requestContextFromHttp(request: FastifyRequest, reply: FastifyRe
   return createRequestContext({
     requestId: request.id,
     endpoint,
-    signal: request.switchyardShutdownSignal === undefined ? clientAbortSignal(reply) : AbortSignal.any([clientAbortSignal(reply), request.switchyardShutdownSignal]),
+    signal: clientAbortSignal(reply, request.switchyardShutdownSignal),
     metadata: request.switchyardMetadata,
     upstreamHeaders: request.switchyardUpstreamHeaders,
     directives: requestDirectives(request.headers),

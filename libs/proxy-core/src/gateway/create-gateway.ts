@@ -18,7 +18,7 @@ import { isContentChunk, primeStream, type PrimedStream } from '../stream/prime-
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from '../wire/openai-chat';
 import type { EmbeddingRequest, EmbeddingResponse, ModelEntry } from '../wire/openai-embeddings';
 import { builtinProvidersPlugin } from './builtin-providers-plugin';
-import { startDeadline } from './deadline';
+import { startDeadline, type Deadline } from './deadline';
 import { GATEWAY_DEFAULTS, type GatewayOptions } from './gateway-options';
 import { observe } from './observe';
 import { createRequestContext, elapsedMs, type GatewayEndpoint, type RequestContext } from './request-context';
@@ -73,6 +73,7 @@ class SwitchyardGateway implements Gateway {
   readonly #routes: RouteTable;
   readonly #env: AttemptEnvironment;
   readonly #requestTimeoutMs: number;
+  readonly #timeoutMessage: string;
   readonly #streamIdleTimeoutMs: number;
   readonly #policies: ResiliencePolicies;
   readonly #ownedDispatcher: Dispatcher | undefined;
@@ -107,6 +108,7 @@ class SwitchyardGateway implements Gateway {
       }),
     );
     this.#requestTimeoutMs = options.requestTimeoutMs ?? GATEWAY_DEFAULTS.requestTimeoutMs;
+    this.#timeoutMessage = `The request did not finish within ${this.#requestTimeoutMs} ms.`;
     this.#catalog = options.modelCatalog;
     this.#streamIdleTimeoutMs = options.streamIdleTimeoutMs ?? GATEWAY_DEFAULTS.streamIdleTimeoutMs;
     this.#policies = new ResiliencePolicies({
@@ -136,8 +138,8 @@ class SwitchyardGateway implements Gateway {
 
   async chat(request: ChatCompletionRequest, options: CallOptions = {}): Promise<ChatCompletion> {
     const context = this.#begin('chat', options, false);
-    const deadline = startDeadline(this.#requestTimeoutMs, 'request_timeout', `The request did not finish within ${this.#requestTimeoutMs} ms.`);
-    const signal = AbortSignal.any([context.signal, deadline.signal]);
+    const deadline = this.#deadline(context);
+    const signal = deadline.signal;
     try {
       const prepared = await this.hooks.beforeRequest.promise(request, context);
       context.requestedModel = prepared.model;
@@ -168,8 +170,8 @@ class SwitchyardGateway implements Gateway {
 
   async stream(request: ChatCompletionRequest, options: CallOptions = {}): Promise<ChatStream> {
     const context = this.#begin('chat', options, true);
-    const deadline = startDeadline(this.#requestTimeoutMs, 'request_timeout', `The request did not finish within ${this.#requestTimeoutMs} ms.`);
-    const signal = AbortSignal.any([context.signal, deadline.signal]);
+    const deadline = this.#deadline(context);
+    const signal = deadline.signal;
     let primed: PrimedStream;
     let includeUsage: boolean;
     try {
@@ -247,8 +249,8 @@ class SwitchyardGateway implements Gateway {
   async embed(request: EmbeddingRequest, options: CallOptions = {}): Promise<EmbeddingResponse> {
     const context = this.#begin('embeddings', options, false);
     context.requestedModel = request.model;
-    const deadline = startDeadline(this.#requestTimeoutMs, 'request_timeout', `The request did not finish within ${this.#requestTimeoutMs} ms.`);
-    const signal = AbortSignal.any([context.signal, deadline.signal]);
+    const deadline = this.#deadline(context);
+    const signal = deadline.signal;
     try {
       const route = await this.#resolve(request.model, context);
       const started = performance.now();
@@ -300,6 +302,11 @@ class SwitchyardGateway implements Gateway {
     await this.#policies.close();
     await Promise.all([...this.#providers.values()].map(async (adapter) => adapter.close?.()));
     await this.#ownedDispatcher?.close();
+  }
+
+  /** The overall deadline, following the caller's signal (client abort, shutdown). */
+  #deadline(context: RequestContext): Deadline {
+    return startDeadline(this.#requestTimeoutMs, 'request_timeout', this.#timeoutMessage, context.signal);
   }
 
   #begin(endpoint: GatewayEndpoint, options: CallOptions, stream: boolean): RequestContext {

@@ -190,9 +190,9 @@ async function tryTarget<T>(
       const permit = await limiter.acquire(request.weight, requestSignal);
       releaseSlot = () => permit.release();
     }
-    const attemptTimer = new AttemptTimer(env.attemptTimeoutMs, adapter.name);
+    const attemptTimer = new AttemptTimer(env.attemptTimeoutMs, adapter.name, requestSignal);
     timer = attemptTimer;
-    const signal = AbortSignal.any([requestSignal, attemptTimer.signal]);
+    const { signal } = attemptTimer;
     endInFlight = env.stats.begin(key);
     const called = performance.now();
     try {

@@ -1,4 +1,4 @@
-import { SwitchyardError, toSwitchyardError } from '../errors/switchyard-error';
+import { toSwitchyardError } from '../errors/switchyard-error';
 import type { AttemptTimer } from '../resilience/attempt-timer';
 import type { ChatCompletionChunk } from '../wire/openai-chat';
 import type { PrimedStream } from './prime-stream';
@@ -30,7 +30,7 @@ export function guardStream(primed: PrimedStream, timer: AttemptTimer, idleTimeo
         return next;
       } catch (error) {
         finish();
-        throw timer.signal.aborted && timer.signal.reason instanceof SwitchyardError ? timer.signal.reason : toSwitchyardError(error, provider);
+        throw timer.timedOut ?? toSwitchyardError(error, provider);
       } finally {
         timer.disarmIdle();
       }

@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { SwitchyardError } from '../errors/switchyard-error';
+import { startDeadline } from '../gateway/deadline';
+import { AttemptTimer } from './attempt-timer';
+import { LinkedAbortController } from './linked-abort-controller';
+
+describe('LinkedAbortController', () => {
+  it('aborts with the parent’s reason when the parent aborts', () => {
+    const parent = new AbortController();
+    const linked = new LinkedAbortController(parent.signal);
+    const reason = new SwitchyardError('overloaded', 'shutting down');
+    parent.abort(reason);
+    expect(linked.signal.aborted).toBe(true);
+    expect(linked.signal.reason).toBe(reason);
+  });
+
+  it('starts aborted when the parent already is', () => {
+    const parent = new AbortController();
+    parent.abort('gone');
+    expect(new LinkedAbortController(parent.signal).signal.reason).toBe('gone');
+  });
+
+  it('keeps its own reason and stops following the parent once it aborted or unlinked', () => {
+    const parent = new AbortController();
+    const own = new LinkedAbortController(parent.signal);
+    own.abort('mine');
+    const unlinked = new LinkedAbortController(parent.signal);
+    unlinked.unlink();
+    parent.abort('parent');
+    expect(own.signal.reason).toBe('mine');
+    expect(unlinked.signal.aborted).toBe(false);
+  });
+
+  it('works without a parent', () => {
+    const alone = new LinkedAbortController(undefined);
+    alone.abort('x');
+    expect(alone.signal.reason).toBe('x');
+  });
+});
+
+describe('deadline and attempt timer signals', () => {
+  it('a deadline follows its parent until cleared', () => {
+    const parent = new AbortController();
+    const deadline = startDeadline(60_000, 'request_timeout', 'late', parent.signal);
+    parent.abort('client went away');
+    expect(deadline.signal.reason).toBe('client went away');
+    deadline.clear();
+    const cleared = startDeadline(60_000, 'request_timeout', 'late', new AbortController().signal);
+    cleared.clear();
+    expect(cleared.signal.aborted).toBe(false);
+  });
+
+  it('an attempt timer reports its own timeout, not the request’s abort', () => {
+    const request = new AbortController();
+    const timer = new AttemptTimer(60_000, 'p', request.signal);
+    request.abort(new SwitchyardError('request_timeout', 'late'));
+    expect(timer.signal.aborted).toBe(true);
+    expect(timer.timedOut).toBeUndefined();
+    const own = new AttemptTimer(60_000, 'p', new AbortController().signal);
+    const reason = new SwitchyardError('upstream_timeout', 'slow');
+    own.abort(reason);
+    expect(own.timedOut).toBe(reason);
+    expect(own.signal.reason).toBe(reason);
+    timer.dispose();
+  });
+});
