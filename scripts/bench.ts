@@ -221,8 +221,13 @@ try {
   if (write) {
     const file = here('../docs/benchmarks.md');
     const doc = await readFile(file, 'utf8');
-    if (!doc.includes('<!-- bench:start -->')) throw new Error('docs/benchmarks.md has no <!-- bench:start --> marker');
-    const next = doc.replace(/<!-- bench:start -->[\s\S]*?<!-- bench:end -->/, `<!-- bench:start -->\n${table}\n<!-- bench:end -->`);
+    const latest = /<!-- bench:start -->\n?([\s\S]*?)\n?<!-- bench:end -->/.exec(doc);
+    if (latest === null || !doc.includes('<!-- bench:history -->')) throw new Error('docs/benchmarks.md needs the <!-- bench:start/end --> and <!-- bench:history --> markers');
+    // the table it replaces moves to the top of the history: every dated figure stays in the page
+    const previous = (latest[1] ?? '').trim();
+    const next = doc
+      .replace(latest[0], () => `<!-- bench:start -->\n${table}\n<!-- bench:end -->`)
+      .replace('<!-- bench:history -->', () => (previous === '' ? '<!-- bench:history -->' : `<!-- bench:history -->\n\n${previous}`));
     await writeFile(file, next);
     process.stdout.write(`\nwritten to docs/benchmarks.md\n`);
   }

@@ -2,9 +2,11 @@
 // time per package, as shares of the busy (non-idle) time, and per request when told how
 // many requests the profile covers.
 //
-//   npx tsx scripts/profile-summary.ts <file.cpuprofile | directory> [--top=25] [--requests=N] [--skip-ms=N]
+//   npx tsx scripts/profile-summary.ts <file.cpuprofile | directory> [--top=25] [--requests=N] [--skip-ms=N] [--after=function]
 //
-// --skip-ms leaves out the first N milliseconds of each profile (start-up: module loading).
+// --skip-ms leaves out the first N milliseconds of each profile; --after=<function> leaves out
+// every sample before the first one with that function on its stack (e.g. parserOnIncoming:
+// the first HTTP request), so module loading and start-up do not count.
 // A directory is read as every .cpuprofile in it, merged (one per process: profile the
 // gateway only, e.g. with BENCH_GATEWAY_NODE_OPTIONS, see docs/benchmarks.md).
 import { readdir, readFile, stat } from 'node:fs/promises';
@@ -20,6 +22,7 @@ interface CallFrame {
 interface ProfileNode {
   id: number;
   callFrame: CallFrame;
+  children?: number[];
 }
 
 interface CpuProfile {
@@ -37,8 +40,9 @@ const option = (name: string): number | undefined => {
 const top = option('top') ?? 25;
 const requests = option('requests');
 const skipMicros = (option('skip-ms') ?? 0) * 1000;
+const after = args.find((arg) => arg.startsWith('--after='))?.slice('--after='.length);
 if (target === undefined) {
-  process.stderr.write('usage: tsx scripts/profile-summary.ts <file.cpuprofile | directory> [--top=25] [--requests=N] [--skip-ms=N]\n');
+  process.stderr.write('usage: tsx scripts/profile-summary.ts <file.cpuprofile | directory> [--top=25] [--requests=N] [--skip-ms=N] [--after=function]\n');
   process.exit(2);
 }
 
@@ -81,6 +85,13 @@ if (files.length === 0) throw new Error(`no .cpuprofile under ${target}`);
 for (const file of files) {
   const profile = JSON.parse(await readFile(file, 'utf8')) as CpuProfile;
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const parent = new Map<number, number>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+  const onStack = (id: number, name: string): boolean => {
+    for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) if (byId.get(at)?.callFrame.functionName === name) return true;
+    return false;
+  };
+  let started = after === undefined;
   // timeDeltas[i] is the time since the previous sample: sample i-1 ran for timeDeltas[i]
   let elapsed = 0;
   for (let i = 0; i < profile.samples.length; i += 1) {
@@ -88,6 +99,8 @@ for (const file of files) {
     const micros = profile.timeDeltas[i + 1] ?? 0;
     elapsed += profile.timeDeltas[i] ?? 0;
     if (node === undefined || elapsed < skipMicros) continue;
+    if (!started && after !== undefined) started = onStack(node.id, after);
+    if (!started) continue;
     if (IDLE.has(node.callFrame.functionName)) {
       idle += micros;
       continue;
