@@ -6,7 +6,7 @@ import { ConfigError } from './config/config-error';
 const VERSION = '0.1.0';
 
 const USAGE = `Usage:
-  switchyard [start] [--config FILE] [--port N] [--host H]   run the gateway
+  switchyard [start] [--config FILE] [--port N] [--host H] [--workers N]   run the gateway
   switchyard config validate FILE [--json]                   check a config, listing every problem
   switchyard keys create|list|revoke|rotate                  manage virtual keys
   switchyard usage [--by customer|model|...] [--since 7d]    requests, tokens and cost per group
@@ -19,7 +19,7 @@ gateway at --url or SWITCHYARD_URL with the master key from SWITCHYARD_ADMIN_KEY
 SWITCHYARD_MASTER_KEY); --json prints JSON for scripts.
 Exit codes: 0 done, 1 the operation failed, 2 wrong usage.
 
-Environment (start): SWITCHYARD_CONFIG, PORT, HOST, LOG_LEVEL, OPENAI_API_KEY (used when no
+Environment (start): SWITCHYARD_CONFIG, PORT, HOST, SWITCHYARD_WORKERS, LOG_LEVEL, OPENAI_API_KEY (used when no
 config file is given), SWITCHYARD_MASTER_KEY, SWITCHYARD_KEY_SECRET, REDIS_URL, DATABASE_URL.`;
 
 async function start(args: string[], env: NodeJS.ProcessEnv): Promise<number | undefined> {

@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { createApp } from '@switchyard/proxy-api';
 import type { GatewayOptions } from '@switchyard/proxy-core';
+import type { SwitchyardMetrics } from '@switchyard/proxy-logging';
 import type { FastifyInstance } from 'fastify';
 import type { ConfigFile } from './config/config-schema';
 import { contextOptionsFromConfig } from './config/context-config';
@@ -14,6 +15,10 @@ export interface StartOptions {
   logLevel?: string;
   /** The environment (DATABASE_URL for a postgres request log). @default {} */
   env?: NodeJS.ProcessEnv;
+  /** Metrics to serve on `/metrics` instead of new ones (cluster workers: the cluster's totals); closed with the app. */
+  metrics?: SwitchyardMetrics;
+  /** In a cluster worker: every response carries `x-switchyard-worker` with this process's pid. @default false */
+  clusterWorker?: boolean;
 }
 
 /** A started gateway. */
@@ -38,6 +43,9 @@ export function resilienceOptions(config: ConfigFile): Pick<GatewayOptions, 'str
 export async function startGateway(options: StartOptions): Promise<RunningGateway> {
   const { config } = options;
   const level = options.logLevel ?? config.logging?.level ?? 'info';
+  const observability = observabilityOptionsFromConfig(config, options.env ?? {});
+  const { metrics } = options;
+  if (metrics !== undefined && observability.metrics !== false) observability.metrics = metrics;
   const app = createApp({
     gateway: {
       providers: config.providers,
@@ -64,9 +72,16 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     context: contextOptionsFromConfig(config),
     pricing: config.pricing,
     proxy: config.proxy,
-    ...observabilityOptionsFromConfig(config, options.env ?? {}),
+    ...observability,
     logger: level === 'silent' ? false : { level, redact: { paths: ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers["api-key"]', 'req.headers["x-switchyard-key"]'], censor: '[redacted]' } },
   });
+  if (metrics !== undefined) app.addHook('onClose', async () => metrics.close());
+  if (options.clusterWorker === true) {
+    const worker = String(process.pid);
+    app.addHook('onSend', async (_request, reply) => {
+      void reply.header('x-switchyard-worker', worker);
+    });
+  }
   await app.listen({ port: options.port, host: options.host });
   const address = app.server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;

@@ -15,7 +15,8 @@ let dir: string;
 
 function run(args: string[], env: Record<string, string> = {}): ChildProcessWithoutNullStreams {
   const child = spawn(process.execPath, [CLI, ...args], {
-    env: { PATH: process.env['PATH'] ?? '', LOG_LEVEL: 'silent', ...env },
+    // one process: workers are covered by cluster.test.ts
+    env: { PATH: process.env['PATH'] ?? '', LOG_LEVEL: 'silent', SWITCHYARD_WORKERS: '1', ...env },
   });
   children.push(child);
   return child;

@@ -1,17 +1,22 @@
+import cluster from 'node:cluster';
+import { createClusterWorkerMetrics } from '../cluster/cluster-metrics';
+import { checkClusterState } from '../cluster/cluster-policy';
+import { LISTENING_MESSAGE, runPrimary } from '../cluster/run-primary';
+import { resolveWorkers } from '../cluster/worker-count';
 import { defaultConfig } from '../config/default-config';
 import { withEnvOverrides } from '../config/env-overrides';
 import { loadConfigFile } from '../config/load-config';
 import type { ConfigFile } from '../config/config-schema';
 import { startGateway } from '../start-gateway';
 import { integerFlag, parseCommandArgs, positionalArgs } from './cli-args';
-import { EXIT_CODES } from './cli-errors';
+import { EXIT_CODES, OperationError } from './cli-errors';
 import { printLine } from './cli-output';
 
 /** Usage of `switchyard start`. */
 export const START_USAGE = `Usage:
-  switchyard [start] [--config FILE] [--port N] [--host H]
+  switchyard [start] [--config FILE] [--port N] [--host H] [--workers N]
 
-Environment: SWITCHYARD_CONFIG, PORT, HOST, LOG_LEVEL, OPENAI_API_KEY (used when no config
+Environment: SWITCHYARD_CONFIG, PORT, HOST, SWITCHYARD_WORKERS (default: one per core), LOG_LEVEL, OPENAI_API_KEY (used when no config
 file is given), SWITCHYARD_MASTER_KEY, SWITCHYARD_KEY_SECRET, REDIS_URL, DATABASE_URL; for
 bedrock providers AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN,
 AWS_BEARER_TOKEN_BEDROCK.`;
@@ -20,6 +25,7 @@ const START_OPTIONS = {
   config: { type: 'string', short: 'c' },
   port: { type: 'string', short: 'p' },
   host: { type: 'string' },
+  workers: { type: 'string', short: 'w' },
 } as const;
 
 function portFrom(value: string | undefined, source: string): number | undefined {
@@ -43,20 +49,39 @@ export async function startCommand(args: string[], env: NodeJS.ProcessEnv): Prom
   const { source } = loaded;
   const config = withEnvOverrides(loaded.config, env);
   const host = values.host ?? env['HOST'] ?? config.server?.host ?? '127.0.0.1';
+  const model = config.models?.[0]?.name ?? `${config.providers[0]?.name ?? 'mock'}/default`;
+  const announce = (url: string, detail: string): void => {
+    printLine(`Switchyard is listening on ${url} (config: ${source}; providers: ${config.providers.map((p) => p.name).join(', ')}${detail})`);
+    printLine(
+      `Try it:\n  curl ${url}/v1/chat/completions -H 'content-type: application/json' \\\n    -d '{"model":"${model}","messages":[{"role":"user","content":"Hello!"}]}'`,
+    );
+  };
+  // a cluster worker runs this same command line: it serves, the primary forks and supervises
+  const workers = cluster.isWorker ? 1 : resolveWorkers(values.workers, env, config);
+  if (workers > 1) {
+    const { errors, warnings } = checkClusterState(config, workers);
+    if (errors.length > 0) throw new OperationError(`Cannot run ${workers} workers with ${source}:\n- ${errors.join('\n- ')}`);
+    for (const warning of warnings) process.stderr.write(`warning: ${warning}\n`);
+    return runPrimary({
+      workers,
+      shutdownTimeoutMs: config.server?.shutdownTimeoutMs ?? 10_000,
+      metrics: config.metrics?.enabled !== false,
+      onListening: (url) => announce(url, `; ${workers} workers`),
+      log: (line) => process.stderr.write(`switchyard: ${line}\n`),
+    });
+  }
+  const metrics = cluster.isWorker && config.metrics?.enabled !== false ? createClusterWorkerMetrics({ keyLabel: config.metrics?.keyLabel ?? false }) : undefined;
   const running = await startGateway({
     config,
     port: port ?? config.server?.port ?? 8080,
     host,
     logLevel: env['LOG_LEVEL'],
     env,
+    metrics,
+    clusterWorker: cluster.isWorker,
   });
-  const model = config.models?.[0]?.name ?? `${config.providers[0]?.name ?? 'mock'}/default`;
-  printLine(
-    `Switchyard is listening on ${running.url} (config: ${source}; providers: ${config.providers.map((p) => p.name).join(', ')})`,
-  );
-  printLine(
-    `Try it:\n  curl ${running.url}/v1/chat/completions -H 'content-type: application/json' \\\n    -d '{"model":"${model}","messages":[{"role":"user","content":"Hello!"}]}'`,
-  );
+  if (cluster.isWorker) process.send?.({ type: LISTENING_MESSAGE, url: running.url });
+  else announce(running.url, '');
   const stop = (signal: NodeJS.Signals): void => {
     running.app.log.info({ signal }, 'shutting down: finishing in-flight requests');
     running.shutdown().then(

@@ -25,6 +25,8 @@ export const ServerConfigSchema = Type.Object(
     maxHeaderBytes: Type.Optional(Type.Integer({ minimum: 1024 })),
     /** Requests in flight before new ones get 503 + Retry-After; 0 = no cap. @default 0 */
     maxConcurrentRequests: Type.Optional(Type.Integer({ minimum: 0 })),
+    /** Worker processes sharing the port (node:cluster); 1 = no cluster (env SWITCHYARD_WORKERS, flag --workers). @default one per core */
+    workers: Type.Optional(Type.Integer({ minimum: 1, maximum: 256 })),
   },
   { additionalProperties: false },
 );

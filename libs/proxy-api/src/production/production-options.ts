@@ -127,7 +127,10 @@ const SerialisableSchema = Type.Object({
 /** Checks the options once, reporting every problem in one `invalid_options` error. */
 export function validateProductionOptions(options: ProductionOptions): void {
   const { keyStore, now, drain: _drain, ...rest } = options;
-  const problems = schemaProblems(SerialisableSchema, JSON.parse(JSON.stringify({ ...rest, limits: { ...rest.limits, costEstimator: undefined }, redis: rest.redis === undefined ? undefined : { ...rest.redis, client: undefined } })) as unknown, '');
+  // only the plain fields checked here: other options may hold instances (metrics, a request log, a logger)
+  const plain: Record<string, unknown> = {};
+  for (const name of Object.keys(SerialisableSchema.properties)) plain[name] = (rest as Record<string, unknown>)[name];
+  const problems = schemaProblems(SerialisableSchema, JSON.parse(JSON.stringify({ ...plain, limits: { ...rest.limits, costEstimator: undefined }, redis: rest.redis === undefined ? undefined : { ...rest.redis, client: undefined } })) as unknown, '');
   const names = new Set<string>();
   for (const key of options.keys ?? []) {
     if (names.has(key.name)) problems.push(`/keys: two static keys are named "${key.name}"`);

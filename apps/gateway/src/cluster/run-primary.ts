@@ -1,0 +1,134 @@
+import cluster, { type Worker } from 'node:cluster';
+import { serveClusterMetrics } from './cluster-metrics';
+
+/** Sent by a worker once its server listens. */
+export const LISTENING_MESSAGE = 'switchyard:listening';
+
+/** Defaults of {@link PrimaryOptions}. */
+export const PRIMARY_DEFAULTS = {
+  restartBackoffMs: 250,
+  maxRestartBackoffMs: 10_000,
+  crashLoopRestarts: 5,
+  crashLoopWindowMs: 60_000,
+} as const;
+
+/** Options of {@link runPrimary}. */
+export interface PrimaryOptions {
+  workers: number;
+  /** How long workers may drain on SIGTERM/SIGINT (the config's `server.shutdownTimeoutMs`). */
+  shutdownTimeoutMs: number;
+  /** Whether the primary aggregates the workers' metrics for `/metrics`. */
+  metrics: boolean;
+  /** Called once, when every worker listens, with the shared URL. */
+  onListening(url: string): void;
+  /** Human-readable lifecycle lines (worker died, restarted, shutting down). */
+  log(line: string): void;
+  /** First restart delay, doubled per consecutive crash. @default 250 */
+  restartBackoffMs?: number;
+  /** @default 10000 */
+  maxRestartBackoffMs?: number;
+  /** Crashes within `crashLoopWindowMs` after which the primary gives up and exits 1. @default 5 */
+  crashLoopRestarts?: number;
+  /** @default 60000 */
+  crashLoopWindowMs?: number;
+}
+
+function isListening(message: unknown): message is { type: typeof LISTENING_MESSAGE; url: string } {
+  return typeof message === 'object' && message !== null && (message as { type?: unknown }).type === LISTENING_MESSAGE;
+}
+
+/**
+ * The cluster primary: forks the workers (each runs the gateway on the shared port),
+ * restarts one that dies with exponential backoff, gives up on a crash loop, and on
+ * SIGTERM/SIGINT lets every worker drain, exiting 0 when all of them exited cleanly.
+ * Resolves when the process should exit, with its exit code.
+ */
+export function runPrimary(options: PrimaryOptions): Promise<number> {
+  const backoffMs = options.restartBackoffMs ?? PRIMARY_DEFAULTS.restartBackoffMs;
+  const maxBackoffMs = options.maxRestartBackoffMs ?? PRIMARY_DEFAULTS.maxRestartBackoffMs;
+  const loopRestarts = options.crashLoopRestarts ?? PRIMARY_DEFAULTS.crashLoopRestarts;
+  const loopWindowMs = options.crashLoopWindowMs ?? PRIMARY_DEFAULTS.crashLoopWindowMs;
+  if (options.metrics) serveClusterMetrics();
+
+  return new Promise<number>((resolve) => {
+    const listening = new Set<number>();
+    let announced = false;
+    let stopping = false;
+    let exitCode = 0;
+    const crashes: number[] = [];
+    const restarts = new Set<NodeJS.Timeout>();
+
+    const fork = (): Worker => {
+      const worker = cluster.fork();
+      worker.on('message', (message: unknown) => {
+        if (!isListening(message)) return;
+        listening.add(worker.id);
+        if (!announced && listening.size >= options.workers) {
+          announced = true;
+          options.onListening(message.url);
+        }
+      });
+      return worker;
+    };
+
+    const finishIfDone = (): void => {
+      if (stopping && Object.keys(cluster.workers ?? {}).length === 0) resolve(exitCode);
+    };
+
+    const stop = (signal: NodeJS.Signals): void => {
+      if (stopping) return;
+      stopping = true;
+      options.log(`${signal}: draining ${Object.keys(cluster.workers ?? {}).length} workers`);
+      for (const timer of restarts) clearTimeout(timer);
+      restarts.clear();
+      for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
+      // each worker closes its own connections at its deadline; this only catches a stuck one
+      const deadline = setTimeout(() => {
+        for (const worker of Object.values(cluster.workers ?? {})) {
+          options.log(`worker ${worker?.process.pid ?? '?'} did not exit within the drain deadline: killing it`);
+          worker?.process.kill('SIGKILL');
+        }
+        exitCode = 1;
+      }, options.shutdownTimeoutMs + 5_000);
+      deadline.unref();
+      finishIfDone();
+    };
+
+    cluster.on('exit', (worker, code, signal) => {
+      const wasListening = listening.delete(worker.id);
+      if (stopping) {
+        if (code !== 0) exitCode = 1;
+        finishIfDone();
+        return;
+      }
+      const how = signal === null ? `code ${String(code)}` : `signal ${signal}`;
+      if (!announced && !wasListening) {
+        // a worker that never listened fails on config, port or environment: restarting would not help
+        options.log(`worker ${worker.process.pid ?? '?'} exited (${how}) before listening; stopping`);
+        exitCode = 1;
+        stop('SIGTERM');
+        return;
+      }
+      const now = Date.now();
+      crashes.push(now);
+      while (crashes.length > 0 && (crashes[0] ?? now) < now - loopWindowMs) crashes.shift();
+      if (crashes.length > loopRestarts) {
+        options.log(`worker ${worker.process.pid ?? '?'} exited (${how}); ${crashes.length} crashes within ${loopWindowMs} ms: crash loop, stopping`);
+        exitCode = 1;
+        stop('SIGTERM');
+        return;
+      }
+      const delayMs = Math.min(backoffMs * 2 ** (crashes.length - 1), maxBackoffMs);
+      options.log(`worker ${worker.process.pid ?? '?'} exited (${how}); restarting in ${delayMs} ms`);
+      const timer = setTimeout(() => {
+        restarts.delete(timer);
+        fork();
+      }, delayMs);
+      restarts.add(timer);
+    });
+
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+    for (let i = 0; i < options.workers; i += 1) fork();
+  });
+}

@@ -1,0 +1,126 @@
+import { once } from 'node:events';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openDatabase } from '@switchyard/proxy-logging';
+import { createMockUpstream, type MockUpstream } from '@switchyard/testing';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { send, startGatewayProcess, until, type GatewayProcess } from './gateway-process';
+
+let upstream: MockUpstream;
+let dir: string;
+const started: GatewayProcess[] = [];
+
+beforeAll(async () => {
+  upstream = await createMockUpstream();
+  dir = await mkdtemp(join(tmpdir(), 'switchyard-cluster-'));
+});
+afterEach(() => {
+  for (const gateway of started.splice(0)) if (gateway.child.exitCode === null) gateway.child.kill('SIGKILL');
+});
+afterAll(() => upstream.close());
+
+async function config(name: string, lines: string[]): Promise<string> {
+  const file = join(dir, `${name}.yaml`);
+  await writeFile(
+    file,
+    [
+      'server: { port: 0, host: 127.0.0.1, shutdownTimeoutMs: 5000 }',
+      'providers:',
+      `  - { name: up, type: openai, apiKey: sk-cluster-test-0000, baseUrl: "${upstream.url}/v1" }`,
+      'models:',
+      '  - { name: fast, targets: [ { provider: up, model: gpt-4o-mini } ] }',
+      ...lines,
+    ].join('\n'),
+  );
+  return file;
+}
+
+const chat = (content: string) => ({ model: 'fast', messages: [{ role: 'user', content }] });
+
+// process start-up on a loaded 2-core machine takes seconds: generous timeouts, never asserted
+describe('switchyard start --workers', { timeout: 90_000 }, () => {
+  it('serves from two workers, sums their metrics, shares the SQLite request log, and drains on SIGTERM', async () => {
+    const db = join(dir, 'two-workers.db');
+    const file = await config('two-workers', [`requestLog: { store: sqlite, path: "${db}", flushIntervalMs: 50 }`, 'cache: { enabled: false }']);
+    const gateway = await startGatewayProcess(['start', '--config', file, '--workers', '2']);
+    started.push(gateway);
+    // fresh connections until both workers have answered a chat request
+    const served = new Map<string, number>();
+    let sent = 0;
+    await until(
+      async () => {
+        const response = await send(`${gateway.url}/v1/chat/completions`, { body: chat(`hello ${sent}`), headers: { 'x-request-id': `cluster-${sent}` } });
+        sent += 1;
+        expect(response.status).toBe(200);
+        const worker = String(response.headers['x-switchyard-worker']);
+        served.set(worker, (served.get(worker) ?? 0) + 1);
+        return served.size >= 2 ? true : undefined;
+      },
+      20_000,
+      'requests served by two workers',
+    );
+    expect([...served.keys()].every((pid) => /^\d+$/.test(pid) && Number(pid) !== gateway.child.pid)).toBe(true);
+    // any worker's /metrics reports the cluster's total
+    const metrics = await send(`${gateway.url}/metrics`);
+    expect(metrics.body).toContain(`switchyard_requests_total{route="chat",provider="up",model="fast",status="200"} ${sent}`);
+
+    upstream.fault({ kind: 'delay', ms: 300, times: 1 });
+    const arrived = once(upstream.events, 'request');
+    const inflight = send(`${gateway.url}/v1/chat/completions`, { body: chat('in flight'), headers: { 'x-request-id': 'cluster-inflight' } });
+    await arrived;
+    gateway.child.kill('SIGTERM');
+    expect((await inflight).status).toBe(200);
+    expect(await gateway.exited).toBe(0);
+
+    // both workers wrote to the one SQLite file (WAL, busy timeout), every row is there
+    const sqlite = await openDatabase({ url: `sqlite:${db}` });
+    try {
+      const rows = await sqlite.query<{ id: string }>('SELECT id FROM switchyard_requests');
+      expect(rows.map((row) => row.id).sort()).toEqual([...Array.from({ length: sent }, (_, i) => `cluster-${i}`), 'cluster-inflight'].sort());
+    } finally {
+      await sqlite.close();
+    }
+  });
+
+  it('restarts a worker that dies', async () => {
+    const file = await config('restart', ['requestLog: { store: none }', 'cache: { enabled: false }']);
+    const gateway = await startGatewayProcess(['start', '--config', file], { SWITCHYARD_WORKERS: '2' });
+    started.push(gateway);
+    const pids = new Set<string>();
+    await until(
+      async () => {
+        pids.add(String((await send(`${gateway.url}/health`)).headers['x-switchyard-worker']));
+        return pids.size >= 2 ? true : undefined;
+      },
+      20_000,
+      'both workers',
+    );
+    const [first = ''] = pids;
+    process.kill(Number(first), 'SIGKILL');
+    // a worker that was not there before answers
+    const replacement = await until(
+      async () => {
+        const response = await send(`${gateway.url}/health`).catch(() => undefined);
+        const worker = response?.headers['x-switchyard-worker'];
+        return typeof worker === 'string' && !pids.has(worker) && response?.status === 200 ? worker : undefined;
+      },
+      20_000,
+      'a restarted worker',
+    );
+    expect(Number(replacement)).toBeGreaterThan(0);
+    await until(async () => (gateway.stderr().includes(`worker ${first} exited (signal SIGKILL); restarting`) ? true : undefined), 5_000, 'the restart line');
+    gateway.child.kill('SIGTERM');
+    expect(await gateway.exited).toBe(0);
+  });
+
+  it('refuses budgets kept per worker without Redis, naming the fix', async () => {
+    const file = await config('budget', ['keys:', '  - { key: sk-sy-cluster-budget-000000, name: billing, budget: { usd: 5 } }']);
+    const gateway = startGatewayProcess(['start', '--config', file, '--workers', '2']);
+    await expect(gateway).rejects.toThrow(/the budgets of static keys billing would be counted per worker.*REDIS_URL.*--workers 1/s);
+  });
+
+  it('rejects a worker count that is not a positive integer', async () => {
+    await expect(startGatewayProcess(['start', '--port', '0', '--workers', 'two'])).rejects.toThrow(/--workers.*"two" is not a worker count/s);
+  });
+});

@@ -1,0 +1,69 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { once } from 'node:events';
+import { request } from 'node:http';
+import { fileURLToPath } from 'node:url';
+
+// The built binary (the nx test target depends on build), run as a user would.
+const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+
+/** A `switchyard start` child process and what it printed. */
+export interface GatewayProcess {
+  child: ChildProcessWithoutNullStreams;
+  url: string;
+  stderr(): string;
+  /** Resolves with the exit code. */
+  exited: Promise<number | null>;
+}
+
+/** Starts the CLI and resolves once it prints the URL it listens on. */
+export function startGatewayProcess(args: string[], env: Record<string, string> = {}): Promise<GatewayProcess> {
+  const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env['PATH'] ?? '', LOG_LEVEL: 'silent', ...env } });
+  let stdout = '';
+  let stderr = '';
+  const exited = once(child, 'exit').then(([code]) => code as number | null);
+  child.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
+  return new Promise((resolve, reject) => {
+    child.stdout.on('data', (data: Buffer) => {
+      stdout += data.toString();
+      const match = /listening on (http:\/\/\S+)/.exec(stdout);
+      if (match?.[1] !== undefined) resolve({ child, url: match[1], stderr: () => stderr, exited });
+    });
+    void exited.then((code) => reject(new Error(`the gateway exited (${String(code)}) before listening: ${stdout}${stderr}`)));
+  });
+}
+
+/** One HTTP exchange on a fresh connection (no keep-alive), so a cluster may hand it to any worker. */
+export function send(
+  url: string,
+  options: { method?: string; headers?: Record<string, string>; body?: unknown } = {},
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+  const body = options.body === undefined ? undefined : JSON.stringify(options.body);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      { method: options.method ?? (body === undefined ? 'GET' : 'POST'), agent: false, headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...options.headers } },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    // a connection handed to a worker that just died may never be answered
+    req.setTimeout(10_000, () => req.destroy(new Error(`no answer from ${url} within 10 s`)));
+    req.end(body);
+  });
+}
+
+/** Polls `check` (every 20 ms) until it returns a value; fails once the deadline passes. */
+export async function until<T>(check: () => Promise<T | undefined>, deadlineMs: number, what: string): Promise<T> {
+  const end = Date.now() + deadlineMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > end) throw new Error(`timed out after ${deadlineMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
