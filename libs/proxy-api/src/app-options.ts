@@ -5,6 +5,7 @@ import type { FastifyServerOptions } from 'fastify';
 import type { ObservabilityOptions } from './observability/observability-options';
 import type { ProductionOptions } from './production/production-options';
 import type { ProxyOptions } from './proxy/proxy-options';
+import type { UiOptions } from './ui/ui-options';
 
 /** Defaults of {@link AppOptions}, in one place. */
 export const APP_DEFAULTS = {
@@ -32,6 +33,12 @@ export interface SwitchyardRoutesOptions extends ProductionOptions, Observabilit
   pricing?: PricingOptions | false;
   /** The universal proxy (`/proxy/*`): routes, allow-list, provider keys; `false` disables it. @default {} */
   proxy?: ProxyOptions | false;
+  /**
+   * The admin web UI at `/ui/` (overview charts, request log, runs, providers, keys), behind
+   * the master key like the rest of `/admin`. `true` or options turn it on (missing assets are
+   * then an error), `false` off. @default on when `admin.masterKey` is set and the assets are built
+   */
+  ui?: boolean | UiOptions;
 }
 
 /** Options of {@link createApp}. */

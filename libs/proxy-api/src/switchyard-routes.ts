@@ -14,6 +14,7 @@ import { registerProduction } from './production/register-production';
 import { registerObservability } from './observability/register-observability';
 import { appPricing } from './pricing/app-pricing';
 import { proxyRoutes } from './proxy/proxy-routes';
+import { uiRoutes } from './ui/ui-routes';
 
 function isGateway(value: Gateway | GatewayOptions): value is Gateway {
   return typeof (value as Gateway).chat === 'function' && typeof (value as Gateway).stream === 'function';
@@ -68,6 +69,8 @@ export const switchyardRoutes: FastifyPluginAsync<SwitchyardRoutesOptions> = asy
   embeddingsRoute(app, gateway, bodyLimit);
   modelsRoute(app, gateway);
   healthRoute(app);
+  const ui = options.ui ?? options.admin?.masterKey !== undefined;
+  if (ui !== false) await uiRoutes(app, ui === true ? {} : ui, options.ui !== undefined);
   // the universal proxy lives in its own scope: it streams bodies, never parses them
   if (options.proxy !== false) void app.register(proxyRoutes, { gateway, pricing: pricing.registry, proxy: options.proxy ?? {} });
 };

@@ -52,7 +52,7 @@ export { SqlRequestLogStore } from './request-log/sql-request-log-store';
 export { JsonlRequestLogStore } from './request-log/jsonl-request-log-store';
 export type { JsonlOutput } from './request-log/jsonl-request-log-store';
 export { REQUEST_LOG_MIGRATIONS } from './request-log/request-log-migrations';
-export type { RequestListQuery, RunSummary, SectionNode, UsageGroup, UsageGroupBy } from './request-log/request-log-queries';
+export type { RequestListQuery, RunSummary, SectionNode, TargetTraffic, UsageBucket, UsageGroup, UsageGroupBy, UsageSeries } from './request-log/request-log-queries';
 
 // redaction and tracing context
 export { DEFAULT_PII_PATTERNS, redactPii } from './redaction/redact-pii';

@@ -2,6 +2,7 @@ import type { Gateway } from '@switchyard/proxy-core';
 import { createMetrics, createRequestLog, overheadMs, readTracingHeaders, type RequestLog, type RequestLogOptions, type SwitchyardMetrics } from '@switchyard/proxy-logging';
 import type { FastifyInstance } from 'fastify';
 import type { ObservabilityOptions } from './observability-options';
+import { dashboardRoutes } from './dashboard-routes';
 import { requestLogRoutes } from './request-log-routes';
 
 function isRequestLog(value: RequestLog | RequestLogOptions): value is RequestLog {
@@ -57,6 +58,7 @@ export async function registerObservability(app: FastifyInstance, gateway: Gatew
     metrics?.observeRequestLog(log.queue.stats);
     if (log.sql !== undefined) requestLogRoutes(app, log.sql);
   }
+  dashboardRoutes(app, gateway, log?.sql);
 
   // the gateway's own time, on whole (non-streamed) responses
   const pending = new Map<string, number | undefined>();

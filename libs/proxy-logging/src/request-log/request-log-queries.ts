@@ -55,3 +55,47 @@ export interface RunSummary {
   output_tokens: number;
   sections: SectionNode[];
 }
+
+/** One time bucket of `GET /admin/usage/series`. */
+export interface UsageBucket {
+  /** Epoch milliseconds where the bucket starts. */
+  ts: number;
+  requests: number;
+  /** Requests that ended with status 400 or above. */
+  errors: number;
+  input_tokens: number;
+  output_tokens: number;
+  cost_usd: number;
+  /** Median request duration in milliseconds; null when no request in the bucket has one. */
+  p50_ms: number | null;
+  /** 95th percentile request duration in milliseconds; null when no request in the bucket has one. */
+  p95_ms: number | null;
+}
+
+/** Traffic over time, one bucket per `bucket_ms` in `[from, to)`, empty buckets included. */
+export interface UsageSeries {
+  from: number;
+  to: number;
+  bucket_ms: number;
+  buckets: UsageBucket[];
+  /** Median request duration over the whole range, in milliseconds. */
+  p50_ms: number | null;
+  /** 95th percentile request duration over the whole range, in milliseconds. */
+  p95_ms: number | null;
+  /** True when more rows matched than were scanned: the newest rows were counted, older ones left out. */
+  truncated: boolean;
+}
+
+/** Recent health of one target (`provider/model`) from the request log. */
+export interface TargetTraffic {
+  /** `provider/model`, as in `gateway.stats()`. */
+  target: string;
+  provider: string | null;
+  model: string | null;
+  requests: number;
+  errors: number;
+  /** errors / requests. */
+  error_rate: number;
+  p50_ms: number | null;
+  p95_ms: number | null;
+}

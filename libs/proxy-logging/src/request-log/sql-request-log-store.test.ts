@@ -56,6 +56,35 @@ function suite(name: string, open: () => Promise<{ store: SqlRequestLogStore; do
       ]);
     });
 
+    it('buckets requests, errors, tokens, cost and latency percentiles over time, empty buckets included', async () => {
+      await store.write([
+        ...Array.from({ length: 20 }, (_, i) => row({ id: `s${i}`, ts: 10_000 + i, duration_ms: i + 1, status: i < 2 ? 502 : 200, input_tokens: 1, output_tokens: 2, cost_usd: 0.5 })),
+        row({ id: 'late', ts: 12_500, duration_ms: null, status: 200, input_tokens: 3, output_tokens: 4, cost_usd: null }),
+        row({ id: 'outside', ts: 13_000 }),
+      ]);
+      const series = await store.series(10_000, 13_000, 1000);
+      expect(series).toMatchObject({ from: 10_000, to: 13_000, bucket_ms: 1000, truncated: false, p50_ms: 10, p95_ms: 19 });
+      expect(series.buckets).toEqual([
+        { ts: 10_000, requests: 20, errors: 2, input_tokens: 20, output_tokens: 40, cost_usd: 10, p50_ms: 10, p95_ms: 19 },
+        { ts: 11_000, requests: 0, errors: 0, input_tokens: 0, output_tokens: 0, cost_usd: 0, p50_ms: null, p95_ms: null },
+        { ts: 12_000, requests: 1, errors: 0, input_tokens: 3, output_tokens: 4, cost_usd: 0, p50_ms: null, p95_ms: null },
+      ]);
+      await expect(store.series(0, 10_000_000, 1000)).rejects.toMatchObject({ code: 'invalid_request', param: 'bucket_ms' });
+      await expect(store.series(5, 5, 1000)).rejects.toMatchObject({ code: 'invalid_request' });
+    });
+
+    it('reports traffic, error rate and latency per target, busiest first', async () => {
+      await store.write([
+        row({ id: 't1', ts: 100, provider: 'openai', resolved_model: 'gpt-4o', status: 200, duration_ms: 10 }),
+        row({ id: 't2', ts: 101, provider: 'openai', resolved_model: 'gpt-4o', status: 503, duration_ms: 30 }),
+        row({ id: 't3', ts: 102, provider: 'anthropic', resolved_model: 'claude', status: 200, duration_ms: 5 }),
+      ]);
+      expect(await store.traffic(0, 1000)).toEqual([
+        { target: 'openai/gpt-4o', provider: 'openai', model: 'gpt-4o', requests: 2, errors: 1, error_rate: 0.5, p50_ms: 10, p95_ms: 30 },
+        { target: 'anthropic/claude', provider: 'anthropic', model: 'claude', requests: 1, errors: 0, error_rate: 0, p50_ms: 5, p95_ms: 5 },
+      ]);
+    });
+
     it('builds the run span tree with costs rolled up', async () => {
       await store.write([
         row({ id: 'root1', run_id: 'R', span_id: 'root', section: 'agent', section_path: 'agent', cost_usd: 1, duration_ms: 10 }),

@@ -2,7 +2,7 @@ import { SwitchyardError } from '@switchyard/proxy-core';
 import { migrate } from '../sql/migrate';
 import type { SqlDatabase, SqlValue } from '../sql/sql-database';
 import { REQUEST_LOG_MIGRATIONS } from './request-log-migrations';
-import type { RequestListQuery, RunSummary, SectionNode, UsageGroup, UsageGroupBy } from './request-log-queries';
+import type { RequestListQuery, RunSummary, SectionNode, TargetTraffic, UsageBucket, UsageGroup, UsageGroupBy, UsageSeries } from './request-log-queries';
 import { REQUEST_LOG_COLUMNS, type RequestLogRow } from './request-log-row';
 import type { RequestLogStore } from './request-log-store';
 
@@ -17,6 +17,35 @@ const GROUP_COLUMNS: Record<UsageGroupBy, string> = {
 
 /** Rows per INSERT statement (stays under SQLite's 32766 bound parameters). */
 const ROWS_PER_INSERT = 200;
+
+/** Most rows one series or traffic query reads; percentiles need the rows, not SQL sums. */
+const MAX_SCANNED_ROWS = 100_000;
+
+/** Most buckets a series may have. */
+const MAX_BUCKETS = 1_000;
+
+interface ScannedRow {
+  ts: number;
+  status: number;
+  duration_ms: number | null;
+  input_tokens: number | null;
+  output_tokens: number | null;
+  cost_usd: number | null;
+  provider: string | null;
+  resolved_model: string | null;
+}
+
+/** Nearest-rank percentile of ascending values; null when there are none. */
+function percentile(sorted: readonly number[], p: number): number | null {
+  if (sorted.length === 0) return null;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? null;
+}
+
+function durations(rows: readonly ScannedRow[]): number[] {
+  const values: number[] = [];
+  for (const row of rows) if (row.duration_ms !== null) values.push(Number(row.duration_ms));
+  return values.sort((a, b) => a - b);
+}
 
 type StoredRow = Omit<RequestLogRow, 'stream' | 'cache_hit'> & { stream: number | boolean; cache_hit: number | boolean };
 
@@ -129,6 +158,85 @@ export class SqlRequestLogStore implements RequestLogStore {
       FROM switchyard_requests WHERE ts >= ? AND ts < ? GROUP BY ${column} ORDER BY cost_usd DESC, requests DESC LIMIT 1000`,
       [from, to],
     );
+  }
+
+  /**
+   * Requests, errors, tokens, cost and p50/p95 latency per `bucketMs` in `[from, to)`.
+   * Reads at most 100 000 rows (newest first) and says so with `truncated`.
+   */
+  async series(from: number, to: number, bucketMs: number): Promise<UsageSeries> {
+    if (!(to > from) || !Number.isInteger(bucketMs) || bucketMs < 1000) {
+      throw new SwitchyardError('invalid_request', 'A series needs from < to and a bucket of at least 1000 ms.', { param: 'bucket_ms' });
+    }
+    const count = Math.ceil((to - from) / bucketMs);
+    if (count > MAX_BUCKETS) throw new SwitchyardError('invalid_request', `A series has at most ${MAX_BUCKETS} buckets; use a larger bucket_ms.`, { param: 'bucket_ms' });
+    const { rows, truncated } = await this.#scan(from, to);
+    const grouped: ScannedRow[][] = Array.from({ length: count }, () => []);
+    for (const row of rows) grouped[Math.floor((Number(row.ts) - from) / bucketMs)]?.push(row);
+    const buckets = grouped.map((inBucket, index): UsageBucket => {
+      const sorted = durations(inBucket);
+      let errors = 0;
+      let input = 0;
+      let output = 0;
+      let cost = 0;
+      for (const row of inBucket) {
+        if (row.status >= 400) errors += 1;
+        input += Number(row.input_tokens ?? 0);
+        output += Number(row.output_tokens ?? 0);
+        cost += Number(row.cost_usd ?? 0);
+      }
+      return {
+        ts: from + index * bucketMs,
+        requests: inBucket.length,
+        errors,
+        input_tokens: input,
+        output_tokens: output,
+        cost_usd: cost,
+        p50_ms: percentile(sorted, 50),
+        p95_ms: percentile(sorted, 95),
+      };
+    });
+    const all = durations(rows);
+    return { from, to, bucket_ms: bucketMs, buckets, p50_ms: percentile(all, 50), p95_ms: percentile(all, 95), truncated };
+  }
+
+  /** Requests, error rate and p50/p95 latency per target (`provider/model`) in `[from, to)`, busiest first. */
+  async traffic(from: number, to: number): Promise<TargetTraffic[]> {
+    const { rows } = await this.#scan(from, to);
+    const byTarget = new Map<string, ScannedRow[]>();
+    for (const row of rows) {
+      const target = `${row.provider ?? '?'}/${row.resolved_model ?? '?'}`;
+      const list = byTarget.get(target);
+      if (list === undefined) byTarget.set(target, [row]);
+      else list.push(row);
+    }
+    return [...byTarget]
+      .map(([target, list]): TargetTraffic => {
+        const errors = list.filter((row) => row.status >= 400).length;
+        const sorted = durations(list);
+        return {
+          target,
+          provider: list[0]?.provider ?? null,
+          model: list[0]?.resolved_model ?? null,
+          requests: list.length,
+          errors,
+          error_rate: errors / list.length,
+          p50_ms: percentile(sorted, 50),
+          p95_ms: percentile(sorted, 95),
+        };
+      })
+      .sort((a, b) => b.requests - a.requests || a.target.localeCompare(b.target));
+  }
+
+  async #scan(from: number, to: number): Promise<{ rows: ScannedRow[]; truncated: boolean }> {
+    await this.ready();
+    const rows = await this.db.query<ScannedRow>(
+      `SELECT ts, status, duration_ms, input_tokens, output_tokens, cost_usd, provider, resolved_model
+      FROM switchyard_requests WHERE ts >= ? AND ts < ? ORDER BY ts DESC LIMIT ?`,
+      [from, to, MAX_SCANNED_ROWS + 1],
+    );
+    const truncated = rows.length > MAX_SCANNED_ROWS;
+    return { rows: truncated ? rows.slice(0, MAX_SCANNED_ROWS) : rows, truncated };
   }
 
   /** A run's sections as a tree from span/parent ids, cost rolled up; undefined when unknown. */

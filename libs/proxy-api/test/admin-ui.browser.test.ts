@@ -1,0 +1,165 @@
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createRequestLog, type RequestLog } from '@switchyard/proxy-logging';
+import { createMockUpstream, requireChromium, type MockUpstream } from '@switchyard/testing';
+import type { FastifyInstance } from 'fastify';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildUi } from '../scripts/build-ui';
+import { createApp } from '../src/create-app';
+
+// The admin UI in real headless Chromium against a real gateway on port 0: sign in, see the
+// charts fed by requests just made, open a run's span tree, create a key, use it, revoke it.
+// Screenshots land in test-artifacts/ui/ (gitignored; docs/images/ holds copies).
+
+const MASTER = 'sk-sy-master-key-for-the-ui-test-0000';
+const ARTIFACTS = fileURLToPath(new URL('../../../test-artifacts/ui/', import.meta.url));
+const chromiumPath = await requireChromium();
+
+describe.skipIf(chromiumPath === undefined)('admin UI in headless Chromium', () => {
+  let upstream: MockUpstream;
+  let log: RequestLog;
+  let app: FastifyInstance;
+  let url: string;
+  let assets: string;
+  let browser: Browser;
+  let page: Page;
+  const pageErrors: string[] = [];
+
+  const chat = (headers: Record<string, string>, model = 'gpt-4o-mini', key = MASTER): Promise<Response> =>
+    fetch(`${url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', ...headers },
+      body: JSON.stringify({ model, messages: [{ role: 'user', content: 'Hello!' }] }),
+    });
+
+  const shot = (name: string): Promise<Buffer> => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+
+  beforeAll(async () => {
+    assets = await mkdtemp(join(tmpdir(), 'switchyard-ui-'));
+    await buildUi(assets);
+    await mkdir(ARTIFACTS, { recursive: true });
+    upstream = await createMockUpstream();
+    log = await createRequestLog({ store: 'sqlite', path: ':memory:', flushIntervalMs: 60_000 });
+    app = createApp({
+      admin: { masterKey: MASTER },
+      keyStore: 'memory',
+      requestLog: log,
+      ui: { assetsDir: assets },
+      gateway: {
+        providers: [{ name: 'openai', type: 'openai', baseUrl: `${upstream.url}/v1`, apiKey: 'sk-provider-ui-test' }],
+        models: [{ name: 'gpt-4o-mini', targets: [{ provider: 'openai', model: 'gpt-4o-mini' }] }],
+        retry: { maxRetries: 0 },
+      },
+    });
+    url = await app.listen({ port: 0, host: '127.0.0.1' });
+    // a run with nested sections, a customer, and one failed request
+    const run = { 'x-switchyard-run-id': 'run-ui-1', 'x-switchyard-customer-id': 'acme' };
+    const calls = [
+      chat({ ...run, 'x-switchyard-span-id': 'span-agent', 'x-switchyard-section': 'agent' }),
+      chat({ ...run, 'x-switchyard-span-id': 'span-research', 'x-switchyard-parent-span-id': 'span-agent', 'x-switchyard-section': 'research' }),
+      chat({ ...run, 'x-switchyard-span-id': 'span-write', 'x-switchyard-parent-span-id': 'span-agent', 'x-switchyard-section': 'write' }),
+      chat({}, 'no-such-model'),
+    ];
+    const statuses = (await Promise.all(calls)).map((response) => response.status);
+    expect(statuses).toEqual([200, 200, 200, 404]);
+    await log.queue.flush();
+
+    browser = await chromium.launch({ executablePath: chromiumPath, headless: true });
+    page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    page.on('console', (message) => {
+      if (message.type() === 'error') pageErrors.push(message.text());
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await app?.close();
+    await log?.close();
+    await upstream?.close();
+    if (assets !== undefined) await rm(assets, { recursive: true, force: true });
+  });
+
+  it('refuses a wrong key, then signs in and charts the requests just made', async () => {
+    await page.goto(`${url}/ui`);
+    await page.getByLabel('Master key').fill('sk-sy-not-the-master-key-000000000');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => page.getByRole('alert').textContent()).toContain('Not accepted');
+    pageErrors.length = 0; // the browser reports that refused call as a failed resource load
+
+    await page.getByLabel('Master key').fill(MASTER);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Overview' }).waitFor();
+    const requests = page.locator('[data-total="requests"] dd');
+    await expect.poll(() => requests.textContent()).toBe('4');
+    expect(await page.locator('[data-total="error-rate"] dd').textContent()).toBe('25.0%');
+    await page.locator('figure.chart canvas').nth(3).waitFor();
+    expect(await page.locator('figure.chart canvas').count()).toBe(4);
+    // the breakdowns name what was called, for whom
+    await page.getByRole('table', { name: 'By model' }).getByRole('cell', { name: 'gpt-4o-mini' }).waitFor();
+    await page.getByRole('table', { name: 'By customer' }).getByRole('cell', { name: 'acme' }).waitFor();
+    // the key never lands in the URL
+    expect(page.url()).not.toContain(MASTER);
+    await shot('overview');
+  });
+
+  it('shows the request log and one request in detail', async () => {
+    await page.getByRole('link', { name: 'Requests' }).click();
+    const table = page.getByRole('table', { name: 'Requests, newest first' });
+    await table.waitFor();
+    expect(await table.locator('tbody tr').count()).toBe(4);
+    await page.getByLabel('Status').fill('404');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await expect.poll(() => table.locator('tbody tr').count()).toBe(1);
+    await table.locator('tbody tr button').first().click();
+    await page.getByRole('heading', { name: /^Request / }).waitFor();
+    expect(await page.locator('.detail').textContent()).toContain('404 model_not_found');
+    await shot('requests');
+  });
+
+  it('opens a run and shows its sections nested', async () => {
+    await page.goto(`${url}/ui/#/runs`);
+    await page.getByRole('link', { name: 'run-ui-1' }).click();
+    const tree = page.getByRole('tree', { name: 'Sections of run run-ui-1' });
+    await tree.waitFor();
+    const agent = tree.locator('[data-section="agent"]');
+    expect(await agent.getAttribute('aria-level')).toBe('1');
+    expect(await agent.locator('[data-section="research"]').getAttribute('aria-level')).toBe('2');
+    expect(await agent.locator('[data-section="write"]').getAttribute('aria-level')).toBe('2');
+    expect(await page.locator('.run .summary').textContent()).toContain('3 requests');
+    await shot('run-tree');
+  });
+
+  it('shows each target with its breaker state', async () => {
+    await page.getByRole('link', { name: 'Providers' }).click();
+    const row = page.getByRole('row', { name: /openai\/gpt-4o-mini/ });
+    await row.waitFor();
+    expect(await row.locator('.breaker').textContent()).toBe('closed');
+    await shot('providers');
+  });
+
+  it('creates a key whose secret works once shown, then revokes it', async () => {
+    await page.getByRole('link', { name: 'Keys' }).click();
+    await page.getByLabel('Name').fill('ui-made-key');
+    await page.getByLabel('Requests per minute').fill('60');
+    await page.getByLabel('Budget (USD)').fill('5');
+    await page.getByRole('button', { name: 'Create key' }).click();
+    const secret = await page.getByLabel('Secret of ui-made-key').inputValue();
+    expect(secret).toMatch(/^sk-sy-/);
+    const state = page.locator('[data-key-state="ui-made-key"]');
+    await expect.poll(() => state.textContent()).toBe('active');
+    await shot('keys-created');
+    expect((await chat({}, 'gpt-4o-mini', secret)).status).toBe(200);
+
+    page.once('dialog', (dialog) => void dialog.accept());
+    await page.getByRole('button', { name: 'Revoke ui-made-key' }).click();
+    await expect.poll(() => state.textContent()).toBe('revoked');
+    expect((await chat({}, 'gpt-4o-mini', secret)).status).toBe(401);
+    await shot('keys-revoked');
+    // CSP held: no blocked script or style, no uncaught error anywhere in the session
+    expect(pageErrors).toEqual([]);
+  });
+});

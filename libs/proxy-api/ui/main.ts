@@ -1,0 +1,87 @@
+import 'uplot/dist/uPlot.min.css';
+import './styles.css';
+import { api, ApiError, session, whenUnauthorized } from './api';
+import { field, h, notice, replace } from './dom';
+import { keysView } from './views/keys';
+import { overviewView } from './views/overview';
+import { providersView } from './views/providers';
+import { requestsView } from './views/requests';
+import { runsView } from './views/runs';
+
+const NAV = [
+  ['overview', 'Overview'],
+  ['requests', 'Requests'],
+  ['runs', 'Runs'],
+  ['providers', 'Providers'],
+  ['keys', 'Keys'],
+] as const;
+
+const app = document.getElementById('app') ?? document.body;
+let current: AbortController | undefined;
+
+function login(message?: string): void {
+  current?.abort();
+  const input = h('input', { name: 'key', type: 'password', required: true, autocomplete: 'off', spellcheck: 'false' });
+  const status = h('div', { 'aria-live': 'polite' }, message === undefined ? null : notice(message));
+  const form = h(
+    'form',
+    { class: 'login', 'aria-label': 'Sign in' },
+    h('h1', {}, 'Switchyard'),
+    h('p', {}, 'Sign in with the gateway’s master key. It is kept in this tab only (sessionStorage) and sent as a Bearer header.'),
+    field('Master key', input),
+    h('button', { type: 'submit', class: 'primary' }, 'Sign in'),
+    status,
+  );
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const key = input.value.trim();
+    api('admin/providers', { key })
+      .then(() => {
+        session.set(key);
+        if (location.hash === '' || location.hash === '#/login') location.hash = '#/overview';
+        render();
+      })
+      .catch((error: unknown) => {
+        const text = error instanceof ApiError && (error.status === 401 || error.status === 403) ? `Not accepted: ${error.message}` : `Could not reach the gateway: ${(error as Error).message}`;
+        replace(status, notice(text));
+      });
+  });
+  replace(app, h('main', { class: 'login-page' }, form));
+  input.focus();
+}
+
+function render(): void {
+  if (session.get() === null) return login();
+  current?.abort();
+  current = new AbortController();
+  const [, view = 'overview', ...rest] = location.hash.replace(/^#/, '').split('/');
+  const main = h('main', { id: 'main', tabindex: '-1' });
+  const nav = h(
+    'nav',
+    { 'aria-label': 'Sections' },
+    h('span', { class: 'brand' }, 'Switchyard'),
+    h('ul', {}, ...NAV.map(([id, label]) => h('li', {}, h('a', { href: `#/${id}`, 'aria-current': id === view ? 'page' : undefined }, label)))),
+    h('button', { type: 'button', class: 'signout', onclick: () => (session.clear(), login()) }, 'Sign out'),
+  );
+  replace(app, nav, main);
+  const signal = current.signal;
+  switch (view) {
+    case 'requests':
+      return requestsView(main, signal);
+    case 'runs':
+      return runsView(main, signal, rest.length > 0 ? decodeURIComponent(rest.join('/')) : undefined);
+    case 'providers':
+      return providersView(main, signal);
+    case 'keys':
+      return keysView(main, signal);
+    default:
+      return overviewView(main, signal);
+  }
+}
+
+whenUnauthorized((message) => {
+  session.clear();
+  login(message);
+});
+window.addEventListener('hashchange', render);
+render();

@@ -1,0 +1,127 @@
+/** The shapes of the admin API answers the UI reads (see the OpenAPI document). */
+export interface UsageBucket {
+  ts: number;
+  requests: number;
+  errors: number;
+  input_tokens: number;
+  output_tokens: number;
+  cost_usd: number;
+  p50_ms: number | null;
+  p95_ms: number | null;
+}
+
+export interface UsageSeries {
+  from: string;
+  to: string;
+  bucket_ms: number;
+  buckets: UsageBucket[];
+  p50_ms: number | null;
+  p95_ms: number | null;
+  truncated: boolean;
+}
+
+export interface UsageGroup {
+  key: string | null;
+  requests: number;
+  input_tokens: number;
+  output_tokens: number;
+  cost_usd: number;
+}
+
+export interface RequestRow {
+  id: string;
+  ts: number;
+  api_key_id: string | null;
+  api_key_name: string | null;
+  customer_id: string | null;
+  run_id: string | null;
+  span_id: string | null;
+  parent_span_id: string | null;
+  section_path: string | null;
+  endpoint: string;
+  provider: string | null;
+  requested_model: string | null;
+  resolved_model: string | null;
+  status: number;
+  error_code: string | null;
+  stream: boolean;
+  duration_ms: number | null;
+  upstream_ms: number | null;
+  ttft_ms: number | null;
+  input_tokens: number | null;
+  output_tokens: number | null;
+  cached_tokens: number | null;
+  reasoning_tokens: number | null;
+  units: string | null;
+  cost_usd: number | null;
+  cache_hit: boolean;
+  attempts: number;
+  fallbacks: number;
+  request_body: string | null;
+  response_body: string | null;
+}
+
+export interface SectionNode {
+  span_id: string | null;
+  section: string | null;
+  section_path: string | null;
+  requests: number;
+  cost_usd: number;
+  total_cost_usd: number;
+  input_tokens: number;
+  output_tokens: number;
+  latency_ms: number;
+  children: SectionNode[];
+}
+
+export interface RunSummary {
+  run_id: string;
+  requests: number;
+  cost_usd: number;
+  input_tokens: number;
+  output_tokens: number;
+  sections: SectionNode[];
+}
+
+export interface ProviderEntry {
+  target: string;
+  breaker: 'closed' | 'open' | 'half-open' | null;
+  limiter: { running: number; queued: number } | null;
+  requests: number;
+  errors: number;
+  error_rate: number | null;
+  p50_ms: number | null;
+  p95_ms: number | null;
+}
+
+export interface ProvidersReply {
+  window_ms: number;
+  limiter_mode: string;
+  live_requests: number;
+  active_retries: number;
+  counters: Record<string, number>;
+  traffic_available: boolean;
+  data: ProviderEntry[];
+}
+
+export interface AdminKey {
+  id: string;
+  name: string;
+  hint: string;
+  customer_id: string | null;
+  models: string[];
+  rpm: number | null;
+  tpm: number | null;
+  max_parallel: number | null;
+  budget_usd: number | null;
+  budget_period: string;
+  enabled: boolean;
+  revoked: boolean;
+  created_at: string;
+  source: 'store' | 'static';
+}
+
+export interface Page<T> {
+  data: T[];
+  next_cursor: string | null;
+}

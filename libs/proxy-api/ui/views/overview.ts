@@ -1,0 +1,158 @@
+import uPlot from 'uplot';
+import { api } from '../api';
+import { h, notice, replace, select, table } from '../dom';
+import { integer, ms, percent, RANGES, usd } from '../format';
+import type { UsageGroup, UsageSeries } from '../types';
+
+const BREAKDOWNS = [
+  ['model', 'By model'],
+  ['provider', 'By provider'],
+  ['key', 'By key'],
+  ['customer', 'By customer'],
+] as const;
+
+interface ChartSpec {
+  title: string;
+  series: { label: string; stroke: string; values: (bucket: UsageSeries['buckets'][number]) => number | null }[];
+  format: (value: number) => string;
+}
+
+const CHARTS: readonly ChartSpec[] = [
+  {
+    title: 'Requests and errors',
+    format: integer,
+    series: [
+      { label: 'Requests', stroke: '#2563eb', values: (b) => b.requests },
+      { label: 'Errors', stroke: '#dc2626', values: (b) => b.errors },
+    ],
+  },
+  {
+    title: 'Latency',
+    format: ms,
+    series: [
+      { label: 'p50', stroke: '#059669', values: (b) => b.p50_ms },
+      { label: 'p95', stroke: '#d97706', values: (b) => b.p95_ms },
+    ],
+  },
+  {
+    title: 'Tokens',
+    format: integer,
+    series: [
+      { label: 'Input', stroke: '#7c3aed', values: (b) => b.input_tokens },
+      { label: 'Output', stroke: '#db2777', values: (b) => b.output_tokens },
+    ],
+  },
+  { title: 'Spend', format: usd, series: [{ label: 'USD', stroke: '#0f766e', values: (b) => b.cost_usd }] },
+];
+
+/** The overview: totals, four time series charts and the breakdowns, for one time range. */
+export function overviewView(root: HTMLElement, signal: AbortSignal): void {
+  let rangeMs = sessionStorage.getItem('switchyard.range') ?? '86400000';
+  const range = select('range', RANGES, rangeMs);
+  const body = h('div', { class: 'overview-body' });
+  range.addEventListener('change', () => {
+    rangeMs = range.value;
+    sessionStorage.setItem('switchyard.range', rangeMs);
+    void load();
+  });
+  const refresh = h('button', { type: 'button', onclick: () => void load() }, 'Refresh');
+  replace(root, h('header', { class: 'view-head' }, h('h1', {}, 'Overview'), h('label', { class: 'inline' }, h('span', {}, 'Time range'), range), refresh), body);
+
+  const charts: uPlot[] = [];
+  const resize = new ResizeObserver(() => {
+    for (const chart of charts) chart.setSize({ width: chartWidth(chart.root.parentElement), height: 180 });
+  });
+  resize.observe(body);
+  signal.addEventListener('abort', () => {
+    resize.disconnect();
+    for (const chart of charts) chart.destroy();
+  });
+
+  async function load(): Promise<void> {
+    const to = Date.now();
+    const from = to - Number(rangeMs);
+    body.setAttribute('aria-busy', 'true');
+    try {
+      const [series, ...groups] = await Promise.all([
+        api<UsageSeries>('admin/usage/series', { query: { from, to } }),
+        ...BREAKDOWNS.map(([by]) => api<{ groups: UsageGroup[] }>('admin/usage', { query: { group_by: by, from, to } })),
+      ]);
+      if (signal.aborted) return;
+      for (const chart of charts.splice(0)) chart.destroy();
+      replace(body, totals(series), h('div', { class: 'charts' }, ...CHARTS.map((spec) => chartFigure(spec, series, charts))), h('div', { class: 'breakdowns' }, ...BREAKDOWNS.map(([, title], i) => breakdown(title, groups[i]?.groups ?? []))));
+    } catch (error) {
+      if (!signal.aborted) replace(body, notice(`Could not load the overview: ${(error as Error).message}`));
+    } finally {
+      body.removeAttribute('aria-busy');
+    }
+  }
+  void load();
+}
+
+function totals(series: UsageSeries): HTMLElement {
+  let requests = 0;
+  let errors = 0;
+  let tokens = 0;
+  let cost = 0;
+  for (const bucket of series.buckets) {
+    requests += bucket.requests;
+    errors += bucket.errors;
+    tokens += bucket.input_tokens + bucket.output_tokens;
+    cost += bucket.cost_usd;
+  }
+  const tile = (label: string, value: string, name: string): HTMLElement => h('div', { class: 'tile', 'data-total': name }, h('dt', {}, label), h('dd', {}, value));
+  return h(
+    'div',
+    {},
+    h(
+      'dl',
+      { class: 'tiles', 'aria-label': 'Totals for the time range' },
+      tile('Requests', integer(requests), 'requests'),
+      tile('Error rate', requests === 0 ? '–' : percent(errors / requests), 'error-rate'),
+      tile('p50 latency', ms(series.p50_ms), 'p50'),
+      tile('p95 latency', ms(series.p95_ms), 'p95'),
+      tile('Tokens', integer(tokens), 'tokens'),
+      tile('Spend', usd(cost), 'spend'),
+    ),
+    series.truncated ? notice('Only the newest 100 000 requests of this range are counted.', 'info') : null,
+  );
+}
+
+function chartWidth(container: Element | null): number {
+  return Math.max(240, (container?.clientWidth ?? 480) - 4);
+}
+
+function chartFigure(spec: ChartSpec, series: UsageSeries, charts: uPlot[]): HTMLElement {
+  const figure = h('figure', { class: 'chart', 'aria-label': `${spec.title} over time` }, h('figcaption', {}, spec.title));
+  const xs = series.buckets.map((bucket) => bucket.ts / 1000);
+  const data: uPlot.AlignedData = [xs, ...spec.series.map((line) => series.buckets.map((bucket) => line.values(bucket)))];
+  const options: uPlot.Options = {
+    width: 480,
+    height: 180,
+    scales: { x: { time: true } },
+    axes: [{}, { values: (_u, ticks) => ticks.map((tick) => spec.format(tick)), size: 88 }],
+    series: [{}, ...spec.series.map((line) => ({ label: line.label, stroke: line.stroke, width: 2, points: { show: spec.title === 'Latency' || series.buckets.length < 40, size: 5 }, value: (_u: uPlot, v: number | null) => (v === null ? '–' : spec.format(v)) }))],
+    legend: { live: true },
+  };
+  // uPlot measures its container: create it once the figure is in the document
+  queueMicrotask(() => {
+    const chart = new uPlot({ ...options, width: chartWidth(figure) }, data, figure);
+    chart.root.setAttribute('role', 'img');
+    chart.root.setAttribute('aria-label', `${spec.title}: ${spec.series.map((line) => line.label).join(', ')} per ${Math.round(series.bucket_ms / 1000)} s bucket`);
+    charts.push(chart);
+  });
+  return figure;
+}
+
+function breakdown(title: string, groups: readonly UsageGroup[]): HTMLElement {
+  return h(
+    'section',
+    { class: 'breakdown' },
+    table(
+      title,
+      ['Name', 'Requests', 'Input tokens', 'Output tokens', 'Spend'],
+      groups.slice(0, 20).map((group) => [group.key ?? '(none)', integer(group.requests), integer(group.input_tokens), integer(group.output_tokens), usd(group.cost_usd)]),
+      'no requests in this range.',
+    ),
+  );
+}

@@ -1,0 +1,118 @@
+import { api } from '../api';
+import { field, h, notice, replace, select, table } from '../dom';
+import { integer, ms, orDash, RANGES, time, usd } from '../format';
+import type { Page, RequestRow } from '../types';
+
+const PAGE_SIZE = 50;
+const FILTERS = [
+  ['model', 'Model'],
+  ['provider', 'Provider'],
+  ['customer_id', 'Customer'],
+  ['run_id', 'Run id'],
+  ['status', 'Status'],
+] as const;
+
+/** The request log: filters, pages of rows newest first, and one request's detail. */
+export function requestsView(root: HTMLElement, signal: AbortSignal): void {
+  const inputs = FILTERS.map(([name, label]) => [name, label, h('input', { name, type: name === 'status' ? 'number' : 'text', inputmode: name === 'status' ? 'numeric' : undefined, autocomplete: 'off' })] as const);
+  const range = select('range', RANGES, '86400000');
+  const form = h(
+    'form',
+    { class: 'filters', 'aria-label': 'Filter requests' },
+    field('Time range', range),
+    ...inputs.map(([, label, input]) => field(label, input)),
+    h('button', { type: 'submit' }, 'Apply'),
+  );
+  const results = h('div', {});
+  const detail = h('section', { class: 'detail', 'aria-live': 'polite' });
+  replace(root, h('header', { class: 'view-head' }, h('h1', {}, 'Requests')), form, results, detail);
+
+  const cursors: (string | undefined)[] = [undefined];
+  let page = 0;
+
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    cursors.splice(0, cursors.length, undefined);
+    page = 0;
+    void load();
+  });
+
+  async function load(): Promise<void> {
+    const query: Record<string, string | number | undefined> = { limit: PAGE_SIZE, cursor: cursors[page], from: Date.now() - Number(range.value) };
+    for (const [name, , input] of inputs) query[name] = input.value.trim();
+    results.setAttribute('aria-busy', 'true');
+    try {
+      const result = await api<Page<RequestRow>>('admin/requests', { query });
+      if (signal.aborted) return;
+      cursors[page + 1] = result.next_cursor ?? undefined;
+      const rows = result.data.map((row) => [
+        h('button', { type: 'button', class: 'link', 'aria-label': `Details of request ${row.id}`, onclick: () => showDetail(detail, row) }, time(row.ts)),
+        h('span', { class: row.status >= 400 ? 'status bad' : 'status ok' }, String(row.status)),
+        orDash(row.resolved_model ?? row.requested_model),
+        orDash(row.provider),
+        orDash(row.api_key_name),
+        orDash(row.customer_id),
+        ms(row.duration_ms),
+        `${integer(row.input_tokens ?? 0)} / ${integer(row.output_tokens ?? 0)}`,
+        usd(row.cost_usd),
+      ]);
+      const previous = h('button', { type: 'button', disabled: page === 0, onclick: () => ((page -= 1), void load()) }, 'Previous page');
+      const next = h('button', { type: 'button', disabled: result.next_cursor === null, onclick: () => ((page += 1), void load()) }, 'Next page');
+      replace(
+        results,
+        table('Requests, newest first', ['Time', 'Status', 'Model', 'Provider', 'Key', 'Customer', 'Duration', 'Tokens in / out', 'Cost'], rows, 'no request matches.'),
+        h('nav', { class: 'pager', 'aria-label': 'Pages' }, previous, h('span', {}, `Page ${page + 1}`), next),
+      );
+    } catch (error) {
+      if (!signal.aborted) replace(results, notice(`Could not load requests: ${(error as Error).message}`));
+    } finally {
+      results.removeAttribute('aria-busy');
+    }
+  }
+  void load();
+}
+
+function showDetail(detail: HTMLElement, row: RequestRow): void {
+  const item = (label: string, value: Node | string): HTMLElement[] => [h('dt', {}, label), h('dd', {}, value)];
+  const run = row.run_id === null ? '–' : h('a', { href: `#/runs/${encodeURIComponent(row.run_id)}` }, row.run_id);
+  replace(
+    detail,
+    h('h2', { tabindex: '-1' }, `Request ${row.id}`),
+    h(
+      'dl',
+      { class: 'facts' },
+      ...item('Time', time(row.ts)),
+      ...item('Endpoint', `${row.endpoint}${row.stream ? ' (stream)' : ''}`),
+      ...item('Status', `${row.status}${row.error_code === null ? '' : ` ${row.error_code}`}`),
+      ...item('Model', `${orDash(row.requested_model)} → ${orDash(row.resolved_model)}`),
+      ...item('Provider', orDash(row.provider)),
+      ...item('Attempts', `${row.attempts} (fallbacks: ${row.fallbacks})`),
+      ...item('Duration', ms(row.duration_ms)),
+      ...item('Upstream', ms(row.upstream_ms)),
+      ...item('Time to first token', ms(row.ttft_ms)),
+      ...item('Gateway overhead', row.duration_ms === null || row.upstream_ms === null ? '–' : ms(Math.max(0, row.duration_ms - row.upstream_ms))),
+      ...item('Tokens', `${integer(row.input_tokens ?? 0)} in (${integer(row.cached_tokens ?? 0)} cached) / ${integer(row.output_tokens ?? 0)} out (${integer(row.reasoning_tokens ?? 0)} reasoning)`),
+      ...item('Other units', orDash(row.units)),
+      ...item('Cost', usd(row.cost_usd)),
+      ...item('Cache hit', row.cache_hit ? 'yes' : 'no'),
+      ...item('Key', `${orDash(row.api_key_name)} (${orDash(row.api_key_id)})`),
+      ...item('Customer', orDash(row.customer_id)),
+      ...item('Run', run),
+      ...item('Section', orDash(row.section_path)),
+    ),
+    body('Request body (redacted)', row.request_body),
+    body('Response body (redacted)', row.response_body),
+  );
+  detail.querySelector('h2')?.focus();
+}
+
+function body(title: string, text: string | null): HTMLElement {
+  if (text === null) return h('p', { class: 'muted' }, `${title}: not stored (body logging is off).`);
+  let pretty = text;
+  try {
+    pretty = JSON.stringify(JSON.parse(text), null, 2);
+  } catch {
+    // not JSON: show as stored
+  }
+  return h('details', {}, h('summary', {}, title), h('pre', {}, pretty));
+}

@@ -1,0 +1,72 @@
+import { api } from '../api';
+import { field, h, notice, replace, select, table } from '../dom';
+import { integer, ms, RANGES, usd } from '../format';
+import type { RunSummary, SectionNode, UsageGroup } from '../types';
+
+/** Runs: recent runs by spend, and one run's span tree with per-section latency and cost. */
+export function runsView(root: HTMLElement, signal: AbortSignal, runId: string | undefined): void {
+  const range = select('range', RANGES, '86400000');
+  const idInput = h('input', { name: 'run', type: 'text', autocomplete: 'off', value: runId ?? '' });
+  const open = h('form', { class: 'filters', 'aria-label': 'Open a run' }, field('Run id', idInput), h('button', { type: 'submit' }, 'Open run'));
+  open.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const id = idInput.value.trim();
+    if (id !== '') location.hash = `#/runs/${encodeURIComponent(id)}`;
+  });
+  const list = h('section', {});
+  const tree = h('section', { class: 'run', 'aria-live': 'polite' });
+  replace(root, h('header', { class: 'view-head' }, h('h1', {}, 'Runs'), h('label', { class: 'inline' }, h('span', {}, 'Time range'), range)), open, tree, list);
+  range.addEventListener('change', () => void loadList());
+
+  async function loadList(): Promise<void> {
+    const to = Date.now();
+    try {
+      const { groups } = await api<{ groups: UsageGroup[] }>('admin/usage', { query: { group_by: 'run', from: to - Number(range.value), to } });
+      if (signal.aborted) return;
+      const runs = groups.filter((group): group is UsageGroup & { key: string } => group.key !== null);
+      replace(
+        list,
+        table(
+          'Recent runs by spend',
+          ['Run', 'Requests', 'Tokens in / out', 'Spend'],
+          runs.map((run) => [h('a', { href: `#/runs/${encodeURIComponent(run.key)}` }, run.key), integer(run.requests), `${integer(run.input_tokens)} / ${integer(run.output_tokens)}`, usd(run.cost_usd)]),
+          'no runs in this range (requests carry a run id through proxy-client or X-Switchyard-Run-Id).',
+        ),
+      );
+    } catch (error) {
+      if (!signal.aborted) replace(list, notice(`Could not load runs: ${(error as Error).message}`));
+    }
+  }
+
+  async function loadRun(id: string): Promise<void> {
+    try {
+      const run = await api<RunSummary>(`admin/runs/${encodeURIComponent(id)}`);
+      if (signal.aborted) return;
+      replace(
+        tree,
+        h('h2', {}, `Run ${run.run_id}`),
+        h('p', { class: 'summary' }, `${integer(run.requests)} requests · ${integer(run.input_tokens)} input / ${integer(run.output_tokens)} output tokens · ${usd(run.cost_usd)}`),
+        h('ul', { class: 'tree', role: 'tree', 'aria-label': `Sections of run ${run.run_id}` }, ...run.sections.map((node) => section(node, 1))),
+      );
+    } catch (error) {
+      if (!signal.aborted) replace(tree, notice(`Could not open run ${id}: ${(error as Error).message}`));
+    }
+  }
+
+  if (runId !== undefined) void loadRun(runId);
+  void loadList();
+}
+
+function section(node: SectionNode, level: number): HTMLElement {
+  const name = node.section ?? node.section_path ?? node.span_id ?? '(no section)';
+  const own = node.requests === 0 ? '' : ` · own ${usd(node.cost_usd)}`;
+  const label = h(
+    'div',
+    { class: 'node' },
+    h('span', { class: 'name' }, name),
+    h('span', { class: 'metrics' }, `${integer(node.requests)} req · ${ms(node.latency_ms)} · ${integer(node.input_tokens)}/${integer(node.output_tokens)} tok · total ${usd(node.total_cost_usd)}${own}`),
+  );
+  const item = h('li', { role: 'treeitem', 'aria-level': level, 'aria-expanded': node.children.length > 0 ? 'true' : undefined, 'data-section': name }, label);
+  if (node.children.length > 0) item.append(h('ul', { role: 'group' }, ...node.children.map((child) => section(child, level + 1))));
+  return item;
+}
