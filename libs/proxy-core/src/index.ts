@@ -86,6 +86,7 @@ export { targetKey } from './router/target-key';
 export { DEFAULT_OUTPUT_TOKENS, estimateEmbeddingTokens, estimatePromptTokens } from './router/estimate-tokens';
 export type { CostEstimator, CostQuery } from './router/cost-estimator';
 export type { FallbackOn, ResolvedRoute, RouteQuery, RouteTarget, RouteTargetLimits, RoutingStrategyName } from './router/route-types';
+export type { RouteCandidate } from './router/route-candidate';
 
 // resilience
 export {

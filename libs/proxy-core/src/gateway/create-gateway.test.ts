@@ -273,3 +273,20 @@ describe('createGateway', () => {
     expect(a.data[0]?.embedding).toEqual(b.data[0]?.embedding);
   });
 });
+
+describe('candidates', () => {
+  it("lists a model's targets, then its fallbacks' targets, once each, with provider types and catalog output limits", () => {
+    const catalog = { lookup: (model: string) => (model === 'gpt-4o-mini' ? { id: model, provider: 'openai', contextWindow: 128_000, maxOutputTokens: 16_384, inputModalities: ['text'], outputModalities: ['text'], supportsTools: true } : undefined), list: () => [] };
+    const gateway = make({ modelCatalog: catalog, models: [
+      { name: 'solo', targets: [{ provider: 'primary', model: 'gpt-4o-mini' }], fallbacks: ['gpt', 'demo'] },
+      { name: 'gpt', targets: [{ provider: 'primary', model: 'gpt-4o-mini' }, { provider: 'backup', model: 'gpt-4o-mini' }], fallbacks: ['solo'] },
+      { name: 'demo', targets: [{ provider: 'mock', model: 'echo' }] },
+    ] });
+    expect(gateway.candidates('solo')).toEqual([
+      { provider: 'primary', providerType: 'openai', model: 'gpt-4o-mini', maxOutputTokens: 16_384 },
+      { provider: 'backup', providerType: 'openai', model: 'gpt-4o-mini', maxOutputTokens: 16_384 },
+      { provider: 'mock', providerType: 'mock', model: 'echo' },
+    ]);
+    expect(gateway.candidates('unknown')).toBeUndefined();
+  });
+});

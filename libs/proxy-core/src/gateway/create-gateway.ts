@@ -7,6 +7,7 @@ import { silentLogger, type Logger } from '../options/logger';
 import type { ProviderAdapter, ProviderCallContext } from '../providers/provider-adapter';
 import { ProviderRegistry } from '../providers/provider-registry';
 import type { RouteTable } from '../router/route-table';
+import type { RouteCandidate } from '../router/route-candidate';
 import type { ResolvedRoute } from '../router/route-types';
 import { ResiliencePolicies } from '../resilience/resilience-policies';
 import type { ResilienceStats } from '../resilience/resilience-events';
@@ -54,6 +55,13 @@ export interface Gateway {
   listModels(): ModelEntry[];
   /** A configured provider instance by name. */
   provider(name: string): ProviderAdapter | undefined;
+  /**
+   * Every target a requested model may reach without calling anything: the targets of its
+   * route and, in order, of its fallback aliases (each once). Undefined for a model the
+   * configured routes do not know (`resolveRoute` taps are not consulted). Budgets price a
+   * request's worst case with it.
+   */
+  candidates(model: string): RouteCandidate[] | undefined;
   /**
    * Reports an exchange handled outside the engine (the universal proxy) to the same
    * observers as engine calls: `onUsage` when the context carries usage, then
@@ -286,6 +294,31 @@ class SwitchyardGateway implements Gateway {
 
   provider(name: string): ProviderAdapter | undefined {
     return this.#providers.get(name);
+  }
+
+  candidates(model: string): RouteCandidate[] | undefined {
+    const first = this.#routes.resolve(model);
+    if (first === undefined) return undefined;
+    const candidates: RouteCandidate[] = [];
+    const seenAliases = new Set<string>();
+    const seenTargets = new Set<string>();
+    const queue: ResolvedRoute[] = [first];
+    for (let route = queue.shift(); route !== undefined; route = queue.shift()) {
+      if (seenAliases.has(route.alias)) continue;
+      seenAliases.add(route.alias);
+      for (const target of route.targets) {
+        const id = `${target.provider}\u0000${target.model}`;
+        if (seenTargets.has(id)) continue;
+        seenTargets.add(id);
+        const maxOutputTokens = this.#catalog?.lookup(target.model)?.maxOutputTokens;
+        candidates.push({ provider: target.provider, providerType: this.#providers.get(target.provider)?.type ?? target.provider, model: target.model, ...(maxOutputTokens === undefined ? {} : { maxOutputTokens }) });
+      }
+      for (const fallback of route.fallbacks) {
+        const next = this.#routes.resolve(fallback);
+        if (next !== undefined) queue.push(next);
+      }
+    }
+    return candidates;
   }
 
   report(context: RequestContext): void {
