@@ -63,6 +63,8 @@ describe('createMetrics', () => {
     expect(await value(metrics, 'switchyard_breaker_rejections_total', { provider: 'primary' })).toBe(1);
     expect(await value(metrics, 'switchyard_limiter_rejections_total', { scope: 'upstream' })).toBe(1);
     expect(await value(metrics, 'switchyard_limiter_rejections_total', { scope: 'client_key' })).toBe(1);
+    metrics.countShadowRejection('tpm');
+    expect(await value(metrics, 'switchyard_limit_shadow_rejections_total', { limit: 'tpm' })).toBe(1);
     channel('switchyard:breaker:state').publish({ target: 'primary/gpt-4o-mini', state: 'open' });
     expect(await value(metrics, 'switchyard_breaker_state', { target: 'primary/gpt-4o-mini' })).toBe(2);
   });

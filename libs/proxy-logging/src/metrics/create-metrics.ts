@@ -29,6 +29,8 @@ export interface SwitchyardMetrics {
   observeRequestLog(stats: RequestLogQueueStats): void;
   /** Counts a limiter rejection raised outside the engine (client-key limits in the HTTP layer). */
   countLimiterRejection(scope: string): void;
+  /** Counts a would-be rejection of a limit in shadow mode (`rpm`, `tpm`, `parallel`, `budget`): counted, not enforced. */
+  countShadowRejection(limit: string): void;
   /** The exposition text and its content type. */
   scrape(): Promise<{ contentType: string; body: string }>;
   /** Unsubscribes from diagnostics channels. */
@@ -78,6 +80,7 @@ export function createMetrics(options: MetricsOptions = {}): SwitchyardMetrics {
   const upstreamErrors = new Counter({ name: 'switchyard_upstream_errors_total', help: 'Failed upstream attempts by error code (class).', labelNames: ['provider', 'code'], registers });
   const breakerRejections = new Counter({ name: 'switchyard_breaker_rejections_total', help: 'Attempts refused by an open circuit breaker.', labelNames: ['provider'], registers });
   const limiterRejections = new Counter({ name: 'switchyard_limiter_rejections_total', help: 'Attempts or requests refused by a limiter.', labelNames: ['scope'], registers });
+  const shadowRejections = new Counter({ name: 'switchyard_limit_shadow_rejections_total', help: 'Requests a shadowed client-key limit would have refused (counted, not enforced).', labelNames: ['limit'], registers });
   const requestErrors = new Counter({ name: 'switchyard_request_errors_total', help: 'Requests that failed, by error code.', labelNames: ['route', 'code'], registers });
   const breakerState = new Gauge({ name: 'switchyard_breaker_state', help: 'Circuit breaker state per target: 0 closed, 1 half-open, 2 open.', labelNames: ['target'], registers });
   const upstreamEvents = new Counter({ name: 'switchyard_upstream_requests_observed_total', help: 'Upstream requests seen on the switchyard:upstream:request diagnostics channel.', labelNames: ['provider', 'ok'], registers });
@@ -150,6 +153,9 @@ export function createMetrics(options: MetricsOptions = {}): SwitchyardMetrics {
     },
     countLimiterRejection(scope) {
       limiterRejections.inc({ scope: label(scope, 'unknown') });
+    },
+    countShadowRejection(limit) {
+      shadowRejections.inc({ limit: label(limit, 'unknown') });
     },
     async scrape() {
       return { contentType: registry.contentType, body: await registry.metrics() };
