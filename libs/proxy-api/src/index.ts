@@ -17,7 +17,7 @@ export type { ClientAuthState, KeySource } from './keys/client-key-auth';
 export { KEY_PREFIX, generateKeySecret, hashKeySecret } from './keys/key-secret';
 export { KeyRegistry } from './keys/key-registry';
 export type { KeyCheck, KeyInvalidationPublisher, KeyRegistryOptions, MintedKey } from './keys/key-registry';
-export type { KeyPage, KeyStore } from './keys/key-store';
+export type { KeyPage, KeyStore, SpendEntry } from './keys/key-store';
 export { MemoryKeyStore } from './keys/memory-key-store';
 export { KEY_STORE_MIGRATIONS, SqlKeyStore } from './keys/sql-key-store';
 export { StaticKeySchema, KeyBudgetSchema } from './keys/static-key';

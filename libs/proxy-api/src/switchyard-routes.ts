@@ -11,6 +11,7 @@ import { healthRoute } from './routes/health-route';
 import { messagesRoute } from './routes/messages-route';
 import { modelsRoute } from './routes/models-route';
 import { registerProduction } from './production/register-production';
+import { openRequestLog } from './observability/open-request-log';
 import { registerObservability } from './observability/register-observability';
 import { appPricing } from './pricing/app-pricing';
 import { proxyRoutes } from './proxy/proxy-routes';
@@ -38,8 +39,19 @@ export const switchyardRoutes: FastifyPluginAsync<SwitchyardRoutesOptions> = asy
   if (owned) app.addHook('onClose', async () => gateway.close());
   const bodyLimit = options.bodyLimitBytes ?? APP_DEFAULTS.bodyLimitBytes;
 
+  // the request log opens first: virtual keys and spend live in its database by default
+  const requestLog = await openRequestLog(app, options.requestLog);
+
   // keys, limits, admin API, readiness, CORS, OpenAPI: set up before any route is added
-  const production = await registerProduction(app, gateway, options);
+  const production = await registerProduction(app, gateway, options, { requestLog: requestLog?.log, budgetEstimator: pricing.budgetEstimator(gateway) });
+  if (requestLog?.owned === true) {
+    // spend is flushed into the log's database before the log closes it
+    const log = requestLog.log;
+    app.addHook('onClose', async () => {
+      await production.close();
+      await log.close();
+    });
+  }
 
   // these routes take JSON only; any other media type is a 415, not a string body
   app.removeAllContentTypeParsers();
@@ -61,7 +73,8 @@ export const switchyardRoutes: FastifyPluginAsync<SwitchyardRoutesOptions> = asy
     request.switchyardUpstreamHeaders = {};
     reply.header('x-request-id', request.id);
   });
-  await registerObservability(app, gateway, options);
+  const { metrics } = await registerObservability(app, gateway, { ...options, requestLog: requestLog?.log });
+  if (metrics !== undefined) production.limiter.onShadowRejection = (limit) => metrics.countShadowRejection(limit);
 
   chatCompletionsRoute(app, gateway, bodyLimit);
   completionsRoute(app, gateway, bodyLimit);

@@ -46,7 +46,7 @@ export const AdminConfigSchema = Type.Object(
     masterKey: Type.Optional(Type.String({ minLength: 16 })),
     /** HMAC secret virtual keys are hashed under (env SWITCHYARD_KEY_SECRET). @default derived from the master key */
     keySecret: Type.Optional(Type.String({ minLength: 16 })),
-    /** Where virtual keys are stored: `sqlite:./switchyard.db`, `postgres://...` (PostgreSQL: optional `schema`). @default in memory */
+    /** Where virtual keys are stored: `sqlite:./switchyard.db`, `postgres://...` (PostgreSQL: optional `schema`). @default the request log's database (memory when the request log is jsonl or none) */
     keyStore: Type.Optional(Type.Object({ url: Type.String({ pattern: '^(sqlite:.+|postgres(ql)?://.+)$' }), schema: Type.Optional(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$' })) }, { additionalProperties: false })),
   },
   { additionalProperties: false },
@@ -63,6 +63,8 @@ export const LimitsConfigSchema = Type.Object(
     shadow: Type.Optional(Type.Array(Type.Union([Type.Literal('rpm'), Type.Literal('tpm'), Type.Literal('parallel'), Type.Literal('budget')]))),
     /** USD reserved per request when no estimate is available. @default 0 */
     defaultReservationUsd: Type.Optional(Type.Number({ minimum: 0 })),
+    /** How often key spend is written to the key store, ms (0 = only on shutdown). @default 10000 */
+    spendFlushIntervalMs: Type.Optional(Type.Integer({ minimum: 0 })),
   },
   { additionalProperties: false },
 );

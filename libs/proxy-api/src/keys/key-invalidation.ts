@@ -20,6 +20,8 @@ export async function connectKeyInvalidation(registry: KeyRegistry, redis: Redis
   });
   await redis.subscribe(channel, (hash) => {
     registry.forget(hash);
+    // ids only: the hash identifies a key to whoever holds the store, so it stays out of logs
+    logger.debug({ channel }, 'key invalidation received');
     onInvalidate?.(hash);
   });
 }

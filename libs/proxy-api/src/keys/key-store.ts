@@ -7,6 +7,15 @@ export interface KeyPage {
   nextCursor: string | null;
 }
 
+/** A key's spend in one budget period, as persisted. */
+export interface SpendEntry {
+  keyId: string;
+  /** The budget period (`d2026-11-23`, `w2026-11-23`, `m2026-11`, `total`). */
+  periodId: string;
+  /** Spend in micro-USD. */
+  spentMicros: number;
+}
+
 /** Where virtual keys live. Implementations: in memory, SQL (SQLite/PostgreSQL). */
 export interface KeyStore {
   /** Stores a new key. */
@@ -19,6 +28,13 @@ export interface KeyStore {
   findByHash(hash: string): Promise<VirtualKey | undefined>;
   /** Keys ordered by id, after `cursor` when given. */
   list(options: { limit: number; cursor?: string }): Promise<KeyPage>;
+  /** A key's persisted spend in a period, micro-USD (0 when none). Stores without it keep spend in Redis or memory only. */
+  readSpend?(keyId: string, periodId: string): Promise<number>;
+  /**
+   * Persists spend totals. A stored total never decreases: several instances write the same
+   * shared counter at different moments, and spend within a period only grows.
+   */
+  writeSpend?(entries: readonly SpendEntry[], nowMs: number): Promise<void>;
   /** Resolves when the store answers; rejects otherwise (readiness). */
   ping(): Promise<void>;
   /** Releases connections (only for stores the app created). */

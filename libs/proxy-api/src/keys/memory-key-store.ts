@@ -1,4 +1,4 @@
-import type { KeyPage, KeyStore } from './key-store';
+import type { KeyPage, KeyStore, SpendEntry } from './key-store';
 import type { VirtualKey } from './virtual-key';
 
 /**
@@ -8,6 +8,7 @@ import type { VirtualKey } from './virtual-key';
 export class MemoryKeyStore implements KeyStore {
   readonly #byId = new Map<string, VirtualKey>();
   readonly #idByHash = new Map<string, string>();
+  readonly #spend = new Map<string, number>();
 
   async insert(key: VirtualKey): Promise<void> {
     this.#byId.set(key.id, key);
@@ -35,6 +36,17 @@ export class MemoryKeyStore implements KeyStore {
     const ids = [...this.#byId.keys()].sort().filter((id) => options.cursor === undefined || id > options.cursor);
     const page = ids.slice(0, options.limit).map((id) => this.#byId.get(id)!);
     return { data: page, nextCursor: ids.length > options.limit ? (page.at(-1)?.id ?? null) : null };
+  }
+
+  async readSpend(keyId: string, periodId: string): Promise<number> {
+    return this.#spend.get(`${keyId}\u0000${periodId}`) ?? 0;
+  }
+
+  async writeSpend(entries: readonly SpendEntry[]): Promise<void> {
+    for (const entry of entries) {
+      const id = `${entry.keyId}\u0000${entry.periodId}`;
+      this.#spend.set(id, Math.max(this.#spend.get(id) ?? 0, entry.spentMicros));
+    }
   }
 
   async ping(): Promise<void> {}

@@ -1,5 +1,5 @@
 import { migrate, type Migration, type SqlDatabase, type SqlValue } from '@switchyard/proxy-logging';
-import type { KeyPage, KeyStore } from './key-store';
+import type { KeyPage, KeyStore, SpendEntry } from './key-store';
 import type { BudgetPeriod, VirtualKey } from './virtual-key';
 
 /** The key table's migrations (namespace `keys`); one portable schema for SQLite and PostgreSQL. */
@@ -27,6 +27,19 @@ export const KEY_STORE_MIGRATIONS: readonly Migration[] = [
         revoked_at BIGINT,
         created_at BIGINT NOT NULL,
         updated_at BIGINT NOT NULL
+      )`,
+    ],
+  },
+  {
+    version: 2,
+    name: 'create switchyard_key_spend',
+    up: [
+      `CREATE TABLE switchyard_key_spend (
+        key_id TEXT NOT NULL,
+        period_id TEXT NOT NULL,
+        spent_micros BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL,
+        PRIMARY KEY (key_id, period_id)
       )`,
     ],
   },
@@ -154,6 +167,27 @@ export class SqlKeyStore implements KeyStore {
         : await this.#db.query<KeyRow>(`SELECT ${COLUMNS} FROM switchyard_keys WHERE id > ? ORDER BY id LIMIT ?`, [options.cursor, options.limit + 1]);
     const data = rows.slice(0, options.limit).map(fromRow);
     return { data, nextCursor: rows.length > options.limit ? (data.at(-1)?.id ?? null) : null };
+  }
+
+  async readSpend(keyId: string, periodId: string): Promise<number> {
+    const rows = await this.#db.query<{ spent_micros: number | string }>('SELECT spent_micros FROM switchyard_key_spend WHERE key_id = ? AND period_id = ?', [keyId, periodId]);
+    return rows[0] === undefined ? 0 : Number(rows[0].spent_micros);
+  }
+
+  async writeSpend(entries: readonly SpendEntry[], nowMs: number): Promise<void> {
+    if (entries.length === 0) return;
+    await this.#db.transaction(async (tx) => {
+      for (const entry of entries) {
+        // the larger total wins: instances flush the same shared counter at different moments
+        await tx.execute(
+          `INSERT INTO switchyard_key_spend (key_id, period_id, spent_micros, updated_at) VALUES (?, ?, ?, ?)
+           ON CONFLICT (key_id, period_id) DO UPDATE SET
+             spent_micros = CASE WHEN excluded.spent_micros > switchyard_key_spend.spent_micros THEN excluded.spent_micros ELSE switchyard_key_spend.spent_micros END,
+             updated_at = excluded.updated_at`,
+          [entry.keyId, entry.periodId, Math.round(entry.spentMicros), nowMs],
+        );
+      }
+    });
   }
 
   async ping(): Promise<void> {

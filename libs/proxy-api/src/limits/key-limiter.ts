@@ -4,6 +4,7 @@ import { budgetPeriodAt } from './budget-period';
 import type { CostEstimateInput, CostEstimator } from './cost-estimator';
 import type { AdmitResult, LimitBackend, LimitName, Lease, UsageSnapshot } from './limit-backend';
 import { rateLimitHeaders } from './rate-limit-headers';
+import type { SpendLedger } from './spend-ledger';
 
 const MICROS = 1_000_000;
 
@@ -19,6 +20,8 @@ export interface KeyLimiterOptions {
   budgetStatus: 429 | 402;
   now: () => number;
   logger: Logger;
+  /** Persists period spend in the key store (absent: spend lives in Redis or memory only). */
+  ledger?: SpendLedger | undefined;
 }
 
 /** The outcome of admitting a request. */
@@ -42,7 +45,11 @@ export class KeyLimiter {
   readonly rejections: Record<LimitName, number> = { rpm: 0, tpm: 0, parallel: 0, budget: 0 };
   /** Would-be rejections of shadowed limits. */
   readonly shadowRejections: Record<LimitName, number> = { rpm: 0, tpm: 0, parallel: 0, budget: 0 };
+  /** Called for each would-be rejection of a shadowed limit (metrics). */
+  onShadowRejection: ((limit: LimitName) => void) | undefined;
   readonly #options: KeyLimiterOptions;
+  // settlements still writing, so close() can wait for them before the last flush
+  readonly #settling = new Set<Promise<void>>();
 
   constructor(options: KeyLimiterOptions) {
     this.#options = options;
@@ -55,7 +62,7 @@ export class KeyLimiter {
   async admit(key: VirtualKey, input: CostEstimateInput): Promise<Admission> {
     const nowMs = this.#options.now();
     const period = budgetPeriodAt(key.budgetPeriod, nowMs);
-    const reserveUsd = key.budgetUsd === null ? 0 : await this.#estimate(input);
+    const [reserveUsd, seedSpentMicros] = await Promise.all([key.budgetUsd === null ? 0 : this.#estimate(input), this.#options.ledger?.persisted(key.id, period.id) ?? 0]);
     const result = await this.#options.backend.admit({
       scope: key.id,
       nowMs,
@@ -66,9 +73,13 @@ export class KeyLimiter {
       budgetPeriodId: period.id,
       budgetExpiresAtMs: period.endMs === null ? null : period.endMs + 86_400_000,
       reserveMicros: Math.round(reserveUsd * MICROS),
+      seedSpentMicros,
       shadow: this.#options.shadow,
     });
-    for (const name of result.wouldReject) this.shadowRejections[name] += 1;
+    for (const name of result.wouldReject) {
+      this.shadowRejections[name] += 1;
+      this.onShadowRejection?.(name);
+    }
     if (result.wouldReject.length > 0) this.#options.logger.info({ keyId: key.id, limits: result.wouldReject }, 'shadow limit would have rejected the request');
     const headers = rateLimitHeaders(result);
     if (result.lease !== undefined) return { admitted: true, lease: result.lease, headers };
@@ -77,11 +88,25 @@ export class KeyLimiter {
     return { admitted: false, error: this.#rejection(limit, result, period.endMs, nowMs), headers };
   }
 
-  async settle(lease: Lease, outcome: RequestOutcome): Promise<void> {
+  settle(lease: Lease, outcome: RequestOutcome): Promise<void> {
+    const settling = this.#settle(lease, outcome);
+    this.#settling.add(settling);
+    void settling.finally(() => this.#settling.delete(settling));
+    return settling;
+  }
+
+  /** Waits for settlements in flight, then writes the spend they recorded to the store. */
+  async close(): Promise<void> {
+    await Promise.all([...this.#settling]);
+    await this.#options.ledger?.close();
+  }
+
+  async #settle(lease: Lease, outcome: RequestOutcome): Promise<void> {
     const { costUsd } = outcome;
     const costMicros = typeof costUsd === 'number' && Number.isFinite(costUsd) ? Math.round(costUsd * MICROS) : outcome.reachedUpstream ? lease.plan.reserveMicros : 0;
     try {
       await this.#options.backend.settle(lease, { tokens: outcome.tokens, costMicros, nowMs: this.#options.now() });
+      if (costMicros > 0) this.#options.ledger?.touch(lease.plan.scope, lease.plan.budgetPeriodId);
     } catch (error) {
       this.#options.logger.warn({ err: { message: (error as Error).message }, keyId: lease.plan.scope }, 'could not settle a request against its key limits');
     }
@@ -91,8 +116,9 @@ export class KeyLimiter {
   async usage(key: VirtualKey): Promise<UsageSnapshot & { budgetPeriodId: string }> {
     const nowMs = this.#options.now();
     const period = budgetPeriodAt(key.budgetPeriod, nowMs);
-    const snapshot = await this.#options.backend.usage(key.id, period.id, nowMs);
-    return { ...snapshot, requests: { ...snapshot.requests, limit: key.rpm }, tokens: { ...snapshot.tokens, limit: key.tpm }, budgetPeriodId: period.id };
+    const [snapshot, persisted] = await Promise.all([this.#options.backend.usage(key.id, period.id, nowMs), this.#options.ledger?.persisted(key.id, period.id, { fresh: true }) ?? 0]);
+    // a live counter lost with a restart (or a flushed Redis) is not spend forgotten
+    return { ...snapshot, spentMicros: Math.max(snapshot.spentMicros, persisted), requests: { ...snapshot.requests, limit: key.rpm }, tokens: { ...snapshot.tokens, limit: key.tpm }, budgetPeriodId: period.id };
   }
 
   async #estimate(input: CostEstimateInput): Promise<number> {

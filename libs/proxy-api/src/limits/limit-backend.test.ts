@@ -38,6 +38,7 @@ function plan(overrides: Partial<AdmitPlan> = {}): AdmitPlan {
     budgetPeriodId: 'total',
     budgetExpiresAtMs: null,
     reserveMicros: 0,
+    seedSpentMicros: 0,
     shadow: new Set(),
     ...overrides,
   };

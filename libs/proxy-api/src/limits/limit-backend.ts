@@ -21,6 +21,8 @@ export interface AdmitPlan {
   budgetPeriodId: string;
   /** When the period's counters may be dropped (epoch ms), or null for never. */
   budgetExpiresAtMs: number | null;
+  /** Spend already persisted for the period: a missing counter starts from it (micro-USD). */
+  seedSpentMicros: number;
   /** The request's estimated maximum cost, reserved until it settles (micro-USD). */
   reserveMicros: number;
   /** Limits counted but not enforced. */

@@ -25,7 +25,7 @@ export class MemoryLimitBackend implements LimitBackend {
     const requests = this.#window(this.#requests, scope, nowMs);
     const tokens = this.#window(this.#tokens, scope, nowMs);
     const inFlight = this.#inFlight.get(scope)?.count ?? 0;
-    const spend = this.#spendOf(scope, plan.budgetPeriodId, plan.budgetExpiresAtMs);
+    const spend = this.#spendOf(scope, plan.budgetPeriodId, plan.budgetExpiresAtMs, plan.seedSpentMicros);
     const wouldReject: LimitName[] = [];
     let rejectedBy: LimitName | undefined;
     const check = (name: LimitName, over: boolean): void => {
@@ -69,7 +69,7 @@ export class MemoryLimitBackend implements LimitBackend {
       const slot = this.#inFlight.get(plan.scope);
       if (slot !== undefined) slot.count = Math.max(0, slot.count - 1);
     }
-    const spend = this.#spendOf(plan.scope, plan.budgetPeriodId, plan.budgetExpiresAtMs);
+    const spend = this.#spendOf(plan.scope, plan.budgetPeriodId, plan.budgetExpiresAtMs, plan.seedSpentMicros);
     spend.reserved = Math.max(0, spend.reserved - plan.reserveMicros);
     spend.spent += actual.costMicros;
   }
@@ -99,11 +99,11 @@ export class MemoryLimitBackend implements LimitBackend {
     return fresh;
   }
 
-  #spendOf(scope: string, periodId: string, expiresAt: number | null): Spend {
+  #spendOf(scope: string, periodId: string, expiresAt: number | null, seed: number): Spend {
     const id = `${scope}:${periodId}`;
     let spend = this.#spend.get(id);
     if (spend === undefined) {
-      spend = { spent: 0, reserved: 0, expiresAt };
+      spend = { spent: Math.max(0, seed), reserved: 0, expiresAt };
       this.#spend.set(id, spend);
     }
     return spend;

@@ -35,6 +35,7 @@ export class RedisLimitBackend implements LimitBackend {
         shadow,
         WINDOW_MS,
         PARALLEL_TTL_MS,
+        Math.max(0, Math.round(plan.seedSpentMicros)),
       ),
     )) as AdmitReply;
     const [rejected, would, requests, requestsTtl, tokens, tokensTtl, inFlight, spent, reserved, admitted] = reply;

@@ -3,7 +3,8 @@
 /**
  * KEYS: requests, tokens, in-flight, spend hash.
  * ARGV: rpm, tpm, parallel, budget (-1 = none), reserve, budget expire-at ms (-1 = never),
- * shadow flags "rpm,tpm,parallel,budget" as "0101", window ms, in-flight ttl ms.
+ * shadow flags "rpm,tpm,parallel,budget" as "0101", window ms, in-flight ttl ms, persisted
+ * spend (seeds a missing spend counter: after a Redis restart or flush).
  * Returns: { rejectedBy, wouldReject (comma list), requestsUsed, requestsTtl, tokensUsed,
  * tokensTtl, inFlight, spent, reserved, admitted (1/0) }.
  */
@@ -24,6 +25,8 @@ local function check(index, name, over)
 end
 local rpm, tpm, par, budget = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local reserve, expireAt = tonumber(ARGV[5]), tonumber(ARGV[6])
+local seed = tonumber(ARGV[10])
+if seed > 0 and redis.call('HSETNX', KEYS[4], 'spent', seed) == 1 and expireAt > 0 then redis.call('PEXPIREAT', KEYS[4], expireAt) end
 local requests = num(redis.call('GET', KEYS[1]))
 local tokens = num(redis.call('GET', KEYS[2]))
 local inflight = num(redis.call('GET', KEYS[3]))

@@ -17,7 +17,7 @@ function isMetrics(value: unknown): value is SwitchyardMetrics {
  * Tracing context on every route, the request log and its admin query API, `/metrics` and the
  * `x-switchyard-overhead-ms` header. Register after the hook that resets request metadata.
  */
-export async function registerObservability(app: FastifyInstance, gateway: Gateway, options: ObservabilityOptions): Promise<void> {
+export async function registerObservability(app: FastifyInstance, gateway: Gateway, options: ObservabilityOptions): Promise<{ metrics: SwitchyardMetrics | undefined }> {
   // tracing context: validated, stored on the row, never forwarded (only W3C trace context is)
   app.addHook('onRequest', async (request) => {
     const tracing = readTracingHeaders(request.headers);
@@ -99,4 +99,5 @@ export async function registerObservability(app: FastifyInstance, gateway: Gatew
   app.addHook('onResponse', async (request) => {
     pending.delete(request.id);
   });
+  return { metrics };
 }

@@ -1,4 +1,4 @@
-import type { CostEstimator as RoutingCostEstimator, GatewayOptions } from '@switchyard/proxy-core';
+import { estimateEmbeddingTokens, type ChatCompletionRequest, type CostEstimator as RoutingCostEstimator, type EmbeddingRequest, type Gateway, type GatewayOptions } from '@switchyard/proxy-core';
 import {
   createCostEstimator,
   createPricingPlugin,
@@ -6,6 +6,7 @@ import {
   type PricingOptions,
   type PricingRegistry,
 } from '@switchyard/proxy-logging';
+import type { CostEstimator } from '../limits/cost-estimator';
 
 /** The pricing the app shares between the engine's plugin and the universal proxy. */
 export interface AppPricing {
@@ -15,6 +16,23 @@ export interface AppPricing {
    * prices prospective calls for `lowest-cost` routes (unless a `costEstimator` is given).
    */
   withPlugin(options: GatewayOptions): GatewayOptions;
+  /**
+   * Prices budget reservations: a request's most expensive candidate target (its route and
+   * fallbacks) at its estimated prompt plus its output limit (`max_completion_tokens`,
+   * `max_tokens`, else the catalog's max output, else the pricing default). Null when no
+   * candidate has a price (the default reservation applies then).
+   */
+  budgetEstimator(gateway: Gateway): CostEstimator;
+}
+
+/** A chat request as the estimator reads it: legacy completions carry a `prompt` instead of messages. */
+function asChatRequest(body: unknown, model: string): ChatCompletionRequest | undefined {
+  if (typeof body !== 'object' || body === null) return undefined;
+  const request = body as Partial<ChatCompletionRequest> & { prompt?: unknown };
+  if (Array.isArray(request.messages)) return request as ChatCompletionRequest;
+  if (request.prompt === undefined) return undefined;
+  const content = typeof request.prompt === 'string' ? request.prompt : JSON.stringify(request.prompt);
+  return { ...request, model, messages: [{ role: 'user', content }] } as ChatCompletionRequest;
 }
 
 /**
@@ -23,7 +41,7 @@ export interface AppPricing {
  */
 export function appPricing(options: PricingOptions | false | undefined): AppPricing {
   if (options === false) {
-    return { registry: createPricingRegistry({ catalog: 'none' }), withPlugin: (gateway) => gateway };
+    return { registry: createPricingRegistry({ catalog: 'none' }), withPlugin: (gateway) => gateway, budgetEstimator: () => ({ estimateMaxCostUsd: () => null }) };
   }
   const plugin = createPricingPlugin(options ?? {});
   const prices = createCostEstimator(plugin.registry);
@@ -36,6 +54,32 @@ export function appPricing(options: PricingOptions | false | undefined): AppPric
   };
   return {
     registry: plugin.registry,
+    budgetEstimator(gateway) {
+      return {
+        estimateMaxCostUsd({ model, endpoint, body }) {
+          if (endpoint === 'proxy') return null;
+          const candidates = gateway.candidates(model);
+          if (candidates === undefined) return null;
+          let most: number | null = null;
+          for (const candidate of candidates) {
+            const target = { provider: candidate.provider, providerType: candidate.providerType, model: candidate.model };
+            let cost: number | null;
+            if (endpoint === 'embeddings') {
+              const tokens = estimateEmbeddingTokens(body as EmbeddingRequest);
+              cost = prices.costUsd(target, { prompt_tokens: tokens, completion_tokens: 0, total_tokens: tokens });
+            } else {
+              const request = asChatRequest(body, model);
+              if (request === undefined) return null;
+              const limited = request.max_completion_tokens ?? request.max_tokens;
+              const bounded = limited === undefined && candidate.maxOutputTokens !== undefined ? { ...request, max_tokens: candidate.maxOutputTokens } : request;
+              cost = prices.estimate(bounded, target).maxCostUsd;
+            }
+            if (cost !== null && (most === null || cost > most)) most = cost;
+          }
+          return most;
+        },
+      };
+    },
     withPlugin(gateway) {
       const plugins = gateway.plugins ?? [];
       const priced = plugins.some((existing) => existing.name === plugin.name) ? plugins : [...plugins, plugin];

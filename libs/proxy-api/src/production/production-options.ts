@@ -22,6 +22,10 @@ export const PRODUCTION_DEFAULTS = {
   jsonMaxDepth: 64,
   /** In-flight requests and streams get this long to finish on shutdown. */
   drainTimeoutMs: 10_000,
+  /** How often keys' period spend is written to the key store, ms. */
+  spendFlushIntervalMs: 10_000,
+  /** How long an instance reuses a key's persisted spend (read from the store) for admissions. */
+  spendSeedTtlMs: 10_000,
   /** Most keys per admin list page. */
   adminPageSize: 100,
 } as const;
@@ -34,10 +38,19 @@ export interface LimitsOptions {
   budgetStatus?: 429 | 402;
   /** Limits to count without enforcing (would-be rejections are counted and logged). @default [] */
   shadow?: LimitName[];
-  /** Estimates a request's maximum cost for budget reservations (the pricing plugin supplies one). */
+  /**
+   * Estimates a request's maximum cost for budget reservations. @default the app's pricing
+   * registry: the most expensive target the model may reach (route and fallbacks), at the
+   * estimated prompt plus the output limit (`max_tokens`, else the catalog's max output)
+   */
   costEstimator?: CostEstimator;
   /** USD reserved per request when no estimate is available. @default 0 */
   defaultReservationUsd?: number;
+  /**
+   * How often each key's period spend is written to the key store (and always on close), in
+   * milliseconds; 0 writes only on close. Needs a store that persists spend (SQL, memory). @default 10000
+   */
+  spendFlushIntervalMs?: number;
 }
 
 /** CORS settings (`@fastify/cors`); CORS is off unless given. */
@@ -96,6 +109,7 @@ const SerialisableSchema = Type.Object({
       budgetStatus: Type.Optional(Type.Union([Type.Literal(429), Type.Literal(402)])),
       shadow: Type.Optional(Type.Array(Type.Union([Type.Literal('rpm'), Type.Literal('tpm'), Type.Literal('parallel'), Type.Literal('budget')]))),
       defaultReservationUsd: Type.Optional(Type.Number({ minimum: 0 })),
+      spendFlushIntervalMs: Type.Optional(Type.Integer({ minimum: 0 })),
     }),
   ),
   redis: Type.Optional(

@@ -11,11 +11,13 @@ import { KeyRegistry } from '../keys/key-registry';
 import type { KeyStore } from '../keys/key-store';
 import { MemoryKeyStore } from '../keys/memory-key-store';
 import { SqlKeyStore } from '../keys/sql-key-store';
-import { openDatabase } from '@switchyard/proxy-logging';
+import { openDatabase, type RequestLog } from '@switchyard/proxy-logging';
+import type { CostEstimator } from '../limits/cost-estimator';
 import { FailoverLimitBackend } from '../limits/failover-limit-backend';
 import { KeyLimiter } from '../limits/key-limiter';
 import { KeyPolicy } from '../limits/key-limits-hook';
 import type { CostEstimateInput } from '../limits/cost-estimator';
+import { SpendLedger } from '../limits/spend-ledger';
 import type { LimitBackend } from '../limits/limit-backend';
 import { MemoryLimitBackend } from '../limits/memory-limit-backend';
 import { RedisLimitBackend } from '../limits/redis-limit-backend';
@@ -31,6 +33,33 @@ export interface ProductionFeatures {
   jsonParser: ReturnType<typeof depthLimitedJsonParser>;
   registry: KeyRegistry | undefined;
   limiter: KeyLimiter;
+  /** Waits for settlements, flushes spend, releases the key store and Redis (idempotent); also runs on `onClose`. */
+  close(): Promise<void>;
+}
+
+/** What the routes plugin hands to the registration besides the options. */
+export interface ProductionWiring {
+  /** The app's request log: virtual keys live in its database by default. */
+  requestLog?: RequestLog | undefined;
+  /** Prices budget reservations when `limits.costEstimator` is not given (the app's pricing registry). */
+  budgetEstimator?: CostEstimator | undefined;
+}
+
+/**
+ * The key store: as configured, else (with a master key) the request log's SQL database when
+ * there is one, else process memory. Undefined when no key can exist (no master key, no store).
+ */
+async function openKeyStore(configured: ProductionOptions['keyStore'], masterKey: string | undefined, requestLog: RequestLog | undefined): Promise<KeyStore | undefined> {
+  if (configured === 'memory') return new MemoryKeyStore();
+  if (configured !== undefined && 'url' in configured) {
+    const { url, schema } = configured;
+    return SqlKeyStore.open(await openDatabase({ url, ...(schema === undefined ? {} : { schema }) }), { owned: true });
+  }
+  if (configured !== undefined) return configured;
+  if (masterKey === undefined) return undefined;
+  // one connection shared with the request log (closed by it): SQLite then never waits on itself
+  const db = requestLog?.sql?.db;
+  return db === undefined ? new MemoryKeyStore() : SqlKeyStore.open(db, { owned: false });
 }
 
 function keySourceOf(path: string): { source: KeySource; endpoint: CostEstimateInput['endpoint'] } | undefined {
@@ -46,7 +75,7 @@ function keySourceOf(path: string): { source: KeySource; endpoint: CostEstimateI
  * Keys, admin API, limits, readiness, shutdown draining, CORS, OpenAPI and hardening, set up
  * on the routes plugin's instance before any route is added.
  */
-export async function registerProduction(app: FastifyInstance, gateway: Gateway, options: ProductionOptions): Promise<ProductionFeatures> {
+export async function registerProduction(app: FastifyInstance, gateway: Gateway, options: ProductionOptions, wiring: ProductionWiring = {}): Promise<ProductionFeatures> {
   validateProductionOptions(options);
   const now = options.now ?? Date.now;
   const logger = app.log;
@@ -54,16 +83,8 @@ export async function registerProduction(app: FastifyInstance, gateway: Gateway,
   const staticKeys = options.keys ?? [];
 
   const redis = options.redis === undefined ? undefined : await connectRedis(options.redis, logger);
-  if (redis !== undefined) app.addHook('onClose', async () => redis.close());
 
-  let store: KeyStore | undefined;
-  if (options.keyStore === 'memory' || (options.keyStore === undefined && masterKey !== undefined)) store = new MemoryKeyStore();
-  else if (options.keyStore !== undefined && 'url' in options.keyStore) {
-    const { url, schema } = options.keyStore;
-    store = await SqlKeyStore.open(await openDatabase({ url, ...(schema === undefined ? {} : { schema }) }), { owned: true });
-    const owned = store;
-    app.addHook('onClose', async () => owned.close());
-  } else if (options.keyStore !== undefined) store = options.keyStore;
+  const store = await openKeyStore(options.keyStore, masterKey, wiring.requestLog);
   const open = masterKey === undefined && staticKeys.length === 0 && store === undefined;
   if (open) {
     logger.warn('no client keys, key store or master key configured: the gateway is OPEN, every request is served without authentication');
@@ -91,13 +112,36 @@ export async function registerProduction(app: FastifyInstance, gateway: Gateway,
   const backend: LimitBackend = redis === undefined ? local : new FailoverLimitBackend(new RedisLimitBackend(redis), local, failMode, logger);
   const limiter = new KeyLimiter({
     backend,
-    costEstimator: options.limits?.costEstimator,
+    costEstimator: options.limits?.costEstimator ?? wiring.budgetEstimator,
     defaultReservationUsd: options.limits?.defaultReservationUsd ?? PRODUCTION_DEFAULTS.defaultReservationUsd,
     shadow: new Set(options.limits?.shadow ?? []),
     budgetStatus: options.limits?.budgetStatus ?? PRODUCTION_DEFAULTS.budgetStatus,
     now,
     logger,
+    ledger:
+      store?.writeSpend === undefined
+        ? undefined
+        : new SpendLedger({
+            store,
+            backend,
+            flushIntervalMs: options.limits?.spendFlushIntervalMs ?? PRODUCTION_DEFAULTS.spendFlushIntervalMs,
+            maxEntries: PRODUCTION_DEFAULTS.keyCacheMaxEntries,
+            seedTtlMs: PRODUCTION_DEFAULTS.spendSeedTtlMs,
+            now,
+            logger,
+          }),
   });
+  // in order: settlements finish, spend is flushed, then the store and Redis go away
+  let closing: Promise<void> | undefined;
+  // a KeyStore instance passed in belongs to the caller
+  const ownsStore = options.keyStore === undefined || options.keyStore === 'memory' || 'url' in options.keyStore;
+  const close = (): Promise<void> =>
+    (closing ??= (async () => {
+      await limiter.close();
+      if (ownsStore) await store?.close();
+      await redis?.close();
+    })());
+  app.addHook('onClose', close);
   const policy = new KeyPolicy(limiter);
   policy.attach(gateway);
 
@@ -158,5 +202,5 @@ export async function registerProduction(app: FastifyInstance, gateway: Gateway,
   if (options.openapi !== false) openApiRoutes(app);
   if (registry !== undefined) adminKeyRoutes(app, registry, limiter, PRODUCTION_DEFAULTS.adminPageSize);
 
-  return { jsonParser: depthLimitedJsonParser(app, options.jsonMaxDepth ?? PRODUCTION_DEFAULTS.jsonMaxDepth), registry, limiter };
+  return { jsonParser: depthLimitedJsonParser(app, options.jsonMaxDepth ?? PRODUCTION_DEFAULTS.jsonMaxDepth), registry, limiter, close };
 }

@@ -1,0 +1,130 @@
+import type { Logger } from '@switchyard/proxy-core';
+import { LRUCache } from 'lru-cache';
+import type { KeyStore, SpendEntry } from '../keys/key-store';
+import type { LimitBackend } from './limit-backend';
+
+/** Options of {@link SpendLedger}. */
+export interface SpendLedgerOptions {
+  store: KeyStore;
+  backend: LimitBackend;
+  /** How often touched keys' spend is written to the store, ms; 0 = only on close. */
+  flushIntervalMs: number;
+  /** Key-periods whose persisted spend is remembered. */
+  maxEntries: number;
+  /** How long a persisted spend read for admissions is reused before it is read again, ms. */
+  seedTtlMs: number;
+  now: () => number;
+  logger: Logger;
+}
+
+interface Touched {
+  keyId: string;
+  periodId: string;
+}
+
+const idOf = (keyId: string, periodId: string): string => `${keyId}\u0000${periodId}`;
+
+/**
+ * Persists each key's period spend in the key store, so it survives restarts and a Redis
+ * that lost its data. The live counter stays in Redis (or memory); this ledger
+ * - seeds it: every admission carries the persisted spend (read at most once per
+ *   `seedTtlMs`), and a counter that is missing (a restart without Redis, a flushed Redis)
+ *   starts from it;
+ * - flushes it: the keys settled since the last flush have their current counter written,
+ *   periodically and on close. Stored totals only grow (`writeSpend` keeps the larger), so
+ *   instances flushing the same shared counter never undo each other.
+ */
+export class SpendLedger {
+  readonly #options: SpendLedgerOptions;
+  // the largest spend seen per key-period: read from the store once, raised by each flush
+  readonly #known: LRUCache<string, number>;
+  readonly #loading = new Map<string, Promise<number>>();
+  #touched = new Map<string, Touched>();
+  #timer: NodeJS.Timeout | undefined;
+  #flushing: Promise<void> | undefined;
+
+  constructor(options: SpendLedgerOptions) {
+    this.#options = options;
+    this.#known = new LRUCache({ max: options.maxEntries, ttl: options.seedTtlMs, perf: { now: options.now } });
+    if (options.flushIntervalMs > 0) {
+      this.#timer = setInterval(() => void this.flush(), options.flushIntervalMs);
+      this.#timer.unref();
+    }
+  }
+
+  /**
+   * The persisted spend of a key in a period, micro-USD: for admissions, reused for
+   * `seedTtlMs` (so another instance's flush is seen within it); `fresh` reads the store now.
+   */
+  async persisted(keyId: string, periodId: string, options: { fresh?: boolean } = {}): Promise<number> {
+    const id = idOf(keyId, periodId);
+    const known = options.fresh === true ? undefined : this.#known.get(id);
+    if (known !== undefined) return known;
+    let loading = this.#loading.get(id);
+    if (loading === undefined) {
+      loading = this.#read(keyId, periodId).finally(() => this.#loading.delete(id));
+      this.#loading.set(id, loading);
+    }
+    return loading;
+  }
+
+  /** Marks a key-period as changed since the last flush. */
+  touch(keyId: string, periodId: string): void {
+    this.#touched.set(idOf(keyId, periodId), { keyId, periodId });
+  }
+
+  /** Writes the current spend of every touched key-period to the store. */
+  flush(): Promise<void> {
+    // one flush at a time; a flush asked for meanwhile runs after it (#flushNow never rejects)
+    const run = (this.#flushing ?? Promise.resolve()).then(() => this.#flushNow());
+    this.#flushing = run;
+    void run.finally(() => {
+      if (this.#flushing === run) this.#flushing = undefined;
+    });
+    return run;
+  }
+
+  /** Stops the timer and flushes what is left. */
+  async close(): Promise<void> {
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#timer = undefined;
+    await this.flush();
+  }
+
+  async #read(keyId: string, periodId: string): Promise<number> {
+    const { store, logger } = this.#options;
+    let spent = 0;
+    try {
+      spent = (await store.readSpend?.(keyId, periodId)) ?? 0;
+    } catch (error) {
+      // the live counter (when there is one) still holds; only a lost counter would start low
+      logger.warn({ err: { message: (error as Error).message }, keyId }, 'could not read persisted spend; counting from the live counter');
+    }
+    const id = idOf(keyId, periodId);
+    const known = Math.max(spent, this.#known.get(id) ?? 0);
+    this.#known.set(id, known);
+    return known;
+  }
+
+  async #flushNow(): Promise<void> {
+    const { store, backend, logger, now } = this.#options;
+    if (this.#touched.size === 0 || store.writeSpend === undefined) return;
+    const touched = this.#touched;
+    this.#touched = new Map();
+    const entries: SpendEntry[] = [];
+    try {
+      const nowMs = now();
+      for (const [id, { keyId, periodId }] of touched) {
+        const live = (await backend.usage(keyId, periodId, nowMs)).spentMicros;
+        const spentMicros = Math.max(live, this.#known.get(id) ?? 0);
+        entries.push({ keyId, periodId, spentMicros });
+      }
+      await store.writeSpend(entries, nowMs);
+      for (const entry of entries) this.#known.set(idOf(entry.keyId, entry.periodId), entry.spentMicros);
+    } catch (error) {
+      // keep them for the next flush
+      for (const [id, entry] of touched) if (!this.#touched.has(id)) this.#touched.set(id, entry);
+      logger.warn({ err: { message: (error as Error).message }, keys: touched.size }, 'could not flush key spend to the store');
+    }
+  }
+}
