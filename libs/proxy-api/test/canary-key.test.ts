@@ -1,10 +1,11 @@
+import { once } from 'node:events';
 import { Writable } from 'node:stream';
 import { createMockUpstream, requireService, TEST_REDIS_URL, type MockUpstream } from '@switchyard/testing';
 import type { Logger } from '@switchyard/proxy-core';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { request } from 'undici';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createApp, MemoryKeyStore } from '../src/index';
 
 const redisUp = await requireService('Redis', TEST_REDIS_URL);
@@ -31,27 +32,34 @@ const store = new MemoryKeyStore();
 const keyPrefix = `t:canary:${Math.random().toString(36).slice(2)}:`;
 const seen: string[] = [];
 let createdKey = '';
+let createdId = '';
 
 beforeAll(async () => {
   upstream = await createMockUpstream();
   app = createApp({
     gateway: {
-      providers: [{ name: 'up', type: 'openai', baseUrl: `${upstream.url}/v1`, apiKey: CANARY_UPSTREAM }],
-      models: [{ name: 'gpt', targets: [{ provider: 'up', model: 'gpt-4o-mini' }] }],
+      providers: [
+        { name: 'up', type: 'openai', baseUrl: `${upstream.url}/v1`, apiKey: CANARY_UPSTREAM },
+        { name: 'up-abort', type: 'openai', baseUrl: `${upstream.url}/v1`, apiKey: CANARY_UPSTREAM },
+      ],
+      models: [
+        { name: 'gpt', targets: [{ provider: 'up', model: 'gpt-4o-mini' }] },
+        { name: 'gpt-abort', targets: [{ provider: 'up-abort', model: 'gpt-4o' }] },
+      ],
       attemptTimeoutMs: 300,
       logger: engineLogger,
     },
     logger: { level: 'trace', stream: sink },
     admin: { masterKey: MASTER },
-    keys: [{ key: CANARY_STATIC, name: 'canary-static', rpm: 1000 }],
+    keys: [{ key: CANARY_STATIC, name: 'canary-static', rpm: 1000, maxParallel: 1, budget: { usd: 100 } }],
     keyStore: store,
     limits: { costEstimator: { estimateMaxCostUsd: () => 0.01 } },
     ...(redisUp ? { redis: { url: TEST_REDIS_URL, keyPrefix } } : {}),
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
   url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
-  const created = await request(`${url}/admin/keys`, { method: 'POST', headers: { authorization: `Bearer ${MASTER}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'canary', tpm: 1_000_000, budget_usd: 100 }) });
-  createdKey = ((await created.body.json()) as { key: string }).key;
+  const created = await request(`${url}/admin/keys`, { method: 'POST', headers: { authorization: `Bearer ${MASTER}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'canary', tpm: 1_000_000, budget_usd: 100, max_parallel: 1 }) });
+  ({ key: createdKey, id: createdId } = (await created.body.json()) as { key: string; id: string });
 });
 
 afterAll(async () => {
@@ -65,13 +73,20 @@ afterAll(async () => {
   }
 });
 
-async function call(key: string, payload: unknown, options: { signal?: AbortSignal; header?: 'authorization' | 'x-api-key'; path?: string } = {}): Promise<void> {
+async function call(key: string, payload: unknown, options: { signal?: AbortSignal; header?: 'authorization' | 'x-api-key'; path?: string; abortAfterFirstChunk?: AbortController } = {}): Promise<void> {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (options.header === 'x-api-key') headers['x-api-key'] = key;
   else headers['authorization'] = `Bearer ${key}`;
   try {
     const response = await request(`${url}${options.path ?? '/v1/chat/completions'}`, { method: 'POST', headers, body: JSON.stringify(payload), signal: options.signal });
-    seen.push(JSON.stringify(response.headers), await response.body.text());
+    seen.push(JSON.stringify(response.headers));
+    if (options.abortAfterFirstChunk !== undefined) {
+      for await (const chunk of response.body) {
+        seen.push(String(chunk));
+        options.abortAfterFirstChunk.abort();
+      }
+    }
+    seen.push(await response.body.text());
   } catch (error) {
     seen.push(String(error));
   }
@@ -84,6 +99,60 @@ function resetUpstream(): void {
 }
 
 const chat = (model = 'gpt', extra: object = {}) => ({ model, messages: [{ role: 'user', content: 'hi' }], ...extra });
+const adminGet = (path: string) => app.inject({ method: 'GET', url: path, headers: { authorization: `Bearer ${MASTER}` } });
+
+type UpstreamRecord = MockUpstream['requests'][number];
+
+/** The next upstream request; fails (instead of hanging) if the call ends before one arrives. */
+async function nextUpstreamRequest(pending: Promise<void>): Promise<UpstreamRecord> {
+  const arrived = once(upstream.events, 'request').then(([record]) => record as UpstreamRecord);
+  const outcome = await Promise.race([arrived, pending.then(() => undefined)]);
+  if (outcome === undefined) throw new Error(`the call ended before reaching the upstream: ${seen.at(-1)}`);
+  return outcome;
+}
+
+const cancelled = (record: UpstreamRecord) => vi.waitFor(() => expect(record.aborted).toBe(true));
+
+/**
+ * Client aborts on their own route (`gpt-abort`, its own breaker: the timeouts above open the
+ * `gpt` route's circuit, and an abort case waiting for an upstream request that an open
+ * circuit never sends was what hung this test before). Before the response headers, after an
+ * attempt timed out (while the engine backs off, or in its retry), and mid-stream: each
+ * cancels the upstream call and gives back the key's parallel slot and reservation.
+ */
+async function clientAborts(key: string, keyId: string): Promise<void> {
+  const match = { model: 'gpt-4o' };
+  const settled = () => vi.waitFor(async () => expect((await adminGet(`/admin/keys/${keyId}/usage`)).json()).toMatchObject({ in_flight: { used: 0 }, budget: { reserved_usd: 0 } }));
+  // before headers: the upstream hangs, the client gives up during the first attempt
+  upstream.fault({ kind: 'hang', match, times: 10 });
+  let controller = new AbortController();
+  let pending = call(key, chat('gpt-abort', { stream: true }), { signal: controller.signal });
+  let record = await nextUpstreamRequest(pending);
+  controller.abort();
+  await pending;
+  await cancelled(record);
+  await settled();
+  resetUpstream();
+  // after the first attempt's 300 ms timeout: the engine is backing off, or already retrying
+  upstream.fault({ kind: 'hang', match, times: 10 });
+  controller = new AbortController();
+  pending = call(key, chat('gpt-abort'), { signal: controller.signal });
+  record = await nextUpstreamRequest(pending);
+  await cancelled(record); // by the attempt timeout
+  controller.abort();
+  await pending;
+  await settled();
+  resetUpstream();
+  // mid-stream: content has arrived, then the upstream stalls and the client leaves
+  upstream.fault({ kind: 'stall-stream', afterChunks: 2, match, times: 10 });
+  controller = new AbortController();
+  pending = call(key, chat('gpt-abort', { stream: true }), { signal: controller.signal, abortAfterFirstChunk: controller });
+  record = await nextUpstreamRequest(pending);
+  await pending;
+  await cancelled(record);
+  await settled();
+  resetUpstream();
+}
 
 describe('a planted canary key', () => {
   it('never appears in a log line, a response, a stored row or a Redis value', { timeout: 60_000 }, async () => {
@@ -107,7 +176,12 @@ describe('a planted canary key', () => {
       upstream.fault({ kind: 'hang', times: 3 });
       await call(key, chat()); // upstream timeout
       resetUpstream();
-      resetUpstream();
+      await clientAborts(key, key === CANARY_STATIC ? 'key_static_canary-static' : createdId);
+    }
+    // after every abort, each key (one request at a time) is served again
+    for (const key of [CANARY_STATIC, createdKey]) {
+      await call(key, chat('gpt-abort'));
+      expect(seen.at(-1)).toContain('"object":"chat.completion"');
     }
     // the admin API's views of the keys, too
     for (const path of ['/admin/keys', '/admin/keys/key_static_canary-static', '/admin/keys/key_static_canary-static/usage']) {
@@ -127,7 +201,7 @@ describe('a planted canary key', () => {
     }
     // every path above was really taken
     const responses = seen.join('');
-    for (const expected of ['"object":"chat.completion"', 'chat.completion.chunk', 'model_not_found', 'invalid_request', 'authentication_error', 'upstream_error', 'upstream_timeout', '"type":"message"', 'event: message_stop', 'invalid_request_error']) {
+    for (const expected of ['"object":"chat.completion"', 'chat.completion.chunk', 'model_not_found', 'invalid_request', 'authentication_error', 'upstream_error', 'upstream_timeout', '"type":"message"', 'event: message_stop', 'invalid_request_error', 'AbortError']) {
       expect(responses, expected).toContain(expected);
     }
     const upstreamSaw = upstreamSeen.join('') + JSON.stringify(upstream.requests);
