@@ -32,7 +32,7 @@ function asChatRequest(body: unknown, model: string): ChatCompletionRequest | un
   if (Array.isArray(request.messages)) return request as ChatCompletionRequest;
   if (request.prompt === undefined) return undefined;
   const content = typeof request.prompt === 'string' ? request.prompt : JSON.stringify(request.prompt);
-  return { ...request, model, messages: [{ role: 'user', content }] } as ChatCompletionRequest;
+  return { ...request, model, messages: [{ role: 'user', content }] };
 }
 
 /**
