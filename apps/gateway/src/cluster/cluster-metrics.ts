@@ -66,6 +66,7 @@ export function createClusterWorkerMetrics(options: MetricsOptions): SwitchyardM
     plugin: local.plugin,
     observeRequestLog: (stats) => local.observeRequestLog(stats),
     countLimiterRejection: (scope) => local.countLimiterRejection(scope),
+    countShadowRejection: (limit) => local.countShadowRejection(limit),
     close: () => local.close(),
     async scrape() {
       const id = next++;
