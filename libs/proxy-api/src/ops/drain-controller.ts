@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { SwitchyardError } from '@switchyard/proxy-core';
 
 declare module 'fastify' {
@@ -24,6 +25,9 @@ export class DrainController {
 
   constructor(drainTimeoutMs: number) {
     this.#drainTimeoutMs = drainTimeoutMs;
+    // every request in flight listens here (removed when its response closes): past ten,
+    // Node would warn of a listener leak that is only concurrency
+    setMaxListeners(0, this.#abort.signal);
   }
 
   /** Whether shutdown has begun. */
