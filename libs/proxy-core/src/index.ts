@@ -128,7 +128,7 @@ export { readNdjson, readSse } from './stream/read-sse';
 export type { SseEvent } from './stream/read-sse';
 export { mapUpstreamStream } from './stream/map-upstream-stream';
 export type { StreamMapper } from './stream/map-upstream-stream';
-export { contentText, imageMediaTypeFromUrl, parseDataUrl, parseToolArguments, toolNamesById } from './wire/chat-message-parts';
+export { contentText, imageMediaTypeFromUrl, invalidRequest, parseDataUrl, parseToolArguments, toolNamesById } from './wire/chat-message-parts';
 export type { InlineImage } from './wire/chat-message-parts';
 export { embeddingTexts, toEmbedding } from './embeddings/embedding-encoding';
 export { schemaProblems } from './options/validate-schema';

@@ -1,5 +1,6 @@
 import { SwitchyardError } from '../errors/switchyard-error';
 import type { AnthropicStopReason, AnthropicTextBlock, AnthropicToolUseBlock } from '../providers/anthropic/anthropic-wire';
+import { parseToolArguments } from '../wire/chat-message-parts';
 import type { ChatCompletion } from '../wire/openai-chat';
 import { mapChatUsageToAnthropic, type AnthropicIngressUsage } from './map-chat-usage-to-anthropic';
 import { mapFinishReasonToAnthropic } from './map-finish-reason-to-anthropic';
@@ -23,17 +24,11 @@ export function anthropicMessageId(id: string): string {
 
 /** Parses a tool call's arguments into the `input` object; a provider that sent broken JSON failed. */
 export function toolInput(args: string, provider: string | undefined): Record<string, unknown> {
-  if (args.trim().length === 0) return {};
-  let value: unknown;
   try {
-    value = JSON.parse(args);
+    return parseToolArguments(args);
   } catch (cause) {
-    throw new SwitchyardError('upstream_error', 'The provider sent tool call arguments that are not valid JSON.', { provider, cause });
+    throw new SwitchyardError('upstream_error', 'The provider sent tool call arguments that are not a JSON object.', { provider, cause });
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new SwitchyardError('upstream_error', 'The provider sent tool call arguments that are not a JSON object.', { provider });
-  }
-  return value as Record<string, unknown>;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { SwitchyardError } from '../errors/switchyard-error';
 import type { AnthropicImageBlock, AnthropicMessagesRequest, AnthropicRequestBlock, AnthropicToolChoice } from '../providers/anthropic/anthropic-wire';
+import { invalidRequest } from '../wire/chat-message-parts';
 import type { ChatCompletionRequest, ChatContentPart, ChatMessage, ChatTextPart, ChatToolCall, ChatToolChoice } from '../wire/openai-chat';
 
 /** What a tool result flagged `is_error` is prefixed with: OpenAI's tool messages carry no error flag. */
@@ -9,28 +10,24 @@ function unsupported(message: string, param: string): SwitchyardError {
   return new SwitchyardError('unsupported_feature', message, { param });
 }
 
-function invalid(message: string, param: string): SwitchyardError {
-  return new SwitchyardError('invalid_request', message, { param });
-}
-
 function imagePart(block: AnthropicImageBlock, param: string): ChatContentPart {
   const source = block.source as { type?: unknown; media_type?: unknown; data?: unknown; url?: unknown } | undefined;
   if (source?.type === 'base64' && typeof source.media_type === 'string' && typeof source.data === 'string') {
     return { type: 'image_url', image_url: { url: `data:${source.media_type};base64,${source.data}` } };
   }
   if (source?.type === 'url' && typeof source.url === 'string') return { type: 'image_url', image_url: { url: source.url } };
-  throw invalid('An image source must be {type:"base64", media_type, data} or {type:"url", url}.', `${param}.source`);
+  throw invalidRequest('An image source must be {type:"base64", media_type, data} or {type:"url", url}.', `${param}.source`);
 }
 
 function textOf(block: { text?: unknown }, param: string): string {
-  if (typeof block.text !== 'string') throw invalid('A text block needs a string "text".', `${param}.text`);
+  if (typeof block.text !== 'string') throw invalidRequest('A text block needs a string "text".', `${param}.text`);
   return block.text;
 }
 
 /** A `tool_result`'s content as the tool message's text, plus any images it carried. */
 function toolResult(block: AnthropicRequestBlock, param: string): { message: ChatMessage; images: ChatContentPart[] } {
   const result = block as { tool_use_id?: unknown; content?: unknown; is_error?: unknown };
-  if (typeof result.tool_use_id !== 'string' || result.tool_use_id.length === 0) throw invalid('A tool_result needs a "tool_use_id".', `${param}.tool_use_id`);
+  if (typeof result.tool_use_id !== 'string' || result.tool_use_id.length === 0) throw invalidRequest('A tool_result needs a "tool_use_id".', `${param}.tool_use_id`);
   let text = '';
   const images: ChatContentPart[] = [];
   if (typeof result.content === 'string') text = result.content;
@@ -41,7 +38,7 @@ function toolResult(block: AnthropicRequestBlock, param: string): { message: Cha
       else if (part.type === 'image') images.push(imagePart(part, where));
       else throw unsupported(`A tool_result may hold text and image blocks, not "${part.type}".`, `${where}.type`);
     });
-  } else if (result.content !== undefined && result.content !== null) throw invalid('A tool_result\'s "content" must be a string or an array of blocks.', `${param}.content`);
+  } else if (result.content !== undefined && result.content !== null) throw invalidRequest('A tool_result\'s "content" must be a string or an array of blocks.', `${param}.content`);
   if (result.is_error === true) text = `${TOOL_ERROR_PREFIX}${text}`;
   return { message: { role: 'tool', tool_call_id: result.tool_use_id, content: text }, images };
 }
@@ -86,7 +83,7 @@ function assistantMessage(content: AnthropicRequestBlock[], param: string): Chat
         break;
       case 'tool_use': {
         const use = block as { id?: unknown; name?: unknown; input?: unknown };
-        if (typeof use.id !== 'string' || typeof use.name !== 'string') throw invalid('A tool_use block needs an "id" and a "name".', where);
+        if (typeof use.id !== 'string' || typeof use.name !== 'string') throw invalidRequest('A tool_use block needs an "id" and a "name".', where);
         calls.push({ id: use.id, type: 'function', function: { name: use.name, arguments: JSON.stringify(use.input ?? {}) } });
         break;
       }

@@ -60,17 +60,25 @@ export function toolNamesById(messages: readonly ChatMessage[]): Map<string, str
   return names;
 }
 
-/** Parses a tool call's JSON arguments into an object; invalid or non-object JSON is an `invalid_request`. */
-export function parseToolArguments(text: string): Record<string, unknown> {
+/** An `invalid_request` error (400) naming the offending request field. */
+export function invalidRequest(message: string, param: string): SwitchyardError {
+  return new SwitchyardError('invalid_request', message, { param });
+}
+
+/**
+ * Parses a tool call's JSON arguments into an object (empty text is `{}`); invalid or
+ * non-object JSON is an `invalid_request` naming `param`.
+ */
+export function parseToolArguments(text: string, param = 'messages'): Record<string, unknown> {
   if (text.trim().length === 0) return {};
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (cause) {
-    throw new SwitchyardError('invalid_request', 'A tool call has arguments that are not valid JSON.', { param: 'messages', cause });
+    throw new SwitchyardError('invalid_request', 'A tool call has arguments that are not valid JSON.', { param, cause });
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new SwitchyardError('invalid_request', 'A tool call\'s arguments must be a JSON object.', { param: 'messages' });
+    throw invalidRequest('A tool call\'s arguments must be a JSON object.', param);
   }
   return value as Record<string, unknown>;
 }

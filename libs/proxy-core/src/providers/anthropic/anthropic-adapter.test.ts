@@ -214,6 +214,22 @@ describe('anthropic adapter: requests', () => {
     expect((await rejection(badImage)).code).toBe('invalid_request');
     expect(upstream.requests).toHaveLength(0);
   });
+
+  it('rejects tool call arguments that are not a JSON object, naming the field', async () => {
+    const history = (args: string): ChatCompletionRequest => ({
+      model: 'c',
+      messages: [
+        { role: 'user', content: 'hi' },
+        { role: 'assistant', content: null, tool_calls: [{ id: 't1', type: 'function', function: { name: 'f', arguments: args } }] },
+        { role: 'tool', tool_call_id: 't1', content: 'ok' },
+      ],
+    });
+    for (const args of ['{broken', '[1,2]']) {
+      const error = await rejection(adapter.chat(history(args), call()));
+      expect(error).toMatchObject({ code: 'invalid_request', param: 'messages.1.tool_calls.0.function.arguments' });
+    }
+    expect(upstream.requests).toHaveLength(0);
+  });
 });
 
 describe('anthropic adapter: responses (documented fixtures)', () => {

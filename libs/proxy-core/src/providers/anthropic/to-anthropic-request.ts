@@ -1,9 +1,9 @@
 import { SwitchyardError } from '../../errors/switchyard-error';
+import { contentText, invalidRequest, parseToolArguments } from '../../wire/chat-message-parts';
 import type {
   ChatCompletionRequest,
   ChatContentPart,
   ChatMessage,
-  ChatTextPart,
   ChatToolChoice,
 } from '../../wire/openai-chat';
 import type {
@@ -26,21 +26,12 @@ export interface ToAnthropicRequestSettings {
 
 const DATA_URL = /^data:([^;,]+);base64,(.*)$/s;
 
-function invalid(message: string, param: string): SwitchyardError {
-  return new SwitchyardError('invalid_request', message, { param });
-}
-
-function textOf(content: string | ChatTextPart[] | null | undefined): string {
-  if (content === null || content === undefined) return '';
-  return typeof content === 'string' ? content : content.map((part) => part.text).join('');
-}
-
 /** An OpenAI image URL (http(s) or base64 `data:`) -> an Anthropic image block. */
 export function toAnthropicImage(url: string, param: string): AnthropicImageBlock {
   const data = DATA_URL.exec(url);
   if (data !== null) return { type: 'image', source: { type: 'base64', media_type: data[1] ?? '', data: data[2] ?? '' } };
   if (/^https?:\/\//i.test(url)) return { type: 'image', source: { type: 'url', url } };
-  throw invalid('Images must be http(s) URLs or base64 data URLs.', param);
+  throw invalidRequest('Images must be http(s) URLs or base64 data URLs.', param);
 }
 
 function userBlocks(content: string | ChatContentPart[], param: string): AnthropicRequestBlock[] {
@@ -48,17 +39,8 @@ function userBlocks(content: string | ChatContentPart[], param: string): Anthrop
   return content.flatMap((part, index): AnthropicRequestBlock[] => {
     if (part.type === 'text') return part.text.length > 0 ? [{ type: 'text', text: part.text }] : [];
     if (part.type === 'image_url') return [toAnthropicImage(part.image_url.url, `${param}.${index}.image_url.url`)];
-    throw invalid(`Content part type "${(part as { type: string }).type}" is not supported by this provider.`, `${param}.${index}.type`);
+    throw invalidRequest(`Content part type "${(part as { type: string }).type}" is not supported by this provider.`, `${param}.${index}.type`);
   });
-}
-
-function toolInput(args: string, param: string): unknown {
-  if (args.trim().length === 0) return {};
-  try {
-    return JSON.parse(args) as unknown;
-  } catch {
-    throw invalid('Tool call arguments must be a JSON object.', param);
-  }
 }
 
 function messageBlocks(message: ChatMessage, index: number): AnthropicRequestBlock[] {
@@ -67,15 +49,15 @@ function messageBlocks(message: ChatMessage, index: number): AnthropicRequestBlo
     case 'user':
       return userBlocks(message.content, `${param}.content`);
     case 'assistant': {
-      const text = textOf(message.content);
+      const text = contentText(message.content);
       const blocks: AnthropicRequestBlock[] = text.length > 0 ? [{ type: 'text', text }] : [];
       for (const [t, call] of (message.tool_calls ?? []).entries()) {
-        blocks.push({ type: 'tool_use', id: call.id, name: call.function.name, input: toolInput(call.function.arguments, `${param}.tool_calls.${t}.function.arguments`) });
+        blocks.push({ type: 'tool_use', id: call.id, name: call.function.name, input: parseToolArguments(call.function.arguments, `${param}.tool_calls.${t}.function.arguments`) });
       }
       return blocks;
     }
     case 'tool':
-      return [{ type: 'tool_result', tool_use_id: message.tool_call_id, content: textOf(message.content) }];
+      return [{ type: 'tool_result', tool_use_id: message.tool_call_id, content: contentText(message.content) }];
     case 'system':
     case 'developer':
       return [];
@@ -100,7 +82,7 @@ function turns(messages: ChatMessage[]): AnthropicMessageParam[] {
 function systemBlocks(messages: ChatMessage[]): AnthropicTextBlock[] {
   return messages.flatMap((message): AnthropicTextBlock[] => {
     if (message.role !== 'system' && message.role !== 'developer') return [];
-    const text = textOf(message.content);
+    const text = contentText(message.content);
     return text.length > 0 ? [{ type: 'text', text }] : [];
   });
 }

@@ -13,7 +13,7 @@ import { Agent } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { basicRequest, callContext, collect, fixtureJson, fixtureText, rejection, streamedText, toolRoundTripRequest } from '../../../test/support/provider-test-kit';
 import { silentLogger } from '../../options/logger';
-import type { ChatCompletionChunk } from '../../wire/openai-chat';
+import type { ChatCompletionChunk, ChatCompletionRequest } from '../../wire/openai-chat';
 import { BedrockAdapter, type BedrockProviderOptions } from './bedrock-adapter';
 import type { BedrockConverseRequest } from './bedrock-wire';
 
@@ -164,6 +164,22 @@ describe('bedrock adapter: requests', () => {
     expect(tiff.code).toBe('invalid_request');
     const n = await rejection(make().chat({ ...basicRequest, n: 2 }, callContext(CLAUDE)));
     expect(n.code).toBe('unsupported_feature');
+    expect(upstream.requests).toHaveLength(0);
+  });
+
+  it('rejects tool call arguments that are not a JSON object, naming the field', async () => {
+    const history = (args: string): ChatCompletionRequest => ({
+      ...basicRequest,
+      messages: [
+        { role: 'user', content: 'hi' },
+        { role: 'assistant', content: null, tool_calls: [{ id: 't1', type: 'function', function: { name: 'f', arguments: args } }] },
+        { role: 'tool', tool_call_id: 't1', content: 'ok' },
+      ],
+    });
+    for (const args of ['{broken', '"text"']) {
+      const error = await rejection(make().chat(history(args), callContext(CLAUDE)));
+      expect(error).toMatchObject({ code: 'invalid_request', param: 'messages.1.tool_calls.0.function.arguments' });
+    }
     expect(upstream.requests).toHaveLength(0);
   });
 

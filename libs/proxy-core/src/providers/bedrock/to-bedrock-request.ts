@@ -1,5 +1,6 @@
 import { SwitchyardError } from '../../errors/switchyard-error';
-import type { ChatCompletionRequest, ChatContentPart, ChatMessage, ChatTextPart, ChatToolChoice } from '../../wire/openai-chat';
+import { contentText, invalidRequest, parseToolArguments } from '../../wire/chat-message-parts';
+import type { ChatCompletionRequest, ChatContentPart, ChatMessage, ChatToolChoice } from '../../wire/openai-chat';
 import type { BedrockContentBlock, BedrockConverseRequest, BedrockImageFormat, BedrockMessage, BedrockToolChoice } from './bedrock-wire';
 
 const DATA_URL = /^data:([^;,]+);base64,(.*)$/s;
@@ -12,26 +13,17 @@ const IMAGE_FORMATS: Readonly<Record<string, BedrockImageFormat>> = {
   'image/webp': 'webp',
 };
 
-function invalid(message: string, param: string): SwitchyardError {
-  return new SwitchyardError('invalid_request', message, { param });
-}
-
-function textOf(content: string | ChatTextPart[] | null | undefined): string {
-  if (content === null || content === undefined) return '';
-  return typeof content === 'string' ? content : content.map((part) => part.text).join('');
-}
-
 /** An OpenAI image URL -> a Converse image block. Only base64 `data:` URLs: Converse fetches nothing. */
 function toBedrockImage(url: string, param: string): BedrockContentBlock {
   const data = DATA_URL.exec(url);
   if (data === null) {
     if (/^https?:\/\//i.test(url)) {
-      throw invalid('Bedrock Converse does not fetch image URLs; send the image as a base64 data: URL.', param);
+      throw invalidRequest('Bedrock Converse does not fetch image URLs; send the image as a base64 data: URL.', param);
     }
-    throw invalid('Images must be base64 data: URLs for this provider.', param);
+    throw invalidRequest('Images must be base64 data: URLs for this provider.', param);
   }
   const format = IMAGE_FORMATS[(data[1] ?? '').toLowerCase()];
-  if (format === undefined) throw invalid(`Bedrock accepts png, jpeg, gif and webp images, not "${data[1] ?? ''}".`, param);
+  if (format === undefined) throw invalidRequest(`Bedrock accepts png, jpeg, gif and webp images, not "${data[1] ?? ''}".`, param);
   return { image: { format, source: { bytes: data[2] ?? '' } } };
 }
 
@@ -41,17 +33,8 @@ function userBlocks(content: string | ChatContentPart[], param: string): Bedrock
   return content.flatMap((part, index): BedrockContentBlock[] => {
     if (part.type === 'text') return part.text.length > 0 ? [{ text: part.text }] : [];
     if (part.type === 'image_url') return [toBedrockImage(part.image_url.url, `${param}.${index}.image_url.url`)];
-    throw invalid(`Content part type "${(part as { type: string }).type}" is not supported by this provider.`, `${param}.${index}.type`);
+    throw invalidRequest(`Content part type "${(part as { type: string }).type}" is not supported by this provider.`, `${param}.${index}.type`);
   });
-}
-
-function toolInput(args: string, param: string): unknown {
-  if (args.trim().length === 0) return {};
-  try {
-    return JSON.parse(args) as unknown;
-  } catch {
-    throw invalid('Tool call arguments must be a JSON object.', param);
-  }
 }
 
 function messageBlocks(message: ChatMessage, index: number): BedrockContentBlock[] {
@@ -60,15 +43,15 @@ function messageBlocks(message: ChatMessage, index: number): BedrockContentBlock
     case 'user':
       return userBlocks(message.content, `${param}.content`);
     case 'assistant': {
-      const text = textOf(message.content);
+      const text = contentText(message.content);
       const blocks: BedrockContentBlock[] = text.length > 0 ? [{ text }] : [];
       for (const [t, call] of (message.tool_calls ?? []).entries()) {
-        blocks.push({ toolUse: { toolUseId: call.id, name: call.function.name, input: toolInput(call.function.arguments, `${param}.tool_calls.${t}.function.arguments`) } });
+        blocks.push({ toolUse: { toolUseId: call.id, name: call.function.name, input: parseToolArguments(call.function.arguments, `${param}.tool_calls.${t}.function.arguments`) } });
       }
       return blocks;
     }
     case 'tool': {
-      const text = textOf(message.content);
+      const text = contentText(message.content);
       return [{ toolResult: { toolUseId: message.tool_call_id, content: text.length > 0 ? [{ text }] : [] } }];
     }
     case 'system':
@@ -96,7 +79,7 @@ function turns(messages: ChatMessage[]): BedrockMessage[] {
 function systemBlocks(messages: ChatMessage[]): Array<{ text: string }> {
   return messages.flatMap((message) => {
     if (message.role !== 'system' && message.role !== 'developer') return [];
-    const text = textOf(message.content);
+    const text = contentText(message.content);
     return text.length > 0 ? [{ text }] : [];
   });
 }
