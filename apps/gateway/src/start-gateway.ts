@@ -1,9 +1,10 @@
 import type { AddressInfo } from 'node:net';
 import { createApp } from '@switchyard/proxy-api';
 import type { GatewayOptions } from '@switchyard/proxy-core';
-import type { SwitchyardMetrics } from '@switchyard/proxy-logging';
-import type { FastifyInstance } from 'fastify';
+import { createLogger, type SwitchyardMetrics } from '@switchyard/proxy-logging';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { ConfigFile } from './config/config-schema';
+import { ConfigError } from './config/config-error';
 import { contextOptionsFromConfig } from './config/context-config';
 import { observabilityOptionsFromConfig } from './config/observability-config';
 
@@ -29,6 +30,33 @@ export interface RunningGateway {
   shutdown(): Promise<void>;
 }
 
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
+
+function isLogLevel(value: string): value is (typeof LOG_LEVELS)[number] {
+  return (LOG_LEVELS as readonly string[]).includes(value);
+}
+
+/**
+ * The gateway's logger from the `logging` section: level (LOG_LEVEL wins), destination, key
+ * redaction; pretty lines through pino-pretty on a terminal stdout outside production, JSON
+ * when pino-pretty (an optional dependency) is not installed. Undefined at level `silent`.
+ */
+export function gatewayLogger(config: ConfigFile, logLevel: string | undefined, env: NodeJS.ProcessEnv): FastifyBaseLogger | undefined {
+  const level = logLevel === undefined || logLevel === '' ? (config.logging?.level ?? 'info') : logLevel;
+  if (level === 'silent') return undefined;
+  if (!isLogLevel(level)) throw new ConfigError('LOG_LEVEL', [`must be one of ${LOG_LEVELS.join(', ')}, silent; got "${level}"`]);
+  const destination = config.logging?.destination ?? 'stdout';
+  const pretty = destination === 'stdout' && process.stdout.isTTY && env['NODE_ENV'] !== 'production';
+  if (pretty) {
+    try {
+      return createLogger({ level, destination, pretty: true });
+    } catch {
+      // pino-pretty is optional: without it the lines stay JSON
+    }
+  }
+  return createLogger({ level, destination });
+}
+
 /** The routing and resilience sections; with a `redis` section, upstream limits are shared through it. */
 export function resilienceOptions(config: ConfigFile): Pick<GatewayOptions, 'streamIdleTimeoutMs' | 'routing' | 'retry' | 'breaker' | 'limiter'> {
   const redis = config.redis;
@@ -42,8 +70,9 @@ export function resilienceOptions(config: ConfigFile): Pick<GatewayOptions, 'str
 /** Builds the app from a validated config and listens. */
 export async function startGateway(options: StartOptions): Promise<RunningGateway> {
   const { config } = options;
-  const level = options.logLevel ?? config.logging?.level ?? 'info';
-  const observability = observabilityOptionsFromConfig(config, options.env ?? {});
+  const env = options.env ?? {};
+  const logger = gatewayLogger(config, options.logLevel, env);
+  const observability = observabilityOptionsFromConfig(config, env);
   const { metrics } = options;
   if (metrics !== undefined && observability.metrics !== false) observability.metrics = metrics;
   const app = createApp({
@@ -73,7 +102,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     pricing: config.pricing,
     proxy: config.proxy,
     ...observability,
-    logger: level === 'silent' ? false : { level, redact: { paths: ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers["api-key"]', 'req.headers["x-switchyard-key"]'], censor: '[redacted]' } },
+    ...(logger === undefined ? { logger: false } : { loggerInstance: logger }),
   });
   if (metrics !== undefined) app.addHook('onClose', async () => metrics.close());
   if (options.clusterWorker === true) {

@@ -1,7 +1,7 @@
 import type { ContextPluginsOptions } from '@switchyard/proxy-context';
 import type { Gateway, GatewayOptions } from '@switchyard/proxy-core';
 import type { PricingOptions } from '@switchyard/proxy-logging';
-import type { FastifyServerOptions } from 'fastify';
+import type { FastifyBaseLogger, FastifyServerOptions } from 'fastify';
 import type { ObservabilityOptions } from './observability/observability-options';
 import type { ProductionOptions } from './production/production-options';
 import type { ProxyOptions } from './proxy/proxy-options';
@@ -43,8 +43,16 @@ export interface SwitchyardRoutesOptions extends ProductionOptions, Observabilit
 
 /** Options of {@link createApp}. */
 export interface AppOptions extends SwitchyardRoutesOptions {
-  /** Fastify/pino logger settings, or `false` for none. @default false */
+  /**
+   * Fastify/pino logger settings, or `false` for none. Settings without `redact` get
+   * `LOG_REDACT_PATHS` (client and provider keys). Exclusive with `loggerInstance`. @default false
+   */
   logger?: FastifyServerOptions['logger'];
+  /**
+   * A pino logger of your own (e.g. `createLogger()` from `@switchyard/proxy-logging`, or your
+   * service's logger) used as the app's logger; its redaction is yours. Exclusive with `logger`.
+   */
+  loggerInstance?: FastifyBaseLogger;
   /** Time to receive a whole request in milliseconds (slow-client guard). @default 30000 */
   requestTimeoutMs?: number;
   /** Idle keep-alive of client connections in milliseconds. @default 72000 */

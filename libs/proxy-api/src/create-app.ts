@@ -1,17 +1,37 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import Fastify, { type FastifyInstance } from 'fastify';
+import { SwitchyardError } from '@switchyard/proxy-core';
+import { LOG_REDACT_CENSOR, LOG_REDACT_PATHS } from '@switchyard/proxy-logging';
+import Fastify, { LogController, type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { APP_DEFAULTS, type AppOptions } from './app-options';
 import { DrainController } from './ops/drain-controller';
 import { PRODUCTION_DEFAULTS, validateProductionOptions } from './production/production-options';
 import { switchyardRoutes } from './switchyard-routes';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+// routes whose requests get the gateway's own `request completed` line (with key, model, tokens, cost)
+const GATEWAY_ROUTE = /^\/(v1\/(chat\/completions|completions|messages|embeddings)|proxy\/)/;
+
+/** Fastify's own per-request lines, except on the routes where the gateway writes its own. */
+const logController = new LogController({ disableRequestLogging: (request: FastifyRequest) => GATEWAY_ROUTE.test(request.url) });
 
 /** Honours a well-formed incoming `x-request-id`, else makes one. */
 function requestId(req: IncomingMessage): string {
   const incoming = req.headers['x-request-id'];
   return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+}
+
+/** The Fastify logger options: a given instance, or settings with key redaction unless they set their own. */
+function loggerOptions(options: AppOptions): Pick<FastifyServerOptions, 'logger' | 'loggerInstance'> {
+  if (options.loggerInstance !== undefined) {
+    if (options.logger !== undefined && options.logger !== false) {
+      throw new SwitchyardError('invalid_options', 'createApp: pass either `logger` (settings) or `loggerInstance` (a pino logger), not both.');
+    }
+    return { loggerInstance: options.loggerInstance };
+  }
+  const logger = options.logger ?? false;
+  if (typeof logger !== 'object' || 'redact' in logger) return { logger };
+  return { logger: { ...logger, redact: { paths: [...LOG_REDACT_PATHS], censor: LOG_REDACT_CENSOR } } };
 }
 
 /**
@@ -24,7 +44,8 @@ function requestId(req: IncomingMessage): string {
 export function createApp(options: AppOptions): FastifyInstance {
   validateProductionOptions(options);
   const app = Fastify({
-    logger: options.logger ?? false,
+    ...loggerOptions(options),
+    logController,
     bodyLimit: options.bodyLimitBytes ?? APP_DEFAULTS.bodyLimitBytes,
     requestTimeout: options.requestTimeoutMs ?? APP_DEFAULTS.requestTimeoutMs,
     keepAliveTimeout: options.keepAliveTimeoutMs ?? APP_DEFAULTS.keepAliveTimeoutMs,

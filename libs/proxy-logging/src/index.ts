@@ -60,6 +60,11 @@ export type { PiiPattern } from './redaction/redact-pii';
 export { parseBaggage, readTracingHeaders, TRACING_HEADERS } from './tracing/read-tracing-headers';
 export type { TracingHeaders } from './tracing/read-tracing-headers';
 
+// logs
+export { createLogger, LOGGER_DEFAULTS } from './logs/create-logger';
+export type { LogDestination, LoggerOptions } from './logs/create-logger';
+export { LOG_REDACT_CENSOR, LOG_REDACT_PATHS } from './logs/log-redact-paths';
+
 // metrics
 export { createMetrics, METRICS_DEFAULTS, overheadMs } from './metrics/create-metrics';
 export type { MetricsOptions, SwitchyardMetrics } from './metrics/create-metrics';

@@ -36,6 +36,8 @@ export const LoggingConfigSchema = Type.Object(
   {
     /** @default "info" */
     level: Type.Optional(Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)))),
+    /** "stdout", "stderr" or a file path (appended to). Pretty-printed on a terminal stdout outside NODE_ENV=production. @default "stdout" */
+    destination: Type.Optional(Type.String({ minLength: 1 })),
   },
   { additionalProperties: false },
 );

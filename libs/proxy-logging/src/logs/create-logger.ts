@@ -1,0 +1,76 @@
+import { mkdirSync, openSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { pino, type DestinationStream, type Level, type Logger as PinoLogger } from 'pino';
+import { SwitchyardError } from '@switchyard/proxy-core';
+import { LOG_REDACT_CENSOR, LOG_REDACT_PATHS } from './log-redact-paths';
+
+/** Defaults of {@link LoggerOptions}. */
+export const LOGGER_DEFAULTS = {
+  level: 'info',
+  destination: 'stdout',
+  pretty: false,
+} as const;
+
+/** Where log lines go: a standard stream, a file path (appended to; the file and its folder are created), or a stream. */
+export type LogDestination = 'stdout' | 'stderr' | (string & {}) | DestinationStream;
+
+/** Options of {@link createLogger}. */
+export interface LoggerOptions {
+  /** Lowest level written; `silent` writes nothing. @default 'info' */
+  level?: Level | 'silent';
+  /** Where lines go. @default 'stdout' */
+  destination?: LogDestination;
+  /**
+   * Human-readable lines through `pino-pretty` (an optional peer dependency, loaded only then,
+   * in pino's transport worker). For a terminal in development; JSON otherwise. @default false
+   */
+  pretty?: boolean;
+  /** Paths redacted besides {@link LOG_REDACT_PATHS}. @default [] */
+  redactPaths?: readonly string[];
+}
+
+function standardStream(destination: string): 1 | 2 | undefined {
+  return destination === 'stdout' ? 1 : destination === 'stderr' ? 2 : undefined;
+}
+
+function openDestination(destination: LogDestination): DestinationStream {
+  if (typeof destination !== 'string') return destination;
+  // synchronous writes, as pino's default destination: no line is lost when the process exits;
+  // pass `pino.destination({ sync: false })` as the destination to buffer instead
+  const fd = standardStream(destination);
+  if (fd !== undefined) return pino.destination({ dest: fd, sync: true });
+  mkdirSync(dirname(destination), { recursive: true });
+  return pino.destination({ dest: openSync(destination, 'a'), sync: true });
+}
+
+function prettyTransport(destination: LogDestination): DestinationStream {
+  if (typeof destination !== 'string') {
+    throw new SwitchyardError('invalid_options', 'logger: pretty output needs destination "stdout", "stderr" or a file path, not a stream.');
+  }
+  const dest = standardStream(destination) ?? destination;
+  try {
+    return pino.transport({ target: 'pino-pretty', options: { destination: dest, mkdir: true, colorize: typeof dest === 'number', translateTime: 'SYS:HH:MM:ss.l' } });
+  } catch (cause) {
+    throw new SwitchyardError('invalid_options', 'logger: pretty output needs the optional dependency "pino-pretty" (npm install pino-pretty).', { cause });
+  }
+}
+
+/**
+ * Creates the gateway's pino logger: JSON lines with client and provider keys redacted by
+ * path, at the given level, to stdout, stderr or a file; pretty-printed when asked.
+ * Pass it to `createApp({ loggerInstance })`.
+ * @example
+ * const logger = createLogger({ level: 'info', destination: './switchyard.log' });
+ * const app = createApp({ gateway, loggerInstance: logger });
+ */
+export function createLogger(options: LoggerOptions = {}): PinoLogger {
+  const destination = options.destination ?? LOGGER_DEFAULTS.destination;
+  const stream = options.pretty === true ? prettyTransport(destination) : openDestination(destination);
+  return pino(
+    {
+      level: options.level ?? LOGGER_DEFAULTS.level,
+      redact: { paths: [...LOG_REDACT_PATHS, ...(options.redactPaths ?? [])], censor: LOG_REDACT_CENSOR },
+    },
+    stream,
+  );
+}
