@@ -13,6 +13,7 @@ import { modelsRoute } from './routes/models-route';
 import { registerProduction } from './production/register-production';
 import { openRequestLog } from './observability/open-request-log';
 import { registerObservability } from './observability/register-observability';
+import { reportRefusals } from './observability/report-refusals';
 import { appPricing } from './pricing/app-pricing';
 import { proxyRoutes } from './proxy/proxy-routes';
 import { uiRoutes } from './ui/ui-routes';
@@ -74,6 +75,8 @@ export const switchyardRoutes: FastifyPluginAsync<SwitchyardRoutesOptions> = asy
     reply.header('x-request-id', request.id);
   });
   const { metrics } = await registerObservability(app, gateway, { ...options, requestLog: requestLog?.log });
+  // requests refused before a route hands them to the engine get a row, a log line and metrics too
+  reportRefusals(app, gateway);
   if (metrics !== undefined) production.limiter.onShadowRejection = (limit) => metrics.countShadowRejection(limit);
 
   chatCompletionsRoute(app, gateway, bodyLimit);

@@ -12,12 +12,17 @@ declare module 'fastify' {
     switchyardMetadata: RequestMetadata;
     /** Headers to propagate upstream (W3C trace context), filled by the tracing hook. */
     switchyardUpstreamHeaders: Record<string, string>;
+    /**
+     * The engine context once a route made one: from then on the engine (or the universal
+     * proxy) reports the request; before, a refusal is reported by the HTTP layer.
+     */
+    switchyardContext: RequestContext | undefined;
   }
 }
 
 /** The engine's request context for one HTTP request: id, client-abort signal, metadata. */
 export function requestContextFromHttp(request: FastifyRequest, reply: FastifyReply, endpoint: GatewayEndpoint): RequestContext {
-  return createRequestContext({
+  const context = createRequestContext({
     requestId: request.id,
     endpoint,
     signal: clientAbortSignal(reply, request.switchyardShutdownSignal),
@@ -25,4 +30,6 @@ export function requestContextFromHttp(request: FastifyRequest, reply: FastifyRe
     upstreamHeaders: request.switchyardUpstreamHeaders,
     directives: requestDirectives(request.headers),
   });
+  request.switchyardContext = context;
+  return context;
 }

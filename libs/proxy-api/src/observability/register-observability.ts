@@ -1,9 +1,10 @@
-import type { Gateway } from '@switchyard/proxy-core';
+import type { Gateway, RequestMetadata } from '@switchyard/proxy-core';
 import { createMetrics, createRequestLog, overheadMs, readTracingHeaders, type RequestLog, type RequestLogOptions, type SwitchyardMetrics } from '@switchyard/proxy-logging';
 import type { FastifyInstance } from 'fastify';
 import type { ObservabilityOptions } from './observability-options';
 import { dashboardRoutes } from './dashboard-routes';
 import { requestLogRoutes } from './request-log-routes';
+import { refusedBy } from './report-refusals';
 
 function isRequestLog(value: RequestLog | RequestLogOptions): value is RequestLog {
   return 'queue' in value && 'plugin' in value;
@@ -18,8 +19,11 @@ function isMetrics(value: unknown): value is SwitchyardMetrics {
  * `x-switchyard-overhead-ms` header. Register after the hook that resets request metadata.
  */
 export async function registerObservability(app: FastifyInstance, gateway: Gateway, options: ObservabilityOptions): Promise<{ metrics: SwitchyardMetrics | undefined }> {
+  // the requests this app serves (their metadata object travels on the engine's context)
+  const served = new WeakSet<RequestMetadata>();
   // tracing context: validated, stored on the row, never forwarded (only W3C trace context is)
   app.addHook('onRequest', async (request) => {
+    served.add(request.switchyardMetadata);
     const tracing = readTracingHeaders(request.headers);
     Object.assign(request.switchyardMetadata, tracing.metadata);
     Object.assign(request.switchyardUpstreamHeaders, tracing.upstream);
@@ -66,9 +70,10 @@ export async function registerObservability(app: FastifyInstance, gateway: Gatew
     pending.set(request.id, undefined);
   });
   gateway.hooks.onRequestEnd.tap('switchyard:overhead-header', (context) => {
-    if (!pending.has(context.requestId)) return;
-    pending.set(context.requestId, overheadMs(context));
-    // one line per request; ids and names only, never a secret or a body
+    if (pending.has(context.requestId)) pending.set(context.requestId, overheadMs(context));
+    // one line per request of this app (the universal proxy reports after the response, refusals
+    // from the HTTP layer); ids and names only, never a secret or a body
+    if (!served.has(context.metadata) && refusedBy(context) !== app) return;
     app.log.info(
       {
         requestId: context.requestId,
@@ -78,7 +83,7 @@ export async function registerObservability(app: FastifyInstance, gateway: Gatew
         model: context.requestedModel,
         upstreamModel: context.upstreamModel,
         provider: context.provider,
-        status: context.error?.status ?? 200,
+        status: context.error?.status ?? context.statusCode ?? 200,
         errorCode: context.error?.code,
         stream: context.stream,
         latencyMs: context.durationMs === undefined ? undefined : Math.round(context.durationMs),

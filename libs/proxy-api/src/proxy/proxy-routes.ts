@@ -71,11 +71,12 @@ export const proxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async (app, {
   app.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
 
   app.all('/proxy/*', async (request: FastifyRequest, reply: FastifyReply) => {
-    const context = requestContextFromHttp(request, reply, 'proxy');
     const routeUrl = request.routeOptions.url ?? '/proxy/*';
     const rest = request.url.slice(routeUrl.length - 2);
     const target = resolveProxyTarget(rest, firstHeader(request.headers['x-switchyard-target']), routes, allowTargetHeader);
     const url = assertAllowedTarget(target.url, policy);
+    // a target refused above is reported as a refusal by the HTTP layer; from here on, by this route
+    const context = requestContextFromHttp(request, reply, 'proxy');
     const meter = meters.detect(url);
     const provider = meter?.name ?? url.hostname;
     context.provider = provider;

@@ -121,7 +121,7 @@ export function createMetrics(options: MetricsOptions = {}): SwitchyardMetrics {
         const route = context.endpoint;
         const provider = label(context.provider, 'none');
         const model = label(context.route?.alias, 'unrouted');
-        const status = String(context.error?.status ?? 200);
+        const status = String(context.error?.status ?? context.statusCode ?? 200);
         requests.inc(options.keyLabel === true ? { route, provider, model, status, key: label(context.metadata.apiKeyName, 'none') } : { route, provider, model, status });
         if (context.error !== undefined) requestErrors.inc({ route, code: context.error.code });
         if (context.durationMs !== undefined) duration.observe({ route, provider, model }, context.durationMs / 1000);

@@ -118,7 +118,7 @@ export function rowFromContext(context: RequestContext): RequestLogRow {
     provider: context.provider ?? null,
     requested_model: context.requestedModel === '' ? null : context.requestedModel,
     resolved_model: context.upstreamModel ?? null,
-    status: context.error?.status ?? 200,
+    status: context.error?.status ?? context.statusCode ?? 200,
     error_code: context.error?.code ?? null,
     stream: context.stream,
     duration_ms: round(context.durationMs),

@@ -1,0 +1,77 @@
+import { performance } from 'node:perf_hooks';
+import { createRequestContext, SwitchyardError, type Gateway, type GatewayEndpoint, type RequestContext } from '@switchyard/proxy-core';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { toErrorReply } from '../http/to-error-reply';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** What refused the request, caught on its way to the error handler. */
+    switchyardRefusal: SwitchyardError | undefined;
+  }
+}
+
+/** Context state key marking a request refused before the engine (reported by the HTTP layer). */
+export const REFUSAL_STATE_KEY = 'switchyard:refused-before-engine';
+
+const ENDPOINTS: Readonly<Record<string, GatewayEndpoint>> = {
+  '/v1/chat/completions': 'chat',
+  '/v1/completions': 'completions',
+  '/v1/messages': 'messages',
+  '/v1/embeddings': 'embeddings',
+  '/proxy/*': 'proxy',
+};
+
+/** Longest requested model kept from a refused body (an unvalidated client string). */
+const MAX_MODEL_CHARS = 256;
+
+function bodyField(body: unknown, field: string): unknown {
+  return typeof body === 'object' && body !== null ? (body as Record<string, unknown>)[field] : undefined;
+}
+
+function endpointOf(request: FastifyRequest, prefix: string): GatewayEndpoint | undefined {
+  const url = request.routeOptions.url;
+  if (url === undefined) return undefined;
+  return ENDPOINTS[url.startsWith(prefix) ? url.slice(prefix.length) : url];
+}
+
+/** The app that reported a context as a refusal, if {@link reportRefusals} did. */
+export function refusedBy(context: RequestContext): FastifyInstance | undefined {
+  return context.state.get(REFUSAL_STATE_KEY) as FastifyInstance | undefined;
+}
+
+/**
+ * Reports requests refused on the gateway routes before a route handed them to the engine
+ * (bad key 401, model not allowed 403, key limit or budget 429, validation 400, body too
+ * large 413, overload 503) through `gateway.report()`, so they get the same request log row,
+ * `request completed` line and metrics as every other request, exactly once: a request whose
+ * route created an engine context is reported by the engine (or the universal proxy) instead.
+ */
+export function reportRefusals(app: FastifyInstance, gateway: Gateway): void {
+  const prefix = app.prefix;
+  app.decorateRequest('switchyardRefusal', undefined);
+  app.decorateRequest('switchyardContext', undefined);
+  app.addHook('onError', async (request, _reply, error) => {
+    request.switchyardRefusal = toErrorReply(error);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    if (request.switchyardContext !== undefined || reply.statusCode < 400) return;
+    const endpoint = endpointOf(request, prefix);
+    if (endpoint === undefined) return;
+    const refusal = request.switchyardRefusal ?? toErrorReply({ statusCode: reply.statusCode });
+    const error =
+      refusal.status === reply.statusCode ? refusal : new SwitchyardError(refusal.code, refusal.message, { status: reply.statusCode, ...(refusal.param === undefined ? {} : { param: refusal.param }) });
+    // the request arrived `elapsedTime` ago: the row keeps its arrival time and whole duration
+    const elapsedMs = reply.elapsedTime;
+    const context: RequestContext = {
+      ...createRequestContext({ requestId: request.id, endpoint, metadata: request.switchyardMetadata ?? {} }),
+      startedAt: Math.round(Date.now() - elapsedMs),
+      startMark: performance.now() - elapsedMs,
+    };
+    const model = bodyField(request.body, 'model');
+    if (typeof model === 'string') context.requestedModel = model.slice(0, MAX_MODEL_CHARS);
+    context.stream = bodyField(request.body, 'stream') === true;
+    context.error = error;
+    context.state.set(REFUSAL_STATE_KEY, app);
+    gateway.report(context);
+  });
+}

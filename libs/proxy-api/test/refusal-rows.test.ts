@@ -1,0 +1,168 @@
+import { randomBytes } from 'node:crypto';
+import { createLogger, createRequestLog, openDatabase, type RequestLog, type RequestLogRow, type SqlDatabase } from '@switchyard/proxy-logging';
+import { createMockUpstream, requireService, TEST_DATABASE_URL, type MockUpstream } from '@switchyard/testing';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createApp } from '../src/create-app';
+
+// Every request to a gateway route gets one request log row, one `request completed` line
+// and one count in the metrics, whether the engine ran it or the HTTP layer refused it first.
+
+const postgresUp = await requireService('PostgreSQL', TEST_DATABASE_URL);
+
+const KEY = 'sk-sy-refusals-team-key-000000000000';
+const LIMITED = 'sk-sy-refusals-limited-key-0000000000';
+const BROKE = 'sk-sy-refusals-broke-key-000000000000';
+
+type Store = 'sqlite' | 'postgres';
+
+/** What the checks need of an answer: its status and request id (an injected or a fetched one). */
+interface Answer {
+  statusCode: number;
+  headers: Record<string, unknown>;
+}
+
+describe.each<Store>(['sqlite', 'postgres'])('refused requests on %s', (store) => {
+  let admin: SqlDatabase | undefined;
+  let schema: string | undefined;
+  let upstream: MockUpstream;
+  let log: RequestLog;
+  let app: FastifyInstance;
+  let lines: Record<string, unknown>[];
+
+  beforeAll(async () => {
+    if (store === 'postgres' && postgresUp) admin = await openDatabase({ url: TEST_DATABASE_URL });
+  });
+  afterAll(async () => admin?.close());
+
+  beforeEach(async (test) => {
+    if (store === 'postgres' && !postgresUp) test.skip();
+    upstream = await createMockUpstream();
+    if (store === 'postgres') {
+      schema = `sy_refusals_${randomBytes(6).toString('hex')}`;
+      await admin!.execute(`CREATE SCHEMA ${schema}`);
+      log = await createRequestLog({ store: 'postgres', url: TEST_DATABASE_URL, schema, flushIntervalMs: 60_000 });
+    } else {
+      log = await createRequestLog({ store: 'sqlite', path: ':memory:', flushIntervalMs: 60_000 });
+    }
+    lines = [];
+    app = createApp({
+      loggerInstance: createLogger({ destination: { write: (chunk: string) => void lines.push(JSON.parse(chunk) as Record<string, unknown>) } }),
+      bodyLimitBytes: 2048,
+      keys: [
+        { key: KEY, name: 'team', customerId: 'acme', models: ['gpt'] },
+        { key: LIMITED, name: 'limited', rpm: 1 },
+        { key: BROKE, name: 'broke', budget: { usd: 0, period: 'total' } },
+      ],
+      requestLog: log,
+      proxy: { routes: { openai: upstream.url }, allowHosts: ['127.0.0.1'], allowAddresses: ['127.0.0.1'], hostProviders: { '127.0.0.1': 'openai' } },
+      gateway: {
+        providers: [{ name: 'primary', type: 'openai', baseUrl: `${upstream.url}/v1`, apiKey: 'sk-upstream-refusals' }],
+        models: [
+          { name: 'gpt', targets: [{ provider: 'primary', model: 'gpt-4o-mini' }] },
+          { name: 'other', targets: [{ provider: 'primary', model: 'gpt-4o' }] },
+        ],
+      },
+    });
+    await app.ready();
+  });
+  afterEach(async () => {
+    await app?.close();
+    await log?.close();
+    await upstream?.close();
+    if (schema !== undefined) await admin?.execute(`DROP SCHEMA ${schema} CASCADE`);
+    schema = undefined;
+  });
+
+  let sequence = 0;
+  const send = (key: string | undefined, payload: unknown, headers: Record<string, string> = {}, url = '/v1/chat/completions'): Promise<LightMyRequestResponse> =>
+    app.inject({
+      method: 'POST',
+      url,
+      headers: { 'content-type': 'application/json', 'x-request-id': `refusal-${store}-${++sequence}`, ...(key === undefined ? {} : { authorization: `Bearer ${key}` }), ...headers },
+      payload: typeof payload === 'string' ? payload : JSON.stringify(payload),
+    });
+  const chat = (model: string) => ({ model, messages: [{ role: 'user', content: 'hello' }] });
+
+  async function rowsOf(response: Answer): Promise<RequestLogRow[]> {
+    await log.queue.flush();
+    const id = String(response.headers['x-request-id']);
+    return (await log.sql!.db.query<RequestLogRow>('SELECT * FROM switchyard_requests WHERE id = ?', [id])).map((row) => ({ ...row }));
+  }
+  function linesOf(response: Answer): Record<string, unknown>[] {
+    return lines.filter((line) => line['msg'] === 'request completed' && line['requestId'] === response.headers['x-request-id']);
+  }
+  async function expectOneRow(response: Answer, status: number, expected: Partial<RequestLogRow>): Promise<void> {
+    expect(response.statusCode).toBe(status);
+    const rows = await rowsOf(response);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ status, ...expected });
+    const logged = linesOf(response);
+    expect(logged).toHaveLength(1);
+    expect(logged[0]).toMatchObject({ status, requestId: response.headers['x-request-id'] });
+    expect(logged[0]?.['errorCode']).toBe(expected.error_code ?? undefined);
+  }
+
+  it('401 for a bad key: a row with the tracing context and no key name', async () => {
+    const response = await send('sk-sy-not-a-key-0000000000000000', chat('gpt'), { 'x-switchyard-run-id': 'run-401', 'x-switchyard-span-id': 'span-1' });
+    await expectOneRow(response, 401, { error_code: 'authentication_error', api_key_name: null, endpoint: 'chat', requested_model: 'gpt', run_id: 'run-401', span_id: 'span-1', provider: null, attempts: 0 });
+  });
+
+  it('403 for a model the key may not use: a row with the key name and customer', async () => {
+    const response = await send(KEY, chat('other'), { 'x-switchyard-run-id': 'run-403' });
+    await expectOneRow(response, 403, { error_code: 'model_not_allowed', api_key_name: 'team', customer_id: 'acme', requested_model: 'other', run_id: 'run-403' });
+  });
+
+  it('429 for a key over its rate limit: one row for the served request, one for the refused one', async () => {
+    await expectOneRow(await send(LIMITED, chat('gpt')), 200, { error_code: null, api_key_name: 'limited', provider: 'primary', attempts: 1 });
+    await expectOneRow(await send(LIMITED, chat('gpt')), 429, { error_code: 'rate_limit_exceeded', api_key_name: 'limited', requested_model: 'gpt' });
+  });
+
+  it('429 for a key over its budget', async () => {
+    await expectOneRow(await send(BROKE, chat('gpt')), 429, { error_code: 'budget_exceeded', api_key_name: 'broke', requested_model: 'gpt' });
+  });
+
+  it('400 for a body that fails validation, with the model it named', async () => {
+    await expectOneRow(await send(KEY, { model: 'gpt', messages: 'not a list' }), 400, { error_code: 'invalid_request', requested_model: 'gpt', endpoint: 'chat' });
+  });
+
+  it('400 for an invalid tracing header, on the embeddings route', async () => {
+    const response = await send(KEY, { model: 'gpt', input: 'hi' }, { 'x-switchyard-run-id': 'bad value <>' }, '/v1/embeddings');
+    await expectOneRow(response, 400, { error_code: 'invalid_request', endpoint: 'embeddings', run_id: null });
+  });
+
+  it('413 for a body over the limit, with no model (the body was never parsed)', async () => {
+    await expectOneRow(await send(KEY, { ...chat('gpt'), padding: 'x'.repeat(4096) }), 413, { error_code: 'request_too_large', requested_model: null });
+  });
+
+  it('404 for an unknown model: the engine reports it, once', async () => {
+    const unknown = await send(LIMITED, chat('no-such-model'));
+    await expectOneRow(unknown, 404, { error_code: 'model_not_found', api_key_name: 'limited', requested_model: 'no-such-model' });
+  });
+
+  it('403 for a universal proxy target outside the allow-list: a refusal row on the proxy endpoint', async () => {
+    const response = await app.inject({ method: 'GET', url: '/proxy/x', headers: { 'x-switchyard-key': KEY, 'x-switchyard-target': 'https://evil.example', 'x-request-id': `refusal-${store}-proxy-403` } });
+    await expectOneRow(response, 403, { error_code: 'target_not_allowed', endpoint: 'proxy', api_key_name: 'team' });
+  });
+
+  it('an upstream error passed through the universal proxy: one row and one line with its status, after the response', async () => {
+    // over a real socket: the proxy reports once the response has finished and its tee is metered
+    const base = await app.listen({ port: 0, host: '127.0.0.1' });
+    const id = `refusal-${store}-proxy-404`;
+    const response = await fetch(`${base}/proxy/openai/no/such/path`, { headers: { 'x-switchyard-key': KEY, 'x-request-id': id } });
+    expect(response.status).toBe(404);
+    await response.arrayBuffer();
+    const sent: Answer = { statusCode: response.status, headers: { 'x-request-id': id } };
+    await vi.waitFor(() => expect(linesOf(sent)).toHaveLength(1));
+    await expectOneRow(sent, 404, { error_code: null, endpoint: 'proxy', provider: 'openai' });
+  });
+
+  it('counts refusals in the metrics by status', async () => {
+    await send('sk-sy-not-a-key-0000000000000000', chat('gpt'));
+    await send(KEY, chat('other'));
+    const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(metrics).toMatch(/switchyard_requests_total\{route="chat",provider="none",model="unrouted",status="401"\} 1/);
+    expect(metrics).toMatch(/switchyard_requests_total\{route="chat",provider="none",model="unrouted",status="403"\} 1/);
+    expect(metrics).toMatch(/switchyard_request_errors_total\{route="chat",code="model_not_allowed"\} 1/);
+  });
+});
