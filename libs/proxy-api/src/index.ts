@@ -33,8 +33,9 @@ export { REDIS_DEFAULTS } from './redis/redis-options';
 export type { RedisOptions } from './redis/redis-options';
 export { requestDirectives } from './http/request-directives';
 export { contextResponseHeaders } from './http/context-response-headers';
-export { CompletionRequestSchema, LEGACY_COMPLETION_DEFAULTS } from './routes/legacy-completions';
-export type { CompletionChoice, CompletionRequest, TextCompletion } from './routes/legacy-completions';
+// the legacy completions body and answer live in the core; re-exported here as before
+export { CompletionRequestSchema, LEGACY_COMPLETION_DEFAULTS } from '@switchyard/proxy-core';
+export type { CompletionRequest, TextCompletion, TextCompletionChoice as CompletionChoice } from '@switchyard/proxy-core';
 export { proxyRoutes } from './proxy/proxy-routes';
 export type { ProxyRoutesOptions } from './proxy/proxy-routes';
 export { BUILTIN_PROXY_ROUTES, PROXY_DEFAULTS, ProviderKeySchema, ProxyConfigSchema } from './proxy/proxy-options';

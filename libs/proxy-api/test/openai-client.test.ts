@@ -16,7 +16,10 @@ beforeAll(async () => {
         { name: 'mock', type: 'mock' },
         { name: 'openai', type: 'openai', baseUrl: `${upstream.url}/v1`, apiKey: 'sk-upstream-key-123456' },
       ],
-      models: [{ name: 'gpt-4o-mini', targets: [{ provider: 'openai', model: 'gpt-4o-mini' }] }],
+      models: [
+        { name: 'gpt-4o-mini', targets: [{ provider: 'openai', model: 'gpt-4o-mini' }] },
+        { name: 'gpt-3.5-turbo-instruct', targets: [{ provider: 'openai', model: 'gpt-3.5-turbo-instruct' }] },
+      ],
     },
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
@@ -58,6 +61,34 @@ describe('the official openai client against a listening gateway', () => {
     }
     expect(text).toBe('\n\nHello there, how may I assist you today?');
     expect(total).toBe(29);
+  });
+
+  it('gets a legacy completion with client.completions.create, natively from /v1/completions', async () => {
+    const completion = await client.completions.create({ model: 'gpt-3.5-turbo-instruct', prompt: 'Say this is a test', max_tokens: 7, temperature: 0, logprobs: 1 });
+    expect(upstream.requests.at(-1)?.path).toBe('/v1/completions');
+    expect(completion.object).toBe('text_completion');
+    expect(completion.choices[0]?.text).toBe('\n\nThis is indeed a test');
+    expect(completion.choices[0]?.logprobs?.tokens).toEqual(['\n\n', 'This', ' is', ' indeed', ' a', ' test']);
+    expect(completion.usage).toEqual({ prompt_tokens: 5, completion_tokens: 7, total_tokens: 12 });
+  });
+
+  it('streams a legacy completion with client.completions.create, natively and through chat', async () => {
+    for (const [model, path, expected] of [
+      ['gpt-3.5-turbo-instruct', '/v1/completions', '\n\nThis is indeed a test'],
+      ['gpt-4o-mini', '/v1/chat/completions', '\n\nHello there, how may I assist you today?'],
+    ] as const) {
+      const stream = await client.completions.create({ model, prompt: 'Say this is a test', stream: true, stream_options: { include_usage: true } });
+      let text = '';
+      let total = 0;
+      for await (const chunk of stream) {
+        expect(chunk.object).toBe('text_completion');
+        text += chunk.choices[0]?.text ?? '';
+        total = chunk.usage?.total_tokens ?? total;
+      }
+      expect(upstream.requests.at(-1)?.path).toBe(path);
+      expect(text).toBe(expected);
+      expect(total).toBeGreaterThan(0);
+    }
   });
 
   it('surfaces a 400 and a 404 as OpenAI API errors', async () => {

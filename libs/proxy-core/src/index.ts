@@ -28,6 +28,12 @@ export type {
 } from './wire/openai-chat';
 export type { Embedding, EmbeddingRequest, EmbeddingResponse, ModelEntry, ModelList } from './wire/openai-embeddings';
 export { ChatCompletionRequestSchema, EmbeddingRequestSchema } from './wire/chat-request-schema';
+export { CompletionRequestSchema } from './wire/openai-completions';
+export type { CompletionLogprobs, CompletionRequest, TextCompletion, TextCompletionChoice } from './wire/openai-completions';
+
+// legacy completions: the chat view they travel the gateway as
+export { completionChatView, LEGACY_COMPLETION_DEFAULTS, LEGACY_COMPLETION_FIELD } from './completions/completion-chat-view';
+export type { LegacyCompletionFields } from './completions/completion-chat-view';
 
 // the Anthropic Messages ingress: Anthropic request -> chat request, chat answers -> Anthropic shapes
 export { AnthropicMessagesRequestSchema } from './ingress/anthropic-messages-schema';

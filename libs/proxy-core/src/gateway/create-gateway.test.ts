@@ -3,6 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SwitchyardError } from '../errors/switchyard-error';
 import type { GatewayPlugin } from '../hooks/gateway-hooks';
 import { PROVIDER_CONTRACT_VERSION, type ProviderFactory } from '../providers/provider-adapter';
+import { contentText } from '../wire/chat-message-parts';
 import type { ChatCompletionChunk, ChatCompletionRequest } from '../wire/openai-chat';
 import { createGateway, type Gateway } from './create-gateway';
 import type { GatewayOptions } from './gateway-options';
@@ -288,5 +289,63 @@ describe('candidates', () => {
       { provider: 'mock', providerType: 'mock', model: 'echo' },
     ]);
     expect(gateway.candidates('unknown')).toBeUndefined();
+  });
+});
+
+describe('legacy completions', () => {
+  const instruct = (): Gateway =>
+    make({
+      models: [
+        { name: 'instruct', strategy: 'ordered', targets: [{ provider: 'primary', model: 'gpt-3.5-turbo-instruct' }, { provider: 'backup', model: 'gpt-4o-mini' }] },
+      ],
+      retry: { maxRetries: 0 },
+    });
+
+  it('sends a native completion through the hooks: the chat view before, usage and the attempt after', async () => {
+    const gateway = instruct();
+    const seen: ChatCompletionRequest[] = [];
+    const usage: number[] = [];
+    gateway.hooks.beforeRequest.tap('redact', (request) => {
+      seen.push(request);
+      return { ...request, messages: [{ role: 'user', content: contentText(request.messages[0]?.content).replace('secret', '[redacted]') }] };
+    });
+    gateway.hooks.onUsage.tap('usage', (report) => usage.push(report.usage.total_tokens));
+    const context = createRequestContext({ endpoint: 'completions' });
+    const answer = await gateway.complete({ model: 'instruct', prompt: 'Say secret', logprobs: 1 }, { context });
+    expect(seen[0]).toMatchObject({ model: 'instruct', messages: [{ role: 'user', content: 'Say secret' }], max_tokens: 16, legacy_completion: { logprobs: 1 } });
+    expect(upstream.requests[0]?.body).toMatchObject({ model: 'gpt-3.5-turbo-instruct', prompt: 'Say [redacted]', logprobs: 1, max_tokens: 16 });
+    expect(answer).toMatchObject({ object: 'text_completion', choices: [{ text: '\n\nThis is indeed a test', index: 0, finish_reason: 'length' }] });
+    expect(answer.choices[0]?.logprobs?.tokens).toHaveLength(6);
+    expect(usage).toEqual([12]);
+    expect(context).toMatchObject({ endpoint: 'completions', provider: 'primary', upstreamModel: 'gpt-3.5-turbo-instruct', requestedModel: 'instruct' });
+    expect(context.attempts.map((attempt) => attempt.ok)).toEqual([true]);
+  });
+
+  it('fails over from a native target to the next through chat, each attempt recorded as for chat', async () => {
+    upstream.fault({ kind: 'status', status: 500, match: { path: '/v1/completions' } });
+    const context = createRequestContext({ endpoint: 'completions' });
+    const answer = await instruct().complete({ model: 'instruct', prompt: 'Hello!', echo: true }, { context });
+    expect(upstream.requests.map((request) => request.path)).toEqual(['/v1/completions', '/backup/v1/chat/completions']);
+    expect(upstream.requests[1]?.body).toMatchObject({ messages: [{ role: 'user', content: 'Hello!' }], max_tokens: 16 });
+    expect(upstream.requests[1]?.body).not.toHaveProperty('legacy_completion');
+    expect(answer.choices[0]?.text).toBe('Hello!\n\nHello there, how may I assist you today?');
+    expect(context.attempts.map((attempt) => [attempt.provider, attempt.ok, attempt.error?.code])).toEqual([
+      ['primary', false, 'upstream_error'],
+      ['backup', true, undefined],
+    ]);
+  });
+
+  it('streams natively, and echoes the prompt first when a chat target answers', async () => {
+    const gateway = instruct();
+    const texts = async (stream: AsyncIterable<{ choices: Array<{ text: string }> }>): Promise<string[]> => {
+      const out: string[] = [];
+      for await (const chunk of stream) out.push(...chunk.choices.map((choice) => choice.text));
+      return out;
+    };
+    expect((await texts(await gateway.streamComplete({ model: 'instruct', prompt: 'Hi' }))).join('')).toBe('\n\nThis is indeed a test');
+    upstream.fault({ kind: 'status', status: 503, match: { path: '/v1/completions' } });
+    const echoed = await texts(await gateway.streamComplete({ model: 'instruct', prompt: 'Hi', echo: true }));
+    expect(echoed[0]).toBe('Hi');
+    expect(echoed.join('')).toBe('Hi\n\nHello there, how may I assist you today?');
   });
 });

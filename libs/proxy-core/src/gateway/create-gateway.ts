@@ -18,6 +18,11 @@ import { guardStream } from '../stream/guard-stream';
 import { isContentChunk, primeStream, type PrimedStream } from '../stream/prime-stream';
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from '../wire/openai-chat';
 import type { EmbeddingRequest, EmbeddingResponse, ModelEntry } from '../wire/openai-embeddings';
+import type { CompletionRequest, TextCompletion } from '../wire/openai-completions';
+import { chatRequestFromView, completionChatView, legacyFields, nativeCompletionRequest, viewPrompt } from '../completions/completion-chat-view';
+import { chatStreamToTextCompletion, chatToTextCompletion, echoPrompt, echoPromptStream } from '../completions/chat-to-text-completion';
+import { textCompletionChunkToChat, textCompletionToChat } from '../completions/text-completion-to-chat';
+import { mapAsync } from '../stream/map-async';
 import { builtinProvidersPlugin } from './builtin-providers-plugin';
 import { startDeadline, type Deadline } from './deadline';
 import { GATEWAY_DEFAULTS, type GatewayOptions } from './gateway-options';
@@ -49,6 +54,15 @@ export interface Gateway {
    * breaks later.
    */
   stream(request: ChatCompletionRequest, options?: CallOptions): Promise<ChatStream>;
+  /**
+   * One legacy completion (`text_completion`). A target whose adapter completes the model
+   * natively gets the legacy request; any other answers through chat (the prompt as one user
+   * message; `suffix`, `logprobs` and `best_of` then fail with `unsupported_feature`). Hooks
+   * see the request's chat view (see `completionChatView`). Rejects with a `SwitchyardError`.
+   */
+  complete(request: CompletionRequest, options?: CallOptions): Promise<TextCompletion>;
+  /** A streamed legacy completion: `text_completion` chunks, resolved and failing as `stream()` does. */
+  streamComplete(request: CompletionRequest, options?: CallOptions): Promise<AsyncIterable<TextCompletion>>;
   /** Embeddings. */
   embed(request: EmbeddingRequest, options?: CallOptions): Promise<EmbeddingResponse>;
   /** The models clients may request by name (configured aliases). */
@@ -144,8 +158,39 @@ class SwitchyardGateway implements Gateway {
     };
   }
 
-  async chat(request: ChatCompletionRequest, options: CallOptions = {}): Promise<ChatCompletion> {
+  chat(request: ChatCompletionRequest, options: CallOptions = {}): Promise<ChatCompletion> {
     const context = this.#begin('chat', options, false);
+    return this.#whole(request, context, (prepared, { adapter, target, signal }) => adapter.chat(prepared, this.#callContext(context, target.model, signal)));
+  }
+
+  async complete(request: CompletionRequest, options: CallOptions = {}): Promise<TextCompletion> {
+    const context = this.#begin('completions', options, false);
+    const answer = await this.#whole(completionChatView(request), context, async (prepared, { adapter, target, signal }) => {
+      const call = this.#callContext(context, target.model, signal);
+      if (adapter.complete !== undefined && adapter.completesNatively?.(target.model) === true) {
+        return textCompletionToChat(await adapter.complete(nativeCompletionRequest(prepared, false), call));
+      }
+      const answer = await adapter.chat(chatRequestFromView(prepared, adapter.name), call);
+      return legacyFields(prepared).echo === true ? echoPrompt(answer, viewPrompt(prepared)) : answer;
+    });
+    return chatToTextCompletion(answer);
+  }
+
+  async streamComplete(request: CompletionRequest, options: CallOptions = {}): Promise<AsyncIterable<TextCompletion>> {
+    const context = this.#begin('completions', options, true);
+    const stream = await this.#stream(completionChatView({ ...request, stream: true }), context, async (prepared, { adapter, target, signal }) => {
+      const call = this.#callContext(context, target.model, signal);
+      if (adapter.streamComplete !== undefined && adapter.completesNatively?.(target.model) === true) {
+        const native = await adapter.streamComplete(nativeCompletionRequest(prepared, true), call);
+        return mapAsync(native, textCompletionChunkToChat);
+      }
+      const upstream = await adapter.stream(chatRequestFromView(prepared, adapter.name), call);
+      return legacyFields(prepared).echo === true ? echoPromptStream(upstream, viewPrompt(prepared), prepared.n ?? 1) : upstream;
+    });
+    return chatStreamToTextCompletion(stream);
+  }
+
+  async #whole(request: ChatCompletionRequest, context: RequestContext, attempt: (prepared: ChatCompletionRequest, input: AttemptInput) => Promise<ChatCompletion>): Promise<ChatCompletion> {
     const deadline = this.#deadline(context);
     const signal = deadline.signal;
     try {
@@ -159,9 +204,7 @@ class SwitchyardGateway implements Gateway {
       } else {
         const route = await this.#resolve(prepared.model, context);
         const started = performance.now();
-        response = await runAttempts(this.#env, context, route, signal, this.#chatRequest(prepared), ({ adapter, target, signal: attemptSignal }) =>
-          adapter.chat(prepared, this.#callContext(context, target.model, attemptSignal)),
-        );
+        response = await runAttempts(this.#env, context, route, signal, this.#chatRequest(prepared), (input) => attempt(prepared, input));
         context.upstreamMs = performance.now() - started;
       }
       response = await this.hooks.afterResponse.promise(response, context);
@@ -176,8 +219,16 @@ class SwitchyardGateway implements Gateway {
     }
   }
 
-  async stream(request: ChatCompletionRequest, options: CallOptions = {}): Promise<ChatStream> {
+  stream(request: ChatCompletionRequest, options: CallOptions = {}): Promise<ChatStream> {
     const context = this.#begin('chat', options, true);
+    return this.#stream(request, context, (prepared, { adapter, target, signal }) => adapter.stream(prepared, this.#callContext(context, target.model, signal)));
+  }
+
+  async #stream(
+    request: ChatCompletionRequest,
+    context: RequestContext,
+    open: (prepared: ChatCompletionRequest, input: AttemptInput) => Promise<AsyncIterable<ChatCompletionChunk>>,
+  ): Promise<ChatStream> {
     const deadline = this.#deadline(context);
     const signal = deadline.signal;
     let primed: PrimedStream;
@@ -193,8 +244,9 @@ class SwitchyardGateway implements Gateway {
       } else {
         const route = await this.#resolve(prepared.model, context);
         const started = performance.now();
-        primed = await runAttempts(this.#env, context, route, signal, this.#chatRequest(prepared), async ({ adapter, target, signal: attemptSignal, timer, retain }: AttemptInput) => {
-          const upstream = await adapter.stream(prepared, this.#callContext(context, target.model, attemptSignal));
+        primed = await runAttempts(this.#env, context, route, signal, this.#chatRequest(prepared), async (input: AttemptInput) => {
+          const { adapter, timer, retain } = input;
+          const upstream = await open(prepared, input);
           const result = await primeStream(upstream, adapter.name);
           // content arrived: the first-content deadline is met; from here the idle timeout rules
           timer.clear();

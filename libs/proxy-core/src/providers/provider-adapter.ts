@@ -1,6 +1,7 @@
 import type { Dispatcher } from 'undici';
 import type { TSchema } from '@sinclair/typebox';
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from '../wire/openai-chat';
+import type { CompletionRequest, TextCompletion } from '../wire/openai-completions';
 import type { EmbeddingRequest, EmbeddingResponse } from '../wire/openai-embeddings';
 import type { Logger } from '../options/logger';
 
@@ -38,6 +39,19 @@ export interface ProviderAdapter {
    * stream fails. Usage is reported in a final chunk whenever the provider gives it.
    */
   stream(request: ChatCompletionRequest, context: ProviderCallContext): Promise<AsyncIterable<ChatCompletionChunk>>;
+  /**
+   * Whether the provider answers legacy completions natively for this upstream model. When
+   * it says yes and the adapter has {@link complete} / {@link streamComplete}, the gateway
+   * sends `/v1/completions` requests there; otherwise they are answered through chat.
+   */
+  completesNatively?(model: string): boolean;
+  /** One whole legacy completion (`text_completion`), for models {@link completesNatively} accepts. */
+  complete?(request: CompletionRequest, context: ProviderCallContext): Promise<TextCompletion>;
+  /**
+   * A streamed legacy completion: resolves once the upstream accepted the request; yields
+   * `text_completion` chunks, usage in a final chunk whenever the provider gives it.
+   */
+  streamComplete?(request: CompletionRequest, context: ProviderCallContext): Promise<AsyncIterable<TextCompletion>>;
   /** Embeddings, when the provider has them. */
   embed?(request: EmbeddingRequest, context: ProviderCallContext): Promise<EmbeddingResponse>;
   /** Releases pools and timers. */

@@ -2,14 +2,17 @@ import { transportError } from '../http/upstream-error';
 import type { UpstreamResponse } from '../http/upstream-request';
 import type { ChatCompletionChunk } from '../wire/openai-chat';
 
-/** A per-stream mapper from provider events to OpenAI chunks. Create one per stream. */
-export interface StreamMapper<TEvent> {
+/**
+ * A per-stream mapper from provider events to OpenAI chunks (chat chunks unless said
+ * otherwise). Create one per stream.
+ */
+export interface StreamMapper<TEvent, TChunk = ChatCompletionChunk> {
   /** The chunks for one provider event (often one, sometimes none or several). Throws on an error event. */
-  map(event: TEvent): ChatCompletionChunk[];
+  map(event: TEvent): TChunk[];
   /** Whether the provider's terminal event arrived (reading stops there). */
   readonly done: boolean;
   /** The chunks to emit when the body ends; throws `upstream_stream_error` when the stream was cut. */
-  end(): ChatCompletionChunk[];
+  end(): TChunk[];
 }
 
 /**
@@ -17,13 +20,13 @@ export interface StreamMapper<TEvent> {
  * transport failures become `SwitchyardError`s, and the upstream request is ended when the
  * consumer stops early.
  */
-export async function* mapUpstreamStream<TEvent>(
+export async function* mapUpstreamStream<TEvent, TChunk = ChatCompletionChunk>(
   response: UpstreamResponse,
   provider: string,
   signal: AbortSignal,
   events: (body: UpstreamResponse['body']) => AsyncIterable<TEvent>,
-  mapper: StreamMapper<TEvent>,
-): AsyncGenerator<ChatCompletionChunk> {
+  mapper: StreamMapper<TEvent, TChunk>,
+): AsyncGenerator<TChunk> {
   try {
     for await (const event of events(response.body)) {
       yield* mapper.map(event);

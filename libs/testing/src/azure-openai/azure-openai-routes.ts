@@ -6,7 +6,7 @@ import { sendJson } from '../sse';
 // `api-key` header and a required `api-version` query parameter; its own errors look like
 // Azure's documented ones (https://learn.microsoft.com/en-us/azure/ai-services/openai/reference).
 
-const DEPLOYMENT = /^\/openai\/deployments\/([^/]+)\/(chat\/completions|embeddings)$/;
+const DEPLOYMENT = /^\/openai\/deployments\/([^/]+)\/(chat\/completions|completions|embeddings)$/;
 
 function openAIHandler(operation: string): MockRoute['handle'] {
   const route = openAIRoutes.find((r) => r.method === 'POST' && r.path.test(`/${operation}`));
@@ -28,5 +28,5 @@ async function deployment(exchange: MockExchange): Promise<void> {
   await openAIHandler(operation)(exchange);
 }
 
-/** Azure OpenAI's deployment endpoints (chat completions, embeddings). */
+/** Azure OpenAI's deployment endpoints (chat completions, legacy completions, embeddings). */
 export const azureOpenAIRoutes: MockRoute[] = [{ method: 'POST', path: DEPLOYMENT, handle: deployment }];

@@ -2,7 +2,7 @@ import type { MockExchange, MockRoute } from '../mock-upstream';
 import { sendJson, splitText, startSse, writeSse } from '../sse';
 
 // Shapes and figures follow OpenAI's documented examples for chat completions, streaming
-// chunks and embeddings (https://platform.openai.com/docs/api-reference/chat/create).
+// chunks, legacy completions and embeddings (https://platform.openai.com/docs/api-reference/chat/create).
 
 interface ChatBody {
   model?: string;
@@ -57,6 +57,11 @@ async function chat({ res, body, streamFault, options }: MockExchange): Promise<
   }
   events.push(JSON.stringify({ ...base, choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: tool === undefined ? 'stop' : 'tool_calls' }] }));
   if (request.stream_options?.include_usage === true) events.push(JSON.stringify({ ...base, choices: [], usage }));
+  await replayEvents(res, events, streamFault);
+}
+
+/** Writes stream events, then `[DONE]`, honouring a configured stream fault. */
+async function replayEvents(res: MockExchange['res'], events: readonly string[], streamFault: MockExchange['streamFault']): Promise<void> {
   for (const [index, data] of events.entries()) {
     if (streamFault?.kind === 'slow-stream') {
       if (index >= (streamFault.afterChunks ?? 1)) await new Promise((resolve) => setTimeout(resolve, streamFault.delayMs));
@@ -81,6 +86,74 @@ async function chat({ res, body, streamFault, options }: MockExchange): Promise<
   res.end();
 }
 
+interface CompletionBody {
+  model?: string;
+  prompt?: string | string[];
+  n?: number;
+  echo?: boolean;
+  logprobs?: number | null;
+  stream?: boolean;
+  stream_options?: { include_usage?: boolean };
+}
+
+// the text and usage of OpenAI's documented completions example
+const COMPLETION_TOKENS = ['\n\n', 'This', ' is', ' indeed', ' a', ' test'];
+const COMPLETION_USAGE = { prompt_tokens: 5, completion_tokens: 7, total_tokens: 12 };
+
+/** Log probabilities in OpenAI's legacy shape for `tokens` starting at character `offset`. */
+function completionLogprobs(tokens: readonly string[], top: number, offset: number): Record<string, unknown> {
+  const offsets: number[] = [];
+  let at = offset;
+  for (const token of tokens) {
+    offsets.push(at);
+    at += token.length;
+  }
+  return {
+    tokens,
+    token_logprobs: tokens.map((_, i) => -Number((0.01 * (i + 1)).toFixed(4))),
+    top_logprobs: tokens.map((token, i) => {
+      const alternatives = Array.from({ length: Math.max(0, top - 1) }, (_, k): [string, number] => [`alt${k}`, -(k + 2)]);
+      return Object.fromEntries<number>([[token, -Number((0.01 * (i + 1)).toFixed(4))], ...alternatives]);
+    }),
+    text_offset: offsets,
+  };
+}
+
+/**
+ * `POST /v1/completions` (legacy), shaped like OpenAI's documented example: `n` choices,
+ * `echo` puts the prompt in front, `logprobs` adds the legacy log-probability object, a
+ * stream sends `text_completion` chunks and, when asked, a final usage chunk.
+ * @see https://platform.openai.com/docs/api-reference/completions/create
+ */
+async function completions({ res, body, streamFault }: MockExchange): Promise<void> {
+  const request = (body ?? {}) as CompletionBody;
+  const model = request.model ?? 'gpt-3.5-turbo-instruct';
+  const prompt = Array.isArray(request.prompt) ? (request.prompt[0] ?? '') : (request.prompt ?? '');
+  const id = `cmpl-mock${++counter}`;
+  const created = 1589478378;
+  const n = request.n ?? 1;
+  const tokens = request.echo === true ? [prompt, ...COMPLETION_TOKENS] : COMPLETION_TOKENS;
+  const logprobs = (from: number, slice: readonly string[]) =>
+    request.logprobs === undefined || request.logprobs === null ? null : completionLogprobs(slice, request.logprobs, from);
+  const usage = { ...COMPLETION_USAGE, completion_tokens: COMPLETION_USAGE.completion_tokens * n, total_tokens: COMPLETION_USAGE.prompt_tokens + COMPLETION_USAGE.completion_tokens * n };
+  if (request.stream !== true) {
+    const choices = Array.from({ length: n }, (_, index) => ({ text: tokens.join(''), index, logprobs: logprobs(0, tokens), finish_reason: 'length' }));
+    sendJson(res, 200, { id, object: 'text_completion', created, model, system_fingerprint: 'fp_44709d6fcb', choices, usage });
+    return;
+  }
+  startSse(res);
+  const base = { id, object: 'text_completion', created, model, system_fingerprint: 'fp_44709d6fcb' };
+  const events: string[] = [];
+  let offset = 0;
+  for (const token of tokens) {
+    events.push(JSON.stringify({ ...base, choices: Array.from({ length: n }, (_, index) => ({ text: token, index, logprobs: logprobs(offset, [token]), finish_reason: null })) }));
+    offset += token.length;
+  }
+  events.push(JSON.stringify({ ...base, choices: Array.from({ length: n }, (_, index) => ({ text: '', index, logprobs: null, finish_reason: 'length' })) }));
+  if (request.stream_options?.include_usage === true) events.push(JSON.stringify({ ...base, choices: [], usage }));
+  await replayEvents(res, events, streamFault);
+}
+
 function embeddings({ res, body }: MockExchange): void {
   const request = (body ?? {}) as { model?: string; input?: unknown; dimensions?: number; encoding_format?: string };
   const inputs = Array.isArray(request.input) ? request.input : [request.input];
@@ -96,9 +169,10 @@ function embeddings({ res, body }: MockExchange): void {
   sendJson(res, 200, { object: 'list', data, model: request.model ?? 'text-embedding-3-small', usage: { prompt_tokens: 8 * inputs.length, total_tokens: 8 * inputs.length } });
 }
 
-/** OpenAI's chat, embeddings and models endpoints (under any base path). */
+/** OpenAI's chat, legacy completions, embeddings and models endpoints (under any base path). */
 export const openAIRoutes: MockRoute[] = [
   { method: 'POST', path: /\/chat\/completions$/, handle: chat },
+  { method: 'POST', path: /(?<!\/chat)\/completions$/, handle: completions },
   { method: 'POST', path: /\/embeddings$/, handle: embeddings },
   {
     method: 'GET',
@@ -109,6 +183,7 @@ export const openAIRoutes: MockRoute[] = [
         data: [
           { id: 'gpt-4o-mini', object: 'model', created: 1721172741, owned_by: 'system' },
           { id: 'text-embedding-3-small', object: 'model', created: 1705948997, owned_by: 'system' },
+          { id: 'gpt-3.5-turbo-instruct', object: 'model', created: 1692901427, owned_by: 'system' },
         ],
       }),
   },

@@ -99,6 +99,23 @@ describe('azure-openai adapter', () => {
     expect(upstream.requests[0]?.path).toBe('/openai/deployments/fixed/chat/completions?api-version=2025-01-01-preview');
   });
 
+  it('completes configured instruct deployments natively at /completions, whole and streamed', async () => {
+    const instruct = new AzureOpenAIAdapter(
+      { name: 'azure', type: 'azure-openai', endpoint: upstream.url, apiKey: API_KEY, completionModels: ['gpt-35-turbo-instruct*'] },
+      { dispatcher, logger: silentLogger },
+    );
+    expect(instruct.completesNatively('gpt-35-turbo-instruct-0914')).toBe(true);
+    expect(instruct.completesNatively('my-gpt4o')).toBe(false);
+    expect(adapter.completesNatively('gpt-35-turbo-instruct')).toBe(false);
+    const whole = await instruct.complete({ model: 'x', prompt: 'Say this is a test', max_tokens: 7 }, call('gpt-35-turbo-instruct'));
+    expect(upstream.requests[0]?.path).toBe('/openai/deployments/gpt-35-turbo-instruct/completions?api-version=2024-10-21');
+    expect(upstream.requests[0]?.headers['api-key']).toBe(API_KEY);
+    expect(whole).toMatchObject({ object: 'text_completion', choices: [{ text: '\n\nThis is indeed a test', finish_reason: 'length' }], usage: { total_tokens: 12 } });
+    const texts: string[] = [];
+    for await (const chunk of await instruct.streamComplete({ model: 'x', prompt: 'Say this is a test' }, call('gpt-35-turbo-instruct'))) texts.push(chunk.choices[0]?.text ?? '');
+    expect(texts.join('')).toBe('\n\nThis is indeed a test');
+  });
+
   it('embeds through the deployment', async () => {
     const response = await adapter.embed({ model: 'e', input: ['a'] }, call('my-embedding'));
     expect(response.data).toHaveLength(1);

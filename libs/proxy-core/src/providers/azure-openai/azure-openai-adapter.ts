@@ -2,8 +2,9 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from '../../wire/openai-chat';
 import type { EmbeddingRequest, EmbeddingResponse } from '../../wire/openai-embeddings';
 import { readJsonBody, upstreamRequest, type UpstreamResponse } from '../../http/upstream-request';
-import { transportError } from '../../http/upstream-error';
+import { mapUpstreamStream } from '../../stream/map-upstream-stream';
 import { readSse } from '../../stream/read-sse';
+import type { CompletionRequest, TextCompletion } from '../../wire/openai-completions';
 import {
   PROVIDER_CONTRACT_VERSION,
   type ProviderAdapter,
@@ -13,8 +14,11 @@ import {
   type ProviderKit,
 } from '../provider-adapter';
 import { readAzureOpenAIError } from './azure-openai-error';
+import { fromOpenAICompletion } from '../openai/from-openai-response';
+import { completionModelMatcher } from '../openai/openai-completion-models';
+import { toOpenAIRequest } from '../openai/to-openai-request';
 import { fromAzureOpenAIResponse } from './from-azure-openai-response';
-import { AzureOpenAIStreamMapper } from './from-azure-openai-stream';
+import { AzureOpenAIStreamMapper, azureCompletionStreamMapper } from './from-azure-openai-stream';
 import { toAzureOpenAIRequest } from './to-azure-openai-request';
 
 /** Options of an Azure OpenAI provider. */
@@ -30,6 +34,12 @@ export const AzureOpenAIProviderOptionsSchema = Type.Object(
     apiVersion: Type.Optional(Type.String({ minLength: 1 })),
     /** Extra static headers for every upstream call. */
     headers: Type.Optional(Type.Record(Type.String(), Type.String())),
+    /**
+     * Deployments (target models) of completion models (`gpt-35-turbo-instruct`), answered at
+     * `/completions`: exact names, or a prefix ending in `*`. Legacy completions for other
+     * deployments are answered through chat. @default []
+     */
+    completionModels: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
   },
   { additionalProperties: false },
 );
@@ -54,6 +64,7 @@ export class AzureOpenAIAdapter implements ProviderAdapter {
   readonly #deployment: string | undefined;
   readonly #headers: Record<string, string>;
   readonly #kit: ProviderKit;
+  readonly #completes: (model: string) => boolean;
 
   constructor(options: AzureOpenAIProviderOptions & ProviderConfigBase, kit: ProviderKit) {
     this.name = options.name;
@@ -65,6 +76,7 @@ export class AzureOpenAIAdapter implements ProviderAdapter {
     if (options.apiKey !== undefined && options.apiKey.length > 0) headers['api-key'] = options.apiKey;
     this.#headers = headers;
     this.#kit = kit;
+    this.#completes = completionModelMatcher(options.completionModels ?? []);
   }
 
   async chat(request: ChatCompletionRequest, context: ProviderCallContext): Promise<ChatCompletion> {
@@ -74,28 +86,27 @@ export class AzureOpenAIAdapter implements ProviderAdapter {
 
   async stream(request: ChatCompletionRequest, context: ProviderCallContext): Promise<AsyncIterable<ChatCompletionChunk>> {
     const response = await this.#post('chat/completions', toAzureOpenAIRequest(request, context.model, true), context, 'text/event-stream');
-    return this.#chunks(response, context);
+    return mapUpstreamStream(response, this.name, context.signal, readSse, new AzureOpenAIStreamMapper(this.name, context.model));
+  }
+
+  completesNatively(model: string): boolean {
+    return this.#completes(model);
+  }
+
+  /** @see https://learn.microsoft.com/en-us/azure/ai-services/openai/reference#completions */
+  async complete(request: CompletionRequest, context: ProviderCallContext): Promise<TextCompletion> {
+    const response = await this.#post('completions', toOpenAIRequest(request, context.model, false, []), context, 'application/json');
+    return fromOpenAICompletion(await readJsonBody(response, this.name, context.signal), this.name, context.model);
+  }
+
+  async streamComplete(request: CompletionRequest, context: ProviderCallContext): Promise<AsyncIterable<TextCompletion>> {
+    const response = await this.#post('completions', toOpenAIRequest(request, context.model, true, []), context, 'text/event-stream');
+    return mapUpstreamStream(response, this.name, context.signal, readSse, azureCompletionStreamMapper(this.name, context.model));
   }
 
   async embed(request: EmbeddingRequest, context: ProviderCallContext): Promise<EmbeddingResponse> {
     const response = await this.#post('embeddings', { ...request, model: context.model }, context, 'application/json');
     return readJsonBody<EmbeddingResponse>(response, this.name, context.signal);
-  }
-
-  async *#chunks(response: UpstreamResponse, context: ProviderCallContext): AsyncGenerator<ChatCompletionChunk> {
-    const mapper = new AzureOpenAIStreamMapper(this.name, context.model);
-    try {
-      for await (const event of readSse(response.body)) {
-        const chunk = mapper.map(event);
-        if (chunk !== undefined) yield chunk;
-        if (mapper.done) break;
-      }
-    } catch (cause) {
-      throw transportError(this.name, cause, context.signal);
-    } finally {
-      if (!response.body.destroyed) response.body.destroy();
-    }
-    mapper.end();
   }
 
   #post(operation: string, json: unknown, context: ProviderCallContext, accept: string): Promise<UpstreamResponse> {

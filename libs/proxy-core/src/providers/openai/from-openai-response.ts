@@ -1,4 +1,5 @@
 import type { ChatCompletion } from '../../wire/openai-chat';
+import type { TextCompletion } from '../../wire/openai-completions';
 import type { EmbeddingResponse } from '../../wire/openai-embeddings';
 import { SwitchyardError } from '../../errors/switchyard-error';
 import { isChatCompletionBody } from './openai-wire';
@@ -16,6 +17,30 @@ export function fromOpenAIResponse(body: unknown, provider: string, model: strin
     object: 'chat.completion',
     created: typeof body.created === 'number' ? body.created : Math.floor(Date.now() / 1000),
     model: typeof body.model === 'string' && body.model.length > 0 ? body.model : model,
+  };
+}
+
+/**
+ * Normalises a legacy `/completions` body: checks its shape, fills `object`, `created`, the
+ * requested model and a null `logprobs` where a host leaves them out.
+ * @see https://platform.openai.com/docs/api-reference/completions/object
+ */
+export function fromOpenAICompletion(body: unknown, provider: string, model: string): TextCompletion {
+  if (!isChatCompletionBody(body)) {
+    throw new SwitchyardError('upstream_error', `Provider "${provider}" sent a body that is not a text completion.`, { provider });
+  }
+  const record = body as unknown as TextCompletion;
+  return {
+    ...record,
+    object: 'text_completion',
+    created: typeof record.created === 'number' ? record.created : Math.floor(Date.now() / 1000),
+    model: typeof record.model === 'string' && record.model.length > 0 ? record.model : model,
+    choices: record.choices.map((choice, index) => ({
+      text: typeof choice.text === 'string' ? choice.text : '',
+      index: typeof choice.index === 'number' ? choice.index : index,
+      logprobs: choice.logprobs ?? null,
+      finish_reason: choice.finish_reason ?? null,
+    })),
   };
 }
 

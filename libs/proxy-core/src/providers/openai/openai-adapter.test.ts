@@ -143,3 +143,31 @@ describe('openai adapter', () => {
     expect(response.usage.prompt_tokens).toBe(16);
   });
 });
+
+describe('openai adapter: legacy completions', () => {
+  const make = (options: { type?: string; completionModels?: string[] } = {}): OpenAIAdapter =>
+    new OpenAIAdapter({ name: 'host', type: options.type ?? 'openai', baseUrl: `${upstream.url}/v1`, ...(options.completionModels === undefined ? {} : { completionModels: options.completionModels }) }, { dispatcher, logger: silentLogger });
+
+  it('completes OpenAI\'s instruct and base models natively by default, and nothing else', () => {
+    const openai = make();
+    expect(['gpt-3.5-turbo-instruct', 'gpt-3.5-turbo-instruct-0914', 'davinci-002', 'babbage-002'].map((model) => openai.completesNatively(model))).toEqual([true, true, true, true]);
+    expect(openai.completesNatively('gpt-4o-mini')).toBe(false);
+    // another OpenAI-compatible type completes only what it is configured to
+    expect(make({ type: 'vllm' }).completesNatively('gpt-3.5-turbo-instruct')).toBe(false);
+    const configured = make({ type: 'vllm', completionModels: ['Qwen/*', 'meta-llama/Llama-3.1-8B'] });
+    expect(['Qwen/Qwen2.5-7B', 'meta-llama/Llama-3.1-8B', 'meta-llama/Llama-3.1-70B'].map((model) => configured.completesNatively(model))).toEqual([true, true, false]);
+    expect(make({ completionModels: ['*'] }).completesNatively('anything')).toBe(true);
+  });
+
+  it('fails a legacy completion stream that is cut before it finished', async () => {
+    upstream.fault({ kind: 'cut-stream', afterChunks: 2, times: 1 });
+    const stream = await adapter.streamComplete({ model: 'x', prompt: 'Say this is a test' }, { ...call(), model: 'gpt-3.5-turbo-instruct' });
+    const texts: string[] = [];
+    const read = async (): Promise<void> => {
+      for await (const chunk of stream) texts.push(chunk.choices[0]?.text ?? '');
+    };
+    const error = await rejection(read());
+    expect(['upstream_stream_error', 'upstream_connection_error']).toContain(error.code);
+    expect(texts).toEqual(['\n\n', 'This']);
+  });
+});

@@ -2,8 +2,9 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from '../../wire/openai-chat';
 import type { EmbeddingRequest, EmbeddingResponse } from '../../wire/openai-embeddings';
 import { readJsonBody, upstreamRequest, type UpstreamResponse } from '../../http/upstream-request';
-import { transportError } from '../../http/upstream-error';
+import { mapUpstreamStream } from '../../stream/map-upstream-stream';
 import { readSse } from '../../stream/read-sse';
+import type { CompletionRequest, TextCompletion } from '../../wire/openai-completions';
 import {
   PROVIDER_CONTRACT_VERSION,
   type ProviderAdapter,
@@ -12,8 +13,9 @@ import {
   type ProviderFactory,
   type ProviderKit,
 } from '../provider-adapter';
-import { fromOpenAIResponse } from './from-openai-response';
-import { OpenAIStreamMapper } from './from-openai-stream';
+import { fromOpenAICompletion, fromOpenAIResponse } from './from-openai-response';
+import { OpenAIStreamMapper, toChatChunk, toTextCompletionChunk } from './from-openai-stream';
+import { completionModelMatcher } from './openai-completion-models';
 import { readOpenAIError } from './openai-error';
 import { adjustParams, toOpenAIRequest } from './to-openai-request';
 import { fromOpenAIEmbeddings } from './from-openai-response';
@@ -35,6 +37,13 @@ export const OpenAIProviderOptionsSchema = Type.Object(
     unsupportedParams: Type.Optional(Type.Array(Type.String())),
     /** Request fields this host names differently (`{ seed: 'random_seed' }`), renamed before sending. @default {} */
     renameParams: Type.Optional(Type.Record(Type.String(), Type.String({ minLength: 1 }))),
+    /**
+     * Upstream models this host serves at `/completions` (legacy): exact names, or a prefix
+     * ending in `*` (`"*"` alone: every model). Legacy completions for other models are
+     * answered through chat.
+     * @default for type `openai`: ["gpt-3.5-turbo-instruct*", "davinci-002", "babbage-002"]; otherwise []
+     */
+    completionModels: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
   },
   { additionalProperties: false },
 );
@@ -43,6 +52,12 @@ export const OpenAIProviderOptionsSchema = Type.Object(
 export type OpenAIProviderOptions = Static<typeof OpenAIProviderOptionsSchema>;
 
 const DEFAULT_BASE_URL = 'https://api.openai.com/v1';
+
+/**
+ * OpenAI's models served at `/v1/completions`.
+ * @see https://platform.openai.com/docs/models
+ */
+const OPENAI_COMPLETION_MODELS = ['gpt-3.5-turbo-instruct*', 'davinci-002', 'babbage-002'];
 
 /**
  * The adapter for OpenAI and every OpenAI-compatible host.
@@ -57,6 +72,7 @@ export class OpenAIAdapter implements ProviderAdapter {
   readonly #unsupported: readonly string[];
   readonly #renames: Readonly<Record<string, string>>;
   readonly #kit: ProviderKit;
+  readonly #completes: (model: string) => boolean;
 
   constructor(options: OpenAIProviderOptions & ProviderConfigBase, kit: ProviderKit) {
     this.name = options.name;
@@ -72,6 +88,7 @@ export class OpenAIAdapter implements ProviderAdapter {
     this.#unsupported = Object.freeze([...(options.unsupportedParams ?? [])]);
     this.#renames = Object.freeze({ ...(options.renameParams ?? {}) });
     this.#kit = kit;
+    this.#completes = completionModelMatcher(options.completionModels ?? (options.type === 'openai' ? OPENAI_COMPLETION_MODELS : []));
   }
 
   async chat(request: ChatCompletionRequest, context: ProviderCallContext): Promise<ChatCompletion> {
@@ -81,30 +98,28 @@ export class OpenAIAdapter implements ProviderAdapter {
 
   async stream(request: ChatCompletionRequest, context: ProviderCallContext): Promise<AsyncIterable<ChatCompletionChunk>> {
     const response = await this.#post('/chat/completions', toOpenAIRequest(request, context.model, true, this.#unsupported, this.#renames), context, 'text/event-stream');
-    return this.#chunks(response, context.signal);
+    return mapUpstreamStream(response, this.name, context.signal, readSse, new OpenAIStreamMapper<ChatCompletionChunk>(this.name, toChatChunk));
+  }
+
+  completesNatively(model: string): boolean {
+    return this.#completes(model);
+  }
+
+  /** @see https://platform.openai.com/docs/api-reference/completions/create */
+  async complete(request: CompletionRequest, context: ProviderCallContext): Promise<TextCompletion> {
+    const response = await this.#post('/completions', toOpenAIRequest(request, context.model, false, this.#unsupported, this.#renames), context);
+    return fromOpenAICompletion(await readJsonBody(response, this.name, context.signal), this.name, context.model);
+  }
+
+  async streamComplete(request: CompletionRequest, context: ProviderCallContext): Promise<AsyncIterable<TextCompletion>> {
+    const response = await this.#post('/completions', toOpenAIRequest(request, context.model, true, this.#unsupported, this.#renames), context, 'text/event-stream');
+    return mapUpstreamStream(response, this.name, context.signal, readSse, new OpenAIStreamMapper<TextCompletion>(this.name, toTextCompletionChunk));
   }
 
   async embed(request: EmbeddingRequest, context: ProviderCallContext): Promise<EmbeddingResponse> {
     const body = adjustParams({ ...request, model: context.model }, this.#unsupported, this.#renames);
     const response = await this.#post('/embeddings', body, context);
     return fromOpenAIEmbeddings(await readJsonBody(response, this.name, context.signal), this.name, context.model);
-  }
-
-  async *#chunks(response: UpstreamResponse, signal: AbortSignal): AsyncGenerator<ChatCompletionChunk> {
-    const mapper = new OpenAIStreamMapper(this.name);
-    try {
-      for await (const event of readSse(response.body)) {
-        const chunk = mapper.map(event);
-        if (chunk !== undefined) yield chunk;
-        if (mapper.done) break;
-      }
-    } catch (cause) {
-      throw transportError(this.name, cause, signal);
-    } finally {
-      // ends the upstream request when the consumer stops early (client abort, error)
-      if (!response.body.destroyed) response.body.destroy();
-    }
-    mapper.end();
   }
 
   #post(path: string, json: unknown, context: ProviderCallContext, accept = 'application/json'): Promise<UpstreamResponse> {

@@ -10,7 +10,12 @@ export function isChatCompletionBody(value: unknown): value is ChatCompletion {
   return Array.isArray(record['choices']);
 }
 
+/** An error object some hosts send mid-stream instead of a chunk. */
+export type OpenAIStreamErrorData = Extract<OpenAIStreamData, { error: unknown }>;
+
 /** Whether stream data carries an error instead of a chunk. */
-export function isStreamErrorData(value: OpenAIStreamData): value is Extract<OpenAIStreamData, { error: unknown }> {
-  return typeof (value as { error?: unknown }).error === 'object' && (value as { error?: unknown }).error !== null;
+export function isStreamErrorData(value: unknown): value is OpenAIStreamErrorData {
+  if (typeof value !== 'object' || value === null) return false;
+  const error = (value as { error?: unknown }).error;
+  return typeof error === 'object' && error !== null;
 }

@@ -1,13 +1,14 @@
 import type { ChatCompletionRequest } from '../../wire/openai-chat';
+import type { CompletionRequest } from '../../wire/openai-completions';
 
 /**
- * The upstream body for an OpenAI-compatible host: the client's request with the
+ * The upstream body for an OpenAI-compatible host (chat or legacy completions): the client's request with the
  * upstream model, unsupported parameters removed, and, for streams, usage requested
  * (the gateway meters every stream; it strips the usage chunk again when the client
  * did not ask for it).
  */
 export function toOpenAIRequest(
-  request: ChatCompletionRequest,
+  request: ChatCompletionRequest | CompletionRequest,
   model: string,
   stream: boolean,
   unsupportedParams: readonly string[],
