@@ -36,4 +36,10 @@ export const REQUEST_LOG_MIGRATIONS: readonly Migration[] = [
       await db.execute('CREATE INDEX IF NOT EXISTS switchyard_requests_key ON switchyard_requests (api_key_id, ts)');
     },
   },
+  {
+    version: 2,
+    // `/admin/requests?status=` otherwise walks the whole ts index for a rare status
+    name: 'index switchyard_requests by status',
+    up: 'CREATE INDEX IF NOT EXISTS switchyard_requests_status ON switchyard_requests (status, ts)',
+  },
 ];

@@ -135,7 +135,8 @@ export class SqlRequestLogStore implements RequestLogStore {
     add('ts < ?', query.to);
     if (query.cursor !== undefined) {
       const [ts, id] = decodeCursor(query.cursor);
-      where.push('(ts < ? OR (ts = ? AND id < ?))');
+      // keyset: `ts <= ?` bounds the range of whichever (filter, ts) index serves the query
+      where.push('ts <= ? AND (ts < ? OR id < ?)');
       params.push(ts, ts, id);
     }
     const sql = `SELECT * FROM switchyard_requests ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ts DESC, id DESC LIMIT ?`;
