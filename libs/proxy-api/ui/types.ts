@@ -1,4 +1,12 @@
-/** The shapes of the admin API answers the UI reads (see the OpenAPI document). */
+/**
+ * The shapes of the admin API answers the UI reads (see the OpenAPI document).
+ *
+ * Restated, not imported from `@switchyard/proxy-logging`: the UI is a browser program
+ * (`ui/tsconfig.json`: DOM lib, `types: []`, no workspace `paths`), so the package name would
+ * resolve to its built `dist` (absent when `typecheck` runs before `build`) or, mapped to the
+ * sources, pull Node-typed modules into the browser program. `src/ui/ui-types.test-d.ts`
+ * fails when these drift from the request log's types.
+ */
 export interface UsageBucket {
   ts: number;
   requests: number;
@@ -10,6 +18,7 @@ export interface UsageBucket {
   p95_ms: number | null;
 }
 
+/** `from` and `to` as ISO 8601 on the wire (the store keeps epoch ms). */
 export interface UsageSeries {
   from: string;
   to: string;
@@ -25,6 +34,8 @@ export interface UsageGroup {
   requests: number;
   input_tokens: number;
   output_tokens: number;
+  cached_tokens: number;
+  reasoning_tokens: number;
   cost_usd: number;
 }
 
@@ -37,6 +48,7 @@ export interface RequestRow {
   run_id: string | null;
   span_id: string | null;
   parent_span_id: string | null;
+  section: string | null;
   section_path: string | null;
   endpoint: string;
   provider: string | null;
@@ -63,6 +75,7 @@ export interface RequestRow {
 
 export interface SectionNode {
   span_id: string | null;
+  parent_span_id: string | null;
   section: string | null;
   section_path: string | null;
   requests: number;
