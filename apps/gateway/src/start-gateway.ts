@@ -63,7 +63,7 @@ export function resilienceOptions(config: ConfigFile): Pick<GatewayOptions, 'str
   const limiter =
     redis === undefined || config.limiter?.redis !== undefined
       ? config.limiter
-      : { ...config.limiter, redis: { url: redis.url, keyPrefix: `${redis.keyPrefix ?? 'switchyard:'}limiter:`, commandTimeoutMs: redis.commandTimeoutMs } };
+      : { ...config.limiter, redis: { url: redis.url, cluster: redis.cluster, keyPrefix: `${redis.keyPrefix ?? 'switchyard:'}limiter:`, commandTimeoutMs: redis.commandTimeoutMs } };
   return { streamIdleTimeoutMs: config.streamIdleTimeoutMs, routing: config.routing, retry: config.retry, breaker: config.breaker, limiter };
 }
 

@@ -159,3 +159,7 @@ export { AZURE_OPENAI_DEFAULTS, AzureOpenAIAdapter, azureOpenAIProvider, AzureOp
 export type { AzureOpenAIProviderOptions } from './providers/azure-openai';
 export { BEDROCK_DEFAULTS, BedrockAdapter, bedrockProvider, BedrockProviderOptionsSchema } from './providers/bedrock';
 export type { BedrockProviderOptions } from './providers/bedrock';
+
+// Redis (shared by the libs that keep state in it)
+export { createRedisClient, isRedisCluster, pingRedis, redisEndpointOf, redisEndpointProblems, RedisClusterOptionsSchema } from './redis/redis-client';
+export type { RedisClient, RedisClientSettings, RedisClusterOptions, RedisEndpoint } from './redis/redis-client';

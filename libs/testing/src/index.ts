@@ -21,3 +21,5 @@ export { BEDROCK_TEST_API_KEY, BEDROCK_TEST_CREDENTIALS, verifyBedrockAuth } fro
 export type { SigV4Refusal } from './bedrock/verify-sigv4';
 export { anthropicErrorProblems, anthropicMessageProblems, anthropicStreamProblems, parseNamedSse } from './anthropic/anthropic-shapes';
 export type { NamedSseEvent } from './anthropic/anthropic-shapes';
+export { requireRedisCluster, startRedisCluster } from './redis-cluster';
+export type { TestRedisCluster } from './redis-cluster';

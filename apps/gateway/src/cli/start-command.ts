@@ -17,7 +17,7 @@ export const START_USAGE = `Usage:
   switchyard [start] [--config FILE] [--port N] [--host H] [--workers N]
 
 Environment: SWITCHYARD_CONFIG, PORT, HOST, SWITCHYARD_WORKERS (default: one per core), LOG_LEVEL, OPENAI_API_KEY (used when no config
-file is given), SWITCHYARD_MASTER_KEY, SWITCHYARD_KEY_SECRET, REDIS_URL, DATABASE_URL; for
+file is given), SWITCHYARD_MASTER_KEY, SWITCHYARD_KEY_SECRET, REDIS_URL or REDIS_CLUSTER_NODES, DATABASE_URL; for
 bedrock providers AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN,
 AWS_BEARER_TOKEN_BEDROCK.`;
 

@@ -20,7 +20,7 @@ export function checkClusterState(config: ConfigFile, workers: number): ClusterS
   const warnings: string[] = [];
   if (workers <= 1) return { errors, warnings };
   const redis = config.redis !== undefined;
-  const fix = `set redis.url (or REDIS_URL), or run with --workers 1`;
+  const fix = `set redis.url or redis.cluster (or REDIS_URL / REDIS_CLUSTER_NODES), or run with --workers 1`;
   if (config.admin?.masterKey !== undefined && config.admin.keyStore === undefined) {
     errors.push(`the admin API with the in-memory key store would keep each virtual key in the one worker that created it: set admin.keyStore (sqlite: or postgres:), or run with --workers 1`);
   }

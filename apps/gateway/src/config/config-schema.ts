@@ -1,5 +1,5 @@
 import { PricingConfigSchema, ProxyConfigSchema, StaticKeySchema } from '@switchyard/proxy-api';
-import { GatewayConfigSchema, type ProviderConfig } from '@switchyard/proxy-core';
+import { GatewayConfigSchema, RedisClusterOptionsSchema, type ProviderConfig } from '@switchyard/proxy-core';
 import { Type, type Static } from '@sinclair/typebox';
 import { MetricsConfigSchema, RequestLogConfigSchema } from './observability-config';
 import { CacheConfigSchema, CatalogConfigSchema, CondenserConfigSchema, MemoryConfigSchema } from './context-config';
@@ -71,10 +71,13 @@ export const LimitsConfigSchema = Type.Object(
   { additionalProperties: false },
 );
 
-/** The `redis` section (env REDIS_URL): shared limits, budgets and key invalidation. */
+/** The `redis` section (env REDIS_URL or REDIS_CLUSTER_NODES): shared limits, cache, budgets and key invalidation. */
 export const RedisConfigSchema = Type.Object(
   {
-    url: Type.String({ pattern: '^rediss?://' }),
+    /** One Redis server (or a managed primary behind one address); or set `cluster`. */
+    url: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+    /** A Redis Cluster instead of `url`: `{ nodes: ["redis://host:port", ...] }`. */
+    cluster: Type.Optional(RedisClusterOptionsSchema),
     /** @default "switchyard:" */
     keyPrefix: Type.Optional(Type.String({ minLength: 1 })),
     /** Longest wait on one Redis command before failing open/closed. @default 500 */

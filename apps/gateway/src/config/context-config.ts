@@ -1,4 +1,5 @@
 import type { AppOptions } from '@switchyard/proxy-api';
+import { redisEndpointOf, type RedisClusterOptions } from '@switchyard/proxy-core';
 import { Type, type Static } from '@sinclair/typebox';
 
 const Strategy = Type.Union([Type.Literal('middle-out'), Type.Literal('drop-oldest'), Type.Literal('truncate-long'), Type.Literal('summarize')]);
@@ -99,14 +100,14 @@ export interface ContextConfigSections {
   condenser?: Static<typeof CondenserConfigSchema>;
   catalog?: Static<typeof CatalogConfigSchema>;
   memory?: Static<typeof MemoryConfigSchema>;
-  redis?: { url: string; keyPrefix?: string };
+  redis?: { url?: string; cluster?: RedisClusterOptions; keyPrefix?: string };
 }
 
 /** The app's `context` options from the config file: cache and condenser on unless disabled. */
 export function contextOptionsFromConfig(config: ContextConfigSections): AppOptions['context'] {
   const { enabled: cacheEnabled, maxBytes, redis: useRedis, ...cache } = config.cache ?? {};
   const { enabled: condenserEnabled, ...condenser } = config.condenser ?? {};
-  const redis = config.redis !== undefined && useRedis !== false ? { url: config.redis.url, keyPrefix: `${config.redis.keyPrefix ?? 'switchyard:'}cache:` } : undefined;
+  const redis = config.redis !== undefined && useRedis !== false ? { ...redisEndpointOf(config.redis), keyPrefix: `${config.redis.keyPrefix ?? 'switchyard:'}cache:` } : undefined;
   return {
     ...(config.memory === undefined ? {} : { memoryBudget: config.memory.budgetBytes }),
     catalog: { models: config.catalog?.models ?? {} },

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { createGateway, isSwitchyardError, schemaProblems } from '@switchyard/proxy-core';
+import { createGateway, isSwitchyardError, redisEndpointProblems, schemaProblems } from '@switchyard/proxy-core';
 import { parse as parseYaml } from 'yaml';
 import { withAwsEnvDefaults } from './aws-env-defaults';
 import { ConfigFileSchema, type ConfigFile } from './config-schema';
@@ -18,6 +18,10 @@ export async function validateConfig(raw: unknown, env: NodeJS.ProcessEnv, sourc
   problems.push(...schemaProblems(ConfigFileSchema, value));
   if (problems.length > 0) throw new ConfigError(source, problems);
   const parsed = value as ConfigFile;
+  if (parsed.redis !== undefined) {
+    const endpoint = redisEndpointProblems(parsed.redis, '/redis', false);
+    if (endpoint.length > 0) throw new ConfigError(source, endpoint);
+  }
   const config: ConfigFile = { ...parsed, providers: withAwsEnvDefaults(parsed.providers, env) };
   try {
     // building the engine runs every provider's option schema and the route checks

@@ -1,4 +1,4 @@
-import { SwitchyardError, schemaProblems } from '@switchyard/proxy-core';
+import { RedisClusterOptionsSchema, SwitchyardError, redisEndpointProblems, schemaProblems } from '@switchyard/proxy-core';
 import { Type } from '@sinclair/typebox';
 import type { KeyStore } from '../keys/key-store';
 import { StaticKeySchema, type StaticKeyConfig } from '../keys/static-key';
@@ -115,6 +115,7 @@ const SerialisableSchema = Type.Object({
   redis: Type.Optional(
     Type.Object({
       url: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+      cluster: Type.Optional(RedisClusterOptionsSchema),
       keyPrefix: Type.Optional(Type.String({ minLength: 1 })),
       commandTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
     }),
@@ -151,7 +152,7 @@ export function validateProductionOptions(options: ProductionOptions): void {
     names.add(key.name);
     if (key.expiresAt !== undefined && Number.isNaN(Date.parse(key.expiresAt))) problems.push(`/keys/${key.name}/expiresAt: not a date-time`);
   }
-  if (options.redis !== undefined && options.redis.url === undefined && options.redis.client === undefined) problems.push('/redis: needs a url or a client');
+  if (options.redis !== undefined) problems.push(...redisEndpointProblems(options.redis, '/redis', true));
   if (keyStore !== undefined && keyStore !== 'memory') {
     if ('url' in keyStore) {
       if (typeof keyStore.url !== 'string' || !/^(sqlite:.+|postgres(ql)?:\/\/.+)$/.test(keyStore.url)) problems.push('/keyStore/url: use sqlite:<path>, sqlite::memory: or postgres://...');

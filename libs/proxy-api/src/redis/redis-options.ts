@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient, RedisClusterOptions } from '@switchyard/proxy-core';
 
 /** Defaults of {@link RedisOptions}. */
 export const REDIS_DEFAULTS = {
@@ -12,8 +12,13 @@ export const REDIS_DEFAULTS = {
 export interface RedisOptions {
   /** `redis://` or `rediss://` URL; the app connects (ioredis, loaded only then) and disconnects on close. */
   url?: string;
-  /** An ioredis client you own, instead of `url` (the app never quits it). */
-  client?: Redis;
+  /**
+   * A Redis Cluster instead of `url`: its startup nodes (`{ nodes: ["redis://host:port", ...] }`);
+   * the app connects an ioredis `Cluster` and disconnects it on close.
+   */
+  cluster?: RedisClusterOptions;
+  /** An ioredis `Redis` or `Cluster` you own, instead of `url` or `cluster` (the app never quits it). */
+  client?: RedisClient;
   /** Prefix of every key and channel. @default "switchyard:" */
   keyPrefix?: string;
   /** Longest wait on one command in milliseconds. @default 500 */

@@ -1,7 +1,6 @@
 import { promisify } from 'node:util';
 import { gunzip, gzip } from 'node:zlib';
-import { SwitchyardError } from '@switchyard/proxy-core';
-import type { Redis as IORedis } from 'ioredis';
+import { createRedisClient, type RedisEndpoint } from '@switchyard/proxy-core';
 
 const gzipAsync = promisify(gzip);
 const gunzipAsync = promisify(gunzip);
@@ -13,8 +12,8 @@ export interface RedisCacheClient {
   quit(): Promise<unknown>;
 }
 
-/** Settings of the Redis tier: a URL (ioredis is then loaded and owned) or an ioredis instance. */
-export type RedisTierOptions = { url: string; client?: undefined } | { client: RedisCacheClient; url?: undefined };
+/** Settings of the Redis tier: an endpoint (ioredis is then loaded and the client owned) or an ioredis instance. */
+export type RedisTierOptions = { endpoint: RedisEndpoint; client?: undefined } | { client: RedisCacheClient; endpoint?: undefined };
 
 // one byte in front of every stored body says how it is encoded
 const RAW = 0x00;
@@ -37,7 +36,7 @@ export async function decodeBody(stored: Buffer): Promise<string | undefined> {
 
 /**
  * The shared tier: entries in Redis with a TTL, so several gateway instances answer from
- * one cache. ioredis is an optional peer, imported only when a URL is configured.
+ * one cache. ioredis is an optional peer, imported only when a URL or cluster is configured.
  */
 export class RedisTier {
   readonly #prefix: string;
@@ -49,7 +48,7 @@ export class RedisTier {
     this.#prefix = prefix;
     this.#compressAboveBytes = compressAboveBytes;
     this.#owned = options.client === undefined;
-    this.#client = options.client !== undefined ? Promise.resolve(options.client) : connect(options.url, commandTimeoutMs, onError);
+    this.#client = options.client !== undefined ? Promise.resolve(options.client) : connect(options.endpoint, commandTimeoutMs, onError);
     // a failed import or connection surfaces on first use as a counted tier error
     this.#client.catch(() => undefined);
   }
@@ -72,16 +71,10 @@ export class RedisTier {
   }
 }
 
-async function connect(url: string, commandTimeoutMs: number, onError: (error: unknown) => void): Promise<RedisCacheClient> {
-  let Redis: typeof IORedis;
-  try {
-    ({ Redis } = await import('ioredis'));
-  } catch (cause) {
-    throw new SwitchyardError('invalid_options', 'The cache is configured with Redis but the optional peer dependency "ioredis" is not installed.', { cause });
-  }
+async function connect(endpoint: RedisEndpoint, commandTimeoutMs: number, onError: (error: unknown) => void): Promise<RedisCacheClient> {
   // fail fast when Redis is away (the cache then answers from memory only); connection
   // errors are counted, never thrown at the process
-  const client = new Redis(url, { commandTimeout: commandTimeoutMs, maxRetriesPerRequest: 1 });
+  const client = await createRedisClient(endpoint, { commandTimeoutMs, maxRetriesPerRequest: 1 });
   client.on('error', onError);
   return client;
 }

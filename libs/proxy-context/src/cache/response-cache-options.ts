@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { SwitchyardError, schemaProblems } from '@switchyard/proxy-core';
+import { RedisClusterOptionsSchema, SwitchyardError, schemaProblems, type RedisClusterOptions } from '@switchyard/proxy-core';
 import type { MemoryBudget } from '../memory/memory-budget';
 import type { RedisCacheClient } from './redis-tier';
 
@@ -34,6 +34,7 @@ export const ResponseCacheConfigSchema = Type.Object(
     redis: Type.Optional(
       Type.Union([
         Type.Object({ url: Type.String({ pattern: '^rediss?://' }), keyPrefix: Type.Optional(Type.String()), commandTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })) }, { additionalProperties: false }),
+        Type.Object({ cluster: RedisClusterOptionsSchema, keyPrefix: Type.Optional(Type.String()), commandTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })) }, { additionalProperties: false }),
         Type.Object({ client: Type.Object({}, { additionalProperties: true }), keyPrefix: Type.Optional(Type.String()), commandTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })) }, { additionalProperties: false }),
       ]),
     ),
@@ -67,11 +68,19 @@ export interface ResponseCacheOptions {
   namespace?: string;
   /** Cache requests with temperature > 0 and no seed. @default false */
   cacheNonDeterministic?: boolean;
-  /** The shared Redis tier, off by default: a URL (ioredis is loaded) or an ioredis instance (not closed by the cache). */
-  redis?: ({ url: string; client?: undefined } | { client: RedisCacheClient; url?: undefined }) & {
+  /**
+   * The shared Redis tier, off by default: a URL or a Redis Cluster's startup nodes (ioredis is
+   * then loaded, and the cache closes the connection), or an ioredis `Redis` or `Cluster` instance
+   * (not closed by the cache).
+   */
+  redis?: (
+    | { url: string; cluster?: undefined; client?: undefined }
+    | { cluster: RedisClusterOptions; url?: undefined; client?: undefined }
+    | { client: RedisCacheClient; url?: undefined; cluster?: undefined }
+  ) & {
     /** @default "switchyard:cache:" */
     keyPrefix?: string;
-    /** Deadline of one Redis command in milliseconds (only for a URL). @default 250 */
+    /** Deadline of one Redis command in milliseconds (only for a URL or cluster). @default 250 */
     commandTimeoutMs?: number;
   };
   /** Bodies at least this many bytes are gzipped in Redis. @default 8192 */

@@ -14,6 +14,7 @@ import { chunkBytes } from './chunk-bytes';
 import { MemoryTier, type MemoryTierStats } from './memory-tier';
 import { RESPONSE_CACHE_DEFAULTS, validateResponseCacheOptions, type ResponseCacheOptions } from './response-cache-options';
 import { RedisTier } from './redis-tier';
+import { redisEndpointOf } from '@switchyard/proxy-core';
 
 const PLUGIN_NAME = 'switchyard:response-cache';
 
@@ -78,7 +79,7 @@ export class ResponseCache implements GatewayPlugin {
       redis === undefined
         ? undefined
         : new RedisTier(
-            redis.client === undefined ? { url: redis.url } : { client: redis.client },
+            redis.client === undefined ? { endpoint: redisEndpointOf(redis) } : { client: redis.client },
             `${redis.keyPrefix ?? RESPONSE_CACHE_DEFAULTS.redisKeyPrefix}${options.namespace ?? 'default'}:`,
             options.compressAboveBytes ?? RESPONSE_CACHE_DEFAULTS.compressAboveBytes,
             redis.commandTimeoutMs ?? RESPONSE_CACHE_DEFAULTS.redisCommandTimeoutMs,

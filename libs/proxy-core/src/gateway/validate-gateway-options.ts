@@ -1,5 +1,6 @@
 import { SwitchyardError } from '../errors/switchyard-error';
 import { schemaProblems } from '../options/validate-schema';
+import { redisEndpointProblems } from '../redis/redis-client';
 import type { ProviderRegistry } from '../providers/provider-registry';
 import { RESILIENCE_DEFAULTS } from '../resilience/resilience-options';
 import { RouteTable } from '../router/route-table';
@@ -38,6 +39,7 @@ export function validateGatewayOptions(options: GatewayOptions, registry: Provid
   const windowMs = options.breaker?.rollingWindowMs ?? RESILIENCE_DEFAULTS.breaker.rollingWindowMs;
   const buckets = options.breaker?.rollingBuckets ?? RESILIENCE_DEFAULTS.breaker.rollingBuckets;
   if (windowMs % buckets !== 0) problems.push(`/breaker/rollingBuckets: ${buckets} buckets do not divide the ${windowMs} ms window evenly`);
+  if (options.limiter?.redis !== undefined) problems.push(...redisEndpointProblems(options.limiter.redis, '/limiter/redis', false));
 
   const models = options.models ?? [];
   const aliases = new Set<string>();

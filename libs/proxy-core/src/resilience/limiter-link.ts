@@ -1,6 +1,6 @@
 import Bottleneck from 'bottleneck';
-import type { Redis as RedisClient, RedisOptions } from 'ioredis';
 import type { Logger } from '../options/logger';
+import { createRedisClient, pingRedis, type RedisClient, type RedisEndpoint } from '../redis/redis-client';
 import type { LimiterMode } from './resilience-events';
 
 /** The gateway's link to the Redis that shares limits between instances. */
@@ -23,7 +23,7 @@ export interface LimiterLink {
 
 /** Settings of the link, defaults applied. */
 export interface LimiterLinkSettings {
-  url: string;
+  endpoint: RedisEndpoint;
   keyPrefix: string;
   commandTimeoutMs: number;
 }
@@ -46,6 +46,7 @@ export function createLimiterLink(settings: LimiterLinkSettings, logger: Logger,
   let recheck: NodeJS.Timeout | undefined;
   const waiters: Array<() => void> = [];
   const lostWaiters: Array<() => void> = [];
+  const cluster = settings.endpoint.cluster !== undefined;
 
   const setMode = (next: LimiterMode, reason: string): void => {
     if (mode === next || closed) return;
@@ -59,7 +60,7 @@ export function createLimiterLink(settings: LimiterLinkSettings, logger: Logger,
   const promote = async (reason: string): Promise<void> => {
     if (client === undefined || connection === undefined || client.status !== 'ready') return;
     try {
-      await client.ping();
+      await pingRedis(client);
       setMode('shared', reason);
     } catch (error) {
       logger.warn({ err: error }, 'Redis did not answer; limits stay local');
@@ -79,24 +80,26 @@ export function createLimiterLink(settings: LimiterLinkSettings, logger: Logger,
     recheck.unref();
   };
 
-  const options: RedisOptions = {
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    commandTimeout: settings.commandTimeoutMs,
-    connectTimeout: 1_000,
-    // reconnect quickly, so shared limiting resumes within about a second of Redis coming back
-    retryStrategy: (times: number) => Math.min(times * 100, RECHECK_MS),
-  };
-
   void (async () => {
     const ioredis = await import('ioredis');
-    if (closed) return;
-    const redis = new ioredis.Redis(settings.url, options);
+    const redis = await createRedisClient(settings.endpoint, {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      commandTimeoutMs: settings.commandTimeoutMs,
+      connectTimeoutMs: 1_000,
+      // reconnect quickly, so shared limiting resumes within about a second of Redis coming back
+      retryStrategy: (times: number) => Math.min(times * 100, RECHECK_MS),
+    });
+    if (closed) {
+      redis.disconnect();
+      return;
+    }
     client = redis;
     redis.on('error', (error: unknown) => logger.debug({ err: error }, 'Redis connection error'));
     redis.on('close', () => setMode('local', 'redis connection closed'));
     redis.on('ready', () => {
       if (connection === undefined) {
+        // bottleneck subscribes on client.duplicate(), a second Redis or Cluster like the first
         connection = new Bottleneck.IORedisConnection({ client: redis, Redis: ioredis.Redis });
         connection.on('error', (error: unknown) => logger.debug({ err: error }, 'shared limiter error'));
       }
@@ -115,7 +118,9 @@ export function createLimiterLink(settings: LimiterLinkSettings, logger: Logger,
       return mode === 'shared' ? connection : undefined;
     },
     keyFor(target) {
-      return `${settings.keyPrefix}${target}`;
+      // bottleneck's keys are b_<id>_<name> and its scripts touch several at once: on a cluster the
+      // hash tag keeps a target's keys on one slot (a single server keeps the untagged names)
+      return cluster ? `${settings.keyPrefix}{${target}}` : `${settings.keyPrefix}${target}`;
     },
     reportFailure(error) {
       logger.warn({ err: error }, 'a shared limiter call failed');

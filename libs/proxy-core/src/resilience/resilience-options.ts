@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { RedisClusterOptionsSchema } from '../redis/redis-client';
 
 /** Defaults of the retry, breaker and limiter options, in one place. */
 export const RESILIENCE_DEFAULTS = {
@@ -83,8 +84,10 @@ export const BreakerOptionsSchema = Type.Object(
 /** Where shared (clustered) limits live. */
 export const LimiterRedisOptionsSchema = Type.Object(
   {
-    /** A Redis URL (`redis://host:port/db`). ioredis 5 is loaded only when this is set. */
-    url: Type.String({ minLength: 1 }),
+    /** A Redis URL (`redis://host:port/db`); or set `cluster`. ioredis 5 is loaded only when one is set. */
+    url: Type.Optional(Type.String({ minLength: 1 })),
+    /** A Redis Cluster instead of `url`: limiter keys then carry a hash tag per target. */
+    cluster: Type.Optional(RedisClusterOptionsSchema),
     /** Prefix of every key, so several gateways (or tests) can share one Redis. @default "switchyard:limiter:" */
     keyPrefix: Type.Optional(Type.String({ minLength: 1 })),
     /** Unanswered command time that counts as an outage, in milliseconds. @default 500 */

@@ -2,6 +2,7 @@ import type { Logger } from '../options/logger';
 import type { RouteTargetLimits } from '../router/route-types';
 import { createCircuitBreaker, type CircuitBreaker, type CircuitBreakerSettings } from './circuit-breaker';
 import { createLimiterLink, type LimiterLink } from './limiter-link';
+import { redisEndpointOf } from '../redis/redis-client';
 import { breakerStateChannel, type ResilienceCounters, type ResilienceEvent, type ResilienceStats } from './resilience-events';
 import { RESILIENCE_DEFAULTS, type BreakerOptions, type LimiterOptions, type RetryOptions } from './resilience-options';
 import { RetryBudget } from './retry-budget';
@@ -55,7 +56,11 @@ export class ResiliencePolicies {
       redis === undefined
         ? undefined
         : createLimiterLink(
-            { url: redis.url, keyPrefix: redis.keyPrefix ?? d.redis.keyPrefix, commandTimeoutMs: redis.commandTimeoutMs ?? d.redis.commandTimeoutMs },
+            {
+              endpoint: redisEndpointOf(redis),
+              keyPrefix: redis.keyPrefix ?? d.redis.keyPrefix,
+              commandTimeoutMs: redis.commandTimeoutMs ?? d.redis.commandTimeoutMs,
+            },
             options.logger,
             (mode, reason) => this.#emit({ type: 'limiter_mode', mode, reason }),
           );

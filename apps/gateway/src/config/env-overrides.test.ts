@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from './config-error';
+import type { ConfigFile } from './config-schema';
+import { withEnvOverrides } from './env-overrides';
+import { validateConfig } from './load-config';
+import { resilienceOptions } from '../start-gateway';
+import { contextOptionsFromConfig } from './context-config';
+
+const base: ConfigFile = { providers: [{ name: 'mock', type: 'mock' }] };
+
+describe('Redis from the environment', () => {
+  it('reads a Redis Cluster from REDIS_CLUSTER_NODES and hands it to limits, cache and upstream limiter', () => {
+    const config = withEnvOverrides(
+      { ...base, redis: { keyPrefix: 'sy:' } },
+      { REDIS_CLUSTER_NODES: 'redis://10.0.0.11:7000, redis://10.0.0.12:7000,' },
+    );
+    expect(config.redis).toEqual({
+      keyPrefix: 'sy:',
+      cluster: { nodes: ['redis://10.0.0.11:7000', 'redis://10.0.0.12:7000'] },
+    });
+    expect(resilienceOptions(config).limiter?.redis).toMatchObject({
+      cluster: { nodes: ['redis://10.0.0.11:7000', 'redis://10.0.0.12:7000'] },
+      keyPrefix: 'sy:limiter:',
+    });
+    expect(contextOptionsFromConfig(config)?.cache?.redis).toEqual({
+      cluster: { nodes: ['redis://10.0.0.11:7000', 'redis://10.0.0.12:7000'] },
+      keyPrefix: 'sy:cache:',
+    });
+  });
+
+  it("keeps the file's Redis over the environment", () => {
+    const config = withEnvOverrides(
+      { ...base, redis: { url: 'redis://file:6379' } },
+      { REDIS_CLUSTER_NODES: 'redis://env:7000', REDIS_URL: 'redis://env:6379' },
+    );
+    expect(config.redis).toEqual({ url: 'redis://file:6379' });
+  });
+
+  it('refuses REDIS_URL and REDIS_CLUSTER_NODES together, and node addresses that are not redis URLs', () => {
+    expect(() =>
+      withEnvOverrides(base, { REDIS_URL: 'redis://a:6379', REDIS_CLUSTER_NODES: 'redis://b:7000' }),
+    ).toThrow(ConfigError);
+    expect(() =>
+      withEnvOverrides(base, { REDIS_URL: 'redis://a:6379', REDIS_CLUSTER_NODES: 'redis://b:7000' }),
+    ).toThrow(/REDIS_URL and REDIS_CLUSTER_NODES are both set/);
+    expect(() => withEnvOverrides(base, { REDIS_CLUSTER_NODES: '10.0.0.11:7000' })).toThrow(
+      /REDIS_CLUSTER_NODES\/cluster\/nodes\/0/,
+    );
+  });
+
+  it('refuses a redis section with both url and cluster, or neither', async () => {
+    await expect(
+      validateConfig(
+        { ...base, redis: { url: 'redis://a:6379', cluster: { nodes: ['redis://b:7000'] } } },
+        {},
+        'test.yaml',
+      ),
+    ).rejects.toThrow(/\/redis: set one of url or cluster, not url and cluster/);
+    await expect(validateConfig({ ...base, redis: { keyPrefix: 'x:' } }, {}, 'test.yaml')).rejects.toThrow(
+      /\/redis: needs a url or cluster/,
+    );
+  });
+});

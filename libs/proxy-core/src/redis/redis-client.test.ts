@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { createGateway } from '../gateway/create-gateway';
+import { isSwitchyardError } from '../errors/switchyard-error';
+import { createRedisClient, isRedisCluster, redisEndpointOf, redisEndpointProblems } from './redis-client';
+
+describe('Redis endpoints', () => {
+  it('needs exactly one of url and cluster (and client where allowed)', () => {
+    expect(redisEndpointProblems({ url: 'redis://a' }, '/redis', false)).toEqual([]);
+    expect(redisEndpointProblems({ cluster: { nodes: ['redis://a'] } }, '/redis', false)).toEqual([]);
+    expect(redisEndpointProblems({}, '/redis', false)).toEqual(['/redis: needs a url or cluster']);
+    expect(
+      redisEndpointProblems({ url: 'redis://a', cluster: { nodes: ['redis://b'] } }, '/redis', false),
+    ).toEqual(['/redis: set one of url or cluster, not url and cluster']);
+    expect(redisEndpointProblems({ cluster: { nodes: ['redis://b'] }, client: {} }, '/redis', true)).toEqual([
+      '/redis: set one of url, cluster or client, not cluster and client',
+    ]);
+    expect(redisEndpointOf({ url: 'redis://a' })).toEqual({ url: 'redis://a' });
+    expect(() => redisEndpointOf({})).toThrow(/needs a url or a cluster/);
+  });
+
+  it('refuses limiter.redis with both a url and a cluster in one invalid_options error', () => {
+    let error: unknown;
+    try {
+      createGateway({
+        providers: [{ name: 'mock', type: 'mock' }],
+        limiter: { redis: { url: 'redis://127.0.0.1:6379', cluster: { nodes: ['redis://127.0.0.1:7000'] } } },
+      });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(isSwitchyardError(error) && error.code).toBe('invalid_options');
+    expect((error as Error).message).toContain(
+      '/limiter/redis: set one of url or cluster, not url and cluster',
+    );
+  });
+
+  it("builds an ioredis Cluster whose every node uses the first URL's credentials and TLS", async () => {
+    const client = await createRedisClient(
+      { cluster: { nodes: ['rediss://gateway:s%3Acret@10.0.0.11:7001', 'rediss://10.0.0.12'] } },
+      { commandTimeoutMs: 250, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1 },
+    );
+    try {
+      expect(isRedisCluster(client)).toBe(true);
+      if (!isRedisCluster(client)) return;
+      expect(client.options.enableOfflineQueue).toBe(false);
+      expect(client.options.redisOptions).toMatchObject({
+        username: 'gateway',
+        password: 's:cret',
+        tls: { servername: '10.0.0.11' },
+        commandTimeout: 250,
+        maxRetriesPerRequest: 1,
+      });
+      expect(client.status).toBe('wait');
+    } finally {
+      client.disconnect();
+    }
+  });
+
+  it('builds a plain ioredis client for a url', async () => {
+    const client = await createRedisClient(
+      { url: 'redis://127.0.0.1:6399/2' },
+      { commandTimeoutMs: 100, lazyConnect: true },
+    );
+    try {
+      expect(isRedisCluster(client)).toBe(false);
+      expect(client.options).toMatchObject({ port: 6399, db: 2, commandTimeout: 100, lazyConnect: true });
+    } finally {
+      client.disconnect();
+    }
+  });
+});

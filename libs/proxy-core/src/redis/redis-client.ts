@@ -1,0 +1,156 @@
+import { Type, type Static } from '@sinclair/typebox';
+import type { Cluster, ClusterOptions, Redis, RedisOptions } from 'ioredis';
+import { SwitchyardError } from '../errors/switchyard-error';
+
+/** The startup nodes of a Redis Cluster. */
+export const RedisClusterOptionsSchema = Type.Object(
+  {
+    /**
+     * `redis://` or `rediss://` URLs of some nodes of the cluster (the client discovers the others).
+     * The user name, password and TLS (`rediss://`) of the first URL apply to every node.
+     */
+    nodes: Type.Array(Type.String({ pattern: '^rediss?://' }), { minItems: 1 }),
+  },
+  { additionalProperties: false },
+);
+
+/** Redis Cluster startup nodes (see {@link RedisClusterOptionsSchema}). */
+export type RedisClusterOptions = Static<typeof RedisClusterOptionsSchema>;
+
+/** Where a Redis is: one server (or a managed primary behind one address) by URL, or a Redis Cluster. */
+export type RedisEndpoint =
+  { url: string; cluster?: undefined } | { cluster: RedisClusterOptions; url?: undefined };
+
+/** A connected ioredis 5 client: a `Redis` or a `Cluster`. */
+export type RedisClient = Redis | Cluster;
+
+/** How the client behaves, whatever the endpoint. */
+export interface RedisClientSettings {
+  /** Longest wait on one command, in milliseconds (ioredis `commandTimeout`). */
+  commandTimeoutMs: number;
+  /** Longest wait for a connection, in milliseconds. @default ioredis' 10000 */
+  connectTimeoutMs?: number;
+  /** Connect on `connect()` rather than at once. @default false */
+  lazyConnect?: boolean;
+  /** Queue commands while disconnected. @default true */
+  enableOfflineQueue?: boolean;
+  /** Retries of one command over reconnections. @default ioredis' 20 */
+  maxRetriesPerRequest?: number;
+  /** Delay before reconnection attempt `attempt`, in milliseconds (for a cluster: before reconnecting to it). */
+  retryStrategy?: (attempt: number) => number;
+}
+
+/** Every problem of an endpoint's fields: exactly one of `url`, `cluster` (or, when allowed, `client`) must be set. */
+export function redisEndpointProblems(
+  fields: { url?: unknown; cluster?: unknown; client?: unknown },
+  path: string,
+  allowClient: boolean,
+): string[] {
+  const set = (['url', 'cluster', ...(allowClient ? ['client'] : [])] as const).filter(
+    (name) => fields[name as keyof typeof fields] !== undefined,
+  );
+  const names = allowClient ? 'url, cluster or client' : 'url or cluster';
+  if (set.length === 0) return [`${path}: needs a ${names}`];
+  if (set.length > 1) return [`${path}: set one of ${names}, not ${set.join(' and ')}`];
+  return [];
+}
+
+/** The endpoint named by validated fields (`cluster` when set, else `url`). */
+export function redisEndpointOf(fields: {
+  url?: string | undefined;
+  cluster?: RedisClusterOptions | undefined;
+}): RedisEndpoint {
+  if (fields.cluster !== undefined) return { cluster: fields.cluster };
+  if (fields.url !== undefined) return { url: fields.url };
+  throw new SwitchyardError('invalid_options', 'Redis needs a url or a cluster.');
+}
+
+/** The Redis options every cluster node shares: credentials and TLS from the first startup URL. */
+function nodeOptions(first: string): RedisOptions {
+  const url = new URL(first);
+  return {
+    ...(url.username === '' ? {} : { username: decodeURIComponent(url.username) }),
+    ...(url.password === '' ? {} : { password: decodeURIComponent(url.password) }),
+    ...(url.protocol === 'rediss:' ? { tls: { servername: url.hostname } } : {}),
+  };
+}
+
+/**
+ * Creates an ioredis client for an endpoint: `new Redis(url)` or `new Cluster(nodes)`, with the
+ * same behaviour either way. ioredis (an optional peer) is imported only here, only when called.
+ * Error events are the caller's to handle.
+ */
+export async function createRedisClient(
+  endpoint: RedisEndpoint,
+  settings: RedisClientSettings,
+): Promise<RedisClient> {
+  const ioredis = await import('ioredis').catch((cause: unknown) => {
+    throw new SwitchyardError(
+      'invalid_options',
+      'Redis is configured but the optional peer dependency "ioredis" is not installed (npm install ioredis).',
+      { cause },
+    );
+  });
+  const connection: RedisOptions = {
+    commandTimeout: settings.commandTimeoutMs,
+    ...(settings.connectTimeoutMs === undefined ? {} : { connectTimeout: settings.connectTimeoutMs }),
+    ...(settings.maxRetriesPerRequest === undefined
+      ? {}
+      : { maxRetriesPerRequest: settings.maxRetriesPerRequest }),
+  };
+  const behaviour = {
+    ...(settings.lazyConnect === undefined ? {} : { lazyConnect: settings.lazyConnect }),
+    ...(settings.enableOfflineQueue === undefined ? {} : { enableOfflineQueue: settings.enableOfflineQueue }),
+  };
+  if (endpoint.cluster === undefined) {
+    return new ioredis.Redis(endpoint.url, {
+      ...connection,
+      ...behaviour,
+      ...(settings.retryStrategy === undefined ? {} : { retryStrategy: settings.retryStrategy }),
+    });
+  }
+  const [first, ...others] = endpoint.cluster.nodes;
+  if (first === undefined)
+    throw new SwitchyardError('invalid_options', 'A Redis Cluster needs at least one startup node.');
+  const options: ClusterOptions = {
+    ...behaviour,
+    // commands follow MOVED/ASK redirections and wait out a failover within the command timeout
+    redisOptions: { ...nodeOptions(first), ...connection },
+    ...(settings.retryStrategy === undefined ? {} : { clusterRetryStrategy: settings.retryStrategy }),
+  };
+  return new ioredis.Cluster(
+    [first, ...others].map((node) => {
+      const url = new URL(node);
+      return { host: url.hostname, port: url.port === '' ? 6379 : Number(url.port) };
+    }),
+    options,
+  );
+}
+
+/** Whether a client is an ioredis `Cluster`. */
+export function isRedisCluster(client: RedisClient): client is Cluster {
+  return client.isCluster;
+}
+
+/**
+ * Resolves when Redis answers PING: the one server, or every master that serves a slot of a
+ * cluster (a master the client has dropped, as after a crash, fails the check at once).
+ */
+export async function pingRedis(client: RedisClient): Promise<void> {
+  if (!isRedisCluster(client)) {
+    await client.ping();
+    return;
+  }
+  const connected = new Map(
+    client.nodes('master').map((node) => [`${node.options.host ?? ''}:${node.options.port ?? ''}`, node]),
+  );
+  const serving = new Set(client.slots.flatMap((owners) => (owners[0] === undefined ? [] : [owners[0]])));
+  if (serving.size === 0) throw new Error('The Redis Cluster client knows no slot owner yet.');
+  await Promise.all(
+    [...serving].map(async (key) => {
+      const node = connected.get(key);
+      if (node === undefined) throw new Error(`The Redis Cluster master ${key} is not connected.`);
+      await node.ping();
+    }),
+  );
+}
