@@ -3,6 +3,7 @@ import { createMetrics, createRequestLog, overheadMs, readTracingHeaders, type R
 import type { FastifyInstance } from 'fastify';
 import type { ObservabilityOptions } from './observability-options';
 import { dashboardRoutes } from './dashboard-routes';
+import { OverheadTracker } from './overhead-tracker';
 import { requestLogRoutes } from './request-log-routes';
 import { refusedBy } from './report-refusals';
 
@@ -18,7 +19,7 @@ function isMetrics(value: unknown): value is SwitchyardMetrics {
  * Tracing context on every route, the request log and its admin query API, `/metrics` and the
  * `x-switchyard-overhead-ms` header. Register after the hook that resets request metadata.
  */
-export async function registerObservability(app: FastifyInstance, gateway: Gateway, options: ObservabilityOptions): Promise<{ metrics: SwitchyardMetrics | undefined }> {
+export async function registerObservability(app: FastifyInstance, gateway: Gateway, options: ObservabilityOptions): Promise<{ metrics: SwitchyardMetrics | undefined; overhead: OverheadTracker }> {
   // the requests this app serves (their metadata object travels on the engine's context)
   const served = new WeakSet<RequestMetadata>();
   // tracing context: validated, stored on the row, never forwarded (only W3C trace context is)
@@ -65,12 +66,12 @@ export async function registerObservability(app: FastifyInstance, gateway: Gatew
   dashboardRoutes(app, gateway, log?.sql);
 
   // the gateway's own time, on whole (non-streamed) responses
-  const pending = new Map<string, number | undefined>();
-  app.addHook('onRequest', async (request) => {
-    pending.set(request.id, undefined);
+  const overhead = new OverheadTracker();
+  app.addHook('onRequest', async (request, reply) => {
+    overhead.track(request, reply);
   });
   gateway.hooks.onRequestEnd.tap('switchyard:overhead-header', (context) => {
-    if (pending.has(context.requestId)) pending.set(context.requestId, overheadMs(context));
+    overhead.record(context.metadata, overheadMs(context));
     // one line per request of this app (the universal proxy reports after the response, refusals
     // from the HTTP layer); ids and names only, never a secret or a body
     if (!served.has(context.metadata) && refusedBy(context) !== app) return;
@@ -98,11 +99,8 @@ export async function registerObservability(app: FastifyInstance, gateway: Gatew
     );
   });
   app.addHook('onSend', async (request, reply) => {
-    const own = pending.get(request.id);
+    const own = overhead.overheadOf(request);
     if (own !== undefined && !reply.sent) void reply.header('x-switchyard-overhead-ms', own.toFixed(2));
   });
-  app.addHook('onResponse', async (request) => {
-    pending.delete(request.id);
-  });
-  return { metrics };
+  return { metrics, overhead };
 }
