@@ -192,7 +192,6 @@ class SwitchyardGateway implements Gateway {
 
   async #whole(request: ChatCompletionRequest, context: RequestContext, attempt: (prepared: ChatCompletionRequest, input: AttemptInput) => Promise<ChatCompletion>): Promise<ChatCompletion> {
     const deadline = this.#deadline(context);
-    const signal = deadline.signal;
     try {
       const prepared = await this.hooks.beforeRequest.promise(request, context);
       context.requestedModel = prepared.model;
@@ -204,7 +203,7 @@ class SwitchyardGateway implements Gateway {
       } else {
         const route = await this.#resolve(prepared.model, context);
         const started = performance.now();
-        response = await runAttempts(this.#env, context, route, signal, this.#chatRequest(prepared), (input) => attempt(prepared, input));
+        response = await runAttempts(this.#env, context, route, deadline, this.#chatRequest(prepared), (input) => attempt(prepared, input));
         context.upstreamMs = performance.now() - started;
       }
       response = await this.hooks.afterResponse.promise(response, context);
@@ -212,7 +211,7 @@ class SwitchyardGateway implements Gateway {
       this.#reportUsage(context);
       return response;
     } catch (error) {
-      throw this.#fail(context, error, signal);
+      throw this.#fail(context, error, deadline);
     } finally {
       deadline.clear();
       this.#end(context);
@@ -230,7 +229,6 @@ class SwitchyardGateway implements Gateway {
     open: (prepared: ChatCompletionRequest, input: AttemptInput) => Promise<AsyncIterable<ChatCompletionChunk>>,
   ): Promise<ChatStream> {
     const deadline = this.#deadline(context);
-    const signal = deadline.signal;
     let primed: PrimedStream;
     let includeUsage: boolean;
     try {
@@ -244,7 +242,7 @@ class SwitchyardGateway implements Gateway {
       } else {
         const route = await this.#resolve(prepared.model, context);
         const started = performance.now();
-        primed = await runAttempts(this.#env, context, route, signal, this.#chatRequest(prepared), async (input: AttemptInput) => {
+        primed = await runAttempts(this.#env, context, route, deadline, this.#chatRequest(prepared), async (input: AttemptInput) => {
           const { adapter, timer, retain } = input;
           const upstream = await open(prepared, input);
           const result = await primeStream(upstream, adapter.name);
@@ -255,15 +253,15 @@ class SwitchyardGateway implements Gateway {
         context.upstreamMs = performance.now() - started;
       }
     } catch (error) {
-      const failure = this.#fail(context, error, signal);
+      const failure = this.#fail(context, error, deadline);
       deadline.clear();
       this.#end(context);
       throw failure;
     }
-    return this.#deliver(primed, context, includeUsage, signal, () => deadline.clear());
+    return this.#deliver(primed, context, includeUsage, deadline);
   }
 
-  async *#deliver(primed: PrimedStream, context: RequestContext, includeUsage: boolean, signal: AbortSignal, clear: () => void): AsyncGenerator<ChatCompletionChunk> {
+  async *#deliver(primed: PrimedStream, context: RequestContext, includeUsage: boolean, deadline: Deadline): AsyncGenerator<ChatCompletionChunk> {
     let completed = false;
     const transform = this.hooks.onStreamChunk.isUsed();
     const emit = (raw: ChatCompletionChunk): ChatCompletionChunk | undefined => {
@@ -295,13 +293,13 @@ class SwitchyardGateway implements Gateway {
       completed = true;
       this.#reportUsage(context);
     } catch (error) {
-      throw this.#fail(context, error, signal);
+      throw this.#fail(context, error, deadline);
     } finally {
       if (!completed) {
-        if (context.error === undefined) this.#fail(context, new SwitchyardError('client_closed_request', 'The stream was closed by its consumer.'), signal);
+        if (context.error === undefined) this.#fail(context, new SwitchyardError('client_closed_request', 'The stream was closed by its consumer.'), deadline);
         await primed.iterator.return?.();
       }
-      clear();
+      deadline.clear();
       this.#end(context);
     }
   }
@@ -310,13 +308,12 @@ class SwitchyardGateway implements Gateway {
     const context = this.#begin('embeddings', options, false);
     context.requestedModel = request.model;
     const deadline = this.#deadline(context);
-    const signal = deadline.signal;
     try {
       const route = await this.#resolve(request.model, context);
       const started = performance.now();
       const estimate = estimateEmbeddingTokens(request);
       const attemptRequest: AttemptRequest = { routing: { promptTokens: estimate, outputTokens: 0 }, weight: estimate, deadlineAt: performance.now() + this.#requestTimeoutMs };
-      const response = await runAttempts(this.#env, context, route, signal, attemptRequest, ({ adapter, target, signal: attemptSignal }) => {
+      const response = await runAttempts(this.#env, context, route, deadline, attemptRequest, ({ adapter, target, signal: attemptSignal }) => {
         if (adapter.embed === undefined) {
           throw new SwitchyardError('unsupported_feature', `Provider "${adapter.name}" does not support embeddings.`, { provider: adapter.name });
         }
@@ -328,7 +325,7 @@ class SwitchyardGateway implements Gateway {
       this.#reportUsage(context);
       return response;
     } catch (error) {
-      throw this.#fail(context, error, signal);
+      throw this.#fail(context, error, deadline);
     } finally {
       deadline.clear();
       this.#end(context);
@@ -429,8 +426,8 @@ class SwitchyardGateway implements Gateway {
     );
   }
 
-  #fail(context: RequestContext, thrown: unknown, signal: AbortSignal): SwitchyardError {
-    const error = signal.aborted && signal.reason instanceof SwitchyardError && !(thrown instanceof SwitchyardError) ? signal.reason : toSwitchyardError(thrown);
+  #fail(context: RequestContext, thrown: unknown, deadline: Deadline): SwitchyardError {
+    const error = deadline.aborted && deadline.reason instanceof SwitchyardError && !(thrown instanceof SwitchyardError) ? deadline.reason : toSwitchyardError(thrown);
     context.error = error;
     observe(this.hooks.onError, this.#logger, error, context);
     return error;

@@ -1,27 +1,85 @@
 import { SwitchyardError } from '../errors/switchyard-error';
-import { LinkedAbortController } from '../resilience/linked-abort-controller';
+import type { AbortSource } from '../resilience/linked-abort-controller';
 
-/** A cancellable timer whose signal aborts with a `SwitchyardError` as its reason. */
-export interface Deadline {
-  /** Aborts when the deadline passes, or when the parent signal aborts (with its reason). */
+/** A cancellable timer that aborts with a `SwitchyardError` as its reason. */
+export interface Deadline extends AbortSource {
+  /**
+   * Aborts when the deadline passes, or when the parent signal aborts (with its reason).
+   * Made on first read: Node's AbortSignal is costly to create and to listen on, and the
+   * engine follows the deadline through `onAbort` instead.
+   */
   readonly signal: AbortSignal;
   /** Stops the timer and stops following the parent; the deadline will not fire any more. */
   clear(): void;
 }
 
+class RequestDeadline implements Deadline {
+  #controller: AbortController | undefined;
+  #aborted = false;
+  #reason: unknown;
+  #listeners: Array<(reason: unknown) => void> = [];
+  #timer: NodeJS.Timeout | undefined;
+  readonly #parent: AbortSignal | undefined;
+  readonly #onParentAbort = (): void => {
+    this.#abort(this.#parent?.reason);
+  };
+
+  constructor(ms: number, code: 'request_timeout' | 'upstream_timeout', message: string, parent: AbortSignal | undefined) {
+    if (parent?.aborted === true) {
+      this.#abort(parent.reason);
+      return;
+    }
+    this.#parent = parent;
+    parent?.addEventListener('abort', this.#onParentAbort, { once: true });
+    this.#timer = setTimeout(() => this.#abort(new SwitchyardError(code, message)), ms);
+    this.#timer.unref();
+  }
+
+  get aborted(): boolean {
+    return this.#aborted;
+  }
+
+  get reason(): unknown {
+    return this.#reason;
+  }
+
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.#aborted) this.#controller.abort(this.#reason);
+    }
+    return this.#controller.signal;
+  }
+
+  onAbort(listener: (reason: unknown) => void): () => void {
+    this.#listeners.push(listener);
+    return () => {
+      const index = this.#listeners.indexOf(listener);
+      if (index !== -1) this.#listeners.splice(index, 1);
+    };
+  }
+
+  clear(): void {
+    clearTimeout(this.#timer);
+    this.#parent?.removeEventListener('abort', this.#onParentAbort);
+    this.#listeners = [];
+  }
+
+  #abort(reason: unknown): void {
+    if (this.#aborted) return;
+    this.#aborted = true;
+    this.#reason = reason;
+    const listeners = this.#listeners;
+    this.clear();
+    this.#controller?.abort(reason);
+    for (const listener of listeners) listener(reason);
+  }
+}
+
 /**
- * Starts a deadline of `ms` milliseconds that aborts with the given error code; its signal
- * also follows `parent` (one signal instead of `AbortSignal.any([parent, deadline])`).
+ * Starts a deadline of `ms` milliseconds that aborts with the given error code; it also
+ * follows `parent` (one source instead of `AbortSignal.any([parent, deadline])`).
  */
 export function startDeadline(ms: number, code: 'request_timeout' | 'upstream_timeout', message: string, parent?: AbortSignal): Deadline {
-  const controller = new LinkedAbortController(parent);
-  const timer = setTimeout(() => controller.abort(new SwitchyardError(code, message)), ms);
-  timer.unref();
-  return {
-    signal: controller.signal,
-    clear: () => {
-      clearTimeout(timer);
-      controller.unlink();
-    },
-  };
+  return new RequestDeadline(ms, code, message, parent);
 }

@@ -12,6 +12,7 @@ import type { ResolvedRoute, RouteTarget } from '../router/route-types';
 import { targetKey } from '../router/target-key';
 import type { TargetStats } from '../router/target-stats';
 import type { RoutingInput, TargetRouter } from '../router/target-router';
+import type { Deadline } from './deadline';
 import { observe } from './observe';
 import type { AttemptRecord, RequestContext } from './request-context';
 
@@ -84,7 +85,7 @@ export async function runAttempts<T>(
   env: AttemptEnvironment,
   context: RequestContext,
   route: ResolvedRoute,
-  requestSignal: AbortSignal,
+  deadline: Deadline,
   request: AttemptRequest,
   attempt: (input: AttemptInput) => Promise<T>,
 ): Promise<T> {
@@ -109,11 +110,11 @@ export async function runAttempts<T>(
           // the upstream asked us to wait before calling it again
           if (wait !== undefined && wait > performance.now()) continue;
           try {
-            return await tryTarget(env, context, candidate, target, adapter, requestSignal, request, attempt);
+            return await tryTarget(env, context, candidate, target, adapter, deadline, request, attempt);
           } catch (thrown) {
             const error = toSwitchyardError(thrown, adapter.name);
             lastError = error;
-            if (requestSignal.aborted) throw error;
+            if (deadline.aborted) throw error;
             const disposition = dispose(error, candidate);
             if (disposition === 'fatal') throw error;
             if (disposition === 'fallback') continue aliases;
@@ -142,7 +143,7 @@ export async function runAttempts<T>(
       }
       policies.counters.retries += 1;
       policies.emit({ type: 'retry', round: round + 1, delayMs, requestId: context.requestId });
-      await abortableSleep(delayMs, requestSignal);
+      await abortableSleep(delayMs, deadline.signal);
     }
   } finally {
     releaseRetry?.();
@@ -157,7 +158,7 @@ async function tryTarget<T>(
   candidate: ResolvedRoute,
   target: RouteTarget,
   adapter: ProviderAdapter,
-  requestSignal: AbortSignal,
+  deadline: Deadline,
   request: AttemptRequest,
   attempt: (input: AttemptInput) => Promise<T>,
 ): Promise<T> {
@@ -187,10 +188,10 @@ async function tryTarget<T>(
   const call = async (): Promise<T> => {
     const limiter = env.policies.limiter(key, target.limits);
     if (limiter !== undefined) {
-      const permit = await limiter.acquire(request.weight, requestSignal);
+      const permit = await limiter.acquire(request.weight, deadline.signal);
       releaseSlot = () => permit.release();
     }
-    const attemptTimer = new AttemptTimer(env.attemptTimeoutMs, adapter.name, requestSignal);
+    const attemptTimer = new AttemptTimer(env.attemptTimeoutMs, adapter.name, deadline);
     timer = attemptTimer;
     const { signal } = attemptTimer;
     endInFlight = env.stats.begin(key);

@@ -1,5 +1,5 @@
 import { SwitchyardError } from '../errors/switchyard-error';
-import { LinkedAbortController } from './linked-abort-controller';
+import { LinkedAbortController, type AbortSource } from './linked-abort-controller';
 
 /**
  * The per-attempt timeout: a deadline to the first byte (to the first content for streams),
@@ -14,7 +14,7 @@ export class AttemptTimer {
   #idle: NodeJS.Timeout | undefined;
   #timedOut: SwitchyardError | undefined;
 
-  constructor(timeoutMs: number, provider: string, parent?: AbortSignal) {
+  constructor(timeoutMs: number, provider: string, parent?: AbortSignal | AbortSource) {
     this.#controller = new LinkedAbortController(parent);
     this.#provider = provider;
     this.#first = setTimeout(() => this.abort(new SwitchyardError('upstream_timeout', `Provider "${provider}" did not answer within ${timeoutMs} ms.`, { provider })), timeoutMs);

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { SwitchyardError } from '../errors/switchyard-error';
 import { startDeadline } from '../gateway/deadline';
 import { AttemptTimer } from './attempt-timer';
@@ -62,5 +62,44 @@ describe('deadline and attempt timer signals', () => {
     expect(own.timedOut).toBe(reason);
     expect(own.signal.reason).toBe(reason);
     timer.dispose();
+  });
+});
+
+describe('an attempt timer following a deadline directly (no deadline signal)', () => {
+  it('aborts with the deadline’s reason when the deadline passes, and reads back the same reason from a late signal', () => {
+    vi.useFakeTimers();
+    try {
+      const deadline = startDeadline(1_000, 'request_timeout', 'late', new AbortController().signal);
+      const timer = new AttemptTimer(60_000, 'p', deadline);
+      vi.advanceTimersByTime(1_000);
+      expect(deadline.aborted).toBe(true);
+      expect(timer.signal.aborted).toBe(true);
+      expect(timer.signal.reason).toBeInstanceOf(SwitchyardError);
+      expect((timer.signal.reason as SwitchyardError).code).toBe('request_timeout');
+      expect(timer.timedOut).toBeUndefined();
+      expect(deadline.signal.reason).toBe(timer.signal.reason);
+      timer.dispose();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('stops following the deadline once disposed, and a cleared deadline never fires', () => {
+    vi.useFakeTimers();
+    try {
+      const client = new AbortController();
+      const deadline = startDeadline(1_000, 'request_timeout', 'late', client.signal);
+      const timer = new AttemptTimer(60_000, 'p', deadline);
+      timer.dispose();
+      client.abort('client went away');
+      expect(deadline.reason).toBe('client went away');
+      expect(timer.signal.aborted).toBe(false);
+      const cleared = startDeadline(1_000, 'request_timeout', 'late');
+      cleared.clear();
+      vi.advanceTimersByTime(1_000);
+      expect(cleared.aborted).toBe(false);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -1,5 +1,5 @@
 import type { TokenUsage } from '../usage/token-usage';
-import { ratesForInput, type ModelPrice } from './pricing-model-price';
+import { ratesForInput, type ModelPrice, type PriceRates } from './pricing-model-price';
 
 /** The cost of one exchange, split by component, in USD. */
 export interface CostBreakdown {
@@ -24,7 +24,8 @@ export function roundUsd(value: number): number {
  * is incomplete for this usage): the caller reports that as an unknown cost, never zero.
  */
 export function computeTokenCost(price: ModelPrice, usage: TokenUsage): CostBreakdown | undefined {
-  const rates = ratesForInput(price, usage.inputTokens);
+  // runs per request: a price without tiers is its own rates (no copy)
+  const rates: PriceRates = price.tiers === undefined || price.tiers.length === 0 ? price : ratesForInput(price, usage.inputTokens);
   const cached = usage.cachedInputTokens ?? 0;
   const cacheWrite = usage.cacheWriteTokens ?? 0;
   const audioIn = usage.audioInputTokens ?? 0;
@@ -34,9 +35,9 @@ export function computeTokenCost(price: ModelPrice, usage: TokenUsage): CostBrea
   const plainOut = Math.max(0, usage.outputTokens - reasoning - audioOut);
   let complete = true;
   // per-million rates times tokens give micro-dollars; one division at the end
-  const micro = (tokens: number, ...candidates: (number | undefined)[]): number => {
+  const micro = (tokens: number, rate: number | undefined, fallback?: number): number => {
     if (tokens === 0) return 0;
-    const found = candidates.find((value) => value !== undefined);
+    const found = rate ?? fallback;
     if (found === undefined) {
       complete = false;
       return 0;
@@ -62,7 +63,17 @@ export function computeTokenCost(price: ModelPrice, usage: TokenUsage): CostBrea
   const imagesUsd = unit(usage.images, rates.perImage);
   const requestUsd = rates.perRequest ?? 0;
   if (!complete) return undefined;
-  const parts = { inputUsd, cachedInputUsd, cacheWriteUsd, outputUsd, reasoningUsd, audioUsd, imagesUsd, requestUsd };
-  const totalUsd = roundUsd(Object.values(parts).reduce((sum, value) => sum + value, 0));
-  return { totalUsd, ...(Object.fromEntries(Object.entries(parts).map(([key, value]) => [key, roundUsd(value)])) as typeof parts) };
+  // summed in this order, from zero, then each part rounded on its own
+  const totalUsd = roundUsd(0 + inputUsd + cachedInputUsd + cacheWriteUsd + outputUsd + reasoningUsd + audioUsd + imagesUsd + requestUsd);
+  return {
+    totalUsd,
+    inputUsd: roundUsd(inputUsd),
+    cachedInputUsd: roundUsd(cachedInputUsd),
+    cacheWriteUsd: roundUsd(cacheWriteUsd),
+    outputUsd: roundUsd(outputUsd),
+    reasoningUsd: roundUsd(reasoningUsd),
+    audioUsd: roundUsd(audioUsd),
+    imagesUsd: roundUsd(imagesUsd),
+    requestUsd: roundUsd(requestUsd),
+  };
 }

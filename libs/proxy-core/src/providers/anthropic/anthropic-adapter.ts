@@ -105,7 +105,7 @@ export class AnthropicAdapter implements ProviderAdapter {
     return upstreamRequest({
       provider: this.name,
       url: this.#url,
-      headers: { ...this.#headers, ...context.headers, accept, 'x-request-id': context.requestId },
+      headers: Object.assign({}, this.#headers, context.headers, { accept, 'x-request-id': context.requestId }),
       json,
       signal: context.signal,
       dispatcher: this.#kit.dispatcher,

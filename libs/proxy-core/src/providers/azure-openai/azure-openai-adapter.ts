@@ -114,7 +114,7 @@ export class AzureOpenAIAdapter implements ProviderAdapter {
     return upstreamRequest({
       provider: this.name,
       url,
-      headers: { ...this.#headers, ...context.headers, accept, 'x-request-id': context.requestId },
+      headers: Object.assign({}, this.#headers, context.headers, { accept, 'x-request-id': context.requestId }),
       json,
       signal: context.signal,
       dispatcher: this.#kit.dispatcher,

@@ -106,7 +106,7 @@ export class BedrockAdapter implements ProviderAdapter {
     // model ids and ARNs hold ':' and '/': one path segment, percent-encoded (SigV4 encodes it again)
     const url = new URL(`${this.#baseUrl}/model/${encodeURIComponent(context.model)}/${operation}`);
     const body = JSON.stringify(json);
-    let headers: Record<string, string> = { ...this.#headers, ...context.headers, accept, 'content-type': 'application/json', 'x-request-id': context.requestId };
+    let headers: Record<string, string> = Object.assign({}, this.#headers, context.headers, { accept, 'content-type': 'application/json', 'x-request-id': context.requestId });
     if (this.#auth.kind === 'bearer') headers['authorization'] = this.#auth.header;
     else headers = await this.#auth.signer.sign(url, headers, body);
     return upstreamRequest({

@@ -109,7 +109,7 @@ export class CohereAdapter implements ProviderAdapter {
     return upstreamRequest({
       provider: this.name,
       url: `${this.#baseUrl}${path}`,
-      headers: { ...this.#headers, ...context.headers, accept, 'x-request-id': context.requestId },
+      headers: Object.assign({}, this.#headers, context.headers, { accept, 'x-request-id': context.requestId }),
       json,
       signal: context.signal,
       dispatcher: this.#kit.dispatcher,

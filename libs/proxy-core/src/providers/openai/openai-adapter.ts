@@ -126,7 +126,7 @@ export class OpenAIAdapter implements ProviderAdapter {
     return upstreamRequest({
       provider: this.name,
       url: `${this.#baseUrl}${path}`,
-      headers: { ...this.#headers, ...context.headers, accept, 'x-request-id': context.requestId },
+      headers: Object.assign({}, this.#headers, context.headers, { accept, 'x-request-id': context.requestId }),
       json,
       signal: context.signal,
       dispatcher: this.#kit.dispatcher,
