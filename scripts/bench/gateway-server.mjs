@@ -2,7 +2,8 @@
 // BENCH_CONFIG=defaults: `createApp()` defaults (metrics and pricing on, no keys, no request log).
 // BENCH_CONFIG=production: client keys with per-key limits (in memory), the request log
 // (SQLite, batched), Prometheus metrics, pricing and one pino log line per request.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApp } from '@switchyard/proxy-api';
@@ -35,8 +36,25 @@ const app = createApp(
 await app.listen({ port: 0, host: '127.0.0.1' });
 process.send?.({ url: `http://127.0.0.1:${app.server.address().port}` });
 // CPU time used so far, for CPU per request (robust on a busy machine, unlike wall-clock rates)
+// `profile:start` / `profile:stop <file>`: a V8 CPU profile of a steady-state window only
+// (scripts/cpu-cost.ts --profile), without start-up and warm-up
+let session;
 process.on('message', (message) => {
   if (message === 'cpu') process.send?.({ cpu: process.cpuUsage() });
+  else if (message === 'profile:start') {
+    session = new Session();
+    session.connect();
+    void session
+      .post('Profiler.enable')
+      .then(() => session.post('Profiler.start'))
+      .then(() => process.send?.({ profiling: true }));
+  } else if (typeof message === 'string' && message.startsWith('profile:stop ')) {
+    void session.post('Profiler.stop').then(({ profile }) => {
+      writeFileSync(message.slice('profile:stop '.length), JSON.stringify(profile));
+      session.disconnect();
+      process.send?.({ profiled: true });
+    });
+  }
 });
 process.on('disconnect', () =>
   void app.close().then(() => {
