@@ -16,8 +16,8 @@ afterEach(async () => {
 async function trackedApp(tracker: OverheadTracker): Promise<{ url: string; arrived: () => Promise<void>; closed: () => Promise<void>; answer: () => void }> {
   const server = Fastify();
   app = server;
-  let arrivals: Array<() => void> = [];
-  let closes: Array<() => void> = [];
+  const arrivals: Array<() => void> = [];
+  const closes: Array<() => void> = [];
   const waiting: Array<() => void> = [];
   server.decorateRequest('switchyardMetadata');
   server.addHook('onRequest', async (req, reply) => {
