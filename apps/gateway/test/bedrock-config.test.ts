@@ -54,8 +54,16 @@ describe('bedrock providers in the config file', () => {
     const missing = await validateConfig(file(), {}, 'test.yaml').catch((error: unknown) => error);
     expect(missing).toBeInstanceOf(ConfigError);
     expect((missing as ConfigError).problems.join('\n')).toMatch(/region/);
-    const noKeys = await validateConfig(file({ region: 'us-east-1' }), {}, 'test.yaml').catch((error: unknown) => error);
-    expect(noKeys).toBeInstanceOf(ConfigError);
-    expect((noKeys as ConfigError).problems).toEqual([expect.stringMatching(/provider "aws" \(bedrock\): credentials are missing/)]);
+    const halfKeys = await validateConfig(file({ region: 'us-east-1', accessKeyId: BEDROCK_TEST_CREDENTIALS.accessKeyId }), {}, 'test.yaml').catch((error: unknown) => error);
+    expect(halfKeys).toBeInstanceOf(ConfigError);
+    expect((halfKeys as ConfigError).problems).toEqual([expect.stringMatching(/provider "aws" \(bedrock\): give accessKeyId and secretAccessKey together/)]);
+  });
+
+  it('leaves a provider without credentials, or with a profile, to the AWS credential chain', async () => {
+    const chain = await validateConfig(file({ region: 'us-east-1' }), {}, 'test.yaml');
+    expect(chain.providers[0]?.['accessKeyId']).toBeUndefined();
+    const profile = await validateConfig(file({ profile: 'bedrock-prod' }), AWS_ENV, 'test.yaml');
+    expect(profile.providers[0]).toMatchObject({ region: 'us-west-2', profile: 'bedrock-prod' });
+    expect(profile.providers[0]?.['accessKeyId']).toBeUndefined();
   });
 });

@@ -8,6 +8,7 @@ import { openAIRoutes } from './openai/openai-routes';
 import { geminiRoutes } from './gemini/gemini-routes';
 import { ollamaRoutes } from './ollama/ollama-routes';
 import { cohereRoutes } from './cohere/cohere-routes';
+import { bedrockInvokeRoutes } from './bedrock/bedrock-invoke-routes';
 import { bedrockRoutes } from './bedrock/bedrock-routes';
 
 /** One request the mock upstream received. */
@@ -104,7 +105,7 @@ async function readBody(req: IncomingMessage): Promise<{ body: unknown; raw: Buf
  */
 export async function createMockUpstream(options: MockUpstreamOptions = {}): Promise<MockUpstream> {
   const settings: Required<MockUpstreamOptions> = { ...DEFAULTS, ...options };
-  const routes = [...settings.routes, ...anthropicRoutes, ...azureOpenAIRoutes, ...openAIRoutes, ...geminiRoutes, ...ollamaRoutes, ...cohereRoutes, ...bedrockRoutes];
+  const routes = [...settings.routes, ...anthropicRoutes, ...azureOpenAIRoutes, ...openAIRoutes, ...geminiRoutes, ...ollamaRoutes, ...cohereRoutes, ...bedrockRoutes, ...bedrockInvokeRoutes];
   const requests: RecordedRequest[] = [];
   const events = new EventEmitter();
   let faults: Array<MockFault & { used: number }> = [];

@@ -7,8 +7,9 @@ function nonEmpty(value: string | undefined): string | undefined {
 /**
  * Fills what a `bedrock` provider leaves out from the standard AWS variables, as the AWS
  * SDKs do: `region` from AWS_REGION (else AWS_DEFAULT_REGION); when the entry has neither
- * keys nor `apiKey`, a Bedrock API key from AWS_BEARER_TOKEN_BEDROCK, else
- * AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN. A value in the file wins.
+ * keys nor `apiKey` nor `profile`, a Bedrock API key from AWS_BEARER_TOKEN_BEDROCK, else
+ * AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN (with none of them, the
+ * adapter's AWS credential chain finds credentials). A value in the file wins.
  */
 export function withAwsEnvDefaults(providers: ProviderConfig[], env: NodeJS.ProcessEnv): ProviderConfig[] {
   return providers.map((provider) => {
@@ -16,7 +17,8 @@ export function withAwsEnvDefaults(providers: ProviderConfig[], env: NodeJS.Proc
     const filled: ProviderConfig = { ...provider };
     const region = nonEmpty(env['AWS_REGION']) ?? nonEmpty(env['AWS_DEFAULT_REGION']);
     if (filled['region'] === undefined && region !== undefined) filled['region'] = region;
-    if (filled['apiKey'] !== undefined || filled['accessKeyId'] !== undefined || filled['secretAccessKey'] !== undefined) return filled;
+    // an entry with credentials of its own, or a profile for the AWS credential chain, is left as it is
+    if (filled['apiKey'] !== undefined || filled['accessKeyId'] !== undefined || filled['secretAccessKey'] !== undefined || filled['profile'] !== undefined) return filled;
     const bearer = nonEmpty(env['AWS_BEARER_TOKEN_BEDROCK']);
     const accessKeyId = nonEmpty(env['AWS_ACCESS_KEY_ID']);
     const secretAccessKey = nonEmpty(env['AWS_SECRET_ACCESS_KEY']);

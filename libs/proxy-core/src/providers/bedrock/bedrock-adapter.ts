@@ -3,7 +3,10 @@ import { Type, type Static } from '@sinclair/typebox';
 import { SwitchyardError } from '../../errors/switchyard-error';
 import { readJsonBody, upstreamRequest, type UpstreamResponse } from '../../http/upstream-request';
 import { mapUpstreamStream } from '../../stream/map-upstream-stream';
+import { embeddingTexts, toEmbedding } from '../../embeddings/embedding-encoding';
+import { mapConcurrent } from '../../embeddings/map-concurrent';
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from '../../wire/openai-chat';
+import type { EmbeddingRequest, EmbeddingResponse } from '../../wire/openai-embeddings';
 import {
   PROVIDER_CONTRACT_VERSION,
   type ProviderAdapter,
@@ -16,6 +19,16 @@ import { readBedrockError } from './bedrock-error';
 import { fromBedrockResponse } from './from-bedrock-response';
 import { BedrockStreamMapper } from './from-bedrock-stream';
 import { readBedrockEventStream } from './read-bedrock-event-stream';
+import { defaultCredentialChain } from './bedrock-credentials';
+import {
+  bedrockEmbeddingFamily,
+  COHERE_BEDROCK_BATCH,
+  cohereBedrockVectors,
+  toCohereBedrockEmbeddingBody,
+  toTitanEmbeddingBody,
+  type CohereBedrockEmbeddingResponse,
+  type TitanEmbeddingResponse,
+} from './bedrock-embeddings';
 import { BedrockRequestSigner } from './sign-bedrock-request';
 import { toBedrockRequest } from './to-bedrock-request';
 
@@ -34,6 +47,17 @@ export const BedrockProviderOptionsSchema = Type.Object(
     sessionToken: Type.Optional(Type.String({ minLength: 1 })),
     /** A Bedrock API key, sent as `Authorization: Bearer` instead of a signature. */
     apiKey: Type.Optional(Type.String({ minLength: 1 })),
+    /**
+     * The shared config/credentials profile the AWS credential chain reads, when neither
+     * access keys nor `apiKey` are given. @default `AWS_PROFILE`, else "default"
+     */
+    profile: Type.Optional(Type.String({ minLength: 1 })),
+    /** `input_type` of Cohere Embed calls (required by Cohere's v3 models). @default "search_document" */
+    embeddingInputType: Type.Optional(
+      Type.Union([Type.Literal('search_document'), Type.Literal('search_query'), Type.Literal('classification'), Type.Literal('clustering')]),
+    ),
+    /** Titan embeds one text per call: how many calls one embeddings request may have in flight. @default 4 */
+    embedConcurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: 32 })),
     /** Extra static headers for every upstream call (signed with the rest). */
     headers: Type.Optional(Type.Record(Type.String(), Type.String())),
   },
@@ -47,6 +71,8 @@ export type BedrockProviderOptions = Static<typeof BedrockProviderOptionsSchema>
 export const BEDROCK_DEFAULTS = {
   /** The Bedrock Runtime endpoint of a region. */
   baseUrl: (region: string): string => `https://bedrock-runtime.${region}.amazonaws.com`,
+  embeddingInputType: 'search_document',
+  embedConcurrency: 4,
 } as const;
 
 type Auth = { kind: 'sigv4'; signer: BedrockRequestSigner } | { kind: 'bearer'; header: string };
@@ -56,11 +82,17 @@ function auth(options: BedrockProviderOptions & ProviderConfigBase): Auth {
   // the gateway's problem-list shape, so config loading reports it like a schema problem
   const problem = (text: string): SwitchyardError => new SwitchyardError('invalid_options', `Invalid provider options:\n- provider "${options.name}" (bedrock): ${text}`);
   if (options.apiKey !== undefined) {
-    if (keys) throw problem('give either apiKey or accessKeyId/secretAccessKey, not both.');
+    if (keys || options.profile !== undefined) throw problem('give either apiKey, or accessKeyId/secretAccessKey, or a profile, not several.');
     return { kind: 'bearer', header: `Bearer ${options.apiKey}` };
   }
+  if (!keys) {
+    // no static credentials: the AWS SDK's default chain (env, profiles, SSO, web identity, ECS, IMDS)
+    const chain = defaultCredentialChain({ provider: options.name, ...(options.profile === undefined ? {} : { profile: options.profile }) });
+    return { kind: 'sigv4', signer: new BedrockRequestSigner(chain, options.region) };
+  }
+  if (options.profile !== undefined) throw problem('give either accessKeyId/secretAccessKey or a profile, not both.');
   if (options.accessKeyId === undefined || options.secretAccessKey === undefined) {
-    throw problem('credentials are missing: give accessKeyId and secretAccessKey (and sessionToken for temporary credentials), or a Bedrock apiKey.');
+    throw problem('give accessKeyId and secretAccessKey together (and sessionToken for temporary credentials).');
   }
   const credentials = { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey, ...(options.sessionToken === undefined ? {} : { sessionToken: options.sessionToken }) };
   return { kind: 'sigv4', signer: new BedrockRequestSigner(credentials, options.region) };
@@ -68,8 +100,9 @@ function auth(options: BedrockProviderOptions & ProviderConfigBase): Auth {
 
 /**
  * The adapter for Amazon Bedrock's Converse and ConverseStream APIs: one request shape for
- * every model on Bedrock (Anthropic Claude, Meta Llama, ...), signed with AWS SigV4 or
- * sent with a Bedrock API key; streams are AWS binary event streams.
+ * every model on Bedrock (Anthropic Claude, Meta Llama, ...), signed with AWS SigV4 (static
+ * keys or the AWS credential chain) or sent with a Bedrock API key; streams are AWS binary
+ * event streams. Embeddings go through InvokeModel (Titan Text Embeddings, Cohere Embed).
  * @see https://docs.aws.amazon.com/bedrock/latest/userguide/conversation-inference.html
  */
 export class BedrockAdapter implements ProviderAdapter {
@@ -80,6 +113,8 @@ export class BedrockAdapter implements ProviderAdapter {
   readonly #headers: Record<string, string>;
   readonly #auth: Auth;
   readonly #kit: ProviderKit;
+  readonly #embeddingInputType: string;
+  readonly #embedConcurrency: number;
 
   constructor(options: BedrockProviderOptions & ProviderConfigBase, kit: ProviderKit) {
     this.name = options.name;
@@ -88,6 +123,8 @@ export class BedrockAdapter implements ProviderAdapter {
     this.#headers = { ...(options.headers ?? {}) };
     this.#auth = auth(options);
     this.#kit = kit;
+    this.#embeddingInputType = options.embeddingInputType ?? BEDROCK_DEFAULTS.embeddingInputType;
+    this.#embedConcurrency = options.embedConcurrency ?? BEDROCK_DEFAULTS.embedConcurrency;
   }
 
   async chat(request: ChatCompletionRequest, context: ProviderCallContext): Promise<ChatCompletion> {
@@ -102,7 +139,50 @@ export class BedrockAdapter implements ProviderAdapter {
     return mapUpstreamStream(response, this.name, context.signal, (body) => readBedrockEventStream(body, this.name), mapper);
   }
 
-  async #post(operation: 'converse' | 'converse-stream', json: unknown, context: ProviderCallContext, accept: string): Promise<UpstreamResponse> {
+  /**
+   * Embeddings through InvokeModel: Amazon Titan Text Embeddings (one text per call, calls
+   * in parallel up to `embedConcurrency`) and Cohere Embed (batches of 96). Vectors come
+   * back as floats, base64-encoded here when asked.
+   * @see https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_InvokeModel.html
+   */
+  async embed(request: EmbeddingRequest, context: ProviderCallContext): Promise<EmbeddingResponse> {
+    const family = bedrockEmbeddingFamily(context.model, this.name);
+    const texts = embeddingTexts(request, this.name);
+    let vectors: number[][];
+    let tokens = 0;
+    if (family === 'titan') {
+      const bodies = texts.map((text) => toTitanEmbeddingBody(text, context.model, request));
+      const answers = await mapConcurrent(bodies, this.#embedConcurrency, context.signal, async (body, _index, signal) => {
+        const response = await this.#post('invoke', body, { ...context, signal }, 'application/json');
+        return readJsonBody<TitanEmbeddingResponse>(response, this.name, signal);
+      });
+      vectors = answers.map((answer) => {
+        if (!Array.isArray(answer.embedding)) throw new SwitchyardError('upstream_error', `Provider "${this.name}" sent a Titan response without an embedding.`, { provider: this.name });
+        tokens += answer.inputTextTokenCount ?? 0;
+        return answer.embedding;
+      });
+    } else {
+      const batches: string[][] = [];
+      for (let start = 0; start < texts.length; start += COHERE_BEDROCK_BATCH) batches.push(texts.slice(start, start + COHERE_BEDROCK_BATCH));
+      const bodies = batches.map((batch) => toCohereBedrockEmbeddingBody(batch, this.#embeddingInputType, request));
+      const answers = await mapConcurrent(bodies, this.#embedConcurrency, context.signal, async (body, _index, signal) => {
+        const response = await this.#post('invoke', body, { ...context, signal }, 'application/json');
+        // Cohere's body carries no token count; Bedrock reports it in a header
+        const counted = Number(response.headers['x-amzn-bedrock-input-token-count'] ?? 0);
+        tokens += Number.isFinite(counted) ? counted : 0;
+        return cohereBedrockVectors(await readJsonBody<CohereBedrockEmbeddingResponse>(response, this.name, signal), this.name);
+      });
+      vectors = answers.flat();
+    }
+    return {
+      object: 'list',
+      data: vectors.map((values, index) => toEmbedding(values, index, request.encoding_format)),
+      model: context.model,
+      usage: { prompt_tokens: tokens, total_tokens: tokens },
+    };
+  }
+
+  async #post(operation: 'converse' | 'converse-stream' | 'invoke', json: unknown, context: ProviderCallContext, accept: string): Promise<UpstreamResponse> {
     // model ids and ARNs hold ':' and '/': one path segment, percent-encoded (SigV4 encodes it again)
     const url = new URL(`${this.#baseUrl}/model/${encodeURIComponent(context.model)}/${operation}`);
     const body = JSON.stringify(json);

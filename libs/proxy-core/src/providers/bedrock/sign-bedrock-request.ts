@@ -43,11 +43,15 @@ export interface BedrockCredentials {
   sessionToken?: string;
 }
 
-/** Signs Bedrock Runtime requests with AWS Signature Version 4 (service `bedrock`). */
+/**
+ * Signs Bedrock Runtime requests with AWS Signature Version 4 (service `bedrock`), with
+ * static credentials or a provider the signer asks on every request (the credential chain,
+ * which caches and refreshes them).
+ */
 export class BedrockRequestSigner {
   readonly #signer: SignatureV4;
 
-  constructor(credentials: BedrockCredentials, region: string) {
+  constructor(credentials: BedrockCredentials | (() => Promise<BedrockCredentials>), region: string) {
     // the signer caches derived signing keys per day and region, so one per adapter
     this.#signer = new SignatureV4({ service: 'bedrock', region, credentials, sha256: NodeSha256, uriEscapePath: true });
   }

@@ -1,0 +1,114 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BEDROCK_TEST_CREDENTIALS, createMockUpstream, type MockUpstream } from '@switchyard/testing';
+import { Agent } from 'undici';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { basicRequest, callContext, rejection } from '../../../test/support/provider-test-kit';
+import { silentLogger } from '../../options/logger';
+import { BedrockAdapter, type BedrockProviderOptions } from './bedrock-adapter';
+
+const CLAUDE = 'anthropic.claude-3-5-sonnet-20240620-v1:0';
+// the variables the AWS SDK's chain reads; each test sets its own and restores the rest
+const AWS_VARIABLES = [
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
+  'AWS_SESSION_TOKEN',
+  'AWS_PROFILE',
+  'AWS_SHARED_CREDENTIALS_FILE',
+  'AWS_CONFIG_FILE',
+  'AWS_EC2_METADATA_DISABLED',
+  'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI',
+  'AWS_CONTAINER_CREDENTIALS_FULL_URI',
+  'AWS_WEB_IDENTITY_TOKEN_FILE',
+  'AWS_ROLE_ARN',
+];
+const saved = new Map(AWS_VARIABLES.map((name) => [name, process.env[name]]));
+
+let upstream: MockUpstream;
+let dispatcher: Agent;
+let directory: string;
+const make = (options: Partial<BedrockProviderOptions> = {}): BedrockAdapter =>
+  new BedrockAdapter({ name: 'bedrock', type: 'bedrock', region: 'us-east-1', baseUrl: upstream.url, ...options }, { dispatcher, logger: silentLogger });
+
+function isolateEnvironment(): void {
+  for (const name of AWS_VARIABLES) delete process.env[name];
+  // no instance metadata lookups from a test machine, and no real profile files
+  process.env['AWS_EC2_METADATA_DISABLED'] = 'true';
+  process.env['AWS_SHARED_CREDENTIALS_FILE'] = join(directory, 'absent-credentials');
+  process.env['AWS_CONFIG_FILE'] = join(directory, 'absent-config');
+}
+
+beforeAll(async () => {
+  upstream = await createMockUpstream();
+  dispatcher = new Agent();
+  directory = mkdtempSync(join(tmpdir(), 'switchyard-aws-'));
+});
+afterEach(() => {
+  upstream.reset();
+  for (const [name, value] of saved) {
+    if (value === undefined) delete process.env[name];
+    else process.env[name] = value;
+  }
+});
+afterAll(async () => {
+  await dispatcher.close();
+  await upstream.close();
+  rmSync(directory, { recursive: true, force: true });
+});
+
+describe('bedrock adapter: the AWS credential chain', () => {
+  it('signs with credentials from the environment when no keys are configured', async () => {
+    isolateEnvironment();
+    process.env['AWS_ACCESS_KEY_ID'] = BEDROCK_TEST_CREDENTIALS.accessKeyId;
+    process.env['AWS_SECRET_ACCESS_KEY'] = BEDROCK_TEST_CREDENTIALS.secretAccessKey;
+    process.env['AWS_SESSION_TOKEN'] = 'env-session-token';
+    const response = await make().chat(basicRequest, callContext(CLAUDE));
+    expect(response.choices[0]?.message.content).toBeTruthy();
+    const request = upstream.requests.at(-1);
+    expect(request?.headers['authorization']).toMatch(new RegExp(`^AWS4-HMAC-SHA256 Credential=${BEDROCK_TEST_CREDENTIALS.accessKeyId}/`));
+    expect(request?.headers['x-amz-security-token']).toBe('env-session-token');
+  });
+
+  it('signs with a named profile from a shared credentials file, and reads it once for many requests', async () => {
+    isolateEnvironment();
+    const file = join(directory, 'credentials');
+    writeFileSync(file, `[default]\naws_access_key_id = AKIADEFAULTWRONG0000\naws_secret_access_key = wrong\n\n[switchyard-test]\naws_access_key_id = ${BEDROCK_TEST_CREDENTIALS.accessKeyId}\naws_secret_access_key = ${BEDROCK_TEST_CREDENTIALS.secretAccessKey}\n`);
+    process.env['AWS_SHARED_CREDENTIALS_FILE'] = file;
+    const adapter = make({ profile: 'switchyard-test' });
+    await adapter.chat(basicRequest, callContext(CLAUDE));
+    // the chain memoizes: a changed file does not matter until the credentials expire
+    writeFileSync(file, '[switchyard-test]\naws_access_key_id = AKIACHANGED000000000\naws_secret_access_key = changed\n');
+    await adapter.chat(basicRequest, callContext(CLAUDE));
+    expect(upstream.requests).toHaveLength(2);
+    for (const request of upstream.requests) expect(request.headers['authorization']).toContain(`Credential=${BEDROCK_TEST_CREDENTIALS.accessKeyId}/`);
+  });
+
+  it('uses AWS_PROFILE when no profile is configured', async () => {
+    isolateEnvironment();
+    const file = join(directory, 'credentials-env-profile');
+    writeFileSync(file, `[from-env]\naws_access_key_id = ${BEDROCK_TEST_CREDENTIALS.accessKeyId}\naws_secret_access_key = ${BEDROCK_TEST_CREDENTIALS.secretAccessKey}\n`);
+    process.env['AWS_SHARED_CREDENTIALS_FILE'] = file;
+    process.env['AWS_PROFILE'] = 'from-env';
+    await make().chat(basicRequest, callContext(CLAUDE));
+    expect(upstream.requests.at(-1)?.headers['authorization']).toContain(`Credential=${BEDROCK_TEST_CREDENTIALS.accessKeyId}/`);
+  });
+
+  it('fails with upstream_auth_error, before any upstream call, when the chain finds nothing, naming no secret', async () => {
+    isolateEnvironment();
+    const file = join(directory, 'credentials-other');
+    writeFileSync(file, `[other]\naws_access_key_id = ${BEDROCK_TEST_CREDENTIALS.accessKeyId}\naws_secret_access_key = ${BEDROCK_TEST_CREDENTIALS.secretAccessKey}\n`);
+    process.env['AWS_SHARED_CREDENTIALS_FILE'] = file;
+    const error = await rejection(make({ profile: 'nowhere' }).chat(basicRequest, callContext(CLAUDE)));
+    expect(error).toMatchObject({ code: 'upstream_auth_error', provider: 'bedrock' });
+    expect(upstream.requests).toHaveLength(0);
+    const told = `${error.message} ${String(error.cause)} ${JSON.stringify(error)}`;
+    expect(told).not.toContain(BEDROCK_TEST_CREDENTIALS.secretAccessKey);
+  });
+
+  it('refuses a profile together with static keys or an API key', () => {
+    expect(() => make({ profile: 'p', ...BEDROCK_TEST_CREDENTIALS })).toThrow(/not both/);
+    expect(() => make({ profile: 'p', apiKey: 'ABSK-key' })).toThrow(/not several/);
+    expect(() => make({ accessKeyId: BEDROCK_TEST_CREDENTIALS.accessKeyId })).toThrow(/together/);
+  });
+});
