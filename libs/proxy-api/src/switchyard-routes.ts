@@ -74,7 +74,7 @@ export const switchyardRoutes: FastifyPluginAsync<SwitchyardRoutesOptions> = asy
     request.switchyardUpstreamHeaders = {};
     reply.header('x-request-id', request.id);
   });
-  const { metrics } = await registerObservability(app, gateway, { ...options, requestLog: requestLog?.log });
+  const { metrics, tracing } = await registerObservability(app, gateway, { ...options, requestLog: requestLog?.log });
   // requests refused before a route hands them to the engine get a row, a log line and metrics too
   reportRefusals(app, gateway);
   if (metrics !== undefined) production.limiter.onShadowRejection = (limit) => metrics.countShadowRejection(limit);
@@ -88,5 +88,5 @@ export const switchyardRoutes: FastifyPluginAsync<SwitchyardRoutesOptions> = asy
   const ui = options.ui ?? options.admin?.masterKey !== undefined;
   if (ui !== false) await uiRoutes(app, ui === true ? {} : ui, options.ui !== undefined);
   // the universal proxy lives in its own scope: it streams bodies, never parses them
-  if (options.proxy !== false) void app.register(proxyRoutes, { gateway, pricing: pricing.registry, proxy: options.proxy ?? {} });
+  if (options.proxy !== false) void app.register(proxyRoutes, { gateway, pricing: pricing.registry, proxy: options.proxy ?? {}, ...(tracing === undefined ? {} : { tracing }) });
 };

@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import { Writable } from 'node:stream';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { createMockUpstream, requireService, TEST_REDIS_URL, type MockUpstream } from '@switchyard/testing';
 import type { Logger } from '@switchyard/proxy-core';
 import type { FastifyInstance } from 'fastify';
@@ -24,6 +25,10 @@ const engineLog = (level: string) => (fields: object, message?: string) => {
   lines.push(JSON.stringify({ level, ...fields, msg: message }, (_key, value: unknown) => (value instanceof Error ? { message: value.message, stack: value.stack, cause: String(value.cause) } : value)));
 };
 const engineLogger: Logger = { trace: engineLog('trace'), debug: engineLog('debug'), info: engineLog('info'), warn: engineLog('warn'), error: engineLog('error') };
+
+// every span the app records, serialised whole when the test looks for the canaries
+const spans = new InMemorySpanExporter();
+const tracerProvider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] });
 
 let upstream: MockUpstream;
 let app: FastifyInstance;
@@ -50,6 +55,7 @@ beforeAll(async () => {
       logger: engineLogger,
     },
     logger: { level: 'trace', stream: sink },
+    tracing: { tracer: tracerProvider.getTracer('canary') },
     admin: { masterKey: MASTER },
     keys: [{ key: CANARY_STATIC, name: 'canary-static', rpm: 1000, maxParallel: 1, budget: { usd: 100 } }],
     keyStore: store,
@@ -65,6 +71,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await app.close();
   await upstream.close();
+  await tracerProvider.shutdown();
   if (redisUp) {
     const cleaner = new Redis(TEST_REDIS_URL);
     const keys = await cleaner.keys(`${keyPrefix}*`);
@@ -155,7 +162,7 @@ async function clientAborts(key: string, keyId: string): Promise<void> {
 }
 
 describe('a planted canary key', () => {
-  it('never appears in a log line, a response, a stored row or a Redis value', { timeout: 60_000 }, async () => {
+  it('never appears in a log line, a span, a response, a stored row or a Redis value', { timeout: 60_000 }, async () => {
     for (const key of [CANARY_STATIC, createdKey]) {
       await call(key, chat()); // success
       await call(key, chat('gpt', { stream: true })); // streamed success
@@ -206,9 +213,17 @@ describe('a planted canary key', () => {
     }
     const upstreamSaw = upstreamSeen.join('') + JSON.stringify(upstream.requests);
     expect(lines.length).toBeGreaterThan(20);
+    const finished = spans.getFinishedSpans();
+    const traced = JSON.stringify(
+      finished.map((span) => ({ name: span.name, attributes: span.attributes, events: span.events, status: span.status, links: span.links, resource: span.resource.attributes })),
+    );
+    // the spans cover successes, streams and upstream failures
+    expect(finished.some((span) => span.attributes['gen_ai.response.finish_reasons'] !== undefined && span.attributes['gen_ai.request.stream'] === true)).toBe(true);
+    expect(finished.some((span) => span.attributes['error.type'] === 'upstream_error')).toBe(true);
+    expect(traced.includes(CANARY_UPSTREAM), 'spans contain the provider key').toBe(false);
     for (const canary of [CANARY_STATIC, createdKey]) {
       const core = canary.slice(6, -4); // the secret without its prefix and the shown hint
-      for (const [where, text] of [['logs', lines.join('')], ['responses', seen.join('')], ['stored keys', stored], ['redis', redisValues.join('')], ['upstream requests', upstreamSaw]] as const) {
+      for (const [where, text] of [['logs', lines.join('')], ['spans', traced], ['responses', seen.join('')], ['stored keys', stored], ['redis', redisValues.join('')], ['upstream requests', upstreamSaw]] as const) {
         expect(text.includes(core), `${where} contain the canary`).toBe(false);
       }
     }

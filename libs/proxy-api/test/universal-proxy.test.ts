@@ -1,6 +1,8 @@
 import { once } from 'node:events';
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { SpanKind } from '@opentelemetry/api';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { GatewayPlugin, RequestContext } from '@switchyard/proxy-core';
 import { createMockUpstream, type MockUpstream } from '@switchyard/testing';
 import type { FastifyInstance } from 'fastify';
@@ -25,6 +27,8 @@ let base: string;
 let guarded: FastifyInstance;
 let guardedBase: string;
 const ended: RequestContext[] = [];
+const spans = new InMemorySpanExporter();
+const tracerProvider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] });
 
 const recorder: GatewayPlugin = { name: 'test:request-log', apply: (hooks) => hooks.onRequestEnd.tap('test:request-log', (context) => ended.push(context)) };
 
@@ -67,6 +71,7 @@ beforeAll(async () => {
   app = createApp({
     gateway: { providers: [{ name: 'mock', type: 'mock' }], plugins: [recorder] },
     pricing: { now: () => new Date('2026-11-23T12:00:00Z') },
+    tracing: { tracer: tracerProvider.getTracer('proxy') },
     proxy: {
       // the test maps the openai prefix to the mock upstream and allows loopback explicitly
       routes: { openai: `${upstream.url}/v1`.replace(/\/v1$/, '') },
@@ -90,11 +95,13 @@ afterAll(async () => {
   await guarded.close();
   await upstream.close();
   await new Promise<void>((resolve) => canary.close(() => resolve()));
+  await tracerProvider.shutdown();
 });
 
 beforeEach(() => {
   upstream.reset();
   ended.length = 0;
+  spans.reset();
 });
 
 async function settled(): Promise<RequestContext> {
@@ -115,6 +122,22 @@ describe('universal proxy: the official openai client through /proxy/openai/v1',
     expect(context.usage).toMatchObject({ prompt_tokens: 19, completion_tokens: 10, total_tokens: 29 });
     // 19 x $0.15 + 10 x $0.60, per million
     expect(context.costUsd).toBe(0.00000885);
+  });
+
+  it('records a request span and a client span for the exchange, continuing the client trace upstream', async () => {
+    const traceId = '0af7651916cd43dd8448eb211c80319c';
+    await client().chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Hello!' }] }, { headers: { traceparent: `00-${traceId}-b7ad6b7169203331-01` } });
+    await settled();
+    const server = spans.getFinishedSpans().find((span) => span.kind === SpanKind.SERVER);
+    const exchange = spans.getFinishedSpans().find((span) => span.kind === SpanKind.CLIENT);
+    expect(server?.name).toBe('proxy gpt-4o-mini');
+    expect(server?.spanContext().traceId).toBe(traceId);
+    expect(server?.parentSpanContext?.spanId).toBe('b7ad6b7169203331');
+    expect(server?.attributes).toMatchObject({ 'gen_ai.operation.name': 'chat', 'gen_ai.provider.name': 'openai', 'gen_ai.response.model': 'gpt-4o-mini', 'gen_ai.usage.input_tokens': 19, 'gen_ai.usage.output_tokens': 10, 'http.response.status_code': 200 });
+    expect(exchange?.parentSpanContext?.spanId).toBe(server?.spanContext().spanId);
+    expect(exchange?.attributes).toMatchObject({ 'server.address': '127.0.0.1', 'server.port': Number(new URL(upstream.url).port), 'gen_ai.usage.output_tokens': 10 });
+    expect(upstream.requests[0]?.headers['traceparent']).toBe(`00-${traceId}-${exchange?.spanContext().spanId}-01`);
+    expect(JSON.stringify(spans.getFinishedSpans().map((span) => span.attributes))).not.toContain(PROVIDER_SECRET);
   });
 
   it('streams unchanged and is metered from the tee', async () => {

@@ -68,3 +68,9 @@ export { LOG_REDACT_CENSOR, LOG_REDACT_PATHS } from './logs/log-redact-paths';
 // metrics
 export { createMetrics, METRICS_DEFAULTS, overheadMs } from './metrics/create-metrics';
 export type { MetricsOptions, SwitchyardMetrics } from './metrics/create-metrics';
+
+// OpenTelemetry spans
+export { createTracing } from './tracing/create-tracing';
+export type { SwitchyardTracing, TracingOptions } from './tracing/create-tracing';
+export { GENAI, genaiOperation, genaiProviderName } from './tracing/genai-attributes';
+export { spanContextFromTraceparent, traceparentOf } from './tracing/w3c-trace-context';

@@ -1,4 +1,4 @@
-import type { MetricsOptions, RequestLog, RequestLogOptions, SwitchyardMetrics } from '@switchyard/proxy-logging';
+import type { MetricsOptions, RequestLog, RequestLogOptions, SwitchyardMetrics, SwitchyardTracing, TracingOptions } from '@switchyard/proxy-logging';
 
 /** Logs, metrics, request log and tracing context of the Switchyard routes. */
 export interface ObservabilityOptions {
@@ -13,4 +13,12 @@ export interface ObservabilityOptions {
    * `createMetrics()`; `false` turns them off. @default true
    */
   metrics?: boolean | MetricsOptions | SwitchyardMetrics;
+  /**
+   * OpenTelemetry spans through `@opentelemetry/api` (a request span, a span per upstream
+   * attempt, W3C trace context continued and propagated upstream): `true` uses the global
+   * tracer, which records nothing until the application registers an OpenTelemetry SDK;
+   * options (`{ tracer }`) or an instance from `createTracing()`; `false` turns them off and
+   * forwards the client's `traceparent` unchanged. @default true
+   */
+  tracing?: boolean | TracingOptions | SwitchyardTracing;
 }

@@ -1,5 +1,15 @@
 import type { Gateway, RequestMetadata } from '@switchyard/proxy-core';
-import { createMetrics, createRequestLog, overheadMs, readTracingHeaders, type RequestLog, type RequestLogOptions, type SwitchyardMetrics } from '@switchyard/proxy-logging';
+import {
+  createMetrics,
+  createRequestLog,
+  createTracing,
+  overheadMs,
+  readTracingHeaders,
+  type RequestLog,
+  type RequestLogOptions,
+  type SwitchyardMetrics,
+  type SwitchyardTracing,
+} from '@switchyard/proxy-logging';
 import type { FastifyInstance } from 'fastify';
 import type { ObservabilityOptions } from './observability-options';
 import { dashboardRoutes } from './dashboard-routes';
@@ -11,15 +21,23 @@ function isRequestLog(value: RequestLog | RequestLogOptions): value is RequestLo
   return 'queue' in value && 'plugin' in value;
 }
 
+function isTracing(value: unknown): value is SwitchyardTracing {
+  return typeof value === 'object' && value !== null && 'startExchange' in value && 'plugin' in value;
+}
+
 function isMetrics(value: unknown): value is SwitchyardMetrics {
   return typeof value === 'object' && value !== null && 'scrape' in value && 'plugin' in value;
 }
 
 /**
- * Tracing context on every route, the request log and its admin query API, `/metrics` and the
- * `x-switchyard-overhead-ms` header. Register after the hook that resets request metadata.
+ * Tracing context on every route, the request log and its admin query API, `/metrics`, the
+ * `x-switchyard-overhead-ms` header and OpenTelemetry spans. Register after the hook that resets request metadata.
  */
-export async function registerObservability(app: FastifyInstance, gateway: Gateway, options: ObservabilityOptions): Promise<{ metrics: SwitchyardMetrics | undefined; overhead: OverheadTracker }> {
+export async function registerObservability(
+  app: FastifyInstance,
+  gateway: Gateway,
+  options: ObservabilityOptions,
+): Promise<{ metrics: SwitchyardMetrics | undefined; overhead: OverheadTracker; tracing: SwitchyardTracing | undefined }> {
   // the requests this app serves (their metadata object travels on the engine's context)
   const served = new WeakSet<RequestMetadata>();
   // tracing context: validated, stored on the row, never forwarded (only W3C trace context is)
@@ -102,5 +120,11 @@ export async function registerObservability(app: FastifyInstance, gateway: Gatew
     const own = overhead.overheadOf(request);
     if (own !== undefined && !reply.sent) void reply.header('x-switchyard-overhead-ms', own.toFixed(2));
   });
-  return { metrics, overhead };
+  // last on every hook: spans observe what the other plugins made of the request
+  let tracing: SwitchyardTracing | undefined;
+  if (options.tracing !== false) {
+    tracing = isTracing(options.tracing) ? options.tracing : createTracing({ ...(typeof options.tracing === 'object' ? options.tracing : {}), logger: app.log });
+    tracing.plugin.apply(gateway.hooks);
+  }
+  return { metrics, overhead, tracing };
 }

@@ -9,6 +9,7 @@ import {
   type MeterExchange,
   type MeterRegistry,
   type PricingRegistry,
+  type SwitchyardTracing,
 } from '@switchyard/proxy-logging';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { request as undiciRequest, type Dispatcher } from 'undici';
@@ -23,6 +24,8 @@ export interface ProxyRoutesOptions {
   gateway: Gateway;
   pricing: PricingRegistry;
   proxy: ProxyOptions;
+  /** Spans of pass-through exchanges (the same instance the engine's spans come from). */
+  tracing?: SwitchyardTracing;
 }
 
 const TEXTUAL = /^(text\/|application\/(json|x-ndjson|graphql|xml|problem\+json|vnd\.amazon\.eventstream|x-amz-json)|application\/[a-z0-9.+-]*\+json)/;
@@ -46,7 +49,7 @@ function hasBody(raw: IncomingMessage): boolean {
  * streams both bodies through unchanged, while a bounded copy of each is metered after the
  * client got its last byte. Registered in its own scope: bodies are never parsed here.
  */
-export const proxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async (app, { gateway, pricing, proxy }) => {
+export const proxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async (app, { gateway, pricing, proxy, tracing }) => {
   validateProxyOptions(proxy);
   const meters: MeterRegistry = proxy.meterRegistry ?? createMeterRegistry({ meters: proxy.meters ?? [], hostProviders: proxy.hostProviders ?? {} });
   const routes: Record<string, string> = { ...BUILTIN_PROXY_ROUTES, ...proxy.routes };
@@ -83,6 +86,7 @@ export const proxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async (app, {
     context.providerType = meter?.name ?? 'http';
     const key = meter === undefined ? undefined : keys.get(meter.name);
     const headers = upstreamRequestHeaders(request.headers, url, request.switchyardUpstreamHeaders, key);
+    tracing?.startExchange(context, url, headers);
     const requestCapture = new BodyCapture(TEXTUAL.test(firstHeader(request.headers['content-type']) ?? '') ? PROXY_DEFAULTS.maxRequestCaptureBytes : 0);
     const body = hasBody(request.raw) ? request.raw.pipe(requestCapture) : undefined;
 
