@@ -7,6 +7,7 @@ import type { ConfigFile } from './config/config-schema';
 import { ConfigError } from './config/config-error';
 import { contextOptionsFromConfig } from './config/context-config';
 import { observabilityOptionsFromConfig } from './config/observability-config';
+import { startTelemetry } from './telemetry/start-telemetry';
 
 /** Where and how to start. */
 export interface StartOptions {
@@ -75,6 +76,8 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
   const observability = observabilityOptionsFromConfig(config, env);
   const { metrics } = options;
   if (metrics !== undefined && observability.metrics !== false) observability.metrics = metrics;
+  // the OpenTelemetry SDK, only when an OTLP endpoint is configured: the libraries' spans then record
+  const telemetry = await startTelemetry(options.env ?? {});
   const app = createApp({
     gateway: {
       providers: config.providers,
@@ -105,6 +108,8 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     ...(logger === undefined ? { logger: false } : { loggerInstance: logger }),
   });
   if (metrics !== undefined) app.addHook('onClose', async () => metrics.close());
+  // after the drain: every request's spans have ended; export what is buffered
+  if (telemetry !== undefined) app.addHook('onClose', async () => telemetry.shutdown());
   if (options.clusterWorker === true) {
     const worker = String(process.pid);
     app.addHook('onSend', async (_request, reply) => {
