@@ -69,9 +69,10 @@ describe('createMetrics', () => {
     expect(await value(metrics, 'switchyard_breaker_state', { target: 'primary/gpt-4o-mini' })).toBe(2);
   });
 
-  it('reports request log queue counters (dropped rows, store errors)', async () => {
-    metrics.observeRequestLog({ queued: 3, written: 10, dropped: 2, storeErrors: 4 });
+  it('reports request log queue counters (dropped and rejected rows, store errors)', async () => {
+    metrics.observeRequestLog({ queued: 3, written: 10, dropped: 2, rejected: 5, storeErrors: 4 });
     expect(await value(metrics, 'switchyard_log_rows_dropped_total')).toBe(2);
+    expect(await value(metrics, 'switchyard_log_rows_rejected_total')).toBe(5);
     expect(await value(metrics, 'switchyard_log_store_errors_total')).toBe(4);
     expect(await value(metrics, 'switchyard_log_queue_rows')).toBe(3);
   });

@@ -88,6 +88,7 @@ export function createMetrics(options: MetricsOptions = {}): SwitchyardMetrics {
   const queues: RequestLogQueueStats[] = [];
   const sum = (pick: (stats: RequestLogQueueStats) => number): number => queues.reduce((total, stats) => total + pick(stats), 0);
   new Counter({ name: 'switchyard_log_rows_dropped_total', help: 'Request log rows dropped because the queue was full.', registers, collect() { this.reset(); this.inc(sum((s) => s.dropped)); } });
+  new Counter({ name: 'switchyard_log_rows_rejected_total', help: 'Request log rows the store refused as invalid (dropped; the rest of their batch is written).', registers, collect() { this.reset(); this.inc(sum((s) => s.rejected)); } });
   new Counter({ name: 'switchyard_log_store_errors_total', help: 'Failed request log store writes (retried).', registers, collect() { this.reset(); this.inc(sum((s) => s.storeErrors)); } });
   new Counter({ name: 'switchyard_log_rows_written_total', help: 'Request log rows written.', registers, collect() { this.reset(); this.inc(sum((s) => s.written)); } });
   new Gauge({ name: 'switchyard_log_queue_rows', help: 'Request log rows waiting to be written.', registers, collect() { this.set(sum((s) => s.queued)); } });

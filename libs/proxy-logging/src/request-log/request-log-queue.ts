@@ -32,8 +32,10 @@ export interface RequestLogQueueStats {
   /** Rows waiting to be written. */
   queued: number;
   written: number;
-  /** Rows refused because the queue was full. */
+  /** Rows refused because the queue was full (or still unwritten at shutdown). */
   dropped: number;
+  /** Rows the store refused as invalid, written one by one and dropped (the rest of their batch is kept). */
+  rejected: number;
   /** Failed store writes (each retried). */
   storeErrors: number;
 }
@@ -56,7 +58,7 @@ export class RequestLogQueue {
   #writing: Promise<void> | undefined;
   #retryMs = 0;
   #closed = false;
-  readonly stats: RequestLogQueueStats = { queued: 0, written: 0, dropped: 0, storeErrors: 0 };
+  readonly stats: RequestLogQueueStats = { queued: 0, written: 0, dropped: 0, rejected: 0, storeErrors: 0 };
 
   constructor(options: RequestLogQueueOptions) {
     this.#store = options.store;
@@ -110,19 +112,47 @@ export class RequestLogQueue {
   async #writeAll(): Promise<void> {
     while (this.#rows.length > 0) {
       const batch = this.#rows.slice(0, this.#batch);
+      let done = batch.length;
       try {
         await this.#store.write(batch);
+        this.stats.written += batch.length;
       } catch (error) {
         this.stats.storeErrors += 1;
-        this.#retryMs = Math.min(this.#retryMs === 0 ? this.#retryMin : this.#retryMs * 2, this.#retryMax);
-        this.#logger?.warn({ store: this.#store.kind, queued: this.#rows.length, retryInMs: this.#retryMs, err: { message: (error as Error).message } }, 'request log store write failed; rows stay queued');
-        return;
+        done = this.#store.isRowRejection?.(error) === true ? await this.#writeOneByOne(batch) : 0;
+        if (done < batch.length) {
+          this.#rows.splice(0, done);
+          this.stats.queued = this.#rows.length;
+          this.#retryMs = Math.min(this.#retryMs === 0 ? this.#retryMin : this.#retryMs * 2, this.#retryMax);
+          this.#logger?.warn({ store: this.#store.kind, queued: this.#rows.length, retryInMs: this.#retryMs, err: { message: (error as Error).message } }, 'request log store write failed; rows stay queued');
+          return;
+        }
       }
-      this.#rows.splice(0, batch.length);
-      this.stats.written += batch.length;
+      this.#rows.splice(0, done);
       this.stats.queued = this.#rows.length;
       this.#retryMs = 0;
     }
+  }
+
+  /**
+   * After the store refused a batch's data: each row alone, so one bad row cannot hold up the
+   * queue forever. Returns how many rows from the head were settled (written or rejected); it
+   * stops at the first failure that is not a rejection (the store went down meanwhile).
+   */
+  async #writeOneByOne(batch: readonly RequestLogRow[]): Promise<number> {
+    let settled = 0;
+    for (const row of batch) {
+      try {
+        await this.#store.write([row]);
+        this.stats.written += 1;
+      } catch (error) {
+        if (this.#store.isRowRejection?.(error) !== true) return settled;
+        this.stats.rejected += 1;
+        // the id and the error code only: a driver's message may quote the refused value
+        this.#logger?.error({ store: this.#store.kind, id: row.id, code: (error as { code?: unknown }).code }, 'request log row refused by the store; dropped');
+      }
+      settled += 1;
+    }
+    return settled;
   }
 
   /** Writes everything queued now; resolves when the queue is empty or a write failed. */

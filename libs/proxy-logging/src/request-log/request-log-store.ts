@@ -6,5 +6,11 @@ export interface RequestLogStore {
   readonly kind: string;
   /** Persists a batch; rejects (and the queue retries the batch) when the store is down. */
   write(rows: readonly RequestLogRow[]): Promise<void>;
+  /**
+   * True when `error` means the store refused the rows themselves (a constraint or a value it
+   * cannot hold), not that it is unreachable: the queue then writes the batch row by row and
+   * drops only the rows refused again, instead of retrying a batch that can never succeed.
+   */
+  isRowRejection?(error: unknown): boolean;
   close(): Promise<void>;
 }

@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestSchema } from '../../test/pg-schema';
 import { row } from '../../test/request-log-fixtures';
 import { openDatabase } from '../sql/open-database';
+import { RequestLogQueue } from './request-log-queue';
 import { SqlRequestLogStore } from './sql-request-log-store';
 
 const pgUp = await requireService('PostgreSQL', TEST_DATABASE_URL);
@@ -102,6 +103,18 @@ function suite(name: string, open: () => Promise<{ store: SqlRequestLogStore; do
       expect(plan).toMatchObject({ span_id: 'plan', parent_span_id: 'root', requests: 2, cost_usd: 0.75, total_cost_usd: 2.75, latency_ms: 10 });
       expect(plan.children[0]).toMatchObject({ span_id: 'tool', total_cost_usd: 2, children: [] });
       expect(await store.run('missing')).toBeUndefined();
+    });
+
+    it('drops only the rows the database refuses: the rest of their batch is written and the queue moves on', async () => {
+      const queue = new RequestLogQueue({ store, flushIntervalMs: 60_000 });
+      const bad = row({ id: 'bad', ts: null as unknown as number }); // ts is NOT NULL
+      for (const r of [row({ id: 'a', ts: 1 }), bad, row({ id: 'b', ts: 2 })]) queue.push(r);
+      await queue.flush();
+      expect(queue.stats).toMatchObject({ queued: 0, written: 2, rejected: 1, dropped: 0, storeErrors: 1 });
+      queue.push(row({ id: 'c', ts: 3 }));
+      await queue.flush();
+      expect((await store.list({})).data.map((r) => r.id)).toEqual(['c', 'b', 'a']);
+      expect(store.isRowRejection(new Error('connect ECONNREFUSED 127.0.0.1:5432'))).toBe(false);
     });
 
     it('deletes old rows in bounded batches', async () => {

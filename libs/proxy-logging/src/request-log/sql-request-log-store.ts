@@ -115,6 +115,18 @@ export class SqlRequestLogStore implements RequestLogStore {
     });
   }
 
+  /**
+   * The database refused the data, not the connection: PostgreSQL SQLSTATE classes 22 (data
+   * exception) and 23 (integrity constraint); SQLite constraint, type and size errors, and the
+   * driver's own refusal to bind a value.
+   */
+  isRowRejection(error: unknown): boolean {
+    const code = (error as { code?: unknown } | null)?.code;
+    if (this.db.dialect === 'postgres') return typeof code === 'string' && /^2[23]/.test(code);
+    if (typeof code === 'string') return /^SQLITE_(CONSTRAINT|MISMATCH|TOOBIG|RANGE)/.test(code);
+    return error instanceof TypeError || error instanceof RangeError;
+  }
+
   /** One page of rows, newest first, with the cursor of the next page. */
   async list(query: RequestListQuery): Promise<{ data: RequestLogRow[]; next_cursor: string | null }> {
     await this.ready();
