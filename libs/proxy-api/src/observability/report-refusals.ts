@@ -63,7 +63,7 @@ export function reportRefusals(app: FastifyInstance, gateway: Gateway): void {
     // the request arrived `elapsedTime` ago: the row keeps its arrival time and whole duration
     const elapsedMs = reply.elapsedTime;
     const context: RequestContext = {
-      ...createRequestContext({ requestId: request.id, endpoint, metadata: request.switchyardMetadata ?? {} }),
+      ...createRequestContext({ requestId: request.id, endpoint, metadata: request.switchyardMetadata ?? {}, upstreamHeaders: request.switchyardUpstreamHeaders ?? {} }),
       startedAt: Math.round(Date.now() - elapsedMs),
       startMark: performance.now() - elapsedMs,
     };

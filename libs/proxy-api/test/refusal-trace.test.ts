@@ -1,0 +1,40 @@
+import { SpanStatusCode } from '@opentelemetry/api';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
+import { createApp } from '../src/create-app';
+
+// A request refused before the engine (here: a bad client key) still continues the client's
+// trace: its request span is a child of the W3C traceparent it sent.
+
+const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
+const PARENT_ID = '00f067aa0ba902b7';
+const spans = new InMemorySpanExporter();
+const tracerProvider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] });
+let app: FastifyInstance;
+
+beforeAll(async () => {
+  app = createApp({
+    logger: false,
+    gateway: { providers: [{ name: 'mock', type: 'mock' }], models: [{ name: 'demo', targets: [{ provider: 'mock', model: 'echo' }] }] },
+    keys: [{ key: 'sk-sy-refusal-trace-key-0000000000000', name: 'team' }],
+    tracing: { tracer: tracerProvider.getTracer('refusal-trace') },
+  });
+  await app.ready();
+});
+afterAll(async () => app.close());
+
+it('gives a refused request a span in the trace the client sent', async () => {
+  const response = await app.inject({
+    method: 'POST',
+    url: '/v1/chat/completions',
+    headers: { authorization: 'Bearer sk-sy-not-a-key', traceparent: `00-${TRACE_ID}-${PARENT_ID}-01` },
+    payload: { model: 'demo', messages: [{ role: 'user', content: 'hi' }] },
+  });
+  expect(response.statusCode).toBe(401);
+  await vi.waitFor(() => expect(spans.getFinishedSpans()).toHaveLength(1));
+  const [span] = spans.getFinishedSpans();
+  expect(span!.spanContext().traceId).toBe(TRACE_ID);
+  expect(span!.parentSpanContext?.spanId).toBe(PARENT_ID);
+  expect(span!.status.code).toBe(SpanStatusCode.ERROR);
+});
