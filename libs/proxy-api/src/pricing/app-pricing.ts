@@ -25,14 +25,22 @@ export interface AppPricing {
   budgetEstimator(gateway: Gateway): CostEstimator;
 }
 
+/** How many prompts a legacy completion body holds: a list of strings or of token arrays is a batch. */
+function promptCount(prompt: unknown): number {
+  if (!Array.isArray(prompt)) return 1;
+  return prompt.length > 0 && prompt.every((item) => typeof item === 'string' || Array.isArray(item)) ? prompt.length : 1;
+}
+
 /** A chat request as the estimator reads it: legacy completions carry a `prompt` instead of messages. */
 function asChatRequest(body: unknown, model: string): ChatCompletionRequest | undefined {
   if (typeof body !== 'object' || body === null) return undefined;
-  const request = body as Partial<ChatCompletionRequest> & { prompt?: unknown };
+  const request = body as Partial<ChatCompletionRequest> & { prompt?: unknown; best_of?: unknown };
   if (Array.isArray(request.messages)) return request as ChatCompletionRequest;
   if (request.prompt === undefined) return undefined;
   const content = typeof request.prompt === 'string' ? request.prompt : JSON.stringify(request.prompt);
-  return { ...request, model, messages: [{ role: 'user', content }] };
+  // a legacy completion generates best_of (at least n) choices per prompt, and bills them all
+  const perPrompt = Math.max(1, typeof request.n === 'number' ? request.n : 1, typeof request.best_of === 'number' ? request.best_of : 1);
+  return { ...request, model, messages: [{ role: 'user', content }], n: perPrompt * promptCount(request.prompt) };
 }
 
 /**
