@@ -69,10 +69,16 @@ describe('OTLP span export from the gateway process', { timeout: 60_000 }, () =>
   beforeAll(async () => {
     upstream = await createMockUpstream();
     receiver = createServer((request, response) => {
-      void readBody(request).then((text) => {
-        exports.push({ path: request.url ?? '', contentType: request.headers['content-type'], body: JSON.parse(text) as ExportRequest });
-        response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-      });
+      void readBody(request)
+        .then((text) => {
+          exports.push({ path: request.url ?? '', contentType: request.headers['content-type'], body: JSON.parse(text) as ExportRequest });
+          response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+        })
+        .catch((error: unknown) => {
+          // a body that is not OTLP JSON fails the test through the missing export, not as an unhandled rejection
+          exports.push({ path: `unparseable: ${String(error)}`, contentType: request.headers['content-type'], body: { resourceSpans: [] } });
+          response.writeHead(400).end();
+        });
     });
     receiver.listen(0, '127.0.0.1');
     await once(receiver, 'listening');

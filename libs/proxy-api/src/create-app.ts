@@ -29,7 +29,9 @@ function loggerOptions(options: AppOptions): Pick<FastifyServerOptions, 'logger'
     }
     return { loggerInstance: options.loggerInstance };
   }
-  const logger = options.logger ?? false;
+  const given = options.logger ?? false;
+  // `true` means default settings, and the default settings redact
+  const logger = given === true ? {} : given;
   if (typeof logger !== 'object' || 'redact' in logger) return { logger };
   return { logger: { ...logger, redact: { paths: [...LOG_REDACT_PATHS], censor: LOG_REDACT_CENSOR } } };
 }

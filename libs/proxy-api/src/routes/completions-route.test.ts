@@ -18,6 +18,8 @@ beforeAll(async () => {
       models: [
         { name: 'instruct', targets: [{ provider: 'openai', model: 'gpt-3.5-turbo-instruct' }], fallbacks: ['flash'] },
         { name: 'flash', targets: [{ provider: 'gemini', model: 'gemini-2.5-flash' }] },
+        { name: 'chat-first', targets: [{ provider: 'gemini', model: 'gemini-2.5-flash' }], fallbacks: ['instruct-only'] },
+        { name: 'instruct-only', targets: [{ provider: 'openai', model: 'gpt-3.5-turbo-instruct' }] },
       ],
       retry: { maxRetries: 0 },
     },
@@ -136,6 +138,21 @@ describe('POST /v1/completions natively', () => {
     const body = response.json<Completion>();
     expect(body.choices[0]?.text).toMatch(/^Say this is a test\n\nHello there/);
     expect(body.model).toBe('gemini-2.5-flash');
+  });
+
+  it('passes over a chat-translated target that cannot serve a completions-only field, to a native one', async () => {
+    const response = await complete({ model: 'chat-first', prompt: 'Say this is a test', logprobs: 1 });
+    expect(response.statusCode).toBe(200);
+    expect(upstream.requests.map((r) => r.path)).toEqual(['/v1/completions']);
+    expect(response.json<Completion>().choices[0]?.logprobs).not.toBeNull();
+  });
+
+  it("answers with the native target's failure, not the chat fallback's refusal of a completions-only field", async () => {
+    upstream.fault({ kind: 'status', status: 503, match: { path: '/v1/completions' } });
+    const response = await complete({ model: 'instruct', prompt: 'Say this is a test', logprobs: 1 });
+    expect(response.statusCode).toBeGreaterThanOrEqual(500);
+    expect(response.json<{ error: { code: string } }>().error.code).not.toBe('unsupported_feature');
+    expect(upstream.requests.map((r) => r.path)).toEqual(['/v1/completions']);
   });
 
   it('falls back for a stream too: a native stream that fails before any content goes to the chat target', async () => {

@@ -7,9 +7,9 @@ import type { CompletionRequest } from '../wire/openai-completions';
 export const LEGACY_COMPLETION_DEFAULTS = { maxTokens: 16 } as const;
 
 /**
- * The member of a completion's chat view that carries what chat has no field for. Hooks and
- * the response cache see it (so requests that differ only there never share an answer);
- * it is removed before a chat request goes upstream.
+ * The member of a completion's chat view that carries what chat has no field for. Hooks see
+ * it; it is removed before a chat request goes upstream. (The response cache keys only chat
+ * requests today, so completions are never cached.)
  */
 export const LEGACY_COMPLETION_FIELD = 'legacy_completion';
 

@@ -321,6 +321,22 @@ describe('legacy completions', () => {
     expect(context.attempts.map((attempt) => attempt.ok)).toEqual([true]);
   });
 
+  it('reports a completion it refuses before any attempt: onError and onRequestEnd see it once', async () => {
+    const gateway = instruct();
+    const ended: RequestContext[] = [];
+    const errors: string[] = [];
+    gateway.hooks.onError.tap('errors', (error) => errors.push(error.code));
+    gateway.hooks.onRequestEnd.tap('end', (context) => ended.push(context));
+    await expect(gateway.complete({ model: 'instruct', prompt: ['a', 'b'] })).rejects.toMatchObject({ code: 'invalid_request' });
+    await expect(gateway.streamComplete({ model: 'instruct', prompt: ['a', 'b'] })).rejects.toMatchObject({ code: 'invalid_request' });
+    expect(errors).toEqual(['invalid_request', 'invalid_request']);
+    expect(ended.map((context) => [context.endpoint, context.requestedModel, context.error?.code])).toEqual([
+      ['completions', 'instruct', 'invalid_request'],
+      ['completions', 'instruct', 'invalid_request'],
+    ]);
+    expect(upstream.requests).toHaveLength(0);
+  });
+
   it('fails over from a native target to the next through chat, each attempt recorded as for chat', async () => {
     upstream.fault({ kind: 'status', status: 500, match: { path: '/v1/completions' } });
     const context = createRequestContext({ endpoint: 'completions' });

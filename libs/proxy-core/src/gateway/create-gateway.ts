@@ -165,7 +165,7 @@ class SwitchyardGateway implements Gateway {
 
   async complete(request: CompletionRequest, options: CallOptions = {}): Promise<TextCompletion> {
     const context = this.#begin('completions', options, false);
-    const answer = await this.#whole(completionChatView(request), context, async (prepared, { adapter, target, signal }) => {
+    const answer = await this.#whole(this.#viewOf(request, context), context, async (prepared, { adapter, target, signal }) => {
       const call = this.#callContext(context, target.model, signal);
       if (adapter.complete !== undefined && adapter.completesNatively?.(target.model) === true) {
         return textCompletionToChat(await adapter.complete(nativeCompletionRequest(prepared, false), call));
@@ -178,7 +178,7 @@ class SwitchyardGateway implements Gateway {
 
   async streamComplete(request: CompletionRequest, options: CallOptions = {}): Promise<AsyncIterable<TextCompletion>> {
     const context = this.#begin('completions', options, true);
-    const stream = await this.#stream(completionChatView({ ...request, stream: true }), context, async (prepared, { adapter, target, signal }) => {
+    const stream = await this.#stream(this.#viewOf({ ...request, stream: true }, context), context, async (prepared, { adapter, target, signal }) => {
       const call = this.#callContext(context, target.model, signal);
       if (adapter.streamComplete !== undefined && adapter.completesNatively?.(target.model) === true) {
         const native = await adapter.streamComplete(nativeCompletionRequest(prepared, true), call);
@@ -431,6 +431,18 @@ class SwitchyardGateway implements Gateway {
     context.error = error;
     observe(this.hooks.onError, this.#logger, error, context);
     return error;
+  }
+
+  /** The chat view of a legacy completion; a request it refuses is reported like any failed request. */
+  #viewOf(request: CompletionRequest, context: RequestContext): ChatCompletionRequest {
+    try {
+      return completionChatView(request);
+    } catch (thrown) {
+      context.requestedModel = request.model;
+      context.error = toSwitchyardError(thrown);
+      this.report(context);
+      throw context.error;
+    }
   }
 
   #end(context: RequestContext): void {

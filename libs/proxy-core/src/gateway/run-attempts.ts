@@ -61,6 +61,8 @@ function dispose(error: SwitchyardError, route: ResolvedRoute): Disposition {
   if (error.code === 'circuit_open' || error.code === 'limiter_rejected') return 'skip';
   // rejected credentials: another target may still answer, a retry of this one will not
   if (error.code === 'upstream_auth_error') return 'skip';
+  // this target cannot serve a feature of the request (raised before any upstream call): another may
+  if (error.code === 'unsupported_feature') return 'skip';
   if (error.code === 'context_length_exceeded' && route.fallbackOn?.contextLengthExceeded === true) return 'fallback';
   if (error.code === 'content_filter' && route.fallbackOn?.contentFilter === true) return 'fallback';
   return error.retryable ? 'retry' : 'fatal';
@@ -113,7 +115,8 @@ export async function runAttempts<T>(
             return await tryTarget(env, context, candidate, target, adapter, deadline, request, attempt);
           } catch (thrown) {
             const error = toSwitchyardError(thrown, adapter.name);
-            lastError = error;
+            // a target that could not even take the request does not hide an earlier upstream failure
+            if (error.code !== 'unsupported_feature' || lastError === undefined) lastError = error;
             if (deadline.aborted) throw error;
             const disposition = dispose(error, candidate);
             if (disposition === 'fatal') throw error;
