@@ -58,6 +58,11 @@ export const BedrockProviderOptionsSchema = Type.Object(
     ),
     /** Titan embeds one text per call: how many calls one embeddings request may have in flight. @default 4 */
     embedConcurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: 32 })),
+    /**
+     * Titan embeds one text per call: the most inputs one embeddings request may carry, since
+     * limiters count the request once however many InvokeModel calls it fans out to. @default 128
+     */
+    titanMaxInputs: Type.Optional(Type.Integer({ minimum: 1, maximum: 2048 })),
     /** Extra static headers for every upstream call (signed with the rest). */
     headers: Type.Optional(Type.Record(Type.String(), Type.String())),
   },
@@ -73,6 +78,7 @@ export const BEDROCK_DEFAULTS = {
   baseUrl: (region: string): string => `https://bedrock-runtime.${region}.amazonaws.com`,
   embeddingInputType: 'search_document',
   embedConcurrency: 4,
+  titanMaxInputs: 128,
 } as const;
 
 type Auth = { kind: 'sigv4'; signer: BedrockRequestSigner } | { kind: 'bearer'; header: string };
@@ -115,6 +121,7 @@ export class BedrockAdapter implements ProviderAdapter {
   readonly #kit: ProviderKit;
   readonly #embeddingInputType: string;
   readonly #embedConcurrency: number;
+  readonly #titanMaxInputs: number;
 
   constructor(options: BedrockProviderOptions & ProviderConfigBase, kit: ProviderKit) {
     this.name = options.name;
@@ -125,6 +132,7 @@ export class BedrockAdapter implements ProviderAdapter {
     this.#kit = kit;
     this.#embeddingInputType = options.embeddingInputType ?? BEDROCK_DEFAULTS.embeddingInputType;
     this.#embedConcurrency = options.embedConcurrency ?? BEDROCK_DEFAULTS.embedConcurrency;
+    this.#titanMaxInputs = options.titanMaxInputs ?? BEDROCK_DEFAULTS.titanMaxInputs;
   }
 
   async chat(request: ChatCompletionRequest, context: ProviderCallContext): Promise<ChatCompletion> {
@@ -151,6 +159,13 @@ export class BedrockAdapter implements ProviderAdapter {
     let vectors: number[][];
     let tokens = 0;
     if (family === 'titan') {
+      if (texts.length > this.#titanMaxInputs) {
+        // another target of the route (one that batches) may still take it
+        throw new SwitchyardError('unsupported_feature', `Provider "${this.name}" embeds with Titan one input per call and takes at most ${this.#titanMaxInputs} inputs per request (titanMaxInputs); this request has ${texts.length}.`, {
+          provider: this.name,
+          param: 'input',
+        });
+      }
       const bodies = texts.map((text) => toTitanEmbeddingBody(text, context.model, request));
       const answers = await mapConcurrent(bodies, this.#embedConcurrency, context.signal, async (body, _index, signal) => {
         const response = await this.#post('invoke', body, { ...context, signal }, 'application/json');

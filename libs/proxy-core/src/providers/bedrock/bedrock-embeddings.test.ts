@@ -116,6 +116,8 @@ describe('bedrock adapter: embeddings', () => {
     expect((await rejection(make().embed({ model: 'x', input: 'a' }, callContext('anthropic.claude-3-5-sonnet-20240620-v1:0')))).code).toBe('unsupported_feature');
     expect((await rejection(make().embed({ model: 'x', input: [[1, 2]] }, callContext(TITAN)))).code).toBe('unsupported_feature');
     expect((await rejection(make().embed({ model: 'x', input: 'a', dimensions: 256 }, callContext(COHERE)))).code).toBe('unsupported_feature');
+    const fanOut = await rejection(make({ titanMaxInputs: 2 }).embed({ model: 'x', input: ['a', 'b', 'c'] }, callContext(TITAN)));
+    expect(fanOut).toMatchObject({ code: 'unsupported_feature', param: 'input' });
     expect(upstream.requests).toHaveLength(0);
   });
 });
