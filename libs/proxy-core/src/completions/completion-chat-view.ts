@@ -32,6 +32,18 @@ function present<T>(value: T | null | undefined): value is T {
   return value !== undefined && value !== null;
 }
 
+/** The fields a legacy completion and a chat request share, with the same meaning and shape. */
+const SHARED_FIELDS = ['temperature', 'top_p', 'stop', 'presence_penalty', 'frequency_penalty', 'logit_bias', 'seed', 'user'] as const;
+
+/** Copies the {@link SHARED_FIELDS} that are set from one request shape to the other. */
+function copySharedFields(from: CompletionRequest | ChatCompletionRequest, to: CompletionRequest | ChatCompletionRequest): void {
+  const source = from as Partial<Record<(typeof SHARED_FIELDS)[number], unknown>>;
+  const target = to as Partial<Record<(typeof SHARED_FIELDS)[number], unknown>>;
+  for (const field of SHARED_FIELDS) {
+    if (present(source[field])) target[field] = source[field];
+  }
+}
+
 /**
  * The chat request a legacy completion travels the gateway as: the prompt as the one user
  * message, the shared sampling fields as they are, the rest under {@link LEGACY_COMPLETION_FIELD}.
@@ -43,15 +55,8 @@ export function completionChatView(request: CompletionRequest): ChatCompletionRe
     messages: [{ role: 'user', content: completionPrompt(request) }],
     max_tokens: request.max_tokens ?? LEGACY_COMPLETION_DEFAULTS.maxTokens,
   };
-  if (present(request.temperature)) view.temperature = request.temperature;
-  if (present(request.top_p)) view.top_p = request.top_p;
+  copySharedFields(request, view);
   if (present(request.n) && request.n !== 1) view.n = request.n;
-  if (present(request.stop)) view.stop = request.stop;
-  if (present(request.presence_penalty)) view.presence_penalty = request.presence_penalty;
-  if (present(request.frequency_penalty)) view.frequency_penalty = request.frequency_penalty;
-  if (present(request.logit_bias)) view.logit_bias = request.logit_bias;
-  if (present(request.seed)) view.seed = request.seed;
-  if (request.user !== undefined) view.user = request.user;
   if (request.stream === true) view.stream_options = { include_usage: request.stream_options?.include_usage === true };
   const legacy: LegacyCompletionFields = {};
   if (request.echo === true) legacy.echo = true;
@@ -81,15 +86,8 @@ export function nativeCompletionRequest(view: ChatCompletionRequest, stream: boo
   const legacy = legacyFields(view);
   const request: CompletionRequest = { model: view.model, prompt: viewPrompt(view) };
   if (present(view.max_tokens)) request.max_tokens = view.max_tokens;
-  if (present(view.temperature)) request.temperature = view.temperature;
-  if (present(view.top_p)) request.top_p = view.top_p;
+  copySharedFields(view, request);
   if (present(view.n)) request.n = view.n;
-  if (present(view.stop)) request.stop = view.stop;
-  if (present(view.presence_penalty)) request.presence_penalty = view.presence_penalty;
-  if (present(view.frequency_penalty)) request.frequency_penalty = view.frequency_penalty;
-  if (present(view.logit_bias)) request.logit_bias = view.logit_bias;
-  if (present(view.seed)) request.seed = view.seed;
-  if (view.user !== undefined) request.user = view.user;
   if (legacy.echo === true) request.echo = true;
   if (legacy.suffix !== undefined) request.suffix = legacy.suffix;
   if (legacy.logprobs !== undefined) request.logprobs = legacy.logprobs;
