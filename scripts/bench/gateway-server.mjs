@@ -20,16 +20,23 @@ const gateway = {
     { name: 'claude-sonnet-4', targets: [{ provider: 'claude', model: 'claude-sonnet-4-20250514' }] },
   ],
 };
-const dir = production ? mkdtempSync(join(tmpdir(), 'switchyard-bench-')) : undefined;
+// BENCH_CONFIG=custom:keys+limits+log+logger+metrics+pricing: a mix of the production
+// features, to measure what each costs on its own (`production` is all six)
+const custom = production || process.env.BENCH_CONFIG?.startsWith('custom:') === true;
+const features = new Set(
+  production ? ['keys', 'limits', 'log', 'logger', 'metrics', 'pricing'] : custom ? process.env.BENCH_CONFIG.slice('custom:'.length).split('+') : [],
+);
+const dir = features.has('log') ? mkdtempSync(join(tmpdir(), 'switchyard-bench-')) : undefined;
+const limits = features.has('limits') ? { rpm: 10_000_000, tpm: 1_000_000_000, maxParallel: 10_000 } : {};
 const app = createApp(
-  production
+  custom
     ? {
         gateway,
-        logger: { level: 'info', file: '/dev/null' },
-        keys: [{ key: process.env.BENCH_CLIENT_KEY, name: 'bench', rpm: 10_000_000, tpm: 1_000_000_000, maxParallel: 10_000 }],
-        requestLog: { store: 'sqlite', path: join(dir, 'requests.db') },
-        metrics: true,
-        pricing: {},
+        ...(features.has('logger') ? { logger: { level: 'info', file: '/dev/null' } } : {}),
+        ...(features.has('keys') ? { keys: [{ key: process.env.BENCH_CLIENT_KEY, name: 'bench', ...limits }] } : {}),
+        ...(dir !== undefined ? { requestLog: { store: 'sqlite', path: join(dir, 'requests.db') } } : {}),
+        metrics: features.has('metrics'),
+        ...(features.has('pricing') ? { pricing: {} } : {}),
       }
     : { gateway },
 );
