@@ -45,7 +45,7 @@ export interface SwitchyardRoutesOptions extends ProductionOptions, Observabilit
 export interface AppOptions extends SwitchyardRoutesOptions {
   /**
    * Fastify/pino logger settings, or `false` for none. Settings without `redact` get
-   * `LOG_REDACT_PATHS` (client and provider keys). Exclusive with `loggerInstance`. @default false
+   * `logRedaction()` (client and provider keys). Exclusive with `loggerInstance`. @default false
    */
   logger?: FastifyServerOptions['logger'];
   /**

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { SwitchyardError } from '@switchyard/proxy-core';
-import { LOG_REDACT_CENSOR, LOG_REDACT_PATHS } from '@switchyard/proxy-logging';
+import { logRedaction } from '@switchyard/proxy-logging';
 import Fastify, { LogController, type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { APP_DEFAULTS, type AppOptions } from './app-options';
 import { DrainController } from './ops/drain-controller';
@@ -33,7 +33,7 @@ function loggerOptions(options: AppOptions): Pick<FastifyServerOptions, 'logger'
   // `true` means default settings, and the default settings redact
   const logger = given === true ? {} : given;
   if (typeof logger !== 'object' || 'redact' in logger) return { logger };
-  return { logger: { ...logger, redact: { paths: [...LOG_REDACT_PATHS], censor: LOG_REDACT_CENSOR } } };
+  return { logger: { ...logger, ...logRedaction({ formatters: logger.formatters, serializers: logger.serializers }) } };
 }
 
 /**

@@ -2,7 +2,8 @@ import { mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { pino, type DestinationStream, type Level, type Logger as PinoLogger } from 'pino';
 import { SwitchyardError } from '@switchyard/proxy-core';
-import { LOG_REDACT_CENSOR, LOG_REDACT_PATHS } from './log-redact-paths';
+import { LOG_REDACT_CENSOR } from './log-redact-paths';
+import { logRedaction } from './log-redaction';
 
 /** Defaults of {@link LoggerOptions}. */
 export const LOGGER_DEFAULTS = {
@@ -25,7 +26,10 @@ export interface LoggerOptions {
    * in pino's transport worker). For a terminal in development; JSON otherwise. @default false
    */
   pretty?: boolean;
-  /** Paths redacted besides {@link LOG_REDACT_PATHS}. @default [] */
+  /**
+   * Paths redacted besides the secrets every line is cleaned of (see `logRedaction`), in pino's
+   * `redact.paths` syntax. Each path costs on every line; prefer paths without a leading `*`. @default []
+   */
   redactPaths?: readonly string[];
 }
 
@@ -57,7 +61,7 @@ function prettyTransport(destination: LogDestination): DestinationStream {
 
 /**
  * Creates the gateway's pino logger: JSON lines with client and provider keys redacted by
- * path, at the given level, to stdout, stderr or a file; pretty-printed when asked.
+ * name, at the given level, to stdout, stderr or a file; pretty-printed when asked.
  * Pass it to `createApp({ loggerInstance })`.
  * @example
  * const logger = createLogger({ level: 'info', destination: './switchyard.log' });
@@ -69,7 +73,8 @@ export function createLogger(options: LoggerOptions = {}): PinoLogger {
   return pino(
     {
       level: options.level ?? LOGGER_DEFAULTS.level,
-      redact: { paths: [...LOG_REDACT_PATHS, ...(options.redactPaths ?? [])], censor: LOG_REDACT_CENSOR },
+      ...logRedaction(),
+      ...(options.redactPaths !== undefined && options.redactPaths.length > 0 ? { redact: { paths: [...options.redactPaths], censor: LOG_REDACT_CENSOR } } : {}),
     },
     stream,
   );
