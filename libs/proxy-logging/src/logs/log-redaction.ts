@@ -80,7 +80,7 @@ function censorLine<T extends object>(object: T): T {
   return censor(object, 0, undefined, undefined, 'err') as T;
 }
 
-const serializeError: SerializerFn = (error) => censorSecrets(pino.stdSerializers.err(error));
+const serializeError: SerializerFn = (error: Error) => censorSecrets(pino.stdSerializers.err(error));
 
 /**
  * pino options that redact what {@link LOG_REDACT_PATHS} names (client-key and provider-key
@@ -99,7 +99,7 @@ export function logRedaction(own: Pick<PinoOptions, 'formatters' | 'serializers'
       log: ownLog === undefined ? censorLine : (object) => censorLine(ownLog(object)),
       bindings: ownBindings === undefined ? censorLine : (bindings) => censorLine(ownBindings(bindings)),
     },
-    serializers: { ...own.serializers, err: ownError === undefined ? serializeError : (error) => censorSecrets(ownError(error)) },
+    serializers: { ...own.serializers, err: ownError === undefined ? serializeError : (error: unknown): unknown => censorSecrets(ownError(error)) },
     // pino formats a child logger's bindings without `formatters.bindings`; its redact paths do
     // reach them, and paths without a wildcard cost nothing on a line that lacks their first key
     redact: { paths: [...CHILD_BINDING_PATHS], censor: LOG_REDACT_CENSOR },
