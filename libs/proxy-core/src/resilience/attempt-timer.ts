@@ -12,6 +12,9 @@ export class AttemptTimer {
   readonly #provider: string;
   #first: NodeJS.Timeout | undefined;
   #idle: NodeJS.Timeout | undefined;
+  #idleMs = 0;
+  /** `performance.now()` when the wait for the next chunk began; -1 while no wait is on. */
+  #waitingSince = -1;
   #timedOut: SwitchyardError | undefined;
 
   constructor(timeoutMs: number, provider: string, parent?: AbortSignal | AbortSource) {
@@ -38,14 +41,28 @@ export class AttemptTimer {
 
   /** Arms the idle deadline before waiting for the next chunk. */
   armIdle(ms: number): void {
-    clearTimeout(this.#idle);
-    this.#idle = setTimeout(() => this.abort(new SwitchyardError('upstream_timeout', `Provider "${this.#provider}" sent nothing for ${ms} ms mid-stream.`, { provider: this.#provider })), ms);
+    this.#idleMs = ms;
+    this.#waitingSince = performance.now();
+    // one timer serves many chunks: a timer per chunk (create, insert, clear) cost more than
+    // the rest of the chunk's bookkeeping; when it fires early it re-arms for what is left
+    this.#idle ??= setTimeout(AttemptTimer.#checkIdle, ms, this);
   }
 
   /** Disarms the idle deadline (a chunk arrived). */
   disarmIdle(): void {
-    clearTimeout(this.#idle);
-    this.#idle = undefined;
+    this.#waitingSince = -1;
+  }
+
+  static #checkIdle(timer: AttemptTimer): void {
+    timer.#idle = undefined;
+    if (timer.#waitingSince < 0) return;
+    const left = timer.#idleMs - (performance.now() - timer.#waitingSince);
+    if (left > 0) {
+      timer.#idle = setTimeout(AttemptTimer.#checkIdle, Math.ceil(left), timer);
+      return;
+    }
+    const provider = timer.#provider;
+    timer.abort(new SwitchyardError('upstream_timeout', `Provider "${provider}" sent nothing for ${timer.#idleMs} ms mid-stream.`, { provider }));
   }
 
   abort(reason: SwitchyardError): void {
@@ -57,7 +74,9 @@ export class AttemptTimer {
   /** Stops every timer and stops following the request's signal. */
   dispose(): void {
     this.clear();
-    this.disarmIdle();
+    clearTimeout(this.#idle);
+    this.#idle = undefined;
+    this.#waitingSince = -1;
     this.#controller.unlink();
   }
 }

@@ -1,6 +1,7 @@
 import { transportError } from '../http/upstream-error';
 import type { UpstreamResponse } from '../http/upstream-request';
 import type { ChatCompletionChunk } from '../wire/openai-chat';
+import { releaseUpstreamBody } from './release-upstream-body';
 
 /**
  * A per-stream mapper from provider events to OpenAI chunks (chat chunks unless said
@@ -29,14 +30,18 @@ export async function* mapUpstreamStream<TEvent, TChunk = ChatCompletionChunk>(
 ): AsyncGenerator<TChunk> {
   try {
     for await (const event of events(response.body)) {
-      yield* mapper.map(event);
+      // a loop, not `yield*`: delegating to an array from an async generator wraps it in an
+      // async-from-sync iterator, one more promise per chunk
+      const chunks = mapper.map(event);
+      for (let i = 0; i < chunks.length; i++) yield chunks[i] as TChunk;
       if (mapper.done) break;
     }
   } catch (cause) {
     throw transportError(provider, cause, signal);
   } finally {
     // ends the upstream request when the consumer stops early (client abort, error)
-    if (!response.body.destroyed) response.body.destroy();
+    releaseUpstreamBody(response.body);
   }
-  yield* mapper.end();
+  const rest = mapper.end();
+  for (let i = 0; i < rest.length; i++) yield rest[i] as TChunk;
 }

@@ -1,4 +1,5 @@
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
+import { isNodeReadable, releaseUpstreamBody } from './release-upstream-body';
 
 /** One server-sent event. */
 export interface SseEvent {
@@ -20,14 +21,25 @@ export async function* readSse(body: AsyncIterable<Uint8Array | string>): AsyncG
     },
   });
   const decoder = new TextDecoder();
-  for await (const chunk of body) {
-    parser.feed(typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true }));
-    while (pending.length > 0) yield pending.shift() as SseEvent;
+  // a Node stream is read without its iterator's destroy-on-stop, and released here instead,
+  // which skips the abort error when the body's end already arrived
+  const readable = isNodeReadable(body) ? body : undefined;
+  const source = readable === undefined ? body : readable.iterator({ destroyOnReturn: false });
+  try {
+    for await (const chunk of source) {
+      parser.feed(typeof chunk === 'string' ? chunk : decoder.decode(chunk as Uint8Array, { stream: true }));
+      // drained by index, then emptied: shift() per event moves the rest of the array each time
+      for (let i = 0; i < pending.length; i++) yield pending[i] as SseEvent;
+      pending.length = 0;
+    }
+    parser.feed(decoder.decode());
+    // a final event without its blank line is incomplete by the SSE spec and is dropped
+    parser.reset({ consume: false });
+    for (let i = 0; i < pending.length; i++) yield pending[i] as SseEvent;
+    pending.length = 0;
+  } finally {
+    if (readable !== undefined) releaseUpstreamBody(readable);
   }
-  parser.feed(decoder.decode());
-  // a final event without its blank line is incomplete by the SSE spec and is dropped
-  parser.reset({ consume: false });
-  while (pending.length > 0) yield pending.shift() as SseEvent;
 }
 
 /**

@@ -3,6 +3,7 @@ import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from 
 import { readJsonBody, upstreamRequest, type UpstreamResponse } from '../../http/upstream-request';
 import { transportError } from '../../http/upstream-error';
 import { readSse } from '../../stream/read-sse';
+import { releaseUpstreamBody } from '../../stream/release-upstream-body';
 import {
   PROVIDER_CONTRACT_VERSION,
   type ProviderAdapter,
@@ -89,14 +90,16 @@ export class AnthropicAdapter implements ProviderAdapter {
     const mapper = new AnthropicStreamMapper(this.name, context.model);
     try {
       for await (const event of readSse(response.body)) {
-        yield* mapper.map(event);
+        // a loop, not `yield*` (an async-from-sync iterator and one more promise per chunk)
+        const chunks = mapper.map(event);
+        for (let i = 0; i < chunks.length; i++) yield chunks[i] as ChatCompletionChunk;
         if (mapper.done) break;
       }
     } catch (cause) {
       throw transportError(this.name, cause, context.signal);
     } finally {
       // ends the upstream request when the consumer stops early (client abort, error)
-      if (!response.body.destroyed) response.body.destroy();
+      releaseUpstreamBody(response.body);
     }
     mapper.end();
   }

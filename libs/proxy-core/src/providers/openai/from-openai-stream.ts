@@ -8,11 +8,15 @@ import { isStreamErrorData } from './openai-wire';
 
 /** Fills what some compatible hosts leave out of a chat chunk. */
 export function toChatChunk(data: ChatCompletionChunk): ChatCompletionChunk {
+  // most hosts send both: the parsed chunk is then used as it is (a copy would have the same
+  // keys in the same order), not copied per chunk
+  if (data.object === 'chat.completion.chunk' && Array.isArray(data.choices)) return data;
   return { ...data, object: 'chat.completion.chunk', choices: data.choices ?? [] };
 }
 
 /** Fills what some compatible hosts leave out of a `text_completion` chunk. */
 export function toTextCompletionChunk(data: TextCompletion): TextCompletion {
+  if (data.object === 'text_completion' && Array.isArray(data.choices)) return data;
   return { ...data, object: 'text_completion', choices: data.choices ?? [] };
 }
 

@@ -136,6 +136,23 @@ describe('openai adapter', () => {
     expect((await aborted).path).toBe('/v1/chat/completions');
   });
 
+  it('cancels the upstream request when the consumer stops reading mid-stream', async () => {
+    upstream.fault({ kind: 'stall-stream', afterChunks: 2 });
+    const aborted = upstream.nextAbort();
+    const iterator = (await adapter.stream({ ...request }, call()))[Symbol.asyncIterator]();
+    expect((await iterator.next()).done).toBe(false);
+    await iterator.return?.();
+    expect((await aborted).path).toBe('/v1/chat/completions');
+  });
+
+  it('delivers every chunk of consecutive streams, reading each to its [DONE]', async () => {
+    const first = await collect(await adapter.stream(request, call()));
+    const second = await collect(await adapter.stream(request, call()));
+    expect(second).toEqual(first.map((chunk) => ({ ...chunk, id: second[0]?.id, created: second[0]?.created })));
+    expect(first.every((chunk) => chunk.object === 'chat.completion.chunk')).toBe(true);
+    expect(first.at(-1)?.usage).toBeDefined();
+  });
+
   it('embeds through /embeddings', async () => {
     const response = await adapter.embed({ model: 'e', input: ['a', 'b'], dimensions: 4 }, { ...call(), model: 'text-embedding-3-small' });
     expect(response.data).toHaveLength(2);

@@ -1,0 +1,76 @@
+import { Readable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { readSse, type SseEvent } from './read-sse';
+
+async function events(body: AsyncIterable<Uint8Array | string>): Promise<SseEvent[]> {
+  const read: SseEvent[] = [];
+  for await (const event of readSse(body)) read.push(event);
+  return read;
+}
+
+async function* reads(parts: Uint8Array[]): AsyncGenerator<Uint8Array> {
+  for (const part of parts) yield part;
+}
+
+const WIRE =
+  ': a comment\r\n' +
+  'data: {"n":1,"text":"héllo 👋 世界"}\n\n' +
+  'data:{"n":2,"text":"no space after the colon"}\n\n' +
+  'event: content_block_delta\ndata: {"n":3}\nid: 7\n\n' +
+  'data: first line\ndata: second line\r\n\r\n' +
+  'data: [DONE]\n\n' +
+  'data: {"n":4,"text":"never finished"}\n';
+
+const EXPECTED: SseEvent[] = [
+  { event: undefined, data: '{"n":1,"text":"héllo 👋 世界"}', id: undefined },
+  { event: undefined, data: '{"n":2,"text":"no space after the colon"}', id: undefined },
+  { event: 'content_block_delta', data: '{"n":3}', id: '7' },
+  { event: undefined, data: 'first line\nsecond line', id: undefined },
+  { event: undefined, data: '[DONE]', id: undefined },
+];
+
+describe('readSse', () => {
+  it('reads the same events wherever the reads split the bytes, inside multi-byte characters and line ends included', async () => {
+    const bytes = new TextEncoder().encode(WIRE);
+    expect(await events(reads([bytes]))).toEqual(EXPECTED);
+    for (let at = 1; at < bytes.length; at++) {
+      expect(await events(reads([bytes.subarray(0, at), bytes.subarray(at)]))).toEqual(EXPECTED);
+    }
+    expect(await events(reads([...bytes].map((byte) => Uint8Array.of(byte))))).toEqual(EXPECTED);
+  });
+
+  it('reads a Node stream to its end, and strings as well as bytes', async () => {
+    expect(await events(Readable.from([Buffer.from(WIRE.slice(0, 40)), Buffer.from(WIRE.slice(40))], { objectMode: false }))).toEqual(EXPECTED);
+    expect(await events(reads([]))).toEqual([]);
+    async function* text(): AsyncGenerator<string> {
+      yield WIRE.slice(0, 25);
+      yield WIRE.slice(25);
+    }
+    expect(await events(text())).toEqual(EXPECTED);
+  });
+
+  it('destroys a Node stream whose end has not arrived when reading stops early, so the upstream request ends', async () => {
+    const body = new Readable({ read() {} });
+    body.push('data: {"n":1}\n\n');
+    for await (const event of readSse(body)) {
+      expect(event.data).toBe('{"n":1}');
+      break;
+    }
+    expect(body.destroyed).toBe(true);
+  });
+
+  it('lets a Node stream whose end already arrived end normally when reading stops at its last event', async () => {
+    const body = new Readable({ read() {} });
+    body.push('data: {"n":1}\n\ndata: [DONE]\n\n');
+    body.push(null);
+    const errors: unknown[] = [];
+    body.on('error', (error) => errors.push(error));
+    const closed = new Promise((resolve) => body.once('close', resolve));
+    for await (const event of readSse(body)) {
+      if (event.data === '[DONE]') break;
+    }
+    await closed;
+    expect(body.readableEnded).toBe(true);
+    expect(errors).toEqual([]);
+  });
+});
