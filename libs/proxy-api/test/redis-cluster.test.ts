@@ -244,8 +244,8 @@ describe.skipIf(!clusterable)('shared state on a Redis Cluster of three masters'
   });
 
   it('reports the cluster on /ready, then fails open to local limits (or closed with 503) when a master dies', async () => {
-    const [open] = await instances({}, 1, 500);
-    const [closed] = await instances({ limits: { failMode: 'closed' } }, 1, 500);
+    const [open] = await instances({}, 1, 2_000);
+    const [closed] = await instances({ limits: { failMode: 'closed' } }, 1, 2_000);
     const keys = await keysOnDistinctNodes(open!, { rpm: 2 }, 3);
     const closedKeys = await keysOnDistinctNodes(closed!, { rpm: 100 }, 3);
     expect((await open!.inject({ method: 'GET', url: '/ready' })).json()).toMatchObject({
