@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestSchema } from '../../test/pg-schema';
 import { row } from '../../test/request-log-fixtures';
 import { openDatabase } from '../sql/open-database';
+import type { SqlDatabase } from '../sql/sql-database';
 import { RequestLogQueue } from './request-log-queue';
 import { SqlRequestLogStore } from './sql-request-log-store';
 
@@ -129,6 +130,34 @@ function suite(name: string, open: () => Promise<{ store: SqlRequestLogStore; do
 suite('SQLite', async () => {
   const store = new SqlRequestLogStore(await openDatabase({ url: 'sqlite::memory:' }));
   return { store, done: () => store.close() };
+});
+
+// the SQLite driver compiles and keeps one statement per distinct SQL text (a 200-row INSERT
+// is about a megabyte of native memory), so batch sizes must not each get their own text
+describe('request log inserts', () => {
+  it('use a fixed few INSERT statements whatever the batch sizes, and write every row', async () => {
+    const db = await openDatabase({ url: 'sqlite::memory:' });
+    const inserts = new Set<string>();
+    const recording = (inner: SqlDatabase): SqlDatabase => ({
+      dialect: inner.dialect,
+      query: (sql, params) => inner.query(sql, params),
+      execute: (sql, params) => {
+        if (sql.startsWith('INSERT INTO switchyard_requests')) inserts.add(sql);
+        return inner.execute(sql, params);
+      },
+      transaction: (fn) => inner.transaction((tx) => fn(recording(tx))),
+      close: () => inner.close(),
+    });
+    const store = new SqlRequestLogStore(recording(db));
+    let written = 0;
+    for (let size = 1; size <= 210; size += 1) {
+      await store.write(Array.from({ length: size }, (_, i) => row({ id: `b${size}-${i}`, ts: size })));
+      written += size;
+    }
+    expect(inserts.size).toBeLessThanOrEqual(9);
+    expect(await db.query<{ n: number }>('SELECT count(*) AS n FROM switchyard_requests')).toEqual([{ n: written }]);
+    await store.close();
+  });
 });
 
 suite(

@@ -18,6 +18,26 @@ const GROUP_COLUMNS: Record<UsageGroupBy, string> = {
 /** Rows per INSERT statement (stays under SQLite's 32766 bound parameters). */
 const ROWS_PER_INSERT = 200;
 
+/**
+ * How a batch is split into INSERT statements: whole chunks of ROWS_PER_INSERT, the rest in
+ * powers of two. Each distinct row count is a distinct statement, which the SQLite driver
+ * prepares and keeps (about 60 MB of compiled programs for all 200 counts); batch sizes
+ * follow the request rate, so one statement per remainder grew RSS under varying load.
+ * These sizes keep it to nine statements.
+ */
+function insertChunkSizes(rows: number): number[] {
+  const sizes: number[] = [];
+  let left = rows;
+  for (; left >= ROWS_PER_INSERT; left -= ROWS_PER_INSERT) sizes.push(ROWS_PER_INSERT);
+  for (let size = 128; size >= 1; size /= 2) {
+    if (left >= size) {
+      sizes.push(size);
+      left -= size;
+    }
+  }
+  return sizes;
+}
+
 /** Most rows one series or traffic query reads; percentiles need the rows, not SQL sums. */
 const MAX_SCANNED_ROWS = 100_000;
 
@@ -101,8 +121,10 @@ export class SqlRequestLogStore implements RequestLogStore {
     const tuple = `(${REQUEST_LOG_COLUMNS.map(() => '?').join(', ')})`;
     const conflict = 'ON CONFLICT (id) DO NOTHING';
     await this.db.transaction(async (tx) => {
-      for (let start = 0; start < rows.length; start += ROWS_PER_INSERT) {
-        const chunk = rows.slice(start, start + ROWS_PER_INSERT);
+      let start = 0;
+      for (const size of insertChunkSizes(rows.length)) {
+        const chunk = rows.slice(start, start + size);
+        start += size;
         const params: SqlValue[] = [];
         for (const row of chunk) {
           for (const column of REQUEST_LOG_COLUMNS) {
