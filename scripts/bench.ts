@@ -8,6 +8,8 @@
 // pricing and a pino line per request). Concurrency-50 scenarios are driven by autocannon;
 // concurrency-1 scenarios by a sequential client in this process that times every request
 // with hrtime (sub-millisecond p50/p99 and, for streams, time to first byte).
+// Each gateway's RSS is recorded too: idle (after start-up) and the peak during its
+// concurrency-50 scenarios.
 import { fork, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { request as httpRequest, Agent } from 'node:http';
@@ -50,6 +52,17 @@ async function cpuMicros(url: string): Promise<number | undefined> {
   return cpu.user + cpu.system;
 }
 let upstreamUrl = '';
+
+/** A gateway's RSS now and its highest RSS since `watchMemory` (sampled every 100 ms in the gateway), in bytes. */
+async function memory(url: string): Promise<{ rss: number; peakRss: number }> {
+  const child = servers.get(url);
+  if (child === undefined) throw new Error(`${url}: no such server`);
+  const reply = once(child, 'message') as Promise<[{ memory: { rss: number; peakRss: number } }]>;
+  child.send('memory');
+  const [{ memory: usage }] = await reply;
+  return usage;
+}
+const watchMemory = (url: string): void => void servers.get(url)?.send('memory:watch');
 
 /** One measured load against one server. Latencies in milliseconds. */
 interface Figures {
@@ -168,6 +181,7 @@ const scenarios: Scenario[] = [
 ];
 
 const ms = (value: number | undefined): string => (value === undefined ? '–' : value.toFixed(2));
+const mib = (bytes: number | undefined): string => (bytes === undefined ? '–' : `${(bytes / 2 ** 20).toFixed(1)} MB`);
 const verdict = (ok: boolean): string => (ok ? 'met' : 'not met');
 
 function row(scenario: Scenario, config: string, direct: Figures, floor: Figures, ours: Figures): string {
@@ -192,6 +206,11 @@ try {
   for (const config of (process.env['BENCH_CONFIGS'] ?? 'defaults,production').split(',')) {
     gateways.push([config, await start(here('./bench/gateway-server.mjs'), { BENCH_UPSTREAM: upstream, BENCH_CONFIG: config, BENCH_CLIENT_KEY: CLIENT_KEY }, 0)]);
   }
+  // idle: after start-up, before any request; a second lets start-up's garbage settle
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  const idleRss = new Map<string, number>();
+  const peakRss = new Map<string, number>();
+  for (const [config, url] of gateways) idleRss.set(config, (await memory(url)).rss);
   // every gateway runs each scenario once before anything is measured: the first scenario
   // measured used to carry the JIT warm-up of the whole request path (an OpenAI-wire scenario
   // measured first looked twice as costly as the same path measured after another one)
@@ -217,7 +236,10 @@ try {
     const direct = await measure(upstream, scenario.upstream);
     const floor = await measure(passthrough, scenario.upstream);
     for (const [config, url] of gateways) {
+      // peak RSS under the concurrency-50 load (its warm-up included), the load the memory target names
+      if (scenario.connections === 50) watchMemory(url);
       const ours = await measure(url, scenario.gateway);
+      if (scenario.connections === 50) peakRss.set(config, Math.max(peakRss.get(config) ?? 0, (await memory(url)).peakRss));
       rows.push(row(scenario, config, direct, floor, ours));
       process.stdout.write(`${rows.at(-1) ?? ''}\n(${config}: ${ours.requests} requests measured)\n`);
     }
@@ -230,6 +252,13 @@ try {
     '| scenario | connections | gateway config | direct req/s | pass-through req/s | gateway req/s | gateway / pass-through | direct p50 / p99 ms | pass-through p50 / p99 ms | gateway p50 / p99 ms | added p99 vs direct ms | added TTFB p50 ms | pass-through CPU µs/req | gateway CPU µs/req | pass-through / gateway CPU | targets |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows,
+    '',
+    `Gateway RSS (targets: <= 120 MB idle, <= 250 MB under the concurrency-50 load): ${gateways
+      .map(([config]) => {
+        const peak = peakRss.get(config);
+        return `${config} idle ${mib(idleRss.get(config))}, peak under load ${peak === undefined ? '– (no concurrency-50 scenario run)' : mib(peak)}`;
+      })
+      .join('; ')}.`,
   ].join('\n');
   process.stdout.write(`\n${table}\n`);
   if (write) {

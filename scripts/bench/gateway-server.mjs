@@ -6,7 +6,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
 import { createApp } from '@switchyard/proxy-api';
+
+// the heap growth `switchyard start` sets (apps/gateway/src/runtime/heap-tuning.ts), unless
+// BENCH_GATEWAY_NODE_OPTIONS gives one
+if (!process.execArgv.some((arg) => /^--heap[-_]growing[-_]percent/.test(arg))) setFlagsFromString('--heap-growing-percent=50');
 
 const upstream = process.env.BENCH_UPSTREAM;
 const production = process.env.BENCH_CONFIG === 'production';
@@ -45,9 +50,26 @@ process.send?.({ url: `http://127.0.0.1:${app.server.address().port}` });
 // CPU time used so far, for CPU per request (robust on a busy machine, unlike wall-clock rates)
 // `profile:start` / `profile:stop <file>`: a V8 CPU profile of a steady-state window only
 // (scripts/cpu-cost.ts --profile), without start-up and warm-up
+// `memory:watch` samples RSS every 100 ms until the next `memory`, which answers the current
+// RSS and the highest sample since the watch began (peak RSS under a load the parent drives)
 let session;
+let watch;
+let peakRss = 0;
 process.on('message', (message) => {
   if (message === 'cpu') process.send?.({ cpu: process.cpuUsage() });
+  else if (message === 'memory:watch') {
+    clearInterval(watch);
+    peakRss = process.memoryUsage.rss();
+    watch = setInterval(() => {
+      peakRss = Math.max(peakRss, process.memoryUsage.rss());
+    }, 100);
+  } else if (message === 'memory') {
+    const rss = process.memoryUsage.rss();
+    const watched = watch !== undefined;
+    clearInterval(watch);
+    watch = undefined;
+    process.send?.({ memory: { rss, peakRss: watched ? Math.max(peakRss, rss) : rss } });
+  }
   else if (message === 'profile:start') {
     session = new Session();
     session.connect();
