@@ -2,6 +2,7 @@
 // they never load the gateway (Fastify, providers) or the load generator.
 import { EXIT_CODES, OperationError, UsageError } from './cli/cli-errors';
 import { ConfigError } from './config/config-error';
+import { tuneHeap } from './runtime/heap-tuning';
 
 const VERSION = '0.1.0';
 
@@ -32,6 +33,8 @@ async function start(args: string[], env: NodeJS.ProcessEnv): Promise<number | u
     process.stdout.write(`${USAGE}\n`);
     return EXIT_CODES.ok;
   }
+  // before the gateway loads: start-up's garbage is collected under the same heap growth
+  tuneHeap();
   return (await import('./cli/start-command')).startCommand(args, env);
 }
 

@@ -4,5 +4,6 @@ export type { RunningGateway, StartOptions } from './start-gateway';
 export { ConfigError, loadConfigFile, validateConfig } from './config/load-config';
 export { defaultConfig } from './config/default-config';
 export { interpolateEnv } from './config/interpolate-env';
+export { HEAP_GROWING_PERCENT, heapTuningFlags, tuneHeap } from './runtime/heap-tuning';
 export { ConfigFileSchema } from './config/config-schema';
 export type { ConfigFile } from './config/config-schema';
