@@ -1,8 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { toAnthropicError, toSwitchyardError, type AnthropicStreamEvent } from '@switchyard/proxy-core';
 
-function write(res: ServerResponse, frame: string): Promise<void> | undefined {
-  if (res.write(frame)) return undefined;
+function drained(res: ServerResponse): Promise<void> {
   return new Promise<void>((resolve) => {
     const done = (): void => {
       res.off('drain', done);
@@ -12,6 +11,52 @@ function write(res: ServerResponse, frame: string): Promise<void> | undefined {
     res.on('drain', done);
     res.on('close', done);
   });
+}
+
+/**
+ * Collects the frames of one tick (the chunks of one upstream read arrive in one run of
+ * microtasks) and writes them as one chunk of the response. A `write()` per frame cost more
+ * than the frame's serialisation: each one is an HTTP chunk (size line, data, CRLF) and
+ * several socket-buffer entries, although Node already sends a tick's writes in one
+ * `writev`. The bytes of the events are the same; only the HTTP chunking differs.
+ */
+class TickBatchedWriter {
+  readonly #res: ServerResponse;
+  #pending = '';
+  #scheduled = false;
+  /** Set while the response's buffer is full: the next frame waits for `drain`. */
+  blocked: Promise<void> | undefined;
+
+  constructor(res: ServerResponse) {
+    this.#res = res;
+  }
+
+  push(frame: string): void {
+    this.#pending += frame;
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    process.nextTick(TickBatchedWriter.#flush, this);
+  }
+
+  /** Ends the response with what is pending and a last frame. */
+  end(last: string): void {
+    const text = this.#pending + last;
+    this.#pending = '';
+    this.#res.end(text);
+  }
+
+  static #flush(writer: TickBatchedWriter): void {
+    writer.#scheduled = false;
+    const text = writer.#pending;
+    // already ended (the stream finished in this tick), or the client left
+    if (text.length === 0 || writer.#res.destroyed) return;
+    writer.#pending = '';
+    if (!writer.#res.write(text)) {
+      writer.blocked = drained(writer.#res).then(() => {
+        writer.blocked = undefined;
+      });
+    }
+  }
 }
 
 interface SseFormat<T> {
@@ -30,15 +75,17 @@ async function pipeSse<T>(res: ServerResponse, stream: AsyncIterable<T>, headers
     'x-accel-buffering': 'no',
     ...headers,
   });
+  const writer = new TickBatchedWriter(res);
   try {
     for await (const item of stream) {
       if (res.destroyed) break;
-      const pending = write(res, format.frame(item));
-      if (pending !== undefined) await pending;
+      writer.push(format.frame(item));
+      // backpressure: once a write finds the buffer full, reading waits for it to drain
+      if (writer.blocked !== undefined) await writer.blocked;
     }
-    if (!res.destroyed) res.end(format.done);
+    if (!res.destroyed) writer.end(format.done);
   } catch (thrown) {
-    if (!res.destroyed) res.end(format.failure(thrown));
+    if (!res.destroyed) writer.end(format.failure(thrown));
   }
 }
 

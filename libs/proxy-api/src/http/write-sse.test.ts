@@ -1,0 +1,148 @@
+import { EventEmitter, once } from 'node:events';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { SwitchyardError, type ChatCompletionChunk } from '@switchyard/proxy-core';
+import { request } from 'undici';
+import { afterEach, describe, expect, it } from 'vitest';
+import { writeSseStream } from './write-sse';
+
+const chunk = (content: string): ChatCompletionChunk => ({
+  id: 'chatcmpl-1',
+  object: 'chat.completion.chunk',
+  created: 1,
+  model: 'm',
+  choices: [{ index: 0, delta: { content }, finish_reason: null }],
+});
+const frame = (content: string): string => `data: ${JSON.stringify(chunk(content))}\n\n`;
+
+let server: Server | undefined;
+afterEach(async () => {
+  server?.closeAllConnections();
+  if (server !== undefined) await new Promise((resolve) => server?.close(resolve));
+  server = undefined;
+});
+
+/** Serves one stream per request through writeSseStream, counting the response's writes. */
+async function serve(source: () => AsyncIterable<unknown>): Promise<{ url: string; writes: string[]; ended: Promise<void>; closed: Promise<void> }> {
+  const writes: string[] = [];
+  let finish: () => void = () => undefined;
+  const ended = new Promise<void>((resolve) => (finish = resolve));
+  let close: () => void = () => undefined;
+  const closed = new Promise<void>((resolve) => (close = resolve));
+  server = createServer((_req: IncomingMessage, res: ServerResponse) => {
+    res.once('close', close);
+    const write = res.write.bind(res) as (text: string) => boolean;
+    res.write = ((text: string) => {
+      writes.push(text);
+      return write(text);
+    }) as ServerResponse['write'];
+    void writeSseStream(res, source(), { 'x-request-id': 'req-1' }).then(finish);
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, writes, ended, closed };
+}
+
+describe('writeSseStream', () => {
+  it('writes the chunks of one tick as one write and keeps every event, byte for byte, in order', async () => {
+    const { url, writes, ended } = await serve(async function* () {
+      yield chunk('a');
+      yield chunk('b');
+      yield chunk('c');
+      await nextTurn();
+      yield chunk('d');
+      await nextTurn();
+      yield chunk('é 👋');
+      yield chunk('f');
+    });
+    const response = await request(url);
+    expect(response.headers['content-type']).toBe('text/event-stream; charset=utf-8');
+    expect(response.headers['x-request-id']).toBe('req-1');
+    const body = await response.body.text();
+    await ended;
+    expect(body).toBe(['a', 'b', 'c', 'd', 'é 👋', 'f'].map(frame).join('') + 'data: [DONE]\n\n');
+    // the last tick's frames go out with [DONE], in end()
+    expect(writes).toEqual([frame('a') + frame('b') + frame('c'), frame('d')]);
+  });
+
+  it('ends a stream that fails midway with the frames already read, then an error event, never [DONE]', async () => {
+    const { url, ended } = await serve(async function* () {
+      yield chunk('a');
+      await nextTurn();
+      yield chunk('b');
+      throw new SwitchyardError('upstream_stream_error', 'cut');
+    });
+    const body = await (await request(url)).body.text();
+    await ended;
+    expect(body.startsWith(frame('a') + frame('b') + 'data: {"error":')).toBe(true);
+    expect(body).toContain('"code":"upstream_stream_error"');
+    expect(body).not.toContain('[DONE]');
+  });
+
+  it('stops reading the stream, and closes it, when the client leaves mid-stream', async () => {
+    let closed = false;
+    let release: () => void = () => undefined;
+    const clientGone = new Promise<void>((resolve) => (release = resolve));
+    const { url, writes, ended, closed: responseClosed } = await serve(async function* () {
+      try {
+        yield chunk('a');
+        await clientGone;
+        yield chunk('b');
+        yield chunk('c');
+      } finally {
+        closed = true;
+      }
+    });
+    const response = await request(url);
+    for await (const bytes of response.body) {
+      expect(Buffer.from(bytes).toString()).toBe(frame('a'));
+      break;
+    }
+    response.body.destroy();
+    await responseClosed;
+    release();
+    await ended;
+    expect(closed).toBe(true);
+    expect(writes).toEqual([frame('a')]);
+  });
+
+  it('waits for the response to drain before reading further, and then delivers everything', async () => {
+    // a response whose buffer is full until 'drain': no socket, so no kernel buffer to absorb it
+    const res = Object.assign(new EventEmitter(), {
+      destroyed: false,
+      written: [] as string[],
+      full: true,
+      writeHead: () => res,
+      write(text: string): boolean {
+        res.written.push(text);
+        return !res.full;
+      },
+      end(text: string): void {
+        res.written.push(text);
+      },
+    });
+    let read = 0;
+    const writing = writeSseStream(
+      res as unknown as ServerResponse,
+      (async function* () {
+        for (let i = 0; i < 6; i++) {
+          read++;
+          yield chunk(String(i));
+          await nextTurn();
+        }
+      })(),
+      {},
+    );
+    for (let turn = 0; turn < 20; turn++) await nextTurn();
+    // the first write found the buffer full; the frame read meanwhile is written, no more is read
+    expect(res.written).toEqual([frame('0'), frame('1')]);
+    expect(read).toBe(2);
+    res.full = false;
+    res.emit('drain');
+    await writing;
+    expect(read).toBe(6);
+    expect(res.written.join('')).toBe(['0', '1', '2', '3', '4', '5'].map(frame).join('') + 'data: [DONE]\n\n');
+  });
+});
+
