@@ -44,6 +44,11 @@ export function createCircuitBreaker(target: string, settings: CircuitBreakerSet
     resetTimeout: settings.resetTimeoutMs,
     // true means "not a failure" to opossum
     errorFilter: (error: unknown) => !countsAsBreakerFailure(error),
+    // the open/close decision reads only the rolling counts of fires and failures; latency
+    // percentiles would keep every call's latency in the window and sort them all on each
+    // failure, and snapshots would rebuild that every bucket interval with no one listening
+    rollingPercentilesEnabled: false,
+    enableSnapshots: false,
   });
   let state: BreakerState = 'closed';
   const move = (next: BreakerState): void => {
