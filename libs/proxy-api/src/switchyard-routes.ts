@@ -69,10 +69,11 @@ export const switchyardRoutes: FastifyPluginAsync<SwitchyardRoutesOptions> = asy
   );
   app.decorateRequest('switchyardMetadata');
   app.decorateRequest('switchyardUpstreamHeaders');
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', (request, reply, done) => {
     request.switchyardMetadata = {};
     request.switchyardUpstreamHeaders = {};
     reply.header('x-request-id', request.id);
+    done();
   });
   const { metrics, tracing } = await registerObservability(app, gateway, { ...options, requestLog: requestLog?.log });
   // requests refused before a route hands them to the engine get a row, a log line and metrics too

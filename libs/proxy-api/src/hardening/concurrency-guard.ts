@@ -10,15 +10,22 @@ const EXEMPT = new Set(['/health', '/ready']);
  */
 export function concurrencyGuard(app: FastifyInstance, max: number): () => number {
   let inFlight = 0;
-  app.addHook('onRequest', async (request, reply) => {
-    if (EXEMPT.has(request.url)) return;
+  const leave = (): void => {
+    inFlight -= 1;
+  };
+  app.addHook('onRequest', (request, reply, done) => {
+    if (EXEMPT.has(request.url)) {
+      done();
+      return;
+    }
     if (inFlight >= max) {
-      throw new SwitchyardError('overloaded', 'The gateway is at capacity; retry shortly.', { retryAfterMs: 1_000 });
+      done(new SwitchyardError('overloaded', 'The gateway is at capacity; retry shortly.', { retryAfterMs: 1_000 }));
+      return;
     }
     inFlight += 1;
-    reply.raw.once('close', () => {
-      inFlight -= 1;
-    });
+    // 'close' fires once per response: a plain listener, no once() wrapper
+    reply.raw.on('close', leave);
+    done();
   });
   return () => inFlight;
 }

@@ -41,11 +41,12 @@ export async function registerObservability(
   // the requests this app serves (their metadata object travels on the engine's context)
   const served = new WeakSet<RequestMetadata>();
   // tracing context: validated, stored on the row, never forwarded (only W3C trace context is)
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', (request, _reply, done) => {
     served.add(request.switchyardMetadata);
     const tracing = readTracingHeaders(request.headers);
     Object.assign(request.switchyardMetadata, tracing.metadata);
     Object.assign(request.switchyardUpstreamHeaders, tracing.upstream);
+    done();
   });
 
   let metrics: SwitchyardMetrics | undefined;
@@ -85,8 +86,9 @@ export async function registerObservability(
 
   // the gateway's own time, on whole (non-streamed) responses
   const overhead = new OverheadTracker();
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', (request, reply, done) => {
     overhead.track(request, reply);
+    done();
   });
   gateway.hooks.onRequestEnd.tap('switchyard:overhead-header', (context) => {
     overhead.record(context.metadata, overheadMs(context));
@@ -116,9 +118,10 @@ export async function registerObservability(
       'request completed',
     );
   });
-  app.addHook('onSend', async (request, reply) => {
+  app.addHook('onSend', (request, reply, payload, done) => {
     const own = overhead.overheadOf(request);
     if (own !== undefined && !reply.sent) void reply.header('x-switchyard-overhead-ms', own.toFixed(2));
+    done(null, payload);
   });
   // last on every hook: spans observe what the other plugins made of the request
   let tracing: SwitchyardTracing | undefined;

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { createRequestContext, SwitchyardError, type Gateway, type GatewayEndpoint, type RequestContext } from '@switchyard/proxy-core';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { toErrorReply } from '../http/to-error-reply';
 
 declare module 'fastify' {
@@ -53,7 +53,7 @@ export function reportRefusals(app: FastifyInstance, gateway: Gateway): void {
   app.addHook('onError', async (request, _reply, error) => {
     request.switchyardRefusal = toErrorReply(error);
   });
-  app.addHook('onResponse', async (request, reply) => {
+  const report = (request: FastifyRequest, reply: FastifyReply): void => {
     if (request.switchyardContext !== undefined || reply.statusCode < 400) return;
     const endpoint = endpointOf(request, prefix);
     if (endpoint === undefined) return;
@@ -73,5 +73,9 @@ export function reportRefusals(app: FastifyInstance, gateway: Gateway): void {
     context.error = error;
     context.state.set(REFUSAL_STATE_KEY, app);
     gateway.report(context);
+  };
+  app.addHook('onResponse', (request, reply, done) => {
+    report(request, reply);
+    done();
   });
 }

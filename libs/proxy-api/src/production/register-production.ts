@@ -149,15 +149,22 @@ export async function registerProduction(app: FastifyInstance, gateway: Gateway,
   const drain = options.drain ?? new DrainController(options.drainTimeoutMs ?? PRODUCTION_DEFAULTS.drainTimeoutMs);
   if (!app.hasDecorator('switchyardDrain')) app.decorate('switchyardDrain', drain);
   app.decorateRequest('switchyardShutdownSignal', undefined);
-  app.addHook('onRequest', async (request, reply) => {
+  // a keep-alive connection that finishes its last response while draining is closed, so close() can end
+  const closeIdle = (): void => app.server.closeIdleConnections();
+  const onFinish = (): void => {
+    if (drain.draining) setImmediate(closeIdle);
+  };
+  // the per-request hooks here and in the other plugins take `done` rather than being async:
+  // an async hook costs a promise and a microtask turn per request, and none of them waits
+  app.addHook('onRequest', (request, reply, done) => {
     request.switchyardShutdownSignal = drain.signal;
-    // a keep-alive connection that finishes its last response while draining is closed, so close() can end
-    reply.raw.once('finish', () => {
-      if (drain.draining) setImmediate(() => app.server.closeIdleConnections());
-    });
+    // 'finish' fires once per response: a plain listener, no once() wrapper
+    reply.raw.on('finish', onFinish);
+    done();
   });
-  app.addHook('onSend', async (_request, reply) => {
+  app.addHook('onSend', (_request, reply, payload, done) => {
     if (drain.draining) void reply.header('connection', 'close');
+    done(null, payload);
   });
   app.addHook('preClose', async () => drain.begin());
   app.addHook('onClose', async () => drain.dispose());
@@ -191,8 +198,12 @@ export async function registerProduction(app: FastifyInstance, gateway: Gateway,
       await authenticateClient(auth, request, kind.source);
       if (limited) await policy.enforce(request, reply, kind.endpoint);
     };
-    const existing = route.preHandler === undefined ? [] : Array.isArray(route.preHandler) ? route.preHandler : [route.preHandler];
-    route.preHandler = [guard, ...existing];
+    // an open gateway authenticates no one, so no request carries a key to enforce limits
+    // on: the guard would be an empty async step on every request
+    if (!open) {
+      const existing = route.preHandler === undefined ? [] : Array.isArray(route.preHandler) ? route.preHandler : [route.preHandler];
+      route.preHandler = [guard, ...existing];
+    }
     if (route.schema !== undefined && route.schema.security === undefined) {
       route.schema = { ...route.schema, security: kind.source === 'authorization' ? [{ clientKey: [] }, { apiKeyHeader: [] }] : [{ gatewayKey: [] }] };
     }
