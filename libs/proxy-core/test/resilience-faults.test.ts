@@ -3,6 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import type { Gateway } from '../src/gateway/create-gateway';
 import type { GatewayOptions } from '../src/gateway/gateway-options';
 import { createRequestContext } from '../src/gateway/request-context';
+import type { AbortSource } from '../src/resilience/linked-abort-controller';
 import { ask, callsTo, collect, gatewayFor, nextEvent, pumped, pumpUntil, textOf, upstreamReceived, useFakeClock } from './resilience-harness';
 
 let upstream: MockUpstream;
@@ -320,5 +321,62 @@ describe('fallbackOn', () => {
     upstream.fault(tooLong);
     await expect(make({ models: routes() }).chat(ask('m'))).rejects.toMatchObject({ code: 'context_length_exceeded', status: 400 });
     expect(callsTo(upstream, '/backup/')).toBe(0);
+  });
+});
+
+/** A cancellation source that is not an AbortSignal, as the HTTP layer passes one. */
+function abortSource(): AbortSource & { abort(reason: unknown): void; listeners(): number } {
+  let listeners: Array<(reason: unknown) => void> = [];
+  const source = {
+    aborted: false,
+    reason: undefined as unknown,
+    onAbort(listener: (reason: unknown) => void) {
+      listeners.push(listener);
+      return () => {
+        listeners = listeners.filter((other) => other !== listener);
+      };
+    },
+    abort(reason: unknown) {
+      source.aborted = true;
+      source.reason = reason;
+      for (const listener of listeners.splice(0)) listener(reason);
+    },
+    listeners: () => listeners.length,
+  };
+  return source;
+}
+
+describe('a context made with an abort source', () => {
+  it('is cancelled through the source: the upstream call is aborted, the request ends as a client abort', async () => {
+    upstream.fault({ kind: 'hang', times: 1 });
+    const source = abortSource();
+    // no signal given: the context's signal follows the source
+    const context = createRequestContext({ abortSource: source });
+    const reply = solo().chat(ask('m'), { context }).catch((error: unknown) => error);
+    await upstreamReceived(upstream, 1);
+    const aborted = upstream.nextAbort();
+    const reason = new Error('client went away');
+    source.abort(reason);
+    await aborted;
+    expect(await reply).toMatchObject({ code: 'client_closed_request' });
+    expect(context.signal.aborted).toBe(true);
+    expect(context.signal.reason).toBe(reason);
+  });
+
+  it('is what the engine follows when a signal is given too, and only while the request runs', async () => {
+    const gateway = solo();
+    const done = abortSource();
+    const finished = createRequestContext({ signal: new AbortController().signal, abortSource: done });
+    await expect(gateway.chat(ask('m'), { context: finished })).resolves.toMatchObject({ object: 'chat.completion' });
+    expect(done.listeners()).toBe(0);
+
+    upstream.fault({ kind: 'hang', times: 1 });
+    const source = abortSource();
+    const context = createRequestContext({ signal: new AbortController().signal, abortSource: source });
+    const reply = gateway.chat(ask('m'), { context }).catch((error: unknown) => error);
+    await upstreamReceived(upstream, 2);
+    source.abort(new Error('client went away'));
+    expect(await reply).toMatchObject({ code: 'client_closed_request' });
+    expect(source.listeners()).toBe(0);
   });
 });

@@ -1,7 +1,7 @@
 import { createRequestContext, type GatewayEndpoint, type RequestContext, type RequestMetadata } from '@switchyard/proxy-core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { requestDirectives } from './request-directives';
-import { clientAbortSignal } from './request-signal';
+import { clientAbort } from './request-signal';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -22,10 +22,12 @@ declare module 'fastify' {
 
 /** The engine's request context for one HTTP request: id, client-abort signal, metadata. */
 export function requestContextFromHttp(request: FastifyRequest, reply: FastifyReply, endpoint: GatewayEndpoint): RequestContext {
+  const abort = clientAbort(reply, request.switchyardShutdownSignal);
   const context = createRequestContext({
     requestId: request.id,
     endpoint,
-    signal: clientAbortSignal(reply, request.switchyardShutdownSignal),
+    signal: abort.signal,
+    abortSource: abort,
     metadata: request.switchyardMetadata,
     upstreamHeaders: request.switchyardUpstreamHeaders,
     directives: requestDirectives(request.headers),

@@ -25,8 +25,8 @@ export class DrainController {
 
   constructor(drainTimeoutMs: number) {
     this.#drainTimeoutMs = drainTimeoutMs;
-    // every request in flight listens here (removed when its response closes): past ten,
-    // Node would warn of a listener leak that is only concurrency
+    // the routes listen here once per app, but an embedding app's own listeners may be many:
+    // past ten, Node would warn of a listener leak that is only concurrency
     setMaxListeners(0, this.#abort.signal);
   }
 

@@ -27,7 +27,7 @@ import { builtinProvidersPlugin } from './builtin-providers-plugin';
 import { startDeadline, type Deadline } from './deadline';
 import { GATEWAY_DEFAULTS, type GatewayOptions } from './gateway-options';
 import { observe } from './observe';
-import { createRequestContext, elapsedMs, type GatewayEndpoint, type RequestContext } from './request-context';
+import { cancellationOf, createRequestContext, elapsedMs, type GatewayEndpoint, type RequestContext } from './request-context';
 import { runAttempts, type AttemptEnvironment, type AttemptInput, type AttemptRequest } from './run-attempts';
 import { validateGatewayOptions } from './validate-gateway-options';
 
@@ -195,7 +195,8 @@ class SwitchyardGateway implements Gateway {
     try {
       const prepared = await this.hooks.beforeRequest.promise(request, context);
       context.requestedModel = prepared.model;
-      const answer = await this.hooks.lookupResponse.promise(prepared, context);
+      const lookup = this.#lookup(prepared, context);
+      const answer = lookup === undefined ? undefined : await lookup;
       let response: ChatCompletion;
       if (answer?.kind === 'response') {
         context.cacheHit = true;
@@ -235,7 +236,8 @@ class SwitchyardGateway implements Gateway {
       const prepared = await this.hooks.beforeRequest.promise({ ...request, stream: true }, context);
       context.requestedModel = prepared.model;
       includeUsage = prepared.stream_options?.include_usage === true;
-      const answer = await this.hooks.lookupResponse.promise(prepared, context);
+      const lookup = this.#lookup(prepared, context);
+      const answer = lookup === undefined ? undefined : await lookup;
       if (answer?.kind === 'stream') {
         context.cacheHit = true;
         primed = replay(answer);
@@ -386,9 +388,9 @@ class SwitchyardGateway implements Gateway {
     await this.#ownedDispatcher?.close();
   }
 
-  /** The overall deadline, following the caller's signal (client abort, shutdown). */
+  /** The overall deadline, following the caller's cancellation (client abort, shutdown). */
   #deadline(context: RequestContext): Deadline {
-    return startDeadline(this.#requestTimeoutMs, 'request_timeout', this.#timeoutMessage, context.signal);
+    return startDeadline(this.#requestTimeoutMs, 'request_timeout', this.#timeoutMessage, cancellationOf(context));
   }
 
   #begin(endpoint: GatewayEndpoint, options: CallOptions, stream: boolean): RequestContext {
@@ -397,8 +399,19 @@ class SwitchyardGateway implements Gateway {
     return context;
   }
 
-  async #resolve(model: string, context: RequestContext): Promise<ResolvedRoute> {
-    const route = (await this.hooks.resolveRoute.promise({ model }, context)) ?? this.#routes.resolve(model);
+  // an async hook with no tap still costs a promise and a microtask turn, so these two skip
+  // it then (no cache installed, no route override), with the result the hook would give
+  #lookup(request: ChatCompletionRequest, context: RequestContext): Promise<PrecomputedAnswer | undefined> | undefined {
+    return this.hooks.lookupResponse.isUsed() ? this.hooks.lookupResponse.promise(request, context) : undefined;
+  }
+
+  #resolve(model: string, context: RequestContext): Promise<ResolvedRoute> | ResolvedRoute {
+    if (!this.hooks.resolveRoute.isUsed()) return this.#routeOf(model, undefined, context);
+    return this.hooks.resolveRoute.promise({ model }, context).then((tapped) => this.#routeOf(model, tapped, context));
+  }
+
+  #routeOf(model: string, tapped: ResolvedRoute | undefined, context: RequestContext): ResolvedRoute {
+    const route = tapped ?? this.#routes.resolve(model);
     if (route === undefined) {
       throw new SwitchyardError('model_not_found', `The model "${model}" does not exist or is not configured.`, { param: 'model' });
     }

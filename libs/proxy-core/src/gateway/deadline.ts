@@ -1,5 +1,5 @@
 import { SwitchyardError } from '../errors/switchyard-error';
-import type { AbortSource } from '../resilience/linked-abort-controller';
+import { isAbortSignal, type AbortSource } from '../resilience/linked-abort-controller';
 
 /** A cancellable timer that aborts with a `SwitchyardError` as its reason. */
 export interface Deadline extends AbortSource {
@@ -19,18 +19,23 @@ class RequestDeadline implements Deadline {
   #reason: unknown;
   #listeners: Array<(reason: unknown) => void> = [];
   #timer: NodeJS.Timeout | undefined;
-  readonly #parent: AbortSignal | undefined;
+  #parent: AbortSignal | undefined;
+  #unsubscribe: (() => void) | undefined;
   readonly #onParentAbort = (): void => {
     this.#abort(this.#parent?.reason);
   };
 
-  constructor(ms: number, code: 'request_timeout' | 'upstream_timeout', message: string, parent: AbortSignal | undefined) {
+  constructor(ms: number, code: 'request_timeout' | 'upstream_timeout', message: string, parent: AbortSignal | AbortSource | undefined) {
     if (parent?.aborted === true) {
       this.#abort(parent.reason);
       return;
     }
-    this.#parent = parent;
-    parent?.addEventListener('abort', this.#onParentAbort, { once: true });
+    if (parent !== undefined && isAbortSignal(parent)) {
+      this.#parent = parent;
+      parent.addEventListener('abort', this.#onParentAbort, { once: true });
+    } else if (parent !== undefined) {
+      this.#unsubscribe = parent.onAbort((reason) => this.#abort(reason));
+    }
     this.#timer = setTimeout(() => this.#abort(new SwitchyardError(code, message)), ms);
     this.#timer.unref();
   }
@@ -62,6 +67,9 @@ class RequestDeadline implements Deadline {
   clear(): void {
     clearTimeout(this.#timer);
     this.#parent?.removeEventListener('abort', this.#onParentAbort);
+    this.#parent = undefined;
+    this.#unsubscribe?.();
+    this.#unsubscribe = undefined;
     this.#listeners = [];
   }
 
@@ -80,6 +88,6 @@ class RequestDeadline implements Deadline {
  * Starts a deadline of `ms` milliseconds that aborts with the given error code; it also
  * follows `parent` (one source instead of `AbortSignal.any([parent, deadline])`).
  */
-export function startDeadline(ms: number, code: 'request_timeout' | 'upstream_timeout', message: string, parent?: AbortSignal): Deadline {
+export function startDeadline(ms: number, code: 'request_timeout' | 'upstream_timeout', message: string, parent?: AbortSignal | AbortSource): Deadline {
   return new RequestDeadline(ms, code, message, parent);
 }

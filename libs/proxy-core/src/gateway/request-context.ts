@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { SwitchyardError } from '../errors/switchyard-error';
+import type { AbortSource } from '../resilience/linked-abort-controller';
 import type { ResolvedRoute } from '../router/route-types';
 import type { ChatUsage } from '../wire/openai-chat';
 
@@ -125,19 +126,42 @@ export interface RequestContextInit {
   requestId?: string;
   endpoint?: GatewayEndpoint;
   signal?: AbortSignal;
+  /**
+   * The same cancellation as `signal`, as a source that tells its listeners directly: the
+   * engine then follows it instead of adding (and removing) a listener on `signal` for every
+   * request, which Node makes costly. It must abort when `signal` does, with the same reason.
+   * Without `signal`, the context's signal is made to follow it.
+   */
+  abortSource?: AbortSource;
   metadata?: RequestMetadata;
   upstreamHeaders?: Record<string, string>;
   directives?: RequestDirectives;
 }
 
+// the abort source a context was made with (see `RequestContextInit.abortSource`)
+const abortSources = new WeakMap<RequestContext, AbortSource>();
+
+/** What the engine follows to learn that a request was cancelled: its abort source if it has one, else its signal. */
+export function cancellationOf(context: RequestContext): AbortSignal | AbortSource {
+  return abortSources.get(context) ?? context.signal;
+}
+
+function followingSignal(source: AbortSource): AbortSignal {
+  const controller = new AbortController();
+  if (source.aborted) controller.abort(source.reason);
+  else source.onAbort((reason) => controller.abort(reason));
+  return controller.signal;
+}
+
 /** Creates a request context; the gateway makes one when a call passes none. */
 export function createRequestContext(init: RequestContextInit = {}): RequestContext {
-  return {
+  const source = init.abortSource;
+  const context: RequestContext = {
     requestId: init.requestId ?? randomUUID(),
     startedAt: Date.now(),
     startMark: performance.now(),
     endpoint: init.endpoint ?? 'chat',
-    signal: init.signal ?? new AbortController().signal,
+    signal: init.signal ?? (source === undefined ? new AbortController().signal : followingSignal(source)),
     metadata: init.metadata ?? {},
     upstreamHeaders: init.upstreamHeaders ?? {},
     state: new Map(),
@@ -147,6 +171,8 @@ export function createRequestContext(init: RequestContextInit = {}): RequestCont
     cacheHit: false,
     ...(init.directives === undefined ? {} : { directives: init.directives }),
   };
+  if (source !== undefined) abortSources.set(context, source);
+  return context;
 }
 
 /** Milliseconds since the request arrived. */

@@ -31,6 +31,22 @@ export interface UpstreamResponse {
   body: Dispatcher.ResponseData['body'];
 }
 
+// origin and path of each upstream URL: an adapter calls a handful of URLs, and parsing one
+// is dearer than looking it up; cleared when full, so a caller varying its URLs cannot grow it
+const splitUrls = new Map<string, { origin: string; path: string }>();
+const MAX_SPLIT_URLS = 256;
+
+function splitUrl(url: string): { origin: string; path: string } {
+  let split = splitUrls.get(url);
+  if (split === undefined) {
+    const target = new URL(url);
+    split = { origin: target.origin, path: `${target.pathname}${target.search}` };
+    if (splitUrls.size >= MAX_SPLIT_URLS) splitUrls.clear();
+    splitUrls.set(url, split);
+  }
+  return split;
+}
+
 /** Reads OpenAI's `{error:{message,code,type}}` (and plain `{message}`) error bodies. */
 export function readOpenAIStyleError(body: unknown): Pick<UpstreamFailure, 'message' | 'providerCode' | 'code'> {
   if (typeof body !== 'object' || body === null) return {};
@@ -67,10 +83,10 @@ export async function upstreamRequest(options: UpstreamRequestOptions): Promise<
   try {
     // the dispatcher's own request(), not undici's top-level one: that one re-parses the URL
     // and copies the options by spread with new keys, a slow path on Node 20 (see above)
-    const target = new URL(options.url);
+    const { origin, path } = splitUrl(options.url);
     response = await options.dispatcher.request({
-      origin: target.origin,
-      path: `${target.pathname}${target.search}`,
+      origin,
+      path,
       method: options.method ?? (body === undefined ? 'GET' : 'POST'),
       headers,
       body,

@@ -9,7 +9,8 @@ export interface AbortSource {
   onAbort(listener: (reason: unknown) => void): () => void;
 }
 
-function isAbortSignal(parent: AbortSignal | AbortSource): parent is AbortSignal {
+/** Whether a cancellation source is an AbortSignal (else a plain {@link AbortSource}). */
+export function isAbortSignal(parent: AbortSignal | AbortSource): parent is AbortSignal {
   return typeof (parent as AbortSignal).addEventListener === 'function';
 }
 

@@ -1,0 +1,60 @@
+import { EventEmitter } from 'node:events';
+import type { FastifyReply } from 'fastify';
+import { describe, expect, it } from 'vitest';
+import { clientAbort } from './request-signal';
+
+/** The part of a reply `clientAbort` reads: the raw response's `close` and whether it finished. */
+function fakeReply(): { reply: FastifyReply; close(finished: boolean): void } {
+  const raw = Object.assign(new EventEmitter(), { writableFinished: false });
+  return {
+    reply: { raw } as unknown as FastifyReply,
+    close(finished) {
+      raw.writableFinished = finished;
+      raw.emit('close');
+    },
+  };
+}
+
+describe('clientAbort', () => {
+  it('aborts the signal and tells its listeners when the client leaves before the response is complete', () => {
+    const { reply, close } = fakeReply();
+    const abort = clientAbort(reply);
+    const told: unknown[] = [];
+    abort.onAbort((reason) => told.push(reason));
+    close(false);
+    expect(abort.signal.aborted).toBe(true);
+    expect(abort.signal.reason).toMatchObject({ name: 'AbortError' });
+    expect(abort.aborted).toBe(true);
+    expect(abort.reason).toBe(abort.signal.reason);
+    expect(told).toEqual([abort.signal.reason]);
+  });
+
+  it('does not abort once the response has finished', () => {
+    const { reply, close } = fakeReply();
+    const abort = clientAbort(reply);
+    close(true);
+    expect(abort.signal.aborted).toBe(false);
+    expect(abort.aborted).toBe(false);
+  });
+
+  it('aborts every request in flight with the shutdown reason, and none that already closed', () => {
+    const shutdown = new AbortController();
+    const first = fakeReply();
+    const second = fakeReply();
+    const done = fakeReply();
+    const inFlight = [clientAbort(first.reply, shutdown.signal), clientAbort(second.reply, shutdown.signal)];
+    const finished = clientAbort(done.reply, shutdown.signal);
+    const told: unknown[] = [];
+    for (const abort of inFlight) abort.onAbort((reason) => told.push(reason));
+    const unsubscribed = inFlight[0]?.onAbort(() => told.push('unsubscribed'));
+    unsubscribed?.();
+    done.close(true);
+    const reason = new Error('shutting down');
+    shutdown.abort(reason);
+    expect(inFlight.map((abort) => abort.signal.reason as unknown)).toEqual([reason, reason]);
+    expect(told).toEqual([reason, reason]);
+    expect(finished.signal.aborted).toBe(false);
+    // a request arriving after the shutdown fired is aborted at once
+    expect(clientAbort(fakeReply().reply, shutdown.signal).signal.reason).toBe(reason);
+  });
+});
