@@ -1,7 +1,8 @@
+import { timingSafeEqual } from 'node:crypto';
 import { SwitchyardError } from '@switchyard/proxy-core';
 import type { FastifyRequest } from 'fastify';
-import type { KeyRegistry } from './key-registry';
-import { KEY_PREFIX, secretsEqual } from './key-secret';
+import type { KeyCheck, KeyRegistry } from './key-registry';
+import { compareDigest, KEY_PREFIX } from './key-secret';
 import type { VirtualKey } from './virtual-key';
 
 declare module 'fastify' {
@@ -60,23 +61,52 @@ const REFUSALS = {
  * `x-switchyard-key`).
  */
 export async function authenticateClient(state: ClientAuthState, request: FastifyRequest, source: KeySource): Promise<void> {
-  if (state.open) return;
+  await authenticateNow(state, request, source);
+}
+
+/**
+ * {@link authenticateClient} for the request path: throws its refusals, and answers
+ * synchronously (undefined) unless the key store has to be asked, so a static or cached key
+ * costs no promise.
+ */
+export function authenticateNow(state: ClientAuthState, request: FastifyRequest, source: KeySource): Promise<void> | undefined {
+  if (state.open) return undefined;
   const secret = presentedKey(request, source);
   const where = source === 'authorization' ? 'an Authorization: Bearer header or an x-api-key header' : 'an x-switchyard-key header';
   if (secret === undefined) throw new SwitchyardError('authentication_error', `Missing API key: send it in ${where}.`);
-  if (state.masterKey !== undefined && secretsEqual(secret, state.masterKey)) {
+  if (state.masterKey !== undefined && isMasterKey(state, state.masterKey, secret)) {
     request.switchyardMetadata.apiKeyId = 'master';
     request.switchyardMetadata.apiKeyName = 'master';
-    return;
+    return undefined;
   }
   if (state.registry === undefined || !secret.startsWith(KEY_PREFIX) || secret.length > 200) {
     throw new SwitchyardError('authentication_error', REFUSALS.unknown);
   }
-  const check = await state.registry.check(secret);
+  const check = state.registry.checkNow(secret);
+  if (check instanceof Promise) return check.then((settled) => identify(request, settled));
+  identify(request, check);
+  return undefined;
+}
+
+function identify(request: FastifyRequest, check: KeyCheck): void {
   if (!check.ok) throw new SwitchyardError('authentication_error', REFUSALS[check.refusal]);
   const { key } = check;
   request.switchyardKey = key;
   request.switchyardMetadata.apiKeyId = key.id;
   request.switchyardMetadata.apiKeyName = key.name;
   if (key.customerId !== null) request.switchyardMetadata.customerId = key.customerId;
+}
+
+// the master key's compare digest per auth state, so each request hashes only the presented
+// secret; kept with the key it was made from (a digest of the master key, never another secret)
+const masterDigests = new WeakMap<ClientAuthState, { masterKey: string; digest: Buffer }>();
+
+/** Whether the presented secret is the master key, compared in constant time as `secretsEqual` does. */
+function isMasterKey(state: ClientAuthState, masterKey: string, presented: string): boolean {
+  let expected = masterDigests.get(state);
+  if (expected === undefined || expected.masterKey !== masterKey) {
+    expected = { masterKey, digest: compareDigest(masterKey) };
+    masterDigests.set(state, expected);
+  }
+  return timingSafeEqual(compareDigest(presented), expected.digest);
 }

@@ -71,12 +71,25 @@ export class KeyRegistry {
 
   /** Looks a presented secret up by its hash, compares in constant time, checks its state. */
   async check(secret: string): Promise<KeyCheck> {
+    return this.checkNow(secret);
+  }
+
+  /**
+   * {@link check} without a promise when the key is static or cached (nearly every request):
+   * a promise only when the store has to be asked.
+   */
+  checkNow(secret: string): KeyCheck | Promise<KeyCheck> {
     const hash = hashKeySecret(secret, this.#secret);
-    let key: VirtualKey | null | undefined = this.#static.get(hash) ?? this.#cache.get(hash);
-    if (key === undefined) {
-      key = (await this.#store.findByHash(hash)) ?? null;
+    const known = this.#static.get(hash) ?? this.#cache.get(hash);
+    if (known !== undefined) return this.#verdict(known, hash);
+    return this.#store.findByHash(hash).then((found) => {
+      const key = found ?? null;
       this.#cache.set(hash, key);
-    }
+      return this.#verdict(key, hash);
+    });
+  }
+
+  #verdict(key: VirtualKey | null, hash: string): KeyCheck {
     if (key === null || !digestsEqual(key.hash, hash)) return { ok: false, refusal: 'unknown' };
     const refusal = keyRefusal(key, this.#now());
     return refusal === undefined ? { ok: true, key } : { ok: false, refusal };

@@ -30,9 +30,15 @@ export function digestsEqual(a: string, b: string): boolean {
 
 /** Compares two secrets in constant time, through their SHA-256 so lengths leak nothing. */
 export function secretsEqual(presented: string, expected: string): boolean {
-  const a = createHmac('sha256', 'switchyard-compare').update(presented).digest();
-  const b = createHmac('sha256', 'switchyard-compare').update(expected).digest();
-  return timingSafeEqual(a, b);
+  return timingSafeEqual(compareDigest(presented), compareDigest(expected));
+}
+
+/**
+ * The fixed-length form {@link secretsEqual} compares: computed once for a secret that is
+ * checked on every request, so each request hashes only what it presents.
+ */
+export function compareDigest(secret: string): Buffer {
+  return createHmac('sha256', 'switchyard-compare').update(secret).digest();
 }
 
 /** The last four characters of a secret, to tell keys apart in listings. */

@@ -1,6 +1,6 @@
 import { SwitchyardError, type Logger } from '@switchyard/proxy-core';
 import type { VirtualKey } from '../keys/virtual-key';
-import { budgetPeriodAt } from './budget-period';
+import { budgetPeriodAt, type BudgetPeriodSpan } from './budget-period';
 import type { CostEstimateInput, CostEstimator } from './cost-estimator';
 import type { AdmitResult, LimitBackend, LimitName, Lease, UsageSnapshot } from './limit-backend';
 import { rateLimitHeaders } from './rate-limit-headers';
@@ -59,11 +59,23 @@ export class KeyLimiter {
     return this.#options.backend;
   }
 
-  async admit(key: VirtualKey, input: CostEstimateInput): Promise<Admission> {
+  /**
+   * Checks a request against its key's limits and, when admitted, takes its lease. Answers
+   * synchronously when nothing has to wait (memory counters, no budget or a synchronous
+   * estimate, persisted spend already read): most requests then make no promise at all.
+   */
+  admit(key: VirtualKey, input: CostEstimateInput): Admission | Promise<Admission> {
     const nowMs = this.#options.now();
     const period = budgetPeriodAt(key.budgetPeriod, nowMs);
-    const [reserveUsd, seedSpentMicros] = await Promise.all([key.budgetUsd === null ? 0 : this.#estimate(input), this.#options.ledger?.persisted(key.id, period.id) ?? 0]);
-    const result = await this.#options.backend.admit({
+    const reserveUsd = key.budgetUsd === null ? 0 : this.#estimate(input);
+    const ledger = this.#options.ledger;
+    const seedSpentMicros = ledger === undefined ? 0 : (ledger.known(key.id, period.id) ?? ledger.persisted(key.id, period.id));
+    if (typeof reserveUsd === 'number' && typeof seedSpentMicros === 'number') return this.#admit(key, period, nowMs, reserveUsd, seedSpentMicros);
+    return Promise.all([reserveUsd, seedSpentMicros]).then(([reserve, seed]) => this.#admit(key, period, nowMs, reserve, seed));
+  }
+
+  #admit(key: VirtualKey, period: BudgetPeriodSpan, nowMs: number, reserveUsd: number, seedSpentMicros: number): Admission | Promise<Admission> {
+    const result = this.#options.backend.admit({
       scope: key.id,
       nowMs,
       rpm: key.rpm,
@@ -76,6 +88,10 @@ export class KeyLimiter {
       seedSpentMicros,
       shadow: this.#options.shadow,
     });
+    return result instanceof Promise ? result.then((settled) => this.#conclude(key, settled, period, nowMs)) : this.#conclude(key, result, period, nowMs);
+  }
+
+  #conclude(key: VirtualKey, result: AdmitResult, period: BudgetPeriodSpan, nowMs: number): Admission {
     for (const name of result.wouldReject) {
       this.shadowRejections[name] += 1;
       this.onShadowRejection?.(name);
@@ -88,8 +104,13 @@ export class KeyLimiter {
     return { admitted: false, error: this.#rejection(limit, result, period.endMs, nowMs), headers };
   }
 
-  settle(lease: Lease, outcome: RequestOutcome): Promise<void> {
+  /**
+   * Gives the lease back with what the request used. Settles synchronously on memory counters
+   * (undefined); a promise only when the backend has to wait, and `close()` waits for those.
+   */
+  settle(lease: Lease, outcome: RequestOutcome): Promise<void> | undefined {
     const settling = this.#settle(lease, outcome);
+    if (settling === undefined) return undefined;
     this.#settling.add(settling);
     void settling.finally(() => this.#settling.delete(settling));
     return settling;
@@ -101,15 +122,32 @@ export class KeyLimiter {
     await this.#options.ledger?.close();
   }
 
-  async #settle(lease: Lease, outcome: RequestOutcome): Promise<void> {
+  #settle(lease: Lease, outcome: RequestOutcome): Promise<void> | undefined {
     const { costUsd } = outcome;
     const costMicros = typeof costUsd === 'number' && Number.isFinite(costUsd) ? Math.round(costUsd * MICROS) : outcome.reachedUpstream ? lease.plan.reserveMicros : 0;
+    let settled: void | Promise<void>;
     try {
-      await this.#options.backend.settle(lease, { tokens: outcome.tokens, costMicros, nowMs: this.#options.now() });
-      if (costMicros > 0) this.#options.ledger?.touch(lease.plan.scope, lease.plan.budgetPeriodId);
+      settled = this.#options.backend.settle(lease, { tokens: outcome.tokens, costMicros, nowMs: this.#options.now() });
     } catch (error) {
-      this.#options.logger.warn({ err: { message: (error as Error).message }, keyId: lease.plan.scope }, 'could not settle a request against its key limits');
+      this.#settleFailed(lease, error);
+      return undefined;
     }
+    if (settled instanceof Promise) {
+      return settled.then(
+        () => this.#settled(lease, costMicros),
+        (error: unknown) => this.#settleFailed(lease, error),
+      );
+    }
+    this.#settled(lease, costMicros);
+    return undefined;
+  }
+
+  #settled(lease: Lease, costMicros: number): void {
+    if (costMicros > 0) this.#options.ledger?.touch(lease.plan.scope, lease.plan.budgetPeriodId);
+  }
+
+  #settleFailed(lease: Lease, error: unknown): void {
+    this.#options.logger.warn({ err: { message: (error as Error).message }, keyId: lease.plan.scope }, 'could not settle a request against its key limits');
   }
 
   /** A key's current counters (requests and tokens this window, in flight, spend this period). */
@@ -121,13 +159,29 @@ export class KeyLimiter {
     return { ...snapshot, spentMicros: Math.max(snapshot.spentMicros, persisted), requests: { ...snapshot.requests, limit: key.rpm }, tokens: { ...snapshot.tokens, limit: key.tpm }, budgetPeriodId: period.id };
   }
 
-  async #estimate(input: CostEstimateInput): Promise<number> {
+  /** The reservation in USD: the estimator's bound, or the default when it has none or fails. */
+  #estimate(input: CostEstimateInput): number | Promise<number> {
+    let estimate: number | null | undefined | PromiseLike<number | null>;
     try {
-      const estimate = await this.#options.costEstimator?.estimateMaxCostUsd(input);
-      if (typeof estimate === 'number' && Number.isFinite(estimate) && estimate >= 0) return estimate;
+      estimate = this.#options.costEstimator?.estimateMaxCostUsd(input);
     } catch (error) {
-      this.#options.logger.warn({ err: { message: (error as Error).message } }, 'the cost estimator failed; reserving the default');
+      return this.#estimateFailed(error);
     }
+    if (isPromiseLike(estimate)) {
+      return Promise.resolve(estimate).then(
+        (value) => this.#reservation(value),
+        (error: unknown) => this.#estimateFailed(error),
+      );
+    }
+    return this.#reservation(estimate);
+  }
+
+  #reservation(estimate: number | null | undefined): number {
+    return typeof estimate === 'number' && Number.isFinite(estimate) && estimate >= 0 ? estimate : this.#options.defaultReservationUsd;
+  }
+
+  #estimateFailed(error: unknown): number {
+    this.#options.logger.warn({ err: { message: (error as Error).message } }, 'the cost estimator failed; reserving the default');
     return this.#options.defaultReservationUsd;
   }
 
@@ -146,4 +200,8 @@ export class KeyLimiter {
         });
     }
   }
+}
+
+function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
 }

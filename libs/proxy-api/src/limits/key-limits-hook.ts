@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { compileModelMatcher } from '../keys/key-model-match';
 import type { VirtualKey } from '../keys/virtual-key';
 import type { CostEstimateInput } from './cost-estimator';
-import type { KeyLimiter, RequestOutcome } from './key-limiter';
+import type { Admission, KeyLimiter, RequestOutcome } from './key-limiter';
 import type { Lease } from './limit-backend';
 
 interface Pending {
@@ -40,16 +40,25 @@ export class KeyPolicy {
     });
   }
 
-  /** Checks the model and admits the request against its key's limits (a preHandler). */
-  async enforce(request: FastifyRequest, reply: FastifyReply, endpoint: CostEstimateInput['endpoint']): Promise<void> {
+  /**
+   * Checks the model and admits the request against its key's limits (a preHandler step).
+   * Throws a refusal; answers synchronously (undefined) unless the limiter has to wait.
+   */
+  enforce(request: FastifyRequest, reply: FastifyReply, endpoint: CostEstimateInput['endpoint']): Promise<void> | undefined {
     const key = request.switchyardKey;
-    if (key === undefined) return;
+    if (key === undefined) return undefined;
     const body = request.body;
     const model = typeof body === 'object' && body !== null && typeof (body as { model?: unknown }).model === 'string' ? (body as { model: string }).model : undefined;
     if (model !== undefined && !this.#allows(key, model)) {
       throw new SwitchyardError('model_not_allowed', `This API key may not use the model "${model}".`, { param: 'model' });
     }
-    const admission = await this.#limiter.admit(key, { model: model ?? '', endpoint, body });
+    const admission = this.#limiter.admit(key, { model: model ?? '', endpoint, body });
+    if (admission instanceof Promise) return admission.then((settled) => this.#hold(request, reply, settled));
+    this.#hold(request, reply, admission);
+    return undefined;
+  }
+
+  #hold(request: FastifyRequest, reply: FastifyReply, admission: Admission): void {
     void reply.headers(admission.headers);
     if (!admission.admitted) throw admission.error;
     const pending: Pending = { lease: admission.lease, settled: false };

@@ -57,7 +57,7 @@ describe.each(backends)('%s limit backend', (_name, make, available) => {
 
   it.skipIf(!available)('admits exactly rpm requests per window and reports the reset', async () => {
     const { backend, scope } = fresh();
-    const results = await Promise.all(Array.from({ length: 8 }, () => backend.admit(plan({ scope, rpm: 5 }))));
+    const results = await Promise.all(Array.from({ length: 8 }, async () => backend.admit(plan({ scope, rpm: 5 }))));
     expect(results.filter((r) => r.admitted)).toHaveLength(5);
     const rejected = results.find((r) => !r.admitted)!;
     expect(rejected.rejectedBy).toBe('rpm');
@@ -76,7 +76,7 @@ describe.each(backends)('%s limit backend', (_name, make, available) => {
 
   it.skipIf(!available)('holds parallel slots until settled', async () => {
     const { backend, scope } = fresh();
-    const results = await Promise.all(Array.from({ length: 5 }, () => backend.admit(plan({ scope, parallel: 2 }))));
+    const results = await Promise.all(Array.from({ length: 5 }, async () => backend.admit(plan({ scope, parallel: 2 }))));
     expect(results.filter((r) => r.admitted)).toHaveLength(2);
     expect(results.find((r) => !r.admitted)?.rejectedBy).toBe('parallel');
     await backend.settle(results.find((r) => r.admitted)!.lease!, { tokens: 0, costMicros: 0, nowMs: 1_000_000 });
@@ -86,7 +86,7 @@ describe.each(backends)('%s limit backend', (_name, make, available) => {
   it.skipIf(!available)('reserves before and reconciles after: concurrent requests cannot overshoot the budget', async () => {
     const { backend, scope } = fresh();
     const ask = (): AdmitPlan => plan({ scope, budgetMicros: 1_500_000, reserveMicros: 1_000_000 });
-    const results = await Promise.all(Array.from({ length: 20 }, () => backend.admit(ask())));
+    const results = await Promise.all(Array.from({ length: 20 }, async () => backend.admit(ask())));
     expect(results.filter((r) => r.admitted)).toHaveLength(1);
     expect(results.find((r) => !r.admitted)?.rejectedBy).toBe('budget');
     // the request actually cost less than reserved: the difference is free again
@@ -107,7 +107,7 @@ describe.each(backends)('%s limit backend', (_name, make, available) => {
   it.skipIf(!available)('counts shadowed limits without enforcing them', async () => {
     const { backend, scope } = fresh();
     const shadow = new Set(['rpm'] as const);
-    const results = await Promise.all(Array.from({ length: 4 }, () => backend.admit(plan({ scope, rpm: 2, shadow }))));
+    const results = await Promise.all(Array.from({ length: 4 }, async () => backend.admit(plan({ scope, rpm: 2, shadow }))));
     expect(results.every((r) => r.admitted)).toBe(true);
     expect(results.filter((r) => r.wouldReject.includes('rpm'))).toHaveLength(2);
   });
@@ -124,8 +124,8 @@ describe.each(backends)('%s limit backend', (_name, make, available) => {
 describe('memory limit backend windows', () => {
   it('resets the request window after a minute', async () => {
     const backend = new MemoryLimitBackend();
-    expect((await backend.admit(plan({ scope: 'w', rpm: 1, nowMs: 0 }))).admitted).toBe(true);
-    expect((await backend.admit(plan({ scope: 'w', rpm: 1, nowMs: 59_999 }))).admitted).toBe(false);
-    expect((await backend.admit(plan({ scope: 'w', rpm: 1, nowMs: 60_000 }))).admitted).toBe(true);
+    expect(backend.admit(plan({ scope: 'w', rpm: 1, nowMs: 0 })).admitted).toBe(true);
+    expect(backend.admit(plan({ scope: 'w', rpm: 1, nowMs: 59_999 })).admitted).toBe(false);
+    expect(backend.admit(plan({ scope: 'w', rpm: 1, nowMs: 60_000 })).admitted).toBe(true);
   });
 });

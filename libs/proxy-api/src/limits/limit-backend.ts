@@ -77,13 +77,17 @@ export interface UsageSnapshot {
   reservedMicros: number;
 }
 
-/** Atomic counters behind the limits: one process (memory) or shared (Redis). */
+/**
+ * Atomic counters behind the limits: one process (memory) or shared (Redis). `admit` and
+ * `settle` answer synchronously when they can (memory): a promise on every request costs
+ * more than the counting itself.
+ */
 export interface LimitBackend {
   readonly kind: 'memory' | 'redis';
   /** Checks every limit and, when admitted, takes the request slot, slot and reservation in one step. */
-  admit(plan: AdmitPlan): Promise<AdmitResult>;
+  admit(plan: AdmitPlan): AdmitResult | Promise<AdmitResult>;
   /** Returns the slot, releases the reservation and records actual tokens and cost. */
-  settle(lease: Lease, actual: Settlement): Promise<void>;
+  settle(lease: Lease, actual: Settlement): void | Promise<void>;
   usage(scope: string, budgetPeriodId: string, nowMs: number): Promise<UsageSnapshot>;
   ping(): Promise<void>;
 }

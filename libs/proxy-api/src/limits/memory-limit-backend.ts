@@ -19,7 +19,7 @@ export class MemoryLimitBackend implements LimitBackend {
   readonly #inFlight = new Map<string, { count: number; expiresAt: number }>();
   readonly #spend = new Map<string, Spend>();
 
-  async admit(plan: AdmitPlan): Promise<AdmitResult> {
+  admit(plan: AdmitPlan): AdmitResult {
     const { scope, nowMs } = plan;
     this.#sweep(nowMs);
     const requests = this.#window(this.#requests, scope, nowMs);
@@ -27,38 +27,35 @@ export class MemoryLimitBackend implements LimitBackend {
     const inFlight = this.#inFlight.get(scope)?.count ?? 0;
     const spend = this.#spendOf(scope, plan.budgetPeriodId, plan.budgetExpiresAtMs, plan.seedSpentMicros);
     const wouldReject: LimitName[] = [];
-    let rejectedBy: LimitName | undefined;
-    const check = (name: LimitName, over: boolean): void => {
-      if (!over || rejectedBy !== undefined) return;
-      if (plan.shadow.has(name)) wouldReject.push(name);
-      else rejectedBy = name;
-    };
-    check('rpm', plan.rpm !== null && requests.used >= plan.rpm);
-    check('tpm', plan.tpm !== null && tokens.used >= plan.tpm);
-    check('parallel', plan.parallel !== null && inFlight >= plan.parallel);
-    check('budget', plan.budgetMicros !== null && (spend.spent >= plan.budgetMicros || spend.spent + spend.reserved + plan.reserveMicros > plan.budgetMicros));
-    const result: AdmitResult = {
-      admitted: rejectedBy === undefined,
+    // in this order, the first limit over (and not shadowed) rejects; shadowed ones are only noted
+    let rejectedBy = judge(plan, 'rpm', plan.rpm !== null && requests.used >= plan.rpm, undefined, wouldReject);
+    rejectedBy = judge(plan, 'tpm', plan.tpm !== null && tokens.used >= plan.tpm, rejectedBy, wouldReject);
+    rejectedBy = judge(plan, 'parallel', plan.parallel !== null && inFlight >= plan.parallel, rejectedBy, wouldReject);
+    const overBudget = plan.budgetMicros !== null && (spend.spent >= plan.budgetMicros || spend.spent + spend.reserved + plan.reserveMicros > plan.budgetMicros);
+    rejectedBy = judge(plan, 'budget', overBudget, rejectedBy, wouldReject);
+    const admitted = rejectedBy === undefined;
+    const holdsSlot = admitted && plan.parallel !== null;
+    if (admitted) {
+      requests.used += 1;
+      this.#requests.set(scope, requests);
+      if (holdsSlot) this.#inFlight.set(scope, { count: inFlight + 1, expiresAt: nowMs + PARALLEL_TTL_MS });
+      spend.reserved += plan.reserveMicros;
+    }
+    // one literal, built after the counters moved (spreading a result to amend it is a V8 slow path)
+    return {
+      admitted,
       rejectedBy,
       wouldReject,
       requests: { limit: plan.rpm, used: requests.used, resetMs: requests.resetAt - nowMs },
       tokens: { limit: plan.tpm, used: tokens.used, resetMs: tokens.resetAt - nowMs },
-      inFlight,
+      inFlight: holdsSlot ? inFlight + 1 : inFlight,
       spentMicros: spend.spent,
       reservedMicros: spend.reserved,
-      lease: undefined,
+      lease: admitted ? { plan, holdsSlot, backend: this } : undefined,
     };
-    if (rejectedBy !== undefined) return result;
-    requests.used += 1;
-    this.#requests.set(scope, requests);
-    const holdsSlot = plan.parallel !== null;
-    if (holdsSlot) this.#inFlight.set(scope, { count: inFlight + 1, expiresAt: nowMs + PARALLEL_TTL_MS });
-    spend.reserved += plan.reserveMicros;
-    const lease: Lease = { plan, holdsSlot, backend: this };
-    return { ...result, requests: { ...result.requests, used: requests.used }, inFlight: inFlight + (holdsSlot ? 1 : 0), reservedMicros: spend.reserved, lease };
   }
 
-  async settle(lease: Lease, actual: Settlement): Promise<void> {
+  settle(lease: Lease, actual: Settlement): void {
     const { plan } = lease;
     if (actual.tokens > 0) {
       const tokens = this.#window(this.#tokens, plan.scope, actual.nowMs);
@@ -116,4 +113,14 @@ export class MemoryLimitBackend implements LimitBackend {
     for (const [id, spend] of this.#spend) if (spend.expiresAt !== null && spend.expiresAt <= nowMs) this.#spend.delete(id);
     for (const [id, slot] of this.#inFlight) if (slot.count === 0 || slot.expiresAt <= nowMs) this.#inFlight.delete(id);
   }
+}
+
+/** The verdict so far after checking one limit: the first enforced limit that is over rejects. */
+function judge(plan: AdmitPlan, name: LimitName, over: boolean, rejectedBy: LimitName | undefined, wouldReject: LimitName[]): LimitName | undefined {
+  if (!over || rejectedBy !== undefined) return rejectedBy;
+  if (plan.shadow.has(name)) {
+    wouldReject.push(name);
+    return undefined;
+  }
+  return name;
 }

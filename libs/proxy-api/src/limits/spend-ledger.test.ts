@@ -29,8 +29,8 @@ describe('SpendLedger', () => {
     const store = new MemoryKeyStore();
     const backend = new MemoryLimitBackend();
     const ledger = new SpendLedger({ store, backend, flushIntervalMs: 1_000, maxEntries: 100, seedTtlMs: 10_000, now: Date.now, logger: silentLogger });
-    const { lease } = await backend.admit(plan());
-    await backend.settle(lease!, { tokens: 0, costMicros: 700, nowMs: 0 });
+    const { lease } = backend.admit(plan());
+    backend.settle(lease!, { tokens: 0, costMicros: 700, nowMs: 0 });
     ledger.touch('key_a', 'total');
     expect(await store.readSpend('key_a', 'total')).toBe(0);
     await vi.advanceTimersByTimeAsync(1_000);
@@ -48,9 +48,9 @@ describe('SpendLedger', () => {
     const ledger = new SpendLedger({ store, backend, flushIntervalMs: 0, maxEntries: 100, seedTtlMs: 10_000, now: Date.now, logger: silentLogger });
     const seed = await ledger.persisted('key_a', 'total');
     expect(seed).toBe(1_000);
-    const { lease, spentMicros } = await backend.admit(plan(seed));
+    const { lease, spentMicros } = backend.admit(plan(seed));
     expect(spentMicros).toBe(1_000);
-    await backend.settle(lease!, { tokens: 0, costMicros: 250, nowMs: 0 });
+    backend.settle(lease!, { tokens: 0, costMicros: 250, nowMs: 0 });
     ledger.touch('key_a', 'total');
     await ledger.close();
     expect(await store.readSpend('key_a', 'total')).toBe(1_250);

@@ -68,6 +68,14 @@ export class SpendLedger {
     return loading;
   }
 
+  /**
+   * The persisted spend of a key in a period when it is already known (as `persisted` would
+   * reuse it), else undefined: admissions then need no promise.
+   */
+  known(keyId: string, periodId: string): number | undefined {
+    return this.#known.get(idOf(keyId, periodId));
+  }
+
   /** Marks a key-period as changed since the last flush. */
   touch(keyId: string, periodId: string): void {
     this.#touched.set(idOf(keyId, periodId), { keyId, periodId });

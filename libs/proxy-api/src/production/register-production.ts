@@ -1,11 +1,11 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import cors from '@fastify/cors';
 import type { Gateway } from '@switchyard/proxy-core';
-import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler, RouteOptions } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, preHandlerHookHandler, RouteOptions } from 'fastify';
 import { adminKeyRoutes } from '../admin/admin-key-routes';
 import { depthLimitedJsonParser } from '../hardening/json-depth';
 import { concurrencyGuard } from '../hardening/concurrency-guard';
-import { authenticateClient, type ClientAuthState, type KeySource } from '../keys/client-key-auth';
+import { authenticateNow, type ClientAuthState, type KeySource } from '../keys/client-key-auth';
 import { connectKeyInvalidation } from '../keys/key-invalidation';
 import { KeyRegistry } from '../keys/key-registry';
 import type { KeyStore } from '../keys/key-store';
@@ -194,9 +194,23 @@ export async function registerProduction(app: FastifyInstance, gateway: Gateway,
     if (kind === undefined) return;
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     const limited = kind.endpoint === 'proxy' || methods.includes('POST');
-    const guard: preHandlerAsyncHookHandler = async (request: FastifyRequest, reply: FastifyReply) => {
-      await authenticateClient(auth, request, kind.source);
-      if (limited) await policy.enforce(request, reply, kind.endpoint);
+    const admit = (request: FastifyRequest, reply: FastifyReply): Promise<void> | undefined => {
+      const authenticating = authenticateNow(auth, request, kind.source);
+      if (!limited) return authenticating;
+      if (authenticating === undefined) return policy.enforce(request, reply, kind.endpoint);
+      return authenticating.then(() => policy.enforce(request, reply, kind.endpoint));
+    };
+    // a callback hook: a static or cached key under memory limits is checked without a promise
+    const guard: preHandlerHookHandler = (request, reply, done) => {
+      let pending: Promise<void> | undefined;
+      try {
+        pending = admit(request, reply);
+      } catch (error) {
+        done(error as FastifyError);
+        return;
+      }
+      if (pending === undefined) done();
+      else pending.then(() => done(), (error: unknown) => done(error as FastifyError));
     };
     // an open gateway authenticates no one, so no request carries a key to enforce limits
     // on: the guard would be an empty async step on every request

@@ -1,0 +1,92 @@
+import { silentLogger } from '@switchyard/proxy-core';
+import { describe, expect, it } from 'vitest';
+import { MemoryKeyStore } from '../keys/memory-key-store';
+import type { VirtualKey } from '../keys/virtual-key';
+import type { CostEstimator } from './cost-estimator';
+import { KeyLimiter, type Admission } from './key-limiter';
+import { MemoryLimitBackend } from './memory-limit-backend';
+import { SpendLedger } from './spend-ledger';
+
+const NOW = Date.UTC(2026, 10, 30, 12);
+
+const key = (fields: Partial<VirtualKey> = {}): VirtualKey => ({
+  id: 'key_a',
+  hash: 'ab'.repeat(32),
+  hint: 'abcd',
+  name: 'a',
+  customerId: null,
+  owner: null,
+  metadata: {},
+  models: [],
+  rpm: null,
+  tpm: null,
+  maxParallel: null,
+  budgetUsd: null,
+  budgetPeriod: 'month',
+  expiresAt: null,
+  enabled: true,
+  revokedAt: null,
+  createdAt: 0,
+  updatedAt: 0,
+  source: 'store',
+  ...fields,
+});
+
+function limiter(costEstimator?: CostEstimator, ledger?: SpendLedger, backend = new MemoryLimitBackend()): KeyLimiter {
+  return new KeyLimiter({ backend, costEstimator, defaultReservationUsd: 0.5, shadow: new Set(), budgetStatus: 429, now: () => NOW, logger: silentLogger, ledger });
+}
+
+const input = { model: 'm', endpoint: 'chat' as const, body: {} };
+
+function reserved(admission: Admission): number {
+  if (!admission.admitted) throw new Error('refused');
+  return admission.lease.plan.reserveMicros;
+}
+
+describe('KeyLimiter', () => {
+  it('admits and settles on memory counters without waiting for a promise', () => {
+    const subject = limiter();
+    const admission = subject.admit(key({ rpm: 10, maxParallel: 1 }), input);
+    expect(admission).not.toBeInstanceOf(Promise);
+    const first = admission as Admission;
+    expect(first).toMatchObject({ admitted: true, headers: { 'x-ratelimit-limit-requests': '10', 'x-ratelimit-remaining-requests': '9' } });
+    expect(subject.admit(key({ rpm: 10, maxParallel: 1 }), input)).toMatchObject({ admitted: false, error: { code: 'rate_limit_exceeded' } });
+    if (!first.admitted) throw new Error('refused');
+    expect(subject.settle(first.lease, { tokens: 5, costUsd: undefined, reachedUpstream: true })).toBeUndefined();
+    // the slot is free again at once
+    expect(subject.admit(key({ rpm: 10, maxParallel: 1 }), input)).toMatchObject({ admitted: true });
+  });
+
+  it('reserves what a synchronous or asynchronous estimator bounds, and the default when it has no answer or fails', async () => {
+    const budget = key({ budgetUsd: 100 });
+    expect(reserved(limiter({ estimateMaxCostUsd: () => 0.25 }).admit(budget, input) as Admission)).toBe(250_000);
+    expect(reserved(await limiter({ estimateMaxCostUsd: async () => 0.125 }).admit(budget, input))).toBe(125_000);
+    expect(reserved(await limiter({ estimateMaxCostUsd: () => null }).admit(budget, input))).toBe(500_000);
+    expect(reserved(await limiter({ estimateMaxCostUsd: () => Number.NaN }).admit(budget, input))).toBe(500_000);
+    const throwing: CostEstimator = {
+      estimateMaxCostUsd: () => {
+        throw new Error('no price');
+      },
+    };
+    expect(reserved(await limiter(throwing).admit(budget, input))).toBe(500_000);
+    expect(reserved(await limiter({ estimateMaxCostUsd: () => Promise.reject(new Error('no price')) }).admit(budget, input))).toBe(500_000);
+  });
+
+  it('waits for the persisted spend the first time, then seeds admissions from what it read', async () => {
+    const store = new MemoryKeyStore();
+    await store.writeSpend([{ keyId: 'key_a', periodId: 'm2026-11', spentMicros: 900_000 }]);
+    const backend = new MemoryLimitBackend();
+    const ledger = new SpendLedger({ store, backend, flushIntervalMs: 0, maxEntries: 10, seedTtlMs: 60_000, now: () => NOW, logger: silentLogger });
+    const subject = limiter({ estimateMaxCostUsd: () => 0.05 }, ledger, backend);
+    const budget = key({ budgetUsd: 1 });
+    const first = subject.admit(budget, input);
+    expect(first).toBeInstanceOf(Promise);
+    expect(await first).toMatchObject({ admitted: true });
+    // 0.9 spent + 0.05 reserved: another 0.05 fits, a third does not
+    const second = subject.admit(budget, input);
+    expect(second).not.toBeInstanceOf(Promise);
+    expect(second).toMatchObject({ admitted: true });
+    expect(subject.admit(budget, input)).toMatchObject({ admitted: false, error: { code: 'budget_exceeded' } });
+    await subject.close();
+  });
+});
