@@ -1,4 +1,4 @@
-import { EventStreamCodec } from '@smithy/core/event-streams';
+import type { EventStreamCodec } from '@smithy/core/event-streams';
 import { SwitchyardError } from '../../errors/switchyard-error';
 import type { BedrockStreamMessage } from './bedrock-wire';
 
@@ -9,10 +9,19 @@ const MIN_MESSAGE_BYTES = 16;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-const codec = new EventStreamCodec(
-  (bytes: Uint8Array) => decoder.decode(bytes),
-  (text: string) => encoder.encode(text),
-);
+// loaded with the first Bedrock stream: a gateway without Bedrock never loads @smithy (~9 MB RSS)
+let codec: Promise<EventStreamCodec> | undefined;
+
+function loadCodec(): Promise<EventStreamCodec> {
+  codec ??= import('@smithy/core/event-streams').then(
+    ({ EventStreamCodec: Codec }) =>
+      new Codec(
+        (bytes: Uint8Array) => decoder.decode(bytes),
+        (text: string) => encoder.encode(text),
+      ),
+  );
+  return codec;
+}
 
 function header(headers: Record<string, { type: string; value: unknown }>, name: string): string | undefined {
   const value = headers[name]?.value;
@@ -31,6 +40,7 @@ function unreadable(provider: string, cause?: unknown): SwitchyardError {
  * @see https://docs.aws.amazon.com/AmazonS3/latest/API/RESTSelectObjectAppendix.html
  */
 export async function* readBedrockEventStream(body: AsyncIterable<Uint8Array | string>, provider: string): AsyncGenerator<BedrockStreamMessage> {
+  const eventCodec = await loadCodec();
   let buffer: Uint8Array = new Uint8Array(0);
   for await (const chunk of body) {
     const bytes = typeof chunk === 'string' ? encoder.encode(chunk) : chunk;
@@ -39,7 +49,7 @@ export async function* readBedrockEventStream(body: AsyncIterable<Uint8Array | s
       const total = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength).getUint32(0, false);
       if (total < MIN_MESSAGE_BYTES || total > MAX_MESSAGE_BYTES) throw unreadable(provider);
       if (buffer.length < total) break;
-      yield decodeMessage(buffer.subarray(0, total), provider);
+      yield decodeMessage(eventCodec, buffer.subarray(0, total), provider);
       buffer = buffer.subarray(total);
     }
   }
@@ -48,10 +58,10 @@ export async function* readBedrockEventStream(body: AsyncIterable<Uint8Array | s
   }
 }
 
-function decodeMessage(bytes: Uint8Array, provider: string): BedrockStreamMessage {
+function decodeMessage(eventCodec: EventStreamCodec, bytes: Uint8Array, provider: string): BedrockStreamMessage {
   let message: ReturnType<EventStreamCodec['decode']>;
   try {
-    message = codec.decode(bytes);
+    message = eventCodec.decode(bytes);
   } catch (cause) {
     throw unreadable(provider, cause);
   }

@@ -1,5 +1,5 @@
 import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
-import { SignatureV4 } from '@smithy/signature-v4';
+import type { SignatureV4 } from '@smithy/signature-v4';
 
 type SourceData = string | ArrayBuffer | ArrayBufferView;
 
@@ -49,11 +49,22 @@ export interface BedrockCredentials {
  * which caches and refreshes them).
  */
 export class BedrockRequestSigner {
-  readonly #signer: SignatureV4;
+  readonly #credentials: BedrockCredentials | (() => Promise<BedrockCredentials>);
+  readonly #region: string;
+  // the signer caches derived signing keys per day and region, so one per adapter; loaded with
+  // the first request: a gateway without Bedrock never loads @smithy (~9 MB RSS)
+  #signer: Promise<SignatureV4> | undefined;
 
   constructor(credentials: BedrockCredentials | (() => Promise<BedrockCredentials>), region: string) {
-    // the signer caches derived signing keys per day and region, so one per adapter
-    this.#signer = new SignatureV4({ service: 'bedrock', region, credentials, sha256: NodeSha256, uriEscapePath: true });
+    this.#credentials = credentials;
+    this.#region = region;
+  }
+
+  #load(): Promise<SignatureV4> {
+    this.#signer ??= import('@smithy/signature-v4').then(
+      ({ SignatureV4: Signer }) => new Signer({ service: 'bedrock', region: this.#region, credentials: this.#credentials, sha256: NodeSha256, uriEscapePath: true }),
+    );
+    return this.#signer;
   }
 
   /**
@@ -63,7 +74,8 @@ export class BedrockRequestSigner {
    * @see https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv-create-signed-request.html
    */
   async sign(url: URL, headers: Record<string, string>, body: string): Promise<Record<string, string>> {
-    const signed = await this.#signer.sign({
+    const signer = await this.#load();
+    const signed = await signer.sign({
       method: 'POST',
       protocol: url.protocol,
       hostname: url.hostname,
