@@ -20,7 +20,8 @@ const gateways: Gateway[] = [];
 function make(url: string, keyPrefix: string, limits: { requestsPerMinute: number }, extra: Partial<GatewayOptions> = {}): Gateway {
   const gateway = gatewayFor(upstream, {
     retry: { maxRetries: 0 },
-    limiter: { maxWaitMs: 1_000, redis: { url, keyPrefix } },
+    // waits for a slot are generous (a loaded machine); a limit that is spent still refuses after this wait
+    limiter: { maxWaitMs: 2_500, redis: { url, keyPrefix } },
     models: [{ name: 'm', targets: [{ provider: 'primary', model: 'limited', limits }] }],
     ...extra,
   });
@@ -54,8 +55,10 @@ afterAll(() => upstream.close());
 describe.skipIf(!sharedRedis)('limits shared through the machine Redis', () => {
   it('two engines enforce one upstream RPM together', { timeout: 60_000 }, async () => {
     const prefix = `switchyard-test:${randomUUID()}:`;
-    const a = make(redisUrl, prefix, { requestsPerMinute: 20 }, { limiter: { maxWaitMs: 10_000, redis: { url: redisUrl, keyPrefix: prefix } } });
-    const b = make(redisUrl, prefix, { requestsPerMinute: 20 }, { limiter: { maxWaitMs: 10_000, redis: { url: redisUrl, keyPrefix: prefix } } });
+    // a generous command timeout: on a loaded machine a slow command would fail one engine over
+    // to its local limit, and the two would then admit 20 each
+    const a = make(redisUrl, prefix, { requestsPerMinute: 20 }, { limiter: { maxWaitMs: 10_000, redis: { url: redisUrl, keyPrefix: prefix, commandTimeoutMs: 5_000 } } });
+    const b = make(redisUrl, prefix, { requestsPerMinute: 20 }, { limiter: { maxWaitMs: 10_000, redis: { url: redisUrl, keyPrefix: prefix, commandTimeoutMs: 5_000 } } });
     await Promise.all([shared(a), shared(b)]);
     const calls = Array.from({ length: 30 }, () => [a.chat(ask('m')), b.chat(ask('m'))]).flat();
     const { ok, codes } = await settleAll(calls);
