@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { SwitchyardError } from '@switchyard/proxy-core';
-import { logRedaction } from '@switchyard/proxy-logging';
+import { redactLogger } from '@switchyard/proxy-logging';
 import Fastify, { LogController, type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { APP_DEFAULTS, type AppOptions } from './app-options';
 import { DrainController } from './ops/drain-controller';
@@ -21,8 +21,8 @@ function requestId(req: IncomingMessage): string {
   return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
 }
 
-/** The Fastify logger options: a given instance, or settings with key redaction unless they set their own. */
-function loggerOptions(options: AppOptions): Pick<FastifyServerOptions, 'logger' | 'loggerInstance'> {
+/** The Fastify logger options: a given instance, or settings (`redact`: the app redacts their logger unless they set their own). */
+function loggerOptions(options: AppOptions): Pick<FastifyServerOptions, 'logger' | 'loggerInstance'> & { redact?: true } {
   if (options.loggerInstance !== undefined) {
     if (options.logger !== undefined && options.logger !== false) {
       throw new SwitchyardError('invalid_options', 'createApp: pass either `logger` (settings) or `loggerInstance` (a pino logger), not both.');
@@ -33,7 +33,7 @@ function loggerOptions(options: AppOptions): Pick<FastifyServerOptions, 'logger'
   // `true` means default settings, and the default settings redact
   const logger = given === true ? {} : given;
   if (typeof logger !== 'object' || 'redact' in logger) return { logger };
-  return { logger: { ...logger, ...logRedaction({ formatters: logger.formatters, serializers: logger.serializers }) } };
+  return { logger, redact: true };
 }
 
 /**
@@ -45,8 +45,9 @@ function loggerOptions(options: AppOptions): Pick<FastifyServerOptions, 'logger'
  */
 export function createApp(options: AppOptions): FastifyInstance {
   validateProductionOptions(options);
+  const { redact, ...logging } = loggerOptions(options);
   const app = Fastify({
-    ...loggerOptions(options),
+    ...logging,
     logController,
     bodyLimit: options.bodyLimitBytes ?? APP_DEFAULTS.bodyLimitBytes,
     requestTimeout: options.requestTimeoutMs ?? APP_DEFAULTS.requestTimeoutMs,
@@ -60,6 +61,8 @@ export function createApp(options: AppOptions): FastifyInstance {
     onConstructorPoisoning: 'error',
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
   });
+  // the pino logger Fastify made from the settings; request loggers are its children, made later
+  if (redact === true) redactLogger(app.log);
   // Node's headers timeout must stay below the request timeout to mean anything
   app.server.headersTimeout = Math.min(options.headersTimeoutMs ?? APP_DEFAULTS.headersTimeoutMs, options.requestTimeoutMs ?? APP_DEFAULTS.requestTimeoutMs);
   // draining is visible on the app itself: `app.switchyardDrain.begin()` (e.g. in a preStop hook)

@@ -64,7 +64,7 @@ export type { TracingHeaders } from './tracing/read-tracing-headers';
 export { createLogger, LOGGER_DEFAULTS } from './logs/create-logger';
 export type { LogDestination, LoggerOptions } from './logs/create-logger';
 export { LOG_REDACT_CENSOR, LOG_REDACT_PATHS } from './logs/log-redact-paths';
-export { censorSecrets, logRedaction } from './logs/log-redaction';
+export { censorSecrets, redactLogger } from './logs/log-redaction';
 
 // metrics
 export { createMetrics, METRICS_DEFAULTS, overheadMs } from './metrics/create-metrics';

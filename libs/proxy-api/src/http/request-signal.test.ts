@@ -5,11 +5,12 @@ import { clientAbort } from './request-signal';
 
 /** The part of a reply `clientAbort` reads: the raw response's `close` and whether it finished. */
 function fakeReply(): { reply: FastifyReply; close(finished: boolean): void } {
-  const raw = Object.assign(new EventEmitter(), { writableFinished: false });
+  const raw = Object.assign(new EventEmitter(), { writableFinished: false, destroyed: false });
   return {
     reply: { raw } as unknown as FastifyReply,
     close(finished) {
       raw.writableFinished = finished;
+      raw.destroyed = true;
       raw.emit('close');
     },
   };
@@ -27,6 +28,19 @@ describe('clientAbort', () => {
     expect(abort.aborted).toBe(true);
     expect(abort.reason).toBe(abort.signal.reason);
     expect(told).toEqual([abort.signal.reason]);
+  });
+
+  it('is aborted at once when the client left before it was made (during an earlier async hook)', () => {
+    const shutdown = new AbortController();
+    const { reply, close } = fakeReply();
+    close(false);
+    const abort = clientAbort(reply, shutdown.signal);
+    expect(abort.signal.aborted).toBe(true);
+    expect(abort.signal.reason).toMatchObject({ name: 'AbortError' });
+    // not left among the requests a shutdown would abort
+    const reason = new Error('shutting down');
+    shutdown.abort(reason);
+    expect(abort.signal.reason).not.toBe(reason);
   });
 
   it('does not abort once the response has finished', () => {

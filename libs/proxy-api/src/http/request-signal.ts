@@ -79,6 +79,11 @@ export function clientAbort(reply: FastifyReply, shutdown?: AbortSignal): Client
     abort.abort(shutdown.reason);
     return abort;
   }
+  // the client left while an earlier hook waited (a key-store lookup): 'close' has been and gone
+  if (reply.raw.destroyed && !reply.raw.writableFinished) {
+    abort.abort();
+    return abort;
+  }
   const live = shutdown === undefined ? undefined : inFlightOf(shutdown);
   live?.add(abort);
   // 'close' fires once per response: a plain listener, no once() wrapper

@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import { pino, type DestinationStream, type Level, type Logger as PinoLogger } from 'pino';
 import { SwitchyardError } from '@switchyard/proxy-core';
 import { LOG_REDACT_CENSOR } from './log-redact-paths';
-import { logRedaction } from './log-redaction';
+import { redactLogger } from './log-redaction';
 
 /** Defaults of {@link LoggerOptions}. */
 export const LOGGER_DEFAULTS = {
@@ -27,7 +27,7 @@ export interface LoggerOptions {
    */
   pretty?: boolean;
   /**
-   * Paths redacted besides the secrets every line is cleaned of (see `logRedaction`), in pino's
+   * Paths redacted besides the secrets every line is cleaned of (see `redactLogger`), in pino's
    * `redact.paths` syntax. Each path costs on every line; prefer paths without a leading `*`. @default []
    */
   redactPaths?: readonly string[];
@@ -70,12 +70,13 @@ function prettyTransport(destination: LogDestination): DestinationStream {
 export function createLogger(options: LoggerOptions = {}): PinoLogger {
   const destination = options.destination ?? LOGGER_DEFAULTS.destination;
   const stream = options.pretty === true ? prettyTransport(destination) : openDestination(destination);
-  return pino(
-    {
-      level: options.level ?? LOGGER_DEFAULTS.level,
-      ...logRedaction(),
-      ...(options.redactPaths !== undefined && options.redactPaths.length > 0 ? { redact: { paths: [...options.redactPaths], censor: LOG_REDACT_CENSOR } } : {}),
-    },
-    stream,
+  return redactLogger(
+    pino(
+      {
+        level: options.level ?? LOGGER_DEFAULTS.level,
+        ...(options.redactPaths !== undefined && options.redactPaths.length > 0 ? { redact: { paths: [...options.redactPaths], censor: LOG_REDACT_CENSOR } } : {}),
+      },
+      stream,
+    ),
   );
 }

@@ -1,6 +1,7 @@
 import { pino, type DestinationStream } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { censorSecrets, logRedaction } from './log-redaction';
+import { createLogger } from './create-logger';
+import { censorSecrets, redactLogger } from './log-redaction';
 
 const PLANTED = 'sk-planted-0123456789abcdef';
 
@@ -48,10 +49,16 @@ describe('censorSecrets', () => {
     expect(censorSecrets({ clean }).clean).toBe(clean);
   });
 
-  it('does not walk class instances, and stops on cycles', () => {
+  it('walks class instances as JSON would (own fields), leaves toJSON objects and byte arrays alone, and stops on cycles', () => {
+    class Config {
+      provider = 'openai';
+      apiKey = PLANTED;
+    }
+    expect(JSON.parse(JSON.stringify(censorSecrets({ config: new Config() })))).toEqual({ config: { provider: 'openai', apiKey: '[redacted]' } });
     const buffer = Buffer.from('apiKey');
     const date = new Date(0);
-    expect(censorSecrets({ buffer, date })).toEqual({ buffer, date });
+    const bytes = Uint8Array.of(1, 2);
+    expect(censorSecrets({ buffer, date, bytes })).toEqual({ buffer, date, bytes });
     const cyclic: Record<string, unknown> = { name: 'loop', password: PLANTED };
     cyclic['self'] = cyclic;
     const censored = censorSecrets(cyclic);
@@ -59,31 +66,52 @@ describe('censorSecrets', () => {
   });
 });
 
-describe('logRedaction', () => {
-  it('redacts child-logger bindings and the fields of serialized errors', () => {
+describe('redactLogger', () => {
+  it('redacts bindings of children at any depth, and serialized errors', () => {
     const out = capture();
-    const logger = pino({ ...logRedaction() }, out.stream).child({ tenant: 't1', apiKey: PLANTED, headers: { 'x-api-key': PLANTED, accept: '*/*' } });
+    const logger = redactLogger(pino({}, out.stream))
+      .child({ tenant: 't1', apiKey: PLANTED, headers: { 'x-api-key': PLANTED, accept: '*/*' } })
+      .child({ provider: { name: 'bedrock', secretAccessKey: PLANTED } });
     const cause = Object.assign(new Error('root'), { headers: { 'api-key': PLANTED } });
     logger.error({ err: Object.assign(new Error('outer', { cause }), { secretAccessKey: PLANTED }) }, 'failed');
     expect(out.text()).not.toContain(PLANTED);
     const [line] = out.lines();
-    expect(line).toMatchObject({ tenant: 't1', apiKey: '[redacted]', headers: { 'x-api-key': '[redacted]', accept: '*/*' }, err: { message: 'outer: root', type: 'Error', secretAccessKey: '[redacted]' } });
+    expect(line).toMatchObject({
+      tenant: 't1',
+      apiKey: '[redacted]',
+      headers: { 'x-api-key': '[redacted]', accept: '*/*' },
+      provider: { name: 'bedrock', secretAccessKey: '[redacted]' },
+      err: { message: 'outer: root', type: 'Error', secretAccessKey: '[redacted]' },
+    });
     expect(String((line?.['err'] as { stack: string }).stack)).toContain('outer');
   });
 
-  it('runs formatters and an error serializer of your own first', () => {
+  it('redacts what serializers of your own return, on the logger and on children made with their own serializers', () => {
     const out = capture();
-    const logger = pino(
-      {
-        ...logRedaction({
-          formatters: { log: (object) => ({ ...object, shaped: true }) },
-          serializers: { err: (error: Error) => ({ name: error.name, password: PLANTED }) },
-        }),
-      },
-      out.stream,
-    );
-    logger.info({ sessionToken: PLANTED, err: new Error('x') }, 'own');
+    const logger = redactLogger(pino({ serializers: { req: (req: { headers: Record<string, string> }) => ({ headers: req.headers }) } }, out.stream));
+    logger.info({ req: { headers: { authorization: `Bearer ${PLANTED}` } } }, 'own serializer');
+    logger.child({}, { serializers: { err: (error: Error) => ({ name: error.name, password: PLANTED }) } }).error({ err: new Error('x') }, 'child serializer');
     expect(out.text()).not.toContain(PLANTED);
-    expect(out.lines()[0]).toMatchObject({ shaped: true, sessionToken: '[redacted]', err: { name: 'Error', password: '[redacted]' } });
+    expect(out.lines()).toMatchObject([{ req: { headers: { authorization: '[redacted]' } } }, { err: { name: 'Error', password: '[redacted]' } }]);
+  });
+
+  it('runs a log formatter of your own first, and redacts objects interpolated into the message', () => {
+    const out = capture();
+    const logger = redactLogger(pino({ formatters: { log: (object: Record<string, unknown>) => ({ ...object, shaped: true }) } }, out.stream));
+    logger.info({ sessionToken: PLANTED, Password: PLANTED }, 'config %j', { masterKey: PLANTED });
+    expect(out.text()).not.toContain(PLANTED);
+    expect(out.lines()[0]).toMatchObject({ shaped: true, sessionToken: '[redacted]', Password: '[redacted]', msg: 'config {"masterKey":"[redacted]"}' });
+  });
+
+  it('keeps the built-in redaction under extra redact paths, wildcards included', () => {
+    const out = capture();
+    const logger = createLogger({ destination: out.stream, redactPaths: ['tenant.token', '*.pin'] });
+    logger.child({ apiKey: PLANTED }).info({ tenant: { token: PLANTED, headers: { authorization: PLANTED } }, card: { pin: '1234', password: PLANTED }, err: Object.assign(new Error('e'), { apiKey: PLANTED }) }, 'extra');
+    expect(out.text()).not.toContain(PLANTED);
+    expect(out.lines()[0]).toMatchObject({ apiKey: '[redacted]', tenant: { token: '[redacted]', headers: { authorization: '[redacted]' } }, card: { pin: '[redacted]', password: '[redacted]' }, err: { message: 'e', apiKey: '[redacted]' } });
+  });
+
+  it('refuses what is not a pino logger', () => {
+    expect(() => redactLogger({ info: () => undefined })).toThrow(expect.objectContaining({ code: 'invalid_options' }));
   });
 });

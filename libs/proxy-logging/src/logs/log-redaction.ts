@@ -1,4 +1,5 @@
-import { pino, type LoggerOptions as PinoOptions, type SerializerFn } from 'pino';
+import { pino } from 'pino';
+import { SwitchyardError } from '@switchyard/proxy-core';
 import { LOG_REDACT_CENSOR, SECRET_FIELDS, SECRET_HEADERS } from './log-redact-paths';
 
 // Why not pino's `redact` paths: a path starting with `*` runs for every property of every line,
@@ -13,25 +14,14 @@ const ENTRY_SECRETS: ReadonlyMap<string, string> = new Map([
   ['keys', 'key'],
   ['providerkeys', 'value'],
 ]);
-/** Secret fields given as a child logger's bindings (`logger.child({ apiKey })`), by pino path. */
-const CHILD_BINDING_PATHS: readonly string[] = [
-  ...SECRET_HEADERS.flatMap((name) => [`["${name}"]`, `headers["${name}"]`]),
-  ...SECRET_FIELDS,
-  'keys[*].key',
-  'providerKeys.*.value',
-];
 /** Deeper than any object the gateway logs (`{ err: { request: { headers } } }` is 3); bounds cycles. */
 const MAX_DEPTH = 8;
 
-/** The prototype of what pino's error serializer makes (a plain record otherwise). */
-const SERIALIZED_ERROR: unknown = Object.getPrototypeOf(pino.stdSerializers.err(new Error('prototype probe')));
-
 function walkable(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== 'object' || value === null) return false;
-  if (Array.isArray(value) || value instanceof Error) return true;
-  const proto: unknown = Object.getPrototypeOf(value);
-  // class instances (sockets, buffers, dates, URLs) are not walked: JSON gives their `toJSON` or nothing of ours
-  return proto === Object.prototype || proto === null || proto === SERIALIZED_ERROR;
+  if (typeof value !== 'object' || value === null || ArrayBuffer.isView(value)) return false;
+  // JSON writes every own enumerable field of any object (class instances and errors too)
+  // unless it has `toJSON` (dates, buffers, URLs), which writes what it chooses
+  return typeof (value as { toJSON?: unknown }).toJSON !== 'function';
 }
 
 /**
@@ -39,9 +29,9 @@ function walkable(value: unknown): value is Record<string, unknown> {
  * none (copy on write: nothing is allocated for a clean line). Errors with a secret become plain
  * objects of their enumerable fields, which is what JSON would have written of them.
  * `field`: one more secret field of this object; `entryField`: this is a container, and each
- * entry's `entryField` is secret. `skip`: a key left as it is (the line's `err`, serialized later).
+ * entry's `entryField` is secret.
  */
-function censor(value: unknown, depth: number, field?: string, entryField?: string, skip?: string): unknown {
+function censor(value: unknown, depth: number, field?: string, entryField?: string): unknown {
   if (depth > MAX_DEPTH || !walkable(value)) return value;
   if (Array.isArray(value)) {
     let copy: unknown[] | undefined;
@@ -57,7 +47,7 @@ function censor(value: unknown, depth: number, field?: string, entryField?: stri
   }
   let copy: Record<string, unknown> | undefined;
   for (const key in value) {
-    if (key === skip || !Object.prototype.hasOwnProperty.call(value, key)) continue;
+    if (!Object.prototype.hasOwnProperty.call(value, key)) continue;
     const item = value[key];
     if (item === undefined || item === null) continue;
     const name = key.toLowerCase();
@@ -75,33 +65,70 @@ export function censorSecrets<T>(value: T): T {
   return censor(value, 0) as T;
 }
 
-/** A log line's fields: `err` is left to the error serializer, which censors after serializing. */
-function censorLine<T extends object>(object: T): T {
-  return censor(object, 0, undefined, undefined, 'err') as T;
+/**
+ * The top level of a log line, before serializers run: secret names and key containers only.
+ * Values are walked in depth after their serializer, when pino turns them into JSON; a field
+ * that pino's own `redact` paths handle is turned into JSON by those paths instead, so it is
+ * walked here (`redacted`).
+ */
+function censorTop(object: Record<string, unknown>, redacted: (key: string) => boolean): Record<string, unknown> {
+  let copy: Record<string, unknown> | undefined;
+  for (const key in object) {
+    if (!Object.prototype.hasOwnProperty.call(object, key)) continue;
+    const item = object[key];
+    if (item === undefined || item === null) continue;
+    const name = key.toLowerCase();
+    let clean: unknown = item;
+    if (SECRET_NAMES.has(name)) clean = LOG_REDACT_CENSOR;
+    // an error is serialized first, as its serializer would have (a plain record passes it unchanged)
+    else if (redacted(key) && item instanceof Error) clean = censor(pino.stdSerializers.err(item), 1);
+    else if (ENTRY_SECRETS.has(name) || redacted(key)) clean = censor(item, 1, undefined, ENTRY_SECRETS.get(name));
+    if (clean !== item) {
+      copy ??= Object.assign({}, object);
+      copy[key] = clean;
+    }
+  }
+  return copy ?? object;
 }
 
-const serializeError: SerializerFn = (error: Error) => censorSecrets(pino.stdSerializers.err(error));
+type Stringify = (value: unknown, safe?: unknown) => string;
+type Child = (this: unknown, bindings: Record<string, unknown>, options?: unknown) => unknown;
+type Formatters = { log?: (object: Record<string, unknown>) => Record<string, unknown> };
+const { stringifySym, formattersSym, stringifiersSym, wildcardFirstSym, formatOptsSym } = pino.symbols;
 
 /**
- * pino options that redact what {@link LOG_REDACT_PATHS} names (client-key and provider-key
- * headers, provider credentials, static client keys, the universal proxy's provider keys) by
- * name at any depth, in one walk per line: spread them into your own pino options
- * (`pino({ ...logRedaction(), level })`). Formatters or an `err` serializer of your own given
- * as `own` run first, then the redaction.
+ * Redacts what {@link LOG_REDACT_PATHS} names (client-key and provider-key headers, provider
+ * credentials, static client keys, the universal proxy's provider keys) by name, in any letter
+ * case and at any depth up to eight levels, from every line of `logger` and of every child it
+ * makes later: fields, serialized values (errors, requests, your own serializers included) and
+ * child bindings. Returns `logger`. Works through pino's exported `symbols`: the JSON step
+ * every value goes through, the line formatter and `child()`.
+ * @example
+ * const logger = redactLogger(pino({ level: 'info' }));
  */
-export function logRedaction(own: Pick<PinoOptions, 'formatters' | 'serializers'> = {}): Required<Pick<PinoOptions, 'formatters' | 'serializers' | 'redact'>> {
-  const ownLog = own.formatters?.log;
-  const ownBindings = own.formatters?.bindings;
-  const ownError = own.serializers?.['err'];
-  return {
-    formatters: {
-      ...own.formatters,
-      log: ownLog === undefined ? censorLine : (object) => censorLine(ownLog(object)),
-      bindings: ownBindings === undefined ? censorLine : (bindings) => censorLine(ownBindings(bindings)),
-    },
-    serializers: { ...own.serializers, err: ownError === undefined ? serializeError : (error: unknown): unknown => censorSecrets(ownError(error)) },
-    // pino formats a child logger's bindings without `formatters.bindings`; its redact paths do
-    // reach them, and paths without a wildcard cost nothing on a line that lacks their first key
-    redact: { paths: [...CHILD_BINDING_PATHS], censor: LOG_REDACT_CENSOR },
+export function redactLogger<T extends object>(logger: T): T {
+  const target = logger as Record<symbol, unknown> & { child?: Child };
+  const stringify = target[stringifySym];
+  if (typeof stringify !== 'function' || typeof target.child !== 'function') {
+    throw new SwitchyardError('invalid_options', 'redactLogger: expected a pino logger (pino 9 or 10).');
+  }
+  // every object value of a line and of child bindings becomes JSON here, after its serializer
+  target[stringifySym] = function censoredStringify(this: unknown, value: unknown, safe?: unknown): string {
+    return (stringify as Stringify).call(this, censor(value, 1), safe);
   };
+  const formatters = target[formattersSym] as Formatters;
+  const own = formatters.log;
+  const stringifiers = target[stringifiersSym] as Record<string | symbol, unknown>;
+  const wildcard = stringifiers[wildcardFirstSym] !== undefined;
+  const redacted = (key: string): boolean => wildcard || stringifiers[key] !== undefined;
+  target[formattersSym] = { ...formatters, log: own === undefined ? (object: Record<string, unknown>) => censorTop(object, redacted) : (object: Record<string, unknown>) => censorTop(own(object), redacted) };
+  // objects interpolated into a message (`logger.info('%j', value)`)
+  const formatOpts = target[formatOptsSym] as { stringify: Stringify };
+  target[formatOptsSym] = { ...formatOpts, stringify: (value: unknown) => formatOpts.stringify(censorSecrets(value)) };
+  // bindings that are strings never reach the JSON step: the child gets censored bindings
+  const child = target.child;
+  target.child = function censoredChild(this: unknown, bindings: Record<string, unknown>, options?: unknown): unknown {
+    return child.call(this, censorSecrets(bindings), options);
+  };
+  return logger;
 }
