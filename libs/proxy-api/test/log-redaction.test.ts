@@ -1,4 +1,4 @@
-import { Writable } from 'node:stream';
+import { captureLogLines as sink } from '@switchyard/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { createApp } from '../src/create-app';
@@ -7,20 +7,6 @@ const MASTER = 'sk-master-planted-0123456789abcdef';
 const PLANTED = 'sk-upstream-planted-0123456789abcdef';
 let app: FastifyInstance | undefined;
 afterEach(() => app?.close());
-
-function sink(): { stream: Writable; text: () => string; lines: () => Array<Record<string, unknown>> } {
-  const chunks: string[] = [];
-  return {
-    stream: new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        chunks.push(chunk.toString());
-        done();
-      },
-    }),
-    text: () => chunks.join(''),
-    lines: () => chunks.join('').trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>),
-  };
-}
 
 describe('createApp({ logger }) redaction through Fastify', () => {
   it('redacts what a request serializer of your own logs, and what a route-level error serializer returns', async () => {

@@ -23,3 +23,5 @@ export { anthropicErrorProblems, anthropicMessageProblems, anthropicStreamProble
 export type { NamedSseEvent } from './anthropic/anthropic-shapes';
 export { requireRedisCluster, startRedisCluster } from './redis-cluster';
 export type { TestRedisCluster } from './redis-cluster';
+export { captureLogLines } from './log-lines';
+export type { CapturedLog } from './log-lines';

@@ -2,7 +2,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino, type DestinationStream } from 'pino';
+import { captureLogLines as capture } from '@switchyard/testing';
+import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createLogger } from './create-logger';
 import { SECRET_FIELDS, SECRET_HEADERS } from './log-redact-paths';
@@ -19,15 +20,6 @@ function prettyInstalled(): boolean {
     process.stderr.write('\n!!! WARNING: pino-pretty is not installed (npm ci); SKIPPING the pretty output test. !!!\n\n');
     return false;
   }
-}
-
-function capture(): { stream: DestinationStream; lines: () => Record<string, unknown>[]; text: () => string } {
-  const chunks: string[] = [];
-  return {
-    stream: { write: (chunk: string) => void chunks.push(chunk) },
-    lines: () => chunks.join('').trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>),
-    text: () => chunks.join(''),
-  };
 }
 
 describe('createLogger redaction', () => {

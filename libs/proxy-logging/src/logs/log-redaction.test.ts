@@ -1,18 +1,10 @@
-import { pino, type DestinationStream } from 'pino';
+import { captureLogLines as capture } from '@switchyard/testing';
+import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from './create-logger';
 import { censorSecrets, redactLogger } from './log-redaction';
 
 const PLANTED = 'sk-planted-0123456789abcdef';
-
-function capture(): { stream: DestinationStream; lines: () => Record<string, unknown>[]; text: () => string } {
-  const chunks: string[] = [];
-  return {
-    stream: { write: (chunk: string) => void chunks.push(chunk) },
-    lines: () => chunks.join('').trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>),
-    text: () => chunks.join(''),
-  };
-}
 
 describe('censorSecrets', () => {
   it('returns the same object when it holds no secret, and never modifies what it is given', () => {
