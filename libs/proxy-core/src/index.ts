@@ -106,6 +106,7 @@ export {
 export type { BreakerOptions, LimiterOptions, LimiterRedisOptions, RetryOptions, TargetLimits } from './resilience/resilience-options';
 export { breakerStateChannel } from './resilience/resilience-events';
 export type { BreakerState, LimiterMode, ResilienceCounters, ResilienceEvent, ResilienceStats } from './resilience/resilience-events';
+export { AbortSourceController } from './resilience/linked-abort-controller';
 export type { AbortSource } from './resilience/linked-abort-controller';
 
 // the provider kit: everything a provider adapter (built-in or plugin) builds on

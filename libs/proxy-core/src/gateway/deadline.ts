@@ -1,5 +1,5 @@
 import { SwitchyardError } from '../errors/switchyard-error';
-import { isAbortSignal, type AbortSource } from '../resilience/linked-abort-controller';
+import { AbortSourceController, followAbort, type AbortSource } from '../resilience/linked-abort-controller';
 
 /** A cancellable timer that aborts with a `SwitchyardError` as its reason. */
 export interface Deadline extends AbortSource {
@@ -14,73 +14,51 @@ export interface Deadline extends AbortSource {
 }
 
 class RequestDeadline implements Deadline {
-  #controller: AbortController | undefined;
-  #aborted = false;
-  #reason: unknown;
-  #listeners: Array<(reason: unknown) => void> = [];
+  readonly #source = new AbortSourceController();
   #timer: NodeJS.Timeout | undefined;
-  #parent: AbortSignal | undefined;
-  #unsubscribe: (() => void) | undefined;
-  readonly #onParentAbort = (): void => {
-    this.#abort(this.#parent?.reason);
-  };
+  #unfollow: (() => void) | undefined;
 
   constructor(ms: number, code: 'request_timeout' | 'upstream_timeout', message: string, parent: AbortSignal | AbortSource | undefined) {
     if (parent?.aborted === true) {
-      this.#abort(parent.reason);
+      this.#source.abort(parent.reason);
       return;
     }
-    if (parent !== undefined && isAbortSignal(parent)) {
-      this.#parent = parent;
-      parent.addEventListener('abort', this.#onParentAbort, { once: true });
-    } else if (parent !== undefined) {
-      this.#unsubscribe = parent.onAbort((reason) => this.#abort(reason));
-    }
+    if (parent !== undefined) this.#unfollow = followAbort(parent, (reason) => this.#abort(reason));
     this.#timer = setTimeout(() => this.#abort(new SwitchyardError(code, message)), ms);
     this.#timer.unref();
   }
 
   get aborted(): boolean {
-    return this.#aborted;
+    return this.#source.aborted;
   }
 
   get reason(): unknown {
-    return this.#reason;
+    return this.#source.reason;
   }
 
   get signal(): AbortSignal {
-    if (this.#controller === undefined) {
-      this.#controller = new AbortController();
-      if (this.#aborted) this.#controller.abort(this.#reason);
-    }
-    return this.#controller.signal;
+    return this.#source.signal;
   }
 
   onAbort(listener: (reason: unknown) => void): () => void {
-    this.#listeners.push(listener);
-    return () => {
-      const index = this.#listeners.indexOf(listener);
-      if (index !== -1) this.#listeners.splice(index, 1);
-    };
+    return this.#source.onAbort(listener);
   }
 
   clear(): void {
+    this.#stop();
+    this.#source.forgetListeners();
+  }
+
+  #stop(): void {
     clearTimeout(this.#timer);
-    this.#parent?.removeEventListener('abort', this.#onParentAbort);
-    this.#parent = undefined;
-    this.#unsubscribe?.();
-    this.#unsubscribe = undefined;
-    this.#listeners = [];
+    this.#unfollow?.();
+    this.#unfollow = undefined;
   }
 
   #abort(reason: unknown): void {
-    if (this.#aborted) return;
-    this.#aborted = true;
-    this.#reason = reason;
-    const listeners = this.#listeners;
-    this.clear();
-    this.#controller?.abort(reason);
-    for (const listener of listeners) listener(reason);
+    if (this.#source.aborted) return;
+    this.#stop();
+    this.#source.abort(reason);
   }
 }
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { SwitchyardError } from '../errors/switchyard-error';
-import type { AbortSource } from '../resilience/linked-abort-controller';
+import { LinkedAbortController, type AbortSource } from '../resilience/linked-abort-controller';
 import type { ResolvedRoute } from '../router/route-types';
 import type { ChatUsage } from '../wire/openai-chat';
 
@@ -146,13 +146,6 @@ export function cancellationOf(context: RequestContext): AbortSignal | AbortSour
   return abortSources.get(context) ?? context.signal;
 }
 
-function followingSignal(source: AbortSource): AbortSignal {
-  const controller = new AbortController();
-  if (source.aborted) controller.abort(source.reason);
-  else source.onAbort((reason) => controller.abort(reason));
-  return controller.signal;
-}
-
 /** Creates a request context; the gateway makes one when a call passes none. */
 export function createRequestContext(init: RequestContextInit = {}): RequestContext {
   const source = init.abortSource;
@@ -161,7 +154,7 @@ export function createRequestContext(init: RequestContextInit = {}): RequestCont
     startedAt: Date.now(),
     startMark: performance.now(),
     endpoint: init.endpoint ?? 'chat',
-    signal: init.signal ?? (source === undefined ? new AbortController().signal : followingSignal(source)),
+    signal: init.signal ?? (source === undefined ? new AbortController().signal : new LinkedAbortController(source).signal),
     metadata: init.metadata ?? {},
     upstreamHeaders: init.upstreamHeaders ?? {},
     state: new Map(),

@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { SwitchyardError } from '../errors/switchyard-error';
 import { startDeadline } from '../gateway/deadline';
 import { AttemptTimer } from './attempt-timer';
-import { LinkedAbortController } from './linked-abort-controller';
+import { AbortSourceController, LinkedAbortController } from './linked-abort-controller';
 
 describe('LinkedAbortController', () => {
   it('aborts with the parent’s reason when the parent aborts', () => {
@@ -101,5 +101,38 @@ describe('an attempt timer following a deadline directly (no deadline signal)', 
     } finally {
       vi.useRealTimers();
     }
+  });
+});
+
+describe('AbortSourceController', () => {
+  it('tells each listener once, with the reason the signal carries, whether the signal was read before or after', () => {
+    const early = new AbortSourceController();
+    const earlySignal = early.signal;
+    const told: unknown[] = [];
+    early.onAbort((reason) => told.push(reason));
+    const dropped = early.onAbort(() => told.push('unsubscribed'));
+    dropped();
+    early.abort();
+    early.abort(new Error('second'));
+    expect(early.aborted).toBe(true);
+    expect(early.reason).toMatchObject({ name: 'AbortError' });
+    expect(earlySignal.reason).toBe(early.reason);
+    expect(told).toEqual([early.reason]);
+
+    const late = new AbortSourceController();
+    const reason = new Error('gone');
+    late.abort(reason);
+    expect(late.signal.aborted).toBe(true);
+    expect(late.signal.reason).toBe(reason);
+  });
+
+  it('forgets its listeners without telling them', () => {
+    const source = new AbortSourceController();
+    const told: unknown[] = [];
+    source.onAbort((reason) => told.push(reason));
+    source.forgetListeners();
+    source.abort('done');
+    expect(told).toEqual([]);
+    expect(source.reason).toBe('done');
   });
 });

@@ -15,6 +15,70 @@ export function isAbortSignal(parent: AbortSignal | AbortSource): parent is Abor
 }
 
 /**
+ * Calls `listener` with the parent's reason when `parent` aborts (an AbortSignal or an
+ * {@link AbortSource}); returns the function that stops following it. The caller handles a
+ * parent that has already aborted.
+ */
+export function followAbort(parent: AbortSignal | AbortSource, listener: (reason: unknown) => void): () => void {
+  if (!isAbortSignal(parent)) return parent.onAbort(listener);
+  const onAbort = (): void => listener(parent.reason);
+  parent.addEventListener('abort', onAbort, { once: true });
+  return () => parent.removeEventListener('abort', onAbort);
+}
+
+/**
+ * An {@link AbortSource} its owner aborts, with an AbortSignal made only when something reads
+ * `signal` (Node's AbortSignal is costly to create). `abort()` aborts the signal, then tells
+ * the listeners, once, with the same reason (an `AbortError` when none is given, as
+ * `AbortController` makes).
+ */
+export class AbortSourceController implements AbortSource {
+  #controller: AbortController | undefined;
+  #aborted = false;
+  #reason: unknown;
+  #listeners: Array<(reason: unknown) => void> = [];
+
+  get aborted(): boolean {
+    return this.#aborted;
+  }
+
+  get reason(): unknown {
+    return this.#reason;
+  }
+
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.#aborted) this.#controller.abort(this.#reason);
+    }
+    return this.#controller.signal;
+  }
+
+  onAbort(listener: (reason: unknown) => void): () => void {
+    this.#listeners.push(listener);
+    return () => {
+      const index = this.#listeners.indexOf(listener);
+      if (index !== -1) this.#listeners.splice(index, 1);
+    };
+  }
+
+  abort(reason: unknown = new DOMException('This operation was aborted', 'AbortError')): void {
+    if (this.#aborted) return;
+    this.#aborted = true;
+    this.#reason = reason;
+    const listeners = this.#listeners;
+    this.#listeners = [];
+    this.#controller?.abort(reason);
+    for (const listener of listeners) listener(reason);
+  }
+
+  /** Drops the listeners without telling them (their owner is done with this source). */
+  forgetListeners(): void {
+    this.#listeners = [];
+  }
+}
+
+/**
  * An AbortController that also aborts, with the same reason, when a parent does:
  * `AbortSignal.any([parent, own])` for one parent, without its cost on the hot path (any()
  * allocates weak references and a finalization registration per call). The parent is an
@@ -23,24 +87,12 @@ export function isAbortSignal(parent: AbortSignal | AbortSource): parent is Abor
  */
 export class LinkedAbortController {
   readonly #controller = new AbortController();
-  readonly #parent: AbortSignal | undefined;
-  #unsubscribe: (() => void) | undefined;
-  readonly #onParentAbort = (): void => {
-    this.#controller.abort(this.#parent?.reason);
-  };
+  #unfollow: (() => void) | undefined;
 
   constructor(parent: AbortSignal | AbortSource | undefined) {
     if (parent === undefined) return;
-    if (parent.aborted) {
-      this.#controller.abort(parent.reason);
-      return;
-    }
-    if (isAbortSignal(parent)) {
-      this.#parent = parent;
-      parent.addEventListener('abort', this.#onParentAbort, { once: true });
-    } else {
-      this.#unsubscribe = parent.onAbort((reason) => this.#controller.abort(reason));
-    }
+    if (parent.aborted) this.#controller.abort(parent.reason);
+    else this.#unfollow = followAbort(parent, (reason) => this.#controller.abort(reason));
   }
 
   get signal(): AbortSignal {
@@ -55,8 +107,7 @@ export class LinkedAbortController {
 
   /** Stops following the parent; idempotent. */
   unlink(): void {
-    this.#parent?.removeEventListener('abort', this.#onParentAbort);
-    this.#unsubscribe?.();
-    this.#unsubscribe = undefined;
+    this.#unfollow?.();
+    this.#unfollow = undefined;
   }
 }
