@@ -45,19 +45,27 @@ function censor(value: unknown, depth: number, field?: string, entryField?: stri
     }
     return copy ?? value;
   }
+  return censorFields(value, (name, item) => (SECRET_NAMES.has(name) || name === field ? LOG_REDACT_CENSOR : censor(item, depth + 1, entryField, ENTRY_SECRETS.get(name))));
+}
+
+/**
+ * `object` with each own field's value replaced by `clean(lower-cased name, value, key)`:
+ * copied on the first change, else `object` itself. Fields without a value are left alone.
+ */
+function censorFields<T extends object>(object: T, clean: (name: string, item: unknown, key: string) => unknown): T {
   let copy: Record<string, unknown> | undefined;
-  for (const key in value) {
-    if (!Object.prototype.hasOwnProperty.call(value, key)) continue;
-    const item = value[key];
+  const fields = object as Record<string, unknown>;
+  for (const key in fields) {
+    if (!Object.prototype.hasOwnProperty.call(fields, key)) continue;
+    const item = fields[key];
     if (item === undefined || item === null) continue;
-    const name = key.toLowerCase();
-    const clean = SECRET_NAMES.has(name) || name === field ? LOG_REDACT_CENSOR : censor(item, depth + 1, entryField, ENTRY_SECRETS.get(name));
-    if (clean !== item) {
-      copy ??= Object.assign({}, value);
-      copy[key] = clean;
+    const cleaned = clean(key.toLowerCase(), item, key);
+    if (cleaned !== item) {
+      copy ??= Object.assign({}, fields);
+      copy[key] = cleaned;
     }
   }
-  return copy ?? value;
+  return (copy ?? object) as T;
 }
 
 /** `value` with client keys, provider keys and credentials replaced by `[redacted]` at any depth up to 8 (never modified in place). */
@@ -72,23 +80,13 @@ export function censorSecrets<T>(value: T): T {
  * walked here (`redacted`).
  */
 function censorTop(object: Record<string, unknown>, redacted: (key: string) => boolean): Record<string, unknown> {
-  let copy: Record<string, unknown> | undefined;
-  for (const key in object) {
-    if (!Object.prototype.hasOwnProperty.call(object, key)) continue;
-    const item = object[key];
-    if (item === undefined || item === null) continue;
-    const name = key.toLowerCase();
-    let clean: unknown = item;
-    if (SECRET_NAMES.has(name)) clean = LOG_REDACT_CENSOR;
+  return censorFields(object, (name, item, key) => {
+    if (SECRET_NAMES.has(name)) return LOG_REDACT_CENSOR;
     // an error is serialized first, as its serializer would have (a plain record passes it unchanged)
-    else if (redacted(key) && item instanceof Error) clean = censor(pino.stdSerializers.err(item), 1);
-    else if (ENTRY_SECRETS.has(name) || redacted(key)) clean = censor(item, 1, undefined, ENTRY_SECRETS.get(name));
-    if (clean !== item) {
-      copy ??= Object.assign({}, object);
-      copy[key] = clean;
-    }
-  }
-  return copy ?? object;
+    if (redacted(key) && item instanceof Error) return censor(pino.stdSerializers.err(item), 1);
+    if (ENTRY_SECRETS.has(name) || redacted(key)) return censor(item, 1, undefined, ENTRY_SECRETS.get(name));
+    return item;
+  });
 }
 
 type Stringify = (value: unknown, safe?: unknown) => string;
