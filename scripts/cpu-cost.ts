@@ -6,6 +6,7 @@
 // BENCH_CONFIGS (default "defaults,production").
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
@@ -17,6 +18,7 @@ const connections = Number(arg('connections') ?? 50);
 const only = arg('only')?.split(',');
 // --profile=<dir>: a CPU profile of each gateway over the measured requests, one file per scenario and config
 const profileDir = arg('profile');
+if (profileDir !== undefined) mkdirSync(profileDir, { recursive: true });
 const CLIENT_KEY = 'sk-sy-bench-0123456789abcdef';
 const children: ChildProcess[] = [];
 
