@@ -3,10 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BEDROCK_TEST_CREDENTIALS, createMockUpstream, type MockUpstream } from '@switchyard/testing';
 import { Agent } from 'undici';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { basicRequest, callContext, rejection } from '../../../test/support/provider-test-kit';
 import { silentLogger } from '../../options/logger';
 import { BedrockAdapter, type BedrockProviderOptions } from './bedrock-adapter';
+import { BEDROCK_CREDENTIAL_FAILURE_TTL_MS, defaultCredentialChain, type AwsCredentialSource } from './bedrock-credentials';
 
 const CLAUDE = 'anthropic.claude-3-5-sonnet-20240620-v1:0';
 // the variables the AWS SDK's chain reads; each test sets its own and restores the rest
@@ -110,5 +111,71 @@ describe('bedrock adapter: the AWS credential chain', () => {
     expect(() => make({ profile: 'p', ...BEDROCK_TEST_CREDENTIALS })).toThrow(/not both/);
     expect(() => make({ profile: 'p', apiKey: 'ABSK-key' })).toThrow(/not several/);
     expect(() => make({ accessKeyId: BEDROCK_TEST_CREDENTIALS.accessKeyId })).toThrow(/together/);
+  });
+});
+
+describe('bedrock credential chain: failures are remembered', () => {
+  const found = { accessKeyId: BEDROCK_TEST_CREDENTIALS.accessKeyId, secretAccessKey: BEDROCK_TEST_CREDENTIALS.secretAccessKey };
+  // an injected chain whose lookups are counted, and a clock the test moves
+  function harness(source: AwsCredentialSource) {
+    let time = 1_000_000;
+    const lookups = vi.fn(source);
+    const loads = vi.fn((_profile: string | undefined) => Promise.resolve<AwsCredentialSource>(lookups));
+    const resolve = defaultCredentialChain({ provider: 'bedrock-east', loadChain: loads, now: () => time });
+    return { resolve, lookups, loads, advance: (ms: number) => (time += ms) };
+  }
+
+  it('does not walk the chain again for each request while a failed lookup is remembered, then looks again', async () => {
+    const { resolve, lookups, advance } = harness(() => Promise.reject(new Error('Could not load credentials from any providers')));
+    const first = await rejection(resolve());
+    advance(BEDROCK_CREDENTIAL_FAILURE_TTL_MS - 1);
+    const second = await rejection(resolve());
+    const third = await rejection(resolve());
+    expect(lookups).toHaveBeenCalledTimes(1);
+    for (const error of [first, second, third]) {
+      expect(error).toMatchObject({ code: 'upstream_auth_error', provider: 'bedrock-east' });
+      // names what to configure
+      expect(error.message).toMatch(/accessKeyId\/secretAccessKey/);
+      expect(error.message).toMatch(/AWS_ACCESS_KEY_ID/);
+      expect(error.message).toMatch(/"default" profile/);
+    }
+    expect(second).not.toBe(first);
+    expect(second.cause).toBe(first.cause);
+    advance(1);
+    await rejection(resolve());
+    expect(lookups).toHaveBeenCalledTimes(2);
+  });
+
+  it('signs again as soon as a later lookup finds credentials', async () => {
+    let available = false;
+    const { resolve, lookups, advance } = harness(() => (available ? Promise.resolve(found) : Promise.reject(new Error('nothing'))));
+    await rejection(resolve());
+    available = true;
+    await rejection(resolve());
+    advance(BEDROCK_CREDENTIAL_FAILURE_TTL_MS);
+    await expect(resolve()).resolves.toEqual(found);
+    // successes are the chain's to cache (it memoizes until expiry): each request asks it
+    await expect(resolve()).resolves.toEqual(found);
+    expect(lookups).toHaveBeenCalledTimes(3);
+  });
+
+  it('remembers a missing credential-provider package as invalid_options, and loads again later', async () => {
+    const loads = vi.fn((_profile: string | undefined) => Promise.reject<AwsCredentialSource>(new Error("Cannot find package '@aws-sdk/credential-provider-node'")));
+    let time = 0;
+    const resolve = defaultCredentialChain({ provider: 'bedrock', profile: 'team', loadChain: loads, now: () => time });
+    const first = await rejection(resolve());
+    expect(first).toMatchObject({ code: 'invalid_options', provider: 'bedrock' });
+    expect(first.message).toContain('@aws-sdk/credential-provider-node');
+    await rejection(resolve());
+    expect(loads).toHaveBeenCalledTimes(1);
+    expect(loads).toHaveBeenCalledWith('team');
+    time += BEDROCK_CREDENTIAL_FAILURE_TTL_MS;
+    await rejection(resolve());
+    expect(loads).toHaveBeenCalledTimes(2);
+  });
+
+  it('names the configured profile in the failure', async () => {
+    const resolve = defaultCredentialChain({ provider: 'bedrock', profile: 'nowhere', loadChain: () => Promise.resolve(() => Promise.reject(new Error('Profile nowhere could not be found'))), now: () => 0 });
+    expect((await rejection(resolve())).message).toContain('the profile "nowhere"');
   });
 });
