@@ -1,6 +1,6 @@
 import { SwitchyardError } from '@switchyard/proxy-core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { secretsEqual } from '../keys/key-secret';
+import { heldSecretEquals } from '../keys/key-secret';
 import { presentedKey } from '../keys/client-key-auth';
 
 /** What `requireAdmin` checks against, decorated on the app by the Switchyard routes. */
@@ -33,5 +33,5 @@ export async function requireAdmin(request: FastifyRequest, _reply: FastifyReply
   }
   const secret = presentedKey(request, 'authorization');
   if (secret === undefined) throw new SwitchyardError('authentication_error', 'Missing master key: send it in an Authorization: Bearer header.');
-  if (!secretsEqual(secret, state.masterKey)) throw new SwitchyardError('authentication_error', 'The master key is not valid.');
+  if (!heldSecretEquals(state, state.masterKey, secret)) throw new SwitchyardError('authentication_error', 'The master key is not valid.');
 }

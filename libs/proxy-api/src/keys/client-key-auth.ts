@@ -1,8 +1,7 @@
-import { timingSafeEqual } from 'node:crypto';
 import { SwitchyardError } from '@switchyard/proxy-core';
 import type { FastifyRequest } from 'fastify';
 import type { KeyCheck, KeyRegistry } from './key-registry';
-import { compareDigest, KEY_PREFIX } from './key-secret';
+import { heldSecretEquals, KEY_PREFIX } from './key-secret';
 import type { VirtualKey } from './virtual-key';
 
 declare module 'fastify' {
@@ -74,7 +73,7 @@ export function authenticateNow(state: ClientAuthState, request: FastifyRequest,
   const secret = presentedKey(request, source);
   const where = source === 'authorization' ? 'an Authorization: Bearer header or an x-api-key header' : 'an x-switchyard-key header';
   if (secret === undefined) throw new SwitchyardError('authentication_error', `Missing API key: send it in ${where}.`);
-  if (state.masterKey !== undefined && isMasterKey(state, state.masterKey, secret)) {
+  if (state.masterKey !== undefined && heldSecretEquals(state, state.masterKey, secret)) {
     request.switchyardMetadata.apiKeyId = 'master';
     request.switchyardMetadata.apiKeyName = 'master';
     return undefined;
@@ -95,18 +94,4 @@ function identify(request: FastifyRequest, check: KeyCheck): void {
   request.switchyardMetadata.apiKeyId = key.id;
   request.switchyardMetadata.apiKeyName = key.name;
   if (key.customerId !== null) request.switchyardMetadata.customerId = key.customerId;
-}
-
-// the master key's compare digest per auth state, so each request hashes only the presented
-// secret; kept with the key it was made from (a digest of the master key, never another secret)
-const masterDigests = new WeakMap<ClientAuthState, { masterKey: string; digest: Buffer }>();
-
-/** Whether the presented secret is the master key, compared in constant time as `secretsEqual` does. */
-function isMasterKey(state: ClientAuthState, masterKey: string, presented: string): boolean {
-  let expected = masterDigests.get(state);
-  if (expected === undefined || expected.masterKey !== masterKey) {
-    expected = { masterKey, digest: compareDigest(masterKey) };
-    masterDigests.set(state, expected);
-  }
-  return timingSafeEqual(compareDigest(presented), expected.digest);
 }

@@ -28,17 +28,27 @@ export function digestsEqual(a: string, b: string): boolean {
   return left.length === right.length && left.length > 0 && timingSafeEqual(left, right);
 }
 
-/** Compares two secrets in constant time, through their SHA-256 so lengths leak nothing. */
-export function secretsEqual(presented: string, expected: string): boolean {
-  return timingSafeEqual(compareDigest(presented), compareDigest(expected));
+/** The fixed-length form compared in constant time, so a secret's length leaks nothing. */
+function compareDigest(secret: string): Buffer {
+  return createHmac('sha256', 'switchyard-compare').update(secret).digest();
 }
 
+// the compare digest of a secret checked on every request (the master key), per object that
+// holds it, kept with the secret it was made from so a changed secret is hashed afresh
+const heldDigests = new WeakMap<object, { secret: string; digest: Buffer }>();
+
 /**
- * The fixed-length form {@link secretsEqual} compares: computed once for a secret that is
- * checked on every request, so each request hashes only what it presents.
+ * Compares a presented secret in constant time with one that `holder` keeps (the master key
+ * in an auth state), through their HMAC digests so lengths leak nothing. The held secret's
+ * digest is computed once per holder: each request hashes only what it presents.
  */
-export function compareDigest(secret: string): Buffer {
-  return createHmac('sha256', 'switchyard-compare').update(secret).digest();
+export function heldSecretEquals(holder: object, held: string, presented: string): boolean {
+  let expected = heldDigests.get(holder);
+  if (expected === undefined || expected.secret !== held) {
+    expected = { secret: held, digest: compareDigest(held) };
+    heldDigests.set(holder, expected);
+  }
+  return timingSafeEqual(compareDigest(presented), expected.digest);
 }
 
 /** The last four characters of a secret, to tell keys apart in listings. */
