@@ -122,6 +122,8 @@ export type {
 export { ProviderRegistry } from './providers/provider-registry';
 export { readJsonBody, readOpenAIStyleError, upstreamRequest } from './http/upstream-request';
 export type { UpstreamRequestOptions, UpstreamResponse } from './http/upstream-request';
+export { upstreamServerOf } from './http/upstream-server';
+export type { UpstreamServer } from './http/upstream-server';
 export { transportError, upstreamError } from './http/upstream-error';
 export type { UpstreamFailure } from './http/upstream-error';
 export { parseDurationMs, retryAfterMsFromHeaders } from './http/retry-after';

@@ -167,7 +167,7 @@ async function tryTarget<T>(
 ): Promise<T> {
   const key = targetKey(target);
   const index = context.attempts.length;
-  await env.hooks.beforeAttempt.promise({ index, alias: candidate.alias, target }, context);
+  await env.hooks.beforeAttempt.promise({ index, alias: candidate.alias, target, server: adapter.server }, context);
   const record: AttemptRecord = {
     index,
     alias: candidate.alias,

@@ -1,6 +1,7 @@
 import { AsyncSeriesBailHook, AsyncSeriesHook, AsyncSeriesWaterfallHook, SyncHook, SyncWaterfallHook } from 'tapable';
 import type { SwitchyardError } from '../errors/switchyard-error';
 import type { AttemptRecord, RequestContext } from '../gateway/request-context';
+import type { UpstreamServer } from '../http/upstream-server';
 import type { ProviderRegistry } from '../providers/provider-registry';
 import type { ResilienceEvent } from '../resilience/resilience-events';
 import type { ResolvedRoute, RouteQuery, RouteTarget } from '../router/route-types';
@@ -16,6 +17,8 @@ export interface AttemptPlan {
   index: number;
   alias: string;
   target: RouteTarget;
+  /** The host and port the target's adapter calls (`ProviderAdapter.server`), when it has one. */
+  server?: UpstreamServer | undefined;
 }
 
 /** Usage of one finished exchange, as reported to `onUsage`. */

@@ -4,6 +4,7 @@ import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from 
 import type { CompletionRequest, TextCompletion } from '../wire/openai-completions';
 import type { EmbeddingRequest, EmbeddingResponse } from '../wire/openai-embeddings';
 import type { Logger } from '../options/logger';
+import type { UpstreamServer } from '../http/upstream-server';
 
 /** The version of the adapter contract. It changes only in a major release. */
 export const PROVIDER_CONTRACT_VERSION = 1;
@@ -31,6 +32,12 @@ export interface ProviderAdapter {
   readonly name: string;
   /** The provider type this adapter was created from (`openai`, `anthropic`, ...). */
   readonly type: string;
+  /**
+   * The host and port the adapter calls (from its base URL, see `upstreamServerOf()`): attempt
+   * spans carry them as `server.address` / `server.port`. Absent for an adapter that calls no
+   * one host (the in-process mock).
+   */
+  readonly server?: UpstreamServer;
   /** One whole chat completion. Rejects with a `SwitchyardError`. */
   chat(request: ChatCompletionRequest, context: ProviderCallContext): Promise<ChatCompletion>;
   /**

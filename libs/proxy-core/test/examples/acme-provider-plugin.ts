@@ -8,6 +8,7 @@ import {
   readNdjson,
   SwitchyardError,
   upstreamRequest,
+  upstreamServerOf,
   type ChatCompletion,
   type ChatCompletionChunk,
   type ChatCompletionRequest,
@@ -18,6 +19,7 @@ import {
   type ProviderFactory,
   type ProviderKit,
   type StreamMapper,
+  type UpstreamServer,
 } from '@switchyard/proxy-core';
 
 // Acme's API: POST /generate {model, prompt, stream} -> {text, input_tokens, output_tokens},
@@ -71,9 +73,12 @@ class AcmeAdapter implements ProviderAdapter {
   readonly contractVersion = PROVIDER_CONTRACT_VERSION;
   readonly name: string;
   readonly type = 'acme';
+  // server.address / server.port of the attempt spans, parsed once
+  readonly server: UpstreamServer;
 
   constructor(private readonly options: AcmeOptions & ProviderConfigBase, private readonly kit: ProviderKit) {
     this.name = options.name;
+    this.server = upstreamServerOf(options.baseUrl);
   }
 
   async chat(request: ChatCompletionRequest, context: ProviderCallContext): Promise<ChatCompletion> {

@@ -89,6 +89,9 @@ describe('createTracing', () => {
       'gen_ai.usage.input_tokens': reply.usage?.prompt_tokens,
       'switchyard.provider': 'primary',
       'switchyard.attempt': 0,
+      // the host and port of the provider's base URL, as HTTP client spans carry them
+      'server.address': new URL(upstream.url).hostname,
+      'server.port': Number(new URL(upstream.url).port),
     });
     // the upstream saw the attempt span as its parent, in the client's trace
     expect(upstream.requests.at(-1)?.headers['traceparent']).toBe(`00-${CLIENT_TRACE_ID}-${attempt.spanContext().spanId}-01`);
@@ -104,6 +107,7 @@ describe('createTracing', () => {
     for (const attempt of attempts) {
       expect(attempt.status.code).toBe(SpanStatusCode.ERROR);
       expect(attempt.attributes['error.type']).toBe('upstream_error');
+      expect(attempt.attributes['server.port']).toBe(Number(new URL(upstream.url).port));
       expect(attempt.parentSpanContext?.spanId).toBe(request?.spanContext().spanId);
     }
     expect(request?.status).toMatchObject({ code: SpanStatusCode.ERROR, message: 'upstream_error' });
@@ -139,6 +143,8 @@ describe('createTracing', () => {
     const [attempt] = byKind(exporter.getFinishedSpans(), SpanKind.CLIENT);
     expect(request?.name).toBe('embeddings demo');
     expect(attempt?.attributes).toMatchObject({ 'gen_ai.operation.name': 'embeddings', 'gen_ai.provider.name': 'mock' });
+    // the in-process mock calls no host
+    expect(attempt?.attributes).not.toHaveProperty('server.address');
     expect(request?.attributes['gen_ai.usage.input_tokens']).toBeGreaterThan(0);
   });
 

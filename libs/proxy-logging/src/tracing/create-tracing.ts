@@ -99,7 +99,8 @@ function setRequestParams(span: Span, request: ChatCompletionRequest): void {
 }
 
 function setServer(span: Span, target: URL): void {
-  span.setAttribute(GENAI.serverAddress, target.hostname);
+  // an IPv6 address without its URL brackets, as upstreamServerOf() gives it for attempts
+  span.setAttribute(GENAI.serverAddress, target.hostname.startsWith('[') ? target.hostname.slice(1, -1) : target.hostname);
   const port = target.port === '' ? (target.protocol === 'http:' ? 80 : 443) : Number(target.port);
   span.setAttribute(GENAI.serverPort, port);
 }
@@ -204,6 +205,11 @@ export function createTracing(options: TracingOptions = {}): SwitchyardTracing {
     span.setAttribute('switchyard.provider', plan.target.provider);
     span.setAttribute('switchyard.route', plan.alias);
     span.setAttribute('switchyard.attempt', plan.index);
+    // parsed once when the adapter was made; the mock adapter calls no host
+    if (plan.server !== undefined) {
+      span.setAttribute(GENAI.serverAddress, plan.server.address);
+      span.setAttribute(GENAI.serverPort, plan.server.port);
+    }
   };
 
   const onAttempt = (record: AttemptRecord, context: RequestContext): void => {

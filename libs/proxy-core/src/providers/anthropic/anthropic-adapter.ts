@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from '../../wire/openai-chat';
 import { readJsonBody, upstreamRequest, type UpstreamResponse } from '../../http/upstream-request';
+import { upstreamServerOf, type UpstreamServer } from '../../http/upstream-server';
 import { transportError } from '../../http/upstream-error';
 import { readSse } from '../../stream/read-sse';
 import { releaseUpstreamBody } from '../../stream/release-upstream-body';
@@ -54,6 +55,7 @@ export class AnthropicAdapter implements ProviderAdapter {
   readonly contractVersion = PROVIDER_CONTRACT_VERSION;
   readonly type: string = 'anthropic';
   readonly name: string;
+  readonly server: UpstreamServer;
   readonly #url: string;
   readonly #headers: Record<string, string>;
   readonly #defaultMaxTokens: number;
@@ -63,6 +65,7 @@ export class AnthropicAdapter implements ProviderAdapter {
     this.name = options.name;
     this.type = options.type;
     this.#url = `${(options.baseUrl ?? ANTHROPIC_DEFAULTS.baseUrl).replace(/\/+$/, '')}/messages`;
+    this.server = upstreamServerOf(this.#url);
     const headers: Record<string, string> = {
       ...(options.headers ?? {}),
       'anthropic-version': options.anthropicVersion ?? ANTHROPIC_DEFAULTS.anthropicVersion,

@@ -2,6 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from '../../wire/openai-chat';
 import type { EmbeddingRequest, EmbeddingResponse } from '../../wire/openai-embeddings';
 import { readJsonBody, upstreamRequest, type UpstreamResponse } from '../../http/upstream-request';
+import { upstreamServerOf, type UpstreamServer } from '../../http/upstream-server';
 import { mapUpstreamStream } from '../../stream/map-upstream-stream';
 import { readSse } from '../../stream/read-sse';
 import type { CompletionRequest, TextCompletion } from '../../wire/openai-completions';
@@ -59,6 +60,7 @@ export class AzureOpenAIAdapter implements ProviderAdapter {
   readonly contractVersion = PROVIDER_CONTRACT_VERSION;
   readonly type: string = 'azure-openai';
   readonly name: string;
+  readonly server: UpstreamServer;
   readonly #endpoint: string;
   readonly #apiVersion: string;
   readonly #deployment: string | undefined;
@@ -70,6 +72,7 @@ export class AzureOpenAIAdapter implements ProviderAdapter {
     this.name = options.name;
     this.type = options.type;
     this.#endpoint = options.endpoint.replace(/\/+$/, '');
+    this.server = upstreamServerOf(this.#endpoint);
     this.#apiVersion = options.apiVersion ?? AZURE_OPENAI_DEFAULTS.apiVersion;
     this.#deployment = options.deployment;
     const headers: Record<string, string> = { ...(options.headers ?? {}) };

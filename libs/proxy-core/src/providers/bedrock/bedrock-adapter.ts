@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Type, type Static } from '@sinclair/typebox';
 import { SwitchyardError } from '../../errors/switchyard-error';
 import { readJsonBody, upstreamRequest, type UpstreamResponse } from '../../http/upstream-request';
+import { upstreamServerOf, type UpstreamServer } from '../../http/upstream-server';
 import { mapUpstreamStream } from '../../stream/map-upstream-stream';
 import { embeddingTexts, toEmbedding } from '../../embeddings/embedding-encoding';
 import { mapConcurrent } from '../../embeddings/map-concurrent';
@@ -115,6 +116,7 @@ export class BedrockAdapter implements ProviderAdapter {
   readonly contractVersion = PROVIDER_CONTRACT_VERSION;
   readonly type: string;
   readonly name: string;
+  readonly server: UpstreamServer;
   readonly #baseUrl: string;
   readonly #headers: Record<string, string>;
   readonly #auth: Auth;
@@ -127,6 +129,7 @@ export class BedrockAdapter implements ProviderAdapter {
     this.name = options.name;
     this.type = options.type;
     this.#baseUrl = (options.baseUrl ?? BEDROCK_DEFAULTS.baseUrl(options.region)).replace(/\/+$/, '');
+    this.server = upstreamServerOf(this.#baseUrl);
     this.#headers = { ...(options.headers ?? {}) };
     this.#auth = auth(options);
     this.#kit = kit;

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Type, type Static } from '@sinclair/typebox';
 import { embeddingTexts, toEmbedding } from '../../embeddings/embedding-encoding';
 import { readJsonBody, upstreamRequest, type UpstreamResponse } from '../../http/upstream-request';
+import { upstreamServerOf, type UpstreamServer } from '../../http/upstream-server';
 import { mapUpstreamStream } from '../../stream/map-upstream-stream';
 import { readSse } from '../../stream/read-sse';
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from '../../wire/openai-chat';
@@ -56,6 +57,7 @@ export class CohereAdapter implements ProviderAdapter {
   readonly contractVersion = PROVIDER_CONTRACT_VERSION;
   readonly type: string;
   readonly name: string;
+  readonly server: UpstreamServer;
   readonly #baseUrl: string;
   readonly #headers: Record<string, string>;
   readonly #inputType: string;
@@ -65,6 +67,7 @@ export class CohereAdapter implements ProviderAdapter {
     this.name = options.name;
     this.type = options.type;
     this.#baseUrl = (options.baseUrl ?? COHERE_DEFAULTS.baseUrl).replace(/\/+$/, '');
+    this.server = upstreamServerOf(this.#baseUrl);
     this.#headers = { ...(options.headers ?? {}), authorization: `Bearer ${options.apiKey}` };
     this.#inputType = options.embeddingInputType ?? COHERE_DEFAULTS.embeddingInputType;
     this.#kit = kit;

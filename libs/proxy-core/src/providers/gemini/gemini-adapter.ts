@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Type, type Static } from '@sinclair/typebox';
 import { embeddingTexts, toEmbedding } from '../../embeddings/embedding-encoding';
 import { readJsonBody, upstreamRequest, type UpstreamResponse } from '../../http/upstream-request';
+import { upstreamServerOf, type UpstreamServer } from '../../http/upstream-server';
 import { mapUpstreamStream } from '../../stream/map-upstream-stream';
 import { readSse } from '../../stream/read-sse';
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from '../../wire/openai-chat';
@@ -55,6 +56,7 @@ export class GeminiAdapter implements ProviderAdapter {
   readonly contractVersion = PROVIDER_CONTRACT_VERSION;
   readonly type: string;
   readonly name: string;
+  readonly server: UpstreamServer;
   readonly #baseUrl: string;
   readonly #headers: Record<string, string>;
   readonly #safety: GeminiProviderOptions['safetySettings'];
@@ -64,6 +66,7 @@ export class GeminiAdapter implements ProviderAdapter {
     this.name = options.name;
     this.type = options.type;
     this.#baseUrl = (options.baseUrl ?? GEMINI_DEFAULTS.baseUrl).replace(/\/+$/, '');
+    this.server = upstreamServerOf(this.#baseUrl);
     this.#headers = { ...(options.headers ?? {}), 'x-goog-api-key': options.apiKey };
     this.#safety = options.safetySettings;
     this.#kit = kit;

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Type, type Static } from '@sinclair/typebox';
 import { embeddingTexts, toEmbedding } from '../../embeddings/embedding-encoding';
 import { readJsonBody, upstreamRequest, type UpstreamResponse } from '../../http/upstream-request';
+import { upstreamServerOf, type UpstreamServer } from '../../http/upstream-server';
 import { mapUpstreamStream } from '../../stream/map-upstream-stream';
 import { readNdjson } from '../../stream/read-sse';
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from '../../wire/openai-chat';
@@ -49,6 +50,7 @@ export class OllamaAdapter implements ProviderAdapter {
   readonly contractVersion = PROVIDER_CONTRACT_VERSION;
   readonly type: string;
   readonly name: string;
+  readonly server: UpstreamServer;
   readonly #baseUrl: string;
   readonly #headers: Record<string, string>;
   readonly #keepAlive: string | undefined;
@@ -58,6 +60,7 @@ export class OllamaAdapter implements ProviderAdapter {
     this.name = options.name;
     this.type = options.type;
     this.#baseUrl = (options.baseUrl ?? OLLAMA_DEFAULTS.baseUrl).replace(/\/+$/, '');
+    this.server = upstreamServerOf(this.#baseUrl);
     this.#headers = { ...(options.headers ?? {}), ...(options.apiKey === undefined ? {} : { authorization: `Bearer ${options.apiKey}` }) };
     this.#keepAlive = options.keepAlive;
     this.#kit = kit;

@@ -2,6 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from '../../wire/openai-chat';
 import type { EmbeddingRequest, EmbeddingResponse } from '../../wire/openai-embeddings';
 import { readJsonBody, upstreamRequest, type UpstreamResponse } from '../../http/upstream-request';
+import { upstreamServerOf, type UpstreamServer } from '../../http/upstream-server';
 import { mapUpstreamStream } from '../../stream/map-upstream-stream';
 import { readSse } from '../../stream/read-sse';
 import type { CompletionRequest, TextCompletion } from '../../wire/openai-completions';
@@ -67,6 +68,7 @@ export class OpenAIAdapter implements ProviderAdapter {
   readonly contractVersion = PROVIDER_CONTRACT_VERSION;
   readonly type: string = 'openai';
   readonly name: string;
+  readonly server: UpstreamServer;
   readonly #baseUrl: string;
   readonly #headers: Record<string, string>;
   readonly #unsupported: readonly string[];
@@ -78,6 +80,7 @@ export class OpenAIAdapter implements ProviderAdapter {
     this.name = options.name;
     this.type = options.type;
     this.#baseUrl = (options.baseUrl ?? DEFAULT_BASE_URL).replace(/\/+$/, '');
+    this.server = upstreamServerOf(this.#baseUrl);
     const headers: Record<string, string> = { accept: 'application/json', ...(options.headers ?? {}) };
     if (options.apiKey !== undefined && options.apiKey.length > 0) {
       const header = (options.authHeader ?? 'authorization').toLowerCase();
