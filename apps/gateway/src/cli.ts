@@ -12,6 +12,7 @@ const USAGE = `Usage:
   switchyard keys create|list|revoke|rotate                  manage virtual keys
   switchyard usage [--by customer|model|...] [--since 7d]    requests, tokens and cost per group
   switchyard logs query|tail [filters]                       read the request log
+  switchyard runs show RUN_ID                                a run's calls, tokens, cost and latency per section
   switchyard bench [--model M] [-c N] [-d 10s] [--stream]    load a running gateway
   switchyard --help | --version
 
@@ -54,6 +55,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
       return (await import('./cli/usage-command')).usageCommand(rest, env);
     case 'logs':
       return (await import('./cli/logs-command')).logsCommand(rest, env);
+    case 'runs':
+      return (await import('./cli/runs-command')).runsCommand(rest, env);
     case 'bench':
       return (await import('./cli/bench-command')).benchCommand(rest, env);
     default:

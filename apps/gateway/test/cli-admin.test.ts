@@ -44,7 +44,11 @@ async function cli(args: string[], env: Record<string, string> = {}): Promise<Re
   return { code, stdout, stderr };
 }
 
-async function chat(bearer: string, customer?: string): Promise<number> {
+async function chat(
+  bearer: string,
+  customer?: string,
+  headers: Record<string, string> = {},
+): Promise<number> {
   const response = await fetch(`${gateway.url}/v1/chat/completions`, {
     method: 'POST',
     headers: {
@@ -52,6 +56,7 @@ async function chat(bearer: string, customer?: string): Promise<number> {
       'content-type': 'application/json',
       'x-switchyard-cache': 'skip',
       ...(customer === undefined ? {} : { 'x-switchyard-customer-id': customer }),
+      ...headers,
     },
     body: JSON.stringify({ model: 'mock', messages: [{ role: 'user', content: 'hi' }] }),
   });
@@ -364,6 +369,87 @@ describe('switchyard logs', () => {
     expect([interval.code, cursor.code, status.code, noSub.code]).toEqual([2, 2, 2, 2]);
     expect(status.stderr).toContain('--status: "ok" is not an integer from 100 to 599.');
     expect(noSub.stderr).toContain('logs needs a subcommand: query or tail.');
+  });
+});
+
+describe('switchyard runs', () => {
+  const section = (run: string, span: string, name: string, parent?: string): Record<string, string> => ({
+    'x-switchyard-run-id': run,
+    'x-switchyard-span-id': span,
+    'x-switchyard-section': name,
+    ...(parent === undefined ? {} : { 'x-switchyard-parent-span-id': parent }),
+  });
+
+  it('shows a run per section as an indented tree, with calls, tokens, cost and latency, or as JSON', async () => {
+    // a run id with characters a URL path must escape
+    const run = 'job:7@cli';
+    await Promise.all([
+      chat(MASTER, 'runs-a', section(run, 'plan-1', 'plan')),
+      chat(MASTER, 'runs-a', section(run, 'search-1', 'search', 'plan-1')),
+      chat(MASTER, 'runs-a', section(run, 'search-1', 'search', 'plan-1')),
+      chat(MASTER, 'runs-a', section(run, 'write-1', 'write', 'plan-1')),
+      chat(MASTER, 'runs-a', section('another-run', 'plan-1', 'plan')),
+    ]);
+    await logged('runs-a', 5);
+    const [table, json] = await Promise.all([
+      cli(['runs', 'show', run]),
+      cli(['runs', 'show', run, '--json']),
+    ]);
+    expect(table).toMatchObject({ code: 0, stderr: '' });
+    const lines = table.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(
+      /^Run job:7@cli: 4 calls, [\d,]+ input and [\d,]+ output tokens, \$[\d.]+, [\d.]+ m?s of call time$/,
+    );
+    expect(lines[1]).toMatch(
+      /^SECTION\s+CALLS\s+INPUT TOKENS\s+OUTPUT TOKENS\s+COST\s+TOTAL COST\s+LATENCY\s+AVG$/,
+    );
+    // the root first, its children indented under it, in the order the API gives them
+    const body = lines.slice(2);
+    expect(body).toHaveLength(3);
+    expect(body[0]).toMatch(/^plan\s+1\s/);
+    expect(body.slice(1).sort()).toEqual([
+      expect.stringMatching(/^ {2}search\s+2\s/),
+      expect.stringMatching(/^ {2}write\s+1\s/),
+    ]);
+    for (const line of body) expect(line).toMatch(/\d+ m?s\s+\d+ m?s$/);
+
+    const answer = JSON.parse(json.stdout) as {
+      run_id: string;
+      requests: number;
+      input_tokens: number;
+      sections: Array<{
+        section: string;
+        requests: number;
+        children: Array<{ section: string; requests: number }>;
+      }>;
+    };
+    expect(answer).toMatchObject({ run_id: run, requests: 4 });
+    expect(answer.input_tokens).toBeGreaterThan(0);
+    expect(answer.sections.map((s) => [s.section, s.requests])).toEqual([['plan', 1]]);
+    expect(answer.sections[0]?.children.map((s) => [s.section, s.requests]).sort()).toEqual([
+      ['search', 2],
+      ['write', 1],
+    ]);
+  });
+
+  it('exits 1 with the gateway message for an unknown run, and 2 for a wrong command line', async () => {
+    const [unknown, unknownJson, noSub, noId, extra, help] = await Promise.all([
+      cli(['runs', 'show', 'no-such-run']),
+      cli(['runs', 'show', 'no-such-run', '--json']),
+      cli(['runs']),
+      cli(['runs', 'show']),
+      cli(['runs', 'show', 'a', 'b']),
+      cli(['--help']),
+    ]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('No requests for run "no-such-run".');
+    expect(JSON.parse(unknownJson.stderr)).toMatchObject({
+      error: { exit_code: 1, status: 404, code: 'not_found' },
+    });
+    expect([noSub.code, noId.code, extra.code]).toEqual([2, 2, 2]);
+    expect(noSub.stderr).toContain('runs needs a subcommand: show.');
+    expect(noId.stderr).toContain('Missing RUN_ID.');
+    expect(help.stdout).toContain('switchyard runs show RUN_ID');
   });
 });
 
