@@ -39,6 +39,8 @@ export type { OpenDatabaseOptions } from './sql/open-database';
 export { migrate } from './sql/migrate';
 export type { MigrateResult, Migration } from './sql/migrate';
 export type { SqlDatabase, SqlDialect, SqlExecuteResult, SqlValue } from './sql/sql-database';
+export { SqliteWriteThread } from './sql/sqlite-write-thread';
+export type { SqlBatchWriter, SqliteWriteThreadOptions, SqlStatement } from './sql/sqlite-write-thread';
 
 // request log
 export { createRequestLog, REQUEST_LOG_DEFAULTS } from './request-log/create-request-log';
@@ -49,6 +51,7 @@ export { REQUEST_LOG_COLUMNS, rowFromContext } from './request-log/request-log-r
 export type { RequestLogRow } from './request-log/request-log-row';
 export type { RequestLogStore } from './request-log/request-log-store';
 export { SqlRequestLogStore } from './request-log/sql-request-log-store';
+export type { SqlRequestLogStoreOptions } from './request-log/sql-request-log-store';
 export { JsonlRequestLogStore } from './request-log/jsonl-request-log-store';
 export type { JsonlOutput } from './request-log/jsonl-request-log-store';
 export { REQUEST_LOG_MIGRATIONS } from './request-log/request-log-migrations';

@@ -1,6 +1,11 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { createGateway, createRequestContext } from '@switchyard/proxy-core';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { row } from '../../test/request-log-fixtures';
+import { openDatabase } from '../sql/open-database';
 import { createRequestLog } from './create-request-log';
 import type { RequestLogRow } from './request-log-row';
 
@@ -63,5 +68,47 @@ describe('createRequestLog', () => {
     for (let i = 0; i < 5; i += 1) await gateway.chat({ model: 'demo', messages: [{ role: 'user', content: 'hi' }] });
     expect(log.queue.stats).toMatchObject({ queued: 2, dropped: 3 });
     await gateway.close();
+  });
+
+  describe('on a SQLite file', () => {
+    let dir: string | undefined;
+    afterEach(() => {
+      vi.useRealTimers();
+      if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('writes a row that arrives alone once the flush interval passes', async () => {
+      dir = mkdtempSync(join(tmpdir(), 'switchyard-request-log-'));
+      const log = await createRequestLog({ store: 'sqlite', path: join(dir, 'requests.db'), flushIntervalMs: 1000 });
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+      const write = vi.spyOn(log.store, 'write');
+      try {
+        log.queue.push(row({ id: 'alone' }));
+        await vi.advanceTimersByTimeAsync(999);
+        expect(write).not.toHaveBeenCalled();
+        await vi.advanceTimersByTimeAsync(1);
+        expect(write).toHaveBeenCalledTimes(1);
+        await write.mock.results[0]!.value;
+        expect((await log.sql!.list({})).data.map((r) => r.id)).toEqual(['alone']);
+        expect(log.queue.stats).toMatchObject({ queued: 0, written: 1, dropped: 0 });
+      } finally {
+        await log.close();
+      }
+    });
+
+    it('close() writes the rows still queued before it closes the file', async () => {
+      dir = mkdtempSync(join(tmpdir(), 'switchyard-request-log-'));
+      const path = join(dir, 'requests.db');
+      const log = await createRequestLog({ store: 'sqlite', path, flushIntervalMs: 60_000 });
+      for (let i = 0; i < 3; i += 1) log.queue.push(row({ id: `q${i}`, ts: i }));
+      await log.close();
+      expect(log.queue.stats).toMatchObject({ queued: 0, written: 3, dropped: 0 });
+      const db = await openDatabase({ url: `sqlite:${path}` });
+      try {
+        expect(await db.query('SELECT id FROM switchyard_requests ORDER BY ts')).toEqual([{ id: 'q0' }, { id: 'q1' }, { id: 'q2' }]);
+      } finally {
+        await db.close();
+      }
+    });
   });
 });

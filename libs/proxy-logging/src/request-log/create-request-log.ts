@@ -1,6 +1,7 @@
 import { SwitchyardError, type GatewayPlugin, type Logger } from '@switchyard/proxy-core';
 import { DEFAULT_PII_PATTERNS, redactPii, type PiiPattern } from '../redaction/redact-pii';
 import { openDatabase } from '../sql/open-database';
+import { SqliteWriteThread } from '../sql/sqlite-write-thread';
 import { JsonlRequestLogStore, type JsonlOutput } from './jsonl-request-log-store';
 import { RequestLogQueue, type RequestLogQueueOptions } from './request-log-queue';
 import { BODY_STATE_KEY, rowFromContext, type CapturedBodies } from './request-log-row';
@@ -60,8 +61,14 @@ async function openStore(options: RequestLogOptions): Promise<RequestLogStore> {
   const store = options.store ?? REQUEST_LOG_DEFAULTS.store;
   if (typeof store === 'object') return store;
   switch (store) {
-    case 'sqlite':
-      return new SqlRequestLogStore(await openDatabase({ url: `sqlite:${options.path ?? REQUEST_LOG_DEFAULTS.path}` }));
+    case 'sqlite': {
+      const path = options.path ?? REQUEST_LOG_DEFAULTS.path;
+      const db = await openDatabase({ url: `sqlite:${path}` });
+      // rows are written from a worker thread: a batch is tens of milliseconds of synchronous
+      // SQLite work (and a checkpoint every ~1000 pages) that would otherwise stall the event
+      // loop; `:memory:` is one connection's private database, so it stays on this thread
+      return new SqlRequestLogStore(db, path === ':memory:' ? {} : { writer: new SqliteWriteThread({ path }) });
+    }
     case 'postgres':
       if (options.url === undefined) throw new SwitchyardError('invalid_options', 'requestLog: store "postgres" needs a url.');
       return new SqlRequestLogStore(await openDatabase({ url: options.url, ...(options.schema === undefined ? {} : { schema: options.schema }) }));

@@ -1,9 +1,13 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { requireService, TEST_DATABASE_URL } from '@switchyard/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestSchema } from '../../test/pg-schema';
 import { row } from '../../test/request-log-fixtures';
 import { openDatabase } from '../sql/open-database';
 import type { SqlDatabase } from '../sql/sql-database';
+import { SqliteWriteThread } from '../sql/sqlite-write-thread';
 import { RequestLogQueue } from './request-log-queue';
 import { SqlRequestLogStore } from './sql-request-log-store';
 
@@ -130,6 +134,20 @@ function suite(name: string, open: () => Promise<{ store: SqlRequestLogStore; do
 suite('SQLite', async () => {
   const store = new SqlRequestLogStore(await openDatabase({ url: 'sqlite::memory:' }));
   return { store, done: () => store.close() };
+});
+
+// the request log's own set-up for a SQLite file: rows written from a worker thread, read here
+suite('a SQLite file written from a thread', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'switchyard-request-log-'));
+  const path = join(dir, 'requests.db');
+  const store = new SqlRequestLogStore(await openDatabase({ url: `sqlite:${path}` }), { writer: new SqliteWriteThread({ path }) });
+  return {
+    store,
+    done: async () => {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 });
 
 // the SQLite driver compiles and keeps one statement per distinct SQL text (a 200-row INSERT

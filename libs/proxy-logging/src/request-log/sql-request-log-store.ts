@@ -1,6 +1,7 @@
 import { SwitchyardError } from '@switchyard/proxy-core';
 import { migrate } from '../sql/migrate';
 import type { SqlDatabase, SqlValue } from '../sql/sql-database';
+import type { SqlBatchWriter, SqlStatement } from '../sql/sqlite-write-thread';
 import { REQUEST_LOG_MIGRATIONS } from './request-log-migrations';
 import type { RequestListQuery, RunSummary, SectionNode, TargetTraffic, UsageBucket, UsageGroup, UsageGroupBy, UsageSeries } from './request-log-queries';
 import { REQUEST_LOG_COLUMNS, type RequestLogRow } from './request-log-row';
@@ -87,6 +88,16 @@ function decodeCursor(cursor: string): [number, string] {
   throw new SwitchyardError('invalid_request', 'Invalid cursor.', { param: 'cursor' });
 }
 
+/** Options of {@link SqlRequestLogStore}. */
+export interface SqlRequestLogStoreOptions {
+  /**
+   * Writes the rows' transactions instead of `db` (e.g. a `SqliteWriteThread` on the
+   * same SQLite file, off the event loop); reads, migrations and retention stay on `db`.
+   * Closed with the store.
+   */
+  writer?: SqlBatchWriter;
+}
+
 /**
  * The request log in a SQL database (SQLite or PostgreSQL through {@link SqlDatabase}).
  * Migrates lazily on first use and again after a failure, so a database that is down at
@@ -95,11 +106,13 @@ function decodeCursor(cursor: string): [number, string] {
 export class SqlRequestLogStore implements RequestLogStore {
   readonly kind: string;
   readonly db: SqlDatabase;
+  readonly #writer: SqlBatchWriter | undefined;
   #ready: Promise<void> | undefined;
 
-  constructor(db: SqlDatabase) {
+  constructor(db: SqlDatabase, options: SqlRequestLogStoreOptions = {}) {
     this.db = db;
     this.kind = db.dialect;
+    this.#writer = options.writer;
   }
 
   /** Applies the request log migrations (once; retried after a failure). */
@@ -120,20 +133,26 @@ export class SqlRequestLogStore implements RequestLogStore {
     const columns = REQUEST_LOG_COLUMNS.join(', ');
     const tuple = `(${REQUEST_LOG_COLUMNS.map(() => '?').join(', ')})`;
     const conflict = 'ON CONFLICT (id) DO NOTHING';
-    await this.db.transaction(async (tx) => {
-      let start = 0;
-      for (const size of insertChunkSizes(rows.length)) {
-        const chunk = rows.slice(start, start + size);
-        start += size;
-        const params: SqlValue[] = [];
-        for (const row of chunk) {
-          for (const column of REQUEST_LOG_COLUMNS) {
-            const value = row[column];
-            params.push(typeof value === 'boolean' ? (value ? 1 : 0) : value);
-          }
+    const statements: SqlStatement[] = [];
+    let start = 0;
+    for (const size of insertChunkSizes(rows.length)) {
+      const chunk = rows.slice(start, start + size);
+      start += size;
+      const params: SqlValue[] = [];
+      for (const row of chunk) {
+        for (const column of REQUEST_LOG_COLUMNS) {
+          const value = row[column];
+          params.push(typeof value === 'boolean' ? (value ? 1 : 0) : value);
         }
-        await tx.execute(`INSERT INTO switchyard_requests (${columns}) VALUES ${chunk.map(() => tuple).join(', ')} ${conflict}`, params);
       }
+      statements.push({ sql: `INSERT INTO switchyard_requests (${columns}) VALUES ${chunk.map(() => tuple).join(', ')} ${conflict}`, params });
+    }
+    if (this.#writer !== undefined) {
+      await this.#writer.transaction(statements);
+      return;
+    }
+    await this.db.transaction(async (tx) => {
+      for (const { sql, params } of statements) await tx.execute(sql, params);
     });
   }
 
@@ -304,6 +323,7 @@ export class SqlRequestLogStore implements RequestLogStore {
   }
 
   async close(): Promise<void> {
+    await this.#writer?.close();
     await this.db.close();
   }
 }

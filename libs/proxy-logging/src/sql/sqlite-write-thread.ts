@@ -1,0 +1,167 @@
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+import type { SqlValue } from './sql-database';
+
+/** One statement of a write transaction: SQL with `?` placeholders and its values. */
+export interface SqlStatement {
+  sql: string;
+  params: readonly SqlValue[];
+}
+
+/** Runs write transactions somewhere else than the caller's thread (see {@link SqliteWriteThread}). */
+export interface SqlBatchWriter {
+  /** Runs the statements in one transaction: all committed when it resolves, none when it rejects. */
+  transaction(statements: readonly SqlStatement[]): Promise<void>;
+  /** Lets the transactions already asked for finish, then closes the connection. */
+  close(): Promise<void>;
+}
+
+/** Options of {@link SqliteWriteThread}. */
+export interface SqliteWriteThreadOptions {
+  /** The SQLite file (not `:memory:`: the thread opens its own connection to it). */
+  path: string;
+  /** How long a write waits for another connection's lock, in milliseconds. @default 5000 */
+  busyTimeoutMs?: number;
+}
+
+// The thread's code, as CommonJS text run with `eval: true`: the library is bundled into one
+// file per format (tsup), so a worker module next to it would need its own entry point in
+// both builds. It loads better-sqlite3 from the path the library itself resolves.
+const THREAD_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require(workerData.driver);
+const db = new Database(workerData.path, { timeout: workerData.busyTimeoutMs });
+db.pragma('synchronous = NORMAL');
+// a multi-row INSERT keeps a statement journal; past 64 KiB SQLite spills it to a temporary
+// file (open, write, unlink per statement: two thirds of the writes of a batch)
+db.pragma('temp_store = MEMORY');
+const cache = new Map();
+function prepare(sql) {
+  let statement = cache.get(sql);
+  if (statement === undefined) {
+    statement = db.prepare(sql);
+    if (cache.size >= 200) cache.delete(cache.keys().next().value);
+    cache.set(sql, statement);
+  }
+  return statement;
+}
+parentPort.on('message', (message) => {
+  if (message.close === true) {
+    cache.clear();
+    db.close();
+    parentPort.close();
+    return;
+  }
+  try {
+    db.exec('BEGIN IMMEDIATE');
+    try {
+      for (const { sql, params } of message.statements) prepare(sql).run(...params);
+      db.exec('COMMIT');
+    } catch (error) {
+      if (db.inTransaction) db.exec('ROLLBACK');
+      throw error;
+    }
+    parentPort.postMessage({ id: message.id });
+  } catch (error) {
+    parentPort.postMessage({ id: message.id, error: { name: error.name, message: error.message, code: error.code } });
+  }
+});
+`;
+
+interface Pending {
+  resolve: () => void;
+  reject: (error: Error) => void;
+}
+
+interface ThreadError {
+  name?: string;
+  message?: string;
+  code?: unknown;
+}
+
+/** The thread's error as the caller's kind of error, its `code` kept (row rejections are told by it). */
+function reviveError(error: ThreadError): Error {
+  const Kind = error.name === 'TypeError' ? TypeError : error.name === 'RangeError' ? RangeError : Error;
+  const revived = new Kind(error.message ?? 'SQLite write failed');
+  if (error.code !== undefined) Object.assign(revived, { code: error.code });
+  return revived;
+}
+
+/**
+ * Runs write transactions on a SQLite file from a worker thread with its own connection.
+ * A batch of request-log rows costs tens of milliseconds of synchronous SQLite work (the
+ * inserts, the WAL append, and every ~1000 pages a checkpoint that copies pages into the
+ * database file and syncs it); on the event loop that stalls every request in flight. Here
+ * the event loop only copies the statements to the thread. Readers on other connections see
+ * each transaction once it is committed (WAL). The thread starts with the first transaction,
+ * again after it died, and does not keep the process alive while idle.
+ */
+export class SqliteWriteThread implements SqlBatchWriter {
+  readonly #path: string;
+  readonly #busyTimeoutMs: number;
+  readonly #pending = new Map<number, Pending>();
+  #worker: Worker | undefined;
+  #exited: Promise<void> | undefined;
+  #nextId = 0;
+  #closed = false;
+
+  constructor(options: SqliteWriteThreadOptions) {
+    this.#path = options.path;
+    this.#busyTimeoutMs = options.busyTimeoutMs ?? 5000;
+  }
+
+  #start(): Worker {
+    const worker = new Worker(THREAD_SOURCE, {
+      eval: true,
+      workerData: { driver: createRequire(import.meta.url).resolve('better-sqlite3'), path: this.#path, busyTimeoutMs: this.#busyTimeoutMs },
+    });
+    worker.on('message', (message: { id: number; error?: ThreadError }) => {
+      const pending = this.#pending.get(message.id);
+      if (pending === undefined) return;
+      this.#pending.delete(message.id);
+      if (this.#pending.size === 0) worker.unref();
+      if (message.error === undefined) pending.resolve();
+      else pending.reject(reviveError(message.error));
+    });
+    // a thread that failed to start or crashed fails what it held; the next transaction
+    // starts a new one (the request log queue retries the batch)
+    let failure: Error | undefined;
+    worker.on('error', (error) => {
+      failure = error;
+    });
+    this.#exited = new Promise((resolve) => {
+      worker.once('exit', (code) => {
+        if (this.#worker === worker) this.#worker = undefined;
+        const error = failure ?? new Error(`The SQLite write thread exited (code ${code}).`);
+        for (const pending of this.#pending.values()) pending.reject(error);
+        this.#pending.clear();
+        resolve();
+      });
+    });
+    return worker;
+  }
+
+  transaction(statements: readonly SqlStatement[]): Promise<void> {
+    if (this.#closed) return Promise.reject(new Error('The SQLite write thread is closed.'));
+    this.#worker ??= this.#start();
+    const worker = this.#worker;
+    const id = this.#nextId++;
+    return new Promise<void>((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      // held while a transaction is outstanding, so a process that awaits it does not exit early
+      worker.ref();
+      worker.postMessage({ id, statements });
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const worker = this.#worker;
+    if (worker === undefined) return;
+    // messages are handled in order: the transactions already posted run before the close
+    worker.ref();
+    worker.postMessage({ close: true });
+    await this.#exited;
+  }
+}
