@@ -1,3 +1,6 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from './create-app';
@@ -108,5 +111,47 @@ describe('createApp', () => {
     const response = await app.inject({ method: 'POST', url: '/v1/embeddings', payload: { model: 'mock/e', input: ['a', 'b'] } });
     expect(response.statusCode).toBe(200);
     expect(response.json<{ data: unknown[] }>().data).toHaveLength(2);
+  });
+});
+
+// pino's default, and Fastify's `logger: { file }`, is one asynchronous write per line on the
+// thread pool: a thread hand-off and an extra event-loop wake-up per request
+describe('createApp logger settings', () => {
+  /** The destination pino writes to (held under its `pino.stream` symbol). */
+  function destinationOf(logger: object): { sync?: boolean } {
+    let holder: object | null = logger;
+    while (holder !== null) {
+      const symbol = Object.getOwnPropertySymbols(holder).find((s) => s.description === 'pino.stream');
+      if (symbol !== undefined) return (holder as Record<symbol, { sync?: boolean }>)[symbol]!;
+      holder = Object.getPrototypeOf(holder) as object | null;
+    }
+    throw new Error('no pino stream');
+  }
+
+  it('write a file synchronously, as createLogger() does: the line is there as soon as it is logged', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'switchyard-app-log-'));
+    const file = join(dir, 'logs', 'app.log');
+    const logged = createApp({ gateway: { providers: [{ name: 'mock', type: 'mock' }] }, logger: { level: 'info', file } });
+    try {
+      expect(destinationOf(logged.log).sync).toBe(true);
+      logged.log.info({ marker: 'written-now' }, 'hello');
+      expect(readFileSync(file, 'utf8')).toContain('"marker":"written-now"');
+    } finally {
+      await logged.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('leave a stream of their own alone', async () => {
+    const lines: string[] = [];
+    const stream = { write: (line: string) => void lines.push(line) };
+    const logged = createApp({ gateway: { providers: [{ name: 'mock', type: 'mock' }] }, logger: { level: 'info', stream } });
+    try {
+      logged.log.info('mine');
+      expect(destinationOf(logged.log)).toBe(stream);
+      expect(lines.join('')).toContain('"msg":"mine"');
+    } finally {
+      await logged.close();
+    }
   });
 });

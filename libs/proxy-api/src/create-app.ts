@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { SwitchyardError } from '@switchyard/proxy-core';
-import { redactLogger } from '@switchyard/proxy-logging';
+import { logDestination, redactLogger } from '@switchyard/proxy-logging';
 import Fastify, { LogController, type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { APP_DEFAULTS, type AppOptions } from './app-options';
 import { DrainController } from './ops/drain-controller';
@@ -31,9 +31,24 @@ function loggerOptions(options: AppOptions): Pick<FastifyServerOptions, 'logger'
   }
   const given = options.logger ?? false;
   // `true` means default settings, and the default settings redact
-  const logger = given === true ? {} : given;
-  if (typeof logger !== 'object' || 'redact' in logger) return { logger };
+  const settings = given === true ? {} : given;
+  if (typeof settings !== 'object') return { logger: settings };
+  const logger = withSyncDestination(settings);
+  if ('redact' in logger) return { logger };
   return { logger, redact: true };
+}
+
+type LoggerSettings = Exclude<FastifyServerOptions['logger'], boolean | undefined>;
+
+/**
+ * Settings without a stream or transport write to `file` or stdout synchronously, as
+ * `createLogger()` (and so `switchyard start`) does, instead of pino's default of one
+ * asynchronous write per line on the thread pool (see `logDestination`).
+ */
+function withSyncDestination(settings: LoggerSettings): LoggerSettings {
+  if (settings.stream !== undefined || settings.transport !== undefined) return settings;
+  const { file, ...rest } = settings;
+  return { ...rest, stream: logDestination(file ?? 'stdout') };
 }
 
 /**
