@@ -52,4 +52,35 @@ describe('mock upstream', () => {
     expect((await aborted).aborted).toBe(true);
     await request;
   });
+
+  it('keeps only the latest maxRecordedRequests, dropping the oldest, so long runs stay bounded', async () => {
+    const bounded = await createMockUpstream({ maxRecordedRequests: 2 });
+    try {
+      for (const model of ['first', 'second', 'third']) {
+        await fetch(`${bounded.url}/v1/chat/completions`, { method: 'POST', body: JSON.stringify({ model, messages: [] }) });
+      }
+      expect(bounded.requests.map((request) => (request.body as { model: string }).model)).toEqual(['second', 'third']);
+    } finally {
+      await bounded.close();
+    }
+  });
+
+  it('records nothing with maxRecordedRequests 0, and still emits each request', async () => {
+    const silent = await createMockUpstream({ maxRecordedRequests: 0 });
+    try {
+      const seen: string[] = [];
+      silent.events.on('request', (request: { path: string }) => seen.push(request.path));
+      const response = await fetch(`${silent.url}/v1/chat/completions`, { method: 'POST', body: JSON.stringify({ model: 'm', messages: [] }) });
+      expect(response.status).toBe(200);
+      expect(silent.requests).toEqual([]);
+      expect(seen).toEqual(['/v1/chat/completions']);
+    } finally {
+      await silent.close();
+    }
+  });
+
+  it('refuses a negative or fractional bound', async () => {
+    await expect(createMockUpstream({ maxRecordedRequests: -1 })).rejects.toThrow(RangeError);
+    await expect(createMockUpstream({ maxRecordedRequests: 1.5 })).rejects.toThrow(RangeError);
+  });
 });

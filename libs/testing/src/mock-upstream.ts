@@ -55,12 +55,19 @@ export interface MockUpstreamOptions {
    * reasoning tokens. @default OpenAI's documented example (19 prompt, 10 completion tokens)
    */
   chatUsage?: Record<string, unknown>;
+  /**
+   * How many of the latest requests {@link MockUpstream.requests} keeps: past it the oldest
+   * is dropped, so a long run (a benchmark, a soak) cannot grow it without bound. 0 records
+   * none; `request` and `aborted` events are emitted either way. @default 10_000
+   */
+  maxRecordedRequests?: number;
 }
 
 /** A running mock upstream. */
 export interface MockUpstream {
   /** `http://127.0.0.1:<port>` */
   readonly url: string;
+  /** The requests received, oldest first: the latest `maxRecordedRequests` of them. */
   readonly requests: RecordedRequest[];
   /** Emits `request` (RecordedRequest) and `aborted` (RecordedRequest). */
   readonly events: EventEmitter;
@@ -84,6 +91,7 @@ const DEFAULTS: Required<MockUpstreamOptions> = {
     prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
     completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
   },
+  maxRecordedRequests: 10_000,
 };
 
 async function readBody(req: IncomingMessage): Promise<{ body: unknown; raw: Buffer }> {
@@ -101,10 +109,12 @@ async function readBody(req: IncomingMessage): Promise<{ body: unknown; raw: Buf
 
 /**
  * Starts an HTTP server on a free loopback port that answers like the providers do (their
- * documented wire formats), records every request, and injects faults on demand.
+ * documented wire formats), records the latest requests, and injects faults on demand.
  */
 export async function createMockUpstream(options: MockUpstreamOptions = {}): Promise<MockUpstream> {
   const settings: Required<MockUpstreamOptions> = { ...DEFAULTS, ...options };
+  const { maxRecordedRequests } = settings;
+  if (!Number.isInteger(maxRecordedRequests) || maxRecordedRequests < 0) throw new RangeError(`maxRecordedRequests must be a non-negative integer, got ${maxRecordedRequests}`);
   const routes = [...settings.routes, ...anthropicRoutes, ...azureOpenAIRoutes, ...openAIRoutes, ...geminiRoutes, ...ollamaRoutes, ...cohereRoutes, ...bedrockRoutes, ...bedrockInvokeRoutes];
   const requests: RecordedRequest[] = [];
   const events = new EventEmitter();
@@ -116,7 +126,10 @@ export async function createMockUpstream(options: MockUpstreamOptions = {}): Pro
       const url = new URL(req.url ?? '/', 'http://mock');
       const { body, raw: rawBody } = await readBody(req);
       const record: RecordedRequest = { method: req.method ?? 'GET', path: url.pathname + url.search, headers: req.headers, body, aborted: false };
-      requests.push(record);
+      if (maxRecordedRequests > 0) {
+        if (requests.length >= maxRecordedRequests) requests.shift();
+        requests.push(record);
+      }
       events.emit('request', record);
       res.on('close', () => {
         if (!res.writableFinished) {
