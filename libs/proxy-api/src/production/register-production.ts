@@ -57,7 +57,9 @@ async function openKeyStore(configured: ProductionOptions['keyStore'], masterKey
   }
   if (configured !== undefined) return configured;
   if (masterKey === undefined) return undefined;
-  // one connection shared with the request log (closed by it): SQLite then never waits on itself
+  // the request log's connection (closed by it). Its rows are written from a thread with a
+  // connection of its own, so a key-store write can wait (SQLite's busy timeout, on the event
+  // loop) for the thread's batch to commit: tens of milliseconds, about once a second at most
   const db = requestLog?.sql?.db;
   return db === undefined ? new MemoryKeyStore() : SqlKeyStore.open(db, { owned: false });
 }

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { row } from '../../test/request-log-fixtures';
 import { SqlRequestLogStore } from '../request-log/sql-request-log-store';
 import { openDatabase } from './open-database';
@@ -62,6 +62,27 @@ describe('SqliteWriteThread', () => {
     await expect(thread.transaction(insert)).rejects.toThrow(/unable to open|directory does not exist/i);
     await expect(thread.transaction(insert)).rejects.toThrow(/unable to open|directory does not exist/i);
     await thread.close();
+  });
+
+  it('lets an idle thread go and starts another for the next transaction, whose rows are not failed by the old one leaving', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const thread = new SqliteWriteThread({ path, idleExitMs: 1000 });
+    try {
+      await thread.transaction([{ sql: 'INSERT INTO items (id, n) VALUES (?, ?)', params: ['first', 1] }]);
+      expect(thread.running).toBe(true);
+      vi.advanceTimersByTime(999);
+      expect(thread.running).toBe(true);
+      vi.advanceTimersByTime(1);
+      expect(thread.running).toBe(false);
+      // sent while the idle thread is still closing its connection
+      await thread.transaction([{ sql: 'INSERT INTO items (id, n) VALUES (?, ?)', params: ['second', 2] }]);
+      expect(thread.running).toBe(true);
+      expect(await db.query('SELECT id FROM items ORDER BY n')).toEqual([{ id: 'first' }, { id: 'second' }]);
+    } finally {
+      vi.useRealTimers();
+      await thread.close();
+    }
+    expect(thread.running).toBe(false);
   });
 
   it('keeps the WAL bounded: its connection checkpoints as it writes', async () => {
