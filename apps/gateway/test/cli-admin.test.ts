@@ -433,14 +433,18 @@ describe('switchyard runs', () => {
   });
 
   it('exits 1 with the gateway message for an unknown run, and 2 for a wrong command line', async () => {
-    const [unknown, unknownJson, noSub, noId, extra, help] = await Promise.all([
+    const [unknown, unknownJson, noSub, noId, extra, help, dotDot] = await Promise.all([
       cli(['runs', 'show', 'no-such-run']),
       cli(['runs', 'show', 'no-such-run', '--json']),
       cli(['runs']),
       cli(['runs', 'show']),
       cli(['runs', 'show', 'a', 'b']),
       cli(['--help']),
+      // a dot segment would resolve to another admin route
+      cli(['runs', 'show', '..']),
     ]);
+    expect(dotDot.code).toBe(2);
+    expect(dotDot.stderr).toContain('RUN_ID ".." is not a run id.');
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('No requests for run "no-such-run".');
     expect(JSON.parse(unknownJson.stderr)).toMatchObject({

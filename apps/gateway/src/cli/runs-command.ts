@@ -93,6 +93,8 @@ async function show(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   if (values.help === true) return help();
   const [runId] = positionalArgs(positionals, ['RUN_ID'], RUNS_USAGE) as [string];
   if (runId.trim() === '') throw new UsageError('RUN_ID must not be empty.', RUNS_USAGE);
+  // a URL path resolves `.` and `..` segments (encoded or not): /admin/runs/.. would ask /admin/
+  if (runId === '.' || runId === '..') throw new UsageError(`RUN_ID "${runId}" is not a run id.`, RUNS_USAGE);
   const { admin } = await connect(values, env);
   const run = asRecord(await admin(`/admin/runs/${encodeURIComponent(runId)}`));
   if (values.json === true) {

@@ -13,15 +13,15 @@ import { upstreamServerOf } from './upstream-server';
 
 describe('upstreamServerOf', () => {
   it('defaults the port from the scheme, as the HTTP client span convention asks', () => {
-    expect(upstreamServerOf('https://api.openai.com/v1')).toEqual({ address: 'api.openai.com', port: 443 });
-    expect(upstreamServerOf('http://vllm.internal/v1')).toEqual({ address: 'vllm.internal', port: 80 });
+    expect(upstreamServerOf('https://api.openai.com/v1', 'p')).toEqual({ address: 'api.openai.com', port: 443 });
+    expect(upstreamServerOf('http://vllm.internal/v1', 'p')).toEqual({ address: 'vllm.internal', port: 80 });
   });
 
   it('keeps an explicit port, and gives IPv6 addresses without brackets', () => {
-    expect(upstreamServerOf('http://127.0.0.1:11434')).toEqual({ address: '127.0.0.1', port: 11434 });
-    expect(upstreamServerOf('https://[::1]:8443/v1')).toEqual({ address: '::1', port: 8443 });
+    expect(upstreamServerOf('http://127.0.0.1:11434', 'p')).toEqual({ address: '127.0.0.1', port: 11434 });
+    expect(upstreamServerOf('https://[::1]:8443/v1', 'p')).toEqual({ address: '::1', port: 8443 });
     // a port equal to the scheme's default is dropped by URL parsing, and comes back as the default
-    expect(upstreamServerOf('https://example.com:443')).toEqual({ address: 'example.com', port: 443 });
+    expect(upstreamServerOf('https://example.com:443', 'p')).toEqual({ address: 'example.com', port: 443 });
   });
 });
 
@@ -45,6 +45,13 @@ describe('built-in adapters name the server they call', () => {
     expect(openAIProvider.create({ name: 'a', type: 'openai', baseUrl: 'http://10.0.0.7:8000/v1' }, kit).server).toEqual({ address: '10.0.0.7', port: 8000 });
     expect(azureOpenAIProvider.create({ name: 'b', type: 'azure-openai', endpoint: 'https://team.openai.azure.com/' }, kit).server).toEqual({ address: 'team.openai.azure.com', port: 443 });
     expect(anthropicProvider.create({ name: 'c', type: 'anthropic', baseUrl: 'http://proxy.local:9000/v1' }, kit).server).toEqual({ address: 'proxy.local', port: 9000 });
+  });
+
+  it('refuses a base URL that does not parse with invalid_options, without the URL (it may hold a password)', () => {
+    const make = () => openAIProvider.create({ name: 'broken', type: 'openai', baseUrl: 'https://user:hunter2@a b/v1' }, kit);
+    expect(make).toThrow(expect.objectContaining({ code: 'invalid_options', provider: 'broken' }));
+    expect(make).toThrow('Provider "broken" has a base URL that is not a valid URL.');
+    expect(make).not.toThrow(/hunter2/);
   });
 
   it('except the in-process mock, which calls no host', () => {

@@ -65,7 +65,7 @@ export class AnthropicAdapter implements ProviderAdapter {
     this.name = options.name;
     this.type = options.type;
     this.#url = `${(options.baseUrl ?? ANTHROPIC_DEFAULTS.baseUrl).replace(/\/+$/, '')}/messages`;
-    this.server = upstreamServerOf(this.#url);
+    this.server = upstreamServerOf(this.#url, this.name);
     const headers: Record<string, string> = {
       ...(options.headers ?? {}),
       'anthropic-version': options.anthropicVersion ?? ANTHROPIC_DEFAULTS.anthropicVersion,

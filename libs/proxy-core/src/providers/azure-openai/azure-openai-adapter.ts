@@ -72,7 +72,7 @@ export class AzureOpenAIAdapter implements ProviderAdapter {
     this.name = options.name;
     this.type = options.type;
     this.#endpoint = options.endpoint.replace(/\/+$/, '');
-    this.server = upstreamServerOf(this.#endpoint);
+    this.server = upstreamServerOf(this.#endpoint, this.name);
     this.#apiVersion = options.apiVersion ?? AZURE_OPENAI_DEFAULTS.apiVersion;
     this.#deployment = options.deployment;
     const headers: Record<string, string> = { ...(options.headers ?? {}) };

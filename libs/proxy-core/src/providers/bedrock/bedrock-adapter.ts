@@ -129,7 +129,7 @@ export class BedrockAdapter implements ProviderAdapter {
     this.name = options.name;
     this.type = options.type;
     this.#baseUrl = (options.baseUrl ?? BEDROCK_DEFAULTS.baseUrl(options.region)).replace(/\/+$/, '');
-    this.server = upstreamServerOf(this.#baseUrl);
+    this.server = upstreamServerOf(this.#baseUrl, this.name);
     this.#headers = { ...(options.headers ?? {}) };
     this.#auth = auth(options);
     this.#kit = kit;

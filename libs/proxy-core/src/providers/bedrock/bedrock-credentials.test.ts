@@ -159,6 +159,20 @@ describe('bedrock credential chain: failures are remembered', () => {
     expect(lookups).toHaveBeenCalledTimes(3);
   });
 
+  it('does not remember a failure after the chain once found credentials: a failed refresh fails that request alone', async () => {
+    let failing = false;
+    const { resolve, lookups } = harness(() => (failing ? Promise.reject(new Error('EC2 metadata throttled')) : Promise.resolve(found)));
+    await expect(resolve()).resolves.toEqual(found);
+    failing = true;
+    const refresh = await rejection(resolve());
+    expect(refresh).toMatchObject({ code: 'upstream_auth_error', provider: 'bedrock-east' });
+    expect(refresh.message).toMatch(/could not refresh/);
+    failing = false;
+    // asked again at once, no clock moved
+    await expect(resolve()).resolves.toEqual(found);
+    expect(lookups).toHaveBeenCalledTimes(3);
+  });
+
   it('remembers a missing credential-provider package as invalid_options, and loads again later', async () => {
     const loads = vi.fn((_profile: string | undefined) => Promise.reject<AwsCredentialSource>(new Error("Cannot find package '@aws-sdk/credential-provider-node'")));
     let time = 0;

@@ -52,6 +52,7 @@ export function defaultCredentialChain(options: BedrockCredentialChainOptions): 
   const now = options.now ?? Date.now;
   let chain: Promise<AwsCredentialSource> | undefined;
   let failure: { error: SwitchyardError; until: number } | undefined;
+  let succeeded = false;
 
   // a fresh error per request (each gets its own stack and may be decorated downstream), same code and cause
   const again = (remembered: SwitchyardError): SwitchyardError =>
@@ -86,6 +87,12 @@ export function defaultCredentialChain(options: BedrockCredentialChainOptions): 
     try {
       found = await resolve();
     } catch (cause) {
+      // once the chain has found credentials, a failure is a refresh that failed (instance
+      // metadata throttled, STS or SSO briefly down): that request fails alone, and the next
+      // asks again, rather than every request for the next seconds
+      if (succeeded) {
+        throw new SwitchyardError('upstream_auth_error', `Provider "${options.provider}" (bedrock) could not refresh its AWS credentials from the default chain.`, { provider: options.provider, cause });
+      }
       const profile = options.profile === undefined ? 'AWS_PROFILE or the "default" profile' : `the profile "${options.profile}"`;
       throw remember(
         new SwitchyardError(
@@ -95,6 +102,7 @@ export function defaultCredentialChain(options: BedrockCredentialChainOptions): 
         ),
       );
     }
+    succeeded = true;
     return { accessKeyId: found.accessKeyId, secretAccessKey: found.secretAccessKey, ...(found.sessionToken === undefined ? {} : { sessionToken: found.sessionToken }) };
   };
 }

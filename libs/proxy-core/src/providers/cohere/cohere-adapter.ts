@@ -67,7 +67,7 @@ export class CohereAdapter implements ProviderAdapter {
     this.name = options.name;
     this.type = options.type;
     this.#baseUrl = (options.baseUrl ?? COHERE_DEFAULTS.baseUrl).replace(/\/+$/, '');
-    this.server = upstreamServerOf(this.#baseUrl);
+    this.server = upstreamServerOf(this.#baseUrl, this.name);
     this.#headers = { ...(options.headers ?? {}), authorization: `Bearer ${options.apiKey}` };
     this.#inputType = options.embeddingInputType ?? COHERE_DEFAULTS.embeddingInputType;
     this.#kit = kit;

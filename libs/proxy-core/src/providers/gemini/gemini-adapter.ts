@@ -66,7 +66,7 @@ export class GeminiAdapter implements ProviderAdapter {
     this.name = options.name;
     this.type = options.type;
     this.#baseUrl = (options.baseUrl ?? GEMINI_DEFAULTS.baseUrl).replace(/\/+$/, '');
-    this.server = upstreamServerOf(this.#baseUrl);
+    this.server = upstreamServerOf(this.#baseUrl, this.name);
     this.#headers = { ...(options.headers ?? {}), 'x-goog-api-key': options.apiKey };
     this.#safety = options.safetySettings;
     this.#kit = kit;

@@ -60,7 +60,7 @@ export class OllamaAdapter implements ProviderAdapter {
     this.name = options.name;
     this.type = options.type;
     this.#baseUrl = (options.baseUrl ?? OLLAMA_DEFAULTS.baseUrl).replace(/\/+$/, '');
-    this.server = upstreamServerOf(this.#baseUrl);
+    this.server = upstreamServerOf(this.#baseUrl, this.name);
     this.#headers = { ...(options.headers ?? {}), ...(options.apiKey === undefined ? {} : { authorization: `Bearer ${options.apiKey}` }) };
     this.#keepAlive = options.keepAlive;
     this.#kit = kit;

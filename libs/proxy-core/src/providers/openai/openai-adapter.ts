@@ -80,7 +80,7 @@ export class OpenAIAdapter implements ProviderAdapter {
     this.name = options.name;
     this.type = options.type;
     this.#baseUrl = (options.baseUrl ?? DEFAULT_BASE_URL).replace(/\/+$/, '');
-    this.server = upstreamServerOf(this.#baseUrl);
+    this.server = upstreamServerOf(this.#baseUrl, this.name);
     const headers: Record<string, string> = { accept: 'application/json', ...(options.headers ?? {}) };
     if (options.apiKey !== undefined && options.apiKey.length > 0) {
       const header = (options.authHeader ?? 'authorization').toLowerCase();
