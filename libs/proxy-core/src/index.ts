@@ -119,6 +119,7 @@ export type {
   ProviderFactory,
   ProviderKit,
 } from './providers/provider-adapter';
+export { callCancellation } from './providers/provider-call-cancellation';
 export { ProviderRegistry } from './providers/provider-registry';
 export { readJsonBody, readOpenAIStyleError, upstreamRequest } from './http/upstream-request';
 export type { UpstreamRequestOptions, UpstreamResponse } from './http/upstream-request';

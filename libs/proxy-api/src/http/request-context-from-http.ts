@@ -26,7 +26,8 @@ export function requestContextFromHttp(request: FastifyRequest, reply: FastifyRe
   const context = createRequestContext({
     requestId: request.id,
     endpoint,
-    signal: abort.signal,
+    // no `signal: abort.signal`: the context makes its signal from the source when something
+    // reads it (the universal proxy, a plugin); the engine follows the source
     abortSource: abort,
     metadata: request.switchyardMetadata,
     upstreamHeaders: request.switchyardUpstreamHeaders,

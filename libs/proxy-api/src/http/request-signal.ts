@@ -26,10 +26,10 @@ function inFlightOf(shutdown: AbortSignal): Set<AbortSourceController> {
 /**
  * The cancellation of the request `reply` answers: it fires when the client goes away before
  * the response is complete, so the upstream call is cancelled with it, or when `shutdown`
- * fires (the drain deadline), with its reason. It is both the request's AbortSignal
- * (`signal`, on the request context for plugins and the universal proxy) and an
- * `AbortSource` the engine follows directly: Node's AbortSignal listeners are costly to add
- * and remove, and this runs on every request.
+ * fires (the drain deadline), with its reason. It is an `AbortSource` the engine follows
+ * directly, and the request context's AbortSignal is made from it only when something reads
+ * it (plugins, the universal proxy): Node's AbortSignal is costly to create and to listen
+ * on, and this runs on every request.
  */
 export function clientAbort(reply: FastifyReply, shutdown?: AbortSignal): AbortSourceController {
   const abort = new AbortSourceController();

@@ -5,10 +5,12 @@ import { SwitchyardError, toSwitchyardError } from '../errors/switchyard-error';
 import { createGatewayHooks, type GatewayHooks, type PrecomputedAnswer } from '../hooks/gateway-hooks';
 import { silentLogger, type Logger } from '../options/logger';
 import type { ProviderAdapter, ProviderCallContext } from '../providers/provider-adapter';
+import { GatewayCallContext } from '../providers/provider-call-cancellation';
 import { ProviderRegistry } from '../providers/provider-registry';
 import type { RouteTable } from '../router/route-table';
 import type { RouteCandidate } from '../router/route-candidate';
 import type { ResolvedRoute } from '../router/route-types';
+import type { AttemptTimer } from '../resilience/attempt-timer';
 import { ResiliencePolicies } from '../resilience/resilience-policies';
 import type { ResilienceStats } from '../resilience/resilience-events';
 import { DEFAULT_OUTPUT_TOKENS, estimateEmbeddingTokens, estimatePromptTokens, requestedOutputTokens } from '../router/estimate-tokens';
@@ -160,13 +162,13 @@ class SwitchyardGateway implements Gateway {
 
   chat(request: ChatCompletionRequest, options: CallOptions = {}): Promise<ChatCompletion> {
     const context = this.#begin('chat', options, false);
-    return this.#whole(request, context, (prepared, { adapter, target, signal }) => adapter.chat(prepared, this.#callContext(context, target.model, signal)));
+    return this.#whole(request, context, (prepared, { adapter, target, timer }) => adapter.chat(prepared, this.#callContext(context, target.model, timer)));
   }
 
   async complete(request: CompletionRequest, options: CallOptions = {}): Promise<TextCompletion> {
     const context = this.#begin('completions', options, false);
-    const answer = await this.#whole(this.#viewOf(request, context), context, async (prepared, { adapter, target, signal }) => {
-      const call = this.#callContext(context, target.model, signal);
+    const answer = await this.#whole(this.#viewOf(request, context), context, async (prepared, { adapter, target, timer }) => {
+      const call = this.#callContext(context, target.model, timer);
       if (adapter.complete !== undefined && adapter.completesNatively?.(target.model) === true) {
         return textCompletionToChat(await adapter.complete(nativeCompletionRequest(prepared, false), call));
       }
@@ -178,8 +180,8 @@ class SwitchyardGateway implements Gateway {
 
   async streamComplete(request: CompletionRequest, options: CallOptions = {}): Promise<AsyncIterable<TextCompletion>> {
     const context = this.#begin('completions', options, true);
-    const stream = await this.#stream(this.#viewOf({ ...request, stream: true }, context), context, async (prepared, { adapter, target, signal }) => {
-      const call = this.#callContext(context, target.model, signal);
+    const stream = await this.#stream(this.#viewOf({ ...request, stream: true }, context), context, async (prepared, { adapter, target, timer }) => {
+      const call = this.#callContext(context, target.model, timer);
       if (adapter.streamComplete !== undefined && adapter.completesNatively?.(target.model) === true) {
         const native = await adapter.streamComplete(nativeCompletionRequest(prepared, true), call);
         return mapAsync(native, textCompletionChunkToChat);
@@ -221,7 +223,7 @@ class SwitchyardGateway implements Gateway {
 
   stream(request: ChatCompletionRequest, options: CallOptions = {}): Promise<ChatStream> {
     const context = this.#begin('chat', options, true);
-    return this.#stream(request, context, (prepared, { adapter, target, signal }) => adapter.stream(prepared, this.#callContext(context, target.model, signal)));
+    return this.#stream(request, context, (prepared, { adapter, target, timer }) => adapter.stream(prepared, this.#callContext(context, target.model, timer)));
   }
 
   async #stream(
@@ -315,11 +317,11 @@ class SwitchyardGateway implements Gateway {
       const started = performance.now();
       const estimate = estimateEmbeddingTokens(request);
       const attemptRequest: AttemptRequest = { routing: { promptTokens: estimate, outputTokens: 0 }, weight: estimate, deadlineAt: performance.now() + this.#requestTimeoutMs };
-      const response = await runAttempts(this.#env, context, route, deadline, attemptRequest, ({ adapter, target, signal: attemptSignal }) => {
+      const response = await runAttempts(this.#env, context, route, deadline, attemptRequest, ({ adapter, target, timer }) => {
         if (adapter.embed === undefined) {
           throw new SwitchyardError('unsupported_feature', `Provider "${adapter.name}" does not support embeddings.`, { provider: adapter.name });
         }
-        return adapter.embed(request, this.#callContext(context, target.model, attemptSignal));
+        return adapter.embed(request, this.#callContext(context, target.model, timer));
       });
       context.upstreamMs = performance.now() - started;
       const tokens = response.usage?.prompt_tokens ?? 0;
@@ -425,8 +427,8 @@ class SwitchyardGateway implements Gateway {
     return { routing: { promptTokens, outputTokens }, weight: promptTokens + outputTokens, deadlineAt: performance.now() + this.#requestTimeoutMs };
   }
 
-  #callContext(context: RequestContext, model: string, signal: AbortSignal): ProviderCallContext {
-    return { model, signal, requestId: context.requestId, headers: context.upstreamHeaders };
+  #callContext(context: RequestContext, model: string, timer: AttemptTimer): ProviderCallContext {
+    return new GatewayCallContext(model, timer, context.requestId, context.upstreamHeaders);
   }
 
   #reportUsage(context: RequestContext): void {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { SwitchyardError } from '../errors/switchyard-error';
-import { LinkedAbortController, type AbortSource } from '../resilience/linked-abort-controller';
+import { AbortSourceController, LinkedAbortController, type AbortSource } from '../resilience/linked-abort-controller';
 import type { ResolvedRoute } from '../router/route-types';
 import type { ChatUsage } from '../wire/openai-chat';
 
@@ -74,7 +74,10 @@ export interface RequestContext {
   /** `performance.now()` when the request arrived, for durations. */
   readonly startMark: number;
   readonly endpoint: GatewayEndpoint;
-  /** Fires when the client goes away or the overall deadline passes. */
+  /**
+   * Fires when the client goes away or the overall deadline passes. On a context
+   * `createRequestContext` made, it is made when first read.
+   */
   readonly signal: AbortSignal;
   readonly metadata: RequestMetadata;
   /** Headers to propagate upstream (W3C trace context). */
@@ -130,7 +133,7 @@ export interface RequestContextInit {
    * The same cancellation as `signal`, as a source that tells its listeners directly: the
    * engine then follows it instead of adding (and removing) a listener on `signal` for every
    * request, which Node makes costly. It must abort when `signal` does, with the same reason.
-   * Without `signal`, the context's signal is made to follow it.
+   * Without `signal`, the context's signal is made to follow it when it is first read.
    */
   abortSource?: AbortSource;
   metadata?: RequestMetadata;
@@ -138,34 +141,85 @@ export interface RequestContextInit {
   directives?: RequestDirectives;
 }
 
-// the abort source a context was made with (see `RequestContextInit.abortSource`)
-const abortSources = new WeakMap<RequestContext, AbortSource>();
+/**
+ * The context {@link createRequestContext} makes. Its `signal` is made on first read (from
+ * the abort source when there is one): the engine follows the abort source instead, so a
+ * request nobody reads the signal of makes no AbortSignal (Node's costs about 5 µs).
+ */
+class GatewayRequestContext implements RequestContext {
+  // `signal` is an own enumerable property, as on the plain object this class replaced, so a
+  // copy of the context (`{ ...context }`) still holds a working signal; one shared getter
+  // keeps every instance on one hidden class
+  static readonly #signalProperty: PropertyDescriptor = {
+    get(this: GatewayRequestContext): AbortSignal {
+      return (this.#signal ??= signalFollowing(this.#source));
+    },
+    enumerable: true,
+    configurable: true,
+  };
 
-/** What the engine follows to learn that a request was cancelled: its abort source if it has one, else its signal. */
-export function cancellationOf(context: RequestContext): AbortSignal | AbortSource {
-  return abortSources.get(context) ?? context.signal;
+  // assigned in the constructor, in the order the plain object had them (`declare`: a class
+  // field would define them all before `signal`)
+  declare readonly requestId: string;
+  declare readonly startedAt: number;
+  declare readonly startMark: number;
+  declare readonly endpoint: GatewayEndpoint;
+  declare readonly signal: AbortSignal;
+  declare readonly metadata: RequestMetadata;
+  declare readonly upstreamHeaders: Record<string, string>;
+  declare readonly state: Map<string, unknown>;
+  declare stream: boolean;
+  declare requestedModel: string;
+  declare attempts: AttemptRecord[];
+  declare cacheHit: boolean;
+  declare directives?: RequestDirectives;
+  #signal: AbortSignal | undefined;
+  readonly #source: AbortSource | undefined;
+
+  constructor(init: RequestContextInit) {
+    this.#signal = init.signal;
+    this.#source = init.abortSource;
+    this.requestId = init.requestId ?? randomUUID();
+    this.startedAt = Date.now();
+    this.startMark = performance.now();
+    this.endpoint = init.endpoint ?? 'chat';
+    Object.defineProperty(this, 'signal', GatewayRequestContext.#signalProperty);
+    this.metadata = init.metadata ?? {};
+    this.upstreamHeaders = init.upstreamHeaders ?? {};
+    this.state = new Map();
+    this.stream = false;
+    this.requestedModel = '';
+    this.attempts = [];
+    this.cacheHit = false;
+    if (init.directives !== undefined) this.directives = init.directives;
+  }
+
+  /** What the engine follows: the abort source, else the signal given; neither: nothing can cancel the request. */
+  static cancellationOf(context: GatewayRequestContext): AbortSignal | AbortSource | undefined {
+    return context.#source ?? context.#signal;
+  }
+}
+
+/** The signal of a context made without one: it follows the abort source, or never aborts without one. */
+function signalFollowing(source: AbortSource | undefined): AbortSignal {
+  if (source === undefined) return new AbortController().signal;
+  // the HTTP layer's source keeps a signal of its own, made on demand, that aborts with it
+  if (source instanceof AbortSourceController) return source.signal;
+  return new LinkedAbortController(source).signal;
+}
+
+/**
+ * What the engine follows to learn that a request was cancelled: the abort source of a
+ * context {@link createRequestContext} made, else the signal it was given (undefined when it
+ * had neither: its signal would never abort); the signal of any other context.
+ */
+export function cancellationOf(context: RequestContext): AbortSignal | AbortSource | undefined {
+  return context instanceof GatewayRequestContext ? GatewayRequestContext.cancellationOf(context) : context.signal;
 }
 
 /** Creates a request context; the gateway makes one when a call passes none. */
 export function createRequestContext(init: RequestContextInit = {}): RequestContext {
-  const source = init.abortSource;
-  const context: RequestContext = {
-    requestId: init.requestId ?? randomUUID(),
-    startedAt: Date.now(),
-    startMark: performance.now(),
-    endpoint: init.endpoint ?? 'chat',
-    signal: init.signal ?? (source === undefined ? new AbortController().signal : new LinkedAbortController(source).signal),
-    metadata: init.metadata ?? {},
-    upstreamHeaders: init.upstreamHeaders ?? {},
-    state: new Map(),
-    stream: false,
-    requestedModel: '',
-    attempts: [],
-    cacheHit: false,
-    ...(init.directives === undefined ? {} : { directives: init.directives }),
-  };
-  if (source !== undefined) abortSources.set(context, source);
-  return context;
+  return new GatewayRequestContext(init);
 }
 
 /** Milliseconds since the request arrived. */

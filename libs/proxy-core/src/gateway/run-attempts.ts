@@ -23,8 +23,10 @@ export const upstreamRequestChannel = channel('switchyard:upstream:request');
 export interface AttemptInput {
   adapter: ProviderAdapter;
   target: RouteTarget;
-  signal: AbortSignal;
-  /** The attempt's timeouts; a stream clears the first-content deadline and arms the idle one per chunk. */
+  /**
+   * The attempt's timeouts and its cancellation (an `AbortSource` with a lazily made
+   * `signal`); a stream clears the first-content deadline and arms the idle one per chunk.
+   */
   timer: AttemptTimer;
   /**
    * Keeps the attempt's limiter slot and in-flight count past the attempt's return (a
@@ -196,14 +198,12 @@ async function tryTarget<T>(
     }
     const attemptTimer = new AttemptTimer(env.attemptTimeoutMs, adapter.name, deadline);
     timer = attemptTimer;
-    const { signal } = attemptTimer;
     endInFlight = env.stats.begin(key);
     const called = performance.now();
     try {
       const result = await attempt({
         adapter,
         target,
-        signal,
         timer: attemptTimer,
         retain: () => {
           retained = true;
@@ -214,7 +214,7 @@ async function tryTarget<T>(
       return result;
     } catch (thrown) {
       // a fired timeout is the reason, whatever the adapter made of the abort
-      throw signal.aborted && signal.reason instanceof SwitchyardError ? signal.reason : toSwitchyardError(thrown, adapter.name);
+      throw attemptTimer.aborted && attemptTimer.reason instanceof SwitchyardError ? attemptTimer.reason : toSwitchyardError(thrown, adapter.name);
     }
   };
   try {

@@ -1,5 +1,6 @@
 import { SwitchyardError } from '../errors/switchyard-error';
 import type { SwitchyardErrorCode } from '../errors/error-catalog';
+import type { AbortSource } from '../resilience/linked-abort-controller';
 import { redactSecrets } from './redact-secrets';
 import { retryAfterMsFromHeaders } from './retry-after';
 
@@ -52,8 +53,12 @@ export function upstreamError(failure: UpstreamFailure): SwitchyardError {
   });
 }
 
-/** Maps a transport failure (reset, refused, DNS, timeout) to a {@link SwitchyardError}. */
-export function transportError(provider: string, cause: unknown, signal?: AbortSignal): SwitchyardError {
+/**
+ * Maps a transport failure (reset, refused, DNS, timeout) to a {@link SwitchyardError}; when
+ * the call's `signal` (an AbortSignal or an {@link AbortSource}) aborted, the failure is its
+ * reason: a `SwitchyardError` reason as it is, else a timeout or a client abort.
+ */
+export function transportError(provider: string, cause: unknown, signal?: AbortSignal | AbortSource): SwitchyardError {
   if (signal?.aborted) {
     const reason: unknown = signal.reason;
     if (reason instanceof SwitchyardError) return reason;

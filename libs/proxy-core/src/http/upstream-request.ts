@@ -1,4 +1,6 @@
 import type { Dispatcher } from 'undici';
+import type { AbortSource } from '../resilience/linked-abort-controller';
+import { undiciAbortSignal } from './undici-abort-signal';
 import { transportError, upstreamError, type UpstreamFailure } from './upstream-error';
 
 /** One upstream HTTP call. */
@@ -15,7 +17,11 @@ export interface UpstreamRequestOptions {
    * request signature covers the exact bytes sent (AWS SigV4). Ignored when `json` is set.
    */
   body?: string;
-  signal: AbortSignal;
+  /**
+   * Cancels the call: an AbortSignal, or an {@link AbortSource} (what `callCancellation()`
+   * gives for a call context), which cancels it without making an AbortSignal.
+   */
+  signal: AbortSignal | AbortSource;
   dispatcher: Dispatcher;
   /**
    * Reads the provider's error body (and, for providers that name the error in a header,
@@ -90,7 +96,7 @@ export async function upstreamRequest(options: UpstreamRequestOptions): Promise<
       method: options.method ?? (body === undefined ? 'GET' : 'POST'),
       headers,
       body,
-      signal: options.signal,
+      signal: undiciAbortSignal(options.signal),
     });
   } catch (cause) {
     throw transportError(options.provider, cause, options.signal);
@@ -116,8 +122,11 @@ export async function upstreamRequest(options: UpstreamRequestOptions): Promise<
   });
 }
 
-/** Reads a successful JSON body, mapping a broken body to an upstream error. */
-export async function readJsonBody<T>(response: UpstreamResponse, provider: string, signal: AbortSignal): Promise<T> {
+/**
+ * Reads a successful JSON body, mapping a broken body to an upstream error (or, when
+ * `signal` aborted, to its reason as {@link transportError} maps it).
+ */
+export async function readJsonBody<T>(response: UpstreamResponse, provider: string, signal: AbortSignal | AbortSource): Promise<T> {
   try {
     return (await response.body.json()) as T;
   } catch (cause) {

@@ -13,7 +13,11 @@ export const PROVIDER_CONTRACT_VERSION = 1;
 export interface ProviderCallContext {
   /** The upstream model id for this attempt, after alias resolution. */
   readonly model: string;
-  /** Aborts on client disconnect, attempt timeout or overall deadline: pass it to every I/O call. */
+  /**
+   * Aborts on client disconnect, attempt timeout or overall deadline: pass it to every I/O
+   * call. The gateway makes it when it is first read; `callCancellation(context)` gives the
+   * same cancellation without making an AbortSignal, for `upstreamRequest` and its helpers.
+   */
   readonly signal: AbortSignal;
   /** The gateway's request id, for upstream correlation headers. */
   readonly requestId: string;

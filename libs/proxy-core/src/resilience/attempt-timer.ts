@@ -1,14 +1,17 @@
 import { SwitchyardError } from '../errors/switchyard-error';
-import { LinkedAbortController, type AbortSource } from './linked-abort-controller';
+import { AbortSourceController, followAbort, type AbortSource } from './linked-abort-controller';
 
 /**
  * The per-attempt timeout: a deadline to the first byte (to the first content for streams),
  * then, for streams, an idle deadline re-armed around every chunk. Either aborts the
- * attempt's signal with `upstream_timeout`. The signal also follows the request's signal
- * (client abort, overall deadline), so one signal serves the attempt.
+ * attempt with `upstream_timeout`. The attempt also aborts when the request does (client
+ * abort, overall deadline), with its reason, so one cancellation serves the attempt. It is an
+ * {@link AbortSource}: the built-in adapters hand it to undici as it is, and the AbortSignal
+ * (`signal`) is made only for an adapter that reads it.
  */
-export class AttemptTimer {
-  readonly #controller: LinkedAbortController;
+export class AttemptTimer implements AbortSource {
+  readonly #source = new AbortSourceController();
+  #unfollow: (() => void) | undefined;
   readonly #provider: string;
   #first: NodeJS.Timeout | undefined;
   #idle: NodeJS.Timeout | undefined;
@@ -18,14 +21,27 @@ export class AttemptTimer {
   #timedOut: SwitchyardError | undefined;
 
   constructor(timeoutMs: number, provider: string, parent?: AbortSignal | AbortSource) {
-    this.#controller = new LinkedAbortController(parent);
+    if (parent?.aborted === true) this.#source.abort(parent.reason);
+    else if (parent !== undefined) this.#unfollow = followAbort(parent, (reason) => this.#source.abort(reason));
     this.#provider = provider;
     this.#first = setTimeout(() => this.abort(new SwitchyardError('upstream_timeout', `Provider "${provider}" did not answer within ${timeoutMs} ms.`, { provider })), timeoutMs);
   }
 
-  /** Aborts when a deadline passes or the request's signal aborts. */
+  get aborted(): boolean {
+    return this.#source.aborted;
+  }
+
+  get reason(): unknown {
+    return this.#source.reason;
+  }
+
+  /** Aborts when a deadline passes or the request aborts; made on first read. */
   get signal(): AbortSignal {
-    return this.#controller.signal;
+    return this.#source.signal;
+  }
+
+  onAbort(listener: (reason: unknown) => void): () => void {
+    return this.#source.onAbort(listener);
   }
 
   /** The timer's own abort reason (a passed deadline), not the request's. */
@@ -68,15 +84,16 @@ export class AttemptTimer {
   abort(reason: SwitchyardError): void {
     this.dispose();
     this.#timedOut ??= reason;
-    this.#controller.abort(reason);
+    this.#source.abort(reason);
   }
 
-  /** Stops every timer and stops following the request's signal. */
+  /** Stops every timer and stops following the request's cancellation. */
   dispose(): void {
     this.clear();
     clearTimeout(this.#idle);
     this.#idle = undefined;
     this.#waitingSince = -1;
-    this.#controller.unlink();
+    this.#unfollow?.();
+    this.#unfollow = undefined;
   }
 }

@@ -1,5 +1,6 @@
 import { transportError } from '../http/upstream-error';
 import type { UpstreamResponse } from '../http/upstream-request';
+import type { AbortSource } from '../resilience/linked-abort-controller';
 import type { ChatCompletionChunk } from '../wire/openai-chat';
 import { releaseUpstreamBody } from './release-upstream-body';
 
@@ -18,13 +19,14 @@ export interface StreamMapper<TEvent, TChunk = ChatCompletionChunk> {
 
 /**
  * Reads an upstream body as provider events and yields OpenAI chunks incrementally:
- * transport failures become `SwitchyardError`s, and the upstream request is ended when the
+ * transport failures become `SwitchyardError`s (the abort reason when `signal`, an
+ * AbortSignal or an `AbortSource`, aborted), and the upstream request is ended when the
  * consumer stops early.
  */
 export async function* mapUpstreamStream<TEvent, TChunk = ChatCompletionChunk>(
   response: UpstreamResponse,
   provider: string,
-  signal: AbortSignal,
+  signal: AbortSignal | AbortSource,
   events: (body: UpstreamResponse['body']) => AsyncIterable<TEvent>,
   mapper: StreamMapper<TEvent, TChunk>,
 ): AsyncGenerator<TChunk> {

@@ -13,6 +13,7 @@ import {
   type ProviderFactory,
   type ProviderKit,
 } from '../provider-adapter';
+import { callCancellation } from '../provider-call-cancellation';
 import { readAnthropicError } from './anthropic-error';
 import { fromAnthropicResponse } from './from-anthropic-response';
 import { AnthropicStreamMapper } from './from-anthropic-stream';
@@ -80,7 +81,7 @@ export class AnthropicAdapter implements ProviderAdapter {
   async chat(request: ChatCompletionRequest, context: ProviderCallContext): Promise<ChatCompletion> {
     const body = toAnthropicRequest(request, { model: context.model, stream: false, defaultMaxTokens: this.#defaultMaxTokens });
     const response = await this.#post(body, context, 'application/json');
-    return fromAnthropicResponse(await readJsonBody(response, this.name, context.signal), this.name, context.model);
+    return fromAnthropicResponse(await readJsonBody(response, this.name, callCancellation(context)), this.name, context.model);
   }
 
   async stream(request: ChatCompletionRequest, context: ProviderCallContext): Promise<AsyncIterable<ChatCompletionChunk>> {
@@ -99,7 +100,7 @@ export class AnthropicAdapter implements ProviderAdapter {
         if (mapper.done) break;
       }
     } catch (cause) {
-      throw transportError(this.name, cause, context.signal);
+      throw transportError(this.name, cause, callCancellation(context));
     } finally {
       // ends the upstream request when the consumer stops early (client abort, error)
       releaseUpstreamBody(response.body);
@@ -113,7 +114,7 @@ export class AnthropicAdapter implements ProviderAdapter {
       url: this.#url,
       headers: Object.assign({}, this.#headers, context.headers, { accept, 'x-request-id': context.requestId }),
       json,
-      signal: context.signal,
+      signal: callCancellation(context),
       dispatcher: this.#kit.dispatcher,
       readError: readAnthropicError,
     });

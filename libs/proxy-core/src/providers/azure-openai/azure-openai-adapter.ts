@@ -14,6 +14,7 @@ import {
   type ProviderFactory,
   type ProviderKit,
 } from '../provider-adapter';
+import { callCancellation } from '../provider-call-cancellation';
 import { readAzureOpenAIError } from './azure-openai-error';
 import { fromOpenAICompletion } from '../openai/from-openai-response';
 import { completionModelMatcher } from '../openai/openai-completion-models';
@@ -84,12 +85,12 @@ export class AzureOpenAIAdapter implements ProviderAdapter {
 
   async chat(request: ChatCompletionRequest, context: ProviderCallContext): Promise<ChatCompletion> {
     const response = await this.#post('chat/completions', toAzureOpenAIRequest(request, context.model, false), context, 'application/json');
-    return fromAzureOpenAIResponse(await readJsonBody(response, this.name, context.signal), this.name, context.model);
+    return fromAzureOpenAIResponse(await readJsonBody(response, this.name, callCancellation(context)), this.name, context.model);
   }
 
   async stream(request: ChatCompletionRequest, context: ProviderCallContext): Promise<AsyncIterable<ChatCompletionChunk>> {
     const response = await this.#post('chat/completions', toAzureOpenAIRequest(request, context.model, true), context, 'text/event-stream');
-    return mapUpstreamStream(response, this.name, context.signal, readSse, new AzureOpenAIStreamMapper(this.name, context.model));
+    return mapUpstreamStream(response, this.name, callCancellation(context), readSse, new AzureOpenAIStreamMapper(this.name, context.model));
   }
 
   completesNatively(model: string): boolean {
@@ -99,17 +100,17 @@ export class AzureOpenAIAdapter implements ProviderAdapter {
   /** @see https://learn.microsoft.com/en-us/azure/ai-services/openai/reference#completions */
   async complete(request: CompletionRequest, context: ProviderCallContext): Promise<TextCompletion> {
     const response = await this.#post('completions', toOpenAIRequest(request, context.model, false, []), context, 'application/json');
-    return fromOpenAICompletion(await readJsonBody(response, this.name, context.signal), this.name, context.model);
+    return fromOpenAICompletion(await readJsonBody(response, this.name, callCancellation(context)), this.name, context.model);
   }
 
   async streamComplete(request: CompletionRequest, context: ProviderCallContext): Promise<AsyncIterable<TextCompletion>> {
     const response = await this.#post('completions', toOpenAIRequest(request, context.model, true, []), context, 'text/event-stream');
-    return mapUpstreamStream(response, this.name, context.signal, readSse, azureCompletionStreamMapper(this.name, context.model));
+    return mapUpstreamStream(response, this.name, callCancellation(context), readSse, azureCompletionStreamMapper(this.name, context.model));
   }
 
   async embed(request: EmbeddingRequest, context: ProviderCallContext): Promise<EmbeddingResponse> {
     const response = await this.#post('embeddings', { ...request, model: context.model }, context, 'application/json');
-    return readJsonBody<EmbeddingResponse>(response, this.name, context.signal);
+    return readJsonBody<EmbeddingResponse>(response, this.name, callCancellation(context));
   }
 
   #post(operation: string, json: unknown, context: ProviderCallContext, accept: string): Promise<UpstreamResponse> {
@@ -119,7 +120,7 @@ export class AzureOpenAIAdapter implements ProviderAdapter {
       url,
       headers: Object.assign({}, this.#headers, context.headers, { accept, 'x-request-id': context.requestId }),
       json,
-      signal: context.signal,
+      signal: callCancellation(context),
       dispatcher: this.#kit.dispatcher,
       readError: readAzureOpenAIError,
     });

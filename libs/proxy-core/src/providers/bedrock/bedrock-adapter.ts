@@ -16,6 +16,7 @@ import {
   type ProviderFactory,
   type ProviderKit,
 } from '../provider-adapter';
+import { callCancellation } from '../provider-call-cancellation';
 import { readBedrockError } from './bedrock-error';
 import { fromBedrockResponse } from './from-bedrock-response';
 import { BedrockStreamMapper } from './from-bedrock-stream';
@@ -140,14 +141,14 @@ export class BedrockAdapter implements ProviderAdapter {
 
   async chat(request: ChatCompletionRequest, context: ProviderCallContext): Promise<ChatCompletion> {
     const response = await this.#post('converse', toBedrockRequest(request), context, 'application/json');
-    const body = await readJsonBody<unknown>(response, this.name, context.signal);
+    const body = await readJsonBody<unknown>(response, this.name, callCancellation(context));
     return fromBedrockResponse(body, { provider: this.name, model: context.model, id: `chatcmpl-${randomUUID()}`, created: Math.floor(Date.now() / 1000) });
   }
 
   async stream(request: ChatCompletionRequest, context: ProviderCallContext): Promise<AsyncIterable<ChatCompletionChunk>> {
     const response = await this.#post('converse-stream', toBedrockRequest(request), context, 'application/vnd.amazon.eventstream');
     const mapper = new BedrockStreamMapper(this.name, context.model, `chatcmpl-${randomUUID()}`, Math.floor(Date.now() / 1000));
-    return mapUpstreamStream(response, this.name, context.signal, (body) => readBedrockEventStream(body, this.name), mapper);
+    return mapUpstreamStream(response, this.name, callCancellation(context), (body) => readBedrockEventStream(body, this.name), mapper);
   }
 
   /**
@@ -212,7 +213,7 @@ export class BedrockAdapter implements ProviderAdapter {
       url: url.href,
       headers,
       body,
-      signal: context.signal,
+      signal: callCancellation(context),
       dispatcher: this.#kit.dispatcher,
       readError: readBedrockError,
     });

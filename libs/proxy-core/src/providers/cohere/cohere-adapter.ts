@@ -15,6 +15,7 @@ import {
   type ProviderFactory,
   type ProviderKit,
 } from '../provider-adapter';
+import { callCancellation } from '../provider-call-cancellation';
 import { readCohereError } from './cohere-error';
 import type { CohereChatResponse, CohereEmbedResponse } from './cohere-wire';
 import { fromCohereResponse } from './from-cohere-response';
@@ -75,13 +76,13 @@ export class CohereAdapter implements ProviderAdapter {
 
   async chat(request: ChatCompletionRequest, context: ProviderCallContext): Promise<ChatCompletion> {
     const response = await this.#post('/v2/chat', toCohereRequest(request, context.model, false), context);
-    return fromCohereResponse(await readJsonBody<CohereChatResponse>(response, this.name, context.signal), this.name, context.model);
+    return fromCohereResponse(await readJsonBody<CohereChatResponse>(response, this.name, callCancellation(context)), this.name, context.model);
   }
 
   async stream(request: ChatCompletionRequest, context: ProviderCallContext): Promise<AsyncIterable<ChatCompletionChunk>> {
     const response = await this.#post('/v2/chat', toCohereRequest(request, context.model, true), context, 'text/event-stream');
     const mapper = new CohereStreamMapper(this.name, context.model, `chatcmpl-${randomUUID()}`, Math.floor(Date.now() / 1000));
-    return mapUpstreamStream(response, this.name, context.signal, readSse, mapper);
+    return mapUpstreamStream(response, this.name, callCancellation(context), readSse, mapper);
   }
 
   async embed(request: EmbeddingRequest, context: ProviderCallContext): Promise<EmbeddingResponse> {
@@ -96,7 +97,7 @@ export class CohereAdapter implements ProviderAdapter {
         embedding_types: ['float'],
         ...(request.dimensions === undefined ? {} : { output_dimension: request.dimensions }),
       };
-      const answer = await readJsonBody<CohereEmbedResponse>(await this.#post('/v2/embed', body, context), this.name, context.signal);
+      const answer = await readJsonBody<CohereEmbedResponse>(await this.#post('/v2/embed', body, context), this.name, callCancellation(context));
       vectors.push(...(answer.embeddings?.float ?? []));
       tokens += answer.meta?.billed_units?.input_tokens ?? 0;
     }
@@ -114,7 +115,7 @@ export class CohereAdapter implements ProviderAdapter {
       url: `${this.#baseUrl}${path}`,
       headers: Object.assign({}, this.#headers, context.headers, { accept, 'x-request-id': context.requestId }),
       json,
-      signal: context.signal,
+      signal: callCancellation(context),
       dispatcher: this.#kit.dispatcher,
       readError: readCohereError,
     });

@@ -15,6 +15,7 @@ import {
   type ProviderFactory,
   type ProviderKit,
 } from '../provider-adapter';
+import { callCancellation } from '../provider-call-cancellation';
 import { fromGeminiResponse } from './from-gemini-response';
 import { GeminiStreamMapper } from './from-gemini-stream';
 import { readGeminiError } from './gemini-error';
@@ -74,14 +75,14 @@ export class GeminiAdapter implements ProviderAdapter {
 
   async chat(request: ChatCompletionRequest, context: ProviderCallContext): Promise<ChatCompletion> {
     const response = await this.#post(`/${modelPath(context.model)}:generateContent`, this.#body(request), context);
-    const body = await readJsonBody<GeminiResponse>(response, this.name, context.signal);
+    const body = await readJsonBody<GeminiResponse>(response, this.name, callCancellation(context));
     return fromGeminiResponse(body, this.name, context.model, `chatcmpl-${randomUUID()}`);
   }
 
   async stream(request: ChatCompletionRequest, context: ProviderCallContext): Promise<AsyncIterable<ChatCompletionChunk>> {
     const response = await this.#post(`/${modelPath(context.model)}:streamGenerateContent?alt=sse`, this.#body(request), context, 'text/event-stream');
     const mapper = new GeminiStreamMapper(this.name, context.model, `chatcmpl-${randomUUID()}`, Math.floor(Date.now() / 1000));
-    return mapUpstreamStream(response, this.name, context.signal, readSse, mapper);
+    return mapUpstreamStream(response, this.name, callCancellation(context), readSse, mapper);
   }
 
   async embed(request: EmbeddingRequest, context: ProviderCallContext): Promise<EmbeddingResponse> {
@@ -95,11 +96,11 @@ export class GeminiAdapter implements ProviderAdapter {
     let vectors: number[][];
     if (texts.length === 1) {
       const response = await this.#post(`/${model}:embedContent`, one(texts[0] as string), context);
-      const body = await readJsonBody<{ embedding?: { values?: number[] } }>(response, this.name, context.signal);
+      const body = await readJsonBody<{ embedding?: { values?: number[] } }>(response, this.name, callCancellation(context));
       vectors = [body.embedding?.values ?? []];
     } else {
       const response = await this.#post(`/${model}:batchEmbedContents`, { requests: texts.map(one) }, context);
-      const body = await readJsonBody<{ embeddings?: Array<{ values?: number[] }> }>(response, this.name, context.signal);
+      const body = await readJsonBody<{ embeddings?: Array<{ values?: number[] }> }>(response, this.name, callCancellation(context));
       vectors = (body.embeddings ?? []).map((embedding) => embedding.values ?? []);
     }
     // the embedding endpoints report no token counts
@@ -123,7 +124,7 @@ export class GeminiAdapter implements ProviderAdapter {
       url: `${this.#baseUrl}${path}`,
       headers: Object.assign({}, this.#headers, context.headers, { accept, 'x-request-id': context.requestId }),
       json,
-      signal: context.signal,
+      signal: callCancellation(context),
       dispatcher: this.#kit.dispatcher,
       readError: readGeminiError,
     });

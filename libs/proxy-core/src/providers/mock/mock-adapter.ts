@@ -11,6 +11,7 @@ import {
   type ProviderConfigBase,
   type ProviderFactory,
 } from '../provider-adapter';
+import { callCancellation } from '../provider-call-cancellation';
 import { estimateTokens, mockReply, splitForStream } from './mock-reply';
 
 /** Options of the built-in mock provider. */
@@ -32,15 +33,17 @@ export type MockProviderOptions = Static<typeof MockProviderOptionsSchema>;
 let sequence = 0;
 const nextId = (prefix: string): string => `${prefix}-mock${(++sequence).toString(36)}`;
 
-async function wait(ms: number, signal: AbortSignal, provider: string): Promise<void> {
+async function wait(ms: number, context: ProviderCallContext, provider: string): Promise<void> {
   if (ms <= 0) {
-    if (signal.aborted) throw transportError(provider, signal.reason, signal);
+    // no wait, nothing to listen on: the call's AbortSignal is not made
+    const cancellation = callCancellation(context);
+    if (cancellation.aborted) throw transportError(provider, cancellation.reason, cancellation);
     return;
   }
   try {
-    await delay(ms, undefined, { signal });
+    await delay(ms, undefined, { signal: context.signal });
   } catch (cause) {
-    throw transportError(provider, cause, signal);
+    throw transportError(provider, cause, context.signal);
   }
 }
 
@@ -60,7 +63,7 @@ export class MockAdapter implements ProviderAdapter {
   }
 
   async chat(request: ChatCompletionRequest, context: ProviderCallContext): Promise<ChatCompletion> {
-    await wait(this.#options.latencyMs ?? 0, context.signal, this.name);
+    await wait(this.#options.latencyMs ?? 0, context, this.name);
     const reply = mockReply(request, context.model);
     return {
       id: nextId('chatcmpl'),
@@ -83,7 +86,7 @@ export class MockAdapter implements ProviderAdapter {
   }
 
   async stream(request: ChatCompletionRequest, context: ProviderCallContext): Promise<AsyncIterable<ChatCompletionChunk>> {
-    await wait(this.#options.latencyMs ?? 0, context.signal, this.name);
+    await wait(this.#options.latencyMs ?? 0, context, this.name);
     return this.#chunks(request, context);
   }
 
@@ -98,7 +101,7 @@ export class MockAdapter implements ProviderAdapter {
       }
     }
     for (const piece of splitForStream(reply.content ?? '')) {
-      await wait(chunkDelay, context.signal, this.name);
+      await wait(chunkDelay, context, this.name);
       yield { ...base, choices: [{ index: 0, delta: { content: piece }, finish_reason: null }] };
     }
     yield { ...base, choices: [{ index: 0, delta: {}, finish_reason: reply.finishReason }] };
@@ -106,7 +109,7 @@ export class MockAdapter implements ProviderAdapter {
   }
 
   async embed(request: EmbeddingRequest, context: ProviderCallContext): Promise<EmbeddingResponse> {
-    await wait(this.#options.latencyMs ?? 0, context.signal, this.name);
+    await wait(this.#options.latencyMs ?? 0, context, this.name);
     const inputs = typeof request.input === 'string' ? [request.input] : request.input.map((item) => (typeof item === 'string' ? item : JSON.stringify(item)));
     const dimensions = request.dimensions ?? this.#options.embeddingDimensions ?? 16;
     const data = inputs.map((input, index) => {

@@ -15,6 +15,7 @@ import {
   type ProviderFactory,
   type ProviderKit,
 } from '../provider-adapter';
+import { callCancellation } from '../provider-call-cancellation';
 import { fromOllamaResponse } from './from-ollama-response';
 import { OllamaStreamMapper } from './from-ollama-stream';
 import { readOllamaError } from './ollama-error';
@@ -68,14 +69,14 @@ export class OllamaAdapter implements ProviderAdapter {
 
   async chat(request: ChatCompletionRequest, context: ProviderCallContext): Promise<ChatCompletion> {
     const response = await this.#post('/api/chat', this.#body(request, context.model, false), context);
-    const body = await readJsonBody<OllamaChatResponse>(response, this.name, context.signal);
+    const body = await readJsonBody<OllamaChatResponse>(response, this.name, callCancellation(context));
     return fromOllamaResponse(body, this.name, context.model, `chatcmpl-${randomUUID()}`);
   }
 
   async stream(request: ChatCompletionRequest, context: ProviderCallContext): Promise<AsyncIterable<ChatCompletionChunk>> {
     const response = await this.#post('/api/chat', this.#body(request, context.model, true), context, 'application/x-ndjson');
     const mapper = new OllamaStreamMapper(this.name, context.model, `chatcmpl-${randomUUID()}`, Math.floor(Date.now() / 1000));
-    return mapUpstreamStream(response, this.name, context.signal, readNdjson, mapper);
+    return mapUpstreamStream(response, this.name, callCancellation(context), readNdjson, mapper);
   }
 
   async embed(request: EmbeddingRequest, context: ProviderCallContext): Promise<EmbeddingResponse> {
@@ -83,7 +84,7 @@ export class OllamaAdapter implements ProviderAdapter {
     const body: Record<string, unknown> = { model: context.model, input, ...(request.dimensions === undefined ? {} : { dimensions: request.dimensions }) };
     if (this.#keepAlive !== undefined) body['keep_alive'] = this.#keepAlive;
     const response = await this.#post('/api/embed', body, context);
-    const answer = await readJsonBody<OllamaEmbedResponse>(response, this.name, context.signal);
+    const answer = await readJsonBody<OllamaEmbedResponse>(response, this.name, callCancellation(context));
     const tokens = answer.prompt_eval_count ?? 0;
     return {
       object: 'list',
@@ -105,7 +106,7 @@ export class OllamaAdapter implements ProviderAdapter {
       url: `${this.#baseUrl}${path}`,
       headers: Object.assign({}, this.#headers, context.headers, { accept, 'x-request-id': context.requestId }),
       json,
-      signal: context.signal,
+      signal: callCancellation(context),
       dispatcher: this.#kit.dispatcher,
       readError: readOllamaError,
     });

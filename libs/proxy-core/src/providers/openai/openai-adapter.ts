@@ -14,6 +14,7 @@ import {
   type ProviderFactory,
   type ProviderKit,
 } from '../provider-adapter';
+import { callCancellation } from '../provider-call-cancellation';
 import { fromOpenAICompletion, fromOpenAIResponse } from './from-openai-response';
 import { OpenAIStreamMapper, toChatChunk, toTextCompletionChunk } from './from-openai-stream';
 import { completionModelMatcher } from './openai-completion-models';
@@ -96,12 +97,12 @@ export class OpenAIAdapter implements ProviderAdapter {
 
   async chat(request: ChatCompletionRequest, context: ProviderCallContext): Promise<ChatCompletion> {
     const response = await this.#post('/chat/completions', toOpenAIRequest(request, context.model, false, this.#unsupported, this.#renames), context);
-    return fromOpenAIResponse(await readJsonBody(response, this.name, context.signal), this.name, context.model);
+    return fromOpenAIResponse(await readJsonBody(response, this.name, callCancellation(context)), this.name, context.model);
   }
 
   async stream(request: ChatCompletionRequest, context: ProviderCallContext): Promise<AsyncIterable<ChatCompletionChunk>> {
     const response = await this.#post('/chat/completions', toOpenAIRequest(request, context.model, true, this.#unsupported, this.#renames), context, 'text/event-stream');
-    return mapUpstreamStream(response, this.name, context.signal, readSse, new OpenAIStreamMapper<ChatCompletionChunk>(this.name, toChatChunk));
+    return mapUpstreamStream(response, this.name, callCancellation(context), readSse, new OpenAIStreamMapper<ChatCompletionChunk>(this.name, toChatChunk));
   }
 
   completesNatively(model: string): boolean {
@@ -111,18 +112,18 @@ export class OpenAIAdapter implements ProviderAdapter {
   /** @see https://platform.openai.com/docs/api-reference/completions/create */
   async complete(request: CompletionRequest, context: ProviderCallContext): Promise<TextCompletion> {
     const response = await this.#post('/completions', toOpenAIRequest(request, context.model, false, this.#unsupported, this.#renames), context);
-    return fromOpenAICompletion(await readJsonBody(response, this.name, context.signal), this.name, context.model);
+    return fromOpenAICompletion(await readJsonBody(response, this.name, callCancellation(context)), this.name, context.model);
   }
 
   async streamComplete(request: CompletionRequest, context: ProviderCallContext): Promise<AsyncIterable<TextCompletion>> {
     const response = await this.#post('/completions', toOpenAIRequest(request, context.model, true, this.#unsupported, this.#renames), context, 'text/event-stream');
-    return mapUpstreamStream(response, this.name, context.signal, readSse, new OpenAIStreamMapper<TextCompletion>(this.name, toTextCompletionChunk));
+    return mapUpstreamStream(response, this.name, callCancellation(context), readSse, new OpenAIStreamMapper<TextCompletion>(this.name, toTextCompletionChunk));
   }
 
   async embed(request: EmbeddingRequest, context: ProviderCallContext): Promise<EmbeddingResponse> {
     const body = adjustParams({ ...request, model: context.model }, this.#unsupported, this.#renames);
     const response = await this.#post('/embeddings', body, context);
-    return fromOpenAIEmbeddings(await readJsonBody(response, this.name, context.signal), this.name, context.model);
+    return fromOpenAIEmbeddings(await readJsonBody(response, this.name, callCancellation(context)), this.name, context.model);
   }
 
   #post(path: string, json: unknown, context: ProviderCallContext, accept = 'application/json'): Promise<UpstreamResponse> {
@@ -131,7 +132,7 @@ export class OpenAIAdapter implements ProviderAdapter {
       url: `${this.#baseUrl}${path}`,
       headers: Object.assign({}, this.#headers, context.headers, { accept, 'x-request-id': context.requestId }),
       json,
-      signal: context.signal,
+      signal: callCancellation(context),
       dispatcher: this.#kit.dispatcher,
       readError: readOpenAIError,
     });

@@ -1,0 +1,57 @@
+import type { EventEmitter } from 'node:events';
+import type { Dispatcher } from 'undici';
+import { isAbortSignal, type AbortSource } from '../resilience/linked-abort-controller';
+
+/**
+ * An {@link AbortSource} in the EventEmitter form undici's `request({ signal })` also takes,
+ * so an upstream call is cancelled without an AbortSignal (Node's costs about 5 µs to create
+ * and more to listen on, and the gateway would make one per attempt). undici 7 reads only
+ * this much of it (lib/api/api-request.js, lib/api/abort-signal.js, lib/core/util.js
+ * `addAbortListener`): `on` must be a function (the type check), then `aborted` and `reason`
+ * (`signal.reason ?? new RequestAbortedError()`), `once('abort', listener)` and
+ * `removeListener('abort', listener)`; `addEventListener` must be absent, or undici takes
+ * the object for an EventTarget.
+ */
+class AbortSourceEmitter {
+  readonly #source: AbortSource;
+  #subscriptions: Array<{ listener: () => void; unsubscribe: () => void }> = [];
+
+  constructor(source: AbortSource) {
+    this.#source = source;
+  }
+
+  get aborted(): boolean {
+    return this.#source.aborted;
+  }
+
+  get reason(): unknown {
+    return this.#source.reason;
+  }
+
+  // an abort happens once, so a listener added with on() is called once too
+  on(event: string, listener: () => void): this {
+    return this.once(event, listener);
+  }
+
+  once(event: string, listener: () => void): this {
+    if (event === 'abort') this.#subscriptions.push({ listener, unsubscribe: this.#source.onAbort(() => listener()) });
+    return this;
+  }
+
+  removeListener(event: string, listener: () => void): this {
+    if (event !== 'abort') return this;
+    const index = this.#subscriptions.findIndex((subscription) => subscription.listener === listener);
+    if (index !== -1) {
+      this.#subscriptions[index]?.unsubscribe();
+      this.#subscriptions.splice(index, 1);
+    }
+    return this;
+  }
+}
+
+/** What to hand undici as `signal` for a cancellation: an AbortSignal as it is, an {@link AbortSource} adapted. */
+export function undiciAbortSignal(cancellation: AbortSignal | AbortSource): NonNullable<Dispatcher.RequestOptions['signal']> {
+  if (isAbortSignal(cancellation)) return cancellation;
+  // undici's types name EventEmitter, but it uses only the members the adapter has (see above)
+  return new AbortSourceEmitter(cancellation) as unknown as EventEmitter;
+}
