@@ -3,8 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import type { Gateway } from '../src/gateway/create-gateway';
 import type { GatewayOptions } from '../src/gateway/gateway-options';
 import { createRequestContext } from '../src/gateway/request-context';
-import type { AbortSource } from '../src/resilience/linked-abort-controller';
-import { ask, callsTo, collect, gatewayFor, nextEvent, pumped, pumpUntil, textOf, upstreamReceived, useFakeClock } from './resilience-harness';
+import { abortSource, ask, callsTo, collect, gatewayFor, nextEvent, pumped, pumpUntil, textOf, upstreamReceived, useFakeClock } from './resilience-harness';
 
 let upstream: MockUpstream;
 const gateways: Gateway[] = [];
@@ -323,28 +322,6 @@ describe('fallbackOn', () => {
     expect(callsTo(upstream, '/backup/')).toBe(0);
   });
 });
-
-/** A cancellation source that is not an AbortSignal, as the HTTP layer passes one. */
-function abortSource(): AbortSource & { abort(reason: unknown): void; listeners(): number } {
-  let listeners: Array<(reason: unknown) => void> = [];
-  const source = {
-    aborted: false,
-    reason: undefined as unknown,
-    onAbort(listener: (reason: unknown) => void) {
-      listeners.push(listener);
-      return () => {
-        listeners = listeners.filter((other) => other !== listener);
-      };
-    },
-    abort(reason: unknown) {
-      source.aborted = true;
-      source.reason = reason;
-      for (const listener of listeners.splice(0)) listener(reason);
-    },
-    listeners: () => listeners.length,
-  };
-  return source;
-}
 
 describe('a context made with an abort source', () => {
   it('is cancelled through the source: the upstream call is aborted, the request ends as a client abort', async () => {

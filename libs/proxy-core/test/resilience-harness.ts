@@ -2,6 +2,7 @@ import type { MockUpstream } from '@switchyard/testing';
 import { vi } from 'vitest';
 import { createGateway, type Gateway } from '../src/gateway/create-gateway';
 import type { GatewayOptions } from '../src/gateway/gateway-options';
+import type { AbortSource } from '../src/resilience/linked-abort-controller';
 import type { ResilienceEvent } from '../src/resilience/resilience-events';
 import type { ChatCompletionChunk, ChatCompletionRequest } from '../src/wire/openai-chat';
 
@@ -86,3 +87,25 @@ export async function collect(stream: AsyncIterable<ChatCompletionChunk>): Promi
 
 /** The text of streamed chunks. */
 export const textOf = (chunks: ChatCompletionChunk[]): string => chunks.map((c) => c.choices[0]?.delta.content ?? '').join('');
+
+/** A cancellation source that is not an AbortSignal, as the HTTP layer passes one. */
+export function abortSource(): AbortSource & { abort(reason: unknown): void; listeners(): number } {
+  let listeners: Array<(reason: unknown) => void> = [];
+  const source = {
+    aborted: false,
+    reason: undefined as unknown,
+    onAbort(listener: (reason: unknown) => void) {
+      listeners.push(listener);
+      return () => {
+        listeners = listeners.filter((other) => other !== listener);
+      };
+    },
+    abort(reason: unknown) {
+      source.aborted = true;
+      source.reason = reason;
+      for (const listener of listeners.splice(0)) listener(reason);
+    },
+    listeners: () => listeners.length,
+  };
+  return source;
+}
