@@ -1,5 +1,3 @@
-import type { EventEmitter } from 'node:events';
-import type { Dispatcher } from 'undici';
 import { isAbortSignal, type AbortSource } from '../resilience/linked-abort-controller';
 
 /**
@@ -12,7 +10,7 @@ import { isAbortSignal, type AbortSource } from '../resilience/linked-abort-cont
  * `removeListener('abort', listener)`; `addEventListener` must be absent, or undici takes
  * the object for an EventTarget.
  */
-class AbortSourceEmitter {
+export class AbortSourceEmitter {
   readonly #source: AbortSource;
   #subscriptions: Array<{ listener: () => void; unsubscribe: () => void }> = [];
 
@@ -49,9 +47,12 @@ class AbortSourceEmitter {
   }
 }
 
-/** What to hand undici as `signal` for a cancellation: an AbortSignal as it is, an {@link AbortSource} adapted. */
-export function undiciAbortSignal(cancellation: AbortSignal | AbortSource): NonNullable<Dispatcher.RequestOptions['signal']> {
+/**
+ * What to hand undici as `signal` for a cancellation: an AbortSignal as it is, an
+ * {@link AbortSource} adapted (undici's types name an EventEmitter; it uses only the members
+ * the adapter has, see above).
+ */
+export function undiciAbortSignal(cancellation: AbortSignal | AbortSource): AbortSignal | AbortSourceEmitter {
   if (isAbortSignal(cancellation)) return cancellation;
-  // undici's types name EventEmitter, but it uses only the members the adapter has (see above)
-  return new AbortSourceEmitter(cancellation) as unknown as EventEmitter;
+  return new AbortSourceEmitter(cancellation);
 }
