@@ -2,6 +2,7 @@ import { transportError } from '../http/upstream-error';
 import type { UpstreamResponse } from '../http/upstream-request';
 import type { AbortSource } from '../resilience/linked-abort-controller';
 import type { ChatCompletionChunk } from '../wire/openai-chat';
+import { bodyReads, readSse, SseDecoder } from './read-sse';
 import { releaseUpstreamBody } from './release-upstream-body';
 
 /**
@@ -31,12 +32,33 @@ export async function* mapUpstreamStream<TEvent, TChunk = ChatCompletionChunk>(
   mapper: StreamMapper<TEvent, TChunk>,
 ): AsyncGenerator<TChunk> {
   try {
-    for await (const event of events(response.body)) {
-      // a loop, not `yield*`: delegating to an array from an async generator wraps it in an
-      // async-from-sync iterator, one more promise per chunk
-      const chunks = mapper.map(event);
-      for (let i = 0; i < chunks.length; i++) yield chunks[i] as TChunk;
-      if (mapper.done) break;
+    if ((events as unknown) === readSse) {
+      // SSE is parsed here, in this loop, rather than by `readSse`'s generator: one async
+      // generator less between each upstream event and the client
+      const decoder = new SseDecoder();
+      reading: for await (const read of bodyReads(response.body)) {
+        const parsed = decoder.feed(read);
+        for (let e = 0; e < parsed.length; e++) {
+          const chunks = mapper.map(parsed[e] as TEvent);
+          for (let i = 0; i < chunks.length; i++) yield chunks[i] as TChunk;
+          if (mapper.done) break reading;
+        }
+      }
+      if (!mapper.done) {
+        const parsed = decoder.end();
+        for (let e = 0; e < parsed.length && !mapper.done; e++) {
+          const chunks = mapper.map(parsed[e] as TEvent);
+          for (let i = 0; i < chunks.length; i++) yield chunks[i] as TChunk;
+        }
+      }
+    } else {
+      for await (const event of events(response.body)) {
+        // a loop, not `yield*`: delegating to an array from an async generator wraps it in an
+        // async-from-sync iterator, one more promise per chunk
+        const chunks = mapper.map(event);
+        for (let i = 0; i < chunks.length; i++) yield chunks[i] as TChunk;
+        if (mapper.done) break;
+      }
     }
   } catch (cause) {
     throw transportError(provider, cause, signal);

@@ -9,36 +9,63 @@ export interface SseEvent {
   id: string | undefined;
 }
 
+const STREAMING = { stream: true } as const;
+
+/**
+ * Parses server-sent events synchronously from the reads of a byte stream: `feed` gives the
+ * events completed by one read. The events array is reused: read it before the next `feed`.
+ */
+export class SseDecoder {
+  readonly #pending: SseEvent[] = [];
+  readonly #decoder = new TextDecoder();
+  readonly #parser = createParser({
+    onEvent: (message: EventSourceMessage) => {
+      this.#pending.push({ event: message.event, data: message.data, id: message.id });
+    },
+  });
+
+  /** The events one read completes (often one, sometimes none or several). */
+  feed(chunk: Uint8Array | string): readonly SseEvent[] {
+    // emptied here, not after reading: the caller reads the events while yielding them
+    this.#pending.length = 0;
+    this.#parser.feed(typeof chunk === 'string' ? chunk : this.#decoder.decode(chunk, STREAMING));
+    return this.#pending;
+  }
+
+  /** The events left when the body ends. */
+  end(): readonly SseEvent[] {
+    this.#pending.length = 0;
+    this.#parser.feed(this.#decoder.decode());
+    // a final event without its blank line is incomplete by the SSE spec and is dropped
+    this.#parser.reset({ consume: false });
+    return this.#pending;
+  }
+}
+
+/**
+ * The reads of an upstream body. A Node stream is read without its iterator's
+ * destroy-on-stop, and released by the reader instead (`releaseUpstreamBody`), which skips
+ * the abort error when the body's end already arrived.
+ */
+export function bodyReads(body: AsyncIterable<Uint8Array | string>): AsyncIterable<Uint8Array | string> {
+  return isNodeReadable(body) ? body.iterator({ destroyOnReturn: false }) : body;
+}
+
 /**
  * Parses a byte stream of server-sent events incrementally, yielding each event as soon as
  * its blank line arrives. Never buffers more than one partial event.
  */
 export async function* readSse(body: AsyncIterable<Uint8Array | string>): AsyncGenerator<SseEvent> {
-  const pending: SseEvent[] = [];
-  const parser = createParser({
-    onEvent(message: EventSourceMessage) {
-      pending.push({ event: message.event, data: message.data, id: message.id });
-    },
-  });
-  const decoder = new TextDecoder();
-  // a Node stream is read without its iterator's destroy-on-stop, and released here instead,
-  // which skips the abort error when the body's end already arrived
-  const readable = isNodeReadable(body) ? body : undefined;
-  const source = readable === undefined ? body : readable.iterator({ destroyOnReturn: false });
+  const decoder = new SseDecoder();
   try {
-    for await (const chunk of source) {
-      parser.feed(typeof chunk === 'string' ? chunk : decoder.decode(chunk as Uint8Array, { stream: true }));
-      // drained by index, then emptied: shift() per event moves the rest of the array each time
-      for (let i = 0; i < pending.length; i++) yield pending[i] as SseEvent;
-      pending.length = 0;
+    for await (const chunk of bodyReads(body)) {
+      const events = decoder.feed(chunk);
+      for (let i = 0; i < events.length; i++) yield events[i] as SseEvent;
     }
-    parser.feed(decoder.decode());
-    // a final event without its blank line is incomplete by the SSE spec and is dropped
-    parser.reset({ consume: false });
-    for (let i = 0; i < pending.length; i++) yield pending[i] as SseEvent;
-    pending.length = 0;
+    const rest = decoder.end();
+    for (let i = 0; i < rest.length; i++) yield rest[i] as SseEvent;
   } finally {
-    if (readable !== undefined) releaseUpstreamBody(readable);
+    if (isNodeReadable(body)) releaseUpstreamBody(body);
   }
 }
 

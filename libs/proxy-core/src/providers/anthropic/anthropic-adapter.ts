@@ -2,9 +2,8 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from '../../wire/openai-chat';
 import { readJsonBody, upstreamRequest, type UpstreamResponse } from '../../http/upstream-request';
 import { upstreamServerOf, type UpstreamServer } from '../../http/upstream-server';
-import { transportError } from '../../http/upstream-error';
 import { readSse } from '../../stream/read-sse';
-import { releaseUpstreamBody } from '../../stream/release-upstream-body';
+import { mapUpstreamStream } from '../../stream/map-upstream-stream';
 import {
   PROVIDER_CONTRACT_VERSION,
   type ProviderAdapter,
@@ -87,25 +86,7 @@ export class AnthropicAdapter implements ProviderAdapter {
   async stream(request: ChatCompletionRequest, context: ProviderCallContext): Promise<AsyncIterable<ChatCompletionChunk>> {
     const body = toAnthropicRequest(request, { model: context.model, stream: true, defaultMaxTokens: this.#defaultMaxTokens });
     const response = await this.#post(body, context, 'text/event-stream');
-    return this.#chunks(response, context);
-  }
-
-  async *#chunks(response: UpstreamResponse, context: ProviderCallContext): AsyncGenerator<ChatCompletionChunk> {
-    const mapper = new AnthropicStreamMapper(this.name, context.model);
-    try {
-      for await (const event of readSse(response.body)) {
-        // a loop, not `yield*` (an async-from-sync iterator and one more promise per chunk)
-        const chunks = mapper.map(event);
-        for (let i = 0; i < chunks.length; i++) yield chunks[i] as ChatCompletionChunk;
-        if (mapper.done) break;
-      }
-    } catch (cause) {
-      throw transportError(this.name, cause, callCancellation(context));
-    } finally {
-      // ends the upstream request when the consumer stops early (client abort, error)
-      releaseUpstreamBody(response.body);
-    }
-    mapper.end();
+    return mapUpstreamStream(response, this.name, callCancellation(context), readSse, new AnthropicStreamMapper(this.name, context.model));
   }
 
   #post(json: unknown, context: ProviderCallContext, accept: string): Promise<UpstreamResponse> {

@@ -1,5 +1,6 @@
 import { SwitchyardError } from '../../errors/switchyard-error';
 import type { SseEvent } from '../../stream/read-sse';
+import type { StreamMapper } from '../../stream/map-upstream-stream';
 import type { ChatCompletionChunk, ChatDelta, ChatFinishReason } from '../../wire/openai-chat';
 import { anthropicStreamError } from './anthropic-error';
 import type { AnthropicStreamEvent, AnthropicUsage } from './anthropic-wire';
@@ -12,7 +13,7 @@ import { mapAnthropicUsage, mergeAnthropicUsage } from './map-anthropic-usage';
  * call, so nothing is buffered beyond the current event.
  * @see https://docs.anthropic.com/en/docs/build-with-claude/streaming
  */
-export class AnthropicStreamMapper {
+export class AnthropicStreamMapper implements StreamMapper<SseEvent> {
   #id = '';
   #model: string;
   readonly #created = Math.floor(Date.now() / 1000);
@@ -91,10 +92,11 @@ export class AnthropicStreamMapper {
   }
 
   /** Called when the body ends: a stream without `message_stop` was cut. */
-  end(): void {
+  end(): ChatCompletionChunk[] {
     if (!this.#done) {
       throw new SwitchyardError('upstream_stream_error', `Provider "${this.provider}" closed the stream before it finished.`, { provider: this.provider });
     }
+    return [];
   }
 
   #base(): Omit<ChatCompletionChunk, 'choices'> {
