@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { toAnthropicError, toSwitchyardError, type AnthropicStreamEvent } from '@switchyard/proxy-core';
+import { isEngineStream, sourceTextOf, toAnthropicError, toSwitchyardError, type AnthropicStreamEvent, type ChatCompletionChunk } from '@switchyard/proxy-core';
 
 function drained(res: ServerResponse): Promise<void> {
   return new Promise<void>((resolve) => {
@@ -97,6 +97,21 @@ async function pipeSse<T>(res: ServerResponse, stream: AsyncIterable<T>, headers
 export async function writeSseStream(res: ServerResponse, stream: AsyncIterable<unknown>, headers: Record<string, string>): Promise<void> {
   await pipeSse(res, stream, headers, {
     frame: (chunk) => `data: ${JSON.stringify(chunk)}\n\n`,
+    done: 'data: [DONE]\n\n',
+    failure: (thrown) => `data: ${JSON.stringify(toSwitchyardError(thrown).toJSON())}\n\n`,
+  });
+}
+
+/**
+ * Writes the engine's chat stream as `writeSseStream` does, but forwards the upstream's own
+ * JSON text of each chunk nothing changed since it was parsed (see `sourceTextOf`) instead of
+ * serialising it again: only for a stream an engine returned as it is (`isEngineStream`),
+ * since code between the engine and this writer could change a chunk in place.
+ */
+export async function writeChatSseStream(res: ServerResponse, stream: AsyncIterable<ChatCompletionChunk>, headers: Record<string, string>): Promise<void> {
+  if (!isEngineStream(stream)) return writeSseStream(res, stream, headers);
+  await pipeSse(res, stream, headers, {
+    frame: (chunk) => `data: ${sourceTextOf(chunk) ?? JSON.stringify(chunk)}\n\n`,
     done: 'data: [DONE]\n\n',
     failure: (thrown) => `data: ${JSON.stringify(toSwitchyardError(thrown).toJSON())}\n\n`,
   });

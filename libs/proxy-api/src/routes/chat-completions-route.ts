@@ -6,7 +6,7 @@ import {
 import type { FastifyInstance } from 'fastify';
 import { contextResponseHeaders } from '../http/context-response-headers';
 import { requestContextFromHttp } from '../http/request-context-from-http';
-import { writeSseStream } from '../http/write-sse';
+import { writeChatSseStream } from '../http/write-sse';
 
 /**
  * `POST /v1/chat/completions`, streaming and not.
@@ -21,7 +21,7 @@ export function chatCompletionsRoute(app: FastifyInstance, gateway: Gateway, bod
       if (request.body.stream === true) {
         const stream = await gateway.stream(request.body, { context });
         reply.hijack();
-        await writeSseStream(reply.raw, stream, { 'x-request-id': request.id, ...contextResponseHeaders(context) });
+        await writeChatSseStream(reply.raw, stream, { 'x-request-id': request.id, ...contextResponseHeaders(context) });
         return reply;
       }
       const response = await gateway.chat(request.body, { context });

@@ -16,6 +16,7 @@ import type { ResilienceStats } from '../resilience/resilience-events';
 import { DEFAULT_OUTPUT_TOKENS, estimateEmbeddingTokens, estimatePromptTokens, requestedOutputTokens } from '../router/estimate-tokens';
 import { TargetRouter } from '../router/target-router';
 import { TargetStats } from '../router/target-stats';
+import { forgetSourceText, markEngineStream } from '../stream/chunk-source-text';
 import { guardStream } from '../stream/guard-stream';
 import { isContentChunk, primeStream, type PrimedStream } from '../stream/prime-stream';
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from '../wire/openai-chat';
@@ -262,12 +263,15 @@ class SwitchyardGateway implements Gateway {
       this.#end(context);
       throw failure;
     }
-    return this.#deliver(primed, context, includeUsage, deadline);
+    const delivered = this.#deliver(primed, context, includeUsage, deadline);
+    markEngineStream(delivered);
+    return delivered;
   }
 
   async *#deliver(primed: PrimedStream, context: RequestContext, includeUsage: boolean, deadline: Deadline): AsyncGenerator<ChatCompletionChunk> {
     let completed = false;
     const transform = this.hooks.onStreamChunk.isUsed();
+    const observed = this.hooks.onStreamChunkDelivered.isUsed();
     const emit = (raw: ChatCompletionChunk): ChatCompletionChunk | undefined => {
       if (context.firstTokenMs === undefined && isContentChunk(raw)) context.firstTokenMs = elapsedMs(context);
       let chunk = raw;
@@ -279,7 +283,13 @@ class SwitchyardGateway implements Gateway {
           chunk = { ...chunk, usage: undefined };
         }
       }
-      return transform ? this.hooks.onStreamChunk.call(chunk, context) : chunk;
+      if (transform) {
+        // a tap may change the chunk in place, which its upstream text would not show
+        forgetSourceText(chunk);
+        chunk = this.hooks.onStreamChunk.call(chunk, context);
+      }
+      if (observed) observe(this.hooks.onStreamChunkDelivered, this.#logger, chunk, context);
+      return chunk;
     };
     try {
       for (const raw of primed.head) {

@@ -48,8 +48,17 @@ export interface GatewayHooks {
   readonly beforeAttempt: AsyncSeriesHook<[AttemptPlan, RequestContext]>;
   /** Transform a whole response before it leaves. */
   readonly afterResponse: AsyncSeriesWaterfallHook<[ChatCompletion, RequestContext]>;
-  /** Transform each stream chunk; synchronous, no I/O. */
+  /**
+   * Transform each stream chunk; synchronous, no I/O. A tap may return a new chunk or change
+   * the chunk in place. A tap that only looks belongs on `onStreamChunkDelivered`: while this
+   * hook has taps, every chunk is serialised again instead of forwarded as the upstream wrote it.
+   */
   readonly onStreamChunk: SyncWaterfallHook<[ChatCompletionChunk, RequestContext]>;
+  /**
+   * Observe each stream chunk as the caller receives it (after `onStreamChunk`); synchronous,
+   * no I/O, and the chunk must not be changed.
+   */
+  readonly onStreamChunkDelivered: SyncHook<[ChatCompletionChunk, RequestContext]>;
   /** Observe each finished upstream attempt. */
   readonly onAttempt: SyncHook<[AttemptRecord, RequestContext]>;
   /** Observe the usage of a finished exchange. */
@@ -72,6 +81,7 @@ export function createGatewayHooks(): GatewayHooks {
     beforeAttempt: new AsyncSeriesHook<[AttemptPlan, RequestContext]>(['attempt', 'context'], 'beforeAttempt'),
     afterResponse: new AsyncSeriesWaterfallHook<[ChatCompletion, RequestContext]>(['response', 'context'], 'afterResponse'),
     onStreamChunk: new SyncWaterfallHook<[ChatCompletionChunk, RequestContext]>(['chunk', 'context'], 'onStreamChunk'),
+    onStreamChunkDelivered: new SyncHook<[ChatCompletionChunk, RequestContext]>(['chunk', 'context'], 'onStreamChunkDelivered'),
     onAttempt: new SyncHook<[AttemptRecord, RequestContext]>(['attempt', 'context'], 'onAttempt'),
     onUsage: new SyncHook<[UsageReport, RequestContext]>(['usage', 'context'], 'onUsage'),
     onError: new SyncHook<[SwitchyardError, RequestContext]>(['error', 'context'], 'onError'),

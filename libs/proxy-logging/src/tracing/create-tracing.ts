@@ -303,11 +303,12 @@ export function createTracing(options: TracingOptions = {}): SwitchyardTracing {
         guard('afterResponse', () => onResponse(response, context));
         return response;
       });
-      hooks.onStreamChunk.tap(PLUGIN_NAME, (chunk, context) => {
+      // an observer, not an `onStreamChunk` transform: a transform tap makes the engine give up
+      // forwarding the upstream's own text of unchanged chunks
+      hooks.onStreamChunkDelivered.tap(PLUGIN_NAME, (chunk, context) => {
         // the hot path: one map lookup when the request is not traced
         const state = live(context);
-        if (state !== undefined) guard('onStreamChunk', () => onChunk(chunk, state));
-        return chunk;
+        if (state !== undefined) guard('onStreamChunkDelivered', () => onChunk(chunk, state));
       });
       hooks.onRequestEnd.tap(PLUGIN_NAME, (context) => {
         guard('onRequestEnd', () => onRequestEnd(context));

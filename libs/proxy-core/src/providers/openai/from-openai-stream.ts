@@ -1,6 +1,7 @@
 import type { ChatCompletionChunk } from '../../wire/openai-chat';
 import type { TextCompletion } from '../../wire/openai-completions';
 import { SwitchyardError } from '../../errors/switchyard-error';
+import { rememberSourceText } from '../../stream/chunk-source-text';
 import type { StreamMapper } from '../../stream/map-upstream-stream';
 import type { SseEvent } from '../../stream/read-sse';
 import { openAIStreamError } from './openai-error';
@@ -64,7 +65,10 @@ export class OpenAIStreamMapper<TChunk extends { choices?: ReadonlyArray<{ finis
     if (chunk.choices?.some((choice) => choice.finish_reason !== null && choice.finish_reason !== undefined)) {
       this.#finished = true;
     }
-    return [this.#shape(chunk)];
+    const shaped = this.#shape(chunk);
+    // the parsed object as it came: the HTTP edge may write the upstream's text for it
+    if (shaped === chunk) rememberSourceText(chunk, event.data);
+    return [shaped];
   }
 
   /** Called when the body ends: a stream that neither sent `[DONE]` nor finished was cut. */

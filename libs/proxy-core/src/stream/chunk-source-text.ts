@@ -1,0 +1,74 @@
+// The text is a private field added to the chunk itself: a base constructor that returns
+// another object makes `new SourceText(chunk, text)` add the subclass's fields to that object.
+// A private field is invisible to spread, `Object.assign`, `structuredClone`, `JSON.stringify`
+// and deep equality, so a changed copy never carries the original's text, and adding one is an
+// ordinary inline-cached store. Measured per chunk against the serialisation it saves: a WeakMap
+// cost about half of it (ephemeron tables, and their work in every GC), a non-enumerable symbol
+// through `Object.defineProperty` a quarter (a runtime call); this, next to nothing.
+class ReturnsTarget {
+  constructor(target: object) {
+    return target;
+  }
+}
+
+class SourceText extends ReturnsTarget {
+  #text: string | undefined;
+
+  constructor(chunk: object, text: string) {
+    super(chunk);
+    this.#text = text;
+  }
+
+  static set(chunk: object, text: string | undefined): void {
+    if (#text in chunk) chunk.#text = text;
+    else if (text !== undefined) new SourceText(chunk, text);
+  }
+
+  static get(chunk: object): string | undefined {
+    return #text in chunk ? chunk.#text : undefined;
+  }
+}
+
+/**
+ * Remembers the JSON text a chunk was parsed from, so the HTTP edge can write it instead of
+ * serialising the chunk again. Only for text that is one SSE data line (no CR or LF), and
+ * only for the parsed object itself, returned as parsed.
+ */
+export function rememberSourceText(chunk: object, text: string): void {
+  // an SSE `data:` field spanning several lines arrives joined with LF: written as it is, it
+  // would break the framing
+  if (text.includes('\n') || text.includes('\r')) return;
+  SourceText.set(chunk, text);
+}
+
+/** Forgets a chunk's source text: called before anything may change the chunk in place. */
+export function forgetSourceText(chunk: object): void {
+  SourceText.set(chunk, undefined);
+}
+
+/**
+ * The upstream's own JSON text of a chunk nothing has changed since it was parsed, or
+ * undefined. Valid only while the chunk is unchanged: the engine forgets it before
+ * `onStreamChunk` transforms run, and a copy never has one.
+ */
+export function sourceTextOf(chunk: object): string | undefined {
+  return SourceText.get(chunk);
+}
+
+// the streams the engine's own delivery made: nothing between it and the upstream's parser
+// changes a chunk in place (transform taps aside, which forget the text first)
+const engineStreams = new WeakSet<object>();
+
+/** Marks a stream as the engine's own delivery (`Gateway.stream()`). */
+export function markEngineStream(stream: object): void {
+  engineStreams.add(stream);
+}
+
+/**
+ * Whether a stream is one `Gateway.stream()` of a `createGateway` engine returned, so that
+ * `sourceTextOf` holds for its chunks. A stream wrapped by anything else is not, whatever it
+ * yields: the wrapper could have changed a chunk in place.
+ */
+export function isEngineStream(stream: object): boolean {
+  return engineStreams.has(stream);
+}
