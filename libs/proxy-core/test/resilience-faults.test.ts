@@ -244,6 +244,23 @@ describe('the upstream limiter', () => {
     expect(gateway.stats().limiters['primary/bad']).toEqual({ running: 0, queued: 0 });
   });
 
+  it('a request waiting in the queue is cancelled by its client, and leaves the queue', async () => {
+    upstream.fault({ kind: 'hang', times: 1 });
+    const gateway = make({ models: [{ name: 'm', targets: [{ provider: 'primary', model: 'bad', limits: { maxConcurrent: 1 } }] }] });
+    const holder = new AbortController();
+    const first = gateway.chat(ask('m'), { signal: holder.signal }).catch((error: unknown) => error);
+    await upstreamReceived(upstream, 1);
+    const waiter = new AbortController();
+    const second = gateway.chat(ask('m'), { signal: waiter.signal }).catch((error: unknown) => error);
+    await vi.waitFor(() => expect(gateway.stats().limiters['primary/bad']).toEqual({ running: 1, queued: 1 }));
+    waiter.abort();
+    expect(await second).toMatchObject({ code: 'client_closed_request' });
+    expect(gateway.stats().limiters['primary/bad']).toEqual({ running: 1, queued: 0 });
+    expect(callsTo(upstream, '/v1/')).toBe(1);
+    holder.abort();
+    expect(await first).toMatchObject({ code: 'client_closed_request' });
+  });
+
   it('a stream holds its slot until it ends; breaking out of it frees the slot', async () => {
     const gateway = make({ models: [{ name: 'm', targets: [{ provider: 'primary', model: 'bad', limits: { maxConcurrent: 1 } }] }] });
     const stream = await gateway.stream(ask('m'));

@@ -148,7 +148,7 @@ export async function runAttempts<T>(
       }
       policies.counters.retries += 1;
       policies.emit({ type: 'retry', round: round + 1, delayMs, requestId: context.requestId });
-      await abortableSleep(delayMs, deadline.signal);
+      await abortableSleep(delayMs, deadline);
     }
   } finally {
     releaseRetry?.();
@@ -193,7 +193,7 @@ async function tryTarget<T>(
   const call = async (): Promise<T> => {
     const limiter = env.policies.limiter(key, target.limits);
     if (limiter !== undefined) {
-      const permit = await limiter.acquire(request.weight, deadline.signal);
+      const permit = await limiter.acquire(request.weight, deadline);
       releaseSlot = () => permit.release();
     }
     const attemptTimer = new AttemptTimer(env.attemptTimeoutMs, adapter.name, deadline);

@@ -1,18 +1,23 @@
-/** Waits `ms` milliseconds, or rejects with the signal's reason when it aborts first. */
-export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+import { followAbort, type AbortSource } from './linked-abort-controller';
+
+/**
+ * Waits `ms` milliseconds, or rejects with the cancellation's reason when it aborts first
+ * (an AbortSignal, or an abort source such as the request deadline, which then needs no
+ * AbortSignal made).
+ */
+export function abortableSleep(ms: number, cancellation: AbortSignal | AbortSource): Promise<void> {
   return new Promise((resolve, reject) => {
-    if (signal.aborted) {
-      reject(signal.reason as Error);
+    if (cancellation.aborted) {
+      reject(cancellation.reason as Error);
       return;
     }
-    const onAbort = (): void => {
+    const unfollow = followAbort(cancellation, () => {
       clearTimeout(timer);
-      reject(signal.reason as Error);
-    };
+      reject(cancellation.reason as Error);
+    });
     const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
+      unfollow();
       resolve();
     }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
   });
 }

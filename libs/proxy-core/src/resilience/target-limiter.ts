@@ -2,6 +2,7 @@ import type Bottleneck from 'bottleneck';
 import { SwitchyardError } from '../errors/switchyard-error';
 import { closeBottleneckTier, createBottleneckTier, type BottleneckTier } from './bottleneck-tier';
 import type { LimiterLink } from './limiter-link';
+import { followAbort, type AbortSource } from './linked-abort-controller';
 import type { TargetLimits } from './resilience-options';
 
 /** A granted limiter slot; release it exactly when the upstream call (or stream) ends. */
@@ -17,9 +18,10 @@ export interface TargetLimiter {
   /**
    * Waits for a concurrency slot, a request token and `weight` tokens; rejects with
    * `limiter_rejected` when the queue is full or the wait exceeds the maximum, and with
-   * the signal's reason when it aborts while waiting.
+   * the cancellation's reason when it aborts while waiting (an AbortSignal, or an abort
+   * source such as the request deadline, which then needs no AbortSignal made).
    */
-  acquire(weight: number, signal: AbortSignal): Promise<LimiterPermit>;
+  acquire(weight: number, cancellation: AbortSignal | AbortSource): Promise<LimiterPermit>;
   counts(): { running: number; queued: number };
   close(): Promise<void>;
 }
@@ -86,7 +88,7 @@ export class BottleneckTargetLimiter implements TargetLimiter {
     return this.#shared;
   }
 
-  async acquire(weight: number, signal: AbortSignal): Promise<LimiterPermit> {
+  async acquire(weight: number, cancellation: AbortSignal | AbortSource): Promise<LimiterPermit> {
     if (this.#queued >= this.#settings.maxQueue) throw this.#reject('queue_full');
     this.#queued += 1;
     let cancel: (reason: Cancelled) => void = () => undefined;
@@ -96,8 +98,8 @@ export class BottleneckTargetLimiter implements TargetLimiter {
     cancelled.catch(() => undefined);
     const timer = setTimeout(() => cancel(new Cancelled('max_wait')), this.#settings.maxWaitMs);
     const onAbort = (): void => cancel(new Cancelled('aborted'));
-    signal.addEventListener('abort', onAbort, { once: true });
-    if (signal.aborted) onAbort();
+    const unfollow = followAbort(cancellation, onAbort);
+    if (cancellation.aborted) onAbort();
     try {
       const tier = this.#tier();
       if (tier === this.#local || this.#link === undefined) return await this.#acquireOn(tier, weight, cancelled);
@@ -115,11 +117,11 @@ export class BottleneckTargetLimiter implements TargetLimiter {
       }
     } catch (error) {
       if (!(error instanceof Cancelled)) throw error;
-      if (error.reason === 'aborted') throw signal.reason as Error;
+      if (error.reason === 'aborted') throw cancellation.reason as Error;
       throw this.#reject(error.reason);
     } finally {
       clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
+      unfollow();
       this.#queued -= 1;
     }
   }
