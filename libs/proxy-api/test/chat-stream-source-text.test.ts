@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { ChatCompletionChunk, GatewayPlugin } from '@switchyard/proxy-core';
+import { OpenAIAdapter, openAIProvider, type ChatCompletionChunk, type ChatCompletionRequest, type GatewayPlugin, type ProviderCallContext } from '@switchyard/proxy-core';
 import { createMockUpstream, replyWithFixture, sseChunks, type FixtureReply, type MockUpstream } from '@switchyard/testing';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -140,6 +140,53 @@ describe('chat streams: the upstream text of unchanged chunks', () => {
     const { chunks } = await stream(app({}, [plugin]), true);
     expect(chunks.every((chunk) => chunk.model === 'renamed')).toBe(true);
     expect(seen).toEqual(chunks.map(() => 'renamed'));
+  });
+
+  it('shows the client what a plugin adapter built on the OpenAI adapter changed in place', async () => {
+    // a subclass and a wrapper of the built-in adapter, each renaming the model in place
+    async function* renamed(chunks: AsyncIterable<ChatCompletionChunk>): AsyncGenerator<ChatCompletionChunk> {
+      for await (const chunk of chunks) {
+        chunk.model = 'renamed';
+        yield chunk;
+      }
+    }
+    class RenamingAdapter extends OpenAIAdapter {
+      override async stream(request: ChatCompletionRequest, context: ProviderCallContext): Promise<AsyncIterable<ChatCompletionChunk>> {
+        return renamed(await super.stream(request, context));
+      }
+    }
+    const plugin: GatewayPlugin = {
+      name: 'renaming',
+      apply(hooks) {
+        hooks.registerProviders.tap('renaming', (registry) => {
+          registry.register({ type: 'renaming-subclass', optionsSchema: openAIProvider.optionsSchema, create: (options, kit) => new RenamingAdapter(options, kit) });
+          registry.register({
+            type: 'renaming-wrapper',
+            optionsSchema: openAIProvider.optionsSchema,
+            create: (options, kit) => {
+              const inner = openAIProvider.create(options, kit);
+              return Object.assign(Object.create(inner) as OpenAIAdapter, {
+                stream: async (request: ChatCompletionRequest, context: ProviderCallContext) => renamed(await inner.stream(request, context)),
+              });
+            },
+          });
+        });
+      },
+    };
+    for (const type of ['renaming-subclass', 'renaming-wrapper']) {
+      const instance = createApp({
+        gateway: {
+          providers: [{ name: 'renaming', type, apiKey: 'sk-test', baseUrl: `${upstream.url}/fixture/v1` }],
+          models: [{ name: 'gpt', targets: [{ provider: 'renaming', model: 'gpt-4o-mini' }] }],
+          plugins: [plugin],
+        },
+      });
+      apps.push(instance);
+      replyWith(fixtureEvents);
+      const { chunks } = await stream(instance, true);
+      expect(chunks.length).toBeGreaterThan(0);
+      expect(chunks.every((chunk) => chunk.model === 'renamed')).toBe(true);
+    }
   });
 
   it('replays a cached stream as the same chunks', async () => {

@@ -16,7 +16,7 @@ import type { ResilienceStats } from '../resilience/resilience-events';
 import { DEFAULT_OUTPUT_TOKENS, estimateEmbeddingTokens, estimatePromptTokens, requestedOutputTokens } from '../router/estimate-tokens';
 import { TargetRouter } from '../router/target-router';
 import { TargetStats } from '../router/target-stats';
-import { forgetSourceText, markEngineStream } from '../stream/chunk-source-text';
+import { forgetSourceText, isVerbatimAdapter, markEngineStream } from '../stream/chunk-source-text';
 import { guardStream } from '../stream/guard-stream';
 import { isContentChunk, primeStream, type PrimedStream } from '../stream/prime-stream';
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from '../wire/openai-chat';
@@ -253,7 +253,7 @@ class SwitchyardGateway implements Gateway {
           const result = await primeStream(upstream, adapter.name);
           // content arrived: the first-content deadline is met; from here the idle timeout rules
           timer.clear();
-          return guardStream(result, timer, this.#streamIdleTimeoutMs, retain(), adapter.name);
+          return guardStream(isVerbatimAdapter(adapter) ? { ...result, verbatim: true } : result, timer, this.#streamIdleTimeoutMs, retain(), adapter.name);
         });
         context.upstreamMs = performance.now() - started;
       }
@@ -271,6 +271,9 @@ class SwitchyardGateway implements Gateway {
   async *#deliver(primed: PrimedStream, context: RequestContext, includeUsage: boolean, deadline: Deadline): AsyncGenerator<ChatCompletionChunk> {
     let completed = false;
     const transform = this.hooks.onStreamChunk.isUsed();
+    // a chunk keeps its upstream text only from a verbatim adapter and with no transform tap;
+    // replayed (cached) chunks and other adapters' chunks are serialised again
+    const keepText = primed.verbatim === true && !transform;
     const observed = this.hooks.onStreamChunkDelivered.isUsed();
     const emit = (raw: ChatCompletionChunk): ChatCompletionChunk | undefined => {
       if (context.firstTokenMs === undefined && isContentChunk(raw)) context.firstTokenMs = elapsedMs(context);
@@ -283,11 +286,9 @@ class SwitchyardGateway implements Gateway {
           chunk = { ...chunk, usage: undefined };
         }
       }
-      if (transform) {
-        // a tap may change the chunk in place, which its upstream text would not show
-        forgetSourceText(chunk);
-        chunk = this.hooks.onStreamChunk.call(chunk, context);
-      }
+      // a tap may change the chunk in place, which its upstream text would not show
+      if (!keepText) forgetSourceText(chunk);
+      if (transform) chunk = this.hooks.onStreamChunk.call(chunk, context);
       if (observed) observe(this.hooks.onStreamChunkDelivered, this.#logger, chunk, context);
       return chunk;
     };

@@ -72,3 +72,18 @@ export function markEngineStream(stream: object): void {
 export function isEngineStream(stream: object): boolean {
   return engineStreams.has(stream);
 }
+
+// adapters whose streamed chunks reach the engine as their parser made them: the built-in
+// OpenAI-compatible adapters mark themselves, their own classes only (a subclass, or a plugin
+// adapter wrapping one, may change a chunk in place, which its text would not show)
+const verbatimAdapters = new WeakSet<object>();
+
+/** Marks an adapter whose streams' chunks are never changed in place after they are parsed. */
+export function markVerbatimAdapter(adapter: object): void {
+  verbatimAdapters.add(adapter);
+}
+
+/** Whether an adapter's streamed chunks may be written as their source text (see {@link markVerbatimAdapter}). */
+export function isVerbatimAdapter(adapter: object): boolean {
+  return verbatimAdapters.has(adapter);
+}

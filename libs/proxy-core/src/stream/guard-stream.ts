@@ -40,5 +40,5 @@ export function guardStream(primed: PrimedStream, timer: AttemptTimer, idleTimeo
       return (await upstream.return?.()) ?? { done: true, value: undefined };
     },
   };
-  return { head: primed.head, iterator, ended: false };
+  return { head: primed.head, iterator, ended: false, ...(primed.verbatim === true ? { verbatim: true } : {}) };
 }

@@ -9,6 +9,8 @@ export interface PrimedStream {
   readonly iterator: AsyncIterator<ChatCompletionChunk>;
   /** True when the upstream ended during priming. */
   readonly ended: boolean;
+  /** True when the chunks came from a verbatim adapter, so their source text may be written (see chunk-source-text.ts). */
+  readonly verbatim?: boolean;
 }
 
 function hasSubstance(chunk: ChatCompletionChunk): boolean {

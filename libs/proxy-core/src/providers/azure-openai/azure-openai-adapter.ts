@@ -20,6 +20,7 @@ import { fromOpenAICompletion } from '../openai/from-openai-response';
 import { completionModelMatcher } from '../openai/openai-completion-models';
 import { toOpenAIRequest } from '../openai/to-openai-request';
 import { fromAzureOpenAIResponse } from './from-azure-openai-response';
+import { markVerbatimAdapter } from '../../stream/chunk-source-text';
 import { AzureOpenAIStreamMapper, azureCompletionStreamMapper } from './from-azure-openai-stream';
 import { toAzureOpenAIRequest } from './to-azure-openai-request';
 
@@ -72,6 +73,7 @@ export class AzureOpenAIAdapter implements ProviderAdapter {
   constructor(options: AzureOpenAIProviderOptions & ProviderConfigBase, kit: ProviderKit) {
     this.name = options.name;
     this.type = options.type;
+    if (new.target === AzureOpenAIAdapter) markVerbatimAdapter(this);
     this.#endpoint = options.endpoint.replace(/\/+$/, '');
     this.server = upstreamServerOf(this.#endpoint, this.name);
     this.#apiVersion = options.apiVersion ?? AZURE_OPENAI_DEFAULTS.apiVersion;

@@ -16,6 +16,7 @@ import {
 } from '../provider-adapter';
 import { callCancellation } from '../provider-call-cancellation';
 import { fromOpenAICompletion, fromOpenAIResponse } from './from-openai-response';
+import { markVerbatimAdapter } from '../../stream/chunk-source-text';
 import { OpenAIStreamMapper, toChatChunk, toTextCompletionChunk } from './from-openai-stream';
 import { completionModelMatcher } from './openai-completion-models';
 import { readOpenAIError } from './openai-error';
@@ -80,6 +81,7 @@ export class OpenAIAdapter implements ProviderAdapter {
   constructor(options: OpenAIProviderOptions & ProviderConfigBase, kit: ProviderKit) {
     this.name = options.name;
     this.type = options.type;
+    if (new.target === OpenAIAdapter) markVerbatimAdapter(this);
     this.#baseUrl = (options.baseUrl ?? DEFAULT_BASE_URL).replace(/\/+$/, '');
     this.server = upstreamServerOf(this.#baseUrl, this.name);
     const headers: Record<string, string> = { accept: 'application/json', ...(options.headers ?? {}) };
