@@ -43,3 +43,25 @@ export function createBottleneckTier(limits: TargetLimits, store: TierStore, onE
 export async function closeBottleneckTier(tier: BottleneckTier): Promise<void> {
   await Promise.allSettled([tier.slots.disconnect(false), tier.tokens?.disconnect(false)]);
 }
+
+// bottleneck's IORedisConnection subscribes on a duplicate client it keeps as `subscriber`
+// (not in its types)
+interface SubscriberOf {
+  subscriber?: { status: string; once(event: 'ready', listener: () => void): unknown };
+}
+
+/**
+ * Closes a Redis tier replaced after an outage. Unregistering unsubscribes on the connection's
+ * subscriber, and bottleneck (2.19) drops that promise: while the subscriber is still
+ * reconnecting (it does so on its own, after the main client), the failure would surface as an
+ * unhandled rejection. So the tier is closed once the subscriber is ready again.
+ */
+export async function closeRedisTier(tier: BottleneckTier, connection: Bottleneck.IORedisConnection): Promise<void> {
+  const subscriber = (connection as unknown as SubscriberOf).subscriber;
+  if (subscriber !== undefined && subscriber.status !== 'ready') {
+    await new Promise<void>((resolve) => {
+      subscriber.once('ready', resolve);
+    });
+  }
+  await closeBottleneckTier(tier);
+}

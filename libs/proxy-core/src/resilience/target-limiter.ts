@@ -1,6 +1,6 @@
 import type Bottleneck from 'bottleneck';
 import { SwitchyardError } from '../errors/switchyard-error';
-import { closeBottleneckTier, createBottleneckTier, type BottleneckTier } from './bottleneck-tier';
+import { closeBottleneckTier, closeRedisTier, createBottleneckTier, type BottleneckTier } from './bottleneck-tier';
 import type { LimiterLink } from './limiter-link';
 import { followAbort, type AbortSource } from './linked-abort-controller';
 import type { TargetLimits } from './resilience-options';
@@ -81,7 +81,7 @@ export class BottleneckTargetLimiter implements TargetLimiter {
     const link = this.#link;
     if (this.#shared === undefined || this.#sharedEpoch !== link.epoch) {
       // Redis may have lost its state while it was away: register afresh after every outage
-      if (this.#shared !== undefined) void closeBottleneckTier(this.#shared);
+      if (this.#shared !== undefined) void closeRedisTier(this.#shared, connection);
       this.#shared = createBottleneckTier(this.#limits, { kind: 'redis', connection, id: link.keyFor(this.#target) }, (error) => link.reportFailure(error));
       this.#sharedEpoch = link.epoch;
     }
