@@ -4,6 +4,7 @@ type Options = NonNullable<ParseArgsConfig['options']>;
 type Parsed<T extends Options> = ReturnType<
   typeof parseArgs<{ args: string[]; options: T; allowPositionals: true; strict: true }>
 >;
+import { printLine } from './cli-output';
 import { UsageError } from './cli-errors';
 
 /**
@@ -67,4 +68,28 @@ export function positionalArgs(positionals: string[], names: readonly string[], 
   if (positionals.length > names.length)
     throw new UsageError(`Unexpected argument "${positionals[names.length] ?? ''}".`, usage);
   return positionals;
+}
+
+/**
+ * Runs the subcommand named by the first argument (`--help`/`-h` print the usage), or throws
+ * a {@link UsageError} naming the subcommands there are.
+ * @example
+ * return runSubcommand('runs', args, RUNS_USAGE, { show: (rest) => show(rest, env) });
+ */
+export async function runSubcommand(
+  command: string,
+  args: string[],
+  usage: string,
+  subcommands: Record<string, (rest: string[]) => Promise<number>>,
+): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub === '--help' || sub === '-h') {
+    printLine(usage);
+    return 0;
+  }
+  const run = sub === undefined || !Object.hasOwn(subcommands, sub) ? undefined : subcommands[sub];
+  if (run !== undefined) return run(rest);
+  const names = Object.keys(subcommands);
+  const list = names.length === 1 ? names[0] : `${names.slice(0, -1).join(', ')} or ${names.at(-1)}`;
+  throw new UsageError(sub === undefined ? `${command} needs a subcommand: ${list}.` : `Unknown ${command} subcommand "${sub}".`, usage);
 }

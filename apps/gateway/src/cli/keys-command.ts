@@ -1,4 +1,4 @@
-import { amountFlag, choiceFlag, integerFlag, parseCommandArgs, positionalArgs } from './cli-args';
+import { amountFlag, choiceFlag, integerFlag, parseCommandArgs, positionalArgs, runSubcommand } from './cli-args';
 import { UsageError } from './cli-errors';
 import {
   asRecord,
@@ -177,22 +177,10 @@ async function change(action: 'revoke' | 'rotate', args: string[], env: NodeJS.P
 
 /** `switchyard keys create|list|revoke|rotate`: the key admin API from the command line. */
 export async function keysCommand(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const [sub, ...rest] = args;
-  switch (sub) {
-    case 'create':
-      return create(rest, env);
-    case 'list':
-      return list(rest, env);
-    case 'revoke':
-    case 'rotate':
-      return change(sub, rest, env);
-    case '--help':
-    case '-h':
-      return help();
-    default:
-      throw new UsageError(
-        sub === undefined ? 'keys needs a subcommand.' : `Unknown keys subcommand "${sub}".`,
-        KEYS_USAGE,
-      );
-  }
+  return runSubcommand('keys', args, KEYS_USAGE, {
+    create: (rest) => create(rest, env),
+    list: (rest) => list(rest, env),
+    revoke: (rest) => change('revoke', rest, env),
+    rotate: (rest) => change('rotate', rest, env),
+  });
 }

@@ -1,6 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { AdminClient } from './admin-client';
-import { integerFlag, parseCommandArgs, positionalArgs } from './cli-args';
+import { integerFlag, parseCommandArgs, positionalArgs, runSubcommand } from './cli-args';
 import { UsageError } from './cli-errors';
 import {
   type Column,
@@ -277,19 +277,5 @@ function help(): number {
 
 /** `switchyard logs query|tail`: the request log through `GET /admin/requests`. */
 export async function logsCommand(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const [sub, ...rest] = args;
-  switch (sub) {
-    case 'query':
-      return query(rest, env);
-    case 'tail':
-      return tail(rest, env);
-    case '--help':
-    case '-h':
-      return help();
-    default:
-      throw new UsageError(
-        sub === undefined ? 'logs needs a subcommand: query or tail.' : `Unknown logs subcommand "${sub}".`,
-        LOGS_USAGE,
-      );
-  }
+  return runSubcommand('logs', args, LOGS_USAGE, { query: (rest) => query(rest, env), tail: (rest) => tail(rest, env) });
 }

@@ -1,4 +1,4 @@
-import { parseCommandArgs, positionalArgs } from './cli-args';
+import { parseCommandArgs, positionalArgs, runSubcommand } from './cli-args';
 import { UsageError } from './cli-errors';
 import {
   type Column,
@@ -125,17 +125,5 @@ function help(): number {
 
 /** `switchyard runs show`: one run from the request log through `GET /admin/runs/:id`. */
 export async function runsCommand(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const [sub, ...rest] = args;
-  switch (sub) {
-    case 'show':
-      return show(rest, env);
-    case '--help':
-    case '-h':
-      return help();
-    default:
-      throw new UsageError(
-        sub === undefined ? 'runs needs a subcommand: show.' : `Unknown runs subcommand "${sub}".`,
-        RUNS_USAGE,
-      );
-  }
+  return runSubcommand('runs', args, RUNS_USAGE, { show: (rest) => show(rest, env) });
 }
