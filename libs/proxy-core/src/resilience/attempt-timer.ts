@@ -21,8 +21,7 @@ export class AttemptTimer implements AbortSource {
   #timedOut: SwitchyardError | undefined;
 
   constructor(timeoutMs: number, provider: string, parent?: AbortSignal | AbortSource) {
-    if (parent?.aborted === true) this.#source.abort(parent.reason);
-    else if (parent !== undefined) this.#unfollow = followAbort(parent, (reason) => this.#source.abort(reason));
+    if (parent !== undefined) this.#unfollow = followAbort(parent, (reason) => this.#source.abort(reason));
     this.#provider = provider;
     this.#first = setTimeout(() => this.abort(new SwitchyardError('upstream_timeout', `Provider "${provider}" did not answer within ${timeoutMs} ms.`, { provider })), timeoutMs);
   }

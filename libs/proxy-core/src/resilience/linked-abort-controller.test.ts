@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { SwitchyardError } from '../errors/switchyard-error';
 import { startDeadline } from '../gateway/deadline';
 import { AttemptTimer } from './attempt-timer';
-import { AbortSourceController, LinkedAbortController } from './linked-abort-controller';
+import { AbortSourceController, followAbort, LinkedAbortController } from './linked-abort-controller';
 
 describe('LinkedAbortController', () => {
   it('aborts with the parent’s reason when the parent aborts', () => {
@@ -134,5 +134,30 @@ describe('AbortSourceController', () => {
     source.abort('done');
     expect(told).toEqual([]);
     expect(source.reason).toBe('done');
+  });
+});
+
+describe('followAbort', () => {
+  it('tells the listener at once, with the reason, when the parent has already aborted (a signal or a source)', () => {
+    const signal = new AbortController();
+    signal.abort('gone');
+    const source = new AbortSourceController();
+    source.abort('left');
+    const told: unknown[] = [];
+    followAbort(signal.signal, (reason) => told.push(reason))();
+    followAbort(source, (reason) => told.push(reason))();
+    expect(told).toEqual(['gone', 'left']);
+  });
+
+  it('tells the listener once when the parent aborts later, and not after it stopped following', () => {
+    const followed = new AbortSourceController();
+    const dropped = new AbortController();
+    const told: unknown[] = [];
+    followAbort(followed, (reason) => told.push(reason));
+    followAbort(dropped.signal, (reason) => told.push(reason))();
+    followed.abort('first');
+    followed.abort('second');
+    dropped.abort('never');
+    expect(told).toEqual(['first']);
   });
 });

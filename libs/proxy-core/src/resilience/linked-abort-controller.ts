@@ -14,12 +14,18 @@ export function isAbortSignal(parent: AbortSignal | AbortSource): parent is Abor
   return typeof (parent as AbortSignal).addEventListener === 'function';
 }
 
+const unfollowed = (): void => undefined;
+
 /**
  * Calls `listener` with the parent's reason when `parent` aborts (an AbortSignal or an
- * {@link AbortSource}); returns the function that stops following it. The caller handles a
- * parent that has already aborted.
+ * {@link AbortSource}), at once when it already has; returns the function that stops
+ * following it.
  */
 export function followAbort(parent: AbortSignal | AbortSource, listener: (reason: unknown) => void): () => void {
+  if (parent.aborted) {
+    listener(parent.reason);
+    return unfollowed;
+  }
   if (!isAbortSignal(parent)) return parent.onAbort(listener);
   const onAbort = (): void => listener(parent.reason);
   parent.addEventListener('abort', onAbort, { once: true });
@@ -90,9 +96,7 @@ export class LinkedAbortController {
   #unfollow: (() => void) | undefined;
 
   constructor(parent: AbortSignal | AbortSource | undefined) {
-    if (parent === undefined) return;
-    if (parent.aborted) this.#controller.abort(parent.reason);
-    else this.#unfollow = followAbort(parent, (reason) => this.#controller.abort(reason));
+    if (parent !== undefined) this.#unfollow = followAbort(parent, (reason) => this.#controller.abort(reason));
   }
 
   get signal(): AbortSignal {

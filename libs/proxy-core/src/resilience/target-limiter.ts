@@ -99,7 +99,6 @@ export class BottleneckTargetLimiter implements TargetLimiter {
     const timer = setTimeout(() => cancel(new Cancelled('max_wait')), this.#settings.maxWaitMs);
     const onAbort = (): void => cancel(new Cancelled('aborted'));
     const unfollow = followAbort(cancellation, onAbort);
-    if (cancellation.aborted) onAbort();
     try {
       const tier = this.#tier();
       if (tier === this.#local || this.#link === undefined) return await this.#acquireOn(tier, weight, cancelled);
