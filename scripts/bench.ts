@@ -17,6 +17,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { IDLE_MEMORY_DEFAULTS } from '@switchyard/proxy-api';
 
 const here = (file: string): string => fileURLToPath(new URL(file, import.meta.url));
 const duration = Number(process.env['BENCH_DURATION'] ?? 5);
@@ -41,6 +42,11 @@ async function start(script: string, env: Record<string, string>, core: number):
 }
 
 const servers = new Map<string, ChildProcess>();
+
+/** Waits out the gateways' idle memory release: its second idle check, and V8 unmapping the pages after it. */
+async function idleSettle(): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, 2 * IDLE_MEMORY_DEFAULTS.idleMs + 1_500));
+}
 
 /** CPU time (user + system) a server process has used so far, in microseconds. */
 async function cpuMicros(url: string): Promise<number | undefined> {
@@ -206,8 +212,9 @@ try {
   for (const config of (process.env['BENCH_CONFIGS'] ?? 'defaults,production').split(',')) {
     gateways.push([config, await start(here('./bench/gateway-server.mjs'), { BENCH_UPSTREAM: upstream, BENCH_CONFIG: config, BENCH_CLIENT_KEY: CLIENT_KEY }, 0)]);
   }
-  // idle: after start-up, before any request; a second lets start-up's garbage settle
-  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  // idle: after start-up, before any request, once the idle release (two checks IDLE_MEMORY_DEFAULTS.idleMs
+  // apart, as in `switchyard start`) has given start-up's young generation back
+  await idleSettle();
   const idleRss = new Map<string, number>();
   const peakRss = new Map<string, number>();
   for (const [config, url] of gateways) idleRss.set(config, (await memory(url)).rss);
@@ -244,6 +251,10 @@ try {
       process.stdout.write(`${rows.at(-1) ?? ''}\n(${config}: ${ours.requests} requests measured)\n`);
     }
   }
+  // idle again after the load: what the idle release gave back of what the load grew
+  await idleSettle();
+  const idleAfterRss = new Map<string, number>();
+  for (const [config, url] of gateways) idleAfterRss.set(config, (await memory(url)).rss);
   const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}${hasTaskset ? ', servers pinned to core 0 (taskset)' : ''}`;
   const command = `BENCH_DURATION=${duration} npm run bench${only === undefined ? '' : ` -- --only=${only}`}`;
   const table = [
@@ -253,10 +264,10 @@ try {
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows,
     '',
-    `Gateway RSS (targets: <= 120 MB idle, <= 250 MB under the concurrency-50 load): ${gateways
+    `Gateway RSS (targets: <= 120 MB idle, <= 250 MB under the concurrency-50 load; idle is measured ${(2 * IDLE_MEMORY_DEFAULTS.idleMs + 1_500) / 1000} s after start-up and after the load): ${gateways
       .map(([config]) => {
         const peak = peakRss.get(config);
-        return `${config} idle ${mib(idleRss.get(config))}, peak under load ${peak === undefined ? '– (no concurrency-50 scenario run)' : mib(peak)}`;
+        return `${config} idle ${mib(idleRss.get(config))}, peak under load ${peak === undefined ? '– (no concurrency-50 scenario run)' : mib(peak)}, idle after the load ${mib(idleAfterRss.get(config))}`;
       })
       .join('; ')}.`,
   ].join('\n');

@@ -7,7 +7,7 @@ import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
-import { createApp } from '@switchyard/proxy-api';
+import { createApp, releaseMemoryWhenIdle } from '@switchyard/proxy-api';
 
 // the heap growth `switchyard start` sets (apps/gateway/src/runtime/heap-tuning.ts), unless
 // BENCH_GATEWAY_NODE_OPTIONS gives one
@@ -46,6 +46,9 @@ const app = createApp(
     : { gateway },
 );
 await app.listen({ port: 0, host: '127.0.0.1' });
+// what `switchyard start` does after listening (apps/gateway/src/start-gateway.ts): an idle
+// event loop gives the young generation back
+const stopIdleRelease = releaseMemoryWhenIdle();
 process.send?.({ url: `http://127.0.0.1:${app.server.address().port}` });
 // CPU time used so far, for CPU per request (robust on a busy machine, unlike wall-clock rates)
 // `profile:start` / `profile:stop <file>`: a V8 CPU profile of a steady-state window only
@@ -87,6 +90,7 @@ process.on('message', (message) => {
 });
 process.on('disconnect', () =>
   void app.close().then(() => {
+    stopIdleRelease();
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
     process.exit(0);
   }),
