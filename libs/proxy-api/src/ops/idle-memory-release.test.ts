@@ -1,6 +1,11 @@
 import { getHeapSpaceStatistics } from 'node:v8';
 import { describe, expect, it, vi } from 'vitest';
-import { IdleMemoryRelease, processMemoryProbe, releaseMemoryWhenIdle, type IdleMemoryProbe } from './idle-memory-release';
+import {
+  IdleMemoryRelease,
+  processMemoryProbe,
+  releaseMemoryWhenIdle,
+  type IdleMemoryProbe,
+} from './idle-memory-release';
 
 const MiB = 1024 * 1024;
 
@@ -95,14 +100,17 @@ describe('processMemoryProbe', () => {
   it("reads this process's new space and event-loop utilisation, and collects without a --expose-gc flag", () => {
     const hadGc = 'gc' in globalThis;
     const probe = processMemoryProbe();
-    const young = getHeapSpaceStatistics().find((space) => space.space_name === 'new_space')?.physical_space_size;
+    const young = getHeapSpaceStatistics().find(
+      (space) => space.space_name === 'new_space',
+    )?.physical_space_size;
     expect(young).toBeGreaterThan(0);
     expect(probe.youngBytes()).toBeGreaterThan(0);
     const utilization = probe.utilization();
     expect(utilization).toBeGreaterThanOrEqual(0);
     expect(utilization).toBeLessThanOrEqual(1);
     // a young-generation collection empties new space of garbage just allocated
-    const newSpaceUsed = (): number => getHeapSpaceStatistics().find((space) => space.space_name === 'new_space')?.space_used_size ?? 0;
+    const newSpaceUsed = (): number =>
+      getHeapSpaceStatistics().find((space) => space.space_name === 'new_space')?.space_used_size ?? 0;
     let garbage: string[] | undefined = Array.from({ length: 20_000 }, (_, i) => `garbage ${i}`);
     expect(garbage).toHaveLength(20_000);
     garbage = undefined;

@@ -112,7 +112,9 @@ export function processMemoryProbe(): IdleMemoryProbe {
       return utilization;
     },
     youngBytes() {
-      return getHeapSpaceStatistics().find((space) => space.space_name === 'new_space')?.physical_space_size ?? 0;
+      return (
+        getHeapSpaceStatistics().find((space) => space.space_name === 'new_space')?.physical_space_size ?? 0
+      );
     },
     collect() {
       collect({ type: 'minor' });
@@ -129,9 +131,16 @@ export function processMemoryProbe(): IdleMemoryProbe {
 export function releaseMemoryWhenIdle(options: IdleMemoryReleaseOptions = {}): () => void {
   const idleMs = options.idleMs ?? IDLE_MEMORY_DEFAULTS.idleMs;
   if (!Number.isInteger(idleMs) || idleMs < 100) {
-    throw new SwitchyardError('invalid_options', `releaseMemoryWhenIdle: idleMs must be an integer of at least 100 (got ${String(idleMs)}).`, { param: 'idleMs' });
+    throw new SwitchyardError(
+      'invalid_options',
+      `releaseMemoryWhenIdle: idleMs must be an integer of at least 100 (got ${String(idleMs)}).`,
+      { param: 'idleMs' },
+    );
   }
-  const release = new IdleMemoryRelease(processMemoryProbe(), options.minYoungBytes ?? IDLE_MEMORY_DEFAULTS.minYoungBytes);
+  const release = new IdleMemoryRelease(
+    processMemoryProbe(),
+    options.minYoungBytes ?? IDLE_MEMORY_DEFAULTS.minYoungBytes,
+  );
   const timer = setInterval(() => release.check(), idleMs);
   timer.unref();
   return () => clearInterval(timer);
