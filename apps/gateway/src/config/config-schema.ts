@@ -27,8 +27,8 @@ export const ServerConfigSchema = Type.Object(
     maxConcurrentRequests: Type.Optional(Type.Integer({ minimum: 0 })),
     /** Worker processes sharing the port (node:cluster); 1 = no cluster (env SWITCHYARD_WORKERS, flag --workers). @default one per core */
     workers: Type.Optional(Type.Integer({ minimum: 1, maximum: 256 })),
-    /** After this long with an idle event loop, one full GC gives the young generation back to the OS; 0 = never. @default 5000 */
-    idleMemoryReleaseMs: Type.Optional(Type.Union([Type.Literal(0), Type.Integer({ minimum: 100 })])),
+    /** Period of the idle checks: two idle checks in a row give V8's young generation back to the OS; 0 = never. @default 10000 */
+    idleMemoryReleaseMs: Type.Optional(Type.Union([Type.Literal(0), Type.Integer({ minimum: 5000 })])),
   },
   { additionalProperties: false },
 );

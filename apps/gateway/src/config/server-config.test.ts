@@ -5,7 +5,7 @@ import { validateConfig } from './load-config';
 const base: ConfigFile = { providers: [{ name: 'mock', type: 'mock' }] };
 
 describe('server.idleMemoryReleaseMs', () => {
-  it('takes 0 (off) or a period of at least 100 ms', async () => {
+  it('takes 0 (off) or a period of at least 5 s', async () => {
     await expect(
       validateConfig({ ...base, server: { idleMemoryReleaseMs: 0 } }, {}, 'test.yaml'),
     ).resolves.toMatchObject({ server: { idleMemoryReleaseMs: 0 } });
@@ -16,7 +16,7 @@ describe('server.idleMemoryReleaseMs', () => {
 
   it('refuses a period too short to see an idle allocation rate', async () => {
     await expect(
-      validateConfig({ ...base, server: { idleMemoryReleaseMs: 50 } }, {}, 'test.yaml'),
+      validateConfig({ ...base, server: { idleMemoryReleaseMs: 1000 } }, {}, 'test.yaml'),
     ).rejects.toThrow(/idleMemoryReleaseMs/);
     await expect(
       validateConfig({ ...base, server: { idleMemoryReleaseMs: -1 } }, {}, 'test.yaml'),

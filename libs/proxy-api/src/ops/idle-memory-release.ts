@@ -6,9 +6,10 @@ import { SwitchyardError } from '@switchyard/proxy-core';
 /** Options of {@link releaseMemoryWhenIdle}. */
 export interface IdleMemoryReleaseOptions {
   /**
-   * How long the event loop must have been (nearly) idle before memory is given back, in ms;
-   * also how often that is checked. V8 shrinks its young generation only at a collection that
-   * sees a low allocation rate, which it measures over about the last 5 s. Default: 5000.
+   * How often the event loop's idleness is checked, in ms: memory is given back after two
+   * idle checks in a row, so after 2-3 times this much idle time. At least 5000: V8 shrinks
+   * its young generation only at a collection that sees a low allocation rate, which it
+   * measures over the last 5 s. Default: 10000.
    */
   idleMs?: number;
   /**
@@ -32,7 +33,10 @@ export interface IdleMemoryProbe {
 /** Event-loop utilisation under which a period counts as idle: timers and probes only. */
 const IDLE_UTILIZATION = 0.01;
 
-export const IDLE_MEMORY_DEFAULTS = { idleMs: 5000, minYoungBytes: 8 * 1024 * 1024 } as const;
+/** The minimum of {@link IdleMemoryReleaseOptions.idleMs}: V8's allocation-rate window. */
+const MIN_IDLE_MS = 5000;
+
+export const IDLE_MEMORY_DEFAULTS = { idleMs: 10_000, minYoungBytes: 8 * 1024 * 1024 } as const;
 
 /** Young-generation collections an idle spell may run: V8 shrinks at the second (see below). */
 const COLLECTIONS_PER_IDLE_SPELL = 2;
@@ -130,10 +134,10 @@ export function processMemoryProbe(): IdleMemoryProbe {
  */
 export function releaseMemoryWhenIdle(options: IdleMemoryReleaseOptions = {}): () => void {
   const idleMs = options.idleMs ?? IDLE_MEMORY_DEFAULTS.idleMs;
-  if (!Number.isInteger(idleMs) || idleMs < 100) {
+  if (!Number.isInteger(idleMs) || idleMs < MIN_IDLE_MS) {
     throw new SwitchyardError(
       'invalid_options',
-      `releaseMemoryWhenIdle: idleMs must be an integer of at least 100 (got ${String(idleMs)}).`,
+      `releaseMemoryWhenIdle: idleMs must be an integer of at least ${MIN_IDLE_MS} (got ${String(idleMs)}).`,
       { param: 'idleMs' },
     );
   }
