@@ -47,6 +47,21 @@ describe('createMetrics', () => {
     expect(body).not.toContain('client-chosen-model-name');
   });
 
+  it('writes the series it bound for a route, provider and model again on the next request, in first-write order', async () => {
+    for (let i = 0; i < 3; i++) await gateway.chat({ model: 'demo', messages: [{ role: 'user', content: 'hello there' }] });
+    await expect(gateway.chat({ model: 'other', messages: [{ role: 'user', content: 'x' }] })).rejects.toThrow();
+    await expect(gateway.chat({ model: 'other', messages: [{ role: 'user', content: 'x' }] })).rejects.toThrow();
+    const { body } = await metrics.scrape();
+    const lines = body.split('\n').filter((line) => line.startsWith('switchyard_requests_total') || line.startsWith('switchyard_request_duration_seconds_count'));
+    expect(lines).toEqual([
+      'switchyard_requests_total{route="chat",provider="mock",model="demo",status="200"} 3',
+      'switchyard_requests_total{route="chat",provider="none",model="unrouted",status="404"} 2',
+      'switchyard_request_duration_seconds_count{route="chat",provider="mock",model="demo"} 3',
+      'switchyard_request_duration_seconds_count{route="chat",provider="none",model="unrouted"} 2',
+    ]);
+    expect(await value(metrics, 'switchyard_tokens_total', { direction: 'output', provider: 'mock', model: 'demo' })).toBeGreaterThan(2);
+  });
+
   it('counts upstream error classes per code', async () => {
     upstream.fault({ kind: 'status', status: 500, times: 10 });
     await expect(gateway.chat({ model: 'gpt', messages: [{ role: 'user', content: 'x' }] })).rejects.toBeInstanceOf(SwitchyardError);

@@ -1,7 +1,8 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
 import type { GatewayPlugin, RequestContext } from '@switchyard/proxy-core';
 import type { RequestLogQueueStats } from '../request-log/request-log-queue';
+import { SeriesCounter, SeriesHistogram, type CounterSeries, type HistogramSeries } from './metric-series';
 
 /** Defaults of {@link MetricsOptions}. */
 export const METRICS_DEFAULTS = {
@@ -37,6 +38,33 @@ export interface SwitchyardMetrics {
   close(): void;
 }
 
+/** The series one finished request writes, for one route (endpoint), provider and model alias. */
+interface RequestSeries {
+  readonly byStatus: Map<number, CounterSeries>;
+  readonly errors: Map<string, CounterSeries>;
+  duration?: HistogramSeries;
+  upstream?: HistogramSeries;
+  ttft?: HistogramSeries;
+  overhead?: HistogramSeries;
+  cacheHits?: CounterSeries;
+  input?: CounterSeries;
+  output?: CounterSeries;
+  cached?: CounterSeries;
+  reasoning?: CounterSeries;
+  unpriced?: CounterSeries;
+  cost?: CounterSeries;
+}
+
+/** The series an upstream attempt of one provider writes. */
+interface ProviderSeries {
+  readonly errors: Map<string, CounterSeries>;
+  ok?: CounterSeries;
+  failed?: CounterSeries;
+  breakerRejections?: CounterSeries;
+  observedOk?: CounterSeries;
+  observedFailed?: CounterSeries;
+}
+
 const BREAKER_STATES: Record<string, number> = { closed: 0, half_open: 1, halfOpen: 1, 'half-open': 1, open: 2 };
 const BREAKER_CHANNEL = 'switchyard:breaker:state';
 const UPSTREAM_CHANNEL = 'switchyard:upstream:request';
@@ -67,23 +95,23 @@ export function createMetrics(options: MetricsOptions = {}): SwitchyardMetrics {
   const registers = [registry];
   const buckets = [...(options.durationBuckets ?? METRICS_DEFAULTS.durationBuckets)];
   const requestLabels = options.keyLabel === true ? ['route', 'provider', 'model', 'status', 'key'] : ['route', 'provider', 'model', 'status'];
-  const requests = new Counter({ name: 'switchyard_requests_total', help: 'Requests by route (endpoint), provider, model alias and HTTP status.', labelNames: requestLabels, registers });
-  const duration = new Histogram({ name: 'switchyard_request_duration_seconds', help: 'Total request duration.', labelNames: ['route', 'provider', 'model'], buckets, registers });
-  const upstream = new Histogram({ name: 'switchyard_upstream_duration_seconds', help: 'Upstream time of the successful attempt.', labelNames: ['provider', 'model'], buckets, registers });
-  const ttft = new Histogram({ name: 'switchyard_time_to_first_token_seconds', help: 'Time from arrival to the first streamed token.', labelNames: ['provider', 'model'], buckets, registers });
-  const overhead = new Histogram({ name: 'switchyard_overhead_seconds', help: "The gateway's own time: total minus upstream.", labelNames: ['route'], buckets: [...(options.overheadBuckets ?? METRICS_DEFAULTS.overheadBuckets)], registers });
-  const tokens = new Counter({ name: 'switchyard_tokens_total', help: 'Tokens by direction (input, output, cached, reasoning).', labelNames: ['direction', 'provider', 'model'], registers });
-  const cost = new Counter({ name: 'switchyard_cost_usd_total', help: 'Cost in USD of priced requests.', labelNames: ['provider', 'model'], registers });
-  const unpriced = new Counter({ name: 'switchyard_unpriced_requests_total', help: 'Requests with usage but no known price.', labelNames: ['provider', 'model'], registers });
-  const cacheHits = new Counter({ name: 'switchyard_cache_hits_total', help: 'Requests answered from the response cache.', labelNames: ['route'], registers });
-  const attempts = new Counter({ name: 'switchyard_upstream_attempts_total', help: 'Upstream attempts by outcome.', labelNames: ['provider', 'outcome'], registers });
-  const upstreamErrors = new Counter({ name: 'switchyard_upstream_errors_total', help: 'Failed upstream attempts by error code (class).', labelNames: ['provider', 'code'], registers });
-  const breakerRejections = new Counter({ name: 'switchyard_breaker_rejections_total', help: 'Attempts refused by an open circuit breaker.', labelNames: ['provider'], registers });
-  const limiterRejections = new Counter({ name: 'switchyard_limiter_rejections_total', help: 'Attempts or requests refused by a limiter.', labelNames: ['scope'], registers });
-  const shadowRejections = new Counter({ name: 'switchyard_limit_shadow_rejections_total', help: 'Requests a shadowed client-key limit would have refused (counted, not enforced).', labelNames: ['limit'], registers });
-  const requestErrors = new Counter({ name: 'switchyard_request_errors_total', help: 'Requests that failed, by error code.', labelNames: ['route', 'code'], registers });
+  const requests = new SeriesCounter({ name: 'switchyard_requests_total', help: 'Requests by route (endpoint), provider, model alias and HTTP status.', labelNames: requestLabels, registers });
+  const duration = new SeriesHistogram({ name: 'switchyard_request_duration_seconds', help: 'Total request duration.', labelNames: ['route', 'provider', 'model'], buckets, registers });
+  const upstream = new SeriesHistogram({ name: 'switchyard_upstream_duration_seconds', help: 'Upstream time of the successful attempt.', labelNames: ['provider', 'model'], buckets, registers });
+  const ttft = new SeriesHistogram({ name: 'switchyard_time_to_first_token_seconds', help: 'Time from arrival to the first streamed token.', labelNames: ['provider', 'model'], buckets, registers });
+  const overhead = new SeriesHistogram({ name: 'switchyard_overhead_seconds', help: "The gateway's own time: total minus upstream.", labelNames: ['route'], buckets: [...(options.overheadBuckets ?? METRICS_DEFAULTS.overheadBuckets)], registers });
+  const tokens = new SeriesCounter({ name: 'switchyard_tokens_total', help: 'Tokens by direction (input, output, cached, reasoning).', labelNames: ['direction', 'provider', 'model'], registers });
+  const cost = new SeriesCounter({ name: 'switchyard_cost_usd_total', help: 'Cost in USD of priced requests.', labelNames: ['provider', 'model'], registers });
+  const unpriced = new SeriesCounter({ name: 'switchyard_unpriced_requests_total', help: 'Requests with usage but no known price.', labelNames: ['provider', 'model'], registers });
+  const cacheHits = new SeriesCounter({ name: 'switchyard_cache_hits_total', help: 'Requests answered from the response cache.', labelNames: ['route'], registers });
+  const attempts = new SeriesCounter({ name: 'switchyard_upstream_attempts_total', help: 'Upstream attempts by outcome.', labelNames: ['provider', 'outcome'], registers });
+  const upstreamErrors = new SeriesCounter({ name: 'switchyard_upstream_errors_total', help: 'Failed upstream attempts by error code (class).', labelNames: ['provider', 'code'], registers });
+  const breakerRejections = new SeriesCounter({ name: 'switchyard_breaker_rejections_total', help: 'Attempts refused by an open circuit breaker.', labelNames: ['provider'], registers });
+  const limiterRejections = new SeriesCounter({ name: 'switchyard_limiter_rejections_total', help: 'Attempts or requests refused by a limiter.', labelNames: ['scope'], registers });
+  const shadowRejections = new SeriesCounter({ name: 'switchyard_limit_shadow_rejections_total', help: 'Requests a shadowed client-key limit would have refused (counted, not enforced).', labelNames: ['limit'], registers });
+  const requestErrors = new SeriesCounter({ name: 'switchyard_request_errors_total', help: 'Requests that failed, by error code.', labelNames: ['route', 'code'], registers });
   const breakerState = new Gauge({ name: 'switchyard_breaker_state', help: 'Circuit breaker state per target: 0 closed, 1 half-open, 2 open.', labelNames: ['target'], registers });
-  const upstreamEvents = new Counter({ name: 'switchyard_upstream_requests_observed_total', help: 'Upstream requests seen on the switchyard:upstream:request diagnostics channel.', labelNames: ['provider', 'ok'], registers });
+  const upstreamEvents = new SeriesCounter({ name: 'switchyard_upstream_requests_observed_total', help: 'Upstream requests seen on the switchyard:upstream:request diagnostics channel.', labelNames: ['provider', 'ok'], registers });
 
   const queues: RequestLogQueueStats[] = [];
   const sum = (pick: (stats: RequestLogQueueStats) => number): number => queues.reduce((total, stats) => total + pick(stats), 0);
@@ -99,9 +127,30 @@ export function createMetrics(options: MetricsOptions = {}): SwitchyardMetrics {
     const state = typeof event.state === 'string' ? BREAKER_STATES[event.state] : undefined;
     if (target !== undefined && state !== undefined) breakerState.set({ target: label(target, 'unknown') }, state);
   };
+  // the series a request or an attempt writes, bound on first use and kept per label
+  // values: the request path then hashes no labels (see SeriesMetric)
+  const requestSeries = new Map<string, Map<string, Map<string, RequestSeries>>>();
+  const seriesOf = (route: string, provider: string, model: string): RequestSeries => {
+    let byProvider = requestSeries.get(route);
+    if (byProvider === undefined) requestSeries.set(route, (byProvider = new Map<string, Map<string, RequestSeries>>()));
+    let byModel = byProvider.get(provider);
+    if (byModel === undefined) byProvider.set(provider, (byModel = new Map<string, RequestSeries>()));
+    let series = byModel.get(model);
+    if (series === undefined) byModel.set(model, (series = { byStatus: new Map(), errors: new Map() }));
+    return series;
+  };
+  const providerSeries = new Map<string, ProviderSeries>();
+  const providerSeriesOf = (provider: string): ProviderSeries => {
+    let series = providerSeries.get(provider);
+    if (series === undefined) providerSeries.set(provider, (series = { errors: new Map() }));
+    return series;
+  };
   const onUpstream = (message: unknown): void => {
     const event = message as { provider?: unknown; ok?: unknown };
-    upstreamEvents.inc({ provider: typeof event.provider === 'string' ? label(event.provider, 'unknown') : 'unknown', ok: event.ok === true ? 'true' : 'false' });
+    const provider = typeof event.provider === 'string' ? label(event.provider, 'unknown') : 'unknown';
+    const series = providerSeriesOf(provider);
+    if (event.ok === true) (series.observedOk ??= upstreamEvents.at(provider, 'true')).inc();
+    else (series.observedFailed ??= upstreamEvents.at(provider, 'false')).inc();
   };
   subscribe(BREAKER_CHANNEL, onBreaker);
   subscribe(UPSTREAM_CHANNEL, onUpstream);
@@ -111,37 +160,54 @@ export function createMetrics(options: MetricsOptions = {}): SwitchyardMetrics {
     apply(hooks) {
       hooks.onAttempt.tap('switchyard:metrics', (attempt) => {
         const provider = label(attempt.provider, 'unknown');
-        attempts.inc({ provider, outcome: attempt.ok ? 'ok' : 'error' });
+        const series = providerSeriesOf(provider);
+        if (attempt.ok) (series.ok ??= attempts.at(provider, 'ok')).inc();
+        else (series.failed ??= attempts.at(provider, 'error')).inc();
         const code = attempt.error?.code;
         if (code === undefined) return;
-        if (code === 'circuit_open') breakerRejections.inc({ provider });
-        else if (code === 'limiter_rejected') limiterRejections.inc({ scope: 'upstream' });
-        else upstreamErrors.inc({ provider, code });
+        if (code === 'circuit_open') (series.breakerRejections ??= breakerRejections.at(provider)).inc();
+        else if (code === 'limiter_rejected') limiterRejections.at('upstream').inc();
+        else {
+          let errors = series.errors.get(code);
+          if (errors === undefined) series.errors.set(code, (errors = upstreamErrors.at(provider, code)));
+          errors.inc();
+        }
       });
       hooks.onRequestEnd.tap('switchyard:metrics', (context) => {
         const route = context.endpoint;
         const provider = label(context.provider, 'none');
         const model = label(context.route?.alias, 'unrouted');
-        const status = String(context.error?.status ?? context.statusCode ?? 200);
-        requests.inc(options.keyLabel === true ? { route, provider, model, status, key: label(context.metadata.apiKeyName, 'none') } : { route, provider, model, status });
-        if (context.error !== undefined) requestErrors.inc({ route, code: context.error.code });
-        if (context.durationMs !== undefined) duration.observe({ route, provider, model }, context.durationMs / 1000);
-        if (context.upstreamMs !== undefined) upstream.observe({ provider, model }, context.upstreamMs / 1000);
-        if (context.firstTokenMs !== undefined) ttft.observe({ provider, model }, context.firstTokenMs / 1000);
+        const series = seriesOf(route, provider, model);
+        const status = context.error?.status ?? context.statusCode ?? 200;
+        if (options.keyLabel === true) requests.at(route, provider, model, String(status), label(context.metadata.apiKeyName, 'none')).inc();
+        else {
+          let byStatus = series.byStatus.get(status);
+          if (byStatus === undefined) series.byStatus.set(status, (byStatus = requests.at(route, provider, model, String(status))));
+          byStatus.inc();
+        }
+        if (context.error !== undefined) {
+          const code = context.error.code;
+          let errors = series.errors.get(code);
+          if (errors === undefined) series.errors.set(code, (errors = requestErrors.at(route, code)));
+          errors.inc();
+        }
+        if (context.durationMs !== undefined) (series.duration ??= duration.at(route, provider, model)).observe(context.durationMs / 1000);
+        if (context.upstreamMs !== undefined) (series.upstream ??= upstream.at(provider, model)).observe(context.upstreamMs / 1000);
+        if (context.firstTokenMs !== undefined) (series.ttft ??= ttft.at(provider, model)).observe(context.firstTokenMs / 1000);
         const own = overheadMs(context);
-        if (own !== undefined) overhead.observe({ route }, own / 1000);
-        if (context.cacheHit) cacheHits.inc({ route });
+        if (own !== undefined) (series.overhead ??= overhead.at(route)).observe(own / 1000);
+        if (context.cacheHit) (series.cacheHits ??= cacheHits.at(route)).inc();
         const usage = context.usage;
         if (usage !== undefined) {
-          tokens.inc({ direction: 'input', provider, model }, usage.prompt_tokens);
-          tokens.inc({ direction: 'output', provider, model }, usage.completion_tokens);
+          (series.input ??= tokens.at('input', provider, model)).inc(usage.prompt_tokens);
+          (series.output ??= tokens.at('output', provider, model)).inc(usage.completion_tokens);
           const cached = usage.prompt_tokens_details?.cached_tokens ?? 0;
           const reasoning = usage.completion_tokens_details?.reasoning_tokens ?? 0;
-          if (cached > 0) tokens.inc({ direction: 'cached', provider, model }, cached);
-          if (reasoning > 0) tokens.inc({ direction: 'reasoning', provider, model }, reasoning);
-          if (context.costUsd === null) unpriced.inc({ provider, model });
+          if (cached > 0) (series.cached ??= tokens.at('cached', provider, model)).inc(cached);
+          if (reasoning > 0) (series.reasoning ??= tokens.at('reasoning', provider, model)).inc(reasoning);
+          if (context.costUsd === null) (series.unpriced ??= unpriced.at(provider, model)).inc();
         }
-        if (typeof context.costUsd === 'number' && context.costUsd > 0) cost.inc({ provider, model }, context.costUsd);
+        if (typeof context.costUsd === 'number' && context.costUsd > 0) (series.cost ??= cost.at(provider, model)).inc(context.costUsd);
       });
     },
   };
@@ -153,10 +219,10 @@ export function createMetrics(options: MetricsOptions = {}): SwitchyardMetrics {
       queues.push(stats);
     },
     countLimiterRejection(scope) {
-      limiterRejections.inc({ scope: label(scope, 'unknown') });
+      limiterRejections.at(label(scope, 'unknown')).inc();
     },
     countShadowRejection(limit) {
-      shadowRejections.inc({ limit: label(limit, 'unknown') });
+      shadowRejections.at(label(limit, 'unknown')).inc();
     },
     async scrape() {
       return { contentType: registry.contentType, body: await registry.metrics() };
