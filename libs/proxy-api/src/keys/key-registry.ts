@@ -3,6 +3,7 @@ import { KeyCache } from './key-cache';
 import { digestsEqual, generateKeyId, generateKeySecret, hashKeySecret, keyHint } from './key-secret';
 import type { KeyPage, KeyStore } from './key-store';
 import type { StaticKeyConfig } from './static-key';
+import { VerifiedSecrets } from './verified-secrets';
 import { keyRefusal, type KeyRefusal, type VirtualKey, type VirtualKeyFields } from './virtual-key';
 
 /** Tells other instances that a key changed, so they drop it from their caches. */
@@ -44,6 +45,7 @@ export class KeyRegistry {
   readonly #now: () => number;
   readonly #static = new Map<string, VirtualKey>();
   readonly #staticById = new Map<string, VirtualKey>();
+  readonly #verified: VerifiedSecrets;
   #publisher: KeyInvalidationPublisher | undefined;
 
   constructor(options: KeyRegistryOptions) {
@@ -51,6 +53,7 @@ export class KeyRegistry {
     this.#secret = options.secret;
     this.#now = options.now;
     this.#cache = new KeyCache({ maxEntries: options.cacheMaxEntries, ttlMs: options.cacheTtlMs, now: options.now });
+    this.#verified = new VerifiedSecrets({ maxEntries: options.cacheMaxEntries, ttlMs: options.cacheTtlMs, now: options.now });
     const created = options.now();
     for (const config of options.staticKeys) {
       const key = staticKey(config, hashKeySecret(config.key, this.#secret), created);
@@ -79,25 +82,32 @@ export class KeyRegistry {
    * a promise only when the store has to be asked.
    */
   checkNow(secret: string): KeyCheck | Promise<KeyCheck> {
-    const hash = hashKeySecret(secret, this.#secret);
+    // the hash of a secret verified moments ago is held, not recomputed (see VerifiedSecrets);
+    // the key record and its state are still looked up and checked below on every request
+    const hash = this.#verified.hashOf(secret) ?? hashKeySecret(secret, this.#secret);
     const known = this.#static.get(hash) ?? this.#cache.get(hash);
-    if (known !== undefined) return this.#verdict(known, hash);
+    if (known !== undefined) return this.#verdict(known, hash, secret);
     return this.#store.findByHash(hash).then((found) => {
       const key = found ?? null;
       this.#cache.set(hash, key);
-      return this.#verdict(key, hash);
+      return this.#verdict(key, hash, secret);
     });
   }
 
-  #verdict(key: VirtualKey | null, hash: string): KeyCheck {
-    if (key === null || !digestsEqual(key.hash, hash)) return { ok: false, refusal: 'unknown' };
-    const refusal = keyRefusal(key, this.#now());
-    return refusal === undefined ? { ok: true, key } : { ok: false, refusal };
+  #verdict(key: VirtualKey | null, hash: string, secret: string): KeyCheck {
+    const refusal = key === null || !digestsEqual(key.hash, hash) ? 'unknown' : keyRefusal(key, this.#now());
+    if (refusal !== undefined || key === null) {
+      this.#verified.forget(secret);
+      return { ok: false, refusal: refusal ?? 'unknown' };
+    }
+    this.#verified.remember(secret, hash);
+    return { ok: true, key };
   }
 
-  /** Drops a hash from this instance's cache (called on pub/sub messages). */
+  /** Drops a hash from this instance's caches (called on pub/sub messages). */
   forget(hash: string): void {
     this.#cache.delete(hash);
+    this.#verified.forgetHash(hash);
   }
 
   async create(fields: VirtualKeyFields): Promise<MintedKey> {
@@ -183,6 +193,7 @@ export class KeyRegistry {
 
   async #invalidate(hash: string): Promise<void> {
     this.#cache.delete(hash);
+    this.#verified.forgetHash(hash);
     await this.#publisher?.publish(hash);
   }
 }
