@@ -1,4 +1,6 @@
 import { once } from 'node:events';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { createMockUpstream, type MockUpstream } from '@switchyard/testing';
 import { Agent } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -80,6 +82,29 @@ describe('a request context made with an abort source and no signal', () => {
       expect(signal.reason).toBe(reason);
       expect(context.signal).toBe(signal);
     }
+  });
+
+  it('leaves no listener on a long-lived source once the contexts whose signal was read are gone', async () => {
+    const source = abortSource();
+    const made = 200;
+    for (let i = 0; i < made; i++) expect(createRequestContext({ abortSource: source }).signal.aborted).toBe(false);
+    expect(source.listeners()).toBe(made);
+    // full collections until the finalization callbacks have run (they run as tasks after a GC)
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    for (let round = 0; round < 20 && source.listeners() > 0; round++) {
+      gc();
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(source.listeners()).toBeLessThan(made / 10);
+    // and a context still alive keeps following it
+    const alive = createRequestContext({ abortSource: source });
+    const { signal } = alive;
+    gc();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    source.abort(new Error('shutting down'));
+    expect(signal.aborted).toBe(true);
+    expect(alive.signal.reason).toEqual(new Error('shutting down'));
   });
 
   it('keeps a working signal in a copy ({ ...context })', () => {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { SwitchyardError } from '../errors/switchyard-error';
-import { AbortSourceController, LinkedAbortController, type AbortSource } from '../resilience/linked-abort-controller';
+import { AbortSourceController, followAbort, type AbortSource } from '../resilience/linked-abort-controller';
 import type { ResolvedRoute } from '../router/route-types';
 import type { ChatUsage } from '../wire/openai-chat';
 
@@ -205,7 +205,33 @@ function signalFollowing(source: AbortSource | undefined): AbortSignal {
   if (source === undefined) return new AbortController().signal;
   // the HTTP layer's source keeps a signal of its own, made on demand, that aborts with it
   if (source instanceof AbortSourceController) return source.signal;
-  return new LinkedAbortController(source).signal;
+  return signalFollowingWeakly(source);
+}
+
+/** The controller of each signal {@link signalFollowingWeakly} made, alive while its signal is. */
+const controllerOf = new WeakMap<AbortSignal, AbortController>();
+/** Stops a source's listener once the signal it was to abort has been collected. */
+const unfollowOnceCollected = new FinalizationRegistry<() => void>((unfollow) => unfollow());
+
+/**
+ * A signal that aborts with `source`, whose listener on the source lasts only as long as the
+ * signal: a caller may give one long-lived source to many contexts (a worker's shutdown, say)
+ * and nothing tells a context that its request is over, so a plain listener per context would
+ * pile up on the source. The listener reaches the signal through a weak reference and is
+ * removed once the signal is collected (the slow path: only a third-party source whose
+ * context's signal is read comes here).
+ */
+function signalFollowingWeakly(source: AbortSource): AbortSignal {
+  const controller = new AbortController();
+  const { signal } = controller;
+  controllerOf.set(signal, controller);
+  const weakSignal = new WeakRef(signal);
+  const unfollow = followAbort(source, (reason) => {
+    const followed = weakSignal.deref();
+    if (followed !== undefined) controllerOf.get(followed)?.abort(reason);
+  });
+  unfollowOnceCollected.register(signal, unfollow);
+  return signal;
 }
 
 /**
