@@ -138,4 +138,31 @@ describe.skipIf(!hasRedisServer)('a Redis outage', () => {
     probe.disconnect();
     expect(callsTo(upstream, '/v1/')).toBe(3 + 1 + 4 + 1);
   });
+
+  it('closes without an unhandled rejection while the limiter subscriber is reconnecting', async () => {
+    const port = await freePort();
+    const url = `redis://127.0.0.1:${port}`;
+    redis = await startRedis(port);
+    const gateway = make(url, `switchyard-test:${randomUUID()}:`, { requestsPerMinute: 50 });
+    await shared(gateway);
+    await expect(gateway.chat(ask('m'))).resolves.toMatchObject({ object: 'chat.completion' });
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown): void => {
+      unhandled.push(reason);
+    };
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      // drop bottleneck's subscriber connection only: the main client stays ready (shared mode)
+      const admin = new Redis(url);
+      expect(await admin.client('KILL', 'TYPE', 'pubsub')).toBeGreaterThan(0);
+      admin.disconnect();
+      expect(gateway.stats().limiterMode).toBe('shared');
+      await gateways.splice(gateways.indexOf(gateway), 1)[0]?.close();
+      // a dropped promise rejects within a few turns of the loop
+      for (let turn = 0; turn < 20; turn++) await new Promise((resolve) => setImmediate(resolve));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
 });

@@ -1,6 +1,6 @@
 import type Bottleneck from 'bottleneck';
 import { SwitchyardError } from '../errors/switchyard-error';
-import { closeBottleneckTier, closeRedisTier, createBottleneckTier, type BottleneckTier } from './bottleneck-tier';
+import { closeBottleneckTier, closeRedisTier, createBottleneckTier, subscriberReady, type BottleneckTier } from './bottleneck-tier';
 import type { LimiterLink } from './limiter-link';
 import { followAbort, type AbortSource } from './linked-abort-controller';
 import type { TargetLimits } from './resilience-options';
@@ -178,7 +178,11 @@ export class BottleneckTargetLimiter implements TargetLimiter {
 
   async close(): Promise<void> {
     await closeBottleneckTier(this.#local);
-    // unregistering needs Redis; while it is down the connection is simply dropped by the link
-    if (this.#shared !== undefined && this.#link?.mode === 'shared') await closeBottleneckTier(this.#shared);
+    // unregistering needs Redis and bottleneck's subscriber, which reconnects on its own after
+    // the main client: while either is down the tier is not unregistered (bottleneck would drop
+    // the failing unsubscribe promise, an unhandled rejection) and the link drops the connection;
+    // Redis expires the tier's keys by itself. Waiting for the subscriber here could hang shutdown.
+    const connection = this.#link?.sharedConnection();
+    if (this.#shared !== undefined && connection !== undefined && subscriberReady(connection)) await closeBottleneckTier(this.#shared);
   }
 }
