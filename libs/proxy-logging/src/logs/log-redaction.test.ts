@@ -103,6 +103,14 @@ describe('redactLogger', () => {
     expect(out.lines()[0]).toMatchObject({ apiKey: '[redacted]', tenant: { token: '[redacted]', headers: { authorization: '[redacted]' } }, card: { pin: '[redacted]', password: '[redacted]' }, err: { message: 'e', apiKey: '[redacted]' } });
   });
 
+  it('redacts a secret field on every line, not only the first time its name is seen', () => {
+    const out = capture();
+    const logger = redactLogger(pino(out.stream));
+    for (let line = 0; line < 3; line++) logger.info({ requestId: `r${line}`, ApiKey: PLANTED, costUsd: line }, 'done');
+    expect(out.text()).not.toContain(PLANTED);
+    expect(out.lines().map((line) => line['ApiKey'])).toEqual(['[redacted]', '[redacted]', '[redacted]']);
+  });
+
   it('refuses what is not a pino logger', () => {
     expect(() => redactLogger({ info: () => undefined })).toThrow(expect.objectContaining({ code: 'invalid_options' }));
   });

@@ -17,6 +17,19 @@ const ENTRY_SECRETS: ReadonlyMap<string, string> = new Map([
 /** Deeper than any object the gateway logs (`{ err: { request: { headers } } }` is 3); bounds cycles. */
 const MAX_DEPTH = 8;
 
+/** Field names already lower-cased: a line's keys are the same few on every line (bounded for odd callers). */
+const lowerNames = new Map<string, string>();
+const MAX_LOWER_NAMES = 1024;
+
+function lowerName(key: string): string {
+  let name = lowerNames.get(key);
+  if (name === undefined) {
+    name = key.toLowerCase();
+    if (lowerNames.size < MAX_LOWER_NAMES) lowerNames.set(key, name);
+  }
+  return name;
+}
+
 function walkable(value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null || ArrayBuffer.isView(value)) return false;
   // JSON writes every own enumerable field of any object (class instances and errors too)
@@ -59,7 +72,7 @@ function censorFields<T extends object>(object: T, clean: (name: string, item: u
     if (!Object.prototype.hasOwnProperty.call(fields, key)) continue;
     const item = fields[key];
     if (item === undefined || item === null) continue;
-    const cleaned = clean(key.toLowerCase(), item, key);
+    const cleaned = clean(lowerName(key), item, key);
     if (cleaned !== item) {
       copy ??= Object.assign({}, fields);
       copy[key] = cleaned;
@@ -74,19 +87,19 @@ export function censorSecrets<T>(value: T): T {
 }
 
 /**
- * The top level of a log line, before serializers run: secret names and key containers only.
- * Values are walked in depth after their serializer, when pino turns them into JSON; a field
- * that pino's own `redact` paths handle is turned into JSON by those paths instead, so it is
- * walked here (`redacted`).
+ * The cleaner of a log line's top level, before serializers run: secret names and key
+ * containers only. Values are walked in depth after their serializer, when pino turns them
+ * into JSON; a field that pino's own `redact` paths handle is turned into JSON by those paths
+ * instead, so it is walked here (`redacted`). Made once per logger, not per line.
  */
-function censorTop(object: Record<string, unknown>, redacted: (key: string) => boolean): Record<string, unknown> {
-  return censorFields(object, (name, item, key) => {
+function topCleaner(redacted: (key: string) => boolean): (name: string, item: unknown, key: string) => unknown {
+  return (name, item, key) => {
     if (SECRET_NAMES.has(name)) return LOG_REDACT_CENSOR;
     // an error is serialized first, as its serializer would have (a plain record passes it unchanged)
     if (redacted(key) && item instanceof Error) return censor(pino.stdSerializers.err(item), 1);
     if (ENTRY_SECRETS.has(name) || redacted(key)) return censor(item, 1, undefined, ENTRY_SECRETS.get(name));
     return item;
-  });
+  };
 }
 
 type Stringify = (value: unknown, safe?: unknown) => string;
@@ -119,7 +132,8 @@ export function redactLogger<T extends object>(logger: T): T {
   const stringifiers = target[stringifiersSym] as Record<string | symbol, unknown>;
   const wildcard = stringifiers[wildcardFirstSym] !== undefined;
   const redacted = (key: string): boolean => wildcard || stringifiers[key] !== undefined;
-  target[formattersSym] = { ...formatters, log: own === undefined ? (object: Record<string, unknown>) => censorTop(object, redacted) : (object: Record<string, unknown>) => censorTop(own(object), redacted) };
+  const cleanTop = topCleaner(redacted);
+  target[formattersSym] = { ...formatters, log: own === undefined ? (object: Record<string, unknown>) => censorFields(object, cleanTop) : (object: Record<string, unknown>) => censorFields(own(object), cleanTop) };
   // objects interpolated into a message (`logger.info('%j', value)`)
   const formatOpts = target[formatOptsSym] as { stringify: Stringify };
   target[formatOptsSym] = { ...formatOpts, stringify: (value: unknown) => formatOpts.stringify(censorSecrets(value)) };
