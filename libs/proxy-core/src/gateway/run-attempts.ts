@@ -96,21 +96,23 @@ export async function runAttempts<T>(
   const { policies } = env;
   const leave = policies.budget.enter();
   let releaseRetry: (() => void) | undefined;
-  const notBefore = new Map<string, number>();
+  // made on the first Retry-After: most requests never need it
+  let notBefore: Map<string, number> | undefined;
   const plan = routesToTry(route, env.routes);
   let lastError: SwitchyardError | undefined;
   try {
     for (let round = 0; ; round += 1) {
       let upstreamFailed = false;
       const keys: string[] = [];
-      aliases: for (const [aliasIndex, candidate] of plan.entries()) {
+      aliases: for (let aliasIndex = 0; aliasIndex < plan.length; aliasIndex++) {
+        const candidate = plan[aliasIndex] as ResolvedRoute;
         if (aliasIndex > 0 && lastError !== undefined) policies.counters.fallbacks += 1;
         for (const target of env.router.order(candidate, request.routing)) {
           const adapter = env.providers.get(target.provider);
           if (adapter === undefined) continue;
           const key = targetKey(target);
           keys.push(key);
-          const wait = notBefore.get(key);
+          const wait = notBefore?.get(key);
           // the upstream asked us to wait before calling it again
           if (wait !== undefined && wait > performance.now()) continue;
           try {
@@ -125,7 +127,7 @@ export async function runAttempts<T>(
             if (disposition === 'fallback') continue aliases;
             if (disposition === 'retry') {
               upstreamFailed = true;
-              if (error.retryAfterMs !== undefined) notBefore.set(key, performance.now() + error.retryAfterMs);
+              if (error.retryAfterMs !== undefined) (notBefore ??= new Map()).set(key, performance.now() + error.retryAfterMs);
             }
             env.logger.warn({ requestId: context.requestId, provider: adapter.name, model: target.model, code: error.code }, 'upstream attempt failed; trying the next target');
           }
@@ -137,7 +139,7 @@ export async function runAttempts<T>(
       if (!upstreamFailed || round >= policies.retry.maxRetries) throw lastError;
       const now = performance.now();
       // wait at least until the first target that asked for a pause may be called again
-      const earliest = Math.min(...keys.map((key) => notBefore.get(key) ?? now));
+      const earliest = Math.min(...keys.map((key) => notBefore?.get(key) ?? now));
       const delayMs = Math.max(fullJitterDelayMs(round, policies.retry.baseDelayMs, policies.retry.maxDelayMs), Math.ceil(earliest - now));
       if (now + delayMs >= request.deadlineAt) throw lastError;
       releaseRetry = policies.budget.tryRetry();
