@@ -14,6 +14,7 @@ const FIXTURE = readFileSync(new URL('../../proxy-core/src/providers/openai/__fi
 const fixtureEvents = sseChunks(FIXTURE);
 /** The fixture's chunks as JSON texts, `[DONE]` left out. */
 const fixtureData = fixtureEvents.map((event) => event.slice('data: '.length, -2)).filter((data) => data !== '[DONE]');
+const ANTHROPIC_FIXTURE = readFileSync(new URL('../../proxy-core/src/providers/anthropic/__fixtures__/anthropic-text.chunks.txt', import.meta.url), 'utf8');
 
 let upstream: MockUpstream;
 let next: FixtureReply = {};
@@ -212,5 +213,52 @@ describe('chat streams: the upstream text of unchanged chunks', () => {
     const ended = await stream(app(), true);
     expect(ended.data).not.toContain('[DONE]');
     expect(JSON.parse(ended.data.at(-1) as string)).toMatchObject({ error: { code: 'upstream_stream_error' } });
+  });
+});
+
+describe('translated streams (Anthropic upstream): the text of the chunks the mapper made', () => {
+  function anthropicApp(plugins: GatewayPlugin[] = []): FastifyInstance {
+    const instance = createApp({
+      gateway: {
+        providers: [{ name: 'claude', type: 'anthropic', apiKey: 'sk-ant-test', baseUrl: `${upstream.url}/fixture/v1` }],
+        models: [{ name: 'gpt', targets: [{ provider: 'claude', model: 'claude-sonnet-4-20250514' }] }],
+        plugins,
+      },
+    });
+    apps.push(instance);
+    return instance;
+  }
+  const delta = (text: string): string => `event: content_block_delta\ndata: ${JSON.stringify({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text } })}\n\n`;
+  // the fixture with text that JSON escapes, one event per delta
+  const events = sseChunks(ANTHROPIC_FIXTURE);
+  const deltaAt = events.findIndex((event) => event.includes('"text_delta"'));
+  const escaped = ['say "hi"\n', 'tab\t back\\slash', 'ü 🙂 \u2028', '</script>'];
+  const translated = [...events.slice(0, deltaAt), ...escaped.map(delta), ...events.slice(deltaAt)];
+
+  it('writes every chunk as JSON.stringify wrote it, content and order unchanged, ending with [DONE]', async () => {
+    replyWith(translated);
+    for (const includeUsage of [false, true]) {
+      const { data, chunks } = await stream(anthropicApp(), includeUsage);
+      expect(data.at(-1)).toBe('[DONE]');
+      expect(data.slice(0, -1)).toEqual(chunks.map((chunk) => JSON.stringify(chunk)));
+      expect(chunks.map((chunk) => chunk.choices[0]?.delta.content ?? '').join('')).toBe(`${escaped.join('')}Hello!`);
+      expect(chunks.every((chunk) => chunk.id === 'msg_1nZdL29xx5MUA1yADyHTEsnR8uuvGzszyY' && chunk.model === 'claude-sonnet-4-20250514')).toBe(true);
+      expect(chunks.at(-1)?.usage?.total_tokens).toBe(includeUsage ? 40 : undefined);
+    }
+  });
+
+  it('shows the client what an onStreamChunk tap changed in place', async () => {
+    const shout: GatewayPlugin = {
+      name: 'shout',
+      apply(hooks) {
+        hooks.onStreamChunk.tap('shout', (chunk) => {
+          for (const choice of chunk.choices) if (typeof choice.delta.content === 'string') choice.delta.content = choice.delta.content.toUpperCase();
+          return chunk;
+        });
+      },
+    };
+    replyWith(translated);
+    const { chunks } = await stream(anthropicApp([shout]), false);
+    expect(chunks.map((chunk) => chunk.choices[0]?.delta.content ?? '').join('')).toBe(`${escaped.join('')}Hello!`.toUpperCase());
   });
 });

@@ -30,9 +30,10 @@ class SourceText extends ReturnsTarget {
 }
 
 /**
- * Remembers the JSON text a chunk was parsed from, so the HTTP edge can write it instead of
- * serialising the chunk again. Only for text that is one SSE data line (no CR or LF), and
- * only for the parsed object itself, returned as parsed.
+ * Remembers the JSON text a chunk was parsed from (or, for a chunk a mapper made, the text
+ * `JSON.stringify` gives it), so the HTTP edge can write it instead of serialising the chunk
+ * again. Only for text that is one SSE data line (no CR or LF), and only for the object
+ * itself, returned as it is.
  */
 export function rememberSourceText(chunk: object, text: string): void {
   // an SSE `data:` field spanning several lines arrives joined with LF: written as it is, it
@@ -73,12 +74,13 @@ export function isEngineStream(stream: object): boolean {
   return engineStreams.has(stream);
 }
 
-// adapters whose streamed chunks reach the engine as their parser made them: the built-in
-// OpenAI-compatible adapters mark themselves, their own classes only (a subclass, or a plugin
-// adapter wrapping one, may change a chunk in place, which its text would not show)
+// adapters whose streamed chunks reach the engine as their parser or mapper made them: the
+// built-in OpenAI-compatible and Anthropic adapters mark themselves, their own classes only (a
+// subclass, or a plugin adapter wrapping one, may change a chunk in place, which its text
+// would not show)
 const verbatimAdapters = new WeakSet<object>();
 
-/** Marks an adapter whose streams' chunks are never changed in place after they are parsed. */
+/** Marks an adapter whose streams' chunks are never changed in place after they are parsed or made. */
 export function markVerbatimAdapter(adapter: object): void {
   verbatimAdapters.add(adapter);
 }

@@ -4,6 +4,7 @@ import { Agent } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SwitchyardError } from '../../errors/switchyard-error';
 import { silentLogger } from '../../options/logger';
+import { isVerbatimAdapter, sourceTextOf } from '../../stream/chunk-source-text';
 import type { ProviderCallContext } from '../provider-adapter';
 import type { ChatCompletionChunk, ChatCompletionRequest } from '../../wire/openai-chat';
 import { AnthropicAdapter, type AnthropicProviderOptions } from './anthropic-adapter';
@@ -386,5 +387,46 @@ describe('anthropic adapter: which stop sequence matched', () => {
     mapper.map({ event: 'message_start', id: undefined, data: JSON.stringify({ type: 'message_start', message: { ...body, content: [], stop_reason: null, stop_sequence: null } }) });
     const [finish] = mapper.map({ event: 'message_delta', id: undefined, data: JSON.stringify({ type: 'message_delta', delta: { stop_reason: 'stop_sequence', stop_sequence: '###' }, usage: { output_tokens: 2 } }) });
     expect(finish?.choices[0]).toMatchObject({ finish_reason: 'stop', stop_sequence: '###' });
+  });
+});
+
+describe('anthropic stream mapper: the JSON text of its text chunks', () => {
+  const event = (data: unknown) => ({ event: undefined, id: undefined, data: JSON.stringify(data) });
+  const delta = (text: unknown) => event({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text } });
+
+  it('remembers for each text chunk exactly the text JSON.stringify gives it, before and after message_start', () => {
+    const mapper = new AnthropicStreamMapper('anthropic', 'claude "default"');
+    const texts = ['Hello', ' "quoted" \\ back\nslash', 'line\nbreak\r\u2028\u2029', 'café 🙂 \ud800 lone', '</script>\u0000\u001f'];
+    const chunks: ChatCompletionChunk[] = [...mapper.map(delta('before start'))];
+    chunks.push(...mapper.map(event({ type: 'message_start', message: { id: 'msg_"1"\n', type: 'message', role: 'assistant', content: [], model: 'claude-ü', usage: { input_tokens: 3, output_tokens: 1 } } })));
+    chunks.push(...mapper.map(event({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: 'start' } })));
+    for (const text of texts) chunks.push(...mapper.map(delta(text)));
+    chunks.push(...mapper.map(delta(['not', 'a', 'string'])));
+    const withText = chunks.filter((chunk) => sourceTextOf(chunk) !== undefined);
+    expect(withText.map((chunk) => chunk.choices[0]?.delta.content)).toEqual(['before start', 'start', ...texts, ['not', 'a', 'string']]);
+    for (const chunk of withText) expect(sourceTextOf(chunk)).toBe(JSON.stringify(chunk));
+    expect(withText.slice(1).every((chunk) => chunk.id === 'msg_"1"\n' && chunk.model === 'claude-ü')).toBe(true);
+    expect(withText[0]?.model).toBe('claude "default"');
+  });
+
+  it('remembers no text for the role, tool-call, finish and usage chunks, which the HTTP edge serialises', () => {
+    const mapper = new AnthropicStreamMapper('anthropic', 'claude');
+    const chunks = [
+      ...mapper.map(event({ type: 'message_start', message: { id: 'msg_1', type: 'message', role: 'assistant', content: [], model: 'claude', usage: { input_tokens: 3, output_tokens: 1 } } })),
+      ...mapper.map(event({ type: 'content_block_start', index: 0, content_block: { type: 'tool_use', id: 'toolu_1', name: 'f', input: {} } })),
+      ...mapper.map(event({ type: 'content_block_delta', index: 0, delta: { type: 'input_json_delta', partial_json: '{"a":1}' } })),
+      ...mapper.map(event({ type: 'message_delta', delta: { stop_reason: 'tool_use' }, usage: { output_tokens: 5 } })),
+      ...mapper.map(event({ type: 'message_stop' })),
+    ];
+    expect(chunks).toHaveLength(5);
+    for (const chunk of chunks) expect(sourceTextOf(chunk)).toBeUndefined();
+  });
+
+  it('marks the built-in adapter as verbatim, and not a subclass of it', () => {
+    class Subclass extends AnthropicAdapter {}
+    const options = { name: 'anthropic', type: 'anthropic', apiKey: API_KEY };
+    const kit = { dispatcher, logger: silentLogger };
+    expect(isVerbatimAdapter(new AnthropicAdapter(options, kit))).toBe(true);
+    expect(isVerbatimAdapter(new Subclass(options, kit))).toBe(false);
   });
 });

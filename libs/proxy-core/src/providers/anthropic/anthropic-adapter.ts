@@ -2,6 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from '../../wire/openai-chat';
 import { readJsonBody, upstreamRequest, type UpstreamResponse } from '../../http/upstream-request';
 import { upstreamServerOf, type UpstreamServer } from '../../http/upstream-server';
+import { markVerbatimAdapter } from '../../stream/chunk-source-text';
 import { readSse } from '../../stream/read-sse';
 import { mapUpstreamStream } from '../../stream/map-upstream-stream';
 import {
@@ -64,6 +65,9 @@ export class AnthropicAdapter implements ProviderAdapter {
   constructor(options: AnthropicProviderOptions & ProviderConfigBase, kit: ProviderKit) {
     this.name = options.name;
     this.type = options.type;
+    // its stream mapper remembers the JSON text of the text chunks it makes; a subclass may
+    // change them in place
+    if (new.target === AnthropicAdapter) markVerbatimAdapter(this);
     this.#url = `${(options.baseUrl ?? ANTHROPIC_DEFAULTS.baseUrl).replace(/\/+$/, '')}/messages`;
     this.server = upstreamServerOf(this.#url, this.name);
     const headers: Record<string, string> = {

@@ -1,4 +1,5 @@
 import { SwitchyardError } from '../../errors/switchyard-error';
+import { rememberSourceText } from '../../stream/chunk-source-text';
 import type { SseEvent } from '../../stream/read-sse';
 import type { StreamMapper } from '../../stream/map-upstream-stream';
 import type { ChatCompletionChunk, ChatDelta, ChatFinishReason } from '../../wire/openai-chat';
@@ -6,6 +7,9 @@ import { anthropicStreamError } from './anthropic-error';
 import type { AnthropicStreamEvent, AnthropicUsage } from './anthropic-wire';
 import { mapAnthropicFinishReason } from './map-anthropic-finish-reason';
 import { mapAnthropicUsage, mergeAnthropicUsage } from './map-anthropic-usage';
+
+/** What follows the text in the JSON of a text chunk (see `#textChunk`). */
+const TEXT_CHUNK_END = '},"finish_reason":null}]}';
 
 /**
  * Maps one Anthropic Messages stream to OpenAI chunks, event by event. One instance per
@@ -22,6 +26,8 @@ export class AnthropicStreamMapper implements StreamMapper<SseEvent> {
   readonly #toolIndex = new Map<number, number>();
   #finish: ChatFinishReason | null = null;
   #done = false;
+  /** The JSON of a text chunk up to its text; made again when `message_start` sets the id and model. */
+  #textPrefix: string | undefined;
 
   constructor(
     private readonly provider: string,
@@ -49,10 +55,11 @@ export class AnthropicStreamMapper implements StreamMapper<SseEvent> {
         this.#id = data.message.id;
         if (typeof data.message.model === 'string' && data.message.model.length > 0) this.#model = data.message.model;
         this.#usage = mergeAnthropicUsage(this.#usage, data.message.usage);
+        this.#textPrefix = undefined;
         return [this.#chunk({ role: 'assistant', content: '' })];
       case 'content_block_start': {
         const block = data.content_block;
-        if (block.type === 'text') return block.text.length > 0 ? [this.#chunk({ content: block.text })] : [];
+        if (block.type === 'text') return block.text.length > 0 ? [this.#textChunk(block.text)] : [];
         if (block.type === 'tool_use') {
           const index = this.#toolIndex.size;
           this.#toolIndex.set(data.index, index);
@@ -62,7 +69,7 @@ export class AnthropicStreamMapper implements StreamMapper<SseEvent> {
       }
       case 'content_block_delta': {
         const delta = data.delta;
-        if (delta.type === 'text_delta') return delta.text.length > 0 ? [this.#chunk({ content: delta.text })] : [];
+        if (delta.type === 'text_delta') return delta.text.length > 0 ? [this.#textChunk(delta.text)] : [];
         if (delta.type === 'input_json_delta') {
           const index = this.#toolIndex.get(data.index);
           if (index === undefined || delta.partial_json.length === 0) return [];
@@ -101,6 +108,19 @@ export class AnthropicStreamMapper implements StreamMapper<SseEvent> {
 
   #base(): Omit<ChatCompletionChunk, 'choices'> {
     return { id: this.#id, object: 'chat.completion.chunk', created: this.#created, model: this.#model };
+  }
+
+  /**
+   * A text chunk, with the JSON text `JSON.stringify` would give it remembered as its source
+   * text (see chunk-source-text.ts), so that the HTTP edge writes it instead of serialising
+   * the chunk again: the part before the text is the same for every text chunk of the stream,
+   * and the text is serialised as it would be inside the chunk.
+   */
+  #textChunk(text: string): ChatCompletionChunk {
+    const chunk = this.#chunk({ content: text });
+    this.#textPrefix ??= `${JSON.stringify(this.#base()).slice(0, -1)},"choices":[{"index":0,"delta":{"content":`;
+    rememberSourceText(chunk, this.#textPrefix + JSON.stringify(text) + TEXT_CHUNK_END);
+    return chunk;
   }
 
   #chunk(delta: ChatDelta, finish: ChatFinishReason | null = null): ChatCompletionChunk {
