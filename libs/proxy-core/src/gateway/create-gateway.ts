@@ -253,7 +253,7 @@ class SwitchyardGateway implements Gateway {
           const result = await primeStream(upstream, adapter.name);
           // content arrived: the first-content deadline is met; from here the idle timeout rules
           timer.clear();
-          return guardStream(isVerbatimAdapter(adapter) ? { ...result, verbatim: true } : result, timer, this.#streamIdleTimeoutMs, retain(), adapter.name);
+          return guardStream(result, timer, this.#streamIdleTimeoutMs, retain(), adapter.name, isVerbatimAdapter(adapter));
         });
         context.upstreamMs = performance.now() - started;
       }

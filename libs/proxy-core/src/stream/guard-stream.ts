@@ -6,9 +6,10 @@ import type { PrimedStream } from './prime-stream';
 /**
  * Wraps a primed stream so that its rest is read under the idle timeout, and so that the
  * attempt's limiter slot and in-flight count are released exactly once, when the stream
- * ends, fails, or its consumer stops early.
+ * ends, fails, or its consumer stops early. `verbatim`: the adapter is a verbatim one (see
+ * chunk-source-text.ts).
  */
-export function guardStream(primed: PrimedStream, timer: AttemptTimer, idleTimeoutMs: number, release: () => void, provider: string): PrimedStream {
+export function guardStream(primed: PrimedStream, timer: AttemptTimer, idleTimeoutMs: number, release: () => void, provider: string, verbatim: boolean): PrimedStream {
   let finished = false;
   const finish = (): void => {
     if (finished) return;
@@ -16,9 +17,10 @@ export function guardStream(primed: PrimedStream, timer: AttemptTimer, idleTimeo
     timer.dispose();
     release();
   };
+  // literals of one shape, not spreads: adding a key to a spread copy is a slow path on Node 20
   if (primed.ended) {
     finish();
-    return primed;
+    return { head: primed.head, iterator: primed.iterator, ended: true, verbatim };
   }
   const upstream = primed.iterator;
   const iterator: AsyncIterator<ChatCompletionChunk> = {
@@ -40,5 +42,5 @@ export function guardStream(primed: PrimedStream, timer: AttemptTimer, idleTimeo
       return (await upstream.return?.()) ?? { done: true, value: undefined };
     },
   };
-  return { head: primed.head, iterator, ended: false, ...(primed.verbatim === true ? { verbatim: true } : {}) };
+  return { head: primed.head, iterator, ended: false, verbatim };
 }
