@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireService, TEST_DATABASE_URL } from '@switchyard/testing';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createTestSchema } from '../../test/pg-schema';
 import { row } from '../../test/request-log-fixtures';
 import { openDatabase } from '../sql/open-database';
@@ -148,6 +148,40 @@ suite('a SQLite file written from a thread', async () => {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+});
+
+describe('request log retention with a write thread', () => {
+  it('runs its deletes on the thread, not on the store connection', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'switchyard-request-log-'));
+    const path = join(dir, 'requests.db');
+    const db = await openDatabase({ url: `sqlite:${path}` });
+    const onConnection: string[] = [];
+    const watched: SqlDatabase = {
+      dialect: db.dialect,
+      query: (sql, params) => db.query(sql, params),
+      execute: (sql, params) => {
+        onConnection.push(sql);
+        return db.execute(sql, params);
+      },
+      transaction: (fn) => db.transaction(fn),
+      close: () => db.close(),
+    };
+    const thread = new SqliteWriteThread({ path });
+    const executed = vi.spyOn(thread, 'execute');
+    const store = new SqlRequestLogStore(watched, { writer: thread });
+    try {
+      await store.write(Array.from({ length: 7 }, (_, i) => row({ id: `old${i}`, ts: 100 + i })));
+      await store.write([row({ id: 'new', ts: 10_000 })]);
+      onConnection.length = 0;
+      expect(await store.deleteOlderThan(1000, 3)).toBe(7);
+      expect(executed).toHaveBeenCalledTimes(3);
+      expect(onConnection.filter((sql) => sql.startsWith('DELETE'))).toEqual([]);
+      expect((await store.list({})).data.map((r) => r.id)).toEqual(['new']);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 // the SQLite driver compiles and keeps one statement per distinct SQL text (a 200-row INSERT

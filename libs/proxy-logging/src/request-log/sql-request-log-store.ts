@@ -106,8 +106,8 @@ function decodeCursor(cursor: string): [number, string] {
 export interface SqlRequestLogStoreOptions {
   /**
    * Writes the rows' transactions instead of `db` (e.g. a `SqliteWriteThread` on the
-   * same SQLite file, off the event loop); reads, migrations and retention stay on `db`.
-   * Closed with the store.
+   * same SQLite file, off the event loop), and the retention deletes when it has `execute`;
+   * reads and migrations stay on `db`. Closed with the store.
    */
   writer?: SqlBatchWriter;
 }
@@ -323,12 +323,14 @@ export class SqlRequestLogStore implements RequestLogStore {
   /** Deletes rows older than `before` (epoch ms), at most `batchSize` per statement; returns rows deleted. */
   async deleteOlderThan(before: number, batchSize: number, maxBatches = 100): Promise<number> {
     await this.ready();
+    const sql = 'DELETE FROM switchyard_requests WHERE id IN (SELECT id FROM switchyard_requests WHERE ts < ? ORDER BY ts LIMIT ?)';
+    // on SQLite a batch is milliseconds to tens of them of synchronous work: the write thread
+    // keeps it off the event loop, as it does the inserts
+    const onWriter = this.#writer?.execute?.bind(this.#writer);
     let deleted = 0;
     for (let batch = 0; batch < maxBatches; batch += 1) {
-      const { rowCount } = await this.db.execute(
-        'DELETE FROM switchyard_requests WHERE id IN (SELECT id FROM switchyard_requests WHERE ts < ? ORDER BY ts LIMIT ?)',
-        [before, batchSize],
-      );
+      const params = [before, batchSize];
+      const rowCount = onWriter !== undefined ? await onWriter({ sql, params }) : (await this.db.execute(sql, params)).rowCount;
       deleted += rowCount;
       if (rowCount < batchSize) break;
     }

@@ -47,6 +47,19 @@ describe('SqliteWriteThread', () => {
     }
   });
 
+  it('execute() runs one statement on the thread and resolves with the rows it changed', async () => {
+    const thread = new SqliteWriteThread({ path });
+    try {
+      await thread.transaction([{ sql: 'INSERT INTO items (id, n) VALUES (?, ?), (?, ?), (?, ?)', params: ['a', 1, 'b', 2, 'c', 3] }]);
+      expect(await thread.execute({ sql: 'DELETE FROM items WHERE n < ?', params: [3] })).toBe(2);
+      expect(await thread.execute({ sql: 'DELETE FROM items WHERE n < ?', params: [3] })).toBe(0);
+      expect(await db.query('SELECT id FROM items')).toEqual([{ id: 'c' }]);
+      await expect(thread.execute({ sql: 'DELETE FROM nowhere', params: [] })).rejects.toThrow(/no such table/);
+    } finally {
+      await thread.close();
+    }
+  });
+
   it('close() lets the transactions already asked for commit, then refuses new ones', async () => {
     const thread = new SqliteWriteThread({ path });
     const pending = thread.transaction([{ sql: 'INSERT INTO items (id, n) VALUES (?, ?)', params: ['late', 9] }]);

@@ -12,6 +12,12 @@ export interface SqlStatement {
 export interface SqlBatchWriter {
   /** Runs the statements in one transaction: all committed when it resolves, none when it rejects. */
   transaction(statements: readonly SqlStatement[]): Promise<void>;
+  /**
+   * Runs one statement in a transaction of its own; resolves with the rows it changed. Optional:
+   * a writer without it leaves such statements (the request log's retention deletes) to the
+   * store's own connection.
+   */
+  execute?(statement: SqlStatement): Promise<number>;
   /** Lets the transactions already asked for finish, then closes the connection. */
   close(): Promise<void>;
 }
@@ -62,15 +68,16 @@ parentPort.on('message', (message) => {
     return;
   }
   try {
+    let changes = 0;
     db.exec('BEGIN IMMEDIATE');
     try {
-      for (const { sql, params } of message.statements) prepare(sql).run(...params);
+      for (const { sql, params } of message.statements) changes += prepare(sql).run(...params).changes;
       db.exec('COMMIT');
     } catch (error) {
       if (db.inTransaction) db.exec('ROLLBACK');
       throw error;
     }
-    parentPort.postMessage({ id: message.id });
+    parentPort.postMessage({ id: message.id, changes });
   } catch (error) {
     parentPort.postMessage({ id: message.id, error: { name: error.name, message: error.message, code: error.code } });
   }
@@ -78,7 +85,7 @@ parentPort.on('message', (message) => {
 `;
 
 interface Pending {
-  resolve: () => void;
+  resolve: (changes: number) => void;
   reject: (error: Error) => void;
 }
 
@@ -127,7 +134,7 @@ export class SqliteWriteThread implements SqlBatchWriter {
       eval: true,
       workerData: { driver: createRequire(import.meta.url).resolve('better-sqlite3'), path: this.#path, busyTimeoutMs: this.#busyTimeoutMs },
     });
-    worker.on('message', (message: { id: number; error?: ThreadError }) => {
+    worker.on('message', (message: { id: number; changes?: number; error?: ThreadError }) => {
       const pending = this.#pending.get(message.id);
       if (pending === undefined) return;
       this.#pending.delete(message.id);
@@ -135,7 +142,7 @@ export class SqliteWriteThread implements SqlBatchWriter {
         worker.unref();
         this.#armIdleExit(worker);
       }
-      if (message.error === undefined) pending.resolve();
+      if (message.error === undefined) pending.resolve(message.changes ?? 0);
       else pending.reject(reviveError(message.error));
     });
     // a thread that failed to start or crashed fails what it held; the next transaction
@@ -177,14 +184,23 @@ export class SqliteWriteThread implements SqlBatchWriter {
     this.#idleTimer.unref();
   }
 
-  transaction(statements: readonly SqlStatement[]): Promise<void> {
+  async transaction(statements: readonly SqlStatement[]): Promise<void> {
+    await this.#run(statements);
+  }
+
+  /** Runs one statement in its own transaction on the thread (retention deletes); resolves with the rows changed. */
+  execute(statement: SqlStatement): Promise<number> {
+    return this.#run([statement]);
+  }
+
+  #run(statements: readonly SqlStatement[]): Promise<number> {
     if (this.#closed) return Promise.reject(new Error('The SQLite write thread is closed.'));
     clearTimeout(this.#idleTimer);
     this.#idleTimer = undefined;
     this.#worker ??= this.#start();
     const worker = this.#worker;
     const id = this.#nextId++;
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<number>((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
       // held while a transaction is outstanding, so a process that awaits it does not exit early
       worker.ref();
