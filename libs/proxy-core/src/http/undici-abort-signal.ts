@@ -12,7 +12,8 @@ import { isAbortSignal, type AbortSource } from '../resilience/linked-abort-cont
  */
 export class AbortSourceEmitter {
   readonly #source: AbortSource;
-  #subscriptions: Array<{ listener: () => void; unsubscribe: () => void }> = [];
+  // made with the first listener (undici adds one per request), as a one-element array
+  #subscriptions: Array<{ listener: () => void; unsubscribe: () => void }> | undefined;
 
   constructor(source: AbortSource) {
     this.#source = source;
@@ -32,16 +33,24 @@ export class AbortSourceEmitter {
   }
 
   once(event: string, listener: () => void): this {
-    if (event === 'abort') this.#subscriptions.push({ listener, unsubscribe: this.#source.onAbort(() => listener()) });
+    if (event !== 'abort') return this;
+    const subscription = { listener, unsubscribe: this.#source.onAbort(() => listener()) };
+    if (this.#subscriptions === undefined) this.#subscriptions = [subscription];
+    else this.#subscriptions.push(subscription);
     return this;
   }
 
   removeListener(event: string, listener: () => void): this {
-    if (event !== 'abort') return this;
-    const index = this.#subscriptions.findIndex((subscription) => subscription.listener === listener);
-    if (index !== -1) {
-      this.#subscriptions[index]?.unsubscribe();
-      this.#subscriptions.splice(index, 1);
+    const subscriptions = this.#subscriptions;
+    if (event !== 'abort' || subscriptions === undefined) return this;
+    for (let index = 0; index < subscriptions.length; index++) {
+      const subscription = subscriptions[index] as { listener: () => void; unsubscribe: () => void };
+      if (subscription.listener !== listener) continue;
+      subscription.unsubscribe();
+      // the last one (the usual case) without splice's array of removed items
+      if (index === subscriptions.length - 1) subscriptions.pop();
+      else subscriptions.splice(index, 1);
+      break;
     }
     return this;
   }

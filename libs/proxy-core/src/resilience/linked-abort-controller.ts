@@ -42,7 +42,9 @@ export class AbortSourceController implements AbortSource {
   #controller: AbortController | undefined;
   #aborted = false;
   #reason: unknown;
-  #listeners: Array<(reason: unknown) => void> = [];
+  // made with the first listener, as a one-element array: a source has one listener or none
+  // most of the time, and the first push onto an empty array reserves room for seventeen
+  #listeners: Array<(reason: unknown) => void> | undefined;
 
   get aborted(): boolean {
     return this.#aborted;
@@ -61,10 +63,15 @@ export class AbortSourceController implements AbortSource {
   }
 
   onAbort(listener: (reason: unknown) => void): () => void {
-    this.#listeners.push(listener);
+    if (this.#listeners === undefined) this.#listeners = [listener];
+    else this.#listeners.push(listener);
     return () => {
-      const index = this.#listeners.indexOf(listener);
-      if (index !== -1) this.#listeners.splice(index, 1);
+      const listeners = this.#listeners;
+      if (listeners === undefined) return;
+      const index = listeners.indexOf(listener);
+      // the last one (the usual case) without splice's array of removed items
+      if (index === listeners.length - 1) listeners.pop();
+      else if (index !== -1) listeners.splice(index, 1);
     };
   }
 
@@ -73,14 +80,14 @@ export class AbortSourceController implements AbortSource {
     this.#aborted = true;
     this.#reason = reason;
     const listeners = this.#listeners;
-    this.#listeners = [];
+    this.#listeners = undefined;
     this.#controller?.abort(reason);
-    for (const listener of listeners) listener(reason);
+    if (listeners !== undefined) for (const listener of listeners) listener(reason);
   }
 
   /** Drops the listeners without telling them (their owner is done with this source). */
   forgetListeners(): void {
-    this.#listeners = [];
+    this.#listeners = undefined;
   }
 }
 
