@@ -24,6 +24,9 @@ const RULES = {
 const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
 const MAX_BAGGAGE = 8192;
 
+// most requests send no baggage: they share one empty map instead of making one each
+const NO_BAGGAGE: ReadonlyMap<string, string> = new Map();
+
 function single(value: HeaderValue): string | undefined {
   return Array.isArray(value) ? value.join(',') : value;
 }
@@ -64,7 +67,7 @@ export function readTracingHeaders(headers: Record<string, HeaderValue>): Tracin
   if (baggageHeader !== undefined && baggageHeader.length > MAX_BAGGAGE) {
     throw new SwitchyardError('invalid_request', `The baggage header is longer than ${MAX_BAGGAGE} characters.`, { param: 'baggage' });
   }
-  const baggage = baggageHeader === undefined ? new Map<string, string>() : parseBaggage(baggageHeader);
+  const baggage = baggageHeader === undefined ? NO_BAGGAGE : parseBaggage(baggageHeader);
   const metadata: RequestMetadata = {};
   for (const { field, header, baggage: key, kind } of FIELDS) {
     const value = single(headers[header]) ?? baggage.get(key);
