@@ -177,6 +177,35 @@ describe('createGateway', () => {
     expect((sent?.body as { temperature: number }).temperature).toBe(0);
   });
 
+  it('runs synchronous taps of the async hooks like promise taps: same values, and a throw refuses the attempt or fails the request', async () => {
+    const gateway = make({ retry: { maxRetries: 0 } });
+    gateway.hooks.beforeRequest.tap('temperature', (request) => ({ ...request, temperature: 0 }));
+    gateway.hooks.afterResponse.tap('mark', (response) => ({ ...response, id: `marked-${response.id}` }));
+    const refused: string[] = [];
+    gateway.hooks.beforeAttempt.tap('refuse-primary', (plan) => {
+      if (plan.target.provider !== 'primary') return;
+      refused.push(plan.target.provider);
+      throw new SwitchyardError('unsupported_feature', 'not this one');
+    });
+    const context = createRequestContext({ requestId: 'sync-taps-test' });
+    const answer = await gateway.chat(hello, { context });
+    expect(answer.id).toMatch(/^marked-/);
+    expect(refused).toEqual(['primary']);
+    expect(context.attempts.map((attempt) => [attempt.provider, attempt.ok])).toEqual([['backup', true]]);
+    const sent = upstream.requests.find((r) => r.headers['x-request-id'] === 'sync-taps-test');
+    expect((sent?.body as { temperature: number }).temperature).toBe(0);
+
+    const failing = make();
+    const errors: string[] = [];
+    failing.hooks.beforeRequest.tap('refuse', () => {
+      throw new SwitchyardError('invalid_request', 'refused by a tap');
+    });
+    failing.hooks.onError.tap('errors', (error) => errors.push(error.code));
+    await expect(failing.chat(hello)).rejects.toMatchObject({ code: 'invalid_request', message: 'refused by a tap' });
+    await expect(failing.stream(hello)).rejects.toMatchObject({ code: 'invalid_request' });
+    expect(errors).toEqual(['invalid_request', 'invalid_request']);
+  });
+
   it('answers from lookupResponse without calling upstream', async () => {
     const plugin: GatewayPlugin = {
       name: 'cache',

@@ -2,6 +2,7 @@ import { Agent, type Dispatcher } from 'undici';
 import { describeModel } from '../catalog/describe-model';
 import type { ModelCatalog } from '../catalog/model-catalog';
 import { SwitchyardError, toSwitchyardError } from '../errors/switchyard-error';
+import { runWaterfall } from '../hooks/call-sync-taps';
 import { createGatewayHooks, type GatewayHooks, type PrecomputedAnswer } from '../hooks/gateway-hooks';
 import { silentLogger, type Logger } from '../options/logger';
 import type { ProviderAdapter, ProviderCallContext } from '../providers/provider-adapter';
@@ -196,7 +197,9 @@ class SwitchyardGateway implements Gateway {
   async #whole(request: ChatCompletionRequest, context: RequestContext, attempt: (prepared: ChatCompletionRequest, input: AttemptInput) => Promise<ChatCompletion>): Promise<ChatCompletion> {
     const deadline = this.#deadline(context);
     try {
-      const prepared = await this.hooks.beforeRequest.promise(request, context);
+      // awaited only when a tap is asynchronous: see runWaterfall
+      const before = runWaterfall(this.hooks.beforeRequest, request, context);
+      const prepared = before instanceof Promise ? await before : before;
       context.requestedModel = prepared.model;
       const lookup = this.#lookup(prepared, context);
       const answer = lookup === undefined ? undefined : await lookup;
@@ -210,7 +213,8 @@ class SwitchyardGateway implements Gateway {
         response = await runAttempts(this.#env, context, route, deadline, this.#chatRequest(prepared), (input) => attempt(prepared, input));
         context.upstreamMs = performance.now() - started;
       }
-      response = await this.hooks.afterResponse.promise(response, context);
+      const after = runWaterfall(this.hooks.afterResponse, response, context);
+      response = after instanceof Promise ? await after : after;
       context.usage = response.usage;
       this.#reportUsage(context);
       return response;
@@ -236,7 +240,8 @@ class SwitchyardGateway implements Gateway {
     let primed: PrimedStream;
     let includeUsage: boolean;
     try {
-      const prepared = await this.hooks.beforeRequest.promise({ ...request, stream: true }, context);
+      const before = runWaterfall(this.hooks.beforeRequest, { ...request, stream: true }, context);
+      const prepared = before instanceof Promise ? await before : before;
       context.requestedModel = prepared.model;
       includeUsage = prepared.stream_options?.include_usage === true;
       const lookup = this.#lookup(prepared, context);

@@ -1,5 +1,6 @@
 import { channel } from 'node:diagnostics_channel';
 import { SwitchyardError, toSwitchyardError } from '../errors/switchyard-error';
+import { runSeries } from '../hooks/call-sync-taps';
 import type { GatewayHooks } from '../hooks/gateway-hooks';
 import type { Logger } from '../options/logger';
 import type { ProviderAdapter } from '../providers/provider-adapter';
@@ -171,7 +172,9 @@ async function tryTarget<T>(
 ): Promise<T> {
   const key = targetKey(target);
   const index = context.attempts.length;
-  await env.hooks.beforeAttempt.promise({ index, alias: candidate.alias, target, server: adapter.server }, context);
+  // awaited only when a tap is asynchronous: see runSeries
+  const before = runSeries(env.hooks.beforeAttempt, { index, alias: candidate.alias, target, server: adapter.server }, context);
+  if (before !== undefined) await before;
   const record: AttemptRecord = {
     index,
     alias: candidate.alias,
