@@ -80,27 +80,36 @@ export class KeyRegistry {
   /**
    * {@link check} without a promise when the key is static or cached (nearly every request):
    * a promise only when the store has to be asked.
+   * @param notMaster the master key the caller already compared `secret` with (not equal), if any
    */
-  checkNow(secret: string): KeyCheck | Promise<KeyCheck> {
+  checkNow(secret: string, notMaster?: string): KeyCheck | Promise<KeyCheck> {
     // the hash of a secret verified moments ago is held, not recomputed (see VerifiedSecrets);
     // the key record and its state are still looked up and checked below on every request
     const hash = this.#verified.hashOf(secret) ?? hashKeySecret(secret, this.#secret);
     const known = this.#static.get(hash) ?? this.#cache.get(hash);
-    if (known !== undefined) return this.#verdict(known, hash, secret);
+    if (known !== undefined) return this.#verdict(known, hash, secret, notMaster);
     return this.#store.findByHash(hash).then((found) => {
       const key = found ?? null;
       this.#cache.set(hash, key);
-      return this.#verdict(key, hash, secret);
+      return this.#verdict(key, hash, secret, notMaster);
     });
   }
 
-  #verdict(key: VirtualKey | null, hash: string, secret: string): KeyCheck {
+  /**
+   * Whether `secret` is held as verified after {@link checkNow} was told (`notMaster`) that it
+   * is not this master key: the caller may then skip its master key comparison (see VerifiedSecrets).
+   */
+  heldAsNotMaster(secret: string, masterKey: string): boolean {
+    return this.#verified.heldAsNotMaster(secret, masterKey);
+  }
+
+  #verdict(key: VirtualKey | null, hash: string, secret: string, notMaster: string | undefined): KeyCheck {
     const refusal = key === null || !digestsEqual(key.hash, hash) ? 'unknown' : keyRefusal(key, this.#now());
     if (refusal !== undefined || key === null) {
       this.#verified.forget(secret);
       return { ok: false, refusal: refusal ?? 'unknown' };
     }
-    this.#verified.remember(secret, hash);
+    this.#verified.remember(secret, hash, notMaster);
     return { ok: true, key };
   }
 

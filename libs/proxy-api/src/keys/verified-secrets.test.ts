@@ -1,10 +1,12 @@
 import { describe, expect, it, vi } from 'vitest';
+import type { FastifyRequest } from 'fastify';
+import { authenticateNow, type ClientAuthState } from './client-key-auth';
 import { KeyRegistry } from './key-registry';
 import { MemoryKeyStore } from './memory-key-store';
 import type * as KeySecret from './key-secret';
 import { VerifiedSecrets } from './verified-secrets';
 
-const hashes = vi.hoisted(() => ({ count: 0 }));
+const hashes = vi.hoisted(() => ({ count: 0, masterComparisons: 0 }));
 vi.mock('./key-secret', async (importOriginal) => {
   const original = await importOriginal<typeof KeySecret>();
   return {
@@ -12,6 +14,10 @@ vi.mock('./key-secret', async (importOriginal) => {
     hashKeySecret: (secret: string, serverSecret: string | Buffer) => {
       hashes.count++;
       return original.hashKeySecret(secret, serverSecret);
+    },
+    heldSecretEquals: (holder: object, held: string, presented: string) => {
+      hashes.masterComparisons++;
+      return original.heldSecretEquals(holder, held, presented);
     },
   };
 });
@@ -111,13 +117,46 @@ describe('KeyRegistry with verified secrets held', () => {
   });
 });
 
+describe('client key authentication with a master key and verified secrets held', () => {
+  const MASTER = 'sy-master-0123456789abcdef';
+  const request = (secret: string) => ({ headers: { authorization: `Bearer ${secret}` }, switchyardMetadata: {}, switchyardKey: undefined }) as unknown as FastifyRequest;
+  // HMACs of each kind spent by one authentication, and who it named
+  const authenticate = (state: ClientAuthState, secret: string) => {
+    const before = { ...hashes };
+    const presented = request(secret);
+    expect(authenticateNow(state, presented, 'authorization')).toBeUndefined();
+    return { id: presented.switchyardMetadata.apiKeyId, hashed: hashes.count - before.count, masterCompared: hashes.masterComparisons - before.masterComparisons };
+  };
+
+  it('skips the master key comparison for a key verified after it, until the master key changes', () => {
+    const { registry } = setup();
+    const state: { -readonly [K in keyof ClientAuthState]: ClientAuthState[K] } = { open: false, registry, masterKey: MASTER };
+    expect(authenticate(state, STATIC)).toEqual({ id: 'key_static_static', hashed: 1, masterCompared: 1 });
+    expect(authenticate(state, STATIC)).toEqual({ id: 'key_static_static', hashed: 0, masterCompared: 0 });
+    expect(authenticate(state, MASTER)).toEqual({ id: 'master', hashed: 0, masterCompared: 1 });
+    // a master key changed to a held secret's value wins again, as it always did
+    state.masterKey = STATIC;
+    expect(authenticate(state, STATIC)).toEqual({ id: 'master', hashed: 0, masterCompared: 1 });
+    // the comparison it was held after was with this master key
+    state.masterKey = MASTER;
+    expect(authenticate(state, STATIC)).toEqual({ id: 'key_static_static', hashed: 0, masterCompared: 0 });
+  });
+
+  it('compares a secret verified without the master key comparison (check called directly) with the master key', async () => {
+    const { registry } = setup();
+    expect((await registry.check(STATIC)).ok).toBe(true);
+    const state: ClientAuthState = { open: false, registry, masterKey: MASTER };
+    expect(authenticate(state, STATIC)).toEqual({ id: 'key_static_static', hashed: 0, masterCompared: 1 });
+  });
+});
+
 describe('VerifiedSecrets', () => {
   it('holds at most maxEntries secrets, the oldest making room, and drops expired ones on a miss', () => {
     let now = 0;
     const held = new VerifiedSecrets({ ttlMs: 100, maxEntries: 2, now: () => now });
-    held.remember('a', 'hash-a');
-    held.remember('b', 'hash-b');
-    held.remember('c', 'hash-c');
+    held.remember('a', 'hash-a', undefined);
+    held.remember('b', 'hash-b', undefined);
+    held.remember('c', 'hash-c', undefined);
     expect([held.hashOf('a'), held.hashOf('b'), held.hashOf('c'), held.size]).toEqual([undefined, 'hash-b', 'hash-c', 2]);
     now = 100;
     expect(held.hashOf('unknown')).toBeUndefined();
@@ -126,9 +165,9 @@ describe('VerifiedSecrets', () => {
 
   it('forgets by secret and by hash', () => {
     const held = new VerifiedSecrets({ ttlMs: 100, maxEntries: 10, now: () => 0 });
-    held.remember('a', 'hash-1');
-    held.remember('b', 'hash-1');
-    held.remember('c', 'hash-2');
+    held.remember('a', 'hash-1', undefined);
+    held.remember('b', 'hash-1', undefined);
+    held.remember('c', 'hash-2', undefined);
     held.forgetHash('hash-1');
     held.forget('c');
     expect(held.size).toBe(0);

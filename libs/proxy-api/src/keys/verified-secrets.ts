@@ -1,6 +1,8 @@
 interface Entry {
   readonly hash: string;
   readonly expiresAt: number;
+  /** The master key this secret was compared with (not equal) before it was verified. */
+  readonly notMaster: string | undefined;
 }
 
 /**
@@ -21,6 +23,11 @@ interface Entry {
  *   characters with a held one only when their seeded 32-bit hashes (a random seed per
  *   process) already match, which a client cannot arrange without the secret and the seed;
  *   a mismatch costs the same as before (one HMAC).
+ * - With a master key, a request first compares the presented secret with it (an HMAC of
+ *   the secret too). A secret held after that comparison failed is held with the master key
+ *   it was compared with; while that is still the master key, its next requests skip the
+ *   comparison. A changed master key, or a secret verified without the comparison
+ *   (`KeyRegistry#check` called directly), is compared as before.
  * - At most `maxEntries` plaintext secrets are held, each for `ttlMs` from its verification
  *   (then hashed and verified afresh); expired ones are dropped by the next lookup that
  *   misses or the next secret held, so while no key is presented they may stay longer (as
@@ -56,8 +63,14 @@ export class VerifiedSecrets {
     }
   }
 
+  /** Whether a secret is held and was found not to be this master key before it was verified. */
+  heldAsNotMaster(secret: string, masterKey: string): boolean {
+    const entry = this.#entries.get(secret);
+    return entry !== undefined && entry.notMaster === masterKey && this.#now() < entry.expiresAt;
+  }
+
   /** Holds a secret that named a usable key (a no-op when it is held already). */
-  remember(secret: string, hash: string): void {
+  remember(secret: string, hash: string, notMaster: string | undefined): void {
     if (this.#ttlMs <= 0 || this.#maxEntries <= 0 || this.#entries.has(secret)) return;
     this.#dropExpired();
     // the oldest entry makes room: a bound on the plaintext held, not a hit-rate policy
@@ -65,7 +78,7 @@ export class VerifiedSecrets {
       const oldest = this.#entries.keys().next();
       if (oldest.done !== true) this.#entries.delete(oldest.value);
     }
-    this.#entries.set(secret, { hash, expiresAt: this.#now() + this.#ttlMs });
+    this.#entries.set(secret, { hash, expiresAt: this.#now() + this.#ttlMs, notMaster });
   }
 
   /** Drops a secret (its key was refused). */
