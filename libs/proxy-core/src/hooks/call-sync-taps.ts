@@ -22,7 +22,11 @@ function onlySyncTaps(hook: TappedHook): boolean {
  * (a tap returning `undefined` hands on what it was given, as tapable's waterfall does). A tap
  * that throws then throws here rather than rejecting.
  */
-export function runWaterfall<T, C>(hook: AsyncSeriesWaterfallHook<[T, C]>, value: T, context: C): T | Promise<T> {
+export function runWaterfall<T, C>(
+  hook: AsyncSeriesWaterfallHook<[T, C]>,
+  value: T,
+  context: C,
+): T | Promise<T> {
   if (!onlySyncTaps(hook)) return hook.promise(value, context);
   let current = value;
   for (const tap of hook.taps) {
@@ -36,7 +40,11 @@ export function runWaterfall<T, C>(hook: AsyncSeriesWaterfallHook<[T, C]>, value
  * `hook.promise(value, context)`, or, when every tap is synchronous, `undefined` once they have
  * all run. A tap that throws then throws here rather than rejecting.
  */
-export function runSeries<T, C>(hook: AsyncSeriesHook<[T, C]>, value: T, context: C): Promise<void> | undefined {
+export function runSeries<T, C>(
+  hook: AsyncSeriesHook<[T, C]>,
+  value: T,
+  context: C,
+): Promise<void> | undefined {
   if (!onlySyncTaps(hook)) return hook.promise(value, context);
   for (const tap of hook.taps) (tap.fn as (value: T, context: C) => unknown)(value, context);
   return undefined;

@@ -4,7 +4,11 @@ import { targetKey } from './target-key';
 
 describe('targetKey', () => {
   it('is provider/model, the same string each time for a route table target', () => {
-    const table = new RouteTable([{ name: 'chat', targets: [{ provider: 'openai', model: 'gpt-4o-mini' }] }], new Set(['openai']), false);
+    const table = new RouteTable(
+      [{ name: 'chat', targets: [{ provider: 'openai', model: 'gpt-4o-mini' }] }],
+      new Set(['openai']),
+      false,
+    );
     const target = table.resolve('chat')?.targets[0];
     expect(target).toBeDefined();
     if (target === undefined) return;
