@@ -47,8 +47,8 @@ const app = createApp(
 );
 await app.listen({ port: 0, host: '127.0.0.1' });
 // what `switchyard start` does after listening (apps/gateway/src/start-gateway.ts): an idle
-// event loop gives the young generation back
-const stopIdleRelease = releaseMemoryWhenIdle();
+// event loop gives the young generation back (BENCH_IDLE_RELEASE=0 leaves it out, to compare)
+const stopIdleRelease = process.env.BENCH_IDLE_RELEASE === '0' ? () => undefined : releaseMemoryWhenIdle();
 process.send?.({ url: `http://127.0.0.1:${app.server.address().port}` });
 // CPU time used so far, for CPU per request (robust on a busy machine, unlike wall-clock rates)
 // `profile:start` / `profile:stop <file>`: a V8 CPU profile of a steady-state window only

@@ -28,7 +28,7 @@ export type { LimitFailMode } from './limits/failover-limit-backend';
 export type { LimitName } from './limits/limit-backend';
 export { DrainController } from './ops/drain-controller';
 export { IDLE_MEMORY_DEFAULTS, IdleMemoryRelease, processMemoryProbe, releaseMemoryWhenIdle } from './ops/idle-memory-release';
-export type { IdleMemoryProbe, IdleMemoryReleaseOptions } from './ops/idle-memory-release';
+export type { IdleCollection, IdleMemoryProbe, IdleMemoryReleaseOptions } from './ops/idle-memory-release';
 export { PRODUCTION_DEFAULTS } from './production/production-options';
 export type { CorsOptions, LimitsOptions, ProductionOptions } from './production/production-options';
 export { REDIS_DEFAULTS } from './redis/redis-options';

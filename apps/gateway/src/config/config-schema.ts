@@ -27,7 +27,7 @@ export const ServerConfigSchema = Type.Object(
     maxConcurrentRequests: Type.Optional(Type.Integer({ minimum: 0 })),
     /** Worker processes sharing the port (node:cluster); 1 = no cluster (env SWITCHYARD_WORKERS, flag --workers). @default one per core */
     workers: Type.Optional(Type.Integer({ minimum: 1, maximum: 256 })),
-    /** Period of the idle checks: two idle checks in a row give V8's young generation back to the OS; 0 = never. @default 10000 */
+    /** Period of the idle checks: two idle checks in a row give memory back (a young-generation, then a full, collection); 0 = never. @default 10000 */
     idleMemoryReleaseMs: Type.Optional(Type.Union([Type.Literal(0), Type.Integer({ minimum: 5000 })])),
   },
   { additionalProperties: false },

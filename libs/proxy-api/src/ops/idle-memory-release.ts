@@ -1,33 +1,28 @@
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
-import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
+import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { SwitchyardError } from '@switchyard/proxy-core';
 
 /** Options of {@link releaseMemoryWhenIdle}. */
 export interface IdleMemoryReleaseOptions {
   /**
-   * How often the event loop's idleness is checked, in ms: memory is given back after two
-   * idle checks in a row, so after 2-3 times this much idle time. At least 5000: V8 shrinks
+   * How often the event loop's idleness is checked, in ms: memory is given back over the first
+   * two idle checks in a row, so after 2-3 times this much idle time. At least 5000: V8 shrinks
    * its young generation only at a collection that sees a low allocation rate, which it
    * measures over the last 5 s. Default: 10000.
    */
   idleMs?: number;
-  /**
-   * Young-generation memory above which an idle process collects, in bytes: below it there is
-   * nothing worth giving back. Default: 8 MiB (V8 starts the young generation at 1 MiB
-   * per semi-space).
-   */
-  minYoungBytes?: number;
 }
+
+/** A collection {@link IdleMemoryRelease} asks for. */
+export type IdleCollection = 'minor' | 'full';
 
 /** What {@link IdleMemoryRelease} reads and calls; injectable for tests. */
 export interface IdleMemoryProbe {
   /** Event-loop utilisation since the previous call, from 0 to 1. */
   utilization(): number;
-  /** Bytes the young generation (new space) holds committed now. */
-  youngBytes(): number;
-  /** A synchronous collection of the young generation. */
-  collect(): void;
+  /** A synchronous collection: of the young generation only (`minor`), or of the whole heap. */
+  collect(type: IdleCollection): void;
 }
 
 /** Event-loop utilisation under which a period counts as idle: timers and probes only. */
@@ -36,26 +31,29 @@ const IDLE_UTILIZATION = 0.01;
 /** The minimum of {@link IdleMemoryReleaseOptions.idleMs}: V8's allocation-rate window. */
 const MIN_IDLE_MS = 5000;
 
-export const IDLE_MEMORY_DEFAULTS = { idleMs: 10_000, minYoungBytes: 8 * 1024 * 1024 } as const;
+export const IDLE_MEMORY_DEFAULTS = { idleMs: 10_000 } as const;
 
-/** Young-generation collections an idle spell may run: V8 shrinks at the second (see below). */
-const COLLECTIONS_PER_IDLE_SPELL = 2;
+/** The collections of one idle spell, one per idle check, in this order. */
+const IDLE_SPELL: readonly IdleCollection[] = ['minor', 'full'];
 
 /**
- * Gives back the young generation that start-up or a busy spell grew, once the process is idle.
+ * Gives back the memory that start-up or a busy spell grew, once the process is idle.
  *
  * While a process allocates quickly (start-up compiles modules and schemas; a loaded gateway
- * allocates per request), V8 grows each new-space semi-space to its maximum, 16 MiB on 64-bit.
- * It shrinks them again only at a collection that finds the allocation rate low, and an idle
- * gateway allocates nothing, so it never collects: about 30 MB of empty young generation stays
- * resident until the next request.
+ * allocates per request), V8 grows each new-space semi-space to its maximum, 16 MiB on 64-bit,
+ * and the old generation by half again past what its last full collection kept. It shrinks the
+ * young generation only at a collection that finds the allocation rate low, and an idle gateway
+ * allocates nothing, so it never collects: about 30 MB of empty young generation (and, after a
+ * load, the old generation's slack) stays resident until the next request.
  *
  * V8 measures the allocation rate between collections, so the first collection of an idle
- * spell still sees the busy spell's allocations and keeps the size. The second, `idleMs` later,
- * finds the rate low, shrinks the semi-spaces to their start size and lets V8 unmap the pages
- * (RSS falls within about a second). Both are young-generation collections (scavenges), whose
- * cost follows the few objects still alive: a few ms each. A check that finds the loop busy
- * starts over; a young generation already small is left alone.
+ * spell still sees the busy spell's allocations and keeps the size. So the first idle check
+ * runs a young-generation collection (a scavenge: a few ms, its cost follows the few objects
+ * still alive), which closes that window; the second, `idleMs` later, runs a full collection,
+ * which finds the rate low, shrinks the semi-spaces to their start size, frees the old
+ * generation's empty pages, and lets V8 unmap them (RSS falls within about a second). The full
+ * collection pauses the loop for 10-50 ms, once per idle spell, after 2-3 periods without work.
+ * A check that finds the loop busy starts a new spell.
  *
  * Node has no public call that asks V8 for a collection, so this enables `--expose-gc` at run
  * time and takes `gc` from a fresh `vm` context (where the flag installs it), leaving the main
@@ -63,13 +61,12 @@ const COLLECTIONS_PER_IDLE_SPELL = 2;
  */
 export class IdleMemoryRelease {
   readonly #probe: IdleMemoryProbe;
-  readonly #minYoungBytes: number;
-  #left: number = COLLECTIONS_PER_IDLE_SPELL;
+  /** Index in {@link IDLE_SPELL} of the collection the next idle check runs. */
+  #step = 0;
   #collections = 0;
 
-  constructor(probe: IdleMemoryProbe, minYoungBytes: number = IDLE_MEMORY_DEFAULTS.minYoungBytes) {
+  constructor(probe: IdleMemoryProbe) {
     this.#probe = probe;
-    this.#minYoungBytes = minYoungBytes;
   }
 
   /** Collections run so far. */
@@ -77,22 +74,23 @@ export class IdleMemoryRelease {
     return this.#collections;
   }
 
-  /** One periodic check; true when it ran a collection. */
-  check(): boolean {
+  /** One periodic check; returns the collection it ran, if any. */
+  check(): IdleCollection | undefined {
     if (this.#probe.utilization() >= IDLE_UTILIZATION) {
-      this.#left = COLLECTIONS_PER_IDLE_SPELL;
-      return false;
+      this.#step = 0;
+      return undefined;
     }
-    if (this.#left === 0 || this.#probe.youngBytes() <= this.#minYoungBytes) return false;
-    this.#left--;
-    this.#probe.collect();
+    const type = IDLE_SPELL[this.#step];
+    if (type === undefined) return undefined;
+    this.#step++;
+    this.#probe.collect(type);
     this.#collections++;
-    return true;
+    return type;
   }
 }
 
-/** V8's `gc`; `{ type: 'minor' }` asks for a young-generation collection (a scavenge). */
-type ExposedGc = (options: { type: 'minor' }) => void;
+/** V8's `gc`: a full collection, or of the young generation with `{ type: 'minor' }` (Node 20's V8 reads `{ type: 'major' }` as minor too). */
+type ExposedGc = (options?: { type: 'minor' }) => void;
 let gc: ExposedGc | undefined;
 
 /** V8's `gc()`, taken from a new context once `--expose-gc` is set (see {@link IdleMemoryRelease}). */
@@ -104,7 +102,7 @@ function exposedGc(): ExposedGc {
   return gc;
 }
 
-/** This process's {@link IdleMemoryProbe}: event-loop utilisation, V8's new space, V8's `gc()`. */
+/** This process's {@link IdleMemoryProbe}: event-loop utilisation and V8's `gc()`. */
 export function processMemoryProbe(): IdleMemoryProbe {
   const collect = exposedGc();
   let last: EventLoopUtilization = performance.eventLoopUtilization();
@@ -115,13 +113,9 @@ export function processMemoryProbe(): IdleMemoryProbe {
       last = now;
       return utilization;
     },
-    youngBytes() {
-      return (
-        getHeapSpaceStatistics().find((space) => space.space_name === 'new_space')?.physical_space_size ?? 0
-      );
-    },
-    collect() {
-      collect({ type: 'minor' });
+    collect(type) {
+      if (type === 'minor') collect({ type });
+      else collect();
     },
   };
 }
@@ -138,13 +132,12 @@ export function releaseMemoryWhenIdle(options: IdleMemoryReleaseOptions = {}): (
     throw new SwitchyardError(
       'invalid_options',
       `releaseMemoryWhenIdle: idleMs must be an integer of at least ${MIN_IDLE_MS} (got ${String(idleMs)}).`,
-      { param: 'idleMs' },
+      {
+        param: 'idleMs',
+      },
     );
   }
-  const release = new IdleMemoryRelease(
-    processMemoryProbe(),
-    options.minYoungBytes ?? IDLE_MEMORY_DEFAULTS.minYoungBytes,
-  );
+  const release = new IdleMemoryRelease(processMemoryProbe());
   const timer = setInterval(() => release.check(), idleMs);
   timer.unref();
   return () => clearInterval(timer);
