@@ -50,12 +50,6 @@ interface SubscriberOf {
   subscriber?: { status: string; once(event: 'ready', listener: () => void): unknown };
 }
 
-/** Whether bottleneck's subscriber on `connection` is connected (unregistering a tier needs it). */
-export function subscriberReady(connection: Bottleneck.IORedisConnection): boolean {
-  const subscriber = (connection as unknown as SubscriberOf).subscriber;
-  return subscriber === undefined || subscriber.status === 'ready';
-}
-
 /**
  * Closes a Redis tier replaced after an outage. Unregistering unsubscribes on the connection's
  * subscriber, and bottleneck (2.19) drops that promise: while the subscriber is still
@@ -64,7 +58,7 @@ export function subscriberReady(connection: Bottleneck.IORedisConnection): boole
  */
 export async function closeRedisTier(tier: BottleneckTier, connection: Bottleneck.IORedisConnection): Promise<void> {
   const subscriber = (connection as unknown as SubscriberOf).subscriber;
-  if (subscriber !== undefined && !subscriberReady(connection)) {
+  if (subscriber !== undefined && subscriber.status !== 'ready') {
     await new Promise<void>((resolve) => {
       subscriber.once('ready', resolve);
     });

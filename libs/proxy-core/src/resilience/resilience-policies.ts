@@ -124,7 +124,10 @@ export class ResiliencePolicies {
 
   async close(): Promise<void> {
     for (const breaker of this.#breakers.values()) breaker.close();
-    await Promise.all([...this.#limiters.values()].map((limiter) => limiter.close()));
+    // the link first: its connection, once closed, stops every tier's heartbeat and makes
+    // unregistering a tier skip Redis, so no limiter's close can meet a subscriber that is
+    // reconnecting (bottleneck drops the failing unsubscribe promises: unhandled rejections)
     await this.#link?.close();
+    await Promise.all([...this.#limiters.values()].map((limiter) => limiter.close()));
   }
 }

@@ -1,6 +1,6 @@
 import type Bottleneck from 'bottleneck';
 import { SwitchyardError } from '../errors/switchyard-error';
-import { closeBottleneckTier, closeRedisTier, createBottleneckTier, subscriberReady, type BottleneckTier } from './bottleneck-tier';
+import { closeBottleneckTier, closeRedisTier, createBottleneckTier, type BottleneckTier } from './bottleneck-tier';
 import type { LimiterLink } from './limiter-link';
 import { followAbort, type AbortSource } from './linked-abort-controller';
 import type { TargetLimits } from './resilience-options';
@@ -176,13 +176,13 @@ export class BottleneckTargetLimiter implements TargetLimiter {
     return { running: this.#running, queued: this.#queued };
   }
 
+  /**
+   * Stops the tiers' timers. Call it after the link's `close()`: a closed connection makes
+   * bottleneck skip unregistering the shared tier in Redis (its keys expire by themselves),
+   * which would otherwise unsubscribe on a subscriber that may be reconnecting.
+   */
   async close(): Promise<void> {
     await closeBottleneckTier(this.#local);
-    // unregistering needs Redis and bottleneck's subscriber, which reconnects on its own after
-    // the main client: while either is down the tier is not unregistered (bottleneck would drop
-    // the failing unsubscribe promise, an unhandled rejection) and the link drops the connection;
-    // Redis expires the tier's keys by itself. Waiting for the subscriber here could hang shutdown.
-    const connection = this.#link?.sharedConnection();
-    if (this.#shared !== undefined && connection !== undefined && subscriberReady(connection)) await closeBottleneckTier(this.#shared);
+    if (this.#shared !== undefined) await closeBottleneckTier(this.#shared);
   }
 }
