@@ -1,4 +1,5 @@
 import { getHeapSpaceStatistics } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it, vi } from 'vitest';
 import {
   IdleMemoryRelease,
@@ -82,8 +83,9 @@ describe('processMemoryProbe', () => {
     await new Promise((resolve) => setImmediate(resolve));
     probe.collect('full');
     expect(weak.deref()).toBeUndefined();
-    // and the main context's globals stay as they were
+    // and the main context's globals stay as they were, as do those of contexts made later
     expect('gc' in globalThis).toBe(hadGc);
+    expect(runInNewContext('typeof gc')).toBe(hadGc ? 'function' : 'undefined');
   });
 });
 

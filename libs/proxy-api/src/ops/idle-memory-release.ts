@@ -9,7 +9,8 @@ export interface IdleMemoryReleaseOptions {
    * How often the event loop's idleness is checked, in ms: memory is given back over the first
    * two idle checks in a row, so after 2-3 times this much idle time. At least 5000: V8 shrinks
    * its young generation only at a collection that sees a low allocation rate, which it
-   * measures over the last 5 s. Default: 10000.
+   * measures over the last 5 s.
+   * @default 10000
    */
   idleMs?: number;
 }
@@ -31,6 +32,7 @@ const IDLE_UTILIZATION = 0.01;
 /** The minimum of {@link IdleMemoryReleaseOptions.idleMs}: V8's allocation-rate window. */
 const MIN_IDLE_MS = 5000;
 
+/** Defaults of {@link IdleMemoryReleaseOptions}. */
 export const IDLE_MEMORY_DEFAULTS = { idleMs: 10_000 } as const;
 
 /** The collections of one idle spell, one per idle check, in this order. */
@@ -55,9 +57,10 @@ const IDLE_SPELL: readonly IdleCollection[] = ['minor', 'full'];
  * collection pauses the loop for 10-50 ms, once per idle spell, after 2-3 periods without work.
  * A check that finds the loop busy starts a new spell.
  *
- * Node has no public call that asks V8 for a collection, so this enables `--expose-gc` at run
- * time and takes `gc` from a fresh `vm` context (where the flag installs it), leaving the main
- * context's globals unchanged; the same route Jest's leak detector takes.
+ * Node has no public call that asks V8 for a collection, so {@link processMemoryProbe} enables
+ * `--expose-gc` for a moment, takes `gc` from a fresh `vm` context (where the flag installs it;
+ * the context stays, ~150 KB) and unsets the flag: the main context's globals, later contexts
+ * and Worker threads get no `gc`. Jest's leak detector takes the same route.
  */
 export class IdleMemoryRelease {
   readonly #probe: IdleMemoryProbe;
@@ -95,9 +98,17 @@ let gc: ExposedGc | undefined;
 
 /** V8's `gc()`, taken from a new context once `--expose-gc` is set (see {@link IdleMemoryRelease}). */
 function exposedGc(): ExposedGc {
+  // a process started with --expose-gc has it already, and keeps its flag as it was
+  const given = (globalThis as { gc?: ExposedGc }).gc;
+  if (typeof given === 'function') return given;
   if (gc === undefined) {
     setFlagsFromString('--expose-gc');
-    gc = runInNewContext('gc') as ExposedGc;
+    try {
+      gc = runInNewContext('gc') as ExposedGc;
+    } finally {
+      // the flag is process-wide: unset, later vm contexts and Worker threads get no global `gc`
+      setFlagsFromString('--no-expose-gc');
+    }
   }
   return gc;
 }
