@@ -92,6 +92,7 @@ describe('a request context made with an abort source and no signal', () => {
     // full collections until the finalization callbacks have run (they run as tasks after a GC)
     setFlagsFromString('--expose-gc');
     const gc = runInNewContext('gc') as () => void;
+    setFlagsFromString('--no-expose-gc');
     for (let round = 0; round < 20 && source.listeners() > 0; round++) {
       gc();
       await new Promise((resolve) => setTimeout(resolve, 10));

@@ -133,7 +133,10 @@ export interface RequestContextInit {
    * The same cancellation as `signal`, as a source that tells its listeners directly: the
    * engine then follows it instead of adding (and removing) a listener on `signal` for every
    * request, which Node makes costly. It must abort when `signal` does, with the same reason.
-   * Without `signal`, the context's signal is made to follow it when it is first read.
+   * Without `signal`, the context's signal is made to follow it when it is first read, for as
+   * long as something holds the context or that signal (the engine does, until the request
+   * ends): a listener on the signal alone does not keep it following, so a long-lived source
+   * shared by many contexts keeps no listener per finished request.
    */
   abortSource?: AbortSource;
   metadata?: RequestMetadata;
