@@ -72,6 +72,16 @@ async function stream(instance: FastifyInstance, includeUsage: boolean): Promise
   return { data, chunks: data.filter((text) => text !== '[DONE]').map((text) => JSON.parse(text) as ChatCompletionChunk), cache: response.headers['x-switchyard-cache'] };
 }
 
+/** A plugin that upper-cases each chunk's text in place (an onStreamChunk tap). */
+const shout: GatewayPlugin = {
+  name: 'shout',
+  apply(hooks) {
+    hooks.onStreamChunk.tap('shout', (chunk) => {
+      for (const choice of chunk.choices) if (typeof choice.delta.content === 'string') choice.delta.content = choice.delta.content.toUpperCase();
+      return chunk;
+    });
+  },
+};
 describe('chat streams: the upstream text of unchanged chunks', () => {
   it('gives the client the fixture chunks, each event one data line, ending with [DONE]', async () => {
     replyWith(fixtureEvents);
@@ -112,15 +122,6 @@ describe('chat streams: the upstream text of unchanged chunks', () => {
   });
 
   it('shows the client what an onStreamChunk tap changed in place', async () => {
-    const shout: GatewayPlugin = {
-      name: 'shout',
-      apply(hooks) {
-        hooks.onStreamChunk.tap('shout', (chunk) => {
-          for (const choice of chunk.choices) if (typeof choice.delta.content === 'string') choice.delta.content = choice.delta.content.toUpperCase();
-          return chunk;
-        });
-      },
-    };
     replyWith(fixtureEvents);
     const { chunks } = await stream(app({}, [shout]), true);
     expect(chunks.map((chunk) => chunk.choices[0]?.delta.content ?? '').join('')).toBe('HELLO');
@@ -248,15 +249,6 @@ describe('translated streams (Anthropic upstream): the text of the chunks the ma
   });
 
   it('shows the client what an onStreamChunk tap changed in place', async () => {
-    const shout: GatewayPlugin = {
-      name: 'shout',
-      apply(hooks) {
-        hooks.onStreamChunk.tap('shout', (chunk) => {
-          for (const choice of chunk.choices) if (typeof choice.delta.content === 'string') choice.delta.content = choice.delta.content.toUpperCase();
-          return chunk;
-        });
-      },
-    };
     replyWith(translated);
     const { chunks } = await stream(anthropicApp([shout]), false);
     expect(chunks.map((chunk) => chunk.choices[0]?.delta.content ?? '').join('')).toBe(`${escaped.join('')}Hello!`.toUpperCase());
