@@ -120,7 +120,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
   app.addHook('onClose', async () => stopIdleRelease?.());
   await app.listen({ port: options.port, host: options.host });
   // the gateway owns its process: after start-up (and after each busy spell) an idle event loop
-  // gives V8's grown young generation back, ~20-30 MB of RSS (docs/operations.md, "Memory")
+  // gives back the memory V8 grew, ~20-30 MB of RSS (docs/operations.md, "Memory")
   const idleMemoryReleaseMs = config.server?.idleMemoryReleaseMs ?? IDLE_MEMORY_DEFAULTS.idleMs;
   if (idleMemoryReleaseMs > 0) stopIdleRelease = releaseMemoryWhenIdle({ idleMs: idleMemoryReleaseMs });
   const address = app.server.address() as AddressInfo;
