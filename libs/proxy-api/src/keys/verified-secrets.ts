@@ -35,6 +35,11 @@ interface Entry {
  *   `ttlMs` 0 (the key cache turned off) nothing is held.
  */
 export class VerifiedSecrets {
+  // A Map in insertion order rather than lru-cache (which KeyCache uses): with one TTL and no
+  // refresh in place, insertion order is expiry order, so a miss drops the expired entries from
+  // the front and stops at the first live one. lru-cache drops a stale entry only when that
+  // entry is read, or in a full scan (purgeStale), which a stream of wrong secrets would run
+  // once per request.
   readonly #entries = new Map<string, Entry>();
   readonly #ttlMs: number;
   readonly #maxEntries: number;
