@@ -19,7 +19,14 @@ export interface KeyRegistryOptions {
   secret: string | Buffer;
   cacheTtlMs: number;
   cacheMaxEntries: number;
+  /** The wall clock: creation, update and revocation times, and key expiry. */
   now: () => number;
+  /**
+   * A monotonic clock in milliseconds for the key cache's and the verified-secret memo's
+   * TTLs (default `performance.now`), so that a wall clock stepped backwards cannot keep a
+   * cached key or a held secret past its TTL. Tests inject it with `now`.
+   */
+  elapsed?: () => number;
 }
 
 /** A newly minted key: the plaintext secret is returned here once and never again. */
@@ -52,8 +59,9 @@ export class KeyRegistry {
     this.#store = options.store;
     this.#secret = options.secret;
     this.#now = options.now;
-    this.#cache = new KeyCache({ maxEntries: options.cacheMaxEntries, ttlMs: options.cacheTtlMs, now: options.now });
-    this.#verified = new VerifiedSecrets({ maxEntries: options.cacheMaxEntries, ttlMs: options.cacheTtlMs, now: options.now });
+    const elapsed = options.elapsed ?? (() => performance.now());
+    this.#cache = new KeyCache({ maxEntries: options.cacheMaxEntries, ttlMs: options.cacheTtlMs, now: elapsed });
+    this.#verified = new VerifiedSecrets({ maxEntries: options.cacheMaxEntries, ttlMs: options.cacheTtlMs, now: elapsed });
     const created = options.now();
     for (const config of options.staticKeys) {
       const key = staticKey(config, hashKeySecret(config.key, this.#secret), created);

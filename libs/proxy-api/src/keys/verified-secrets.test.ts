@@ -34,6 +34,7 @@ function setup(options: { ttlMs?: number; maxEntries?: number } = {}) {
     cacheTtlMs: options.ttlMs ?? 5_000,
     cacheMaxEntries: options.maxEntries ?? 10,
     now: () => now,
+    elapsed: () => now,
   });
   // HMACs computed by the checks that follow
   const counted = async (secret: string) => {
@@ -100,6 +101,31 @@ describe('KeyRegistry with verified secrets held', () => {
     registry.forget(key.hash);
     expect((await counted(secret)).hashed).toBe(1);
     expect((await counted(secret)).hashed).toBe(0);
+  });
+
+  it('times its TTL on the monotonic clock: a wall clock stepped backwards does not extend it', async () => {
+    let wall = 1_000_000;
+    let elapsed = 0;
+    const registry = new KeyRegistry({
+      store: new MemoryKeyStore(),
+      staticKeys: [{ key: STATIC, name: 'static' }],
+      secret: 'server-secret',
+      cacheTtlMs: 5_000,
+      cacheMaxEntries: 10,
+      now: () => wall,
+      elapsed: () => elapsed,
+    });
+    const hashed = async () => {
+      const before = hashes.count;
+      expect((await registry.check(STATIC)).ok).toBe(true);
+      return hashes.count - before;
+    };
+    expect(await hashed()).toBe(1);
+    wall -= 3_600_000;
+    elapsed += 5_000;
+    expect(await hashed()).toBe(1);
+    wall += 60_000;
+    expect(await hashed()).toBe(0);
   });
 
   it('hashes afresh once the key cache TTL has passed, and holds nothing with the key cache off', async () => {
