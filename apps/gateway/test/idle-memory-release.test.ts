@@ -1,3 +1,4 @@
+import type * as ProxyApi from '@switchyard/proxy-api';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { validateConfig } from '../src/config/load-config';
 import { startGateway, type RunningGateway } from '../src/start-gateway';
@@ -6,7 +7,7 @@ import { startGateway, type RunningGateway } from '../src/start-gateway';
 // gateway starts it as configured and stops it when it shuts down
 const releases = vi.hoisted(() => ({ started: [] as Array<{ idleMs?: number }>, stopped: 0 }));
 vi.mock('@switchyard/proxy-api', async (importOriginal) => {
-  const original = await importOriginal<typeof import('@switchyard/proxy-api')>();
+  const original = await importOriginal<typeof ProxyApi>();
   return {
     ...original,
     releaseMemoryWhenIdle: (options: { idleMs?: number } = {}) => {
