@@ -64,12 +64,13 @@ describe('createLogger level and destination', () => {
   const dir = mkdtempSync(join(tmpdir(), 'switchyard-logger-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('appends JSON lines to a file destination, creating its folder', () => {
+  it('appends JSON lines to a file destination, creating its folder, by the end of the turn they were logged in', async () => {
     const file = join(dir, 'nested', 'gateway.log');
     const logger = createLogger({ destination: file, level: 'warn' });
     logger.info({ requestId: 'r0' }, 'below the level');
     logger.warn({ requestId: 'r1' }, 'first');
     logger.error({ requestId: 'r2', apiKey: PLANTED }, 'second');
+    await new Promise((resolve) => setImmediate(resolve));
     const lines = readFileSync(file, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(lines.map((line) => [line['msg'], line['requestId']])).toEqual([
       ['first', 'r1'],

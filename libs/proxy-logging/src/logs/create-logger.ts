@@ -4,6 +4,7 @@ import { pino, type DestinationStream, type Level, type Logger as PinoLogger } f
 import { SwitchyardError } from '@switchyard/proxy-core';
 import { LOG_REDACT_CENSOR } from './log-redact-paths';
 import { redactLogger } from './log-redaction';
+import { TurnBufferedDestination } from './turn-buffered-destination';
 
 /** Defaults of {@link LoggerOptions}. */
 export const LOGGER_DEFAULTS = {
@@ -39,18 +40,20 @@ function standardStream(destination: string): 1 | 2 | undefined {
 
 /**
  * The stream {@link createLogger} writes to for a destination: standard streams and files are
- * written synchronously. pino's own default (and Fastify's `logger: { file }`) is an
- * asynchronous `fs.write` per line on libuv's thread pool: a thread hand-off and an extra
- * event-loop wake-up for every line (at one request at a time, twice the system calls per
- * request of a gateway that logs), and lines still queued when the process dies are lost. Pass
- * `pino.destination({ sync: false })` as the destination to buffer instead.
+ * written synchronously, the lines of one event-loop turn together when the turn ends (see
+ * {@link TurnBufferedDestination} for what a hard kill loses). pino's own default (and
+ * Fastify's `logger: { file }`) is an asynchronous `fs.write` per line on libuv's thread pool:
+ * a thread hand-off and an extra event-loop wake-up for every line (at one request at a time,
+ * twice the system calls per request of a gateway that logs), and lines still queued when the
+ * process dies are lost. Pass `pino.destination({ sync: true })` as the destination to write
+ * each line at once, or `pino.destination({ sync: false })` to buffer on the thread pool.
  */
 export function logDestination(destination: LogDestination): DestinationStream {
   if (typeof destination !== 'string') return destination;
   const fd = standardStream(destination);
-  if (fd !== undefined) return pino.destination({ dest: fd, sync: true });
+  if (fd !== undefined) return new TurnBufferedDestination(pino.destination({ dest: fd, sync: true }));
   mkdirSync(dirname(destination), { recursive: true });
-  return pino.destination({ dest: openSync(destination, 'a'), sync: true });
+  return new TurnBufferedDestination(pino.destination({ dest: openSync(destination, 'a'), sync: true }));
 }
 
 function prettyTransport(destination: LogDestination): DestinationStream {
