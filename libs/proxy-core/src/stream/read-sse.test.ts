@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { readSse, type SseEvent } from './read-sse';
+import { readSse, SseDecoder, type SseEvent } from './read-sse';
 
 async function events(body: AsyncIterable<Uint8Array | string>): Promise<SseEvent[]> {
   const read: SseEvent[] = [];
@@ -37,6 +37,36 @@ describe('readSse', () => {
       expect(await events(reads([bytes.subarray(0, at), bytes.subarray(at)]))).toEqual(EXPECTED);
     }
     expect(await events(reads([...bytes].map((byte) => Uint8Array.of(byte))))).toEqual(EXPECTED);
+  });
+
+  it('decodes Buffer reads the way a streaming TextDecoder does: cut characters, invalid bytes and a leading byte-order mark', async () => {
+    const bytes = Buffer.from(WIRE);
+    const marked = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), bytes]);
+    for (const wire of [bytes, marked]) {
+      expect(await events(reads([wire]))).toEqual(EXPECTED);
+      for (let at = 1; at < wire.length; at++) {
+        expect(await events(reads([wire.subarray(0, at), wire.subarray(at)]))).toEqual(EXPECTED);
+      }
+      expect(await events(reads([...wire].map((byte) => Buffer.of(byte))))).toEqual(EXPECTED);
+    }
+    // invalid bytes, a cut character at the end, and a U+FEFF after the first character
+    const odd = Buffer.concat([
+      Buffer.from('data: a'),
+      Buffer.from([0xff, 0xc3, 0x28, 0xe2, 0x82]),
+      Buffer.from('\n\ndata: \ufeffb\n\ndata: c'),
+      Buffer.from([0xf0, 0x9f]),
+    ]);
+    const expected = new TextDecoder().decode(Buffer.concat([odd, Buffer.from('\n\n')]));
+    for (let at = 0; at <= odd.length; at++) {
+      const decoder = new SseDecoder();
+      const data = [
+        ...decoder.feed(odd.subarray(0, at)),
+        ...decoder.feed(odd.subarray(at)),
+        ...decoder.feed(Buffer.from('\n\n')),
+        ...decoder.end(),
+      ].map((event) => event.data);
+      expect(data.map((text) => `data: ${text}\n\n`).join('')).toBe(expected);
+    }
   });
 
   it('reads a Node stream to its end, and strings as well as bytes', async () => {

@@ -17,7 +17,13 @@ const STREAMING = { stream: true } as const;
  */
 export class SseDecoder {
   readonly #pending: SseEvent[] = [];
-  readonly #decoder = new TextDecoder();
+  // the byte-order mark is dropped by #text, not by the decoder: the decoder may first be
+  // used in the middle of the stream, where a U+FEFF is text
+  readonly #decoder = new TextDecoder('utf-8', { ignoreBOM: true });
+  /** Whether the decoder may hold the first bytes of a character the previous read cut. */
+  #partial = false;
+  /** Whether the text's first character was seen (a byte-order mark there is dropped). */
+  #started = false;
   readonly #parser = createParser({
     onEvent: (message: EventSourceMessage) => {
       this.#pending.push({ event: message.event, data: message.data, id: message.id });
@@ -28,17 +34,41 @@ export class SseDecoder {
   feed(chunk: Uint8Array | string): readonly SseEvent[] {
     // emptied here, not after reading: the caller reads the events while yielding them
     this.#pending.length = 0;
-    this.#parser.feed(typeof chunk === 'string' ? chunk : this.#decoder.decode(chunk, STREAMING));
+    this.#parser.feed(typeof chunk === 'string' ? chunk : this.#text(chunk));
     return this.#pending;
   }
 
   /** The events left when the body ends. */
   end(): readonly SseEvent[] {
     this.#pending.length = 0;
-    this.#parser.feed(this.#decoder.decode());
+    this.#parser.feed(this.#started ? this.#decoder.decode() : this.#dropMark(this.#decoder.decode()));
     // a final event without its blank line is incomplete by the SSE spec and is dropped
     this.#parser.reset({ consume: false });
     return this.#pending;
+  }
+
+  #text(bytes: Uint8Array): string {
+    const last = bytes[bytes.length - 1];
+    let text: string;
+    // A read that ends with an ASCII byte (SSE reads end with a line break) ends between
+    // characters; with nothing held from the previous read it decodes on its own, through
+    // Buffer's UTF-8 decoder: Node 20's streaming TextDecoder costs several times as much
+    // (about 6 µs against 1 for a 3.6 KB read). Invalid bytes become U+FFFD in both.
+    if (!this.#partial && last !== undefined && last < 0x80 && Buffer.isBuffer(bytes)) {
+      text = bytes.toString('utf8');
+    } else {
+      text = this.#decoder.decode(bytes, STREAMING);
+      // after a read ending with an ASCII byte the decoder holds nothing
+      if (last !== undefined) this.#partial = last >= 0x80;
+    }
+    return this.#started ? text : this.#dropMark(text);
+  }
+
+  /** Drops a byte-order mark that begins the text, as TextDecoder does by default. */
+  #dropMark(text: string): string {
+    if (text.length === 0) return text;
+    this.#started = true;
+    return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   }
 }
 
