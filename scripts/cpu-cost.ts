@@ -1,7 +1,7 @@
 // `npx tsx scripts/cpu-cost.ts`: CPU time per request of the pass-through and the gateways,
 // measured over a fixed number of requests. CPU per request barely moves with other load on
 // the machine, so this is the figure to judge a change by on a shared machine; wall-clock
-// rates need `npm run bench` on a quiet one. Needs `nx run @switchyard/proxy-api:build`.
+// rates need `npm run bench` on a quiet one. Needs `nx run @switchyard/gateway:build`.
 // Options: --requests=N (default 4000), --connections=N (default 50), --only=<scenario ids>,
 // BENCH_CONFIGS (default "defaults,production").
 import { fork, type ChildProcess } from 'node:child_process';

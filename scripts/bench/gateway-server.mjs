@@ -6,12 +6,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setFlagsFromString } from 'node:v8';
 import { createApp, releaseMemoryWhenIdle } from '@switchyard/proxy-api';
+import { tuneHeap } from '../../apps/gateway/dist/index.js';
 
-// the heap growth `switchyard start` sets (apps/gateway/src/runtime/heap-tuning.ts), unless
-// BENCH_GATEWAY_NODE_OPTIONS gives one
-if (!process.execArgv.some((arg) => /^--heap[-_]growing[-_]percent/.test(arg))) setFlagsFromString('--heap-growing-percent=50');
+// the V8 heap settings `switchyard start` applies to its serving processes
+// (apps/gateway/src/runtime/heap-tuning.ts), except those BENCH_GATEWAY_NODE_OPTIONS gives
+tuneHeap();
 
 const upstream = process.env.BENCH_UPSTREAM;
 const production = process.env.BENCH_CONFIG === 'production';
