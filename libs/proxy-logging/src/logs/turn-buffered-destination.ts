@@ -24,6 +24,11 @@ export function writeHeldLines(): void {
  * exits (also after an uncaught exception). What a hard kill (SIGKILL, a fatal V8 error, a
  * signal without a handler) loses is the lines of the turn it interrupts, where a destination
  * writing each line loses nothing.
+ *
+ * Why not sonic-boom's own buffering (`minLength`, with `periodicFlush` for quiet spells): it
+ * writes when the buffer fills or the period ends, so at low traffic a line waits for the
+ * period (and a crash loses the period's lines); here a line waits only for its turn to end,
+ * and the batching follows the load by itself.
  */
 export class TurnBufferedDestination implements DestinationStream {
   readonly #out: SonicBoom;
