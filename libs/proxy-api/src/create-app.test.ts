@@ -41,6 +41,16 @@ describe('createApp', () => {
     expect(bad.headers['x-request-id']).not.toBe('a b<script>');
   });
 
+  it('makes time-ordered request ids (UUID version 7), so the request log index appends', async () => {
+    const before = Date.now();
+    const response = await chat({ model: 'demo', messages: [{ role: 'user', content: 'hi' }] });
+    const id = String(response.headers['x-request-id']);
+    expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    const madeAt = Number.parseInt(id.slice(0, 8) + id.slice(9, 13), 16);
+    expect(madeAt).toBeGreaterThanOrEqual(before);
+    expect(madeAt).toBeLessThanOrEqual(Date.now());
+  });
+
   it('rejects a body without messages with a 400 naming the parameter', async () => {
     const response = await chat({ model: 'demo' });
     expect(response.statusCode).toBe(400);

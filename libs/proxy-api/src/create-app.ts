@@ -1,9 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { SwitchyardError } from '@switchyard/proxy-core';
 import { logDestination, redactLogger } from '@switchyard/proxy-logging';
 import Fastify, { LogController, type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { APP_DEFAULTS, type AppOptions } from './app-options';
+import { timeOrderedUuid } from './http/time-ordered-uuid';
 import { DrainController } from './ops/drain-controller';
 import { PRODUCTION_DEFAULTS, validateProductionOptions } from './production/production-options';
 import { switchyardRoutes } from './switchyard-routes';
@@ -15,10 +15,10 @@ const GATEWAY_ROUTE = /^\/(v1\/(chat\/completions|completions|messages|embedding
 /** Fastify's own per-request lines, except on the routes where the gateway writes its own. */
 const logController = new LogController({ disableRequestLogging: (request: FastifyRequest) => GATEWAY_ROUTE.test(request.url) });
 
-/** Honours a well-formed incoming `x-request-id`, else makes one. */
+/** Honours a well-formed incoming `x-request-id`, else makes one (time-ordered: it keys the request log's rows). */
 function requestId(req: IncomingMessage): string {
   const incoming = req.headers['x-request-id'];
-  return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+  return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : timeOrderedUuid();
 }
 
 /** The Fastify logger options: a given instance, or settings (`redact`: the app redacts their logger unless they set their own). */
