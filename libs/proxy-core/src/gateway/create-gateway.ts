@@ -18,6 +18,7 @@ import { DEFAULT_OUTPUT_TOKENS, estimateEmbeddingTokens, estimatePromptTokens, r
 import { TargetRouter } from '../router/target-router';
 import { TargetStats } from '../router/target-stats';
 import { forgetSourceText, isVerbatimAdapter, markEngineStream } from '../stream/chunk-source-text';
+import type { ChunkReads } from '../stream/chunk-reads';
 import { guardStream } from '../stream/guard-stream';
 import { isContentChunk, primeStream, type PrimedStream } from '../stream/prime-stream';
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from '../wire/openai-chat';
@@ -304,10 +305,13 @@ class SwitchyardGateway implements Gateway {
       }
       if (!primed.ended) {
         for (;;) {
-          const next = await primed.iterator.next();
+          const next = await primed.reads.next();
           if (next.done === true) break;
-          const chunk = emit(next.value);
-          if (chunk !== undefined) yield chunk;
+          const chunks = next.value;
+          for (let i = 0; i < chunks.length; i++) {
+            const chunk = emit(chunks[i] as ChatCompletionChunk);
+            if (chunk !== undefined) yield chunk;
+          }
         }
       }
       completed = true;
@@ -317,7 +321,7 @@ class SwitchyardGateway implements Gateway {
     } finally {
       if (!completed) {
         if (context.error === undefined) this.#fail(context, new SwitchyardError('client_closed_request', 'The stream was closed by its consumer.'), deadline);
-        await primed.iterator.return?.();
+        await primed.reads.return?.();
       }
       deadline.clear();
       this.#end(context);
@@ -483,8 +487,8 @@ class SwitchyardGateway implements Gateway {
 }
 
 function replay(answer: Extract<PrecomputedAnswer, { kind: 'stream' }>): PrimedStream {
-  const empty: AsyncIterator<ChatCompletionChunk> = { next: () => Promise.resolve({ done: true, value: undefined }) };
-  return { head: [...answer.chunks], iterator: empty, ended: true };
+  const empty: ChunkReads<ChatCompletionChunk> = { next: () => Promise.resolve({ done: true, value: undefined }) };
+  return { head: [...answer.chunks], reads: empty, ended: true };
 }
 
 /**

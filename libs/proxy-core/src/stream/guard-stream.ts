@@ -1,6 +1,7 @@
 import { toSwitchyardError } from '../errors/switchyard-error';
 import type { AttemptTimer } from '../resilience/attempt-timer';
 import type { ChatCompletionChunk } from '../wire/openai-chat';
+import type { ChunkReads } from './chunk-reads';
 import type { PrimedStream } from './prime-stream';
 
 /**
@@ -20,10 +21,10 @@ export function guardStream(primed: PrimedStream, timer: AttemptTimer, idleTimeo
   // literals of one shape, not spreads: adding a key to a spread copy is a slow path on Node 20
   if (primed.ended) {
     finish();
-    return { head: primed.head, iterator: primed.iterator, ended: true, verbatim };
+    return { head: primed.head, reads: primed.reads, ended: true, verbatim };
   }
-  const upstream = primed.iterator;
-  const iterator: AsyncIterator<ChatCompletionChunk> = {
+  const upstream = primed.reads;
+  const reads: ChunkReads<ChatCompletionChunk> = {
     async next() {
       timer.armIdle(idleTimeoutMs);
       try {
@@ -42,5 +43,5 @@ export function guardStream(primed: PrimedStream, timer: AttemptTimer, idleTimeo
       return (await upstream.return?.()) ?? { done: true, value: undefined };
     },
   };
-  return { head: primed.head, iterator, ended: false, verbatim };
+  return { head: primed.head, reads, ended: false, verbatim };
 }

@@ -2,6 +2,7 @@ import { transportError } from '../http/upstream-error';
 import type { UpstreamResponse } from '../http/upstream-request';
 import type { AbortSource } from '../resilience/linked-abort-controller';
 import type { ChatCompletionChunk } from '../wire/openai-chat';
+import { chunksOfReads } from './chunk-reads';
 import { bodyReads, readSse, SseDecoder } from './read-sse';
 import { releaseUpstreamBody } from './release-upstream-body';
 
@@ -22,41 +23,49 @@ export interface StreamMapper<TEvent, TChunk = ChatCompletionChunk> {
  * Reads an upstream body as provider events and yields OpenAI chunks incrementally:
  * transport failures become `SwitchyardError`s (the abort reason when `signal`, an
  * AbortSignal or an `AbortSource`, aborted), and the upstream request is ended when the
- * consumer stops early.
+ * consumer stops early. The engine reads the chunks a read at a time (see chunk-reads.ts).
  */
-export async function* mapUpstreamStream<TEvent, TChunk = ChatCompletionChunk>(
+export function mapUpstreamStream<TEvent, TChunk = ChatCompletionChunk>(
   response: UpstreamResponse,
   provider: string,
   signal: AbortSignal | AbortSource,
   events: (body: UpstreamResponse['body']) => AsyncIterable<TEvent>,
   mapper: StreamMapper<TEvent, TChunk>,
 ): AsyncGenerator<TChunk> {
+  return chunksOfReads(upstreamReads(response, provider, signal, events, mapper));
+}
+
+/** The chunks of each upstream read, none empty. */
+async function* upstreamReads<TEvent, TChunk>(
+  response: UpstreamResponse,
+  provider: string,
+  signal: AbortSignal | AbortSource,
+  events: (body: UpstreamResponse['body']) => AsyncIterable<TEvent>,
+  mapper: StreamMapper<TEvent, TChunk>,
+): AsyncGenerator<TChunk[], undefined> {
   try {
     if ((events as unknown) === readSse) {
       // SSE is parsed here, in this loop, rather than by `readSse`'s generator: one async
-      // generator less between each upstream event and the client
+      // generator less between each upstream read and the client
       const decoder = new SseDecoder();
-      reading: for await (const read of bodyReads(response.body)) {
-        const parsed = decoder.feed(read);
-        for (let e = 0; e < parsed.length; e++) {
-          const chunks = mapper.map(parsed[e] as TEvent);
-          for (let i = 0; i < chunks.length; i++) yield chunks[i] as TChunk;
-          if (mapper.done) break reading;
-        }
+      for await (const read of bodyReads(response.body)) {
+        const chunks: TChunk[] = [];
+        const failure = mapEvents(mapper, decoder.feed(read) as readonly TEvent[], chunks);
+        // the chunks of the events before a failing one still go first
+        if (chunks.length > 0) yield chunks;
+        if (failure !== undefined) throw failure.error;
+        if (mapper.done) break;
       }
       if (!mapper.done) {
-        const parsed = decoder.end();
-        for (let e = 0; e < parsed.length && !mapper.done; e++) {
-          const chunks = mapper.map(parsed[e] as TEvent);
-          for (let i = 0; i < chunks.length; i++) yield chunks[i] as TChunk;
-        }
+        const chunks: TChunk[] = [];
+        const failure = mapEvents(mapper, decoder.end() as readonly TEvent[], chunks);
+        if (chunks.length > 0) yield chunks;
+        if (failure !== undefined) throw failure.error;
       }
     } else {
       for await (const event of events(response.body)) {
-        // a loop, not `yield*`: delegating to an array from an async generator wraps it in an
-        // async-from-sync iterator, one more promise per chunk
         const chunks = mapper.map(event);
-        for (let i = 0; i < chunks.length; i++) yield chunks[i] as TChunk;
+        if (chunks.length > 0) yield chunks;
         if (mapper.done) break;
       }
     }
@@ -67,5 +76,28 @@ export async function* mapUpstreamStream<TEvent, TChunk = ChatCompletionChunk>(
     releaseUpstreamBody(response.body);
   }
   const rest = mapper.end();
-  for (let i = 0; i < rest.length; i++) yield rest[i] as TChunk;
+  if (rest.length > 0) yield rest;
+  return undefined;
+}
+
+/**
+ * Maps the events of one read into `chunks`, up to the provider's terminal event or the first
+ * event that fails to map, whose error it returns.
+ */
+function mapEvents<TEvent, TChunk>(
+  mapper: StreamMapper<TEvent, TChunk>,
+  events: readonly TEvent[],
+  chunks: TChunk[],
+): { error: unknown } | undefined {
+  for (let e = 0; e < events.length; e++) {
+    let mapped: TChunk[];
+    try {
+      mapped = mapper.map(events[e] as TEvent);
+    } catch (error) {
+      return { error };
+    }
+    for (let i = 0; i < mapped.length; i++) chunks.push(mapped[i] as TChunk);
+    if (mapper.done) break;
+  }
+  return undefined;
 }

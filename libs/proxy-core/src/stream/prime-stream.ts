@@ -1,12 +1,13 @@
 import { SwitchyardError } from '../errors/switchyard-error';
 import type { ChatCompletionChunk } from '../wire/openai-chat';
+import { claimChunkReads, readsOfOne, type ChunkReads } from './chunk-reads';
 
 /** A stream whose opening chunks were read up to the first real content. */
 export interface PrimedStream {
-  /** Chunks read while priming, to be delivered first. */
+  /** Chunks read while priming (to the end of the read with the first real content), to be delivered first. */
   readonly head: ChatCompletionChunk[];
-  /** The rest of the upstream stream. */
-  readonly iterator: AsyncIterator<ChatCompletionChunk>;
+  /** The rest of the upstream stream, a read at a time. */
+  readonly reads: ChunkReads<ChatCompletionChunk>;
   /** True when the upstream ended during priming. */
   readonly ended: boolean;
   /** True when the chunks came from a verbatim adapter, so their source text may be written (see chunk-source-text.ts). */
@@ -29,23 +30,27 @@ function hasSubstance(chunk: ChatCompletionChunk): boolean {
  * provider that answers 200 and then fails before any content counts as a failed attempt
  * (and can be retried or fall back) rather than a broken response.
  */
-export async function primeStream(iterable: AsyncIterable<ChatCompletionChunk>, provider: string): Promise<PrimedStream> {
-  const iterator = iterable[Symbol.asyncIterator]();
+export async function primeStream(stream: AsyncIterable<ChatCompletionChunk>, provider: string): Promise<PrimedStream> {
+  const reads = claimChunkReads(stream) ?? readsOfOne(stream);
   const head: ChatCompletionChunk[] = [];
   try {
     for (;;) {
-      const next = await iterator.next();
+      const next = await reads.next();
       if (next.done === true) {
         if (head.length === 0) {
           throw new SwitchyardError('upstream_stream_error', `Provider "${provider}" sent an empty stream.`, { provider });
         }
-        return { head, iterator, ended: true };
+        return { head, reads, ended: true };
       }
-      head.push(next.value);
-      if (hasSubstance(next.value)) return { head, iterator, ended: false };
+      let substance = false;
+      for (const chunk of next.value) {
+        head.push(chunk);
+        substance ||= hasSubstance(chunk);
+      }
+      if (substance) return { head, reads, ended: false };
     }
   } catch (error) {
-    await iterator.return?.();
+    await reads.return?.();
     throw error;
   }
 }

@@ -1,0 +1,136 @@
+import { Readable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { SwitchyardError } from '../errors/switchyard-error';
+import type { UpstreamResponse } from '../http/upstream-request';
+import { claimChunkReads, readsOfOne } from './chunk-reads';
+import { mapUpstreamStream, type StreamMapper } from './map-upstream-stream';
+import { readSse, type SseEvent } from './read-sse';
+
+/** Maps `data: <n>` to the chunk `n`, `data: bad` to an error and `data: end` to the end. */
+class NumberMapper implements StreamMapper<SseEvent, number> {
+  done = false;
+
+  map(event: SseEvent): number[] {
+    if (event.data === 'end') {
+      this.done = true;
+      return [];
+    }
+    if (event.data === 'bad') throw new SwitchyardError('upstream_stream_error', 'An unreadable event.');
+    return [Number(event.data)];
+  }
+
+  end(): number[] {
+    if (!this.done) throw new Error('cut');
+    return [];
+  }
+}
+
+function response(...reads: string[]): UpstreamResponse {
+  const body = new Readable({ read() {} });
+  for (const read of reads) body.push(Buffer.from(read));
+  body.push(null);
+  return { status: 200, headers: {}, body: body as UpstreamResponse['body'] };
+}
+
+const signal = new AbortController().signal;
+
+async function drain<T>(reads: AsyncIterator<readonly T[]>): Promise<Array<readonly T[]>> {
+  const all: Array<readonly T[]> = [];
+  for (let next = await reads.next(); next.done !== true; next = await reads.next()) all.push(next.value);
+  return all;
+}
+
+describe('mapUpstreamStream', () => {
+  it('gives the engine the chunks of each upstream read in one step, and the same chunks one by one to anyone else', async () => {
+    const wire = ['data: 1\n\ndata: 2\n\n', 'data: 3\n\ndata: end\n\ndata: 4\n\n'];
+    const stream = mapUpstreamStream(response(...wire), 'p', signal, readSse, new NumberMapper());
+    const reads = claimChunkReads(stream);
+    expect(reads).toBeDefined();
+    // Node joins what is buffered into one read: each read's chunks come together, none after the end event
+    expect((await drain(reads!)).flat()).toEqual([1, 2, 3]);
+    expect(claimChunkReads(stream)).toBeUndefined();
+
+    const oneByOne: number[] = [];
+    for await (const chunk of mapUpstreamStream(response(...wire), 'p', signal, readSse, new NumberMapper()))
+      oneByOne.push(chunk);
+    expect(oneByOne).toEqual([1, 2, 3]);
+  });
+
+  it('delivers the chunks of the events before an unreadable one in the same read, then fails', async () => {
+    const reads = claimChunkReads(
+      mapUpstreamStream(
+        response('data: 1\n\ndata: 2\n\ndata: bad\n\ndata: 3\n\n'),
+        'p',
+        signal,
+        readSse,
+        new NumberMapper(),
+      ),
+    )!;
+    expect(await reads.next()).toEqual({ done: false, value: [1, 2] });
+    await expect(reads.next()).rejects.toMatchObject({ code: 'upstream_stream_error' });
+
+    const chunks: number[] = [];
+    const oneByOne = async (): Promise<void> => {
+      for await (const chunk of mapUpstreamStream(
+        response('data: 1\n\ndata: bad\n\n'),
+        'p',
+        signal,
+        readSse,
+        new NumberMapper(),
+      ))
+        chunks.push(chunk);
+    };
+    await expect(oneByOne()).rejects.toMatchObject({ code: 'upstream_stream_error' });
+    expect(chunks).toEqual([1]);
+  });
+
+  it('leaves its reads to the chunk stream once that began being read', async () => {
+    const stream = mapUpstreamStream(
+      response('data: 1\n\n', 'data: 2\n\ndata: end\n\n'),
+      'p',
+      signal,
+      readSse,
+      new NumberMapper(),
+    );
+    expect(await stream.next()).toEqual({ done: false, value: 1 });
+    expect(claimChunkReads(stream)).toBeUndefined();
+    await stream.return(undefined);
+  });
+
+  it('ends the upstream body when the reads are returned before its end arrived', async () => {
+    const body = new Readable({ read() {} });
+    body.push(Buffer.from('data: 1\n\n'));
+    const reads = claimChunkReads(
+      mapUpstreamStream(
+        { status: 200, headers: {}, body: body as UpstreamResponse['body'] },
+        'p',
+        signal,
+        readSse,
+        new NumberMapper(),
+      ),
+    )!;
+    expect(await reads.next()).toEqual({ done: false, value: [1] });
+    await reads.return?.();
+    expect(body.destroyed).toBe(true);
+  });
+});
+
+describe('readsOfOne', () => {
+  it('reads any chunk stream as reads of one chunk, and returns it', async () => {
+    let returned = false;
+    async function* chunks(): AsyncGenerator<number> {
+      try {
+        yield 1;
+        yield 2;
+        yield 3;
+      } finally {
+        returned = true;
+      }
+    }
+    expect(await drain(readsOfOne(chunks()))).toEqual([[1], [2], [3]]);
+    const reads = readsOfOne(chunks());
+    await reads.next();
+    await reads.return?.();
+    expect(returned).toBe(true);
+  });
+});
