@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -113,5 +113,32 @@ describe('SqliteWriteThread', () => {
     expect(statSync(`${path}-wal`).size).toBeLessThan(1500 * (pageSize + 24));
     expect(await db.query('SELECT count(*) AS n FROM switchyard_requests')).toEqual([{ n: 4000 }]);
     await store.close();
+  });
+
+  // Linux: each thread's nice value is field 19 of /proc/self/task/<tid>/stat (after the name in parentheses)
+  const threadNices = (): number[] =>
+    readdirSync('/proc/self/task').map((tid) => {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+    });
+
+  const onLinux = it.runIf(process.platform === 'linux');
+
+  onLinux('runs at a lower priority than the event loop (nice 10 by default; 0 leaves it)', async () => {
+    const own = Number(threadNices()[0]);
+    const lowered = new SqliteWriteThread({ path });
+    try {
+      await lowered.transaction([{ sql: 'INSERT INTO items (id, n) VALUES (?, ?)', params: ['a', 1] }]);
+      expect(threadNices()).toContain(Math.min(19, own + 10));
+    } finally {
+      await lowered.close();
+    }
+    const kept = new SqliteWriteThread({ path, nice: 0 });
+    try {
+      await kept.transaction([{ sql: 'INSERT INTO items (id, n) VALUES (?, ?)', params: ['b', 2] }]);
+      expect(threadNices().every((nice) => nice === own)).toBe(true);
+    } finally {
+      await kept.close();
+    }
   });
 });
