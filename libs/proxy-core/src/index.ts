@@ -138,7 +138,7 @@ export type { GuardedAgentOptions, ResolveAll } from './http/guarded-agent';
 export { readNdjson, readSse } from './stream/read-sse';
 export type { SseEvent } from './stream/read-sse';
 export { mapUpstreamStream } from './stream/map-upstream-stream';
-export { isEngineStream, sourceTextOf } from './stream/chunk-source-text';
+export { isEngineGateway, isEngineStream, sourceTextOf } from './stream/chunk-source-text';
 export type { StreamMapper } from './stream/map-upstream-stream';
 export { contentText, imageMediaTypeFromUrl, invalidRequest, parseDataUrl, parseToolArguments, toolNamesById } from './wire/chat-message-parts';
 export type { InlineImage } from './wire/chat-message-parts';

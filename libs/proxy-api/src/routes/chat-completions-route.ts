@@ -1,5 +1,7 @@
 import {
   ChatCompletionRequestSchema,
+  isEngineGateway,
+  sourceTextOf,
   type ChatCompletionRequest,
   type Gateway,
 } from '@switchyard/proxy-core';
@@ -13,6 +15,9 @@ import { writeChatSseStream } from '../http/write-sse';
  * @see https://platform.openai.com/docs/api-reference/chat/create
  */
 export function chatCompletionsRoute(app: FastifyInstance, gateway: Gateway, bodyLimit: number): void {
+  // a createGateway engine's response may carry the upstream's own text (see sourceTextOf);
+  // another Gateway may have changed the response since, so its responses are serialised
+  const sendsSourceText = isEngineGateway(gateway);
   app.post<{ Body: ChatCompletionRequest }>(
     '/v1/chat/completions',
     { bodyLimit, schema: { body: ChatCompletionRequestSchema } },
@@ -26,7 +31,11 @@ export function chatCompletionsRoute(app: FastifyInstance, gateway: Gateway, bod
       }
       const response = await gateway.chat(request.body, { context });
       void reply.headers(contextResponseHeaders(context));
-      return response;
+      const text = sendsSourceText ? sourceTextOf(response) : undefined;
+      if (text === undefined) return response;
+      // the type Fastify gives a serialised object; a string with it is sent as it is
+      void reply.type('application/json; charset=utf-8');
+      return text;
     },
   );
 }

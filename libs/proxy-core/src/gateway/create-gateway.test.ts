@@ -8,6 +8,7 @@ import type { ChatCompletionChunk, ChatCompletionRequest } from '../wire/openai-
 import { createGateway, type Gateway } from './create-gateway';
 import type { GatewayOptions } from './gateway-options';
 import { createRequestContext, type RequestContext } from './request-context';
+import { isEngineGateway, sourceTextOf } from '../stream/chunk-source-text';
 
 let upstream: MockUpstream;
 const gateways: Gateway[] = [];
@@ -140,6 +141,27 @@ describe('createGateway', () => {
     await expect(gateway.chat(hello)).rejects.toMatchObject({ code: 'upstream_timeout', status: 504 });
     const slow = make({ requestTimeoutMs: 50, models: [{ name: 'gpt', targets: [{ provider: 'primary', model: 'm' }] }] });
     await expect(slow.chat(hello)).rejects.toMatchObject({ code: 'request_timeout', status: 504 });
+  });
+
+  it('keeps the upstream text of a response nothing changed, and forgets it when an afterResponse tap may change it', async () => {
+    const gateway = make();
+    expect(isEngineGateway(gateway)).toBe(true);
+    expect(isEngineGateway({ ...gateway })).toBe(false);
+    const plain = await gateway.chat(hello);
+    expect(JSON.parse(sourceTextOf(plain) ?? 'null')).toEqual(plain);
+
+    const delivered: unknown[] = [];
+    const observed = make({ plugins: [{ name: 'watch', apply: (hooks) => hooks.onResponseDelivered.tap('watch', (response) => delivered.push(response)) }] });
+    const watched = await observed.chat(hello);
+    expect(delivered).toEqual([watched]);
+    expect(sourceTextOf(watched)).toBeDefined();
+
+    const tapped = make();
+    tapped.hooks.afterResponse.tap('look', (response) => response);
+    tapped.hooks.onResponseDelivered.tap('watch', (response) => delivered.push(response));
+    const looked = await tapped.chat(hello);
+    expect(sourceTextOf(looked)).toBeUndefined();
+    expect(delivered.at(-1)).toBe(looked);
   });
 
   it('calls every hook in order and onRequestEnd exactly once', async () => {

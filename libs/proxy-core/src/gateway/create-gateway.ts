@@ -17,7 +17,7 @@ import type { ResilienceStats } from '../resilience/resilience-events';
 import { DEFAULT_OUTPUT_TOKENS, estimateEmbeddingTokens, estimatePromptTokens, requestedOutputTokens } from '../router/estimate-tokens';
 import { TargetRouter } from '../router/target-router';
 import { TargetStats } from '../router/target-stats';
-import { forgetSourceText, isVerbatimAdapter, markEngineStream } from '../stream/chunk-source-text';
+import { forgetSourceText, isVerbatimAdapter, markEngineGateway, markEngineStream } from '../stream/chunk-source-text';
 import type { ChunkReads } from '../stream/chunk-reads';
 import { guardStream } from '../stream/guard-stream';
 import { isContentChunk, primeStream, type PrimedStream } from '../stream/prime-stream';
@@ -165,7 +165,11 @@ class SwitchyardGateway implements Gateway {
 
   chat(request: ChatCompletionRequest, options: CallOptions = {}): Promise<ChatCompletion> {
     const context = this.#begin('chat', options, false);
-    return this.#whole(request, context, (prepared, { adapter, target, timer }) => adapter.chat(prepared, this.#callContext(context, target.model, timer)));
+    return this.#whole(request, context, (prepared, { adapter, target, timer }) => {
+      const answer = adapter.chat(prepared, this.#callContext(context, target.model, timer));
+      // another adapter (a subclass, a wrapper) may have changed the response after it was parsed
+      return isVerbatimAdapter(adapter) ? answer : answer.then(withoutSourceText);
+    });
   }
 
   async complete(request: CompletionRequest, options: CallOptions = {}): Promise<TextCompletion> {
@@ -207,15 +211,18 @@ class SwitchyardGateway implements Gateway {
       let response: ChatCompletion;
       if (answer?.kind === 'response') {
         context.cacheHit = true;
-        response = answer.response;
+        response = withoutSourceText(answer.response);
       } else {
         const route = await this.#resolve(prepared.model, context);
         const started = performance.now();
         response = await runAttempts(this.#env, context, route, deadline, this.#chatRequest(prepared), (input) => attempt(prepared, input));
         context.upstreamMs = performance.now() - started;
       }
+      // a tap may change the response in place, which its upstream text would not show
+      if (this.hooks.afterResponse.isUsed()) forgetSourceText(response);
       const after = runWaterfall(this.hooks.afterResponse, response, context);
       response = after instanceof Promise ? await after : after;
+      if (this.hooks.onResponseDelivered.isUsed()) observe(this.hooks.onResponseDelivered, this.#logger, response, context);
       context.usage = response.usage;
       this.#reportUsage(context);
       return response;
@@ -486,6 +493,11 @@ class SwitchyardGateway implements Gateway {
   }
 }
 
+function withoutSourceText<T extends object>(response: T): T {
+  forgetSourceText(response);
+  return response;
+}
+
 function replay(answer: Extract<PrecomputedAnswer, { kind: 'stream' }>): PrimedStream {
   const empty: ChunkReads<ChatCompletionChunk> = { next: () => Promise.resolve({ done: true, value: undefined }) };
   return { head: [...answer.chunks], reads: empty, ended: true };
@@ -502,5 +514,7 @@ function replay(answer: Extract<PrecomputedAnswer, { kind: 'stream' }>): PrimedS
  * const reply = await gateway.chat({ model: 'demo', messages: [{ role: 'user', content: 'hi' }] });
  */
 export function createGateway(options: GatewayOptions): Gateway {
-  return new SwitchyardGateway(options);
+  const gateway = new SwitchyardGateway(options);
+  markEngineGateway(gateway);
+  return gateway;
 }

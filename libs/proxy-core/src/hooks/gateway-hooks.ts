@@ -46,8 +46,17 @@ export interface GatewayHooks {
   readonly resolveRoute: AsyncSeriesBailHook<[RouteQuery, RequestContext], ResolvedRoute | undefined>;
   /** Before each upstream attempt (may throw a `SwitchyardError` to refuse the attempt). */
   readonly beforeAttempt: AsyncSeriesHook<[AttemptPlan, RequestContext]>;
-  /** Transform a whole response before it leaves. */
+  /**
+   * Transform a whole response before it leaves. A tap may return a new response or change
+   * it in place. A tap that only looks belongs on `onResponseDelivered`: while this hook has
+   * taps, every response is serialised again instead of sent as the upstream wrote it.
+   */
   readonly afterResponse: AsyncSeriesWaterfallHook<[ChatCompletion, RequestContext]>;
+  /**
+   * Observe a whole response as the caller receives it (after `afterResponse`); synchronous,
+   * no I/O, and the response must not be changed.
+   */
+  readonly onResponseDelivered: SyncHook<[ChatCompletion, RequestContext]>;
   /**
    * Transform each stream chunk; synchronous, no I/O. A tap may return a new chunk or change
    * the chunk in place. A tap that only looks belongs on `onStreamChunkDelivered`: while this
@@ -80,6 +89,7 @@ export function createGatewayHooks(): GatewayHooks {
     resolveRoute: new AsyncSeriesBailHook<[RouteQuery, RequestContext], ResolvedRoute | undefined>(['query', 'context'], 'resolveRoute'),
     beforeAttempt: new AsyncSeriesHook<[AttemptPlan, RequestContext]>(['attempt', 'context'], 'beforeAttempt'),
     afterResponse: new AsyncSeriesWaterfallHook<[ChatCompletion, RequestContext]>(['response', 'context'], 'afterResponse'),
+    onResponseDelivered: new SyncHook<[ChatCompletion, RequestContext]>(['response', 'context'], 'onResponseDelivered'),
     onStreamChunk: new SyncWaterfallHook<[ChatCompletionChunk, RequestContext]>(['chunk', 'context'], 'onStreamChunk'),
     onStreamChunkDelivered: new SyncHook<[ChatCompletionChunk, RequestContext]>(['chunk', 'context'], 'onStreamChunkDelivered'),
     onAttempt: new SyncHook<[AttemptRecord, RequestContext]>(['attempt', 'context'], 'onAttempt'),

@@ -134,3 +134,17 @@ export async function readJsonBody<T>(response: UpstreamResponse, provider: stri
     throw upstreamError({ provider, status: 502, headers: {}, message: 'The provider sent an unreadable JSON body.' });
   }
 }
+
+/**
+ * Reads a successful JSON body as {@link readJsonBody} does, and gives its text too, for a
+ * response that may be sent on as the upstream wrote it (see `rememberResponseText`).
+ */
+export async function readJsonBodyWithText<T>(response: UpstreamResponse, provider: string, signal: AbortSignal | AbortSource): Promise<{ body: T; text: string }> {
+  try {
+    const text = await response.body.text();
+    return { body: JSON.parse(text) as T, text };
+  } catch (cause) {
+    if (signal.aborted) throw transportError(provider, cause, signal);
+    throw upstreamError({ provider, status: 502, headers: {}, message: 'The provider sent an unreadable JSON body.' });
+  }
+}

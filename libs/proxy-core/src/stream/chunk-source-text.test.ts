@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { forgetSourceText, rememberSourceText, sourceTextOf } from './chunk-source-text';
+import {
+  forgetSourceText,
+  rememberResponseText,
+  rememberSourceText,
+  sourceTextOf,
+} from './chunk-source-text';
 
 const TEXT = '{"id":"c1","choices":[]}';
 
@@ -40,5 +45,14 @@ describe('chunk source text', () => {
       rememberSourceText(chunk, text);
       expect(sourceTextOf(chunk)).toBeUndefined();
     }
+  });
+
+  it("keeps a whole response's text with its line breaks (an HTTP body, not an SSE field)", () => {
+    const text = '{\n  "id": "c1",\r\n  "choices": []\n}\n';
+    const response = JSON.parse(text) as object;
+    rememberResponseText(response, text);
+    expect(sourceTextOf(response)).toBe(text);
+    forgetSourceText(response);
+    expect(sourceTextOf(response)).toBeUndefined();
   });
 });

@@ -36,18 +36,46 @@ export function rememberSourceText(chunk: object, text: string): void {
   SourceText.set(chunk, text);
 }
 
-/** Forgets a chunk's source text: called before anything may change the chunk in place. */
+/**
+ * Remembers the JSON text a whole (non-streamed) response was parsed from, for a response the
+ * adapter returns as it was parsed, so the HTTP edge can send that text instead of
+ * serialising the response again. A whole body may span lines, unlike an SSE data field.
+ */
+export function rememberResponseText(response: object, text: string): void {
+  SourceText.set(response, text);
+}
+
+/** Forgets a chunk's or response's source text: called before anything may change it in place. */
 export function forgetSourceText(chunk: object): void {
   SourceText.set(chunk, undefined);
 }
 
 /**
- * The upstream's own JSON text of a chunk nothing has changed since it was parsed, or
- * undefined. Valid only while the chunk is unchanged: the engine forgets it before
- * `onStreamChunk` transforms run, and a copy never has one.
+ * The upstream's own JSON text of a chunk or whole response nothing has changed since it was
+ * parsed, or undefined. Valid only while the object is unchanged: the engine forgets it before
+ * `onStreamChunk` and `afterResponse` transforms run, and a copy never has one.
  */
 export function sourceTextOf(chunk: object): string | undefined {
   return SourceText.get(chunk);
+}
+
+// the engines createGateway made: between their adapters and the caller nothing changes a
+// response in place (transform taps aside, which forget the text first); an object standing
+// in for one (a wrapper, a Proxy) may, so its responses' text is not to be trusted
+const engines = new WeakSet<object>();
+
+/** Marks a gateway as one `createGateway` made. */
+export function markEngineGateway(gateway: object): void {
+  engines.add(gateway);
+}
+
+/**
+ * Whether a gateway is one `createGateway` made, so that `sourceTextOf` holds for the
+ * responses its `chat()` resolves with. Anything else, even one that delegates to such an
+ * engine, may have changed a response in place.
+ */
+export function isEngineGateway(gateway: object): boolean {
+  return engines.has(gateway);
 }
 
 // the streams the engine's own delivery made: nothing between it and the upstream's parser
@@ -81,12 +109,15 @@ export function isEngineStream(stream: object): boolean {
 // would not show)
 const verbatimAdapters = new WeakSet<object>();
 
-/** Marks an adapter whose streams' chunks are never changed in place after they are parsed or made. */
+/**
+ * Marks an adapter whose streams' chunks, and whole responses, are never changed in place
+ * after they are parsed or made.
+ */
 export function markVerbatimAdapter(adapter: object): void {
   verbatimAdapters.add(adapter);
 }
 
-/** Whether an adapter's streamed chunks may be written as their source text (see {@link markVerbatimAdapter}). */
+/** Whether an adapter's streamed chunks and responses may be written as their source text (see {@link markVerbatimAdapter}). */
 export function isVerbatimAdapter(adapter: object): boolean {
   return verbatimAdapters.has(adapter);
 }

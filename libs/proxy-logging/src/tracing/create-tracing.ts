@@ -299,12 +299,11 @@ export function createTracing(options: TracingOptions = {}): SwitchyardTracing {
       hooks.onAttempt.tap(PLUGIN_NAME, (record, context) => {
         guard('onAttempt', () => onAttempt(record, context));
       });
-      hooks.afterResponse.tap(PLUGIN_NAME, (response, context) => {
-        guard('afterResponse', () => onResponse(response, context));
-        return response;
+      // observers, not `afterResponse` or `onStreamChunk` transforms: a transform tap makes the
+      // engine give up forwarding the upstream's own text of unchanged responses and chunks
+      hooks.onResponseDelivered.tap(PLUGIN_NAME, (response, context) => {
+        guard('onResponseDelivered', () => onResponse(response, context));
       });
-      // an observer, not an `onStreamChunk` transform: a transform tap makes the engine give up
-      // forwarding the upstream's own text of unchanged chunks
       hooks.onStreamChunkDelivered.tap(PLUGIN_NAME, (chunk, context) => {
         // the hot path: one map lookup when the request is not traced
         const state = live(context);

@@ -2,15 +2,21 @@ import type { ChatCompletion } from '../../wire/openai-chat';
 import type { TextCompletion } from '../../wire/openai-completions';
 import type { EmbeddingResponse } from '../../wire/openai-embeddings';
 import { SwitchyardError } from '../../errors/switchyard-error';
+import { rememberResponseText } from '../../stream/chunk-source-text';
 import { isChatCompletionBody } from './openai-wire';
 
 /**
  * Normalises an OpenAI-compatible response: checks its shape and fills the fields some
- * compatible hosts omit (`object`, `created`, the requested model).
+ * compatible hosts omit (`object`, `created`, the requested model). A body with nothing to
+ * fill is the response itself, and keeps `text` (what it was parsed from) as its source text.
  */
-export function fromOpenAIResponse(body: unknown, provider: string, model: string): ChatCompletion {
+export function fromOpenAIResponse(body: unknown, provider: string, model: string, text?: string): ChatCompletion {
   if (!isChatCompletionBody(body)) {
     throw new SwitchyardError('upstream_error', `Provider "${provider}" sent a body that is not a chat completion.`, { provider });
+  }
+  if (body.object === 'chat.completion' && typeof body.created === 'number' && typeof body.model === 'string' && body.model.length > 0) {
+    if (text !== undefined) rememberResponseText(body, text);
+    return body;
   }
   return {
     ...body,

@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from '../../wire/openai-chat';
 import type { EmbeddingRequest, EmbeddingResponse } from '../../wire/openai-embeddings';
-import { readJsonBody, upstreamRequest, type UpstreamResponse } from '../../http/upstream-request';
+import { readJsonBody, readJsonBodyWithText, upstreamRequest, type UpstreamResponse } from '../../http/upstream-request';
 import { upstreamServerOf, type UpstreamServer } from '../../http/upstream-server';
 import { mapUpstreamStream } from '../../stream/map-upstream-stream';
 import { readSse } from '../../stream/read-sse';
@@ -99,7 +99,8 @@ export class OpenAIAdapter implements ProviderAdapter {
 
   async chat(request: ChatCompletionRequest, context: ProviderCallContext): Promise<ChatCompletion> {
     const response = await this.#post('/chat/completions', toOpenAIRequest(request, context.model, false, this.#unsupported, this.#renames), context);
-    return fromOpenAIResponse(await readJsonBody(response, this.name, callCancellation(context)), this.name, context.model);
+    const { body, text } = await readJsonBodyWithText(response, this.name, callCancellation(context));
+    return fromOpenAIResponse(body, this.name, context.model, text);
   }
 
   async stream(request: ChatCompletionRequest, context: ProviderCallContext): Promise<AsyncIterable<ChatCompletionChunk>> {
