@@ -123,6 +123,8 @@ export { callCancellation } from './providers/provider-call-cancellation';
 export { ProviderRegistry } from './providers/provider-registry';
 export { readJsonBody, readOpenAIStyleError, upstreamRequest } from './http/upstream-request';
 export type { UpstreamRequestOptions, UpstreamResponse } from './http/upstream-request';
+export { upstreamJsonRequest } from './http/upstream-json-request';
+export type { UpstreamJsonResponse } from './http/upstream-json-request';
 export { upstreamServerOf } from './http/upstream-server';
 export type { UpstreamServer } from './http/upstream-server';
 export { transportError, upstreamError } from './http/upstream-error';

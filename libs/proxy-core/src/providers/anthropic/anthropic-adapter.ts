@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from '../../wire/openai-chat';
-import { readJsonBody, upstreamRequest, type UpstreamResponse } from '../../http/upstream-request';
+import { upstreamJsonRequest } from '../../http/upstream-json-request';
+import { upstreamRequest, type UpstreamRequestOptions, type UpstreamResponse } from '../../http/upstream-request';
 import { upstreamServerOf, type UpstreamServer } from '../../http/upstream-server';
 import { markVerbatimAdapter } from '../../stream/chunk-source-text';
 import { readSse } from '../../stream/read-sse';
@@ -83,8 +84,8 @@ export class AnthropicAdapter implements ProviderAdapter {
 
   async chat(request: ChatCompletionRequest, context: ProviderCallContext): Promise<ChatCompletion> {
     const body = toAnthropicRequest(request, { model: context.model, stream: false, defaultMaxTokens: this.#defaultMaxTokens });
-    const response = await this.#post(body, context, 'application/json');
-    return fromAnthropicResponse(await readJsonBody(response, this.name, callCancellation(context)), this.name, context.model);
+    const answer = await upstreamJsonRequest(this.#call(body, context, 'application/json'));
+    return fromAnthropicResponse(answer.body, this.name, context.model);
   }
 
   async stream(request: ChatCompletionRequest, context: ProviderCallContext): Promise<AsyncIterable<ChatCompletionChunk>> {
@@ -94,7 +95,11 @@ export class AnthropicAdapter implements ProviderAdapter {
   }
 
   #post(json: unknown, context: ProviderCallContext, accept: string): Promise<UpstreamResponse> {
-    return upstreamRequest({
+    return upstreamRequest(this.#call(json, context, accept));
+  }
+
+  #call(json: unknown, context: ProviderCallContext, accept: string): UpstreamRequestOptions {
+    return {
       provider: this.name,
       url: this.#url,
       headers: Object.assign({}, this.#headers, context.headers, { accept, 'x-request-id': context.requestId }),
@@ -102,7 +107,7 @@ export class AnthropicAdapter implements ProviderAdapter {
       signal: callCancellation(context),
       dispatcher: this.#kit.dispatcher,
       readError: readAnthropicError,
-    });
+    };
   }
 }
 

@@ -1,7 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from '../../wire/openai-chat';
 import type { EmbeddingRequest, EmbeddingResponse } from '../../wire/openai-embeddings';
-import { readJsonBody, readJsonBodyWithText, upstreamRequest, type UpstreamResponse } from '../../http/upstream-request';
+import { readJsonBody, upstreamRequest, type UpstreamRequestOptions, type UpstreamResponse } from '../../http/upstream-request';
+import { upstreamJsonRequest } from '../../http/upstream-json-request';
 import { upstreamServerOf, type UpstreamServer } from '../../http/upstream-server';
 import { mapUpstreamStream } from '../../stream/map-upstream-stream';
 import { readSse } from '../../stream/read-sse';
@@ -98,8 +99,7 @@ export class OpenAIAdapter implements ProviderAdapter {
   }
 
   async chat(request: ChatCompletionRequest, context: ProviderCallContext): Promise<ChatCompletion> {
-    const response = await this.#post('/chat/completions', toOpenAIRequest(request, context.model, false, this.#unsupported, this.#renames), context);
-    const { body, text } = await readJsonBodyWithText(response, this.name, callCancellation(context));
+    const { body, text } = await upstreamJsonRequest(this.#call('/chat/completions', toOpenAIRequest(request, context.model, false, this.#unsupported, this.#renames), context));
     return fromOpenAIResponse(body, this.name, context.model, text);
   }
 
@@ -130,7 +130,11 @@ export class OpenAIAdapter implements ProviderAdapter {
   }
 
   #post(path: string, json: unknown, context: ProviderCallContext, accept = 'application/json'): Promise<UpstreamResponse> {
-    return upstreamRequest({
+    return upstreamRequest(this.#call(path, json, context, accept));
+  }
+
+  #call(path: string, json: unknown, context: ProviderCallContext, accept = 'application/json'): UpstreamRequestOptions {
+    return {
       provider: this.name,
       url: `${this.#baseUrl}${path}`,
       headers: Object.assign({}, this.#headers, context.headers, { accept, 'x-request-id': context.requestId }),
@@ -138,7 +142,7 @@ export class OpenAIAdapter implements ProviderAdapter {
       signal: callCancellation(context),
       dispatcher: this.#kit.dispatcher,
       readError: readOpenAIError,
-    });
+    };
   }
 }
 

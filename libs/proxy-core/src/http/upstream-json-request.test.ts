@@ -1,0 +1,187 @@
+import { once } from 'node:events';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Agent, MockAgent, type Dispatcher } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SwitchyardError } from '../errors/switchyard-error';
+import { AbortSourceController } from '../resilience/linked-abort-controller';
+import { upstreamJsonRequest } from './upstream-json-request';
+import type { UpstreamRequestOptions } from './upstream-request';
+
+let server: Server;
+let url: string;
+let handle: (req: IncomingMessage, res: ServerResponse) => void = () => undefined;
+const closed: string[] = [];
+const dispatcher = new Agent();
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    res.on('close', () => closed.push(req.url ?? ''));
+    handle(req, res);
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  await dispatcher.close();
+  server.close();
+});
+
+function options(
+  path: string,
+  signal: UpstreamRequestOptions['signal'] = new AbortController().signal,
+): UpstreamRequestOptions {
+  return {
+    provider: 'test',
+    url: `${url}${path}`,
+    headers: { accept: 'application/json' },
+    json: { hello: 'world' },
+    signal,
+    dispatcher,
+  };
+}
+
+async function rejection(promise: Promise<unknown>): Promise<SwitchyardError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof SwitchyardError) return error;
+    throw error;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('upstreamJsonRequest', () => {
+  it('sends the JSON body and gives the parsed body with its exact text, across split chunks and multi-byte characters', async () => {
+    const text = '{ "id": "c1",\n  "content": "caf\u00e9 \ud83d\ude42" }\n';
+    const bytes = Buffer.from(text);
+    let sent = '';
+    handle = (req, res) => {
+      req.setEncoding('utf8');
+      req.on('data', (piece: string) => (sent += piece));
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'application/json', 'x-extra': 'yes' });
+        // split inside the multi-byte characters
+        res.write(bytes.subarray(0, bytes.indexOf(0xc3) + 1));
+        res.write(bytes.subarray(bytes.indexOf(0xc3) + 1, bytes.indexOf(0xf0) + 2));
+        res.end(bytes.subarray(bytes.indexOf(0xf0) + 2));
+      });
+    };
+    const response = await upstreamJsonRequest<{ id: string; content: string }>(options('/ok'));
+    expect(JSON.parse(sent)).toEqual({ hello: 'world' });
+    expect(response.status).toBe(200);
+    expect(response.headers['x-extra']).toBe('yes');
+    expect(response.text).toBe(text);
+    expect(response.body).toEqual({ id: 'c1', content: 'caf\u00e9 \ud83d\ude42' });
+  });
+
+  it('leaves out a leading byte-order mark, as undici body.text() does', async () => {
+    handle = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"a":1}')]));
+    };
+    const response = await upstreamJsonRequest(options('/bom'));
+    expect(response.text).toBe('{"a":1}');
+  });
+
+  it('maps a body that is not JSON, or is cut after the headers, to upstream_error', async () => {
+    handle = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('<html>');
+    };
+    expect(await rejection(upstreamJsonRequest(options('/html')))).toMatchObject({
+      code: 'upstream_error',
+      status: 502,
+    });
+    handle = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' });
+      res.write('{"a":');
+      setTimeout(() => res.destroy(), 10);
+    };
+    expect(await rejection(upstreamJsonRequest(options('/cut')))).toMatchObject({
+      code: 'upstream_error',
+      message: expect.stringContaining('unreadable JSON') as unknown,
+    });
+  });
+
+  it("maps a failed answer by its status and the provider's message, also when its body is cut", async () => {
+    handle = (_req, res) => {
+      res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '3' });
+      res.end(JSON.stringify({ error: { message: 'slow down', code: 'rate_limit' } }));
+    };
+    expect(await rejection(upstreamJsonRequest(options('/limited')))).toMatchObject({
+      code: 'upstream_rate_limited',
+      retryAfterMs: 3000,
+      message: expect.stringContaining('slow down') as unknown,
+    });
+    handle = (_req, res) => {
+      res.writeHead(503, { 'content-type': 'application/json', 'content-length': '100' });
+      res.write('{"error":');
+      setTimeout(() => res.destroy(), 10);
+    };
+    expect(await rejection(upstreamJsonRequest(options('/unavailable')))).toMatchObject({
+      code: 'upstream_unavailable',
+    });
+  });
+
+  it('rejects with the reason of a cancellation that came first, without calling upstream', async () => {
+    const controller = new AbortSourceController();
+    const reason = new SwitchyardError('request_timeout', 'too late');
+    controller.abort(reason);
+    let called = false;
+    handle = (_req, res) => {
+      called = true;
+      res.end('{}');
+    };
+    expect(await rejection(upstreamJsonRequest(options('/early', controller)))).toBe(reason);
+    expect(called).toBe(false);
+  });
+
+  it('rejects with the reason of a cancellation mid-call and closes the upstream request', async () => {
+    const controller = new AbortSourceController();
+    const reason = new SwitchyardError('upstream_timeout', 'attempt timed out');
+    handle = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"a":');
+      setTimeout(() => controller.abort(reason), 10);
+    };
+    expect(await rejection(upstreamJsonRequest(options('/hang', controller)))).toBe(reason);
+    await expect.poll(() => closed).toContain('/hang');
+  });
+
+  it('maps a refused connection to upstream_connection_error', async () => {
+    const refused = { ...options('/'), url: 'http://127.0.0.1:1/v1/chat/completions' };
+    expect(await rejection(upstreamJsonRequest(refused))).toMatchObject({
+      code: 'upstream_connection_error',
+    });
+  });
+
+  it('works with a dispatcher that calls the older handler callbacks itself (a MockPool used directly) as with a MockAgent', async () => {
+    const mock = new MockAgent();
+    mock.disableNetConnect();
+    const origin = 'http://mock.test';
+    const pool = mock.get(origin);
+    const text = '{"id":"m1"}';
+    for (const dispatcher of [mock, pool] as Dispatcher[]) {
+      pool
+        .intercept({ path: '/ok', method: 'POST' })
+        .reply(200, text, { headers: { 'content-type': 'application/json', 'x-trace': 'a' } });
+      const response = await upstreamJsonRequest({ ...options('/ok'), url: `${origin}/ok`, dispatcher });
+      expect(response).toMatchObject({ status: 200, text, body: { id: 'm1' } });
+      expect(response.headers['x-trace']).toBe('a');
+      pool
+        .intercept({ path: '/limited', method: 'POST' })
+        .reply(429, { error: { message: 'slow down' } }, { headers: { 'retry-after': '2' } });
+      expect(
+        await rejection(
+          upstreamJsonRequest({ ...options('/limited'), url: `${origin}/limited`, dispatcher }),
+        ),
+      ).toMatchObject({
+        code: 'upstream_rate_limited',
+        retryAfterMs: 2000,
+      });
+    }
+    await mock.close();
+  });
+});
