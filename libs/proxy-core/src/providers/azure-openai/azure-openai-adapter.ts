@@ -1,7 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from '../../wire/openai-chat';
 import type { EmbeddingRequest, EmbeddingResponse } from '../../wire/openai-embeddings';
-import { readJsonBody, upstreamRequest, type UpstreamResponse } from '../../http/upstream-request';
+import { upstreamJsonRequest } from '../../http/upstream-json-request';
+import { upstreamRequest, type UpstreamRequestOptions, type UpstreamResponse } from '../../http/upstream-request';
 import { upstreamServerOf, type UpstreamServer } from '../../http/upstream-server';
 import { mapUpstreamStream } from '../../stream/map-upstream-stream';
 import { readSse } from '../../stream/read-sse';
@@ -86,8 +87,7 @@ export class AzureOpenAIAdapter implements ProviderAdapter {
   }
 
   async chat(request: ChatCompletionRequest, context: ProviderCallContext): Promise<ChatCompletion> {
-    const response = await this.#post('chat/completions', toAzureOpenAIRequest(request, context.model, false), context, 'application/json');
-    return fromAzureOpenAIResponse(await readJsonBody(response, this.name, callCancellation(context)), this.name, context.model);
+    return fromAzureOpenAIResponse(await this.#json('chat/completions', toAzureOpenAIRequest(request, context.model, false), context), this.name, context.model);
   }
 
   async stream(request: ChatCompletionRequest, context: ProviderCallContext): Promise<AsyncIterable<ChatCompletionChunk>> {
@@ -101,8 +101,7 @@ export class AzureOpenAIAdapter implements ProviderAdapter {
 
   /** @see https://learn.microsoft.com/en-us/azure/ai-services/openai/reference#completions */
   async complete(request: CompletionRequest, context: ProviderCallContext): Promise<TextCompletion> {
-    const response = await this.#post('completions', toOpenAIRequest(request, context.model, false, []), context, 'application/json');
-    return fromOpenAICompletion(await readJsonBody(response, this.name, callCancellation(context)), this.name, context.model);
+    return fromOpenAICompletion(await this.#json('completions', toOpenAIRequest(request, context.model, false, []), context), this.name, context.model);
   }
 
   async streamComplete(request: CompletionRequest, context: ProviderCallContext): Promise<AsyncIterable<TextCompletion>> {
@@ -111,13 +110,21 @@ export class AzureOpenAIAdapter implements ProviderAdapter {
   }
 
   async embed(request: EmbeddingRequest, context: ProviderCallContext): Promise<EmbeddingResponse> {
-    const response = await this.#post('embeddings', { ...request, model: context.model }, context, 'application/json');
-    return readJsonBody<EmbeddingResponse>(response, this.name, callCancellation(context));
+    return this.#json<EmbeddingResponse>('embeddings', { ...request, model: context.model }, context);
   }
 
   #post(operation: string, json: unknown, context: ProviderCallContext, accept: string): Promise<UpstreamResponse> {
+    return upstreamRequest(this.#call(operation, json, context, accept));
+  }
+
+  /** A non-streamed call: its whole JSON answer (see `upstreamJsonRequest`). */
+  async #json<T>(operation: string, json: unknown, context: ProviderCallContext): Promise<T> {
+    return (await upstreamJsonRequest<T>(this.#call(operation, json, context, 'application/json'))).body;
+  }
+
+  #call(operation: string, json: unknown, context: ProviderCallContext, accept: string): UpstreamRequestOptions {
     const url = `${this.#endpoint}/openai/deployments/${encodeURIComponent(this.#deployment ?? context.model)}/${operation}?api-version=${encodeURIComponent(this.#apiVersion)}`;
-    return upstreamRequest({
+    return {
       provider: this.name,
       url,
       headers: Object.assign({}, this.#headers, context.headers, { accept, 'x-request-id': context.requestId }),
@@ -125,7 +132,7 @@ export class AzureOpenAIAdapter implements ProviderAdapter {
       signal: callCancellation(context),
       dispatcher: this.#kit.dispatcher,
       readError: readAzureOpenAIError,
-    });
+    };
   }
 }
 

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Type, type Static } from '@sinclair/typebox';
 import { embeddingTexts, toEmbedding } from '../../embeddings/embedding-encoding';
-import { readJsonBody, upstreamRequest, type UpstreamResponse } from '../../http/upstream-request';
+import { upstreamJsonRequest } from '../../http/upstream-json-request';
+import { upstreamRequest, type UpstreamRequestOptions, type UpstreamResponse } from '../../http/upstream-request';
 import { upstreamServerOf, type UpstreamServer } from '../../http/upstream-server';
 import { mapUpstreamStream } from '../../stream/map-upstream-stream';
 import { readSse } from '../../stream/read-sse';
@@ -75,8 +76,7 @@ export class CohereAdapter implements ProviderAdapter {
   }
 
   async chat(request: ChatCompletionRequest, context: ProviderCallContext): Promise<ChatCompletion> {
-    const response = await this.#post('/v2/chat', toCohereRequest(request, context.model, false), context);
-    return fromCohereResponse(await readJsonBody<CohereChatResponse>(response, this.name, callCancellation(context)), this.name, context.model);
+    return fromCohereResponse(await this.#json<CohereChatResponse>('/v2/chat', toCohereRequest(request, context.model, false), context), this.name, context.model);
   }
 
   async stream(request: ChatCompletionRequest, context: ProviderCallContext): Promise<AsyncIterable<ChatCompletionChunk>> {
@@ -97,7 +97,7 @@ export class CohereAdapter implements ProviderAdapter {
         embedding_types: ['float'],
         ...(request.dimensions === undefined ? {} : { output_dimension: request.dimensions }),
       };
-      const answer = await readJsonBody<CohereEmbedResponse>(await this.#post('/v2/embed', body, context), this.name, callCancellation(context));
+      const answer = await this.#json<CohereEmbedResponse>('/v2/embed', body, context);
       vectors.push(...(answer.embeddings?.float ?? []));
       tokens += answer.meta?.billed_units?.input_tokens ?? 0;
     }
@@ -110,7 +110,16 @@ export class CohereAdapter implements ProviderAdapter {
   }
 
   #post(path: string, json: unknown, context: ProviderCallContext, accept = 'application/json'): Promise<UpstreamResponse> {
-    return upstreamRequest({
+    return upstreamRequest(this.#call(path, json, context, accept));
+  }
+
+  /** A non-streamed call: its whole JSON answer (see `upstreamJsonRequest`). */
+  async #json<T>(path: string, json: unknown, context: ProviderCallContext): Promise<T> {
+    return (await upstreamJsonRequest<T>(this.#call(path, json, context, 'application/json'))).body;
+  }
+
+  #call(path: string, json: unknown, context: ProviderCallContext, accept = 'application/json'): UpstreamRequestOptions {
+    return {
       provider: this.name,
       url: `${this.#baseUrl}${path}`,
       headers: Object.assign({}, this.#headers, context.headers, { accept, 'x-request-id': context.requestId }),
@@ -118,7 +127,7 @@ export class CohereAdapter implements ProviderAdapter {
       signal: callCancellation(context),
       dispatcher: this.#kit.dispatcher,
       readError: readCohereError,
-    });
+    };
   }
 }
 

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Type, type Static } from '@sinclair/typebox';
 import { embeddingTexts, toEmbedding } from '../../embeddings/embedding-encoding';
-import { readJsonBody, upstreamRequest, type UpstreamResponse } from '../../http/upstream-request';
+import { upstreamJsonRequest } from '../../http/upstream-json-request';
+import { upstreamRequest, type UpstreamRequestOptions, type UpstreamResponse } from '../../http/upstream-request';
 import { upstreamServerOf, type UpstreamServer } from '../../http/upstream-server';
 import { mapUpstreamStream } from '../../stream/map-upstream-stream';
 import { readSse } from '../../stream/read-sse';
@@ -74,8 +75,7 @@ export class GeminiAdapter implements ProviderAdapter {
   }
 
   async chat(request: ChatCompletionRequest, context: ProviderCallContext): Promise<ChatCompletion> {
-    const response = await this.#post(`/${modelPath(context.model)}:generateContent`, this.#body(request), context);
-    const body = await readJsonBody<GeminiResponse>(response, this.name, callCancellation(context));
+    const body = await this.#json<GeminiResponse>(`/${modelPath(context.model)}:generateContent`, this.#body(request), context);
     return fromGeminiResponse(body, this.name, context.model, `chatcmpl-${randomUUID()}`);
   }
 
@@ -95,12 +95,10 @@ export class GeminiAdapter implements ProviderAdapter {
     });
     let vectors: number[][];
     if (texts.length === 1) {
-      const response = await this.#post(`/${model}:embedContent`, one(texts[0] as string), context);
-      const body = await readJsonBody<{ embedding?: { values?: number[] } }>(response, this.name, callCancellation(context));
+      const body = await this.#json<{ embedding?: { values?: number[] } }>(`/${model}:embedContent`, one(texts[0] as string), context);
       vectors = [body.embedding?.values ?? []];
     } else {
-      const response = await this.#post(`/${model}:batchEmbedContents`, { requests: texts.map(one) }, context);
-      const body = await readJsonBody<{ embeddings?: Array<{ values?: number[] }> }>(response, this.name, callCancellation(context));
+      const body = await this.#json<{ embeddings?: Array<{ values?: number[] }> }>(`/${model}:batchEmbedContents`, { requests: texts.map(one) }, context);
       vectors = (body.embeddings ?? []).map((embedding) => embedding.values ?? []);
     }
     // the embedding endpoints report no token counts
@@ -119,7 +117,16 @@ export class GeminiAdapter implements ProviderAdapter {
   }
 
   #post(path: string, json: unknown, context: ProviderCallContext, accept = 'application/json'): Promise<UpstreamResponse> {
-    return upstreamRequest({
+    return upstreamRequest(this.#call(path, json, context, accept));
+  }
+
+  /** A non-streamed call: its whole JSON answer (see `upstreamJsonRequest`). */
+  async #json<T>(path: string, json: unknown, context: ProviderCallContext): Promise<T> {
+    return (await upstreamJsonRequest<T>(this.#call(path, json, context, 'application/json'))).body;
+  }
+
+  #call(path: string, json: unknown, context: ProviderCallContext, accept = 'application/json'): UpstreamRequestOptions {
+    return {
       provider: this.name,
       url: `${this.#baseUrl}${path}`,
       headers: Object.assign({}, this.#headers, context.headers, { accept, 'x-request-id': context.requestId }),
@@ -127,7 +134,7 @@ export class GeminiAdapter implements ProviderAdapter {
       signal: callCancellation(context),
       dispatcher: this.#kit.dispatcher,
       readError: readGeminiError,
-    });
+    };
   }
 }
 

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Type, type Static } from '@sinclair/typebox';
 import { embeddingTexts, toEmbedding } from '../../embeddings/embedding-encoding';
-import { readJsonBody, upstreamRequest, type UpstreamResponse } from '../../http/upstream-request';
+import { upstreamJsonRequest } from '../../http/upstream-json-request';
+import { upstreamRequest, type UpstreamRequestOptions, type UpstreamResponse } from '../../http/upstream-request';
 import { upstreamServerOf, type UpstreamServer } from '../../http/upstream-server';
 import { mapUpstreamStream } from '../../stream/map-upstream-stream';
 import { readNdjson } from '../../stream/read-sse';
@@ -68,8 +69,7 @@ export class OllamaAdapter implements ProviderAdapter {
   }
 
   async chat(request: ChatCompletionRequest, context: ProviderCallContext): Promise<ChatCompletion> {
-    const response = await this.#post('/api/chat', this.#body(request, context.model, false), context);
-    const body = await readJsonBody<OllamaChatResponse>(response, this.name, callCancellation(context));
+    const body = await this.#json<OllamaChatResponse>('/api/chat', this.#body(request, context.model, false), context);
     return fromOllamaResponse(body, this.name, context.model, `chatcmpl-${randomUUID()}`);
   }
 
@@ -83,8 +83,7 @@ export class OllamaAdapter implements ProviderAdapter {
     const input = embeddingTexts(request, this.name);
     const body: Record<string, unknown> = { model: context.model, input, ...(request.dimensions === undefined ? {} : { dimensions: request.dimensions }) };
     if (this.#keepAlive !== undefined) body['keep_alive'] = this.#keepAlive;
-    const response = await this.#post('/api/embed', body, context);
-    const answer = await readJsonBody<OllamaEmbedResponse>(response, this.name, callCancellation(context));
+    const answer = await this.#json<OllamaEmbedResponse>('/api/embed', body, context);
     const tokens = answer.prompt_eval_count ?? 0;
     return {
       object: 'list',
@@ -101,7 +100,16 @@ export class OllamaAdapter implements ProviderAdapter {
   }
 
   #post(path: string, json: unknown, context: ProviderCallContext, accept = 'application/json'): Promise<UpstreamResponse> {
-    return upstreamRequest({
+    return upstreamRequest(this.#call(path, json, context, accept));
+  }
+
+  /** A non-streamed call: its whole JSON answer (see `upstreamJsonRequest`). */
+  async #json<T>(path: string, json: unknown, context: ProviderCallContext): Promise<T> {
+    return (await upstreamJsonRequest<T>(this.#call(path, json, context, 'application/json'))).body;
+  }
+
+  #call(path: string, json: unknown, context: ProviderCallContext, accept = 'application/json'): UpstreamRequestOptions {
+    return {
       provider: this.name,
       url: `${this.#baseUrl}${path}`,
       headers: Object.assign({}, this.#headers, context.headers, { accept, 'x-request-id': context.requestId }),
@@ -109,7 +117,7 @@ export class OllamaAdapter implements ProviderAdapter {
       signal: callCancellation(context),
       dispatcher: this.#kit.dispatcher,
       readError: readOllamaError,
-    });
+    };
   }
 }
 

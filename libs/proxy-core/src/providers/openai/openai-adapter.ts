@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from '../../wire/openai-chat';
 import type { EmbeddingRequest, EmbeddingResponse } from '../../wire/openai-embeddings';
-import { readJsonBody, upstreamRequest, type UpstreamRequestOptions, type UpstreamResponse } from '../../http/upstream-request';
+import { upstreamRequest, type UpstreamRequestOptions, type UpstreamResponse } from '../../http/upstream-request';
 import { upstreamJsonRequest } from '../../http/upstream-json-request';
 import { upstreamServerOf, type UpstreamServer } from '../../http/upstream-server';
 import { mapUpstreamStream } from '../../stream/map-upstream-stream';
@@ -114,8 +114,8 @@ export class OpenAIAdapter implements ProviderAdapter {
 
   /** @see https://platform.openai.com/docs/api-reference/completions/create */
   async complete(request: CompletionRequest, context: ProviderCallContext): Promise<TextCompletion> {
-    const response = await this.#post('/completions', toOpenAIRequest(request, context.model, false, this.#unsupported, this.#renames), context);
-    return fromOpenAICompletion(await readJsonBody(response, this.name, callCancellation(context)), this.name, context.model);
+    const { body } = await upstreamJsonRequest(this.#call('/completions', toOpenAIRequest(request, context.model, false, this.#unsupported, this.#renames), context));
+    return fromOpenAICompletion(body, this.name, context.model);
   }
 
   async streamComplete(request: CompletionRequest, context: ProviderCallContext): Promise<AsyncIterable<TextCompletion>> {
@@ -125,8 +125,8 @@ export class OpenAIAdapter implements ProviderAdapter {
 
   async embed(request: EmbeddingRequest, context: ProviderCallContext): Promise<EmbeddingResponse> {
     const body = adjustParams({ ...request, model: context.model }, this.#unsupported, this.#renames);
-    const response = await this.#post('/embeddings', body, context);
-    return fromOpenAIEmbeddings(await readJsonBody(response, this.name, callCancellation(context)), this.name, context.model);
+    const answer = await upstreamJsonRequest(this.#call('/embeddings', body, context));
+    return fromOpenAIEmbeddings(answer.body, this.name, context.model);
   }
 
   #post(path: string, json: unknown, context: ProviderCallContext, accept = 'application/json'): Promise<UpstreamResponse> {
