@@ -96,21 +96,28 @@ export class RequestLogQueue {
     }
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
-      void this.#drain();
+      void this.#drain(false);
     }, delayMs);
     this.#timer.unref();
   }
 
-  #drain(): Promise<void> {
-    this.#writing ??= this.#writeAll().finally(() => {
+  #drain(untilEmpty: boolean): Promise<void> {
+    this.#writing ??= this.#writeAll(untilEmpty).finally(() => {
       this.#writing = undefined;
       if (this.#rows.length > 0 && !this.#closed) this.#kick(this.#retryMs > 0 ? this.#retryMs : this.#interval);
     });
     return this.#writing;
   }
 
-  async #writeAll(): Promise<void> {
-    while (this.#rows.length > 0) {
+  /**
+   * Writes the head batch, then further batches while full ones are queued (`untilEmpty`: down
+   * to the last row). The rows that arrive while a batch is written wait for the next timer
+   * rather than follow at once in a small batch of their own: at a steady rate that would be a
+   * chain of transactions of a few rows each, every one a commit (and, for SQLite, a round trip
+   * to its write thread and pages written).
+   */
+  async #writeAll(untilEmpty: boolean): Promise<void> {
+    for (let first = true; this.#rows.length >= (first || untilEmpty ? 1 : this.#batch); first = false) {
       const batch = this.#rows.slice(0, this.#batch);
       let done = batch.length;
       try {
@@ -162,7 +169,7 @@ export class RequestLogQueue {
       this.#timer = undefined;
     }
     await this.#writing;
-    await this.#drain();
+    await this.#drain(true);
   }
 
   /** Stops accepting rows, makes one last attempt to write the rest, then closes the store. */
