@@ -143,8 +143,10 @@ describe('createApp logger settings', () => {
     const file = join(dir, 'logs', 'app.log');
     const logged = createApp({ gateway: { providers: [{ name: 'mock', type: 'mock' }] }, logger: { level: 'info', file } });
     try {
+      // proxy-logging's turn-buffered destination, not pino's asynchronous default (a thread-pool write per line)
+      expect(destinationOf(logged.log).constructor.name).toBe('TurnBufferedDestination');
       logged.log.info({ marker: 'written-now' }, 'hello');
-      // pino's asynchronous default would still be waiting for the thread pool here
+      expect(readFileSync(file, 'utf8')).toBe('');
       await new Promise((resolve) => setImmediate(resolve));
       expect(readFileSync(file, 'utf8')).toContain('"marker":"written-now"');
     } finally {

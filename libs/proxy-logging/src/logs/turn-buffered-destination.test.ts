@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -60,9 +61,84 @@ describe('TurnBufferedDestination', () => {
   });
 
   it('listens for the process exit once, whatever the number of destinations', async () => {
-    const before = process.listenerCount('exit');
+    // the first test's lines added the one listener; more destinations add none
+    const listeners = process.listeners('exit').filter((listener) => listener === writeHeldLines);
+    expect(listeners).toHaveLength(1);
     for (let i = 0; i < 20; i++) destination(`many-${i}.log`).lines.write('{}\n');
-    expect(process.listenerCount('exit') - before).toBeLessThanOrEqual(1);
+    expect(process.listeners('exit').filter((listener) => listener === writeHeldLines)).toHaveLength(1);
     await endOfTurn();
   });
+});
+
+describe('TurnBufferedDestination at the edges of the process', () => {
+  it('drops and counts the lines of a failed write, warns once per error code, and does not throw', async () => {
+    const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    try {
+      const lines = new TurnBufferedDestination(pino.destination({ dest: '/dev/full', sync: true }));
+      lines.write('{"n":1}\n');
+      lines.write('{"n":2}\n');
+      await endOfTurn();
+      expect(lines.droppedLines).toBe(2);
+      lines.write('{"n":3}\n');
+      expect(() => lines.flushSync()).not.toThrow();
+      expect(lines.droppedLines).toBe(3);
+      expect(warn).toHaveBeenCalledOnce();
+      expect(String(warn.mock.calls[0]?.[0])).toMatch(
+        /log lines could not be written and were dropped: .*ENOSPC/,
+      );
+    } finally {
+      warn.mockRestore();
+    }
+  });
+
+  it('ends and reopens the file stream after writing what it holds', () => {
+    const { file, out, lines } = destination('reopen.log');
+    const reopen = vi.spyOn(out, 'reopen').mockImplementation(() => undefined);
+    lines.write('{"n":1}\n');
+    lines.reopen();
+    expect(readFileSync(file, 'utf8')).toBe('{"n":1}\n');
+    expect(reopen).toHaveBeenCalledOnce();
+    const end = vi.spyOn(out, 'end');
+    lines.write('{"n":2}\n');
+    lines.end();
+    expect(readFileSync(file, 'utf8')).toBe('{"n":1}\n{"n":2}\n');
+    expect(end).toHaveBeenCalledOnce();
+  });
+
+  // in a process of its own: what it writes when it exits, however it exits
+  const source = new URL('./turn-buffered-destination.ts', import.meta.url).href;
+  function runChild(name: string, body: string): { file: string; status: number | null } {
+    const file = join(dir, name);
+    const script = [
+      `import { pino } from 'pino';`,
+      `import { TurnBufferedDestination } from ${JSON.stringify(source)};`,
+      `const lines = new TurnBufferedDestination(pino.destination({ dest: ${JSON.stringify(file)}, sync: true }));`,
+      body,
+    ].join('\n');
+    const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      env: { ...process.env, NODE_OPTIONS: '' },
+    });
+    return { file, status: child.status };
+  }
+
+  it('writes the held lines when the process exits, after an uncaught exception, and from a later exit handler', () => {
+    const exited = runChild('child-exit.log', `lines.write('{"at":"before exit"}\\n'); process.exit(3);`);
+    expect(exited.status).toBe(3);
+    expect(readFileSync(exited.file, 'utf8')).toBe('{"at":"before exit"}\n');
+
+    const thrown = runChild(
+      'child-throw.log',
+      `lines.write('{"at":"before throw"}\\n'); throw new Error('boom');`,
+    );
+    expect(thrown.status).toBe(1);
+    expect(readFileSync(thrown.file, 'utf8')).toBe('{"at":"before throw"}\n');
+
+    const late = runChild(
+      'child-late.log',
+      `lines.write('{"at":"first"}\\n'); process.on('exit', () => lines.write('{"at":"in exit handler"}\\n')); process.exit(0);`,
+    );
+    expect(late.status).toBe(0);
+    expect(readFileSync(late.file, 'utf8')).toBe('{"at":"first"}\n{"at":"in exit handler"}\n');
+  }, 30_000);
 });

@@ -3,19 +3,25 @@ import type { DestinationStream, pino } from 'pino';
 type SonicBoom = ReturnType<typeof pino.destination>;
 
 /**
- * Characters held before a write that does not wait for the end of the turn: bounds the memory
- * of a burst (a loop logging thousands of lines) and keeps each write under sonic-boom's 16 KiB.
+ * UTF-16 code units held before a write that does not wait for the end of the turn: bounds
+ * the memory of a burst (a loop logging thousands of lines). A line is always held whole.
  */
 const MAX_HELD_CHARS = 8192;
 
 /** Destinations holding lines of the current turn; one `exit` listener writes them all. */
 const holding = new Set<TurnBufferedDestination>();
 let exitListener = false;
+/** Set once the process is exiting: no later turn comes, so lines are written at once. */
+let exiting = false;
 
 /** Writes the lines every destination holds now (what the process does when it exits). */
 export function writeHeldLines(): void {
+  exiting = true;
   for (const destination of holding) destination.flushSync();
 }
+
+/** Error codes already warned of: a failing log file warns once per kind of failure, not per write. */
+const warned = new Set<string>();
 
 /**
  * A synchronous destination that writes the lines of one event-loop turn together, when the
@@ -29,10 +35,17 @@ export function writeHeldLines(): void {
  * writes when the buffer fills or the period ends, so at low traffic a line waits for the
  * period (and a crash loses the period's lines); here a line waits only for its turn to end,
  * and the batching follows the load by itself.
+ *
+ * A write that fails (a full disk, an I/O error, a closed descriptor) loses the lines it held,
+ * counted in `droppedLines`, and emits one process warning per error code. It cannot throw to
+ * the code that logged them, as a per-line write did: it runs at the end of the turn, where a
+ * throw would be an uncaught exception that stops the gateway over a log line.
  */
 export class TurnBufferedDestination implements DestinationStream {
   readonly #out: SonicBoom;
   #held = '';
+  /** Lines lost to failed writes. */
+  droppedLines = 0;
   #scheduled = false;
   readonly #endOfTurn = (): void => {
     this.#scheduled = false;
@@ -45,6 +58,12 @@ export class TurnBufferedDestination implements DestinationStream {
   }
 
   write(line: string): void {
+    if (exiting) {
+      // after the exit listener ran (a line logged in a later `exit` handler): no turn ends now
+      this.#held += line;
+      this.flushSync();
+      return;
+    }
     if (this.#held === '') {
       holding.add(this);
       if (!exitListener) {
@@ -66,7 +85,18 @@ export class TurnBufferedDestination implements DestinationStream {
     if (this.#held === '') return;
     const lines = this.#held;
     this.#held = '';
-    this.#out.write(lines);
+    try {
+      this.#out.write(lines);
+    } catch (error) {
+      this.droppedLines += countLines(lines);
+      const code = (error as NodeJS.ErrnoException).code ?? 'unknown';
+      if (!warned.has(code)) {
+        warned.add(code);
+        process.emitWarning(`log lines could not be written and were dropped: ${(error as Error).message}`, {
+          code: 'SWITCHYARD_LOG_WRITE_FAILED',
+        });
+      }
+    }
   }
 
   /** What `logger.flush(cb)` calls: the held lines are written before `cb`. */
@@ -74,4 +104,22 @@ export class TurnBufferedDestination implements DestinationStream {
     this.flushSync();
     cb?.();
   }
+
+  /** Writes what is held, then ends the file's stream (what `pino.multistream().end()` calls). */
+  end(): void {
+    this.flushSync();
+    this.#out.end();
+  }
+
+  /** Writes what is held, then reopens the file (after log rotation moved it away). */
+  reopen(file?: string): void {
+    this.flushSync();
+    this.#out.reopen(file);
+  }
+}
+
+function countLines(text: string): number {
+  let lines = 0;
+  for (let at = text.indexOf('\n'); at !== -1; at = text.indexOf('\n', at + 1)) lines += 1;
+  return lines;
 }
