@@ -23,7 +23,8 @@ process.stdout.write(JSON.stringify(sizes));
 
 function youngGenerationSizes(flags: readonly string[]): number[] {
   const args = ['-e', GROWTH_SCRIPT, JSON.stringify(flags)];
-  const child = spawnSync(process.execPath, args, { encoding: 'utf8' });
+  // NODE_OPTIONS of the test run (a --max-semi-space-size, say) would change the sizes measured
+  const child = spawnSync(process.execPath, args, { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
   expect(child.status).toBe(0);
   return JSON.parse(child.stdout) as number[];
 }
@@ -46,8 +47,9 @@ describe('heapTuningFlags', () => {
     // the first change commits the second semi-space; the next is V8's first growth
     const [, committed = 0, grown = 0] = youngGenerationSizes(heapTuningFlags([]));
     expect(grown).toBeGreaterThanOrEqual(committed * 8);
-    // V8's own factor doubles it
+    // V8's own factor (2 on Node 20) grows it in smaller steps
     const [, before = 0, after = 0] = youngGenerationSizes([]);
-    expect(after).toBe(before * 2);
+    expect(after).toBeGreaterThan(before);
+    expect(after).toBeLessThan(before * 8);
   });
 });

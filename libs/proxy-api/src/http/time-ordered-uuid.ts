@@ -1,7 +1,11 @@
 import { randomFillSync } from 'node:crypto';
 
-/** Random bytes of 409 ids (10 each), filled at once as `crypto.randomUUID()` does for its own. */
-const entropy = Buffer.allocUnsafe(4090);
+/**
+ * Random bytes of 409 ids (10 each), filled at once as `crypto.randomUUID()` does for its own,
+ * in memory of their own (`allocUnsafeSlow`): `allocUnsafe` would carve them out of Node's
+ * shared 8 KiB pool, next to whatever other code keeps there.
+ */
+const entropy = Buffer.allocUnsafeSlow(4090);
 let used = entropy.length;
 /** The time groups of the last millisecond asked for: requests of one millisecond share them. */
 let lastMs = -1;

@@ -25,6 +25,7 @@ export interface KeyRegistryOptions {
    * A monotonic clock in milliseconds for the key cache's and the verified-secret memo's
    * TTLs (default `performance.now`), so that a wall clock stepped backwards cannot keep a
    * cached key or a held secret past its TTL. Tests inject it with `now`.
+   * @default performance.now
    */
   elapsed?: () => number;
 }

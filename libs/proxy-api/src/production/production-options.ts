@@ -94,7 +94,7 @@ export interface ProductionOptions {
   openapi?: boolean;
   /** The draining state to use (`createApp` makes one and decorates the app with it as `switchyardDrain`). */
   drain?: DrainController;
-  /** Clock, for tests. @default Date.now */
+  /** Wall clock, for tests: key times and expiry, budgets, limits (the key cache's TTL runs on `performance.now`). @default Date.now */
   now?: () => number;
 }
 

@@ -124,6 +124,10 @@ describe('SqliteWriteThread', () => {
 
   const onLinux = it.runIf(process.platform === 'linux');
 
+  it('refuses a nice that is not an integer from 0 to 19', () => {
+    for (const nice of [-1, 2.5, 20, Number.NaN]) expect(() => new SqliteWriteThread({ path, nice })).toThrow(/nice must be an integer from 0 to 19/);
+  });
+
   onLinux('runs at a lower priority than the event loop (nice 10 by default; 0 leaves it)', async () => {
     const own = Number(threadNices()[0]);
     const lowered = new SqliteWriteThread({ path });

@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
+import { SwitchyardError } from '@switchyard/proxy-core';
 import type { SqlValue } from './sql-database';
 
 /** One statement of a write transaction: SQL with `?` placeholders and its values. */
@@ -40,7 +41,10 @@ export interface SqliteWriteThreadOptions {
    * thread and the event loop share a core (one CPU, a pinned process, a cluster worker per
    * core), the kernel then lets a request that arrives run before the rest of a batch, which
    * otherwise delayed it by milliseconds. At 10 the thread still gets ~10% of a busy core, a
-   * few times what a saturated gateway's rows need. 0 leaves the priority as it is. @default 10
+   * few times what a saturated gateway's rows need. 0 leaves the priority as it is. An integer
+   * from 0 to 19. Key-store writes on the main connection (admin calls, not requests) may wait
+   * for the thread's transaction behind that lower priority: a few ms more on a busy core.
+   * @default 10
    */
   nice?: number;
 }
@@ -147,7 +151,11 @@ export class SqliteWriteThread implements SqlBatchWriter {
     this.#path = options.path;
     this.#busyTimeoutMs = options.busyTimeoutMs ?? 5000;
     this.#idleExitMs = options.idleExitMs ?? 30_000;
-    this.#nice = options.nice ?? 10;
+    const nice = options.nice ?? 10;
+    if (!Number.isInteger(nice) || nice < 0 || nice > 19) {
+      throw new SwitchyardError('invalid_options', `SqliteWriteThread: nice must be an integer from 0 to 19 (got ${String(nice)}).`, { param: 'nice' });
+    }
+    this.#nice = nice;
   }
 
   #start(): Worker {
