@@ -7,7 +7,7 @@ import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApp, releaseMemoryWhenIdle } from '@switchyard/proxy-api';
-import { tuneHeap } from '../../apps/gateway/dist/heap-tuning.js';
+import { tuneHeap } from '../../apps/gateway/dist/runtime/heap-tuning.js';
 
 // the V8 heap settings `switchyard start` applies to its serving processes
 // (apps/gateway/src/runtime/heap-tuning.ts), except those BENCH_GATEWAY_NODE_OPTIONS gives
