@@ -1,13 +1,14 @@
-import type { Dispatcher } from 'undici';
+import { util, type Dispatcher } from 'undici';
 import type { SwitchyardError } from '../errors/switchyard-error';
 import { followAbort } from '../resilience/linked-abort-controller';
 import {
   dispatchOptions,
   failedAnswer,
+  unreadableBody,
   type UpstreamRequestOptions,
   type UpstreamResponse,
 } from './upstream-request';
-import { transportError, upstreamError } from './upstream-error';
+import { transportError } from './upstream-error';
 
 /** A successful upstream answer read whole: its JSON body and the text it was parsed from. */
 export interface UpstreamJsonResponse<T> {
@@ -28,31 +29,6 @@ function decode(chunks: Buffer[], length: number): string {
       ? 3
       : 0;
   return buffer.toString('utf8', start);
-}
-
-function unreadable(provider: string): SwitchyardError {
-  return upstreamError({
-    provider,
-    status: 502,
-    headers: {},
-    message: 'The provider sent an unreadable JSON body.',
-  });
-}
-
-/** Raw response headers (name, value, name, value...) as undici's `parseHeaders` gives them. */
-function headersOf(raw: ReadonlyArray<Buffer | string>): UpstreamResponse['headers'] {
-  // no prototype: a header named __proto__ is a header like any other
-  const headers = Object.create(null) as UpstreamResponse['headers'];
-  for (let index = 0; index + 1 < raw.length; index += 2) {
-    const name = (raw[index] as Buffer | string).toString().toLowerCase();
-    const item = raw[index + 1] as Buffer | string;
-    const value = typeof item === 'string' ? item : item.toString('latin1');
-    const seen = headers[name];
-    if (seen === undefined) headers[name] = value;
-    else if (typeof seen === 'string') headers[name] = [seen, value];
-    else seen.push(value);
-  }
-  return headers;
 }
 
 // undici's request() wraps the body in a Readable stream, whose reading (resume, end, close)
@@ -114,7 +90,9 @@ class WholeBodyHandler<T> implements Dispatcher.DispatchHandler {
   onHeaders(statusCode: number, headers: Buffer[]): boolean {
     if (statusCode >= 200) {
       this.#status = statusCode;
-      this.#headers = headersOf(headers);
+      // undici's own parser, as request() uses: lower-cased names, repeated headers as arrays;
+      // no prototype, so a header named __proto__ is a header like any other
+      this.#headers = util.parseHeaders(headers, Object.create(null) as Record<string, string | string[]>);
     }
     return true;
   }
@@ -145,7 +123,7 @@ class WholeBodyHandler<T> implements Dispatcher.DispatchHandler {
     try {
       body = JSON.parse(text) as T;
     } catch {
-      this.fail(unreadable(provider));
+      this.fail(unreadableBody(provider));
       return;
     }
     this.#unfollow();
@@ -164,7 +142,7 @@ class WholeBodyHandler<T> implements Dispatcher.DispatchHandler {
     // as upstreamRequest and readJsonBody map them: a body broken after its headers is unreadable
     // (a failed answer's body is read as empty), anything before them a transport failure
     if (signal.aborted || this.#status === 0) this.fail(transportError(provider, error, signal));
-    else if (this.#status >= 200 && this.#status < 300) this.fail(unreadable(provider));
+    else if (this.#status >= 200 && this.#status < 300) this.fail(unreadableBody(provider));
     else this.fail(failedAnswer(this.#options, this.#status, this.#headers, ''));
   }
 

@@ -134,7 +134,12 @@ export async function readJsonBody<T>(response: UpstreamResponse, provider: stri
     return (await response.body.json()) as T;
   } catch (cause) {
     if (signal.aborted) throw transportError(provider, cause, signal);
-    throw upstreamError({ provider, status: 502, headers: {}, message: 'The provider sent an unreadable JSON body.' });
+    throw unreadableBody(provider);
   }
+}
+
+/** The error for a successful answer whose body is not JSON (or broke off while it was read). */
+export function unreadableBody(provider: string): SwitchyardError {
+  return upstreamError({ provider, status: 502, headers: {}, message: 'The provider sent an unreadable JSON body.' });
 }
 
