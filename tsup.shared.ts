@@ -14,7 +14,12 @@ export function libraryBuild(overrides: Options = {}): Options {
     target: 'node20',
     platform: 'node',
     splitting: false,
-    treeshake: true,
+    // esbuild's bundling already leaves out what nothing imports. `treeshake: true` would add
+    // Rollup's pass, which also drops statements it judges free of side effects: it removed
+    // `new EngineStream(stream)` (a private-field stamp through a base constructor that returns
+    // its argument), so the built engine never marked its streams and every chunk was
+    // serialised again, while the tests, which run the sources, passed. It saved about 1%.
+    treeshake: false,
     tsconfig: 'tsconfig.lib.json',
     ...overrides,
   };
