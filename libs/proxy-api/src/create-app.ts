@@ -1,9 +1,8 @@
 import type { IncomingMessage } from 'node:http';
-import { SwitchyardError } from '@switchyard/proxy-core';
+import { SwitchyardError, timeOrderedUuid } from '@switchyard/proxy-core';
 import { logDestination, redactLogger } from '@switchyard/proxy-logging';
 import Fastify, { LogController, type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { APP_DEFAULTS, type AppOptions } from './app-options';
-import { timeOrderedUuid } from './http/time-ordered-uuid';
 import { DrainController } from './ops/drain-controller';
 import { PRODUCTION_DEFAULTS, validateProductionOptions } from './production/production-options';
 import { switchyardRoutes } from './switchyard-routes';

@@ -69,6 +69,7 @@ export type { CallOptions, ChatStream, Gateway } from './gateway/create-gateway'
 export { GATEWAY_DEFAULTS, GatewayConfigSchema, ModelRouteSchema, RouteTargetSchema, RoutingOptionsSchema, RoutingStrategySchema } from './gateway/gateway-options';
 export type { GatewayOptions, ModelRouteConfig } from './gateway/gateway-options';
 export { createRequestContext, elapsedMs } from './gateway/request-context';
+export { timeOrderedUuid } from './gateway/time-ordered-uuid';
 export type {
   AttemptRecord,
   CacheStatus,

@@ -1,9 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { SwitchyardError } from '../errors/switchyard-error';
 import { AbortSourceController, followAbort, type AbortSource } from '../resilience/linked-abort-controller';
 import type { ResolvedRoute } from '../router/route-types';
 import type { ChatUsage } from '../wire/openai-chat';
+import { timeOrderedUuid } from './time-ordered-uuid';
 
 /** The operation a request performs. */
 export type GatewayEndpoint = 'chat' | 'embeddings' | 'completions' | 'messages' | 'proxy';
@@ -68,6 +68,7 @@ export interface CondensationReport {
 
 /** One request's state, shared by the engine and every plugin hook along its way. */
 export interface RequestContext {
+  /** The id the caller gave, else a time-ordered UUID (version 7, see `timeOrderedUuid`). */
   readonly requestId: string;
   /** Epoch milliseconds when the request arrived. */
   readonly startedAt: number;
@@ -182,8 +183,9 @@ class GatewayRequestContext implements RequestContext {
   constructor(init: RequestContextInit) {
     this.#signal = init.signal;
     this.#source = init.abortSource;
-    this.requestId = init.requestId ?? randomUUID();
-    this.startedAt = Date.now();
+    const startedAt = Date.now();
+    this.requestId = init.requestId ?? timeOrderedUuid(startedAt);
+    this.startedAt = startedAt;
     this.startMark = performance.now();
     this.endpoint = init.endpoint ?? 'chat';
     Object.defineProperty(this, 'signal', GatewayRequestContext.#signalProperty);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { createRequestContext } from './request-context';
 import { timeOrderedUuid } from './time-ordered-uuid';
 
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -25,5 +26,14 @@ describe('timeOrderedUuid', () => {
   it('uses all four variant digits (two random bits)', () => {
     const variants = new Set(Array.from({ length: 400 }, () => timeOrderedUuid().charAt(19)));
     expect([...variants].sort()).toEqual(['8', '9', 'a', 'b']);
+  });
+});
+
+describe('the default request id', () => {
+  it('is a time-ordered UUID carrying the time the context started', () => {
+    const context = createRequestContext();
+    expect(context.requestId).toMatch(UUID_V7);
+    expect(Number.parseInt(context.requestId.slice(0, 8) + context.requestId.slice(9, 13), 16)).toBe(context.startedAt);
+    expect(createRequestContext({ requestId: 'from-the-caller' }).requestId).toBe('from-the-caller');
   });
 });
