@@ -276,9 +276,7 @@ class SwitchyardGateway implements Gateway {
       this.#end(context);
       throw failure;
     }
-    const delivered = this.#deliver(primed, context, includeUsage, deadline);
-    markEngineStream(delivered);
-    return delivered;
+    return markEngineStream(this.#deliver(primed, context, includeUsage, deadline));
   }
 
   async *#deliver(primed: PrimedStream, context: RequestContext, includeUsage: boolean, deadline: Deadline): AsyncGenerator<ChatCompletionChunk> {

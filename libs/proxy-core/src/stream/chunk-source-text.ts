@@ -82,16 +82,24 @@ export function isEngineGateway(gateway: object): boolean {
 // changes a chunk in place (transform taps aside, which forget the text first). A stamp, not a
 // WeakSet: one entry per stream cost a WeakSet about 3 µs of profiled time per stream.
 class EngineStream extends ReturnsTarget {
-  readonly #engine = true;
+  readonly #engine: true;
+
+  // an explicit constructor, and a caller that uses what it returns: a bundler's tree shaking
+  // (Rollup's) judged `new EngineStream(stream)` with only a field initialiser free of side
+  // effects and dropped it, so the built engine never marked a stream
+  constructor(stream: object) {
+    super(stream);
+    this.#engine = true;
+  }
 
   static has(stream: object): boolean {
     return #engine in stream;
   }
 }
 
-/** Marks a stream as the engine's own delivery (`Gateway.stream()`). */
-export function markEngineStream(stream: object): void {
-  new EngineStream(stream);
+/** Marks a stream as the engine's own delivery (`Gateway.stream()`); returns the stream. */
+export function markEngineStream<T extends object>(stream: T): T {
+  return new EngineStream(stream) as unknown as T;
 }
 
 /**
