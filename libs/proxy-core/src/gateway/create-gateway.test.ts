@@ -8,7 +8,7 @@ import type { ChatCompletionChunk, ChatCompletionRequest } from '../wire/openai-
 import { createGateway, type Gateway } from './create-gateway';
 import type { GatewayOptions } from './gateway-options';
 import { createRequestContext, type RequestContext } from './request-context';
-import { isEngineGateway, sourceTextOf } from '../stream/chunk-source-text';
+import { isEngineGateway, isEngineStream, sourceTextOf } from '../stream/chunk-source-text';
 
 let upstream: MockUpstream;
 const gateways: Gateway[] = [];
@@ -162,6 +162,71 @@ describe('createGateway', () => {
     const looked = await tapped.chat(hello);
     expect(sourceTextOf(looked)).toBeUndefined();
     expect(delivered.at(-1)).toBe(looked);
+  });
+
+  it('gives the received observers the answer before the transforms, its text and the usage chunk a client does not see, and keeps the text', async () => {
+    const texts: Array<string | undefined> = [];
+    const watch: GatewayPlugin = {
+      name: 'watch',
+      apply(hooks) {
+        hooks.onResponseReceived.tap('watch', (response) => void texts.push(sourceTextOf(response)));
+        hooks.onStreamChunkReceived.tap('watch', (chunk) => void texts.push(sourceTextOf(chunk)));
+      },
+    };
+    const observed = make({ plugins: [watch] });
+    const whole = await observed.chat(hello);
+    expect(sourceTextOf(whole)).toBeDefined();
+    expect(texts).toEqual([sourceTextOf(whole)]);
+
+    texts.length = 0;
+    const stream = await observed.stream(hello);
+    expect(isEngineStream(stream)).toBe(true);
+    const chunks = await collect(stream);
+    expect(chunks.map((chunk) => sourceTextOf(chunk) !== undefined)).toEqual(chunks.map(() => true));
+    expect(texts.slice(0, chunks.length)).toEqual(chunks.map((chunk) => sourceTextOf(chunk)));
+    // the engine asked upstream for usage; this client did not, so only the observer saw it
+    expect(texts).toHaveLength(chunks.length + 1);
+    expect(JSON.parse(texts.at(-1) ?? 'null')).toMatchObject({ choices: [], usage: { total_tokens: 29 } });
+  });
+
+  it('calls the received observers before the transforms change the answer in place', async () => {
+    const seen: string[] = [];
+    const gateway = make({
+      plugins: [
+        {
+          name: 'shout',
+          apply(hooks) {
+            hooks.afterResponse.tap('shout', (response) => {
+              for (const choice of response.choices) choice.message.content = contentText(choice.message.content).toUpperCase();
+              return response;
+            });
+            hooks.onStreamChunk.tap('shout', (chunk) => {
+              for (const choice of chunk.choices) if (choice.delta.content) choice.delta.content = choice.delta.content.toUpperCase();
+              return chunk;
+            });
+          },
+        },
+        {
+          name: 'watch',
+          apply(hooks) {
+            hooks.onResponseReceived.tap('watch', (response) => void seen.push(contentText(response.choices[0]?.message.content)));
+            hooks.onStreamChunkReceived.tap('watch', (chunk) => void seen.push(chunk.choices[0]?.delta.content ?? ''));
+          },
+        },
+      ],
+    });
+    const whole = await gateway.chat(hello);
+    expect(sourceTextOf(whole)).toBeUndefined();
+    const content = contentText(whole.choices[0]?.message.content);
+    expect(seen).toHaveLength(1);
+    expect(seen[0]?.toUpperCase()).toBe(content);
+    expect(seen[0]).not.toBe(content);
+
+    seen.length = 0;
+    const chunks = await collect(await gateway.stream(hello));
+    const delivered = chunks.map((chunk) => chunk.choices[0]?.delta.content ?? '').join('');
+    expect(delivered).toBe(seen.join('').toUpperCase());
+    expect(seen.join('')).not.toBe(delivered);
   });
 
   it('calls every hook in order and onRequestEnd exactly once', async () => {

@@ -179,7 +179,9 @@ class SwitchyardGateway implements Gateway {
       if (adapter.complete !== undefined && adapter.completesNatively?.(target.model) === true) {
         return textCompletionToChat(await adapter.complete(nativeCompletionRequest(prepared, false), call));
       }
-      const answer = await adapter.chat(chatRequestFromView(prepared, adapter.name), call);
+      const chat = await adapter.chat(chatRequestFromView(prepared, adapter.name), call);
+      // as in chat(): observers may read the text, which another adapter may have made stale
+      const answer = isVerbatimAdapter(adapter) ? chat : withoutSourceText(chat);
       return legacyFields(prepared).echo === true ? echoPrompt(answer, viewPrompt(prepared)) : answer;
     });
     return chatToTextCompletion(answer);
@@ -218,6 +220,8 @@ class SwitchyardGateway implements Gateway {
         response = await runAttempts(this.#env, context, route, deadline, this.#chatRequest(prepared), (input) => attempt(prepared, input));
         context.upstreamMs = performance.now() - started;
       }
+      // before the transforms: what a cache keeps must not have passed them, as they run again on a hit
+      if (this.hooks.onResponseReceived.isUsed()) observe(this.hooks.onResponseReceived, this.#logger, response, context);
       // a tap may change the response in place, which its upstream text would not show
       if (this.hooks.afterResponse.isUsed()) forgetSourceText(response);
       const after = runWaterfall(this.hooks.afterResponse, response, context);
@@ -284,10 +288,14 @@ class SwitchyardGateway implements Gateway {
     const transform = this.hooks.onStreamChunk.isUsed();
     // a chunk keeps its upstream text only from a verbatim adapter and with no transform tap;
     // replayed (cached) chunks and other adapters' chunks are serialised again
-    const keepText = primed.verbatim === true && !transform;
+    const verbatim = primed.verbatim === true;
+    const received = this.hooks.onStreamChunkReceived.isUsed();
     const observed = this.hooks.onStreamChunkDelivered.isUsed();
     const emit = (raw: ChatCompletionChunk): ChatCompletionChunk | undefined => {
       if (context.firstTokenMs === undefined && isContentChunk(raw)) context.firstTokenMs = elapsedMs(context);
+      if (!verbatim) forgetSourceText(raw);
+      // before usage is hidden and before the transforms: a recorded stream replays through both again
+      if (received) observe(this.hooks.onStreamChunkReceived, this.#logger, raw, context);
       let chunk = raw;
       if (chunk.usage) {
         context.usage = chunk.usage;
@@ -297,9 +305,11 @@ class SwitchyardGateway implements Gateway {
           chunk = { ...chunk, usage: undefined };
         }
       }
-      // a tap may change the chunk in place, which its upstream text would not show
-      if (!keepText) forgetSourceText(chunk);
-      if (transform) chunk = this.hooks.onStreamChunk.call(chunk, context);
+      if (transform) {
+        // a tap may change the chunk in place, which its upstream text would not show
+        forgetSourceText(chunk);
+        chunk = this.hooks.onStreamChunk.call(chunk, context);
+      }
       if (observed) observe(this.hooks.onStreamChunkDelivered, this.#logger, chunk, context);
       return chunk;
     };

@@ -47,9 +47,19 @@ export interface GatewayHooks {
   /** Before each upstream attempt (may throw a `SwitchyardError` to refuse the attempt). */
   readonly beforeAttempt: AsyncSeriesHook<[AttemptPlan, RequestContext]>;
   /**
+   * Observe a whole response as the engine got it, before `afterResponse`: from the upstream,
+   * or from a `lookupResponse` tap (`context.cacheHit`). Synchronous, no I/O, and the response
+   * must not be changed. The place to keep an answer that the engine may give again (a cache):
+   * transforms run again on a replayed answer, so what is kept must not have passed them. Keep
+   * a snapshot, not the object (a transform may change it in place later): `sourceTextOf`
+   * gives the upstream's own JSON text when the engine has it.
+   */
+  readonly onResponseReceived: SyncHook<[ChatCompletion, RequestContext]>;
+  /**
    * Transform a whole response before it leaves. A tap may return a new response or change
-   * it in place. A tap that only looks belongs on `onResponseDelivered`: while this hook has
-   * taps, every response is serialised again instead of sent as the upstream wrote it.
+   * it in place. A tap that only looks belongs on `onResponseReceived` or `onResponseDelivered`:
+   * while this hook has taps, every response is serialised again instead of sent as the
+   * upstream wrote it.
    */
   readonly afterResponse: AsyncSeriesWaterfallHook<[ChatCompletion, RequestContext]>;
   /**
@@ -58,9 +68,18 @@ export interface GatewayHooks {
    */
   readonly onResponseDelivered: SyncHook<[ChatCompletion, RequestContext]>;
   /**
+   * Observe each stream chunk as the engine got it, before `onStreamChunk`: from the upstream
+   * (usage included, even when the client did not ask for it and will not see it), or replayed
+   * from a `lookupResponse` tap (`context.cacheHit`). Synchronous, no I/O, and the chunk must
+   * not be changed. The place to record a stream the engine may replay (a cache), as
+   * `onResponseReceived` is for whole responses, and by snapshot likewise.
+   */
+  readonly onStreamChunkReceived: SyncHook<[ChatCompletionChunk, RequestContext]>;
+  /**
    * Transform each stream chunk; synchronous, no I/O. A tap may return a new chunk or change
-   * the chunk in place. A tap that only looks belongs on `onStreamChunkDelivered`: while this
-   * hook has taps, every chunk is serialised again instead of forwarded as the upstream wrote it.
+   * the chunk in place. A tap that only looks belongs on `onStreamChunkReceived` or
+   * `onStreamChunkDelivered`: while this hook has taps, every chunk is serialised again instead
+   * of forwarded as the upstream wrote it.
    */
   readonly onStreamChunk: SyncWaterfallHook<[ChatCompletionChunk, RequestContext]>;
   /**
@@ -88,8 +107,10 @@ export function createGatewayHooks(): GatewayHooks {
     lookupResponse: new AsyncSeriesBailHook<[ChatCompletionRequest, RequestContext], PrecomputedAnswer | undefined>(['request', 'context'], 'lookupResponse'),
     resolveRoute: new AsyncSeriesBailHook<[RouteQuery, RequestContext], ResolvedRoute | undefined>(['query', 'context'], 'resolveRoute'),
     beforeAttempt: new AsyncSeriesHook<[AttemptPlan, RequestContext]>(['attempt', 'context'], 'beforeAttempt'),
+    onResponseReceived: new SyncHook<[ChatCompletion, RequestContext]>(['response', 'context'], 'onResponseReceived'),
     afterResponse: new AsyncSeriesWaterfallHook<[ChatCompletion, RequestContext]>(['response', 'context'], 'afterResponse'),
     onResponseDelivered: new SyncHook<[ChatCompletion, RequestContext]>(['response', 'context'], 'onResponseDelivered'),
+    onStreamChunkReceived: new SyncHook<[ChatCompletionChunk, RequestContext]>(['chunk', 'context'], 'onStreamChunkReceived'),
     onStreamChunk: new SyncWaterfallHook<[ChatCompletionChunk, RequestContext]>(['chunk', 'context'], 'onStreamChunk'),
     onStreamChunkDelivered: new SyncHook<[ChatCompletionChunk, RequestContext]>(['chunk', 'context'], 'onStreamChunkDelivered'),
     onAttempt: new SyncHook<[AttemptRecord, RequestContext]>(['attempt', 'context'], 'onAttempt'),
