@@ -64,8 +64,6 @@ beforeAll(async () => {
     config,
     [
       'server: { port: 0, host: 127.0.0.1 }',
-      // the response cache (on by default) taps the transform hooks, which turns the text off
-      'cache: { enabled: false }',
       'providers:',
       `  - { name: up, type: openai, apiKey: sk-built-0000000000, baseUrl: "${upstream.url}/v1" }`,
       'models:',
@@ -84,27 +82,49 @@ afterAll(async () => {
   await upstream.close();
 });
 
-const ask = (stream: boolean): Promise<Response> =>
+// each test asks its own question: the response cache (on by default) keys answers by it
+const ask = (stream: boolean, content: string): Promise<Response> =>
   fetch(`${gateway!.url}/v1/chat/completions`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ model: 'gpt-4o-mini', stream, ...(stream ? { stream_options: { include_usage: true } } : {}), messages: [{ role: 'user', content: 'hi' }] }),
+    body: JSON.stringify({ model: 'gpt-4o-mini', stream, ...(stream ? { stream_options: { include_usage: true } } : {}), messages: [{ role: 'user', content }] }),
   });
+const dataOf = async (response: Response): Promise<string[]> =>
+  (await response.text())
+    .split('\n\n')
+    .filter((frame) => frame.startsWith('data: '))
+    .map((frame) => frame.slice('data: '.length));
 
 describe('the built gateway and libs', () => {
   it("send a non-streamed answer nothing changed as the upstream's own text", async () => {
-    const response = await ask(false);
+    const response = await ask(false, 'hi');
     expect(response.status).toBe(200);
+    expect(response.headers.get('x-switchyard-cache')).toBe('MISS');
     expect(await response.text()).toBe(RESPONSE);
   });
 
   it("forward each streamed chunk nothing changed as the upstream's own text", async () => {
-    const response = await ask(true);
+    const response = await ask(true, 'hi');
     expect(response.status).toBe(200);
-    const data = (await response.text())
-      .split('\n\n')
-      .filter((frame) => frame.startsWith('data: '))
-      .map((frame) => frame.slice('data: '.length));
-    expect(data).toEqual([...CHUNKS, '[DONE]']);
+    expect(response.headers.get('x-switchyard-cache')).toBe('MISS');
+    expect(await dataOf(response)).toEqual([...CHUNKS, '[DONE]']);
+  });
+
+  it('answer a repeated question from the cache with the same answer, whole and streamed', async () => {
+    const calls = upstream.requests.length;
+    expect(await (await ask(false, 'again')).text()).toBe(RESPONSE);
+    const hit = await ask(false, 'again');
+    expect(hit.status).toBe(200);
+    expect(hit.headers.get('x-switchyard-cache')).toBe('HIT');
+    expect(await hit.json()).toEqual(JSON.parse(RESPONSE));
+
+    expect(await dataOf(await ask(true, 'again'))).toEqual([...CHUNKS, '[DONE]']);
+    const streamHit = await ask(true, 'again');
+    expect(streamHit.status).toBe(200);
+    expect(streamHit.headers.get('x-switchyard-cache')).toBe('HIT');
+    const data = await dataOf(streamHit);
+    expect(data.at(-1)).toBe('[DONE]');
+    expect(data.slice(0, -1).map((text) => JSON.parse(text) as unknown)).toEqual(CHUNKS.map((text) => JSON.parse(text) as unknown));
+    expect(upstream.requests.length).toBe(calls + 2);
   });
 });

@@ -1,9 +1,25 @@
 import type { ChatCompletion, ChatCompletionChunk, ChatUsage } from '@switchyard/proxy-core';
 
-/** One cached answer: a whole response, or the chunks of a complete stream. */
+/**
+ * One cached answer: a whole response, or the chunks of a complete stream. `usage` is read,
+ * not written: entries stored before streams were recorded with their usage chunk carry it.
+ */
 export type CacheEntry =
   | { kind: 'response'; response: ChatCompletion; /** Epoch ms. */ expiresAt: number }
   | { kind: 'stream'; chunks: ChatCompletionChunk[]; usage?: ChatUsage; /** Epoch ms. */ expiresAt: number };
+
+// Entries are written from the answers' JSON texts (the upstream's own, when the engine kept
+// them), so storing an answer serialises nothing again; they parse to the same CacheEntry.
+
+/** The serialised entry of a whole response, from the response's JSON text. */
+export function responseEntryBody(responseText: string, expiresAt: number): string {
+  return `{"kind":"response","response":${responseText},"expiresAt":${JSON.stringify(expiresAt)}}`;
+}
+
+/** The serialised entry of a stream, from its chunks' JSON texts. */
+export function streamEntryBody(chunkTexts: readonly string[], expiresAt: number): string {
+  return `{"kind":"stream","chunks":[${chunkTexts.join(',')}],"expiresAt":${JSON.stringify(expiresAt)}}`;
+}
 
 /** Whether a parsed value has the shape of a {@link CacheEntry} (a stored value is untrusted input). */
 export function isCacheEntry(value: unknown): value is CacheEntry {

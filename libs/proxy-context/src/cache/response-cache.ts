@@ -8,13 +8,12 @@ import type {
   RequestContext,
 } from '@switchyard/proxy-core';
 import { MemoryBudget, type MemoryAccount } from '../memory/memory-budget';
-import { parseCacheEntry, type CacheEntry } from './cache-entry';
+import { parseCacheEntry, responseEntryBody, streamEntryBody, type CacheEntry } from './cache-entry';
 import { cacheKey } from './cache-key';
-import { chunkBytes } from './chunk-bytes';
 import { MemoryTier, type MemoryTierStats } from './memory-tier';
 import { RESPONSE_CACHE_DEFAULTS, validateResponseCacheOptions, type ResponseCacheOptions } from './response-cache-options';
 import { RedisTier } from './redis-tier';
-import { redisEndpointOf } from '@switchyard/proxy-core';
+import { redisEndpointOf, sourceTextOf } from '@switchyard/proxy-core';
 
 const PLUGIN_NAME = 'switchyard:response-cache';
 
@@ -34,11 +33,15 @@ export interface ResponseCacheStats {
   memory: MemoryTierStats;
 }
 
-/** What the cache remembers about one request between lookup and store. */
+/**
+ * What the cache remembers about one request between lookup and store: the answer's JSON
+ * text as the engine received it, a snapshot no transform can change afterwards.
+ */
 interface Pending {
   key: string;
   ttlMs: number;
-  chunks: ChatCompletionChunk[];
+  response: string | undefined;
+  chunks: string[];
   bytes: number;
   abandoned: boolean;
 }
@@ -50,7 +53,10 @@ function isNonDeterministic(request: ChatCompletionRequest): boolean {
 /**
  * The response cache: an exact-match cache of chat answers, scoped per tenant, in a
  * byte-bounded memory tier and optionally a shared Redis tier. It is a gateway plugin:
- * `lookupResponse` answers hits, `afterResponse`, `onStreamChunk` and `onRequestEnd` store.
+ * `lookupResponse` answers hits; `onResponseReceived` and `onStreamChunkReceived` record
+ * answers as the upstream gave them, before any transform (which runs again on a hit), and
+ * `onRequestEnd` stores those of requests that succeeded. It only observes: answers nothing
+ * changed still leave as the upstream's own text.
  * @example
  * const cache = createResponseCache({ memory: { maxBytes: 64 * 1024 * 1024 }, ttlMs: 600_000 });
  * const gateway = createGateway({ providers, models, plugins: [cache] });
@@ -91,14 +97,8 @@ export class ResponseCache implements GatewayPlugin {
 
   apply(hooks: GatewayHooks): void {
     hooks.lookupResponse.tapPromise(PLUGIN_NAME, async (request, context) => this.#lookup(request, context));
-    hooks.afterResponse.tapPromise(PLUGIN_NAME, async (response, context) => {
-      this.#storeResponse(response, context);
-      return response;
-    });
-    hooks.onStreamChunk.tap(PLUGIN_NAME, (chunk, context) => {
-      this.#record(chunk, context);
-      return chunk;
-    });
+    hooks.onResponseReceived.tap(PLUGIN_NAME, (response, context) => this.#receive(response, context));
+    hooks.onStreamChunkReceived.tap(PLUGIN_NAME, (chunk, context) => this.#record(chunk, context));
     hooks.onRequestEnd.tap(PLUGIN_NAME, (context) => this.#finish(context));
     // after any pricing tap: an answer served from the cache cost nothing upstream
     hooks.onUsage.tap({ name: PLUGIN_NAME, stage: 1000 }, (report, context) => {
@@ -161,7 +161,7 @@ export class ResponseCache implements GatewayPlugin {
     }
     this.#counters.misses += 1;
     context.cacheStatus = 'MISS';
-    if (store) context.state.set(PLUGIN_NAME, { key, ttlMs, chunks: [], bytes: 0, abandoned: false } satisfies Pending);
+    if (store) context.state.set(PLUGIN_NAME, { key, ttlMs, response: undefined, chunks: [], bytes: 0, abandoned: false } satisfies Pending);
     return undefined;
   }
 
@@ -192,10 +192,9 @@ export class ResponseCache implements GatewayPlugin {
     return entry;
   }
 
-  #write(key: string, entry: CacheEntry, ttlMs: number): void {
-    const body = JSON.stringify(entry);
+  #write(key: string, body: string, expiresAt: number, ttlMs: number): void {
     this.#counters.stores += 1;
-    this.#memory.set(key, body, entry.expiresAt);
+    this.#memory.set(key, body, expiresAt);
     if (this.#redis !== undefined) {
       // off the response path: a slow or failed Redis write costs the client nothing
       this.#redis.set(key, body, ttlMs).catch(() => {
@@ -204,18 +203,18 @@ export class ResponseCache implements GatewayPlugin {
     }
   }
 
-  #storeResponse(response: ChatCompletion, context: RequestContext): void {
+  #receive(response: ChatCompletion, context: RequestContext): void {
+    if (context.cacheHit || context.stream) return;
     const pending = context.state.get(PLUGIN_NAME) as Pending | undefined;
-    if (pending === undefined || context.cacheHit || context.stream) return;
-    context.state.delete(PLUGIN_NAME);
-    this.#write(pending.key, { kind: 'response', response, expiresAt: this.#now() + pending.ttlMs }, pending.ttlMs);
+    if (pending !== undefined) pending.response = sourceTextOf(response) ?? JSON.stringify(response);
   }
 
   #record(chunk: ChatCompletionChunk, context: RequestContext): void {
     if (context.cacheHit) return;
     const pending = context.state.get(PLUGIN_NAME) as Pending | undefined;
     if (pending === undefined || pending.abandoned) return;
-    const bytes = chunkBytes(chunk);
+    const text = sourceTextOf(chunk) ?? JSON.stringify(chunk);
+    const bytes = text.length * 2;
     if (pending.bytes + bytes > this.#maxEntryBytes || !this.#recordings.reserve(bytes)) {
       // too large to keep, or no room in the budget: give the memory back now
       pending.abandoned = true;
@@ -225,7 +224,7 @@ export class ResponseCache implements GatewayPlugin {
       return;
     }
     pending.bytes += bytes;
-    pending.chunks.push(chunk);
+    pending.chunks.push(text);
   }
 
   #finish(context: RequestContext): void {
@@ -233,19 +232,27 @@ export class ResponseCache implements GatewayPlugin {
     if (pending === undefined) return;
     context.state.delete(PLUGIN_NAME);
     this.#recordings.release(pending.bytes);
-    if (!context.stream || context.cacheHit) return;
+    if (context.cacheHit) return;
+    const expiresAt = this.#now() + pending.ttlMs;
+    if (!context.stream) {
+      // an answer a transform refused (or a request that failed otherwise) is not stored
+      if (pending.response !== undefined && context.error === undefined) this.#write(pending.key, responseEntryBody(pending.response, expiresAt), expiresAt, pending.ttlMs);
+      return;
+    }
     // a failed or aborted stream is never cached
     if (pending.abandoned || context.error !== undefined || pending.chunks.length === 0) {
       this.#counters.abandonedStreams += 1;
       return;
     }
-    const entry: CacheEntry = { kind: 'stream', chunks: pending.chunks, expiresAt: this.#now() + pending.ttlMs };
-    if (context.usage !== undefined) entry.usage = context.usage;
-    this.#write(pending.key, entry, pending.ttlMs);
+    // the usage chunk was recorded too (before the engine hid it from a client that did not ask)
+    this.#write(pending.key, streamEntryBody(pending.chunks, expiresAt), expiresAt, pending.ttlMs);
   }
 }
 
-/** The engine's answer for a cached entry; a stream gets its usage back as a final chunk when none carried it. */
+/**
+ * The engine's answer for a cached entry; a stream gets its usage back as a final chunk when
+ * none carried it (an entry written before usage chunks were recorded).
+ */
 function toAnswer(entry: CacheEntry): PrecomputedAnswer {
   if (entry.kind === 'response') return { kind: 'response', response: entry.response };
   const chunks = entry.chunks;

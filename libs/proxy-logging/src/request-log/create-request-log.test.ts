@@ -2,9 +2,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { createGateway, createRequestContext } from '@switchyard/proxy-core';
+import { createGateway, createRequestContext, sourceTextOf, type GatewayPlugin } from '@switchyard/proxy-core';
+import { createMockUpstream } from '@switchyard/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { row } from '../../test/request-log-fixtures';
+import { DEFAULT_PII_PATTERNS, redactPii } from '../redaction/redact-pii';
 import { openDatabase } from '../sql/open-database';
 import { createRequestLog } from './create-request-log';
 import type { RequestLogRow } from './request-log-row';
@@ -56,6 +58,34 @@ describe('createRequestLog', () => {
     expect(rows[0]).toMatchObject({ provider: 'mock', status: 200, request_body: null });
     await gateway.close();
     await log.close();
+  });
+
+  it("stores the response body as the client received it, without costing an unchanged answer its upstream text", async () => {
+    const upstream = await createMockUpstream();
+    const rows: RequestLogRow[] = [];
+    const log = await createRequestLog({ store: { kind: 'capture', write: async (batch) => void rows.push(...batch), close: async () => undefined }, bodies: true, flushIntervalMs: 60_000 });
+    const make = (plugins: GatewayPlugin[]) =>
+      createGateway({
+        providers: [{ name: 'openai', type: 'openai', apiKey: 'sk-test-0000000000000000', baseUrl: `${upstream.url}/v1` }],
+        models: [{ name: 'demo', targets: [{ provider: 'openai', model: 'gpt-4o-mini' }] }],
+        plugins,
+      });
+    const plain = make([log.plugin]);
+    const stamp: GatewayPlugin = { name: 'stamp', apply: (hooks) => hooks.afterResponse.tap('stamp', (response) => ({ ...response, system_fingerprint: 'stamped' })) };
+    const stamped = make([log.plugin, stamp]);
+    try {
+      const answer = await plain.chat({ model: 'demo', messages: [{ role: 'user', content: 'hi' }] });
+      const text = sourceTextOf(answer);
+      expect(text).toBeDefined();
+      const changed = await stamped.chat({ model: 'demo', messages: [{ role: 'user', content: 'hi' }] });
+      await log.queue.flush();
+      expect(rows.map((row) => row.response_body)).toEqual([redactPii(text ?? '', DEFAULT_PII_PATTERNS), redactPii(JSON.stringify(changed), DEFAULT_PII_PATTERNS)]);
+      expect(changed.system_fingerprint).toBe('stamped');
+    } finally {
+      await Promise.all([plain.close(), stamped.close()]);
+      await log.close();
+      await upstream.close();
+    }
   });
 
   it('never blocks the request path: a full queue drops and counts', async () => {

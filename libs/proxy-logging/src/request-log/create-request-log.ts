@@ -1,4 +1,4 @@
-import { SwitchyardError, type GatewayPlugin, type Logger } from '@switchyard/proxy-core';
+import { SwitchyardError, sourceTextOf, type GatewayPlugin, type Logger } from '@switchyard/proxy-core';
 import { DEFAULT_PII_PATTERNS, redactPii, type PiiPattern } from '../redaction/redact-pii';
 import { openDatabase } from '../sql/open-database';
 import { SqliteWriteThread } from '../sql/sqlite-write-thread';
@@ -103,11 +103,13 @@ export async function createRequestLog(options: RequestLogOptions = {}): Promise
           context.state.set(BODY_STATE_KEY, bodies);
           return request;
         });
-        hooks.afterResponse.tap('switchyard:request-log', (response, context) => {
+        // an observer, not an afterResponse tap (which would make the engine serialise every
+        // answer again): the answer as the client receives it, as the upstream wrote it when
+        // nothing changed it
+        hooks.onResponseDelivered.tap('switchyard:request-log', (response, context) => {
           const bodies = (context.state.get(BODY_STATE_KEY) as CapturedBodies | undefined) ?? {};
-          bodies.response = clip(JSON.stringify(response));
+          bodies.response = clip(sourceTextOf(response) ?? JSON.stringify(response));
           context.state.set(BODY_STATE_KEY, bodies);
-          return response;
         });
       }
       hooks.onRequestEnd.tap('switchyard:request-log', (context) => {
