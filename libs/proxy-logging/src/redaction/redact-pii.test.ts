@@ -8,6 +8,30 @@ describe('redactPii', () => {
     for (const secret of ['jane.doe@example.com', '555-2671', '4111 1111', 'sk-ant-api03', 'abcdefghijklmnop']) expect(out).not.toContain(secret);
   });
 
+  it('redacts phone numbers as people write them', () => {
+    for (const phone of ['+1 (415) 555-2671', '(415) 555 2671', '415-555-2671', '415.555.2671', '+44 20 7946 0958', '020 7946 0958', '+14155552671', '555-2671']) {
+      expect(redactPii(`call ${phone} today`)).toBe('call [REDACTED_PHONE] today');
+    }
+  });
+
+  it('leaves the numbers, dates and versions of a JSON body alone', () => {
+    const body = JSON.stringify({
+      id: 'chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT',
+      created: 1_741_569_952,
+      seed: 4_155_552_671,
+      max_tokens: 16_384,
+      top_p: 0.9555,
+      logprob: -0.31725305,
+      ratio: 12.3456789,
+      scores: [1024, 4096, 65_536],
+      date: '2026-12-01',
+      range: '2019-2024',
+      version: '1.2.3',
+      address: '192.168.1.100',
+    });
+    expect(redactPii(body)).toBe(body);
+  });
+
   it('takes extra patterns', () => {
     expect(redactPii('order ORD-12345', [{ name: 'order', pattern: /ORD-\d+/g, replacement: '[ORDER]' }])).toBe('order [ORDER]');
   });

@@ -12,7 +12,14 @@ export const DEFAULT_PII_PATTERNS: readonly PiiPattern[] = [
   { name: 'api_key', pattern: /\b(?:sk|pk|rk|sk-ant|sk-proj|sk-sy|xai|gsk|AIza)[-_][A-Za-z0-9_-]{12,}|\bAIza[A-Za-z0-9_-]{30,}/g, replacement: '[REDACTED_KEY]' },
   { name: 'email', pattern: /[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g, replacement: '[REDACTED_EMAIL]' },
   { name: 'card', pattern: /\b(?:\d[ -]?){12,18}\d\b/g, replacement: '[REDACTED_CARD]' },
-  { name: 'phone', pattern: /(?<![\w])\+?\(?\d{1,4}\)?(?:[ .-]?\(?\d{2,4}\)?){2,4}(?![\w])/g, replacement: '[REDACTED_PHONE]' },
+  // A phone number as people write one: with a leading `+`, or with a space, dash or dots
+  // between its groups. A bare run of digits is not one: in a JSON body it is a number
+  // (`created`, token counts, seeds), and redacting it would leave the stored body unparsable.
+  {
+    name: 'phone',
+    pattern: /(?<![\w.+-])(?:\+\d{7,15}|(?:\+\d{1,3}[ -]?)?(?:(?:\(\d{2,4}\)[ -]?|\d{2,4}[ -])\d{3,4}|\d{3})[ -]\d{4}|\d{3}\.\d{3}\.\d{4})(?![\w-]|\.\d)/g,
+    replacement: '[REDACTED_PHONE]',
+  },
 ];
 
 /** Replaces every match of the patterns (defaults plus `extra`) in a text. */
