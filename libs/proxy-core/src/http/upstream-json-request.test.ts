@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Agent, MockAgent, type Dispatcher } from 'undici';
+import { Agent, MockAgent, interceptors, type Dispatcher } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SwitchyardError } from '../errors/switchyard-error';
 import { AbortSourceController } from '../resilience/linked-abort-controller';
@@ -72,6 +72,8 @@ describe('upstreamJsonRequest', () => {
     expect(JSON.parse(sent)).toEqual({ hello: 'world' });
     expect(response.status).toBe(200);
     expect(response.headers['x-extra']).toBe('yes');
+    // parsed on first read, then kept
+    expect(response.headers).toBe(response.headers);
     expect(response.text).toBe(text);
     expect(response.body).toEqual({ id: 'c1', content: 'caf\u00e9 \ud83d\ude42' });
   });
@@ -157,7 +159,27 @@ describe('upstreamJsonRequest', () => {
     });
   });
 
-  it('works with a dispatcher that calls the older handler callbacks itself (a MockPool used directly) as with a MockAgent', async () => {
+  it('reads an answer through a dispatcher composed with interceptors (which wrap the handler), retried after a 503', async () => {
+    let calls = 0;
+    handle = (_req, res) => {
+      calls += 1;
+      if (calls === 1) {
+        res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '0' });
+        res.end('{"error":{"message":"busy"}}');
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json', 'x-extra': ['a', 'b'] });
+      res.end('{"id":"r1"}');
+    };
+    const composed = new Agent().compose(interceptors.retry({ maxRetries: 1, minTimeout: 0, methods: ['POST'] }));
+    const response = await upstreamJsonRequest({ ...options('/retried'), dispatcher: composed });
+    expect(calls).toBe(2);
+    expect(response).toMatchObject({ status: 200, text: '{"id":"r1"}', body: { id: 'r1' } });
+    expect(response.headers['x-extra']).toEqual(['a', 'b']);
+    await composed.close();
+  });
+
+  it('works with a dispatcher that calls the handler itself (a MockPool used directly) as with a MockAgent', async () => {
     const mock = new MockAgent();
     mock.disableNetConnect();
     const origin = 'http://mock.test';

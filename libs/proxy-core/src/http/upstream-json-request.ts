@@ -10,12 +10,52 @@ import {
 } from './upstream-request';
 import { transportError } from './upstream-error';
 
-/** A successful upstream answer read whole: its JSON body and the text it was parsed from. */
+/**
+ * A successful upstream answer read whole: its JSON body and the text it was parsed from.
+ * `headers` are parsed when first read (an accessor, not an own data property): most
+ * callers never read them.
+ */
 export interface UpstreamJsonResponse<T> {
-  status: number;
-  headers: UpstreamResponse['headers'];
-  body: T;
-  text: string;
+  readonly status: number;
+  readonly headers: UpstreamResponse['headers'];
+  readonly body: T;
+  readonly text: string;
+}
+
+/** undici's raw header list: name, value, name, value... */
+type RawHeaders = Buffer[] | string[];
+
+/**
+ * Lower-cased names, repeated headers as arrays (undici's own parser, as request() uses); no
+ * prototype, so a header named __proto__ is a header like any other.
+ */
+function parseRawHeaders(raw: RawHeaders): UpstreamResponse['headers'] {
+  return util.parseHeaders(raw, Object.create(null) as Record<string, string | string[]>);
+}
+
+// parsing five headers costs about as much as the rest of reading the answer, and a
+// successful answer's headers are rarely read: they are parsed on first read
+class JsonAnswer<T> implements UpstreamJsonResponse<T> {
+  readonly status: number;
+  readonly body: T;
+  readonly text: string;
+  #raw: RawHeaders;
+  #headers: UpstreamResponse['headers'] | undefined;
+
+  constructor(status: number, raw: RawHeaders, body: T, text: string) {
+    this.status = status;
+    this.body = body;
+    this.text = text;
+    this.#raw = raw;
+  }
+
+  get headers(): UpstreamResponse['headers'] {
+    if (this.#headers === undefined) {
+      this.#headers = parseRawHeaders(this.#raw);
+      this.#raw = [];
+    }
+    return this.#headers;
+  }
 }
 
 const UTF8_BOM = [0xef, 0xbb, 0xbf] as const;
@@ -33,9 +73,11 @@ function decode(chunks: Buffer[], length: number): string {
 
 // undici's request() wraps the body in a Readable stream, whose reading (resume, end, close)
 // costs several process ticks and a promise per call; a body read whole needs none of it, so
-// this handler gathers the chunks itself. It speaks both handler forms: the controller form
-// undici 7 documents, and the older callbacks, which a dispatcher that skips undici's
-// translation still calls (a MockPool used directly)
+// this handler gathers the chunks itself. It implements the handler callbacks undici's own
+// request() handler implements (onConnect, onHeaders, onData, onComplete, onError), which
+// undici 7's clients call directly: a handler with the controller form (onRequestStart...)
+// is wrapped per request in an adapter that parses every header list it passes on, the
+// trailers' included. Interceptors wrap this form themselves, as they wrap request()'s.
 class WholeBodyHandler<T> implements Dispatcher.DispatchHandler {
   readonly #options: UpstreamRequestOptions;
   readonly #resolve: (response: UpstreamJsonResponse<T>) => void;
@@ -44,7 +86,7 @@ class WholeBodyHandler<T> implements Dispatcher.DispatchHandler {
   #abort: ((reason: Error) => void) | undefined;
   #settled = false;
   #status = 0;
-  #headers: UpstreamResponse['headers'] = {};
+  #rawHeaders: RawHeaders = [];
   #chunks: Buffer[] = [];
   #length = 0;
 
@@ -63,42 +105,18 @@ class WholeBodyHandler<T> implements Dispatcher.DispatchHandler {
     });
   }
 
-  onRequestStart(controller: Dispatcher.DispatchController): void {
-    this.#start((reason) => controller.abort(reason));
-  }
-
   onConnect(abort: (reason?: Error) => void): void {
-    this.#start(abort);
-  }
-
-  #start(abort: (reason: Error) => void): void {
     this.#abort = abort;
     if (this.#settled) abort(abortError(this.#options.signal.reason));
   }
 
-  onResponseStart(
-    _controller: Dispatcher.DispatchController,
-    statusCode: number,
-    headers: UpstreamResponse['headers'],
-  ): void {
+  onHeaders(statusCode: number, headers: RawHeaders): boolean {
     // 1xx informational answers come before the real one
-    if (statusCode < 200) return;
-    this.#status = statusCode;
-    this.#headers = headers;
-  }
-
-  onHeaders(statusCode: number, headers: Buffer[]): boolean {
     if (statusCode >= 200) {
       this.#status = statusCode;
-      // undici's own parser, as request() uses: lower-cased names, repeated headers as arrays;
-      // no prototype, so a header named __proto__ is a header like any other
-      this.#headers = util.parseHeaders(headers, Object.create(null) as Record<string, string | string[]>);
+      this.#rawHeaders = headers;
     }
     return true;
-  }
-
-  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    this.onData(chunk);
   }
 
   onData(chunk: Buffer): boolean {
@@ -107,16 +125,12 @@ class WholeBodyHandler<T> implements Dispatcher.DispatchHandler {
     return true;
   }
 
-  onResponseEnd(): void {
-    this.onComplete();
-  }
-
   onComplete(): void {
     const text = decode(this.#chunks, this.#length);
     this.#chunks = [];
     const { provider } = this.#options;
     if (this.#status < 200 || this.#status >= 300) {
-      this.fail(failedAnswer(this.#options, this.#status, this.#headers, text));
+      this.fail(failedAnswer(this.#options, this.#status, parseRawHeaders(this.#rawHeaders), text));
       return;
     }
     let body: T;
@@ -129,11 +143,7 @@ class WholeBodyHandler<T> implements Dispatcher.DispatchHandler {
     this.#unfollow();
     if (this.#settled) return;
     this.#settled = true;
-    this.#resolve({ status: this.#status, headers: this.#headers, body, text });
-  }
-
-  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
-    this.onError(error);
+    this.#resolve(new JsonAnswer(this.#status, this.#rawHeaders, body, text));
   }
 
   onError(error: Error): void {
@@ -143,7 +153,7 @@ class WholeBodyHandler<T> implements Dispatcher.DispatchHandler {
     // (a failed answer's body is read as empty), anything before them a transport failure
     if (signal.aborted || this.#status === 0) this.fail(transportError(provider, error, signal));
     else if (this.#status >= 200 && this.#status < 300) this.fail(unreadableBody(provider));
-    else this.fail(failedAnswer(this.#options, this.#status, this.#headers, ''));
+    else this.fail(failedAnswer(this.#options, this.#status, parseRawHeaders(this.#rawHeaders), ''));
   }
 
   /** Rejects with `error` unless the call is settled already. */
