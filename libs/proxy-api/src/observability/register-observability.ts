@@ -1,4 +1,4 @@
-import type { Gateway, RequestMetadata } from '@switchyard/proxy-core';
+import type { Gateway } from '@switchyard/proxy-core';
 import {
   createMetrics,
   createRequestLog,
@@ -38,11 +38,12 @@ export async function registerObservability(
   gateway: Gateway,
   options: ObservabilityOptions,
 ): Promise<{ metrics: SwitchyardMetrics | undefined; overhead: OverheadTracker; tracing: SwitchyardTracing | undefined }> {
-  // the requests this app serves (their metadata object travels on the engine's context)
-  const served = new WeakSet<RequestMetadata>();
+  // the requests this app serves (their metadata object travels on the engine's context) and
+  // the gateway's own time on each, for whole (non-streamed) responses
+  const overhead = new OverheadTracker();
   // tracing context: validated, stored on the row, never forwarded (only W3C trace context is)
   app.addHook('onRequest', (request, _reply, done) => {
-    served.add(request.switchyardMetadata);
+    overhead.track(request.switchyardMetadata);
     const tracing = readTracingHeaders(request.headers);
     Object.assign(request.switchyardMetadata, tracing.metadata);
     Object.assign(request.switchyardUpstreamHeaders, tracing.upstream);
@@ -84,17 +85,11 @@ export async function registerObservability(
   }
   dashboardRoutes(app, gateway, log?.sql);
 
-  // the gateway's own time, on whole (non-streamed) responses
-  const overhead = new OverheadTracker();
-  app.addHook('onRequest', (request, reply, done) => {
-    overhead.track(request, reply);
-    done();
-  });
   gateway.hooks.onRequestEnd.tap('switchyard:overhead-header', (context) => {
     overhead.record(context.metadata, overheadMs(context));
     // one line per request of this app (the universal proxy reports after the response, refusals
     // from the HTTP layer); ids and names only, never a secret or a body
-    if (!served.has(context.metadata) && refusedBy(context) !== app) return;
+    if (!overhead.tracks(context.metadata) && refusedBy(context) !== app) return;
     app.log.info(
       {
         requestId: context.requestId,
