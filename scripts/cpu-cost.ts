@@ -17,6 +17,7 @@ const requests = Number(arg('requests') ?? 4000);
 const connections = Number(arg('connections') ?? 50);
 const only = arg('only')?.split(',');
 // --profile=<dir>: a CPU profile of each gateway over the measured requests, one file per scenario and config
+// (BENCH_PROFILE_INTERVAL_US: V8's sampling interval, default 1000; profile-summary --samples on a loaded machine)
 const profileDir = arg('profile');
 if (profileDir !== undefined) mkdirSync(profileDir, { recursive: true });
 const CLIENT_KEY = 'sk-sy-bench-0123456789abcdef';

@@ -2,8 +2,11 @@
 // time per package, as shares of the busy (non-idle) time, and per request when told how
 // many requests the profile covers.
 //
-//   npx tsx scripts/profile-summary.ts <file.cpuprofile | directory> [--top=25] [--requests=N] [--skip-ms=N] [--after=function]
+//   npx tsx scripts/profile-summary.ts <file.cpuprofile | directory> [--top=25] [--requests=N] [--skip-ms=N] [--after=function] [--samples]
 //
+// --samples weighs every sample alike (the median interval each) instead of by the time to the
+// next sample: on a loaded machine a process descheduled right after a sample hands that one
+// sample tens of milliseconds, so whatever function it caught looks expensive.
 // --skip-ms leaves out the first N milliseconds of each profile; --after=<function> leaves out
 // every sample before the first one with that function on its stack (e.g. parserOnIncoming:
 // the first HTTP request), so module loading and start-up do not count.
@@ -41,8 +44,9 @@ const top = option('top') ?? 25;
 const requests = option('requests');
 const skipMicros = (option('skip-ms') ?? 0) * 1000;
 const after = args.find((arg) => arg.startsWith('--after='))?.slice('--after='.length);
+const bySamples = args.includes('--samples');
 if (target === undefined) {
-  process.stderr.write('usage: tsx scripts/profile-summary.ts <file.cpuprofile | directory> [--top=25] [--requests=N] [--skip-ms=N] [--after=function]\n');
+  process.stderr.write('usage: tsx scripts/profile-summary.ts <file.cpuprofile | directory> [--top=25] [--requests=N] [--skip-ms=N] [--after=function] [--samples]\n');
   process.exit(2);
 }
 
@@ -91,12 +95,14 @@ for (const file of files) {
     for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) if (byId.get(at)?.callFrame.functionName === name) return true;
     return false;
   };
+  const sorted = [...profile.timeDeltas].sort((a, b) => a - b);
+  const median = sorted[sorted.length >> 1] ?? 0;
   let started = after === undefined;
   // timeDeltas[i] is the time since the previous sample: sample i-1 ran for timeDeltas[i]
   let elapsed = 0;
   for (let i = 0; i < profile.samples.length; i += 1) {
     const node = byId.get(profile.samples[i] ?? -1);
-    const micros = profile.timeDeltas[i + 1] ?? 0;
+    const micros = bySamples ? median : (profile.timeDeltas[i + 1] ?? 0);
     elapsed += profile.timeDeltas[i] ?? 0;
     if (node === undefined || elapsed < skipMicros) continue;
     if (!started && after !== undefined) started = onStack(node.id, after);

@@ -78,6 +78,7 @@ process.on('message', (message) => {
     session.connect();
     void session
       .post('Profiler.enable')
+      .then(() => session.post('Profiler.setSamplingInterval', { interval: Number(process.env.BENCH_PROFILE_INTERVAL_US ?? 1000) }))
       .then(() => session.post('Profiler.start'))
       .then(() => process.send?.({ profiling: true }));
   } else if (typeof message === 'string' && message.startsWith('profile:stop ')) {
