@@ -1,14 +1,16 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { serialize } from 'node:v8';
 import { requireService, TEST_DATABASE_URL } from '@switchyard/testing';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createTestSchema } from '../../test/pg-schema';
 import { row } from '../../test/request-log-fixtures';
 import { openDatabase } from '../sql/open-database';
 import type { SqlDatabase } from '../sql/sql-database';
-import { SqliteWriteThread } from '../sql/sqlite-write-thread';
+import { SqliteWriteThread, type SqlBatchWriter, type SqlStatement } from '../sql/sqlite-write-thread';
 import { RequestLogQueue } from './request-log-queue';
+import { REQUEST_LOG_COLUMNS } from './request-log-row';
 import { SqlRequestLogStore } from './sql-request-log-store';
 
 const pgUp = await requireService('PostgreSQL', TEST_DATABASE_URL);
@@ -208,6 +210,29 @@ describe('request log inserts', () => {
     }
     expect(inserts.size).toBeLessThanOrEqual(9);
     expect(await db.query<{ n: number }>('SELECT count(*) AS n FROM switchyard_requests')).toEqual([{ n: written }]);
+    await store.close();
+  });
+});
+
+// rows reach the SQLite write thread by structured clone, which copies a holey array (one made
+// with `new Array(n)`) key by key as a sparse array: twice the cost to post, twice to rebuild
+describe('request log statements for a write thread', () => {
+  it('carry dense parameter arrays, which structured clone copies as a list', async () => {
+    const db = await openDatabase({ url: 'sqlite::memory:' });
+    const posted: SqlStatement[] = [];
+    const writer: SqlBatchWriter = {
+      transaction: async (statements) => {
+        posted.push(...statements);
+      },
+      close: async () => undefined,
+    };
+    const store = new SqlRequestLogStore(db, { writer });
+    await store.write(Array.from({ length: 203 }, (_, i) => row({ id: `d${i}`, ts: i })));
+    expect(posted.map((statement) => statement.params.length)).toEqual([200 * REQUEST_LOG_COLUMNS.length, 2 * REQUEST_LOG_COLUMNS.length, REQUEST_LOG_COLUMNS.length]);
+    // v8.serialize writes what postMessage writes: a version header, then the array's tag
+    const tags = posted.map((statement) => String.fromCharCode(serialize(statement.params)[2] ?? 0));
+    expect(tags).toEqual(['A', 'A', 'A']); // 'A' a dense array, 'a' a sparse one
+    expect(posted[2]?.params[0]).toBe('d202');
     await store.close();
   });
 });
