@@ -27,6 +27,24 @@ describe('client key authentication', () => {
     expect(authenticateNow(state, request(`${MASTER}-rotated`), 'authorization')).toBeUndefined();
   });
 
+  it('refuses a key record the store answered whose hash is not the presented secret’s, and a held secret once its key was rotated', async () => {
+    const store = new MemoryKeyStore();
+    const keys = registry(store);
+    const minted = await keys.create({ name: 'stored' });
+    // a store that answers the record of another key for this one's hash (a broken index, say)
+    const other = await keys.create({ name: 'other' });
+    const otherKey = await store.get(other.key.id);
+    const lying = Object.assign(Object.create(store) as MemoryKeyStore, { findByHash: async () => otherKey });
+    const state: ClientAuthState = { open: false, registry: registry(lying), masterKey: undefined };
+    await expect(authenticateClient(state, request(minted.secret), 'authorization')).rejects.toMatchObject({ code: 'authentication_error', message: 'The API key is not valid.' });
+    // held after a success (answered at once), then refused once the key has another hash
+    const honest: ClientAuthState = { open: false, registry: keys, masterKey: undefined };
+    await authenticateClient(honest, request(minted.secret), 'authorization');
+    expect(authenticateNow(honest, request(minted.secret), 'authorization')).toBeUndefined();
+    await keys.rotate(minted.key.id);
+    await expect(authenticateClient(honest, request(minted.secret), 'authorization')).rejects.toMatchObject({ code: 'authentication_error' });
+  });
+
   it('answers a static key at once and asks the store for an unknown hash only once', async () => {
     const store = new MemoryKeyStore();
     const keys = registry(store);

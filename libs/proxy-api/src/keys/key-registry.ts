@@ -1,9 +1,9 @@
 import { SwitchyardError } from '@switchyard/proxy-core';
 import { KeyCache } from './key-cache';
-import { digestsEqual, generateKeyId, generateKeySecret, hashKeySecret, keyHint } from './key-secret';
+import { digestBytesEqual, generateKeyId, generateKeySecret, hashKeySecret, heldDigestBytes, keyHint } from './key-secret';
 import type { KeyPage, KeyStore } from './key-store';
 import type { StaticKeyConfig } from './static-key';
-import { VerifiedSecrets } from './verified-secrets';
+import { VerifiedSecrets, type HeldSecret } from './verified-secrets';
 import { keyRefusal, type KeyRefusal, type VirtualKey, type VirtualKeyFields } from './virtual-key';
 
 /** Tells other instances that a key changed, so they drop it from their caches. */
@@ -94,13 +94,14 @@ export class KeyRegistry {
   checkNow(secret: string, notMaster?: string): KeyCheck | Promise<KeyCheck> {
     // the hash of a secret verified moments ago is held, not recomputed (see VerifiedSecrets);
     // the key record and its state are still looked up and checked below on every request
-    const hash = this.#verified.hashOf(secret) ?? hashKeySecret(secret, this.#secret);
+    const held = this.#verified.held(secret);
+    const hash = held?.hash ?? hashKeySecret(secret, this.#secret);
     const known = this.#static.get(hash) ?? this.#cache.get(hash);
-    if (known !== undefined) return this.#verdict(known, hash, secret, notMaster);
+    if (known !== undefined) return this.#verdict(known, hash, held, secret, notMaster);
     return this.#store.findByHash(hash).then((found) => {
       const key = found ?? null;
       this.#cache.set(hash, key);
-      return this.#verdict(key, hash, secret, notMaster);
+      return this.#verdict(key, hash, held, secret, notMaster);
     });
   }
 
@@ -112,8 +113,11 @@ export class KeyRegistry {
     return this.#verified.heldAsNotMaster(secret, masterKey);
   }
 
-  #verdict(key: VirtualKey | null, hash: string, secret: string, notMaster: string | undefined): KeyCheck {
-    const refusal = key === null || !digestsEqual(key.hash, hash) ? 'unknown' : keyRefusal(key, this.#now());
+  #verdict(key: VirtualKey | null, hash: string, held: HeldSecret | undefined, secret: string, notMaster: string | undefined): KeyCheck {
+    // both digests' bytes are decoded once and kept by the objects that hold them (the key
+    // record, the held secret), not per request: the comparison itself is still made every time
+    const presented = held === undefined ? Buffer.from(hash, 'hex') : heldDigestBytes(held, hash);
+    const refusal = key === null || !digestBytesEqual(heldDigestBytes(key, key.hash), presented) ? 'unknown' : keyRefusal(key, this.#now());
     if (refusal !== undefined || key === null) {
       this.#verified.forget(secret);
       return { ok: false, refusal: refusal ?? 'unknown' };

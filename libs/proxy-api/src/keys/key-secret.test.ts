@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { heldSecretEquals } from './key-secret';
+import { digestBytesEqual, heldDigestBytes, heldSecretEquals } from './key-secret';
 
 describe('heldSecretEquals', () => {
   it('accepts the held secret and refuses any other, whatever its length', () => {
@@ -24,5 +24,36 @@ describe('heldSecretEquals', () => {
     expect(heldSecretEquals(a, a.masterKey, b.masterKey)).toBe(false);
     expect(heldSecretEquals(b, b.masterKey, b.masterKey)).toBe(true);
     expect(heldSecretEquals(a, a.masterKey, a.masterKey)).toBe(true);
+  });
+});
+
+describe('heldDigestBytes', () => {
+  const first = 'a1'.repeat(32);
+  const second = 'b2'.repeat(32);
+
+  it('decodes a holder’s digest once and answers the same bytes while it keeps that digest', () => {
+    const holder = { hash: first };
+    const bytes = heldDigestBytes(holder, holder.hash);
+    expect(bytes.toString('hex')).toBe(first);
+    expect(heldDigestBytes(holder, holder.hash)).toBe(bytes);
+  });
+
+  it('decodes afresh when the holder’s digest changed, and keeps holders apart', () => {
+    const holder = { hash: first };
+    const other = { hash: second };
+    heldDigestBytes(holder, holder.hash);
+    holder.hash = second;
+    expect(heldDigestBytes(holder, holder.hash).toString('hex')).toBe(second);
+    expect(heldDigestBytes(other, first).toString('hex')).toBe(first);
+  });
+});
+
+describe('digestBytesEqual', () => {
+  it('is true only for equal, non-empty digests of the same length', () => {
+    const digest = Buffer.from('c3'.repeat(32), 'hex');
+    expect(digestBytesEqual(digest, Buffer.from('c3'.repeat(32), 'hex'))).toBe(true);
+    expect(digestBytesEqual(digest, Buffer.from(`${'c3'.repeat(31)}c4`, 'hex'))).toBe(false);
+    expect(digestBytesEqual(digest, Buffer.from('c3'.repeat(31), 'hex'))).toBe(false);
+    expect(digestBytesEqual(Buffer.alloc(0), Buffer.alloc(0))).toBe(false);
   });
 });

@@ -21,11 +21,24 @@ export function hashKeySecret(secret: string, serverSecret: string | Buffer): st
   return createHmac('sha256', serverSecret).update(secret, 'utf8').digest('hex');
 }
 
-/** Compares two hex digests in constant time (false when their lengths differ). */
-export function digestsEqual(a: string, b: string): boolean {
-  const left = Buffer.from(a, 'hex');
-  const right = Buffer.from(b, 'hex');
-  return left.length === right.length && left.length > 0 && timingSafeEqual(left, right);
+/** Compares two decoded digests in constant time (false when their lengths differ). */
+export function digestBytesEqual(a: Buffer, b: Buffer): boolean {
+  return a.length === b.length && a.length > 0 && timingSafeEqual(a, b);
+}
+
+// the decoded bytes of a hex digest compared on every request (a key record's hash, a held
+// secret's), per object that holds it, kept with the text they came from so a changed digest
+// is decoded afresh
+const decodedDigests = new WeakMap<object, { hex: string; bytes: Buffer }>();
+
+/** The bytes of the hex digest `holder` keeps, decoded once per holder instead of per comparison. */
+export function heldDigestBytes(holder: object, hex: string): Buffer {
+  let decoded = decodedDigests.get(holder);
+  if (decoded === undefined || decoded.hex !== hex) {
+    decoded = { hex, bytes: Buffer.from(hex, 'hex') };
+    decodedDigests.set(holder, decoded);
+  }
+  return decoded.bytes;
 }
 
 /** The fixed-length form compared in constant time, so a secret's length leaks nothing. */

@@ -1,5 +1,9 @@
-interface Entry {
+/** A secret held as verified: its hash (the object is also what the hash's decoded bytes are kept by). */
+export interface HeldSecret {
   readonly hash: string;
+}
+
+interface Entry extends HeldSecret {
   readonly expiresAt: number;
   /** The master key this secret was compared with (not equal) before it was verified. */
   readonly notMaster: string | undefined;
@@ -53,8 +57,13 @@ export class VerifiedSecrets {
 
   /** The held hash of a secret, or undefined (not held, or held longer than `ttlMs`). */
   hashOf(secret: string): string | undefined {
+    return this.held(secret)?.hash;
+  }
+
+  /** {@link hashOf}, as the entry that holds the hash: the same object while the secret stays held. */
+  held(secret: string): HeldSecret | undefined {
     const entry = this.#entries.get(secret);
-    if (entry !== undefined && this.#now() < entry.expiresAt) return entry.hash;
+    if (entry !== undefined && this.#now() < entry.expiresAt) return entry;
     if (this.#entries.size > 0) this.#dropExpired();
     return undefined;
   }
