@@ -111,6 +111,15 @@ describe('redactLogger', () => {
     expect(out.lines().map((line) => line['ApiKey'])).toEqual(['[redacted]', '[redacted]', '[redacted]']);
   });
 
+  it('cleans a key container or a redact path on later lines after earlier lines held nothing secret there', () => {
+    const out = capture();
+    const logger = createLogger({ destination: out.stream, redactPaths: ['tenant.token'] });
+    logger.info({ keys: [], tenant: { token: 'none' }, model: 'm' }, 'first');
+    logger.info({ keys: [{ name: 'team', key: PLANTED }], tenant: { token: PLANTED }, model: 'm' }, 'second');
+    expect(out.text()).not.toContain(PLANTED);
+    expect(out.lines()[1]).toMatchObject({ keys: [{ name: 'team', key: '[redacted]' }], tenant: { token: '[redacted]' }, model: 'm' });
+  });
+
   it('refuses what is not a pino logger', () => {
     expect(() => redactLogger({ info: () => undefined })).toThrow(expect.objectContaining({ code: 'invalid_options' }));
   });

@@ -63,15 +63,16 @@ function censor(value: unknown, depth: number, field?: string, entryField?: stri
 
 /**
  * `object` with each own field's value replaced by `clean(lower-cased name, value, key)`:
- * copied on the first change, else `object` itself. Fields without a value are left alone.
+ * copied on the first change, else `object` itself. Fields without a value are left alone,
+ * and so are the fields named in `plain` (keys `clean` is known to return any value of unchanged).
  */
-function censorFields<T extends object>(object: T, clean: (name: string, item: unknown, key: string) => unknown): T {
+function censorFields<T extends object>(object: T, clean: (name: string, item: unknown, key: string) => unknown, plain?: ReadonlySet<string>): T {
   let copy: Record<string, unknown> | undefined;
   const fields = object as Record<string, unknown>;
   for (const key in fields) {
     if (!Object.prototype.hasOwnProperty.call(fields, key)) continue;
     const item = fields[key];
-    if (item === undefined || item === null) continue;
+    if (item === undefined || item === null || plain?.has(key) === true) continue;
     const cleaned = clean(lowerName(key), item, key);
     if (cleaned !== item) {
       copy ??= Object.assign({}, fields);
@@ -92,14 +93,20 @@ export function censorSecrets<T>(value: T): T {
  * into JSON; a field that pino's own `redact` paths handle is turned into JSON by those paths
  * instead, so it is walked here (`redacted`). Made once per logger, not per line.
  */
-function topCleaner(redacted: (key: string) => boolean): (name: string, item: unknown, key: string) => unknown {
-  return (name, item, key) => {
+function topCleaner(redacted: (key: string) => boolean): (object: Record<string, unknown>) => Record<string, unknown> {
+  // keys this cleaner returns every value of unchanged (no secret name, no key container, no
+  // redact path): nearly every key of every line, the same few each time; a line then costs
+  // one lookup per such field instead of five (bounded for odd callers, as lowerNames)
+  const plain = new Set<string>();
+  const clean = (name: string, item: unknown, key: string): unknown => {
     if (SECRET_NAMES.has(name)) return LOG_REDACT_CENSOR;
     // an error is serialized first, as its serializer would have (a plain record passes it unchanged)
     if (redacted(key) && item instanceof Error) return censor(pino.stdSerializers.err(item), 1);
     if (ENTRY_SECRETS.has(name) || redacted(key)) return censor(item, 1, undefined, ENTRY_SECRETS.get(name));
+    if (plain.size < MAX_LOWER_NAMES) plain.add(key);
     return item;
   };
+  return (object) => censorFields(object, clean, plain);
 }
 
 type Stringify = (value: unknown, safe?: unknown) => string;
@@ -133,7 +140,7 @@ export function redactLogger<T extends object>(logger: T): T {
   const wildcard = stringifiers[wildcardFirstSym] !== undefined;
   const redacted = (key: string): boolean => wildcard || stringifiers[key] !== undefined;
   const cleanTop = topCleaner(redacted);
-  target[formattersSym] = { ...formatters, log: own === undefined ? (object: Record<string, unknown>) => censorFields(object, cleanTop) : (object: Record<string, unknown>) => censorFields(own(object), cleanTop) };
+  target[formattersSym] = { ...formatters, log: own === undefined ? cleanTop : (object: Record<string, unknown>) => cleanTop(own(object)) };
   // objects interpolated into a message (`logger.info('%j', value)`)
   const formatOpts = target[formatOptsSym] as { stringify: Stringify };
   target[formatOptsSym] = { ...formatOpts, stringify: (value: unknown) => formatOpts.stringify(censorSecrets(value)) };
