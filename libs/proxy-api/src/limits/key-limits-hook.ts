@@ -63,7 +63,8 @@ export class KeyPolicy {
     if (!admission.admitted) throw admission.error;
     const pending: Pending = { lease: admission.lease, settled: false };
     this.#pending.set(request.switchyardMetadata, pending);
-    reply.raw.once('close', () => this.#settle(pending, { tokens: 0, costUsd: undefined, reachedUpstream: false }));
+    // a response closes once: a plain listener, no once() wrapper (a bound function per request)
+    reply.raw.on('close', () => this.#settle(pending, { tokens: 0, costUsd: undefined, reachedUpstream: false }));
   }
 
   #allows(key: VirtualKey, model: string): boolean {
