@@ -64,6 +64,17 @@ describe('pricing registry', () => {
     expect(registry.resolve({ provider: 'openai', model: 'gpt-4o-mini' })?.source).toBe('genai-prices');
   });
 
+  it('keeps the prices it has resolved apart by provider, provider type and model, also after its cache filled', () => {
+    const registry = createPricingRegistry({ catalog: 'none', models: { 'typed/m': { inputPerMTok: 1, outputPerMTok: 2 }, 'p/other': { inputPerMTok: 3, outputPerMTok: 4 } }, now });
+    const resolved = (provider: string, providerType: string, model: string) => registry.resolve({ provider, providerType, model })?.id;
+    for (let round = 0; round < 2; round++) {
+      expect([resolved('p', 'typed', 'm'), resolved('p', 'untyped', 'm'), resolved('q', 'typed', 'm'), resolved('p', 'typed', 'other'), resolved('q', 'typed', 'other')]).toEqual(['typed/m', undefined, 'typed/m', 'p/other', undefined]);
+    }
+    // past its bound the cache starts again, with the same answers
+    for (let i = 0; i < 10_010; i++) resolved('p', 'typed', `filler-${i}`);
+    expect([resolved('p', 'typed', 'm'), resolved('p', 'untyped', 'm')]).toEqual(['typed/m', undefined]);
+  });
+
   it('returns null for an unknown model and counts it, never zero', () => {
     const keys: string[] = [];
     const registry = createPricingRegistry({ now, onUnknownPrice: (key) => keys.push(key) });

@@ -54,7 +54,10 @@ export interface PricingRegistry {
 class DefaultPricingRegistry implements PricingRegistry {
   readonly counters: PricingCounters = { unknownPrice: 0, unknownPriceByKey: new Map() };
   readonly options: Readonly<PricingOptions>;
-  readonly #cache = new Map<string, ResolvedPrice | null>();
+  // provider -> provider type -> model: every request resolves its price, and a key made by
+  // joining the three would be a new string to flatten and hash each time
+  readonly #cache = new Map<string, Map<string, Map<string, ResolvedPrice | null>>>();
+  #cached = 0;
   readonly #now: () => Date;
 
   constructor(options: PricingOptions) {
@@ -64,13 +67,20 @@ class DefaultPricingRegistry implements PricingRegistry {
 
   resolve(target: PriceTarget): ResolvedPrice | undefined {
     const type = target.providerType ?? target.provider;
-    const key = `${target.provider}\u0000${type}\u0000${target.model}`;
-    const cached = this.#cache.get(key);
+    const cached = this.#cache.get(target.provider)?.get(type)?.get(target.model);
     if (cached !== undefined) return cached ?? undefined;
     const found = this.#lookup(target, type);
     // dated catalog prices change rarely; a bounded cache keeps lookups off the hot path
-    if (this.#cache.size > 10_000) this.#cache.clear();
-    this.#cache.set(key, found ?? null);
+    if (this.#cached > 10_000) {
+      this.#cache.clear();
+      this.#cached = 0;
+    }
+    let byType = this.#cache.get(target.provider);
+    if (byType === undefined) this.#cache.set(target.provider, (byType = new Map<string, Map<string, ResolvedPrice | null>>()));
+    let byModel = byType.get(type);
+    if (byModel === undefined) byType.set(type, (byModel = new Map<string, ResolvedPrice | null>()));
+    byModel.set(target.model, found ?? null);
+    this.#cached += 1;
     return found;
   }
 
