@@ -100,7 +100,9 @@ function lastSection(path: string | undefined): string | null {
 export function rowFromContext(context: RequestContext): RequestLogRow {
   const { metadata, usage } = context;
   const first = context.attempts[0]?.alias;
-  const fallbacks = first === undefined ? 0 : context.attempts.filter((attempt) => attempt.alias !== first).length;
+  // counted in place: a filtered copy of the attempts per row was garbage on every request
+  let fallbacks = 0;
+  for (const attempt of context.attempts) if (attempt.alias !== first) fallbacks += 1;
   const bodies = context.state.get(BODY_STATE_KEY) as CapturedBodies | undefined;
   const units = context.state.get('switchyard:metered-units');
   return {
