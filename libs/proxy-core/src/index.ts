@@ -126,6 +126,8 @@ export { readJsonBody, readOpenAIStyleError, upstreamRequest } from './http/upst
 export type { UpstreamRequestOptions, UpstreamResponse } from './http/upstream-request';
 export { upstreamJsonRequest } from './http/upstream-json-request';
 export type { UpstreamJsonResponse } from './http/upstream-json-request';
+export { upstreamStreamRequest } from './http/upstream-stream-request';
+export type { UpstreamBody, UpstreamStreamResponse } from './http/upstream-stream-request';
 export { upstreamServerOf } from './http/upstream-server';
 export type { UpstreamServer } from './http/upstream-server';
 export { transportError, upstreamError } from './http/upstream-error';

@@ -1,5 +1,6 @@
 import { transportError } from '../http/upstream-error';
 import type { UpstreamResponse } from '../http/upstream-request';
+import { isUpstreamBody, type UpstreamBody, type UpstreamStreamResponse } from '../http/upstream-stream-request';
 import type { AbortSource } from '../resilience/linked-abort-controller';
 import type { ChatCompletionChunk } from '../wire/openai-chat';
 import { chunksOfReads } from './chunk-reads';
@@ -24,6 +25,7 @@ export interface StreamMapper<TEvent, TChunk = ChatCompletionChunk> {
  * transport failures become `SwitchyardError`s (the abort reason when `signal`, an
  * AbortSignal or an `AbortSource`, aborted), and the upstream request is ended when the
  * consumer stops early. The engine reads the chunks a read at a time (see chunk-reads.ts).
+ * The response is `upstreamRequest`'s, or `upstreamStreamRequest`'s (cheaper to read).
  */
 export function mapUpstreamStream<TEvent, TChunk = ChatCompletionChunk>(
   response: UpstreamResponse,
@@ -31,16 +33,30 @@ export function mapUpstreamStream<TEvent, TChunk = ChatCompletionChunk>(
   signal: AbortSignal | AbortSource,
   events: (body: UpstreamResponse['body']) => AsyncIterable<TEvent>,
   mapper: StreamMapper<TEvent, TChunk>,
+): AsyncGenerator<TChunk>;
+export function mapUpstreamStream<TEvent, TChunk = ChatCompletionChunk>(
+  response: UpstreamStreamResponse,
+  provider: string,
+  signal: AbortSignal | AbortSource,
+  events: (body: UpstreamBody) => AsyncIterable<TEvent>,
+  mapper: StreamMapper<TEvent, TChunk>,
+): AsyncGenerator<TChunk>;
+export function mapUpstreamStream<TEvent, TChunk>(
+  response: UpstreamResponse | UpstreamStreamResponse,
+  provider: string,
+  signal: AbortSignal | AbortSource,
+  events: (body: never) => AsyncIterable<TEvent>,
+  mapper: StreamMapper<TEvent, TChunk>,
 ): AsyncGenerator<TChunk> {
-  return chunksOfReads(upstreamReads(response, provider, signal, events, mapper));
+  return chunksOfReads(upstreamReads(response.body, provider, signal, events as (body: unknown) => AsyncIterable<TEvent>, mapper));
 }
 
 /** The chunks of each upstream read, none empty. */
 async function* upstreamReads<TEvent, TChunk>(
-  response: UpstreamResponse,
+  body: UpstreamResponse['body'] | UpstreamBody,
   provider: string,
   signal: AbortSignal | AbortSource,
-  events: (body: UpstreamResponse['body']) => AsyncIterable<TEvent>,
+  events: (body: unknown) => AsyncIterable<TEvent>,
   mapper: StreamMapper<TEvent, TChunk>,
 ): AsyncGenerator<TChunk[], undefined> {
   try {
@@ -48,7 +64,7 @@ async function* upstreamReads<TEvent, TChunk>(
       // SSE is parsed here, in this loop, rather than by `readSse`'s generator: one async
       // generator less between each upstream read and the client
       const decoder = new SseDecoder();
-      for await (const read of bodyReads(response.body)) {
+      for await (const read of isUpstreamBody(body) ? body : bodyReads(body)) {
         const chunks: TChunk[] = [];
         const failure = mapEvents(mapper, decoder.feed(read) as readonly TEvent[], chunks);
         // the chunks of the events before a failing one still go first
@@ -63,7 +79,7 @@ async function* upstreamReads<TEvent, TChunk>(
         if (failure !== undefined) throw failure.error;
       }
     } else {
-      for await (const event of events(response.body)) {
+      for await (const event of events(body)) {
         const chunks = mapper.map(event);
         if (chunks.length > 0) yield chunks;
         if (mapper.done) break;
@@ -73,7 +89,8 @@ async function* upstreamReads<TEvent, TChunk>(
     throw transportError(provider, cause, signal);
   } finally {
     // ends the upstream request when the consumer stops early (client abort, error)
-    releaseUpstreamBody(response.body);
+    if (isUpstreamBody(body)) body.release();
+    else releaseUpstreamBody(body);
   }
   const rest = mapper.end();
   if (rest.length > 0) yield rest;

@@ -1,7 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from '../../wire/openai-chat';
 import { upstreamJsonRequest } from '../../http/upstream-json-request';
-import { upstreamRequest, type UpstreamRequestOptions, type UpstreamResponse } from '../../http/upstream-request';
+import type { UpstreamRequestOptions } from '../../http/upstream-request';
+import { upstreamStreamRequest } from '../../http/upstream-stream-request';
 import { upstreamServerOf, type UpstreamServer } from '../../http/upstream-server';
 import { markVerbatimAdapter } from '../../stream/chunk-source-text';
 import { readSse } from '../../stream/read-sse';
@@ -90,12 +91,8 @@ export class AnthropicAdapter implements ProviderAdapter {
 
   async stream(request: ChatCompletionRequest, context: ProviderCallContext): Promise<AsyncIterable<ChatCompletionChunk>> {
     const body = toAnthropicRequest(request, { model: context.model, stream: true, defaultMaxTokens: this.#defaultMaxTokens });
-    const response = await this.#post(body, context, 'text/event-stream');
+    const response = await upstreamStreamRequest(this.#call(body, context, 'text/event-stream'));
     return mapUpstreamStream(response, this.name, callCancellation(context), readSse, new AnthropicStreamMapper(this.name, context.model));
-  }
-
-  #post(json: unknown, context: ProviderCallContext, accept: string): Promise<UpstreamResponse> {
-    return upstreamRequest(this.#call(json, context, accept));
   }
 
   #call(json: unknown, context: ProviderCallContext, accept: string): UpstreamRequestOptions {

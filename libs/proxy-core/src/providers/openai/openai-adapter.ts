@@ -1,7 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from '../../wire/openai-chat';
 import type { EmbeddingRequest, EmbeddingResponse } from '../../wire/openai-embeddings';
-import { upstreamRequest, type UpstreamRequestOptions, type UpstreamResponse } from '../../http/upstream-request';
+import type { UpstreamRequestOptions } from '../../http/upstream-request';
+import { upstreamStreamRequest } from '../../http/upstream-stream-request';
 import { upstreamJsonRequest } from '../../http/upstream-json-request';
 import { upstreamServerOf, type UpstreamServer } from '../../http/upstream-server';
 import { mapUpstreamStream } from '../../stream/map-upstream-stream';
@@ -104,7 +105,7 @@ export class OpenAIAdapter implements ProviderAdapter {
   }
 
   async stream(request: ChatCompletionRequest, context: ProviderCallContext): Promise<AsyncIterable<ChatCompletionChunk>> {
-    const response = await this.#post('/chat/completions', toOpenAIRequest(request, context.model, true, this.#unsupported, this.#renames), context, 'text/event-stream');
+    const response = await upstreamStreamRequest(this.#call('/chat/completions', toOpenAIRequest(request, context.model, true, this.#unsupported, this.#renames), context, 'text/event-stream'));
     return mapUpstreamStream(response, this.name, callCancellation(context), readSse, new OpenAIStreamMapper<ChatCompletionChunk>(this.name, toChatChunk));
   }
 
@@ -119,7 +120,7 @@ export class OpenAIAdapter implements ProviderAdapter {
   }
 
   async streamComplete(request: CompletionRequest, context: ProviderCallContext): Promise<AsyncIterable<TextCompletion>> {
-    const response = await this.#post('/completions', toOpenAIRequest(request, context.model, true, this.#unsupported, this.#renames), context, 'text/event-stream');
+    const response = await upstreamStreamRequest(this.#call('/completions', toOpenAIRequest(request, context.model, true, this.#unsupported, this.#renames), context, 'text/event-stream'));
     return mapUpstreamStream(response, this.name, callCancellation(context), readSse, new OpenAIStreamMapper<TextCompletion>(this.name, toTextCompletionChunk));
   }
 
@@ -127,10 +128,6 @@ export class OpenAIAdapter implements ProviderAdapter {
     const body = adjustParams({ ...request, model: context.model }, this.#unsupported, this.#renames);
     const answer = await upstreamJsonRequest(this.#call('/embeddings', body, context));
     return fromOpenAIEmbeddings(answer.body, this.name, context.model);
-  }
-
-  #post(path: string, json: unknown, context: ProviderCallContext, accept = 'application/json'): Promise<UpstreamResponse> {
-    return upstreamRequest(this.#call(path, json, context, accept));
   }
 
   #call(path: string, json: unknown, context: ProviderCallContext, accept = 'application/json'): UpstreamRequestOptions {

@@ -1,0 +1,254 @@
+import { once } from 'node:events';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { Agent, MockAgent, type Dispatcher } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SwitchyardError } from '../errors/switchyard-error';
+import { AbortSourceController } from '../resilience/linked-abort-controller';
+import { claimChunkReads } from '../stream/chunk-reads';
+import { mapUpstreamStream, type StreamMapper } from '../stream/map-upstream-stream';
+import { readSse, type SseEvent } from '../stream/read-sse';
+import type { UpstreamRequestOptions } from './upstream-request';
+import { upstreamStreamRequest, type UpstreamBody } from './upstream-stream-request';
+
+let server: Server;
+let url: string;
+let handle: (req: IncomingMessage, res: ServerResponse) => void = () => undefined;
+/** The paths whose responses closed, in order. */
+const closed: string[] = [];
+/** The socket each path was served on. */
+const sockets = new Map<string, Socket>();
+const dispatcher = new Agent();
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    sockets.set(req.url ?? '', req.socket);
+    res.on('close', () => closed.push(req.url ?? ''));
+    handle(req, res);
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  await dispatcher.close();
+  server.close();
+});
+
+function options(
+  path: string,
+  signal: UpstreamRequestOptions['signal'] = new AbortController().signal,
+): UpstreamRequestOptions {
+  return {
+    provider: 'test',
+    url: `${url}${path}`,
+    headers: { accept: 'text/event-stream' },
+    json: { stream: true },
+    signal,
+    dispatcher,
+  };
+}
+
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected a rejection');
+}
+
+/** A promise with its resolver, for a server step the test triggers. */
+function step(): { promise: Promise<void>; go: () => void } {
+  let go = (): void => undefined;
+  const promise = new Promise<void>((resolve) => {
+    go = resolve;
+  });
+  return { promise, go };
+}
+
+async function text(body: UpstreamBody): Promise<string> {
+  let all = '';
+  for await (const read of body) all += read.toString('utf8');
+  return all;
+}
+
+/** Maps `data: <n>` to the chunk `n`, `data: end` to the end. */
+class NumberMapper implements StreamMapper<SseEvent, number> {
+  done = false;
+
+  map(event: SseEvent): number[] {
+    if (event.data === 'end') {
+      this.done = true;
+      return [];
+    }
+    return [Number(event.data)];
+  }
+
+  end(): number[] {
+    return [];
+  }
+}
+
+describe('upstreamStreamRequest', () => {
+  it('resolves with the status and headers, then gives the body as it arrives, and its end', async () => {
+    const second = step();
+    handle = (req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'x-trace': 'a' });
+      res.write('data: 1\n\n');
+      void second.promise.then(() => res.end('data: 2\n\n'));
+      req.resume();
+    };
+    const response = await upstreamStreamRequest(options('/arrives'));
+    expect(response.status).toBe(200);
+    expect(response.headers['x-trace']).toBe('a');
+    // the first write is read while the server still holds the second back
+    const first = await response.body.next();
+    expect(first.done === false && first.value.toString()).toBe('data: 1\n\n');
+    expect(response.body.complete).toBe(false);
+    second.go();
+    expect(await text(response.body)).toBe('data: 2\n\n');
+    expect(response.body.complete).toBe(true);
+  });
+
+  it("maps a failed answer by its status and the provider's message", async () => {
+    handle = (_req, res) => {
+      res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '2' });
+      res.end(JSON.stringify({ error: { message: 'slow down' } }));
+    };
+    const error = await rejection(upstreamStreamRequest(options('/limited')));
+    expect(error).toMatchObject({ code: 'upstream_rate_limited', retryAfterMs: 2000 });
+    expect((error as SwitchyardError).message).toContain('slow down');
+  });
+
+  it('rejects with the reason of a cancellation that came first, without calling upstream', async () => {
+    const controller = new AbortSourceController();
+    const reason = new SwitchyardError('request_timeout', 'too late');
+    controller.abort(reason);
+    let called = false;
+    handle = (_req, res) => {
+      called = true;
+      res.end();
+    };
+    expect(await rejection(upstreamStreamRequest(options('/early', controller)))).toBe(reason);
+    expect(called).toBe(false);
+  });
+
+  it('fails a read waiting mid-body with the reason of a cancellation, and closes the upstream request', async () => {
+    const controller = new AbortSourceController();
+    const reason = new SwitchyardError('upstream_timeout', 'idle');
+    handle = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write('data: 1\n\n');
+    };
+    const { body } = await upstreamStreamRequest(options('/stalls', controller));
+    await body.next();
+    const waiting = body.next();
+    controller.abort(reason);
+    expect(await rejection(waiting)).toBe(reason);
+    await expect.poll(() => closed).toContain('/stalls');
+  });
+
+  it('frees the upstream connection when reading stops mid-stream, and keeps it for the next call after a complete one', async () => {
+    handle = (req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      if (req.url === '/whole' || req.url === '/after') res.end('data: 1\n\ndata: end\n\n');
+      else res.write('data: 1\n\n');
+    };
+    // stopped through mapUpstreamStream, as the engine stops it when its client leaves
+    const cut = await upstreamStreamRequest(options('/cut'));
+    const reads = claimChunkReads(
+      mapUpstreamStream(cut, 'test', new AbortController().signal, readSse, new NumberMapper()),
+    )!;
+    expect(await reads.next()).toEqual({ done: false, value: [1] });
+    await reads.return?.();
+    await expect.poll(() => closed).toContain('/cut');
+    expect(sockets.get('/cut')?.destroyed).toBe(true);
+
+    // read to its end event: the end of the body arrived with it, nothing is cancelled; with
+    // one connection to the origin, the next call goes on the same socket unless it was closed
+    const single = new Agent({ connections: 1 });
+    const whole = await upstreamStreamRequest({ ...options('/whole'), dispatcher: single });
+    const chunks: number[] = [];
+    for await (const chunk of mapUpstreamStream(
+      whole,
+      'test',
+      new AbortController().signal,
+      readSse,
+      new NumberMapper(),
+    ))
+      chunks.push(chunk);
+    expect(chunks).toEqual([1]);
+    await text((await upstreamStreamRequest({ ...options('/after'), dispatcher: single })).body);
+    expect(sockets.get('/after')).toBe(sockets.get('/whole'));
+    await single.close();
+  });
+
+  it('pauses the upstream connection while 64 KiB are unread, and resumes it once they are read', async () => {
+    const calls: string[] = [];
+    let handler: Dispatcher.DispatchHandler | undefined;
+    const controller = {
+      pause: () => calls.push('pause'),
+      resume: () => calls.push('resume'),
+      abort: () => calls.push('abort'),
+    } as unknown as Dispatcher.DispatchController;
+    const fake = {
+      dispatch(_options: Dispatcher.DispatchOptions, given: Dispatcher.DispatchHandler): boolean {
+        handler = given;
+        given.onRequestStart?.(controller, {});
+        given.onResponseStart?.(controller, 200, {}, 'OK');
+        return true;
+      },
+    } as unknown as Dispatcher;
+    const { body } = await upstreamStreamRequest({ ...options('/fake'), dispatcher: fake });
+    const piece = Buffer.alloc(16 * 1024, 'a');
+    for (let i = 0; i < 3; i++) handler?.onResponseData?.(controller, piece);
+    expect(calls).toEqual([]);
+    handler?.onResponseData?.(controller, piece);
+    expect(calls).toEqual(['pause']);
+    const read = await body.next();
+    expect(read.done === false && read.value.length).toBe(64 * 1024);
+    expect(calls).toEqual(['pause', 'resume']);
+    handler?.onResponseEnd?.(controller, {});
+    expect(await body.next()).toEqual({ done: true, value: undefined });
+    expect(calls).toEqual(['pause', 'resume']);
+  });
+
+  it('works with a dispatcher that calls the older handler callbacks itself (a MockPool used directly) as with a MockAgent', async () => {
+    const mock = new MockAgent();
+    mock.disableNetConnect();
+    const origin = 'http://mock.test';
+    const pool = mock.get(origin);
+    for (const through of [mock, pool] as Dispatcher[]) {
+      pool
+        .intercept({ path: '/ok', method: 'POST' })
+        .reply(200, 'data: 1\n\n', { headers: { 'x-trace': 'a' } });
+      const response = await upstreamStreamRequest({
+        ...options('/ok'),
+        url: `${origin}/ok`,
+        dispatcher: through,
+      });
+      expect(response.headers['x-trace']).toBe('a');
+      expect(await text(response.body)).toBe('data: 1\n\n');
+      pool
+        .intercept({ path: '/limited', method: 'POST' })
+        .reply(429, { error: { message: 'slow down' } }, { headers: { 'retry-after': '2' } });
+      expect(
+        await rejection(
+          upstreamStreamRequest({ ...options('/limited'), url: `${origin}/limited`, dispatcher: through }),
+        ),
+      ).toMatchObject({
+        code: 'upstream_rate_limited',
+        retryAfterMs: 2000,
+      });
+    }
+    await mock.close();
+  });
+
+  it('maps a refused connection to upstream_connection_error', async () => {
+    const refused = { ...options('/'), url: 'http://127.0.0.1:1/v1/chat/completions' };
+    expect(await rejection(upstreamStreamRequest(refused))).toMatchObject({
+      code: 'upstream_connection_error',
+    });
+  });
+});
