@@ -144,6 +144,8 @@ export { readNdjson, readSse } from './stream/read-sse';
 export type { SseEvent } from './stream/read-sse';
 export { mapUpstreamStream } from './stream/map-upstream-stream';
 export { isEngineGateway, isEngineStream, sourceTextOf } from './stream/chunk-source-text';
+export { engineStreamReads } from './stream/chunk-reads';
+export type { ChunkReads } from './stream/chunk-reads';
 export type { StreamMapper } from './stream/map-upstream-stream';
 export { contentText, imageMediaTypeFromUrl, invalidRequest, parseDataUrl, parseToolArguments, toolNamesById } from './wire/chat-message-parts';
 export type { InlineImage } from './wire/chat-message-parts';

@@ -2,10 +2,17 @@ import { EventEmitter, once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { SwitchyardError, type ChatCompletionChunk } from '@switchyard/proxy-core';
+import {
+  createGateway,
+  PROVIDER_CONTRACT_VERSION,
+  SwitchyardError,
+  type ChatCompletionChunk,
+  type Gateway,
+  type GatewayPlugin,
+} from '@switchyard/proxy-core';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
-import { writeSseStream } from './write-sse';
+import { writeChatSseStream, writeSseStream } from './write-sse';
 
 const chunk = (content: string): ChatCompletionChunk => ({
   id: 'chatcmpl-1',
@@ -17,34 +24,81 @@ const chunk = (content: string): ChatCompletionChunk => ({
 const frame = (content: string): string => `data: ${JSON.stringify(chunk(content))}\n\n`;
 
 let server: Server | undefined;
+const gateways: Gateway[] = [];
 afterEach(async () => {
   server?.closeAllConnections();
   if (server !== undefined) await new Promise((resolve) => server?.close(resolve));
   server = undefined;
+  await Promise.all(gateways.splice(0).map(async (gateway) => gateway.close()));
 });
 
-/** Serves one stream per request through writeSseStream, counting the response's writes. */
-async function serve(source: () => AsyncIterable<unknown>): Promise<{ url: string; writes: string[]; ended: Promise<void>; closed: Promise<void> }> {
-  const writes: string[] = [];
-  let finish: () => void = () => undefined;
-  const ended = new Promise<void>((resolve) => (finish = resolve));
-  let close: () => void = () => undefined;
-  const closed = new Promise<void>((resolve) => (close = resolve));
-  server = createServer((_req: IncomingMessage, res: ServerResponse) => {
-    res.once('close', close);
-    const write = res.write.bind(res) as (text: string) => boolean;
-    res.write = ((text: string) => {
-      writes.push(text);
-      return write(text);
-    }) as ServerResponse['write'];
-    void writeSseStream(res, source(), { 'x-request-id': 'req-1' }).then(finish);
+type Source = () => AsyncIterable<ChatCompletionChunk>;
+
+/**
+ * `source` as the stream `Gateway.stream()` returns for it (an adapter streaming what it
+ * yields), which writeChatSseStream reads a read at a time.
+ */
+async function engineStream(source: Source): Promise<AsyncIterable<ChatCompletionChunk>> {
+  const scripted: GatewayPlugin = {
+    name: 'scripted',
+    apply(hooks) {
+      hooks.registerProviders.tap('scripted', (registry) =>
+        registry.register({
+          type: 'scripted',
+          create: (options) => ({
+            contractVersion: PROVIDER_CONTRACT_VERSION,
+            name: options.name,
+            type: 'scripted',
+            chat: () => Promise.reject(new SwitchyardError('unsupported_feature', 'streams only')),
+            stream: () => Promise.resolve(source()),
+          }),
+        }),
+      );
+    },
+  };
+  const gateway = createGateway({
+    plugins: [scripted],
+    providers: [{ name: 'scripted', type: 'scripted' }],
+    models: [{ name: 'm', targets: [{ provider: 'scripted', model: 'm' }] }],
+    retry: { maxRetries: 0 },
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, writes, ended, closed };
+  gateways.push(gateway);
+  return gateway.stream({ model: 'm', messages: [{ role: 'user', content: 'hi' }] });
 }
 
-describe('writeSseStream', () => {
+/** The writers under test: any stream through writeSseStream, the engine's through writeChatSseStream. */
+const writers: Array<[string, (res: ServerResponse, source: Source) => Promise<void>]> = [
+  ['writeSseStream', (res, source) => writeSseStream(res, source(), { 'x-request-id': 'req-1' })],
+  [
+    'writeChatSseStream, an engine stream',
+    async (res, source) => writeChatSseStream(res, await engineStream(source), { 'x-request-id': 'req-1' }),
+  ],
+];
+
+describe.each(writers)('%s', (_name, writeStream) => {
+  /** Serves one stream per request through the writer, counting the response's writes. */
+  async function serve(
+    source: Source,
+  ): Promise<{ url: string; writes: string[]; ended: Promise<void>; closed: Promise<void> }> {
+    const writes: string[] = [];
+    let finish: () => void = () => undefined;
+    const ended = new Promise<void>((resolve) => (finish = resolve));
+    let close: () => void = () => undefined;
+    const closed = new Promise<void>((resolve) => (close = resolve));
+    server = createServer((_req: IncomingMessage, res: ServerResponse) => {
+      res.once('close', close);
+      const write = res.write.bind(res) as (text: string) => boolean;
+      res.write = ((text: string) => {
+        writes.push(text);
+        return write(text);
+      }) as ServerResponse['write'];
+      void writeStream(res, source).then(finish);
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, writes, ended, closed };
+  }
+
   it('writes the chunks of one tick as one write and keeps every event, byte for byte, in order', async () => {
     const { url, writes, ended } = await serve(async function* () {
       yield chunk('a');
@@ -84,7 +138,12 @@ describe('writeSseStream', () => {
     let closed = false;
     let release: () => void = () => undefined;
     const clientGone = new Promise<void>((resolve) => (release = resolve));
-    const { url, writes, ended, closed: responseClosed } = await serve(async function* () {
+    const {
+      url,
+      writes,
+      ended,
+      closed: responseClosed,
+    } = await serve(async function* () {
       try {
         yield chunk('a');
         await clientGone;
@@ -123,17 +182,13 @@ describe('writeSseStream', () => {
       },
     });
     let read = 0;
-    const writing = writeSseStream(
-      res as unknown as ServerResponse,
-      (async function* () {
-        for (let i = 0; i < 6; i++) {
-          read++;
-          yield chunk(String(i));
-          await nextTurn();
-        }
-      })(),
-      {},
-    );
+    const writing = writeStream(res as unknown as ServerResponse, async function* () {
+      for (let i = 0; i < 6; i++) {
+        read++;
+        yield chunk(String(i));
+        await nextTurn();
+      }
+    });
     for (let turn = 0; turn < 20; turn++) await nextTurn();
     // the first write found the buffer full; the frame read meanwhile is written, no more is read
     expect(res.written).toEqual([frame('0'), frame('1')]);
@@ -142,7 +197,8 @@ describe('writeSseStream', () => {
     res.emit('drain');
     await writing;
     expect(read).toBe(6);
-    expect(res.written.join('')).toBe(['0', '1', '2', '3', '4', '5'].map(frame).join('') + 'data: [DONE]\n\n');
+    expect(res.written.join('')).toBe(
+      ['0', '1', '2', '3', '4', '5'].map(frame).join('') + 'data: [DONE]\n\n',
+    );
   });
 });
-

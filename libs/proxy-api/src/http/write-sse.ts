@@ -1,5 +1,14 @@
 import type { ServerResponse } from 'node:http';
-import { isEngineStream, sourceTextOf, toAnthropicError, toSwitchyardError, type AnthropicStreamEvent, type ChatCompletionChunk } from '@switchyard/proxy-core';
+import {
+  engineStreamReads,
+  isEngineStream,
+  sourceTextOf,
+  toAnthropicError,
+  toSwitchyardError,
+  type AnthropicStreamEvent,
+  type ChatCompletionChunk,
+  type ChunkReads,
+} from '@switchyard/proxy-core';
 
 function drained(res: ServerResponse): Promise<void> {
   return new Promise<void>((resolve) => {
@@ -67,7 +76,7 @@ interface SseFormat<T> {
   failure(thrown: unknown): string;
 }
 
-async function pipeSse<T>(res: ServerResponse, stream: AsyncIterable<T>, headers: Record<string, string>, format: SseFormat<T>): Promise<void> {
+function writeSseHead(res: ServerResponse, headers: Record<string, string>): void {
   res.writeHead(200, {
     'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': 'no-cache',
@@ -75,6 +84,10 @@ async function pipeSse<T>(res: ServerResponse, stream: AsyncIterable<T>, headers
     'x-accel-buffering': 'no',
     ...headers,
   });
+}
+
+async function pipeSse<T>(res: ServerResponse, stream: AsyncIterable<T>, headers: Record<string, string>, format: SseFormat<T>): Promise<void> {
+  writeSseHead(res, headers);
   const writer = new TickBatchedWriter(res);
   try {
     for await (const item of stream) {
@@ -86,6 +99,39 @@ async function pipeSse<T>(res: ServerResponse, stream: AsyncIterable<T>, headers
     if (!res.destroyed) writer.end(format.done);
   } catch (thrown) {
     if (!res.destroyed) writer.end(format.failure(thrown));
+  }
+}
+
+/**
+ * `pipeSse` for the engine's reads (see `engineStreamReads`): the frames of a read's chunks
+ * are pushed in one step, one await per upstream read instead of one per chunk.
+ */
+async function pipeSseReads<T>(res: ServerResponse, reads: ChunkReads<T>, headers: Record<string, string>, format: SseFormat<T>): Promise<void> {
+  writeSseHead(res, headers);
+  const writer = new TickBatchedWriter(res);
+  let ended = false;
+  try {
+    for (;;) {
+      const next = await reads.next();
+      if (next.done === true) {
+        ended = true;
+        break;
+      }
+      if (res.destroyed) break;
+      const chunks = next.value;
+      let frames = '';
+      for (let i = 0; i < chunks.length; i++) frames += format.frame(chunks[i] as T);
+      writer.push(frames);
+      // backpressure: once a write finds the buffer full, reading waits for it to drain
+      if (writer.blocked !== undefined) await writer.blocked;
+    }
+    if (!res.destroyed) writer.end(format.done);
+  } catch (thrown) {
+    if (!res.destroyed) writer.end(format.failure(thrown));
+  } finally {
+    // the client left (or a frame failed): stop the stream, which releases the upstream, as
+    // `for await` does; after a failed read this is a no-op
+    if (!ended) await reads.return?.();
   }
 }
 
@@ -102,6 +148,13 @@ export async function writeSseStream(res: ServerResponse, stream: AsyncIterable<
   });
 }
 
+/** Chat chunks as the engine delivers them: each as its upstream text when it still has it. */
+const ENGINE_FORMAT: SseFormat<ChatCompletionChunk> = {
+  frame: (chunk) => `data: ${sourceTextOf(chunk) ?? JSON.stringify(chunk)}\n\n`,
+  done: 'data: [DONE]\n\n',
+  failure: (thrown) => `data: ${JSON.stringify(toSwitchyardError(thrown).toJSON())}\n\n`,
+};
+
 /**
  * Writes the engine's chat stream as `writeSseStream` does, but forwards the upstream's own
  * JSON text of each chunk nothing changed since it was parsed (see `sourceTextOf`) instead of
@@ -110,11 +163,10 @@ export async function writeSseStream(res: ServerResponse, stream: AsyncIterable<
  */
 export async function writeChatSseStream(res: ServerResponse, stream: AsyncIterable<ChatCompletionChunk>, headers: Record<string, string>): Promise<void> {
   if (!isEngineStream(stream)) return writeSseStream(res, stream, headers);
-  await pipeSse(res, stream, headers, {
-    frame: (chunk) => `data: ${sourceTextOf(chunk) ?? JSON.stringify(chunk)}\n\n`,
-    done: 'data: [DONE]\n\n',
-    failure: (thrown) => `data: ${JSON.stringify(toSwitchyardError(thrown).toJSON())}\n\n`,
-  });
+  const reads = engineStreamReads(stream);
+  // an engine stream someone began reading one by one is written as it is read
+  if (reads === undefined) return pipeSse(res, stream, headers, ENGINE_FORMAT);
+  await pipeSseReads(res, reads, headers, ENGINE_FORMAT);
 }
 
 /**

@@ -9,6 +9,7 @@ import { createGateway, type Gateway } from './create-gateway';
 import type { GatewayOptions } from './gateway-options';
 import { createRequestContext, type RequestContext } from './request-context';
 import { isEngineGateway, isEngineStream, sourceTextOf } from '../stream/chunk-source-text';
+import { engineStreamReads } from '../stream/chunk-reads';
 
 let upstream: MockUpstream;
 const gateways: Gateway[] = [];
@@ -127,6 +128,69 @@ describe('createGateway', () => {
   it('keeps the usage chunk when the client asked for it', async () => {
     const chunks = await collect(await make().stream({ ...hello, stream_options: { include_usage: true } }));
     expect(chunks.at(-1)).toMatchObject({ choices: [], usage: { total_tokens: 29 } });
+  });
+
+  it("gives the engine stream's chunks a read at a time to the first reader that asks, the same chunks as one by one", async () => {
+    const oneByOne = await collect(await make().stream(hello));
+    const context = createRequestContext();
+    const stream = await make().stream(hello, { context });
+    const reads = engineStreamReads(stream);
+    expect(reads).toBeDefined();
+    // taken once: the stream is read through these reads only
+    expect(engineStreamReads(stream)).toBeUndefined();
+    const batches: Array<readonly ChatCompletionChunk[]> = [];
+    for (let next = await reads!.next(); next.done !== true; next = await reads!.next()) batches.push(next.value);
+    expect(batches.every((batch) => batch.length > 0)).toBe(true);
+    const strip = (chunk: ChatCompletionChunk): unknown => ({ ...chunk, id: '', created: 0 });
+    expect(batches.flat().map(strip)).toEqual(oneByOne.map(strip));
+    expect(context.usage?.total_tokens).toBe(29);
+    expect(context.error).toBeUndefined();
+
+    // none for a stream that began being read one by one, nor for any other stream
+    const begun = await make().stream(hello);
+    const iterator = begun[Symbol.asyncIterator]();
+    await iterator.next();
+    expect(engineStreamReads(begun)).toBeUndefined();
+    await iterator.return?.();
+    expect(engineStreamReads((async function* () {})())).toBeUndefined();
+  });
+
+  it('delivers the chunks before the one an onStreamChunk tap throws on, then fails the stream', async () => {
+    const refuse: GatewayPlugin = {
+      name: 'refuse',
+      apply(hooks) {
+        let seen = 0;
+        hooks.onStreamChunk.tap('refuse', (chunk) => {
+          if (++seen === 3) throw new SwitchyardError('invalid_request', 'refused');
+          return chunk;
+        });
+      },
+    };
+    for (const read of ['one by one', 'a read at a time'] as const) {
+      const stream = await make({ plugins: [refuse] }).stream(hello);
+      const chunks: ChatCompletionChunk[] = [];
+      const drain = async (): Promise<void> => {
+        if (read === 'one by one') {
+          for await (const chunk of stream) chunks.push(chunk);
+          return;
+        }
+        const reads = engineStreamReads(stream)!;
+        for (let next = await reads.next(); next.done !== true; next = await reads.next()) chunks.push(...next.value);
+      };
+      await expect(drain()).rejects.toMatchObject({ code: 'invalid_request' });
+      expect(chunks).toHaveLength(2);
+    }
+  });
+
+  it('ends a stream whose reads are returned mid-stream as closed by its consumer, and cancels the upstream call', async () => {
+    upstream.fault({ kind: 'stall-stream', afterChunks: 3 });
+    const aborted = upstream.nextAbort();
+    const context = createRequestContext();
+    const reads = engineStreamReads(await make({ models: [{ name: 'gpt', targets: [{ provider: 'primary', model: 'm' }] }] }).stream(hello, { context }))!;
+    expect((await reads.next()).done).toBe(false);
+    await reads.return?.();
+    expect(context.error?.code).toBe('client_closed_request');
+    expect((await aborted).path).toBe('/v1/chat/completions');
   });
 
   it('ends a stream that breaks after content with an error, not a clean end', async () => {

@@ -18,7 +18,7 @@ import { DEFAULT_OUTPUT_TOKENS, estimateEmbeddingTokens, estimatePromptTokens, r
 import { TargetRouter } from '../router/target-router';
 import { TargetStats } from '../router/target-stats';
 import { forgetSourceText, isVerbatimAdapter, markEngineGateway, markEngineStream } from '../stream/chunk-source-text';
-import type { ChunkReads } from '../stream/chunk-reads';
+import { chunksOfReads, type ChunkReads } from '../stream/chunk-reads';
 import { guardStream } from '../stream/guard-stream';
 import { isContentChunk, primeStream, type PrimedStream } from '../stream/prime-stream';
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from '../wire/openai-chat';
@@ -280,10 +280,14 @@ class SwitchyardGateway implements Gateway {
       this.#end(context);
       throw failure;
     }
-    return markEngineStream(this.#deliver(primed, context, includeUsage, deadline));
+    return markEngineStream(chunksOfReads(this.#deliver(primed, context, includeUsage, deadline)));
   }
 
-  async *#deliver(primed: PrimedStream, context: RequestContext, includeUsage: boolean, deadline: Deadline): AsyncGenerator<ChatCompletionChunk> {
+  /**
+   * The stream's chunks a read at a time, each through the stream hooks: the HTTP edge writes
+   * a read's chunks in one step (`engineStreamReads`), anyone else gets them one by one.
+   */
+  async *#deliver(primed: PrimedStream, context: RequestContext, includeUsage: boolean, deadline: Deadline): AsyncGenerator<ChatCompletionChunk[], undefined> {
     let completed = false;
     const transform = this.hooks.onStreamChunk.isUsed();
     // a chunk keeps its upstream text only from a verbatim adapter and with no transform tap;
@@ -291,43 +295,44 @@ class SwitchyardGateway implements Gateway {
     const verbatim = primed.verbatim === true;
     const received = this.hooks.onStreamChunkReceived.isUsed();
     const observed = this.hooks.onStreamChunkDelivered.isUsed();
-    const emit = (raw: ChatCompletionChunk): ChatCompletionChunk | undefined => {
-      if (context.firstTokenMs === undefined && isContentChunk(raw)) context.firstTokenMs = elapsedMs(context);
-      if (!verbatim) forgetSourceText(raw);
-      // before usage is hidden and before the transforms: a recorded stream replays through both again
-      if (received) observe(this.hooks.onStreamChunkReceived, this.#logger, raw, context);
-      let chunk = raw;
-      if (chunk.usage) {
-        context.usage = chunk.usage;
-        if (!includeUsage) {
-          // the gateway asked upstream for usage; the client did not, so it does not see it
-          if (chunk.choices.length === 0) return undefined;
-          chunk = { ...chunk, usage: undefined };
-        }
-      }
-      if (transform) {
-        // a tap may change the chunk in place, which its upstream text would not show
-        forgetSourceText(chunk);
-        chunk = this.hooks.onStreamChunk.call(chunk, context);
-      }
-      if (observed) observe(this.hooks.onStreamChunkDelivered, this.#logger, chunk, context);
-      return chunk;
-    };
-    try {
-      for (const raw of primed.head) {
-        const chunk = emit(raw);
-        if (chunk !== undefined) yield chunk;
-      }
-      if (!primed.ended) {
-        for (;;) {
-          const next = await primed.reads.next();
-          if (next.done === true) break;
-          const chunks = next.value;
-          for (let i = 0; i < chunks.length; i++) {
-            const chunk = emit(chunks[i] as ChatCompletionChunk);
-            if (chunk !== undefined) yield chunk;
+    // the chunks of one read into `chunks`: those before a throwing tap are still delivered
+    const emit = (raws: readonly ChatCompletionChunk[], chunks: ChatCompletionChunk[]): void => {
+      for (let i = 0; i < raws.length; i++) {
+        const raw = raws[i] as ChatCompletionChunk;
+        if (context.firstTokenMs === undefined && isContentChunk(raw)) context.firstTokenMs = elapsedMs(context);
+        if (!verbatim) forgetSourceText(raw);
+        // before usage is hidden and before the transforms: a recorded stream replays through both again
+        if (received) observe(this.hooks.onStreamChunkReceived, this.#logger, raw, context);
+        let chunk = raw;
+        if (chunk.usage) {
+          context.usage = chunk.usage;
+          if (!includeUsage) {
+            // the gateway asked upstream for usage; the client did not, so it does not see it
+            if (chunk.choices.length === 0) continue;
+            chunk = { ...chunk, usage: undefined };
           }
         }
+        if (transform) {
+          // a tap may change the chunk in place, which its upstream text would not show
+          forgetSourceText(chunk);
+          chunk = this.hooks.onStreamChunk.call(chunk, context);
+        }
+        if (observed) observe(this.hooks.onStreamChunkDelivered, this.#logger, chunk, context);
+        chunks.push(chunk);
+      }
+    };
+    try {
+      for (let next: IteratorResult<readonly ChatCompletionChunk[], undefined> = { done: false, value: primed.head }; next.done !== true; ) {
+        const chunks: ChatCompletionChunk[] = [];
+        try {
+          emit(next.value, chunks);
+        } catch (error) {
+          if (chunks.length > 0) yield chunks;
+          throw error;
+        }
+        if (chunks.length > 0) yield chunks;
+        if (primed.ended) break;
+        next = await primed.reads.next();
       }
       completed = true;
       this.#reportUsage(context);
@@ -341,6 +346,7 @@ class SwitchyardGateway implements Gateway {
       deadline.clear();
       this.#end(context);
     }
+    return undefined;
   }
 
   async embed(request: EmbeddingRequest, options: CallOptions = {}): Promise<EmbeddingResponse> {

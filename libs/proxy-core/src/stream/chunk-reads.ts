@@ -1,3 +1,5 @@
+import type { ChatCompletionChunk } from '../wire/openai-chat';
+import { isEngineStream } from './chunk-source-text';
 import { ReturnsTarget } from './returns-target';
 
 /**
@@ -55,9 +57,9 @@ async function* eachChunk<T>(claim: ReadsClaim): AsyncGenerator<T> {
  */
 export function chunksOfReads<T>(reads: ChunkReads<T>): AsyncGenerator<T> {
   const claim: ReadsClaim = { reads, claimed: false };
-  const stream = eachChunk<T>(claim);
-  new ReadsOf(stream, claim);
-  return stream;
+  // what the stamp returns, so that no bundler's tree shaking takes it for a statement without
+  // effects (see markEngineStream)
+  return new ReadsOf(eachChunk<T>(claim), claim) as unknown as AsyncGenerator<T>;
 }
 
 /** The reads behind a stream `chunksOfReads` made, unless they were claimed or it began being read. */
@@ -78,4 +80,15 @@ export function readsOfOne<T>(stream: AsyncIterable<T>): ChunkReads<T> {
       return { done: true, value: undefined };
     },
   };
+}
+
+/**
+ * The chunks of a stream `Gateway.stream()` returned, a read at a time: each `next()` gives
+ * the chunks of one upstream read (at least one), so an HTTP edge can write them in one step.
+ * Undefined for any other stream, and for one that began being read one by one (or whose
+ * reads were taken already). The stream is then read through these reads only; `return()`
+ * stops it as the stream's own would.
+ */
+export function engineStreamReads(stream: AsyncIterable<ChatCompletionChunk>): ChunkReads<ChatCompletionChunk> | undefined {
+  return isEngineStream(stream) ? claimChunkReads(stream) : undefined;
 }
