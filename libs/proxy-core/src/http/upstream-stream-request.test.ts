@@ -4,7 +4,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { Agent, MockAgent, type Dispatcher } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SwitchyardError } from '../errors/switchyard-error';
-import { AbortSourceController } from '../resilience/linked-abort-controller';
+import { AbortSourceController, type AbortSource } from '../resilience/linked-abort-controller';
 import { claimChunkReads } from '../stream/chunk-reads';
 import { mapUpstreamStream, type StreamMapper } from '../stream/map-upstream-stream';
 import { readSse, type SseEvent } from '../stream/read-sse';
@@ -71,6 +71,32 @@ async function text(body: UpstreamBody): Promise<string> {
   let all = '';
   for await (const read of body) all += read.toString('utf8');
   return all;
+}
+
+/** An abort source that counts who follows it. */
+function countingSource(): AbortSource & { listeners(): number } {
+  const controller = new AbortSourceController();
+  let listeners = 0;
+  return {
+    get aborted() {
+      return controller.aborted;
+    },
+    get reason() {
+      return controller.reason;
+    },
+    onAbort(listener) {
+      listeners++;
+      const unfollow = controller.onAbort(listener);
+      let following = true;
+      return () => {
+        if (!following) return;
+        following = false;
+        listeners--;
+        unfollow();
+      };
+    },
+    listeners: () => listeners,
+  };
 }
 
 /** Maps `data: <n>` to the chunk `n`, `data: end` to the end. */
@@ -182,6 +208,26 @@ describe('upstreamStreamRequest', () => {
     await text((await upstreamStreamRequest({ ...options('/after'), dispatcher: single })).body);
     expect(sockets.get('/after')).toBe(sockets.get('/whole'));
     await single.close();
+  });
+
+  it("stops following the call's cancellation once the body ended, and once reading stopped before its end", async () => {
+    handle = (req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      if (req.url === '/ends') res.end('data: 1\n\n');
+      else res.write('data: 1\n\n');
+    };
+    const ends = countingSource();
+    const whole = await upstreamStreamRequest(options('/ends', ends));
+    await text(whole.body);
+    expect(ends.listeners()).toBe(0);
+
+    const stops = countingSource();
+    const cut = await upstreamStreamRequest(options('/stops', stops));
+    await cut.body.next();
+    expect(stops.listeners()).toBe(1);
+    await cut.body.return();
+    expect(stops.listeners()).toBe(0);
+    await expect.poll(() => closed).toContain('/stops');
   });
 
   it('pauses the upstream connection while 64 KiB are unread, and resumes it once they are read', async () => {

@@ -16,6 +16,8 @@ import { transportError } from './upstream-error';
  * a time.
  */
 export interface UpstreamBody extends AsyncIterator<Buffer, undefined>, AsyncIterable<Buffer> {
+  /** Stops reading, as `release()` does. */
+  return(): Promise<IteratorResult<Buffer, undefined>>;
   /** Whether the end of the body arrived (nothing is left to cancel). */
   readonly complete: boolean;
   /** Stops reading: cancels the upstream request unless the body's end already arrived. */
