@@ -35,7 +35,11 @@ const decodedDigests = new WeakMap<object, { hex: string; bytes: Buffer }>();
 export function heldDigestBytes(holder: object, hex: string): Buffer {
   let decoded = decodedDigests.get(holder);
   if (decoded === undefined || decoded.hex !== hex) {
-    decoded = { hex, bytes: Buffer.from(hex, 'hex') };
+    // memory of its own: `Buffer.from` would slice Node's shared 8 KiB pool, and a digest held
+    // for a key's lifetime would keep its whole slab alive
+    const bytes = Buffer.allocUnsafeSlow(hex.length >>> 1);
+    bytes.write(hex, 'hex');
+    decoded = { hex, bytes };
     decodedDigests.set(holder, decoded);
   }
   return decoded.bytes;

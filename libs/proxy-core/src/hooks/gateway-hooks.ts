@@ -72,7 +72,9 @@ export interface GatewayHooks {
    * (usage included, even when the client did not ask for it and will not see it), or replayed
    * from a `lookupResponse` tap (`context.cacheHit`). Synchronous, no I/O, and the chunk must
    * not be changed. The place to record a stream the engine may replay (a cache), as
-   * `onResponseReceived` is for whole responses, and by snapshot likewise.
+   * `onResponseReceived` is for whole responses, and by snapshot likewise. `sourceTextOf` gives
+   * a chunk's upstream text only from the built-in adapters (others may change a chunk after
+   * parsing it); elsewhere it is undefined.
    */
   readonly onStreamChunkReceived: SyncHook<[ChatCompletionChunk, RequestContext]>;
   /**
