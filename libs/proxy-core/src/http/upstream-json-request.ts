@@ -34,7 +34,9 @@ function parseRawHeaders(raw: RawHeaders): UpstreamResponse['headers'] {
 }
 
 // parsing five headers costs about as much as the rest of reading the answer, and a
-// successful answer's headers are rarely read: they are parsed on first read
+// successful answer's headers are rarely read: they are parsed on first read. Until then the
+// raw list may be views of the socket's read buffer, so an answer is meant to be read and let
+// go (as the adapters do), not kept.
 class JsonAnswer<T> implements UpstreamJsonResponse<T> {
   readonly status: number;
   readonly body: T;
