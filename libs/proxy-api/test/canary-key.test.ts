@@ -118,7 +118,18 @@ async function nextUpstreamRequest(pending: Promise<void>): Promise<UpstreamReco
   return outcome;
 }
 
-const cancelled = (record: UpstreamRecord) => vi.waitFor(() => expect(record.aborted).toBe(true));
+/** Resolves once the upstream saw this request aborted (its event, not a poll: a loaded machine made a 1 s poll time out). */
+function cancelled(record: UpstreamRecord): Promise<void> {
+  return new Promise((resolve) => {
+    const seen = (aborted: UpstreamRecord): void => {
+      if (aborted !== record) return;
+      upstream.events.off('aborted', seen);
+      resolve();
+    };
+    upstream.events.on('aborted', seen);
+    if (record.aborted) seen(record);
+  });
+}
 
 /**
  * Client aborts on their own route (`gpt-abort`, its own breaker: the timeouts above open the
@@ -129,7 +140,7 @@ const cancelled = (record: UpstreamRecord) => vi.waitFor(() => expect(record.abo
  */
 async function clientAborts(key: string, keyId: string): Promise<void> {
   const match = { model: 'gpt-4o' };
-  const settled = () => vi.waitFor(async () => expect((await adminGet(`/admin/keys/${keyId}/usage`)).json()).toMatchObject({ in_flight: { used: 0 }, budget: { reserved_usd: 0 } }));
+  const settled = () => vi.waitFor(async () => expect((await adminGet(`/admin/keys/${keyId}/usage`)).json()).toMatchObject({ in_flight: { used: 0 }, budget: { reserved_usd: 0 } }), { timeout: 5_000 });
   // before headers: the upstream hangs, the client gives up during the first attempt
   upstream.fault({ kind: 'hang', match, times: 10 });
   let controller = new AbortController();
