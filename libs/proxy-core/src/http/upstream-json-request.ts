@@ -1,10 +1,13 @@
-import { util, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import type { SwitchyardError } from '../errors/switchyard-error';
 import { followAbort } from '../resilience/linked-abort-controller';
 import {
+  abortError,
   dispatchOptions,
   failedAnswer,
+  parseRawHeaders,
   unreadableBody,
+  type RawHeaders,
   type UpstreamRequestOptions,
   type UpstreamResponse,
 } from './upstream-request';
@@ -20,17 +23,6 @@ export interface UpstreamJsonResponse<T> {
   readonly headers: UpstreamResponse['headers'];
   readonly body: T;
   readonly text: string;
-}
-
-/** undici's raw header list: name, value, name, value... */
-type RawHeaders = Buffer[] | string[];
-
-/**
- * Lower-cased names, repeated headers as arrays (undici's own parser, as request() uses); no
- * prototype, so a header named __proto__ is a header like any other.
- */
-function parseRawHeaders(raw: RawHeaders): UpstreamResponse['headers'] {
-  return util.parseHeaders(raw, Object.create(null) as Record<string, string | string[]>);
 }
 
 // parsing five headers costs about as much as the rest of reading the answer, and a
@@ -165,10 +157,6 @@ class WholeBodyHandler<T> implements Dispatcher.DispatchHandler {
     this.#settled = true;
     this.#reject(error);
   }
-}
-
-function abortError(reason: unknown): Error {
-  return reason instanceof Error ? reason : new Error('The upstream call was cancelled.');
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { Dispatcher } from 'undici';
+import { util, type Dispatcher } from 'undici';
 import type { SwitchyardError } from '../errors/switchyard-error';
 import type { AbortSource } from '../resilience/linked-abort-controller';
 import { undiciAbortSignal } from './undici-abort-signal';
@@ -143,3 +143,19 @@ export function unreadableBody(provider: string): SwitchyardError {
   return upstreamError({ provider, status: 502, headers: {}, message: 'The provider sent an unreadable JSON body.' });
 }
 
+/** undici's raw header list: name, value, name, value... */
+export type RawHeaders = Buffer[] | string[];
+
+/**
+ * Raw response headers parsed as request() parses them (undici's own parser: lower-cased
+ * names, repeated headers as arrays), into an object with no prototype, so a header named
+ * __proto__ is a header like any other.
+ */
+export function parseRawHeaders(raw: RawHeaders): UpstreamResponse['headers'] {
+  return util.parseHeaders(raw, Object.create(null) as Record<string, string | string[]>);
+}
+
+/** What a dispatch handler tells undici to cancel with: the abort reason, or a plain error. */
+export function abortError(reason: unknown): Error {
+  return reason instanceof Error ? reason : new Error('The upstream call was cancelled.');
+}

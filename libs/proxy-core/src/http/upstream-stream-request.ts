@@ -1,9 +1,11 @@
-import { util, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import type { SwitchyardError } from '../errors/switchyard-error';
 import { followAbort } from '../resilience/linked-abort-controller';
 import {
+  abortError,
   dispatchOptions,
   failedAnswer,
+  parseRawHeaders,
   type UpstreamRequestOptions,
   type UpstreamResponse,
 } from './upstream-request';
@@ -142,9 +144,7 @@ class StreamedBody implements Dispatcher.DispatchHandler, UpstreamBody {
 
   onHeaders(statusCode: number, headers: Buffer[], resume: () => void): boolean {
     this.#resumeOlder = resume;
-    // undici's own parser, as request() uses: lower-cased names, repeated headers as arrays
-    if (statusCode >= 200)
-      this.#headers = util.parseHeaders(headers, Object.create(null) as Record<string, string | string[]>);
+    if (statusCode >= 200) this.#headers = parseRawHeaders(headers);
     this.#respond(statusCode);
     return true;
   }
@@ -267,10 +267,6 @@ class StreamedBody implements Dispatcher.DispatchHandler, UpstreamBody {
     }
     return value;
   }
-}
-
-function abortError(reason: unknown): Error {
-  return reason instanceof Error ? reason : new Error('The upstream call was cancelled.');
 }
 
 /**
