@@ -183,9 +183,9 @@ describe('VerifiedSecrets', () => {
     held.remember('a', 'hash-a', undefined);
     held.remember('b', 'hash-b', undefined);
     held.remember('c', 'hash-c', undefined);
-    expect([held.hashOf('a'), held.hashOf('b'), held.hashOf('c'), held.size]).toEqual([undefined, 'hash-b', 'hash-c', 2]);
+    expect([held.held('a')?.hash, held.held('b')?.hash, held.held('c')?.hash, held.size]).toEqual([undefined, 'hash-b', 'hash-c', 2]);
     now = 100;
-    expect(held.hashOf('unknown')).toBeUndefined();
+    expect(held.held('unknown')).toBeUndefined();
     expect(held.size).toBe(0);
   });
 

@@ -55,12 +55,10 @@ export class VerifiedSecrets {
     this.#now = options.now;
   }
 
-  /** The held hash of a secret, or undefined (not held, or held longer than `ttlMs`). */
-  hashOf(secret: string): string | undefined {
-    return this.held(secret)?.hash;
-  }
-
-  /** {@link hashOf}, as the entry that holds the hash: the same object while the secret stays held. */
+  /**
+   * The held hash of a secret, as the entry that holds it (the same object while the secret
+   * stays held), or undefined (not held, or held longer than `ttlMs`).
+   */
   held(secret: string): HeldSecret | undefined {
     const entry = this.#entries.get(secret);
     if (entry !== undefined && this.#now() < entry.expiresAt) return entry;
