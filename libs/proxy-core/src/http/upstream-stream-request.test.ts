@@ -9,7 +9,7 @@ import { claimChunkReads } from '../stream/chunk-reads';
 import { mapUpstreamStream, type StreamMapper } from '../stream/map-upstream-stream';
 import { readSse, type SseEvent } from '../stream/read-sse';
 import type { UpstreamRequestOptions } from './upstream-request';
-import { upstreamStreamRequest, type UpstreamBody } from './upstream-stream-request';
+import { FINISHED_BODY_DRAIN, upstreamStreamRequest, type UpstreamBody } from './upstream-stream-request';
 
 let server: Server;
 let url: string;
@@ -208,6 +208,50 @@ describe('upstreamStreamRequest', () => {
     await text((await upstreamStreamRequest({ ...options('/after'), dispatcher: single })).body);
     expect(sockets.get('/after')).toBe(sockets.get('/whole'));
     await single.close();
+  });
+
+  it('keeps the connection when the end of the body comes after the terminal event, reading the rest and dropping it', async () => {
+    const end = step();
+    handle = (req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      if (req.url === '/late-end') {
+        res.write('data: 1\n\ndata: end\n\n');
+        void end.promise.then(() => res.end(': closing\n\n'));
+      } else res.end('data: 2\n\ndata: end\n\n');
+    };
+    const single = new Agent({ connections: 1 });
+    const source = countingSource();
+    const late = await upstreamStreamRequest({ ...options('/late-end', source), dispatcher: single });
+    const chunks: number[] = [];
+    // the stream ends at its terminal event, without waiting for the end of the body
+    for await (const chunk of mapUpstreamStream(late, 'test', source, readSse, new NumberMapper())) chunks.push(chunk);
+    expect(chunks).toEqual([1]);
+    // what the client does now (leaving, say) no longer concerns the call
+    expect(source.listeners()).toBe(0);
+    expect(closed).not.toContain('/late-end');
+    end.go();
+    await text((await upstreamStreamRequest({ ...options('/next', source), dispatcher: single })).body);
+    expect(sockets.get('/next')).toBe(sockets.get('/late-end'));
+    expect(sockets.get('/late-end')?.destroyed).toBe(false);
+    await single.close();
+  });
+
+  it("cancels a finished stream's body that goes on past 64 KiB, or past a second", async () => {
+    handle = (req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write('data: 1\n\ndata: end\n\n');
+      // an SSE comment line longer than the bound, and no end
+      if (req.url === '/goes-on') res.write(`: ${'x'.repeat(FINISHED_BODY_DRAIN.bytes + 1)}\n`);
+    };
+    for (const path of ['/goes-on', '/never-ends']) {
+      const response = await upstreamStreamRequest(options(path));
+      const chunks: number[] = [];
+      for await (const chunk of mapUpstreamStream(response, 'test', new AbortController().signal, readSse, new NumberMapper()))
+        chunks.push(chunk);
+      expect(chunks).toEqual([1]);
+      await expect.poll(() => closed, { timeout: FINISHED_BODY_DRAIN.ms * 3 }).toContain(path);
+      expect(sockets.get(path)?.destroyed).toBe(true);
+    }
   });
 
   it("stops following the call's cancellation once the body ended, and once reading stopped before its end", async () => {

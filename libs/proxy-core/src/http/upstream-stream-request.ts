@@ -24,7 +24,22 @@ export interface UpstreamBody extends AsyncIterator<Buffer, undefined>, AsyncIte
   readonly complete: boolean;
   /** Stops reading: cancels the upstream request unless the body's end already arrived. */
   release(): void;
+  /**
+   * Stops reading because the stream finished (the provider's terminal event arrived): the
+   * rest of the body, usually only the end of its framing, is read and dropped so that the
+   * connection goes back to the pool rather than being closed. Past `FINISHED_BODY_DRAIN`'s
+   * bytes or time without the end, the request is cancelled as `release()` cancels it.
+   */
+  finish(): void;
 }
+
+/**
+ * How much of a finished stream's body is read and dropped to keep its connection: a
+ * provider sends its terminal event (`[DONE]`, `message_stop`) with the end of the body, or
+ * a moment before it. Reading on costs nothing the client waits for, and saves the next call
+ * a new connection (a TLS handshake to a provider); a body that goes on is cancelled.
+ */
+export const FINISHED_BODY_DRAIN = { bytes: 64 * 1024, ms: 1_000 } as const;
 
 /** A successful streamed upstream answer whose body is read as it arrives. */
 export interface UpstreamStreamResponse {
@@ -66,6 +81,9 @@ class StreamedBody implements Dispatcher.DispatchHandler, UpstreamBody {
   #stopped = false;
   /** What a read after the stop rejects with; undefined once released, when reads are done. */
   #failure: Error | undefined;
+  /** While a finished stream's rest is dropped (see `finish()`): the bytes it may still take. */
+  #drainLeft = -1;
+  #drainTimer: NodeJS.Timeout | undefined;
   #waiting:
     | { resolve: (result: IteratorResult<Buffer, undefined>) => void; reject: (error: Error) => void }
     | undefined;
@@ -116,6 +134,22 @@ class StreamedBody implements Dispatcher.DispatchHandler, UpstreamBody {
     this.#stop(undefined);
     this.#unfollow();
     this.#abort?.(new Error('The gateway stopped reading the upstream stream.'));
+  }
+
+  finish(): void {
+    if (this.#ended || this.#stopped) return;
+    this.#stop(undefined);
+    // the client has its answer: its leaving now cancels nothing, the drain's bounds do
+    this.#unfollow();
+    this.#drainLeft = FINISHED_BODY_DRAIN.bytes;
+    this.#drainTimer = setTimeout(() => this.#cancelDrain(), FINISHED_BODY_DRAIN.ms);
+    this.#drainTimer.unref();
+    this.#resume();
+  }
+
+  #cancelDrain(): void {
+    this.#drainLeft = -1;
+    this.#abort?.(new Error('The upstream stream went on after its terminal event.'));
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
@@ -173,7 +207,16 @@ class StreamedBody implements Dispatcher.DispatchHandler, UpstreamBody {
       this.#failedChunks.push(chunk);
       return true;
     }
-    if (this.#stopped) return true;
+    if (this.#stopped) {
+      if (this.#drainLeft >= 0) {
+        this.#drainLeft -= chunk.length;
+        if (this.#drainLeft < 0) {
+          clearTimeout(this.#drainTimer);
+          this.#cancelDrain();
+        }
+      }
+      return true;
+    }
     const waiting = this.#waiting;
     if (waiting !== undefined) {
       this.#waiting = undefined;
@@ -200,6 +243,7 @@ class StreamedBody implements Dispatcher.DispatchHandler, UpstreamBody {
       return;
     }
     this.#unfollow();
+    clearTimeout(this.#drainTimer);
     if (this.#stopped) return;
     this.#ended = true;
     const waiting = this.#waiting;
@@ -223,6 +267,7 @@ class StreamedBody implements Dispatcher.DispatchHandler, UpstreamBody {
       return;
     }
     this.#unfollow();
+    clearTimeout(this.#drainTimer);
     // the raw error: mapUpstreamStream maps it (to the abort reason when the call aborted)
     this.#stop(error);
   }
@@ -260,12 +305,16 @@ class StreamedBody implements Dispatcher.DispatchHandler, UpstreamBody {
     const value = queue.length === 1 ? (queue[0] as Buffer) : Buffer.concat(queue, this.#queued);
     this.#queue = [];
     this.#queued = 0;
-    if (this.#paused) {
-      this.#paused = false;
-      if (this.#controller !== undefined) this.#controller.resume();
-      else this.#resumeOlder?.();
-    }
+    this.#resume();
     return value;
+  }
+
+  /** Resumes the connection if backpressure paused it. */
+  #resume(): void {
+    if (!this.#paused) return;
+    this.#paused = false;
+    if (this.#controller !== undefined) this.#controller.resume();
+    else this.#resumeOlder?.();
   }
 }
 

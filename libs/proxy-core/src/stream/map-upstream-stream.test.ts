@@ -1,7 +1,9 @@
+import { once } from 'node:events';
 import { Readable } from 'node:stream';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { SwitchyardError } from '../errors/switchyard-error';
 import type { UpstreamResponse } from '../http/upstream-request';
+import { FINISHED_BODY_DRAIN } from '../http/upstream-stream-request';
 import { claimChunkReads, readsOfOne } from './chunk-reads';
 import { mapUpstreamStream, type StreamMapper } from './map-upstream-stream';
 import { readSse, type SseEvent } from './read-sse';
@@ -112,6 +114,48 @@ describe('mapUpstreamStream', () => {
     expect(await reads.next()).toEqual({ done: false, value: [1] });
     await reads.return?.();
     expect(body.destroyed).toBe(true);
+  });
+
+  it("reads a finished stream's body on to its end and drops it, so that the connection is kept, but destroys one that goes on", async () => {
+    const finished = (): Readable => {
+      const body = new Readable({ read() {} });
+      body.push(Buffer.from('data: 1\n\ndata: end\n\n'));
+      return body;
+    };
+    const read = async (body: Readable): Promise<number[]> => {
+      const chunks: number[] = [];
+      const response = { status: 200, headers: {}, body: body as UpstreamResponse['body'] };
+      for await (const chunk of mapUpstreamStream(response, 'p', signal, readSse, new NumberMapper())) chunks.push(chunk);
+      return chunks;
+    };
+
+    const ends = finished();
+    expect(await read(ends)).toEqual([1]);
+    expect(ends.destroyed).toBe(false);
+    ends.push(Buffer.from(': the end of the framing\n\n'));
+    ends.push(null);
+    // it ends as a body read to its end does (and then closes), not cut short
+    await once(ends, 'end');
+    expect(ends.readableEnded).toBe(true);
+
+    const goesOn = finished();
+    expect(await read(goesOn)).toEqual([1]);
+    goesOn.push(Buffer.alloc(FINISHED_BODY_DRAIN.bytes + 1, 0x20));
+    await once(goesOn, 'close');
+    expect(goesOn.readableEnded).toBe(false);
+
+    // a time bound too: one that neither ends nor sends more is destroyed after it
+    vi.useFakeTimers();
+    try {
+      const stalls = finished();
+      expect(await read(stalls)).toEqual([1]);
+      vi.advanceTimersByTime(FINISHED_BODY_DRAIN.ms - 1);
+      expect(stalls.destroyed).toBe(false);
+      vi.advanceTimersByTime(1);
+      expect(stalls.destroyed).toBe(true);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 

@@ -5,7 +5,7 @@ import type { AbortSource } from '../resilience/linked-abort-controller';
 import type { ChatCompletionChunk } from '../wire/openai-chat';
 import { chunksOfReads } from './chunk-reads';
 import { bodyReads, readSse, SseDecoder } from './read-sse';
-import { releaseUpstreamBody } from './release-upstream-body';
+import { finishUpstreamBody, releaseUpstreamBody } from './release-upstream-body';
 
 /**
  * A per-stream mapper from provider events to OpenAI chunks (chat chunks unless said
@@ -70,7 +70,10 @@ async function* upstreamReads<TEvent, TChunk>(
         // the chunks of the events before a failing one still go first
         if (chunks.length > 0) yield chunks;
         if (failure !== undefined) throw failure.error;
-        if (mapper.done) break;
+        if (mapper.done) {
+          finish(body);
+          break;
+        }
       }
       if (!mapper.done) {
         const chunks: TChunk[] = [];
@@ -82,19 +85,30 @@ async function* upstreamReads<TEvent, TChunk>(
       for await (const event of events(body)) {
         const chunks = mapper.map(event);
         if (chunks.length > 0) yield chunks;
-        if (mapper.done) break;
+        if (mapper.done) {
+          // before the events' reader is returned, which would release the body
+          finish(body);
+          break;
+        }
       }
     }
   } catch (cause) {
     throw transportError(provider, cause, signal);
   } finally {
-    // ends the upstream request when the consumer stops early (client abort, error)
+    // ends the upstream request when the consumer stops early (client abort, error); does
+    // nothing to a finished body
     if (isUpstreamBody(body)) body.release();
     else releaseUpstreamBody(body);
   }
   const rest = mapper.end();
   if (rest.length > 0) yield rest;
   return undefined;
+}
+
+/** Reading stops at the provider's terminal event: the rest of the body is dropped, keeping the connection. */
+function finish(body: UpstreamResponse['body'] | UpstreamBody): void {
+  if (isUpstreamBody(body)) body.finish();
+  else finishUpstreamBody(body);
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { FINISHED_BODY_DRAIN } from '../http/upstream-stream-request';
 
 interface ReadableWithState {
   /** Node's own state; `ended` is set once the end of the data arrived, before `end` is emitted. */
@@ -19,11 +20,41 @@ export function isNodeReadable(body: unknown): body is Readable {
  * parsing a chunk.
  */
 export function releaseUpstreamBody(body: Readable): void {
-  if (body.destroyed) return;
+  if (body.destroyed || draining.has(body)) return;
   if ((body as ReadableWithState)._readableState?.ended === true) {
     // lets the rest of the buffer flow out, so `end` and `close` are emitted as usual
     body.resume();
     return;
   }
   body.destroy();
+}
+
+/** Bodies whose rest is being read and dropped (see finishUpstreamBody): releasing them again does nothing. */
+const draining = new WeakSet<Readable>();
+
+function ignore(): void {}
+
+/**
+ * Ends the reading of an upstream body whose stream finished (the provider's terminal event
+ * arrived), as `UpstreamBody.finish()` ends one of `upstreamStreamRequest`: the rest is read
+ * and dropped so that the connection is kept, within `FINISHED_BODY_DRAIN`'s bounds, past
+ * which the body is destroyed (cancelling the upstream request).
+ */
+export function finishUpstreamBody(body: Readable): void {
+  if (body.destroyed || draining.has(body)) return;
+  draining.add(body);
+  if ((body as ReadableWithState)._readableState?.ended === true) {
+    body.resume();
+    return;
+  }
+  let left = FINISHED_BODY_DRAIN.bytes;
+  const timer = setTimeout(() => body.destroy(), FINISHED_BODY_DRAIN.ms);
+  timer.unref();
+  body.on('data', (chunk: Buffer | string) => {
+    left -= chunk.length;
+    if (left < 0) body.destroy();
+  });
+  body.once('close', () => clearTimeout(timer));
+  body.on('error', ignore);
+  body.resume();
 }
