@@ -126,7 +126,8 @@ describe.skipIf(!clusterable)('two gateway processes sharing a Redis Cluster', {
             ? true
             : undefined;
         },
-        10_000,
+        // a deadline, not a wait: generous, as this suite once timed out on a loaded machine
+        30_000,
         'shared upstream limits',
       );
     }
