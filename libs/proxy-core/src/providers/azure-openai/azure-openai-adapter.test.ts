@@ -135,9 +135,13 @@ describe('azure-openai adapter', () => {
     expect((await rejection(adapter.chat(request, call()))).code).toBe(code);
   });
 
-  it('maps 429 with retry-after', async () => {
+  it('maps 429 with retry-after, for a whole answer and a stream', async () => {
     upstream.fault({ kind: 'status', status: 429, body: errors['429'], headers: { 'retry-after': '6' } });
-    expect(await rejection(adapter.chat(request, call()))).toMatchObject({ code: 'upstream_rate_limited', retryAfterMs: 6000 });
+    const error = await rejection(adapter.chat(request, call()));
+    expect(error).toMatchObject({ code: 'upstream_rate_limited', retryAfterMs: 6000 });
+    const streamed = await rejection(adapter.stream(request, call()));
+    expect(streamed.toJSON()).toEqual(error.toJSON());
+    expect(streamed.retryAfterMs).toBe(6000);
   });
 
   it('fails a stream that errors midway', async () => {

@@ -2,7 +2,8 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from '../../wire/openai-chat';
 import type { EmbeddingRequest, EmbeddingResponse } from '../../wire/openai-embeddings';
 import { upstreamJsonRequest } from '../../http/upstream-json-request';
-import { upstreamRequest, type UpstreamRequestOptions, type UpstreamResponse } from '../../http/upstream-request';
+import type { UpstreamRequestOptions } from '../../http/upstream-request';
+import { upstreamStreamRequest } from '../../http/upstream-stream-request';
 import { upstreamServerOf, type UpstreamServer } from '../../http/upstream-server';
 import { mapUpstreamStream } from '../../stream/map-upstream-stream';
 import { readSse } from '../../stream/read-sse';
@@ -91,7 +92,7 @@ export class AzureOpenAIAdapter implements ProviderAdapter {
   }
 
   async stream(request: ChatCompletionRequest, context: ProviderCallContext): Promise<AsyncIterable<ChatCompletionChunk>> {
-    const response = await this.#post('chat/completions', toAzureOpenAIRequest(request, context.model, true), context, 'text/event-stream');
+    const response = await upstreamStreamRequest(this.#call('chat/completions', toAzureOpenAIRequest(request, context.model, true), context, 'text/event-stream'));
     return mapUpstreamStream(response, this.name, callCancellation(context), readSse, new AzureOpenAIStreamMapper(this.name, context.model));
   }
 
@@ -105,16 +106,12 @@ export class AzureOpenAIAdapter implements ProviderAdapter {
   }
 
   async streamComplete(request: CompletionRequest, context: ProviderCallContext): Promise<AsyncIterable<TextCompletion>> {
-    const response = await this.#post('completions', toOpenAIRequest(request, context.model, true, []), context, 'text/event-stream');
+    const response = await upstreamStreamRequest(this.#call('completions', toOpenAIRequest(request, context.model, true, []), context, 'text/event-stream'));
     return mapUpstreamStream(response, this.name, callCancellation(context), readSse, azureCompletionStreamMapper(this.name, context.model));
   }
 
   async embed(request: EmbeddingRequest, context: ProviderCallContext): Promise<EmbeddingResponse> {
     return this.#json<EmbeddingResponse>('embeddings', { ...request, model: context.model }, context);
-  }
-
-  #post(operation: string, json: unknown, context: ProviderCallContext, accept: string): Promise<UpstreamResponse> {
-    return upstreamRequest(this.#call(operation, json, context, accept));
   }
 
   /** A non-streamed call: its whole JSON answer (see `upstreamJsonRequest`). */

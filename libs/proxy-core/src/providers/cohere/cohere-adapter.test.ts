@@ -106,9 +106,13 @@ describe('cohere adapter', () => {
     expect(JSON.stringify(error.toJSON())).not.toContain(API_KEY);
   });
 
-  it('maps a documented 429 with Retry-After', async () => {
+  it('maps a documented 429 with Retry-After, for a whole answer and a stream', async () => {
     upstream.fault({ kind: 'status', status: 429, headers: { 'retry-after': '60' }, body: fixtureJson(fixture('rate-limited.json')) });
-    expect(await rejection(adapter.chat(basicRequest, callContext('command-a-03-2025')))).toMatchObject({ code: 'upstream_rate_limited', retryable: true, retryAfterMs: 60_000 });
+    const error = await rejection(adapter.chat(basicRequest, callContext('command-a-03-2025')));
+    expect(error).toMatchObject({ code: 'upstream_rate_limited', retryable: true, retryAfterMs: 60_000 });
+    const streamed = await rejection(adapter.stream(basicRequest, callContext('command-a-03-2025')));
+    expect(streamed.toJSON()).toEqual(error.toJSON());
+    expect(streamed.retryAfterMs).toBe(60_000);
   });
 
   it('fails a stream that errors midway, and a cut stream', async () => {

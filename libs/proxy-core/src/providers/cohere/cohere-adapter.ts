@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { Type, type Static } from '@sinclair/typebox';
 import { embeddingTexts, toEmbedding } from '../../embeddings/embedding-encoding';
 import { upstreamJsonRequest } from '../../http/upstream-json-request';
-import { upstreamRequest, type UpstreamRequestOptions, type UpstreamResponse } from '../../http/upstream-request';
+import type { UpstreamRequestOptions } from '../../http/upstream-request';
+import { upstreamStreamRequest } from '../../http/upstream-stream-request';
 import { upstreamServerOf, type UpstreamServer } from '../../http/upstream-server';
 import { mapUpstreamStream } from '../../stream/map-upstream-stream';
 import { readSse } from '../../stream/read-sse';
@@ -80,7 +81,7 @@ export class CohereAdapter implements ProviderAdapter {
   }
 
   async stream(request: ChatCompletionRequest, context: ProviderCallContext): Promise<AsyncIterable<ChatCompletionChunk>> {
-    const response = await this.#post('/v2/chat', toCohereRequest(request, context.model, true), context, 'text/event-stream');
+    const response = await upstreamStreamRequest(this.#call('/v2/chat', toCohereRequest(request, context.model, true), context, 'text/event-stream'));
     const mapper = new CohereStreamMapper(this.name, context.model, `chatcmpl-${randomUUID()}`, Math.floor(Date.now() / 1000));
     return mapUpstreamStream(response, this.name, callCancellation(context), readSse, mapper);
   }
@@ -107,10 +108,6 @@ export class CohereAdapter implements ProviderAdapter {
       model: context.model,
       usage: { prompt_tokens: tokens, total_tokens: tokens },
     };
-  }
-
-  #post(path: string, json: unknown, context: ProviderCallContext, accept = 'application/json'): Promise<UpstreamResponse> {
-    return upstreamRequest(this.#call(path, json, context, accept));
   }
 
   /** A non-streamed call: its whole JSON answer (see `upstreamJsonRequest`). */

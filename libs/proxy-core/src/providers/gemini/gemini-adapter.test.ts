@@ -160,10 +160,36 @@ describe('gemini adapter', () => {
     expect(JSON.stringify(error.toJSON())).not.toContain(API_KEY);
   });
 
-  it('maps 429 RESOURCE_EXHAUSTED with Retry-After to a retryable rate-limit error', async () => {
+  it('cancels the upstream request when the caller aborts mid-stream, and when the consumer stops reading', async () => {
+    const path = '/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse';
+    upstream.fault({ kind: 'stall-stream', afterChunks: 2 });
+    const controller = new AbortController();
+    const aborted = upstream.nextAbort();
+    const iterator = (await adapter.stream(basicRequest, callContext('gemini-2.5-flash', controller.signal)))[Symbol.asyncIterator]();
+    expect((await iterator.next()).done).toBe(false);
+    controller.abort();
+    // chunks already received may still be delivered; the stream then fails as aborted
+    const drain = async (): Promise<void> => {
+      for (let result = await iterator.next(); result.done !== true; result = await iterator.next());
+    };
+    await expect(drain()).rejects.toMatchObject({ code: 'client_closed_request' });
+    expect((await aborted).path).toBe(path);
+
+    upstream.fault({ kind: 'stall-stream', afterChunks: 2 });
+    const stopped = upstream.nextAbort();
+    const reader = (await adapter.stream(basicRequest, callContext('gemini-2.5-flash')))[Symbol.asyncIterator]();
+    expect((await reader.next()).done).toBe(false);
+    await reader.return?.();
+    expect((await stopped).path).toBe(path);
+  });
+
+  it('maps 429 RESOURCE_EXHAUSTED with Retry-After to a retryable rate-limit error, for a whole answer and a stream', async () => {
     upstream.fault({ kind: 'status', status: 429, headers: { 'retry-after': '12' }, body: fixtureJson(fixture('rate-limited.json')) });
     const error = await rejection(adapter.chat(basicRequest, callContext('gemini-2.5-flash')));
     expect(error).toMatchObject({ code: 'upstream_rate_limited', retryable: true, retryAfterMs: 12_000 });
+    const streamed = await rejection(adapter.stream(basicRequest, callContext('gemini-2.5-flash')));
+    expect(streamed.toJSON()).toEqual(error.toJSON());
+    expect(streamed.retryAfterMs).toBe(12_000);
   });
 
   it('fails a stream that sends an error event midway, and one that is cut', async () => {

@@ -1,4 +1,5 @@
 import { createMockUpstream, ndjsonChunks, replyWithFixture, type MockUpstream } from '@switchyard/testing';
+import type { Socket } from 'node:net';
 import { Agent } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -22,10 +23,31 @@ let dispatcher: Agent;
 let adapter: OllamaAdapter;
 let fixtureAdapter: OllamaAdapter;
 let next: Parameters<typeof replyWithFixture>[1] | undefined;
+/** The sockets of the calls to the late-end route, in order. */
+const lateSockets: Socket[] = [];
+/** Ends the body of the late-end route's first answer. */
+let endLateBody: () => void = () => undefined;
 
 beforeAll(async () => {
   upstream = await createMockUpstream({
-    routes: [{ method: 'POST', path: /^\/fixture\//, handle: (exchange) => replyWithFixture(exchange, next ?? { status: 500, json: { error: 'no fixture set' } }) }],
+    routes: [
+      { method: 'POST', path: /^\/fixture\//, handle: (exchange) => replyWithFixture(exchange, next ?? { status: 500, json: { error: 'no fixture set' } }) },
+      {
+        // the done line, then the end of the body only when the test says so (first call)
+        method: 'POST',
+        path: /^\/late-end\//,
+        handle: ({ req, res }) => {
+          lateSockets.push(req.socket);
+          res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+          res.write(
+            '{"model":"llama3.2","created_at":"2024-01-01T00:00:00Z","message":{"role":"assistant","content":"Hi"},"done":false}\n' +
+              '{"model":"llama3.2","created_at":"2024-01-01T00:00:00Z","message":{"role":"assistant","content":""},"done":true,"done_reason":"stop","prompt_eval_count":3,"eval_count":1}\n',
+          );
+          if (lateSockets.length === 1) endLateBody = () => res.end();
+          else res.end();
+        },
+      },
+    ],
   });
   dispatcher = new Agent();
   const kit = { dispatcher, logger: silentLogger };
@@ -95,6 +117,36 @@ describe('ollama adapter', () => {
     expect(chunks.at(-1)?.usage).toEqual({ prompt_tokens: 26, completion_tokens: 282, total_tokens: 308 });
   });
 
+  it('keeps the connection when the end of the body comes after the done line', async () => {
+    const single = new Agent({ connections: 1 });
+    const late = new OllamaAdapter({ name: 'ollama', type: 'ollama', baseUrl: `${upstream.url}/late-end` }, { dispatcher: single, logger: silentLogger });
+    // the stream ends at its done line, without waiting for the end of the body; the rest is
+    // read and dropped rather than the request cancelled (a Node Readable read by readNdjson's
+    // for-await was destroyed there, closing the connection)
+    expect(streamedText(await collect(await late.stream(basicRequest, callContext('llama3.2'))))).toBe('Hi');
+    endLateBody();
+    expect(streamedText(await collect(await late.stream(basicRequest, callContext('llama3.2'))))).toBe('Hi');
+    expect(lateSockets).toHaveLength(2);
+    expect(lateSockets[1]).toBe(lateSockets[0]);
+    expect(lateSockets[0]?.destroyed).toBe(false);
+    await single.close();
+  });
+
+  it('cancels the upstream request when the caller aborts mid-stream', async () => {
+    upstream.fault({ kind: 'stall-stream', afterChunks: 2 });
+    const controller = new AbortController();
+    const aborted = upstream.nextAbort();
+    const iterator = (await adapter.stream(basicRequest, callContext('llama3.2', controller.signal)))[Symbol.asyncIterator]();
+    expect((await iterator.next()).done).toBe(false);
+    controller.abort();
+    // chunks already received may still be delivered; the stream then fails as aborted
+    const drain = async (): Promise<void> => {
+      for (let result = await iterator.next(); result.done !== true; result = await iterator.next());
+    };
+    await expect(drain()).rejects.toMatchObject({ code: 'client_closed_request' });
+    expect((await aborted).path).toBe('/api/chat');
+  });
+
   it('streams tool calls from the mock upstream', async () => {
     const chunks = await collect(await adapter.stream(toolRoundTripRequest, callContext('llama3.2')));
     const calls = chunks.flatMap((c) => c.choices[0]?.delta.tool_calls ?? []);
@@ -115,9 +167,13 @@ describe('ollama adapter', () => {
     expect(JSON.stringify(error.toJSON())).not.toContain(API_KEY);
   });
 
-  it('maps 429 with Retry-After to a retryable rate-limit error', async () => {
+  it('maps 429 with Retry-After to a retryable rate-limit error, for a whole answer and a stream', async () => {
     upstream.fault({ kind: 'status', status: 429, headers: { 'retry-after': '3' }, body: { error: 'too many requests' } });
-    expect(await rejection(adapter.chat(basicRequest, callContext('llama3.2')))).toMatchObject({ code: 'upstream_rate_limited', retryAfterMs: 3000 });
+    const error = await rejection(adapter.chat(basicRequest, callContext('llama3.2')));
+    expect(error).toMatchObject({ code: 'upstream_rate_limited', retryAfterMs: 3000 });
+    const streamed = await rejection(adapter.stream(basicRequest, callContext('llama3.2')));
+    expect(streamed.toJSON()).toEqual(error.toJSON());
+    expect(streamed.retryAfterMs).toBe(3000);
   });
 
   it('fails a stream with an error line midway, and a cut stream', async () => {

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { Type, type Static } from '@sinclair/typebox';
 import { embeddingTexts, toEmbedding } from '../../embeddings/embedding-encoding';
 import { upstreamJsonRequest } from '../../http/upstream-json-request';
-import { upstreamRequest, type UpstreamRequestOptions, type UpstreamResponse } from '../../http/upstream-request';
+import type { UpstreamRequestOptions } from '../../http/upstream-request';
+import { upstreamStreamRequest } from '../../http/upstream-stream-request';
 import { upstreamServerOf, type UpstreamServer } from '../../http/upstream-server';
 import { mapUpstreamStream } from '../../stream/map-upstream-stream';
 import { readNdjson } from '../../stream/read-sse';
@@ -74,7 +75,7 @@ export class OllamaAdapter implements ProviderAdapter {
   }
 
   async stream(request: ChatCompletionRequest, context: ProviderCallContext): Promise<AsyncIterable<ChatCompletionChunk>> {
-    const response = await this.#post('/api/chat', this.#body(request, context.model, true), context, 'application/x-ndjson');
+    const response = await upstreamStreamRequest(this.#call('/api/chat', this.#body(request, context.model, true), context, 'application/x-ndjson'));
     const mapper = new OllamaStreamMapper(this.name, context.model, `chatcmpl-${randomUUID()}`, Math.floor(Date.now() / 1000));
     return mapUpstreamStream(response, this.name, callCancellation(context), readNdjson, mapper);
   }
@@ -97,10 +98,6 @@ export class OllamaAdapter implements ProviderAdapter {
     const body = toOllamaRequest(request, model, stream, this.name);
     if (this.#keepAlive !== undefined) body['keep_alive'] = this.#keepAlive;
     return body;
-  }
-
-  #post(path: string, json: unknown, context: ProviderCallContext, accept = 'application/json'): Promise<UpstreamResponse> {
-    return upstreamRequest(this.#call(path, json, context, accept));
   }
 
   /** A non-streamed call: its whole JSON answer (see `upstreamJsonRequest`). */
