@@ -6,7 +6,7 @@ import type { UpstreamResponse } from '../http/upstream-request';
 import { FINISHED_BODY_DRAIN } from '../http/upstream-stream-request';
 import { claimChunkReads, readsOfOne } from './chunk-reads';
 import { mapUpstreamStream, type StreamMapper } from './map-upstream-stream';
-import { readSse, type SseEvent } from './read-sse';
+import { readNdjson, readSse, type SseEvent } from './read-sse';
 
 /** Maps `data: <n>` to the chunk `n`, `data: bad` to an error and `data: end` to the end. */
 class NumberMapper implements StreamMapper<SseEvent, number> {
@@ -156,6 +156,44 @@ describe('mapUpstreamStream', () => {
     } finally {
       vi.useRealTimers();
     }
+  });
+
+  it('keeps a finished NDJSON body to its end too, and still destroys one the consumer leaves early', async () => {
+    /** Maps `{"n":<n>}` to `n` and `{"done":true}` to the end. */
+    const mapper = (): StreamMapper<unknown, number> => {
+      const state = {
+        done: false,
+        map(line: unknown): number[] {
+          const { n, done } = line as { n?: number; done?: boolean };
+          if (done === true) state.done = true;
+          return n === undefined ? [] : [n];
+        },
+        end: (): number[] => [],
+      };
+      return state;
+    };
+    const body = (): Readable => {
+      const readable = new Readable({ read() {} });
+      readable.push(Buffer.from('{"n":1}\n{"done":true}\n'));
+      return readable;
+    };
+    const response = (readable: Readable): UpstreamResponse => ({ status: 200, headers: {}, body: readable as UpstreamResponse['body'] });
+
+    const finished = body();
+    const chunks: number[] = [];
+    for await (const chunk of mapUpstreamStream(response(finished), 'p', signal, readNdjson, mapper())) chunks.push(chunk);
+    expect(chunks).toEqual([1]);
+    expect(finished.destroyed).toBe(false);
+    finished.push(null);
+    await once(finished, 'end');
+
+    // no done line yet when the consumer leaves
+    const left = new Readable({ read() {} });
+    left.push(Buffer.from('{"n":0}\n'));
+    const reads = claimChunkReads(mapUpstreamStream(response(left), 'p', signal, readNdjson, mapper()))!;
+    expect((await reads.next()).value).toEqual([0]);
+    await reads.return?.();
+    expect(left.destroyed).toBe(true);
   });
 });
 

@@ -106,16 +106,22 @@ export async function* readSse(body: AsyncIterable<Uint8Array | string>): AsyncG
 export async function* readNdjson(body: AsyncIterable<Uint8Array | string>): AsyncGenerator<unknown> {
   const decoder = new TextDecoder();
   let buffer = '';
-  for await (const chunk of body) {
-    buffer += typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true });
-    let newline = buffer.indexOf('\n');
-    while (newline !== -1) {
-      const line = buffer.slice(0, newline).trim();
-      buffer = buffer.slice(newline + 1);
-      if (line.length > 0) yield JSON.parse(line) as unknown;
-      newline = buffer.indexOf('\n');
+  // as readSse reads: a Node body is released here rather than destroyed by its iterator, so
+  // a body whose stream finished (finishUpstreamBody) keeps its connection
+  try {
+    for await (const chunk of bodyReads(body)) {
+      buffer += typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true });
+      let newline = buffer.indexOf('\n');
+      while (newline !== -1) {
+        const line = buffer.slice(0, newline).trim();
+        buffer = buffer.slice(newline + 1);
+        if (line.length > 0) yield JSON.parse(line) as unknown;
+        newline = buffer.indexOf('\n');
+      }
     }
+    const rest = (buffer + decoder.decode()).trim();
+    if (rest.length > 0) yield JSON.parse(rest) as unknown;
+  } finally {
+    if (isNodeReadable(body)) releaseUpstreamBody(body);
   }
-  const rest = (buffer + decoder.decode()).trim();
-  if (rest.length > 0) yield JSON.parse(rest) as unknown;
 }
