@@ -33,6 +33,26 @@ describe('redactPii', () => {
     expect(redactPii(body)).toBe(body);
   });
 
+  it('redacts card numbers that pass the Luhn check, spaced or not, and leaves other long numbers and JSON numbers alone', () => {
+    for (const card of ['4111 1111 1111 1111', '4111-1111-1111-1111', '4111111111111111', '378282246310005', '6011111111111117'])
+      expect(redactPii(`card ${card}, thanks`)).toBe('card [REDACTED_CARD], thanks');
+    expect(redactPii('"card: 4111111111111111"')).toBe('"card: [REDACTED_CARD]"');
+    // fails the Luhn check
+    expect(redactPii('order 4111111111111112')).toBe('order 4111111111111112');
+    // a millisecond timestamp and a seed that pass the Luhn check, as JSON numbers
+    const body = JSON.stringify({ created_ms: 1733097600121, seed: 12345678901237, ids: [4111111111111111] });
+    expect(redactPii(body)).toBe(body);
+    expect(() => JSON.parse(redactPii(body)) as unknown).not.toThrow();
+  });
+
+  it('finds emails, also after a long run of their characters without an @', () => {
+    expect(redactPii('mail john.doe+x@example.co.uk now')).toBe('mail [REDACTED_EMAIL] now');
+    // 64 K characters took seconds with the unbounded local part; linear, it is a few
+    // milliseconds, and this asserts only the answer (a timing is not a test)
+    const long = `${'x'.repeat(64_000)} a@b.io`;
+    expect(redactPii(long)).toBe(`${'x'.repeat(64_000)} [REDACTED_EMAIL]`);
+  });
+
   it('takes extra patterns', () => {
     expect(redactPii('order ORD-12345', [{ name: 'order', pattern: /ORD-\d+/g, replacement: '[ORDER]' }])).toBe('order [ORDER]');
   });
