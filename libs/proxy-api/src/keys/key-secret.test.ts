@@ -46,6 +46,14 @@ describe('heldDigestBytes', () => {
     expect(heldDigestBytes(holder, holder.hash).toString('hex')).toBe(second);
     expect(heldDigestBytes(other, first).toString('hex')).toBe(first);
   });
+
+  it('answers no bytes for a digest that is not all hex, which then matches nothing', () => {
+    for (const hash of [`zz${'ab'.repeat(31)}`, `${'ab'.repeat(31)}zz`]) {
+      const bytes = heldDigestBytes({ hash }, hash);
+      expect(bytes.length).toBe(0);
+      expect(digestBytesEqual(bytes, Buffer.from('ab'.repeat(32), 'hex'))).toBe(false);
+    }
+  });
 });
 
 describe('digestBytesEqual', () => {

@@ -37,8 +37,10 @@ export function heldDigestBytes(holder: object, hex: string): Buffer {
   if (decoded === undefined || decoded.hex !== hex) {
     // memory of its own: `Buffer.from` would slice Node's shared 8 KiB pool, and a digest held
     // for a key's lifetime would keep its whole slab alive
-    const bytes = Buffer.allocUnsafeSlow(hex.length >>> 1);
-    bytes.write(hex, 'hex');
+    let bytes = Buffer.allocUnsafeSlow(hex.length >>> 1);
+    // a digest that is not all hex decodes short (write() stops at the first bad pair): no
+    // bytes then, which match nothing, rather than a buffer whose tail is whatever was in memory
+    if (bytes.write(hex, 'hex') !== bytes.length) bytes = Buffer.alloc(0);
     decoded = { hex, bytes };
     decodedDigests.set(holder, decoded);
   }
