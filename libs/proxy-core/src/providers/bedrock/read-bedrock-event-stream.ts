@@ -1,6 +1,8 @@
 import type { EventStreamCodec } from '@smithy/core/event-streams';
 import { SwitchyardError } from '../../errors/switchyard-error';
 import type { BedrockStreamMessage } from './bedrock-wire';
+import { bodyReads } from '../../stream/read-sse';
+import { isNodeReadable, releaseUpstreamBody } from '../../stream/release-upstream-body';
 
 // the AWS event stream format caps one message at 16 MiB; a larger prelude is corruption
 const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
@@ -42,16 +44,22 @@ function unreadable(provider: string, cause?: unknown): SwitchyardError {
 export async function* readBedrockEventStream(body: AsyncIterable<Uint8Array | string>, provider: string): AsyncGenerator<BedrockStreamMessage> {
   const eventCodec = await loadCodec();
   let buffer: Uint8Array = new Uint8Array(0);
-  for await (const chunk of body) {
-    const bytes = typeof chunk === 'string' ? encoder.encode(chunk) : chunk;
-    buffer = buffer.length === 0 ? bytes : concat(buffer, bytes);
-    while (buffer.length >= 4) {
-      const total = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength).getUint32(0, false);
-      if (total < MIN_MESSAGE_BYTES || total > MAX_MESSAGE_BYTES) throw unreadable(provider);
-      if (buffer.length < total) break;
-      yield decodeMessage(eventCodec, buffer.subarray(0, total), provider);
-      buffer = buffer.subarray(total);
+  // as readSse reads: a Node body is released here rather than destroyed by its iterator, so
+  // a body whose stream finished (finishUpstreamBody) keeps its connection
+  try {
+    for await (const chunk of bodyReads(body)) {
+      const bytes = typeof chunk === 'string' ? encoder.encode(chunk) : chunk;
+      buffer = buffer.length === 0 ? bytes : concat(buffer, bytes);
+      while (buffer.length >= 4) {
+        const total = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength).getUint32(0, false);
+        if (total < MIN_MESSAGE_BYTES || total > MAX_MESSAGE_BYTES) throw unreadable(provider);
+        if (buffer.length < total) break;
+        yield decodeMessage(eventCodec, buffer.subarray(0, total), provider);
+        buffer = buffer.subarray(total);
+      }
     }
+  } finally {
+    if (isNodeReadable(body)) releaseUpstreamBody(body);
   }
   if (buffer.length > 0) {
     throw new SwitchyardError('upstream_stream_error', `Provider "${provider}" closed the stream inside an event.`, { provider });
