@@ -210,6 +210,22 @@ describe('upstreamStreamRequest', () => {
     await single.close();
   });
 
+  it('refuses a second read while one waits, rather than leaving the first unsettled', async () => {
+    const end = step();
+    handle = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.flushHeaders();
+      void end.promise.then(() => res.end('data: 1\n\n'));
+    };
+    const response = await upstreamStreamRequest(options('/two-readers'));
+    const first = response.body.next();
+    await expect(response.body.next()).rejects.toThrow('one reader at a time');
+    end.go();
+    const read = await first;
+    expect(read.done === false && read.value.toString()).toBe('data: 1\n\n');
+    expect(await response.body.next()).toEqual({ done: true, value: undefined });
+  });
+
   it('keeps the connection when the end of the body comes after the terminal event, reading the rest and dropping it', async () => {
     const end = step();
     handle = (req, res) => {
@@ -229,7 +245,9 @@ describe('upstreamStreamRequest', () => {
     // what the client does now (leaving, say) no longer concerns the call
     expect(source.listeners()).toBe(0);
     expect(closed).not.toContain('/late-end');
+    expect(late.body.complete).toBe(false);
     end.go();
+    await expect.poll(() => late.body.complete).toBe(true);
     await text((await upstreamStreamRequest({ ...options('/next', source), dispatcher: single })).body);
     expect(sockets.get('/next')).toBe(sockets.get('/late-end'));
     expect(sockets.get('/late-end')?.destroyed).toBe(false);

@@ -119,6 +119,8 @@ class StreamedBody implements Dispatcher.DispatchHandler, UpstreamBody {
     if (this.#stopped)
       return this.#failure === undefined ? Promise.resolve(DONE) : Promise.reject(this.#failure);
     if (this.#ended) return Promise.resolve(DONE);
+    // the one waiting read would be forgotten, never settled
+    if (this.#waiting !== undefined) return Promise.reject(new Error('An upstream body is read by one reader at a time.'));
     return new Promise((resolve, reject) => {
       this.#waiting = { resolve, reject };
     });
@@ -244,8 +246,9 @@ class StreamedBody implements Dispatcher.DispatchHandler, UpstreamBody {
     }
     this.#unfollow();
     clearTimeout(this.#drainTimer);
-    if (this.#stopped) return;
+    // also after reading stopped (a finished stream's rest dropped): the end arrived
     this.#ended = true;
+    if (this.#stopped) return;
     const waiting = this.#waiting;
     if (waiting !== undefined) {
       this.#waiting = undefined;
