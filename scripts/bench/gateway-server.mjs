@@ -26,7 +26,8 @@ const gateway = {
   ],
 };
 // BENCH_CONFIG=custom:keys+limits+log+logger+metrics+pricing: a mix of the production
-// features, to measure what each costs on its own (`production` is all six)
+// features, to measure what each costs on its own (`production` is all six); `cache` adds the
+// response cache (not part of `production`)
 const custom = production || process.env.BENCH_CONFIG?.startsWith('custom:') === true;
 const features = new Set(
   production ? ['keys', 'limits', 'log', 'logger', 'metrics', 'pricing'] : custom ? process.env.BENCH_CONFIG.slice('custom:'.length).split('+') : [],
@@ -42,6 +43,9 @@ const app = createApp(
         ...(dir !== undefined ? { requestLog: { store: 'sqlite', path: join(dir, 'requests.db') } } : {}),
         metrics: features.has('metrics'),
         ...(features.has('pricing') ? { pricing: {} } : {}),
+        // the in-memory response cache (on in the reference gateway): every request of a
+        // scenario after the first is a hit, so this measures the hit path
+        ...(features.has('cache') ? { context: { cache: { memory: { maxBytes: 64 * 1024 * 1024 } } } } : {}),
       }
     : { gateway },
 );
