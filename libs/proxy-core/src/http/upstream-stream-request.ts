@@ -27,8 +27,8 @@ export interface UpstreamBody extends AsyncIterator<Buffer, undefined>, AsyncIte
   /**
    * Stops reading because the stream finished (the provider's terminal event arrived): the
    * rest of the body, usually only the end of its framing, is read and dropped so that the
-   * connection goes back to the pool rather than being closed. Past `FINISHED_BODY_DRAIN`'s
-   * bytes or time without the end, the request is cancelled as `release()` cancels it.
+   * connection goes back to the pool rather than being closed. Past 64 KiB more or one second
+   * without the end, the request is cancelled as `release()` cancels it.
    */
   finish(): void;
 }
