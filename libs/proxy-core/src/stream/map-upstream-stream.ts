@@ -5,7 +5,7 @@ import type { AbortSource } from '../resilience/linked-abort-controller';
 import type { ChatCompletionChunk } from '../wire/openai-chat';
 import { chunksOfReads } from './chunk-reads';
 import { bodyReads, readSse, SseDecoder } from './read-sse';
-import { finishUpstreamBody, releaseUpstreamBody } from './release-upstream-body';
+import { finishBody, releaseBody } from './release-upstream-body';
 
 /**
  * A per-stream mapper from provider events to OpenAI chunks (chat chunks unless said
@@ -71,7 +71,7 @@ async function* upstreamReads<TEvent, TChunk>(
         if (chunks.length > 0) yield chunks;
         if (failure !== undefined) throw failure.error;
         if (mapper.done) {
-          finish(body);
+          finishBody(body);
           break;
         }
       }
@@ -87,7 +87,7 @@ async function* upstreamReads<TEvent, TChunk>(
         if (chunks.length > 0) yield chunks;
         if (mapper.done) {
           // before the events' reader is returned, which would release the body
-          finish(body);
+          finishBody(body);
           break;
         }
       }
@@ -97,18 +97,11 @@ async function* upstreamReads<TEvent, TChunk>(
   } finally {
     // ends the upstream request when the consumer stops early (client abort, error); does
     // nothing to a finished body
-    if (isUpstreamBody(body)) body.release();
-    else releaseUpstreamBody(body);
+    releaseBody(body);
   }
   const rest = mapper.end();
   if (rest.length > 0) yield rest;
   return undefined;
-}
-
-/** Reading stops at the provider's terminal event: the rest of the body is dropped, keeping the connection. */
-function finish(body: UpstreamResponse['body'] | UpstreamBody): void {
-  if (isUpstreamBody(body)) body.finish();
-  else finishUpstreamBody(body);
 }
 
 /**

@@ -1,5 +1,5 @@
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
-import { isNodeReadable, releaseUpstreamBody } from './release-upstream-body';
+import { isNodeReadable, releaseBody } from './release-upstream-body';
 
 /** One server-sent event. */
 export interface SseEvent {
@@ -74,7 +74,7 @@ export class SseDecoder {
 
 /**
  * The reads of an upstream body. A Node stream is read without its iterator's
- * destroy-on-stop, and released by the reader instead (`releaseUpstreamBody`), which skips
+ * destroy-on-stop, and released by the reader instead (`releaseBody`), which skips
  * the abort error when the body's end already arrived.
  */
 export function bodyReads(body: AsyncIterable<Uint8Array | string>): AsyncIterable<Uint8Array | string> {
@@ -95,7 +95,7 @@ export async function* readSse(body: AsyncIterable<Uint8Array | string>): AsyncG
     const rest = decoder.end();
     for (let i = 0; i < rest.length; i++) yield rest[i] as SseEvent;
   } finally {
-    if (isNodeReadable(body)) releaseUpstreamBody(body);
+    releaseBody(body);
   }
 }
 
@@ -106,8 +106,8 @@ export async function* readSse(body: AsyncIterable<Uint8Array | string>): AsyncG
 export async function* readNdjson(body: AsyncIterable<Uint8Array | string>): AsyncGenerator<unknown> {
   const decoder = new TextDecoder();
   let buffer = '';
-  // as readSse reads: a Node body is released here rather than destroyed by its iterator, so
-  // a body whose stream finished (finishUpstreamBody) keeps its connection
+  // as readSse reads: released here rather than destroyed by a Node iterator, so a body whose
+  // stream finished (finishBody) keeps its connection
   try {
     for await (const chunk of bodyReads(body)) {
       buffer += typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true });
@@ -122,6 +122,6 @@ export async function* readNdjson(body: AsyncIterable<Uint8Array | string>): Asy
     const rest = (buffer + decoder.decode()).trim();
     if (rest.length > 0) yield JSON.parse(rest) as unknown;
   } finally {
-    if (isNodeReadable(body)) releaseUpstreamBody(body);
+    releaseBody(body);
   }
 }

@@ -1,9 +1,14 @@
 import type { Readable } from 'node:stream';
-import { FINISHED_BODY_DRAIN } from '../http/upstream-stream-request';
+import { FINISHED_BODY_DRAIN, isUpstreamBody } from '../http/upstream-stream-request';
 
 interface ReadableWithState {
   /** Node's own state; `ended` is set once the end of the data arrived, before `end` is emitted. */
   _readableState?: { ended?: boolean };
+}
+
+/** Whether the end of a Node body's data arrived (it may not all have been read yet). */
+function endArrived(body: Readable): boolean {
+  return (body as ReadableWithState)._readableState?.ended === true;
 }
 
 /** Whether an iterable is a Node readable stream (an undici body is one). */
@@ -21,7 +26,7 @@ export function isNodeReadable(body: unknown): body is Readable {
  */
 export function releaseUpstreamBody(body: Readable): void {
   if (body.destroyed || draining.has(body)) return;
-  if ((body as ReadableWithState)._readableState?.ended === true) {
+  if (endArrived(body)) {
     // lets the rest of the buffer flow out, so `end` and `close` are emitted as usual
     body.resume();
     return;
@@ -43,7 +48,7 @@ function ignore(): void {}
 export function finishUpstreamBody(body: Readable): void {
   if (body.destroyed || draining.has(body)) return;
   draining.add(body);
-  if ((body as ReadableWithState)._readableState?.ended === true) {
+  if (endArrived(body)) {
     body.resume();
     return;
   }
@@ -57,4 +62,20 @@ export function finishUpstreamBody(body: Readable): void {
   body.once('close', () => clearTimeout(timer));
   body.on('error', ignore);
   body.resume();
+}
+
+/**
+ * Ends the reading of whatever body a stream reader read, when it stops: `upstreamStreamRequest`'s
+ * (`release()`) or a Node stream (`releaseUpstreamBody`); any other iterable has nothing to end.
+ * A body whose stream finished (`finishBody`) is left to its drain.
+ */
+export function releaseBody(body: unknown): void {
+  if (isUpstreamBody(body)) body.release();
+  else if (isNodeReadable(body)) releaseUpstreamBody(body);
+}
+
+/** Ends the reading of a body at its stream's terminal event, keeping its connection (`UpstreamBody.finish()`, `finishUpstreamBody`). */
+export function finishBody(body: unknown): void {
+  if (isUpstreamBody(body)) body.finish();
+  else if (isNodeReadable(body)) finishUpstreamBody(body);
 }

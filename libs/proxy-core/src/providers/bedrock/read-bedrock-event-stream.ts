@@ -2,7 +2,7 @@ import type { EventStreamCodec } from '@smithy/core/event-streams';
 import { SwitchyardError } from '../../errors/switchyard-error';
 import type { BedrockStreamMessage } from './bedrock-wire';
 import { bodyReads } from '../../stream/read-sse';
-import { isNodeReadable, releaseUpstreamBody } from '../../stream/release-upstream-body';
+import { releaseBody } from '../../stream/release-upstream-body';
 
 // the AWS event stream format caps one message at 16 MiB; a larger prelude is corruption
 const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
@@ -44,8 +44,8 @@ function unreadable(provider: string, cause?: unknown): SwitchyardError {
 export async function* readBedrockEventStream(body: AsyncIterable<Uint8Array | string>, provider: string): AsyncGenerator<BedrockStreamMessage> {
   const eventCodec = await loadCodec();
   let buffer: Uint8Array = new Uint8Array(0);
-  // as readSse reads: a Node body is released here rather than destroyed by its iterator, so
-  // a body whose stream finished (finishUpstreamBody) keeps its connection
+  // as readSse reads: released here rather than destroyed by a Node iterator, so a body whose
+  // stream finished (finishBody) keeps its connection
   try {
     for await (const chunk of bodyReads(body)) {
       const bytes = typeof chunk === 'string' ? encoder.encode(chunk) : chunk;
@@ -59,7 +59,7 @@ export async function* readBedrockEventStream(body: AsyncIterable<Uint8Array | s
       }
     }
   } finally {
-    if (isNodeReadable(body)) releaseUpstreamBody(body);
+    releaseBody(body);
   }
   if (buffer.length > 0) {
     throw new SwitchyardError('upstream_stream_error', `Provider "${provider}" closed the stream inside an event.`, { provider });
