@@ -61,6 +61,7 @@ export const DEFAULT_PII_PATTERNS: readonly PiiPattern[] = [
 export function redactPii(text: string, patterns: readonly PiiPattern[] = DEFAULT_PII_PATTERNS): string {
   let out = text;
   for (const { pattern, replacement } of patterns)
+    // the same call twice: TypeScript picks String#replace's overload (string or function) per branch
     out = typeof replacement === 'string' ? out.replace(pattern, replacement) : out.replace(pattern, replacement);
   return out;
 }
