@@ -10,6 +10,10 @@
 // with hrtime (sub-millisecond p50/p99 and, for streams, time to first byte).
 // Each gateway's RSS is recorded too: idle (after start-up) and the peak during its
 // concurrency-50 scenarios.
+// Every scenario runs BENCH_ROUNDS times (default 3), the rounds one after the other, each
+// measuring the upstream, the pass-through and the gateways within the same minute: a row is
+// the round with the median of its target's figure, with the spread over the rounds, since
+// on a shared machine one round's ratio moves by ten points or more with nothing changed.
 import { fork, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { request as httpRequest, Agent } from 'node:http';
@@ -21,6 +25,8 @@ import { IDLE_MEMORY_DEFAULTS } from '@switchyard/proxy-api';
 
 const here = (file: string): string => fileURLToPath(new URL(file, import.meta.url));
 const duration = Number(process.env['BENCH_DURATION'] ?? 5);
+const rounds = Number(process.env['BENCH_ROUNDS'] ?? 3);
+if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`BENCH_ROUNDS must be a whole number from 1 up, not "${process.env['BENCH_ROUNDS']}"`);
 const write = process.argv.includes('--write');
 const only = process.argv.find((arg) => arg.startsWith('--only='))?.slice('--only='.length);
 const hasTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
@@ -96,10 +102,10 @@ interface Call {
   headers: Record<string, string>;
 }
 
-async function loadConcurrent(base: string, call: Call, connections: number, warmed: () => Promise<void>): Promise<Figures> {
+async function loadConcurrent(base: string, call: Call, connections: number, warmUp: number, warmed: () => Promise<void>): Promise<Figures> {
   const run = (seconds: number) =>
     autocannon({ url: base + call.path, method: 'POST', body: call.body, headers: call.headers, connections, duration: seconds, pipelining: 1 });
-  await run(2); // warm-up: JIT, pools, connections
+  await run(warmUp); // warm-up: JIT, pools, connections
   await warmed();
   const result = await run(duration);
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`${base}${call.path}: ${result.non2xx} non-2xx, ${result.errors} errors`);
@@ -133,7 +139,7 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? Number.NaN;
 }
 
-async function loadSequential(base: string, call: Call, warmed: () => Promise<void>): Promise<Figures> {
+async function loadSequential(base: string, call: Call, warmUp: number, warmed: () => Promise<void>): Promise<Figures> {
   const url = new URL(base + call.path);
   const runFor = async (seconds: number): Promise<{ ttfb: number[]; total: number[]; elapsed: number }> => {
     const ttfb: number[] = [];
@@ -147,7 +153,7 @@ async function loadSequential(base: string, call: Call, warmed: () => Promise<vo
     }
     return { ttfb, total, elapsed: (performance.now() - started) / 1000 };
   };
-  await runFor(2);
+  await runFor(warmUp);
   await warmed();
   const { ttfb, total, elapsed } = await runFor(duration);
   ttfb.sort((a, b) => a - b);
@@ -195,18 +201,88 @@ const ms = (value: number | undefined): string => (value === undefined ? '–' :
 const mib = (bytes: number | undefined): string => (bytes === undefined ? '–' : `${(bytes / 2 ** 20).toFixed(1)} MB`);
 const verdict = (ok: boolean): string => (ok ? 'met' : 'not met');
 
-function row(scenario: Scenario, config: string, direct: Figures, floor: Figures, ours: Figures): string {
-  const ratio = (ours.rps / floor.rps) * 100;
-  const addedP99 = ours.p99 - direct.p99;
-  const addedTtfb = ours.ttfbP50 === undefined || direct.ttfbP50 === undefined ? undefined : ours.ttfbP50 - direct.ttfbP50;
+/** One round of a scenario for one gateway: the upstream, the pass-through and the gateway, measured in a row. */
+interface Round {
+  direct: Figures;
+  floor: Figures;
+  ours: Figures;
+}
+
+const ratioOf = (round: Round): number => (round.ours.rps / round.floor.rps) * 100;
+const addedP99Of = (round: Round): number => round.ours.p99 - round.direct.p99;
+const addedTtfbOf = (round: Round): number | undefined =>
+  round.ours.ttfbP50 === undefined || round.direct.ttfbP50 === undefined ? undefined : round.ours.ttfbP50 - round.direct.ttfbP50;
+
+/**
+ * The figure a scenario's target is about, per round, and whether more is better: the
+ * throughput ratio, else the added p99, else the added time to first byte.
+ */
+function targetFigure(scenario: Scenario): { of: (round: Round) => number; higherIsBetter: boolean } {
+  if (scenario.ratioTarget !== undefined) return { of: ratioOf, higherIsBetter: true };
+  if (scenario.addedP99Target !== undefined) return { of: addedP99Of, higherIsBetter: false };
+  return { of: (round) => addedTtfbOf(round) ?? Number.NaN, higherIsBetter: false };
+}
+
+/** The round with the median target figure; of two middle rounds (an even count), the worse one. */
+function medianRound(scenario: Scenario, measured: readonly Round[]): Round {
+  const { of, higherIsBetter } = targetFigure(scenario);
+  const sorted = [...measured].sort((a, b) => of(a) - of(b));
+  const index = higherIsBetter ? Math.floor((sorted.length - 1) / 2) : Math.ceil((sorted.length - 1) / 2);
+  const round = sorted[index];
+  if (round === undefined) throw new Error(`${scenario.id}: no round measured`);
+  return round;
+}
+
+function row(scenario: Scenario, config: string, measured: readonly Round[]): string {
+  const median = medianRound(scenario, measured);
+  const { direct, floor, ours } = median;
+  const ratio = ratioOf(median);
+  const addedP99 = addedP99Of(median);
+  const addedTtfb = addedTtfbOf(median);
+  // the spread over the rounds, and in how many rounds the target was met
+  const spread = (of: (round: Round) => number, unit: string, digits: number): string => {
+    if (measured.length === 1) return '';
+    const values = measured.map(of);
+    return ` (${Math.min(...values).toFixed(digits)}–${Math.max(...values).toFixed(digits)}${unit})`;
+  };
+  const metIn = (met: (round: Round) => boolean): string => (measured.length === 1 ? '' : ` (${measured.filter(met).length} of ${measured.length} rounds)`);
   const targets: string[] = [];
-  if (scenario.ratioTarget !== undefined) targets.push(`>= ${scenario.ratioTarget}%: ${verdict(ratio >= scenario.ratioTarget)}`);
-  if (scenario.addedP99Target !== undefined) targets.push(`added p99 <= ${scenario.addedP99Target} ms: ${verdict(addedP99 <= scenario.addedP99Target)}`);
-  if (scenario.addedTtfbTarget !== undefined && addedTtfb !== undefined) targets.push(`added TTFB <= ${scenario.addedTtfbTarget} ms: ${verdict(addedTtfb <= scenario.addedTtfbTarget)}`);
+  if (scenario.ratioTarget !== undefined) {
+    const target = scenario.ratioTarget;
+    targets.push(`>= ${target}%: ${verdict(ratio >= target)}${metIn((round) => ratioOf(round) >= target)}`);
+  }
+  if (scenario.addedP99Target !== undefined) {
+    const target = scenario.addedP99Target;
+    targets.push(`added p99 <= ${target} ms: ${verdict(addedP99 <= target)}${metIn((round) => addedP99Of(round) <= target)}`);
+  }
+  if (scenario.addedTtfbTarget !== undefined && addedTtfb !== undefined) {
+    const target = scenario.addedTtfbTarget;
+    targets.push(`added TTFB <= ${target} ms: ${verdict(addedTtfb <= target)}${metIn((round) => (addedTtfbOf(round) ?? Number.POSITIVE_INFINITY) <= target)}`);
+  }
   const pair = (f: Figures): string => `${ms(f.p50)} / ${ms(f.p99)}`;
   const cpu = (f: Figures): string => (f.cpuPerRequestUs === undefined ? '–' : f.cpuPerRequestUs.toFixed(0));
-  const cpuRatio = floor.cpuPerRequestUs === undefined || ours.cpuPerRequestUs === undefined ? '–' : `${((floor.cpuPerRequestUs / ours.cpuPerRequestUs) * 100).toFixed(0)}%`;
-  return `| ${scenario.name} | ${scenario.connections} | ${config} | ${direct.rps.toFixed(0)} | ${floor.rps.toFixed(0)} | ${ours.rps.toFixed(0)} | ${ratio.toFixed(0)}% | ${pair(direct)} | ${pair(floor)} | ${pair(ours)} | ${ms(addedP99)} | ${ms(addedTtfb)} | ${cpu(floor)} | ${cpu(ours)} | ${cpuRatio} | ${targets.join('; ') || '–'} |`;
+  const cpuRatioOf = (round: Round): number | undefined =>
+    round.floor.cpuPerRequestUs === undefined || round.ours.cpuPerRequestUs === undefined ? undefined : (round.floor.cpuPerRequestUs / round.ours.cpuPerRequestUs) * 100;
+  const cpuRatio = cpuRatioOf(median);
+  const cells = [
+    scenario.name,
+    String(scenario.connections),
+    config,
+    direct.rps.toFixed(0),
+    floor.rps.toFixed(0),
+    ours.rps.toFixed(0),
+    `${ratio.toFixed(0)}%${scenario.ratioTarget === undefined ? '' : spread(ratioOf, '%', 0)}`,
+    pair(direct),
+    pair(floor),
+    pair(ours),
+    `${ms(addedP99)}${scenario.addedP99Target === undefined ? '' : spread(addedP99Of, '', 2)}`,
+    `${ms(addedTtfb)}${scenario.addedTtfbTarget === undefined || addedTtfb === undefined ? '' : spread((round) => addedTtfbOf(round) ?? Number.NaN, '', 2)}`,
+    cpu(floor),
+    cpu(ours),
+    cpuRatio === undefined ? '–' : `${cpuRatio.toFixed(0)}%`,
+    targets.join('; ') || '–',
+  ];
+  return `| ${cells.join(' | ')} |`;
 }
 
 try {
@@ -232,38 +308,49 @@ try {
       await autocannon({ url: url + scenario.gateway.path, method: 'POST', body: scenario.gateway.body, headers: scenario.gateway.headers, connections: 10, duration: 1 });
     }
   }
-  const rows: string[] = [];
-  for (const scenario of scenarios) {
-    if (only !== undefined && !only.split(',').includes(scenario.id)) continue;
-    const measure = async (base: string, call: Call): Promise<Figures> => {
-      let before: number | undefined;
-      const warmed = async (): Promise<void> => {
-        before = await cpuMicros(base);
+  const selected = scenarios.filter((scenario) => only === undefined || only.split(',').includes(scenario.id));
+  const measured = new Map<string, Round[]>();
+  for (let round = 1; round <= rounds; round++) {
+    for (const scenario of selected) {
+      // the JIT and the connection pools are warm after the first round: a shorter warm-up
+      const warmUp = round === 1 ? 2 : 1;
+      const measure = async (base: string, call: Call): Promise<Figures> => {
+        let before: number | undefined;
+        const warmed = async (): Promise<void> => {
+          before = await cpuMicros(base);
+        };
+        const figures = scenario.connections === 1 ? await loadSequential(base, call, warmUp, warmed) : await loadConcurrent(base, call, scenario.connections, warmUp, warmed);
+        const after = await cpuMicros(base);
+        if (before !== undefined && after !== undefined) figures.cpuPerRequestUs = (after - before) / figures.requests;
+        return figures;
       };
-      const figures = scenario.connections === 1 ? await loadSequential(base, call, warmed) : await loadConcurrent(base, call, scenario.connections, warmed);
-      const after = await cpuMicros(base);
-      if (before !== undefined && after !== undefined) figures.cpuPerRequestUs = (after - before) / figures.requests;
-      return figures;
-    };
-    const direct = await measure(upstream, scenario.upstream);
-    const floor = await measure(passthrough, scenario.upstream);
-    for (const [config, url] of gateways) {
-      // peak RSS under the concurrency-50 load (its warm-up included), the load the memory target names
-      if (scenario.connections === 50) watchMemory(url);
-      const ours = await measure(url, scenario.gateway);
-      if (scenario.connections === 50) peakRss.set(config, Math.max(peakRss.get(config) ?? 0, (await memory(url)).peakRss));
-      rows.push(row(scenario, config, direct, floor, ours));
-      process.stdout.write(`${rows.at(-1) ?? ''}\n(${config}: ${ours.requests} requests measured)\n`);
+      const direct = await measure(upstream, scenario.upstream);
+      const floor = await measure(passthrough, scenario.upstream);
+      for (const [config, url] of gateways) {
+        // peak RSS under the concurrency-50 load (its warm-up included), the load the memory target names
+        if (scenario.connections === 50) watchMemory(url);
+        const ours = await measure(url, scenario.gateway);
+        if (scenario.connections === 50) peakRss.set(config, Math.max(peakRss.get(config) ?? 0, (await memory(url)).peakRss));
+        const key = `${scenario.id}\u0000${config}`;
+        const list = measured.get(key) ?? [];
+        list.push({ direct, floor, ours });
+        measured.set(key, list);
+        process.stdout.write(`round ${round}/${rounds}: ${row(scenario, config, [{ direct, floor, ours }])}\n(${config}: ${ours.requests} requests measured)\n`);
+      }
     }
   }
+  const rows: string[] = [];
+  for (const scenario of selected) for (const [config] of gateways) rows.push(row(scenario, config, measured.get(`${scenario.id}\u0000${config}`) ?? []));
   // idle again after the load: what the idle release gave back of what the load grew
   await idleSettle(IDLE_SETTLE_MS.afterLoad);
   const idleAfterRss = new Map<string, number>();
   for (const [config, url] of gateways) idleAfterRss.set(config, (await memory(url)).rss);
   const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}${hasTaskset ? ', servers pinned to core 0 (taskset)' : ''}`;
-  const command = `BENCH_DURATION=${duration} npm run bench${only === undefined ? '' : ` -- --only=${only}`}`;
+  const command = `BENCH_DURATION=${duration} BENCH_ROUNDS=${rounds} npm run bench${only === undefined ? '' : ` -- --only=${only}`}`;
   const table = [
-    `Run on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC: ${machine}; load average at start ${loadAtStart}; \`${command}\`.`,
+    `Run on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC: ${machine}; load average at start ${loadAtStart}; \`${command}\`.${
+      rounds === 1 ? '' : ` Each row is the median of ${rounds} rounds by its target's figure (the ratio, the added p99 or the added TTFB), with that figure's range over the rounds in brackets.`
+    }`,
     '',
     '| scenario | connections | gateway config | direct req/s | pass-through req/s | gateway req/s | gateway / pass-through | direct p50 / p99 ms | pass-through p50 / p99 ms | gateway p50 / p99 ms | added p99 vs direct ms | added TTFB p50 ms | pass-through CPU µs/req | gateway CPU µs/req | pass-through / gateway CPU | targets |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
