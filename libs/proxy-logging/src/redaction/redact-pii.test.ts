@@ -9,9 +9,15 @@ describe('redactPii', () => {
   });
 
   it('redacts phone numbers as people write them', () => {
-    for (const phone of ['+1 (415) 555-2671', '(415) 555 2671', '415-555-2671', '415.555.2671', '+44 20 7946 0958', '020 7946 0958', '+14155552671', '555-2671', '1 800 555 1234', '+33 1 23 45 67 89', '06 12 34 56 78', '+49 30 12345678', '07700 900123']) {
+    for (const phone of ['+1 (415) 555-2671', '(415) 555 2671', '415-555-2671', '415.555.2671', '+44 20 7946 0958', '020 7946 0958', '+14155552671', '1 800 555 1234', '+33 1 23 45 67 89', '06 12 34 56 78', '+49 30 12345678', '07700 900123']) {
       expect(redactPii(`call ${phone} today`)).toBe('call [REDACTED_PHONE] today');
     }
+  });
+
+  it('leaves ranges and seven-digit numbers without an area code alone', () => {
+    for (const text of ['use 100-2000 tokens', 'write 300-5000 words', 'between 250 5000 and 100 2000', 'call 555-2671 today'])
+      expect(redactPii(text)).toBe(text);
+    expect(redactPii('a budget of 100-2000 tokens, or call 415-555-2671')).toBe('a budget of 100-2000 tokens, or call [REDACTED_PHONE]');
   });
 
   it('leaves the numbers, dates and versions of a JSON body alone', () => {

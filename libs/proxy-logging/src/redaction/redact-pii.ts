@@ -48,11 +48,13 @@ export const DEFAULT_PII_PATTERNS: readonly PiiPattern[] = [
   // number with its trunk `0` and spaces (`06 12 34 56 78`, `07700 900123`; nine digits at
   // least, so a date is not one). A bare run of digits is not one: in a JSON body it is a
   // number (`created`, token counts, seeds), and redacting it would leave the stored body
-  // unparsable.
+  // unparsable. Nor is a seven-digit local number without its area code (`555-2671`): it is
+  // written as a range is (`100-2000 tokens`, `300-5000 words`), which prompts are full of,
+  // and without the area code it names no one.
   {
     name: 'phone',
     pattern:
-      /(?<![\w.+-])(?:\+\d{7,15}|\+\d{1,3}(?:[ .-]\(?\d{1,8}\)?){2,6}|(?:1[ -])?(?:(?:\(\d{2,4}\)[ -]?|\d{2,4}[ -])\d{3,4}|\d{3})[ -]\d{4}|\d{3}\.\d{3}\.\d{4}|(?=(?: ?\d){9})0\d{1,4}(?: \d{2,8}){1,4})(?![\w-]|\.\d)/g,
+      /(?<![\w.+-])(?:\+\d{7,15}|\+\d{1,3}(?:[ .-]\(?\d{1,8}\)?){2,6}|(?:1[ -])?(?:\(\d{2,4}\)[ -]?|\d{2,4}[ -])\d{3,4}[ -]\d{4}|\d{3}\.\d{3}\.\d{4}|(?=(?: ?\d){9})0\d{1,4}(?: \d{2,8}){1,4})(?![\w-]|\.\d)/g,
     replacement: '[REDACTED_PHONE]',
   },
 ];
