@@ -20,6 +20,7 @@ import { readAnthropicError } from './anthropic-error';
 import { fromAnthropicResponse } from './from-anthropic-response';
 import { AnthropicStreamMapper } from './from-anthropic-stream';
 import { toAnthropicRequest } from './to-anthropic-request';
+import { providerCallOptions, type ProviderCallDefaults } from '../provider-call-options';
 
 /** Options of an Anthropic provider. */
 export const AnthropicProviderOptionsSchema = Type.Object(
@@ -60,9 +61,8 @@ export class AnthropicAdapter implements ProviderAdapter {
   readonly name: string;
   readonly server: UpstreamServer;
   readonly #url: string;
-  readonly #headers: Record<string, string>;
   readonly #defaultMaxTokens: number;
-  readonly #kit: ProviderKit;
+  readonly #calls: ProviderCallDefaults;
 
   constructor(options: AnthropicProviderOptions & ProviderConfigBase, kit: ProviderKit) {
     this.name = options.name;
@@ -78,9 +78,8 @@ export class AnthropicAdapter implements ProviderAdapter {
     };
     if (options.apiKey !== undefined && options.apiKey.length > 0) headers['x-api-key'] = options.apiKey;
     if (options.betas !== undefined && options.betas.length > 0) headers['anthropic-beta'] = options.betas.join(',');
-    this.#headers = headers;
     this.#defaultMaxTokens = options.defaultMaxTokens ?? ANTHROPIC_DEFAULTS.defaultMaxTokens;
-    this.#kit = kit;
+    this.#calls = { provider: this.name, headers, dispatcher: kit.dispatcher, readError: readAnthropicError };
   }
 
   async chat(request: ChatCompletionRequest, context: ProviderCallContext): Promise<ChatCompletion> {
@@ -96,15 +95,7 @@ export class AnthropicAdapter implements ProviderAdapter {
   }
 
   #call(json: unknown, context: ProviderCallContext, accept: string): UpstreamRequestOptions {
-    return {
-      provider: this.name,
-      url: this.#url,
-      headers: Object.assign({}, this.#headers, context.headers, { accept, 'x-request-id': context.requestId }),
-      json,
-      signal: callCancellation(context),
-      dispatcher: this.#kit.dispatcher,
-      readError: readAnthropicError,
-    };
+    return providerCallOptions(this.#calls, this.#url, json, context, accept);
   }
 }
 

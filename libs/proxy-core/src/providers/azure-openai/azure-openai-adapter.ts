@@ -25,6 +25,7 @@ import { fromAzureOpenAIResponse } from './from-azure-openai-response';
 import { markVerbatimAdapter } from '../../stream/chunk-source-text';
 import { AzureOpenAIStreamMapper, azureCompletionStreamMapper } from './from-azure-openai-stream';
 import { toAzureOpenAIRequest } from './to-azure-openai-request';
+import { providerCallOptions, type ProviderCallDefaults } from '../provider-call-options';
 
 /** Options of an Azure OpenAI provider. */
 export const AzureOpenAIProviderOptionsSchema = Type.Object(
@@ -68,8 +69,7 @@ export class AzureOpenAIAdapter implements ProviderAdapter {
   readonly #endpoint: string;
   readonly #apiVersion: string;
   readonly #deployment: string | undefined;
-  readonly #headers: Record<string, string>;
-  readonly #kit: ProviderKit;
+  readonly #calls: ProviderCallDefaults;
   readonly #completes: (model: string) => boolean;
 
   constructor(options: AzureOpenAIProviderOptions & ProviderConfigBase, kit: ProviderKit) {
@@ -82,8 +82,7 @@ export class AzureOpenAIAdapter implements ProviderAdapter {
     this.#deployment = options.deployment;
     const headers: Record<string, string> = { ...(options.headers ?? {}) };
     if (options.apiKey !== undefined && options.apiKey.length > 0) headers['api-key'] = options.apiKey;
-    this.#headers = headers;
-    this.#kit = kit;
+    this.#calls = { provider: this.name, headers, dispatcher: kit.dispatcher, readError: readAzureOpenAIError };
     this.#completes = completionModelMatcher(options.completionModels ?? []);
   }
 
@@ -121,15 +120,7 @@ export class AzureOpenAIAdapter implements ProviderAdapter {
 
   #call(operation: string, json: unknown, context: ProviderCallContext, accept: string): UpstreamRequestOptions {
     const url = `${this.#endpoint}/openai/deployments/${encodeURIComponent(this.#deployment ?? context.model)}/${operation}?api-version=${encodeURIComponent(this.#apiVersion)}`;
-    return {
-      provider: this.name,
-      url,
-      headers: Object.assign({}, this.#headers, context.headers, { accept, 'x-request-id': context.requestId }),
-      json,
-      signal: callCancellation(context),
-      dispatcher: this.#kit.dispatcher,
-      readError: readAzureOpenAIError,
-    };
+    return providerCallOptions(this.#calls, url, json, context, accept);
   }
 }
 

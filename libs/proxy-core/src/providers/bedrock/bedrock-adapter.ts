@@ -33,6 +33,7 @@ import {
 } from './bedrock-embeddings';
 import { BedrockRequestSigner } from './sign-bedrock-request';
 import { toBedrockRequest } from './to-bedrock-request';
+import { providerCallHeaders } from '../provider-call-options';
 
 /** Options of the `bedrock` provider (Amazon Bedrock Runtime, Converse API). */
 export const BedrockProviderOptionsSchema = Type.Object(
@@ -205,7 +206,8 @@ export class BedrockAdapter implements ProviderAdapter {
     // model ids and ARNs hold ':' and '/': one path segment, percent-encoded (SigV4 encodes it again)
     const url = new URL(`${this.#baseUrl}/model/${encodeURIComponent(context.model)}/${operation}`);
     const body = JSON.stringify(json);
-    let headers: Record<string, string> = Object.assign({}, this.#headers, context.headers, { accept, 'content-type': 'application/json', 'x-request-id': context.requestId });
+    let headers = providerCallHeaders(this.#headers, context, accept);
+    headers['content-type'] = 'application/json';
     if (this.#auth.kind === 'bearer') headers['authorization'] = this.#auth.header;
     else headers = await this.#auth.signer.sign(url, headers, body);
     return upstreamRequest({

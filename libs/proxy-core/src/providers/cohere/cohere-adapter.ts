@@ -23,6 +23,7 @@ import type { CohereChatResponse, CohereEmbedResponse } from './cohere-wire';
 import { fromCohereResponse } from './from-cohere-response';
 import { CohereStreamMapper } from './from-cohere-stream';
 import { toCohereRequest } from './to-cohere-request';
+import { providerCallOptions, type ProviderCallDefaults } from '../provider-call-options';
 
 /** Options of the `cohere` provider (Cohere API v2). */
 export const CohereProviderOptionsSchema = Type.Object(
@@ -62,18 +63,16 @@ export class CohereAdapter implements ProviderAdapter {
   readonly name: string;
   readonly server: UpstreamServer;
   readonly #baseUrl: string;
-  readonly #headers: Record<string, string>;
   readonly #inputType: string;
-  readonly #kit: ProviderKit;
+  readonly #calls: ProviderCallDefaults;
 
   constructor(options: CohereProviderOptions & ProviderConfigBase, kit: ProviderKit) {
     this.name = options.name;
     this.type = options.type;
     this.#baseUrl = (options.baseUrl ?? COHERE_DEFAULTS.baseUrl).replace(/\/+$/, '');
     this.server = upstreamServerOf(this.#baseUrl, this.name);
-    this.#headers = { ...(options.headers ?? {}), authorization: `Bearer ${options.apiKey}` };
     this.#inputType = options.embeddingInputType ?? COHERE_DEFAULTS.embeddingInputType;
-    this.#kit = kit;
+    this.#calls = { provider: this.name, headers: { ...(options.headers ?? {}), authorization: `Bearer ${options.apiKey}` }, dispatcher: kit.dispatcher, readError: readCohereError };
   }
 
   async chat(request: ChatCompletionRequest, context: ProviderCallContext): Promise<ChatCompletion> {
@@ -116,15 +115,7 @@ export class CohereAdapter implements ProviderAdapter {
   }
 
   #call(path: string, json: unknown, context: ProviderCallContext, accept = 'application/json'): UpstreamRequestOptions {
-    return {
-      provider: this.name,
-      url: `${this.#baseUrl}${path}`,
-      headers: Object.assign({}, this.#headers, context.headers, { accept, 'x-request-id': context.requestId }),
-      json,
-      signal: callCancellation(context),
-      dispatcher: this.#kit.dispatcher,
-      readError: readCohereError,
-    };
+    return providerCallOptions(this.#calls, `${this.#baseUrl}${path}`, json, context, accept);
   }
 }
 

@@ -23,6 +23,7 @@ import { GeminiStreamMapper } from './from-gemini-stream';
 import { readGeminiError } from './gemini-error';
 import type { GeminiResponse } from './gemini-wire';
 import { toGeminiRequest } from './to-gemini-request';
+import { providerCallOptions, type ProviderCallDefaults } from '../provider-call-options';
 
 /** Options of the `gemini` provider (Google AI Gemini API). */
 export const GeminiProviderOptionsSchema = Type.Object(
@@ -61,18 +62,16 @@ export class GeminiAdapter implements ProviderAdapter {
   readonly name: string;
   readonly server: UpstreamServer;
   readonly #baseUrl: string;
-  readonly #headers: Record<string, string>;
   readonly #safety: GeminiProviderOptions['safetySettings'];
-  readonly #kit: ProviderKit;
+  readonly #calls: ProviderCallDefaults;
 
   constructor(options: GeminiProviderOptions & ProviderConfigBase, kit: ProviderKit) {
     this.name = options.name;
     this.type = options.type;
     this.#baseUrl = (options.baseUrl ?? GEMINI_DEFAULTS.baseUrl).replace(/\/+$/, '');
     this.server = upstreamServerOf(this.#baseUrl, this.name);
-    this.#headers = { ...(options.headers ?? {}), 'x-goog-api-key': options.apiKey };
     this.#safety = options.safetySettings;
-    this.#kit = kit;
+    this.#calls = { provider: this.name, headers: { ...(options.headers ?? {}), 'x-goog-api-key': options.apiKey }, dispatcher: kit.dispatcher, readError: readGeminiError };
   }
 
   async chat(request: ChatCompletionRequest, context: ProviderCallContext): Promise<ChatCompletion> {
@@ -123,15 +122,7 @@ export class GeminiAdapter implements ProviderAdapter {
   }
 
   #call(path: string, json: unknown, context: ProviderCallContext, accept = 'application/json'): UpstreamRequestOptions {
-    return {
-      provider: this.name,
-      url: `${this.#baseUrl}${path}`,
-      headers: Object.assign({}, this.#headers, context.headers, { accept, 'x-request-id': context.requestId }),
-      json,
-      signal: callCancellation(context),
-      dispatcher: this.#kit.dispatcher,
-      readError: readGeminiError,
-    };
+    return providerCallOptions(this.#calls, `${this.#baseUrl}${path}`, json, context, accept);
   }
 }
 

@@ -23,6 +23,7 @@ import { OllamaStreamMapper } from './from-ollama-stream';
 import { readOllamaError } from './ollama-error';
 import type { OllamaChatResponse, OllamaEmbedResponse } from './ollama-wire';
 import { toOllamaRequest } from './to-ollama-request';
+import { providerCallOptions, type ProviderCallDefaults } from '../provider-call-options';
 
 /** Options of the `ollama` provider (Ollama's native API). */
 export const OllamaProviderOptionsSchema = Type.Object(
@@ -55,18 +56,16 @@ export class OllamaAdapter implements ProviderAdapter {
   readonly name: string;
   readonly server: UpstreamServer;
   readonly #baseUrl: string;
-  readonly #headers: Record<string, string>;
   readonly #keepAlive: string | undefined;
-  readonly #kit: ProviderKit;
+  readonly #calls: ProviderCallDefaults;
 
   constructor(options: OllamaProviderOptions & ProviderConfigBase, kit: ProviderKit) {
     this.name = options.name;
     this.type = options.type;
     this.#baseUrl = (options.baseUrl ?? OLLAMA_DEFAULTS.baseUrl).replace(/\/+$/, '');
     this.server = upstreamServerOf(this.#baseUrl, this.name);
-    this.#headers = { ...(options.headers ?? {}), ...(options.apiKey === undefined ? {} : { authorization: `Bearer ${options.apiKey}` }) };
     this.#keepAlive = options.keepAlive;
-    this.#kit = kit;
+    this.#calls = { provider: this.name, headers: { ...(options.headers ?? {}), ...(options.apiKey === undefined ? {} : { authorization: `Bearer ${options.apiKey}` }) }, dispatcher: kit.dispatcher, readError: readOllamaError };
   }
 
   async chat(request: ChatCompletionRequest, context: ProviderCallContext): Promise<ChatCompletion> {
@@ -106,15 +105,7 @@ export class OllamaAdapter implements ProviderAdapter {
   }
 
   #call(path: string, json: unknown, context: ProviderCallContext, accept = 'application/json'): UpstreamRequestOptions {
-    return {
-      provider: this.name,
-      url: `${this.#baseUrl}${path}`,
-      headers: Object.assign({}, this.#headers, context.headers, { accept, 'x-request-id': context.requestId }),
-      json,
-      signal: callCancellation(context),
-      dispatcher: this.#kit.dispatcher,
-      readError: readOllamaError,
-    };
+    return providerCallOptions(this.#calls, `${this.#baseUrl}${path}`, json, context, accept);
   }
 }
 

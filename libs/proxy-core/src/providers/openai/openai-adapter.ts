@@ -24,6 +24,7 @@ import { completionModelMatcher } from './openai-completion-models';
 import { readOpenAIError } from './openai-error';
 import { adjustParams, toOpenAIRequest } from './to-openai-request';
 import { fromOpenAIEmbeddings } from './from-openai-response';
+import { providerCallOptions, type ProviderCallDefaults } from '../provider-call-options';
 
 /** Options of an OpenAI-compatible provider. */
 export const OpenAIProviderOptionsSchema = Type.Object(
@@ -74,10 +75,9 @@ export class OpenAIAdapter implements ProviderAdapter {
   readonly name: string;
   readonly server: UpstreamServer;
   readonly #baseUrl: string;
-  readonly #headers: Record<string, string>;
   readonly #unsupported: readonly string[];
   readonly #renames: Readonly<Record<string, string>>;
-  readonly #kit: ProviderKit;
+  readonly #calls: ProviderCallDefaults;
   readonly #completes: (model: string) => boolean;
 
   constructor(options: OpenAIProviderOptions & ProviderConfigBase, kit: ProviderKit) {
@@ -92,10 +92,9 @@ export class OpenAIAdapter implements ProviderAdapter {
       headers[header] = header === 'authorization' ? `Bearer ${options.apiKey}` : options.apiKey;
     }
     if (options.organization !== undefined) headers['openai-organization'] = options.organization;
-    this.#headers = headers;
     this.#unsupported = Object.freeze([...(options.unsupportedParams ?? [])]);
     this.#renames = Object.freeze({ ...(options.renameParams ?? {}) });
-    this.#kit = kit;
+    this.#calls = { provider: this.name, headers, dispatcher: kit.dispatcher, readError: readOpenAIError };
     this.#completes = completionModelMatcher(options.completionModels ?? (options.type === 'openai' ? OPENAI_COMPLETION_MODELS : []));
   }
 
@@ -131,15 +130,7 @@ export class OpenAIAdapter implements ProviderAdapter {
   }
 
   #call(path: string, json: unknown, context: ProviderCallContext, accept = 'application/json'): UpstreamRequestOptions {
-    return {
-      provider: this.name,
-      url: `${this.#baseUrl}${path}`,
-      headers: Object.assign({}, this.#headers, context.headers, { accept, 'x-request-id': context.requestId }),
-      json,
-      signal: callCancellation(context),
-      dispatcher: this.#kit.dispatcher,
-      readError: readOpenAIError,
-    };
+    return providerCallOptions(this.#calls, `${this.#baseUrl}${path}`, json, context, accept);
   }
 }
 
