@@ -20,6 +20,7 @@ import { callCancellation } from '../provider-call-cancellation';
 import { readAzureOpenAIError } from './azure-openai-error';
 import { fromOpenAICompletion } from '../openai/from-openai-response';
 import { completionModelMatcher } from '../openai/openai-completion-models';
+import { openAIStreamExpectation } from '../openai/from-openai-stream';
 import { toOpenAIRequest } from '../openai/to-openai-request';
 import { fromAzureOpenAIResponse } from './from-azure-openai-response';
 import { markVerbatimAdapter } from '../../stream/chunk-source-text';
@@ -91,8 +92,9 @@ export class AzureOpenAIAdapter implements ProviderAdapter {
   }
 
   async stream(request: ChatCompletionRequest, context: ProviderCallContext): Promise<AsyncIterable<ChatCompletionChunk>> {
-    const response = await upstreamStreamRequest(this.#call('chat/completions', toAzureOpenAIRequest(request, context.model, true), context, 'text/event-stream'));
-    return mapUpstreamStream(response, this.name, callCancellation(context), readSse, new AzureOpenAIStreamMapper(this.name, context.model));
+    const body = toAzureOpenAIRequest(request, context.model, true);
+    const response = await upstreamStreamRequest(this.#call('chat/completions', body, context, 'text/event-stream'));
+    return mapUpstreamStream(response, this.name, callCancellation(context), readSse, new AzureOpenAIStreamMapper(this.name, context.model, openAIStreamExpectation(body)));
   }
 
   completesNatively(model: string): boolean {
@@ -105,8 +107,9 @@ export class AzureOpenAIAdapter implements ProviderAdapter {
   }
 
   async streamComplete(request: CompletionRequest, context: ProviderCallContext): Promise<AsyncIterable<TextCompletion>> {
-    const response = await upstreamStreamRequest(this.#call('completions', toOpenAIRequest(request, context.model, true, []), context, 'text/event-stream'));
-    return mapUpstreamStream(response, this.name, callCancellation(context), readSse, azureCompletionStreamMapper(this.name, context.model));
+    const body = toOpenAIRequest(request, context.model, true, []);
+    const response = await upstreamStreamRequest(this.#call('completions', body, context, 'text/event-stream'));
+    return mapUpstreamStream(response, this.name, callCancellation(context), readSse, azureCompletionStreamMapper(this.name, context.model, openAIStreamExpectation(body)));
   }
 
   async embed(request: EmbeddingRequest, context: ProviderCallContext): Promise<EmbeddingResponse> {

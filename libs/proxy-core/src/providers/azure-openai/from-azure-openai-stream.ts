@@ -2,7 +2,7 @@ import type { StreamMapper } from '../../stream/map-upstream-stream';
 import type { SseEvent } from '../../stream/read-sse';
 import type { ChatCompletionChunk } from '../../wire/openai-chat';
 import type { TextCompletion } from '../../wire/openai-completions';
-import { OpenAIStreamMapper, toChatChunk, toTextCompletionChunk } from '../openai/from-openai-stream';
+import { OpenAIStreamMapper, toChatChunk, toTextCompletionChunk, type OpenAIStreamExpectation } from '../openai/from-openai-stream';
 import { isAnnotationOnlyChunk } from './azure-openai-wire';
 
 /**
@@ -16,9 +16,10 @@ export class AzureOpenAIStreamMapper<TChunk extends ChatCompletionChunk | TextCo
   constructor(
     provider: string,
     private readonly deployment: string,
+    expectation: OpenAIStreamExpectation,
     shape: (data: TChunk) => TChunk = toChatChunk as (data: ChatCompletionChunk | TextCompletion) => TChunk,
   ) {
-    this.#inner = new OpenAIStreamMapper<TChunk>(provider, shape);
+    this.#inner = new OpenAIStreamMapper<TChunk>(provider, shape, expectation);
   }
 
   /** Whether `[DONE]` arrived. */
@@ -41,6 +42,6 @@ export class AzureOpenAIStreamMapper<TChunk extends ChatCompletionChunk | TextCo
 }
 
 /** A mapper for an Azure legacy completions stream. */
-export function azureCompletionStreamMapper(provider: string, deployment: string): AzureOpenAIStreamMapper<TextCompletion> {
-  return new AzureOpenAIStreamMapper<TextCompletion>(provider, deployment, toTextCompletionChunk);
+export function azureCompletionStreamMapper(provider: string, deployment: string, expectation: OpenAIStreamExpectation): AzureOpenAIStreamMapper<TextCompletion> {
+  return new AzureOpenAIStreamMapper<TextCompletion>(provider, deployment, expectation, toTextCompletionChunk);
 }

@@ -19,7 +19,7 @@ import {
 import { callCancellation } from '../provider-call-cancellation';
 import { fromOpenAICompletion, fromOpenAIResponse } from './from-openai-response';
 import { markVerbatimAdapter } from '../../stream/chunk-source-text';
-import { OpenAIStreamMapper, toChatChunk, toTextCompletionChunk } from './from-openai-stream';
+import { OpenAIStreamMapper, openAIStreamExpectation, toChatChunk, toTextCompletionChunk } from './from-openai-stream';
 import { completionModelMatcher } from './openai-completion-models';
 import { readOpenAIError } from './openai-error';
 import { adjustParams, toOpenAIRequest } from './to-openai-request';
@@ -104,8 +104,9 @@ export class OpenAIAdapter implements ProviderAdapter {
   }
 
   async stream(request: ChatCompletionRequest, context: ProviderCallContext): Promise<AsyncIterable<ChatCompletionChunk>> {
-    const response = await upstreamStreamRequest(this.#call('/chat/completions', toOpenAIRequest(request, context.model, true, this.#unsupported, this.#renames), context, 'text/event-stream'));
-    return mapUpstreamStream(response, this.name, callCancellation(context), readSse, new OpenAIStreamMapper<ChatCompletionChunk>(this.name, toChatChunk));
+    const body = toOpenAIRequest(request, context.model, true, this.#unsupported, this.#renames);
+    const response = await upstreamStreamRequest(this.#call('/chat/completions', body, context, 'text/event-stream'));
+    return mapUpstreamStream(response, this.name, callCancellation(context), readSse, new OpenAIStreamMapper<ChatCompletionChunk>(this.name, toChatChunk, openAIStreamExpectation(body)));
   }
 
   completesNatively(model: string): boolean {
@@ -119,8 +120,9 @@ export class OpenAIAdapter implements ProviderAdapter {
   }
 
   async streamComplete(request: CompletionRequest, context: ProviderCallContext): Promise<AsyncIterable<TextCompletion>> {
-    const response = await upstreamStreamRequest(this.#call('/completions', toOpenAIRequest(request, context.model, true, this.#unsupported, this.#renames), context, 'text/event-stream'));
-    return mapUpstreamStream(response, this.name, callCancellation(context), readSse, new OpenAIStreamMapper<TextCompletion>(this.name, toTextCompletionChunk));
+    const body = toOpenAIRequest(request, context.model, true, this.#unsupported, this.#renames);
+    const response = await upstreamStreamRequest(this.#call('/completions', body, context, 'text/event-stream'));
+    return mapUpstreamStream(response, this.name, callCancellation(context), readSse, new OpenAIStreamMapper<TextCompletion>(this.name, toTextCompletionChunk, openAIStreamExpectation(body)));
   }
 
   async embed(request: EmbeddingRequest, context: ProviderCallContext): Promise<EmbeddingResponse> {
