@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SwitchyardError } from '../errors/switchyard-error';
 import { AbortSourceController } from '../resilience/linked-abort-controller';
 import { upstreamJsonRequest } from './upstream-json-request';
-import type { UpstreamRequestOptions } from './upstream-request';
+import { MAX_ERROR_BODY_BYTES, upstreamRequest, type UpstreamRequestOptions } from './upstream-request';
 
 let server: Server;
 let url: string;
@@ -50,6 +50,13 @@ async function rejection(promise: Promise<unknown>): Promise<SwitchyardError> {
     throw error;
   }
   throw new Error('expected a rejection');
+}
+
+/** A failed answer whose body goes past the error-body bound, in pieces, and never ends. */
+function overlongErrorBody(_req: IncomingMessage, res: ServerResponse): void {
+  res.writeHead(503, { 'content-type': 'text/plain' });
+  res.write('The service is melting down. ');
+  for (let sent = 0; sent <= MAX_ERROR_BODY_BYTES; sent += 16 * 1024) res.write('x'.repeat(16 * 1024));
 }
 
 describe('upstreamJsonRequest', () => {
@@ -125,6 +132,13 @@ describe('upstreamJsonRequest', () => {
     expect(await rejection(upstreamJsonRequest(options('/unavailable')))).toMatchObject({
       code: 'upstream_unavailable',
     });
+  });
+
+  it('builds the error of a failed answer from its first 64 KiB, and cancels a body that goes on', async () => {
+    handle = overlongErrorBody;
+    const error = await rejection(upstreamJsonRequest(options('/json-overlong')));
+    expect(error).toMatchObject({ code: 'upstream_unavailable', upstreamStatus: 503, message: expect.stringContaining('melting down') as unknown });
+    await expect.poll(() => closed).toContain('/json-overlong');
   });
 
   it('rejects with the reason of a cancellation that came first, without calling upstream', async () => {
@@ -205,5 +219,14 @@ describe('upstreamJsonRequest', () => {
       });
     }
     await mock.close();
+  });
+});
+
+describe('upstreamRequest', () => {
+  it('builds the error of a failed answer from its first 64 KiB, and cancels a body that goes on', async () => {
+    handle = overlongErrorBody;
+    const error = await rejection(upstreamRequest(options('/request-overlong')));
+    expect(error).toMatchObject({ code: 'upstream_unavailable', upstreamStatus: 503, message: expect.stringContaining('melting down') as unknown });
+    await expect.poll(() => closed).toContain('/request-overlong');
   });
 });

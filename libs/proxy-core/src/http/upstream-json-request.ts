@@ -5,6 +5,7 @@ import {
   abortError,
   dispatchOptions,
   failedAnswer,
+  MAX_ERROR_BODY_BYTES,
   parseRawHeaders,
   unreadableBody,
   type RawHeaders,
@@ -114,6 +115,15 @@ class WholeBodyHandler<T> implements Dispatcher.DispatchHandler {
   }
 
   onData(chunk: Buffer): boolean {
+    if (this.#settled) return true;
+    if (this.#status >= 300 && this.#length + chunk.length >= MAX_ERROR_BODY_BYTES) {
+      // a failed answer's error is built from its first bytes; the rest is not waited for
+      this.#chunks.push(chunk.subarray(0, MAX_ERROR_BODY_BYTES - this.#length));
+      this.#length = MAX_ERROR_BODY_BYTES;
+      this.onComplete();
+      this.#abort?.(new Error(`The upstream error body went past ${MAX_ERROR_BODY_BYTES} bytes.`));
+      return true;
+    }
     this.#chunks.push(chunk);
     this.#length += chunk.length;
     return true;

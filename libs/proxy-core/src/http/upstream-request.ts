@@ -64,12 +64,34 @@ export function readOpenAIStyleError(body: unknown): Pick<UpstreamFailure, 'mess
   return { message, providerCode: code };
 }
 
+/**
+ * How much of a failed answer's body is read for its error: a provider's error is a few hundred
+ * bytes; past this a misbehaving upstream (a body that never ends, a trickle) would hold memory
+ * and the call for as long as it goes on. The error is built from what was read.
+ */
+export const MAX_ERROR_BODY_BYTES = 64 * 1024;
+
+/** A failed answer's body as text, its first `MAX_ERROR_BODY_BYTES` only; a body that broke off reads as empty. */
 async function readBodyText(body: UpstreamResponse['body']): Promise<string> {
+  const chunks: Buffer[] = [];
+  let length = 0;
   try {
-    return await body.text();
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      const left = MAX_ERROR_BODY_BYTES - length;
+      if (chunk.length >= left) {
+        chunks.push(chunk.subarray(0, left));
+        length += left;
+        // the rest is not read: leaving the loop destroys the body, which cancels the request
+        break;
+      }
+      chunks.push(chunk);
+      length += chunk.length;
+    }
   } catch {
     return '';
   }
+  // TextDecoder drops a leading byte-order mark, as undici's body.text() did
+  return new TextDecoder().decode(Buffer.concat(chunks, length));
 }
 
 /** Origin, path, method, headers and body of an upstream call, the JSON body serialised. */

@@ -8,7 +8,7 @@ import { AbortSourceController, type AbortSource } from '../resilience/linked-ab
 import { claimChunkReads } from '../stream/chunk-reads';
 import { mapUpstreamStream, type StreamMapper } from '../stream/map-upstream-stream';
 import { readSse, type SseEvent } from '../stream/read-sse';
-import type { UpstreamRequestOptions } from './upstream-request';
+import { MAX_ERROR_BODY_BYTES, type UpstreamRequestOptions } from './upstream-request';
 import { FINISHED_BODY_DRAIN, upstreamStreamRequest, type UpstreamBody } from './upstream-stream-request';
 
 let server: Server;
@@ -145,6 +145,19 @@ describe('upstreamStreamRequest', () => {
     const error = await rejection(upstreamStreamRequest(options('/limited')));
     expect(error).toMatchObject({ code: 'upstream_rate_limited', retryAfterMs: 2000 });
     expect((error as SwitchyardError).message).toContain('slow down');
+  });
+
+  it('builds the error of a failed answer from its first 64 KiB, and cancels a body that goes on', async () => {
+    handle = (_req, res) => {
+      res.writeHead(500, { 'content-type': 'text/plain' });
+      res.write('The service is melting down. ');
+      // past the bound, in pieces, and never ending
+      for (let sent = 0; sent <= MAX_ERROR_BODY_BYTES; sent += 16 * 1024) res.write('x'.repeat(16 * 1024));
+    };
+    const error = await rejection(upstreamStreamRequest(options('/error-overlong')));
+    expect(error).toMatchObject({ code: 'upstream_error', upstreamStatus: 500 });
+    expect((error as SwitchyardError).message).toContain('melting down');
+    await expect.poll(() => closed).toContain('/error-overlong');
   });
 
   it('rejects with the reason of a cancellation that came first, without calling upstream', async () => {

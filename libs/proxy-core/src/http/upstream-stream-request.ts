@@ -5,6 +5,7 @@ import {
   abortError,
   dispatchOptions,
   failedAnswer,
+  MAX_ERROR_BODY_BYTES,
   parseRawHeaders,
   type UpstreamRequestOptions,
   type UpstreamResponse,
@@ -72,8 +73,9 @@ class StreamedBody implements Dispatcher.DispatchHandler, UpstreamBody {
   #paused = false;
   #status = 0;
   #headers: UpstreamResponse['headers'] = {};
-  /** A failed answer's body, read whole for its error message. */
+  /** A failed answer's body, read for its error message (up to `MAX_ERROR_BODY_BYTES`). */
   #failedChunks: Buffer[] | undefined;
+  #failedLength = 0;
   #queue: Buffer[] = [];
   #queued = 0;
   #ended = false;
@@ -206,7 +208,16 @@ class StreamedBody implements Dispatcher.DispatchHandler, UpstreamBody {
 
   onData(chunk: Buffer): boolean {
     if (this.#failedChunks !== undefined) {
+      if (this.#failedLength + chunk.length >= MAX_ERROR_BODY_BYTES) {
+        // a failed answer's error is built from its first bytes; the rest is not waited for
+        this.#failedChunks.push(chunk.subarray(0, MAX_ERROR_BODY_BYTES - this.#failedLength));
+        this.#failedLength = MAX_ERROR_BODY_BYTES;
+        this.onComplete();
+        this.#abort?.(new Error(`The upstream error body went past ${MAX_ERROR_BODY_BYTES} bytes.`));
+        return true;
+      }
       this.#failedChunks.push(chunk);
+      this.#failedLength += chunk.length;
       return true;
     }
     if (this.#stopped) {
@@ -239,7 +250,7 @@ class StreamedBody implements Dispatcher.DispatchHandler, UpstreamBody {
 
   onComplete(): void {
     if (this.#failedChunks !== undefined) {
-      const text = Buffer.concat(this.#failedChunks).toString('utf8');
+      const text = Buffer.concat(this.#failedChunks, this.#failedLength).toString('utf8');
       this.#failedChunks = undefined;
       this.fail(failedAnswer(this.#options, this.#status, this.#headers, text));
       return;
