@@ -7,7 +7,7 @@ import { SwitchyardError } from '../errors/switchyard-error';
 import { AbortSourceController, type AbortSource } from '../resilience/linked-abort-controller';
 import { claimChunkReads } from '../stream/chunk-reads';
 import { mapUpstreamStream, type StreamMapper } from '../stream/map-upstream-stream';
-import { readSse, type SseEvent } from '../stream/read-sse';
+import { MAX_STREAM_EVENT_CHARS, readSse, type SseEvent } from '../stream/read-sse';
 import { MAX_ERROR_BODY_BYTES, type UpstreamRequestOptions } from './upstream-request';
 import { FINISHED_BODY_DRAIN, upstreamStreamRequest, type UpstreamBody } from './upstream-stream-request';
 
@@ -283,6 +283,24 @@ describe('upstreamStreamRequest', () => {
       await expect.poll(() => closed, { timeout: FINISHED_BODY_DRAIN.ms * 3 }).toContain(path);
       expect(sockets.get(path)?.destroyed).toBe(true);
     }
+  });
+
+  it('fails a stream whose event never ends past 16 MiB, after the chunks before it, and cancels the upstream request', async () => {
+    handle = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write('data: 1\n\ndata: ');
+      // a trickle with no line end, and no end
+      const piece = 'x'.repeat(1024 * 1024);
+      for (let sent = 0; sent <= MAX_STREAM_EVENT_CHARS; sent += piece.length) res.write(piece);
+    };
+    const response = await upstreamStreamRequest(options('/event-overlong'));
+    const chunks: number[] = [];
+    const read = async (): Promise<void> => {
+      for await (const chunk of mapUpstreamStream(response, 'test', new AbortController().signal, readSse, new NumberMapper())) chunks.push(chunk);
+    };
+    expect(await rejection(read())).toMatchObject({ code: 'upstream_stream_error', message: expect.stringContaining('16 MiB') as unknown });
+    expect(chunks).toEqual([1]);
+    await expect.poll(() => closed).toContain('/event-overlong');
   });
 
   it("stops following the call's cancellation once the body ended, and once reading stopped before its end", async () => {

@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { readSse, SseDecoder, type SseEvent } from './read-sse';
+import { SwitchyardError } from '../errors/switchyard-error';
+import { MAX_STREAM_EVENT_CHARS, readNdjson, readSse, SseDecoder, type SseEvent } from './read-sse';
 
 async function events(body: AsyncIterable<Uint8Array | string>): Promise<SseEvent[]> {
   const read: SseEvent[] = [];
@@ -102,5 +103,65 @@ describe('readSse', () => {
     await closed;
     expect(body.readableEnded).toBe(true);
     expect(errors).toEqual([]);
+  });
+});
+
+describe('the bound on an unfinished event', () => {
+  const MiB = 1024 * 1024;
+  const piece = 'x'.repeat(MiB);
+
+  /** Feeds pieces until the decoder throws; the number of pieces fed, and the error. */
+  function feedUntilThrown(decoder: SseDecoder, first: string, next: string): { fed: number; error: unknown } {
+    decoder.feed(first);
+    for (let fed = 1; fed < 64; fed++) {
+      try {
+        decoder.feed(next);
+      } catch (error) {
+        return { fed, error };
+      }
+    }
+    throw new Error('the decoder held 64 MiB');
+  }
+
+  it('fails an event whose line never ends, or whose data lines never end the event, past 16 MiB', () => {
+    for (const [first, next] of [
+      ['data: ', piece],
+      ['data: a\n', `data: ${piece}\n`],
+    ] as const) {
+      const { fed, error } = feedUntilThrown(new SseDecoder(), first, next);
+      expect(error).toBeInstanceOf(SwitchyardError);
+      expect(error).toMatchObject({ code: 'upstream_stream_error', message: expect.stringContaining('16 MiB') as unknown });
+      expect(fed).toBe(MAX_STREAM_EVENT_CHARS / MiB);
+    }
+  });
+
+  it('gives the events a read completed before the one that went past the bound, then fails', () => {
+    const decoder = new SseDecoder();
+    expect(decoder.feed(`data: 1\n\ndata: ${'x'.repeat(MAX_STREAM_EVENT_CHARS)}`).map((event) => event.data)).toEqual(['1']);
+    expect(() => decoder.feed('\n\n')).toThrow(SwitchyardError);
+    expect(() => decoder.end()).toThrow(SwitchyardError);
+  });
+
+  it('reads an event just under the bound, in pieces, and the events after it', () => {
+    const decoder = new SseDecoder();
+    const size = MAX_STREAM_EVENT_CHARS - 16;
+    const data: string[] = [];
+    decoder.feed('data: ');
+    for (let sent = 0; sent < size; sent += MiB) data.push(...decoder.feed('y'.repeat(Math.min(MiB, size - sent))).map((event) => event.data));
+    data.push(...decoder.feed('\n\ndata: next\n\n').map((event) => event.data));
+    expect(data.map((text) => text.length)).toEqual([size, 4]);
+  });
+
+  it('fails an NDJSON line that never ends past 16 MiB, after the lines before it', async () => {
+    async function* body(): AsyncGenerator<string> {
+      yield '{"n":1}\n{"n":';
+      for (let i = 0; i < 64; i++) yield piece;
+    }
+    const values: unknown[] = [];
+    const read = async (): Promise<void> => {
+      for await (const value of readNdjson(body())) values.push(value);
+    };
+    await expect(read()).rejects.toMatchObject({ code: 'upstream_stream_error', message: expect.stringContaining('16 MiB') as unknown });
+    expect(values).toEqual([{ n: 1 }]);
   });
 });

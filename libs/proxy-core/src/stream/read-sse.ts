@@ -1,4 +1,5 @@
-import { createParser, type EventSourceMessage } from 'eventsource-parser';
+import { createParser, type EventSourceMessage, type ParseError } from 'eventsource-parser';
+import { SwitchyardError } from '../errors/switchyard-error';
 import { isNodeReadable, releaseBody } from './release-upstream-body';
 
 /** One server-sent event. */
@@ -10,6 +11,21 @@ export interface SseEvent {
 }
 
 const STREAMING = { stream: true } as const;
+
+/**
+ * How much of one unfinished event (SSE: its lines so far and the line in progress) or
+ * NDJSON line is held, in characters. Without a bound an upstream that trickles bytes and
+ * never ends its event is held until the request deadline (the idle timer restarts on every
+ * read). Not smaller: an event may carry a whole generated image inline, in base64 (Gemini,
+ * OpenAI-compatible image models), several MiB; the AWS event stream format caps a message
+ * at the same 16 MiB (see read-bedrock-event-stream.ts).
+ */
+export const MAX_STREAM_EVENT_CHARS = 16 * 1024 * 1024;
+
+/** The error of a stream whose event (or line) goes past {@link MAX_STREAM_EVENT_CHARS} without ending. */
+function eventTooLong(what: string): SwitchyardError {
+  return new SwitchyardError('upstream_stream_error', `The upstream stream sent ${what} longer than ${MAX_STREAM_EVENT_CHARS} characters (16 MiB) without ending it.`);
+}
 
 /**
  * Parses server-sent events synchronously from the reads of a byte stream: `feed` gives the
@@ -24,22 +40,37 @@ export class SseDecoder {
   #partial = false;
   /** Whether the text's first character was seen (a byte-order mark there is dropped). */
   #started = false;
+  /** Set once the event in progress went past the bound: the parser dropped it and stopped. */
+  #tooLong = false;
+  // the parser holds the line in progress and the data lines of the event in progress; past
+  // the bound it drops them and refuses to go on
   readonly #parser = createParser({
     onEvent: (message: EventSourceMessage) => {
       this.#pending.push({ event: message.event, data: message.data, id: message.id });
     },
+    onError: (error: ParseError) => {
+      if (error.type === 'max-buffer-size-exceeded') this.#tooLong = true;
+    },
+    maxBufferSize: MAX_STREAM_EVENT_CHARS,
   });
 
-  /** The events one read completes (often one, sometimes none or several). */
+  /**
+   * The events one read completes (often one, sometimes none or several). Throws
+   * `upstream_stream_error` once an event goes past {@link MAX_STREAM_EVENT_CHARS}: at once, or,
+   * when the same read completed events before it, at the next call (they go first).
+   */
   feed(chunk: Uint8Array | string): readonly SseEvent[] {
+    if (this.#tooLong) throw eventTooLong('an event');
     // emptied here, not after reading: the caller reads the events while yielding them
     this.#pending.length = 0;
     this.#parser.feed(typeof chunk === 'string' ? chunk : this.#text(chunk));
+    if (this.#tooLong && this.#pending.length === 0) throw eventTooLong('an event');
     return this.#pending;
   }
 
   /** The events left when the body ends. */
   end(): readonly SseEvent[] {
+    if (this.#tooLong) throw eventTooLong('an event');
     this.#pending.length = 0;
     this.#parser.feed(this.#started ? this.#decoder.decode() : this.#dropMark(this.#decoder.decode()));
     // a final event without its blank line is incomplete by the SSE spec and is dropped
@@ -83,7 +114,8 @@ export function bodyReads(body: AsyncIterable<Uint8Array | string>): AsyncIterab
 
 /**
  * Parses a byte stream of server-sent events incrementally, yielding each event as soon as
- * its blank line arrives. Never buffers more than one partial event.
+ * its blank line arrives. Never buffers more than one partial event, of at most
+ * {@link MAX_STREAM_EVENT_CHARS}.
  */
 export async function* readSse(body: AsyncIterable<Uint8Array | string>): AsyncGenerator<SseEvent> {
   const decoder = new SseDecoder();
@@ -101,7 +133,8 @@ export async function* readSse(body: AsyncIterable<Uint8Array | string>): AsyncG
 
 /**
  * Parses newline-delimited JSON incrementally (Ollama and others stream this way),
- * yielding each complete line's value.
+ * yielding each complete line's value. A line longer than {@link MAX_STREAM_EVENT_CHARS}
+ * fails the stream with `upstream_stream_error`.
  */
 export async function* readNdjson(body: AsyncIterable<Uint8Array | string>): AsyncGenerator<unknown> {
   const decoder = new TextDecoder();
@@ -110,14 +143,17 @@ export async function* readNdjson(body: AsyncIterable<Uint8Array | string>): Asy
   // stream finished (finishBody) keeps its connection
   try {
     for await (const chunk of bodyReads(body)) {
-      buffer += typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true });
-      let newline = buffer.indexOf('\n');
+      const text = typeof chunk === 'string' ? chunk : decoder.decode(chunk, STREAMING);
+      buffer += text;
+      // a read without a line end ends no line: the held part is not searched again
+      let newline = text.indexOf('\n') === -1 ? -1 : buffer.indexOf('\n');
       while (newline !== -1) {
         const line = buffer.slice(0, newline).trim();
         buffer = buffer.slice(newline + 1);
         if (line.length > 0) yield JSON.parse(line) as unknown;
         newline = buffer.indexOf('\n');
       }
+      if (buffer.length > MAX_STREAM_EVENT_CHARS) throw eventTooLong('a line');
     }
     const rest = (buffer + decoder.decode()).trim();
     if (rest.length > 0) yield JSON.parse(rest) as unknown;
