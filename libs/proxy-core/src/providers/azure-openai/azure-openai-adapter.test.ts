@@ -17,6 +17,17 @@ const FIXTURES: Record<string, FixtureReply> = {
   chat: { json: JSON.parse(fixture('azure-openai-chat.json')) },
   filtered: { json: JSON.parse(fixture('azure-openai-content-filter.json')) },
   stream: { stream: { contentType: 'text/event-stream', chunks: sseChunks(fixture('azure-openai-chat.chunks.txt')), errorChunk: (message) => `data: ${JSON.stringify({ error: { message } })}\n\n` } },
+  // two choices, of which only the first finishes, and no [DONE]
+  'one-of-two': {
+    stream: {
+      contentType: 'text/event-stream',
+      chunks: [
+        [{ index: 0, delta: { content: 'Yes' }, finish_reason: null }, { index: 1, delta: { content: 'Yes.' }, finish_reason: null }],
+        [{ index: 0, delta: {}, finish_reason: 'stop' }],
+      ].map((choices) => `data: ${JSON.stringify({ id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o', choices })}\n\n`),
+      errorChunk: () => '',
+    },
+  },
 };
 const routes: MockRoute[] = Object.entries(FIXTURES).map(([name, reply]) => ({
   method: 'POST',
@@ -142,6 +153,13 @@ describe('azure-openai adapter', () => {
     const streamed = await rejection(adapter.stream(request, call()));
     expect(streamed.toJSON()).toEqual(error.toJSON());
     expect(streamed.retryAfterMs).toBe(6000);
+  });
+
+  it('fails a stream that ends without [DONE] before every choice asked for finished', async () => {
+    const error = await rejection(collect(await make('/fx/one-of-two').stream({ ...request, n: 2 }, call())));
+    expect(error.code).toBe('upstream_stream_error');
+    // one choice asked for: its finish ends the stream
+    expect(await collect(await make('/fx/one-of-two').stream(request, call()))).toHaveLength(2);
   });
 
   it('fails a stream that errors midway', async () => {
