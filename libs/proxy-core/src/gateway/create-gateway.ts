@@ -18,7 +18,7 @@ import { DEFAULT_OUTPUT_TOKENS, estimateEmbeddingTokens, estimatePromptTokens, r
 import { TargetRouter } from '../router/target-router';
 import { TargetStats } from '../router/target-stats';
 import { forgetSourceText, isVerbatimAdapter, markEngineGateway, markEngineStream } from '../stream/chunk-source-text';
-import { chunksOfReads, type ChunkReads } from '../stream/chunk-reads';
+import { chunksOfReads, closedEvenUnread, type ChunkReads } from '../stream/chunk-reads';
 import { guardStream } from '../stream/guard-stream';
 import { isContentChunk, primeStream, type PrimedStream } from '../stream/prime-stream';
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from '../wire/openai-chat';
@@ -280,7 +280,11 @@ class SwitchyardGateway implements Gateway {
       this.#end(context);
       throw failure;
     }
-    return markEngineStream(chunksOfReads(this.#deliver(primed, context, includeUsage, deadline)));
+    const delivery = this.#deliver(primed, context, includeUsage, deadline);
+    // a stream closed before its first read (or dropped unread) never starts #deliver, whose
+    // `finally` would release the upstream and end the request: closing it ends them anyway
+    const reads = closedEvenUnread(delivery, () => this.#endDelivery(primed, context, deadline, false));
+    return markEngineStream(chunksOfReads(reads));
   }
 
   /**
@@ -335,18 +339,30 @@ class SwitchyardGateway implements Gateway {
         next = await primed.reads.next();
       }
       completed = true;
-      this.#reportUsage(context);
     } catch (error) {
       throw this.#fail(context, error, deadline);
     } finally {
-      if (!completed) {
-        if (context.error === undefined) this.#fail(context, new SwitchyardError('client_closed_request', 'The stream was closed by its consumer.'), deadline);
-        await primed.reads.return?.();
-      }
-      deadline.clear();
-      this.#end(context);
+      await this.#endDelivery(primed, context, deadline, completed);
     }
     return undefined;
+  }
+
+  /** Ends a delivered stream, however it ended: the upstream released, the request ended. Never throws. */
+  async #endDelivery(primed: PrimedStream, context: RequestContext, deadline: Deadline, completed: boolean): Promise<void> {
+    if (completed) {
+      this.#reportUsage(context);
+    } else {
+      if (context.error === undefined) this.#fail(context, new SwitchyardError('client_closed_request', 'The stream was closed by its consumer.'), deadline);
+      try {
+        await primed.reads.return?.();
+      } catch (error) {
+        // an adapter's stream that fails to close (a plugin's `finally` that throws) must not
+        // keep the request from ending
+        this.#logger.error({ err: error, requestId: context.requestId, provider: context.provider }, 'an adapter stream threw while closing; the request ends anyway');
+      }
+    }
+    deadline.clear();
+    this.#end(context);
   }
 
   async embed(request: EmbeddingRequest, options: CallOptions = {}): Promise<EmbeddingResponse> {

@@ -1,6 +1,5 @@
 import type { ChatCompletionChunk } from '../wire/openai-chat';
 import { isEngineStream } from './chunk-source-text';
-import { ReturnsTarget } from './returns-target';
 
 /**
  * A stream's chunks a read at a time: each `next()` gives every chunk one upstream read
@@ -15,32 +14,14 @@ interface ReadsClaim {
   claimed: boolean;
 }
 
-// the reads are a private field stamped on the chunk stream itself (see ReturnsTarget)
-class ReadsOf extends ReturnsTarget {
-  readonly #claim: ReadsClaim;
-
-  constructor(stream: object, claim: ReadsClaim) {
-    super(stream);
-    this.#claim = claim;
-  }
-
-  static claim(stream: object): ChunkReads<unknown> | undefined {
-    if (!(#claim in stream)) return undefined;
-    const claim = stream.#claim;
-    if (claim.claimed) return undefined;
-    claim.claimed = true;
-    return claim.reads;
-  }
-}
-
-async function* eachChunk<T>(claim: ReadsClaim): AsyncGenerator<T> {
+async function* eachChunk<T>(claim: ReadsClaim): AsyncGenerator<T, undefined> {
   // from here the reads are this generator's: the engine reads them one by one through it
   claim.claimed = true;
   const reads = claim.reads as ChunkReads<T>;
   try {
     for (;;) {
       const next = await reads.next();
-      if (next.done === true) return;
+      if (next.done === true) return undefined;
       // a loop, not `yield*`: delegating to an array from an async generator wraps it in an
       // async-from-sync iterator, one more promise per chunk
       const chunks = next.value;
@@ -51,20 +32,113 @@ async function* eachChunk<T>(claim: ReadsClaim): AsyncGenerator<T> {
   }
 }
 
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
+
+/**
+ * The chunk stream `chunksOfReads` makes: `eachChunk`'s generator, made on the first `next()`.
+ * Not the generator itself: one closed (`return()`, `throw()`) before its first `next()`
+ * never runs its body, `finally` included, so the reads would never be returned and whatever
+ * they hold (an upstream connection, a limiter slot, the engine's request) would stay held.
+ */
+class ChunksOfReads<T> implements AsyncGenerator<T, undefined> {
+  readonly #claim: ReadsClaim;
+  #chunks: AsyncGenerator<T, undefined> | undefined;
+  #closed = false;
+
+  constructor(claim: ReadsClaim) {
+    this.#claim = claim;
+  }
+
+  static claim(stream: object): ChunkReads<unknown> | undefined {
+    if (!(#claim in stream)) return undefined;
+    const claim = stream.#claim;
+    if (claim.claimed) return undefined;
+    claim.claimed = true;
+    return claim.reads;
+  }
+
+  next(): Promise<IteratorResult<T, undefined>> {
+    if (this.#chunks === undefined) {
+      if (this.#closed) return Promise.resolve(DONE);
+      this.#chunks = eachChunk<T>(this.#claim);
+    }
+    return this.#chunks.next();
+  }
+
+  async return(): Promise<IteratorResult<T, undefined>> {
+    if (this.#chunks !== undefined) return this.#chunks.return(undefined);
+    await this.#closeUnread();
+    return DONE;
+  }
+
+  async throw(error: unknown): Promise<IteratorResult<T, undefined>> {
+    if (this.#chunks !== undefined) return this.#chunks.throw(error);
+    // as a generator not yet started: it ends, and the error is thrown back
+    await this.#closeUnread();
+    throw error;
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  async #closeUnread(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    // reads someone claimed are theirs to return
+    if (this.#claim.claimed) return;
+    this.#claim.claimed = true;
+    await this.#claim.reads.return?.();
+  }
+}
+
 /**
  * The chunk stream of `reads`, one chunk at a time, from which the engine can still claim the
- * reads themselves (`claimChunkReads`) as long as nothing has begun reading it.
+ * reads themselves (`claimChunkReads`) as long as nothing has begun reading it. Closing it
+ * returns the reads, even before its first read.
  */
 export function chunksOfReads<T>(reads: ChunkReads<T>): AsyncGenerator<T> {
-  const claim: ReadsClaim = { reads, claimed: false };
-  // what the stamp returns, so that no bundler's tree shaking takes it for a statement without
-  // effects (see markEngineStream)
-  return new ReadsOf(eachChunk<T>(claim), claim) as unknown as AsyncGenerator<T>;
+  return new ChunksOfReads<T>({ reads, claimed: false });
+}
+
+/**
+ * `reads` an async generator makes, returned as the generator would be, except that a
+ * `return()` before the first `next()` also calls `close`: the generator's body, its
+ * `finally` included, never runs then.
+ */
+export function closedEvenUnread<T>(reads: AsyncGenerator<readonly T[], undefined>, close: () => Promise<void>): ChunkReads<T> {
+  return new ClosedEvenUnread(reads, close);
+}
+
+class ClosedEvenUnread<T> implements ChunkReads<T> {
+  readonly #reads: AsyncGenerator<readonly T[], undefined>;
+  #close: (() => Promise<void>) | undefined;
+
+  constructor(reads: AsyncGenerator<readonly T[], undefined>, close: () => Promise<void>) {
+    this.#reads = reads;
+    this.#close = close;
+  }
+
+  next(): Promise<IteratorResult<readonly T[], undefined>> {
+    // started: from here the generator's own `finally` does the closing
+    this.#close = undefined;
+    return this.#reads.next();
+  }
+
+  async return(): Promise<IteratorResult<readonly T[], undefined>> {
+    const close = this.#close;
+    if (close === undefined) return this.#reads.return(undefined);
+    this.#close = undefined;
+    // ends the generator unstarted, so that a later next() is done
+    await this.#reads.return(undefined);
+    await close();
+    return DONE;
+  }
 }
 
 /** The reads behind a stream `chunksOfReads` made, unless they were claimed or it began being read. */
 export function claimChunkReads<T>(stream: AsyncIterable<T>): ChunkReads<T> | undefined {
-  return ReadsOf.claim(stream) as ChunkReads<T> | undefined;
+  return ChunksOfReads.claim(stream) as ChunkReads<T> | undefined;
 }
 
 /** Any chunk stream as reads of one chunk each. */

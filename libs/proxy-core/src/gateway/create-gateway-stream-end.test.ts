@@ -1,0 +1,127 @@
+import { createMockUpstream, type MockUpstream } from '@switchyard/testing';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { UsageReport } from '../hooks/gateway-hooks';
+import type { Logger } from '../options/logger';
+import { PROVIDER_CONTRACT_VERSION, type ProviderFactory } from '../providers/provider-adapter';
+import { engineStreamReads } from '../stream/chunk-reads';
+import type { ChatCompletionChunk, ChatCompletionRequest } from '../wire/openai-chat';
+import { createGateway, type Gateway } from './create-gateway';
+import type { GatewayOptions } from './gateway-options';
+import { createRequestContext, type RequestContext } from './request-context';
+
+// how an engine stream ends when it does not run to its end: cut upstream, closed by its
+// consumer (even before the first read), or with an adapter whose cleanup fails
+
+let upstream: MockUpstream;
+const gateways: Gateway[] = [];
+const hello: ChatCompletionRequest = { model: 'gpt', messages: [{ role: 'user', content: 'Hello!' }] };
+const base = { id: 'c', object: 'chat.completion.chunk' as const, created: 1, model: 'v' };
+
+/** An engine on the mock upstream (OpenAI as `gpt`, Anthropic as `claude`), one stream at a time per target. */
+function make(options: Partial<GatewayOptions> = {}): Gateway {
+  const gateway = createGateway({
+    providers: [
+      { name: 'openai', type: 'openai', baseUrl: `${upstream.url}/v1`, apiKey: 'sk-openai-0000000000' },
+      { name: 'anthropic', type: 'anthropic', baseUrl: `${upstream.url}/v1`, apiKey: 'sk-ant-0000000000' },
+    ],
+    models: [
+      { name: 'gpt', targets: [{ provider: 'openai', model: 'gpt-4o-mini', limits: { maxConcurrent: 1 } }] },
+      { name: 'claude', targets: [{ provider: 'anthropic', model: 'claude-sonnet-4-20250514', limits: { maxConcurrent: 1 } }] },
+    ],
+    retry: { maxRetries: 0 },
+    ...options,
+  });
+  gateways.push(gateway);
+  return gateway;
+}
+
+/** An engine whose only target is a plugin adapter streaming what `stream` yields. */
+function withAdapterStream(stream: () => AsyncIterable<ChatCompletionChunk>, options: Partial<GatewayOptions> = {}): Gateway {
+  const factory: ProviderFactory = {
+    type: 'scripted',
+    create: ({ name }) => ({
+      contractVersion: PROVIDER_CONTRACT_VERSION,
+      name,
+      type: 'scripted',
+      chat: () => Promise.reject(new Error('streams only')),
+      stream: async () => stream(),
+    }),
+  };
+  return make({
+    plugins: [{ name: 'scripted', apply: (hooks) => hooks.registerProviders.tap('scripted', (registry) => registry.register(factory)) }],
+    providers: [{ name: 'scripted', type: 'scripted' }],
+    models: [{ name: 'gpt', targets: [{ provider: 'scripted', model: 'v', limits: { maxConcurrent: 1 } }] }],
+    ...options,
+  });
+}
+
+/** What the gateway's observers saw. */
+function watch(gateway: Gateway): { usage: UsageReport[]; ends: RequestContext[] } {
+  const seen = { usage: [] as UsageReport[], ends: [] as RequestContext[] };
+  gateway.hooks.onUsage.tap('watch', (report) => void seen.usage.push(report));
+  gateway.hooks.onRequestEnd.tap('watch', (context) => void seen.ends.push(context));
+  return seen;
+}
+
+beforeAll(async () => {
+  upstream = await createMockUpstream();
+});
+afterEach(async () => {
+  upstream.reset();
+  await Promise.all(gateways.splice(0).map((g) => g.close()));
+});
+afterAll(() => upstream.close());
+
+describe('a stream closed before its first read', () => {
+  it('releases its limiter slot, cancels the upstream call and ends the request, however it is closed', async () => {
+    const closes = {
+      'return()': (stream: AsyncIterable<ChatCompletionChunk>) => stream[Symbol.asyncIterator]().return?.(),
+      'throw()': (stream: AsyncIterable<ChatCompletionChunk>) => stream[Symbol.asyncIterator]().throw?.(new Error('consumer gave up')).catch(() => undefined),
+      "its reads' return()": (stream: AsyncIterable<ChatCompletionChunk>) => engineStreamReads(stream)?.return?.(),
+    };
+    for (const [how, close] of Object.entries(closes)) {
+      upstream.fault({ kind: 'stall-stream', afterChunks: 3, times: 1 });
+      const gateway = make();
+      const seen = watch(gateway);
+      const context = createRequestContext();
+      const stream = await gateway.stream(hello, { context });
+      expect(gateway.stats().limiters['openai/gpt-4o-mini']?.running, how).toBe(1);
+      const aborted = upstream.nextAbort();
+      await close(stream);
+      expect(gateway.stats().limiters['openai/gpt-4o-mini']?.running, how).toBe(0);
+      expect(seen.ends, how).toEqual([context]);
+      expect(context.error?.code, how).toBe('client_closed_request');
+      expect((await aborted).path, how).toBe('/v1/chat/completions');
+      // closed means closed: nothing more to read
+      expect(await stream[Symbol.asyncIterator]().next(), how).toEqual({ done: true, value: undefined });
+    }
+  });
+});
+
+describe('an adapter stream whose return() throws', () => {
+  it('still ends the request and releases the slot, and logs the failure', async () => {
+    const errors: Array<{ fields: object; message: string | undefined }> = [];
+    const noop = (): void => undefined;
+    const logger: Logger = { trace: noop, debug: noop, info: noop, warn: noop, error: (fields, message) => void errors.push({ fields, message }) };
+    const gateway = withAdapterStream(
+      async function* () {
+        try {
+          yield { ...base, choices: [{ index: 0, delta: { content: 'a' }, finish_reason: null }] };
+          yield { ...base, choices: [{ index: 0, delta: { content: 'b' }, finish_reason: 'stop' }] };
+        } finally {
+          // eslint-disable-next-line no-unsafe-finally -- the plugin bug this test is about
+          throw new Error('cleanup bug');
+        }
+      },
+      { logger },
+    );
+    const seen = watch(gateway);
+    const context = createRequestContext();
+    for await (const chunk of await gateway.stream(hello, { context })) if (chunk.choices[0]?.delta.content === 'a') break;
+    expect(seen.ends).toEqual([context]);
+    expect(context.error?.code).toBe('client_closed_request');
+    expect(gateway.stats().limiters['scripted/v']?.running).toBe(0);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]?.fields).toMatchObject({ err: { message: 'cleanup bug' }, provider: 'scripted', requestId: context.requestId });
+  });
+});
