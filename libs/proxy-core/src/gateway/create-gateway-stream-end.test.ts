@@ -72,6 +72,93 @@ afterEach(async () => {
 });
 afterAll(() => upstream.close());
 
+describe('a stream cut before its end', () => {
+  it('reports the usage that arrived before the upstream broke, as partial', async () => {
+    const gateway = withAdapterStream(async function* () {
+      yield { ...base, choices: [{ index: 0, delta: { content: 'a' }, finish_reason: 'stop' }] };
+      yield { ...base, choices: [], usage: { prompt_tokens: 10, completion_tokens: 900, total_tokens: 910 } };
+      throw new Error('connection reset');
+    });
+    const seen = watch(gateway);
+    const context = createRequestContext();
+    const stream = await gateway.stream(hello, { context });
+    await expect(
+      (async () => {
+        for await (const chunk of stream) void chunk;
+      })(),
+    ).rejects.toBeDefined();
+    expect(seen.usage).toEqual([{ provider: 'scripted', model: 'v', usage: { prompt_tokens: 10, completion_tokens: 900, total_tokens: 910 }, cached: false, partial: true }]);
+    expect(seen.ends).toEqual([context]);
+    expect(context.error).toBeDefined();
+  });
+
+  it('reports the usage of the read its consumer closed the stream after, one by one and a read at a time', async () => {
+    const asked: ChatCompletionRequest = { ...hello, stream_options: { include_usage: true } };
+    const gateway = make();
+    const seen = watch(gateway);
+
+    const oneByOne = createRequestContext();
+    for await (const chunk of await gateway.stream(asked, { context: oneByOne })) if (chunk.usage !== undefined) break;
+    const reads = engineStreamReads(await gateway.stream(asked, { context: createRequestContext() }))!;
+    for (let next = await reads.next(); next.done !== true; next = await reads.next()) {
+      if (next.value.some((chunk) => chunk.usage !== undefined)) break;
+    }
+    await reads.return?.();
+
+    expect(seen.usage.map((report) => [report.provider, report.usage.total_tokens, report.partial])).toEqual([
+      ['openai', 29, true],
+      ['openai', 29, true],
+    ]);
+    expect(seen.ends.map((context) => context.error?.code)).toEqual(['client_closed_request', 'client_closed_request']);
+  });
+
+  it("reports what an Anthropic stream said of its usage before it broke: message_start's input, message_delta's output", async () => {
+    // the mock's frames: message_start, a block start, a ping, nine text deltas, the block stop,
+    // message_delta (output_tokens: 15), then message_stop, which an error event replaces here
+    upstream.fault({ kind: 'stream-error', afterChunks: 14, times: 1 });
+    const gateway = make();
+    const seen = watch(gateway);
+    const context = createRequestContext();
+    const stream = await gateway.stream({ ...hello, model: 'claude' }, { context });
+    await expect(
+      (async () => {
+        for await (const chunk of stream) void chunk;
+      })(),
+    ).rejects.toMatchObject({ code: 'upstream_stream_error' });
+    expect(seen.usage.map(({ usage, ...report }) => ({ ...report, tokens: [usage.prompt_tokens, usage.completion_tokens, usage.total_tokens] }))).toEqual([
+      { provider: 'anthropic', model: 'claude-sonnet-4-20250514', tokens: [25, 15, 40], cached: false, partial: true },
+    ]);
+    expect(context.usage?.total_tokens).toBe(40);
+  });
+
+  it('reports the input tokens of an Anthropic stream its consumer closed before message_delta, so a disconnect does not hide them', async () => {
+    upstream.fault({ kind: 'stall-stream', afterChunks: 5, times: 1 });
+    const gateway = make();
+    const seen = watch(gateway);
+    const context = createRequestContext();
+    const iterator = (await gateway.stream({ ...hello, model: 'claude' }, { context }))[Symbol.asyncIterator]();
+    expect((await iterator.next()).done).toBe(false);
+    await iterator.return?.();
+    // message_start's usage: 25 input tokens, and the one output token it counts so far
+    expect(seen.usage.map((report) => [report.usage.prompt_tokens, report.usage.completion_tokens, report.partial])).toEqual([[25, 1, true]]);
+    expect(context.error?.code).toBe('client_closed_request');
+  });
+
+  it('reports no usage for a stream cut before any count arrived, and a completed stream as not partial', async () => {
+    upstream.fault({ kind: 'stall-stream', afterChunks: 3, times: 1 });
+    const gateway = make();
+    const seen = watch(gateway);
+    const iterator = (await gateway.stream(hello))[Symbol.asyncIterator]();
+    await iterator.next();
+    await iterator.return?.();
+    expect(seen.usage).toEqual([]);
+    expect(seen.ends).toHaveLength(1);
+
+    for await (const chunk of await gateway.stream(hello)) void chunk;
+    expect(seen.usage.map((report) => [report.usage.total_tokens, report.partial])).toEqual([[29, undefined]]);
+  });
+});
+
 describe('a stream closed before its first read', () => {
   it('releases its limiter slot, cancels the upstream call and ends the request, however it is closed', async () => {
     const closes = {

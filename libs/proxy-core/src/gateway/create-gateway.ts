@@ -3,7 +3,7 @@ import { describeModel } from '../catalog/describe-model';
 import type { ModelCatalog } from '../catalog/model-catalog';
 import { SwitchyardError, toSwitchyardError } from '../errors/switchyard-error';
 import { runWaterfall } from '../hooks/call-sync-taps';
-import { createGatewayHooks, type GatewayHooks, type PrecomputedAnswer } from '../hooks/gateway-hooks';
+import { createGatewayHooks, type GatewayHooks, type PrecomputedAnswer, type UsageReport } from '../hooks/gateway-hooks';
 import { silentLogger, type Logger } from '../options/logger';
 import type { ProviderAdapter, ProviderCallContext } from '../providers/provider-adapter';
 import { GatewayCallContext } from '../providers/provider-call-cancellation';
@@ -28,6 +28,7 @@ import { chatRequestFromView, completionChatView, legacyFields, nativeCompletion
 import { chatStreamToTextCompletion, chatToTextCompletion, echoPrompt, echoPromptStream } from '../completions/chat-to-text-completion';
 import { textCompletionChunkToChat, textCompletionToChat } from '../completions/text-completion-to-chat';
 import { mapAsync } from '../stream/map-async';
+import { usageSoFarOf, withUsageSoFar, type UsageSoFar } from '../stream/stream-usage-so-far';
 import { builtinProvidersPlugin } from './builtin-providers-plugin';
 import { startDeadline, type Deadline } from './deadline';
 import { GATEWAY_DEFAULTS, type GatewayOptions } from './gateway-options';
@@ -196,7 +197,11 @@ class SwitchyardGateway implements Gateway {
         return mapAsync(native, textCompletionChunkToChat);
       }
       const upstream = await adapter.stream(chatRequestFromView(prepared, adapter.name), call);
-      return legacyFields(prepared).echo === true ? echoPromptStream(upstream, viewPrompt(prepared), prepared.n ?? 1) : upstream;
+      if (legacyFields(prepared).echo !== true) return upstream;
+      const echoed = echoPromptStream(upstream, viewPrompt(prepared), prepared.n ?? 1);
+      // the echo wraps the adapter's stream: what that stream knows of its usage stays reachable
+      const usage = usageSoFarOf(upstream);
+      return usage === undefined ? echoed : withUsageSoFar(echoed, usage);
     });
     return chatStreamToTextCompletion(stream);
   }
@@ -251,6 +256,8 @@ class SwitchyardGateway implements Gateway {
     const deadline = this.#deadline(context);
     let primed: PrimedStream;
     let includeUsage: boolean;
+    // the winning attempt's count so far, for a stream that ends before its usage chunk
+    let usageSoFar: UsageSoFar | undefined;
     try {
       const before = runWaterfall(this.hooks.beforeRequest, { ...request, stream: true }, context);
       const prepared = before instanceof Promise ? await before : before;
@@ -270,6 +277,8 @@ class SwitchyardGateway implements Gateway {
           const result = await primeStream(upstream, adapter.name);
           // content arrived: the first-content deadline is met; from here the idle timeout rules
           timer.clear();
+          // nothing below fails: only the attempt whose stream is delivered gets here
+          usageSoFar = usageSoFarOf(upstream);
           return guardStream(result, timer, this.#streamIdleTimeoutMs, retain(), adapter.name, isVerbatimAdapter(adapter));
         });
         context.upstreamMs = performance.now() - started;
@@ -280,10 +289,10 @@ class SwitchyardGateway implements Gateway {
       this.#end(context);
       throw failure;
     }
-    const delivery = this.#deliver(primed, context, includeUsage, deadline);
+    const delivery = this.#deliver(primed, context, includeUsage, deadline, usageSoFar);
     // a stream closed before its first read (or dropped unread) never starts #deliver, whose
     // `finally` would release the upstream and end the request: closing it ends them anyway
-    const reads = closedEvenUnread(delivery, () => this.#endDelivery(primed, context, deadline, false));
+    const reads = closedEvenUnread(delivery, () => this.#endDelivery(primed, context, deadline, usageSoFar, false));
     return markEngineStream(chunksOfReads(reads));
   }
 
@@ -291,7 +300,13 @@ class SwitchyardGateway implements Gateway {
    * The stream's chunks a read at a time, each through the stream hooks: the HTTP edge writes
    * a read's chunks in one step (`engineStreamReads`), anyone else gets them one by one.
    */
-  async *#deliver(primed: PrimedStream, context: RequestContext, includeUsage: boolean, deadline: Deadline): AsyncGenerator<ChatCompletionChunk[], undefined> {
+  async *#deliver(
+    primed: PrimedStream,
+    context: RequestContext,
+    includeUsage: boolean,
+    deadline: Deadline,
+    usageSoFar: UsageSoFar | undefined,
+  ): AsyncGenerator<ChatCompletionChunk[], undefined> {
     let completed = false;
     const transform = this.hooks.onStreamChunk.isUsed();
     // a chunk keeps its upstream text only from a verbatim adapter and with no transform tap;
@@ -342,17 +357,26 @@ class SwitchyardGateway implements Gateway {
     } catch (error) {
       throw this.#fail(context, error, deadline);
     } finally {
-      await this.#endDelivery(primed, context, deadline, completed);
+      await this.#endDelivery(primed, context, deadline, usageSoFar, completed);
     }
     return undefined;
   }
 
-  /** Ends a delivered stream, however it ended: the upstream released, the request ended. Never throws. */
-  async #endDelivery(primed: PrimedStream, context: RequestContext, deadline: Deadline, completed: boolean): Promise<void> {
+  /**
+   * Ends a delivered stream, however it ended: its usage is reported (for a stream that did not
+   * complete, what was known when it stopped, marked partial), the upstream released, the request
+   * ended. Never throws.
+   */
+  async #endDelivery(primed: PrimedStream, context: RequestContext, deadline: Deadline, usageSoFar: UsageSoFar | undefined, completed: boolean): Promise<void> {
     if (completed) {
       this.#reportUsage(context);
     } else {
       if (context.error === undefined) this.#fail(context, new SwitchyardError('client_closed_request', 'The stream was closed by its consumer.'), deadline);
+      // a cut stream was still used (and billed upstream): the usage chunk's if one came, else
+      // the count its mapper kept (Anthropic's); an OpenAI-style stream cut before its usage
+      // chunk has no count, and none is made up
+      context.usage ??= usageSoFar?.usageSoFar();
+      this.#reportUsage(context, true);
       try {
         await primed.reads.return?.();
       } catch (error) {
@@ -488,14 +512,11 @@ class SwitchyardGateway implements Gateway {
     return new GatewayCallContext(model, timer, context.requestId, context.upstreamHeaders);
   }
 
-  #reportUsage(context: RequestContext): void {
+  #reportUsage(context: RequestContext, partial = false): void {
     if (context.usage === undefined) return;
-    observe(
-      this.hooks.onUsage,
-      this.#logger,
-      { provider: context.provider ?? 'cache', model: context.upstreamModel ?? context.requestedModel, usage: context.usage, cached: context.cacheHit },
-      context,
-    );
+    const report: UsageReport = { provider: context.provider ?? 'cache', model: context.upstreamModel ?? context.requestedModel, usage: context.usage, cached: context.cacheHit };
+    if (partial) report.partial = true;
+    observe(this.hooks.onUsage, this.#logger, report, context);
   }
 
   #fail(context: RequestContext, thrown: unknown, deadline: Deadline): SwitchyardError {

@@ -28,6 +28,13 @@ export interface UsageReport {
   usage: ChatUsage;
   /** True when the answer was served without an upstream call. */
   cached: boolean;
+  /**
+   * True for a stream that did not complete (cut upstream, closed by its consumer): the usage is
+   * what the provider had reported when it stopped, the output tokens of a stream cut before
+   * its provider's final count (Anthropic's `message_delta`) short of what it may bill. Absent
+   * for a completed exchange.
+   */
+  partial?: boolean;
 }
 
 /**

@@ -5,6 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SwitchyardError } from '../../errors/switchyard-error';
 import { silentLogger } from '../../options/logger';
 import { isVerbatimAdapter, sourceTextOf } from '../../stream/chunk-source-text';
+import { usageSoFarOf } from '../../stream/stream-usage-so-far';
 import type { ProviderCallContext } from '../provider-adapter';
 import type { ChatCompletionChunk, ChatCompletionRequest } from '../../wire/openai-chat';
 import { AnthropicAdapter, type AnthropicProviderOptions } from './anthropic-adapter';
@@ -309,6 +310,21 @@ describe('anthropic adapter: streams (documented fixtures)', () => {
     upstream.fault({ kind: 'cut-stream', afterChunks: 4 });
     const error = await rejection(collect(await adapter.stream(request, call())));
     expect(['upstream_stream_error', 'upstream_connection_error']).toContain(error.code);
+  });
+
+  it('keeps the usage of a stream cut before message_stop where the engine reads it: input from message_start, output as of message_delta', async () => {
+    expect(new AnthropicStreamMapper('anthropic', 'claude').usageSoFar()).toBeUndefined();
+    // the mock's message_start counts 25 input tokens and 1 output token; its message_delta (the
+    // fourteenth frame) 15 output tokens
+    for (const [afterChunks, output] of [
+      [4, 1],
+      [14, 15],
+    ] as const) {
+      upstream.fault({ kind: 'stream-error', afterChunks, times: 1 });
+      const stream = await adapter.stream(request, call());
+      await rejection(collect(stream));
+      expect(usageSoFarOf(stream)?.usageSoFar()).toMatchObject({ prompt_tokens: 25, completion_tokens: output, total_tokens: 25 + output });
+    }
   });
 
   it('fails a stream that sends an api_error event', async () => {

@@ -7,6 +7,7 @@ import { upstreamServerOf, type UpstreamServer } from '../../http/upstream-serve
 import { markVerbatimAdapter } from '../../stream/chunk-source-text';
 import { readSse } from '../../stream/read-sse';
 import { mapUpstreamStream } from '../../stream/map-upstream-stream';
+import { withUsageSoFar } from '../../stream/stream-usage-so-far';
 import {
   PROVIDER_CONTRACT_VERSION,
   type ProviderAdapter,
@@ -91,7 +92,10 @@ export class AnthropicAdapter implements ProviderAdapter {
   async stream(request: ChatCompletionRequest, context: ProviderCallContext): Promise<AsyncIterable<ChatCompletionChunk>> {
     const body = toAnthropicRequest(request, { model: context.model, stream: true, defaultMaxTokens: this.#defaultMaxTokens });
     const response = await upstreamStreamRequest(this.#call(body, context, 'text/event-stream'));
-    return mapUpstreamStream(response, this.name, callCancellation(context), readSse, new AnthropicStreamMapper(this.name, context.model));
+    const mapper = new AnthropicStreamMapper(this.name, context.model);
+    // usage comes in message_start and message_delta but reaches a chunk only at message_stop:
+    // the engine reads the mapper's count when the stream ends before that
+    return withUsageSoFar(mapUpstreamStream(response, this.name, callCancellation(context), readSse, mapper), mapper);
   }
 
   #call(json: unknown, context: ProviderCallContext, accept: string): UpstreamRequestOptions {

@@ -2,7 +2,8 @@ import { SwitchyardError } from '../../errors/switchyard-error';
 import { rememberSourceText } from '../../stream/chunk-source-text';
 import type { SseEvent } from '../../stream/read-sse';
 import type { StreamMapper } from '../../stream/map-upstream-stream';
-import type { ChatCompletionChunk, ChatDelta, ChatFinishReason } from '../../wire/openai-chat';
+import type { UsageSoFar } from '../../stream/stream-usage-so-far';
+import type { ChatCompletionChunk, ChatDelta, ChatFinishReason, ChatUsage } from '../../wire/openai-chat';
 import { anthropicStreamError } from './anthropic-error';
 import type { AnthropicStreamEvent, AnthropicUsage } from './anthropic-wire';
 import { mapAnthropicFinishReason } from './map-anthropic-finish-reason';
@@ -17,7 +18,7 @@ const TEXT_CHUNK_END = '},"finish_reason":null}]}';
  * call, so nothing is buffered beyond the current event.
  * @see https://docs.anthropic.com/en/docs/build-with-claude/streaming
  */
-export class AnthropicStreamMapper implements StreamMapper<SseEvent> {
+export class AnthropicStreamMapper implements StreamMapper<SseEvent>, UsageSoFar {
   #id = '';
   #model: string;
   readonly #created = Math.floor(Date.now() / 1000);
@@ -39,6 +40,16 @@ export class AnthropicStreamMapper implements StreamMapper<SseEvent> {
   /** Whether `message_stop` arrived. */
   get done(): boolean {
     return this.#done;
+  }
+
+  /**
+   * The usage reported so far, for a stream cut before `message_stop` (whose chunk carries it):
+   * the input tokens from `message_start`, the output tokens as of the last `message_delta`
+   * (cumulative), or `message_start`'s count (usually 1) before any. Undefined before `message_start`.
+   */
+  usageSoFar(): ChatUsage | undefined {
+    if (this.#usage.input_tokens === undefined && this.#usage.output_tokens === undefined) return undefined;
+    return mapAnthropicUsage(this.#usage);
   }
 
   /** The chunks for one event (none for pings, block stops and thinking). Throws on an `error` event. */
