@@ -22,6 +22,6 @@ export type { SigV4Refusal } from './bedrock/verify-sigv4';
 export { anthropicErrorProblems, anthropicMessageProblems, anthropicStreamProblems, parseNamedSse } from './anthropic/anthropic-shapes';
 export type { NamedSseEvent } from './anthropic/anthropic-shapes';
 export { requireRedisCluster, startRedisCluster } from './redis-cluster';
-export type { TestRedisCluster } from './redis-cluster';
+export type { TestRedisCluster, TestRedisClusterOptions } from './redis-cluster';
 export { captureLogLines } from './log-lines';
 export type { CapturedLog } from './log-lines';
