@@ -1,7 +1,13 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createGateway } from '../gateway/create-gateway';
 import { isSwitchyardError } from '../errors/switchyard-error';
-import { createRedisClient, isRedisCluster, redisEndpointOf, redisEndpointProblems } from './redis-client';
+import {
+  createRedisClient,
+  isRedisCluster,
+  pingRedis,
+  redisEndpointOf,
+  redisEndpointProblems,
+} from './redis-client';
 
 describe('Redis endpoints', () => {
   it('needs exactly one of url and cluster (and client where allowed)', () => {
@@ -51,6 +57,26 @@ describe('Redis endpoints', () => {
         maxRetriesPerRequest: 1,
       });
       expect(client.status).toBe('wait');
+    } finally {
+      client.disconnect();
+    }
+  });
+
+  it('fails the ping of a cluster whose slot owner is not connected, and asks the cluster for its slots again', async () => {
+    const client = await createRedisClient(
+      { cluster: { nodes: ['redis://127.0.0.1:7001'] } },
+      { commandTimeoutMs: 250, lazyConnect: true },
+    );
+    try {
+      if (!isRedisCluster(client)) throw new Error('expected a Cluster');
+      // as after a master's crash: its slots still name it, and the client has dropped it
+      client.slots[0] = ['127.0.0.1:7001'];
+      const refresh = vi.spyOn(client, 'refreshSlotsCache').mockImplementation(() => undefined);
+      await expect(pingRedis(client)).rejects.toThrow(
+        'The Redis Cluster master 127.0.0.1:7001 is not connected.',
+      );
+      // ioredis refreshes only when a command is redirected: an idle client would never see the promoted replica
+      expect(refresh).toHaveBeenCalledOnce();
     } finally {
       client.disconnect();
     }

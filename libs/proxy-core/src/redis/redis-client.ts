@@ -134,7 +134,8 @@ export function isRedisCluster(client: RedisClient): client is Cluster {
 
 /**
  * Resolves when Redis answers PING: the one server, or every master that serves a slot of a
- * cluster (a master the client has dropped, as after a crash, fails the check at once).
+ * cluster (a master the client has dropped, as after a crash, fails the check at once, and asks
+ * the cluster for its slots again so a later check finds the replica promoted in its place).
  */
 export async function pingRedis(client: RedisClient): Promise<void> {
   if (!isRedisCluster(client)) {
@@ -149,7 +150,12 @@ export async function pingRedis(client: RedisClient): Promise<void> {
   await Promise.all(
     [...serving].map(async (key) => {
       const node = connected.get(key);
-      if (node === undefined) throw new Error(`The Redis Cluster master ${key} is not connected.`);
+      if (node === undefined) {
+        // ioredis refreshes its slot map only when a command is redirected: without this, an idle
+        // instance would report a failed-over master down (and, with failMode closed, stay unready)
+        client.refreshSlotsCache();
+        throw new Error(`The Redis Cluster master ${key} is not connected.`);
+      }
       await node.ping();
     }),
   );
