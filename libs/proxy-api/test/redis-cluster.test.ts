@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { createGateway, type Gateway, type GatewayOptions } from '@switchyard/proxy-core';
 import { requireRedisCluster, startRedisCluster, type TestRedisCluster } from '@switchyard/testing';
 import type { FastifyInstance } from 'fastify';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { createApp, MemoryKeyStore, type AppOptions } from '../src/index';
 
 // Two app instances on one Redis Cluster of three masters, as two gateway processes would share it.
@@ -28,6 +29,7 @@ afterEach(async () => {
 function gatewayOptions(
   limits?: { requestsPerMinute: number },
   keyPrefix = `t:rc:${randomUUID()}:`,
+  cluster: TestRedisCluster = redis,
 ): GatewayOptions {
   return {
     providers: [{ name: 'mock', type: 'mock' }],
@@ -40,7 +42,7 @@ function gatewayOptions(
     retry: { maxRetries: 0 },
     limiter: {
       maxWaitMs: 1_000,
-      redis: { cluster: { nodes: [...redis.nodes] }, keyPrefix, commandTimeoutMs: 5_000 },
+      redis: { cluster: { nodes: [...cluster.nodes] }, keyPrefix, commandTimeoutMs: 5_000 },
     },
   };
 }
@@ -54,20 +56,21 @@ async function instances(
   options: Partial<AppOptions> = {},
   count = 2,
   commandTimeoutMs = 5_000,
+  cluster: TestRedisCluster = redis,
 ): Promise<FastifyInstance[]> {
   const keyPrefix = `t:rc:${randomUUID()}:`;
   const store = new MemoryKeyStore();
   const made = Array.from({ length: count }, () =>
     createApp({
-      gateway: gatewayOptions(),
+      gateway: gatewayOptions(undefined, undefined, cluster),
       admin: { masterKey: MASTER },
       keyStore: store,
       keySecret: 'redis-cluster-secret-0123456789',
-      redis: { cluster: { nodes: [...redis.nodes] }, keyPrefix, commandTimeoutMs },
+      redis: { cluster: { nodes: [...cluster.nodes] }, keyPrefix, commandTimeoutMs },
       context: {
         cache: {
           memory: { maxBytes: 1024 * 1024 },
-          redis: { cluster: { nodes: [...redis.nodes] }, keyPrefix: `${keyPrefix}cache:` },
+          redis: { cluster: { nodes: [...cluster.nodes] }, keyPrefix: `${keyPrefix}cache:` },
         },
       },
       ...options,
@@ -97,13 +100,14 @@ async function keysOnDistinctNodes(
   app: FastifyInstance,
   fields: Record<string, unknown>,
   count: number,
+  cluster: TestRedisCluster = redis,
 ): Promise<Array<{ id: string; key: string; port: number }>> {
   const byPort = new Map<number, { id: string; key: string; port: number }>();
   for (let made = 0; byPort.size < count; made += 1) {
     if (made === 50) throw new Error(`50 keys did not spread over ${count} masters`);
     const created = await createKey(app, fields);
     // the limit keys are <prefix>limits:{<key id>}:...: the hash tag names the slot
-    const port = await redis.portOfKey(created.id);
+    const port = await cluster.portOfKey(created.id);
     if (!byPort.has(port)) byPort.set(port, { ...created, port });
   }
   return [...byPort.values()];
@@ -268,6 +272,116 @@ describe.skipIf(!clusterable)('shared state on a Redis Cluster of three masters'
     expect(refused.json()).toMatchObject({ error: { code: 'overloaded' } });
     expect((await closed!.inject({ method: 'GET', url: '/ready' })).statusCode).toBe(503);
   });
+});
+
+describe.skipIf(!clusterable)('a failover on a Redis Cluster of three masters with a replica each', () => {
+  it('keeps a key RPM and the shared cache through the promoted replica, on local limits (or 503 when closed) while the master is dead', async () => {
+    const RPM = 5;
+    const failover = await startRedisCluster({ replicas: 1 });
+    onTestFinished(() => failover.close());
+    // a request on the dead master falls back once the command timeout passes: 2 s, so a loaded
+    // machine never falls back before the kill (the failover window is held open below)
+    const [a, b] = await instances({}, 2, 2_000, failover);
+    const [closed] = await instances({ limits: { failMode: 'closed' } }, 1, 2_000, failover);
+    const [limited] = await keysOnDistinctNodes(a!, { rpm: RPM }, 1, failover);
+    const { key, port } = limited!;
+    const closedKey = (await keysOnDistinctNodes(closed!, { rpm: RPM }, 3, failover)).find(
+      (made) => made.port === port,
+    )!;
+    const open = await createKey(a!, {});
+    // no-store: a miss fills no memory tier, so b's first HIT of a response is Redis' (b reads the
+    // one below only once it lives on the promoted replica alone)
+    const read = (app: FastifyInstance, content: string) =>
+      chat(app, open.key, content, { 'cache-control': 'no-store' });
+
+    // a response cached on the master that will die: cache prompts through a until one lands there
+    const masters = new Map(failover.nodes.map((node) => [Number(new URL(node).port), new Redis(node)]));
+    const entriesOn = async (): Promise<Map<number, number>> =>
+      new Map(
+        await Promise.all(
+          [...masters].map(async ([at, node]) => [at, (await node.keys('*:cache:*')).length] as const),
+        ),
+      );
+    let cached: { content: string; body: string } | undefined;
+    for (let made = 1; cached === undefined; made += 1) {
+      if (made > 30) throw new Error(`30 cached responses did not land on the master on ${port}`);
+      const content = `cached ${made}`;
+      const miss = await chat(a!, open.key, content);
+      expect(miss.headers['x-switchyard-cache']).toBe('MISS');
+      // the Redis write is off the response path: wait until it has landed, then see where
+      const entries = await vi.waitFor(
+        async () => {
+          const counted = await entriesOn();
+          expect([...counted.values()].reduce((sum, count) => sum + count, 0)).toBe(made);
+          return counted;
+        },
+        { timeout: 5_000, interval: 20 },
+      );
+      if ((entries.get(port) ?? 0) > 0) cached = { content, body: miss.body };
+    }
+    for (const node of masters.values()) node.disconnect();
+
+    const spent = [await chat(a!, key, 'one'), await chat(b!, key, 'two'), await chat(a!, key, 'three')];
+    expect(spent.map((response) => response.statusCode)).toEqual([200, 200, 200]);
+    // Replication is asynchronous and the gateway does not WAIT for it: a master that dies right
+    // after an admission can take its last counts (and cache writes) with it, and the key then gets
+    // that many extra requests in the window. Waiting for the replica's offset makes this test exact.
+    await failover.untilReplicated(port);
+
+    // hold the replica back, so the requests below land in the failover window, not after it
+    await failover.allowFailover(port, false);
+    await failover.kill(port);
+    const [admitted, uncached, refused] = await Promise.all([
+      chat(a!, key, 'during'),
+      read(b!, cached.content),
+      chat(closed!, closedKey.key, 'during'),
+    ]);
+    // failMode open (the default): admitted on this instance's local counters; /ready stays 200 and
+    // names Redis down; the cache misses
+    expect(admitted.statusCode).toBe(200);
+    expect((await a!.inject({ method: 'GET', url: '/ready' })).json()).toMatchObject({
+      status: 'ready',
+      checks: { redis: 'down' },
+    });
+    expect(uncached.statusCode).toBe(200);
+    expect(uncached.headers['x-switchyard-cache']).toBe('MISS');
+    // failMode closed: 503 overloaded with Retry-After, and /ready is 503
+    expect(refused.statusCode).toBe(503);
+    expect(refused.headers['retry-after']).toBe('1');
+    expect(refused.json()).toMatchObject({ error: { code: 'overloaded' } });
+    expect((await closed!.inject({ method: 'GET', url: '/ready' })).statusCode).toBe(503);
+
+    await failover.allowFailover(port, true);
+    expect(failover.replicasOf(port)).toContain(await failover.untilPromoted(port));
+    // no restart, and no traffic needed: /ready finds the promoted replica by itself
+    for (const app of [a!, b!, closed!])
+      await vi.waitFor(
+        async () =>
+          expect((await app.inject({ method: 'GET', url: '/ready' })).json()).toMatchObject({
+            checks: { redis: 'ok' },
+          }),
+        { timeout: 5_000, interval: 50 },
+      );
+    // The promoted replica holds the three admissions made before the kill, so at most two more
+    // fit in the window, on either instance. The one admitted on local counters during the window
+    // may count there too: the gateway stops waiting on its script after the command timeout, but
+    // ioredis keeps retrying it (every 100 ms, up to 16 redirections), and a retry that reaches the
+    // promoted replica runs it. Such a request is counted twice: one fewer fits, never one more.
+    const after = [await chat(b!, key, 'four'), await chat(a!, key, 'five'), await chat(b!, key, 'six')];
+    expect([
+      [200, 200, 429],
+      [200, 429, 429],
+    ]).toContainEqual(after.map((response) => response.statusCode));
+    expect(after[2]!.json()).toMatchObject({ error: { code: 'rate_limit_exceeded' } });
+    expect(after[2]!.headers['x-ratelimit-remaining-requests']).toBe('0');
+    expect((await chat(closed!, closedKey.key, 'after')).statusCode).toBe(200);
+    // and b's first HIT of the response cached before the kill comes from the promoted replica
+    await vi.waitFor(
+      async () => expect((await read(b!, cached.content)).headers['x-switchyard-cache']).toBe('HIT'),
+      { timeout: 5_000, interval: 20 },
+    );
+    expect((await read(b!, cached.content)).body).toBe(cached.body);
+  }, 60_000); // a deadline for a loaded machine: about 10 s on an idle 2-core one
 });
 
 describe('redis options', () => {
