@@ -163,4 +163,35 @@ describe.skipIf(!redisUp)('limits shared through Redis', () => {
     expect(refused.json()).toMatchObject({ error: { code: 'overloaded' } });
     expect((await closed!.inject({ method: 'GET', url: '/ready' })).statusCode).toBe(503);
   });
+  it('fails open from the spend last seen on Redis, and adds the spend counted locally back to Redis when it recovers', async () => {
+    const redis = await ownRedis();
+    // a short command timeout: Redis stopped (SIGSTOP) answers nothing, each admission falls back after it
+    const [app] = await cluster({ redis: { url: redis.url, commandTimeoutMs: 200 }, limits: { defaultReservationUsd: 0.4 } }, 1, redis.url);
+    const { id, key } = await createKey(app!, { budget_usd: 1, budget_period: 'total' });
+    const side = new Redis(redis.url);
+    const spent = async (): Promise<string | null> => side.hget(`switchyard:limits:{${id}}:spend:total`, 'spent');
+    try {
+      // no pricing plugin: each request that ran is charged its $0.40 reservation
+      expect((await chat(app!, key)).statusCode).toBe(200);
+      expect(await spent()).toBe('400000');
+      redis.process.kill('SIGSTOP');
+      // the local fallback starts from the $0.40 seen on Redis, not from 0 (the store's copy lags by a flush)
+      expect((await chat(app!, key)).statusCode).toBe(200);
+      const refused = await chat(app!, key);
+      expect(refused.statusCode).toBe(429);
+      expect(refused.json()).toMatchObject({ error: { code: 'budget_exceeded' } });
+      redis.process.kill('SIGCONT');
+      // the $0.40 settled locally during the outage reaches Redis after its next admission
+      await vi.waitFor(
+        async () => {
+          expect((await chat(app!, key)).statusCode).toBe(429);
+          expect(await spent()).toBe('800000');
+        },
+        { timeout: 5_000, interval: 50 },
+      );
+    } finally {
+      redis.process.kill('SIGCONT');
+      side.disconnect();
+    }
+  });
 });

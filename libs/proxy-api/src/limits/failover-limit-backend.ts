@@ -1,24 +1,50 @@
 import { SwitchyardError, type Logger } from '@switchyard/proxy-core';
 import type { AdmitPlan, AdmitResult, LimitBackend, Lease, Settlement, UsageSnapshot } from './limit-backend';
+import type { MemoryLimitBackend } from './memory-limit-backend';
 
 /** What to do when the shared backend (Redis) fails or is too slow. */
 export type LimitFailMode = 'open' | 'closed';
 
+/** The shared backend, which can also take spend counted elsewhere. */
+export interface SharedLimitBackend extends LimitBackend {
+  /** Adds spend (micro-USD) to a key's period counter, as a settlement would. */
+  addSpend(scope: string, budgetPeriodId: string, micros: number, expiresAtMs: number | null): Promise<void>;
+}
+
+/** Spend settled on the fallback and not yet added to the shared backend. */
+interface Owed {
+  scope: string;
+  periodId: string;
+  expiresAtMs: number | null;
+  micros: number;
+}
+
+/** Key-periods whose last seen shared spend is remembered (oldest forgotten first). */
+const MAX_SEEN = 10_000;
+
+const idOf = (scope: string, periodId: string): string => `${scope}\u0000${periodId}`;
+
 /**
  * Uses the shared backend, and when it fails (or passes its command timeout) either falls
  * back to local limits (`open`) or refuses with 503 (`closed`). Leases settle on the
- * backend that admitted them.
+ * backend that admitted them. In `open` mode a budget is not handed out again: the
+ * fallback counts a key's spend from the last value this instance saw on the shared
+ * backend, and the spend it settles is added to the shared backend once that answers again.
  */
 export class FailoverLimitBackend implements LimitBackend {
   readonly kind = 'redis';
   /** Admissions answered by the fallback because the shared backend failed. */
   failures = 0;
-  readonly #primary: LimitBackend;
-  readonly #fallback: LimitBackend;
+  readonly #primary: SharedLimitBackend;
+  readonly #fallback: MemoryLimitBackend;
   readonly #mode: LimitFailMode;
   readonly #logger: Logger;
+  // per key-period: the shared spend last seen (admission replies plus this instance's settlements)
+  readonly #seen = new Map<string, number>();
+  readonly #owed = new Map<string, Owed>();
+  #replaying: Promise<void> | undefined;
 
-  constructor(primary: LimitBackend, fallback: LimitBackend, mode: LimitFailMode, logger: Logger) {
+  constructor(primary: SharedLimitBackend, fallback: MemoryLimitBackend, mode: LimitFailMode, logger: Logger) {
     this.#primary = primary;
     this.#fallback = fallback;
     this.#mode = mode;
@@ -26,25 +52,46 @@ export class FailoverLimitBackend implements LimitBackend {
   }
 
   async admit(plan: AdmitPlan): Promise<AdmitResult> {
+    const id = idOf(plan.scope, plan.budgetPeriodId);
+    let result: AdmitResult;
     try {
-      return await this.#primary.admit(plan);
+      result = await this.#primary.admit(plan);
     } catch (error) {
       this.failures += 1;
       this.#logger.warn({ err: { message: (error as Error).message }, failMode: this.#mode }, 'shared limits unavailable');
       if (this.#mode === 'closed') {
         throw new SwitchyardError('overloaded', 'Limits cannot be checked right now; retry shortly.', { retryAfterMs: 1_000, cause: error });
       }
+      // the local count starts from (and, after an earlier outage, catches up with) what Redis or the store last said
+      this.#fallback.raiseSpend(plan.scope, plan.budgetPeriodId, plan.budgetExpiresAtMs, Math.max(plan.seedSpentMicros, this.#seen.get(id) ?? 0));
       return this.#fallback.admit(plan);
     }
+    // spend owed but not yet added back is part of the key's spend too
+    this.#see(id, result.spentMicros + (this.#owed.get(id)?.micros ?? 0));
+    if (this.#owed.size > 0) this.#replay();
+    return result;
   }
 
   async settle(lease: Lease, actual: Settlement): Promise<void> {
+    const { plan } = lease;
+    const id = idOf(plan.scope, plan.budgetPeriodId);
+    if (lease.backend === this.#fallback) {
+      this.#fallback.settle(lease, actual);
+      if (actual.costMicros <= 0) return;
+      const owed = this.#owed.get(id);
+      if (owed === undefined) this.#owed.set(id, { scope: plan.scope, periodId: plan.budgetPeriodId, expiresAtMs: plan.budgetExpiresAtMs, micros: actual.costMicros });
+      else owed.micros += actual.costMicros;
+      return;
+    }
     await lease.backend.settle(lease, actual);
+    const seen = this.#seen.get(id);
+    if (seen !== undefined) this.#see(id, seen + actual.costMicros);
   }
 
   async usage(scope: string, budgetPeriodId: string, nowMs: number): Promise<UsageSnapshot> {
     try {
-      return await this.#primary.usage(scope, budgetPeriodId, nowMs);
+      const usage = await this.#primary.usage(scope, budgetPeriodId, nowMs);
+      return { ...usage, spentMicros: usage.spentMicros + (this.#owed.get(idOf(scope, budgetPeriodId))?.micros ?? 0) };
     } catch {
       return this.#fallback.usage(scope, budgetPeriodId, nowMs);
     }
@@ -52,5 +99,40 @@ export class FailoverLimitBackend implements LimitBackend {
 
   async ping(): Promise<void> {
     await this.#primary.ping();
+  }
+
+  #see(id: string, spentMicros: number): void {
+    // delete first so the map's order is least recently seen first
+    this.#seen.delete(id);
+    this.#seen.set(id, spentMicros);
+    if (this.#seen.size > MAX_SEEN) this.#seen.delete(this.#seen.keys().next().value as string);
+  }
+
+  /**
+   * Adds the spend settled on the fallback to the shared counters, one key-period at a time.
+   * A replay that fails (or times out) stays owed and is retried after the next admission
+   * the shared backend answers: a timed-out one may have landed, and is then counted twice,
+   * the safe side for a budget.
+   */
+  #replay(): void {
+    if (this.#replaying !== undefined) return;
+    this.#replaying = (async () => {
+      const debts = [...this.#owed];
+      for (const [id, owed] of debts) {
+        this.#owed.delete(id);
+        try {
+          await this.#primary.addSpend(owed.scope, owed.periodId, owed.micros, owed.expiresAtMs);
+        } catch (error) {
+          const later = this.#owed.get(id);
+          if (later === undefined) this.#owed.set(id, owed);
+          else later.micros += owed.micros;
+          this.#logger.warn({ err: { message: (error as Error).message }, keyId: owed.scope }, 'could not add the spend counted during a Redis outage back to Redis; retrying later');
+          return;
+        }
+      }
+      this.#logger.info({ keys: debts.length }, 'spend counted on local limits during a Redis outage was added back to Redis');
+    })().finally(() => {
+      this.#replaying = undefined;
+    });
   }
 }

@@ -71,6 +71,16 @@ export class MemoryLimitBackend implements LimitBackend {
     spend.spent += actual.costMicros;
   }
 
+  /**
+   * Raises a key's period spend to at least `micros` (spend only grows): the fail-open
+   * fallback starts from the spend last seen on Redis, also when it kept counters from an
+   * earlier outage.
+   */
+  raiseSpend(scope: string, budgetPeriodId: string, expiresAtMs: number | null, micros: number): void {
+    const spend = this.#spendOf(scope, budgetPeriodId, expiresAtMs, micros);
+    spend.spent = Math.max(spend.spent, micros);
+  }
+
   async usage(scope: string, budgetPeriodId: string, nowMs: number): Promise<UsageSnapshot> {
     const requests = this.#requests.get(scope);
     const tokens = this.#tokens.get(scope);

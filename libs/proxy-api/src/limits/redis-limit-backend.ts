@@ -1,6 +1,6 @@
 import type { RedisConnection } from '../redis/redis-connection';
 import { PARALLEL_TTL_MS, WINDOW_MS, type AdmitPlan, type AdmitResult, type LimitBackend, type LimitName, type Lease, type Settlement, type UsageSnapshot } from './limit-backend';
-import { ADMIT_SCRIPT, SETTLE_SCRIPT } from './redis-limit-scripts';
+import { ADD_SPEND_SCRIPT, ADMIT_SCRIPT, SETTLE_SCRIPT } from './redis-limit-scripts';
 
 type AdmitReply = [string, string, number, number, number, number, number, number, number, number];
 
@@ -70,6 +70,12 @@ export class RedisLimitBackend implements LimitBackend {
         plan.budgetExpiresAtMs ?? -1,
       ),
     );
+  }
+
+  /** Adds spend counted elsewhere (micro-USD) to a key's period counter, as a settlement would. */
+  async addSpend(scope: string, budgetPeriodId: string, micros: number, expiresAtMs: number | null): Promise<void> {
+    const { spend } = this.#keys(scope, budgetPeriodId);
+    await this.#redis.run((client) => client.eval(ADD_SPEND_SCRIPT, 1, spend, Math.max(0, Math.round(micros)), expiresAtMs ?? -1));
   }
 
   async usage(scope: string, budgetPeriodId: string): Promise<UsageSnapshot> {

@@ -71,3 +71,13 @@ if cost > 0 then redis.call('HINCRBY', KEYS[3], 'spent', cost) end
 if tonumber(ARGV[6]) > 0 then redis.call('PEXPIREAT', KEYS[3], tonumber(ARGV[6])) end
 return 1
 `;
+
+/**
+ * KEYS: spend hash. ARGV: spend to add (micro-USD), budget expire-at ms (-1 = never).
+ * Adds spend counted elsewhere (the fail-open fallback during an outage) to the shared counter.
+ */
+export const ADD_SPEND_SCRIPT = `
+redis.call('HINCRBY', KEYS[1], 'spent', tonumber(ARGV[1]))
+if tonumber(ARGV[2]) > 0 then redis.call('PEXPIREAT', KEYS[1], tonumber(ARGV[2])) end
+return 1
+`;

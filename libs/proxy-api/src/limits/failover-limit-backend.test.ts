@@ -1,0 +1,85 @@
+import { silentLogger } from '@switchyard/proxy-core';
+import { describe, expect, it, vi } from 'vitest';
+import { FailoverLimitBackend, type SharedLimitBackend } from './failover-limit-backend';
+import type { AdmitPlan } from './limit-backend';
+import { MemoryLimitBackend } from './memory-limit-backend';
+
+function plan(overrides: Partial<AdmitPlan> = {}): AdmitPlan {
+  return {
+    scope: 'key_a',
+    nowMs: 1_000_000,
+    rpm: null,
+    tpm: null,
+    parallel: null,
+    budgetMicros: 1_000_000,
+    budgetPeriodId: 'total',
+    budgetExpiresAtMs: null,
+    reserveMicros: 400_000,
+    seedSpentMicros: 0,
+    shadow: new Set(),
+    ...overrides,
+  };
+}
+
+/** A shared backend (memory counters behind it) that can be taken down and brought back. */
+function sharedBackend(): { backend: SharedLimitBackend; counters: MemoryLimitBackend; down: (isDown: boolean) => void; added: number[] } {
+  const counters = new MemoryLimitBackend();
+  let isDown = false;
+  const added: number[] = [];
+  const guard = (): void => {
+    if (isDown) throw new Error('Redis did not answer within 100 ms.');
+  };
+  const backend: SharedLimitBackend = {
+    kind: 'redis',
+    admit: async (admitted) => (guard(), counters.admit(admitted)),
+    settle: async (lease, actual) => (guard(), counters.settle(lease, actual)),
+    usage: async (scope, periodId, nowMs) => (guard(), counters.usage(scope, periodId, nowMs)),
+    ping: async () => guard(),
+    addSpend: async (scope, periodId, micros, expiresAtMs) => {
+      guard();
+      added.push(micros);
+      const spent = (await counters.usage(scope, periodId, 0)).spentMicros;
+      counters.raiseSpend(scope, periodId, expiresAtMs, spent + micros);
+    },
+  };
+  return { backend, counters, down: (value) => (isDown = value), added };
+}
+
+const spend = { tokens: 0, costMicros: 400_000, nowMs: 1_000_000 };
+
+describe('fail-open limit backend', () => {
+  it('counts a budget during an outage from the spend last seen on the shared backend, also in a second outage', async () => {
+    const shared = sharedBackend();
+    const failover = new FailoverLimitBackend(shared.backend, new MemoryLimitBackend(), 'open', silentLogger);
+    const first = await failover.admit(plan());
+    await failover.settle(first.lease!, spend);
+    shared.down(true);
+    const during = await failover.admit(plan());
+    expect(during.admitted).toBe(true);
+    await failover.settle(during.lease!, spend);
+    expect((await failover.admit(plan())).rejectedBy).toBe('budget');
+    shared.down(false);
+    await failover.admit(plan({ reserveMicros: 0 }));
+    // $0.80 on the shared counter after the replay; the fallback still holds its $0.80 from the first outage
+    await vi.waitFor(async () => expect((await shared.backend.usage('key_a', 'total', 0)).spentMicros).toBe(800_000));
+    shared.counters.settle(shared.counters.admit(plan({ reserveMicros: 0 })).lease!, { ...spend, costMicros: 150_000 });
+    await failover.admit(plan({ reserveMicros: 0 })); // sees $0.95
+    shared.down(true);
+    const second = await failover.admit(plan({ reserveMicros: 100_000 }));
+    expect(second.rejectedBy).toBe('budget');
+    expect(second.spentMicros).toBe(950_000);
+  });
+
+  it('keeps spend it could not add back owed, and adds it after the next admission the shared backend answers', async () => {
+    const shared = sharedBackend();
+    const failover = new FailoverLimitBackend(shared.backend, new MemoryLimitBackend(), 'open', silentLogger);
+    shared.down(true);
+    const local = await failover.admit(plan());
+    await failover.settle(local.lease!, spend);
+    expect(shared.added).toEqual([]);
+    shared.down(false);
+    await failover.admit(plan({ budgetMicros: null, reserveMicros: 0 }));
+    await vi.waitFor(() => expect(shared.added).toEqual([400_000]));
+    expect((await failover.usage('key_a', 'total', 0)).spentMicros).toBe(400_000);
+  });
+});
