@@ -31,7 +31,7 @@ export function adminKeyRoutes(app: FastifyInstance, registry: KeyRegistry, limi
 
   app.post<{ Body: AdminKeyFields }>(
     '/admin/keys',
-    { preHandler: requireAdmin, schema: { tags, summary: 'Create a virtual key (the secret is shown once)', body: AdminKeyFieldsSchema } },
+    { onRequest: requireAdmin, schema: { tags, summary: 'Create a virtual key (the secret is shown once)', body: AdminKeyFieldsSchema } },
     async (request, reply) => {
       const minted = await registry.create(fields(request.body));
       return reply.code(201).send({ ...toAdminKeyJson(minted.key), key: minted.secret });
@@ -40,14 +40,14 @@ export function adminKeyRoutes(app: FastifyInstance, registry: KeyRegistry, limi
 
   app.get<{ Querystring: { limit?: string; cursor?: string } }>(
     '/admin/keys',
-    { preHandler: requireAdmin, schema: { tags, summary: 'List keys', querystring: ListQuery } },
+    { onRequest: requireAdmin, schema: { tags, summary: 'List keys', querystring: ListQuery } },
     async (request) => {
       const page = await registry.list({ limit: request.query.limit === undefined ? pageSize : Number(request.query.limit), cursor: request.query.cursor });
       return { object: 'list', data: page.data.map(toAdminKeyJson), next_cursor: page.nextCursor };
     },
   );
 
-  app.get<{ Params: { id: string } }>('/admin/keys/:id', { preHandler: requireAdmin, schema: { tags, summary: 'Get a key', params: IdParams } }, async (request) => {
+  app.get<{ Params: { id: string } }>('/admin/keys/:id', { onRequest: requireAdmin, schema: { tags, summary: 'Get a key', params: IdParams } }, async (request) => {
     const key = await registry.get(request.params.id);
     if (key === undefined) throw notFound(request.params.id);
     return toAdminKeyJson(key);
@@ -55,13 +55,13 @@ export function adminKeyRoutes(app: FastifyInstance, registry: KeyRegistry, limi
 
   app.patch<{ Params: { id: string }; Body: AdminKeyFields }>(
     '/admin/keys/:id',
-    { preHandler: requireAdmin, schema: { tags, summary: 'Update a key', params: IdParams, body: AdminKeyFieldsSchema } },
+    { onRequest: requireAdmin, schema: { tags, summary: 'Update a key', params: IdParams, body: AdminKeyFieldsSchema } },
     async (request) => toAdminKeyJson(await registry.update(request.params.id, fields(request.body))),
   );
 
   app.post<{ Params: { id: string } }>(
     '/admin/keys/:id/rotate',
-    { preHandler: requireAdmin, schema: { tags, summary: 'Rotate a key: a new secret, same id, limits and spend', params: IdParams } },
+    { onRequest: requireAdmin, schema: { tags, summary: 'Rotate a key: a new secret, same id, limits and spend', params: IdParams } },
     async (request) => {
       const minted = await registry.rotate(request.params.id);
       return { ...toAdminKeyJson(minted.key), key: minted.secret };
@@ -70,19 +70,19 @@ export function adminKeyRoutes(app: FastifyInstance, registry: KeyRegistry, limi
 
   app.post<{ Params: { id: string } }>(
     '/admin/keys/:id/revoke',
-    { preHandler: requireAdmin, schema: { tags, summary: 'Revoke a key for good', params: IdParams } },
+    { onRequest: requireAdmin, schema: { tags, summary: 'Revoke a key for good', params: IdParams } },
     async (request) => toAdminKeyJson(await registry.revoke(request.params.id)),
   );
 
   app.delete<{ Params: { id: string } }>(
     '/admin/keys/:id',
-    { preHandler: requireAdmin, schema: { tags, summary: 'Revoke a key (same as POST /admin/keys/:id/revoke)', params: IdParams } },
+    { onRequest: requireAdmin, schema: { tags, summary: 'Revoke a key (same as POST /admin/keys/:id/revoke)', params: IdParams } },
     async (request) => toAdminKeyJson(await registry.revoke(request.params.id)),
   );
 
   app.get<{ Params: { id: string } }>(
     '/admin/keys/:id/usage',
-    { preHandler: requireAdmin, schema: { tags, summary: "A key's current usage and spend", params: IdParams } },
+    { onRequest: requireAdmin, schema: { tags, summary: "A key's current usage and spend", params: IdParams } },
     async (request) => {
       const key = await registry.get(request.params.id);
       if (key === undefined) throw notFound(request.params.id);

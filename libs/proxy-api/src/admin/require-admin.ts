@@ -19,11 +19,13 @@ declare module 'fastify' {
 }
 
 /**
- * Fastify preHandler for every `/admin/*` route: requires `Authorization: Bearer <masterKey>`
- * (compared in constant time). Without a master key the admin API is refused, except in
- * open mode (no keys configured at all), where it is as open as the rest of the gateway.
+ * Fastify `onRequest` hook for every `/admin/*` route: requires `Authorization: Bearer
+ * <masterKey>` (compared in constant time). Without a master key the admin API is refused,
+ * except in open mode (no keys configured at all), where it is as open as the rest of the
+ * gateway. It needs only the headers: as an `onRequest` hook it refuses before the body is
+ * read or parsed (it also works as a `preHandler`, but then a body is parsed and validated first).
  * @example
- * app.get('/admin/things', { preHandler: requireAdmin }, handler);
+ * app.get('/admin/things', { onRequest: requireAdmin }, handler);
  */
 export async function requireAdmin(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
   const state = request.server.switchyardAdminAuth;

@@ -89,7 +89,7 @@ export function dashboardRoutes(app: FastifyInstance, gateway: Gateway, store: S
     const log = store;
     app.get<{ Querystring: { from?: string; to?: string; bucket_ms?: string } }>(
       '/admin/usage/series',
-      { preHandler: requireAdmin, schema: { tags, summary: 'Requests, errors, tokens, cost and latency percentiles over time', querystring: SeriesQuery, response: { 200: SeriesReply } } },
+      { onRequest: requireAdmin, schema: { tags, summary: 'Requests, errors, tokens, cost and latency percentiles over time', querystring: SeriesQuery, response: { 200: SeriesReply } } },
       async (request) => {
         const to = time(request.query.to, 'to') ?? Date.now();
         const from = time(request.query.from, 'from') ?? to - DAY_MS;
@@ -103,7 +103,7 @@ export function dashboardRoutes(app: FastifyInstance, gateway: Gateway, store: S
 
   app.get<{ Querystring: { window_ms?: string } }>(
     '/admin/providers',
-    { preHandler: requireAdmin, schema: { tags, summary: "Each target's breaker state, limiter load and recent latency and error rate", querystring: ProvidersQuery, response: { 200: ProvidersReply } } },
+    { onRequest: requireAdmin, schema: { tags, summary: "Each target's breaker state, limiter load and recent latency and error rate", querystring: ProvidersQuery, response: { 200: ProvidersReply } } },
     async (request) => {
       const windowMs = request.query.window_ms === undefined ? RECENT_MS : Number(request.query.window_ms);
       const stats = gateway.stats();

@@ -1,7 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import cors from '@fastify/cors';
 import type { Gateway } from '@switchyard/proxy-core';
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, preHandlerHookHandler, RouteOptions } from 'fastify';
+import type { FastifyError, FastifyInstance, onRequestHookHandler, preHandlerHookHandler, RouteOptions } from 'fastify';
 import { adminKeyRoutes } from '../admin/admin-key-routes';
 import { depthLimitedJsonParser } from '../hardening/json-depth';
 import { concurrencyGuard } from '../hardening/concurrency-guard';
@@ -71,6 +71,26 @@ function keySourceOf(path: string): { source: KeySource; endpoint: CostEstimateI
     return { source: 'authorization', endpoint };
   }
   return undefined;
+}
+
+function hooksOf<T>(hooks: T | T[] | undefined): T[] {
+  return hooks === undefined ? [] : Array.isArray(hooks) ? hooks : [hooks];
+}
+
+/**
+ * Runs a step that throws, answers synchronously (undefined) or returns a promise, as a
+ * callback hook: a static or cached key under memory limits is checked without a promise.
+ */
+function settleHook(step: () => Promise<void> | undefined, done: (error?: FastifyError) => void): void {
+  let pending: Promise<void> | undefined;
+  try {
+    pending = step();
+  } catch (error) {
+    done(error as FastifyError);
+    return;
+  }
+  if (pending === undefined) done();
+  else pending.then(() => done(), (error: unknown) => done(error as FastifyError));
 }
 
 /**
@@ -196,29 +216,17 @@ export async function registerProduction(app: FastifyInstance, gateway: Gateway,
     if (kind === undefined) return;
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     const limited = kind.endpoint === 'proxy' || methods.includes('POST');
-    const admit = (request: FastifyRequest, reply: FastifyReply): Promise<void> | undefined => {
-      const authenticating = authenticateNow(auth, request, kind.source);
-      if (!limited) return authenticating;
-      if (authenticating === undefined) return policy.enforce(request, reply, kind.endpoint);
-      return authenticating.then(() => policy.enforce(request, reply, kind.endpoint));
-    };
-    // a callback hook: a static or cached key under memory limits is checked without a promise
-    const guard: preHandlerHookHandler = (request, reply, done) => {
-      let pending: Promise<void> | undefined;
-      try {
-        pending = admit(request, reply);
-      } catch (error) {
-        done(error as FastifyError);
-        return;
-      }
-      if (pending === undefined) done();
-      else pending.then(() => done(), (error: unknown) => done(error as FastifyError));
-    };
+    // the key is checked on the headers alone, before the body is read or parsed: a client
+    // without a valid key gets its 401 without the gateway reading (up to bodyLimit) or
+    // parsing and validating its body first
+    const authenticate: onRequestHookHandler = (request, _reply, done) => settleHook(() => authenticateNow(auth, request, kind.source), done);
+    // model, limits and budget need the parsed body (model, estimated cost): a preHandler
+    const enforce: preHandlerHookHandler = (request, reply, done) => settleHook(() => policy.enforce(request, reply, kind.endpoint), done);
     // an open gateway authenticates no one, so no request carries a key to enforce limits
-    // on: the guard would be an empty async step on every request
+    // on: the hooks would be empty steps on every request
     if (!open) {
-      const existing = route.preHandler === undefined ? [] : Array.isArray(route.preHandler) ? route.preHandler : [route.preHandler];
-      route.preHandler = [guard, ...existing];
+      route.onRequest = [authenticate, ...hooksOf(route.onRequest)];
+      if (limited) route.preHandler = [enforce, ...hooksOf(route.preHandler)];
     }
     if (route.schema !== undefined && route.schema.security === undefined) {
       route.schema = { ...route.schema, security: kind.source === 'authorization' ? [{ clientKey: [] }, { apiKeyHeader: [] }] : [{ gatewayKey: [] }] };
