@@ -274,7 +274,7 @@ class SwitchyardGateway implements Gateway {
         primed = await runAttempts(this.#env, context, route, deadline, this.#chatRequest(prepared), async (input: AttemptInput) => {
           const { adapter, timer, retain } = input;
           const upstream = await open(prepared, input);
-          const result = await primeStream(upstream, adapter.name);
+          const result = await primeStream(upstream, adapter.name, timer);
           // content arrived: the first-content deadline is met; from here the idle timeout rules
           timer.clear();
           // nothing below fails: only the attempt whose stream is delivered gets here

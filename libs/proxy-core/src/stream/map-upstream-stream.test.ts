@@ -7,6 +7,8 @@ import { FINISHED_BODY_DRAIN } from '../http/upstream-stream-request';
 import { claimChunkReads, readsOfOne } from './chunk-reads';
 import { mapUpstreamStream, type StreamMapper } from './map-upstream-stream';
 import { readNdjson, readSse, type SseEvent } from './read-sse';
+import { OpenAIStreamMapper, toChatChunk } from '../providers/openai/from-openai-stream';
+import type { ChatCompletionChunk } from '../wire/openai-chat';
 
 /** Maps `data: <n>` to the chunk `n`, `data: bad` to an error and `data: end` to the end. */
 class NumberMapper implements StreamMapper<SseEvent, number> {
@@ -194,6 +196,42 @@ describe('mapUpstreamStream', () => {
     expect((await reads.next()).value).toEqual([0]);
     await reads.return?.();
     expect(left.destroyed).toBe(true);
+  });
+
+  it('reports an event it cannot parse or map as a stream error, not as a connection failure', async () => {
+    const fails = async (stream: AsyncIterable<unknown>): Promise<unknown> => {
+      try {
+        for await (const _ of stream);
+      } catch (error) {
+        return error;
+      }
+      return undefined;
+    };
+    // a line that is no JSON
+    const ndjson = await fails(mapUpstreamStream(response('{"n":1}\n{"n":\n'), 'p', signal, readNdjson, { done: false, map: () => [], end: () => [] }));
+    expect(ndjson).toMatchObject({ code: 'upstream_stream_error', provider: 'p' });
+    expect((ndjson as SwitchyardError).cause).toBeInstanceOf(SyntaxError);
+    // JSON an OpenAI stream never sends: the mapper throws a TypeError
+    const openai = await fails(mapUpstreamStream(response('data: null\n\n'), 'p', signal, readSse, new OpenAIStreamMapper<ChatCompletionChunk>('p', toChatChunk)));
+    expect(openai).toMatchObject({ code: 'upstream_stream_error', provider: 'p' });
+    expect((openai as SwitchyardError).cause).toBeInstanceOf(TypeError);
+    // a mapper that throws on an event of a reader of its own
+    const thrown = await fails(
+      mapUpstreamStream(response('{"n":1}\n'), 'p', signal, readNdjson, {
+        done: false,
+        map: () => {
+          throw new TypeError('no');
+        },
+        end: () => [],
+      }),
+    );
+    expect(thrown).toMatchObject({ code: 'upstream_stream_error' });
+    // the body's own failure is still the connection's
+    const cut = new Readable({ read() {} });
+    cut.push(Buffer.from('data: 1\n\n'));
+    const failing = fails(mapUpstreamStream({ status: 200, headers: {}, body: cut as UpstreamResponse['body'] }, 'p', signal, readSse, new NumberMapper()));
+    cut.destroy(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
+    expect(await failing).toMatchObject({ code: 'upstream_connection_error' });
   });
 });
 

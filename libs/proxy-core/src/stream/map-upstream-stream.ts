@@ -1,8 +1,11 @@
+import { SwitchyardError } from '../errors/switchyard-error';
 import { transportError } from '../http/upstream-error';
 import type { UpstreamResponse } from '../http/upstream-request';
 import { isUpstreamBody, type UpstreamBody, type UpstreamStreamResponse } from '../http/upstream-stream-request';
+import { AttemptTimer } from '../resilience/attempt-timer';
 import type { AbortSource } from '../resilience/linked-abort-controller';
 import type { ChatCompletionChunk } from '../wire/openai-chat';
+import { markCancelledBy } from './cancelled-reads';
 import { chunksOfReads } from './chunk-reads';
 import { bodyReads, readSse, SseDecoder } from './read-sse';
 import { finishBody, releaseBody } from './release-upstream-body';
@@ -23,8 +26,11 @@ export interface StreamMapper<TEvent, TChunk = ChatCompletionChunk> {
 /**
  * Reads an upstream body as provider events and yields OpenAI chunks incrementally:
  * transport failures become `SwitchyardError`s (the abort reason when `signal`, an
- * AbortSignal or an `AbortSource`, aborted), and the upstream request is ended when the
- * consumer stops early. The engine reads the chunks a read at a time (see chunk-reads.ts).
+ * AbortSignal or an `AbortSource`, aborted), events that cannot be parsed or mapped
+ * `upstream_stream_error`, and the upstream request is ended when the consumer stops early.
+ * `signal` is the one the upstream request was made with: its abort ends a pending read.
+ * When it is the gateway's (`callCancellation(context)`), reads that map to no chunk (pings,
+ * thinking) count as activity for the attempt's timeouts. The engine reads the chunks a read at a time (see chunk-reads.ts).
  * The response is `upstreamRequest`'s, or `upstreamStreamRequest`'s (cheaper to read).
  */
 export function mapUpstreamStream<TEvent, TChunk = ChatCompletionChunk>(
@@ -48,7 +54,14 @@ export function mapUpstreamStream<TEvent, TChunk>(
   events: (body: never) => AsyncIterable<TEvent>,
   mapper: StreamMapper<TEvent, TChunk>,
 ): AsyncGenerator<TChunk> {
-  return chunksOfReads(upstreamReads(response.body, provider, signal, events as (body: unknown) => AsyncIterable<TEvent>, mapper));
+  const reads = upstreamReads(response.body, provider, signal, events as (body: unknown) => AsyncIterable<TEvent>, mapper);
+  return chunksOfReads(markCancelledBy(reads, signal));
+}
+
+/** A provider event the gateway could not parse or map: the stream's fault, not the connection's. */
+function unreadable(provider: string, cause: unknown): SwitchyardError {
+  if (cause instanceof SwitchyardError) return cause;
+  return new SwitchyardError('upstream_stream_error', `Provider "${provider}" sent a stream event the gateway could not read.`, { provider, cause });
 }
 
 /** The chunks of each upstream read, none empty. */
@@ -59,6 +72,8 @@ async function* upstreamReads<TEvent, TChunk>(
   events: (body: unknown) => AsyncIterable<TEvent>,
   mapper: StreamMapper<TEvent, TChunk>,
 ): AsyncGenerator<TChunk[], undefined> {
+  // told of the reads that give no chunk: the reads that do reach the timer through the engine
+  const timer = signal instanceof AttemptTimer ? signal : undefined;
   try {
     if ((events as unknown) === readSse) {
       // SSE is parsed here, in this loop, rather than by `readSse`'s generator: one async
@@ -69,7 +84,8 @@ async function* upstreamReads<TEvent, TChunk>(
         const failure = mapEvents(mapper, decoder.feed(read) as readonly TEvent[], chunks);
         // the chunks of the events before a failing one still go first
         if (chunks.length > 0) yield chunks;
-        if (failure !== undefined) throw failure.error;
+        else timer?.heard();
+        if (failure !== undefined) throw unreadable(provider, failure.error);
         if (mapper.done) {
           finishBody(body);
           break;
@@ -79,17 +95,29 @@ async function* upstreamReads<TEvent, TChunk>(
         const chunks: TChunk[] = [];
         const failure = mapEvents(mapper, decoder.end() as readonly TEvent[], chunks);
         if (chunks.length > 0) yield chunks;
-        if (failure !== undefined) throw failure.error;
+        if (failure !== undefined) throw unreadable(provider, failure.error);
       }
     } else {
-      for await (const event of events(body)) {
-        const chunks = mapper.map(event);
-        if (chunks.length > 0) yield chunks;
-        if (mapper.done) {
-          // before the events' reader is returned, which would release the body
-          finishBody(body);
-          break;
+      // the events' reader parses as it reads: its SyntaxError (a line that is no JSON) is the
+      // stream's fault, anything else it throws the read's
+      try {
+        for await (const event of events(body)) {
+          let chunks: TChunk[];
+          try {
+            chunks = mapper.map(event);
+          } catch (cause) {
+            throw unreadable(provider, cause);
+          }
+          if (chunks.length > 0) yield chunks;
+          else timer?.heard();
+          if (mapper.done) {
+            // before the events' reader is returned, which would release the body
+            finishBody(body);
+            break;
+          }
         }
+      } catch (cause) {
+        throw cause instanceof SyntaxError ? unreadable(provider, cause) : cause;
       }
     }
   } catch (cause) {
@@ -99,7 +127,12 @@ async function* upstreamReads<TEvent, TChunk>(
     // nothing to a finished body
     releaseBody(body);
   }
-  const rest = mapper.end();
+  let rest: TChunk[];
+  try {
+    rest = mapper.end();
+  } catch (cause) {
+    throw unreadable(provider, cause);
+  }
   if (rest.length > 0) yield rest;
   return undefined;
 }

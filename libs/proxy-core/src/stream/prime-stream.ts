@@ -1,5 +1,8 @@
 import { SwitchyardError } from '../errors/switchyard-error';
-import type { ChatCompletionChunk } from '../wire/openai-chat';
+import type { AttemptTimer } from '../resilience/attempt-timer';
+import type { ChatCompletionChunk, ChatDelta } from '../wire/openai-chat';
+import { abandonReads, AbortRace } from './abort-race';
+import { cancellerOf } from './cancelled-reads';
 import { claimChunkReads, readsOfOne, type ChunkReads } from './chunk-reads';
 
 /** A stream whose opening chunks were read up to the first real content. */
@@ -14,28 +17,41 @@ export interface PrimedStream {
   readonly verbatim?: boolean;
 }
 
+const hasText = (text: string | null | undefined): boolean => typeof text === 'string' && text.length > 0;
+
+// reasoning counts: an OpenAI-compatible host (DeepSeek, vLLM) may stream it for minutes before
+// the answer, and the client should see it as it comes rather than priming hold it all
+const hasReasoning = (delta: ChatDelta): boolean => hasText(delta.reasoning_content) || hasText(delta.reasoning);
+
 function hasSubstance(chunk: ChatCompletionChunk): boolean {
   if (chunk.usage) return true;
   return chunk.choices.some(
     (choice) =>
-      (typeof choice.delta.content === 'string' && choice.delta.content.length > 0) ||
+      hasText(choice.delta.content) ||
       (choice.delta.tool_calls?.length ?? 0) > 0 ||
-      (typeof choice.delta.refusal === 'string' && choice.delta.refusal.length > 0) ||
+      hasText(choice.delta.refusal) ||
+      hasReasoning(choice.delta) ||
       choice.finish_reason !== null,
   );
 }
 
 /**
- * Reads a stream until its first chunk with content, a tool call or a finish reason, so a
- * provider that answers 200 and then fails before any content counts as a failed attempt
- * (and can be retried or fall back) rather than a broken response.
+ * Reads a stream until its first chunk with content, reasoning, a tool call or a finish
+ * reason, so a provider that answers 200 and then fails before any content counts as a failed
+ * attempt (and can be retried or fall back) rather than a broken response. With the attempt's
+ * `timer`, each read counts as upstream activity (see AttemptTimer), and a timeout or an abort
+ * ends a pending read even when the adapter's iterable ignores the signal.
  */
-export async function primeStream(stream: AsyncIterable<ChatCompletionChunk>, provider: string): Promise<PrimedStream> {
+export async function primeStream(stream: AsyncIterable<ChatCompletionChunk>, provider: string, timer?: AttemptTimer): Promise<PrimedStream> {
   const reads = claimChunkReads(stream) ?? readsOfOne(stream);
+  // as in guardStream: only reads that may ignore the abort are raced against it
+  const race = timer === undefined || cancellerOf(reads) === timer ? undefined : new AbortRace(timer);
   const head: ChatCompletionChunk[] = [];
   try {
     for (;;) {
-      const next = await reads.next();
+      if (timer?.aborted === true) throw timer.reason;
+      const next = await (race === undefined ? reads.next() : race.race(reads.next()));
+      timer?.heard();
       if (next.done === true) {
         if (head.length === 0) {
           throw new SwitchyardError('upstream_stream_error', `Provider "${provider}" sent an empty stream.`, { provider });
@@ -50,12 +66,20 @@ export async function primeStream(stream: AsyncIterable<ChatCompletionChunk>, pr
       if (substance) return { head, reads, ended: false };
     }
   } catch (error) {
-    await reads.return?.();
+    // a read that ignored the abort may never settle, nor then the reads' return()
+    if (timer?.aborted === true) abandonReads(reads);
+    else await reads.return?.();
     throw error;
+  } finally {
+    race?.dispose();
   }
 }
 
-/** Whether a chunk carries content, for time-to-first-token. */
+/**
+ * Whether a chunk carries content, for time-to-first-token: the answer's first token. Reasoning
+ * does not count, as for providers whose reasoning never reaches the client (Anthropic's
+ * thinking), so the figure means the same for every provider.
+ */
 export function isContentChunk(chunk: ChatCompletionChunk): boolean {
   return chunk.choices.some((choice) => (choice.delta.content?.length ?? 0) > 0 || (choice.delta.tool_calls?.length ?? 0) > 0);
 }

@@ -168,6 +168,10 @@ export interface ChatDelta {
   content?: string | null;
   tool_calls?: ChatToolCallDelta[];
   refusal?: string | null;
+  /** Reasoning text some OpenAI-compatible hosts stream before the answer (DeepSeek, vLLM), passed through. */
+  reasoning_content?: string | null;
+  /** The same under the name other hosts use (OpenRouter, vLLM's newer releases), passed through. */
+  reasoning?: string | null;
 }
 
 /** One choice of a stream chunk. */
