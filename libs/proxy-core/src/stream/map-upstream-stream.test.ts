@@ -212,7 +212,8 @@ describe('mapUpstreamStream', () => {
     expect(ndjson).toMatchObject({ code: 'upstream_stream_error', provider: 'p' });
     expect((ndjson as SwitchyardError).cause).toBeInstanceOf(SyntaxError);
     // JSON an OpenAI stream never sends: the mapper throws a TypeError
-    const openai = await fails(mapUpstreamStream(response('data: null\n\n'), 'p', signal, readSse, new OpenAIStreamMapper<ChatCompletionChunk>('p', toChatChunk)));
+    const mapper = new OpenAIStreamMapper<ChatCompletionChunk>('p', toChatChunk, { choices: 1, usage: false });
+    const openai = await fails(mapUpstreamStream(response('data: null\n\n'), 'p', signal, readSse, mapper));
     expect(openai).toMatchObject({ code: 'upstream_stream_error', provider: 'p' });
     expect((openai as SwitchyardError).cause).toBeInstanceOf(TypeError);
     // a mapper that throws on an event of a reader of its own
