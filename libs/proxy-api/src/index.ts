@@ -7,6 +7,7 @@ export { APP_DEFAULTS } from './app-options';
 export type { AppOptions, SwitchyardRoutesOptions } from './app-options';
 export { toErrorReply } from './http/to-error-reply';
 export { writeSseStream } from './http/write-sse';
+export type { SseTarget } from './http/write-sse';
 export { requestContextFromHttp } from './http/request-context-from-http';
 
 // keys, limits, admin API, operations

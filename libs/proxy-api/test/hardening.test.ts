@@ -41,6 +41,15 @@ async function listen(options: Partial<AppOptions> = {}): Promise<{ app: Fastify
 
 const body = (model: string, stream = false): string => JSON.stringify({ model, stream, messages: [{ role: 'user', content: 'hi' }] });
 
+/** POSTs a request and reads its whole answer: the head, and the body (an event stream when asked to stream). */
+async function post(url: string, headers: Record<string, string>, payload: string): Promise<{ status: number; headers: Record<string, unknown>; text: string }> {
+  const response = await request(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: payload });
+  return { status: response.statusCode, headers: response.headers, text: await response.body.text() };
+}
+
+const ratelimitHeaders = (headers: Record<string, unknown>): Record<string, unknown> =>
+  Object.fromEntries(Object.entries(headers).filter(([name]) => name.startsWith('x-ratelimit-')));
+
 describe('hardening', () => {
   it('rejects JSON nested deeper than the limit with a 400, before parsing', async () => {
     const app = createApp({ gateway: gateway(), jsonMaxDepth: 8 });
@@ -95,6 +104,29 @@ describe('hardening', () => {
     await Promise.all([hanging, aborted]);
     // the slot comes back when the aborted request's response closes
     await expect.poll(async () => (await app.inject({ method: 'POST', url: '/v1/chat/completions', headers, payload: body('demo') })).statusCode).toBe(200);
+  });
+
+  it('sends the x-ratelimit-* headers of a key on streamed answers as on whole ones, chat and Anthropic messages', async () => {
+    const { app, url } = await listen({ admin: { masterKey: MASTER } });
+    const created = await app.inject({ method: 'POST', url: '/admin/keys', headers: { authorization: `Bearer ${MASTER}` }, payload: { name: 'limited', rpm: 100, tpm: 100_000 } });
+    const { key } = created.json<{ key: string }>();
+    const auth = { authorization: `Bearer ${key}` };
+    const whole = await post(`${url}/v1/chat/completions`, auth, body('demo'));
+    expect(whole.status).toBe(200);
+    const names = Object.keys(ratelimitHeaders(whole.headers)).sort();
+    expect(names).toEqual(['x-ratelimit-limit-requests', 'x-ratelimit-limit-tokens', 'x-ratelimit-remaining-requests', 'x-ratelimit-remaining-tokens', 'x-ratelimit-reset-requests', 'x-ratelimit-reset-tokens']);
+
+    const chat = await post(`${url}/v1/chat/completions`, auth, body('demo', true));
+    expect(chat.headers['content-type']).toBe('text/event-stream; charset=utf-8');
+    expect(chat.text).toContain('data: [DONE]');
+    expect(ratelimitHeaders(chat.headers)).toMatchObject({ 'x-ratelimit-limit-requests': '100', 'x-ratelimit-remaining-requests': '98', 'x-ratelimit-limit-tokens': '100000' });
+    expect(Object.keys(ratelimitHeaders(chat.headers)).sort()).toEqual(names);
+
+    const messages = await post(`${url}/v1/messages`, auth, JSON.stringify({ model: 'demo', max_tokens: 16, stream: true, messages: [{ role: 'user', content: 'hi' }] }));
+    expect(messages.headers['content-type']).toBe('text/event-stream; charset=utf-8');
+    expect(messages.text).toContain('event: message_stop');
+    expect(ratelimitHeaders(messages.headers)).toMatchObject({ 'x-ratelimit-limit-requests': '100', 'x-ratelimit-remaining-requests': '97' });
+    expect(Object.keys(ratelimitHeaders(messages.headers)).sort()).toEqual(names);
   });
 });
 
@@ -156,6 +188,28 @@ describe('CORS and OpenAPI', () => {
     const allowed = await app.inject({ method: 'OPTIONS', url: '/v1/chat/completions', headers: { origin: 'https://app.example', 'access-control-request-method': 'POST' } });
     expect(allowed.headers['access-control-allow-origin']).toBe('https://app.example');
     const other = await app.inject({ method: 'OPTIONS', url: '/v1/chat/completions', headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' } });
+    expect(other.headers['access-control-allow-origin']).toBeUndefined();
+  });
+
+  it('sends CORS headers and the request id on streamed answers to an allowed origin', async () => {
+    const { url } = await listen({ cors: { origin: ['https://app.example'] } });
+    const origin = { origin: 'https://app.example', 'x-request-id': 'req-cors-stream-1' };
+    const whole = await post(`${url}/v1/chat/completions`, origin, body('demo'));
+    expect(whole.headers['access-control-allow-origin']).toBe('https://app.example');
+    for (const path of ['/v1/chat/completions', '/v1/completions']) {
+      const payload = path === '/v1/completions' ? JSON.stringify({ model: 'demo', prompt: 'hi', stream: true }) : body('demo', true);
+      const streamed = await post(`${url}${path}`, origin, payload);
+      expect(streamed.status).toBe(200);
+      expect(streamed.text).toContain('data: [DONE]');
+      expect(streamed.headers).toMatchObject({
+        'content-type': 'text/event-stream; charset=utf-8',
+        'access-control-allow-origin': 'https://app.example',
+        'access-control-expose-headers': whole.headers['access-control-expose-headers'],
+        vary: whole.headers.vary,
+        'x-request-id': 'req-cors-stream-1',
+      });
+    }
+    const other = await post(`${url}/v1/chat/completions`, { origin: 'https://evil.example' }, body('demo', true));
     expect(other.headers['access-control-allow-origin']).toBeUndefined();
   });
 

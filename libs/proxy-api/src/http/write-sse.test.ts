@@ -10,9 +10,10 @@ import {
   type Gateway,
   type GatewayPlugin,
 } from '@switchyard/proxy-core';
+import Fastify from 'fastify';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
-import { writeChatSseStream, writeSseStream } from './write-sse';
+import { writeAnthropicSseStream, writeChatSseStream, writeSseStream } from './write-sse';
 
 const chunk = (content: string): ChatCompletionChunk => ({
   id: 'chatcmpl-1',
@@ -67,11 +68,17 @@ async function engineStream(source: Source): Promise<AsyncIterable<ChatCompletio
 }
 
 /** The writers under test: any stream through writeSseStream, the engine's through writeChatSseStream. */
-const writers: Array<[string, (res: ServerResponse, source: Source) => Promise<void>]> = [
-  ['writeSseStream', (res, source) => writeSseStream(res, source(), { 'x-request-id': 'req-1' })],
+const writers: Array<
+  [string, (res: ServerResponse, source: Source, headers?: Record<string, string>) => Promise<void>]
+> = [
+  [
+    'writeSseStream',
+    (res, source, headers = { 'x-request-id': 'req-1' }) => writeSseStream(res, source(), headers),
+  ],
   [
     'writeChatSseStream, an engine stream',
-    async (res, source) => writeChatSseStream(res, await engineStream(source), { 'x-request-id': 'req-1' }),
+    async (res, source, headers = { 'x-request-id': 'req-1' }) =>
+      writeChatSseStream(res, await engineStream(source), headers),
   ],
 ];
 
@@ -166,6 +173,27 @@ describe.each(writers)('%s', (_name, writeStream) => {
     expect(writes).toEqual([frame('a')]);
   });
 
+  it("keeps the event stream's own content-type and cache-control over the headers it is given", async () => {
+    server = createServer((_req: IncomingMessage, res: ServerResponse) => {
+      void writeStream(
+        res,
+        async function* () {
+          yield chunk('a');
+        },
+        { 'content-type': 'application/json', 'cache-control': 'max-age=60', 'x-request-id': 'req-2' },
+      );
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const response = await request(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    expect(response.headers).toMatchObject({
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      'x-request-id': 'req-2',
+    });
+    expect(await response.body.text()).toBe(frame('a') + 'data: [DONE]\n\n');
+  });
+
   it('waits for the response to drain before reading further, and then delivers everything', async () => {
     // a response whose buffer is full until 'drain': no socket, so no kernel buffer to absorb it
     const res = Object.assign(new EventEmitter(), {
@@ -200,5 +228,98 @@ describe.each(writers)('%s', (_name, writeStream) => {
     expect(res.written.join('')).toBe(
       ['0', '1', '2', '3', '4', '5'].map(frame).join('') + 'data: [DONE]\n\n',
     );
+  });
+});
+
+describe('a head that cannot be written', () => {
+  it('releases the stream and closes the connection', async () => {
+    let released = false;
+    let settled: (outcome: unknown) => void = () => undefined;
+    const outcome = new Promise<unknown>((resolve) => (settled = resolve));
+    const source: Source = () => ({
+      [Symbol.asyncIterator]: () => {
+        let sent = false;
+        return {
+          next: async () => {
+            if (sent) return new Promise<IteratorResult<ChatCompletionChunk>>(() => undefined);
+            sent = true;
+            return { done: false, value: chunk('a') };
+          },
+          return: async () => {
+            released = true;
+            return { done: true, value: undefined };
+          },
+        };
+      },
+    });
+    server = createServer((_req: IncomingMessage, res: ServerResponse) => {
+      // a header value Node refuses: writing the head throws
+      writeSseStream(res, source(), { 'x-broken': 'a\nb' }).then(settled, settled);
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    await expect(request(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)).rejects.toThrow();
+    expect(await outcome).toMatchObject({ code: 'ERR_INVALID_CHAR' });
+    expect(released).toBe(true);
+  });
+});
+
+describe('a hijacked Fastify reply', () => {
+  it("keeps the headers set on the reply, under the event stream's own, without a content-length", async () => {
+    const app = Fastify();
+    app.addHook('onRequest', (_request, reply, done) => {
+      void reply.headers({
+        'x-ratelimit-remaining-requests': '9',
+        'content-type': 'application/json',
+        'content-length': '2',
+        'cache-control': 'max-age=60',
+        connection: 'close',
+      });
+      done();
+    });
+    app.get('/chat', async (_request, reply) => {
+      reply.hijack();
+      await writeSseStream(
+        reply,
+        (async function* () {
+          yield chunk('a');
+        })(),
+        { 'x-switchyard-cache': 'miss' },
+      );
+      return reply;
+    });
+    app.get('/messages', async (_request, reply) => {
+      reply.hijack();
+      await writeAnthropicSseStream(
+        reply,
+        (async function* () {
+          yield { type: 'message_stop' } as const;
+        })(),
+        {},
+      );
+      return reply;
+    });
+    try {
+      await app.listen({ port: 0, host: '127.0.0.1' });
+      const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+      for (const [path, body] of [
+        ['/chat', frame('a') + 'data: [DONE]\n\n'],
+        ['/messages', 'event: message_stop\ndata: {"type":"message_stop"}\n\n'],
+      ]) {
+        const response = await request(`${url}${path}`);
+        expect(response.headers).toMatchObject({
+          'content-type': 'text/event-stream; charset=utf-8',
+          'cache-control': 'no-cache',
+          'x-ratelimit-remaining-requests': '9',
+          connection: 'close',
+        });
+        expect(response.headers['content-length']).toBeUndefined();
+        expect(response.headers['transfer-encoding']).toBe('chunked');
+        expect(response.headers['x-switchyard-cache']).toBe(path === '/chat' ? 'miss' : undefined);
+        expect(await response.body.text()).toBe(body);
+      }
+    } finally {
+      await app.close();
+    }
   });
 });

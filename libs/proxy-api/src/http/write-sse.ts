@@ -1,4 +1,5 @@
-import type { ServerResponse } from 'node:http';
+import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { FastifyReply } from 'fastify';
 import {
   engineStreamReads,
   isEngineStream,
@@ -76,20 +77,61 @@ interface SseFormat<T> {
   failure(thrown: unknown): string;
 }
 
-function writeSseHead(res: ServerResponse, headers: Record<string, string>): void {
-  res.writeHead(200, {
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-cache',
-    connection: 'keep-alive',
-    'x-accel-buffering': 'no',
-    ...headers,
-  });
+/**
+ * Where a stream is written: a bare response, or the hijacked Fastify reply of a route. A
+ * hijacked reply skips Fastify's send and its `onSend` hooks, so the headers set on it
+ * before (CORS, `x-ratelimit-*`, `x-request-id`, `connection: close` while draining) only
+ * reach the client if the head takes them from the reply.
+ */
+export type SseTarget = ServerResponse | FastifyReply;
+
+/** What makes the body an event stream: these win over any header set earlier. */
+const SSE_HEADERS = {
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-cache',
+  'x-accel-buffering': 'no',
+} as const;
+
+function responseOf(target: SseTarget): ServerResponse {
+  return 'raw' in target ? target.raw : target;
 }
 
-async function pipeSse<T>(res: ServerResponse, stream: AsyncIterable<T>, headers: Record<string, string>, format: SseFormat<T>): Promise<void> {
-  writeSseHead(res, headers);
+function writeSseHead(target: SseTarget, res: ServerResponse, headers: Record<string, string>): void {
+  const head: OutgoingHttpHeaders = {};
+  if ('raw' in target) {
+    const own = target.getHeaders();
+    for (const name in own) {
+      const value = own[name];
+      if (value !== undefined) head[name] = value;
+    }
+    // the body is a stream of unknown length, whatever was set for a whole one
+    delete head['content-length'];
+  }
+  // kept open unless the reply says otherwise (`connection: close` while the server drains)
+  head.connection ??= 'keep-alive';
+  Object.assign(head, headers, SSE_HEADERS);
+  res.writeHead(200, head);
+}
+
+/**
+ * Ends a response whose head could not be written: the stream is released (it was never
+ * read, so nothing else will return it) and the connection closed, since a hijacked reply
+ * leaves Fastify nothing to answer with; the error goes on to the route, which logs it.
+ */
+async function abandon(res: ServerResponse, stream: AsyncIterator<unknown, unknown>, thrown: unknown): Promise<never> {
+  try {
+    await stream.return?.();
+  } finally {
+    res.destroy();
+  }
+  throw thrown;
+}
+
+async function pipeSse<T>(target: SseTarget, stream: AsyncIterable<T>, headers: Record<string, string>, format: SseFormat<T>): Promise<void> {
+  const res = responseOf(target);
   const writer = new TickBatchedWriter(res);
   try {
+    writeSseHead(target, res, headers);
     for await (const item of stream) {
       if (res.destroyed) break;
       writer.push(format.frame(item));
@@ -98,6 +140,7 @@ async function pipeSse<T>(res: ServerResponse, stream: AsyncIterable<T>, headers
     }
     if (!res.destroyed) writer.end(format.done);
   } catch (thrown) {
+    if (!res.headersSent) return abandon(res, stream[Symbol.asyncIterator](), thrown);
     if (!res.destroyed) writer.end(format.failure(thrown));
   }
 }
@@ -106,11 +149,12 @@ async function pipeSse<T>(res: ServerResponse, stream: AsyncIterable<T>, headers
  * `pipeSse` for the engine's reads (see `engineStreamReads`): the frames of a read's chunks
  * are pushed in one step, one await per upstream read instead of one per chunk.
  */
-async function pipeSseReads<T>(res: ServerResponse, reads: ChunkReads<T>, headers: Record<string, string>, format: SseFormat<T>): Promise<void> {
-  writeSseHead(res, headers);
+async function pipeSseReads<T>(target: SseTarget, reads: ChunkReads<T>, headers: Record<string, string>, format: SseFormat<T>): Promise<void> {
+  const res = responseOf(target);
   const writer = new TickBatchedWriter(res);
   let ended = false;
   try {
+    writeSseHead(target, res, headers);
     for (;;) {
       const next = await reads.next();
       if (next.done === true) {
@@ -127,10 +171,15 @@ async function pipeSseReads<T>(res: ServerResponse, reads: ChunkReads<T>, header
     }
     if (!res.destroyed) writer.end(format.done);
   } catch (thrown) {
+    // the head failed: `finally` releases the reads; close the connection and report
+    if (!res.headersSent) {
+      res.destroy();
+      throw thrown;
+    }
     if (!res.destroyed) writer.end(format.failure(thrown));
   } finally {
-    // the client left (or a frame failed): stop the stream, which releases the upstream, as
-    // `for await` does; after a failed read this is a no-op
+    // the client left (or a frame or the head failed): stop the stream, which releases the
+    // upstream, as `for await` does; after a failed read this is a no-op
     if (!ended) await reads.return?.();
   }
 }
@@ -138,10 +187,11 @@ async function pipeSseReads<T>(res: ServerResponse, reads: ChunkReads<T>, header
 /**
  * Writes a stream of chunks (chat or legacy completion) as server-sent events: one serialisation per chunk, backpressure
  * honoured, `[DONE]` only after a complete stream. A stream that breaks after the first
- * byte ends with an explicit error event, never a clean `[DONE]`.
+ * byte ends with an explicit error event, never a clean `[DONE]`. Given a hijacked Fastify
+ * reply, the head carries the headers set on it, then `headers`, then the event stream's own.
  */
-export async function writeSseStream(res: ServerResponse, stream: AsyncIterable<unknown>, headers: Record<string, string>): Promise<void> {
-  await pipeSse(res, stream, headers, {
+export async function writeSseStream(target: SseTarget, stream: AsyncIterable<unknown>, headers: Record<string, string>): Promise<void> {
+  await pipeSse(target, stream, headers, {
     frame: (chunk) => `data: ${JSON.stringify(chunk)}\n\n`,
     done: 'data: [DONE]\n\n',
     failure: (thrown) => `data: ${JSON.stringify(toSwitchyardError(thrown).toJSON())}\n\n`,
@@ -161,12 +211,12 @@ const ENGINE_FORMAT: SseFormat<ChatCompletionChunk> = {
  * serialising it again: only for a stream an engine returned as it is (`isEngineStream`),
  * since code between the engine and this writer could change a chunk in place.
  */
-export async function writeChatSseStream(res: ServerResponse, stream: AsyncIterable<ChatCompletionChunk>, headers: Record<string, string>): Promise<void> {
-  if (!isEngineStream(stream)) return writeSseStream(res, stream, headers);
+export async function writeChatSseStream(target: SseTarget, stream: AsyncIterable<ChatCompletionChunk>, headers: Record<string, string>): Promise<void> {
+  if (!isEngineStream(stream)) return writeSseStream(target, stream, headers);
   const reads = engineStreamReads(stream);
   // an engine stream someone began reading one by one is written as it is read
-  if (reads === undefined) return pipeSse(res, stream, headers, ENGINE_FORMAT);
-  await pipeSseReads(res, reads, headers, ENGINE_FORMAT);
+  if (reads === undefined) return pipeSse(target, stream, headers, ENGINE_FORMAT);
+  await pipeSseReads(target, reads, headers, ENGINE_FORMAT);
 }
 
 /**
@@ -175,8 +225,8 @@ export async function writeChatSseStream(res: ServerResponse, stream: AsyncItera
  * that breaks midway ends with an `error` event in Anthropic's shape.
  * @see https://docs.anthropic.com/en/docs/build-with-claude/streaming
  */
-export async function writeAnthropicSseStream(res: ServerResponse, stream: AsyncIterable<AnthropicStreamEvent>, headers: Record<string, string>): Promise<void> {
-  await pipeSse(res, stream, headers, {
+export async function writeAnthropicSseStream(target: SseTarget, stream: AsyncIterable<AnthropicStreamEvent>, headers: Record<string, string>): Promise<void> {
+  await pipeSse(target, stream, headers, {
     frame: (event) => `event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`,
     done: '',
     failure: (thrown) => `event: error\ndata: ${JSON.stringify(toAnthropicError(thrown).body)}\n\n`,

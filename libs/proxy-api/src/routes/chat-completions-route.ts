@@ -26,7 +26,7 @@ export function chatCompletionsRoute(app: FastifyInstance, gateway: Gateway, bod
       if (request.body.stream === true) {
         const stream = await gateway.stream(request.body, { context });
         reply.hijack();
-        await writeChatSseStream(reply.raw, stream, { 'x-request-id': request.id, ...contextResponseHeaders(context) });
+        await writeChatSseStream(reply, stream, contextResponseHeaders(context));
         return reply;
       }
       const response = await gateway.chat(request.body, { context });

@@ -17,7 +17,7 @@ export function completionsRoute(app: FastifyInstance, gateway: Gateway, bodyLim
     if (request.body.stream === true) {
       const stream = await gateway.streamComplete(request.body, { context });
       reply.hijack();
-      await writeSseStream(reply.raw, stream, { 'x-request-id': request.id, ...contextResponseHeaders(context) });
+      await writeSseStream(reply, stream, contextResponseHeaders(context));
       return reply;
     }
     const answer = await gateway.complete(request.body, { context });

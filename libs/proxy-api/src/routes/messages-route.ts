@@ -30,10 +30,11 @@ export function messagesRoute(app: FastifyInstance, gateway: Gateway, bodyLimit:
       if (chat.stream === true) {
         const stream = await gateway.stream(chat, { context });
         reply.hijack();
-        await writeAnthropicSseStream(reply.raw, chatStreamToAnthropicEvents(stream, request.body.model), {
-          'x-request-id': request.id,
-          ...contextResponseHeaders(context),
-        });
+        await writeAnthropicSseStream(
+          reply,
+          chatStreamToAnthropicEvents(stream, request.body.model),
+          contextResponseHeaders(context),
+        );
         return reply;
       }
       const answer = await gateway.chat(chat, { context });
