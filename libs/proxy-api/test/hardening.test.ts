@@ -155,6 +155,17 @@ describe('readiness and shutdown', () => {
     await closed;
   });
 
+  it('closes the connection after a stream that starts while draining, as after a whole answer', async () => {
+    const { app, url } = await listen();
+    app.switchyardDrain.begin();
+    const whole = await post(`${url}/v1/chat/completions`, {}, body('demo'));
+    expect(whole.headers.connection).toBe('close');
+    const streamed = await post(`${url}/v1/chat/completions`, {}, body('demo', true));
+    expect(streamed.text).toContain('data: [DONE]');
+    expect(streamed.headers['content-type']).toBe('text/event-stream; charset=utf-8');
+    expect(streamed.headers.connection).toBe('close');
+  });
+
   it('ends a stream still running at the drain deadline with an error event, never [DONE]', async () => {
     upstream.fault({ kind: 'stall-stream', afterChunks: 2, times: 1 });
     const { app, url } = await listen({ drainTimeoutMs: 100 });

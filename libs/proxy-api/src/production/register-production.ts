@@ -182,9 +182,13 @@ export async function registerProduction(app: FastifyInstance, gateway: Gateway,
     request.switchyardShutdownSignal = drain.signal;
     // 'finish' fires once per response: a plain listener, no once() wrapper
     reply.raw.on('finish', onFinish);
+    // set here too, not only in onSend: a stream hijacks its reply, so no onSend runs for it
+    // and its head takes the reply's headers as they are when it starts
+    if (drain.draining) void reply.header('connection', 'close');
     done();
   });
   app.addHook('onSend', (_request, reply, payload, done) => {
+    // a whole answer whose request came before the drain began
     if (drain.draining) void reply.header('connection', 'close');
     done(null, payload);
   });
