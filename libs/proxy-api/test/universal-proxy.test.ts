@@ -245,4 +245,10 @@ describe('universal proxy: SSRF', () => {
     expect(response.statusCode).toBe(404);
     expect(((await response.body.json()) as { error: { code: string } }).error.code).toBe('not_found');
   });
+
+  it.each(['__proto__', 'constructor', 'hasOwnProperty'])('answers 404 for the prefix %s (not a property of every object)', async (prefix) => {
+    const response = await request(`${base}/proxy/${prefix}/x`);
+    expect(response.statusCode).toBe(404);
+    expect(((await response.body.json()) as { error: { code: string } }).error.code).toBe('not_found');
+  });
 });

@@ -24,7 +24,8 @@ export function resolveProxyTarget(rest: string, targetHeader: string | undefine
   }
   const match = /^\/([^/?]+)(.*)$/s.exec(rest);
   const prefix = match?.[1];
-  const base = prefix === undefined ? undefined : routes[prefix];
+  // own keys only: `__proto__` or `constructor` is an unknown prefix, not Object.prototype's
+  const base = prefix === undefined || !Object.hasOwn(routes, prefix) ? undefined : routes[prefix];
   if (prefix === undefined || base === undefined) {
     throw new SwitchyardError('not_found', 'No proxy target: send x-switchyard-target or use a configured route prefix (/proxy/<prefix>/...).');
   }
