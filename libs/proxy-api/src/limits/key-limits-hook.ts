@@ -15,7 +15,8 @@ interface Pending {
  * The per-request side of key policy: the allowed-models check, admission against the
  * key's limits before the handler, and settlement after it (from the engine's
  * `onRequestEnd`, where tokens and `context.costUsd` are known; or, for requests that never
- * reached the engine, when the response closes).
+ * reached the engine, when the response closes). A `/proxy` exchange settles from the
+ * `onRequestEnd` of its `gateway.report()`, which comes after the response closed.
  */
 export class KeyPolicy {
   readonly #limiter: KeyLimiter;
@@ -35,7 +36,8 @@ export class KeyPolicy {
       this.#settle(pending, {
         tokens: context.usage?.total_tokens ?? 0,
         costUsd: context.cacheHit ? (context.costUsd ?? 0) : context.costUsd,
-        reachedUpstream: context.attempts.some((attempt) => attempt.ok),
+        // the universal proxy makes no engine attempts: it reached the upstream once it has its answer
+        reachedUpstream: context.attempts.some((attempt) => attempt.ok) || (context.endpoint === 'proxy' && context.upstreamMs !== undefined),
       });
     });
   }
@@ -63,8 +65,14 @@ export class KeyPolicy {
     if (!admission.admitted) throw admission.error;
     const pending: Pending = { lease: admission.lease, settled: false };
     this.#pending.set(request.switchyardMetadata, pending);
-    // a response closes once: a plain listener, no once() wrapper (a bound function per request)
-    reply.raw.on('close', () => this.#settle(pending, { tokens: 0, costUsd: undefined, reachedUpstream: false }));
+    // a response closes once: a plain listener, no once() wrapper (a bound function per request).
+    // A proxy exchange is metered after its response closed and reported through gateway.report()
+    // (on every path, aborts and failed meters included), so its onRequestEnd settles it with the
+    // real usage: settling here would charge it nothing. A request that closed before its route
+    // made the context is still settled here, and its later report finds it settled.
+    reply.raw.on('close', () => {
+      if (request.switchyardContext?.endpoint !== 'proxy') this.#settle(pending, { tokens: 0, costUsd: undefined, reachedUpstream: false });
+    });
   }
 
   #allows(key: VirtualKey, model: string): boolean {

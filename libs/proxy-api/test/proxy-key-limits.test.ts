@@ -1,0 +1,177 @@
+import type { GatewayPlugin, RequestContext } from '@switchyard/proxy-core';
+import type { ProviderMeter } from '@switchyard/proxy-logging';
+import { createMockUpstream, type MockUpstream } from '@switchyard/testing';
+import type { FastifyInstance } from 'fastify';
+import { request } from 'undici';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createApp } from '../src/create-app';
+
+// Per-key policy on the universal proxy over real HTTP: a proxied exchange is metered after
+// the client got its last byte, and that metered usage is what the key's TPM and budget are
+// charged, as on /v1.
+
+const MASTER = 'sy-master-proxy-key-limits-0123';
+const admin = { authorization: `Bearer ${MASTER}` };
+const RESERVATION_USD = 0.01;
+const chat = JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] });
+
+let upstream: MockUpstream;
+let app: FastifyInstance;
+let base: string;
+const ended: RequestContext[] = [];
+const recorder: GatewayPlugin = { name: 'test:ended', apply: (hooks) => hooks.onRequestEnd.tap('test:ended', (context) => ended.push(context)) };
+let meterCalls = 0;
+// a provider of the operator's own whose meter breaks: the exchange is logged without usage
+const brokenMeter: ProviderMeter = {
+  name: 'broken',
+  label: 'Broken',
+  hosts: ['broken.test'],
+  units: 'none',
+  meter: () => {
+    meterCalls += 1;
+    throw new Error('meter bug');
+  },
+};
+
+interface KeyUsage {
+  tokens: { used: number };
+  in_flight: { used: number };
+  budget: { spent_usd: number; reserved_usd: number };
+}
+
+beforeAll(async () => {
+  upstream = await createMockUpstream();
+  const port = new URL(upstream.url).port;
+  app = createApp({
+    gateway: {
+      providers: [{ name: 'openai', type: 'openai', baseUrl: `${upstream.url}/v1`, apiKey: 'sk-up-0000000000' }],
+      models: [{ name: 'chat', targets: [{ provider: 'openai', model: 'gpt-4o' }] }],
+      plugins: [recorder],
+    },
+    admin: { masterKey: MASTER },
+    limits: { defaultReservationUsd: RESERVATION_USD },
+    proxy: {
+      routes: { openai: upstream.url, broken: `http://broken.test:${port}` },
+      allowAddresses: ['127.0.0.1'],
+      hostProviders: { '127.0.0.1': 'openai' },
+      meters: [brokenMeter],
+      // every name is the local mock upstream
+      resolve: (_host, callback) => callback(null, [{ address: '127.0.0.1', family: 4 }]),
+    },
+  });
+  base = await app.listen({ port: 0, host: '127.0.0.1' });
+});
+
+afterAll(async () => {
+  await app.close();
+  await upstream.close();
+});
+
+beforeEach(() => {
+  upstream.reset();
+  ended.length = 0;
+  meterCalls = 0;
+});
+
+async function createKey(limits: Record<string, unknown>): Promise<{ id: string; key: string }> {
+  const created = await app.inject({ method: 'POST', url: '/admin/keys', headers: admin, payload: { name: 'proxy-limits', ...limits } });
+  expect(created.statusCode).toBe(201);
+  return created.json();
+}
+
+async function usageOf(id: string): Promise<KeyUsage> {
+  return (await app.inject({ method: 'GET', url: `/admin/keys/${id}/usage`, headers: admin })).json();
+}
+
+async function proxied(key: string, prefix = 'openai'): Promise<{ status: number; body: string }> {
+  const response = await request(`${base}/proxy/${prefix}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'x-switchyard-key': key, authorization: 'Bearer sk-client-own', 'content-type': 'application/json' },
+    body: chat,
+  });
+  return { status: response.statusCode, body: await response.body.text() };
+}
+
+/** Waits for the proxy's report (after the client's last byte); the key settles in the same hook call. */
+async function proxyReported(): Promise<RequestContext> {
+  for (let i = 0; i < 500 && !ended.some((context) => context.endpoint === 'proxy'); i += 1) await new Promise((resolve) => setImmediate(resolve));
+  const reports = ended.filter((context) => context.endpoint === 'proxy');
+  expect(reports).toHaveLength(1);
+  ended.length = 0;
+  return reports[0]!;
+}
+
+describe('universal proxy: key limits and budgets', () => {
+  it('charges a proxied chat completion the tokens and USD the same request costs on /v1', async () => {
+    const direct = await createKey({ budget_usd: 100, budget_period: 'total', tpm: 100_000 });
+    const viaProxy = await createKey({ budget_usd: 100, budget_period: 'total', tpm: 100_000 });
+    const response = await request(`${base}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${direct.key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'chat', messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    expect(response.statusCode).toBe(200);
+    await response.body.dump();
+
+    expect((await proxied(viaProxy.key)).status).toBe(200);
+    const report = await proxyReported();
+    expect(report.usage?.total_tokens).toBe(29);
+
+    const expected = await usageOf(direct.id);
+    expect(expected.tokens.used).toBe(29);
+    expect(expected.budget.spent_usd).toBeGreaterThan(0);
+    const charged = await usageOf(viaProxy.id);
+    expect(charged.tokens.used).toBe(29);
+    expect(charged.budget.spent_usd).toBeCloseTo(expected.budget.spent_usd, 9);
+    expect(charged.budget.reserved_usd).toBe(0);
+    expect(charged.in_flight.used).toBe(0);
+  });
+
+  it('counts proxied tokens against TPM: the window a proxied exchange spent refuses the next request', async () => {
+    const { key } = await createKey({ tpm: 20 });
+    expect((await proxied(key)).status).toBe(200);
+    await proxyReported();
+    const refused = await proxied(key);
+    expect(refused.status).toBe(429);
+    expect(JSON.parse(refused.body)).toMatchObject({ error: { code: 'rate_limit_exceeded' } });
+    expect(upstream.requests).toHaveLength(1);
+  });
+
+  it('settles a stream the client abandons once, releasing its slot', async () => {
+    const { id, key } = await createKey({ max_parallel: 1, budget_usd: 100, budget_period: 'total' });
+    upstream.fault({ kind: 'stall-stream', afterChunks: 2, times: 1 });
+    const response = await request(`${base}/proxy/openai/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'x-switchyard-key': key, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-4o', stream: true, messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    expect(response.statusCode).toBe(200);
+    for await (const _chunk of response.body) break;
+    response.body.destroy();
+    const report = await proxyReported();
+    expect(report.error?.code).toBe('client_closed_request');
+
+    const usage = await usageOf(id);
+    expect(usage.in_flight.used).toBe(0);
+    expect(usage.budget.reserved_usd).toBe(0);
+    // no usage arrived before the abort: an unknown price that reached the upstream costs its reservation, once
+    expect(usage.budget.spent_usd).toBeCloseTo(RESERVATION_USD, 9);
+    expect((await proxied(key)).status).toBe(200);
+    await proxyReported();
+  });
+
+  it('settles an exchange whose meter throws once, charging the reservation of an unknown price', async () => {
+    const { id, key } = await createKey({ max_parallel: 1, budget_usd: 100, budget_period: 'total' });
+    expect((await proxied(key, 'broken')).status).toBe(200);
+    const report = await proxyReported();
+    expect(meterCalls).toBe(1);
+    expect(report.costUsd).toBeNull();
+
+    const usage = await usageOf(id);
+    expect(usage.in_flight.used).toBe(0);
+    expect(usage.budget.reserved_usd).toBe(0);
+    expect(usage.budget.spent_usd).toBeCloseTo(RESERVATION_USD, 9);
+    expect((await proxied(key, 'broken')).status).toBe(200);
+    await proxyReported();
+  });
+});
