@@ -8,7 +8,8 @@ import { createApp } from '../src/create-app';
 
 // Per-key policy on the universal proxy over real HTTP: a proxied exchange is metered after
 // the client got its last byte, and that metered usage is what the key's TPM and budget are
-// charged, as on /v1.
+// charged, as on /v1; a key limited to some models is refused, since the proxy never reads
+// the model of a request.
 
 const MASTER = 'sy-master-proxy-key-limits-0123';
 const admin = { authorization: `Bearer ${MASTER}` };
@@ -172,6 +173,34 @@ describe('universal proxy: key limits and budgets', () => {
     expect(usage.budget.reserved_usd).toBe(0);
     expect(usage.budget.spent_usd).toBeCloseTo(RESERVATION_USD, 9);
     expect((await proxied(key, 'broken')).status).toBe(200);
+    await proxyReported();
+  });
+});
+
+describe('universal proxy: keys limited to some models', () => {
+  it('refuses a key with a models list with 403 model_not_allowed before any upstream call', async () => {
+    const { id, key } = await createKey({ models: ['chat'] });
+    const refused = await proxied(key);
+    expect(refused.status).toBe(403);
+    const { error } = JSON.parse(refused.body) as { error: { code: string; message: string } };
+    expect(error.code).toBe('model_not_allowed');
+    expect(error.message).toContain('/proxy');
+    expect(upstream.requests).toHaveLength(0);
+    // no lease was taken for the refusal
+    expect((await usageOf(id)).in_flight.used).toBe(0);
+    // the same key still reaches its allowed model on /v1
+    const allowed = await request(`${base}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'chat', messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    expect(allowed.statusCode).toBe(200);
+    await allowed.body.dump();
+  });
+
+  it('lets a key whose list allows every model (`*`) through', async () => {
+    const { key } = await createKey({ models: ['*'] });
+    expect((await proxied(key)).status).toBe(200);
     await proxyReported();
   });
 });

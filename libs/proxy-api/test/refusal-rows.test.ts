@@ -11,6 +11,8 @@ import { createApp } from '../src/create-app';
 const postgresUp = await requireService('PostgreSQL', TEST_DATABASE_URL);
 
 const KEY = 'sk-sy-refusals-team-key-000000000000';
+// a key limited to some models may not use /proxy at all: the proxy tests use one without a list
+const PROXY_KEY = 'sk-sy-refusals-proxy-key-00000000000';
 const LIMITED = 'sk-sy-refusals-limited-key-0000000000';
 const BROKE = 'sk-sy-refusals-broke-key-000000000000';
 
@@ -53,6 +55,7 @@ describe.each<Store>(['sqlite', 'postgres'])('refused requests on %s', (store) =
         { key: KEY, name: 'team', customerId: 'acme', models: ['gpt'] },
         { key: LIMITED, name: 'limited', rpm: 1 },
         { key: BROKE, name: 'broke', budget: { usd: 0, period: 'total' } },
+        { key: PROXY_KEY, name: 'proxy' },
       ],
       requestLog: log,
       proxy: { routes: { openai: upstream.url }, allowHosts: ['127.0.0.1'], allowAddresses: ['127.0.0.1'], hostProviders: { '127.0.0.1': 'openai' } },
@@ -141,15 +144,15 @@ describe.each<Store>(['sqlite', 'postgres'])('refused requests on %s', (store) =
   });
 
   it('403 for a universal proxy target outside the allow-list: a refusal row on the proxy endpoint', async () => {
-    const response = await app.inject({ method: 'GET', url: '/proxy/x', headers: { 'x-switchyard-key': KEY, 'x-switchyard-target': 'https://evil.example', 'x-request-id': `refusal-${store}-proxy-403` } });
-    await expectOneRow(response, 403, { error_code: 'target_not_allowed', endpoint: 'proxy', api_key_name: 'team' });
+    const response = await app.inject({ method: 'GET', url: '/proxy/x', headers: { 'x-switchyard-key': PROXY_KEY, 'x-switchyard-target': 'https://evil.example', 'x-request-id': `refusal-${store}-proxy-403` } });
+    await expectOneRow(response, 403, { error_code: 'target_not_allowed', endpoint: 'proxy', api_key_name: 'proxy' });
   });
 
   it('an upstream error passed through the universal proxy: one row and one line with its status, after the response', async () => {
     // over a real socket: the proxy reports once the response has finished and its tee is metered
     const base = await app.listen({ port: 0, host: '127.0.0.1' });
     const id = `refusal-${store}-proxy-404`;
-    const response = await fetch(`${base}/proxy/openai/no/such/path`, { headers: { 'x-switchyard-key': KEY, 'x-request-id': id } });
+    const response = await fetch(`${base}/proxy/openai/no/such/path`, { headers: { 'x-switchyard-key': PROXY_KEY, 'x-request-id': id } });
     expect(response.status).toBe(404);
     await response.arrayBuffer();
     const sent: Answer = { statusCode: response.status, headers: { 'x-request-id': id } };

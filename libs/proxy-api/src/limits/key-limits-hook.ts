@@ -49,6 +49,11 @@ export class KeyPolicy {
   enforce(request: FastifyRequest, reply: FastifyReply, endpoint: CostEstimateInput['endpoint']): Promise<void> | undefined {
     const key = request.switchyardKey;
     if (key === undefined) return undefined;
+    // the proxy streams bodies through unread, so it cannot check a model against the list:
+    // a key limited to some models may not use it at all rather than use any model through it
+    if (endpoint === 'proxy' && !this.#allowsEveryModel(key)) {
+      throw new SwitchyardError('model_not_allowed', 'This API key is limited to some models, so it may not use /proxy: the proxy does not read the model of a request.');
+    }
     const body = request.body;
     const model = typeof body === 'object' && body !== null && typeof (body as { model?: unknown }).model === 'string' ? (body as { model: string }).model : undefined;
     if (model !== undefined && !this.#allows(key, model)) {
@@ -73,6 +78,10 @@ export class KeyPolicy {
     reply.raw.on('close', () => {
       if (request.switchyardContext?.endpoint !== 'proxy') this.#settle(pending, { tokens: 0, costUsd: undefined, reachedUpstream: false });
     });
+  }
+
+  #allowsEveryModel(key: VirtualKey): boolean {
+    return key.models.length === 0 || key.models.includes('*');
   }
 
   #allows(key: VirtualKey, model: string): boolean {
