@@ -76,8 +76,8 @@ describe('switchyard start --workers', { timeout: 90_000 }, () => {
     // both workers wrote to the one SQLite file (WAL, busy timeout), every row is there
     const sqlite = await openDatabase({ url: `sqlite:${db}` });
     try {
-      const rows = await sqlite.query<{ id: string }>('SELECT id FROM switchyard_requests');
-      expect(rows.map((row) => row.id).sort()).toEqual([...Array.from({ length: sent }, (_, i) => `cluster-${i}`), 'cluster-inflight'].sort());
+      const rows = await sqlite.query<{ client_request_id: string }>('SELECT client_request_id FROM switchyard_requests');
+      expect(rows.map((row) => row.client_request_id).sort()).toEqual([...Array.from({ length: sent }, (_, i) => `cluster-${i}`), 'cluster-inflight'].sort());
     } finally {
       await sqlite.close();
     }

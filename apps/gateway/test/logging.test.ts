@@ -44,7 +44,7 @@ describe('the gateway logger', () => {
     const lines = text.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
     const completed = lines.filter((line) => line['msg'] === 'request completed');
     expect(completed).toHaveLength(1);
-    expect(completed[0]).toMatchObject({ requestId: 'log-test-1', key: 'team-a', model: 'demo', provider: 'mock', status: 200, level: 30 });
+    expect(completed[0]).toMatchObject({ clientRequestId: 'log-test-1', key: 'team-a', model: 'demo', provider: 'mock', status: 200, level: 30 });
     expect(lines.find((line) => line['msg'] === 'config logged by mistake')).toMatchObject({ config: { providers: [{ name: 'mock', apiKey: '[redacted]' }] } });
     // starting a whole gateway is slow on a loaded machine; nothing here waits on a timer
   }, 60_000);

@@ -16,7 +16,7 @@ const RPM = 4;
 const LIMITED = `sk-sy-limited-${randomBytes(8).toString('hex')}`;
 const id = randomBytes(6).toString('hex');
 const schema = `t_shared_${id}`;
-// request ids admitted in the limit test, and which process served each
+// the client request ids (x-request-id) admitted in the limit test, and which process served each
 const admitted: Array<{ requestId: string; via: 'a' | 'b' }> = [];
 
 // process start-up on a loaded 2-core machine takes seconds: generous timeouts, never asserted
@@ -131,13 +131,16 @@ describe.skipIf(!redisUp || !pgUp)('two gateway processes sharing Redis and Post
       const expected = admitted.map((entry) => entry.requestId).sort();
       const rows = await until(
         async () => {
-          const found = await db.query<{ id: string }>(`SELECT id FROM switchyard_requests WHERE id IN (${expected.map(() => '?').join(', ')})`, expected);
+          const found = await db.query<{ client_request_id: string }>(
+            `SELECT client_request_id FROM switchyard_requests WHERE client_request_id IN (${expected.map(() => '?').join(', ')})`,
+            expected,
+          );
           return found.length >= expected.length ? found : undefined;
         },
         5_000,
         'the rows of both processes',
       );
-      expect(rows.map((row) => row.id).sort()).toEqual(expected);
+      expect(rows.map((row) => row.client_request_id).sort()).toEqual(expected);
     } finally {
       await db.close();
     }

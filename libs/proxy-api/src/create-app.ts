@@ -1,4 +1,3 @@
-import type { IncomingMessage } from 'node:http';
 import { SwitchyardError, timeOrderedUuid } from '@switchyard/proxy-core';
 import { logDestination, redactLogger } from '@switchyard/proxy-logging';
 import Fastify, { LogController, type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
@@ -7,17 +6,19 @@ import { DrainController } from './ops/drain-controller';
 import { PRODUCTION_DEFAULTS, validateProductionOptions } from './production/production-options';
 import { switchyardRoutes } from './switchyard-routes';
 
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 // routes whose requests get the gateway's own `request completed` line (with key, model, tokens, cost)
 const GATEWAY_ROUTE = /^\/(v1\/(chat\/completions|completions|messages|embeddings)|proxy\/)/;
 
 /** Fastify's own per-request lines, except on the routes where the gateway writes its own. */
 const logController = new LogController({ disableRequestLogging: (request: FastifyRequest) => GATEWAY_ROUTE.test(request.url) });
 
-/** Honours a well-formed incoming `x-request-id`, else makes one (time-ordered: it keys the request log's rows). */
-function requestId(req: IncomingMessage): string {
-  const incoming = req.headers['x-request-id'];
-  return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : timeOrderedUuid();
+/**
+ * The request's id: always the gateway's own, time-ordered (it keys the request log's rows). A
+ * client's `x-request-id` is kept as its correlation id (`clientRequestIdOf`), not used
+ * in its place: it would let two requests share a row, and a client hide its requests from the log.
+ */
+function requestId(): string {
+  return timeOrderedUuid();
 }
 
 /** The Fastify logger options: a given instance, or settings (`redact`: the app redacts their logger unless they set their own). */

@@ -2,6 +2,7 @@ import { createGateway, type Gateway, type GatewayOptions } from '@switchyard/pr
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { APP_DEFAULTS, type SwitchyardRoutesOptions } from './app-options';
 import { ContextWiring } from './context/context-wiring';
+import { clientRequestIdOf } from './http/client-request-id';
 import { errorBody } from './http/error-shape';
 import { toErrorReply } from './http/to-error-reply';
 import { chatCompletionsRoute } from './routes/chat-completions-route';
@@ -70,7 +71,8 @@ export const switchyardRoutes: FastifyPluginAsync<SwitchyardRoutesOptions> = asy
   app.decorateRequest('switchyardMetadata');
   app.decorateRequest('switchyardUpstreamHeaders');
   app.addHook('onRequest', (request, reply, done) => {
-    request.switchyardMetadata = {};
+    const clientRequestId = clientRequestIdOf(request.raw);
+    request.switchyardMetadata = clientRequestId === undefined ? {} : { clientRequestId };
     request.switchyardUpstreamHeaders = {};
     reply.header('x-request-id', request.id);
     done();

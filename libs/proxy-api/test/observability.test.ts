@@ -76,6 +76,20 @@ describe('observability routes', () => {
     expect((await app.inject({ method: 'GET', url: '/admin/requests' })).statusCode).toBe(401);
   });
 
+  it("keeps a client's x-request-id as its correlation id: a reused one cannot hide a request from the log", async () => {
+    const first = await chat({ 'x-request-id': 'client-7' });
+    const second = await chat({ 'x-request-id': 'client-7' });
+    const malformed = await chat({ 'x-request-id': 'has spaces' });
+    for (const response of [first, second, malformed]) expect(response.statusCode).toBe(200);
+    await log.queue.flush();
+    const rows = (await admin('/admin/requests?client_request_id=client-7')).json<{ data: Record<string, unknown>[] }>().data;
+    // both rows, each under the gateway's own id, newest first
+    expect(rows.map((row) => row['id'])).toEqual([second.headers['x-request-id'], first.headers['x-request-id']]);
+    expect(rows.every((row) => row['client_request_id'] === 'client-7')).toBe(true);
+    const all = (await admin('/admin/requests')).json<{ data: Record<string, unknown>[] }>().data;
+    expect(all.find((row) => row['id'] === malformed.headers['x-request-id'])).toMatchObject({ client_request_id: null });
+  });
+
   it('rejects an invalid tracing header with 400 invalid_request', async () => {
     const bad = await chat({ 'x-switchyard-run-id': 'has spaces and <tags>' });
     expect(bad.statusCode).toBe(400);

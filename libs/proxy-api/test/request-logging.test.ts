@@ -56,7 +56,8 @@ describe('the request completed line', () => {
     expect(completed).toHaveLength(1);
     expect(completed[0]).toMatchObject({
       level: 30,
-      requestId: 'req-line-1',
+      requestId: response.headers['x-request-id'],
+      clientRequestId: 'req-line-1',
       key: 'team-a',
       customerId: 'acme',
       runId: 'run-7',

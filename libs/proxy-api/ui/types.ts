@@ -71,6 +71,7 @@ export interface RequestRow {
   fallbacks: number;
   request_body: string | null;
   response_body: string | null;
+  client_request_id: string | null;
 }
 
 export interface SectionNode {

@@ -34,6 +34,7 @@ export function row(overrides: Partial<RequestLogRow> = {}): RequestLogRow {
     fallbacks: 0,
     request_body: null,
     response_body: null,
+    client_request_id: null,
     ...overrides,
   };
 }

@@ -93,6 +93,7 @@ export async function registerObservability(
     app.log.info(
       {
         requestId: context.requestId,
+        clientRequestId: context.metadata.clientRequestId,
         key: context.metadata.apiKeyName,
         customerId: context.metadata.customerId,
         runId: context.metadata.runId,

@@ -33,7 +33,7 @@ function text(query: Query, name: string): string | undefined {
 
 /** The admin query API over the request log: `/admin/requests`, `/admin/usage`, `/admin/runs/:id`. */
 export function requestLogRoutes(app: FastifyInstance, store: SqlRequestLogStore): void {
-  app.get('/admin/requests', { preHandler: requireAdmin }, async (request) => {
+  app.get('/admin/requests', { onRequest: requireAdmin }, async (request) => {
     const query = request.query as Query;
     const list: RequestListQuery = {};
     const limit = integer(query, 'limit', 1, 1000);
@@ -48,6 +48,8 @@ export function requestLogRoutes(app: FastifyInstance, store: SqlRequestLogStore
     if (customer !== undefined) list.customerId = customer;
     const run = text(query, 'run_id');
     if (run !== undefined) list.runId = run;
+    const clientRequestId = text(query, 'client_request_id');
+    if (clientRequestId !== undefined) list.clientRequestId = clientRequestId;
     const status = integer(query, 'status', 100, 599);
     if (status !== undefined) list.status = status;
     const from = time(query, 'from');
@@ -57,7 +59,7 @@ export function requestLogRoutes(app: FastifyInstance, store: SqlRequestLogStore
     return store.list(list);
   });
 
-  app.get('/admin/usage', { preHandler: requireAdmin }, async (request) => {
+  app.get('/admin/usage', { onRequest: requireAdmin }, async (request) => {
     const query = request.query as Query;
     const groupBy = (query['group_by'] ?? 'model') as UsageGroupBy;
     if (!GROUPS.includes(groupBy)) throw new SwitchyardError('invalid_request', `group_by must be one of ${GROUPS.join(', ')}.`, { param: 'group_by' });
@@ -67,7 +69,7 @@ export function requestLogRoutes(app: FastifyInstance, store: SqlRequestLogStore
     return { group_by: groupBy, from: new Date(from).toISOString(), to: new Date(to).toISOString(), groups };
   });
 
-  app.get('/admin/runs/:id', { preHandler: requireAdmin }, async (request) => {
+  app.get('/admin/runs/:id', { onRequest: requireAdmin }, async (request) => {
     const { id } = request.params as { id: string };
     if (id.length > 128) throw new SwitchyardError('invalid_request', 'The run id is too long.', { param: 'id' });
     const run = await store.run(id);

@@ -82,6 +82,7 @@ function showDetail(detail: HTMLElement, row: RequestRow): void {
       'dl',
       { class: 'facts' },
       ...item('Time', time(row.ts)),
+      ...item('Client request id', orDash(row.client_request_id)),
       ...item('Endpoint', `${row.endpoint}${row.stream ? ' (stream)' : ''}`),
       ...item('Status', `${row.status}${row.error_code === null ? '' : ` ${row.error_code}`}`),
       ...item('Model', `${orDash(row.requested_model)} → ${orDash(row.resolved_model)}`),

@@ -20,6 +20,11 @@ export interface RequestMetadata {
   spanId?: string;
   parentSpanId?: string;
   sectionPath?: string;
+  /**
+   * The client's own `x-request-id`, when it sent a well-formed one: a correlation id, stored
+   * and logged next to the request's id, never in its place (two requests may carry the same).
+   */
+  clientRequestId?: string;
   [field: string]: string | undefined;
 }
 

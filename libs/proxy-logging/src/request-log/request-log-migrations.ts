@@ -42,4 +42,14 @@ export const REQUEST_LOG_MIGRATIONS: readonly Migration[] = [
     name: 'index switchyard_requests by status',
     up: 'CREATE INDEX IF NOT EXISTS switchyard_requests_status ON switchyard_requests (status, ts)',
   },
+  {
+    version: 3,
+    // the client's x-request-id, no longer the row's id; a partial index, so the rows of
+    // clients that send none cost no index entry
+    name: 'add switchyard_requests.client_request_id',
+    up: async (db) => {
+      await db.execute('ALTER TABLE switchyard_requests ADD COLUMN client_request_id TEXT');
+      await db.execute('CREATE INDEX IF NOT EXISTS switchyard_requests_client_request_id ON switchyard_requests (client_request_id, ts) WHERE client_request_id IS NOT NULL');
+    },
+  },
 ];

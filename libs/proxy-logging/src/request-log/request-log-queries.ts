@@ -8,6 +8,8 @@ export interface RequestListQuery {
   provider?: string;
   customerId?: string;
   runId?: string;
+  /** The client's own `x-request-id`. */
+  clientRequestId?: string;
   status?: number;
   /** Epoch milliseconds, inclusive. */
   from?: number;

@@ -40,6 +40,8 @@ export interface RequestLogRow {
   request_body: string | null;
   /** Redacted response body, only when body logging is enabled. */
   response_body: string | null;
+  /** The client's own `x-request-id` (a correlation id; `id` is always the gateway's). */
+  client_request_id: string | null;
 }
 
 /** The columns of {@link RequestLogRow}, in table order. */
@@ -75,6 +77,7 @@ export const REQUEST_LOG_COLUMNS = [
   'fallbacks',
   'request_body',
   'response_body',
+  'client_request_id',
 ] as const satisfies readonly (keyof RequestLogRow)[];
 
 /** Context state key under which body capture keeps the redacted bodies. */
@@ -137,5 +140,6 @@ export function rowFromContext(context: RequestContext): RequestLogRow {
     fallbacks,
     request_body: bodies?.request ?? null,
     response_body: bodies?.response ?? null,
+    client_request_id: metadata.clientRequestId ?? null,
   };
 }

@@ -214,6 +214,7 @@ export class SqlRequestLogStore implements RequestLogStore {
     add('provider = ?', query.provider);
     add('customer_id = ?', query.customerId);
     add('run_id = ?', query.runId);
+    add('client_request_id = ?', query.clientRequestId);
     add('status = ?', query.status);
     add('ts >= ?', query.from);
     add('ts < ?', query.to);
