@@ -1,6 +1,7 @@
 import { createLogger, createRequestLog, type RequestLog } from '@switchyard/proxy-logging';
 import { createMockUpstream, type MockUpstream } from '@switchyard/testing';
 import type { FastifyInstance } from 'fastify';
+import { request } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createApp } from '../src/create-app';
 
@@ -13,17 +14,22 @@ describe('the request completed line', () => {
   let log: RequestLog;
   let lines: Record<string, unknown>[];
   let raw: string[];
+  let completedLine: (requestId: string) => Promise<Record<string, unknown>>;
 
   beforeEach(async () => {
     upstream = await createMockUpstream();
     log = await createRequestLog({ store: 'sqlite', path: ':memory:', flushIntervalMs: 60_000 });
     raw = [];
     lines = [];
+    const waiting = new Map<string, (line: Record<string, unknown>) => void>();
+    completedLine = (requestId) => new Promise((resolve) => waiting.set(requestId, resolve));
     const logger = createLogger({
       destination: {
         write: (chunk: string) => {
           raw.push(chunk);
-          lines.push(JSON.parse(chunk) as Record<string, unknown>);
+          const line = JSON.parse(chunk) as Record<string, unknown>;
+          lines.push(line);
+          if (line['msg'] === 'request completed') waiting.get(line['requestId'] as string)?.(line);
         },
       },
     });
@@ -32,8 +38,14 @@ describe('the request completed line', () => {
       keys: [{ key: CLIENT_KEY, name: 'team-a', customerId: 'acme' }],
       requestLog: log,
       gateway: {
-        providers: [{ name: 'primary', type: 'openai', baseUrl: `${upstream.url}/v1`, apiKey: PROVIDER_KEY }],
-        models: [{ name: 'gpt', targets: [{ provider: 'primary', model: 'gpt-4o-mini' }] }],
+        providers: [
+          { name: 'primary', type: 'openai', baseUrl: `${upstream.url}/v1`, apiKey: PROVIDER_KEY },
+          { name: 'claude', type: 'anthropic', baseUrl: `${upstream.url}/v1`, apiKey: PROVIDER_KEY },
+        ],
+        models: [
+          { name: 'gpt', targets: [{ provider: 'primary', model: 'gpt-4o-mini' }] },
+          { name: 'claude', targets: [{ provider: 'claude', model: 'claude-sonnet-4-20250514' }] },
+        ],
       },
     });
     await app.ready();
@@ -74,6 +86,29 @@ describe('the request completed line', () => {
     expect(lines.filter((line) => line['msg'] === 'incoming request')).toEqual([]);
     expect(raw.join('')).not.toContain(CLIENT_KEY);
     expect(raw.join('')).not.toContain(PROVIDER_KEY);
+  });
+
+  it('counts the tokens of a stream the client left before its end', async () => {
+    // the mock's Anthropic stream stops with the connection open just before message_stop, the
+    // only event whose chunk carries usage: the tokens come from message_start and message_delta
+    upstream.fault({ kind: 'stall-stream', afterChunks: 14, times: 1 });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = app.server.address() as { port: number };
+    const logged = completedLine('req-left');
+    const response = await request(`http://127.0.0.1:${port}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${CLIENT_KEY}`, 'content-type': 'application/json', 'x-request-id': 'req-left' },
+      body: JSON.stringify({ model: 'claude', stream: true, messages: [{ role: 'user', content: 'hello' }] }),
+    });
+    let seen = '';
+    for await (const piece of response.body) {
+      seen += String(piece);
+      // the finish reason arrived: the client has its answer and goes
+      if (seen.includes('"finish_reason":"stop"')) break;
+    }
+    const line = await logged;
+    expect(line).toMatchObject({ stream: true, provider: 'claude', errorCode: 'client_closed_request', inputTokens: 25, outputTokens: 15 });
+    expect(typeof line['costUsd']).toBe('number');
   });
 
   it('keeps Fastify request lines on the other routes', async () => {
