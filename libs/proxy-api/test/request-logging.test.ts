@@ -14,7 +14,7 @@ describe('the request completed line', () => {
   let log: RequestLog;
   let lines: Record<string, unknown>[];
   let raw: string[];
-  let completedLine: (requestId: string) => Promise<Record<string, unknown>>;
+  let completedLine: (clientRequestId: string) => Promise<Record<string, unknown>>;
 
   beforeEach(async () => {
     upstream = await createMockUpstream();
@@ -22,14 +22,14 @@ describe('the request completed line', () => {
     raw = [];
     lines = [];
     const waiting = new Map<string, (line: Record<string, unknown>) => void>();
-    completedLine = (requestId) => new Promise((resolve) => waiting.set(requestId, resolve));
+    completedLine = (clientRequestId) => new Promise((resolve) => waiting.set(clientRequestId, resolve));
     const logger = createLogger({
       destination: {
         write: (chunk: string) => {
           raw.push(chunk);
           const line = JSON.parse(chunk) as Record<string, unknown>;
           lines.push(line);
-          if (line['msg'] === 'request completed') waiting.get(line['requestId'] as string)?.(line);
+          if (line['msg'] === 'request completed') waiting.get(line['clientRequestId'] as string)?.(line);
         },
       },
     });
