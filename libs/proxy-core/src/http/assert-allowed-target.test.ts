@@ -48,6 +48,8 @@ describe('assertAllowedTarget', () => {
     ['IPv6-mapped IPv4', () => `http://[::ffff:127.0.0.1]:${port}/`],
     ['IPv6-mapped hex', () => `http://[::ffff:7f00:1]:${port}/`],
     ['NAT64-embedded IPv4', () => `http://[64:ff9b::7f00:1]:${port}/`],
+    ['SIIT IPv4-translated', () => `http://[::ffff:0:7f00:1]:${port}/`],
+    ['local-use NAT64-embedded IPv4', () => `http://[64:ff9b:1::7f00:1]:${port}/`],
     ['unspecified', () => `http://0.0.0.0:${port}/`],
     ['private 10/8', () => 'http://10.0.0.7/'],
     ['private 192.168/16', () => 'http://192.168.1.1/'],
@@ -85,6 +87,20 @@ describe('assertAllowedTarget', () => {
     expect(classifyAddress('::ffff:10.1.2.3')).toBe('private');
     expect(classifyAddress('2002:7f00:1::')).toBe('loopback');
     expect(classifyAddress('fe80::1%eth0')).toBe('link-local');
+  });
+
+  it('classifies the IPv4 address inside SIIT (::ffff:0:0/96) and NAT64 (64:ff9b::/96, 64:ff9b:1::/48) addresses', () => {
+    expect(classifyAddress('::ffff:0:7f00:1')).toBe('loopback');
+    expect(classifyAddress('::ffff:0:10.1.2.3')).toBe('private');
+    expect(classifyAddress('::ffff:0:a9fe:a9fe')).toBe('metadata');
+    expect(classifyAddress('::ffff:0:808:808')).toBe('public');
+    expect(classifyAddress('64:ff9b::192.168.0.1')).toBe('private');
+    expect(classifyAddress('64:ff9b::808:808')).toBe('public');
+    expect(classifyAddress('64:ff9b:1::7f00:1')).toBe('loopback');
+    expect(classifyAddress('64:ff9b:1::169.254.169.254')).toBe('metadata');
+    expect(classifyAddress('64:ff9b:1::808:808')).toBe('public');
+    // a local-use prefix shorter than /96 puts the IPv4 address where we cannot know it: never public
+    expect(classifyAddress('64:ff9b:1:7f00:1::')).toBe('reserved');
   });
 });
 

@@ -91,13 +91,24 @@ function inRange(bytes: number[], range: Range): boolean {
   return true;
 }
 
-/** The IPv4 address an IPv6 address embeds (mapped, compatible, NAT64, 6to4), if any. */
+// 64:ff9b:1::/48 (RFC 8215): a translator prefix for local use, of a length the operator picks
+const UNKNOWN_EMBEDDING = 'unknown';
+
+/**
+ * The IPv4 address an IPv6 address embeds (mapped, SIIT-translated, compatible, NAT64,
+ * 6to4), if any; `UNKNOWN_EMBEDDING` when it embeds one at a place we cannot know.
+ */
 function embeddedV4(bytes: number[]): string | undefined {
   const zeros = (from: number, to: number): boolean => bytes.slice(from, to).every((b) => b === 0);
   const tail = (offset: number): string => bytes.slice(offset, offset + 4).join('.');
   if (zeros(0, 10) && bytes[10] === 0xff && bytes[11] === 0xff) return tail(12); // ::ffff:a.b.c.d
+  if (zeros(0, 8) && bytes[8] === 0xff && bytes[9] === 0xff && zeros(10, 12)) return tail(12); // ::ffff:0:a.b.c.d (SIIT, RFC 7915)
   if (zeros(0, 12) && !zeros(12, 16) && !(zeros(12, 15) && bytes[15] === 1)) return tail(12); // ::a.b.c.d
-  if (bytes[0] === 0x00 && bytes[1] === 0x64 && bytes[2] === 0xff && bytes[3] === 0x9b && zeros(4, 12)) return tail(12); // 64:ff9b::/96
+  if (bytes[0] === 0x00 && bytes[1] === 0x64 && bytes[2] === 0xff && bytes[3] === 0x9b) {
+    if (zeros(4, 12)) return tail(12); // 64:ff9b::/96
+    // 64:ff9b:1::/48 with a /96 prefix embeds like the well-known prefix; a shorter one splits the address (RFC 6052)
+    if (bytes[4] === 0x00 && bytes[5] === 0x01) return zeros(6, 12) ? tail(12) : UNKNOWN_EMBEDDING;
+  }
   if (bytes[0] === 0x20 && bytes[1] === 0x02) return tail(2); // 2002::/16
   return undefined;
 }
@@ -115,6 +126,7 @@ export function classifyAddress(address: string): AddressClass {
   if (isIPv6(bare.split('%')[0] ?? bare)) {
     const bytes = v6Bytes(bare);
     const inner = embeddedV4(bytes);
+    if (inner === UNKNOWN_EMBEDDING) return 'reserved';
     if (inner !== undefined) return classifyAddress(inner);
     return V6_RANGES.find((range) => inRange(bytes, range))?.kind ?? 'public';
   }
@@ -134,7 +146,7 @@ export function canonicalAddress(address: string): string {
   if (isIPv4(bare)) return bare;
   const bytes = v6Bytes(bare);
   const inner = embeddedV4(bytes);
-  if (inner !== undefined && bytes[0] === 0 && bytes[10] === 0xff) return inner;
+  if (inner !== undefined && inner !== UNKNOWN_EMBEDDING && bytes[0] === 0 && bytes[10] === 0xff) return inner;
   const groups: string[] = [];
   for (let index = 0; index < 16; index += 2) groups.push((((bytes[index] ?? 0) << 8) | (bytes[index + 1] ?? 0)).toString(16));
   return groups.join(':');
