@@ -12,14 +12,27 @@ function connectionTokens(value: string | string[] | undefined): Set<string> {
 export interface InjectedKey {
   header: string;
   value: string;
+  /** Host patterns the key goes to over https on the default port only. */
   hosts: readonly string[];
+  /** Exact origins the key goes to whatever their scheme and port (`http://10.0.0.5:8000`): configured by the operator. */
+  origins: readonly string[];
+}
+
+/**
+ * True when `key` may be sent to `target`: an exact configured origin, or one of the key's
+ * hosts over https on the default port. Plain http would hand the key to anyone on the path,
+ * and another port of the same host may be another service.
+ */
+export function injectsInto(key: InjectedKey, target: URL): boolean {
+  if (key.origins.includes(target.origin)) return true;
+  return target.protocol === 'https:' && target.port === '' && key.hosts.some((pattern) => hostMatches(pattern, target.hostname));
 }
 
 /**
  * The request headers sent upstream: hop-by-hop headers (and those `Connection` names),
  * the gateway's own `x-switchyard-*` headers, `switchyard.*` baggage entries and a gateway
  * key presented as a bearer token are removed; trace headers are added; a provider key is
- * injected only when the target host is one of that key's hosts.
+ * injected only where {@link injectsInto} allows it.
  */
 export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, target: URL, trace: Readonly<Record<string, string>>, key: InjectedKey | undefined): Record<string, string | string[]> {
   const dropped = connectionTokens(incoming.connection);
@@ -40,7 +53,7 @@ export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, target: UR
     out[lower] = value;
   }
   for (const [name, value] of Object.entries(trace)) out[name.toLowerCase()] = value;
-  if (key !== undefined && key.hosts.some((pattern) => hostMatches(pattern, target.hostname))) out[key.header.toLowerCase()] = key.value;
+  if (key !== undefined && injectsInto(key, target)) out[key.header.toLowerCase()] = key.value;
   return out;
 }
 

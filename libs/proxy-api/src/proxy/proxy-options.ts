@@ -41,18 +41,34 @@ export const PROXY_DEFAULTS = {
   allowTargetHeader: true,
 } as const;
 
-/** A provider key the gateway holds and injects, only towards that provider's own hosts. */
+/**
+ * A provider key the gateway holds and injects, only towards that provider's own hosts, over
+ * https on the default port, or to an origin the operator configured exactly.
+ */
 export const ProviderKeySchema = Type.Object(
   {
     /** The header value, sent as is (`Bearer sk-...`). */
     value: Type.String({ minLength: 1 }),
     /** The header to set. @default "authorization" */
     header: Type.Optional(Type.String({ minLength: 1, pattern: '^[A-Za-z0-9-]+$' })),
-    /** Host patterns the key may go to. @default the provider's built-in hosts */
+    /**
+     * Where the key may go. A host pattern (`api.openai.com`, `my-index.svc.pinecone.io`,
+     * `*.openai.azure.com`) is reached over https on port 443 only; an origin
+     * (`http://10.0.0.5:8000`) is reached exactly as written, plain http included. The origin
+     * of a `routes` entry whose host is one of these hosts counts as such an origin. Without
+     * `hosts`, the provider's built-in exact host names: a wildcard host of a meter
+     * (`*.endpoints.huggingface.cloud`, `*.pinecone.io`) also matches other tenants'
+     * endpoints, so it is never a default, and a key whose provider has no other host is
+     * refused until `hosts` names where it goes.
+     * @default the provider's built-in hosts without wildcards
+     */
     hosts: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
   },
   { additionalProperties: false },
 );
+
+/** A provider key of the proxy options (see {@link ProviderKeySchema}). */
+export type ProviderKey = Static<typeof ProviderKeySchema>;
 
 /** The serialisable proxy options (the gateway's `proxy` config section). */
 export const ProxyConfigSchema = Type.Object(

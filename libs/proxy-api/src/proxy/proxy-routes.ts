@@ -16,7 +16,8 @@ import { request as undiciRequest, type Dispatcher } from 'undici';
 import { requestContextFromHttp } from '../http/request-context-from-http';
 import { BodyCapture } from './body-capture';
 import { BUILTIN_PROXY_ROUTES, PROXY_DEFAULTS, ProxyConfigSchema, type ProxyOptions } from './proxy-options';
-import { clientResponseHeaders, upstreamRequestHeaders, type InjectedKey } from './proxy-headers';
+import { injectedKeys } from './injected-keys';
+import { clientResponseHeaders, upstreamRequestHeaders } from './proxy-headers';
 import { resolveProxyTarget } from './resolve-proxy-target';
 
 /** What the proxy routes need from the app. */
@@ -58,11 +59,8 @@ export const proxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async (app, {
     allowPrivateNetworks: proxy.allowPrivateNetworks ?? false,
     allowAddresses: proxy.allowAddresses ?? [],
   };
-  const keys = new Map<string, InjectedKey>();
-  for (const [provider, key] of Object.entries(proxy.providerKeys ?? {})) {
-    const hosts = key.hosts ?? meters.get(provider)?.hosts ?? [];
-    keys.set(provider, { header: key.header ?? 'authorization', value: key.value, hosts });
-  }
+  const { keys, problems } = injectedKeys(proxy.providerKeys ?? {}, meters, proxy.routes ?? {});
+  if (problems.length > 0) throw new SwitchyardError('invalid_options', `Invalid proxy options:\n${problems.join('\n')}`);
   const agent = createGuardedAgent(policy, proxy.resolve === undefined ? {} : { resolve: proxy.resolve });
   app.addHook('onClose', async () => agent.close());
   const allowTargetHeader = proxy.allowTargetHeader ?? PROXY_DEFAULTS.allowTargetHeader;
