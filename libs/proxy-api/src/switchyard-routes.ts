@@ -91,5 +91,5 @@ export const switchyardRoutes: FastifyPluginAsync<SwitchyardRoutesOptions> = asy
   const ui = options.ui ?? options.admin?.masterKey !== undefined;
   if (ui !== false) await uiRoutes(app, ui === true ? {} : ui, options.ui !== undefined);
   // the universal proxy lives in its own scope: it streams bodies, never parses them
-  if (options.proxy !== false) void app.register(proxyRoutes, { gateway, pricing: pricing.registry, proxy: options.proxy ?? {}, ...(tracing === undefined ? {} : { tracing }) });
+  if (options.proxy !== false) void app.register(proxyRoutes, { gateway, pricing: pricing.registry, proxy: options.proxy ?? {}, bodyLimitBytes: bodyLimit, ...(tracing === undefined ? {} : { tracing }) });
 };

@@ -1,6 +1,7 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { promisify } from 'node:util';
 import { brotliDecompress, gunzip, inflate } from 'node:zlib';
+import { SwitchyardError } from '@switchyard/proxy-core';
 
 const decoders: Readonly<Record<string, (input: Buffer) => Promise<Buffer>>> = {
   gzip: promisify(gunzip),
@@ -11,7 +12,8 @@ const decoders: Readonly<Record<string, (input: Buffer) => Promise<Buffer>>> = {
 
 /**
  * A pass-through stream that hands every chunk on untouched and keeps a bounded copy for
- * metering: everything up to `maxBytes`, beyond that the first and last halves.
+ * metering: everything up to `maxBytes`, beyond that the first and last halves. Past
+ * `limitBytes` in all it fails with `request_too_large`.
  */
 export class BodyCapture extends Transform {
   #head: Buffer[] = [];
@@ -21,7 +23,10 @@ export class BodyCapture extends Transform {
   #total = 0;
   readonly #half: number;
 
-  constructor(readonly maxBytes: number) {
+  constructor(
+    readonly maxBytes: number,
+    readonly limitBytes = Number.POSITIVE_INFINITY,
+  ) {
     super();
     this.#half = Math.floor(maxBytes / 2);
   }
@@ -38,6 +43,10 @@ export class BodyCapture extends Transform {
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.#total += chunk.length;
+    if (this.#total > this.limitBytes) {
+      callback(new SwitchyardError('request_too_large', `The request body exceeds ${this.limitBytes} bytes.`));
+      return;
+    }
     if (this.maxBytes === 0) {
       callback(null, chunk);
       return;

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import type { ResolveAll } from '@switchyard/proxy-core';
+import { GATEWAY_DEFAULTS, type ResolveAll } from '@switchyard/proxy-core';
 import type { MeterRegistry, ProviderMeter } from '@switchyard/proxy-logging';
 
 /** Built-in route prefixes of the universal proxy: `/proxy/<prefix>/...` -> `<base>/...`. */
@@ -37,6 +37,8 @@ export const PROXY_DEFAULTS = {
   maxRequestCaptureBytes: 1024 * 1024,
   /** Time to the upstream's response headers. */
   headersTimeoutMs: 300_000,
+  /** Longest silence of the upstream's response body, the same as the gateway's stream idle timeout. */
+  bodyIdleTimeoutMs: GATEWAY_DEFAULTS.streamIdleTimeoutMs,
   /** Whether clients may name any allow-listed target with `x-switchyard-target`. */
   allowTargetHeader: true,
 } as const;
@@ -91,6 +93,12 @@ export const ProxyConfigSchema = Type.Object(
     maxCaptureBytes: Type.Optional(Type.Integer({ minimum: 1024 })),
     /** Time to the upstream's response headers in milliseconds. @default 300000 */
     headersTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
+    /**
+     * Longest silence of the upstream's response body in milliseconds, before its first byte
+     * and between two chunks; then the response is cut and logged as `upstream_timeout`. A long
+     * stream that keeps sending is never cut. @default 30000
+     */
+    bodyIdleTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
   },
   { additionalProperties: false },
 );

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { performance } from 'node:perf_hooks';
+import { pipeline } from 'node:stream';
 import { assertAllowedTarget, createGuardedAgent, schemaProblems, SwitchyardError, transportError, type Gateway, type TargetPolicy } from '@switchyard/proxy-core';
 import {
   builtinMeterHosts,
@@ -14,6 +15,7 @@ import {
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { request as undiciRequest, type Dispatcher } from 'undici';
 import { requestContextFromHttp } from '../http/request-context-from-http';
+import { APP_DEFAULTS } from '../app-options';
 import { BodyCapture } from './body-capture';
 import { BUILTIN_PROXY_ROUTES, PROXY_DEFAULTS, ProxyConfigSchema, type ProxyOptions } from './proxy-options';
 import { injectedKeys } from './injected-keys';
@@ -25,6 +27,8 @@ export interface ProxyRoutesOptions {
   gateway: Gateway;
   pricing: PricingRegistry;
   proxy: ProxyOptions;
+  /** Largest forwarded request body in bytes; larger bodies get 413. @default 10485760 (the app's `bodyLimitBytes`) */
+  bodyLimitBytes?: number;
   /** Spans of pass-through exchanges (the same instance the engine's spans come from). */
   tracing?: SwitchyardTracing;
 }
@@ -50,7 +54,7 @@ function hasBody(raw: IncomingMessage): boolean {
  * streams both bodies through unchanged, while a bounded copy of each is metered after the
  * client got its last byte. Registered in its own scope: bodies are never parsed here.
  */
-export const proxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async (app, { gateway, pricing, proxy, tracing }) => {
+export const proxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async (app, { gateway, pricing, proxy, bodyLimitBytes, tracing }) => {
   validateProxyOptions(proxy);
   const meters: MeterRegistry = proxy.meterRegistry ?? createMeterRegistry({ meters: proxy.meters ?? [], hostProviders: proxy.hostProviders ?? {} });
   const routes: Record<string, string> = { ...BUILTIN_PROXY_ROUTES, ...proxy.routes };
@@ -66,8 +70,11 @@ export const proxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async (app, {
   const allowTargetHeader = proxy.allowTargetHeader ?? PROXY_DEFAULTS.allowTargetHeader;
   const maxCapture = proxy.maxCaptureBytes ?? PROXY_DEFAULTS.maxCaptureBytes;
   const headersTimeout = proxy.headersTimeoutMs ?? PROXY_DEFAULTS.headersTimeoutMs;
+  const bodyIdleTimeout = proxy.bodyIdleTimeoutMs ?? PROXY_DEFAULTS.bodyIdleTimeoutMs;
+  const bodyLimit = bodyLimitBytes ?? APP_DEFAULTS.bodyLimitBytes;
 
-  // bodies stream through untouched: no parser reads them, whatever their media type
+  // bodies stream through untouched: no parser reads them, whatever their media type (so
+  // fastify's bodyLimit never applies: the request capture counts the bytes instead)
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
 
@@ -76,6 +83,7 @@ export const proxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async (app, {
     const rest = request.url.slice(routeUrl.length - 2);
     const target = resolveProxyTarget(rest, firstHeader(request.headers['x-switchyard-target']), routes, allowTargetHeader);
     const url = assertAllowedTarget(target.url, policy);
+    if (Number(request.headers['content-length'] ?? 0) > bodyLimit) throw new SwitchyardError('request_too_large', `The request body exceeds ${bodyLimit} bytes.`);
     // a target refused above is reported as a refusal by the HTTP layer; from here on, by this route
     const context = requestContextFromHttp(request, reply, 'proxy');
     const meter = meters.detect(url);
@@ -85,7 +93,7 @@ export const proxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async (app, {
     const key = meter === undefined ? undefined : keys.get(meter.name);
     const headers = upstreamRequestHeaders(request.headers, url, request.switchyardUpstreamHeaders, key);
     tracing?.startExchange(context, url, headers);
-    const requestCapture = new BodyCapture(TEXTUAL.test(firstHeader(request.headers['content-type']) ?? '') ? PROXY_DEFAULTS.maxRequestCaptureBytes : 0);
+    const requestCapture = new BodyCapture(TEXTUAL.test(firstHeader(request.headers['content-type']) ?? '') ? PROXY_DEFAULTS.maxRequestCaptureBytes : 0, bodyLimit);
     const body = hasBody(request.raw) ? request.raw.pipe(requestCapture) : undefined;
 
     const started = performance.now();
@@ -98,7 +106,7 @@ export const proxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async (app, {
         dispatcher: agent,
         signal: context.signal,
         headersTimeout: headersTimeout,
-        bodyTimeout: 0,
+        bodyTimeout: bodyIdleTimeout,
       });
     } catch (cause) {
       const error = transportError(provider, cause, context.signal);
@@ -118,7 +126,7 @@ export const proxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async (app, {
       if (reported) return;
       reported = true;
       void settle(request, reply, url, upstream, capture, requestCapture).then((usage) => {
-        if (!reply.raw.writableFinished) context.error = new SwitchyardError('client_closed_request', 'The client went away before the response was complete.');
+        if (!reply.raw.writableFinished) context.error ??= new SwitchyardError('client_closed_request', 'The client went away before the response was complete.');
         if (usage !== undefined) {
           context.operation = usage.operation ?? '';
           if (usage.model !== undefined) {
@@ -136,7 +144,12 @@ export const proxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async (app, {
     });
     context.firstTokenMs = performance.now() - context.startMark;
     void reply.code(upstream.statusCode).headers(responseHeaders);
-    return reply.send(upstream.body.pipe(capture));
+    // pipeline, not pipe: an upstream that fails mid-body (idle timeout, reset) cuts the reply instead of leaving it open
+    return reply.send(
+      pipeline(upstream.body, capture, (error) => {
+        if (error !== null && error !== undefined) context.error ??= transportError(provider, error, context.signal);
+      }),
+    );
   });
 
   async function settle(request: FastifyRequest, _reply: FastifyReply, url: URL, upstream: Dispatcher.ResponseData, capture: BodyCapture, requestCapture: BodyCapture): Promise<MeteredUsage | undefined> {
