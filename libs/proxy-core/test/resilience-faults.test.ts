@@ -164,7 +164,9 @@ describe('stream faults', () => {
 
   it('a stream that stalls before content times out per attempt and fails over', async () => {
     useFakeClock();
-    upstream.fault({ kind: 'stall-stream', afterChunks: 1, match: { model: 'bad' } });
+    // headers and then nothing: a chunk before the stall (even one without content) is upstream
+    // activity, which restarts the first-content deadline (src/gateway/stream-timeouts.test.ts)
+    upstream.fault({ kind: 'stall-stream', afterChunks: 0, match: { model: 'bad' } });
     const reply = pair({ attemptTimeoutMs: 3_000 }).stream(ask('m'));
     await upstreamReceived(upstream, 1);
     await vi.advanceTimersByTimeAsync(3_000);
