@@ -5,6 +5,8 @@ import {
   abortError,
   dispatchOptions,
   failedAnswer,
+  errorBodyTooLong,
+  keepErrorBytes,
   MAX_ERROR_BODY_BYTES,
   parseRawHeaders,
   unreadableBody,
@@ -116,12 +118,13 @@ class WholeBodyHandler<T> implements Dispatcher.DispatchHandler {
 
   onData(chunk: Buffer): boolean {
     if (this.#settled) return true;
-    if (this.#status >= 300 && this.#length + chunk.length >= MAX_ERROR_BODY_BYTES) {
-      // a failed answer's error is built from its first bytes; the rest is not waited for
-      this.#chunks.push(chunk.subarray(0, MAX_ERROR_BODY_BYTES - this.#length));
-      this.#length = MAX_ERROR_BODY_BYTES;
-      this.onComplete();
-      this.#abort?.(new Error(`The upstream error body went past ${MAX_ERROR_BODY_BYTES} bytes.`));
+    if (this.#status >= 300) {
+      this.#length = keepErrorBytes(this.#chunks, this.#length, chunk);
+      if (this.#length >= MAX_ERROR_BODY_BYTES) {
+        // a failed answer's error is built from its first bytes; the rest is not waited for
+        this.onComplete();
+        this.#abort?.(errorBodyTooLong());
+      }
       return true;
     }
     this.#chunks.push(chunk);

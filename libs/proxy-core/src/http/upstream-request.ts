@@ -71,21 +71,35 @@ export function readOpenAIStyleError(body: unknown): Pick<UpstreamFailure, 'mess
  */
 export const MAX_ERROR_BODY_BYTES = 64 * 1024;
 
+/**
+ * Keeps a chunk of a failed answer's body for its error, cut at `MAX_ERROR_BODY_BYTES`; returns
+ * the length kept so far. Once it reaches the bound, the caller builds the error from what it
+ * kept and cancels the rest ({@link errorBodyTooLong}).
+ */
+export function keepErrorBytes(kept: Buffer[], length: number, chunk: Buffer): number {
+  const left = MAX_ERROR_BODY_BYTES - length;
+  if (chunk.length < left) {
+    kept.push(chunk);
+    return length + chunk.length;
+  }
+  kept.push(chunk.subarray(0, left));
+  return MAX_ERROR_BODY_BYTES;
+}
+
+/** Why the rest of a failed answer's body was cancelled. */
+export function errorBodyTooLong(): Error {
+  return new Error(`The upstream error body went past ${MAX_ERROR_BODY_BYTES} bytes.`);
+}
+
 /** A failed answer's body as text, its first `MAX_ERROR_BODY_BYTES` only; a body that broke off reads as empty. */
 async function readBodyText(body: UpstreamResponse['body']): Promise<string> {
   const chunks: Buffer[] = [];
   let length = 0;
   try {
     for await (const chunk of body as AsyncIterable<Buffer>) {
-      const left = MAX_ERROR_BODY_BYTES - length;
-      if (chunk.length >= left) {
-        chunks.push(chunk.subarray(0, left));
-        length += left;
-        // the rest is not read: leaving the loop destroys the body, which cancels the request
-        break;
-      }
-      chunks.push(chunk);
-      length += chunk.length;
+      length = keepErrorBytes(chunks, length, chunk);
+      // the rest is not read: leaving the loop destroys the body, which cancels the request
+      if (length >= MAX_ERROR_BODY_BYTES) break;
     }
   } catch {
     return '';

@@ -5,6 +5,8 @@ import {
   abortError,
   dispatchOptions,
   failedAnswer,
+  errorBodyTooLong,
+  keepErrorBytes,
   MAX_ERROR_BODY_BYTES,
   parseRawHeaders,
   type UpstreamRequestOptions,
@@ -208,16 +210,12 @@ class StreamedBody implements Dispatcher.DispatchHandler, UpstreamBody {
 
   onData(chunk: Buffer): boolean {
     if (this.#failedChunks !== undefined) {
-      if (this.#failedLength + chunk.length >= MAX_ERROR_BODY_BYTES) {
+      this.#failedLength = keepErrorBytes(this.#failedChunks, this.#failedLength, chunk);
+      if (this.#failedLength >= MAX_ERROR_BODY_BYTES) {
         // a failed answer's error is built from its first bytes; the rest is not waited for
-        this.#failedChunks.push(chunk.subarray(0, MAX_ERROR_BODY_BYTES - this.#failedLength));
-        this.#failedLength = MAX_ERROR_BODY_BYTES;
         this.onComplete();
-        this.#abort?.(new Error(`The upstream error body went past ${MAX_ERROR_BODY_BYTES} bytes.`));
-        return true;
+        this.#abort?.(errorBodyTooLong());
       }
-      this.#failedChunks.push(chunk);
-      this.#failedLength += chunk.length;
       return true;
     }
     if (this.#stopped) {
