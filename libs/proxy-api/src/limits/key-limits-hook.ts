@@ -14,9 +14,10 @@ interface Pending {
 /**
  * The per-request side of key policy: the allowed-models check, admission against the
  * key's limits before the handler, and settlement after it (from the engine's
- * `onRequestEnd`, where tokens and `context.costUsd` are known; or, for requests that never
- * reached the engine, when the response closes). A `/proxy` exchange settles from the
- * `onRequestEnd` of its `gateway.report()`, which comes after the response closed.
+ * `onRequestEnd`, where tokens and `context.costUsd` are known, also for a request the client
+ * abandoned; or, for requests that never reached a route, when the response closes). A `/proxy`
+ * exchange settles from the `onRequestEnd` of its `gateway.report()`, which comes after the
+ * response closed.
  */
 export class KeyPolicy {
   readonly #limiter: KeyLimiter;
@@ -71,12 +72,14 @@ export class KeyPolicy {
     const pending: Pending = { lease: admission.lease, settled: false };
     this.#pending.set(request.switchyardMetadata, pending);
     // a response closes once: a plain listener, no once() wrapper (a bound function per request).
-    // A proxy exchange is metered after its response closed and reported through gateway.report()
-    // (on every path, aborts and failed meters included), so its onRequestEnd settles it with the
-    // real usage: settling here would charge it nothing. A request that closed before its route
-    // made the context is still settled here, and its later report finds it settled.
+    // Once a route made the engine context, the engine (or, for a proxy exchange, its
+    // gateway.report()) ends the request through onRequestEnd on every path, a client that went
+    // away included, and only then are the tokens and cost known: a stream the client cut is
+    // charged what it used so far, or its reservation when that is unknown, not nothing. The
+    // response's close often comes first (the abort reaches the upstream after it), so it
+    // settles only a request that never reached a route: refused, or closed before the handler.
     reply.raw.on('close', () => {
-      if (request.switchyardContext?.endpoint !== 'proxy') this.#settle(pending, { tokens: 0, costUsd: undefined, reachedUpstream: false });
+      if (request.switchyardContext === undefined) this.#settle(pending, { tokens: 0, costUsd: undefined, reachedUpstream: false });
     });
   }
 
