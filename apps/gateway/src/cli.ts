@@ -22,7 +22,8 @@ SWITCHYARD_MASTER_KEY); --json prints JSON for scripts.
 Exit codes: 0 done, 1 the operation failed, 2 wrong usage.
 
 Environment (start): SWITCHYARD_CONFIG, PORT, HOST, SWITCHYARD_WORKERS, LOG_LEVEL, OPENAI_API_KEY (used when no
-config file is given), SWITCHYARD_MASTER_KEY, SWITCHYARD_KEY_SECRET, REDIS_URL or REDIS_CLUSTER_NODES, DATABASE_URL.`;
+config file is given), SWITCHYARD_MASTER_KEY, SWITCHYARD_KEY_SECRET, SWITCHYARD_METRICS_TOKEN, REDIS_URL or
+REDIS_CLUSTER_NODES, DATABASE_URL.`;
 
 async function start(args: string[], env: NodeJS.ProcessEnv): Promise<number | undefined> {
   // --help and --version answer without loading the gateway

@@ -5,6 +5,7 @@ import { withEnvOverrides } from './env-overrides';
 import { validateConfig } from './load-config';
 import { resilienceOptions } from '../start-gateway';
 import { contextOptionsFromConfig } from './context-config';
+import { observabilityOptionsFromConfig } from './observability-config';
 
 const base: ConfigFile = { providers: [{ name: 'mock', type: 'mock' }] };
 
@@ -59,5 +60,24 @@ describe('Redis from the environment', () => {
     await expect(validateConfig({ ...base, redis: { keyPrefix: 'x:' } }, {}, 'test.yaml')).rejects.toThrow(
       /\/redis: needs a url or cluster/,
     );
+  });
+});
+
+describe('the metrics token from the environment', () => {
+  const token = 'scrape-token-0123456789';
+
+  it('hands SWITCHYARD_METRICS_TOKEN to the app as the token /metrics requires, the file winning', () => {
+    expect(observabilityOptionsFromConfig(withEnvOverrides(base, { SWITCHYARD_METRICS_TOKEN: token }), {}).metricsToken).toBe(token);
+    const fromFile = withEnvOverrides({ ...base, metrics: { token: 'file-token-0123456789' } }, { SWITCHYARD_METRICS_TOKEN: token });
+    expect(observabilityOptionsFromConfig(fromFile, {}).metricsToken).toBe('file-token-0123456789');
+    expect(observabilityOptionsFromConfig(base, {}).metricsToken).toBeUndefined();
+    // metrics turned off: no route, so no token either
+    expect(observabilityOptionsFromConfig({ ...base, metrics: { enabled: false, token } }, {})).toMatchObject({ metrics: false });
+    expect(observabilityOptionsFromConfig({ ...base, metrics: { enabled: false, token } }, {}).metricsToken).toBeUndefined();
+  });
+
+  it('refuses a token too short to be a secret', () => {
+    expect(() => withEnvOverrides(base, { SWITCHYARD_METRICS_TOKEN: 'short' })).toThrow(ConfigError);
+    expect(() => withEnvOverrides(base, { SWITCHYARD_METRICS_TOKEN: 'short' })).toThrow(/SWITCHYARD_METRICS_TOKEN/);
   });
 });

@@ -1,10 +1,12 @@
 import { schemaProblems } from '@switchyard/proxy-core';
 import { ConfigError } from './config-error';
 import { RedisConfigSchema, type ConfigFile } from './config-schema';
+import { MetricsConfigSchema } from './observability-config';
 
 /**
  * Fills secrets and shared services from the environment when the config file leaves them
  * out: SWITCHYARD_MASTER_KEY (admin.masterKey), SWITCHYARD_KEY_SECRET (admin.keySecret),
+ * SWITCHYARD_METRICS_TOKEN (metrics.token),
  * REDIS_URL (redis.url) or REDIS_CLUSTER_NODES (redis.cluster.nodes, comma-separated URLs).
  * A value in the file wins; both Redis variables at once are refused with a {@link ConfigError}.
  */
@@ -14,8 +16,18 @@ export function withEnvOverrides(config: ConfigFile, env: NodeJS.ProcessEnv): Co
   return {
     ...config,
     ...(masterKey === undefined && keySecret === undefined ? {} : { admin: { ...config.admin, masterKey, keySecret } }),
+    ...metricsTokenFromEnv(config, env),
     ...redisFromEnv(config, env),
   };
+}
+
+function metricsTokenFromEnv(config: ConfigFile, env: NodeJS.ProcessEnv): Pick<ConfigFile, 'metrics'> {
+  const token = nonEmpty(env['SWITCHYARD_METRICS_TOKEN']);
+  if (config.metrics?.token !== undefined || token === undefined) return {};
+  const metrics = { ...config.metrics, token };
+  const problems = schemaProblems(MetricsConfigSchema, metrics, 'SWITCHYARD_METRICS_TOKEN');
+  if (problems.length > 0) throw new ConfigError('the environment', problems);
+  return { metrics };
 }
 
 function redisFromEnv(config: ConfigFile, env: NodeJS.ProcessEnv): Pick<ConfigFile, 'redis'> {

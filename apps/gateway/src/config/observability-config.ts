@@ -36,6 +36,8 @@ export const MetricsConfigSchema = Type.Object(
     enabled: Type.Optional(Type.Boolean()),
     /** Add the client key name as a label of switchyard_requests_total (raises cardinality). @default false */
     keyLabel: Type.Optional(Type.Boolean()),
+    /** A bearer token `/metrics` requires (env SWITCHYARD_METRICS_TOKEN); absent, `/metrics` is open. */
+    token: Type.Optional(Type.String({ minLength: 16, pattern: '^\\S+$' })),
   },
   { additionalProperties: false },
 );
@@ -45,10 +47,12 @@ export function observabilityOptionsFromConfig(config: ConfigFile, env: NodeJS.P
   const log = config.requestLog ?? {};
   const store = log.store ?? 'sqlite';
   const metrics = config.metrics?.enabled === false ? false : { keyLabel: config.metrics?.keyLabel ?? false };
-  if (store === 'none') return { metrics };
+  const token = metrics === false ? undefined : config.metrics?.token;
+  const scrape = { metrics, ...(token === undefined ? {} : { metricsToken: token }) };
+  if (store === 'none') return scrape;
   const url = log.url ?? (env['DATABASE_URL'] === '' ? undefined : env['DATABASE_URL']);
   return {
-    metrics,
+    ...scrape,
     requestLog: {
       store,
       path: log.path ?? './switchyard.db',

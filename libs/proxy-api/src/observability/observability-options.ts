@@ -14,6 +14,15 @@ export interface ObservabilityOptions {
    */
   metrics?: boolean | MetricsOptions | SwitchyardMetrics;
   /**
+   * A bearer token `GET /metrics` requires (`Authorization: Bearer <token>`, compared in
+   * constant time; at least 16 characters): a scrape without it is refused with 401. Unset,
+   * `/metrics` is open, as Prometheus endpoints usually are: keep it off the public network then.
+   * A token for the scraper alone, not the master key, which would let whoever holds the
+   * scrape config run the admin API.
+   * @default undefined
+   */
+  metricsToken?: string;
+  /**
    * OpenTelemetry spans through `@opentelemetry/api` (a request span, a span per upstream
    * attempt, W3C trace context continued and propagated upstream): `true` uses the global
    * tracer, which records nothing until the application registers an OpenTelemetry SDK;

@@ -1,4 +1,4 @@
-import type { Gateway } from '@switchyard/proxy-core';
+import { SwitchyardError, type Gateway } from '@switchyard/proxy-core';
 import {
   createMetrics,
   createRequestLog,
@@ -10,12 +10,28 @@ import {
   type SwitchyardMetrics,
   type SwitchyardTracing,
 } from '@switchyard/proxy-logging';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, onRequestHookHandler } from 'fastify';
+import { presentedKey } from '../keys/client-key-auth';
+import { heldSecretEquals } from '../keys/key-secret';
 import type { ObservabilityOptions } from './observability-options';
 import { dashboardRoutes } from './dashboard-routes';
 import { OverheadTracker } from './overhead-tracker';
 import { requestLogRoutes } from './request-log-routes';
 import { refusedBy } from './report-refusals';
+
+/**
+ * The `onRequest` check of `/metrics` with a token: `Authorization: Bearer <token>`, compared
+ * in constant time (through digests, so the length leaks nothing either).
+ */
+function metricsTokenCheck(token: string): onRequestHookHandler {
+  const holder = { token };
+  return (request, _reply, done) => {
+    const presented = presentedKey(request, 'authorization');
+    if (presented === undefined) done(new SwitchyardError('authentication_error', 'Missing metrics token: send it in an Authorization: Bearer header.'));
+    else if (!heldSecretEquals(holder, token, presented)) done(new SwitchyardError('authentication_error', 'The metrics token is not valid.'));
+    else done();
+  };
+}
 
 function isRequestLog(value: RequestLog | RequestLogOptions): value is RequestLog {
   return 'queue' in value && 'plugin' in value;
@@ -65,7 +81,9 @@ export async function registerObservability(
       if (code === 'rate_limit_exceeded' || code === 'budget_exceeded') counter.countLimiterRejection(code === 'rate_limit_exceeded' ? 'client_key' : 'budget');
     });
     const scrapeFrom = metrics;
-    app.get('/metrics', async (_request, reply) => {
+    const token = options.metricsToken;
+    const onRequest = token === undefined ? [] : [metricsTokenCheck(token)];
+    app.get('/metrics', { onRequest }, async (_request, reply) => {
       const { contentType, body } = await scrapeFrom.scrape();
       return reply.header('content-type', contentType).send(body);
     });

@@ -7,6 +7,7 @@ import type { LimitFailMode } from '../limits/failover-limit-backend';
 import type { LimitName } from '../limits/limit-backend';
 import type { DrainController } from '../ops/drain-controller';
 import type { RedisOptions } from '../redis/redis-options';
+import type { ObservabilityOptions } from '../observability/observability-options';
 
 /** Defaults of {@link ProductionOptions}, in one place. */
 export const PRODUCTION_DEFAULTS = {
@@ -140,7 +141,7 @@ const SerialisableSchema = Type.Object({
 });
 
 /** Checks the options once, reporting every problem in one `invalid_options` error. */
-export function validateProductionOptions(options: ProductionOptions): void {
+export function validateProductionOptions(options: ProductionOptions & Pick<ObservabilityOptions, 'metricsToken'>): void {
   const { keyStore, now, drain: _drain, ...rest } = options;
   // only the plain fields checked here: other options may hold instances (metrics, a request log, a logger)
   const plain: Record<string, unknown> = {};
@@ -162,5 +163,9 @@ export function validateProductionOptions(options: ProductionOptions): void {
     problems.push('/keySecret: a persistent key store needs a keySecret (or a master key to derive it from), or stored keys would not survive a restart');
   }
   if (now !== undefined && typeof now !== 'function') problems.push('/now: must be a function');
+  const { metricsToken } = options;
+  if (metricsToken !== undefined && (typeof metricsToken !== 'string' || metricsToken.length < 16 || /\s/.test(metricsToken))) {
+    problems.push('/metricsToken: a bearer token of at least 16 characters without spaces');
+  }
   if (problems.length > 0) throw new SwitchyardError('invalid_options', `Invalid Switchyard options:\n- ${problems.join('\n- ')}`);
 }
