@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SwitchyardError } from '../errors/switchyard-error';
 import { AbortSourceController } from '../resilience/linked-abort-controller';
 import { upstreamJsonRequest } from './upstream-json-request';
-import { MAX_ERROR_BODY_BYTES, upstreamRequest, type UpstreamRequestOptions } from './upstream-request';
+import { MAX_ERROR_BODY_BYTES, readJsonBody, upstreamRequest, type UpstreamRequestOptions } from './upstream-request';
 
 let server: Server;
 let url: string;
@@ -50,6 +50,13 @@ async function rejection(promise: Promise<unknown>): Promise<SwitchyardError> {
     throw error;
   }
   throw new Error('expected a rejection');
+}
+
+/** A successful JSON answer that keeps coming: 1 MiB in pieces, never ended. */
+function endlessSuccessBody(_req: IncomingMessage, res: ServerResponse): void {
+  res.writeHead(200, { 'content-type': 'application/json' });
+  res.write('{"data":"');
+  for (let sent = 0; sent < 1024 * 1024; sent += 16 * 1024) res.write('x'.repeat(16 * 1024));
 }
 
 /** A failed answer whose body goes past the error-body bound, in pieces, and never ends. */
@@ -141,6 +148,16 @@ describe('upstreamJsonRequest', () => {
     await expect.poll(() => closed).toContain('/json-overlong');
   });
 
+  it('fails a successful answer that goes past the bound with a 502 and stops reading it', async () => {
+    handle = endlessSuccessBody;
+    const error = await rejection(upstreamJsonRequest(options('/json-endless'), 256 * 1024));
+    expect(error).toMatchObject({ code: 'upstream_error', upstreamStatus: 502, message: expect.stringContaining('262144 bytes') as unknown });
+    await expect.poll(() => closed).toContain('/json-endless');
+    // an answer within the bound is read as always
+    handle = (_req, res) => res.end(JSON.stringify({ fits: 'x'.repeat(1000) }));
+    expect((await upstreamJsonRequest<{ fits: string }>(options('/json-fits'), 256 * 1024)).body.fits).toHaveLength(1000);
+  });
+
   it('rejects with the reason of a cancellation that came first, without calling upstream', async () => {
     const controller = new AbortSourceController();
     const reason = new SwitchyardError('request_timeout', 'too late');
@@ -228,5 +245,18 @@ describe('upstreamRequest', () => {
     const error = await rejection(upstreamRequest(options('/request-overlong')));
     expect(error).toMatchObject({ code: 'upstream_unavailable', upstreamStatus: 503, message: expect.stringContaining('melting down') as unknown });
     await expect.poll(() => closed).toContain('/request-overlong');
+  });
+
+  it('reads a successful JSON body whole (readJsonBody) up to the bound, and fails one past it with a 502', async () => {
+    handle = (_req, res) => res.end('\ufeff{"ok":true}');
+    const answer = await upstreamRequest(options('/read-ok'));
+    expect(await readJsonBody<{ ok: boolean }>(answer, 'test', new AbortController().signal)).toEqual({ ok: true });
+    handle = endlessSuccessBody;
+    const endless = await upstreamRequest(options('/read-endless'));
+    const error = await rejection(readJsonBody(endless, 'test', new AbortController().signal, 256 * 1024));
+    expect(error).toMatchObject({ code: 'upstream_error', upstreamStatus: 502 });
+    await expect.poll(() => closed).toContain('/read-endless');
+    handle = (_req, res) => res.end('not json');
+    expect(await rejection(readJsonBody(await upstreamRequest(options('/read-bad')), 'test', new AbortController().signal))).toMatchObject({ upstreamStatus: 502, message: expect.stringContaining('unreadable') as unknown });
   });
 });

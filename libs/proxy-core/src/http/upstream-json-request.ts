@@ -8,6 +8,8 @@ import {
   errorBodyTooLong,
   keepErrorBytes,
   MAX_ERROR_BODY_BYTES,
+  MAX_RESPONSE_BODY_BYTES,
+  responseTooLarge,
   parseRawHeaders,
   unreadableBody,
   type RawHeaders,
@@ -86,13 +88,16 @@ class WholeBodyHandler<T> implements Dispatcher.DispatchHandler {
   #rawHeaders: RawHeaders = [];
   #chunks: Buffer[] = [];
   #length = 0;
+  readonly #maxBytes: number;
 
   constructor(
     options: UpstreamRequestOptions,
     resolve: (response: UpstreamJsonResponse<T>) => void,
     reject: (error: SwitchyardError) => void,
+    maxBytes: number,
   ) {
     this.#options = options;
+    this.#maxBytes = maxBytes;
     this.#resolve = resolve;
     this.#reject = reject;
     // settled at once; undici is told at once too, or when the request starts if it is queued
@@ -127,8 +132,14 @@ class WholeBodyHandler<T> implements Dispatcher.DispatchHandler {
       }
       return true;
     }
-    this.#chunks.push(chunk);
     this.#length += chunk.length;
+    if (this.#length > this.#maxBytes) {
+      this.#chunks = [];
+      this.fail(responseTooLarge(this.#options.provider, this.#maxBytes));
+      this.#abort?.(new Error(`The upstream answer went past ${this.#maxBytes} bytes.`));
+      return true;
+    }
+    this.#chunks.push(chunk);
     return true;
   }
 
@@ -176,15 +187,15 @@ class WholeBodyHandler<T> implements Dispatcher.DispatchHandler {
  * Sends one request upstream as `upstreamRequest` does and reads its whole JSON body, with
  * the text it was parsed from. Rejects with the same `SwitchyardError`s as `upstreamRequest`
  * followed by `readJsonBody`: a non-2xx status as the provider's `readError` reads it, a
- * transport failure or cancellation, a body that is not JSON.
+ * transport failure or cancellation, a body that is not JSON, a body past `maxBytes` (502).
  */
-export function upstreamJsonRequest<T>(options: UpstreamRequestOptions): Promise<UpstreamJsonResponse<T>> {
+export function upstreamJsonRequest<T>(options: UpstreamRequestOptions, maxBytes = MAX_RESPONSE_BODY_BYTES): Promise<UpstreamJsonResponse<T>> {
   return new Promise<UpstreamJsonResponse<T>>((resolve, reject) => {
     if (options.signal.aborted) {
       reject(transportError(options.provider, options.signal.reason, options.signal));
       return;
     }
-    const handler = new WholeBodyHandler<T>(options, resolve, reject);
+    const handler = new WholeBodyHandler<T>(options, resolve, reject, maxBytes);
     try {
       options.dispatcher.dispatch(dispatchOptions(options, undefined), handler);
     } catch (cause) {

@@ -1,5 +1,5 @@
 import { util, type Dispatcher } from 'undici';
-import type { SwitchyardError } from '../errors/switchyard-error';
+import { SwitchyardError } from '../errors/switchyard-error';
 import type { AbortSource } from '../resilience/linked-abort-controller';
 import { undiciAbortSignal } from './undici-abort-signal';
 import { transportError, upstreamError, type UpstreamFailure } from './upstream-error';
@@ -91,6 +91,20 @@ export function errorBodyTooLong(): Error {
   return new Error(`The upstream error body went past ${MAX_ERROR_BODY_BYTES} bytes.`);
 }
 
+/**
+ * The largest successful JSON answer read whole, in bytes. Far past any answer a provider
+ * documents (2048 embeddings of 3072 floats are ~120 MB as JSON text; a batch of base64 images
+ * some tens of MB), and under V8's longest string (~512 MB): an upstream that keeps sending
+ * fails the call instead of growing the heap until the process dies. Streams are not read
+ * whole: their bound is per event (`MAX_STREAM_EVENT_CHARS`).
+ */
+export const MAX_RESPONSE_BODY_BYTES = 256 * 1024 * 1024;
+
+/** The error for a successful answer whose body went past the bound the reader keeps. */
+export function responseTooLarge(provider: string, limit: number): SwitchyardError {
+  return upstreamError({ provider, status: 502, headers: {}, message: `The provider's answer went past ${limit} bytes; it was not read further.` });
+}
+
 /** A failed answer's body as text, its first `MAX_ERROR_BODY_BYTES` only; a body that broke off reads as empty. */
 async function readBodyText(body: UpstreamResponse['body']): Promise<string> {
   const chunks: Buffer[] = [];
@@ -165,11 +179,25 @@ export function failedAnswer(options: UpstreamRequestOptions, status: number, he
  * Reads a successful JSON body, mapping a broken body to an upstream error (or, when
  * `signal` aborted, to its reason as {@link transportError} maps it).
  */
-export async function readJsonBody<T>(response: UpstreamResponse, provider: string, signal: AbortSignal | AbortSource): Promise<T> {
+export async function readJsonBody<T>(response: UpstreamResponse, provider: string, signal: AbortSignal | AbortSource, maxBytes = MAX_RESPONSE_BODY_BYTES): Promise<T> {
+  const chunks: Buffer[] = [];
+  let length = 0;
   try {
-    return (await response.body.json()) as T;
+    for await (const chunk of response.body as AsyncIterable<Buffer>) {
+      length += chunk.length;
+      // leaving the loop destroys the body, which cancels the rest of the answer
+      if (length > maxBytes) throw responseTooLarge(provider, maxBytes);
+      chunks.push(chunk);
+    }
   } catch (cause) {
+    if (cause instanceof SwitchyardError) throw cause;
     if (signal.aborted) throw transportError(provider, cause, signal);
+    throw unreadableBody(provider);
+  }
+  try {
+    // TextDecoder drops a leading byte-order mark, as undici's body.json() did
+    return JSON.parse(new TextDecoder().decode(Buffer.concat(chunks, length))) as T;
+  } catch {
     throw unreadableBody(provider);
   }
 }
