@@ -17,16 +17,18 @@ const gateways: Gateway[] = [];
 const hello: ChatCompletionRequest = { model: 'gpt', messages: [{ role: 'user', content: 'Hello!' }] };
 const base = { id: 'c', object: 'chat.completion.chunk' as const, created: 1, model: 'v' };
 
-/** An engine on the mock upstream (OpenAI as `gpt`, Anthropic as `claude`), one stream at a time per target. */
+/** An engine on the mock upstream (OpenAI as `gpt`, Anthropic as `claude`, Gemini as `gemini`), one stream at a time per target. */
 function make(options: Partial<GatewayOptions> = {}): Gateway {
   const gateway = createGateway({
     providers: [
       { name: 'openai', type: 'openai', baseUrl: `${upstream.url}/v1`, apiKey: 'sk-openai-0000000000' },
       { name: 'anthropic', type: 'anthropic', baseUrl: `${upstream.url}/v1`, apiKey: 'sk-ant-0000000000' },
+      { name: 'gemini', type: 'gemini', baseUrl: `${upstream.url}/v1beta`, apiKey: 'AIza-0000000000' },
     ],
     models: [
       { name: 'gpt', targets: [{ provider: 'openai', model: 'gpt-4o-mini', limits: { maxConcurrent: 1 } }] },
       { name: 'claude', targets: [{ provider: 'anthropic', model: 'claude-sonnet-4-20250514', limits: { maxConcurrent: 1 } }] },
+      { name: 'gemini', targets: [{ provider: 'gemini', model: 'gemini-2.5-flash', limits: { maxConcurrent: 1 } }] },
     ],
     retry: { maxRetries: 0 },
     ...options,
@@ -142,6 +144,24 @@ describe('a stream cut before its end', () => {
     // message_start's usage: 25 input tokens, and the one output token it counts so far
     expect(seen.usage.map((report) => [report.usage.prompt_tokens, report.usage.completion_tokens, report.partial])).toEqual([[25, 1, true]]);
     expect(context.error?.code).toBe('client_closed_request');
+  });
+
+  it("reports the running usage of a Gemini stream cut midway: its latest event's usageMetadata", async () => {
+    // the mock's third event counts 8 prompt tokens, 3 candidate tokens and 4 thoughts (total 15)
+    upstream.fault({ kind: 'cut-stream', afterChunks: 3, times: 1 });
+    const gateway = make();
+    const seen = watch(gateway);
+    const context = createRequestContext();
+    const stream = await gateway.stream({ ...hello, model: 'gemini' }, { context });
+    await expect(
+      (async () => {
+        for await (const chunk of stream) void chunk;
+      })(),
+    ).rejects.toMatchObject({ code: expect.stringMatching(/^upstream_(stream|connection)_error$/) as unknown });
+    expect(seen.usage.map(({ usage, ...report }) => ({ ...report, tokens: [usage.prompt_tokens, usage.completion_tokens, usage.total_tokens] }))).toEqual([
+      { provider: 'gemini', model: 'gemini-2.5-flash', tokens: [8, 7, 15], cached: false, partial: true },
+    ]);
+    expect(context.usage?.total_tokens).toBe(15);
   });
 
   it('reports no usage for a stream cut before any count arrived, and a completed stream as not partial', async () => {

@@ -1,6 +1,7 @@
 import { SwitchyardError } from '../../errors/switchyard-error';
 import type { SseEvent } from '../../stream/read-sse';
 import type { StreamMapper } from '../../stream/map-upstream-stream';
+import type { UsageSoFar } from '../../stream/stream-usage-so-far';
 import type { ChatCompletionChunk, ChatDelta, ChatFinishReason, ChatUsage } from '../../wire/openai-chat';
 import { geminiBlockedError, mapGeminiFinishReason, mapGeminiUsage } from './from-gemini-response';
 import { geminiStreamError } from './gemini-error';
@@ -12,7 +13,7 @@ import { isGeminiErrorBody, type GeminiResponse } from './gemini-wire';
  * last one counts and is sent once, in a final chunk, after the finish reason.
  * @see https://ai.google.dev/api/generate-content#method:-models.streamgeneratecontent
  */
-export class GeminiStreamMapper implements StreamMapper<SseEvent> {
+export class GeminiStreamMapper implements StreamMapper<SseEvent>, UsageSoFar {
   #started = false;
   #toolCalls = 0;
   #finish: ChatFinishReason | null = null;
@@ -30,6 +31,15 @@ export class GeminiStreamMapper implements StreamMapper<SseEvent> {
 
   get done(): boolean {
     return false;
+  }
+
+  /**
+   * The usage of the latest event that carried one, for a stream cut before its end (whose
+   * usage chunk `end()` makes): every event's `usageMetadata` is the running total, so it is
+   * what was used up to that event. Undefined before any event carried usage.
+   */
+  usageSoFar(): ChatUsage | undefined {
+    return this.#usage;
   }
 
   map(event: SseEvent): ChatCompletionChunk[] {

@@ -13,7 +13,9 @@ import {
   toolRoundTripRequest,
 } from '../../../test/support/provider-test-kit';
 import { silentLogger } from '../../options/logger';
+import { usageSoFarOf } from '../../stream/stream-usage-so-far';
 import { GeminiAdapter } from './gemini-adapter';
+import { GeminiStreamMapper } from './from-gemini-stream';
 
 const API_KEY = 'AIzaSyTestCanary0123456789abcdefghijk';
 const fixture = (name: string): URL => new URL(`./__fixtures__/${name}`, import.meta.url);
@@ -199,6 +201,30 @@ describe('gemini adapter', () => {
     upstream.fault({ kind: 'cut-stream', afterChunks: 2, times: 1 });
     const cut = await rejection(collect(await adapter.stream(basicRequest, callContext('gemini-2.5-flash'))));
     expect(['upstream_stream_error', 'upstream_connection_error']).toContain(cut.code);
+  });
+
+  it('keeps the running usage of a stream cut or abandoned before its end where the engine reads it', async () => {
+    expect(new GeminiStreamMapper('gemini', 'gemini-2.5-flash', 'id', 0).usageSoFar()).toBeUndefined();
+    // the mock's event i (from 0) counts 8 prompt tokens (2 cached), i + 1 candidate tokens and 4 thoughts
+    const after = (events: number) => ({
+      prompt_tokens: 8,
+      completion_tokens: events + 4,
+      total_tokens: 8 + events + 4,
+      prompt_tokens_details: { cached_tokens: 2 },
+      completion_tokens_details: { reasoning_tokens: 4 },
+    });
+    upstream.fault({ kind: 'cut-stream', afterChunks: 2, times: 1 });
+    const cut = await adapter.stream(basicRequest, callContext('gemini-2.5-flash'));
+    await rejection(collect(cut));
+    expect(usageSoFarOf(cut)?.usageSoFar()).toEqual(after(2));
+
+    upstream.fault({ kind: 'stall-stream', afterChunks: 3, times: 1 });
+    const stalled = await adapter.stream(basicRequest, callContext('gemini-2.5-flash'));
+    const reader = stalled[Symbol.asyncIterator]();
+    // the three events before the stall give the role and text chunks: read them, then leave
+    for (let read = 0; read < 3; read++) expect((await reader.next()).done).toBe(false);
+    await reader.return?.();
+    expect(usageSoFarOf(stalled)?.usageSoFar()).toEqual(after(3));
   });
 
   it('embeds one input with embedContent and a batch with batchEmbedContents, in float or base64', async () => {

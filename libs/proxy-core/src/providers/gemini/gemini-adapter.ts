@@ -7,6 +7,7 @@ import { upstreamStreamRequest } from '../../http/upstream-stream-request';
 import { upstreamServerOf, type UpstreamServer } from '../../http/upstream-server';
 import { mapUpstreamStream } from '../../stream/map-upstream-stream';
 import { readSse } from '../../stream/read-sse';
+import { withUsageSoFar } from '../../stream/stream-usage-so-far';
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from '../../wire/openai-chat';
 import type { EmbeddingRequest, EmbeddingResponse } from '../../wire/openai-embeddings';
 import {
@@ -82,7 +83,9 @@ export class GeminiAdapter implements ProviderAdapter {
   async stream(request: ChatCompletionRequest, context: ProviderCallContext): Promise<AsyncIterable<ChatCompletionChunk>> {
     const response = await upstreamStreamRequest(this.#call(`/${modelPath(context.model)}:streamGenerateContent?alt=sse`, this.#body(request), context, 'text/event-stream'));
     const mapper = new GeminiStreamMapper(this.name, context.model, `chatcmpl-${randomUUID()}`, Math.floor(Date.now() / 1000));
-    return mapUpstreamStream(response, this.name, callCancellation(context), readSse, mapper);
+    // every event carries the running usage, but it reaches a chunk only at the stream's end:
+    // the engine reads the mapper's latest count when the stream ends before that
+    return withUsageSoFar(mapUpstreamStream(response, this.name, callCancellation(context), readSse, mapper), mapper);
   }
 
   async embed(request: EmbeddingRequest, context: ProviderCallContext): Promise<EmbeddingResponse> {
