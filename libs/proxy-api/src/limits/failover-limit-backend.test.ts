@@ -31,7 +31,12 @@ function sharedBackend(): { backend: SharedLimitBackend; counters: MemoryLimitBa
   };
   const backend: SharedLimitBackend = {
     kind: 'redis',
-    admit: async (admitted) => (guard(), counters.admit(admitted)),
+    // leases name this backend, so their settlements fail while it is down
+    admit: async (admitted) => {
+      guard();
+      const result = counters.admit(admitted);
+      return { ...result, lease: result.lease && { ...result.lease, backend } };
+    },
     settle: async (lease, actual) => (guard(), counters.settle(lease, actual)),
     usage: async (scope, periodId, nowMs) => (guard(), counters.usage(scope, periodId, nowMs)),
     ping: async () => guard(),
@@ -81,5 +86,27 @@ describe('fail-open limit backend', () => {
     await failover.admit(plan({ budgetMicros: null, reserveMicros: 0 }));
     await vi.waitFor(() => expect(shared.added).toEqual([400_000]));
     expect((await failover.usage('key_a', 'total', 0)).spentMicros).toBe(400_000);
+  });
+
+  it('owes the spend of a settlement the shared backend failed to take, and adds it after the next admission it answers', async () => {
+    const shared = sharedBackend();
+    const failover = new FailoverLimitBackend(shared.backend, new MemoryLimitBackend(), 'open', silentLogger);
+    const admitted = await failover.admit(plan());
+    shared.down(true);
+    await failover.settle(admitted.lease!, spend);
+    shared.down(false);
+    await failover.admit(plan({ budgetMicros: null, reserveMicros: 0 }));
+    await vi.waitFor(() => expect(shared.added).toEqual([400_000]));
+  });
+
+  it('counts spend still owed to the shared backend at the admissions it answers, before the replay lands', async () => {
+    const shared = sharedBackend();
+    const failover = new FailoverLimitBackend(shared.backend, new MemoryLimitBackend(), 'open', silentLogger);
+    shared.down(true);
+    const local = await failover.admit(plan());
+    await failover.settle(local.lease!, spend);
+    shared.down(false);
+    // $0.40 owed + $0.70 asked > $1: refused, though the shared counter still says $0
+    expect((await failover.admit(plan({ reserveMicros: 700_000 }))).rejectedBy).toBe('budget');
   });
 });

@@ -16,7 +16,10 @@ interface Owed {
   scope: string;
   periodId: string;
   expiresAtMs: number | null;
+  /** Not yet sent. */
   micros: number;
+  /** Sent by the replay in progress, not yet answered: it may have landed, or not. */
+  sending: number;
 }
 
 /** Key-periods whose last seen shared spend is remembered (oldest forgotten first). */
@@ -29,7 +32,8 @@ const idOf = (scope: string, periodId: string): string => `${scope}\u0000${perio
  * back to local limits (`open`) or refuses with 503 (`closed`). Leases settle on the
  * backend that admitted them. In `open` mode a budget is not handed out again: the
  * fallback counts a key's spend from the last value this instance saw on the shared
- * backend, and the spend it settles is added to the shared backend once that answers again.
+ * backend, and the spend it settles is added to the shared backend once that answers again;
+ * so is the spend of a settlement the shared backend failed (or was too slow) to take.
  */
 export class FailoverLimitBackend implements LimitBackend {
   readonly kind = 'redis';
@@ -55,7 +59,10 @@ export class FailoverLimitBackend implements LimitBackend {
     const id = idOf(plan.scope, plan.budgetPeriodId);
     let result: AdmitResult;
     try {
-      result = await this.#primary.admit(plan);
+      // spend still owed to the shared backend counts against the budget there too
+      const debt = this.#owed.get(id);
+      const owed = debt === undefined ? 0 : debt.micros + debt.sending;
+      result = await this.#primary.admit(owed > 0 ? { ...plan, owedSpendMicros: owed } : plan);
     } catch (error) {
       this.failures += 1;
       this.#logger.warn({ err: { message: (error as Error).message }, failMode: this.#mode }, 'shared limits unavailable');
@@ -77,13 +84,18 @@ export class FailoverLimitBackend implements LimitBackend {
     const id = idOf(plan.scope, plan.budgetPeriodId);
     if (lease.backend === this.#fallback) {
       this.#fallback.settle(lease, actual);
-      if (actual.costMicros <= 0) return;
-      const owed = this.#owed.get(id);
-      if (owed === undefined) this.#owed.set(id, { scope: plan.scope, periodId: plan.budgetPeriodId, expiresAtMs: plan.budgetExpiresAtMs, micros: actual.costMicros });
-      else owed.micros += actual.costMicros;
+      this.#owe(plan, actual.costMicros);
       return;
     }
-    await lease.backend.settle(lease, actual);
+    try {
+      await lease.backend.settle(lease, actual);
+    } catch (error) {
+      // it may have landed (a timeout) or not: its spend is owed, counted twice if it had
+      // landed, the safe side for a budget. Its slot and reservation were released again.
+      this.#owe(plan, actual.costMicros);
+      this.#logger.warn({ err: { message: (error as Error).message }, keyId: plan.scope }, 'could not settle a request on Redis; its spend is added back later');
+      return;
+    }
     const seen = this.#seen.get(id);
     if (seen !== undefined) this.#see(id, seen + actual.costMicros);
   }
@@ -99,6 +111,15 @@ export class FailoverLimitBackend implements LimitBackend {
 
   async ping(): Promise<void> {
     await this.#primary.ping();
+  }
+
+  /** Spend the shared backend has not counted (yet): added to it by the next replay. */
+  #owe(plan: AdmitPlan, micros: number): void {
+    if (micros <= 0) return;
+    const id = idOf(plan.scope, plan.budgetPeriodId);
+    const owed = this.#owed.get(id);
+    if (owed === undefined) this.#owed.set(id, { scope: plan.scope, periodId: plan.budgetPeriodId, expiresAtMs: plan.budgetExpiresAtMs, micros, sending: 0 });
+    else owed.micros += micros;
   }
 
   #see(id: string, spentMicros: number): void {
@@ -119,13 +140,19 @@ export class FailoverLimitBackend implements LimitBackend {
     this.#replaying = (async () => {
       const debts = [...this.#owed];
       for (const [id, owed] of debts) {
-        this.#owed.delete(id);
+        // admissions check a debt until its replay is answered; usage() no longer counts it
+        // once sent, so a flush to the store never writes it on top of a Redis total that has it
+        const micros = owed.micros;
+        if (micros <= 0) continue;
+        owed.micros = 0;
+        owed.sending += micros;
         try {
-          await this.#primary.addSpend(owed.scope, owed.periodId, owed.micros, owed.expiresAtMs);
+          await this.#primary.addSpend(owed.scope, owed.periodId, micros, owed.expiresAtMs);
+          owed.sending -= micros;
+          if (owed.micros <= 0 && owed.sending <= 0) this.#owed.delete(id);
         } catch (error) {
-          const later = this.#owed.get(id);
-          if (later === undefined) this.#owed.set(id, owed);
-          else later.micros += owed.micros;
+          owed.sending -= micros;
+          owed.micros += micros;
           this.#logger.warn({ err: { message: (error as Error).message }, keyId: owed.scope }, 'could not add the spend counted during a Redis outage back to Redis; retrying later');
           return;
         }

@@ -4,7 +4,10 @@ export type LimitName = 'rpm' | 'tpm' | 'parallel' | 'budget';
 /** Length of the request and token windows, in milliseconds. */
 export const WINDOW_MS = 60_000;
 
-/** Safety expiry of an in-flight counter, in case an instance dies holding slots. */
+/**
+ * How long a lease may hold its slot and reservation on Redis without being settled: the
+ * safety net for an instance that dies (or a settlement that never reaches Redis).
+ */
 export const PARALLEL_TTL_MS = 15 * 60_000;
 
 /** What one request asks of a key's limits. Limits are null when the key has none. */
@@ -23,6 +26,11 @@ export interface AdmitPlan {
   budgetExpiresAtMs: number | null;
   /** Spend already persisted for the period: a missing counter starts from it (micro-USD). */
   seedSpentMicros: number;
+  /**
+   * Spend settled elsewhere that this backend has not recorded yet (the fail-open fallback's,
+   * still to be added back to Redis), micro-USD: checked against the budget as spent.
+   */
+  owedSpendMicros?: number;
   /** The request's estimated maximum cost, reserved until it settles (micro-USD). */
   reserveMicros: number;
   /** Limits counted but not enforced. */
@@ -44,6 +52,8 @@ export interface Lease {
   readonly holdsSlot: boolean;
   /** The backend that admitted it (settlement goes back to the same one). */
   readonly backend: LimitBackend;
+  /** Names the lease on a shared backend (Redis), so giving it back twice gives back once. */
+  readonly id?: string;
 }
 
 /** The outcome of an admission check. */

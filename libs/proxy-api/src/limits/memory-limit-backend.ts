@@ -31,7 +31,8 @@ export class MemoryLimitBackend implements LimitBackend {
     let rejectedBy = judge(plan, 'rpm', plan.rpm !== null && requests.used >= plan.rpm, undefined, wouldReject);
     rejectedBy = judge(plan, 'tpm', plan.tpm !== null && tokens.used >= plan.tpm, rejectedBy, wouldReject);
     rejectedBy = judge(plan, 'parallel', plan.parallel !== null && inFlight >= plan.parallel, rejectedBy, wouldReject);
-    const overBudget = plan.budgetMicros !== null && (spend.spent >= plan.budgetMicros || spend.spent + spend.reserved + plan.reserveMicros > plan.budgetMicros);
+    const spent = spend.spent + (plan.owedSpendMicros ?? 0);
+    const overBudget = plan.budgetMicros !== null && (spent >= plan.budgetMicros || spent + spend.reserved + plan.reserveMicros > plan.budgetMicros);
     rejectedBy = judge(plan, 'budget', overBudget, rejectedBy, wouldReject);
     const admitted = rejectedBy === undefined;
     const holdsSlot = admitted && plan.parallel !== null;

@@ -1,14 +1,44 @@
 // Lua scripts run atomically by Redis: every instance sees one order of admissions.
+//
+// Leases: each admitted request has an id chosen by the instance. Its parallel slot is a member
+// of the scope's `leases` sorted set and its reservation a field `r:<id>` of the period's spend
+// hash (summed in `held`, indexed by deadline in the period's `holds` sorted set). Giving a lease
+// back removes exactly those entries, so it can be sent again (after a timeout) without freeing
+// another lease's share, and a lease nobody gives back ends at its deadline (Redis clock).
 
 /**
- * KEYS: requests, tokens, in-flight, spend hash.
+ * Shared by the scripts. `now()`: Redis's clock in ms. `release(spend, holds, id)`: gives back
+ * one lease's reservation once. `expire(slots, spend, holds, now)`: drops slots past their
+ * deadline and releases up to 100 expired reservations (bounded work per call).
+ */
+const LEASE_FUNCTIONS = `
+local function now()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local function release(spend, holds, id)
+  redis.call('ZREM', holds, id)
+  local amount = tonumber(redis.call('HGET', spend, 'r:' .. id))
+  if amount == nil then return end
+  redis.call('HDEL', spend, 'r:' .. id)
+  if redis.call('HINCRBY', spend, 'held', -amount) < 0 then redis.call('HSET', spend, 'held', 0) end
+end
+local function expire(slots, spend, holds, at)
+  redis.call('ZREMRANGEBYSCORE', slots, '-inf', at)
+  for _, id in ipairs(redis.call('ZRANGEBYSCORE', holds, '-inf', at, 'LIMIT', 0, 100)) do release(spend, holds, id) end
+end
+`;
+
+/**
+ * KEYS: requests, tokens, lease slots (zset), spend hash, reservation deadlines (zset).
  * ARGV: rpm, tpm, parallel, budget (-1 = none), reserve, budget expire-at ms (-1 = never),
- * shadow flags "rpm,tpm,parallel,budget" as "0101", window ms, in-flight ttl ms, persisted
- * spend (seeds a missing spend counter: after a Redis restart or flush).
+ * shadow flags "rpm,tpm,parallel,budget" as "0101", window ms, lease ttl ms, persisted
+ * spend (seeds a missing spend counter: after a Redis restart or flush), lease id, spend owed
+ * by the caller (counted against the budget, not recorded).
  * Returns: { rejectedBy, wouldReject (comma list), requestsUsed, requestsTtl, tokensUsed,
  * tokensTtl, inFlight, spent, reserved, admitted (1/0) }.
  */
-export const ADMIT_SCRIPT = `
+export const ADMIT_SCRIPT = `${LEASE_FUNCTIONS}
 local window = tonumber(ARGV[8])
 local function ttl(key)
   local t = redis.call('PTTL', key)
@@ -25,51 +55,72 @@ local function check(index, name, over)
 end
 local rpm, tpm, par, budget = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local reserve, expireAt = tonumber(ARGV[5]), tonumber(ARGV[6])
-local seed = tonumber(ARGV[10])
+local leaseTtl, seed, id, owed = tonumber(ARGV[9]), tonumber(ARGV[10]), ARGV[11], tonumber(ARGV[12])
+local at = now()
+expire(KEYS[3], KEYS[4], KEYS[5], at)
 if seed > 0 and redis.call('HSETNX', KEYS[4], 'spent', seed) == 1 and expireAt > 0 then redis.call('PEXPIREAT', KEYS[4], expireAt) end
 local requests = num(redis.call('GET', KEYS[1]))
 local tokens = num(redis.call('GET', KEYS[2]))
-local inflight = num(redis.call('GET', KEYS[3]))
+local inflight = redis.call('ZCARD', KEYS[3])
 local spent = num(redis.call('HGET', KEYS[4], 'spent'))
-local reserved = num(redis.call('HGET', KEYS[4], 'reserved'))
+local reserved = num(redis.call('HGET', KEYS[4], 'held'))
 check(1, 'rpm', rpm >= 0 and requests >= rpm)
 check(2, 'tpm', tpm >= 0 and tokens >= tpm)
 check(3, 'parallel', par >= 0 and inflight >= par)
-check(4, 'budget', budget >= 0 and (spent >= budget or spent + reserved + reserve > budget))
+check(4, 'budget', budget >= 0 and (spent + owed >= budget or spent + owed + reserved + reserve > budget))
 local admitted = 0
 if rejected == '' then
   admitted = 1
   requests = redis.call('INCR', KEYS[1])
   if requests == 1 or redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], window) end
   if par >= 0 then
-    inflight = redis.call('INCR', KEYS[3])
-    redis.call('PEXPIRE', KEYS[3], tonumber(ARGV[9]))
+    redis.call('ZADD', KEYS[3], 'NX', at + leaseTtl, id)
+    inflight = redis.call('ZCARD', KEYS[3])
+    -- every member's deadline is at most a ttl away: the set goes when its last lease would
+    redis.call('PEXPIRE', KEYS[3], leaseTtl)
   end
-  if reserve > 0 then reserved = redis.call('HINCRBY', KEYS[4], 'reserved', reserve) end
+  -- HSETNX: the same lease admitted twice (a resent command) reserves once
+  if reserve > 0 and redis.call('HSETNX', KEYS[4], 'r:' .. id, reserve) == 1 then
+    reserved = redis.call('HINCRBY', KEYS[4], 'held', reserve)
+    redis.call('ZADD', KEYS[5], at + leaseTtl, id)
+    if expireAt > 0 then redis.call('PEXPIREAT', KEYS[5], expireAt) end
+  end
   if expireAt > 0 then redis.call('PEXPIREAT', KEYS[4], expireAt) end
 end
 return { rejected, table.concat(would, ','), requests, ttl(KEYS[1]), tokens, ttl(KEYS[2]), inflight, spent, reserved, admitted }
 `;
 
 /**
- * KEYS: tokens, in-flight, spend hash.
- * ARGV: tokens, holds slot (1/0), reserve, cost, window ms, budget expire-at ms (-1 = never).
+ * KEYS: tokens, lease slots, spend hash, reservation deadlines.
+ * ARGV: tokens, lease id, cost, window ms, budget expire-at ms (-1 = never).
+ * Gives the lease's slot and reservation back if it still holds them (idempotent), and adds
+ * tokens and cost (not idempotent: send those once). With tokens and cost 0 it is a release.
  */
-export const SETTLE_SCRIPT = `
-local tokens, slot, reserve, cost = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+export const SETTLE_SCRIPT = `${LEASE_FUNCTIONS}
+local tokens, id, cost = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
 if tokens > 0 then
   redis.call('INCRBY', KEYS[1], tokens)
-  if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[5])) end
+  if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[4])) end
 end
-if slot == 1 then
-  if redis.call('DECR', KEYS[2]) < 0 then redis.call('SET', KEYS[2], 0) end
+redis.call('ZREM', KEYS[2], id)
+release(KEYS[3], KEYS[4], id)
+if cost > 0 then
+  redis.call('HINCRBY', KEYS[3], 'spent', cost)
+  if tonumber(ARGV[5]) > 0 then redis.call('PEXPIREAT', KEYS[3], tonumber(ARGV[5])) end
 end
-if reserve > 0 then
-  if redis.call('HINCRBY', KEYS[3], 'reserved', -reserve) < 0 then redis.call('HSET', KEYS[3], 'reserved', 0) end
-end
-if cost > 0 then redis.call('HINCRBY', KEYS[3], 'spent', cost) end
-if tonumber(ARGV[6]) > 0 then redis.call('PEXPIREAT', KEYS[3], tonumber(ARGV[6])) end
 return 1
+`;
+
+/**
+ * KEYS: requests, tokens, lease slots, spend hash, reservation deadlines.
+ * Drops expired leases first, so what it reports is what an admission would count.
+ * Returns: { requestsUsed, requestsPttl, tokensUsed, tokensPttl, inFlight, spent, reserved }.
+ */
+export const USAGE_SCRIPT = `${LEASE_FUNCTIONS}
+local function num(v) return tonumber(v or '0') or 0 end
+expire(KEYS[3], KEYS[4], KEYS[5], now())
+return { num(redis.call('GET', KEYS[1])), redis.call('PTTL', KEYS[1]), num(redis.call('GET', KEYS[2])), redis.call('PTTL', KEYS[2]),
+  redis.call('ZCARD', KEYS[3]), num(redis.call('HGET', KEYS[4], 'spent')), num(redis.call('HGET', KEYS[4], 'held')) }
 `;
 
 /**

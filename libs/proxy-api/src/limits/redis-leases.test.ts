@@ -1,0 +1,172 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { silentLogger } from '@switchyard/proxy-core';
+import { requireService, TEST_REDIS_URL } from '@switchyard/testing';
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { connectRedis, type RedisConnection } from '../redis/redis-connection';
+import { FailoverLimitBackend } from './failover-limit-backend';
+import type { AdmitPlan } from './limit-backend';
+import { MemoryLimitBackend } from './memory-limit-backend';
+import { RedisLimitBackend } from './redis-limit-backend';
+
+const redisUp = await requireService('Redis', TEST_REDIS_URL);
+// CLIENT PAUSE stops every client of a server: the pause tests run on a redis-server of their own
+const serverBinary = spawnSync('redis-server', ['--version']).status === 0;
+
+const connections: RedisConnection[] = [];
+const sides: Redis[] = [];
+const servers: ChildProcess[] = [];
+const prefixes: string[] = [];
+
+afterEach(async () => {
+  for (const side of sides.splice(0)) side.disconnect();
+  await Promise.all(connections.splice(0).map((connection) => connection.close()));
+  for (const server of servers.splice(0)) server.kill('SIGKILL');
+  if (redisUp && prefixes.length > 0) {
+    const cleaner = new Redis(TEST_REDIS_URL);
+    for (const prefix of prefixes.splice(0)) {
+      const keys = await cleaner.keys(`${prefix}*`);
+      if (keys.length > 0) await cleaner.del(...keys);
+    }
+    cleaner.disconnect();
+  }
+});
+
+function plan(overrides: Partial<AdmitPlan> = {}): AdmitPlan {
+  return {
+    scope: 'key_lease',
+    nowMs: 1_000_000,
+    rpm: null,
+    tpm: null,
+    parallel: 1,
+    budgetMicros: 1_000_000,
+    budgetPeriodId: 'total',
+    budgetExpiresAtMs: null,
+    reserveMicros: 600_000,
+    seedSpentMicros: 0,
+    shadow: new Set(),
+    ...overrides,
+  };
+}
+
+async function connect(url: string, keyPrefix: string, commandTimeoutMs: number): Promise<RedisConnection> {
+  const connection = await connectRedis({ url, keyPrefix, commandTimeoutMs }, silentLogger);
+  connections.push(connection);
+  return connection;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+async function ownRedis(): Promise<string> {
+  const port = await freePort();
+  const child = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  servers.push(child);
+  await new Promise<void>((resolve) => {
+    let text = '';
+    child.stdout.on('data', (data: Buffer) => {
+      text += data.toString();
+      if (text.includes('Ready to accept connections')) resolve();
+    });
+  });
+  return `redis://127.0.0.1:${port}`;
+}
+
+/** A backend whose commands give up after 100 ms, one that waits, and a plain client to pause the server with. */
+async function slowRedis(): Promise<{ hasty: RedisLimitBackend; observer: RedisLimitBackend; pause: () => Promise<void> }> {
+  const url = await ownRedis();
+  const keyPrefix = 't:leases:';
+  const hasty = new RedisLimitBackend(await connect(url, keyPrefix, 100));
+  const observer = new RedisLimitBackend(await connect(url, keyPrefix, 10_000));
+  const side = new Redis(url);
+  sides.push(side);
+  // writes (and scripts) wait out the pause, then run: a command the client gave up on still lands
+  const pause = async (): Promise<void> => void (await side.call('CLIENT', 'PAUSE', '700', 'WRITE'));
+  return { hasty, observer, pause };
+}
+
+const waitLong = { timeout: 5_000, interval: 25 };
+
+describe.skipIf(!serverBinary)('redis limit leases when Redis answers after the client gave up', () => {
+  it('gives back the slot and the reservation of an admission that timed out but ran', async () => {
+    const { hasty, observer, pause } = await slowRedis();
+    await pause();
+    await expect(hasty.admit(plan())).rejects.toThrow(/timed out|did not answer/);
+    // the admission ran once the pause ended (its request is counted), and took nothing for good
+    await vi.waitFor(async () => expect(await observer.usage('key_lease', 'total')).toMatchObject({ requests: { used: 1 }, inFlight: 0, reservedMicros: 0 }), waitLong);
+    expect((await observer.admit(plan())).admitted).toBe(true);
+  });
+
+  it('in fail-open mode admits on local limits and still gives the timed-out Redis admission back', async () => {
+    const { hasty, observer, pause } = await slowRedis();
+    const fallback = new MemoryLimitBackend();
+    const failover = new FailoverLimitBackend(hasty, fallback, 'open', silentLogger);
+    await pause();
+    const local = await failover.admit(plan());
+    expect(local.lease?.backend).toBe(fallback);
+    await vi.waitFor(async () => expect(await observer.usage('key_lease', 'total')).toMatchObject({ requests: { used: 1 }, inFlight: 0, reservedMicros: 0 }), waitLong);
+  });
+
+  it('a settlement that timed out but ran is applied once: the release sent after it changes nothing more', async () => {
+    const { hasty, observer, pause } = await slowRedis();
+    const first = await observer.admit(plan({ parallel: 2, reserveMicros: 300_000 }));
+    const second = await observer.admit(plan({ parallel: 2, reserveMicros: 300_000 }));
+    await pause();
+    await expect(hasty.settle(first.lease!, { tokens: 0, costMicros: 100_000, nowMs: 0 })).rejects.toThrow(/timed out|did not answer/);
+    await vi.waitFor(async () => expect((await observer.usage('key_lease', 'total')).spentMicros).toBe(100_000), waitLong);
+    // the other lease keeps its slot and its reservation
+    expect(await observer.usage('key_lease', 'total')).toMatchObject({ inFlight: 1, reservedMicros: 300_000 });
+    await observer.settle(second.lease!, { tokens: 0, costMicros: 0, nowMs: 0 });
+    expect(await observer.usage('key_lease', 'total')).toMatchObject({ inFlight: 0, reservedMicros: 0, spentMicros: 100_000 });
+  });
+});
+
+describe.skipIf(!redisUp)('redis limit leases that are never settled', () => {
+  const fresh = async (leaseTtlMs: number): Promise<{ connection: RedisConnection; backend: RedisLimitBackend; observer: RedisLimitBackend }> => {
+    const keyPrefix = `t:leases:${randomBytes(6).toString('hex')}:`;
+    prefixes.push(keyPrefix);
+    const connection = await connect(TEST_REDIS_URL, keyPrefix, 5_000);
+    return { connection, backend: new RedisLimitBackend(connection, { leaseTtlMs }), observer: new RedisLimitBackend(await connect(TEST_REDIS_URL, keyPrefix, 5_000)) };
+  };
+
+  it('stops counting a lease at its deadline, and its late settlement frees nothing of the leases after it', async () => {
+    const { backend } = await fresh(150);
+    const leaked = await backend.admit(plan());
+    expect((await backend.admit(plan())).rejectedBy).toBe('parallel');
+    // no sleep: admissions are refused until the leaked lease's deadline passes on the Redis clock
+    const next = await vi.waitFor(async () => {
+      const result = await backend.admit(plan());
+      expect(result.admitted).toBe(true);
+      return result;
+    }, waitLong);
+    expect(next).toMatchObject({ inFlight: 1, reservedMicros: 600_000 });
+    await backend.settle(leaked.lease!, { tokens: 0, costMicros: 50_000, nowMs: 0 });
+    // the late settlement records its spend, but the slot and reservation it gives back are its own (already gone)
+    expect(await backend.usage('key_lease', 'total')).toMatchObject({ inFlight: 1, reservedMicros: 600_000, spentMicros: 50_000 });
+  });
+
+  it('a settlement lost with the connection: the lease ends at its deadline and its spend reaches Redis as owed spend', async () => {
+    const { connection, backend, observer } = await fresh(150);
+    const failover = new FailoverLimitBackend(backend, new MemoryLimitBackend(), 'open', silentLogger);
+    const admitted = await failover.admit(plan());
+    const ended = once(connection.client, 'end');
+    connection.client.disconnect();
+    await ended;
+    // counted as owed (not thrown): the spend may not have reached Redis
+    await expect(failover.settle(admitted.lease!, { tokens: 0, costMicros: 250_000, nowMs: 0 })).resolves.toBeUndefined();
+    await connection.client.connect();
+    await vi.waitFor(async () => expect(await observer.usage('key_lease', 'total')).toMatchObject({ inFlight: 0, reservedMicros: 0 }), waitLong);
+    await failover.admit(plan({ reserveMicros: 0, parallel: null }));
+    await vi.waitFor(async () => expect((await observer.usage('key_lease', 'total')).spentMicros).toBe(250_000), waitLong);
+  });
+});
