@@ -45,6 +45,24 @@ async function sse(instance: FastifyInstance, headers: Record<string, string> = 
 }
 
 describe('context wiring: response cache over HTTP', () => {
+  it('with scope "customer", shares across keys bound to a customer and lets no key read it by sending its id', async () => {
+    const ACME = 'sk-sy-cache-scope-acme-0000000001';
+    const ACME_TOO = 'sk-sy-cache-scope-acme-0000000002';
+    const EVE = 'sk-sy-cache-scope-eve-00000000003';
+    const instance = app(
+      { cache: { memory: { maxBytes: 1024 * 1024 }, scope: 'customer' } },
+      { keys: [{ key: ACME, name: 'acme', customerId: 'acme' }, { key: ACME_TOO, name: 'acme-too', customerId: 'acme' }, { key: EVE, name: 'eve' }] },
+    );
+    const call = async (key: string, headers: Record<string, string> = {}): Promise<unknown> =>
+      (await instance.inject({ method: 'POST', url: '/v1/chat/completions', payload: body, headers: { authorization: `Bearer ${key}`, ...headers } })).headers['x-switchyard-cache'];
+    expect(await call(ACME)).toBe('MISS');
+    expect(await call(ACME_TOO)).toBe('HIT');
+    // eve names acme as its customer: its requests carry the label, not acme's cache
+    expect(await call(EVE, { 'x-switchyard-customer-id': 'acme' })).toBe('MISS');
+    expect(await call(EVE, { 'x-switchyard-customer-id': 'acme' })).toBe('HIT');
+    expect(await call(EVE, { 'x-switchyard-customer-id': 'someone-else' })).toBe('MISS');
+  });
+
   it('reports MISS then HIT with the same body, and honours the cache headers', async () => {
     const instance = app(cacheOnly);
     const first = await instance.inject({ method: 'POST', url: '/v1/chat/completions', payload: body });

@@ -106,9 +106,22 @@ describe.each<Store>(['sqlite', 'postgres'])('refused requests on %s', (store) =
     expect(logged[0]?.['errorCode']).toBe(expected.error_code ?? undefined);
   }
 
-  it('401 for a bad key: a row with the tracing context, no key name and no model (the body is never read)', async () => {
-    const response = await send('sk-sy-not-a-key-0000000000000000', chat('gpt'), { 'x-switchyard-run-id': 'run-401', 'x-switchyard-span-id': 'span-1' });
-    await expectOneRow(response, 401, { error_code: 'authentication_error', api_key_name: null, endpoint: 'chat', requested_model: null, run_id: 'run-401', span_id: 'span-1', provider: null, attempts: 0 });
+  it('401 for a bad key: a row with its correlation id only, no key name, no model (the body is never read) and none of the customer, run or span it named', async () => {
+    const headers = { 'x-switchyard-run-id': 'run-401', 'x-switchyard-span-id': 'span-1', 'x-switchyard-customer-id': 'acme', 'x-request-id': 'client-correlation-401' };
+    const response = await send('sk-sy-not-a-key-0000000000000000', chat('gpt'), headers);
+    // a caller nobody identified writes nothing into acme's usage or run-401's tree
+    await expectOneRow(response, 401, {
+      error_code: 'authentication_error',
+      api_key_name: null,
+      endpoint: 'chat',
+      requested_model: null,
+      run_id: null,
+      span_id: null,
+      customer_id: null,
+      client_request_id: 'client-correlation-401',
+      provider: null,
+      attempts: 0,
+    });
   });
 
   it('403 for a model the key may not use: a row with the key name and customer', async () => {

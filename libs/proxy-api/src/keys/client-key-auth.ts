@@ -96,5 +96,8 @@ function identify(request: FastifyRequest, check: KeyCheck): void {
   request.switchyardKey = key;
   request.switchyardMetadata.apiKeyId = key.id;
   request.switchyardMetadata.apiKeyName = key.name;
-  if (key.customerId !== null) request.switchyardMetadata.customerId = key.customerId;
+  if (key.customerId !== null) {
+    request.switchyardMetadata.customerId = key.customerId;
+    request.switchyardMetadata.keyCustomerId = key.customerId;
+  }
 }

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { createRequestContext, SwitchyardError, type Gateway, type GatewayEndpoint, type RequestContext } from '@switchyard/proxy-core';
+import { createRequestContext, SwitchyardError, type Gateway, type GatewayEndpoint, type RequestContext, type RequestMetadata } from '@switchyard/proxy-core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { toErrorReply } from '../http/to-error-reply';
 
@@ -34,6 +34,18 @@ function endpointOf(request: FastifyRequest, prefix: string): GatewayEndpoint | 
   return ENDPOINTS[url.startsWith(prefix) ? url.slice(prefix.length) : url];
 }
 
+/**
+ * What a refusal's row keeps of the request's metadata. A request that presented no valid key
+ * keeps only its correlation id: the customer, run and section it named are labels of a
+ * caller nobody identified, which would otherwise show in that customer's usage and that
+ * run's tree.
+ */
+function refusalMetadata(request: FastifyRequest, error: SwitchyardError): RequestMetadata {
+  const metadata = request.switchyardMetadata ?? {};
+  if (error.status !== 401) return metadata;
+  return metadata.clientRequestId === undefined ? {} : { clientRequestId: metadata.clientRequestId };
+}
+
 /** The app that reported a context as a refusal, if {@link reportRefusals} did. */
 export function refusedBy(context: RequestContext): FastifyInstance | undefined {
   return context.state.get(REFUSAL_STATE_KEY) as FastifyInstance | undefined;
@@ -63,7 +75,7 @@ export function reportRefusals(app: FastifyInstance, gateway: Gateway): void {
     // the request arrived `elapsedTime` ago: the row keeps its arrival time and whole duration
     const elapsedMs = reply.elapsedTime;
     const context: RequestContext = {
-      ...createRequestContext({ requestId: request.id, endpoint, metadata: request.switchyardMetadata ?? {}, upstreamHeaders: request.switchyardUpstreamHeaders ?? {} }),
+      ...createRequestContext({ requestId: request.id, endpoint, metadata: refusalMetadata(request, error), upstreamHeaders: request.switchyardUpstreamHeaders ?? {} }),
       startedAt: Math.round(Date.now() - elapsedMs),
       startMark: performance.now() - elapsedMs,
     };

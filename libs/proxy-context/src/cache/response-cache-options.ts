@@ -60,7 +60,9 @@ export interface ResponseCacheOptions {
   maxEntryBytes?: number;
   /**
    * Whose answers may be shared: `key` (each client key, `metadata.apiKeyId`), `customer`
-   * (`metadata.customerId`, else the key), or `shared` (every caller of this namespace).
+   * (every key bound to the customer, `metadata.keyCustomerId`; a customer id the client sent,
+   * `metadata.customerId`, within its own key only; else the key), or `shared` (every caller of
+   * this namespace).
    * @default "key"
    */
   scope?: 'key' | 'customer' | 'shared';

@@ -66,13 +66,30 @@ describe('response cache', () => {
     expect(upstreamCalls()).toBe(2);
   });
 
-  it('shares answers across keys of one customer with scope "customer"', async () => {
+  it('shares answers across keys bound to one customer with scope "customer"', async () => {
     const { gateway, upstreamCalls } = setup({ scope: 'customer' });
-    await gateway.chat(request, { context: createRequestContext({ metadata: { apiKeyId: 'k1', customerId: 'acme' } }) });
-    const second = createRequestContext({ metadata: { apiKeyId: 'k2', customerId: 'acme' } });
+    await gateway.chat(request, { context: createRequestContext({ metadata: { apiKeyId: 'k1', customerId: 'acme', keyCustomerId: 'acme' } }) });
+    const second = createRequestContext({ metadata: { apiKeyId: 'k2', customerId: 'acme', keyCustomerId: 'acme' } });
     await gateway.chat(request, { context: second });
     expect(second.cacheStatus).toBe('HIT');
     expect(upstreamCalls()).toBe(1);
+  });
+
+  it('keeps a customer id a key sent within that key with scope "customer": it opens no other key\'s customer', async () => {
+    const { gateway, upstreamCalls } = setup({ scope: 'customer' });
+    await gateway.chat(request, { context: createRequestContext({ metadata: { apiKeyId: 'acme-key', customerId: 'acme', keyCustomerId: 'acme' } }) });
+    // another key labelling its request with acme's id does not read acme's answers
+    const spoofed = createRequestContext({ metadata: { apiKeyId: 'eve-key', customerId: 'acme' } });
+    await gateway.chat(request, { context: spoofed });
+    expect(spoofed.cacheStatus).toBe('MISS');
+    // its own end customers are kept apart from each other, and share within one customer
+    const endUser = createRequestContext({ metadata: { apiKeyId: 'eve-key', customerId: 'end-user-1' } });
+    await gateway.chat(request, { context: endUser });
+    expect(endUser.cacheStatus).toBe('MISS');
+    const again = createRequestContext({ metadata: { apiKeyId: 'eve-key', customerId: 'end-user-1' } });
+    await gateway.chat(request, { context: again });
+    expect(again.cacheStatus).toBe('HIT');
+    expect(upstreamCalls()).toBe(3);
   });
 
   it('expires entries after their TTL, with a per-model TTL', async () => {

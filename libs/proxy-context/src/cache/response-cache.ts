@@ -123,12 +123,15 @@ export class ResponseCache implements GatewayPlugin {
 
   #scope(context: RequestContext): string {
     const namespace = this.#options.namespace ?? 'default';
-    const { apiKeyId, customerId } = context.metadata;
+    const { apiKeyId, customerId, keyCustomerId } = context.metadata;
     switch (this.#options.scope ?? RESPONSE_CACHE_DEFAULTS.scope) {
       case 'shared':
         return `${namespace}|shared`;
       case 'customer':
-        return customerId !== undefined ? `${namespace}|customer:${customerId}` : `${namespace}|key:${apiKeyId ?? ''}`;
+        // only a key's bound customer spans keys: a customer id the client sent is a label its
+        // key's holder chose, which must not open another key's customer to it
+        if (keyCustomerId !== undefined) return `${namespace}|customer:${keyCustomerId}`;
+        return customerId !== undefined ? `${namespace}|key:${apiKeyId ?? ''}|customer:${customerId}` : `${namespace}|key:${apiKeyId ?? ''}`;
       case 'key':
         return `${namespace}|key:${apiKeyId ?? ''}`;
     }

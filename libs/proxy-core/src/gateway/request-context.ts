@@ -15,7 +15,17 @@ export type GatewayEndpoint = 'chat' | 'embeddings' | 'completions' | 'messages'
 export interface RequestMetadata {
   apiKeyId?: string;
   apiKeyName?: string;
+  /**
+   * The customer the traffic is billed to: the client key's own when it is bound to one,
+   * else a label the key's holder may send (`x-switchyard-customer-id`).
+   */
   customerId?: string;
+  /**
+   * The customer the client key is bound to, set by authentication only (never from a
+   * header): what may isolate one customer's data from another's (the response cache's
+   * `customer` scope), where `customerId` alone is a label any key holder can send.
+   */
+  keyCustomerId?: string;
   runId?: string;
   spanId?: string;
   parentSpanId?: string;
