@@ -3,12 +3,14 @@ import { promisify } from 'node:util';
 import { brotliDecompress, gunzip, inflate } from 'node:zlib';
 import { SwitchyardError } from '@switchyard/proxy-core';
 
-const decoders: Readonly<Record<string, (input: Buffer) => Promise<Buffer>>> = {
-  gzip: promisify(gunzip),
-  'x-gzip': promisify(gunzip),
-  deflate: promisify(inflate),
-  br: promisify(brotliDecompress),
-};
+// a Map, not an object literal: the encoding comes from the client or the upstream, and
+// `constructor` or `toString` must be an unknown encoding, not a property of every object
+const decoders: ReadonlyMap<string, (input: Buffer) => Promise<Buffer>> = new Map([
+  ['gzip', promisify(gunzip)],
+  ['x-gzip', promisify(gunzip)],
+  ['deflate', promisify(inflate)],
+  ['br', promisify(brotliDecompress)],
+]);
 
 /**
  * A pass-through stream that hands every chunk on untouched and keeps a bounded copy for
@@ -81,7 +83,7 @@ export class BodyCapture extends Transform {
       // an event stream cut in the middle resumes at the next event boundary
       return `${Buffer.concat(this.#head).toString('utf8')}\n\n${Buffer.concat(this.#tail).toString('utf8')}`;
     }
-    const decode = decoders[encoding];
+    const decode = decoders.get(encoding);
     if (decode === undefined || this.truncated) return undefined;
     try {
       return (await decode(this.bytes())).toString('utf8');
