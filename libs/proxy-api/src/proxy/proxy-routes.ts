@@ -1,7 +1,17 @@
 import type { IncomingMessage } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { pipeline } from 'node:stream';
-import { assertAllowedTarget, createGuardedAgent, schemaProblems, SwitchyardError, transportError, type Gateway, type TargetPolicy } from '@switchyard/proxy-core';
+import {
+  assertAllowedTarget,
+  createGuardedAgent,
+  isSwitchyardError,
+  schemaProblems,
+  SwitchyardError,
+  transportError,
+  type Gateway,
+  type RequestContext,
+  type TargetPolicy,
+} from '@switchyard/proxy-core';
 import {
   builtinMeterHosts,
   chatUsageFromTokenUsage,
@@ -49,6 +59,61 @@ function hasBody(raw: IncomingMessage): boolean {
   return raw.headers['transfer-encoding'] !== undefined || (raw.headers['content-length'] !== undefined && raw.headers['content-length'] !== '0');
 }
 
+/** The upstream's answer to a forwarded request, and the bounded copies of both bodies. */
+interface Answer {
+  upstream: Dispatcher.ResponseData;
+  capture: BodyCapture;
+  requestCapture: BodyCapture;
+}
+
+/** Reports `context` through the gateway the first time it is called, never again. */
+function endOnce(gateway: Gateway, context: RequestContext): () => void {
+  let ended = false;
+  return () => {
+    if (ended) return;
+    ended = true;
+    gateway.report(context);
+  };
+}
+
+/** A bug before the upstream call (a meter registry or tracer that throws): told apart from a failed call. */
+function notForwarded(cause: unknown): SwitchyardError {
+  return new SwitchyardError('internal_error', 'The gateway failed before forwarding the request; nothing was sent upstream.', { cause });
+}
+
+/**
+ * Sets the client's status and headers from the upstream's answer. A status the HTTP layer
+ * refuses (an upstream answering 999) is a bad answer: its body is dropped and the client
+ * gets a 502 instead, since nothing was sent yet.
+ */
+function answerHeaders(reply: FastifyReply, upstream: Dispatcher.ResponseData, provider: string): void {
+  try {
+    // the status first: when it throws, no upstream header was set on the reply either
+    void reply.code(upstream.statusCode).headers(clientResponseHeaders(upstream.headers));
+  } catch (cause) {
+    // destroying an unread undici body makes it emit an abort error: nobody is left to hear it
+    upstream.body.once('error', () => undefined).destroy();
+    throw new SwitchyardError('upstream_error', `Provider "${provider}" answered with status ${upstream.statusCode}, which cannot be forwarded.`, {
+      provider,
+      cause,
+      upstreamStatus: upstream.statusCode,
+    });
+  }
+}
+
+/**
+ * Metering or pricing threw after the client had its answer: the exchange is still logged,
+ * without a cost, the failure as its error under the status the client saw.
+ */
+function meteringFailed(request: FastifyRequest, context: RequestContext, url: URL, thrown: unknown): void {
+  request.log.warn({ err: thrown, provider: url.hostname }, 'metering or pricing a proxy exchange failed; it is logged without a cost');
+  context.costUsd = null;
+  context.error ??= new SwitchyardError('internal_error', 'Metering or pricing the exchange failed after the client got its answer.', {
+    cause: thrown,
+    ...(context.statusCode === undefined ? {} : { status: context.statusCode }),
+  });
+}
+
 /**
  * The universal proxy: `ALL /proxy/*` forwards any request to an allow-listed target and
  * streams both bodies through unchanged, while a bounded copy of each is metered after the
@@ -84,8 +149,52 @@ export const proxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async (app, {
     const target = resolveProxyTarget(rest, firstHeader(request.headers['x-switchyard-target']), routes, allowTargetHeader);
     const url = assertAllowedTarget(target.url, policy);
     if (Number(request.headers['content-length'] ?? 0) > bodyLimit) throw new SwitchyardError('request_too_large', `The request body exceeds ${bodyLimit} bytes.`);
-    // a target refused above is reported as a refusal by the HTTP layer; from here on, by this route
+    // a target refused above is reported as a refusal by the HTTP layer; from here on, by this
+    // route, exactly once whatever throws: that report's onRequestEnd writes the log row and
+    // gives the key its lease back, and nothing else does once the context exists
     const context = requestContextFromHttp(request, reply, 'proxy');
+    const end = endOnce(gateway, context);
+    let answer: Answer | undefined;
+    let closed = false;
+    // a failure before the upstream answered is ended by the catch below; an answered exchange
+    // is metered and ended once the client got (or dropped) its last byte
+    const meterAndEnd = (): void => {
+      if (answer === undefined) return;
+      const answered = answer;
+      void meterInto(context, request, reply, url, answered)
+        .catch((thrown: unknown) => meteringFailed(request, context, url, thrown))
+        .finally(end);
+    };
+    reply.raw.once('close', () => {
+      closed = true;
+      meterAndEnd();
+    });
+    try {
+      answer = await forward(request, reply, context, url);
+    } catch (thrown) {
+      const error = isSwitchyardError(thrown) ? thrown : notForwarded(thrown);
+      context.error = error;
+      context.statusCode = error.status;
+      end();
+      throw error;
+    }
+    // the client may have gone away in the turn the answer came in
+    if (closed) meterAndEnd();
+    const provider = context.provider ?? url.hostname;
+    // pipeline, not pipe: an upstream that fails mid-body (idle timeout, reset) cuts the reply instead of leaving it open
+    return reply.send(
+      pipeline(answer.upstream.body, answer.capture, (error) => {
+        if (error !== null && error !== undefined) context.error ??= transportError(provider, error, context.signal);
+      }),
+    );
+  });
+
+  /**
+   * Sends the request upstream and sets the reply's status and headers from the answer; the
+   * answer's body is left to pipe. Throws a `SwitchyardError` for a failed call or an answer
+   * that cannot be forwarded, anything else for a bug before the call.
+   */
+  async function forward(request: FastifyRequest, reply: FastifyReply, context: RequestContext, url: URL): Promise<Answer> {
     const meter = meters.detect(url);
     const provider = meter?.name ?? url.hostname;
     context.provider = provider;
@@ -109,50 +218,36 @@ export const proxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async (app, {
         bodyTimeout: bodyIdleTimeout,
       });
     } catch (cause) {
-      const error = transportError(provider, cause, context.signal);
-      context.error = error;
-      context.statusCode = error.status;
-      gateway.report(context);
-      throw error;
+      throw transportError(provider, cause, context.signal);
     }
     context.upstreamMs = performance.now() - started;
     context.statusCode = upstream.statusCode;
-    const responseHeaders = clientResponseHeaders(upstream.headers);
+    answerHeaders(reply, upstream, provider);
     const contentType = firstHeader(upstream.headers['content-type']) ?? '';
     context.stream = contentType.startsWith('text/event-stream');
-    const capture = new BodyCapture(TEXTUAL.test(contentType) ? maxCapture : 0);
-    let reported = false;
-    reply.raw.once('close', () => {
-      if (reported) return;
-      reported = true;
-      void settle(request, reply, url, upstream, capture, requestCapture).then((usage) => {
-        if (!reply.raw.writableFinished) context.error ??= new SwitchyardError('client_closed_request', 'The client went away before the response was complete.');
-        if (usage !== undefined) {
-          context.operation = usage.operation ?? '';
-          if (usage.model !== undefined) {
-            context.upstreamModel = usage.model;
-            context.requestedModel = usage.model;
-          }
-          if (usage.tokens !== undefined) context.usage = chatUsageFromTokenUsage(usage.tokens);
-          if (Object.keys(usage.units).length > 0) context.meteredUnits = usage.units;
-          context.costUsd = pricing.meteredCostUsd(usage);
-        } else {
-          context.costUsd = null;
-        }
-        gateway.report(context);
-      });
-    });
     context.firstTokenMs = performance.now() - context.startMark;
-    void reply.code(upstream.statusCode).headers(responseHeaders);
-    // pipeline, not pipe: an upstream that fails mid-body (idle timeout, reset) cuts the reply instead of leaving it open
-    return reply.send(
-      pipeline(upstream.body, capture, (error) => {
-        if (error !== null && error !== undefined) context.error ??= transportError(provider, error, context.signal);
-      }),
-    );
-  });
+    return { upstream, capture: new BodyCapture(TEXTUAL.test(contentType) ? maxCapture : 0), requestCapture };
+  }
 
-  async function settle(request: FastifyRequest, _reply: FastifyReply, url: URL, upstream: Dispatcher.ResponseData, capture: BodyCapture, requestCapture: BodyCapture): Promise<MeteredUsage | undefined> {
+  /** Meters the exchange into the context once the response closed, and prices it. */
+  async function meterInto(context: RequestContext, request: FastifyRequest, reply: FastifyReply, url: URL, answer: Answer): Promise<void> {
+    const usage = await settle(request, url, answer);
+    if (!reply.raw.writableFinished) context.error ??= new SwitchyardError('client_closed_request', 'The client went away before the response was complete.');
+    if (usage === undefined) {
+      context.costUsd = null;
+      return;
+    }
+    context.operation = usage.operation ?? '';
+    if (usage.model !== undefined) {
+      context.upstreamModel = usage.model;
+      context.requestedModel = usage.model;
+    }
+    if (usage.tokens !== undefined) context.usage = chatUsageFromTokenUsage(usage.tokens);
+    if (Object.keys(usage.units).length > 0) context.meteredUnits = usage.units;
+    context.costUsd = pricing.meteredCostUsd(usage);
+  }
+
+  async function settle(request: FastifyRequest, url: URL, { upstream, capture, requestCapture }: Answer): Promise<MeteredUsage | undefined> {
     const exchange: MeterExchange = {
       method: request.method,
       url,
