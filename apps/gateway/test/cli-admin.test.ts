@@ -325,6 +325,25 @@ describe('switchyard logs', () => {
     expect(none.stdout).toBe('No matching requests.\n');
   });
 
+  it('finds the rows of a client correlation id (x-request-id) with --client-request-id', async () => {
+    await Promise.all([
+      chat(MASTER, 'logs-corr', { 'x-request-id': 'cli-corr-1' }),
+      chat(MASTER, 'logs-corr', { 'x-request-id': 'cli-corr-2' }),
+    ]);
+    await logged('logs-corr', 2);
+    const [json, table] = await Promise.all([
+      cli(['logs', 'query', '--client-request-id', 'cli-corr-1', '--json']),
+      cli(['logs', 'query', '--client-request-id', 'cli-corr-2', '--customer', 'logs-corr']),
+    ]);
+    expect(json.stderr).toBe('');
+    expect(json.code).toBe(0);
+    const page = JSON.parse(json.stdout) as { data: Array<{ client_request_id: string; customer_id: string }> };
+    expect(page.data.map((r) => [r.client_request_id, r.customer_id])).toEqual([['cli-corr-1', 'logs-corr']]);
+    expect(table.code).toBe(0);
+    // the header and the one row of cli-corr-2
+    expect(table.stdout.trim().split('\n')).toHaveLength(2);
+  });
+
   it('tails new rows until Ctrl-C, then exits 0', async () => {
     await chat(MASTER, 'tail-before');
     await logged('tail-before', 1);

@@ -24,7 +24,7 @@ export const LOGS_USAGE = `Usage:
   switchyard logs tail  [filters] [--limit N] [--interval 1s]
 
 Filters: --model M  --provider P  --customer ID  --run ID  --status CODE  --key ID|NAME
-         --since 1h|DATE  --until DATE
+         --client-request-id ID  --since 1h|DATE  --until DATE
 query prints the newest matching rows (default 50); with --json, pass its next_cursor as
 --cursor for the next page. tail prints the last --limit rows (default 10), then new rows
 as they are logged, until Ctrl-C; with --json, one JSON object per line.
@@ -40,6 +40,7 @@ const OPTIONS = {
   run: { type: 'string' },
   status: { type: 'string' },
   key: { type: 'string' },
+  'client-request-id': { type: 'string' },
   since: { type: 'string' },
   until: { type: 'string' },
   limit: { type: 'string' },
@@ -77,6 +78,7 @@ function filtersFrom(
       customer_id: str('customer'),
       run_id: str('run'),
       status: integerFlag(str('status'), '--status', 100, 599),
+      client_request_id: str('client-request-id'),
       from: since === undefined ? undefined : parseSince(since, '--since', now).toISOString(),
       to: until === undefined ? undefined : parseSince(until, '--until', now).toISOString(),
     },
