@@ -4,6 +4,7 @@ import type { UsageReport } from '../hooks/gateway-hooks';
 import type { Logger } from '../options/logger';
 import { PROVIDER_CONTRACT_VERSION, type ProviderFactory } from '../providers/provider-adapter';
 import { engineStreamReads } from '../stream/chunk-reads';
+import { withUsageSoFar, type UsageSoFar } from '../stream/stream-usage-so-far';
 import type { ChatCompletionChunk, ChatCompletionRequest } from '../wire/openai-chat';
 import { createGateway, type Gateway } from './create-gateway';
 import type { GatewayOptions } from './gateway-options';
@@ -230,5 +231,46 @@ describe('an adapter stream whose return() throws', () => {
     expect(gateway.stats().limiters['scripted/v']?.running).toBe(0);
     expect(errors).toHaveLength(1);
     expect(errors[0]?.fields).toMatchObject({ err: { message: 'cleanup bug' }, provider: 'scripted', requestId: context.requestId });
+  });
+});
+
+describe("a plugin adapter's usage so far", () => {
+  /** An adapter stream that sends one chunk and breaks, stamped with `usageSoFar`. */
+  const cutAfterOne = (usageSoFar: UsageSoFar['usageSoFar']) => (): AsyncIterable<ChatCompletionChunk> =>
+    withUsageSoFar(
+      (async function* () {
+        yield { ...base, choices: [{ index: 0, delta: { content: 'a' }, finish_reason: null }] };
+        throw new Error('connection reset');
+      })(),
+      { usageSoFar },
+    );
+  const drain = async (stream: AsyncIterable<ChatCompletionChunk>): Promise<void> => {
+    for await (const chunk of stream) void chunk;
+  };
+
+  it('is reported as partial when its stream breaks', async () => {
+    const gateway = withAdapterStream(cutAfterOne(() => ({ prompt_tokens: 7, completion_tokens: 1, total_tokens: 8 })));
+    const seen = watch(gateway);
+    await expect(drain(await gateway.stream(hello))).rejects.toBeDefined();
+    expect(seen.usage).toEqual([{ provider: 'scripted', model: 'v', usage: { prompt_tokens: 7, completion_tokens: 1, total_tokens: 8 }, cached: false, partial: true }]);
+  });
+
+  it('that throws still lets the request end and release its slot, with no usage, and is logged', async () => {
+    const errors: Array<{ fields: object; message: string | undefined }> = [];
+    const noop = (): void => undefined;
+    const logger: Logger = { trace: noop, debug: noop, info: noop, warn: noop, error: (fields, message) => void errors.push({ fields, message }) };
+    const gateway = withAdapterStream(
+      cutAfterOne(() => {
+        throw new Error('count bug');
+      }),
+      { logger },
+    );
+    const seen = watch(gateway);
+    const context = createRequestContext();
+    await expect(drain(await gateway.stream(hello, { context }))).rejects.toBeDefined();
+    expect(seen.ends).toEqual([context]);
+    expect(seen.usage).toEqual([]);
+    expect(gateway.stats().limiters['scripted/v']?.running).toBe(0);
+    expect(errors.map((error) => error.fields)).toEqual([expect.objectContaining({ err: expect.objectContaining({ message: 'count bug' }) as unknown, provider: 'scripted' })]);
   });
 });

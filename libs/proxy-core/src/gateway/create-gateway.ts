@@ -21,7 +21,7 @@ import { forgetSourceText, isVerbatimAdapter, markEngineGateway, markEngineStrea
 import { chunksOfReads, closedEvenUnread, type ChunkReads } from '../stream/chunk-reads';
 import { guardStream } from '../stream/guard-stream';
 import { isContentChunk, primeStream, type PrimedStream } from '../stream/prime-stream';
-import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from '../wire/openai-chat';
+import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, ChatUsage } from '../wire/openai-chat';
 import type { EmbeddingRequest, EmbeddingResponse, ModelEntry } from '../wire/openai-embeddings';
 import type { CompletionRequest, TextCompletion } from '../wire/openai-completions';
 import { chatRequestFromView, completionChatView, legacyFields, nativeCompletionRequest, viewPrompt } from '../completions/completion-chat-view';
@@ -375,7 +375,7 @@ class SwitchyardGateway implements Gateway {
       // a cut stream was still used (and billed upstream): the usage chunk's if one came, else
       // the count its mapper kept (Anthropic's); an OpenAI-style stream cut before its usage
       // chunk has no count, and none is made up
-      context.usage ??= usageSoFar?.usageSoFar();
+      context.usage ??= this.#usageSoFar(usageSoFar, context);
       this.#reportUsage(context, true);
       try {
         await primed.reads.return?.();
@@ -510,6 +510,19 @@ class SwitchyardGateway implements Gateway {
 
   #callContext(context: RequestContext, model: string, timer: AttemptTimer): ProviderCallContext {
     return new GatewayCallContext(model, timer, context.requestId, context.upstreamHeaders);
+  }
+
+  /**
+   * A cut stream's usage so far. The source may be a plugin's (`withUsageSoFar` is public): one
+   * that throws must not keep the request from ending, so its stream just has no count.
+   */
+  #usageSoFar(source: UsageSoFar | undefined, context: RequestContext): ChatUsage | undefined {
+    try {
+      return source?.usageSoFar();
+    } catch (error) {
+      this.#logger.error({ err: error, requestId: context.requestId, provider: context.provider }, "an adapter's usage so far threw; the cut stream reports no usage");
+      return undefined;
+    }
   }
 
   #reportUsage(context: RequestContext, partial = false): void {
