@@ -147,6 +147,8 @@ export { isEngineGateway, isEngineStream, sourceTextOf } from './stream/chunk-so
 export { engineStreamReads } from './stream/chunk-reads';
 export type { ChunkReads } from './stream/chunk-reads';
 export type { StreamMapper } from './stream/map-upstream-stream';
+export { usageSoFarOf, withUsageSoFar } from './stream/stream-usage-so-far';
+export type { UsageSoFar } from './stream/stream-usage-so-far';
 export { contentText, imageMediaTypeFromUrl, invalidRequest, parseDataUrl, parseToolArguments, toolNamesById } from './wire/chat-message-parts';
 export type { InlineImage } from './wire/chat-message-parts';
 export { embeddingTexts, toEmbedding } from './embeddings/embedding-encoding';
