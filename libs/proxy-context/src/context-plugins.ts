@@ -22,7 +22,7 @@ export interface ContextPluginsOptions {
   cache?: Omit<ResponseCacheOptions, 'budget'>;
   /** The context condenser, off when absent. */
   condenser?: Omit<CondenserOptions, 'catalog' | 'logger'>;
-  /** Where the condenser logs. @default a silent logger */
+  /** Where the condenser and the response cache log. @default a silent logger */
   logger?: Logger;
 }
 
@@ -55,7 +55,7 @@ function isCatalog(value: ModelCatalogOptions | ModelCatalog): value is ModelCat
 export function createContextPlugins(options: ContextPluginsOptions = {}): ContextPlugins {
   const budget = options.memoryBudget instanceof MemoryBudget ? options.memoryBudget : new MemoryBudget({ maxBytes: options.memoryBudget ?? CONTEXT_DEFAULTS.memoryBudgetBytes });
   const catalog = options.catalog !== undefined && isCatalog(options.catalog) ? options.catalog : createModelCatalog(options.catalog ?? {});
-  const cache = options.cache === undefined ? undefined : createResponseCache({ ...options.cache, budget });
+  const cache = options.cache === undefined ? undefined : createResponseCache({ ...(options.logger === undefined ? {} : { logger: options.logger }), ...options.cache, budget });
   const condenser = options.condenser === undefined ? undefined : createCondenser({ ...options.condenser, catalog, ...(options.logger === undefined ? {} : { logger: options.logger }) });
   const plugins: GatewayPlugin[] = [];
   // the condenser runs in beforeRequest, the cache in lookupResponse: the cache keys the condensed request

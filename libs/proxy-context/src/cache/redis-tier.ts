@@ -1,6 +1,7 @@
 import { promisify } from 'node:util';
 import { gunzip, gzip } from 'node:zlib';
-import { createRedisClient, type RedisEndpoint } from '@switchyard/proxy-core';
+import { createRedisClient, type Logger, type RedisEndpoint } from '@switchyard/proxy-core';
+import { RedisBreaker, type RedisBreakerSettings, type RedisTierState } from './redis-breaker';
 
 const gzipAsync = promisify(gzip);
 const gunzipAsync = promisify(gunzip);
@@ -34,40 +35,117 @@ export async function decodeBody(stored: Buffer): Promise<string | undefined> {
   return undefined;
 }
 
+/** How the Redis tier behaves, defaults applied. */
+export interface RedisTierSettings {
+  /** Prefix of every key (key prefix and namespace). */
+  prefix: string;
+  compressAboveBytes: number;
+  commandTimeoutMs: number;
+  /** Largest body stored, counted as the memory tier counts it (2 bytes per UTF-16 unit). */
+  maxEntryBytes: number;
+  breaker: RedisBreakerSettings;
+  now: () => number;
+  logger: Logger;
+  /** Connection errors of a client the tier opened (commands' errors are thrown). */
+  onError: (error: unknown) => void;
+}
+
+/** Counters and circuit state of the Redis tier. */
+export interface RedisTierStats {
+  /** `open` while the tier is skipped after consecutive failures; `half-open` while one command probes it. */
+  state: RedisTierState;
+  /** Reads and writes sent to Redis. */
+  sent: number;
+  /** Of those, the ones that failed or timed out (connection errors are not commands: see `redisErrors`). */
+  failed: number;
+  /** Reads and writes not sent because the circuit was open. */
+  skipped: number;
+  /** Entries not written because they were larger than `maxEntryBytes`. */
+  oversized: number;
+}
+
 /**
  * The shared tier: entries in Redis with a TTL, so several gateway instances answer from
  * one cache. ioredis is an optional peer, imported only when a URL or cluster is configured.
+ * A breaker skips the tier while Redis fails or hangs, so a dead Redis does not add its
+ * command timeout to every request.
  */
 export class RedisTier {
-  readonly #prefix: string;
-  readonly #compressAboveBytes: number;
+  readonly #settings: RedisTierSettings;
   readonly #client: Promise<RedisCacheClient>;
   readonly #owned: boolean;
+  readonly #breaker: RedisBreaker;
+  #sent = 0;
+  #failed = 0;
+  #skipped = 0;
+  #oversized = 0;
 
-  constructor(options: RedisTierOptions, prefix: string, compressAboveBytes: number, commandTimeoutMs: number, onError: (error: unknown) => void) {
-    this.#prefix = prefix;
-    this.#compressAboveBytes = compressAboveBytes;
+  constructor(options: RedisTierOptions, settings: RedisTierSettings) {
+    this.#settings = settings;
     this.#owned = options.client === undefined;
-    this.#client = options.client !== undefined ? Promise.resolve(options.client) : connect(options.endpoint, commandTimeoutMs, onError);
+    this.#client = options.client !== undefined ? Promise.resolve(options.client) : connect(options.endpoint, settings.commandTimeoutMs, settings.onError);
     // a failed import or connection surfaces on first use as a counted tier error
     this.#client.catch(() => undefined);
+    this.#breaker = new RedisBreaker(settings.breaker, settings.now, (state, previous) => this.#report(state, previous));
   }
 
+  /** The stored body, or undefined when absent, not ours, or the circuit is open. */
   async get(key: string): Promise<string | undefined> {
-    const client = await this.#client;
-    const stored = await client.getBuffer(this.#prefix + key);
+    if (!this.#admit()) return undefined;
+    const stored = await this.#command(async (client) => client.getBuffer(this.#settings.prefix + key));
     return stored === null ? undefined : decodeBody(stored);
   }
 
+  /** Stores a body for `ttlMs`, unless it is too large or the circuit is open. */
   async set(key: string, body: string, ttlMs: number): Promise<void> {
-    const client = await this.#client;
-    await client.set(this.#prefix + key, await encodeBody(body, this.#compressAboveBytes), 'PX', Math.max(1, Math.round(ttlMs)));
+    // measured before encoding: an oversized body costs no gzip work
+    if (body.length * 2 > this.#settings.maxEntryBytes) {
+      this.#oversized += 1;
+      return;
+    }
+    if (!this.#admit()) return;
+    const value = await encodeBody(body, this.#settings.compressAboveBytes);
+    await this.#command(async (client) => client.set(this.#settings.prefix + key, value, 'PX', Math.max(1, Math.round(ttlMs))));
+  }
+
+  stats(): RedisTierStats {
+    return { state: this.#breaker.state, sent: this.#sent, failed: this.#failed, skipped: this.#skipped, oversized: this.#oversized };
   }
 
   async close(): Promise<void> {
     if (!this.#owned) return;
     const client = await this.#client.catch(() => undefined);
     await client?.quit().catch(() => undefined);
+  }
+
+  #admit(): boolean {
+    if (this.#breaker.allow()) return true;
+    this.#skipped += 1;
+    return false;
+  }
+
+  /** Runs one Redis command and tells the breaker how it went (decoding is not Redis' health). */
+  async #command<T>(run: (client: RedisCacheClient) => Promise<T>): Promise<T> {
+    this.#sent += 1;
+    try {
+      const result = await run(await this.#client);
+      this.#breaker.succeeded();
+      return result;
+    } catch (error) {
+      this.#failed += 1;
+      this.#breaker.failed();
+      throw error;
+    }
+  }
+
+  #report(state: RedisTierState, previous: RedisTierState): void {
+    const { logger, breaker } = this.#settings;
+    // half-open is a step of the probe, not news: only opening and closing are logged
+    if (state === 'open' && previous === 'closed') {
+      logger.warn({ failures: breaker.failureThreshold, resetTimeoutMs: breaker.resetTimeoutMs }, 'response cache: Redis tier failing, skipped until a probe succeeds');
+    } else if (state === 'closed') {
+      logger.info({}, 'response cache: Redis tier answering again, back in use');
+    }
   }
 }
 

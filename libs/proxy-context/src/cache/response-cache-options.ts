@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { RedisClusterOptionsSchema, SwitchyardError, schemaProblems, type RedisClusterOptions } from '@switchyard/proxy-core';
+import { RedisClusterOptionsSchema, SwitchyardError, schemaProblems, type Logger, type RedisClusterOptions } from '@switchyard/proxy-core';
 import type { MemoryBudget } from '../memory/memory-budget';
 import type { RedisCacheClient } from './redis-tier';
 
@@ -7,7 +7,7 @@ import type { RedisCacheClient } from './redis-tier';
 export const RESPONSE_CACHE_DEFAULTS = {
   /** How long an answer stays cached. */
   ttlMs: 3_600_000,
-  /** Largest single entry held in memory. */
+  /** Largest single entry held in memory or written to Redis. */
   maxEntryBytes: 1024 * 1024,
   /** Whose answers may be shared: each client key's own. */
   scope: 'key',
@@ -19,7 +19,16 @@ export const RESPONSE_CACHE_DEFAULTS = {
   compressAboveBytes: 8 * 1024,
   /** Deadline of one Redis command (ioredis `commandTimeout`). */
   redisCommandTimeoutMs: 250,
+  /** Consecutive failed Redis commands (errors or timeouts) after which the Redis tier is skipped. */
+  redisBreakerFailureThreshold: 5,
+  /** How long the Redis tier is skipped before one command probes it again, in milliseconds. */
+  redisBreakerResetTimeoutMs: 10_000,
 } as const;
+
+const RedisBreakerSchema = Type.Object(
+  { failureThreshold: Type.Optional(Type.Integer({ minimum: 1 })), resetTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })) },
+  { additionalProperties: false },
+);
 
 /** The serialisable options, validated once. */
 export const ResponseCacheConfigSchema = Type.Object(
@@ -33,9 +42,9 @@ export const ResponseCacheConfigSchema = Type.Object(
     cacheNonDeterministic: Type.Optional(Type.Boolean()),
     redis: Type.Optional(
       Type.Union([
-        Type.Object({ url: Type.String({ pattern: '^rediss?://' }), keyPrefix: Type.Optional(Type.String()), commandTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })) }, { additionalProperties: false }),
-        Type.Object({ cluster: RedisClusterOptionsSchema, keyPrefix: Type.Optional(Type.String()), commandTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })) }, { additionalProperties: false }),
-        Type.Object({ client: Type.Object({}, { additionalProperties: true }), keyPrefix: Type.Optional(Type.String()), commandTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })) }, { additionalProperties: false }),
+        Type.Object({ url: Type.String({ pattern: '^rediss?://' }), keyPrefix: Type.Optional(Type.String()), commandTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })), breaker: Type.Optional(RedisBreakerSchema) }, { additionalProperties: false }),
+        Type.Object({ cluster: RedisClusterOptionsSchema, keyPrefix: Type.Optional(Type.String()), commandTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })), breaker: Type.Optional(RedisBreakerSchema) }, { additionalProperties: false }),
+        Type.Object({ client: Type.Object({}, { additionalProperties: true }), keyPrefix: Type.Optional(Type.String()), commandTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })), breaker: Type.Optional(RedisBreakerSchema) }, { additionalProperties: false }),
       ]),
     ),
     compressAboveBytes: Type.Optional(Type.Integer({ minimum: 0 })),
@@ -56,7 +65,11 @@ export interface ResponseCacheOptions {
   ttlMs?: number;
   /** Per-model settings keyed by the requested model; `ttlMs: 0` turns caching off for that model. @default {} */
   models?: Record<string, { ttlMs: number }>;
-  /** Largest single entry kept in memory, in bytes. @default 1048576 */
+  /**
+   * Largest single entry, in bytes (its serialised JSON counted at 2 bytes per UTF-16 unit, as
+   * the memory tier counts it): larger answers are neither kept in memory nor written to Redis,
+   * and a stream growing past it is not recorded. @default 1048576
+   */
   maxEntryBytes?: number;
   /**
    * Whose answers may be shared: `key` (each client key, `metadata.apiKeyId`), `customer`
@@ -84,18 +97,26 @@ export interface ResponseCacheOptions {
     keyPrefix?: string;
     /** Deadline of one Redis command in milliseconds (only for a URL or cluster). @default 250 */
     commandTimeoutMs?: number;
+    /**
+     * After `failureThreshold` consecutive failed or timed-out commands the tier is skipped
+     * (reads miss, writes are dropped) for `resetTimeoutMs`; then one command probes Redis,
+     * and its success puts the tier back in use. @default { failureThreshold: 5, resetTimeoutMs: 10000 }
+     */
+    breaker?: { failureThreshold?: number; resetTimeoutMs?: number };
   };
   /** Bodies at least this many bytes are gzipped in Redis. @default 8192 */
   compressAboveBytes?: number;
   /** The process-wide memory budget the memory tier reserves from. @default a budget of `memory.maxBytes` of its own */
   budget?: MemoryBudget;
-  /** The clock for TTLs, in epoch milliseconds. @default Date.now */
+  /** The clock for TTLs and the Redis breaker, in epoch milliseconds. @default Date.now */
   now?: () => number;
+  /** Where the cache logs (the Redis tier opening and closing its circuit). @default a silent logger */
+  logger?: Logger;
 }
 
 /** Checks options once and reports every problem in one `invalid_options` error. */
 export function validateResponseCacheOptions(options: ResponseCacheOptions): void {
-  const { budget: _budget, now: _now, ...config } = options;
+  const { budget: _budget, now: _now, logger: _logger, ...config } = options;
   const problems = schemaProblems(ResponseCacheConfigSchema, config satisfies Partial<ResponseCacheConfig>);
   if (problems.length > 0) throw new SwitchyardError('invalid_options', `Invalid response cache options:\n${problems.join('\n')}`);
 }

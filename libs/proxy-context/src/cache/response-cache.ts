@@ -12,8 +12,8 @@ import { parseCacheEntry, responseEntryBody, streamEntryBody, type CacheEntry } 
 import { cacheKey } from './cache-key';
 import { MemoryTier, type MemoryTierStats } from './memory-tier';
 import { RESPONSE_CACHE_DEFAULTS, validateResponseCacheOptions, type ResponseCacheOptions } from './response-cache-options';
-import { RedisTier } from './redis-tier';
-import { redisEndpointOf, sourceTextOf } from '@switchyard/proxy-core';
+import { RedisTier, type RedisTierStats } from './redis-tier';
+import { redisEndpointOf, silentLogger, sourceTextOf } from '@switchyard/proxy-core';
 
 const PLUGIN_NAME = 'switchyard:response-cache';
 
@@ -31,6 +31,8 @@ export interface ResponseCacheStats {
   /** Streams not stored: failed, aborted, or larger than an entry may be. */
   abandonedStreams: number;
   memory: MemoryTierStats;
+  /** The Redis tier's circuit and counters, when the tier is configured. */
+  redis?: RedisTierStats;
 }
 
 /**
@@ -84,15 +86,21 @@ export class ResponseCache implements GatewayPlugin {
     this.#redis =
       redis === undefined
         ? undefined
-        : new RedisTier(
-            redis.client === undefined ? { endpoint: redisEndpointOf(redis) } : { client: redis.client },
-            `${redis.keyPrefix ?? RESPONSE_CACHE_DEFAULTS.redisKeyPrefix}${options.namespace ?? 'default'}:`,
-            options.compressAboveBytes ?? RESPONSE_CACHE_DEFAULTS.compressAboveBytes,
-            redis.commandTimeoutMs ?? RESPONSE_CACHE_DEFAULTS.redisCommandTimeoutMs,
-            () => {
+        : new RedisTier(redis.client === undefined ? { endpoint: redisEndpointOf(redis) } : { client: redis.client }, {
+            prefix: `${redis.keyPrefix ?? RESPONSE_CACHE_DEFAULTS.redisKeyPrefix}${options.namespace ?? 'default'}:`,
+            compressAboveBytes: options.compressAboveBytes ?? RESPONSE_CACHE_DEFAULTS.compressAboveBytes,
+            commandTimeoutMs: redis.commandTimeoutMs ?? RESPONSE_CACHE_DEFAULTS.redisCommandTimeoutMs,
+            maxEntryBytes: this.#maxEntryBytes,
+            breaker: {
+              failureThreshold: redis.breaker?.failureThreshold ?? RESPONSE_CACHE_DEFAULTS.redisBreakerFailureThreshold,
+              resetTimeoutMs: redis.breaker?.resetTimeoutMs ?? RESPONSE_CACHE_DEFAULTS.redisBreakerResetTimeoutMs,
+            },
+            now: this.#now,
+            logger: options.logger ?? silentLogger,
+            onError: () => {
               this.#counters.redisErrors += 1;
             },
-          );
+          });
   }
 
   apply(hooks: GatewayHooks): void {
@@ -108,7 +116,9 @@ export class ResponseCache implements GatewayPlugin {
 
   /** Counters for metrics. */
   stats(): ResponseCacheStats {
-    return { ...this.#counters, memory: this.#memory.stats() };
+    const stats: ResponseCacheStats = { ...this.#counters, memory: this.#memory.stats() };
+    if (this.#redis !== undefined) stats.redis = this.#redis.stats();
+    return stats;
   }
 
   /** Empties the memory tier (Redis entries expire by TTL). */
