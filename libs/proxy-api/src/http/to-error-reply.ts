@@ -12,9 +12,20 @@ function paramOf(error: FastifyLikeError): string | undefined {
   const first = error.validation?.[0];
   if (first === undefined) return undefined;
   const path = (first.instancePath ?? '').replace(/^\//, '').replace(/\//g, '.');
-  const missing = first.params?.['missingProperty'];
+  const missing = first.params?.['missingProperty'] ?? first.params?.['additionalProperty'];
   if (typeof missing === 'string') return path ? `${path}.${missing}` : missing;
   return path || undefined;
+}
+
+/** What is wrong, in words: Ajv's message, with the allowed values of an enum, or an unknown name said plainly. */
+function problemOf(error: FastifyLikeError, where: string): string {
+  const first = error.validation?.[0];
+  if (typeof first?.params?.['additionalProperty'] === 'string') {
+    return `${where} is not a known ${error.validationContext === 'querystring' ? 'query parameter' : 'field'}`;
+  }
+  const allowed = first?.params?.['allowedValues'];
+  const message = first?.message ?? 'is invalid';
+  return Array.isArray(allowed) ? `${where} ${message}: ${allowed.map(String).join(', ')}` : `${where} ${message}`;
 }
 
 /**
@@ -27,9 +38,8 @@ export function toErrorReply(thrown: unknown): SwitchyardError {
   const error = (typeof thrown === 'object' && thrown !== null ? thrown : {}) as FastifyLikeError;
   if (error.validation !== undefined) {
     const param = paramOf(error);
-    const first = error.validation[0];
     const where = param === undefined ? 'body' : `'${param}'`;
-    return new SwitchyardError('invalid_request', `Invalid request: ${where} ${first?.message ?? 'is invalid'}.`, { param, cause: thrown });
+    return new SwitchyardError('invalid_request', `Invalid request: ${problemOf(error, where)}.`, { param, cause: thrown });
   }
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':

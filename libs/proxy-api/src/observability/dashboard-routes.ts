@@ -3,6 +3,7 @@ import type { SqlRequestLogStore, TargetTraffic } from '@switchyard/proxy-loggin
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { requireAdmin } from '../admin/require-admin';
+import { parseQueryTime } from './query-time';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** Series default to about this many buckets when `bucket_ms` is not given. */
@@ -65,10 +66,7 @@ const ProvidersReply = Type.Object({
 });
 
 function time(raw: string | undefined, name: string): number | undefined {
-  if (raw === undefined) return undefined;
-  const ms = /^\d+$/.test(raw) ? Number(raw) : Date.parse(raw);
-  if (!Number.isFinite(ms)) throw new SwitchyardError('invalid_request', `${name} must be an ISO 8601 time or epoch milliseconds.`, { param: name });
-  return ms;
+  return raw === undefined ? undefined : parseQueryTime(raw, name);
 }
 
 /** A bucket width giving about {@link DEFAULT_BUCKETS} buckets, rounded to a readable unit. */

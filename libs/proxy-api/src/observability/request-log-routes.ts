@@ -1,79 +1,99 @@
 import { SwitchyardError } from '@switchyard/proxy-core';
 import type { RequestListQuery, SqlRequestLogStore, UsageGroupBy } from '@switchyard/proxy-logging';
+import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { requireAdmin } from '../admin/require-admin';
+import { parseQueryTime } from './query-time';
 
 const GROUPS: readonly UsageGroupBy[] = ['customer', 'key', 'model', 'provider', 'run', 'section'];
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-type Query = Record<string, string | undefined>;
+// Query strings are not coerced, and a repeated parameter arrives as an array: each parameter
+// is one bounded string (an array or an unknown name is a 400 before the handler runs). An
+// empty value means "not given", as the admin UI sends its empty filters.
+const Text = Type.String({ maxLength: 256 });
+const Digits = Type.String({ maxLength: 10, description: 'An integer' });
+const Time = Type.String({ maxLength: 40, description: 'ISO 8601 time or epoch milliseconds' });
+const RequestsQuery = Type.Object(
+  {
+    limit: Type.Optional(Digits),
+    cursor: Type.Optional(Text),
+    model: Type.Optional(Text),
+    provider: Type.Optional(Text),
+    customer_id: Type.Optional(Text),
+    run_id: Type.Optional(Text),
+    client_request_id: Type.Optional(Text),
+    status: Type.Optional(Digits),
+    from: Type.Optional(Time),
+    to: Type.Optional(Time),
+  },
+  { additionalProperties: false },
+);
+const UsageQuery = Type.Object(
+  {
+    group_by: Type.Optional(Type.Unsafe<UsageGroupBy>({ type: 'string', enum: [...GROUPS] })),
+    from: Type.Optional(Time),
+    to: Type.Optional(Time),
+  },
+  { additionalProperties: false },
+);
+const RunParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
 
-function time(query: Query, name: string): number | undefined {
-  const raw = query[name];
-  if (raw === undefined || raw === '') return undefined;
-  const ms = /^\d+$/.test(raw) ? Number(raw) : Date.parse(raw);
-  if (!Number.isFinite(ms)) throw new SwitchyardError('invalid_request', `${name} must be an ISO 8601 time or epoch milliseconds.`, { param: name });
-  return ms;
+function time(raw: string | undefined, name: string): number | undefined {
+  return raw === undefined || raw === '' ? undefined : parseQueryTime(raw, name);
 }
 
-function integer(query: Query, name: string, min: number, max: number): number | undefined {
-  const raw = query[name];
+function integer(raw: string | undefined, name: string, min: number, max: number): number | undefined {
   if (raw === undefined || raw === '') return undefined;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) throw new SwitchyardError('invalid_request', `${name} must be an integer from ${min} to ${max}.`, { param: name });
+  const value = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!(value >= min && value <= max)) throw new SwitchyardError('invalid_request', `${name} must be an integer from ${min} to ${max}.`, { param: name });
   return value;
 }
 
-function text(query: Query, name: string): string | undefined {
-  const raw = query[name];
-  if (raw === undefined || raw === '') return undefined;
-  if (raw.length > 256) throw new SwitchyardError('invalid_request', `${name} is too long.`, { param: name });
-  return raw;
+function text(raw: string | undefined): string | undefined {
+  return raw === '' ? undefined : raw;
+}
+
+/** The filters of `/admin/requests`, from its validated query. */
+function listQuery(query: Static<typeof RequestsQuery>): RequestListQuery {
+  const list: RequestListQuery = {};
+  const fields: Partial<RequestListQuery> = {
+    limit: integer(query.limit, 'limit', 1, 1000),
+    cursor: text(query.cursor),
+    model: text(query.model),
+    provider: text(query.provider),
+    customerId: text(query.customer_id),
+    runId: text(query.run_id),
+    clientRequestId: text(query.client_request_id),
+    status: integer(query.status, 'status', 100, 599),
+    from: time(query.from, 'from'),
+    to: time(query.to, 'to'),
+  };
+  // absent filters stay absent (the store's options are exact)
+  for (const [name, value] of Object.entries(fields)) if (value !== undefined) Object.assign(list, { [name]: value });
+  return list;
 }
 
 /** The admin query API over the request log: `/admin/requests`, `/admin/usage`, `/admin/runs/:id`. */
 export function requestLogRoutes(app: FastifyInstance, store: SqlRequestLogStore): void {
-  app.get('/admin/requests', { onRequest: requireAdmin }, async (request) => {
-    const query = request.query as Query;
-    const list: RequestListQuery = {};
-    const limit = integer(query, 'limit', 1, 1000);
-    if (limit !== undefined) list.limit = limit;
-    const cursor = text(query, 'cursor');
-    if (cursor !== undefined) list.cursor = cursor;
-    const model = text(query, 'model');
-    if (model !== undefined) list.model = model;
-    const provider = text(query, 'provider');
-    if (provider !== undefined) list.provider = provider;
-    const customer = text(query, 'customer_id');
-    if (customer !== undefined) list.customerId = customer;
-    const run = text(query, 'run_id');
-    if (run !== undefined) list.runId = run;
-    const clientRequestId = text(query, 'client_request_id');
-    if (clientRequestId !== undefined) list.clientRequestId = clientRequestId;
-    const status = integer(query, 'status', 100, 599);
-    if (status !== undefined) list.status = status;
-    const from = time(query, 'from');
-    if (from !== undefined) list.from = from;
-    const to = time(query, 'to');
-    if (to !== undefined) list.to = to;
-    return store.list(list);
-  });
+  const tags = ['admin'];
+  app.get<{ Querystring: Static<typeof RequestsQuery> }>(
+    '/admin/requests',
+    { onRequest: requireAdmin, schema: { tags, summary: 'Request log rows, newest first', querystring: RequestsQuery } },
+    async (request) => store.list(listQuery(request.query)),
+  );
 
-  app.get('/admin/usage', { onRequest: requireAdmin }, async (request) => {
-    const query = request.query as Query;
-    const groupBy = (query['group_by'] ?? 'model') as UsageGroupBy;
-    if (!GROUPS.includes(groupBy)) throw new SwitchyardError('invalid_request', `group_by must be one of ${GROUPS.join(', ')}.`, { param: 'group_by' });
-    const to = time(query, 'to') ?? Date.now();
-    const from = time(query, 'from') ?? to - DAY_MS;
+  app.get<{ Querystring: Static<typeof UsageQuery> }>('/admin/usage', { onRequest: requireAdmin, schema: { tags, summary: 'Requests, tokens and cost by group', querystring: UsageQuery } }, async (request) => {
+    const groupBy = request.query.group_by ?? 'model';
+    const to = time(request.query.to, 'to') ?? Date.now();
+    const from = time(request.query.from, 'from') ?? to - DAY_MS;
     const groups = await store.usage(groupBy, from, to);
     return { group_by: groupBy, from: new Date(from).toISOString(), to: new Date(to).toISOString(), groups };
   });
 
-  app.get('/admin/runs/:id', { onRequest: requireAdmin }, async (request) => {
-    const { id } = request.params as { id: string };
-    if (id.length > 128) throw new SwitchyardError('invalid_request', 'The run id is too long.', { param: 'id' });
-    const run = await store.run(id);
-    if (run === undefined) throw new SwitchyardError('not_found', `No requests for run ${JSON.stringify(id)}.`);
+  app.get<{ Params: Static<typeof RunParams> }>('/admin/runs/:id', { onRequest: requireAdmin, schema: { tags, summary: "One run's requests and sections", params: RunParams } }, async (request) => {
+    const run = await store.run(request.params.id);
+    if (run === undefined) throw new SwitchyardError('not_found', `No requests for run ${JSON.stringify(request.params.id)}.`);
     return run;
   });
 }
