@@ -9,6 +9,7 @@ export const REQUEST_LOG_QUEUE_DEFAULTS = {
   flushIntervalMs: 1000,
   retryMinMs: 500,
   retryMaxMs: 30_000,
+  flushTimeoutMs: 10_000,
 } as const;
 
 /** Options of {@link RequestLogQueue}. */
@@ -24,6 +25,12 @@ export interface RequestLogQueueOptions {
   retryMinMs?: number;
   /** Longest retry delay, in milliseconds. @default 30000 */
   retryMaxMs?: number;
+  /**
+   * Longest wait of `flush()` and of `close()` for the store, in milliseconds. A flush that
+   * runs out leaves the rows queued; a close counts them as dropped and logs them, so a store
+   * that stopped answering never holds up shutdown. @default 10000
+   */
+  flushTimeoutMs?: number;
   logger?: Logger;
 }
 
@@ -32,11 +39,11 @@ export interface RequestLogQueueStats {
   /** Rows waiting to be written. */
   queued: number;
   written: number;
-  /** Rows refused because the queue was full (or still unwritten at shutdown). */
+  /** Rows refused because the queue was full, or still unwritten at shutdown (a write in flight then counts when it fails). */
   dropped: number;
   /** Rows the store refused as invalid, written one by one and dropped (the rest of their batch is kept). */
   rejected: number;
-  /** Failed store writes (each retried). */
+  /** Failed store writes, timed-out ones included (each retried). */
   storeErrors: number;
 }
 
@@ -53,9 +60,12 @@ export class RequestLogQueue {
   readonly #interval: number;
   readonly #retryMin: number;
   readonly #retryMax: number;
+  readonly #flushTimeout: number;
   readonly #logger: Logger | undefined;
   #timer: NodeJS.Timeout | undefined;
   #writing: Promise<void> | undefined;
+  /** Rows at the head of the queue that the store is writing now. */
+  #inFlight = 0;
   #retryMs = 0;
   #closed = false;
   readonly stats: RequestLogQueueStats = { queued: 0, written: 0, dropped: 0, rejected: 0, storeErrors: 0 };
@@ -67,6 +77,7 @@ export class RequestLogQueue {
     this.#interval = options.flushIntervalMs ?? REQUEST_LOG_QUEUE_DEFAULTS.flushIntervalMs;
     this.#retryMin = options.retryMinMs ?? REQUEST_LOG_QUEUE_DEFAULTS.retryMinMs;
     this.#retryMax = options.retryMaxMs ?? REQUEST_LOG_QUEUE_DEFAULTS.retryMaxMs;
+    this.#flushTimeout = options.flushTimeoutMs ?? REQUEST_LOG_QUEUE_DEFAULTS.flushTimeoutMs;
     this.#logger = options.logger;
   }
 
@@ -120,12 +131,19 @@ export class RequestLogQueue {
     for (let first = true; this.#rows.length >= (first || untilEmpty ? 1 : this.#batch); first = false) {
       const batch = this.#rows.slice(0, this.#batch);
       let done = batch.length;
+      this.#inFlight = batch.length;
       try {
         await this.#store.write(batch);
         this.stats.written += batch.length;
       } catch (error) {
         this.stats.storeErrors += 1;
         done = this.#store.isRowRejection?.(error) === true ? await this.#writeOneByOne(batch) : 0;
+        if (done < batch.length && this.#closed) {
+          // a write that outlived close(): nothing retries it any more
+          this.#rows.splice(0, done);
+          this.#dropQueued(0, 'request log write failed after shutdown; rows dropped');
+          return;
+        }
         if (done < batch.length) {
           this.#rows.splice(0, done);
           this.stats.queued = this.#rows.length;
@@ -133,6 +151,8 @@ export class RequestLogQueue {
           this.#logger?.warn({ store: this.#store.kind, queued: this.#rows.length, retryInMs: this.#retryMs, err: { message: (error as Error).message } }, 'request log store write failed; rows stay queued');
           return;
         }
+      } finally {
+        this.#inFlight = 0;
       }
       this.#rows.splice(0, done);
       this.stats.queued = this.#rows.length;
@@ -162,28 +182,69 @@ export class RequestLogQueue {
     return settled;
   }
 
-  /** Writes everything queued now; resolves when the queue is empty or a write failed. */
+  /**
+   * Writes everything queued now; resolves when the queue is empty, a write failed, or
+   * `flushTimeoutMs` passed (the rows then stay queued and the write in flight goes on).
+   */
   async flush(): Promise<void> {
+    if (!(await this.#flushWithin(this.#flushTimeout))) {
+      this.#logger?.warn({ store: this.#store.kind, queued: this.#rows.length, timeoutMs: this.#flushTimeout }, 'request log flush timed out: the store is not answering; rows stay queued');
+    }
+  }
+
+  /** True when the flush finished within `timeoutMs`. */
+  async #flushWithin(timeoutMs: number): Promise<boolean> {
     if (this.#timer !== undefined) {
       clearTimeout(this.#timer);
       this.#timer = undefined;
     }
-    await this.#writing;
-    await this.#drain(true);
+    const flushing = (async () => {
+      await this.#writing;
+      await this.#drain(true);
+    })();
+    return settlesWithin(flushing, timeoutMs);
   }
 
-  /** Stops accepting rows, makes one last attempt to write the rest, then closes the store. */
+  /**
+   * Stops accepting rows, makes one last attempt to write the rest, then closes the store, all
+   * within `flushTimeoutMs`: rows still unwritten then are counted as dropped and logged.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
-    await this.flush();
+    const deadline = Date.now() + this.#flushTimeout;
+    const flushed = await this.#flushWithin(this.#flushTimeout);
     this.#closed = true;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
-    if (this.#rows.length > 0) {
-      this.stats.dropped += this.#rows.length;
-      this.#logger?.error({ store: this.#store.kind, rows: this.#rows.length }, 'request log rows lost at shutdown: the store is unreachable');
-      this.#rows.length = 0;
-      this.stats.queued = 0;
+    // the rows of a write still in flight are counted by its outcome (written, or dropped when it fails)
+    this.#dropQueued(this.#inFlight, flushed ? 'request log rows lost at shutdown: the store is unreachable' : 'request log rows lost at shutdown: the store did not answer in time');
+    if (!(await settlesWithin(this.#store.close(), Math.max(0, deadline - Date.now())))) {
+      this.#logger?.error({ store: this.#store.kind, timeoutMs: this.#flushTimeout }, 'request log store did not close in time: a write is still waiting for it');
     }
-    await this.#store.close();
+  }
+
+  /** Drops every queued row after the first `keep`, counting and logging them. */
+  #dropQueued(keep: number, message: string): void {
+    const lost = this.#rows.length - keep;
+    if (lost <= 0) return;
+    this.#rows.splice(keep);
+    this.stats.dropped += lost;
+    this.stats.queued = this.#rows.length;
+    this.#logger?.error({ store: this.#store.kind, rows: lost }, message);
+  }
+}
+
+/** Whether `work` settles within `timeoutMs` (false, and `work` goes on, when it did not); rejects as `work` does. */
+async function settlesWithin(work: Promise<unknown>, timeoutMs: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), timeoutMs);
+    // the work itself (a socket, a thread) keeps the process alive while it matters
+    timer.unref();
+  });
+  const settled = work.then(() => true as const);
+  try {
+    return await Promise.race([settled, timedOut]);
+  } finally {
+    clearTimeout(timer);
   }
 }

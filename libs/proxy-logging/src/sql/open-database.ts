@@ -18,6 +18,11 @@ export interface OpenDatabaseOptions {
   connectTimeoutMs?: number;
   /** SQLite: lock wait; PostgreSQL: statement timeout; in milliseconds. @default 5000 for SQLite, 30000 for PostgreSQL */
   timeoutMs?: number;
+  /**
+   * PostgreSQL only: client-side deadline of each query, in milliseconds, for a connection that
+   * stops answering (the server-side `timeoutMs` never fires then). @default timeoutMs + 1000
+   */
+  queryTimeoutMs?: number;
 }
 
 /**
@@ -43,6 +48,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<SqlDat
       ...(options.poolSize === undefined ? {} : { poolSize: options.poolSize }),
       ...(options.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: options.connectTimeoutMs }),
       ...(options.timeoutMs === undefined ? {} : { statementTimeoutMs: options.timeoutMs }),
+      ...(options.queryTimeoutMs === undefined ? {} : { queryTimeoutMs: options.queryTimeoutMs }),
     });
   }
   // never echo the URL: it may carry a password

@@ -16,7 +16,24 @@ export interface PostgresDatabaseOptions {
   connectTimeoutMs?: number;
   /** Server-side statement timeout, in milliseconds. @default 30000 */
   statementTimeoutMs?: number;
+  /**
+   * Client-side deadline of each query, in milliseconds: the query fails with a timeout when the
+   * server has not answered by then (a connection that stopped answering, where the server-side
+   * statement timeout never fires). @default statementTimeoutMs + 1000
+   */
+  queryTimeoutMs?: number;
 }
+
+/** Defaults of {@link PostgresDatabaseOptions}. */
+export const POSTGRES_DATABASE_DEFAULTS = {
+  poolSize: 5,
+  connectTimeoutMs: 5000,
+  statementTimeoutMs: 30_000,
+  /** Added to the statement timeout for the client-side query timeout: the server's own timeout error gets there first. */
+  queryTimeoutMarginMs: 1000,
+  /** Idle time before the first TCP keepalive probe, so a dead peer is noticed between queries too. */
+  keepAliveInitialDelayMs: 10_000,
+} as const;
 
 const INT8_OID = 20;
 const NUMERIC_OID = 1700;
@@ -49,11 +66,19 @@ export async function openPostgresDatabase(options: PostgresDatabaseOptions): Pr
     throw new SwitchyardError('invalid_options', 'A postgres: database needs the optional peer dependency pg (npm install pg@8).', { cause });
   }
   const builtins = pg.types;
+  const statementTimeoutMs = options.statementTimeoutMs ?? POSTGRES_DATABASE_DEFAULTS.statementTimeoutMs;
   const config: PoolConfig = {
     connectionString: options.url,
-    max: options.poolSize ?? 5,
-    connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
-    statement_timeout: options.statementTimeoutMs ?? 30_000,
+    max: options.poolSize ?? POSTGRES_DATABASE_DEFAULTS.poolSize,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? POSTGRES_DATABASE_DEFAULTS.connectTimeoutMs,
+    statement_timeout: statementTimeoutMs,
+    // statement_timeout runs on the server: a connection that stops answering (a frozen relay, a
+    // dropped route, no FIN) never delivers its error, and the query, the write queue and
+    // shutdown would wait forever. pg's query_timeout fails the query on the client; the pool
+    // then discards that connection (see PostgresDatabase.transaction)
+    query_timeout: options.queryTimeoutMs ?? statementTimeoutMs + POSTGRES_DATABASE_DEFAULTS.queryTimeoutMarginMs,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: POSTGRES_DATABASE_DEFAULTS.keepAliveInitialDelayMs,
     // bigint counts and numeric sums come back as numbers, as on SQLite
     types: {
       getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
@@ -67,16 +92,20 @@ export async function openPostgresDatabase(options: PostgresDatabaseOptions): Pr
   const pool = new pg.Pool(config);
   // an idle client losing its connection must not crash the process; the next call reconnects
   pool.on('error', () => undefined);
-  return new PostgresDatabase(pool);
+  return new PostgresDatabase(pool, pg.DatabaseError);
 }
+
+type DatabaseErrorClass = PgModule['DatabaseError'];
 
 class PostgresDatabase implements SqlDatabase {
   readonly dialect = 'postgres' as const;
   readonly #pool: Pool;
+  readonly #serverError: DatabaseErrorClass;
   #closed = false;
 
-  constructor(pool: Pool) {
+  constructor(pool: Pool, serverError: DatabaseErrorClass) {
     this.#pool = pool;
+    this.#serverError = serverError;
   }
 
   #check(): void {
@@ -97,6 +126,10 @@ class PostgresDatabase implements SqlDatabase {
     this.#check();
     const client = await this.#pool.connect();
     let broken = false;
+    // a checked-out client has no pool listener: a connection lost mid-transaction would be an
+    // unhandled 'error' event (a process crash); its query fails anyway, so only note it
+    const onError = (): void => void (broken = true);
+    client.on('error', onError);
     const tx = new PostgresTransaction(client);
     try {
       await client.query('BEGIN');
@@ -104,14 +137,14 @@ class PostgresDatabase implements SqlDatabase {
       await client.query('COMMIT');
       return result;
     } catch (error) {
-      try {
-        await client.query('ROLLBACK');
-      } catch {
-        broken = true;
-      }
+      // only an answer from the server leaves the connection usable; after a timeout or a
+      // network error a ROLLBACK would wait out another query timeout behind the stuck query
+      if (error instanceof this.#serverError && !broken) broken = !(await rollback(client));
+      else broken = true;
       throw error;
     } finally {
       tx.end();
+      client.off('error', onError);
       client.release(broken);
     }
   }
@@ -168,6 +201,16 @@ class PostgresTransaction implements SqlDatabase {
 
   async close(): Promise<void> {
     throw new SwitchyardError('internal_error', 'Close the database, not a transaction.');
+  }
+}
+
+/** Rolls back; false when the connection failed meanwhile. */
+async function rollback(client: PoolClient): Promise<boolean> {
+  try {
+    await client.query('ROLLBACK');
+    return true;
+  } catch {
+    return false;
   }
 }
 
