@@ -4,9 +4,10 @@ import { openDatabase } from '../sql/open-database';
 import { SqliteWriteThread } from '../sql/sqlite-write-thread';
 import { JsonlRequestLogStore, type JsonlOutput } from './jsonl-request-log-store';
 import { RequestLogQueue, type RequestLogQueueOptions } from './request-log-queue';
+import { scheduleRetention, type RetentionPass, type RetentionSchedule } from './request-log-retention';
 import { BODY_STATE_KEY, rowFromContext, type CapturedBodies } from './request-log-row';
 import type { RequestLogStore } from './request-log-store';
-import { SqlRequestLogStore } from './sql-request-log-store';
+import { RETENTION_MAX_BATCHES, SqlRequestLogStore } from './sql-request-log-store';
 
 /** Defaults of {@link RequestLogOptions}. */
 export const REQUEST_LOG_DEFAULTS = {
@@ -14,6 +15,7 @@ export const REQUEST_LOG_DEFAULTS = {
   path: './switchyard.db',
   retentionBatchSize: 5000,
   retentionIntervalMs: 60 * 60 * 1000,
+  retentionStartDelayMs: 10_000,
   maxBodyChars: 64 * 1024,
 } as const;
 
@@ -33,8 +35,13 @@ export interface RequestLogOptions extends Omit<RequestLogQueueOptions, 'store' 
   retentionMs?: number;
   /** Rows per retention DELETE. @default 5000 */
   retentionBatchSize?: number;
-  /** How often retention runs, in milliseconds. @default 3600000 */
+  /**
+   * How often retention runs, in milliseconds; a pass that hits its cap (100 deletes of
+   * `retentionBatchSize` rows) is followed by the next one at once. @default 3600000
+   */
   retentionIntervalMs?: number;
+  /** Delay of the first retention pass after start-up, in milliseconds. @default 10000 */
+  retentionStartDelayMs?: number;
   /** Store request and response bodies, after PII redaction. @default false */
   bodies?: boolean;
   /** Longest stored body, in characters (truncated beyond). @default 65536 */
@@ -118,16 +125,21 @@ export async function createRequestLog(options: RequestLogOptions = {}): Promise
     },
   };
 
-  let retentionTimer: NodeJS.Timeout | undefined;
-  const runRetention = async (): Promise<number> => {
-    if (sql === undefined || options.retentionMs === undefined) return 0;
-    return sql.deleteOlderThan(Date.now() - options.retentionMs, options.retentionBatchSize ?? REQUEST_LOG_DEFAULTS.retentionBatchSize);
+  const batchSize = options.retentionBatchSize ?? REQUEST_LOG_DEFAULTS.retentionBatchSize;
+  const retentionPass = async (): Promise<RetentionPass> => {
+    if (sql === undefined || options.retentionMs === undefined) return { deleted: 0, more: false };
+    const deleted = await sql.deleteOlderThan(Date.now() - options.retentionMs, batchSize, RETENTION_MAX_BATCHES);
+    return { deleted, more: deleted >= batchSize * RETENTION_MAX_BATCHES };
   };
+  const runRetention = async (): Promise<number> => (await retentionPass()).deleted;
+  let retention: RetentionSchedule | undefined;
   if (sql !== undefined && options.retentionMs !== undefined) {
-    retentionTimer = setInterval(() => {
-      runRetention().catch((error: unknown) => options.logger?.warn({ err: { message: (error as Error).message } }, 'request log retention failed'));
-    }, options.retentionIntervalMs ?? REQUEST_LOG_DEFAULTS.retentionIntervalMs);
-    retentionTimer.unref();
+    retention = scheduleRetention({
+      pass: retentionPass,
+      startDelayMs: options.retentionStartDelayMs ?? REQUEST_LOG_DEFAULTS.retentionStartDelayMs,
+      intervalMs: options.retentionIntervalMs ?? REQUEST_LOG_DEFAULTS.retentionIntervalMs,
+      logger: options.logger,
+    });
   }
 
   return {
@@ -137,7 +149,7 @@ export async function createRequestLog(options: RequestLogOptions = {}): Promise
     sql,
     runRetention,
     async close() {
-      if (retentionTimer !== undefined) clearInterval(retentionTimer);
+      retention?.stop();
       await queue.close();
     },
   };

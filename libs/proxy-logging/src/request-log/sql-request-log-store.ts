@@ -1,3 +1,4 @@
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { SwitchyardError } from '@switchyard/proxy-core';
 import { migrate } from '../sql/migrate';
 import type { SqlDatabase, SqlValue } from '../sql/sql-database';
@@ -71,6 +72,9 @@ function insertParams(rows: number): SqlValue[] {
   }
   return template.slice();
 }
+
+/** Deletes in one retention pass by default (each of `batchSize` rows). */
+export const RETENTION_MAX_BATCHES = 100;
 
 /** Most rows one series or traffic query reads; percentiles need the rows, not SQL sums. */
 const MAX_SCANNED_ROWS = 100_000;
@@ -339,8 +343,11 @@ export class SqlRequestLogStore implements RequestLogStore {
     return { run_id: runId, ...totals(groups), sections: buildTree(groups) };
   }
 
-  /** Deletes rows older than `before` (epoch ms), at most `batchSize` per statement; returns rows deleted. */
-  async deleteOlderThan(before: number, batchSize: number, maxBatches = 100): Promise<number> {
+  /**
+   * Deletes rows older than `before` (epoch ms), at most `batchSize` per statement and
+   * `maxBatches` statements; returns rows deleted.
+   */
+  async deleteOlderThan(before: number, batchSize: number, maxBatches = RETENTION_MAX_BATCHES): Promise<number> {
     await this.ready();
     const sql = 'DELETE FROM switchyard_requests WHERE id IN (SELECT id FROM switchyard_requests WHERE ts < ? ORDER BY ts LIMIT ?)';
     // on SQLite a batch is milliseconds to tens of them of synchronous work: the write thread
@@ -352,6 +359,9 @@ export class SqlRequestLogStore implements RequestLogStore {
       const rowCount = onWriter !== undefined ? await onWriter({ sql, params }) : (await this.db.execute(sql, params)).rowCount;
       deleted += rowCount;
       if (rowCount < batchSize) break;
+      // a turn of the event loop between batches: on a connection that answers synchronously
+      // (SQLite without the write thread) a pass would otherwise hold it for all its batches
+      await yieldToEventLoop();
     }
     return deleted;
   }
