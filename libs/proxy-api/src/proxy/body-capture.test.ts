@@ -1,4 +1,4 @@
-import { gzipSync } from 'node:zlib';
+import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { BodyCapture } from './body-capture';
 
@@ -21,4 +21,29 @@ describe('BodyCapture.text', () => {
     const capture = await captured(Buffer.from('{"usage":1}'));
     expect(await capture.text(encoding)).toBeUndefined();
   });
+
+  it.each([
+    ['br', (input: Buffer) => brotliCompressSync(input, { params: { [constants.BROTLI_PARAM_QUALITY]: 4 } })],
+    ['gzip', gzipSync],
+  ] as const)('does not decode a %s bomb whole: a body past 8x the kept bytes is not metered', async (encoding, compress) => {
+    // 32 MiB of zeros compress to some bytes (brotli) or ~32 KiB (gzip): inside a 64 KiB capture
+    const bomb = compress(Buffer.alloc(32 * 1024 * 1024));
+    const capture = new BodyCapture(64 * 1024);
+    capture.resume();
+    capture.end(bomb);
+    await new Promise((resolve) => capture.once('end', resolve));
+    expect(capture.truncated).toBe(false);
+    expect(await capture.text(encoding)).toBeUndefined();
+    // a body within the bound still decodes
+    const usage = `{"usage":{"total_tokens":42},"pad":"${' '.repeat(100_000)}"}`;
+    expect(await (await capturedWith(64 * 1024, compress(Buffer.from(usage)))).text(encoding)).toBe(usage);
+  });
 });
+
+async function capturedWith(maxBytes: number, body: Buffer): Promise<BodyCapture> {
+  const capture = new BodyCapture(maxBytes);
+  capture.resume();
+  capture.end(body);
+  await new Promise((resolve) => capture.once('end', resolve));
+  return capture;
+}

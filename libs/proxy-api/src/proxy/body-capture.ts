@@ -1,16 +1,24 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { promisify } from 'node:util';
-import { brotliDecompress, gunzip, inflate } from 'node:zlib';
+import { brotliDecompress, gunzip, inflate, type ZlibOptions } from 'node:zlib';
 import { SwitchyardError } from '@switchyard/proxy-core';
 
 // a Map, not an object literal: the encoding comes from the client or the upstream, and
 // `constructor` or `toString` must be an unknown encoding, not a property of every object
-const decoders: ReadonlyMap<string, (input: Buffer) => Promise<Buffer>> = new Map([
+const decoders: ReadonlyMap<string, (input: Buffer, options: ZlibOptions) => Promise<Buffer>> = new Map<string, (input: Buffer, options: ZlibOptions) => Promise<Buffer>>([
   ['gzip', promisify(gunzip)],
   ['x-gzip', promisify(gunzip)],
   ['deflate', promisify(inflate)],
   ['br', promisify(brotliDecompress)],
 ]);
+
+/**
+ * How many times the kept bytes a compressed body may decode to. A few hundred bytes of
+ * brotli or gzip can expand to gigabytes (a decompression bomb, from a client or an upstream):
+ * past this the body is not metered rather than decoded whole. JSON and event streams compress
+ * some 5-10x, so 8x keeps almost every real body readable.
+ */
+const MAX_EXPANSION = 8;
 
 /**
  * A pass-through stream that hands every chunk on untouched and keeps a bounded copy for
@@ -74,7 +82,8 @@ export class BodyCapture extends Transform {
 
   /**
    * The kept body as text, decoded per `content-encoding`; undefined for a compressed body
-   * that was truncated or an unknown encoding.
+   * that was truncated, an unknown encoding, or one that decodes past `MAX_EXPANSION` times
+   * the kept bytes.
    */
   async text(contentEncoding: string | undefined): Promise<string | undefined> {
     const encoding = (contentEncoding ?? 'identity').trim().toLowerCase();
@@ -86,7 +95,8 @@ export class BodyCapture extends Transform {
     const decode = decoders.get(encoding);
     if (decode === undefined || this.truncated) return undefined;
     try {
-      return (await decode(this.bytes())).toString('utf8');
+      // past maxOutputLength the decoder fails (ERR_BUFFER_TOO_LARGE): not metered, as unreadable
+      return (await decode(this.bytes(), { maxOutputLength: Math.max(this.maxBytes * MAX_EXPANSION, 64 * 1024) })).toString('utf8');
     } catch {
       return undefined;
     }
