@@ -201,6 +201,26 @@ describe('universal proxy: headers', () => {
     expect(JSON.stringify(received)).not.toContain(GATEWAY_KEY);
   });
 
+  it('forwards a body sent after Expect: 100-continue, without the Expect header (the gateway answered it)', async () => {
+    const body = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Hello!' }] });
+    // node:http, since undici will not send Expect; the body goes once the gateway says 100 Continue
+    const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const outgoing = httpRequest(`${base}/proxy/openai/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', expect: '100-continue' } });
+      outgoing.on('continue', () => outgoing.end(body));
+      outgoing.on('response', (incoming) => {
+        let received = '';
+        incoming.on('data', (part: Buffer) => (received += part.toString()));
+        incoming.on('end', () => resolve({ status: incoming.statusCode ?? 0, text: received }));
+      });
+      outgoing.on('error', reject);
+    });
+    expect(status).toBe(200);
+    expect(JSON.parse(text)).toMatchObject({ object: 'chat.completion' });
+    expect(upstream.requests).toHaveLength(1);
+    expect(upstream.requests[0]?.headers['expect']).toBeUndefined();
+    expect((await settled()).statusCode).toBe(200);
+  });
+
   it('drops a gateway key sent as a bearer token', async () => {
     await request(`${base}/proxy/openai/v1/models`, { headers: { authorization: `Bearer ${GATEWAY_KEY}` } }).then(async (r) => r.body.dump());
     expect(upstream.requests[0]?.headers.authorization).toBeUndefined();
