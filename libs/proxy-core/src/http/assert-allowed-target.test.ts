@@ -154,4 +154,15 @@ describe('hostMatches', () => {
     expect(hostMatches('bedrock-runtime.*.amazonaws.com', 'bedrock-runtime.a.evil.amazonaws.com')).toBe(false);
     expect(hostMatches('API.OpenAI.com', 'api.openai.com.')).toBe(true);
   });
+
+  it('matches a `*` inside a label against part of that label only (Vertex AI regional hosts)', async () => {
+    const { hostMatches } = await import('./assert-allowed-target');
+    expect(hostMatches('*-aiplatform.googleapis.com', 'us-central1-aiplatform.googleapis.com')).toBe(true);
+    expect(hostMatches('*-aiplatform.googleapis.com', 'europe-west4-aiplatform.googleapis.com')).toBe(true);
+    // not the bare name, not across labels, not a lookalike suffix
+    expect(hostMatches('*-aiplatform.googleapis.com', 'aiplatform.googleapis.com')).toBe(false);
+    expect(hostMatches('*-aiplatform.googleapis.com', 'evil.com.us-aiplatform.googleapis.com')).toBe(false);
+    expect(hostMatches('*-aiplatform.googleapis.com', 'us-aiplatform.googleapis.com.evil.com')).toBe(false);
+    expect(hostMatches('*-aiplatform.googleapis.com', 'us-aiplatformxgoogleapis.com')).toBe(false);
+  });
 });

@@ -30,12 +30,20 @@ function bareHost(hostname: string): string {
 
 const patternCache = new Map<string, RegExp>();
 
+/** One label of a pattern: literal, with any `*` inside it matching some characters of that label only. */
+function labelRegex(label: string): string {
+  return label
+    .split('*')
+    .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+    .join('[a-z0-9-]+');
+}
+
 function patternRegex(pattern: string): RegExp {
   let regex = patternCache.get(pattern);
   if (regex === undefined) {
     const body = pattern
       .split('.')
-      .map((label, index) => (label === '*' ? (index === 0 ? '(?:[a-z0-9-]+\\.)*[a-z0-9-]+' : '[a-z0-9-]+') : label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+      .map((label, index) => (label === '*' ? (index === 0 ? '(?:[a-z0-9-]+\\.)*[a-z0-9-]+' : '[a-z0-9-]+') : labelRegex(label)))
       .join('\\.');
     regex = new RegExp(`^${body}$`);
     patternCache.set(pattern, regex);
@@ -46,7 +54,8 @@ function patternRegex(pattern: string): RegExp {
 /**
  * True when `host` matches one allow-list entry: `*` (any host), an exact name or IP, or
  * a pattern whose `*` labels match one DNS label (a leading `*` matches one or more:
- * `*.pinecone.io`, `bedrock-runtime.*.amazonaws.com`).
+ * `*.pinecone.io`, `bedrock-runtime.*.amazonaws.com`), and whose `*` inside a label matches
+ * part of that label only (`*-aiplatform.googleapis.com`: `us-central1-aiplatform...`).
  */
 export function hostMatches(pattern: string, host: string): boolean {
   const wanted = bareHost(pattern);

@@ -124,4 +124,10 @@ describe('provider meters', () => {
     expect(mapped.detect(new URL('http://127.0.0.1:9999/v1/messages'))?.name).toBe('anthropic');
     expect(mapped.detect(new URL('https://unknown.example/'))).toBeUndefined();
   });
+
+  it('detects Vertex AI by its regional hosts (`*-aiplatform.googleapis.com`) and its global one', () => {
+    const registry = createMeterRegistry();
+    expect(registry.detect(new URL('https://us-central1-aiplatform.googleapis.com/v1/projects/p/locations/us-central1/publishers/google/models/gemini-2.0-flash:generateContent'))?.name).toBe('gemini');
+    expect(registry.detect(new URL('https://aiplatform.googleapis.com/v1/projects/p/locations/global/publishers/google/models/gemini-2.0-flash:generateContent'))?.name).toBe('gemini');
+  });
 });
