@@ -470,6 +470,15 @@ describe('candidates', () => {
     ]);
     expect(gateway.candidates('unknown')).toBeUndefined();
   });
+
+  it("leaves out a fallback's own fallbacks, which a request never reaches", () => {
+    const gateway = make({ models: [
+      { name: 'first', targets: [{ provider: 'primary', model: 'a' }], fallbacks: ['second'] },
+      { name: 'second', targets: [{ provider: 'backup', model: 'b' }], fallbacks: ['third'] },
+      { name: 'third', targets: [{ provider: 'mock', model: 'echo' }] },
+    ] });
+    expect(gateway.candidates('first')?.map((candidate) => candidate.model)).toEqual(['a', 'b']);
+  });
 });
 
 describe('legacy completions', () => {

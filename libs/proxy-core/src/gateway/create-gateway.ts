@@ -77,7 +77,8 @@ export interface Gateway {
   provider(name: string): ProviderAdapter | undefined;
   /**
    * Every target a requested model may reach without calling anything: the targets of its
-   * route and, in order, of its fallback aliases (each once). Undefined for a model the
+   * route and, in order, of its own fallback aliases (each target once; a fallback's own
+   * fallbacks are not tried, so not listed). Undefined for a model the
    * configured routes do not know (`resolveRoute` taps are not consulted). Budgets price a
    * request's worst case with it.
    */
@@ -434,22 +435,21 @@ class SwitchyardGateway implements Gateway {
     const first = this.#routes.resolve(model);
     if (first === undefined) return undefined;
     const candidates: RouteCandidate[] = [];
-    const seenAliases = new Set<string>();
     const seenTargets = new Set<string>();
-    const queue: ResolvedRoute[] = [first];
-    for (let route = queue.shift(); route !== undefined; route = queue.shift()) {
-      if (seenAliases.has(route.alias)) continue;
-      seenAliases.add(route.alias);
+    // the route and its own fallback aliases, as runAttempts tries them: a fallback's
+    // fallbacks are not tried, so they are not part of the worst case either
+    const routes = [first];
+    for (const fallback of first.fallbacks) {
+      const next = this.#routes.resolve(fallback);
+      if (next !== undefined && !routes.some((route) => route.alias === next.alias)) routes.push(next);
+    }
+    for (const route of routes) {
       for (const target of route.targets) {
         const id = `${target.provider}\u0000${target.model}`;
         if (seenTargets.has(id)) continue;
         seenTargets.add(id);
         const maxOutputTokens = this.#catalog?.lookup(target.model)?.maxOutputTokens;
         candidates.push({ provider: target.provider, providerType: this.#providers.get(target.provider)?.type ?? target.provider, model: target.model, ...(maxOutputTokens === undefined ? {} : { maxOutputTokens }) });
-      }
-      for (const fallback of route.fallbacks) {
-        const next = this.#routes.resolve(fallback);
-        if (next !== undefined) queue.push(next);
       }
     }
     return candidates;
