@@ -37,7 +37,8 @@ describe('admin query parameters of the request log', () => {
     for (const url of ['/admin/requests?model=a&model=b', '/admin/requests?status=200&status=500', '/admin/usage?from=1&from=2']) {
       const { status, body } = await admin(url);
       expect(status, url).toBe(400);
-      expect(body.error).toMatchObject({ code: 'invalid_request', message: expect.stringMatching(/must be string/) });
+      expect(body.error?.code).toBe('invalid_request');
+      expect(body.error?.message).toMatch(/must be string/);
     }
   });
 
@@ -45,7 +46,8 @@ describe('admin query parameters of the request log', () => {
     for (const url of ['/admin/usage?from=1,2', '/admin/requests?to=2026-02-30', '/admin/usage/series?from=1,2']) {
       const { status, body } = await admin(url);
       expect(status, url).toBe(400);
-      expect(body.error).toMatchObject({ code: 'invalid_request', message: expect.stringContaining('must be an ISO 8601 time') });
+      expect(body.error?.code).toBe('invalid_request');
+      expect(body.error?.message).toContain('must be an ISO 8601 time');
     }
   });
 
