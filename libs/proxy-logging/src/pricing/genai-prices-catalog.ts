@@ -126,12 +126,20 @@ export interface CatalogEntry {
   contextWindow?: number;
 }
 
+/** A model the catalog matched, before picking the price in force at a given time. */
+export interface CatalogMatch {
+  /** The catalog's provider id (`openai`, `google`, ...). */
+  providerId: string;
+  model: ModelInfo;
+}
+
 /**
- * Looks a model up in the bundled `@pydantic/genai-prices` data (no network). With a
+ * Finds a model in the bundled `@pydantic/genai-prices` data (no network). With a
  * provider type the search stays within that provider (and its declared fallbacks);
- * without one, the model name alone decides.
+ * without one, the model name alone decides. The match does not depend on the time, so
+ * it can be cached; {@link catalogEntryAt} picks the price in force.
  */
-export function lookupGenaiPrice(providerType: string | undefined, model: string, at: Date): CatalogEntry | undefined {
+export function matchGenaiModel(providerType: string | undefined, model: string): CatalogMatch | undefined {
   const providerId = providerType === undefined ? undefined : (PROVIDER_IDS[providerType] ?? providerType);
   const provider = providerId === undefined ? findProvider({ modelId: model }) : findProvider({ providerId });
   if (provider === undefined) return undefined;
@@ -142,12 +150,35 @@ export function lookupGenaiPrice(providerType: string | undefined, model: string
   const candidates = [...new Set([model, bare, dashed(model), dashed(bare)])];
   for (const candidate of candidates) {
     const info = findModel(provider, candidate, new Set());
-    if (info === undefined) continue;
-    const raw = priceAt(info, at);
-    if (raw === undefined) return undefined;
-    const entry: CatalogEntry = { providerId: provider.id, modelId: info.id, price: convertPrice(raw) };
-    if (info.context_window !== undefined) entry.contextWindow = info.context_window;
-    return entry;
+    if (info !== undefined) return { providerId: provider.id, model: info };
   }
   return undefined;
+}
+
+// the catalog's price objects are fixed for the process; converting each once keeps the
+// per-request pick (time of day, dated prices) to a lookup
+const converted = new WeakMap<GenaiModelPrice, ModelPrice>();
+
+function convertedPrice(raw: GenaiModelPrice): ModelPrice {
+  let price = converted.get(raw);
+  if (price === undefined) converted.set(raw, (price = convertPrice(raw)));
+  return price;
+}
+
+/** The catalog entry of a matched model with the price in force at `at`. */
+export function catalogEntryAt(match: CatalogMatch, at: Date): CatalogEntry | undefined {
+  const raw = priceAt(match.model, at);
+  if (raw === undefined) return undefined;
+  const entry: CatalogEntry = { providerId: match.providerId, modelId: match.model.id, price: convertedPrice(raw) };
+  if (match.model.context_window !== undefined) entry.contextWindow = match.model.context_window;
+  return entry;
+}
+
+/**
+ * Looks a model up in the bundled `@pydantic/genai-prices` data (no network), with the
+ * price in force at `at` (see {@link matchGenaiModel}).
+ */
+export function lookupGenaiPrice(providerType: string | undefined, model: string, at: Date): CatalogEntry | undefined {
+  const match = matchGenaiModel(providerType, model);
+  return match === undefined ? undefined : catalogEntryAt(match, at);
 }

@@ -34,6 +34,20 @@ describe('pricing registry', () => {
     expect(at('23:59:59').tokenCost(target, usage)?.totalUsd).toBe(0.135 + 0.55);
   });
 
+  it('picks the time-of-day price on every call, not once per registry', () => {
+    let clock = new Date('2026-12-02T17:00:00Z');
+    const registry = createPricingRegistry({ now: () => clock });
+    const target = { provider: 'deepseek', model: 'deepseek-chat' };
+    const usage = { inputTokens: 1_000_000, outputTokens: 1_000_000 };
+    expect(registry.tokenCost(target, usage)?.totalUsd).toBe(0.135 + 0.55);
+    // the same registry, the next morning inside the standard-rate window
+    clock = new Date('2026-12-03T08:00:00Z');
+    expect(registry.tokenCost(target, usage)?.totalUsd).toBe(0.27 + 1.1);
+    expect(registry.resolve(target)?.price.inputPerMTok).toBe(0.27);
+    clock = new Date('2026-12-03T20:00:00Z');
+    expect(registry.tokenCost(target, usage)?.totalUsd).toBe(0.135 + 0.55);
+  });
+
   it('prices Anthropic cache writes and reads apart, and matches dated snapshots', () => {
     const registry = createPricingRegistry({ now });
     const cost = registry.tokenCost(

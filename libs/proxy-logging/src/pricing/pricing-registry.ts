@@ -3,7 +3,7 @@ import type { MeteredUsage } from '../usage/metered-usage';
 import type { TokenUsage } from '../usage/token-usage';
 import { BUILTIN_UNIT_PRICES } from './builtin-unit-prices';
 import { computeTokenCost, roundUsd, type CostBreakdown } from './compute-token-cost';
-import { lookupGenaiPrice } from './genai-prices-catalog';
+import { catalogEntryAt, matchGenaiModel, type CatalogMatch } from './genai-prices-catalog';
 import type { ModelPrice } from './pricing-model-price';
 import { PRICING_DEFAULTS, PricingConfigSchema, type PricingOptions, type UnitPrice } from './pricing-options';
 
@@ -51,12 +51,16 @@ export interface PricingRegistry {
   readonly options: Readonly<PricingOptions>;
 }
 
+// what a model resolves to, apart from the time: a configured price, or the catalog's model
+// whose price is picked for the current time on each call (time-of-day and dated prices)
+type ModelMatch = { resolved: ResolvedPrice } | { catalog: CatalogMatch } | null;
+
 class DefaultPricingRegistry implements PricingRegistry {
   readonly counters: PricingCounters = { unknownPrice: 0, unknownPriceByKey: new Map() };
   readonly options: Readonly<PricingOptions>;
   // provider -> provider type -> model: every request resolves its price, and a key made by
   // joining the three would be a new string to flatten and hash each time
-  readonly #cache = new Map<string, Map<string, Map<string, ResolvedPrice | null>>>();
+  readonly #cache = new Map<string, Map<string, Map<string, ModelMatch>>>();
   #cached = 0;
   readonly #now: () => Date;
 
@@ -66,36 +70,45 @@ class DefaultPricingRegistry implements PricingRegistry {
   }
 
   resolve(target: PriceTarget): ResolvedPrice | undefined {
+    const match = this.#match(target);
+    if (match === null) return undefined;
+    if ('resolved' in match) return match.resolved;
+    const entry = catalogEntryAt(match.catalog, this.#now());
+    if (entry === undefined) return undefined;
+    const resolved: ResolvedPrice = { price: entry.price, source: 'genai-prices', id: entry.modelId };
+    if (entry.contextWindow !== undefined) resolved.contextWindow = entry.contextWindow;
+    return resolved;
+  }
+
+  // matching a name against the catalog is the slow part, and does not depend on the time
+  #match(target: PriceTarget): ModelMatch {
     const type = target.providerType ?? target.provider;
     const cached = this.#cache.get(target.provider)?.get(type)?.get(target.model);
-    if (cached !== undefined) return cached ?? undefined;
+    if (cached !== undefined) return cached;
     const found = this.#lookup(target, type);
-    // dated catalog prices change rarely; a bounded cache keeps lookups off the hot path
+    // a bounded cache keeps lookups off the hot path without growing with every model name seen
     if (this.#cached > 10_000) {
       this.#cache.clear();
       this.#cached = 0;
     }
     let byType = this.#cache.get(target.provider);
-    if (byType === undefined) this.#cache.set(target.provider, (byType = new Map<string, Map<string, ResolvedPrice | null>>()));
+    if (byType === undefined) this.#cache.set(target.provider, (byType = new Map<string, Map<string, ModelMatch>>()));
     let byModel = byType.get(type);
-    if (byModel === undefined) byType.set(type, (byModel = new Map<string, ResolvedPrice | null>()));
-    byModel.set(target.model, found ?? null);
+    if (byModel === undefined) byType.set(type, (byModel = new Map<string, ModelMatch>()));
+    byModel.set(target.model, found);
     this.#cached += 1;
     return found;
   }
 
-  #lookup(target: PriceTarget, type: string): ResolvedPrice | undefined {
+  #lookup(target: PriceTarget, type: string): ModelMatch {
     const models = this.options.models ?? {};
     for (const id of [`${target.provider}/${target.model}`, `${type}/${target.model}`, target.model]) {
       const price = models[id];
-      if (price !== undefined) return { price, source: 'config', id };
+      if (price !== undefined) return { resolved: { price, source: 'config', id } };
     }
-    if ((this.options.catalog ?? PRICING_DEFAULTS.catalog) === 'none') return undefined;
-    const entry = lookupGenaiPrice(type, target.model, this.#now());
-    if (entry === undefined) return undefined;
-    const resolved: ResolvedPrice = { price: entry.price, source: 'genai-prices', id: entry.modelId };
-    if (entry.contextWindow !== undefined) resolved.contextWindow = entry.contextWindow;
-    return resolved;
+    if ((this.options.catalog ?? PRICING_DEFAULTS.catalog) === 'none') return null;
+    const catalog = matchGenaiModel(type, target.model);
+    return catalog === undefined ? null : { catalog };
   }
 
   tokenCost(target: PriceTarget, usage: TokenUsage): CostBreakdown | undefined {
