@@ -130,3 +130,18 @@ describe('condenser on a long agent conversation with tools', async () => {
     expect(await condenser({ auto: false }).condense(req, context())).toBe(req);
   });
 });
+
+describe('condenser on messages that are long runs without spaces', () => {
+  // 'a' x 130k blocked the event loop 38 s: counting and cutting were quadratic in the run
+  it('counts and truncates a 1.1-million-character message to fit gpt-4o', async () => {
+    const plugin = createCondenser({ catalog: createModelCatalog() });
+    const ctx = context();
+    const condensed = await plugin.condense({ model: 'gpt-4o', messages: [{ role: 'user', content: 'a'.repeat(1_100_000) }] }, ctx);
+    expect(ctx.condensation?.strategy).toContain('truncate-long');
+    const content = condensed.messages[0]?.content;
+    expect(typeof content === 'string' && content.length < 1_100_000).toBe(true);
+    const info = createModelCatalog().lookup('gpt-4o')!;
+    expect(ctx.condensation!.tokensAfter).toBeLessThanOrEqual(info.contextWindow);
+    expect(countRequest(condensed, await tokenCounterFor('gpt-4o'))).toBeLessThanOrEqual(ctx.condensation!.tokensAfter);
+  });
+});

@@ -1,7 +1,39 @@
 import { describe, expect, it } from 'vitest';
 import fixture from './__fixtures__/agent-incident-conversation.json';
 import type { ChatCompletionRequest } from '@switchyard/proxy-core';
-import { TOKEN_ESTIMATES, countRequest, tokenCounterFor, tokenizerFamily, upperBoundTokens } from './token-counter';
+import * as o200kEncoding from 'gpt-tokenizer/encoding/o200k_base';
+import {
+  MAX_TOKENIZED_CHARS,
+  TOKENIZER_CHUNK_CHARS,
+  TOKENIZER_RUN_CHARS,
+  TOKEN_ESTIMATES,
+  countRequest,
+  exactCounter,
+  tokenCounterFor,
+  tokenizerFamily,
+  upperBoundTokens,
+  type Encoding,
+} from './token-counter';
+
+/** The real o200k encoding, recording what it is asked to encode. */
+function instrumentedO200k(): { encoding: Encoding; calls: number[] } {
+  const calls: number[] = [];
+  const encoding: Encoding = {
+    encode: (text, options) => {
+      calls.push(text.length);
+      return o200kEncoding.encode(text, options);
+    },
+    decode: (tokens) => o200kEncoding.decode(tokens),
+  };
+  return { encoding, calls };
+}
+
+function prose(chars: number): string {
+  const words = 'The quick brown fox, said Ana, jumps over 1234 lazy dogs; vérifié über naïve 日本語のテキスト.\n'.split(' ');
+  let text = '';
+  for (let index = 0; text.length < chars; index += 1) text += `${words[(index * 7919) % words.length]} `;
+  return text;
+}
 
 describe('token counting', () => {
   it('maps model ids to tokenizer families', () => {
@@ -64,5 +96,67 @@ describe('token counting', () => {
       const counter = await tokenCounterFor(model);
       expect(upperBoundTokens(request, tokenizerFamily(model))).toBeGreaterThanOrEqual(countRequest(request, counter));
     }
+  });
+
+  // BPE is quadratic in the length of one pre-token: 'a' x 32k took 2 s, x 400k would take minutes
+  it('counts a 400k-character run without spaces in bounded pieces, and the public counter finishes', async () => {
+    const { encoding, calls } = instrumentedO200k();
+    const counter = exactCounter('o200k_base', encoding);
+    const run = 'a'.repeat(400_000);
+    const tokens = counter.count(run);
+    expect(Math.max(...calls)).toBeLessThanOrEqual(TOKENIZER_RUN_CHARS);
+    expect(calls.reduce((sum, n) => sum + n, 0)).toBe(run.length);
+    expect(tokens).toBeGreaterThanOrEqual(run.length / 8);
+    expect((await tokenCounterFor('gpt-4o')).count(run)).toBe(tokens);
+    expect((await tokenCounterFor('claude-sonnet-4')).count(run)).toBeGreaterThan(0);
+  });
+
+  it('cuts whitespace runs too (the pre-tokenising regex is quadratic on them)', () => {
+    const { encoding, calls } = instrumentedO200k();
+    exactCounter('o200k_base', encoding).count(' '.repeat(100_000));
+    expect(Math.max(...calls)).toBeLessThanOrEqual(TOKENIZER_RUN_CHARS);
+  });
+
+  it('stays exact on prose: pieces are cut before a space that follows a word', () => {
+    const { encoding, calls } = instrumentedO200k();
+    const text = prose(60_000);
+    expect(exactCounter('o200k_base', encoding).count(text)).toBe(o200kEncoding.encode(text).length);
+    expect(calls.length).toBeGreaterThan(10);
+    expect(Math.max(...calls)).toBeLessThanOrEqual(TOKENIZER_CHUNK_CHARS);
+  });
+
+  it('takes the head and tail of a 400k-character run in bounded pieces', async () => {
+    const { encoding, calls } = instrumentedO200k();
+    const counter = exactCounter('o200k_base', encoding);
+    const run = 'b'.repeat(200_000) + 'c'.repeat(200_000);
+    const head = counter.head(run, 1_000);
+    const tail = counter.tail(run, 1_000);
+    expect(Math.max(...calls)).toBeLessThanOrEqual(TOKENIZER_RUN_CHARS);
+    expect(run.startsWith(head)).toBe(true);
+    expect(run.endsWith(tail)).toBe(true);
+    for (const part of [head, tail]) {
+      expect(counter.count(part)).toBeLessThanOrEqual(1_000);
+      expect(counter.count(part)).toBeGreaterThan(900);
+    }
+    const public4o = await tokenCounterFor('gpt-4o');
+    expect(public4o.count(public4o.tail(run, 500))).toBeLessThanOrEqual(500);
+  });
+
+  it('tokenizes at most MAX_TOKENIZED_CHARS per counter, then bounds the rest by UTF-8 bytes', () => {
+    const { encoding, calls } = instrumentedO200k();
+    const counter = exactCounter('o200k_base', encoding);
+    const text = 'hello '.repeat(250_000);
+    const exact = o200kEncoding.encode(text).length;
+    const tokens = counter.count(text);
+    expect(calls.reduce((sum, n) => sum + n, 0)).toBeLessThanOrEqual(MAX_TOKENIZED_CHARS);
+    expect(tokens).toBeGreaterThanOrEqual(exact);
+    expect(tokens).toBeLessThanOrEqual(Buffer.byteLength(text));
+    // past the cap, cuts are made by bytes: still within the asked tokens
+    const head = counter.head(text, 100);
+    const tail = counter.tail(text, 100);
+    expect(head.length).toBeGreaterThan(0);
+    expect(o200kEncoding.encode(head).length).toBeLessThanOrEqual(100);
+    expect(o200kEncoding.encode(tail).length).toBeLessThanOrEqual(100);
+    expect(text.endsWith(tail)).toBe(true);
   });
 });

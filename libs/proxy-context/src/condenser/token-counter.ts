@@ -59,7 +59,8 @@ export function tokenizerFamily(model: string): TokenizerFamily {
   return 'generic-estimate';
 }
 
-interface Encoding {
+/** The part of a gpt-tokenizer encoding the counters use. */
+export interface Encoding {
   encode(text: string, options?: { disallowedSpecial?: Set<string> }): number[];
   decode(tokens: Iterable<number>): string;
 }
@@ -79,25 +80,150 @@ function loadEncoding(name: 'o200k_base' | 'cl100k_base'): Promise<Encoding> {
 // text that looks like a special token (`<|endoftext|>`) is counted as plain text, never refused
 const PLAIN = { disallowedSpecial: new Set<string>() };
 
+/**
+ * Longest text handed to the encoder in one call. Pieces are cut before a space that
+ * follows a word, where BPE pre-tokenisation splits anyway, so counts stay exact on prose.
+ */
+export const TOKENIZER_CHUNK_CHARS = 4096;
+/**
+ * Longest run of one character class (letters without spaces, CJK text, whitespace) handed
+ * to the encoder: BPE merges and gpt-tokenizer's pre-tokenising regex are quadratic in the
+ * length of one pre-token ('a' x 32k takes 2 s in o200k), so longer runs are cut at fixed
+ * offsets and their counts summed (a few tokens more than exact per cut, never fewer on
+ * the texts measured).
+ */
+export const TOKENIZER_RUN_CHARS = 256;
+/**
+ * Characters one counter tokenizes before it answers from UTF-8 bytes instead (an upper
+ * bound: every token is at least one byte). About one second of encoding; a counter is
+ * made per request, so this bounds the tokenizing work a single request can cause.
+ */
+export const MAX_TOKENIZED_CHARS = 1_000_000;
+
+function isWhitespace(code: number): boolean {
+  return code === 32 || (code >= 9 && code <= 13) || code === 0xa0 || code === 0x3000;
+}
+
+/** Splits a text into the pieces the encoder sees: see {@link TOKENIZER_CHUNK_CHARS} and {@link TOKENIZER_RUN_CHARS}. */
+export function tokenizerPieces(text: string): string[] {
+  const pieces: string[] = [];
+  let start = 0;
+  // the last position in the current piece where a cut is exact: a space right after a non-space
+  let exactCut = -1;
+  let runStart = 0;
+  let runIsSpace = false;
+  for (let index = 0; index < text.length; index += 1) {
+    const code = text.charCodeAt(index);
+    const space = isWhitespace(code);
+    if (space !== runIsSpace || index === 0) {
+      if (space && code === 32 && index > start) exactCut = index;
+      runStart = index;
+      runIsSpace = space;
+    }
+    // never cut between the two halves of a surrogate pair
+    const lowSurrogate = code >= 0xdc00 && code <= 0xdfff;
+    if (index - runStart >= TOKENIZER_RUN_CHARS && !lowSurrogate) {
+      pieces.push(text.slice(start, index));
+      start = runStart = index;
+      exactCut = -1;
+    } else if (index - start >= TOKENIZER_CHUNK_CHARS && !lowSurrogate) {
+      // runs are bounded, so a piece this long has whitespace: cut at the last exact place, else here
+      const cut = exactCut > start ? exactCut : index;
+      pieces.push(text.slice(start, cut));
+      start = cut;
+      exactCut = -1;
+    }
+  }
+  if (start < text.length) pieces.push(text.slice(start));
+  return pieces;
+}
+
+function utf8Length(text: string): number {
+  return Buffer.byteLength(text);
+}
+
+/** The longest prefix of a text within `bytes` UTF-8 bytes (so within `bytes` tokens). */
+function headByBytes(text: string, bytes: number): string {
+  let used = 0;
+  let end = 0;
+  for (const char of text) {
+    used += utf8Length(char);
+    if (used > bytes) break;
+    end += char.length;
+  }
+  return text.slice(0, end);
+}
+
+/** The longest suffix of a text within `bytes` UTF-8 bytes. */
+function tailByBytes(text: string, bytes: number): string {
+  const chars = [...text];
+  let used = 0;
+  let start = chars.length;
+  while (start > 0 && used + utf8Length(chars[start - 1]!) <= bytes) {
+    start -= 1;
+    used += utf8Length(chars[start]!);
+  }
+  return chars.slice(start).join('');
+}
+
 class ExactCounter implements TokenCounter {
   readonly exact = true;
+  #remainingChars = MAX_TOKENIZED_CHARS;
+
   constructor(
     readonly family: TokenizerFamily,
     private readonly encoding: Encoding,
   ) {}
 
   count(text: string): number {
-    return text.length === 0 ? 0 : this.encoding.encode(text, PLAIN).length;
+    let tokens = 0;
+    for (const piece of tokenizerPieces(text)) tokens += this.#encode(piece)?.length ?? utf8Length(piece);
+    return tokens;
   }
 
   head(text: string, tokens: number): string {
-    return this.encoding.decode(this.encoding.encode(text, PLAIN).slice(0, Math.max(0, tokens)));
+    let out = '';
+    let left = Math.max(0, tokens);
+    for (const piece of tokenizerPieces(text)) {
+      if (left === 0) break;
+      const encoded = this.#encode(piece);
+      if (encoded === undefined) return out + headByBytes(text.slice(out.length), left);
+      if (encoded.length > left) return out + this.encoding.decode(encoded.slice(0, left));
+      out += piece;
+      left -= encoded.length;
+    }
+    return out;
   }
 
   tail(text: string, tokens: number): string {
-    const encoded = this.encoding.encode(text, PLAIN);
-    return tokens <= 0 ? '' : this.encoding.decode(encoded.slice(Math.max(0, encoded.length - tokens)));
+    let out = '';
+    let left = Math.max(0, tokens);
+    const pieces = tokenizerPieces(text);
+    for (let index = pieces.length - 1; index >= 0 && left > 0; index -= 1) {
+      const piece = pieces[index]!;
+      const encoded = this.#encode(piece);
+      if (encoded === undefined) return tailByBytes(text.slice(0, text.length - out.length), left) + out;
+      if (encoded.length > left) return this.encoding.decode(encoded.slice(encoded.length - left)) + out;
+      out = piece + out;
+      left -= encoded.length;
+    }
+    return out;
   }
+
+  /** One piece's tokens, or undefined once this counter has spent its {@link MAX_TOKENIZED_CHARS}. */
+  #encode(piece: string): number[] | undefined {
+    if (piece.length > this.#remainingChars) {
+      this.#remainingChars = 0;
+      return undefined;
+    }
+    this.#remainingChars -= piece.length;
+    return this.encoding.encode(piece, PLAIN);
+  }
+}
+
+/** A counter over a given encoding (tests pass an instrumented one). @internal */
+export function exactCounter(family: 'o200k_base' | 'cl100k_base', encoding: Encoding): TokenCounter {
+  return new ExactCounter(family, encoding);
 }
 
 class EstimatingCounter implements TokenCounter {
