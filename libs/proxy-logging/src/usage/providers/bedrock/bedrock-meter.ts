@@ -15,6 +15,37 @@ function converseTokens(value: unknown): TokenUsage | undefined {
   return tokens;
 }
 
+const INVOCATION_METRICS = /"amazon-bedrock-invocationMetrics"\s*:\s*(\{[^{}]*\})/;
+
+/** The token counts of an `amazon-bedrock-invocationMetrics` object in `text`, if any. */
+function metricsIn(text: string): TokenUsage | undefined {
+  const found = INVOCATION_METRICS.exec(text);
+  if (found?.[1] === undefined) return undefined;
+  try {
+    const parsed = record(JSON.parse(found[1]));
+    const input = num(parsed['inputTokenCount']);
+    return input === undefined ? undefined : { inputTokens: input, outputTokens: num(parsed['outputTokenCount']) ?? 0 };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * InvokeModelWithResponseStream's counts: its last chunk carries the invocation metrics, but
+ * each chunk's JSON travels base64-encoded in its frame (`{"bytes":"..."}`), so they are
+ * looked for in the decoded chunks, last first.
+ */
+function invocationMetrics(text: string): TokenUsage | undefined {
+  const plain = metricsIn(text);
+  if (plain !== undefined) return plain;
+  const chunks = [...text.matchAll(/"bytes"\s*:\s*"([A-Za-z0-9+/]+={0,2})"/g)];
+  for (let index = chunks.length - 1; index >= 0; index--) {
+    const tokens = metricsIn(Buffer.from(chunks[index]?.[1] ?? '', 'base64').toString('utf8'));
+    if (tokens !== undefined) return tokens;
+  }
+  return undefined;
+}
+
 function meter(exchange: MeterExchange): MeteredUsage | undefined {
   if (!succeeded(exchange)) return undefined;
   const match = /\/model\/([^/]+)\/(converse-stream|converse|invoke-with-response-stream|invoke)$/.exec(exchange.url.pathname);
@@ -34,12 +65,7 @@ function meter(exchange: MeterExchange): MeteredUsage | undefined {
         tokens = undefined;
       }
     }
-    const metrics = /"amazon-bedrock-invocationMetrics"\s*:\s*(\{[^{}]*\})/.exec(exchange.responseText ?? '');
-    if (tokens === undefined && metrics?.[1] !== undefined) {
-      const parsed = record(JSON.parse(metrics[1]));
-      const input = num(parsed['inputTokenCount']);
-      if (input !== undefined) tokens = { inputTokens: input, outputTokens: num(parsed['outputTokenCount']) ?? 0 };
-    }
+    tokens ??= invocationMetrics(exchange.responseText ?? '');
   } else {
     const input = num(header(exchange.responseHeaders, 'x-amzn-bedrock-input-token-count'));
     if (input !== undefined) tokens = { inputTokens: input, outputTokens: num(header(exchange.responseHeaders, 'x-amzn-bedrock-output-token-count')) ?? 0 };
@@ -50,7 +76,8 @@ function meter(exchange: MeterExchange): MeteredUsage | undefined {
 
 /**
  * AWS Bedrock runtime: Converse `usage` (cache reads and writes apart), the stream's
- * metadata event, or InvokeModel's token-count headers.
+ * metadata event, the invocation metrics of InvokeModelWithResponseStream's last chunk, or
+ * InvokeModel's token-count headers.
  * @see https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_Converse.html
  */
 export const bedrockMeter: ProviderMeter = {
