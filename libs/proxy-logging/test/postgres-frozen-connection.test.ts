@@ -1,11 +1,10 @@
-import { requireService, TEST_DATABASE_URL } from '@switchyard/testing';
+import { requireService, startFrozenRelay, TEST_DATABASE_URL, type FrozenRelay } from '@switchyard/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { RequestLogQueue } from '../src/request-log/request-log-queue';
 import { SqlRequestLogStore } from '../src/request-log/sql-request-log-store';
 import { openDatabase, type OpenDatabaseOptions } from '../src/sql/open-database';
 import type { SqlDatabase } from '../src/sql/sql-database';
 import { captureLogger } from './capture-logger';
-import { startFrozenRelay, type FrozenRelay } from './frozen-relay';
 import { createTestSchema, type TestSchema } from './pg-schema';
 import { row } from './request-log-fixtures';
 

@@ -23,5 +23,7 @@ export { anthropicErrorProblems, anthropicMessageProblems, anthropicStreamProble
 export type { NamedSseEvent } from './anthropic/anthropic-shapes';
 export { requireRedisCluster, startRedisCluster } from './redis-cluster';
 export type { TestRedisCluster, TestRedisClusterOptions } from './redis-cluster';
+export { startFrozenRelay } from './frozen-relay';
+export type { FrozenRelay } from './frozen-relay';
 export { captureLogLines } from './log-lines';
 export type { CapturedLog } from './log-lines';
