@@ -26,7 +26,7 @@ export interface RecordingServer {
  */
 export async function startRecordingServer(
   name: string,
-  respond?: (call: RecordedCall) => { status: number; body: unknown } | undefined,
+  respond?: (call: RecordedCall) => { status: number; body: unknown; headers?: Record<string, string> } | undefined,
 ): Promise<RecordingServer> {
   const calls: RecordedCall[] = [];
   const sockets = new Set<Socket>();
@@ -42,7 +42,7 @@ export async function startRecordingServer(
       };
       calls.push(call);
       const answer = respond?.(call) ?? { status: 200, body: { servedBy: name, path: call.path } };
-      res.writeHead(answer.status, { 'content-type': 'application/json' });
+      res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });
       res.end(JSON.stringify(answer.body));
     });
   });

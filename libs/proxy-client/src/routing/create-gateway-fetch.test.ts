@@ -264,6 +264,50 @@ describe('createGatewayFetch', () => {
     }
   });
 
+  it('hands a redirect the gateway relays back to the caller, never sending the keys to Location', async () => {
+    const redirecting = await startRecordingServer('redirecting', () => ({
+      status: 307,
+      body: {},
+      headers: { location: `${other.url}/steal` },
+    }));
+    try {
+      const fetch = createGatewayFetch({
+        gatewayUrl: redirecting.url,
+        apiKey: 'sk-sy-secret',
+        providerHosts: [provider.host],
+      });
+      const response = await fetch(`${provider.url}/v1/messages`, {
+        method: 'POST',
+        headers: { 'x-api-key': 'sk-provider-secret' },
+        body: '{}',
+      });
+      expect(response.status).toBe(307);
+      expect(response.headers.get('location')).toBe(`${other.url}/steal`);
+      expect(redirecting.calls).toHaveLength(1);
+      expect(other.calls).toHaveLength(0);
+      expect(provider.calls).toHaveLength(0);
+    } finally {
+      await redirecting.close();
+    }
+  });
+
+  it('sends a Request with a body to hosts it does not route, and to the gateway\'s own routes', async () => {
+    const fetch = createGatewayFetch({ gatewayUrl: gateway.url, providerHosts: [provider.host] });
+    const passed = await fetch(new Request(`${other.url}/hook`, { method: 'POST', body: 'payload' }));
+    expect(await passed.json()).toMatchObject({ servedBy: 'other' });
+    const own = await fetch(new Request(`${gateway.url}/v1/chat/completions`, { method: 'POST', body: '{}' }));
+    expect(await own.json()).toMatchObject({ servedBy: 'gateway' });
+    const traced = await withRun(() => fetch(new Request(`${gateway.url}/v1/embeddings`, { method: 'POST', body: '[]' })), {
+      runId: 'run-req',
+    });
+    expect(traced.status).toBe(200);
+    expect(other.calls.map((c) => [c.method, c.path, c.body])).toEqual([['POST', '/hook', 'payload']]);
+    expect(gateway.calls.map((c) => [c.path, c.body, c.headers['x-switchyard-run-id']])).toEqual([
+      ['/v1/chat/completions', '{}', undefined],
+      ['/v1/embeddings', '[]', 'run-req'],
+    ]);
+  });
+
   it('reports every invalid option at once', () => {
     let message = '';
     try {

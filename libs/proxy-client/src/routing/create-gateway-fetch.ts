@@ -35,19 +35,23 @@ export function createGatewayFetch(options: GatewayFetchOptions): FetchFunction 
   const baseFetch: FetchFunction = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
 
   return async function gatewayFetch(input, init) {
+    // building the Request takes a Request input's body: from here on only `request` can send it
     const request = new Request(input, init);
     const url = new URL(request.url);
-    if (router.isGateway(url)) return gatewayRouteFetch(router, request, baseFetch, input, init);
-    if (!router.routes(url)) return baseFetch(input, init);
+    if (router.isGateway(url)) return gatewayRouteFetch(router, request, baseFetch, init);
+    if (!router.routes(url)) return baseFetch(request, extraInit(init));
 
     const body = await replayableBody(request, init);
-    const direct = (): Promise<Response> => baseFetch(url, requestInit(init, request, request.headers, body));
+    const direct = (): Promise<Response> =>
+      baseFetch(url, requestInit(init, request, request.headers, body, request.redirect));
     if (router.failOpen && !router.availability.shouldTryGateway()) return direct();
 
     try {
       const response = await baseFetch(
         router.proxyUrl(url),
-        requestInit(init, request, gatewayHeaders(router, url, request.headers), body),
+        // the gateway relays an upstream 3xx as is: following it would send the gateway key and
+        // the provider key to wherever Location points, so the caller gets the 3xx instead
+        requestInit(init, request, gatewayHeaders(router, url, request.headers), body, 'manual'),
       );
       router.availability.markReachable();
       return response;
@@ -75,14 +79,21 @@ function gatewayRouteFetch(
   router: GatewayRouter,
   request: Request,
   baseFetch: FetchFunction,
-  input: string | URL | Request,
   init: RequestInit | undefined,
 ): Promise<Response> {
   const tracing = Object.entries(router.tracingHeaders()).filter(([name]) => !request.headers.has(name));
-  if (tracing.length === 0) return baseFetch(input, init);
+  if (tracing.length === 0) return baseFetch(request, extraInit(init));
   const headers = new Headers(request.headers);
   for (const [name, value] of tracing) headers.set(name, value);
-  return baseFetch(new Request(request, { headers }));
+  return baseFetch(new Request(request, { headers }), extraInit(init));
+}
+
+// the caller's init minus its body, which `request` already holds (a stream body can be read
+// only once); fields fetch knows are in `request` too, extra ones (an undici `dispatcher`) are kept
+function extraInit(init: RequestInit | undefined): RequestInit | undefined {
+  if (init === undefined) return undefined;
+  const { body: _body, headers: _headers, ...rest } = init;
+  return rest;
 }
 
 function gatewayHeaders(router: GatewayRouter, url: URL, original: Headers): Headers {
@@ -101,6 +112,7 @@ function requestInit(
   request: Request,
   headers: Headers,
   body: BodyValue | undefined,
+  redirect: RequestInit['redirect'],
 ): RequestInit {
   return {
     ...init,
@@ -108,7 +120,7 @@ function requestInit(
     headers,
     body: body ?? null,
     signal: request.signal,
-    redirect: request.redirect,
+    redirect,
   };
 }
 
