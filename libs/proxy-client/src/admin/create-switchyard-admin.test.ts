@@ -107,6 +107,18 @@ describe('createSwitchyardAdmin', () => {
     expect((missing as Error).message).toContain('No such run.');
   });
 
+  it('refuses dot-only run ids instead of sending the admin key to another route', async () => {
+    const admin = createSwitchyardAdmin({ gatewayUrl: server.url, adminKey: 'master-key' });
+    const before = server.calls.length;
+    for (const runId of ['.', '..', '...']) {
+      const error: unknown = await admin.getRun(runId).catch((e: unknown) => e);
+      expect(isSwitchyardClientError(error) && error.code).toBe('invalid_request');
+    }
+    expect(server.calls.slice(before).map((c) => c.path)).toEqual([]);
+    await expect(admin.getRun('.run.1')).rejects.toMatchObject({ code: 'not_found' });
+    expect(server.calls.at(-1)?.path).toBe('/admin/runs/.run.1');
+  });
+
   it('reports an unreachable gateway as upstream_connection_error', async () => {
     const admin = createSwitchyardAdmin({ gatewayUrl: await closedPortUrl(), adminKey: 'master-key' });
     const error: unknown = await admin.getRun('run-1').catch((e: unknown) => e);

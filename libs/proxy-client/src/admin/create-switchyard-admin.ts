@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { SwitchyardClientError, type SwitchyardClientErrorCode } from '../errors/switchyard-client-error';
+import { isDotsOnly } from '../context/validate-context-value';
 import { assertNoProblems, clientSchemaProblems } from '../options/validate-client-options';
 import type { FetchFunction } from '../routing/create-gateway-fetch';
 import type { RequestLogPage, RunTree, SwitchyardAdmin, TimeWindow, UsageReport } from './admin-types';
@@ -121,8 +122,9 @@ export function createSwitchyardAdmin(options: SwitchyardAdminOptions): Switchya
 
   return Object.freeze({
     getRun(runId: string, opts: { signal?: AbortSignal } = {}): Promise<RunTree> {
-      if (typeof runId !== 'string' || runId.length === 0) {
-        return Promise.reject(new SwitchyardClientError('invalid_request', 'getRun needs a run id.'));
+      // encodeURIComponent keeps `.` and `..`, which the URL then resolves to /admin/ or /admin/runs/
+      if (typeof runId !== 'string' || runId.length === 0 || isDotsOnly(runId)) {
+        return Promise.reject(new SwitchyardClientError('invalid_request', 'getRun needs a run id that is not only dots.'));
       }
       return get<RunTree>(`/admin/runs/${encodeURIComponent(runId)}`, {}, opts.signal, (b) =>
         hasArray(b, 'sections'),

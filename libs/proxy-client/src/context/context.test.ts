@@ -105,6 +105,10 @@ describe('run, section and customer context', () => {
     };
     expect(codeOf(() => withRun(() => 0, { runId: 'has space' }))).toBe('invalid_request');
     expect(codeOf(() => withRun(() => 0, { runId: '' }))).toBe('invalid_request');
+    // a run named `..` could never be read back at /admin/runs/<id>
+    expect(codeOf(() => withRun(() => 0, { runId: '..' }))).toBe('invalid_request');
+    expect(codeOf(() => withRun(() => 0, { runId: '.' }))).toBe('invalid_request');
+    expect(withRun((run) => run.runId, { runId: '..a' })).toBe('..a');
     expect(codeOf(() => withCustomer('caf\u00e9', () => 0))).toBe('invalid_request');
     expect(codeOf(() => withCustomer('user+tag', () => 0))).toBe('invalid_request');
     expect(codeOf(() => withRun(() => 0, { runId: 'x'.repeat(129) }))).toBe('invalid_request');
