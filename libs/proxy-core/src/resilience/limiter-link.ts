@@ -16,8 +16,14 @@ export interface LimiterLink {
   reportFailure(error: unknown): void;
   /** Resolves once shared limiting is up (or immediately if it is). */
   whenShared(): Promise<void>;
-  /** Resolves when limits fall back to local (immediately if they are local). */
-  whenLocal(): Promise<void>;
+  /**
+   * Calls `listener` once when limits fall back to local (at once if they are local) and
+   * returns the unsubscribe. Each waiting acquire subscribes: it must unsubscribe when it is
+   * done, since a shared period can last for millions of calls.
+   */
+  onLocal(listener: () => void): () => void;
+  /** How many `onLocal` listeners wait; stays at the number of calls in flight. */
+  readonly localListenerCount: number;
   close(): Promise<void>;
 }
 
@@ -45,7 +51,7 @@ export function createLimiterLink(settings: LimiterLinkSettings, logger: Logger,
   let closed = false;
   let recheck: NodeJS.Timeout | undefined;
   const waiters: Array<() => void> = [];
-  const lostWaiters: Array<() => void> = [];
+  const lostListeners = new Set<() => void>();
   const cluster = settings.endpoint.cluster !== undefined;
 
   const setMode = (next: LimiterMode, reason: string): void => {
@@ -54,7 +60,14 @@ export function createLimiterLink(settings: LimiterLinkSettings, logger: Logger,
     if (next === 'shared') epoch += 1;
     logger[next === 'shared' ? 'info' : 'warn']({ mode: next, reason }, next === 'shared' ? 'upstream limits are shared through Redis' : 'upstream limits degraded to local limits');
     onMode(next, reason);
-    for (const resolve of (next === 'shared' ? waiters : lostWaiters).splice(0)) resolve();
+    if (next === 'shared') for (const resolve of waiters.splice(0)) resolve();
+    else notifyLost();
+  };
+
+  const notifyLost = (): void => {
+    const listeners = [...lostListeners];
+    lostListeners.clear();
+    for (const listener of listeners) listener();
   };
 
   const promote = async (reason: string): Promise<void> => {
@@ -131,14 +144,22 @@ export function createLimiterLink(settings: LimiterLinkSettings, logger: Logger,
       if (mode === 'shared') return Promise.resolve();
       return new Promise((resolve) => waiters.push(resolve));
     },
-    whenLocal() {
-      if (mode === 'local') return Promise.resolve();
-      return new Promise((resolve) => lostWaiters.push(resolve));
+    onLocal(listener) {
+      if (mode === 'local' || closed) {
+        listener();
+        return () => undefined;
+      }
+      // a Set, not promises: a settled-never promise keeps every reaction attached to it
+      lostListeners.add(listener);
+      return () => lostListeners.delete(listener);
+    },
+    get localListenerCount() {
+      return lostListeners.size;
     },
     async close() {
       closed = true;
       if (recheck !== undefined) clearTimeout(recheck);
-      for (const resolve of lostWaiters.splice(0)) resolve();
+      notifyLost();
       if (connection !== undefined) await connection.disconnect(false).catch(() => undefined);
       client?.disconnect();
     },

@@ -102,10 +102,13 @@ export class BottleneckTargetLimiter implements TargetLimiter {
     try {
       const tier = this.#tier();
       if (tier === this.#local || this.#link === undefined) return await this.#acquireOn(tier, weight, cancelled);
-      const lost = this.#link.whenLocal().then(() => {
-        throw new SharedLost();
+      let loseShared: (error: SharedLost) => void = () => undefined;
+      const lost = new Promise<never>((_resolve, reject) => {
+        loseShared = reject;
       });
       lost.catch(() => undefined);
+      // unsubscribed as soon as the shared attempt ends, so the link holds only calls in flight
+      const unsubscribe = this.#link.onLocal(() => loseShared(new SharedLost()));
       try {
         return await this.#acquireOn(tier, weight, Promise.race([cancelled, lost]));
       } catch (error) {
@@ -113,6 +116,8 @@ export class BottleneckTargetLimiter implements TargetLimiter {
         // the shared store failed or went away: local limits for this call and from now on
         if (!(error instanceof SharedLost)) this.#link.reportFailure(error);
         return await this.#acquireOn(this.#local, weight, cancelled);
+      } finally {
+        unsubscribe();
       }
     } catch (error) {
       if (!(error instanceof Cancelled)) throw error;

@@ -1,0 +1,37 @@
+import { randomUUID } from 'node:crypto';
+import { requireService, TEST_REDIS_URL } from '@switchyard/testing';
+import { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
+import { silentLogger } from '../options/logger';
+import { createLimiterLink } from './limiter-link';
+import { BottleneckTargetLimiter } from './target-limiter';
+
+const redisUp = await requireService('Redis', TEST_REDIS_URL);
+
+describe.skipIf(!redisUp)('BottleneckTargetLimiter on a shared Redis link', () => {
+  it('shared-mode acquires leave no waiter behind on the link', { timeout: 60_000 }, async () => {
+    const keyPrefix = `switchyard-test:${randomUUID()}:`;
+    const link = createLimiterLink({ endpoint: { url: TEST_REDIS_URL }, keyPrefix, commandTimeoutMs: 5_000 }, silentLogger, () => undefined);
+    await link.whenShared();
+    const limiter = new BottleneckTargetLimiter('p/m', { maxConcurrent: 50 }, { maxQueue: 1_000, maxWaitMs: 10_000 }, link, () => undefined);
+    try {
+      // a call in flight waits on the link, so the count below is not vacuously zero
+      const held = await limiter.acquire(1, new AbortController().signal);
+      const waiting = limiter.acquire(1, new AbortController().signal);
+      expect(link.localListenerCount).toBeGreaterThanOrEqual(1);
+      held.release();
+      (await waiting).release();
+      for (let i = 0; i < 100; i++) (await limiter.acquire(1, new AbortController().signal)).release();
+      expect(link.mode).toBe('shared');
+      // before the fix every shared acquire left one waiter, released only when Redis dropped
+      expect(link.localListenerCount).toBe(0);
+    } finally {
+      await link.close();
+      await limiter.close();
+      const probe = new Redis(TEST_REDIS_URL);
+      const keys = await probe.keys(`b_${keyPrefix}*`);
+      if (keys.length > 0) await probe.del(...keys);
+      probe.disconnect();
+    }
+  });
+});
