@@ -54,6 +54,32 @@ describe.each([500, 502, 503])('an upstream %i', (status) => {
   });
 });
 
+describe('an upstream 5xx with rate-limit headers', () => {
+  it("is retried after the backoff, not after OpenAI's x-ratelimit-reset-* (sent on every answer)", async () => {
+    upstream.fault({ kind: 'status', status: 500, headers: { 'x-ratelimit-reset-requests': '120ms', 'x-ratelimit-reset-tokens': '6m0s' }, times: 1 });
+    const gateway = solo({ retry: { baseDelayMs: 10, maxDelayMs: 50 } });
+    const retry = nextEvent(gateway, 'retry');
+    await expect(gateway.chat(ask('m'))).resolves.toMatchObject({ object: 'chat.completion' });
+    expect((await retry).delayMs).toBeLessThanOrEqual(50);
+  });
+
+  it('waits no longer than maxDelayMs even when it sends retry-after, and the client is not told to wait minutes', async () => {
+    upstream.fault({ kind: 'status', status: 503, headers: { 'retry-after': '360' } });
+    const gateway = solo({ retry: { maxRetries: 1, baseDelayMs: 10, maxDelayMs: 50 } });
+    const retry = nextEvent(gateway, 'retry');
+    await expect(gateway.chat(ask('m'))).rejects.toMatchObject({ code: 'upstream_unavailable' });
+    expect((await retry).delayMs).toBeLessThanOrEqual(50);
+    expect(callsTo(upstream, '/v1/')).toBe(2);
+  });
+
+  it('a 500 with only reset headers carries no retry-after for the client', async () => {
+    upstream.fault({ kind: 'status', status: 500, headers: { 'x-ratelimit-reset-tokens': '6m0s' } });
+    const gateway = solo({ retry: { maxRetries: 0 } });
+    const error: unknown = await gateway.chat(ask('m')).catch((thrown: unknown) => thrown);
+    expect(error).toMatchObject({ code: 'upstream_error', retryAfterMs: undefined });
+  });
+});
+
 describe('an upstream 429', () => {
   it('waits for Retry-After before calling the same target again', async () => {
     useFakeClock();

@@ -71,6 +71,16 @@ function dispose(error: SwitchyardError, route: ResolvedRoute): Disposition {
   return error.retryable ? 'retry' : 'fatal';
 }
 
+/**
+ * How long to leave a target alone after it failed: what it asked for, but unless it rate-limited us no
+ * longer than the backoff ceiling, so a failing upstream's headers cannot park a request
+ * for minutes.
+ */
+function upstreamPauseMs(error: SwitchyardError, maxDelayMs: number): number | undefined {
+  if (error.retryAfterMs === undefined) return undefined;
+  return error.code === 'upstream_rate_limited' ? error.retryAfterMs : Math.min(error.retryAfterMs, maxDelayMs);
+}
+
 function routesToTry(route: ResolvedRoute, routes: RouteTable): ResolvedRoute[] {
   const list = [route];
   for (const alias of route.fallbacks) {
@@ -128,7 +138,8 @@ export async function runAttempts<T>(
             if (disposition === 'fallback') continue aliases;
             if (disposition === 'retry') {
               upstreamFailed = true;
-              if (error.retryAfterMs !== undefined) (notBefore ??= new Map()).set(key, performance.now() + error.retryAfterMs);
+              const pauseMs = upstreamPauseMs(error, policies.retry.maxDelayMs);
+              if (pauseMs !== undefined) (notBefore ??= new Map()).set(key, performance.now() + pauseMs);
             }
             env.logger.warn({ requestId: context.requestId, provider: adapter.name, model: target.model, code: error.code }, 'upstream attempt failed; trying the next target');
           }

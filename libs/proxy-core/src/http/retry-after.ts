@@ -18,11 +18,32 @@ export function parseDurationMs(text: string): number | undefined {
   return matched.length > 0 && matched.length === text.trim().length ? Math.ceil(total) : undefined;
 }
 
+/** OpenAI's rate-limit dimensions: each has `x-ratelimit-reset-<d>` and `x-ratelimit-remaining-<d>`. */
+const RATE_LIMIT_DIMENSIONS = ['requests', 'tokens'] as const;
+
 /**
- * How long an upstream asks us to wait, from `retry-after-ms`, `retry-after` (seconds or
- * an HTTP date) or OpenAI's `x-ratelimit-reset-*` headers; undefined when none is usable.
+ * The wait from OpenAI's `x-ratelimit-reset-*` headers: the reset of the limit that is spent
+ * (`x-ratelimit-remaining-*` is 0), else the shortest reset, since waiting for a limit that
+ * was not hit would only delay the call.
  */
-export function retryAfterMsFromHeaders(headers: Record<string, HeaderValue>, now: number = Date.now()): number | undefined {
+function rateLimitResetMs(headers: Record<string, HeaderValue>): number | undefined {
+  const resets = RATE_LIMIT_DIMENSIONS.flatMap((dimension) => {
+    const text = first(headers[`x-ratelimit-reset-${dimension}`]);
+    const ms = text === undefined ? undefined : parseDurationMs(text);
+    return ms === undefined ? [] : [{ ms, spent: first(headers[`x-ratelimit-remaining-${dimension}`])?.trim() === '0' }];
+  });
+  const spent = resets.filter((reset) => reset.spent);
+  if (spent.length > 0) return Math.max(...spent.map((reset) => reset.ms));
+  return resets.length > 0 ? Math.min(...resets.map((reset) => reset.ms)) : undefined;
+}
+
+/**
+ * How long an upstream asks us to wait, from `retry-after-ms` or `retry-after` (seconds or
+ * an HTTP date), and, for a 429 only, OpenAI's `x-ratelimit-reset-*` headers; undefined when
+ * none is usable. OpenAI sends the reset headers on every answer, so on any other status they
+ * say nothing about when to retry. Without a `status`, the reset headers are read as for a 429.
+ */
+export function retryAfterMsFromHeaders(headers: Record<string, HeaderValue>, now: number = Date.now(), status?: number): number | undefined {
   const ms = first(headers['retry-after-ms']);
   if (ms !== undefined && /^\d+(\.\d+)?$/.test(ms.trim())) return Math.ceil(Number(ms));
   const after = first(headers['retry-after']);
@@ -32,8 +53,5 @@ export function retryAfterMsFromHeaders(headers: Record<string, HeaderValue>, no
     const date = Date.parse(trimmed);
     if (!Number.isNaN(date)) return Math.max(0, date - now);
   }
-  const resets = [first(headers['x-ratelimit-reset-requests']), first(headers['x-ratelimit-reset-tokens'])]
-    .map((v) => (v === undefined ? undefined : parseDurationMs(v)))
-    .filter((v): v is number => v !== undefined);
-  return resets.length > 0 ? Math.max(...resets) : undefined;
+  return status === undefined || status === 429 ? rateLimitResetMs(headers) : undefined;
 }

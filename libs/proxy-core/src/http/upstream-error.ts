@@ -49,7 +49,7 @@ export function upstreamError(failure: UpstreamFailure): SwitchyardError {
   return new SwitchyardError(code, message, {
     provider: failure.provider,
     upstreamStatus: failure.status,
-    retryAfterMs: retryAfterMsFromHeaders(failure.headers),
+    retryAfterMs: retryAfterMsFromHeaders(failure.headers, Date.now(), failure.status),
   });
 }
 
