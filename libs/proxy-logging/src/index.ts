@@ -2,7 +2,7 @@
 
 // pricing
 export { createPricingRegistry, validatePricingOptions } from './pricing/pricing-registry';
-export type { PriceTarget, PricingCounters, PricingRegistry, ResolvedPrice } from './pricing/pricing-registry';
+export type { CountsByKey, PriceTarget, PricingCounters, PricingRegistry, ResolvedPrice } from './pricing/pricing-registry';
 export { PRICING_DEFAULTS, PaymentFeeSchema, PricingConfigSchema, UnitPriceSchema } from './pricing/pricing-options';
 export type { PricingConfig, PricingOptions, UnitPrice } from './pricing/pricing-options';
 export { ModelPriceSchema, PriceTierSchema, ratesForInput } from './pricing/pricing-model-price';

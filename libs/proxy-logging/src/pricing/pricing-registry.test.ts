@@ -101,6 +101,24 @@ describe('pricing registry', () => {
     expect(keys).toEqual(['local/my-finetune']);
   });
 
+  it('keeps counts for the 1000 unknown keys seen last, not every model name a client sent', () => {
+    const registry = createPricingRegistry({ catalog: 'none' });
+    const usage = { inputTokens: 1, outputTokens: 1 };
+    const unknown = (from: number, to: number): void => {
+      for (let index = from; index < to; index += 1) registry.tokenCost({ provider: 'local', model: `m-${index}` }, usage);
+    };
+    registry.tokenCost({ provider: 'local', model: 'kept' }, usage);
+    unknown(0, 600);
+    // counted again, so among the 1000 seen last once 900 more come
+    registry.tokenCost({ provider: 'local', model: 'kept' }, usage);
+    unknown(600, 1500);
+    expect(registry.counters.unknownPrice).toBe(1502);
+    expect(registry.counters.unknownPriceByKey.size).toBe(1000);
+    expect(registry.counters.unknownPriceByKey.has('local/m-0')).toBe(false);
+    expect(registry.counters.unknownPriceByKey.get('local/m-1499')).toBe(1);
+    expect(registry.counters.unknownPriceByKey.get('local/kept')).toBe(2);
+  });
+
   it('makes the cost unknown when a used component has no rate', () => {
     const registry = createPricingRegistry({ catalog: 'none', models: { 'x/tts': { perAudioSecond: 0.001 } } });
     expect(registry.tokenCost({ provider: 'x', model: 'tts' }, { inputTokens: 0, outputTokens: 0, audioSeconds: 10 })?.totalUsd).toBe(0.01);

@@ -1,4 +1,5 @@
 import { SwitchyardError, schemaProblems } from '@switchyard/proxy-core';
+import { LRUCache } from 'lru-cache';
 import type { MeteredUsage } from '../usage/metered-usage';
 import type { TokenUsage } from '../usage/token-usage';
 import { BUILTIN_UNIT_PRICES } from './builtin-unit-prices';
@@ -28,12 +29,24 @@ export interface ResolvedPrice {
   contextWindow?: number;
 }
 
+/** Counts by key, read-only (a bounded cache under the hood, not a `Map`). */
+export interface CountsByKey {
+  get(key: string): number | undefined;
+  has(key: string): boolean;
+  readonly size: number;
+  /** The keys and counts, most recently counted first. */
+  entries(): Iterable<[string, number]>;
+}
+
 /** Counters of pricing failures; every failure mode has one. */
 export interface PricingCounters {
   /** Exchanges whose cost is unknown (no price for the model or a unit). */
   unknownPrice: number;
-  /** The same, by `<provider>/<model>` (or `<provider>/<unit>`). */
-  unknownPriceByKey: Map<string, number>;
+  /**
+   * The same, by `<provider>/<model>` (or `<provider>/<unit>`), for the 1000 keys seen
+   * last: model names come from clients, so the keys are unbounded.
+   */
+  unknownPriceByKey: CountsByKey;
 }
 
 /** Prices of models and units, with configured prices first and the catalog second. */
@@ -55,8 +68,13 @@ export interface PricingRegistry {
 // whose price is picked for the current time on each call (time-of-day and dated prices)
 type ModelMatch = { resolved: ResolvedPrice } | { catalog: CatalogMatch } | null;
 
+// how many keys `counters.unknownPriceByKey` keeps, the least recently seen going first
+const UNKNOWN_PRICE_KEYS_KEPT = 1000;
+
 class DefaultPricingRegistry implements PricingRegistry {
-  readonly counters: PricingCounters = { unknownPrice: 0, unknownPriceByKey: new Map() };
+  // clients choose model names, so keys without a price are unbounded: keep the recent ones
+  readonly #unknownByKey = new LRUCache<string, number>({ max: UNKNOWN_PRICE_KEYS_KEPT });
+  readonly counters: PricingCounters = { unknownPrice: 0, unknownPriceByKey: this.#unknownByKey };
   readonly options: Readonly<PricingOptions>;
   // provider -> provider type -> model: every request resolves its price, and a key made by
   // joining the three would be a new string to flatten and hash each time
@@ -162,8 +180,8 @@ class DefaultPricingRegistry implements PricingRegistry {
 
   #unknown(key: string): null {
     this.counters.unknownPrice += 1;
-    const seen = this.counters.unknownPriceByKey.get(key) ?? 0;
-    this.counters.unknownPriceByKey.set(key, seen + 1);
+    const seen = this.#unknownByKey.get(key) ?? 0;
+    this.#unknownByKey.set(key, seen + 1);
     if (seen === 0) this.options.onUnknownPrice?.(key);
     return null;
   }
