@@ -6,7 +6,7 @@ import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '
 import type { GatewayPlugin, RequestContext } from '@switchyard/proxy-core';
 import { createMockUpstream, type MockUpstream } from '@switchyard/testing';
 import type { FastifyInstance } from 'fastify';
-import OpenAI from 'openai';
+import OpenAI, { toFile } from 'openai';
 import { request } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createApp } from '../src/create-app';
@@ -42,6 +42,16 @@ beforeAll(async () => {
           const audio = Buffer.alloc(4096, 7);
           res.writeHead(200, { 'content-type': 'audio/mpeg', 'content-length': String(audio.length) });
           res.end(audio);
+        },
+      },
+      {
+        method: 'POST',
+        path: /\/audio\/transcriptions$/,
+        // gpt-4o-transcribe's answer: usage in tokens, the audio ones apart
+        // https://platform.openai.com/docs/api-reference/audio/json-object
+        handle: ({ res }) => {
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ text: 'The quick brown fox.', usage: { type: 'tokens', input_tokens: 14, input_token_details: { text_tokens: 0, audio_tokens: 14 }, output_tokens: 45, total_tokens: 59 } }));
         },
       },
       {
@@ -161,6 +171,17 @@ describe('universal proxy: the official openai client through /proxy/openai/v1',
     const context = await settled();
     expect(context.meteredUnits).toEqual({ characters: 20 });
     expect(context.costUsd).toBe(0.0003);
+  });
+
+  it('meters a transcription upload under the model named in its form, its audio tokens at the audio price', async () => {
+    const file = await toFile(Buffer.alloc(64 * 1024, 1), 'speech.mp3', { type: 'audio/mpeg' });
+    const transcription = await client().audio.transcriptions.create({ file, model: 'gpt-4o-transcribe' });
+    expect(transcription.text).toBe('The quick brown fox.');
+    const context = await settled();
+    expect(context.upstreamModel).toBe('gpt-4o-transcribe');
+    expect(context.usage).toMatchObject({ prompt_tokens: 14, completion_tokens: 45 });
+    // 14 audio input tokens at $6/M and 45 output tokens at $10/M (the bundled catalog)
+    expect(context.costUsd).toBeCloseTo(14 * 6e-6 + 45 * 10e-6, 9);
   });
 });
 

@@ -44,6 +44,9 @@ export interface ProxyRoutesOptions {
 }
 
 const TEXTUAL = /^(text\/|application\/(json|x-ndjson|graphql|xml|problem\+json|vnd\.amazon\.eventstream|x-amz-json)|application\/[a-z0-9.+-]*\+json)/;
+// a request body is also kept when it is a form: an audio upload names its model in a field
+// next to the file (head and tail within the capture bound, where such fields are)
+const CAPTURED_REQUEST = /^(multipart\/form-data|application\/x-www-form-urlencoded)/;
 
 function validateProxyOptions(options: ProxyOptions): void {
   const { meters: _meters, meterRegistry: _registry, resolve: _resolve, ...config } = options;
@@ -202,7 +205,8 @@ export const proxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async (app, {
     const key = meter === undefined ? undefined : keys.get(meter.name);
     const headers = upstreamRequestHeaders(request.headers, url, request.switchyardUpstreamHeaders, key);
     tracing?.startExchange(context, url, headers);
-    const requestCapture = new BodyCapture(TEXTUAL.test(firstHeader(request.headers['content-type']) ?? '') ? PROXY_DEFAULTS.maxRequestCaptureBytes : 0, bodyLimit);
+    const requestType = firstHeader(request.headers['content-type']) ?? '';
+    const requestCapture = new BodyCapture(TEXTUAL.test(requestType) || CAPTURED_REQUEST.test(requestType) ? PROXY_DEFAULTS.maxRequestCaptureBytes : 0, bodyLimit);
     const body = hasBody(request.raw) ? request.raw.pipe(requestCapture) : undefined;
 
     const started = performance.now();

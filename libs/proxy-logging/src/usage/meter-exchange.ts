@@ -52,6 +52,31 @@ export function requestJson(exchange: MeterExchange): unknown {
   return parseJson(exchange.requestText);
 }
 
+/** Longest form field value read from a captured multipart body (a model name, a language). */
+const MAX_FORM_FIELD_CHARS = 256;
+
+/**
+ * A text field of a `multipart/form-data` request body, when the body was captured: the
+ * `model` of an audio upload, whose other part is the file. Undefined when absent or longer
+ * than a name would be.
+ */
+export function requestFormField(exchange: MeterExchange, name: string): string | undefined {
+  const boundary = /boundary=(?:"([^"]+)"|([^\s;]+))/i.exec(header(exchange.requestHeaders, 'content-type') ?? '');
+  const delimiter = boundary?.[1] ?? boundary?.[2];
+  const text = exchange.requestText;
+  if (delimiter === undefined || text === undefined) return undefined;
+  const disposition = `name="${name}"`;
+  for (const part of text.split(`--${delimiter}`)) {
+    const headerEnd = part.indexOf('\r\n\r\n');
+    if (headerEnd < 0) continue;
+    const head = part.slice(0, headerEnd).toLowerCase();
+    if (!head.includes('content-disposition') || !head.includes(disposition.toLowerCase()) || head.includes('filename=')) continue;
+    const value = part.slice(headerEnd + 4).replace(/\r\n$/, '');
+    return value.length > 0 && value.length <= MAX_FORM_FIELD_CHARS ? value : undefined;
+  }
+  return undefined;
+}
+
 /** One server-sent event. */
 export interface SseMessage {
   event?: string;

@@ -1,4 +1,4 @@
-import { num, record, requestJson, responseJson, str, succeeded, type MeterExchange } from '../../meter-exchange';
+import { num, record, requestFormField, requestJson, responseJson, str, succeeded, type MeterExchange } from '../../meter-exchange';
 import type { MeteredUsage } from '../../metered-usage';
 import type { ProviderMeter } from '../../provider-meter';
 import { readOpenAIExchange, readOpenAIUsage } from './read-openai-usage';
@@ -17,11 +17,13 @@ export function meterOpenAIShaped(name: string, exchange: MeterExchange, usageKe
   if (path.endsWith('/audio/transcriptions') || path.endsWith('/audio/translations')) {
     const body = record(responseJson(exchange));
     const usage = record(body['usage']);
+    // the upload is multipart: the model is a form field next to the file (whisper-1 when unread)
+    const model = requestModel ?? requestFormField(exchange, 'model') ?? 'whisper-1';
     const tokens = readOpenAIUsage(usage);
-    if (tokens !== undefined) return { provider: name, model: requestModel ?? 'whisper-1', operation: 'stt', tokens, units: {} };
+    if (tokens !== undefined) return { provider: name, model, operation: 'stt', tokens, units: {} };
     const seconds = num(usage['seconds']) ?? num(body['duration']);
     if (seconds === undefined) return undefined;
-    return { provider: name, model: requestModel ?? 'whisper-1', operation: 'stt', units: { audio_seconds: seconds } };
+    return { provider: name, model, operation: 'stt', units: { audio_seconds: seconds } };
   }
   if (path.endsWith('/images/generations') || path.endsWith('/images/edits') || path.endsWith('/images/variations')) {
     const body = record(responseJson(exchange));

@@ -12,7 +12,8 @@ export function readOpenAIUsage(value: unknown): TokenUsage | undefined {
   const input = num(usage['prompt_tokens']) ?? num(usage['input_tokens']);
   if (input === undefined) return undefined;
   const output = num(usage['completion_tokens']) ?? num(usage['output_tokens']) ?? 0;
-  const inDetails = record(usage['prompt_tokens_details'] ?? usage['input_tokens_details']);
+  // transcriptions name it input_token_details (https://platform.openai.com/docs/api-reference/audio/json-object)
+  const inDetails = record(usage['prompt_tokens_details'] ?? usage['input_tokens_details'] ?? usage['input_token_details']);
   const outDetails = record(usage['completion_tokens_details'] ?? usage['output_tokens_details']);
   const tokens: TokenUsage = { inputTokens: input, outputTokens: output };
   const cached = num(inDetails['cached_tokens']);
