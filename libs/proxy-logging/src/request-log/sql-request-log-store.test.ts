@@ -93,6 +93,16 @@ function suite(name: string, open: () => Promise<{ store: SqlRequestLogStore; do
       ]);
     });
 
+    // one dialect is enough to show the counting is the database's: 100,000 rows take seconds to write
+    it.runIf(name === 'SQLite')('counts traffic exactly past the rows a scan would read, percentiles from the latest requests', async () => {
+      // more rows than one scan reads (100,000): the counts come from the database
+      const rows = Array.from({ length: 100_010 }, (_, i) => row({ id: `bulk${i}`, ts: 5_000 + (i % 1000), provider: 'openai', resolved_model: 'gpt-4o-mini', status: i < 10 ? 500 : 200, duration_ms: 7 }));
+      for (let at = 0; at < rows.length; at += 5_000) await store.write(rows.slice(at, at + 5_000));
+      expect(await store.traffic(5_000, 6_000)).toEqual([
+        { target: 'openai/gpt-4o-mini', provider: 'openai', model: 'gpt-4o-mini', requests: 100_010, errors: 10, error_rate: 10 / 100_010, p50_ms: 7, p95_ms: 7 },
+      ]);
+    }, 120_000);
+
     it('builds the run span tree with costs rolled up', async () => {
       await store.write([
         row({ id: 'root1', run_id: 'R', span_id: 'root', section: 'agent', section_path: 'agent', cost_usd: 1, duration_ms: 10 }),
