@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_CHAT_MESSAGES } from '@switchyard/proxy-core';
 import { createApp } from './create-app';
 
 let app: FastifyInstance;
@@ -168,6 +169,29 @@ describe('createApp logger settings', () => {
       expect(lines.join('')).toContain('"msg":"mine"');
     } finally {
       await logged.close();
+    }
+  });
+});
+
+describe('createApp message count', () => {
+  // a conversation's cost in counting and condensing grows with its messages: cap them before any work
+  it('rejects more than MAX_CHAT_MESSAGES messages with a 400 naming messages, and accepts exactly that many', async () => {
+    const big = createApp({
+      gateway: { providers: [{ name: 'mock', type: 'mock' }], models: [{ name: 'demo', targets: [{ provider: 'mock', model: 'echo' }] }] },
+      bodyLimitBytes: 64 * 1024 * 1024,
+    });
+    try {
+      const send = (count: number) =>
+        big.inject({ method: 'POST', url: '/v1/chat/completions', payload: { model: 'demo', messages: Array.from({ length: count }, () => ({ role: 'user', content: 'x' })) } });
+      const over = await send(MAX_CHAT_MESSAGES + 1);
+      expect(over.statusCode).toBe(400);
+      expectOpenAIError(over.body, 'invalid_request');
+      const { error } = over.json<{ error: { param: string; message: string } }>();
+      expect(error.param).toBe('messages');
+      expect(error.message).toContain(String(MAX_CHAT_MESSAGES));
+      expect((await send(MAX_CHAT_MESSAGES)).statusCode).toBe(200);
+    } finally {
+      await big.close();
     }
   });
 });

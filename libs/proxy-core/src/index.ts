@@ -27,7 +27,7 @@ export type {
   OpenAIErrorBody,
 } from './wire/openai-chat';
 export type { Embedding, EmbeddingRequest, EmbeddingResponse, ModelEntry, ModelList } from './wire/openai-embeddings';
-export { ChatCompletionRequestSchema, EmbeddingRequestSchema } from './wire/chat-request-schema';
+export { ChatCompletionRequestSchema, EmbeddingRequestSchema, MAX_CHAT_MESSAGES } from './wire/chat-request-schema';
 export { CompletionRequestSchema } from './wire/openai-completions';
 export type { CompletionLogprobs, CompletionRequest, TextCompletion, TextCompletionChoice } from './wire/openai-completions';
 

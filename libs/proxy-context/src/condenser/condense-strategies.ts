@@ -25,27 +25,57 @@ function total(units: readonly MessageUnit[], fixed: number): number {
 }
 
 /**
- * Removes units until `fixed + kept ≤ budget`. `protect` marks units never removed;
- * `pick` chooses which removable unit goes next (by its position among the removable).
+ * Removes units until `fixed + kept ≤ budget`, trying them in `order` (indexes into
+ * `units`). Linear: removed units are marked, and the kept ones filtered once.
  */
-function removeUntilFits(units: readonly MessageUnit[], fixed: number, budget: number, protect: (unit: MessageUnit, index: number) => boolean, pick: (count: number) => number): Selection {
-  const kept = [...units];
-  const removed: MessageUnit[] = [];
-  let tokens = total(kept, fixed);
-  const removable = units.filter((unit, index) => !protect(unit, index));
-  while (tokens > budget && removable.length > 0) {
-    const [unit] = removable.splice(pick(removable.length), 1);
-    kept.splice(kept.indexOf(unit!), 1);
-    removed.push(unit!);
-    tokens -= unit!.tokens;
+function removeUntilFits(units: readonly MessageUnit[], fixed: number, budget: number, order: readonly number[]): Selection {
+  const gone = new Array<boolean>(units.length).fill(false);
+  let tokens = total(units, fixed);
+  for (const index of order) {
+    if (tokens <= budget) break;
+    gone[index] = true;
+    tokens -= units[index]!.tokens;
   }
-  return { kept, removed, tokens };
+  return { kept: units.filter((_, index) => !gone[index]), removed: units.filter((_, index) => gone[index]), tokens };
+}
+
+/** Indexes of the units not protected, in order. */
+function removable(units: readonly MessageUnit[], protect: (unit: MessageUnit, index: number) => boolean): number[] {
+  const indexes: number[] = [];
+  units.forEach((unit, index) => {
+    if (!protect(unit, index)) indexes.push(index);
+  });
+  return indexes;
+}
+
+/**
+ * The order that takes the middle one of the remaining items each time (index
+ * `floor(remaining / 2)`): the removed items always form one block around the centre, so
+ * the next one is just before or just after it.
+ */
+function middleOutOrder(items: readonly number[]): number[] {
+  const order: number[] = [];
+  // the removed block is items[low..high)
+  let low = Math.floor(items.length / 2);
+  let high = low;
+  for (let remaining = items.length; remaining > 0; remaining -= 1) {
+    const position = Math.floor(remaining / 2);
+    // position among the remaining items: below the block it is the item itself, else past the block
+    if (position < low) {
+      low -= 1;
+      order.push(items[low]!);
+    } else {
+      order.push(items[high]!);
+      high += 1;
+    }
+  }
+  return order;
 }
 
 /** `drop-oldest`: keep the system prompt and the newest unit, drop the oldest others first. */
 export function dropOldest(units: readonly MessageUnit[], fixed: number, budget: number): Selection {
   const last = units.length - 1;
-  return removeUntilFits(units, fixed, budget, (unit, index) => unit.system || index === last, () => 0);
+  return removeUntilFits(units, fixed, budget, removable(units, (unit, index) => unit.system || index === last));
 }
 
 /**
@@ -55,7 +85,7 @@ export function dropOldest(units: readonly MessageUnit[], fixed: number, budget:
 export function middleOut(units: readonly MessageUnit[], fixed: number, budget: number): Selection {
   const last = units.length - 1;
   const firstUser = units.findIndex((unit) => unit.messages[0]?.role === 'user');
-  return removeUntilFits(units, fixed, budget, (unit, index) => unit.system || index === firstUser || index === last, (count) => Math.floor(count / 2));
+  return removeUntilFits(units, fixed, budget, middleOutOrder(removable(units, (unit, index) => unit.system || index === firstUser || index === last)));
 }
 
 /** How a message shortened by `truncate-long` is marked. */

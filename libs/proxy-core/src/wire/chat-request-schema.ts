@@ -26,6 +26,9 @@ const Tool = Type.Object(
   { additionalProperties: true },
 );
 
+/** Most messages a chat completion request may carry (a 400 `invalid_request` beyond). */
+export const MAX_CHAT_MESSAGES = 100_000;
+
 /**
  * The JSON Schema of a chat completion request: strict on what the gateway reads, open to
  * fields it forwards. Used by the HTTP layer to validate bodies before any work.
@@ -33,7 +36,12 @@ const Tool = Type.Object(
 export const ChatCompletionRequestSchema = Type.Object(
   {
     model: Type.String({ minLength: 1, maxLength: 256 }),
-    messages: Type.Array(Message, { minItems: 1 }),
+    // OpenAI documents no cap on messages (it caps tools and tool_calls at 128), and the
+    // context window bounds the rest: at least 4 tokens a message (3 of envelope, 1 of
+    // content) puts 100 000 messages at 400k tokens, past every window but the 1M-2M ones,
+    // where such a conversation is not a real one. The cap bounds the per-message work
+    // (validation, counting, condensing) one request can ask for before any of it starts.
+    messages: Type.Array(Message, { minItems: 1, maxItems: MAX_CHAT_MESSAGES }),
     stream: Nullable(Type.Boolean()),
     stream_options: Nullable(Type.Object({ include_usage: Type.Optional(Type.Boolean()) }, { additionalProperties: true })),
     temperature: Nullable(Type.Number({ minimum: 0, maximum: 2 })),
