@@ -10,7 +10,7 @@ export type { ModelPrice, PriceRates, PriceTier } from './pricing/pricing-model-
 export { computeTokenCost, roundUsd } from './pricing/compute-token-cost';
 export type { CostBreakdown } from './pricing/compute-token-cost';
 export { GENAI_PRICES_SOURCE, lookupGenaiPrice } from './pricing/genai-prices-catalog';
-export type { CatalogEntry } from './pricing/genai-prices-catalog';
+export type { CatalogEntry, UnfedRate } from './pricing/genai-prices-catalog';
 export { BUILTIN_UNIT_PRICES, BUILTIN_UNIT_PRICES_VERSION } from './pricing/builtin-unit-prices';
 export { createCostEstimator, estimatePromptTokens } from './pricing/cost-estimator';
 export type { CostEstimate, CostEstimator, CostEstimatorOptions } from './pricing/cost-estimator';

@@ -1,8 +1,8 @@
 import type { AnthropicUsage } from '../providers/anthropic/anthropic-wire';
 import type { ChatUsage } from '../wire/openai-chat';
 
-/** Anthropic usage as the ingress reports it: every field a number. */
-export type AnthropicIngressUsage = Required<{ [K in keyof AnthropicUsage]: number }>;
+/** Anthropic usage as the ingress reports it: every count a number (no cache-write breakdown). */
+export type AnthropicIngressUsage = Required<{ [K in Exclude<keyof AnthropicUsage, 'cache_creation'>]: number }>;
 
 /**
  * OpenAI usage -> Anthropic usage, the inverse of the adapter's mapping: Anthropic's

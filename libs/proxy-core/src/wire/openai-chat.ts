@@ -117,7 +117,14 @@ export interface ChatUsage {
   prompt_tokens: number;
   completion_tokens: number;
   total_tokens: number;
-  prompt_tokens_details?: { cached_tokens?: number; cache_creation_tokens?: number; audio_tokens?: number };
+  prompt_tokens_details?: {
+    cached_tokens?: number;
+    /** Prompt tokens written to the provider's cache (a Switchyard extension, from Anthropic and Bedrock). */
+    cache_creation_tokens?: number;
+    /** Of those, the ones written for an hour (Anthropic's 1h TTL), which cost more; absent when unknown. */
+    cache_creation_1h_tokens?: number;
+    audio_tokens?: number;
+  };
   completion_tokens_details?: { reasoning_tokens?: number; audio_tokens?: number };
 }
 

@@ -19,6 +19,10 @@ export function roundUsd(value: number): number {
   return Math.round(value * 1e10) / 1e10;
 }
 
+function hasDistinct1hRate(rates: PriceRates): boolean {
+  return rates.cacheWrite1hPerMTok !== undefined && rates.cacheWrite1hPerMTok !== (rates.cacheWritePerMTok ?? rates.inputPerMTok);
+}
+
 /**
  * Prices token usage. Returns `undefined` when a non-zero component has no rate (the price
  * is incomplete for this usage): the caller reports that as an unknown cost, never zero.
@@ -28,6 +32,7 @@ export function computeTokenCost(price: ModelPrice, usage: TokenUsage): CostBrea
   const rates: PriceRates = price.tiers === undefined || price.tiers.length === 0 ? price : ratesForInput(price, usage.inputTokens);
   const cached = usage.cachedInputTokens ?? 0;
   const cacheWrite = usage.cacheWriteTokens ?? 0;
+  const cacheWrite1h = Math.min(cacheWrite, usage.cacheWrite1hTokens ?? 0);
   const audioIn = usage.audioInputTokens ?? 0;
   const reasoning = usage.reasoningTokens ?? 0;
   const audioOut = usage.audioOutputTokens ?? 0;
@@ -54,7 +59,12 @@ export function computeTokenCost(price: ModelPrice, usage: TokenUsage): CostBrea
   };
   const inputUsd = micro(plainIn, rates.inputPerMTok) / 1e6;
   const cachedInputUsd = micro(cached, rates.cachedInputPerMTok, rates.inputPerMTok) / 1e6;
-  const cacheWriteUsd = micro(cacheWrite, rates.cacheWritePerMTok, rates.inputPerMTok) / 1e6;
+  // 1h writes cost more than 5-minute ones; a split the usage does not give cannot be guessed
+  if (cacheWrite > 0 && usage.cacheWrite1hTokens === undefined && hasDistinct1hRate(rates)) complete = false;
+  const cacheWriteUsd =
+    (micro(cacheWrite - cacheWrite1h, rates.cacheWritePerMTok, rates.inputPerMTok) +
+      micro(cacheWrite1h, rates.cacheWrite1hPerMTok ?? rates.cacheWritePerMTok, rates.inputPerMTok)) /
+    1e6;
   const outputUsd = micro(plainOut, rates.outputPerMTok) / 1e6;
   const reasoningUsd = micro(reasoning, rates.reasoningPerMTok, rates.outputPerMTok) / 1e6;
   const audioUsd =

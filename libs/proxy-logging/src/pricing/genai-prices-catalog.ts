@@ -24,9 +24,37 @@ const RATE_KEYS: Readonly<Record<string, keyof PriceRates>> = {
   output_mtok: 'outputPerMTok',
   cache_read_mtok: 'cachedInputPerMTok',
   cache_write_mtok: 'cacheWritePerMTok',
+  cache_write_1h_mtok: 'cacheWrite1hPerMTok',
+  output_reasoning_mtok: 'reasoningPerMTok',
   input_audio_mtok: 'audioInputPerMTok',
   output_audio_mtok: 'audioOutputPerMTok',
 };
+
+/**
+ * Catalog rates that token usage cannot feed: it does not count image tokens apart, nor
+ * cached audio apart from cached text. A price with one of them (at a rate other than the
+ * plain one) is unknown for usage that may contain those tokens, never priced low.
+ * Web searches (`web_searches_kcount`) are a tool the token usage never includes: not listed.
+ */
+export type UnfedRate = 'input_image_mtok' | 'output_image_mtok' | 'cache_audio_read_mtok';
+
+const UNFED_PLAIN_KEY: Readonly<Record<UnfedRate, string>> = {
+  input_image_mtok: 'input_mtok',
+  output_image_mtok: 'output_mtok',
+  cache_audio_read_mtok: 'cache_read_mtok',
+};
+
+function baseRate(value: number | TieredPrices | undefined): number | undefined {
+  return value === undefined ? undefined : isTiered(value) ? value.base : value;
+}
+
+// the unfed rates a catalog price has, where they differ from the rate usage would fall to
+function unfedRates(source: GenaiModelPrice): UnfedRate[] {
+  return (Object.keys(UNFED_PLAIN_KEY) as UnfedRate[]).filter((key) => {
+    const rate = baseRate(source[key]);
+    return rate !== undefined && rate !== baseRate(source[UNFED_PLAIN_KEY[key]]);
+  });
+}
 
 function matches(logic: MatchLogic, value: string): boolean {
   const lower = value.toLowerCase();
@@ -124,6 +152,8 @@ export interface CatalogEntry {
   price: ModelPrice;
   /** The model's context window in tokens, when known. */
   contextWindow?: number;
+  /** Rates of the price that token usage cannot feed (see {@link UnfedRate}). */
+  unfed?: readonly UnfedRate[];
 }
 
 /** A model the catalog matched, before picking the price in force at a given time. */
@@ -155,21 +185,28 @@ export function matchGenaiModel(providerType: string | undefined, model: string)
   return undefined;
 }
 
+interface ConvertedPrice {
+  price: ModelPrice;
+  unfed: UnfedRate[];
+}
+
 // the catalog's price objects are fixed for the process; converting each once keeps the
 // per-request pick (time of day, dated prices) to a lookup
-const converted = new WeakMap<GenaiModelPrice, ModelPrice>();
+const converted = new WeakMap<GenaiModelPrice, ConvertedPrice>();
 
-function convertedPrice(raw: GenaiModelPrice): ModelPrice {
-  let price = converted.get(raw);
-  if (price === undefined) converted.set(raw, (price = convertPrice(raw)));
-  return price;
+function convertedPrice(raw: GenaiModelPrice): ConvertedPrice {
+  let found = converted.get(raw);
+  if (found === undefined) converted.set(raw, (found = { price: convertPrice(raw), unfed: unfedRates(raw) }));
+  return found;
 }
 
 /** The catalog entry of a matched model with the price in force at `at`. */
 export function catalogEntryAt(match: CatalogMatch, at: Date): CatalogEntry | undefined {
   const raw = priceAt(match.model, at);
   if (raw === undefined) return undefined;
-  const entry: CatalogEntry = { providerId: match.providerId, modelId: match.model.id, price: convertedPrice(raw) };
+  const { price, unfed } = convertedPrice(raw);
+  const entry: CatalogEntry = { providerId: match.providerId, modelId: match.model.id, price };
+  if (unfed.length > 0) entry.unfed = unfed;
   if (match.model.context_window !== undefined) entry.contextWindow = match.model.context_window;
   return entry;
 }

@@ -11,6 +11,12 @@ const RATE_FIELDS = {
   cachedInputPerMTok: rate('USD per million cached input tokens'),
   /** USD per million input tokens written to the prompt cache. @default inputPerMTok */
   cacheWritePerMTok: rate('USD per million cache-write tokens'),
+  /**
+   * USD per million input tokens written to the prompt cache for an hour (Anthropic's 1h
+   * TTL). When set and different from the 5-minute rate, cache writes whose lifetime the
+   * usage does not say make the cost unknown. @default cacheWritePerMTok
+   */
+  cacheWrite1hPerMTok: rate('USD per million cache-write tokens with a 1-hour lifetime'),
   /** USD per million reasoning tokens. @default outputPerMTok */
   reasoningPerMTok: rate('USD per million reasoning tokens'),
   /** USD per million audio input tokens. @default inputPerMTok */

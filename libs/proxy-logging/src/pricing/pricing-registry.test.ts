@@ -52,10 +52,51 @@ describe('pricing registry', () => {
     const registry = createPricingRegistry({ now });
     const cost = registry.tokenCost(
       { provider: 'anthropic', model: 'claude-sonnet-4-20250514' },
-      { inputTokens: 1150, cacheWriteTokens: 100, cachedInputTokens: 50, outputTokens: 500 },
+      { inputTokens: 1150, cacheWriteTokens: 100, cacheWrite1hTokens: 0, cachedInputTokens: 50, outputTokens: 500 },
     );
     // 1000 x $3 + 100 x $3.75 + 50 x $0.30 + 500 x $15, per million
     expect(cost?.totalUsd).toBe(0.01089);
+  });
+
+  it('prices Anthropic 1h cache writes at their own rate, and does not guess when the split is unknown', () => {
+    const registry = createPricingRegistry({ now });
+    const target = { provider: 'anthropic', model: 'claude-sonnet-4-20250514' };
+    const writes = { inputTokens: 1150, cacheWriteTokens: 100, cachedInputTokens: 50, outputTokens: 500 };
+    // 1000 x $3 + 60 x $3.75 + 40 x $6 (2x input) + 50 x $0.30 + 500 x $15, per million
+    expect(registry.tokenCost(target, { ...writes, cacheWrite1hTokens: 40 })?.totalUsd).toBe(0.01098);
+    expect(registry.tokenCost(target, writes)).toBeUndefined();
+    expect(registry.counters.unknownPrice).toBe(1);
+    // no cache writes, nothing to split
+    expect(registry.tokenCost(target, { inputTokens: 1000, outputTokens: 500 })?.totalUsd).toBe(0.0105);
+  });
+
+  it('reads the 1h cache writes from an OpenAI-shaped usage (what the Anthropic adapter reports)', () => {
+    const estimator = createCostEstimator(createPricingRegistry({ now }));
+    const target = { provider: 'anthropic', model: 'claude-sonnet-4-20250514' };
+    const usage = { prompt_tokens: 1100, completion_tokens: 0, total_tokens: 1100 };
+    // 1000 x $3 + 100 x $6, per million
+    expect(estimator.costUsd(target, { ...usage, prompt_tokens_details: { cache_creation_tokens: 100, cache_creation_1h_tokens: 100 } })).toBe(0.0036);
+    expect(estimator.costUsd(target, { ...usage, prompt_tokens_details: { cache_creation_tokens: 100 } })).toBeNull();
+  });
+
+  it('prices reasoning at the catalog reasoning rate where it has one (Perplexity deep research)', () => {
+    const registry = createPricingRegistry({ now });
+    const cost = registry.tokenCost({ provider: 'perplexity', model: 'sonar-deep-research' }, { inputTokens: 1000, outputTokens: 1000, reasoningTokens: 600 });
+    // 1000 x $2 + 400 x $8 + 600 x $3, per million
+    expect(cost?.totalUsd).toBe(0.007);
+  });
+
+  it('makes the cost unknown where the catalog bills image or cached audio tokens usage does not count apart', () => {
+    const registry = createPricingRegistry({ now });
+    const image = { provider: 'gemini', model: 'gemini-2.5-flash-image' };
+    // output may be image tokens at $30/M, not $2.5/M
+    expect(registry.tokenCost(image, { inputTokens: 100, outputTokens: 1290 })).toBeUndefined();
+    expect(registry.tokenCost(image, { inputTokens: 100, outputTokens: 0 })?.totalUsd).toBe(0.00003);
+    const flash = { provider: 'gemini', model: 'gemini-2.5-flash' };
+    expect(registry.tokenCost(flash, { inputTokens: 1000, audioInputTokens: 500, cachedInputTokens: 200, outputTokens: 10 })).toBeUndefined();
+    // audio or cached alone is priced: 500 x $0.3 + 500 x $1 + 10 x $2.5, and 800 x $0.3 + 200 x $0.03 + 10 x $2.5, per million
+    expect(registry.tokenCost(flash, { inputTokens: 1000, audioInputTokens: 500, outputTokens: 10 })?.totalUsd).toBe(0.000675);
+    expect(registry.tokenCost(flash, { inputTokens: 1000, cachedInputTokens: 200, outputTokens: 10 })?.totalUsd).toBe(0.000271);
   });
 
   it('prices reasoning tokens at a configured reasoning rate, else at the output rate', () => {

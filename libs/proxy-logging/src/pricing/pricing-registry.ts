@@ -4,7 +4,7 @@ import type { MeteredUsage } from '../usage/metered-usage';
 import type { TokenUsage } from '../usage/token-usage';
 import { BUILTIN_UNIT_PRICES } from './builtin-unit-prices';
 import { computeTokenCost, roundUsd, type CostBreakdown } from './compute-token-cost';
-import { catalogEntryAt, matchGenaiModel, type CatalogMatch } from './genai-prices-catalog';
+import { catalogEntryAt, matchGenaiModel, type CatalogMatch, type UnfedRate } from './genai-prices-catalog';
 import type { ModelPrice } from './pricing-model-price';
 import { PRICING_DEFAULTS, PricingConfigSchema, type PricingOptions, type UnitPrice } from './pricing-options';
 
@@ -27,6 +27,8 @@ export interface ResolvedPrice {
   id: string;
   /** The context window in tokens, when known. */
   contextWindow?: number;
+  /** Catalog rates that token usage cannot feed (image tokens, cached audio). */
+  unfed?: readonly UnfedRate[];
 }
 
 /** Counts by key, read-only (a bounded cache under the hood, not a `Map`). */
@@ -71,6 +73,17 @@ type ModelMatch = { resolved: ResolvedPrice } | { catalog: CatalogMatch } | null
 // how many keys `counters.unknownPriceByKey` keeps, the least recently seen going first
 const UNKNOWN_PRICE_KEYS_KEPT = 1000;
 
+// whether usage may hold tokens the price charges at a rate it cannot be fed: image models
+// may bill any input or output token as an image token, and cached audio is not split out
+function mayUseUnfed(unfed: readonly UnfedRate[] | undefined, usage: TokenUsage): boolean {
+  if (unfed === undefined) return false;
+  return unfed.some((rate) => {
+    if (rate === 'input_image_mtok') return usage.inputTokens > 0;
+    if (rate === 'output_image_mtok') return usage.outputTokens > 0;
+    return (usage.audioInputTokens ?? 0) > 0 && (usage.cachedInputTokens ?? 0) > 0;
+  });
+}
+
 class DefaultPricingRegistry implements PricingRegistry {
   // clients choose model names, so keys without a price are unbounded: keep the recent ones
   readonly #unknownByKey = new LRUCache<string, number>({ max: UNKNOWN_PRICE_KEYS_KEPT });
@@ -95,6 +108,7 @@ class DefaultPricingRegistry implements PricingRegistry {
     if (entry === undefined) return undefined;
     const resolved: ResolvedPrice = { price: entry.price, source: 'genai-prices', id: entry.modelId };
     if (entry.contextWindow !== undefined) resolved.contextWindow = entry.contextWindow;
+    if (entry.unfed !== undefined) resolved.unfed = entry.unfed;
     return resolved;
   }
 
@@ -131,7 +145,7 @@ class DefaultPricingRegistry implements PricingRegistry {
 
   tokenCost(target: PriceTarget, usage: TokenUsage): CostBreakdown | undefined {
     const resolved = this.resolve(target);
-    const cost = resolved === undefined ? undefined : computeTokenCost(resolved.price, usage);
+    const cost = resolved === undefined || mayUseUnfed(resolved.unfed, usage) ? undefined : computeTokenCost(resolved.price, usage);
     if (cost === undefined) this.#unknown(`${target.provider}/${target.model}`);
     return cost;
   }

@@ -15,6 +15,11 @@ export interface TokenUsage {
   cachedInputTokens?: number;
   /** Prompt tokens written to the provider's prompt cache. @default 0 */
   cacheWriteTokens?: number;
+  /**
+   * Of the cache-write tokens, those written for an hour (Anthropic's 1h TTL), priced apart.
+   * Undefined when the provider did not say: with a distinct 1h rate the cost is then unknown.
+   */
+  cacheWrite1hTokens?: number;
   /** Output tokens spent on hidden reasoning. @default 0 */
   reasoningTokens?: number;
   /** Prompt tokens that were audio. @default 0 */
@@ -35,6 +40,8 @@ export function tokenUsageFromChatUsage(usage: ChatUsage): TokenUsage {
   if (prompt?.cached_tokens) result.cachedInputTokens = prompt.cached_tokens;
   if (prompt?.cache_creation_tokens) result.cacheWriteTokens = prompt.cache_creation_tokens;
   if (prompt?.audio_tokens) result.audioInputTokens = prompt.audio_tokens;
+  // zero is information here (no 1h writes), unlike the counts above
+  if (prompt?.cache_creation_1h_tokens !== undefined) result.cacheWrite1hTokens = prompt.cache_creation_1h_tokens;
   if (completion?.reasoning_tokens) result.reasoningTokens = completion.reasoning_tokens;
   if (completion?.audio_tokens) result.audioOutputTokens = completion.audio_tokens;
   return result;
@@ -51,6 +58,8 @@ export function chatUsageFromTokenUsage(usage: TokenUsage): ChatUsage {
     result.prompt_tokens_details = {};
     if (usage.cachedInputTokens) result.prompt_tokens_details.cached_tokens = usage.cachedInputTokens;
     if (usage.cacheWriteTokens) result.prompt_tokens_details.cache_creation_tokens = usage.cacheWriteTokens;
+    if (usage.cacheWriteTokens && usage.cacheWrite1hTokens !== undefined)
+      result.prompt_tokens_details.cache_creation_1h_tokens = usage.cacheWrite1hTokens;
     if (usage.audioInputTokens) result.prompt_tokens_details.audio_tokens = usage.audioInputTokens;
   }
   if (usage.reasoningTokens || usage.audioOutputTokens) {

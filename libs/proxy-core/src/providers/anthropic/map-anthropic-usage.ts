@@ -13,12 +13,11 @@ export function mapAnthropicUsage(usage: AnthropicUsage): ChatUsage {
   const cacheCreation = usage.cache_creation_input_tokens ?? 0;
   const output = usage.output_tokens ?? 0;
   const prompt = input + cacheRead + cacheCreation;
-  return {
-    prompt_tokens: prompt,
-    completion_tokens: output,
-    total_tokens: prompt + output,
-    prompt_tokens_details: { cached_tokens: cacheRead, cache_creation_tokens: cacheCreation },
-  };
+  const details: NonNullable<ChatUsage['prompt_tokens_details']> = { cached_tokens: cacheRead, cache_creation_tokens: cacheCreation };
+  // 1h writes are priced apart; without the breakdown their share stays unknown (absent)
+  const oneHour = usage.cache_creation?.ephemeral_1h_input_tokens;
+  if (typeof oneHour === 'number') details.cache_creation_1h_tokens = oneHour;
+  return { prompt_tokens: prompt, completion_tokens: output, total_tokens: prompt + output, prompt_tokens_details: details };
 }
 
 /**
@@ -33,5 +32,6 @@ export function mergeAnthropicUsage(earlier: AnthropicUsage, later: AnthropicUsa
     output_tokens: later.output_tokens ?? earlier.output_tokens,
     cache_creation_input_tokens: later.cache_creation_input_tokens ?? earlier.cache_creation_input_tokens,
     cache_read_input_tokens: later.cache_read_input_tokens ?? earlier.cache_read_input_tokens,
+    cache_creation: later.cache_creation ?? earlier.cache_creation,
   };
 }

@@ -8,6 +8,7 @@ interface AnthropicCounts {
   output?: number;
   cacheRead?: number;
   cacheWrite?: number;
+  cacheWrite1h?: number;
 }
 
 function merge(into: AnthropicCounts, value: unknown): void {
@@ -17,6 +18,7 @@ function merge(into: AnthropicCounts, value: unknown): void {
   into.output = num(usage['output_tokens']) ?? into.output;
   into.cacheRead = num(usage['cache_read_input_tokens']) ?? into.cacheRead;
   into.cacheWrite = num(usage['cache_creation_input_tokens']) ?? into.cacheWrite;
+  into.cacheWrite1h = num(record(usage['cache_creation'])['ephemeral_1h_input_tokens']) ?? into.cacheWrite1h;
 }
 
 /** Anthropic's `input_tokens` excludes cache reads and writes; the normalised total includes them. */
@@ -27,6 +29,8 @@ export function anthropicTokens(counts: AnthropicCounts): TokenUsage | undefined
   const tokens: TokenUsage = { inputTokens: (counts.input ?? 0) + cacheRead + cacheWrite, outputTokens: counts.output ?? 0 };
   if (cacheRead) tokens.cachedInputTokens = cacheRead;
   if (cacheWrite) tokens.cacheWriteTokens = cacheWrite;
+  // 1h writes cost more; left undefined when Anthropic did not break the writes down
+  if (cacheWrite && counts.cacheWrite1h !== undefined) tokens.cacheWrite1hTokens = counts.cacheWrite1h;
   return tokens;
 }
 
