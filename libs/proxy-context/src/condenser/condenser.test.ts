@@ -89,7 +89,10 @@ describe('condenser on a long agent conversation with tools', async () => {
     expect(ctx.condensation!.tokensAfter).toBeLessThanOrEqual(budget);
     const condensed = await plugin.condense(request(), context({ condense: 'summarize' }));
     const summary = condensed.messages.find((message) => typeof message.content === 'string' && message.content.startsWith(SUMMARY_PREFIX));
-    expect(summary?.role).toBe('system');
+    // the summary paraphrases untrusted turns: a delimited user message, never a system one
+    expect(summary?.role).toBe('user');
+    expect(summary?.content).toMatch(/<earlier-conversation-summary>\n[\s\S]*\n<\/earlier-conversation-summary>$/);
+    expect(condensed.messages.filter((message) => message.role === 'system')).toEqual(conversation.filter((message) => message.role === 'system'));
     expect(condensed.messages[0]).toEqual(conversation[0]);
     expect(toolPairsIntact(condensed.messages)).toBe(true);
     expect(countRequest(condensed, counter)).toBeLessThanOrEqual(budget);

@@ -14,7 +14,7 @@ import {
 import { dropOldest, isCondenseStrategy, middleOut, truncateLong, type CondenseStrategy, type Selection } from './condense-strategies';
 import { CONDENSER_DEFAULTS, validateCondenserOptions, type CondenserOptions } from './condenser-options';
 import { toUnits, type MessageUnit } from './message-units';
-import { SUMMARY_INSTRUCTION, SUMMARY_PREFIX, transcriptOf } from './summarize-units';
+import { SUMMARY_INSTRUCTION, summaryMessage, transcriptOf } from './summarize-units';
 import { countMessage, countTools, tokenCounterFor, tokenizerFamily, upperBoundTokens, type TokenCounter } from './token-counter';
 
 const PLUGIN_NAME = 'switchyard:condenser';
@@ -171,8 +171,8 @@ export class Condenser implements GatewayPlugin {
       throw new SwitchyardError('invalid_request', 'The "summarize" strategy needs a summary model configured on the gateway.', { param: 'x-switchyard-condense' });
     }
     const maxTokens = summary.maxTokens ?? CONDENSER_DEFAULTS.summaryMaxTokens;
-    // room for the summary message itself, then drop the oldest turns it will stand for
-    const reserve = maxTokens + 16;
+    // room for the summary message itself (envelope, prefix, delimiters), then drop the oldest turns it will stand for
+    const reserve = maxTokens + countMessage(summaryMessage(''), counter);
     const selection = dropOldest(units, fixed + reserve, budget);
     if (selection.removed.length === 0) return fromSelection('drop-oldest', dropOldest(units, fixed, budget));
     const removedMessages = selection.removed.sort((a, b) => a.start - b.start).flatMap((unit) => unit.messages);
@@ -196,7 +196,7 @@ export class Condenser implements GatewayPlugin {
       this.#logger.warn({ requestId: context.requestId, err: error }, 'the summary model failed; earlier turns were dropped without a summary');
       return fromSelection('drop-oldest', dropOldest(units, fixed, budget));
     }
-    const message: ChatMessage = { role: 'system', content: `${SUMMARY_PREFIX}${counter.head(text, maxTokens)}` };
+    const message = summaryMessage(counter.head(text, maxTokens));
     const kept = selection.kept.flatMap((unit) => unit.messages);
     const leading = selection.kept.filter((unit) => unit.system).reduce((sum, unit) => sum + unit.messages.length, 0);
     const messages = [...kept.slice(0, leading), message, ...kept.slice(leading)];
