@@ -227,6 +227,29 @@ describe('the circuit breaker', () => {
     expect(states).toEqual(['open', 'half-open', 'closed']);
   });
 
+  it('opens for a failing target behind a full limiter: limiter refusals are not counted as its successes', async () => {
+    upstream.fault({ kind: 'hang', times: 1 });
+    upstream.fault({ kind: 'status', status: 500 });
+    const gateway = make({
+      breaker,
+      retry: { maxRetries: 0 },
+      limiter: { maxQueue: 1 },
+      models: [{ name: 'm', targets: [{ provider: 'primary', model: 'bad', limits: { maxConcurrent: 1 } }] }],
+    });
+    const abort = new AbortController();
+    const hung = gateway.chat(ask('m'), { signal: abort.signal }).catch((error: unknown) => error);
+    await upstreamReceived(upstream, 1);
+    const queued = gateway.chat(ask('m')).catch((error: unknown) => error);
+    await vi.waitFor(() => expect(gateway.stats().limiters['primary/bad']).toEqual({ running: 1, queued: 1 }));
+    for (let i = 0; i < 10; i++) await expect(gateway.chat(ask('m'))).rejects.toMatchObject({ code: 'limiter_rejected' });
+    abort.abort();
+    expect(await hung).toMatchObject({ code: 'client_closed_request' });
+    expect(await queued).toMatchObject({ code: 'upstream_error' });
+    for (let i = 0; i < 3; i++) await expect(gateway.chat(ask('m'))).rejects.toMatchObject({ code: 'upstream_error' });
+    // every upstream answer failed: before, the 10 refusals counted as successes and kept it closed
+    expect(gateway.stats().breakers['primary/bad']).toBe('open');
+  });
+
   it('does not count client errors (4xx other than 408/429)', async () => {
     upstream.fault({ kind: 'status', status: 400 });
     const gateway = solo({ breaker });

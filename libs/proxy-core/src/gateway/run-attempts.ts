@@ -170,7 +170,7 @@ export async function runAttempts<T>(
   }
 }
 
-/** One attempt at one target: breaker -> limiter -> per-attempt timeout -> adapter. */
+/** One attempt at one target: breaker check -> limiter -> breaker -> per-attempt timeout -> adapter. */
 async function tryTarget<T>(
   env: AttemptEnvironment,
   context: RequestContext,
@@ -207,11 +207,6 @@ async function tryTarget<T>(
     endInFlight?.();
   };
   const call = async (): Promise<T> => {
-    const limiter = env.policies.limiter(key, target.limits);
-    if (limiter !== undefined) {
-      const permit = await limiter.acquire(request.weight, deadline);
-      releaseSlot = () => permit.release();
-    }
     const attemptTimer = new AttemptTimer(env.attemptTimeoutMs, adapter.name, deadline);
     timer = attemptTimer;
     endInFlight = env.stats.begin(key);
@@ -235,6 +230,14 @@ async function tryTarget<T>(
   };
   try {
     const breaker = env.policies.breaker(key);
+    // an open circuit spends no limiter slot; the slot is taken outside the breaker, so a
+    // refusal (a full queue in front of a hung target) is not counted as the target's success
+    breaker?.assertAdmits();
+    const limiter = env.policies.limiter(key, target.limits);
+    if (limiter !== undefined) {
+      const permit = await limiter.acquire(request.weight, deadline);
+      releaseSlot = () => permit.release();
+    }
     const result = breaker === undefined ? await call() : await breaker.run(call);
     record.ok = true;
     context.provider = adapter.name;

@@ -11,6 +11,11 @@ export interface CircuitBreaker {
    * running it. While half-open, a single probe runs and every other call is refused.
    */
   run<T>(call: () => Promise<T>): Promise<T>;
+  /**
+   * Throws `circuit_open` when `run` would refuse a call now (open, or half-open with its probe
+   * running), so a caller can check before it spends a limiter slot on a call that cannot run.
+   */
+  assertAdmits(): void;
   /** Stops the breaker's timers. */
   close(): void;
 }
@@ -32,6 +37,10 @@ export interface CircuitBreakerListener {
 
 type Call = () => Promise<unknown>;
 
+function circuitOpen(target: string, cause?: unknown): SwitchyardError {
+  return new SwitchyardError('circuit_open', `The circuit of target "${target}" is open; no upstream call was made.`, { cause });
+}
+
 /** A breaker for one target, backed by opossum 9 with its own timeout disabled (attempt timeouts are ours). */
 export function createCircuitBreaker(target: string, settings: CircuitBreakerSettings, listener: CircuitBreakerListener): CircuitBreaker {
   const breaker = new CircuitBreakerImpl<[Call], unknown>((call: Call) => call(), {
@@ -42,14 +51,23 @@ export function createCircuitBreaker(target: string, settings: CircuitBreakerSet
     rollingCountTimeout: settings.rollingWindowMs,
     rollingCountBuckets: settings.rollingBuckets,
     resetTimeout: settings.resetTimeoutMs,
-    // true means "not a failure" to opossum
-    errorFilter: (error: unknown) => !countsAsBreakerFailure(error),
+    // true means "not a failure" to opossum, which then counts a success
+    // opossum passes the fired arguments after the error (its types omit them)
+    errorFilter: (error: unknown, ...fired: unknown[]) => {
+      if (countsAsBreakerFailure(error)) return false;
+      // opossum would close a half-open circuit on this "success", yet the probe learnt nothing
+      // about the target (the client left, the request was refused): open again, probe later
+      if (probes.has(fired[0] as Call) && breaker.halfOpen) breaker.open();
+      return true;
+    },
     // the open/close decision reads only the rolling counts of fires and failures; latency
     // percentiles would keep every call's latency in the window and sort them all on each
     // failure, and snapshots would rebuild that every bucket interval with no one listening
     rollingPercentilesEnabled: false,
     enableSnapshots: false,
   });
+  // the calls fired as a half-open circuit's single probe
+  const probes = new WeakSet<Call>();
   let state: BreakerState = 'closed';
   const move = (next: BreakerState): void => {
     if (next === state) return;
@@ -67,14 +85,20 @@ export function createCircuitBreaker(target: string, settings: CircuitBreakerSet
       return state;
     },
     async run<T>(call: () => Promise<T>): Promise<T> {
+      // a wrapper per call, so the probe is told apart from calls fired while closed
+      const fired: Call = () => call();
+      if (breaker.halfOpen && breaker.pendingClose) probes.add(fired);
       try {
-        return (await breaker.fire(call)) as T;
+        return (await breaker.fire(fired)) as T;
       } catch (error) {
-        if ((error as { code?: unknown } | null)?.code === 'EOPENBREAKER') {
-          throw new SwitchyardError('circuit_open', `The circuit of target "${target}" is open; no upstream call was made.`, { cause: error });
-        }
+        if ((error as { code?: unknown } | null)?.code === 'EOPENBREAKER') throw circuitOpen(target, error);
         throw error;
       }
+    },
+    assertAdmits() {
+      if (breaker.closed || breaker.pendingClose) return;
+      listener.onReject();
+      throw circuitOpen(target);
     },
     close() {
       breaker.shutdown();
