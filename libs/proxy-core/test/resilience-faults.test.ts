@@ -274,6 +274,21 @@ describe('the circuit breaker', () => {
   });
 });
 
+describe('lowest-latency routing', () => {
+  it('stops sending first to a target that always fails: a failure weighs as an attempt timeout', async () => {
+    upstream.fault({ kind: 'status', status: 500, match: { model: 'bad' } });
+    const gateway = make({
+      retry: { maxRetries: 0 },
+      routing: { explorationRate: 0 },
+      models: [{ name: 'm', strategy: 'lowest-latency', targets: [{ provider: 'primary', model: 'bad' }, { provider: 'backup', model: 'good' }] }],
+    });
+    for (let i = 0; i < 8; i++) await expect(gateway.chat(ask('m'))).resolves.toMatchObject({ object: 'chat.completion' });
+    // at most the first call or two measure the failing target; before, it went first every time
+    expect(callsTo(upstream, '/v1/')).toBeLessThanOrEqual(2);
+    expect(callsTo(upstream, '/backup/')).toBe(8);
+  });
+});
+
 describe('the upstream limiter', () => {
   it('queues past maxConcurrent, rejects past maxQueue, and a client abort frees the slot', async () => {
     upstream.fault({ kind: 'hang', times: 1 });

@@ -6,6 +6,7 @@ import type { Logger } from '../options/logger';
 import type { ProviderAdapter } from '../providers/provider-adapter';
 import { abortableSleep } from '../resilience/abortable-sleep';
 import { AttemptTimer } from '../resilience/attempt-timer';
+import { countsAsBreakerFailure } from '../resilience/breaker-failure';
 import type { ResiliencePolicies } from '../resilience/resilience-policies';
 import { fullJitterDelayMs } from '../resilience/retry-backoff';
 import type { RouteTable } from '../router/route-table';
@@ -225,7 +226,11 @@ async function tryTarget<T>(
       return result;
     } catch (thrown) {
       // a fired timeout is the reason, whatever the adapter made of the abort
-      throw attemptTimer.aborted && attemptTimer.reason instanceof SwitchyardError ? attemptTimer.reason : toSwitchyardError(thrown, adapter.name);
+      const error = attemptTimer.aborted && attemptTimer.reason instanceof SwitchyardError ? attemptTimer.reason : toSwitchyardError(thrown, adapter.name);
+      // a failing target must not keep the lead in lowest-latency routing: its failure weighs
+      // as a whole attempt timeout (a fast 500 would otherwise look like a fast answer)
+      if (countsAsBreakerFailure(error)) env.stats.recordLatency(key, Math.max(performance.now() - called, env.attemptTimeoutMs));
+      throw error;
     }
   };
   try {

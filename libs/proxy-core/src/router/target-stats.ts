@@ -1,7 +1,7 @@
 /** What the router knows about one target, for least-in-flight and lowest-latency routing. */
 export interface TargetSnapshot {
   inFlight: number;
-  /** EWMA of successful attempt latency (to first content for streams) in ms; undefined before the first sample. */
+  /** EWMA of attempt latency (to first content for streams) in ms, a target's failure counted as a whole attempt timeout; undefined before the first sample. */
   latencyMs: number | undefined;
 }
 
@@ -36,7 +36,7 @@ export class TargetStats {
     };
   }
 
-  /** Folds a successful attempt's latency into the target's EWMA. */
+  /** Folds an attempt's latency into the target's EWMA (a failed attempt's penalty included). */
   recordLatency(key: string, ms: number): void {
     const entry = this.#entry(key);
     entry.latencyMs = entry.latencyMs === undefined ? ms : this.#alpha * ms + (1 - this.#alpha) * entry.latencyMs;
