@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import Bottleneck from 'bottleneck';
 import type { TargetLimits } from './resilience-options';
 
@@ -19,6 +20,16 @@ function limiterOptions(store: TierStore, suffix: string): Bottleneck.Constructo
   if (store.kind === 'local') return {};
   // keys expire after a quiet hour so abandoned prefixes do not pile up in a shared Redis
   return { datastore: 'ioredis', connection: store.connection, id: `${store.id}:${suffix}`, clearDatastore: false, timeout: 3_600_000 };
+}
+
+/**
+ * A short tag of a target's limits, part of its shared limiter id: bottleneck keeps the
+ * settings first written under an id while its keys live (we never clear them, so instances
+ * can share them), so changed limits must get keys of their own to take effect.
+ */
+export function limitsTag(limits: TargetLimits): string {
+  const settings = [limits.maxConcurrent ?? null, limits.requestsPerMinute ?? null, limits.tokensPerMinute ?? null];
+  return createHash('sha256').update(JSON.stringify(settings)).digest('hex').slice(0, 8);
 }
 
 /** Builds the bottleneck instances for one target's limits. */

@@ -1,6 +1,6 @@
 import type Bottleneck from 'bottleneck';
 import { SwitchyardError } from '../errors/switchyard-error';
-import { closeBottleneckTier, closeRedisTier, createBottleneckTier, type BottleneckTier } from './bottleneck-tier';
+import { closeBottleneckTier, closeRedisTier, createBottleneckTier, limitsTag, type BottleneckTier } from './bottleneck-tier';
 import type { LimiterLink } from './limiter-link';
 import { followAbort, type AbortSource } from './linked-abort-controller';
 import type { TargetLimits } from './resilience-options';
@@ -82,7 +82,7 @@ export class BottleneckTargetLimiter implements TargetLimiter {
     if (this.#shared === undefined || this.#sharedEpoch !== link.epoch) {
       // Redis may have lost its state while it was away: register afresh after every outage
       if (this.#shared !== undefined) void closeRedisTier(this.#shared, connection);
-      this.#shared = createBottleneckTier(this.#limits, { kind: 'redis', connection, id: link.keyFor(this.#target) }, (error) => link.reportFailure(error));
+      this.#shared = createBottleneckTier(this.#limits, { kind: 'redis', connection, id: `${link.keyFor(this.#target)}:${limitsTag(this.#limits)}` }, (error) => link.reportFailure(error));
       this.#sharedEpoch = link.epoch;
     }
     return this.#shared;
