@@ -34,9 +34,11 @@ export class KeyPolicy {
     gateway.hooks.onRequestEnd.tap('switchyard-key-limits', (context: RequestContext) => {
       const pending = this.#pending.get(context.metadata);
       if (pending === undefined) return;
+      // a summary the condenser asked for on this request's behalf is charged with it
+      const summary = context.condensation?.summary;
       this.#settle(pending, {
-        tokens: context.usage?.total_tokens ?? 0,
-        costUsd: context.cacheHit ? (context.costUsd ?? 0) : context.costUsd,
+        tokens: (context.usage?.total_tokens ?? 0) + (summary?.usage?.total_tokens ?? 0),
+        costUsd: withSummaryCost(context.cacheHit ? (context.costUsd ?? 0) : context.costUsd, summary?.costUsd),
         // the universal proxy makes no engine attempts: it reached the upstream once it has its answer
         reachedUpstream: context.attempts.some((attempt) => attempt.ok) || (context.endpoint === 'proxy' && context.upstreamMs !== undefined),
       });
@@ -101,4 +103,14 @@ export class KeyPolicy {
     pending.settled = true;
     void this.#limiter.settle(pending.lease, outcome);
   }
+}
+
+/**
+ * A request's cost with its summary call's: a sum of known prices, unknown (null) when either
+ * is unknown, and the request's own when the summary was not priced at all (no pricing).
+ */
+function withSummaryCost(cost: number | null | undefined, summary: number | null | undefined): number | null | undefined {
+  if (summary === undefined) return cost;
+  if (cost === null || summary === null) return null;
+  return (cost ?? 0) + summary;
 }

@@ -6,6 +6,7 @@ import {
   type ChatCompletion,
   type ChatCompletionRequest,
   type ChatMessage,
+  type CondensationReport,
   type GatewayHooks,
   type GatewayPlugin,
   type Logger,
@@ -40,6 +41,7 @@ interface Outcome {
   strategy: string;
   removed: number;
   tokens: number;
+  summary?: CondensationReport['summary'];
 }
 
 /**
@@ -124,8 +126,8 @@ export class Condenser implements GatewayPlugin {
       );
     }
     this.#counters.condensed += 1;
-    context.condensation = { strategy: outcome.strategy, removed: outcome.removed, tokensBefore: before, tokensAfter: outcome.tokens };
-    this.#logger.info({ requestId: context.requestId, model: request.model, ...context.condensation }, 'condensed the request to fit the context window');
+    context.condensation = { strategy: outcome.strategy, removed: outcome.removed, tokensBefore: before, tokensAfter: outcome.tokens, ...(outcome.summary === undefined ? {} : { summary: outcome.summary }) };
+    this.#logger.info({ requestId: context.requestId, model: request.model, strategy: outcome.strategy, removed: outcome.removed, tokensBefore: before, tokensAfter: outcome.tokens }, 'condensed the request to fit the context window');
     return { ...request, messages: outcome.messages };
   }
 
@@ -177,6 +179,7 @@ export class Condenser implements GatewayPlugin {
     if (selection.removed.length === 0) return fromSelection('drop-oldest', dropOldest(units, fixed, budget));
     const removedMessages = selection.removed.sort((a, b) => a.start - b.start).flatMap((unit) => unit.messages);
     let text: string;
+    const summaryContext = createRequestContext({ metadata: { ...context.metadata, purpose: SUMMARY_PURPOSE }, signal: context.signal });
     try {
       const answer = await this.#chat(
         {
@@ -188,20 +191,26 @@ export class Condenser implements GatewayPlugin {
           max_tokens: maxTokens,
           temperature: 0,
         },
-        { context: createRequestContext({ metadata: { ...context.metadata, purpose: SUMMARY_PURPOSE }, signal: context.signal }) },
+        { context: summaryContext },
       );
       text = answer.choices[0]?.message.content ?? '';
     } catch (error) {
       this.#counters.summaryFailures += 1;
       this.#logger.warn({ requestId: context.requestId, err: error }, 'the summary model failed; earlier turns were dropped without a summary');
-      return fromSelection('drop-oldest', dropOldest(units, fixed, budget));
+      return { ...fromSelection('drop-oldest', dropOldest(units, fixed, budget)), summary: spentOn(summaryContext) };
     }
     const message = summaryMessage(counter.head(text, maxTokens));
     const kept = selection.kept.flatMap((unit) => unit.messages);
     const leading = selection.kept.filter((unit) => unit.system).reduce((sum, unit) => sum + unit.messages.length, 0);
     const messages = [...kept.slice(0, leading), message, ...kept.slice(leading)];
-    return { messages, strategy: 'summarize', removed: removedMessages.length, tokens: selection.tokens - reserve + countMessage(message, counter) };
+    return { messages, strategy: 'summarize', removed: removedMessages.length, tokens: selection.tokens - reserve + countMessage(message, counter), summary: spentOn(summaryContext) };
   }
+}
+
+/** What a summary call used (a failed one may have used something too), for the request that caused it. */
+function spentOn(summary: RequestContext): CondensationReport['summary'] {
+  if (summary.usage === undefined && summary.costUsd === undefined) return undefined;
+  return { ...(summary.usage === undefined ? {} : { usage: summary.usage }), ...(summary.costUsd === undefined ? {} : { costUsd: summary.costUsd }) };
 }
 
 function fromSelection(strategy: string, selection: Selection): Outcome {

@@ -79,6 +79,12 @@ export interface CondensationReport {
   removed: number;
   tokensBefore: number;
   tokensAfter: number;
+  /**
+   * What the `summarize` strategy's call to the summary model used, when it made one: that
+   * call has a request-log row of its own, and the request that caused it is charged it
+   * against its client key's limits and budget.
+   */
+  summary?: { usage?: ChatUsage; costUsd?: number | null };
 }
 
 /** One request's state, shared by the engine and every plugin hook along its way. */
