@@ -16,7 +16,7 @@ export interface CircuitBreaker {
    * running), so a caller can check before it spends a limiter slot on a call that cannot run.
    */
   assertAdmits(): void;
-  /** Stops the breaker's timers. */
+  /** Stops the breaker's timers; calls it runs afterwards pass through uncounted. */
   close(): void;
 }
 
@@ -69,6 +69,7 @@ export function createCircuitBreaker(target: string, settings: CircuitBreakerSet
   // the calls fired as a half-open circuit's single probe
   const probes = new WeakSet<Call>();
   let state: BreakerState = 'closed';
+  let shut = false;
   const move = (next: BreakerState): void => {
     if (next === state) return;
     const previous = state;
@@ -85,6 +86,8 @@ export function createCircuitBreaker(target: string, settings: CircuitBreakerSet
       return state;
     },
     async run<T>(call: () => Promise<T>): Promise<T> {
+      // a breaker dropped while a call waited for its limiter slot lets that call through
+      if (shut) return call();
       // a wrapper per call, so the probe is told apart from calls fired while closed
       const fired: Call = () => call();
       if (breaker.halfOpen && breaker.pendingClose) probes.add(fired);
@@ -101,6 +104,7 @@ export function createCircuitBreaker(target: string, settings: CircuitBreakerSet
       throw circuitOpen(target);
     },
     close() {
+      shut = true;
       breaker.shutdown();
     },
   };

@@ -18,7 +18,17 @@ export interface ResiliencePoliciesOptions {
   limiter?: LimiterOptions;
   logger: Logger;
   emit: (event: ResilienceEvent) => void;
+  /**
+   * How many breakers to keep before closed ones, least recently used first, are dropped:
+   * clients can name any `provider/<model>`, and each name would otherwise keep a breaker (and
+   * its timer) for good. A dropped closed breaker loses only its rolling counts.
+   * @default 10000
+   */
+  maxBreakers?: number;
 }
+
+/** The default of {@link ResiliencePoliciesOptions.maxBreakers}. */
+const MAX_BREAKERS = 10_000;
 
 /**
  * The gateway's resilience state: one breaker and (when limited) one limiter per target,
@@ -34,8 +44,10 @@ export class ResiliencePolicies {
   readonly #limiters = new Map<string, TargetLimiter>();
   readonly #link: LimiterLink | undefined;
   readonly #emit: (event: ResilienceEvent) => void;
+  readonly #maxBreakers: number;
 
   constructor(options: ResiliencePoliciesOptions) {
+    this.#maxBreakers = options.maxBreakers ?? MAX_BREAKERS;
     const d = RESILIENCE_DEFAULTS;
     this.retry = { ...d.retry, ...options.retry };
     this.budget = new RetryBudget(this.retry.budgetPercent, this.retry.minRetryConcurrency);
@@ -71,7 +83,12 @@ export class ResiliencePolicies {
     const settings = this.#breakerSettings;
     if (settings === undefined) return undefined;
     let breaker = this.#breakers.get(key);
-    if (breaker === undefined) {
+    if (breaker !== undefined) {
+      // the Map's order is the recency order: move this one to the end
+      this.#breakers.delete(key);
+      this.#breakers.set(key, breaker);
+    } else {
+      this.#dropIdleBreakers(this.#maxBreakers - 1);
       breaker = createCircuitBreaker(key, settings, {
         onState: (state, previous) => {
           if (state === 'open') this.counters.breakerOpens += 1;
@@ -86,6 +103,21 @@ export class ResiliencePolicies {
       this.#breakers.set(key, breaker);
     }
     return breaker;
+  }
+
+  /** Drops closed breakers, least recently used first, until at most `keep` remain; open ones stay. */
+  #dropIdleBreakers(keep: number): void {
+    for (const [key, breaker] of this.#breakers) {
+      if (this.#breakers.size <= keep) return;
+      if (breaker.state !== 'closed') continue;
+      breaker.close();
+      this.#breakers.delete(key);
+    }
+  }
+
+  /** How many breakers are kept (for stats and tests). */
+  get breakerCount(): number {
+    return this.#breakers.size;
   }
 
   /** The limiter of a target with limits (created from the first limits seen for it), else undefined. */

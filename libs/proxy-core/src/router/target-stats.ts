@@ -9,19 +9,41 @@ export interface TargetSnapshot {
 export class TargetStats {
   readonly #stats = new Map<string, { inFlight: number; latencyMs: number | undefined }>();
   readonly #alpha: number;
+  readonly #maxTargets: number;
 
-  /** @param alpha weight of a new latency sample in the EWMA, in (0, 1] */
-  constructor(alpha: number) {
+  /**
+   * @param alpha weight of a new latency sample in the EWMA, in (0, 1]
+   * @param maxTargets targets kept before idle ones, least recently used first, are forgotten:
+   *   clients can name any `provider/<model>`, which would otherwise each keep an entry for good
+   */
+  constructor(alpha: number, maxTargets = 10_000) {
     this.#alpha = alpha;
+    this.#maxTargets = maxTargets;
   }
 
   #entry(key: string): { inFlight: number; latencyMs: number | undefined } {
     let entry = this.#stats.get(key);
-    if (entry === undefined) {
+    // the Map's order is the recency order: a used entry moves to the end
+    if (entry !== undefined) this.#stats.delete(key);
+    else {
+      this.#forgetIdle(this.#maxTargets - 1);
       entry = { inFlight: 0, latencyMs: undefined };
-      this.#stats.set(key, entry);
     }
+    this.#stats.set(key, entry);
     return entry;
+  }
+
+  /** Forgets targets with nothing in flight, least recently used first, until at most `keep` remain. */
+  #forgetIdle(keep: number): void {
+    for (const [key, entry] of this.#stats) {
+      if (this.#stats.size <= keep) return;
+      if (entry.inFlight === 0) this.#stats.delete(key);
+    }
+  }
+
+  /** How many targets are tracked. */
+  get size(): number {
+    return this.#stats.size;
   }
 
   /** Counts an attempt in flight; call the returned function once when it ends. */
