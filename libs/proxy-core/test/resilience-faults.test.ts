@@ -106,6 +106,25 @@ describe('an upstream 429', () => {
     await expect(reply).resolves.toMatchObject({ object: 'chat.completion' });
   });
 
+  it('measures the retry-vs-deadline check against the deadline itself, which started before slow beforeRequest taps', async () => {
+    useFakeClock();
+    upstream.fault({ kind: 'status', status: 429, headers: { 'retry-after-ms': '500' } });
+    const gateway = solo({ requestTimeoutMs: 1_000 });
+    gateway.hooks.beforeRequest.tapPromise('slow', async (request) => {
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      return request;
+    });
+    let outcome: unknown;
+    void gateway.chat(ask('m')).then(
+      (reply) => (outcome = reply),
+      (error: unknown) => (outcome = error),
+    );
+    await pumpUntil(() => outcome !== undefined);
+    // 700 ms spent + a 500 ms wait passes the 1 s deadline: no retry that the deadline would cut
+    expect(outcome).toMatchObject({ code: 'upstream_rate_limited', retryAfterMs: 500 });
+    expect(gateway.stats().counters.retries).toBe(0);
+  });
+
   it('is not retried when the wait would pass the overall deadline: the client sees the 429 and its Retry-After', async () => {
     upstream.fault({ kind: 'status', status: 429, headers: { 'retry-after': '120' } });
     const gateway = solo({ requestTimeoutMs: 60_000 });

@@ -398,7 +398,7 @@ class SwitchyardGateway implements Gateway {
       const route = await this.#resolve(request.model, context);
       const started = performance.now();
       const estimate = estimateEmbeddingTokens(request);
-      const attemptRequest: AttemptRequest = { routing: { promptTokens: estimate, outputTokens: 0 }, weight: estimate, deadlineAt: performance.now() + this.#requestTimeoutMs };
+      const attemptRequest: AttemptRequest = { routing: { promptTokens: estimate, outputTokens: 0 }, weight: estimate };
       const response = await runAttempts(this.#env, context, route, deadline, attemptRequest, ({ adapter, target, timer }) => {
         if (adapter.embed === undefined) {
           throw new SwitchyardError('unsupported_feature', `Provider "${adapter.name}" does not support embeddings.`, { provider: adapter.name });
@@ -505,7 +505,7 @@ class SwitchyardGateway implements Gateway {
   #chatRequest(request: ChatCompletionRequest): AttemptRequest {
     const promptTokens = estimatePromptTokens(request);
     const outputTokens = requestedOutputTokens(request, DEFAULT_OUTPUT_TOKENS);
-    return { routing: { promptTokens, outputTokens }, weight: promptTokens + outputTokens, deadlineAt: performance.now() + this.#requestTimeoutMs };
+    return { routing: { promptTokens, outputTokens }, weight: promptTokens + outputTokens };
   }
 
   #callContext(context: RequestContext, model: string, timer: AttemptTimer): ProviderCallContext {

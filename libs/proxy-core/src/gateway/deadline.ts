@@ -9,6 +9,8 @@ export interface Deadline extends AbortSource {
    * engine follows the deadline through `onAbort` instead.
    */
   readonly signal: AbortSignal;
+  /** When the deadline passes, on the `performance.now()` clock. */
+  readonly endsAt: number;
   /** Stops the timer and stops following the parent; the deadline will not fire any more. */
   clear(): void;
 }
@@ -17,8 +19,10 @@ class RequestDeadline implements Deadline {
   readonly #source = new AbortSourceController();
   #timer: NodeJS.Timeout | undefined;
   #unfollow: (() => void) | undefined;
+  readonly endsAt: number;
 
   constructor(ms: number, code: 'request_timeout' | 'upstream_timeout', message: string, parent: AbortSignal | AbortSource | undefined) {
+    this.endsAt = performance.now() + ms;
     if (parent?.aborted === true) {
       this.#source.abort(parent.reason);
       return;

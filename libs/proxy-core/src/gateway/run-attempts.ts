@@ -54,8 +54,6 @@ export interface AttemptRequest {
   routing: RoutingInput;
   /** Limiter weight: estimated tokens. */
   weight: number;
-  /** `performance.now()` value of the overall deadline. */
-  deadlineAt: number;
 }
 
 type Disposition = 'retry' | 'skip' | 'fallback' | 'fatal';
@@ -154,7 +152,8 @@ export async function runAttempts<T>(
       // wait at least until the first target that asked for a pause may be called again
       const earliest = Math.min(...keys.map((key) => notBefore?.get(key) ?? now));
       const delayMs = Math.max(fullJitterDelayMs(round, policies.retry.baseDelayMs, policies.retry.maxDelayMs), Math.ceil(earliest - now));
-      if (now + delayMs >= request.deadlineAt) throw lastError;
+      // the deadline's own end: the request's clock started before its hooks and route ran
+      if (now + delayMs >= deadline.endsAt) throw lastError;
       releaseRetry = policies.budget.tryRetry();
       if (releaseRetry === undefined) {
         policies.counters.retryBudgetExhausted += 1;
