@@ -23,7 +23,7 @@ afterEach(() => {
 
 describe('createCircuitBreaker', () => {
   it.each(['client_closed_request', 'unsupported_feature', 'upstream_bad_request', 'limiter_rejected'] as const)(
-    'a half-open probe ending in %s (says nothing of the target) does not close the circuit',
+    'a half-open probe ending in %s without an upstream answer (says nothing of the target) does not close the circuit',
     async (code) => {
       vi.useFakeTimers();
       const states: BreakerState[] = [];
@@ -38,6 +38,17 @@ describe('createCircuitBreaker', () => {
       breaker.close();
     },
   );
+
+  it('a half-open probe the upstream answered with a 4xx closes the circuit: the target is up', async () => {
+    vi.useFakeTimers();
+    const states: BreakerState[] = [];
+    const breaker = await halfOpen(states);
+    const answered = new SwitchyardError('upstream_bad_request', 'bad request', { upstreamStatus: 400 });
+    await expect(breaker.run(() => Promise.reject(answered))).rejects.toBe(answered);
+    expect(breaker.state).toBe('closed');
+    expect(states).toEqual(['open', 'half-open', 'closed']);
+    breaker.close();
+  });
 
   it('a non-counting error of a call fired while closed still counts as neither failure nor trip', async () => {
     const breaker = createCircuitBreaker('t', settings, { onState: () => undefined, onReject: () => undefined });

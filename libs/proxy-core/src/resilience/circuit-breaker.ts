@@ -41,6 +41,11 @@ function circuitOpen(target: string, cause?: unknown): SwitchyardError {
   return new SwitchyardError('circuit_open', `The circuit of target "${target}" is open; no upstream call was made.`, { cause });
 }
 
+/** Whether an error is the upstream's own answer (it has a status), not a refusal before or around the call. */
+function upstreamAnswered(error: unknown): boolean {
+  return typeof (error as { upstreamStatus?: unknown } | null)?.upstreamStatus === 'number';
+}
+
 /** A breaker for one target, backed by opossum 9 with its own timeout disabled (attempt timeouts are ours). */
 export function createCircuitBreaker(target: string, settings: CircuitBreakerSettings, listener: CircuitBreakerListener): CircuitBreaker {
   const breaker = new CircuitBreakerImpl<[Call], unknown>((call: Call) => call(), {
@@ -55,9 +60,10 @@ export function createCircuitBreaker(target: string, settings: CircuitBreakerSet
     // opossum passes the fired arguments after the error (its types omit them)
     errorFilter: (error: unknown, ...fired: unknown[]) => {
       if (countsAsBreakerFailure(error)) return false;
-      // opossum would close a half-open circuit on this "success", yet the probe learnt nothing
-      // about the target (the client left, the request was refused): open again, probe later
-      if (probes.has(fired[0] as Call) && breaker.halfOpen) breaker.open();
+      // a probe the upstream answered (a 4xx: the request was bad, the target is up) closes the
+      // circuit; opossum would close it on any other "success" too, yet such a probe learnt
+      // nothing about the target (the client left, the limiter refused): open again, probe later
+      if (probes.has(fired[0] as Call) && breaker.halfOpen && !upstreamAnswered(error)) breaker.open();
       return true;
     },
     // the open/close decision reads only the rolling counts of fires and failures; latency

@@ -84,9 +84,12 @@ export class ResiliencePolicies {
     if (settings === undefined) return undefined;
     let breaker = this.#breakers.get(key);
     if (breaker !== undefined) {
-      // the Map's order is the recency order: move this one to the end
-      this.#breakers.delete(key);
-      this.#breakers.set(key, breaker);
+      // the Map's order is the recency order: move this one to the end, once the map is half
+      // full (as TargetStats does: a delete and a set per attempt cost microseconds)
+      if (this.#breakers.size > this.#maxBreakers / 2) {
+        this.#breakers.delete(key);
+        this.#breakers.set(key, breaker);
+      }
     } else {
       this.#dropIdleBreakers(this.#maxBreakers - 1);
       breaker = createCircuitBreaker(key, settings, {
