@@ -1,7 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { createServer } from 'node:net';
-import { requireService, TEST_REDIS_URL } from '@switchyard/testing';
+import { requireService, startRedisServer, TEST_REDIS_URL, type TestRedisServer } from '@switchyard/testing';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -13,12 +10,12 @@ const gateway: AppOptions['gateway'] = { providers: [{ name: 'mock', type: 'mock
 
 let apps: FastifyInstance[] = [];
 let prefixes: string[] = [];
-const servers: ChildProcess[] = [];
+const servers: TestRedisServer[] = [];
 
 afterEach(async () => {
   await Promise.all(apps.map((app) => app.close()));
   apps = [];
-  for (const server of servers.splice(0)) server.kill('SIGKILL');
+  await Promise.all(servers.splice(0).map((server) => server.stop()));
   if (redisUp && prefixes.length > 0) {
     const cleaner = new Redis(TEST_REDIS_URL);
     for (const prefix of prefixes) {
@@ -56,27 +53,10 @@ async function createKey(app: FastifyInstance, fields: Record<string, unknown>):
 const chat = (app: FastifyInstance, key: string) =>
   app.inject({ method: 'POST', url: '/v1/chat/completions', headers: { authorization: `Bearer ${key}` }, payload: { model: 'demo', messages: [{ role: 'user', content: 'hi' }] } });
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  return port;
-}
-
-async function ownRedis(): Promise<{ url: string; process: ChildProcess }> {
-  const port = await freePort();
-  const child = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'ignore'] });
-  servers.push(child);
-  await new Promise<void>((resolve) => {
-    let text = '';
-    child.stdout.on('data', (data: Buffer) => {
-      text += data.toString();
-      if (text.includes('Ready to accept connections')) resolve();
-    });
-  });
-  return { url: `redis://127.0.0.1:${port}`, process: child };
+async function ownRedis(): Promise<TestRedisServer> {
+  const server = await startRedisServer();
+  servers.push(server);
+  return server;
 }
 
 describe.skipIf(!redisUp)('limits shared through Redis', () => {
@@ -148,8 +128,7 @@ describe.skipIf(!redisUp)('limits shared through Redis', () => {
     const closedKey = await createKey(closed!, { rpm: 100 });
     expect((await chat(open!, openKey.key)).statusCode).toBe(200);
     expect((await open!.inject({ method: 'GET', url: '/ready' })).json()).toMatchObject({ status: 'ready', checks: { redis: 'ok', keyStore: 'ok' } });
-    redis.process.kill('SIGKILL');
-    await once(redis.process, 'exit');
+    await redis.stop();
     // local fallback limits: rpm 2 still holds on this instance
     expect((await chat(open!, openKey.key)).statusCode).toBe(200);
     expect((await chat(open!, openKey.key)).statusCode).toBe(200);

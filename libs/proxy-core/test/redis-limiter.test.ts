@@ -1,8 +1,6 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
-import { createServer } from 'node:net';
-import { createMockUpstream, requireService, type MockUpstream } from '@switchyard/testing';
+import { createMockUpstream, freeTcpPort, requireService, startRedisServer, type MockUpstream, type TestRedisServer } from '@switchyard/testing';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../src/gateway/create-gateway';
@@ -77,51 +75,23 @@ describe.skipIf(!sharedRedis)('limits shared through the machine Redis', () => {
   });
 });
 
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  return port;
-}
-
-async function startRedis(port: number): Promise<ChildProcess> {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let output = '';
-  await new Promise<void>((resolve, reject) => {
-    child.stdout?.on('data', (data: Buffer) => {
-      output += data.toString();
-      if (output.includes('Ready to accept connections')) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`redis-server exited (${code}): ${output}`)));
-  });
-  return child;
-}
-
-async function kill(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = once(child, 'exit');
-  child.kill('SIGKILL');
-  await exited;
-}
-
 describe.skipIf(!hasRedisServer)('a Redis outage', () => {
-  let redis: ChildProcess | undefined;
+  let redis: TestRedisServer | undefined;
   afterEach(async () => {
-    if (redis !== undefined) await kill(redis);
+    await redis?.stop();
   });
 
   it('degrades to local limits at once, keeps serving, and shares limits again when Redis is back', async () => {
-    const port = await freePort();
+    const port = await freeTcpPort();
     const url = `redis://127.0.0.1:${port}`;
-    redis = await startRedis(port);
+    redis = await startRedisServer(port);
     const prefix = `switchyard-test:${randomUUID()}:`;
     const gateway = make(url, prefix, { requestsPerMinute: 5 });
     await shared(gateway);
     expect((await settleAll([1, 2, 3].map(() => gateway.chat(ask('m')))))).toEqual({ ok: 3, codes: [] });
 
     const degraded = nextEvent(gateway, 'limiter_mode');
-    await kill(redis);
+    await redis.stop();
     // served at once on local limits, not failed
     await expect(gateway.chat(ask('m'))).resolves.toMatchObject({ object: 'chat.completion' });
     expect((await degraded).mode).toBe('local');
@@ -130,7 +100,7 @@ describe.skipIf(!hasRedisServer)('a Redis outage', () => {
     const local = await settleAll([1, 2, 3, 4, 5].map(() => gateway.chat(ask('m'))));
     expect(local).toEqual({ ok: 4, codes: ['limiter_rejected'] });
 
-    redis = await startRedis(port);
+    redis = await startRedisServer(port);
     await shared(gateway);
     await expect(gateway.chat(ask('m'))).resolves.toMatchObject({ object: 'chat.completion' });
     const probe = new Redis(url);
@@ -140,9 +110,9 @@ describe.skipIf(!hasRedisServer)('a Redis outage', () => {
   });
 
   it('closes without an unhandled rejection while the limiter subscriber is reconnecting', async () => {
-    const port = await freePort();
+    const port = await freeTcpPort();
     const url = `redis://127.0.0.1:${port}`;
-    redis = await startRedis(port);
+    redis = await startRedisServer(port);
     const gateway = make(url, `switchyard-test:${randomUUID()}:`, { requestsPerMinute: 50 });
     await shared(gateway);
     await expect(gateway.chat(ask('m'))).resolves.toMatchObject({ object: 'chat.completion' });

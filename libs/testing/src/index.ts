@@ -27,3 +27,5 @@ export { startFrozenRelay } from './frozen-relay';
 export type { FrozenRelay } from './frozen-relay';
 export { captureLogLines } from './log-lines';
 export type { CapturedLog } from './log-lines';
+export { freeTcpPort, startRedisServer } from './redis-server';
+export type { TestRedisServer } from './redis-server';

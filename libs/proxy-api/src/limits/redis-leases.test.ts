@@ -1,9 +1,8 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { silentLogger } from '@switchyard/proxy-core';
-import { requireService, TEST_REDIS_URL } from '@switchyard/testing';
+import { requireService, startRedisServer, TEST_REDIS_URL, type TestRedisServer } from '@switchyard/testing';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { connectRedis, type RedisConnection } from '../redis/redis-connection';
@@ -18,13 +17,13 @@ const serverBinary = spawnSync('redis-server', ['--version']).status === 0;
 
 const connections: RedisConnection[] = [];
 const sides: Redis[] = [];
-const servers: ChildProcess[] = [];
+const servers: TestRedisServer[] = [];
 const prefixes: string[] = [];
 
 afterEach(async () => {
   for (const side of sides.splice(0)) side.disconnect();
   await Promise.all(connections.splice(0).map((connection) => connection.close()));
-  for (const server of servers.splice(0)) server.kill('SIGKILL');
+  await Promise.all(servers.splice(0).map((server) => server.stop()));
   if (redisUp && prefixes.length > 0) {
     const cleaner = new Redis(TEST_REDIS_URL);
     for (const prefix of prefixes.splice(0)) {
@@ -58,28 +57,10 @@ async function connect(url: string, keyPrefix: string, commandTimeoutMs: number)
   return connection;
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
-}
-
 async function ownRedis(): Promise<string> {
-  const port = await freePort();
-  const child = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'ignore'] });
-  servers.push(child);
-  await new Promise<void>((resolve) => {
-    let text = '';
-    child.stdout.on('data', (data: Buffer) => {
-      text += data.toString();
-      if (text.includes('Ready to accept connections')) resolve();
-    });
-  });
-  return `redis://127.0.0.1:${port}`;
+  const server = await startRedisServer();
+  servers.push(server);
+  return server.url;
 }
 
 /** A backend whose commands give up after 100 ms, one that waits, and a plain client to pause the server with. */
