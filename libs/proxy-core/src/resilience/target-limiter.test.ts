@@ -8,6 +8,16 @@ import { BottleneckTargetLimiter } from './target-limiter';
 
 const redisUp = await requireService('Redis', TEST_REDIS_URL);
 
+/** Closes a test's link and limiter, then drops the keys bottleneck wrote under its prefix. */
+async function closeAll(link: LimiterLink, limiter: BottleneckTargetLimiter, keyPrefix: string): Promise<void> {
+  await link.close();
+  await limiter.close();
+  const probe = new Redis(TEST_REDIS_URL);
+  const keys = await probe.keys(`b_${keyPrefix}*`);
+  if (keys.length > 0) await probe.del(...keys);
+  probe.disconnect();
+}
+
 describe.skipIf(!redisUp)('BottleneckTargetLimiter on a shared Redis link', () => {
   it('shared-mode acquires leave no waiter behind on the link', { timeout: 60_000 }, async () => {
     const keyPrefix = `switchyard-test:${randomUUID()}:`;
@@ -26,12 +36,7 @@ describe.skipIf(!redisUp)('BottleneckTargetLimiter on a shared Redis link', () =
       // before the fix every shared acquire left one waiter, released only when Redis dropped
       expect(link.localListenerCount).toBe(0);
     } finally {
-      await link.close();
-      await limiter.close();
-      const probe = new Redis(TEST_REDIS_URL);
-      const keys = await probe.keys(`b_${keyPrefix}*`);
-      if (keys.length > 0) await probe.del(...keys);
-      probe.disconnect();
+      await closeAll(link, limiter, keyPrefix);
     }
   });
 
@@ -60,12 +65,7 @@ describe.skipIf(!redisUp)('BottleneckTargetLimiter on a shared Redis link', () =
       first.release();
       second.release();
     } finally {
-      await link.close();
-      await limiter.close();
-      const probe = new Redis(TEST_REDIS_URL);
-      const keys = await probe.keys(`b_${keyPrefix}*`);
-      if (keys.length > 0) await probe.del(...keys);
-      probe.disconnect();
+      await closeAll(link, limiter, keyPrefix);
     }
   });
 });
