@@ -5,7 +5,7 @@ import type { SqlDatabase, SqlValue } from '../sql/sql-database';
 import type { SqlBatchWriter, SqlStatement } from '../sql/sqlite-write-thread';
 import { REQUEST_LOG_MIGRATIONS } from './request-log-migrations';
 import type { RequestListQuery, RunSummary, SectionNode, TargetTraffic, UsageBucket, UsageGroup, UsageGroupBy, UsageSeries } from './request-log-queries';
-import { REQUEST_LOG_COLUMNS, type RequestLogRow } from './request-log-row';
+import { REQUEST_LOG_COLUMNS, type RequestLogRow, writeRowParams } from './request-log-row';
 import type { RequestLogStore } from './request-log-store';
 
 const GROUP_COLUMNS: Record<UsageGroupBy, string> = {
@@ -174,14 +174,7 @@ export class SqlRequestLogStore implements RequestLogStore {
     let start = 0;
     for (const size of insertChunkSizes(rows.length)) {
       const params = insertParams(size);
-      let at = 0;
-      for (let index = start; index < start + size; index++) {
-        const row = rows[index] as RequestLogRow;
-        for (const column of REQUEST_LOG_COLUMNS) {
-          const value = row[column];
-          params[at++] = typeof value === 'boolean' ? (value ? 1 : 0) : value;
-        }
-      }
+      for (let index = start, at = 0; index < start + size; index++, at += REQUEST_LOG_COLUMNS.length) writeRowParams(params, at, rows[index] as RequestLogRow);
       start += size;
       statements.push({ sql: insertSql(size), params });
     }

@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { row } from '../../test/request-log-fixtures';
 import { SqlRequestLogStore } from '../request-log/sql-request-log-store';
@@ -67,6 +68,61 @@ describe('SqliteWriteThread', () => {
     await pending;
     expect(await db.query('SELECT id, n FROM items')).toEqual([{ id: 'late', n: 9 }]);
     await expect(thread.transaction([{ sql: 'INSERT INTO items (id, n) VALUES (?, ?)', params: ['x', 1] }])).rejects.toThrow(/closed/);
+  });
+
+  /** One multi-row INSERT of items `${prefix}0`.. with n = index, and a NULL n at `nullAt`. */
+  function bigInsert(prefix: string, rows: number, nullAt?: number): { sql: string; params: (string | number | null)[] } {
+    const params: (string | number | null)[] = [];
+    for (let index = 0; index < rows; index++) params.push(`${prefix}${index}`, index === nullAt ? null : index);
+    return { sql: `INSERT INTO items (id, n) VALUES ${Array.from({ length: rows }, () => '(?, ?)').join(', ')}`, params };
+  }
+
+  it('hands a large transaction over in parts with the event loop running between them, and commits it whole', async () => {
+    // what each message to the thread carries, in values, with the event loop's turns between
+    const posted: Array<number | 'tick'> = [];
+    const realPost = Worker.prototype.postMessage;
+    const post = vi.spyOn(Worker.prototype, 'postMessage').mockImplementation(function (this: Worker, message: unknown) {
+      const { statements, part } = message as { statements?: Array<{ params: unknown[] }>; part?: { params: unknown[] } };
+      posted.push((part === undefined ? [] : [part]).concat(statements ?? []).reduce((sum, { params }) => sum + params.length, 0));
+      realPost.call(this, message);
+    });
+    const thread = new SqliteWriteThread({ path });
+    try {
+      let settled = false;
+      const tick = (): void => {
+        if (settled) return;
+        posted.push('tick');
+        setImmediate(tick);
+      };
+      // 3000 + 200 rows: 6400 values, more than three messages' worth
+      const writing = thread.transaction([bigInsert('a', 3000), bigInsert('b', 200)]).finally(() => {
+        settled = true;
+      });
+      setImmediate(tick);
+      await writing;
+      const posts = posted.filter((entry): entry is number => entry !== 'tick');
+      expect(posts.length).toBeGreaterThan(3);
+      for (const values of posts) expect(values).toBeLessThanOrEqual(2048);
+      expect(posts.reduce((sum, values) => sum + values, 0)).toBe(6400);
+      // the event loop ran between the first part and the last message
+      const first = posted.indexOf(posts[0] as number);
+      const last = posted.lastIndexOf(posts.at(-1) as number);
+      expect(posted.slice(first, last).filter((entry) => entry === 'tick').length).toBeGreaterThan(0);
+    } finally {
+      post.mockRestore();
+      await thread.close();
+    }
+    expect(await db.query('SELECT COUNT(*) AS rows, SUM(n) AS total FROM items')).toEqual([{ rows: 3200, total: (2999 * 3000) / 2 + (199 * 200) / 2 }]);
+  });
+
+  it('rolls back a transaction handed over in parts whole when its last part is refused, and close() lets one being handed over commit', async () => {
+    const thread = new SqliteWriteThread({ path });
+    await expect(thread.transaction([bigInsert('a', 3000, 2999)])).rejects.toMatchObject({ code: 'SQLITE_CONSTRAINT_NOTNULL' });
+    expect(await db.query('SELECT COUNT(*) AS rows FROM items')).toEqual([{ rows: 0 }]);
+    const pending = thread.transaction([bigInsert('c', 3000)]);
+    await thread.close();
+    await pending;
+    expect(await db.query('SELECT COUNT(*) AS rows FROM items')).toEqual([{ rows: 3000 }]);
   });
 
   it('fails the transaction of a thread that cannot open its database instead of hanging, and tries again on the next one', async () => {
