@@ -329,6 +329,31 @@ describe('the upstream limiter', () => {
     expect(gateway.stats().limiters['primary/bad']).toEqual({ running: 0, queued: 0 });
   });
 
+  it("a target's limits hold from its first request: a direct provider/model call counts against the limited alias", async () => {
+    upstream.fault({ kind: 'hang', times: 1 });
+    const gateway = make({
+      limiter: { maxQueue: 1 },
+      models: [
+        { name: 'm', targets: [{ provider: 'primary', model: 'bad', limits: { maxConcurrent: 1 } }] },
+        { name: 'plain', targets: [{ provider: 'primary', model: 'bad' }] },
+      ],
+    });
+    const holder = new AbortController();
+    const direct = gateway.chat(ask('primary/bad'), { signal: holder.signal }).catch((error: unknown) => error);
+    await upstreamReceived(upstream, 1);
+    expect(gateway.stats().limiters['primary/bad']).toEqual({ running: 1, queued: 0 });
+    // the limited alias finds the target's one slot taken by the direct call, and waits
+    const limited = gateway.chat(ask('m'));
+    await vi.waitFor(() => expect(gateway.stats().limiters['primary/bad']).toEqual({ running: 1, queued: 1 }));
+    // another alias naming the target without limits is limited too: the queue is full
+    await expect(gateway.chat(ask('plain'))).rejects.toMatchObject({ code: 'limiter_rejected', status: 429 });
+    expect(callsTo(upstream, '/v1/')).toBe(1);
+    holder.abort();
+    expect(await direct).toMatchObject({ code: 'client_closed_request' });
+    await expect(limited).resolves.toMatchObject({ object: 'chat.completion' });
+    expect(callsTo(upstream, '/v1/')).toBe(2);
+  });
+
   it('a request waiting in the queue is cancelled by its client, and leaves the queue', async () => {
     upstream.fault({ kind: 'hang', times: 1 });
     const gateway = make({ models: [{ name: 'm', targets: [{ provider: 'primary', model: 'bad', limits: { maxConcurrent: 1 } }] }] });

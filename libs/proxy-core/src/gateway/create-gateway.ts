@@ -144,6 +144,7 @@ class SwitchyardGateway implements Gateway {
       retry: options.retry,
       breaker: options.breaker,
       limiter: options.limiter,
+      targetLimits: routes.targetLimits(),
       logger: this.#logger,
       emit: (event) => observe(this.hooks.onResilienceEvent, this.#logger, event),
     });

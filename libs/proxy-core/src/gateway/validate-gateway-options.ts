@@ -43,7 +43,7 @@ export function validateGatewayOptions(options: GatewayOptions, registry: Provid
 
   const models = options.models ?? [];
   const aliases = new Set<string>();
-  const limitsByTarget = new Map<string, string>();
+  const limitsByTarget = new Map<string, { limits: string; model: string; at: string }>();
   models.forEach((model, index) => {
     if (aliases.has(model.name)) problems.push(`/models/${index}/name: model name "${model.name}" is used twice`);
     aliases.add(model.name);
@@ -55,12 +55,19 @@ export function validateGatewayOptions(options: GatewayOptions, registry: Provid
         problems.push(`/models/${index}/targets/${t}/provider: no provider is named "${target.provider}"`);
       }
       if (target.limits !== undefined) {
-        // one limiter per provider/model: every route naming the target must agree on its limits
+        // one limiter per provider/model, whichever route (or a direct request) reaches it: the
+        // routes that declare its limits must agree, or which of them holds depends on traffic
         const key = targetKey(target);
         const limits = JSON.stringify(target.limits, Object.keys(target.limits).sort());
+        const at = `/models/${index}/targets/${t}/limits`;
         const seen = limitsByTarget.get(key);
-        if (seen !== undefined && seen !== limits) problems.push(`/models/${index}/targets/${t}/limits: target "${key}" has different limits elsewhere`);
-        limitsByTarget.set(key, limits);
+        if (seen === undefined) limitsByTarget.set(key, { limits, model: model.name, at });
+        else if (seen.limits !== limits) {
+          problems.push(
+            `${at}: target "${key}" has limits ${limits} in model "${model.name}" but ${seen.limits} in model "${seen.model}" (${seen.at}); ` +
+              'a provider/model has one upstream limiter, so declare its limits once or the same everywhere',
+          );
+        }
       }
     });
   });

@@ -25,6 +25,13 @@ export interface ResiliencePoliciesOptions {
    * @default 10000
    */
   maxBreakers?: number;
+  /**
+   * The configured limits of each target (`provider/model`), from the route table: a target
+   * listed here is limited from its first request, whichever route (or a direct
+   * `provider/model` request) it comes through.
+   * @default none
+   */
+  targetLimits?: ReadonlyMap<string, Readonly<RouteTargetLimits>>;
 }
 
 /** The default of {@link ResiliencePoliciesOptions.maxBreakers}. */
@@ -45,9 +52,11 @@ export class ResiliencePolicies {
   readonly #link: LimiterLink | undefined;
   readonly #emit: (event: ResilienceEvent) => void;
   readonly #maxBreakers: number;
+  readonly #targetLimits: ReadonlyMap<string, Readonly<RouteTargetLimits>>;
 
   constructor(options: ResiliencePoliciesOptions) {
     this.#maxBreakers = options.maxBreakers ?? MAX_BREAKERS;
+    this.#targetLimits = options.targetLimits ?? new Map();
     const d = RESILIENCE_DEFAULTS;
     this.retry = { ...d.retry, ...options.retry };
     this.budget = new RetryBudget(this.retry.budgetPercent, this.retry.minRetryConcurrency);
@@ -123,10 +132,15 @@ export class ResiliencePolicies {
     return this.#breakers.size;
   }
 
-  /** The limiter of a target with limits (created from the first limits seen for it), else undefined. */
-  limiter(key: string, limits: RouteTargetLimits | undefined): TargetLimiter | undefined {
+  /**
+   * The limiter of a target with limits, else undefined. A target's configured limits (see
+   * `targetLimits`) hold whatever the route says; `routeLimits` (a route from a `resolveRoute`
+   * tap) count only for a target the configuration gives none, the first seen creating it.
+   */
+  limiter(key: string, routeLimits?: RouteTargetLimits): TargetLimiter | undefined {
     const existing = this.#limiters.get(key);
     if (existing !== undefined) return existing;
+    const limits = this.#targetLimits.get(key) ?? routeLimits;
     if (limits === undefined || (limits.maxConcurrent === undefined && limits.requestsPerMinute === undefined && limits.tokensPerMinute === undefined)) return undefined;
     const limiter = new BottleneckTargetLimiter(key, limits, this.#limiterSettings, this.#link, (reason) => {
       this.counters.limiterRejections += 1;

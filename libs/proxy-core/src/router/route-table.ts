@@ -1,9 +1,11 @@
 import type { ModelRouteConfig } from '../gateway/gateway-options';
-import type { ResolvedRoute } from './route-types';
+import type { ResolvedRoute, RouteTargetLimits } from './route-types';
+import { targetKey } from './target-key';
 
 /** The configured routes, resolved once at construction. */
 export class RouteTable {
   readonly #routes = new Map<string, ResolvedRoute>();
+  readonly #targetLimits = new Map<string, Readonly<RouteTargetLimits>>();
   readonly #providers: ReadonlySet<string>;
   readonly #allowDirect: boolean;
 
@@ -22,6 +24,12 @@ export class RouteTable {
         }),
       );
     }
+    // the limits belong to the target, not to the route naming it (validation made the routes agree)
+    for (const route of this.#routes.values()) {
+      for (const target of route.targets) {
+        if (target.limits !== undefined && !this.#targetLimits.has(targetKey(target))) this.#targetLimits.set(targetKey(target), target.limits);
+      }
+    }
     this.#providers = providers;
     this.#allowDirect = allowDirect;
   }
@@ -36,6 +44,14 @@ export class RouteTable {
     const provider = model.slice(0, slash);
     if (!this.#providers.has(provider)) return undefined;
     return { alias: model, strategy: 'ordered', fallbacks: [], targets: [{ provider, model: model.slice(slash + 1), weight: 1 }] };
+  }
+
+  /**
+   * The upstream limits the configuration declares for each target (`provider/model`), whichever
+   * route declares them: they hold for every request reaching the target, direct ones included.
+   */
+  targetLimits(): ReadonlyMap<string, Readonly<RouteTargetLimits>> {
+    return this.#targetLimits;
   }
 
   /** Every configured alias, in configuration order. */

@@ -114,7 +114,9 @@ describe('TargetRouter', () => {
         ],
       });
     expect(build).toThrow(expect.objectContaining({ code: 'invalid_options' }));
-    expect(build).toThrow(/target "mock\/x" has different limits elsewhere/);
+    expect(build).toThrow(
+      '/models/1/targets/0/limits: target "mock/x" has limits {"requestsPerMinute":20} in model "b" but {"requestsPerMinute":10} in model "a" (/models/0/targets/0/limits)',
+    );
     expect(build).toThrow(/3 buckets do not divide the 1000 ms window evenly/);
   });
 });
