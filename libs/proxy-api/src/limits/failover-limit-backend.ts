@@ -113,6 +113,10 @@ export class FailoverLimitBackend implements LimitBackend {
     await this.#primary.ping();
   }
 
+  close(): void {
+    this.#primary.close?.();
+  }
+
   /** Spend the shared backend has not counted (yet): added to it by the next replay. */
   #owe(plan: AdmitPlan, micros: number): void {
     if (micros <= 0) return;

@@ -116,10 +116,11 @@ export class KeyLimiter {
     return settling;
   }
 
-  /** Waits for settlements in flight, then writes the spend they recorded to the store. */
+  /** Waits for settlements in flight, writes the spend they recorded to the store, then stops the backend's timers. */
   async close(): Promise<void> {
     await Promise.all([...this.#settling]);
     await this.#options.ledger?.close();
+    this.#options.backend.close?.();
   }
 
   #settle(lease: Lease, outcome: RequestOutcome): Promise<void> | undefined {

@@ -128,4 +128,16 @@ describe('memory limit backend windows', () => {
     expect(backend.admit(plan({ scope: 'w', rpm: 1, nowMs: 59_999 })).admitted).toBe(false);
     expect(backend.admit(plan({ scope: 'w', rpm: 1, nowMs: 60_000 })).admitted).toBe(true);
   });
+
+  it('a request in flight longer than 15 minutes keeps its parallel slot when the counters are swept', () => {
+    const backend = new MemoryLimitBackend();
+    const long = backend.admit(plan({ scope: 'long', parallel: 1, nowMs: 0 }));
+    expect(long.admitted).toBe(true);
+    const later = 16 * 60_000;
+    // enough other keys to make an admission sweep its maps
+    for (let i = 0; i < 10_000; i++) backend.admit(plan({ scope: `other_${i}`, nowMs: later }));
+    expect(backend.admit(plan({ scope: 'long', parallel: 1, nowMs: later })).rejectedBy).toBe('parallel');
+    backend.settle(long.lease!, { tokens: 0, costMicros: 0, nowMs: later });
+    expect(backend.admit(plan({ scope: 'long', parallel: 1, nowMs: later })).admitted).toBe(true);
+  });
 });

@@ -100,4 +100,9 @@ export interface LimitBackend {
   settle(lease: Lease, actual: Settlement): void | Promise<void>;
   usage(scope: string, budgetPeriodId: string, nowMs: number): Promise<UsageSnapshot>;
   ping(): Promise<void>;
+  /**
+   * Stops the backend's timers (Redis: the renewal of live leases, retried releases). Leases
+   * still held then end at their deadlines.
+   */
+  close?(): void;
 }

@@ -1,4 +1,4 @@
-import { PARALLEL_TTL_MS, WINDOW_MS, type AdmitPlan, type AdmitResult, type LimitBackend, type LimitName, type Lease, type Settlement, type UsageSnapshot } from './limit-backend';
+import { WINDOW_MS, type AdmitPlan, type AdmitResult, type LimitBackend, type LimitName, type Lease, type Settlement, type UsageSnapshot } from './limit-backend';
 
 interface Window {
   used: number;
@@ -16,7 +16,8 @@ export class MemoryLimitBackend implements LimitBackend {
   readonly kind = 'memory';
   readonly #requests = new Map<string, Window>();
   readonly #tokens = new Map<string, Window>();
-  readonly #inFlight = new Map<string, { count: number; expiresAt: number }>();
+  // a request in flight here is alive as long as this process is: its slot holds until it settles
+  readonly #inFlight = new Map<string, { count: number }>();
   readonly #spend = new Map<string, Spend>();
 
   admit(plan: AdmitPlan): AdmitResult {
@@ -39,7 +40,7 @@ export class MemoryLimitBackend implements LimitBackend {
     if (admitted) {
       requests.used += 1;
       this.#requests.set(scope, requests);
-      if (holdsSlot) this.#inFlight.set(scope, { count: inFlight + 1, expiresAt: nowMs + PARALLEL_TTL_MS });
+      if (holdsSlot) this.#inFlight.set(scope, { count: inFlight + 1 });
       spend.reserved += plan.reserveMicros;
     }
     // one literal, built after the counters moved (spreading a result to amend it is a V8 slow path)
@@ -122,7 +123,7 @@ export class MemoryLimitBackend implements LimitBackend {
     if (this.#requests.size + this.#tokens.size + this.#spend.size < 10_000) return;
     for (const map of [this.#requests, this.#tokens]) for (const [id, window] of map) if (window.resetAt <= nowMs) map.delete(id);
     for (const [id, spend] of this.#spend) if (spend.expiresAt !== null && spend.expiresAt <= nowMs) this.#spend.delete(id);
-    for (const [id, slot] of this.#inFlight) if (slot.count === 0 || slot.expiresAt <= nowMs) this.#inFlight.delete(id);
+    for (const [id, slot] of this.#inFlight) if (slot.count === 0) this.#inFlight.delete(id);
   }
 }
 

@@ -19,8 +19,10 @@ const connections: RedisConnection[] = [];
 const sides: Redis[] = [];
 const servers: TestRedisServer[] = [];
 const prefixes: string[] = [];
+const backends: RedisLimitBackend[] = [];
 
 afterEach(async () => {
+  for (const backend of backends.splice(0)) backend.close();
   for (const side of sides.splice(0)) side.disconnect();
   await Promise.all(connections.splice(0).map((connection) => connection.close()));
   await Promise.all(servers.splice(0).map((server) => server.stop()));
@@ -117,12 +119,18 @@ describe.skipIf(!redisUp)('redis limit leases that are never settled', () => {
     const keyPrefix = `t:leases:${randomBytes(6).toString('hex')}:`;
     prefixes.push(keyPrefix);
     const connection = await connect(TEST_REDIS_URL, keyPrefix, 5_000);
-    return { connection, backend: new RedisLimitBackend(connection, { leaseTtlMs }), observer: new RedisLimitBackend(await connect(TEST_REDIS_URL, keyPrefix, 5_000)) };
+    const backend = new RedisLimitBackend(connection, { leaseTtlMs });
+    const observer = new RedisLimitBackend(await connect(TEST_REDIS_URL, keyPrefix, 5_000));
+    backends.push(backend, observer);
+    return { connection, backend, observer };
   };
 
   it('stops counting a lease at its deadline, and its late settlement frees nothing of the leases after it', async () => {
-    const { backend } = await fresh(150);
-    const leaked = await backend.admit(plan());
+    const { connection, backend } = await fresh(150);
+    // an instance that admits a lease and dies: nobody renews it or gives it back
+    const dead = new RedisLimitBackend(connection, { leaseTtlMs: 150 });
+    const leaked = await dead.admit(plan());
+    dead.close();
     expect((await backend.admit(plan())).rejectedBy).toBe('parallel');
     // no sleep: admissions are refused until the leaked lease's deadline passes on the Redis clock
     const next = await vi.waitFor(async () => {
@@ -149,5 +157,71 @@ describe.skipIf(!redisUp)('redis limit leases that are never settled', () => {
     await vi.waitFor(async () => expect(await observer.usage('key_lease', 'total')).toMatchObject({ inFlight: 0, reservedMicros: 0 }), waitLong);
     await failover.admit(plan({ reserveMicros: 0, parallel: null }));
     await vi.waitFor(async () => expect((await observer.usage('key_lease', 'total')).spentMicros).toBe(250_000), waitLong);
+  });
+});
+
+describe.skipIf(!redisUp)('redis limit leases of requests that outlive the lease ttl', () => {
+  const ttlMs = 600;
+  const setup = async (): Promise<{ backend: RedisLimitBackend; observer: RedisLimitBackend; redisNow: () => Promise<number> }> => {
+    const keyPrefix = `t:leases:${randomBytes(6).toString('hex')}:`;
+    prefixes.push(keyPrefix);
+    const backend = new RedisLimitBackend(await connect(TEST_REDIS_URL, keyPrefix, 5_000), { leaseTtlMs: ttlMs });
+    const observer = new RedisLimitBackend(await connect(TEST_REDIS_URL, keyPrefix, 5_000), { leaseTtlMs: ttlMs });
+    backends.push(backend, observer);
+    const side = new Redis(TEST_REDIS_URL);
+    sides.push(side);
+    const redisNow = async (): Promise<number> => {
+      const [seconds, micros] = await side.time();
+      return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+    };
+    return { backend, observer, redisNow };
+  };
+
+  it('a request held open past twice the lease ttl still occupies its slot and reservation: its lease is renewed', async () => {
+    const { backend, observer, redisNow } = await setup();
+    const held = await backend.admit(plan());
+    expect(backend.liveLeases).toBe(1);
+    const admittedAt = await redisNow();
+    // no sleep: wait until the Redis clock is past two ttls (the lease's first deadline long gone)
+    await vi.waitFor(async () => expect(await redisNow()).toBeGreaterThan(admittedAt + 2.5 * ttlMs), { timeout: 10_000, interval: 50 });
+    expect((await observer.admit(plan())).rejectedBy).toBe('parallel');
+    expect(await observer.usage('key_lease', 'total')).toMatchObject({ inFlight: 1, reservedMicros: 600_000 });
+    await backend.settle(held.lease!, { tokens: 0, costMicros: 0, nowMs: 0 });
+    expect(backend.liveLeases).toBe(0);
+    expect((await observer.admit(plan())).admitted).toBe(true);
+  });
+
+  it('once the backend is closed its leases are no longer renewed and end at their deadline', async () => {
+    const { backend, observer } = await setup();
+    await backend.admit(plan());
+    backend.close();
+    expect(backend.liveLeases).toBe(0);
+    await vi.waitFor(async () => expect((await observer.usage('key_lease', 'total')).inFlight).toBe(0), waitLong);
+  });
+});
+
+describe.skipIf(!serverBinary)('redis limit leases whose release fails at first', () => {
+  it('retries the release of an admission that failed: a lease the paused Redis ran later is given back once it answers', async () => {
+    const server = await startRedisServer();
+    servers.push(server);
+    const keyPrefix = 't:leases:';
+    const connection = await connect(server.url, keyPrefix, 100);
+    const backend = new RedisLimitBackend(connection);
+    backends.push(backend);
+    const observer = new RedisLimitBackend(await connect(server.url, keyPrefix, 10_000));
+    server.process.kill('SIGSTOP');
+    try {
+      const admitting = backend.admit(plan());
+      // the connection drops while the admission waits in the paused server's socket: the
+      // admission fails, and so does the first release (no connection), but Redis runs the admission
+      connection.client.disconnect();
+      await expect(admitting).rejects.toThrow();
+    } finally {
+      server.process.kill('SIGCONT');
+    }
+    // the lease the client was never told about holds its slot (for 15 minutes without a release)
+    await vi.waitFor(async () => expect(await observer.usage('key_lease', 'total')).toMatchObject({ inFlight: 1, reservedMicros: 600_000 }), waitLong);
+    await connection.client.connect();
+    await vi.waitFor(async () => expect(await observer.usage('key_lease', 'total')).toMatchObject({ inFlight: 0, reservedMicros: 0 }), { timeout: 10_000, interval: 50 });
   });
 });

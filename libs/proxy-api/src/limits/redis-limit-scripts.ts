@@ -132,3 +132,25 @@ redis.call('HINCRBY', KEYS[1], 'spent', tonumber(ARGV[1]))
 if tonumber(ARGV[2]) > 0 then redis.call('PEXPIREAT', KEYS[1], tonumber(ARGV[2])) end
 return 1
 `;
+
+/**
+ * KEYS: lease slots (zset), reservation deadlines (zset) of one key and period.
+ * ARGV: lease ttl ms, then the ids of this instance's live leases there.
+ * Moves each lease's deadline to a ttl from now (Redis clock), only where it is still a
+ * member (`XX`: a lease already given back stays given back). Returns the slots renewed.
+ */
+export const RENEW_SCRIPT = `${LEASE_FUNCTIONS}
+local ttl = tonumber(ARGV[1])
+local deadline = now() + ttl
+local renewed = 0
+for i = 2, #ARGV do
+  if redis.call('ZSCORE', KEYS[1], ARGV[i]) then
+    redis.call('ZADD', KEYS[1], 'XX', deadline, ARGV[i])
+    renewed = renewed + 1
+  end
+  redis.call('ZADD', KEYS[2], 'XX', deadline, ARGV[i])
+end
+-- as at admission: the set goes when its last lease would
+if renewed > 0 then redis.call('PEXPIRE', KEYS[1], ttl) end
+return renewed
+`;
