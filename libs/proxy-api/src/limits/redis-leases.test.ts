@@ -209,6 +209,8 @@ describe.skipIf(!serverBinary)('redis limit leases whose release fails at first'
     const backend = new RedisLimitBackend(connection);
     backends.push(backend);
     const observer = new RedisLimitBackend(await connect(server.url, keyPrefix, 10_000));
+    // the socket closes only once the resumed server answers the FIN: reconnect after 'end'
+    const ended = once(connection.client, 'end');
     server.process.kill('SIGSTOP');
     try {
       const admitting = backend.admit(plan());
@@ -221,6 +223,7 @@ describe.skipIf(!serverBinary)('redis limit leases whose release fails at first'
     }
     // the lease the client was never told about holds its slot (for 15 minutes without a release)
     await vi.waitFor(async () => expect(await observer.usage('key_lease', 'total')).toMatchObject({ inFlight: 1, reservedMicros: 600_000 }), waitLong);
+    await ended;
     await connection.client.connect();
     await vi.waitFor(async () => expect(await observer.usage('key_lease', 'total')).toMatchObject({ inFlight: 0, reservedMicros: 0 }), { timeout: 10_000, interval: 50 });
   });
