@@ -1,5 +1,6 @@
 import { SwitchyardError } from '../../errors/switchyard-error';
 import type { ChatChoice, ChatCompletion, ChatFinishReason, ChatToolCall, ChatUsage } from '../../wire/openai-chat';
+import { geminiToolCallId } from './gemini-tool-call-id';
 import type { GeminiResponse, GeminiUsageMetadata } from './gemini-wire';
 
 const FILTERED = new Set(['SAFETY', 'RECITATION', 'BLOCKLIST', 'PROHIBITED_CONTENT', 'SPII', 'IMAGE_SAFETY', 'LANGUAGE']);
@@ -55,7 +56,7 @@ export function fromGeminiResponse(body: GeminiResponse, provider: string, model
       .filter((part) => part.functionCall !== undefined)
       .map(
         (part, index): ChatToolCall => ({
-          id: part.functionCall?.id ?? `call_${id}_${position}_${index}`,
+          id: geminiToolCallId(part.functionCall?.id ?? `call_${id}_${position}_${index}`, part.thoughtSignature),
           type: 'function',
           function: { name: part.functionCall?.name ?? '', arguments: JSON.stringify(part.functionCall?.args ?? {}) },
         }),

@@ -5,6 +5,7 @@ import type { UsageSoFar } from '../../stream/stream-usage-so-far';
 import type { ChatCompletionChunk, ChatDelta, ChatFinishReason, ChatUsage } from '../../wire/openai-chat';
 import { geminiBlockedError, mapGeminiFinishReason, mapGeminiUsage } from './from-gemini-response';
 import { geminiStreamError } from './gemini-error';
+import { geminiToolCallId } from './gemini-tool-call-id';
 import { isGeminiErrorBody, type GeminiResponse } from './gemini-wire';
 
 /**
@@ -71,7 +72,7 @@ export class GeminiStreamMapper implements StreamMapper<SseEvent>, UsageSoFar {
         const index = this.#toolCalls++;
         (delta.tool_calls ??= []).push({
           index,
-          id: part.functionCall.id ?? `call_${this.id}_${index}`,
+          id: geminiToolCallId(part.functionCall.id ?? `call_${this.id}_${index}`, part.thoughtSignature),
           type: 'function',
           function: { name: part.functionCall.name, arguments: JSON.stringify(part.functionCall.args ?? {}) },
         });

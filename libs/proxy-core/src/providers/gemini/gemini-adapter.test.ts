@@ -116,6 +116,64 @@ describe('gemini adapter', () => {
     expect(JSON.parse(choice.message.tool_calls?.[0]?.function.arguments ?? '')).toMatchObject({ attendees: ['Bob', 'Alice'] });
   });
 
+  it('carries a Gemini 3 thought signature from a functionCall part through the tool-call id and back on the next request', async () => {
+    next = { json: fixtureJson(fixture('function-call-thought-signature.json')) };
+    const first = await fixtureAdapter().chat({ ...toolRoundTripRequest, messages: [{ role: 'user', content: 'Weather in Paris and London?' }] }, callContext('gemini-3-pro-preview'));
+    const calls = first.choices[0]?.message.tool_calls ?? [];
+    expect(calls.map((call) => call.function.name)).toEqual(['get_weather', 'get_weather']);
+    // ids stay within the characters every provider's tool ids allow
+    for (const call of calls) expect(call.id).toMatch(/^[A-Za-z0-9_-]+$/);
+    expect(calls[0]?.id).not.toBe(calls[1]?.id);
+
+    next = { json: fixtureJson(fixture('generate-content.json')) };
+    await fixtureAdapter().chat(
+      {
+        ...toolRoundTripRequest,
+        messages: [
+          { role: 'user', content: 'Weather in Paris and London?' },
+          { role: 'assistant', content: null, tool_calls: calls },
+          { role: 'tool', tool_call_id: calls[0]!.id, content: '{"temperature_c":18}' },
+          { role: 'tool', tool_call_id: calls[1]!.id, content: '{"temperature_c":15}' },
+        ],
+      },
+      callContext('gemini-3-pro-preview'),
+    );
+    const contents = (upstream.requests[1]!.body as { contents: unknown[] }).contents;
+    // parallel calls: the signature rides on the first functionCall part only, as Gemini sent it
+    expect(contents[1]).toEqual({
+      role: 'model',
+      parts: [
+        { functionCall: { name: 'get_weather', args: { location: 'Paris' } }, thoughtSignature: 'CiQBDH5fv/4/hKH3+++fAPs=' },
+        { functionCall: { name: 'get_weather', args: { location: 'London' } } },
+      ],
+    });
+  });
+
+  it('carries a streamed thought signature through the tool-call id and back on the next request', async () => {
+    next = { stream: { contentType: 'text/event-stream', chunks: sseChunks(fixtureText(fixture('stream-function-call-thought-signature.chunks.txt'))), errorChunk: () => '' } };
+    const chunks = await collect(await fixtureAdapter().stream({ ...basicRequest, messages: [{ role: 'user', content: 'Check flight AA100' }] }, callContext('gemini-3-pro-preview')));
+    const call = chunks.flatMap((c) => c.choices[0]?.delta.tool_calls ?? [])[0];
+    expect(call?.id).toMatch(/^[A-Za-z0-9_-]+$/);
+
+    next = { json: fixtureJson(fixture('generate-content.json')) };
+    await fixtureAdapter().chat(
+      {
+        ...basicRequest,
+        messages: [
+          { role: 'user', content: 'Check flight AA100' },
+          { role: 'assistant', content: null, tool_calls: [{ id: call!.id!, type: 'function', function: { name: 'check_flight', arguments: '{"flight":"AA100"}' } }] },
+          { role: 'tool', tool_call_id: call!.id!, content: '{"status":"delayed"}' },
+        ],
+      },
+      callContext('gemini-3-pro-preview'),
+    );
+    const contents = (upstream.requests[1]!.body as { contents: unknown[] }).contents;
+    expect(contents[1]).toEqual({
+      role: 'model',
+      parts: [{ functionCall: { name: 'check_flight', args: { flight: 'AA100' } }, thoughtSignature: 'EqQBCqEB0e2Kb7++X8H/4w==' }],
+    });
+  });
+
   it('maps a blocked prompt to a content_filter error and a SAFETY finish to content_filter', async () => {
     next = { json: fixtureJson(fixture('prompt-blocked.json')) };
     expect((await rejection(fixtureAdapter().chat(basicRequest, callContext('gemini-2.5-flash')))).code).toBe('content_filter');

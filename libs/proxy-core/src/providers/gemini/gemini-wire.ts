@@ -13,6 +13,12 @@ export interface GeminiPart {
   fileData?: { mimeType?: string; fileUri: string };
   functionCall?: { id?: string; name: string; args?: Record<string, unknown> };
   functionResponse?: { id?: string; name: string; response: Record<string, unknown> };
+  /**
+   * Opaque signature of the model's reasoning (thinking models), on the part it belongs to;
+   * Gemini 3 answers 400 when a `functionCall` part of the current turn comes back without it.
+   * @see https://ai.google.dev/gemini-api/docs/thought-signatures
+   */
+  thoughtSignature?: string;
 }
 
 /** A turn: `user` or `model`. */

@@ -1,6 +1,7 @@
 import { SwitchyardError } from '../../errors/switchyard-error';
 import { contentText, imageMediaTypeFromUrl, parseDataUrl, parseToolArguments, toolNamesById } from '../../wire/chat-message-parts';
 import type { ChatCompletionRequest, ChatContentPart, ChatTextPart } from '../../wire/openai-chat';
+import { thoughtSignatureOfToolCallId } from './gemini-tool-call-id';
 import type { GeminiContent, GeminiPart, GeminiRequest } from './gemini-wire';
 
 function userParts(content: string | ChatContentPart[]): GeminiPart[] {
@@ -57,7 +58,8 @@ function generationConfig(request: ChatCompletionRequest): Record<string, unknow
 /**
  * Translates an OpenAI chat request to a Gemini `generateContent` body: system messages
  * become `systemInstruction`, `assistant` turns `model` turns, tool calls `functionCall`
- * parts and tool messages `functionResponse` parts answered by function name.
+ * parts (with the thought signature their id carries) and tool messages `functionResponse`
+ * parts answered by function name.
  * @see https://ai.google.dev/api/generate-content#request-body
  */
 export function toGeminiRequest(request: ChatCompletionRequest): GeminiRequest {
@@ -78,7 +80,12 @@ export function toGeminiRequest(request: ChatCompletionRequest): GeminiRequest {
         const text = contentText(message.content);
         if (text.length > 0) parts.push({ text });
         for (const call of message.tool_calls ?? []) {
-          parts.push({ functionCall: { name: call.function.name, args: parseToolArguments(call.function.arguments) } });
+          // the signature goes back on the very part it came on (Gemini 3 checks it)
+          const thoughtSignature = thoughtSignatureOfToolCallId(call.id);
+          parts.push({
+            functionCall: { name: call.function.name, args: parseToolArguments(call.function.arguments) },
+            ...(thoughtSignature === undefined ? {} : { thoughtSignature }),
+          });
         }
         if (parts.length > 0) push(contents, 'model', parts);
         break;
