@@ -10,6 +10,7 @@ export interface CostBreakdown {
   outputUsd: number;
   reasoningUsd: number;
   audioUsd: number;
+  /** Image tokens in and out, and images priced per image. */
   imagesUsd: number;
   requestUsd: number;
 }
@@ -21,6 +22,11 @@ export function roundUsd(value: number): number {
 
 function hasDistinct1hRate(rates: PriceRates): boolean {
   return rates.cacheWrite1hPerMTok !== undefined && rates.cacheWrite1hPerMTok !== (rates.cacheWritePerMTok ?? rates.inputPerMTok);
+}
+
+// a rate that differs from the one its tokens fall back to: usage must then say how many there were
+function distinct(rate: number | undefined, fallback: number | undefined): boolean {
+  return rate !== undefined && rate !== fallback;
 }
 
 /**
@@ -36,9 +42,18 @@ export function computeTokenCost(price: ModelPrice, usage: TokenUsage): CostBrea
   const audioIn = usage.audioInputTokens ?? 0;
   const reasoning = usage.reasoningTokens ?? 0;
   const audioOut = usage.audioOutputTokens ?? 0;
-  const plainIn = Math.max(0, usage.inputTokens - cached - cacheWrite - audioIn);
-  const plainOut = Math.max(0, usage.outputTokens - reasoning - audioOut);
+  const imageIn = usage.imageInputTokens ?? 0;
+  const imageOut = usage.imageOutputTokens ?? 0;
+  const plainIn = Math.max(0, usage.inputTokens - cached - cacheWrite - audioIn - imageIn);
+  const plainOut = Math.max(0, usage.outputTokens - reasoning - audioOut - imageOut);
   let complete = true;
+  // image tokens billed at their own rate: without the split, or with cached tokens that may be
+  // image or text, the cost cannot be told apart from a guess
+  if (distinct(rates.imageInputPerMTok, rates.inputPerMTok)) {
+    if (usage.inputTokens > 0 && usage.imageInputTokens === undefined) complete = false;
+    if (imageIn > 0 && cached > 0) complete = false;
+  }
+  if (distinct(rates.imageOutputPerMTok, rates.outputPerMTok) && usage.outputTokens > 0 && usage.imageOutputTokens === undefined) complete = false;
   // per-million rates times tokens give micro-dollars; one division at the end
   const micro = (tokens: number, rate: number | undefined, fallback?: number): number => {
     if (tokens === 0) return 0;
@@ -70,7 +85,9 @@ export function computeTokenCost(price: ModelPrice, usage: TokenUsage): CostBrea
   const audioUsd =
     (micro(audioIn, rates.audioInputPerMTok, rates.inputPerMTok) + micro(audioOut, rates.audioOutputPerMTok, rates.outputPerMTok)) / 1e6 +
     unit(usage.audioSeconds, rates.perAudioSecond);
-  const imagesUsd = unit(usage.images, rates.perImage);
+  const imagesUsd =
+    (micro(imageIn, rates.imageInputPerMTok, rates.inputPerMTok) + micro(imageOut, rates.imageOutputPerMTok, rates.outputPerMTok)) / 1e6 +
+    unit(usage.images, rates.perImage);
   const requestUsd = rates.perRequest ?? 0;
   if (!complete) return undefined;
   // summed in this order, from zero, then each part rounded on its own

@@ -28,19 +28,24 @@ const RATE_KEYS: Readonly<Record<string, keyof PriceRates>> = {
   output_reasoning_mtok: 'reasoningPerMTok',
   input_audio_mtok: 'audioInputPerMTok',
   output_audio_mtok: 'audioOutputPerMTok',
+  input_image_mtok: 'imageInputPerMTok',
+  output_image_mtok: 'imageOutputPerMTok',
+};
+
+// catalog counts per thousand; the gateway's rates are per unit
+const PER_THOUSAND_KEYS: Readonly<Record<string, keyof PriceRates>> = {
+  requests_kcount: 'perRequest',
 };
 
 /**
- * Catalog rates that token usage cannot feed: it does not count image tokens apart, nor
- * cached audio apart from cached text. A price with one of them (at a rate other than the
- * plain one) is unknown for usage that may contain those tokens, never priced low.
- * Web searches (`web_searches_kcount`) are a tool the token usage never includes: not listed.
+ * Catalog rates that token usage cannot feed: it does not count cached audio apart from
+ * cached text. A price with one (at a rate other than the plain one) is unknown for usage
+ * that may contain those tokens, never priced low. Image tokens are fed
+ * (`imageInputPerMTok`, `imageOutputPerMTok`) where the provider reports them.
  */
-export type UnfedRate = 'input_image_mtok' | 'output_image_mtok' | 'cache_audio_read_mtok';
+export type UnfedRate = 'cache_audio_read_mtok';
 
 const UNFED_PLAIN_KEY: Readonly<Record<UnfedRate, string>> = {
-  input_image_mtok: 'input_mtok',
-  output_image_mtok: 'output_mtok',
   cache_audio_read_mtok: 'cache_read_mtok',
 };
 
@@ -77,8 +82,9 @@ function convertPrice(source: GenaiModelPrice): ModelPrice {
   const tiers = new Map<number, PriceTier>();
   for (const [key, value] of Object.entries(source)) {
     if (value === undefined) continue;
-    if (key === 'requests_kcount') {
-      base.perRequest = (isTiered(value) ? value.base : value) / 1000;
+    const perThousand = PER_THOUSAND_KEYS[key];
+    if (perThousand !== undefined) {
+      base[perThousand] = (isTiered(value) ? value.base : value) / 1000;
       continue;
     }
     const field = RATE_KEYS[key];

@@ -23,6 +23,18 @@ const RATE_FIELDS = {
   audioInputPerMTok: rate('USD per million audio input tokens'),
   /** USD per million audio output tokens. @default outputPerMTok */
   audioOutputPerMTok: rate('USD per million audio output tokens'),
+  /**
+   * USD per million image input tokens (gpt-image-1 and realtime models). When set and
+   * different from `inputPerMTok`, input whose image share the usage does not say makes the
+   * cost unknown. @default inputPerMTok
+   */
+  imageInputPerMTok: rate('USD per million image input tokens'),
+  /**
+   * USD per million image output tokens (Gemini image models). When set and different from
+   * `outputPerMTok`, output whose image share the usage does not say makes the cost unknown.
+   * @default outputPerMTok
+   */
+  imageOutputPerMTok: rate('USD per million image output tokens'),
   /** USD per generated image. */
   perImage: rate('USD per generated image'),
   /** USD per second of audio. */

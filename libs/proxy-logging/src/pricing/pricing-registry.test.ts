@@ -99,6 +99,39 @@ describe('pricing registry', () => {
     expect(registry.tokenCost(flash, { inputTokens: 1000, cachedInputTokens: 200, outputTokens: 10 })?.totalUsd).toBe(0.000271);
   });
 
+  it('prices GPT image models by text input, image input and image output tokens where usage splits them', () => {
+    const registry = createPricingRegistry({ now });
+    const image = { provider: 'openai', model: 'gpt-image-1' };
+    // 10 text x $5 + 40 image x $10 in, 50 image x $40 out, per million
+    const cost = registry.tokenCost(image, { inputTokens: 50, imageInputTokens: 40, outputTokens: 50, imageOutputTokens: 50 });
+    expect(cost?.totalUsd).toBe(0.00245);
+    expect(cost?.inputUsd).toBe(0.00005);
+    // image tokens in and out are the images' cost
+    expect(cost?.imagesUsd).toBe(0.0024);
+    expect(cost?.outputUsd).toBe(0);
+    // a text-only prompt says so with zero image tokens: 30 x $2 + 4160 x $8 (gpt-image-1-mini)
+    expect(registry.tokenCost({ provider: 'openai', model: 'gpt-image-1-mini' }, { inputTokens: 30, imageInputTokens: 0, outputTokens: 4160 })?.totalUsd).toBe(0.03334);
+    // without the split the image share could be anything from none to all
+    expect(registry.tokenCost(image, { inputTokens: 50, outputTokens: 50 })).toBeUndefined();
+    // cached tokens may be text or image ones, which cost differently
+    expect(registry.tokenCost(image, { inputTokens: 50, imageInputTokens: 40, cachedInputTokens: 20, outputTokens: 50 })).toBeUndefined();
+    // Gemini image models bill image output at $30/M: 100 x $0.3 + 10 x $2.5 + 1290 x $30, per million
+    const gemini = { provider: 'gemini', model: 'gemini-2.5-flash-image' };
+    expect(registry.tokenCost(gemini, { inputTokens: 100, outputTokens: 1300, imageOutputTokens: 1290 })?.totalUsd).toBe(0.038755);
+  });
+
+  it('prices image tokens at configured image rates, falling back to the plain rates', () => {
+    const registry = createPricingRegistry({
+      catalog: 'none',
+      models: { 'local/painter': { inputPerMTok: 1, outputPerMTok: 2, imageInputPerMTok: 4, imageOutputPerMTok: 8 }, 'local/plain': { inputPerMTok: 1, outputPerMTok: 2 } },
+    });
+    const usage = { inputTokens: 1000, imageInputTokens: 500, outputTokens: 1000, imageOutputTokens: 1000 };
+    // 500 x $1 + 500 x $4 + 1000 x $8, per million
+    expect(registry.tokenCost({ provider: 'local', model: 'painter' }, usage)?.totalUsd).toBe(0.0105);
+    // 1000 x $1 + 1000 x $2
+    expect(registry.tokenCost({ provider: 'local', model: 'plain' }, usage)?.totalUsd).toBe(0.003);
+  });
+
   it('prices reasoning tokens at a configured reasoning rate, else at the output rate', () => {
     const registry = createPricingRegistry({
       catalog: 'none',

@@ -27,7 +27,7 @@ export interface ResolvedPrice {
   id: string;
   /** The context window in tokens, when known. */
   contextWindow?: number;
-  /** Catalog rates that token usage cannot feed (image tokens, cached audio). */
+  /** Catalog rates that token usage cannot feed (cached audio). */
   unfed?: readonly UnfedRate[];
 }
 
@@ -73,15 +73,11 @@ type ModelMatch = { resolved: ResolvedPrice } | { catalog: CatalogMatch } | null
 // how many keys `counters.unknownPriceByKey` keeps, the least recently seen going first
 const UNKNOWN_PRICE_KEYS_KEPT = 1000;
 
-// whether usage may hold tokens the price charges at a rate it cannot be fed: image models
-// may bill any input or output token as an image token, and cached audio is not split out
+// whether usage may hold tokens the price charges at a rate it cannot be fed: cached audio
+// is not split out from cached text
 function mayUseUnfed(unfed: readonly UnfedRate[] | undefined, usage: TokenUsage): boolean {
   if (unfed === undefined) return false;
-  return unfed.some((rate) => {
-    if (rate === 'input_image_mtok') return usage.inputTokens > 0;
-    if (rate === 'output_image_mtok') return usage.outputTokens > 0;
-    return (usage.audioInputTokens ?? 0) > 0 && (usage.cachedInputTokens ?? 0) > 0;
-  });
+  return unfed.includes('cache_audio_read_mtok') && (usage.audioInputTokens ?? 0) > 0 && (usage.cachedInputTokens ?? 0) > 0;
 }
 
 class DefaultPricingRegistry implements PricingRegistry {

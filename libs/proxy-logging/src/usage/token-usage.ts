@@ -26,6 +26,16 @@ export interface TokenUsage {
   audioInputTokens?: number;
   /** Output tokens that were audio. @default 0 */
   audioOutputTokens?: number;
+  /**
+   * Of the input tokens, those that were images (gpt-image-1's `input_tokens_details.image_tokens`).
+   * Undefined when the provider did not say: with a distinct image rate the cost is then unknown.
+   */
+  imageInputTokens?: number;
+  /**
+   * Of the output tokens, those that were images. Undefined when the provider did not say:
+   * with a distinct image rate the cost is then unknown.
+   */
+  imageOutputTokens?: number;
   /** Images generated. @default 0 */
   images?: number;
   /** Seconds of audio processed (input or output). @default 0 */

@@ -1,7 +1,25 @@
-import { num, record, requestFormField, requestJson, responseJson, str, succeeded, type MeterExchange } from '../../meter-exchange';
+import { isEventStream, num, record, requestFormField, requestJson, responseJson, sseJson, str, succeeded, type MeterExchange } from '../../meter-exchange';
 import type { MeteredUsage } from '../../metered-usage';
 import type { ProviderMeter } from '../../provider-meter';
+import type { TokenUsage } from '../../token-usage';
 import { readOpenAIExchange, readOpenAIUsage } from './read-openai-usage';
+
+/**
+ * The token usage of a GPT image model's answer, whole or streamed (`image_generation.completed`
+ * and `image_edit.completed` carry it). Its output tokens are the generated image's tokens
+ * unless `output_tokens_details` splits them.
+ * @see https://platform.openai.com/docs/api-reference/images/object
+ */
+function imageTokens(exchange: MeterExchange): TokenUsage | undefined {
+  let tokens: TokenUsage | undefined;
+  if (isEventStream(exchange)) {
+    for (const { json } of sseJson(exchange)) tokens = readOpenAIUsage(record(json)['usage']) ?? tokens;
+  } else {
+    tokens = readOpenAIUsage(record(responseJson(exchange))['usage']);
+  }
+  if (tokens !== undefined && tokens.imageOutputTokens === undefined) tokens.imageOutputTokens = tokens.outputTokens;
+  return tokens;
+}
 
 /** Meters OpenAI-shaped exchanges for a provider name (shared by OpenAI-compatible APIs). */
 export function meterOpenAIShaped(name: string, exchange: MeterExchange, usageKeys?: readonly string[]): MeteredUsage | undefined {
@@ -26,10 +44,10 @@ export function meterOpenAIShaped(name: string, exchange: MeterExchange, usageKe
     return { provider: name, model, operation: 'stt', units: { audio_seconds: seconds } };
   }
   if (path.endsWith('/images/generations') || path.endsWith('/images/edits') || path.endsWith('/images/variations')) {
-    const body = record(responseJson(exchange));
-    const tokens = readOpenAIUsage(body['usage']);
-    const model = requestModel ?? 'dall-e-2';
+    const model = requestModel ?? requestFormField(exchange, 'model') ?? 'dall-e-2';
+    const tokens = imageTokens(exchange);
     if (tokens !== undefined) return { provider: name, model, operation: 'image', tokens, units: {} };
+    const body = record(responseJson(exchange));
     const images = Array.isArray(body['data']) ? body['data'].length : 0;
     return images === 0 ? undefined : { provider: name, model, operation: 'image', units: { images } };
   }

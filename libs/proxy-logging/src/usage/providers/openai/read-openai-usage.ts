@@ -24,6 +24,12 @@ export function readOpenAIUsage(value: unknown): TokenUsage | undefined {
   if (audioIn) tokens.audioInputTokens = audioIn;
   if (reasoning) tokens.reasoningTokens = reasoning;
   if (audioOut) tokens.audioOutputTokens = audioOut;
+  // the Images API splits its input into text and image tokens, billed at different rates;
+  // zero is information here (a text-only prompt), unlike the counts above
+  const imageIn = num(inDetails['image_tokens']);
+  if (imageIn !== undefined) tokens.imageInputTokens = imageIn;
+  const imageOut = num(outDetails['image_tokens']);
+  if (imageOut !== undefined) tokens.imageOutputTokens = imageOut;
   return tokens;
 }
 
