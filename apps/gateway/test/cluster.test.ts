@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDatabase } from '@switchyard/proxy-logging';
 import { createMockUpstream, type MockUpstream } from '@switchyard/testing';
@@ -118,6 +118,26 @@ describe('switchyard start --workers', { timeout: 90_000 }, () => {
     const file = await config('budget', ['keys:', '  - { key: sk-sy-cluster-budget-000000, name: billing, budget: { usd: 5 } }']);
     const gateway = startGatewayProcess(['start', '--config', file, '--workers', '2']);
     await expect(gateway).rejects.toThrow(/the budgets of static keys billing would be counted per worker.*REDIS_URL.*--workers 1/s);
+  });
+
+  // the one-per-core default is more than one worker only on a multi-core machine
+  it.skipIf(availableParallelism() < 2)('runs one worker, with a warning, when the default count would keep virtual keys per worker', async () => {
+    const file = await config('master-key-default', [`requestLog: { store: sqlite, path: "${join(dir, 'master-key-default.db')}" }`]);
+    const gateway = await startGatewayProcess(['start', '--config', file], { SWITCHYARD_MASTER_KEY: 'sk-sy-cluster-master-0000000000' });
+    started.push(gateway);
+    expect(gateway.stderr()).toMatch(/warning: running 1 worker instead of one per core \(\d+\): virtual keys' revocations, budgets and limits would be kept per worker/);
+    const health = await send(`${gateway.url}/health`);
+    expect(health.status).toBe(200);
+    // one process, no cluster: no worker header
+    expect(health.headers['x-switchyard-worker']).toBeUndefined();
+    gateway.child.kill('SIGTERM');
+    expect(await gateway.exited).toBe(0);
+  });
+
+  it('still refuses a worker count that was asked for when virtual keys would be kept per worker', async () => {
+    const file = await config('master-key-explicit', []);
+    const gateway = startGatewayProcess(['start', '--config', file], { SWITCHYARD_MASTER_KEY: 'sk-sy-cluster-master-0000000000', SWITCHYARD_WORKERS: '2' });
+    await expect(gateway).rejects.toThrow(/Cannot run 2 workers.*virtual keys' revocations, budgets and limits would be kept per worker/s);
   });
 
   it('rejects a worker count that is not a positive integer', async () => {

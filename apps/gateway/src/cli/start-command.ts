@@ -1,6 +1,6 @@
 import cluster from 'node:cluster';
 import { createClusterWorkerMetrics } from '../cluster/cluster-metrics';
-import { checkClusterState } from '../cluster/cluster-policy';
+import { planWorkers } from '../cluster/cluster-policy';
 import { LISTENING_MESSAGE, runPrimary } from '../cluster/run-primary';
 import { resolveWorkers } from '../cluster/worker-count';
 import { defaultConfig } from '../config/default-config';
@@ -58,11 +58,10 @@ export async function startCommand(args: string[], env: NodeJS.ProcessEnv): Prom
     );
   };
   // a cluster worker runs this same command line: it serves, the primary forks and supervises
-  const workers = cluster.isWorker ? 1 : resolveWorkers(values.workers, env, config);
+  const { workers, errors, warnings } = cluster.isWorker ? { workers: 1, errors: [], warnings: [] } : planWorkers(config, resolveWorkers(values.workers, env, config));
+  if (errors.length > 0) throw new OperationError(`Cannot run ${workers} workers with ${source}:\n- ${errors.join('\n- ')}`);
+  for (const warning of warnings) process.stderr.write(`warning: ${warning}\n`);
   if (workers > 1) {
-    const { errors, warnings } = checkClusterState(config, workers);
-    if (errors.length > 0) throw new OperationError(`Cannot run ${workers} workers with ${source}:\n- ${errors.join('\n- ')}`);
-    for (const warning of warnings) process.stderr.write(`warning: ${warning}\n`);
     return runPrimary({
       workers,
       shutdownTimeoutMs: config.server?.shutdownTimeoutMs ?? 10_000,

@@ -1,4 +1,5 @@
 import type { ConfigFile } from '../config/config-schema';
+import type { WorkerCount } from './worker-count';
 
 /** What running several workers means for a config's state. */
 export interface ClusterStateCheck {
@@ -21,8 +22,13 @@ export function checkClusterState(config: ConfigFile, workers: number): ClusterS
   if (workers <= 1) return { errors, warnings };
   const redis = config.redis !== undefined;
   const fix = `set redis.url or redis.cluster (or REDIS_URL / REDIS_CLUSTER_NODES), or run with --workers 1`;
-  if (config.admin?.masterKey !== undefined && config.admin.keyStore === undefined) {
-    errors.push(`the admin API with the in-memory key store would keep each virtual key in the one worker that created it: set admin.keyStore (sqlite: or postgres:), or run with --workers 1`);
+  // without admin.keyStore, virtual keys live in the request log's database, which every
+  // worker opens; only a request log without one (jsonl, none) leaves them in process memory
+  const logStore = config.requestLog?.store ?? 'sqlite';
+  if (config.admin?.masterKey !== undefined && config.admin.keyStore === undefined && (logStore === 'jsonl' || logStore === 'none')) {
+    errors.push(
+      `the admin API with the in-memory key store (requestLog.store is ${logStore}, admin.keyStore is unset) would keep each virtual key in the one worker that created it: set admin.keyStore (sqlite: or postgres:), or run with --workers 1`,
+    );
   }
   if (!redis) {
     if (config.admin?.masterKey !== undefined) {
@@ -42,4 +48,27 @@ export function checkClusterState(config: ConfigFile, workers: number): ClusterS
     warnings.push(`the response cache has no Redis tier (cache.redis: false): each worker caches on its own`);
   }
   return { errors, warnings };
+}
+
+/** The workers to run and what to say about them at start. */
+export interface WorkerPlan extends ClusterStateCheck {
+  workers: number;
+}
+
+/**
+ * The worker count after the state check: the one-per-core default falls back to a single
+ * worker (with a warning) where state cannot be shared, so a plain `switchyard start` runs on
+ * any machine; a count someone asked for is refused instead, since silently running fewer
+ * workers than configured would hide a capacity problem.
+ */
+export function planWorkers(config: ConfigFile, count: WorkerCount): WorkerPlan {
+  const { errors, warnings } = checkClusterState(config, count.workers);
+  if (errors.length === 0 || count.explicit) return { workers: count.workers, errors, warnings };
+  return {
+    workers: 1,
+    errors: [],
+    warnings: [
+      `running 1 worker instead of one per core (${count.workers}): ${errors.join('; ')}. Fix that and set --workers, SWITCHYARD_WORKERS or server.workers to run several`,
+    ],
+  };
 }

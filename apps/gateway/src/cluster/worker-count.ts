@@ -13,13 +13,21 @@ function parseWorkers(value: string, source: string): number {
   return workers;
 }
 
+/** How many workers to run, and whether someone asked for that many. */
+export interface WorkerCount {
+  workers: number;
+  /** False for the one-per-core default: it may be lowered where state cannot be shared. */
+  explicit: boolean;
+}
+
 /**
  * How many worker processes to run: `--workers`, else SWITCHYARD_WORKERS, else
- * `server.workers`, else one per core (`os.availableParallelism()`). 1 means no cluster.
+ * `server.workers`, else one per core (`cores`, `os.availableParallelism()`). 1 means no cluster.
  */
-export function resolveWorkers(flag: string | undefined, env: NodeJS.ProcessEnv, config: ConfigFile): number {
-  if (flag !== undefined) return parseWorkers(flag, '--workers');
+export function resolveWorkers(flag: string | undefined, env: NodeJS.ProcessEnv, config: ConfigFile, cores = availableParallelism()): WorkerCount {
+  if (flag !== undefined) return { workers: parseWorkers(flag, '--workers'), explicit: true };
   const fromEnv = env['SWITCHYARD_WORKERS'];
-  if (fromEnv !== undefined && fromEnv !== '') return parseWorkers(fromEnv, 'SWITCHYARD_WORKERS');
-  return config.server?.workers ?? Math.min(availableParallelism(), MAX_WORKERS);
+  if (fromEnv !== undefined && fromEnv !== '') return { workers: parseWorkers(fromEnv, 'SWITCHYARD_WORKERS'), explicit: true };
+  if (config.server?.workers !== undefined) return { workers: config.server.workers, explicit: true };
+  return { workers: Math.min(cores, MAX_WORKERS), explicit: false };
 }

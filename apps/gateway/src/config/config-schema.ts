@@ -25,7 +25,7 @@ export const ServerConfigSchema = Type.Object(
     maxHeaderBytes: Type.Optional(Type.Integer({ minimum: 1024 })),
     /** Requests in flight before new ones get 503 + Retry-After; 0 = no cap. @default 0 */
     maxConcurrentRequests: Type.Optional(Type.Integer({ minimum: 0 })),
-    /** Worker processes sharing the port (node:cluster); 1 = no cluster (env SWITCHYARD_WORKERS, flag --workers). @default one per core */
+    /** Worker processes sharing the port (node:cluster); 1 = no cluster (env SWITCHYARD_WORKERS, flag --workers). @default one per core (one when state could not be shared) */
     workers: Type.Optional(Type.Integer({ minimum: 1, maximum: 256 })),
     /** Period of the idle checks: two idle checks in a row give memory back (a young-generation, then a full, collection); 0 = never. @default 10000 */
     idleMemoryReleaseMs: Type.Optional(Type.Union([Type.Literal(0), Type.Integer({ minimum: 5000 })])),
