@@ -12,6 +12,7 @@ export interface CostBreakdown {
   audioUsd: number;
   /** Image tokens in and out, and images priced per image. */
   imagesUsd: number;
+  webSearchUsd: number;
   requestUsd: number;
 }
 
@@ -88,10 +89,11 @@ export function computeTokenCost(price: ModelPrice, usage: TokenUsage): CostBrea
   const imagesUsd =
     (micro(imageIn, rates.imageInputPerMTok, rates.inputPerMTok) + micro(imageOut, rates.imageOutputPerMTok, rates.outputPerMTok)) / 1e6 +
     unit(usage.images, rates.perImage);
+  const webSearchUsd = unit(usage.webSearches, rates.perWebSearch);
   const requestUsd = rates.perRequest ?? 0;
   if (!complete) return undefined;
   // summed in this order, from zero, then each part rounded on its own
-  const totalUsd = roundUsd(0 + inputUsd + cachedInputUsd + cacheWriteUsd + outputUsd + reasoningUsd + audioUsd + imagesUsd + requestUsd);
+  const totalUsd = roundUsd(0 + inputUsd + cachedInputUsd + cacheWriteUsd + outputUsd + reasoningUsd + audioUsd + imagesUsd + webSearchUsd + requestUsd);
   return {
     totalUsd,
     inputUsd: roundUsd(inputUsd),
@@ -101,6 +103,7 @@ export function computeTokenCost(price: ModelPrice, usage: TokenUsage): CostBrea
     reasoningUsd: roundUsd(reasoningUsd),
     audioUsd: roundUsd(audioUsd),
     imagesUsd: roundUsd(imagesUsd),
+    webSearchUsd: roundUsd(webSearchUsd),
     requestUsd: roundUsd(requestUsd),
   };
 }

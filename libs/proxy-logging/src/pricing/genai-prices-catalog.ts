@@ -35,6 +35,7 @@ const RATE_KEYS: Readonly<Record<string, keyof PriceRates>> = {
 // catalog counts per thousand; the gateway's rates are per unit
 const PER_THOUSAND_KEYS: Readonly<Record<string, keyof PriceRates>> = {
   requests_kcount: 'perRequest',
+  web_searches_kcount: 'perWebSearch',
 };
 
 /**

@@ -37,6 +37,8 @@ const RATE_FIELDS = {
   imageOutputPerMTok: rate('USD per million image output tokens'),
   /** USD per generated image. */
   perImage: rate('USD per generated image'),
+  /** USD per web search the provider ran for the request (a server-side search tool). */
+  perWebSearch: rate('USD per web search'),
   /** USD per second of audio. */
   perAudioSecond: rate('USD per second of audio'),
   /** USD per request, whatever its size. */

@@ -132,6 +132,20 @@ describe('pricing registry', () => {
     expect(registry.tokenCost({ provider: 'local', model: 'plain' }, usage)?.totalUsd).toBe(0.003);
   });
 
+  it('prices web searches per search at the catalog rate, and makes them unknown without one', () => {
+    const registry = createPricingRegistry({ now, models: { 'local/searcher': { inputPerMTok: 1, outputPerMTok: 2, perWebSearch: 0.02 }, 'local/plain': { inputPerMTok: 1, outputPerMTok: 2 } } });
+    // Anthropic and OpenAI: $10 per 1000 searches on top of the tokens (1000 x $3 + 100 x $15, per million)
+    const claude = registry.tokenCost({ provider: 'anthropic', model: 'claude-sonnet-4-20250514' }, { inputTokens: 1000, outputTokens: 100, webSearches: 2 });
+    expect(claude?.webSearchUsd).toBe(0.02);
+    expect(claude?.totalUsd).toBe(0.0245);
+    expect(registry.tokenCost({ provider: 'openai', model: 'gpt-4.1' }, { inputTokens: 0, outputTokens: 0, webSearches: 1 })?.totalUsd).toBe(0.01);
+    // Perplexity deep research: $5 per 1000 search queries
+    expect(registry.tokenCost({ provider: 'perplexity', model: 'sonar-deep-research' }, { inputTokens: 0, outputTokens: 0, webSearches: 4 })?.totalUsd).toBe(0.02);
+    const usage = { inputTokens: 1000, outputTokens: 1000, webSearches: 3 };
+    expect(registry.tokenCost({ provider: 'local', model: 'searcher' }, usage)?.totalUsd).toBe(0.063);
+    expect(registry.tokenCost({ provider: 'local', model: 'plain' }, usage)).toBeUndefined();
+  });
+
   it('prices reasoning tokens at a configured reasoning rate, else at the output rate', () => {
     const registry = createPricingRegistry({
       catalog: 'none',

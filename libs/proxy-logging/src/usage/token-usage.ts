@@ -36,6 +36,12 @@ export interface TokenUsage {
    * with a distinct image rate the cost is then unknown.
    */
   imageOutputTokens?: number;
+  /**
+   * Web searches the provider ran for the request and bills per search (Anthropic's
+   * `server_tool_use.web_search_requests`, OpenAI's `web_search_call` items, Perplexity's
+   * `num_search_queries`). @default 0
+   */
+  webSearches?: number;
   /** Images generated. @default 0 */
   images?: number;
   /** Seconds of audio processed (input or output). @default 0 */

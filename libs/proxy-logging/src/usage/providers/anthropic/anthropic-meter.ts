@@ -9,6 +9,7 @@ interface AnthropicCounts {
   cacheRead?: number;
   cacheWrite?: number;
   cacheWrite1h?: number;
+  webSearches?: number;
 }
 
 function merge(into: AnthropicCounts, value: unknown): void {
@@ -19,6 +20,7 @@ function merge(into: AnthropicCounts, value: unknown): void {
   into.cacheRead = num(usage['cache_read_input_tokens']) ?? into.cacheRead;
   into.cacheWrite = num(usage['cache_creation_input_tokens']) ?? into.cacheWrite;
   into.cacheWrite1h = num(record(usage['cache_creation'])['ephemeral_1h_input_tokens']) ?? into.cacheWrite1h;
+  into.webSearches = num(record(usage['server_tool_use'])['web_search_requests']) ?? into.webSearches;
 }
 
 /** Anthropic's `input_tokens` excludes cache reads and writes; the normalised total includes them. */
@@ -31,6 +33,8 @@ export function anthropicTokens(counts: AnthropicCounts): TokenUsage | undefined
   if (cacheWrite) tokens.cacheWriteTokens = cacheWrite;
   // 1h writes cost more; left undefined when Anthropic did not break the writes down
   if (cacheWrite && counts.cacheWrite1h !== undefined) tokens.cacheWrite1hTokens = counts.cacheWrite1h;
+  // the web search tool is billed per search, on top of the tokens its results add
+  if (counts.webSearches) tokens.webSearches = counts.webSearches;
   return tokens;
 }
 
@@ -59,13 +63,14 @@ function meter(exchange: MeterExchange): MeteredUsage | undefined {
 
 /**
  * Anthropic Messages: usage from the body, or summed across `message_start` and
- * `message_delta` events when streamed; cache reads and writes apart.
+ * `message_delta` events when streamed; cache reads and writes apart; web searches
+ * (`server_tool_use.web_search_requests`).
  * @see https://docs.anthropic.com/en/api/messages
  */
 export const anthropicMeter: ProviderMeter = {
   name: 'anthropic',
   label: 'Anthropic',
   hosts: ['api.anthropic.com'],
-  units: 'tokens (input, cache read, cache write, output)',
+  units: 'tokens (input, cache read, cache write, output); web searches',
   meter,
 };

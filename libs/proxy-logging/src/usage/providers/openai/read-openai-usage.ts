@@ -33,26 +33,42 @@ export function readOpenAIUsage(value: unknown): TokenUsage | undefined {
   return tokens;
 }
 
+/**
+ * The web searches a Responses API answer ran: one `web_search_call` output item each, billed
+ * per call. Undefined when the body has no `output` list (chat completions).
+ * @see https://platform.openai.com/docs/guides/tools-web-search
+ */
+function webSearchCalls(body: Record<string, unknown>): number | undefined {
+  const output = body['output'];
+  if (!Array.isArray(output)) return undefined;
+  return output.filter((item) => record(item)['type'] === 'web_search_call').length;
+}
+
 /** The usage and model of an OpenAI-shaped response, whole or streamed (the last usage seen wins). */
 export function readOpenAIExchange(exchange: MeterExchange, usageKeys: readonly string[] = ['usage']): { tokens?: TokenUsage; model?: string } {
   const requestModel = str(record(requestJson(exchange))['model']);
   if (isEventStream(exchange)) {
     let tokens: TokenUsage | undefined;
     let model: string | undefined;
+    let searches: number | undefined;
     for (const { json } of sseJson(exchange)) {
       const event = record(json);
       // the Responses API nests the final response in response.completed
       const body = record(event['response'] ?? event);
       model = str(body['model']) ?? model;
+      searches = webSearchCalls(body) ?? searches;
       for (const key of usageKeys) {
         const found = readOpenAIUsage(key.includes('.') ? record(body[key.split('.')[0] ?? ''])[key.split('.')[1] ?? ''] : body[key]);
         if (found !== undefined) tokens = found;
       }
     }
+    if (tokens !== undefined && searches) tokens.webSearches = searches;
     return { ...(tokens === undefined ? {} : { tokens }), ...((model ?? requestModel) === undefined ? {} : { model: model ?? requestModel }) };
   }
   const body = record(responseJson(exchange));
   const tokens = readOpenAIUsage(body['usage']);
+  const searches = webSearchCalls(body);
+  if (tokens !== undefined && searches) tokens.webSearches = searches;
   const model = str(body['model']) ?? requestModel;
   return { ...(tokens === undefined ? {} : { tokens }), ...(model === undefined ? {} : { model }) };
 }
