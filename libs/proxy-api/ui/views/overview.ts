@@ -114,7 +114,7 @@ function totals(series: UsageSeries): HTMLElement {
       tile('Tokens', integer(tokens), 'tokens'),
       tile('Spend', usd(cost), 'spend'),
     ),
-    series.truncated ? notice('Only the newest 100 000 requests of this range are counted.', 'info') : null,
+    series.truncated ? notice('Latency percentiles cover only the newest 100 000 requests of this range; counts, tokens and spend cover all of it.', 'info') : null,
   );
 }
 

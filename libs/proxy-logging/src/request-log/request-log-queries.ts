@@ -68,9 +68,12 @@ export interface UsageBucket {
   input_tokens: number;
   output_tokens: number;
   cost_usd: number;
-  /** Median request duration in milliseconds; null when no request in the bucket has one. */
+  /**
+   * Median request duration in milliseconds; null when no request in the bucket has one (or,
+   * with {@link UsageSeries.truncated}, none among the requests read for percentiles).
+   */
   p50_ms: number | null;
-  /** 95th percentile request duration in milliseconds; null when no request in the bucket has one. */
+  /** 95th percentile request duration in milliseconds; null as for `p50_ms`. */
   p95_ms: number | null;
 }
 
@@ -84,7 +87,11 @@ export interface UsageSeries {
   p50_ms: number | null;
   /** 95th percentile request duration over the whole range, in milliseconds. */
   p95_ms: number | null;
-  /** True when more rows matched than were scanned: the newest rows were counted, older ones left out. */
+  /**
+   * True when the range holds more requests with a duration than a series reads for its
+   * percentiles (the newest 100 000): the percentiles then cover only those. Requests, errors,
+   * tokens and cost are always exact.
+   */
   truncated: boolean;
 }
 

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { serialize } from 'node:v8';
 import { requireService, TEST_DATABASE_URL } from '@switchyard/testing';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { generateRequestRows } from '../../test/generate-request-rows';
 import { createTestSchema } from '../../test/pg-schema';
 import { row } from '../../test/request-log-fixtures';
 import { openDatabase } from '../sql/open-database';
@@ -80,6 +81,59 @@ function suite(name: string, open: () => Promise<{ store: SqlRequestLogStore; do
       await expect(store.series(0, 10_000_000, 1000)).rejects.toMatchObject({ code: 'invalid_request', param: 'bucket_ms' });
       await expect(store.series(5, 5, 1000)).rejects.toMatchObject({ code: 'invalid_request' });
     });
+
+    it('sums each series bucket from its own start, rows on a bucket edge in the later bucket, empty and partial buckets included', async () => {
+      // from is not a multiple of the bucket: buckets are [from + i * bucket, from + (i + 1) * bucket)
+      const from = 1_700_000_000_500;
+      await store.write([
+        row({ id: 'before', ts: from - 1, input_tokens: 1000 }),
+        row({ id: 'first', ts: from, status: 399, input_tokens: 1, output_tokens: 2, cost_usd: 0.25, duration_ms: 10 }),
+        row({ id: 'end0', ts: from + 999, status: 400, input_tokens: null, output_tokens: 3, cost_usd: null, duration_ms: 30 }),
+        row({ id: 'start1', ts: from + 1000, status: 500, input_tokens: 4, output_tokens: null, cost_usd: 0.5, duration_ms: null }),
+        row({ id: 'last', ts: from + 3499, status: 200, input_tokens: 5, output_tokens: 6, cost_usd: 0.125, duration_ms: 7 }),
+        row({ id: 'at-to', ts: from + 3500, input_tokens: 1000 }),
+      ]);
+      const series = await store.series(from, from + 3500, 1000);
+      expect(series.buckets).toEqual([
+        { ts: from, requests: 2, errors: 1, input_tokens: 1, output_tokens: 5, cost_usd: 0.25, p50_ms: 10, p95_ms: 30 },
+        { ts: from + 1000, requests: 1, errors: 1, input_tokens: 4, output_tokens: 0, cost_usd: 0.5, p50_ms: null, p95_ms: null },
+        { ts: from + 2000, requests: 0, errors: 0, input_tokens: 0, output_tokens: 0, cost_usd: 0, p50_ms: null, p95_ms: null },
+        { ts: from + 3000, requests: 1, errors: 0, input_tokens: 5, output_tokens: 6, cost_usd: 0.125, p50_ms: 7, p95_ms: 7 },
+      ]);
+      expect(series).toMatchObject({ p50_ms: 10, p95_ms: 30, truncated: false });
+      const empty = await store.series(from + 10_000, from + 12_000, 1000);
+      expect(empty).toMatchObject({ p50_ms: null, p95_ms: null, truncated: false });
+      expect(empty.buckets.map((bucket) => bucket.requests)).toEqual([0, 0]);
+      await expect(store.series(from + 0.5, from + 3500, 1000)).rejects.toMatchObject({ code: 'invalid_request', param: 'from' });
+      await expect(store.series(from, Number.POSITIVE_INFINITY, 1000)).rejects.toMatchObject({ code: 'invalid_request', param: 'to' });
+    });
+
+    // generated in one statement, so both dialects can hold more rows than a series reads for its percentiles
+    it.runIf(name !== 'a SQLite file written from a thread')('counts, errors, tokens and cost of a series are exact past the rows its percentiles read', async () => {
+      await store.ready();
+      const log = await generateRequestRows(store.db, 100_010, 1000, 1_700_000_000_000);
+      const bucketMs = 3_600_000;
+      const series = await store.series(log.from, log.to, bucketMs);
+      const expected = Array.from({ length: Math.ceil((log.to - log.from) / bucketMs) }, (_, i) => ({ ts: log.from + i * bucketMs, requests: 0, errors: 0, input_tokens: 0, output_tokens: 0, cost_usd: 0 }));
+      // the generator's values for row n (see generate-request-rows.ts)
+      for (let n = 0; n < log.rows; n += 1) {
+        const bucket = expected[Math.floor((n * log.stepMs) / bucketMs)]!;
+        bucket.requests += 1;
+        bucket.errors += n % 50 === 0 ? 1 : 0;
+        bucket.input_tokens += 10 + (n % 1000);
+        bucket.output_tokens += 5 + (n % 500);
+        bucket.cost_usd += (n % 1000) * 0.000001;
+      }
+      expect(series.truncated).toBe(true);
+      expect(series.buckets.reduce((sum, bucket) => sum + bucket.requests, 0)).toBe(100_010);
+      expect(series.buckets.map(({ ts, requests, errors, input_tokens, output_tokens }) => ({ ts, requests, errors, input_tokens, output_tokens }))).toEqual(
+        expected.map(({ ts, requests, errors, input_tokens, output_tokens }) => ({ ts, requests, errors, input_tokens, output_tokens })),
+      );
+      series.buckets.forEach((bucket, i) => expect(bucket.cost_usd).toBeCloseTo(expected[i]!.cost_usd, 9));
+      // the percentiles come from the newest 100 000 rows: only the oldest 10 are left out
+      expect(series.buckets.every((bucket) => bucket.p50_ms !== null && bucket.p95_ms !== null)).toBe(true);
+      expect([typeof series.p50_ms, typeof series.p95_ms]).toEqual(['number', 'number']);
+    }, 60_000);
 
     it('reports traffic, error rate and latency per target, busiest first', async () => {
       await store.write([

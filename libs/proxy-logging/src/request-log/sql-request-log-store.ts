@@ -76,36 +76,32 @@ function insertParams(rows: number): SqlValue[] {
 /** Deletes in one retention pass by default (each of `batchSize` rows). */
 export const RETENTION_MAX_BATCHES = 100;
 
-/** Most rows one series or traffic query reads; percentiles need the rows, not SQL sums. */
-const MAX_SCANNED_ROWS = 100_000;
-
 /** Latest requests of a window whose latencies give a target's percentiles (see `traffic`). */
 const MAX_PERCENTILE_ROWS = 10_000;
+
+/**
+ * Latest requests of a range whose latencies give a series' percentiles (see `series`). Larger
+ * than `traffic`'s: a series spreads them over up to 1000 buckets, and is read on demand.
+ */
+const MAX_SERIES_PERCENTILE_ROWS = 100_000;
 
 /** Most buckets a series may have. */
 const MAX_BUCKETS = 1_000;
 
-interface ScannedRow {
-  ts: number;
-  status: number;
-  duration_ms: number | null;
-  input_tokens: number | null;
-  output_tokens: number | null;
-  cost_usd: number | null;
-  provider: string | null;
-  resolved_model: string | null;
+/** One bucket's sums as the database returns them (`bucket` is its index from `from`). */
+interface BucketSums {
+  bucket: number;
+  requests: number;
+  errors: number;
+  input_tokens: number;
+  output_tokens: number;
+  cost_usd: number;
 }
 
 /** Nearest-rank percentile of ascending values; null when there are none. */
 function percentile(sorted: readonly number[], p: number): number | null {
   if (sorted.length === 0) return null;
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? null;
-}
-
-function durations(rows: readonly ScannedRow[]): number[] {
-  const values: number[] = [];
-  for (const row of rows) if (row.duration_ms !== null) values.push(Number(row.duration_ms));
-  return values.sort((a, b) => a - b);
 }
 
 type StoredRow = Omit<RequestLogRow, 'stream' | 'cache_hit'> & { stream: number | boolean; cache_hit: number | boolean };
@@ -247,42 +243,63 @@ export class SqlRequestLogStore implements RequestLogStore {
   }
 
   /**
-   * Requests, errors, tokens, cost and p50/p95 latency per `bucketMs` in `[from, to)`.
-   * Reads at most 100 000 rows (newest first) and says so with `truncated`.
+   * Requests, errors, tokens, cost and p50/p95 latency per `bucketMs` in `[from, to)` (epoch
+   * milliseconds, integers). Counts, tokens and cost are exact for any range: the database sums
+   * each bucket. The percentiles come from the range's latest `MAX_SERIES_PERCENTILE_ROWS`
+   * requests that have a duration, a bounded read instead of one object per request; when the
+   * range holds more, `truncated` is set and older buckets' percentiles cover only what was read.
    */
   async series(from: number, to: number, bucketMs: number): Promise<UsageSeries> {
+    // the bucket is integer arithmetic in SQL, and PostgreSQL refuses a fractional bigint
+    if (!Number.isSafeInteger(from)) throw new SwitchyardError('invalid_request', 'from must be an integer of epoch milliseconds.', { param: 'from' });
+    if (!Number.isSafeInteger(to)) throw new SwitchyardError('invalid_request', 'to must be an integer of epoch milliseconds.', { param: 'to' });
     if (!(to > from) || !Number.isInteger(bucketMs) || bucketMs < 1000) {
       throw new SwitchyardError('invalid_request', 'A series needs from < to and a bucket of at least 1000 ms.', { param: 'bucket_ms' });
     }
     const count = Math.ceil((to - from) / bucketMs);
     if (count > MAX_BUCKETS) throw new SwitchyardError('invalid_request', `A series has at most ${MAX_BUCKETS} buckets; use a larger bucket_ms.`, { param: 'bucket_ms' });
-    const { rows, truncated } = await this.#scan(from, to);
-    const grouped: ScannedRow[][] = Array.from({ length: count }, () => []);
-    for (const row of rows) grouped[Math.floor((Number(row.ts) - from) / bucketMs)]?.push(row);
-    const buckets = grouped.map((inBucket, index): UsageBucket => {
-      const sorted = durations(inBucket);
-      let errors = 0;
-      let input = 0;
-      let output = 0;
-      let cost = 0;
-      for (const row of inBucket) {
-        if (row.status >= 400) errors += 1;
-        input += Number(row.input_tokens ?? 0);
-        output += Number(row.output_tokens ?? 0);
-        cost += Number(row.cost_usd ?? 0);
-      }
+    await this.ready();
+    const [sums, recent] = await Promise.all([
+      // ts >= from, so integer division truncating toward zero is the floor on both dialects
+      this.db.query<BucketSums>(
+        `SELECT (ts - CAST(? AS BIGINT)) / CAST(? AS BIGINT) AS bucket, COUNT(*) AS requests,
+          SUM(CASE WHEN status >= 400 THEN 1 ELSE 0 END) AS errors,
+          COALESCE(SUM(input_tokens), 0) AS input_tokens, COALESCE(SUM(output_tokens), 0) AS output_tokens,
+          COALESCE(SUM(cost_usd), 0) AS cost_usd
+        FROM switchyard_requests WHERE ts >= ? AND ts < ? GROUP BY bucket`,
+        [from, bucketMs, from, to],
+      ),
+      this.db.query<{ ts: number; duration_ms: number }>(
+        `SELECT ts, duration_ms FROM switchyard_requests
+        WHERE ts >= ? AND ts < ? AND duration_ms IS NOT NULL ORDER BY ts DESC LIMIT ?`,
+        [from, to, MAX_SERIES_PERCENTILE_ROWS + 1],
+      ),
+    ]);
+    const truncated = recent.length > MAX_SERIES_PERCENTILE_ROWS;
+    if (truncated) recent.length = MAX_SERIES_PERCENTILE_ROWS;
+    const latencies: number[][] = Array.from({ length: count }, () => []);
+    const all: number[] = [];
+    for (const row of recent) {
+      const duration = Number(row.duration_ms);
+      latencies[Math.floor((Number(row.ts) - from) / bucketMs)]?.push(duration);
+      all.push(duration);
+    }
+    const byBucket = new Map<number, BucketSums>(sums.map((sum) => [Number(sum.bucket), sum]));
+    const buckets = latencies.map((inBucket, index): UsageBucket => {
+      const sum = byBucket.get(index);
+      const sorted = inBucket.sort((a, b) => a - b);
       return {
         ts: from + index * bucketMs,
-        requests: inBucket.length,
-        errors,
-        input_tokens: input,
-        output_tokens: output,
-        cost_usd: cost,
+        requests: Number(sum?.requests ?? 0),
+        errors: Number(sum?.errors ?? 0),
+        input_tokens: Number(sum?.input_tokens ?? 0),
+        output_tokens: Number(sum?.output_tokens ?? 0),
+        cost_usd: Number(sum?.cost_usd ?? 0),
         p50_ms: percentile(sorted, 50),
         p95_ms: percentile(sorted, 95),
       };
     });
-    const all = durations(rows);
+    all.sort((a, b) => a - b);
     return { from, to, bucket_ms: bucketMs, buckets, p50_ms: percentile(all, 50), p95_ms: percentile(all, 95), truncated };
   }
 
@@ -332,17 +349,6 @@ export class SqlRequestLogStore implements RequestLogStore {
         };
       })
       .sort((a, b) => b.requests - a.requests || a.target.localeCompare(b.target));
-  }
-
-  async #scan(from: number, to: number): Promise<{ rows: ScannedRow[]; truncated: boolean }> {
-    await this.ready();
-    const rows = await this.db.query<ScannedRow>(
-      `SELECT ts, status, duration_ms, input_tokens, output_tokens, cost_usd, provider, resolved_model
-      FROM switchyard_requests WHERE ts >= ? AND ts < ? ORDER BY ts DESC LIMIT ?`,
-      [from, to, MAX_SCANNED_ROWS + 1],
-    );
-    const truncated = rows.length > MAX_SCANNED_ROWS;
-    return { rows: truncated ? rows.slice(0, MAX_SCANNED_ROWS) : rows, truncated };
   }
 
   /** A run's sections as a tree from span/parent ids, cost rolled up; undefined when unknown. */
