@@ -18,7 +18,15 @@ export interface UpstreamFailure {
   code?: SwitchyardErrorCode;
 }
 
-const CONTEXT_LENGTH = /context[_ ]length|maximum context|too many tokens|prompt is too long|input is too long/i;
+/**
+ * Providers' context-window messages: OpenAI-compatible hosts ("maximum context length"),
+ * Anthropic ("prompt is too long", "input length and `max_tokens` exceed context limit"),
+ * Gemini ("The input token count (N) exceeds the maximum number of tokens allowed (M)"),
+ * Vertex ("the input token count is N but model only supports up to M"), Bedrock
+ * ("Input is too long"), Cohere ("too many tokens").
+ */
+const CONTEXT_LENGTH =
+  /context[_ ]length|maximum context|context limit|too many tokens|prompt is too long|input is too long|input token count\b.*\b(?:exceeds the maximum|only supports up to)/i;
 
 function codeForStatus(status: number): SwitchyardErrorCode {
   if (status === 400 || status === 422) return 'upstream_bad_request';

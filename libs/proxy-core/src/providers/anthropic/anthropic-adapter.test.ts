@@ -371,6 +371,7 @@ describe('anthropic adapter: errors (documented error bodies)', () => {
     [404, '404', 'upstream_not_found'],
     [400, '400', 'upstream_bad_request'],
     [400, '400-context', 'context_length_exceeded'],
+    [400, '400-context-max-tokens', 'context_length_exceeded'],
     [413, '413', 'request_too_large'],
     [500, '500', 'upstream_error'],
     [529, '529', 'upstream_unavailable'],

@@ -211,6 +211,7 @@ describe('gemini adapter', () => {
     ['api-key-invalid.json', 400, 'upstream_auth_error'],
     ['permission-denied.json', 403, 'upstream_auth_error'],
     ['not-found.json', 404, 'upstream_not_found'],
+    ['input-token-count-exceeded.json', 400, 'context_length_exceeded'],
     ['internal.json', 500, 'upstream_error'],
     ['overloaded.json', 503, 'upstream_unavailable'],
   ] as const)('maps the documented error %s (HTTP %i) to %s without echoing the key', async (file, status, code) => {
