@@ -100,6 +100,41 @@ describe('translation matrix', () => {
   });
 });
 
+// A message with `content: null` (the request schema lets it through, as OpenAI's does for
+// assistant messages) must be answered or refused with a 400 naming the field, never a 500.
+const nullContentRequests: Array<[string, ChatCompletionRequest, string]> = [
+  ['user', { model: 'm', messages: [{ role: 'user', content: null }] } as unknown as ChatCompletionRequest, 'messages.0.content'],
+  ['user without content', { model: 'm', messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user' }] } as unknown as ChatCompletionRequest, 'messages.1.content'],
+  [
+    'assistant',
+    {
+      model: 'm',
+      messages: [
+        { role: 'user', content: 'Hello!' },
+        { role: 'assistant', content: null },
+        { role: 'user', content: 'Hello again!' },
+      ],
+    },
+    'messages.1.content',
+  ],
+];
+
+describe('translation matrix: null content', () => {
+  describe.each(types)('%s', (type) => {
+    it.each(nullContentRequests)('answers a %s message with null content, or refuses it with a 400 naming the field', async (_kind, request, param) => {
+      const outcome = await gateway.chat({ ...request, model: `p-${type}/matrix-model` }).then(
+        (response) => ({ response }),
+        (error: unknown) => ({ error }),
+      );
+      if ('response' in outcome) {
+        expect(Value.Errors(ChatCompletionSchema, outcome.response).First()).toBeUndefined();
+      } else {
+        expect(outcome.error).toMatchObject({ code: 'invalid_request', status: 400, param });
+      }
+    });
+  });
+});
+
 // The Anthropic ingress (/v1/messages) over the same adapters: an Anthropic request, translated
 // to chat, answered by each provider, translated back, must be a valid Anthropic message or stream.
 const messagesRequests: Array<[string, AnthropicMessagesRequest]> = [

@@ -66,6 +66,18 @@ export function invalidRequest(message: string, param: string): SwitchyardError 
 }
 
 /**
+ * A user message's content, checked: `null` or missing is an `invalid_request` naming
+ * `param` (the request schema lets it through; OpenAI refuses it, and there is nothing to
+ * send a provider that needs a user turn to say something).
+ */
+export function userContent(content: string | ChatContentPart[] | null | undefined, param: string): string | ChatContentPart[] {
+  if (content === null || content === undefined) {
+    throw invalidRequest('A user message needs content: a string or an array of content parts, not null.', param);
+  }
+  return content;
+}
+
+/**
  * Parses a tool call's JSON arguments into an object (empty text is `{}`); invalid or
  * non-object JSON is an `invalid_request` naming `param`.
  */

@@ -1,5 +1,5 @@
 import { SwitchyardError } from '../../errors/switchyard-error';
-import { contentText, invalidRequest, parseToolArguments } from '../../wire/chat-message-parts';
+import { contentText, invalidRequest, parseToolArguments, userContent } from '../../wire/chat-message-parts';
 import type {
   ChatCompletionRequest,
   ChatContentPart,
@@ -47,7 +47,7 @@ function messageBlocks(message: ChatMessage, index: number): AnthropicRequestBlo
   const param = `messages.${index}`;
   switch (message.role) {
     case 'user':
-      return userBlocks(message.content, `${param}.content`);
+      return userBlocks(userContent(message.content, `${param}.content`), `${param}.content`);
     case 'assistant': {
       const text = contentText(message.content);
       const blocks: AnthropicRequestBlock[] = text.length > 0 ? [{ type: 'text', text }] : [];

@@ -1,4 +1,4 @@
-import { contentText } from '../../wire/chat-message-parts';
+import { contentText, userContent } from '../../wire/chat-message-parts';
 import type { ChatCompletionRequest } from '../../wire/openai-chat';
 
 /**
@@ -7,13 +7,13 @@ import type { ChatCompletionRequest } from '../../wire/openai-chat';
  * @see https://docs.cohere.com/reference/chat
  */
 export function toCohereRequest(request: ChatCompletionRequest, model: string, stream: boolean): Record<string, unknown> {
-  const messages = request.messages.map((message) => {
+  const messages = request.messages.map((message, index) => {
     switch (message.role) {
       case 'system':
       case 'developer':
         return { role: 'system', content: contentText(message.content) };
       case 'user':
-        return { role: 'user', content: message.content };
+        return { role: 'user', content: userContent(message.content, `messages.${index}.content`) };
       case 'assistant': {
         const text = contentText(message.content);
         return {

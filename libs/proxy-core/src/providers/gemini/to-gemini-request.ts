@@ -1,5 +1,5 @@
 import { SwitchyardError } from '../../errors/switchyard-error';
-import { contentText, imageMediaTypeFromUrl, parseDataUrl, parseToolArguments, toolNamesById } from '../../wire/chat-message-parts';
+import { contentText, imageMediaTypeFromUrl, parseDataUrl, parseToolArguments, toolNamesById, userContent } from '../../wire/chat-message-parts';
 import type { ChatCompletionRequest, ChatContentPart, ChatTextPart } from '../../wire/openai-chat';
 import { thoughtSignatureOfToolCallId } from './gemini-tool-call-id';
 import type { GeminiContent, GeminiPart, GeminiRequest } from './gemini-wire';
@@ -66,14 +66,14 @@ export function toGeminiRequest(request: ChatCompletionRequest): GeminiRequest {
   const system: GeminiPart[] = [];
   const contents: GeminiContent[] = [];
   const names = toolNamesById(request.messages);
-  for (const message of request.messages) {
+  for (const [index, message] of request.messages.entries()) {
     switch (message.role) {
       case 'system':
       case 'developer':
         system.push({ text: contentText(message.content) });
         break;
       case 'user':
-        push(contents, 'user', userParts(message.content));
+        push(contents, 'user', userParts(userContent(message.content, `messages.${index}.content`)));
         break;
       case 'assistant': {
         const parts: GeminiPart[] = [];

@@ -1,5 +1,5 @@
 import { SwitchyardError } from '../../errors/switchyard-error';
-import { contentText, parseDataUrl, parseToolArguments, toolNamesById } from '../../wire/chat-message-parts';
+import { contentText, parseDataUrl, parseToolArguments, toolNamesById, userContent } from '../../wire/chat-message-parts';
 import type { ChatCompletionRequest } from '../../wire/openai-chat';
 import type { OllamaMessage } from './ollama-wire';
 
@@ -10,15 +10,16 @@ import type { OllamaMessage } from './ollama-wire';
  */
 export function toOllamaRequest(request: ChatCompletionRequest, model: string, stream: boolean, provider: string): Record<string, unknown> {
   const names = toolNamesById(request.messages);
-  const messages = request.messages.map((message): OllamaMessage => {
+  const messages = request.messages.map((message, index): OllamaMessage => {
     switch (message.role) {
       case 'system':
       case 'developer':
         return { role: 'system', content: contentText(message.content) };
       case 'user': {
+        const content = userContent(message.content, `messages.${index}.content`);
         const images: string[] = [];
-        if (typeof message.content !== 'string') {
-          for (const part of message.content) {
+        if (typeof content !== 'string') {
+          for (const part of content) {
             if (part.type !== 'image_url') continue;
             const inline = parseDataUrl(part.image_url.url);
             if (inline === undefined) {
@@ -27,7 +28,7 @@ export function toOllamaRequest(request: ChatCompletionRequest, model: string, s
             images.push(inline.data);
           }
         }
-        return { role: 'user', content: contentText(message.content), ...(images.length > 0 ? { images } : {}) };
+        return { role: 'user', content: contentText(content), ...(images.length > 0 ? { images } : {}) };
       }
       case 'assistant': {
         const calls = (message.tool_calls ?? []).map((call) => ({ function: { name: call.function.name, arguments: parseToolArguments(call.function.arguments) } }));
