@@ -407,6 +407,30 @@ describe('anthropic adapter: which stop sequence matched', () => {
   });
 });
 
+describe('anthropic stream mapper: tools without input', () => {
+  const event = (data: unknown) => ({ event: undefined, id: undefined, data: JSON.stringify(data) });
+
+  it('streams "{}" as the arguments of a tool called without input, and nothing more for one with input', () => {
+    const mapper = new AnthropicStreamMapper('anthropic', 'claude');
+    const chunks = [
+      ...mapper.map(event({ type: 'message_start', message: { id: 'msg_1', type: 'message', role: 'assistant', content: [], model: 'claude', usage: { input_tokens: 3, output_tokens: 1 } } })),
+      ...mapper.map(event({ type: 'content_block_start', index: 0, content_block: { type: 'tool_use', id: 'toolu_1', name: 'get_time', input: {} } })),
+      ...mapper.map(event({ type: 'content_block_delta', index: 0, delta: { type: 'input_json_delta', partial_json: '' } })),
+      ...mapper.map(event({ type: 'content_block_stop', index: 0 })),
+      ...mapper.map(event({ type: 'content_block_start', index: 1, content_block: { type: 'tool_use', id: 'toolu_2', name: 'now', input: {} } })),
+      ...mapper.map(event({ type: 'content_block_stop', index: 1 })),
+      ...mapper.map(event({ type: 'content_block_start', index: 2, content_block: { type: 'tool_use', id: 'toolu_3', name: 'f', input: {} } })),
+      ...mapper.map(event({ type: 'content_block_delta', index: 2, delta: { type: 'input_json_delta', partial_json: '{"a":1}' } })),
+      ...mapper.map(event({ type: 'content_block_stop', index: 2 })),
+      ...mapper.map(event({ type: 'message_delta', delta: { stop_reason: 'tool_use' }, usage: { output_tokens: 5 } })),
+      ...mapper.map(event({ type: 'message_stop' })),
+    ];
+    const args = new Map<number, string>();
+    for (const call of chunks.flatMap((chunk) => chunk.choices[0]?.delta.tool_calls ?? [])) args.set(call.index, (args.get(call.index) ?? '') + (call.function?.arguments ?? ''));
+    expect([...args.values()]).toEqual(['{}', '{}', '{"a":1}']);
+  });
+});
+
 describe('anthropic stream mapper: the JSON text of its text chunks', () => {
   const event = (data: unknown) => ({ event: undefined, id: undefined, data: JSON.stringify(data) });
   const delta = (text: unknown) => event({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text } });

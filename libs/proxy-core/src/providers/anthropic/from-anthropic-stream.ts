@@ -25,6 +25,8 @@ export class AnthropicStreamMapper implements StreamMapper<SseEvent>, UsageSoFar
   #usage: AnthropicUsage = {};
   /** Anthropic content-block index -> OpenAI tool-call index. */
   readonly #toolIndex = new Map<number, number>();
+  /** Content blocks of tool calls that streamed some arguments. */
+  readonly #withArguments = new Set<number>();
   #finish: ChatFinishReason | null = null;
   #done = false;
   /** The JSON of a text chunk up to its text; made again when `message_start` sets the id and model. */
@@ -84,9 +86,17 @@ export class AnthropicStreamMapper implements StreamMapper<SseEvent>, UsageSoFar
         if (delta.type === 'input_json_delta') {
           const index = this.#toolIndex.get(data.index);
           if (index === undefined || delta.partial_json.length === 0) return [];
+          this.#withArguments.add(data.index);
           return [this.#chunk({ tool_calls: [{ index, function: { arguments: delta.partial_json } }] })];
         }
         return [];
+      }
+      case 'content_block_stop': {
+        // a tool without input streams no input_json_delta (or an empty one): its arguments
+        // are "{}" then, as in a whole answer, not "" (which clients fail to JSON.parse)
+        const index = this.#toolIndex.get(data.index);
+        if (index === undefined || this.#withArguments.has(data.index)) return [];
+        return [this.#chunk({ tool_calls: [{ index, function: { arguments: '{}' } }] })];
       }
       case 'message_delta':
         // usage arrives in message_start and message_delta: merge, don't overwrite
@@ -104,7 +114,7 @@ export class AnthropicStreamMapper implements StreamMapper<SseEvent>, UsageSoFar
       case 'error':
         throw anthropicStreamError(this.provider, data.error);
       default:
-        // ping, content_block_stop and event types added later carry nothing to translate
+        // ping and event types added later carry nothing to translate
         return [];
     }
   }

@@ -16,6 +16,7 @@ import { silentLogger } from '../../options/logger';
 import type { ChatCompletionChunk, ChatCompletionRequest } from '../../wire/openai-chat';
 import { BedrockAdapter, type BedrockProviderOptions } from './bedrock-adapter';
 import type { BedrockConverseRequest } from './bedrock-wire';
+import { BedrockStreamMapper } from './from-bedrock-stream';
 
 const CLAUDE = 'anthropic.claude-3-5-sonnet-20240620-v1:0';
 const CLAUDE_PROFILE = 'us.anthropic.claude-3-5-sonnet-20240620-v1:0';
@@ -242,6 +243,23 @@ describe('bedrock adapter: streams', () => {
     expect(deltas.every((d) => d.index === 0)).toBe(true);
     expect(chunks.some((c) => c.choices[0]?.finish_reason === 'tool_calls')).toBe(true);
     expect(chunks.at(-1)?.usage?.total_tokens).toBe(439);
+  });
+
+  it('streams "{}" as the arguments of a tool called without input, and nothing more for one with input', () => {
+    const mapper = new BedrockStreamMapper('bedrock', CLAUDE, 'chatcmpl-1', 0);
+    const event = (type: string, payload: unknown) => mapper.map({ messageType: 'event', type, payload: JSON.stringify(payload) });
+    const chunks = [
+      ...event('messageStart', { role: 'assistant' }),
+      ...event('contentBlockStart', { contentBlockIndex: 0, start: { toolUse: { toolUseId: 'tooluse_1', name: 'get_time' } } }),
+      ...event('contentBlockStop', { contentBlockIndex: 0 }),
+      ...event('contentBlockStart', { contentBlockIndex: 1, start: { toolUse: { toolUseId: 'tooluse_2', name: 'top_song' } } }),
+      ...event('contentBlockDelta', { contentBlockIndex: 1, delta: { toolUse: { input: '{"sign": "WZPZ"}' } } }),
+      ...event('contentBlockStop', { contentBlockIndex: 1 }),
+      ...event('messageStop', { stopReason: 'tool_use' }),
+    ];
+    const args = new Map<number, string>();
+    for (const call of toolDeltas(chunks)) args.set(call.index, (args.get(call.index) ?? '') + (call.function?.arguments ?? ''));
+    expect([...args.values()]).toEqual(['{}', '{"sign": "WZPZ"}']);
   });
 
   it('streams text and tool calls from the mock Bedrock for Claude and Llama model ids', async () => {

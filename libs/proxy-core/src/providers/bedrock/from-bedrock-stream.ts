@@ -15,6 +15,8 @@ import { mapBedrockUsage } from './map-bedrock-usage';
 export class BedrockStreamMapper implements StreamMapper<BedrockStreamMessage> {
   /** Converse content-block index -> OpenAI tool-call index. */
   readonly #toolIndex = new Map<number, number>();
+  /** Content blocks of tool calls that streamed some input. */
+  readonly #withArguments = new Set<number>();
   #finish: ChatFinishReason | null = null;
   #done = false;
 
@@ -53,10 +55,19 @@ export class BedrockStreamMapper implements StreamMapper<BedrockStreamMessage> {
           const index = this.#toolIndex.get(payload.contentBlockIndex);
           const input = delta.toolUse.input ?? '';
           if (index === undefined || input.length === 0) return [];
+          this.#withArguments.add(payload.contentBlockIndex);
           return [this.#chunk({ tool_calls: [{ index, function: { arguments: input } }] })];
         }
         // reasoning deltas and delta kinds added later carry no answer text
         return [];
+      }
+      case 'contentBlockStop': {
+        // a tool without input may stream no toolUse delta: its arguments are "{}" then, as in
+        // a whole answer, not "" (which clients fail to JSON.parse)
+        const block = this.#payload<'contentBlockStop'>(message).contentBlockIndex;
+        const index = this.#toolIndex.get(block);
+        if (index === undefined || this.#withArguments.has(block)) return [];
+        return [this.#chunk({ tool_calls: [{ index, function: { arguments: '{}' } }] })];
       }
       case 'messageStop':
         this.#finish = mapBedrockFinishReason(this.#payload<'messageStop'>(message).stopReason) ?? 'stop';
@@ -67,7 +78,7 @@ export class BedrockStreamMapper implements StreamMapper<BedrockStreamMessage> {
         return usage === undefined ? [] : [{ ...this.#base(), choices: [], usage: mapBedrockUsage(usage) }];
       }
       default:
-        // contentBlockStop and event types added later carry nothing to translate
+        // event types added later carry nothing to translate
         return [];
     }
   }
