@@ -1,3 +1,5 @@
+import { RecencyMap } from './recency-map';
+
 /** What the router knows about one target, for least-in-flight and lowest-latency routing. */
 export interface TargetSnapshot {
   inFlight: number;
@@ -7,9 +9,8 @@ export interface TargetSnapshot {
 
 /** Live per-target figures, shared by every route that names the target. */
 export class TargetStats {
-  readonly #stats = new Map<string, { inFlight: number; latencyMs: number | undefined }>();
+  readonly #stats: RecencyMap<{ inFlight: number; latencyMs: number | undefined }>;
   readonly #alpha: number;
-  readonly #maxTargets: number;
 
   /**
    * @param alpha weight of a new latency sample in the EWMA, in (0, 1]
@@ -18,33 +19,12 @@ export class TargetStats {
    */
   constructor(alpha: number, maxTargets = 10_000) {
     this.#alpha = alpha;
-    this.#maxTargets = maxTargets;
+    // a target with attempts in flight is kept, so its count stays right
+    this.#stats = new RecencyMap({ maxEntries: maxTargets, isIdle: (entry) => entry.inFlight === 0 });
   }
 
   #entry(key: string): { inFlight: number; latencyMs: number | undefined } {
-    let entry = this.#stats.get(key);
-    if (entry !== undefined) {
-      // the Map's order is the recency order: a used entry moves to the end, once the map is
-      // half full (a delete and a set on every call of every request cost microseconds; below
-      // half, nothing is forgotten before the targets in use have moved to the end again)
-      if (this.#stats.size > this.#maxTargets / 2) {
-        this.#stats.delete(key);
-        this.#stats.set(key, entry);
-      }
-      return entry;
-    }
-    this.#forgetIdle(this.#maxTargets - 1);
-    entry = { inFlight: 0, latencyMs: undefined };
-    this.#stats.set(key, entry);
-    return entry;
-  }
-
-  /** Forgets targets with nothing in flight, least recently used first, until at most `keep` remain. */
-  #forgetIdle(keep: number): void {
-    for (const [key, entry] of this.#stats) {
-      if (this.#stats.size <= keep) return;
-      if (entry.inFlight === 0) this.#stats.delete(key);
-    }
+    return this.#stats.use(key, () => ({ inFlight: 0, latencyMs: undefined }));
   }
 
   /** How many targets are tracked. */
@@ -71,7 +51,7 @@ export class TargetStats {
   }
 
   get(key: string): TargetSnapshot {
-    const entry = this.#stats.get(key);
+    const entry = this.#stats.peek(key);
     return { inFlight: entry?.inFlight ?? 0, latencyMs: entry?.latencyMs };
   }
 }
