@@ -1,56 +1,15 @@
-import { once } from 'node:events';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Agent, MockAgent, interceptors, type Dispatcher } from 'undici';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { rejection } from '../../test/support/provider-test-kit';
+import { useUpstreamTestServer } from '../../test/support/upstream-test-server';
 import { SwitchyardError } from '../errors/switchyard-error';
 import { AbortSourceController } from '../resilience/linked-abort-controller';
 import { upstreamJsonRequest } from './upstream-json-request';
-import { MAX_ERROR_BODY_BYTES, readJsonBody, upstreamRequest, type UpstreamRequestOptions } from './upstream-request';
+import { MAX_ERROR_BODY_BYTES, readJsonBody, upstreamRequest } from './upstream-request';
 
-let server: Server;
-let url: string;
-let handle: (req: IncomingMessage, res: ServerResponse) => void = () => undefined;
-const closed: string[] = [];
-const dispatcher = new Agent();
-
-beforeAll(async () => {
-  server = createServer((req, res) => {
-    res.on('close', () => closed.push(req.url ?? ''));
-    handle(req, res);
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-});
-afterAll(async () => {
-  await dispatcher.close();
-  server.close();
-});
-
-function options(
-  path: string,
-  signal: UpstreamRequestOptions['signal'] = new AbortController().signal,
-): UpstreamRequestOptions {
-  return {
-    provider: 'test',
-    url: `${url}${path}`,
-    headers: { accept: 'application/json' },
-    json: { hello: 'world' },
-    signal,
-    dispatcher,
-  };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<SwitchyardError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof SwitchyardError) return error;
-    throw error;
-  }
-  throw new Error('expected a rejection');
-}
+const upstream = useUpstreamTestServer({ headers: { accept: 'application/json' }, json: { hello: 'world' } });
+const { closed, options } = upstream;
 
 /** A successful JSON answer that keeps coming: 1 MiB in pieces, never ended. */
 function endlessSuccessBody(_req: IncomingMessage, res: ServerResponse): void {
@@ -71,7 +30,7 @@ describe('upstreamJsonRequest', () => {
     const text = '{ "id": "c1",\n  "content": "caf\u00e9 \ud83d\ude42" }\n';
     const bytes = Buffer.from(text);
     let sent = '';
-    handle = (req, res) => {
+    upstream.handle = (req, res) => {
       req.setEncoding('utf8');
       req.on('data', (piece: string) => (sent += piece));
       req.on('end', () => {
@@ -93,7 +52,7 @@ describe('upstreamJsonRequest', () => {
   });
 
   it('leaves out a leading byte-order mark, as undici body.text() does', async () => {
-    handle = (_req, res) => {
+    upstream.handle = (_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"a":1}')]));
     };
@@ -102,7 +61,7 @@ describe('upstreamJsonRequest', () => {
   });
 
   it('maps a body that is not JSON, or is cut after the headers, to upstream_error', async () => {
-    handle = (_req, res) => {
+    upstream.handle = (_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end('<html>');
     };
@@ -110,7 +69,7 @@ describe('upstreamJsonRequest', () => {
       code: 'upstream_error',
       status: 502,
     });
-    handle = (_req, res) => {
+    upstream.handle = (_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' });
       res.write('{"a":');
       setTimeout(() => res.destroy(), 10);
@@ -122,7 +81,7 @@ describe('upstreamJsonRequest', () => {
   });
 
   it("maps a failed answer by its status and the provider's message, also when its body is cut", async () => {
-    handle = (_req, res) => {
+    upstream.handle = (_req, res) => {
       res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '3' });
       res.end(JSON.stringify({ error: { message: 'slow down', code: 'rate_limit' } }));
     };
@@ -131,7 +90,7 @@ describe('upstreamJsonRequest', () => {
       retryAfterMs: 3000,
       message: expect.stringContaining('slow down') as unknown,
     });
-    handle = (_req, res) => {
+    upstream.handle = (_req, res) => {
       res.writeHead(503, { 'content-type': 'application/json', 'content-length': '100' });
       res.write('{"error":');
       setTimeout(() => res.destroy(), 10);
@@ -142,19 +101,19 @@ describe('upstreamJsonRequest', () => {
   });
 
   it('builds the error of a failed answer from its first 64 KiB, and cancels a body that goes on', async () => {
-    handle = overlongErrorBody;
+    upstream.handle = overlongErrorBody;
     const error = await rejection(upstreamJsonRequest(options('/json-overlong')));
     expect(error).toMatchObject({ code: 'upstream_unavailable', upstreamStatus: 503, message: expect.stringContaining('melting down') as unknown });
     await expect.poll(() => closed).toContain('/json-overlong');
   });
 
   it('fails a successful answer that goes past the bound with a 502 and stops reading it', async () => {
-    handle = endlessSuccessBody;
+    upstream.handle = endlessSuccessBody;
     const error = await rejection(upstreamJsonRequest(options('/json-endless'), 256 * 1024));
     expect(error).toMatchObject({ code: 'upstream_error', upstreamStatus: 502, message: expect.stringContaining('262144 bytes') as unknown });
     await expect.poll(() => closed).toContain('/json-endless');
     // an answer within the bound is read as always
-    handle = (_req, res) => res.end(JSON.stringify({ fits: 'x'.repeat(1000) }));
+    upstream.handle = (_req, res) => res.end(JSON.stringify({ fits: 'x'.repeat(1000) }));
     expect((await upstreamJsonRequest<{ fits: string }>(options('/json-fits'), 256 * 1024)).body.fits).toHaveLength(1000);
   });
 
@@ -163,7 +122,7 @@ describe('upstreamJsonRequest', () => {
     const reason = new SwitchyardError('request_timeout', 'too late');
     controller.abort(reason);
     let called = false;
-    handle = (_req, res) => {
+    upstream.handle = (_req, res) => {
       called = true;
       res.end('{}');
     };
@@ -174,7 +133,7 @@ describe('upstreamJsonRequest', () => {
   it('rejects with the reason of a cancellation mid-call and closes the upstream request', async () => {
     const controller = new AbortSourceController();
     const reason = new SwitchyardError('upstream_timeout', 'attempt timed out');
-    handle = (_req, res) => {
+    upstream.handle = (_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.write('{"a":');
       setTimeout(() => controller.abort(reason), 10);
@@ -192,7 +151,7 @@ describe('upstreamJsonRequest', () => {
 
   it('reads an answer through a dispatcher composed with interceptors (which wrap the handler), retried after a 503', async () => {
     let calls = 0;
-    handle = (_req, res) => {
+    upstream.handle = (_req, res) => {
       calls += 1;
       if (calls === 1) {
         res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '0' });
@@ -241,22 +200,22 @@ describe('upstreamJsonRequest', () => {
 
 describe('upstreamRequest', () => {
   it('builds the error of a failed answer from its first 64 KiB, and cancels a body that goes on', async () => {
-    handle = overlongErrorBody;
+    upstream.handle = overlongErrorBody;
     const error = await rejection(upstreamRequest(options('/request-overlong')));
     expect(error).toMatchObject({ code: 'upstream_unavailable', upstreamStatus: 503, message: expect.stringContaining('melting down') as unknown });
     await expect.poll(() => closed).toContain('/request-overlong');
   });
 
   it('reads a successful JSON body whole (readJsonBody) up to the bound, and fails one past it with a 502', async () => {
-    handle = (_req, res) => res.end('\ufeff{"ok":true}');
+    upstream.handle = (_req, res) => res.end('\ufeff{"ok":true}');
     const answer = await upstreamRequest(options('/read-ok'));
     expect(await readJsonBody<{ ok: boolean }>(answer, 'test', new AbortController().signal)).toEqual({ ok: true });
-    handle = endlessSuccessBody;
+    upstream.handle = endlessSuccessBody;
     const endless = await upstreamRequest(options('/read-endless'));
     const error = await rejection(readJsonBody(endless, 'test', new AbortController().signal, 256 * 1024));
     expect(error).toMatchObject({ code: 'upstream_error', upstreamStatus: 502 });
     await expect.poll(() => closed).toContain('/read-endless');
-    handle = (_req, res) => res.end('not json');
+    upstream.handle = (_req, res) => res.end('not json');
     expect(await rejection(readJsonBody(await upstreamRequest(options('/read-bad')), 'test', new AbortController().signal))).toMatchObject({ upstreamStatus: 502, message: expect.stringContaining('unreadable') as unknown });
   });
 });

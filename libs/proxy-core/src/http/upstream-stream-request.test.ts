@@ -1,62 +1,18 @@
-import { once } from 'node:events';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
 import { Agent, MockAgent, type Dispatcher } from 'undici';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { NumberMapper } from '../../test/support/number-mapper';
+import { rejection } from '../../test/support/provider-test-kit';
+import { useUpstreamTestServer } from '../../test/support/upstream-test-server';
 import { SwitchyardError } from '../errors/switchyard-error';
 import { AbortSourceController, type AbortSource } from '../resilience/linked-abort-controller';
 import { claimChunkReads } from '../stream/chunk-reads';
-import { mapUpstreamStream, type StreamMapper } from '../stream/map-upstream-stream';
-import { MAX_STREAM_EVENT_CHARS, readSse, type SseEvent } from '../stream/read-sse';
-import { MAX_ERROR_BODY_BYTES, type UpstreamRequestOptions } from './upstream-request';
+import { mapUpstreamStream } from '../stream/map-upstream-stream';
+import { MAX_STREAM_EVENT_CHARS, readSse } from '../stream/read-sse';
+import { MAX_ERROR_BODY_BYTES } from './upstream-request';
 import { FINISHED_BODY_DRAIN, upstreamStreamRequest, type UpstreamBody } from './upstream-stream-request';
 
-let server: Server;
-let url: string;
-let handle: (req: IncomingMessage, res: ServerResponse) => void = () => undefined;
-/** The paths whose responses closed, in order. */
-const closed: string[] = [];
-/** The socket each path was served on. */
-const sockets = new Map<string, Socket>();
-const dispatcher = new Agent();
-
-beforeAll(async () => {
-  server = createServer((req, res) => {
-    sockets.set(req.url ?? '', req.socket);
-    res.on('close', () => closed.push(req.url ?? ''));
-    handle(req, res);
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-});
-afterAll(async () => {
-  await dispatcher.close();
-  server.close();
-});
-
-function options(
-  path: string,
-  signal: UpstreamRequestOptions['signal'] = new AbortController().signal,
-): UpstreamRequestOptions {
-  return {
-    provider: 'test',
-    url: `${url}${path}`,
-    headers: { accept: 'text/event-stream' },
-    json: { stream: true },
-    signal,
-    dispatcher,
-  };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection');
-}
+const upstream = useUpstreamTestServer({ headers: { accept: 'text/event-stream' }, json: { stream: true } });
+const { closed, sockets, options } = upstream;
 
 /** A promise with its resolver, for a server step the test triggers. */
 function step(): { promise: Promise<void>; go: () => void } {
@@ -99,27 +55,10 @@ function countingSource(): AbortSource & { listeners(): number } {
   };
 }
 
-/** Maps `data: <n>` to the chunk `n`, `data: end` to the end. */
-class NumberMapper implements StreamMapper<SseEvent, number> {
-  done = false;
-
-  map(event: SseEvent): number[] {
-    if (event.data === 'end') {
-      this.done = true;
-      return [];
-    }
-    return [Number(event.data)];
-  }
-
-  end(): number[] {
-    return [];
-  }
-}
-
 describe('upstreamStreamRequest', () => {
   it('resolves with the status and headers, then gives the body as it arrives, and its end', async () => {
     const second = step();
-    handle = (req, res) => {
+    upstream.handle = (req, res) => {
       res.writeHead(200, { 'content-type': 'text/event-stream', 'x-trace': 'a' });
       res.write('data: 1\n\n');
       void second.promise.then(() => res.end('data: 2\n\n'));
@@ -138,17 +77,17 @@ describe('upstreamStreamRequest', () => {
   });
 
   it("maps a failed answer by its status and the provider's message", async () => {
-    handle = (_req, res) => {
+    upstream.handle = (_req, res) => {
       res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '2' });
       res.end(JSON.stringify({ error: { message: 'slow down' } }));
     };
     const error = await rejection(upstreamStreamRequest(options('/limited')));
     expect(error).toMatchObject({ code: 'upstream_rate_limited', retryAfterMs: 2000 });
-    expect((error as SwitchyardError).message).toContain('slow down');
+    expect(error.message).toContain('slow down');
   });
 
   it('builds the error of a failed answer from its first 64 KiB, and cancels a body that goes on', async () => {
-    handle = (_req, res) => {
+    upstream.handle = (_req, res) => {
       res.writeHead(500, { 'content-type': 'text/plain' });
       res.write('The service is melting down. ');
       // past the bound, in pieces, and never ending
@@ -156,7 +95,7 @@ describe('upstreamStreamRequest', () => {
     };
     const error = await rejection(upstreamStreamRequest(options('/error-overlong')));
     expect(error).toMatchObject({ code: 'upstream_error', upstreamStatus: 500 });
-    expect((error as SwitchyardError).message).toContain('melting down');
+    expect(error.message).toContain('melting down');
     await expect.poll(() => closed).toContain('/error-overlong');
   });
 
@@ -165,7 +104,7 @@ describe('upstreamStreamRequest', () => {
     const reason = new SwitchyardError('request_timeout', 'too late');
     controller.abort(reason);
     let called = false;
-    handle = (_req, res) => {
+    upstream.handle = (_req, res) => {
       called = true;
       res.end();
     };
@@ -176,7 +115,7 @@ describe('upstreamStreamRequest', () => {
   it('fails a read waiting mid-body with the reason of a cancellation, and closes the upstream request', async () => {
     const controller = new AbortSourceController();
     const reason = new SwitchyardError('upstream_timeout', 'idle');
-    handle = (_req, res) => {
+    upstream.handle = (_req, res) => {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       res.write('data: 1\n\n');
     };
@@ -189,7 +128,7 @@ describe('upstreamStreamRequest', () => {
   });
 
   it('frees the upstream connection when reading stops mid-stream, and keeps it for the next call after a complete one', async () => {
-    handle = (req, res) => {
+    upstream.handle = (req, res) => {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       if (req.url === '/whole' || req.url === '/after') res.end('data: 1\n\ndata: end\n\n');
       else res.write('data: 1\n\n');
@@ -225,7 +164,7 @@ describe('upstreamStreamRequest', () => {
 
   it('refuses a second read while one waits, rather than leaving the first unsettled', async () => {
     const end = step();
-    handle = (_req, res) => {
+    upstream.handle = (_req, res) => {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       res.flushHeaders();
       void end.promise.then(() => res.end('data: 1\n\n'));
@@ -241,7 +180,7 @@ describe('upstreamStreamRequest', () => {
 
   it('keeps the connection when the end of the body comes after the terminal event, reading the rest and dropping it', async () => {
     const end = step();
-    handle = (req, res) => {
+    upstream.handle = (req, res) => {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       if (req.url === '/late-end') {
         res.write('data: 1\n\ndata: end\n\n');
@@ -268,7 +207,7 @@ describe('upstreamStreamRequest', () => {
   });
 
   it("cancels a finished stream's body that goes on past 64 KiB, or past a second", async () => {
-    handle = (req, res) => {
+    upstream.handle = (req, res) => {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       res.write('data: 1\n\ndata: end\n\n');
       // an SSE comment line longer than the bound, and no end
@@ -286,7 +225,7 @@ describe('upstreamStreamRequest', () => {
   });
 
   it('fails a stream whose event never ends past 16 MiB, after the chunks before it, and cancels the upstream request', async () => {
-    handle = (_req, res) => {
+    upstream.handle = (_req, res) => {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       res.write('data: 1\n\ndata: ');
       // a trickle with no line end, and no end
@@ -304,7 +243,7 @@ describe('upstreamStreamRequest', () => {
   });
 
   it("stops following the call's cancellation once the body ended, and once reading stopped before its end", async () => {
-    handle = (req, res) => {
+    upstream.handle = (req, res) => {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       if (req.url === '/ends') res.end('data: 1\n\n');
       else res.write('data: 1\n\n');

@@ -1,33 +1,15 @@
 import { once } from 'node:events';
 import { Readable } from 'node:stream';
 import { describe, expect, it, vi } from 'vitest';
-import { SwitchyardError } from '../errors/switchyard-error';
+import type { SwitchyardError } from '../errors/switchyard-error';
 import type { UpstreamResponse } from '../http/upstream-request';
 import { FINISHED_BODY_DRAIN } from '../http/upstream-stream-request';
 import { claimChunkReads, readsOfOne } from './chunk-reads';
+import { NumberMapper } from '../../test/support/number-mapper';
 import { mapUpstreamStream, type StreamMapper } from './map-upstream-stream';
-import { readNdjson, readSse, type SseEvent } from './read-sse';
+import { readNdjson, readSse } from './read-sse';
 import { OpenAIStreamMapper, toChatChunk } from '../providers/openai/from-openai-stream';
 import type { ChatCompletionChunk } from '../wire/openai-chat';
-
-/** Maps `data: <n>` to the chunk `n`, `data: bad` to an error and `data: end` to the end. */
-class NumberMapper implements StreamMapper<SseEvent, number> {
-  done = false;
-
-  map(event: SseEvent): number[] {
-    if (event.data === 'end') {
-      this.done = true;
-      return [];
-    }
-    if (event.data === 'bad') throw new SwitchyardError('upstream_stream_error', 'An unreadable event.');
-    return [Number(event.data)];
-  }
-
-  end(): number[] {
-    if (!this.done) throw new Error('cut');
-    return [];
-  }
-}
 
 function response(...reads: string[]): UpstreamResponse {
   const body = new Readable({ read() {} });
