@@ -27,7 +27,10 @@ export interface StartOptions {
 export interface RunningGateway {
   app: FastifyInstance;
   url: string;
-  /** Stops accepting, lets in-flight requests finish within the shutdown deadline, then closes. */
+  /**
+   * Turns `/ready` to 503, keeps serving for `server.shutdownDelayMs`, then stops accepting,
+   * lets in-flight requests finish within the shutdown deadline, and closes.
+   */
   shutdown(): Promise<void>;
 }
 
@@ -93,7 +96,8 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     headersTimeoutMs: config.server?.headersTimeoutMs,
     maxHeaderBytes: config.server?.maxHeaderBytes,
     maxConcurrentRequests: config.server?.maxConcurrentRequests,
-    drainTimeoutMs: config.server?.shutdownTimeoutMs,
+    // the drain deadline counts from the start of the shutdown delay
+    drainTimeoutMs: (config.server?.shutdownDelayMs ?? 0) + (config.server?.shutdownTimeoutMs ?? 10_000),
     admin: config.admin === undefined ? undefined : { masterKey: config.admin.masterKey },
     keySecret: config.admin?.keySecret,
     keyStore: config.admin?.keyStore,
@@ -127,6 +131,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;
   const shutdownTimeoutMs = config.server?.shutdownTimeoutMs ?? 10_000;
+  const shutdownDelayMs = config.server?.shutdownDelayMs ?? 0;
   let closing: Promise<void> | undefined;
   return {
     app,
@@ -135,6 +140,12 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       closing ??= (async () => {
         // /ready answers 503 from now; requests still running at the drain deadline end with an error
         app.switchyardDrain.begin();
+        if (shutdownDelayMs > 0) {
+          // a load balancer (a Kubernetes Service) keeps sending until it has seen /ready fail
+          // or the endpoint removal has propagated: serve what it sends until then
+          app.log.info({ shutdownDelayMs }, 'shutdown delay: /ready answers 503, still serving until the listener closes');
+          await new Promise((resolve) => setTimeout(resolve, shutdownDelayMs));
+        }
         // connections still open a moment after the drain deadline are closed outright
         const deadline = setTimeout(() => {
           app.log.warn({ shutdownTimeoutMs }, 'shutdown deadline passed; closing the remaining connections');

@@ -6,6 +6,7 @@ import { resolveWorkers } from '../cluster/worker-count';
 import { defaultConfig } from '../config/default-config';
 import { withEnvOverrides } from '../config/env-overrides';
 import { loadConfigFile } from '../config/load-config';
+import { withServerEnv } from '../config/server-env';
 import type { ConfigFile } from '../config/config-schema';
 import { startGateway } from '../start-gateway';
 import { integerFlag, parseCommandArgs, positionalArgs } from './cli-args';
@@ -16,7 +17,7 @@ import { printLine } from './cli-output';
 export const START_USAGE = `Usage:
   switchyard [start] [--config FILE] [--port N] [--host H] [--workers N]
 
-Environment: SWITCHYARD_CONFIG, PORT, HOST, SWITCHYARD_WORKERS (default: one per core), LOG_LEVEL, OPENAI_API_KEY (used when no config
+Environment: SWITCHYARD_CONFIG, PORT, HOST, SWITCHYARD_WORKERS (default: one per core), SWITCHYARD_SHUTDOWN_DELAY_MS, LOG_LEVEL, OPENAI_API_KEY (used when no config
 file is given), SWITCHYARD_MASTER_KEY, SWITCHYARD_KEY_SECRET, REDIS_URL or REDIS_CLUSTER_NODES, DATABASE_URL; for
 bedrock providers AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN,
 AWS_BEARER_TOKEN_BEDROCK; OpenTelemetry: OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (turns
@@ -48,7 +49,7 @@ export async function startCommand(args: string[], env: NodeJS.ProcessEnv): Prom
   const port = portFrom(values.port, '--port') ?? portFrom(env['PORT'], 'PORT');
   const loaded = await loadConfig(values.config ?? env['SWITCHYARD_CONFIG'], env);
   const { source } = loaded;
-  const config = withEnvOverrides(loaded.config, env);
+  const config = withServerEnv(withEnvOverrides(loaded.config, env), env);
   const host = values.host ?? env['HOST'] ?? config.server?.host ?? '127.0.0.1';
   const model = config.models?.[0]?.name ?? `${config.providers[0]?.name ?? 'mock'}/default`;
   const announce = (url: string, detail: string): void => {
@@ -64,7 +65,8 @@ export async function startCommand(args: string[], env: NodeJS.ProcessEnv): Prom
   if (workers > 1) {
     return runPrimary({
       workers,
-      shutdownTimeoutMs: config.server?.shutdownTimeoutMs ?? 10_000,
+      // each worker serves through its shutdown delay before its drain deadline starts
+      shutdownTimeoutMs: (config.server?.shutdownDelayMs ?? 0) + (config.server?.shutdownTimeoutMs ?? 10_000),
       metrics: config.metrics?.enabled !== false,
       onListening: (url) => announce(url, `; ${workers} workers`),
       log: (line) => process.stderr.write(`switchyard: ${line}\n`),

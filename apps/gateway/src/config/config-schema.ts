@@ -17,6 +17,8 @@ export const ServerConfigSchema = Type.Object(
     requestTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
     /** How long in-flight requests may take to finish on SIGTERM/SIGINT. @default 10000 */
     shutdownTimeoutMs: Type.Optional(Type.Integer({ minimum: 0 })),
+    /** On SIGTERM/SIGINT, how long to keep serving with `/ready` answering 503 before closing the listener, so a load balancer stops sending first (env SWITCHYARD_SHUTDOWN_DELAY_MS). @default 0 */
+    shutdownDelayMs: Type.Optional(Type.Integer({ minimum: 0 })),
     /** Trust `X-Forwarded-*` headers from a proxy in front. @default false */
     trustProxy: Type.Optional(Type.Boolean()),
     /** Time to receive the request headers (slowloris guard). @default 10000 */
