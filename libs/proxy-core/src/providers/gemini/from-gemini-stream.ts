@@ -8,16 +8,22 @@ import { geminiStreamError } from './gemini-error';
 import { geminiToolCallId } from './gemini-tool-call-id';
 import { isGeminiErrorBody, type GeminiResponse } from './gemini-wire';
 
+/** What the stream has sent so far for one candidate (one OpenAI choice). */
+interface ChoiceState {
+  toolCalls: number;
+  finish: ChatFinishReason | null;
+}
+
 /**
  * Maps the events of one `streamGenerateContent?alt=sse` stream to OpenAI chunks. Each event
- * is a whole `GenerateContentResponse` holding the next piece; usage is cumulative, so the
- * last one counts and is sent once, in a final chunk, after the finish reason.
+ * is a whole `GenerateContentResponse` holding the next piece of each candidate (several with
+ * `candidateCount`, i.e. `n`), and each candidate is the choice of its `index`; usage is
+ * cumulative, so the last one counts and is sent once, in a final chunk, after the finish reasons.
  * @see https://ai.google.dev/api/generate-content#method:-models.streamgeneratecontent
  */
 export class GeminiStreamMapper implements StreamMapper<SseEvent>, UsageSoFar {
-  #started = false;
-  #toolCalls = 0;
-  #finish: ChatFinishReason | null = null;
+  /** Candidate index -> its choice's state, from its first piece on. */
+  readonly #choices = new Map<number, ChoiceState>();
   #usage: ChatUsage | undefined;
   #model: string;
 
@@ -59,36 +65,41 @@ export class GeminiStreamMapper implements StreamMapper<SseEvent>, UsageSoFar {
     // usage is cumulative in every event: keep the latest, never add
     if (data.usageMetadata !== undefined) this.#usage = mapGeminiUsage(data.usageMetadata);
     const chunks: ChatCompletionChunk[] = [];
-    const candidate = data.candidates?.[0];
-    const delta: ChatDelta = {};
-    if (!this.#started) {
-      delta.role = 'assistant';
-      this.#started = true;
-    }
-    for (const part of candidate?.content?.parts ?? []) {
-      if (part.thought === true) continue;
-      if (typeof part.text === 'string' && part.text.length > 0) delta.content = (delta.content ?? '') + part.text;
-      if (part.functionCall !== undefined) {
-        const index = this.#toolCalls++;
-        (delta.tool_calls ??= []).push({
-          index,
-          id: geminiToolCallId(part.functionCall.id ?? `call_${this.id}_${index}`, part.thoughtSignature),
-          type: 'function',
-          function: { name: part.functionCall.name, arguments: JSON.stringify(part.functionCall.args ?? {}) },
-        });
+    for (const [position, candidate] of (data.candidates ?? []).entries()) {
+      const choice = candidate.index ?? position;
+      let state = this.#choices.get(choice);
+      const delta: ChatDelta = {};
+      if (state === undefined) {
+        state = { toolCalls: 0, finish: null };
+        this.#choices.set(choice, state);
+        delta.role = 'assistant';
       }
-    }
-    if (Object.keys(delta).length > 0) chunks.push(this.#chunk(delta, null));
-    const finish = mapGeminiFinishReason(candidate?.finishReason, this.#toolCalls > 0);
-    if (finish !== null && this.#finish === null) {
-      this.#finish = finish;
-      chunks.push(this.#chunk({}, finish));
+      for (const part of candidate.content?.parts ?? []) {
+        if (part.thought === true) continue;
+        if (typeof part.text === 'string' && part.text.length > 0) delta.content = (delta.content ?? '') + part.text;
+        if (part.functionCall !== undefined) {
+          const index = state.toolCalls++;
+          (delta.tool_calls ??= []).push({
+            index,
+            id: geminiToolCallId(part.functionCall.id ?? (choice === 0 ? `call_${this.id}_${index}` : `call_${this.id}_${choice}_${index}`), part.thoughtSignature),
+            type: 'function',
+            function: { name: part.functionCall.name, arguments: JSON.stringify(part.functionCall.args ?? {}) },
+          });
+        }
+      }
+      if (Object.keys(delta).length > 0) chunks.push(this.#chunk(choice, delta, null));
+      const finish = mapGeminiFinishReason(candidate.finishReason, state.toolCalls > 0);
+      if (finish !== null && state.finish === null) {
+        state.finish = finish;
+        chunks.push(this.#chunk(choice, {}, finish));
+      }
     }
     return chunks;
   }
 
   end(): ChatCompletionChunk[] {
-    if (this.#finish === null) {
+    const states = [...this.#choices.values()];
+    if (states.length === 0 || states.some((state) => state.finish === null)) {
       throw new SwitchyardError('upstream_stream_error', `Provider "${this.provider}" closed the stream before it finished.`, { provider: this.provider });
     }
     return this.#usage === undefined ? [] : [{ ...this.#base(), choices: [], usage: this.#usage }];
@@ -98,7 +109,7 @@ export class GeminiStreamMapper implements StreamMapper<SseEvent>, UsageSoFar {
     return { id: this.id, object: 'chat.completion.chunk', created: this.created, model: this.#model };
   }
 
-  #chunk(delta: ChatDelta, finish: ChatFinishReason | null): ChatCompletionChunk {
-    return { ...this.#base(), choices: [{ index: 0, delta, finish_reason: finish }] };
+  #chunk(choice: number, delta: ChatDelta, finish: ChatFinishReason | null): ChatCompletionChunk {
+    return { ...this.#base(), choices: [{ index: choice, delta, finish_reason: finish }] };
   }
 }

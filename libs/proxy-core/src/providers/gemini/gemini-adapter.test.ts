@@ -200,6 +200,33 @@ describe('gemini adapter', () => {
     });
   });
 
+  it('streams every candidate of n > 1 (candidateCount) as the choice of its index, each with its role and finish', async () => {
+    next = { stream: { contentType: 'text/event-stream', chunks: sseChunks(fixtureText(fixture('stream-candidate-count.chunks.txt'))), errorChunk: () => '' } };
+    const chunks = await collect(await fixtureAdapter().stream({ ...basicRequest, n: 2 }, callContext('gemini-2.5-flash')));
+    expect((upstream.requests[0]!.body as { generationConfig?: unknown }).generationConfig).toEqual({ candidateCount: 2 });
+    const choices = chunks.flatMap((chunk) => chunk.choices);
+    for (const index of [0, 1]) {
+      const mine = choices.filter((choice) => choice.index === index);
+      expect(mine[0]?.delta.role).toBe('assistant');
+      expect(mine.filter((choice) => choice.finish_reason !== null).map((choice) => choice.finish_reason)).toEqual(['stop']);
+    }
+    const text = (index: number) =>
+      choices
+        .filter((choice) => choice.index === index)
+        .map((choice) => choice.delta.content ?? '')
+        .join('');
+    expect([text(0), text(1)]).toEqual(['Roses are red.', 'The sky is blue today.']);
+    expect(chunks.at(-1)).toMatchObject({ choices: [], usage: { prompt_tokens: 7, completion_tokens: 9, total_tokens: 16 } });
+  });
+
+  it('fails a stream of n > 1 that ends before every candidate finished', () => {
+    const mapper = new GeminiStreamMapper('gemini', 'gemini-2.5-flash', 'id', 0);
+    const event = (candidates: unknown[]) => ({ event: undefined, id: undefined, data: JSON.stringify({ candidates }) });
+    mapper.map(event([{ content: { parts: [{ text: 'a' }] }, index: 0 }, { content: { parts: [{ text: 'b' }] }, index: 1 }]));
+    mapper.map(event([{ content: { parts: [{ text: '.' }] }, finishReason: 'STOP', index: 0 }]));
+    expect(() => mapper.end()).toThrow(expect.objectContaining({ code: 'upstream_stream_error' }) as Error);
+  });
+
   it('streams function calls as tool_call deltas from the mock upstream', async () => {
     const chunks = await collect(await adapter.stream({ ...toolRoundTripRequest, tool_choice: 'required' }, callContext('gemini-2.5-flash')));
     const calls = chunks.flatMap((c) => c.choices[0]?.delta.tool_calls ?? []);
