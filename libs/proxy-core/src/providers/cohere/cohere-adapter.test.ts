@@ -68,6 +68,13 @@ describe('cohere adapter', () => {
     expect((body['tools'] as unknown[]).length).toBe(1);
   });
 
+  it('refuses n > 1 with unsupported_feature instead of answering with one choice, and sends nothing', async () => {
+    for (const call of [adapter.chat({ ...basicRequest, n: 2 }, callContext('command-a-03-2025')), adapter.stream({ ...basicRequest, n: 2 }, callContext('command-a-03-2025'))]) {
+      expect(await rejection(call)).toMatchObject({ code: 'unsupported_feature', param: 'n' });
+    }
+    expect(upstream.requests).toHaveLength(0);
+  });
+
   it('maps a documented tool call response', async () => {
     next = { json: fixtureJson(fixture('tool-call.json')) };
     const response = await fixtureAdapter.chat(toolRoundTripRequest, callContext('command-a-03-2025'));

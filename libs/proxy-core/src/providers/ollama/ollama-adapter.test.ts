@@ -93,6 +93,15 @@ describe('ollama adapter', () => {
     });
   });
 
+  it('refuses n > 1 with unsupported_feature instead of answering with one choice, and sends nothing', async () => {
+    for (const call of [adapter.chat({ ...basicRequest, n: 2 }, callContext('llama3.2')), adapter.stream({ ...basicRequest, n: 3 }, callContext('llama3.2'))]) {
+      expect(await rejection(call)).toMatchObject({ code: 'unsupported_feature', param: 'n' });
+    }
+    expect(upstream.requests).toHaveLength(0);
+    await adapter.chat({ ...basicRequest, n: 1 }, callContext('llama3.2'));
+    expect(upstream.requests).toHaveLength(1);
+  });
+
   it('rejects image URLs, which Ollama cannot fetch', async () => {
     const request = { ...basicRequest, messages: [{ role: 'user' as const, content: [{ type: 'image_url' as const, image_url: { url: 'https://example.com/a.png' } }] }] };
     expect((await rejection(adapter.chat(request, callContext('llava')))).code).toBe('unsupported_feature');

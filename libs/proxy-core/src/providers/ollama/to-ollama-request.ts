@@ -9,6 +9,9 @@ import type { OllamaMessage } from './ollama-wire';
  * @see https://github.com/ollama/ollama/blob/main/docs/api.md#generate-a-chat-completion
  */
 export function toOllamaRequest(request: ChatCompletionRequest, model: string, stream: boolean, provider: string): Record<string, unknown> {
+  if (typeof request.n === 'number' && request.n > 1) {
+    throw new SwitchyardError('unsupported_feature', `Provider "${provider}" (Ollama) returns one choice per request; "n" must be 1.`, { provider, param: 'n' });
+  }
   const names = toolNamesById(request.messages);
   const messages = request.messages.map((message, index): OllamaMessage => {
     switch (message.role) {

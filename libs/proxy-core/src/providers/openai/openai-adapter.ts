@@ -39,7 +39,7 @@ export const OpenAIProviderOptionsSchema = Type.Object(
     organization: Type.Optional(Type.String()),
     /** Extra static headers for every upstream call. */
     headers: Type.Optional(Type.Record(Type.String(), Type.String())),
-    /** Request fields this host rejects, removed before sending. @default [] */
+    /** Request fields this host rejects, removed before sending (`n` only when 1: above, `unsupported_feature`). @default [] */
     unsupportedParams: Type.Optional(Type.Array(Type.String())),
     /** Request fields this host names differently (`{ seed: 'random_seed' }`), renamed before sending. @default {} */
     renameParams: Type.Optional(Type.Record(Type.String(), Type.String({ minLength: 1 }))),

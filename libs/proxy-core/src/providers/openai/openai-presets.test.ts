@@ -15,6 +15,8 @@ beforeAll(async () => {
       { name: 'mistral', type: 'mistral', baseUrl: `${upstream.url}/v1`, apiKey: KEY },
       { name: 'voyage', type: 'voyage', baseUrl: `${upstream.url}/v1`, apiKey: KEY },
       { name: 'perplexity-keep', type: 'perplexity', baseUrl: upstream.url, apiKey: KEY, unsupportedParams: [] },
+      { name: 'perplexity', type: 'perplexity', baseUrl: upstream.url, apiKey: KEY },
+      { name: 'deepseek', type: 'deepseek', baseUrl: `${upstream.url}/v1`, apiKey: KEY },
     ],
   });
 });
@@ -44,6 +46,16 @@ describe('OpenAI-compatible presets', () => {
     expect(body).not.toHaveProperty('logit_bias');
     expect(body).not.toHaveProperty('logprobs');
     expect(body['temperature']).toBe(0.2);
+  });
+
+  it.each(['deepseek', 'perplexity'])('%s: refuses n > 1 with unsupported_feature (the host takes no n) instead of stripping it, and strips n = 1', async (name) => {
+    const request = { model: `${name}/m`, messages: [{ role: 'user' as const, content: 'Hi' }] };
+    await expect(gateway.chat({ ...request, n: 2 })).rejects.toMatchObject({ code: 'unsupported_feature', param: 'n' });
+    await expect(gateway.stream({ ...request, n: 2, stream: true })).rejects.toMatchObject({ code: 'unsupported_feature', param: 'n' });
+    await expect(gateway.complete({ model: `${name}/m`, prompt: 'Hi', n: 2 })).rejects.toMatchObject({ code: 'unsupported_feature', param: 'n' });
+    expect(upstream.requests).toHaveLength(0);
+    await gateway.chat({ ...request, n: 1 });
+    expect(upstream.requests[0]?.body).not.toHaveProperty('n');
   });
 
   it('mistral: renames seed to random_seed and dimensions to output_dimension', async () => {

@@ -7,7 +7,7 @@ export interface OpenAIPreset {
   readonly type: string;
   /** The host's base URL, up to and including its version segment. */
   readonly baseUrl: string;
-  /** Request fields the host rejects, removed before sending. */
+  /** Request fields the host rejects, removed before sending (`n` above 1 is refused instead). */
   readonly unsupportedParams?: readonly string[];
   /** Request fields the host names differently. */
   readonly renameParams?: Readonly<Record<string, string>>;

@@ -65,10 +65,13 @@ describe('openai stream: every choice asked for has to finish', () => {
     expect(streamedText(chunks)).toBe('Hi');
   });
 
-  it('expects one choice when the host drops `n` (an unsupported parameter)', async () => {
+  it('refuses n > 1 for a host that drops `n` (an unsupported parameter), which would stream one choice', async () => {
     const dropping = new OpenAIAdapter({ name: 'host', type: 'deepseek', baseUrl: `${upstream.url}/end/v1`, unsupportedParams: ['n'] }, { dispatcher, logger: silentLogger });
+    const sent = upstream.requests.length;
+    expect(await rejection(dropping.stream({ ...basicRequest, n: 2 }, callContext('m')))).toMatchObject({ code: 'unsupported_feature', param: 'n' });
+    expect(upstream.requests).toHaveLength(sent);
     body = chunk([[0, 'Hi', 'stop']]);
-    const chunks = await collect(await dropping.stream({ ...basicRequest, n: 2 }, callContext('m')));
+    const chunks = await collect(await dropping.stream({ ...basicRequest, n: 1 }, callContext('m')));
     expect(upstream.requests.at(-1)?.body).not.toHaveProperty('n');
     expect(streamedText(chunks)).toBe('Hi');
   });

@@ -1,3 +1,4 @@
+import { SwitchyardError } from '../../errors/switchyard-error';
 import type { ChatCompletionRequest } from '../../wire/openai-chat';
 import type { CompletionRequest } from '../../wire/openai-completions';
 
@@ -5,7 +6,8 @@ import type { CompletionRequest } from '../../wire/openai-completions';
  * The upstream body for an OpenAI-compatible host (chat or legacy completions): the client's request with the
  * upstream model, unsupported parameters removed, and, for streams, usage requested
  * (the gateway meters every stream; it strips the usage chunk again when the client
- * did not ask for it).
+ * did not ask for it). `n` above 1 for a host that takes no `n` is `unsupported_feature`:
+ * removing it would answer with one choice where the client asked for several.
  */
 export function toOpenAIRequest(
   request: ChatCompletionRequest | CompletionRequest,
@@ -14,6 +16,9 @@ export function toOpenAIRequest(
   unsupportedParams: readonly string[],
   renameParams: Readonly<Record<string, string>> = {},
 ): Record<string, unknown> {
+  if (typeof request.n === 'number' && request.n > 1 && unsupportedParams.includes('n')) {
+    throw new SwitchyardError('unsupported_feature', 'This provider returns one choice per request ("n" is one of its unsupportedParams); "n" must be 1.', { param: 'n' });
+  }
   // Object.assign, not `{ ...request, model, stream }`: a request without `stream` would add a
   // property to an object made by spread, a slow path on Node 20 (see upstream-request.ts)
   const body: Record<string, unknown> = Object.assign({}, request, { model, stream });
