@@ -7,6 +7,7 @@ import {
   pingRedis,
   redisEndpointOf,
   redisEndpointProblems,
+  redisUrlProblem,
 } from './redis-client';
 
 describe('Redis endpoints', () => {
@@ -22,6 +23,26 @@ describe('Redis endpoints', () => {
     ]);
     expect(redisEndpointOf({ url: 'redis://a' })).toEqual({ url: 'redis://a' });
     expect(() => redisEndpointOf({})).toThrow(/needs a url or a cluster/);
+  });
+
+  it('names the field of a Redis URL that does not parse (a port out of range), without echoing it', () => {
+    expect(redisEndpointProblems({ url: 'redis://:secret-pw@cache:99999' }, '/redis', false)).toEqual([
+      '/redis/url: is not a valid URL: the port 99999 is not in 0-65535',
+    ]);
+    expect(redisEndpointProblems({ cluster: { nodes: ['redis://a:7000', 'redis://b:7x01'] } }, '/redis', false)).toEqual([
+      '/redis/cluster/nodes/1: is not a valid URL: the port "7x01" is not a number',
+    ]);
+    expect(redisUrlProblem('redis://')).toBe('is not a valid URL: it has no host');
+    expect(redisUrlProblem('rediss://user:pw@[::1]:6380/2')).toBeUndefined();
+    let error: unknown;
+    try {
+      createGateway({ providers: [{ name: 'mock', type: 'mock' }], limiter: { redis: { url: 'redis://:secret-pw@cache:99999' } } });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(isSwitchyardError(error) && error.code).toBe('invalid_options');
+    expect((error as Error).message).toContain('/limiter/redis/url: is not a valid URL');
+    expect((error as Error).message).not.toContain('secret-pw');
   });
 
   it('refuses limiter.redis with both a url and a cluster in one invalid_options error', () => {

@@ -40,7 +40,28 @@ export interface RedisClientSettings {
   retryStrategy?: (attempt: number) => number;
 }
 
-/** Every problem of an endpoint's fields: exactly one of `url`, `cluster` (or, when allowed, `client`) must be set. */
+/**
+ * Why a `redis://` URL cannot be used, or undefined when it parses. Never echoes the URL, which
+ * may carry a password: a port out of range would otherwise surface as ioredis' bare "Invalid URL".
+ */
+export function redisUrlProblem(url: string): string | undefined {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    const port = /^rediss?:\/\/(?:[^@/]*@)?(?:\[[^\]]*\]|[^:/?#]*):([^/?#]*)/.exec(url)?.[1];
+    if (port !== undefined && !/^\d{1,5}$/.test(port)) return `is not a valid URL: the port "${port}" is not a number`;
+    if (port !== undefined && Number(port) > 65535) return `is not a valid URL: the port ${port} is not in 0-65535`;
+    return 'is not a valid URL (expected redis://[user:password@]host[:port][/db])';
+  }
+  if (parsed.hostname === '') return 'is not a valid URL: it has no host';
+  return undefined;
+}
+
+/**
+ * Every problem of an endpoint's fields: exactly one of `url`, `cluster` (or, when allowed,
+ * `client`) must be set, and each URL must parse.
+ */
 export function redisEndpointProblems(
   fields: { url?: unknown; cluster?: unknown; client?: unknown },
   path: string,
@@ -52,7 +73,19 @@ export function redisEndpointProblems(
   const names = allowClient ? 'url, cluster or client' : 'url or cluster';
   if (set.length === 0) return [`${path}: needs a ${names}`];
   if (set.length > 1) return [`${path}: set one of ${names}, not ${set.join(' and ')}`];
-  return [];
+  const problems: string[] = [];
+  if (typeof fields.url === 'string') {
+    const problem = redisUrlProblem(fields.url);
+    if (problem !== undefined) problems.push(`${path}/url: ${problem}`);
+  }
+  const nodes: unknown = (fields.cluster as { nodes?: unknown } | undefined)?.nodes;
+  if (Array.isArray(nodes)) {
+    nodes.forEach((node: unknown, index) => {
+      const problem = typeof node === 'string' ? redisUrlProblem(node) : undefined;
+      if (problem !== undefined) problems.push(`${path}/cluster/nodes/${index}: ${problem}`);
+    });
+  }
+  return problems;
 }
 
 /** The endpoint named by validated fields (`cluster` when set, else `url`). */
