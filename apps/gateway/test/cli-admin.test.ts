@@ -522,10 +522,12 @@ describe('switchyard config validate --json', () => {
     expect(report.problems.some((p) => p.includes('/server/port'))).toBe(true);
     const good = join(dir, 'good.yaml');
     await writeFile(good, 'providers: [ { name: mock, type: mock } ]\n');
-    expect(JSON.parse((await cli(['config', 'validate', good, '--json'])).stdout)).toEqual({
+    expect(JSON.parse((await cli(['config', 'validate', good, '--json'], { SWITCHYARD_WORKERS: '1' })).stdout)).toEqual({
       file: good,
       valid: true,
       problems: [],
+      warnings: [],
+      workers: 1,
     });
   });
 });

@@ -134,6 +134,46 @@ describe('switchyard CLI', () => {
     expect(result.stdout).toContain('valid');
   });
 
+  it('validates a config with the environment and the workers start would run it with', async () => {
+    const file = join(dir, 'admin.yaml');
+    await writeFile(file, "admin: { masterKey: validate-master-key-0123, keyStore: { url: 'sqlite::memory:' } }\nproviders: [ { name: mock, type: mock } ]\n");
+    const oneWorker = await output(run(['config', 'validate', file]));
+    expect(oneWorker).toMatchObject({ code: 0 });
+    expect(oneWorker.stdout).toContain('valid (1 worker)');
+    // without Redis, start refuses several workers with an admin API: so does validate
+    const twoWorkers = await output(run(['config', 'validate', file], { SWITCHYARD_WORKERS: '2' }));
+    expect(twoWorkers.code).toBe(1);
+    expect(twoWorkers.stderr).toContain("with 2 workers: virtual keys' revocations, budgets and limits would be kept per worker");
+    const flag = await output(run(['config', 'validate', file, '--workers', '3', '--json']));
+    expect(flag.code).toBe(1);
+    expect(JSON.parse(flag.stdout)).toMatchObject({ valid: false, workers: 3 });
+    // REDIS_URL from the environment is what makes the workers share state
+    const shared = await output(run(['config', 'validate', file, '--json'], { SWITCHYARD_WORKERS: '2', REDIS_URL: 'redis://127.0.0.1:6379' }));
+    expect(shared.code).toBe(0);
+    expect(JSON.parse(shared.stdout)).toMatchObject({ valid: true, workers: 2, problems: [] });
+    const badEnv = await output(
+      run(['config', 'validate', file], { REDIS_URL: 'redis://:pw-0123456789@127.0.0.1:99999', SWITCHYARD_METRICS_TOKEN: 'short', PORT: 'http' }),
+    );
+    expect(badEnv.code).toBe(1);
+    expect(badEnv.stderr).toContain('PORT: "http" is not an integer from 0 to 65535.');
+    expect(badEnv.stderr).toContain('SWITCHYARD_METRICS_TOKEN');
+    const badRedis = await output(run(['config', 'validate', file], { REDIS_URL: 'redis://:pw-0123456789@127.0.0.1:99999' }));
+    expect(badRedis.code).toBe(1);
+    expect(badRedis.stderr).toContain('REDIS_URL is not a valid URL: the port 99999 is not in 0-65535');
+    expect(badRedis.stderr).not.toContain('pw-0123456789');
+    const badWorkers = await output(run(['config', 'validate', file], { SWITCHYARD_WORKERS: 'many' }));
+    expect(badWorkers.code).toBe(1);
+    expect(badWorkers.stderr).toContain('SWITCHYARD_WORKERS: "many" is not a worker count');
+  });
+
+  it('names REDIS_URL when start is given one with a bad port', async () => {
+    const file = join(dir, 'plain.yaml');
+    await writeFile(file, 'providers: [ { name: mock, type: mock } ]\n');
+    const result = await output(run(['--config', file, '--port', '0'], { REDIS_URL: 'redis://127.0.0.1:99999' }));
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('REDIS_URL is not a valid URL: the port 99999 is not in 0-65535');
+  });
+
   it('rejects an unknown command with usage and exit code 2', async () => {
     const result = await output(run(['frobnicate']));
     expect(result.code).toBe(2);

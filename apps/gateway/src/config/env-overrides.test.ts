@@ -49,6 +49,19 @@ describe('Redis from the environment', () => {
     );
   });
 
+  it('names REDIS_URL when its port does not parse, instead of a bare "Invalid URL" at start', async () => {
+    expect(() => withEnvOverrides(base, { REDIS_URL: 'redis://:hunter2-secret@cache:99999' })).toThrow(
+      'REDIS_URL is not a valid URL: the port 99999 is not in 0-65535',
+    );
+    expect(() => withEnvOverrides(base, { REDIS_URL: 'redis://:hunter2-secret@cache:99999' })).not.toThrow(/hunter2/);
+    expect(() => withEnvOverrides(base, { REDIS_CLUSTER_NODES: 'redis://a:7000,redis://b:port' })).toThrow(
+      'REDIS_CLUSTER_NODES: node 2 is not a valid URL: the port "port" is not a number',
+    );
+    await expect(validateConfig({ ...base, redis: { url: 'redis://cache:65536' } }, {}, 'test.yaml')).rejects.toThrow(
+      '/redis/url: is not a valid URL: the port 65536 is not in 0-65535',
+    );
+  });
+
   it('refuses a redis section with both url and cluster, or neither', async () => {
     await expect(
       validateConfig(

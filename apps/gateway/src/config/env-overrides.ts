@@ -1,4 +1,4 @@
-import { schemaProblems } from '@switchyard/proxy-core';
+import { redisUrlProblem, schemaProblems } from '@switchyard/proxy-core';
 import { ConfigError } from './config-error';
 import { RedisConfigSchema, type ConfigFile } from './config-schema';
 import { MetricsConfigSchema } from './observability-config';
@@ -41,6 +41,16 @@ function redisFromEnv(config: ConfigFile, env: NodeJS.ProcessEnv): Pick<ConfigFi
   if (url === undefined && nodes === undefined) return {};
   const redis = { ...config.redis, ...(nodes === undefined ? { url } : { cluster: { nodes } }) };
   const problems = schemaProblems(RedisConfigSchema, redis, nodes === undefined ? 'REDIS_URL' : 'REDIS_CLUSTER_NODES');
+  if (problems.length === 0 && url !== undefined) {
+    const problem = redisUrlProblem(url);
+    if (problem !== undefined) problems.push(`REDIS_URL ${problem}`);
+  }
+  if (problems.length === 0 && nodes !== undefined) {
+    nodes.forEach((node, index) => {
+      const problem = redisUrlProblem(node);
+      if (problem !== undefined) problems.push(`REDIS_CLUSTER_NODES: node ${index + 1} ${problem}`);
+    });
+  }
   if (problems.length > 0) throw new ConfigError('the environment', problems);
   return { redis };
 }
