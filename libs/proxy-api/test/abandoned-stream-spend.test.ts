@@ -5,13 +5,13 @@ import type { FastifyInstance } from 'fastify';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../src/create-app';
+import { keyUsage, keyWithBudget } from './support/admin-keys';
 
 // A client that leaves a stream halfway has still made the provider generate (and bill) what
 // it sent so far: the key's budget is charged for it, not let off because the response
 // closed before the engine reported the usage.
 
 const MASTER = 'sy-master-abandoned-stream-0123';
-const admin = { authorization: `Bearer ${MASTER}` };
 const prices = createCostEstimator(createPricingRegistry());
 
 let upstream: MockUpstream;
@@ -52,17 +52,6 @@ afterAll(async () => {
   await upstream.close();
 });
 
-async function keyWithBudget(usd: number): Promise<{ id: string; key: string }> {
-  const created = await app.inject({ method: 'POST', url: '/admin/keys', headers: admin, payload: { name: 'budgeted', budget_usd: usd, budget_period: 'total' } });
-  expect(created.statusCode).toBe(201);
-  return created.json();
-}
-
-async function budgetOf(id: string): Promise<{ spent_usd: number; reserved_usd: number }> {
-  const usage = await app.inject({ method: 'GET', url: `/admin/keys/${id}/usage`, headers: admin });
-  return usage.json<{ budget: { spent_usd: number; reserved_usd: number } }>().budget;
-}
-
 /** Streams `model` with `key`, reads until the first content arrived, then goes away. */
 async function leaveStreamEarly(key: string, model: string, requestId: string): Promise<RequestContext> {
   const end = endOf(requestId);
@@ -84,10 +73,10 @@ async function leaveStreamEarly(key: string, model: string, requestId: string): 
 describe('a stream the client abandons', () => {
   it('is charged its reservation when the usage so far is unknown (OpenAI sends usage only at the end)', async () => {
     upstream.fault({ kind: 'stall-stream', afterChunks: 3, times: 1, match: { model: 'gpt-4o' } });
-    const { id, key } = await keyWithBudget(5);
+    const { id, key } = await keyWithBudget(app, MASTER, 5);
     const context = await leaveStreamEarly(key, 'gpt', 'left-openai');
     expect(context.error?.code).toBe('client_closed_request');
-    const budget = await budgetOf(id);
+    const { budget } = await keyUsage(app, MASTER, id);
     expect(budget.reserved_usd).toBe(0);
     // the worst case the key reserved for the request: max_tokens of gpt-4o's output
     const reservation = prices.estimate({ model: 'gpt', max_tokens: 500, messages: [{ role: 'user', content: 'Write a long story.' }] }, { provider: 'openai', providerType: 'openai', model: 'gpt-4o' }).maxCostUsd!;
@@ -98,11 +87,11 @@ describe('a stream the client abandons', () => {
   it('is charged the usage so far when the provider counts it as it goes (Anthropic)', async () => {
     // the mock's Anthropic stream stalls after two text deltas, before message_delta: only message_start's count is known
     upstream.fault({ kind: 'stall-stream', afterChunks: 5, times: 1, match: { model: 'claude-3-5-sonnet-20241022' } });
-    const { id, key } = await keyWithBudget(5);
+    const { id, key } = await keyWithBudget(app, MASTER, 5);
     const context = await leaveStreamEarly(key, 'claude', 'left-anthropic');
     expect(context.error?.code).toBe('client_closed_request');
     expect(context.usage?.prompt_tokens).toBeGreaterThan(0);
-    const budget = await budgetOf(id);
+    const { budget } = await keyUsage(app, MASTER, id);
     expect(budget.reserved_usd).toBe(0);
     expect(context.costUsd).toBeGreaterThan(0);
     expect(budget.spent_usd).toBeCloseTo(context.costUsd!, 6);

@@ -4,9 +4,9 @@ import { createMockUpstream, type MockUpstream } from '@switchyard/testing';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../src/create-app';
+import { keyUsage, keyWithBudget } from './support/admin-keys';
 
 const MASTER = 'sy-master-budget-pricing-0123';
-const admin = { authorization: `Bearer ${MASTER}` };
 const body: ChatCompletionRequest = { model: 'chat', max_tokens: 1000, messages: [{ role: 'user', content: 'Summarise the quarterly report in three sentences.' }] };
 // the app's own prices, read independently: the worst case is the fallback's dearer model
 const prices = createCostEstimator(createPricingRegistry());
@@ -35,18 +35,12 @@ afterAll(async () => {
   await upstream.close();
 });
 
-async function keyWithBudget(usd: number): Promise<{ id: string; key: string }> {
-  const created = await app.inject({ method: 'POST', url: '/admin/keys', headers: admin, payload: { name: 'budgeted', budget_usd: usd, budget_period: 'total' } });
-  expect(created.statusCode).toBe(201);
-  return created.json();
-}
-
 const call = (key: string) => app.inject({ method: 'POST', url: '/v1/chat/completions', headers: { authorization: `Bearer ${key}` }, payload: body });
 
 describe('budgets priced by the pricing registry', () => {
   it('admits exactly one of 20 concurrent requests against a budget that fits one, then settles to the actual cost', async () => {
     expect(worstCase).toBeGreaterThan(cheapCase * 2);
-    const { id, key } = await keyWithBudget(worstCase * 1.5);
+    const { id, key } = await keyWithBudget(app, MASTER, worstCase * 1.5);
     const responses = await Promise.all(Array.from({ length: 20 }, () => call(key)));
     const admitted = responses.filter((response) => response.statusCode === 200);
     expect(admitted).toHaveLength(1);
@@ -56,8 +50,7 @@ describe('budgets priced by the pricing registry', () => {
     const { usage } = admitted[0]!.json<{ usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number } }>();
     const actual = prices.costUsd({ provider: 'openai', providerType: 'openai', model: 'gpt-4o-mini' }, usage)!;
     expect(actual).toBeGreaterThan(0);
-    const spend = await app.inject({ method: 'GET', url: `/admin/keys/${id}/usage`, headers: admin });
-    const budget = spend.json<{ budget: { spent_usd: number; reserved_usd: number } }>().budget;
+    const { budget } = await keyUsage(app, MASTER, id);
     // the reservation is released and the actual price charged, not the estimate
     expect(budget.reserved_usd).toBe(0);
     expect(budget.spent_usd).toBeCloseTo(actual, 6);
@@ -66,7 +59,7 @@ describe('budgets priced by the pricing registry', () => {
   });
 
   it('reserves the most expensive candidate: a budget the cheap target fits but the fallback does not refuses', async () => {
-    const { key } = await keyWithBudget(worstCase * 0.9);
+    const { key } = await keyWithBudget(app, MASTER, worstCase * 0.9);
     expect(cheapCase).toBeLessThan(worstCase * 0.9);
     const refused = await call(key);
     expect(refused.statusCode).toBe(429);

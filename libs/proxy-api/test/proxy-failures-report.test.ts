@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { request } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createApp } from '../src/create-app';
+import { createKey, keyUsage, type CreatedKey } from './support/admin-keys';
 
 // A /proxy exchange that fails inside the gateway, before the upstream call, on the
 // upstream's answer or while it is metered and priced after the client's last byte, still
@@ -12,7 +13,6 @@ import { createApp } from '../src/create-app';
 // (a key with a parallel limit of 1 gets its next request through).
 
 const MASTER = 'sy-master-proxy-failures-0123';
-const admin = { authorization: `Bearer ${MASTER}` };
 const UNPRICED_MODEL = 'unpriced-model-for-proxy-failures';
 
 let upstream: MockUpstream;
@@ -109,16 +109,8 @@ beforeEach(() => {
   ended.length = 0;
 });
 
-async function limitedKey(): Promise<{ id: string; key: string }> {
-  const created = await app.inject({ method: 'POST', url: '/admin/keys', headers: admin, payload: { name: 'proxy-failures', max_parallel: 1 } });
-  expect(created.statusCode).toBe(201);
-  return created.json();
-}
-
-async function inFlight(id: string): Promise<number> {
-  const usage = (await app.inject({ method: 'GET', url: `/admin/keys/${id}/usage`, headers: admin })).json<{ in_flight: { used: number } }>();
-  return usage.in_flight.used;
-}
+const limitedKey = (): Promise<CreatedKey> => createKey(app, MASTER, { name: 'proxy-failures', max_parallel: 1 });
+const inFlight = async (id: string): Promise<number> => (await keyUsage(app, MASTER, id)).in_flight.used;
 
 async function proxied(key: string, path: string, method: 'GET' | 'POST' = 'POST'): Promise<{ status: number; body: string }> {
   const response = await request(`${base}/proxy/${path}`, {

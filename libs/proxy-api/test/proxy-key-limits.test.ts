@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { request } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createApp } from '../src/create-app';
+import { createKey, keyUsage } from './support/admin-keys';
 
 // Per-key policy on the universal proxy over real HTTP: a proxied exchange is metered after
 // the client got its last byte, and that metered usage is what the key's TPM and budget are
@@ -12,7 +13,6 @@ import { createApp } from '../src/create-app';
 // the model of a request.
 
 const MASTER = 'sy-master-proxy-key-limits-0123';
-const admin = { authorization: `Bearer ${MASTER}` };
 const RESERVATION_USD = 0.01;
 const chat = JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] });
 
@@ -33,12 +33,6 @@ const brokenMeter: ProviderMeter = {
     throw new Error('meter bug');
   },
 };
-
-interface KeyUsage {
-  tokens: { used: number };
-  in_flight: { used: number };
-  budget: { spent_usd: number; reserved_usd: number };
-}
 
 beforeAll(async () => {
   upstream = await createMockUpstream();
@@ -74,16 +68,6 @@ beforeEach(() => {
   meterCalls = 0;
 });
 
-async function createKey(limits: Record<string, unknown>): Promise<{ id: string; key: string }> {
-  const created = await app.inject({ method: 'POST', url: '/admin/keys', headers: admin, payload: { name: 'proxy-limits', ...limits } });
-  expect(created.statusCode).toBe(201);
-  return created.json();
-}
-
-async function usageOf(id: string): Promise<KeyUsage> {
-  return (await app.inject({ method: 'GET', url: `/admin/keys/${id}/usage`, headers: admin })).json();
-}
-
 async function proxied(key: string, prefix = 'openai'): Promise<{ status: number; body: string }> {
   const response = await request(`${base}/proxy/${prefix}/v1/chat/completions`, {
     method: 'POST',
@@ -104,8 +88,8 @@ async function proxyReported(): Promise<RequestContext> {
 
 describe('universal proxy: key limits and budgets', () => {
   it('charges a proxied chat completion the tokens and USD the same request costs on /v1', async () => {
-    const direct = await createKey({ budget_usd: 100, budget_period: 'total', tpm: 100_000 });
-    const viaProxy = await createKey({ budget_usd: 100, budget_period: 'total', tpm: 100_000 });
+    const direct = await createKey(app, MASTER, { budget_usd: 100, budget_period: 'total', tpm: 100_000 });
+    const viaProxy = await createKey(app, MASTER, { budget_usd: 100, budget_period: 'total', tpm: 100_000 });
     const response = await request(`${base}/v1/chat/completions`, {
       method: 'POST',
       headers: { authorization: `Bearer ${direct.key}`, 'content-type': 'application/json' },
@@ -118,10 +102,10 @@ describe('universal proxy: key limits and budgets', () => {
     const report = await proxyReported();
     expect(report.usage?.total_tokens).toBe(29);
 
-    const expected = await usageOf(direct.id);
+    const expected = await keyUsage(app, MASTER, direct.id);
     expect(expected.tokens.used).toBe(29);
     expect(expected.budget.spent_usd).toBeGreaterThan(0);
-    const charged = await usageOf(viaProxy.id);
+    const charged = await keyUsage(app, MASTER, viaProxy.id);
     expect(charged.tokens.used).toBe(29);
     expect(charged.budget.spent_usd).toBeCloseTo(expected.budget.spent_usd, 9);
     expect(charged.budget.reserved_usd).toBe(0);
@@ -129,7 +113,7 @@ describe('universal proxy: key limits and budgets', () => {
   });
 
   it('counts proxied tokens against TPM: the window a proxied exchange spent refuses the next request', async () => {
-    const { key } = await createKey({ tpm: 20 });
+    const { key } = await createKey(app, MASTER, { tpm: 20 });
     expect((await proxied(key)).status).toBe(200);
     await proxyReported();
     const refused = await proxied(key);
@@ -139,7 +123,7 @@ describe('universal proxy: key limits and budgets', () => {
   });
 
   it('settles a stream the client abandons once, releasing its slot', async () => {
-    const { id, key } = await createKey({ max_parallel: 1, budget_usd: 100, budget_period: 'total' });
+    const { id, key } = await createKey(app, MASTER, { max_parallel: 1, budget_usd: 100, budget_period: 'total' });
     upstream.fault({ kind: 'stall-stream', afterChunks: 2, times: 1 });
     const response = await request(`${base}/proxy/openai/v1/chat/completions`, {
       method: 'POST',
@@ -152,7 +136,7 @@ describe('universal proxy: key limits and budgets', () => {
     const report = await proxyReported();
     expect(report.error?.code).toBe('client_closed_request');
 
-    const usage = await usageOf(id);
+    const usage = await keyUsage(app, MASTER, id);
     expect(usage.in_flight.used).toBe(0);
     expect(usage.budget.reserved_usd).toBe(0);
     // no usage arrived before the abort: an unknown price that reached the upstream costs its reservation, once
@@ -162,13 +146,13 @@ describe('universal proxy: key limits and budgets', () => {
   });
 
   it('settles an exchange whose meter throws once, charging the reservation of an unknown price', async () => {
-    const { id, key } = await createKey({ max_parallel: 1, budget_usd: 100, budget_period: 'total' });
+    const { id, key } = await createKey(app, MASTER, { max_parallel: 1, budget_usd: 100, budget_period: 'total' });
     expect((await proxied(key, 'broken')).status).toBe(200);
     const report = await proxyReported();
     expect(meterCalls).toBe(1);
     expect(report.costUsd).toBeNull();
 
-    const usage = await usageOf(id);
+    const usage = await keyUsage(app, MASTER, id);
     expect(usage.in_flight.used).toBe(0);
     expect(usage.budget.reserved_usd).toBe(0);
     expect(usage.budget.spent_usd).toBeCloseTo(RESERVATION_USD, 9);
@@ -179,7 +163,7 @@ describe('universal proxy: key limits and budgets', () => {
 
 describe('universal proxy: keys limited to some models', () => {
   it('refuses a key with a models list with 403 model_not_allowed before any upstream call', async () => {
-    const { id, key } = await createKey({ models: ['chat'] });
+    const { id, key } = await createKey(app, MASTER, { models: ['chat'] });
     const refused = await proxied(key);
     expect(refused.status).toBe(403);
     const { error } = JSON.parse(refused.body) as { error: { code: string; message: string } };
@@ -187,7 +171,7 @@ describe('universal proxy: keys limited to some models', () => {
     expect(error.message).toContain('/proxy');
     expect(upstream.requests).toHaveLength(0);
     // no lease was taken for the refusal
-    expect((await usageOf(id)).in_flight.used).toBe(0);
+    expect((await keyUsage(app, MASTER, id)).in_flight.used).toBe(0);
     // the same key still reaches its allowed model on /v1
     const allowed = await request(`${base}/v1/chat/completions`, {
       method: 'POST',
@@ -199,7 +183,7 @@ describe('universal proxy: keys limited to some models', () => {
   });
 
   it('lets a key whose list allows every model (`*`) through', async () => {
-    const { key } = await createKey({ models: ['*'] });
+    const { key } = await createKey(app, MASTER, { models: ['*'] });
     expect((await proxied(key)).status).toBe(200);
     await proxyReported();
   });
