@@ -8,6 +8,7 @@ import { Redis } from 'ioredis';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createApp, MemoryKeyStore } from '../src/index';
+import { dropRedisKeys } from './support/redis-keys';
 
 const redisUp = await requireService('Redis', TEST_REDIS_URL);
 const MASTER = 'sy-master-canary-0123456789';
@@ -72,12 +73,7 @@ afterAll(async () => {
   await app.close();
   await upstream.close();
   await tracerProvider.shutdown();
-  if (redisUp) {
-    const cleaner = new Redis(TEST_REDIS_URL);
-    const keys = await cleaner.keys(`${keyPrefix}*`);
-    if (keys.length > 0) await cleaner.del(...keys);
-    cleaner.disconnect();
-  }
+  if (redisUp) await dropRedisKeys([keyPrefix]);
 });
 
 async function call(key: string, payload: unknown, options: { signal?: AbortSignal; header?: 'authorization' | 'x-api-key'; path?: string; abortAfterFirstChunk?: AbortController } = {}): Promise<void> {

@@ -1,80 +1,27 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { openDatabase, type SqlDatabase } from '@switchyard/proxy-logging';
+import { openDatabase } from '@switchyard/proxy-logging';
 import { requireService, TEST_DATABASE_URL, TEST_REDIS_URL } from '@switchyard/testing';
 import type { FastifyInstance } from 'fastify';
-import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createApp, type AppOptions } from '../src/index';
+import { describe, expect, it } from 'vitest';
+import type { AppOptions } from '../src/index';
+import { createKey } from './support/admin-keys';
+import { useAppInstances } from './support/app-instances';
+import { chatDemo as chat, DEMO_GATEWAY } from './support/demo-gateway';
 
 const postgresUp = await requireService('PostgreSQL', TEST_DATABASE_URL);
 const redisUp = await requireService('Redis', TEST_REDIS_URL);
 const MASTER = 'sy-master-storage-0123456789';
-const gateway: AppOptions['gateway'] = { providers: [{ name: 'mock', type: 'mock' }], models: [{ name: 'demo', targets: [{ provider: 'mock', model: 'echo' }] }] };
 const admin = { authorization: `Bearer ${MASTER}` };
+const instances = useAppInstances({ gateway: DEMO_GATEWAY, admin: { masterKey: MASTER } }, { postgresUp });
+const { start, stop } = instances;
 
-let apps: FastifyInstance[] = [];
-let pg: SqlDatabase | undefined;
-const schemas: string[] = [];
-const dirs: string[] = [];
-const prefixes: string[] = [];
-
-beforeAll(async () => {
-  if (postgresUp) pg = await openDatabase({ url: TEST_DATABASE_URL });
-});
-afterEach(async () => {
-  await Promise.all(apps.map((app) => app.close()));
-  apps = [];
-});
-afterAll(async () => {
-  for (const schema of schemas) await pg?.execute(`DROP SCHEMA ${schema} CASCADE`);
-  await pg?.close();
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-  if (redisUp && prefixes.length > 0) {
-    const cleaner = new Redis(TEST_REDIS_URL);
-    for (const prefix of prefixes) {
-      const keys = await cleaner.keys(`${prefix}*`);
-      if (keys.length > 0) await cleaner.del(...keys);
-    }
-    cleaner.disconnect();
-  }
-});
-
-async function start(options: Partial<AppOptions>): Promise<FastifyInstance> {
-  const app = createApp({ gateway, admin: { masterKey: MASTER }, ...options });
-  apps.push(app);
-  await app.ready();
-  return app;
-}
-
-async function stop(app: FastifyInstance): Promise<void> {
-  apps = apps.filter((running) => running !== app);
-  await app.close();
-}
-
-const chat = (app: FastifyInstance, key: string) =>
-  app.inject({ method: 'POST', url: '/v1/chat/completions', headers: { authorization: `Bearer ${key}` }, payload: { model: 'demo', messages: [{ role: 'user', content: 'hi' }] } });
-
-async function createKey(app: FastifyInstance): Promise<{ id: string; key: string }> {
-  const response = await app.inject({ method: 'POST', url: '/admin/keys', headers: admin, payload: { name: 'kept', rpm: 100, budget_usd: 5 } });
-  expect(response.statusCode).toBe(201);
-  return response.json();
-}
-
-async function freshSchema(): Promise<string> {
-  const schema = `sy_keystore_${randomBytes(6).toString('hex')}`;
-  await pg!.execute(`CREATE SCHEMA ${schema}`);
-  schemas.push(schema);
-  return schema;
-}
+const keptKey = (app: FastifyInstance) => createKey(app, MASTER, { name: 'kept', rpm: 100, budget_usd: 5 });
 
 /** Keys created through the admin API, then a new app on the same database: what a restart sees. */
 async function survivesRestart(requestLog: AppOptions['requestLog']): Promise<void> {
   const first = await start({ requestLog });
-  const { id, key } = await createKey(first);
+  const { id, key } = await keptKey(first);
   expect((await chat(first, key)).statusCode).toBe(200);
   await stop(first);
   const second = await start({ requestLog });
@@ -87,9 +34,7 @@ async function survivesRestart(requestLog: AppOptions['requestLog']): Promise<vo
 
 describe('virtual keys in the request log store', () => {
   it('keeps keys created through the admin API across a restart on SQLite (the embedded default)', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sy-keys-'));
-    dirs.push(dir);
-    const path = join(dir, 'switchyard.db');
+    const path = join(instances.tempDir('sy-keys-'), 'switchyard.db');
     await survivesRestart({ store: 'sqlite', path });
     // keys and request log rows sit in one file, keys in their own table
     const db = await openDatabase({ url: `sqlite:${path}` });
@@ -104,7 +49,7 @@ describe('virtual keys in the request log store', () => {
 
   it('keeps keys only in memory when the request log has no SQL store', async () => {
     const first = await start({ requestLog: { store: 'jsonl', output: new Writable({ write: (_chunk, _encoding, done) => done() }) } });
-    const { key } = await createKey(first);
+    const { key } = await keptKey(first);
     expect((await chat(first, key)).statusCode).toBe(200);
     await stop(first);
     const second = await start({});
@@ -112,16 +57,15 @@ describe('virtual keys in the request log store', () => {
   });
 
   it.skipIf(!postgresUp)('keeps keys created through the admin API across a restart on PostgreSQL', async () => {
-    const schema = await freshSchema();
+    const schema = await instances.freshSchema('sy_keystore_');
     await survivesRestart({ store: 'postgres', url: TEST_DATABASE_URL, schema });
-    const stored = await pg!.query<{ name: string }>(`SELECT name FROM ${schema}.switchyard_keys`);
+    const stored = await instances.pg.query<{ name: string }>(`SELECT name FROM ${schema}.switchyard_keys`);
     expect(stored).toEqual([{ name: 'kept' }]);
   });
 
   it.skipIf(!postgresUp || !redisUp)('revokes on every instance sharing Redis through pub/sub, not on the cache TTL', async () => {
-    const schema = await freshSchema();
-    const keyPrefix = `t:keystore:${randomBytes(6).toString('hex')}:`;
-    prefixes.push(keyPrefix);
+    const schema = await instances.freshSchema('sy_keystore_');
+    const keyPrefix = instances.redisPrefix('keystore');
     // instance b's debug log tells the moment each invalidation arrives: the test waits on that
     // event. Creating the key publishes one, revoking it a second.
     let received = 0;
@@ -143,7 +87,7 @@ describe('virtual keys in the request log store', () => {
     const shared = { requestLog: { store: 'postgres' as const, url: TEST_DATABASE_URL, schema }, redis: { url: TEST_REDIS_URL, keyPrefix }, keyCache: { ttlMs: 600_000 } };
     const a = await start(shared);
     const b = await start({ ...shared, logger: { level: 'debug', stream: bLog } });
-    const { id, key } = await createKey(a);
+    const { id, key } = await keptKey(a);
     await invalidations(1);
     expect((await chat(b, key)).statusCode).toBe(200); // now cached on b for ten minutes
     const revoked = await a.inject({ method: 'POST', url: `/admin/keys/${id}/revoke`, headers: admin });

@@ -3,10 +3,12 @@ import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createApp, MemoryKeyStore, type AppOptions } from '../src/index';
+import { createKey as createKeyWith } from './support/admin-keys';
+import { chatDemo as chat, DEMO_GATEWAY as gateway } from './support/demo-gateway';
+import { dropRedisKeys } from './support/redis-keys';
 
 const redisUp = await requireService('Redis', TEST_REDIS_URL);
 const MASTER = 'sy-master-cluster-0123456789';
-const gateway: AppOptions['gateway'] = { providers: [{ name: 'mock', type: 'mock' }], models: [{ name: 'demo', targets: [{ provider: 'mock', model: 'echo' }] }] };
 
 let apps: FastifyInstance[] = [];
 let prefixes: string[] = [];
@@ -16,14 +18,7 @@ afterEach(async () => {
   await Promise.all(apps.map((app) => app.close()));
   apps = [];
   await Promise.all(servers.splice(0).map((server) => server.stop()));
-  if (redisUp && prefixes.length > 0) {
-    const cleaner = new Redis(TEST_REDIS_URL);
-    for (const prefix of prefixes) {
-      const keys = await cleaner.keys(`${prefix}*`);
-      if (keys.length > 0) await cleaner.del(...keys);
-    }
-    cleaner.disconnect();
-  }
+  if (redisUp && prefixes.length > 0) await dropRedisKeys(prefixes);
   prefixes = [];
 });
 
@@ -44,14 +39,7 @@ async function cluster(options: Partial<AppOptions> = {}, count = 2, redisUrl = 
   return made;
 }
 
-async function createKey(app: FastifyInstance, fields: Record<string, unknown>): Promise<{ id: string; key: string }> {
-  const response = await app.inject({ method: 'POST', url: '/admin/keys', headers: { authorization: `Bearer ${MASTER}` }, payload: { name: 'k', ...fields } });
-  expect(response.statusCode).toBe(201);
-  return response.json();
-}
-
-const chat = (app: FastifyInstance, key: string) =>
-  app.inject({ method: 'POST', url: '/v1/chat/completions', headers: { authorization: `Bearer ${key}` }, payload: { model: 'demo', messages: [{ role: 'user', content: 'hi' }] } });
+const createKey = (app: FastifyInstance, fields: Record<string, unknown>) => createKeyWith(app, MASTER, fields);
 
 async function ownRedis(): Promise<TestRedisServer> {
   const server = await startRedisServer();

@@ -1,6 +1,6 @@
 import { requireService, TEST_REDIS_URL } from '@switchyard/testing';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dropRedisKeys } from '../../test/support/redis-keys';
 import { connectRedis, type RedisConnection } from '../redis/redis-connection';
 import { silentLogger } from '@switchyard/proxy-core';
 import type { AdmitPlan, LimitBackend } from './limit-backend';
@@ -19,10 +19,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (connection === undefined) return;
-  const cleaner = new Redis(TEST_REDIS_URL);
-  const keys = await cleaner.keys(`${prefix}*`);
-  if (keys.length > 0) await cleaner.del(...keys);
-  cleaner.disconnect();
+  await dropRedisKeys([prefix]);
   await connection.close();
 });
 

@@ -5,6 +5,7 @@ import { silentLogger } from '@switchyard/proxy-core';
 import { requireService, startRedisServer, TEST_REDIS_URL, type TestRedisServer } from '@switchyard/testing';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { dropRedisKeys } from '../../test/support/redis-keys';
 import { connectRedis, type RedisConnection } from '../redis/redis-connection';
 import { FailoverLimitBackend } from './failover-limit-backend';
 import type { AdmitPlan } from './limit-backend';
@@ -26,14 +27,7 @@ afterEach(async () => {
   for (const side of sides.splice(0)) side.disconnect();
   await Promise.all(connections.splice(0).map((connection) => connection.close()));
   await Promise.all(servers.splice(0).map((server) => server.stop()));
-  if (redisUp && prefixes.length > 0) {
-    const cleaner = new Redis(TEST_REDIS_URL);
-    for (const prefix of prefixes.splice(0)) {
-      const keys = await cleaner.keys(`${prefix}*`);
-      if (keys.length > 0) await cleaner.del(...keys);
-    }
-    cleaner.disconnect();
-  }
+  if (redisUp && prefixes.length > 0) await dropRedisKeys(prefixes.splice(0));
 });
 
 function plan(overrides: Partial<AdmitPlan> = {}): AdmitPlan {
