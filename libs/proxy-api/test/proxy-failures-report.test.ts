@@ -1,4 +1,3 @@
-import type { GatewayPlugin, RequestContext } from '@switchyard/proxy-core';
 import { createMeterRegistry, type MeterRegistry } from '@switchyard/proxy-logging';
 import { createMockUpstream, type MockUpstream } from '@switchyard/testing';
 import type { FastifyInstance } from 'fastify';
@@ -6,6 +5,7 @@ import { request } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createApp } from '../src/create-app';
 import { createKey, keyUsage, type CreatedKey } from './support/admin-keys';
+import { recordReports, resolveToLoopback } from './support/proxy-reports';
 
 // A /proxy exchange that fails inside the gateway, before the upstream call, on the
 // upstream's answer or while it is metered and priced after the client's last byte, still
@@ -18,8 +18,7 @@ const UNPRICED_MODEL = 'unpriced-model-for-proxy-failures';
 let upstream: MockUpstream;
 let app: FastifyInstance;
 let base: string;
-const ended: RequestContext[] = [];
-const recorder: GatewayPlugin = { name: 'test:ended', apply: (hooks) => hooks.onRequestEnd.tap('test:ended', (context) => ended.push(context)) };
+const reports = recordReports();
 const unknownPrices: string[] = [];
 
 function chatAnswer(model: string): string {
@@ -79,7 +78,7 @@ beforeAll(async () => {
   });
   const port = new URL(upstream.url).port;
   app = createApp({
-    gateway: { providers: [{ name: 'mock', type: 'mock' }], plugins: [recorder] },
+    gateway: { providers: [{ name: 'mock', type: 'mock' }], plugins: [reports.plugin] },
     admin: { masterKey: MASTER },
     pricing: {
       // an operator hook that throws while the exchange is priced, after the client's last byte
@@ -93,7 +92,7 @@ beforeAll(async () => {
       allowAddresses: ['127.0.0.1'],
       meterRegistry: registryThatThrowsOnDetect(),
       // every name is the local mock upstream
-      resolve: (_host, callback) => callback(null, [{ address: '127.0.0.1', family: 4 }]),
+      resolve: resolveToLoopback,
     },
   });
   base = await app.listen({ port: 0, host: '127.0.0.1' });
@@ -106,7 +105,7 @@ afterAll(async () => {
 
 beforeEach(() => {
   upstream.reset();
-  ended.length = 0;
+  reports.clear();
 });
 
 const limitedKey = (): Promise<CreatedKey> => createKey(app, MASTER, { name: 'proxy-failures', max_parallel: 1 });
@@ -121,29 +120,18 @@ async function proxied(key: string, path: string, method: 'GET' | 'POST' = 'POST
   return { status: response.statusCode, body: await response.body.text() };
 }
 
-/** The one report of the proxy exchange (it may come after the client's last byte). */
-async function theReport(): Promise<RequestContext> {
-  for (let i = 0; i < 500 && ended.length === 0; i += 1) await new Promise((resolve) => setImmediate(resolve));
-  // a second report would come in the same turns as the first: give it the chance to show
-  for (let i = 0; i < 20; i += 1) await new Promise((resolve) => setImmediate(resolve));
-  expect(ended).toHaveLength(1);
-  const report = ended[0]!;
-  ended.length = 0;
-  return report;
-}
-
 describe('universal proxy: a failure inside the gateway still ends in one report', () => {
   it('answers 500 for a throw before the upstream call, logs it once and gives the key its slot back', async () => {
     const { id, key } = await limitedKey();
     const failed = await proxied(key, 'broken/v1/chat/completions');
     expect(failed.status).toBe(500);
     expect(upstream.requests).toHaveLength(0);
-    const report = await theReport();
+    const report = await reports.proxyReport();
     expect(report).toMatchObject({ endpoint: 'proxy', statusCode: 500 });
     expect(report.error?.code).toBe('internal_error');
     expect(await inFlight(id)).toBe(0);
     expect((await proxied(key, 'openai/v1/chat/completions')).status).toBe(200);
-    await theReport();
+    await reports.proxyReport();
 
     // the client is told what failed, without the cause's detail
     const { error } = JSON.parse(failed.body) as { error: { code: string; message: string } };
@@ -159,7 +147,7 @@ describe('universal proxy: a failure inside the gateway still ends in one report
     expect(answered.status).toBe(200);
     expect(JSON.parse(answered.body)).toMatchObject({ model: UNPRICED_MODEL });
 
-    const report = await theReport();
+    const report = await reports.proxyReport();
     expect(unknownPrices).toEqual([`openai/${UNPRICED_MODEL}`]);
     expect(report).toMatchObject({ endpoint: 'proxy', statusCode: 200, costUsd: null });
     expect(report.usage?.total_tokens).toBe(7);
@@ -167,7 +155,7 @@ describe('universal proxy: a failure inside the gateway still ends in one report
     expect(report.error).toMatchObject({ code: 'internal_error', status: 200 });
     expect(await inFlight(id)).toBe(0);
     expect((await proxied(key, 'openai/v1/chat/completions')).status).toBe(200);
-    await theReport();
+    await reports.proxyReport();
   });
 
   it('answers 502 for an upstream status it cannot forward, logs it once and gives the key its slot back', async () => {
@@ -178,12 +166,12 @@ describe('universal proxy: a failure inside the gateway still ends in one report
     expect(error.code).toBe('upstream_error');
     expect(error.message).toContain('999');
 
-    const report = await theReport();
+    const report = await reports.proxyReport();
     expect(report).toMatchObject({ endpoint: 'proxy', statusCode: 502 });
     expect(report.error?.code).toBe('upstream_error');
     expect(await inFlight(id)).toBe(0);
     expect((await proxied(key, 'openai/v1/chat/completions')).status).toBe(200);
-    await theReport();
+    await reports.proxyReport();
   });
 });
 
@@ -192,7 +180,7 @@ describe('universal proxy: content-encoding', () => {
     const { key } = await limitedKey();
     const answered = await proxied(key, 'openai/own-key/v1/chat/completions');
     expect(answered.status).toBe(200);
-    const report = await theReport();
+    const report = await reports.proxyReport();
     expect(report).toMatchObject({ endpoint: 'proxy', statusCode: 200, costUsd: null });
     expect(report.usage).toBeUndefined();
     expect(report.error).toBeUndefined();

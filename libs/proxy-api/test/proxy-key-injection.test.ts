@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../src/create-app';
+import { resolveToLoopback } from './support/proxy-reports';
 
 // Where the universal proxy sends a provider key the gateway holds, over real HTTP. DNS is
 // stubbed: every name resolves to the local mock upstream, standing in for the provider's
@@ -32,7 +33,7 @@ beforeAll(async () => {
         huggingface: { value: `Bearer ${HF_SECRET}` },
         mistral: { value: `Bearer ${LOCAL_SECRET}`, hosts: ['api.mistral.ai', '127.0.0.1'] },
       },
-      resolve: (_host, callback) => callback(null, [{ address: '127.0.0.1', family: 4 }]),
+      resolve: resolveToLoopback,
     },
   });
   base = await app.listen({ port: 0, host: '127.0.0.1' });

@@ -1,4 +1,3 @@
-import type { GatewayPlugin, RequestContext } from '@switchyard/proxy-core';
 import type { ProviderMeter } from '@switchyard/proxy-logging';
 import { createMockUpstream, type MockUpstream } from '@switchyard/testing';
 import type { FastifyInstance } from 'fastify';
@@ -6,6 +5,7 @@ import { request } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createApp } from '../src/create-app';
 import { createKey, keyUsage } from './support/admin-keys';
+import { recordReports, resolveToLoopback } from './support/proxy-reports';
 
 // Per-key policy on the universal proxy over real HTTP: a proxied exchange is metered after
 // the client got its last byte, and that metered usage is what the key's TPM and budget are
@@ -19,8 +19,7 @@ const chat = JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', conten
 let upstream: MockUpstream;
 let app: FastifyInstance;
 let base: string;
-const ended: RequestContext[] = [];
-const recorder: GatewayPlugin = { name: 'test:ended', apply: (hooks) => hooks.onRequestEnd.tap('test:ended', (context) => ended.push(context)) };
+const reports = recordReports();
 let meterCalls = 0;
 // a provider of the operator's own whose meter breaks: the exchange is logged without usage
 const brokenMeter: ProviderMeter = {
@@ -41,7 +40,7 @@ beforeAll(async () => {
     gateway: {
       providers: [{ name: 'openai', type: 'openai', baseUrl: `${upstream.url}/v1`, apiKey: 'sk-up-0000000000' }],
       models: [{ name: 'chat', targets: [{ provider: 'openai', model: 'gpt-4o' }] }],
-      plugins: [recorder],
+      plugins: [reports.plugin],
     },
     admin: { masterKey: MASTER },
     limits: { defaultReservationUsd: RESERVATION_USD },
@@ -51,7 +50,7 @@ beforeAll(async () => {
       hostProviders: { '127.0.0.1': 'openai' },
       meters: [brokenMeter],
       // every name is the local mock upstream
-      resolve: (_host, callback) => callback(null, [{ address: '127.0.0.1', family: 4 }]),
+      resolve: resolveToLoopback,
     },
   });
   base = await app.listen({ port: 0, host: '127.0.0.1' });
@@ -64,7 +63,7 @@ afterAll(async () => {
 
 beforeEach(() => {
   upstream.reset();
-  ended.length = 0;
+  reports.clear();
   meterCalls = 0;
 });
 
@@ -75,15 +74,6 @@ async function proxied(key: string, prefix = 'openai'): Promise<{ status: number
     body: chat,
   });
   return { status: response.statusCode, body: await response.body.text() };
-}
-
-/** Waits for the proxy's report (after the client's last byte); the key settles in the same hook call. */
-async function proxyReported(): Promise<RequestContext> {
-  for (let i = 0; i < 500 && !ended.some((context) => context.endpoint === 'proxy'); i += 1) await new Promise((resolve) => setImmediate(resolve));
-  const reports = ended.filter((context) => context.endpoint === 'proxy');
-  expect(reports).toHaveLength(1);
-  ended.length = 0;
-  return reports[0]!;
 }
 
 describe('universal proxy: key limits and budgets', () => {
@@ -99,7 +89,7 @@ describe('universal proxy: key limits and budgets', () => {
     await response.body.dump();
 
     expect((await proxied(viaProxy.key)).status).toBe(200);
-    const report = await proxyReported();
+    const report = await reports.proxyReport();
     expect(report.usage?.total_tokens).toBe(29);
 
     const expected = await keyUsage(app, MASTER, direct.id);
@@ -115,7 +105,7 @@ describe('universal proxy: key limits and budgets', () => {
   it('counts proxied tokens against TPM: the window a proxied exchange spent refuses the next request', async () => {
     const { key } = await createKey(app, MASTER, { tpm: 20 });
     expect((await proxied(key)).status).toBe(200);
-    await proxyReported();
+    await reports.proxyReport();
     const refused = await proxied(key);
     expect(refused.status).toBe(429);
     expect(JSON.parse(refused.body)).toMatchObject({ error: { code: 'rate_limit_exceeded' } });
@@ -133,7 +123,7 @@ describe('universal proxy: key limits and budgets', () => {
     expect(response.statusCode).toBe(200);
     for await (const _chunk of response.body) break;
     response.body.destroy();
-    const report = await proxyReported();
+    const report = await reports.proxyReport();
     expect(report.error?.code).toBe('client_closed_request');
 
     const usage = await keyUsage(app, MASTER, id);
@@ -142,13 +132,13 @@ describe('universal proxy: key limits and budgets', () => {
     // no usage arrived before the abort: an unknown price that reached the upstream costs its reservation, once
     expect(usage.budget.spent_usd).toBeCloseTo(RESERVATION_USD, 9);
     expect((await proxied(key)).status).toBe(200);
-    await proxyReported();
+    await reports.proxyReport();
   });
 
   it('settles an exchange whose meter throws once, charging the reservation of an unknown price', async () => {
     const { id, key } = await createKey(app, MASTER, { max_parallel: 1, budget_usd: 100, budget_period: 'total' });
     expect((await proxied(key, 'broken')).status).toBe(200);
-    const report = await proxyReported();
+    const report = await reports.proxyReport();
     expect(meterCalls).toBe(1);
     expect(report.costUsd).toBeNull();
 
@@ -157,7 +147,7 @@ describe('universal proxy: key limits and budgets', () => {
     expect(usage.budget.reserved_usd).toBe(0);
     expect(usage.budget.spent_usd).toBeCloseTo(RESERVATION_USD, 9);
     expect((await proxied(key, 'broken')).status).toBe(200);
-    await proxyReported();
+    await reports.proxyReport();
   });
 });
 
@@ -185,6 +175,6 @@ describe('universal proxy: keys limited to some models', () => {
   it('lets a key whose list allows every model (`*`) through', async () => {
     const { key } = await createKey(app, MASTER, { models: ['*'] });
     expect((await proxied(key)).status).toBe(200);
-    await proxyReported();
+    await reports.proxyReport();
   });
 });
