@@ -4,6 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { withAwsEnvDefaults } from './aws-env-defaults';
 import { ConfigFileSchema, type ConfigFile } from './config-schema';
 import { ConfigError } from './config-error';
+import { coerceSubstituted } from './coerce-substituted';
 import { interpolateEnv } from './interpolate-env';
 
 export { ConfigError } from './config-error';
@@ -14,7 +15,8 @@ export { ConfigError } from './config-error';
  */
 export async function validateConfig(raw: unknown, env: NodeJS.ProcessEnv, source: string): Promise<ConfigFile> {
   const problems: string[] = [];
-  const value = interpolateEnv(raw, env, problems);
+  const substituted = new Set<string>();
+  const value = coerceSubstituted(ConfigFileSchema, interpolateEnv(raw, env, problems, '', substituted), substituted);
   problems.push(...schemaProblems(ConfigFileSchema, value));
   if (problems.length > 0) throw new ConfigError(source, problems);
   const parsed = value as ConfigFile;
