@@ -38,7 +38,15 @@ beforeAll(async () => {
       {
         method: 'POST',
         path: /\/audio\/speech$/,
-        handle: ({ res }) => {
+        handle: ({ res, body }) => {
+          if ((body as { stream_format?: string } | undefined)?.stream_format === 'sse') {
+            // gpt-4o-mini-tts's event stream: audio in deltas, token usage in the last event
+            // https://platform.openai.com/docs/api-reference/audio/speech-audio-done-event
+            res.writeHead(200, { 'content-type': 'text/event-stream' });
+            res.write(`event: speech.audio.delta\ndata: ${JSON.stringify({ type: 'speech.audio.delta', audio: Buffer.alloc(64, 7).toString('base64') })}\n\n`);
+            res.end(`event: speech.audio.done\ndata: ${JSON.stringify({ type: 'speech.audio.done', usage: { input_tokens: 14, output_tokens: 101, total_tokens: 115 } })}\n\n`);
+            return;
+          }
           const audio = Buffer.alloc(4096, 7);
           res.writeHead(200, { 'content-type': 'audio/mpeg', 'content-length': String(audio.length) });
           res.end(audio);
@@ -171,6 +179,16 @@ describe('universal proxy: the official openai client through /proxy/openai/v1',
     const context = await settled();
     expect(context.meteredUnits).toEqual({ characters: 20 });
     expect(context.costUsd).toBe(0.0003);
+  });
+
+  it('meters streamed gpt-4o-mini-tts speech by its text and audio tokens', async () => {
+    const response = await client().audio.speech.create({ model: 'gpt-4o-mini-tts', voice: 'alloy', input: 'The quick brown fox.', stream_format: 'sse' });
+    expect(await response.text()).toContain('speech.audio.done');
+    const context = await settled();
+    expect(context).toMatchObject({ provider: 'openai', upstreamModel: 'gpt-4o-mini-tts', operation: 'tts' });
+    expect(context.usage).toMatchObject({ prompt_tokens: 14, completion_tokens: 101 });
+    // 14 text tokens x $0.60 + 101 audio tokens x $12, per million (the bundled catalog)
+    expect(context.costUsd).toBe(0.0012204);
   });
 
   it('meters a transcription upload under the model named in its form, its audio tokens at the audio price', async () => {

@@ -21,6 +21,17 @@ function imageTokens(exchange: MeterExchange): TokenUsage | undefined {
   return tokens;
 }
 
+/**
+ * The token usage of a streamed speech answer (`speech.audio.done`); its output tokens are audio.
+ * @see https://platform.openai.com/docs/api-reference/audio/speech-audio-done-event
+ */
+function speechTokens(exchange: MeterExchange): TokenUsage | undefined {
+  let tokens: TokenUsage | undefined;
+  for (const { json } of sseJson(exchange)) tokens = readOpenAIUsage(record(json)['usage']) ?? tokens;
+  if (tokens !== undefined && tokens.audioOutputTokens === undefined) tokens.audioOutputTokens = tokens.outputTokens;
+  return tokens;
+}
+
 /** Meters OpenAI-shaped exchanges for a provider name (shared by OpenAI-compatible APIs). */
 export function meterOpenAIShaped(name: string, exchange: MeterExchange, usageKeys?: readonly string[]): MeteredUsage | undefined {
   if (!succeeded(exchange)) return undefined;
@@ -28,9 +39,14 @@ export function meterOpenAIShaped(name: string, exchange: MeterExchange, usageKe
   const request = record(requestJson(exchange));
   const requestModel = str(request['model']);
   if (path.endsWith('/audio/speech')) {
-    // text to speech is billed per input character
-    const input = str(request['input']) ?? '';
-    return { provider: name, model: requestModel ?? 'tts-1', operation: 'tts', units: { characters: [...input].length } };
+    const characters = [...(str(request['input']) ?? '')].length;
+    const model = requestModel ?? 'tts-1';
+    // gpt-4o-mini-tts bills text input and audio output tokens, which only its event stream
+    // (`stream_format: "sse"`) reports, in `speech.audio.done`
+    const tokens = isEventStream(exchange) ? speechTokens(exchange) : undefined;
+    if (tokens !== undefined) return { provider: name, model, operation: 'tts', tokens, units: {}, attributes: { characters } };
+    // tts-1 and tts-1-hd bill per input character
+    return { provider: name, model, operation: 'tts', units: { characters } };
   }
   if (path.endsWith('/audio/transcriptions') || path.endsWith('/audio/translations')) {
     const body = record(responseJson(exchange));
