@@ -96,6 +96,9 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     headersTimeoutMs: config.server?.headersTimeoutMs,
     maxHeaderBytes: config.server?.maxHeaderBytes,
     maxConcurrentRequests: config.server?.maxConcurrentRequests,
+    keepAliveTimeoutMs: config.server?.keepAliveTimeoutMs,
+    jsonMaxDepth: config.server?.jsonMaxDepth,
+    openapi: config.server?.openapi,
     // the drain deadline counts from the start of the shutdown delay
     drainTimeoutMs: (config.server?.shutdownDelayMs ?? 0) + (config.server?.shutdownTimeoutMs ?? 10_000),
     admin: config.admin === undefined ? undefined : { masterKey: config.admin.masterKey },

@@ -27,6 +27,12 @@ export const ServerConfigSchema = Type.Object(
     maxHeaderBytes: Type.Optional(Type.Integer({ minimum: 1024 })),
     /** Requests in flight before new ones get 503 + Retry-After; 0 = no cap. @default 0 */
     maxConcurrentRequests: Type.Optional(Type.Integer({ minimum: 0 })),
+    /** How long an idle keep-alive connection stays open; above the idle timeout of a load balancer in front. @default 72000 */
+    keepAliveTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
+    /** Deepest JSON nesting of a request body; deeper get 400 before parsing. @default 64 */
+    jsonMaxDepth: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+    /** Serve the OpenAPI document (`GET /openapi.json`) and its page (`GET /docs`). @default true */
+    openapi: Type.Optional(Type.Boolean()),
     /** Worker processes sharing the port (node:cluster); 1 = no cluster (env SWITCHYARD_WORKERS, flag --workers). @default one per core (one when state could not be shared) */
     workers: Type.Optional(Type.Integer({ minimum: 1, maximum: 256 })),
     /** Period of the idle checks: two idle checks in a row give memory back (a young-generation, then a full, collection); 0 = never. @default 10000 */
