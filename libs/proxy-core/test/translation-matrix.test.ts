@@ -119,6 +119,34 @@ const nullContentRequests: Array<[string, ChatCompletionRequest, string]> = [
   ],
 ];
 
+// Malformed or unknown content parts (the schema checks only `type`) likewise.
+const malformedPartRequests: Array<[string, ChatCompletionRequest, string]> = [
+  ['image part without image_url', { model: 'm', messages: [{ role: 'user', content: [{ type: 'image_url' }] }] } as unknown as ChatCompletionRequest, 'messages.0.content.0'],
+  ['text part without text', { model: 'm', messages: [{ role: 'user', content: [{ type: 'text', text: 7 }] }] } as unknown as ChatCompletionRequest, 'messages.0.content.0'],
+  [
+    'audio part',
+    { model: 'm', messages: [{ role: 'user', content: [{ type: 'input_audio', input_audio: { data: 'UklGRg==', format: 'wav' } }] }] } as unknown as ChatCompletionRequest,
+    'messages.0.content.0',
+  ],
+];
+
+describe('translation matrix: malformed content parts', () => {
+  describe.each(types)('%s', (type) => {
+    it.each(malformedPartRequests)('answers a user message with an %s, or refuses it with a 400 naming the part', async (_kind, request, param) => {
+      const outcome = await gateway.chat({ ...request, model: `p-${type}/matrix-model` }).then(
+        (response) => ({ response }),
+        (error: unknown) => ({ error }),
+      );
+      if ('response' in outcome) {
+        expect(Value.Errors(ChatCompletionSchema, outcome.response).First()).toBeUndefined();
+      } else {
+        expect(outcome.error).toMatchObject({ status: 400 });
+        expect((outcome.error as { param?: string }).param).toMatch(new RegExp(`^${param.replace(/\./g, '\\.')}`));
+      }
+    });
+  });
+});
+
 describe('translation matrix: null content', () => {
   describe.each(types)('%s', (type) => {
     it.each(nullContentRequests)('answers a %s message with null content, or refuses it with a 400 naming the field', async (_kind, request, param) => {

@@ -66,14 +66,23 @@ export function invalidRequest(message: string, param: string): SwitchyardError 
 }
 
 /**
- * A user message's content, checked: `null` or missing is an `invalid_request` naming
- * `param` (the request schema lets it through; OpenAI refuses it, and there is nothing to
- * send a provider that needs a user turn to say something).
+ * A user message's content, checked: `null` or missing content, a text part without a string
+ * `text` and an image part without a string `image_url.url` are `invalid_request` naming the
+ * field (the request schema checks only each part's `type`; OpenAI refuses them too). Parts of
+ * other types are left to each provider's mapping.
  */
 export function userContent(content: string | ChatContentPart[] | null | undefined, param: string): string | ChatContentPart[] {
   if (content === null || content === undefined) {
     throw invalidRequest('A user message needs content: a string or an array of content parts, not null.', param);
   }
+  if (typeof content === 'string') return content;
+  content.forEach((part: unknown, index) => {
+    const { type, text, image_url: image } = part as { type?: unknown; text?: unknown; image_url?: unknown };
+    if (type === 'text' && typeof text !== 'string') throw invalidRequest('A text content part needs a string "text".', `${param}.${index}.text`);
+    if (type === 'image_url' && (typeof image !== 'object' || image === null || typeof (image as { url?: unknown }).url !== 'string')) {
+      throw invalidRequest('An image_url content part needs "image_url": {"url": "<http(s) or data URL>"}.', `${param}.${index}.image_url.url`);
+    }
+  });
   return content;
 }
 

@@ -1,13 +1,16 @@
 import { SwitchyardError } from '../../errors/switchyard-error';
-import { contentText, imageMediaTypeFromUrl, parseDataUrl, parseToolArguments, toolNamesById, userContent } from '../../wire/chat-message-parts';
+import { contentText, imageMediaTypeFromUrl, invalidRequest, parseDataUrl, parseToolArguments, toolNamesById, userContent } from '../../wire/chat-message-parts';
 import type { ChatCompletionRequest, ChatContentPart, ChatTextPart } from '../../wire/openai-chat';
 import { thoughtSignatureOfToolCallId } from './gemini-tool-call-id';
 import type { GeminiContent, GeminiPart, GeminiRequest } from './gemini-wire';
 
-function userParts(content: string | ChatContentPart[]): GeminiPart[] {
+function userParts(content: string | ChatContentPart[], param: string): GeminiPart[] {
   if (typeof content === 'string') return [{ text: content }];
-  return content.map((part): GeminiPart => {
+  return content.map((part, index): GeminiPart => {
     if (part.type === 'text') return { text: part.text };
+    if (part.type !== 'image_url') {
+      throw invalidRequest(`Content part type "${(part as { type: string }).type}" is not supported by this provider.`, `${param}.${index}.type`);
+    }
     const inline = parseDataUrl(part.image_url.url);
     if (inline !== undefined) return { inlineData: { mimeType: inline.mediaType, data: inline.data } };
     // Gemini reads remote files through fileData; the URL must be one Gemini can fetch
@@ -73,7 +76,7 @@ export function toGeminiRequest(request: ChatCompletionRequest): GeminiRequest {
         system.push({ text: contentText(message.content) });
         break;
       case 'user':
-        push(contents, 'user', userParts(userContent(message.content, `messages.${index}.content`)));
+        push(contents, 'user', userParts(userContent(message.content, `messages.${index}.content`), `messages.${index}.content`));
         break;
       case 'assistant': {
         const parts: GeminiPart[] = [];
