@@ -50,6 +50,23 @@ export function imageMediaTypeFromUrl(url: string): string {
   return (extension === undefined ? undefined : IMAGE_TYPES[extension]) ?? 'image/jpeg';
 }
 
+/**
+ * What separates a tool-call id from the Gemini thought signature the gateway folds into it
+ * (`<id>__ts_<signature as base64url>`; see providers/gemini/gemini-tool-call-id.ts).
+ */
+export const TOOL_CALL_SIGNATURE_MARKER = '__ts_';
+
+/**
+ * A tool-call id without the Gemini thought signature folded into it, for the other
+ * providers: they have no use for it, and Bedrock takes tool ids of at most 64 characters
+ * (a conversation begun on Gemini may go on, or fall back, to them). Tool calls and their
+ * results pass through the same function, so they still match.
+ */
+export function toolCallIdWithoutSignature(id: string): string {
+  const at = id.indexOf(TOOL_CALL_SIGNATURE_MARKER);
+  return at < 0 ? id : id.slice(0, at);
+}
+
 /** Maps each assistant tool call id to its function name, for providers that answer tool results by name. */
 export function toolNamesById(messages: readonly ChatMessage[]): Map<string, string> {
   const names = new Map<string, string>();

@@ -93,6 +93,25 @@ describe('anthropic adapter: requests', () => {
     expect(sent()).toEqual({ model: 'claude-sonnet-4-20250514', max_tokens: 4096, messages: [{ role: 'user', content: [{ type: 'text', text: 'Hello, Claude' }] }] });
   });
 
+  it('sends tool ids without the Gemini thought signature folded into them, the call and its result alike', async () => {
+    const signed = 'call_chatcmpl-0b1e7c2a-5d4f-4e8a-9c3b-2f6a7d8e9f01_0_0__ts_CiQBDH5fv_4_hKH3-----fAPsCiQBDH5fv_4_hKH3-----fAPsCiQBDH5fv_4_hKH3-----fAPsCiQBDH5fv_4_hKH3-----fAPsCiQBDH5fv_4_hKH3-----fAPsCiQBDH5fv_4_hKH3-----fAPsCiQBDH5fv_4_hKH3-----fAPsCiQBDH5fv_4_hKH3-----fAPsCiQBDH5fv_4_hKH3-----fAPsCiQBDH5fv_4_hKH3-----fAPsCiQBDH5fv_4_hKH3-----fAPsCiQBDH5fv_4_hKH3-----fAPs';
+    await adapter.chat(
+      {
+        model: 'm',
+        messages: [
+          { role: 'user', content: 'Weather in Paris?' },
+          { role: 'assistant', content: null, tool_calls: [{ id: signed, type: 'function', function: { name: 'get_weather', arguments: '{"location":"Paris"}' } }] },
+          { role: 'tool', tool_call_id: signed, content: '{"temperature_c":18}' },
+        ],
+        tools: [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: {} } } }],
+      },
+      call(),
+    );
+    const [, assistant, result] = sent().messages;
+    expect(assistant?.content).toEqual([{ type: 'tool_use', id: 'call_chatcmpl-0b1e7c2a-5d4f-4e8a-9c3b-2f6a7d8e9f01_0_0', name: 'get_weather', input: { location: 'Paris' } }]);
+    expect(result?.content).toEqual([{ type: 'tool_result', tool_use_id: 'call_chatcmpl-0b1e7c2a-5d4f-4e8a-9c3b-2f6a7d8e9f01_0_0', content: '{"temperature_c":18}' }]);
+  });
+
   it('honours a configured default max_tokens, beta headers, and the request’s own limits', async () => {
     const configured = make({ defaultMaxTokens: 1024, betas: ['prompt-caching-2024-07-31', 'token-efficient-tools-2025-02-19'], anthropicVersion: '2023-01-01' });
     await configured.chat(request, call());

@@ -1,5 +1,5 @@
 import { SwitchyardError } from '../../errors/switchyard-error';
-import { contentText, invalidRequest, parseToolArguments, userContent } from '../../wire/chat-message-parts';
+import { contentText, invalidRequest, parseToolArguments, toolCallIdWithoutSignature, userContent } from '../../wire/chat-message-parts';
 import type {
   ChatCompletionRequest,
   ChatContentPart,
@@ -52,12 +52,12 @@ function messageBlocks(message: ChatMessage, index: number): AnthropicRequestBlo
       const text = contentText(message.content);
       const blocks: AnthropicRequestBlock[] = text.length > 0 ? [{ type: 'text', text }] : [];
       for (const [t, call] of (message.tool_calls ?? []).entries()) {
-        blocks.push({ type: 'tool_use', id: call.id, name: call.function.name, input: parseToolArguments(call.function.arguments, `${param}.tool_calls.${t}.function.arguments`) });
+        blocks.push({ type: 'tool_use', id: toolCallIdWithoutSignature(call.id), name: call.function.name, input: parseToolArguments(call.function.arguments, `${param}.tool_calls.${t}.function.arguments`) });
       }
       return blocks;
     }
     case 'tool':
-      return [{ type: 'tool_result', tool_use_id: message.tool_call_id, content: contentText(message.content) }];
+      return [{ type: 'tool_result', tool_use_id: toolCallIdWithoutSignature(message.tool_call_id), content: contentText(message.content) }];
     case 'system':
     case 'developer':
       return [];

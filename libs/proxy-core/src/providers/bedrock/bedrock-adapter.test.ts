@@ -118,6 +118,24 @@ describe('bedrock adapter: authentication', () => {
 });
 
 describe('bedrock adapter: requests', () => {
+  it('sends tool ids without the Gemini thought signature folded into them, within Bedrock\'s 64 characters', async () => {
+    const signed = 'call_chatcmpl-0b1e7c2a-5d4f-4e8a-9c3b-2f6a7d8e9f01_0_0__ts_CiQBDH5fv_4_hKH3-----fAPsCiQBDH5fv_4_hKH3-----fAPsCiQBDH5fv_4_hKH3-----fAPsCiQBDH5fv_4_hKH3-----fAPsCiQBDH5fv_4_hKH3-----fAPsCiQBDH5fv_4_hKH3-----fAPsCiQBDH5fv_4_hKH3-----fAPsCiQBDH5fv_4_hKH3-----fAPsCiQBDH5fv_4_hKH3-----fAPsCiQBDH5fv_4_hKH3-----fAPsCiQBDH5fv_4_hKH3-----fAPsCiQBDH5fv_4_hKH3-----fAPs';
+    await make().chat(
+      {
+        ...toolRoundTripRequest,
+        messages: [
+          { role: 'user', content: 'Weather in Paris?' },
+          { role: 'assistant', content: null, tool_calls: [{ id: signed, type: 'function', function: { name: 'get_weather', arguments: '{"location":"Paris"}' } }] },
+          { role: 'tool', tool_call_id: signed, content: '{"temperature_c":18}' },
+        ],
+      },
+      callContext(CLAUDE),
+    );
+    const ids = sent().messages.flatMap((message) => message.content.flatMap((block) => [block.toolUse?.toolUseId, block.toolResult?.toolUseId].filter((id) => id !== undefined)));
+    expect(ids).toEqual(['call_chatcmpl-0b1e7c2a-5d4f-4e8a-9c3b-2f6a7d8e9f01_0_0', 'call_chatcmpl-0b1e7c2a-5d4f-4e8a-9c3b-2f6a7d8e9f01_0_0']);
+    for (const id of ids) expect(id.length).toBeLessThanOrEqual(64);
+  });
+
   it('translates system, images, tool calls, tool results, inference settings and tools', async () => {
     await make().chat(toolRoundTripRequest, callContext(CLAUDE));
     expect(sent()).toEqual({

@@ -1,5 +1,5 @@
 import { SwitchyardError } from '../../errors/switchyard-error';
-import { contentText, invalidRequest, parseToolArguments, userContent } from '../../wire/chat-message-parts';
+import { contentText, invalidRequest, parseToolArguments, toolCallIdWithoutSignature, userContent } from '../../wire/chat-message-parts';
 import type { ChatCompletionRequest, ChatContentPart, ChatMessage, ChatToolChoice } from '../../wire/openai-chat';
 import type { BedrockContentBlock, BedrockConverseRequest, BedrockImageFormat, BedrockMessage, BedrockToolChoice } from './bedrock-wire';
 
@@ -46,13 +46,13 @@ function messageBlocks(message: ChatMessage, index: number): BedrockContentBlock
       const text = contentText(message.content);
       const blocks: BedrockContentBlock[] = text.length > 0 ? [{ text }] : [];
       for (const [t, call] of (message.tool_calls ?? []).entries()) {
-        blocks.push({ toolUse: { toolUseId: call.id, name: call.function.name, input: parseToolArguments(call.function.arguments, `${param}.tool_calls.${t}.function.arguments`) } });
+        blocks.push({ toolUse: { toolUseId: toolCallIdWithoutSignature(call.id), name: call.function.name, input: parseToolArguments(call.function.arguments, `${param}.tool_calls.${t}.function.arguments`) } });
       }
       return blocks;
     }
     case 'tool': {
       const text = contentText(message.content);
-      return [{ toolResult: { toolUseId: message.tool_call_id, content: text.length > 0 ? [{ text }] : [] } }];
+      return [{ toolResult: { toolUseId: toolCallIdWithoutSignature(message.tool_call_id), content: text.length > 0 ? [{ text }] : [] } }];
     }
     case 'system':
     case 'developer':

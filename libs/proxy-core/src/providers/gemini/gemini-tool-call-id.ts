@@ -1,8 +1,7 @@
-/**
- * Separates a tool-call id from the thought signature folded into it. Base ids are the
- * gateway's (`call_<completion id>_...`) or Gemini's `functionCall.id`; neither holds it.
- */
-const SIGNATURE_MARKER = '__ts_';
+import { TOOL_CALL_SIGNATURE_MARKER as SIGNATURE_MARKER } from '../../wire/chat-message-parts';
+
+// Base ids are the gateway's (`call_<completion id>_...`) or Gemini's `functionCall.id`;
+// neither holds the marker, so its first occurrence starts the signature.
 
 /**
  * The OpenAI tool-call id of a Gemini `functionCall` part: its id with the part's
