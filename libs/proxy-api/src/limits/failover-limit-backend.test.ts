@@ -1,25 +1,11 @@
 import { silentLogger } from '@switchyard/proxy-core';
 import { describe, expect, it, vi } from 'vitest';
+import { admitPlan } from '../../test/support/admit-plan';
 import { FailoverLimitBackend, type SharedLimitBackend } from './failover-limit-backend';
 import type { AdmitPlan } from './limit-backend';
 import { MemoryLimitBackend } from './memory-limit-backend';
 
-function plan(overrides: Partial<AdmitPlan> = {}): AdmitPlan {
-  return {
-    scope: 'key_a',
-    nowMs: 1_000_000,
-    rpm: null,
-    tpm: null,
-    parallel: null,
-    budgetMicros: 1_000_000,
-    budgetPeriodId: 'total',
-    budgetExpiresAtMs: null,
-    reserveMicros: 400_000,
-    seedSpentMicros: 0,
-    shadow: new Set(),
-    ...overrides,
-  };
-}
+const plan = (overrides: Partial<AdmitPlan> = {}): AdmitPlan => admitPlan({ nowMs: 1_000_000, budgetMicros: 1_000_000, reserveMicros: 400_000, ...overrides });
 
 /** A shared backend (memory counters behind it) that can be taken down and brought back. */
 function sharedBackend(): { backend: SharedLimitBackend; counters: MemoryLimitBackend; down: (isDown: boolean) => void; added: number[] } {

@@ -1,6 +1,7 @@
 import { requireService, TEST_REDIS_URL } from '@switchyard/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dropRedisKeys } from '../../test/support/redis-keys';
+import { admitPlan } from '../../test/support/admit-plan';
 import { connectRedis, type RedisConnection } from '../redis/redis-connection';
 import { silentLogger } from '@switchyard/proxy-core';
 import type { AdmitPlan, LimitBackend } from './limit-backend';
@@ -24,22 +25,7 @@ afterAll(async () => {
 });
 
 let scopeCounter = 0;
-function plan(overrides: Partial<AdmitPlan> = {}): AdmitPlan {
-  return {
-    scope: `key_${scopeCounter}`,
-    nowMs: 1_000_000,
-    rpm: null,
-    tpm: null,
-    parallel: null,
-    budgetMicros: null,
-    budgetPeriodId: 'total',
-    budgetExpiresAtMs: null,
-    reserveMicros: 0,
-    seedSpentMicros: 0,
-    shadow: new Set(),
-    ...overrides,
-  };
-}
+const plan = (overrides: Partial<AdmitPlan> = {}): AdmitPlan => admitPlan({ scope: `key_${scopeCounter}`, nowMs: 1_000_000, ...overrides });
 
 const backends: Array<[string, () => LimitBackend, boolean]> = [
   ['memory', () => new MemoryLimitBackend(), true],

@@ -6,6 +6,7 @@ import { requireService, startRedisServer, TEST_REDIS_URL, type TestRedisServer 
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { dropRedisKeys } from '../../test/support/redis-keys';
+import { admitPlan } from '../../test/support/admit-plan';
 import { connectRedis, type RedisConnection } from '../redis/redis-connection';
 import { FailoverLimitBackend } from './failover-limit-backend';
 import type { AdmitPlan } from './limit-backend';
@@ -30,22 +31,8 @@ afterEach(async () => {
   if (redisUp && prefixes.length > 0) await dropRedisKeys(prefixes.splice(0));
 });
 
-function plan(overrides: Partial<AdmitPlan> = {}): AdmitPlan {
-  return {
-    scope: 'key_lease',
-    nowMs: 1_000_000,
-    rpm: null,
-    tpm: null,
-    parallel: 1,
-    budgetMicros: 1_000_000,
-    budgetPeriodId: 'total',
-    budgetExpiresAtMs: null,
-    reserveMicros: 600_000,
-    seedSpentMicros: 0,
-    shadow: new Set(),
-    ...overrides,
-  };
-}
+const plan = (overrides: Partial<AdmitPlan> = {}): AdmitPlan =>
+  admitPlan({ scope: 'key_lease', nowMs: 1_000_000, parallel: 1, budgetMicros: 1_000_000, reserveMicros: 600_000, ...overrides });
 
 async function connect(url: string, keyPrefix: string, commandTimeoutMs: number): Promise<RedisConnection> {
   const connection = await connectRedis({ url, keyPrefix, commandTimeoutMs }, silentLogger);

@@ -1,23 +1,12 @@
 import { silentLogger } from '@switchyard/proxy-core';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { admitPlan } from '../../test/support/admit-plan';
 import { MemoryKeyStore } from '../keys/memory-key-store';
 import type { AdmitPlan } from './limit-backend';
 import { MemoryLimitBackend } from './memory-limit-backend';
 import { SpendLedger } from './spend-ledger';
 
-const plan = (seedSpentMicros = 0): AdmitPlan => ({
-  scope: 'key_a',
-  nowMs: 0,
-  rpm: null,
-  tpm: null,
-  parallel: null,
-  budgetMicros: null,
-  budgetPeriodId: 'total',
-  budgetExpiresAtMs: null,
-  reserveMicros: 0,
-  seedSpentMicros,
-  shadow: new Set(),
-});
+const plan = (seedSpentMicros = 0): AdmitPlan => admitPlan({ seedSpentMicros });
 
 afterEach(() => {
   vi.useRealTimers();
