@@ -1,10 +1,8 @@
 import { createMeterRegistry, type MeterRegistry } from '@switchyard/proxy-logging';
-import { createMockUpstream, type MockUpstream } from '@switchyard/testing';
-import type { FastifyInstance } from 'fastify';
 import { request } from 'undici';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createApp } from '../src/create-app';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { createKey, keyUsage, type CreatedKey } from './support/admin-keys';
+import { useListeningApp } from './support/listening-app';
 import { recordReports, resolveToLoopback } from './support/proxy-reports';
 
 // A /proxy exchange that fails inside the gateway, before the upstream call, on the
@@ -15,9 +13,6 @@ import { recordReports, resolveToLoopback } from './support/proxy-reports';
 const MASTER = 'sy-master-proxy-failures-0123';
 const UNPRICED_MODEL = 'unpriced-model-for-proxy-failures';
 
-let upstream: MockUpstream;
-let app: FastifyInstance;
-let base: string;
 const reports = recordReports();
 const unknownPrices: string[] = [];
 
@@ -46,8 +41,29 @@ function registryThatThrowsOnDetect(): MeterRegistry {
   };
 }
 
-beforeAll(async () => {
-  upstream = await createMockUpstream({
+const fixture = useListeningApp(
+  (upstream) => {
+    const port = new URL(upstream.url).port;
+    return {
+      gateway: { providers: [{ name: 'mock', type: 'mock' }], plugins: [reports.plugin] },
+      admin: { masterKey: MASTER },
+      pricing: {
+        // an operator hook that throws while the exchange is priced, after the client's last byte
+        onUnknownPrice: (key) => {
+          unknownPrices.push(key);
+          throw new Error('unknown-price hook bug');
+        },
+      },
+      proxy: {
+        routes: { openai: upstream.url, broken: `http://detect-fails.test:${port}` },
+        allowAddresses: ['127.0.0.1'],
+        meterRegistry: registryThatThrowsOnDetect(),
+        // every name is the local mock upstream
+        resolve: resolveToLoopback,
+      },
+    };
+  },
+  {
     routes: [
       {
         method: 'POST',
@@ -75,44 +91,16 @@ beforeAll(async () => {
         },
       },
     ],
-  });
-  const port = new URL(upstream.url).port;
-  app = createApp({
-    gateway: { providers: [{ name: 'mock', type: 'mock' }], plugins: [reports.plugin] },
-    admin: { masterKey: MASTER },
-    pricing: {
-      // an operator hook that throws while the exchange is priced, after the client's last byte
-      onUnknownPrice: (key) => {
-        unknownPrices.push(key);
-        throw new Error('unknown-price hook bug');
-      },
-    },
-    proxy: {
-      routes: { openai: upstream.url, broken: `http://detect-fails.test:${port}` },
-      allowAddresses: ['127.0.0.1'],
-      meterRegistry: registryThatThrowsOnDetect(),
-      // every name is the local mock upstream
-      resolve: resolveToLoopback,
-    },
-  });
-  base = await app.listen({ port: 0, host: '127.0.0.1' });
-});
+  },
+);
 
-afterAll(async () => {
-  await app.close();
-  await upstream.close();
-});
+beforeEach(() => reports.clear());
 
-beforeEach(() => {
-  upstream.reset();
-  reports.clear();
-});
-
-const limitedKey = (): Promise<CreatedKey> => createKey(app, MASTER, { name: 'proxy-failures', max_parallel: 1 });
-const inFlight = async (id: string): Promise<number> => (await keyUsage(app, MASTER, id)).in_flight.used;
+const limitedKey = (): Promise<CreatedKey> => createKey(fixture.app, MASTER, { name: 'proxy-failures', max_parallel: 1 });
+const inFlight = async (id: string): Promise<number> => (await keyUsage(fixture.app, MASTER, id)).in_flight.used;
 
 async function proxied(key: string, path: string, method: 'GET' | 'POST' = 'POST'): Promise<{ status: number; body: string }> {
-  const response = await request(`${base}/proxy/${path}`, {
+  const response = await request(`${fixture.base}/proxy/${path}`, {
     method,
     headers: { 'x-switchyard-key': key, 'content-type': 'application/json' },
     ...(method === 'POST' ? { body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }) } : {}),
@@ -125,7 +113,7 @@ describe('universal proxy: a failure inside the gateway still ends in one report
     const { id, key } = await limitedKey();
     const failed = await proxied(key, 'broken/v1/chat/completions');
     expect(failed.status).toBe(500);
-    expect(upstream.requests).toHaveLength(0);
+    expect(fixture.upstream.requests).toHaveLength(0);
     const report = await reports.proxyReport();
     expect(report).toMatchObject({ endpoint: 'proxy', statusCode: 500 });
     expect(report.error?.code).toBe('internal_error');

@@ -1,10 +1,8 @@
 import type { ProviderMeter } from '@switchyard/proxy-logging';
-import { createMockUpstream, type MockUpstream } from '@switchyard/testing';
-import type { FastifyInstance } from 'fastify';
 import { request } from 'undici';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createApp } from '../src/create-app';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { createKey, keyUsage } from './support/admin-keys';
+import { useListeningApp } from './support/listening-app';
 import { recordReports, resolveToLoopback } from './support/proxy-reports';
 
 // Per-key policy on the universal proxy over real HTTP: a proxied exchange is metered after
@@ -16,9 +14,6 @@ const MASTER = 'sy-master-proxy-key-limits-0123';
 const RESERVATION_USD = 0.01;
 const chat = JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] });
 
-let upstream: MockUpstream;
-let app: FastifyInstance;
-let base: string;
 const reports = recordReports();
 let meterCalls = 0;
 // a provider of the operator's own whose meter breaks: the exchange is logged without usage
@@ -33,10 +28,9 @@ const brokenMeter: ProviderMeter = {
   },
 };
 
-beforeAll(async () => {
-  upstream = await createMockUpstream();
+const fixture = useListeningApp((upstream) => {
   const port = new URL(upstream.url).port;
-  app = createApp({
+  return {
     gateway: {
       providers: [{ name: 'openai', type: 'openai', baseUrl: `${upstream.url}/v1`, apiKey: 'sk-up-0000000000' }],
       models: [{ name: 'chat', targets: [{ provider: 'openai', model: 'gpt-4o' }] }],
@@ -52,23 +46,16 @@ beforeAll(async () => {
       // every name is the local mock upstream
       resolve: resolveToLoopback,
     },
-  });
-  base = await app.listen({ port: 0, host: '127.0.0.1' });
-});
-
-afterAll(async () => {
-  await app.close();
-  await upstream.close();
+  };
 });
 
 beforeEach(() => {
-  upstream.reset();
   reports.clear();
   meterCalls = 0;
 });
 
 async function proxied(key: string, prefix = 'openai'): Promise<{ status: number; body: string }> {
-  const response = await request(`${base}/proxy/${prefix}/v1/chat/completions`, {
+  const response = await request(`${fixture.base}/proxy/${prefix}/v1/chat/completions`, {
     method: 'POST',
     headers: { 'x-switchyard-key': key, authorization: 'Bearer sk-client-own', 'content-type': 'application/json' },
     body: chat,
@@ -78,9 +65,9 @@ async function proxied(key: string, prefix = 'openai'): Promise<{ status: number
 
 describe('universal proxy: key limits and budgets', () => {
   it('charges a proxied chat completion the tokens and USD the same request costs on /v1', async () => {
-    const direct = await createKey(app, MASTER, { budget_usd: 100, budget_period: 'total', tpm: 100_000 });
-    const viaProxy = await createKey(app, MASTER, { budget_usd: 100, budget_period: 'total', tpm: 100_000 });
-    const response = await request(`${base}/v1/chat/completions`, {
+    const direct = await createKey(fixture.app, MASTER, { budget_usd: 100, budget_period: 'total', tpm: 100_000 });
+    const viaProxy = await createKey(fixture.app, MASTER, { budget_usd: 100, budget_period: 'total', tpm: 100_000 });
+    const response = await request(`${fixture.base}/v1/chat/completions`, {
       method: 'POST',
       headers: { authorization: `Bearer ${direct.key}`, 'content-type': 'application/json' },
       body: JSON.stringify({ model: 'chat', messages: [{ role: 'user', content: 'hi' }] }),
@@ -92,10 +79,10 @@ describe('universal proxy: key limits and budgets', () => {
     const report = await reports.proxyReport();
     expect(report.usage?.total_tokens).toBe(29);
 
-    const expected = await keyUsage(app, MASTER, direct.id);
+    const expected = await keyUsage(fixture.app, MASTER, direct.id);
     expect(expected.tokens.used).toBe(29);
     expect(expected.budget.spent_usd).toBeGreaterThan(0);
-    const charged = await keyUsage(app, MASTER, viaProxy.id);
+    const charged = await keyUsage(fixture.app, MASTER, viaProxy.id);
     expect(charged.tokens.used).toBe(29);
     expect(charged.budget.spent_usd).toBeCloseTo(expected.budget.spent_usd, 9);
     expect(charged.budget.reserved_usd).toBe(0);
@@ -103,19 +90,19 @@ describe('universal proxy: key limits and budgets', () => {
   });
 
   it('counts proxied tokens against TPM: the window a proxied exchange spent refuses the next request', async () => {
-    const { key } = await createKey(app, MASTER, { tpm: 20 });
+    const { key } = await createKey(fixture.app, MASTER, { tpm: 20 });
     expect((await proxied(key)).status).toBe(200);
     await reports.proxyReport();
     const refused = await proxied(key);
     expect(refused.status).toBe(429);
     expect(JSON.parse(refused.body)).toMatchObject({ error: { code: 'rate_limit_exceeded' } });
-    expect(upstream.requests).toHaveLength(1);
+    expect(fixture.upstream.requests).toHaveLength(1);
   });
 
   it('settles a stream the client abandons once, releasing its slot', async () => {
-    const { id, key } = await createKey(app, MASTER, { max_parallel: 1, budget_usd: 100, budget_period: 'total' });
-    upstream.fault({ kind: 'stall-stream', afterChunks: 2, times: 1 });
-    const response = await request(`${base}/proxy/openai/v1/chat/completions`, {
+    const { id, key } = await createKey(fixture.app, MASTER, { max_parallel: 1, budget_usd: 100, budget_period: 'total' });
+    fixture.upstream.fault({ kind: 'stall-stream', afterChunks: 2, times: 1 });
+    const response = await request(`${fixture.base}/proxy/openai/v1/chat/completions`, {
       method: 'POST',
       headers: { 'x-switchyard-key': key, 'content-type': 'application/json' },
       body: JSON.stringify({ model: 'gpt-4o', stream: true, messages: [{ role: 'user', content: 'hi' }] }),
@@ -126,7 +113,7 @@ describe('universal proxy: key limits and budgets', () => {
     const report = await reports.proxyReport();
     expect(report.error?.code).toBe('client_closed_request');
 
-    const usage = await keyUsage(app, MASTER, id);
+    const usage = await keyUsage(fixture.app, MASTER, id);
     expect(usage.in_flight.used).toBe(0);
     expect(usage.budget.reserved_usd).toBe(0);
     // no usage arrived before the abort: an unknown price that reached the upstream costs its reservation, once
@@ -136,13 +123,13 @@ describe('universal proxy: key limits and budgets', () => {
   });
 
   it('settles an exchange whose meter throws once, charging the reservation of an unknown price', async () => {
-    const { id, key } = await createKey(app, MASTER, { max_parallel: 1, budget_usd: 100, budget_period: 'total' });
+    const { id, key } = await createKey(fixture.app, MASTER, { max_parallel: 1, budget_usd: 100, budget_period: 'total' });
     expect((await proxied(key, 'broken')).status).toBe(200);
     const report = await reports.proxyReport();
     expect(meterCalls).toBe(1);
     expect(report.costUsd).toBeNull();
 
-    const usage = await keyUsage(app, MASTER, id);
+    const usage = await keyUsage(fixture.app, MASTER, id);
     expect(usage.in_flight.used).toBe(0);
     expect(usage.budget.reserved_usd).toBe(0);
     expect(usage.budget.spent_usd).toBeCloseTo(RESERVATION_USD, 9);
@@ -153,17 +140,17 @@ describe('universal proxy: key limits and budgets', () => {
 
 describe('universal proxy: keys limited to some models', () => {
   it('refuses a key with a models list with 403 model_not_allowed before any upstream call', async () => {
-    const { id, key } = await createKey(app, MASTER, { models: ['chat'] });
+    const { id, key } = await createKey(fixture.app, MASTER, { models: ['chat'] });
     const refused = await proxied(key);
     expect(refused.status).toBe(403);
     const { error } = JSON.parse(refused.body) as { error: { code: string; message: string } };
     expect(error.code).toBe('model_not_allowed');
     expect(error.message).toContain('/proxy');
-    expect(upstream.requests).toHaveLength(0);
+    expect(fixture.upstream.requests).toHaveLength(0);
     // no lease was taken for the refusal
-    expect((await keyUsage(app, MASTER, id)).in_flight.used).toBe(0);
+    expect((await keyUsage(fixture.app, MASTER, id)).in_flight.used).toBe(0);
     // the same key still reaches its allowed model on /v1
-    const allowed = await request(`${base}/v1/chat/completions`, {
+    const allowed = await request(`${fixture.base}/v1/chat/completions`, {
       method: 'POST',
       headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
       body: JSON.stringify({ model: 'chat', messages: [{ role: 'user', content: 'hi' }] }),
@@ -173,7 +160,7 @@ describe('universal proxy: keys limited to some models', () => {
   });
 
   it('lets a key whose list allows every model (`*`) through', async () => {
-    const { key } = await createKey(app, MASTER, { models: ['*'] });
+    const { key } = await createKey(fixture.app, MASTER, { models: ['*'] });
     expect((await proxied(key)).status).toBe(200);
     await reports.proxyReport();
   });
