@@ -45,6 +45,7 @@ export { BUILTIN_PROXY_ROUTES, PROXY_DEFAULTS, ProviderKeySchema, ProxyConfigSch
 export type { ProxyConfig, ProxyOptions } from './proxy/proxy-options';
 // the pricing config section, re-exported for the gateway app's config schema
 export { PricingConfigSchema } from '@switchyard/proxy-logging';
+export { OBSERVABILITY_DEFAULTS } from './observability/observability-options';
 export type { ObservabilityOptions } from './observability/observability-options';
 export type { UiOptions } from './ui/ui-options';
 export { UI_CONTENT_SECURITY_POLICY } from './ui/ui-options';

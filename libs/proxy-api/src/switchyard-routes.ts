@@ -13,6 +13,7 @@ import { messagesRoute } from './routes/messages-route';
 import { modelsRoute } from './routes/models-route';
 import { registerProduction } from './production/register-production';
 import { openRequestLog } from './observability/open-request-log';
+import { OBSERVABILITY_DEFAULTS } from './observability/observability-options';
 import { registerObservability } from './observability/register-observability';
 import { reportRefusals } from './observability/report-refusals';
 import { appPricing } from './pricing/app-pricing';
@@ -79,7 +80,10 @@ export const switchyardRoutes: FastifyPluginAsync<SwitchyardRoutesOptions> = asy
   });
   const { metrics, tracing } = await registerObservability(app, gateway, { ...options, requestLog: requestLog?.log });
   // requests refused before a route hands them to the engine get a row, a log line and metrics too
-  reportRefusals(app, gateway);
+  reportRefusals(app, gateway, {
+    unauthenticatedRowsPerSecond: options.unauthenticatedRefusalRowsPerSecond ?? OBSERVABILITY_DEFAULTS.unauthenticatedRefusalRowsPerSecond,
+    ...(options.now === undefined ? {} : { now: options.now }),
+  });
   if (metrics !== undefined) production.limiter.onShadowRejection = (limit) => metrics.countShadowRejection(limit);
 
   chatCompletionsRoute(app, gateway, bodyLimit);

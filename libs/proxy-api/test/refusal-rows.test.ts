@@ -6,7 +6,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import { createApp } from '../src/create-app';
 
 // Every request to a gateway route gets one request log row, one `request completed` line
-// and one count in the metrics, whether the engine ran it or the HTTP layer refused it first.
+// and one count in the metrics, whether the engine ran it or the HTTP layer refused it first;
+// only 401s past their row rate go without the row and the line (and are counted for it).
 
 const postgresUp = await requireService('PostgreSQL', TEST_DATABASE_URL);
 
@@ -170,6 +171,66 @@ describe.each<Store>(['sqlite', 'postgres'])('refused requests on %s', (store) =
     const sent: Answer = { statusCode: response.status, headers: { 'x-request-id': response.headers.get('x-request-id') ?? '' } };
     await vi.waitFor(() => expect(linesOf(sent)).toHaveLength(1));
     await expectOneRow(sent, 404, { error_code: null, endpoint: 'proxy', provider: 'openai' });
+  });
+
+  it('writes at most the configured rows a second for bad-key refusals, and counts every one in the metrics', async () => {
+    // a clock of our own: the whole burst falls in one instant, however slow the machine
+    let now = 1_000_000;
+    const bounded = createApp({
+      loggerInstance: createLogger({ destination: { write: (chunk: string) => void lines.push(JSON.parse(chunk) as Record<string, unknown>) } }),
+      keys: [{ key: KEY, name: 'team', models: ['gpt'] }],
+      requestLog: log,
+      unauthenticatedRefusalRowsPerSecond: 5,
+      now: () => now,
+      proxy: { routes: { openai: upstream.url }, allowHosts: ['127.0.0.1'], allowAddresses: ['127.0.0.1'], hostProviders: { '127.0.0.1': 'openai' } },
+      gateway: { providers: [{ name: 'primary', type: 'openai', baseUrl: `${upstream.url}/v1`, apiKey: 'sk-upstream-refusals' }], models: [{ name: 'gpt', targets: [{ provider: 'primary', model: 'gpt-4o-mini' }] }] },
+    });
+    try {
+      const burst = async (count: number, key: string | undefined): Promise<LightMyRequestResponse[]> => {
+        const answers: LightMyRequestResponse[] = [];
+        for (let i = 0; i < count; i += 1) {
+          answers.push(await bounded.inject({ method: 'POST', url: '/v1/chat/completions', headers: { 'content-type': 'application/json', ...(key === undefined ? {} : { authorization: `Bearer ${key}` }) }, payload: JSON.stringify(chat('gpt')) }));
+        }
+        return answers;
+      };
+      const proxied = await bounded.inject({ method: 'GET', url: '/proxy/openai/v1/models', headers: { 'x-switchyard-key': 'sk-sy-not-a-key-0000000000000000' } });
+      const answers = [proxied, ...(await burst(20, 'sk-sy-not-a-key-0000000000000000')), ...(await burst(10, undefined))];
+      expect(answers.map((answer) => answer.statusCode)).toEqual(Array.from({ length: 31 }, () => 401));
+      // refusals of a known key are never held back
+      const forbidden = await burst(8, KEY).then(async () => bounded.inject({ method: 'POST', url: '/v1/chat/completions', headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` }, payload: JSON.stringify(chat('other')) }));
+      expect(forbidden.statusCode).toBe(403);
+      await log.queue.flush();
+      const statuses = await log.sql!.db.query<{ status: number; n: number }>('SELECT status, COUNT(*) AS n FROM switchyard_requests GROUP BY status ORDER BY status');
+      expect(statuses.map(({ status, n }) => [status, Number(n)])).toEqual([
+        [200, 8],
+        [401, 5],
+        [403, 1],
+      ]);
+      const refusalLines = lines.filter((line) => line['msg'] === 'request completed' && line['status'] === 401);
+      expect(refusalLines).toHaveLength(5);
+      const metrics = (await bounded.inject({ method: 'GET', url: '/metrics' })).body;
+      expect(metrics).toMatch(/switchyard_requests_total\{route="chat",provider="none",model="unrouted",status="401"\} 30\n/);
+      expect(metrics).toMatch(/switchyard_requests_total\{route="proxy",provider="none",model="unrouted",status="401"\} 1\n/);
+      expect(metrics).toMatch(/switchyard_request_errors_total\{route="chat",code="authentication_error"\} 30\n/);
+      // the first 5 (the proxy's and 4 bad keys) got rows: 16 bad keys and 10 missing ones did not
+      expect(metrics).toMatch(/switchyard_refusals_unlogged_total\{reason="invalid_key"\} 16\n/);
+      expect(metrics).toMatch(/switchyard_refusals_unlogged_total\{reason="missing_key"\} 10\n/);
+
+      // a second later the budget has refilled
+      now += 1_000;
+      await burst(7, undefined);
+      await log.queue.flush();
+      expect(await log.sql!.db.query<{ n: number }>('SELECT COUNT(*) AS n FROM switchyard_requests WHERE status = 401')).toEqual([{ n: 10 }]);
+      expect((await bounded.inject({ method: 'GET', url: '/metrics' })).body).toMatch(/switchyard_refusals_unlogged_total\{reason="missing_key"\} 12\n/);
+    } finally {
+      await bounded.close();
+    }
+  });
+
+  it('refuses an unauthenticatedRefusalRowsPerSecond that is not a number of 0 or more, naming it', () => {
+    for (const rate of [-1, Number.NaN, Number.POSITIVE_INFINITY, '10' as unknown as number]) {
+      expect(() => createApp({ requestLog: log, unauthenticatedRefusalRowsPerSecond: rate, gateway: { providers: [{ name: 'mock', type: 'mock' }] } })).toThrow(/unauthenticatedRefusalRowsPerSecond/);
+    }
   });
 
   it('counts refusals in the metrics by status', async () => {

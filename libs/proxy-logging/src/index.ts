@@ -50,6 +50,7 @@ export type { RequestLogQueueOptions, RequestLogQueueStats } from './request-log
 export { REQUEST_LOG_COLUMNS, rowFromContext } from './request-log/request-log-row';
 export type { RequestLogRow } from './request-log/request-log-row';
 export type { RequestLogStore } from './request-log/request-log-store';
+export { markUnlogged, unloggedReason } from './request-log/unlogged-request';
 export { SqlRequestLogStore } from './request-log/sql-request-log-store';
 export type { SqlRequestLogStoreOptions } from './request-log/sql-request-log-store';
 export { JsonlRequestLogStore } from './request-log/jsonl-request-log-store';

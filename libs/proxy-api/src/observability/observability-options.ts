@@ -1,5 +1,10 @@
 import type { MetricsOptions, RequestLog, RequestLogOptions, SwitchyardMetrics, SwitchyardTracing, TracingOptions } from '@switchyard/proxy-logging';
 
+/** Defaults of {@link ObservabilityOptions}. */
+export const OBSERVABILITY_DEFAULTS = {
+  unauthenticatedRefusalRowsPerSecond: 10,
+} as const;
+
 /** Logs, metrics, request log and tracing context of the Switchyard routes. */
 export interface ObservabilityOptions {
   /**
@@ -8,6 +13,18 @@ export interface ObservabilityOptions {
    * @default undefined
    */
   requestLog?: RequestLog | RequestLogOptions;
+  /**
+   * Request log rows a second, per app (each cluster worker has its own), for requests refused
+   * with 401 for a missing or invalid client key: anyone can send those at line rate without a
+   * key, and each would cost a row. Bursts of up to the same number pass; past the rate a
+   * refusal gets no row and no `request completed` line, and is still counted in the metrics
+   * (`switchyard_requests_total`, `switchyard_request_errors_total`) and in
+   * `switchyard_refusals_unlogged_total{reason="missing_key"|"invalid_key"}`. `0` writes no row
+   * for them; any number of at least 0 is accepted (fractions too: `0.5` is one row every two
+   * seconds). Refusals of identified keys (403, 429, ...) always get their row.
+   * @default 10
+   */
+  unauthenticatedRefusalRowsPerSecond?: number;
   /**
    * Prometheus metrics on `GET /metrics`: `true`, options, or an instance from
    * `createMetrics()`; `false` turns them off. @default true

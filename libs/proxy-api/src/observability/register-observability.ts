@@ -9,6 +9,7 @@ import {
   type RequestLogOptions,
   type SwitchyardMetrics,
   type SwitchyardTracing,
+  unloggedReason,
 } from '@switchyard/proxy-logging';
 import type { FastifyInstance, onRequestHookHandler } from 'fastify';
 import { presentedKey } from '../keys/client-key-auth';
@@ -108,6 +109,8 @@ export async function registerObservability(
     // one line per request of this app (the universal proxy reports after the response, refusals
     // from the HTTP layer); ids and names only, never a secret or a body
     if (!overhead.tracks(context.metadata) && refusedBy(context) !== app) return;
+    // a refusal past its row rate: no line either, or the flood would go to the log instead
+    if (unloggedReason(context) !== undefined) return;
     app.log.info(
       {
         requestId: context.requestId,

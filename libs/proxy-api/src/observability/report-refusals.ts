@@ -1,7 +1,10 @@
 import { performance } from 'node:perf_hooks';
 import { createRequestContext, SwitchyardError, type Gateway, type GatewayEndpoint, type RequestContext, type RequestMetadata } from '@switchyard/proxy-core';
+import { markUnlogged } from '@switchyard/proxy-logging';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { toErrorReply } from '../http/to-error-reply';
+import { presentedKey } from '../keys/client-key-auth';
+import { RefusalRowBudget } from './refusal-row-budget';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -46,6 +49,14 @@ function refusalMetadata(request: FastifyRequest, error: SwitchyardError): Reque
   return metadata.clientRequestId === undefined ? {} : { clientRequestId: metadata.clientRequestId };
 }
 
+/** Options of {@link reportRefusals}. */
+export interface ReportRefusalsOptions {
+  /** Request log rows a second for 401 refusals (see `unauthenticatedRefusalRowsPerSecond`). */
+  unauthenticatedRowsPerSecond: number;
+  /** The clock of that rate, in milliseconds. @default performance.now */
+  now?: () => number;
+}
+
 /** The app that reported a context as a refusal, if {@link reportRefusals} did. */
 export function refusedBy(context: RequestContext): FastifyInstance | undefined {
   return context.state.get(REFUSAL_STATE_KEY) as FastifyInstance | undefined;
@@ -57,9 +68,12 @@ export function refusedBy(context: RequestContext): FastifyInstance | undefined 
  * large 413, overload 503) through `gateway.report()`, so they get the same request log row,
  * `request completed` line and metrics as every other request, exactly once: a request whose
  * route created an engine context is reported by the engine (or the universal proxy) instead.
+ * A 401 is reported too, but past `unauthenticatedRowsPerSecond` it is marked to get no row
+ * (nor line): a caller needs no key to send those, so their rows would grow at line rate.
  */
-export function reportRefusals(app: FastifyInstance, gateway: Gateway): void {
+export function reportRefusals(app: FastifyInstance, gateway: Gateway, options: ReportRefusalsOptions): void {
   const prefix = app.prefix;
+  const unauthenticatedRows = new RefusalRowBudget(options.unauthenticatedRowsPerSecond, options.now);
   app.decorateRequest('switchyardRefusal', undefined);
   app.decorateRequest('switchyardContext', undefined);
   app.addHook('onError', async (request, _reply, error) => {
@@ -84,6 +98,10 @@ export function reportRefusals(app: FastifyInstance, gateway: Gateway): void {
     context.stream = bodyField(request.body, 'stream') === true;
     context.error = error;
     context.state.set(REFUSAL_STATE_KEY, app);
+    if (error.status === 401 && !unauthenticatedRows.take()) {
+      const presented = presentedKey(request, endpoint === 'proxy' ? 'x-switchyard-key' : 'authorization');
+      markUnlogged(context, presented === undefined ? 'missing_key' : 'invalid_key');
+    }
     gateway.report(context);
   };
   app.addHook('onResponse', (request, reply, done) => {

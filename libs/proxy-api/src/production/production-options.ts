@@ -95,7 +95,10 @@ export interface ProductionOptions {
   openapi?: boolean;
   /** The draining state to use (`createApp` makes one and decorates the app with it as `switchyardDrain`). */
   drain?: DrainController;
-  /** Wall clock, for tests: key times and expiry, budgets, limits (the key cache's TTL runs on `performance.now`). @default Date.now */
+  /**
+   * Wall clock, for tests: key times and expiry, budgets, limits, the row rate of unauthenticated
+   * refusals (the key cache's TTL runs on `performance.now`). @default Date.now
+   */
   now?: () => number;
 }
 
@@ -141,7 +144,7 @@ const SerialisableSchema = Type.Object({
 });
 
 /** Checks the options once, reporting every problem in one `invalid_options` error. */
-export function validateProductionOptions(options: ProductionOptions & Pick<ObservabilityOptions, 'metricsToken'>): void {
+export function validateProductionOptions(options: ProductionOptions & Pick<ObservabilityOptions, 'metricsToken' | 'unauthenticatedRefusalRowsPerSecond'>): void {
   const { keyStore, now, drain: _drain, ...rest } = options;
   // only the plain fields checked here: other options may hold instances (metrics, a request log, a logger)
   const plain: Record<string, unknown> = {};
@@ -166,6 +169,10 @@ export function validateProductionOptions(options: ProductionOptions & Pick<Obse
   const { metricsToken } = options;
   if (metricsToken !== undefined && (typeof metricsToken !== 'string' || metricsToken.length < 16 || /\s/.test(metricsToken))) {
     problems.push('/metricsToken: a bearer token of at least 16 characters without spaces');
+  }
+  const rowRate = options.unauthenticatedRefusalRowsPerSecond;
+  if (rowRate !== undefined && (typeof rowRate !== 'number' || !Number.isFinite(rowRate) || rowRate < 0)) {
+    problems.push('/unauthenticatedRefusalRowsPerSecond: a number of rows a second, 0 or more');
   }
   if (problems.length > 0) throw new SwitchyardError('invalid_options', `Invalid Switchyard options:\n- ${problems.join('\n- ')}`);
 }

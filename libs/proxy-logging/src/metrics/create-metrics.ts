@@ -2,6 +2,7 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { GatewayPlugin, RequestContext } from '@switchyard/proxy-core';
 import type { RequestLogQueueStats } from '../request-log/request-log-queue';
+import { unloggedReason } from '../request-log/unlogged-request';
 import { SeriesCounter, SeriesHistogram, type CounterSeries, type HistogramSeries } from './metric-series';
 
 /** Defaults of {@link MetricsOptions}. */
@@ -110,6 +111,7 @@ export function createMetrics(options: MetricsOptions = {}): SwitchyardMetrics {
   const limiterRejections = new SeriesCounter({ name: 'switchyard_limiter_rejections_total', help: 'Attempts or requests refused by a limiter.', labelNames: ['scope'], registers });
   const shadowRejections = new SeriesCounter({ name: 'switchyard_limit_shadow_rejections_total', help: 'Requests a shadowed client-key limit would have refused (counted, not enforced).', labelNames: ['limit'], registers });
   const requestErrors = new SeriesCounter({ name: 'switchyard_request_errors_total', help: 'Requests that failed, by error code.', labelNames: ['route', 'code'], registers });
+  const unlogged = new SeriesCounter({ name: 'switchyard_refusals_unlogged_total', help: 'Refused requests left out of the request log (e.g. past the row rate of refusals without a valid key), by reason; counted in switchyard_requests_total too.', labelNames: ['reason'], registers });
   const breakerState = new Gauge({ name: 'switchyard_breaker_state', help: 'Circuit breaker state per target: 0 closed, 1 half-open, 2 open.', labelNames: ['target'], registers });
   const upstreamEvents = new SeriesCounter({ name: 'switchyard_upstream_requests_observed_total', help: 'Upstream requests seen on the switchyard:upstream:request diagnostics channel.', labelNames: ['provider', 'ok'], registers });
 
@@ -191,6 +193,8 @@ export function createMetrics(options: MetricsOptions = {}): SwitchyardMetrics {
           if (errors === undefined) series.errors.set(code, (errors = requestErrors.at(route, code)));
           errors.inc();
         }
+        const unloggedBecause = unloggedReason(context);
+        if (unloggedBecause !== undefined) unlogged.at(label(unloggedBecause, 'unknown')).inc();
         if (context.durationMs !== undefined) (series.duration ??= duration.at(route, provider, model)).observe(context.durationMs / 1000);
         if (context.upstreamMs !== undefined) (series.upstream ??= upstream.at(provider, model)).observe(context.upstreamMs / 1000);
         if (context.firstTokenMs !== undefined) (series.ttft ??= ttft.at(provider, model)).observe(context.firstTokenMs / 1000);

@@ -2,14 +2,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { createGateway, createRequestContext, sourceTextOf, type GatewayPlugin } from '@switchyard/proxy-core';
+import { createGateway, createRequestContext, sourceTextOf, SwitchyardError, type GatewayPlugin } from '@switchyard/proxy-core';
 import { createMockUpstream } from '@switchyard/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { row } from '../../test/request-log-fixtures';
 import { DEFAULT_PII_PATTERNS, redactPii } from '../redaction/redact-pii';
 import { openDatabase } from '../sql/open-database';
+import { createMetrics } from '../metrics/create-metrics';
 import { createRequestLog } from './create-request-log';
 import type { RequestLogRow } from './request-log-row';
+import { markUnlogged, unloggedReason } from './unlogged-request';
 
 function gatewayWith(plugin: Parameters<typeof createGateway>[0]['plugins']) {
   return createGateway({
@@ -40,6 +42,30 @@ describe('createRequestLog', () => {
       const failed = data.find((r) => r.status !== 200)!;
       expect(failed).toMatchObject({ status: 404, error_code: 'model_not_found', request_body: expect.any(String) as unknown });
     } finally {
+      await gateway.close();
+      await log.close();
+    }
+  });
+
+  it('writes no row for a request marked unlogged; the metrics count it with its reason as well as by status', async () => {
+    const log = await createRequestLog({ store: 'sqlite', path: ':memory:', flushIntervalMs: 60_000 });
+    const metrics = createMetrics();
+    const gateway = gatewayWith([log.plugin, metrics.plugin]);
+    try {
+      const refused = (requestId: string) => ({ ...createRequestContext({ requestId }), error: new SwitchyardError('authentication_error', 'The API key is not valid.') });
+      const kept = refused('kept');
+      const left = refused('left-out');
+      markUnlogged(left, 'invalid_key');
+      expect([unloggedReason(kept), unloggedReason(left)]).toEqual([undefined, 'invalid_key']);
+      gateway.report(kept);
+      gateway.report(left);
+      await log.queue.flush();
+      expect((await log.sql!.list({})).data.map((r) => r.id)).toEqual(['kept']);
+      const { body } = await metrics.scrape();
+      expect(body).toContain('switchyard_requests_total{route="chat",provider="none",model="unrouted",status="401"} 2\n');
+      expect(body).toContain('switchyard_refusals_unlogged_total{reason="invalid_key"} 1\n');
+    } finally {
+      metrics.close();
       await gateway.close();
       await log.close();
     }

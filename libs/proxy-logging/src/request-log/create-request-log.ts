@@ -8,6 +8,7 @@ import { scheduleRetention, type RetentionPass, type RetentionSchedule } from '.
 import { BODY_STATE_KEY, rowFromContext, type CapturedBodies } from './request-log-row';
 import type { RequestLogStore } from './request-log-store';
 import { RETENTION_MAX_BATCHES, SqlRequestLogStore } from './sql-request-log-store';
+import { unloggedReason } from './unlogged-request';
 
 /** Defaults of {@link RequestLogOptions}. */
 export const REQUEST_LOG_DEFAULTS = {
@@ -86,7 +87,8 @@ async function openStore(options: RequestLogOptions): Promise<RequestLogStore> {
 
 /**
  * Creates the request log: a plugin that turns every finished request (`onRequestEnd`) into
- * one row, queued and written in batches off the request path.
+ * one row, queued and written in batches off the request path; a request marked with
+ * `markUnlogged()` gets none.
  * @example
  * const log = await createRequestLog({ store: 'sqlite', path: './switchyard.db' });
  * const gateway = createGateway({ ..., plugins: [log.plugin] });
@@ -120,6 +122,7 @@ export async function createRequestLog(options: RequestLogOptions = {}): Promise
         });
       }
       hooks.onRequestEnd.tap('switchyard:request-log', (context) => {
+        if (unloggedReason(context) !== undefined) return;
         queue.push(rowFromContext(context));
       });
     },
