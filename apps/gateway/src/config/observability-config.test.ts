@@ -14,6 +14,11 @@ describe('observabilityOptionsFromConfig', () => {
     expect(options).toEqual({ metrics: false, requestLog: { store: 'postgres', path: './switchyard.db', url: 'postgres://db/x', retentionMs: 2 * 86_400_000, bodies: true } });
   });
 
+  it('passes the row rate of 401 refusals on, with the request log off too (it bounds their log lines as well)', () => {
+    expect(observabilityOptionsFromConfig({ ...base, requestLog: { unauthenticatedRefusalRowsPerSecond: 2.5 } }, {})).toMatchObject({ unauthenticatedRefusalRowsPerSecond: 2.5, requestLog: { store: 'sqlite' } });
+    expect(observabilityOptionsFromConfig({ ...base, requestLog: { store: 'none', unauthenticatedRefusalRowsPerSecond: 0 } }, {})).toEqual({ metrics: { keyLabel: false }, unauthenticatedRefusalRowsPerSecond: 0 });
+  });
+
   it('turns the request log off with store none', () => {
     expect(observabilityOptionsFromConfig({ ...base, requestLog: { store: 'none' } }, {})).toEqual({ metrics: { keyLabel: false } });
   });

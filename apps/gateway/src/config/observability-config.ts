@@ -25,6 +25,11 @@ export const RequestLogConfigSchema = Type.Object(
     batchSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
     /** @default 1000 */
     flushIntervalMs: Type.Optional(Type.Integer({ minimum: 1 })),
+    /**
+     * Rows (and `request completed` lines) a second, per worker, for requests refused with 401:
+     * a caller without a key can send those at line rate. Past it they are only counted. @default 10
+     */
+    unauthenticatedRefusalRowsPerSecond: Type.Optional(Type.Number({ minimum: 0 })),
   },
   { additionalProperties: false },
 );
@@ -48,7 +53,9 @@ export function observabilityOptionsFromConfig(config: ConfigFile, env: NodeJS.P
   const store = log.store ?? 'sqlite';
   const metrics = config.metrics?.enabled === false ? false : { keyLabel: config.metrics?.keyLabel ?? false };
   const token = metrics === false ? undefined : config.metrics?.token;
-  const scrape = { metrics, ...(token === undefined ? {} : { metricsToken: token }) };
+  // the bound holds for the log lines as well, so it applies with store none too
+  const rowRate = log.unauthenticatedRefusalRowsPerSecond;
+  const scrape = { metrics, ...(token === undefined ? {} : { metricsToken: token }), ...(rowRate === undefined ? {} : { unauthenticatedRefusalRowsPerSecond: rowRate }) };
   if (store === 'none') return scrape;
   const url = log.url ?? (env['DATABASE_URL'] === '' ? undefined : env['DATABASE_URL']);
   return {
