@@ -14,6 +14,9 @@ import {
 } from '../../../test/support/provider-test-kit';
 import { silentLogger } from '../../options/logger';
 import { CohereAdapter } from './cohere-adapter';
+import { fromCohereResponse } from './from-cohere-response';
+import { CohereStreamMapper } from './from-cohere-stream';
+import type { CohereChatResponse } from './cohere-wire';
 
 const API_KEY = 'co-test-canary-0123456789abcdef';
 const fixture = (name: string): URL => new URL(`./__fixtures__/${name}`, import.meta.url);
@@ -73,6 +76,28 @@ describe('cohere adapter', () => {
       expect(await rejection(call)).toMatchObject({ code: 'unsupported_feature', param: 'n' });
     }
     expect(upstream.requests).toHaveLength(0);
+  });
+
+  it('gives a tool called without arguments "{}", whole and streamed, and nothing more to one with arguments', () => {
+    const call = (id: string, name: string, args: string) => ({ id, type: 'function', function: { name, arguments: args } });
+    const body = { id: 'c1', finish_reason: 'TOOL_CALL', message: { role: 'assistant', tool_calls: [call('t1', 'get_time', ''), call('t2', 'f', '{"a":1}')] } };
+    const whole = fromCohereResponse(body as CohereChatResponse, 'cohere', 'command-a-03-2025');
+    expect(whole.choices[0]?.message.tool_calls?.map((c) => c.function.arguments)).toEqual(['{}', '{"a":1}']);
+
+    const mapper = new CohereStreamMapper('cohere', 'command-a-03-2025', 'c1', 0);
+    const event = (data: unknown) => mapper.map({ event: undefined, id: undefined, data: JSON.stringify(data) });
+    const chunks = [
+      ...event({ type: 'message-start', id: 'c1', delta: { message: { role: 'assistant' } } }),
+      ...event({ type: 'tool-call-start', index: 0, delta: { message: { tool_calls: call('t1', 'get_time', '') } } }),
+      ...event({ type: 'tool-call-end', index: 0 }),
+      ...event({ type: 'tool-call-start', index: 1, delta: { message: { tool_calls: call('t2', 'f', '') } } }),
+      ...event({ type: 'tool-call-delta', index: 1, delta: { message: { tool_calls: { function: { arguments: '{"a":1}' } } } } }),
+      ...event({ type: 'tool-call-end', index: 1 }),
+      ...event({ type: 'message-end', delta: { finish_reason: 'TOOL_CALL' } }),
+    ];
+    const args = new Map<number, string>();
+    for (const c of chunks.flatMap((chunk) => chunk.choices[0]?.delta.tool_calls ?? [])) args.set(c.index, (args.get(c.index) ?? '') + (c.function?.arguments ?? ''));
+    expect([...args.values()]).toEqual(['{}', '{"a":1}']);
   });
 
   it('maps a documented tool call response', async () => {

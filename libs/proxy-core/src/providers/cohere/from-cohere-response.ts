@@ -33,13 +33,11 @@ export function fromCohereResponse(body: CohereChatResponse, provider: string, m
     .filter((part) => part.type === 'text' && typeof part.text === 'string')
     .map((part) => part.text)
     .join('');
-  const toolCalls = (body.message.tool_calls ?? []).map(
-    (call, index): ChatToolCall => ({
-      id: call.id ?? `call_${index}`,
-      type: 'function',
-      function: { name: call.function?.name ?? '', arguments: call.function?.arguments ?? '{}' },
-    }),
-  );
+  const toolCalls = (body.message.tool_calls ?? []).map((call, index): ChatToolCall => {
+    const args = call.function?.arguments;
+    // a tool called without arguments may come back with "": OpenAI's is "{}"
+    return { id: call.id ?? `call_${index}`, type: 'function', function: { name: call.function?.name ?? '', arguments: args === undefined || args.trim().length === 0 ? '{}' : args } };
+  });
   const completion: ChatCompletion = {
     id: body.id ?? 'chatcmpl-cohere',
     object: 'chat.completion',

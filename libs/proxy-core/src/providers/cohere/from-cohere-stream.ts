@@ -16,6 +16,8 @@ export class CohereStreamMapper implements StreamMapper<SseEvent> {
   #id: string;
   /** Cohere's tool-call index -> the OpenAI tool_calls index. */
   readonly #toolIndex = new Map<number, number>();
+  /** OpenAI tool_calls indexes that streamed some arguments. */
+  readonly #withArguments = new Set<number>();
 
   constructor(
     private readonly provider: string,
@@ -51,6 +53,7 @@ export class CohereStreamMapper implements StreamMapper<SseEvent> {
         const call = data.delta?.message?.tool_calls;
         const index = this.#toolIndex.size;
         this.#toolIndex.set(data.index ?? index, index);
+        if ((call?.function?.arguments ?? '').length > 0) this.#withArguments.add(index);
         return [
           this.#chunk(
             { tool_calls: [{ index, id: call?.id ?? `call_${index}`, type: 'function', function: { name: call?.function?.name ?? '', arguments: call?.function?.arguments ?? '' } }] },
@@ -61,7 +64,16 @@ export class CohereStreamMapper implements StreamMapper<SseEvent> {
       case 'tool-call-delta': {
         const index = this.#toolIndex.get(data.index ?? 0) ?? 0;
         const args = data.delta?.message?.tool_calls?.function?.arguments ?? '';
-        return args.length > 0 ? [this.#chunk({ tool_calls: [{ index, function: { arguments: args } }] }, null)] : [];
+        if (args.length === 0) return [];
+        this.#withArguments.add(index);
+        return [this.#chunk({ tool_calls: [{ index, function: { arguments: args } }] }, null)];
+      }
+      case 'tool-call-end': {
+        // a tool called without arguments streamed none: they are "{}", as in a whole answer
+        const index = this.#toolIndex.get(data.index ?? 0);
+        if (index === undefined || this.#withArguments.has(index)) return [];
+        this.#withArguments.add(index);
+        return [this.#chunk({ tool_calls: [{ index, function: { arguments: '{}' } }] }, null)];
       }
       case 'message-end': {
         this.#done = true;
@@ -72,7 +84,7 @@ export class CohereStreamMapper implements StreamMapper<SseEvent> {
         return chunks;
       }
       default:
-        // content-start/end, tool-plan-delta, tool-call-end, citation-* carry nothing OpenAI shows
+        // content-start/end, tool-plan-delta, citation-* carry nothing OpenAI shows
         return [];
     }
   }
