@@ -126,6 +126,11 @@ export interface ChatUsage {
     audio_tokens?: number;
   };
   completion_tokens_details?: { reasoning_tokens?: number; audio_tokens?: number };
+  /**
+   * Web searches the provider ran for the request, billed per search on top of the tokens (a
+   * Switchyard extension, from Anthropic's `server_tool_use.web_search_requests`); absent when none.
+   */
+  web_searches?: number;
 }
 
 /** The assistant message in a response. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createCostEstimator } from './cost-estimator';
+import { chatUsageFromTokenUsage } from '../usage/token-usage';
 import { createPricingRegistry } from './pricing-registry';
 
 // catalog prices are dated; pin the clock so figures are reproducible
@@ -68,6 +69,16 @@ describe('pricing registry', () => {
     expect(registry.counters.unknownPrice).toBe(1);
     // no cache writes, nothing to split
     expect(registry.tokenCost(target, { inputTokens: 1000, outputTokens: 500 })?.totalUsd).toBe(0.0105);
+  });
+
+  it('reads web searches from an OpenAI-shaped usage (the Anthropic adapter, and Perplexity passed through)', () => {
+    const estimator = createCostEstimator(createPricingRegistry({ now }));
+    const usage = { prompt_tokens: 1000, completion_tokens: 100, total_tokens: 1100 };
+    // 1000 x $3 + 100 x $15, per million, and 2 searches at $10 per 1000
+    expect(estimator.costUsd({ provider: 'anthropic', model: 'claude-sonnet-4-20250514' }, { ...usage, web_searches: 2 })).toBe(0.0245);
+    // 1000 x $2 + 100 x $8, per million, and 3 search queries at $5 per 1000
+    expect(estimator.costUsd({ provider: 'perplexity', model: 'sonar-deep-research' }, { ...usage, num_search_queries: 3 } as typeof usage)).toBe(0.0178);
+    expect(chatUsageFromTokenUsage({ inputTokens: 1000, outputTokens: 100, webSearches: 2 })).toEqual({ ...usage, web_searches: 2 });
   });
 
   it('reads the 1h cache writes from an OpenAI-shaped usage (what the Anthropic adapter reports)', () => {

@@ -60,6 +60,10 @@ export function tokenUsageFromChatUsage(usage: ChatUsage): TokenUsage {
   if (prompt?.cache_creation_1h_tokens !== undefined) result.cacheWrite1hTokens = prompt.cache_creation_1h_tokens;
   if (completion?.reasoning_tokens) result.reasoningTokens = completion.reasoning_tokens;
   if (completion?.audio_tokens) result.audioOutputTokens = completion.audio_tokens;
+  // Perplexity's usage reaches the gateway as the host sent it (an OpenAI-compatible body):
+  // deep research counts its search queries there
+  const searches = usage.web_searches ?? (usage as { num_search_queries?: unknown }).num_search_queries;
+  if (typeof searches === 'number' && Number.isFinite(searches) && searches > 0) result.webSearches = searches;
   return result;
 }
 
@@ -83,5 +87,6 @@ export function chatUsageFromTokenUsage(usage: TokenUsage): ChatUsage {
     if (usage.reasoningTokens) result.completion_tokens_details.reasoning_tokens = usage.reasoningTokens;
     if (usage.audioOutputTokens) result.completion_tokens_details.audio_tokens = usage.audioOutputTokens;
   }
+  if (usage.webSearches) result.web_searches = usage.webSearches;
   return result;
 }

@@ -88,6 +88,8 @@ export interface AnthropicUsage {
   cache_read_input_tokens?: number | null;
   /** The cache writes by lifetime; 1h writes cost more than 5-minute ones. */
   cache_creation?: { ephemeral_5m_input_tokens?: number | null; ephemeral_1h_input_tokens?: number | null } | null;
+  /** Server tools Anthropic ran (cumulative in a stream); web searches are billed per search. */
+  server_tool_use?: { web_search_requests?: number | null } | null;
 }
 
 /** Why generation stopped. */

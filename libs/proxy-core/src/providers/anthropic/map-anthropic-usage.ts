@@ -17,7 +17,11 @@ export function mapAnthropicUsage(usage: AnthropicUsage): ChatUsage {
   // 1h writes are priced apart; without the breakdown their share stays unknown (absent)
   const oneHour = usage.cache_creation?.ephemeral_1h_input_tokens;
   if (typeof oneHour === 'number') details.cache_creation_1h_tokens = oneHour;
-  return { prompt_tokens: prompt, completion_tokens: output, total_tokens: prompt + output, prompt_tokens_details: details };
+  const mapped: ChatUsage = { prompt_tokens: prompt, completion_tokens: output, total_tokens: prompt + output, prompt_tokens_details: details };
+  // the web search tool is billed per search, on top of the tokens its results add
+  const searches = usage.server_tool_use?.web_search_requests;
+  if (typeof searches === 'number' && searches > 0) mapped.web_searches = searches;
+  return mapped;
 }
 
 /**
@@ -33,5 +37,6 @@ export function mergeAnthropicUsage(earlier: AnthropicUsage, later: AnthropicUsa
     cache_creation_input_tokens: later.cache_creation_input_tokens ?? earlier.cache_creation_input_tokens,
     cache_read_input_tokens: later.cache_read_input_tokens ?? earlier.cache_read_input_tokens,
     cache_creation: later.cache_creation ?? earlier.cache_creation,
+    server_tool_use: later.server_tool_use ?? earlier.server_tool_use,
   };
 }
