@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
 # Multi-stage build of the reference gateway. Build: docker build -t switchyard .
-# Run:   docker run -p 8080:8080 -e OPENAI_API_KEY switchyard
+# Run:   docker run -p 8080:8080 -e OPENAI_API_KEY -e SWITCHYARD_MASTER_KEY=<a long random string> switchyard
+# HOST=0.0.0.0: without client keys or a master key the gateway refuses to start (SWITCHYARD_ALLOW_OPEN=1 overrides).
 # Workers default to one per core Node sees (it may not honour --cpus): pass -e SWITCHYARD_WORKERS=N with --cpus N.
 
 FROM node:20-bookworm-slim AS build

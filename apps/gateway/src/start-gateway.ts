@@ -7,6 +7,7 @@ import type { ConfigFile } from './config/config-schema';
 import { ConfigError } from './config/config-error';
 import { contextOptionsFromConfig } from './config/context-config';
 import { observabilityOptionsFromConfig } from './config/observability-config';
+import { checkOpenExposure, guardHosts } from './config/open-mode';
 import { startTelemetry } from './telemetry/start-telemetry';
 
 /** Where and how to start. */
@@ -75,6 +76,7 @@ export function resilienceOptions(config: ConfigFile): Pick<GatewayOptions, 'str
 export async function startGateway(options: StartOptions): Promise<RunningGateway> {
   const { config } = options;
   const env = options.env ?? {};
+  checkOpenExposure(config, options.host);
   const logger = gatewayLogger(config, options.logLevel, env);
   const observability = observabilityOptionsFromConfig(config, env);
   const { metrics } = options;
@@ -114,6 +116,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     ...observability,
     ...(logger === undefined ? { logger: false } : { loggerInstance: logger }),
   });
+  guardHosts(app, config);
   if (metrics !== undefined) app.addHook('onClose', async () => metrics.close());
   // after the drain: every request's spans have ended; export what is buffered
   if (telemetry !== undefined) app.addHook('onClose', async () => telemetry.shutdown());

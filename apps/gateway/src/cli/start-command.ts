@@ -6,6 +6,7 @@ import { resolveWorkers } from '../cluster/worker-count';
 import { defaultConfig } from '../config/default-config';
 import { withEnvOverrides } from '../config/env-overrides';
 import { loadConfigFile } from '../config/load-config';
+import { checkOpenExposure } from '../config/open-mode';
 import { withServerEnv } from '../config/server-env';
 import type { ConfigFile } from '../config/config-schema';
 import { startGateway } from '../start-gateway';
@@ -17,7 +18,7 @@ import { printLine } from './cli-output';
 export const START_USAGE = `Usage:
   switchyard [start] [--config FILE] [--port N] [--host H] [--workers N]
 
-Environment: SWITCHYARD_CONFIG, PORT, HOST, SWITCHYARD_WORKERS (default: one per core), SWITCHYARD_SHUTDOWN_DELAY_MS, LOG_LEVEL, OPENAI_API_KEY and
+Environment: SWITCHYARD_CONFIG, PORT, HOST, SWITCHYARD_WORKERS (default: one per core), SWITCHYARD_SHUTDOWN_DELAY_MS, SWITCHYARD_ALLOW_OPEN, LOG_LEVEL, OPENAI_API_KEY and
 OPENAI_BASE_URL (used when no config file is given), SWITCHYARD_MASTER_KEY, SWITCHYARD_KEY_SECRET, SWITCHYARD_METRICS_TOKEN,
 REDIS_URL or REDIS_CLUSTER_NODES, DATABASE_URL; for bedrock providers AWS_REGION (else AWS_DEFAULT_REGION), AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN,
 AWS_BEARER_TOKEN_BEDROCK; OpenTelemetry: OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (turns
@@ -51,6 +52,8 @@ export async function startCommand(args: string[], env: NodeJS.ProcessEnv): Prom
   const { source } = loaded;
   const config = withServerEnv(withEnvOverrides(loaded.config, env), env);
   const host = values.host ?? env['HOST'] ?? config.server?.host ?? '127.0.0.1';
+  // before forking: every worker would refuse the same way
+  checkOpenExposure(config, host);
   const model = config.models?.[0]?.name ?? `${config.providers[0]?.name ?? 'mock'}/default`;
   const announce = (url: string, detail: string): void => {
     printLine(`Switchyard is listening on ${url} (config: ${source}; providers: ${config.providers.map((p) => p.name).join(', ')}${detail})`);

@@ -1,0 +1,81 @@
+import { isIPv4 } from 'node:net';
+import { SwitchyardError } from '@switchyard/proxy-core';
+import type { FastifyInstance } from 'fastify';
+import { ConfigError } from './config-error';
+import type { ConfigFile } from './config-schema';
+
+/** The Host names an open gateway answers to without `server.allowedHosts`. */
+export const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '[::1]'] as const;
+
+// probes carry no data and come with the pod's IP (Kubernetes) as their Host
+const PROBES = new Set(['/health', '/ready']);
+
+/**
+ * Whether the config leaves the gateway open: no master key, static keys or key store, so
+ * proxy-api serves every request without authentication (its open mode).
+ */
+export function isOpenGateway(config: ConfigFile): boolean {
+  return config.admin?.masterKey === undefined && config.admin?.keyStore === undefined && (config.keys ?? []).length === 0;
+}
+
+/** Whether a listen address is reachable from this machine only. */
+export function isLoopbackAddress(host: string): boolean {
+  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+  const lower = bare.toLowerCase();
+  if (lower === 'localhost' || lower === '::1') return true;
+  if (lower.startsWith('::ffff:')) return isLoopbackAddress(lower.slice('::ffff:'.length));
+  return isIPv4(lower) && lower.startsWith('127.');
+}
+
+/**
+ * Refuses an open gateway on an address other machines can reach (HOST=0.0.0.0 in the
+ * Docker image): anyone who reaches it spends the provider keys in its environment.
+ * `server.allowOpen` (SWITCHYARD_ALLOW_OPEN=1) serves it open on purpose.
+ */
+export function checkOpenExposure(config: ConfigFile, host: string): void {
+  if (!isOpenGateway(config) || config.server?.allowOpen === true || isLoopbackAddress(host)) return;
+  throw new ConfigError(`the listen address ${host}`, [
+    `the gateway has no client keys, key store or master key, so it would serve anyone who reaches ${host} without authentication, on your provider keys. ` +
+      `Set SWITCHYARD_MASTER_KEY (admin.masterKey) and give clients virtual keys, or list client keys under keys; ` +
+      `or listen on 127.0.0.1 (--host, HOST, server.host); or set SWITCHYARD_ALLOW_OPEN=1 (server.allowOpen: true) to serve it open on a network you trust`,
+  ]);
+}
+
+/** The host name of a Host header, lower-cased, without port or trailing dot (`[::1]` keeps its brackets). */
+export function hostNameOf(header: string): string {
+  const lower = header.trim().toLowerCase();
+  const name = lower.startsWith('[') ? lower.slice(0, lower.indexOf(']') + 1) : (lower.split(':')[0] ?? '');
+  return name.endsWith('.') ? name.slice(0, -1) : name;
+}
+
+/**
+ * An open gateway answers only requests whose Host is loopback or listed in
+ * `server.allowedHosts` (a page on another site that rebinds its DNS name to 127.0.0.1 sends
+ * its own name as the Host), and refuses `/admin/*`, which proxy-api leaves open in open
+ * mode: without a master key nothing should reach the admin API. With keys, `allowedHosts`
+ * still limits the Host names when it is set.
+ */
+export function guardHosts(app: FastifyInstance, config: ConfigFile): void {
+  const open = isOpenGateway(config);
+  const listed = config.server?.allowedHosts;
+  if (!open && listed === undefined) return;
+  const allowed = new Set<string>([...LOOPBACK_HOSTS, ...(listed ?? []).map(hostNameOf)]);
+  const names = [...allowed].join(', ');
+  app.addHook('onRequest', (request, _reply, done) => {
+    const path = request.url.split('?')[0] ?? '';
+    if (PROBES.has(path)) {
+      done();
+      return;
+    }
+    const host = request.headers.host;
+    if (host === undefined || !allowed.has(hostNameOf(host))) {
+      done(new SwitchyardError('permission_denied', `The Host "${host ?? ''}" is not allowed: this gateway answers to ${names}; list other names in server.allowedHosts.`));
+      return;
+    }
+    if (open && (path === '/admin' || path.startsWith('/admin/'))) {
+      done(new SwitchyardError('permission_denied', 'The admin API is disabled: no master key is configured (set SWITCHYARD_MASTER_KEY or admin.masterKey).'));
+      return;
+    }
+    done();
+  });
+}

@@ -1,0 +1,118 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ConfigFile } from '../src/config/config-schema';
+import { ConfigError } from '../src/config/config-error';
+import { validateConfig } from '../src/config/load-config';
+import { checkOpenExposure, hostNameOf, isLoopbackAddress } from '../src/config/open-mode';
+import { withServerEnv } from '../src/config/server-env';
+import { startGateway, type RunningGateway } from '../src/start-gateway';
+import { send, startGatewayProcess, type GatewayProcess } from './gateway-process';
+
+const MASTER = 'sk-sy-open-mode-master-0000000000';
+const running: RunningGateway[] = [];
+const processes: GatewayProcess[] = [];
+afterEach(async () => {
+  for (const gateway of processes.splice(0)) if (gateway.child.exitCode === null) gateway.child.kill('SIGKILL');
+  await Promise.all(running.splice(0).map(async (gateway) => gateway.shutdown()));
+});
+
+const providers = [{ name: 'mock', type: 'mock' }];
+const models = [{ name: 'm', targets: [{ provider: 'mock', model: 'mock-1' }] }];
+
+async function start(extra: Record<string, unknown> = {}, host = '127.0.0.1'): Promise<RunningGateway> {
+  const config = await validateConfig({ providers, models, requestLog: { store: 'none' }, ...extra }, {}, 'test.yaml');
+  const gateway = await startGateway({ config, port: 0, host, logLevel: 'silent' });
+  running.push(gateway);
+  return gateway;
+}
+
+const chat = { model: 'm', messages: [{ role: 'user', content: 'hi' }] };
+
+function errorOf(body: string): { code: string; message: string } {
+  return (JSON.parse(body) as { error: { code: string; message: string } }).error;
+}
+
+describe('an open gateway (no client keys, key store or master key)', () => {
+  it('answers only loopback Host names, so a DNS-rebinding page cannot reach it', async () => {
+    const gateway = await start();
+    const port = new URL(gateway.url).port;
+    for (const host of [`localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`, 'LOCALHOST']) {
+      expect((await send(`${gateway.url}/v1/chat/completions`, { body: chat, headers: { host } })).status).toBe(200);
+    }
+    const rebound = await send(`${gateway.url}/v1/chat/completions`, { body: chat, headers: { host: `attacker.example:${port}` } });
+    expect(rebound.status).toBe(403);
+    expect(errorOf(rebound.body).code).toBe('permission_denied');
+    expect(errorOf(rebound.body).message).toMatch(/^The Host "attacker\.example:\d+" is not allowed: .*server\.allowedHosts/);
+    // probes carry no data and come with the pod IP as their Host
+    expect((await send(`${gateway.url}/health`, { headers: { host: '10.1.2.3:8080' } })).status).toBe(200);
+    expect((await send(`${gateway.url}/ready`, { headers: { host: '10.1.2.3:8080' } })).status).toBe(200);
+  });
+
+  it('refuses the admin API, which would otherwise be open', async () => {
+    const gateway = await start();
+    const keys = await send(`${gateway.url}/admin/keys`);
+    expect(keys.status).toBe(403);
+    expect(errorOf(keys.body)).toMatchObject({ code: 'permission_denied', message: expect.stringContaining('no master key is configured (set SWITCHYARD_MASTER_KEY') as unknown });
+    expect((await send(`${gateway.url}/admin/usage?group_by=model`)).status).toBe(403);
+  });
+
+  it('answers the names listed in server.allowedHosts too', async () => {
+    const gateway = await start({ server: { allowedHosts: ['gateway.internal', '10.0.0.5'] } });
+    expect((await send(`${gateway.url}/v1/chat/completions`, { body: chat, headers: { host: 'Gateway.Internal:8080' } })).status).toBe(200);
+    expect((await send(`${gateway.url}/v1/chat/completions`, { body: chat, headers: { host: '10.0.0.5' } })).status).toBe(200);
+    expect((await send(`${gateway.url}/v1/chat/completions`, { body: chat, headers: { host: 'other.internal' } })).status).toBe(403);
+  });
+
+  it('leaves the Host alone and the admin API to the master key once keys are configured', async () => {
+    const gateway = await start({ admin: { masterKey: MASTER } });
+    const authorization = `Bearer ${MASTER}`;
+    expect((await send(`${gateway.url}/v1/chat/completions`, { body: chat, headers: { host: 'gateway.example.com', authorization } })).status).toBe(200);
+    expect((await send(`${gateway.url}/admin/keys`, { headers: { host: 'gateway.example.com', authorization } })).status).toBe(200);
+    expect((await send(`${gateway.url}/admin/keys`, { headers: { host: 'gateway.example.com' } })).status).toBe(401);
+  });
+
+  it('refuses to listen on a non-loopback address unless allowed, saying how to fix it', async () => {
+    await expect(start({}, '0.0.0.0')).rejects.toThrow(ConfigError);
+    await expect(start({}, '0.0.0.0')).rejects.toThrow(/without authentication.*SWITCHYARD_MASTER_KEY.*127\.0\.0\.1.*SWITCHYARD_ALLOW_OPEN=1 \(server\.allowOpen: true\)/s);
+    const allowed = await start({ server: { allowOpen: true } }, '0.0.0.0');
+    expect((await send(`http://127.0.0.1:${new URL(allowed.url).port}/health`)).status).toBe(200);
+    // keys make it safe to expose
+    await expect(start({ keys: [{ key: 'sk-sy-open-mode-client-000000', name: 'app' }] }, '0.0.0.0')).resolves.toBeDefined();
+  });
+});
+
+describe('open-mode helpers', () => {
+  it('tells loopback listen addresses from the others', () => {
+    for (const host of ['127.0.0.1', '127.1.2.3', 'localhost', '::1', '[::1]', '::ffff:127.0.0.1']) expect(isLoopbackAddress(host)).toBe(true);
+    for (const host of ['0.0.0.0', '::', '10.0.0.5', '192.168.1.2', 'gateway.internal', '::ffff:10.0.0.1']) expect(isLoopbackAddress(host)).toBe(false);
+  });
+
+  it('takes the host name out of a Host header', () => {
+    expect(hostNameOf('LocalHost:8080')).toBe('localhost');
+    expect(hostNameOf('[::1]:8080')).toBe('[::1]');
+    expect(hostNameOf('example.com.')).toBe('example.com');
+  });
+
+  it('takes SWITCHYARD_ALLOW_OPEN over the file, and refuses a value that is not a boolean', () => {
+    const config: ConfigFile = { providers: [{ name: 'mock', type: 'mock' }] };
+    expect(() => checkOpenExposure(withServerEnv(config, { SWITCHYARD_ALLOW_OPEN: '1' }), '0.0.0.0')).not.toThrow();
+    expect(() => checkOpenExposure(withServerEnv({ ...config, server: { allowOpen: true } }, { SWITCHYARD_ALLOW_OPEN: 'false' }), '0.0.0.0')).toThrow(ConfigError);
+    expect(() => withServerEnv(config, { SWITCHYARD_ALLOW_OPEN: 'maybe' })).toThrow(/SWITCHYARD_ALLOW_OPEN: "maybe" is not a boolean/);
+  });
+});
+
+describe('switchyard start in open mode', { timeout: 60_000 }, () => {
+  const env = { SWITCHYARD_WORKERS: '1' };
+
+  it('starts on loopback with no keys (npm start) and refuses HOST=0.0.0.0 with the fix', async () => {
+    const local = await startGatewayProcess(['start', '--port', '0'], env);
+    processes.push(local);
+    expect((await send(`${local.url}/health`)).status).toBe(200);
+    await expect(startGatewayProcess(['start', '--port', '0'], { ...env, HOST: '0.0.0.0' })).rejects.toThrow(/exited \(1\).*listen address 0\.0\.0\.0.*SWITCHYARD_ALLOW_OPEN=1/s);
+  });
+
+  it('serves open on 0.0.0.0 when SWITCHYARD_ALLOW_OPEN=1', async () => {
+    const open = await startGatewayProcess(['start', '--port', '0'], { ...env, HOST: '0.0.0.0', SWITCHYARD_ALLOW_OPEN: '1' });
+    processes.push(open);
+    expect((await send(`http://127.0.0.1:${new URL(open.url).port}/health`)).status).toBe(200);
+  });
+});
