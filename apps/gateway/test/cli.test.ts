@@ -166,6 +166,19 @@ describe('switchyard CLI', () => {
     expect(badWorkers.stderr).toContain('SWITCHYARD_WORKERS: "many" is not a worker count');
   });
 
+  it('refuses an open config on a non-loopback HOST as start does, unless SWITCHYARD_ALLOW_OPEN is set', async () => {
+    const file = join(dir, 'open.yaml');
+    await writeFile(file, 'server: { host: 0.0.0.0 }\nproviders: [ { name: mock, type: mock } ]\n');
+    const exposed = await output(run(['config', 'validate', file]));
+    expect(exposed.code).toBe(1);
+    expect(exposed.stderr).toMatch(/the listen address 0\.0\.0\.0: the gateway has no client keys, key store or master key.*SWITCHYARD_ALLOW_OPEN=1/s);
+    expect((await output(run(['config', 'validate', file], { SWITCHYARD_ALLOW_OPEN: '1' }))).code).toBe(0);
+    expect((await output(run(['config', 'validate', file], { HOST: '127.0.0.1' }))).code).toBe(0);
+    const badFlag = await output(run(['config', 'validate', file], { SWITCHYARD_ALLOW_OPEN: 'maybe', SWITCHYARD_SHUTDOWN_DELAY_MS: '5s' }));
+    expect(badFlag.code).toBe(1);
+    expect(badFlag.stderr).toContain('SWITCHYARD_SHUTDOWN_DELAY_MS: "5s" is not a duration in milliseconds');
+  });
+
   it('names REDIS_URL when start is given one with a bad port', async () => {
     const file = join(dir, 'plain.yaml');
     await writeFile(file, 'providers: [ { name: mock, type: mock } ]\n');

@@ -3,6 +3,8 @@ import { resolveWorkers, type WorkerCount } from '../cluster/worker-count';
 import type { ConfigFile } from '../config/config-schema';
 import { withEnvOverrides } from '../config/env-overrides';
 import { ConfigError, loadConfigFile } from '../config/load-config';
+import { checkOpenExposure } from '../config/open-mode';
+import { withServerEnv } from '../config/server-env';
 import { integerFlag, parseCommandArgs, positionalArgs } from './cli-args';
 import { EXIT_CODES, UsageError } from './cli-errors';
 import { printJson, printLine } from './cli-output';
@@ -13,7 +15,8 @@ export const CONFIG_USAGE = `Usage:
 
 Checks a YAML or JSON config as \`start\` would run it: the schema, \${ENV} references,
 providers and routes, the environment's overrides (SWITCHYARD_MASTER_KEY, REDIS_URL, ...,
-PORT) and the workers it would run (--workers, SWITCHYARD_WORKERS, server.workers, else one
+PORT, SWITCHYARD_SHUTDOWN_DELAY_MS, SWITCHYARD_ALLOW_OPEN), an open gateway on a non-loopback
+HOST / server.host, and the workers it would run (--workers, SWITCHYARD_WORKERS, server.workers, else one
 per core, falling back to 1 where state cannot be shared). Lists every problem; exits 1 when
 the config is invalid.`;
 
@@ -35,7 +38,7 @@ async function checkAsStart(file: string, workersFlag: string | undefined, env: 
   }
   let config: ConfigFile;
   try {
-    config = withEnvOverrides(await loadConfigFile(file, env), env);
+    config = withServerEnv(withEnvOverrides(await loadConfigFile(file, env), env), env);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     return { problems: [...problems, ...error.problems], warnings: [] };
@@ -49,6 +52,13 @@ async function checkAsStart(file: string, workersFlag: string | undefined, env: 
   }
   const { workers, errors, warnings } = planWorkers(config, count);
   problems.push(...errors.map((error) => `with ${workers} workers: ${error}`));
+  const host = env['HOST'] ?? config.server?.host ?? '127.0.0.1';
+  try {
+    checkOpenExposure(config, host);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    problems.push(...error.problems.map((problem) => `${error.source}: ${problem}`));
+  }
   return { problems, warnings, workers };
 }
 
