@@ -3,7 +3,22 @@ import type { MeteredUsage } from '../../metered-usage';
 import type { ProviderMeter } from '../../provider-meter';
 import type { TokenUsage } from '../../token-usage';
 
-/** Gemini's `usageMetadata`: thoughts are output billed as output, kept apart as reasoning. */
+// the tokens of one modality in a `ModalityTokenCount` list; undefined without the list
+function modalityTokens(list: unknown, modality: string): number | undefined {
+  if (!Array.isArray(list)) return undefined;
+  let total = 0;
+  for (const entry of list) {
+    const item = record(entry);
+    if (item['modality'] === modality) total += num(item['tokenCount']) ?? 0;
+  }
+  return total;
+}
+
+/**
+ * Gemini's `usageMetadata`: thoughts are output billed as output, kept apart as reasoning;
+ * image and audio tokens, billed at their own rates by image and audio models, come from the
+ * per-modality details (`promptTokensDetails`, `candidatesTokensDetails`).
+ */
 export function geminiTokens(value: unknown): TokenUsage | undefined {
   const usage = record(value);
   const prompt = num(usage['promptTokenCount']);
@@ -13,6 +28,13 @@ export function geminiTokens(value: unknown): TokenUsage | undefined {
   const cached = num(usage['cachedContentTokenCount']);
   if (cached) tokens.cachedInputTokens = cached;
   if (thoughts) tokens.reasoningTokens = thoughts;
+  const audioIn = modalityTokens(usage['promptTokensDetails'], 'AUDIO');
+  if (audioIn) tokens.audioInputTokens = audioIn;
+  // zero is information here (no image tokens), so a distinct image rate can be applied
+  const imageIn = modalityTokens(usage['promptTokensDetails'], 'IMAGE');
+  if (imageIn !== undefined) tokens.imageInputTokens = imageIn;
+  const imageOut = modalityTokens(usage['candidatesTokensDetails'], 'IMAGE');
+  if (imageOut !== undefined) tokens.imageOutputTokens = imageOut;
   return tokens;
 }
 
@@ -41,6 +63,6 @@ export const geminiMeter: ProviderMeter = {
   name: 'gemini',
   label: 'Google Gemini',
   hosts: ['generativelanguage.googleapis.com', '*-aiplatform.googleapis.com', 'aiplatform.googleapis.com'],
-  units: 'tokens (input, cached, output, thinking)',
+  units: 'tokens (input, cached, output, thinking; image and audio by modality)',
   meter,
 };

@@ -82,6 +82,6 @@ export const openAIMeter: ProviderMeter = {
   name: 'openai',
   label: 'OpenAI',
   hosts: ['api.openai.com'],
-  units: 'tokens (input, cached, output, reasoning, audio); TTS characters; STT seconds; images',
+  units: 'tokens (input, cached, output, reasoning, audio, image); TTS characters or tokens; STT seconds; images; web searches',
   meter: (exchange) => meterOpenAIShaped('openai', exchange),
 };
