@@ -1,9 +1,9 @@
 import { once } from 'node:events';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { createMockUpstream, type MockUpstream } from '@switchyard/testing';
 import { Agent } from 'undici';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { useGatewayFixture } from './support/gateway-fixture';
 import { SwitchyardError } from '../src/errors/switchyard-error';
 import type { Gateway } from '../src/gateway/create-gateway';
 import type { GatewayOptions } from '../src/gateway/gateway-options';
@@ -16,27 +16,19 @@ import { AbortSourceController } from '../src/resilience/linked-abort-controller
 import type { ChatCompletion } from '../src/wire/openai-chat';
 import { abortSource, ask, gatewayFor, upstreamReceived, useFakeClock } from './resilience-harness';
 
-let upstream: MockUpstream;
+const fixture = useGatewayFixture();
 const dispatcher = new Agent();
-const gateways: Gateway[] = [];
 
 function make(options: Partial<GatewayOptions> = {}): Gateway {
-  const gateway = gatewayFor(upstream, { models: [{ name: 'm', targets: [{ provider: 'primary', model: 'gpt' }] }], ...options });
-  gateways.push(gateway);
-  return gateway;
+  const gateway = gatewayFor(fixture.upstream, { models: [{ name: 'm', targets: [{ provider: 'primary', model: 'gpt' }] }], ...options });
+  return fixture.track(gateway);
 }
 
-beforeAll(async () => {
-  upstream = await createMockUpstream();
-});
-afterEach(async () => {
+afterEach(() => {
   vi.useRealTimers();
-  upstream.reset();
-  await Promise.all(gateways.splice(0).map((g) => g.close()));
 });
 afterAll(async () => {
   await dispatcher.close();
-  await upstream.close();
 });
 
 /** Counts the AbortControllers made while `run` runs (every AbortSignal the code makes comes from one). */
@@ -131,12 +123,12 @@ describe('a request context made with an abort source and no signal', () => {
 describe('a built-in adapter cancelling its upstream call through the abort source', () => {
   it('aborts the upstream request when the attempt times out, and fails with upstream_timeout', async () => {
     useFakeClock();
-    upstream.fault({ kind: 'hang', times: 1 });
+    fixture.upstream.fault({ kind: 'hang', times: 1 });
     const reply = make({ attemptTimeoutMs: 1_000, retry: { maxRetries: 0 } })
       .chat(ask('m'))
       .catch((error: unknown) => error);
-    await upstreamReceived(upstream, 1);
-    const aborted = upstream.nextAbort();
+    await upstreamReceived(fixture.upstream, 1);
+    const aborted = fixture.upstream.nextAbort();
     await vi.advanceTimersByTimeAsync(1_000);
     expect(await reply).toMatchObject({ code: 'upstream_timeout', status: 504 });
     expect((await aborted).aborted).toBe(true);
@@ -144,25 +136,25 @@ describe('a built-in adapter cancelling its upstream call through the abort sour
 
   it('aborts the upstream request when the overall deadline passes, and fails with request_timeout', async () => {
     useFakeClock();
-    upstream.fault({ kind: 'hang', times: 1 });
+    fixture.upstream.fault({ kind: 'hang', times: 1 });
     const reply = make({ requestTimeoutMs: 1_000 })
       .chat(ask('m'))
       .catch((error: unknown) => error);
-    await upstreamReceived(upstream, 1);
-    const aborted = upstream.nextAbort();
+    await upstreamReceived(fixture.upstream, 1);
+    const aborted = fixture.upstream.nextAbort();
     await vi.advanceTimersByTimeAsync(1_000);
     expect(await reply).toMatchObject({ code: 'request_timeout', status: 504 });
     expect((await aborted).aborted).toBe(true);
   });
 
   it('aborts the upstream request when the client goes away, and fails with client_closed_request', async () => {
-    upstream.fault({ kind: 'hang', times: 1 });
+    fixture.upstream.fault({ kind: 'hang', times: 1 });
     const client = new AbortSourceController();
     const reply = make()
       .chat(ask('m'), { context: createRequestContext({ abortSource: client }) })
       .catch((error: unknown) => error);
-    await upstreamReceived(upstream, 1);
-    const aborted = upstream.nextAbort();
+    await upstreamReceived(fixture.upstream, 1);
+    const aborted = fixture.upstream.nextAbort();
     client.abort();
     expect((await aborted).aborted).toBe(true);
     expect(await reply).toMatchObject({ code: 'client_closed_request' });
@@ -170,15 +162,15 @@ describe('a built-in adapter cancelling its upstream call through the abort sour
 });
 
 describe('upstreamRequest with an abort source', () => {
-  const url = (): string => `${upstream.url}/v1/chat/completions`;
+  const url = (): string => `${fixture.upstream.url}/v1/chat/completions`;
   const json = { model: 'gpt', messages: [{ role: 'user', content: 'Hi' }] };
 
   it('rejects with the source reason itself when it aborts mid-call, and leaves no listener on it', async () => {
-    upstream.fault({ kind: 'hang', times: 1 });
+    fixture.upstream.fault({ kind: 'hang', times: 1 });
     const source = abortSource();
     const call = upstreamRequest({ provider: 'p', url: url(), headers: {}, json, signal: source, dispatcher }).catch((error: unknown) => error);
-    await upstreamReceived(upstream, 1);
-    const aborted = upstream.nextAbort();
+    await upstreamReceived(fixture.upstream, 1);
+    const aborted = fixture.upstream.nextAbort();
     const reason = new SwitchyardError('upstream_timeout', 'too slow', { provider: 'p' });
     source.abort(reason);
     expect(await call).toBe(reason);
@@ -218,7 +210,7 @@ describe('a third-party adapter that reads context.signal', () => {
             type: 'third-party',
             async chat(request, context) {
               seen.push(context);
-              const response = await upstreamRequest({ provider: options.name, url: `${upstream.url}/v1/chat/completions`, headers: {}, json: { ...request, model: context.model }, signal: context.signal, dispatcher: kit.dispatcher });
+              const response = await upstreamRequest({ provider: options.name, url: `${fixture.upstream.url}/v1/chat/completions`, headers: {}, json: { ...request, model: context.model }, signal: context.signal, dispatcher: kit.dispatcher });
               return readJsonBody<ChatCompletion>(response, options.name, context.signal);
             },
             stream: () => Promise.reject(new SwitchyardError('unsupported_feature', 'no streams here')),
@@ -252,12 +244,12 @@ describe('a third-party adapter that reads context.signal', () => {
 
   it('sees its signal abort with upstream_timeout when the attempt times out, and the upstream call is aborted', async () => {
     useFakeClock();
-    upstream.fault({ kind: 'hang', times: 1 });
+    fixture.upstream.fault({ kind: 'hang', times: 1 });
     const reply = make(gatewayOptions({ attemptTimeoutMs: 1_000 }))
       .chat(ask('m'))
       .catch((error: unknown) => error);
-    await upstreamReceived(upstream, 1);
-    const aborted = upstream.nextAbort();
+    await upstreamReceived(fixture.upstream, 1);
+    const aborted = fixture.upstream.nextAbort();
     await vi.advanceTimersByTimeAsync(1_000);
     expect(await reply).toMatchObject({ code: 'upstream_timeout' });
     expect((await aborted).aborted).toBe(true);
@@ -266,13 +258,13 @@ describe('a third-party adapter that reads context.signal', () => {
   });
 
   it('sees its signal abort with the client reason when the client goes away', async () => {
-    upstream.fault({ kind: 'hang', times: 1 });
+    fixture.upstream.fault({ kind: 'hang', times: 1 });
     const client = new AbortSourceController();
     const reply = make(gatewayOptions())
       .chat(ask('m'), { context: createRequestContext({ abortSource: client }) })
       .catch((error: unknown) => error);
-    await upstreamReceived(upstream, 1);
-    const aborted = upstream.nextAbort();
+    await upstreamReceived(fixture.upstream, 1);
+    const aborted = fixture.upstream.nextAbort();
     const reason = new Error('client went away');
     client.abort(reason);
     expect((await aborted).aborted).toBe(true);

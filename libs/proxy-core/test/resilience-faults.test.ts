@@ -1,17 +1,15 @@
-import { createMockUpstream, type MockUpstream } from '@switchyard/testing';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { useGatewayFixture } from './support/gateway-fixture';
 import type { Gateway } from '../src/gateway/create-gateway';
 import type { GatewayOptions } from '../src/gateway/gateway-options';
 import { createRequestContext } from '../src/gateway/request-context';
 import { abortSource, ask, callsTo, collect, gatewayFor, nextEvent, pumped, pumpUntil, textOf, upstreamReceived, useFakeClock } from './resilience-harness';
 
-let upstream: MockUpstream;
-const gateways: Gateway[] = [];
+const fixture = useGatewayFixture({ streamChunks: 4 });
 
 function make(options: Partial<GatewayOptions>): Gateway {
-  const gateway = gatewayFor(upstream, options);
-  gateways.push(gateway);
-  return gateway;
+  const gateway = gatewayFor(fixture.upstream, options);
+  return fixture.track(gateway);
 }
 
 /** One alias on the primary only (model `bad` is where faults are aimed). */
@@ -20,20 +18,14 @@ const solo = (extra: Partial<GatewayOptions> = {}): Gateway => make({ models: [{
 const pair = (extra: Partial<GatewayOptions> = {}): Gateway =>
   make({ models: [{ name: 'm', strategy: 'ordered', targets: [{ provider: 'primary', model: 'bad' }, { provider: 'backup', model: 'good' }] }], ...extra });
 
-beforeAll(async () => {
-  upstream = await createMockUpstream({ streamChunks: 4 });
-});
-afterEach(async () => {
+afterEach(() => {
   vi.useRealTimers();
-  upstream.reset();
-  await Promise.all(gateways.splice(0).map((g) => g.close()));
 });
-afterAll(() => upstream.close());
 
 describe.each([500, 502, 503])('an upstream %i', (status) => {
   it('is retried after a jittered backoff and the client sees the answer', async () => {
     useFakeClock();
-    upstream.fault({ kind: 'status', status, times: 1 });
+    fixture.upstream.fault({ kind: 'status', status, times: 1 });
     const gateway = solo();
     const retry = nextEvent(gateway, 'retry');
     const reply = gateway.chat(ask('m'));
@@ -41,22 +33,22 @@ describe.each([500, 502, 503])('an upstream %i', (status) => {
     expect(delayMs).toBeLessThan(500);
     await vi.advanceTimersByTimeAsync(delayMs);
     await expect(reply).resolves.toMatchObject({ object: 'chat.completion' });
-    expect(callsTo(upstream, '/v1/')).toBe(2);
+    expect(callsTo(fixture.upstream, '/v1/')).toBe(2);
     expect(gateway.stats().counters).toMatchObject({ retries: 1, breakerRejections: 0, limiterRejections: 0 });
   });
 
   it('fails over at once to the next target, without a retry', async () => {
-    upstream.fault({ kind: 'status', status, match: { model: 'bad' } });
+    fixture.upstream.fault({ kind: 'status', status, match: { model: 'bad' } });
     const gateway = pair();
     await expect(gateway.chat(ask('m'))).resolves.toMatchObject({ model: 'good' });
-    expect([callsTo(upstream, '/v1/'), callsTo(upstream, '/backup/')]).toEqual([1, 1]);
+    expect([callsTo(fixture.upstream, '/v1/'), callsTo(fixture.upstream, '/backup/')]).toEqual([1, 1]);
     expect(gateway.stats().counters.retries).toBe(0);
   });
 });
 
 describe('an upstream 5xx with rate-limit headers', () => {
   it("is retried after the backoff, not after OpenAI's x-ratelimit-reset-* (sent on every answer)", async () => {
-    upstream.fault({ kind: 'status', status: 500, headers: { 'x-ratelimit-reset-requests': '120ms', 'x-ratelimit-reset-tokens': '6m0s' }, times: 1 });
+    fixture.upstream.fault({ kind: 'status', status: 500, headers: { 'x-ratelimit-reset-requests': '120ms', 'x-ratelimit-reset-tokens': '6m0s' }, times: 1 });
     const gateway = solo({ retry: { baseDelayMs: 10, maxDelayMs: 50 } });
     const retry = nextEvent(gateway, 'retry');
     await expect(gateway.chat(ask('m'))).resolves.toMatchObject({ object: 'chat.completion' });
@@ -64,16 +56,16 @@ describe('an upstream 5xx with rate-limit headers', () => {
   });
 
   it('waits no longer than maxDelayMs even when it sends retry-after, and the client is not told to wait minutes', async () => {
-    upstream.fault({ kind: 'status', status: 503, headers: { 'retry-after': '360' } });
+    fixture.upstream.fault({ kind: 'status', status: 503, headers: { 'retry-after': '360' } });
     const gateway = solo({ retry: { maxRetries: 1, baseDelayMs: 10, maxDelayMs: 50 } });
     const retry = nextEvent(gateway, 'retry');
     await expect(gateway.chat(ask('m'))).rejects.toMatchObject({ code: 'upstream_unavailable' });
     expect((await retry).delayMs).toBeLessThanOrEqual(50);
-    expect(callsTo(upstream, '/v1/')).toBe(2);
+    expect(callsTo(fixture.upstream, '/v1/')).toBe(2);
   });
 
   it('a 500 with only reset headers carries no retry-after for the client', async () => {
-    upstream.fault({ kind: 'status', status: 500, headers: { 'x-ratelimit-reset-tokens': '6m0s' } });
+    fixture.upstream.fault({ kind: 'status', status: 500, headers: { 'x-ratelimit-reset-tokens': '6m0s' } });
     const gateway = solo({ retry: { maxRetries: 0 } });
     const error: unknown = await gateway.chat(ask('m')).catch((thrown: unknown) => thrown);
     expect(error).toMatchObject({ code: 'upstream_error', retryAfterMs: undefined });
@@ -83,21 +75,21 @@ describe('an upstream 5xx with rate-limit headers', () => {
 describe('an upstream 429', () => {
   it('waits for Retry-After before calling the same target again', async () => {
     useFakeClock();
-    upstream.fault({ kind: 'status', status: 429, headers: { 'retry-after': '2' }, times: 1 });
+    fixture.upstream.fault({ kind: 'status', status: 429, headers: { 'retry-after': '2' }, times: 1 });
     const gateway = solo();
     const retry = nextEvent(gateway, 'retry');
     const reply = gateway.chat(ask('m'));
     expect((await retry).delayMs).toBe(2000);
     await vi.advanceTimersByTimeAsync(1999);
-    expect(callsTo(upstream, '/v1/')).toBe(1);
+    expect(callsTo(fixture.upstream, '/v1/')).toBe(1);
     await vi.advanceTimersByTimeAsync(1);
     await expect(reply).resolves.toMatchObject({ object: 'chat.completion' });
-    expect(callsTo(upstream, '/v1/')).toBe(2);
+    expect(callsTo(fixture.upstream, '/v1/')).toBe(2);
   });
 
   it('honours x-ratelimit-reset-requests too', async () => {
     useFakeClock();
-    upstream.fault({ kind: 'status', status: 429, headers: { 'x-ratelimit-reset-requests': '1.5s' }, times: 1 });
+    fixture.upstream.fault({ kind: 'status', status: 429, headers: { 'x-ratelimit-reset-requests': '1.5s' }, times: 1 });
     const gateway = solo();
     const retry = nextEvent(gateway, 'retry');
     const reply = gateway.chat(ask('m'));
@@ -108,7 +100,7 @@ describe('an upstream 429', () => {
 
   it('measures the retry-vs-deadline check against the deadline itself, which started before slow beforeRequest taps', async () => {
     useFakeClock();
-    upstream.fault({ kind: 'status', status: 429, headers: { 'retry-after-ms': '500' } });
+    fixture.upstream.fault({ kind: 'status', status: 429, headers: { 'retry-after-ms': '500' } });
     const gateway = solo({ requestTimeoutMs: 1_000 });
     gateway.hooks.beforeRequest.tapPromise('slow', async (request) => {
       await new Promise((resolve) => setTimeout(resolve, 700));
@@ -126,35 +118,35 @@ describe('an upstream 429', () => {
   });
 
   it('is not retried when the wait would pass the overall deadline: the client sees the 429 and its Retry-After', async () => {
-    upstream.fault({ kind: 'status', status: 429, headers: { 'retry-after': '120' } });
+    fixture.upstream.fault({ kind: 'status', status: 429, headers: { 'retry-after': '120' } });
     const gateway = solo({ requestTimeoutMs: 60_000 });
     await expect(gateway.chat(ask('m'))).rejects.toMatchObject({ code: 'upstream_rate_limited', status: 429, retryAfterMs: 120_000 });
-    expect(callsTo(upstream, '/v1/')).toBe(1);
+    expect(callsTo(fixture.upstream, '/v1/')).toBe(1);
     expect(gateway.stats().counters.retries).toBe(0);
   });
 });
 
 describe('transport faults', () => {
   it('a connection reset fails over to the next target (502 class, not shown to the client)', async () => {
-    upstream.fault({ kind: 'reset', match: { model: 'bad' } });
+    fixture.upstream.fault({ kind: 'reset', match: { model: 'bad' } });
     const context = createRequestContext();
     await expect(pair().chat(ask('m'), { context })).resolves.toMatchObject({ model: 'good' });
     expect(context.attempts.map((a) => a.error?.code ?? 'ok')).toEqual(['upstream_connection_error', 'ok']);
   });
 
   it('a reset on the only target reaches the client as 502 after the retries', async () => {
-    upstream.fault({ kind: 'reset' });
+    fixture.upstream.fault({ kind: 'reset' });
     const gateway = solo({ retry: { maxRetries: 1, baseDelayMs: 0 } });
     await expect(gateway.chat(ask('m'))).rejects.toMatchObject({ code: 'upstream_connection_error', status: 502 });
-    expect(callsTo(upstream, '/v1/')).toBe(2);
+    expect(callsTo(fixture.upstream, '/v1/')).toBe(2);
   });
 
   it('a hung upstream times out per attempt (504) and the next target answers', async () => {
     useFakeClock();
-    upstream.fault({ kind: 'hang', match: { model: 'bad' } });
+    fixture.upstream.fault({ kind: 'hang', match: { model: 'bad' } });
     const context = createRequestContext();
     const reply = pair({ attemptTimeoutMs: 5_000 }).chat(ask('m'), { context });
-    await upstreamReceived(upstream, 1);
+    await upstreamReceived(fixture.upstream, 1);
     await vi.advanceTimersByTimeAsync(5_000);
     await expect(reply).resolves.toMatchObject({ model: 'good' });
     expect(context.attempts.map((a) => a.error?.code ?? 'ok')).toEqual(['upstream_timeout', 'ok']);
@@ -162,10 +154,10 @@ describe('transport faults', () => {
 
   it('a hung upstream with no alternative gives the client a 504', async () => {
     useFakeClock();
-    upstream.fault({ kind: 'hang' });
+    fixture.upstream.fault({ kind: 'hang' });
     const reply = solo({ attemptTimeoutMs: 5_000, retry: { maxRetries: 0 } }).chat(ask('m'));
     const settled = reply.catch((error: unknown) => error);
-    await upstreamReceived(upstream, 1);
+    await upstreamReceived(fixture.upstream, 1);
     await vi.advanceTimersByTimeAsync(5_000);
     expect(await settled).toMatchObject({ code: 'upstream_timeout', status: 504 });
   });
@@ -173,22 +165,22 @@ describe('transport faults', () => {
 
 describe('stream faults', () => {
   it('a 200 that sends an error event before content falls back to the next target', async () => {
-    upstream.fault({ kind: 'stream-error', afterChunks: 1, match: { model: 'bad' } });
+    fixture.upstream.fault({ kind: 'stream-error', afterChunks: 1, match: { model: 'bad' } });
     const chunks = await collect(await pair().stream(ask('m')));
     expect(textOf(chunks)).toContain('Hello there');
-    expect([callsTo(upstream, '/v1/'), callsTo(upstream, '/backup/')]).toEqual([1, 1]);
+    expect([callsTo(fixture.upstream, '/v1/'), callsTo(fixture.upstream, '/backup/')]).toEqual([1, 1]);
   });
 
   it('a stream cut after content ends with an error, never a clean end, and is not retried', async () => {
-    upstream.fault({ kind: 'cut-stream', afterChunks: 3, match: { model: 'bad' } });
+    fixture.upstream.fault({ kind: 'cut-stream', afterChunks: 3, match: { model: 'bad' } });
     const stream = await pair().stream(ask('m'));
     await expect(collect(stream)).rejects.toMatchObject({ status: 502 });
-    expect([callsTo(upstream, '/v1/'), callsTo(upstream, '/backup/')]).toEqual([1, 0]);
+    expect([callsTo(fixture.upstream, '/v1/'), callsTo(fixture.upstream, '/backup/')]).toEqual([1, 0]);
   });
 
   it('a slow stream within the idle timeout is delivered whole', async () => {
     useFakeClock();
-    upstream.fault({ kind: 'slow-stream', delayMs: 1_000 });
+    fixture.upstream.fault({ kind: 'slow-stream', delayMs: 1_000 });
     const gateway = solo({ streamIdleTimeoutMs: 1_500 });
     const done = gateway.stream(ask('m')).then(collect);
     let settled = false;
@@ -199,7 +191,7 @@ describe('stream faults', () => {
 
   it('a stream that stalls after content fails with upstream_timeout after the idle timeout', async () => {
     useFakeClock();
-    upstream.fault({ kind: 'stall-stream', afterChunks: 3 });
+    fixture.upstream.fault({ kind: 'stall-stream', afterChunks: 3 });
     const gateway = solo({ streamIdleTimeoutMs: 2_000 });
     const stream = await gateway.stream(ask('m'));
     const result = collect(stream).catch((error: unknown) => error);
@@ -211,12 +203,12 @@ describe('stream faults', () => {
     useFakeClock();
     // headers and then nothing: a chunk before the stall (even one without content) is upstream
     // activity, which restarts the first-content deadline (src/gateway/stream-timeouts.test.ts)
-    upstream.fault({ kind: 'stall-stream', afterChunks: 0, match: { model: 'bad' } });
+    fixture.upstream.fault({ kind: 'stall-stream', afterChunks: 0, match: { model: 'bad' } });
     const reply = pair({ attemptTimeoutMs: 3_000 }).stream(ask('m'));
-    await upstreamReceived(upstream, 1);
+    await upstreamReceived(fixture.upstream, 1);
     await vi.advanceTimersByTimeAsync(3_000);
     expect(textOf(await collect(await reply))).toContain('Hello there');
-    expect(callsTo(upstream, '/backup/')).toBe(1);
+    expect(callsTo(fixture.upstream, '/backup/')).toBe(1);
   });
 });
 
@@ -225,7 +217,7 @@ describe('the circuit breaker', () => {
 
   it('opens at 100% failure within its volume, then makes no upstream call until half-open, then probes once', async () => {
     useFakeClock();
-    upstream.fault({ kind: 'status', status: 500, times: 5 });
+    fixture.upstream.fault({ kind: 'status', status: 500, times: 5 });
     const gateway = solo({ breaker, retry: { maxRetries: 0 } });
     const states: string[] = [];
     gateway.hooks.onResilienceEvent.tap('t', (event) => {
@@ -234,7 +226,7 @@ describe('the circuit breaker', () => {
     for (let i = 0; i < 5; i++) await expect(gateway.chat(ask('m'))).rejects.toMatchObject({ code: 'upstream_error' });
     expect(gateway.stats().breakers['primary/bad']).toBe('open');
     for (let i = 0; i < 20; i++) await expect(gateway.chat(ask('m'))).rejects.toMatchObject({ code: 'circuit_open', status: 503 });
-    expect(callsTo(upstream, '/v1/')).toBe(5);
+    expect(callsTo(fixture.upstream, '/v1/')).toBe(5);
     expect(gateway.stats().counters).toMatchObject({ breakerRejections: 20, breakerOpens: 1 });
 
     await vi.advanceTimersByTimeAsync(10_000);
@@ -242,13 +234,13 @@ describe('the circuit breaker', () => {
     // a single probe: the other concurrent calls are refused while it runs
     const results = await Promise.allSettled([gateway.chat(ask('m')), gateway.chat(ask('m')), gateway.chat(ask('m'))]);
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
-    expect(callsTo(upstream, '/v1/')).toBe(6);
+    expect(callsTo(fixture.upstream, '/v1/')).toBe(6);
     expect(states).toEqual(['open', 'half-open', 'closed']);
   });
 
   it('opens for a failing target behind a full limiter: limiter refusals are not counted as its successes', async () => {
-    upstream.fault({ kind: 'hang', times: 1 });
-    upstream.fault({ kind: 'status', status: 500 });
+    fixture.upstream.fault({ kind: 'hang', times: 1 });
+    fixture.upstream.fault({ kind: 'status', status: 500 });
     const gateway = make({
       breaker,
       retry: { maxRetries: 0 },
@@ -257,7 +249,7 @@ describe('the circuit breaker', () => {
     });
     const abort = new AbortController();
     const hung = gateway.chat(ask('m'), { signal: abort.signal }).catch((error: unknown) => error);
-    await upstreamReceived(upstream, 1);
+    await upstreamReceived(fixture.upstream, 1);
     const queued = gateway.chat(ask('m')).catch((error: unknown) => error);
     await vi.waitFor(() => expect(gateway.stats().limiters['primary/bad']).toEqual({ running: 1, queued: 1 }));
     for (let i = 0; i < 10; i++) await expect(gateway.chat(ask('m'))).rejects.toMatchObject({ code: 'limiter_rejected' });
@@ -270,15 +262,15 @@ describe('the circuit breaker', () => {
   });
 
   it('does not count client errors (4xx other than 408/429)', async () => {
-    upstream.fault({ kind: 'status', status: 400 });
+    fixture.upstream.fault({ kind: 'status', status: 400 });
     const gateway = solo({ breaker });
     for (let i = 0; i < 12; i++) await expect(gateway.chat(ask('m'))).rejects.toMatchObject({ code: 'upstream_bad_request' });
     expect(gateway.stats().breakers['primary/bad']).toBe('closed');
-    expect(callsTo(upstream, '/v1/')).toBe(12);
+    expect(callsTo(fixture.upstream, '/v1/')).toBe(12);
   });
 
   it('an open circuit falls back to another alias without calling the target', async () => {
-    upstream.fault({ kind: 'status', status: 503, match: { model: 'bad' } });
+    fixture.upstream.fault({ kind: 'status', status: 503, match: { model: 'bad' } });
     const gateway = make({
       breaker,
       retry: { maxRetries: 0 },
@@ -288,14 +280,14 @@ describe('the circuit breaker', () => {
       ],
     });
     for (let i = 0; i < 10; i++) await expect(gateway.chat(ask('m'))).resolves.toMatchObject({ model: 'good' });
-    expect(callsTo(upstream, '/v1/')).toBe(5);
+    expect(callsTo(fixture.upstream, '/v1/')).toBe(5);
     expect(gateway.stats().counters).toMatchObject({ breakerRejections: 5, fallbacks: 10 });
   });
 });
 
 describe('lowest-latency routing', () => {
   it('stops sending first to a target that always fails: a failure weighs as an attempt timeout', async () => {
-    upstream.fault({ kind: 'status', status: 500, match: { model: 'bad' } });
+    fixture.upstream.fault({ kind: 'status', status: 500, match: { model: 'bad' } });
     const gateway = make({
       retry: { maxRetries: 0 },
       routing: { explorationRate: 0 },
@@ -303,21 +295,21 @@ describe('lowest-latency routing', () => {
     });
     for (let i = 0; i < 8; i++) await expect(gateway.chat(ask('m'))).resolves.toMatchObject({ object: 'chat.completion' });
     // at most the first call or two measure the failing target; before, it went first every time
-    expect(callsTo(upstream, '/v1/')).toBeLessThanOrEqual(2);
-    expect(callsTo(upstream, '/backup/')).toBe(8);
+    expect(callsTo(fixture.upstream, '/v1/')).toBeLessThanOrEqual(2);
+    expect(callsTo(fixture.upstream, '/backup/')).toBe(8);
   });
 });
 
 describe('the upstream limiter', () => {
   it('queues past maxConcurrent, rejects past maxQueue, and a client abort frees the slot', async () => {
-    upstream.fault({ kind: 'hang', times: 1 });
+    fixture.upstream.fault({ kind: 'hang', times: 1 });
     const gateway = make({
       limiter: { maxQueue: 1 },
       models: [{ name: 'm', targets: [{ provider: 'primary', model: 'bad', limits: { maxConcurrent: 1 } }] }],
     });
     const abort = new AbortController();
     const first = gateway.chat(ask('m'), { signal: abort.signal }).catch((error: unknown) => error);
-    await upstreamReceived(upstream, 1);
+    await upstreamReceived(fixture.upstream, 1);
     const second = gateway.chat(ask('m'));
     await vi.waitFor(() => expect(gateway.stats().limiters['primary/bad']).toEqual({ running: 1, queued: 1 }));
     await expect(gateway.chat(ask('m'))).rejects.toMatchObject({ code: 'limiter_rejected', status: 429 });
@@ -325,12 +317,12 @@ describe('the upstream limiter', () => {
     abort.abort();
     expect(await first).toMatchObject({ code: 'client_closed_request' });
     await expect(second).resolves.toMatchObject({ object: 'chat.completion' });
-    expect(callsTo(upstream, '/v1/')).toBe(2);
+    expect(callsTo(fixture.upstream, '/v1/')).toBe(2);
     expect(gateway.stats().limiters['primary/bad']).toEqual({ running: 0, queued: 0 });
   });
 
   it("a target's limits hold from its first request: a direct provider/model call counts against the limited alias", async () => {
-    upstream.fault({ kind: 'hang', times: 1 });
+    fixture.upstream.fault({ kind: 'hang', times: 1 });
     const gateway = make({
       limiter: { maxQueue: 1 },
       models: [
@@ -340,33 +332,33 @@ describe('the upstream limiter', () => {
     });
     const holder = new AbortController();
     const direct = gateway.chat(ask('primary/bad'), { signal: holder.signal }).catch((error: unknown) => error);
-    await upstreamReceived(upstream, 1);
+    await upstreamReceived(fixture.upstream, 1);
     expect(gateway.stats().limiters['primary/bad']).toEqual({ running: 1, queued: 0 });
     // the limited alias finds the target's one slot taken by the direct call, and waits
     const limited = gateway.chat(ask('m'));
     await vi.waitFor(() => expect(gateway.stats().limiters['primary/bad']).toEqual({ running: 1, queued: 1 }));
     // another alias naming the target without limits is limited too: the queue is full
     await expect(gateway.chat(ask('plain'))).rejects.toMatchObject({ code: 'limiter_rejected', status: 429 });
-    expect(callsTo(upstream, '/v1/')).toBe(1);
+    expect(callsTo(fixture.upstream, '/v1/')).toBe(1);
     holder.abort();
     expect(await direct).toMatchObject({ code: 'client_closed_request' });
     await expect(limited).resolves.toMatchObject({ object: 'chat.completion' });
-    expect(callsTo(upstream, '/v1/')).toBe(2);
+    expect(callsTo(fixture.upstream, '/v1/')).toBe(2);
   });
 
   it('a request waiting in the queue is cancelled by its client, and leaves the queue', async () => {
-    upstream.fault({ kind: 'hang', times: 1 });
+    fixture.upstream.fault({ kind: 'hang', times: 1 });
     const gateway = make({ models: [{ name: 'm', targets: [{ provider: 'primary', model: 'bad', limits: { maxConcurrent: 1 } }] }] });
     const holder = new AbortController();
     const first = gateway.chat(ask('m'), { signal: holder.signal }).catch((error: unknown) => error);
-    await upstreamReceived(upstream, 1);
+    await upstreamReceived(fixture.upstream, 1);
     const waiter = new AbortController();
     const second = gateway.chat(ask('m'), { signal: waiter.signal }).catch((error: unknown) => error);
     await vi.waitFor(() => expect(gateway.stats().limiters['primary/bad']).toEqual({ running: 1, queued: 1 }));
     waiter.abort();
     expect(await second).toMatchObject({ code: 'client_closed_request' });
     expect(gateway.stats().limiters['primary/bad']).toEqual({ running: 1, queued: 0 });
-    expect(callsTo(upstream, '/v1/')).toBe(1);
+    expect(callsTo(fixture.upstream, '/v1/')).toBe(1);
     holder.abort();
     expect(await first).toMatchObject({ code: 'client_closed_request' });
   });
@@ -398,7 +390,7 @@ describe('the upstream limiter', () => {
     await pumpUntil(() => gateway.stats().limiters['primary/bad']?.queued === 1);
     await vi.advanceTimersByTimeAsync(1_000);
     await expect(pumped(third)).resolves.toMatchObject({ model: 'good' });
-    expect([callsTo(upstream, '/v1/'), callsTo(upstream, '/backup/')]).toEqual([2, 1]);
+    expect([callsTo(fixture.upstream, '/v1/'), callsTo(fixture.upstream, '/backup/')]).toEqual([2, 1]);
     expect(gateway.stats().counters).toMatchObject({ limiterRejections: 1, fallbacks: 1 });
   });
 
@@ -413,20 +405,20 @@ describe('the upstream limiter', () => {
     await pumpUntil(() => gateway.stats().limiters['primary/bad']?.queued === 1);
     await vi.advanceTimersByTimeAsync(100);
     expect(await pumped(second)).toMatchObject({ code: 'limiter_rejected' });
-    expect(callsTo(upstream, '/v1/')).toBe(1);
+    expect(callsTo(fixture.upstream, '/v1/')).toBe(1);
     // a minute later the window refills, and the tokens reserved by the request that gave up come back
     await vi.advanceTimersByTimeAsync(60_000);
     await expect(pumped(Promise.all([gateway.chat({ ...ask('m'), max_tokens: 600 }), gateway.chat({ ...ask('m'), max_tokens: 300 })]))).resolves.toHaveLength(2);
-    expect(callsTo(upstream, '/v1/')).toBe(3);
+    expect(callsTo(fixture.upstream, '/v1/')).toBe(3);
   });
 });
 
 describe('the retry budget', () => {
   it('refuses retries beyond its share of live requests and counts it', async () => {
-    upstream.fault({ kind: 'status', status: 500 });
+    fixture.upstream.fault({ kind: 'status', status: 500 });
     const gateway = solo({ retry: { budgetPercent: 0, minRetryConcurrency: 0 } });
     await expect(gateway.chat(ask('m'))).rejects.toMatchObject({ code: 'upstream_error' });
-    expect(callsTo(upstream, '/v1/')).toBe(1);
+    expect(callsTo(fixture.upstream, '/v1/')).toBe(1);
     expect(gateway.stats().counters).toMatchObject({ retries: 0, retryBudgetExhausted: 1 });
   });
 });
@@ -439,26 +431,26 @@ describe('fallbackOn', () => {
   ];
 
   it('moves on to a larger model on context_length_exceeded when configured', async () => {
-    upstream.fault(tooLong);
+    fixture.upstream.fault(tooLong);
     await expect(make({ models: routes({ contextLengthExceeded: true }) }).chat(ask('m'))).resolves.toMatchObject({ model: 'good' });
   });
 
   it('does not by default', async () => {
-    upstream.fault(tooLong);
+    fixture.upstream.fault(tooLong);
     await expect(make({ models: routes() }).chat(ask('m'))).rejects.toMatchObject({ code: 'context_length_exceeded', status: 400 });
-    expect(callsTo(upstream, '/backup/')).toBe(0);
+    expect(callsTo(fixture.upstream, '/backup/')).toBe(0);
   });
 });
 
 describe('a context made with an abort source', () => {
   it('is cancelled through the source: the upstream call is aborted, the request ends as a client abort', async () => {
-    upstream.fault({ kind: 'hang', times: 1 });
+    fixture.upstream.fault({ kind: 'hang', times: 1 });
     const source = abortSource();
     // no signal given: the context's signal follows the source
     const context = createRequestContext({ abortSource: source });
     const reply = solo().chat(ask('m'), { context }).catch((error: unknown) => error);
-    await upstreamReceived(upstream, 1);
-    const aborted = upstream.nextAbort();
+    await upstreamReceived(fixture.upstream, 1);
+    const aborted = fixture.upstream.nextAbort();
     const reason = new Error('client went away');
     source.abort(reason);
     await aborted;
@@ -474,11 +466,11 @@ describe('a context made with an abort source', () => {
     await expect(gateway.chat(ask('m'), { context: finished })).resolves.toMatchObject({ object: 'chat.completion' });
     expect(done.listeners()).toBe(0);
 
-    upstream.fault({ kind: 'hang', times: 1 });
+    fixture.upstream.fault({ kind: 'hang', times: 1 });
     const source = abortSource();
     const context = createRequestContext({ signal: new AbortController().signal, abortSource: source });
     const reply = gateway.chat(ask('m'), { context }).catch((error: unknown) => error);
-    await upstreamReceived(upstream, 2);
+    await upstreamReceived(fixture.upstream, 2);
     source.abort(new Error('client went away'));
     expect(await reply).toMatchObject({ code: 'client_closed_request' });
     expect(source.listeners()).toBe(0);

@@ -1,5 +1,5 @@
-import { createMockUpstream, type MockUpstream } from '@switchyard/testing';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useGatewayFixture } from '../../test/support/gateway-fixture';
 import type { UsageReport } from '../hooks/gateway-hooks';
 import type { Logger } from '../options/logger';
 import { PROVIDER_CONTRACT_VERSION, type ProviderFactory } from '../providers/provider-adapter';
@@ -13,8 +13,7 @@ import { createRequestContext, type RequestContext } from './request-context';
 // how an engine stream ends when it does not run to its end: cut upstream, closed by its
 // consumer (even before the first read), or with an adapter whose cleanup fails
 
-let upstream: MockUpstream;
-const gateways: Gateway[] = [];
+const fixture = useGatewayFixture();
 const hello: ChatCompletionRequest = { model: 'gpt', messages: [{ role: 'user', content: 'Hello!' }] };
 const base = { id: 'c', object: 'chat.completion.chunk' as const, created: 1, model: 'v' };
 
@@ -22,9 +21,9 @@ const base = { id: 'c', object: 'chat.completion.chunk' as const, created: 1, mo
 function make(options: Partial<GatewayOptions> = {}): Gateway {
   const gateway = createGateway({
     providers: [
-      { name: 'openai', type: 'openai', baseUrl: `${upstream.url}/v1`, apiKey: 'sk-openai-0000000000' },
-      { name: 'anthropic', type: 'anthropic', baseUrl: `${upstream.url}/v1`, apiKey: 'sk-ant-0000000000' },
-      { name: 'gemini', type: 'gemini', baseUrl: `${upstream.url}/v1beta`, apiKey: 'AIza-0000000000' },
+      { name: 'openai', type: 'openai', baseUrl: `${fixture.upstream.url}/v1`, apiKey: 'sk-openai-0000000000' },
+      { name: 'anthropic', type: 'anthropic', baseUrl: `${fixture.upstream.url}/v1`, apiKey: 'sk-ant-0000000000' },
+      { name: 'gemini', type: 'gemini', baseUrl: `${fixture.upstream.url}/v1beta`, apiKey: 'AIza-0000000000' },
     ],
     models: [
       { name: 'gpt', targets: [{ provider: 'openai', model: 'gpt-4o-mini', limits: { maxConcurrent: 1 } }] },
@@ -34,8 +33,7 @@ function make(options: Partial<GatewayOptions> = {}): Gateway {
     retry: { maxRetries: 0 },
     ...options,
   });
-  gateways.push(gateway);
-  return gateway;
+  return fixture.track(gateway);
 }
 
 /** An engine whose only target is a plugin adapter streaming what `stream` yields. */
@@ -66,14 +64,6 @@ function watch(gateway: Gateway): { usage: UsageReport[]; ends: RequestContext[]
   return seen;
 }
 
-beforeAll(async () => {
-  upstream = await createMockUpstream();
-});
-afterEach(async () => {
-  upstream.reset();
-  await Promise.all(gateways.splice(0).map((g) => g.close()));
-});
-afterAll(() => upstream.close());
 
 describe('a stream cut before its end', () => {
   it('reports the usage that arrived before the upstream broke, as partial', async () => {
@@ -118,7 +108,7 @@ describe('a stream cut before its end', () => {
   it("reports what an Anthropic stream said of its usage before it broke: message_start's input, message_delta's output", async () => {
     // the mock's frames: message_start, a block start, a ping, nine text deltas, the block stop,
     // message_delta (output_tokens: 15), then message_stop, which an error event replaces here
-    upstream.fault({ kind: 'stream-error', afterChunks: 14, times: 1 });
+    fixture.upstream.fault({ kind: 'stream-error', afterChunks: 14, times: 1 });
     const gateway = make();
     const seen = watch(gateway);
     const context = createRequestContext();
@@ -135,7 +125,7 @@ describe('a stream cut before its end', () => {
   });
 
   it('reports the input tokens of an Anthropic stream its consumer closed before message_delta, so a disconnect does not hide them', async () => {
-    upstream.fault({ kind: 'stall-stream', afterChunks: 5, times: 1 });
+    fixture.upstream.fault({ kind: 'stall-stream', afterChunks: 5, times: 1 });
     const gateway = make();
     const seen = watch(gateway);
     const context = createRequestContext();
@@ -149,7 +139,7 @@ describe('a stream cut before its end', () => {
 
   it("reports the running usage of a Gemini stream cut midway: its latest event's usageMetadata", async () => {
     // the mock's third event counts 8 prompt tokens, 3 candidate tokens and 4 thoughts (total 15)
-    upstream.fault({ kind: 'cut-stream', afterChunks: 3, times: 1 });
+    fixture.upstream.fault({ kind: 'cut-stream', afterChunks: 3, times: 1 });
     const gateway = make();
     const seen = watch(gateway);
     const context = createRequestContext();
@@ -166,7 +156,7 @@ describe('a stream cut before its end', () => {
   });
 
   it('reports no usage for a stream cut before any count arrived, and a completed stream as not partial', async () => {
-    upstream.fault({ kind: 'stall-stream', afterChunks: 3, times: 1 });
+    fixture.upstream.fault({ kind: 'stall-stream', afterChunks: 3, times: 1 });
     const gateway = make();
     const seen = watch(gateway);
     const iterator = (await gateway.stream(hello))[Symbol.asyncIterator]();
@@ -188,13 +178,13 @@ describe('a stream closed before its first read', () => {
       "its reads' return()": (stream: AsyncIterable<ChatCompletionChunk>) => engineStreamReads(stream)?.return?.(),
     };
     for (const [how, close] of Object.entries(closes)) {
-      upstream.fault({ kind: 'stall-stream', afterChunks: 3, times: 1 });
+      fixture.upstream.fault({ kind: 'stall-stream', afterChunks: 3, times: 1 });
       const gateway = make();
       const seen = watch(gateway);
       const context = createRequestContext();
       const stream = await gateway.stream(hello, { context });
       expect(gateway.stats().limiters['openai/gpt-4o-mini']?.running, how).toBe(1);
-      const aborted = upstream.nextAbort();
+      const aborted = fixture.upstream.nextAbort();
       await close(stream);
       expect(gateway.stats().limiters['openai/gpt-4o-mini']?.running, how).toBe(0);
       expect(seen.ends, how).toEqual([context]);

@@ -1,5 +1,6 @@
-import { createMockUpstream, type MockUpstream } from '@switchyard/testing';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useGatewayFixture } from '../../test/support/gateway-fixture';
+import { collect } from '../../test/support/provider-test-kit';
 import { SwitchyardError } from '../errors/switchyard-error';
 import type { GatewayPlugin } from '../hooks/gateway-hooks';
 import { PROVIDER_CONTRACT_VERSION, type ProviderFactory } from '../providers/provider-adapter';
@@ -11,15 +12,14 @@ import { createRequestContext, type RequestContext } from './request-context';
 import { isEngineGateway, isEngineStream, sourceTextOf } from '../stream/chunk-source-text';
 import { engineStreamReads } from '../stream/chunk-reads';
 
-let upstream: MockUpstream;
-const gateways: Gateway[] = [];
+const fixture = useGatewayFixture();
 const hello: ChatCompletionRequest = { model: 'gpt', messages: [{ role: 'user', content: 'Hello!' }] };
 
 function make(options: Partial<GatewayOptions> = {}): Gateway {
   const gateway = createGateway({
     providers: [
-      { name: 'primary', type: 'openai', baseUrl: `${upstream.url}/v1`, apiKey: 'sk-primary-0000000000' },
-      { name: 'backup', type: 'openai', baseUrl: `${upstream.url}/backup/v1` },
+      { name: 'primary', type: 'openai', baseUrl: `${fixture.upstream.url}/v1`, apiKey: 'sk-primary-0000000000' },
+      { name: 'backup', type: 'openai', baseUrl: `${fixture.upstream.url}/backup/v1` },
       { name: 'mock', type: 'mock' },
     ],
     models: [
@@ -29,24 +29,9 @@ function make(options: Partial<GatewayOptions> = {}): Gateway {
     ],
     ...options,
   });
-  gateways.push(gateway);
-  return gateway;
+  return fixture.track(gateway);
 }
 
-async function collect(stream: AsyncIterable<ChatCompletionChunk>): Promise<ChatCompletionChunk[]> {
-  const chunks: ChatCompletionChunk[] = [];
-  for await (const chunk of stream) chunks.push(chunk);
-  return chunks;
-}
-
-beforeAll(async () => {
-  upstream = await createMockUpstream();
-});
-afterEach(async () => {
-  upstream.reset();
-  await Promise.all(gateways.splice(0).map((g) => g.close()));
-});
-afterAll(() => upstream.close());
 
 describe('createGateway', () => {
   it('routes an alias to its first target and records the attempt', async () => {
@@ -73,7 +58,7 @@ describe('createGateway', () => {
   });
 
   it('falls over to the next target on a retryable upstream error', async () => {
-    upstream.fault({ kind: 'status', status: 503, times: 1 });
+    fixture.upstream.fault({ kind: 'status', status: 503, times: 1 });
     const context = createRequestContext();
     await make().chat(hello, { context });
     expect(context.attempts.map((a) => [a.provider, a.ok])).toEqual([
@@ -81,22 +66,22 @@ describe('createGateway', () => {
       ['backup', true],
     ]);
     expect(context.attempts[0]?.error?.code).toBe('upstream_unavailable');
-    expect(upstream.requests.map((r) => r.path)).toEqual(['/v1/chat/completions', '/backup/v1/chat/completions']);
+    expect(fixture.upstream.requests.map((r) => r.path)).toEqual(['/v1/chat/completions', '/backup/v1/chat/completions']);
   });
 
   it('does not retry a non-retryable upstream error', async () => {
-    upstream.fault({ kind: 'status', status: 400, times: 1 });
+    fixture.upstream.fault({ kind: 'status', status: 400, times: 1 });
     await expect(make().chat(hello)).rejects.toMatchObject({ code: 'upstream_bad_request' });
-    expect(upstream.requests).toHaveLength(1);
+    expect(fixture.upstream.requests).toHaveLength(1);
   });
 
   it('does not retry a target whose credentials were rejected, but tries the next target', async () => {
-    upstream.fault({ kind: 'status', status: 401, times: 1, match: { path: '/v1/chat' } });
+    fixture.upstream.fault({ kind: 'status', status: 401, times: 1, match: { path: '/v1/chat' } });
     const solo = make({ models: [{ name: 'gpt', targets: [{ provider: 'primary', model: 'm' }] }] });
     const context = createRequestContext({ requestId: 'auth-no-retry' });
     await expect(solo.chat(hello, { context })).rejects.toMatchObject({ code: 'upstream_auth_error', status: 502 });
     expect(context.attempts).toHaveLength(1);
-    upstream.fault({ kind: 'status', status: 401, times: 1, match: { path: '/v1/chat' } });
+    fixture.upstream.fault({ kind: 'status', status: 401, times: 1, match: { path: '/v1/chat' } });
     const both = createRequestContext({ requestId: 'auth-next-target' });
     await make().chat(hello, { context: both });
     expect(both.attempts.map((a) => [a.provider, a.ok])).toEqual([
@@ -106,7 +91,7 @@ describe('createGateway', () => {
   });
 
   it('falls back to another alias when every target failed', async () => {
-    upstream.fault({ kind: 'status', status: 500 });
+    fixture.upstream.fault({ kind: 'status', status: 500 });
     const context = createRequestContext();
     const response = await make().chat({ ...hello, model: 'solo' }, { context });
     expect(context.provider).toBe('mock');
@@ -115,7 +100,7 @@ describe('createGateway', () => {
   });
 
   it('fails over a stream that errors before any content, and strips usage the client did not ask for', async () => {
-    upstream.fault({ kind: 'stream-error', afterChunks: 1, times: 1 });
+    fixture.upstream.fault({ kind: 'stream-error', afterChunks: 1, times: 1 });
     const context = createRequestContext();
     const chunks = await collect(await make().stream(hello, { context }));
     expect(context.attempts.map((a) => a.ok)).toEqual([false, true]);
@@ -183,8 +168,8 @@ describe('createGateway', () => {
   });
 
   it('ends a stream whose reads are returned mid-stream as closed by its consumer, and cancels the upstream call', async () => {
-    upstream.fault({ kind: 'stall-stream', afterChunks: 3 });
-    const aborted = upstream.nextAbort();
+    fixture.upstream.fault({ kind: 'stall-stream', afterChunks: 3 });
+    const aborted = fixture.upstream.nextAbort();
     const context = createRequestContext();
     const reads = engineStreamReads(await make({ models: [{ name: 'gpt', targets: [{ provider: 'primary', model: 'm' }] }] }).stream(hello, { context }))!;
     expect((await reads.next()).done).toBe(false);
@@ -194,13 +179,13 @@ describe('createGateway', () => {
   });
 
   it('ends a stream that breaks after content with an error, not a clean end', async () => {
-    upstream.fault({ kind: 'stream-error', afterChunks: 4 });
+    fixture.upstream.fault({ kind: 'stream-error', afterChunks: 4 });
     const stream = await make({ models: [{ name: 'gpt', targets: [{ provider: 'primary', model: 'm' }] }] }).stream(hello);
     await expect(collect(stream)).rejects.toMatchObject({ code: 'upstream_stream_error' });
   });
 
   it('times out an attempt with upstream_timeout and the request with request_timeout', async () => {
-    upstream.fault({ kind: 'hang' });
+    fixture.upstream.fault({ kind: 'hang' });
     const gateway = make({ attemptTimeoutMs: 50, models: [{ name: 'gpt', targets: [{ provider: 'primary', model: 'm' }] }] });
     await expect(gateway.chat(hello)).rejects.toMatchObject({ code: 'upstream_timeout', status: 504 });
     const slow = make({ requestTimeoutMs: 50, models: [{ name: 'gpt', targets: [{ provider: 'primary', model: 'm' }] }] });
@@ -324,7 +309,7 @@ describe('createGateway', () => {
     expect(seen).toEqual(['beforeRequest', 'resolveRoute', 'beforeAttempt', 'onAttempt', 'afterResponse', 'onUsage']);
     expect(ends).toHaveLength(1);
     // found by id: a request timed out by an earlier test may still reach the upstream late
-    const sent = upstream.requests.find((r) => r.headers['x-request-id'] === 'hooks-order-test');
+    const sent = fixture.upstream.requests.find((r) => r.headers['x-request-id'] === 'hooks-order-test');
     expect((sent?.body as { temperature: number }).temperature).toBe(0);
   });
 
@@ -343,7 +328,7 @@ describe('createGateway', () => {
     expect(answer.id).toMatch(/^marked-/);
     expect(refused).toEqual(['primary']);
     expect(context.attempts.map((attempt) => [attempt.provider, attempt.ok])).toEqual([['backup', true]]);
-    const sent = upstream.requests.find((r) => r.headers['x-request-id'] === 'sync-taps-test');
+    const sent = fixture.upstream.requests.find((r) => r.headers['x-request-id'] === 'sync-taps-test');
     expect((sent?.body as { temperature: number }).temperature).toBe(0);
 
     const failing = make();
@@ -372,7 +357,7 @@ describe('createGateway', () => {
     expect(response.choices[0]?.message.content).toBe('cached');
     expect(context.cacheHit).toBe(true);
     expect(context.attempts).toHaveLength(0);
-    expect(upstream.requests.filter((r) => r.headers['x-request-id'] === 'cache-hit-test')).toHaveLength(0);
+    expect(fixture.upstream.requests.filter((r) => r.headers['x-request-id'] === 'cache-hit-test')).toHaveLength(0);
   });
 
   it('isolates a throwing observer from the response', async () => {
@@ -502,7 +487,7 @@ describe('legacy completions', () => {
     const context = createRequestContext({ endpoint: 'completions' });
     const answer = await gateway.complete({ model: 'instruct', prompt: 'Say secret', logprobs: 1 }, { context });
     expect(seen[0]).toMatchObject({ model: 'instruct', messages: [{ role: 'user', content: 'Say secret' }], max_tokens: 16, legacy_completion: { logprobs: 1 } });
-    expect(upstream.requests[0]?.body).toMatchObject({ model: 'gpt-3.5-turbo-instruct', prompt: 'Say [redacted]', logprobs: 1, max_tokens: 16 });
+    expect(fixture.upstream.requests[0]?.body).toMatchObject({ model: 'gpt-3.5-turbo-instruct', prompt: 'Say [redacted]', logprobs: 1, max_tokens: 16 });
     expect(answer).toMatchObject({ object: 'text_completion', choices: [{ text: '\n\nThis is indeed a test', index: 0, finish_reason: 'length' }] });
     expect(answer.choices[0]?.logprobs?.tokens).toHaveLength(6);
     expect(usage).toEqual([12]);
@@ -523,16 +508,16 @@ describe('legacy completions', () => {
       ['completions', 'instruct', 'invalid_request'],
       ['completions', 'instruct', 'invalid_request'],
     ]);
-    expect(upstream.requests).toHaveLength(0);
+    expect(fixture.upstream.requests).toHaveLength(0);
   });
 
   it('fails over from a native target to the next through chat, each attempt recorded as for chat', async () => {
-    upstream.fault({ kind: 'status', status: 500, match: { path: '/v1/completions' } });
+    fixture.upstream.fault({ kind: 'status', status: 500, match: { path: '/v1/completions' } });
     const context = createRequestContext({ endpoint: 'completions' });
     const answer = await instruct().complete({ model: 'instruct', prompt: 'Hello!', echo: true }, { context });
-    expect(upstream.requests.map((request) => request.path)).toEqual(['/v1/completions', '/backup/v1/chat/completions']);
-    expect(upstream.requests[1]?.body).toMatchObject({ messages: [{ role: 'user', content: 'Hello!' }], max_tokens: 16 });
-    expect(upstream.requests[1]?.body).not.toHaveProperty('legacy_completion');
+    expect(fixture.upstream.requests.map((request) => request.path)).toEqual(['/v1/completions', '/backup/v1/chat/completions']);
+    expect(fixture.upstream.requests[1]?.body).toMatchObject({ messages: [{ role: 'user', content: 'Hello!' }], max_tokens: 16 });
+    expect(fixture.upstream.requests[1]?.body).not.toHaveProperty('legacy_completion');
     expect(answer.choices[0]?.text).toBe('Hello!\n\nHello there, how may I assist you today?');
     expect(context.attempts.map((attempt) => [attempt.provider, attempt.ok, attempt.error?.code])).toEqual([
       ['primary', false, 'upstream_error'],
@@ -548,7 +533,7 @@ describe('legacy completions', () => {
       return out;
     };
     expect((await texts(await gateway.streamComplete({ model: 'instruct', prompt: 'Hi' }))).join('')).toBe('\n\nThis is indeed a test');
-    upstream.fault({ kind: 'status', status: 503, match: { path: '/v1/completions' } });
+    fixture.upstream.fault({ kind: 'status', status: 503, match: { path: '/v1/completions' } });
     const echoed = await texts(await gateway.streamComplete({ model: 'instruct', prompt: 'Hi', echo: true }));
     expect(echoed[0]).toBe('Hi');
     expect(echoed.join('')).toBe('Hi\n\nHello there, how may I assist you today?');
