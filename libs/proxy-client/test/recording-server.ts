@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 
 /** One request a recording server received. */
 export interface RecordedCall {
@@ -72,4 +73,45 @@ export async function closedPortUrl(): Promise<string> {
   const { port } = server.address() as AddressInfo;
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return `http://127.0.0.1:${port}`;
+}
+
+/**
+ * Recording servers answering as `names`, started before the file's tests and closed after them;
+ * each forgets its calls after every test. The servers can be destructured at once: each forwards
+ * to its started server.
+ */
+export function useRecordingServers<const Name extends string>(...names: Name[]): Record<Name, RecordingServer> {
+  const started = new Map<Name, RecordingServer>();
+  beforeAll(async () => {
+    const servers = await Promise.all(names.map((name) => startRecordingServer(name)));
+    names.forEach((name, i) => started.set(name, servers[i]!));
+  });
+  afterEach(() => {
+    for (const server of started.values()) server.calls.length = 0;
+  });
+  afterAll(async () => {
+    await Promise.all([...started.values()].map((server) => server.close()));
+  });
+  const of = (name: Name): RecordingServer => {
+    const server = started.get(name);
+    if (server === undefined) throw new Error(`the recording server ${name} starts in beforeAll: use it inside a test or hook`);
+    return server;
+  };
+  return Object.fromEntries(
+    names.map((name) => [
+      name,
+      {
+        get url() {
+          return of(name).url;
+        },
+        get host() {
+          return of(name).host;
+        },
+        get calls() {
+          return of(name).calls;
+        },
+        close: () => of(name).close(),
+      } satisfies RecordingServer,
+    ]),
+  ) as Record<Name, RecordingServer>;
 }

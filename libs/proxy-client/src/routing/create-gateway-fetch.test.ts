@@ -1,5 +1,5 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { closedPortUrl, startRecordingServer, type RecordingServer } from '../../test/recording-server';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { closedPortUrl, startRecordingServer, useRecordingServers } from '../../test/recording-server';
 import { section } from '../context/section';
 import { withCustomer } from '../context/with-customer';
 import { withRun } from '../context/with-run';
@@ -8,24 +8,9 @@ import type { ClientLogger } from '../options/client-logger';
 import { createGatewayFetch } from './create-gateway-fetch';
 import type { FailOpenEvent } from './gateway-routing-options';
 
-let gateway: RecordingServer;
-let provider: RecordingServer;
-let other: RecordingServer;
+const { gateway, provider, other } = useRecordingServers('gateway', 'provider', 'other');
 
-beforeAll(async () => {
-  [gateway, provider, other] = await Promise.all([
-    startRecordingServer('gateway'),
-    startRecordingServer('provider'),
-    startRecordingServer('other'),
-  ]);
-});
-afterAll(async () => {
-  await Promise.all([gateway.close(), provider.close(), other.close()]);
-});
 afterEach(() => {
-  gateway.calls.length = 0;
-  provider.calls.length = 0;
-  other.calls.length = 0;
   vi.useRealTimers();
 });
 

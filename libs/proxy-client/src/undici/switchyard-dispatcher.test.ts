@@ -6,8 +6,8 @@ import {
   setGlobalDispatcher,
   type Dispatcher,
 } from 'undici';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { closedPortUrl, startRecordingServer, type RecordingServer } from '../../test/recording-server';
+import { afterAll, describe, expect, it } from 'vitest';
+import { closedPortUrl, useRecordingServers } from '../../test/recording-server';
 import { section } from '../context/section';
 import { withCustomer } from '../context/with-customer';
 import { withRun } from '../context/with-run';
@@ -16,26 +16,12 @@ import type { FailOpenEvent } from '../routing/gateway-routing-options';
 import { switchyardDispatcher } from './switchyard-dispatcher';
 import { switchyardInterceptor } from './switchyard-interceptor';
 
-let gateway: RecordingServer;
-let provider: RecordingServer;
-let other: RecordingServer;
+const { gateway, provider, other } = useRecordingServers('gateway', 'provider', 'other');
 const dispatchers: Dispatcher[] = [];
 
-beforeAll(async () => {
-  [gateway, provider, other] = await Promise.all([
-    startRecordingServer('gateway'),
-    startRecordingServer('provider'),
-    startRecordingServer('other'),
-  ]);
-});
+// registered after the servers' hooks, so it runs before they close
 afterAll(async () => {
   await Promise.all(dispatchers.map((d) => d.close()));
-  await Promise.all([gateway.close(), provider.close(), other.close()]);
-});
-afterEach(() => {
-  gateway.calls.length = 0;
-  provider.calls.length = 0;
-  other.calls.length = 0;
 });
 
 function track<T extends Dispatcher>(dispatcher: T): T {
