@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { createGateway, createRequestContext, sourceTextOf, SwitchyardError, type GatewayPlugin } from '@switchyard/proxy-core';
-import { createMockUpstream } from '@switchyard/testing';
+import { createMockUpstream, requireService, TEST_DATABASE_URL } from '@switchyard/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createTestSchema } from '../../test/pg-schema';
 import { row } from '../../test/request-log-fixtures';
 import { DEFAULT_PII_PATTERNS, redactPii } from '../redaction/redact-pii';
 import { openDatabase } from '../sql/open-database';
@@ -166,5 +167,21 @@ describe('createRequestLog', () => {
         await db.close();
       }
     });
+  });
+});
+
+const pgUp = await requireService('PostgreSQL', TEST_DATABASE_URL);
+
+describe.skipIf(!pgUp)('createRequestLog on PostgreSQL', () => {
+  it("opens its pool with the postgres option's timeouts", async () => {
+    const schema = await createTestSchema();
+    const log = await createRequestLog({ store: 'postgres', url: TEST_DATABASE_URL, schema: schema.schema, postgres: { poolSize: 1, timeoutMs: 50 } });
+    try {
+      // the server-side statement timeout is the option's 50 ms, not the default 30 s
+      await expect(log.sql?.db.query('SELECT pg_sleep(1)')).rejects.toThrow(/statement timeout/);
+    } finally {
+      await log.close();
+      await schema.drop();
+    }
   });
 });

@@ -1,6 +1,6 @@
 import { SwitchyardError, sourceTextOf, type GatewayPlugin, type Logger } from '@switchyard/proxy-core';
 import { DEFAULT_PII_PATTERNS, redactPii, type PiiPattern } from '../redaction/redact-pii';
-import { openDatabase } from '../sql/open-database';
+import { openDatabase, type OpenDatabaseOptions } from '../sql/open-database';
 import { SqliteWriteThread } from '../sql/sqlite-write-thread';
 import { JsonlRequestLogStore, type JsonlOutput } from './jsonl-request-log-store';
 import { RequestLogQueue, type RequestLogQueueOptions } from './request-log-queue';
@@ -20,6 +20,9 @@ export const REQUEST_LOG_DEFAULTS = {
   maxBodyChars: 64 * 1024,
 } as const;
 
+/** The pool and timeouts of a PostgreSQL request log (see {@link OpenDatabaseOptions}). */
+export type RequestLogPostgresOptions = Pick<OpenDatabaseOptions, 'poolSize' | 'connectTimeoutMs' | 'timeoutMs' | 'queryTimeoutMs'>;
+
 /** Options of {@link createRequestLog}. */
 export interface RequestLogOptions extends Omit<RequestLogQueueOptions, 'store' | 'logger'> {
   /** Where rows go: a store kind or an instance. @default 'sqlite' */
@@ -30,6 +33,13 @@ export interface RequestLogOptions extends Omit<RequestLogQueueOptions, 'store' 
   url?: string;
   /** PostgreSQL schema (search_path). */
   schema?: string;
+  /**
+   * PostgreSQL pool and timeouts (store 'postgres'): `poolSize` (5), `connectTimeoutMs` (5000),
+   * `timeoutMs`, the server-side statement timeout (30000), and `queryTimeoutMs`, the client-side
+   * deadline of each query (`timeoutMs` + 1000), as {@link OpenDatabaseOptions} takes them.
+   * @default {}
+   */
+  postgres?: RequestLogPostgresOptions;
   /** JSONL destination. @default process.stdout */
   output?: JsonlOutput;
   /** Delete rows older than this many milliseconds (SQL stores); unset keeps everything. */
@@ -79,7 +89,7 @@ async function openStore(options: RequestLogOptions): Promise<RequestLogStore> {
     }
     case 'postgres':
       if (options.url === undefined) throw new SwitchyardError('invalid_options', 'requestLog: store "postgres" needs a url.');
-      return new SqlRequestLogStore(await openDatabase({ url: options.url, ...(options.schema === undefined ? {} : { schema: options.schema }) }));
+      return new SqlRequestLogStore(await openDatabase({ ...options.postgres, url: options.url, ...(options.schema === undefined ? {} : { schema: options.schema }) }));
     case 'jsonl':
       return new JsonlRequestLogStore(options.output ?? process.stdout);
   }
