@@ -26,6 +26,10 @@ export const CacheConfigSchema = Type.Object(
     compressAboveBytes: Type.Optional(Type.Integer({ minimum: 0 })),
     /** Use the `redis` section as a shared tier. @default true when `redis` is set */
     redis: Type.Optional(Type.Boolean()),
+    /** The Redis tier's breaker: skip Redis (serve from memory) after `failureThreshold` failed commands in a row, for `resetTimeoutMs`. @default { failureThreshold: 5, resetTimeoutMs: 10000 } */
+    redisBreaker: Type.Optional(
+      Type.Object({ failureThreshold: Type.Optional(Type.Integer({ minimum: 1 })), resetTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })) }, { additionalProperties: false }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -105,9 +109,12 @@ export interface ContextConfigSections {
 
 /** The app's `context` options from the config file: cache and condenser on unless disabled. */
 export function contextOptionsFromConfig(config: ContextConfigSections): AppOptions['context'] {
-  const { enabled: cacheEnabled, maxBytes, redis: useRedis, ...cache } = config.cache ?? {};
+  const { enabled: cacheEnabled, maxBytes, redis: useRedis, redisBreaker, ...cache } = config.cache ?? {};
   const { enabled: condenserEnabled, ...condenser } = config.condenser ?? {};
-  const redis = config.redis !== undefined && useRedis !== false ? { ...redisEndpointOf(config.redis), keyPrefix: `${config.redis.keyPrefix ?? 'switchyard:'}cache:` } : undefined;
+  const redis =
+    config.redis !== undefined && useRedis !== false
+      ? { ...redisEndpointOf(config.redis), keyPrefix: `${config.redis.keyPrefix ?? 'switchyard:'}cache:`, ...(redisBreaker === undefined ? {} : { breaker: redisBreaker }) }
+      : undefined;
   return {
     ...(config.memory === undefined ? {} : { memoryBudget: config.memory.budgetBytes }),
     catalog: { models: config.catalog?.models ?? {} },

@@ -1,5 +1,6 @@
 import type { ObservabilityOptions } from '@switchyard/proxy-api';
-import { Type } from '@sinclair/typebox';
+import type { RequestLogPostgresOptions } from '@switchyard/proxy-logging';
+import { Type, type Static } from '@sinclair/typebox';
 import type { ConfigFile } from './config-schema';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -30,6 +31,26 @@ export const RequestLogConfigSchema = Type.Object(
      * a caller without a key can send those at line rate. Past it they are only counted. @default 10
      */
     unauthenticatedRefusalRowsPerSecond: Type.Optional(Type.Number({ minimum: 0 })),
+    /** Longest wait of a flush, and of the last one at shutdown, for a store that does not answer; rows left then are dropped and counted. @default 10000 */
+    flushTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
+    /** Delay of the first retention pass after start-up (with `retentionDays`). @default 10000 */
+    retentionStartDelayMs: Type.Optional(Type.Integer({ minimum: 0 })),
+    /** The PostgreSQL pool (store "postgres"; the key store shares it unless admin.keyStore is set). */
+    postgres: Type.Optional(
+      Type.Object(
+        {
+          /** Connections in the pool. @default 5 */
+          poolSize: Type.Optional(Type.Integer({ minimum: 1 })),
+          /** Longest wait for a connection. @default 5000 */
+          connectTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
+          /** Server-side `statement_timeout`. @default 30000 */
+          statementTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
+          /** Client-side deadline of each query, for a server that stopped answering. @default statementTimeoutMs + 1000 */
+          queryTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { additionalProperties: false },
 );
@@ -46,6 +67,12 @@ export const MetricsConfigSchema = Type.Object(
   },
   { additionalProperties: false },
 );
+
+/** The request log's pool options, in the names `openDatabase()` takes. */
+function postgresPoolOptions(pool: NonNullable<Static<typeof RequestLogConfigSchema>['postgres']>): RequestLogPostgresOptions {
+  const { statementTimeoutMs, ...rest } = pool;
+  return { ...rest, ...(statementTimeoutMs === undefined ? {} : { timeoutMs: statementTimeoutMs }) };
+}
 
 /** The app's request log and metrics options from the config (embedded default: SQLite at ./switchyard.db). */
 export function observabilityOptionsFromConfig(config: ConfigFile, env: NodeJS.ProcessEnv): ObservabilityOptions {
@@ -70,6 +97,9 @@ export function observabilityOptionsFromConfig(config: ConfigFile, env: NodeJS.P
       ...(log.maxQueuedRows === undefined ? {} : { maxQueuedRows: log.maxQueuedRows }),
       ...(log.batchSize === undefined ? {} : { batchSize: log.batchSize }),
       ...(log.flushIntervalMs === undefined ? {} : { flushIntervalMs: log.flushIntervalMs }),
+      ...(log.flushTimeoutMs === undefined ? {} : { flushTimeoutMs: log.flushTimeoutMs }),
+      ...(log.retentionStartDelayMs === undefined ? {} : { retentionStartDelayMs: log.retentionStartDelayMs }),
+      ...(store === 'postgres' && log.postgres !== undefined ? { postgres: postgresPoolOptions(log.postgres) } : {}),
     },
   };
 }

@@ -1,0 +1,74 @@
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createRequestLog } from '@switchyard/proxy-logging';
+import { requireService, TEST_DATABASE_URL } from '@switchyard/testing';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { validateConfig } from '../src/config/load-config';
+import { observabilityOptionsFromConfig } from '../src/config/observability-config';
+import { startGateway, type RunningGateway } from '../src/start-gateway';
+
+const running: RunningGateway[] = [];
+afterEach(async () => {
+  await Promise.all(running.splice(0).map(async (gateway) => gateway.shutdown()));
+});
+
+const pgUp = await requireService('PostgreSQL', TEST_DATABASE_URL);
+
+describe('operational settings of the YAML', () => {
+  it('hands cache.redisBreaker to the response cache: one failed Redis command opens its circuit', async () => {
+    const logFile = join(await mkdtemp(join(tmpdir(), 'switchyard-ops-')), 'gateway.log');
+    const config = await validateConfig(
+      parseYaml(
+        [
+          // port 1 (tcpmux): nothing listens there, every connection is refused
+          'redis: { url: "redis://127.0.0.1:1", commandTimeoutMs: 100 }',
+          'cache: { ttlMs: 60000, redisBreaker: { failureThreshold: 1, resetTimeoutMs: 600000 } }',
+          `logging: { level: warn, destination: "${logFile}" }`,
+          'requestLog: { store: none }',
+          'providers: [ { name: mock, type: mock } ]',
+          'models: [ { name: demo, targets: [ { provider: mock, model: m } ] } ]',
+        ].join('\n'),
+      ),
+      {},
+      'test.yaml',
+    );
+    const gateway = await startGateway({ config, port: 0, host: '127.0.0.1' });
+    const response = await gateway.app.inject({
+      method: 'POST',
+      url: '/v1/chat/completions',
+      payload: { model: 'demo', messages: [{ role: 'user', content: 'hi' }], temperature: 0 },
+    });
+    expect(response.statusCode).toBe(200);
+    running.push(gateway);
+    // the engine does not wait out a slow cache lookup: the failure lands after the answer.
+    // The default threshold is 5 failures in a row; this miss makes 2 at most (lookup, store)
+    const opened = async (): Promise<unknown[]> =>
+      (await readFile(logFile, 'utf8'))
+        .split('\n')
+        .filter((line) => line.includes('response cache: Redis tier failing'))
+        .map((line) => JSON.parse(line) as unknown);
+    await vi.waitFor(async () => expect(await opened()).toEqual([expect.objectContaining({ failures: 1, resetTimeoutMs: 600_000 })]), { timeout: 10_000 });
+  });
+
+  it('hands requestLog.flushTimeoutMs, retentionStartDelayMs and the postgres timeouts to the request log', async () => {
+    const config = await validateConfig(
+      parseYaml(
+        'requestLog: { store: postgres, url: "${DATABASE_URL}", flushTimeoutMs: 2500, retentionStartDelayMs: 0, postgres: { poolSize: 2, connectTimeoutMs: 800, statementTimeoutMs: "${PG_STATEMENT_TIMEOUT_MS}", queryTimeoutMs: 900 } }\nproviders: [ { name: mock, type: mock } ]\n',
+      ),
+      { DATABASE_URL: TEST_DATABASE_URL, PG_STATEMENT_TIMEOUT_MS: '50' },
+      'test.yaml',
+    );
+    const options = observabilityOptionsFromConfig(config, {}).requestLog;
+    expect(options).toMatchObject({ flushTimeoutMs: 2500, retentionStartDelayMs: 0, postgres: { poolSize: 2, connectTimeoutMs: 800, timeoutMs: 50, queryTimeoutMs: 900 } });
+    if (!pgUp || options === undefined || 'plugin' in options) return;
+    const log = await createRequestLog(options);
+    try {
+      // the server-side statement timeout is the YAML's 50 ms, not the default 30 s
+      await expect(log.sql?.db.query('SELECT pg_sleep(1)')).rejects.toThrow(/statement timeout/);
+    } finally {
+      await log.close();
+    }
+  });
+});
