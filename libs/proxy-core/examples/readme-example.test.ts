@@ -1,19 +1,8 @@
-import { fileURLToPath } from 'node:url';
-import { readmeEmbeds, runExample } from '@switchyard/testing';
-import { describe, expect, it } from 'vitest';
+import { describeReadmeExample } from '@switchyard/testing';
+import { expect } from 'vitest';
 
-const example = fileURLToPath(new URL('./quick-start.ts', import.meta.url));
-const readme = fileURLToPath(new URL('../README.md', import.meta.url));
-
-describe('README example', () => {
-  it('is embedded verbatim in the README', () => {
-    expect(readmeEmbeds(readme, example)).toBe(true);
-  });
-
-  it('runs', () => {
-    const result = runExample(example);
-    expect(result.stderr).toBe('');
-    expect(result.status).toBe(0);
-    expect(result.stdout).toContain('You said: Hello!');
-  });
+describeReadmeExample({
+  example: new URL('./quick-start.ts', import.meta.url),
+  readme: new URL('../README.md', import.meta.url),
+  expectOutput: (stdout) => expect(stdout).toContain('You said: Hello!'),
 });
