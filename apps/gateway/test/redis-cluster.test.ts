@@ -43,7 +43,9 @@ describe.skipIf(!clusterable)('two gateway processes sharing a Redis Cluster', {
         '  - { name: fast, targets: [ { provider: up, model: gpt-4o-mini } ] }',
         `  - { name: scarce, targets: [ { provider: up, model: gpt-4o, limits: { requestsPerMinute: ${UPSTREAM_RPM} } } ] }`,
         'retry: { maxRetries: 0 }',
-        'limiter: { maxWaitMs: 500 }',
+        // the refused calls wait this long for a slot that never comes: long enough that an
+        // admitted call's few cluster round trips fit in it on a loaded machine (500 ms did not)
+        'limiter: { maxWaitMs: 3000 }',
         `admin: { masterKey: ${MASTER} }`,
         'requestLog: { store: none }',
         'keys:',
