@@ -124,8 +124,15 @@ export interface ChatUsage {
     /** Of those, the ones written for an hour (Anthropic's 1h TTL), which cost more; absent when unknown. */
     cache_creation_1h_tokens?: number;
     audio_tokens?: number;
+    /** Prompt tokens that were images (a Switchyard extension, from Gemini's per-modality counts); absent when unknown. */
+    image_tokens?: number;
   };
-  completion_tokens_details?: { reasoning_tokens?: number; audio_tokens?: number };
+  completion_tokens_details?: {
+    reasoning_tokens?: number;
+    audio_tokens?: number;
+    /** Generated tokens that were images, billed at an image rate (a Switchyard extension, from Gemini); absent when unknown. */
+    image_tokens?: number;
+  };
   /**
    * Web searches the provider ran for the request, billed per search on top of the tokens (a
    * Switchyard extension, from Anthropic's `server_tool_use.web_search_requests`); absent when none.

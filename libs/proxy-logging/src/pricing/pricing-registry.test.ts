@@ -81,6 +81,23 @@ describe('pricing registry', () => {
     expect(chatUsageFromTokenUsage({ inputTokens: 1000, outputTokens: 100, webSearches: 2 })).toEqual({ ...usage, web_searches: 2 });
   });
 
+  it('reads image and audio tokens from an OpenAI-shaped usage (what the Gemini adapter reports)', () => {
+    const estimator = createCostEstimator(createPricingRegistry({ now }));
+    const image = { provider: 'gemini', model: 'gemini-2.5-flash-image' };
+    const usage = { prompt_tokens: 277, completion_tokens: 1304, total_tokens: 1581 };
+    // 277 x $0.3 + 14 x $2.5 + 1290 image x $30, per million
+    expect(estimator.costUsd(image, { ...usage, prompt_tokens_details: { image_tokens: 258 }, completion_tokens_details: { image_tokens: 1290 } })).toBe(0.0388181);
+    expect(estimator.costUsd(image, usage)).toBeNull();
+    // 6 x $0.3 + 800 audio x $1 + 10 x $2.5, per million (gemini-2.5-flash)
+    const audio = { prompt_tokens: 806, completion_tokens: 10, total_tokens: 816, prompt_tokens_details: { audio_tokens: 800 } };
+    expect(estimator.costUsd({ provider: 'gemini', model: 'gemini-2.5-flash' }, audio)).toBe(0.0008268);
+    expect(chatUsageFromTokenUsage({ inputTokens: 277, imageInputTokens: 258, outputTokens: 1304, imageOutputTokens: 1290 })).toEqual({
+      ...usage,
+      prompt_tokens_details: { image_tokens: 258 },
+      completion_tokens_details: { image_tokens: 1290 },
+    });
+  });
+
   it('reads the 1h cache writes from an OpenAI-shaped usage (what the Anthropic adapter reports)', () => {
     const estimator = createCostEstimator(createPricingRegistry({ now }));
     const target = { provider: 'anthropic', model: 'claude-sonnet-4-20250514' };

@@ -60,6 +60,9 @@ export function tokenUsageFromChatUsage(usage: ChatUsage): TokenUsage {
   if (prompt?.cache_creation_1h_tokens !== undefined) result.cacheWrite1hTokens = prompt.cache_creation_1h_tokens;
   if (completion?.reasoning_tokens) result.reasoningTokens = completion.reasoning_tokens;
   if (completion?.audio_tokens) result.audioOutputTokens = completion.audio_tokens;
+  // image tokens (Gemini's per-modality counts): zero is information, as for 1h cache writes
+  if (prompt?.image_tokens !== undefined) result.imageInputTokens = prompt.image_tokens;
+  if (completion?.image_tokens !== undefined) result.imageOutputTokens = completion.image_tokens;
   // Perplexity's usage reaches the gateway as the host sent it (an OpenAI-compatible body):
   // deep research counts its search queries there
   const searches = usage.web_searches ?? (usage as { num_search_queries?: unknown }).num_search_queries;
@@ -74,18 +77,20 @@ export function chatUsageFromTokenUsage(usage: TokenUsage): ChatUsage {
     completion_tokens: usage.outputTokens,
     total_tokens: usage.inputTokens + usage.outputTokens,
   };
-  if (usage.cachedInputTokens || usage.cacheWriteTokens || usage.audioInputTokens) {
+  if (usage.cachedInputTokens || usage.cacheWriteTokens || usage.audioInputTokens || usage.imageInputTokens !== undefined) {
     result.prompt_tokens_details = {};
     if (usage.cachedInputTokens) result.prompt_tokens_details.cached_tokens = usage.cachedInputTokens;
     if (usage.cacheWriteTokens) result.prompt_tokens_details.cache_creation_tokens = usage.cacheWriteTokens;
     if (usage.cacheWriteTokens && usage.cacheWrite1hTokens !== undefined)
       result.prompt_tokens_details.cache_creation_1h_tokens = usage.cacheWrite1hTokens;
     if (usage.audioInputTokens) result.prompt_tokens_details.audio_tokens = usage.audioInputTokens;
+    if (usage.imageInputTokens !== undefined) result.prompt_tokens_details.image_tokens = usage.imageInputTokens;
   }
-  if (usage.reasoningTokens || usage.audioOutputTokens) {
+  if (usage.reasoningTokens || usage.audioOutputTokens || usage.imageOutputTokens !== undefined) {
     result.completion_tokens_details = {};
     if (usage.reasoningTokens) result.completion_tokens_details.reasoning_tokens = usage.reasoningTokens;
     if (usage.audioOutputTokens) result.completion_tokens_details.audio_tokens = usage.audioOutputTokens;
+    if (usage.imageOutputTokens !== undefined) result.completion_tokens_details.image_tokens = usage.imageOutputTokens;
   }
   if (usage.webSearches) result.web_searches = usage.webSearches;
   return result;

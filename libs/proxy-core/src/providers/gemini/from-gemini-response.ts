@@ -1,7 +1,7 @@
 import { SwitchyardError } from '../../errors/switchyard-error';
 import type { ChatChoice, ChatCompletion, ChatFinishReason, ChatToolCall, ChatUsage } from '../../wire/openai-chat';
 import { geminiToolCallId } from './gemini-tool-call-id';
-import type { GeminiResponse, GeminiUsageMetadata } from './gemini-wire';
+import type { GeminiModalityTokenCount, GeminiResponse, GeminiUsageMetadata } from './gemini-wire';
 
 const FILTERED = new Set(['SAFETY', 'RECITATION', 'BLOCKLIST', 'PROHIBITED_CONTENT', 'SPII', 'IMAGE_SAFETY', 'LANGUAGE']);
 
@@ -16,9 +16,22 @@ export function mapGeminiFinishReason(reason: string | undefined, calledTools: b
   return calledTools ? 'tool_calls' : 'stop';
 }
 
+// the tokens of one modality; undefined without the per-modality list
+function modalityTokens(list: readonly GeminiModalityTokenCount[] | undefined, modality: string): number | undefined {
+  // a lenient read: a host that sends something other than a list reports no split
+  if (!Array.isArray(list)) return undefined;
+  let total = 0;
+  for (const entry of list as readonly GeminiModalityTokenCount[]) {
+    if (entry?.modality === modality && typeof entry.tokenCount === 'number') total += entry.tokenCount;
+  }
+  return total;
+}
+
 /**
  * Maps Gemini's `usageMetadata` to OpenAI usage: thoughts count as completion tokens (as
  * OpenAI counts reasoning) and are also reported apart; cached tokens are part of the prompt.
+ * Audio prompt tokens and image tokens, which Gemini bills at their own rates, come from the
+ * per-modality counts (image output of image models: $30/M against $2.5/M for text).
  * @see https://ai.google.dev/api/generate-content#UsageMetadata
  */
 export function mapGeminiUsage(usage: GeminiUsageMetadata): ChatUsage {
@@ -26,8 +39,19 @@ export function mapGeminiUsage(usage: GeminiUsageMetadata): ChatUsage {
   const thoughts = usage.thoughtsTokenCount ?? 0;
   const completion = (usage.candidatesTokenCount ?? 0) + thoughts;
   const mapped: ChatUsage = { prompt_tokens: prompt, completion_tokens: completion, total_tokens: usage.totalTokenCount ?? prompt + completion };
-  if (usage.cachedContentTokenCount !== undefined) mapped.prompt_tokens_details = { cached_tokens: usage.cachedContentTokenCount };
-  if (usage.thoughtsTokenCount !== undefined) mapped.completion_tokens_details = { reasoning_tokens: thoughts };
+  const promptDetails: NonNullable<ChatUsage['prompt_tokens_details']> = {};
+  if (usage.cachedContentTokenCount !== undefined) promptDetails.cached_tokens = usage.cachedContentTokenCount;
+  const audioIn = modalityTokens(usage.promptTokensDetails, 'AUDIO');
+  if (audioIn) promptDetails.audio_tokens = audioIn;
+  const imageIn = modalityTokens(usage.promptTokensDetails, 'IMAGE');
+  if (imageIn) promptDetails.image_tokens = imageIn;
+  if (Object.keys(promptDetails).length > 0) mapped.prompt_tokens_details = promptDetails;
+  const completionDetails: NonNullable<ChatUsage['completion_tokens_details']> = {};
+  if (usage.thoughtsTokenCount !== undefined) completionDetails.reasoning_tokens = thoughts;
+  // zero is information here (a text answer), so an image model's text reply is priced
+  const imageOut = modalityTokens(usage.candidatesTokensDetails, 'IMAGE');
+  if (imageOut !== undefined) completionDetails.image_tokens = imageOut;
+  if (Object.keys(completionDetails).length > 0) mapped.completion_tokens_details = completionDetails;
   return mapped;
 }
 

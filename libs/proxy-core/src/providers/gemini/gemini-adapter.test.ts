@@ -14,6 +14,7 @@ import {
 } from '../../../test/support/provider-test-kit';
 import { silentLogger } from '../../options/logger';
 import { usageSoFarOf } from '../../stream/stream-usage-so-far';
+import { mapGeminiUsage } from './from-gemini-response';
 import { GeminiAdapter } from './gemini-adapter';
 import { GeminiStreamMapper } from './from-gemini-stream';
 
@@ -68,6 +69,20 @@ describe('gemini adapter', () => {
       prompt_tokens_details: { cached_tokens: 4 },
       completion_tokens_details: { reasoning_tokens: 1018 },
     });
+  });
+
+  it('reports the image tokens of an image model and the audio tokens of a prompt apart (billed at their own rates)', async () => {
+    next = { json: fixtureJson(fixture('generate-image.json')) };
+    const response = await fixtureAdapter().chat(basicRequest, callContext('gemini-2.5-flash-image'));
+    expect(response.usage).toEqual({
+      prompt_tokens: 277,
+      completion_tokens: 1304,
+      total_tokens: 1581,
+      prompt_tokens_details: { image_tokens: 258 },
+      completion_tokens_details: { image_tokens: 1290 },
+    });
+    const audio = { promptTokenCount: 806, candidatesTokenCount: 10, promptTokensDetails: [{ modality: 'TEXT', tokenCount: 6 }, { modality: 'AUDIO', tokenCount: 800 }], candidatesTokensDetails: [{ modality: 'TEXT', tokenCount: 10 }] };
+    expect(mapGeminiUsage(audio)).toEqual({ prompt_tokens: 806, completion_tokens: 10, total_tokens: 816, prompt_tokens_details: { audio_tokens: 800 }, completion_tokens_details: { image_tokens: 0 } });
   });
 
   it('translates system, images, tool calls and tool results, and generation settings', async () => {

@@ -44,6 +44,16 @@ export interface GeminiUsageMetadata {
   cachedContentTokenCount?: number;
   thoughtsTokenCount?: number;
   toolUsePromptTokenCount?: number;
+  /** Prompt tokens by modality (TEXT, IMAGE, AUDIO, VIDEO, DOCUMENT). */
+  promptTokensDetails?: GeminiModalityTokenCount[];
+  /** Generated tokens by modality; image models bill IMAGE tokens at their own rate. */
+  candidatesTokensDetails?: GeminiModalityTokenCount[];
+}
+
+/** Tokens of one modality. */
+export interface GeminiModalityTokenCount {
+  modality?: string;
+  tokenCount?: number;
 }
 
 /** One candidate answer. */
