@@ -1,5 +1,6 @@
-import type { GatewayPlugin } from '@switchyard/proxy-core';
+import type { ChatUsage, GatewayPlugin } from '@switchyard/proxy-core';
 import { tokenUsageFromChatUsage } from '../usage/token-usage';
+import { roundUsd } from './compute-token-cost';
 import { createCostEstimator, type CostEstimator } from './cost-estimator';
 import type { PricingOptions } from './pricing-options';
 import { createPricingRegistry, type PricingCounters, type PricingRegistry } from './pricing-registry';
@@ -9,6 +10,18 @@ export interface PricingPlugin extends GatewayPlugin {
   readonly registry: PricingRegistry;
   readonly estimator: CostEstimator;
   readonly counters: PricingCounters;
+}
+
+/**
+ * The cost Perplexity states in its usage (`usage.cost.total_cost`, passed through by the
+ * OpenAI-compatible adapter): its request fee depends on the search context size, which list
+ * prices cannot know, so the stated figure wins.
+ * @see https://docs.perplexity.ai/api-reference/chat-completions-post
+ */
+function perplexityCostUsd(usage: ChatUsage): number | undefined {
+  const cost = (usage as { cost?: { total_cost?: unknown } | null }).cost;
+  const total = typeof cost === 'object' && cost !== null ? cost.total_cost : undefined;
+  return typeof total === 'number' && Number.isFinite(total) && total >= 0 ? roundUsd(total) : undefined;
 }
 
 /**
@@ -36,6 +49,11 @@ export function createPricingPlugin(options: PricingOptions | PricingRegistry = 
           return;
         }
         const target = { provider: report.provider, model: report.model, ...(context.providerType === undefined ? {} : { providerType: context.providerType }) };
+        const reported = (context.providerType ?? report.provider) === 'perplexity' ? perplexityCostUsd(report.usage) : undefined;
+        if (reported !== undefined) {
+          context.costUsd = reported;
+          return;
+        }
         context.costUsd = registry.tokenCost(target, tokenUsageFromChatUsage(report.usage))?.totalUsd ?? null;
       });
     },

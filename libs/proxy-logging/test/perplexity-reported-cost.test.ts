@@ -1,0 +1,62 @@
+import { createGateway, type GatewayPlugin, type RequestContext } from '@switchyard/proxy-core';
+import { createMockUpstream, type MockUpstream } from '@switchyard/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPricingPlugin } from '../src/pricing/pricing-plugin';
+
+// Perplexity through the gateway (the OpenAI-compatible adapter, over real HTTP to the mock
+// upstream): its usage carries the cost of the request, whose fee depends on the search
+// context size, and its search queries (deep research).
+
+// Perplexity's usage shape: https://docs.perplexity.ai/api-reference/chat-completions-post
+const SONAR_USAGE = {
+  prompt_tokens: 14,
+  completion_tokens: 120,
+  total_tokens: 134,
+  search_context_size: 'low',
+  cost: { input_tokens_cost: 0.000014, output_tokens_cost: 0.00012, request_cost: 0.005, total_cost: 0.005134 },
+};
+
+async function costOf(upstream: MockUpstream, model: string, stream: boolean): Promise<number | null | undefined> {
+  let ended: RequestContext | undefined;
+  const recorder: GatewayPlugin = { name: 'test:recorder', apply: (hooks) => hooks.onRequestEnd.tap('test:recorder', (context) => (ended = context)) };
+  const gateway = createGateway({
+    providers: [{ name: 'pplx', type: 'perplexity', baseUrl: upstream.url, apiKey: 'pplx-test' }],
+    models: [{ name: 'm', targets: [{ provider: 'pplx', model }] }],
+    plugins: [createPricingPlugin({ now: () => new Date('2026-11-23T12:00:00Z') }), recorder],
+  });
+  try {
+    const request = { model: 'm', messages: [{ role: 'user' as const, content: 'Hi' }] };
+    if (stream) {
+      for await (const chunk of await gateway.stream(request)) void chunk;
+    } else {
+      await gateway.chat(request);
+    }
+  } finally {
+    await gateway.close();
+  }
+  return ended?.costUsd;
+}
+
+describe('perplexity on /v1', () => {
+  let upstream: MockUpstream;
+  let deepResearch: MockUpstream;
+  beforeAll(async () => {
+    upstream = await createMockUpstream({ chatUsage: SONAR_USAGE });
+    deepResearch = await createMockUpstream({ chatUsage: { prompt_tokens: 1000, completion_tokens: 100, total_tokens: 1100, num_search_queries: 3 } });
+  });
+  afterAll(async () => {
+    await upstream.close();
+    await deepResearch.close();
+  });
+
+  it('costs what Perplexity reports (the low-context request fee), not the catalog high-context fee', async () => {
+    expect(await costOf(upstream, 'sonar', false)).toBe(0.005134);
+    expect(await costOf(upstream, 'sonar', true)).toBe(0.005134);
+  });
+
+  it('prices the search queries of deep research when no cost is reported', async () => {
+    // 1000 x $2 + 100 x $8, per million, and 3 searches at $5 per 1000
+    expect(await costOf(deepResearch, 'sonar-deep-research', false)).toBe(0.0178);
+    expect(await costOf(deepResearch, 'sonar-deep-research', true)).toBe(0.0178);
+  });
+});
