@@ -46,7 +46,8 @@ export const switchyardRoutes: FastifyPluginAsync<SwitchyardRoutesOptions> = asy
   const requestLog = await openRequestLog(app, options.requestLog);
 
   // keys, limits, admin API, readiness, CORS, OpenAPI: set up before any route is added
-  const production = await registerProduction(app, gateway, options, { requestLog: requestLog?.log, budgetEstimator: pricing.budgetEstimator(gateway) });
+  const cache = context?.plugins.cache;
+  const production = await registerProduction(app, gateway, options, { requestLog: requestLog?.log, budgetEstimator: pricing.budgetEstimator(gateway), cache });
   if (requestLog?.owned === true) {
     // spend is flushed into the log's database before the log closes it
     const log = requestLog.log;
@@ -85,6 +86,7 @@ export const switchyardRoutes: FastifyPluginAsync<SwitchyardRoutesOptions> = asy
     ...(options.now === undefined ? {} : { now: options.now }),
   });
   if (metrics !== undefined) production.limiter.onShadowRejection = (limit) => metrics.countShadowRejection(limit);
+  if (metrics !== undefined && cache?.stats().redis !== undefined) metrics.observeCacheRedis(() => cache.stats().redis?.state);
 
   chatCompletionsRoute(app, gateway, bodyLimit);
   completionsRoute(app, gateway, bodyLimit);

@@ -65,6 +65,7 @@ export function createClusterWorkerMetrics(options: MetricsOptions): SwitchyardM
     },
     plugin: local.plugin,
     observeRequestLog: (stats) => local.observeRequestLog(stats),
+    observeCacheRedis: (state) => local.observeCacheRedis(state),
     countLimiterRejection: (scope) => local.countLimiterRejection(scope),
     countShadowRejection: (limit) => local.countShadowRejection(limit),
     close: () => local.close(),

@@ -11,6 +11,7 @@ import { KeyRegistry } from '../keys/key-registry';
 import type { KeyStore } from '../keys/key-store';
 import { MemoryKeyStore } from '../keys/memory-key-store';
 import { SqlKeyStore } from '../keys/sql-key-store';
+import type { ResponseCache } from '@switchyard/proxy-context';
 import { openDatabase, type RequestLog } from '@switchyard/proxy-logging';
 import type { CostEstimator } from '../limits/cost-estimator';
 import { FailoverLimitBackend } from '../limits/failover-limit-backend';
@@ -43,6 +44,8 @@ export interface ProductionWiring {
   requestLog?: RequestLog | undefined;
   /** Prices budget reservations when `limits.costEstimator` is not given (the app's pricing registry). */
   budgetEstimator?: CostEstimator | undefined;
+  /** The response cache: `/ready` reports its Redis tier. */
+  cache?: Pick<ResponseCache, 'stats'> | undefined;
 }
 
 /**
@@ -198,6 +201,14 @@ export async function registerProduction(app: FastifyInstance, gateway: Gateway,
   const checks: ReadinessCheck[] = [];
   if (store !== undefined) checks.push({ name: 'keyStore', check: () => store.ping(), required: true });
   if (redis !== undefined) checks.push({ name: 'redis', check: () => redis.ping(), required: failMode === 'closed' });
+  const cache = wiring.cache;
+  if (cache?.stats().redis !== undefined) {
+    // an open breaker skips Redis: the cache serves from memory only (degraded, still serving)
+    const check = async (): Promise<void> => {
+      if (cache.stats().redis?.state === 'open') throw new Error('response cache: Redis tier skipped (breaker open)');
+    };
+    checks.push({ name: 'cacheRedis', check, required: false });
+  }
 
   if (options.cors !== undefined && options.cors !== false) {
     await app.register(cors, {

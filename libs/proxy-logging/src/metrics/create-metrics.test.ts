@@ -91,4 +91,16 @@ describe('createMetrics', () => {
     expect(await value(metrics, 'switchyard_log_store_errors_total')).toBe(4);
     expect(await value(metrics, 'switchyard_log_queue_rows')).toBe(3);
   });
+
+  it("reports the response cache's Redis breaker state, the worst of its sources, only once there is one", async () => {
+    expect((await metrics.scrape()).body).not.toContain('switchyard_cache_redis_state');
+    let state: string | undefined = 'closed';
+    metrics.observeCacheRedis(() => state);
+    expect(await value(metrics, 'switchyard_cache_redis_state')).toBe(0);
+    state = 'half-open';
+    expect(await value(metrics, 'switchyard_cache_redis_state')).toBe(1);
+    metrics.observeCacheRedis(() => 'open');
+    state = 'closed';
+    expect(await value(metrics, 'switchyard_cache_redis_state')).toBe(2);
+  });
 });

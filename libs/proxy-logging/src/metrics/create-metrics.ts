@@ -29,6 +29,11 @@ export interface SwitchyardMetrics {
   readonly plugin: GatewayPlugin;
   /** Reports a request log queue's counters (dropped rows, store errors, queue depth). */
   observeRequestLog(stats: RequestLogQueueStats): void;
+  /**
+   * Reports the state of the response cache's Redis tier breaker (`closed`, `half-open`,
+   * `open`: the cache degraded to memory), read at scrape time as `switchyard_cache_redis_state`.
+   */
+  observeCacheRedis(state: () => string | undefined): void;
   /** Counts a limiter rejection raised outside the engine (client-key limits in the HTTP layer). */
   countLimiterRejection(scope: string): void;
   /** Counts a would-be rejection of a limit in shadow mode (`rpm`, `tpm`, `parallel`, `budget`): counted, not enforced. */
@@ -116,6 +121,7 @@ export function createMetrics(options: MetricsOptions = {}): SwitchyardMetrics {
   const upstreamEvents = new SeriesCounter({ name: 'switchyard_upstream_requests_observed_total', help: 'Upstream requests seen on the switchyard:upstream:request diagnostics channel.', labelNames: ['provider', 'ok'], registers });
 
   const queues: RequestLogQueueStats[] = [];
+  const cacheRedis: (() => string | undefined)[] = [];
   const sum = (pick: (stats: RequestLogQueueStats) => number): number => queues.reduce((total, stats) => total + pick(stats), 0);
   new Counter({ name: 'switchyard_log_rows_dropped_total', help: 'Request log rows dropped because the queue was full.', registers, collect() { this.reset(); this.inc(sum((s) => s.dropped)); } });
   new Counter({ name: 'switchyard_log_rows_rejected_total', help: 'Request log rows the store refused as invalid (dropped; the rest of their batch is written).', registers, collect() { this.reset(); this.inc(sum((s) => s.rejected)); } });
@@ -221,6 +227,22 @@ export function createMetrics(options: MetricsOptions = {}): SwitchyardMetrics {
     plugin,
     observeRequestLog(stats) {
       queues.push(stats);
+    },
+    observeCacheRedis(state) {
+      cacheRedis.push(state);
+      // registered with its first source: without a Redis tier there is no state to report
+      if (cacheRedis.length > 1) return;
+      new Gauge({
+        name: 'switchyard_cache_redis_state',
+        help: "Response cache Redis tier breaker: 0 closed, 1 half-open, 2 open (serving from memory only).",
+        registers,
+        // across cluster workers: the worst state
+        aggregator: 'max',
+        collect() {
+          const states = cacheRedis.map((source) => BREAKER_STATES[source() ?? ''] ?? 0);
+          this.set(Math.max(0, ...states));
+        },
+      });
     },
     countLimiterRejection(scope) {
       limiterRejections.at(label(scope, 'unknown')).inc();
