@@ -44,4 +44,29 @@ describe('SpendLedger', () => {
     await ledger.close();
     expect(await store.readSpend('key_a', 'total')).toBe(1_250);
   });
+
+  it("reads the touched keys' live spend together on close, so a hung Redis costs one command timeout, not one per key", async () => {
+    const store = new MemoryKeyStore();
+    const backend = new MemoryLimitBackend();
+    const keys = ['key_a', 'key_b', 'key_c'];
+    // each read answers only once every key's read has started: reads one after another never finish
+    let started = 0;
+    let allStarted: () => void = () => undefined;
+    const barrier = new Promise<void>((resolve) => (allStarted = resolve));
+    const usage = backend.usage.bind(backend);
+    backend.usage = async (scope, periodId, nowMs) => {
+      started += 1;
+      if (started === keys.length) allStarted();
+      await barrier;
+      return usage(scope, periodId, nowMs);
+    };
+    const ledger = new SpendLedger({ store, backend, flushIntervalMs: 0, maxEntries: 100, seedTtlMs: 10_000, now: Date.now, logger: silentLogger });
+    for (const key of keys) {
+      const { lease } = backend.admit(admitPlan({ scope: key }));
+      backend.settle(lease!, { tokens: 0, costMicros: 100, nowMs: 0 });
+      ledger.touch(key, 'total');
+    }
+    await ledger.close();
+    expect(await Promise.all(keys.map(async (key) => store.readSpend(key, 'total')))).toEqual([100, 100, 100]);
+  });
 });

@@ -119,14 +119,16 @@ export class SpendLedger {
     if (this.#touched.size === 0 || store.writeSpend === undefined) return;
     const touched = this.#touched;
     this.#touched = new Map();
-    const entries: SpendEntry[] = [];
     try {
       const nowMs = now();
-      for (const [id, { keyId, periodId }] of touched) {
-        const live = (await backend.usage(keyId, periodId, nowMs)).spentMicros;
-        const spentMicros = Math.max(live, this.#known.get(id) ?? 0);
-        entries.push({ keyId, periodId, spentMicros });
-      }
+      // read together, not one after another: with Redis hung, each read waits out its command
+      // timeout, and the flush on close (app.close()) would take that times the keys touched
+      const entries: SpendEntry[] = await Promise.all(
+        [...touched].map(async ([id, { keyId, periodId }]) => {
+          const live = (await backend.usage(keyId, periodId, nowMs)).spentMicros;
+          return { keyId, periodId, spentMicros: Math.max(live, this.#known.get(id) ?? 0) };
+        }),
+      );
       await store.writeSpend(entries, nowMs);
       for (const entry of entries) this.#known.set(idOf(entry.keyId, entry.periodId), entry.spentMicros);
     } catch (error) {
