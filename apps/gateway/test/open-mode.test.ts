@@ -1,3 +1,5 @@
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ConfigFile } from '../src/config/config-schema';
 import { ConfigError } from '../src/config/config-error';
@@ -27,6 +29,17 @@ async function start(extra: Record<string, unknown> = {}, host = '127.0.0.1'): P
 
 const chat = { model: 'm', messages: [{ role: 'user', content: 'hi' }] };
 
+/** Sends one request as written, on a raw socket (node:http would not send an absolute-form target), and resolves with the status. */
+async function rawStatus(port: string, target: string, host: string): Promise<number> {
+  const socket = connect(Number(port), '127.0.0.1');
+  await once(socket, 'connect');
+  socket.end(`GET ${target} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
+  let text = '';
+  socket.setEncoding('utf8');
+  for await (const chunk of socket) text += chunk as string;
+  return Number(/^HTTP\/1\.1 (\d{3}) /.exec(text)?.[1]);
+}
+
 function errorOf(body: string): { code: string; message: string } {
   return (JSON.parse(body) as { error: { code: string; message: string } }).error;
 }
@@ -53,6 +66,17 @@ describe('an open gateway (no client keys, key store or master key)', () => {
     expect(keys.status).toBe(403);
     expect(errorOf(keys.body)).toMatchObject({ code: 'permission_denied', message: expect.stringContaining('no master key is configured (set SWITCHYARD_MASTER_KEY') as unknown });
     expect((await send(`${gateway.url}/admin/usage?group_by=model`)).status).toBe(403);
+  });
+
+  it('refuses the admin API however the request target is spelled', async () => {
+    // a request log, so /admin/requests and /admin/usage exist
+    const gateway = await start({ requestLog: { store: 'sqlite', path: ':memory:' } });
+    const port = new URL(gateway.url).port;
+    for (const target of ['http://x/admin/requests', 'http://x/admin/usage?group_by=model', 'http://x/admin/usage/series', 'http://x/admin/providers', '/%61dmin/requests']) {
+      expect({ target, status: await rawStatus(port, target, 'localhost') }).toEqual({ target, status: 403 });
+    }
+    // the probes keep their exemption from the Host check in absolute form too
+    expect(await rawStatus(port, 'http://x/health', '10.1.2.3:8080')).toBe(200);
   });
 
   it('answers the names listed in server.allowedHosts too', async () => {

@@ -62,7 +62,10 @@ export function guardHosts(app: FastifyInstance, config: ConfigFile): void {
   const allowed = new Set<string>([...LOOPBACK_HOSTS, ...(listed ?? []).map(hostNameOf)]);
   const names = [...allowed].join(', ');
   app.addHook('onRequest', (request, _reply, done) => {
-    const path = request.url.split('?')[0] ?? '';
+    // the matched route, not request.url: an absolute-form target (`GET http://x/admin/requests`)
+    // or a percent-encoded path reaches the same handler under another raw URL. An unmatched
+    // request reaches no handler; its raw path only picks the message it gets instead of a 404.
+    const path = request.routeOptions.url ?? request.url.split('?')[0] ?? '';
     if (PROBES.has(path)) {
       done();
       return;
