@@ -49,6 +49,13 @@ describe('Redis from the environment', () => {
     );
   });
 
+  it('takes a Redis URL without a host (ioredis connects to localhost), as proxy-core does', () => {
+    expect(withEnvOverrides(base, { REDIS_URL: 'redis:///0' }).redis).toEqual({ url: 'redis:///0' });
+    expect(withEnvOverrides(base, { REDIS_CLUSTER_NODES: 'redis://,redis://b:7000' }).redis).toEqual({
+      cluster: { nodes: ['redis://', 'redis://b:7000'] },
+    });
+  });
+
   it('names REDIS_URL when its port does not parse, instead of a bare "Invalid URL" at start', async () => {
     expect(() => withEnvOverrides(base, { REDIS_URL: 'redis://:hunter2-secret@cache:99999' })).toThrow(
       'REDIS_URL is not a valid URL: the port 99999 is not in 0-65535',

@@ -32,7 +32,10 @@ describe('Redis endpoints', () => {
     expect(redisEndpointProblems({ cluster: { nodes: ['redis://a:7000', 'redis://b:7x01'] } }, '/redis', false)).toEqual([
       '/redis/cluster/nodes/1: is not a valid URL: the port "7x01" is not a number',
     ]);
-    expect(redisUrlProblem('redis://')).toBe('is not a valid URL: it has no host');
+    expect(redisUrlProblem('REDIS://cache:70000')).toBe('is not a valid URL: the port 70000 is not in 0-65535');
+    expect(redisUrlProblem('redis://:p@ss@cache:65536/0')).toBe('is not a valid URL: the port 65536 is not in 0-65535');
+    expect(redisUrlProblem('rediss://cache:-1')).toBe('is not a valid URL: the port "-1" is not a number');
+    expect(redisUrlProblem('redis://ca che:6379')).toBe('is not a valid URL (expected redis://[user:password@]host[:port][/db])');
     expect(redisUrlProblem('rediss://user:pw@[::1]:6380/2')).toBeUndefined();
     let error: unknown;
     try {
@@ -43,6 +46,26 @@ describe('Redis endpoints', () => {
     expect(isSwitchyardError(error) && error.code).toBe('invalid_options');
     expect((error as Error).message).toContain('/limiter/redis/url: is not a valid URL');
     expect((error as Error).message).not.toContain('secret-pw');
+  });
+
+  // each form as ioredis 5 reads it: refusing one broke embedders that passed it
+  it.each([
+    ['localhost:6379', { host: 'localhost', port: 6379 }],
+    ['/tmp/redis.sock', { path: '/tmp/redis.sock' }],
+    ['/tmp/redis.sock?db=2', { path: '/tmp/redis.sock', db: 2 }],
+    ['redis:///0', { host: 'localhost', port: 6379, db: 0 }],
+    ['redis://', { host: 'localhost', port: 6379 }],
+    ['REDIS://cache:6380', { host: 'cache', port: 6380 }],
+    ['redis://:p@ss@cache:6379/1', { host: 'cache', port: 6379, db: 1, password: 'p@ss' }],
+  ])('accepts %s, which ioredis reads', async (url, read) => {
+    expect(redisUrlProblem(url)).toBeUndefined();
+    expect(redisEndpointProblems({ url }, '/limiter/redis', false)).toEqual([]);
+    const client = await createRedisClient({ url }, { commandTimeoutMs: 100, lazyConnect: true });
+    try {
+      expect(client.options).toMatchObject(read);
+    } finally {
+      client.disconnect();
+    }
   });
 
   it('refuses limiter.redis with both a url and a cluster in one invalid_options error', () => {

@@ -41,21 +41,25 @@ export interface RedisClientSettings {
 }
 
 /**
- * Why a `redis://` URL cannot be used, or undefined when it parses. Never echoes the URL, which
- * may carry a password: a port out of range would otherwise surface as ioredis' bare "Invalid URL".
+ * Why a `redis://` or `rediss://` URL cannot be used, or undefined when it parses. Never echoes the
+ * URL, which may carry a password: a port out of range would otherwise surface as ioredis' bare
+ * "Invalid URL". Only those URLs are checked, and a missing host is fine (ioredis connects to
+ * localhost): ioredis also reads `host:port`, a Unix socket path and a bare port, and embedders
+ * pass them.
  */
 export function redisUrlProblem(url: string): string | undefined {
-  let parsed: URL;
+  // ioredis matches the scheme case-insensitively; anything else is its to read
+  if (!/^rediss?:\/\//i.test(url)) return undefined;
   try {
-    parsed = new URL(url);
+    new URL(url);
+    return undefined;
   } catch {
-    const port = /^rediss?:\/\/(?:[^@/]*@)?(?:\[[^\]]*\]|[^:/?#]*):([^/?#]*)/.exec(url)?.[1];
+    // the last '@' of the authority ends the credentials, as for the WHATWG parser
+    const port = /^rediss?:\/\/(?:[^/?#]*@)?(?:\[[^\]]*\]|[^:/?#]*):([^/?#]*)/i.exec(url)?.[1];
     if (port !== undefined && !/^\d{1,5}$/.test(port)) return `is not a valid URL: the port "${port}" is not a number`;
     if (port !== undefined && Number(port) > 65535) return `is not a valid URL: the port ${port} is not in 0-65535`;
     return 'is not a valid URL (expected redis://[user:password@]host[:port][/db])';
   }
-  if (parsed.hostname === '') return 'is not a valid URL: it has no host';
-  return undefined;
 }
 
 /**

@@ -84,7 +84,10 @@ export const BreakerOptionsSchema = Type.Object(
 /** Where shared (clustered) limits live. */
 export const LimiterRedisOptionsSchema = Type.Object(
   {
-    /** A Redis URL (`redis://host:port/db`); or set `cluster`. ioredis 5 is loaded only when one is set. */
+    /**
+     * A Redis URL (`redis://host:port/db`), or any address ioredis 5 reads (`host:port`, a Unix socket
+     * path); or set `cluster`. ioredis 5 is loaded only when one is set.
+     */
     url: Type.Optional(Type.String({ minLength: 1 })),
     /** A Redis Cluster instead of `url`: limiter keys then carry a hash tag per target. */
     cluster: Type.Optional(RedisClusterOptionsSchema),
