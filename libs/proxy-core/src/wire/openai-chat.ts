@@ -126,6 +126,12 @@ export interface ChatUsage {
     audio_tokens?: number;
     /** Prompt tokens that were images (a Switchyard extension, from Gemini's per-modality counts); absent when unknown. */
     image_tokens?: number;
+    /**
+     * Of the cached tokens, those that were audio or images (OpenAI's realtime shape; from Gemini's
+     * `cacheTokensDetails`): `audio_tokens` and `image_tokens` above count cached ones too, so
+     * only their uncached share is billed at the audio or image rate. Absent when unknown.
+     */
+    cached_tokens_details?: { audio_tokens?: number; image_tokens?: number };
   };
   completion_tokens_details?: {
     reasoning_tokens?: number;

@@ -40,20 +40,27 @@ export function computeTokenCost(price: ModelPrice, usage: TokenUsage): CostBrea
   const cached = usage.cachedInputTokens ?? 0;
   const cacheWrite = usage.cacheWriteTokens ?? 0;
   const cacheWrite1h = Math.min(cacheWrite, usage.cacheWrite1hTokens ?? 0);
-  const audioIn = usage.audioInputTokens ?? 0;
   const reasoning = usage.reasoningTokens ?? 0;
   const audioOut = usage.audioOutputTokens ?? 0;
-  const imageIn = usage.imageInputTokens ?? 0;
   const imageOut = usage.imageOutputTokens ?? 0;
+  // audio and image counts include cached tokens, which the cache rate prices: only their
+  // uncached share is priced at the audio or image rate. Without the cached split, the cache is
+  // taken to hold as much of them as it can, which is exact when their rate is the input rate
+  // (and the cost is unknown below when it is not)
+  const cachedAudio = Math.min(usage.audioInputTokens ?? 0, usage.cachedAudioInputTokens ?? cached);
+  const audioIn = (usage.audioInputTokens ?? 0) - cachedAudio;
+  const cachedImage = Math.min(usage.imageInputTokens ?? 0, usage.cachedImageInputTokens ?? Math.max(0, cached - cachedAudio));
+  const imageIn = (usage.imageInputTokens ?? 0) - cachedImage;
   const plainIn = Math.max(0, usage.inputTokens - cached - cacheWrite - audioIn - imageIn);
   const plainOut = Math.max(0, usage.outputTokens - reasoning - audioOut - imageOut);
   let complete = true;
-  // image tokens billed at their own rate: without the split, or with cached tokens that may be
-  // image or text, the cost cannot be told apart from a guess
+  // image tokens billed at their own rate: without the split, or with cached image tokens (or
+  // cached tokens that may be image ones) whose cache rate is not known, the cost is a guess
   if (distinct(rates.imageInputPerMTok, rates.inputPerMTok)) {
     if (usage.inputTokens > 0 && usage.imageInputTokens === undefined) complete = false;
-    if (imageIn > 0 && cached > 0) complete = false;
+    if (cachedImage > 0) complete = false;
   }
+  if (distinct(rates.audioInputPerMTok, rates.inputPerMTok) && cachedAudio > 0 && usage.cachedAudioInputTokens === undefined) complete = false;
   if (distinct(rates.imageOutputPerMTok, rates.outputPerMTok) && usage.outputTokens > 0 && usage.imageOutputTokens === undefined) complete = false;
   // per-million rates times tokens give micro-dollars; one division at the end
   const micro = (tokens: number, rate: number | undefined, fallback?: number): number => {

@@ -98,6 +98,35 @@ describe('pricing registry', () => {
     });
   });
 
+  it('prices cached image and audio tokens once, at the cache rate (prompt modality counts include cached tokens)', () => {
+    const estimator = createCostEstimator(createPricingRegistry({ now }));
+    const flash = { provider: 'gemini', model: 'gemini-2.5-flash' };
+    const usage = { prompt_tokens: 1000, completion_tokens: 0, total_tokens: 1000 };
+    // 100 x $0.3 + 900 cached x $0.03, per million: the 800 cached image tokens are not charged again at $0.3
+    const split = { cached_tokens: 900, image_tokens: 800, cached_tokens_details: { audio_tokens: 0, image_tokens: 800 } };
+    expect(estimator.costUsd(flash, { ...usage, prompt_tokens_details: split })).toBe(0.000057);
+    // the split does not matter where images cost what text does
+    expect(estimator.costUsd(flash, { ...usage, prompt_tokens_details: { cached_tokens: 900, image_tokens: 800 } })).toBe(0.000057);
+    // uncached audio at $1: 100 audio + 100 text x $0.3 + 800 cached (none audio) x $0.03, per million
+    const audio = { cached_tokens: 800, audio_tokens: 100, cached_tokens_details: { audio_tokens: 0, image_tokens: 0 } };
+    expect(estimator.costUsd(flash, { ...usage, prompt_tokens_details: audio })).toBe(0.000154);
+    // cached audio has its own cache rate ($0.1/M), which usage cannot be priced at
+    expect(estimator.costUsd(flash, { ...usage, prompt_tokens_details: { ...audio, cached_tokens_details: { audio_tokens: 50 } } })).toBeNull();
+    expect(chatUsageFromTokenUsage({ inputTokens: 1000, outputTokens: 0, cachedInputTokens: 900, imageInputTokens: 800, cachedAudioInputTokens: 0, cachedImageInputTokens: 800 })).toEqual({
+      ...usage,
+      prompt_tokens_details: split,
+    });
+  });
+
+  it('makes the cost unknown where cached tokens may be audio ones and the audio rate differs (configured prices)', () => {
+    const registry = createPricingRegistry({ catalog: 'none', models: { 'local/listener': { inputPerMTok: 1, cachedInputPerMTok: 0.1, audioInputPerMTok: 10, outputPerMTok: 2 } } });
+    const target = { provider: 'local', model: 'listener' };
+    expect(registry.tokenCost(target, { inputTokens: 1000, cachedInputTokens: 500, audioInputTokens: 400, outputTokens: 0 })).toBeUndefined();
+    // 500 cached (300 of them audio) x $0.1, 100 uncached audio x $10, 400 text x $1, per million
+    const known = { inputTokens: 1000, cachedInputTokens: 500, audioInputTokens: 400, cachedAudioInputTokens: 300, outputTokens: 0 };
+    expect(registry.tokenCost(target, known)?.totalUsd).toBe(0.00145);
+  });
+
   it('reads the 1h cache writes from an OpenAI-shaped usage (what the Anthropic adapter reports)', () => {
     const estimator = createCostEstimator(createPricingRegistry({ now }));
     const target = { provider: 'anthropic', model: 'claude-sonnet-4-20250514' };

@@ -74,10 +74,11 @@ type ModelMatch = { resolved: ResolvedPrice } | { catalog: CatalogMatch } | null
 const UNKNOWN_PRICE_KEYS_KEPT = 1000;
 
 // whether usage may hold tokens the price charges at a rate it cannot be fed: cached audio
-// is not split out from cached text
+// is priced as cached text
 function mayUseUnfed(unfed: readonly UnfedRate[] | undefined, usage: TokenUsage): boolean {
-  if (unfed === undefined) return false;
-  return unfed.includes('cache_audio_read_mtok') && (usage.audioInputTokens ?? 0) > 0 && (usage.cachedInputTokens ?? 0) > 0;
+  if (unfed === undefined || !unfed.includes('cache_audio_read_mtok')) return false;
+  const cachedAudio = usage.cachedAudioInputTokens ?? Math.min(usage.audioInputTokens ?? 0, usage.cachedInputTokens ?? 0);
+  return cachedAudio > 0 && (usage.cachedInputTokens ?? 0) > 0;
 }
 
 class DefaultPricingRegistry implements PricingRegistry {

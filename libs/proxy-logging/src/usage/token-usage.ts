@@ -22,15 +22,24 @@ export interface TokenUsage {
   cacheWrite1hTokens?: number;
   /** Output tokens spent on hidden reasoning. @default 0 */
   reasoningTokens?: number;
-  /** Prompt tokens that were audio. @default 0 */
+  /** Prompt tokens that were audio, cached ones included. @default 0 */
   audioInputTokens?: number;
+  /**
+   * Of the cached tokens, those that were audio (Gemini's `cacheTokensDetails`, OpenAI's
+   * `cached_tokens_details`). Undefined when the provider did not say: with cached tokens and
+   * a distinct audio rate the cost is then unknown.
+   */
+  cachedAudioInputTokens?: number;
   /** Output tokens that were audio. @default 0 */
   audioOutputTokens?: number;
   /**
-   * Of the input tokens, those that were images (gpt-image-1's `input_tokens_details.image_tokens`).
-   * Undefined when the provider did not say: with a distinct image rate the cost is then unknown.
+   * Of the input tokens, those that were images (gpt-image-1's `input_tokens_details.image_tokens`),
+   * cached ones included. Undefined when the provider did not say: with a distinct image rate
+   * the cost is then unknown.
    */
   imageInputTokens?: number;
+  /** Of the cached tokens, those that were images; undefined when the provider did not say. */
+  cachedImageInputTokens?: number;
   /**
    * Of the output tokens, those that were images. Undefined when the provider did not say:
    * with a distinct image rate the cost is then unknown.
@@ -63,6 +72,9 @@ export function tokenUsageFromChatUsage(usage: ChatUsage): TokenUsage {
   // image tokens (Gemini's per-modality counts): zero is information, as for 1h cache writes
   if (prompt?.image_tokens !== undefined) result.imageInputTokens = prompt.image_tokens;
   if (completion?.image_tokens !== undefined) result.imageOutputTokens = completion.image_tokens;
+  const cachedSplit = prompt?.cached_tokens_details;
+  if (cachedSplit?.audio_tokens !== undefined) result.cachedAudioInputTokens = cachedSplit.audio_tokens;
+  if (cachedSplit?.image_tokens !== undefined) result.cachedImageInputTokens = cachedSplit.image_tokens;
   // Perplexity's usage reaches the gateway as the host sent it (an OpenAI-compatible body):
   // deep research counts its search queries there
   const searches = usage.web_searches ?? (usage as { num_search_queries?: unknown }).num_search_queries;
@@ -85,6 +97,12 @@ export function chatUsageFromTokenUsage(usage: TokenUsage): ChatUsage {
       result.prompt_tokens_details.cache_creation_1h_tokens = usage.cacheWrite1hTokens;
     if (usage.audioInputTokens) result.prompt_tokens_details.audio_tokens = usage.audioInputTokens;
     if (usage.imageInputTokens !== undefined) result.prompt_tokens_details.image_tokens = usage.imageInputTokens;
+    if (usage.cachedInputTokens && (usage.cachedAudioInputTokens !== undefined || usage.cachedImageInputTokens !== undefined)) {
+      const cachedSplit: { audio_tokens?: number; image_tokens?: number } = {};
+      if (usage.cachedAudioInputTokens !== undefined) cachedSplit.audio_tokens = usage.cachedAudioInputTokens;
+      if (usage.cachedImageInputTokens !== undefined) cachedSplit.image_tokens = usage.cachedImageInputTokens;
+      result.prompt_tokens_details.cached_tokens_details = cachedSplit;
+    }
   }
   if (usage.reasoningTokens || usage.audioOutputTokens || usage.imageOutputTokens !== undefined) {
     result.completion_tokens_details = {};

@@ -31,7 +31,8 @@ function modalityTokens(list: readonly GeminiModalityTokenCount[] | undefined, m
  * Maps Gemini's `usageMetadata` to OpenAI usage: thoughts count as completion tokens (as
  * OpenAI counts reasoning) and are also reported apart; cached tokens are part of the prompt.
  * Audio prompt tokens and image tokens, which Gemini bills at their own rates, come from the
- * per-modality counts (image output of image models: $30/M against $2.5/M for text).
+ * per-modality counts (image output of image models: $30/M against $2.5/M for text), and
+ * their cached share from `cacheTokensDetails`.
  * @see https://ai.google.dev/api/generate-content#UsageMetadata
  */
 export function mapGeminiUsage(usage: GeminiUsageMetadata): ChatUsage {
@@ -43,8 +44,14 @@ export function mapGeminiUsage(usage: GeminiUsageMetadata): ChatUsage {
   if (usage.cachedContentTokenCount !== undefined) promptDetails.cached_tokens = usage.cachedContentTokenCount;
   const audioIn = modalityTokens(usage.promptTokensDetails, 'AUDIO');
   if (audioIn) promptDetails.audio_tokens = audioIn;
+  // zero is information here (a text-only prompt), so a distinct input image rate can be applied
   const imageIn = modalityTokens(usage.promptTokensDetails, 'IMAGE');
-  if (imageIn) promptDetails.image_tokens = imageIn;
+  if (imageIn !== undefined) promptDetails.image_tokens = imageIn;
+  // the per-modality prompt counts include the cached tokens: without the cached share, cached
+  // image and audio tokens would be billed at the cache rate and again at the image or audio rate
+  const cachedAudio = modalityTokens(usage.cacheTokensDetails, 'AUDIO');
+  const cachedImage = modalityTokens(usage.cacheTokensDetails, 'IMAGE');
+  if (cachedAudio !== undefined && cachedImage !== undefined) promptDetails.cached_tokens_details = { audio_tokens: cachedAudio, image_tokens: cachedImage };
   if (Object.keys(promptDetails).length > 0) mapped.prompt_tokens_details = promptDetails;
   const completionDetails: NonNullable<ChatUsage['completion_tokens_details']> = {};
   if (usage.thoughtsTokenCount !== undefined) completionDetails.reasoning_tokens = thoughts;

@@ -66,7 +66,7 @@ describe('gemini adapter', () => {
       prompt_tokens: 9,
       completion_tokens: 24 + 1018,
       total_tokens: 1051,
-      prompt_tokens_details: { cached_tokens: 4 },
+      prompt_tokens_details: { cached_tokens: 4, image_tokens: 0 },
       completion_tokens_details: { reasoning_tokens: 1018 },
     });
   });
@@ -82,7 +82,20 @@ describe('gemini adapter', () => {
       completion_tokens_details: { image_tokens: 1290 },
     });
     const audio = { promptTokenCount: 806, candidatesTokenCount: 10, promptTokensDetails: [{ modality: 'TEXT', tokenCount: 6 }, { modality: 'AUDIO', tokenCount: 800 }], candidatesTokensDetails: [{ modality: 'TEXT', tokenCount: 10 }] };
-    expect(mapGeminiUsage(audio)).toEqual({ prompt_tokens: 806, completion_tokens: 10, total_tokens: 816, prompt_tokens_details: { audio_tokens: 800 }, completion_tokens_details: { image_tokens: 0 } });
+    expect(mapGeminiUsage(audio)).toEqual({ prompt_tokens: 806, completion_tokens: 10, total_tokens: 816, prompt_tokens_details: { audio_tokens: 800, image_tokens: 0 }, completion_tokens_details: { image_tokens: 0 } });
+  });
+
+  it('reports the cached share of the image and audio prompt tokens, which the cache rate prices', () => {
+    const cached = {
+      promptTokenCount: 1000,
+      cachedContentTokenCount: 900,
+      candidatesTokenCount: 10,
+      promptTokensDetails: [{ modality: 'TEXT', tokenCount: 200 }, { modality: 'IMAGE', tokenCount: 800 }],
+      cacheTokensDetails: [{ modality: 'TEXT', tokenCount: 100 }, { modality: 'IMAGE', tokenCount: 800 }],
+    };
+    expect(mapGeminiUsage(cached).prompt_tokens_details).toEqual({ cached_tokens: 900, image_tokens: 800, cached_tokens_details: { audio_tokens: 0, image_tokens: 800 } });
+    // a text-only prompt says so with zero image tokens, as the proxy meter does
+    expect(mapGeminiUsage({ promptTokenCount: 6, promptTokensDetails: [{ modality: 'TEXT', tokenCount: 6 }] }).prompt_tokens_details).toEqual({ image_tokens: 0 });
   });
 
   it('translates system, images, tool calls and tool results, and generation settings', async () => {
@@ -311,7 +324,7 @@ describe('gemini adapter', () => {
       prompt_tokens: 8,
       completion_tokens: events + 4,
       total_tokens: 8 + events + 4,
-      prompt_tokens_details: { cached_tokens: 2 },
+      prompt_tokens_details: { cached_tokens: 2, image_tokens: 0 },
       completion_tokens_details: { reasoning_tokens: 4 },
     });
     upstream.fault({ kind: 'cut-stream', afterChunks: 2, times: 1 });

@@ -46,6 +46,8 @@ export interface GeminiUsageMetadata {
   toolUsePromptTokenCount?: number;
   /** Prompt tokens by modality (TEXT, IMAGE, AUDIO, VIDEO, DOCUMENT). */
   promptTokensDetails?: GeminiModalityTokenCount[];
+  /** The cached prompt tokens by modality (part of `promptTokensDetails`). */
+  cacheTokensDetails?: GeminiModalityTokenCount[];
   /** Generated tokens by modality; image models bill IMAGE tokens at their own rate. */
   candidatesTokensDetails?: GeminiModalityTokenCount[];
 }

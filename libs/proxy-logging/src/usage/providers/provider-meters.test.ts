@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createPricingRegistry } from '../../pricing/pricing-registry';
 import type { MeterExchange } from '../meter-exchange';
 import { BUILTIN_METERS, createMeterRegistry } from '../meter-registry';
+import { readOpenAIUsage } from './openai/read-openai-usage';
 
 // Every provider folder holds documented-example fixtures: request, response, and the
 // usage and cost they must meter to. Token prices come from the bundled catalog (clock
@@ -111,6 +112,11 @@ describe('provider meters', () => {
         expect(cost).toBeCloseTo(fixture.expected.costUsd, 9);
       }
     });
+  });
+
+  it('reads which cached tokens were audio or images where OpenAI says (realtime usage)', () => {
+    const usage = { input_tokens: 1000, output_tokens: 0, input_token_details: { cached_tokens: 600, audio_tokens: 700, cached_tokens_details: { text_tokens: 100, audio_tokens: 500, image_tokens: 0 } } };
+    expect(readOpenAIUsage(usage)).toEqual({ inputTokens: 1000, outputTokens: 0, cachedInputTokens: 600, audioInputTokens: 700, cachedAudioInputTokens: 500, cachedImageInputTokens: 0 });
   });
 
   it('meters nothing for a failed exchange', () => {

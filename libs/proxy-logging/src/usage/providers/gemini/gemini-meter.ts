@@ -17,7 +17,8 @@ function modalityTokens(list: unknown, modality: string): number | undefined {
 /**
  * Gemini's `usageMetadata`: thoughts are output billed as output, kept apart as reasoning;
  * image and audio tokens, billed at their own rates by image and audio models, come from the
- * per-modality details (`promptTokensDetails`, `candidatesTokensDetails`).
+ * per-modality details (`promptTokensDetails`, `candidatesTokensDetails`), their cached share
+ * from `cacheTokensDetails`.
  */
 export function geminiTokens(value: unknown): TokenUsage | undefined {
   const usage = record(value);
@@ -33,6 +34,11 @@ export function geminiTokens(value: unknown): TokenUsage | undefined {
   // zero is information here (no image tokens), so a distinct image rate can be applied
   const imageIn = modalityTokens(usage['promptTokensDetails'], 'IMAGE');
   if (imageIn !== undefined) tokens.imageInputTokens = imageIn;
+  // the per-modality prompt counts include the cached tokens, priced at the cache rate
+  const cachedAudio = modalityTokens(usage['cacheTokensDetails'], 'AUDIO');
+  if (cachedAudio !== undefined) tokens.cachedAudioInputTokens = cachedAudio;
+  const cachedImage = modalityTokens(usage['cacheTokensDetails'], 'IMAGE');
+  if (cachedImage !== undefined) tokens.cachedImageInputTokens = cachedImage;
   const imageOut = modalityTokens(usage['candidatesTokensDetails'], 'IMAGE');
   if (imageOut !== undefined) tokens.imageOutputTokens = imageOut;
   return tokens;

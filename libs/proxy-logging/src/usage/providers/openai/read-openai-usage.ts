@@ -28,6 +28,12 @@ export function readOpenAIUsage(value: unknown): TokenUsage | undefined {
   // zero is information here (a text-only prompt), unlike the counts above
   const imageIn = num(inDetails['image_tokens']);
   if (imageIn !== undefined) tokens.imageInputTokens = imageIn;
+  // the realtime API says which cached tokens were audio or images (the counts above include them)
+  const cachedSplit = record(inDetails['cached_tokens_details']);
+  const cachedAudio = num(cachedSplit['audio_tokens']);
+  if (cachedAudio !== undefined) tokens.cachedAudioInputTokens = cachedAudio;
+  const cachedImage = num(cachedSplit['image_tokens']);
+  if (cachedImage !== undefined) tokens.cachedImageInputTokens = cachedImage;
   const imageOut = num(outDetails['image_tokens']);
   if (imageOut !== undefined) tokens.imageOutputTokens = imageOut;
   return tokens;
