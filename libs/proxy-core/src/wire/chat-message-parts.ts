@@ -56,6 +56,27 @@ export function imageMediaTypeFromUrl(url: string): string {
  */
 export const TOOL_CALL_SIGNATURE_MARKER = '__ts_';
 
+// Gemini's signatures are protobuf messages of dozens to hundreds of bytes: a client's own id
+// that happens to hold the marker (`call_x__ts_abc`) is kept whole rather than split.
+const MIN_SIGNATURE_BYTES = 16;
+
+/**
+ * A tool-call id split into its base and the bytes of the Gemini thought signature folded into
+ * it. Only an id the gateway could have made is split: a non-empty base, and after the marker
+ * canonical base64url (it decodes and encodes back to the same text) of at least 16 bytes. Any
+ * other id is its own base with no signature, so a client's id is never cut short or emptied,
+ * and two of them never become one.
+ */
+export function splitToolCallId(id: string): { base: string; signature?: Buffer } {
+  const at = id.indexOf(TOOL_CALL_SIGNATURE_MARKER);
+  if (at <= 0) return { base: id };
+  const text = id.slice(at + TOOL_CALL_SIGNATURE_MARKER.length);
+  if (!/^[A-Za-z0-9_-]+$/.test(text)) return { base: id };
+  const signature = Buffer.from(text, 'base64url');
+  if (signature.length < MIN_SIGNATURE_BYTES || signature.toString('base64url') !== text) return { base: id };
+  return { base: id.slice(0, at), signature };
+}
+
 /**
  * A tool-call id without the Gemini thought signature folded into it, for the other
  * providers: they have no use for it, and Bedrock takes tool ids of at most 64 characters
@@ -63,8 +84,7 @@ export const TOOL_CALL_SIGNATURE_MARKER = '__ts_';
  * results pass through the same function, so they still match.
  */
 export function toolCallIdWithoutSignature(id: string): string {
-  const at = id.indexOf(TOOL_CALL_SIGNATURE_MARKER);
-  return at < 0 ? id : id.slice(0, at);
+  return splitToolCallId(id).base;
 }
 
 /** Maps each assistant tool call id to its function name, for providers that answer tool results by name. */

@@ -112,6 +112,25 @@ describe('anthropic adapter: requests', () => {
     expect(result?.content).toEqual([{ type: 'tool_result', tool_use_id: 'call_chatcmpl-0b1e7c2a-5d4f-4e8a-9c3b-2f6a7d8e9f01_0_0', content: '{"temperature_c":18}' }]);
   });
 
+  it("keeps a client's own tool ids whole, even holding the signature marker: none empty, no two made one", async () => {
+    const ids = ['__ts_1', 'a__ts_1', 'a__ts_2'];
+    await adapter.chat(
+      {
+        model: 'm',
+        messages: [
+          { role: 'user', content: 'Weather in Paris?' },
+          { role: 'assistant', content: null, tool_calls: ids.map((id) => ({ id, type: 'function' as const, function: { name: 'get_weather', arguments: '{}' } })) },
+          ...ids.map((id) => ({ role: 'tool' as const, tool_call_id: id, content: 'sunny' })),
+        ],
+        tools: [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: {} } } }],
+      },
+      call(),
+    );
+    const [, assistant, results] = sent().messages;
+    expect(assistant?.content).toEqual(ids.map((id) => ({ type: 'tool_use', id, name: 'get_weather', input: {} })));
+    expect(results?.content).toEqual(ids.map((id) => ({ type: 'tool_result', tool_use_id: id, content: 'sunny' })));
+  });
+
   it('honours a configured default max_tokens, beta headers, and the request’s own limits', async () => {
     const configured = make({ defaultMaxTokens: 1024, betas: ['prompt-caching-2024-07-31', 'token-efficient-tools-2025-02-19'], anthropicVersion: '2023-01-01' });
     await configured.chat(request, call());

@@ -202,6 +202,23 @@ describe('gemini adapter', () => {
     });
   });
 
+  it("sends no thought signature for a client's own tool-call id that merely holds the marker", async () => {
+    next = { json: fixtureJson(fixture('generate-content.json')) };
+    await fixtureAdapter().chat(
+      {
+        ...basicRequest,
+        messages: [
+          { role: 'user', content: 'Check flight AA100' },
+          { role: 'assistant', content: null, tool_calls: [{ id: 'call_x__ts_abc', type: 'function', function: { name: 'check_flight', arguments: '{"flight":"AA100"}' } }] },
+          { role: 'tool', tool_call_id: 'call_x__ts_abc', content: '{"status":"delayed"}' },
+        ],
+      },
+      callContext('gemini-3-pro-preview'),
+    );
+    const contents = (upstream.requests[0]!.body as { contents: unknown[] }).contents;
+    expect(contents[1]).toEqual({ role: 'model', parts: [{ functionCall: { name: 'check_flight', args: { flight: 'AA100' } } }] });
+  });
+
   it('maps a blocked prompt to a content_filter error and a SAFETY finish to content_filter', async () => {
     next = { json: fixtureJson(fixture('prompt-blocked.json')) };
     expect((await rejection(fixtureAdapter().chat(basicRequest, callContext('gemini-2.5-flash')))).code).toBe('content_filter');

@@ -1,4 +1,4 @@
-import { TOOL_CALL_SIGNATURE_MARKER as SIGNATURE_MARKER } from '../../wire/chat-message-parts';
+import { TOOL_CALL_SIGNATURE_MARKER as SIGNATURE_MARKER, splitToolCallId } from '../../wire/chat-message-parts';
 
 // Base ids are the gateway's (`call_<completion id>_...`) or Gemini's `functionCall.id`;
 // neither holds the marker, so its first occurrence starts the signature.
@@ -18,11 +18,9 @@ export function geminiToolCallId(id: string, thoughtSignature: string | undefine
 
 /**
  * The thought signature folded into a tool-call id by {@link geminiToolCallId}, in standard
- * base64 as Gemini sends it; undefined for an id without one.
+ * base64 as Gemini sends it; undefined for an id without one (including a client's own id that
+ * merely holds the marker: see {@link splitToolCallId}), so no made-up signature reaches Gemini.
  */
 export function thoughtSignatureOfToolCallId(id: string): string | undefined {
-  const at = id.indexOf(SIGNATURE_MARKER);
-  if (at < 0) return undefined;
-  const bytes = Buffer.from(id.slice(at + SIGNATURE_MARKER.length), 'base64url');
-  return bytes.length === 0 ? undefined : bytes.toString('base64');
+  return splitToolCallId(id).signature?.toString('base64');
 }
