@@ -8,7 +8,7 @@ export type { PricingConfig, PricingOptions, UnitPrice } from './pricing/pricing
 export { ModelPriceSchema, PriceTierSchema, ratesForInput } from './pricing/pricing-model-price';
 export type { ModelPrice, PriceRates, PriceTier } from './pricing/pricing-model-price';
 export { computeTokenCost, roundUsd } from './pricing/compute-token-cost';
-export type { CostBreakdown } from './pricing/compute-token-cost';
+export type { CostBreakdown, TokenCostDefaults } from './pricing/compute-token-cost';
 export { GENAI_PRICES_SOURCE, lookupGenaiPrice } from './pricing/genai-prices-catalog';
 export type { CatalogEntry, UnfedRate } from './pricing/genai-prices-catalog';
 export { BUILTIN_UNIT_PRICES, BUILTIN_UNIT_PRICES_VERSION } from './pricing/builtin-unit-prices';

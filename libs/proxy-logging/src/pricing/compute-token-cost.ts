@@ -14,6 +14,17 @@ export interface CostBreakdown {
   imagesUsd: number;
   webSearchUsd: number;
   requestUsd: number;
+  /**
+   * Web searches left out of the cost: neither the price nor the provider's default has a
+   * search rate. The tokens are still priced; the caller counts these as an unknown price.
+   */
+  unpricedWebSearches?: number;
+}
+
+/** Rates that apply where a price has none of its own. */
+export interface TokenCostDefaults {
+  /** USD per web search, the provider's documented rate (the catalog has none for some models). */
+  perWebSearch?: number;
 }
 
 /** Rounds to 1e-10 USD, removing float noise (0.1 + 0.2) without losing any precision that matters. */
@@ -33,8 +44,10 @@ function distinct(rate: number | undefined, fallback: number | undefined): boole
 /**
  * Prices token usage. Returns `undefined` when a non-zero component has no rate (the price
  * is incomplete for this usage): the caller reports that as an unknown cost, never zero.
+ * Web searches without a rate are the exception: a known token cost is kept, and the searches
+ * are returned as `unpricedWebSearches`.
  */
-export function computeTokenCost(price: ModelPrice, usage: TokenUsage): CostBreakdown | undefined {
+export function computeTokenCost(price: ModelPrice, usage: TokenUsage, defaults: TokenCostDefaults = {}): CostBreakdown | undefined {
   // runs per request: a price without tiers is its own rates (no copy)
   const rates: PriceRates = price.tiers === undefined || price.tiers.length === 0 ? price : ratesForInput(price, usage.inputTokens);
   const cached = usage.cachedInputTokens ?? 0;
@@ -96,12 +109,14 @@ export function computeTokenCost(price: ModelPrice, usage: TokenUsage): CostBrea
   const imagesUsd =
     (micro(imageIn, rates.imageInputPerMTok, rates.inputPerMTok) + micro(imageOut, rates.imageOutputPerMTok, rates.outputPerMTok)) / 1e6 +
     unit(usage.images, rates.perImage);
-  const webSearchUsd = unit(usage.webSearches, rates.perWebSearch);
+  const searchRate = rates.perWebSearch ?? defaults.perWebSearch;
+  const unpricedWebSearches = searchRate === undefined ? (usage.webSearches ?? 0) : 0;
+  const webSearchUsd = searchRate === undefined ? 0 : unit(usage.webSearches, searchRate);
   const requestUsd = rates.perRequest ?? 0;
   if (!complete) return undefined;
   // summed in this order, from zero, then each part rounded on its own
   const totalUsd = roundUsd(0 + inputUsd + cachedInputUsd + cacheWriteUsd + outputUsd + reasoningUsd + audioUsd + imagesUsd + webSearchUsd + requestUsd);
-  return {
+  const breakdown: CostBreakdown = {
     totalUsd,
     inputUsd: roundUsd(inputUsd),
     cachedInputUsd: roundUsd(cachedInputUsd),
@@ -113,4 +128,6 @@ export function computeTokenCost(price: ModelPrice, usage: TokenUsage): CostBrea
     webSearchUsd: roundUsd(webSearchUsd),
     requestUsd: roundUsd(requestUsd),
   };
+  if (unpricedWebSearches > 0) breakdown.unpricedWebSearches = unpricedWebSearches;
+  return breakdown;
 }

@@ -189,7 +189,7 @@ describe('pricing registry', () => {
     expect(registry.tokenCost({ provider: 'local', model: 'plain' }, usage)?.totalUsd).toBe(0.003);
   });
 
-  it('prices web searches per search at the catalog rate, and makes them unknown without one', () => {
+  it('prices web searches per search at the catalog rate, else at the provider default, and counts them unknown without either', () => {
     const registry = createPricingRegistry({ now, models: { 'local/searcher': { inputPerMTok: 1, outputPerMTok: 2, perWebSearch: 0.02 }, 'local/plain': { inputPerMTok: 1, outputPerMTok: 2 } } });
     // Anthropic and OpenAI: $10 per 1000 searches on top of the tokens (1000 x $3 + 100 x $15, per million)
     const claude = registry.tokenCost({ provider: 'anthropic', model: 'claude-sonnet-4-20250514' }, { inputTokens: 1000, outputTokens: 100, webSearches: 2 });
@@ -200,7 +200,28 @@ describe('pricing registry', () => {
     expect(registry.tokenCost({ provider: 'perplexity', model: 'sonar-deep-research' }, { inputTokens: 0, outputTokens: 0, webSearches: 4 })?.totalUsd).toBe(0.02);
     const usage = { inputTokens: 1000, outputTokens: 1000, webSearches: 3 };
     expect(registry.tokenCost({ provider: 'local', model: 'searcher' }, usage)?.totalUsd).toBe(0.063);
-    expect(registry.tokenCost({ provider: 'local', model: 'plain' }, usage)).toBeUndefined();
+    // no search rate anywhere: the tokens keep their price (1000 x $1 + 1000 x $2), the searches are counted unknown
+    const plain = registry.tokenCost({ provider: 'local', model: 'plain' }, usage);
+    expect(plain?.totalUsd).toBe(0.003);
+    expect(plain?.unpricedWebSearches).toBe(3);
+    expect(registry.counters.unknownPriceByKey.get('local/plain:web_searches')).toBe(1);
+    expect(registry.counters.unknownPrice).toBe(1);
+    // the catalog has no search rate for these: OpenAI's and Anthropic's documented $10 per 1000 apply
+    const deep = registry.tokenCost({ provider: 'openai', model: 'o3-deep-research' }, { inputTokens: 0, outputTokens: 0, webSearches: 2 });
+    expect(deep?.webSearchUsd).toBe(0.02);
+    expect(deep?.unpricedWebSearches).toBeUndefined();
+    expect(registry.tokenCost({ provider: 'anthropic', model: 'claude-3-haiku-20240307' }, { inputTokens: 0, outputTokens: 0, webSearches: 1 })?.totalUsd).toBe(0.01);
+    // a configured price of those providers gets the default too, and one of its own wins
+    const configured = createPricingRegistry({ catalog: 'none', models: { 'openai/gpt-x': { inputPerMTok: 1, outputPerMTok: 2 }, 'openai/gpt-y': { inputPerMTok: 1, outputPerMTok: 2, perWebSearch: 0.03 } } });
+    expect(configured.tokenCost({ provider: 'openai', model: 'gpt-x' }, usage)?.totalUsd).toBe(0.033);
+    expect(configured.tokenCost({ provider: 'work-openai', providerType: 'openai', model: 'gpt-x' }, usage)?.totalUsd).toBe(0.033);
+    expect(configured.tokenCost({ provider: 'openai', model: 'gpt-y' }, usage)?.totalUsd).toBe(0.093);
+    expect(configured.counters.unknownPrice).toBe(0);
+    // Perplexity sonar has no search rate: its tokens and request fee are priced, the queries counted unknown
+    const sonar = registry.tokenCost({ provider: 'perplexity', model: 'sonar' }, usage);
+    expect(sonar?.totalUsd).toBeGreaterThan(0);
+    expect(sonar?.unpricedWebSearches).toBe(3);
+    expect(registry.counters.unknownPriceByKey.get('perplexity/sonar:web_searches')).toBe(1);
   });
 
   it('prices reasoning tokens at a configured reasoning rate, else at the output rate', () => {

@@ -42,7 +42,10 @@ export interface CountsByKey {
 
 /** Counters of pricing failures; every failure mode has one. */
 export interface PricingCounters {
-  /** Exchanges whose cost is unknown (no price for the model or a unit). */
+  /**
+   * Exchanges whose cost is unknown (no price for the model or a unit), or left out a part it
+   * has no rate for (web searches, keyed `<provider>/<model>:web_searches`).
+   */
   unknownPrice: number;
   /**
    * The same, by `<provider>/<model>` (or `<provider>/<unit>`), for the 1000 keys seen
@@ -72,6 +75,11 @@ type ModelMatch = { resolved: ResolvedPrice } | { catalog: CatalogMatch } | null
 
 // how many keys `counters.unknownPriceByKey` keeps, the least recently seen going first
 const UNKNOWN_PRICE_KEYS_KEPT = 1000;
+
+// the web search rates the providers document for every model with the search tool, where the
+// catalog's model has none (o3-deep-research, o3-pro, codex-mini, claude-3-haiku, ...): $10 per
+// 1000 searches (https://platform.openai.com/docs/pricing, https://docs.anthropic.com/en/docs/about-claude/pricing)
+const PROVIDER_WEB_SEARCH_USD: Readonly<Record<string, number>> = { openai: 0.01, anthropic: 0.01 };
 
 // whether usage may hold tokens the price charges at a rate it cannot be fed: cached audio
 // is priced as cached text
@@ -142,8 +150,11 @@ class DefaultPricingRegistry implements PricingRegistry {
 
   tokenCost(target: PriceTarget, usage: TokenUsage): CostBreakdown | undefined {
     const resolved = this.resolve(target);
-    const cost = resolved === undefined || mayUseUnfed(resolved.unfed, usage) ? undefined : computeTokenCost(resolved.price, usage);
+    const defaults = { perWebSearch: PROVIDER_WEB_SEARCH_USD[target.providerType ?? target.provider] };
+    const cost = resolved === undefined || mayUseUnfed(resolved.unfed, usage) ? undefined : computeTokenCost(resolved.price, usage, defaults);
     if (cost === undefined) this.#unknown(`${target.provider}/${target.model}`);
+    // searches without a rate leave the known token cost standing, counted apart
+    else if (cost.unpricedWebSearches !== undefined) this.#unknown(`${target.provider}/${target.model}:web_searches`);
     return cost;
   }
 
