@@ -10,7 +10,7 @@ import { row } from '../../test/request-log-fixtures';
 import { DEFAULT_PII_PATTERNS, redactPii } from '../redaction/redact-pii';
 import { openDatabase } from '../sql/open-database';
 import { createMetrics } from '../metrics/create-metrics';
-import { createRequestLog } from './create-request-log';
+import { createRequestLog, type RequestLogOptions } from './create-request-log';
 import type { RequestLogRow } from './request-log-row';
 import { markUnlogged, unloggedReason } from './unlogged-request';
 
@@ -167,6 +167,33 @@ describe('createRequestLog', () => {
         await db.close();
       }
     });
+  });
+});
+
+describe('createRequestLog postgres options', () => {
+  // a 0 turned pg's timeouts off, and a pool of 0 made every write wait out the connect timeout
+  it.each([
+    [{ poolSize: 0 }, 'requestLog/postgres/poolSize'],
+    [{ connectTimeoutMs: 0 }, 'requestLog/postgres/connectTimeoutMs'],
+    [{ timeoutMs: 0 }, 'requestLog/postgres/timeoutMs'],
+    [{ queryTimeoutMs: 0 }, 'requestLog/postgres/queryTimeoutMs'],
+    [{ queryTimeoutMs: -1 }, 'requestLog/postgres/queryTimeoutMs'],
+    [{ poolSize: 2.5 }, 'requestLog/postgres/poolSize'],
+    [{ timeoutMs: '500' }, 'requestLog/postgres/timeoutMs'],
+    [{ poolsize: 2 }, 'requestLog/postgres/poolsize'],
+  ])('refuses %j at construction, naming %s', async (postgres, field) => {
+    // a port nothing listens on: the options are refused before any connection is tried
+    const made = createRequestLog({ store: 'postgres', url: 'postgres://127.0.0.1:1/none', postgres: postgres as RequestLogOptions['postgres'] });
+    const error = await made.then(
+      async (log) => {
+        await log.close();
+        return undefined;
+      },
+      (caught: unknown) => caught,
+    );
+    expect(error).toBeInstanceOf(SwitchyardError);
+    expect((error as SwitchyardError).code).toBe('invalid_options');
+    expect((error as Error).message).toContain(`${field}: `);
   });
 });
 

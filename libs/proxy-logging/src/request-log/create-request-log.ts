@@ -1,4 +1,5 @@
-import { SwitchyardError, sourceTextOf, type GatewayPlugin, type Logger } from '@switchyard/proxy-core';
+import { Type } from '@sinclair/typebox';
+import { SwitchyardError, schemaProblems, sourceTextOf, type GatewayPlugin, type Logger } from '@switchyard/proxy-core';
 import { DEFAULT_PII_PATTERNS, redactPii, type PiiPattern } from '../redaction/redact-pii';
 import { openDatabase, type OpenDatabaseOptions } from '../sql/open-database';
 import { SqliteWriteThread } from '../sql/sqlite-write-thread';
@@ -23,6 +24,18 @@ export const REQUEST_LOG_DEFAULTS = {
 /** The pool and timeouts of a PostgreSQL request log (see {@link OpenDatabaseOptions}). */
 export type RequestLogPostgresOptions = Pick<OpenDatabaseOptions, 'poolSize' | 'connectTimeoutMs' | 'timeoutMs' | 'queryTimeoutMs'>;
 
+// pg reads 0 as "no timeout", and a pool of 0 connections makes every write wait out the
+// connect timeout: a zero here is a mistake, not a way to turn them off
+const RequestLogPostgresOptionsSchema = Type.Object(
+  {
+    poolSize: Type.Optional(Type.Integer({ minimum: 1 })),
+    connectTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
+    timeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
+    queryTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
+  },
+  { additionalProperties: false },
+);
+
 /** Options of {@link createRequestLog}. */
 export interface RequestLogOptions extends Omit<RequestLogQueueOptions, 'store' | 'logger'> {
   /** Where rows go: a store kind or an instance. @default 'sqlite' */
@@ -37,6 +50,7 @@ export interface RequestLogOptions extends Omit<RequestLogQueueOptions, 'store' 
    * PostgreSQL pool and timeouts (store 'postgres'): `poolSize` (5), `connectTimeoutMs` (5000),
    * `timeoutMs`, the server-side statement timeout (30000), and `queryTimeoutMs`, the client-side
    * deadline of each query (`timeoutMs` + 1000), as {@link OpenDatabaseOptions} takes them.
+   * Each is a positive integer (a 0 is refused rather than read as "no timeout").
    * @default {}
    */
   postgres?: RequestLogPostgresOptions;
@@ -104,6 +118,10 @@ async function openStore(options: RequestLogOptions): Promise<RequestLogStore> {
  * const gateway = createGateway({ ..., plugins: [log.plugin] });
  */
 export async function createRequestLog(options: RequestLogOptions = {}): Promise<RequestLog> {
+  if (options.postgres !== undefined) {
+    const problems = schemaProblems(RequestLogPostgresOptionsSchema, options.postgres, 'requestLog/postgres');
+    if (problems.length > 0) throw new SwitchyardError('invalid_options', `Invalid request log options:\n${problems.join('\n')}`);
+  }
   const store = await openStore(options);
   const sql = store instanceof SqlRequestLogStore ? store : undefined;
   // migrate now when we can; a store that is down migrates on the first successful write
