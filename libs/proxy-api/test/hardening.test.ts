@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { connect, type Socket } from 'node:net';
 import { createMockUpstream, type MockUpstream } from '@switchyard/testing';
 import type { FastifyInstance } from 'fastify';
 import { request } from 'undici';
@@ -45,6 +46,27 @@ const body = (model: string, stream = false): string => JSON.stringify({ model, 
 async function post(url: string, headers: Record<string, string>, payload: string): Promise<{ status: number; headers: Record<string, unknown>; text: string }> {
   const response = await request(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: payload });
   return { status: response.statusCode, headers: response.headers, text: await response.body.text() };
+}
+
+/** Sends a GET on a kept-alive raw socket; resolves with the status, or 'closed' when the server closed the connection first. */
+function exchange(socket: Socket, path: string): Promise<number | 'closed'> {
+  return new Promise((resolve) => {
+    let text = '';
+    const onData = (chunk: Buffer): void => {
+      text += chunk.toString();
+      const head = text.indexOf('\r\n\r\n');
+      const length = /\r\ncontent-length: (\d+)/i.exec(text);
+      if (head < 0 || length === null || text.length < head + 4 + Number(length[1])) return;
+      socket.off('data', onData).off('close', onClose);
+      resolve(Number(text.slice('HTTP/1.1 '.length, 'HTTP/1.1 '.length + 3)));
+    };
+    const onClose = (): void => resolve('closed');
+    socket.on('data', onData).once('close', onClose);
+    // a write to a connection the server closed fails; the close reports it
+    socket.on('error', () => undefined);
+    if (socket.destroyed) resolve('closed');
+    else socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n`);
+  });
 }
 
 const ratelimitHeaders = (headers: Record<string, unknown>): Record<string, unknown> =>
@@ -164,6 +186,28 @@ describe('readiness and shutdown', () => {
     expect(streamed.text).toContain('data: [DONE]');
     expect(streamed.headers['content-type']).toBe('text/event-stream; charset=utf-8');
     expect(streamed.headers.connection).toBe('close');
+  });
+
+  it('keeps idle keep-alive connections open while draining, and closes them with the listener', async () => {
+    const { app, url } = await listen();
+    // a load balancer's pooled connections, idle between its requests
+    const pooled = await Promise.all(
+      [0, 1].map(async () => {
+        const socket = connect(Number(new URL(url).port), '127.0.0.1');
+        await once(socket, 'connect');
+        expect(await exchange(socket, '/health')).toBe(200);
+        return socket;
+      }),
+    );
+    const [used, idle] = pooled as [Socket, Socket];
+    app.switchyardDrain.begin();
+    // another client's request finishes while draining; its own connection is closed after it
+    const other = await post(`${url}/v1/chat/completions`, {}, body('demo'));
+    expect(other.headers.connection).toBe('close');
+    expect(await exchange(used, '/health')).toBe(200);
+    const closed = once(idle, 'close');
+    await app.close();
+    await closed;
   });
 
   it('ends a stream still running at the drain deadline with an error event, never [DONE]', async () => {

@@ -174,10 +174,15 @@ export async function registerProduction(app: FastifyInstance, gateway: Gateway,
   const drain = options.drain ?? new DrainController(options.drainTimeoutMs ?? PRODUCTION_DEFAULTS.drainTimeoutMs);
   if (!app.hasDecorator('switchyardDrain')) app.decorate('switchyardDrain', drain);
   app.decorateRequest('switchyardShutdownSignal', undefined);
-  // a keep-alive connection that finishes its last response while draining is closed, so close() can end
+  // once the listener is closing, a keep-alive connection that finishes its last response is
+  // closed, so close() can end. Not from drain.begin() on: the gateway's shutdown delay (or a
+  // preStop hook) begins draining while still serving, and closing every idle connection then
+  // would drop a load balancer's pooled connections in the window meant to avoid failures;
+  // until close() its responses only carry `Connection: close`.
+  let listenerClosing = false;
   const closeIdle = (): void => app.server.closeIdleConnections();
   const onFinish = (): void => {
-    if (drain.draining) setImmediate(closeIdle);
+    if (listenerClosing) setImmediate(closeIdle);
   };
   // the per-request hooks here and in the other plugins take `done` rather than being async:
   // an async hook costs a promise and a microtask turn per request, and none of them waits
@@ -195,7 +200,11 @@ export async function registerProduction(app: FastifyInstance, gateway: Gateway,
     if (drain.draining) void reply.header('connection', 'close');
     done(null, payload);
   });
-  app.addHook('preClose', async () => drain.begin());
+  // the listener closes right after the preClose hooks, and with it the connections idle by then
+  app.addHook('preClose', async () => {
+    listenerClosing = true;
+    drain.begin();
+  });
   app.addHook('onClose', async () => drain.dispose());
   if ((options.maxConcurrentRequests ?? 0) > 0) concurrencyGuard(app, options.maxConcurrentRequests ?? 0);
   const checks: ReadinessCheck[] = [];
