@@ -4,8 +4,8 @@ import type { GatewayOptions } from '@switchyard/proxy-core';
 import { createLogger, type SwitchyardMetrics } from '@switchyard/proxy-logging';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { ConfigFile } from './config/config-schema';
-import { ConfigError } from './config/config-error';
 import { contextOptionsFromConfig } from './config/context-config';
+import { resolveLogLevel } from './config/log-level';
 import { observabilityOptionsFromConfig } from './config/observability-config';
 import { checkOpenExposure, guardHosts } from './config/open-mode';
 import { startTelemetry } from './telemetry/start-telemetry';
@@ -35,21 +35,14 @@ export interface RunningGateway {
   shutdown(): Promise<void>;
 }
 
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
-
-function isLogLevel(value: string): value is (typeof LOG_LEVELS)[number] {
-  return (LOG_LEVELS as readonly string[]).includes(value);
-}
-
 /**
  * The gateway's logger from the `logging` section: level (LOG_LEVEL wins), destination, key
  * redaction; pretty lines through pino-pretty on a terminal stdout outside production, JSON
  * when pino-pretty (an optional dependency) is not installed. Undefined at level `silent`.
  */
 export function gatewayLogger(config: ConfigFile, logLevel: string | undefined, env: NodeJS.ProcessEnv): FastifyBaseLogger | undefined {
-  const level = logLevel === undefined || logLevel === '' ? (config.logging?.level ?? 'info') : logLevel;
+  const level = resolveLogLevel(config, logLevel);
   if (level === 'silent') return undefined;
-  if (!isLogLevel(level)) throw new ConfigError('LOG_LEVEL', [`must be one of ${LOG_LEVELS.join(', ')}, silent; got "${level}"`]);
   const destination = config.logging?.destination ?? 'stdout';
   const pretty = destination === 'stdout' && process.stdout.isTTY && env['NODE_ENV'] !== 'production';
   if (pretty) {

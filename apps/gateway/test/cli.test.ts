@@ -179,6 +179,53 @@ describe('switchyard CLI', () => {
     expect(badFlag.stderr).toContain('SWITCHYARD_SHUTDOWN_DELAY_MS: "5s" is not a duration in milliseconds');
   });
 
+  it('refuses in validate what start refuses from the environment and the flags, every problem at once and named by where it came from', async () => {
+    const file = join(dir, 'minimal.yaml');
+    await writeFile(file, 'providers: [ { name: mock, type: mock } ]\n');
+    const env = { SWITCHYARD_MASTER_KEY: 'short', SWITCHYARD_KEY_SECRET: 'x', LOG_LEVEL: 'bogus', OTEL_EXPORTER_OTLP_ENDPOINT: 'notaurl' };
+    const [validated, started] = await Promise.all([output(run(['config', 'validate', file, '--json'], env)), output(run(['--config', file, '--port', '0'], env))]);
+    expect(started.code).toBe(1);
+    expect(validated.code).toBe(1);
+    expect(JSON.parse(validated.stdout)).toEqual({
+      file,
+      valid: false,
+      problems: [
+        'the environment: SWITCHYARD_MASTER_KEY (admin.masterKey): Expected string length greater or equal to 16',
+        'the environment: SWITCHYARD_KEY_SECRET (admin.keySecret): Expected string length greater or equal to 16',
+        'the environment: OTEL_EXPORTER_OTLP_ENDPOINT is not an http:// or https:// URL (an OTLP/HTTP collector, e.g. http://collector:4318)',
+        'LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent; got "bogus"',
+      ],
+      warnings: [],
+    });
+    // start stops at the first of them, with the same words
+    expect(started.stderr).toContain('SWITCHYARD_MASTER_KEY (admin.masterKey): Expected string length greater or equal to 16');
+    for (const [name, value, problem] of [
+      ['LOG_LEVEL', 'bogus', 'must be one of fatal'],
+      ['OTEL_EXPORTER_OTLP_ENDPOINT', 'notaurl', 'OTEL_EXPORTER_OTLP_ENDPOINT is not an http:// or https:// URL'],
+    ] as const) {
+      const one = await output(run(['--config', file, '--port', '0'], { [name]: value }));
+      expect(one.code).toBe(1);
+      expect(one.stderr).toContain(problem);
+    }
+    // --host as start takes it: an open gateway on a network address is refused
+    const exposed = await output(run(['config', 'validate', file, '--host', '0.0.0.0']));
+    expect(exposed.code).toBe(1);
+    expect(exposed.stderr).toContain('the listen address 0.0.0.0: the gateway has no client keys');
+    expect((await output(run(['config', 'validate', file, '--host', '127.0.0.1'], { HOST: '0.0.0.0' }))).code).toBe(0);
+    const badPort = await output(run(['config', 'validate', file, '--port', '99999'], { PORT: '8080' }));
+    expect(badPort.code).toBe(1);
+    expect(badPort.stderr).toContain('--port: "99999" is not an integer from 0 to 65535.');
+    // a file with problems does not hide those of the environment; the header says where each came from
+    const broken = join(dir, 'broken.yaml');
+    await writeFile(broken, 'server: { port: eighty }\nproviders: [ { name: mock, type: mock } ]\n');
+    const both = await output(run(['config', 'validate', broken], { SWITCHYARD_MASTER_KEY: 'short', SWITCHYARD_ALLOW_OPEN: 'maybe', LOG_LEVEL: 'loud' }));
+    expect(both.code).toBe(1);
+    expect(both.stderr).toContain(`Invalid configuration in ${broken}, the environment and LOG_LEVEL:\n- /server/port: Expected integer\n`);
+    expect(both.stderr).toContain('- the environment: SWITCHYARD_MASTER_KEY (admin.masterKey): Expected string length greater or equal to 16\n');
+    expect(both.stderr).toContain('- the environment: SWITCHYARD_ALLOW_OPEN: "maybe" is not a boolean (1, true, yes or 0, false, no)\n');
+    expect(both.stderr).toContain('- LOG_LEVEL: must be one of');
+  });
+
   it('names REDIS_URL when start is given one with a bad port', async () => {
     const file = join(dir, 'plain.yaml');
     await writeFile(file, 'providers: [ { name: mock, type: mock } ]\n');

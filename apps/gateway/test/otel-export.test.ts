@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createMockUpstream, type MockUpstream } from '@switchyard/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError } from '../src/config/config-error';
 import { otlpTracesUrl } from '../src/telemetry/start-telemetry';
 import { send, startGatewayProcess, type GatewayProcess } from './gateway-process';
 
@@ -162,5 +163,12 @@ describe('otlpTracesUrl', () => {
     expect(otlpTracesUrl({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/' })).toBe('http://collector:4318/v1/traces');
     expect(otlpTracesUrl({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://other:4318/custom' })).toBe('http://other:4318/custom');
     expect(otlpTracesUrl({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_SDK_DISABLED: 'true' })).toBeUndefined();
+  });
+
+  it('refuses an endpoint that is not an http(s) URL, naming the variable and not echoing the value', () => {
+    expect(() => otlpTracesUrl({ OTEL_EXPORTER_OTLP_ENDPOINT: 'notaurl' })).toThrow(ConfigError);
+    expect(() => otlpTracesUrl({ OTEL_EXPORTER_OTLP_ENDPOINT: 'notaurl' })).toThrow(/OTEL_EXPORTER_OTLP_ENDPOINT is not an http:\/\/ or https:\/\/ URL/);
+    expect(() => otlpTracesUrl({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'grpc://collector:4317' })).toThrow(/OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is not/);
+    expect(() => otlpTracesUrl({ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318/otlp-token-secret' })).not.toThrow(/otlp-token-secret/);
   });
 });

@@ -2,64 +2,105 @@ import { planWorkers } from '../cluster/cluster-policy';
 import { resolveWorkers, type WorkerCount } from '../cluster/worker-count';
 import type { ConfigFile } from '../config/config-schema';
 import { withEnvOverrides } from '../config/env-overrides';
-import { ConfigError, loadConfigFile } from '../config/load-config';
+import { ConfigError, readConfigFile, usableSections, validateConfig } from '../config/load-config';
+import { resolveLogLevel } from '../config/log-level';
 import { checkOpenExposure } from '../config/open-mode';
 import { withServerEnv } from '../config/server-env';
+import { otlpTracesUrl } from '../telemetry/start-telemetry';
 import { integerFlag, parseCommandArgs, positionalArgs } from './cli-args';
 import { EXIT_CODES, UsageError } from './cli-errors';
 import { printJson, printLine } from './cli-output';
 
 /** Usage of `switchyard config`. */
 export const CONFIG_USAGE = `Usage:
-  switchyard config validate FILE [--workers N] [--json]
+  switchyard config validate FILE [--port N] [--host H] [--workers N] [--json]
 
-Checks a YAML or JSON config as \`start\` would run it: the schema, \${ENV} references,
-providers and routes, the environment's overrides (SWITCHYARD_MASTER_KEY, REDIS_URL, ...,
-PORT, SWITCHYARD_SHUTDOWN_DELAY_MS, SWITCHYARD_ALLOW_OPEN), an open gateway on a non-loopback
-HOST / server.host, and the workers it would run (--workers, SWITCHYARD_WORKERS, server.workers, else one
-per core, falling back to 1 where state cannot be shared). Lists every problem; exits 1 when
-the config is invalid.`;
+Checks a YAML or JSON config as \`start\` would run it with the same flags and environment:
+the schema, \${ENV} references, providers and routes, the environment's overrides
+(SWITCHYARD_MASTER_KEY, SWITCHYARD_KEY_SECRET, SWITCHYARD_METRICS_TOKEN, REDIS_URL or
+REDIS_CLUSTER_NODES, PORT, SWITCHYARD_SHUTDOWN_DELAY_MS, SWITCHYARD_ALLOW_OPEN), LOG_LEVEL,
+OTEL_EXPORTER_OTLP_ENDPOINT / OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, an open gateway on a
+non-loopback --host / HOST / server.host, and the workers it would run (--workers,
+SWITCHYARD_WORKERS, server.workers, else one per core, falling back to 1 where state cannot be
+shared). Lists every problem, each under where it came from; exits 1 when there is any.`;
+
+/** Problems from one place: the file, the environment, a flag, the listen address. */
+interface ProblemGroup {
+  source: string;
+  problems: string[];
+}
 
 /** What `start` would run with, or every problem that would stop it. */
 interface StartCheck {
-  problems: string[];
+  file: string;
+  groups: ProblemGroup[];
   warnings: string[];
   workers?: number;
 }
 
-/** The checks `start` makes before it listens, none skipped: the file, the environment, the workers. */
-async function checkAsStart(file: string, workersFlag: string | undefined, env: NodeJS.ProcessEnv): Promise<StartCheck> {
-  const problems: string[] = [];
+interface StartFlags {
+  workers?: string;
+  port?: string;
+  host?: string;
+}
+
+/**
+ * The checks `start` makes before it listens, none skipped and through the same functions:
+ * the file, the environment, the log level, the OTLP endpoint, the port, the listen address,
+ * the workers. A file with problems does not stop the others: they run against the file's
+ * sections that are valid on their own, and those that read an invalid section are skipped
+ * (its problem is reported already).
+ */
+async function checkAsStart(file: string, flags: StartFlags, env: NodeJS.ProcessEnv): Promise<StartCheck> {
+  const groups: ProblemGroup[] = [];
+  const report = (source: string, problems: string[]): void => {
+    const group = groups.find((candidate) => candidate.source === source);
+    if (problems.length === 0) return;
+    if (group === undefined) groups.push({ source, problems: [...problems] });
+    else group.problems.push(...problems);
+  };
+  const attempt = <T>(check: () => T, source?: string): T | undefined => {
+    try {
+      return check();
+    } catch (error) {
+      if (error instanceof ConfigError) report(error.source, error.problems);
+      else if (error instanceof UsageError && source !== undefined) report(source, [error.message]);
+      else throw error;
+      return undefined;
+    }
+  };
+  // as start: --port wins, an empty value counts as unset
+  if (flags.port !== undefined && flags.port !== '') attempt(() => integerFlag(flags.port, '--port', 0, 65535), 'the command line');
+  else attempt(() => integerFlag(env['PORT'] === '' ? undefined : env['PORT'], 'PORT', 0, 65535), 'the environment');
+  let parsed: ConfigFile | undefined;
+  let raw: unknown;
   try {
-    integerFlag(env['PORT'] === '' ? undefined : env['PORT'], 'PORT', 0, 65535);
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    problems.push(error.message);
-  }
-  let config: ConfigFile;
-  try {
-    config = withServerEnv(withEnvOverrides(await loadConfigFile(file, env), env), env);
+    raw = await readConfigFile(file);
+    parsed = await validateConfig(raw, env, file);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    return { problems: [...problems, ...error.problems], warnings: [] };
+    report(error.source, error.problems);
   }
-  let count: WorkerCount;
-  try {
-    count = resolveWorkers(workersFlag, env, config);
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    return { problems: [...problems, ...error.problems.map((problem) => `${error.source}: ${problem}`)], warnings: [] };
-  }
+  const usable = parsed === undefined ? usableSections(raw, env) : { config: parsed, invalid: new Set<string>() };
+  const readsInvalid = (...sections: string[]): boolean => sections.some((section) => usable.invalid.has(section));
+  const overridden = readsInvalid('admin', 'metrics', 'redis') ? undefined : attempt(() => withEnvOverrides(usable.config, env));
+  const config = attempt(() => withServerEnv(overridden ?? usable.config, env));
+  attempt(() => resolveLogLevel(usable.config, env['LOG_LEVEL']));
+  attempt(() => otlpTracesUrl(env));
+  const count = attempt((): WorkerCount => resolveWorkers(flags.workers, env, usable.config));
+  const host = flags.host ?? env['HOST'] ?? usable.config.server?.host ?? '127.0.0.1';
+  // a master key the environment gives, even a bad one, is not an open gateway: only with it valid
+  if (config !== undefined && overridden !== undefined && !readsInvalid('keys', 'server')) attempt(() => checkOpenExposure(config, host));
+  // the cluster checks read the whole config: only once it, and what the environment adds, is valid
+  if (parsed === undefined || overridden === undefined || config === undefined || count === undefined) return { file, groups, warnings: [] };
   const { workers, errors, warnings } = planWorkers(config, count);
-  problems.push(...errors.map((error) => `with ${workers} workers: ${error}`));
-  const host = env['HOST'] ?? config.server?.host ?? '127.0.0.1';
-  try {
-    checkOpenExposure(config, host);
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    problems.push(...error.problems.map((problem) => `${error.source}: ${problem}`));
-  }
-  return { problems, warnings, workers };
+  report(file, errors.map((error) => `with ${workers} workers: ${error}`));
+  return { file, groups, warnings, workers };
+}
+
+/** Every problem as one line, named by where it came from unless that is the file itself. */
+function problemLines({ file, groups }: StartCheck): string[] {
+  return groups.flatMap(({ source, problems }) => (source === file ? problems : problems.map((problem) => `${source}: ${problem}`)));
 }
 
 /** `switchyard config validate FILE`: every problem of a config, as `start` would find them. */
@@ -79,6 +120,8 @@ export async function configCommand(args: string[], env: NodeJS.ProcessEnv): Pro
     {
       config: { type: 'string', short: 'c' },
       workers: { type: 'string', short: 'w' },
+      port: { type: 'string', short: 'p' },
+      host: { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -91,13 +134,19 @@ export async function configCommand(args: string[], env: NodeJS.ProcessEnv): Pro
   const target = positionals[0] ?? values.config;
   if (target === undefined) throw new UsageError('config validate needs a FILE.', CONFIG_USAGE);
   positionalArgs(positionals.length === 0 ? [target] : positionals, ['FILE'], CONFIG_USAGE);
-  const { problems, warnings, workers } = await checkAsStart(target, values.workers, env);
+  const check = await checkAsStart(target, { workers: values.workers, port: values.port, host: values.host }, env);
+  const { groups, warnings, workers } = check;
   if (values.json === true) {
-    printJson({ file: target, valid: problems.length === 0, problems, warnings, ...(workers === undefined ? {} : { workers }) });
-    return problems.length === 0 ? EXIT_CODES.ok : EXIT_CODES.failed;
+    printJson({ file: target, valid: groups.length === 0, problems: problemLines(check), warnings, ...(workers === undefined ? {} : { workers }) });
+    return groups.length === 0 ? EXIT_CODES.ok : EXIT_CODES.failed;
   }
   for (const warning of warnings) process.stderr.write(`warning: ${warning}\n`);
-  if (problems.length > 0) throw new ConfigError(target, problems);
+  if (groups.length > 0) {
+    // the header names every place a problem came from, not only the file
+    const sources = groups.map(({ source }) => source);
+    const places = sources.length === 1 ? sources[0] : `${sources.slice(0, -1).join(', ')} and ${String(sources.at(-1))}`;
+    throw new ConfigError(String(places), problemLines(check));
+  }
   printLine(`${target}: valid (${String(workers)} worker${workers === 1 ? '' : 's'})`);
   return EXIT_CODES.ok;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { validateConfig } from './load-config';
+import { ConfigError, validateConfig } from './load-config';
 
 const providers = 'providers: [ { name: mock, type: mock } ]\n';
 
@@ -41,5 +41,20 @@ describe('numbers and booleans from ${VAR}', () => {
 
   it('does not change a string written as such in the file', async () => {
     await expect(validateConfig(parseYaml(`server: { port: "8080" }\n${providers}`), {}, 'test.yaml')).rejects.toThrow('/server/port: Expected integer');
+  });
+
+  it('reads a boolean from ${VAR} as SWITCHYARD_ALLOW_OPEN does: 1, true, yes or 0, false, no', async () => {
+    const file: unknown = parseYaml(`server: { trustProxy: "\${TRUST}", allowOpen: "\${OPEN}", openapi: "\${DOCS}" }\n${providers}`);
+    const config = await validateConfig(file, { TRUST: 'yes', OPEN: '1', DOCS: 'No' }, 'test.yaml');
+    expect(config.server).toEqual({ trustProxy: true, allowOpen: true, openapi: false });
+    await expect(validateConfig(file, { TRUST: 'maybe', OPEN: '0', DOCS: 'false' }, 'test.yaml')).rejects.toThrow('/server/trustProxy: Expected boolean');
+  });
+
+  it('reports an unset variable once, not again for the empty value it leaves', async () => {
+    const error = await validateConfig(parseYaml(`server: { port: "\${PORT}" }\nadmin: { masterKey: "\${MASTER_KEY}" }\n${providers}`), {}, 'test.yaml').catch(
+      (caught: unknown) => caught,
+    );
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).problems).toEqual(['/server/port: environment variable PORT is not set', '/admin/masterKey: environment variable MASTER_KEY is not set']);
   });
 });

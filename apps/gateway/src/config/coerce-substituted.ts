@@ -1,4 +1,5 @@
 import type { TSchema } from '@sinclair/typebox';
+import { parseBooleanText } from './boolean-text';
 
 type SchemaNode = Record<string, unknown>;
 
@@ -36,14 +37,15 @@ function coerceLeaf(text: string, schemas: readonly SchemaNode[]): unknown {
   if (schemas.length === 0 || types.has('string') || types.has(undefined)) return text;
   const trimmed = text.trim();
   if ((types.has('number') || types.has('integer')) && NUMBER.test(trimmed)) return Number(trimmed);
-  if (types.has('boolean') && (trimmed === 'true' || trimmed === 'false')) return trimmed === 'true';
-  return text;
+  const flag = types.has('boolean') ? parseBooleanText(trimmed) : undefined;
+  return flag ?? text;
 }
 
 /**
  * Gives the strings that `${VAR}` references produced (their paths in `substituted`) the type
  * their field wants: an environment variable is always text, so `port: "${PORT}"` would
- * otherwise never be an integer. Text that is not a number (or `true`/`false`) stays text and
+ * otherwise never be an integer. A boolean reads as the environment's booleans do
+ * (`1`/`true`/`yes`, `0`/`false`/`no`, as SWITCHYARD_ALLOW_OPEN). Text that is neither stays text and
  * fails the schema with its path; fields that accept text are never changed, nor are strings
  * written as such in the file.
  */

@@ -101,3 +101,34 @@ describe('the metrics token from the environment', () => {
     expect(() => withEnvOverrides(base, { SWITCHYARD_METRICS_TOKEN: 'short' })).toThrow(/SWITCHYARD_METRICS_TOKEN/);
   });
 });
+
+describe('admin secrets from the environment', () => {
+  it('checks SWITCHYARD_MASTER_KEY and SWITCHYARD_KEY_SECRET as admin.masterKey and admin.keySecret are checked, naming each variable', () => {
+    const error = (() => {
+      try {
+        withEnvOverrides(base, { SWITCHYARD_MASTER_KEY: 'short', SWITCHYARD_KEY_SECRET: 'x', SWITCHYARD_METRICS_TOKEN: 'short' });
+      } catch (caught) {
+        return caught;
+      }
+      return undefined;
+    })();
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).source).toBe('the environment');
+    // every bad variable at once, not only the first
+    expect((error as ConfigError).problems).toEqual([
+      'SWITCHYARD_MASTER_KEY (admin.masterKey): Expected string length greater or equal to 16',
+      'SWITCHYARD_KEY_SECRET (admin.keySecret): Expected string length greater or equal to 16',
+      'SWITCHYARD_METRICS_TOKEN/token: Expected string length greater or equal to 16',
+    ]);
+  });
+
+  it('takes good values where the file leaves them out, and ignores the variables the file overrides', () => {
+    const master = 'env-master-key-0123456789';
+    expect(withEnvOverrides(base, { SWITCHYARD_MASTER_KEY: master }).admin).toEqual({ masterKey: master });
+    const fromFile = { ...base, admin: { masterKey: 'file-master-key-0123456789' } };
+    expect(withEnvOverrides(fromFile, { SWITCHYARD_MASTER_KEY: 'short', SWITCHYARD_KEY_SECRET: 'env-key-secret-0123456789' }).admin).toEqual({
+      masterKey: 'file-master-key-0123456789',
+      keySecret: 'env-key-secret-0123456789',
+    });
+  });
+});

@@ -16,8 +16,10 @@ export { ConfigError } from './config-error';
 export async function validateConfig(raw: unknown, env: NodeJS.ProcessEnv, source: string): Promise<ConfigFile> {
   const problems: string[] = [];
   const substituted = new Set<string>();
-  const value = coerceSubstituted(ConfigFileSchema, interpolateEnv(raw, env, problems, '', substituted), substituted);
-  problems.push(...schemaProblems(ConfigFileSchema, value));
+  const unset = new Set<string>();
+  const value = coerceSubstituted(ConfigFileSchema, interpolateEnv(raw, env, problems, '', substituted, unset), substituted);
+  // a field whose variable is unset is reported once, as unset, not again for its empty value
+  problems.push(...schemaProblems(ConfigFileSchema, value).filter((problem) => ![...unset].some((path) => problem.startsWith(`${path}: `))));
   if (problems.length > 0) throw new ConfigError(source, problems);
   const parsed = value as ConfigFile;
   if (parsed.redis !== undefined) {
@@ -49,6 +51,11 @@ export async function validateConfig(raw: unknown, env: NodeJS.ProcessEnv, sourc
 
 /** Reads a YAML or JSON config file, interpolates `${ENV}` references and validates it. */
 export async function loadConfigFile(path: string, env: NodeJS.ProcessEnv): Promise<ConfigFile> {
+  return validateConfig(await readConfigFile(path), env, path);
+}
+
+/** A YAML or JSON config file as parsed, not yet validated; a {@link ConfigError} when it cannot be read or parsed. */
+export async function readConfigFile(path: string): Promise<unknown> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -61,5 +68,30 @@ export async function loadConfigFile(path: string, env: NodeJS.ProcessEnv): Prom
   } catch (error) {
     throw new ConfigError(path, [`cannot parse the file: ${(error as Error).message}`]);
   }
-  return validateConfig(raw, env, path);
+  return raw;
+}
+
+/** The sections `usableSections` may keep: those the environment, worker and listen-address checks read. */
+const CHECKED_SECTIONS = ['server', 'logging', 'admin', 'keys', 'metrics', 'redis'] as const;
+
+/**
+ * The parts of a config that failed {@link validateConfig} which are valid on their own
+ * (interpolated and typed as `validateConfig` does), with the names of those that are not:
+ * `config validate` checks the environment, the workers and the listen address against them,
+ * so a problem in the file does not hide the others.
+ */
+export function usableSections(raw: unknown, env: NodeJS.ProcessEnv): { config: ConfigFile; invalid: Set<string> } {
+  const substituted = new Set<string>();
+  const value = coerceSubstituted(ConfigFileSchema, interpolateEnv(raw, env, [], '', substituted), substituted);
+  const config: Record<string, unknown> = { providers: [] };
+  // a file that could not be read or is not a map: nothing in it can be relied on
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return { config: config as ConfigFile, invalid: new Set(CHECKED_SECTIONS) };
+  const record = value as Record<string, unknown>;
+  const invalid = new Set<string>();
+  for (const section of CHECKED_SECTIONS) {
+    if (record[section] === undefined) continue;
+    if (schemaProblems(ConfigFileSchema.properties[section], record[section]).length === 0) config[section] = record[section];
+    else invalid.add(section);
+  }
+  return { config: config as ConfigFile, invalid };
 }

@@ -1,3 +1,5 @@
+import { ConfigError } from '../config/config-error';
+
 /** A started OpenTelemetry SDK. */
 export interface Telemetry {
   /** Where spans are exported to. */
@@ -6,14 +8,34 @@ export interface Telemetry {
   shutdown(): Promise<void>;
 }
 
-/** The OTLP/HTTP traces URL the environment names, if any (a per-signal endpoint is used as given). */
+/**
+ * The OTLP/HTTP traces URL the environment names, if any (a per-signal endpoint is used as
+ * given). A value that is not an http(s) URL is a {@link ConfigError} naming its variable (not
+ * the value, which may hold credentials):
+ * the exporter would refuse it at start with no variable named (or, for another scheme,
+ * fail every export). `start` and `config validate` both check it here.
+ */
 export function otlpTracesUrl(env: NodeJS.ProcessEnv): string | undefined {
   if (env['OTEL_SDK_DISABLED']?.trim().toLowerCase() === 'true') return undefined;
   const traces = env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT']?.trim();
-  if (traces !== undefined && traces !== '') return traces;
+  if (traces !== undefined && traces !== '') return httpUrl(traces, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT');
   const base = env['OTEL_EXPORTER_OTLP_ENDPOINT']?.trim();
   if (base === undefined || base === '') return undefined;
+  httpUrl(base, 'OTEL_EXPORTER_OTLP_ENDPOINT');
   return `${base.replace(/\/+$/, '')}/v1/traces`;
+}
+
+function httpUrl(value: string, variable: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    throw new ConfigError('the environment', [`${variable} is not an http:// or https:// URL (an OTLP/HTTP collector, e.g. http://collector:4318)`]);
+  }
+  return value;
 }
 
 /**

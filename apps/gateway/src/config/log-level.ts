@@ -1,0 +1,18 @@
+import { ConfigError } from './config-error';
+import type { ConfigFile } from './config-schema';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** A pino level, or `silent` for no logs. */
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/**
+ * The gateway's log level: LOG_LEVEL (`logLevel`) when set and not empty, else
+ * `logging.level`, else `info`. A LOG_LEVEL that is not a level is a {@link ConfigError};
+ * `start` and `config validate` both check it here.
+ */
+export function resolveLogLevel(config: ConfigFile, logLevel: string | undefined): LogLevel {
+  const level = logLevel === undefined || logLevel === '' ? (config.logging?.level ?? 'info') : logLevel;
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new ConfigError('LOG_LEVEL', [`must be one of ${LOG_LEVELS.join(', ')}; got "${level}"`]);
+  return level as LogLevel;
+}
