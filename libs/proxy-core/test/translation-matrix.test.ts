@@ -130,18 +130,24 @@ const malformedPartRequests: Array<[string, ChatCompletionRequest, string]> = [
   ],
 ];
 
+/** Sends `request` to the provider of `type`: a valid answer, or the error it was refused with. */
+async function answerOrRefusal(type: string, request: ChatCompletionRequest): Promise<{ refused?: unknown }> {
+  const outcome = await gateway.chat({ ...request, model: `p-${type}/matrix-model` }).then(
+    (response) => ({ response }),
+    (error: unknown) => ({ error }),
+  );
+  if ('error' in outcome) return { refused: outcome.error };
+  expect(Value.Errors(ChatCompletionSchema, outcome.response).First()).toBeUndefined();
+  return {};
+}
+
 describe('translation matrix: malformed content parts', () => {
   describe.each(types)('%s', (type) => {
     it.each(malformedPartRequests)('answers a user message with an %s, or refuses it with a 400 naming the part', async (_kind, request, param) => {
-      const outcome = await gateway.chat({ ...request, model: `p-${type}/matrix-model` }).then(
-        (response) => ({ response }),
-        (error: unknown) => ({ error }),
-      );
-      if ('response' in outcome) {
-        expect(Value.Errors(ChatCompletionSchema, outcome.response).First()).toBeUndefined();
-      } else {
-        expect(outcome.error).toMatchObject({ status: 400 });
-        expect((outcome.error as { param?: string }).param).toMatch(new RegExp(`^${param.replace(/\./g, '\\.')}`));
+      const { refused } = await answerOrRefusal(type, request);
+      if (refused !== undefined) {
+        expect(refused).toMatchObject({ status: 400 });
+        expect((refused as { param?: string }).param).toMatch(new RegExp(`^${param.replace(/\./g, '\\.')}`));
       }
     });
   });
@@ -150,15 +156,8 @@ describe('translation matrix: malformed content parts', () => {
 describe('translation matrix: null content', () => {
   describe.each(types)('%s', (type) => {
     it.each(nullContentRequests)('answers a %s message with null content, or refuses it with a 400 naming the field', async (_kind, request, param) => {
-      const outcome = await gateway.chat({ ...request, model: `p-${type}/matrix-model` }).then(
-        (response) => ({ response }),
-        (error: unknown) => ({ error }),
-      );
-      if ('response' in outcome) {
-        expect(Value.Errors(ChatCompletionSchema, outcome.response).First()).toBeUndefined();
-      } else {
-        expect(outcome.error).toMatchObject({ code: 'invalid_request', status: 400, param });
-      }
+      const { refused } = await answerOrRefusal(type, request);
+      if (refused !== undefined) expect(refused).toMatchObject({ code: 'invalid_request', status: 400, param });
     });
   });
 });
