@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { ConfigFile } from '../src/config/config-schema';
 import { ConfigError } from '../src/config/config-error';
 import { validateConfig } from '../src/config/load-config';
-import { checkOpenExposure, hostNameOf, isLoopbackAddress } from '../src/config/open-mode';
+import { checkOpenExposure, hostNameOf, isLoopbackAddress, reachableUrl } from '../src/config/open-mode';
 import { withServerEnv } from '../src/config/server-env';
 import { startGateway, type RunningGateway } from '../src/start-gateway';
 import { send, startGatewayProcess, type GatewayProcess } from './gateway-process';
@@ -48,13 +48,16 @@ describe('an open gateway (no client keys, key store or master key)', () => {
   it('answers only loopback Host names, so a DNS-rebinding page cannot reach it', async () => {
     const gateway = await start();
     const port = new URL(gateway.url).port;
-    for (const host of [`localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`, 'LOCALHOST']) {
+    for (const host of [`localhost:${port}`, `127.0.0.1:${port}`, `127.0.0.2:${port}`, `[::1]:${port}`, `[::ffff:127.0.0.1]:${port}`, 'LOCALHOST']) {
       expect((await send(`${gateway.url}/v1/chat/completions`, { body: chat, headers: { host } })).status).toBe(200);
     }
     const rebound = await send(`${gateway.url}/v1/chat/completions`, { body: chat, headers: { host: `attacker.example:${port}` } });
     expect(rebound.status).toBe(403);
     expect(errorOf(rebound.body).code).toBe('permission_denied');
-    expect(errorOf(rebound.body).message).toMatch(/^The Host "attacker\.example:\d+" is not allowed: .*server\.allowedHosts/);
+    expect(errorOf(rebound.body).message).toMatch(/^The Host "attacker\.example:\d+" is not allowed: this gateway answers to localhost, 127\.0\.0\.0\/8, \[::1\]; .*server\.allowedHosts/);
+    for (const host of [`[::ffff:10.0.0.1]:${port}`, `127.0.0.1.attacker.example:${port}`]) {
+      expect((await send(`${gateway.url}/v1/chat/completions`, { body: chat, headers: { host } })).status).toBe(403);
+    }
     // probes carry no data and come with the pod IP as their Host
     expect((await send(`${gateway.url}/health`, { headers: { host: '10.1.2.3:8080' } })).status).toBe(200);
     expect((await send(`${gateway.url}/ready`, { headers: { host: '10.1.2.3:8080' } })).status).toBe(200);
@@ -99,6 +102,9 @@ describe('an open gateway (no client keys, key store or master key)', () => {
     await expect(start({}, '0.0.0.0')).rejects.toThrow(/without authentication.*SWITCHYARD_MASTER_KEY.*127\.0\.0\.1.*SWITCHYARD_ALLOW_OPEN=1 \(server\.allowOpen: true\)/s);
     const allowed = await start({ server: { allowOpen: true } }, '0.0.0.0');
     expect((await send(`http://127.0.0.1:${new URL(allowed.url).port}/health`)).status).toBe(200);
+    // the URL `switchyard start` prints in its "Try it" line gets an answer, not a 403 for its Host
+    expect(allowed.url).toMatch(/^http:\/\/0\.0\.0\.0:\d+$/);
+    expect((await send(`${reachableUrl(allowed.url)}/v1/chat/completions`, { body: chat })).status).toBe(200);
     // keys make it safe to expose
     await expect(start({ keys: [{ key: 'sk-sy-open-mode-client-000000', name: 'app' }] }, '0.0.0.0')).resolves.toBeDefined();
   });
@@ -106,8 +112,19 @@ describe('an open gateway (no client keys, key store or master key)', () => {
 
 describe('open-mode helpers', () => {
   it('tells loopback listen addresses from the others', () => {
-    for (const host of ['127.0.0.1', '127.1.2.3', 'localhost', '::1', '[::1]', '::ffff:127.0.0.1']) expect(isLoopbackAddress(host)).toBe(true);
-    for (const host of ['0.0.0.0', '::', '10.0.0.5', '192.168.1.2', 'gateway.internal', '::ffff:10.0.0.1']) expect(isLoopbackAddress(host)).toBe(false);
+    for (const host of ['127.0.0.1', '127.1.2.3', 'localhost', '::1', '[::1]', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.1', '[::FFFF:127.0.0.2]', '::ffff:7f00:1']) {
+      expect({ host, loopback: isLoopbackAddress(host) }).toEqual({ host, loopback: true });
+    }
+    for (const host of ['0.0.0.0', '::', '10.0.0.5', '192.168.1.2', '128.0.0.1', 'gateway.internal', '127.0.0.1.example.com', '::ffff:10.0.0.1']) {
+      expect({ host, loopback: isLoopbackAddress(host) }).toEqual({ host, loopback: false });
+    }
+  });
+
+  it('prints 127.0.0.1 for a wildcard listen address', () => {
+    expect(reachableUrl('http://0.0.0.0:8080')).toBe('http://127.0.0.1:8080');
+    expect(reachableUrl('http://[::]:8080')).toBe('http://127.0.0.1:8080');
+    expect(reachableUrl('http://127.0.0.1:8080')).toBe('http://127.0.0.1:8080');
+    expect(reachableUrl('http://[::1]:8080')).toBe('http://[::1]:8080');
   });
 
   it('takes the host name out of a Host header', () => {

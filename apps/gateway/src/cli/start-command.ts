@@ -6,7 +6,7 @@ import { resolveWorkers } from '../cluster/worker-count';
 import { defaultConfig } from '../config/default-config';
 import { withEnvOverrides } from '../config/env-overrides';
 import { loadConfigFile } from '../config/load-config';
-import { checkOpenExposure } from '../config/open-mode';
+import { checkOpenExposure, reachableUrl } from '../config/open-mode';
 import { withServerEnv } from '../config/server-env';
 import type { ConfigFile } from '../config/config-schema';
 import { startGateway } from '../start-gateway';
@@ -58,7 +58,7 @@ export async function startCommand(args: string[], env: NodeJS.ProcessEnv): Prom
   const announce = (url: string, detail: string): void => {
     printLine(`Switchyard is listening on ${url} (config: ${source}; providers: ${config.providers.map((p) => p.name).join(', ')}${detail})`);
     printLine(
-      `Try it:\n  curl ${url}/v1/chat/completions -H 'content-type: application/json' \\\n    -d '{"model":"${model}","messages":[{"role":"user","content":"Hello!"}]}'`,
+      `Try it:\n  curl ${reachableUrl(url)}/v1/chat/completions -H 'content-type: application/json' \\\n    -d '{"model":"${model}","messages":[{"role":"user","content":"Hello!"}]}'`,
     );
   };
   // a cluster worker runs this same command line: it serves, the primary forks and supervises

@@ -1,11 +1,13 @@
-import { isIPv4 } from 'node:net';
+import { BlockList, isIP } from 'node:net';
 import { SwitchyardError } from '@switchyard/proxy-core';
 import type { FastifyInstance } from 'fastify';
 import { ConfigError } from './config-error';
 import type { ConfigFile } from './config-schema';
 
-/** The Host names an open gateway answers to without `server.allowedHosts`. */
-export const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '[::1]'] as const;
+// 127.0.0.0/8 and ::1; BlockList matches the IPv4-mapped forms (::ffff:127.0.0.1) too
+const LOOPBACK = new BlockList();
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
+LOOPBACK.addAddress('::1', 'ipv6');
 
 // probes carry no data and come with the pod's IP (Kubernetes) as their Host
 const PROBES = new Set(['/health', '/ready']);
@@ -18,13 +20,28 @@ export function isOpenGateway(config: ConfigFile): boolean {
   return config.admin?.masterKey === undefined && config.admin?.keyStore === undefined && (config.keys ?? []).length === 0;
 }
 
-/** Whether a listen address is reachable from this machine only. */
+/**
+ * Whether a listen address or a Host name is reachable from this machine only: `localhost`,
+ * 127.0.0.0/8, ::1 and the IPv4-mapped ::ffff:127.x.y.z, with or without brackets.
+ */
 export function isLoopbackAddress(host: string): boolean {
   const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
   const lower = bare.toLowerCase();
-  if (lower === 'localhost' || lower === '::1') return true;
-  if (lower.startsWith('::ffff:')) return isLoopbackAddress(lower.slice('::ffff:'.length));
-  return isIPv4(lower) && lower.startsWith('127.');
+  if (lower === 'localhost') return true;
+  const family = isIP(lower);
+  return family !== 0 && LOOPBACK.check(lower, family === 4 ? 'ipv4' : 'ipv6');
+}
+
+/**
+ * The address to print for a listen URL: one that answers from this machine (and that an
+ * open gateway's Host check accepts), 127.0.0.1 for the wildcard addresses 0.0.0.0 and ::.
+ */
+export function reachableUrl(url: string): string {
+  const parsed = new URL(url);
+  if (parsed.hostname !== '0.0.0.0' && parsed.hostname !== '[::]') return url;
+  parsed.hostname = '127.0.0.1';
+  // URL keeps a trailing slash the listen URL does not have
+  return parsed.origin;
 }
 
 /**
@@ -59,8 +76,8 @@ export function guardHosts(app: FastifyInstance, config: ConfigFile): void {
   const open = isOpenGateway(config);
   const listed = config.server?.allowedHosts;
   if (!open && listed === undefined) return;
-  const allowed = new Set<string>([...LOOPBACK_HOSTS, ...(listed ?? []).map(hostNameOf)]);
-  const names = [...allowed].join(', ');
+  const allowed = new Set<string>((listed ?? []).map(hostNameOf));
+  const names = ['localhost', '127.0.0.0/8', '[::1]', ...allowed].join(', ');
   app.addHook('onRequest', (request, _reply, done) => {
     // the matched route, not request.url: an absolute-form target (`GET http://x/admin/requests`)
     // or a percent-encoded path reaches the same handler under another raw URL. An unmatched
@@ -71,7 +88,8 @@ export function guardHosts(app: FastifyInstance, config: ConfigFile): void {
       return;
     }
     const host = request.headers.host;
-    if (host === undefined || !allowed.has(hostNameOf(host))) {
+    const name = host === undefined ? undefined : hostNameOf(host);
+    if (name === undefined || !(isLoopbackAddress(name) || allowed.has(name))) {
       done(new SwitchyardError('permission_denied', `The Host "${host ?? ''}" is not allowed: this gateway answers to ${names}; list other names in server.allowedHosts.`));
       return;
     }
