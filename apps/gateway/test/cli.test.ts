@@ -226,6 +226,19 @@ describe('switchyard CLI', () => {
     expect(both.stderr).toContain('- LOG_LEVEL: must be one of');
   });
 
+  it('refuses a bad LOG_LEVEL or OTLP endpoint before forking workers, as validate does', async () => {
+    const file = join(dir, 'minimal.yaml');
+    await writeFile(file, 'providers: [ { name: mock, type: mock } ]\n');
+    const [level, otlp] = await Promise.all([
+      output(run(['--config', file, '--port', '0', '--workers', '2'], { LOG_LEVEL: 'bogus' })),
+      output(run(['--config', file, '--port', '0', '--workers', '2'], { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'grpc://collector:4317' })),
+    ]);
+    expect(level.code).toBe(1);
+    expect(level.stderr).toContain('Invalid configuration in LOG_LEVEL');
+    expect(otlp.code).toBe(1);
+    expect(otlp.stderr).toContain('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is not an http:// or https:// URL');
+  });
+
   it('names REDIS_URL when start is given one with a bad port', async () => {
     const file = join(dir, 'plain.yaml');
     await writeFile(file, 'providers: [ { name: mock, type: mock } ]\n');

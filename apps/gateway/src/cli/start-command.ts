@@ -6,10 +6,12 @@ import { resolveWorkers } from '../cluster/worker-count';
 import { defaultConfig } from '../config/default-config';
 import { withEnvOverrides } from '../config/env-overrides';
 import { loadConfigFile } from '../config/load-config';
+import { resolveLogLevel } from '../config/log-level';
 import { checkOpenExposure, reachableUrl } from '../config/open-mode';
 import { withServerEnv } from '../config/server-env';
 import type { ConfigFile } from '../config/config-schema';
 import { startGateway } from '../start-gateway';
+import { otlpTracesUrl } from '../telemetry/start-telemetry';
 import { integerFlag, parseCommandArgs, positionalArgs } from './cli-args';
 import { EXIT_CODES, OperationError } from './cli-errors';
 import { printLine } from './cli-output';
@@ -61,6 +63,9 @@ export async function startCommand(args: string[], env: NodeJS.ProcessEnv): Prom
       `Try it:\n  curl ${reachableUrl(url)}/v1/chat/completions -H 'content-type: application/json' \\\n    -d '{"model":"${model}","messages":[{"role":"user","content":"Hello!"}]}'`,
     );
   };
+  // checked by the primary too (as config validate does): every worker would fail the same way
+  resolveLogLevel(config, env['LOG_LEVEL']);
+  otlpTracesUrl(env);
   // a cluster worker runs this same command line: it serves, the primary forks and supervises
   const { workers, errors, warnings } = cluster.isWorker ? { workers: 1, errors: [], warnings: [] } : planWorkers(config, resolveWorkers(values.workers, env, config));
   if (errors.length > 0) throw new OperationError(`Cannot run ${workers} workers with ${source}:\n- ${errors.join('\n- ')}`);
