@@ -20,8 +20,8 @@ afterEach(async () => {
 const providers = [{ name: 'mock', type: 'mock' }];
 const models = [{ name: 'm', targets: [{ provider: 'mock', model: 'mock-1' }] }];
 
-async function start(extra: Record<string, unknown> = {}, host = '127.0.0.1'): Promise<RunningGateway> {
-  const config = await validateConfig({ providers, models, requestLog: { store: 'none' }, ...extra }, {}, 'test.yaml');
+async function start(extra: Record<string, unknown> = {}, host = '127.0.0.1', env: NodeJS.ProcessEnv = {}): Promise<RunningGateway> {
+  const config = withServerEnv(await validateConfig({ providers, models, requestLog: { store: 'none' }, ...extra }, {}, 'test.yaml'), env);
   const gateway = await startGateway({ config, port: 0, host, logLevel: 'silent' });
   running.push(gateway);
   return gateway;
@@ -89,6 +89,26 @@ describe('an open gateway (no client keys, key store or master key)', () => {
     expect((await send(`${gateway.url}/v1/chat/completions`, { body: chat, headers: { host: 'other.internal' } })).status).toBe(403);
   });
 
+  it('takes the names from SWITCHYARD_ALLOWED_HOSTS (no config file in the Docker image), and names it when refusing', async () => {
+    const gateway = await start({}, '127.0.0.1', { SWITCHYARD_ALLOWED_HOSTS: 'gateway.internal, 10.0.0.5' });
+    expect((await send(`${gateway.url}/v1/chat/completions`, { body: chat, headers: { host: 'gateway.internal:8080' } })).status).toBe(200);
+    expect((await send(`${gateway.url}/v1/chat/completions`, { body: chat, headers: { host: '10.0.0.5' } })).status).toBe(200);
+    const refused = await send(`${gateway.url}/v1/chat/completions`, { body: chat, headers: { host: 'other.internal' } });
+    expect(refused.status).toBe(403);
+    expect(errorOf(refused.body).message).toMatch(/answers to localhost, 127\.0\.0\.0\/8, \[::1\], gateway\.internal, 10\.0\.0\.5; list other names in server\.allowedHosts \(env SWITCHYARD_ALLOWED_HOSTS, comma-separated\)/);
+  });
+
+  it('lets a scrape by pod IP reach /metrics when a token guards it, and only then', async () => {
+    const token = 'metrics-token-open-mode-0000';
+    const guarded = await start({ metrics: { token } });
+    const scrape = { host: '10.1.2.3:8080', authorization: `Bearer ${token}` };
+    expect((await send(`${guarded.url}/metrics`, { headers: scrape })).status).toBe(200);
+    expect((await send(`${guarded.url}/metrics`, { headers: { host: '10.1.2.3:8080' } })).status).toBe(401);
+    const unguarded = await start();
+    expect((await send(`${unguarded.url}/metrics`, { headers: { host: '10.1.2.3:8080' } })).status).toBe(403);
+    expect((await send(`${unguarded.url}/metrics`)).status).toBe(200);
+  });
+
   it('leaves the Host alone and the admin API to the master key once keys are configured', async () => {
     const gateway = await start({ admin: { masterKey: MASTER } });
     const authorization = `Bearer ${MASTER}`;
@@ -139,6 +159,15 @@ describe('open-mode helpers', () => {
     expect(() => checkOpenExposure(withServerEnv({ ...config, server: { allowOpen: true } }, { SWITCHYARD_ALLOW_OPEN: 'false' }), '0.0.0.0')).toThrow(ConfigError);
     expect(() => withServerEnv(config, { SWITCHYARD_ALLOW_OPEN: 'maybe' })).toThrow(/SWITCHYARD_ALLOW_OPEN: "maybe" is not a boolean/);
   });
+
+  it('takes SWITCHYARD_ALLOWED_HOSTS over the file, and refuses an entry with a port or scheme', () => {
+    const config: ConfigFile = { providers: [{ name: 'mock', type: 'mock' }], server: { allowedHosts: ['file.internal'] } };
+    expect(withServerEnv(config, { SWITCHYARD_ALLOWED_HOSTS: ' a.internal,,[fd00::1] , 10.0.0.5' }).server?.allowedHosts).toEqual(['a.internal', '[fd00::1]', '10.0.0.5']);
+    expect(withServerEnv(config, { SWITCHYARD_ALLOWED_HOSTS: ' ' }).server?.allowedHosts).toEqual(['file.internal']);
+    expect(() => withServerEnv(config, { SWITCHYARD_ALLOWED_HOSTS: 'a.internal,b.internal:8080,http://c' })).toThrow(
+      /SWITCHYARD_ALLOWED_HOSTS: "b\.internal:8080", "http:\/\/c" is not a host name/,
+    );
+  });
 });
 
 describe('switchyard start in open mode', { timeout: 60_000 }, () => {
@@ -152,8 +181,11 @@ describe('switchyard start in open mode', { timeout: 60_000 }, () => {
   });
 
   it('serves open on 0.0.0.0 when SWITCHYARD_ALLOW_OPEN=1', async () => {
-    const open = await startGatewayProcess(['start', '--port', '0'], { ...env, HOST: '0.0.0.0', SWITCHYARD_ALLOW_OPEN: '1' });
+    const open = await startGatewayProcess(['start', '--port', '0'], { ...env, HOST: '0.0.0.0', SWITCHYARD_ALLOW_OPEN: '1', SWITCHYARD_ALLOWED_HOSTS: 'gateway.internal' });
     processes.push(open);
-    expect((await send(`http://127.0.0.1:${new URL(open.url).port}/health`)).status).toBe(200);
+    const local = `http://127.0.0.1:${new URL(open.url).port}`;
+    expect((await send(`${local}/health`)).status).toBe(200);
+    expect((await send(`${local}/v1/models`, { headers: { host: 'gateway.internal' } })).status).toBe(200);
+    expect((await send(`${local}/v1/models`, { headers: { host: 'other.internal' } })).status).toBe(403);
   });
 });

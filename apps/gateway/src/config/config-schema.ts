@@ -4,6 +4,9 @@ import { Type, type Static } from '@sinclair/typebox';
 import { MetricsConfigSchema, RequestLogConfigSchema } from './observability-config';
 import { CacheConfigSchema, CatalogConfigSchema, CondenserConfigSchema, MemoryConfigSchema } from './context-config';
 
+/** A `server.allowedHosts` entry: a host name or IPv4 address without port, or an IPv6 address in brackets. */
+export const HOST_NAME_PATTERN = '^[^\\s:/]+$|^\\[[0-9A-Fa-f:.]+\\]$';
+
 /** The `server` section of the config file. */
 export const ServerConfigSchema = Type.Object(
   {
@@ -35,8 +38,8 @@ export const ServerConfigSchema = Type.Object(
     openapi: Type.Optional(Type.Boolean()),
     /** Serve with no client keys, key store or master key on an address other machines can reach (env SWITCHYARD_ALLOW_OPEN); refused otherwise. @default false */
     allowOpen: Type.Optional(Type.Boolean()),
-    /** Host names (no port) requests may carry besides localhost, 127.0.0.0/8 and [::1]; checked in open mode, or whenever set. @default [] */
-    allowedHosts: Type.Optional(Type.Array(Type.String({ minLength: 1, pattern: '^[^\\s:/]+$|^\\[[0-9A-Fa-f:.]+\\]$' }))),
+    /** Host names (no port) requests may carry besides localhost, 127.0.0.0/8 and [::1]; checked in open mode, or whenever set (env SWITCHYARD_ALLOWED_HOSTS, comma-separated). @default [] */
+    allowedHosts: Type.Optional(Type.Array(Type.String({ minLength: 1, pattern: HOST_NAME_PATTERN }))),
     /** Worker processes sharing the port (node:cluster); 1 = no cluster (env SWITCHYARD_WORKERS, flag --workers). @default one per core (one when state could not be shared) */
     workers: Type.Optional(Type.Integer({ minimum: 1, maximum: 256 })),
     /** Period of the idle checks: two idle checks in a row give memory back (a young-generation, then a full, collection); 0 = never. @default 10000 */

@@ -78,19 +78,22 @@ export function guardHosts(app: FastifyInstance, config: ConfigFile): void {
   if (!open && listed === undefined) return;
   const allowed = new Set<string>((listed ?? []).map(hostNameOf));
   const names = ['localhost', '127.0.0.0/8', '[::1]', ...allowed].join(', ');
+  // a scrape by pod IP carries that IP as its Host; with a token, the token guards /metrics (a
+  // rebinding page does not have it), so the Host check would only break the scrape
+  const exempt = config.metrics?.token === undefined ? PROBES : new Set([...PROBES, '/metrics']);
   app.addHook('onRequest', (request, _reply, done) => {
     // the matched route, not request.url: an absolute-form target (`GET http://x/admin/requests`)
     // or a percent-encoded path reaches the same handler under another raw URL. An unmatched
     // request reaches no handler; its raw path only picks the message it gets instead of a 404.
     const path = request.routeOptions.url ?? request.url.split('?')[0] ?? '';
-    if (PROBES.has(path)) {
+    if (exempt.has(path)) {
       done();
       return;
     }
     const host = request.headers.host;
     const name = host === undefined ? undefined : hostNameOf(host);
     if (name === undefined || !(isLoopbackAddress(name) || allowed.has(name))) {
-      done(new SwitchyardError('permission_denied', `The Host "${host ?? ''}" is not allowed: this gateway answers to ${names}; list other names in server.allowedHosts.`));
+      done(new SwitchyardError('permission_denied', `The Host "${host ?? ''}" is not allowed: this gateway answers to ${names}; list other names in server.allowedHosts (env SWITCHYARD_ALLOWED_HOSTS, comma-separated).`));
       return;
     }
     if (open && (path === '/admin' || path.startsWith('/admin/'))) {

@@ -1,17 +1,21 @@
 import { BOOLEAN_WORDS, parseBooleanText } from './boolean-text';
 import { ConfigError } from './config-error';
-import type { ConfigFile } from './config-schema';
+import { HOST_NAME_PATTERN, type ConfigFile } from './config-schema';
+
+const HOST_NAME = new RegExp(HOST_NAME_PATTERN);
 
 /**
  * The `server` settings the environment sets, winning over the file as PORT, HOST and
  * SWITCHYARD_WORKERS do (a deployment's environment adjusts a shared config file):
- * SWITCHYARD_SHUTDOWN_DELAY_MS (`server.shutdownDelayMs`) and SWITCHYARD_ALLOW_OPEN
- * (`server.allowOpen`). Empty values are ignored; malformed ones are a {@link ConfigError}
- * listing each of them.
+ * SWITCHYARD_SHUTDOWN_DELAY_MS (`server.shutdownDelayMs`), SWITCHYARD_ALLOW_OPEN
+ * (`server.allowOpen`) and SWITCHYARD_ALLOWED_HOSTS (`server.allowedHosts`, comma-separated:
+ * the Docker image run open has no config file to list them in). Empty values are ignored;
+ * malformed ones are a {@link ConfigError} listing each of them.
  */
 export function withServerEnv(config: ConfigFile, env: NodeJS.ProcessEnv): ConfigFile {
   const delay = env['SWITCHYARD_SHUTDOWN_DELAY_MS'];
   const allowOpen = env['SWITCHYARD_ALLOW_OPEN'];
+  const allowedHosts = env['SWITCHYARD_ALLOWED_HOSTS'];
   const server = { ...config.server };
   const problems: string[] = [];
   if (delay !== undefined && delay !== '') {
@@ -23,6 +27,12 @@ export function withServerEnv(config: ConfigFile, env: NodeJS.ProcessEnv): Confi
     const open = parseBooleanText(allowOpen);
     if (open === undefined) problems.push(`SWITCHYARD_ALLOW_OPEN: "${allowOpen}" is not a boolean (${BOOLEAN_WORDS})`);
     else server.allowOpen = open;
+  }
+  if (allowedHosts !== undefined && allowedHosts.trim() !== '') {
+    const names = allowedHosts.split(',').map((name) => name.trim()).filter((name) => name !== '');
+    const bad = names.filter((name) => !HOST_NAME.test(name));
+    if (bad.length === 0) server.allowedHosts = names;
+    else problems.push(`SWITCHYARD_ALLOWED_HOSTS: ${bad.map((name) => `"${name}"`).join(', ')} is not a host name (no port, scheme or path; an IPv6 address in brackets)`);
   }
   if (problems.length > 0) throw new ConfigError('the environment', problems);
   return Object.keys(server).length === 0 ? config : { ...config, server };
