@@ -1,5 +1,6 @@
 // Each command is imported when it runs: the admin commands stay quick to start because
 // they never load the gateway (Fastify, providers) or the load generator.
+import cluster from 'node:cluster';
 import { EXIT_CODES, OperationError, UsageError } from './cli/cli-errors';
 import { ConfigError } from './config/config-error';
 import { tuneHeap } from './runtime/heap-tuning';
@@ -90,5 +91,8 @@ main(argv, process.env).then(
   },
   (error: unknown) => {
     process.exitCode = report(error, argv.includes('--json'));
+    // a cluster worker's IPC channel keeps it alive: without an explicit exit, a worker that
+    // failed to start never exits and its primary waits for it forever
+    if (cluster.isWorker) process.exit();
   },
 );

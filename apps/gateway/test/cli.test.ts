@@ -1,6 +1,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -237,6 +238,22 @@ describe('switchyard CLI', () => {
     expect(level.stderr).toContain('Invalid configuration in LOG_LEVEL');
     expect(otlp.code).toBe(1);
     expect(otlp.stderr).toContain('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is not an http:// or https:// URL');
+  });
+
+  it('exits 1 when every worker fails to listen, instead of the primary waiting for workers that never exit', async () => {
+    const file = join(dir, 'minimal.yaml');
+    await writeFile(file, 'providers: [ { name: mock, type: mock } ]\n');
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = taken.address() as AddressInfo;
+      const result = await output(run(['--config', file, '--port', String(port), '--workers', '2']));
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain('EADDRINUSE');
+      expect(result.stderr).toContain('before listening; stopping');
+    } finally {
+      taken.close();
+    }
   });
 
   it('names REDIS_URL when start is given one with a bad port', async () => {
