@@ -213,6 +213,11 @@ describe('switchyard CLI', () => {
     expect(exposed.code).toBe(1);
     expect(exposed.stderr).toContain('the listen address 0.0.0.0: the gateway has no client keys');
     expect((await output(run(['config', 'validate', file, '--host', '127.0.0.1'], { HOST: '0.0.0.0' }))).code).toBe(0);
+    // the file start would read: SWITCHYARD_CONFIG when none is named
+    const fromEnv = await output(run(['config', 'validate'], { SWITCHYARD_CONFIG: file }));
+    expect(fromEnv.code).toBe(0);
+    expect(fromEnv.stdout).toContain(`${file}: valid (1 worker)`);
+    expect((await output(run(['config', 'validate']))).code).toBe(2);
     const badPort = await output(run(['config', 'validate', file, '--port', '99999'], { PORT: '8080' }));
     expect(badPort.code).toBe(1);
     expect(badPort.stderr).toContain('--port: "99999" is not an integer from 0 to 65535.');

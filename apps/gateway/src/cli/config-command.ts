@@ -13,15 +13,16 @@ import { printJson, printLine } from './cli-output';
 
 /** Usage of `switchyard config`. */
 export const CONFIG_USAGE = `Usage:
-  switchyard config validate FILE [--port N] [--host H] [--workers N] [--json]
+  switchyard config validate [FILE] [--port N] [--host H] [--workers N] [--json]
 
-Checks a YAML or JSON config as \`start\` would run it with the same flags and environment:
-the schema, \${ENV} references, providers and routes, the environment's overrides
-(SWITCHYARD_MASTER_KEY, SWITCHYARD_KEY_SECRET, SWITCHYARD_METRICS_TOKEN, REDIS_URL or
-REDIS_CLUSTER_NODES, PORT, SWITCHYARD_SHUTDOWN_DELAY_MS, SWITCHYARD_ALLOW_OPEN), LOG_LEVEL,
-OTEL_EXPORTER_OTLP_ENDPOINT / OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, an open gateway on a
-non-loopback --host / HOST / server.host, and the workers it would run (--workers,
-SWITCHYARD_WORKERS, server.workers, else one per core, falling back to 1 where state cannot be
+Checks a YAML or JSON config (FILE, --config or SWITCHYARD_CONFIG) as \`start\` would run it
+with the same flags and environment: the schema, \${ENV} references, providers and routes,
+the environment's overrides (SWITCHYARD_MASTER_KEY, SWITCHYARD_KEY_SECRET,
+SWITCHYARD_METRICS_TOKEN, REDIS_URL or REDIS_CLUSTER_NODES, PORT, SWITCHYARD_SHUTDOWN_DELAY_MS,
+SWITCHYARD_ALLOW_OPEN, SWITCHYARD_ALLOWED_HOSTS), LOG_LEVEL, OTEL_EXPORTER_OTLP_ENDPOINT /
+OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, an open gateway on a non-loopback --host / HOST /
+server.host, and the workers it would run (--workers, SWITCHYARD_WORKERS, server.workers,
+else one per core, falling back to 1 where state cannot be
 shared). Lists every problem, each under where it came from; exits 1 when there is any.`;
 
 /** Problems from one place: the file, the environment, a flag, the listen address. */
@@ -131,8 +132,9 @@ export async function configCommand(args: string[], env: NodeJS.ProcessEnv): Pro
     printLine(CONFIG_USAGE);
     return EXIT_CODES.ok;
   }
-  const target = positionals[0] ?? values.config;
-  if (target === undefined) throw new UsageError('config validate needs a FILE.', CONFIG_USAGE);
+  // as start: the file from SWITCHYARD_CONFIG when none is named
+  const target = positionals[0] ?? values.config ?? (env['SWITCHYARD_CONFIG'] === '' ? undefined : env['SWITCHYARD_CONFIG']);
+  if (target === undefined) throw new UsageError('config validate needs a FILE (or SWITCHYARD_CONFIG).', CONFIG_USAGE);
   positionalArgs(positionals.length === 0 ? [target] : positionals, ['FILE'], CONFIG_USAGE);
   const check = await checkAsStart(target, { workers: values.workers, port: values.port, host: values.host }, env);
   const { groups, warnings, workers } = check;
