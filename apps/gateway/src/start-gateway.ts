@@ -30,7 +30,8 @@ export interface RunningGateway {
   url: string;
   /**
    * Turns `/ready` to 503, keeps serving for `server.shutdownDelayMs`, then stops accepting,
-   * lets in-flight requests finish within the shutdown deadline, and closes.
+   * lets in-flight requests finish within the shutdown deadline, and closes. Called again
+   * during the delay (a second signal), it skips the rest of the delay; the same promise.
    */
   shutdown(): Promise<void>;
 }
@@ -132,10 +133,12 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
   const shutdownTimeoutMs = config.server?.shutdownTimeoutMs ?? 10_000;
   const shutdownDelayMs = config.server?.shutdownDelayMs ?? 0;
   let closing: Promise<void> | undefined;
+  let skipDelay: (() => void) | undefined;
   return {
     app,
     url,
     shutdown() {
+      skipDelay?.();
       closing ??= (async () => {
         // /ready answers 503 from now; requests still running at the drain deadline end with an error
         app.switchyardDrain.begin();
@@ -143,7 +146,14 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
           // a load balancer (a Kubernetes Service) keeps sending until it has seen /ready fail
           // or the endpoint removal has propagated: serve what it sends until then
           app.log.info({ shutdownDelayMs }, 'shutdown delay: /ready answers 503, still serving until the listener closes');
-          await new Promise((resolve) => setTimeout(resolve, shutdownDelayMs));
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, shutdownDelayMs);
+            skipDelay = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+          skipDelay = undefined;
         }
         // connections still open a moment after the drain deadline are closed outright
         const deadline = setTimeout(() => {

@@ -90,20 +90,36 @@ export async function startCommand(args: string[], env: NodeJS.ProcessEnv): Prom
     metrics,
     clusterWorker: cluster.isWorker,
   });
+  // the first signal shuts down gracefully; a second (an impatient operator, or SIGINT after
+  // Kubernetes' SIGTERM) skips the rest of the shutdown delay but still drains and flushes
+  // the request log; a third exits at once
+  let signals = 0;
+  const stop = (signal: NodeJS.Signals): void => {
+    signals += 1;
+    if (signals === 1) {
+      running.app.log.info({ signal }, 'shutting down: finishing in-flight requests');
+      running.shutdown().then(
+        () => process.exit(EXIT_CODES.ok),
+        (error: unknown) => {
+          running.app.log.error({ err: error }, 'shutdown failed');
+          process.exit(EXIT_CODES.failed);
+        },
+      );
+    } else if (signals === 2) {
+      running.app.log.warn({ signal }, 'second signal: skipping the rest of the shutdown delay, still finishing in-flight requests; a third signal exits at once');
+      void running.shutdown();
+    } else {
+      running.app.log.error({ signal }, 'third signal: exiting without finishing in-flight requests');
+      process.exit(EXIT_CODES.failed);
+    }
+  };
+  process.on('SIGTERM', stop);
+  // a worker takes its signals from the primary, which forwards each one as SIGTERM: Ctrl-C on a
+  // terminal reaches the whole process group, and counting it here too would make one Ctrl-C two
+  process.on('SIGINT', cluster.isWorker ? () => undefined : stop);
+  // only now: a signal sent as soon as the URL is out would otherwise meet the default action
   if (cluster.isWorker) process.send?.({ type: LISTENING_MESSAGE, url: running.url });
   else announce(running.url, '');
-  const stop = (signal: NodeJS.Signals): void => {
-    running.app.log.info({ signal }, 'shutting down: finishing in-flight requests');
-    running.shutdown().then(
-      () => process.exit(EXIT_CODES.ok),
-      (error: unknown) => {
-        running.app.log.error({ err: error }, 'shutdown failed');
-        process.exit(EXIT_CODES.failed);
-      },
-    );
-  };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
   // keeps running: the exit code comes from the shutdown
   return undefined;
 }

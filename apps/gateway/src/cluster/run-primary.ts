@@ -40,7 +40,8 @@ function isListening(message: unknown): message is { type: typeof LISTENING_MESS
 /**
  * The cluster primary: forks the workers (each runs the gateway on the shared port),
  * restarts one that dies with exponential backoff, gives up on a crash loop, and on
- * SIGTERM/SIGINT lets every worker drain, exiting 0 when all of them exited cleanly.
+ * SIGTERM/SIGINT lets every worker drain, exiting 0 when all of them exited cleanly (a second
+ * signal makes the workers skip the rest of their shutdown delay, a third kills them: exit 1).
  * Resolves when the process should exit, with its exit code.
  */
 export function runPrimary(options: PrimaryOptions): Promise<number> {
@@ -127,8 +128,27 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
       restarts.add(timer);
     });
 
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
+    // a second signal is forwarded (each worker skips the rest of its shutdown delay and still
+    // drains); a third kills the workers and exits 1
+    let signals = 0;
+    const onSignal = (signal: NodeJS.Signals): void => {
+      signals += 1;
+      if (!stopping) {
+        stop(signal);
+        return;
+      }
+      const workers = Object.values(cluster.workers ?? {});
+      if (signals <= 2) {
+        options.log(`${signal} again: ${workers.length} workers skip the rest of their shutdown delay; a third signal kills them`);
+        for (const worker of workers) worker?.process.kill('SIGTERM');
+        return;
+      }
+      options.log(`${signal} a third time: killing ${workers.length} workers`);
+      exitCode = 1;
+      for (const worker of workers) worker?.process.kill('SIGKILL');
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
     for (let i = 0; i < options.workers; i += 1) fork();
   });
 }
