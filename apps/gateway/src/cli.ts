@@ -9,7 +9,8 @@ const VERSION = '0.1.0';
 
 const USAGE = `Usage:
   switchyard [start] [--config FILE] [--port N] [--host H] [--workers N]   run the gateway
-  switchyard config validate FILE [--json]                   check a config, listing every problem
+  switchyard config validate [FILE] [--port N] [--host H] [--workers N] [--json]
+                                                             check a config as start would run it
   switchyard keys create|list|revoke|rotate                  manage virtual keys
   switchyard usage [--by customer|model|...] [--since 7d]    requests, tokens and cost per group
   switchyard logs query|tail [filters]                       read the request log
@@ -24,7 +25,8 @@ Exit codes: 0 done, 1 the operation failed, 2 wrong usage.
 
 Environment (start): SWITCHYARD_CONFIG, PORT, HOST, SWITCHYARD_WORKERS, LOG_LEVEL, OPENAI_API_KEY (used when no
 config file is given), SWITCHYARD_MASTER_KEY, SWITCHYARD_KEY_SECRET, SWITCHYARD_METRICS_TOKEN, REDIS_URL or
-REDIS_CLUSTER_NODES, DATABASE_URL.`;
+REDIS_CLUSTER_NODES, DATABASE_URL, SWITCHYARD_SHUTDOWN_DELAY_MS, SWITCHYARD_ALLOW_OPEN, SWITCHYARD_ALLOWED_HOSTS;
+\`switchyard start --help\` lists them all.`;
 
 async function start(args: string[], env: NodeJS.ProcessEnv): Promise<number | undefined> {
   // --help and --version answer without loading the gateway
