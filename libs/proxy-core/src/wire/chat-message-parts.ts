@@ -103,6 +103,15 @@ export function invalidRequest(message: string, param: string): SwitchyardError 
 }
 
 /**
+ * Refuses `n` above 1 for a provider that answers one choice per request (`unsupported_feature`
+ * naming `n`): sending the request without it would answer with fewer choices than asked for.
+ * `message` says which provider; `provider`, when given, names the configured provider too.
+ */
+export function refuseSeveralChoices(n: number | null | undefined, message: string, provider?: string): void {
+  if (typeof n === 'number' && n > 1) throw new SwitchyardError('unsupported_feature', message, { ...(provider === undefined ? {} : { provider }), param: 'n' });
+}
+
+/**
  * A user message's content, checked: `null` or missing content, a text part without a string
  * `text` and an image part without a string `image_url.url` are `invalid_request` naming the
  * field (the request schema checks only each part's `type`; OpenAI refuses them too). Parts of

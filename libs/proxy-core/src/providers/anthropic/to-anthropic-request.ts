@@ -1,5 +1,5 @@
 import { SwitchyardError } from '../../errors/switchyard-error';
-import { contentText, invalidRequest, parseToolArguments, toolCallIdWithoutSignature, userContent } from '../../wire/chat-message-parts';
+import { contentText, invalidRequest, parseToolArguments, refuseSeveralChoices, toolCallIdWithoutSignature, userContent } from '../../wire/chat-message-parts';
 import type {
   ChatCompletionRequest,
   ChatContentPart,
@@ -103,9 +103,7 @@ function toolChoice(choice: ChatToolChoice | undefined, parallel: boolean | unde
  * @see https://docs.anthropic.com/en/api/messages
  */
 export function toAnthropicRequest(request: ChatCompletionRequest, settings: ToAnthropicRequestSettings): AnthropicMessagesRequest {
-  if (typeof request.n === 'number' && request.n > 1) {
-    throw new SwitchyardError('unsupported_feature', 'Anthropic returns one choice per request; "n" must be 1.', { param: 'n' });
-  }
+  refuseSeveralChoices(request.n, 'Anthropic returns one choice per request; "n" must be 1.');
   if (request.response_format !== undefined && request.response_format.type !== 'text') {
     throw new SwitchyardError('unsupported_feature', 'Anthropic does not support "response_format"; describe the format in the prompt or use a tool.', { param: 'response_format' });
   }

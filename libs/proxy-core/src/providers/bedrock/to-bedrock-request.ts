@@ -1,5 +1,5 @@
 import { SwitchyardError } from '../../errors/switchyard-error';
-import { contentText, invalidRequest, parseToolArguments, toolCallIdWithoutSignature, userContent } from '../../wire/chat-message-parts';
+import { contentText, invalidRequest, parseToolArguments, refuseSeveralChoices, toolCallIdWithoutSignature, userContent } from '../../wire/chat-message-parts';
 import type { ChatCompletionRequest, ChatContentPart, ChatMessage, ChatToolChoice } from '../../wire/openai-chat';
 import type { BedrockContentBlock, BedrockConverseRequest, BedrockImageFormat, BedrockMessage, BedrockToolChoice } from './bedrock-wire';
 
@@ -102,9 +102,7 @@ function toolChoice(choice: Exclude<ChatToolChoice, 'none'> | undefined): Bedroc
  * @see https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_Converse.html
  */
 export function toBedrockRequest(request: ChatCompletionRequest): BedrockConverseRequest {
-  if (typeof request.n === 'number' && request.n > 1) {
-    throw new SwitchyardError('unsupported_feature', 'Bedrock returns one choice per request; "n" must be 1.', { param: 'n' });
-  }
+  refuseSeveralChoices(request.n, 'Bedrock returns one choice per request; "n" must be 1.');
   if (request.response_format !== undefined && request.response_format.type !== 'text') {
     throw new SwitchyardError('unsupported_feature', 'Bedrock Converse does not support "response_format"; describe the format in the prompt or use a tool.', { param: 'response_format' });
   }

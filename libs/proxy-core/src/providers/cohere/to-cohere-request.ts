@@ -1,5 +1,4 @@
-import { SwitchyardError } from '../../errors/switchyard-error';
-import { contentText, userContent } from '../../wire/chat-message-parts';
+import { contentText, refuseSeveralChoices, userContent } from '../../wire/chat-message-parts';
 import type { ChatCompletionRequest } from '../../wire/openai-chat';
 
 /**
@@ -8,9 +7,7 @@ import type { ChatCompletionRequest } from '../../wire/openai-chat';
  * @see https://docs.cohere.com/reference/chat
  */
 export function toCohereRequest(request: ChatCompletionRequest, model: string, stream: boolean): Record<string, unknown> {
-  if (typeof request.n === 'number' && request.n > 1) {
-    throw new SwitchyardError('unsupported_feature', 'Cohere returns one choice per request; "n" must be 1.', { param: 'n' });
-  }
+  refuseSeveralChoices(request.n, 'Cohere returns one choice per request; "n" must be 1.');
   const messages = request.messages.map((message, index) => {
     switch (message.role) {
       case 'system':

@@ -1,5 +1,5 @@
 import { SwitchyardError } from '../../errors/switchyard-error';
-import { contentText, parseDataUrl, parseToolArguments, toolNamesById, userContent } from '../../wire/chat-message-parts';
+import { contentText, parseDataUrl, parseToolArguments, refuseSeveralChoices, toolNamesById, userContent } from '../../wire/chat-message-parts';
 import type { ChatCompletionRequest } from '../../wire/openai-chat';
 import type { OllamaMessage } from './ollama-wire';
 
@@ -9,9 +9,7 @@ import type { OllamaMessage } from './ollama-wire';
  * @see https://github.com/ollama/ollama/blob/main/docs/api.md#generate-a-chat-completion
  */
 export function toOllamaRequest(request: ChatCompletionRequest, model: string, stream: boolean, provider: string): Record<string, unknown> {
-  if (typeof request.n === 'number' && request.n > 1) {
-    throw new SwitchyardError('unsupported_feature', `Provider "${provider}" (Ollama) returns one choice per request; "n" must be 1.`, { provider, param: 'n' });
-  }
+  refuseSeveralChoices(request.n, `Provider "${provider}" (Ollama) returns one choice per request; "n" must be 1.`, provider);
   const names = toolNamesById(request.messages);
   const messages = request.messages.map((message, index): OllamaMessage => {
     switch (message.role) {

@@ -1,4 +1,4 @@
-import { SwitchyardError } from '../../errors/switchyard-error';
+import { refuseSeveralChoices } from '../../wire/chat-message-parts';
 import type { ChatCompletionRequest } from '../../wire/openai-chat';
 import type { CompletionRequest } from '../../wire/openai-completions';
 
@@ -16,9 +16,7 @@ export function toOpenAIRequest(
   unsupportedParams: readonly string[],
   renameParams: Readonly<Record<string, string>> = {},
 ): Record<string, unknown> {
-  if (typeof request.n === 'number' && request.n > 1 && unsupportedParams.includes('n')) {
-    throw new SwitchyardError('unsupported_feature', 'This provider returns one choice per request ("n" is one of its unsupportedParams); "n" must be 1.', { param: 'n' });
-  }
+  if (unsupportedParams.includes('n')) refuseSeveralChoices(request.n, 'This provider returns one choice per request ("n" is one of its unsupportedParams); "n" must be 1.');
   // Object.assign, not `{ ...request, model, stream }`: a request without `stream` would add a
   // property to an object made by spread, a slow path on Node 20 (see upstream-request.ts)
   const body: Record<string, unknown> = Object.assign({}, request, { model, stream });
