@@ -4,6 +4,9 @@ import { performance } from 'node:perf_hooks';
  * A token bucket of request log rows: `perSecond` rows a second, in bursts of up to
  * `perSecond` (at least one when it is above zero). Refusals of callers without a valid key
  * cost the gateway nothing to send but a row each to store, so their rows draw on this.
+ * Written here rather than on bottleneck (the gateway's rate limiter): the answer is needed
+ * synchronously, in the hook that reports the refusal, and bottleneck's reservoir is read and
+ * refilled through promises and timers.
  */
 export class RefusalRowBudget {
   readonly #perMs: number;
