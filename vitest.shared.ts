@@ -24,6 +24,9 @@ export function libraryTests(overrides: ViteUserConfig['test'] = {}): ViteUserCo
       testTimeout: 20_000,
       hookTimeout: 20_000,
       pool: 'forks',
+      // expect.poll's default bound (1 s) fails tests on CI's two loaded cores; a poll that passes
+      // returns as soon as its condition holds (UNTIL_SETTLED in @switchyard/testing does this for vi.waitFor)
+      expect: { poll: { timeout: 10_000 } },
       typecheck: { enabled: true, include: ['src/**/*.test-d.ts'], tsconfig: './tsconfig.json' },
       ...overrides,
     },

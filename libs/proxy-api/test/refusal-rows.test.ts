@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createLogger, createRequestLog, openDatabase, type RequestLog, type RequestLogRow, type SqlDatabase } from '@switchyard/proxy-logging';
-import { createMockUpstream, requireService, TEST_DATABASE_URL, type MockUpstream } from '@switchyard/testing';
+import { createMockUpstream, requireService, TEST_DATABASE_URL, UNTIL_SETTLED, type MockUpstream } from '@switchyard/testing';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createApp } from '../src/create-app';
@@ -169,7 +169,7 @@ describe.each<Store>(['sqlite', 'postgres'])('refused requests on %s', (store) =
     expect(response.status).toBe(404);
     await response.arrayBuffer();
     const sent: Answer = { statusCode: response.status, headers: { 'x-request-id': response.headers.get('x-request-id') ?? '' } };
-    await vi.waitFor(() => expect(linesOf(sent)).toHaveLength(1));
+    await vi.waitFor(() => expect(linesOf(sent)).toHaveLength(1), UNTIL_SETTLED);
     await expectOneRow(sent, 404, { error_code: null, endpoint: 'proxy', provider: 'openai' });
   });
 

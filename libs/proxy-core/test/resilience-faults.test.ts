@@ -1,3 +1,4 @@
+import { UNTIL_SETTLED } from '@switchyard/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { useGatewayFixture } from './support/gateway-fixture';
 import type { Gateway } from '../src/gateway/create-gateway';
@@ -251,7 +252,7 @@ describe('the circuit breaker', () => {
     const hung = gateway.chat(ask('m'), { signal: abort.signal }).catch((error: unknown) => error);
     await upstreamReceived(fixture.upstream, 1);
     const queued = gateway.chat(ask('m')).catch((error: unknown) => error);
-    await vi.waitFor(() => expect(gateway.stats().limiters['primary/bad']).toEqual({ running: 1, queued: 1 }));
+    await vi.waitFor(() => expect(gateway.stats().limiters['primary/bad']).toEqual({ running: 1, queued: 1 }), UNTIL_SETTLED);
     for (let i = 0; i < 10; i++) await expect(gateway.chat(ask('m'))).rejects.toMatchObject({ code: 'limiter_rejected' });
     abort.abort();
     expect(await hung).toMatchObject({ code: 'client_closed_request' });
@@ -311,7 +312,7 @@ describe('the upstream limiter', () => {
     const first = gateway.chat(ask('m'), { signal: abort.signal }).catch((error: unknown) => error);
     await upstreamReceived(fixture.upstream, 1);
     const second = gateway.chat(ask('m'));
-    await vi.waitFor(() => expect(gateway.stats().limiters['primary/bad']).toEqual({ running: 1, queued: 1 }));
+    await vi.waitFor(() => expect(gateway.stats().limiters['primary/bad']).toEqual({ running: 1, queued: 1 }), UNTIL_SETTLED);
     await expect(gateway.chat(ask('m'))).rejects.toMatchObject({ code: 'limiter_rejected', status: 429 });
     expect(gateway.stats().counters.limiterRejections).toBe(1);
     abort.abort();
@@ -336,7 +337,7 @@ describe('the upstream limiter', () => {
     expect(gateway.stats().limiters['primary/bad']).toEqual({ running: 1, queued: 0 });
     // the limited alias finds the target's one slot taken by the direct call, and waits
     const limited = gateway.chat(ask('m'));
-    await vi.waitFor(() => expect(gateway.stats().limiters['primary/bad']).toEqual({ running: 1, queued: 1 }));
+    await vi.waitFor(() => expect(gateway.stats().limiters['primary/bad']).toEqual({ running: 1, queued: 1 }), UNTIL_SETTLED);
     // another alias naming the target without limits is limited too: the queue is full
     await expect(gateway.chat(ask('plain'))).rejects.toMatchObject({ code: 'limiter_rejected', status: 429 });
     expect(callsTo(fixture.upstream, '/v1/')).toBe(1);
@@ -354,7 +355,7 @@ describe('the upstream limiter', () => {
     await upstreamReceived(fixture.upstream, 1);
     const waiter = new AbortController();
     const second = gateway.chat(ask('m'), { signal: waiter.signal }).catch((error: unknown) => error);
-    await vi.waitFor(() => expect(gateway.stats().limiters['primary/bad']).toEqual({ running: 1, queued: 1 }));
+    await vi.waitFor(() => expect(gateway.stats().limiters['primary/bad']).toEqual({ running: 1, queued: 1 }), UNTIL_SETTLED);
     waiter.abort();
     expect(await second).toMatchObject({ code: 'client_closed_request' });
     expect(gateway.stats().limiters['primary/bad']).toEqual({ running: 1, queued: 0 });

@@ -30,3 +30,4 @@ export { captureLogLines } from './log-lines';
 export type { CapturedLog } from './log-lines';
 export { freeTcpPort, startRedisServer } from './redis-server';
 export type { TestRedisServer } from './redis-server';
+export { UNTIL_SETTLED } from './waits';

@@ -1,4 +1,5 @@
 import { silentLogger } from '@switchyard/proxy-core';
+import { UNTIL_SETTLED } from '@switchyard/testing';
 import { describe, expect, it, vi } from 'vitest';
 import { admitPlan } from '../../test/support/admit-plan';
 import { FailoverLimitBackend, type SharedLimitBackend } from './failover-limit-backend';
@@ -52,7 +53,7 @@ describe('fail-open limit backend', () => {
     shared.down(false);
     await failover.admit(plan({ reserveMicros: 0 }));
     // $0.80 on the shared counter after the replay; the fallback still holds its $0.80 from the first outage
-    await vi.waitFor(async () => expect((await shared.backend.usage('key_a', 'total', 0)).spentMicros).toBe(800_000));
+    await vi.waitFor(async () => expect((await shared.backend.usage('key_a', 'total', 0)).spentMicros).toBe(800_000), UNTIL_SETTLED);
     shared.counters.settle(shared.counters.admit(plan({ reserveMicros: 0 })).lease!, { ...spend, costMicros: 150_000 });
     await failover.admit(plan({ reserveMicros: 0 })); // sees $0.95
     shared.down(true);
@@ -70,7 +71,7 @@ describe('fail-open limit backend', () => {
     expect(shared.added).toEqual([]);
     shared.down(false);
     await failover.admit(plan({ budgetMicros: null, reserveMicros: 0 }));
-    await vi.waitFor(() => expect(shared.added).toEqual([400_000]));
+    await vi.waitFor(() => expect(shared.added).toEqual([400_000]), UNTIL_SETTLED);
     expect((await failover.usage('key_a', 'total', 0)).spentMicros).toBe(400_000);
   });
 
@@ -82,7 +83,7 @@ describe('fail-open limit backend', () => {
     await failover.settle(admitted.lease!, spend);
     shared.down(false);
     await failover.admit(plan({ budgetMicros: null, reserveMicros: 0 }));
-    await vi.waitFor(() => expect(shared.added).toEqual([400_000]));
+    await vi.waitFor(() => expect(shared.added).toEqual([400_000]), UNTIL_SETTLED);
   });
 
   it('counts spend still owed to the shared backend at the admissions it answers, before the replay lands', async () => {
