@@ -2,13 +2,16 @@ import { SwitchyardError } from '@switchyard/proxy-core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { heldSecretEquals } from '../keys/key-secret';
 import { presentedKey } from '../keys/client-key-auth';
+import { hostNameOf, isLoopbackAddress } from '../http/loopback-host';
 
 /** What `requireAdmin` checks against, decorated on the app by the Switchyard routes. */
 export interface AdminAuthState {
   /** The master key, or undefined when the admin API is disabled. */
   readonly masterKey: string | undefined;
-  /** Open mode (no keys of any kind configured): admin routes pass too. */
+  /** Open mode (no keys of any kind configured): admin routes pass for this machine only (see `requireAdmin`). */
   readonly open: boolean;
+  /** Host names (lower-case, no port) an open app also serves admin routes under, from any address. @default none */
+  readonly allowedHosts?: ReadonlySet<string>;
 }
 
 declare module 'fastify' {
@@ -21,19 +24,50 @@ declare module 'fastify' {
 /**
  * Fastify `onRequest` hook for every `/admin/*` route: requires `Authorization: Bearer
  * <masterKey>` (compared in constant time). Without a master key the admin API is refused,
- * except in open mode (no keys configured at all), where it is as open as the rest of the
- * gateway. It needs only the headers: as an `onRequest` hook it refuses before the body is
- * read or parsed (it also works as a `preHandler`, but then a body is parsed and validated first).
+ * except in open mode (no keys configured at all), where it answers this machine only: a
+ * loopback Host over a loopback connection, or a Host listed in `admin.allowedHosts`. It needs
+ * only the headers: as an `onRequest` hook it refuses before the body is read or parsed (it
+ * also works as a `preHandler`, but then a body is parsed and validated first).
  * @example
  * app.get('/admin/things', { onRequest: requireAdmin }, handler);
  */
 export async function requireAdmin(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
   const state = request.server.switchyardAdminAuth;
-  if (state?.open === true) return;
+  if (state?.open === true) {
+    refuseUnlessLocal(request, state.allowedHosts);
+    return;
+  }
   if (state?.masterKey === undefined) {
     throw new SwitchyardError('permission_denied', 'The admin API is disabled: no master key is configured.');
   }
   const secret = presentedKey(request, 'authorization');
   if (secret === undefined) throw new SwitchyardError('authentication_error', 'Missing master key: send it in an Authorization: Bearer header.');
   if (!heldSecretEquals(state, state.masterKey, secret)) throw new SwitchyardError('authentication_error', 'The master key is not valid.');
+}
+
+const HOW_TO_ENABLE = 'Configure admin.masterKey to serve the admin API to whoever holds it, or list the Host name this client uses in admin.allowedHosts.';
+
+/**
+ * An open app's admin API creates keys and reads the request log without a credential, so it
+ * answers only what is surely this machine. The Host, because a page on another site that
+ * rebinds its DNS name to 127.0.0.1 reaches a loopback listener with its own name as the Host;
+ * the socket's address, because a client on another machine can send `Host: localhost`. The
+ * socket and not `request.ip`: `X-Forwarded-For` is the client's to write. A listed Host is
+ * served from any address: listing it says the app is meant to be reached under that name.
+ */
+function refuseUnlessLocal(request: FastifyRequest, allowed: ReadonlySet<string> | undefined): void {
+  const host = request.headers.host;
+  const name = host === undefined ? '' : hostNameOf(host);
+  if (allowed?.has(name) === true) return;
+  const listed = allowed === undefined || allowed.size === 0 ? '' : `, ${[...allowed].join(', ')}`;
+  if (!isLoopbackAddress(name)) {
+    throw new SwitchyardError(
+      'permission_denied',
+      `The admin API of an app with no keys (open mode) answers this machine only, and the Host "${host ?? ''}" is not one of localhost, 127.0.0.0/8, [::1]${listed}. ${HOW_TO_ENABLE}`,
+    );
+  }
+  const remote = request.socket.remoteAddress;
+  if (remote === undefined || !isLoopbackAddress(remote)) {
+    throw new SwitchyardError('permission_denied', `The admin API of an app with no keys (open mode) answers connections from this machine only. ${HOW_TO_ENABLE}`);
+  }
 }

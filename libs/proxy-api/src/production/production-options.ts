@@ -1,5 +1,6 @@
 import { RedisClusterOptionsSchema, SwitchyardError, redisEndpointProblems, schemaProblems } from '@switchyard/proxy-core';
 import { Type } from '@sinclair/typebox';
+import { HOST_NAME_PATTERN } from '../http/loopback-host';
 import type { KeyStore } from '../keys/key-store';
 import { StaticKeySchema, type StaticKeyConfig } from '../keys/static-key';
 import type { CostEstimator } from '../limits/cost-estimator';
@@ -66,8 +67,14 @@ export interface CorsOptions {
 
 /** Keys, admin API, limits, readiness and hardening options of the Switchyard routes. */
 export interface ProductionOptions {
-  /** The admin API: `masterKey` guards every `/admin/*` route. */
-  admin?: { masterKey?: string };
+  /**
+   * The admin API: `masterKey` guards every `/admin/*` route. Without it and without any other
+   * key (open mode) the admin API answers only requests from this machine with a loopback Host
+   * (localhost, 127.0.0.0/8, [::1], any port), or whose Host is listed in `allowedHosts`
+   * (names without port; an IPv6 address in brackets), from any address. `allowedHosts` is
+   * unused when a master key or client keys are configured. @default allowedHosts: []
+   */
+  admin?: { masterKey?: string; allowedHosts?: string[] };
   /** Client keys declared in configuration. @default [] */
   keys?: StaticKeyConfig[];
   /**
@@ -103,7 +110,12 @@ export interface ProductionOptions {
 }
 
 const SerialisableSchema = Type.Object({
-  admin: Type.Optional(Type.Object({ masterKey: Type.Optional(Type.String({ minLength: 16 })) }, { additionalProperties: false })),
+  admin: Type.Optional(
+    Type.Object(
+      { masterKey: Type.Optional(Type.String({ minLength: 16 })), allowedHosts: Type.Optional(Type.Array(Type.String({ minLength: 1, pattern: HOST_NAME_PATTERN }))) },
+      { additionalProperties: false },
+    ),
+  ),
   keys: Type.Optional(Type.Array(StaticKeySchema)),
   keySecret: Type.Optional(Type.String({ minLength: 16 })),
   keyCache: Type.Optional(Type.Object({ ttlMs: Type.Optional(Type.Integer({ minimum: 0 })), maxEntries: Type.Optional(Type.Integer({ minimum: 1 })) }, { additionalProperties: false })),

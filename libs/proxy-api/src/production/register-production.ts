@@ -5,6 +5,7 @@ import type { FastifyError, FastifyInstance, onRequestHookHandler, preHandlerHoo
 import { adminKeyRoutes } from '../admin/admin-key-routes';
 import { depthLimitedJsonParser } from '../hardening/json-depth';
 import { concurrencyGuard } from '../hardening/concurrency-guard';
+import { hostNameOf } from '../http/loopback-host';
 import { authenticateNow, type ClientAuthState, type KeySource } from '../keys/client-key-auth';
 import { connectKeyInvalidation } from '../keys/key-invalidation';
 import { KeyRegistry } from '../keys/key-registry';
@@ -230,7 +231,7 @@ export async function registerProduction(app: FastifyInstance, gateway: Gateway,
   if (options.openapi !== false) await registerOpenApi(app);
 
   // client authentication and key policy on every /v1 and /proxy route registered from here on
-  app.decorate('switchyardAdminAuth', { masterKey, open });
+  app.decorate('switchyardAdminAuth', { masterKey, open, allowedHosts: new Set((options.admin?.allowedHosts ?? []).map(hostNameOf)) });
   app.decorateRequest('switchyardKey', undefined);
   const auth: ClientAuthState = { open, registry, masterKey };
   const prefix = app.prefix;

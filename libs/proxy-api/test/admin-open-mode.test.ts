@@ -1,0 +1,89 @@
+import { request } from 'node:http';
+import type { FastifyInstance } from 'fastify';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createApp, type AppOptions } from '../src/index';
+
+const MASTER = 'sy-master-0123456789abcdef';
+const gateway: AppOptions['gateway'] = { providers: [{ name: 'mock', type: 'mock' }], models: [{ name: 'demo', targets: [{ provider: 'mock', model: 'echo' }] }] };
+
+let apps: FastifyInstance[] = [];
+afterEach(async () => {
+  await Promise.all(apps.map((app) => app.close()));
+  apps = [];
+});
+
+/** An app listening on 127.0.0.1 with a port from the OS, and its port. */
+async function listening(options: Partial<AppOptions> = {}): Promise<{ app: FastifyInstance; port: number }> {
+  const app = createApp({ gateway, ...options });
+  apps.push(app);
+  const base = await app.listen({ port: 0, host: '127.0.0.1' });
+  return { app, port: Number(new URL(base).port) };
+}
+
+/** GET over real HTTP to 127.0.0.1 with the Host header given (fetch does not let a caller set it). */
+function get(port: number, path: string, host: string, headers: Record<string, string> = {}): Promise<{ status: number; body: { error?: { message: string; code: string } } }> {
+  return new Promise((resolve, reject) => {
+    const outgoing = request({ host: '127.0.0.1', port, path, headers: { host, ...headers } }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as { error?: { message: string; code: string } } }));
+      response.on('error', reject);
+    });
+    outgoing.on('error', reject);
+    outgoing.end();
+  });
+}
+
+describe('admin API in open mode (no keys configured)', () => {
+  it('refuses a Host that is not loopback, as a page rebinding its DNS name to 127.0.0.1 sends, and says how to enable it', async () => {
+    const { port } = await listening();
+    const rebound = await get(port, '/admin/providers', `evil.example:${port}`);
+    expect(rebound.status).toBe(403);
+    expect(rebound.body.error?.code).toBe('permission_denied');
+    expect(rebound.body.error?.message).toMatch(/^The admin API of an app with no keys \(open mode\) answers this machine only, and the Host "evil\.example:\d+" is not one of localhost, 127\.0\.0\.0\/8, \[::1\]\. Configure admin\.masterKey .*admin\.allowedHosts\.$/);
+    // the same app still serves the routes that are open in open mode
+    expect((await get(port, '/v1/models', `evil.example:${port}`)).status).toBe(200);
+  });
+
+  it('serves a loopback Host, with or without port, over a loopback connection', async () => {
+    const { port } = await listening();
+    for (const host of [`localhost:${port}`, 'localhost', `127.0.0.1:${port}`, `127.1.2.3:${port}`, `[::1]:${port}`, 'LOCALHOST.']) {
+      const served = await get(port, '/admin/providers', host);
+      expect({ host, status: served.status }).toEqual({ host, status: 200 });
+    }
+  });
+
+  it('serves a Host listed in admin.allowedHosts (any case, any port), and names the list when refusing', async () => {
+    const { port } = await listening({ admin: { allowedHosts: ['gateway.internal', '[fd00::1]'] } });
+    expect((await get(port, '/admin/providers', `Gateway.Internal:${port}`)).status).toBe(200);
+    expect((await get(port, '/admin/providers', '[fd00::1]:8080')).status).toBe(200);
+    const other = await get(port, '/admin/providers', 'other.internal');
+    expect(other.status).toBe(403);
+    expect(other.body.error?.message).toMatch(/is not one of localhost, 127\.0\.0\.0\/8, \[::1\], gateway\.internal, \[fd00::1\]\./);
+  });
+
+  it('refuses a loopback Host from another machine, unless the Host is listed', async () => {
+    const { app } = await listening({ admin: { allowedHosts: ['gateway.internal'] } });
+    const spoofed = await app.inject({ method: 'GET', url: '/admin/providers', headers: { host: 'localhost' }, remoteAddress: '203.0.113.7' });
+    expect(spoofed.statusCode).toBe(403);
+    expect(spoofed.json<{ error: { message: string } }>().error.message).toMatch(/answers connections from this machine only\. Configure admin\.masterKey/);
+    // X-Forwarded-For is the client's to write: the socket's address decides
+    const forwarded = await app.inject({ method: 'GET', url: '/admin/providers', headers: { host: 'localhost', 'x-forwarded-for': '127.0.0.1' }, remoteAddress: '203.0.113.7' });
+    expect(forwarded.statusCode).toBe(403);
+    expect((await app.inject({ method: 'GET', url: '/admin/providers', headers: { host: 'gateway.internal' }, remoteAddress: '203.0.113.7' })).statusCode).toBe(200);
+    expect((await app.inject({ method: 'GET', url: '/admin/providers', headers: { host: 'localhost' }, remoteAddress: '::ffff:127.0.0.1' })).statusCode).toBe(200);
+  });
+
+  it('refuses an allowedHosts entry with a port or scheme at start', () => {
+    expect(() => createApp({ gateway, admin: { allowedHosts: ['gateway.internal:8080', 'http://x'] } })).toThrow(/Invalid Switchyard options:\n- \/admin\/allowedHosts\/0/);
+  });
+});
+
+describe('admin API with a master key', () => {
+  it('is unchanged: the master key is required whatever the Host, and allowedHosts lets nothing through without it', async () => {
+    const { port } = await listening({ admin: { masterKey: MASTER, allowedHosts: ['gateway.internal'] } });
+    expect((await get(port, '/admin/providers', `localhost:${port}`)).status).toBe(401);
+    expect((await get(port, '/admin/providers', 'gateway.internal')).status).toBe(401);
+    expect((await get(port, '/admin/providers', 'evil.example', { authorization: `Bearer ${MASTER}` })).status).toBe(200);
+  });
+});
