@@ -1,11 +1,8 @@
-import { PricingConfigSchema, ProxyConfigSchema, StaticKeySchema } from '@switchyard/proxy-api';
+import { HOST_NAME_PATTERN, PricingConfigSchema, ProxyConfigSchema, StaticKeySchema } from '@switchyard/proxy-api';
 import { GatewayConfigSchema, RedisClusterOptionsSchema, type ProviderConfig } from '@switchyard/proxy-core';
 import { Type, type Static } from '@sinclair/typebox';
 import { MetricsConfigSchema, RequestLogConfigSchema } from './observability-config';
 import { CacheConfigSchema, CatalogConfigSchema, CondenserConfigSchema, MemoryConfigSchema } from './context-config';
-
-/** A `server.allowedHosts` entry: a host name or IPv4 address without port, or an IPv6 address in brackets. */
-export const HOST_NAME_PATTERN = '^[^\\s:/]+$|^\\[[0-9A-Fa-f:.]+\\]$';
 
 /** The `server` section of the config file. */
 export const ServerConfigSchema = Type.Object(

@@ -1,13 +1,8 @@
-import { BlockList, isIP } from 'node:net';
+import { hostNameOf, isLoopbackAddress } from '@switchyard/proxy-api';
 import { SwitchyardError } from '@switchyard/proxy-core';
 import type { FastifyInstance } from 'fastify';
 import { ConfigError } from './config-error';
 import type { ConfigFile } from './config-schema';
-
-// 127.0.0.0/8 and ::1; BlockList matches the IPv4-mapped forms (::ffff:127.0.0.1) too
-const LOOPBACK = new BlockList();
-LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
-LOOPBACK.addAddress('::1', 'ipv6');
 
 // probes carry no data and come with the pod's IP (Kubernetes) as their Host
 const PROBES = new Set(['/health', '/ready']);
@@ -18,18 +13,6 @@ const PROBES = new Set(['/health', '/ready']);
  */
 export function isOpenGateway(config: ConfigFile): boolean {
   return config.admin?.masterKey === undefined && config.admin?.keyStore === undefined && (config.keys ?? []).length === 0;
-}
-
-/**
- * Whether a listen address or a Host name is reachable from this machine only: `localhost`,
- * 127.0.0.0/8, ::1 and the IPv4-mapped ::ffff:127.x.y.z, with or without brackets.
- */
-export function isLoopbackAddress(host: string): boolean {
-  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
-  const lower = bare.toLowerCase();
-  if (lower === 'localhost') return true;
-  const family = isIP(lower);
-  return family !== 0 && LOOPBACK.check(lower, family === 4 ? 'ipv4' : 'ipv6');
 }
 
 /**
@@ -58,19 +41,13 @@ export function checkOpenExposure(config: ConfigFile, host: string): void {
   ]);
 }
 
-/** The host name of a Host header, lower-cased, without port or trailing dot (`[::1]` keeps its brackets). */
-export function hostNameOf(header: string): string {
-  const lower = header.trim().toLowerCase();
-  const name = lower.startsWith('[') ? lower.slice(0, lower.indexOf(']') + 1) : (lower.split(':')[0] ?? '');
-  return name.endsWith('.') ? name.slice(0, -1) : name;
-}
-
 /**
  * An open gateway answers only requests whose Host is loopback or listed in
  * `server.allowedHosts` (a page on another site that rebinds its DNS name to 127.0.0.1 sends
- * its own name as the Host), and refuses `/admin/*`, which proxy-api leaves open in open
- * mode: without a master key nothing should reach the admin API. With keys, `allowedHosts`
- * still limits the Host names when it is set.
+ * its own name as the Host), and refuses `/admin/*` outright, stricter than proxy-api's open
+ * mode (which serves it to loopback clients): without a master key nothing, not even another
+ * process on this machine, should reach the admin API. With keys, `allowedHosts` still limits
+ * the Host names when it is set.
  */
 export function guardHosts(app: FastifyInstance, config: ConfigFile): void {
   const open = isOpenGateway(config);

@@ -1,6 +1,7 @@
+import { HOST_NAME_PATTERN } from '@switchyard/proxy-api';
 import { BOOLEAN_WORDS, parseBooleanText } from './boolean-text';
 import { ConfigError } from './config-error';
-import { HOST_NAME_PATTERN, type ConfigFile } from './config-schema';
+import type { ConfigFile } from './config-schema';
 
 const HOST_NAME = new RegExp(HOST_NAME_PATTERN);
 
