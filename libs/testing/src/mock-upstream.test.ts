@@ -26,6 +26,32 @@ describe('mock upstream', () => {
     expect(events.at(-2)).toContain('"usage"');
   });
 
+  it('refuses OpenAI tool-call ids as OpenAI does: over 40 characters, or a result answering no call', async () => {
+    const long = `call_${'x'.repeat(36)}`;
+    const conversation = (callId: string, resultId: string) => ({
+      model: 'gpt-4o-mini',
+      messages: [
+        { role: 'user', content: 'Weather?' },
+        { role: 'assistant', content: null, tool_calls: [{ id: callId, type: 'function', function: { name: 'get_weather', arguments: '{}' } }] },
+        { role: 'tool', tool_call_id: resultId, content: 'sunny' },
+      ],
+    });
+    const tooLong = await post('/v1/chat/completions', conversation(long, long));
+    expect(tooLong.status).toBe(400);
+    expect(await tooLong.json()).toEqual({
+      error: {
+        message: "Invalid 'messages[1].tool_calls[0].id': string too long. Expected a string with maximum length 40, but got a string with length 41 instead.",
+        type: 'invalid_request_error',
+        param: 'messages[1].tool_calls[0].id',
+        code: 'string_above_max_length',
+      },
+    });
+    const unmatched = await post('/v1/chat/completions', conversation('call_1', 'call_2'));
+    expect(unmatched.status).toBe(400);
+    expect(await unmatched.json()).toMatchObject({ error: { param: 'messages.[2].tool_call_id', type: 'invalid_request_error' } });
+    expect((await post('/v1/chat/completions', conversation('call_1', 'call_1'))).status).toBe(200);
+  });
+
   it('injects a status fault a bounded number of times, matched by model', async () => {
     upstream.fault({ kind: 'status', status: 429, headers: { 'retry-after': '2' }, times: 1, match: { model: 'limited' } });
     expect((await post('/v1/chat/completions', { model: 'other' })).status).toBe(200);

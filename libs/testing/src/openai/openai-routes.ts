@@ -10,9 +10,42 @@ interface ChatBody {
   stream_options?: { include_usage?: boolean };
   tools?: Array<{ function: { name: string } }>;
   tool_choice?: unknown;
+  messages?: Array<{ role?: string; tool_call_id?: unknown; tool_calls?: Array<{ id?: unknown }> }>;
 }
 
 let counter = 0;
+
+/** OpenAI's longest `tool_calls[].id` and `tool_call_id`. */
+const MAX_TOOL_CALL_ID_LENGTH = 40;
+
+/**
+ * The 400 OpenAI answers for a tool-call id it refuses, in its own words: one over 40
+ * characters (`string_above_max_length`), or a tool result answering no call of the
+ * assistant message before it. Undefined for a conversation OpenAI accepts.
+ */
+function toolCallIdProblem(messages: NonNullable<ChatBody['messages']>): { message: string; param: string; code: string | null } | undefined {
+  const tooLong = (id: unknown, param: string) =>
+    typeof id === 'string' && id.length > MAX_TOOL_CALL_ID_LENGTH
+      ? { message: `Invalid '${param}': string too long. Expected a string with maximum length ${MAX_TOOL_CALL_ID_LENGTH}, but got a string with length ${id.length} instead.`, param, code: 'string_above_max_length' }
+      : undefined;
+  let calls: unknown[] = [];
+  for (const [index, message] of messages.entries()) {
+    if (message.role === 'assistant') {
+      calls = (message.tool_calls ?? []).map((call) => call.id);
+      for (const [position, id] of calls.entries()) {
+        const problem = tooLong(id, `messages[${index}].tool_calls[${position}].id`);
+        if (problem !== undefined) return problem;
+      }
+    }
+    if (message.role !== 'tool') continue;
+    const problem = tooLong(message.tool_call_id, `messages[${index}].tool_call_id`);
+    if (problem !== undefined) return problem;
+    if (!calls.includes(message.tool_call_id)) {
+      return { message: `Invalid parameter: 'tool_call_id' of '${String(message.tool_call_id)}' not found in 'tool_calls' of previous message.`, param: `messages.[${index}].tool_call_id`, code: null };
+    }
+  }
+  return undefined;
+}
 
 function toolName(body: ChatBody): string | undefined {
   const choice = body.tool_choice;
@@ -27,6 +60,11 @@ async function chat({ res, body, streamFault, options }: MockExchange): Promise<
   const created = 1741569952;
   const usage = options.chatUsage;
   const tool = toolName(request);
+  const problem = toolCallIdProblem(request.messages ?? []);
+  if (problem !== undefined) {
+    sendJson(res, 400, { error: { message: problem.message, type: 'invalid_request_error', param: problem.param, code: problem.code } });
+    return;
+  }
   if (request.stream !== true) {
     const message =
       tool === undefined

@@ -1,10 +1,12 @@
-import { createMockUpstream, type MockUpstream } from '@switchyard/testing';
+import { createMockUpstream, replyWithFixture, type MockUpstream } from '@switchyard/testing';
+import { readFileSync } from 'node:fs';
 import { Agent } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SwitchyardError } from '../../errors/switchyard-error';
 import { silentLogger } from '../../options/logger';
 import type { ProviderCallContext } from '../provider-adapter';
 import type { ChatCompletionChunk, ChatCompletionRequest } from '../../wire/openai-chat';
+import { GeminiAdapter } from '../gemini/gemini-adapter';
 import { OpenAIAdapter } from './openai-adapter';
 
 const API_KEY = 'sk-test-canary-0123456789abcdef';
@@ -32,7 +34,16 @@ async function rejection(promise: Promise<unknown>): Promise<SwitchyardError> {
 }
 
 beforeAll(async () => {
-  upstream = await createMockUpstream();
+  upstream = await createMockUpstream({
+    routes: [
+      {
+        // a Gemini 3 answer with two parallel function calls, the first with a thought signature
+        method: 'POST',
+        path: /^\/gemini-fixture\//,
+        handle: (exchange) => replyWithFixture(exchange, { json: JSON.parse(readFileSync(new URL('../gemini/__fixtures__/function-call-thought-signature.json', import.meta.url), 'utf8')) as unknown }),
+      },
+    ],
+  });
   dispatcher = new Agent();
   adapter = new OpenAIAdapter({ name: 'openai', type: 'openai', baseUrl: `${upstream.url}/v1`, apiKey: API_KEY }, { dispatcher, logger: silentLogger });
 });
@@ -151,6 +162,43 @@ describe('openai adapter', () => {
     expect(second).toEqual(first.map((chunk) => ({ ...chunk, id: second[0]?.id, created: second[0]?.created })));
     expect(first.every((chunk) => chunk.object === 'chat.completion.chunk')).toBe(true);
     expect(first.at(-1)?.usage).toBeDefined();
+  });
+
+  it('continues a conversation begun on Gemini: tool-call ids over 40 characters are shortened alike in the call and its result', async () => {
+    const gemini = new GeminiAdapter({ name: 'gemini', type: 'gemini', apiKey: 'AIzaSyTestCanary0123456789abcdefghijk', baseUrl: `${upstream.url}/gemini-fixture` }, { dispatcher, logger: silentLogger });
+    const tools: ChatCompletionRequest['tools'] = [{ type: 'function', function: { name: 'get_weather' } }];
+    const first = await gemini.chat({ ...request, tools, messages: [{ role: 'user', content: 'Weather in Paris and London?' }] }, { ...call(), model: 'gemini-3-pro-preview' });
+    const calls = first.choices[0]?.message.tool_calls ?? [];
+    // the first id carries the thought signature; both exceed what OpenAI accepts
+    expect(calls[0]?.id).toContain('__ts_');
+    expect(calls.every((c) => c.id.length > 40)).toBe(true);
+    upstream.reset();
+
+    const conversation: ChatCompletionRequest = {
+      ...request,
+      tools,
+      messages: [
+        { role: 'user', content: 'Weather in Paris and London?' },
+        { role: 'assistant', content: null, tool_calls: calls },
+        { role: 'tool', tool_call_id: calls[0]!.id, content: '{"temperature_c":18}' },
+        { role: 'tool', tool_call_id: calls[1]!.id, content: '{"temperature_c":15}' },
+      ],
+    };
+    const answer = await adapter.chat(conversation, call());
+    expect(answer.choices[0]?.message.content).toContain('Hello there');
+    const chunks = await collect(await adapter.stream(conversation, call()));
+    expect(chunks.some((c) => c.choices[0]?.finish_reason === 'stop')).toBe(true);
+
+    for (const sent of upstream.requests) {
+      const messages = (sent.body as { messages: Array<{ tool_calls?: Array<{ id: string }>; tool_call_id?: string }> }).messages;
+      const ids = messages[1]?.tool_calls?.map((c) => c.id) ?? [];
+      expect(ids).toHaveLength(2);
+      expect(ids.every((id) => id.length <= 40)).toBe(true);
+      expect(new Set(ids).size).toBe(2);
+      expect([messages[2]?.tool_call_id, messages[3]?.tool_call_id]).toEqual(ids);
+    }
+    // the client's request is left as it was
+    expect(conversation.messages[1]).toMatchObject({ tool_calls: calls });
   });
 
   it('embeds through /embeddings', async () => {

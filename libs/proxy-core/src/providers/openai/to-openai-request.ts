@@ -1,13 +1,16 @@
 import { refuseSeveralChoices } from '../../wire/chat-message-parts';
 import type { ChatCompletionRequest } from '../../wire/openai-chat';
 import type { CompletionRequest } from '../../wire/openai-completions';
+import { withOpenAIToolCallIds } from './openai-tool-call-id';
 
 /**
  * The upstream body for an OpenAI-compatible host (chat or legacy completions): the client's request with the
  * upstream model, unsupported parameters removed, and, for streams, usage requested
  * (the gateway meters every stream; it strips the usage chunk again when the client
  * did not ask for it). `n` above 1 for a host that takes no `n` is `unsupported_feature`:
- * removing it would answer with one choice where the client asked for several.
+ * removing it would answer with one choice where the client asked for several. Tool-call ids
+ * over OpenAI's 40 characters (a conversation begun on Gemini or another provider) are
+ * shortened, the same way in a call and its result (see openai-tool-call-id.ts).
  */
 export function toOpenAIRequest(
   request: ChatCompletionRequest | CompletionRequest,
@@ -20,6 +23,10 @@ export function toOpenAIRequest(
   // Object.assign, not `{ ...request, model, stream }`: a request without `stream` would add a
   // property to an object made by spread, a slow path on Node 20 (see upstream-request.ts)
   const body: Record<string, unknown> = Object.assign({}, request, { model, stream });
+  if ('messages' in request) {
+    const messages = withOpenAIToolCallIds(request.messages);
+    if (messages !== request.messages) body['messages'] = messages;
+  }
   if (stream) {
     body['stream_options'] = { ...(request.stream_options ?? {}), include_usage: true };
   } else {
