@@ -50,7 +50,9 @@ function messageBlocks(message: ChatMessage, index: number): AnthropicRequestBlo
       return userBlocks(userContent(message.content, `${param}.content`), `${param}.content`);
     case 'assistant': {
       const text = contentText(message.content);
-      const blocks: AnthropicRequestBlock[] = text.length > 0 ? [{ type: 'text', text }] : [];
+      // Anthropic refuses a text block of whitespace only ("text content blocks must contain
+      // non-whitespace text"); an assistant's blank text says nothing, so it is left out
+      const blocks: AnthropicRequestBlock[] = text.trim().length > 0 ? [{ type: 'text', text }] : [];
       for (const [t, call] of (message.tool_calls ?? []).entries()) {
         blocks.push({ type: 'tool_use', id: toolCallIdWithoutSignature(call.id), name: call.function.name, input: parseToolArguments(call.function.arguments, `${param}.tool_calls.${t}.function.arguments`) });
       }
@@ -70,6 +72,13 @@ function turns(messages: ChatMessage[]): AnthropicMessageParam[] {
     if (message.role === 'system' || message.role === 'developer') return;
     const role = message.role === 'assistant' ? 'assistant' : 'user';
     const blocks = messageBlocks(message, index);
+    // Anthropic refuses a message with empty content ("all messages must have non-empty
+    // content except for the optional final assistant message"), and an assistant turn
+    // without text or tool calls (a client replaying an empty answer) says nothing: it is
+    // left out. A final one too: it would be a prefill of nothing, which continues no text,
+    // and models that take no prefill (Claude Opus 4.6 on) refuse any final assistant turn.
+    // The user turns on either side then join into one below, so turns still alternate.
+    if (role === 'assistant' && blocks.length === 0) return;
     const last = result.at(-1);
     // Anthropic wants alternating turns: consecutive tool results (and a user message after
     // them) become one user turn, tool results first

@@ -44,7 +44,10 @@ function messageBlocks(message: ChatMessage, index: number): BedrockContentBlock
       return userBlocks(userContent(message.content, `${param}.content`), `${param}.content`);
     case 'assistant': {
       const text = contentText(message.content);
-      const blocks: BedrockContentBlock[] = text.length > 0 ? [{ text }] : [];
+      // Converse refuses blank text blocks, whitespace only included ("text content blocks
+      // must contain non-whitespace text"): an assistant's blank text says nothing, so it is
+      // left out, and a turn left empty is dropped below (Converse refuses empty content too)
+      const blocks: BedrockContentBlock[] = text.trim().length > 0 ? [{ text }] : [];
       for (const [t, call] of (message.tool_calls ?? []).entries()) {
         blocks.push({ toolUse: { toolUseId: toolCallIdWithoutSignature(call.id), name: call.function.name, input: parseToolArguments(call.function.arguments, `${param}.tool_calls.${t}.function.arguments`) } });
       }
