@@ -4,6 +4,7 @@ import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type Re
 import { createGateway, createRequestContext, SwitchyardError, type Gateway, type GatewayPlugin } from '@switchyard/proxy-core';
 import { createMockUpstream, type MockUpstream } from '@switchyard/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { markUnlogged } from '../request-log/unlogged-request';
 import { createTracing } from './create-tracing';
 
 const PROVIDER_KEY = 'sk-canary-provider-tracing-000000000000';
@@ -203,6 +204,17 @@ describe('createTracing', () => {
     expect(upstream.requests.at(-1)?.headers['traceparent']).toBe(CLIENT_PARENT);
     expect(exporter.getFinishedSpans()).toHaveLength(0);
     await local.close();
+  });
+
+  it('starts no span for a reported request marked unlogged, and still ends one that had started', () => {
+    const refused = { ...createRequestContext({ requestId: 'refused', endpoint: 'chat', upstreamHeaders: { traceparent: CLIENT_PARENT } }), error: new SwitchyardError('authentication_error', 'bad key') };
+    markUnlogged(refused, 'invalid_key');
+    gateway.report(refused);
+    expect(exporter.getFinishedSpans()).toHaveLength(0);
+
+    const logged = { ...createRequestContext({ requestId: 'logged', endpoint: 'chat' }), error: new SwitchyardError('authentication_error', 'bad key') };
+    gateway.report(logged);
+    expect(exporter.getFinishedSpans().map((span) => span.attributes['switchyard.request_id'])).toEqual(['logged']);
   });
 
   it('never puts the provider key or the prompt in a span', async () => {

@@ -12,6 +12,7 @@ import {
   type Logger,
   type RequestContext,
 } from '@switchyard/proxy-core';
+import { unloggedReason } from '../request-log/unlogged-request';
 import { GENAI, genaiOperation, genaiProviderName } from './genai-attributes';
 import { spanContextFromTraceparent, traceparentOf } from './w3c-trace-context';
 
@@ -245,6 +246,12 @@ export function createTracing(options: TracingOptions = {}): SwitchyardTracing {
   };
 
   const onRequestEnd = (context: RequestContext): void => {
+    // a request reported without a row (a refusal past its row rate) starts no span either:
+    // a caller flooding the gateway with bad keys would fill the trace backend instead
+    if (context.state.get(STATE_KEY) === undefined && unloggedReason(context) !== undefined) {
+      context.state.set(STATE_KEY, OFF);
+      return;
+    }
     const state = begin(context, context.requestedModel);
     if (state === undefined) return;
     // once only, whatever reports the request again
