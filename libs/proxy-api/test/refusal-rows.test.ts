@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { createLogger, createRequestLog, openDatabase, type RequestLog, type RequestLogRow, type SqlDatabase } from '@switchyard/proxy-logging';
 import { createMockUpstream, requireService, TEST_DATABASE_URL, UNTIL_SETTLED, type MockUpstream } from '@switchyard/testing';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
@@ -224,6 +225,61 @@ describe.each<Store>(['sqlite', 'postgres'])('refused requests on %s', (store) =
       expect((await bounded.inject({ method: 'GET', url: '/metrics' })).body).toMatch(/switchyard_refusals_unlogged_total\{reason="missing_key"\} 12\n/);
     } finally {
       await bounded.close();
+    }
+  });
+
+  it('writes at most the configured rows a second for overload sheds, from the budget bad-key refusals draw on too, and counts the rest by reason', async () => {
+    const now = 2_000_000;
+    const shedding = createApp({
+      loggerInstance: createLogger({ destination: { write: (chunk: string) => void lines.push(JSON.parse(chunk) as Record<string, unknown>) } }),
+      keys: [{ key: KEY, name: 'team', models: ['gpt'] }],
+      requestLog: log,
+      unauthenticatedRefusalRowsPerSecond: 3,
+      maxConcurrentRequests: 1,
+      now: () => now,
+      gateway: { providers: [{ name: 'primary', type: 'openai', baseUrl: `${upstream.url}/v1`, apiKey: 'sk-upstream-refusals' }], models: [{ name: 'gpt', targets: [{ provider: 'primary', model: 'gpt-4o-mini' }] }] },
+    });
+    try {
+      const base = await shedding.listen({ port: 0, host: '127.0.0.1' });
+      const post = (key: string | undefined): Promise<LightMyRequestResponse> =>
+        shedding.inject({ method: 'POST', url: '/v1/chat/completions', headers: { 'content-type': 'application/json', ...(key === undefined ? {} : { authorization: `Bearer ${key}` }) }, payload: JSON.stringify(chat('gpt')) });
+      // one request hangs upstream and holds the only slot: every other one is shed
+      upstream.fault({ kind: 'hang', times: 1 });
+      const arrived = once(upstream.events, 'request');
+      const controller = new AbortController();
+      const hanging = fetch(`${base}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` }, body: JSON.stringify(chat('gpt')), signal: controller.signal }).catch(() => undefined);
+      await arrived;
+      const shed: LightMyRequestResponse[] = [];
+      // shed before the key is checked, a valid key's request as much as a keyless one
+      for (let i = 0; i < 5; i += 1) shed.push(await post(KEY));
+      for (let i = 0; i < 2; i += 1) shed.push(await post(undefined));
+      expect(shed.map((answer) => [answer.statusCode, answer.json<{ error: { code: string } }>().error.code])).toEqual(Array.from({ length: 7 }, () => [503, 'overloaded']));
+      const aborted = upstream.nextAbort();
+      controller.abort();
+      await Promise.all([hanging, aborted]);
+      // the slot comes back when the aborted request's response closes (GET /v1/models is no refusal row either way)
+      await expect.poll(async () => (await shedding.inject({ method: 'GET', url: '/v1/models', headers: { authorization: `Bearer ${KEY}` } })).statusCode).toBe(200);
+      // one budget for both kinds: the bad keys that follow find it spent by the sheds
+      for (let i = 0; i < 2; i += 1) expect((await post('sk-sy-not-a-key-0000000000000000')).statusCode).toBe(401);
+      // a refusal of an identified key keeps its row whatever the budget
+      const forbidden = await shedding.inject({ method: 'POST', url: '/v1/chat/completions', headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` }, payload: JSON.stringify(chat('other')) });
+      expect(forbidden.statusCode).toBe(403);
+
+      await vi.waitFor(async () => expect((await shedding.inject({ method: 'GET', url: '/metrics' })).body).toMatch(/switchyard_requests_total\{route="chat",provider="none",model="unrouted",status="403"\} 1\n/));
+      await log.queue.flush();
+      const statuses = await log.sql!.db.query<{ status: number; n: number }>('SELECT status, COUNT(*) AS n FROM switchyard_requests WHERE status IN (401, 403, 503) GROUP BY status ORDER BY status');
+      expect(statuses.map(({ status, n }) => [status, Number(n)])).toEqual([
+        [403, 1],
+        [503, 3],
+      ]);
+      expect(lines.filter((line) => line['msg'] === 'request completed' && line['status'] === 503)).toHaveLength(3);
+      const metrics = (await shedding.inject({ method: 'GET', url: '/metrics' })).body;
+      expect(metrics).toMatch(/switchyard_requests_total\{route="chat",provider="none",model="unrouted",status="503"\} 7\n/);
+      expect(metrics).toMatch(/switchyard_request_errors_total\{route="chat",code="overloaded"\} 7\n/);
+      expect(metrics).toMatch(/switchyard_refusals_unlogged_total\{reason="overloaded"\} 4\n/);
+      expect(metrics).toMatch(/switchyard_refusals_unlogged_total\{reason="invalid_key"\} 2\n/);
+    } finally {
+      await shedding.close();
     }
   });
 

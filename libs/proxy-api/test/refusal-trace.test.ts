@@ -5,7 +5,8 @@ import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { createApp } from '../src/create-app';
 
 // A request refused before the engine (here: a bad client key) still continues the client's
-// trace: its request span is a child of the W3C traceparent it sent.
+// trace: its request span is a child of the W3C traceparent it sent; past the row rate of
+// refusals without a valid key it gets no span, as it gets no row.
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const PARENT_ID = '00f067aa0ba902b7';
@@ -37,4 +38,37 @@ it('gives a refused request a span in the trace the client sent', async () => {
   expect(span!.spanContext().traceId).toBe(TRACE_ID);
   expect(span!.parentSpanContext?.spanId).toBe(PARENT_ID);
   expect(span!.status.code).toBe(SpanStatusCode.ERROR);
+});
+
+it('starts no span for a bad-key refusal past the row rate: as many spans as rows, the rest only counted', async () => {
+  const exporter = new InMemorySpanExporter();
+  const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+  // a clock of our own: the whole burst falls in one instant, however slow the machine
+  const bounded = createApp({
+    logger: false,
+    gateway: { providers: [{ name: 'mock', type: 'mock' }], models: [{ name: 'demo', targets: [{ provider: 'mock', model: 'echo' }] }] },
+    keys: [{ key: 'sk-sy-refusal-trace-key-0000000000000', name: 'team' }],
+    unauthenticatedRefusalRowsPerSecond: 2,
+    now: () => 5_000,
+    tracing: { tracer: provider.getTracer('refusal-trace-bounded') },
+  });
+  try {
+    for (let i = 0; i < 6; i += 1) {
+      const response = await bounded.inject({
+        method: 'POST',
+        url: '/v1/chat/completions',
+        headers: { authorization: 'Bearer sk-sy-not-a-key', traceparent: `00-${TRACE_ID}-${PARENT_ID}-01` },
+        payload: { model: 'demo', messages: [{ role: 'user', content: 'hi' }] },
+      });
+      expect(response.statusCode).toBe(401);
+    }
+    // every refusal is reported (and counted) once its response has finished
+    await vi.waitFor(async () => expect((await bounded.inject({ method: 'GET', url: '/metrics' })).body).toMatch(/switchyard_refusals_unlogged_total\{reason="invalid_key"\} 4\n/));
+    const finished = exporter.getFinishedSpans();
+    expect(finished).toHaveLength(2);
+    expect(finished.every((span) => span.spanContext().traceId === TRACE_ID)).toBe(true);
+  } finally {
+    await bounded.close();
+    await provider.shutdown();
+  }
 });

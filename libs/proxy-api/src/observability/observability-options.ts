@@ -15,13 +15,14 @@ export interface ObservabilityOptions {
   requestLog?: RequestLog | RequestLogOptions;
   /**
    * Request log rows a second, per app (each cluster worker has its own), for requests refused
-   * with 401 for a missing or invalid client key: anyone can send those at line rate without a
-   * key, and each would cost a row. Bursts of up to the same number pass; past the rate a
-   * refusal gets no row and no `request completed` line, and is still counted in the metrics
-   * (`switchyard_requests_total`, `switchyard_request_errors_total`) and in
-   * `switchyard_refusals_unlogged_total{reason="missing_key"|"invalid_key"}`. `0` writes no row
-   * for them; any number of at least 0 is accepted (fractions too: `0.5` is one row every two
-   * seconds). Refusals of identified keys (403, 429, ...) always get their row.
+   * with 401 for a missing or invalid client key and for requests shed with 503 `overloaded` at
+   * `maxConcurrentRequests` (before their key is checked), both together: anyone can send those
+   * at line rate without a key, and each would cost a row. Bursts of up to the same number pass;
+   * past the rate a refusal gets no row, no `request completed` line and no span, and is still
+   * counted in the metrics (`switchyard_requests_total`, `switchyard_request_errors_total`) and
+   * in `switchyard_refusals_unlogged_total{reason="missing_key"|"invalid_key"|"overloaded"}`.
+   * `0` writes no row for them; any number of at least 0 is accepted (fractions too: `0.5` is
+   * one row every two seconds). Refusals of identified keys (403, 429, ...) always get their row.
    * @default 10
    */
   unauthenticatedRefusalRowsPerSecond?: number;

@@ -49,9 +49,26 @@ function refusalMetadata(request: FastifyRequest, error: SwitchyardError): Reque
   return metadata.clientRequestId === undefined ? {} : { clientRequestId: metadata.clientRequestId };
 }
 
+/**
+ * The `switchyard_refusals_unlogged_total` reason a refusal is counted under once past the row
+ * budget; undefined for a refusal that always gets its row. The budget covers the refusals of
+ * requests no key identified: a 401, and a 503 `overloaded` shed by `maxConcurrentRequests`
+ * (an `onRequest` hook of the app, so it runs before the route's key check). A 503 `overloaded`
+ * of an identified key (its limits could not be checked, `limits.failMode: closed`) keeps its
+ * row, like the other refusals of an identified key.
+ */
+function unloggedReasonOf(request: FastifyRequest, error: SwitchyardError, endpoint: GatewayEndpoint): string | undefined {
+  if (error.status === 401) return presentedKey(request, endpoint === 'proxy' ? 'x-switchyard-key' : 'authorization') === undefined ? 'missing_key' : 'invalid_key';
+  if (error.code === 'overloaded' && request.switchyardKey === undefined) return 'overloaded';
+  return undefined;
+}
+
 /** Options of {@link reportRefusals}. */
 export interface ReportRefusalsOptions {
-  /** Request log rows a second for 401 refusals (see `unauthenticatedRefusalRowsPerSecond`). */
+  /**
+   * Request log rows a second for refusals of requests no key identified: 401s and overload
+   * 503s (see `unauthenticatedRefusalRowsPerSecond`).
+   */
   unauthenticatedRowsPerSecond: number;
   /** The clock of that rate, in milliseconds. @default performance.now */
   now?: () => number;
@@ -68,11 +85,17 @@ export function refusedBy(context: RequestContext): FastifyInstance | undefined 
  * large 413, overload 503) through `gateway.report()`, so they get the same request log row,
  * `request completed` line and metrics as every other request, exactly once: a request whose
  * route created an engine context is reported by the engine (or the universal proxy) instead.
- * A 401 is reported too, but past `unauthenticatedRowsPerSecond` it is marked to get no row
- * (nor line): a caller needs no key to send those, so their rows would grow at line rate.
+ * A 401, and a 503 `overloaded` shed before the key was checked, are reported too, but past
+ * `unauthenticatedRowsPerSecond` they are marked to get no row (nor line, nor span): a caller
+ * needs no key to send those, so their rows would grow at line rate, and sheds come in
+ * exactly when the process can least afford a row each.
  */
 export function reportRefusals(app: FastifyInstance, gateway: Gateway, options: ReportRefusalsOptions): void {
   const prefix = app.prefix;
+  // one budget for 401s and overload sheds, not one each: both are refusals of callers nobody
+  // identified, and under a 401 flood that also overloads the process a second budget would
+  // double the rows written exactly then; one ceiling keeps the worst case at the configured
+  // rate, and the metric's reason label still tells the two apart
   const unauthenticatedRows = new RefusalRowBudget(options.unauthenticatedRowsPerSecond, options.now);
   app.decorateRequest('switchyardRefusal', undefined);
   app.decorateRequest('switchyardContext', undefined);
@@ -98,10 +121,8 @@ export function reportRefusals(app: FastifyInstance, gateway: Gateway, options: 
     context.stream = bodyField(request.body, 'stream') === true;
     context.error = error;
     context.state.set(REFUSAL_STATE_KEY, app);
-    if (error.status === 401 && !unauthenticatedRows.take()) {
-      const presented = presentedKey(request, endpoint === 'proxy' ? 'x-switchyard-key' : 'authorization');
-      markUnlogged(context, presented === undefined ? 'missing_key' : 'invalid_key');
-    }
+    const reason = unloggedReasonOf(request, error, endpoint);
+    if (reason !== undefined && !unauthenticatedRows.take()) markUnlogged(context, reason);
     gateway.report(context);
   };
   app.addHook('onResponse', (request, reply, done) => {
