@@ -16,13 +16,21 @@ export function mapGeminiFinishReason(reason: string | undefined, calledTools: b
   return calledTools ? 'tool_calls' : 'stop';
 }
 
+// a count as hosts send it: a number, or the numeric string a proto3 JSON encoder may write;
+// anything else (a missing field, NaN, a word) is no count
+function count(value: unknown): number | undefined {
+  const parsed = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  return typeof parsed === 'number' && Number.isFinite(parsed) ? parsed : undefined;
+}
+
 // the tokens of one modality; undefined without the per-modality list
-function modalityTokens(list: readonly GeminiModalityTokenCount[] | undefined, modality: string): number | undefined {
+function modalityTokens(list: unknown, modality: string): number | undefined {
   // a lenient read: a host that sends something other than a list reports no split
   if (!Array.isArray(list)) return undefined;
   let total = 0;
-  for (const entry of list as readonly GeminiModalityTokenCount[]) {
-    if (entry?.modality === modality && typeof entry.tokenCount === 'number') total += entry.tokenCount;
+  for (const entry of list as readonly unknown[]) {
+    const item = typeof entry === 'object' && entry !== null ? (entry as GeminiModalityTokenCount) : {};
+    if (item.modality === modality) total += count(item.tokenCount) ?? 0;
   }
   return total;
 }
@@ -32,16 +40,19 @@ function modalityTokens(list: readonly GeminiModalityTokenCount[] | undefined, m
  * OpenAI counts reasoning) and are also reported apart; cached tokens are part of the prompt.
  * Audio prompt tokens and image tokens, which Gemini bills at their own rates, come from the
  * per-modality counts (image output of image models: $30/M against $2.5/M for text), and
- * their cached share from `cacheTokensDetails`.
+ * their cached share from `cacheTokensDetails`. The one reading of Gemini usage: the universal
+ * proxy's Gemini meter (`@switchyard/proxy-logging`) uses it too, so both paths price alike;
+ * counts are read leniently (numeric strings too), as the meter must read unchecked bodies.
  * @see https://ai.google.dev/api/generate-content#UsageMetadata
  */
 export function mapGeminiUsage(usage: GeminiUsageMetadata): ChatUsage {
-  const prompt = (usage.promptTokenCount ?? 0) + (usage.toolUsePromptTokenCount ?? 0);
-  const thoughts = usage.thoughtsTokenCount ?? 0;
-  const completion = (usage.candidatesTokenCount ?? 0) + thoughts;
-  const mapped: ChatUsage = { prompt_tokens: prompt, completion_tokens: completion, total_tokens: usage.totalTokenCount ?? prompt + completion };
+  const prompt = (count(usage.promptTokenCount) ?? 0) + (count(usage.toolUsePromptTokenCount) ?? 0);
+  const thoughts = count(usage.thoughtsTokenCount);
+  const completion = (count(usage.candidatesTokenCount) ?? 0) + (thoughts ?? 0);
+  const mapped: ChatUsage = { prompt_tokens: prompt, completion_tokens: completion, total_tokens: count(usage.totalTokenCount) ?? prompt + completion };
   const promptDetails: NonNullable<ChatUsage['prompt_tokens_details']> = {};
-  if (usage.cachedContentTokenCount !== undefined) promptDetails.cached_tokens = usage.cachedContentTokenCount;
+  const cached = count(usage.cachedContentTokenCount);
+  if (cached !== undefined) promptDetails.cached_tokens = cached;
   const audioIn = modalityTokens(usage.promptTokensDetails, 'AUDIO');
   if (audioIn) promptDetails.audio_tokens = audioIn;
   // zero is information here (a text-only prompt), so a distinct input image rate can be applied
@@ -54,7 +65,7 @@ export function mapGeminiUsage(usage: GeminiUsageMetadata): ChatUsage {
   if (cachedAudio !== undefined && cachedImage !== undefined) promptDetails.cached_tokens_details = { audio_tokens: cachedAudio, image_tokens: cachedImage };
   if (Object.keys(promptDetails).length > 0) mapped.prompt_tokens_details = promptDetails;
   const completionDetails: NonNullable<ChatUsage['completion_tokens_details']> = {};
-  if (usage.thoughtsTokenCount !== undefined) completionDetails.reasoning_tokens = thoughts;
+  if (thoughts !== undefined) completionDetails.reasoning_tokens = thoughts;
   // zero is information here (a text answer), so an image model's text reply is priced
   const imageOut = modalityTokens(usage.candidatesTokensDetails, 'IMAGE');
   if (imageOut !== undefined) completionDetails.image_tokens = imageOut;

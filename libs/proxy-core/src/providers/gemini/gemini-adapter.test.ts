@@ -17,6 +17,7 @@ import { usageSoFarOf } from '../../stream/stream-usage-so-far';
 import { mapGeminiUsage } from './from-gemini-response';
 import { GeminiAdapter } from './gemini-adapter';
 import { GeminiStreamMapper } from './from-gemini-stream';
+import type { GeminiUsageMetadata } from './gemini-wire';
 
 const API_KEY = 'AIzaSyTestCanary0123456789abcdefghijk';
 const fixture = (name: string): URL => new URL(`./__fixtures__/${name}`, import.meta.url);
@@ -96,6 +97,18 @@ describe('gemini adapter', () => {
     expect(mapGeminiUsage(cached).prompt_tokens_details).toEqual({ cached_tokens: 900, image_tokens: 800, cached_tokens_details: { audio_tokens: 0, image_tokens: 800 } });
     // a text-only prompt says so with zero image tokens, as the proxy meter does
     expect(mapGeminiUsage({ promptTokenCount: 6, promptTokensDetails: [{ modality: 'TEXT', tokenCount: 6 }] }).prompt_tokens_details).toEqual({ image_tokens: 0 });
+  });
+
+  it('reads counts a host sends as numeric strings, as the universal proxy meter always did', () => {
+    // proto3 JSON encoders may write integers as strings; summed as strings they concatenated
+    const stringly = JSON.parse('{"promptTokenCount":"100","toolUsePromptTokenCount":"5","candidatesTokenCount":"20","thoughtsTokenCount":"7","promptTokensDetails":[{"modality":"IMAGE","tokenCount":"60"},{"modality":"TEXT","tokenCount":"40"}]}') as GeminiUsageMetadata;
+    expect(mapGeminiUsage(stringly)).toEqual({
+      prompt_tokens: 105,
+      completion_tokens: 27,
+      total_tokens: 132,
+      prompt_tokens_details: { image_tokens: 60 },
+      completion_tokens_details: { reasoning_tokens: 7 },
+    });
   });
 
   it('translates system, images, tool calls and tool results, and generation settings', async () => {

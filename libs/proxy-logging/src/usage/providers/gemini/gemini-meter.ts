@@ -1,47 +1,21 @@
+import { mapGeminiUsage } from '@switchyard/proxy-core';
 import { isEventStream, num, record, responseJson, sseJson, str, succeeded, type MeterExchange } from '../../meter-exchange';
 import type { MeteredUsage } from '../../metered-usage';
 import type { ProviderMeter } from '../../provider-meter';
-import type { TokenUsage } from '../../token-usage';
-
-// the tokens of one modality in a `ModalityTokenCount` list; undefined without the list
-function modalityTokens(list: unknown, modality: string): number | undefined {
-  if (!Array.isArray(list)) return undefined;
-  let total = 0;
-  for (const entry of list) {
-    const item = record(entry);
-    if (item['modality'] === modality) total += num(item['tokenCount']) ?? 0;
-  }
-  return total;
-}
+import { tokenUsageFromChatUsage, type TokenUsage } from '../../token-usage';
 
 /**
- * Gemini's `usageMetadata`: thoughts are output billed as output, kept apart as reasoning;
- * image and audio tokens, billed at their own rates by image and audio models, come from the
- * per-modality details (`promptTokensDetails`, `candidatesTokensDetails`), their cached share
- * from `cacheTokensDetails`.
+ * Gemini's `usageMetadata` as {@link TokenUsage}, read by the gateway's own Gemini mapping
+ * (`mapGeminiUsage` of `@switchyard/proxy-core`: thoughts as reasoning output, image and audio
+ * tokens from the per-modality details, their cached share from `cacheTokensDetails`), so the
+ * universal proxy and `/v1` price a Gemini exchange alike. Undefined without a prompt count:
+ * a stream chunk without one keeps the running totals of the chunks before it.
  */
 export function geminiTokens(value: unknown): TokenUsage | undefined {
   const usage = record(value);
-  const prompt = num(usage['promptTokenCount']);
-  if (prompt === undefined) return undefined;
-  const thoughts = num(usage['thoughtsTokenCount']) ?? 0;
-  const tokens: TokenUsage = { inputTokens: prompt + (num(usage['toolUsePromptTokenCount']) ?? 0), outputTokens: (num(usage['candidatesTokenCount']) ?? 0) + thoughts };
-  const cached = num(usage['cachedContentTokenCount']);
-  if (cached) tokens.cachedInputTokens = cached;
-  if (thoughts) tokens.reasoningTokens = thoughts;
-  const audioIn = modalityTokens(usage['promptTokensDetails'], 'AUDIO');
-  if (audioIn) tokens.audioInputTokens = audioIn;
-  // zero is information here (no image tokens), so a distinct image rate can be applied
-  const imageIn = modalityTokens(usage['promptTokensDetails'], 'IMAGE');
-  if (imageIn !== undefined) tokens.imageInputTokens = imageIn;
-  // the per-modality prompt counts include the cached tokens, priced at the cache rate
-  const cachedAudio = modalityTokens(usage['cacheTokensDetails'], 'AUDIO');
-  if (cachedAudio !== undefined) tokens.cachedAudioInputTokens = cachedAudio;
-  const cachedImage = modalityTokens(usage['cacheTokensDetails'], 'IMAGE');
-  if (cachedImage !== undefined) tokens.cachedImageInputTokens = cachedImage;
-  const imageOut = modalityTokens(usage['candidatesTokensDetails'], 'IMAGE');
-  if (imageOut !== undefined) tokens.imageOutputTokens = imageOut;
-  return tokens;
+  if (num(usage['promptTokenCount']) === undefined) return undefined;
+  // mapGeminiUsage reads every field leniently, so an unchecked body is safe to hand it
+  return tokenUsageFromChatUsage(mapGeminiUsage(usage));
 }
 
 function meter(exchange: MeterExchange): MeteredUsage | undefined {
