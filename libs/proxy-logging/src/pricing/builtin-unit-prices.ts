@@ -9,12 +9,24 @@ export const BUILTIN_UNIT_PRICES_VERSION = '2026-11-23';
 
 /** The shipped non-token prices (see {@link BUILTIN_UNIT_PRICES_VERSION}). */
 export const BUILTIN_UNIT_PRICES: Readonly<Record<string, UnitPrice>> = {
-  // https://openai.com/api/pricing: TTS per character, Whisper per minute, DALL·E 3 per image
+  // https://openai.com/api/pricing: TTS per character, Whisper per minute, DALL·E per image
   'openai/tts-1': { perUnit: { characters: 15 / 1e6 } },
   'openai/tts-1-hd': { perUnit: { characters: 30 / 1e6 } },
   'openai/whisper-1': { perUnit: { audio_seconds: 0.006 / 60 } },
+  // DALL·E bills a flat price per image by quality and size (`<model>@<quality>/<size>`, the
+  // variant the meter reads from the request); the model's own price is its default one
+  // (standard, 1024x1024), for an exchange whose variant is not known
   'openai/dall-e-3': { perUnit: { images: 0.04 } },
+  'openai/dall-e-3@standard/1024x1024': { perUnit: { images: 0.04 } },
+  'openai/dall-e-3@standard/1024x1792': { perUnit: { images: 0.08 } },
+  'openai/dall-e-3@standard/1792x1024': { perUnit: { images: 0.08 } },
+  'openai/dall-e-3@hd/1024x1024': { perUnit: { images: 0.08 } },
+  'openai/dall-e-3@hd/1024x1792': { perUnit: { images: 0.12 } },
+  'openai/dall-e-3@hd/1792x1024': { perUnit: { images: 0.12 } },
   'openai/dall-e-2': { perUnit: { images: 0.02 } },
+  'openai/dall-e-2@standard/256x256': { perUnit: { images: 0.016 } },
+  'openai/dall-e-2@standard/512x512': { perUnit: { images: 0.018 } },
+  'openai/dall-e-2@standard/1024x1024': { perUnit: { images: 0.02 } },
   // https://stripe.com/pricing: standard domestic card fee
   stripe: { paymentFee: { percent: 2.9, fixedUsd: 0.3 } },
 };

@@ -332,6 +332,17 @@ describe('non-token pricing', () => {
     expect(registry.meteredCostUsd({ provider: 'openai', model: 'whisper-1', units: { audio_seconds: 90 } })).toBe(0.009);
   });
 
+  it('prices DALL·E images by quality and size, a configured flat price of the model first', () => {
+    const hd = { provider: 'openai', model: 'dall-e-3', units: { images: 2 }, priceVariant: 'hd/1024x1792' };
+    expect(registry.meteredCostUsd(hd)).toBe(0.24);
+    expect(registry.meteredCostUsd({ ...hd, model: 'dall-e-2', priceVariant: 'standard/256x256' })).toBe(0.032);
+    // a variant without a list price has the model's default one
+    expect(registry.meteredCostUsd({ ...hd, priceVariant: 'auto/1024x1024' })).toBe(0.08);
+    const negotiated = createPricingRegistry({ units: { 'openai/dall-e-3': { perUnit: { images: 0.05 } }, 'openai/dall-e-3@hd/1792x1024': { perUnit: { images: 0.1 } } } });
+    expect(negotiated.meteredCostUsd(hd)).toBe(0.1);
+    expect(negotiated.meteredCostUsd({ ...hd, priceVariant: 'hd/1792x1024' })).toBe(0.2);
+  });
+
   it('counts an unpriced unit as unknown', () => {
     const before = registry.counters.unknownPrice;
     expect(registry.meteredCostUsd({ provider: 'sendgrid', units: { messages: 1 } })).toBeNull();

@@ -62,8 +62,12 @@ export interface PricingRegistry {
   tokenCost(target: PriceTarget, usage: TokenUsage): CostBreakdown | undefined;
   /** The cost of a metered exchange in USD; null when unknown (and counted). */
   meteredCostUsd(usage: MeteredUsage): number | null;
-  /** The non-token prices of a provider (and model), merged from config and built-ins. */
-  unitPrice(provider: string, model?: string): UnitPrice | undefined;
+  /**
+   * The non-token prices of a provider (and model, and the model's variant: see
+   * `MeteredUsage.priceVariant`), merged from config and built-ins; the more specific key wins,
+   * and a configured model price wins over a built-in variant one.
+   */
+  unitPrice(provider: string, model?: string, variant?: string): UnitPrice | undefined;
   readonly counters: PricingCounters;
   /** The validated, frozen options. */
   readonly options: Readonly<PricingOptions>;
@@ -158,10 +162,17 @@ class DefaultPricingRegistry implements PricingRegistry {
     return cost;
   }
 
-  unitPrice(provider: string, model?: string): UnitPrice | undefined {
+  unitPrice(provider: string, model?: string, variant?: string): UnitPrice | undefined {
     const configured = this.options.units ?? {};
     const layers = [BUILTIN_UNIT_PRICES[provider], configured[provider]];
-    if (model !== undefined) layers.push(BUILTIN_UNIT_PRICES[`${provider}/${model}`], configured[`${provider}/${model}`]);
+    if (model !== undefined) {
+      const variantKey = variant === undefined ? undefined : `${provider}/${model}@${variant}`;
+      // a flat price configured for the model is the user's own, over the list prices by variant
+      layers.push(BUILTIN_UNIT_PRICES[`${provider}/${model}`]);
+      if (variantKey !== undefined) layers.push(BUILTIN_UNIT_PRICES[variantKey]);
+      layers.push(configured[`${provider}/${model}`]);
+      if (variantKey !== undefined) layers.push(configured[variantKey]);
+    }
     let merged: UnitPrice | undefined;
     for (const layer of layers) {
       if (layer === undefined) continue;
@@ -184,7 +195,7 @@ class DefaultPricingRegistry implements PricingRegistry {
     }
     const billable = Object.entries(usage.units).filter(([, count]) => count > 0);
     if (billable.length > 0 || usage.payment !== undefined) {
-      const prices = this.unitPrice(usage.provider, usage.model);
+      const prices = this.unitPrice(usage.provider, usage.model, usage.priceVariant);
       for (const [unit, count] of billable) {
         const rate = prices?.perUnit?.[unit];
         if (rate === undefined) return this.#unknown(`${usage.provider}/${usage.model ?? unit}:${unit}`);

@@ -26,6 +26,12 @@ export interface MeteredUsage {
   tokens?: TokenUsage;
   /** Billable quantities by unit name. @default {} */
   units: Record<string, number>;
+  /**
+   * The variant of the model its unit prices depend on, where one model has several (DALL·E
+   * bills each image by quality and size: `hd/1024x1792`). Unit prices are looked up under
+   * `<provider>/<model>@<variant>` on top of `<provider>/<model>`.
+   */
+  priceVariant?: string;
   payment?: MeteredPayment;
   /** A USD cost the provider reported itself (PayPal's fee, Twilio's price): preferred over configured prices. */
   reportedCostUsd?: number;

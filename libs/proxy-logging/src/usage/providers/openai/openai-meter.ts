@@ -32,6 +32,18 @@ function speechTokens(exchange: MeterExchange): TokenUsage | undefined {
   return tokens;
 }
 
+/**
+ * The price variant of a DALL·E image, `<quality>/<size>` (`hd/1792x1024`): DALL·E reports no
+ * usage and bills a flat price per image by quality and size, which only the request says
+ * (JSON, or the form fields of an edit or variation), with the API's defaults (standard,
+ * 1024x1024) where it does not.
+ * @see https://platform.openai.com/docs/api-reference/images/create
+ */
+function dallEVariant(model: string, field: (name: string) => string | undefined): string | undefined {
+  if (!model.startsWith('dall-e-')) return undefined;
+  return `${field('quality') ?? 'standard'}/${field('size') ?? '1024x1024'}`;
+}
+
 /** Meters OpenAI-shaped exchanges for a provider name (shared by OpenAI-compatible APIs). */
 export function meterOpenAIShaped(name: string, exchange: MeterExchange, usageKeys?: readonly string[]): MeteredUsage | undefined {
   if (!succeeded(exchange)) return undefined;
@@ -65,7 +77,9 @@ export function meterOpenAIShaped(name: string, exchange: MeterExchange, usageKe
     if (tokens !== undefined) return { provider: name, model, operation: 'image', tokens, units: {} };
     const body = record(responseJson(exchange));
     const images = Array.isArray(body['data']) ? body['data'].length : 0;
-    return images === 0 ? undefined : { provider: name, model, operation: 'image', units: { images } };
+    if (images === 0) return undefined;
+    const variant = dallEVariant(model, (field) => str(request[field]) ?? requestFormField(exchange, field));
+    return { provider: name, model, operation: 'image', units: { images }, ...(variant === undefined ? {} : { priceVariant: variant }) };
   }
   const { tokens, model } = readOpenAIExchange(exchange, usageKeys);
   if (tokens === undefined) return undefined;
