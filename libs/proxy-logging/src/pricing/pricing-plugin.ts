@@ -14,8 +14,9 @@ export interface PricingPlugin extends GatewayPlugin {
 
 /**
  * The cost Perplexity states in its usage (`usage.cost.total_cost`, passed through by the
- * OpenAI-compatible adapter): its request fee depends on the search context size, which list
- * prices cannot know, so the stated figure wins.
+ * OpenAI-compatible adapter): it is what Perplexity bills (citation tokens included, which
+ * list prices leave out), so it wins over a cost priced from the tokens and the request fee of
+ * the search context size.
  * @see https://docs.perplexity.ai/api-reference/chat-completions-post
  */
 function perplexityCostUsd(usage: ChatUsage): number | undefined {

@@ -224,6 +224,25 @@ describe('pricing registry', () => {
     expect(registry.counters.unknownPriceByKey.get('perplexity/sonar:web_searches')).toBe(1);
   });
 
+  it('prices the Perplexity request fee at the search context size the usage says, else at the high fee of the catalog', () => {
+    const registry = createPricingRegistry({ now });
+    const tokens = { inputTokens: 1000, outputTokens: 1000 };
+    // sonar: 2000 x $1 per million, and $5 / $8 / $12 per 1000 requests
+    expect(registry.tokenCost({ provider: 'perplexity', model: 'sonar' }, { ...tokens, searchContextSize: 'low' })?.requestUsd).toBe(0.005);
+    expect(registry.tokenCost({ provider: 'perplexity', model: 'sonar' }, { ...tokens, searchContextSize: 'medium' })?.totalUsd).toBe(0.01);
+    expect(registry.tokenCost({ provider: 'px', providerType: 'perplexity', model: 'sonar-pro' }, { ...tokens, searchContextSize: 'low' })?.requestUsd).toBe(0.006);
+    // unsaid (or a size Perplexity does not list), the high fee bounds the cost
+    expect(registry.tokenCost({ provider: 'perplexity', model: 'sonar' }, tokens)?.requestUsd).toBe(0.012);
+    expect(registry.tokenCost({ provider: 'perplexity', model: 'sonar' }, { ...tokens, searchContextSize: 'huge' })?.requestUsd).toBe(0.012);
+    // a configured price is the user's own
+    const configured = createPricingRegistry({ catalog: 'none', models: { 'perplexity/sonar': { inputPerMTok: 1, outputPerMTok: 1, perRequest: 0.007 } } });
+    expect(configured.tokenCost({ provider: 'perplexity', model: 'sonar' }, { ...tokens, searchContextSize: 'low' })?.requestUsd).toBe(0.007);
+    // on /v1 the usage passes through as Perplexity sent it, size included
+    const estimator = createCostEstimator(registry);
+    const usage = { prompt_tokens: 1000, completion_tokens: 1000, total_tokens: 2000, search_context_size: 'low' };
+    expect(estimator.costUsd({ provider: 'perplexity', model: 'sonar' }, usage)).toBe(0.007);
+  });
+
   it('prices reasoning tokens at a configured reasoning rate, else at the output rate', () => {
     const registry = createPricingRegistry({
       catalog: 'none',

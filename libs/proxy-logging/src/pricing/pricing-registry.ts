@@ -5,6 +5,7 @@ import type { TokenUsage } from '../usage/token-usage';
 import { BUILTIN_UNIT_PRICES } from './builtin-unit-prices';
 import { computeTokenCost, roundUsd, type CostBreakdown } from './compute-token-cost';
 import { catalogEntryAt, matchGenaiModel, type CatalogMatch, type UnfedRate } from './genai-prices-catalog';
+import { perplexityRequestFeeUsd } from './perplexity-request-fees';
 import type { ModelPrice } from './pricing-model-price';
 import { PRICING_DEFAULTS, PricingConfigSchema, type PricingOptions, type UnitPrice } from './pricing-options';
 
@@ -93,6 +94,14 @@ function mayUseUnfed(unfed: readonly UnfedRate[] | undefined, usage: TokenUsage)
   return cachedAudio > 0 && (usage.cachedInputTokens ?? 0) > 0;
 }
 
+// the catalog's Perplexity request fee is the `high` one; where the usage says the search
+// context size, its own fee applies (a configured price is the user's, and stands)
+function priceFor(type: string, resolved: ResolvedPrice, usage: TokenUsage): ModelPrice {
+  if (type !== 'perplexity' || resolved.source !== 'genai-prices' || usage.searchContextSize === undefined) return resolved.price;
+  const fee = perplexityRequestFeeUsd(resolved.id, usage.searchContextSize);
+  return fee === undefined ? resolved.price : { ...resolved.price, perRequest: fee };
+}
+
 class DefaultPricingRegistry implements PricingRegistry {
   // clients choose model names, so keys without a price are unbounded: keep the recent ones
   readonly #unknownByKey = new LRUCache<string, number>({ max: UNKNOWN_PRICE_KEYS_KEPT });
@@ -154,8 +163,9 @@ class DefaultPricingRegistry implements PricingRegistry {
 
   tokenCost(target: PriceTarget, usage: TokenUsage): CostBreakdown | undefined {
     const resolved = this.resolve(target);
-    const defaults = { perWebSearch: PROVIDER_WEB_SEARCH_USD[target.providerType ?? target.provider] };
-    const cost = resolved === undefined || mayUseUnfed(resolved.unfed, usage) ? undefined : computeTokenCost(resolved.price, usage, defaults);
+    const type = target.providerType ?? target.provider;
+    const defaults = { perWebSearch: PROVIDER_WEB_SEARCH_USD[type] };
+    const cost = resolved === undefined || mayUseUnfed(resolved.unfed, usage) ? undefined : computeTokenCost(priceFor(type, resolved, usage), usage, defaults);
     if (cost === undefined) this.#unknown(`${target.provider}/${target.model}`);
     // searches without a rate leave the known token cost standing, counted apart
     else if (cost.unpricedWebSearches !== undefined) this.#unknown(`${target.provider}/${target.model}:web_searches`);

@@ -51,6 +51,11 @@ export interface TokenUsage {
    * `num_search_queries`). @default 0
    */
   webSearches?: number;
+  /**
+   * Perplexity's `search_context_size` (`low`, `medium`, `high`), on which its request fee
+   * depends. Undefined when not said: the catalog's fee (the `high` one) is then an upper bound.
+   */
+  searchContextSize?: string;
   /** Images generated. @default 0 */
   images?: number;
   /** Seconds of audio processed (input or output). @default 0 */
@@ -79,6 +84,9 @@ export function tokenUsageFromChatUsage(usage: ChatUsage): TokenUsage {
   // deep research counts its search queries there
   const searches = usage.web_searches ?? (usage as { num_search_queries?: unknown }).num_search_queries;
   if (typeof searches === 'number' && Number.isFinite(searches) && searches > 0) result.webSearches = searches;
+  // and the search context size its request fee depends on
+  const contextSize = (usage as { search_context_size?: unknown }).search_context_size;
+  if (typeof contextSize === 'string' && contextSize !== '') result.searchContextSize = contextSize;
   return result;
 }
 

@@ -1,4 +1,4 @@
-import { isEventStream, num, record, responseJson, sseJson, str, type MeterExchange } from '../../meter-exchange';
+import { isEventStream, num, record, requestJson, responseJson, sseJson, str, type MeterExchange } from '../../meter-exchange';
 import type { MeteredUsage } from '../../metered-usage';
 import type { ProviderMeter } from '../../provider-meter';
 import { meterOpenAIShaped } from '../openai/openai-meter';
@@ -21,12 +21,16 @@ function meter(exchange: MeterExchange): MeteredUsage | undefined {
   // deep research bills each search query it ran
   const searches = num(usage['num_search_queries']);
   if (metered.tokens !== undefined && searches) metered.tokens.webSearches = searches;
-  // the request fee depends on the search context size (low, medium, high), which the list
-  // price cannot know: the cost Perplexity states for the request wins
+  // the request fee depends on the search context size (low, medium, high): the cost
+  // Perplexity states for the request wins over one priced from the size
   const cost = num(record(usage['cost'])['total_cost']);
   if (cost !== undefined) metered.reportedCostUsd = cost;
-  const contextSize = str(usage['search_context_size']);
+  // the answer says which size was used; the request, which one was asked for
+  const asked = record(record(requestJson(exchange))['web_search_options'])['search_context_size'];
+  const contextSize = str(usage['search_context_size']) ?? str(asked);
   if (contextSize !== undefined) metered.attributes = { ...metered.attributes, search_context_size: contextSize };
+  // without a stated cost, the request fee is priced at this size's rate
+  if (contextSize !== undefined && metered.tokens !== undefined) metered.tokens.searchContextSize = contextSize;
   return metered;
 }
 
