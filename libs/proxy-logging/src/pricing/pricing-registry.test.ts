@@ -362,6 +362,15 @@ describe('non-token pricing', () => {
     expect(negotiated.meteredCostUsd({ ...hd, priceVariant: 'hd/1792x1024' })).toBe(0.2);
   });
 
+  it('counts a speech answer without its tokens as unknown by its reason, unless the user priced its characters', () => {
+    const speech = { provider: 'openai', model: 'gpt-4o-mini-tts', operation: 'tts', units: { characters: 45 }, unpricedReason: 'audio_tokens_unreported' };
+    const fresh = createPricingRegistry();
+    expect(fresh.meteredCostUsd(speech)).toBeNull();
+    expect(fresh.counters.unknownPriceByKey.get('openai/gpt-4o-mini-tts:audio_tokens_unreported')).toBe(1);
+    const estimated = createPricingRegistry({ units: { 'openai/gpt-4o-mini-tts': { perUnit: { characters: 0.00002 } } } });
+    expect(estimated.meteredCostUsd(speech)).toBe(0.0009);
+  });
+
   it('counts an unpriced unit as unknown', () => {
     const before = registry.counters.unknownPrice;
     expect(registry.meteredCostUsd({ provider: 'sendgrid', units: { messages: 1 } })).toBeNull();

@@ -208,7 +208,7 @@ class DefaultPricingRegistry implements PricingRegistry {
       const prices = this.unitPrice(usage.provider, usage.model, usage.priceVariant);
       for (const [unit, count] of billable) {
         const rate = prices?.perUnit?.[unit];
-        if (rate === undefined) return this.#unknown(`${usage.provider}/${usage.model ?? unit}:${unit}`);
+        if (rate === undefined) return this.#unknown(`${usage.provider}/${usage.model ?? unit}:${usage.unpricedReason ?? unit}`);
         total += count * rate;
       }
       if (usage.payment !== undefined) {

@@ -33,6 +33,12 @@ export interface MeteredUsage {
    */
   priceVariant?: string;
   payment?: MeteredPayment;
+  /**
+   * Why the exchange cannot be priced from what it reports, where the meter knows it (a
+   * `gpt-4o-mini-tts` answer without usage: `audio_tokens_unreported`). Unless a configured
+   * unit price covers its units, its cost is unknown, counted as `<provider>/<model>:<reason>`.
+   */
+  unpricedReason?: string;
   /** A USD cost the provider reported itself (PayPal's fee, Twilio's price): preferred over configured prices. */
   reportedCostUsd?: number;
   /** Facts that are not billed, for the log (operation names, byte counts). */

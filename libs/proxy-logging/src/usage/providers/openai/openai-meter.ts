@@ -32,6 +32,9 @@ function speechTokens(exchange: MeterExchange): TokenUsage | undefined {
   return tokens;
 }
 
+// OpenAI's speech models billed by tokens (gpt-4o-mini-tts and its snapshots)
+const TOKEN_BILLED_TTS = /^gpt-[\w.-]*tts/;
+
 /**
  * The price variant of a DALL·E image, `<quality>/<size>` (`hd/1792x1024`): DALL·E reports no
  * usage and bills a flat price per image by quality and size, which only the request says
@@ -57,8 +60,16 @@ export function meterOpenAIShaped(name: string, exchange: MeterExchange, usageKe
     // (`stream_format: "sse"`) reports, in `speech.audio.done`
     const tokens = isEventStream(exchange) ? speechTokens(exchange) : undefined;
     if (tokens !== undefined) return { provider: name, model, operation: 'tts', tokens, units: {}, attributes: { characters } };
-    // tts-1 and tts-1-hd bill per input character
-    return { provider: name, model, operation: 'tts', units: { characters } };
+    // tts-1 and tts-1-hd (and the speech models of OpenAI-compatible hosts) bill per character
+    if (!TOKEN_BILLED_TTS.test(model)) return { provider: name, model, operation: 'tts', units: { characters } };
+    // A token-billed model's plain audio answer says nothing of its tokens, and is left unpriced
+    // on purpose. Its audio output tokens ($12/M against $0.60/M for the text in) make nearly
+    // all of the cost, and no count of them can be derived: how many a second of speech takes
+    // is not published, compressed formats do not give the duration, and the "$0.015 a minute"
+    // OpenAI states is an estimate, not what it bills. Pricing the input text alone would be a
+    // silent undercount, so the cost is unknown with its reason (a per-character rate set in
+    // `pricing.units` for the model is the user's own estimate, and is used).
+    return { provider: name, model, operation: 'tts', units: { characters }, unpricedReason: 'audio_tokens_unreported' };
   }
   if (path.endsWith('/audio/transcriptions') || path.endsWith('/audio/translations')) {
     const body = record(responseJson(exchange));
