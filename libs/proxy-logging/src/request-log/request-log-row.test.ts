@@ -14,6 +14,13 @@ describe('rowFromContext', () => {
     context.attempts.push(attempt(0, 'primary', false), attempt(1, 'primary', false), attempt(2, 'backup', false), attempt(3, 'last-resort', true));
     expect(rowFromContext(context)).toMatchObject({ attempts: 4, fallbacks: 2 });
   });
+
+  it('logs the non-token units the universal proxy metered (a speech call: its characters)', () => {
+    const context = createRequestContext({ endpoint: 'proxy' });
+    expect(rowFromContext(context).units).toBeNull();
+    context.meteredUnits = { characters: 45 };
+    expect(rowFromContext(context).units).toBe('{"characters":45}');
+  });
 });
 
 describe('writeRowParams', () => {

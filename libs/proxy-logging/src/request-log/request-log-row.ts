@@ -149,7 +149,8 @@ export function rowFromContext(context: RequestContext): RequestLogRow {
   let fallbacks = 0;
   for (const attempt of context.attempts) if (attempt.alias !== first) fallbacks += 1;
   const bodies = context.state.get(BODY_STATE_KEY) as CapturedBodies | undefined;
-  const units = context.state.get('switchyard:metered-units');
+  // the universal proxy meters into `meteredUnits`; the state key is where this row read them first
+  const units = context.meteredUnits ?? context.state.get('switchyard:metered-units');
   return {
     id: context.requestId,
     ts: context.startedAt,
