@@ -68,6 +68,8 @@ export function createClusterWorkerMetrics(options: MetricsOptions): SwitchyardM
     observeCacheRedis: (state) => local.observeCacheRedis(state),
     countLimiterRejection: (scope) => local.countLimiterRejection(scope),
     countShadowRejection: (limit) => local.countShadowRejection(limit),
+    countLeaseLifetimeExceeded: () => local.countLeaseLifetimeExceeded(),
+    countLeaseRenewalFailure: () => local.countLeaseRenewalFailure(),
     close: () => local.close(),
     async scrape() {
       const id = next++;

@@ -84,6 +84,14 @@ describe('createMetrics', () => {
     expect(await value(metrics, 'switchyard_breaker_state', { target: 'primary/gpt-4o-mini' })).toBe(2);
   });
 
+  it('counts limit leases given back at their maximum lifetime and failed lease renewals', async () => {
+    metrics.countLeaseLifetimeExceeded();
+    metrics.countLeaseRenewalFailure();
+    metrics.countLeaseRenewalFailure();
+    expect(await value(metrics, 'switchyard_limit_lease_lifetime_exceeded_total')).toBe(1);
+    expect(await value(metrics, 'switchyard_limit_lease_renewal_failures_total')).toBe(2);
+  });
+
   it('reports request log queue counters (dropped and rejected rows, store errors)', async () => {
     metrics.observeRequestLog({ queued: 3, written: 10, dropped: 2, rejected: 5, storeErrors: 4 });
     expect(await value(metrics, 'switchyard_log_rows_dropped_total')).toBe(2);

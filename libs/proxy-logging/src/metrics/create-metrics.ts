@@ -38,6 +38,10 @@ export interface SwitchyardMetrics {
   countLimiterRejection(scope: string): void;
   /** Counts a would-be rejection of a limit in shadow mode (`rpm`, `tpm`, `parallel`, `budget`): counted, not enforced. */
   countShadowRejection(limit: string): void;
+  /** Counts a per-key limit lease given back at its maximum lifetime, its request never settled (a leaked handle). */
+  countLeaseLifetimeExceeded(): void;
+  /** Counts a failed renewal of per-key limit leases on Redis (one per key and renewal tick). */
+  countLeaseRenewalFailure(): void;
   /** The exposition text and its content type. */
   scrape(): Promise<{ contentType: string; body: string }>;
   /** Unsubscribes from diagnostics channels. */
@@ -117,6 +121,8 @@ export function createMetrics(options: MetricsOptions = {}): SwitchyardMetrics {
   const shadowRejections = new SeriesCounter({ name: 'switchyard_limit_shadow_rejections_total', help: 'Requests a shadowed client-key limit would have refused (counted, not enforced).', labelNames: ['limit'], registers });
   const requestErrors = new SeriesCounter({ name: 'switchyard_request_errors_total', help: 'Requests that failed, by error code.', labelNames: ['route', 'code'], registers });
   const unlogged = new SeriesCounter({ name: 'switchyard_refusals_unlogged_total', help: 'Refused requests left out of the request log (e.g. past the row rate of refusals without a valid key), by reason; counted in switchyard_requests_total too.', labelNames: ['reason'], registers });
+  const leaseLifetimeExceeded = new Counter({ name: 'switchyard_limit_lease_lifetime_exceeded_total', help: 'Per-key limit leases (Redis) given back at their maximum lifetime because their request never settled: a leaked request handle.', registers });
+  const leaseRenewalFailures = new Counter({ name: 'switchyard_limit_lease_renewal_failures_total', help: 'Failed renewals of per-key limit leases on Redis, one per key and tick: unrenewed leases end at their ttl while their requests may still run.', registers });
   const breakerState = new Gauge({ name: 'switchyard_breaker_state', help: 'Circuit breaker state per target: 0 closed, 1 half-open, 2 open.', labelNames: ['target'], registers });
   const upstreamEvents = new SeriesCounter({ name: 'switchyard_upstream_requests_observed_total', help: 'Upstream requests seen on the switchyard:upstream:request diagnostics channel.', labelNames: ['provider', 'ok'], registers });
 
@@ -249,6 +255,12 @@ export function createMetrics(options: MetricsOptions = {}): SwitchyardMetrics {
     },
     countShadowRejection(limit) {
       shadowRejections.at(label(limit, 'unknown')).inc();
+    },
+    countLeaseLifetimeExceeded() {
+      leaseLifetimeExceeded.inc();
+    },
+    countLeaseRenewalFailure() {
+      leaseRenewalFailures.inc();
     },
     async scrape() {
       return { contentType: registry.contentType, body: await registry.metrics() };
