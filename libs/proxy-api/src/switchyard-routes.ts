@@ -47,7 +47,12 @@ export const switchyardRoutes: FastifyPluginAsync<SwitchyardRoutesOptions> = asy
 
   // keys, limits, admin API, readiness, CORS, OpenAPI: set up before any route is added
   const cache = context?.plugins.cache;
-  const production = await registerProduction(app, gateway, options, { requestLog: requestLog?.log, budgetEstimator: pricing.budgetEstimator(gateway), cache });
+  const production = await registerProduction(app, gateway, options, {
+    requestLog: requestLog?.log,
+    budgetEstimator: pricing.budgetEstimator(gateway),
+    cache,
+    gatewayRequestTimeoutMs: isGateway(options.gateway) ? undefined : options.gateway.requestTimeoutMs,
+  });
   if (requestLog?.owned === true) {
     // spend is flushed into the log's database before the log closes it
     const log = requestLog.log;
@@ -86,6 +91,10 @@ export const switchyardRoutes: FastifyPluginAsync<SwitchyardRoutesOptions> = asy
     ...(options.now === undefined ? {} : { now: options.now }),
   });
   if (metrics !== undefined) production.limiter.onShadowRejection = (limit) => metrics.countShadowRejection(limit);
+  if (metrics !== undefined && production.redisLimits !== undefined) {
+    production.redisLimits.onLeaseLifetimeExceeded = () => metrics.countLeaseLifetimeExceeded();
+    production.redisLimits.onRenewalFailure = () => metrics.countLeaseRenewalFailure();
+  }
   if (metrics !== undefined && cache?.stats().redis !== undefined) metrics.observeCacheRedis(() => cache.stats().redis?.state);
 
   chatCompletionsRoute(app, gateway, bodyLimit);

@@ -162,3 +162,30 @@ describe.skipIf(!redisUp)('limits shared through Redis', () => {
     }
   });
 });
+
+describe.skipIf(!redisUp)('limits.maxLeaseLifetimeMs', () => {
+  it("gives a key's max_parallel slot back when a request outlives it, and counts it on /metrics", async () => {
+    // the mock upstream answers after a minute: the request holds its lease far past the lifetime
+    const slow: AppOptions['gateway'] = { providers: [{ name: 'mock', type: 'mock', latencyMs: 60_000 }], models: [{ name: 'demo', targets: [{ provider: 'mock', model: 'echo' }] }] };
+    const [app] = await cluster({ gateway: slow, limits: { maxLeaseLifetimeMs: 100 } }, 1);
+    const { id, key } = await createKey(app!, { max_parallel: 1 });
+    let answered = false;
+    const held = chat(app!, key).finally(() => {
+      answered = true;
+    });
+    const scrape = async (): Promise<string> => (await app!.inject({ method: 'GET', url: '/metrics' })).body;
+    await vi.waitFor(async () => expect(await scrape()).toContain('switchyard_limit_lease_lifetime_exceeded_total 1\n'), { timeout: 5_000, interval: 25 });
+    const usage = await app!.inject({ method: 'GET', url: `/admin/keys/${id}/usage`, headers: { authorization: `Bearer ${MASTER}` } });
+    expect(usage.json()).toMatchObject({ in_flight: { limit: 1, used: 0 } });
+    // the request itself still runs: only its lease was given back
+    expect(answered).toBe(false);
+    // shutdown's drain deadline ends it
+    app!.switchyardDrain.abortInFlight();
+    expect((await held).json()).toMatchObject({ error: { code: 'overloaded' } });
+  });
+
+  it('is rejected at start unless a whole number of milliseconds of at least 1', () => {
+    expect(() => createApp({ gateway, limits: { maxLeaseLifetimeMs: 0 } })).toThrow(/\/limits\/maxLeaseLifetimeMs/);
+    expect(() => createApp({ gateway, limits: { maxLeaseLifetimeMs: 1.5 } })).toThrow(/\/limits\/maxLeaseLifetimeMs/);
+  });
+});

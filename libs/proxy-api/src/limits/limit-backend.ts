@@ -10,6 +10,12 @@ export const WINDOW_MS = 60_000;
  */
 export const PARALLEL_TTL_MS = 15 * 60_000;
 
+/**
+ * How long a Redis lease is renewed at most when no larger request time limit is configured:
+ * a request that has not settled by then is taken for a leaked handle, and its lease is given back.
+ */
+export const LEASE_MAX_LIFETIME_MS = 60 * 60_000;
+
 /** What one request asks of a key's limits. Limits are null when the key has none. */
 export interface AdmitPlan {
   /** The key id the counters belong to. */

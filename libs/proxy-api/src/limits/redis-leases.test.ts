@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { silentLogger } from '@switchyard/proxy-core';
+import { silentLogger, type Logger } from '@switchyard/proxy-core';
 import { requireService, startRedisServer, TEST_REDIS_URL, type TestRedisServer } from '@switchyard/testing';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -207,5 +207,103 @@ describe.skipIf(!serverBinary)('redis limit leases whose release fails at first'
     await ended;
     await connection.client.connect();
     await vi.waitFor(async () => expect(await observer.usage('key_lease', 'total')).toMatchObject({ inFlight: 0, reservedMicros: 0 }), { timeout: 10_000, interval: 50 });
+  });
+});
+
+/** A logger keeping its warnings (fields and message), silent otherwise. */
+function warningsLogger(): { logger: Logger; warnings: Array<{ fields: Record<string, unknown>; message: string }> } {
+  const warnings: Array<{ fields: Record<string, unknown>; message: string }> = [];
+  return { logger: { ...silentLogger, warn: (fields, message) => void warnings.push({ fields: fields as Record<string, unknown>, message: message ?? '' }) }, warnings };
+}
+
+describe.skipIf(!redisUp)('redis limit leases past their maximum lifetime or not renewed', () => {
+  const fresh = async (options: { maxLeaseLifetimeMs?: number; random?: () => number } = {}) => {
+    const keyPrefix = `t:leases:${randomBytes(6).toString('hex')}:`;
+    prefixes.push(keyPrefix);
+    const connection = await connect(TEST_REDIS_URL, keyPrefix, 5_000);
+    // a clock of the test's own: lifetimes and the warnings' rate move only when the test says
+    const clock = { ms: 0 };
+    const { logger, warnings } = warningsLogger();
+    // ttl 150 ms: the renewal timer ticks every 50 ms, so the test waits on ticks, never on a lifetime
+    const backend = new RedisLimitBackend(connection, { leaseTtlMs: 150, logger, now: () => clock.ms, ...options });
+    const observer = new RedisLimitBackend(await connect(TEST_REDIS_URL, keyPrefix, 5_000));
+    backends.push(backend, observer);
+    return { connection, backend, observer, clock, warnings };
+  };
+
+  it('gives back a lease never settled once it passes its maximum lifetime: one warning with the key id, one count', async () => {
+    const { backend, observer, clock, warnings } = await fresh({ maxLeaseLifetimeMs: 60_000 });
+    let exceeded = 0;
+    backend.onLeaseLifetimeExceeded = () => void exceeded++;
+    const leaked = await backend.admit(plan());
+    expect((await observer.admit(plan())).rejectedBy).toBe('parallel');
+    clock.ms = 60_000;
+    // the next tick gives the lease back at once, not at its ttl: the slot and reservation are free
+    await vi.waitFor(async () => expect(await observer.usage('key_lease', 'total')).toMatchObject({ inFlight: 0, reservedMicros: 0 }), waitLong);
+    expect(backend.liveLeases).toBe(0);
+    const next = await observer.admit(plan());
+    expect(next.admitted).toBe(true);
+    expect(exceeded).toBe(1);
+    const lifetimeWarnings = warnings.filter((warning) => /maximum lifetime/.test(warning.message));
+    expect(lifetimeWarnings).toHaveLength(1);
+    expect(lifetimeWarnings[0]?.fields).toMatchObject({ keyId: 'key_lease', maxLeaseLifetimeMs: 60_000 });
+    // the leaked request settling after all records its spend and frees nothing of the lease after it
+    await backend.settle(leaked.lease!, { tokens: 0, costMicros: 10_000, nowMs: 0 });
+    expect(await observer.usage('key_lease', 'total')).toMatchObject({ inFlight: 1, reservedMicros: 600_000, spentMicros: 10_000 });
+  });
+
+  it('still gives the lease back when the lifetime observer (metrics) throws: the throw is logged, not raised on the timer', async () => {
+    const { backend, observer, clock, warnings } = await fresh({ maxLeaseLifetimeMs: 1_000 });
+    backend.onLeaseLifetimeExceeded = () => {
+      throw new Error('metrics broke');
+    };
+    await backend.admit(plan());
+    clock.ms = 1_000;
+    await vi.waitFor(async () => expect(await observer.usage('key_lease', 'total')).toMatchObject({ inFlight: 0, reservedMicros: 0 }), waitLong);
+    expect(warnings.filter((warning) => warning.message === 'a limit lease observer (metrics) failed')).toHaveLength(1);
+  });
+
+  it('logs failed renewals at most once a minute with how many failed, and counts every one', async () => {
+    const { connection, backend, clock, warnings } = await fresh();
+    let failures = 0;
+    backend.onRenewalFailure = () => void failures++;
+    await backend.admit(plan());
+    const ended = once(connection.client, 'end');
+    connection.client.disconnect();
+    await ended;
+    // every tick's renewal fails (no connection, no offline queue): counted each time, logged once
+    await vi.waitFor(() => expect(failures).toBeGreaterThanOrEqual(3), waitLong);
+    const renewalWarnings = (): typeof warnings => warnings.filter((warning) => /renewing per-key limit leases/.test(warning.message));
+    expect(renewalWarnings()).toHaveLength(1);
+    expect(renewalWarnings()[0]?.fields).toMatchObject({ failedRenewals: 1, liveLeases: 1 });
+    const countedBefore = failures;
+    clock.ms = 60_000;
+    await vi.waitFor(() => expect(renewalWarnings()).toHaveLength(2), waitLong);
+    // the second line reports the failures since the first: the ones in between were counted, not logged
+    expect(renewalWarnings()[1]?.fields.failedRenewals).toBeGreaterThanOrEqual(countedBefore);
+  });
+
+  it('draws each retry of a failed release at random below its bound, so instances do not retry in lockstep', async () => {
+    const { connection, backend } = await fresh({ random: () => 0.5 });
+    const admitted = await backend.admit(plan());
+    const ended = once(connection.client, 'end');
+    connection.client.disconnect();
+    await ended;
+    const setTimeoutSpy = vi.spyOn(globalThis, 'setTimeout');
+    try {
+      await expect(backend.settle(admitted.lease!, { tokens: 0, costMicros: 0, nowMs: 0 })).rejects.toThrow();
+      // the fixed schedule was 200, 1000 and 3000 ms; half of each bound with this draw
+      const retryDelays = (): unknown[] => setTimeoutSpy.mock.calls.map((call) => call[1]).filter((delay) => [100, 500, 1_500, 200, 1_000, 3_000].includes(delay as number));
+      await vi.waitFor(() => expect(retryDelays()).toHaveLength(3), { timeout: 10_000, interval: 50 });
+      expect(retryDelays()).toEqual([100, 500, 1_500]);
+    } finally {
+      setTimeoutSpy.mockRestore();
+    }
+  });
+
+  it('refuses a maximum lifetime that is not a whole number of milliseconds', async () => {
+    const { connection } = await fresh();
+    expect(() => new RedisLimitBackend(connection, { maxLeaseLifetimeMs: 0 })).toThrow(/maxLeaseLifetimeMs must be a whole number/);
+    expect(() => new RedisLimitBackend(connection, { maxLeaseLifetimeMs: 1.5 })).toThrow(/maxLeaseLifetimeMs/);
   });
 });

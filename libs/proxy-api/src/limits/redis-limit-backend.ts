@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { silentLogger, SwitchyardError, type Logger } from '@switchyard/proxy-core';
 import type { RedisConnection } from '../redis/redis-connection';
-import { PARALLEL_TTL_MS, WINDOW_MS, type AdmitPlan, type AdmitResult, type LimitBackend, type LimitName, type Lease, type Settlement, type UsageSnapshot } from './limit-backend';
+import { LEASE_MAX_LIFETIME_MS, PARALLEL_TTL_MS, WINDOW_MS, type AdmitPlan, type AdmitResult, type LimitBackend, type LimitName, type Lease, type Settlement, type UsageSnapshot } from './limit-backend';
 import { ADD_SPEND_SCRIPT, ADMIT_SCRIPT, RENEW_SCRIPT, SETTLE_SCRIPT, USAGE_SCRIPT } from './redis-limit-scripts';
 
 type AdmitReply = [string, string, number, number, number, number, number, number, number, number];
@@ -9,10 +11,21 @@ type UsageReply = [number, number, number, number, number, number, number];
 const SHADOW_ORDER: readonly LimitName[] = ['rpm', 'tpm', 'parallel', 'budget'];
 
 /**
- * Waits before each retry of a release that failed, ms: a lease whose admission or settlement
- * failed is given back up to four times in about 4 s, then left to its deadline.
+ * Longest wait before each retry of a release that failed, ms: a lease whose admission or
+ * settlement failed is given back up to four times within 4.2 s, then left to its deadline.
+ * Each wait is drawn at random below its bound (full jitter): instances that lost Redis
+ * together do not all retry in the same instant when it comes back.
  */
-const RELEASE_RETRY_DELAYS_MS: readonly number[] = [200, 1_000, 3_000];
+const RELEASE_RETRY_MAX_DELAYS_MS: readonly number[] = [200, 1_000, 3_000];
+
+/** Shortest interval between two log lines about failed lease renewals, ms. */
+const RENEWAL_FAILURE_LOG_INTERVAL_MS = 60_000;
+
+/** The wait before retry `attempt` (0-based) of a failed release, ms, or undefined past the last retry. */
+function releaseRetryDelayMs(attempt: number, random: () => number = Math.random): number | undefined {
+  const bound = RELEASE_RETRY_MAX_DELAYS_MS[attempt];
+  return bound === undefined ? undefined : Math.floor(random() * bound);
+}
 
 /** Options of {@link RedisLimitBackend}. */
 export interface RedisLimitBackendOptions {
@@ -23,6 +36,21 @@ export interface RedisLimitBackendOptions {
    * @default 900000 ({@link PARALLEL_TTL_MS})
    */
   leaseTtlMs?: number;
+  /**
+   * How long a lease is renewed at most, from its admission, ms. A request that has not
+   * settled by then is taken for a leaked handle (a bug that never settles it): its lease is
+   * given back, with one warning and `onLeaseLifetimeExceeded`, so the key's `max_parallel`
+   * slot is not lost until the process exits. A request that does still run then stops
+   * holding its slot. Keep it above the longest request or stream you serve.
+   * @default 3600000 ({@link LEASE_MAX_LIFETIME_MS})
+   */
+  maxLeaseLifetimeMs?: number;
+  /** Warnings about leaked leases and failed renewals (key ids, never keys). @default silent */
+  logger?: Logger;
+  /** Monotonic clock of lease lifetimes and of the renewal warnings' rate, ms (for tests). @default performance.now */
+  now?: () => number;
+  /** A number in [0, 1) drawing the jitter of release retries (for tests). @default Math.random */
+  random?: () => number;
 }
 
 interface ScopeKeys {
@@ -36,10 +64,13 @@ interface ScopeKeys {
   holds: string;
 }
 
-/** A lease this instance holds on Redis until it settles: renewed while it lives. */
+/** A lease this instance holds on Redis until it settles: renewed while it lives, up to a lifetime. */
 interface LiveLease {
-  slots: string;
-  holds: string;
+  keys: ScopeKeys;
+  /** The key id the counters belong to (never the key itself): named in warnings. */
+  scope: string;
+  /** When renewal stops ({@link RedisLimitBackendOptions.now}'s clock). */
+  renewUntil: number;
 }
 
 /**
@@ -48,8 +79,19 @@ interface LiveLease {
  */
 export class RedisLimitBackend implements LimitBackend {
   readonly kind = 'redis';
+  /** Called for each lease given back at its maximum lifetime (metrics). */
+  onLeaseLifetimeExceeded: (() => void) | undefined;
+  /** Called for each failed renewal script (one per key and tick; metrics). */
+  onRenewalFailure: (() => void) | undefined;
   readonly #redis: RedisConnection;
   readonly #leaseTtlMs: number;
+  readonly #maxLifetimeMs: number;
+  readonly #logger: Logger;
+  readonly #now: () => number;
+  readonly #random: () => number;
+  // failed renewals not logged yet, and when the last line about them was written
+  #unloggedRenewalFailures = 0;
+  #renewalFailureLoggedAt: number | undefined;
   // lease ids: a random per-instance prefix and a counter, unique across instances without a UUID per request
   readonly #idPrefix = randomBytes(9).toString('base64url');
   #nextId = 0;
@@ -63,6 +105,13 @@ export class RedisLimitBackend implements LimitBackend {
   constructor(redis: RedisConnection, options: RedisLimitBackendOptions = {}) {
     this.#redis = redis;
     this.#leaseTtlMs = options.leaseTtlMs ?? PARALLEL_TTL_MS;
+    this.#maxLifetimeMs = options.maxLeaseLifetimeMs ?? LEASE_MAX_LIFETIME_MS;
+    for (const [name, value] of [['leaseTtlMs', this.#leaseTtlMs], ['maxLeaseLifetimeMs', this.#maxLifetimeMs]] as const) {
+      if (!Number.isSafeInteger(value) || value < 1) throw new SwitchyardError('invalid_options', `RedisLimitBackend: ${name} must be a whole number of milliseconds, at least 1 (got ${String(value)}).`);
+    }
+    this.#logger = options.logger ?? silentLogger;
+    this.#now = options.now ?? (() => performance.now());
+    this.#random = options.random ?? Math.random;
   }
 
   async admit(plan: AdmitPlan): Promise<AdmitResult> {
@@ -100,7 +149,7 @@ export class RedisLimitBackend implements LimitBackend {
       throw error;
     }
     const [rejected, would, requests, requestsTtl, tokens, tokensTtl, inFlight, spent, reserved, admitted] = reply;
-    if (admitted === 1 && (plan.parallel !== null || plan.reserveMicros > 0)) this.#track(id, keys);
+    if (admitted === 1 && (plan.parallel !== null || plan.reserveMicros > 0)) this.#track(id, keys, plan.scope);
     return {
       admitted: admitted === 1,
       rejectedBy: rejected === '' ? undefined : (rejected as LimitName),
@@ -177,12 +226,13 @@ export class RedisLimitBackend implements LimitBackend {
     return this.#live.size;
   }
 
-  #track(id: string, keys: ScopeKeys): void {
+  #track(id: string, keys: ScopeKeys, scope: string): void {
     if (this.#closed) return;
-    this.#live.set(id, { slots: keys.slots, holds: keys.holds });
+    this.#live.set(id, { keys, scope, renewUntil: this.#now() + this.#maxLifetimeMs });
     if (this.#renewTimer === undefined) {
-      // one timer per backend, whatever the number of requests; it keeps no process alive
-      this.#renewTimer = setInterval(() => this.#renew(), Math.max(1, Math.floor(this.#leaseTtlMs / 3)));
+      // one timer per backend, whatever the number of requests; it keeps no process alive. A
+      // lifetime shorter than a third of the ttl sets the pace, or leases would outlive it by a tick
+      this.#renewTimer = setInterval(() => this.#renew(), Math.max(1, Math.floor(Math.min(this.#leaseTtlMs / 3, this.#maxLifetimeMs))));
       this.#renewTimer.unref();
     }
   }
@@ -191,7 +241,8 @@ export class RedisLimitBackend implements LimitBackend {
    * Moves the deadlines of this instance's live leases a ttl ahead: one script per key and
    * period (a Redis Cluster keeps each key's counters on its own slot), all written at once,
    * so one round trip. A renewal that fails is tried again at the next tick; a lease not
-   * renewed for a whole ttl ends, as one of a dead instance would.
+   * renewed for a whole ttl ends, as one of a dead instance would. A lease past its maximum
+   * lifetime is not renewed but given back.
    */
   #renew(): void {
     if (this.#live.size === 0) {
@@ -201,27 +252,74 @@ export class RedisLimitBackend implements LimitBackend {
       return;
     }
     if (this.#renewing) return;
-    const groups = new Map<string, { lease: LiveLease; ids: string[] }>();
+    const now = this.#now();
+    const groups = new Map<string, { keys: ScopeKeys; ids: string[] }>();
     for (const [id, lease] of this.#live) {
-      const group = groups.get(lease.holds);
-      if (group === undefined) groups.set(lease.holds, { lease, ids: [id] });
+      if (now >= lease.renewUntil) {
+        this.#expire(id, lease);
+        continue;
+      }
+      const group = groups.get(lease.keys.holds);
+      if (group === undefined) groups.set(lease.keys.holds, { keys: lease.keys, ids: [id] });
       else group.ids.push(id);
     }
+    if (groups.size === 0) return;
     this.#renewing = true;
     void Promise.allSettled(
-      [...groups.values()].map(({ lease, ids }) => this.#redis.run((client) => client.eval(RENEW_SCRIPT, 2, lease.slots, lease.holds, this.#leaseTtlMs, ...ids))),
-    ).finally(() => {
+      [...groups.values()].map(({ keys, ids }) => this.#redis.run((client) => client.eval(RENEW_SCRIPT, 2, keys.slots, keys.holds, this.#leaseTtlMs, ...ids))),
+    ).then((outcomes) => {
       this.#renewing = false;
+      const failed = outcomes.filter((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+      if (failed.length > 0) this.#renewalFailed(failed.length, groups.size, failed[0]?.reason);
     });
   }
 
+  /** Gives back a lease that outlived its maximum lifetime: its request never settled (a leaked handle). */
+  #expire(id: string, lease: LiveLease): void {
+    // removed first: the warning is written once per lease, whatever the later ticks find
+    this.#live.delete(id);
+    this.#logger.warn(
+      { keyId: lease.scope, maxLeaseLifetimeMs: this.#maxLifetimeMs },
+      'a request of this key held its max_parallel lease past the maximum lifetime without settling (a leaked request handle?): the lease is given back',
+    );
+    this.#observe(this.onLeaseLifetimeExceeded);
+    this.#releaseSoon(lease.keys, id);
+  }
+
+  /** Calls an observer (metrics) isolated: it runs on the renewal timer, where a throw would end the process. */
+  #observe(observer: (() => void) | undefined): void {
+    try {
+      observer?.();
+    } catch (error) {
+      this.#logger.warn({ err: { message: error instanceof Error ? error.message : String(error) } }, 'a limit lease observer (metrics) failed');
+    }
+  }
+
   /**
-   * Gives a lease back after its admission or settlement failed, retrying a failed release
+   * Counts failed renewals and logs them at most once a minute (with how many failed since the
+   * last line): Redis down would otherwise log one line per key on every tick.
+   */
+  #renewalFailed(failures: number, scripts: number, reason: unknown): void {
+    for (let i = 0; i < failures; i++) this.#observe(this.onRenewalFailure);
+    this.#unloggedRenewalFailures += failures;
+    const now = this.#now();
+    if (this.#renewalFailureLoggedAt !== undefined && now - this.#renewalFailureLoggedAt < RENEWAL_FAILURE_LOG_INTERVAL_MS) return;
+    this.#renewalFailureLoggedAt = now;
+    const message = reason instanceof Error ? reason.message : String(reason);
+    this.#logger.warn(
+      { err: { message }, failedRenewals: this.#unloggedRenewalFailures, keysThisTick: scripts, liveLeases: this.#live.size },
+      'renewing per-key limit leases on Redis failed: leases not renewed within their ttl end while their requests may still run, so max_parallel and reservations may under-count',
+    );
+    this.#unloggedRenewalFailures = 0;
+  }
+
+  /**
+   * Gives a lease back after its admission or settlement failed (or it outlived its maximum lifetime), retrying a failed release
    * a few times (timers that hold nothing up); if every try fails, the lease ends at its deadline.
    */
   #releaseSoon(keys: ScopeKeys, id: string, attempt = 0): void {
     this.#settle(keys, id, 0, 0, -1).catch(() => {
-      const delayMs = RELEASE_RETRY_DELAYS_MS[attempt];
+      const delayMs = releaseRetryDelayMs(attempt, this.#random);
       if (delayMs === undefined || this.#closed) return;
       const timer = setTimeout(() => {
         this.#retryTimers.delete(timer);

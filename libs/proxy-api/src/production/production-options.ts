@@ -53,6 +53,18 @@ export interface LimitsOptions {
    * milliseconds; 0 writes only on close. Needs a store that persists spend (SQL, memory). @default 10000
    */
   spendFlushIntervalMs?: number;
+  /**
+   * How long a request may hold its `max_parallel` lease on Redis without settling, in
+   * milliseconds, before it is taken for a leaked handle: its lease is then no longer renewed
+   * but given back (a warning naming the key id, and
+   * `switchyard_limit_lease_lifetime_exceeded_total`), so the key's slot is not lost until
+   * the process exits. A `/v1` request ends by the gateway's `requestTimeoutMs` (its stream
+   * included); a `/proxy` stream that keeps sending has no overall limit, so keep this above
+   * the longest proxied stream you serve: one still running past it stops holding its slot.
+   * Only with `redis` (the in-memory backend holds a slot until the request settles).
+   * @default the larger of 1 hour and twice the gateway's `requestTimeoutMs` (when the app builds the gateway; else 1 hour)
+   */
+  maxLeaseLifetimeMs?: number;
 }
 
 /** CORS settings (`@fastify/cors`); CORS is off unless given. */
@@ -126,6 +138,7 @@ const SerialisableSchema = Type.Object({
       shadow: Type.Optional(Type.Array(Type.Union([Type.Literal('rpm'), Type.Literal('tpm'), Type.Literal('parallel'), Type.Literal('budget')]))),
       defaultReservationUsd: Type.Optional(Type.Number({ minimum: 0 })),
       spendFlushIntervalMs: Type.Optional(Type.Integer({ minimum: 0 })),
+      maxLeaseLifetimeMs: Type.Optional(Type.Integer({ minimum: 1 })),
     }),
   ),
   redis: Type.Optional(

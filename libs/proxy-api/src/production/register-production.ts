@@ -1,6 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import cors from '@fastify/cors';
-import type { Gateway } from '@switchyard/proxy-core';
+import { GATEWAY_DEFAULTS, type Gateway } from '@switchyard/proxy-core';
 import type { FastifyError, FastifyInstance, onRequestHookHandler, preHandlerHookHandler, RouteOptions } from 'fastify';
 import { adminKeyRoutes } from '../admin/admin-key-routes';
 import { depthLimitedJsonParser } from '../hardening/json-depth';
@@ -20,7 +20,7 @@ import { KeyLimiter } from '../limits/key-limiter';
 import { KeyPolicy } from '../limits/key-limits-hook';
 import type { CostEstimateInput } from '../limits/cost-estimator';
 import { SpendLedger } from '../limits/spend-ledger';
-import type { LimitBackend } from '../limits/limit-backend';
+import { LEASE_MAX_LIFETIME_MS, type LimitBackend } from '../limits/limit-backend';
 import { MemoryLimitBackend } from '../limits/memory-limit-backend';
 import { RedisLimitBackend } from '../limits/redis-limit-backend';
 import { DrainController } from '../ops/drain-controller';
@@ -35,6 +35,8 @@ export interface ProductionFeatures {
   jsonParser: ReturnType<typeof depthLimitedJsonParser>;
   registry: KeyRegistry | undefined;
   limiter: KeyLimiter;
+  /** The limits shared on Redis, when configured: metrics subscribe to its lease events. */
+  redisLimits: RedisLimitBackend | undefined;
   /** Waits for settlements, flushes spend, releases the key store and Redis (idempotent); also runs on `onClose`. */
   close(): Promise<void>;
 }
@@ -47,6 +49,17 @@ export interface ProductionWiring {
   budgetEstimator?: CostEstimator | undefined;
   /** The response cache: `/ready` reports its Redis tier. */
   cache?: Pick<ResponseCache, 'stats'> | undefined;
+  /** The gateway's overall request deadline, ms, when the app builds the gateway (bounds the lease lifetime's default). */
+  gatewayRequestTimeoutMs?: number | undefined;
+}
+
+/**
+ * The default maximum lifetime of a Redis lease: a `/v1` request (its stream included) ends
+ * by the gateway's deadline, so twice that is surely leaked; never under an hour, since a
+ * `/proxy` stream that keeps sending has no overall limit.
+ */
+function defaultLeaseLifetimeMs(gatewayRequestTimeoutMs: number | undefined): number {
+  return Math.max(LEASE_MAX_LIFETIME_MS, 2 * (gatewayRequestTimeoutMs ?? GATEWAY_DEFAULTS.requestTimeoutMs));
 }
 
 /**
@@ -135,7 +148,11 @@ export async function registerProduction(app: FastifyInstance, gateway: Gateway,
 
   const local = new MemoryLimitBackend();
   const failMode = options.limits?.failMode ?? PRODUCTION_DEFAULTS.limitFailMode;
-  const backend: LimitBackend = redis === undefined ? local : new FailoverLimitBackend(new RedisLimitBackend(redis), local, failMode, logger);
+  const redisLimits =
+    redis === undefined
+      ? undefined
+      : new RedisLimitBackend(redis, { maxLeaseLifetimeMs: options.limits?.maxLeaseLifetimeMs ?? defaultLeaseLifetimeMs(wiring.gatewayRequestTimeoutMs), logger });
+  const backend: LimitBackend = redisLimits === undefined ? local : new FailoverLimitBackend(redisLimits, local, failMode, logger);
   const limiter = new KeyLimiter({
     backend,
     costEstimator: options.limits?.costEstimator ?? wiring.budgetEstimator,
@@ -262,5 +279,5 @@ export async function registerProduction(app: FastifyInstance, gateway: Gateway,
   if (options.openapi !== false) openApiRoutes(app);
   if (registry !== undefined) adminKeyRoutes(app, registry, limiter, PRODUCTION_DEFAULTS.adminPageSize);
 
-  return { jsonParser: depthLimitedJsonParser(app, options.jsonMaxDepth ?? PRODUCTION_DEFAULTS.jsonMaxDepth), registry, limiter, close };
+  return { jsonParser: depthLimitedJsonParser(app, options.jsonMaxDepth ?? PRODUCTION_DEFAULTS.jsonMaxDepth), registry, limiter, redisLimits, close };
 }
