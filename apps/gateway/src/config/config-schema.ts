@@ -81,6 +81,8 @@ export const LimitsConfigSchema = Type.Object(
     defaultReservationUsd: Type.Optional(Type.Number({ minimum: 0 })),
     /** How often key spend is written to the key store, ms (0 = only on shutdown). @default 10000 */
     spendFlushIntervalMs: Type.Optional(Type.Integer({ minimum: 0 })),
+    /** How long a request may hold its max_parallel lease on Redis unsettled before it is given back, ms. @default max(1 h, 2 x gateway requestTimeoutMs) */
+    maxLeaseLifetimeMs: Type.Optional(Type.Integer({ minimum: 1 })),
   },
   { additionalProperties: false },
 );
