@@ -44,7 +44,13 @@ const TOKEN_BILLED_TTS = /^gpt-[\w.-]*tts/;
  */
 function dallEVariant(model: string, field: (name: string) => string | undefined): string | undefined {
   if (!model.startsWith('dall-e-')) return undefined;
-  return `${field('quality') ?? 'standard'}/${field('size') ?? '1024x1024'}`;
+  // `auto` is what the API does without the field, so it is the default too; and dall-e-2 has
+  // one quality whatever the request says (else `auto/1792x1024` or `hd/256x256` would find no
+  // list price and fall to the model's 1024x1024 one: half an HD wide image, more than a small one)
+  const quality = field('quality');
+  const size = field('size');
+  const billedQuality = model.startsWith('dall-e-2') || quality === undefined || quality === 'auto' ? 'standard' : quality;
+  return `${billedQuality}/${size === undefined || size === 'auto' ? '1024x1024' : size}`;
 }
 
 /** Meters OpenAI-shaped exchanges for a provider name (shared by OpenAI-compatible APIs). */
