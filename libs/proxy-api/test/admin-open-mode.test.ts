@@ -74,6 +74,21 @@ describe('admin API in open mode (no keys configured)', () => {
     expect((await app.inject({ method: 'GET', url: '/admin/providers', headers: { host: 'localhost' }, remoteAddress: '::ffff:127.0.0.1' })).statusCode).toBe(200);
   });
 
+  it('refuses a page of another site that this machine\'s browser sends to a loopback address, even where CORS would let it read the answer', async () => {
+    const { port } = await listening({ cors: { origin: true }, admin: { allowedHosts: ['gateway.internal'] } });
+    // no rebinding needed: fetch('http://127.0.0.1:<port>/admin/requests') from any site
+    const crossSite = await get(port, '/admin/providers', `127.0.0.1:${port}`, { origin: 'https://evil.example' });
+    expect(crossSite.status).toBe(403);
+    expect(crossSite.body.error?.message).toMatch(/^The admin API of an app with no keys \(open mode\) answers this machine only, and the request comes from a page whose Origin "https:\/\/evil\.example" is not one of localhost, 127\.0\.0\.0\/8, \[::1\], gateway\.internal\. Configure admin\.masterKey /);
+    // a listed Host does not let another site's page through either; nor does an opaque origin
+    expect((await get(port, '/admin/providers', 'gateway.internal', { origin: 'https://evil.example' })).status).toBe(403);
+    expect((await get(port, '/admin/providers', `localhost:${port}`, { origin: 'null' })).status).toBe(403);
+    // pages of this machine and of listed hosts, such as the admin UI, are served
+    for (const origin of [`http://localhost:${port}`, `http://127.0.0.1:${port}`, 'http://[::1]:3000', 'https://Gateway.Internal']) {
+      expect({ origin, status: (await get(port, '/admin/providers', `localhost:${port}`, { origin })).status }).toEqual({ origin, status: 200 });
+    }
+  });
+
   it('refuses an allowedHosts entry with a port or scheme at start', () => {
     expect(() => createApp({ gateway, admin: { allowedHosts: ['gateway.internal:8080', 'http://x'] } })).toThrow(/Invalid Switchyard options:\n- \/admin\/allowedHosts\/0/);
   });

@@ -54,12 +54,22 @@ const HOW_TO_ENABLE = 'Configure admin.masterKey to serve the admin API to whoev
  * the socket's address, because a client on another machine can send `Host: localhost`. The
  * socket and not `request.ip`: `X-Forwarded-For` is the client's to write. A listed Host is
  * served from any address: listing it says the app is meant to be reached under that name.
+ * The Origin, whatever the Host: a page on another site needs no rebinding to send a request
+ * to http://127.0.0.1:<port> from this machine's browser (loopback Host, loopback socket), and
+ * with `cors.origin: true` it reads the answer; browsers send Origin on every such request.
  */
 function refuseUnlessLocal(request: FastifyRequest, allowed: ReadonlySet<string> | undefined): void {
   const host = request.headers.host;
   const name = host === undefined ? '' : hostNameOf(host);
-  if (allowed?.has(name) === true) return;
   const listed = allowed === undefined || allowed.size === 0 ? '' : `, ${[...allowed].join(', ')}`;
+  const origin = request.headers.origin;
+  if (origin !== undefined && !isLocalOrigin(origin, allowed)) {
+    throw new SwitchyardError(
+      'permission_denied',
+      `The admin API of an app with no keys (open mode) answers this machine only, and the request comes from a page whose Origin "${origin}" is not one of localhost, 127.0.0.0/8, [::1]${listed}. ${HOW_TO_ENABLE}`,
+    );
+  }
+  if (allowed?.has(name) === true) return;
   if (!isLoopbackAddress(name)) {
     throw new SwitchyardError(
       'permission_denied',
@@ -70,4 +80,16 @@ function refuseUnlessLocal(request: FastifyRequest, allowed: ReadonlySet<string>
   if (remote === undefined || !isLoopbackAddress(remote)) {
     throw new SwitchyardError('permission_denied', `The admin API of an app with no keys (open mode) answers connections from this machine only. ${HOW_TO_ENABLE}`);
   }
+}
+
+/** Whether an Origin header names a page served from a loopback or listed host; `null` and unparsable origins do not. */
+function isLocalOrigin(origin: string, allowed: ReadonlySet<string> | undefined): boolean {
+  let host: string;
+  try {
+    host = new URL(origin).host;
+  } catch {
+    return false;
+  }
+  const name = hostNameOf(host);
+  return name !== '' && (isLoopbackAddress(name) || allowed?.has(name) === true);
 }

@@ -83,7 +83,8 @@ export interface ProductionOptions {
    * The admin API: `masterKey` guards every `/admin/*` route. Without it and without any other
    * key (open mode) the admin API answers only requests from this machine with a loopback Host
    * (localhost, 127.0.0.0/8, [::1], any port), or whose Host is listed in `allowedHosts`
-   * (names without port; an IPv6 address in brackets), from any address. `allowedHosts` is
+   * (names without port; an IPv6 address in brackets), from any address; a browser request
+   * must also carry the Origin of such a host, if any (a page of another site is refused). `allowedHosts` is
    * unused when a master key or client keys are configured. @default allowedHosts: []
    */
   admin?: { masterKey?: string; allowedHosts?: string[] };
