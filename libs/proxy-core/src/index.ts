@@ -160,7 +160,7 @@ export type { LogFn, Logger } from './options/logger';
 export { MockAdapter, mockProvider, MockProviderOptionsSchema } from './providers/mock';
 export type { MockProviderOptions } from './providers/mock';
 export { OpenAIAdapter, openAIProvider, OpenAIProviderOptionsSchema } from './providers/openai';
-export type { OpenAIPreset, OpenAIPresetType, OpenAIProviderOptions } from './providers/openai';
+export type { OpenAIPreset, OpenAIPresetType, OpenAIProviderOptions, ToolCallIdFormat } from './providers/openai';
 export { OPENAI_PRESETS, openAIPresetProvider, openAIPresetProviders } from './providers/openai';
 export { GEMINI_DEFAULTS, GeminiAdapter, geminiProvider, GeminiProviderOptionsSchema } from './providers/gemini';
 export type { GeminiProviderOptions } from './providers/gemini';

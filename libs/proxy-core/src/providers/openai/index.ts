@@ -2,3 +2,4 @@ export { OpenAIAdapter, openAIProvider, OpenAIProviderOptionsSchema } from './op
 export type { OpenAIProviderOptions } from './openai-adapter';
 export { OPENAI_PRESETS, openAIPresetProvider, openAIPresetProviders } from './openai-presets';
 export type { OpenAIPreset, OpenAIPresetType } from './openai-presets';
+export type { ToolCallIdFormat } from './openai-tool-call-id';

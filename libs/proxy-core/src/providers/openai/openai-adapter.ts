@@ -22,6 +22,7 @@ import { markVerbatimAdapter } from '../../stream/chunk-source-text';
 import { OpenAIStreamMapper, openAIStreamExpectation, toChatChunk, toTextCompletionChunk } from './from-openai-stream';
 import { completionModelMatcher } from './openai-completion-models';
 import { readOpenAIError } from './openai-error';
+import type { ToolCallIdFormat } from './openai-tool-call-id';
 import { adjustParams, toOpenAIRequest } from './to-openai-request';
 import { fromOpenAIEmbeddings } from './from-openai-response';
 import { providerCallOptions, type ProviderCallDefaults } from '../provider-call-options';
@@ -43,6 +44,14 @@ export const OpenAIProviderOptionsSchema = Type.Object(
     unsupportedParams: Type.Optional(Type.Array(Type.String())),
     /** Request fields this host names differently (`{ seed: 'random_seed' }`), renamed before sending. @default {} */
     renameParams: Type.Optional(Type.Record(Type.String(), Type.String({ minLength: 1 }))),
+    /**
+     * The tool-call ids this host accepts; an id it would refuse (one a conversation begun on
+     * another provider carries) is mapped to one it accepts, alike in a call and its result.
+     * `openai`: at most 40 characters; `mistral`: exactly nine letters and digits (Mistral's API,
+     * and servers that render Mistral's chat template).
+     * @default "openai" ("mistral" for type `mistral`)
+     */
+    toolCallIdFormat: Type.Optional(Type.Union([Type.Literal('openai'), Type.Literal('mistral')])),
     /**
      * Upstream models this host serves at `/completions` (legacy): exact names, or a prefix
      * ending in `*` (`"*"` alone: every model). Legacy completions for other models are
@@ -77,6 +86,7 @@ export class OpenAIAdapter implements ProviderAdapter {
   readonly #baseUrl: string;
   readonly #unsupported: readonly string[];
   readonly #renames: Readonly<Record<string, string>>;
+  readonly #toolCallIds: ToolCallIdFormat;
   readonly #calls: ProviderCallDefaults;
   readonly #completes: (model: string) => boolean;
 
@@ -94,17 +104,18 @@ export class OpenAIAdapter implements ProviderAdapter {
     if (options.organization !== undefined) headers['openai-organization'] = options.organization;
     this.#unsupported = Object.freeze([...(options.unsupportedParams ?? [])]);
     this.#renames = Object.freeze({ ...(options.renameParams ?? {}) });
+    this.#toolCallIds = options.toolCallIdFormat ?? 'openai';
     this.#calls = { provider: this.name, headers, dispatcher: kit.dispatcher, readError: readOpenAIError };
     this.#completes = completionModelMatcher(options.completionModels ?? (options.type === 'openai' ? OPENAI_COMPLETION_MODELS : []));
   }
 
   async chat(request: ChatCompletionRequest, context: ProviderCallContext): Promise<ChatCompletion> {
-    const { body, text } = await upstreamJsonRequest(this.#call('/chat/completions', toOpenAIRequest(request, context.model, false, this.#unsupported, this.#renames), context));
+    const { body, text } = await upstreamJsonRequest(this.#call('/chat/completions', toOpenAIRequest(request, context.model, false, this.#unsupported, this.#renames, this.#toolCallIds), context));
     return fromOpenAIResponse(body, this.name, context.model, text);
   }
 
   async stream(request: ChatCompletionRequest, context: ProviderCallContext): Promise<AsyncIterable<ChatCompletionChunk>> {
-    const body = toOpenAIRequest(request, context.model, true, this.#unsupported, this.#renames);
+    const body = toOpenAIRequest(request, context.model, true, this.#unsupported, this.#renames, this.#toolCallIds);
     const response = await upstreamStreamRequest(this.#call('/chat/completions', body, context, 'text/event-stream'));
     return mapUpstreamStream(response, this.name, callCancellation(context), readSse, new OpenAIStreamMapper<ChatCompletionChunk>(this.name, toChatChunk, openAIStreamExpectation(body)));
   }
@@ -115,12 +126,12 @@ export class OpenAIAdapter implements ProviderAdapter {
 
   /** @see https://platform.openai.com/docs/api-reference/completions/create */
   async complete(request: CompletionRequest, context: ProviderCallContext): Promise<TextCompletion> {
-    const { body } = await upstreamJsonRequest(this.#call('/completions', toOpenAIRequest(request, context.model, false, this.#unsupported, this.#renames), context));
+    const { body } = await upstreamJsonRequest(this.#call('/completions', toOpenAIRequest(request, context.model, false, this.#unsupported, this.#renames, this.#toolCallIds), context));
     return fromOpenAICompletion(body, this.name, context.model);
   }
 
   async streamComplete(request: CompletionRequest, context: ProviderCallContext): Promise<AsyncIterable<TextCompletion>> {
-    const body = toOpenAIRequest(request, context.model, true, this.#unsupported, this.#renames);
+    const body = toOpenAIRequest(request, context.model, true, this.#unsupported, this.#renames, this.#toolCallIds);
     const response = await upstreamStreamRequest(this.#call('/completions', body, context, 'text/event-stream'));
     return mapUpstreamStream(response, this.name, callCancellation(context), readSse, new OpenAIStreamMapper<TextCompletion>(this.name, toTextCompletionChunk, openAIStreamExpectation(body)));
   }

@@ -70,6 +70,35 @@ describe('OpenAI-compatible presets', () => {
     expect(embed).not.toHaveProperty('dimensions');
   });
 
+  it('mistral: sends tool-call ids of nine letters and digits (ids from other providers are refused there), and type openai can opt in', async () => {
+    const toolTurn = (id: string) => ({
+      model: 'mistral/mistral-small-latest',
+      messages: [
+        { role: 'user' as const, content: 'Weather in Paris?' },
+        { role: 'assistant' as const, content: null, tool_calls: [{ id, type: 'function' as const, function: { name: 'get_weather', arguments: '{}' } }] },
+        { role: 'tool' as const, tool_call_id: id, content: '18C' },
+      ],
+    });
+    const idsSent = (index: number): string[] => {
+      const messages = (upstream.requests[index]!.body as { messages: Array<{ tool_calls?: Array<{ id: string }>; tool_call_id?: string }> }).messages;
+      return [messages[1]!.tool_calls![0]!.id, messages[2]!.tool_call_id!];
+    };
+    await gateway.chat(toolTurn('call_PTLP8xhu3uwZk4l3nlnrrJha'));
+    const [call, result] = idsSent(0);
+    expect(call).toMatch(/^[A-Za-z0-9]{9}$/);
+    expect(result).toBe(call);
+    await gateway.chat(toolTurn('D681PevKs'));
+    expect(idsSent(1)).toEqual(['D681PevKs', 'D681PevKs']);
+    const own = createGateway({ providers: [{ name: 'vllm', type: 'openai', baseUrl: `${upstream.url}/v1`, toolCallIdFormat: 'mistral' }] });
+    try {
+      await own.chat({ ...toolTurn('call_PTLP8xhu3uwZk4l3nlnrrJha'), model: 'vllm/mistral-small' });
+      expect(idsSent(2)).toEqual([call, call]);
+    } finally {
+      await own.close();
+    }
+    expect(() => createGateway({ providers: [{ name: 'x', type: 'openai', toolCallIdFormat: 'short' }] })).toThrow(/toolCallIdFormat/);
+  });
+
   it('voyage: embeds in batches and reports usage', async () => {
     const response = await gateway.embed({ model: 'voyage/voyage-3.5', input: ['one', 'two', 'three'], encoding_format: 'base64' });
     expect(response.data).toHaveLength(3);

@@ -1,5 +1,6 @@
 import type { ProviderFactory } from '../provider-adapter';
 import { OpenAIAdapter, OpenAIProviderOptionsSchema, type OpenAIProviderOptions } from './openai-adapter';
+import type { ToolCallIdFormat } from './openai-tool-call-id';
 
 /** The defaults an OpenAI-compatible host needs: where it lives and what it rejects. */
 export interface OpenAIPreset {
@@ -11,6 +12,8 @@ export interface OpenAIPreset {
   readonly unsupportedParams?: readonly string[];
   /** Request fields the host names differently. */
   readonly renameParams?: Readonly<Record<string, string>>;
+  /** The tool-call ids the host accepts, when not OpenAI's (see `toolCallIdFormat`). */
+  readonly toolCallIdFormat?: ToolCallIdFormat;
   /** A page that documents the host's OpenAI compatibility. */
   readonly reference: string;
 }
@@ -33,6 +36,8 @@ export const OPENAI_PRESETS = [
     baseUrl: 'https://api.mistral.ai/v1',
     unsupportedParams: ['logit_bias', 'user', 'logprobs', 'top_logprobs', 'store', 'metadata'],
     renameParams: { seed: 'random_seed', dimensions: 'output_dimension' },
+    // its API refuses any other tool-call id with a 400 ("must be a-z, A-Z, 0-9, with a length of 9")
+    toolCallIdFormat: 'mistral',
     reference: 'https://docs.mistral.ai/api/',
   },
   { type: 'together', baseUrl: 'https://api.together.xyz/v1', reference: 'https://docs.together.ai/docs/openai-api-compatibility' },
@@ -89,6 +94,7 @@ export function openAIPresetProvider(preset: OpenAIPreset): ProviderFactory<Open
           baseUrl: options.baseUrl ?? preset.baseUrl,
           unsupportedParams: options.unsupportedParams ?? [...(preset.unsupportedParams ?? [])],
           renameParams: options.renameParams ?? { ...(preset.renameParams ?? {}) },
+          ...(preset.toolCallIdFormat === undefined || options.toolCallIdFormat !== undefined ? {} : { toolCallIdFormat: preset.toolCallIdFormat }),
         },
         kit,
       ),

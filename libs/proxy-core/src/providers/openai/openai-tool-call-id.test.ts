@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { ChatCompletionRequest, ChatMessage } from '../../wire/openai-chat';
 import { toAzureOpenAIRequest } from '../azure-openai/to-azure-openai-request';
 import { geminiToolCallId } from '../gemini/gemini-tool-call-id';
-import { openAIToolCallId, withOpenAIToolCallIds } from './openai-tool-call-id';
+import { mistralToolCallId, openAIToolCallId, withOpenAIToolCallIds } from './openai-tool-call-id';
 import { toOpenAIRequest } from './to-openai-request';
 
 // a 28-byte thought signature, as Gemini 3 sends them (base64)
@@ -81,5 +81,35 @@ describe('toOpenAIRequest tool-call ids', () => {
   it('passes the client\'s messages through untouched when every id fits', () => {
     const request: ChatCompletionRequest = { model: 'x', messages: conversation('call_abc123') };
     expect(toOpenAIRequest(request, 'gpt-4o-mini', false, [])['messages']).toBe(request.messages);
+  });
+});
+
+describe('mistral tool-call ids', () => {
+  it('keeps an id of nine letters and digits, and maps any other to a stable one', () => {
+    expect(mistralToolCallId('D681PevKs')).toBe('D681PevKs');
+    for (const id of ['call_abc123', 'toolu_01A09q90qw90lq917835lq9', RESPONSES_ID, 'abc', 'abcdefgh_', 'abcdefghij']) {
+      expect(mistralToolCallId(id)).toMatch(/^[A-Za-z0-9]{9}$/);
+      expect(mistralToolCallId(id)).toBe(mistralToolCallId(id));
+    }
+    expect(mistralToolCallId('call_abc123')).not.toBe(mistralToolCallId('call_abc124'));
+    // the id with and without its Gemini signature is the same call
+    expect(mistralToolCallId(geminiToolCallId('call_1', SIGNATURE))).toBe(mistralToolCallId('call_1'));
+  });
+
+  it('maps a call and its result alike, and leaves messages whose ids fit as they are', () => {
+    const messages = conversation('call_abc123');
+    expect(withOpenAIToolCallIds(messages)).toBe(messages);
+    const mapped = withOpenAIToolCallIds(messages, 'mistral');
+    const id = (mapped[1] as Extract<ChatMessage, { role: 'assistant' }>).tool_calls?.[0]?.id;
+    expect(id).toMatch(/^[A-Za-z0-9]{9}$/);
+    expect((mapped[2] as Extract<ChatMessage, { role: 'tool' }>).tool_call_id).toBe(id);
+    const native = conversation('D681PevKs');
+    expect(withOpenAIToolCallIds(native, 'mistral')).toBe(native);
+  });
+
+  it('is what toOpenAIRequest sends a host whose format is mistral', () => {
+    const body = toOpenAIRequest({ model: 'x', messages: conversation(RESPONSES_ID) }, 'mistral-small-latest', true, [], {}, 'mistral');
+    const messages = body['messages'] as ChatMessage[];
+    expect((messages[2] as Extract<ChatMessage, { role: 'tool' }>).tool_call_id).toBe(mistralToolCallId(RESPONSES_ID));
   });
 });

@@ -1,7 +1,7 @@
 import { refuseSeveralChoices } from '../../wire/chat-message-parts';
 import type { ChatCompletionRequest } from '../../wire/openai-chat';
 import type { CompletionRequest } from '../../wire/openai-completions';
-import { withOpenAIToolCallIds } from './openai-tool-call-id';
+import { withOpenAIToolCallIds, type ToolCallIdFormat } from './openai-tool-call-id';
 
 /**
  * The upstream body for an OpenAI-compatible host (chat or legacy completions): the client's request with the
@@ -9,8 +9,9 @@ import { withOpenAIToolCallIds } from './openai-tool-call-id';
  * (the gateway meters every stream; it strips the usage chunk again when the client
  * did not ask for it). `n` above 1 for a host that takes no `n` is `unsupported_feature`:
  * removing it would answer with one choice where the client asked for several. Tool-call ids
- * over OpenAI's 40 characters (a conversation begun on Gemini or another provider) are
- * shortened, the same way in a call and its result (see openai-tool-call-id.ts).
+ * the host would refuse (over OpenAI's 40 characters, or not Mistral's nine letters and digits:
+ * a conversation begun on Gemini or another provider) are mapped, the same way in a call and
+ * its result (see openai-tool-call-id.ts).
  */
 export function toOpenAIRequest(
   request: ChatCompletionRequest | CompletionRequest,
@@ -18,13 +19,14 @@ export function toOpenAIRequest(
   stream: boolean,
   unsupportedParams: readonly string[],
   renameParams: Readonly<Record<string, string>> = {},
+  toolCallIdFormat: ToolCallIdFormat = 'openai',
 ): Record<string, unknown> {
   if (unsupportedParams.includes('n')) refuseSeveralChoices(request.n, 'This provider returns one choice per request ("n" is one of its unsupportedParams); "n" must be 1.');
   // Object.assign, not `{ ...request, model, stream }`: a request without `stream` would add a
   // property to an object made by spread, a slow path on Node 20 (see upstream-request.ts)
   const body: Record<string, unknown> = Object.assign({}, request, { model, stream });
   if ('messages' in request) {
-    const messages = withOpenAIToolCallIds(request.messages);
+    const messages = withOpenAIToolCallIds(request.messages, toolCallIdFormat);
     if (messages !== request.messages) body['messages'] = messages;
   }
   if (stream) {
