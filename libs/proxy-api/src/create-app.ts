@@ -83,6 +83,9 @@ export function createApp(options: AppOptions): FastifyInstance {
   // draining is visible on the app itself: `app.switchyardDrain.begin()` (e.g. in a preStop hook)
   const drain = options.drain ?? new DrainController(options.drainTimeoutMs ?? PRODUCTION_DEFAULTS.drainTimeoutMs);
   app.decorate('switchyardDrain', drain);
+  // on the app itself, not only in the routes' scope, so `requireAdmin` guards routes added to
+  // the returned app too; refusing everything until the routes fill it in at start-up
+  app.decorate('switchyardAdminAuth', { masterKey: undefined, open: false });
   void app.register(switchyardRoutes, { ...options, drain });
   return app;
 }

@@ -1,7 +1,7 @@
 import { request } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createApp, type AppOptions } from '../src/index';
+import { createApp, requireAdmin, type AppOptions } from '../src/index';
 
 const MASTER = 'sy-master-0123456789abcdef';
 const gateway: AppOptions['gateway'] = { providers: [{ name: 'mock', type: 'mock' }], models: [{ name: 'demo', targets: [{ provider: 'mock', model: 'echo' }] }] };
@@ -100,5 +100,30 @@ describe('admin API with a master key', () => {
     expect((await get(port, '/admin/providers', `localhost:${port}`)).status).toBe(401);
     expect((await get(port, '/admin/providers', 'gateway.internal')).status).toBe(401);
     expect((await get(port, '/admin/providers', 'evil.example', { authorization: `Bearer ${MASTER}` })).status).toBe(200);
+  });
+});
+
+describe('requireAdmin on a route added to the app createApp() returns (the README example)', () => {
+  it('checks the master key there as on the built-in admin routes', async () => {
+    const app = createApp({ gateway, admin: { masterKey: MASTER } });
+    apps.push(app);
+    // before, the admin state lived only in the Switchyard routes' scope: this route refused every request as "disabled"
+    app.get('/admin/things', { onRequest: requireAdmin }, async () => ({ ok: true }));
+    const base = await app.listen({ port: 0, host: '127.0.0.1' });
+    const port = Number(new URL(base).port);
+    expect((await get(port, '/admin/things', 'localhost', { authorization: `Bearer ${MASTER}` })).status).toBe(200);
+    // the app's own error handler answers for its own routes: the status is the refusal's
+    expect((await get(port, '/admin/things', 'localhost')).status).toBe(401);
+    expect((await get(port, '/admin/things', 'localhost', { authorization: 'Bearer sy-master-wrong' })).status).toBe(401);
+  });
+
+  it('applies the open-mode rule there too: this machine only', async () => {
+    const app = createApp({ gateway });
+    apps.push(app);
+    app.get('/admin/things', { onRequest: requireAdmin }, async () => ({ ok: true }));
+    const base = await app.listen({ port: 0, host: '127.0.0.1' });
+    const port = Number(new URL(base).port);
+    expect((await get(port, '/admin/things', `localhost:${port}`)).status).toBe(200);
+    expect((await get(port, '/admin/things', 'evil.example')).status).toBe(403);
   });
 });

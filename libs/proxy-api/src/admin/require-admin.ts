@@ -48,7 +48,7 @@ export async function requireAdmin(request: FastifyRequest, _reply: FastifyReply
 const HOW_TO_ENABLE = 'Configure admin.masterKey to serve the admin API to whoever holds it, or list the Host name this client uses in admin.allowedHosts.';
 
 /**
- * An open app's admin API creates keys and reads the request log without a credential, so it
+ * An open app's admin API reads the request log, usage and runs without a credential, so it
  * answers only what is surely this machine. The Host, because a page on another site that
  * rebinds its DNS name to 127.0.0.1 reaches a loopback listener with its own name as the Host;
  * the socket's address, because a client on another machine can send `Host: localhost`. The
@@ -78,7 +78,9 @@ function refuseUnlessLocal(request: FastifyRequest, allowed: ReadonlySet<string>
   }
   const remote = request.socket.remoteAddress;
   if (remote === undefined || !isLoopbackAddress(remote)) {
-    throw new SwitchyardError('permission_denied', `The admin API of an app with no keys (open mode) answers connections from this machine only. ${HOW_TO_ENABLE}`);
+    // a unix socket has no remote address: a reverse proxy in front of it may carry anyone's request
+    const over = remote === undefined ? 'over TCP from this machine only (this connection has no address, as over a unix socket)' : 'connections from this machine only';
+    throw new SwitchyardError('permission_denied', `The admin API of an app with no keys (open mode) answers ${over}. ${HOW_TO_ENABLE}`);
   }
 }
 

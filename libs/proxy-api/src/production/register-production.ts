@@ -3,6 +3,7 @@ import cors from '@fastify/cors';
 import { GATEWAY_DEFAULTS, type Gateway } from '@switchyard/proxy-core';
 import type { FastifyError, FastifyInstance, onRequestHookHandler, preHandlerHookHandler, RouteOptions } from 'fastify';
 import { adminKeyRoutes } from '../admin/admin-key-routes';
+import type { AdminAuthState } from '../admin/require-admin';
 import { depthLimitedJsonParser } from '../hardening/json-depth';
 import { concurrencyGuard } from '../hardening/concurrency-guard';
 import { hostNameOf } from '../http/loopback-host';
@@ -248,7 +249,10 @@ export async function registerProduction(app: FastifyInstance, gateway: Gateway,
   if (options.openapi !== false) await registerOpenApi(app);
 
   // client authentication and key policy on every /v1 and /proxy route registered from here on
-  app.decorate('switchyardAdminAuth', { masterKey, open, allowedHosts: new Set((options.admin?.allowedHosts ?? []).map(hostNameOf)) });
+  const adminAuth: AdminAuthState = { masterKey, open, allowedHosts: new Set((options.admin?.allowedHosts ?? []).map(hostNameOf)) };
+  // createApp() decorates its app with a state to fill in (its own routes see it, in every scope)
+  if (app.hasDecorator('switchyardAdminAuth') && app.switchyardAdminAuth !== undefined) Object.assign(app.switchyardAdminAuth, adminAuth);
+  else app.decorate('switchyardAdminAuth', adminAuth);
   app.decorateRequest('switchyardKey', undefined);
   const auth: ClientAuthState = { open, registry, masterKey };
   const prefix = app.prefix;
