@@ -65,6 +65,22 @@ describe('an upstream 5xx with rate-limit headers', () => {
     expect(callsTo(fixture.upstream, '/v1/')).toBe(2);
   });
 
+  it('calls the target again once its Retry-After pause is waited out, though the timer fires before performance.now() gets there', async () => {
+    // setTimeout fake, performance.now() real: the wake-up comes "early" by that clock, as on a
+    // loaded event loop whose cached time makes Node fire a timer a few ms before it
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    fixture.upstream.fault({ kind: 'status', status: 503, headers: { 'retry-after': '1' }, times: 1 });
+    const gateway = solo({ retry: { maxRetries: 1, baseDelayMs: 10, maxDelayMs: 5_000 } });
+    const retry = nextEvent(gateway, 'retry');
+    const reply = gateway.chat(ask('m'));
+    const { delayMs } = await retry;
+    expect(delayMs).toBeGreaterThan(900);
+    await vi.advanceTimersByTimeAsync(delayMs);
+    // before, the second round skipped the target as still paused and the client got the 503
+    await expect(reply).resolves.toMatchObject({ object: 'chat.completion' });
+    expect(callsTo(fixture.upstream, '/v1/')).toBe(2);
+  });
+
   it('a 500 with only reset headers carries no retry-after for the client', async () => {
     fixture.upstream.fault({ kind: 'status', status: 500, headers: { 'x-ratelimit-reset-tokens': '6m0s' } });
     const gateway = solo({ retry: { maxRetries: 0 } });

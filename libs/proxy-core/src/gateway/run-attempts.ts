@@ -108,6 +108,10 @@ export async function runAttempts<T>(
   let releaseRetry: (() => void) | undefined;
   // made on the first Retry-After: most requests never need it
   let notBefore: Map<string, number> | undefined;
+  // when the last backoff meant to wake: a timer may fire a few ms before performance.now() gets
+  // there (Node schedules it on the event loop's cached clock, stale after a long loop turn), and
+  // the target whose Retry-After the backoff waited out must not be skipped for being "early"
+  let wokeAt = 0;
   const plan = routesToTry(route, env.routes);
   let lastError: SwitchyardError | undefined;
   try {
@@ -124,7 +128,7 @@ export async function runAttempts<T>(
           keys.push(key);
           const wait = notBefore?.get(key);
           // the upstream asked us to wait before calling it again
-          if (wait !== undefined && wait > performance.now()) continue;
+          if (wait !== undefined && wait > Math.max(performance.now(), wokeAt)) continue;
           try {
             return await tryTarget(env, context, candidate, target, adapter, deadline, request, attempt);
           } catch (thrown) {
@@ -162,6 +166,7 @@ export async function runAttempts<T>(
       }
       policies.counters.retries += 1;
       policies.emit({ type: 'retry', round: round + 1, delayMs, requestId: context.requestId });
+      wokeAt = now + delayMs;
       await abortableSleep(delayMs, deadline);
     }
   } finally {
