@@ -65,6 +65,21 @@ describe.skipIf(!redisUp)('limits shared through Redis', () => {
     expect(Number(admitted.headers['x-ratelimit-remaining-requests'])).toBeLessThan(50);
   });
 
+  it('shares limits through a host:port Redis address, as the core limiter takes it (it was refused as not matching ^rediss?://)', async () => {
+    const { hostname, port } = new URL(TEST_REDIS_URL);
+    const [a, b] = await cluster({}, 2, `${hostname}:${port || '6379'}`);
+    const { key } = await createKey(a!, { rpm: 1 });
+    expect((await chat(a!, key)).statusCode).toBe(200);
+    expect((await chat(b!, key)).statusCode).toBe(429);
+    expect((await a!.inject({ method: 'GET', url: '/ready' })).json()).toMatchObject({ checks: { redis: 'ok' } });
+  });
+
+  it('names a Redis address ioredis cannot use, without echoing it', () => {
+    expect(() => createApp({ gateway, redis: { url: 'postgres://app:secret-pw@db/app' } })).toThrow(
+      /^(?!.*secret-pw).*\/redis\/url: has the scheme "postgres:"/s,
+    );
+  });
+
   it('admits exactly one of 20 concurrent requests against a budget that fits one', async () => {
     const [a, b] = await cluster({ limits: { costEstimator: { estimateMaxCostUsd: () => 1 } } });
     const { id, key } = await createKey(a!, { budget_usd: 1.5, budget_period: 'total' });

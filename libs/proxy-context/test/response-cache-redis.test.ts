@@ -55,6 +55,22 @@ describe.skipIf(!redisUp)('response cache on real Redis', () => {
     expect(stranger.cacheStatus).toBe('MISS');
   });
 
+  it('takes a host:port Redis address, as the limiter and the app do (it was refused as not matching ^rediss?://)', async () => {
+    const { hostname, port } = new URL(TEST_REDIS_URL);
+    const cache = createResponseCache({ memory: { maxBytes: 1024 * 1024 }, redis: { url: `${hostname}:${port || '6379'}`, keyPrefix: `${prefix}host-port:` }, ttlMs: 120_000 });
+    caches.push(cache);
+    const gateway = createGateway({ providers: [{ name: 'mock', type: 'mock' }], models: [{ name: 'demo', targets: [{ provider: 'mock', model: 'echo' }] }], plugins: [cache] });
+    const request: ChatCompletionRequest = { model: 'demo', messages: [{ role: 'user', content: `host-port ${randomUUID()}` }], temperature: 0 };
+    await gateway.chat(request, { context: createRequestContext({ metadata: { apiKeyId: 'k' } }) });
+    await expect.poll(async () => (await admin.keys(`${prefix}host-port:*`)).length).toBe(1);
+  });
+
+  it('names a Redis address ioredis cannot use without echoing it', () => {
+    expect(() => createResponseCache({ memory: { maxBytes: 1024 * 1024 }, redis: { url: 'redis://:secret-pw@cache:99999' } })).toThrow(
+      /^(?!.*secret-pw).*\/redis\/url: is not a valid URL: the port 99999 is not in 0-65535/s,
+    );
+  });
+
   it('compresses large bodies and round-trips them', async () => {
     const body = JSON.stringify({ text: 'y'.repeat(10_000) });
     const encoded = await encodeBody(body, 256);

@@ -178,5 +178,5 @@ export { BEDROCK_DEFAULTS, BedrockAdapter, bedrockProvider, BedrockProviderOptio
 export type { BedrockProviderOptions } from './providers/bedrock';
 
 // Redis (shared by the libs that keep state in it)
-export { createRedisClient, isRedisCluster, pingRedis, redisEndpointOf, redisEndpointProblems, redisUrlProblem, RedisClusterOptionsSchema } from './redis/redis-client';
+export { createRedisClient, isRedisCluster, pingRedis, redisEndpointOf, redisEndpointProblems, redisUrlProblem, RedisClusterOptionsSchema, RedisUrlSchema } from './redis/redis-client';
 export type { RedisClient, RedisClientSettings, RedisClusterOptions, RedisEndpoint } from './redis/redis-client';

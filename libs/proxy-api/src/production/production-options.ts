@@ -1,4 +1,4 @@
-import { RedisClusterOptionsSchema, SwitchyardError, redisEndpointProblems, schemaProblems } from '@switchyard/proxy-core';
+import { RedisClusterOptionsSchema, RedisUrlSchema, SwitchyardError, redisEndpointProblems, schemaProblems } from '@switchyard/proxy-core';
 import { Type } from '@sinclair/typebox';
 import { HOST_NAME_PATTERN } from '../http/loopback-host';
 import type { KeyStore } from '../keys/key-store';
@@ -144,7 +144,7 @@ const SerialisableSchema = Type.Object({
   ),
   redis: Type.Optional(
     Type.Object({
-      url: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+      url: Type.Optional(RedisUrlSchema),
       cluster: Type.Optional(RedisClusterOptionsSchema),
       keyPrefix: Type.Optional(Type.String({ minLength: 1 })),
       commandTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),

@@ -10,7 +10,10 @@ export const REDIS_DEFAULTS = {
 
 /** Redis shared by several gateway instances (limits, budgets, key-cache invalidation). */
 export interface RedisOptions {
-  /** `redis://` or `rediss://` URL; the app connects (ioredis, loaded only then) and disconnects on close. */
+  /**
+   * A `redis://` or `rediss://` URL, or another address ioredis reads (`host:port`, a Unix socket
+   * path); the app connects (ioredis, loaded only then) and disconnects on close.
+   */
   url?: string;
   /**
    * A Redis Cluster instead of `url`: its startup nodes (`{ nodes: ["redis://host:port", ...] }`);

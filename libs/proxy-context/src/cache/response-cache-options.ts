@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { RedisClusterOptionsSchema, SwitchyardError, schemaProblems, type Logger, type RedisClusterOptions } from '@switchyard/proxy-core';
+import { RedisClusterOptionsSchema, RedisUrlSchema, SwitchyardError, redisEndpointProblems, schemaProblems, type Logger, type RedisClusterOptions } from '@switchyard/proxy-core';
 import type { MemoryBudget } from '../memory/memory-budget';
 import type { RedisCacheClient } from './redis-tier';
 
@@ -42,7 +42,7 @@ export const ResponseCacheConfigSchema = Type.Object(
     cacheNonDeterministic: Type.Optional(Type.Boolean()),
     redis: Type.Optional(
       Type.Union([
-        Type.Object({ url: Type.String({ pattern: '^rediss?://' }), keyPrefix: Type.Optional(Type.String()), commandTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })), breaker: Type.Optional(RedisBreakerSchema) }, { additionalProperties: false }),
+        Type.Object({ url: RedisUrlSchema, keyPrefix: Type.Optional(Type.String()), commandTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })), breaker: Type.Optional(RedisBreakerSchema) }, { additionalProperties: false }),
         Type.Object({ cluster: RedisClusterOptionsSchema, keyPrefix: Type.Optional(Type.String()), commandTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })), breaker: Type.Optional(RedisBreakerSchema) }, { additionalProperties: false }),
         Type.Object({ client: Type.Object({}, { additionalProperties: true }), keyPrefix: Type.Optional(Type.String()), commandTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })), breaker: Type.Optional(RedisBreakerSchema) }, { additionalProperties: false }),
       ]),
@@ -118,5 +118,7 @@ export interface ResponseCacheOptions {
 export function validateResponseCacheOptions(options: ResponseCacheOptions): void {
   const { budget: _budget, now: _now, logger: _logger, ...config } = options;
   const problems = schemaProblems(ResponseCacheConfigSchema, config satisfies Partial<ResponseCacheConfig>);
+  // the schema takes any non-empty address: whether ioredis can use it is the core's one check
+  if (typeof config.redis === 'object') problems.push(...redisEndpointProblems(config.redis, '/redis', true));
   if (problems.length > 0) throw new SwitchyardError('invalid_options', `Invalid response cache options:\n${problems.join('\n')}`);
 }

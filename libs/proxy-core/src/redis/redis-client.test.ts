@@ -48,6 +48,18 @@ describe('Redis endpoints', () => {
     expect((error as Error).message).not.toContain('secret-pw');
   });
 
+  it('refuses an address with a scheme other than redis:// or rediss:// (ioredis would connect to its host as Redis), naming only the scheme', () => {
+    expect(redisUrlProblem('postgres://app:secret-pw@db:5432/app')).toBe(
+      'has the scheme "postgres:": use redis:// or rediss:// (or host:port, a Unix socket path)',
+    );
+    expect(redisEndpointProblems({ url: 'http://cache:6379' }, '/limiter/redis', false)).toEqual([
+      '/limiter/redis/url: has the scheme "http:": use redis:// or rediss:// (or host:port, a Unix socket path)',
+    ]);
+    expect(() =>
+      createGateway({ providers: [{ name: 'mock', type: 'mock' }], limiter: { redis: { url: 'postgres://app:secret-pw@db:5432/app' } } }),
+    ).toThrow(/^(?!.*secret-pw).*\/limiter\/redis\/url: has the scheme "postgres:"/s);
+  });
+
   // each form as ioredis 5 reads it: refusing one broke embedders that passed it
   it.each([
     ['localhost:6379', { host: 'localhost', port: 6379 }],

@@ -2,6 +2,15 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { Cluster, ClusterOptions, Redis, RedisOptions } from 'ioredis';
 import { SwitchyardError } from '../errors/switchyard-error';
 
+/**
+ * A Redis address in every schema that takes one (limiter, app, cache, gateway YAML): a
+ * `redis://` or `rediss://` URL, or another address ioredis 5 reads (`host:port`, a Unix socket
+ * path, a bare port). The schema only asks for a non-empty string; {@link redisUrlProblem} is the
+ * rest of the one definition, and every validator that takes this schema runs it, so a schema
+ * and the runtime cannot disagree on what an address is.
+ */
+export const RedisUrlSchema = Type.String({ minLength: 1 });
+
 /** The startup nodes of a Redis Cluster. */
 export const RedisClusterOptionsSchema = Type.Object(
   {
@@ -41,15 +50,22 @@ export interface RedisClientSettings {
 }
 
 /**
- * Why a `redis://` or `rediss://` URL cannot be used, or undefined when it parses. Never echoes the
- * URL, which may carry a password: a port out of range would otherwise surface as ioredis' bare
- * "Invalid URL". Only those URLs are checked, and a missing host is fine (ioredis connects to
- * localhost): ioredis also reads `host:port`, a Unix socket path and a bare port, and embedders
- * pass them.
+ * Why a Redis address ({@link RedisUrlSchema}) cannot be used, or undefined when ioredis can read
+ * it. Never echoes the address, which may carry a password: a port out of range would otherwise
+ * surface as ioredis' bare "Invalid URL". A `redis://` or `rediss://` URL must parse (a missing
+ * host is fine: ioredis connects to localhost); another scheme is refused, since ioredis would
+ * drop it and connect to its host as if it were Redis (a pasted `postgres://` URL); anything
+ * else (`host:port`, a Unix socket path, a bare port) is ioredis' to read, and embedders pass them.
  */
 export function redisUrlProblem(url: string): string | undefined {
-  // ioredis matches the scheme case-insensitively; anything else is its to read
-  if (!/^rediss?:\/\//i.test(url)) return undefined;
+  if (url === '') return 'is empty (expected redis://host:port, rediss://..., host:port or a Unix socket path)';
+  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(url)?.[1];
+  if (scheme !== undefined && !/^rediss?$/i.test(scheme)) {
+    // the scheme alone is echoed: it never holds a credential
+    return `has the scheme "${scheme}:": use redis:// or rediss:// (or host:port, a Unix socket path)`;
+  }
+  // ioredis matches the scheme case-insensitively
+  if (scheme === undefined) return undefined;
   try {
     new URL(url);
     return undefined;

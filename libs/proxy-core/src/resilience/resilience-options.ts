@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { RedisClusterOptionsSchema } from '../redis/redis-client';
+import { RedisClusterOptionsSchema, RedisUrlSchema } from '../redis/redis-client';
 
 /** Defaults of the retry, breaker and limiter options, in one place. */
 export const RESILIENCE_DEFAULTS = {
@@ -88,7 +88,7 @@ export const LimiterRedisOptionsSchema = Type.Object(
      * A Redis URL (`redis://host:port/db`), or any address ioredis 5 reads (`host:port`, a Unix socket
      * path); or set `cluster`. ioredis 5 is loaded only when one is set.
      */
-    url: Type.Optional(Type.String({ minLength: 1 })),
+    url: Type.Optional(RedisUrlSchema),
     /** A Redis Cluster instead of `url`: limiter keys then carry a hash tag per target. */
     cluster: Type.Optional(RedisClusterOptionsSchema),
     /** Prefix of every key, so several gateways (or tests) can share one Redis. @default "switchyard:limiter:" */
