@@ -1,4 +1,5 @@
 import { RedisClusterOptionsSchema, RedisUrlSchema, SwitchyardError, redisEndpointProblems, schemaProblems } from '@switchyard/proxy-core';
+import type { OpenDatabaseOptions } from '@switchyard/proxy-logging';
 import { Type } from '@sinclair/typebox';
 import { HOST_NAME_PATTERN } from '../http/loopback-host';
 import type { KeyStore } from '../keys/key-store';
@@ -77,6 +78,35 @@ export interface CorsOptions {
   maxAgeSeconds?: number;
 }
 
+/**
+ * The pool and timeouts of a PostgreSQL key store, as `openDatabase()` of
+ * `@switchyard/proxy-logging` takes them: `poolSize` (5), `connectTimeoutMs` (5000), `timeoutMs`,
+ * the server-side statement timeout (30000), and `queryTimeoutMs`, the client-side deadline of
+ * each query (`timeoutMs` + 1000). Each is a positive integer.
+ */
+export type KeyStorePostgresOptions = Pick<OpenDatabaseOptions, 'poolSize' | 'connectTimeoutMs' | 'timeoutMs' | 'queryTimeoutMs'>;
+
+/** A key store opened by URL (see {@link ProductionOptions.keyStore}). */
+export interface KeyStoreUrlOptions {
+  /** `sqlite:./switchyard.db`, `sqlite::memory:` or `postgres://...` (also `postgresql://`). */
+  url: string;
+  /** PostgreSQL only: the schema (`search_path`). */
+  schema?: string;
+  /** PostgreSQL only: the pool and its timeouts. @default {} */
+  postgres?: KeyStorePostgresOptions;
+}
+
+// as for the request log's pool: pg reads a 0 timeout as none, and a pool of 0 never connects
+const KeyStorePostgresSchema = Type.Object(
+  {
+    poolSize: Type.Optional(Type.Integer({ minimum: 1 })),
+    connectTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
+    timeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
+    queryTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
+  },
+  { additionalProperties: false },
+);
+
 /** Keys, admin API, limits, readiness and hardening options of the Switchyard routes. */
 export interface ProductionOptions {
   /**
@@ -92,10 +122,11 @@ export interface ProductionOptions {
   keys?: StaticKeyConfig[];
   /**
    * Where virtual keys live: a `KeyStore`, `'memory'`, or a SQL database by URL
-   * (`sqlite:./switchyard.db`, `postgres://...`; `schema` for PostgreSQL), opened through
-   * `@switchyard/proxy-logging` and closed with the app. @default "memory" when a master key is set
+   * (`sqlite:./switchyard.db`, `postgres://...`; `schema` and the `postgres` pool settings for
+   * PostgreSQL), opened through `@switchyard/proxy-logging` and closed with the app.
+   * @default "memory" when a master key is set
    */
-  keyStore?: KeyStore | 'memory' | { url: string; schema?: string };
+  keyStore?: KeyStore | 'memory' | KeyStoreUrlOptions;
   /** The HMAC secret keys are hashed under. @default derived from the master key (random per process when none) */
   keySecret?: string;
   /** Per-instance cache of authenticated keys. */
@@ -186,6 +217,8 @@ export function validateProductionOptions(options: ProductionOptions & Pick<Obse
   if (keyStore !== undefined && keyStore !== 'memory') {
     if ('url' in keyStore) {
       if (typeof keyStore.url !== 'string' || !/^(sqlite:.+|postgres(ql)?:\/\/.+)$/.test(keyStore.url)) problems.push('/keyStore/url: use sqlite:<path>, sqlite::memory: or postgres://...');
+      else if (keyStore.postgres !== undefined && keyStore.url.startsWith('sqlite:')) problems.push('/keyStore/postgres: pool settings are for a postgres:// key store, not sqlite:');
+      if (keyStore.postgres !== undefined) problems.push(...schemaProblems(KeyStorePostgresSchema, keyStore.postgres, '/keyStore/postgres'));
     } else if (typeof keyStore.findByHash !== 'function') problems.push('/keyStore: not a KeyStore');
   }
   if (keyStore !== undefined && keyStore !== 'memory' && options.keySecret === undefined && options.admin?.masterKey === undefined) {

@@ -70,8 +70,8 @@ function defaultLeaseLifetimeMs(gatewayRequestTimeoutMs: number | undefined): nu
 async function openKeyStore(configured: ProductionOptions['keyStore'], masterKey: string | undefined, requestLog: RequestLog | undefined): Promise<KeyStore | undefined> {
   if (configured === 'memory') return new MemoryKeyStore();
   if (configured !== undefined && 'url' in configured) {
-    const { url, schema } = configured;
-    return SqlKeyStore.open(await openDatabase({ url, ...(schema === undefined ? {} : { schema }) }), { owned: true });
+    const { url, schema, postgres } = configured;
+    return SqlKeyStore.open(await openDatabase({ ...postgres, url, ...(schema === undefined ? {} : { schema }) }), { owned: true });
   }
   if (configured !== undefined) return configured;
   if (masterKey === undefined) return undefined;
