@@ -1,3 +1,9 @@
+// One of two environment passes, kept apart on purpose (server-env.ts is the other): here the
+// file wins and the environment only fills what it leaves out (secrets, Redis), while there the
+// environment wins over the file (a deployment adjusting a shared file's server settings). And
+// `config validate` skips this pass when the file's admin, metrics or redis section is invalid
+// (its values would be checked against a broken base) but still runs that one, so one merged
+// pass would either change a precedence or hide the server variables' problems.
 import { redisUrlProblem, schemaProblems } from '@switchyard/proxy-core';
 import { ConfigError } from './config-error';
 import { AdminConfigSchema, RedisConfigSchema, type ConfigFile } from './config-schema';

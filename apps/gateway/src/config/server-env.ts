@@ -1,3 +1,7 @@
+// One of two environment passes, kept apart on purpose (env-overrides.ts is the other): here the
+// environment wins over the file, there the file wins and the environment only fills gaps. And
+// `config validate` runs this pass even when the file's admin, metrics or redis section is
+// invalid and the other is skipped, so the server variables' problems are still listed.
 import { HOST_NAME_PATTERN } from '@switchyard/proxy-api';
 import { BOOLEAN_WORDS, parseBooleanText } from './boolean-text';
 import { ConfigError } from './config-error';
