@@ -5,6 +5,7 @@ import { createLogger, type SwitchyardMetrics } from '@switchyard/proxy-logging'
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { ConfigFile } from './config/config-schema';
 import { contextOptionsFromConfig } from './config/context-config';
+import { keyStoreOptionsFromConfig } from './config/key-store-config';
 import { resolveLogLevel } from './config/log-level';
 import { observabilityOptionsFromConfig } from './config/observability-config';
 import { checkOpenExposure, guardHosts } from './config/open-mode';
@@ -99,7 +100,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     drainTimeoutMs: (config.server?.shutdownDelayMs ?? 0) + (config.server?.shutdownTimeoutMs ?? 10_000),
     admin: config.admin === undefined ? undefined : { masterKey: config.admin.masterKey },
     keySecret: config.admin?.keySecret,
-    keyStore: config.admin?.keyStore,
+    keyStore: keyStoreOptionsFromConfig(config),
     keys: config.keys,
     limits: config.limits,
     redis: config.redis,

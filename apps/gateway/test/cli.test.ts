@@ -167,6 +167,19 @@ describe('switchyard CLI', () => {
     expect(badWorkers.stderr).toContain('SWITCHYARD_WORKERS: "many" is not a worker count');
   });
 
+  it('validates the Redis addresses start takes, and names the field of one start would refuse', async () => {
+    const good = join(dir, 'redis-host-port.yaml');
+    await writeFile(good, 'redis: { url: "10.0.0.5:6379" }\nproviders: [ { name: mock, type: mock } ]\n');
+    const accepted = await output(run(['config', 'validate', good]));
+    expect(accepted).toMatchObject({ code: 0 });
+    const bad = join(dir, 'limiter-redis.yaml');
+    await writeFile(bad, 'limiter: { redis: { url: "redis://:pw-0123456789@127.0.0.1:99999" } }\nproviders: [ { name: mock, type: mock } ]\n');
+    const refused = await output(run(['config', 'validate', bad]));
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('/limiter/redis/url: is not a valid URL: the port 99999 is not in 0-65535');
+    expect(refused.stderr).not.toContain('pw-0123456789');
+  });
+
   it('refuses an open config on a non-loopback HOST as start does, unless SWITCHYARD_ALLOW_OPEN is set', async () => {
     const file = join(dir, 'open.yaml');
     await writeFile(file, 'server: { host: 0.0.0.0 }\nproviders: [ { name: mock, type: mock } ]\n');

@@ -1,7 +1,7 @@
 import { HOST_NAME_PATTERN, PricingConfigSchema, ProxyConfigSchema, StaticKeySchema } from '@switchyard/proxy-api';
-import { GatewayConfigSchema, RedisClusterOptionsSchema, type ProviderConfig } from '@switchyard/proxy-core';
+import { GatewayConfigSchema, RedisClusterOptionsSchema, RedisUrlSchema, type ProviderConfig } from '@switchyard/proxy-core';
 import { Type, type Static } from '@sinclair/typebox';
-import { MetricsConfigSchema, RequestLogConfigSchema } from './observability-config';
+import { MetricsConfigSchema, PostgresPoolConfigSchema, RequestLogConfigSchema } from './observability-config';
 import { CacheConfigSchema, CatalogConfigSchema, CondenserConfigSchema, MemoryConfigSchema } from './context-config';
 
 /** The `server` section of the config file. */
@@ -62,8 +62,21 @@ export const AdminConfigSchema = Type.Object(
     masterKey: Type.Optional(Type.String({ minLength: 16 })),
     /** HMAC secret virtual keys are hashed under (env SWITCHYARD_KEY_SECRET). @default derived from the master key */
     keySecret: Type.Optional(Type.String({ minLength: 16 })),
-    /** Where virtual keys are stored: `sqlite:./switchyard.db`, `postgres://...` (PostgreSQL: optional `schema`). @default the request log's database (memory when the request log is jsonl or none) */
-    keyStore: Type.Optional(Type.Object({ url: Type.String({ pattern: '^(sqlite:.+|postgres(ql)?://.+)$' }), schema: Type.Optional(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$' })) }, { additionalProperties: false })),
+    /**
+     * Where virtual keys are stored: `sqlite:./switchyard.db`, `postgres://...` (PostgreSQL: optional
+     * `schema`, and `postgres` for its own pool, as `requestLog.postgres`).
+     * @default the request log's database (memory when the request log is jsonl or none)
+     */
+    keyStore: Type.Optional(
+      Type.Object(
+        {
+          url: Type.String({ pattern: '^(sqlite:.+|postgres(ql)?://.+)$' }),
+          schema: Type.Optional(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$' })),
+          postgres: Type.Optional(PostgresPoolConfigSchema),
+        },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { additionalProperties: false },
 );
@@ -90,8 +103,8 @@ export const LimitsConfigSchema = Type.Object(
 /** The `redis` section (env REDIS_URL or REDIS_CLUSTER_NODES): shared limits, cache, budgets and key invalidation. */
 export const RedisConfigSchema = Type.Object(
   {
-    /** One Redis server (or a managed primary behind one address); or set `cluster`. */
-    url: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+    /** One Redis server (or a managed primary behind one address): `redis://` / `rediss://` URL, `host:port` or a Unix socket path; or set `cluster`. */
+    url: Type.Optional(RedisUrlSchema),
     /** A Redis Cluster instead of `url`: `{ nodes: ["redis://host:port", ...] }`. */
     cluster: Type.Optional(RedisClusterOptionsSchema),
     /** @default "switchyard:" */

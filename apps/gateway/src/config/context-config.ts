@@ -26,6 +26,13 @@ export const CacheConfigSchema = Type.Object(
     compressAboveBytes: Type.Optional(Type.Integer({ minimum: 0 })),
     /** Use the `redis` section as a shared tier. @default true when `redis` is set */
     redis: Type.Optional(Type.Boolean()),
+    /**
+     * Longest wait on one command of the Redis tier, in milliseconds; a command past it is a miss
+     * (read) or a dropped write and counts as a failure for `redisBreaker`. Apart from
+     * `redis.commandTimeoutMs` (limits, budgets): a cache lookup sits on every request's path.
+     * @default 250
+     */
+    redisCommandTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
     /** The Redis tier's breaker: skip Redis (serve from memory) after `failureThreshold` failed commands in a row, for `resetTimeoutMs`. @default { failureThreshold: 5, resetTimeoutMs: 10000 } */
     redisBreaker: Type.Optional(
       Type.Object({ failureThreshold: Type.Optional(Type.Integer({ minimum: 1 })), resetTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })) }, { additionalProperties: false }),
@@ -109,11 +116,16 @@ export interface ContextConfigSections {
 
 /** The app's `context` options from the config file: cache and condenser on unless disabled. */
 export function contextOptionsFromConfig(config: ContextConfigSections): AppOptions['context'] {
-  const { enabled: cacheEnabled, maxBytes, redis: useRedis, redisBreaker, ...cache } = config.cache ?? {};
+  const { enabled: cacheEnabled, maxBytes, redis: useRedis, redisBreaker, redisCommandTimeoutMs, ...cache } = config.cache ?? {};
   const { enabled: condenserEnabled, ...condenser } = config.condenser ?? {};
   const redis =
     config.redis !== undefined && useRedis !== false
-      ? { ...redisEndpointOf(config.redis), keyPrefix: `${config.redis.keyPrefix ?? 'switchyard:'}cache:`, ...(redisBreaker === undefined ? {} : { breaker: redisBreaker }) }
+      ? {
+          ...redisEndpointOf(config.redis),
+          keyPrefix: `${config.redis.keyPrefix ?? 'switchyard:'}cache:`,
+          ...(redisCommandTimeoutMs === undefined ? {} : { commandTimeoutMs: redisCommandTimeoutMs }),
+          ...(redisBreaker === undefined ? {} : { breaker: redisBreaker }),
+        }
       : undefined;
   return {
     ...(config.memory === undefined ? {} : { memoryBudget: config.memory.budgetBytes }),

@@ -6,6 +6,7 @@ import { ConfigFileSchema, type ConfigFile } from './config-schema';
 import { ConfigError } from './config-error';
 import { coerceSubstituted } from './coerce-substituted';
 import { interpolateEnv } from './interpolate-env';
+import { keyStoreProblems } from './key-store-config';
 
 export { ConfigError } from './config-error';
 
@@ -20,12 +21,11 @@ export async function validateConfig(raw: unknown, env: NodeJS.ProcessEnv, sourc
   const value = coerceSubstituted(ConfigFileSchema, interpolateEnv(raw, env, problems, '', substituted, unset), substituted);
   // a field whose variable is unset is reported once, as unset, not again for its empty value
   problems.push(...schemaProblems(ConfigFileSchema, value).filter((problem) => ![...unset].some((path) => problem.startsWith(`${path}: `))));
+  // a field the schema already refused (an empty url) is not reported twice
+  problems.push(...redisProblems(value).filter((problem) => !problems.some((found) => found.startsWith(problem.slice(0, problem.indexOf(': ') + 2)))));
+  problems.push(...keyStoreProblems(value));
   if (problems.length > 0) throw new ConfigError(source, problems);
   const parsed = value as ConfigFile;
-  if (parsed.redis !== undefined) {
-    const endpoint = redisEndpointProblems(parsed.redis, '/redis', false);
-    if (endpoint.length > 0) throw new ConfigError(source, endpoint);
-  }
   const config: ConfigFile = { ...parsed, providers: withAwsEnvDefaults(parsed.providers, env) };
   try {
     // building the engine runs every provider's option schema and the route checks
@@ -47,6 +47,22 @@ export async function validateConfig(raw: unknown, env: NodeJS.ProcessEnv, sourc
     throw error;
   }
   return config;
+}
+
+/**
+ * Every Redis address of the file checked as the runtime checks it, with the schema's problems:
+ * `limiter.redis` is left out of the engine built below (it would connect), and the schema takes
+ * any non-empty address, so without this an address start refuses would pass validation.
+ */
+function redisProblems(value: unknown): string[] {
+  const record = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
+  const sections: [unknown, string][] = [
+    [record['redis'], '/redis'],
+    [(record['limiter'] as Record<string, unknown> | undefined)?.['redis'], '/limiter/redis'],
+  ];
+  return sections.flatMap(([fields, path]) =>
+    typeof fields === 'object' && fields !== null && !Array.isArray(fields) ? redisEndpointProblems(fields, path, false) : [],
+  );
 }
 
 /** Reads a YAML or JSON config file, interpolates `${ENV}` references and validates it. */

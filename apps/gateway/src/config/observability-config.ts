@@ -5,6 +5,21 @@ import type { ConfigFile } from './config-schema';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
+/** A PostgreSQL pool of the config file: `requestLog.postgres` and `admin.keyStore.postgres`. */
+export const PostgresPoolConfigSchema = Type.Object(
+  {
+    /** Connections in the pool. @default 5 */
+    poolSize: Type.Optional(Type.Integer({ minimum: 1 })),
+    /** Longest wait for a connection. @default 5000 */
+    connectTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
+    /** Server-side `statement_timeout`. @default 30000 */
+    statementTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
+    /** Client-side deadline of each query, for a server that stopped answering. @default statementTimeoutMs + 1000 */
+    queryTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
+  },
+  { additionalProperties: false },
+);
+
 /** The `requestLog` section: where one row per request goes (env DATABASE_URL for postgres). */
 export const RequestLogConfigSchema = Type.Object(
   {
@@ -36,21 +51,7 @@ export const RequestLogConfigSchema = Type.Object(
     /** Delay of the first retention pass after start-up (with `retentionDays`). @default 10000 */
     retentionStartDelayMs: Type.Optional(Type.Integer({ minimum: 0 })),
     /** The PostgreSQL pool (store "postgres"; the key store shares it unless admin.keyStore is set). */
-    postgres: Type.Optional(
-      Type.Object(
-        {
-          /** Connections in the pool. @default 5 */
-          poolSize: Type.Optional(Type.Integer({ minimum: 1 })),
-          /** Longest wait for a connection. @default 5000 */
-          connectTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
-          /** Server-side `statement_timeout`. @default 30000 */
-          statementTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
-          /** Client-side deadline of each query, for a server that stopped answering. @default statementTimeoutMs + 1000 */
-          queryTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
-        },
-        { additionalProperties: false },
-      ),
-    ),
+    postgres: Type.Optional(PostgresPoolConfigSchema),
   },
   { additionalProperties: false },
 );
@@ -68,8 +69,8 @@ export const MetricsConfigSchema = Type.Object(
   { additionalProperties: false },
 );
 
-/** The request log's pool options, in the names `openDatabase()` takes. */
-function postgresPoolOptions(pool: NonNullable<Static<typeof RequestLogConfigSchema>['postgres']>): RequestLogPostgresOptions {
+/** A pool section's options, in the names `openDatabase()` takes (the request log's and the key store's). */
+export function postgresPoolOptions(pool: Static<typeof PostgresPoolConfigSchema>): RequestLogPostgresOptions {
   const { statementTimeoutMs, ...rest } = pool;
   return { ...rest, ...(statementTimeoutMs === undefined ? {} : { timeoutMs: statementTimeoutMs }) };
 }
