@@ -110,7 +110,9 @@ export const RedisConfigSchema = Type.Object(
     /** @default "switchyard:" */
     keyPrefix: Type.Optional(Type.String({ minLength: 1 })),
     /** Longest wait on one Redis command before failing open/closed. @default 500 */
-    commandTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
+    // 10 at least: the section also feeds the upstream limiter, whose own schema refuses less, so
+    // a smaller value passed `config validate` and then stopped `start`
+    commandTimeoutMs: Type.Optional(Type.Integer({ minimum: 10 })),
   },
   { additionalProperties: false },
 );

@@ -22,6 +22,11 @@ describe('routing and resilience sections of the config file', () => {
     expect(resilienceOptions(config)).toMatchObject({ limiter: { maxWaitMs: 500, redis: { url: 'redis://127.0.0.1:6390' } }, retry: { maxRetries: 1 }, streamIdleTimeoutMs: 10_000 });
   });
 
+  it('refuses a redis.commandTimeoutMs below the limiter\'s 10 ms in validation, not only when start builds the limiter', async () => {
+    await expect(validateConfig({ ...base, redis: { url: 'redis://127.0.0.1:6390', commandTimeoutMs: 5 } }, {}, 'test')).rejects.toThrow(/\/redis\/commandTimeoutMs/);
+    await expect(validateConfig({ ...base, redis: { url: 'redis://127.0.0.1:6390', commandTimeoutMs: 10 } }, {}, 'test')).resolves.toBeDefined();
+  });
+
   it('reports unknown fields and the engine checks in one error', async () => {
     await expect(validateConfig({ ...base, breaker: { volumeThreshold: 0, sometimes: true } }, {}, 'test')).rejects.toThrow(/\/breaker/);
     await expect(
