@@ -43,7 +43,7 @@ export { SqliteWriteThread } from './sql/sqlite-write-thread';
 export type { SqlBatchWriter, SqliteWriteThreadOptions, SqlStatement } from './sql/sqlite-write-thread';
 
 // request log
-export { createRequestLog, REQUEST_LOG_DEFAULTS } from './request-log/create-request-log';
+export { createRequestLog, PostgresPoolOptionsSchema, REQUEST_LOG_DEFAULTS } from './request-log/create-request-log';
 export type { RequestLog, RequestLogOptions, RequestLogPostgresOptions } from './request-log/create-request-log';
 export { RequestLogQueue, REQUEST_LOG_QUEUE_DEFAULTS } from './request-log/request-log-queue';
 export type { RequestLogQueueOptions, RequestLogQueueStats } from './request-log/request-log-queue';

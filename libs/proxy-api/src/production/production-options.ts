@@ -1,5 +1,5 @@
 import { RedisClusterOptionsSchema, RedisUrlSchema, SwitchyardError, redisEndpointProblems, schemaProblems } from '@switchyard/proxy-core';
-import type { OpenDatabaseOptions } from '@switchyard/proxy-logging';
+import { PostgresPoolOptionsSchema, type OpenDatabaseOptions } from '@switchyard/proxy-logging';
 import { Type } from '@sinclair/typebox';
 import { HOST_NAME_PATTERN } from '../http/loopback-host';
 import type { KeyStore } from '../keys/key-store';
@@ -95,17 +95,6 @@ export interface KeyStoreUrlOptions {
   /** PostgreSQL only: the pool and its timeouts. @default {} */
   postgres?: KeyStorePostgresOptions;
 }
-
-// as for the request log's pool: pg reads a 0 timeout as none, and a pool of 0 never connects
-const KeyStorePostgresSchema = Type.Object(
-  {
-    poolSize: Type.Optional(Type.Integer({ minimum: 1 })),
-    connectTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
-    timeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
-    queryTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
-  },
-  { additionalProperties: false },
-);
 
 /** Keys, admin API, limits, readiness and hardening options of the Switchyard routes. */
 export interface ProductionOptions {
@@ -218,7 +207,7 @@ export function validateProductionOptions(options: ProductionOptions & Pick<Obse
     if ('url' in keyStore) {
       if (typeof keyStore.url !== 'string' || !/^(sqlite:.+|postgres(ql)?:\/\/.+)$/.test(keyStore.url)) problems.push('/keyStore/url: use sqlite:<path>, sqlite::memory: or postgres://...');
       else if (keyStore.postgres !== undefined && keyStore.url.startsWith('sqlite:')) problems.push('/keyStore/postgres: pool settings are for a postgres:// key store, not sqlite:');
-      if (keyStore.postgres !== undefined) problems.push(...schemaProblems(KeyStorePostgresSchema, keyStore.postgres, '/keyStore/postgres'));
+      if (keyStore.postgres !== undefined) problems.push(...schemaProblems(PostgresPoolOptionsSchema, keyStore.postgres, '/keyStore/postgres'));
     } else if (typeof keyStore.findByHash !== 'function') problems.push('/keyStore: not a KeyStore');
   }
   if (keyStore !== undefined && keyStore !== 'memory' && options.keySecret === undefined && options.admin?.masterKey === undefined) {

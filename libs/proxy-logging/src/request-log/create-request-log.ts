@@ -24,9 +24,12 @@ export const REQUEST_LOG_DEFAULTS = {
 /** The pool and timeouts of a PostgreSQL request log (see {@link OpenDatabaseOptions}). */
 export type RequestLogPostgresOptions = Pick<OpenDatabaseOptions, 'poolSize' | 'connectTimeoutMs' | 'timeoutMs' | 'queryTimeoutMs'>;
 
-// pg reads 0 as "no timeout", and a pool of 0 connections makes every write wait out the
-// connect timeout: a zero here is a mistake, not a way to turn them off
-const RequestLogPostgresOptionsSchema = Type.Object(
+/**
+ * The pool and timeouts of a PostgreSQL database opened by URL, as the request log and a key
+ * store take them. pg reads 0 as "no timeout", and a pool of 0 connections makes every write
+ * wait out the connect timeout: a zero here is a mistake, not a way to turn them off.
+ */
+export const PostgresPoolOptionsSchema = Type.Object(
   {
     poolSize: Type.Optional(Type.Integer({ minimum: 1 })),
     connectTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
@@ -119,7 +122,7 @@ async function openStore(options: RequestLogOptions): Promise<RequestLogStore> {
  */
 export async function createRequestLog(options: RequestLogOptions = {}): Promise<RequestLog> {
   if (options.postgres !== undefined) {
-    const problems = schemaProblems(RequestLogPostgresOptionsSchema, options.postgres, 'requestLog/postgres');
+    const problems = schemaProblems(PostgresPoolOptionsSchema, options.postgres, 'requestLog/postgres');
     if (problems.length > 0) throw new SwitchyardError('invalid_options', `Invalid request log options:\n${problems.join('\n')}`);
   }
   const store = await openStore(options);
