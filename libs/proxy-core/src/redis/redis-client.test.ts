@@ -48,6 +48,37 @@ describe('Redis endpoints', () => {
     expect((error as Error).message).not.toContain('secret-pw');
   });
 
+  it.each([
+    ['redis://gateway:s3cr3t/pw@cache:6379/0', 's3cr3t'],
+    ['rediss://:s3cr3t?pw@cache:6380', 's3cr3t'],
+    ['redis://:s3cr3t#pw@cache', 's3cr3t'],
+    ['redis://:987654321/x@cache:6379', '987654321'],
+  ])('refuses %s, whose password holds a reserved character, without echoing any of the password', (url, secret) => {
+    const problem = redisUrlProblem(url);
+    expect(problem).toBe("is not a valid URL: its user name or password holds a '/', '?' or '#' (percent-encode it: %2F, %3F, %23)");
+    expect(problem).not.toContain(secret);
+    let error: unknown;
+    try {
+      createGateway({ providers: [{ name: 'mock', type: 'mock' }], limiter: { redis: { url } } });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(isSwitchyardError(error) && error.code).toBe('invalid_options');
+    expect((error as Error).message).not.toContain(secret);
+  });
+
+  it("refuses a password with a '%' that starts no escape, which ioredis fails to decode at start", async () => {
+    const url = 'redis://:100%pure@cache:6379';
+    await expect(createRedisClient({ url }, { commandTimeoutMs: 100, lazyConnect: true })).rejects.toThrow(/URI malformed/);
+    expect(redisUrlProblem(url)).toBe("is not a valid URL: its user name or password holds a '%' that starts no %XX escape (write it as %25)");
+    expect(redisUrlProblem('redis://:100%25pure@cache:6379')).toBeUndefined();
+  });
+
+  it('refuses a unix:// address without an absolute path (ioredis would take the host as part of the path)', () => {
+    expect(redisUrlProblem('unix://tmp/redis.sock')).toBe('is a unix:// address without an absolute path (expected unix:///path/to/redis.sock)');
+    expect(redisUrlProblem('unix://')).toBe('is a unix:// address without an absolute path (expected unix:///path/to/redis.sock)');
+  });
+
   it('refuses an address with a scheme other than redis:// or rediss:// (ioredis would connect to its host as Redis), naming only the scheme', () => {
     expect(redisUrlProblem('postgres://app:secret-pw@db:5432/app')).toBe(
       'has the scheme "postgres:": use redis:// or rediss:// (or host:port, a Unix socket path)',
@@ -69,6 +100,10 @@ describe('Redis endpoints', () => {
     ['redis://', { host: 'localhost', port: 6379 }],
     ['REDIS://cache:6380', { host: 'cache', port: 6380 }],
     ['redis://:p@ss@cache:6379/1', { host: 'cache', port: 6379, db: 1, password: 'p@ss' }],
+    ['unix:///tmp/redis.sock', { path: '///tmp/redis.sock' }],
+    ['unix:///tmp/redis.sock?db=3', { path: '///tmp/redis.sock', db: 3 }],
+    ['redis://[::1]:6380', { host: '::1', port: 6380 }],
+    ['rediss://default:pw@cache:6380/2?servername=cache.internal', { host: 'cache', port: 6380, db: 2, username: 'default', password: 'pw', servername: 'cache.internal' }],
   ])('accepts %s, which ioredis reads', async (url, read) => {
     expect(redisUrlProblem(url)).toBeUndefined();
     expect(redisEndpointProblems({ url }, '/limiter/redis', false)).toEqual([]);

@@ -54,27 +54,54 @@ export interface RedisClientSettings {
  * it. Never echoes the address, which may carry a password: a port out of range would otherwise
  * surface as ioredis' bare "Invalid URL". A `redis://` or `rediss://` URL must parse (a missing
  * host is fine: ioredis connects to localhost); another scheme is refused, since ioredis would
- * drop it and connect to its host as if it were Redis (a pasted `postgres://` URL); anything
+ * drop it and connect to its host as if it were Redis (a pasted `postgres://` URL), but for
+ * `unix:///path`, which ioredis reads as a socket path (the limiter took it before); anything
  * else (`host:port`, a Unix socket path, a bare port) is ioredis' to read, and embedders pass them.
  */
 export function redisUrlProblem(url: string): string | undefined {
   if (url === '') return 'is empty (expected redis://host:port, rediss://..., host:port or a Unix socket path)';
   const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(url)?.[1];
+  if (scheme !== undefined && /^unix$/i.test(scheme)) {
+    // ioredis reads what follows `unix:` as the socket path only when it starts with '/':
+    // `unix://host/path` would be the path `//host/path`
+    return url.startsWith('/', scheme.length + 3) ? undefined : 'is a unix:// address without an absolute path (expected unix:///path/to/redis.sock)';
+  }
   if (scheme !== undefined && !/^rediss?$/i.test(scheme)) {
     // the scheme alone is echoed: it never holds a credential
     return `has the scheme "${scheme}:": use redis:// or rediss:// (or host:port, a Unix socket path)`;
   }
   // ioredis matches the scheme case-insensitively
   if (scheme === undefined) return undefined;
+  let parsed: URL;
   try {
-    new URL(url);
-    return undefined;
+    parsed = new URL(url);
   } catch {
     // the last '@' of the authority ends the credentials, as for the WHATWG parser
-    const port = /^rediss?:\/\/(?:[^/?#]*@)?(?:\[[^\]]*\]|[^:/?#]*):([^/?#]*)/i.exec(url)?.[1];
+    const authority = /^rediss?:\/\/(?:[^/?#]*@)?(?:\[[^\]]*\]|[^:/?#]*):([^/?#]*)/i.exec(url);
+    // an '@' past that authority means a '/', '?' or '#' cut the credentials short: what looks
+    // like the port is then part of the user name or password, never to be echoed
+    if (authority !== null && url.includes('@', authority[0].length)) return CREDENTIALS_NOT_ENCODED;
+    if (authority === null && /^rediss?:\/\/[^@]*[/?#][^@]*@/i.test(url)) return CREDENTIALS_NOT_ENCODED;
+    const port = authority?.[1];
     if (port !== undefined && !/^\d{1,5}$/.test(port)) return `is not a valid URL: the port "${port}" is not a number`;
     if (port !== undefined && Number(port) > 65535) return `is not a valid URL: the port ${port} is not in 0-65535`;
     return 'is not a valid URL (expected redis://[user:password@]host[:port][/db])';
+  }
+  // ioredis decodes the credentials with decodeURIComponent, which throws on a '%' that starts
+  // no escape: the client would fail at start with a bare "URI malformed"
+  if (!decodes(parsed.username) || !decodes(parsed.password)) return PERCENT_NOT_ENCODED;
+  return undefined;
+}
+
+const CREDENTIALS_NOT_ENCODED = "is not a valid URL: its user name or password holds a '/', '?' or '#' (percent-encode it: %2F, %3F, %23)";
+const PERCENT_NOT_ENCODED = "is not a valid URL: its user name or password holds a '%' that starts no %XX escape (write it as %25)";
+
+function decodes(text: string): boolean {
+  try {
+    decodeURIComponent(text);
+    return true;
+  } catch {
+    return false;
   }
 }
 
