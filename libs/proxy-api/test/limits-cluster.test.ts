@@ -1,4 +1,4 @@
-import { requireService, startRedisServer, TEST_REDIS_URL, type TestRedisServer } from '@switchyard/testing';
+import { captureLogLines, requireService, startRedisServer, TEST_REDIS_URL, type TestRedisServer } from '@switchyard/testing';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -197,6 +197,17 @@ describe.skipIf(!redisUp)('limits.maxLeaseLifetimeMs', () => {
     // shutdown's drain deadline ends it
     app!.switchyardDrain.abortInFlight();
     expect((await held).json()).toMatchObject({ error: { code: 'overloaded' } });
+  });
+
+  it('warns at start when set below the request timeout, and not when above it', async () => {
+    const short = captureLogLines();
+    await cluster({ limits: { maxLeaseLifetimeMs: 100 }, logger: { level: 'warn', stream: short.stream } }, 1);
+    expect(short.lines().filter((line) => String(line['msg']).startsWith('limits.maxLeaseLifetimeMs is below the request timeout'))).toEqual([
+      expect.objectContaining({ level: 40, maxLeaseLifetimeMs: 100, requestTimeoutMs: 600_000 }),
+    ]);
+    const long = captureLogLines();
+    await cluster({ limits: { maxLeaseLifetimeMs: 7_200_000 }, logger: { level: 'warn', stream: long.stream } }, 1);
+    expect(long.text()).not.toContain('maxLeaseLifetimeMs');
   });
 
   it('is rejected at start unless a whole number of milliseconds of at least 1', () => {

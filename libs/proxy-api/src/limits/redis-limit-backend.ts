@@ -280,7 +280,7 @@ export class RedisLimitBackend implements LimitBackend {
     this.#live.delete(id);
     this.#logger.warn(
       { keyId: lease.scope, maxLeaseLifetimeMs: this.#maxLifetimeMs },
-      'a request of this key held its max_parallel lease past the maximum lifetime without settling (a leaked request handle?): the lease is given back',
+      'a request of this key held its lease (max_parallel slot, budget reservation) past the maximum lifetime without settling (a leaked request handle?): the lease is given back',
     );
     this.#observe(this.onLeaseLifetimeExceeded);
     this.#releaseSoon(lease.keys, id);

@@ -149,10 +149,17 @@ export async function registerProduction(app: FastifyInstance, gateway: Gateway,
 
   const local = new MemoryLimitBackend();
   const failMode = options.limits?.failMode ?? PRODUCTION_DEFAULTS.limitFailMode;
-  const redisLimits =
-    redis === undefined
-      ? undefined
-      : new RedisLimitBackend(redis, { maxLeaseLifetimeMs: options.limits?.maxLeaseLifetimeMs ?? defaultLeaseLifetimeMs(wiring.gatewayRequestTimeoutMs), logger });
+  const leaseLifetimeMs = options.limits?.maxLeaseLifetimeMs;
+  const requestTimeoutMs = wiring.gatewayRequestTimeoutMs ?? GATEWAY_DEFAULTS.requestTimeoutMs;
+  if (redis !== undefined && leaseLifetimeMs !== undefined && leaseLifetimeMs < requestTimeoutMs) {
+    // allowed (a test, or a deployment that knows its requests are short), but it is what a
+    // mistaken unit looks like: a request still running at the lifetime loses its slot
+    logger.warn(
+      { maxLeaseLifetimeMs: leaseLifetimeMs, requestTimeoutMs },
+      'limits.maxLeaseLifetimeMs is below the request timeout: a request still running when its lease reaches that age gives back its max_parallel slot and reservation',
+    );
+  }
+  const redisLimits = redis === undefined ? undefined : new RedisLimitBackend(redis, { maxLeaseLifetimeMs: leaseLifetimeMs ?? defaultLeaseLifetimeMs(wiring.gatewayRequestTimeoutMs), logger });
   const backend: LimitBackend = redisLimits === undefined ? local : new FailoverLimitBackend(redisLimits, local, failMode, logger);
   const limiter = new KeyLimiter({
     backend,
