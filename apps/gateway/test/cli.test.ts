@@ -54,7 +54,9 @@ afterEach(() => {
 });
 afterAll(() => upstream.close());
 
-describe('switchyard CLI', () => {
+// several tests here run a dozen CLI processes one after another (about 0.4 s of CPU each): on CI's
+// two loaded cores that passes the 20 s default, as in the other files that spawn the binary
+describe('switchyard CLI', { timeout: 60_000 }, () => {
   it('starts on embedded defaults with the mock provider and prints a curl example', async () => {
     const child = run(['--port', '0']);
     const url = await listening(child);
