@@ -44,7 +44,7 @@ export type { SqlBatchWriter, SqliteWriteThreadOptions, SqlStatement } from './s
 
 // request log
 export { createRequestLog, PostgresPoolOptionsSchema, REQUEST_LOG_DEFAULTS } from './request-log/create-request-log';
-export type { RequestLog, RequestLogOptions, RequestLogPostgresOptions } from './request-log/create-request-log';
+export type { PostgresPoolOptions, RequestLog, RequestLogOptions, RequestLogPostgresOptions } from './request-log/create-request-log';
 export { RequestLogQueue, REQUEST_LOG_QUEUE_DEFAULTS } from './request-log/request-log-queue';
 export type { RequestLogQueueOptions, RequestLogQueueStats } from './request-log/request-log-queue';
 export { REQUEST_LOG_COLUMNS, rowFromContext } from './request-log/request-log-row';

@@ -61,27 +61,22 @@ const HOW_TO_ENABLE = 'Configure admin.masterKey to serve the admin API to whoev
 function refuseUnlessLocal(request: FastifyRequest, allowed: ReadonlySet<string> | undefined): void {
   const host = request.headers.host;
   const name = host === undefined ? '' : hostNameOf(host);
-  const listed = allowed === undefined || allowed.size === 0 ? '' : `, ${[...allowed].join(', ')}`;
   const origin = request.headers.origin;
-  if (origin !== undefined && !isLocalOrigin(origin, allowed)) {
-    throw new SwitchyardError(
-      'permission_denied',
-      `The admin API of an app with no keys (open mode) answers this machine only, and the request comes from a page whose Origin "${origin}" is not one of localhost, 127.0.0.0/8, [::1]${listed}. ${HOW_TO_ENABLE}`,
-    );
-  }
+  if (origin !== undefined && !isLocalOrigin(origin, allowed)) throw notLocal(`the request comes from a page whose Origin "${origin}"`, allowed);
   if (allowed?.has(name) === true) return;
-  if (!isLoopbackAddress(name)) {
-    throw new SwitchyardError(
-      'permission_denied',
-      `The admin API of an app with no keys (open mode) answers this machine only, and the Host "${host ?? ''}" is not one of localhost, 127.0.0.0/8, [::1]${listed}. ${HOW_TO_ENABLE}`,
-    );
-  }
+  if (!isLoopbackAddress(name)) throw notLocal(`the Host "${host ?? ''}"`, allowed);
   const remote = request.socket.remoteAddress;
   if (remote === undefined || !isLoopbackAddress(remote)) {
     // a unix socket has no remote address: a reverse proxy in front of it may carry anyone's request
     const over = remote === undefined ? 'over TCP from this machine only (this connection has no address, as over a unix socket)' : 'connections from this machine only';
     throw new SwitchyardError('permission_denied', `The admin API of an app with no keys (open mode) answers ${over}. ${HOW_TO_ENABLE}`);
   }
+}
+
+/** The refusal of a request whose Origin or Host (`what`) names neither a loopback nor a listed host. */
+function notLocal(what: string, allowed: ReadonlySet<string> | undefined): SwitchyardError {
+  const listed = allowed === undefined || allowed.size === 0 ? '' : `, ${[...allowed].join(', ')}`;
+  return new SwitchyardError('permission_denied', `The admin API of an app with no keys (open mode) answers this machine only, and ${what} is not one of localhost, 127.0.0.0/8, [::1]${listed}. ${HOW_TO_ENABLE}`);
 }
 
 /** Whether an Origin header names a page served from a loopback or listed host; `null` and unparsable origins do not. */

@@ -1,5 +1,5 @@
 import { RedisClusterOptionsSchema, RedisUrlSchema, SwitchyardError, redisEndpointProblems, schemaProblems } from '@switchyard/proxy-core';
-import { PostgresPoolOptionsSchema, type OpenDatabaseOptions } from '@switchyard/proxy-logging';
+import { PostgresPoolOptionsSchema, type PostgresPoolOptions } from '@switchyard/proxy-logging';
 import { Type } from '@sinclair/typebox';
 import { HOST_NAME_PATTERN } from '../http/loopback-host';
 import type { KeyStore } from '../keys/key-store';
@@ -84,7 +84,7 @@ export interface CorsOptions {
  * the server-side statement timeout (30000), and `queryTimeoutMs`, the client-side deadline of
  * each query (`timeoutMs` + 1000). Each is a positive integer.
  */
-export type KeyStorePostgresOptions = Pick<OpenDatabaseOptions, 'poolSize' | 'connectTimeoutMs' | 'timeoutMs' | 'queryTimeoutMs'>;
+export type KeyStorePostgresOptions = PostgresPoolOptions;
 
 /** A key store opened by URL (see {@link ProductionOptions.keyStore}). */
 export interface KeyStoreUrlOptions {

@@ -59,8 +59,8 @@ export interface ProductionWiring {
  * by the gateway's deadline, so twice that is surely leaked; never under an hour, since a
  * `/proxy` stream that keeps sending has no overall limit.
  */
-function defaultLeaseLifetimeMs(gatewayRequestTimeoutMs: number | undefined): number {
-  return Math.max(LEASE_MAX_LIFETIME_MS, 2 * (gatewayRequestTimeoutMs ?? GATEWAY_DEFAULTS.requestTimeoutMs));
+function defaultLeaseLifetimeMs(requestTimeoutMs: number): number {
+  return Math.max(LEASE_MAX_LIFETIME_MS, 2 * requestTimeoutMs);
 }
 
 /**
@@ -159,7 +159,7 @@ export async function registerProduction(app: FastifyInstance, gateway: Gateway,
       'limits.maxLeaseLifetimeMs is below the request timeout: a request still running when its lease reaches that age gives back its max_parallel slot and reservation',
     );
   }
-  const redisLimits = redis === undefined ? undefined : new RedisLimitBackend(redis, { maxLeaseLifetimeMs: leaseLifetimeMs ?? defaultLeaseLifetimeMs(wiring.gatewayRequestTimeoutMs), logger });
+  const redisLimits = redis === undefined ? undefined : new RedisLimitBackend(redis, { maxLeaseLifetimeMs: leaseLifetimeMs ?? defaultLeaseLifetimeMs(requestTimeoutMs), logger });
   const backend: LimitBackend = redisLimits === undefined ? local : new FailoverLimitBackend(redisLimits, local, failMode, logger);
   const limiter = new KeyLimiter({
     backend,

@@ -21,8 +21,11 @@ export const REQUEST_LOG_DEFAULTS = {
   maxBodyChars: 64 * 1024,
 } as const;
 
-/** The pool and timeouts of a PostgreSQL request log (see {@link OpenDatabaseOptions}). */
-export type RequestLogPostgresOptions = Pick<OpenDatabaseOptions, 'poolSize' | 'connectTimeoutMs' | 'timeoutMs' | 'queryTimeoutMs'>;
+/** The pool and timeouts of a PostgreSQL database opened by URL (see {@link OpenDatabaseOptions}, {@link PostgresPoolOptionsSchema}). */
+export type PostgresPoolOptions = Pick<OpenDatabaseOptions, 'poolSize' | 'connectTimeoutMs' | 'timeoutMs' | 'queryTimeoutMs'>;
+
+/** The pool and timeouts of a PostgreSQL request log. */
+export type RequestLogPostgresOptions = PostgresPoolOptions;
 
 /**
  * The pool and timeouts of a PostgreSQL database opened by URL, as the request log and a key

@@ -149,8 +149,8 @@ export function rowFromContext(context: RequestContext): RequestLogRow {
   let fallbacks = 0;
   for (const attempt of context.attempts) if (attempt.alias !== first) fallbacks += 1;
   const bodies = context.state.get(BODY_STATE_KEY) as CapturedBodies | undefined;
-  // the universal proxy meters into `meteredUnits`; the state key is where this row read them first
-  const units = context.meteredUnits ?? context.state.get('switchyard:metered-units');
+  // the universal proxy meters into `meteredUnits`
+  const units = context.meteredUnits;
   return {
     id: context.requestId,
     ts: context.startedAt,
