@@ -6,9 +6,13 @@ import { replaySse, type SseFrame } from '../sse-replay';
 // event sequence, error bodies): https://docs.anthropic.com/en/api/messages and
 // https://docs.anthropic.com/en/docs/build-with-claude/streaming
 
+type MessageContent = string | Array<{ type?: string; text?: unknown }>;
+
 interface MessagesBody {
   model?: string;
   stream?: boolean;
+  system?: MessageContent;
+  messages?: Array<{ role?: string; content?: MessageContent }>;
   tools?: Array<{ name: string }>;
   tool_choice?: { type: string; name?: string };
 }
@@ -17,6 +21,32 @@ let counter = 0;
 
 function anthropicError(res: MockExchange['res'], status: number, type: string, message: string): void {
   sendJson(res, status, { type: 'error', error: { type, message } });
+}
+
+function blankText(where: string, content: MessageContent | undefined): string | undefined {
+  const texts = typeof content === 'string' ? [content] : (content ?? []).filter((block) => block.type === 'text').map((block) => (typeof block.text === 'string' ? block.text : ''));
+  if (typeof content !== 'string' && texts.includes('')) return `${where}: text content blocks must be non-empty`;
+  // a whitespace-only block passes next to text that says something
+  if (texts.some((text) => text.length > 0) && texts.every((text) => text.trim().length === 0)) return `${where}: text content blocks must contain non-whitespace text`;
+  return undefined;
+}
+
+/**
+ * What Anthropic refuses in a request's text, with its messages: an empty text block, text
+ * blocks of whitespace only (in a message or the system prompt), and a message with no content
+ * but a final assistant one. Undefined when the request passes.
+ */
+function contentProblem(body: MessagesBody): string | undefined {
+  const messages = body.messages ?? [];
+  for (const [index, message] of messages.entries()) {
+    const empty = message.content === undefined || message.content.length === 0;
+    if (empty && !(message.role === 'assistant' && index === messages.length - 1)) {
+      return `messages.${index}: all messages must have non-empty content except for the optional final assistant message`;
+    }
+    const blank = blankText('messages', message.content);
+    if (blank !== undefined) return blank;
+  }
+  return body.system === undefined || body.system === '' ? undefined : blankText('system', body.system);
 }
 
 function forcedTool(body: MessagesBody): string | undefined {
@@ -38,6 +68,11 @@ async function messages({ req, res, body, streamFault, options }: MockExchange):
   const request = (body ?? {}) as MessagesBody;
   if (typeof (body as { max_tokens?: unknown } | undefined)?.max_tokens !== 'number') {
     anthropicError(res, 400, 'invalid_request_error', 'max_tokens: Field required');
+    return;
+  }
+  const problem = contentProblem(request);
+  if (problem !== undefined) {
+    anthropicError(res, 400, 'invalid_request_error', problem);
     return;
   }
   const model = request.model ?? 'claude-sonnet-4-20250514';

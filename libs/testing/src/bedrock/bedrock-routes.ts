@@ -25,6 +25,21 @@ function forcedTool(body: ConverseBody): string | undefined {
   return choice?.any === undefined ? undefined : body.toolConfig?.tools?.[0]?.toolSpec?.name;
 }
 
+/**
+ * What Converse refuses in a conversation's text, with its messages: a message with no content
+ * blocks, an empty text block, and text blocks of whitespace only. Undefined when none.
+ */
+function contentProblem(body: ConverseBody): string | undefined {
+  for (const [index, message] of (body.messages ?? []).entries()) {
+    const content = message.content ?? [];
+    if (content.length === 0) return `The content field in the Message object at messages.${index} is empty. Add a ContentBlock object to the content field and try again.`;
+    const texts = content.flatMap((block) => (typeof block['text'] === 'string' ? [block['text']] : []));
+    if (texts.includes('')) return 'messages: text content blocks must be non-empty';
+    if (texts.length > 0 && texts.every((text) => text.trim().length === 0)) return 'messages: text content blocks must contain non-whitespace text';
+  }
+  return undefined;
+}
+
 /** Checks what Bedrock checks before answering: the parsed body, or undefined once the error was sent. */
 async function accepted(exchange: MockExchange): Promise<ConverseBody | undefined> {
   const refusal = await verifyBedrockAuth(exchange.req, exchange.url, exchange.rawBody);
@@ -35,6 +50,11 @@ async function accepted(exchange: MockExchange): Promise<ConverseBody | undefine
   const body = (exchange.body ?? {}) as ConverseBody;
   if (!Array.isArray(body.messages) || body.messages.length === 0) {
     bedrockError(exchange.res, 400, 'ValidationException', 'A conversation must start with a user message. Try again with a conversation that starts with a user message.');
+    return undefined;
+  }
+  const problem = contentProblem(body);
+  if (problem !== undefined) {
+    bedrockError(exchange.res, 400, 'ValidationException', problem);
     return undefined;
   }
   const toolBlocks = body.messages.some((message) => (message.content ?? []).some((block) => 'toolUse' in block || 'toolResult' in block));
