@@ -162,6 +162,46 @@ describe('translation matrix: null content', () => {
   });
 });
 
+// Blank user text. Anthropic and Converse refuse a text block of whitespace only and a message
+// with no content: those two are refused by the gateway with a 400 naming the message, before
+// any upstream call (the mock upstream refuses such a request as they do); OpenAI-wire providers
+// accept blank content, and no provider may answer with a 500.
+const REFUSE_BLANK_USER_TEXT = new Set(['anthropic', 'bedrock']);
+const blankUserRequests: Array<[string, ChatCompletionRequest]> = [
+  ['whitespace-only', { model: 'm', messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: ' \n ' }] }],
+  ['blank text part', { model: 'm', messages: [{ role: 'user', content: 'Hello!' }, { role: 'assistant', content: 'Hi!' }, { role: 'user', content: [{ type: 'text', text: '  ' }] }] }],
+];
+const blankUserParam = ['messages.1.content', 'messages.2.content'];
+
+// A tool that printed nothing: every provider answers, with no blank text sent.
+const blankToolResultRequests: Array<[string, ChatCompletionRequest]> = [
+  ['empty', { ...toolRoundTripRequest, messages: [...toolRoundTripRequest.messages.slice(0, 3), { role: 'tool', tool_call_id: 'call_1', content: '' }] }],
+  ['whitespace-only', { ...toolRoundTripRequest, messages: [...toolRoundTripRequest.messages.slice(0, 3), { role: 'tool', tool_call_id: 'call_1', content: ' \n' }] }],
+];
+
+describe('translation matrix: blank content', () => {
+  describe.each(types)('%s', (type) => {
+    it.each(blankUserRequests.map(([kind, request], index) => [kind, request, blankUserParam[index] as string] as const))(
+      'answers a %s user message, or refuses it with a 400 naming the message',
+      async (_kind, request, param) => {
+        const before = upstream.requests.length;
+        const { refused } = await answerOrRefusal(type, request);
+        if (REFUSE_BLANK_USER_TEXT.has(type)) {
+          expect(refused).toMatchObject({ code: 'invalid_request', status: 400, param });
+          expect(upstream.requests.length).toBe(before);
+        } else if (refused !== undefined) {
+          expect(refused).toMatchObject({ code: 'invalid_request', status: 400, param });
+        }
+      },
+    );
+
+    it.each(blankToolResultRequests)('answers a request whose tool result is %s', async (_kind, request) => {
+      const response = await gateway.chat({ ...request, model: `p-${type}/matrix-model` });
+      expect(Value.Errors(ChatCompletionSchema, response).First()).toBeUndefined();
+    });
+  });
+});
+
 // The Anthropic ingress (/v1/messages) over the same adapters: an Anthropic request, translated
 // to chat, answered by each provider, translated back, must be a valid Anthropic message or stream.
 const messagesRequests: Array<[string, AnthropicMessagesRequest]> = [

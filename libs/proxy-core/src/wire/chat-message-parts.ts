@@ -11,6 +11,14 @@ export function contentText(content: string | ReadonlyArray<ChatContentPart | Ch
     .join('');
 }
 
+/**
+ * Whether a text says nothing: empty or whitespace only. Anthropic and Bedrock Converse refuse
+ * such a text block ("text content blocks must contain non-whitespace text").
+ */
+export function isBlankText(text: string): boolean {
+  return text.trim().length === 0;
+}
+
 /** An image given inline as a `data:` URL, split into its media type and base64 payload. */
 export interface InlineImage {
   mediaType: string;

@@ -56,3 +56,66 @@ describe('toAnthropicRequest: empty assistant turns', () => {
     expect(turns.at(-1)).toEqual({ role: 'assistant', content: [{ type: 'text', text: '{' }] });
   });
 });
+
+describe('toAnthropicRequest: blank user content and tool results', () => {
+  const image = { type: 'image_url' as const, image_url: { url: 'https://example.com/cat.png' } };
+
+  it('leaves out whitespace-only text of a user message that keeps an image', () => {
+    const turns = turnsOf([{ role: 'user', content: [{ type: 'text', text: ' \n ' }, image, { type: 'text', text: '' }] }]);
+    expect(turns).toEqual([{ role: 'user', content: [{ type: 'image', source: { type: 'url', url: 'https://example.com/cat.png' } }] }]);
+  });
+
+  it('leaves out a whitespace-only user message that joins a turn with tool results', () => {
+    const turns = turnsOf([
+      { role: 'user', content: 'Weather?' },
+      { role: 'assistant', content: null, tool_calls: [{ id: 'toolu_1', type: 'function', function: { name: 'get_weather', arguments: '{}' } }] },
+      { role: 'tool', tool_call_id: 'toolu_1', content: 'sunny' },
+      { role: 'user', content: '   ' },
+    ]);
+    expect(turns.at(-1)).toEqual({ role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: 'sunny' }] });
+  });
+
+  it.each([
+    ['whitespace only', '  \n\t'],
+    ['an empty string', ''],
+    ['blank text parts', [{ type: 'text', text: ' ' }, { type: 'text', text: '' }]],
+    ['no parts', []],
+  ] as const)('refuses a user turn whose content is %s, naming the message, before any upstream call', (_, content) => {
+    const messages: ChatMessage[] = [
+      { role: 'system', content: 'Be brief.' },
+      { role: 'user', content: 'Hello' },
+      { role: 'assistant', content: 'Hi!' },
+      { role: 'user', content: content as string },
+    ];
+    expect(() => turnsOf(messages)).toThrow(expect.objectContaining({ code: 'invalid_request', status: 400, param: 'messages.3.content' }));
+  });
+
+  it('names the first message of a user turn made only of blank messages', () => {
+    expect(() =>
+      turnsOf([
+        { role: 'user', content: ' ' },
+        { role: 'user', content: '' },
+        { role: 'assistant', content: 'Hi!' },
+        { role: 'user', content: 'Hello' },
+      ]),
+    ).toThrow(expect.objectContaining({ code: 'invalid_request', param: 'messages.0.content' }));
+  });
+
+  it.each([
+    ['empty', ''],
+    ['whitespace only', ' \n '],
+    ['null', null],
+  ] as const)('sends a %s tool result as a tool_result without content', (_, content) => {
+    const turns = turnsOf([
+      { role: 'user', content: 'Save it' },
+      { role: 'assistant', content: null, tool_calls: [{ id: 'toolu_1', type: 'function', function: { name: 'save', arguments: '{}' } }] },
+      { role: 'tool', tool_call_id: 'toolu_1', content: content as string },
+    ]);
+    expect(turns.at(-1)).toEqual({ role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1' }] });
+  });
+
+  it('leaves out a whitespace-only system message', () => {
+    const body = toAnthropicRequest({ model: 'x', messages: [{ role: 'system', content: ' \n ' }, { role: 'developer', content: 'Be brief.' }, { role: 'user', content: 'Hi' }] }, settings);
+    expect(body.system).toEqual([{ type: 'text', text: 'Be brief.' }]);
+  });
+});

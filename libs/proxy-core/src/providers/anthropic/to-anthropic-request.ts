@@ -1,5 +1,5 @@
 import { SwitchyardError } from '../../errors/switchyard-error';
-import { contentText, invalidRequest, parseToolArguments, refuseSeveralChoices, toolCallIdWithoutSignature, userContent } from '../../wire/chat-message-parts';
+import { contentText, invalidRequest, isBlankText, parseToolArguments, refuseSeveralChoices, toolCallIdWithoutSignature, userContent } from '../../wire/chat-message-parts';
 import type {
   ChatCompletionRequest,
   ChatContentPart,
@@ -35,9 +35,12 @@ export function toAnthropicImage(url: string, param: string): AnthropicImageBloc
 }
 
 function userBlocks(content: string | ChatContentPart[], param: string): AnthropicRequestBlock[] {
-  if (typeof content === 'string') return content.length > 0 ? [{ type: 'text', text: content }] : [];
+  // Anthropic refuses a text block that is empty or whitespace only ("text content blocks must
+  // contain non-whitespace text"): blank text says nothing, so it is left out, and a user turn
+  // left with nothing to send is refused in `turns`
+  if (typeof content === 'string') return isBlankText(content) ? [] : [{ type: 'text', text: content }];
   return content.flatMap((part, index): AnthropicRequestBlock[] => {
-    if (part.type === 'text') return part.text.length > 0 ? [{ type: 'text', text: part.text }] : [];
+    if (part.type === 'text') return isBlankText(part.text) ? [] : [{ type: 'text', text: part.text }];
     if (part.type === 'image_url') return [toAnthropicImage(part.image_url.url, `${param}.${index}.image_url.url`)];
     throw invalidRequest(`Content part type "${(part as { type: string }).type}" is not supported by this provider.`, `${param}.${index}.type`);
   });
@@ -52,14 +55,19 @@ function messageBlocks(message: ChatMessage, index: number): AnthropicRequestBlo
       const text = contentText(message.content);
       // Anthropic refuses a text block of whitespace only ("text content blocks must contain
       // non-whitespace text"); an assistant's blank text says nothing, so it is left out
-      const blocks: AnthropicRequestBlock[] = text.trim().length > 0 ? [{ type: 'text', text }] : [];
+      const blocks: AnthropicRequestBlock[] = isBlankText(text) ? [] : [{ type: 'text', text }];
       for (const [t, call] of (message.tool_calls ?? []).entries()) {
         blocks.push({ type: 'tool_use', id: toolCallIdWithoutSignature(call.id), name: call.function.name, input: parseToolArguments(call.function.arguments, `${param}.tool_calls.${t}.function.arguments`) });
       }
       return blocks;
     }
-    case 'tool':
-      return [{ type: 'tool_result', tool_use_id: toolCallIdWithoutSignature(message.tool_call_id), content: contentText(message.content) }];
+    case 'tool': {
+      // A tool_result's content is optional (only an is_error result, which the gateway never
+      // sends, must have some): a blank result, a tool that printed nothing, goes without it
+      // rather than as text Anthropic may refuse as blank
+      const text = contentText(message.content);
+      return [{ type: 'tool_result', tool_use_id: toolCallIdWithoutSignature(message.tool_call_id), ...(isBlankText(text) ? {} : { content: text }) }];
+    }
     case 'system':
     case 'developer':
       return [];
@@ -67,7 +75,8 @@ function messageBlocks(message: ChatMessage, index: number): AnthropicRequestBlo
 }
 
 function turns(messages: ChatMessage[]): AnthropicMessageParam[] {
-  const result: Array<{ role: 'user' | 'assistant'; content: AnthropicRequestBlock[] }> = [];
+  // `first`: the index of the turn's first message, to name it when the turn is refused
+  const result: Array<{ role: 'user' | 'assistant'; content: AnthropicRequestBlock[]; first: number }> = [];
   messages.forEach((message, index) => {
     if (message.role === 'system' || message.role === 'developer') return;
     const role = message.role === 'assistant' ? 'assistant' : 'user';
@@ -83,16 +92,24 @@ function turns(messages: ChatMessage[]): AnthropicMessageParam[] {
     // Anthropic wants alternating turns: consecutive tool results (and a user message after
     // them) become one user turn, tool results first
     if (last !== undefined && last.role === role) last.content.push(...blocks);
-    else result.push({ role, content: blocks });
+    else result.push({ role, content: blocks, first: index });
   });
-  return result.map((turn) => ({ role: turn.role, content: turn.content.length > 0 ? turn.content : [{ type: 'text', text: '' }] }));
+  // A user turn with nothing to send (its messages' text all blank, no image, no tool result):
+  // Anthropic refuses empty content ("all messages must have non-empty content"), and padding
+  // it would ask the model to answer nothing, so the request is refused naming the message
+  const empty = result.find((turn) => turn.content.length === 0);
+  if (empty !== undefined) {
+    throw invalidRequest('A user message has nothing to send to Anthropic: its text is empty or whitespace only (which Anthropic refuses), and no image or tool result goes with it.', `messages.${empty.first}.content`);
+  }
+  return result.map((turn) => ({ role: turn.role, content: turn.content }));
 }
 
 function systemBlocks(messages: ChatMessage[]): AnthropicTextBlock[] {
   return messages.flatMap((message): AnthropicTextBlock[] => {
     if (message.role !== 'system' && message.role !== 'developer') return [];
     const text = contentText(message.content);
-    return text.length > 0 ? [{ type: 'text', text }] : [];
+    // a blank system text block is refused as a user's is, and says nothing
+    return isBlankText(text) ? [] : [{ type: 'text', text }];
   });
 }
 

@@ -27,3 +27,56 @@ describe('toBedrockRequest: empty assistant turns', () => {
     expect(turns).toEqual([{ role: 'user', content: [{ text: 'Hello' }] }]);
   });
 });
+
+describe('toBedrockRequest: blank user content and tool results', () => {
+  const image = { type: 'image_url' as const, image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } };
+  const toolCall = { role: 'assistant' as const, content: null, tool_calls: [{ id: 'tooluse_1', type: 'function' as const, function: { name: 'save', arguments: '{}' } }] };
+  const tools = [{ type: 'function' as const, function: { name: 'save', parameters: { type: 'object', properties: {} } } }];
+
+  it('leaves out whitespace-only text of a user message that keeps an image', () => {
+    expect(turnsOf([{ role: 'user', content: [{ type: 'text', text: ' \n ' }, image] }])).toEqual([{ role: 'user', content: [{ image: { format: 'png', source: { bytes: 'iVBORw0KGgo=' } } }] }]);
+  });
+
+  it('leaves out a whitespace-only user message that joins a turn with tool results', () => {
+    const turns = turnsOf([{ role: 'user', content: 'Save it' }, toolCall, { role: 'tool', tool_call_id: 'tooluse_1', content: 'saved' }, { role: 'user', content: '  ' }]);
+    expect(turns.at(-1)).toEqual({ role: 'user', content: [{ toolResult: { toolUseId: 'tooluse_1', content: [{ text: 'saved' }] } }] });
+  });
+
+  it.each([
+    ['whitespace only', '  \n\t'],
+    ['an empty string', ''],
+    ['blank text parts', [{ type: 'text', text: ' ' }]],
+  ] as const)('refuses a user turn whose content is %s, naming the message, before any upstream call', (_, content) => {
+    const messages: ChatMessage[] = [
+      { role: 'user', content: 'Hello' },
+      { role: 'assistant', content: 'Hi!' },
+      { role: 'user', content: content as string },
+    ];
+    expect(() => turnsOf(messages)).toThrow(expect.objectContaining({ code: 'invalid_request', status: 400, param: 'messages.2.content' }));
+  });
+
+  it('refuses a blank user message between two assistant turns rather than join them', () => {
+    expect(() =>
+      turnsOf([
+        { role: 'user', content: 'Hello' },
+        { role: 'assistant', content: 'Hi!' },
+        { role: 'user', content: ' ' },
+        { role: 'assistant', content: 'Still there?' },
+        { role: 'user', content: 'Yes' },
+      ]),
+    ).toThrow(expect.objectContaining({ code: 'invalid_request', param: 'messages.2.content' }));
+  });
+
+  it.each([
+    ['empty', ''],
+    ['whitespace only', ' \n '],
+  ] as const)('sends a %s tool result as a toolResult with no content blocks, never a blank text block', (_, content) => {
+    const body = toBedrockRequest({ model: 'x', tools, messages: [{ role: 'user', content: 'Save it' }, toolCall, { role: 'tool', tool_call_id: 'tooluse_1', content }] });
+    expect(body.messages.at(-1)).toEqual({ role: 'user', content: [{ toolResult: { toolUseId: 'tooluse_1', content: [] } }] });
+  });
+
+  it('leaves out a whitespace-only system message', () => {
+    const body = toBedrockRequest({ model: 'x', messages: [{ role: 'system', content: '  ' }, { role: 'user', content: 'Hi' }] });
+    expect(body.system).toBeUndefined();
+  });
+});

@@ -1,5 +1,5 @@
 import { SwitchyardError } from '../../errors/switchyard-error';
-import { contentText, invalidRequest, parseToolArguments, refuseSeveralChoices, toolCallIdWithoutSignature, userContent } from '../../wire/chat-message-parts';
+import { contentText, invalidRequest, isBlankText, parseToolArguments, refuseSeveralChoices, toolCallIdWithoutSignature, userContent } from '../../wire/chat-message-parts';
 import type { ChatCompletionRequest, ChatContentPart, ChatMessage, ChatToolChoice } from '../../wire/openai-chat';
 import type { BedrockContentBlock, BedrockConverseRequest, BedrockImageFormat, BedrockMessage, BedrockToolChoice } from './bedrock-wire';
 
@@ -28,10 +28,12 @@ function toBedrockImage(url: string, param: string): BedrockContentBlock {
 }
 
 function userBlocks(content: string | ChatContentPart[], param: string): BedrockContentBlock[] {
-  // Converse rejects blank text blocks, so empty text is left out
-  if (typeof content === 'string') return content.length > 0 ? [{ text: content }] : [];
+  // Converse rejects blank text blocks, whitespace only included ("text content blocks must
+  // contain non-whitespace text"): blank text says nothing, so it is left out, and a user turn
+  // left with nothing to send is refused in `turns`
+  if (typeof content === 'string') return isBlankText(content) ? [] : [{ text: content }];
   return content.flatMap((part, index): BedrockContentBlock[] => {
-    if (part.type === 'text') return part.text.length > 0 ? [{ text: part.text }] : [];
+    if (part.type === 'text') return isBlankText(part.text) ? [] : [{ text: part.text }];
     if (part.type === 'image_url') return [toBedrockImage(part.image_url.url, `${param}.${index}.image_url.url`)];
     throw invalidRequest(`Content part type "${(part as { type: string }).type}" is not supported by this provider.`, `${param}.${index}.type`);
   });
@@ -47,15 +49,18 @@ function messageBlocks(message: ChatMessage, index: number): BedrockContentBlock
       // Converse refuses blank text blocks, whitespace only included ("text content blocks
       // must contain non-whitespace text"): an assistant's blank text says nothing, so it is
       // left out, and a turn left empty is dropped below (Converse refuses empty content too)
-      const blocks: BedrockContentBlock[] = text.trim().length > 0 ? [{ text }] : [];
+      const blocks: BedrockContentBlock[] = isBlankText(text) ? [] : [{ text }];
       for (const [t, call] of (message.tool_calls ?? []).entries()) {
         blocks.push({ toolUse: { toolUseId: toolCallIdWithoutSignature(call.id), name: call.function.name, input: parseToolArguments(call.function.arguments, `${param}.tool_calls.${t}.function.arguments`) } });
       }
       return blocks;
     }
     case 'tool': {
+      // `content` is a required list; a blank text block in it is refused like any other, so a
+      // blank result (a tool that printed nothing) is sent as an empty list, which Claude models
+      // take (some other models on Bedrock refuse it: the client then sees their 400)
       const text = contentText(message.content);
-      return [{ toolResult: { toolUseId: toolCallIdWithoutSignature(message.tool_call_id), content: text.length > 0 ? [{ text }] : [] } }];
+      return [{ toolResult: { toolUseId: toolCallIdWithoutSignature(message.tool_call_id), content: isBlankText(text) ? [] : [{ text }] } }];
     }
     case 'system':
     case 'developer':
@@ -64,26 +69,36 @@ function messageBlocks(message: ChatMessage, index: number): BedrockContentBlock
 }
 
 function turns(messages: ChatMessage[]): BedrockMessage[] {
-  const result: BedrockMessage[] = [];
+  // `first`: the index of the turn's first message, to name it when the turn is refused
+  const result: Array<BedrockMessage & { first: number }> = [];
   messages.forEach((message, index) => {
     if (message.role === 'system' || message.role === 'developer') return;
     const blocks = messageBlocks(message, index);
-    if (blocks.length === 0) return;
     const role = message.role === 'assistant' ? 'assistant' : 'user';
+    if (role === 'assistant' && blocks.length === 0) return;
     const last = result.at(-1);
     // Converse wants alternating turns: consecutive tool results (and a user message after
     // them) become one user turn, tool results first
     if (last !== undefined && last.role === role) last.content.push(...blocks);
-    else result.push({ role, content: blocks });
+    else result.push({ role, content: blocks, first: index });
   });
-  return result;
+  // A user turn with nothing to send (its messages' text all blank, no image, no tool result):
+  // Converse refuses a message with empty content, and leaving it out would make the turn
+  // before it the last (an assistant prefill) or join two assistant turns, so the request is
+  // refused naming the message
+  const empty = result.find((turn) => turn.content.length === 0);
+  if (empty !== undefined) {
+    throw invalidRequest('A user message has nothing to send to Bedrock: its text is empty or whitespace only (which Converse refuses), and no image or tool result goes with it.', `messages.${empty.first}.content`);
+  }
+  return result.map((turn) => ({ role: turn.role, content: turn.content }));
 }
 
 function systemBlocks(messages: ChatMessage[]): Array<{ text: string }> {
   return messages.flatMap((message) => {
     if (message.role !== 'system' && message.role !== 'developer') return [];
     const text = contentText(message.content);
-    return text.length > 0 ? [{ text }] : [];
+    // a blank system text block is refused as a user's is, and says nothing
+    return isBlankText(text) ? [] : [{ text }];
   });
 }
 
