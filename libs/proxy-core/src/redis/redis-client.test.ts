@@ -91,6 +91,47 @@ describe('Redis endpoints', () => {
     ).toThrow(/^(?!.*secret-pw).*\/limiter\/redis\/url: has the scheme "postgres:"/s);
   });
 
+  const NO_SLASHES = (name: string): string => `has no "//" after "${name}:": ioredis would read "${name}" as a host name; write ${name.toLowerCase()}://host[:port]`;
+  const PATH_AFTER_HOST =
+    'has a path after its host, which ioredis would take for a Unix socket path instead of the host (expected host:port, a Unix socket path, or redis://host:port/db for a database)';
+
+  // what ioredis 5 makes of each: a socket path in place of the host, no TLS, or "Invalid URL" at start
+  it.each([
+    ['redis:/cache:6379', NO_SLASHES('redis'), { path: '/cache:6379' }],
+    ['REDIS:/cache', NO_SLASHES('REDIS'), { path: '/cache' }],
+    ['redis:cache', NO_SLASHES('redis'), 'Invalid URL'],
+    ['redis:cache:6379/0', NO_SLASHES('redis'), 'Invalid URL'],
+    ['redis::secret-pw@cache:6379', NO_SLASHES('redis'), { username: 'redis', password: ':secret-pw', host: 'cache' }],
+    ['rediss:/cache:6380', NO_SLASHES('rediss'), { path: '/cache:6380' }],
+    ['rediss:cache:6380', NO_SLASHES('rediss'), 'Invalid URL'],
+    ['rediss:6380', NO_SLASHES('rediss'), { host: 'rediss', port: 6380 }],
+    ['unix:tmp/redis.sock', 'is a unix: address without an absolute path (expected unix:///path/to/redis.sock)', 'Invalid URL'],
+    ['cache:6379/0', PATH_AFTER_HOST, { path: '/0' }],
+    ['cache:6x79', 'is not a valid URL: the port "6x79" is not a number', 'Invalid URL'],
+  ])('refuses %s, which ioredis misreads, without echoing a credential', async (url, problem, read) => {
+    expect(redisUrlProblem(url)).toBe(problem);
+    expect(redisUrlProblem(url)).not.toContain('secret-pw');
+    expect(redisEndpointProblems({ url }, '/limiter/redis', false)).toEqual([`/limiter/redis/url: ${problem}`]);
+    const client = createRedisClient({ url }, { commandTimeoutMs: 100, lazyConnect: true });
+    if (typeof read === 'string') {
+      await expect(client).rejects.toThrow(read);
+      return;
+    }
+    const made = await client;
+    try {
+      expect(made.options).toMatchObject(read);
+      // a rediss: without // would not even use TLS
+      expect(made.options).not.toHaveProperty('tls');
+    } finally {
+      made.disconnect();
+    }
+  });
+
+  it("refuses a bare address's password with a '%' that starts no escape or a '/', without echoing it", () => {
+    expect(redisUrlProblem('gateway:100%pure@cache:6379')).toBe("is not a valid URL: its user name or password holds a '%' that starts no %XX escape (write it as %25)");
+    expect(redisUrlProblem('gateway:s3cr3t/pw@cache:6379')).toBe("is not a valid URL: its user name or password holds a '/', '?' or '#' (percent-encode it: %2F, %3F, %23)");
+  });
+
   // each form as ioredis 5 reads it: refusing one broke embedders that passed it
   it.each([
     ['localhost:6379', { host: 'localhost', port: 6379 }],
@@ -103,6 +144,14 @@ describe('Redis endpoints', () => {
     ['unix:///tmp/redis.sock', { path: '///tmp/redis.sock' }],
     ['unix:///tmp/redis.sock?db=3', { path: '///tmp/redis.sock', db: 3 }],
     ['redis://[::1]:6380', { host: '::1', port: 6380 }],
+    // the host named redis (a Docker service), not a scheme
+    ['redis:6379', { host: 'redis', port: 6379 }],
+    ['redis:6379?db=2', { host: 'redis', port: 6379, db: 2 }],
+    ['unix:/tmp/redis.sock', { path: '/tmp/redis.sock' }],
+    ['[::1]:6379', { host: '::1', port: 6379 }],
+    ['cache:6379/', { host: 'cache', port: 6379 }],
+    ['gateway:pw@cache:6379', { host: 'cache', port: 6379, username: 'gateway', password: 'pw' }],
+    ['//cache:6379/1', { host: 'cache', port: 6379, db: 1 }],
     ['rediss://default:pw@cache:6380/2?servername=cache.internal', { host: 'cache', port: 6380, db: 2, username: 'default', password: 'pw', servername: 'cache.internal' }],
   ])('accepts %s, which ioredis reads', async (url, read) => {
     expect(redisUrlProblem(url)).toBeUndefined();

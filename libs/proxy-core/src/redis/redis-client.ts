@@ -55,8 +55,9 @@ export interface RedisClientSettings {
  * surface as ioredis' bare "Invalid URL". A `redis://` or `rediss://` URL must parse (a missing
  * host is fine: ioredis connects to localhost); another scheme is refused, since ioredis would
  * drop it and connect to its host as if it were Redis (a pasted `postgres://` URL), but for
- * `unix:///path`, which ioredis reads as a socket path (the limiter took it before); anything
- * else (`host:port`, a Unix socket path, a bare port) is ioredis' to read, and embedders pass them.
+ * `unix:///path`, which ioredis reads as a socket path (the limiter took it before). An address
+ * without `scheme://` (`host:port`, a Unix socket path, a bare port: embedders pass them) must be
+ * one ioredis reads as written: see {@link addressProblem}.
  */
 export function redisUrlProblem(url: string): string | undefined {
   if (url === '') return 'is empty (expected redis://host:port, rediss://..., host:port or a Unix socket path)';
@@ -71,7 +72,7 @@ export function redisUrlProblem(url: string): string | undefined {
     return `has the scheme "${scheme}:": use redis:// or rediss:// (or host:port, a Unix socket path)`;
   }
   // ioredis matches the scheme case-insensitively
-  if (scheme === undefined) return undefined;
+  if (scheme === undefined) return addressProblem(url);
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -89,6 +90,44 @@ export function redisUrlProblem(url: string): string | undefined {
   }
   // ioredis decodes the credentials with decodeURIComponent, which throws on a '%' that starts
   // no escape: the client would fail at start with a bare "URI malformed"
+  if (!decodes(parsed.username) || !decodes(parsed.password)) return PERCENT_NOT_ENCODED;
+  return undefined;
+}
+
+/**
+ * Why an address without `scheme://` cannot be used: ioredis 5 reads a string starting with '/'
+ * as a socket path and anything else as `redis://` + the string, whose path (when there is one)
+ * it then takes for a socket path instead of the host and port. So `redis:/host:6379` connects to
+ * the socket `/host:6379`, `redis:host` fails at start with "Invalid URL", and `rediss:host:6380`
+ * is no TLS URL at all: a `redis:`, `rediss:` or `unix:` without `//` is refused, but for
+ * `redis:6379` (the host named redis, as in a Docker network) and `unix:/path` (a socket path,
+ * as ioredis reads it). Another address that ioredis cannot read, or whose path would replace
+ * its host and port, is refused as well.
+ */
+function addressProblem(url: string): string | undefined {
+  if (url.startsWith('//')) return redisUrlProblem(`redis:${url}`);
+  if (url.startsWith('/')) return undefined;
+  const name = /^(rediss?|unix):/i.exec(url)?.[1];
+  if (name !== undefined) {
+    const rest = url.slice(name.length + 1);
+    if (/^unix$/i.test(name)) {
+      return rest.startsWith('/') ? undefined : 'is a unix: address without an absolute path (expected unix:///path/to/redis.sock)';
+    }
+    // the host redis on a port, not a scheme (rediss: is refused even so: its TLS would be lost)
+    if (/^redis$/i.test(name) && /^\d{1,5}(?:\?[^/#]*)?$/.test(rest)) return undefined;
+    // the scheme alone is echoed: it never holds a credential
+    return `has no "//" after "${name}:": ioredis would read "${name}" as a host name; write ${name.toLowerCase()}://host[:port]`;
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(`redis://${url}`);
+  } catch {
+    // the URL's own analysis: it names the port only when no credential can be part of it
+    return redisUrlProblem(`redis://${url}`) ?? 'is not a valid address (expected host:port, a Unix socket path or redis://host:port)';
+  }
+  if (parsed.pathname !== '' && parsed.pathname !== '/') {
+    return 'has a path after its host, which ioredis would take for a Unix socket path instead of the host (expected host:port, a Unix socket path, or redis://host:port/db for a database)';
+  }
   if (!decodes(parsed.username) || !decodes(parsed.password)) return PERCENT_NOT_ENCODED;
   return undefined;
 }
