@@ -182,6 +182,24 @@ describe('switchyard CLI', { timeout: 60_000 }, () => {
     expect(refused.stderr).not.toContain('pw-0123456789');
   });
 
+  it('refuses, as start does, a Redis address without // and settings the configured stores would ignore', async () => {
+    const file = join(dir, 'ignored-settings.yaml');
+    await writeFile(
+      file,
+      'limiter: { redis: { url: "redis:/127.0.0.1:6379" } }\nrequestLog: { postgres: { poolSize: 2 } }\ncache: { redisCommandTimeoutMs: 40 }\nproviders: [ { name: mock, type: mock } ]\n',
+    );
+    const [validated, started] = await Promise.all([output(run(['config', 'validate', file])), output(run(['--config', file, '--port', '0']))]);
+    for (const result of [validated, started]) {
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain('/limiter/redis/url: has no "//" after "redis:"');
+      expect(result.stderr).toContain('/requestLog/postgres: pool settings are for a postgres request log, not store sqlite (the default)');
+      expect(result.stderr).toContain("/cache/redisCommandTimeoutMs: is for the cache's Redis tier, and no Redis is configured");
+    }
+    // REDIS_URL gives the cache its Redis tier at start
+    const withRedis = await output(run(['config', 'validate', file], { REDIS_URL: 'redis://127.0.0.1:6379' }));
+    expect(withRedis.stderr).not.toContain('/cache/redisCommandTimeoutMs');
+  });
+
   it('refuses an open config on a non-loopback HOST as start does, unless SWITCHYARD_ALLOW_OPEN is set', async () => {
     const file = join(dir, 'open.yaml');
     await writeFile(file, 'server: { host: 0.0.0.0 }\nproviders: [ { name: mock, type: mock } ]\n');

@@ -5,6 +5,7 @@ import { contextOptionsFromConfig } from '../src/config/context-config';
 import { withEnvOverrides } from '../src/config/env-overrides';
 import { keyStoreOptionsFromConfig } from '../src/config/key-store-config';
 import { validateConfig } from '../src/config/load-config';
+import { observabilityOptionsFromConfig } from '../src/config/observability-config';
 import { startGateway, type RunningGateway } from '../src/start-gateway';
 
 const redisUp = await requireService('Redis', TEST_REDIS_URL);
@@ -19,9 +20,9 @@ async function validate(yaml: string, env: NodeJS.ProcessEnv = {}): Promise<Awai
   return validateConfig(parseYaml(`${yaml}\n${PROVIDERS}`), env, 'test.yaml');
 }
 
-async function problemsOf(yaml: string): Promise<string[]> {
+async function problemsOf(yaml: string, env: NodeJS.ProcessEnv = {}): Promise<string[]> {
   try {
-    await validate(yaml);
+    await validate(yaml, env);
   } catch (error) {
     return (error as { problems: string[] }).problems;
   }
@@ -83,6 +84,60 @@ describe('admin.keyStore.postgres', () => {
     expect(await problemsOf('admin: { keyStore: { url: "sqlite:./keys.db", postgres: { poolSize: 2 } } }')).toEqual([
       '/admin/keyStore/postgres: pool settings are for a postgres:// key store, not sqlite:',
     ]);
+  });
+
+  it('refuses a schema on a sqlite: key store, which has none (it was silently ignored)', async () => {
+    expect(await problemsOf('admin: { keyStore: { url: "sqlite:./keys.db", schema: keys } }')).toEqual([
+      '/admin/keyStore/schema: is for a postgres:// key store, not sqlite:',
+    ]);
+    expect(keyStoreOptionsFromConfig(await validate('admin: { keyStore: { url: "postgres://db/app", schema: keys } }'))).toEqual({ url: 'postgres://db/app', schema: 'keys' });
+  });
+});
+
+describe('Redis addresses without // after the scheme', () => {
+  it('are refused under their field, naming the scheme only (ioredis read redis:/cache:6379 as the socket /cache:6379)', async () => {
+    const problems = await problemsOf('redis: { url: "redis:/cache:6379" }\nlimiter: { redis: { url: "rediss::secret-pw@cache:6380" } }');
+    expect(problems).toEqual([
+      '/redis/url: has no "//" after "redis:": ioredis would read "redis" as a host name; write redis://host[:port]',
+      '/limiter/redis/url: has no "//" after "rediss:": ioredis would read "rediss" as a host name; write rediss://host[:port]',
+    ]);
+    expect(problems.join('\n')).not.toContain('secret-pw');
+    expect(() => withEnvOverrides({ providers: [] }, { REDIS_URL: 'redis:cache' })).toThrow(/REDIS_URL has no "\/\/" after "redis:"/);
+    // the host named redis on a port, as in a Docker network
+    expect((await validate('redis: { url: "redis:6379" }')).redis).toEqual({ url: 'redis:6379' });
+  });
+});
+
+describe('settings the configured stores would ignore', () => {
+  it('refuses requestLog.url, schema and postgres unless the request log is on PostgreSQL (they were dropped)', async () => {
+    expect(await problemsOf('requestLog: { postgres: { poolSize: 2 } }')).toEqual([
+      '/requestLog/postgres: pool settings are for a postgres request log, not store sqlite (the default)',
+    ]);
+    expect(await problemsOf('requestLog: { store: jsonl, url: "postgres://db/app", schema: logs }')).toEqual([
+      '/requestLog/url: is for a postgres request log, not store jsonl',
+      '/requestLog/schema: is for a postgres request log, not store jsonl',
+    ]);
+    expect(await problemsOf('requestLog: { store: none, postgres: { queryTimeoutMs: 900 } }')).toEqual([
+      '/requestLog/postgres: pool settings are for a postgres request log, not store none',
+    ]);
+    const config = await validate('requestLog: { store: postgres, url: "postgres://db/app", schema: logs, postgres: { poolSize: 2 } }');
+    expect(observabilityOptionsFromConfig(config, {}).requestLog).toMatchObject({ url: 'postgres://db/app', schema: 'logs', postgres: { poolSize: 2 } });
+  });
+
+  it("refuses the cache's Redis settings when no Redis is configured, in the file or the environment (they were dropped)", async () => {
+    const none = 'no Redis is configured (redis.url, redis.cluster, REDIS_URL or REDIS_CLUSTER_NODES)';
+    expect(await problemsOf('cache: { redis: true, redisCommandTimeoutMs: 40, redisBreaker: { failureThreshold: 2 } }')).toEqual([
+      `/cache/redis: asks for a Redis tier, and ${none}`,
+      `/cache/redisCommandTimeoutMs: is for the cache's Redis tier, and ${none}`,
+      `/cache/redisBreaker: is for the cache's Redis tier, and ${none}`,
+    ]);
+    // REDIS_URL or REDIS_CLUSTER_NODES fill redis at start: the tier is there
+    expect(await problemsOf('cache: { redisCommandTimeoutMs: 40 }', { REDIS_URL: 'redis://r:6379' })).toEqual([]);
+    expect(await problemsOf('cache: { redisCommandTimeoutMs: 40 }', { REDIS_CLUSTER_NODES: 'redis://r:7000' })).toEqual([]);
+    expect(await problemsOf('redis: { cluster: { nodes: ["redis://r:7000"] } }\ncache: { redisBreaker: { failureThreshold: 2 } }')).toEqual([]);
+    // the cache or its tier turned off says itself that they do not apply
+    expect(await problemsOf('cache: { enabled: false, redisCommandTimeoutMs: 40 }')).toEqual([]);
+    expect(await problemsOf('cache: { redis: false, redisCommandTimeoutMs: 40 }')).toEqual([]);
   });
 });
 

@@ -41,6 +41,29 @@ export const CacheConfigSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/**
+ * Why `cache` cannot be used as written, beyond its schema: `redis: true`, `redisCommandTimeoutMs`
+ * and `redisBreaker` are for the Redis tier, which exists only when a Redis is configured (the
+ * `redis` section, or REDIS_URL / REDIS_CLUSTER_NODES, which fill it at start); without one they
+ * would be silently ignored, so they are refused. With the cache or its Redis tier turned off
+ * (`enabled: false`, `redis: false`) they are left alone: that switch is what says they do not apply.
+ */
+export function cacheProblems(value: unknown, env: NodeJS.ProcessEnv): string[] {
+  const record = typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
+  const cache = record['cache'];
+  if (typeof cache !== 'object' || cache === null) return [];
+  const fields = cache as Record<string, unknown>;
+  if (fields['enabled'] === false || fields['redis'] === false) return [];
+  const redis = record['redis'];
+  const fileRedis = typeof redis === 'object' && redis !== null && ((redis as Record<string, unknown>)['url'] !== undefined || (redis as Record<string, unknown>)['cluster'] !== undefined);
+  const envRedis = (env['REDIS_URL'] ?? '') !== '' || (env['REDIS_CLUSTER_NODES'] ?? '') !== '';
+  if (fileRedis || envRedis) return [];
+  const none = 'no Redis is configured (redis.url, redis.cluster, REDIS_URL or REDIS_CLUSTER_NODES)';
+  return (['redis', 'redisCommandTimeoutMs', 'redisBreaker'] as const)
+    .filter((name) => fields[name] !== undefined)
+    .map((name) => `/cache/${name}: ${name === 'redis' ? 'asks for a Redis tier' : "is for the cache's Redis tier"}, and ${none}`);
+}
+
 /** The `condenser` section: fits long conversations into the model's window (on by default). */
 export const CondenserConfigSchema = Type.Object(
   {

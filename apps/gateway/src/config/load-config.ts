@@ -6,7 +6,9 @@ import { ConfigFileSchema, type ConfigFile } from './config-schema';
 import { ConfigError } from './config-error';
 import { coerceSubstituted } from './coerce-substituted';
 import { interpolateEnv } from './interpolate-env';
+import { cacheProblems } from './context-config';
 import { keyStoreProblems } from './key-store-config';
+import { requestLogProblems } from './observability-config';
 
 export { ConfigError } from './config-error';
 
@@ -21,9 +23,10 @@ export async function validateConfig(raw: unknown, env: NodeJS.ProcessEnv, sourc
   const value = coerceSubstituted(ConfigFileSchema, interpolateEnv(raw, env, problems, '', substituted, unset), substituted);
   // a field whose variable is unset is reported once, as unset, not again for its empty value
   problems.push(...schemaProblems(ConfigFileSchema, value).filter((problem) => ![...unset].some((path) => problem.startsWith(`${path}: `))));
-  // a field the schema already refused (an empty url) is not reported twice
-  problems.push(...redisProblems(value).filter((problem) => !problems.some((found) => found.startsWith(problem.slice(0, problem.indexOf(': ') + 2)))));
-  problems.push(...keyStoreProblems(value));
+  // a field the schema already refused (an empty url, a timeout of 0) is not reported twice;
+  // settings read only under a condition the file does not meet would be silently ignored
+  const beyondSchema = [...redisProblems(value), ...keyStoreProblems(value), ...requestLogProblems(value), ...cacheProblems(value, env)];
+  problems.push(...beyondSchema.filter((problem) => !problems.some((found) => found.startsWith(problem.slice(0, problem.indexOf(': ') + 2)))));
   if (problems.length > 0) throw new ConfigError(source, problems);
   const parsed = value as ConfigFile;
   const config: ConfigFile = { ...parsed, providers: withAwsEnvDefaults(parsed.providers, env) };

@@ -69,6 +69,27 @@ export const MetricsConfigSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/**
+ * Why `requestLog` cannot be used as written, beyond its schema: `url`, `schema` and the
+ * `postgres` pool are read only by the PostgreSQL store, so on another store (sqlite by default)
+ * they would be silently ignored while their author believes them applied; they are refused,
+ * as a pool on a `sqlite:` key store is.
+ */
+export function requestLogProblems(value: unknown): string[] {
+  const log = typeof value === 'object' && value !== null ? (value as { requestLog?: unknown }).requestLog : undefined;
+  if (typeof log !== 'object' || log === null) return [];
+  const fields = log as Record<string, unknown>;
+  const store = fields['store'] ?? 'sqlite';
+  // a store the schema refused is reported there: what it would ignore is unknown
+  if (typeof store !== 'string' || store === 'postgres' || !['sqlite', 'jsonl', 'none'].includes(store)) return [];
+  const which = fields['store'] === undefined ? 'store sqlite (the default)' : `store ${store}`;
+  return [
+    ...(fields['url'] === undefined ? [] : [`/requestLog/url: is for a postgres request log, not ${which}`]),
+    ...(fields['schema'] === undefined ? [] : [`/requestLog/schema: is for a postgres request log, not ${which}`]),
+    ...(fields['postgres'] === undefined ? [] : [`/requestLog/postgres: pool settings are for a postgres request log, not ${which}`]),
+  ];
+}
+
 /** A pool section's options, in the names `openDatabase()` takes (the request log's and the key store's). */
 export function postgresPoolOptions(pool: Static<typeof PostgresPoolConfigSchema>): RequestLogPostgresOptions {
   const { statementTimeoutMs, ...rest } = pool;
