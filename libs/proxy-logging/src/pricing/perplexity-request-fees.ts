@@ -11,7 +11,31 @@ export const PERPLEXITY_REQUEST_FEES_USD: Readonly<Record<string, Readonly<Recor
   'sonar-reasoning-pro': { low: 0.006, medium: 0.01, high: 0.014 },
 };
 
-/** The request fee of a catalog model at a search context size, or undefined when it has none. */
-export function perplexityRequestFeeUsd(catalogModel: string, searchContextSize: string): number | undefined {
-  return PERPLEXITY_REQUEST_FEES_USD[catalogModel]?.[searchContextSize];
+/**
+ * The request fee of Pro Search (`web_search_options.search_type` `pro`, or `auto` when its
+ * classifier picks Pro Search), which only Sonar Pro runs, in place of the fee above: per 1000
+ * requests $14 / $18 / $22 by search context size (https://docs.perplexity.ai/getting-started/pricing,
+ * https://docs.perplexity.ai/docs/sonar/pro-search/quickstart).
+ */
+export const PERPLEXITY_PRO_SEARCH_FEES_USD: Readonly<Record<string, Readonly<Record<string, number>>>> = {
+  'sonar-pro': { low: 0.014, medium: 0.018, high: 0.022 },
+};
+
+/** What the request fee depends on, as `TokenUsage` carries it. */
+export interface PerplexitySearch {
+  searchContextSize?: string;
+  searchType?: string;
+}
+
+/**
+ * The request fee of a catalog model for a search, or undefined when the catalog's own (the
+ * `high` standard fee) stands: the model has no fee by size, or the size is not known.
+ * Pro Search (`pro`, and `auto`, whose choice the answer does not report) is priced at its own
+ * fee, the `high` one where the size is not known (an upper bound).
+ */
+export function perplexityRequestFeeUsd(catalogModel: string, search: PerplexitySearch): number | undefined {
+  const { searchContextSize: size, searchType } = search;
+  const proFees = searchType === 'pro' || searchType === 'auto' ? PERPLEXITY_PRO_SEARCH_FEES_USD[catalogModel] : undefined;
+  if (proFees !== undefined) return (size === undefined ? undefined : proFees[size]) ?? proFees['high'];
+  return size === undefined ? undefined : PERPLEXITY_REQUEST_FEES_USD[catalogModel]?.[size];
 }

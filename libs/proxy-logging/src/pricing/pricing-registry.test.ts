@@ -243,6 +243,32 @@ describe('pricing registry', () => {
     expect(estimator.costUsd({ provider: 'perplexity', model: 'sonar' }, usage)).toBe(0.007);
   });
 
+  it("prices Perplexity's Pro Search at its own request fee on sonar-pro, auto at it as an upper bound, fast at the standard fee", () => {
+    const registry = createPricingRegistry({ now });
+    const tokens = { inputTokens: 1000, outputTokens: 1000 };
+    const sonarPro = { provider: 'perplexity', model: 'sonar-pro' };
+    // Pro Search: $14 / $18 / $22 per 1000 requests for low / medium / high, in place of $6 / $10 / $14
+    expect(registry.tokenCost(sonarPro, { ...tokens, searchContextSize: 'low', searchType: 'pro' })?.requestUsd).toBe(0.014);
+    expect(registry.tokenCost(sonarPro, { ...tokens, searchContextSize: 'medium', searchType: 'pro' })?.requestUsd).toBe(0.018);
+    // 1000 x $3 + 1000 x $15 per million, and $22 per 1000 requests
+    expect(registry.tokenCost(sonarPro, { ...tokens, searchContextSize: 'high', searchType: 'pro' })?.totalUsd).toBe(0.04);
+    // the size unsaid (or unlisted), the high Pro Search fee bounds it, not the standard high fee
+    expect(registry.tokenCost(sonarPro, { ...tokens, searchType: 'pro' })?.requestUsd).toBe(0.022);
+    expect(registry.tokenCost(sonarPro, { ...tokens, searchContextSize: 'huge', searchType: 'pro' })?.requestUsd).toBe(0.022);
+    // the answer does not say what auto chose: priced as Pro Search
+    expect(registry.tokenCost(sonarPro, { ...tokens, searchContextSize: 'low', searchType: 'auto' })?.requestUsd).toBe(0.014);
+    expect(registry.tokenCost({ provider: 'px', providerType: 'perplexity', model: 'sonar-pro' }, { ...tokens, searchType: 'auto' })?.requestUsd).toBe(0.022);
+    // fast is standard Sonar Pro
+    expect(registry.tokenCost(sonarPro, { ...tokens, searchContextSize: 'low', searchType: 'fast' })?.requestUsd).toBe(0.006);
+    expect(registry.tokenCost(sonarPro, { ...tokens, searchType: 'fast' })?.requestUsd).toBe(0.014);
+    // Pro Search is Sonar Pro's alone: another model keeps its fee
+    expect(registry.tokenCost({ provider: 'perplexity', model: 'sonar' }, { ...tokens, searchContextSize: 'low', searchType: 'pro' })?.requestUsd).toBe(0.005);
+    expect(registry.tokenCost({ provider: 'perplexity', model: 'sonar-reasoning-pro' }, { ...tokens, searchContextSize: 'low', searchType: 'pro' })?.requestUsd).toBe(0.006);
+    // a configured price is the user's own
+    const configured = createPricingRegistry({ catalog: 'none', models: { 'perplexity/sonar-pro': { inputPerMTok: 3, outputPerMTok: 15, perRequest: 0.01 } } });
+    expect(configured.tokenCost(sonarPro, { ...tokens, searchType: 'pro' })?.requestUsd).toBe(0.01);
+  });
+
   it('prices reasoning tokens at a configured reasoning rate, else at the output rate', () => {
     const registry = createPricingRegistry({
       catalog: 'none',

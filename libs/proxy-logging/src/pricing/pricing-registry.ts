@@ -94,12 +94,17 @@ function mayUseUnfed(unfed: readonly UnfedRate[] | undefined, usage: TokenUsage)
   return cachedAudio > 0 && (usage.cachedInputTokens ?? 0) > 0;
 }
 
-// the catalog's Perplexity request fee is the `high` one; where the usage says the search
-// context size, its own fee applies (a configured price is the user's, and stands)
+// the catalog's Perplexity request fee is the standard `high` one; where the usage says the
+// search context size, or that Pro Search ran, its own fee applies (a configured price is the
+// user's, and stands)
 function priceFor(type: string, resolved: ResolvedPrice, usage: TokenUsage): ModelPrice {
-  if (type !== 'perplexity' || resolved.source !== 'genai-prices' || usage.searchContextSize === undefined) return resolved.price;
-  const fee = perplexityRequestFeeUsd(resolved.id, usage.searchContextSize);
-  return fee === undefined ? resolved.price : { ...resolved.price, perRequest: fee };
+  if (resolved.source !== 'genai-prices') return resolved.price;
+  if (type === 'perplexity') {
+    if (usage.searchContextSize === undefined && usage.searchType === undefined) return resolved.price;
+    const fee = perplexityRequestFeeUsd(resolved.id, usage);
+    return fee === undefined ? resolved.price : { ...resolved.price, perRequest: fee };
+  }
+  return resolved.price;
 }
 
 class DefaultPricingRegistry implements PricingRegistry {

@@ -56,6 +56,13 @@ export interface TokenUsage {
    * depends. Undefined when not said: the catalog's fee (the `high` one) is then an upper bound.
    */
   searchContextSize?: string;
+  /**
+   * Perplexity's Pro Search type (`web_search_options.search_type`: `pro`, `auto`, `fast`) of a
+   * streamed request, which Pro Search needs (a request not streamed falls back to standard
+   * Sonar Pro). `pro` and `auto` (whose choice the answer does not report) are priced at Pro
+   * Search's request fee on `sonar-pro`.
+   */
+  searchType?: string;
   /** Images generated. @default 0 */
   images?: number;
   /** Seconds of audio processed (input or output). @default 0 */

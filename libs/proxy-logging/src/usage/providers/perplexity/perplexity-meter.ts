@@ -26,18 +26,26 @@ function meter(exchange: MeterExchange): MeteredUsage | undefined {
   const cost = num(record(usage['cost'])['total_cost']);
   if (cost !== undefined) metered.reportedCostUsd = cost;
   // the answer says which size was used; the request, which one was asked for
-  const asked = record(record(requestJson(exchange))['web_search_options'])['search_context_size'];
-  const contextSize = str(usage['search_context_size']) ?? str(asked);
+  const options = record(record(requestJson(exchange))['web_search_options']);
+  const contextSize = str(usage['search_context_size']) ?? str(options['search_context_size']);
   if (contextSize !== undefined) metered.attributes = { ...metered.attributes, search_context_size: contextSize };
   // without a stated cost, the request fee is priced at this size's rate
   if (contextSize !== undefined && metered.tokens !== undefined) metered.tokens.searchContextSize = contextSize;
+  // Pro Search (`pro`, or `auto` letting a classifier choose) has a fee of its own; it runs on
+  // streamed requests only, one not streamed falling back to standard Sonar Pro. The answer
+  // does not say which search ran, so the request's type is kept as asked
+  const searchType = str(options['search_type']);
+  if (searchType !== undefined) {
+    metered.attributes = { ...metered.attributes, search_type: searchType };
+    if (isEventStream(exchange) && metered.tokens !== undefined) metered.tokens.searchType = searchType;
+  }
   return metered;
 }
 
 /**
  * Perplexity: OpenAI-shaped usage, whole and streamed; search queries of deep research; the
- * cost Perplexity reports (`usage.cost.total_cost`, request fee by search context size
- * included) wins over list prices.
+ * search context size and Pro Search type the request fee depends on; the cost Perplexity
+ * reports (`usage.cost.total_cost`, request fee included) wins over list prices.
  * @see https://docs.perplexity.ai/api-reference/chat-completions-post
  */
 export const perplexityMeter: ProviderMeter = {
