@@ -19,6 +19,12 @@ export interface CostBreakdown {
    * search rate. The tokens are still priced; the caller counts these as an unknown price.
    */
   unpricedWebSearches?: number;
+  /**
+   * Why those searches have no rate, where the registry knows it: `azure_bing_grounding_unpriced`
+   * (Azure OpenAI bills its web search tool as Grounding with Bing Search, with no per-search
+   * rate in its published pages; configure the model's `perWebSearch` to price them).
+   */
+  unpricedWebSearchesReason?: string;
 }
 
 /** Rates that apply where a price has none of its own. */

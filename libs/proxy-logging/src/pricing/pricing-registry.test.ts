@@ -269,6 +269,26 @@ describe('pricing registry', () => {
     expect(configured.tokenCost(sonarPro, { ...tokens, searchType: 'pro' })?.requestUsd).toBe(0.01);
   });
 
+  it("leaves Azure OpenAI web searches unpriced, with a reason, instead of charging OpenAI's search fee of the catalog's fallback entry", () => {
+    const registry = createPricingRegistry({ now });
+    // a Responses answer with two web_search_call items, as the OpenAI and Azure meters read it
+    const usage = { inputTokens: 1200, outputTokens: 300, webSearches: 2 };
+    // OpenAI: 1200 x $2 + 300 x $8 per million, and $10 per 1000 searches
+    expect(registry.tokenCost({ provider: 'openai', model: 'gpt-4.1' }, usage)?.totalUsd).toBe(0.0248);
+    // Azure bills the search as Grounding with Bing Search: the tokens stand, the searches are counted apart
+    const azure = registry.tokenCost({ provider: 'azure-eu', providerType: 'azure-openai', model: 'gpt-4.1' }, usage);
+    expect(azure).toMatchObject({ totalUsd: 0.0048, webSearchUsd: 0, unpricedWebSearches: 2, unpricedWebSearchesReason: 'azure_bing_grounding_unpriced' });
+    expect(registry.counters.unknownPriceByKey.get('azure-eu/gpt-4.1:web_searches')).toBe(1);
+    // a model whose fallback entry has no search rate was already left unpriced, and says why now
+    expect(registry.tokenCost({ provider: 'azure-openai', model: 'o3-pro' }, usage)?.unpricedWebSearchesReason).toBe('azure_bing_grounding_unpriced');
+    // without searches nothing is counted
+    expect(registry.tokenCost({ provider: 'azure-openai', model: 'gpt-4.1' }, { inputTokens: 1200, outputTokens: 300 })?.totalUsd).toBe(0.0048);
+    expect(registry.counters.unknownPriceByKey.get('azure-openai/gpt-4.1:web_searches')).toBeUndefined();
+    // a configured search rate prices them
+    const configured = createPricingRegistry({ now, models: { 'azure-openai/gpt-4.1': { inputPerMTok: 2, outputPerMTok: 8, perWebSearch: 0.014 } } });
+    expect(configured.tokenCost({ provider: 'azure-openai', model: 'gpt-4.1' }, usage)?.totalUsd).toBe(0.0328);
+  });
+
   it('prices reasoning tokens at a configured reasoning rate, else at the output rate', () => {
     const registry = createPricingRegistry({
       catalog: 'none',

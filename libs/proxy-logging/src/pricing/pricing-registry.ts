@@ -94,15 +94,29 @@ function mayUseUnfed(unfed: readonly UnfedRate[] | undefined, usage: TokenUsage)
   return cachedAudio > 0 && (usage.cachedInputTokens ?? 0) > 0;
 }
 
+// provider types whose web searches have no rate the gateway can apply, and why: Azure OpenAI's
+// web search tool is billed as Grounding with Bing Search, a service of its own with no
+// per-search figure in Azure's published pages. The catalog prices Azure models through its
+// OpenAI entries, whose search rate is OpenAI's tool fee, not Azure's: it is not used
+const UNPRICED_WEB_SEARCH_REASONS: Readonly<Record<string, string>> = {
+  'azure-openai': 'azure_bing_grounding_unpriced',
+  azure: 'azure_bing_grounding_unpriced',
+};
+
 // the catalog's Perplexity request fee is the standard `high` one; where the usage says the
 // search context size, or that Pro Search ran, its own fee applies (a configured price is the
-// user's, and stands)
+// user's, and stands). Azure models drop the catalog's (OpenAI's) search rate
 function priceFor(type: string, resolved: ResolvedPrice, usage: TokenUsage): ModelPrice {
   if (resolved.source !== 'genai-prices') return resolved.price;
   if (type === 'perplexity') {
     if (usage.searchContextSize === undefined && usage.searchType === undefined) return resolved.price;
     const fee = perplexityRequestFeeUsd(resolved.id, usage);
     return fee === undefined ? resolved.price : { ...resolved.price, perRequest: fee };
+  }
+  if (UNPRICED_WEB_SEARCH_REASONS[type] !== undefined && resolved.price.perWebSearch !== undefined) {
+    const price: ModelPrice = { ...resolved.price };
+    delete price.perWebSearch;
+    return price;
   }
   return resolved.price;
 }
@@ -171,9 +185,14 @@ class DefaultPricingRegistry implements PricingRegistry {
     const type = target.providerType ?? target.provider;
     const defaults = { perWebSearch: PROVIDER_WEB_SEARCH_USD[type] };
     const cost = resolved === undefined || mayUseUnfed(resolved.unfed, usage) ? undefined : computeTokenCost(priceFor(type, resolved, usage), usage, defaults);
-    if (cost === undefined) this.#unknown(`${target.provider}/${target.model}`);
-    // searches without a rate leave the known token cost standing, counted apart
-    else if (cost.unpricedWebSearches !== undefined) this.#unknown(`${target.provider}/${target.model}:web_searches`);
+    if (cost === undefined) {
+      this.#unknown(`${target.provider}/${target.model}`);
+    } else if (cost.unpricedWebSearches !== undefined) {
+      // searches without a rate leave the known token cost standing, counted apart
+      const reason = UNPRICED_WEB_SEARCH_REASONS[type];
+      if (reason !== undefined) cost.unpricedWebSearchesReason = reason;
+      this.#unknown(`${target.provider}/${target.model}:web_searches`);
+    }
     return cost;
   }
 
