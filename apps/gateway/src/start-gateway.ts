@@ -99,6 +99,8 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     // the drain deadline counts from the start of the shutdown delay
     drainTimeoutMs: (config.server?.shutdownDelayMs ?? 0) + (config.server?.shutdownTimeoutMs ?? 10_000),
     admin: config.admin === undefined ? undefined : { masterKey: config.admin.masterKey },
+    // open, proxy-api also refuses pages of other sites: those of the listed hosts are this gateway's
+    allowedHosts: config.server?.allowedHosts,
     keySecret: config.admin?.keySecret,
     keyStore: keyStoreOptionsFromConfig(config),
     keys: config.keys,

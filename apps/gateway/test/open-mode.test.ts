@@ -89,6 +89,15 @@ describe('an open gateway (no client keys, key store or master key)', () => {
     expect((await send(`${gateway.url}/v1/chat/completions`, { body: chat, headers: { host: 'other.internal' } })).status).toBe(403);
   });
 
+  it('refuses a page of another site, which needs no rebinding to send requests to 127.0.0.1, and serves pages of the listed hosts', async () => {
+    const gateway = await start({ server: { allowedHosts: ['gateway.internal'] } });
+    const cross = await send(`${gateway.url}/proxy/openai/v1/chat/completions`, { body: '{}', headers: { origin: 'https://attacker.example', 'content-type': 'text/plain' } });
+    expect(cross.status).toBe(403);
+    expect(errorOf(cross.body).message).toMatch(/the Origin "https:\/\/attacker\.example" is not one of localhost, 127\.0\.0\.0\/8, \[::1\], gateway\.internal:/);
+    expect((await send(`${gateway.url}/v1/chat/completions`, { body: chat, headers: { origin: 'https://gateway.internal' } })).status).toBe(200);
+    expect((await send(`${gateway.url}/v1/chat/completions`, { body: chat, headers: { origin: 'http://localhost:3000' } })).status).toBe(200);
+  });
+
   it('takes the names from SWITCHYARD_ALLOWED_HOSTS (no config file in the Docker image), and names it when refusing', async () => {
     const gateway = await start({}, '127.0.0.1', { SWITCHYARD_ALLOWED_HOSTS: 'gateway.internal, 10.0.0.5' });
     expect((await send(`${gateway.url}/v1/chat/completions`, { body: chat, headers: { host: 'gateway.internal:8080' } })).status).toBe(200);

@@ -41,8 +41,9 @@ describe('admin API in open mode (no keys configured)', () => {
     expect(rebound.status).toBe(403);
     expect(rebound.body.error?.code).toBe('permission_denied');
     expect(rebound.body.error?.message).toMatch(/^The admin API of an app with no keys \(open mode\) answers this machine only, and the Host "evil\.example:\d+" is not one of localhost, 127\.0\.0\.0\/8, \[::1\]\. Configure admin\.masterKey .*admin\.allowedHosts\.$/);
-    // the same app still serves the routes that are open in open mode
-    expect((await get(port, '/v1/models', `evil.example:${port}`)).status).toBe(200);
+    // the same app serves /v1 to loopback Hosts only as well (open-mode-guard.test.ts)
+    expect((await get(port, '/v1/models', `evil.example:${port}`)).status).toBe(403);
+    expect((await get(port, '/v1/models', `localhost:${port}`)).status).toBe(200);
   });
 
   it('serves a loopback Host, with or without port, over a loopback connection', async () => {

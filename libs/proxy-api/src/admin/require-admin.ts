@@ -2,7 +2,7 @@ import { SwitchyardError } from '@switchyard/proxy-core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { heldSecretEquals } from '../keys/key-secret';
 import { presentedKey } from '../keys/client-key-auth';
-import { hostNameOf, isLoopbackAddress } from '../http/loopback-host';
+import { hostNameOf, isLocalOrigin, isLoopbackAddress } from '../http/loopback-host';
 
 /** What `requireAdmin` checks against, decorated on the app by the Switchyard routes. */
 export interface AdminAuthState {
@@ -77,16 +77,4 @@ function refuseUnlessLocal(request: FastifyRequest, allowed: ReadonlySet<string>
 function notLocal(what: string, allowed: ReadonlySet<string> | undefined): SwitchyardError {
   const listed = allowed === undefined || allowed.size === 0 ? '' : `, ${[...allowed].join(', ')}`;
   return new SwitchyardError('permission_denied', `The admin API of an app with no keys (open mode) answers this machine only, and ${what} is not one of localhost, 127.0.0.0/8, [::1]${listed}. ${HOW_TO_ENABLE}`);
-}
-
-/** Whether an Origin header names a page served from a loopback or listed host; `null` and unparsable origins do not. */
-function isLocalOrigin(origin: string, allowed: ReadonlySet<string> | undefined): boolean {
-  let host: string;
-  try {
-    host = new URL(origin).host;
-  } catch {
-    return false;
-  }
-  const name = hostNameOf(host);
-  return name !== '' && (isLoopbackAddress(name) || allowed?.has(name) === true);
 }

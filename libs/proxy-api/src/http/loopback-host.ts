@@ -36,3 +36,18 @@ export function hostNameOf(header: string): string {
   const name = lower.startsWith('[') ? lower.slice(0, lower.indexOf(']') + 1) : (lower.split(':')[0] ?? '');
   return name.endsWith('.') ? name.slice(0, -1) : name;
 }
+
+/**
+ * Whether an Origin header names a page served from a loopback host or one of `allowed`
+ * (host names as {@link hostNameOf} gives them); `null` and unparsable origins do not.
+ */
+export function isLocalOrigin(origin: string, allowed: ReadonlySet<string> | undefined): boolean {
+  let host: string;
+  try {
+    host = new URL(origin).host;
+  } catch {
+    return false;
+  }
+  const name = hostNameOf(host);
+  return name !== '' && (isLoopbackAddress(name) || allowed?.has(name) === true);
+}

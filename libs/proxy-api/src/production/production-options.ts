@@ -107,6 +107,17 @@ export interface ProductionOptions {
    * unused when a master key or client keys are configured. @default allowedHosts: []
    */
   admin?: { masterKey?: string; allowedHosts?: string[] };
+  /**
+   * Open mode only (no master key, client keys or key store, so anyone who reaches `/v1/*` and
+   * `/proxy/*` spends the provider keys): the host names (without port; an IPv6 address in
+   * brackets) those routes answer besides loopback ones. Over a connection from this machine the
+   * `Host` must be loopback or listed (a page that rebinds its DNS name to 127.0.0.1 sends its own
+   * name), and a browser request's `Origin` must be a page of a loopback or listed host, or an
+   * origin listed in `cors.origin` (any site can send a `text/plain` POST to 127.0.0.1). `['*']`
+   * turns both checks off: the app is served open to whoever reaches it, pages of any site
+   * included. Unused once keys are configured. @default []
+   */
+  allowedHosts?: string[];
   /** Client keys declared in configuration. @default [] */
   keys?: StaticKeyConfig[];
   /**
@@ -149,6 +160,7 @@ const SerialisableSchema = Type.Object({
       { additionalProperties: false },
     ),
   ),
+  allowedHosts: Type.Optional(Type.Array(Type.String({ minLength: 1, pattern: HOST_NAME_PATTERN }))),
   keys: Type.Optional(Type.Array(StaticKeySchema)),
   keySecret: Type.Optional(Type.String({ minLength: 16 })),
   keyCache: Type.Optional(Type.Object({ ttlMs: Type.Optional(Type.Integer({ minimum: 0 })), maxEntries: Type.Optional(Type.Integer({ minimum: 1 })) }, { additionalProperties: false })),

@@ -26,6 +26,7 @@ import { MemoryLimitBackend } from '../limits/memory-limit-backend';
 import { RedisLimitBackend } from '../limits/redis-limit-backend';
 import { DrainController } from '../ops/drain-controller';
 import { openApiRoutes, registerOpenApi } from '../ops/openapi-routes';
+import { openModeGuard } from '../http/open-mode-guard';
 import { readyRoute, type ReadinessCheck } from '../ops/ready-route';
 import { connectRedis, withTimeout } from '../redis/redis-connection';
 import { PRODUCTION_DEFAULTS, validateProductionOptions, type ProductionOptions } from './production-options';
@@ -262,6 +263,8 @@ export async function registerProduction(app: FastifyInstance, gateway: Gateway,
   else app.decorate('switchyardAdminAuth', adminAuth);
   app.decorateRequest('switchyardKey', undefined);
   const auth: ClientAuthState = { open, registry, masterKey };
+  // what stands in for a key in open mode: this machine's clients only, not its browser's pages
+  const openGuard = open ? openModeGuard(options.allowedHosts ?? [], options.cors === undefined || options.cors === false || options.cors.origin === true ? [] : options.cors.origin) : undefined;
   const prefix = app.prefix;
   app.addHook('onRoute', (route: RouteOptions) => {
     const path = route.url.startsWith(prefix) ? route.url.slice(prefix.length) : route.url;
@@ -280,6 +283,8 @@ export async function registerProduction(app: FastifyInstance, gateway: Gateway,
     if (!open) {
       route.onRequest = [authenticate, ...hooksOf(route.onRequest)];
       if (limited) route.preHandler = [enforce, ...hooksOf(route.preHandler)];
+    } else if (openGuard !== undefined) {
+      route.onRequest = [openGuard, ...hooksOf(route.onRequest)];
     }
     if (route.schema !== undefined && route.schema.security === undefined) {
       route.schema = { ...route.schema, security: kind.source === 'authorization' ? [{ clientKey: [] }, { apiKeyHeader: [] }] : [{ gatewayKey: [] }] };
