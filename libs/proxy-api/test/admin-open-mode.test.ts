@@ -1,38 +1,15 @@
-import { request } from 'node:http';
-import type { FastifyInstance } from 'fastify';
-import { afterEach, describe, expect, it } from 'vitest';
-import { createApp, requireAdmin, type AppOptions } from '../src/index';
+import { describe, expect, it } from 'vitest';
+import { createApp, requireAdmin } from '../src/index';
+import { DEMO_GATEWAY } from './support/demo-gateway';
+import { sendTo, useLoopbackApps, type HostAnswer } from './support/loopback-requests';
 
 const MASTER = 'sy-master-0123456789abcdef';
-const gateway: AppOptions['gateway'] = { providers: [{ name: 'mock', type: 'mock' }], models: [{ name: 'demo', targets: [{ provider: 'mock', model: 'echo' }] }] };
+const gateway = DEMO_GATEWAY;
 
-let apps: FastifyInstance[] = [];
-afterEach(async () => {
-  await Promise.all(apps.map((app) => app.close()));
-  apps = [];
-});
+const { listening, track } = useLoopbackApps();
 
-/** An app listening on 127.0.0.1 with a port from the OS, and its port. */
-async function listening(options: Partial<AppOptions> = {}): Promise<{ app: FastifyInstance; port: number }> {
-  const app = createApp({ gateway, ...options });
-  apps.push(app);
-  const base = await app.listen({ port: 0, host: '127.0.0.1' });
-  return { app, port: Number(new URL(base).port) };
-}
-
-/** GET over real HTTP to 127.0.0.1 with the Host header given (fetch does not let a caller set it). */
-function get(port: number, path: string, host: string, headers: Record<string, string> = {}): Promise<{ status: number; body: { error?: { message: string; code: string } } }> {
-  return new Promise((resolve, reject) => {
-    const outgoing = request({ host: '127.0.0.1', port, path, headers: { host, ...headers } }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as { error?: { message: string; code: string } } }));
-      response.on('error', reject);
-    });
-    outgoing.on('error', reject);
-    outgoing.end();
-  });
-}
+/** GET over real HTTP to 127.0.0.1 with the Host header given. */
+const get = (port: number, path: string, host: string, headers: Record<string, string> = {}): Promise<HostAnswer> => sendTo(port, 'GET', path, { host, ...headers });
 
 describe('admin API in open mode (no keys configured)', () => {
   it('refuses a Host that is not loopback, as a page rebinding its DNS name to 127.0.0.1 sends, and says how to enable it', async () => {
@@ -106,8 +83,7 @@ describe('admin API with a master key', () => {
 
 describe('requireAdmin on a route added to the app createApp() returns (the README example)', () => {
   it('checks the master key there as on the built-in admin routes', async () => {
-    const app = createApp({ gateway, admin: { masterKey: MASTER } });
-    apps.push(app);
+    const app = track(createApp({ gateway, admin: { masterKey: MASTER } }));
     // before, the admin state lived only in the Switchyard routes' scope: this route refused every request as "disabled"
     app.get('/admin/things', { onRequest: requireAdmin }, async () => ({ ok: true }));
     const base = await app.listen({ port: 0, host: '127.0.0.1' });
@@ -119,8 +95,7 @@ describe('requireAdmin on a route added to the app createApp() returns (the READ
   });
 
   it('applies the open-mode rule there too: this machine only', async () => {
-    const app = createApp({ gateway });
-    apps.push(app);
+    const app = track(createApp({ gateway }));
     app.get('/admin/things', { onRequest: requireAdmin }, async () => ({ ok: true }));
     const base = await app.listen({ port: 0, host: '127.0.0.1' });
     const port = Number(new URL(base).port);

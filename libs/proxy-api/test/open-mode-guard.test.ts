@@ -1,60 +1,30 @@
-import { request } from 'node:http';
-import type { FastifyInstance } from 'fastify';
-import { afterEach, describe, expect, it } from 'vitest';
-import { createApp, type AppOptions } from '../src/index';
+import { describe, expect, it } from 'vitest';
+import { createApp } from '../src/index';
+import { DEMO_GATEWAY } from './support/demo-gateway';
+import { sendTo, useLoopbackApps, type HostAnswer } from './support/loopback-requests';
 
-const gateway: AppOptions['gateway'] = { providers: [{ name: 'mock', type: 'mock' }], models: [{ name: 'demo', targets: [{ provider: 'mock', model: 'echo' }] }] };
+const gateway = DEMO_GATEWAY;
 const CHAT = JSON.stringify({ model: 'demo', messages: [{ role: 'user', content: 'hi' }] });
 
-let apps: FastifyInstance[] = [];
-afterEach(async () => {
-  await Promise.all(apps.map((app) => app.close()));
-  apps = [];
-});
-
-async function listening(options: Partial<AppOptions> = {}): Promise<{ app: FastifyInstance; port: number }> {
-  const app = createApp({ gateway, ...options });
-  apps.push(app);
-  const base = await app.listen({ port: 0, host: '127.0.0.1' });
-  return { app, port: Number(new URL(base).port) };
-}
-
-interface Answer {
-  status: number;
-  body: { error?: { message: string; code: string }; object?: string };
-}
-
-/** A request over real HTTP to 127.0.0.1 with the Host and other headers given (fetch does not let a caller set Host). */
-function send(port: number, method: string, path: string, headers: Record<string, string>, body?: string): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const outgoing = request({ host: '127.0.0.1', port, method, path, headers }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as Answer['body'] }));
-      response.on('error', reject);
-    });
-    outgoing.on('error', reject);
-    outgoing.end(body);
-  });
-}
+const { listening, track } = useLoopbackApps();
 
 /** A chat request a browser sends from a page of `origin` (a JSON body: after a CORS preflight, or from a rebound name). */
-const chatFromPage = (port: number, origin: string, host = `127.0.0.1:${port}`): Promise<Answer> =>
-  send(port, 'POST', '/v1/chat/completions', { host, origin, 'content-type': 'application/json' }, CHAT);
+const chatFromPage = (port: number, origin: string, host = `127.0.0.1:${port}`): Promise<HostAnswer> =>
+  sendTo(port, 'POST', '/v1/chat/completions', { host, origin, 'content-type': 'application/json' }, CHAT);
 
 describe('open mode (no keys): /v1 and /proxy answer this machine only', () => {
   it('refuses a Host that is not loopback over a loopback connection (DNS rebinding), and says how to serve it', async () => {
     const { port } = await listening();
-    const rebound = await send(port, 'GET', '/v1/models', { host: `evil.example:${port}` });
+    const rebound = await sendTo(port, 'GET', '/v1/models', { host: `evil.example:${port}` });
     expect(rebound.status).toBe(403);
     expect(rebound.body.error?.code).toBe('permission_denied');
     expect(rebound.body.error?.message).toBe(
       `An app with no keys (open mode) answers this machine only, and the Host "evil.example:${port}" is not one of localhost, 127.0.0.0/8, [::1]: a page that rebinds its DNS name to 127.0.0.1 sends its own name. Configure client keys (keys, keyStore or admin.masterKey), or list the name in allowedHosts.`,
     );
-    const chat = await send(port, 'POST', '/v1/chat/completions', { host: 'evil.example', 'content-type': 'application/json' }, CHAT);
+    const chat = await sendTo(port, 'POST', '/v1/chat/completions', { host: 'evil.example', 'content-type': 'application/json' }, CHAT);
     expect(chat.status).toBe(403);
     // the universal proxy is guarded too: it takes any body, so a page needs no preflight to reach it
-    const proxied = await send(port, 'POST', '/proxy/openai/v1/chat/completions', { host: 'evil.example', 'content-type': 'text/plain' }, '{}');
+    const proxied = await sendTo(port, 'POST', '/proxy/openai/v1/chat/completions', { host: 'evil.example', 'content-type': 'text/plain' }, '{}');
     expect(proxied.status).toBe(403);
     expect(proxied.body.error?.message).toMatch(/^An app with no keys \(open mode\) answers this machine only, and the Host "evil\.example"/);
   });
@@ -62,13 +32,13 @@ describe('open mode (no keys): /v1 and /proxy answer this machine only', () => {
   it('serves loopback Hosts, in any spelling, and the probes under any Host', async () => {
     const { port } = await listening();
     for (const host of [`localhost:${port}`, 'localhost', `127.0.0.1:${port}`, `127.9.8.7:${port}`, `[::1]:${port}`, 'LOCALHOST.']) {
-      const served = await send(port, 'GET', '/v1/models', { host });
+      const served = await sendTo(port, 'GET', '/v1/models', { host });
       expect({ host, status: served.status }).toEqual({ host, status: 200 });
     }
     // a second request with a remembered Host takes the same answer
-    expect((await send(port, 'GET', '/v1/models', { host: 'localhost' })).status).toBe(200);
-    expect((await send(port, 'GET', '/v1/models', { host: 'evil.example' })).status).toBe(403);
-    expect((await send(port, 'GET', '/health', { host: 'evil.example' })).status).toBe(200);
+    expect((await sendTo(port, 'GET', '/v1/models', { host: 'localhost' })).status).toBe(200);
+    expect((await sendTo(port, 'GET', '/v1/models', { host: 'evil.example' })).status).toBe(403);
+    expect((await sendTo(port, 'GET', '/health', { host: 'evil.example' })).status).toBe(200);
   });
 
   it('refuses a page of another site (its Origin), whatever the Host, and serves pages of this machine', async () => {
@@ -80,7 +50,7 @@ describe('open mode (no keys): /v1 and /proxy answer this machine only', () => {
     );
     // sandboxed frames and file:// pages send "null"
     expect((await chatFromPage(port, 'null')).status).toBe(403);
-    const proxied = await send(port, 'POST', '/proxy/openai/v1/chat/completions', { host: `127.0.0.1:${port}`, origin: 'https://evil.example', 'content-type': 'text/plain' }, '{}');
+    const proxied = await sendTo(port, 'POST', '/proxy/openai/v1/chat/completions', { host: `127.0.0.1:${port}`, origin: 'https://evil.example', 'content-type': 'text/plain' }, '{}');
     expect(proxied.status).toBe(403);
     expect((await chatFromPage(port, 'http://localhost:3000')).status).toBe(200);
     expect((await chatFromPage(port, 'http://127.0.0.1:5173')).status).toBe(200);
@@ -88,25 +58,24 @@ describe('open mode (no keys): /v1 and /proxy answer this machine only', () => {
 
   it('serves the Hosts and page hosts listed in allowedHosts, and the origins listed in cors.origin', async () => {
     const { port } = await listening({ allowedHosts: ['gateway.internal', '[fd00::1]'], cors: { origin: ['https://app.example.com'] } });
-    expect((await send(port, 'GET', '/v1/models', { host: `Gateway.Internal:${port}` })).status).toBe(200);
-    expect((await send(port, 'GET', '/v1/models', { host: '[fd00::1]:8080' })).status).toBe(200);
+    expect((await sendTo(port, 'GET', '/v1/models', { host: `Gateway.Internal:${port}` })).status).toBe(200);
+    expect((await sendTo(port, 'GET', '/v1/models', { host: '[fd00::1]:8080' })).status).toBe(200);
     expect((await chatFromPage(port, 'http://gateway.internal:8080')).status).toBe(200);
     expect((await chatFromPage(port, 'https://app.example.com')).status).toBe(200);
     expect((await chatFromPage(port, 'https://app.example.com.evil.example')).status).toBe(403);
-    const other = await send(port, 'GET', '/v1/models', { host: 'other.internal' });
+    const other = await sendTo(port, 'GET', '/v1/models', { host: 'other.internal' });
     expect(other.status).toBe(403);
     expect(other.body.error?.message).toContain('is not one of localhost, 127.0.0.0/8, [::1], gateway.internal, [fd00::1]:');
   });
 
   it("turns both checks off with allowedHosts ['*']", async () => {
     const { port } = await listening({ allowedHosts: ['*'] });
-    expect((await send(port, 'GET', '/v1/models', { host: 'evil.example' })).status).toBe(200);
+    expect((await sendTo(port, 'GET', '/v1/models', { host: 'evil.example' })).status).toBe(200);
     expect((await chatFromPage(port, 'https://evil.example', 'evil.example')).status).toBe(200);
   });
 
   it('does not check the Host of a connection from another machine, which reaches the app whatever it sends', async () => {
-    const app = createApp({ gateway });
-    apps.push(app);
+    const app = track(createApp({ gateway }));
     const remote = await app.inject({ method: 'GET', url: '/v1/models', headers: { host: 'gateway.example.com' }, remoteAddress: '10.1.2.3' });
     expect(remote.statusCode).toBe(200);
     const local = await app.inject({ method: 'GET', url: '/v1/models', headers: { host: 'gateway.example.com' }, remoteAddress: '::ffff:127.0.0.1' });
@@ -118,7 +87,7 @@ describe('open mode (no keys): /v1 and /proxy answer this machine only', () => {
 
   it('checks neither once client keys are configured: the key is the guard', async () => {
     const { port } = await listening({ keys: [{ name: 'k', key: 'sk-sy-static-0123456789abcdef' }] });
-    const keyed = await send(port, 'GET', '/v1/models', { host: 'evil.example', origin: 'https://evil.example', authorization: 'Bearer sk-sy-static-0123456789abcdef' });
+    const keyed = await sendTo(port, 'GET', '/v1/models', { host: 'evil.example', origin: 'https://evil.example', authorization: 'Bearer sk-sy-static-0123456789abcdef' });
     expect(keyed.status).toBe(200);
   });
 
