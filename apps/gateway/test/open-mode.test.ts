@@ -98,6 +98,13 @@ describe('an open gateway (no client keys, key store or master key)', () => {
     expect((await send(`${gateway.url}/v1/chat/completions`, { body: chat, headers: { origin: 'http://localhost:3000' } })).status).toBe(200);
   });
 
+  it("answers any Host and any site's pages with server.allowedHosts ['*'], and still refuses the admin API", async () => {
+    const gateway = await start({ server: { allowedHosts: ['*'] } });
+    expect((await send(`${gateway.url}/v1/chat/completions`, { body: chat, headers: { host: 'anything.example' } })).status).toBe(200);
+    expect((await send(`${gateway.url}/v1/chat/completions`, { body: chat, headers: { origin: 'https://other.example' } })).status).toBe(200);
+    expect((await send(`${gateway.url}/admin/providers`, { headers: { host: 'anything.example' } })).status).toBe(403);
+  });
+
   it('takes the names from SWITCHYARD_ALLOWED_HOSTS (no config file in the Docker image), and names it when refusing', async () => {
     const gateway = await start({}, '127.0.0.1', { SWITCHYARD_ALLOWED_HOSTS: 'gateway.internal, 10.0.0.5' });
     expect((await send(`${gateway.url}/v1/chat/completions`, { body: chat, headers: { host: 'gateway.internal:8080' } })).status).toBe(200);

@@ -13,20 +13,20 @@ const chatFromPage = (port: number, origin: string, host = `127.0.0.1:${port}`):
   sendTo(port, 'POST', '/v1/chat/completions', { host, origin, 'content-type': 'application/json' }, CHAT);
 
 describe('open mode (no keys): /v1 and /proxy answer this machine only', () => {
-  it('refuses a Host that is not loopback over a loopback connection (DNS rebinding), and says how to serve it', async () => {
+  it('refuses a Host that is not loopback (DNS rebinding), and says how to serve it', async () => {
     const { port } = await listening();
     const rebound = await sendTo(port, 'GET', '/v1/models', { host: `evil.example:${port}` });
     expect(rebound.status).toBe(403);
     expect(rebound.body.error?.code).toBe('permission_denied');
     expect(rebound.body.error?.message).toBe(
-      `An app with no keys (open mode) answers this machine only, and the Host "evil.example:${port}" is not one of localhost, 127.0.0.0/8, [::1]: a page that rebinds its DNS name to 127.0.0.1 sends its own name. Configure client keys (keys, keyStore or admin.masterKey), or list the name in allowedHosts.`,
+      `An app with no keys (open mode) answers this machine's clients only, and the Host "evil.example:${port}" is not one of localhost, 127.0.0.0/8, [::1]: a page that rebinds its DNS name to this machine sends its own name. Configure client keys (keys, keyStore or admin.masterKey), or list the name in allowedHosts (allowedHosts: ['*'] answers any).`,
     );
     const chat = await sendTo(port, 'POST', '/v1/chat/completions', { host: 'evil.example', 'content-type': 'application/json' }, CHAT);
     expect(chat.status).toBe(403);
     // the universal proxy is guarded too: it takes any body, so a page needs no preflight to reach it
     const proxied = await sendTo(port, 'POST', '/proxy/openai/v1/chat/completions', { host: 'evil.example', 'content-type': 'text/plain' }, '{}');
     expect(proxied.status).toBe(403);
-    expect(proxied.body.error?.message).toMatch(/^An app with no keys \(open mode\) answers this machine only, and the Host "evil\.example"/);
+    expect(proxied.body.error?.message).toMatch(/^An app with no keys \(open mode\) answers this machine's clients only, and the Host "evil\.example"/);
   });
 
   it('serves loopback Hosts, in any spelling, and the probes under any Host', async () => {
@@ -74,15 +74,32 @@ describe('open mode (no keys): /v1 and /proxy answer this machine only', () => {
     expect((await chatFromPage(port, 'https://evil.example', 'evil.example')).status).toBe(200);
   });
 
-  it('does not check the Host of a connection from another machine, which reaches the app whatever it sends', async () => {
+  it('checks the Host on a connection from any address: a rebound name may reach a LAN address or a Docker port mapping', async () => {
     const app = track(createApp({ gateway }));
-    const remote = await app.inject({ method: 'GET', url: '/v1/models', headers: { host: 'gateway.example.com' }, remoteAddress: '10.1.2.3' });
-    expect(remote.statusCode).toBe(200);
-    const local = await app.inject({ method: 'GET', url: '/v1/models', headers: { host: 'gateway.example.com' }, remoteAddress: '::ffff:127.0.0.1' });
+    const bridged = await app.inject({ method: 'GET', url: '/v1/models', headers: { host: 'evil.example' }, remoteAddress: '172.17.0.1' });
+    expect(bridged.statusCode).toBe(403);
+    const local = await app.inject({ method: 'GET', url: '/v1/models', headers: { host: 'evil.example' }, remoteAddress: '::ffff:127.0.0.1' });
     expect(local.statusCode).toBe(403);
-    // a page's Origin is checked on any connection: the browser sending it may be anywhere
-    const page = await app.inject({ method: 'GET', url: '/v1/models', headers: { host: 'gateway.example.com', origin: 'https://evil.example' }, remoteAddress: '10.1.2.3' });
+    const named = await app.inject({ method: 'GET', url: '/v1/models', headers: { host: 'localhost:8080' }, remoteAddress: '172.17.0.1' });
+    expect(named.statusCode).toBe(200);
+    // a page's Origin is checked on any connection too
+    const page = await app.inject({ method: 'GET', url: '/v1/models', headers: { host: 'localhost', origin: 'https://evil.example' }, remoteAddress: '10.1.2.3' });
     expect(page.statusCode).toBe(403);
+  });
+
+  it('refuses a GET a page of another site sends without an Origin (an image, a link): its Sec-Fetch-Site says cross-site', async () => {
+    const { port } = await listening();
+    const image = await sendTo(port, 'GET', '/proxy/openai/v1/files', { host: `127.0.0.1:${port}`, 'sec-fetch-site': 'cross-site' });
+    expect(image.status).toBe(403);
+    expect(image.body.error?.message).toMatch(/^An app with no keys \(open mode\) serves pages of this machine only, and a page of another site \(Sec-Fetch-Site: cross-site\) is not one of/);
+    // typed in the address bar, or from a page of this machine's other port
+    expect((await sendTo(port, 'GET', '/v1/models', { host: `127.0.0.1:${port}`, 'sec-fetch-site': 'none' })).status).toBe(200);
+    expect((await sendTo(port, 'GET', '/v1/models', { host: `127.0.0.1:${port}`, 'sec-fetch-site': 'same-site' })).status).toBe(200);
+  });
+
+  it('does not take cors.origin: true (reflect any origin) as a list of allowed pages', async () => {
+    const { port } = await listening({ cors: { origin: true } });
+    expect((await chatFromPage(port, 'https://evil.example')).status).toBe(403);
   });
 
   it('checks neither once client keys are configured: the key is the guard', async () => {

@@ -47,13 +47,16 @@ export function checkOpenExposure(config: ConfigFile, host: string): void {
  * its own name as the Host), and refuses `/admin/*` outright, stricter than proxy-api's open
  * mode (which serves it to loopback clients): without a master key nothing, not even another
  * process on this machine, should reach the admin API. With keys, `allowedHosts` still limits
- * the Host names when it is set.
+ * the Host names when it is set. `*` in the list answers any Host (and, open, proxy-api then
+ * serves pages of any site too).
  */
 export function guardHosts(app: FastifyInstance, config: ConfigFile): void {
   const open = isOpenGateway(config);
   const listed = config.server?.allowedHosts;
   if (!open && listed === undefined) return;
   const allowed = new Set<string>((listed ?? []).map(hostNameOf));
+  // as for proxy-api's `allowedHosts`, which it is passed on to: any Host, and any site's pages
+  const anyHost = allowed.has('*');
   const names = ['localhost', '127.0.0.0/8', '[::1]', ...allowed].join(', ');
   // a scrape by pod IP carries that IP as its Host; with a token, the token guards /metrics (a
   // rebinding page does not have it), so the Host check would only break the scrape
@@ -69,7 +72,7 @@ export function guardHosts(app: FastifyInstance, config: ConfigFile): void {
     }
     const host = request.headers.host;
     const name = host === undefined ? undefined : hostNameOf(host);
-    if (name === undefined || !(isLoopbackAddress(name) || allowed.has(name))) {
+    if (!anyHost && (name === undefined || !(isLoopbackAddress(name) || allowed.has(name)))) {
       done(new SwitchyardError('permission_denied', `The Host "${host ?? ''}" is not allowed: this gateway answers to ${names}; list other names in server.allowedHosts (env SWITCHYARD_ALLOWED_HOSTS, comma-separated).`));
       return;
     }

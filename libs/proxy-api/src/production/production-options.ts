@@ -110,10 +110,10 @@ export interface ProductionOptions {
   /**
    * Open mode only (no master key, client keys or key store, so anyone who reaches `/v1/*` and
    * `/proxy/*` spends the provider keys): the host names (without port; an IPv6 address in
-   * brackets) those routes answer besides loopback ones. Over a connection from this machine the
-   * `Host` must be loopback or listed (a page that rebinds its DNS name to 127.0.0.1 sends its own
-   * name), and a browser request's `Origin` must be a page of a loopback or listed host, or an
-   * origin listed in `cors.origin` (any site can send a `text/plain` POST to 127.0.0.1). `['*']`
+   * brackets) those routes answer besides loopback ones. The `Host` must be loopback or listed
+   * (a page that rebinds its DNS name to this machine sends its own name), and a browser
+   * request's `Origin` must be a page of a loopback or listed host, or an origin listed in
+   * `cors.origin` (any site can send a `text/plain` POST to 127.0.0.1). `['*']`
    * turns both checks off: the app is served open to whoever reaches it, pages of any site
    * included. Unused once keys are configured. @default []
    */
