@@ -62,7 +62,7 @@ describe('Redis from the environment', () => {
     );
     expect(() => withEnvOverrides(base, { REDIS_URL: 'redis://:hunter2-secret@cache:99999' })).not.toThrow(/hunter2/);
     expect(() => withEnvOverrides(base, { REDIS_CLUSTER_NODES: 'redis://a:7000,redis://b:port' })).toThrow(
-      'REDIS_CLUSTER_NODES: node 2 is not a valid URL: the port "port" is not a number',
+      'REDIS_CLUSTER_NODES: node 2 is not a valid URL: its port is not a number',
     );
     await expect(validateConfig({ ...base, redis: { url: 'redis://cache:65536' } }, {}, 'test.yaml')).rejects.toThrow(
       '/redis/url: is not a valid URL: the port 65536 is not in 0-65535',

@@ -30,11 +30,11 @@ describe('Redis endpoints', () => {
       '/redis/url: is not a valid URL: the port 99999 is not in 0-65535',
     ]);
     expect(redisEndpointProblems({ cluster: { nodes: ['redis://a:7000', 'redis://b:7x01'] } }, '/redis', false)).toEqual([
-      '/redis/cluster/nodes/1: is not a valid URL: the port "7x01" is not a number',
+      '/redis/cluster/nodes/1: is not a valid URL: its port is not a number',
     ]);
     expect(redisUrlProblem('REDIS://cache:70000')).toBe('is not a valid URL: the port 70000 is not in 0-65535');
     expect(redisUrlProblem('redis://:p@ss@cache:65536/0')).toBe('is not a valid URL: the port 65536 is not in 0-65535');
-    expect(redisUrlProblem('rediss://cache:-1')).toBe('is not a valid URL: the port "-1" is not a number');
+    expect(redisUrlProblem('rediss://cache:-1')).toBe('is not a valid URL: its port is not a number');
     expect(redisUrlProblem('redis://ca che:6379')).toBe('is not a valid URL (expected redis://[user:password@]host[:port][/db])');
     expect(redisUrlProblem('rediss://user:pw@[::1]:6380/2')).toBeUndefined();
     let error: unknown;
@@ -92,6 +92,8 @@ describe('Redis endpoints', () => {
   });
 
   const NO_SLASHES = (name: string): string => `has no "//" after "${name}:": ioredis would read "${name}" as a host name; write ${name.toLowerCase()}://host[:port]`;
+  const CONNECTION_STRING =
+    'is not a valid URL: it reads as a connection string (host:port,password=...,ssl=True), which ioredis does not take; write rediss://:<password>@host:port (redis:// without TLS)';
   const PATH_AFTER_HOST =
     'has a path after its host, which ioredis would take for a Unix socket path instead of the host (expected host:port, a Unix socket path, or redis://host:port/db for a database)';
 
@@ -107,7 +109,13 @@ describe('Redis endpoints', () => {
     ['rediss:6380', NO_SLASHES('rediss'), { host: 'rediss', port: 6380 }],
     ['unix:tmp/redis.sock', 'is a unix: address without an absolute path (expected unix:///path/to/redis.sock)', 'Invalid URL'],
     ['cache:6379/0', PATH_AFTER_HOST, { path: '/0' }],
-    ['cache:6x79', 'is not a valid URL: the port "6x79" is not a number', 'Invalid URL'],
+    ['cache:6x79', 'is not a valid URL: its port is not a number', 'Invalid URL'],
+    // what follows the host's ':' may be a password: never echoed
+    ['cache:6379:secret-pw', 'is not a valid URL: its port is not a number', 'Invalid URL'],
+    ['redis://cache:6379:secret-pw', 'is not a valid URL: its port is not a number', 'Invalid URL'],
+    // a StackExchange.Redis connection string, as Azure Cache for Redis shows it
+    ['mycache.redis.cache.windows.net:6380,password=secret-pw=,ssl=True,abortConnect=False', CONNECTION_STRING, 'Invalid URL'],
+    ['rediss://mycache.redis.cache.windows.net:6380,password=secret-pw=,ssl=True', CONNECTION_STRING, 'Invalid URL'],
   ])('refuses %s, which ioredis misreads, without echoing a credential', async (url, problem, read) => {
     expect(redisUrlProblem(url)).toBe(problem);
     expect(redisUrlProblem(url)).not.toContain('secret-pw');

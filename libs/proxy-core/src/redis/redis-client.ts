@@ -84,7 +84,11 @@ export function redisUrlProblem(url: string): string | undefined {
     if (authority !== null && url.includes('@', authority[0].length)) return CREDENTIALS_NOT_ENCODED;
     if (authority === null && /^rediss?:\/\/[^@]*[/?#][^@]*@/i.test(url)) return CREDENTIALS_NOT_ENCODED;
     const port = authority?.[1];
-    if (port !== undefined && !/^\d{1,5}$/.test(port)) return `is not a valid URL: the port "${port}" is not a number`;
+    // what follows the host's ':' is echoed only when it is digits: anything else may hold a
+    // password (`host:6380,password=...,ssl=True`, a StackExchange.Redis connection string as
+    // Azure Cache for Redis shows it; `host:6379:password`)
+    if (port !== undefined && /[,=]/.test(port)) return CONNECTION_STRING;
+    if (port !== undefined && !/^\d+$/.test(port)) return 'is not a valid URL: its port is not a number';
     if (port !== undefined && Number(port) > 65535) return `is not a valid URL: the port ${port} is not in 0-65535`;
     return 'is not a valid URL (expected redis://[user:password@]host[:port][/db])';
   }
@@ -132,6 +136,8 @@ function addressProblem(url: string): string | undefined {
   return undefined;
 }
 
+const CONNECTION_STRING =
+  'is not a valid URL: it reads as a connection string (host:port,password=...,ssl=True), which ioredis does not take; write rediss://:<password>@host:port (redis:// without TLS)';
 const CREDENTIALS_NOT_ENCODED = "is not a valid URL: its user name or password holds a '/', '?' or '#' (percent-encode it: %2F, %3F, %23)";
 const PERCENT_NOT_ENCODED = "is not a valid URL: its user name or password holds a '%' that starts no %XX escape (write it as %25)";
 
