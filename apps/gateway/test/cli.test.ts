@@ -200,6 +200,24 @@ describe('switchyard CLI', { timeout: 60_000 }, () => {
     expect(withRedis.stderr).not.toContain('/cache/redisCommandTimeoutMs');
   });
 
+  it('takes a redis section whose address REDIS_URL gives in validate and start alike, and refuses it in both without one', async () => {
+    const file = join(dir, 'redis-from-env.yaml');
+    await writeFile(file, 'redis: { keyPrefix: "cli-env:", commandTimeoutMs: 400 }\nproviders: [ { name: mock, type: mock } ]\n');
+    const env = { REDIS_URL: 'redis://127.0.0.1:6379' };
+    const validated = await output(run(['config', 'validate', file], env));
+    expect(validated.stderr).toBe('');
+    expect(validated.code).toBe(0);
+    const started = run(['--config', file, '--port', '0'], env);
+    await listening(started);
+    started.kill('SIGTERM');
+    // neither the file nor the environment names a Redis
+    const [refused, notStarted] = await Promise.all([output(run(['config', 'validate', file])), output(run(['--config', file, '--port', '0']))]);
+    for (const result of [refused, notStarted]) {
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain('/redis: needs a url or cluster');
+    }
+  });
+
   it('refuses an open config on a non-loopback HOST as start does, unless SWITCHYARD_ALLOW_OPEN is set', async () => {
     const file = join(dir, 'open.yaml');
     await writeFile(file, 'server: { host: 0.0.0.0 }\nproviders: [ { name: mock, type: mock } ]\n');

@@ -139,6 +139,28 @@ describe('settings the configured stores would ignore', () => {
     expect(await problemsOf('cache: { enabled: false, redisCommandTimeoutMs: 40 }')).toEqual([]);
     expect(await problemsOf('cache: { redis: false, redisCommandTimeoutMs: 40 }')).toEqual([]);
   });
+
+  it('takes a redis section without url or cluster when REDIS_URL or REDIS_CLUSTER_NODES gives the address, as start fills it (it was refused)', async () => {
+    const section = 'redis: { keyPrefix: "app:", commandTimeoutMs: 250 }';
+    expect(await problemsOf(section, { REDIS_URL: 'redis://r:6379' })).toEqual([]);
+    expect(await problemsOf(section, { REDIS_CLUSTER_NODES: 'redis://r:7000,redis://s:7000' })).toEqual([]);
+    expect(withEnvOverrides(await validate(section, { REDIS_URL: 'redis://r:6379' }), { REDIS_URL: 'redis://r:6379' }).redis).toEqual({
+      url: 'redis://r:6379',
+      keyPrefix: 'app:',
+      commandTimeoutMs: 250,
+    });
+    // the cache's Redis settings count the section filled from the environment as a Redis
+    expect(await problemsOf(`${section}\ncache: { redisCommandTimeoutMs: 40 }`, { REDIS_URL: 'redis://r:6379' })).toEqual([]);
+    // neither the file nor the environment (an empty variable is unset) gives an address
+    expect(await problemsOf(section)).toEqual(['/redis: needs a url or cluster']);
+    expect(await problemsOf(section, { REDIS_URL: '', REDIS_CLUSTER_NODES: '' })).toEqual(['/redis: needs a url or cluster']);
+    // the environment fills only the redis section, never limiter.redis
+    expect(await problemsOf('limiter: { redis: { keyPrefix: "l:" } }', { REDIS_URL: 'redis://r:6379' })).toEqual(['/limiter/redis: needs a url or cluster']);
+    // a file with both still says so
+    expect(await problemsOf('redis: { url: "redis://a:6379", cluster: { nodes: ["redis://b:7000"] } }', { REDIS_URL: 'redis://r:6379' })).toEqual([
+      '/redis: set one of url or cluster, not url and cluster',
+    ]);
+  });
 });
 
 describe('cache.redisCommandTimeoutMs', () => {

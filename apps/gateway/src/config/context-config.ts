@@ -56,12 +56,20 @@ export function cacheProblems(value: unknown, env: NodeJS.ProcessEnv): string[] 
   if (fields['enabled'] === false || fields['redis'] === false) return [];
   const redis = record['redis'];
   const fileRedis = typeof redis === 'object' && redis !== null && ((redis as Record<string, unknown>)['url'] !== undefined || (redis as Record<string, unknown>)['cluster'] !== undefined);
-  const envRedis = (env['REDIS_URL'] ?? '') !== '' || (env['REDIS_CLUSTER_NODES'] ?? '') !== '';
-  if (fileRedis || envRedis) return [];
+  if (fileRedis || redisAddressInEnv(env)) return [];
   const none = 'no Redis is configured (redis.url, redis.cluster, REDIS_URL or REDIS_CLUSTER_NODES)';
   return (['redis', 'redisCommandTimeoutMs', 'redisBreaker'] as const)
     .filter((name) => fields[name] !== undefined)
     .map((name) => `/cache/${name}: ${name === 'redis' ? 'asks for a Redis tier' : "is for the cache's Redis tier"}, and ${none}`);
+}
+
+/**
+ * Whether REDIS_URL or REDIS_CLUSTER_NODES gives a Redis address: start fills `redis.url` or
+ * `redis.cluster` from it when the file names neither (env-overrides.ts), so a check of the
+ * file that wants a Redis is satisfied by it. An empty variable counts as unset, as there.
+ */
+export function redisAddressInEnv(env: NodeJS.ProcessEnv): boolean {
+  return (env['REDIS_URL'] ?? '') !== '' || (env['REDIS_CLUSTER_NODES'] ?? '') !== '';
 }
 
 /** The `condenser` section: fits long conversations into the model's window (on by default). */

@@ -6,7 +6,7 @@ import { ConfigFileSchema, type ConfigFile } from './config-schema';
 import { ConfigError } from './config-error';
 import { coerceSubstituted } from './coerce-substituted';
 import { interpolateEnv } from './interpolate-env';
-import { cacheProblems } from './context-config';
+import { cacheProblems, redisAddressInEnv } from './context-config';
 import { keyStoreProblems } from './key-store-config';
 import { requestLogProblems } from './observability-config';
 
@@ -25,7 +25,7 @@ export async function validateConfig(raw: unknown, env: NodeJS.ProcessEnv, sourc
   problems.push(...schemaProblems(ConfigFileSchema, value).filter((problem) => ![...unset].some((path) => problem.startsWith(`${path}: `))));
   // a field the schema already refused (an empty url, a timeout of 0) is not reported twice;
   // settings read only under a condition the file does not meet would be silently ignored
-  const beyondSchema = [...redisProblems(value), ...keyStoreProblems(value), ...requestLogProblems(value), ...cacheProblems(value, env)];
+  const beyondSchema = [...redisProblems(value, env), ...keyStoreProblems(value), ...requestLogProblems(value), ...cacheProblems(value, env)];
   problems.push(...beyondSchema.filter((problem) => !problems.some((found) => found.startsWith(problem.slice(0, problem.indexOf(': ') + 2)))));
   if (problems.length > 0) throw new ConfigError(source, problems);
   const parsed = value as ConfigFile;
@@ -55,17 +55,22 @@ export async function validateConfig(raw: unknown, env: NodeJS.ProcessEnv, sourc
 /**
  * Every Redis address of the file checked as the runtime checks it, with the schema's problems:
  * `limiter.redis` is left out of the engine built below (it would connect), and the schema takes
- * any non-empty address, so without this an address start refuses would pass validation.
+ * any non-empty address, so without this an address start refuses would pass validation. A
+ * `redis` section without `url` or `cluster` takes its address from REDIS_URL or
+ * REDIS_CLUSTER_NODES at start (checked there), so it needs one only when the environment has
+ * none; `limiter.redis` takes nothing from the environment.
  */
-function redisProblems(value: unknown): string[] {
+function redisProblems(value: unknown, env: NodeJS.ProcessEnv): string[] {
   const record = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
-  const sections: [unknown, string][] = [
-    [record['redis'], '/redis'],
-    [(record['limiter'] as Record<string, unknown> | undefined)?.['redis'], '/limiter/redis'],
+  const sections: [unknown, string, boolean][] = [
+    [record['redis'], '/redis', redisAddressInEnv(env)],
+    [(record['limiter'] as Record<string, unknown> | undefined)?.['redis'], '/limiter/redis', false],
   ];
-  return sections.flatMap(([fields, path]) =>
-    typeof fields === 'object' && fields !== null && !Array.isArray(fields) ? redisEndpointProblems(fields, path, false) : [],
-  );
+  return sections.flatMap(([fields, path, envAddress]) => {
+    if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) return [];
+    const { url, cluster } = fields as { url?: unknown; cluster?: unknown };
+    return envAddress && url === undefined && cluster === undefined ? [] : redisEndpointProblems(fields, path, false);
+  });
 }
 
 /** Reads a YAML or JSON config file, interpolates `${ENV}` references and validates it. */
