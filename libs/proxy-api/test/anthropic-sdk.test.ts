@@ -253,6 +253,34 @@ describe('errors in Anthropic\'s shape', () => {
     expect(body.error.message).toContain('document');
   });
 
+  it("names the client's own message when a provider refuses one, though system and tool results shift the engine's messages", async () => {
+    // the engine's messages: system, q, the tool calls, two tool messages, Done., the blank turn (6, not 4)
+    const body = {
+      model: 'claude',
+      max_tokens: 16,
+      system: 'Be brief.',
+      tools: [weatherTool],
+      messages: [
+        { role: 'user', content: 'Weather in Paris and Rome?' },
+        { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: { location: 'Paris' } }, { type: 'tool_use', id: 'toolu_2', name: 'get_weather', input: { location: 'Rome' } }] },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: 'sunny' }, { type: 'tool_result', tool_use_id: 'toolu_2', content: 'rain' }] },
+        { role: 'assistant', content: 'Sunny in Paris, rain in Rome.' },
+        { role: 'user', content: ' \n ' },
+      ],
+    };
+    for (const stream of [false, true]) {
+      const response = await raw({ ...body, stream });
+      expect(response.status).toBe(400);
+      const refusal = JSON.parse(response.text) as { type: string; error: { type: string; message: string } };
+      expect(anthropicErrorProblems(refusal)).toEqual([]);
+      expect(refusal.error.type).toBe('invalid_request_error');
+      expect(refusal.error.message).toMatch(/^messages\.4\.content: A user message has nothing to send to Anthropic/);
+    }
+    const viaSdk = await client.messages.create(body as Anthropic.MessageCreateParamsNonStreaming).catch((thrown: unknown) => thrown);
+    expect(viaSdk).toBeInstanceOf(Anthropic.BadRequestError);
+    expect((viaSdk as InstanceType<typeof Anthropic.BadRequestError>).message).toContain('messages.4.content: ');
+  });
+
   it('passes an upstream 429 on as 429 rate_limit_error with retry-after', async () => {
     upstream.fault({ kind: 'status', status: 429, headers: { 'retry-after': '7' }, body: { type: 'error', error: { type: 'rate_limit_error', message: 'slow down' } }, times: 1, match: { path: '/messages' } });
     const error = await client.messages.create({ model: 'claude', max_tokens: 10, messages: [{ role: 'user', content: 'x' }] }).catch((thrown: unknown) => thrown);

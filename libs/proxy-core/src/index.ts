@@ -37,7 +37,8 @@ export type { LegacyCompletionFields } from './completions/completion-chat-view'
 
 // the Anthropic Messages ingress: Anthropic request -> chat request, chat answers -> Anthropic shapes
 export { AnthropicMessagesRequestSchema } from './ingress/anthropic-messages-schema';
-export { messagesToChatRequest, TOOL_ERROR_PREFIX } from './ingress/messages-to-chat-request';
+export { messagesToChatRequest, TOOL_ERROR_PREFIX, translateMessagesRequest } from './ingress/messages-to-chat-request';
+export type { MessagesIngressRequest } from './ingress/messages-to-chat-request';
 export { anthropicMessageId, chatToAnthropicMessage } from './ingress/chat-to-anthropic-message';
 export type { AnthropicIngressMessage } from './ingress/chat-to-anthropic-message';
 export { chatStreamToAnthropicEvents, ChatToAnthropicStreamMapper } from './ingress/chat-stream-to-anthropic-events';

@@ -2,7 +2,7 @@ import {
   AnthropicMessagesRequestSchema,
   chatStreamToAnthropicEvents,
   chatToAnthropicMessage,
-  messagesToChatRequest,
+  translateMessagesRequest,
   type AnthropicMessagesRequest,
   type Gateway,
 } from '@switchyard/proxy-core';
@@ -25,10 +25,13 @@ export function messagesRoute(app: FastifyInstance, gateway: Gateway, bodyLimit:
     '/v1/messages',
     { bodyLimit, schema: { body: AnthropicMessagesRequestSchema }, config: ANTHROPIC_ERRORS },
     async (request, reply) => {
-      const chat = messagesToChatRequest(request.body);
+      const { chat, clientError } = translateMessagesRequest(request.body);
       const context = requestContextFromHttp(request, reply, 'messages');
       if (chat.stream === true) {
-        const stream = await gateway.stream(chat, { context });
+        // a provider's translator names the chat request's messages: the client is told its own
+        const stream = await gateway.stream(chat, { context }).catch((error: unknown) => {
+          throw clientError(error);
+        });
         reply.hijack();
         await writeAnthropicSseStream(
           reply,
@@ -37,7 +40,9 @@ export function messagesRoute(app: FastifyInstance, gateway: Gateway, bodyLimit:
         );
         return reply;
       }
-      const answer = await gateway.chat(chat, { context });
+      const answer = await gateway.chat(chat, { context }).catch((error: unknown) => {
+        throw clientError(error);
+      });
       void reply.headers(contextResponseHeaders(context));
       return chatToAnthropicMessage(answer, context.provider);
     },

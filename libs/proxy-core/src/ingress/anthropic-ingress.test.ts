@@ -4,7 +4,10 @@ import { SwitchyardError } from '../errors/switchyard-error';
 import { ERROR_CATALOG } from '../errors/error-catalog';
 import { chatToAnthropicMessage } from './chat-to-anthropic-message';
 import { ChatToAnthropicStreamMapper } from './chat-stream-to-anthropic-events';
-import { messagesToChatRequest } from './messages-to-chat-request';
+import { toAnthropicRequest } from '../providers/anthropic/to-anthropic-request';
+import { toBedrockRequest } from '../providers/bedrock/to-bedrock-request';
+import type { AnthropicMessagesRequest } from '../providers/anthropic/anthropic-wire';
+import { messagesToChatRequest, translateMessagesRequest } from './messages-to-chat-request';
 import { ANTHROPIC_ERROR_TYPES, toAnthropicError } from './to-anthropic-error';
 
 const chunk = (delta: ChatCompletionChunk['choices'][number]['delta'], finish: ChatCompletionChunk['choices'][number]['finish_reason'] = null, extra: object = {}): ChatCompletionChunk => ({
@@ -67,6 +70,85 @@ describe('messagesToChatRequest', () => {
     expect(block).toThrow(expect.objectContaining({ code: 'unsupported_feature', param: 'messages.0.content.0.type' }));
     const image = () => messagesToChatRequest({ model: 'm', max_tokens: 1, messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'file' } } as never] }] });
     expect(image).toThrow(expect.objectContaining({ code: 'invalid_request', param: 'messages.0.content.0.source' }));
+  });
+});
+
+describe('translateMessagesRequest: params of the chat request as the client\'s', () => {
+  const settings = { model: 'up', stream: false, defaultMaxTokens: 64 };
+  // system -> chat 0; messages.2 (two tool results and text) -> chat 3, 4 and 5; messages.4 -> chat 7
+  const request: AnthropicMessagesRequest = {
+    model: 'm',
+    max_tokens: 10,
+    system: 'Be brief.',
+    messages: [
+      { role: 'user', content: 'q' },
+      { role: 'assistant', content: [{ type: 'thinking', thinking: 'hmm', signature: 's' }, { type: 'text', text: 'Calling.' }, { type: 'tool_use', id: 't1', name: 'f', input: {} }, { type: 'tool_use', id: 't2', name: 'g', input: {} }] },
+      {
+        role: 'user',
+        content: [
+          { type: 'text', text: 'results:' },
+          { type: 'image', source: { type: 'url', url: 'https://example.com/a.png' } },
+          { type: 'tool_result', tool_use_id: 't1', content: [{ type: 'image', source: { type: 'url', url: 'https://example.com/b.png' } }] },
+          { type: 'tool_result', tool_use_id: 't2', content: 'two' },
+        ],
+      },
+      { role: 'assistant', content: 'Done.' },
+      { role: 'user', content: ' \n ' },
+    ],
+  };
+
+  it('names the client\'s message when a provider\'s translator refuses one (it named the chat message, off by the system prompt and each tool result)', () => {
+    const { chat, clientError } = translateMessagesRequest(request);
+    expect(chat.messages.map((message) => message.role)).toEqual(['system', 'user', 'assistant', 'tool', 'tool', 'user', 'assistant', 'user']);
+    const refusal = (() => {
+      try {
+        toAnthropicRequest(chat, settings);
+      } catch (error) {
+        return error;
+      }
+      return undefined;
+    })();
+    expect(refusal).toMatchObject({ code: 'invalid_request', param: 'messages.7.content' });
+    const error = clientError(refusal);
+    expect(error).toBeInstanceOf(SwitchyardError);
+    expect(error).toMatchObject({ code: 'invalid_request', status: 400, param: 'messages.4.content', message: (refusal as Error).message });
+    // Bedrock does not fetch image URLs: it names the part, the client hears its image block
+    const bedrock = (() => {
+      try {
+        toBedrockRequest(translateMessagesRequest({ ...request, messages: request.messages.slice(0, 3) }).chat);
+      } catch (thrown) {
+        return thrown;
+      }
+      return undefined;
+    })();
+    expect(bedrock).toMatchObject({ param: 'messages.5.content.1.image_url.url' });
+    expect(clientError(bedrock)).toMatchObject({ param: 'messages.2.content.1.source' });
+  });
+
+  it('maps every chat message, part and tool call back to the block it came from', () => {
+    const { clientParam } = translateMessagesRequest(request);
+    expect(clientParam('messages.0.content')).toBe('system');
+    expect(clientParam('messages.1.content')).toBe('messages.0.content');
+    expect(clientParam('messages.2')).toBe('messages.1');
+    expect(clientParam('messages.2.tool_calls.1.function.arguments')).toBe('messages.1.content.3.input');
+    expect(clientParam('messages.2.tool_calls.0.function.name')).toBe('messages.1.content.2.name');
+    expect(clientParam('messages.3.content')).toBe('messages.2.content.2.content');
+    expect(clientParam('messages.4.tool_call_id')).toBe('messages.2.content.3.tool_use_id');
+    expect(clientParam('messages.5.content')).toBe('messages.2.content');
+    expect(clientParam('messages.5.content.0.text')).toBe('messages.2.content.0.text');
+    expect(clientParam('messages.5.content.1.type')).toBe('messages.2.content.1.type');
+    // the tool result's image joins the user message: it is still the tool result's own block
+    expect(clientParam('messages.5.content.2.image_url.url')).toBe('messages.2.content.2.content.0.source');
+    expect(clientParam('messages.7.content')).toBe('messages.4.content');
+    // system blocks, and params that are not of a message, stay the client's
+    expect(translateMessagesRequest({ ...request, system: [{ type: 'text', text: 'a' }, { type: 'text', text: 'b' }] }).clientParam('messages.1.content')).toBe('system.1.text');
+    for (const param of ['model', 'tools.0.type', 'response_format', 'messages', 'messages.99.content']) expect(clientParam(param)).toBe(param);
+    // anything else thrown passes as it is
+    const { clientError } = translateMessagesRequest(request);
+    const plain = new Error('x');
+    expect(clientError(plain)).toBe(plain);
+    const model = new SwitchyardError('model_not_found', 'no', { param: 'model' });
+    expect(clientError(model)).toBe(model);
   });
 });
 
@@ -169,5 +251,11 @@ describe('toAnthropicError', () => {
     }
     expect(toAnthropicError(new SwitchyardError('upstream_rate_limited', 'x')).body.error.type).toBe('rate_limit_error');
     expect(toAnthropicError(new Error('secret detail')).body).toEqual({ type: 'error', error: { type: 'api_error', message: 'An internal error occurred.' } });
+  });
+
+  it('starts the message with the param at fault, as Anthropic\'s own messages do (the body has no param field)', () => {
+    const error = new SwitchyardError('invalid_request', 'A user message has nothing to send.', { param: 'messages.2.content' });
+    expect(toAnthropicError(error).body.error.message).toBe('messages.2.content: A user message has nothing to send.');
+    expect(toAnthropicError(new SwitchyardError('invalid_request', 'max_tokens: Field required', { param: 'max_tokens' })).body.error.message).toBe('max_tokens: Field required');
   });
 });

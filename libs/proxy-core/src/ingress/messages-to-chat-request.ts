@@ -1,4 +1,4 @@
-import { SwitchyardError } from '../errors/switchyard-error';
+import { isSwitchyardError, SwitchyardError } from '../errors/switchyard-error';
 import type { AnthropicImageBlock, AnthropicMessagesRequest, AnthropicRequestBlock, AnthropicToolChoice } from '../providers/anthropic/anthropic-wire';
 import { invalidRequest } from '../wire/chat-message-parts';
 import type { ChatCompletionRequest, ChatContentPart, ChatMessage, ChatTextPart, ChatToolCall, ChatToolChoice } from '../wire/openai-chat';
@@ -24,57 +24,81 @@ function textOf(block: { text?: unknown }, param: string): string {
   return block.text;
 }
 
-/** A `tool_result`'s content as the tool message's text, plus any images it carried. */
-function toolResult(block: AnthropicRequestBlock, param: string): { message: ChatMessage; images: ChatContentPart[] } {
+/**
+ * Where a chat message came from in the client's request, as the client's params: the block
+ * or message it was made of, its content, and each content part's and tool call's block.
+ */
+interface ChatMessageOrigin {
+  /** `messages.2`, `messages.2.content.1` (a tool result), `system` or `system.0`. */
+  at: string;
+  content: string;
+  parts?: string[];
+  calls?: string[];
+}
+
+/** A `tool_result`'s content as the tool message's text, plus any images it carried (with their params). */
+function toolResult(block: AnthropicRequestBlock, param: string): { message: ChatMessage; images: ChatContentPart[]; imageParams: string[] } {
   const result = block as { tool_use_id?: unknown; content?: unknown; is_error?: unknown };
   if (typeof result.tool_use_id !== 'string' || result.tool_use_id.length === 0) throw invalidRequest('A tool_result needs a "tool_use_id".', `${param}.tool_use_id`);
   let text = '';
   const images: ChatContentPart[] = [];
+  const imageParams: string[] = [];
   if (typeof result.content === 'string') text = result.content;
   else if (Array.isArray(result.content)) {
     (result.content as AnthropicRequestBlock[]).forEach((part, index) => {
       const where = `${param}.content.${index}`;
       if (part.type === 'text') text += textOf(part, where);
-      else if (part.type === 'image') images.push(imagePart(part, where));
-      else throw unsupported(`A tool_result may hold text and image blocks, not "${part.type}".`, `${where}.type`);
+      else if (part.type === 'image') {
+        images.push(imagePart(part, where));
+        imageParams.push(where);
+      } else throw unsupported(`A tool_result may hold text and image blocks, not "${part.type}".`, `${where}.type`);
     });
   } else if (result.content !== undefined && result.content !== null) throw invalidRequest('A tool_result\'s "content" must be a string or an array of blocks.', `${param}.content`);
   if (result.is_error === true) text = `${TOOL_ERROR_PREFIX}${text}`;
-  return { message: { role: 'tool', tool_call_id: result.tool_use_id, content: text }, images };
+  return { message: { role: 'tool', tool_call_id: result.tool_use_id, content: text }, images, imageParams };
 }
 
-function userMessages(content: AnthropicRequestBlock[], param: string): ChatMessage[] {
+function userMessages(content: AnthropicRequestBlock[], param: string, origins: ChatMessageOrigin[]): ChatMessage[] {
   // OpenAI wants tool results right after the assistant's tool calls, so they come first
   const tools: ChatMessage[] = [];
+  const toolOrigins: ChatMessageOrigin[] = [];
   const parts: ChatContentPart[] = [];
+  const partParams: string[] = [];
   content.forEach((block, index) => {
     const where = `${param}.${index}`;
     switch (block.type) {
       case 'text':
         parts.push({ type: 'text', text: textOf(block, where) });
+        partParams.push(where);
         break;
       case 'image':
         parts.push(imagePart(block, where));
+        partParams.push(where);
         break;
       case 'tool_result': {
-        const { message, images } = toolResult(block, where);
+        const { message, images, imageParams } = toolResult(block, where);
         tools.push(message);
+        toolOrigins.push({ at: where, content: `${where}.content` });
         parts.push(...images);
+        partParams.push(...imageParams);
         break;
       }
       default:
         throw unsupported(`Content block type "${block.type}" is not supported in a user turn by the gateway.`, `${where}.type`);
     }
   });
+  origins.push(...toolOrigins);
   if (parts.length === 0) return tools;
   const onlyText = parts.every((part): part is ChatTextPart => part.type === 'text');
   const user: ChatMessage = { role: 'user', content: onlyText ? parts.map((part) => part.text).join('') : parts };
+  origins.push({ at: param.slice(0, -'.content'.length), content: param, ...(onlyText ? {} : { parts: partParams }) });
   return [...tools, user];
 }
 
-function assistantMessage(content: AnthropicRequestBlock[], param: string): ChatMessage {
+function assistantMessage(content: AnthropicRequestBlock[], param: string, origins: ChatMessageOrigin[]): ChatMessage {
   let text = '';
   const calls: ChatToolCall[] = [];
+  const callParams: string[] = [];
   content.forEach((block, index) => {
     const where = `${param}.${index}`;
     switch (block.type) {
@@ -85,6 +109,7 @@ function assistantMessage(content: AnthropicRequestBlock[], param: string): Chat
         const use = block as { id?: unknown; name?: unknown; input?: unknown };
         if (typeof use.id !== 'string' || typeof use.name !== 'string') throw invalidRequest('A tool_use block needs an "id" and a "name".', where);
         calls.push({ id: use.id, type: 'function', function: { name: use.name, arguments: JSON.stringify(use.input ?? {}) } });
+        callParams.push(where);
         break;
       }
       case 'thinking':
@@ -95,6 +120,7 @@ function assistantMessage(content: AnthropicRequestBlock[], param: string): Chat
         throw unsupported(`Content block type "${block.type}" is not supported in an assistant turn by the gateway.`, `${where}.type`);
     }
   });
+  origins.push({ at: param.slice(0, -'.content'.length), content: param, calls: callParams });
   return { role: 'assistant', content: text.length > 0 || calls.length === 0 ? text : null, ...(calls.length > 0 ? { tool_calls: calls } : {}) };
 }
 
@@ -122,19 +148,49 @@ function toolChoice(choice: AnthropicToolChoice): ChatToolChoice {
  * @see https://docs.anthropic.com/en/api/messages
  */
 export function messagesToChatRequest(request: AnthropicMessagesRequest): ChatCompletionRequest {
+  return translateMessagesRequest(request).chat;
+}
+
+/** An Anthropic Messages request as the engine's chat request, and the way back to the client's params. */
+export interface MessagesIngressRequest {
+  /** The chat request, as {@link messagesToChatRequest} returns it. */
+  chat: ChatCompletionRequest;
+  /**
+   * A param of the chat request (`messages.<i>...`, as a provider's translator names it) as the
+   * client's own: `system` prepends messages and a `tool_result` block becomes a `tool` message
+   * of its own, so chat message i is not the client's message i. Other params are returned as they are.
+   */
+  clientParam: (param: string) => string;
+  /** A failure of the chat request with its `param` as {@link clientParam} gives it (anything else as it is). */
+  clientError: (thrown: unknown) => unknown;
+}
+
+/**
+ * {@link messagesToChatRequest}, also keeping where each chat message came from, so that an
+ * error raised for the chat request (a provider's translator refusing `messages.3.content`)
+ * names what the client sent (`messages.1.content`).
+ */
+export function translateMessagesRequest(request: AnthropicMessagesRequest): MessagesIngressRequest {
   const messages: ChatMessage[] = [];
+  const origins: ChatMessageOrigin[] = [];
   if (typeof request.system === 'string') {
-    if (request.system.length > 0) messages.push({ role: 'system', content: request.system });
+    if (request.system.length > 0) {
+      messages.push({ role: 'system', content: request.system });
+      origins.push({ at: 'system', content: 'system' });
+    }
   } else if (request.system !== undefined) {
     request.system.forEach((block, index) => {
       messages.push({ role: 'system', content: textOf(block, `system.${index}`) });
+      origins.push({ at: `system.${index}`, content: `system.${index}.text` });
     });
   }
   request.messages.forEach((message, index) => {
     const param = `messages.${index}.content`;
-    if (typeof message.content === 'string') messages.push({ role: message.role, content: message.content });
-    else if (message.role === 'user') messages.push(...userMessages(message.content, param));
-    else messages.push(assistantMessage(message.content, param));
+    if (typeof message.content === 'string') {
+      messages.push({ role: message.role, content: message.content });
+      origins.push({ at: `messages.${index}`, content: param });
+    } else if (message.role === 'user') messages.push(...userMessages(message.content, param, origins));
+    else messages.push(assistantMessage(message.content, param, origins));
   });
   const chat: ChatCompletionRequest = { model: request.model, messages, max_tokens: request.max_tokens };
   if (request.stop_sequences !== undefined && request.stop_sequences.length > 0) chat.stop = request.stop_sequences;
@@ -167,5 +223,39 @@ export function messagesToChatRequest(request: AnthropicMessagesRequest): ChatCo
     chat.stream = true;
     chat.stream_options = { include_usage: true };
   }
-  return chat;
+  const clientParam = (param: string): string => clientParamOf(param, origins);
+  return { chat, clientParam, clientError: (thrown) => withClientParam(thrown, clientParam) };
+}
+
+/** What follows a content part's param in the chat request, as what follows its block's. */
+const PART_FIELDS: Record<string, string> = { '.type': '.type', '.text': '.text', '.image_url': '.source', '.image_url.url': '.source' };
+/** What follows a tool call's param in the chat request, as what follows its `tool_use` block's. */
+const CALL_FIELDS: Record<string, string> = { '.id': '.id', '.function.name': '.name', '.function.arguments': '.input' };
+
+function clientParamOf(param: string, origins: readonly ChatMessageOrigin[]): string {
+  const message = /^messages\.(\d+)(.*)$/.exec(param);
+  const origin = message === null ? undefined : origins[Number(message[1])];
+  if (message === null || origin === undefined) return param;
+  const rest = message[2] ?? '';
+  if (rest === '') return origin.at;
+  if (rest === '.content') return origin.content;
+  if (rest === '.tool_call_id') return `${origin.at}.tool_use_id`;
+  const part = /^\.content\.(\d+)(.*)$/.exec(rest);
+  const partAt = part === null ? undefined : origin.parts?.[Number(part[1])];
+  if (part !== null) return partAt === undefined ? origin.content : `${partAt}${PART_FIELDS[part[2] ?? ''] ?? ''}`;
+  const call = /^\.tool_calls\.(\d+)(.*)$/.exec(rest);
+  const callAt = call === null ? undefined : origin.calls?.[Number(call[1])];
+  if (call !== null && callAt !== undefined) return `${callAt}${CALL_FIELDS[call[2] ?? ''] ?? ''}`;
+  // a field the client's request has no counterpart of: the message (or block) it is in
+  return origin.at;
+}
+
+function withClientParam(thrown: unknown, clientParam: (param: string) => string): unknown {
+  if (!isSwitchyardError(thrown) || thrown.param === undefined) return thrown;
+  const param = clientParam(thrown.param);
+  if (param === thrown.param) return thrown;
+  const { code, message, cause, provider, retryAfterMs, upstreamStatus, status } = thrown;
+  const error = new SwitchyardError(code, message, { cause, provider, param, retryAfterMs, upstreamStatus, status });
+  if (thrown.stack !== undefined) error.stack = thrown.stack;
+  return error;
 }

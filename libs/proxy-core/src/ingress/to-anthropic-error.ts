@@ -55,8 +55,13 @@ export const ANTHROPIC_ERROR_TYPES = {
   internal_error: 'api_error',
 } as const satisfies Record<SwitchyardErrorCode, AnthropicErrorType>;
 
-/** Any failure as Anthropic's error body with its HTTP status (the catalog's status for the code). */
+/**
+ * Any failure as Anthropic's error body with its HTTP status (the catalog's status for the code).
+ * The body has no `param` field: as Anthropic's own messages do (`messages.1.content: ...`), the
+ * message starts with the param at fault when the error names one.
+ */
 export function toAnthropicError(thrown: unknown): { status: number; body: AnthropicIngressErrorBody } {
   const error = toSwitchyardError(thrown);
-  return { status: error.status, body: { type: 'error', error: { type: ANTHROPIC_ERROR_TYPES[error.code], message: error.message } } };
+  const message = error.param === undefined || error.message.startsWith(`${error.param}: `) ? error.message : `${error.param}: ${error.message}`;
+  return { status: error.status, body: { type: 'error', error: { type: ANTHROPIC_ERROR_TYPES[error.code], message } } };
 }
