@@ -8,6 +8,7 @@ import { writeChunks } from '../stream-chunks';
 
 interface GeminiBody {
   contents?: Array<{ role?: string; parts?: Array<Record<string, unknown>> }>;
+  systemInstruction?: { parts?: Array<Record<string, unknown>> };
   tools?: Array<{ functionDeclarations?: Array<{ name: string }> }>;
   toolConfig?: { functionCallingConfig?: { mode?: string; allowedFunctionNames?: string[] } };
 }
@@ -31,8 +32,29 @@ const usage = (candidates: number) => ({
   promptTokensDetails: [{ modality: 'TEXT', tokenCount: 8 }],
 });
 
+/**
+ * What Gemini refuses in a request's content, with its messages: a content with no parts
+ * (`Content.parts` is required) and a text part that is empty (whitespace-only text passes).
+ * Undefined when the request passes.
+ */
+function contentProblem(body: GeminiBody): string | undefined {
+  for (const [index, content] of (body.contents ?? []).entries()) {
+    if ((content.parts ?? []).length === 0) return `* GenerateContentRequest.contents[${index}].parts: contents.parts must not be empty.\n`;
+  }
+  const parts = [...(body.contents ?? []).flatMap((content) => content.parts ?? []), ...(body.systemInstruction?.parts ?? [])];
+  if (parts.some((part) => part['text'] === '')) {
+    return 'Unable to submit request because it has an empty text parameter. Add a value to the parameter and try again. Learn more: https://cloud.google.com/vertex-ai/generative-ai/docs/model-reference/gemini';
+  }
+  return undefined;
+}
+
 async function generate({ res, url, body, streamFault, options }: MockExchange, stream: boolean): Promise<void> {
   const request = (body ?? {}) as GeminiBody;
+  const problem = contentProblem(request);
+  if (problem !== undefined) {
+    sendJson(res, 400, { error: { code: 400, message: problem, status: 'INVALID_ARGUMENT' } });
+    return;
+  }
   const model = modelOf(url.pathname);
   const tool = toolName(request);
   const functionCall = { name: tool, args: { location: 'Boston, MA' } };
