@@ -5,16 +5,19 @@ import { thoughtSignatureOfToolCallId } from './gemini-tool-call-id';
 import type { GeminiContent, GeminiPart, GeminiRequest } from './gemini-wire';
 
 function userParts(content: string | ChatContentPart[], param: string): GeminiPart[] {
-  if (typeof content === 'string') return [{ text: content }];
-  return content.map((part, index): GeminiPart => {
-    if (part.type === 'text') return { text: part.text };
+  // Gemini refuses a text part that is empty ("Unable to submit request because it has an empty
+  // text parameter"): it says nothing, so it is left out, and a user turn left with no part is
+  // refused in `refuseEmptyTurn`. Whitespace-only text is taken, and sent as it is
+  if (typeof content === 'string') return content.length > 0 ? [{ text: content }] : [];
+  return content.flatMap((part, index): GeminiPart[] => {
+    if (part.type === 'text') return part.text.length > 0 ? [{ text: part.text }] : [];
     if (part.type !== 'image_url') {
       throw invalidRequest(`Content part type "${(part as { type: string }).type}" is not supported by this provider.`, `${param}.${index}.type`);
     }
     const inline = parseDataUrl(part.image_url.url);
-    if (inline !== undefined) return { inlineData: { mimeType: inline.mediaType, data: inline.data } };
+    if (inline !== undefined) return [{ inlineData: { mimeType: inline.mediaType, data: inline.data } }];
     // Gemini reads remote files through fileData; the URL must be one Gemini can fetch
-    return { fileData: { mimeType: imageMediaTypeFromUrl(part.image_url.url), fileUri: part.image_url.url } };
+    return [{ fileData: { mimeType: imageMediaTypeFromUrl(part.image_url.url), fileUri: part.image_url.url } }];
   });
 }
 
@@ -29,11 +32,29 @@ function toolResponse(content: string | ChatTextPart[]): Record<string, unknown>
   return { content: text };
 }
 
-/** Appends parts to the last turn when it has the same role (Gemini wants alternating turns). */
-function push(contents: GeminiContent[], role: 'user' | 'model', parts: GeminiPart[]): void {
+/**
+ * Appends parts to the last turn when it has the same role (Gemini wants alternating turns);
+ * `firsts` keeps the index of each turn's first message, to name it when the turn is refused.
+ */
+function push(contents: GeminiContent[], firsts: number[], index: number, role: 'user' | 'model', parts: GeminiPart[]): void {
   const last = contents.at(-1);
   if (last !== undefined && last.role === role) last.parts.push(...parts);
-  else contents.push({ role, parts });
+  else {
+    contents.push({ role, parts });
+    firsts.push(index);
+  }
+}
+
+/**
+ * A user turn with no part (its messages' text all empty, no image, no tool result): Gemini
+ * refuses a content without parts ("contents.parts must not be empty"), and leaving it out would
+ * make the turn before it the last or join two model turns, so the request is refused naming
+ * the turn's first message.
+ */
+function refuseEmptyTurn(contents: GeminiContent[], firsts: number[]): void {
+  const empty = contents.findIndex((content) => content.parts.length === 0);
+  if (empty === -1) return;
+  throw invalidRequest('A user message has nothing to send to Gemini: its text is empty (which Gemini refuses), and no image or tool result goes with it.', `messages.${firsts[empty] ?? 0}.content`);
 }
 
 function generationConfig(request: ChatCompletionRequest): Record<string, unknown> | undefined {
@@ -68,15 +89,19 @@ function generationConfig(request: ChatCompletionRequest): Record<string, unknow
 export function toGeminiRequest(request: ChatCompletionRequest): GeminiRequest {
   const system: GeminiPart[] = [];
   const contents: GeminiContent[] = [];
+  const firsts: number[] = [];
   const names = toolNamesById(request.messages);
   for (const [index, message] of request.messages.entries()) {
     switch (message.role) {
       case 'system':
-      case 'developer':
-        system.push({ text: contentText(message.content) });
+      case 'developer': {
+        // an empty system text part is refused as a user's is, and says nothing
+        const text = contentText(message.content);
+        if (text.length > 0) system.push({ text });
         break;
+      }
       case 'user':
-        push(contents, 'user', userParts(userContent(message.content, `messages.${index}.content`), `messages.${index}.content`));
+        push(contents, firsts, index, 'user', userParts(userContent(message.content, `messages.${index}.content`), `messages.${index}.content`));
         break;
       case 'assistant': {
         const parts: GeminiPart[] = [];
@@ -90,7 +115,7 @@ export function toGeminiRequest(request: ChatCompletionRequest): GeminiRequest {
             ...(thoughtSignature === undefined ? {} : { thoughtSignature }),
           });
         }
-        if (parts.length > 0) push(contents, 'model', parts);
+        if (parts.length > 0) push(contents, firsts, index, 'model', parts);
         break;
       }
       case 'tool': {
@@ -98,11 +123,12 @@ export function toGeminiRequest(request: ChatCompletionRequest): GeminiRequest {
         if (name === undefined) {
           throw new SwitchyardError('invalid_request', `Tool message answers unknown tool call "${message.tool_call_id}".`, { param: 'messages' });
         }
-        push(contents, 'user', [{ functionResponse: { name, response: toolResponse(message.content) } }]);
+        push(contents, firsts, index, 'user', [{ functionResponse: { name, response: toolResponse(message.content) } }]);
         break;
       }
     }
   }
+  refuseEmptyTurn(contents, firsts);
   const body: GeminiRequest = { contents };
   if (system.length > 0) body.systemInstruction = { parts: system };
   if (request.tools !== undefined && request.tools.length > 0) {

@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import type { ChatMessage } from '../../wire/openai-chat';
+import { toGeminiRequest } from './to-gemini-request';
+
+const contentsOf = (messages: ChatMessage[]) => toGeminiRequest({ model: 'x', messages }).contents;
+
+describe('toGeminiRequest: empty user content', () => {
+  const image = { type: 'image_url' as const, image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } };
+  const toolCall = { role: 'assistant' as const, content: null, tool_calls: [{ id: 'call_1', type: 'function' as const, function: { name: 'save', arguments: '{}' } }] };
+
+  it('leaves out empty text parts of a user message that keeps an image, and sends whitespace-only text as it is', () => {
+    expect(contentsOf([{ role: 'user', content: [{ type: 'text', text: '' }, image, { type: 'text', text: ' ' }] }])).toEqual([
+      { role: 'user', parts: [{ inlineData: { mimeType: 'image/png', data: 'iVBORw0KGgo=' } }, { text: ' ' }] },
+    ]);
+    expect(contentsOf([{ role: 'user', content: ' \n ' }])).toEqual([{ role: 'user', parts: [{ text: ' \n ' }] }]);
+  });
+
+  it('leaves out an empty user message that joins a turn with a tool result', () => {
+    const contents = contentsOf([{ role: 'user', content: 'Save it' }, toolCall, { role: 'tool', tool_call_id: 'call_1', content: 'saved' }, { role: 'user', content: '' }]);
+    expect(contents.at(-1)).toEqual({ role: 'user', parts: [{ functionResponse: { name: 'save', response: { content: 'saved' } } }] });
+  });
+
+  it.each([
+    ['an empty string', ''],
+    ['empty text parts', [{ type: 'text', text: '' }]],
+    ['no parts', []],
+  ] as const)('refuses a user turn whose content is %s, naming the message, before any upstream call', (_, content) => {
+    const messages: ChatMessage[] = [
+      { role: 'system', content: 'Be brief.' },
+      { role: 'user', content: 'Hello' },
+      { role: 'assistant', content: 'Hi!' },
+      { role: 'user', content: content as string },
+    ];
+    expect(() => contentsOf(messages)).toThrow(expect.objectContaining({ code: 'invalid_request', status: 400, param: 'messages.3.content' }));
+  });
+
+  it('refuses an empty user message between two model turns rather than join them', () => {
+    expect(() =>
+      contentsOf([
+        { role: 'user', content: 'Hello' },
+        { role: 'assistant', content: 'Hi!' },
+        { role: 'user', content: '' },
+        { role: 'assistant', content: 'Still there?' },
+        { role: 'user', content: 'Yes' },
+      ]),
+    ).toThrow(expect.objectContaining({ code: 'invalid_request', param: 'messages.2.content' }));
+  });
+
+  it('leaves out an empty system message', () => {
+    const body = toGeminiRequest({ model: 'x', messages: [{ role: 'system', content: '' }, { role: 'developer', content: 'Be brief.' }, { role: 'user', content: 'Hi' }] });
+    expect(body.systemInstruction).toEqual({ parts: [{ text: 'Be brief.' }] });
+    expect(toGeminiRequest({ model: 'x', messages: [{ role: 'system', content: '' }, { role: 'user', content: 'Hi' }] }).systemInstruction).toBeUndefined();
+  });
+});
