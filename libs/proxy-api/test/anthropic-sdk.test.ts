@@ -281,6 +281,25 @@ describe('errors in Anthropic\'s shape', () => {
     expect((viaSdk as InstanceType<typeof Anthropic.BadRequestError>).message).toContain('messages.4.content: ');
   });
 
+  it.each(['claude', 'gemini'])('refuses a user message with no content blocks on %s, naming it, rather than send the request without it (a prefill of the turn before)', async (model) => {
+    const before = upstream.requests.length;
+    const response = await raw({
+      model,
+      max_tokens: 16,
+      system: 'Be brief.',
+      messages: [
+        { role: 'user', content: 'Hi' },
+        { role: 'assistant', content: 'A' },
+        { role: 'user', content: [] },
+      ],
+    });
+    expect(response.status).toBe(400);
+    const refusal = JSON.parse(response.text) as { type: string; error: { type: string; message: string } };
+    expect(anthropicErrorProblems(refusal)).toEqual([]);
+    expect(refusal.error.message).toMatch(/^messages\.2\.content: A user message has nothing to send/);
+    expect(upstream.requests.length).toBe(before);
+  });
+
   it('passes an upstream 429 on as 429 rate_limit_error with retry-after', async () => {
     upstream.fault({ kind: 'status', status: 429, headers: { 'retry-after': '7' }, body: { type: 'error', error: { type: 'rate_limit_error', message: 'slow down' } }, times: 1, match: { path: '/messages' } });
     const error = await client.messages.create({ model: 'claude', max_tokens: 10, messages: [{ role: 'user', content: 'x' }] }).catch((thrown: unknown) => thrown);

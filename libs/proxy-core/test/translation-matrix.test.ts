@@ -8,7 +8,7 @@ import { ProviderRegistry } from '../src/providers/provider-registry';
 import type { ChatCompletionChunk, ChatCompletionRequest } from '../src/wire/openai-chat';
 import { chatStreamToAnthropicEvents } from '../src/ingress/chat-stream-to-anthropic-events';
 import { chatToAnthropicMessage } from '../src/ingress/chat-to-anthropic-message';
-import { messagesToChatRequest } from '../src/ingress/messages-to-chat-request';
+import { messagesToChatRequest, translateMessagesRequest } from '../src/ingress/messages-to-chat-request';
 import type { AnthropicMessagesRequest } from '../src/providers/anthropic/anthropic-wire';
 import { ChatCompletionChunkSchema, ChatCompletionSchema } from './support/openai-response-schemas';
 import { toolRoundTripRequest } from './support/provider-test-kit';
@@ -162,16 +162,17 @@ describe('translation matrix: null content', () => {
   });
 });
 
-// Blank user text. Anthropic and Converse refuse a text block of whitespace only and a message
-// with no content: those two are refused by the gateway with a 400 naming the message, before
-// any upstream call (the mock upstream refuses such a request as they do); OpenAI-wire providers
-// accept blank content, and no provider may answer with a 500.
-const REFUSE_BLANK_USER_TEXT = new Set(['anthropic', 'bedrock']);
-const blankUserRequests: Array<[string, ChatCompletionRequest]> = [
-  ['whitespace-only', { model: 'm', messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: ' \n ' }] }],
-  ['blank text part', { model: 'm', messages: [{ role: 'user', content: 'Hello!' }, { role: 'assistant', content: 'Hi!' }, { role: 'user', content: [{ type: 'text', text: '  ' }] }] }],
+// Blank user text. Anthropic and Converse refuse a text block that is empty or whitespace only
+// and a message with no content; Gemini an empty text part and a content with no parts (it takes
+// whitespace-only text). Those providers refuse what they cannot send with a 400 naming the
+// message, before any upstream call (the mock upstream refuses such a request as they do); the
+// other providers are sent it as it is, and no provider may answer with a 500.
+const blankUserRequests: Array<[string, ChatCompletionRequest, string, readonly string[]]> = [
+  ['whitespace-only', { model: 'm', messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: ' \n ' }] }, 'messages.1.content', ['anthropic', 'bedrock']],
+  ['blank text part', { model: 'm', messages: [{ role: 'user', content: 'Hello!' }, { role: 'assistant', content: 'Hi!' }, { role: 'user', content: [{ type: 'text', text: '  ' }] }] }, 'messages.2.content', ['anthropic', 'bedrock']],
+  ['empty', { model: 'm', messages: [{ role: 'user', content: 'Hello!' }, { role: 'assistant', content: 'Hi!' }, { role: 'user', content: '' }] }, 'messages.2.content', ['anthropic', 'bedrock', 'gemini']],
+  ['empty text part', { model: 'm', messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: [{ type: 'text', text: '' }] }] }, 'messages.1.content', ['anthropic', 'bedrock', 'gemini']],
 ];
-const blankUserParam = ['messages.1.content', 'messages.2.content'];
 
 // A tool that printed nothing: every provider answers, with no blank text sent.
 const blankToolResultRequests: Array<[string, ChatCompletionRequest]> = [
@@ -181,12 +182,12 @@ const blankToolResultRequests: Array<[string, ChatCompletionRequest]> = [
 
 describe('translation matrix: blank content', () => {
   describe.each(types)('%s', (type) => {
-    it.each(blankUserRequests.map(([kind, request], index) => [kind, request, blankUserParam[index] as string] as const))(
+    it.each(blankUserRequests)(
       'answers a %s user message, or refuses it with a 400 naming the message',
-      async (_kind, request, param) => {
+      async (_kind, request, param, refusing) => {
         const before = upstream.requests.length;
         const { refused } = await answerOrRefusal(type, request);
-        if (REFUSE_BLANK_USER_TEXT.has(type)) {
+        if (refusing.includes(type)) {
           expect(refused).toMatchObject({ code: 'invalid_request', status: 400, param });
           expect(upstream.requests.length).toBe(before);
         } else if (refused !== undefined) {
@@ -241,5 +242,36 @@ describe('translation matrix through the Anthropic ingress', () => {
       }
       expect(anthropicStreamProblems(events)).toEqual([]);
     });
+  });
+});
+
+// A user message with no blocks (`content: []`) through the Anthropic ingress: the providers that
+// refuse an empty user message refuse it naming the client's message, before any upstream call,
+// rather than send the request without it (ending on the assistant's turn, which Anthropic reads
+// as a prefill to continue); the others are sent an empty user message, as for `content: ""`.
+const REFUSE_EMPTY_USER_MESSAGE = new Set(['anthropic', 'bedrock', 'gemini']);
+const emptyUserTurn: AnthropicMessagesRequest = {
+  model: 'm',
+  max_tokens: 128,
+  system: 'Be brief.',
+  messages: [
+    { role: 'user', content: 'Hi' },
+    { role: 'assistant', content: 'A' },
+    { role: 'user', content: [] },
+  ],
+};
+
+describe('translation matrix through the Anthropic ingress: a user message with no content blocks', () => {
+  it.each(types)('%s answers it, or refuses it with a 400 naming messages.2.content', async (type) => {
+    const { chat, clientError } = translateMessagesRequest({ ...emptyUserTurn, model: `p-${type}/matrix-model` });
+    const before = upstream.requests.length;
+    const { refused } = await answerOrRefusal(type, chat);
+    if (REFUSE_EMPTY_USER_MESSAGE.has(type)) {
+      expect(clientError(refused)).toMatchObject({ code: 'invalid_request', status: 400, param: 'messages.2.content' });
+      expect(upstream.requests.length).toBe(before);
+    } else {
+      expect(refused).toBeUndefined();
+      expect(chat.messages.at(-1)).toEqual({ role: 'user', content: '' });
+    }
   });
 });

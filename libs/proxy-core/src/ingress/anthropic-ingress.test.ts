@@ -152,6 +152,99 @@ describe('translateMessagesRequest: params of the chat request as the client\'s'
   });
 });
 
+describe('translateMessagesRequest: messages with no content blocks', () => {
+  const settings = { model: 'up', stream: false, defaultMaxTokens: 64 };
+  const refusalOf = (translate: () => unknown): unknown => {
+    try {
+      translate();
+    } catch (error) {
+      return error;
+    }
+    return undefined;
+  };
+
+  it('keeps a user message with content [] as an empty user message, which Anthropic and Bedrock refuse naming the client\'s message (it was left out: the request ended on the assistant\'s turn, a prefill)', () => {
+    const { chat, clientError } = translateMessagesRequest({
+      model: 'm',
+      max_tokens: 10,
+      system: 'Be brief.',
+      messages: [
+        { role: 'user', content: 'Hi' },
+        { role: 'assistant', content: 'A' },
+        { role: 'user', content: [] },
+      ],
+    });
+    expect(chat.messages).toEqual([
+      { role: 'system', content: 'Be brief.' },
+      { role: 'user', content: 'Hi' },
+      { role: 'assistant', content: 'A' },
+      { role: 'user', content: '' },
+    ]);
+    for (const translate of [() => toAnthropicRequest(chat, settings), () => toBedrockRequest(chat)]) {
+      const refusal = refusalOf(translate);
+      expect(refusal).toMatchObject({ code: 'invalid_request', param: 'messages.3.content' });
+      expect(clientError(refusal)).toMatchObject({ code: 'invalid_request', status: 400, param: 'messages.2.content' });
+    }
+  });
+
+  it('keeps a user message with content [] between two assistant turns rather than join them', () => {
+    const { chat, clientError } = translateMessagesRequest({
+      model: 'm',
+      max_tokens: 10,
+      messages: [
+        { role: 'user', content: 'Hi' },
+        { role: 'assistant', content: 'A' },
+        { role: 'user', content: [] },
+        { role: 'assistant', content: 'B' },
+        { role: 'user', content: 'Go on' },
+      ],
+    });
+    expect(chat.messages.map((message) => [message.role, message.content])).toEqual([
+      ['user', 'Hi'],
+      ['assistant', 'A'],
+      ['user', ''],
+      ['assistant', 'B'],
+      ['user', 'Go on'],
+    ]);
+    expect(clientError(refusalOf(() => toAnthropicRequest(chat, settings)))).toMatchObject({ param: 'messages.2.content' });
+  });
+
+  it('sends a user turn of tool results only as its tool messages, with no empty user message after them', () => {
+    const chat = messagesToChatRequest({
+      model: 'm',
+      max_tokens: 10,
+      messages: [
+        { role: 'user', content: 'q' },
+        { role: 'assistant', content: [{ type: 'tool_use', id: 't1', name: 'f', input: {} }] },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 't1', content: 'one' }] },
+      ],
+    });
+    expect(chat.messages.at(-1)).toEqual({ role: 'tool', tool_call_id: 't1', content: 'one' });
+  });
+
+  it.each([
+    ['no blocks', []],
+    ['only thinking blocks', [{ type: 'thinking', thinking: 'hmm', signature: 's' }]],
+  ] as const)('keeps an assistant message of %s as an empty assistant message, in its place and named as the client\'s', (_, content) => {
+    const { chat, clientParam } = translateMessagesRequest({
+      model: 'm',
+      max_tokens: 10,
+      messages: [
+        { role: 'user', content: 'Hi' },
+        { role: 'assistant', content: content as never },
+        { role: 'user', content: 'Again' },
+      ],
+    });
+    expect(chat.messages).toEqual([
+      { role: 'user', content: 'Hi' },
+      { role: 'assistant', content: '' },
+      { role: 'user', content: 'Again' },
+    ]);
+    expect(clientParam('messages.1.content')).toBe('messages.1.content');
+    expect(clientParam('messages.2.content')).toBe('messages.2.content');
+  });
+});
+
 describe('chatToAnthropicMessage', () => {
   it('reports stop_sequence when the provider named it, and cache tokens apart from input', () => {
     const message = chatToAnthropicMessage({

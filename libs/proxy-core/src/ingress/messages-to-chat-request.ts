@@ -88,7 +88,11 @@ function userMessages(content: AnthropicRequestBlock[], param: string, origins: 
     }
   });
   origins.push(...toolOrigins);
-  if (parts.length === 0) return tools;
+  // A turn of tool results only is answered by its tool messages. A turn with no block at all
+  // (`content: []`) stays an empty user message, as `content: ""` does: left out, the turn before
+  // it would end the request (an assistant turn read as a prefill) or join the one after, a
+  // different request than the client's; a provider that refuses empty content names it
+  if (parts.length === 0 && tools.length > 0) return tools;
   const onlyText = parts.every((part): part is ChatTextPart => part.type === 'text');
   const user: ChatMessage = { role: 'user', content: onlyText ? parts.map((part) => part.text).join('') : parts };
   origins.push({ at: param.slice(0, -'.content'.length), content: param, ...(onlyText ? {} : { parts: partParams }) });
@@ -142,7 +146,8 @@ function toolChoice(choice: AnthropicToolChoice): ChatToolChoice {
  * blocks) becomes system messages, `tool_use` blocks assistant `tool_calls`, `tool_result`
  * blocks `tool` messages (placed before the rest of their user turn; `is_error` becomes a
  * text prefix), images `image_url` parts (base64 as data URLs), `tool_choice` OpenAI's
- * (`any` is `required`), `stop_sequences` `stop`, `metadata.user_id` `user`. A stream asks
+ * (`any` is `required`), `stop_sequences` `stop`, `metadata.user_id` `user`; a message with no
+ * blocks (`content: []`) an empty message of its role, as `content: ""` gives. A stream asks
  * for usage, which `message_delta` reports. `top_k` is dropped (OpenAI's request has no such
  * field, and not every provider takes one); `cache_control` marks and `thinking` are ignored.
  * @see https://docs.anthropic.com/en/api/messages
