@@ -182,21 +182,51 @@ describe('switchyard CLI', { timeout: 60_000 }, () => {
     expect(refused.stderr).not.toContain('pw-0123456789');
   });
 
-  it('refuses, as start does, a Redis address without // and settings the configured stores would ignore', async () => {
-    const file = join(dir, 'ignored-settings.yaml');
-    await writeFile(
-      file,
-      'limiter: { redis: { url: "redis:/127.0.0.1:6379" } }\nrequestLog: { postgres: { poolSize: 2 } }\ncache: { redisCommandTimeoutMs: 40 }\nproviders: [ { name: mock, type: mock } ]\n',
-    );
+  it('refuses, as start does, a Redis address without //', async () => {
+    const file = join(dir, 'redis-no-slashes.yaml');
+    await writeFile(file, 'limiter: { redis: { url: "redis:/127.0.0.1:6379" } }\nproviders: [ { name: mock, type: mock } ]\n');
     const [validated, started] = await Promise.all([output(run(['config', 'validate', file])), output(run(['--config', file, '--port', '0']))]);
     for (const result of [validated, started]) {
       expect(result.code).toBe(1);
       expect(result.stderr).toContain('/limiter/redis/url: has no "//" after "redis:"');
-      expect(result.stderr).toContain('/requestLog/postgres: pool settings are for a postgres request log, not store sqlite (the default)');
-      expect(result.stderr).toContain("/cache/redisCommandTimeoutMs: is for the cache's Redis tier, and no Redis is configured");
     }
+  });
+
+  it('warns, in validate and start alike, of settings the configured stores would ignore, and starts (they were refused, breaking files shared by environments)', async () => {
+    const file = join(dir, 'ignored-settings.yaml');
+    await writeFile(
+      file,
+      [
+        'admin: { masterKey: ignored-settings-master-0123, keyStore: { url: "${KEY_STORE:-sqlite::memory:}", postgres: { poolSize: 2 } } }',
+        'requestLog: { store: "${LOG_STORE:-none}", postgres: { poolSize: 2 } }',
+        'cache: { redisCommandTimeoutMs: 40 }',
+        'providers: [ { name: mock, type: mock } ]',
+        '',
+      ].join('\n'),
+    );
+    const lines = [
+      'warning: /admin/keyStore/postgres: pool settings are for a postgres:// key store, not sqlite:',
+      'warning: /requestLog/postgres: pool settings are for a postgres request log, not store none',
+      "warning: /cache/redisCommandTimeoutMs: is for the cache's Redis tier, and no Redis is configured (redis.url, redis.cluster, REDIS_URL or REDIS_CLUSTER_NODES)",
+    ];
+    const validated = await output(run(['config', 'validate', file]));
+    expect(validated.code).toBe(0);
+    expect(validated.stdout).toContain('valid (1 worker)');
+    expect(validated.stderr.trimEnd().split('\n')).toEqual(lines);
+    const json = await output(run(['config', 'validate', file, '--json']));
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toMatchObject({ valid: true, problems: [], warnings: lines.map((line) => line.slice('warning: '.length)) });
+    const started = run(['--config', file, '--port', '0']);
+    let stderr = '';
+    started.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
+    const url = await listening(started);
+    expect((await fetch(`${url}/health`)).status).toBe(200);
+    started.kill('SIGTERM');
+    await once(started, 'exit');
+    expect(stderr.trimEnd().split('\n')).toEqual(lines);
     // REDIS_URL gives the cache its Redis tier at start
     const withRedis = await output(run(['config', 'validate', file], { REDIS_URL: 'redis://127.0.0.1:6379' }));
+    expect(withRedis.code).toBe(0);
     expect(withRedis.stderr).not.toContain('/cache/redisCommandTimeoutMs');
   });
 

@@ -29,6 +29,13 @@ async function problemsOf(yaml: string, env: NodeJS.ProcessEnv = {}): Promise<st
   return [];
 }
 
+/** What validation warns of: settings the configured stores would ignore (they do not stop it). */
+async function warningsOf(yaml: string, env: NodeJS.ProcessEnv = {}): Promise<string[]> {
+  const warnings: string[] = [];
+  await validateConfig(parseYaml(`${yaml}\n${PROVIDERS}`), env, 'test.yaml', warnings);
+  return warnings;
+}
+
 describe('Redis addresses in the config', () => {
   it('takes every address the runtime takes: host:port, a Unix socket path, a redis:// URL (redis.url only took ^rediss?://)', async () => {
     expect((await validate('redis: { url: "10.0.0.5:6379" }')).redis).toEqual({ url: '10.0.0.5:6379' });
@@ -76,20 +83,27 @@ describe('admin.keyStore.postgres', () => {
     expect(keyStoreOptionsFromConfig(await validate('admin: { keyStore: { url: "sqlite::memory:" } }'))).toEqual({ url: 'sqlite::memory:' });
   });
 
-  it('refuses a pool size or timeout that is not a positive integer, and a pool on a sqlite: key store', async () => {
+  it('refuses a pool size or timeout that is not a positive integer', async () => {
     expect(await problemsOf('admin: { keyStore: { url: "postgres://db/app", postgres: { poolSize: 0, statementTimeoutMs: 0 } } }')).toEqual([
       expect.stringMatching(/^\/admin\/keyStore\/postgres\/poolSize: /),
       expect.stringMatching(/^\/admin\/keyStore\/postgres\/statementTimeoutMs: /),
     ]);
-    expect(await problemsOf('admin: { keyStore: { url: "sqlite:./keys.db", postgres: { poolSize: 2 } } }')).toEqual([
-      '/admin/keyStore/postgres: pool settings are for a postgres:// key store, not sqlite:',
-    ]);
   });
 
-  it('refuses a schema on a sqlite: key store, which has none (it was silently ignored)', async () => {
-    expect(await problemsOf('admin: { keyStore: { url: "sqlite:./keys.db", schema: keys } }')).toEqual([
+  it('warns of a pool or a schema on a sqlite: key store, which has neither, and leaves them out (it refused the file, which may switch the store by environment)', async () => {
+    const yaml = 'admin: { masterKey: key-store-master-0123, keyStore: { url: "${KEY_STORE:-sqlite::memory:}", schema: keys, postgres: { poolSize: 2 } } }\nrequestLog: { store: none }';
+    expect(await warningsOf(yaml)).toEqual([
+      '/admin/keyStore/postgres: pool settings are for a postgres:// key store, not sqlite:',
       '/admin/keyStore/schema: is for a postgres:// key store, not sqlite:',
     ]);
+    const config = await validate(yaml);
+    expect(keyStoreOptionsFromConfig(config)).toEqual({ url: 'sqlite::memory:' });
+    // the gateway starts on it (the app refuses a pool on a sqlite: key store handed to it)
+    const gateway = await startGateway({ config, port: 0, host: '127.0.0.1', logLevel: 'silent' });
+    running.push(gateway);
+    expect((await gateway.app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
+    // on postgres:// both apply: no warning
+    expect(await warningsOf(yaml, { KEY_STORE: 'postgres://db/app' })).toEqual([]);
     expect(keyStoreOptionsFromConfig(await validate('admin: { keyStore: { url: "postgres://db/app", schema: keys } }'))).toEqual({ url: 'postgres://db/app', schema: 'keys' });
   });
 });
@@ -109,35 +123,54 @@ describe('Redis addresses without // after the scheme', () => {
 });
 
 describe('settings the configured stores would ignore', () => {
-  it('refuses requestLog.url, schema and postgres unless the request log is on PostgreSQL (they were dropped)', async () => {
-    expect(await problemsOf('requestLog: { postgres: { poolSize: 2 } }')).toEqual([
+  it('warns of requestLog.url, schema and postgres unless the request log is on PostgreSQL (it refused a file that picks the store by environment)', async () => {
+    expect(await warningsOf('requestLog: { postgres: { poolSize: 2 } }')).toEqual([
       '/requestLog/postgres: pool settings are for a postgres request log, not store sqlite (the default)',
     ]);
-    expect(await problemsOf('requestLog: { store: jsonl, url: "postgres://db/app", schema: logs }')).toEqual([
+    expect(await warningsOf('requestLog: { store: jsonl, url: "postgres://db/app", schema: logs }')).toEqual([
       '/requestLog/url: is for a postgres request log, not store jsonl',
       '/requestLog/schema: is for a postgres request log, not store jsonl',
     ]);
-    expect(await problemsOf('requestLog: { store: none, postgres: { queryTimeoutMs: 900 } }')).toEqual([
+    expect(await warningsOf('requestLog: { store: none, postgres: { queryTimeoutMs: 900 } }')).toEqual([
       '/requestLog/postgres: pool settings are for a postgres request log, not store none',
     ]);
+    // one file for dev (sqlite) and prod (LOG_STORE=postgres): valid in both, a warning in dev only
+    const shared = 'requestLog: { store: "${LOG_STORE:-sqlite}", path: ":memory:", url: "${DATABASE_URL:-postgres://localhost/dev}", schema: logs, postgres: { poolSize: 2 } }';
+    expect(await problemsOf(shared)).toEqual([]);
+    expect(await warningsOf(shared)).toHaveLength(3);
+    expect(await warningsOf(shared, { LOG_STORE: 'postgres', DATABASE_URL: 'postgres://db/app' })).toEqual([]);
     const config = await validate('requestLog: { store: postgres, url: "postgres://db/app", schema: logs, postgres: { poolSize: 2 } }');
     expect(observabilityOptionsFromConfig(config, {}).requestLog).toMatchObject({ url: 'postgres://db/app', schema: 'logs', postgres: { poolSize: 2 } });
+    // a field the schema refuses is not warned of as well
+    const warnings: string[] = [];
+    await expect(validateConfig(parseYaml(`requestLog: { postgres: 2 }\n${PROVIDERS}`), {}, 'test.yaml', warnings)).rejects.toThrow(/\/requestLog\/postgres: /);
+    expect(warnings).toEqual([]);
   });
 
-  it("refuses the cache's Redis settings when no Redis is configured, in the file or the environment (they were dropped)", async () => {
+  it("warns of the cache's Redis settings when no Redis is configured, in the file or the environment (it refused a file whose Redis comes from the environment in one place only)", async () => {
     const none = 'no Redis is configured (redis.url, redis.cluster, REDIS_URL or REDIS_CLUSTER_NODES)';
-    expect(await problemsOf('cache: { redis: true, redisCommandTimeoutMs: 40, redisBreaker: { failureThreshold: 2 } }')).toEqual([
+    const yaml = 'cache: { redis: true, redisCommandTimeoutMs: 40, redisBreaker: { failureThreshold: 2 } }';
+    expect(await problemsOf(yaml)).toEqual([]);
+    expect(await warningsOf(yaml)).toEqual([
       `/cache/redis: asks for a Redis tier, and ${none}`,
       `/cache/redisCommandTimeoutMs: is for the cache's Redis tier, and ${none}`,
       `/cache/redisBreaker: is for the cache's Redis tier, and ${none}`,
     ]);
     // REDIS_URL or REDIS_CLUSTER_NODES fill redis at start: the tier is there
-    expect(await problemsOf('cache: { redisCommandTimeoutMs: 40 }', { REDIS_URL: 'redis://r:6379' })).toEqual([]);
-    expect(await problemsOf('cache: { redisCommandTimeoutMs: 40 }', { REDIS_CLUSTER_NODES: 'redis://r:7000' })).toEqual([]);
-    expect(await problemsOf('redis: { cluster: { nodes: ["redis://r:7000"] } }\ncache: { redisBreaker: { failureThreshold: 2 } }')).toEqual([]);
+    expect(await warningsOf('cache: { redisCommandTimeoutMs: 40 }', { REDIS_URL: 'redis://r:6379' })).toEqual([]);
+    expect(await warningsOf('cache: { redisCommandTimeoutMs: 40 }', { REDIS_CLUSTER_NODES: 'redis://r:7000' })).toEqual([]);
+    expect(await warningsOf('redis: { cluster: { nodes: ["redis://r:7000"] } }\ncache: { redisBreaker: { failureThreshold: 2 } }')).toEqual([]);
+    // an empty variable is unset, as at start
+    expect(await warningsOf('cache: { redisCommandTimeoutMs: 40 }', { REDIS_URL: '', REDIS_CLUSTER_NODES: '' })).toHaveLength(1);
     // the cache or its tier turned off says itself that they do not apply
-    expect(await problemsOf('cache: { enabled: false, redisCommandTimeoutMs: 40 }')).toEqual([]);
-    expect(await problemsOf('cache: { redis: false, redisCommandTimeoutMs: 40 }')).toEqual([]);
+    expect(await warningsOf('cache: { enabled: false, redisCommandTimeoutMs: 40 }')).toEqual([]);
+    expect(await warningsOf('cache: { redis: false, redisCommandTimeoutMs: 40 }')).toEqual([]);
+  });
+
+  it("names the top-level redis section as the cache's when only limiter.redis is set (it said no Redis is configured)", async () => {
+    expect(await warningsOf('limiter: { redis: { url: "redis://r:6379" } }\ncache: { redisCommandTimeoutMs: 40 }')).toEqual([
+      "/cache/redisCommandTimeoutMs: is for the cache's Redis tier, and the cache uses the top-level redis section (redis.url, redis.cluster, REDIS_URL or REDIS_CLUSTER_NODES), not limiter.redis, and it has no address",
+    ]);
   });
 
   it('takes a redis section without url or cluster when REDIS_URL or REDIS_CLUSTER_NODES gives the address, as start fills it (it was refused)', async () => {
@@ -151,6 +184,7 @@ describe('settings the configured stores would ignore', () => {
     });
     // the cache's Redis settings count the section filled from the environment as a Redis
     expect(await problemsOf(`${section}\ncache: { redisCommandTimeoutMs: 40 }`, { REDIS_URL: 'redis://r:6379' })).toEqual([]);
+    expect(await warningsOf(`${section}\ncache: { redisCommandTimeoutMs: 40 }`, { REDIS_URL: 'redis://r:6379' })).toEqual([]);
     // neither the file nor the environment (an empty variable is unset) gives an address
     expect(await problemsOf(section)).toEqual(['/redis: needs a url or cluster']);
     expect(await problemsOf(section, { REDIS_URL: '', REDIS_CLUSTER_NODES: '' })).toEqual(['/redis: needs a url or cluster']);

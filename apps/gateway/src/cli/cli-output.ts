@@ -5,6 +5,14 @@ export function printLine(text: string): void {
   process.stdout.write(`${text}\n`);
 }
 
+/**
+ * Writes each warning to stderr as `warning: ...`: what `start` and `config validate` find that
+ * does not stop the gateway (settings the file's stores would ignore, state kept per worker).
+ */
+export function printWarnings(warnings: readonly string[]): void {
+  for (const warning of warnings) process.stderr.write(`warning: ${warning}\n`);
+}
+
 /** Writes a value as indented JSON to stdout: the `--json` output of every command. */
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);

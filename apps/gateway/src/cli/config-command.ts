@@ -9,7 +9,7 @@ import { withServerEnv } from '../config/server-env';
 import { otlpTracesUrl } from '../telemetry/start-telemetry';
 import { integerFlag, parseCommandArgs, positionalArgs } from './cli-args';
 import { EXIT_CODES, UsageError } from './cli-errors';
-import { printJson, printLine } from './cli-output';
+import { printJson, printLine, printWarnings } from './cli-output';
 
 /** Usage of `switchyard config`. */
 export const CONFIG_USAGE = `Usage:
@@ -23,7 +23,9 @@ SWITCHYARD_ALLOW_OPEN, SWITCHYARD_ALLOWED_HOSTS), LOG_LEVEL, OTEL_EXPORTER_OTLP_
 OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, an open gateway on a non-loopback --host / HOST /
 server.host, and the workers it would run (--workers, SWITCHYARD_WORKERS, server.workers,
 else one per core, falling back to 1 where state cannot be
-shared). Lists every problem, each under where it came from; exits 1 when there is any.`;
+shared). Lists every problem, each under where it came from; exits 1 when there is any.
+Warnings (settings the configured stores would ignore, state kept per worker) are printed
+as start prints them and do not fail the check.`;
 
 /** Problems from one place: the file, the environment, a flag, the listen address. */
 interface ProblemGroup {
@@ -75,9 +77,11 @@ async function checkAsStart(file: string, flags: StartFlags, env: NodeJS.Process
   else attempt(() => integerFlag(env['PORT'] === '' ? undefined : env['PORT'], 'PORT', 0, 65535), 'the environment');
   let parsed: ConfigFile | undefined;
   let raw: unknown;
+  // settings the file's stores would ignore: warned of, as start does, problems or not
+  const fileWarnings: string[] = [];
   try {
     raw = await readConfigFile(file);
-    parsed = await validateConfig(raw, env, file);
+    parsed = await validateConfig(raw, env, file, fileWarnings);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     report(error.source, error.problems);
@@ -93,10 +97,10 @@ async function checkAsStart(file: string, flags: StartFlags, env: NodeJS.Process
   // a master key the environment gives, even a bad one, is not an open gateway: only with it valid
   if (config !== undefined && overridden !== undefined && !readsInvalid('keys', 'server')) attempt(() => checkOpenExposure(config, host));
   // the cluster checks read the whole config: only once it, and what the environment adds, is valid
-  if (parsed === undefined || overridden === undefined || config === undefined || count === undefined) return { file, groups, warnings: [] };
+  if (parsed === undefined || overridden === undefined || config === undefined || count === undefined) return { file, groups, warnings: fileWarnings };
   const { workers, errors, warnings } = planWorkers(config, count);
   report(file, errors.map((error) => `with ${workers} workers: ${error}`));
-  return { file, groups, warnings, workers };
+  return { file, groups, warnings: [...fileWarnings, ...warnings], workers };
 }
 
 /** Every problem as one line, named by where it came from unless that is the file itself. */
@@ -142,7 +146,7 @@ export async function configCommand(args: string[], env: NodeJS.ProcessEnv): Pro
     printJson({ file: target, valid: groups.length === 0, problems: problemLines(check), warnings, ...(workers === undefined ? {} : { workers }) });
     return groups.length === 0 ? EXIT_CODES.ok : EXIT_CODES.failed;
   }
-  for (const warning of warnings) process.stderr.write(`warning: ${warning}\n`);
+  printWarnings(warnings);
   if (groups.length > 0) {
     // the header names every place a problem came from, not only the file
     const sources = groups.map(({ source }) => source);

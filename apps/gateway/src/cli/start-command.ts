@@ -14,7 +14,7 @@ import { startGateway } from '../start-gateway';
 import { otlpTracesUrl } from '../telemetry/start-telemetry';
 import { integerFlag, parseCommandArgs, positionalArgs } from './cli-args';
 import { EXIT_CODES, OperationError } from './cli-errors';
-import { printLine } from './cli-output';
+import { printLine, printWarnings } from './cli-output';
 
 /** Usage of `switchyard start`. */
 export const START_USAGE = `Usage:
@@ -40,9 +40,10 @@ function portFrom(value: string | undefined, source: string): number | undefined
 async function loadConfig(
   path: string | undefined,
   env: NodeJS.ProcessEnv,
+  warnings: string[],
 ): Promise<{ config: ConfigFile; source: string }> {
   if (path === undefined || path === '') return { config: defaultConfig(env), source: 'built-in defaults' };
-  return { config: await loadConfigFile(path, env), source: path };
+  return { config: await loadConfigFile(path, env, warnings), source: path };
 }
 
 /** `switchyard start`: config file + environment -> listen, until SIGTERM or SIGINT. */
@@ -50,7 +51,8 @@ export async function startCommand(args: string[], env: NodeJS.ProcessEnv): Prom
   const { values, positionals } = parseCommandArgs(args, START_OPTIONS, START_USAGE);
   positionalArgs(positionals, [], START_USAGE);
   const port = portFrom(values.port, '--port') ?? portFrom(env['PORT'], 'PORT');
-  const loaded = await loadConfig(values.config ?? env['SWITCHYARD_CONFIG'], env);
+  const fileWarnings: string[] = [];
+  const loaded = await loadConfig(values.config ?? env['SWITCHYARD_CONFIG'], env, fileWarnings);
   const { source } = loaded;
   const config = withServerEnv(withEnvOverrides(loaded.config, env), env);
   const host = values.host ?? env['HOST'] ?? config.server?.host ?? '127.0.0.1';
@@ -69,7 +71,8 @@ export async function startCommand(args: string[], env: NodeJS.ProcessEnv): Prom
   // a cluster worker runs this same command line: it serves, the primary forks and supervises
   const { workers, errors, warnings } = cluster.isWorker ? { workers: 1, errors: [], warnings: [] } : planWorkers(config, resolveWorkers(values.workers, env, config));
   if (errors.length > 0) throw new OperationError(`Cannot run ${workers} workers with ${source}:\n- ${errors.join('\n- ')}`);
-  for (const warning of warnings) process.stderr.write(`warning: ${warning}\n`);
+  // as config validate warns; a worker loaded the same file, the primary has warned already
+  if (!cluster.isWorker) printWarnings([...fileWarnings, ...warnings]);
   if (workers > 1) {
     return runPrimary({
       workers,

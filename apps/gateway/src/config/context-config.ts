@@ -42,13 +42,14 @@ export const CacheConfigSchema = Type.Object(
 );
 
 /**
- * Why `cache` cannot be used as written, beyond its schema: `redis: true`, `redisCommandTimeoutMs`
- * and `redisBreaker` are for the Redis tier, which exists only when a Redis is configured (the
- * `redis` section, or REDIS_URL / REDIS_CLUSTER_NODES, which fill it at start); without one they
- * would be silently ignored, so they are refused. With the cache or its Redis tier turned off
- * (`enabled: false`, `redis: false`) they are left alone: that switch is what says they do not apply.
+ * `cache` settings that would be ignored: `redis: true`, `redisCommandTimeoutMs` and
+ * `redisBreaker` are for the Redis tier, which exists only when the top-level `redis` section
+ * has an address (in the file, or from REDIS_URL / REDIS_CLUSTER_NODES, `redisInEnv`, which fill
+ * it at start); `limiter.redis` is the upstream limiter's own. A warning, not a refusal: one file
+ * may serve an environment with a Redis and one without. With the cache or its Redis tier turned
+ * off (`enabled: false`, `redis: false`) they are left alone: that switch says they do not apply.
  */
-export function cacheProblems(value: unknown, env: NodeJS.ProcessEnv): string[] {
+export function cacheWarnings(value: unknown, redisInEnv: boolean): string[] {
   const record = typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
   const cache = record['cache'];
   if (typeof cache !== 'object' || cache === null) return [];
@@ -56,20 +57,15 @@ export function cacheProblems(value: unknown, env: NodeJS.ProcessEnv): string[] 
   if (fields['enabled'] === false || fields['redis'] === false) return [];
   const redis = record['redis'];
   const fileRedis = typeof redis === 'object' && redis !== null && ((redis as Record<string, unknown>)['url'] !== undefined || (redis as Record<string, unknown>)['cluster'] !== undefined);
-  if (fileRedis || redisAddressInEnv(env)) return [];
-  const none = 'no Redis is configured (redis.url, redis.cluster, REDIS_URL or REDIS_CLUSTER_NODES)';
+  if (fileRedis || redisInEnv) return [];
+  const limiter = record['limiter'];
+  const limiterRedis = typeof limiter === 'object' && limiter !== null && (limiter as Record<string, unknown>)['redis'] !== undefined;
+  const none = limiterRedis
+    ? 'the cache uses the top-level redis section (redis.url, redis.cluster, REDIS_URL or REDIS_CLUSTER_NODES), not limiter.redis, and it has no address'
+    : 'no Redis is configured (redis.url, redis.cluster, REDIS_URL or REDIS_CLUSTER_NODES)';
   return (['redis', 'redisCommandTimeoutMs', 'redisBreaker'] as const)
     .filter((name) => fields[name] !== undefined)
     .map((name) => `/cache/${name}: ${name === 'redis' ? 'asks for a Redis tier' : "is for the cache's Redis tier"}, and ${none}`);
-}
-
-/**
- * Whether REDIS_URL or REDIS_CLUSTER_NODES gives a Redis address: start fills `redis.url` or
- * `redis.cluster` from it when the file names neither (env-overrides.ts), so a check of the
- * file that wants a Redis is satisfied by it. An empty variable counts as unset, as there.
- */
-export function redisAddressInEnv(env: NodeJS.ProcessEnv): boolean {
-  return (env['REDIS_URL'] ?? '') !== '' || (env['REDIS_CLUSTER_NODES'] ?? '') !== '';
 }
 
 /** The `condenser` section: fits long conversations into the model's window (on by default). */

@@ -60,11 +60,7 @@ function metricsTokenFromEnv(config: ConfigFile, env: NodeJS.ProcessEnv, problem
 
 function redisFromEnv(config: ConfigFile, env: NodeJS.ProcessEnv, problems: string[]): Pick<ConfigFile, 'redis'> {
   if (config.redis?.url !== undefined || config.redis?.cluster !== undefined) return {};
-  const url = nonEmpty(env['REDIS_URL']);
-  const nodes = nonEmpty(env['REDIS_CLUSTER_NODES'])
-    ?.split(',')
-    .map((node) => node.trim())
-    .filter((node) => node !== '');
+  const { url, nodes } = redisEnvAddress(env);
   if (url !== undefined && nodes !== undefined) {
     problems.push('REDIS_URL and REDIS_CLUSTER_NODES are both set: set one (a single Redis, or a Redis Cluster)');
     return {};
@@ -84,6 +80,29 @@ function redisFromEnv(config: ConfigFile, env: NodeJS.ProcessEnv, problems: stri
   }
   problems.push(...found);
   return found.length === 0 ? { redis } : {};
+}
+
+/**
+ * The Redis address REDIS_URL or REDIS_CLUSTER_NODES gives (comma-separated, blanks dropped);
+ * an empty variable counts as unset. Start fills `redis.url` or `redis.cluster` from it when
+ * the file names neither.
+ */
+function redisEnvAddress(env: NodeJS.ProcessEnv): { url: string | undefined; nodes: string[] | undefined } {
+  const url = nonEmpty(env['REDIS_URL']);
+  const nodes = nonEmpty(env['REDIS_CLUSTER_NODES'])
+    ?.split(',')
+    .map((node) => node.trim())
+    .filter((node) => node !== '');
+  return { url, nodes };
+}
+
+/**
+ * Whether the environment gives a Redis address (REDIS_URL or REDIS_CLUSTER_NODES), as start
+ * reads it: a check of the file that wants a Redis is satisfied by it.
+ */
+export function redisAddressInEnv(env: NodeJS.ProcessEnv): boolean {
+  const { url, nodes } = redisEnvAddress(env);
+  return url !== undefined || nodes !== undefined;
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

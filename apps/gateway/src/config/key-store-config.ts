@@ -2,19 +2,24 @@ import type { KeyStoreUrlOptions } from '@switchyard/proxy-api';
 import type { ConfigFile } from './config-schema';
 import { postgresPoolOptions } from './observability-config';
 
-/** The app's `keyStore` from `admin.keyStore`: its pool section in the names `openDatabase()` takes. */
+/**
+ * The app's `keyStore` from `admin.keyStore`: its pool section in the names `openDatabase()` takes.
+ * A `sqlite:` store gets neither the pool nor a schema ({@link keyStoreWarnings} names them).
+ */
 export function keyStoreOptionsFromConfig(config: ConfigFile): KeyStoreUrlOptions | undefined {
   const keyStore = config.admin?.keyStore;
   if (keyStore === undefined) return undefined;
-  const { postgres, ...rest } = keyStore;
-  return postgres === undefined ? rest : { ...rest, postgres: postgresPoolOptions(postgres) };
+  const { postgres, schema, ...rest } = keyStore;
+  if (keyStore.url.startsWith('sqlite:')) return rest;
+  return { ...rest, ...(schema === undefined ? {} : { schema }), ...(postgres === undefined ? {} : { postgres: postgresPoolOptions(postgres) }) };
 }
 
 /**
- * Why `admin.keyStore` cannot be used as written, beyond its schema: a pool section or a schema
- * on a SQLite store would be silently ignored (one file, no pool, no schemas), so it is refused.
+ * `admin.keyStore` settings that would be ignored: a pool section or a schema on a SQLite store
+ * (one file, no pool, no schemas). A warning, not a refusal: one file may point the key store
+ * at `sqlite:` in one environment and at `postgres://` in another.
  */
-export function keyStoreProblems(value: unknown): string[] {
+export function keyStoreWarnings(value: unknown): string[] {
   const admin = typeof value === 'object' && value !== null ? (value as { admin?: unknown }).admin : undefined;
   const keyStore = typeof admin === 'object' && admin !== null ? (admin as { keyStore?: unknown }).keyStore : undefined;
   if (typeof keyStore !== 'object' || keyStore === null) return [];

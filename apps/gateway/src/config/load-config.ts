@@ -6,27 +6,32 @@ import { ConfigFileSchema, type ConfigFile } from './config-schema';
 import { ConfigError } from './config-error';
 import { coerceSubstituted } from './coerce-substituted';
 import { interpolateEnv } from './interpolate-env';
-import { cacheProblems, redisAddressInEnv } from './context-config';
-import { keyStoreProblems } from './key-store-config';
-import { requestLogProblems } from './observability-config';
+import { cacheWarnings } from './context-config';
+import { redisAddressInEnv } from './env-overrides';
+import { keyStoreWarnings } from './key-store-config';
+import { requestLogWarnings } from './observability-config';
 
 export { ConfigError } from './config-error';
 
 /**
  * Validates a parsed config: the file schema, then the engine's own checks (provider
- * options, routes), all problems together in one {@link ConfigError}.
+ * options, routes), all problems together in one {@link ConfigError}. Settings the configured
+ * stores would ignore (a request log's pool on sqlite, the cache's Redis tier without a Redis)
+ * do not stop it: they are added to `warnings`, even when the config has problems.
  */
-export async function validateConfig(raw: unknown, env: NodeJS.ProcessEnv, source: string): Promise<ConfigFile> {
+export async function validateConfig(raw: unknown, env: NodeJS.ProcessEnv, source: string, warnings: string[] = []): Promise<ConfigFile> {
   const problems: string[] = [];
   const substituted = new Set<string>();
   const unset = new Set<string>();
   const value = coerceSubstituted(ConfigFileSchema, interpolateEnv(raw, env, problems, '', substituted, unset), substituted);
   // a field whose variable is unset is reported once, as unset, not again for its empty value
   problems.push(...schemaProblems(ConfigFileSchema, value).filter((problem) => ![...unset].some((path) => problem.startsWith(`${path}: `))));
-  // a field the schema already refused (an empty url, a timeout of 0) is not reported twice;
-  // settings read only under a condition the file does not meet would be silently ignored
-  const beyondSchema = [...redisProblems(value, env), ...keyStoreProblems(value), ...requestLogProblems(value), ...cacheProblems(value, env)];
-  problems.push(...beyondSchema.filter((problem) => !problems.some((found) => found.startsWith(problem.slice(0, problem.indexOf(': ') + 2)))));
+  // a field the schema already refused (an empty url, a timeout of 0) is not reported twice
+  const unreported = (problem: string): boolean => !problems.some((found) => found.startsWith(problem.slice(0, problem.indexOf(': ') + 2)));
+  problems.push(...redisProblems(value, env).filter(unreported));
+  // settings read only under a condition the file does not meet would be silently ignored; one
+  // file may serve environments that meet it and some that do not, so they are warned of
+  warnings.push(...[...keyStoreWarnings(value), ...requestLogWarnings(value), ...cacheWarnings(value, redisAddressInEnv(env))].filter(unreported));
   if (problems.length > 0) throw new ConfigError(source, problems);
   const parsed = value as ConfigFile;
   const config: ConfigFile = { ...parsed, providers: withAwsEnvDefaults(parsed.providers, env) };
@@ -73,9 +78,9 @@ function redisProblems(value: unknown, env: NodeJS.ProcessEnv): string[] {
   });
 }
 
-/** Reads a YAML or JSON config file, interpolates `${ENV}` references and validates it. */
-export async function loadConfigFile(path: string, env: NodeJS.ProcessEnv): Promise<ConfigFile> {
-  return validateConfig(await readConfigFile(path), env, path);
+/** Reads a YAML or JSON config file, interpolates `${ENV}` references and validates it ({@link validateConfig}, `warnings` included). */
+export async function loadConfigFile(path: string, env: NodeJS.ProcessEnv, warnings: string[] = []): Promise<ConfigFile> {
+  return validateConfig(await readConfigFile(path), env, path, warnings);
 }
 
 /** A YAML or JSON config file as parsed, not yet validated; a {@link ConfigError} when it cannot be read or parsed. */

@@ -70,12 +70,12 @@ export const MetricsConfigSchema = Type.Object(
 );
 
 /**
- * Why `requestLog` cannot be used as written, beyond its schema: `url`, `schema` and the
- * `postgres` pool are read only by the PostgreSQL store, so on another store (sqlite by default)
- * they would be silently ignored while their author believes them applied; they are refused,
- * as a pool on a `sqlite:` key store is.
+ * `requestLog` settings that would be ignored: `url`, `schema` and the `postgres` pool are read
+ * only by the PostgreSQL store, so on another store (sqlite by default) their author would
+ * believe them applied. A warning, not a refusal: one file may pick the store by environment
+ * (`store: "${LOG_STORE:-sqlite}"`), as a pool on a `sqlite:` key store is warned of.
  */
-export function requestLogProblems(value: unknown): string[] {
+export function requestLogWarnings(value: unknown): string[] {
   const log = typeof value === 'object' && value !== null ? (value as { requestLog?: unknown }).requestLog : undefined;
   if (typeof log !== 'object' || log === null) return [];
   const fields = log as Record<string, unknown>;
