@@ -197,6 +197,24 @@ describe('settings the configured stores would ignore', () => {
   });
 });
 
+describe('embedding: the exported surface applies the environment as start does', () => {
+  it.skipIf(!redisUp)('validates a redis section whose address REDIS_URL gives, fills it with withEnvOverrides and starts on it', async () => {
+    const surface = await import('../src/index');
+    const env = { REDIS_URL: TEST_REDIS_URL, SWITCHYARD_ALLOWED_HOSTS: 'gateway.internal' };
+    const validated = await surface.validateConfig(parseYaml(`redis: { keyPrefix: "embed-test:" }\n${PROVIDERS}`), env, 'test.yaml');
+    // validateConfig passed the address-less section because the environment has one; starting
+    // from `validated` alone would be refused ("needs a url or a cluster")
+    const config = surface.withServerEnv(surface.withEnvOverrides(validated, env), env);
+    expect(config.redis).toEqual({ url: TEST_REDIS_URL, keyPrefix: 'embed-test:' });
+    expect(config.server?.allowedHosts).toEqual(['gateway.internal']);
+    const gateway = await surface.startGateway({ config, port: 0, host: '127.0.0.1', logLevel: 'silent' });
+    running.push(gateway);
+    const ready = await fetch(`${gateway.url}/ready`);
+    expect(ready.status).toBe(200);
+    expect(JSON.stringify(await ready.json())).toContain('redis');
+  });
+});
+
 describe('cache.redisCommandTimeoutMs', () => {
   it("sets the cache's Redis command timeout (it was fixed at 250 ms), left to the cache's default when unset", async () => {
     const config = await validate('redis: { url: "redis://r:6379", commandTimeoutMs: 900 }\ncache: { redisCommandTimeoutMs: 40 }');

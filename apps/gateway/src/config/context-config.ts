@@ -1,6 +1,7 @@
 import type { AppOptions } from '@switchyard/proxy-api';
 import { redisEndpointOf, type RedisClusterOptions } from '@switchyard/proxy-core';
 import { Type, type Static } from '@sinclair/typebox';
+import { namesRedisAddress } from './redis-address';
 
 const Strategy = Type.Union([Type.Literal('middle-out'), Type.Literal('drop-oldest'), Type.Literal('truncate-long'), Type.Literal('summarize')]);
 
@@ -55,9 +56,7 @@ export function cacheWarnings(value: unknown, redisInEnv: boolean): string[] {
   if (typeof cache !== 'object' || cache === null) return [];
   const fields = cache as Record<string, unknown>;
   if (fields['enabled'] === false || fields['redis'] === false) return [];
-  const redis = record['redis'];
-  const fileRedis = typeof redis === 'object' && redis !== null && ((redis as Record<string, unknown>)['url'] !== undefined || (redis as Record<string, unknown>)['cluster'] !== undefined);
-  if (fileRedis || redisInEnv) return [];
+  if (namesRedisAddress(record['redis']) || redisInEnv) return [];
   const limiter = record['limiter'];
   const limiterRedis = typeof limiter === 'object' && limiter !== null && (limiter as Record<string, unknown>)['redis'] !== undefined;
   const none = limiterRedis

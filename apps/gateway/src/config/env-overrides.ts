@@ -8,6 +8,7 @@ import { redisUrlProblem, schemaProblems } from '@switchyard/proxy-core';
 import { ConfigError } from './config-error';
 import { AdminConfigSchema, RedisConfigSchema, type ConfigFile } from './config-schema';
 import { MetricsConfigSchema } from './observability-config';
+import { namesRedisAddress } from './redis-address';
 
 /**
  * Fills secrets and shared services from the environment when the config file leaves them
@@ -59,7 +60,7 @@ function metricsTokenFromEnv(config: ConfigFile, env: NodeJS.ProcessEnv, problem
 }
 
 function redisFromEnv(config: ConfigFile, env: NodeJS.ProcessEnv, problems: string[]): Pick<ConfigFile, 'redis'> {
-  if (config.redis?.url !== undefined || config.redis?.cluster !== undefined) return {};
+  if (namesRedisAddress(config.redis)) return {};
   const { url, nodes } = redisEnvAddress(env);
   if (url !== undefined && nodes !== undefined) {
     problems.push('REDIS_URL and REDIS_CLUSTER_NODES are both set: set one (a single Redis, or a Redis Cluster)');

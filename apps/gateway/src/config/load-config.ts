@@ -8,6 +8,7 @@ import { coerceSubstituted } from './coerce-substituted';
 import { interpolateEnv } from './interpolate-env';
 import { cacheWarnings } from './context-config';
 import { redisAddressInEnv } from './env-overrides';
+import { namesRedisAddress } from './redis-address';
 import { keyStoreWarnings } from './key-store-config';
 import { requestLogWarnings } from './observability-config';
 
@@ -17,7 +18,10 @@ export { ConfigError } from './config-error';
  * Validates a parsed config: the file schema, then the engine's own checks (provider
  * options, routes), all problems together in one {@link ConfigError}. Settings the configured
  * stores would ignore (a request log's pool on sqlite, the cache's Redis tier without a Redis)
- * do not stop it: they are added to `warnings`, even when the config has problems.
+ * do not stop it: they are added to `warnings`, even when the config has problems. The
+ * environment's settings (SWITCHYARD_MASTER_KEY, REDIS_URL, SWITCHYARD_ALLOWED_HOSTS, ...) are
+ * taken into account but not applied: `switchyard start` applies them with `withEnvOverrides`
+ * and then `withServerEnv` before `startGateway`, and so must a program that embeds these.
  */
 export async function validateConfig(raw: unknown, env: NodeJS.ProcessEnv, source: string, warnings: string[] = []): Promise<ConfigFile> {
   const problems: string[] = [];
@@ -73,8 +77,7 @@ function redisProblems(value: unknown, env: NodeJS.ProcessEnv): string[] {
   ];
   return sections.flatMap(([fields, path, envAddress]) => {
     if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) return [];
-    const { url, cluster } = fields as { url?: unknown; cluster?: unknown };
-    return envAddress && url === undefined && cluster === undefined ? [] : redisEndpointProblems(fields, path, false);
+    return envAddress && !namesRedisAddress(fields) ? [] : redisEndpointProblems(fields, path, false);
   });
 }
 
