@@ -1,4 +1,5 @@
 import { SwitchyardError } from '../../errors/switchyard-error';
+import { addToTurns, refuseEmptyTurn, type AlternatingTurn } from '../../wire/alternating-turns';
 import { contentText, invalidRequest, isBlankText, parseToolArguments, refuseSeveralChoices, toolCallIdWithoutSignature, userContent } from '../../wire/chat-message-parts';
 import type {
   ChatCompletionRequest,
@@ -75,8 +76,7 @@ function messageBlocks(message: ChatMessage, index: number): AnthropicRequestBlo
 }
 
 function turns(messages: ChatMessage[]): AnthropicMessageParam[] {
-  // `first`: the index of the turn's first message, to name it when the turn is refused
-  const result: Array<{ role: 'user' | 'assistant'; content: AnthropicRequestBlock[]; first: number }> = [];
+  const result: Array<AlternatingTurn<'user' | 'assistant', AnthropicRequestBlock>> = [];
   messages.forEach((message, index) => {
     if (message.role === 'system' || message.role === 'developer') return;
     const role = message.role === 'assistant' ? 'assistant' : 'user';
@@ -88,20 +88,15 @@ function turns(messages: ChatMessage[]): AnthropicMessageParam[] {
     // and models that take no prefill (Claude Opus 4.6 on) refuse any final assistant turn.
     // The user turns on either side then join into one below, so turns still alternate.
     if (role === 'assistant' && blocks.length === 0) return;
-    const last = result.at(-1);
     // Anthropic wants alternating turns: consecutive tool results (and a user message after
     // them) become one user turn, tool results first
-    if (last !== undefined && last.role === role) last.content.push(...blocks);
-    else result.push({ role, content: blocks, first: index });
+    addToTurns(result, index, role, blocks);
   });
   // A user turn with nothing to send (its messages' text all blank, no image, no tool result):
   // Anthropic refuses empty content ("all messages must have non-empty content"), and padding
   // it would ask the model to answer nothing, so the request is refused naming the message
-  const empty = result.find((turn) => turn.content.length === 0);
-  if (empty !== undefined) {
-    throw invalidRequest('A user message has nothing to send to Anthropic: its text is empty or whitespace only (which Anthropic refuses), and no image or tool result goes with it.', `messages.${empty.first}.content`);
-  }
-  return result.map((turn) => ({ role: turn.role, content: turn.content }));
+  refuseEmptyTurn(result, 'A user message has nothing to send to Anthropic: its text is empty or whitespace only (which Anthropic refuses), and no image or tool result goes with it.');
+  return result.map((turn) => ({ role: turn.role, content: turn.blocks }));
 }
 
 function systemBlocks(messages: ChatMessage[]): AnthropicTextBlock[] {

@@ -1,4 +1,5 @@
 import { SwitchyardError } from '../../errors/switchyard-error';
+import { addToTurns, refuseEmptyTurn, type AlternatingTurn } from '../../wire/alternating-turns';
 import { contentText, invalidRequest, isBlankText, parseToolArguments, refuseSeveralChoices, toolCallIdWithoutSignature, userContent } from '../../wire/chat-message-parts';
 import type { ChatCompletionRequest, ChatContentPart, ChatMessage, ChatToolChoice } from '../../wire/openai-chat';
 import type { BedrockContentBlock, BedrockConverseRequest, BedrockImageFormat, BedrockMessage, BedrockToolChoice } from './bedrock-wire';
@@ -69,28 +70,22 @@ function messageBlocks(message: ChatMessage, index: number): BedrockContentBlock
 }
 
 function turns(messages: ChatMessage[]): BedrockMessage[] {
-  // `first`: the index of the turn's first message, to name it when the turn is refused
-  const result: Array<BedrockMessage & { first: number }> = [];
+  const result: Array<AlternatingTurn<'user' | 'assistant', BedrockContentBlock>> = [];
   messages.forEach((message, index) => {
     if (message.role === 'system' || message.role === 'developer') return;
     const blocks = messageBlocks(message, index);
     const role = message.role === 'assistant' ? 'assistant' : 'user';
     if (role === 'assistant' && blocks.length === 0) return;
-    const last = result.at(-1);
     // Converse wants alternating turns: consecutive tool results (and a user message after
     // them) become one user turn, tool results first
-    if (last !== undefined && last.role === role) last.content.push(...blocks);
-    else result.push({ role, content: blocks, first: index });
+    addToTurns(result, index, role, blocks);
   });
   // A user turn with nothing to send (its messages' text all blank, no image, no tool result):
   // Converse refuses a message with empty content, and leaving it out would make the turn
   // before it the last (an assistant prefill) or join two assistant turns, so the request is
   // refused naming the message
-  const empty = result.find((turn) => turn.content.length === 0);
-  if (empty !== undefined) {
-    throw invalidRequest('A user message has nothing to send to Bedrock: its text is empty or whitespace only (which Converse refuses), and no image or tool result goes with it.', `messages.${empty.first}.content`);
-  }
-  return result.map((turn) => ({ role: turn.role, content: turn.content }));
+  refuseEmptyTurn(result, 'A user message has nothing to send to Bedrock: its text is empty or whitespace only (which Converse refuses), and no image or tool result goes with it.');
+  return result.map((turn) => ({ role: turn.role, content: turn.blocks }));
 }
 
 function systemBlocks(messages: ChatMessage[]): Array<{ text: string }> {

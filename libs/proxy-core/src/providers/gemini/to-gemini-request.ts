@@ -1,4 +1,5 @@
 import { SwitchyardError } from '../../errors/switchyard-error';
+import { addToTurns, refuseEmptyTurn, type AlternatingTurn } from '../../wire/alternating-turns';
 import { contentText, imageMediaTypeFromUrl, invalidRequest, parseDataUrl, parseToolArguments, toolNamesById, userContent } from '../../wire/chat-message-parts';
 import type { ChatCompletionRequest, ChatContentPart, ChatTextPart } from '../../wire/openai-chat';
 import { thoughtSignatureOfToolCallId } from './gemini-tool-call-id';
@@ -32,31 +33,6 @@ function toolResponse(content: string | ChatTextPart[]): Record<string, unknown>
   return { content: text };
 }
 
-/**
- * Appends parts to the last turn when it has the same role (Gemini wants alternating turns);
- * `firsts` keeps the index of each turn's first message, to name it when the turn is refused.
- */
-function push(contents: GeminiContent[], firsts: number[], index: number, role: 'user' | 'model', parts: GeminiPart[]): void {
-  const last = contents.at(-1);
-  if (last !== undefined && last.role === role) last.parts.push(...parts);
-  else {
-    contents.push({ role, parts });
-    firsts.push(index);
-  }
-}
-
-/**
- * A user turn with no part (its messages' text all empty, no image, no tool result): Gemini
- * refuses a content without parts ("contents.parts must not be empty"), and leaving it out would
- * make the turn before it the last or join two model turns, so the request is refused naming
- * the turn's first message.
- */
-function refuseEmptyTurn(contents: GeminiContent[], firsts: number[]): void {
-  const empty = contents.findIndex((content) => content.parts.length === 0);
-  if (empty === -1) return;
-  throw invalidRequest('A user message has nothing to send to Gemini: its text is empty (which Gemini refuses), and no image or tool result goes with it.', `messages.${firsts[empty] ?? 0}.content`);
-}
-
 function generationConfig(request: ChatCompletionRequest): Record<string, unknown> | undefined {
   const config: Record<string, unknown> = {};
   const set = (key: string, value: unknown): void => {
@@ -88,8 +64,8 @@ function generationConfig(request: ChatCompletionRequest): Record<string, unknow
  */
 export function toGeminiRequest(request: ChatCompletionRequest): GeminiRequest {
   const system: GeminiPart[] = [];
-  const contents: GeminiContent[] = [];
-  const firsts: number[] = [];
+  // Gemini wants alternating turns: consecutive tool responses (and a user message after them) join one
+  const turns: Array<AlternatingTurn<'user' | 'model', GeminiPart>> = [];
   const names = toolNamesById(request.messages);
   for (const [index, message] of request.messages.entries()) {
     switch (message.role) {
@@ -101,7 +77,7 @@ export function toGeminiRequest(request: ChatCompletionRequest): GeminiRequest {
         break;
       }
       case 'user':
-        push(contents, firsts, index, 'user', userParts(userContent(message.content, `messages.${index}.content`), `messages.${index}.content`));
+        addToTurns(turns, index, 'user', userParts(userContent(message.content, `messages.${index}.content`), `messages.${index}.content`));
         break;
       case 'assistant': {
         const parts: GeminiPart[] = [];
@@ -115,7 +91,7 @@ export function toGeminiRequest(request: ChatCompletionRequest): GeminiRequest {
             ...(thoughtSignature === undefined ? {} : { thoughtSignature }),
           });
         }
-        if (parts.length > 0) push(contents, firsts, index, 'model', parts);
+        if (parts.length > 0) addToTurns(turns, index, 'model', parts);
         break;
       }
       case 'tool': {
@@ -123,13 +99,16 @@ export function toGeminiRequest(request: ChatCompletionRequest): GeminiRequest {
         if (name === undefined) {
           throw new SwitchyardError('invalid_request', `Tool message answers unknown tool call "${message.tool_call_id}".`, { param: 'messages' });
         }
-        push(contents, firsts, index, 'user', [{ functionResponse: { name, response: toolResponse(message.content) } }]);
+        addToTurns(turns, index, 'user', [{ functionResponse: { name, response: toolResponse(message.content) } }]);
         break;
       }
     }
   }
-  refuseEmptyTurn(contents, firsts);
-  const body: GeminiRequest = { contents };
+  // A user turn with no part (its messages' text all empty, no image, no tool result): Gemini
+  // refuses a content without parts ("contents.parts must not be empty"), and leaving it out
+  // would make the turn before it the last or join two model turns
+  refuseEmptyTurn(turns, 'A user message has nothing to send to Gemini: its text is empty (which Gemini refuses), and no image or tool result goes with it.');
+  const body: GeminiRequest = { contents: turns.map((turn): GeminiContent => ({ role: turn.role, parts: turn.blocks })) };
   if (system.length > 0) body.systemInstruction = { parts: system };
   if (request.tools !== undefined && request.tools.length > 0) {
     body.tools = [
