@@ -322,6 +322,17 @@ describe('errors in Anthropic\'s shape', () => {
   });
 });
 
+describe("/v1/messages schema errors in Anthropic's shape", () => {
+  it("name the field once: the message that quotes it is not prefixed with it again (it read messages.0.content: Invalid request: 'messages.0.content' ...)", async () => {
+    const response = await raw({ model: 'claude', max_tokens: 10, messages: [{ role: 'user', content: 5 }] });
+    expect(response.status).toBe(400);
+    const refusal = JSON.parse(response.text) as { type: string; error: { type: string; message: string } };
+    expect(anthropicErrorProblems(refusal)).toEqual([]);
+    expect(refusal.error.message).toMatch(/^Invalid request: 'messages\.0\.content' /);
+    expect(refusal.error.message.match(/messages\.0\.content/g)).toHaveLength(1);
+  });
+});
+
 describe('client keys on /v1/messages', () => {
   it('accepts the virtual key as x-api-key or Bearer, and refuses a missing or wrong one in Anthropic\'s shape', async () => {
     const viaBearer = new Anthropic({ baseURL: url, apiKey: null, authToken: CLIENT_KEY, maxRetries: 0 });

@@ -351,4 +351,12 @@ describe('toAnthropicError', () => {
     expect(toAnthropicError(error).body.error.message).toBe('messages.2.content: A user message has nothing to send.');
     expect(toAnthropicError(new SwitchyardError('invalid_request', 'max_tokens: Field required', { param: 'max_tokens' })).body.error.message).toBe('max_tokens: Field required');
   });
+
+  it('does not name the param twice when the message already quotes it (a schema error said messages.0.content: ... \'messages.0.content\' must be string)', () => {
+    const schema = new SwitchyardError('invalid_request', "Invalid request: 'messages.0.content' must be string.", { param: 'messages.0.content' });
+    expect(toAnthropicError(schema).body.error.message).toBe("Invalid request: 'messages.0.content' must be string.");
+    // a longer param that merely starts with it is another field: the prefix stays
+    const other = new SwitchyardError('invalid_request', "Invalid request: 'messages.0.content.1' must be object.", { param: 'messages.0.content' });
+    expect(toAnthropicError(other).body.error.message).toBe("messages.0.content: Invalid request: 'messages.0.content.1' must be object.");
+  });
 });

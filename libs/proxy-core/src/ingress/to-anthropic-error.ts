@@ -55,13 +55,19 @@ export const ANTHROPIC_ERROR_TYPES = {
   internal_error: 'api_error',
 } as const satisfies Record<SwitchyardErrorCode, AnthropicErrorType>;
 
+/** Whether a message already names its param: it starts with it, or quotes it (`'messages.0.content' must be string`). */
+function namesParam(message: string, param: string): boolean {
+  return message.startsWith(`${param}: `) || message.includes(`'${param}'`);
+}
+
 /**
  * Any failure as Anthropic's error body with its HTTP status (the catalog's status for the code).
  * The body has no `param` field: as Anthropic's own messages do (`messages.1.content: ...`), the
- * message starts with the param at fault when the error names one.
+ * message starts with the param at fault when the error names one and the message does not
+ * already (a request that fails the schema is told `Invalid request: 'messages.0.content' ...`).
  */
 export function toAnthropicError(thrown: unknown): { status: number; body: AnthropicIngressErrorBody } {
   const error = toSwitchyardError(thrown);
-  const message = error.param === undefined || error.message.startsWith(`${error.param}: `) ? error.message : `${error.param}: ${error.message}`;
+  const message = error.param === undefined || namesParam(error.message, error.param) ? error.message : `${error.param}: ${error.message}`;
   return { status: error.status, body: { type: 'error', error: { type: ANTHROPIC_ERROR_TYPES[error.code], message } } };
 }
