@@ -1,4 +1,5 @@
 import Anthropic from '@anthropic-ai/sdk';
+import { SwitchyardError } from '@switchyard/proxy-core';
 import { createRequestLog, type RequestLog } from '@switchyard/proxy-logging';
 import {
   anthropicErrorProblems,
@@ -319,6 +320,116 @@ describe('errors in Anthropic\'s shape', () => {
     expect(events.some((event) => event.event === 'message_stop')).toBe(false);
     upstream.fault({ kind: 'stream-error', afterChunks: 3, times: 1 });
     await expect(client.messages.stream({ model: 'gpt', max_tokens: 64, messages: [{ role: 'user', content: 'Hi' }] }).finalMessage()).rejects.toThrow(/stream failed/);
+  });
+});
+
+describe('/v1/messages errors when plugins change the messages', () => {
+  // an engine with a plugin that adds a system prompt to the messages the route sent, another
+  // that refuses the second chunk of a stream naming chat message 3, and the condenser on
+  const refuseMidStream = new SwitchyardError('invalid_request', 'A plugin refused the answer to this message.', { param: 'messages.3.content' });
+  let plugged: FastifyInstance;
+  let pluggedUrl: string;
+  beforeAll(async () => {
+    plugged = createApp({
+      keys: [{ key: CLIENT_KEY, name: 'sdk-team' }],
+      gateway: {
+        providers: [{ name: 'anthropic', type: 'anthropic', baseUrl: `${upstream.url}/v1`, apiKey: UPSTREAM_KEY }],
+        models: [
+          { name: 'claude', targets: [{ provider: 'anthropic', model: 'claude-sonnet-4-20250514' }] },
+          { name: 'claude-ruled', targets: [{ provider: 'anthropic', model: 'claude-sonnet-4-20250514' }] },
+          { name: 'claude-refused', targets: [{ provider: 'anthropic', model: 'claude-sonnet-4-20250514' }] },
+        ],
+        retry: { maxRetries: 0 },
+        plugins: [
+          {
+            name: 'test-house-rules',
+            apply(hooks) {
+              hooks.beforeRequest.tap('test-house-rules', (chat) => (chat.model === 'claude-ruled' ? { ...chat, messages: [{ role: 'system', content: 'House rules.' }, ...chat.messages] } : chat));
+            },
+          },
+          {
+            name: 'test-refuse-mid-stream',
+            apply(hooks) {
+              const seen = new WeakMap<object, number>();
+              hooks.onStreamChunk.tap('test-refuse-mid-stream', (chunk, context) => {
+                if (context.requestedModel !== 'claude-refused') return chunk;
+                seen.set(context, (seen.get(context) ?? 0) + 1);
+                if (seen.get(context) === 2) throw refuseMidStream;
+                return chunk;
+              });
+            },
+          },
+        ],
+      },
+      context: { catalog: { models: { claude: { contextWindow: 600, maxOutputTokens: 100 } } }, condenser: {} },
+    });
+    await plugged.listen({ port: 0, host: '127.0.0.1' });
+    pluggedUrl = `http://127.0.0.1:${(plugged.server.address() as { port: number }).port}`;
+  });
+  afterAll(async () => {
+    await plugged.close();
+  });
+
+  async function send(body: unknown): Promise<{ status: number; headers: Record<string, unknown>; text: string }> {
+    const response = await request(`${pluggedUrl}/v1/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01', 'x-api-key': CLIENT_KEY },
+      body: JSON.stringify(body),
+    });
+    return { status: response.statusCode, headers: response.headers, text: await response.body.text() };
+  }
+
+  const blankLastTurn = (model: string) => ({
+    model,
+    max_tokens: 16,
+    system: 'Be brief.',
+    messages: [
+      { role: 'user', content: 'Hi' },
+      { role: 'assistant', content: 'Hello.' },
+      { role: 'user', content: ' ' },
+    ],
+  });
+
+  it("names the messages, not a wrong message, when a plugin added messages before the provider refused one (it named the client's messages.3, which does not exist)", async () => {
+    for (const stream of [false, true]) {
+      const response = await send({ ...blankLastTurn('claude-ruled'), stream });
+      expect(response.status).toBe(400);
+      const refusal = JSON.parse(response.text) as { type: string; error: { type: string; message: string } };
+      expect(anthropicErrorProblems(refusal)).toEqual([]);
+      expect(refusal.error.message).toMatch(/^messages: A user message has nothing to send to Anthropic/);
+    }
+    // the same request the plugin leaves alone is mapped to the client's message
+    const plain = JSON.parse((await send(blankLastTurn('claude'))).text) as { error: { message: string } };
+    expect(plain.error.message).toMatch(/^messages\.2\.content: A user message has nothing to send to Anthropic/);
+  });
+
+  it("names the client's message with the condenser on: /v1/messages is not condensed, so the engine sends the route's messages", async () => {
+    const turns = Array.from({ length: 20 }, (_, i) => [
+      { role: 'user', content: `question ${i}: ${'words '.repeat(20)}` },
+      { role: 'assistant', content: `answer ${i}: ${'more words '.repeat(10)}` },
+    ]).flat();
+    // the same conversation is condensed on /v1/chat/completions
+    const chat = await request(`${pluggedUrl}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${CLIENT_KEY}` },
+      body: JSON.stringify({ model: 'claude', max_tokens: 100, messages: [{ role: 'system', content: 'Be brief.' }, ...turns, { role: 'user', content: 'last question' }] }),
+    });
+    await chat.body.text();
+    expect(chat.statusCode).toBe(200);
+    expect(chat.headers['x-switchyard-condensed']).toMatch(/^middle-out;removed=\d+$/);
+    const response = await send({ model: 'claude', max_tokens: 100, system: 'Be brief.', messages: [...turns, { role: 'user', content: ' ' }] });
+    expect(response.status).toBe(400);
+    expect(response.headers['x-switchyard-condensed']).toBeUndefined();
+    expect((JSON.parse(response.text) as { error: { message: string } }).error.message).toMatch(/^messages\.40\.content: A user message has nothing to send/);
+  });
+
+  it("names the client's own message in an error event raised mid-stream (it named the chat request's)", async () => {
+    const response = await send({ model: 'claude-refused', max_tokens: 64, stream: true, system: 'Be brief.', messages: [{ role: 'user', content: 'Hi' }, { role: 'assistant', content: 'Hello.' }, { role: 'user', content: 'Tell me more' }] });
+    const events = parseNamedSse(response.text);
+    expect(events[0]?.event).toBe('message_start');
+    expect(events.at(-1)?.event).toBe('error');
+    expect(anthropicErrorProblems(events.at(-1)?.data)).toEqual([]);
+    expect((events.at(-1)?.data as { error: { message: string } }).error.message).toBe('messages.2.content: A plugin refused the answer to this message.');
   });
 });
 

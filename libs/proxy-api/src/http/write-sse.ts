@@ -222,13 +222,19 @@ export async function writeChatSseStream(target: SseTarget, stream: AsyncIterabl
 /**
  * Writes Anthropic Messages stream events as named server-sent events (`event: <type>`),
  * with the same backpressure. The stream's own `message_stop` ends a complete one; a stream
- * that breaks midway ends with an `error` event in Anthropic's shape.
+ * that breaks midway ends with an `error` event in Anthropic's shape, the failure first passed
+ * through `clientError` (the route's way back to the client's params).
  * @see https://docs.anthropic.com/en/docs/build-with-claude/streaming
  */
-export async function writeAnthropicSseStream(target: SseTarget, stream: AsyncIterable<AnthropicStreamEvent>, headers: Record<string, string>): Promise<void> {
+export async function writeAnthropicSseStream(
+  target: SseTarget,
+  stream: AsyncIterable<AnthropicStreamEvent>,
+  headers: Record<string, string>,
+  clientError: (thrown: unknown) => unknown = (thrown) => thrown,
+): Promise<void> {
   await pipeSse(target, stream, headers, {
     frame: (event) => `event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`,
     done: '',
-    failure: (thrown) => `event: error\ndata: ${JSON.stringify(toAnthropicError(thrown).body)}\n\n`,
+    failure: (thrown) => `event: error\ndata: ${JSON.stringify(toAnthropicError(clientError(thrown)).body)}\n\n`,
   });
 }

@@ -4,13 +4,37 @@ import {
   chatToAnthropicMessage,
   translateMessagesRequest,
   type AnthropicMessagesRequest,
+  type ChatMessage,
   type Gateway,
+  type RequestContext,
 } from '@switchyard/proxy-core';
 import type { FastifyInstance } from 'fastify';
 import { contextResponseHeaders } from '../http/context-response-headers';
 import { ANTHROPIC_ERRORS } from '../http/error-shape';
 import { requestContextFromHttp } from '../http/request-context-from-http';
 import { writeAnthropicSseStream } from '../http/write-sse';
+
+/** The `context.state` slot of the messages the engine sends for a `/v1/messages` request, after every `beforeRequest` tap. */
+const SENT_MESSAGES = 'switchyard:messages-sent';
+const watched = new WeakSet<Gateway>();
+
+/**
+ * Keeps the messages the engine sends for each `/v1/messages` request: a tap after every other
+ * `beforeRequest` tap (a plugin adding a system prompt or dropping turns), so that a provider's refusal
+ * of chat message i is told as the client's message only when the messages are the route's own.
+ */
+function watchSentMessages(gateway: Gateway): void {
+  if (watched.has(gateway)) return;
+  watched.add(gateway);
+  gateway.hooks.beforeRequest.tap({ name: SENT_MESSAGES, stage: Number.MAX_SAFE_INTEGER }, (request, context) => {
+    if (context.endpoint === 'messages') context.state.set(SENT_MESSAGES, request.messages);
+    return request;
+  });
+}
+
+function sentMessages(context: RequestContext): readonly ChatMessage[] | undefined {
+  return context.state.get(SENT_MESSAGES) as readonly ChatMessage[] | undefined;
+}
 
 /**
  * `POST /v1/messages`: Anthropic's Messages API in front of every provider. The body is
@@ -21,27 +45,31 @@ import { writeAnthropicSseStream } from '../http/write-sse';
  * @see https://docs.anthropic.com/en/api/messages
  */
 export function messagesRoute(app: FastifyInstance, gateway: Gateway, bodyLimit: number): void {
+  watchSentMessages(gateway);
   app.post<{ Body: AnthropicMessagesRequest }>(
     '/v1/messages',
     { bodyLimit, schema: { body: AnthropicMessagesRequestSchema }, config: ANTHROPIC_ERRORS },
     async (request, reply) => {
       const { chat, clientError } = translateMessagesRequest(request.body);
       const context = requestContextFromHttp(request, reply, 'messages');
+      // a provider's translator names the chat request's messages: the client is told its own
+      // (or `messages`, when a plugin changed the messages the engine sent)
+      const toClient = (error: unknown): unknown => clientError(error, sentMessages(context));
       if (chat.stream === true) {
-        // a provider's translator names the chat request's messages: the client is told its own
         const stream = await gateway.stream(chat, { context }).catch((error: unknown) => {
-          throw clientError(error);
+          throw toClient(error);
         });
         reply.hijack();
         await writeAnthropicSseStream(
           reply,
           chatStreamToAnthropicEvents(stream, request.body.model),
           contextResponseHeaders(context),
+          toClient,
         );
         return reply;
       }
       const answer = await gateway.chat(chat, { context }).catch((error: unknown) => {
-        throw clientError(error);
+        throw toClient(error);
       });
       void reply.headers(contextResponseHeaders(context));
       return chatToAnthropicMessage(answer, context.provider);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ChatCompletionChunk } from '../wire/openai-chat';
+import type { ChatCompletionChunk, ChatMessage } from '../wire/openai-chat';
 import { SwitchyardError } from '../errors/switchyard-error';
 import { ERROR_CATALOG } from '../errors/error-catalog';
 import { chatToAnthropicMessage } from './chat-to-anthropic-message';
@@ -152,6 +152,57 @@ describe('translateMessagesRequest: params of the chat request as the client\'s'
   });
 });
 
+describe('translateMessagesRequest: messages the engine changed', () => {
+  const settings = { model: 'up', stream: false, defaultMaxTokens: 64 };
+  const request: AnthropicMessagesRequest = {
+    model: 'm',
+    max_tokens: 10,
+    system: 'Be brief.',
+    messages: [
+      { role: 'user', content: 'Hi' },
+      { role: 'assistant', content: 'A' },
+      { role: 'user', content: ' ' },
+    ],
+  };
+  const refusalOf = (messages: ChatMessage[]): unknown => {
+    try {
+      toAnthropicRequest({ model: 'm', messages }, settings);
+    } catch (error) {
+      return error;
+    }
+    return undefined;
+  };
+
+  it('names the client\'s message when the engine sent the route\'s messages, the same array or a copy of it', () => {
+    const { chat, clientError } = translateMessagesRequest(request);
+    const refusal = refusalOf(chat.messages);
+    expect(refusal).toMatchObject({ param: 'messages.3.content' });
+    expect(clientError(refusal, chat.messages)).toMatchObject({ param: 'messages.2.content' });
+    expect(clientError(refusal, [...chat.messages])).toMatchObject({ param: 'messages.2.content' });
+    expect(clientError(refusal)).toMatchObject({ param: 'messages.2.content' });
+  });
+
+  it('names the messages, not a wrong message, when a plugin added or a condenser dropped messages before the provider refused one (it mapped the index through the route\'s messages)', () => {
+    const { chat, clientError } = translateMessagesRequest(request);
+    // a plugin adds a second system message: the provider refuses chat message 4, the client's 2
+    const added = [{ role: 'system' as const, content: 'House rules.' }, ...chat.messages];
+    const afterAdded = refusalOf(added);
+    expect(afterAdded).toMatchObject({ param: 'messages.4.content' });
+    expect(clientError(afterAdded, added)).toMatchObject({ code: 'invalid_request', status: 400, param: 'messages', message: (afterAdded as Error).message });
+    // a condenser drops the first turn: the provider refuses chat message 1 (the client's 2, not 0)
+    const dropped = [chat.messages[0], chat.messages[3]] as ChatMessage[];
+    const afterDropped = refusalOf(dropped);
+    expect(afterDropped).toMatchObject({ param: 'messages.1.content' });
+    expect(clientError(afterDropped, dropped)).toMatchObject({ param: 'messages' });
+    // a tap that added a message to the route's own array in place
+    chat.messages.unshift({ role: 'system', content: 'House rules.' });
+    expect(clientError(refusalOf(chat.messages), chat.messages)).toMatchObject({ param: 'messages' });
+    // params not of a message stay as they are
+    const model = new SwitchyardError('model_not_found', 'no', { param: 'model' });
+    expect(clientError(model, added)).toBe(model);
+  });
+});
+
 describe('translateMessagesRequest: messages with no content blocks', () => {
   const settings = { model: 'up', stream: false, defaultMaxTokens: 64 };
   const refusalOf = (translate: () => unknown): unknown => {
@@ -229,6 +280,7 @@ describe('translateMessagesRequest: messages with no content blocks', () => {
     const { chat, clientParam } = translateMessagesRequest({
       model: 'm',
       max_tokens: 10,
+      system: 'Be brief.',
       messages: [
         { role: 'user', content: 'Hi' },
         { role: 'assistant', content: content as never },
@@ -236,12 +288,14 @@ describe('translateMessagesRequest: messages with no content blocks', () => {
       ],
     });
     expect(chat.messages).toEqual([
+      { role: 'system', content: 'Be brief.' },
       { role: 'user', content: 'Hi' },
       { role: 'assistant', content: '' },
       { role: 'user', content: 'Again' },
     ]);
-    expect(clientParam('messages.1.content')).toBe('messages.1.content');
-    expect(clientParam('messages.2.content')).toBe('messages.2.content');
+    // the system prompt shifts the chat messages by one: the mapping is checked, not an identity
+    expect(clientParam('messages.2.content')).toBe('messages.1.content');
+    expect(clientParam('messages.3.content')).toBe('messages.2.content');
   });
 });
 

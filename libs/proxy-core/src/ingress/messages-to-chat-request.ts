@@ -36,13 +36,12 @@ interface ChatMessageOrigin {
   calls?: string[];
 }
 
-/** A `tool_result`'s content as the tool message's text, plus any images it carried (with their params). */
-function toolResult(block: AnthropicRequestBlock, param: string): { message: ChatMessage; images: ChatContentPart[]; imageParams: string[] } {
+/** A `tool_result`'s content as the tool message's text, plus any images it carried (and their params, when `imageParams` is given). */
+function toolResult(block: AnthropicRequestBlock, param: string, imageParams: string[] | undefined): { message: ChatMessage; images: ChatContentPart[] } {
   const result = block as { tool_use_id?: unknown; content?: unknown; is_error?: unknown };
   if (typeof result.tool_use_id !== 'string' || result.tool_use_id.length === 0) throw invalidRequest('A tool_result needs a "tool_use_id".', `${param}.tool_use_id`);
   let text = '';
   const images: ChatContentPart[] = [];
-  const imageParams: string[] = [];
   if (typeof result.content === 'string') text = result.content;
   else if (Array.isArray(result.content)) {
     (result.content as AnthropicRequestBlock[]).forEach((part, index) => {
@@ -50,44 +49,44 @@ function toolResult(block: AnthropicRequestBlock, param: string): { message: Cha
       if (part.type === 'text') text += textOf(part, where);
       else if (part.type === 'image') {
         images.push(imagePart(part, where));
-        imageParams.push(where);
+        imageParams?.push(where);
       } else throw unsupported(`A tool_result may hold text and image blocks, not "${part.type}".`, `${where}.type`);
     });
   } else if (result.content !== undefined && result.content !== null) throw invalidRequest('A tool_result\'s "content" must be a string or an array of blocks.', `${param}.content`);
   if (result.is_error === true) text = `${TOOL_ERROR_PREFIX}${text}`;
-  return { message: { role: 'tool', tool_call_id: result.tool_use_id, content: text }, images, imageParams };
+  return { message: { role: 'tool', tool_call_id: result.tool_use_id, content: text }, images };
 }
 
-function userMessages(content: AnthropicRequestBlock[], param: string, origins: ChatMessageOrigin[]): ChatMessage[] {
+function userMessages(content: AnthropicRequestBlock[], param: string, origins: ChatMessageOrigin[] | undefined): ChatMessage[] {
   // OpenAI wants tool results right after the assistant's tool calls, so they come first
   const tools: ChatMessage[] = [];
-  const toolOrigins: ChatMessageOrigin[] = [];
   const parts: ChatContentPart[] = [];
-  const partParams: string[] = [];
+  // where each tool message and part came from, only when the mapping is asked for
+  const toolOrigins: ChatMessageOrigin[] | undefined = origins === undefined ? undefined : [];
+  const partParams: string[] | undefined = origins === undefined ? undefined : [];
   content.forEach((block, index) => {
     const where = `${param}.${index}`;
     switch (block.type) {
       case 'text':
         parts.push({ type: 'text', text: textOf(block, where) });
-        partParams.push(where);
+        partParams?.push(where);
         break;
       case 'image':
         parts.push(imagePart(block, where));
-        partParams.push(where);
+        partParams?.push(where);
         break;
       case 'tool_result': {
-        const { message, images, imageParams } = toolResult(block, where);
+        const { message, images } = toolResult(block, where, partParams);
         tools.push(message);
-        toolOrigins.push({ at: where, content: `${where}.content` });
+        toolOrigins?.push({ at: where, content: `${where}.content` });
         parts.push(...images);
-        partParams.push(...imageParams);
         break;
       }
       default:
         throw unsupported(`Content block type "${block.type}" is not supported in a user turn by the gateway.`, `${where}.type`);
     }
   });
-  origins.push(...toolOrigins);
+  if (toolOrigins !== undefined) origins?.push(...toolOrigins);
   // A turn of tool results only is answered by its tool messages. A turn with no block at all
   // (`content: []`) stays an empty user message, as `content: ""` does: left out, the turn before
   // it would end the request (an assistant turn read as a prefill) or join the one after, a
@@ -95,14 +94,14 @@ function userMessages(content: AnthropicRequestBlock[], param: string, origins: 
   if (parts.length === 0 && tools.length > 0) return tools;
   const onlyText = parts.every((part): part is ChatTextPart => part.type === 'text');
   const user: ChatMessage = { role: 'user', content: onlyText ? parts.map((part) => part.text).join('') : parts };
-  origins.push({ at: param.slice(0, -'.content'.length), content: param, ...(onlyText ? {} : { parts: partParams }) });
+  origins?.push({ at: param.slice(0, -'.content'.length), content: param, ...(onlyText ? {} : { parts: partParams }) });
   return [...tools, user];
 }
 
-function assistantMessage(content: AnthropicRequestBlock[], param: string, origins: ChatMessageOrigin[]): ChatMessage {
+function assistantMessage(content: AnthropicRequestBlock[], param: string, origins: ChatMessageOrigin[] | undefined): ChatMessage {
   let text = '';
   const calls: ChatToolCall[] = [];
-  const callParams: string[] = [];
+  const callParams: string[] | undefined = origins === undefined ? undefined : [];
   content.forEach((block, index) => {
     const where = `${param}.${index}`;
     switch (block.type) {
@@ -113,7 +112,7 @@ function assistantMessage(content: AnthropicRequestBlock[], param: string, origi
         const use = block as { id?: unknown; name?: unknown; input?: unknown };
         if (typeof use.id !== 'string' || typeof use.name !== 'string') throw invalidRequest('A tool_use block needs an "id" and a "name".', where);
         calls.push({ id: use.id, type: 'function', function: { name: use.name, arguments: JSON.stringify(use.input ?? {}) } });
-        callParams.push(where);
+        callParams?.push(where);
         break;
       }
       case 'thinking':
@@ -124,7 +123,7 @@ function assistantMessage(content: AnthropicRequestBlock[], param: string, origi
         throw unsupported(`Content block type "${block.type}" is not supported in an assistant turn by the gateway.`, `${where}.type`);
     }
   });
-  origins.push({ at: param.slice(0, -'.content'.length), content: param, calls: callParams });
+  origins?.push({ at: param.slice(0, -'.content'.length), content: param, calls: callParams });
   return { role: 'assistant', content: text.length > 0 || calls.length === 0 ? text : null, ...(calls.length > 0 ? { tool_calls: calls } : {}) };
 }
 
@@ -153,7 +152,7 @@ function toolChoice(choice: AnthropicToolChoice): ChatToolChoice {
  * @see https://docs.anthropic.com/en/api/messages
  */
 export function messagesToChatRequest(request: AnthropicMessagesRequest): ChatCompletionRequest {
-  return translateMessagesRequest(request).chat;
+  return translate(request, undefined);
 }
 
 /** An Anthropic Messages request as the engine's chat request, and the way back to the client's params. */
@@ -166,34 +165,63 @@ export interface MessagesIngressRequest {
    * of its own, so chat message i is not the client's message i. Other params are returned as they are.
    */
   clientParam: (param: string) => string;
-  /** A failure of the chat request with its `param` as {@link clientParam} gives it (anything else as it is). */
-  clientError: (thrown: unknown) => unknown;
+  /**
+   * A failure of the chat request with its `param` as {@link clientParam} gives it (anything else
+   * as it is). `sent` is the messages the engine sent after its `beforeRequest` taps, when known:
+   * when they are not the chat request's own (a plugin added, dropped or condensed messages), an
+   * index says nothing of the client's messages, and a `messages.<i>...` param becomes `messages`.
+   * The mapping is worked out here, on a failure naming a message: a request that succeeds pays nothing for it.
+   */
+  clientError: (thrown: unknown, sent?: readonly ChatMessage[]) => unknown;
 }
 
 /**
- * {@link messagesToChatRequest}, also keeping where each chat message came from, so that an
- * error raised for the chat request (a provider's translator refusing `messages.3.content`)
- * names what the client sent (`messages.1.content`).
+ * {@link messagesToChatRequest}, with the way back from an error raised for the chat request (a
+ * provider's translator refusing `messages.3.content`) to what the client sent (`messages.1.content`).
  */
 export function translateMessagesRequest(request: AnthropicMessagesRequest): MessagesIngressRequest {
+  const chat = translate(request, undefined);
+  const translated = chat.messages;
+  const count = translated.length;
+  let origins: ChatMessageOrigin[] | undefined;
+  // translated again, keeping where each chat message came from: only when a param is mapped
+  const clientParam = (param: string): string => {
+    if (!param.startsWith('messages.')) return param;
+    if (origins === undefined) {
+      const kept: ChatMessageOrigin[] = [];
+      translate(request, kept);
+      origins = kept;
+    }
+    return clientParamOf(param, origins);
+  };
+  const unchanged = (sent: readonly ChatMessage[]): boolean =>
+    sent.length === count && (sent === translated || sent.every((message, index) => message === translated[index]));
+  return {
+    chat,
+    clientParam,
+    clientError: (thrown, sent) => withClientParam(thrown, sent === undefined || unchanged(sent) ? clientParam : () => 'messages'),
+  };
+}
+
+/** The chat request; `origins`, when given, gets where each chat message came from, in order. */
+function translate(request: AnthropicMessagesRequest, origins: ChatMessageOrigin[] | undefined): ChatCompletionRequest {
   const messages: ChatMessage[] = [];
-  const origins: ChatMessageOrigin[] = [];
   if (typeof request.system === 'string') {
     if (request.system.length > 0) {
       messages.push({ role: 'system', content: request.system });
-      origins.push({ at: 'system', content: 'system' });
+      origins?.push({ at: 'system', content: 'system' });
     }
   } else if (request.system !== undefined) {
     request.system.forEach((block, index) => {
       messages.push({ role: 'system', content: textOf(block, `system.${index}`) });
-      origins.push({ at: `system.${index}`, content: `system.${index}.text` });
+      origins?.push({ at: `system.${index}`, content: `system.${index}.text` });
     });
   }
   request.messages.forEach((message, index) => {
     const param = `messages.${index}.content`;
     if (typeof message.content === 'string') {
       messages.push({ role: message.role, content: message.content });
-      origins.push({ at: `messages.${index}`, content: param });
+      origins?.push({ at: `messages.${index}`, content: param });
     } else if (message.role === 'user') messages.push(...userMessages(message.content, param, origins));
     else messages.push(assistantMessage(message.content, param, origins));
   });
@@ -228,8 +256,7 @@ export function translateMessagesRequest(request: AnthropicMessagesRequest): Mes
     chat.stream = true;
     chat.stream_options = { include_usage: true };
   }
-  const clientParam = (param: string): string => clientParamOf(param, origins);
-  return { chat, clientParam, clientError: (thrown) => withClientParam(thrown, clientParam) };
+  return chat;
 }
 
 /** What follows a content part's param in the chat request, as what follows its block's. */
@@ -256,7 +283,7 @@ function clientParamOf(param: string, origins: readonly ChatMessageOrigin[]): st
 }
 
 function withClientParam(thrown: unknown, clientParam: (param: string) => string): unknown {
-  if (!isSwitchyardError(thrown) || thrown.param === undefined) return thrown;
+  if (!isSwitchyardError(thrown) || thrown.param === undefined || !thrown.param.startsWith('messages.')) return thrown;
   const param = clientParam(thrown.param);
   if (param === thrown.param) return thrown;
   const { code, message, cause, provider, retryAfterMs, upstreamStatus, status } = thrown;
