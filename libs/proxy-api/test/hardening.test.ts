@@ -1,10 +1,11 @@
 import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { createMockUpstream, type MockUpstream } from '@switchyard/testing';
 import type { FastifyInstance } from 'fastify';
 import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createApp, type AppOptions } from '../src/index';
+import { createApp, createRequestHandler, type AppOptions, type SwitchyardRequestHandler } from '../src/index';
 
 let upstream: MockUpstream;
 let apps: FastifyInstance[] = [];
@@ -226,6 +227,40 @@ describe('readiness and shutdown', () => {
     expect(text).not.toContain('[DONE]');
     const last = text.trim().split('\n\n').at(-1)!;
     expect(JSON.parse(last.slice('data: '.length))).toMatchObject({ error: { code: 'overloaded' } });
+  });
+});
+
+describe('createRequestHandler() in a server of its own: close() drains the requests in flight', () => {
+  async function serve(options: Partial<AppOptions>): Promise<{ handler: SwitchyardRequestHandler; url: string; server: Server }> {
+    const handler = await createRequestHandler({ gateway: gateway(), ...options });
+    const server = createServer(handler);
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    return { handler, server, url: `http://127.0.0.1:${(server.address() as { port: number }).port}` };
+  }
+
+  it('ends a stream still running at the drain deadline with an error event, then closes (close() cleared the deadline and then waited on the stalled upstream for ever)', async () => {
+    upstream.fault({ kind: 'stall-stream', afterChunks: 2, times: 1 });
+    const { handler, server, url } = await serve({ drainTimeoutMs: 100 });
+    const response = await request(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: body('slow', true) });
+    const chunks: string[] = [];
+    const reading = (async () => {
+      for await (const chunk of response.body) chunks.push((chunk as Buffer).toString());
+    })();
+    await expect.poll(() => chunks.join('').includes('chat.completion.chunk')).toBe(true);
+    await handler.close();
+    await reading;
+    const last = chunks.join('').trim().split('\n\n').at(-1)!;
+    expect(JSON.parse(last.slice('data: '.length))).toMatchObject({ error: { code: 'overloaded' } });
+    server.close();
+  });
+
+  it('closes at once with nothing in flight', async () => {
+    const { handler, server, url } = await serve({ drainTimeoutMs: 60_000 });
+    expect((await post(`${url}/v1/chat/completions`, {}, body('demo'))).status).toBe(200);
+    // a drain that waited out its deadline here would fail the test by its timeout
+    await handler.close();
+    server.close();
   });
 });
 

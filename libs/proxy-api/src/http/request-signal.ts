@@ -1,19 +1,26 @@
 import { AbortSourceController } from '@switchyard/proxy-core';
 import type { FastifyReply } from 'fastify';
 
-// the requests in flight per shutdown signal: one listener on the signal aborts them all,
-// instead of one listener added and removed per request
-const inFlight = new WeakMap<AbortSignal, Set<AbortSourceController>>();
+/**
+ * The requests in flight under one shutdown signal: one listener on the signal aborts them all,
+ * instead of one listener added and removed per request. A request stays here until its
+ * response closes (aborted or not), so whoever waits for the drain knows when it has ended.
+ */
+class InFlight extends Set<AbortSourceController> {
+  /** Called when the last request in flight ends, while someone waits for that. */
+  onIdle: (() => void) | undefined;
+}
 
-function inFlightOf(shutdown: AbortSignal): Set<AbortSourceController> {
+const inFlight = new WeakMap<AbortSignal, InFlight>();
+
+function inFlightOf(shutdown: AbortSignal): InFlight {
   let live = inFlight.get(shutdown);
   if (live === undefined) {
-    const requests = new Set<AbortSourceController>();
+    const requests = new InFlight();
     shutdown.addEventListener(
       'abort',
       () => {
         for (const request of requests) request.abort(shutdown.reason);
-        requests.clear();
       },
       { once: true },
     );
@@ -21,6 +28,23 @@ function inFlightOf(shutdown: AbortSignal): Set<AbortSourceController> {
     live = requests;
   }
   return live;
+}
+
+/**
+ * Resolves once no request started under `shutdown` is in flight any more (each one's response
+ * has closed): at once when none is.
+ */
+export function whenNoneInFlight(shutdown: AbortSignal): Promise<void> {
+  const live = inFlight.get(shutdown);
+  if (live === undefined || live.size === 0) return Promise.resolve();
+  return new Promise((resolve) => {
+    const before = live.onIdle;
+    live.onIdle = () => {
+      live.onIdle = undefined;
+      before?.();
+      resolve();
+    };
+  });
 }
 
 /**
@@ -46,8 +70,8 @@ export function clientAbort(reply: FastifyReply, shutdown?: AbortSignal): AbortS
   live?.add(abort);
   // 'close' fires once per response: a plain listener, no once() wrapper
   reply.raw.on('close', () => {
-    live?.delete(abort);
     if (!reply.raw.writableFinished) abort.abort();
+    if (live !== undefined && live.delete(abort) && live.size === 0) live.onIdle?.();
   });
   return abort;
 }

@@ -1,5 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import { SwitchyardError } from '@switchyard/proxy-core';
+import { whenNoneInFlight } from '../http/request-signal';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -46,6 +47,21 @@ export class DrainController {
     this.#draining = true;
     this.#timer = setTimeout(() => this.abortInFlight(), this.#drainTimeoutMs);
     this.#timer.unref();
+  }
+
+  /**
+   * After {@link begin}: resolves once every request in flight has ended, those still running at
+   * the drain deadline cut then, and at the latest a second after the deadline (a response that
+   * cannot be written, its client gone silent, does not hold shutdown up).
+   */
+  async settled(): Promise<void> {
+    let bound: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => {
+      bound = setTimeout(resolve, this.#drainTimeoutMs + 1_000);
+      bound.unref();
+    });
+    await Promise.race([whenNoneInFlight(this.#abort.signal), late]);
+    clearTimeout(bound);
   }
 
   /** Ends every request still in flight with the shutdown error. */

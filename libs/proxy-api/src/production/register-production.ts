@@ -231,6 +231,11 @@ export async function registerProduction(app: FastifyInstance, gateway: Gateway,
   app.addHook('preClose', async () => {
     listenerClosing = true;
     drain.begin();
+    // a listener's close() waits for its connections; without one (createRequestHandler in
+    // another server, inject) nothing would: the stores and the request log would close under
+    // the requests in flight, their rows lost, and the drain deadline's timer be cleared. So
+    // close() waits for them here, cutting those still running at the deadline
+    if (!app.server.listening) await drain.settled();
   });
   app.addHook('onClose', async () => drain.dispose());
   if ((options.maxConcurrentRequests ?? 0) > 0) concurrencyGuard(app, options.maxConcurrentRequests ?? 0);
