@@ -1,4 +1,4 @@
-import { hostNameOf, isLoopbackAddress } from '@switchyard/proxy-api';
+import { hostNameOf, isLocalHostName, isLoopbackAddress, localHostNames } from '@switchyard/proxy-api';
 import { SwitchyardError } from '@switchyard/proxy-core';
 import type { FastifyInstance } from 'fastify';
 import { ConfigError } from './config-error';
@@ -57,7 +57,6 @@ export function guardHosts(app: FastifyInstance, config: ConfigFile): void {
   const allowed = new Set<string>((listed ?? []).map(hostNameOf));
   // as for proxy-api's `allowedHosts`, which it is passed on to: any Host, and any site's pages
   const anyHost = allowed.has('*');
-  const names = ['localhost', '127.0.0.0/8', '[::1]', ...allowed].join(', ');
   // a scrape by pod IP carries that IP as its Host; with a token, the token guards /metrics (a
   // rebinding page does not have it), so the Host check would only break the scrape
   const exempt = config.metrics?.token === undefined ? PROBES : new Set([...PROBES, '/metrics']);
@@ -71,9 +70,8 @@ export function guardHosts(app: FastifyInstance, config: ConfigFile): void {
       return;
     }
     const host = request.headers.host;
-    const name = host === undefined ? undefined : hostNameOf(host);
-    if (!anyHost && (name === undefined || !(isLoopbackAddress(name) || allowed.has(name)))) {
-      done(new SwitchyardError('permission_denied', `The Host "${host ?? ''}" is not allowed: this gateway answers to ${names}; list other names in server.allowedHosts (env SWITCHYARD_ALLOWED_HOSTS, comma-separated).`));
+    if (!anyHost && !isLocalHostName(hostNameOf(host ?? ''), allowed)) {
+      done(new SwitchyardError('permission_denied', `The Host "${host ?? ''}" is not allowed: this gateway answers to ${localHostNames(allowed)}; list other names in server.allowedHosts (env SWITCHYARD_ALLOWED_HOSTS, comma-separated).`));
       return;
     }
     if (open && (path === '/admin' || path.startsWith('/admin/'))) {

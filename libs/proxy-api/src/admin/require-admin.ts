@@ -2,7 +2,7 @@ import { SwitchyardError } from '@switchyard/proxy-core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { heldSecretEquals } from '../keys/key-secret';
 import { presentedKey } from '../keys/client-key-auth';
-import { hostNameOf, isLocalOrigin, isLoopbackAddress } from '../http/loopback-host';
+import { hostNameOf, isLocalOrigin, isLoopbackAddress, localHostNames } from '../http/loopback-host';
 
 /** What `requireAdmin` checks against, decorated on the app by the Switchyard routes. */
 export interface AdminAuthState {
@@ -75,6 +75,5 @@ function refuseUnlessLocal(request: FastifyRequest, allowed: ReadonlySet<string>
 
 /** The refusal of a request whose Origin or Host (`what`) names neither a loopback nor a listed host. */
 function notLocal(what: string, allowed: ReadonlySet<string> | undefined): SwitchyardError {
-  const listed = allowed === undefined || allowed.size === 0 ? '' : `, ${[...allowed].join(', ')}`;
-  return new SwitchyardError('permission_denied', `The admin API of an app with no keys (open mode) answers this machine only, and ${what} is not one of localhost, 127.0.0.0/8, [::1]${listed}. ${HOW_TO_ENABLE}`);
+  return new SwitchyardError('permission_denied', `The admin API of an app with no keys (open mode) answers this machine only, and ${what} is not one of ${localHostNames(allowed)}. ${HOW_TO_ENABLE}`);
 }

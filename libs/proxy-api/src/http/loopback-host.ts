@@ -48,6 +48,19 @@ export function isLocalOrigin(origin: string, allowed: ReadonlySet<string> | und
   } catch {
     return false;
   }
-  const name = hostNameOf(host);
+  return isLocalHostName(hostNameOf(host), allowed);
+}
+
+/**
+ * Whether a host name (as {@link hostNameOf} gives it) is loopback or one of `allowed`: what the
+ * checks of an app answering this machine only take (an open app's routes, its admin API, the
+ * gateway's Host guard). An empty name (no Host header) is neither.
+ */
+export function isLocalHostName(name: string, allowed: ReadonlySet<string> | undefined): boolean {
   return name !== '' && (isLoopbackAddress(name) || allowed?.has(name) === true);
+}
+
+/** The names {@link isLocalHostName} takes, as its refusals list them: `localhost, 127.0.0.0/8, [::1]`, then `allowed`. */
+export function localHostNames(allowed: Iterable<string> = []): string {
+  return ['localhost', '127.0.0.0/8', '[::1]', ...allowed].join(', ');
 }

@@ -1,6 +1,6 @@
 import { SwitchyardError } from '@switchyard/proxy-core';
 import type { onRequestHookHandler } from 'fastify';
-import { hostNameOf, isLocalOrigin, isLoopbackAddress } from './loopback-host';
+import { hostNameOf, isLocalHostName, isLocalOrigin, localHostNames } from './loopback-host';
 
 /** The Host headers already accepted, so the usual one costs a Set lookup; bounded: a client writes them. */
 const MAX_REMEMBERED_HOSTS = 64;
@@ -27,7 +27,6 @@ export function openModeGuard(allowedHosts: readonly string[], corsOrigins: read
   const allowed = new Set(allowedHosts.map(hostNameOf));
   const origins = new Set(corsOrigins);
   const accepted = new Set<string>();
-  const names = (): string => ['localhost', '127.0.0.0/8', '[::1]', ...allowed].join(', ');
   return (request, _reply, done) => {
     const { origin } = request.headers;
     const foreign = origin === undefined ? request.headers['sec-fetch-site'] === 'cross-site' : !origins.has(origin) && !isLocalOrigin(origin, allowed);
@@ -36,19 +35,18 @@ export function openModeGuard(allowedHosts: readonly string[], corsOrigins: read
       done(
         new SwitchyardError(
           'permission_denied',
-          `An app with no keys (open mode) serves pages of this machine only, and ${page} is not one of ${names()}: any site this machine's browser visits could spend its provider keys. ${HOW_TO_OPEN}, list the page's host in allowedHosts, or its origin in cors.origin.`,
+          `An app with no keys (open mode) serves pages of this machine only, and ${page} is not one of ${localHostNames(allowed)}: any site this machine's browser visits could spend its provider keys. ${HOW_TO_OPEN}, list the page's host in allowedHosts, or its origin in cors.origin.`,
         ),
       );
       return;
     }
     const host = request.headers.host ?? '';
     if (!accepted.has(host)) {
-      const name = hostNameOf(host);
-      if (!isLoopbackAddress(name) && !allowed.has(name)) {
+      if (!isLocalHostName(hostNameOf(host), allowed)) {
         done(
           new SwitchyardError(
             'permission_denied',
-            `An app with no keys (open mode) answers this machine's clients only, and the Host "${host}" is not one of ${names()}: a page that rebinds its DNS name to this machine sends its own name. ${HOW_TO_OPEN}, or list the name in allowedHosts (allowedHosts: ['*'] answers any).`,
+            `An app with no keys (open mode) answers this machine's clients only, and the Host "${host}" is not one of ${localHostNames(allowed)}: a page that rebinds its DNS name to this machine sends its own name. ${HOW_TO_OPEN}, or list the name in allowedHosts (allowedHosts: ['*'] answers any).`,
           ),
         );
         return;
