@@ -301,6 +301,43 @@ describe('errors in Anthropic\'s shape', () => {
     expect(upstream.requests.length).toBe(before);
   });
 
+  it("names the client's tool_result block when Gemini refuses a result for no tool call, and its image block for a data URL it cannot read (each said only messages)", async () => {
+    // the engine's messages: system, the question, the tool call, two tool messages (chat message 4 is the client's messages.2.content.1)
+    const toolResults = {
+      model: 'gemini',
+      max_tokens: 16,
+      system: 'Be brief.',
+      tools: [weatherTool],
+      messages: [
+        { role: 'user', content: 'Weather in Paris?' },
+        { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: { location: 'Paris' } }] },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: 'sunny' }, { type: 'tool_result', tool_use_id: 'toolu_9', content: 'rain' }] },
+      ],
+    };
+    // a media type with a parameter that has no value: not a data URL Gemini's inline data can carry
+    const badImage = {
+      model: 'gemini',
+      max_tokens: 16,
+      system: 'Be brief.',
+      messages: [{ role: 'user', content: [{ type: 'text', text: 'What is this?' }, { type: 'image', source: { type: 'base64', media_type: 'image/png;x', data: 'iVBORw0KGgo=' } }] }],
+    };
+    const before = upstream.requests.length;
+    for (const [body, expected] of [
+      [toolResults, /^messages\.2\.content\.1\.tool_use_id: Tool message answers unknown tool call "toolu_9"/],
+      [badImage, /^messages\.0\.content\.1\.source: An image data URL must be base64/],
+    ] as const) {
+      for (const stream of [false, true]) {
+        const response = await raw({ ...body, stream });
+        expect(response.status).toBe(400);
+        const refusal = JSON.parse(response.text) as { type: string; error: { type: string; message: string } };
+        expect(anthropicErrorProblems(refusal)).toEqual([]);
+        expect(refusal.error.type).toBe('invalid_request_error');
+        expect(refusal.error.message).toMatch(expected);
+      }
+    }
+    expect(upstream.requests.length).toBe(before);
+  });
+
   it('passes an upstream 429 on as 429 rate_limit_error with retry-after', async () => {
     upstream.fault({ kind: 'status', status: 429, headers: { 'retry-after': '7' }, body: { type: 'error', error: { type: 'rate_limit_error', message: 'slow down' } }, times: 1, match: { path: '/messages' } });
     const error = await client.messages.create({ model: 'claude', max_tokens: 10, messages: [{ role: 'user', content: 'x' }] }).catch((thrown: unknown) => thrown);

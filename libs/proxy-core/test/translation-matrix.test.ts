@@ -5,7 +5,7 @@ import { builtinProvidersPlugin } from '../src/gateway/builtin-providers-plugin'
 import { createGateway, type Gateway } from '../src/gateway/create-gateway';
 import { createGatewayHooks } from '../src/hooks/gateway-hooks';
 import { ProviderRegistry } from '../src/providers/provider-registry';
-import type { ChatCompletionChunk, ChatCompletionRequest } from '../src/wire/openai-chat';
+import type { ChatCompletionChunk, ChatCompletionRequest, ChatMessage } from '../src/wire/openai-chat';
 import { chatStreamToAnthropicEvents } from '../src/ingress/chat-stream-to-anthropic-events';
 import { chatToAnthropicMessage } from '../src/ingress/chat-to-anthropic-message';
 import { messagesToChatRequest, translateMessagesRequest } from '../src/ingress/messages-to-chat-request';
@@ -199,6 +199,42 @@ describe('translation matrix: blank content', () => {
     it.each(blankToolResultRequests)('answers a request whose tool result is %s', async (_kind, request) => {
       const response = await gateway.chat({ ...request, model: `p-${type}/matrix-model` });
       expect(Value.Errors(ChatCompletionSchema, response).First()).toBeUndefined();
+    });
+  });
+});
+
+// A field a provider cannot send: a provider that refuses it, before any upstream call, names the
+// field (a part, a tool call's arguments, a tool message's tool_call_id), never only `messages`;
+// the others send it, and the upstream answers or refuses it.
+const [system, user, assistant, tool] = toolRoundTripRequest.messages as [ChatMessage, ChatMessage, ChatMessage, ChatMessage];
+const withImage = (url: string): ChatCompletionRequest => ({
+  ...toolRoundTripRequest,
+  messages: [system, { role: 'user', content: [{ type: 'text', text: 'What is this?' }, { type: 'image_url', image_url: { url } }] }, assistant, tool],
+});
+const fieldRefusalRequests: Array<[string, ChatCompletionRequest, string, readonly string[]]> = [
+  ['an image URL', withImage('https://example.com/a.png'), 'messages.1.content.1.image_url.url', ['bedrock', 'ollama']],
+  ['a data URL that is not base64', withImage('data:image/png,iVBORw0KGgo='), 'messages.1.content.1.image_url.url', ['anthropic', 'bedrock', 'gemini', 'ollama']],
+  [
+    'tool arguments that are not a JSON object',
+    { ...toolRoundTripRequest, messages: [system, user, { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '"Boston"' } }] }, tool] },
+    'messages.2.tool_calls.0.function.arguments',
+    ['anthropic', 'bedrock', 'gemini', 'ollama'],
+  ],
+  ['a tool result for no tool call', { ...toolRoundTripRequest, messages: [system, user, assistant, tool, { role: 'tool', tool_call_id: 'call_9', content: '{}' }] }, 'messages.4.tool_call_id', ['gemini']],
+];
+
+describe('translation matrix: refusals name the field', () => {
+  describe.each(types)('%s', (type) => {
+    it.each(fieldRefusalRequests)('answers a request with %s, or refuses it with a 400 naming the field', async (_kind, request, param, refusing) => {
+      const before = upstream.requests.length;
+      const { refused } = await answerOrRefusal(type, request);
+      if (refusing.includes(type)) {
+        expect(refused).toMatchObject({ status: 400, param });
+        expect(upstream.requests.length).toBe(before);
+      } else if (refused !== undefined) {
+        // the upstream's own refusal, passed on (the OpenAI-wire mock refuses a result for no call, as OpenAI does)
+        expect(refused).toMatchObject({ code: 'upstream_bad_request', status: 400 });
+      }
     });
   });
 });

@@ -6,6 +6,8 @@ import { chatToAnthropicMessage } from './chat-to-anthropic-message';
 import { ChatToAnthropicStreamMapper } from './chat-stream-to-anthropic-events';
 import { toAnthropicRequest } from '../providers/anthropic/to-anthropic-request';
 import { toBedrockRequest } from '../providers/bedrock/to-bedrock-request';
+import { toGeminiRequest } from '../providers/gemini/to-gemini-request';
+import { toOllamaRequest } from '../providers/ollama/to-ollama-request';
 import type { AnthropicMessagesRequest } from '../providers/anthropic/anthropic-wire';
 import { messagesToChatRequest, translateMessagesRequest } from './messages-to-chat-request';
 import { ANTHROPIC_ERROR_TYPES, toAnthropicError } from './to-anthropic-error';
@@ -123,6 +125,29 @@ describe('translateMessagesRequest: params of the chat request as the client\'s'
     })();
     expect(bedrock).toMatchObject({ param: 'messages.5.content.1.image_url.url' });
     expect(clientError(bedrock)).toMatchObject({ param: 'messages.2.content.1.source' });
+  });
+
+  it('names the client\'s block when Gemini refuses a tool result for no call and Ollama an image URL (each named only messages)', () => {
+    const refusalOf = (translate: () => unknown): unknown => {
+      try {
+        translate();
+      } catch (thrown) {
+        return thrown;
+      }
+      return undefined;
+    };
+    const firstThree = request.messages.slice(0, 3);
+    const answersNoCall = firstThree.map((message, index) =>
+      index === 2 && Array.isArray(message.content) ? { ...message, content: message.content.map((block) => ('tool_use_id' in block && block.tool_use_id === 't2' ? { ...block, tool_use_id: 't9' } : block)) } : message,
+    );
+    const gemini = translateMessagesRequest({ ...request, messages: answersNoCall });
+    const geminiRefusal = refusalOf(() => toGeminiRequest(gemini.chat));
+    expect(geminiRefusal).toMatchObject({ code: 'invalid_request', param: 'messages.4.tool_call_id' });
+    expect(gemini.clientError(geminiRefusal)).toMatchObject({ code: 'invalid_request', status: 400, param: 'messages.2.content.3.tool_use_id' });
+    const ollama = translateMessagesRequest({ ...request, messages: firstThree });
+    const ollamaRefusal = refusalOf(() => toOllamaRequest(ollama.chat, 'llava', false, 'ollama'));
+    expect(ollamaRefusal).toMatchObject({ code: 'unsupported_feature', param: 'messages.5.content.1.image_url.url' });
+    expect(ollama.clientError(ollamaRefusal)).toMatchObject({ code: 'unsupported_feature', status: 400, provider: 'ollama', param: 'messages.2.content.1.source' });
   });
 
   it('maps every chat message, part and tool call back to the block it came from', () => {

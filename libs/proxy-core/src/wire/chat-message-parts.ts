@@ -26,12 +26,15 @@ export interface InlineImage {
   data: string;
 }
 
-/** Reads a base64 `data:` URL; undefined for any other URL. Throws `invalid_request` for a malformed one. */
-export function parseDataUrl(url: string): InlineImage | undefined {
+/**
+ * Reads a base64 `data:` URL; undefined for any other URL. Throws `invalid_request` naming
+ * `param` (the part's `messages.<i>.content.<k>.image_url.url`) for a malformed one.
+ */
+export function parseDataUrl(url: string, param = 'messages'): InlineImage | undefined {
   if (!url.startsWith('data:')) return undefined;
   const match = /^data:([\w.+-]+\/[\w.+-]+)(?:;[\w-]+=[^;,]*)*;base64,(.*)$/s.exec(url);
   if (match === null) {
-    throw new SwitchyardError('invalid_request', 'An image data URL must be base64: data:<media type>;base64,<data>.', { param: 'messages' });
+    throw invalidRequest('An image data URL must be base64: data:<media type>;base64,<data>.', param);
   }
   return { mediaType: match[1] as string, data: match[2] as string };
 }

@@ -52,3 +52,33 @@ describe('toGeminiRequest: empty user content', () => {
     expect(toGeminiRequest({ model: 'x', messages: [{ role: 'system', content: '' }, { role: 'user', content: 'Hi' }] }).systemInstruction).toBeUndefined();
   });
 });
+
+describe('toGeminiRequest: refusals name the field at fault', () => {
+  const call = (id: string, args: string) => ({ id, type: 'function' as const, function: { name: 'save', arguments: args } });
+
+  it('names the tool message whose tool_call_id answers no tool call (it named only "messages")', () => {
+    const messages: ChatMessage[] = [
+      { role: 'user', content: 'Save it' },
+      { role: 'assistant', content: null, tool_calls: [call('call_1', '{}')] },
+      { role: 'tool', tool_call_id: 'call_1', content: 'saved' },
+      { role: 'tool', tool_call_id: 'call_9', content: 'saved too' },
+    ];
+    expect(() => contentsOf(messages)).toThrow(expect.objectContaining({ code: 'invalid_request', status: 400, param: 'messages.3.tool_call_id' }));
+  });
+
+  it('names the image part whose data URL is not base64 (it named only "messages")', () => {
+    const messages: ChatMessage[] = [
+      { role: 'system', content: 'Be brief.' },
+      { role: 'user', content: [{ type: 'text', text: 'What is this?' }, { type: 'image_url', image_url: { url: 'data:image/png,iVBORw0KGgo=' } }] },
+    ];
+    expect(() => contentsOf(messages)).toThrow(expect.objectContaining({ code: 'invalid_request', status: 400, param: 'messages.1.content.1.image_url.url' }));
+  });
+
+  it('names the tool call whose arguments are not a JSON object (it named only "messages")', () => {
+    const messages: ChatMessage[] = [
+      { role: 'user', content: 'Save both' },
+      { role: 'assistant', content: null, tool_calls: [call('call_1', '{}'), call('call_2', '{"a":')] },
+    ];
+    expect(() => contentsOf(messages)).toThrow(expect.objectContaining({ code: 'invalid_request', status: 400, param: 'messages.1.tool_calls.1.function.arguments' }));
+  });
+});

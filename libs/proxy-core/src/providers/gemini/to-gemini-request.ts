@@ -1,4 +1,3 @@
-import { SwitchyardError } from '../../errors/switchyard-error';
 import { addToTurns, refuseEmptyTurn, type AlternatingTurn } from '../../wire/alternating-turns';
 import { contentText, imageMediaTypeFromUrl, invalidRequest, parseDataUrl, parseToolArguments, toolNamesById, userContent } from '../../wire/chat-message-parts';
 import type { ChatCompletionRequest, ChatContentPart, ChatTextPart } from '../../wire/openai-chat';
@@ -15,7 +14,7 @@ function userParts(content: string | ChatContentPart[], param: string): GeminiPa
     if (part.type !== 'image_url') {
       throw invalidRequest(`Content part type "${(part as { type: string }).type}" is not supported by this provider.`, `${param}.${index}.type`);
     }
-    const inline = parseDataUrl(part.image_url.url);
+    const inline = parseDataUrl(part.image_url.url, `${param}.${index}.image_url.url`);
     if (inline !== undefined) return [{ inlineData: { mimeType: inline.mediaType, data: inline.data } }];
     // Gemini reads remote files through fileData; the URL must be one Gemini can fetch
     return [{ fileData: { mimeType: imageMediaTypeFromUrl(part.image_url.url), fileUri: part.image_url.url } }];
@@ -83,11 +82,11 @@ export function toGeminiRequest(request: ChatCompletionRequest): GeminiRequest {
         const parts: GeminiPart[] = [];
         const text = contentText(message.content);
         if (text.length > 0) parts.push({ text });
-        for (const call of message.tool_calls ?? []) {
+        for (const [t, call] of (message.tool_calls ?? []).entries()) {
           // the signature goes back on the very part it came on (Gemini 3 checks it)
           const thoughtSignature = thoughtSignatureOfToolCallId(call.id);
           parts.push({
-            functionCall: { name: call.function.name, args: parseToolArguments(call.function.arguments) },
+            functionCall: { name: call.function.name, args: parseToolArguments(call.function.arguments, `messages.${index}.tool_calls.${t}.function.arguments`) },
             ...(thoughtSignature === undefined ? {} : { thoughtSignature }),
           });
         }
@@ -96,9 +95,8 @@ export function toGeminiRequest(request: ChatCompletionRequest): GeminiRequest {
       }
       case 'tool': {
         const name = names.get(message.tool_call_id);
-        if (name === undefined) {
-          throw new SwitchyardError('invalid_request', `Tool message answers unknown tool call "${message.tool_call_id}".`, { param: 'messages' });
-        }
+        // Gemini answers a call by its function name: a result for no call of this request has none
+        if (name === undefined) throw invalidRequest(`Tool message answers unknown tool call "${message.tool_call_id}".`, `messages.${index}.tool_call_id`);
         addToTurns(turns, index, 'user', [{ functionResponse: { name, response: toolResponse(message.content) } }]);
         break;
       }

@@ -102,9 +102,28 @@ describe('ollama adapter', () => {
     expect(upstream.requests).toHaveLength(1);
   });
 
-  it('rejects image URLs, which Ollama cannot fetch', async () => {
-    const request = { ...basicRequest, messages: [{ role: 'user' as const, content: [{ type: 'image_url' as const, image_url: { url: 'https://example.com/a.png' } }] }] };
-    expect((await rejection(adapter.chat(request, callContext('llava')))).code).toBe('unsupported_feature');
+  it('rejects image URLs, which Ollama cannot fetch, naming the part (it named only "messages"), and sends nothing', async () => {
+    const request = {
+      ...basicRequest,
+      messages: [
+        { role: 'system' as const, content: 'Be brief.' },
+        { role: 'user' as const, content: [{ type: 'text' as const, text: 'What is this?' }, { type: 'image_url' as const, image_url: { url: 'https://example.com/a.png' } }] },
+      ],
+    };
+    expect(await rejection(adapter.chat(request, callContext('llava')))).toMatchObject({ code: 'unsupported_feature', status: 400, provider: 'ollama', param: 'messages.1.content.1.image_url.url' });
+    expect(upstream.requests).toHaveLength(0);
+  });
+
+  it('names the image part whose data URL is not base64, and the tool call whose arguments are not a JSON object (each named only "messages")', async () => {
+    const image = { ...basicRequest, messages: [{ role: 'user' as const, content: [{ type: 'image_url' as const, image_url: { url: 'data:image/png,iVBORw0KGgo=' } }] }] };
+    expect(await rejection(adapter.chat(image, callContext('llava')))).toMatchObject({ code: 'invalid_request', status: 400, param: 'messages.0.content.0.image_url.url' });
+    const calls = [
+      { id: 'call_1', type: 'function' as const, function: { name: 'get_weather', arguments: '{}' } },
+      { id: 'call_2', type: 'function' as const, function: { name: 'get_weather', arguments: '[1]' } },
+    ];
+    const args = { ...basicRequest, messages: [{ role: 'user' as const, content: 'Weather?' }, { role: 'assistant' as const, content: null, tool_calls: calls }] };
+    expect(await rejection(adapter.chat(args, callContext('llama3.2')))).toMatchObject({ code: 'invalid_request', status: 400, param: 'messages.1.tool_calls.1.function.arguments' });
+    expect(upstream.requests).toHaveLength(0);
   });
 
   it('maps a documented tool call response', async () => {

@@ -20,11 +20,12 @@ export function toOllamaRequest(request: ChatCompletionRequest, model: string, s
         const content = userContent(message.content, `messages.${index}.content`);
         const images: string[] = [];
         if (typeof content !== 'string') {
-          for (const part of content) {
+          for (const [k, part] of content.entries()) {
             if (part.type !== 'image_url') continue;
-            const inline = parseDataUrl(part.image_url.url);
+            const param = `messages.${index}.content.${k}.image_url.url`;
+            const inline = parseDataUrl(part.image_url.url, param);
             if (inline === undefined) {
-              throw new SwitchyardError('unsupported_feature', `Provider "${provider}" takes images as base64 data URLs only.`, { provider, param: 'messages' });
+              throw new SwitchyardError('unsupported_feature', `Provider "${provider}" takes images as base64 data URLs only.`, { provider, param });
             }
             images.push(inline.data);
           }
@@ -32,7 +33,9 @@ export function toOllamaRequest(request: ChatCompletionRequest, model: string, s
         return { role: 'user', content: contentText(content), ...(images.length > 0 ? { images } : {}) };
       }
       case 'assistant': {
-        const calls = (message.tool_calls ?? []).map((call) => ({ function: { name: call.function.name, arguments: parseToolArguments(call.function.arguments) } }));
+        const calls = (message.tool_calls ?? []).map((call, t) => ({
+          function: { name: call.function.name, arguments: parseToolArguments(call.function.arguments, `messages.${index}.tool_calls.${t}.function.arguments`) },
+        }));
         return { role: 'assistant', content: contentText(message.content), ...(calls.length > 0 ? { tool_calls: calls } : {}) };
       }
       case 'tool': {
