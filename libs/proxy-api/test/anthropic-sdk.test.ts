@@ -440,24 +440,22 @@ describe('/v1/messages errors when plugins change the messages', () => {
     expect(plain.error.message).toMatch(/^messages\.2\.content: A user message has nothing to send to Anthropic/);
   });
 
-  it("names the client's message with the condenser on: /v1/messages is not condensed, so the engine sends the route's messages", async () => {
+  it("names the messages, not a wrong message, when the condenser removed turns before the provider refused one (the engine's index would name another of the client's messages)", async () => {
     const turns = Array.from({ length: 20 }, (_, i) => [
       { role: 'user', content: `question ${i}: ${'words '.repeat(20)}` },
       { role: 'assistant', content: `answer ${i}: ${'more words '.repeat(10)}` },
     ]).flat();
-    // the same conversation is condensed on /v1/chat/completions
-    const chat = await request(`${pluggedUrl}/v1/chat/completions`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${CLIENT_KEY}` },
-      body: JSON.stringify({ model: 'claude', max_tokens: 100, messages: [{ role: 'system', content: 'Be brief.' }, ...turns, { role: 'user', content: 'last question' }] }),
-    });
-    await chat.body.text();
-    expect(chat.statusCode).toBe(200);
-    expect(chat.headers['x-switchyard-condensed']).toMatch(/^middle-out;removed=\d+$/);
-    const response = await send({ model: 'claude', max_tokens: 100, system: 'Be brief.', messages: [...turns, { role: 'user', content: ' ' }] });
-    expect(response.status).toBe(400);
-    expect(response.headers['x-switchyard-condensed']).toBeUndefined();
-    expect((JSON.parse(response.text) as { error: { message: string } }).error.message).toMatch(/^messages\.40\.content: A user message has nothing to send/);
+    for (const stream of [false, true]) {
+      const response = await send({ model: 'claude', max_tokens: 100, stream, system: 'Be brief.', messages: [...turns, { role: 'user', content: ' ' }] });
+      expect(response.status).toBe(400);
+      const refusal = JSON.parse(response.text) as { type: string; error: { type: string; message: string } };
+      expect(anthropicErrorProblems(refusal)).toEqual([]);
+      expect(refusal.error.message).toMatch(/^messages: A user message has nothing to send to Anthropic/);
+    }
+    // the condensed conversation, answered: the condenser did act on it
+    const answered = await send({ model: 'claude', max_tokens: 100, system: 'Be brief.', messages: [...turns, { role: 'user', content: 'last question' }] });
+    expect(answered.status).toBe(200);
+    expect(answered.headers['x-switchyard-condensed']).toMatch(/^middle-out;removed=\d+$/);
   });
 
   it("names the client's own message in an error event raised mid-stream (it named the chat request's)", async () => {

@@ -184,6 +184,25 @@ describe('response cache', () => {
     expect(budget.stats().accounts['response-cache-recordings']?.usedBytes).toBe(0);
   });
 
+  it('caches the chat requests of /v1/messages too, in the same entries as chat\'s, and no other endpoint\'s', async () => {
+    const { gateway, upstreamCalls } = setup();
+    const fromMessages = ctx({ endpoint: 'messages' });
+    await gateway.chat(request, { context: fromMessages });
+    expect(fromMessages.cacheStatus).toBe('MISS');
+    const fromChat = ctx({ endpoint: 'chat' });
+    await gateway.chat(request, { context: fromChat });
+    expect(fromChat.cacheStatus).toBe('HIT');
+    const streamed = ctx({ endpoint: 'messages' });
+    await collect(await gateway.stream(request, { context: streamed }));
+    const replayed = ctx({ endpoint: 'messages' });
+    await collect(await gateway.stream(request, { context: replayed }));
+    expect([streamed.cacheStatus, replayed.cacheStatus]).toEqual(['MISS', 'HIT']);
+    expect(upstreamCalls()).toBe(2);
+    const legacy = ctx({ endpoint: 'completions' });
+    await gateway.complete({ model: 'demo', prompt: 'hello cache', temperature: 0 }, { context: legacy });
+    expect(legacy.cacheStatus).toBe('BYPASS');
+  });
+
   it('rejects options without a memory bound, listing every problem', () => {
     expect(() => createResponseCache({ memory: { maxBytes: 0 }, ttlMs: -1 })).toThrow(/memory\/maxBytes[\s\S]*ttlMs/);
     expect(() => createResponseCache({} as ResponseCacheOptions)).toThrow(expect.objectContaining({ code: 'invalid_options' }));

@@ -2,6 +2,7 @@ import type {
   ChatCompletion,
   ChatCompletionChunk,
   ChatCompletionRequest,
+  GatewayEndpoint,
   GatewayHooks,
   GatewayPlugin,
   PrecomputedAnswer,
@@ -47,6 +48,13 @@ interface Pending {
   bytes: number;
   abandoned: boolean;
 }
+
+/**
+ * The endpoints whose answers are cached: chat completions and Anthropic's `/v1/messages`, whose
+ * route sends the engine a chat request and translates the engine's answer (the entry holds that
+ * answer, nothing of either route's shape, so an identical request on the other route shares it).
+ */
+const CACHED_ENDPOINTS: ReadonlySet<GatewayEndpoint> = new Set<GatewayEndpoint>(['chat', 'messages']);
 
 function isNonDeterministic(request: ChatCompletionRequest): boolean {
   return typeof request.temperature === 'number' && request.temperature > 0 && (request.seed === undefined || request.seed === null);
@@ -151,7 +159,7 @@ export class ResponseCache implements GatewayPlugin {
     const directives = context.directives ?? {};
     const ttlMs = this.#options.models?.[context.requestedModel]?.ttlMs ?? this.#options.ttlMs ?? RESPONSE_CACHE_DEFAULTS.ttlMs;
     const cacheable =
-      context.endpoint === 'chat' &&
+      CACHED_ENDPOINTS.has(context.endpoint) &&
       directives.cache !== 'skip' &&
       ttlMs > 0 &&
       ((this.#options.cacheNonDeterministic ?? RESPONSE_CACHE_DEFAULTS.cacheNonDeterministic) || !isNonDeterministic(request));

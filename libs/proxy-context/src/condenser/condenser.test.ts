@@ -128,6 +128,17 @@ describe('condenser on a long agent conversation with tools', async () => {
     await expect(condenser().condense(request(), context({ condense: 'summarize' }))).rejects.toMatchObject({ code: 'invalid_request' });
   });
 
+  it('condenses the chat request of /v1/messages, and leaves other endpoints\' requests alone', async () => {
+    const messages = createRequestContext({ endpoint: 'messages' });
+    const condensed = await condenser().condense(request(), messages);
+    expect(countRequest(condensed, counter)).toBeLessThanOrEqual(budget);
+    expect(messages.condensation?.removed).toBeGreaterThan(0);
+    const legacy = createRequestContext({ endpoint: 'completions' });
+    const req = request();
+    expect(await condenser().condense(req, legacy)).toBe(req);
+    expect(legacy.condensation).toBeUndefined();
+  });
+
   it('does not condense unless asked when auto is off', async () => {
     const req = request();
     expect(await condenser({ auto: false }).condense(req, context())).toBe(req);
