@@ -224,7 +224,7 @@ describe('the condenser on /v1/messages', () => {
     expect(noRoom.status).toBe(400);
     const refusal = JSON.parse(noRoom.text) as { type: string; error: { type: string; message: string } };
     expect(anthropicErrorProblems(refusal)).toEqual([]);
-    expect(refusal.error).toMatchObject({ type: 'invalid_request_error', message: expect.stringMatching(/^max_tokens: .*no room for the prompt/) as unknown });
+    expect(refusal.error).toMatchObject({ type: 'invalid_request_error', message: expect.stringMatching(/^max_tokens leaves no room for the prompt/) as unknown });
     const unknown = await messages(long, { 'x-switchyard-condense': 'squeeze' });
     expect(unknown.status).toBe(400);
     expect(JSON.parse(unknown.text)).toMatchObject({ type: 'error', error: { type: 'invalid_request_error', message: expect.stringMatching(/^x-switchyard-condense: Unknown condensing strategy/) as unknown } });

@@ -438,4 +438,12 @@ describe('toAnthropicError', () => {
     const other = new SwitchyardError('invalid_request', "Invalid request: 'messages.0.content.1' must be object.", { param: 'messages.0.content' });
     expect(toAnthropicError(other).body.error.message).toBe("messages.0.content: Invalid request: 'messages.0.content.1' must be object.");
   });
+
+  it('does not name the param twice when the message starts with it as a word (the condenser said max_tokens: max_tokens leaves no room ...)', () => {
+    const noRoom = new SwitchyardError('context_length_exceeded', 'max_tokens leaves no room for the prompt in the context window of "claude".', { param: 'max_tokens' });
+    expect(toAnthropicError(noRoom).body.error.message).toBe('max_tokens leaves no room for the prompt in the context window of "claude".');
+    // a param that only begins the message's first word is not named by it
+    const index = new SwitchyardError('invalid_request', 'messages.2 has no content.', { param: 'messages' });
+    expect(toAnthropicError(index).body.error.message).toBe('messages: messages.2 has no content.');
+  });
 });

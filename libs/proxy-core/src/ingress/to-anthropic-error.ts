@@ -55,9 +55,14 @@ export const ANTHROPIC_ERROR_TYPES = {
   internal_error: 'api_error',
 } as const satisfies Record<SwitchyardErrorCode, AnthropicErrorType>;
 
-/** Whether a message already names its param: it starts with it, or quotes it (`'messages.0.content' must be string`). */
+/**
+ * Whether a message already names its param: it starts with it as a word (`max_tokens leaves no
+ * room ...`, `max_tokens: ...`, not `messages.0 ...` for `messages`), or quotes it
+ * (`'messages.0.content' must be string`).
+ */
 function namesParam(message: string, param: string): boolean {
-  return message.startsWith(`${param}: `) || message.includes(`'${param}'`);
+  if (message.startsWith(param) && (message[param.length] === ' ' || message[param.length] === ':')) return true;
+  return message.includes(`'${param}'`);
 }
 
 /**
