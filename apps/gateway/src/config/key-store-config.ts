@@ -2,6 +2,11 @@ import type { KeyStoreUrlOptions } from '@switchyard/proxy-api';
 import type { ConfigFile } from './config-schema';
 import { postgresPoolOptions } from './observability-config';
 
+/** Whether a key store URL (as the file gives it, unchecked) names a SQLite file: one file, no pool, no schemas. */
+function isSqliteKeyStore(url: unknown): boolean {
+  return typeof url === 'string' && url.startsWith('sqlite:');
+}
+
 /**
  * The app's `keyStore` from `admin.keyStore`: its pool section in the names `openDatabase()` takes.
  * A `sqlite:` store gets neither the pool nor a schema ({@link keyStoreWarnings} names them).
@@ -10,7 +15,7 @@ export function keyStoreOptionsFromConfig(config: ConfigFile): KeyStoreUrlOption
   const keyStore = config.admin?.keyStore;
   if (keyStore === undefined) return undefined;
   const { postgres, schema, ...rest } = keyStore;
-  if (keyStore.url.startsWith('sqlite:')) return rest;
+  if (isSqliteKeyStore(keyStore.url)) return rest;
   return { ...rest, ...(schema === undefined ? {} : { schema }), ...(postgres === undefined ? {} : { postgres: postgresPoolOptions(postgres) }) };
 }
 
@@ -24,7 +29,7 @@ export function keyStoreWarnings(value: unknown): string[] {
   const keyStore = typeof admin === 'object' && admin !== null ? (admin as { keyStore?: unknown }).keyStore : undefined;
   if (typeof keyStore !== 'object' || keyStore === null) return [];
   const { url, postgres, schema } = keyStore as { url?: unknown; postgres?: unknown; schema?: unknown };
-  if (typeof url !== 'string' || !url.startsWith('sqlite:')) return [];
+  if (!isSqliteKeyStore(url)) return [];
   return [
     ...(postgres === undefined ? [] : ['/admin/keyStore/postgres: pool settings are for a postgres:// key store, not sqlite:']),
     ...(schema === undefined ? [] : ['/admin/keyStore/schema: is for a postgres:// key store, not sqlite:']),
