@@ -350,6 +350,27 @@ describe('switchyard CLI', { timeout: 60_000 }, () => {
     expect(result.stderr).toContain('REDIS_URL is not a valid URL: the port 99999 is not in 0-65535');
   });
 
+  it('takes blank variables as unset in validate and start alike (PORT=" ", LOG_LEVEL=" " and SWITCHYARD_WORKERS=" " were refused, HOST=" " was a listen address, REDIS_URL=" " a Redis)', async () => {
+    const file = join(dir, 'blank-env.yaml');
+    await writeFile(file, 'server: { port: 0, host: 127.0.0.1, workers: 1 }\nlogging: { level: silent }\nrequestLog: { store: none }\nproviders: [ { name: mock, type: mock } ]\n');
+    const names = ['PORT', 'HOST', 'LOG_LEVEL', 'SWITCHYARD_WORKERS', 'REDIS_URL', 'REDIS_CLUSTER_NODES', 'SWITCHYARD_MASTER_KEY', 'SWITCHYARD_KEY_SECRET'];
+    const more = ['SWITCHYARD_METRICS_TOKEN', 'SWITCHYARD_SHUTDOWN_DELAY_MS', 'SWITCHYARD_ALLOW_OPEN', 'SWITCHYARD_ALLOWED_HOSTS', 'DATABASE_URL'];
+    const blank = Object.fromEntries([...names, ...more].map((name) => [name, ' ']));
+    const validated = await output(run(['config', 'validate', file], blank));
+    expect(validated.stderr).toBe('');
+    expect(validated.code).toBe(0);
+    expect(validated.stdout).toContain(`${file}: valid (1 worker)`);
+    const started = run(['--config', file], blank);
+    const url = await listening(started);
+    expect((await fetch(`${url}/health`)).status).toBe(200);
+    started.kill('SIGTERM');
+    expect((await output(started)).code).toBe(0);
+    // SWITCHYARD_CONFIG=" " names no file
+    const noFile = await output(run(['config', 'validate'], { SWITCHYARD_CONFIG: ' ' }));
+    expect(noFile.code).toBe(2);
+    expect(noFile.stderr).toContain('config validate needs a FILE');
+  });
+
   it('rejects an unknown command with usage and exit code 2', async () => {
     const result = await output(run(['frobnicate']));
     expect(result.code).toBe(2);

@@ -2,6 +2,7 @@ import { planWorkers } from '../cluster/cluster-policy';
 import { resolveWorkers, type WorkerCount } from '../cluster/worker-count';
 import type { ConfigFile } from '../config/config-schema';
 import { withEnvOverrides } from '../config/env-overrides';
+import { envValue } from '../config/env-value';
 import { ConfigError, readConfigFile, usableSections, validateConfig } from '../config/load-config';
 import { resolveLogLevel } from '../config/log-level';
 import { checkOpenExposure } from '../config/open-mode';
@@ -72,9 +73,9 @@ async function checkAsStart(file: string, flags: StartFlags, env: NodeJS.Process
       return undefined;
     }
   };
-  // as start: --port wins, an empty value counts as unset
+  // as start: --port wins, an empty (or, in the environment, blank) value counts as unset
   if (flags.port !== undefined && flags.port !== '') attempt(() => integerFlag(flags.port, '--port', 0, 65535), 'the command line');
-  else attempt(() => integerFlag(env['PORT'] === '' ? undefined : env['PORT'], 'PORT', 0, 65535), 'the environment');
+  else attempt(() => integerFlag(envValue(env, 'PORT'), 'PORT', 0, 65535), 'the environment');
   let parsed: ConfigFile | undefined;
   let raw: unknown;
   // settings the file's stores would ignore: warned of, as start does, problems or not
@@ -93,7 +94,7 @@ async function checkAsStart(file: string, flags: StartFlags, env: NodeJS.Process
   attempt(() => resolveLogLevel(usable.config, env['LOG_LEVEL']));
   attempt(() => otlpTracesUrl(env));
   const count = attempt((): WorkerCount => resolveWorkers(flags.workers, env, usable.config));
-  const host = flags.host ?? env['HOST'] ?? usable.config.server?.host ?? '127.0.0.1';
+  const host = flags.host ?? envValue(env, 'HOST') ?? usable.config.server?.host ?? '127.0.0.1';
   // a master key the environment gives, even a bad one, is not an open gateway: only with it valid
   if (config !== undefined && overridden !== undefined && !readsInvalid('keys', 'server')) attempt(() => checkOpenExposure(config, host));
   // the cluster checks read the whole config: only once it, and what the environment adds, is valid
@@ -137,7 +138,7 @@ export async function configCommand(args: string[], env: NodeJS.ProcessEnv): Pro
     return EXIT_CODES.ok;
   }
   // as start: the file from SWITCHYARD_CONFIG when none is named
-  const target = positionals[0] ?? values.config ?? (env['SWITCHYARD_CONFIG'] === '' ? undefined : env['SWITCHYARD_CONFIG']);
+  const target = positionals[0] ?? values.config ?? envValue(env, 'SWITCHYARD_CONFIG');
   if (target === undefined) throw new UsageError('config validate needs a FILE (or SWITCHYARD_CONFIG).', CONFIG_USAGE);
   positionalArgs(positionals.length === 0 ? [target] : positionals, ['FILE'], CONFIG_USAGE);
   const check = await checkAsStart(target, { workers: values.workers, port: values.port, host: values.host }, env);

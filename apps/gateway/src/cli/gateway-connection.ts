@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
+import { envValue } from '../config/env-value';
 import { interpolateEnv } from '../config/interpolate-env';
 import { createAdminClient, type AdminClient } from './admin-client';
 import { UsageError } from './cli-errors';
@@ -35,8 +36,8 @@ const nonEmpty = (value: string | undefined): string | undefined =>
 export function adminKeyFrom(values: ConnectionValues, env: NodeJS.ProcessEnv): string | undefined {
   return (
     nonEmpty(values['admin-key']) ??
-    nonEmpty(env['SWITCHYARD_ADMIN_KEY']) ??
-    nonEmpty(env['SWITCHYARD_MASTER_KEY'])
+    envValue(env, 'SWITCHYARD_ADMIN_KEY') ??
+    envValue(env, 'SWITCHYARD_MASTER_KEY')
   );
 }
 
@@ -46,21 +47,22 @@ export function adminKeyFrom(values: ConnectionValues, env: NodeJS.ProcessEnv): 
  * 127.0.0.1:8080.
  */
 export async function gatewayUrlFrom(values: ConnectionValues, env: NodeJS.ProcessEnv): Promise<string> {
-  const explicit = nonEmpty(values.url) ?? nonEmpty(env['SWITCHYARD_URL']);
+  const explicit = nonEmpty(values.url) ?? envValue(env, 'SWITCHYARD_URL');
   if (explicit !== undefined) {
     if (!URL.canParse(explicit) || !/^https?:$/.test(new URL(explicit).protocol)) {
       throw new UsageError(`--url: "${explicit}" is not an http(s) URL.`);
     }
     return explicit.replace(/\/+$/, '');
   }
-  const server = await serverSection(nonEmpty(values.config) ?? nonEmpty(env['SWITCHYARD_CONFIG']), env);
-  const envPort = Number(env['PORT']);
+  const server = await serverSection(nonEmpty(values.config) ?? envValue(env, 'SWITCHYARD_CONFIG'), env);
+  const portText = envValue(env, 'PORT');
+  const envPort = Number(portText);
   // the same precedence as `switchyard start`: PORT and HOST win over the file
   const port =
-    nonEmpty(env['PORT']) !== undefined && Number.isInteger(envPort) && envPort > 0
+    portText !== undefined && Number.isInteger(envPort) && envPort > 0
       ? envPort
       : (server.port ?? 8080);
-  const configured = nonEmpty(env['HOST']) ?? server.host;
+  const configured = envValue(env, 'HOST') ?? server.host;
   // a gateway bound to every interface is reached on loopback from the same machine
   const host =
     configured === undefined || configured === '0.0.0.0' || configured === '::' ? '127.0.0.1' : configured;

@@ -5,6 +5,7 @@ import { LISTENING_MESSAGE, runPrimary } from '../cluster/run-primary';
 import { resolveWorkers } from '../cluster/worker-count';
 import { defaultConfig } from '../config/default-config';
 import { withEnvOverrides } from '../config/env-overrides';
+import { envValue } from '../config/env-value';
 import { loadConfigFile } from '../config/load-config';
 import { resolveLogLevel } from '../config/log-level';
 import { checkOpenExposure, reachableUrl } from '../config/open-mode';
@@ -50,12 +51,12 @@ async function loadConfig(
 export async function startCommand(args: string[], env: NodeJS.ProcessEnv): Promise<number | undefined> {
   const { values, positionals } = parseCommandArgs(args, START_OPTIONS, START_USAGE);
   positionalArgs(positionals, [], START_USAGE);
-  const port = portFrom(values.port, '--port') ?? portFrom(env['PORT'], 'PORT');
+  const port = portFrom(values.port, '--port') ?? portFrom(envValue(env, 'PORT'), 'PORT');
   const fileWarnings: string[] = [];
-  const loaded = await loadConfig(values.config ?? env['SWITCHYARD_CONFIG'], env, fileWarnings);
+  const loaded = await loadConfig(values.config ?? envValue(env, 'SWITCHYARD_CONFIG'), env, fileWarnings);
   const { source } = loaded;
   const config = withServerEnv(withEnvOverrides(loaded.config, env), env);
-  const host = values.host ?? env['HOST'] ?? config.server?.host ?? '127.0.0.1';
+  const host = values.host ?? envValue(env, 'HOST') ?? config.server?.host ?? '127.0.0.1';
   // before forking: every worker would refuse the same way
   checkOpenExposure(config, host);
   const model = config.models?.[0]?.name ?? `${config.providers[0]?.name ?? 'mock'}/default`;

@@ -7,11 +7,11 @@ const SRC = new URL('../', import.meta.url);
 const START_FILES = ['start-gateway.ts', 'cli/start-command.ts', ...['config', 'cluster', 'telemetry', 'runtime'].flatMap((dir) => readdirSync(new URL(dir, SRC)).map((name) => `${dir}/${name}`))].filter(
   (name) => name.endsWith('.ts') && !name.endsWith('.test.ts'),
 );
-// read for its usual meaning, not a setting of the gateway's
+// `env['NAME']` or `envValue(env, 'NAME')`; NODE_ENV is read for its usual meaning, not a setting of the gateway's
 const GENERIC = new Set(['NODE_ENV']);
 
 function variablesReadAtStart(): string[] {
-  const names = START_FILES.flatMap((name) => [...readFileSync(new URL(name, SRC), 'utf8').matchAll(/env\['([A-Z][A-Z0-9_]*)'\]/g)].map((match) => match[1] ?? ''));
+  const names = START_FILES.flatMap((name) => [...readFileSync(new URL(name, SRC), 'utf8').matchAll(/(?:env\['|envValue\(env, ')([A-Z][A-Z0-9_]*)'/g)].map((match) => match[1] ?? ''));
   return [...new Set(names)].filter((name) => !GENERIC.has(name)).sort();
 }
 

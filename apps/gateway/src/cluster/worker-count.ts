@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { ConfigError } from '../config/load-config';
 import type { ConfigFile } from '../config/config-schema';
+import { envValue } from '../config/env-value';
 
 /** Most workers one gateway process may fork. */
 export const MAX_WORKERS = 256;
@@ -26,8 +27,8 @@ export interface WorkerCount {
  */
 export function resolveWorkers(flag: string | undefined, env: NodeJS.ProcessEnv, config: ConfigFile, cores = availableParallelism()): WorkerCount {
   if (flag !== undefined) return { workers: parseWorkers(flag, '--workers'), explicit: true };
-  const fromEnv = env['SWITCHYARD_WORKERS'];
-  if (fromEnv !== undefined && fromEnv !== '') return { workers: parseWorkers(fromEnv, 'SWITCHYARD_WORKERS'), explicit: true };
+  const fromEnv = envValue(env, 'SWITCHYARD_WORKERS');
+  if (fromEnv !== undefined) return { workers: parseWorkers(fromEnv, 'SWITCHYARD_WORKERS'), explicit: true };
   if (config.server?.workers !== undefined) return { workers: config.server.workers, explicit: true };
   return { workers: Math.min(cores, MAX_WORKERS), explicit: false };
 }

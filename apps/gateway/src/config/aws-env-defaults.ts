@@ -1,8 +1,5 @@
 import type { ProviderConfig } from '@switchyard/proxy-core';
-
-function nonEmpty(value: string | undefined): string | undefined {
-  return value === undefined || value === '' ? undefined : value;
-}
+import { envValue } from './env-value';
 
 /**
  * Fills what a `bedrock` provider leaves out from the standard AWS variables, as the AWS
@@ -15,14 +12,14 @@ export function withAwsEnvDefaults(providers: ProviderConfig[], env: NodeJS.Proc
   return providers.map((provider) => {
     if (provider.type !== 'bedrock') return provider;
     const filled: ProviderConfig = { ...provider };
-    const region = nonEmpty(env['AWS_REGION']) ?? nonEmpty(env['AWS_DEFAULT_REGION']);
+    const region = envValue(env, 'AWS_REGION') ?? envValue(env, 'AWS_DEFAULT_REGION');
     if (filled['region'] === undefined && region !== undefined) filled['region'] = region;
     // an entry with credentials of its own, or a profile for the AWS credential chain, is left as it is
     if (filled['apiKey'] !== undefined || filled['accessKeyId'] !== undefined || filled['secretAccessKey'] !== undefined || filled['profile'] !== undefined) return filled;
-    const bearer = nonEmpty(env['AWS_BEARER_TOKEN_BEDROCK']);
-    const accessKeyId = nonEmpty(env['AWS_ACCESS_KEY_ID']);
-    const secretAccessKey = nonEmpty(env['AWS_SECRET_ACCESS_KEY']);
-    const sessionToken = nonEmpty(env['AWS_SESSION_TOKEN']);
+    const bearer = envValue(env, 'AWS_BEARER_TOKEN_BEDROCK');
+    const accessKeyId = envValue(env, 'AWS_ACCESS_KEY_ID');
+    const secretAccessKey = envValue(env, 'AWS_SECRET_ACCESS_KEY');
+    const sessionToken = envValue(env, 'AWS_SESSION_TOKEN');
     if (bearer !== undefined) filled['apiKey'] = bearer;
     else if (accessKeyId !== undefined && secretAccessKey !== undefined) {
       filled['accessKeyId'] = accessKeyId;

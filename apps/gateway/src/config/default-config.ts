@@ -1,4 +1,5 @@
 import type { ConfigFile } from './config-schema';
+import { envValue } from './env-value';
 
 /**
  * The configuration used when no file is given: the built-in mock provider, plus OpenAI
@@ -9,9 +10,10 @@ export function defaultConfig(env: NodeJS.ProcessEnv): ConfigFile {
     providers: [{ name: 'mock', type: 'mock' }],
     models: [{ name: 'mock', targets: [{ provider: 'mock', model: 'mock' }] }],
   };
-  const key = env['OPENAI_API_KEY'];
-  if (key !== undefined && key.length > 0) {
-    config.providers.push({ name: 'openai', type: 'openai', apiKey: key, ...(env['OPENAI_BASE_URL'] ? { baseUrl: env['OPENAI_BASE_URL'] } : {}) });
+  const key = envValue(env, 'OPENAI_API_KEY');
+  const baseUrl = envValue(env, 'OPENAI_BASE_URL');
+  if (key !== undefined) {
+    config.providers.push({ name: 'openai', type: 'openai', apiKey: key, ...(baseUrl === undefined ? {} : { baseUrl }) });
     config.models?.push(
       { name: 'gpt-4o-mini', targets: [{ provider: 'openai', model: 'gpt-4o-mini' }] },
       { name: 'gpt-4o', targets: [{ provider: 'openai', model: 'gpt-4o' }] },

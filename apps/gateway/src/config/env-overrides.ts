@@ -7,6 +7,7 @@
 import { redisUrlProblem, schemaProblems } from '@switchyard/proxy-core';
 import { ConfigError } from './config-error';
 import { AdminConfigSchema, RedisConfigSchema, type ConfigFile } from './config-schema';
+import { envValue } from './env-value';
 import { MetricsConfigSchema } from './observability-config';
 import { namesRedisAddress } from './redis-address';
 
@@ -15,7 +16,7 @@ import { namesRedisAddress } from './redis-address';
  * out: SWITCHYARD_MASTER_KEY (admin.masterKey), SWITCHYARD_KEY_SECRET (admin.keySecret),
  * SWITCHYARD_METRICS_TOKEN (metrics.token),
  * REDIS_URL or REDIS_CLUSTER_NODES (redis.url or redis.cluster.nodes, comma-separated URLs).
- * A value in the file wins. A value taken from the environment goes through the schema its
+ * A value in the file wins; an empty or blank variable is unset. A value taken from the environment goes through the schema its
  * field has in the file; every bad value (and both Redis variables at once) is listed in one
  * {@link ConfigError} from "the environment", each under its variable's name.
  */
@@ -36,7 +37,7 @@ function adminFromEnv(config: ConfigFile, env: NodeJS.ProcessEnv, problems: stri
   const admin = { ...config.admin };
   const fromEnv: (keyof typeof ADMIN_VARIABLES)[] = [];
   for (const [field, variable] of Object.entries(ADMIN_VARIABLES) as [keyof typeof ADMIN_VARIABLES, string][]) {
-    const value = nonEmpty(env[variable]);
+    const value = envValue(env, variable);
     if (admin[field] !== undefined || value === undefined) continue;
     admin[field] = value;
     fromEnv.push(field);
@@ -51,7 +52,7 @@ function adminFromEnv(config: ConfigFile, env: NodeJS.ProcessEnv, problems: stri
 }
 
 function metricsTokenFromEnv(config: ConfigFile, env: NodeJS.ProcessEnv, problems: string[]): Pick<ConfigFile, 'metrics'> {
-  const token = nonEmpty(env['SWITCHYARD_METRICS_TOKEN']);
+  const token = envValue(env, 'SWITCHYARD_METRICS_TOKEN');
   if (config.metrics?.token !== undefined || token === undefined) return {};
   const metrics = { ...config.metrics, token };
   const found = schemaProblems(MetricsConfigSchema, metrics, 'SWITCHYARD_METRICS_TOKEN');
@@ -85,12 +86,12 @@ function redisFromEnv(config: ConfigFile, env: NodeJS.ProcessEnv, problems: stri
 
 /**
  * The Redis address REDIS_URL or REDIS_CLUSTER_NODES gives (comma-separated, blanks dropped);
- * an empty variable counts as unset. Start fills `redis.url` or `redis.cluster` from it when
+ * an empty or blank variable counts as unset. Start fills `redis.url` or `redis.cluster` from it when
  * the file names neither.
  */
 function redisEnvAddress(env: NodeJS.ProcessEnv): { url: string | undefined; nodes: string[] | undefined } {
-  const url = nonEmpty(env['REDIS_URL']);
-  const nodes = nonEmpty(env['REDIS_CLUSTER_NODES'])
+  const url = envValue(env, 'REDIS_URL');
+  const nodes = envValue(env, 'REDIS_CLUSTER_NODES')
     ?.split(',')
     .map((node) => node.trim())
     .filter((node) => node !== '');
@@ -104,8 +105,4 @@ function redisEnvAddress(env: NodeJS.ProcessEnv): { url: string | undefined; nod
 export function redisAddressInEnv(env: NodeJS.ProcessEnv): boolean {
   const { url, nodes } = redisEnvAddress(env);
   return url !== undefined || nodes !== undefined;
-}
-
-function nonEmpty(value: string | undefined): string | undefined {
-  return value === undefined || value === '' ? undefined : value;
 }

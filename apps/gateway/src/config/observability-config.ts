@@ -2,6 +2,7 @@ import type { ObservabilityOptions } from '@switchyard/proxy-api';
 import type { RequestLogPostgresOptions } from '@switchyard/proxy-logging';
 import { Type, type Static } from '@sinclair/typebox';
 import type { ConfigFile } from './config-schema';
+import { envValue } from './env-value';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -106,7 +107,7 @@ export function observabilityOptionsFromConfig(config: ConfigFile, env: NodeJS.P
   const rowRate = log.unauthenticatedRefusalRowsPerSecond;
   const scrape = { metrics, ...(token === undefined ? {} : { metricsToken: token }), ...(rowRate === undefined ? {} : { unauthenticatedRefusalRowsPerSecond: rowRate }) };
   if (store === 'none') return scrape;
-  const url = log.url ?? (env['DATABASE_URL'] === '' ? undefined : env['DATABASE_URL']);
+  const url = log.url ?? envValue(env, 'DATABASE_URL');
   return {
     ...scrape,
     requestLog: {

@@ -6,6 +6,7 @@ import { HOST_NAME_PATTERN } from '@switchyard/proxy-api';
 import { BOOLEAN_WORDS, parseBooleanText } from './boolean-text';
 import { ConfigError } from './config-error';
 import type { ConfigFile } from './config-schema';
+import { envValue } from './env-value';
 
 const HOST_NAME = new RegExp(HOST_NAME_PATTERN);
 
@@ -14,26 +15,26 @@ const HOST_NAME = new RegExp(HOST_NAME_PATTERN);
  * SWITCHYARD_WORKERS do (a deployment's environment adjusts a shared config file):
  * SWITCHYARD_SHUTDOWN_DELAY_MS (`server.shutdownDelayMs`), SWITCHYARD_ALLOW_OPEN
  * (`server.allowOpen`) and SWITCHYARD_ALLOWED_HOSTS (`server.allowedHosts`, comma-separated:
- * the Docker image run open has no config file to list them in). Empty values are ignored;
+ * the Docker image run open has no config file to list them in). Empty or blank values are ignored;
  * malformed ones are a {@link ConfigError} listing each of them.
  */
 export function withServerEnv(config: ConfigFile, env: NodeJS.ProcessEnv): ConfigFile {
-  const delay = env['SWITCHYARD_SHUTDOWN_DELAY_MS'];
-  const allowOpen = env['SWITCHYARD_ALLOW_OPEN'];
-  const allowedHosts = env['SWITCHYARD_ALLOWED_HOSTS'];
+  const delay = envValue(env, 'SWITCHYARD_SHUTDOWN_DELAY_MS');
+  const allowOpen = envValue(env, 'SWITCHYARD_ALLOW_OPEN');
+  const allowedHosts = envValue(env, 'SWITCHYARD_ALLOWED_HOSTS');
   const server = { ...config.server };
   const problems: string[] = [];
-  if (delay !== undefined && delay !== '') {
+  if (delay !== undefined) {
     const ms = Number(delay);
     if (Number.isInteger(ms) && ms >= 0) server.shutdownDelayMs = ms;
     else problems.push(`SWITCHYARD_SHUTDOWN_DELAY_MS: "${delay}" is not a duration in milliseconds (an integer >= 0)`);
   }
-  if (allowOpen !== undefined && allowOpen !== '') {
+  if (allowOpen !== undefined) {
     const open = parseBooleanText(allowOpen);
     if (open === undefined) problems.push(`SWITCHYARD_ALLOW_OPEN: "${allowOpen}" is not a boolean (${BOOLEAN_WORDS})`);
     else server.allowOpen = open;
   }
-  if (allowedHosts !== undefined && allowedHosts.trim() !== '') {
+  if (allowedHosts !== undefined) {
     const names = allowedHosts.split(',').map((name) => name.trim()).filter((name) => name !== '');
     const bad = names.filter((name) => !HOST_NAME.test(name));
     if (bad.length === 0) server.allowedHosts = names;
