@@ -230,6 +230,27 @@ describe('switchyard CLI', { timeout: 60_000 }, () => {
     expect(withRedis.stderr).not.toContain('/cache/redisCommandTimeoutMs');
   });
 
+  it("prints the file's warnings before a later check or the file's own problems stop start, as validate does (start printed them only once it was about to serve)", async () => {
+    const warning = 'warning: /requestLog/postgres: pool settings are for a postgres request log, not store none';
+    const exposed = join(dir, 'warned-then-exposed.yaml');
+    await writeFile(exposed, 'server: { host: 0.0.0.0 }\nrequestLog: { store: none, postgres: { poolSize: 2 } }\nproviders: [ { name: mock, type: mock } ]\n');
+    const broken = join(dir, 'warned-and-broken.yaml');
+    await writeFile(broken, 'server: { port: eighty }\nrequestLog: { store: none, postgres: { poolSize: 2 } }\nproviders: [ { name: mock, type: mock } ]\n');
+    const results = await Promise.all([
+      output(run(['config', 'validate', exposed])),
+      output(run(['--config', exposed, '--port', '0'])),
+      output(run(['config', 'validate', broken])),
+      output(run(['--config', broken])),
+    ]);
+    for (const [index, result] of results.entries()) {
+      expect(result.code).toBe(1);
+      // first, and once
+      expect(result.stderr.split('\n')[0]).toBe(warning);
+      expect(result.stderr.split(warning)).toHaveLength(2);
+      expect(result.stderr).toContain(index < 2 ? 'the gateway has no client keys' : '/server/port: ');
+    }
+  });
+
   it('takes a redis section whose address REDIS_URL gives in validate and start alike, and refuses it in both without one', async () => {
     const file = join(dir, 'redis-from-env.yaml');
     await writeFile(file, 'redis: { keyPrefix: "cli-env:", commandTimeoutMs: 400 }\nproviders: [ { name: mock, type: mock } ]\n');

@@ -38,7 +38,6 @@ interface ProblemGroup {
 interface StartCheck {
   file: string;
   groups: ProblemGroup[];
-  warnings: string[];
   workers?: number;
 }
 
@@ -53,9 +52,10 @@ interface StartFlags {
  * the file, the environment, the log level, the OTLP endpoint, the port, the listen address,
  * the workers. A file with problems does not stop the others: they run against the file's
  * sections that are valid on their own, and those that read an invalid section are skipped
- * (its problem is reported already).
+ * (its problem is reported already). Warnings go to `warn` as start prints them: the file's as
+ * soon as it is validated, the workers' once they are planned.
  */
-async function checkAsStart(file: string, flags: StartFlags, env: NodeJS.ProcessEnv): Promise<StartCheck> {
+async function checkAsStart(file: string, flags: StartFlags, env: NodeJS.ProcessEnv, warn: (warnings: readonly string[]) => void): Promise<StartCheck> {
   const groups: ProblemGroup[] = [];
   const report = (source: string, problems: string[]): void => {
     const group = groups.find((candidate) => candidate.source === source);
@@ -87,6 +87,7 @@ async function checkAsStart(file: string, flags: StartFlags, env: NodeJS.Process
     if (!(error instanceof ConfigError)) throw error;
     report(error.source, error.problems);
   }
+  warn(fileWarnings);
   const usable = parsed === undefined ? usableSections(raw, env) : { config: parsed, invalid: new Set<string>() };
   const readsInvalid = (...sections: string[]): boolean => sections.some((section) => usable.invalid.has(section));
   const overridden = readsInvalid('admin', 'metrics', 'redis') ? undefined : attempt(() => withEnvOverrides(usable.config, env));
@@ -98,10 +99,11 @@ async function checkAsStart(file: string, flags: StartFlags, env: NodeJS.Process
   // a master key the environment gives, even a bad one, is not an open gateway: only with it valid
   if (config !== undefined && overridden !== undefined && !readsInvalid('keys', 'server')) attempt(() => checkOpenExposure(config, host));
   // the cluster checks read the whole config: only once it, and what the environment adds, is valid
-  if (parsed === undefined || overridden === undefined || config === undefined || count === undefined) return { file, groups, warnings: fileWarnings };
+  if (parsed === undefined || overridden === undefined || config === undefined || count === undefined) return { file, groups };
   const { workers, errors, warnings } = planWorkers(config, count);
+  warn(warnings);
   report(file, errors.map((error) => `with ${workers} workers: ${error}`));
-  return { file, groups, warnings: [...fileWarnings, ...warnings], workers };
+  return { file, groups, workers };
 }
 
 /** Every problem as one line, named by where it came from unless that is the file itself. */
@@ -141,13 +143,15 @@ export async function configCommand(args: string[], env: NodeJS.ProcessEnv): Pro
   const target = positionals[0] ?? values.config ?? envValue(env, 'SWITCHYARD_CONFIG');
   if (target === undefined) throw new UsageError('config validate needs a FILE (or SWITCHYARD_CONFIG).', CONFIG_USAGE);
   positionalArgs(positionals.length === 0 ? [target] : positionals, ['FILE'], CONFIG_USAGE);
-  const check = await checkAsStart(target, { workers: values.workers, port: values.port, host: values.host }, env);
-  const { groups, warnings, workers } = check;
+  // printed as start prints them, or kept for the JSON document
+  const warnings: string[] = [];
+  const warn = values.json === true ? (found: readonly string[]) => void warnings.push(...found) : printWarnings;
+  const check = await checkAsStart(target, { workers: values.workers, port: values.port, host: values.host }, env, warn);
+  const { groups, workers } = check;
   if (values.json === true) {
     printJson({ file: target, valid: groups.length === 0, problems: problemLines(check), warnings, ...(workers === undefined ? {} : { workers }) });
     return groups.length === 0 ? EXIT_CODES.ok : EXIT_CODES.failed;
   }
-  printWarnings(warnings);
   if (groups.length > 0) {
     // the header names every place a problem came from, not only the file
     const sources = groups.map(({ source }) => source);

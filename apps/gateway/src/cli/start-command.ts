@@ -38,13 +38,19 @@ function portFrom(value: string | undefined, source: string): number | undefined
   return integerFlag(value === '' ? undefined : value, source, 0, 65535);
 }
 
-async function loadConfig(
-  path: string | undefined,
-  env: NodeJS.ProcessEnv,
-  warnings: string[],
-): Promise<{ config: ConfigFile; source: string }> {
+/**
+ * The config file, or the built-in defaults without one. The file's warnings are printed as soon
+ * as it is validated, problems or not, before any later check can stop start: a warning may
+ * explain the failure. Only by the primary: a cluster worker loads the same file again.
+ */
+async function loadConfig(path: string | undefined, env: NodeJS.ProcessEnv): Promise<{ config: ConfigFile; source: string }> {
   if (path === undefined || path === '') return { config: defaultConfig(env), source: 'built-in defaults' };
-  return { config: await loadConfigFile(path, env, warnings), source: path };
+  const warnings: string[] = [];
+  try {
+    return { config: await loadConfigFile(path, env, warnings), source: path };
+  } finally {
+    if (!cluster.isWorker) printWarnings(warnings);
+  }
 }
 
 /** `switchyard start`: config file + environment -> listen, until SIGTERM or SIGINT. */
@@ -52,8 +58,7 @@ export async function startCommand(args: string[], env: NodeJS.ProcessEnv): Prom
   const { values, positionals } = parseCommandArgs(args, START_OPTIONS, START_USAGE);
   positionalArgs(positionals, [], START_USAGE);
   const port = portFrom(values.port, '--port') ?? portFrom(envValue(env, 'PORT'), 'PORT');
-  const fileWarnings: string[] = [];
-  const loaded = await loadConfig(values.config ?? envValue(env, 'SWITCHYARD_CONFIG'), env, fileWarnings);
+  const loaded = await loadConfig(values.config ?? envValue(env, 'SWITCHYARD_CONFIG'), env);
   const { source } = loaded;
   const config = withServerEnv(withEnvOverrides(loaded.config, env), env);
   const host = values.host ?? envValue(env, 'HOST') ?? config.server?.host ?? '127.0.0.1';
@@ -71,9 +76,9 @@ export async function startCommand(args: string[], env: NodeJS.ProcessEnv): Prom
   otlpTracesUrl(env);
   // a cluster worker runs this same command line: it serves, the primary forks and supervises
   const { workers, errors, warnings } = cluster.isWorker ? { workers: 1, errors: [], warnings: [] } : planWorkers(config, resolveWorkers(values.workers, env, config));
+  // as config validate warns, before the refusal they may explain; a worker plans nothing
+  printWarnings(warnings);
   if (errors.length > 0) throw new OperationError(`Cannot run ${workers} workers with ${source}:\n- ${errors.join('\n- ')}`);
-  // as config validate warns; a worker loaded the same file, the primary has warned already
-  if (!cluster.isWorker) printWarnings([...fileWarnings, ...warnings]);
   if (workers > 1) {
     return runPrimary({
       workers,
