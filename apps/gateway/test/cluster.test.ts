@@ -84,7 +84,8 @@ describe('switchyard start --workers', { timeout: 90_000 }, () => {
   });
 
   it('restarts a worker that dies', async () => {
-    const file = await config('restart', ['requestLog: { store: none }', 'cache: { enabled: false }']);
+    // a setting the file ignores: warned of by the primary only, not again by each worker or a restarted one
+    const file = await config('restart', ['requestLog: { store: none }', 'cache: { enabled: false, ttlMs: 60000 }']);
     const gateway = await startGatewayProcess(['start', '--config', file], { SWITCHYARD_WORKERS: '2' });
     started.push(gateway);
     const pids = new Set<string>();
@@ -110,6 +111,7 @@ describe('switchyard start --workers', { timeout: 90_000 }, () => {
     );
     expect(Number(replacement)).toBeGreaterThan(0);
     await until(async () => (gateway.stderr().includes(`worker ${first} exited (signal SIGKILL); restarting`) ? true : undefined), 5_000, 'the restart line');
+    expect(gateway.stderr().match(/^warning: .*$/gm)).toEqual(['warning: /cache/ttlMs: is for the response cache, which cache.enabled: false turns off']);
     gateway.child.kill('SIGTERM');
     expect(await gateway.exited).toBe(0);
   });

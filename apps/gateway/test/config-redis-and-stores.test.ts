@@ -134,11 +134,11 @@ describe('settings the configured stores would ignore', () => {
     expect(await warningsOf('requestLog: { store: none, postgres: { queryTimeoutMs: 900 } }')).toEqual([
       '/requestLog/postgres: pool settings are for a postgres request log, not store none',
     ]);
-    // one file for dev (sqlite) and prod (LOG_STORE=postgres): valid in both, a warning in dev only
+    // one file for dev (sqlite) and prod (LOG_STORE=postgres): valid in both, each warned of the other's fields
     const shared = 'requestLog: { store: "${LOG_STORE:-sqlite}", path: ":memory:", url: "${DATABASE_URL:-postgres://localhost/dev}", schema: logs, postgres: { poolSize: 2 } }';
     expect(await problemsOf(shared)).toEqual([]);
     expect(await warningsOf(shared)).toHaveLength(3);
-    expect(await warningsOf(shared, { LOG_STORE: 'postgres', DATABASE_URL: 'postgres://db/app' })).toEqual([]);
+    expect(await warningsOf(shared, { LOG_STORE: 'postgres', DATABASE_URL: 'postgres://db/app' })).toEqual(['/requestLog/path: is for a sqlite request log, not store postgres']);
     const config = await validate('requestLog: { store: postgres, url: "postgres://db/app", schema: logs, postgres: { poolSize: 2 } }');
     expect(observabilityOptionsFromConfig(config, {}).requestLog).toMatchObject({ url: 'postgres://db/app', schema: 'logs', postgres: { poolSize: 2 } });
     // a field the schema refuses is not warned of as well
@@ -162,9 +162,75 @@ describe('settings the configured stores would ignore', () => {
     expect(await warningsOf('redis: { cluster: { nodes: ["redis://r:7000"] } }\ncache: { redisBreaker: { failureThreshold: 2 } }')).toEqual([]);
     // an empty variable is unset, as at start
     expect(await warningsOf('cache: { redisCommandTimeoutMs: 40 }', { REDIS_URL: '', REDIS_CLUSTER_NODES: '' })).toHaveLength(1);
-    // the cache or its tier turned off says itself that they do not apply
-    expect(await warningsOf('cache: { enabled: false, redisCommandTimeoutMs: 40 }')).toEqual([]);
-    expect(await warningsOf('cache: { redis: false, redisCommandTimeoutMs: 40 }')).toEqual([]);
+    // the cache or its tier turned off is the reason they do not apply, and the one given
+    expect(await warningsOf('cache: { enabled: false, redisCommandTimeoutMs: 40 }')).toEqual([
+      '/cache/redisCommandTimeoutMs: is for the response cache, which cache.enabled: false turns off',
+    ]);
+    expect(await warningsOf('cache: { redis: false, redisCommandTimeoutMs: 40 }')).toEqual([
+      "/cache/redisCommandTimeoutMs: is for the cache's Redis tier, which cache.redis: false turns off",
+    ]);
+  });
+
+  it('warns of requestLog.path unless the store is sqlite, of retention on jsonl, and of every field but the refusal rate with store none (they were ignored silently)', async () => {
+    expect(await warningsOf('requestLog: { store: postgres, url: "postgres://db/app", path: ./requests.db }')).toEqual([
+      '/requestLog/path: is for a sqlite request log, not store postgres',
+    ]);
+    expect(await warningsOf('requestLog: { store: jsonl, path: ./requests.db, retentionDays: 7, retentionStartDelayMs: 0, bodies: true, batchSize: 50 }')).toEqual([
+      '/requestLog/path: is for a sqlite request log, not store jsonl',
+      '/requestLog/retentionDays: is for a sqlite or postgres request log, not store jsonl',
+      '/requestLog/retentionStartDelayMs: is for a sqlite or postgres request log, not store jsonl',
+    ]);
+    const none = 'requestLog: { store: none, path: ./requests.db, bodies: true, maxQueuedRows: 10, batchSize: 5, flushIntervalMs: 50, flushTimeoutMs: 500, unauthenticatedRefusalRowsPerSecond: 2 }';
+    expect(await warningsOf(none)).toEqual([
+      '/requestLog/path: is for a sqlite request log, not store none',
+      '/requestLog/bodies: is for a request log, not store none',
+      '/requestLog/maxQueuedRows: is for a request log, not store none',
+      '/requestLog/batchSize: is for a request log, not store none',
+      '/requestLog/flushIntervalMs: is for a request log, not store none',
+      '/requestLog/flushTimeoutMs: is for a request log, not store none',
+    ]);
+    // the refusal rate bounds the log lines too: read with store none
+    expect(observabilityOptionsFromConfig(await validate(none), {})).toMatchObject({ unauthenticatedRefusalRowsPerSecond: 2 });
+    // a retention delay without retention delays nothing
+    expect(await warningsOf('requestLog: { path: ":memory:", retentionStartDelayMs: 0 }')).toEqual([
+      '/requestLog/retentionStartDelayMs: delays the first retention pass, and without requestLog.retentionDays there is none',
+    ]);
+    // the store that reads them: nothing to warn of
+    expect(await warningsOf('requestLog: { path: ":memory:", retentionDays: 7, retentionStartDelayMs: 0, bodies: true, maxQueuedRows: 10, batchSize: 5 }')).toEqual([]);
+    expect(await warningsOf('requestLog: { store: jsonl, bodies: true, batchSize: 5, flushIntervalMs: 50 }')).toEqual([]);
+  });
+
+  it('warns of the fields under a switch the file turns off: cache, its Redis tier, condenser, metrics, breaker (they were ignored silently)', async () => {
+    expect(await warningsOf('cache: { enabled: false, ttlMs: 1000, redis: true, redisBreaker: { failureThreshold: 2 } }')).toEqual([
+      '/cache/ttlMs: is for the response cache, which cache.enabled: false turns off',
+      '/cache/redis: is for the response cache, which cache.enabled: false turns off',
+      '/cache/redisBreaker: is for the response cache, which cache.enabled: false turns off',
+    ]);
+    // the Redis tier's own switch leaves the memory tier's settings alone
+    expect(await warningsOf('cache: { redis: false, ttlMs: 1000, redisBreaker: { failureThreshold: 2 } }')).toEqual([
+      "/cache/redisBreaker: is for the cache's Redis tier, which cache.redis: false turns off",
+    ]);
+    expect(await warningsOf('condenser: { enabled: false, strategy: drop-oldest, outputReserveTokens: 512 }')).toEqual([
+      '/condenser/strategy: is for the condenser, which condenser.enabled: false turns off',
+      '/condenser/outputReserveTokens: is for the condenser, which condenser.enabled: false turns off',
+    ]);
+    expect(await warningsOf('metrics: { enabled: false, keyLabel: true, token: scrape-token-0123456789 }')).toEqual([
+      '/metrics/keyLabel: is for the /metrics endpoint, which metrics.enabled: false turns off',
+      '/metrics/token: is for the /metrics endpoint, which metrics.enabled: false turns off',
+    ]);
+    expect(await warningsOf('breaker: { enabled: false, volumeThreshold: 5 }')).toEqual([
+      '/breaker/volumeThreshold: is for the circuit breakers, which breaker.enabled: false turns off',
+    ]);
+    // the switch on, absent, or alone: nothing is ignored
+    expect(await warningsOf('cache: { enabled: true, ttlMs: 1000 }\ncondenser: { strategy: drop-oldest }\nmetrics: { keyLabel: true }\nbreaker: { enabled: false }')).toEqual([]);
+    // a switch turned by the environment: a warning only where it is off
+    const shared = 'cache: { enabled: "${CACHE_ENABLED:-false}", ttlMs: 1000 }';
+    expect(await warningsOf(shared)).toHaveLength(1);
+    expect(await warningsOf(shared, { CACHE_ENABLED: 'true' })).toEqual([]);
+    // a field the schema refuses is not warned of as well
+    const warnings: string[] = [];
+    await expect(validateConfig(parseYaml(`cache: { enabled: false, ttlMs: 0 }\n${PROVIDERS}`), {}, 'test.yaml', warnings)).rejects.toThrow(/\/cache\/ttlMs: /);
+    expect(warnings).toEqual([]);
   });
 
   it("names the top-level redis section as the cache's when only limiter.redis is set (it said no Redis is configured)", async () => {

@@ -7,7 +7,7 @@ export function printLine(text: string): void {
 
 /**
  * Writes each warning to stderr as `warning: ...`: what `start` and `config validate` find that
- * does not stop the gateway (settings the file's stores would ignore, state kept per worker).
+ * does not stop the gateway (settings the file would ignore, state kept per worker).
  */
 export function printWarnings(warnings: readonly string[]): void {
   for (const warning of warnings) process.stderr.write(`warning: ${warning}\n`);

@@ -25,8 +25,8 @@ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, an open gateway on a non-loopback --host / H
 server.host, and the workers it would run (--workers, SWITCHYARD_WORKERS, server.workers,
 else one per core, falling back to 1 where state cannot be
 shared). Lists every problem, each under where it came from; exits 1 when there is any.
-Warnings (settings the configured stores would ignore, state kept per worker) are printed
-as start prints them and do not fail the check.`;
+Warnings (settings the file would ignore, such as a field under a switch it turns off, and
+state kept per worker) are printed as start prints them and do not fail the check.`;
 
 /** Problems from one place: the file, the environment, a flag, the listen address. */
 interface ProblemGroup {

@@ -48,7 +48,8 @@ export const CacheConfigSchema = Type.Object(
  * has an address (in the file, or from REDIS_URL / REDIS_CLUSTER_NODES, `redisInEnv`, which fill
  * it at start); `limiter.redis` is the upstream limiter's own. A warning, not a refusal: one file
  * may serve an environment with a Redis and one without. With the cache or its Redis tier turned
- * off (`enabled: false`, `redis: false`) they are left alone: that switch says they do not apply.
+ * off (`enabled: false`, `redis: false`) the switch is the reason they do not apply, and
+ * `switchedOffWarnings` gives it.
  */
 export function cacheWarnings(value: unknown, redisInEnv: boolean): string[] {
   const record = typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};

@@ -11,14 +11,16 @@ import { redisAddressInEnv } from './env-overrides';
 import { namesRedisAddress } from './redis-address';
 import { keyStoreWarnings } from './key-store-config';
 import { requestLogWarnings } from './observability-config';
+import { switchedOffWarnings } from './switched-off-warnings';
 
 export { ConfigError } from './config-error';
 
 /**
  * Validates a parsed config: the file schema, then the engine's own checks (provider
- * options, routes), all problems together in one {@link ConfigError}. Settings the configured
- * stores would ignore (a request log's pool on sqlite, the cache's Redis tier without a Redis)
- * do not stop it: they are added to `warnings`, even when the config has problems. The
+ * options, routes), all problems together in one {@link ConfigError}. Settings the file would
+ * have ignored (a request log's pool on sqlite, the cache's Redis tier without a Redis, a field
+ * under a switch turned off such as `cache.enabled: false`) do not stop it: they are added to
+ * `warnings`, even when the config has problems. The
  * environment's settings (SWITCHYARD_MASTER_KEY, REDIS_URL, SWITCHYARD_ALLOWED_HOSTS, ...) are
  * taken into account but not applied: `switchyard start` applies them with `withEnvOverrides`
  * and then `withServerEnv` before `startGateway`, and so must a program that embeds these.
@@ -35,7 +37,8 @@ export async function validateConfig(raw: unknown, env: NodeJS.ProcessEnv, sourc
   problems.push(...redisProblems(value, env).filter(unreported));
   // settings read only under a condition the file does not meet would be silently ignored; one
   // file may serve environments that meet it and some that do not, so they are warned of
-  warnings.push(...[...keyStoreWarnings(value), ...requestLogWarnings(value), ...cacheWarnings(value, redisAddressInEnv(env))].filter(unreported));
+  const ignored = [...keyStoreWarnings(value), ...requestLogWarnings(value), ...cacheWarnings(value, redisAddressInEnv(env)), ...switchedOffWarnings(value)];
+  warnings.push(...ignored.filter(unreported));
   if (problems.length > 0) throw new ConfigError(source, problems);
   const parsed = value as ConfigFile;
   const config: ConfigFile = { ...parsed, providers: withAwsEnvDefaults(parsed.providers, env) };

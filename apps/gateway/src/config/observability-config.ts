@@ -71,10 +71,32 @@ export const MetricsConfigSchema = Type.Object(
 );
 
 /**
- * `requestLog` settings that would be ignored: `url`, `schema` and the `postgres` pool are read
- * only by the PostgreSQL store, so on another store (sqlite by default) their author would
- * believe them applied. A warning, not a refusal: one file may pick the store by environment
- * (`store: "${LOG_STORE:-sqlite}"`), as a pool on a `sqlite:` key store is warned of.
+ * The request log stores that read each `requestLog` field; a field left out (`store`,
+ * `unauthenticatedRefusalRowsPerSecond`, which bounds the log lines too) is read with every
+ * store, `none` included.
+ */
+const REQUEST_LOG_FIELD_STORES: Partial<Record<keyof Static<typeof RequestLogConfigSchema>, { stores: readonly string[]; what: string }>> = {
+  path: { stores: ['sqlite'], what: 'is for a sqlite request log' },
+  url: { stores: ['postgres'], what: 'is for a postgres request log' },
+  schema: { stores: ['postgres'], what: 'is for a postgres request log' },
+  postgres: { stores: ['postgres'], what: 'pool settings are for a postgres request log' },
+  // the jsonl store appends lines: there is nothing it could delete
+  retentionDays: { stores: ['sqlite', 'postgres'], what: 'is for a sqlite or postgres request log' },
+  retentionStartDelayMs: { stores: ['sqlite', 'postgres'], what: 'is for a sqlite or postgres request log' },
+  bodies: { stores: ['sqlite', 'postgres', 'jsonl'], what: 'is for a request log' },
+  maxQueuedRows: { stores: ['sqlite', 'postgres', 'jsonl'], what: 'is for a request log' },
+  batchSize: { stores: ['sqlite', 'postgres', 'jsonl'], what: 'is for a request log' },
+  flushIntervalMs: { stores: ['sqlite', 'postgres', 'jsonl'], what: 'is for a request log' },
+  flushTimeoutMs: { stores: ['sqlite', 'postgres', 'jsonl'], what: 'is for a request log' },
+};
+
+/**
+ * `requestLog` settings that would be ignored: a field read only by other stores than the
+ * configured one (`url`, `schema` and `postgres` by PostgreSQL, `path` by SQLite, retention by
+ * the SQL stores, every field but one with `store: none`), and `retentionStartDelayMs` without
+ * `retentionDays`; their author would believe them applied. A warning, not a refusal: one file
+ * may pick the store by environment (`store: "${LOG_STORE:-sqlite}"`), as a pool on a `sqlite:`
+ * key store is warned of.
  */
 export function requestLogWarnings(value: unknown): string[] {
   const log = typeof value === 'object' && value !== null ? (value as { requestLog?: unknown }).requestLog : undefined;
@@ -82,13 +104,16 @@ export function requestLogWarnings(value: unknown): string[] {
   const fields = log as Record<string, unknown>;
   const store = fields['store'] ?? 'sqlite';
   // a store the schema refused is reported there: what it would ignore is unknown
-  if (typeof store !== 'string' || store === 'postgres' || !['sqlite', 'jsonl', 'none'].includes(store)) return [];
+  if (typeof store !== 'string' || !['sqlite', 'postgres', 'jsonl', 'none'].includes(store)) return [];
   const which = fields['store'] === undefined ? 'store sqlite (the default)' : `store ${store}`;
-  return [
-    ...(fields['url'] === undefined ? [] : [`/requestLog/url: is for a postgres request log, not ${which}`]),
-    ...(fields['schema'] === undefined ? [] : [`/requestLog/schema: is for a postgres request log, not ${which}`]),
-    ...(fields['postgres'] === undefined ? [] : [`/requestLog/postgres: pool settings are for a postgres request log, not ${which}`]),
-  ];
+  return Object.entries(REQUEST_LOG_FIELD_STORES).flatMap(([name, read]) => {
+    if (fields[name] === undefined) return [];
+    if (!read.stores.includes(store)) return [`/requestLog/${name}: ${read.what}, not ${which}`];
+    if (name === 'retentionStartDelayMs' && fields['retentionDays'] === undefined) {
+      return ['/requestLog/retentionStartDelayMs: delays the first retention pass, and without requestLog.retentionDays there is none'];
+    }
+    return [];
+  });
 }
 
 /** A pool section's options, in the names `openDatabase()` takes (the request log's and the key store's). */
