@@ -31,6 +31,21 @@ describe('admin API in open mode (no keys configured)', () => {
     }
   });
 
+  it("serves a Host of 0.0.0.0 or [::] over a loopback connection only, as this machine's names", async () => {
+    const { app, port } = await listening();
+    for (const host of [`0.0.0.0:${port}`, `[::]:${port}`, `127.1:${port}`]) {
+      expect({ host, status: (await get(port, '/admin/providers', host)).status }).toEqual({ host, status: 200 });
+    }
+    expect((await app.inject({ method: 'GET', url: '/admin/providers', headers: { host: '0.0.0.0' }, remoteAddress: '203.0.113.7' })).statusCode).toBe(403);
+    expect((await get(port, '/admin/providers', `0.0.0.0:${port}`, { origin: 'https://evil.example' })).status).toBe(403);
+  });
+
+  it('matches a listed IPv6 address however the Host or the list spells it', async () => {
+    const { port } = await listening({ admin: { allowedHosts: ['[fd00:0::1]'] } });
+    expect((await get(port, '/admin/providers', '[fd00::1]:8080')).status).toBe(200);
+    expect((await get(port, '/admin/providers', '[FD00:0:0:0:0:0:0:1]')).status).toBe(200);
+  });
+
   it('serves a Host listed in admin.allowedHosts (any case, any port), and names the list when refusing', async () => {
     const { port } = await listening({ admin: { allowedHosts: ['gateway.internal', '[fd00::1]'] } });
     expect((await get(port, '/admin/providers', `Gateway.Internal:${port}`)).status).toBe(200);

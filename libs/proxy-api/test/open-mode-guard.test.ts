@@ -68,6 +68,44 @@ describe('open mode (no keys): /v1 and /proxy answer this machine only', () => {
     expect(other.body.error?.message).toContain('is not one of localhost, 127.0.0.0/8, [::1], gateway.internal, [fd00::1]:');
   });
 
+  it('matches a listed address however the Host or the list spells it (IPv6 zeros and case, IPv4-mapped, short IPv4)', async () => {
+    const { port } = await listening({ allowedHosts: ['[fd00:0::1]', '[FD00::2]', '[::ffff:10.0.0.5]', '10.0.0.6'] });
+    for (const host of ['[fd00::1]:8080', '[fd00:0:0:0:0:0:0:1]', '[fd00::2]', '[fd00:0::2]:8080', '10.0.0.5:8080', '[::ffff:a00:5]', '[::ffff:10.0.0.6]:8080', '10.6']) {
+      expect({ host, status: (await sendTo(port, 'GET', '/v1/models', { host })).status }).toEqual({ host, status: 200 });
+    }
+    expect((await chatFromPage(port, 'http://[fd00::1]:3000')).status).toBe(200);
+    // the refusal lists the names in the form they are compared in
+    const other = await sendTo(port, 'GET', '/v1/models', { host: '[fd00::3]' });
+    expect(other.status).toBe(403);
+    expect(other.body.error?.message).toContain('is not one of localhost, 127.0.0.0/8, [::1], [fd00::1], [fd00::2], 10.0.0.5, 10.0.0.6:');
+  });
+
+  it('reads a Host as a browser would, and refuses one it cannot read (user info that URL would take for the host)', async () => {
+    const { port } = await listening();
+    for (const host of [`127.1:${port}`, `0x7f.0.0.1:${port}`, `[::ffff:127.0.0.1]:${port}`, `[0:0:0:0:0:0:0:1]:${port}`]) {
+      expect({ host, status: (await sendTo(port, 'GET', '/v1/models', { host })).status }).toEqual({ host, status: 200 });
+    }
+    for (const host of ['evil.example@127.0.0.1', '127.0.0.1%2fevil.example', '1.2.3.4.5']) {
+      expect({ host, status: (await sendTo(port, 'GET', '/v1/models', { host })).status }).toEqual({ host, status: 403 });
+    }
+  });
+
+  it("serves a Host of 0.0.0.0 or [::], which only this machine's clients connect through, and still refuses other sites' pages sent there", async () => {
+    const { port } = await listening();
+    for (const host of [`0.0.0.0:${port}`, '0.0.0.0', `[::]:${port}`]) {
+      expect({ host, status: (await sendTo(port, 'GET', '/v1/models', { host })).status }).toEqual({ host, status: 200 });
+    }
+    expect((await chatFromPage(port, 'http://0.0.0.0:3000', `0.0.0.0:${port}`)).status).toBe(200);
+    // a page of another site reaching http://0.0.0.0:<port> (the "0.0.0.0 day") carries its Origin, or Sec-Fetch-Site
+    const cross = await chatFromPage(port, 'https://evil.example', `0.0.0.0:${port}`);
+    expect(cross.status).toBe(403);
+    expect(cross.body.error?.message).toMatch(/^An app with no keys \(open mode\) serves pages of this machine only, and the Origin "https:\/\/evil\.example"/);
+    expect((await sendTo(port, 'POST', '/proxy/openai/v1/chat/completions', { host: `0.0.0.0:${port}`, origin: 'https://evil.example', 'content-type': 'text/plain' }, '{}')).status).toBe(403);
+    expect((await sendTo(port, 'GET', '/proxy/openai/v1/files', { host: `0.0.0.0:${port}`, 'sec-fetch-site': 'cross-site' })).status).toBe(403);
+    // a name that resolves to 0.0.0.0 arrives as itself, as a rebound one does
+    expect((await sendTo(port, 'GET', '/v1/models', { host: `zero.evil.example:${port}` })).status).toBe(403);
+  });
+
   it("turns both checks off with allowedHosts ['*']", async () => {
     const { port } = await listening({ allowedHosts: ['*'] });
     expect((await sendTo(port, 'GET', '/v1/models', { host: 'evil.example' })).status).toBe(200);
@@ -110,5 +148,12 @@ describe('open mode (no keys): /v1 and /proxy answer this machine only', () => {
 
   it('refuses a malformed allowedHosts entry at start', () => {
     expect(() => createApp({ gateway, allowedHosts: ['gateway.internal:8080'] })).toThrow(/allowedHosts/);
+  });
+
+  it('refuses at start an allowedHosts entry no Host can match: not an address, user info, non-ASCII', () => {
+    expect(() => createApp({ gateway, allowedHosts: ['gateway.internal', '1.2.3.4.5', 'a@gateway.internal', 'bücher.example', '[1::2::3]'] })).toThrow(
+      /^Invalid Switchyard options:\n- \/allowedHosts\/1: "1\.2\.3\.4\.5" is not a host name .*\n- \/allowedHosts\/2: .*\n- \/allowedHosts\/3: "bücher\.example" is not a host name \(an ASCII name, in its xn-- form .*\n- \/allowedHosts\/4: /,
+    );
+    expect(() => createApp({ gateway, admin: { allowedHosts: ['256.0.0.1'] } })).toThrow(/\/admin\/allowedHosts\/0: "256\.0\.0\.1" is not a host name/);
   });
 });

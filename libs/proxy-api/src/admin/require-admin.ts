@@ -2,7 +2,7 @@ import { SwitchyardError } from '@switchyard/proxy-core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { heldSecretEquals } from '../keys/key-secret';
 import { presentedKey } from '../keys/client-key-auth';
-import { hostNameOf, isLocalOrigin, isLoopbackAddress, localHostNames } from '../http/loopback-host';
+import { hostNameOf, isLocalHostName, isLocalOrigin, isLoopbackAddress, localHostNames } from '../http/loopback-host';
 
 /** What `requireAdmin` checks against, decorated on the app by the Switchyard routes. */
 export interface AdminAuthState {
@@ -10,7 +10,7 @@ export interface AdminAuthState {
   readonly masterKey: string | undefined;
   /** Open mode (no keys of any kind configured): admin routes pass for this machine only (see `requireAdmin`). */
   readonly open: boolean;
-  /** Host names (lower-case, no port) an open app also serves admin routes under, from any address. @default none */
+  /** Host names (as `hostNameOf` gives them) an open app also serves admin routes under, from any address. @default none */
   readonly allowedHosts?: ReadonlySet<string>;
 }
 
@@ -25,9 +25,10 @@ declare module 'fastify' {
  * Fastify `onRequest` hook for every `/admin/*` route: requires `Authorization: Bearer
  * <masterKey>` (compared in constant time). Without a master key the admin API is refused,
  * except in open mode (no keys configured at all), where it answers this machine only: a
- * loopback Host over a loopback connection, or a Host listed in `admin.allowedHosts`. It needs
- * only the headers: as an `onRequest` hook it refuses before the body is read or parsed (it
- * also works as a `preHandler`, but then a body is parsed and validated first).
+ * Host of this machine (loopback, or 0.0.0.0 and `[::]`, which reach it) over a loopback
+ * connection, or a Host listed in `admin.allowedHosts`. It needs only the headers: as an
+ * `onRequest` hook it refuses before the body is read or parsed (it also works as a
+ * `preHandler`, but then a body is parsed and validated first).
  * @example
  * app.get('/admin/things', { onRequest: requireAdmin }, handler);
  */
@@ -64,7 +65,8 @@ function refuseUnlessLocal(request: FastifyRequest, allowed: ReadonlySet<string>
   const origin = request.headers.origin;
   if (origin !== undefined && !isLocalOrigin(origin, allowed)) throw notLocal(`the request comes from a page whose Origin "${origin}"`, allowed);
   if (allowed?.has(name) === true) return;
-  if (!isLoopbackAddress(name)) throw notLocal(`the Host "${host ?? ''}"`, allowed);
+  // this machine's name: loopback, or 0.0.0.0 / [::], which reach it; the socket decides below
+  if (!isLocalHostName(name, undefined)) throw notLocal(`the Host "${host ?? ''}"`, allowed);
   const remote = request.socket.remoteAddress;
   if (remote === undefined || !isLoopbackAddress(remote)) {
     // a unix socket has no remote address: a reverse proxy in front of it may carry anyone's request

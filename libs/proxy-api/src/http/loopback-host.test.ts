@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { HOST_NAME_PATTERN, hostNameOf, isLoopbackAddress } from './loopback-host';
+import { HOST_NAME_PATTERN, hostNameOf, isLocalHostName, isLocalOrigin, isLoopbackAddress } from './loopback-host';
 
 describe('loopback hosts', () => {
   it('tells loopback addresses and names from the others', () => {
@@ -15,6 +15,41 @@ describe('loopback hosts', () => {
     expect(hostNameOf('LocalHost:8080')).toBe('localhost');
     expect(hostNameOf('[::1]:8080')).toBe('[::1]');
     expect(hostNameOf('example.com.')).toBe('example.com');
+  });
+
+  it('gives every spelling of an address one canonical form, so a listed address matches however the Host writes it', () => {
+    const same = (spellings: string[]): void => {
+      const names = new Set(spellings.map(hostNameOf));
+      expect({ spellings, names: [...names] }).toEqual({ spellings, names: [hostNameOf(spellings[0] ?? '')] });
+    };
+    same(['[fd00::1]', '[fd00:0::1]:8080', '[FD00:0000:0000:0000:0000:0000:0000:0001]', '[fd00:0:0:0:0:0:0:1]']);
+    same(['10.0.0.5', '[::ffff:10.0.0.5]', '[::FFFF:a00:5]:8080', '[0:0:0:0:0:ffff:0a00:0005]']);
+    // what WHATWG URL (a browser) and inet_aton (curl) read as 127.0.0.1
+    same(['127.0.0.1', '127.1', '0x7f.1', '0177.0.0.1', '2130706433:8080', '127.0.0.1.']);
+    expect(hostNameOf('[FD00:0::1]:8080')).toBe('[fd00::1]');
+    expect(hostNameOf('[::ffff:127.0.0.1]')).toBe('127.0.0.1');
+    const listed = new Set(['[fd00:0::1]', '[::ffff:10.0.0.5]'].map(hostNameOf));
+    expect(['[fd00::1]:8080', '10.0.0.5', '[::ffff:a00:5]'].map((host) => isLocalHostName(hostNameOf(host), listed))).toEqual([true, true, true]);
+    expect(isLocalOrigin('http://[fd00:0:0::1]:3000', listed)).toBe(true);
+  });
+
+  it('reads nothing it cannot canonicalise as a host name: user info, paths, percent-encoding, non-ASCII, bad addresses', () => {
+    // URL would read "evil.example@127.0.0.1" as 127.0.0.1: a Host check must not
+    for (const header of ['evil.example@127.0.0.1', '127.0.0.1/evil', 'evil.example#127.0.0.1', 'localhost%2eevil', 'lоcalhost', '1.2.3.4.5', '256.0.0.1', 'evil.0x7f', '[1::2::3]', '[fe80::1%25eth0]', '[::1', 'a b', '']) {
+      expect({ header, name: hostNameOf(header) }).toEqual({ header, name: '' });
+    }
+    expect(isLocalHostName(hostNameOf('evil.example@127.0.0.1'), undefined)).toBe(false);
+  });
+
+  it("takes the unspecified addresses, which reach this machine only, for this machine's names, and nothing else near them", () => {
+    for (const host of ['0.0.0.0', '0.0.0.0:8080', '0', '[::]:8080', '[0:0::0]', '[::ffff:0.0.0.0]']) {
+      expect({ host, local: isLocalHostName(hostNameOf(host), undefined) }).toEqual({ host, local: true });
+    }
+    for (const host of ['0.0.0.1', '0.1.0.0', '[::2]', '0.0.0.0.evil.example']) {
+      expect({ host, local: isLocalHostName(hostNameOf(host), undefined) }).toEqual({ host, local: false });
+    }
+    // where the app listens is another question: 0.0.0.0 there reaches every interface
+    expect(isLoopbackAddress('0.0.0.0')).toBe(false);
   });
 
   it('accepts a configured name without port, scheme or path, and an IPv6 address only in brackets', () => {

@@ -26,20 +26,45 @@ export function isLoopbackAddress(host: string): boolean {
   return family !== 0 && LOOPBACK.check(lower, family === 4 ? 'ipv4' : 'ipv6');
 }
 
+// a Host header: an RFC 3986 reg-name without percent-encoding (a browser sends the ASCII form
+// of its URL's host), or an IPv6 address in brackets; then an optional port
+const HOST_HEADER = /^(\[[0-9a-f:.]+\]|[a-z0-9\-._~!$&'()*+,;=]+)(?::\d*)?$/i;
+// the canonical (WHATWG URL) form of an IPv4-mapped IPv6 address: [::ffff:7f00:1]
+const IPV4_MAPPED = /^\[::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})\]$/;
+
 /**
- * The host name of a Host header, lower-cased, without port or trailing dot (`[::1]` keeps its brackets).
+ * The host name of a Host header in one canonical form, without port or trailing dot: what
+ * WHATWG URL makes of it (as a browser does), so every spelling of an address compares
+ * equal (`[FD00:0::1]` and `[fd00::1]`; `127.1`, `0x7f.1` and `127.0.0.1`; an IPv4-mapped
+ * IPv6 address and its IPv4 form). `''` for a header it cannot read as a host name
+ * (user info, a path, percent-encoding, non-ASCII), which no check then takes for a local one.
  * @example
  * hostNameOf('Gateway.Internal.:8080'); // 'gateway.internal'
+ * hostNameOf('[FD00:0:0::1]:8080'); // '[fd00::1]'
+ * hostNameOf('[::ffff:10.0.0.5]'); // '10.0.0.5'
  */
 export function hostNameOf(header: string): string {
-  const lower = header.trim().toLowerCase();
-  const name = lower.startsWith('[') ? lower.slice(0, lower.indexOf(']') + 1) : (lower.split(':')[0] ?? '');
-  return name.endsWith('.') ? name.slice(0, -1) : name;
+  const name = HOST_HEADER.exec(header.trim())?.[1];
+  if (name === undefined) return '';
+  let canonical: string;
+  try {
+    canonical = new URL(`http://${name}/`).hostname;
+  } catch {
+    return '';
+  }
+  const mapped = IPV4_MAPPED.exec(canonical);
+  if (mapped !== null) {
+    const high = Number.parseInt(mapped[1] ?? '', 16);
+    const low = Number.parseInt(mapped[2] ?? '', 16);
+    return `${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`;
+  }
+  return canonical.endsWith('.') ? canonical.slice(0, -1) : canonical;
 }
 
 /**
- * Whether an Origin header names a page served from a loopback host or one of `allowed`
- * (host names as {@link hostNameOf} gives them); `null` and unparsable origins do not.
+ * Whether an Origin header names a page served from this machine ({@link isLocalHostName}) or
+ * from one of `allowed` (host names as {@link hostNameOf} gives them); `null` and unparsable
+ * origins do not.
  */
 export function isLocalOrigin(origin: string, allowed: ReadonlySet<string> | undefined): boolean {
   let host: string;
@@ -52,12 +77,20 @@ export function isLocalOrigin(origin: string, allowed: ReadonlySet<string> | und
 }
 
 /**
- * Whether a host name (as {@link hostNameOf} gives it) is loopback or one of `allowed`: what the
- * checks of an app answering this machine only take (an open app's routes, its admin API, the
- * gateway's Host guard). An empty name (no Host header) is neither.
+ * The unspecified addresses as {@link hostNameOf} gives them (`0`, `[0::0]` and `[::ffff:0.0.0.0]`
+ * too): a client that connects to one reaches this machine only (Linux and macOS route it to
+ * loopback; Windows refuses to connect), and it names no DNS entry a page could rebind.
+ */
+const UNSPECIFIED = new Set(['0.0.0.0', '[::]']);
+
+/**
+ * Whether a host name (as {@link hostNameOf} gives it) is this machine's or one of `allowed`:
+ * loopback, or the unspecified address 0.0.0.0 or `[::]`, which a client connects to this
+ * machine through. What the checks of an app answering this machine only take (an open app's
+ * routes, its admin API, the gateway's Host guard). An empty name (no Host header) is neither.
  */
 export function isLocalHostName(name: string, allowed: ReadonlySet<string> | undefined): boolean {
-  return name !== '' && (isLoopbackAddress(name) || allowed?.has(name) === true);
+  return name !== '' && (isLoopbackAddress(name) || UNSPECIFIED.has(name) || allowed?.has(name) === true);
 }
 
 /** The names {@link isLocalHostName} takes, as its refusals list them: `localhost, 127.0.0.0/8, [::1]`, then `allowed`. */

@@ -1,7 +1,7 @@
 import { RedisClusterOptionsSchema, RedisUrlSchema, SwitchyardError, redisEndpointProblems, schemaProblems } from '@switchyard/proxy-core';
 import { PostgresPoolOptionsSchema, type PostgresPoolOptions } from '@switchyard/proxy-logging';
 import { Type } from '@sinclair/typebox';
-import { HOST_NAME_PATTERN } from '../http/loopback-host';
+import { HOST_NAME_PATTERN, hostNameOf } from '../http/loopback-host';
 import type { KeyStore } from '../keys/key-store';
 import { StaticKeySchema, type StaticKeyConfig } from '../keys/static-key';
 import type { CostEstimator } from '../limits/cost-estimator';
@@ -100,9 +100,9 @@ export interface KeyStoreUrlOptions {
 export interface ProductionOptions {
   /**
    * The admin API: `masterKey` guards every `/admin/*` route. Without it and without any other
-   * key (open mode) the admin API answers only requests from this machine with a loopback Host
-   * (localhost, 127.0.0.0/8, [::1], any port), or whose Host is listed in `allowedHosts`
-   * (names without port; an IPv6 address in brackets), from any address; a browser request
+   * key (open mode) the admin API answers only requests from this machine with a Host of it
+   * (localhost, 127.0.0.0/8, [::1], 0.0.0.0 or [::], any port), or whose Host is listed in `allowedHosts`
+   * (names without port; an IPv6 address in brackets; compared in canonical form), from any address; a browser request
    * must also carry the Origin of such a host, if any (a page of another site is refused). `allowedHosts` is
    * unused when a master key or client keys are configured. @default allowedHosts: []
    */
@@ -110,7 +110,8 @@ export interface ProductionOptions {
   /**
    * Open mode only (no master key, client keys or key store, so anyone who reaches `/v1/*` and
    * `/proxy/*` spends the provider keys): the host names (without port; an IPv6 address in
-   * brackets) those routes answer besides loopback ones. The `Host` must be loopback or listed
+   * brackets; compared in canonical form, so `[fd00:0::1]` matches a Host of `[fd00::1]`) those
+   * routes answer besides this machine's (loopback, 0.0.0.0, `[::]`). The `Host` must be one or listed
    * (a page that rebinds its DNS name to this machine sends its own name), and a browser
    * request's `Origin` must be a page of a loopback or listed host, or an origin listed in
    * `cors.origin` (any site can send a `text/plain` POST to 127.0.0.1). `['*']`
@@ -201,6 +202,16 @@ const SerialisableSchema = Type.Object({
   openapi: Type.Optional(Type.Boolean()),
 });
 
+const HOST_NAME = new RegExp(HOST_NAME_PATTERN);
+
+/** Allowed host names of the right shape that still name no host a Host header carries (`1.2.3.4.5`, `a@b`, `bücher.example`): they would never match. */
+function hostNameProblems(names: unknown, path: string): string[] {
+  if (!Array.isArray(names)) return [];
+  return names.flatMap((name: unknown, index) =>
+    typeof name === 'string' && HOST_NAME.test(name) && hostNameOf(name) === '' ? [`${path}/${index}: "${name}" is not a host name (an ASCII name, in its xn-- form if it has other letters, an IPv4 address, or an IPv6 address in brackets)`] : [],
+  );
+}
+
 /** Checks the options once, reporting every problem in one `invalid_options` error. */
 export function validateProductionOptions(options: ProductionOptions & Pick<ObservabilityOptions, 'metricsToken' | 'unauthenticatedRefusalRowsPerSecond'>): void {
   const { keyStore, now, drain: _drain, ...rest } = options;
@@ -215,6 +226,7 @@ export function validateProductionOptions(options: ProductionOptions & Pick<Obse
     if (key.expiresAt !== undefined && Number.isNaN(Date.parse(key.expiresAt))) problems.push(`/keys/${key.name}/expiresAt: not a date-time`);
   }
   if (options.redis !== undefined) problems.push(...redisEndpointProblems(options.redis, '/redis', true));
+  problems.push(...hostNameProblems(options.allowedHosts, '/allowedHosts'), ...hostNameProblems(options.admin?.allowedHosts, '/admin/allowedHosts'));
   if (keyStore !== undefined && keyStore !== 'memory') {
     if ('url' in keyStore) {
       if (typeof keyStore.url !== 'string' || !/^(sqlite:.+|postgres(ql)?:\/\/.+)$/.test(keyStore.url)) problems.push('/keyStore/url: use sqlite:<path>, sqlite::memory: or postgres://...');
