@@ -46,6 +46,12 @@ describe('admin API in open mode (no keys configured)', () => {
     expect((await get(port, '/admin/providers', '[FD00:0:0:0:0:0:0:1]')).status).toBe(200);
   });
 
+  it('names the master key and the list as optionNames says', async () => {
+    const { port } = await listening({ optionNames: { masterKey: 'SWITCHYARD_MASTER_KEY', adminAllowedHosts: 'admin.hosts' } });
+    const refused = await get(port, '/admin/providers', 'evil.example');
+    expect(refused.body.error?.message).toMatch(/\. Configure SWITCHYARD_MASTER_KEY to serve the admin API to whoever holds it, or list the Host name this client uses in admin\.hosts\.$/);
+  });
+
   it('serves a Host listed in admin.allowedHosts (any case, any port), and names the list when refusing', async () => {
     const { port } = await listening({ admin: { allowedHosts: ['gateway.internal', '[fd00::1]'] } });
     expect((await get(port, '/admin/providers', `Gateway.Internal:${port}`)).status).toBe(200);

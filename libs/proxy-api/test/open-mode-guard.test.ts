@@ -106,6 +106,15 @@ describe('open mode (no keys): /v1 and /proxy answer this machine only', () => {
     expect((await sendTo(port, 'GET', '/v1/models', { host: `zero.evil.example:${port}` })).status).toBe(403);
   });
 
+  it('names the options as the caller says its users set them (optionNames), each left out keeping its own', async () => {
+    const { port } = await listening({ optionNames: { allowedHosts: 'server.allowedHosts', keyStore: 'admin.keyStore' } });
+    const rebound = await sendTo(port, 'GET', '/v1/models', { host: 'evil.example' });
+    expect(rebound.body.error?.message).toMatch(/Configure client keys \(keys, admin\.keyStore or admin\.masterKey\), or list the name in server\.allowedHosts \(server\.allowedHosts: \['\*'\] answers any\)\.$/);
+    const cross = await chatFromPage(port, 'https://evil.example');
+    expect(cross.body.error?.message).toMatch(/Configure client keys \(keys, admin\.keyStore or admin\.masterKey\), list the page's host in server\.allowedHosts, or its origin in cors\.origin\.$/);
+    expect(() => createApp({ gateway, optionNames: { allowedHost: 'x' } as never })).toThrow(/\/optionNames/);
+  });
+
   it("turns both checks off with allowedHosts ['*']", async () => {
     const { port } = await listening({ allowedHosts: ['*'] });
     expect((await sendTo(port, 'GET', '/v1/models', { host: 'evil.example' })).status).toBe(200);

@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { heldSecretEquals } from '../keys/key-secret';
 import { presentedKey } from '../keys/client-key-auth';
 import { hostNameOf, isLocalHostName, isLocalOrigin, isLoopbackAddress, localHostNames } from '../http/loopback-host';
+import { PRODUCTION_DEFAULTS, type OptionNames } from '../production/production-options';
 
 /** What `requireAdmin` checks against, decorated on the app by the Switchyard routes. */
 export interface AdminAuthState {
@@ -12,6 +13,8 @@ export interface AdminAuthState {
   readonly open: boolean;
   /** Host names (as `hostNameOf` gives them) an open app also serves admin routes under, from any address. @default none */
   readonly allowedHosts?: ReadonlySet<string>;
+  /** How the open-mode refusals name the master key and `admin.allowedHosts`. @default PRODUCTION_DEFAULTS.optionNames */
+  readonly optionNames?: Pick<OptionNames, 'masterKey' | 'adminAllowedHosts'>;
 }
 
 declare module 'fastify' {
@@ -35,7 +38,7 @@ declare module 'fastify' {
 export async function requireAdmin(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
   const state = request.server.switchyardAdminAuth;
   if (state?.open === true) {
-    refuseUnlessLocal(request, state.allowedHosts);
+    refuseUnlessLocal(request, state.allowedHosts, howToEnable(state.optionNames));
     return;
   }
   if (state?.masterKey === undefined) {
@@ -46,7 +49,11 @@ export async function requireAdmin(request: FastifyRequest, _reply: FastifyReply
   if (!heldSecretEquals(state, state.masterKey, secret)) throw new SwitchyardError('authentication_error', 'The master key is not valid.');
 }
 
-const HOW_TO_ENABLE = 'Configure admin.masterKey to serve the admin API to whoever holds it, or list the Host name this client uses in admin.allowedHosts.';
+/** The fixes an open-mode refusal names, in the option names the app was given. */
+function howToEnable(names: AdminAuthState['optionNames'] = {}): string {
+  const { masterKey, adminAllowedHosts } = { ...PRODUCTION_DEFAULTS.optionNames, ...names };
+  return `Configure ${masterKey} to serve the admin API to whoever holds it, or list the Host name this client uses in ${adminAllowedHosts}.`;
+}
 
 /**
  * An open app's admin API reads the request log, usage and runs without a credential, so it
@@ -59,23 +66,23 @@ const HOW_TO_ENABLE = 'Configure admin.masterKey to serve the admin API to whoev
  * to http://127.0.0.1:<port> from this machine's browser (loopback Host, loopback socket), and
  * with `cors.origin: true` it reads the answer; browsers send Origin on every such request.
  */
-function refuseUnlessLocal(request: FastifyRequest, allowed: ReadonlySet<string> | undefined): void {
+function refuseUnlessLocal(request: FastifyRequest, allowed: ReadonlySet<string> | undefined, fixes: string): void {
   const host = request.headers.host;
   const name = host === undefined ? '' : hostNameOf(host);
   const origin = request.headers.origin;
-  if (origin !== undefined && !isLocalOrigin(origin, allowed)) throw notLocal(`the request comes from a page whose Origin "${origin}"`, allowed);
+  if (origin !== undefined && !isLocalOrigin(origin, allowed)) throw notLocal(`the request comes from a page whose Origin "${origin}"`, allowed, fixes);
   if (allowed?.has(name) === true) return;
   // this machine's name: loopback, or 0.0.0.0 / [::], which reach it; the socket decides below
-  if (!isLocalHostName(name, undefined)) throw notLocal(`the Host "${host ?? ''}"`, allowed);
+  if (!isLocalHostName(name, undefined)) throw notLocal(`the Host "${host ?? ''}"`, allowed, fixes);
   const remote = request.socket.remoteAddress;
   if (remote === undefined || !isLoopbackAddress(remote)) {
     // a unix socket has no remote address: a reverse proxy in front of it may carry anyone's request
     const over = remote === undefined ? 'over TCP from this machine only (this connection has no address, as over a unix socket)' : 'connections from this machine only';
-    throw new SwitchyardError('permission_denied', `The admin API of an app with no keys (open mode) answers ${over}. ${HOW_TO_ENABLE}`);
+    throw new SwitchyardError('permission_denied', `The admin API of an app with no keys (open mode) answers ${over}. ${fixes}`);
   }
 }
 
 /** The refusal of a request whose Origin or Host (`what`) names neither a loopback nor a listed host. */
-function notLocal(what: string, allowed: ReadonlySet<string> | undefined): SwitchyardError {
-  return new SwitchyardError('permission_denied', `The admin API of an app with no keys (open mode) answers this machine only, and ${what} is not one of ${localHostNames(allowed)}. ${HOW_TO_ENABLE}`);
+function notLocal(what: string, allowed: ReadonlySet<string> | undefined, fixes: string): SwitchyardError {
+  return new SwitchyardError('permission_denied', `The admin API of an app with no keys (open mode) answers this machine only, and ${what} is not one of ${localHostNames(allowed)}. ${fixes}`);
 }

@@ -1,11 +1,10 @@
 import { SwitchyardError } from '@switchyard/proxy-core';
 import type { onRequestHookHandler } from 'fastify';
+import { PRODUCTION_DEFAULTS, type OptionNames } from '../production/production-options';
 import { hostNameOf, isLocalHostName, isLocalOrigin, localHostNames } from './loopback-host';
 
 /** The Host headers already accepted, so the usual one costs a Set lookup; bounded: a client writes them. */
 const MAX_REMEMBERED_HOSTS = 64;
-
-const HOW_TO_OPEN = 'Configure client keys (keys, keyStore or admin.masterKey)';
 
 /**
  * The `onRequest` hook of `/v1/*` and `/proxy/*` in open mode (no keys: anyone who reaches the
@@ -21,9 +20,12 @@ const HOW_TO_OPEN = 'Configure client keys (keys, keyStore or admin.masterKey)';
  *   (same-origin to the browser, so no `Origin`, and it reads the answers). The `Host` must be
  *   loopback or listed, on every connection, as for `/admin/*`: which address a rebound name
  *   reaches says nothing (Docker's port mapping hands loopback clients over from the bridge).
+ * The refusals name the options that would serve the request as `names` gives them.
  */
-export function openModeGuard(allowedHosts: readonly string[], corsOrigins: readonly string[]): onRequestHookHandler | undefined {
+export function openModeGuard(allowedHosts: readonly string[], corsOrigins: readonly string[], names: OptionNames = {}): onRequestHookHandler | undefined {
   if (allowedHosts.includes('*')) return undefined;
+  const { keys, keyStore, masterKey, allowedHosts: hostsOption, corsOrigin } = { ...PRODUCTION_DEFAULTS.optionNames, ...names };
+  const howToOpen = `Configure client keys (${keys}, ${keyStore} or ${masterKey})`;
   const allowed = new Set(allowedHosts.map(hostNameOf));
   const origins = new Set(corsOrigins);
   const accepted = new Set<string>();
@@ -35,7 +37,7 @@ export function openModeGuard(allowedHosts: readonly string[], corsOrigins: read
       done(
         new SwitchyardError(
           'permission_denied',
-          `An app with no keys (open mode) serves pages of this machine only, and ${page} is not one of ${localHostNames(allowed)}: any site this machine's browser visits could spend its provider keys. ${HOW_TO_OPEN}, list the page's host in allowedHosts, or its origin in cors.origin.`,
+          `An app with no keys (open mode) serves pages of this machine only, and ${page} is not one of ${localHostNames(allowed)}: any site this machine's browser visits could spend its provider keys. ${howToOpen}, list the page's host in ${hostsOption}, or its origin in ${corsOrigin}.`,
         ),
       );
       return;
@@ -46,7 +48,7 @@ export function openModeGuard(allowedHosts: readonly string[], corsOrigins: read
         done(
           new SwitchyardError(
             'permission_denied',
-            `An app with no keys (open mode) answers this machine's clients only, and the Host "${host}" is not one of ${localHostNames(allowed)}: a page that rebinds its DNS name to this machine sends its own name. ${HOW_TO_OPEN}, or list the name in allowedHosts (allowedHosts: ['*'] answers any).`,
+            `An app with no keys (open mode) answers this machine's clients only, and the Host "${host}" is not one of ${localHostNames(allowed)}: a page that rebinds its DNS name to this machine sends its own name. ${howToOpen}, or list the name in ${hostsOption} (${hostsOption}: ['*'] answers any).`,
           ),
         );
         return;

@@ -31,7 +31,29 @@ export const PRODUCTION_DEFAULTS = {
   spendSeedTtlMs: 10_000,
   /** Most keys per admin list page. */
   adminPageSize: 100,
+  /** How refusals name the options that would serve the request: createApp's own. */
+  optionNames: { keys: 'keys', keyStore: 'keyStore', masterKey: 'admin.masterKey', allowedHosts: 'allowedHosts', adminAllowedHosts: 'admin.allowedHosts', corsOrigin: 'cors.origin' },
 } as const;
+
+/**
+ * The names the refusals of open mode (its Host and Origin checks, the admin API's) give the
+ * options that would serve a refused request. Each is free text: `server.allowedHosts` in a
+ * config file, an environment variable.
+ */
+export interface OptionNames {
+  /** Static client keys. @default "keys" */
+  keys?: string;
+  /** The virtual key store. @default "keyStore" */
+  keyStore?: string;
+  /** The master key. @default "admin.masterKey" */
+  masterKey?: string;
+  /** The Host names open `/v1/*` and `/proxy/*` answer. @default "allowedHosts" */
+  allowedHosts?: string;
+  /** The Host names an open admin API answers. @default "admin.allowedHosts" */
+  adminAllowedHosts?: string;
+  /** The origins CORS allows. @default "cors.origin" */
+  corsOrigin?: string;
+}
 
 /** Per-key limit settings. */
 export interface LimitsOptions {
@@ -119,6 +141,13 @@ export interface ProductionOptions {
    * included. Unused once keys are configured. @default []
    */
   allowedHosts?: string[];
+  /**
+   * How refusals name the options that would serve the request: a caller that builds these
+   * options from its own configuration passes the names its users edit (the gateway:
+   * `server.allowedHosts`, `admin.keyStore`). Each name left out keeps its default.
+   * @default PRODUCTION_DEFAULTS.optionNames (this object's option names)
+   */
+  optionNames?: OptionNames;
   /** Client keys declared in configuration. @default [] */
   keys?: StaticKeyConfig[];
   /**
@@ -162,6 +191,12 @@ const SerialisableSchema = Type.Object({
     ),
   ),
   allowedHosts: Type.Optional(Type.Array(Type.String({ minLength: 1, pattern: HOST_NAME_PATTERN }))),
+  optionNames: Type.Optional(
+    Type.Object(
+      Object.fromEntries(Object.keys(PRODUCTION_DEFAULTS.optionNames).map((name) => [name, Type.Optional(Type.String({ minLength: 1 }))])),
+      { additionalProperties: false },
+    ),
+  ),
   keys: Type.Optional(Type.Array(StaticKeySchema)),
   keySecret: Type.Optional(Type.String({ minLength: 16 })),
   keyCache: Type.Optional(Type.Object({ ttlMs: Type.Optional(Type.Integer({ minimum: 0 })), maxEntries: Type.Optional(Type.Integer({ minimum: 1 })) }, { additionalProperties: false })),

@@ -262,14 +262,14 @@ export async function registerProduction(app: FastifyInstance, gateway: Gateway,
   if (options.openapi !== false) await registerOpenApi(app);
 
   // client authentication and key policy on every /v1 and /proxy route registered from here on
-  const adminAuth: AdminAuthState = { masterKey, open, allowedHosts: new Set((options.admin?.allowedHosts ?? []).map(hostNameOf)) };
+  const adminAuth: AdminAuthState = { masterKey, open, allowedHosts: new Set((options.admin?.allowedHosts ?? []).map(hostNameOf)), optionNames: options.optionNames };
   // createApp() decorates its app with a state to fill in (its own routes see it, in every scope)
   if (app.hasDecorator('switchyardAdminAuth') && app.switchyardAdminAuth !== undefined) Object.assign(app.switchyardAdminAuth, adminAuth);
   else app.decorate('switchyardAdminAuth', adminAuth);
   app.decorateRequest('switchyardKey', undefined);
   const auth: ClientAuthState = { open, registry, masterKey };
   // what stands in for a key in open mode: this machine's clients only, not its browser's pages
-  const openGuard = open ? openModeGuard(options.allowedHosts ?? [], options.cors === undefined || options.cors === false || options.cors.origin === true ? [] : options.cors.origin) : undefined;
+  const openGuard = open ? openModeGuard(options.allowedHosts ?? [], options.cors === undefined || options.cors === false || options.cors.origin === true ? [] : options.cors.origin, options.optionNames) : undefined;
   const prefix = app.prefix;
   app.addHook('onRoute', (route: RouteOptions) => {
     const path = route.url.startsWith(prefix) ? route.url.slice(prefix.length) : route.url;
