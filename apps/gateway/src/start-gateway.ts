@@ -101,6 +101,8 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     admin: config.admin === undefined ? undefined : { masterKey: config.admin.masterKey },
     // open, proxy-api also refuses pages of other sites: those of the listed hosts are this gateway's
     allowedHosts: config.server?.allowedHosts,
+    // its refusals name what a user of this gateway edits: the config file's paths
+    optionNames: { keyStore: 'admin.keyStore', allowedHosts: 'server.allowedHosts' },
     keySecret: config.admin?.keySecret,
     keyStore: keyStoreOptionsFromConfig(config),
     keys: config.keys,

@@ -98,6 +98,38 @@ describe('an open gateway (no client keys, key store or master key)', () => {
     expect((await send(`${gateway.url}/v1/chat/completions`, { body: chat, headers: { origin: 'http://localhost:3000' } })).status).toBe(200);
   });
 
+  it("names the config file's settings, not proxy-api's option names, when it refuses a page of another site", async () => {
+    const gateway = await start();
+    const cross = await send(`${gateway.url}/v1/chat/completions`, { body: chat, headers: { origin: 'https://attacker.example' } });
+    expect(cross.status).toBe(403);
+    expect(errorOf(cross.body).message).toMatch(/Configure client keys \(keys, admin\.keyStore or admin\.masterKey\), list the page's host in server\.allowedHosts, or its origin in cors\.origin\.$/);
+  });
+
+  it('answers a Host of 0.0.0.0 or [::] (a client of this machine that connects there), but not a page of another site sent there', async () => {
+    const gateway = await start();
+    const port = new URL(gateway.url).port;
+    for (const host of [`0.0.0.0:${port}`, `[::]:${port}`]) {
+      expect({ host, status: (await send(`${gateway.url}/v1/chat/completions`, { body: chat, headers: { host } })).status }).toEqual({ host, status: 200 });
+    }
+    const cross = await send(`${gateway.url}/proxy/openai/v1/chat/completions`, { body: '{}', headers: { host: `0.0.0.0:${port}`, origin: 'https://attacker.example', 'content-type': 'text/plain' } });
+    expect(cross.status).toBe(403);
+    expect((await send(`${gateway.url}/admin/keys`, { headers: { host: `0.0.0.0:${port}` } })).status).toBe(403);
+  });
+
+  it('matches a listed IPv6 address however server.allowedHosts or the Host spells it', async () => {
+    const gateway = await start({ server: { allowedHosts: ['[fd00:0::1]', '[::ffff:10.0.0.5]'] } });
+    for (const host of ['[fd00::1]:8080', '[FD00:0:0:0:0:0:0:1]', '10.0.0.5', '[::ffff:a00:5]:8080']) {
+      expect({ host, status: (await send(`${gateway.url}/v1/chat/completions`, { body: chat, headers: { host } })).status }).toEqual({ host, status: 200 });
+    }
+  });
+
+  it('refuses a listed name no Host can match, in the file or in SWITCHYARD_ALLOWED_HOSTS', async () => {
+    await expect(validateConfig({ providers, server: { allowedHosts: ['gateway.internal', '1.2.3.4.5', 'a@b'] } }, {}, 'test.yaml')).rejects.toThrow(
+      /\/server\/allowedHosts\/1: "1\.2\.3\.4\.5" is not a host name .*\/server\/allowedHosts\/2: "a@b" is not a host name/s,
+    );
+    expect(() => withServerEnv({ providers }, { SWITCHYARD_ALLOWED_HOSTS: 'gateway.internal,256.0.0.1' })).toThrow(/SWITCHYARD_ALLOWED_HOSTS: "256\.0\.0\.1" is not a host name/);
+  });
+
   it("answers any Host and any site's pages with server.allowedHosts ['*'], and still refuses the admin API", async () => {
     const gateway = await start({ server: { allowedHosts: ['*'] } });
     expect((await send(`${gateway.url}/v1/chat/completions`, { body: chat, headers: { host: 'anything.example' } })).status).toBe(200);

@@ -35,7 +35,7 @@ export const ServerConfigSchema = Type.Object(
     openapi: Type.Optional(Type.Boolean()),
     /** Serve with no client keys, key store or master key on an address other machines can reach (env SWITCHYARD_ALLOW_OPEN); refused otherwise. @default false */
     allowOpen: Type.Optional(Type.Boolean()),
-    /** Host names (no port) requests may carry besides localhost, 127.0.0.0/8 and [::1]; checked in open mode, or whenever set (env SWITCHYARD_ALLOWED_HOSTS, comma-separated). @default [] */
+    /** Host names (no port) requests may carry besides localhost, 127.0.0.0/8, [::1], 0.0.0.0 and [::], compared in canonical form; checked in open mode, or whenever set (env SWITCHYARD_ALLOWED_HOSTS, comma-separated). @default [] */
     allowedHosts: Type.Optional(Type.Array(Type.String({ minLength: 1, pattern: HOST_NAME_PATTERN }))),
     /** Worker processes sharing the port (node:cluster); 1 = no cluster (env SWITCHYARD_WORKERS, flag --workers). @default one per core (one when state could not be shared) */
     workers: Type.Optional(Type.Integer({ minimum: 1, maximum: 256 })),

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { hostNameOf } from '@switchyard/proxy-api';
 import { createGateway, isSwitchyardError, redisEndpointProblems, schemaProblems } from '@switchyard/proxy-core';
 import { parse as parseYaml } from 'yaml';
 import { withAwsEnvDefaults } from './aws-env-defaults';
@@ -34,7 +35,7 @@ export async function validateConfig(raw: unknown, env: NodeJS.ProcessEnv, sourc
   problems.push(...schemaProblems(ConfigFileSchema, value).filter((problem) => ![...unset].some((path) => problem.startsWith(`${path}: `))));
   // a field the schema already refused (an empty url, a timeout of 0) is not reported twice
   const unreported = (problem: string): boolean => !problems.some((found) => found.startsWith(problem.slice(0, problem.indexOf(': ') + 2)));
-  problems.push(...redisProblems(value, env).filter(unreported));
+  problems.push(...redisProblems(value, env).filter(unreported), ...allowedHostsProblems(value).filter(unreported));
   // settings read only under a condition the file does not meet would be silently ignored; one
   // file may serve environments that meet it and some that do not, so they are warned of
   const ignored = [...keyStoreWarnings(value), ...requestLogWarnings(value), ...cacheWarnings(value, redisAddressInEnv(env)), ...switchedOffWarnings(value)];
@@ -82,6 +83,15 @@ function redisProblems(value: unknown, env: NodeJS.ProcessEnv): string[] {
     if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) return [];
     return envAddress && !namesRedisAddress(fields) ? [] : redisEndpointProblems(fields, path, false);
   });
+}
+
+/** The names in `server.allowedHosts` that no Host header can match (`1.2.3.4.5`, `a@b`, non-ASCII): the schema takes them. */
+function allowedHostsProblems(value: unknown): string[] {
+  const hosts = (value as { server?: { allowedHosts?: unknown } } | undefined)?.server?.allowedHosts;
+  if (!Array.isArray(hosts)) return [];
+  return hosts.flatMap((name: unknown, index) =>
+    typeof name === 'string' && hostNameOf(name) === '' ? [`/server/allowedHosts/${index}: "${name}" is not a host name (an ASCII name, in its xn-- form if it has other letters, an IPv4 address, or an IPv6 address in brackets)`] : [],
+  );
 }
 
 /** Reads a YAML or JSON config file, interpolates `${ENV}` references and validates it ({@link validateConfig}, `warnings` included). */
