@@ -2,6 +2,8 @@ import { SwitchyardError, timeOrderedUuid } from '@switchyard/proxy-core';
 import { logDestination, redactLogger } from '@switchyard/proxy-logging';
 import Fastify, { LogController, type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { APP_DEFAULTS, type AppOptions } from './app-options';
+import { decorateSwitchyardRequests } from './http/switchyard-request';
+import { closedClientKeyGuard } from './keys/require-client-key';
 import { DrainController } from './ops/drain-controller';
 import { PRODUCTION_DEFAULTS, validateProductionOptions } from './production/production-options';
 import { switchyardRoutes } from './switchyard-routes';
@@ -86,6 +88,10 @@ export function createApp(options: AppOptions): FastifyInstance {
   // on the app itself, not only in the routes' scope, so `requireAdmin` guards routes added to
   // the returned app too; refusing everything until the routes fill it in at start-up
   app.decorate('switchyardAdminAuth', { masterKey: undefined, open: false });
+  // likewise for `requireClientKey`: the client-key checks, and the request fields it fills
+  // (a request decoration made in the routes' scope would not reach the app's own routes)
+  app.decorate('switchyardClientKeys', closedClientKeyGuard());
+  decorateSwitchyardRequests(app);
   void app.register(switchyardRoutes, { ...options, drain });
   return app;
 }

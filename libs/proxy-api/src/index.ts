@@ -14,6 +14,7 @@ export { HOST_NAME_PATTERN, hostNameOf, isLocalHostName, isLoopbackAddress, loca
 // keys, limits, admin API, operations
 export { requireAdmin } from './admin/require-admin';
 export type { AdminAuthState } from './admin/require-admin';
+export { requireClientKey } from './keys/require-client-key';
 export { authenticateClient, presentedKey } from './keys/client-key-auth';
 export type { ClientAuthState, KeySource } from './keys/client-key-auth';
 export { KEY_PREFIX, generateKeySecret, hashKeySecret } from './keys/key-secret';

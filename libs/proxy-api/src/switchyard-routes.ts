@@ -2,9 +2,8 @@ import { createGateway, type Gateway, type GatewayOptions } from '@switchyard/pr
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { APP_DEFAULTS, type SwitchyardRoutesOptions } from './app-options';
 import { ContextWiring } from './context/context-wiring';
-import { clientRequestIdOf } from './http/client-request-id';
-import { errorBody } from './http/error-shape';
-import { toErrorReply } from './http/to-error-reply';
+import { sendErrorReply } from './http/send-error-reply';
+import { decorateSwitchyardRequests, startSwitchyardRequest } from './http/switchyard-request';
 import { chatCompletionsRoute } from './routes/chat-completions-route';
 import { completionsRoute } from './routes/completions-route';
 import { embeddingsRoute } from './routes/embeddings-route';
@@ -41,6 +40,8 @@ export const switchyardRoutes: FastifyPluginAsync<SwitchyardRoutesOptions> = asy
   context?.connect(gateway);
   if (owned) app.addHook('onClose', async () => gateway.close());
   const bodyLimit = options.bodyLimitBytes ?? APP_DEFAULTS.bodyLimitBytes;
+  // createApp() made these on its app already; mounted in an app of your own, here
+  decorateSwitchyardRequests(app);
 
   // the request log opens first: virtual keys and spend live in its database by default
   const requestLog = await openRequestLog(app, options.requestLog);
@@ -66,22 +67,12 @@ export const switchyardRoutes: FastifyPluginAsync<SwitchyardRoutesOptions> = asy
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit }, production.jsonParser);
 
-  app.setErrorHandler(async (thrown, request, reply) => {
-    const error = toErrorReply(thrown);
-    if (error.status >= 500) request.log.error({ err: error.cause ?? error, code: error.code }, error.message);
-    if (error.retryAfterMs !== undefined) reply.header('retry-after', Math.max(1, Math.ceil(error.retryAfterMs / 1000)));
-    return reply.code(error.status).send(errorBody(request, error));
-  });
+  app.setErrorHandler(async (thrown, request, reply) => sendErrorReply(request, reply, thrown));
   app.setNotFoundHandler(async (request, reply) =>
     reply.code(404).send({ error: { message: `Unknown route ${request.method} ${request.url.split('?')[0] ?? ''}.`, type: 'invalid_request_error', param: null, code: 'not_found' } }),
   );
-  app.decorateRequest('switchyardMetadata');
-  app.decorateRequest('switchyardUpstreamHeaders');
   app.addHook('onRequest', (request, reply, done) => {
-    const clientRequestId = clientRequestIdOf(request.raw);
-    request.switchyardMetadata = clientRequestId === undefined ? {} : { clientRequestId };
-    request.switchyardUpstreamHeaders = {};
-    reply.header('x-request-id', request.id);
+    startSwitchyardRequest(request, reply);
     done();
   });
   const { metrics, tracing } = await registerObservability(app, gateway, { ...options, requestLog: requestLog?.log });

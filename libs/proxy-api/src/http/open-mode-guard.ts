@@ -1,15 +1,19 @@
 import { SwitchyardError } from '@switchyard/proxy-core';
-import type { onRequestHookHandler } from 'fastify';
+import type { FastifyRequest, onRequestHookHandler } from 'fastify';
 import { PRODUCTION_DEFAULTS, type OptionNames } from '../production/production-options';
 import { hostNameOf, isLocalHostName, isLocalOrigin, localHostNames } from './loopback-host';
 
 /** The Host headers already accepted, so the usual one costs a Set lookup; bounded: a client writes them. */
 const MAX_REMEMBERED_HOSTS = 64;
 
+/** The refusal of a request an open app must not serve, or undefined to serve it. */
+export type OpenModeCheck = (request: FastifyRequest) => SwitchyardError | undefined;
+
 /**
- * The `onRequest` hook of `/v1/*` and `/proxy/*` in open mode (no keys: anyone who reaches the
- * app spends its provider keys), or undefined when `allowedHosts` holds `*`. The ways a web
- * page reaches such an app from a browser that can reach it:
+ * What stands in for a client key in open mode (no keys: anyone who reaches the app spends its
+ * provider keys), checked on `/v1/*`, `/proxy/*` and by `requireClientKey`; undefined when
+ * `allowedHosts` holds `*`. The ways a web page reaches such an app from a browser that can
+ * reach it:
  * - it sends requests to `http://127.0.0.1:<port>` itself. The browser then sends its `Origin`
  *   (on every request but a GET or HEAD, which carry `Sec-Fetch-Site: cross-site` instead); a
  *   JSON body needs a CORS preflight, but `/proxy/*` takes any body, and a `text/plain` POST
@@ -22,39 +26,42 @@ const MAX_REMEMBERED_HOSTS = 64;
  *   reaches says nothing (Docker's port mapping hands loopback clients over from the bridge).
  * The refusals name the options that would serve the request as `names` gives them.
  */
-export function openModeGuard(allowedHosts: readonly string[], corsOrigins: readonly string[], names: OptionNames = {}): onRequestHookHandler | undefined {
+export function openModeCheck(allowedHosts: readonly string[], corsOrigins: readonly string[], names: OptionNames = {}): OpenModeCheck | undefined {
   if (allowedHosts.includes('*')) return undefined;
   const { keys, keyStore, masterKey, allowedHosts: hostsOption, corsOrigin } = { ...PRODUCTION_DEFAULTS.optionNames, ...names };
   const howToOpen = `Configure client keys (${keys}, ${keyStore} or ${masterKey})`;
   const allowed = new Set(allowedHosts.map(hostNameOf));
   const origins = new Set(corsOrigins);
   const accepted = new Set<string>();
-  return (request, _reply, done) => {
+  return (request) => {
     const { origin } = request.headers;
     const foreign = origin === undefined ? request.headers['sec-fetch-site'] === 'cross-site' : !origins.has(origin) && !isLocalOrigin(origin, allowed);
     if (foreign) {
       const page = origin === undefined ? 'a page of another site (Sec-Fetch-Site: cross-site)' : `the Origin "${origin}"`;
-      done(
-        new SwitchyardError(
-          'permission_denied',
-          `An app with no keys (open mode) serves pages of this machine only, and ${page} is not one of ${localHostNames(allowed)}: any site this machine's browser visits could spend its provider keys. ${howToOpen}, list the page's host in ${hostsOption}, or its origin in ${corsOrigin}.`,
-        ),
+      return new SwitchyardError(
+        'permission_denied',
+        `An app with no keys (open mode) serves pages of this machine only, and ${page} is not one of ${localHostNames(allowed)}: any site this machine's browser visits could spend its provider keys. ${howToOpen}, list the page's host in ${hostsOption}, or its origin in ${corsOrigin}.`,
       );
-      return;
     }
     const host = request.headers.host ?? '';
     if (!accepted.has(host)) {
       if (!isLocalHostName(hostNameOf(host), allowed)) {
-        done(
-          new SwitchyardError(
-            'permission_denied',
-            `An app with no keys (open mode) answers this machine's clients only, and the Host "${host}" is not one of ${localHostNames(allowed)}: a page that rebinds its DNS name to this machine sends its own name. ${howToOpen}, or list the name in ${hostsOption} (${hostsOption}: ['*'] answers any).`,
-          ),
+        return new SwitchyardError(
+          'permission_denied',
+          `An app with no keys (open mode) answers this machine's clients only, and the Host "${host}" is not one of ${localHostNames(allowed)}: a page that rebinds its DNS name to this machine sends its own name. ${howToOpen}, or list the name in ${hostsOption} (${hostsOption}: ['*'] answers any).`,
         );
-        return;
       }
       if (accepted.size < MAX_REMEMBERED_HOSTS) accepted.add(host);
     }
-    done();
+    return undefined;
+  };
+}
+
+/** The `onRequest` hook of `/v1/*` and `/proxy/*` in open mode: refuses what `check` refuses. */
+export function openModeGuard(check: OpenModeCheck): onRequestHookHandler {
+  return (request, _reply, done) => {
+    const refusal = check(request);
+    if (refusal === undefined) done();
+    else done(refusal);
   };
 }

@@ -63,11 +63,12 @@ export class KeyLimiter {
    * Checks a request against its key's limits and, when admitted, takes its lease. Answers
    * synchronously when nothing has to wait (memory counters, no budget or a synchronous
    * estimate, persisted spend already read): most requests then make no promise at all.
+   * Without `input` (a request whose cost the gateway never learns) nothing is reserved.
    */
-  admit(key: VirtualKey, input: CostEstimateInput): Admission | Promise<Admission> {
+  admit(key: VirtualKey, input: CostEstimateInput | undefined): Admission | Promise<Admission> {
     const nowMs = this.#options.now();
     const period = budgetPeriodAt(key.budgetPeriod, nowMs);
-    const reserveUsd = key.budgetUsd === null ? 0 : this.#estimate(input);
+    const reserveUsd = key.budgetUsd === null || input === undefined ? 0 : this.#estimate(input);
     const ledger = this.#options.ledger;
     const seedSpentMicros = ledger === undefined ? 0 : (ledger.known(key.id, period.id) ?? ledger.persisted(key.id, period.id));
     if (typeof reserveUsd === 'number' && typeof seedSpentMicros === 'number') return this.#admit(key, period, nowMs, reserveUsd, seedSpentMicros);

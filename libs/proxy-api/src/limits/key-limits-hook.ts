@@ -47,11 +47,23 @@ export class KeyPolicy {
 
   /**
    * Checks the model and admits the request against its key's limits (a preHandler step).
-   * Throws a refusal; answers synchronously (undefined) unless the limiter has to wait.
+   * Throws a refusal; answers synchronously (undefined) unless the limiter has to wait. With no
+   * `endpoint`, a route of the embedder's (`requireClientKey`): the gateway knows neither its
+   * model nor its cost, so no model is checked and nothing is reserved, only the key's limits
+   * as they stand (requests per minute, tokens per minute, requests in flight, budget spent).
    */
-  enforce(request: FastifyRequest, reply: FastifyReply, endpoint: CostEstimateInput['endpoint']): Promise<void> | undefined {
+  enforce(request: FastifyRequest, reply: FastifyReply, endpoint: CostEstimateInput['endpoint'] | undefined): Promise<void> | undefined {
     const key = request.switchyardKey;
     if (key === undefined) return undefined;
+    const input = endpoint === undefined ? undefined : this.#checkModel(request, key, endpoint);
+    const admission = this.#limiter.admit(key, input);
+    if (admission instanceof Promise) return admission.then((settled) => this.#hold(request, reply, settled));
+    this.#hold(request, reply, admission);
+    return undefined;
+  }
+
+  /** Refuses a model the key may not use; what the limiter estimates the request's cost from. */
+  #checkModel(request: FastifyRequest, key: VirtualKey, endpoint: CostEstimateInput['endpoint']): CostEstimateInput {
     // the proxy streams bodies through unread, so it cannot check a model against the list:
     // a key limited to some models may not use it at all rather than use any model through it
     if (endpoint === 'proxy' && !this.#allowsEveryModel(key)) {
@@ -62,10 +74,7 @@ export class KeyPolicy {
     if (model !== undefined && !this.#allows(key, model)) {
       throw new SwitchyardError('model_not_allowed', `This API key may not use the model "${model}".`, { param: 'model' });
     }
-    const admission = this.#limiter.admit(key, { model: model ?? '', endpoint, body });
-    if (admission instanceof Promise) return admission.then((settled) => this.#hold(request, reply, settled));
-    this.#hold(request, reply, admission);
-    return undefined;
+    return { model: model ?? '', endpoint, body };
   }
 
   #hold(request: FastifyRequest, reply: FastifyReply, admission: Admission): void {

@@ -1,7 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import cors from '@fastify/cors';
 import { GATEWAY_DEFAULTS, type Gateway } from '@switchyard/proxy-core';
-import type { FastifyError, FastifyInstance, onRequestHookHandler, preHandlerHookHandler, RouteOptions } from 'fastify';
+import type { FastifyInstance, onRequestHookHandler, preHandlerHookHandler, RouteOptions } from 'fastify';
 import { adminKeyRoutes } from '../admin/admin-key-routes';
 import type { AdminAuthState } from '../admin/require-admin';
 import { depthLimitedJsonParser } from '../hardening/json-depth';
@@ -26,7 +26,9 @@ import { MemoryLimitBackend } from '../limits/memory-limit-backend';
 import { RedisLimitBackend } from '../limits/redis-limit-backend';
 import { DrainController } from '../ops/drain-controller';
 import { openApiRoutes, registerOpenApi } from '../ops/openapi-routes';
-import { openModeGuard } from '../http/open-mode-guard';
+import { openModeCheck, openModeGuard } from '../http/open-mode-guard';
+import { settleHook } from '../http/settle-hook';
+import type { ClientKeyGuard } from '../keys/require-client-key';
 import { readyRoute, type ReadinessCheck } from '../ops/ready-route';
 import { connectRedis, withTimeout } from '../redis/redis-connection';
 import { PRODUCTION_DEFAULTS, validateProductionOptions, type ProductionOptions } from './production-options';
@@ -94,22 +96,6 @@ function keySourceOf(path: string): { source: KeySource; endpoint: CostEstimateI
 
 function hooksOf<T>(hooks: T | T[] | undefined): T[] {
   return hooks === undefined ? [] : Array.isArray(hooks) ? hooks : [hooks];
-}
-
-/**
- * Runs a step that throws, answers synchronously (undefined) or returns a promise, as a
- * callback hook: a static or cached key under memory limits is checked without a promise.
- */
-function settleHook(step: () => Promise<void> | undefined, done: (error?: FastifyError) => void): void {
-  let pending: Promise<void> | undefined;
-  try {
-    pending = step();
-  } catch (error) {
-    done(error as FastifyError);
-    return;
-  }
-  if (pending === undefined) done();
-  else pending.then(() => done(), (error: unknown) => done(error as FastifyError));
 }
 
 /**
@@ -266,10 +252,14 @@ export async function registerProduction(app: FastifyInstance, gateway: Gateway,
   // createApp() decorates its app with a state to fill in (its own routes see it, in every scope)
   if (app.hasDecorator('switchyardAdminAuth') && app.switchyardAdminAuth !== undefined) Object.assign(app.switchyardAdminAuth, adminAuth);
   else app.decorate('switchyardAdminAuth', adminAuth);
-  app.decorateRequest('switchyardKey', undefined);
   const auth: ClientAuthState = { open, registry, masterKey };
   // what stands in for a key in open mode: this machine's clients only, not its browser's pages
-  const openGuard = open ? openModeGuard(options.allowedHosts ?? [], options.cors === undefined || options.cors === false || options.cors.origin === true ? [] : options.cors.origin, options.optionNames) : undefined;
+  const openCheck = open ? openModeCheck(options.allowedHosts ?? [], options.cors === undefined || options.cors === false || options.cors.origin === true ? [] : options.cors.origin, options.optionNames) : undefined;
+  const openGuard = openCheck === undefined ? undefined : openModeGuard(openCheck);
+  // the same checks for routes of the embedder's (`requireClientKey`), on the app createApp() returns as for adminAuth
+  const clientKeys: ClientKeyGuard = { auth, openCheck, policy };
+  if (app.hasDecorator('switchyardClientKeys') && app.switchyardClientKeys !== undefined) Object.assign(app.switchyardClientKeys, clientKeys);
+  else app.decorate('switchyardClientKeys', clientKeys);
   const prefix = app.prefix;
   app.addHook('onRoute', (route: RouteOptions) => {
     const path = route.url.startsWith(prefix) ? route.url.slice(prefix.length) : route.url;

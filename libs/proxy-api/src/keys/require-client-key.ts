@@ -1,0 +1,75 @@
+import { SwitchyardError } from '@switchyard/proxy-core';
+import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
+import type { OpenModeCheck } from '../http/open-mode-guard';
+import { sendErrorReply } from '../http/send-error-reply';
+import { settleHook } from '../http/settle-hook';
+import { isSwitchyardRequestStarted, startSwitchyardRequest } from '../http/switchyard-request';
+import type { KeyPolicy } from '../limits/key-limits-hook';
+import { authenticateNow, type ClientAuthState } from './client-key-auth';
+
+/** What `requireClientKey` checks against: the client authentication of the `/v1` routes, filled in by the Switchyard routes at start. */
+export interface ClientKeyGuard {
+  readonly auth: ClientAuthState;
+  /** In open mode, the Host and Origin check; undefined with keys, or when `allowedHosts` holds `*`. */
+  readonly openCheck: OpenModeCheck | undefined;
+  /** The keys' limits; undefined refuses nothing (before start, no key authenticates anyway). */
+  readonly policy: KeyPolicy | undefined;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Client-key authentication settings (see `requireClientKey`). */
+    switchyardClientKeys: ClientKeyGuard | undefined;
+  }
+}
+
+/** Refuses every key until the Switchyard routes fill it in at start (on the app `createApp()` returns). */
+export function closedClientKeyGuard(): ClientKeyGuard {
+  return { auth: { open: false, registry: undefined, masterKey: undefined }, openCheck: undefined, policy: undefined };
+}
+
+/**
+ * Fastify hook that authenticates a route you add to the app `createApp()` returns as the
+ * `/v1` routes are: the key from `Authorization: Bearer` or `x-api-key` (static keys, the key
+ * store's virtual keys, the master key; revoked, expired and disabled keys refused), then the
+ * key's limits (requests and tokens per minute, requests in flight, budget spent) with its
+ * lease given back when the response ends. The route's model and cost are unknown to the
+ * gateway: the key's model list is not checked, nothing is reserved or charged. In open mode
+ * (no keys configured) it serves this machine's clients only, as `/v1` does: a loopback or
+ * `allowedHosts` Host, and no page of another site. A refusal is answered here with the
+ * status and body `/v1/chat/completions` gives, whatever error handler the app has. The
+ * handler finds the key in `request.switchyardMetadata.apiKeyId` (`apiKeyName`; `master` for
+ * the master key, unset in open mode) and the whole virtual key in `request.switchyardKey`.
+ * Use it as `onRequest` (the key is checked before the body is read) or `preHandler`.
+ * @example
+ * app.post('/tools/search', { onRequest: requireClientKey }, async (request) => ({ key: request.switchyardMetadata.apiKeyId }));
+ */
+export function requireClientKey(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
+  const guard = request.server.switchyardClientKeys;
+  if (guard === undefined) {
+    // switchyardRoutes mounted in another app keeps its keys in its own scope: refuse, never serve unchecked
+    sendErrorReply(request, reply, new SwitchyardError('internal_error', 'requireClientKey guards routes of the app createApp() returns: this route is outside it, so it has no client keys to check.'));
+    return;
+  }
+  // a route of the app's own (outside the Switchyard routes' scope) has not been started by their hooks
+  if (!isSwitchyardRequestStarted(request)) startSwitchyardRequest(request, reply);
+  settleHook(
+    () => admit(guard, request, reply),
+    (error) => {
+      if (error === undefined) done();
+      else sendErrorReply(request, reply, error);
+    },
+  );
+}
+
+/** The `/v1` routes' checks in their order: the open-mode guard, or the key and then its limits. */
+function admit(guard: ClientKeyGuard, request: FastifyRequest, reply: FastifyReply): Promise<void> | undefined {
+  if (guard.auth.open) {
+    const refusal = guard.openCheck?.(request);
+    if (refusal !== undefined) throw refusal;
+    return undefined;
+  }
+  const authenticating = authenticateNow(guard.auth, request, 'authorization');
+  if (authenticating === undefined) return guard.policy?.enforce(request, reply, undefined);
+  return authenticating.then(() => guard.policy?.enforce(request, reply, undefined));
+}
