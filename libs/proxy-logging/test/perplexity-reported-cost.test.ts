@@ -16,13 +16,13 @@ const SONAR_USAGE = {
   cost: { input_tokens_cost: 0.000014, output_tokens_cost: 0.00012, request_cost: 0.005, total_cost: 0.005134 },
 };
 
-async function costOf(upstream: MockUpstream, model: string, stream: boolean): Promise<number | null | undefined> {
+async function costOf(upstream: MockUpstream, model: string, stream: boolean, more: GatewayPlugin[] = []): Promise<number | null | undefined> {
   let ended: RequestContext | undefined;
   const recorder: GatewayPlugin = { name: 'test:recorder', apply: (hooks) => hooks.onRequestEnd.tap('test:recorder', (context) => (ended = context)) };
   const gateway = createGateway({
     providers: [{ name: 'pplx', type: 'perplexity', baseUrl: upstream.url, apiKey: 'pplx-test' }],
     models: [{ name: 'm', targets: [{ provider: 'pplx', model }] }],
-    plugins: [createPricingPlugin({ now: () => new Date('2026-11-23T12:00:00Z') }), recorder],
+    plugins: [createPricingPlugin({ now: () => new Date('2026-11-23T12:00:00Z') }), recorder, ...more],
   });
   try {
     const request = { model: 'm', messages: [{ role: 'user' as const, content: 'Hi' }] };
@@ -40,13 +40,16 @@ async function costOf(upstream: MockUpstream, model: string, stream: boolean): P
 describe('perplexity on /v1', () => {
   let upstream: MockUpstream;
   let deepResearch: MockUpstream;
+  let unstated: MockUpstream;
   beforeAll(async () => {
     upstream = await createMockUpstream({ chatUsage: SONAR_USAGE });
+    unstated = await createMockUpstream({ chatUsage: { prompt_tokens: 1000, completion_tokens: 1000, total_tokens: 2000 } });
     deepResearch = await createMockUpstream({ chatUsage: { prompt_tokens: 1000, completion_tokens: 100, total_tokens: 1100, num_search_queries: 3 } });
   });
   afterAll(async () => {
     await upstream.close();
     await deepResearch.close();
+    await unstated.close();
   });
 
   it('costs what Perplexity reports (the low-context request fee), not the catalog high-context fee', async () => {
@@ -58,5 +61,17 @@ describe('perplexity on /v1', () => {
     // 1000 x $2 + 100 x $8, per million, and 3 searches at $5 per 1000
     expect(await costOf(deepResearch, 'sonar-deep-research', false)).toBe(0.0178);
     expect(await costOf(deepResearch, 'sonar-deep-research', true)).toBe(0.0178);
+  });
+
+  it('prices the search options the request goes upstream with, those a plugin set included', async () => {
+    // a plugin installed after pricing asks every request for Pro Search
+    const proSearch: GatewayPlugin = {
+      name: 'test:pro-search',
+      apply: (hooks) => hooks.beforeRequest.tap('test:pro-search', (request) => ({ ...request, web_search_options: { search_type: 'pro' } })),
+    };
+    // sonar-pro: 1000 x $3 + 1000 x $15 per million, and Pro Search's high fee ($22 per 1000:
+    // the size unsaid) when streamed; not streamed, the standard high fee ($14 per 1000)
+    expect(await costOf(unstated, 'sonar-pro', true, [proSearch])).toBe(0.04);
+    expect(await costOf(unstated, 'sonar-pro', false, [proSearch])).toBe(0.032);
   });
 });

@@ -1,5 +1,6 @@
-import type { ChatUsage, GatewayPlugin } from '@switchyard/proxy-core';
-import { tokenUsageFromChatUsage } from '../usage/token-usage';
+import type { ChatUsage, GatewayPlugin, RequestContext } from '@switchyard/proxy-core';
+import { perplexitySearchOf } from '../usage/providers/perplexity/perplexity-search';
+import { tokenUsageFromChatUsage, type TokenUsage } from '../usage/token-usage';
 import { roundUsd } from './compute-token-cost';
 import { createCostEstimator, type CostEstimator } from './cost-estimator';
 import type { PricingOptions } from './pricing-options';
@@ -25,6 +26,19 @@ function perplexityCostUsd(usage: ChatUsage): number | undefined {
   return typeof total === 'number' && Number.isFinite(total) && total >= 0 ? roundUsd(total) : undefined;
 }
 
+const PLUGIN_NAME = 'switchyard:pricing';
+
+/**
+ * The token usage of a `/v1` exchange, with the search Perplexity's request fee depends on: the
+ * request's `web_search_options` (kept by the `beforeRequest` tap) read as the universal proxy's
+ * meter reads them, Pro Search on a streamed request only.
+ */
+function tokenUsageOf(usage: ChatUsage, type: string, context: RequestContext): TokenUsage {
+  const tokens = tokenUsageFromChatUsage(usage);
+  if (type !== 'perplexity') return tokens;
+  return Object.assign(tokens, perplexitySearchOf(context.state.get(PLUGIN_NAME), tokens.searchContextSize, context.stream));
+}
+
 /**
  * A gateway plugin that prices every exchange from its usage and sets `context.costUsd`:
  * a number in USD, `0` for answers served without an upstream call, or `null` when the
@@ -37,12 +51,18 @@ export function createPricingPlugin(options: PricingOptions | PricingRegistry = 
   const registry = 'tokenCost' in options ? options : createPricingRegistry(options);
   const estimator = createCostEstimator(registry);
   return {
-    name: 'switchyard:pricing',
+    name: PLUGIN_NAME,
     registry,
     estimator,
     counters: registry.counters,
     apply(hooks) {
-      hooks.onUsage.tap('switchyard:pricing', (report, context) => {
+      // the search options as the request goes upstream: after every other tap (one may set them)
+      hooks.beforeRequest.tap({ name: PLUGIN_NAME, stage: Number.MAX_SAFE_INTEGER }, (request, context) => {
+        const options = (request as { web_search_options?: unknown }).web_search_options;
+        if (options !== undefined) context.state.set(PLUGIN_NAME, options);
+        return request;
+      });
+      hooks.onUsage.tap(PLUGIN_NAME, (report, context) => {
         // the universal proxy prices its exchanges (units included) before reporting them
         if (context.endpoint === 'proxy' && context.costUsd !== undefined) return;
         if (report.cached) {
@@ -50,12 +70,13 @@ export function createPricingPlugin(options: PricingOptions | PricingRegistry = 
           return;
         }
         const target = { provider: report.provider, model: report.model, ...(context.providerType === undefined ? {} : { providerType: context.providerType }) };
-        const reported = (context.providerType ?? report.provider) === 'perplexity' ? perplexityCostUsd(report.usage) : undefined;
+        const type = context.providerType ?? report.provider;
+        const reported = type === 'perplexity' ? perplexityCostUsd(report.usage) : undefined;
         if (reported !== undefined) {
           context.costUsd = reported;
           return;
         }
-        context.costUsd = registry.tokenCost(target, tokenUsageFromChatUsage(report.usage))?.totalUsd ?? null;
+        context.costUsd = registry.tokenCost(target, tokenUsageOf(report.usage, type, context))?.totalUsd ?? null;
       });
     },
   };

@@ -2,6 +2,7 @@ import { isEventStream, num, record, requestJson, responseJson, sseJson, str, ty
 import type { MeteredUsage } from '../../metered-usage';
 import type { ProviderMeter } from '../../provider-meter';
 import { meterOpenAIShaped } from '../openai/openai-meter';
+import { perplexitySearchOf } from './perplexity-search';
 
 // the last `usage` of the answer: a stream repeats it, the final chunk with the cost
 function perplexityUsage(exchange: MeterExchange): Record<string, unknown> | undefined {
@@ -25,20 +26,17 @@ function meter(exchange: MeterExchange): MeteredUsage | undefined {
   // Perplexity states for the request wins over one priced from the size
   const cost = num(record(usage['cost'])['total_cost']);
   if (cost !== undefined) metered.reportedCostUsd = cost;
-  // the answer says which size was used; the request, which one was asked for
+  // the answer says which size was used; the request, which one was asked for, and whether Pro
+  // Search (`pro`, or `auto` letting a classifier choose), whose fee is its own, on a streamed
+  // request (see perplexitySearchOf). The answer does not say which search ran, so the
+  // request's type is kept as asked
   const options = record(record(requestJson(exchange))['web_search_options']);
-  const contextSize = str(usage['search_context_size']) ?? str(options['search_context_size']);
-  if (contextSize !== undefined) metered.attributes = { ...metered.attributes, search_context_size: contextSize };
-  // without a stated cost, the request fee is priced at this size's rate
-  if (contextSize !== undefined && metered.tokens !== undefined) metered.tokens.searchContextSize = contextSize;
-  // Pro Search (`pro`, or `auto` letting a classifier choose) has a fee of its own; it runs on
-  // streamed requests only, one not streamed falling back to standard Sonar Pro. The answer
-  // does not say which search ran, so the request's type is kept as asked
-  const searchType = str(options['search_type']);
-  if (searchType !== undefined) {
-    metered.attributes = { ...metered.attributes, search_type: searchType };
-    if (isEventStream(exchange) && metered.tokens !== undefined) metered.tokens.searchType = searchType;
-  }
+  const search = perplexitySearchOf(options, str(usage['search_context_size']), isEventStream(exchange));
+  if (search.searchContextSize !== undefined) metered.attributes = { ...metered.attributes, search_context_size: search.searchContextSize };
+  const askedType = str(options['search_type']);
+  if (askedType !== undefined) metered.attributes = { ...metered.attributes, search_type: askedType };
+  // without a stated cost, the request fee is priced by this size and search
+  if (metered.tokens !== undefined) Object.assign(metered.tokens, search);
   return metered;
 }
 
