@@ -137,10 +137,16 @@ function priceAt(model: ModelInfo, at: Date): GenaiModelPrice | undefined {
   return model.prices[0]?.prices;
 }
 
-function findModel(provider: Provider, model: string, seen: Set<string>): ModelInfo | undefined {
+/** The catalog's provider id for a gateway provider type (`gemini` -> `google`, `azure-openai` -> `azure`). */
+export function catalogProviderId(providerType: string): string {
+  return PROVIDER_IDS[providerType] ?? providerType;
+}
+
+// the model and the provider whose list holds it: the one asked, or one of its fallbacks
+function findModel(provider: Provider, model: string, seen: Set<string>): { info: ModelInfo; providerId: string } | undefined {
   seen.add(provider.id);
   const direct = provider.models.find((info) => matches(info.match, model));
-  if (direct !== undefined) return direct;
+  if (direct !== undefined) return { info: direct, providerId: provider.id };
   for (const fallback of provider.fallback_model_providers ?? []) {
     if (seen.has(fallback)) continue;
     const other = findProvider({ providerId: fallback });
@@ -154,6 +160,11 @@ function findModel(provider: Provider, model: string, seen: Set<string>): ModelI
 export interface CatalogEntry {
   /** The catalog's provider id (`openai`, `google`, ...). */
   providerId: string;
+  /**
+   * The catalog provider whose entry this is: `providerId`, or a provider it falls back to for
+   * models it does not list (Azure's OpenAI models are OpenAI's entries, at OpenAI's rates).
+   */
+  modelProviderId: string;
   /** The catalog's model id the name matched. */
   modelId: string;
   price: ModelPrice;
@@ -167,6 +178,8 @@ export interface CatalogEntry {
 export interface CatalogMatch {
   /** The catalog's provider id (`openai`, `google`, ...). */
   providerId: string;
+  /** The catalog provider whose list holds the model: `providerId`, or one of its fallbacks. */
+  modelProviderId: string;
   model: ModelInfo;
 }
 
@@ -177,7 +190,7 @@ export interface CatalogMatch {
  * it can be cached; {@link catalogEntryAt} picks the price in force.
  */
 export function matchGenaiModel(providerType: string | undefined, model: string): CatalogMatch | undefined {
-  const providerId = providerType === undefined ? undefined : (PROVIDER_IDS[providerType] ?? providerType);
+  const providerId = providerType === undefined ? undefined : catalogProviderId(providerType);
   const provider = providerId === undefined ? findProvider({ modelId: model }) : findProvider({ providerId });
   if (provider === undefined) return undefined;
   // `org/model` ids: the catalog may list them whole (together) or bare; dated snapshots
@@ -186,8 +199,8 @@ export function matchGenaiModel(providerType: string | undefined, model: string)
   const dashed = (name: string): string => name.replace(/-(20\d{2})(\d{2})(\d{2})(?=-|$)/, '-$1-$2-$3');
   const candidates = [...new Set([model, bare, dashed(model), dashed(bare)])];
   for (const candidate of candidates) {
-    const info = findModel(provider, candidate, new Set());
-    if (info !== undefined) return { providerId: provider.id, model: info };
+    const found = findModel(provider, candidate, new Set());
+    if (found !== undefined) return { providerId: provider.id, modelProviderId: found.providerId, model: found.info };
   }
   return undefined;
 }
@@ -212,7 +225,7 @@ export function catalogEntryAt(match: CatalogMatch, at: Date): CatalogEntry | un
   const raw = priceAt(match.model, at);
   if (raw === undefined) return undefined;
   const { price, unfed } = convertedPrice(raw);
-  const entry: CatalogEntry = { providerId: match.providerId, modelId: match.model.id, price };
+  const entry: CatalogEntry = { providerId: match.providerId, modelProviderId: match.modelProviderId, modelId: match.model.id, price };
   if (unfed.length > 0) entry.unfed = unfed;
   if (match.model.context_window !== undefined) entry.contextWindow = match.model.context_window;
   return entry;

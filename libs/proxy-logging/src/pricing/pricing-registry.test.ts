@@ -1,3 +1,4 @@
+import { findProvider } from '@pydantic/genai-prices';
 import { describe, expect, it } from 'vitest';
 import { createCostEstimator } from './cost-estimator';
 import { chatUsageFromTokenUsage } from '../usage/token-usage';
@@ -287,6 +288,29 @@ describe('pricing registry', () => {
     // a configured search rate prices them
     const configured = createPricingRegistry({ now, models: { 'azure-openai/gpt-4.1': { inputPerMTok: 2, outputPerMTok: 8, perWebSearch: 0.014 } } });
     expect(configured.tokenCost({ provider: 'azure-openai', model: 'gpt-4.1' }, usage)?.totalUsd).toBe(0.0328);
+  });
+
+  it("keeps a web search rate the catalog sets for Azure itself, and drops only the one of an OpenAI entry Azure falls back to", () => {
+    // a catalog entry of Azure's own with a search rate ($25 per 1000), as a future catalog may carry
+    const azure = findProvider({ providerId: 'azure' })!;
+    const own = { id: 'gpt-own-search', match: { equals: 'gpt-own-search' }, prices: { input_mtok: 2, output_mtok: 8, web_searches_kcount: 25 } };
+    azure.models.unshift(own);
+    try {
+      const registry = createPricingRegistry({ now });
+      const usage = { inputTokens: 1200, outputTokens: 300, webSearches: 2 };
+      const target = { provider: 'azure-eu', providerType: 'azure-openai', model: 'gpt-own-search' };
+      expect(registry.resolve(target)?.fallbackProviderId).toBeUndefined();
+      // 1200 x $2 + 300 x $8 per million, and 2 searches at $25 per 1000
+      const cost = registry.tokenCost(target, usage);
+      expect(cost).toMatchObject({ totalUsd: 0.0548, webSearchUsd: 0.05 });
+      expect(cost?.unpricedWebSearches).toBeUndefined();
+      expect(registry.counters.unknownPrice).toBe(0);
+      // gpt-4.1 is OpenAI's entry, which Azure falls back to: its search rate is OpenAI's, not used
+      expect(registry.resolve({ provider: 'azure-openai', model: 'gpt-4.1' })).toMatchObject({ fallbackProviderId: 'openai', price: { perWebSearch: 0.01 } });
+      expect(registry.tokenCost({ provider: 'azure-openai', model: 'gpt-4.1' }, usage)).toMatchObject({ totalUsd: 0.0048, unpricedWebSearches: 2, unpricedWebSearchesReason: 'azure_bing_grounding_unpriced' });
+    } finally {
+      azure.models.splice(azure.models.indexOf(own), 1);
+    }
   });
 
   it('prices reasoning tokens at a configured reasoning rate, else at the output rate', () => {

@@ -4,7 +4,7 @@ import type { MeteredUsage } from '../usage/metered-usage';
 import type { TokenUsage } from '../usage/token-usage';
 import { BUILTIN_UNIT_PRICES } from './builtin-unit-prices';
 import { computeTokenCost, roundUsd, type CostBreakdown } from './compute-token-cost';
-import { catalogEntryAt, matchGenaiModel, type CatalogMatch, type UnfedRate } from './genai-prices-catalog';
+import { catalogEntryAt, catalogProviderId, matchGenaiModel, type CatalogMatch, type UnfedRate } from './genai-prices-catalog';
 import { perplexityRequestFeeUsd } from './perplexity-request-fees';
 import type { ModelPrice } from './pricing-model-price';
 import { PRICING_DEFAULTS, PricingConfigSchema, type PricingOptions, type UnitPrice } from './pricing-options';
@@ -30,6 +30,11 @@ export interface ResolvedPrice {
   contextWindow?: number;
   /** Catalog rates that token usage cannot feed (cached audio). */
   unfed?: readonly UnfedRate[];
+  /**
+   * For a catalog price the provider does not list itself, the catalog provider whose entry it
+   * is (Azure's OpenAI models are OpenAI's entries): its rates are that provider's list prices.
+   */
+  fallbackProviderId?: string;
 }
 
 /** Counts by key, read-only (a bounded cache under the hood, not a `Map`). */
@@ -94,18 +99,19 @@ function mayUseUnfed(unfed: readonly UnfedRate[] | undefined, usage: TokenUsage)
   return cachedAudio > 0 && (usage.cachedInputTokens ?? 0) > 0;
 }
 
-// provider types whose web searches have no rate the gateway can apply, and why: Azure OpenAI's
-// web search tool is billed as Grounding with Bing Search, a service of its own with no
-// per-search figure in Azure's published pages. The catalog prices Azure models through its
-// OpenAI entries, whose search rate is OpenAI's tool fee, not Azure's: it is not used
+// catalog providers (by `catalogProviderId` of the provider type) whose web searches have no
+// rate the gateway can apply unless the catalog sets one for the provider itself, and why.
+// Azure OpenAI's web search tool is billed as Grounding with Bing Search, a service of its own
+// with no per-search figure in Azure's published pages. The catalog prices the models Azure
+// does not list through OpenAI's entries, whose search rate is OpenAI's tool fee, not Azure's:
+// it is not used
 const UNPRICED_WEB_SEARCH_REASONS: Readonly<Record<string, string>> = {
-  'azure-openai': 'azure_bing_grounding_unpriced',
   azure: 'azure_bing_grounding_unpriced',
 };
 
 // the catalog's Perplexity request fee is the standard `high` one; where the usage says the
 // search context size, or that Pro Search ran, its own fee applies (a configured price is the
-// user's, and stands). Azure models drop the catalog's (OpenAI's) search rate
+// user's, and stands). Azure models drop the search rate of another provider's entry
 function priceFor(type: string, resolved: ResolvedPrice, usage: TokenUsage): ModelPrice {
   if (resolved.source !== 'genai-prices') return resolved.price;
   if (type === 'perplexity') {
@@ -113,7 +119,7 @@ function priceFor(type: string, resolved: ResolvedPrice, usage: TokenUsage): Mod
     const fee = perplexityRequestFeeUsd(resolved.id, usage);
     return fee === undefined ? resolved.price : { ...resolved.price, perRequest: fee };
   }
-  if (UNPRICED_WEB_SEARCH_REASONS[type] !== undefined && resolved.price.perWebSearch !== undefined) {
+  if (resolved.fallbackProviderId !== undefined && resolved.price.perWebSearch !== undefined && UNPRICED_WEB_SEARCH_REASONS[catalogProviderId(type)] !== undefined) {
     const price: ModelPrice = { ...resolved.price };
     delete price.perWebSearch;
     return price;
@@ -146,6 +152,7 @@ class DefaultPricingRegistry implements PricingRegistry {
     const resolved: ResolvedPrice = { price: entry.price, source: 'genai-prices', id: entry.modelId };
     if (entry.contextWindow !== undefined) resolved.contextWindow = entry.contextWindow;
     if (entry.unfed !== undefined) resolved.unfed = entry.unfed;
+    if (entry.modelProviderId !== entry.providerId) resolved.fallbackProviderId = entry.modelProviderId;
     return resolved;
   }
 
@@ -189,7 +196,7 @@ class DefaultPricingRegistry implements PricingRegistry {
       this.#unknown(`${target.provider}/${target.model}`);
     } else if (cost.unpricedWebSearches !== undefined) {
       // searches without a rate leave the known token cost standing, counted apart
-      const reason = UNPRICED_WEB_SEARCH_REASONS[type];
+      const reason = UNPRICED_WEB_SEARCH_REASONS[catalogProviderId(type)];
       if (reason !== undefined) cost.unpricedWebSearchesReason = reason;
       this.#unknown(`${target.provider}/${target.model}:web_searches`);
     }
