@@ -313,6 +313,32 @@ describe('pricing registry', () => {
     }
   });
 
+  it("leaves Claude's web searches on Vertex AI unpriced, with a reason, instead of charging Anthropic's search fee of the catalog's fallback entry", () => {
+    const registry = createPricingRegistry({ now });
+    const usage = { inputTokens: 1200, outputTokens: 300, webSearches: 2 };
+    // Anthropic: 1200 x $1 + 300 x $5 per million, and $10 per 1000 searches
+    expect(registry.tokenCost({ provider: 'anthropic', model: 'claude-haiku-4-5-20251001' }, usage)?.totalUsd).toBe(0.0227);
+    // the catalog's Google list lacks Claude Haiku 4.5: Anthropic's entry prices it, whose search rate is Anthropic's
+    const haiku = { provider: 'vertex-us', providerType: 'google-vertex', model: 'claude-haiku-4-5@20251001' };
+    expect(registry.resolve(haiku)).toMatchObject({ fallbackProviderId: 'anthropic', price: { perWebSearch: 0.01 } });
+    expect(registry.tokenCost(haiku, usage)).toMatchObject({ totalUsd: 0.0027, webSearchUsd: 0, unpricedWebSearches: 2, unpricedWebSearchesReason: 'vertex_claude_web_search_unpriced' });
+    expect(registry.counters.unknownPriceByKey.get('vertex-us/claude-haiku-4-5@20251001:web_searches')).toBe(1);
+    // a model of Google's own list without a search rate was already unpriced, and says why now
+    expect(registry.tokenCost({ provider: 'vertex', model: 'claude-sonnet-4-5@20250929' }, usage)?.unpricedWebSearchesReason).toBe('vertex_claude_web_search_unpriced');
+    // a configured search rate prices them
+    const configured = createPricingRegistry({ now, models: { 'vertex-us/claude-haiku-4-5@20251001': { inputPerMTok: 1, outputPerMTok: 5, perWebSearch: 0.012 } } });
+    expect(configured.tokenCost(haiku, usage)?.totalUsd).toBe(0.0267);
+    // as does a rate the catalog sets on a Google entry of its own
+    const google = findProvider({ providerId: 'google' })!;
+    const own = { id: 'claude-own-search', match: { equals: 'claude-own-search' }, prices: { input_mtok: 1, output_mtok: 5, web_searches_kcount: 12 } };
+    google.models.unshift(own);
+    try {
+      expect(createPricingRegistry({ now }).tokenCost({ provider: 'vertex', model: 'claude-own-search' }, usage)).toMatchObject({ totalUsd: 0.0267, webSearchUsd: 0.024 });
+    } finally {
+      google.models.splice(google.models.indexOf(own), 1);
+    }
+  });
+
   it('prices reasoning tokens at a configured reasoning rate, else at the output rate', () => {
     const registry = createPricingRegistry({
       catalog: 'none',

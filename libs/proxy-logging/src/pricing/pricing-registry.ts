@@ -102,16 +102,20 @@ function mayUseUnfed(unfed: readonly UnfedRate[] | undefined, usage: TokenUsage)
 // catalog providers (by `catalogProviderId` of the provider type) whose web searches have no
 // rate the gateway can apply unless the catalog sets one for the provider itself, and why.
 // Azure OpenAI's web search tool is billed as Grounding with Bing Search, a service of its own
-// with no per-search figure in Azure's published pages. The catalog prices the models Azure
-// does not list through OpenAI's entries, whose search rate is OpenAI's tool fee, not Azure's:
-// it is not used
+// with no per-search figure in Azure's published pages. Claude's web search tool on Vertex AI
+// (a Preview run on a third-party search provider) is billed by Google, whose page for it gives
+// no per-search figure (https://cloud.google.com/vertex-ai/generative-ai/docs/partner-models/claude/web-search).
+// The catalog prices the models these providers do not list through another provider's entries
+// (OpenAI's for Azure, Anthropic's for Google), whose search rate is that provider's own tool
+// fee: it is not used
 const UNPRICED_WEB_SEARCH_REASONS: Readonly<Record<string, string>> = {
   azure: 'azure_bing_grounding_unpriced',
+  google: 'vertex_claude_web_search_unpriced',
 };
 
 // the catalog's Perplexity request fee is the standard `high` one; where the usage says the
 // search context size, or that Pro Search ran, its own fee applies (a configured price is the
-// user's, and stands). Azure models drop the search rate of another provider's entry
+// user's, and stands). Azure and Google models drop the search rate of another provider's entry
 function priceFor(type: string, resolved: ResolvedPrice, usage: TokenUsage): ModelPrice {
   if (resolved.source !== 'genai-prices') return resolved.price;
   if (type === 'perplexity') {
