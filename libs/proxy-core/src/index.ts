@@ -66,7 +66,7 @@ export type { SwitchyardErrorOptions } from './errors/switchyard-error';
 
 // the engine
 export { createGateway } from './gateway/create-gateway';
-export type { CallOptions, ChatStream, Gateway } from './gateway/create-gateway';
+export type { CallOptions, ChatStream, Gateway, GatewayTimeouts } from './gateway/create-gateway';
 export { GATEWAY_DEFAULTS, GatewayConfigSchema, ModelRouteSchema, RouteTargetSchema, RoutingOptionsSchema, RoutingStrategySchema } from './gateway/gateway-options';
 export type { GatewayOptions, ModelRouteConfig } from './gateway/gateway-options';
 export { createRequestContext, elapsedMs } from './gateway/request-context';

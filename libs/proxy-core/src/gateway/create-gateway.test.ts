@@ -7,7 +7,7 @@ import { PROVIDER_CONTRACT_VERSION, type ProviderFactory } from '../providers/pr
 import { contentText } from '../wire/chat-message-parts';
 import type { ChatCompletionChunk, ChatCompletionRequest } from '../wire/openai-chat';
 import { createGateway, type Gateway } from './create-gateway';
-import type { GatewayOptions } from './gateway-options';
+import { GATEWAY_DEFAULTS, type GatewayOptions } from './gateway-options';
 import { createRequestContext, type RequestContext } from './request-context';
 import { isEngineGateway, isEngineStream, sourceTextOf } from '../stream/chunk-source-text';
 import { engineStreamReads } from '../stream/chunk-reads';
@@ -190,6 +190,17 @@ describe('createGateway', () => {
     await expect(gateway.chat(hello)).rejects.toMatchObject({ code: 'upstream_timeout', status: 504 });
     const slow = make({ requestTimeoutMs: 50, models: [{ name: 'gpt', targets: [{ provider: 'primary', model: 'm' }] }] });
     await expect(slow.chat(hello)).rejects.toMatchObject({ code: 'request_timeout', status: 504 });
+  });
+
+  it('exposes its resolved timeouts read-only: the options given, the defaults for the rest', () => {
+    const gateway = make({ requestTimeoutMs: 3_600_000, streamIdleTimeoutMs: 45_000 });
+    expect(gateway.timeouts).toEqual({ requestTimeoutMs: 3_600_000, attemptTimeoutMs: GATEWAY_DEFAULTS.attemptTimeoutMs, streamIdleTimeoutMs: 45_000 });
+    expect(Object.isFrozen(gateway.timeouts)).toBe(true);
+    expect(make().timeouts).toEqual({
+      requestTimeoutMs: GATEWAY_DEFAULTS.requestTimeoutMs,
+      attemptTimeoutMs: GATEWAY_DEFAULTS.attemptTimeoutMs,
+      streamIdleTimeoutMs: GATEWAY_DEFAULTS.streamIdleTimeoutMs,
+    });
   });
 
   it('keeps the upstream text of a response nothing changed, and forgets it when an afterResponse tap may change it', async () => {

@@ -48,10 +48,26 @@ export interface CallOptions {
 /** A chat stream: OpenAI chunks, delivered as they arrive. Iterate it to the end or break. */
 export type ChatStream = AsyncIterable<ChatCompletionChunk>;
 
+/**
+ * The time bounds a gateway applies to its calls, in milliseconds: the options given to
+ * `createGateway`, or their defaults ({@link GATEWAY_DEFAULTS}). Read-only: an app that is
+ * handed a built gateway (`createApp({ gateway })`) reads how long its requests may run here.
+ */
+export interface GatewayTimeouts {
+  /** Overall deadline of one request, every attempt and a stream's last chunk included (`requestTimeoutMs`). */
+  readonly requestTimeoutMs: number;
+  /** Deadline of one upstream attempt, to the first content for streams (`attemptTimeoutMs`). */
+  readonly attemptTimeoutMs: number;
+  /** Longest silence between two stream chunks once content has started (`streamIdleTimeoutMs`). */
+  readonly streamIdleTimeoutMs: number;
+}
+
 /** The engine: routes, calls and observes; no HTTP server involved. */
 export interface Gateway {
   /** The typed extension points (see `GatewayHooks`). */
   readonly hooks: GatewayHooks;
+  /** The resolved time bounds of its calls (options or defaults), frozen. */
+  readonly timeouts: GatewayTimeouts;
   /** One chat completion. Rejects with a `SwitchyardError`. */
   chat(request: ChatCompletionRequest, options?: CallOptions): Promise<ChatCompletion>;
   /**
@@ -97,6 +113,7 @@ export interface Gateway {
 
 class SwitchyardGateway implements Gateway {
   readonly hooks: GatewayHooks;
+  readonly timeouts: GatewayTimeouts;
   readonly #logger: Logger;
   readonly #providers: Map<string, ProviderAdapter>;
   readonly #routes: RouteTable;
@@ -136,10 +153,15 @@ class SwitchyardGateway implements Gateway {
         return [name, factory.create({ ...rest, name, type }, kit)];
       }),
     );
-    this.#requestTimeoutMs = options.requestTimeoutMs ?? GATEWAY_DEFAULTS.requestTimeoutMs;
+    this.timeouts = Object.freeze({
+      requestTimeoutMs: options.requestTimeoutMs ?? GATEWAY_DEFAULTS.requestTimeoutMs,
+      attemptTimeoutMs: options.attemptTimeoutMs ?? GATEWAY_DEFAULTS.attemptTimeoutMs,
+      streamIdleTimeoutMs: options.streamIdleTimeoutMs ?? GATEWAY_DEFAULTS.streamIdleTimeoutMs,
+    });
+    this.#requestTimeoutMs = this.timeouts.requestTimeoutMs;
     this.#timeoutMessage = `The request did not finish within ${this.#requestTimeoutMs} ms.`;
     this.#catalog = options.modelCatalog;
-    this.#streamIdleTimeoutMs = options.streamIdleTimeoutMs ?? GATEWAY_DEFAULTS.streamIdleTimeoutMs;
+    this.#streamIdleTimeoutMs = this.timeouts.streamIdleTimeoutMs;
     this.#policies = new ResiliencePolicies({
       retry: options.retry,
       breaker: options.breaker,
@@ -154,7 +176,7 @@ class SwitchyardGateway implements Gateway {
       logger: this.#logger,
       routes: this.#routes,
       providers: this.#providers,
-      attemptTimeoutMs: options.attemptTimeoutMs ?? GATEWAY_DEFAULTS.attemptTimeoutMs,
+      attemptTimeoutMs: this.timeouts.attemptTimeoutMs,
       policies: this.#policies,
       stats,
       router: new TargetRouter({
