@@ -52,7 +52,6 @@ export const switchyardRoutes: FastifyPluginAsync<SwitchyardRoutesOptions> = asy
     requestLog: requestLog?.log,
     budgetEstimator: pricing.budgetEstimator(gateway),
     cache,
-    gatewayRequestTimeoutMs: isGateway(options.gateway) ? undefined : options.gateway.requestTimeoutMs,
   });
   if (requestLog?.owned === true) {
     // spend is flushed into the log's database before the log closes it

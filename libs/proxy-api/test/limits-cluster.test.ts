@@ -2,7 +2,8 @@ import { captureLogLines, requireService, startRedisServer, TEST_REDIS_URL, type
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createApp, MemoryKeyStore, type AppOptions } from '../src/index';
+import { createGateway, type Gateway } from '@switchyard/proxy-core';
+import { createApp, LEASE_LIFETIME_FLOOR_MS, MemoryKeyStore, type AppOptions } from '../src/index';
 import { createKey as createKeyWith } from './support/admin-keys';
 import { chatDemo as chat, DEMO_GATEWAY as gateway } from './support/demo-gateway';
 import { dropRedisKeys } from './support/redis-keys';
@@ -179,19 +180,51 @@ describe.skipIf(!redisUp)('limits shared through Redis', () => {
 });
 
 describe.skipIf(!redisUp)('limits.maxLeaseLifetimeMs', () => {
-  it("gives a key's max_parallel slot back when a request outlives it, and counts it on /metrics", async () => {
+  // a gateway built by the caller: the app cannot read its options, only what it exposes
+  const builtGateways: Gateway[] = [];
+  afterEach(async () => {
+    vi.useRealTimers();
+    // the apps first: they do not own these gateways
+    await Promise.all(apps.splice(0).map((app) => app.close()));
+    await Promise.all(builtGateways.splice(0).map((made) => made.close()));
+  });
+  const built = (requestTimeoutMs: number, latencyMs = 0): Gateway => {
+    const made = createGateway({ providers: [{ name: 'mock', type: 'mock', latencyMs }], models: [{ name: 'demo', targets: [{ provider: 'mock', model: 'echo' }] }], requestTimeoutMs });
+    builtGateways.push(made);
+    return made;
+  };
+  const HOUR_MS = 60 * 60_000;
+  const RENEWAL_MS = LEASE_LIFETIME_FLOOR_MS / 3;
+
+  it("gives a key's max_parallel slot back when a request outlives twice a built gateway's deadline (the default), and counts it on /metrics", async () => {
     // the mock upstream answers after a minute: the request holds its lease far past the lifetime
-    const slow: AppOptions['gateway'] = { providers: [{ name: 'mock', type: 'mock', latencyMs: 60_000 }], models: [{ name: 'demo', targets: [{ provider: 'mock', model: 'echo' }] }] };
-    const [app] = await cluster({ gateway: slow, limits: { maxLeaseLifetimeMs: 100 } }, 1);
+    const [app] = await cluster({ gateway: built(2 * HOUR_MS, 60_000) }, 1);
     const { id, key } = await createKey(app!, { max_parallel: 1 });
+    const scrape = async (): Promise<string> => (await app!.inject({ method: 'GET', url: '/metrics' })).body;
+    const inFlight = async (): Promise<unknown> => (await app!.inject({ method: 'GET', url: `/admin/keys/${id}/usage`, headers: { authorization: `Bearer ${MASTER}` } })).json();
+    // the renewal timer and the clock of lifetimes are fake from here: hours pass when the test says
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'performance'] });
     let answered = false;
     const held = chat(app!, key).finally(() => {
       answered = true;
     });
-    const scrape = async (): Promise<string> => (await app!.inject({ method: 'GET', url: '/metrics' })).body;
-    await vi.waitFor(async () => expect(await scrape()).toContain('switchyard_limit_lease_lifetime_exceeded_total 1\n'), { timeout: 5_000, interval: 25 });
-    const usage = await app!.inject({ method: 'GET', url: `/admin/keys/${id}/usage`, headers: { authorization: `Bearer ${MASTER}` } });
-    expect(usage.json()).toMatchObject({ in_flight: { limit: 1, used: 0 } });
+    await vi.waitFor(async () => expect(await inFlight()).toMatchObject({ in_flight: { limit: 1, used: 1 } }), { timeout: 5_000, interval: 25 });
+    // three hours, one renewal tick at a time: past the 1 hour once assumed for a gateway passed in
+    // built, short of twice its own 2 hour deadline. Each usage read waits for the tick's renewal
+    for (let elapsed = 0; elapsed < 3 * HOUR_MS; elapsed += RENEWAL_MS) {
+      vi.advanceTimersByTime(RENEWAL_MS);
+      expect(await inFlight()).toMatchObject({ in_flight: { used: 1 } });
+    }
+    expect(await scrape()).toContain('switchyard_limit_lease_lifetime_exceeded_total 0\n');
+    // past 4 hours the next tick gives the lease back (a tick that finds a renewal in flight waits for the next)
+    await vi.waitFor(
+      async () => {
+        vi.advanceTimersByTime(RENEWAL_MS);
+        expect(await scrape()).toContain('switchyard_limit_lease_lifetime_exceeded_total 1\n');
+      },
+      { timeout: 5_000, interval: 25 },
+    );
+    expect(await inFlight()).toMatchObject({ in_flight: { limit: 1, used: 0 } });
     // the request itself still runs: only its lease was given back
     expect(answered).toBe(false);
     // shutdown's drain deadline ends it
@@ -199,19 +232,38 @@ describe.skipIf(!redisUp)('limits.maxLeaseLifetimeMs', () => {
     expect((await held).json()).toMatchObject({ error: { code: 'overloaded' } });
   });
 
-  it('warns at start when set below the request timeout, and not when above it', async () => {
+  it("warns at start when set below the request timeout, a built gateway's own included, and not when above it", async () => {
+    const builtShort = captureLogLines();
+    // a built gateway's 2 hour deadline: the default 10 minutes was assumed, and nothing was said
+    await cluster({ gateway: built(2 * HOUR_MS), limits: { maxLeaseLifetimeMs: HOUR_MS }, logger: { level: 'warn', stream: builtShort.stream } }, 1);
+    expect(builtShort.lines().filter((line) => String(line['msg']).startsWith('limits.maxLeaseLifetimeMs is below the request timeout'))).toEqual([
+      expect.objectContaining({ level: 40, maxLeaseLifetimeMs: HOUR_MS, requestTimeoutMs: 2 * HOUR_MS }),
+    ]);
     const short = captureLogLines();
-    await cluster({ limits: { maxLeaseLifetimeMs: 100 }, logger: { level: 'warn', stream: short.stream } }, 1);
+    await cluster({ gateway: { providers: [{ name: 'mock', type: 'mock' }], models: [{ name: 'demo', targets: [{ provider: 'mock', model: 'echo' }] }], requestTimeoutMs: HOUR_MS }, limits: { maxLeaseLifetimeMs: LEASE_LIFETIME_FLOOR_MS }, logger: { level: 'warn', stream: short.stream } }, 1);
     expect(short.lines().filter((line) => String(line['msg']).startsWith('limits.maxLeaseLifetimeMs is below the request timeout'))).toEqual([
-      expect.objectContaining({ level: 40, maxLeaseLifetimeMs: 100, requestTimeoutMs: 600_000 }),
+      expect.objectContaining({ level: 40, maxLeaseLifetimeMs: LEASE_LIFETIME_FLOOR_MS, requestTimeoutMs: HOUR_MS }),
     ]);
     const long = captureLogLines();
-    await cluster({ limits: { maxLeaseLifetimeMs: 7_200_000 }, logger: { level: 'warn', stream: long.stream } }, 1);
+    await cluster({ limits: { maxLeaseLifetimeMs: LEASE_LIFETIME_FLOOR_MS }, logger: { level: 'warn', stream: long.stream } }, 1);
     expect(long.text()).not.toContain('maxLeaseLifetimeMs');
   });
 
-  it('is rejected at start unless a whole number of milliseconds of at least 1', () => {
+  it('is refused at start below 15 minutes (the lease ttl: parallel limits would silently stop holding), saying why, and unless a whole number', () => {
+    expect(LEASE_LIFETIME_FLOOR_MS).toBe(15 * 60_000);
+    for (const tooShort of [1, 100, LEASE_LIFETIME_FLOOR_MS - 1]) {
+      let message = '';
+      try {
+        createApp({ gateway, limits: { maxLeaseLifetimeMs: tooShort } });
+      } catch (error) {
+        message = (error as Error).message;
+      }
+      expect(message).toContain(`/limits/maxLeaseLifetimeMs: ${tooShort} ms is below the floor of 900000 ms (15 minutes, a lease's time to live on Redis)`);
+      // one line for the field: the schema's own words are replaced, not repeated
+      expect(message.match(/\/limits\/maxLeaseLifetimeMs/g)).toHaveLength(1);
+    }
     expect(() => createApp({ gateway, limits: { maxLeaseLifetimeMs: 0 } })).toThrow(/\/limits\/maxLeaseLifetimeMs/);
     expect(() => createApp({ gateway, limits: { maxLeaseLifetimeMs: 1.5 } })).toThrow(/\/limits\/maxLeaseLifetimeMs/);
+    apps.push(createApp({ gateway, limits: { maxLeaseLifetimeMs: LEASE_LIFETIME_FLOOR_MS } }));
   });
 });

@@ -1,4 +1,4 @@
-import { HOST_NAME_PATTERN, PricingConfigSchema, ProxyConfigSchema, StaticKeySchema } from '@switchyard/proxy-api';
+import { HOST_NAME_PATTERN, LEASE_LIFETIME_FLOOR_MS, PricingConfigSchema, ProxyConfigSchema, StaticKeySchema } from '@switchyard/proxy-api';
 import { GatewayConfigSchema, RedisClusterOptionsSchema, RedisUrlSchema, type ProviderConfig } from '@switchyard/proxy-core';
 import { Type, type Static } from '@sinclair/typebox';
 import { MetricsConfigSchema, PostgresPoolConfigSchema, RequestLogConfigSchema } from './observability-config';
@@ -94,8 +94,12 @@ export const LimitsConfigSchema = Type.Object(
     defaultReservationUsd: Type.Optional(Type.Number({ minimum: 0 })),
     /** How often key spend is written to the key store, ms (0 = only on shutdown). @default 10000 */
     spendFlushIntervalMs: Type.Optional(Type.Integer({ minimum: 0 })),
-    /** How long a request may hold its max_parallel lease on Redis unsettled before it is given back, ms. @default max(1 h, 2 x gateway requestTimeoutMs) */
-    maxLeaseLifetimeMs: Type.Optional(Type.Integer({ minimum: 1 })),
+    /**
+     * How long a request may hold its max_parallel lease on Redis unsettled before it is given back, ms;
+     * at least 15 minutes (the lease's time to live on Redis), or parallel limits would stop holding.
+     * @default max(1 h, 2 x gateway requestTimeoutMs)
+     */
+    maxLeaseLifetimeMs: Type.Optional(Type.Integer({ minimum: LEASE_LIFETIME_FLOOR_MS })),
   },
   { additionalProperties: false },
 );

@@ -16,6 +16,15 @@ export const PARALLEL_TTL_MS = 15 * 60_000;
  */
 export const LEASE_MAX_LIFETIME_MS = 60 * 60_000;
 
+/**
+ * The shortest accepted `limits.maxLeaseLifetimeMs`: the lease's time to live on Redis
+ * ({@link PARALLEL_TTL_MS}), which the leases of a dead instance hold anyway. A shorter lifetime
+ * would give back the slot and reservation of requests still running sooner than those of a
+ * crashed instance end (at 1 ms, at once): `max_parallel` and budget reservations would silently
+ * stop holding, while it would catch no leaked handle a lifetime of the ttl misses.
+ */
+export const LEASE_LIFETIME_FLOOR_MS = PARALLEL_TTL_MS;
+
 /** What one request asks of a key's limits. Limits are null when the key has none. */
 export interface AdmitPlan {
   /** The key id the counters belong to. */

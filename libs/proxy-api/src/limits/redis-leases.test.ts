@@ -306,4 +306,11 @@ describe.skipIf(!redisUp)('redis limit leases past their maximum lifetime or not
     expect(() => new RedisLimitBackend(connection, { maxLeaseLifetimeMs: 0 })).toThrow(/maxLeaseLifetimeMs must be a whole number/);
     expect(() => new RedisLimitBackend(connection, { maxLeaseLifetimeMs: 1.5 })).toThrow(/maxLeaseLifetimeMs/);
   });
+
+  it('refuses a maximum lifetime shorter than the lease ttl, which would give back the leases of requests still running', async () => {
+    const { connection } = await fresh();
+    expect(() => new RedisLimitBackend(connection, { maxLeaseLifetimeMs: 1 })).toThrow(/maxLeaseLifetimeMs \(1\) must be at least leaseTtlMs \(900000\)/);
+    expect(() => new RedisLimitBackend(connection, { leaseTtlMs: 150, maxLeaseLifetimeMs: 149 })).toThrow(/must be at least leaseTtlMs/);
+    backends.push(new RedisLimitBackend(connection, { leaseTtlMs: 150, maxLeaseLifetimeMs: 150 }));
+  });
 });

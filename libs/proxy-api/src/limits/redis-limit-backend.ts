@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { performance } from 'node:perf_hooks';
 import { silentLogger, SwitchyardError, type Logger } from '@switchyard/proxy-core';
 import type { RedisConnection } from '../redis/redis-connection';
 import { LEASE_MAX_LIFETIME_MS, PARALLEL_TTL_MS, WINDOW_MS, type AdmitPlan, type AdmitResult, type LimitBackend, type LimitName, type Lease, type Settlement, type UsageSnapshot } from './limit-backend';
@@ -41,7 +40,8 @@ export interface RedisLimitBackendOptions {
    * settled by then is taken for a leaked handle (a bug that never settles it): its lease is
    * given back, with one warning and `onLeaseLifetimeExceeded`, so the key's `max_parallel`
    * slot is not lost until the process exits. A request that does still run then stops
-   * holding its slot. Keep it above the longest request or stream you serve.
+   * holding its slot. Keep it above the longest request or stream you serve. At least
+   * `leaseTtlMs`: a shorter lifetime gives back live leases sooner than a dead instance's end.
    * @default 3600000 ({@link LEASE_MAX_LIFETIME_MS})
    */
   maxLeaseLifetimeMs?: number;
@@ -109,7 +109,14 @@ export class RedisLimitBackend implements LimitBackend {
     for (const [name, value] of [['leaseTtlMs', this.#leaseTtlMs], ['maxLeaseLifetimeMs', this.#maxLifetimeMs]] as const) {
       if (!Number.isSafeInteger(value) || value < 1) throw new SwitchyardError('invalid_options', `RedisLimitBackend: ${name} must be a whole number of milliseconds, at least 1 (got ${String(value)}).`);
     }
+    if (this.#maxLifetimeMs < this.#leaseTtlMs) {
+      throw new SwitchyardError(
+        'invalid_options',
+        `RedisLimitBackend: maxLeaseLifetimeMs (${this.#maxLifetimeMs}) must be at least leaseTtlMs (${this.#leaseTtlMs}): a shorter lifetime gives back the leases of requests still running, and max_parallel and budget reservations stop holding.`,
+      );
+    }
     this.#logger = options.logger ?? silentLogger;
+    // the global clock, read at each call: fake timers that replace it move lifetimes too
     this.#now = options.now ?? (() => performance.now());
     this.#random = options.random ?? Math.random;
   }
@@ -230,9 +237,9 @@ export class RedisLimitBackend implements LimitBackend {
     if (this.#closed) return;
     this.#live.set(id, { keys, scope, renewUntil: this.#now() + this.#maxLifetimeMs });
     if (this.#renewTimer === undefined) {
-      // one timer per backend, whatever the number of requests; it keeps no process alive. A
-      // lifetime shorter than a third of the ttl sets the pace, or leases would outlive it by a tick
-      this.#renewTimer = setInterval(() => this.#renew(), Math.max(1, Math.floor(Math.min(this.#leaseTtlMs / 3, this.#maxLifetimeMs))));
+      // one timer per backend, whatever the number of requests; it keeps no process alive. The
+      // lifetime is at least the ttl, so a lease is given back at most a third of a ttl past it
+      this.#renewTimer = setInterval(() => this.#renew(), Math.max(1, Math.floor(this.#leaseTtlMs / 3)));
       this.#renewTimer.unref();
     }
   }

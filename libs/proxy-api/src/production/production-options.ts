@@ -6,7 +6,7 @@ import type { KeyStore } from '../keys/key-store';
 import { StaticKeySchema, type StaticKeyConfig } from '../keys/static-key';
 import type { CostEstimator } from '../limits/cost-estimator';
 import type { LimitFailMode } from '../limits/failover-limit-backend';
-import type { LimitName } from '../limits/limit-backend';
+import { LEASE_LIFETIME_FLOOR_MS, type LimitName } from '../limits/limit-backend';
 import type { DrainController } from '../ops/drain-controller';
 import type { RedisOptions } from '../redis/redis-options';
 import type { ObservabilityOptions } from '../observability/observability-options';
@@ -82,10 +82,13 @@ export interface LimitsOptions {
    * but given back (a warning naming the key id, and
    * `switchyard_limit_lease_lifetime_exceeded_total`), so the key's slot is not lost until
    * the process exits. A `/v1` request ends by the gateway's `requestTimeoutMs` (its stream
-   * included); a `/proxy` stream that keeps sending has no overall limit, so keep this above
-   * the longest proxied stream you serve: one still running past it stops holding its slot.
-   * Only with `redis` (the in-memory backend holds a slot until the request settles).
-   * @default the larger of 1 hour and twice the gateway's `requestTimeoutMs` (when the app builds the gateway; else 1 hour)
+   * included; a value below it is logged as a `warn` at start); a `/proxy` stream that keeps
+   * sending has no overall limit, so keep this above the longest proxied stream you serve:
+   * one still running past it stops holding its slot. At least 900000 (15 minutes, the
+   * lease's time to live on Redis, which a dead instance's leases hold anyway): a shorter one
+   * is refused, since `max_parallel` and budget reservations would stop holding. Only with
+   * `redis` (the in-memory backend holds a slot until the request settles).
+   * @default the larger of 1 hour and twice the gateway's `requestTimeoutMs` (`gateway.timeouts`, also of a gateway passed in built)
    */
   maxLeaseLifetimeMs?: number;
 }
@@ -207,7 +210,7 @@ const SerialisableSchema = Type.Object({
       shadow: Type.Optional(Type.Array(Type.Union([Type.Literal('rpm'), Type.Literal('tpm'), Type.Literal('parallel'), Type.Literal('budget')]))),
       defaultReservationUsd: Type.Optional(Type.Number({ minimum: 0 })),
       spendFlushIntervalMs: Type.Optional(Type.Integer({ minimum: 0 })),
-      maxLeaseLifetimeMs: Type.Optional(Type.Integer({ minimum: 1 })),
+      maxLeaseLifetimeMs: Type.Optional(Type.Integer({ minimum: LEASE_LIFETIME_FLOOR_MS })),
     }),
   ),
   redis: Type.Optional(
@@ -253,7 +256,15 @@ export function validateProductionOptions(options: ProductionOptions & Pick<Obse
   // only the plain fields checked here: other options may hold instances (metrics, a request log, a logger)
   const plain: Record<string, unknown> = {};
   for (const name of Object.keys(SerialisableSchema.properties)) plain[name] = (rest as Record<string, unknown>)[name];
-  const problems = schemaProblems(SerialisableSchema, JSON.parse(JSON.stringify({ ...plain, limits: { ...rest.limits, costEstimator: undefined }, redis: rest.redis === undefined ? undefined : { ...rest.redis, client: undefined } })) as unknown, '');
+  let problems = schemaProblems(SerialisableSchema, JSON.parse(JSON.stringify({ ...plain, limits: { ...rest.limits, costEstimator: undefined }, redis: rest.redis === undefined ? undefined : { ...rest.redis, client: undefined } })) as unknown, '');
+  const leaseLifetimeMs = options.limits?.maxLeaseLifetimeMs;
+  if (typeof leaseLifetimeMs === 'number' && Number.isSafeInteger(leaseLifetimeMs) && leaseLifetimeMs < LEASE_LIFETIME_FLOOR_MS) {
+    // the schema's line names the floor, this one says why there is one
+    problems = problems.filter((problem) => !problem.startsWith('/limits/maxLeaseLifetimeMs: '));
+    problems.push(
+      `/limits/maxLeaseLifetimeMs: ${leaseLifetimeMs} ms is below the floor of ${LEASE_LIFETIME_FLOOR_MS} ms (15 minutes, a lease's time to live on Redis): each request's max_parallel slot and budget reservation would be given back that soon while it still runs, so those limits would stop holding`,
+    );
+  }
   const names = new Set<string>();
   for (const key of options.keys ?? []) {
     if (names.has(key.name)) problems.push(`/keys: two static keys are named "${key.name}"`);

@@ -1,6 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import cors from '@fastify/cors';
-import { GATEWAY_DEFAULTS, type Gateway } from '@switchyard/proxy-core';
+import type { Gateway } from '@switchyard/proxy-core';
 import type { FastifyInstance, onRequestHookHandler, preHandlerHookHandler, RouteOptions } from 'fastify';
 import { adminKeyRoutes } from '../admin/admin-key-routes';
 import type { AdminAuthState } from '../admin/require-admin';
@@ -53,8 +53,6 @@ export interface ProductionWiring {
   budgetEstimator?: CostEstimator | undefined;
   /** The response cache: `/ready` reports its Redis tier. */
   cache?: Pick<ResponseCache, 'stats'> | undefined;
-  /** The gateway's overall request deadline, ms, when the app builds the gateway (bounds the lease lifetime's default). */
-  gatewayRequestTimeoutMs?: number | undefined;
 }
 
 /**
@@ -137,7 +135,8 @@ export async function registerProduction(app: FastifyInstance, gateway: Gateway,
   const local = new MemoryLimitBackend();
   const failMode = options.limits?.failMode ?? PRODUCTION_DEFAULTS.limitFailMode;
   const leaseLifetimeMs = options.limits?.maxLeaseLifetimeMs;
-  const requestTimeoutMs = wiring.gatewayRequestTimeoutMs ?? GATEWAY_DEFAULTS.requestTimeoutMs;
+  // the gateway's own deadline, whether the app built it or was handed it built
+  const { requestTimeoutMs } = gateway.timeouts;
   if (redis !== undefined && leaseLifetimeMs !== undefined && leaseLifetimeMs < requestTimeoutMs) {
     // allowed (a test, or a deployment that knows its requests are short), but it is what a
     // mistaken unit looks like: a request still running at the lifetime loses its slot
