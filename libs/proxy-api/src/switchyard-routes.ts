@@ -16,6 +16,7 @@ import { OBSERVABILITY_DEFAULTS } from './observability/observability-options';
 import { registerObservability } from './observability/register-observability';
 import { reportRefusals } from './observability/report-refusals';
 import { appPricing } from './pricing/app-pricing';
+import { PROXY_DEFAULTS, validateProxyOptions } from './proxy/proxy-options';
 import { proxyRoutes } from './proxy/proxy-routes';
 import { uiRoutes } from './ui/ui-routes';
 
@@ -31,6 +32,9 @@ function isGateway(value: Gateway | GatewayOptions): value is Gateway {
  * app.register(switchyardRoutes, { prefix: '/llm', gateway: { providers: [{ name: 'mock', type: 'mock' }] } });
  */
 export const switchyardRoutes: FastifyPluginAsync<SwitchyardRoutesOptions> = async (app: FastifyInstance, options) => {
+  // checked before anything opens: the proxy's time bound also sets the lease lifetime's default
+  const proxy = options.proxy ?? {};
+  if (proxy !== false) validateProxyOptions(proxy);
   const owned = !isGateway(options.gateway);
   const pricing = appPricing(options.pricing);
   const context = options.context === undefined ? undefined : new ContextWiring(app, options.context, options.gateway);
@@ -52,6 +56,7 @@ export const switchyardRoutes: FastifyPluginAsync<SwitchyardRoutesOptions> = asy
     requestLog: requestLog?.log,
     budgetEstimator: pricing.budgetEstimator(gateway),
     cache,
+    proxyRequestTimeoutMs: proxy === false ? undefined : (proxy.requestTimeoutMs ?? PROXY_DEFAULTS.requestTimeoutMs),
   });
   if (requestLog?.owned === true) {
     // spend is flushed into the log's database before the log closes it
@@ -96,5 +101,5 @@ export const switchyardRoutes: FastifyPluginAsync<SwitchyardRoutesOptions> = asy
   const ui = options.ui ?? options.admin?.masterKey !== undefined;
   if (ui !== false) await uiRoutes(app, ui === true ? {} : ui, options.ui !== undefined);
   // the universal proxy lives in its own scope: it streams bodies, never parses them
-  if (options.proxy !== false) void app.register(proxyRoutes, { gateway, pricing: pricing.registry, proxy: options.proxy ?? {}, bodyLimitBytes: bodyLimit, ...(tracing === undefined ? {} : { tracing }) });
+  if (proxy !== false) void app.register(proxyRoutes, { gateway, pricing: pricing.registry, proxy, bodyLimitBytes: bodyLimit, ...(tracing === undefined ? {} : { tracing }) });
 };

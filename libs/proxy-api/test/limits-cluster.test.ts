@@ -232,7 +232,7 @@ describe.skipIf(!redisUp)('limits.maxLeaseLifetimeMs', () => {
     expect((await held).json()).toMatchObject({ error: { code: 'overloaded' } });
   });
 
-  it("warns at start when set below the request timeout, a built gateway's own included, and not when above it", async () => {
+  it("warns at start when set below the request timeout, a built gateway's own and the proxy's included, and not when above them", async () => {
     const builtShort = captureLogLines();
     // a built gateway's 2 hour deadline: the default 10 minutes was assumed, and nothing was said
     await cluster({ gateway: built(2 * HOUR_MS), limits: { maxLeaseLifetimeMs: HOUR_MS }, logger: { level: 'warn', stream: builtShort.stream } }, 1);
@@ -244,9 +244,18 @@ describe.skipIf(!redisUp)('limits.maxLeaseLifetimeMs', () => {
     expect(short.lines().filter((line) => String(line['msg']).startsWith('limits.maxLeaseLifetimeMs is below the request timeout'))).toEqual([
       expect.objectContaining({ level: 40, maxLeaseLifetimeMs: LEASE_LIFETIME_FLOOR_MS, requestTimeoutMs: HOUR_MS }),
     ]);
+    // a proxied exchange may run proxy.requestTimeoutMs (1 hour by default), longer than /v1's 10 minutes
+    const proxyLonger = captureLogLines();
+    await cluster({ limits: { maxLeaseLifetimeMs: 2 * HOUR_MS }, proxy: { requestTimeoutMs: 3 * HOUR_MS }, logger: { level: 'warn', stream: proxyLonger.stream } }, 1);
+    expect(proxyLonger.lines().filter((line) => String(line['msg']).startsWith('limits.maxLeaseLifetimeMs is below the request timeout'))).toEqual([
+      expect.objectContaining({ level: 40, maxLeaseLifetimeMs: 2 * HOUR_MS, requestTimeoutMs: 600_000, proxyRequestTimeoutMs: 3 * HOUR_MS }),
+    ]);
     const long = captureLogLines();
-    await cluster({ limits: { maxLeaseLifetimeMs: LEASE_LIFETIME_FLOOR_MS }, logger: { level: 'warn', stream: long.stream } }, 1);
+    await cluster({ limits: { maxLeaseLifetimeMs: HOUR_MS }, logger: { level: 'warn', stream: long.stream } }, 1);
     expect(long.text()).not.toContain('maxLeaseLifetimeMs');
+    const noProxy = captureLogLines();
+    await cluster({ limits: { maxLeaseLifetimeMs: LEASE_LIFETIME_FLOOR_MS }, proxy: false, logger: { level: 'warn', stream: noProxy.stream } }, 1);
+    expect(noProxy.text()).not.toContain('maxLeaseLifetimeMs');
   });
 
   it('is refused at start below 15 minutes (the lease ttl: parallel limits would silently stop holding), saying why, and unless a whole number', () => {

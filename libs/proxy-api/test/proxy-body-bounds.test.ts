@@ -6,19 +6,25 @@ import type { FastifyInstance } from 'fastify';
 import { request } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createApp } from '../src/create-app';
+import { PROXY_DEFAULTS } from '../src/index';
 
 // The universal proxy bounds what it forwards: the request body by the app's bodyLimitBytes
 // (the proxy reads bodies itself, so fastify's limit never applies), and the upstream's
-// response by an idle timeout, while a long stream that keeps sending goes through whole.
+// response by an idle timeout, while a long stream that keeps sending goes through whole up to
+// the overall time limit (proxy.requestTimeoutMs), which a trickle of bytes does not escape.
 
 const BODY_LIMIT = 4096;
 const IDLE_MS = 1000;
 const PACED_CHUNKS = 30;
 const PACE_MS = 50;
+// the time limit of a second app: well below the paced stream's whole length, far below the idle timeout's total
+const LIMIT_MS = 500;
 
 let upstream: MockUpstream;
 let app: FastifyInstance;
 let base: string;
+let limited: FastifyInstance;
+let limitedBase: string;
 const stalled: ServerResponse[] = [];
 const ended: RequestContext[] = [];
 const recorder: GatewayPlugin = { name: 'test:request-log', apply: (hooks) => hooks.onRequestEnd.tap('test:request-log', (context) => ended.push(context)) };
@@ -41,6 +47,24 @@ beforeAll(async () => {
           // one event, then silence with the connection held open
           res.writeHead(200, { 'content-type': 'text/event-stream' });
           res.write('data: {"first":true}\n\n');
+          stalled.push(res);
+        },
+      },
+      {
+        method: 'GET',
+        path: /\/trickles$/,
+        handle: ({ res }) => {
+          // a byte every PACE_MS for as long as the connection lasts: never idle, never done
+          res.writeHead(200, { 'content-type': 'text/event-stream' });
+          const timer = setInterval(() => res.write(':\n'), PACE_MS);
+          res.once('close', () => clearInterval(timer));
+        },
+      },
+      {
+        method: 'GET',
+        path: /\/no-head$/,
+        handle: ({ res }) => {
+          // the request is read, and then nothing: no status line, no headers
           stalled.push(res);
         },
       },
@@ -69,11 +93,17 @@ beforeAll(async () => {
     proxy: { routes: { mock: upstream.url }, allowAddresses: ['127.0.0.1'], bodyIdleTimeoutMs: IDLE_MS },
   });
   base = await app.listen({ port: 0, host: '127.0.0.1' });
+  limited = createApp({
+    gateway: { providers: [{ name: 'mock', type: 'mock' }], plugins: [recorder] },
+    proxy: { routes: { mock: upstream.url }, allowAddresses: ['127.0.0.1'], bodyIdleTimeoutMs: IDLE_MS, requestTimeoutMs: LIMIT_MS },
+  });
+  limitedBase = await limited.listen({ port: 0, host: '127.0.0.1' });
 });
 
 afterAll(async () => {
   for (const res of stalled) res.destroy();
   await app.close();
+  await limited.close();
   await upstream.close();
 });
 
@@ -125,5 +155,39 @@ describe('universal proxy: upstream idle timeout', () => {
     const text = await response.body.text();
     expect(text.match(/^data: /gm)).toHaveLength(PACED_CHUNKS);
     expect((await reported()).error).toBeUndefined();
+  });
+});
+
+describe('universal proxy: overall time limit', () => {
+  it('cuts a stream that keeps sending past proxy.requestTimeoutMs, which no idle timeout catches, and reports request_timeout', async () => {
+    const response = await request(`${limitedBase}/proxy/mock/trickles`);
+    expect(response.statusCode).toBe(200);
+    await expect(response.body.text()).rejects.toThrow();
+    const context = await reported();
+    expect(context.error?.code).toBe('request_timeout');
+    expect(context.error?.message).toBe(`The proxied exchange did not finish within ${LIMIT_MS} ms.`);
+  });
+
+  it('answers 504 request_timeout when the upstream has sent no headers by proxy.requestTimeoutMs (its headers timeout is 5 minutes)', async () => {
+    const response = await request(`${limitedBase}/proxy/mock/no-head`);
+    expect(response.statusCode).toBe(504);
+    expect(((await response.body.json()) as { error: { code: string } }).error.code).toBe('request_timeout');
+    expect((await reported()).error?.code).toBe('request_timeout');
+  });
+
+  it('leaves an exchange that ends within the limit whole', async () => {
+    const response = await request(`${limitedBase}/proxy/mock/echo`, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: 'hello' });
+    expect(response.statusCode).toBe(200);
+    expect(await response.body.text()).toBe('hello');
+    expect((await reported()).error).toBeUndefined();
+  });
+
+  it('is 1 hour by default, and refused unless a whole number of milliseconds of at least 1', async () => {
+    expect(PROXY_DEFAULTS.requestTimeoutMs).toBe(60 * 60_000);
+    for (const requestTimeoutMs of [0, 1.5]) {
+      const refused = createApp({ gateway: { providers: [{ name: 'mock', type: 'mock' }] }, proxy: { requestTimeoutMs } });
+      await expect(refused.ready()).rejects.toThrow(/proxy\/requestTimeoutMs/);
+      await refused.close();
+    }
   });
 });

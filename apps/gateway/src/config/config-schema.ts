@@ -97,7 +97,7 @@ export const LimitsConfigSchema = Type.Object(
     /**
      * How long a request may hold its max_parallel lease on Redis unsettled before it is given back, ms;
      * at least 15 minutes (the lease's time to live on Redis), or parallel limits would stop holding.
-     * @default max(1 h, 2 x gateway requestTimeoutMs)
+     * @default max(1 h, 2 x the longer of requestTimeoutMs and proxy.requestTimeoutMs)
      */
     maxLeaseLifetimeMs: Type.Optional(Type.Integer({ minimum: LEASE_LIFETIME_FLOOR_MS })),
   },

@@ -1,7 +1,7 @@
 import { createRequestContext, type GatewayEndpoint, type RequestContext, type RequestMetadata } from '@switchyard/proxy-core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { requestDirectives } from './request-directives';
-import { clientAbort } from './request-signal';
+import { clientAbort, type RequestTimeLimit } from './request-signal';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -20,9 +20,13 @@ declare module 'fastify' {
   }
 }
 
-/** The engine's request context for one HTTP request: id, client-abort signal, metadata. */
-export function requestContextFromHttp(request: FastifyRequest, reply: FastifyReply, endpoint: GatewayEndpoint): RequestContext {
-  const abort = clientAbort(reply, request.switchyardShutdownSignal);
+/**
+ * The engine's request context for one HTTP request: id, client-abort signal, metadata. With
+ * `timeLimit`, its signal also aborts once that many milliseconds passed before the response
+ * closed, with the limit's reason (the universal proxy's overall bound).
+ */
+export function requestContextFromHttp(request: FastifyRequest, reply: FastifyReply, endpoint: GatewayEndpoint, timeLimit?: RequestTimeLimit): RequestContext {
+  const abort = clientAbort(reply, request.switchyardShutdownSignal, timeLimit);
   const context = createRequestContext({
     requestId: request.id,
     endpoint,

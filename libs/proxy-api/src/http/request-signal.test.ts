@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { FastifyReply } from 'fastify';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { clientAbort } from './request-signal';
 
 /** The part of a reply `clientAbort` reads: the raw response's `close` and whether it finished. */
@@ -70,5 +70,38 @@ describe('clientAbort', () => {
     expect(finished.signal.aborted).toBe(false);
     // a request arriving after the shutdown fired is aborted at once
     expect(clientAbort(fakeReply().reply, shutdown.signal).signal.reason).toBe(reason);
+  });
+
+  describe('with a time limit', () => {
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+
+    it('aborts with the limit\'s reason once it passes before the response closed, and tells the listeners', () => {
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+      const timedOut = new Error('too long');
+      const abort = clientAbort(fakeReply().reply, undefined, { ms: 1_000, reason: () => timedOut });
+      const told: unknown[] = [];
+      abort.onAbort((reason) => told.push(reason));
+      vi.advanceTimersByTime(999);
+      expect(abort.aborted).toBe(false);
+      vi.advanceTimersByTime(1);
+      expect(abort.signal.reason).toBe(timedOut);
+      expect(told).toEqual([timedOut]);
+    });
+
+    it('stops its timer when the response closes, finished or not', () => {
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+      const finished = fakeReply();
+      const done = clientAbort(finished.reply, undefined, { ms: 1_000, reason: () => new Error('too long') });
+      const left = fakeReply();
+      const gone = clientAbort(left.reply, undefined, { ms: 1_000, reason: () => new Error('too long') });
+      finished.close(true);
+      left.close(false);
+      expect(vi.getTimerCount()).toBe(0);
+      vi.advanceTimersByTime(1_000);
+      expect(done.aborted).toBe(false);
+      expect(gone.signal.reason).toMatchObject({ name: 'AbortError' });
+    });
   });
 });

@@ -47,15 +47,24 @@ export function whenNoneInFlight(shutdown: AbortSignal): Promise<void> {
   });
 }
 
+/** An overall time bound of a request: its cancellation fires once `ms` have passed, with `reason()`. */
+export interface RequestTimeLimit {
+  /** Milliseconds from the moment the request's cancellation is made. */
+  ms: number;
+  /** The abort reason (a `SwitchyardError`), made when the bound passes. */
+  reason: () => unknown;
+}
+
 /**
  * The cancellation of the request `reply` answers: it fires when the client goes away before
- * the response is complete, so the upstream call is cancelled with it, or when `shutdown`
- * fires (the drain deadline), with its reason. It is an `AbortSource` the engine follows
+ * the response is complete, so the upstream call is cancelled with it, when `shutdown`
+ * fires (the drain deadline), with its reason, or when `timeLimit` passes before the response
+ * closed. It is an `AbortSource` the engine follows
  * directly, and the request context's AbortSignal is made from it only when something reads
  * it (plugins, the universal proxy): Node's AbortSignal is costly to create and to listen
  * on, and this runs on every request.
  */
-export function clientAbort(reply: FastifyReply, shutdown?: AbortSignal): AbortSourceController {
+export function clientAbort(reply: FastifyReply, shutdown?: AbortSignal, timeLimit?: RequestTimeLimit): AbortSourceController {
   const abort = new AbortSourceController();
   if (shutdown?.aborted === true) {
     abort.abort(shutdown.reason);
@@ -68,8 +77,14 @@ export function clientAbort(reply: FastifyReply, shutdown?: AbortSignal): AbortS
   }
   const live = shutdown === undefined ? undefined : inFlightOf(shutdown);
   live?.add(abort);
+  let timer: NodeJS.Timeout | undefined;
+  if (timeLimit !== undefined) {
+    timer = setTimeout(() => abort.abort(timeLimit.reason()), timeLimit.ms);
+    timer.unref();
+  }
   // 'close' fires once per response: a plain listener, no once() wrapper
   reply.raw.on('close', () => {
+    clearTimeout(timer);
     if (!reply.raw.writableFinished) abort.abort();
     if (live !== undefined && live.delete(abort) && live.size === 0) live.onIdle?.();
   });

@@ -82,13 +82,13 @@ export interface LimitsOptions {
    * but given back (a warning naming the key id, and
    * `switchyard_limit_lease_lifetime_exceeded_total`), so the key's slot is not lost until
    * the process exits. A `/v1` request ends by the gateway's `requestTimeoutMs` (its stream
-   * included; a value below it is logged as a `warn` at start); a `/proxy` stream that keeps
-   * sending has no overall limit, so keep this above the longest proxied stream you serve:
-   * one still running past it stops holding its slot. At least 900000 (15 minutes, the
-   * lease's time to live on Redis, which a dead instance's leases hold anyway): a shorter one
-   * is refused, since `max_parallel` and budget reservations would stop holding. Only with
-   * `redis` (the in-memory backend holds a slot until the request settles).
-   * @default the larger of 1 hour and twice the gateway's `requestTimeoutMs` (`gateway.timeouts`, also of a gateway passed in built)
+   * included), a `/proxy` exchange by `proxy.requestTimeoutMs`: a value below the longer of
+   * the two is logged as a `warn` at start, since a request still running past it stops
+   * holding its slot. At least 900000 (15 minutes, the lease's time to live on Redis, which a
+   * dead instance's leases hold anyway): a shorter one is refused, since `max_parallel` and
+   * budget reservations would stop holding. Only with `redis` (the in-memory backend holds a
+   * slot until the request settles).
+   * @default the larger of 1 hour and twice the longer of the gateway's `requestTimeoutMs` (`gateway.timeouts`, also of a gateway passed in built) and `proxy.requestTimeoutMs` (with the proxy on): 2 hours with the defaults
    */
   maxLeaseLifetimeMs?: number;
 }

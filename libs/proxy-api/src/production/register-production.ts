@@ -53,15 +53,17 @@ export interface ProductionWiring {
   budgetEstimator?: CostEstimator | undefined;
   /** The response cache: `/ready` reports its Redis tier. */
   cache?: Pick<ResponseCache, 'stats'> | undefined;
+  /** The universal proxy's overall bound of an exchange, ms, when the proxy is on (bounds the lease lifetime's default). */
+  proxyRequestTimeoutMs?: number | undefined;
 }
 
 /**
  * The default maximum lifetime of a Redis lease: a `/v1` request (its stream included) ends
- * by the gateway's deadline, so twice that is surely leaked; never under an hour, since a
- * `/proxy` stream that keeps sending has no overall limit.
+ * by the gateway's deadline and a `/proxy` exchange by the proxy's, so twice the longer of the
+ * two is surely leaked; never under an hour.
  */
-function defaultLeaseLifetimeMs(requestTimeoutMs: number): number {
-  return Math.max(LEASE_MAX_LIFETIME_MS, 2 * requestTimeoutMs);
+function defaultLeaseLifetimeMs(longestRequestMs: number): number {
+  return Math.max(LEASE_MAX_LIFETIME_MS, 2 * longestRequestMs);
 }
 
 /**
@@ -135,17 +137,19 @@ export async function registerProduction(app: FastifyInstance, gateway: Gateway,
   const local = new MemoryLimitBackend();
   const failMode = options.limits?.failMode ?? PRODUCTION_DEFAULTS.limitFailMode;
   const leaseLifetimeMs = options.limits?.maxLeaseLifetimeMs;
-  // the gateway's own deadline, whether the app built it or was handed it built
+  // the gateway's own deadline, whether the app built it or was handed it built, and the proxy's
   const { requestTimeoutMs } = gateway.timeouts;
-  if (redis !== undefined && leaseLifetimeMs !== undefined && leaseLifetimeMs < requestTimeoutMs) {
-    // allowed (a test, or a deployment that knows its requests are short), but it is what a
-    // mistaken unit looks like: a request still running at the lifetime loses its slot
+  const { proxyRequestTimeoutMs } = wiring;
+  const longestRequestMs = Math.max(requestTimeoutMs, proxyRequestTimeoutMs ?? 0);
+  if (redis !== undefined && leaseLifetimeMs !== undefined && leaseLifetimeMs < longestRequestMs) {
+    // allowed (a deployment that knows its requests are short), but it is what a mistaken unit
+    // looks like: a request still running at the lifetime loses its slot
     logger.warn(
-      { maxLeaseLifetimeMs: leaseLifetimeMs, requestTimeoutMs },
-      'limits.maxLeaseLifetimeMs is below the request timeout: a request still running when its lease reaches that age gives back its max_parallel slot and reservation',
+      { maxLeaseLifetimeMs: leaseLifetimeMs, requestTimeoutMs, ...(proxyRequestTimeoutMs === undefined ? {} : { proxyRequestTimeoutMs }) },
+      'limits.maxLeaseLifetimeMs is below the request timeout (requestTimeoutMs, or proxy.requestTimeoutMs when longer): a request still running when its lease reaches that age gives back its max_parallel slot and reservation',
     );
   }
-  const redisLimits = redis === undefined ? undefined : new RedisLimitBackend(redis, { maxLeaseLifetimeMs: leaseLifetimeMs ?? defaultLeaseLifetimeMs(requestTimeoutMs), logger });
+  const redisLimits = redis === undefined ? undefined : new RedisLimitBackend(redis, { maxLeaseLifetimeMs: leaseLifetimeMs ?? defaultLeaseLifetimeMs(longestRequestMs), logger });
   const backend: LimitBackend = redisLimits === undefined ? local : new FailoverLimitBackend(redisLimits, local, failMode, logger);
   const limiter = new KeyLimiter({
     backend,

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { GATEWAY_DEFAULTS, type ResolveAll } from '@switchyard/proxy-core';
+import { GATEWAY_DEFAULTS, schemaProblems, SwitchyardError, type ResolveAll } from '@switchyard/proxy-core';
 import type { MeterRegistry, ProviderMeter } from '@switchyard/proxy-logging';
 
 /** Built-in route prefixes of the universal proxy: `/proxy/<prefix>/...` -> `<base>/...`. */
@@ -37,6 +37,11 @@ export const PROXY_DEFAULTS = {
   maxRequestCaptureBytes: 1024 * 1024,
   /** Time to the upstream's response headers. */
   headersTimeoutMs: 300_000,
+  /**
+   * Longest a proxied exchange may take, to the last byte of its response: six times the
+   * gateway's default `/v1` deadline, above an LLM stream of the longest outputs at a slow pace.
+   */
+  requestTimeoutMs: 60 * 60_000,
   /** Longest silence of the upstream's response body, the same as the gateway's stream idle timeout. */
   bodyIdleTimeoutMs: GATEWAY_DEFAULTS.streamIdleTimeoutMs,
   /** Whether clients may name any allow-listed target with `x-switchyard-target`. */
@@ -94,9 +99,17 @@ export const ProxyConfigSchema = Type.Object(
     /** Time to the upstream's response headers in milliseconds. @default 300000 */
     headersTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
     /**
+     * Longest a proxied exchange may take in milliseconds, from the route taking the request to
+     * the last byte of the response, however the upstream keeps sending (the `/proxy` side of
+     * the gateway's `requestTimeoutMs`). Then the upstream call is cancelled and the exchange
+     * logged as `request_timeout`: a 504 before the upstream's headers, a cut response after.
+     * @default 3600000
+     */
+    requestTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
+    /**
      * Longest silence of the upstream's response body in milliseconds, before its first byte
      * and between two chunks; then the response is cut and logged as `upstream_timeout`. A long
-     * stream that keeps sending is never cut. @default 30000
+     * stream that keeps sending is cut only by `requestTimeoutMs`. @default 30000
      */
     bodyIdleTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
   },
@@ -114,4 +127,11 @@ export interface ProxyOptions extends ProxyConfig {
   meterRegistry?: MeterRegistry;
   /** The DNS resolver of the guarded agent (tests). @default the OS resolver */
   resolve?: ResolveAll;
+}
+
+/** Checks the proxy options' serialisable fields, every problem in one `invalid_options` error. */
+export function validateProxyOptions(options: ProxyOptions): void {
+  const { meters: _meters, meterRegistry: _registry, resolve: _resolve, ...config } = options;
+  const problems = schemaProblems(ProxyConfigSchema, config, 'proxy');
+  if (problems.length > 0) throw new SwitchyardError('invalid_options', `Invalid proxy options:\n${problems.join('\n')}`);
 }

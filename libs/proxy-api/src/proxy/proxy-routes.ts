@@ -5,7 +5,6 @@ import {
   assertAllowedTarget,
   createGuardedAgent,
   isSwitchyardError,
-  schemaProblems,
   SwitchyardError,
   transportError,
   type Gateway,
@@ -25,9 +24,10 @@ import {
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { request as undiciRequest, type Dispatcher } from 'undici';
 import { requestContextFromHttp } from '../http/request-context-from-http';
+import type { RequestTimeLimit } from '../http/request-signal';
 import { APP_DEFAULTS } from '../app-options';
 import { BodyCapture } from './body-capture';
-import { BUILTIN_PROXY_ROUTES, PROXY_DEFAULTS, ProxyConfigSchema, type ProxyOptions } from './proxy-options';
+import { BUILTIN_PROXY_ROUTES, PROXY_DEFAULTS, validateProxyOptions, type ProxyOptions } from './proxy-options';
 import { injectedKeys } from './injected-keys';
 import { clientResponseHeaders, upstreamRequestHeaders } from './proxy-headers';
 import { resolveProxyTarget } from './resolve-proxy-target';
@@ -47,12 +47,6 @@ const TEXTUAL = /^(text\/|application\/(json|x-ndjson|graphql|xml|problem\+json|
 // a request body is also kept when it is a form: an audio upload names its model in a field
 // next to the file (head and tail within the capture bound, where such fields are)
 const CAPTURED_REQUEST = /^(multipart\/form-data|application\/x-www-form-urlencoded)/;
-
-function validateProxyOptions(options: ProxyOptions): void {
-  const { meters: _meters, meterRegistry: _registry, resolve: _resolve, ...config } = options;
-  const problems = schemaProblems(ProxyConfigSchema, config, 'proxy');
-  if (problems.length > 0) throw new SwitchyardError('invalid_options', `Invalid proxy options:\n${problems.join('\n')}`);
-}
 
 function firstHeader(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
@@ -139,6 +133,10 @@ export const proxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async (app, {
   const maxCapture = proxy.maxCaptureBytes ?? PROXY_DEFAULTS.maxCaptureBytes;
   const headersTimeout = proxy.headersTimeoutMs ?? PROXY_DEFAULTS.headersTimeoutMs;
   const bodyIdleTimeout = proxy.bodyIdleTimeoutMs ?? PROXY_DEFAULTS.bodyIdleTimeoutMs;
+  // the overall bound: an upstream that keeps sending, however slowly, never trips the idle timeout
+  const requestTimeout = proxy.requestTimeoutMs ?? PROXY_DEFAULTS.requestTimeoutMs;
+  const timeoutMessage = `The proxied exchange did not finish within ${requestTimeout} ms.`;
+  const timeLimit: RequestTimeLimit = { ms: requestTimeout, reason: () => new SwitchyardError('request_timeout', timeoutMessage) };
   const bodyLimit = bodyLimitBytes ?? APP_DEFAULTS.bodyLimitBytes;
 
   // bodies stream through untouched: no parser reads them, whatever their media type (so
@@ -155,7 +153,8 @@ export const proxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async (app, {
     // a target refused above is reported as a refusal by the HTTP layer; from here on, by this
     // route, exactly once whatever throws: that report's onRequestEnd writes the log row and
     // gives the key its lease back, and nothing else does once the context exists
-    const context = requestContextFromHttp(request, reply, 'proxy');
+    // its signal cancels the upstream call when the client leaves, at shutdown, or at the time limit
+    const context = requestContextFromHttp(request, reply, 'proxy', timeLimit);
     const end = endOnce(gateway, context);
     let answer: Answer | undefined;
     let closed = false;
