@@ -110,9 +110,15 @@ describe('requireAdmin on a route added to the app createApp() returns (the READ
     const base = await app.listen({ port: 0, host: '127.0.0.1' });
     const port = Number(new URL(base).port);
     expect((await get(port, '/admin/things', 'localhost', { authorization: `Bearer ${MASTER}` })).status).toBe(200);
-    // the app's own error handler answers for its own routes: the status is the refusal's
-    expect((await get(port, '/admin/things', 'localhost')).status).toBe(401);
-    expect((await get(port, '/admin/things', 'localhost', { authorization: 'Bearer sy-master-wrong' })).status).toBe(401);
+    // the refusal is answered by the hook, in the body the built-in admin routes give (the app's own
+    // error handler, Fastify's default, answered {statusCode, code, error, message})
+    const missing = await get(port, '/admin/things', 'localhost');
+    expect(missing.status).toBe(401);
+    expect(missing.body).toEqual((await get(port, '/admin/providers', 'localhost')).body);
+    expect(missing.body.error).toMatchObject({ code: 'authentication_error', type: 'authentication_error', message: 'Missing master key: send it in an Authorization: Bearer header.' });
+    const wrong = await get(port, '/admin/things', 'localhost', { authorization: 'Bearer sy-master-wrong' });
+    expect(wrong.status).toBe(401);
+    expect(wrong.body.error?.message).toBe('The master key is not valid.');
   });
 
   it('applies the open-mode rule there too: this machine only', async () => {
@@ -121,6 +127,8 @@ describe('requireAdmin on a route added to the app createApp() returns (the READ
     const base = await app.listen({ port: 0, host: '127.0.0.1' });
     const port = Number(new URL(base).port);
     expect((await get(port, '/admin/things', `localhost:${port}`)).status).toBe(200);
-    expect((await get(port, '/admin/things', 'evil.example')).status).toBe(403);
+    const foreign = await get(port, '/admin/things', 'evil.example');
+    expect(foreign.status).toBe(403);
+    expect(foreign.body.error?.code).toBe('permission_denied');
   });
 });

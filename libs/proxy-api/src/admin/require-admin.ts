@@ -2,6 +2,8 @@ import { SwitchyardError } from '@switchyard/proxy-core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { heldSecretEquals } from '../keys/key-secret';
 import { presentedKey } from '../keys/client-key-auth';
+import { sendErrorReply } from '../http/send-error-reply';
+import { isSwitchyardRequestStarted } from '../http/switchyard-request';
 import { hostNameOf, isLocalHostName, isLocalOrigin, isLoopbackAddress, localHostNames } from '../http/loopback-host';
 import { PRODUCTION_DEFAULTS, type OptionNames } from '../production/production-options';
 
@@ -31,11 +33,25 @@ declare module 'fastify' {
  * Host of this machine (loopback, or 0.0.0.0 and `[::]`, which reach it) over a loopback
  * connection, or a Host listed in `admin.allowedHosts`. It needs only the headers: as an
  * `onRequest` hook it refuses before the body is read or parsed (it also works as a
- * `preHandler`, but then a body is parsed and validated first).
+ * `preHandler`, but then a body is parsed and validated first). On a route added to the app
+ * `createApp()` returns, a refusal is answered here with the status and body the Switchyard
+ * routes give (that app's error handler is Fastify's default, or yours); on theirs it is thrown
+ * to their error handler and error hooks.
  * @example
  * app.get('/admin/things', { onRequest: requireAdmin }, handler);
  */
-export async function requireAdmin(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
+export async function requireAdmin(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
+  try {
+    checkAdmin(request);
+  } catch (error) {
+    // the Switchyard routes' onRequest hook starts each of their requests before this one runs
+    if (isSwitchyardRequestStarted(request)) throw error;
+    return sendErrorReply(request, reply, error);
+  }
+  return undefined;
+}
+
+function checkAdmin(request: FastifyRequest): void {
   const state = request.server.switchyardAdminAuth;
   if (state?.open === true) {
     refuseUnlessLocal(request, state.allowedHosts, howToEnable(state.optionNames));
