@@ -35,7 +35,16 @@ export interface PerplexitySearch {
  */
 export function perplexityRequestFeeUsd(catalogModel: string, search: PerplexitySearch): number | undefined {
   const { searchContextSize: size, searchType } = search;
-  const proFees = searchType === 'pro' || searchType === 'auto' ? PERPLEXITY_PRO_SEARCH_FEES_USD[catalogModel] : undefined;
-  if (proFees !== undefined) return (size === undefined ? undefined : proFees[size]) ?? proFees['high'];
-  return size === undefined ? undefined : PERPLEXITY_REQUEST_FEES_USD[catalogModel]?.[size];
+  const proFees = searchType === 'pro' || searchType === 'auto' ? own(PERPLEXITY_PRO_SEARCH_FEES_USD, catalogModel) : undefined;
+  if (proFees !== undefined) return own(proFees, size) ?? proFees['high'];
+  const fees = own(PERPLEXITY_REQUEST_FEES_USD, catalogModel);
+  return fees === undefined ? undefined : own(fees, size);
+}
+
+/**
+ * A table's own entry: the size comes from the client's request or the upstream's answer, and a
+ * plain object also answers `constructor`, `toString` or `__proto__` (priced as NaN).
+ */
+function own<T>(table: Readonly<Record<string, T>>, key: string | undefined): T | undefined {
+  return key !== undefined && Object.hasOwn(table, key) ? table[key] : undefined;
 }

@@ -259,6 +259,12 @@ describe('pricing registry', () => {
     // the answer does not say what auto chose: priced as Pro Search
     expect(registry.tokenCost(sonarPro, { ...tokens, searchContextSize: 'low', searchType: 'auto' })?.requestUsd).toBe(0.014);
     expect(registry.tokenCost({ provider: 'px', providerType: 'perplexity', model: 'sonar-pro' }, { ...tokens, searchType: 'auto' })?.requestUsd).toBe(0.022);
+    // a size that names a property every object has (the client's to write) is not a size: no NaN
+    for (const size of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
+      expect(registry.tokenCost(sonarPro, { ...tokens, searchContextSize: size })?.requestUsd).toBe(0.014);
+      expect(registry.tokenCost(sonarPro, { ...tokens, searchContextSize: size, searchType: 'pro' })?.requestUsd).toBe(0.022);
+      expect(registry.tokenCost(sonarPro, { ...tokens, searchContextSize: size })?.totalUsd).toBe(0.032);
+    }
     // fast is standard Sonar Pro
     expect(registry.tokenCost(sonarPro, { ...tokens, searchContextSize: 'low', searchType: 'fast' })?.requestUsd).toBe(0.006);
     expect(registry.tokenCost(sonarPro, { ...tokens, searchType: 'fast' })?.requestUsd).toBe(0.014);
@@ -325,6 +331,10 @@ describe('pricing registry', () => {
     expect(registry.counters.unknownPriceByKey.get('vertex-us/claude-haiku-4-5@20251001:web_searches')).toBe(1);
     // a model of Google's own list without a search rate was already unpriced, and says why now
     expect(registry.tokenCost({ provider: 'vertex', model: 'claude-sonnet-4-5@20250929' }, usage)?.unpricedWebSearchesReason).toBe('vertex_claude_web_search_unpriced');
+    // the Gemini API, which the catalog files under Google too, runs no Claude: its unpriced searches get no Vertex reason
+    const gemini = registry.tokenCost({ provider: 'gemini', model: 'gemini-2.5-flash' }, usage);
+    expect(gemini?.unpricedWebSearches).toBe(2);
+    expect(gemini?.unpricedWebSearchesReason).toBeUndefined();
     // a configured search rate prices them
     const configured = createPricingRegistry({ now, models: { 'vertex-us/claude-haiku-4-5@20251001': { inputPerMTok: 1, outputPerMTok: 5, perWebSearch: 0.012 } } });
     expect(configured.tokenCost(haiku, usage)?.totalUsd).toBe(0.0267);

@@ -113,6 +113,15 @@ const UNPRICED_WEB_SEARCH_REASONS: Readonly<Record<string, string>> = {
   google: 'vertex_claude_web_search_unpriced',
 };
 
+/**
+ * Why a provider type's web searches go unpriced without a rate of its own (see above), if they
+ * do. By catalog provider, but for the Gemini API, which the catalog also files under Google
+ * and which does not run Claude: the Vertex AI reason is not its.
+ */
+function unpricedWebSearchReason(type: string): string | undefined {
+  return type === 'gemini' ? undefined : UNPRICED_WEB_SEARCH_REASONS[catalogProviderId(type)];
+}
+
 // the catalog's Perplexity request fee is the standard `high` one; where the usage says the
 // search context size, or that Pro Search ran, its own fee applies (a configured price is the
 // user's, and stands). Azure and Google models drop the search rate of another provider's entry
@@ -123,7 +132,7 @@ function priceFor(type: string, resolved: ResolvedPrice, usage: TokenUsage): Mod
     const fee = perplexityRequestFeeUsd(resolved.id, usage);
     return fee === undefined ? resolved.price : { ...resolved.price, perRequest: fee };
   }
-  if (resolved.fallbackProviderId !== undefined && resolved.price.perWebSearch !== undefined && UNPRICED_WEB_SEARCH_REASONS[catalogProviderId(type)] !== undefined) {
+  if (resolved.fallbackProviderId !== undefined && resolved.price.perWebSearch !== undefined && unpricedWebSearchReason(type) !== undefined) {
     const price: ModelPrice = { ...resolved.price };
     delete price.perWebSearch;
     return price;
@@ -200,7 +209,7 @@ class DefaultPricingRegistry implements PricingRegistry {
       this.#unknown(`${target.provider}/${target.model}`);
     } else if (cost.unpricedWebSearches !== undefined) {
       // searches without a rate leave the known token cost standing, counted apart
-      const reason = UNPRICED_WEB_SEARCH_REASONS[catalogProviderId(type)];
+      const reason = unpricedWebSearchReason(type);
       if (reason !== undefined) cost.unpricedWebSearchesReason = reason;
       this.#unknown(`${target.provider}/${target.model}:web_searches`);
     }
