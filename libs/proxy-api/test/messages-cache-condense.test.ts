@@ -29,11 +29,13 @@ beforeAll(async () => {
         { name: 'gpt', targets: [{ provider: 'openai', model: 'gpt-4o-mini' }] },
         { name: 'gpt-fresh', targets: [{ provider: 'openai', model: 'gpt-4o-mini' }] },
         { name: 'tiny', targets: [{ provider: 'openai', model: 'gpt-4o-mini' }] },
+        { name: 'tiny-wide', targets: [{ provider: 'openai', model: 'gpt-4o-mini' }] },
       ],
       retry: { maxRetries: 0 },
     },
     context: {
-      catalog: { models: { tiny: { contextWindow: 600, maxOutputTokens: 100 } } },
+      // tiny-wide writes as much as its window holds: a max_tokens of its window leaves no room
+      catalog: { models: { tiny: { contextWindow: 600, maxOutputTokens: 100 }, 'tiny-wide': { contextWindow: 600, maxOutputTokens: 600 } } },
       cache: { memory: { maxBytes: 1024 * 1024 }, models: { 'gpt-fresh': { ttlMs: 0 } } },
       condenser: {},
     },
@@ -219,8 +221,24 @@ describe('the condenser on /v1/messages', () => {
     expect(upstreamCalls()).toBe(0);
   });
 
+  it('reserves at most the model\'s output limit for Claude Code\'s max_tokens of 32000, which goes upstream as sent (it was refused: max_tokens leaves no room)', async () => {
+    for (const stream of [false, true]) {
+      upstream.reset();
+      const short = await messages({ model: 'tiny', max_tokens: 32_000, stream, messages: [{ role: 'user', content: 'hi' }] });
+      expect(short.status).toBe(200);
+      expect(short.headers['x-switchyard-condensed']).toBeUndefined();
+      expect(upstream.requests.at(-1)?.body).toMatchObject({ max_tokens: 32_000 });
+      // the long conversation is condensed to the same budget as with max_tokens 100, the model's limit
+      const condensed = await messages({ ...long, max_tokens: 32_000, stream });
+      const limited = await messages({ ...long, stream });
+      expect(condensed.status).toBe(200);
+      expect(condensed.headers['x-switchyard-condensed']).toMatch(/^middle-out;removed=\d+$/);
+      expect(condensed.headers['x-switchyard-condensed']).toBe(limited.headers['x-switchyard-condensed']);
+    }
+  });
+
   it('refuses a max_tokens that leaves no room for the prompt, and an unknown strategy, in Anthropic\'s shape', async () => {
-    const noRoom = await messages({ model: 'tiny', max_tokens: 600, messages: [{ role: 'user', content: 'hi' }] });
+    const noRoom = await messages({ model: 'tiny-wide', max_tokens: 600, messages: [{ role: 'user', content: 'hi' }] });
     expect(noRoom.status).toBe(400);
     const refusal = JSON.parse(noRoom.text) as { type: string; error: { type: string; message: string } };
     expect(anthropicErrorProblems(refusal)).toEqual([]);

@@ -120,7 +120,6 @@ describe('condenser on a long agent conversation with tools', async () => {
   it('fails with context_length_exceeded when the pinned turns alone cannot fit', async () => {
     const huge: ChatMessage[] = [{ role: 'system', content: 'policy '.repeat(20_000) }, { role: 'user', content: 'hi' }];
     await expect(condenser().condense(request(huge), context())).rejects.toMatchObject({ code: 'context_length_exceeded' });
-    await expect(condenser().condense({ ...request(), max_tokens: WINDOW }, context())).rejects.toMatchObject({ code: 'context_length_exceeded' });
   });
 
   it('refuses an unknown strategy and summarize without a summary model', async () => {
@@ -142,6 +141,58 @@ describe('condenser on a long agent conversation with tools', async () => {
   it('does not condense unless asked when auto is off', async () => {
     const req = request();
     expect(await condenser({ auto: false }).condense(req, context())).toBe(req);
+  });
+});
+
+describe('condenser on a request whose max_tokens is above the model\'s output limit', async () => {
+  // Anthropic's clients must send max_tokens and send their ceiling (Claude Code: 32000);
+  // deepseek-chat writes at most 8192 tokens in its 65536-token window
+  const CLAUDE_CODE_MAX_TOKENS = 32_000;
+  const info = createModelCatalog().lookup('deepseek-chat')!;
+  const counter = await tokenCounterFor('deepseek-chat');
+  const turns = (count: number): ChatMessage[] => [
+    { role: 'system', content: 'You are a careful on-call engineer.' },
+    ...Array.from({ length: count }, (_, i): ChatMessage => ({
+      role: i % 2 === 0 ? 'user' : 'assistant',
+      content: `turn ${i}: the deploy of build ${1000 + i} rolled back after the health check on shard ${i % 7} failed twice; `.repeat(12),
+    })),
+  ];
+  const claudeCode = (messages: ChatMessage[], max_tokens = CLAUDE_CODE_MAX_TOKENS): ChatCompletionRequest => ({ model: 'deepseek-chat', messages, max_tokens });
+
+  it('reserves the model\'s output limit, not the client\'s max_tokens: a conversation that fits the window less 8192 is left whole (it was cut to the window less 32000)', async () => {
+    const fits = claudeCode(turns(110));
+    const tokens = countRequest(fits, counter);
+    expect(tokens).toBeGreaterThan(info.contextWindow - CLAUDE_CODE_MAX_TOKENS);
+    expect(tokens).toBeLessThanOrEqual(info.contextWindow - info.maxOutputTokens);
+    const ctx = context();
+    expect(await createCondenser({ catalog: createModelCatalog() }).condense(fits, ctx)).toBe(fits);
+    expect(ctx.condensation).toBeUndefined();
+  });
+
+  it('condenses a longer one to the window less the model\'s output limit', async () => {
+    const overflows = claudeCode(turns(145));
+    expect(countRequest(overflows, counter)).toBeGreaterThan(info.contextWindow - info.maxOutputTokens);
+    const ctx = context();
+    const condensed = await createCondenser({ catalog: createModelCatalog() }).condense(overflows, ctx);
+    // max_tokens goes on to the provider as the client sent it: only the reserve is capped
+    expect(condensed.max_tokens).toBe(CLAUDE_CODE_MAX_TOKENS);
+    expect(ctx.condensation!.tokensAfter).toBeLessThanOrEqual(info.contextWindow - info.maxOutputTokens);
+    expect(ctx.condensation!.tokensAfter).toBeGreaterThan(info.contextWindow - CLAUDE_CODE_MAX_TOKENS);
+    expect(countRequest(condensed, counter)).toBeLessThanOrEqual(ctx.condensation!.tokensAfter);
+  });
+
+  it('passes a max_tokens as large as the window on to the provider (it was refused: max_tokens leaves no room)', async () => {
+    for (const field of ['max_tokens', 'max_completion_tokens'] as const) {
+      const whole: ChatCompletionRequest = { model: 'deepseek-chat', messages: [{ role: 'user', content: 'hi' }], [field]: info.contextWindow };
+      expect(await createCondenser({ catalog: createModelCatalog() }).condense(whole, context({ condense: 'middle-out' }))).toBe(whole);
+    }
+  });
+
+  it('still refuses a max_tokens that leaves no room when the model writes as much as its window holds', async () => {
+    const wide = createModelCatalog({ models: { 'wide-output': { contextWindow: WINDOW, maxOutputTokens: WINDOW } } });
+    const plugin = createCondenser({ catalog: wide });
+    await expect(plugin.condense({ model: 'wide-output', messages: [{ role: 'user', content: 'hi' }], max_tokens: WINDOW }, context())).rejects.toMatchObject({ code: 'context_length_exceeded', param: 'max_tokens' });
+    expect(plugin.stats().refused).toBe(1);
   });
 });
 

@@ -52,9 +52,9 @@ interface Outcome {
 
 /**
  * The context condenser: when a request would overflow its model's context window (from
- * the model catalog, minus `max_tokens`), or when asked, it fits the messages with a
- * strategy, keeping system prompts and tool-call/tool-result pairs whole. The result
- * always fits, or the request fails with `context_length_exceeded`.
+ * the model catalog, minus `max_tokens` up to the model's output limit), or when asked, it
+ * fits the messages with a strategy, keeping system prompts and tool-call/tool-result pairs
+ * whole. The result always fits, or the request fails with `context_length_exceeded`.
  * @example
  * const condenser = createCondenser({ catalog: createModelCatalog(), summary: { model: 'cheap' } });
  * const gateway = createGateway({ providers, models, plugins: [condenser] });
@@ -144,8 +144,12 @@ export class Condenser implements GatewayPlugin {
     const tokenizerModel = this.#options.aliases?.[request.model]?.[0] ?? known[0]?.id ?? request.model;
     if (known.length === 0) return maxInputTokens === undefined ? undefined : { budget: maxInputTokens, tokenizerModel };
     const window = Math.min(...known.map((info) => info.contextWindow));
-    const maxOutput = Math.min(...known.map((info) => info.maxOutputTokens));
-    const reserve = request.max_completion_tokens ?? request.max_tokens ?? Math.min(this.#options.outputReserveTokens ?? CONDENSER_DEFAULTS.outputReserveTokens, maxOutput);
+    // a catalog of a plugin's own may not know a model's output limit: no cap then
+    const maxOutput = Math.min(...known.map((info) => (Number.isFinite(info.maxOutputTokens) ? info.maxOutputTokens : Number.POSITIVE_INFINITY)));
+    // the answer cannot be longer than the model writes: a client asking for more (Anthropic's
+    // clients send their ceiling, 32000 from Claude Code) is left to the provider, only the reserve is capped
+    const asked = request.max_completion_tokens ?? request.max_tokens ?? this.#options.outputReserveTokens ?? CONDENSER_DEFAULTS.outputReserveTokens;
+    const reserve = Math.min(asked, maxOutput);
     return { budget: Math.min(window - reserve, maxInputTokens ?? Number.POSITIVE_INFINITY), tokenizerModel };
   }
 
