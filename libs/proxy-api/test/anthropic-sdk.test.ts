@@ -407,10 +407,10 @@ describe('/v1/messages errors when plugins change the messages', () => {
     await plugged.close();
   });
 
-  async function send(body: unknown): Promise<{ status: number; headers: Record<string, unknown>; text: string }> {
+  async function send(body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, unknown>; text: string }> {
     const response = await request(`${pluggedUrl}/v1/messages`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01', 'x-api-key': CLIENT_KEY },
+      headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01', 'x-api-key': CLIENT_KEY, ...headers },
       body: JSON.stringify(body),
     });
     return { status: response.statusCode, headers: response.headers, text: await response.body.text() };
@@ -427,20 +427,19 @@ describe('/v1/messages errors when plugins change the messages', () => {
     ],
   });
 
-  it("names the messages, not a wrong message, when a plugin added messages before the provider refused one (it named the client's messages.3, which does not exist)", async () => {
-    for (const stream of [false, true]) {
-      const response = await send({ ...blankLastTurn('claude-ruled'), stream });
-      expect(response.status).toBe(400);
-      const refusal = JSON.parse(response.text) as { type: string; error: { type: string; message: string } };
-      expect(anthropicErrorProblems(refusal)).toEqual([]);
-      expect(refusal.error.message).toMatch(/^messages: A user message has nothing to send to Anthropic/);
+  it("names the client's message when a plugin added messages before the provider refused one (it named the client's messages.3, which does not exist)", async () => {
+    for (const model of ['claude-ruled', 'claude']) {
+      for (const stream of [false, true]) {
+        const response = await send({ ...blankLastTurn(model), stream });
+        expect(response.status).toBe(400);
+        const refusal = JSON.parse(response.text) as { type: string; error: { type: string; message: string } };
+        expect(anthropicErrorProblems(refusal)).toEqual([]);
+        expect(refusal.error.message).toMatch(/^messages\.2\.content: A user message has nothing to send to Anthropic/);
+      }
     }
-    // the same request the plugin leaves alone is mapped to the client's message
-    const plain = JSON.parse((await send(blankLastTurn('claude'))).text) as { error: { message: string } };
-    expect(plain.error.message).toMatch(/^messages\.2\.content: A user message has nothing to send to Anthropic/);
   });
 
-  it("names the messages, not a wrong message, when the condenser removed turns before the provider refused one (the engine's index would name another of the client's messages)", async () => {
+  it("names the client's message when the condenser removed turns before the provider refused one (it named only messages; the engine's index would name another of the client's messages)", async () => {
     const turns = Array.from({ length: 20 }, (_, i) => [
       { role: 'user', content: `question ${i}: ${'words '.repeat(20)}` },
       { role: 'assistant', content: `answer ${i}: ${'more words '.repeat(10)}` },
@@ -450,12 +449,38 @@ describe('/v1/messages errors when plugins change the messages', () => {
       expect(response.status).toBe(400);
       const refusal = JSON.parse(response.text) as { type: string; error: { type: string; message: string } };
       expect(anthropicErrorProblems(refusal)).toEqual([]);
-      expect(refusal.error.message).toMatch(/^messages: A user message has nothing to send to Anthropic/);
+      expect(refusal.error.message).toMatch(/^messages\.40\.content: A user message has nothing to send to Anthropic/);
     }
     // the condensed conversation, answered: the condenser did act on it
     const answered = await send({ model: 'claude', max_tokens: 100, system: 'Be brief.', messages: [...turns, { role: 'user', content: 'last question' }] });
     expect(answered.status).toBe(200);
     expect(answered.headers['x-switchyard-condensed']).toMatch(/^middle-out;removed=\d+$/);
+  });
+
+  it("names the messages, not a wrong message, when the message refused after condensing is the condenser's truncated copy; a message it kept is named", async () => {
+    // tool_use input that is not an object: Anthropic's translator refuses the tool call's arguments
+    const conversation = (longAnswer: boolean) => ({
+      model: 'claude',
+      max_tokens: 100,
+      system: 'Be brief.',
+      messages: [
+        { role: 'user', content: `What is the weather? ${longAnswer ? '' : 'context '.repeat(400)}` },
+        { role: 'assistant', content: [{ type: 'text', text: `Checking. ${longAnswer ? 'reasoning '.repeat(400) : ''}` }, { type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: [1] }] },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: 'sunny' }] },
+      ],
+    });
+    for (const stream of [false, true]) {
+      for (const [longAnswer, expected] of [
+        [true, /^messages: A tool call's arguments must be a JSON object/],
+        [false, /^messages\.1\.content\.1\.input: A tool call's arguments must be a JSON object/],
+      ] as const) {
+        const response = await send({ ...conversation(longAnswer), stream }, { 'x-switchyard-condense': 'truncate-long' });
+        expect(response.status).toBe(400);
+        const refusal = JSON.parse(response.text) as { type: string; error: { type: string; message: string } };
+        expect(anthropicErrorProblems(refusal)).toEqual([]);
+        expect(refusal.error.message).toMatch(expected);
+      }
+    }
   });
 
   it("names the client's own message in an error event raised mid-stream (it named the chat request's)", async () => {

@@ -21,7 +21,7 @@ const watched = new WeakSet<Gateway>();
 /**
  * Keeps the messages the engine sends for each `/v1/messages` request: a tap after every other
  * `beforeRequest` tap (a plugin adding a system prompt or dropping turns), so that a provider's refusal
- * of chat message i is told as the client's message only when the messages are the route's own.
+ * of chat message i is told as the client's message only when that message is one of the route's own.
  */
 function watchSentMessages(gateway: Gateway): void {
   if (watched.has(gateway)) return;
@@ -53,7 +53,7 @@ export function messagesRoute(app: FastifyInstance, gateway: Gateway, bodyLimit:
       const { chat, clientError } = translateMessagesRequest(request.body);
       const context = requestContextFromHttp(request, reply, 'messages');
       // a provider's translator names the chat request's messages: the client is told its own
-      // (or `messages`, when a plugin changed the messages the engine sent)
+      // (or `messages`, when the refused message is a plugin's: a summary, a truncated copy)
       const toClient = (error: unknown): unknown => clientError(error, sentMessages(context));
       if (chat.stream === true) {
         const stream = await gateway.stream(chat, { context }).catch((error: unknown) => {

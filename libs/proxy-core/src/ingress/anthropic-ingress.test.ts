@@ -207,24 +207,36 @@ describe('translateMessagesRequest: messages the engine changed', () => {
     expect(clientError(refusal)).toMatchObject({ param: 'messages.2.content' });
   });
 
-  it('names the messages, not a wrong message, when a plugin added or a condenser dropped messages before the provider refused one (it mapped the index through the route\'s messages)', () => {
+  it('names the client\'s message when a plugin added or a condenser dropped messages before the provider refused one, finding the refused message by identity (it named only messages)', () => {
     const { chat, clientError } = translateMessagesRequest(request);
     // a plugin adds a second system message: the provider refuses chat message 4, the client's 2
     const added = [{ role: 'system' as const, content: 'House rules.' }, ...chat.messages];
     const afterAdded = refusalOf(added);
     expect(afterAdded).toMatchObject({ param: 'messages.4.content' });
-    expect(clientError(afterAdded, added)).toMatchObject({ code: 'invalid_request', status: 400, param: 'messages', message: (afterAdded as Error).message });
-    // a condenser drops the first turn: the provider refuses chat message 1 (the client's 2, not 0)
+    expect(clientError(afterAdded, added)).toMatchObject({ code: 'invalid_request', status: 400, param: 'messages.2.content', message: (afterAdded as Error).message });
+    // a condenser drops the first turn (middle-out and drop-oldest keep the objects they keep): the
+    // provider refuses chat message 1, the client's 2, not 0
     const dropped = [chat.messages[0], chat.messages[3]] as ChatMessage[];
     const afterDropped = refusalOf(dropped);
     expect(afterDropped).toMatchObject({ param: 'messages.1.content' });
-    expect(clientError(afterDropped, dropped)).toMatchObject({ param: 'messages' });
-    // a tap that added a message to the route's own array in place
-    chat.messages.unshift({ role: 'system', content: 'House rules.' });
-    expect(clientError(refusalOf(chat.messages), chat.messages)).toMatchObject({ param: 'messages' });
+    expect(clientError(afterDropped, dropped)).toMatchObject({ param: 'messages.2.content' });
     // params not of a message stay as they are
     const model = new SwitchyardError('model_not_found', 'no', { param: 'model' });
     expect(clientError(model, added)).toBe(model);
+  });
+
+  it('names the messages, not a wrong message, when the refused message is none of the route\'s: a truncated copy, or any after a tap edited the route\'s own array', () => {
+    const { chat, clientError } = translateMessagesRequest(request);
+    // truncate-long (or a summary) puts a new message where the client's was
+    const truncated = [...chat.messages.slice(0, 3), { ...chat.messages[3] } as ChatMessage];
+    const afterTruncated = refusalOf(truncated);
+    expect(afterTruncated).toMatchObject({ param: 'messages.3.content' });
+    expect(clientError(afterTruncated, truncated)).toMatchObject({ code: 'invalid_request', param: 'messages', message: (afterTruncated as Error).message });
+    // an index past the messages sent is no message
+    expect(clientError(new SwitchyardError('invalid_request', 'no', { param: 'messages.9.content' }), chat.messages)).toMatchObject({ param: 'messages' });
+    // a tap that added a message to the route's own array in place: its positions say nothing now
+    chat.messages.unshift({ role: 'system', content: 'House rules.' });
+    expect(clientError(refusalOf(chat.messages), chat.messages)).toMatchObject({ param: 'messages' });
   });
 });
 

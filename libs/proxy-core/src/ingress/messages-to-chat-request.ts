@@ -168,9 +168,12 @@ export interface MessagesIngressRequest {
   /**
    * A failure of the chat request with its `param` as {@link clientParam} gives it (anything else
    * as it is). `sent` is the messages the engine sent after its `beforeRequest` taps, when known:
-   * when they are not the chat request's own (a plugin added, dropped or condensed messages), an
-   * index says nothing of the client's messages, and a `messages.<i>...` param becomes `messages`.
-   * The mapping is worked out here, on a failure naming a message: a request that succeeds pays nothing for it.
+   * a plugin may have added, dropped or condensed messages, so index i of `sent` is found by
+   * identity in the chat request's messages (middle-out and drop-oldest keep the message objects
+   * they do not drop) and named as the client's message there. A message of `sent` that is none
+   * of the chat request's (a summary, a truncated copy, a plugin's system prompt) is none of the
+   * client's either: its `messages.<i>...` param becomes `messages`. The mapping is worked out
+   * here, on a failure naming a message: a request that succeeds pays nothing for it.
    */
   clientError: (thrown: unknown, sent?: readonly ChatMessage[]) => unknown;
 }
@@ -194,13 +197,26 @@ export function translateMessagesRequest(request: AnthropicMessagesRequest): Mes
     }
     return clientParamOf(param, origins);
   };
-  const unchanged = (sent: readonly ChatMessage[]): boolean =>
-    sent.length === count && (sent === translated || sent.every((message, index) => message === translated[index]));
   return {
     chat,
     clientParam,
-    clientError: (thrown, sent) => withClientParam(thrown, sent === undefined || unchanged(sent) ? clientParam : () => 'messages'),
+    clientError: (thrown, sent) =>
+      withClientParam(thrown, sent === undefined ? clientParam : (param) => sentParamOf(param, sent, translated.length === count ? translated : undefined, clientParam)),
   };
+}
+
+/**
+ * A param of the messages the engine sent as the client's: sent message i is found by identity
+ * among the route's `own` messages (undefined when a tap edited the route's array in place, whose
+ * positions then say nothing), and named as the client's message it came from; `messages` when it
+ * is none of them (a summary, a truncated copy, a plugin's system prompt).
+ */
+function sentParamOf(param: string, sent: readonly ChatMessage[], own: readonly ChatMessage[] | undefined, clientParam: (param: string) => string): string {
+  const at = /^messages\.(\d+)(.*)$/.exec(param);
+  if (at === null) return param;
+  const message = sent[Number(at[1])];
+  const index = message === undefined || own === undefined ? -1 : own.indexOf(message);
+  return index < 0 ? 'messages' : clientParam(`messages.${index}${at[2] ?? ''}`);
 }
 
 /** The chat request; `origins`, when given, gets where each chat message came from, in order. */
