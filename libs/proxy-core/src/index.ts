@@ -69,7 +69,7 @@ export { createGateway } from './gateway/create-gateway';
 export type { CallOptions, ChatStream, Gateway, GatewayTimeouts } from './gateway/create-gateway';
 export { GATEWAY_DEFAULTS, GatewayConfigSchema, ModelRouteSchema, RouteTargetSchema, RoutingOptionsSchema, RoutingStrategySchema } from './gateway/gateway-options';
 export type { GatewayOptions, ModelRouteConfig } from './gateway/gateway-options';
-export { createRequestContext, elapsedMs } from './gateway/request-context';
+export { createRequestContext, elapsedMs, isChatRequestEndpoint } from './gateway/request-context';
 export { timeOrderedUuid } from './gateway/time-ordered-uuid';
 export type {
   AttemptRecord,

@@ -2,7 +2,6 @@ import type {
   ChatCompletion,
   ChatCompletionChunk,
   ChatCompletionRequest,
-  GatewayEndpoint,
   GatewayHooks,
   GatewayPlugin,
   PrecomputedAnswer,
@@ -14,7 +13,7 @@ import { cacheKey } from './cache-key';
 import { MemoryTier, type MemoryTierStats } from './memory-tier';
 import { RESPONSE_CACHE_DEFAULTS, validateResponseCacheOptions, type ResponseCacheOptions } from './response-cache-options';
 import { RedisTier, type RedisTierStats } from './redis-tier';
-import { redisEndpointOf, silentLogger, sourceTextOf } from '@switchyard/proxy-core';
+import { isChatRequestEndpoint, redisEndpointOf, silentLogger, sourceTextOf } from '@switchyard/proxy-core';
 
 const PLUGIN_NAME = 'switchyard:response-cache';
 
@@ -48,13 +47,6 @@ interface Pending {
   bytes: number;
   abandoned: boolean;
 }
-
-/**
- * The endpoints whose answers are cached: chat completions and Anthropic's `/v1/messages`, whose
- * route sends the engine a chat request and translates the engine's answer (the entry holds that
- * answer, nothing of either route's shape, so an identical request on the other route shares it).
- */
-const CACHED_ENDPOINTS: ReadonlySet<GatewayEndpoint> = new Set<GatewayEndpoint>(['chat', 'messages']);
 
 function isNonDeterministic(request: ChatCompletionRequest): boolean {
   return typeof request.temperature === 'number' && request.temperature > 0 && (request.seed === undefined || request.seed === null);
@@ -158,8 +150,11 @@ export class ResponseCache implements GatewayPlugin {
   async #lookup(request: ChatCompletionRequest, context: RequestContext): Promise<PrecomputedAnswer | undefined> {
     const directives = context.directives ?? {};
     const ttlMs = this.#options.models?.[context.requestedModel]?.ttlMs ?? this.#options.ttlMs ?? RESPONSE_CACHE_DEFAULTS.ttlMs;
+    // chat completions and Anthropic's `/v1/messages`, whose route sends the engine a chat request and
+    // translates the engine's answer: the entry holds that answer, nothing of either route's shape,
+    // so an identical request on the other route shares it
     const cacheable =
-      CACHED_ENDPOINTS.has(context.endpoint) &&
+      isChatRequestEndpoint(context.endpoint) &&
       directives.cache !== 'skip' &&
       ttlMs > 0 &&
       ((this.#options.cacheNonDeterministic ?? RESPONSE_CACHE_DEFAULTS.cacheNonDeterministic) || !isNonDeterministic(request));

@@ -1,13 +1,13 @@
 import {
   SwitchyardError,
   createRequestContext,
+  isChatRequestEndpoint,
   silentLogger,
   type CallOptions,
   type ChatCompletion,
   type ChatCompletionRequest,
   type ChatMessage,
   type CondensationReport,
-  type GatewayEndpoint,
   type GatewayHooks,
   type GatewayPlugin,
   type Logger,
@@ -23,11 +23,6 @@ const PLUGIN_NAME = 'switchyard:condenser';
 /** `metadata.purpose` of the condenser's own summary requests, which are never condensed. */
 export const SUMMARY_PURPOSE = 'condenser-summary';
 const REPLY_PRIMING = 3;
-/**
- * The endpoints whose requests are condensed: chat completions and Anthropic's `/v1/messages`
- * (its route sends the engine a chat request, its `system` prompt as leading system messages).
- */
-const CONDENSED_ENDPOINTS: ReadonlySet<GatewayEndpoint> = new Set<GatewayEndpoint>(['chat', 'messages']);
 
 /** The chat function `summarize` calls: the gateway's own `chat`. */
 export type ChatFunction = (request: ChatCompletionRequest, options?: CallOptions) => Promise<ChatCompletion>;
@@ -88,7 +83,8 @@ export class Condenser implements GatewayPlugin {
 
   /** Fits one request (what the `beforeRequest` tap does); returns it unchanged when nothing is needed. */
   async condense(request: ChatCompletionRequest, context: RequestContext): Promise<ChatCompletionRequest> {
-    if (!CONDENSED_ENDPOINTS.has(context.endpoint) || context.metadata['purpose'] === SUMMARY_PURPOSE) return request;
+    // chat completions and Anthropic's `/v1/messages` (its route sends the engine a chat request, its `system` prompt as leading system messages)
+    if (!isChatRequestEndpoint(context.endpoint) || context.metadata['purpose'] === SUMMARY_PURPOSE) return request;
     const asked = context.directives?.condense;
     if (asked !== undefined && !isCondenseStrategy(asked)) {
       throw new SwitchyardError('invalid_request', `Unknown condensing strategy "${asked}" (known: middle-out, drop-oldest, truncate-long, summarize).`, {

@@ -9,6 +9,18 @@ import { timeOrderedUuid } from './time-ordered-uuid';
 export type GatewayEndpoint = 'chat' | 'embeddings' | 'completions' | 'messages' | 'proxy';
 
 /**
+ * Whether an endpoint's requests are chat requests: `chat`, and `messages`, whose route translates
+ * Anthropic's Messages request to one (and the engine's answer back). A plugin that acts on chat
+ * requests (a cache, a condenser, a guardrail) checks this, not `endpoint === 'chat'`, so that
+ * `/v1/messages` gets it too.
+ * @example
+ * hooks.beforeRequest.tapPromise('redact', async (request, context) => (isChatRequestEndpoint(context.endpoint) ? redact(request) : request));
+ */
+export function isChatRequestEndpoint(endpoint: GatewayEndpoint): endpoint is 'chat' | 'messages' {
+  return endpoint === 'chat' || endpoint === 'messages';
+}
+
+/**
  * Who and what a request belongs to, stored on every log row so costs roll up. Set by the
  * HTTP layer from the client key and tracing headers, or by a library caller directly.
  */
