@@ -34,7 +34,7 @@ export function parseDataUrl(url: string, param = 'messages'): InlineImage | und
   if (!url.startsWith('data:')) return undefined;
   const match = /^data:([\w.+-]+\/[\w.+-]+)(?:;[\w-]+=[^;,]*)*;base64,(.*)$/s.exec(url);
   if (match === null) {
-    throw invalidRequest('An image data URL must be base64: data:<media type>;base64,<data>.', param);
+    throw invalidRequest('An image data URL must be base64 and name its media type: data:<type>/<subtype>;base64,<data>.', param);
   }
   return { mediaType: match[1] as string, data: match[2] as string };
 }

@@ -119,3 +119,26 @@ describe('toAnthropicRequest: blank user content and tool results', () => {
     expect(body.system).toEqual([{ type: 'text', text: 'Be brief.' }]);
   });
 });
+
+describe('toAnthropicImage: data URLs, read as every translator reads them (parseDataUrl)', () => {
+  const imageOf = (url: string) => turnsOf([{ role: 'user', content: [{ type: 'image_url', image_url: { url } }] }])[0]?.content[0];
+  const param = 'messages.0.content.0.image_url.url';
+
+  it('sends a base64 data URL as a base64 source, its media type without parameters, its data as it is (whitespace too)', () => {
+    expect(imageOf('data:image/png;base64,iVBORw0KGgo=')).toEqual({ type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'iVBORw0KGgo=' } });
+    expect(imageOf('data:image/jpeg;name=cat.jpg;base64,/9j/4A\nAQ')).toEqual({ type: 'image', source: { type: 'base64', media_type: 'image/jpeg', data: '/9j/4A\nAQ' } });
+  });
+
+  it.each([
+    ['not base64', 'data:image/png,iVBORw0KGgo='],
+    ['a media type that is not type/subtype', 'data:png;base64,iVBORw0KGgo='],
+    ['a parameter without a value', 'data:image/png;x;base64,iVBORw0KGgo='],
+  ])('refuses a data URL that is %s, naming the part, before any upstream call', (_, url) => {
+    expect(() => imageOf(url)).toThrow(expect.objectContaining({ code: 'invalid_request', status: 400, param }));
+  });
+
+  it('sends an http(s) URL as a URL source and refuses any other URL', () => {
+    expect(imageOf('https://example.com/a.png')).toEqual({ type: 'image', source: { type: 'url', url: 'https://example.com/a.png' } });
+    expect(() => imageOf('ftp://example.com/a.png')).toThrow(expect.objectContaining({ code: 'invalid_request', param, message: 'Images must be http(s) URLs or base64 data URLs.' }));
+  });
+});

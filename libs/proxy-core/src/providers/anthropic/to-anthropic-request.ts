@@ -1,6 +1,6 @@
 import { SwitchyardError } from '../../errors/switchyard-error';
 import { addToTurns, refuseEmptyTurn, type AlternatingTurn } from '../../wire/alternating-turns';
-import { contentText, invalidRequest, isBlankText, parseToolArguments, refuseSeveralChoices, toolCallIdWithoutSignature, userContent } from '../../wire/chat-message-parts';
+import { contentText, invalidRequest, isBlankText, parseDataUrl, parseToolArguments, refuseSeveralChoices, toolCallIdWithoutSignature, userContent } from '../../wire/chat-message-parts';
 import type {
   ChatCompletionRequest,
   ChatContentPart,
@@ -25,12 +25,10 @@ export interface ToAnthropicRequestSettings {
   defaultMaxTokens: number;
 }
 
-const DATA_URL = /^data:([^;,]+);base64,(.*)$/s;
-
 /** An OpenAI image URL (http(s) or base64 `data:`) -> an Anthropic image block. */
 export function toAnthropicImage(url: string, param: string): AnthropicImageBlock {
-  const data = DATA_URL.exec(url);
-  if (data !== null) return { type: 'image', source: { type: 'base64', media_type: data[1] ?? '', data: data[2] ?? '' } };
+  const inline = parseDataUrl(url, param);
+  if (inline !== undefined) return { type: 'image', source: { type: 'base64', media_type: inline.mediaType, data: inline.data } };
   if (/^https?:\/\//i.test(url)) return { type: 'image', source: { type: 'url', url } };
   throw invalidRequest('Images must be http(s) URLs or base64 data URLs.', param);
 }

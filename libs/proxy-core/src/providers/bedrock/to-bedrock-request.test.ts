@@ -80,3 +80,23 @@ describe('toBedrockRequest: blank user content and tool results', () => {
     expect(body.system).toBeUndefined();
   });
 });
+
+describe('toBedrockImage: data URLs, read as every translator reads them (parseDataUrl)', () => {
+  const imageOf = (url: string) => turnsOf([{ role: 'user', content: [{ type: 'image_url', image_url: { url } }] }])[0]?.content[0];
+  const param = 'messages.0.content.0.image_url.url';
+
+  it('sends a base64 data URL of a format Converse takes as bytes, whatever the case of its media type and its parameters', () => {
+    expect(imageOf('data:image/png;base64,iVBORw0KGgo=')).toEqual({ image: { format: 'png', source: { bytes: 'iVBORw0KGgo=' } } });
+    expect(imageOf('data:Image/JPEG;name=cat.jpg;base64,/9j/4A\nAQ')).toEqual({ image: { format: 'jpeg', source: { bytes: '/9j/4A\nAQ' } } });
+  });
+
+  it.each([
+    ['not base64', 'data:image/png,iVBORw0KGgo=', /must be base64/],
+    ['a media type that is not type/subtype', 'data:png;base64,iVBORw0KGgo=', /name its media type: data:<type>\/<subtype>;base64,<data>/],
+    ['of a format Converse does not take', 'data:image/tiff;base64,AAAA', /Bedrock accepts png, jpeg, gif and webp images, not "image\/tiff"/],
+    ['an http(s) URL', 'https://example.com/a.png', /does not fetch image URLs/],
+    ['another URL', 'ftp://example.com/a.png', /^Images must be base64 data: URLs for this provider\.$/],
+  ])('refuses an image that is %s, naming the part', (_, url, message) => {
+    expect(() => imageOf(url)).toThrow(expect.objectContaining({ code: 'invalid_request', status: 400, param, message: expect.stringMatching(message) as unknown }));
+  });
+});

@@ -1,10 +1,8 @@
 import { SwitchyardError } from '../../errors/switchyard-error';
 import { addToTurns, refuseEmptyTurn, type AlternatingTurn } from '../../wire/alternating-turns';
-import { contentText, invalidRequest, isBlankText, parseToolArguments, refuseSeveralChoices, toolCallIdWithoutSignature, userContent } from '../../wire/chat-message-parts';
+import { contentText, invalidRequest, isBlankText, parseDataUrl, parseToolArguments, refuseSeveralChoices, toolCallIdWithoutSignature, userContent } from '../../wire/chat-message-parts';
 import type { ChatCompletionRequest, ChatContentPart, ChatMessage, ChatToolChoice } from '../../wire/openai-chat';
 import type { BedrockContentBlock, BedrockConverseRequest, BedrockImageFormat, BedrockMessage, BedrockToolChoice } from './bedrock-wire';
-
-const DATA_URL = /^data:([^;,]+);base64,(.*)$/s;
 
 const IMAGE_FORMATS: Readonly<Record<string, BedrockImageFormat>> = {
   'image/png': 'png',
@@ -16,16 +14,16 @@ const IMAGE_FORMATS: Readonly<Record<string, BedrockImageFormat>> = {
 
 /** An OpenAI image URL -> a Converse image block. Only base64 `data:` URLs: Converse fetches nothing. */
 function toBedrockImage(url: string, param: string): BedrockContentBlock {
-  const data = DATA_URL.exec(url);
-  if (data === null) {
+  const inline = parseDataUrl(url, param);
+  if (inline === undefined) {
     if (/^https?:\/\//i.test(url)) {
       throw invalidRequest('Bedrock Converse does not fetch image URLs; send the image as a base64 data: URL.', param);
     }
     throw invalidRequest('Images must be base64 data: URLs for this provider.', param);
   }
-  const format = IMAGE_FORMATS[(data[1] ?? '').toLowerCase()];
-  if (format === undefined) throw invalidRequest(`Bedrock accepts png, jpeg, gif and webp images, not "${data[1] ?? ''}".`, param);
-  return { image: { format, source: { bytes: data[2] ?? '' } } };
+  const format = IMAGE_FORMATS[inline.mediaType.toLowerCase()];
+  if (format === undefined) throw invalidRequest(`Bedrock accepts png, jpeg, gif and webp images, not "${inline.mediaType}".`, param);
+  return { image: { format, source: { bytes: inline.data } } };
 }
 
 function userBlocks(content: string | ChatContentPart[], param: string): BedrockContentBlock[] {
