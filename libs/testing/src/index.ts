@@ -17,6 +17,7 @@ export { replaySse } from './sse-replay';
 export type { SseFrame } from './sse-replay';
 export { azureOpenAIRoutes } from './azure-openai/azure-openai-routes';
 export { bedrockRoutes } from './bedrock/bedrock-routes';
+export { vertexRoutes } from './vertex/vertex-routes';
 export { encodeBedrockEvent, encodeBedrockException, eventStreamChunks } from './bedrock/bedrock-event-stream';
 export { BEDROCK_TEST_API_KEY, BEDROCK_TEST_CREDENTIALS, verifyBedrockAuth } from './bedrock/verify-sigv4';
 export type { SigV4Refusal } from './bedrock/verify-sigv4';

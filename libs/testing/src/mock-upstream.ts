@@ -10,6 +10,7 @@ import { ollamaRoutes } from './ollama/ollama-routes';
 import { cohereRoutes } from './cohere/cohere-routes';
 import { bedrockInvokeRoutes } from './bedrock/bedrock-invoke-routes';
 import { bedrockRoutes } from './bedrock/bedrock-routes';
+import { vertexRoutes } from './vertex/vertex-routes';
 
 /** One request the mock upstream received. */
 export interface RecordedRequest {
@@ -115,7 +116,7 @@ export async function createMockUpstream(options: MockUpstreamOptions = {}): Pro
   const settings: Required<MockUpstreamOptions> = { ...DEFAULTS, ...options };
   const { maxRecordedRequests } = settings;
   if (!Number.isInteger(maxRecordedRequests) || maxRecordedRequests < 0) throw new RangeError(`maxRecordedRequests must be a non-negative integer, got ${maxRecordedRequests}`);
-  const routes = [...settings.routes, ...anthropicRoutes, ...azureOpenAIRoutes, ...openAIRoutes, ...geminiRoutes, ...ollamaRoutes, ...cohereRoutes, ...bedrockRoutes, ...bedrockInvokeRoutes];
+  const routes = [...settings.routes, ...anthropicRoutes, ...azureOpenAIRoutes, ...openAIRoutes, ...geminiRoutes, ...ollamaRoutes, ...cohereRoutes, ...bedrockRoutes, ...bedrockInvokeRoutes, ...vertexRoutes];
   const requests: RecordedRequest[] = [];
   const events = new EventEmitter();
   let faults: Array<MockFault & { used: number }> = [];

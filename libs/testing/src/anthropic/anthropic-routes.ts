@@ -56,7 +56,8 @@ function forcedTool(body: MessagesBody): string | undefined {
 
 const frame = (data: Record<string, unknown>): SseFrame => ({ event: data['type'] as string, data: JSON.stringify(data) });
 
-async function messages({ req, res, body, streamFault, options }: MockExchange): Promise<void> {
+async function messages(exchange: MockExchange): Promise<void> {
+  const { req, res, body } = exchange;
   if (typeof req.headers['x-api-key'] !== 'string') {
     anthropicError(res, 401, 'authentication_error', 'x-api-key header is required');
     return;
@@ -65,6 +66,24 @@ async function messages({ req, res, body, streamFault, options }: MockExchange):
     anthropicError(res, 400, 'invalid_request_error', 'anthropic-version: header is required');
     return;
   }
+  await answerMessages(exchange, { model: (body as MessagesBody | undefined)?.model ?? 'claude-sonnet-4-20250514', idPrefix: 'msg_mock' });
+}
+
+/** How a host serving the Messages shapes answers: the model it names and its message ids. */
+export interface MessagesAnswer {
+  /** The `model` of the answer. */
+  model: string;
+  /** The start of each message id (`msg_mock`, Vertex AI's `msg_vrtx_`). */
+  idPrefix: string;
+  /** Whether to stream the answer. @default the request's `stream` */
+  stream?: boolean;
+}
+
+/**
+ * Answers a Messages request in Anthropic's wire format, after the host's own checks (its
+ * headers, its auth): Anthropic's API and the hosts that serve its shapes (Claude on Vertex AI).
+ */
+export async function answerMessages({ res, body, streamFault, options }: MockExchange, answer: MessagesAnswer): Promise<void> {
   const request = (body ?? {}) as MessagesBody;
   if (typeof (body as { max_tokens?: unknown } | undefined)?.max_tokens !== 'number') {
     anthropicError(res, 400, 'invalid_request_error', 'max_tokens: Field required');
@@ -75,12 +94,12 @@ async function messages({ req, res, body, streamFault, options }: MockExchange):
     anthropicError(res, 400, 'invalid_request_error', problem);
     return;
   }
-  const model = request.model ?? 'claude-sonnet-4-20250514';
-  const id = `msg_mock${String(++counter).padStart(4, '0')}`;
+  const model = answer.model;
+  const id = `${answer.idPrefix}${String(++counter).padStart(4, '0')}`;
   const tool = forcedTool(request);
   const input = { location: 'San Francisco, CA' };
   const usage = { input_tokens: 25, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens: 15 };
-  if (request.stream !== true) {
+  if ((answer.stream ?? request.stream) !== true) {
     const content = tool === undefined ? [{ type: 'text', text: options.replyText }] : [{ type: 'tool_use', id: 'toolu_01A09q90qw90lq917835lq9', name: tool, input }];
     sendJson(res, 200, { id, type: 'message', role: 'assistant', model, content, stop_reason: tool === undefined ? 'end_turn' : 'tool_use', stop_sequence: null, usage });
     return;
