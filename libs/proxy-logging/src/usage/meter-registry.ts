@@ -94,7 +94,10 @@ export interface MeterRegistryOptions {
 export interface MeterRegistry {
   /** The meter of a provider name. */
   get(name: string): ProviderMeter | undefined;
-  /** The meter a target host belongs to (configured mapping first, then built-in hosts). */
+  /**
+   * The meter a target belongs to: a configured host mapping first, then a meter whose hosts
+   * and paths both match, then one whose hosts match and that has no paths.
+   */
   detect(url: URL): ProviderMeter | undefined;
   /** Meters one exchange: the detected provider, else GraphQL when the request is GraphQL. */
   meter(exchange: MeterExchange): MeteredUsage | undefined;
@@ -114,13 +117,18 @@ export function createMeterRegistry(options: MeterRegistryOptions = {}): MeterRe
   const byName = new Map<string, ProviderMeter>();
   for (const meter of meters) if (!byName.has(meter.name)) byName.set(meter.name, meter);
   const mapped = Object.entries(options.hostProviders ?? {});
+  const onHost = (meter: ProviderMeter, host: string): boolean => meter.hosts.some((pattern) => hostMatches(pattern, host));
+  // a meter narrowed to some paths of its hosts goes before the meters that take the whole host;
+  // its patterns lose any g or y flag, whose lastIndex would make one test depend on the last
+  const byPath = meters.flatMap((meter) => (meter.paths === undefined ? [] : [{ meter, paths: meter.paths.map((path) => new RegExp(path.source, path.flags.replace(/[gy]/g, ''))) }]));
   const registry: MeterRegistry = {
     meters,
     get: (name) => byName.get(name),
     detect(url) {
       const host = url.hostname;
       for (const [pattern, name] of mapped) if (hostMatches(pattern, host)) return byName.get(name);
-      return meters.find((meter) => meter.hosts.some((pattern) => hostMatches(pattern, host)));
+      const narrowed = byPath.find(({ meter, paths }) => onHost(meter, host) && paths.some((path) => path.test(url.pathname)));
+      return narrowed?.meter ?? meters.find((meter) => meter.paths === undefined && onHost(meter, host));
     },
     meter(exchange) {
       const detected = registry.detect(exchange.url);

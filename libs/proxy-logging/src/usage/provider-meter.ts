@@ -12,6 +12,15 @@ export interface ProviderMeter {
   readonly label: string;
   /** Host patterns that identify the provider (`api.openai.com`, `*.pinecone.io`). */
   readonly hosts: readonly string[];
+  /**
+   * Path patterns that narrow `hosts`, for a host that serves several providers' APIs: the
+   * meter is detected only for a path one of them matches, and then before any meter of the
+   * same host without paths (Claude on Vertex AI's `publishers/anthropic` paths before Gemini,
+   * whose meter has the Vertex hosts). Matched against the URL's path as sent (percent-encoded,
+   * without the query). A configured host mapping (`hostProviders`) still wins.
+   * @default undefined (every path of `hosts`)
+   */
+  readonly paths?: readonly RegExp[];
   /** What is metered, for docs (`tokens (input, cached, output, reasoning)`). */
   readonly units: string;
   /** The usage of the exchange, or undefined when it used nothing billable (or failed). */

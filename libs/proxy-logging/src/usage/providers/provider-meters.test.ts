@@ -136,4 +136,14 @@ describe('provider meters', () => {
     expect(registry.detect(new URL('https://us-central1-aiplatform.googleapis.com/v1/projects/p/locations/us-central1/publishers/google/models/gemini-2.0-flash:generateContent'))?.name).toBe('gemini');
     expect(registry.detect(new URL('https://aiplatform.googleapis.com/v1/projects/p/locations/global/publishers/google/models/gemini-2.0-flash:generateContent'))?.name).toBe('gemini');
   });
+
+  it("detects a plugin meter narrowed by paths the same way on every call, whatever its patterns' flags", () => {
+    const narrowed = { name: 'internal-claude', label: 'Internal Claude', hosts: ['llm.internal'], paths: [/\/claude\//g], units: 'tokens', meter: () => undefined };
+    const whole = { name: 'internal', label: 'Internal', hosts: ['llm.internal'], units: 'tokens', meter: () => undefined };
+    const registry = createMeterRegistry({ meters: [whole, narrowed] });
+    for (let call = 0; call < 3; call += 1) {
+      expect(registry.detect(new URL('https://llm.internal/v1/claude/messages'))?.name).toBe('internal-claude');
+      expect(registry.detect(new URL('https://llm.internal/v1/chat/completions'))?.name).toBe('internal');
+    }
+  });
 });
