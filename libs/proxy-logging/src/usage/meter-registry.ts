@@ -37,6 +37,7 @@ import { stabilityMeter } from './providers/stability/stability-meter';
 import { stripeMeter } from './providers/stripe/stripe-meter';
 import { togetherMeter } from './providers/together/together-meter';
 import { twilioMeter } from './providers/twilio/twilio-meter';
+import { vertexMeter } from './providers/vertex/vertex-meter';
 import { voyageMeter } from './providers/voyage/voyage-meter';
 import { weaviateMeter } from './providers/weaviate/weaviate-meter';
 import { graphqlMeter, isGraphqlExchange } from './providers/graphql/graphql-meter';
@@ -78,6 +79,7 @@ export const BUILTIN_METERS: readonly ProviderMeter[] = [
   stripeMeter,
   togetherMeter,
   twilioMeter,
+  vertexMeter,
   voyageMeter,
   weaviateMeter,
 ];

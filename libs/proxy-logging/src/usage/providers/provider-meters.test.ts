@@ -85,8 +85,8 @@ function fixturesOf(folder: string): [string, Fixture][] {
 }
 
 describe('provider meters', () => {
-  it('cover the 37 providers of the issue plus GraphQL, one folder each', () => {
-    expect(BUILTIN_METERS).toHaveLength(37);
+  it("cover the 37 providers of the issue, Vertex AI's partner endpoints and GraphQL, one folder each", () => {
+    expect(BUILTIN_METERS).toHaveLength(38);
     expect(folders).toEqual([...BUILTIN_METERS.map((meter) => meter.name), 'graphql'].sort());
   });
 
@@ -135,6 +135,29 @@ describe('provider meters', () => {
     const registry = createMeterRegistry();
     expect(registry.detect(new URL('https://us-central1-aiplatform.googleapis.com/v1/projects/p/locations/us-central1/publishers/google/models/gemini-2.0-flash:generateContent'))?.name).toBe('gemini');
     expect(registry.detect(new URL('https://aiplatform.googleapis.com/v1/projects/p/locations/global/publishers/google/models/gemini-2.0-flash:generateContent'))?.name).toBe('gemini');
+  });
+
+  it("detects Claude, the other partner models and the OpenAI-compatible endpoint on Vertex AI's hosts by their paths", () => {
+    const registry = createMeterRegistry();
+    const project = 'https://us-east5-aiplatform.googleapis.com/v1/projects/p/locations/us-east5';
+    for (const path of [
+      '/publishers/anthropic/models/claude-sonnet-4-5@20250929:rawPredict',
+      '/publishers/anthropic/models/claude-sonnet-4-5@20250929:streamRawPredict',
+      '/publishers/anthropic/models/count-tokens:rawPredict',
+      '/publishers/mistralai/models/mistral-small-2503:rawPredict',
+      '/endpoints/openapi/chat/completions',
+    ]) {
+      expect(registry.detect(new URL(`${project}${path}`))?.name, path).toBe('vertex');
+      expect(registry.detect(new URL(`https://aiplatform.googleapis.com/v1beta1/projects/p/locations/global${path}`))?.name, path).toBe('vertex');
+    }
+    // Gemini's own paths stay Gemini's, and another host keeps its meter whatever its path
+    for (const path of ['/publishers/google/models/gemini-2.5-flash:streamGenerateContent', '/publishers/google/models/gemini-2.5-flash:rawPredict', '/publishers/google/models/text-embedding-005:predict']) {
+      expect(registry.detect(new URL(`${project}${path}`))?.name, path).toBe('gemini');
+    }
+    expect(registry.detect(new URL('https://api.openai.com/v1/projects/p/locations/l/endpoints/openapi/chat/completions'))?.name).toBe('openai');
+    // a configured host mapping still wins over paths
+    const mapped = createMeterRegistry({ hostProviders: { '*-aiplatform.googleapis.com': 'gemini' } });
+    expect(mapped.detect(new URL(`${project}/publishers/anthropic/models/claude-sonnet-4-5@20250929:rawPredict`))?.name).toBe('gemini');
   });
 
   it("detects a plugin meter narrowed by paths the same way on every call, whatever its patterns' flags", () => {

@@ -38,8 +38,11 @@ export function anthropicTokens(counts: AnthropicCounts): TokenUsage | undefined
   return tokens;
 }
 
-function meter(exchange: MeterExchange): MeteredUsage | undefined {
-  if (!succeeded(exchange)) return undefined;
+/**
+ * The token usage and model of an exchange in Anthropic's Messages shapes, whole or streamed
+ * (Anthropic's API, Claude on Vertex AI): the model the answer names, else the request's.
+ */
+export function readAnthropicExchange(exchange: MeterExchange): { tokens?: TokenUsage; model?: string } {
   const counts: AnthropicCounts = {};
   let model = str(record(requestJson(exchange))['model']);
   if (isEventStream(exchange)) {
@@ -53,10 +56,15 @@ function meter(exchange: MeterExchange): MeteredUsage | undefined {
   } else {
     const body = record(responseJson(exchange));
     model = str(body['model']) ?? model;
-    if (exchange.url.pathname.endsWith('/count_tokens')) return undefined;
     merge(counts, body['usage']);
   }
   const tokens = anthropicTokens(counts);
+  return { ...(tokens === undefined ? {} : { tokens }), ...(model === undefined ? {} : { model }) };
+}
+
+function meter(exchange: MeterExchange): MeteredUsage | undefined {
+  if (!succeeded(exchange) || exchange.url.pathname.endsWith('/count_tokens')) return undefined;
+  const { tokens, model } = readAnthropicExchange(exchange);
   if (tokens === undefined) return undefined;
   return { provider: 'anthropic', ...(model === undefined ? {} : { model }), operation: 'messages', tokens, units: {} };
 }

@@ -1,0 +1,125 @@
+import { createMockUpstream, type MockUpstream } from '@switchyard/testing';
+import type { FastifyInstance } from 'fastify';
+import { request } from 'undici';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createApp } from '../src/create-app';
+import { recordReports, resolveToLoopback } from './support/proxy-reports';
+
+// Vertex AI through the universal proxy, over real HTTP: the target names Vertex's own hosts
+// (`us-east5-aiplatform.googleapis.com`, the global `aiplatform.googleapis.com`), which the
+// stubbed DNS resolves to the mock upstream, so the meter is found the way it is in production.
+// Claude answers in the Messages shapes at `:rawPredict` (whole) and `:streamRawPredict` (SSE),
+// the model named by the URL; the OpenAI-compatible endpoint answers in Chat Completions shapes.
+// https://cloud.google.com/vertex-ai/generative-ai/docs/partner-models/claude/use-claude,
+// https://cloud.google.com/vertex-ai/generative-ai/docs/migrate/openai/overview
+
+const reports = recordReports();
+let upstream: MockUpstream;
+let port: string;
+let app: FastifyInstance;
+let base: string;
+
+beforeAll(async () => {
+  upstream = await createMockUpstream();
+  port = new URL(upstream.url).port;
+  app = createApp({
+    gateway: { providers: [{ name: 'mock', type: 'mock' }], plugins: [reports.plugin] },
+    pricing: { now: () => new Date('2026-11-23T12:00:00Z') },
+    proxy: { allowAddresses: ['127.0.0.1'], resolve: resolveToLoopback },
+  });
+  base = await app.listen({ port: 0, host: '127.0.0.1' });
+});
+
+afterAll(async () => {
+  await app.close();
+  await upstream.close();
+});
+
+beforeEach(() => {
+  upstream.reset();
+  reports.clear();
+});
+
+async function proxied(host: string, path: string, body: unknown): Promise<{ status: number; text: string; contentType: string }> {
+  const response = await request(`${base}/proxy${path}`, {
+    method: 'POST',
+    headers: { 'x-switchyard-target': `http://${host}:${port}`, authorization: 'Bearer ya29.client-own-token', 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return { status: response.statusCode, text: await response.body.text(), contentType: String(response.headers['content-type']) };
+}
+
+const claudePath = (location: string, action: string, model = 'claude-sonnet-4@20250514'): string =>
+  `/v1/projects/demo-project/locations/${location}/publishers/anthropic/models/${model}:${action}`;
+const claudeBody = { anthropic_version: 'vertex-2023-10-16', max_tokens: 256, messages: [{ role: 'user', content: 'Hello!' }] };
+
+// Claude Sonnet 4 on Vertex AI: $3 input, $15 output per million tokens; the mock's usage is
+// 25 input and 15 output tokens
+const CLAUDE_USD = 25 * 3e-6 + 15 * 15e-6;
+
+describe('universal proxy: Claude on Vertex AI', () => {
+  it('meters a whole rawPredict answer as Claude on Vertex, the model named by the URL', async () => {
+    const answer = await proxied('us-east5-aiplatform.googleapis.com', claudePath('us-east5', 'rawPredict'), claudeBody);
+    expect(answer.status).toBe(200);
+    // Vertex names the model as Anthropic does: the URL's name is the one the client asked for
+    expect(JSON.parse(answer.text)).toMatchObject({ type: 'message', model: 'claude-sonnet-4-20250514' });
+    const report = await reports.proxyReport();
+    expect(report).toMatchObject({ provider: 'vertex', providerType: 'vertex', upstreamModel: 'claude-sonnet-4@20250514', operation: 'messages', statusCode: 200 });
+    expect(report.usage).toMatchObject({ prompt_tokens: 25, completion_tokens: 15, total_tokens: 40 });
+    expect(report.costUsd).toBeCloseTo(CLAUDE_USD, 9);
+  });
+
+  it('meters a streamRawPredict event stream, usage summed across message_start and message_delta', async () => {
+    const answer = await proxied('aiplatform.googleapis.com', claudePath('global', 'streamRawPredict'), { ...claudeBody, stream: true });
+    expect(answer.status).toBe(200);
+    expect(answer.contentType).toContain('text/event-stream');
+    expect(answer.text).toContain('event: message_delta');
+    const report = await reports.proxyReport();
+    expect(report).toMatchObject({ provider: 'vertex', upstreamModel: 'claude-sonnet-4@20250514', operation: 'messages', stream: true });
+    expect(report.usage).toMatchObject({ prompt_tokens: 25, completion_tokens: 15 });
+    expect(report.costUsd).toBeCloseTo(CLAUDE_USD, 9);
+  });
+
+  it('meters nothing for count-tokens, which Vertex does not charge', async () => {
+    const answer = await proxied('us-east5-aiplatform.googleapis.com', claudePath('us-east5', 'rawPredict', 'count-tokens'), { ...claudeBody, model: 'claude-sonnet-4@20250514' });
+    expect(JSON.parse(answer.text)).toEqual({ input_tokens: 25 });
+    const report = await reports.proxyReport();
+    expect(report).toMatchObject({ provider: 'vertex', statusCode: 200 });
+    expect(report.usage).toBeUndefined();
+    expect(report.costUsd).toBeNull();
+  });
+});
+
+describe("universal proxy: Vertex AI's OpenAI-compatible endpoint", () => {
+  const path = '/v1/projects/demo-project/locations/us-central1/endpoints/openapi/chat/completions';
+  const chat = { model: 'google/gemini-2.0-flash-001', messages: [{ role: 'user', content: 'Hello!' }] };
+  // Gemini 2.0 Flash: $0.10 input, $0.40 output per million tokens; the mock's usage is 19 and 10
+  const GEMINI_USD = 19 * 0.1e-6 + 10 * 0.4e-6;
+
+  it('meters a whole chat completion by its OpenAI-shaped usage', async () => {
+    expect((await proxied('us-central1-aiplatform.googleapis.com', path, chat)).status).toBe(200);
+    const report = await reports.proxyReport();
+    expect(report).toMatchObject({ provider: 'vertex', upstreamModel: 'google/gemini-2.0-flash-001', operation: 'chat' });
+    expect(report.usage).toMatchObject({ prompt_tokens: 19, completion_tokens: 10 });
+    expect(report.costUsd).toBeCloseTo(GEMINI_USD, 9);
+  });
+
+  it('meters a streamed chat completion from its last chunk', async () => {
+    const answer = await proxied('us-central1-aiplatform.googleapis.com', path, { ...chat, stream: true, stream_options: { include_usage: true } });
+    expect(answer.text).toContain('data: [DONE]');
+    const report = await reports.proxyReport();
+    expect(report).toMatchObject({ provider: 'vertex', upstreamModel: 'google/gemini-2.0-flash-001', operation: 'chat', stream: true });
+    expect(report.usage).toMatchObject({ prompt_tokens: 19, completion_tokens: 10 });
+    expect(report.costUsd).toBeCloseTo(GEMINI_USD, 9);
+  });
+});
+
+describe('universal proxy: Gemini on Vertex AI', () => {
+  it('is still metered as Gemini', async () => {
+    const path = '/v1/projects/demo-project/locations/us-central1/publishers/google/models/gemini-2.0-flash:generateContent';
+    expect((await proxied('us-central1-aiplatform.googleapis.com', path, { contents: [{ role: 'user', parts: [{ text: 'Hello!' }] }] })).status).toBe(200);
+    const report = await reports.proxyReport();
+    expect(report).toMatchObject({ provider: 'gemini', upstreamModel: 'gemini-2.0-flash', operation: 'generate' });
+    expect(report.usage).toMatchObject({ prompt_tokens: 8 });
+  });
+});
