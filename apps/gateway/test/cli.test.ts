@@ -374,8 +374,9 @@ describe('switchyard CLI', { timeout: 60_000 }, () => {
   it('takes blank variables as unset in validate and start alike (PORT=" ", LOG_LEVEL=" " and SWITCHYARD_WORKERS=" " were refused, HOST=" " was a listen address, REDIS_URL=" " a Redis)', async () => {
     const file = join(dir, 'blank-env.yaml');
     await writeFile(file, 'server: { port: 0, host: 127.0.0.1, workers: 1 }\nlogging: { level: silent }\nrequestLog: { store: none }\nproviders: [ { name: mock, type: mock } ]\n');
-    const names = ['PORT', 'HOST', 'LOG_LEVEL', 'SWITCHYARD_WORKERS', 'REDIS_URL', 'REDIS_CLUSTER_NODES', 'SWITCHYARD_MASTER_KEY', 'SWITCHYARD_KEY_SECRET'];
-    const more = ['SWITCHYARD_METRICS_TOKEN', 'SWITCHYARD_SHUTDOWN_DELAY_MS', 'SWITCHYARD_ALLOW_OPEN', 'SWITCHYARD_ALLOWED_HOSTS', 'DATABASE_URL'];
+    // the secrets are the exception, refused when blank (below)
+    const names = ['PORT', 'HOST', 'LOG_LEVEL', 'SWITCHYARD_WORKERS', 'REDIS_URL', 'REDIS_CLUSTER_NODES', 'OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_SDK_DISABLED'];
+    const more = ['SWITCHYARD_SHUTDOWN_DELAY_MS', 'SWITCHYARD_ALLOW_OPEN', 'SWITCHYARD_ALLOWED_HOSTS', 'DATABASE_URL'];
     const blank = Object.fromEntries([...names, ...more].map((name) => [name, ' ']));
     const validated = await output(run(['config', 'validate', file], blank));
     expect(validated.stderr).toBe('');
@@ -390,6 +391,19 @@ describe('switchyard CLI', { timeout: 60_000 }, () => {
     const noFile = await output(run(['config', 'validate'], { SWITCHYARD_CONFIG: ' ' }));
     expect(noFile.code).toBe(2);
     expect(noFile.stderr).toContain('config validate needs a FILE');
+  });
+
+  it('refuses a blank secret variable in validate and start alike (SWITCHYARD_METRICS_TOKEN=" " left /metrics public, SWITCHYARD_MASTER_KEY=" " an open gateway, SWITCHYARD_KEY_SECRET=" " a secret derived from the master key)', async () => {
+    const file = join(dir, 'blank-secrets.yaml');
+    await writeFile(file, 'server: { port: 0, host: 127.0.0.1 }\nrequestLog: { store: none }\nproviders: [ { name: mock, type: mock } ]\n');
+    const problems = ['SWITCHYARD_MASTER_KEY', 'SWITCHYARD_KEY_SECRET', 'SWITCHYARD_METRICS_TOKEN'].map((name) => `the environment: ${name} is set but blank: unset it or give a value`);
+    const validated = await output(run(['config', 'validate', file, '--json'], { SWITCHYARD_MASTER_KEY: ' ', SWITCHYARD_KEY_SECRET: '\t', SWITCHYARD_METRICS_TOKEN: '  ' }));
+    expect(validated.code).toBe(1);
+    expect(JSON.parse(validated.stdout)).toMatchObject({ valid: false, problems });
+    const started = await output(run(['--config', file], { SWITCHYARD_METRICS_TOKEN: ' ' }));
+    expect(started.code).toBe(1);
+    expect(started.stderr).toContain('Invalid configuration in the environment:\n- SWITCHYARD_METRICS_TOKEN is set but blank: unset it or give a value');
+    expect(started.stdout).not.toContain('listening');
   });
 
   it('rejects an unknown command with usage and exit code 2', async () => {

@@ -7,7 +7,7 @@
 import { redisUrlProblem, schemaProblems } from '@switchyard/proxy-core';
 import { ConfigError } from './config-error';
 import { AdminConfigSchema, RedisConfigSchema, type ConfigFile } from './config-schema';
-import { envValue } from './env-value';
+import { blankSecretProblem, envValue } from './env-value';
 import { MetricsConfigSchema } from './observability-config';
 import { namesRedisAddress } from './redis-address';
 
@@ -16,7 +16,9 @@ import { namesRedisAddress } from './redis-address';
  * out: SWITCHYARD_MASTER_KEY (admin.masterKey), SWITCHYARD_KEY_SECRET (admin.keySecret),
  * SWITCHYARD_METRICS_TOKEN (metrics.token),
  * REDIS_URL or REDIS_CLUSTER_NODES (redis.url or redis.cluster.nodes, comma-separated URLs).
- * A value in the file wins; an empty or blank variable is unset. A value taken from the environment goes through the schema its
+ * A value in the file wins; an empty or blank variable is unset, except that a secret variable
+ * (the first three) set to whitespace only is a problem where the file leaves its field to it:
+ * taken as unset it would fail open. A value taken from the environment goes through the schema its
  * field has in the file; every bad value (and both Redis variables at once) is listed in one
  * {@link ConfigError} from "the environment", each under its variable's name.
  */
@@ -37,8 +39,11 @@ function adminFromEnv(config: ConfigFile, env: NodeJS.ProcessEnv, problems: stri
   const admin = { ...config.admin };
   const fromEnv: (keyof typeof ADMIN_VARIABLES)[] = [];
   for (const [field, variable] of Object.entries(ADMIN_VARIABLES) as [keyof typeof ADMIN_VARIABLES, string][]) {
+    if (admin[field] !== undefined) continue;
+    const blank = blankSecretProblem(env, variable);
+    if (blank !== undefined) problems.push(blank);
     const value = envValue(env, variable);
-    if (admin[field] !== undefined || value === undefined) continue;
+    if (value === undefined) continue;
     admin[field] = value;
     fromEnv.push(field);
   }
@@ -52,8 +57,11 @@ function adminFromEnv(config: ConfigFile, env: NodeJS.ProcessEnv, problems: stri
 }
 
 function metricsTokenFromEnv(config: ConfigFile, env: NodeJS.ProcessEnv, problems: string[]): Pick<ConfigFile, 'metrics'> {
+  if (config.metrics?.token !== undefined) return {};
+  const blank = blankSecretProblem(env, 'SWITCHYARD_METRICS_TOKEN');
+  if (blank !== undefined) problems.push(blank);
   const token = envValue(env, 'SWITCHYARD_METRICS_TOKEN');
-  if (config.metrics?.token !== undefined || token === undefined) return {};
+  if (token === undefined) return {};
   const metrics = { ...config.metrics, token };
   const found = schemaProblems(MetricsConfigSchema, metrics, 'SWITCHYARD_METRICS_TOKEN');
   problems.push(...found);

@@ -8,3 +8,15 @@ export function envValue(env: NodeJS.ProcessEnv, name: string): string | undefin
   const value = env[name];
   return value === undefined || value.trim() === '' ? undefined : value;
 }
+
+/**
+ * The problem with a secret variable set to whitespace only (`SWITCHYARD_METRICS_TOKEN=" "`),
+ * else undefined. Taken as unset, as {@link envValue} takes it, such a variable would fail open:
+ * `/metrics` public, the key secret derived from the master key, a gateway without a master
+ * key; so where the gateway would read a secret from it, it is refused. An empty variable is
+ * unset (what `VAR=` and Compose's substitution of an unset variable give), as it always was.
+ */
+export function blankSecretProblem(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const value = env[name];
+  return value !== undefined && value !== '' && value.trim() === '' ? `${name} is set but blank: unset it or give a value` : undefined;
+}
