@@ -5,6 +5,7 @@ import { createLogger, type SwitchyardMetrics } from '@switchyard/proxy-logging'
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { ConfigFile } from './config/config-schema';
 import { contextOptionsFromConfig } from './config/context-config';
+import { envValue } from './config/env-value';
 import { keyStoreOptionsFromConfig } from './config/key-store-config';
 import { resolveLogLevel } from './config/log-level';
 import { observabilityOptionsFromConfig } from './config/observability-config';
@@ -16,6 +17,7 @@ export interface StartOptions {
   config: ConfigFile;
   port: number;
   host: string;
+  /** The log level, winning over `logging.level`: `start` passes LOG_LEVEL as `envValue` reads it. */
   logLevel?: string;
   /** The environment (DATABASE_URL for a postgres request log). @default {} */
   env?: NodeJS.ProcessEnv;
@@ -46,7 +48,7 @@ export function gatewayLogger(config: ConfigFile, logLevel: string | undefined, 
   const level = resolveLogLevel(config, logLevel);
   if (level === 'silent') return undefined;
   const destination = config.logging?.destination ?? 'stdout';
-  const pretty = destination === 'stdout' && process.stdout.isTTY && env['NODE_ENV'] !== 'production';
+  const pretty = destination === 'stdout' && process.stdout.isTTY && envValue(env, 'NODE_ENV') !== 'production';
   if (pretty) {
     try {
       return createLogger({ level, destination, pretty: true });

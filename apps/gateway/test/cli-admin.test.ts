@@ -509,6 +509,13 @@ describe('switchyard bench', () => {
     expect(JSON.parse(badModel.stderr)).toMatchObject({ error: { status: 404, exit_code: 1 } });
     expect(badDuration.code).toBe(2);
   }, 60_000);
+
+  it('takes a blank SWITCHYARD_API_KEY as unset and sends the admin key (it sent the blank as the key, refused with 401)', async () => {
+    const result = await cli(['bench', '-d', '1', '-c', '1', '--json'], { SWITCHYARD_API_KEY: ' ' });
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ errors: 0, non_2xx: 0 });
+  }, 60_000);
 });
 
 describe('switchyard config validate --json', () => {

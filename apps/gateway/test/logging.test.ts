@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConfigFile } from '../src/config/config-schema';
+import { envValue } from '../src/config/env-value';
 import { gatewayLogger, startGateway } from '../src/start-gateway';
 
 const CLIENT_KEY = 'sk-sy-logging-test-client-key-000000';
@@ -51,7 +52,8 @@ describe('the gateway logger', () => {
 
   it('takes its level from LOG_LEVEL over the file, is absent at silent, and refuses an unknown level', () => {
     expect(gatewayLogger(config({ level: 'info', destination: 'stderr' }), 'warn', {})?.level).toBe('warn');
-    expect(gatewayLogger(config({ level: 'debug', destination: 'stderr' }), '', {})?.level).toBe('debug');
+    // start passes LOG_LEVEL as envValue reads it: empty or blank, none
+    expect(gatewayLogger(config({ level: 'debug', destination: 'stderr' }), envValue({ LOG_LEVEL: ' ' }, 'LOG_LEVEL'), {})?.level).toBe('debug');
     expect(gatewayLogger(config({ level: 'silent' }), undefined, {})).toBeUndefined();
     expect(() => gatewayLogger(config({}), 'loud', {})).toThrow(/LOG_LEVEL/);
   });

@@ -1,4 +1,5 @@
 import type { Result as AutocannonResult } from 'autocannon';
+import { envValue } from '../config/env-value';
 import { integerFlag, parseCommandArgs, positionalArgs } from './cli-args';
 import { OperationError, UsageError } from './cli-errors';
 import { formatCount, printJson, printLine, renderTable } from './cli-output';
@@ -130,7 +131,7 @@ export async function benchCommand(args: string[], env: NodeJS.ProcessEnv): Prom
   const stream = values.stream === true;
   const base = await gatewayUrlFrom(values, env);
   const url = `${base}/v1/chat/completions`;
-  const key = values['api-key'] ?? (env['SWITCHYARD_API_KEY'] || undefined) ?? adminKeyFrom(values, env);
+  const key = values['api-key'] ?? envValue(env, 'SWITCHYARD_API_KEY') ?? adminKeyFrom(values, env);
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (key !== undefined) headers['authorization'] = `Bearer ${key}`;
   // one prompt repeated would otherwise be served from the response cache after the first call

@@ -92,7 +92,7 @@ async function checkAsStart(file: string, flags: StartFlags, env: NodeJS.Process
   const readsInvalid = (...sections: string[]): boolean => sections.some((section) => usable.invalid.has(section));
   const overridden = readsInvalid('admin', 'metrics', 'redis') ? undefined : attempt(() => withEnvOverrides(usable.config, env));
   const config = attempt(() => withServerEnv(overridden ?? usable.config, env));
-  attempt(() => resolveLogLevel(usable.config, env['LOG_LEVEL']));
+  attempt(() => resolveLogLevel(usable.config, envValue(env, 'LOG_LEVEL')));
   attempt(() => otlpTracesUrl(env));
   const count = attempt((): WorkerCount => resolveWorkers(flags.workers, env, usable.config));
   const host = flags.host ?? envValue(env, 'HOST') ?? usable.config.server?.host ?? '127.0.0.1';

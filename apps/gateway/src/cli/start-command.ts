@@ -72,7 +72,7 @@ export async function startCommand(args: string[], env: NodeJS.ProcessEnv): Prom
     );
   };
   // checked by the primary too (as config validate does): every worker would fail the same way
-  resolveLogLevel(config, env['LOG_LEVEL']);
+  resolveLogLevel(config, envValue(env, 'LOG_LEVEL'));
   otlpTracesUrl(env);
   // a cluster worker runs this same command line: it serves, the primary forks and supervises
   const { workers, errors, warnings } = cluster.isWorker ? { workers: 1, errors: [], warnings: [] } : planWorkers(config, resolveWorkers(values.workers, env, config));
@@ -94,7 +94,7 @@ export async function startCommand(args: string[], env: NodeJS.ProcessEnv): Prom
     config,
     port: port ?? config.server?.port ?? 8080,
     host,
-    logLevel: env['LOG_LEVEL'],
+    logLevel: envValue(env, 'LOG_LEVEL'),
     env,
     metrics,
     clusterWorker: cluster.isWorker,

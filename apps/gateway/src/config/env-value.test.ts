@@ -1,10 +1,13 @@
+import { readFileSync, readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { resolveWorkers } from '../cluster/worker-count';
 import { withAwsEnvDefaults } from './aws-env-defaults';
 import { ConfigError } from './config-error';
 import type { ConfigFile } from './config-schema';
 import { defaultConfig } from './default-config';
 import { redisAddressInEnv, withEnvOverrides } from './env-overrides';
+import { envValue } from './env-value';
 import { validateConfig } from './load-config';
 import { resolveLogLevel } from './log-level';
 import { observabilityOptionsFromConfig } from './observability-config';
@@ -13,6 +16,17 @@ import { withServerEnv } from './server-env';
 const base: ConfigFile = { providers: [{ name: 'mock', type: 'mock' }] };
 // `REDIS_URL=` with a trailing space, or a tab, in a .env file
 const BLANKS = [' ', '  ', '\t', ' \n'];
+const PROVIDERS = 'providers: [ { name: mock, type: mock } ]\n';
+
+async function problemsOf(yaml: string, env: NodeJS.ProcessEnv): Promise<string[]> {
+  const error = await validateConfig(parseYaml(`${yaml}\n${PROVIDERS}`), env, 'test.yaml').then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
+  if (error === undefined) return [];
+  expect(error).toBeInstanceOf(ConfigError);
+  return (error as ConfigError).problems;
+}
 
 describe('a blank environment variable', () => {
   it('counts as unset for the Redis address the environment fills (REDIS_URL=" " was taken as an address)', async () => {
@@ -67,7 +81,7 @@ describe('a blank environment variable', () => {
     const file: ConfigFile = { ...base, server: { workers: 3 }, logging: { level: 'warn' }, requestLog: { store: 'postgres' } };
     for (const blank of BLANKS) {
       expect(resolveWorkers(undefined, { SWITCHYARD_WORKERS: blank }, file, 8)).toEqual({ workers: 3, explicit: true });
-      expect(resolveLogLevel(file, blank)).toBe('warn');
+      expect(resolveLogLevel(file, envValue({ LOG_LEVEL: blank }, 'LOG_LEVEL'))).toBe('warn');
       expect(observabilityOptionsFromConfig(file, { DATABASE_URL: blank }).requestLog).not.toHaveProperty('url');
       // a blank provider key: the provider is not configured (it never opens the gateway)
       expect(defaultConfig({ OPENAI_API_KEY: blank }).providers.map((provider) => provider.name)).toEqual(['mock']);
@@ -76,5 +90,59 @@ describe('a blank environment variable', () => {
         { name: 'b', type: 'bedrock', region: 'eu-west-1' },
       ]);
     }
+  });
+});
+
+describe('a blank variable in a ${VAR} reference of the file', () => {
+  it('counts as unset, as in the environment: the default applies, or it is not set (LOG_STORE=" " was the store " ")', async () => {
+    for (const blank of BLANKS) {
+      const config = await validateConfig(
+        parseYaml(`requestLog: { store: "\${LOG_STORE:-none}" }\nserver: { port: "\${PORT:-8081}", host: "\${HOST:-127.0.0.2}" }\n${PROVIDERS}`),
+        { LOG_STORE: blank, PORT: blank, HOST: blank },
+        'test.yaml',
+      );
+      expect(config.requestLog).toEqual({ store: 'none' });
+      expect(config.server).toEqual({ port: 8081, host: '127.0.0.2' });
+      expect(await problemsOf('redis: { url: "${REDIS_URL}" }', { REDIS_URL: blank })).toEqual(['/redis/url: environment variable REDIS_URL is not set']);
+      // a provider key too: unset, so refused without a default
+      expect(await problemsOf('proxy: { credentials: { openai: { value: "Bearer ${OPENAI_API_KEY}" } } }', { OPENAI_API_KEY: blank })).toContain(
+        '/proxy/credentials/openai/value: environment variable OPENAI_API_KEY is not set',
+      );
+    }
+  });
+
+  it('is refused in a secret field, default or not (MASTER_KEY=" " took the dev key of ${MASTER_KEY:-...} once blank counted as unset)', async () => {
+    const yaml = [
+      'admin: { masterKey: "${MASTER_KEY:-dev-master-key-0123456789}", keySecret: "${KEY_SECRET}" }',
+      'metrics: { token: "${METRICS_TOKEN:-dev-metrics-token-0123456789}" }',
+      'keys: [ { key: "${BILLING_KEY:-sk-sy-dev-billing-0123456789}", name: billing } ]',
+    ].join('\n');
+    for (const blank of BLANKS) {
+      expect(await problemsOf(yaml, { MASTER_KEY: blank, KEY_SECRET: blank, METRICS_TOKEN: blank, BILLING_KEY: blank })).toEqual([
+        '/admin/masterKey: environment variable MASTER_KEY is set but blank: unset it or give a value',
+        '/admin/keySecret: environment variable KEY_SECRET is set but blank: unset it or give a value',
+        '/metrics/token: environment variable METRICS_TOKEN is set but blank: unset it or give a value',
+        '/keys/0/key: environment variable BILLING_KEY is set but blank: unset it or give a value',
+      ]);
+    }
+    // unset or empty: the default, as before
+    const config = await validateConfig(parseYaml(`${yaml}\n${PROVIDERS}`), { KEY_SECRET: 'env-key-secret-0123456789', METRICS_TOKEN: '' }, 'test.yaml');
+    expect(config.admin?.masterKey).toBe('dev-master-key-0123456789');
+    expect(config.metrics?.token).toBe('dev-metrics-token-0123456789');
+  });
+});
+
+describe('the environment of the gateway', () => {
+  it('is read through envValue only, so one rule says what unset is (bench sent SWITCHYARD_API_KEY=" " as the key, LOG_LEVEL and ${VAR} had rules of their own)', () => {
+    const src = new URL('../', import.meta.url);
+    const files = readdirSync(src, { recursive: true, encoding: 'utf8' }).filter((name) => name.endsWith('.ts') && !name.endsWith('.test.ts') && name !== 'config/env-value.ts');
+    const raw = files.flatMap((name) =>
+      readFileSync(new URL(name, src), 'utf8')
+        .split('\n')
+        .filter((line) => /\benv\[|process\.env(?:\.|\[)/.test(line))
+        .map((line) => `${name}: ${line.trim()}`),
+    );
+    expect(files).toContain('cli/bench-command.ts');
+    expect(raw).toEqual([]);
   });
 });

@@ -2,7 +2,9 @@
  * A variable of the environment as the gateway reads it: undefined when unset, empty or blank
  * (`REDIS_URL=` or `REDIS_URL=" "` in a .env file says "not set", not "an address of one
  * space"), else its value as given. One rule for every variable `start`, `config validate`
- * and the admin commands read, so a blank variable never stands in for the file's value.
+ * and the admin commands read, and for the `${VAR}` references of the config file, so a blank
+ * variable never stands in for the file's value or a reference's default. The one exception is
+ * a secret of the gateway's own access control: see {@link blankSecretProblem}.
  */
 export function envValue(env: NodeJS.ProcessEnv, name: string): string | undefined {
   const value = env[name];

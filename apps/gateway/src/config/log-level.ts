@@ -7,12 +7,12 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /**
- * The gateway's log level: LOG_LEVEL (`logLevel`) when set and not blank, else
- * `logging.level`, else `info`. A LOG_LEVEL that is not a level is a {@link ConfigError};
- * `start` and `config validate` both check it here.
+ * The gateway's log level: `logLevel` (LOG_LEVEL as `envValue` reads it: undefined when unset,
+ * empty or blank) when given, else `logging.level`, else `info`. A LOG_LEVEL that is not a level
+ * is a {@link ConfigError}; `start` and `config validate` both check it here.
  */
 export function resolveLogLevel(config: ConfigFile, logLevel: string | undefined): LogLevel {
-  const level = logLevel === undefined || logLevel.trim() === '' ? (config.logging?.level ?? 'info') : logLevel;
+  const level = logLevel ?? config.logging?.level ?? 'info';
   if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new ConfigError('LOG_LEVEL', [`must be one of ${LOG_LEVELS.join(', ')}; got "${level}"`]);
   return level as LogLevel;
 }

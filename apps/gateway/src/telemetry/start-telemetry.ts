@@ -1,4 +1,5 @@
 import { ConfigError } from '../config/config-error';
+import { envValue } from '../config/env-value';
 
 /** A started OpenTelemetry SDK. */
 export interface Telemetry {
@@ -16,11 +17,11 @@ export interface Telemetry {
  * fail every export). `start` and `config validate` both check it here.
  */
 export function otlpTracesUrl(env: NodeJS.ProcessEnv): string | undefined {
-  if (env['OTEL_SDK_DISABLED']?.trim().toLowerCase() === 'true') return undefined;
-  const traces = env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT']?.trim();
-  if (traces !== undefined && traces !== '') return httpUrl(traces, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT');
-  const base = env['OTEL_EXPORTER_OTLP_ENDPOINT']?.trim();
-  if (base === undefined || base === '') return undefined;
+  if (envValue(env, 'OTEL_SDK_DISABLED')?.trim().toLowerCase() === 'true') return undefined;
+  const traces = envValue(env, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT')?.trim();
+  if (traces !== undefined) return httpUrl(traces, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT');
+  const base = envValue(env, 'OTEL_EXPORTER_OTLP_ENDPOINT')?.trim();
+  if (base === undefined) return undefined;
   httpUrl(base, 'OTEL_EXPORTER_OTLP_ENDPOINT');
   return `${base.replace(/\/+$/, '')}/v1/traces`;
 }
@@ -53,7 +54,7 @@ export async function startTelemetry(env: NodeJS.ProcessEnv): Promise<Telemetry 
     import('@opentelemetry/exporter-trace-otlp-http'),
     import('@opentelemetry/resources'),
   ]);
-  const serviceName = env['OTEL_SERVICE_NAME']?.trim() || 'switchyard';
+  const serviceName = envValue(env, 'OTEL_SERVICE_NAME')?.trim() ?? 'switchyard';
   const provider = new NodeTracerProvider({
     resource: defaultResource().merge(resourceFromAttributes({ 'service.name': serviceName })),
     spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url: tracesUrl }))],
