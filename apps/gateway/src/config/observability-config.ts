@@ -70,12 +70,20 @@ export const MetricsConfigSchema = Type.Object(
   { additionalProperties: false },
 );
 
+type RequestLogConfig = Static<typeof RequestLogConfigSchema>;
+type RequestLogStore = NonNullable<RequestLogConfig['store']>;
+
+const REQUEST_LOG_STORES: readonly RequestLogStore[] = ['sqlite', 'postgres', 'jsonl', 'none'];
+
 /**
- * The request log stores that read each `requestLog` field; a field left out (`store`,
- * `unauthenticatedRefusalRowsPerSecond`, which bounds the log lines too) is read with every
- * store, `none` included.
+ * The request log stores that read each `requestLog` field, `'every store'` for one read
+ * whatever the store, `none` included. A Record over the schema's fields: a field added there
+ * without an entry here is a compile error, not a field read by every store by default.
  */
-const REQUEST_LOG_FIELD_STORES: Partial<Record<keyof Static<typeof RequestLogConfigSchema>, { stores: readonly string[]; what: string }>> = {
+const REQUEST_LOG_FIELD_STORES: Record<keyof RequestLogConfig, 'every store' | { stores: readonly RequestLogStore[]; what: string }> = {
+  store: 'every store',
+  // bounds the request completed log lines too
+  unauthenticatedRefusalRowsPerSecond: 'every store',
   path: { stores: ['sqlite'], what: 'is for a sqlite request log' },
   url: { stores: ['postgres'], what: 'is for a postgres request log' },
   schema: { stores: ['postgres'], what: 'is for a postgres request log' },
@@ -104,11 +112,11 @@ export function requestLogWarnings(value: unknown): string[] {
   const fields = log as Record<string, unknown>;
   const store = fields['store'] ?? 'sqlite';
   // a store the schema refused is reported there: what it would ignore is unknown
-  if (typeof store !== 'string' || !['sqlite', 'postgres', 'jsonl', 'none'].includes(store)) return [];
+  if (typeof store !== 'string' || !(REQUEST_LOG_STORES as readonly string[]).includes(store)) return [];
   const which = fields['store'] === undefined ? 'store sqlite (the default)' : `store ${store}`;
   return Object.entries(REQUEST_LOG_FIELD_STORES).flatMap(([name, read]) => {
-    if (fields[name] === undefined) return [];
-    if (!read.stores.includes(store)) return [`/requestLog/${name}: ${read.what}, not ${which}`];
+    if (fields[name] === undefined || read === 'every store') return [];
+    if (!read.stores.includes(store as RequestLogStore)) return [`/requestLog/${name}: ${read.what}, not ${which}`];
     if (name === 'retentionStartDelayMs' && fields['retentionDays'] === undefined) {
       return ['/requestLog/retentionStartDelayMs: delays the first retention pass, and without requestLog.retentionDays there is none'];
     }
