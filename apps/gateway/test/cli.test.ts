@@ -197,8 +197,8 @@ describe('switchyard CLI', { timeout: 60_000 }, () => {
     await writeFile(
       file,
       [
-        'admin: { masterKey: ignored-settings-master-0123, keyStore: { url: "${KEY_STORE:-sqlite::memory:}", postgres: { poolSize: 2 } } }',
-        'requestLog: { store: "${LOG_STORE:-none}", postgres: { poolSize: 2 } }',
+        'admin: { masterKey: ignored-settings-master-0123, keyStore: { url: "sqlite::memory:", postgres: { poolSize: 2 } } }',
+        'requestLog: { store: none, postgres: { poolSize: 2 } }',
         'cache: { redisCommandTimeoutMs: 40 }',
         'providers: [ { name: mock, type: mock } ]',
         '',
@@ -228,6 +228,20 @@ describe('switchyard CLI', { timeout: 60_000 }, () => {
     const withRedis = await output(run(['config', 'validate', file], { REDIS_URL: 'redis://127.0.0.1:6379' }));
     expect(withRedis.code).toBe(0);
     expect(withRedis.stderr).not.toContain('/cache/redisCommandTimeoutMs');
+    // the stores picked by the environment: their fields are for the environments that pick the other store
+    const switched = join(dir, 'switched-settings.yaml');
+    await writeFile(
+      switched,
+      [
+        'admin: { masterKey: ignored-settings-master-0123, keyStore: { url: "${KEY_STORE:-sqlite::memory:}", postgres: { poolSize: 2 } } }',
+        'requestLog: { store: "${LOG_STORE:-none}", postgres: { poolSize: 2 } }',
+        'providers: [ { name: mock, type: mock } ]',
+        '',
+      ].join('\n'),
+    );
+    const quiet = await output(run(['config', 'validate', switched]));
+    expect(quiet.code).toBe(0);
+    expect(quiet.stderr).toBe('');
   });
 
   it("prints the file's warnings before a later check or the file's own problems stop start, as validate does (start printed them only once it was about to serve)", async () => {

@@ -91,11 +91,14 @@ describe('admin.keyStore.postgres', () => {
   });
 
   it('warns of a pool or a schema on a sqlite: key store, which has neither, and leaves them out (it refused the file, which may switch the store by environment)', async () => {
-    const yaml = 'admin: { masterKey: key-store-master-0123, keyStore: { url: "${KEY_STORE:-sqlite::memory:}", schema: keys, postgres: { poolSize: 2 } } }\nrequestLog: { store: none }';
-    expect(await warningsOf(yaml)).toEqual([
+    const literal = 'admin: { masterKey: key-store-master-0123, keyStore: { url: "sqlite:${KEY_DIR:-.}/keys.db", schema: keys, postgres: { poolSize: 2 } } }\nrequestLog: { store: none }';
+    expect(await warningsOf(literal)).toEqual([
       '/admin/keyStore/postgres: pool settings are for a postgres:// key store, not sqlite:',
       '/admin/keyStore/schema: is for a postgres:// key store, not sqlite:',
     ]);
+    // the environment picks the store: the pool and schema are for the environments that pick postgres
+    const yaml = 'admin: { masterKey: key-store-master-0123, keyStore: { url: "${KEY_STORE:-sqlite::memory:}", schema: keys, postgres: { poolSize: 2 } } }\nrequestLog: { store: none }';
+    expect(await warningsOf(yaml)).toEqual([]);
     const config = await validate(yaml);
     expect(keyStoreOptionsFromConfig(config)).toEqual({ url: 'sqlite::memory:' });
     // the gateway starts on it (the app refuses a pool on a sqlite: key store handed to it)
@@ -134,11 +137,22 @@ describe('settings the configured stores would ignore', () => {
     expect(await warningsOf('requestLog: { store: none, postgres: { queryTimeoutMs: 900 } }')).toEqual([
       '/requestLog/postgres: pool settings are for a postgres request log, not store none',
     ]);
-    // one file for dev (sqlite) and prod (LOG_STORE=postgres): valid in both, each warned of the other's fields
+    // one file for dev (sqlite) and prod (LOG_STORE=postgres), as the docs show: valid in both, and
+    // each store's fields are meant for the environment that picks it, so neither is warned of
+    // (prod was warned of path on every start, dev of url, schema and postgres)
     const shared = 'requestLog: { store: "${LOG_STORE:-sqlite}", path: ":memory:", url: "${DATABASE_URL:-postgres://localhost/dev}", schema: logs, postgres: { poolSize: 2 } }';
     expect(await problemsOf(shared)).toEqual([]);
-    expect(await warningsOf(shared)).toHaveLength(3);
-    expect(await warningsOf(shared, { LOG_STORE: 'postgres', DATABASE_URL: 'postgres://db/app' })).toEqual(['/requestLog/path: is for a sqlite request log, not store postgres']);
+    expect(await warningsOf(shared)).toEqual([]);
+    expect(await warningsOf(shared, { LOG_STORE: 'postgres', DATABASE_URL: 'postgres://db/app' })).toEqual([]);
+    expect(await warningsOf(shared, { LOG_STORE: 'none' })).toEqual([]);
+    // a store written in the file, a part of the text from the environment or not, is the file's
+    expect(await warningsOf('requestLog: { store: "postgres", url: "${DATABASE_URL:-postgres://localhost/dev}", path: "${LOG_PATH:-:memory:}" }')).toEqual([
+      '/requestLog/path: is for a sqlite request log, not store postgres',
+    ]);
+    // a retention delay without retention is ignored by every store the environment may pick
+    expect(await warningsOf('requestLog: { store: "${LOG_STORE:-jsonl}", retentionStartDelayMs: 0 }')).toEqual([
+      '/requestLog/retentionStartDelayMs: delays the first retention pass, and without requestLog.retentionDays there is none',
+    ]);
     const config = await validate('requestLog: { store: postgres, url: "postgres://db/app", schema: logs, postgres: { poolSize: 2 } }');
     expect(observabilityOptionsFromConfig(config, {}).requestLog).toMatchObject({ url: 'postgres://db/app', schema: 'logs', postgres: { poolSize: 2 } });
     // a field the schema refuses is not warned of as well
@@ -223,10 +237,23 @@ describe('settings the configured stores would ignore', () => {
     ]);
     // the switch on, absent, or alone: nothing is ignored
     expect(await warningsOf('cache: { enabled: true, ttlMs: 1000 }\ncondenser: { strategy: drop-oldest }\nmetrics: { keyLabel: true }\nbreaker: { enabled: false }')).toEqual([]);
-    // a switch turned by the environment: a warning only where it is off
-    const shared = 'cache: { enabled: "${CACHE_ENABLED:-false}", ttlMs: 1000 }';
-    expect(await warningsOf(shared)).toHaveLength(1);
-    expect(await warningsOf(shared, { CACHE_ENABLED: 'true' })).toEqual([]);
+    // a switch the environment turns: its fields are for the environments that turn it on, so none
+    // is warned of where it is off (CACHE_ENABLED=false printed a line per cache field)
+    const cache = 'cache: { enabled: "${CACHE_ENABLED:-true}", maxBytes: 2048, ttlMs: 1000, scope: shared, namespace: app, cacheNonDeterministic: true, maxEntryBytes: 1024, compressAboveBytes: 512, redis: true, redisCommandTimeoutMs: 40 }';
+    const redis = 'redis: { url: "redis://r:6379" }';
+    expect(await warningsOf(`${cache}\n${redis}`, { CACHE_ENABLED: 'false' })).toEqual([]);
+    expect(await warningsOf(`${cache}\n${redis}`)).toEqual([]);
+    expect(await warningsOf('cache: { redis: "${CACHE_REDIS:-true}", redisBreaker: { failureThreshold: 2 } }\nredis: { url: "redis://r:6379" }', { CACHE_REDIS: 'no' })).toEqual([]);
+    const switches = 'condenser: { enabled: "${CONDENSE:-true}", strategy: drop-oldest }\nmetrics: { enabled: "${METRICS:-true}", keyLabel: true }\nbreaker: { enabled: "${BREAKER:-true}", volumeThreshold: 5 }';
+    expect(await warningsOf(switches, { CONDENSE: 'false', METRICS: '0', BREAKER: 'false' })).toEqual([]);
+    // the same switch written in the file still warns, whatever the environment fills elsewhere
+    expect(await warningsOf('cache: { enabled: false, namespace: "${CACHE_NAMESPACE:-app}" }')).toEqual([
+      '/cache/namespace: is for the response cache, which cache.enabled: false turns off',
+    ]);
+    // the tier's own switch, written in the file, under a cache the environment turns
+    expect(await warningsOf('cache: { enabled: "${CACHE_ENABLED:-true}", redis: false, redisCommandTimeoutMs: 40 }', { CACHE_ENABLED: 'false' })).toEqual([
+      "/cache/redisCommandTimeoutMs: is for the cache's Redis tier, which cache.redis: false turns off",
+    ]);
     // a field the schema refuses is not warned of as well
     const warnings: string[] = [];
     await expect(validateConfig(parseYaml(`cache: { enabled: false, ttlMs: 0 }\n${PROVIDERS}`), {}, 'test.yaml', warnings)).rejects.toThrow(/\/cache\/ttlMs: /);

@@ -49,7 +49,7 @@ export const CacheConfigSchema = Type.Object(
  * it at start); `limiter.redis` is the upstream limiter's own. A warning, not a refusal: one file
  * may serve an environment with a Redis and one without. With the cache or its Redis tier turned
  * off (`enabled: false`, `redis: false`) the switch is the reason they do not apply, and
- * `switchedOffWarnings` gives it.
+ * `switchedOffWarnings` gives it (or, for a switch the environment turns, says nothing).
  */
 export function cacheWarnings(value: unknown, redisInEnv: boolean): string[] {
   const record = typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};

@@ -1,6 +1,7 @@
 import { blankSecretProblem, envValue } from './env-value';
 
 const REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+const LEADING_REFERENCE = new RegExp(`^${REFERENCE.source}`);
 
 // the fields holding a secret of the gateway's own access control, as SWITCHYARD_MASTER_KEY,
 // SWITCHYARD_KEY_SECRET and SWITCHYARD_METRICS_TOKEN fill them: a blank variable there would fail
@@ -35,4 +36,13 @@ export function interpolateEnv(value: unknown, env: NodeJS.ProcessEnv, problems:
     return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, interpolateEnv(item, env, problems, `${path}/${key}`, substituted, unset)]));
   }
   return value;
+}
+
+/**
+ * Whether a string of the file starts with a `${VAR}` reference, so that the environment chooses
+ * its value (`store: "${LOG_STORE:-sqlite}"`), not only a part of it (`url: "sqlite:${DIR}/keys.db"`
+ * is a SQLite store wherever it runs).
+ */
+export function startsWithReference(text: string): boolean {
+  return LEADING_REFERENCE.test(text);
 }

@@ -21,15 +21,16 @@ export function keyStoreOptionsFromConfig(config: ConfigFile): KeyStoreUrlOption
 
 /**
  * `admin.keyStore` settings that would be ignored: a pool section or a schema on a SQLite store
- * (one file, no pool, no schemas). A warning, not a refusal: one file may point the key store
- * at `sqlite:` in one environment and at `postgres://` in another.
+ * (one file, no pool, no schemas). A warning, not a refusal, and none when `chosenByEnv` says
+ * the environment picks the URL (`url: "${KEY_STORE_URL:-sqlite:./keys.db}"`): one file may
+ * point the key store at `sqlite:` in one environment and at `postgres://` in another.
  */
-export function keyStoreWarnings(value: unknown): string[] {
+export function keyStoreWarnings(value: unknown, chosenByEnv: (path: string) => boolean): string[] {
   const admin = typeof value === 'object' && value !== null ? (value as { admin?: unknown }).admin : undefined;
   const keyStore = typeof admin === 'object' && admin !== null ? (admin as { keyStore?: unknown }).keyStore : undefined;
   if (typeof keyStore !== 'object' || keyStore === null) return [];
   const { url, postgres, schema } = keyStore as { url?: unknown; postgres?: unknown; schema?: unknown };
-  if (!isSqliteKeyStore(url)) return [];
+  if (!isSqliteKeyStore(url) || chosenByEnv('/admin/keyStore/url')) return [];
   return [
     ...(postgres === undefined ? [] : ['/admin/keyStore/postgres: pool settings are for a postgres:// key store, not sqlite:']),
     ...(schema === undefined ? [] : ['/admin/keyStore/schema: is for a postgres:// key store, not sqlite:']),

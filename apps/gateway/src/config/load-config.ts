@@ -6,7 +6,7 @@ import { withAwsEnvDefaults } from './aws-env-defaults';
 import { ConfigFileSchema, type ConfigFile } from './config-schema';
 import { ConfigError } from './config-error';
 import { coerceSubstituted } from './coerce-substituted';
-import { interpolateEnv } from './interpolate-env';
+import { interpolateEnv, startsWithReference } from './interpolate-env';
 import { cacheWarnings } from './context-config';
 import { redisAddressInEnv } from './env-overrides';
 import { namesRedisAddress } from './redis-address';
@@ -21,7 +21,8 @@ export { ConfigError } from './config-error';
  * options, routes), all problems together in one {@link ConfigError}. Settings the file would
  * have ignored (a request log's pool on sqlite, the cache's Redis tier without a Redis, a field
  * under a switch turned off such as `cache.enabled: false`) do not stop it: they are added to
- * `warnings`, even when the config has problems. The
+ * `warnings`, even when the config has problems; not when the switch or store is a `${VAR}`
+ * reference (`store: "${LOG_STORE:-sqlite}"`), whose author switches it by environment. The
  * environment's settings (SWITCHYARD_MASTER_KEY, REDIS_URL, SWITCHYARD_ALLOWED_HOSTS, ...) are
  * taken into account but not applied: `switchyard start` applies them with `withEnvOverrides`
  * and then `withServerEnv` before `startGateway`, and so must a program that embeds these.
@@ -37,8 +38,15 @@ export async function validateConfig(raw: unknown, env: NodeJS.ProcessEnv, sourc
   const unreported = (problem: string): boolean => !problems.some((found) => found.startsWith(problem.slice(0, problem.indexOf(': ') + 2)));
   problems.push(...redisProblems(value, env).filter(unreported), ...allowedHostsProblems(value).filter(unreported));
   // settings read only under a condition the file does not meet would be silently ignored; one
-  // file may serve environments that meet it and some that do not, so they are warned of
-  const ignored = [...keyStoreWarnings(value), ...requestLogWarnings(value), ...cacheWarnings(value, redisAddressInEnv(env)), ...switchedOffWarnings(value)];
+  // file may serve environments that meet it and some that do not, so they are warned of, unless
+  // the environment picks the switch or store (what it turns off is then the author's choice)
+  const chosenByEnv = (path: string): boolean => fileTextChosenByEnv(raw, path);
+  const ignored = [
+    ...keyStoreWarnings(value, chosenByEnv),
+    ...requestLogWarnings(value, chosenByEnv),
+    ...cacheWarnings(value, redisAddressInEnv(env)),
+    ...switchedOffWarnings(value, chosenByEnv),
+  ];
   warnings.push(...ignored.filter(unreported));
   if (problems.length > 0) throw new ConfigError(source, problems);
   const parsed = value as ConfigFile;
@@ -63,6 +71,18 @@ export async function validateConfig(raw: unknown, env: NodeJS.ProcessEnv, sourc
     throw error;
   }
   return config;
+}
+
+/**
+ * Whether the environment chooses the value at `path` (`/requestLog/store`) of the file as
+ * written: its text starts with a `${VAR}` reference, as in `store: "${LOG_STORE:-sqlite}"` or
+ * `enabled: "${CACHE_ENABLED:-true}"`, the way docs/configuration.md shows to switch by
+ * environment.
+ */
+function fileTextChosenByEnv(raw: unknown, path: string): boolean {
+  let node = raw;
+  for (const key of path.split('/').slice(1)) node = typeof node === 'object' && node !== null ? (node as Record<string, unknown>)[key] : undefined;
+  return typeof node === 'string' && startsWithReference(node);
 }
 
 /**

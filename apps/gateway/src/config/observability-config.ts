@@ -102,11 +102,12 @@ const REQUEST_LOG_FIELD_STORES: Record<keyof RequestLogConfig, 'every store' | {
  * `requestLog` settings that would be ignored: a field read only by other stores than the
  * configured one (`url`, `schema` and `postgres` by PostgreSQL, `path` by SQLite, retention by
  * the SQL stores, every field but one with `store: none`), and `retentionStartDelayMs` without
- * `retentionDays`; their author would believe them applied. A warning, not a refusal: one file
- * may pick the store by environment (`store: "${LOG_STORE:-sqlite}"`), as a pool on a `sqlite:`
- * key store is warned of.
+ * `retentionDays`; their author would believe them applied. A warning, not a refusal, as a pool
+ * on a `sqlite:` key store is warned of; and none for the fields of other stores when
+ * `chosenByEnv` says the environment picks the store (`store: "${LOG_STORE:-sqlite}"`): one file
+ * then serves a store per environment, each with its fields.
  */
-export function requestLogWarnings(value: unknown): string[] {
+export function requestLogWarnings(value: unknown, chosenByEnv: (path: string) => boolean): string[] {
   const log = typeof value === 'object' && value !== null ? (value as { requestLog?: unknown }).requestLog : undefined;
   if (typeof log !== 'object' || log === null) return [];
   const fields = log as Record<string, unknown>;
@@ -114,9 +115,11 @@ export function requestLogWarnings(value: unknown): string[] {
   // a store the schema refused is reported there: what it would ignore is unknown
   if (typeof store !== 'string' || !(REQUEST_LOG_STORES as readonly string[]).includes(store)) return [];
   const which = fields['store'] === undefined ? 'store sqlite (the default)' : `store ${store}`;
+  const storeByEnv = chosenByEnv('/requestLog/store');
   return Object.entries(REQUEST_LOG_FIELD_STORES).flatMap(([name, read]) => {
     if (fields[name] === undefined || read === 'every store') return [];
-    if (!read.stores.includes(store as RequestLogStore)) return [`/requestLog/${name}: ${read.what}, not ${which}`];
+    if (!read.stores.includes(store as RequestLogStore) && !storeByEnv) return [`/requestLog/${name}: ${read.what}, not ${which}`];
+    // ignored by every store, whichever the environment picks
     if (name === 'retentionStartDelayMs' && fields['retentionDays'] === undefined) {
       return ['/requestLog/retentionStartDelayMs: delays the first retention pass, and without requestLog.retentionDays there is none'];
     }

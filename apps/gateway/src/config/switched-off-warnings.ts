@@ -24,11 +24,12 @@ const SWITCHES: readonly ConfigSwitch[] = [
 /**
  * Fields set under a switch the file turns off (`cache.enabled: false` with `cache.ttlMs`,
  * `metrics.enabled: false` with `metrics.token`): they would be ignored, so their author would
- * believe them applied. A warning, not a refusal: one file may turn the switch by environment
- * (`enabled: "${CACHE_ENABLED:-true}"`), as a pool on a `sqlite:` key store is warned of. The
- * request log's `store: none` is the request log's own (`requestLogWarnings`).
+ * believe them applied. A warning, not a refusal, and none at all when `chosenByEnv` says the
+ * environment turns the switch (`enabled: "${CACHE_ENABLED:-true}"`): the fields are then meant
+ * for the environments that turn it on. The request log's `store: none` is the request log's own
+ * (`requestLogWarnings`).
  */
-export function switchedOffWarnings(value: unknown): string[] {
+export function switchedOffWarnings(value: unknown, chosenByEnv: (path: string) => boolean): string[] {
   const record = typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
   const warned = new Set<string>();
   return SWITCHES.flatMap(({ section, field, off, fields, what }) => {
@@ -36,7 +37,7 @@ export function switchedOffWarnings(value: unknown): string[] {
     // a section the schema refused is reported there
     if (typeof fieldsOf !== 'object' || fieldsOf === null || Array.isArray(fieldsOf)) return [];
     const set = fieldsOf as Record<string, unknown>;
-    if (set[field] !== off) return [];
+    if (set[field] !== off || chosenByEnv(`/${section}/${field}`)) return [];
     return (fields ?? Object.keys(set))
       .filter((name) => name !== field && set[name] !== undefined && !warned.has(`${section}/${name}`))
       .map((name) => {
