@@ -185,6 +185,18 @@ describe('settings the configured stores would ignore', () => {
     ]);
   });
 
+  it('warns of cache.compressAboveBytes, which only the Redis tier reads, without a Redis or with cache.redis: false (it was ignored silently)', async () => {
+    expect(await warningsOf('cache: { compressAboveBytes: 512 }')).toEqual([
+      "/cache/compressAboveBytes: is for the cache's Redis tier, and no Redis is configured (redis.url, redis.cluster, REDIS_URL or REDIS_CLUSTER_NODES)",
+    ]);
+    expect(await warningsOf('cache: { redis: false, compressAboveBytes: 512 }\nredis: { url: "redis://r:6379" }')).toEqual([
+      "/cache/compressAboveBytes: is for the cache's Redis tier, which cache.redis: false turns off",
+    ]);
+    // with the tier: read
+    expect(await warningsOf('cache: { compressAboveBytes: 512 }\nredis: { url: "redis://r:6379" }')).toEqual([]);
+    expect(await warningsOf('cache: { compressAboveBytes: 512 }', { REDIS_URL: 'redis://r:6379' })).toEqual([]);
+  });
+
   it('warns of requestLog.path unless the store is sqlite, of retention on jsonl, and of every field but the refusal rate with store none (they were ignored silently)', async () => {
     expect(await warningsOf('requestLog: { store: postgres, url: "postgres://db/app", path: ./requests.db }')).toEqual([
       '/requestLog/path: is for a sqlite request log, not store postgres',

@@ -43,13 +43,14 @@ export const CacheConfigSchema = Type.Object(
 );
 
 /**
- * `cache` settings that would be ignored: `redis: true`, `redisCommandTimeoutMs` and
- * `redisBreaker` are for the Redis tier, which exists only when the top-level `redis` section
- * has an address (in the file, or from REDIS_URL / REDIS_CLUSTER_NODES, `redisInEnv`, which fill
- * it at start); `limiter.redis` is the upstream limiter's own. A warning, not a refusal: one file
- * may serve an environment with a Redis and one without. With the cache or its Redis tier turned
- * off (`enabled: false`, `redis: false`) the switch is the reason they do not apply, and
- * `switchedOffWarnings` gives it (or, for a switch the environment turns, says nothing).
+ * `cache` settings that would be ignored: `redis: true`, `compressAboveBytes` (only the Redis
+ * tier gzips), `redisCommandTimeoutMs` and `redisBreaker` are for the Redis tier, which exists
+ * only when the top-level `redis` section has an address (in the file, or from REDIS_URL /
+ * REDIS_CLUSTER_NODES, `redisInEnv`, which fill it at start); `limiter.redis` is the upstream
+ * limiter's own. A warning, not a refusal: one file may serve an environment with a Redis and
+ * one without. With the cache or its Redis tier turned off (`enabled: false`, `redis: false`)
+ * the switch is the reason they do not apply, and `switchedOffWarnings` gives it (or, for a
+ * switch the environment turns, says nothing).
  */
 export function cacheWarnings(value: unknown, redisInEnv: boolean): string[] {
   const record = typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
@@ -63,7 +64,7 @@ export function cacheWarnings(value: unknown, redisInEnv: boolean): string[] {
   const none = limiterRedis
     ? 'the cache uses the top-level redis section (redis.url, redis.cluster, REDIS_URL or REDIS_CLUSTER_NODES), not limiter.redis, and it has no address'
     : 'no Redis is configured (redis.url, redis.cluster, REDIS_URL or REDIS_CLUSTER_NODES)';
-  return (['redis', 'redisCommandTimeoutMs', 'redisBreaker'] as const)
+  return (['redis', 'compressAboveBytes', 'redisCommandTimeoutMs', 'redisBreaker'] as const)
     .filter((name) => fields[name] !== undefined)
     .map((name) => `/cache/${name}: ${name === 'redis' ? 'asks for a Redis tier' : "is for the cache's Redis tier"}, and ${none}`);
 }

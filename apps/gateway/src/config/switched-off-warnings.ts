@@ -15,7 +15,8 @@ interface ConfigSwitch {
 // Redis tier's fields too, once
 const SWITCHES: readonly ConfigSwitch[] = [
   { section: 'cache', field: 'enabled', off: false, what: 'the response cache' },
-  { section: 'cache', field: 'redis', off: false, fields: ['redisCommandTimeoutMs', 'redisBreaker'], what: "the cache's Redis tier" },
+  // compressAboveBytes: the memory tier keeps entries as they are, only the Redis tier gzips
+  { section: 'cache', field: 'redis', off: false, fields: ['compressAboveBytes', 'redisCommandTimeoutMs', 'redisBreaker'], what: "the cache's Redis tier" },
   { section: 'condenser', field: 'enabled', off: false, what: 'the condenser' },
   { section: 'metrics', field: 'enabled', off: false, what: 'the /metrics endpoint' },
   { section: 'breaker', field: 'enabled', off: false, what: 'the circuit breakers' },
