@@ -3,7 +3,7 @@ import { logDestination, redactLogger } from '@switchyard/proxy-logging';
 import Fastify, { LogController, type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { APP_DEFAULTS, type AppOptions } from './app-options';
 import { decorateSwitchyardRequests } from './http/switchyard-request';
-import { closedClientKeyGuard } from './keys/require-client-key';
+import { decorateClientKeyGuard } from './keys/require-client-key';
 import { DrainController } from './ops/drain-controller';
 import { PRODUCTION_DEFAULTS, validateProductionOptions } from './production/production-options';
 import { switchyardRoutes } from './switchyard-routes';
@@ -90,7 +90,7 @@ export function createApp(options: AppOptions): FastifyInstance {
   app.decorate('switchyardAdminAuth', { masterKey: undefined, open: false });
   // likewise for `requireClientKey`: the client-key checks, and the request fields it fills
   // (a request decoration made in the routes' scope would not reach the app's own routes)
-  app.decorate('switchyardClientKeys', closedClientKeyGuard());
+  decorateClientKeyGuard(app);
   decorateSwitchyardRequests(app);
   void app.register(switchyardRoutes, { ...options, drain });
   return app;

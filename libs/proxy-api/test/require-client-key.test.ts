@@ -95,6 +95,16 @@ describe('requireClientKey on a route added to the app createApp() returns', () 
     expect((await post('/tools/search', {}, '{"model":')).status).toBe(401);
   });
 
+  it('guards a route registered in a plugin of the app as one added to the app itself', async () => {
+    const app = track(createApp({ gateway: DEMO_GATEWAY, keys: [{ key: STATIC, name: 'dev' }] }));
+    await app.register(async (tools) => {
+      tools.post('/search', { onRequest: requireClientKey }, async (request) => ({ keyName: request.switchyardMetadata.apiKeyName }));
+    }, { prefix: '/tools' });
+    const search = (headers: Record<string, string>) => app.inject({ method: 'POST', url: '/tools/search', headers, payload: {} });
+    expect((await search({})).statusCode).toBe(401);
+    expect((await search({ authorization: `Bearer ${STATIC}` })).json()).toEqual({ keyName: 'dev' });
+  });
+
   it("applies the key's max_parallel with /v1, and gives the slot back when the response ends", async () => {
     const { app, post, startSlow } = await appWithTool();
     const key = await createKey(app, MASTER, { name: 'one-at-a-time', max_parallel: 1 });

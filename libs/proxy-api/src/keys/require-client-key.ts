@@ -1,5 +1,5 @@
 import { SwitchyardError } from '@switchyard/proxy-core';
-import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import type { OpenModeCheck } from '../http/open-mode-guard';
 import { sendErrorReply } from '../http/send-error-reply';
 import { settleHook } from '../http/settle-hook';
@@ -16,16 +16,32 @@ export interface ClientKeyGuard {
   readonly policy: KeyPolicy | undefined;
 }
 
-declare module 'fastify' {
-  interface FastifyInstance {
-    /** Client-key authentication settings (see `requireClientKey`). */
-    switchyardClientKeys: ClientKeyGuard | undefined;
-  }
+// The app's guard is a decoration under a Symbol only this module holds, not a name declared on
+// FastifyInstance: declared, it would put the guard (and KeyPolicy, KeyLimiter, ... with it) in
+// every embedder's types, and let any plugin reach it and change what a key is checked against
+const CLIENT_KEY_GUARD = Symbol('switchyard.clientKeyGuard');
+
+/**
+ * Decorates `app` (the app `createApp()` returns) with a guard that refuses every key until the
+ * Switchyard routes fill it in at start: a decoration made there serves the app's own routes,
+ * in every scope, where one made in the routes' scope would not reach them.
+ */
+export function decorateClientKeyGuard(app: FastifyInstance): void {
+  app.decorate(CLIENT_KEY_GUARD, { auth: { open: false, registry: undefined, masterKey: undefined }, openCheck: undefined, policy: undefined } satisfies ClientKeyGuard);
 }
 
-/** Refuses every key until the Switchyard routes fill it in at start (on the app `createApp()` returns). */
-export function closedClientKeyGuard(): ClientKeyGuard {
-  return { auth: { open: false, registry: undefined, masterKey: undefined }, openCheck: undefined, policy: undefined };
+/**
+ * Fills in the guard `createApp()` decorated its app with (seen from the routes' scope), or,
+ * with the routes mounted in an app of your own, decorates the routes' scope with `guard`.
+ */
+export function installClientKeyGuard(app: FastifyInstance, guard: ClientKeyGuard): void {
+  if (app.hasDecorator(CLIENT_KEY_GUARD)) Object.assign(app.getDecorator<ClientKeyGuard>(CLIENT_KEY_GUARD), guard);
+  else app.decorate(CLIENT_KEY_GUARD, guard);
+}
+
+/** The guard of the app a route belongs to; undefined outside the app `createApp()` returns. */
+function clientKeyGuardOf(server: FastifyInstance): ClientKeyGuard | undefined {
+  return server.hasDecorator(CLIENT_KEY_GUARD) ? server.getDecorator<ClientKeyGuard>(CLIENT_KEY_GUARD) : undefined;
 }
 
 /**
@@ -45,7 +61,7 @@ export function closedClientKeyGuard(): ClientKeyGuard {
  * app.post('/tools/search', { onRequest: requireClientKey }, async (request) => ({ key: request.switchyardMetadata.apiKeyId }));
  */
 export function requireClientKey(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
-  const guard = request.server.switchyardClientKeys;
+  const guard = clientKeyGuardOf(request.server);
   if (guard === undefined) {
     // switchyardRoutes mounted in another app keeps its keys in its own scope: refuse, never serve unchecked
     sendErrorReply(request, reply, new SwitchyardError('internal_error', 'requireClientKey guards routes of the app createApp() returns: this route is outside it, so it has no client keys to check.'));

@@ -28,7 +28,7 @@ import { DrainController } from '../ops/drain-controller';
 import { openApiRoutes, registerOpenApi } from '../ops/openapi-routes';
 import { openModeCheck, openModeGuard } from '../http/open-mode-guard';
 import { settleHook } from '../http/settle-hook';
-import type { ClientKeyGuard } from '../keys/require-client-key';
+import { installClientKeyGuard } from '../keys/require-client-key';
 import { readyRoute, type ReadinessCheck } from '../ops/ready-route';
 import { connectRedis, withTimeout } from '../redis/redis-connection';
 import { PRODUCTION_DEFAULTS, validateProductionOptions, type ProductionOptions } from './production-options';
@@ -260,9 +260,7 @@ export async function registerProduction(app: FastifyInstance, gateway: Gateway,
   const openCheck = open ? openModeCheck(options.allowedHosts ?? [], options.cors === undefined || options.cors === false || options.cors.origin === true ? [] : options.cors.origin, options.optionNames) : undefined;
   const openGuard = openCheck === undefined ? undefined : openModeGuard(openCheck);
   // the same checks for routes of the embedder's (`requireClientKey`), on the app createApp() returns as for adminAuth
-  const clientKeys: ClientKeyGuard = { auth, openCheck, policy };
-  if (app.hasDecorator('switchyardClientKeys') && app.switchyardClientKeys !== undefined) Object.assign(app.switchyardClientKeys, clientKeys);
-  else app.decorate('switchyardClientKeys', clientKeys);
+  installClientKeyGuard(app, { auth, openCheck, policy });
   const prefix = app.prefix;
   app.addHook('onRoute', (route: RouteOptions) => {
     const path = route.url.startsWith(prefix) ? route.url.slice(prefix.length) : route.url;
