@@ -125,6 +125,25 @@ describe('requireClientKey on a route added to the app createApp() returns', () 
     expect((await post('/v1/chat/completions', auth)).status).toBe(200);
   });
 
+  it('admits a request once when the hook runs twice on its route: onRequest and preHandler, or a route hook and addHook', async () => {
+    const app = track(createApp({ gateway: DEMO_GATEWAY, admin: { masterKey: MASTER }, keyStore: 'memory' }));
+    app.post('/tools/both', { onRequest: requireClientKey, preHandler: requireClientKey }, async () => ({ ok: true }));
+    await app.register(async (tools) => {
+      tools.addHook('onRequest', requireClientKey);
+      tools.post('/hooked', { onRequest: requireClientKey }, async () => ({ ok: true }));
+    }, { prefix: '/tools' });
+    const post = (url: string, key: string) => app.inject({ method: 'POST', url, headers: { authorization: `Bearer ${key}` }, payload: {} });
+    for (const url of ['/tools/both', '/tools/hooked']) {
+      // one request in flight is within max_parallel: 1, and counts once against rpm
+      const key = await createKey(app, MASTER, { name: 'twice', max_parallel: 1, rpm: 2 });
+      expect({ url, status: (await post(url, key.key)).statusCode }).toEqual({ url, status: 200 });
+      expect({ url, status: (await post(url, key.key)).statusCode }).toEqual({ url, status: 200 });
+      const usage = await keyUsage(app, MASTER, key.id);
+      expect({ url, requests: usage.requests.used, inFlight: usage.in_flight.used }).toEqual({ url, requests: 2, inFlight: 0 });
+      expect({ url, status: (await post(url, key.key)).statusCode }).toEqual({ url, status: 429 });
+    }
+  });
+
   it("counts against the key's requests per minute, shared with /v1", async () => {
     const { app, post } = await appWithTool();
     const key = await createKey(app, MASTER, { name: 'slow-client', rpm: 2 });

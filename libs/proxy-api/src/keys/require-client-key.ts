@@ -56,7 +56,8 @@ function clientKeyGuardOf(server: FastifyInstance): ClientKeyGuard | undefined {
  * status and body `/v1/chat/completions` gives, whatever error handler the app has. The
  * handler finds the key in `request.switchyardMetadata.apiKeyId` (`apiKeyName`; `master` for
  * the master key, unset in open mode) and the whole virtual key in `request.switchyardKey`.
- * Use it as `onRequest` (the key is checked before the body is read) or `preHandler`.
+ * Use it as `onRequest` (the key is checked before the body is read) or `preHandler`; given
+ * twice on one route (a route hook and an `addHook`, say), it admits the request once.
  * @example
  * app.post('/tools/search', { onRequest: requireClientKey }, async (request) => ({ key: request.switchyardMetadata.apiKeyId }));
  */
@@ -69,6 +70,12 @@ export function requireClientKey(request: FastifyRequest, reply: FastifyReply, d
   }
   // a route of the app's own (outside the Switchyard routes' scope) has not been started by their hooks
   if (!isSwitchyardRequestStarted(request)) startSwitchyardRequest(request, reply);
+  // a second run on the same request (the hook given twice) would take a second lease: the
+  // request would count twice against rpm, and a max_parallel: 1 key be refused its own request
+  else if (guard.policy?.admitted(request) === true) {
+    done();
+    return;
+  }
   settleHook(
     () => admit(guard, request, reply),
     (error) => {

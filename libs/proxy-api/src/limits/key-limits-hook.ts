@@ -62,6 +62,15 @@ export class KeyPolicy {
     return undefined;
   }
 
+  /**
+   * Whether `request` was admitted already: it holds a lease (set where the lease is taken,
+   * keyed by the request's metadata object). `requireClientKey` on one route twice (as
+   * `onRequest` and `preHandler`, or as a route hook and an `addHook`) admits it once.
+   */
+  admitted(request: FastifyRequest): boolean {
+    return this.#pending.has(request.switchyardMetadata);
+  }
+
   /** Refuses a model the key may not use; what the limiter estimates the request's cost from. */
   #checkModel(request: FastifyRequest, key: VirtualKey, endpoint: CostEstimateInput['endpoint']): CostEstimateInput {
     // the proxy streams bodies through unread, so it cannot check a model against the list:
