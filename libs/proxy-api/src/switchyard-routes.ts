@@ -13,7 +13,7 @@ import { modelsRoute } from './routes/models-route';
 import { registerProduction } from './production/register-production';
 import { openRequestLog } from './observability/open-request-log';
 import { OBSERVABILITY_DEFAULTS } from './observability/observability-options';
-import { registerObservability } from './observability/register-observability';
+import { countOwnRouteRefusal, registerObservability } from './observability/register-observability';
 import { reportRefusals } from './observability/report-refusals';
 import { appPricing } from './pricing/app-pricing';
 import { PROXY_DEFAULTS, validateProxyOptions } from './proxy/proxy-options';
@@ -86,6 +86,8 @@ export const switchyardRoutes: FastifyPluginAsync<SwitchyardRoutesOptions> = asy
     ...(options.now === undefined ? {} : { now: options.now }),
   });
   if (metrics !== undefined) production.limiter.onShadowRejection = (limit) => metrics.countShadowRejection(limit);
+  // requireClientKey's refusals on the app's own routes, outside the scope reportRefusals covers
+  if (metrics !== undefined) production.clientKeys.countRefusal = (request, error) => countOwnRouteRefusal(metrics, request, error);
   if (metrics !== undefined && production.redisLimits !== undefined) {
     production.redisLimits.onLeaseLifetimeExceeded = () => metrics.countLeaseLifetimeExceeded();
     production.redisLimits.onRenewalFailure = () => metrics.countLeaseRenewalFailure();

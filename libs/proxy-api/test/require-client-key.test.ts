@@ -144,6 +144,22 @@ describe('requireClientKey on a route added to the app createApp() returns', () 
     }
   });
 
+  it('counts its refusals in the metrics under the route, which gets no request log row', async () => {
+    const { app, post } = await appWithTool();
+    const key = await createKey(app, MASTER, { name: 'one-a-minute', rpm: 1 });
+    expect((await post('/tools/search')).status).toBe(401);
+    expect((await post('/tools/search', { authorization: 'Bearer sk-sy-not-a-key-of-this-gateway-0000' })).status).toBe(401);
+    expect((await post('/tools/search', { authorization: `Bearer ${key.key}` })).status).toBe(200);
+    expect((await post('/tools/search', { authorization: `Bearer ${key.key}` })).status).toBe(429);
+    const scrape = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(scrape).toMatch(/^switchyard_request_errors_total\{route="\/tools\/search",code="authentication_error"\} 2$/m);
+    expect(scrape).toMatch(/^switchyard_request_errors_total\{route="\/tools\/search",code="rate_limit_exceeded"\} 1$/m);
+    expect(scrape).toMatch(/^switchyard_limiter_rejections_total\{scope="client_key"\} 1$/m);
+    // the route as registered, never the URL a client sent
+    expect((await post('/tools/search?probe=1')).status).toBe(401);
+    expect((await app.inject({ method: 'GET', url: '/metrics' })).body).not.toContain('probe');
+  });
+
   it("counts against the key's requests per minute, shared with /v1", async () => {
     const { app, post } = await appWithTool();
     const key = await createKey(app, MASTER, { name: 'slow-client', rpm: 2 });
@@ -182,17 +198,19 @@ describe('requireClientKey on an open app (no keys configured)', () => {
       const all = { 'content-type': 'application/json', ...headers };
       return { v1: await sendTo(port, 'POST', '/v1/chat/completions', all, CHAT), tool: await sendTo(port, 'POST', '/tools/search', all, CHAT) };
     };
-    return { port, both };
+    return { app, port, both };
   }
 
   it('refuses a foreign Host and a page of another site as /v1 does', async () => {
-    const { port, both } = await openApp();
+    const { app, port, both } = await openApp();
     const foreign: Array<Record<string, string>> = [{ host: `evil.example:${port}` }, { host: `127.0.0.1:${port}`, origin: 'https://evil.example' }, { host: `localhost:${port}`, 'sec-fetch-site': 'cross-site' }];
     for (const headers of foreign) {
       const { v1, tool } = await both(headers);
       expect({ headers, status: v1.status }).toEqual({ headers, status: 403 });
       expect({ headers, answer: tool }).toEqual({ headers, answer: v1 });
     }
+    // counted, as /v1's refusals are
+    expect((await app.inject({ method: 'GET', url: '/metrics' })).body).toMatch(/^switchyard_request_errors_total\{route="\/tools\/search",code="permission_denied"\} 3$/m);
   });
 
   it('serves a loopback Host, a listed one and a page of this machine, with no key', async () => {

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunc
 import type { OpenModeCheck } from '../http/open-mode-guard';
 import { sendErrorReply } from '../http/send-error-reply';
 import { settleHook } from '../http/settle-hook';
+import { toErrorReply } from '../http/to-error-reply';
 import { isSwitchyardRequestStarted, startSwitchyardRequest } from '../http/switchyard-request';
 import type { KeyPolicy } from '../limits/key-limits-hook';
 import { authenticateNow, type ClientAuthState } from './client-key-auth';
@@ -14,6 +15,8 @@ export interface ClientKeyGuard {
   readonly openCheck: OpenModeCheck | undefined;
   /** The keys' limits; undefined refuses nothing (before start, no key authenticates anyway). */
   readonly policy: KeyPolicy | undefined;
+  /** Counts a refusal in the app's metrics; undefined with metrics off (set once they are made). */
+  countRefusal: ((request: FastifyRequest, error: SwitchyardError) => void) | undefined;
 }
 
 // The app's guard is a decoration under a Symbol only this module holds, not a name declared on
@@ -27,16 +30,17 @@ const CLIENT_KEY_GUARD = Symbol('switchyard.clientKeyGuard');
  * in every scope, where one made in the routes' scope would not reach them.
  */
 export function decorateClientKeyGuard(app: FastifyInstance): void {
-  app.decorate(CLIENT_KEY_GUARD, { auth: { open: false, registry: undefined, masterKey: undefined }, openCheck: undefined, policy: undefined } satisfies ClientKeyGuard);
+  app.decorate(CLIENT_KEY_GUARD, { auth: { open: false, registry: undefined, masterKey: undefined }, openCheck: undefined, policy: undefined, countRefusal: undefined } satisfies ClientKeyGuard);
 }
 
 /**
  * Fills in the guard `createApp()` decorated its app with (seen from the routes' scope), or,
  * with the routes mounted in an app of your own, decorates the routes' scope with `guard`.
  */
-export function installClientKeyGuard(app: FastifyInstance, guard: ClientKeyGuard): void {
-  if (app.hasDecorator(CLIENT_KEY_GUARD)) Object.assign(app.getDecorator<ClientKeyGuard>(CLIENT_KEY_GUARD), guard);
-  else app.decorate(CLIENT_KEY_GUARD, guard);
+export function installClientKeyGuard(app: FastifyInstance, guard: ClientKeyGuard): ClientKeyGuard {
+  if (app.hasDecorator(CLIENT_KEY_GUARD)) return Object.assign(app.getDecorator<ClientKeyGuard>(CLIENT_KEY_GUARD), guard);
+  app.decorate(CLIENT_KEY_GUARD, guard);
+  return guard;
 }
 
 /** The guard of the app a route belongs to; undefined outside the app `createApp()` returns. */
@@ -79,8 +83,15 @@ export function requireClientKey(request: FastifyRequest, reply: FastifyReply, d
   settleHook(
     () => admit(guard, request, reply),
     (error) => {
-      if (error === undefined) done();
-      else sendErrorReply(request, reply, error);
+      if (error === undefined) {
+        done();
+        return;
+      }
+      // outside the Switchyard routes' scope no refusal report runs: counted here, or a key
+      // guessed at on this route would leave no trace in the metrics
+      const refusal = toErrorReply(error);
+      guard.countRefusal?.(request, refusal);
+      sendErrorReply(request, reply, refusal);
     },
   );
 }

@@ -11,7 +11,7 @@ import {
   type SwitchyardTracing,
   unloggedReason,
 } from '@switchyard/proxy-logging';
-import type { FastifyInstance, onRequestHookHandler } from 'fastify';
+import type { FastifyInstance, FastifyRequest, onRequestHookHandler } from 'fastify';
 import { presentedKey } from '../keys/client-key-auth';
 import { heldSecretEquals } from '../keys/key-secret';
 import type { ObservabilityOptions } from './observability-options';
@@ -46,6 +46,26 @@ function isMetrics(value: unknown): value is SwitchyardMetrics {
   return typeof value === 'object' && value !== null && 'scrape' in value && 'plugin' in value;
 }
 
+/** The `switchyard_limiter_rejections_total` scope of a client-key limit's refusal in the HTTP layer; undefined for any other error. */
+function limiterScopeOf(code: unknown): string | undefined {
+  return code === 'rate_limit_exceeded' ? 'client_key' : code === 'budget_exceeded' ? 'budget' : undefined;
+}
+
+/**
+ * Counts a refusal `requireClientKey` answers on a route of the app's own, which no request log
+ * row reports (`reportRefusals` covers the Switchyard routes' scope): in
+ * `switchyard_request_errors_total` under the route's path as registered, and a key limit's in
+ * `switchyard_limiter_rejections_total` as on the Switchyard routes. A key guessed at on a tool
+ * route shows there.
+ */
+export function countOwnRouteRefusal(metrics: SwitchyardMetrics, request: FastifyRequest, error: SwitchyardError): void {
+  // the route as registered, never the request's URL (the client's string): an unmatched
+  // request (the hook given to addHook runs for those too) under one label
+  metrics.countRefusal(request.routeOptions.url ?? 'unmatched', error.code);
+  const scope = limiterScopeOf(error.code);
+  if (scope !== undefined) metrics.countLimiterRejection(scope);
+}
+
 /**
  * Tracing context on every route, the request log and its admin query API, `/metrics`, the
  * `x-switchyard-overhead-ms` header and OpenTelemetry spans. Register after the hook that resets request metadata.
@@ -78,8 +98,8 @@ export async function registerObservability(
     // client-key limits and budgets refuse in the HTTP layer, before the engine sees the request
     const counter = metrics;
     app.addHook('onError', async (_request, _reply, error) => {
-      const code = (error as { code?: unknown }).code;
-      if (code === 'rate_limit_exceeded' || code === 'budget_exceeded') counter.countLimiterRejection(code === 'rate_limit_exceeded' ? 'client_key' : 'budget');
+      const scope = limiterScopeOf((error as { code?: unknown }).code);
+      if (scope !== undefined) counter.countLimiterRejection(scope);
     });
     const scrapeFrom = metrics;
     const token = options.metricsToken;

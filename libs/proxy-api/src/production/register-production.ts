@@ -28,7 +28,7 @@ import { DrainController } from '../ops/drain-controller';
 import { openApiRoutes, registerOpenApi } from '../ops/openapi-routes';
 import { openModeCheck, openModeGuard } from '../http/open-mode-guard';
 import { settleHook } from '../http/settle-hook';
-import { installClientKeyGuard } from '../keys/require-client-key';
+import { installClientKeyGuard, type ClientKeyGuard } from '../keys/require-client-key';
 import { readyRoute, type ReadinessCheck } from '../ops/ready-route';
 import { connectRedis, withTimeout } from '../redis/redis-connection';
 import { PRODUCTION_DEFAULTS, validateProductionOptions, type ProductionOptions } from './production-options';
@@ -41,6 +41,8 @@ export interface ProductionFeatures {
   limiter: KeyLimiter;
   /** The limits shared on Redis, when configured: metrics subscribe to its lease events. */
   redisLimits: RedisLimitBackend | undefined;
+  /** What `requireClientKey` checks against: metrics count its refusals. */
+  clientKeys: ClientKeyGuard;
   /** Waits for settlements, flushes spend, releases the key store and Redis (idempotent); also runs on `onClose`. */
   close(): Promise<void>;
 }
@@ -260,7 +262,7 @@ export async function registerProduction(app: FastifyInstance, gateway: Gateway,
   const openCheck = open ? openModeCheck(options.allowedHosts ?? [], options.cors === undefined || options.cors === false || options.cors.origin === true ? [] : options.cors.origin, options.optionNames) : undefined;
   const openGuard = openCheck === undefined ? undefined : openModeGuard(openCheck);
   // the same checks for routes of the embedder's (`requireClientKey`), on the app createApp() returns as for adminAuth
-  installClientKeyGuard(app, { auth, openCheck, policy });
+  const clientKeys = installClientKeyGuard(app, { auth, openCheck, policy, countRefusal: undefined });
   const prefix = app.prefix;
   app.addHook('onRoute', (route: RouteOptions) => {
     const path = route.url.startsWith(prefix) ? route.url.slice(prefix.length) : route.url;
@@ -291,5 +293,5 @@ export async function registerProduction(app: FastifyInstance, gateway: Gateway,
   if (options.openapi !== false) openApiRoutes(app);
   if (registry !== undefined) adminKeyRoutes(app, registry, limiter, PRODUCTION_DEFAULTS.adminPageSize);
 
-  return { jsonParser: depthLimitedJsonParser(app, options.jsonMaxDepth ?? PRODUCTION_DEFAULTS.jsonMaxDepth), registry, limiter, redisLimits, close };
+  return { jsonParser: depthLimitedJsonParser(app, options.jsonMaxDepth ?? PRODUCTION_DEFAULTS.jsonMaxDepth), registry, limiter, redisLimits, clientKeys, close };
 }

@@ -36,6 +36,13 @@ export interface SwitchyardMetrics {
   observeCacheRedis(state: () => string | undefined): void;
   /** Counts a limiter rejection raised outside the engine (client-key limits in the HTTP layer). */
   countLimiterRejection(scope: string): void;
+  /**
+   * Counts a request refused outside the engine, in the HTTP layer, on a route no request log
+   * row reports (a route of the app's own, `requireClientKey` refusing its key), in
+   * `switchyard_request_errors_total` under `route`: the route's path as registered, never
+   * the request's URL.
+   */
+  countRefusal(route: string, code: string): void;
   /** Counts a would-be rejection of a limit in shadow mode (`rpm`, `tpm`, `parallel`, `budget`): counted, not enforced. */
   countShadowRejection(limit: string): void;
   /** Counts a per-key limit lease given back at its maximum lifetime, its request never settled (a leaked handle). */
@@ -252,6 +259,9 @@ export function createMetrics(options: MetricsOptions = {}): SwitchyardMetrics {
     },
     countLimiterRejection(scope) {
       limiterRejections.at(label(scope, 'unknown')).inc();
+    },
+    countRefusal(route, code) {
+      requestErrors.at(label(route, 'unknown'), label(code, 'unknown')).inc();
     },
     countShadowRejection(limit) {
       shadowRejections.at(label(limit, 'unknown')).inc();
