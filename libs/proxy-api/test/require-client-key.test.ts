@@ -37,14 +37,14 @@ async function appWithTool(options: Partial<AppOptions> = {}) {
     throw new Error('the tool broke');
   });
   const base = await app.listen({ port: 0, host: '127.0.0.1' });
-  const post = async (path: string, headers: Record<string, string> = {}, body = CHAT): Promise<Answer> => {
-    const response = await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+  const post = async (path: string, headers: Record<string, string> = {}, body = CHAT, signal?: AbortSignal): Promise<Answer> => {
+    const response = await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body, ...(signal === undefined ? {} : { signal }) });
     return { status: response.status, headers: response.headers, body: await response.json() };
   };
-  /** Sends to `/tools/slow` and resolves once its handler runs (holding the request open). */
-  const startSlow = async (headers: Record<string, string>): Promise<{ answer: Promise<Answer>; release: () => void }> => {
+  /** Sends to `/tools/slow` and resolves once its handler runs (holding the request open until `release()`, or `signal` aborts it). */
+  const startSlow = async (headers: Record<string, string>, signal?: AbortSignal): Promise<{ answer: Promise<Answer>; release: () => void }> => {
     const inHandler = new Promise<void>((resolve) => (entered = resolve));
-    const answer = post('/tools/slow', headers);
+    const answer = post('/tools/slow', headers, CHAT, signal);
     await inHandler;
     return { answer, release: () => release() };
   };
@@ -64,6 +64,7 @@ describe('requireClientKey on a route added to the app createApp() returns', () 
     await adminCall(app, 'POST', `/admin/keys/${revoked.id}/revoke`);
     const disabled = await createKey(app, MASTER, { name: 'disabled' });
     await adminCall(app, 'PATCH', `/admin/keys/${disabled.id}`, { enabled: false });
+    const expired = await createKey(app, MASTER, { name: 'expired', expires_at: '2020-01-01T00:00:00Z' });
     const cases: Array<[string, Record<string, string>]> = [
       ['no key', {}],
       ['an empty Bearer', { authorization: 'Bearer ' }],
@@ -72,6 +73,7 @@ describe('requireClientKey on a route added to the app createApp() returns', () 
       ['a wrong master key', { authorization: `Bearer ${MASTER}-wrong` }],
       ['a revoked key', { authorization: `Bearer ${revoked.key}` }],
       ['a disabled key', { 'x-api-key': disabled.key }],
+      ['an expired key', { authorization: `Bearer ${expired.key}` }],
     ];
     for (const [what, headers] of cases) {
       const v1 = await post('/v1/chat/completions', headers);
@@ -82,6 +84,7 @@ describe('requireClientKey on a route added to the app createApp() returns', () 
     }
     // the messages say which refusal it was, as on /v1
     expect((await post('/tools/search', { authorization: `Bearer ${revoked.key}` })).body).toEqual({ error: { message: 'The API key has been revoked.', type: 'authentication_error', param: null, code: 'authentication_error' } });
+    expect((await post('/tools/search', { authorization: `Bearer ${expired.key}` })).body).toMatchObject({ error: { message: 'The API key has expired.' } });
   });
 
   it("serves a static key, a key-store key (Bearer or x-api-key) and the master key, and the handler sees the key's id", async () => {
@@ -160,6 +163,37 @@ describe('requireClientKey on a route added to the app createApp() returns', () 
     expect((await app.inject({ method: 'GET', url: '/metrics' })).body).not.toContain('probe');
   });
 
+  it('gives the max_parallel slot back when the client goes away before the response', async () => {
+    const { app, startSlow } = await appWithTool();
+    const key = await createKey(app, MASTER, { name: 'one-at-a-time', max_parallel: 1 });
+    const auth = { authorization: `Bearer ${key.key}` };
+    const client = new AbortController();
+    const abandoned = await startSlow(auth, client.signal);
+    expect((await keyUsage(app, MASTER, key.id)).in_flight.used).toBe(1);
+    client.abort();
+    await expect(abandoned.answer).rejects.toThrow();
+    // the response closed with the connection: the slot is back while the handler still runs
+    await expect.poll(async () => (await keyUsage(app, MASTER, key.id)).in_flight.used).toBe(0);
+    abandoned.release();
+  });
+
+  it("applies the key's tokens per minute, counted from its /v1 requests", async () => {
+    const { app, post } = await appWithTool();
+    const key = await createKey(app, MASTER, { name: 'few-tokens', tpm: 5 });
+    const auth = { authorization: `Bearer ${key.key}` };
+    // the tool's own requests spend no tokens: served while the key's tokens are unused
+    expect((await post('/tools/search', auth)).status).toBe(200);
+    expect((await keyUsage(app, MASTER, key.id)).tokens.used).toBe(0);
+    const v1 = await post('/v1/chat/completions', auth);
+    expect(v1.status).toBe(200);
+    await expect.poll(async () => (await keyUsage(app, MASTER, key.id)).tokens.used).toBeGreaterThan(5);
+    const tool = await post('/tools/search', auth);
+    expect(tool.status).toBe(429);
+    expect(tool.body).toEqual((await post('/v1/chat/completions', auth)).body);
+    expect(tool.headers.get('x-ratelimit-limit-tokens')).toBe('5');
+    expect(tool.headers.get('x-ratelimit-remaining-tokens')).toBe('0');
+  });
+
   it("counts against the key's requests per minute, shared with /v1", async () => {
     const { app, post } = await appWithTool();
     const key = await createKey(app, MASTER, { name: 'slow-client', rpm: 2 });
@@ -211,6 +245,18 @@ describe('requireClientKey on an open app (no keys configured)', () => {
     }
     // counted, as /v1's refusals are
     expect((await app.inject({ method: 'GET', url: '/metrics' })).body).toMatch(/^switchyard_request_errors_total\{route="\/tools\/search",code="permission_denied"\} 3$/m);
+  });
+
+  it('names the options its refusals point to as optionNames gives them, as /v1 does', async () => {
+    const { port, both } = await openApp({ optionNames: { keys: 'keys', keyStore: 'admin.keyStore', masterKey: 'admin.masterKey', allowedHosts: 'server.allowedHosts', corsOrigin: 'server.cors' } });
+    const refused: Array<Record<string, string>> = [{ host: `evil.example:${port}` }, { host: `127.0.0.1:${port}`, origin: 'https://evil.example' }];
+    for (const headers of refused) {
+      const { v1, tool } = await both(headers);
+      expect({ headers, answer: tool }).toEqual({ headers, answer: v1 });
+      expect(tool.body.error?.message).toContain('server.allowedHosts');
+      expect(tool.body.error?.message).toContain('admin.keyStore');
+      expect(tool.body.error?.message).not.toMatch(/ allowedHosts|[ (]keyStore/);
+    }
   });
 
   it('serves a loopback Host, a listed one and a page of this machine, with no key', async () => {

@@ -21,6 +21,8 @@ describe('loopback hosts', () => {
     const same = (spellings: string[]): void => {
       const names = new Set(spellings.map(hostNameOf));
       expect({ spellings, names: [...names] }).toEqual({ spellings, names: [hostNameOf(spellings[0] ?? '')] });
+      // and a name: every spelling unreadable ('') would pass the line above
+      expect([...names], spellings.join(' ')).not.toContain('');
     };
     same(['[fd00::1]', '[fd00:0::1]:8080', '[FD00:0000:0000:0000:0000:0000:0000:0001]', '[fd00:0:0:0:0:0:0:1]']);
     same(['10.0.0.5', '[::ffff:10.0.0.5]', '[::FFFF:a00:5]:8080', '[0:0:0:0:0:ffff:0a00:0005]']);
