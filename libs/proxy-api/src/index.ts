@@ -9,7 +9,7 @@ export { toErrorReply } from './http/to-error-reply';
 export { writeSseStream } from './http/write-sse';
 export type { SseTarget } from './http/write-sse';
 export { requestContextFromHttp } from './http/request-context-from-http';
-export { HOST_NAME_PATTERN, hostNameOf, isLocalHostName, isLoopbackAddress, localHostNames } from './http/loopback-host';
+export { HOST_NAME_PATTERN, hostNameOf, hostNameProblems, isHostName, isLocalHostName, isLoopbackAddress, localHostMatcher, localHostNames } from './http/loopback-host';
 
 // keys, limits, admin API, operations
 export { requireAdmin } from './admin/require-admin';

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { hostNameOf } from '@switchyard/proxy-api';
+import { hostNameProblems } from '@switchyard/proxy-api';
 import { createGateway, isSwitchyardError, redisEndpointProblems, schemaProblems } from '@switchyard/proxy-core';
 import { parse as parseYaml } from 'yaml';
 import { withAwsEnvDefaults } from './aws-env-defaults';
@@ -36,7 +36,9 @@ export async function validateConfig(raw: unknown, env: NodeJS.ProcessEnv, sourc
   problems.push(...schemaProblems(ConfigFileSchema, value).filter((problem) => ![...unset].some((path) => problem.startsWith(`${path}: `))));
   // a field the schema already refused (an empty url, a timeout of 0) is not reported twice
   const unreported = (problem: string): boolean => !problems.some((found) => found.startsWith(problem.slice(0, problem.indexOf(': ') + 2)));
-  problems.push(...redisProblems(value, env).filter(unreported), ...allowedHostsProblems(value).filter(unreported));
+  const allowedHosts = (value as { server?: { allowedHosts?: unknown } } | undefined)?.server?.allowedHosts;
+  // names of the schema's shape that no Host header can match (`1.2.3.4.5`, `a@b`, non-ASCII)
+  problems.push(...redisProblems(value, env).filter(unreported), ...hostNameProblems(allowedHosts, '/server/allowedHosts').filter(unreported));
   // settings read only under a condition the file does not meet would be silently ignored; one
   // file may serve environments that meet it and some that do not, so they are warned of, unless
   // the environment picks the switch or store (what it turns off is then the author's choice)
@@ -103,15 +105,6 @@ function redisProblems(value: unknown, env: NodeJS.ProcessEnv): string[] {
     if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) return [];
     return envAddress && !namesRedisAddress(fields) ? [] : redisEndpointProblems(fields, path, false);
   });
-}
-
-/** The names in `server.allowedHosts` that no Host header can match (`1.2.3.4.5`, `a@b`, non-ASCII): the schema takes them. */
-function allowedHostsProblems(value: unknown): string[] {
-  const hosts = (value as { server?: { allowedHosts?: unknown } } | undefined)?.server?.allowedHosts;
-  if (!Array.isArray(hosts)) return [];
-  return hosts.flatMap((name: unknown, index) =>
-    typeof name === 'string' && hostNameOf(name) === '' ? [`/server/allowedHosts/${index}: "${name}" is not a host name (an ASCII name, in its xn-- form if it has other letters, an IPv4 address, or an IPv6 address in brackets)`] : [],
-  );
 }
 
 /** Reads a YAML or JSON config file, interpolates `${ENV}` references and validates it ({@link validateConfig}, `warnings` included). */

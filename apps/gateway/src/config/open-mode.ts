@@ -1,4 +1,4 @@
-import { hostNameOf, isLocalHostName, isLoopbackAddress, localHostNames } from '@switchyard/proxy-api';
+import { hostNameOf, isLoopbackAddress, localHostMatcher, localHostNames } from '@switchyard/proxy-api';
 import { SwitchyardError } from '@switchyard/proxy-core';
 import type { FastifyInstance } from 'fastify';
 import { ConfigError } from './config-error';
@@ -6,7 +6,6 @@ import type { ConfigFile } from './config-schema';
 
 // probes carry no data and come with the pod's IP (Kubernetes) as their Host
 const PROBES = new Set(['/health', '/ready']);
-const MAX_REMEMBERED_HOSTS = 64;
 
 /**
  * Whether the config leaves the gateway open: no master key, static keys or key store, so
@@ -61,9 +60,8 @@ export function guardHosts(app: FastifyInstance, config: ConfigFile): void {
   // a scrape by pod IP carries that IP as its Host; with a token, the token guards /metrics (a
   // rebinding page does not have it), so the Host check would only break the scrape
   const exempt = config.metrics?.token === undefined ? PROBES : new Set([...PROBES, '/metrics']);
-  // the Host headers already accepted, so the usual one skips reading it again (a URL parse);
-  // bounded: a client writes them
-  const accepted = new Set<string>();
+  // remembers the Host headers it accepted, so the usual one skips reading it again (a URL parse)
+  const isAllowedHost = localHostMatcher(allowed);
   app.addHook('onRequest', (request, _reply, done) => {
     // the matched route, not request.url: an absolute-form target (`GET http://x/admin/requests`)
     // or a percent-encoded path reaches the same handler under another raw URL. An unmatched
@@ -74,12 +72,9 @@ export function guardHosts(app: FastifyInstance, config: ConfigFile): void {
       return;
     }
     const host = request.headers.host ?? '';
-    if (!anyHost && !accepted.has(host)) {
-      if (!isLocalHostName(hostNameOf(host), allowed)) {
-        done(new SwitchyardError('permission_denied', `The Host "${host}" is not allowed: this gateway answers to ${localHostNames(allowed)}; list other names in server.allowedHosts (env SWITCHYARD_ALLOWED_HOSTS, comma-separated).`));
-        return;
-      }
-      if (accepted.size < MAX_REMEMBERED_HOSTS) accepted.add(host);
+    if (!anyHost && !isAllowedHost(host)) {
+      done(new SwitchyardError('permission_denied', `The Host "${host}" is not allowed: this gateway answers to ${localHostNames(allowed)}; list other names in server.allowedHosts (env SWITCHYARD_ALLOWED_HOSTS, comma-separated).`));
+      return;
     }
     if (open && (path === '/admin' || path.startsWith('/admin/'))) {
       done(new SwitchyardError('permission_denied', 'The admin API is disabled: no master key is configured (set SWITCHYARD_MASTER_KEY or admin.masterKey).'));

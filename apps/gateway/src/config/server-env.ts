@@ -2,13 +2,11 @@
 // environment wins over the file, there the file wins and the environment only fills gaps. And
 // `config validate` runs this pass even when the file's admin, metrics or redis section is
 // invalid and the other is skipped, so the server variables' problems are still listed.
-import { HOST_NAME_PATTERN, hostNameOf } from '@switchyard/proxy-api';
+import { isHostName } from '@switchyard/proxy-api';
 import { BOOLEAN_WORDS, parseBooleanText } from './boolean-text';
 import { ConfigError } from './config-error';
 import type { ConfigFile } from './config-schema';
 import { envValue } from './env-value';
-
-const HOST_NAME = new RegExp(HOST_NAME_PATTERN);
 
 /**
  * The `server` settings the environment sets, winning over the file as PORT, HOST and
@@ -36,8 +34,8 @@ export function withServerEnv(config: ConfigFile, env: NodeJS.ProcessEnv): Confi
   }
   if (allowedHosts !== undefined) {
     const names = allowedHosts.split(',').map((name) => name.trim()).filter((name) => name !== '');
-    // the shape, then a name a Host header can carry (not 1.2.3.4.5, a@b or a non-ASCII name)
-    const bad = names.filter((name) => !HOST_NAME.test(name) || hostNameOf(name) === '');
+    // the shape, and a name a Host header can carry (not 1.2.3.4.5, a@b or a non-ASCII name)
+    const bad = names.filter((name) => !isHostName(name));
     if (bad.length === 0) server.allowedHosts = names;
     else problems.push(`SWITCHYARD_ALLOWED_HOSTS: ${bad.map((name) => `"${name}"`).join(', ')} is not a host name (no port, scheme or path; ASCII, in its xn-- form if it has other letters; an IPv6 address in brackets)`);
   }

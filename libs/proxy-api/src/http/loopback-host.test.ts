@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { HOST_NAME_PATTERN, hostNameOf, isLocalHostName, isLocalOrigin, isLoopbackAddress } from './loopback-host';
+import { HOST_NAME_PATTERN, hostNameOf, hostNameProblems, isHostName, isLocalHostName, isLocalOrigin, isLoopbackAddress, localHostMatcher } from './loopback-host';
 
 describe('loopback hosts', () => {
   it('tells loopback addresses and names from the others', () => {
@@ -52,6 +52,26 @@ describe('loopback hosts', () => {
     }
     // where the app listens is another question: 0.0.0.0 there reaches every interface
     expect(isLoopbackAddress('0.0.0.0')).toBe(false);
+  });
+
+  it('tells configured names a Host can match from the others, and lists those of the right shape as problems', () => {
+    expect(['gateway.internal', '10.0.0.5', '[fd00::1]', 'xn--bcher-kva.example'].filter(isHostName)).toHaveLength(4);
+    expect(['gateway.internal:8080', 'fd00::1', '1.2.3.4.5', 'a@b', 'bücher.example', ''].filter(isHostName)).toEqual([]);
+    // a name of the wrong shape is the schema's to report, not listed again
+    expect(hostNameProblems(['gateway.internal', '1.2.3.4.5', 'a:1', 7, 'bücher.example'], '/allowedHosts')).toEqual([
+      '/allowedHosts/1: "1.2.3.4.5" is not a host name (an ASCII name, in its xn-- form if it has other letters, an IPv4 address, or an IPv6 address in brackets)',
+      '/allowedHosts/4: "bücher.example" is not a host name (an ASCII name, in its xn-- form if it has other letters, an IPv4 address, or an IPv6 address in brackets)',
+    ]);
+    expect(hostNameProblems(undefined, '/allowedHosts')).toEqual([]);
+  });
+
+  it('matches Host headers against local and listed names, the same answer for a header it remembers', () => {
+    const isLocalHost = localHostMatcher(new Set([hostNameOf('[fd00:0::1]')]));
+    for (let round = 0; round < 2; round++) {
+      expect(['localhost:8080', '127.0.0.1', '0.0.0.0:80', '[fd00::1]:8080'].map(isLocalHost)).toEqual([true, true, true, true]);
+      expect(['evil.example', '', 'evil.example@127.0.0.1', '[fd00::2]'].map(isLocalHost)).toEqual([false, false, false, false]);
+    }
+    expect(localHostMatcher(undefined)('gateway.internal')).toBe(false);
   });
 
   it('accepts a configured name without port, scheme or path, and an IPv6 address only in brackets', () => {

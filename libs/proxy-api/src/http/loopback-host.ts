@@ -11,6 +11,8 @@ LOOPBACK.addAddress('::1', 'ipv6');
  */
 export const HOST_NAME_PATTERN = '^[^\\s:/]+$|^\\[[0-9A-Fa-f:.]+\\]$';
 
+const HOST_NAME = new RegExp(HOST_NAME_PATTERN);
+
 /**
  * Whether an address or a Host name is reachable from this machine only: `localhost`,
  * 127.0.0.0/8, ::1 and the IPv4-mapped ::ffff:127.x.y.z, with or without brackets.
@@ -62,6 +64,32 @@ export function hostNameOf(header: string): string {
 }
 
 /**
+ * Whether a configured name (an `allowedHosts` entry) is a host name a Host header can carry:
+ * of {@link HOST_NAME_PATTERN}'s shape, and read by {@link hostNameOf} (not `1.2.3.4.5`,
+ * `a@b` or a non-ASCII name, which no Host can match).
+ * @example
+ * isHostName('gateway.internal'); // true
+ * isHostName('gateway.internal:8080'); // false
+ */
+export function isHostName(name: string): boolean {
+  return HOST_NAME.test(name) && hostNameOf(name) !== '';
+}
+
+/**
+ * The problems of a list of configured names (`path` its JSON pointer) whose entries a schema
+ * with {@link HOST_NAME_PATTERN} takes (it reports the others) but that no Host can match
+ * ({@link isHostName}), one line each, as `invalid_options` lists them.
+ * @example
+ * hostNameProblems(['gateway.internal', '1.2.3.4.5'], '/allowedHosts'); // ['/allowedHosts/1: "1.2.3.4.5" is not a host name (...)']
+ */
+export function hostNameProblems(names: unknown, path: string): string[] {
+  if (!Array.isArray(names)) return [];
+  return names.flatMap((name: unknown, index) =>
+    typeof name === 'string' && HOST_NAME.test(name) && !isHostName(name) ? [`${path}/${index}: "${name}" is not a host name (an ASCII name, in its xn-- form if it has other letters, an IPv4 address, or an IPv6 address in brackets)`] : [],
+  );
+}
+
+/**
  * Whether an Origin header names a page served from this machine ({@link isLocalHostName}) or
  * from one of `allowed` (host names as {@link hostNameOf} gives them); `null` and unparsable
  * origins do not.
@@ -96,4 +124,27 @@ export function isLocalHostName(name: string, allowed: ReadonlySet<string> | und
 /** The names {@link isLocalHostName} takes, as its refusals list them: `localhost, 127.0.0.0/8, [::1]`, then `allowed`. */
 export function localHostNames(allowed: Iterable<string> = []): string {
   return ['localhost', '127.0.0.0/8', '[::1]', ...allowed].join(', ');
+}
+
+/** How many accepted Host headers a {@link localHostMatcher} remembers: a client writes them. */
+const MAX_REMEMBERED_HOSTS = 64;
+
+/**
+ * A test of Host headers: whether the header's name ({@link hostNameOf}) is this machine's or one
+ * of `allowed` ({@link isLocalHostName}). It remembers the first 64 headers it accepted, so the
+ * usual one costs a Set lookup instead of a URL parse. What open mode's Host check and the
+ * gateway's Host guard ask of every request.
+ * @example
+ * const isLocalHost = localHostMatcher(new Set(['gateway.internal']));
+ * isLocalHost('localhost:8080'); // true
+ * isLocalHost('evil.example'); // false
+ */
+export function localHostMatcher(allowed: ReadonlySet<string> | undefined): (host: string) => boolean {
+  const accepted = new Set<string>();
+  return (host) => {
+    if (accepted.has(host)) return true;
+    if (!isLocalHostName(hostNameOf(host), allowed)) return false;
+    if (accepted.size < MAX_REMEMBERED_HOSTS) accepted.add(host);
+    return true;
+  };
 }

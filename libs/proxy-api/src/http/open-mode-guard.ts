@@ -1,10 +1,7 @@
 import { SwitchyardError } from '@switchyard/proxy-core';
 import type { FastifyRequest, onRequestHookHandler } from 'fastify';
 import { PRODUCTION_DEFAULTS, type OptionNames } from '../production/production-options';
-import { hostNameOf, isLocalHostName, isLocalOrigin, localHostNames } from './loopback-host';
-
-/** The Host headers already accepted, so the usual one costs a Set lookup; bounded: a client writes them. */
-const MAX_REMEMBERED_HOSTS = 64;
+import { hostNameOf, isLocalOrigin, localHostMatcher, localHostNames } from './loopback-host';
 
 /** The refusal of a request an open app must not serve, or undefined to serve it. */
 export type OpenModeCheck = (request: FastifyRequest) => SwitchyardError | undefined;
@@ -32,7 +29,7 @@ export function openModeCheck(allowedHosts: readonly string[], corsOrigins: read
   const howToOpen = `Configure client keys (${keys}, ${keyStore} or ${masterKey})`;
   const allowed = new Set(allowedHosts.map(hostNameOf));
   const origins = new Set(corsOrigins);
-  const accepted = new Set<string>();
+  const isLocalHost = localHostMatcher(allowed);
   return (request) => {
     const { origin } = request.headers;
     const foreign = origin === undefined ? request.headers['sec-fetch-site'] === 'cross-site' : !origins.has(origin) && !isLocalOrigin(origin, allowed);
@@ -44,14 +41,11 @@ export function openModeCheck(allowedHosts: readonly string[], corsOrigins: read
       );
     }
     const host = request.headers.host ?? '';
-    if (!accepted.has(host)) {
-      if (!isLocalHostName(hostNameOf(host), allowed)) {
-        return new SwitchyardError(
-          'permission_denied',
-          `An app with no keys (open mode) answers this machine's clients only, and the Host "${host}" is not one of ${localHostNames(allowed)}: a page that rebinds its DNS name to this machine sends its own name. ${howToOpen}, or list the name in ${hostsOption} (${hostsOption}: ['*'] answers any).`,
-        );
-      }
-      if (accepted.size < MAX_REMEMBERED_HOSTS) accepted.add(host);
+    if (!isLocalHost(host)) {
+      return new SwitchyardError(
+        'permission_denied',
+        `An app with no keys (open mode) answers this machine's clients only, and the Host "${host}" is not one of ${localHostNames(allowed)}: a page that rebinds its DNS name to this machine sends its own name. ${howToOpen}, or list the name in ${hostsOption} (${hostsOption}: ['*'] answers any).`,
+      );
     }
     return undefined;
   };

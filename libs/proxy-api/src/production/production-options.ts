@@ -1,7 +1,7 @@
 import { RedisClusterOptionsSchema, RedisUrlSchema, SwitchyardError, redisEndpointProblems, schemaProblems } from '@switchyard/proxy-core';
 import { PostgresPoolOptionsSchema, type PostgresPoolOptions } from '@switchyard/proxy-logging';
 import { Type } from '@sinclair/typebox';
-import { HOST_NAME_PATTERN, hostNameOf } from '../http/loopback-host';
+import { HOST_NAME_PATTERN, hostNameProblems } from '../http/loopback-host';
 import type { KeyStore } from '../keys/key-store';
 import { StaticKeySchema, type StaticKeyConfig } from '../keys/static-key';
 import type { CostEstimator } from '../limits/cost-estimator';
@@ -239,16 +239,6 @@ const SerialisableSchema = Type.Object({
   ),
   openapi: Type.Optional(Type.Boolean()),
 });
-
-const HOST_NAME = new RegExp(HOST_NAME_PATTERN);
-
-/** Allowed host names of the right shape that still name no host a Host header carries (`1.2.3.4.5`, `a@b`, `bücher.example`): they would never match. */
-function hostNameProblems(names: unknown, path: string): string[] {
-  if (!Array.isArray(names)) return [];
-  return names.flatMap((name: unknown, index) =>
-    typeof name === 'string' && HOST_NAME.test(name) && hostNameOf(name) === '' ? [`${path}/${index}: "${name}" is not a host name (an ASCII name, in its xn-- form if it has other letters, an IPv4 address, or an IPv6 address in brackets)`] : [],
-  );
-}
 
 /** Checks the options once, reporting every problem in one `invalid_options` error. */
 export function validateProductionOptions(options: ProductionOptions & Pick<ObservabilityOptions, 'metricsToken' | 'unauthenticatedRefusalRowsPerSecond'>): void {
