@@ -54,7 +54,7 @@ describe('an open gateway (no client keys, key store or master key)', () => {
     const rebound = await send(`${gateway.url}/v1/chat/completions`, { body: chat, headers: { host: `attacker.example:${port}` } });
     expect(rebound.status).toBe(403);
     expect(errorOf(rebound.body).code).toBe('permission_denied');
-    expect(errorOf(rebound.body).message).toMatch(/^The Host "attacker\.example:\d+" is not allowed: this gateway answers to localhost, 127\.0\.0\.0\/8, \[::1\]; .*server\.allowedHosts/);
+    expect(errorOf(rebound.body).message).toMatch(/^The Host "attacker\.example:\d+" is not allowed: this gateway answers to localhost, 127\.0\.0\.0\/8, \[::1\], 0\.0\.0\.0, \[::\]; .*server\.allowedHosts/);
     for (const host of [`[::ffff:10.0.0.1]:${port}`, `127.0.0.1.attacker.example:${port}`]) {
       expect((await send(`${gateway.url}/v1/chat/completions`, { body: chat, headers: { host } })).status).toBe(403);
     }
@@ -93,7 +93,7 @@ describe('an open gateway (no client keys, key store or master key)', () => {
     const gateway = await start({ server: { allowedHosts: ['gateway.internal'] } });
     const cross = await send(`${gateway.url}/proxy/openai/v1/chat/completions`, { body: '{}', headers: { origin: 'https://attacker.example', 'content-type': 'text/plain' } });
     expect(cross.status).toBe(403);
-    expect(errorOf(cross.body).message).toMatch(/the Origin "https:\/\/attacker\.example" is not one of localhost, 127\.0\.0\.0\/8, \[::1\], gateway\.internal:/);
+    expect(errorOf(cross.body).message).toMatch(/the Origin "https:\/\/attacker\.example" is not one of localhost, 127\.0\.0\.0\/8, \[::1\], 0\.0\.0\.0, \[::\], gateway\.internal:/);
     expect((await send(`${gateway.url}/v1/chat/completions`, { body: chat, headers: { origin: 'https://gateway.internal' } })).status).toBe(200);
     expect((await send(`${gateway.url}/v1/chat/completions`, { body: chat, headers: { origin: 'http://localhost:3000' } })).status).toBe(200);
   });
@@ -143,7 +143,7 @@ describe('an open gateway (no client keys, key store or master key)', () => {
     expect((await send(`${gateway.url}/v1/chat/completions`, { body: chat, headers: { host: '10.0.0.5' } })).status).toBe(200);
     const refused = await send(`${gateway.url}/v1/chat/completions`, { body: chat, headers: { host: 'other.internal' } });
     expect(refused.status).toBe(403);
-    expect(errorOf(refused.body).message).toMatch(/answers to localhost, 127\.0\.0\.0\/8, \[::1\], gateway\.internal, 10\.0\.0\.5; list other names in server\.allowedHosts \(env SWITCHYARD_ALLOWED_HOSTS, comma-separated\)/);
+    expect(errorOf(refused.body).message).toMatch(/answers to localhost, 127\.0\.0\.0\/8, \[::1\], 0\.0\.0\.0, \[::\], gateway\.internal, 10\.0\.0\.5; list other names in server\.allowedHosts \(env SWITCHYARD_ALLOWED_HOSTS, comma-separated\)/);
   });
 
   it('lets a scrape by pod IP reach /metrics when a token guards it, and only then', async () => {

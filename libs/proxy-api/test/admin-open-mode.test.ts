@@ -17,7 +17,7 @@ describe('admin API in open mode (no keys configured)', () => {
     const rebound = await get(port, '/admin/providers', `evil.example:${port}`);
     expect(rebound.status).toBe(403);
     expect(rebound.body.error?.code).toBe('permission_denied');
-    expect(rebound.body.error?.message).toMatch(/^The admin API of an app with no keys \(open mode\) answers this machine only, and the Host "evil\.example:\d+" is not one of localhost, 127\.0\.0\.0\/8, \[::1\]\. Configure admin\.masterKey .*admin\.allowedHosts\.$/);
+    expect(rebound.body.error?.message).toMatch(/^The admin API of an app with no keys \(open mode\) answers this machine only, and the Host "evil\.example:\d+" is not one of localhost, 127\.0\.0\.0\/8, \[::1\], 0\.0\.0\.0, \[::\]\. Configure admin\.masterKey .*admin\.allowedHosts\.$/);
     // the same app serves /v1 to loopback Hosts only as well (open-mode-guard.test.ts)
     expect((await get(port, '/v1/models', `evil.example:${port}`)).status).toBe(403);
     expect((await get(port, '/v1/models', `localhost:${port}`)).status).toBe(200);
@@ -58,7 +58,7 @@ describe('admin API in open mode (no keys configured)', () => {
     expect((await get(port, '/admin/providers', '[fd00::1]:8080')).status).toBe(200);
     const other = await get(port, '/admin/providers', 'other.internal');
     expect(other.status).toBe(403);
-    expect(other.body.error?.message).toMatch(/is not one of localhost, 127\.0\.0\.0\/8, \[::1\], gateway\.internal, \[fd00::1\]\./);
+    expect(other.body.error?.message).toMatch(/is not one of localhost, 127\.0\.0\.0\/8, \[::1\], 0\.0\.0\.0, \[::\], gateway\.internal, \[fd00::1\]\./);
   });
 
   it('refuses a loopback Host from another machine, unless the Host is listed', async () => {
@@ -78,7 +78,7 @@ describe('admin API in open mode (no keys configured)', () => {
     // no rebinding needed: fetch('http://127.0.0.1:<port>/admin/requests') from any site
     const crossSite = await get(port, '/admin/providers', `127.0.0.1:${port}`, { origin: 'https://evil.example' });
     expect(crossSite.status).toBe(403);
-    expect(crossSite.body.error?.message).toMatch(/^The admin API of an app with no keys \(open mode\) answers this machine only, and the request comes from a page whose Origin "https:\/\/evil\.example" is not one of localhost, 127\.0\.0\.0\/8, \[::1\], gateway\.internal\. Configure admin\.masterKey /);
+    expect(crossSite.body.error?.message).toMatch(/^The admin API of an app with no keys \(open mode\) answers this machine only, and the request comes from a page whose Origin "https:\/\/evil\.example" is not one of localhost, 127\.0\.0\.0\/8, \[::1\], 0\.0\.0\.0, \[::\], gateway\.internal\. Configure admin\.masterKey /);
     // a listed Host does not let another site's page through either; nor does an opaque origin
     expect((await get(port, '/admin/providers', 'gateway.internal', { origin: 'https://evil.example' })).status).toBe(403);
     expect((await get(port, '/admin/providers', `localhost:${port}`, { origin: 'null' })).status).toBe(403);

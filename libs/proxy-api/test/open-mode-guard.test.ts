@@ -19,7 +19,7 @@ describe('open mode (no keys): /v1 and /proxy answer this machine only', () => {
     expect(rebound.status).toBe(403);
     expect(rebound.body.error?.code).toBe('permission_denied');
     expect(rebound.body.error?.message).toBe(
-      `An app with no keys (open mode) answers this machine's clients only, and the Host "evil.example:${port}" is not one of localhost, 127.0.0.0/8, [::1]: a page that rebinds its DNS name to this machine sends its own name. Configure client keys (keys, keyStore or admin.masterKey), or list the name in allowedHosts (allowedHosts: ['*'] answers any).`,
+      `An app with no keys (open mode) answers this machine's clients only, and the Host "evil.example:${port}" is not one of localhost, 127.0.0.0/8, [::1], 0.0.0.0, [::]: a page that rebinds its DNS name to this machine sends its own name. Configure client keys (keys, keyStore or admin.masterKey), or list the name in allowedHosts (allowedHosts: ['*'] answers any).`,
     );
     const chat = await sendTo(port, 'POST', '/v1/chat/completions', { host: 'evil.example', 'content-type': 'application/json' }, CHAT);
     expect(chat.status).toBe(403);
@@ -46,7 +46,7 @@ describe('open mode (no keys): /v1 and /proxy answer this machine only', () => {
     const cross = await chatFromPage(port, 'https://evil.example');
     expect(cross.status).toBe(403);
     expect(cross.body.error?.message).toBe(
-      `An app with no keys (open mode) serves pages of this machine only, and the Origin "https://evil.example" is not one of localhost, 127.0.0.0/8, [::1]: any site this machine's browser visits could spend its provider keys. Configure client keys (keys, keyStore or admin.masterKey), list the page's host in allowedHosts, or its origin in cors.origin.`,
+      `An app with no keys (open mode) serves pages of this machine only, and the Origin "https://evil.example" is not one of localhost, 127.0.0.0/8, [::1], 0.0.0.0, [::]: any site this machine's browser visits could spend its provider keys. Configure client keys (keys, keyStore or admin.masterKey), list the page's host in allowedHosts, or its origin in cors.origin.`,
     );
     // sandboxed frames and file:// pages send "null"
     expect((await chatFromPage(port, 'null')).status).toBe(403);
@@ -65,7 +65,7 @@ describe('open mode (no keys): /v1 and /proxy answer this machine only', () => {
     expect((await chatFromPage(port, 'https://app.example.com.evil.example')).status).toBe(403);
     const other = await sendTo(port, 'GET', '/v1/models', { host: 'other.internal' });
     expect(other.status).toBe(403);
-    expect(other.body.error?.message).toContain('is not one of localhost, 127.0.0.0/8, [::1], gateway.internal, [fd00::1]:');
+    expect(other.body.error?.message).toContain('is not one of localhost, 127.0.0.0/8, [::1], 0.0.0.0, [::], gateway.internal, [fd00::1]:');
   });
 
   it('matches a listed address however the Host or the list spells it (IPv6 zeros and case, IPv4-mapped, short IPv4)', async () => {
@@ -77,7 +77,7 @@ describe('open mode (no keys): /v1 and /proxy answer this machine only', () => {
     // the refusal lists the names in the form they are compared in
     const other = await sendTo(port, 'GET', '/v1/models', { host: '[fd00::3]' });
     expect(other.status).toBe(403);
-    expect(other.body.error?.message).toContain('is not one of localhost, 127.0.0.0/8, [::1], [fd00::1], [fd00::2], 10.0.0.5, 10.0.0.6:');
+    expect(other.body.error?.message).toContain('is not one of localhost, 127.0.0.0/8, [::1], 0.0.0.0, [::], [fd00::1], [fd00::2], 10.0.0.5, 10.0.0.6:');
   });
 
   it('reads a Host as a browser would, and refuses one it cannot read (user info that URL would take for the host)', async () => {

@@ -42,7 +42,8 @@ export function checkOpenExposure(config: ConfigFile, host: string): void {
 }
 
 /**
- * An open gateway answers only requests whose Host is loopback or listed in
+ * An open gateway answers only requests whose Host is this machine's (loopback, 0.0.0.0 or
+ * `[::]`) or listed in
  * `server.allowedHosts` (a page on another site that rebinds its DNS name to 127.0.0.1 sends
  * its own name as the Host), and refuses `/admin/*` outright, stricter than proxy-api's open
  * mode (which serves it to loopback clients): without a master key nothing, not even another

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { HOST_NAME_PATTERN, hostNameOf, hostNameProblems, isHostName, isLocalHostName, isLocalOrigin, isLoopbackAddress, localHostMatcher } from './loopback-host';
+import { HOST_NAME_PATTERN, hostNameOf, hostNameProblems, isHostName, isLocalHostName, isLocalOrigin, isLoopbackAddress, localHostMatcher, localHostNames } from './loopback-host';
 
 describe('loopback hosts', () => {
   it('tells loopback addresses and names from the others', () => {
@@ -52,6 +52,13 @@ describe('loopback hosts', () => {
     }
     // where the app listens is another question: 0.0.0.0 there reaches every interface
     expect(isLoopbackAddress('0.0.0.0')).toBe(false);
+  });
+
+  it('lists in refusals every name it takes for this machine, the unspecified addresses included, then the listed ones', () => {
+    expect(localHostNames()).toBe('localhost, 127.0.0.0/8, [::1], 0.0.0.0, [::]');
+    expect(localHostNames(['gateway.internal'])).toBe('localhost, 127.0.0.0/8, [::1], 0.0.0.0, [::], gateway.internal');
+    const named = localHostNames().split(', ').filter((name) => name !== '127.0.0.0/8');
+    expect(named.filter((name) => !isLocalHostName(hostNameOf(name), undefined))).toEqual([]);
   });
 
   it('tells configured names a Host can match from the others, and lists those of the right shape as problems', () => {

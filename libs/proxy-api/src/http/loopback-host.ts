@@ -121,9 +121,9 @@ export function isLocalHostName(name: string, allowed: ReadonlySet<string> | und
   return name !== '' && (isLoopbackAddress(name) || UNSPECIFIED.has(name) || allowed?.has(name) === true);
 }
 
-/** The names {@link isLocalHostName} takes, as its refusals list them: `localhost, 127.0.0.0/8, [::1]`, then `allowed`. */
+/** The names {@link isLocalHostName} takes, as its refusals list them: `localhost, 127.0.0.0/8, [::1], 0.0.0.0, [::]`, then `allowed`. */
 export function localHostNames(allowed: Iterable<string> = []): string {
-  return ['localhost', '127.0.0.0/8', '[::1]', ...allowed].join(', ');
+  return ['localhost', '127.0.0.0/8', '[::1]', ...UNSPECIFIED, ...allowed].join(', ');
 }
 
 /** How many accepted Host headers a {@link localHostMatcher} remembers: a client writes them. */

@@ -14,12 +14,12 @@ export type OpenModeCheck = (request: FastifyRequest) => SwitchyardError | undef
  * - it sends requests to `http://127.0.0.1:<port>` itself. The browser then sends its `Origin`
  *   (on every request but a GET or HEAD, which carry `Sec-Fetch-Site: cross-site` instead); a
  *   JSON body needs a CORS preflight, but `/proxy/*` takes any body, and a `text/plain` POST
- *   goes out without one (its answer unread, its cost spent). A page of a loopback or listed
- *   host, or an origin listed in `cors.origin`, is served.
+ *   goes out without one (its answer unread, its cost spent). A page of this machine (see
+ *   `isLocalHostName`) or a listed host, or an origin listed in `cors.origin`, is served.
  * - it rebinds its own DNS name to an address of the app's machine (127.0.0.1, or a LAN
  *   address the app listens on), and its requests arrive with that name as the `Host`
  *   (same-origin to the browser, so no `Origin`, and it reads the answers). The `Host` must be
- *   loopback or listed, on every connection, as for `/admin/*`: which address a rebound name
+ *   this machine's (loopback, 0.0.0.0 or `[::]`) or listed, on every connection, as for `/admin/*`: which address a rebound name
  *   reaches says nothing (Docker's port mapping hands loopback clients over from the bridge).
  * The refusals name the options that would serve the request as `names` gives them.
  */

@@ -55,8 +55,8 @@ function clientKeyGuardOf(server: FastifyInstance): ClientKeyGuard | undefined {
  * key's limits (requests and tokens per minute, requests in flight, budget spent) with its
  * lease given back when the response ends. The route's model and cost are unknown to the
  * gateway: the key's model list is not checked, nothing is reserved or charged. In open mode
- * (no keys configured) it serves this machine's clients only, as `/v1` does: a loopback or
- * `allowedHosts` Host, and no page of another site. A refusal is answered here with the
+ * (no keys configured) it serves this machine's clients only, as `/v1` does: a Host of this
+ * machine (loopback, 0.0.0.0 or `[::]`) or of `allowedHosts`, and no page of another site. A refusal is answered here with the
  * status and body `/v1/chat/completions` gives, whatever error handler the app has. The
  * handler finds the key in `request.switchyardMetadata.apiKeyId` (`apiKeyName`; `master` for
  * the master key, unset in open mode) and the whole virtual key in `request.switchyardKey`.

@@ -138,7 +138,7 @@ export interface ProductionOptions {
    * brackets; compared in canonical form, so `[fd00:0::1]` matches a Host of `[fd00::1]`) those
    * routes answer besides this machine's (loopback, 0.0.0.0, `[::]`). The `Host` must be one or listed
    * (a page that rebinds its DNS name to this machine sends its own name), and a browser
-   * request's `Origin` must be a page of a loopback or listed host, or an origin listed in
+   * request's `Origin` must be a page of this machine or a listed host, or an origin listed in
    * `cors.origin` (any site can send a `text/plain` POST to 127.0.0.1). `['*']`
    * turns both checks off: the app is served open to whoever reaches it, pages of any site
    * included. Unused once keys are configured. @default []
