@@ -5,7 +5,9 @@ import { describe, expect, it } from 'vitest';
 
 /** The output of running an example file with tsx, as a user would run the README's code. */
 export function runExample(file: string): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, ['--import', 'tsx', file], { encoding: 'utf8', timeout: 90_000 });
+  // plain text whatever the runner sets (nx and CI set FORCE_COLOR, which colours what console.log inspects)
+  const { FORCE_COLOR: _forced, ...env } = process.env;
+  const result = spawnSync(process.execPath, ['--import', 'tsx', file], { encoding: 'utf8', timeout: 90_000, env: { ...env, NO_COLOR: '1' } });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
