@@ -147,6 +147,21 @@ describe('requireClientKey on a route added to the app createApp() returns', () 
     }
   });
 
+  it('added to the whole app, guards its own routes and leaves /v1 to its own checks (it took a second lease there, never given back)', async () => {
+    const app = track(createApp({ gateway: DEMO_GATEWAY, admin: { masterKey: MASTER }, keyStore: 'memory' }));
+    app.addHook('onRequest', requireClientKey);
+    app.post('/tools/search', async (request) => ({ keyId: request.switchyardMetadata.apiKeyId }));
+    const key = await createKey(app, MASTER, { name: 'whole-app', max_parallel: 1 });
+    const post = (url: string, headers: Record<string, string>) => app.inject({ method: 'POST', url, headers: { 'content-type': 'application/json', ...headers }, payload: CHAT });
+    const auth = { authorization: `Bearer ${key.key}` };
+    for (let i = 0; i < 3; i += 1) expect((await post('/v1/chat/completions', auth)).statusCode).toBe(200);
+    expect((await post('/v1/chat/completions', {})).statusCode).toBe(401);
+    expect((await post('/tools/search', {})).statusCode).toBe(401);
+    expect((await post('/tools/search', auth)).json()).toEqual({ keyId: key.id });
+    const usage = await keyUsage(app, MASTER, key.id);
+    expect({ requests: usage.requests.used, inFlight: usage.in_flight.used }).toEqual({ requests: 4, inFlight: 0 });
+  });
+
   it('counts its refusals in the metrics under the route, which gets no request log row', async () => {
     const { app, post } = await appWithTool();
     const key = await createKey(app, MASTER, { name: 'one-a-minute', rpm: 1 });

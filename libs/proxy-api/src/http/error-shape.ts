@@ -8,6 +8,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The shape of the route's error bodies. @default "openai" */
     switchyardErrorShape?: ErrorShape;
+    /** Set by the Switchyard routes that check client keys themselves (`/v1`, `/proxy`): `requireClientKey` passes them by. */
+    switchyardChecksClientKeys?: true;
   }
 }
 

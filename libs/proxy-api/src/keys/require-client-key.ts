@@ -61,7 +61,9 @@ function clientKeyGuardOf(server: FastifyInstance): ClientKeyGuard | undefined {
  * handler finds the key in `request.switchyardMetadata.apiKeyId` (`apiKeyName`; `master` for
  * the master key, unset in open mode) and the whole virtual key in `request.switchyardKey`.
  * Use it as `onRequest` (the key is checked before the body is read) or `preHandler`; given
- * twice on one route (a route hook and an `addHook`, say), it admits the request once.
+ * twice on one route (a route hook and an `addHook`, say), it admits the request once. Added to
+ * the whole app (`app.addHook('onRequest', requireClientKey)`), it leaves the `/v1` and `/proxy`
+ * routes to their own checks.
  * @example
  * app.post('/tools/search', { onRequest: requireClientKey }, async (request) => ({ key: request.switchyardMetadata.apiKeyId }));
  */
@@ -70,6 +72,12 @@ export function requireClientKey(request: FastifyRequest, reply: FastifyReply, d
   if (guard === undefined) {
     // switchyardRoutes mounted in another app keeps its keys in its own scope: refuse, never serve unchecked
     sendErrorReply(request, reply, new SwitchyardError('internal_error', 'requireClientKey guards routes of the app createApp() returns: this route is outside it, so it has no client keys to check.'));
+    return;
+  }
+  // a Switchyard route (the hook added to the whole app runs on them too) checks its keys itself, with
+  // its own endpoint's limits: admitted here as well, the request would hold two leases and leak one
+  if (request.routeOptions.config.switchyardChecksClientKeys === true) {
+    done();
     return;
   }
   // a route of the app's own (outside the Switchyard routes' scope) has not been started by their hooks

@@ -278,6 +278,8 @@ export async function registerProduction(app: FastifyInstance, gateway: Gateway,
     const enforce: preHandlerHookHandler = (request, reply, done) => settleHook(() => policy.enforce(request, reply, kind.endpoint), done);
     // an open gateway authenticates no one, so no request carries a key to enforce limits
     // on: the hooks would be empty steps on every request
+    // requireClientKey, given to the whole app (addHook on its root), leaves these routes to their own checks
+    route.config = { ...route.config, switchyardChecksClientKeys: true };
     if (!open) {
       route.onRequest = [authenticate, ...hooksOf(route.onRequest)];
       if (limited) route.preHandler = [enforce, ...hooksOf(route.preHandler)];
