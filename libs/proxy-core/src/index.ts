@@ -154,6 +154,7 @@ export { contentText, imageMediaTypeFromUrl, invalidRequest, parseDataUrl, parse
 export type { InlineImage } from './wire/chat-message-parts';
 export { embeddingTexts, toEmbedding } from './embeddings/embedding-encoding';
 export { schemaProblems } from './options/validate-schema';
+export { MAX_TIMER_MS, timerDelayProblem } from './options/max-timer';
 export { silentLogger } from './options/logger';
 export type { LogFn, Logger } from './options/logger';
 

@@ -8,6 +8,7 @@ import { contentText } from '../wire/chat-message-parts';
 import type { ChatCompletionChunk, ChatCompletionRequest } from '../wire/openai-chat';
 import { createGateway, type Gateway } from './create-gateway';
 import { GATEWAY_DEFAULTS, type GatewayOptions } from './gateway-options';
+import { MAX_TIMER_MS } from '../options/max-timer';
 import { createRequestContext, type RequestContext } from './request-context';
 import { isEngineGateway, isEngineStream, sourceTextOf } from '../stream/chunk-source-text';
 import { engineStreamReads } from '../stream/chunk-reads';
@@ -190,6 +191,30 @@ describe('createGateway', () => {
     await expect(gateway.chat(hello)).rejects.toMatchObject({ code: 'upstream_timeout', status: 504 });
     const slow = make({ requestTimeoutMs: 50, models: [{ name: 'gpt', targets: [{ provider: 'primary', model: 'm' }] }] });
     await expect(slow.chat(hello)).rejects.toMatchObject({ code: 'request_timeout', status: 504 });
+  });
+
+  it('refuses a timer option past MAX_TIMER_MS, which Node would fire after 1 ms (every request timed out at once), saying why', () => {
+    expect(MAX_TIMER_MS).toBe(2 ** 31 - 1);
+    const tooLong = 3_000_000_000;
+    let error: SwitchyardError | undefined;
+    try {
+      make({
+        requestTimeoutMs: tooLong,
+        attemptTimeoutMs: tooLong,
+        streamIdleTimeoutMs: tooLong,
+        breaker: { rollingWindowMs: tooLong, rollingBuckets: 1, resetTimeoutMs: tooLong },
+        limiter: { maxWaitMs: tooLong, redis: { url: 'redis://127.0.0.1:6379', commandTimeoutMs: tooLong } },
+      });
+    } catch (caught) {
+      error = caught as SwitchyardError;
+    }
+    expect(error?.code).toBe('invalid_options');
+    const why = `${tooLong} ms is above 2147483647 ms (about 24.8 days), the longest a Node.js timer waits: a longer delay would fire after 1 ms`;
+    for (const path of ['/requestTimeoutMs', '/attemptTimeoutMs', '/streamIdleTimeoutMs', '/breaker/rollingWindowMs', '/breaker/resetTimeoutMs', '/limiter/maxWaitMs', '/limiter/redis/commandTimeoutMs']) {
+      expect(error?.message).toContain(`${path}: ${why}`);
+    }
+    // the longest timer there is stays allowed
+    expect(make({ requestTimeoutMs: MAX_TIMER_MS, attemptTimeoutMs: MAX_TIMER_MS, streamIdleTimeoutMs: MAX_TIMER_MS }).timeouts.requestTimeoutMs).toBe(MAX_TIMER_MS);
   });
 
   it('exposes its resolved timeouts read-only: the options given, the defaults for the rest', () => {
