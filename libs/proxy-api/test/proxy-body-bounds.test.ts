@@ -182,12 +182,17 @@ describe('universal proxy: overall time limit', () => {
     expect((await reported()).error).toBeUndefined();
   });
 
-  it('is 1 hour by default, and refused unless a whole number of milliseconds of at least 1', async () => {
+  it('is 1 hour by default, and refused unless a whole number of milliseconds from 1 to MAX_TIMER_MS (a longer timer would fire after 1 ms: every exchange a 504)', async () => {
     expect(PROXY_DEFAULTS.requestTimeoutMs).toBe(60 * 60_000);
     for (const requestTimeoutMs of [0, 1.5]) {
       const refused = createApp({ gateway: { providers: [{ name: 'mock', type: 'mock' }] }, proxy: { requestTimeoutMs } });
       await expect(refused.ready()).rejects.toThrow(/proxy\/requestTimeoutMs/);
       await refused.close();
     }
+    const tooLong = createApp({ gateway: { providers: [{ name: 'mock', type: 'mock' }] }, proxy: { requestTimeoutMs: 3_000_000_000 } });
+    await expect(tooLong.ready()).rejects.toThrow(
+      'proxy/requestTimeoutMs: 3000000000 ms is above 2147483647 ms (about 24.8 days), the longest a Node.js timer waits: a longer delay would fire after 1 ms',
+    );
+    await tooLong.close();
   });
 });

@@ -1,4 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { EventEmitter } from 'node:events';
+import { MAX_TIMER_MS } from '@switchyard/proxy-core';
+import type { FastifyReply } from 'fastify';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { clientAbort } from '../http/request-signal';
 import { DrainController } from './drain-controller';
 
 describe('DrainController', () => {
@@ -19,5 +23,34 @@ describe('DrainController', () => {
     await new Promise<void>((resolve) => setImmediate(resolve));
     process.off('warning', onWarning);
     expect(warnings.filter((warning) => warning.name === 'MaxListenersExceededWarning').map((warning) => warning.message)).toEqual([]);
+  });
+
+  describe('with a drain deadline near the longest timer', () => {
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+
+    it('waits for the request in flight: the second after the deadline does not overflow into a timer of 1 ms', async () => {
+      // fake timers fire a delay past MAX_TIMER_MS after 1 ms, as Node does
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+      const drain = new DrainController(MAX_TIMER_MS);
+      const raw = Object.assign(new EventEmitter(), { writableFinished: false, destroyed: false });
+      clientAbort({ raw } as unknown as FastifyReply, drain.signal);
+      drain.begin();
+      let settled = false;
+      const done = drain.settled().then(() => {
+        settled = true;
+      });
+      await vi.advanceTimersByTimeAsync(60_000);
+      expect(settled).toBe(false);
+      raw.writableFinished = true;
+      raw.emit('close');
+      await done;
+      drain.dispose();
+    });
+
+    it('is refused past it, saying why', () => {
+      expect(() => new DrainController(3_000_000_000)).toThrow('DrainController: drainTimeoutMs: 3000000000 ms is above 2147483647 ms (about 24.8 days), the longest a Node.js timer waits');
+    });
   });
 });

@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events';
-import { SwitchyardError } from '@switchyard/proxy-core';
+import { MAX_TIMER_MS, SwitchyardError, timerDelayProblem } from '@switchyard/proxy-core';
 import { whenNoneInFlight } from '../http/request-signal';
 
 declare module 'fastify' {
@@ -24,7 +24,9 @@ export class DrainController {
   #draining = false;
   #timer: NodeJS.Timeout | undefined;
 
+  /** @param drainTimeoutMs the drain deadline, ms from `begin()`: at most `MAX_TIMER_MS`, a timer is armed with it */
   constructor(drainTimeoutMs: number) {
+    if (drainTimeoutMs > MAX_TIMER_MS) throw new SwitchyardError('invalid_options', `DrainController: drainTimeoutMs: ${timerDelayProblem(drainTimeoutMs)}.`, { param: 'drainTimeoutMs' });
     this.#drainTimeoutMs = drainTimeoutMs;
     // the routes listen here once per app, but an embedding app's own listeners may be many:
     // past ten, Node would warn of a listener leak that is only concurrency
@@ -57,7 +59,8 @@ export class DrainController {
   async settled(): Promise<void> {
     let bound: NodeJS.Timeout | undefined;
     const late = new Promise<void>((resolve) => {
-      bound = setTimeout(resolve, this.#drainTimeoutMs + 1_000);
+      // a deadline near the longest timer: the second after it would not fit one (and fire at once)
+      bound = setTimeout(resolve, Math.min(this.#drainTimeoutMs + 1_000, MAX_TIMER_MS));
       bound.unref();
     });
     await Promise.race([whenNoneInFlight(this.#abort.signal), late]);

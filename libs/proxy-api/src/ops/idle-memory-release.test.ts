@@ -97,6 +97,12 @@ describe('releaseMemoryWhenIdle', () => {
     expect(() => releaseMemoryWhenIdle({ idleMs: 10_000.5 })).toThrow(/idleMs/);
   });
 
+  it('refuses a period past the longest timer, which Node would run every 1 ms', () => {
+    expect(() => releaseMemoryWhenIdle({ idleMs: 3_000_000_000 })).toThrow(
+      'releaseMemoryWhenIdle: idleMs: 3000000000 ms is above 2147483647 ms (about 24.8 days), the longest a Node.js timer waits',
+    );
+  });
+
   it('checks on one timer, which the returned function stops', () => {
     vi.useFakeTimers();
     try {

@@ -1,7 +1,7 @@
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { SwitchyardError } from '@switchyard/proxy-core';
+import { MAX_TIMER_MS, SwitchyardError, timerDelayProblem } from '@switchyard/proxy-core';
 
 /** Options of {@link releaseMemoryWhenIdle}. */
 export interface IdleMemoryReleaseOptions {
@@ -9,7 +9,7 @@ export interface IdleMemoryReleaseOptions {
    * How often the event loop's idleness is checked, in ms: memory is given back over the first
    * two idle checks in a row, so after 2-3 times this much idle time. At least 5000: V8 shrinks
    * its young generation only at a collection that sees a low allocation rate, which it
-   * measures over the last 5 s.
+   * measures over the last 5 s. At most `MAX_TIMER_MS` (a timer of the period is armed).
    * @default 10000
    */
   idleMs?: number;
@@ -148,6 +148,7 @@ export function releaseMemoryWhenIdle(options: IdleMemoryReleaseOptions = {}): (
       },
     );
   }
+  if (idleMs > MAX_TIMER_MS) throw new SwitchyardError('invalid_options', `releaseMemoryWhenIdle: idleMs: ${timerDelayProblem(idleMs)}.`, { param: 'idleMs' });
   const release = new IdleMemoryRelease(processMemoryProbe());
   const timer = setInterval(() => release.check(), idleMs);
   timer.unref();

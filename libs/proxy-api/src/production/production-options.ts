@@ -1,4 +1,4 @@
-import { RedisClusterOptionsSchema, RedisUrlSchema, SwitchyardError, redisEndpointProblems, schemaProblems } from '@switchyard/proxy-core';
+import { MAX_TIMER_MS, RedisClusterOptionsSchema, RedisUrlSchema, SwitchyardError, redisEndpointProblems, schemaProblems } from '@switchyard/proxy-core';
 import { PostgresPoolOptionsSchema, type PostgresPoolOptions } from '@switchyard/proxy-logging';
 import { Type } from '@sinclair/typebox';
 import { HOST_NAME_PATTERN, hostNameProblems } from '../http/loopback-host';
@@ -73,7 +73,7 @@ export interface LimitsOptions {
   defaultReservationUsd?: number;
   /**
    * How often each key's period spend is written to the key store (and always on close), in
-   * milliseconds; 0 writes only on close. Needs a store that persists spend (SQL, memory). @default 10000
+   * milliseconds; 0 writes only on close, at most `MAX_TIMER_MS`. Needs a store that persists spend (SQL, memory). @default 10000
    */
   spendFlushIntervalMs?: number;
   /**
@@ -171,7 +171,7 @@ export interface ProductionOptions {
   maxConcurrentRequests?: number;
   /** Deepest accepted JSON nesting (400 beyond). @default 64 */
   jsonMaxDepth?: number;
-  /** Time in-flight requests and streams get on shutdown before they are ended with an error, ms. @default 10000 */
+  /** Time in-flight requests and streams get on shutdown before they are ended with an error, ms; at most `MAX_TIMER_MS`. @default 10000 */
   drainTimeoutMs?: number;
   /** CORS; off by default. */
   cors?: CorsOptions | false;
@@ -209,7 +209,7 @@ const SerialisableSchema = Type.Object({
       budgetStatus: Type.Optional(Type.Union([Type.Literal(429), Type.Literal(402)])),
       shadow: Type.Optional(Type.Array(Type.Union([Type.Literal('rpm'), Type.Literal('tpm'), Type.Literal('parallel'), Type.Literal('budget')]))),
       defaultReservationUsd: Type.Optional(Type.Number({ minimum: 0 })),
-      spendFlushIntervalMs: Type.Optional(Type.Integer({ minimum: 0 })),
+      spendFlushIntervalMs: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_TIMER_MS })),
       maxLeaseLifetimeMs: Type.Optional(Type.Integer({ minimum: LEASE_LIFETIME_FLOOR_MS })),
     }),
   ),
@@ -218,12 +218,12 @@ const SerialisableSchema = Type.Object({
       url: Type.Optional(RedisUrlSchema),
       cluster: Type.Optional(RedisClusterOptionsSchema),
       keyPrefix: Type.Optional(Type.String({ minLength: 1 })),
-      commandTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
+      commandTimeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_TIMER_MS })),
     }),
   ),
   maxConcurrentRequests: Type.Optional(Type.Integer({ minimum: 0 })),
   jsonMaxDepth: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
-  drainTimeoutMs: Type.Optional(Type.Integer({ minimum: 0 })),
+  drainTimeoutMs: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_TIMER_MS })),
   cors: Type.Optional(
     Type.Union([
       Type.Literal(false),

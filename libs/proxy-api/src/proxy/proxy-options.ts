@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { GATEWAY_DEFAULTS, schemaProblems, SwitchyardError, type ResolveAll } from '@switchyard/proxy-core';
+import { GATEWAY_DEFAULTS, MAX_TIMER_MS, schemaProblems, SwitchyardError, type ResolveAll } from '@switchyard/proxy-core';
 import type { MeterRegistry, ProviderMeter } from '@switchyard/proxy-logging';
 
 /** Built-in route prefixes of the universal proxy: `/proxy/<prefix>/...` -> `<base>/...`. */
@@ -103,9 +103,10 @@ export const ProxyConfigSchema = Type.Object(
      * the last byte of the response, however the upstream keeps sending (the `/proxy` side of
      * the gateway's `requestTimeoutMs`). Then the upstream call is cancelled and the exchange
      * logged as `request_timeout`: a 504 before the upstream's headers, a cut response after.
+     * At most `MAX_TIMER_MS` of `@switchyard/proxy-core`.
      * @default 3600000
      */
-    requestTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
+    requestTimeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_TIMER_MS })),
     /**
      * Longest silence of the upstream's response body in milliseconds, before its first byte
      * and between two chunks; then the response is cut and logged as `upstream_timeout`. A long

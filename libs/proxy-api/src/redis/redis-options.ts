@@ -24,6 +24,6 @@ export interface RedisOptions {
   client?: RedisClient;
   /** Prefix of every key and channel. @default "switchyard:" */
   keyPrefix?: string;
-  /** Longest wait on one command in milliseconds. @default 500 */
+  /** Longest wait on one command in milliseconds, at most `MAX_TIMER_MS` of `@switchyard/proxy-core`. @default 500 */
   commandTimeoutMs?: number;
 }
