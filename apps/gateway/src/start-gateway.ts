@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { IDLE_MEMORY_DEFAULTS, createApp, releaseMemoryWhenIdle } from '@switchyard/proxy-api';
-import type { GatewayOptions } from '@switchyard/proxy-core';
+import { MAX_TIMER_MS, type GatewayOptions } from '@switchyard/proxy-core';
 import { createLogger, type SwitchyardMetrics } from '@switchyard/proxy-logging';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { ConfigFile } from './config/config-schema';
@@ -98,8 +98,9 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     keepAliveTimeoutMs: config.server?.keepAliveTimeoutMs,
     jsonMaxDepth: config.server?.jsonMaxDepth,
     openapi: config.server?.openapi,
-    // the drain deadline counts from the start of the shutdown delay
-    drainTimeoutMs: (config.server?.shutdownDelayMs ?? 0) + (config.server?.shutdownTimeoutMs ?? 10_000),
+    // the drain deadline counts from the start of the shutdown delay; each fits a timer, their sum
+    // may not (a deadline of 24.8 days is no shorter in practice)
+    drainTimeoutMs: Math.min((config.server?.shutdownDelayMs ?? 0) + (config.server?.shutdownTimeoutMs ?? 10_000), MAX_TIMER_MS),
     admin: config.admin === undefined ? undefined : { masterKey: config.admin.masterKey },
     // open, proxy-api also refuses pages of other sites: those of the listed hosts are this gateway's
     allowedHosts: config.server?.allowedHosts,
@@ -162,11 +163,12 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
           });
           skipDelay = undefined;
         }
-        // connections still open a moment after the drain deadline are closed outright
+        // connections still open a moment after the drain deadline are closed outright (a
+        // deadline near the longest timer is kept to it: past it the timer would fire at once)
         const deadline = setTimeout(() => {
           app.log.warn({ shutdownTimeoutMs }, 'shutdown deadline passed; closing the remaining connections');
           app.server.closeAllConnections();
-        }, shutdownTimeoutMs + 1_000);
+        }, Math.min(shutdownTimeoutMs + 1_000, MAX_TIMER_MS));
         deadline.unref();
         try {
           await app.close();

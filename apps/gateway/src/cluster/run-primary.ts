@@ -1,4 +1,5 @@
 import cluster, { type Worker } from 'node:cluster';
+import { MAX_TIMER_MS } from '@switchyard/proxy-core';
 import { serveClusterMetrics } from './cluster-metrics';
 
 /** Sent by a worker once its server listens. */
@@ -83,14 +84,15 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
       for (const timer of restarts) clearTimeout(timer);
       restarts.clear();
       for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
-      // each worker closes its own connections at its deadline; this only catches a stuck one
+      // each worker closes its own connections at its deadline; this only catches a stuck one (a
+      // deadline near the longest timer is kept to it: past it the timer would fire at once)
       const deadline = setTimeout(() => {
         for (const worker of Object.values(cluster.workers ?? {})) {
           options.log(`worker ${worker?.process.pid ?? '?'} did not exit within the drain deadline: killing it`);
           worker?.process.kill('SIGKILL');
         }
         exitCode = 1;
-      }, options.shutdownTimeoutMs + 5_000);
+      }, Math.min(options.shutdownTimeoutMs + 5_000, MAX_TIMER_MS));
       deadline.unref();
       finishIfDone();
     };

@@ -1,4 +1,5 @@
 import type { ObservabilityOptions } from '@switchyard/proxy-api';
+import { MAX_TIMER_MS } from '@switchyard/proxy-core';
 import type { RequestLogPostgresOptions } from '@switchyard/proxy-logging';
 import { Type, type Static } from '@sinclair/typebox';
 import type { ConfigFile } from './config-schema';
@@ -12,11 +13,11 @@ export const PostgresPoolConfigSchema = Type.Object(
     /** Connections in the pool. @default 5 */
     poolSize: Type.Optional(Type.Integer({ minimum: 1 })),
     /** Longest wait for a connection. @default 5000 */
-    connectTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
-    /** Server-side `statement_timeout`. @default 30000 */
-    statementTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
+    connectTimeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_TIMER_MS })),
+    /** Server-side `statement_timeout` (PostgreSQL takes at most 2147483647 too). @default 30000 */
+    statementTimeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_TIMER_MS })),
     /** Client-side deadline of each query, for a server that stopped answering. @default statementTimeoutMs + 1000 */
-    queryTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
+    queryTimeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_TIMER_MS })),
   },
   { additionalProperties: false },
 );
@@ -41,16 +42,16 @@ export const RequestLogConfigSchema = Type.Object(
     /** @default 500 */
     batchSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
     /** @default 1000 */
-    flushIntervalMs: Type.Optional(Type.Integer({ minimum: 1 })),
+    flushIntervalMs: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_TIMER_MS })),
     /**
      * Rows (and `request completed` lines) a second, per worker, for requests refused with 401:
      * a caller without a key can send those at line rate. Past it they are only counted. @default 10
      */
     unauthenticatedRefusalRowsPerSecond: Type.Optional(Type.Number({ minimum: 0 })),
     /** Longest wait of a flush, and of the last one at shutdown, for a store that does not answer; rows left then are dropped and counted. @default 10000 */
-    flushTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
+    flushTimeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_TIMER_MS })),
     /** Delay of the first retention pass after start-up (with `retentionDays`). @default 10000 */
-    retentionStartDelayMs: Type.Optional(Type.Integer({ minimum: 0 })),
+    retentionStartDelayMs: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_TIMER_MS })),
     /** The PostgreSQL pool (store "postgres"; the key store shares it unless admin.keyStore is set). */
     postgres: Type.Optional(PostgresPoolConfigSchema),
   },
@@ -130,7 +131,10 @@ export function requestLogWarnings(value: unknown, chosenByEnv: (path: string) =
 /** A pool section's options, in the names `openDatabase()` takes (the request log's and the key store's). */
 export function postgresPoolOptions(pool: Static<typeof PostgresPoolConfigSchema>): RequestLogPostgresOptions {
   const { statementTimeoutMs, ...rest } = pool;
-  return { ...rest, ...(statementTimeoutMs === undefined ? {} : { timeoutMs: statementTimeoutMs }) };
+  // the query timeout's default is a second past the statement timeout: for one of the longest
+  // (2147483647, PostgreSQL's own maximum too) that would not fit a timer, which would fire at once
+  const queryTimeout = rest.queryTimeoutMs === undefined && statementTimeoutMs !== undefined && statementTimeoutMs + 1_000 > MAX_TIMER_MS ? { queryTimeoutMs: MAX_TIMER_MS } : {};
+  return { ...rest, ...(statementTimeoutMs === undefined ? {} : { timeoutMs: statementTimeoutMs }), ...queryTimeout };
 }
 
 /** The app's request log and metrics options from the config (embedded default: SQLite at ./switchyard.db). */

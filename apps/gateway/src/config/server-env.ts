@@ -3,6 +3,7 @@
 // `config validate` runs this pass even when the file's admin, metrics or redis section is
 // invalid and the other is skipped, so the server variables' problems are still listed.
 import { isHostName } from '@switchyard/proxy-api';
+import { MAX_TIMER_MS, timerDelayProblem } from '@switchyard/proxy-core';
 import { BOOLEAN_WORDS, parseBooleanText } from './boolean-text';
 import { ConfigError } from './config-error';
 import type { ConfigFile } from './config-schema';
@@ -24,7 +25,8 @@ export function withServerEnv(config: ConfigFile, env: NodeJS.ProcessEnv): Confi
   const problems: string[] = [];
   if (delay !== undefined) {
     const ms = Number(delay);
-    if (Number.isInteger(ms) && ms >= 0) server.shutdownDelayMs = ms;
+    if (Number.isInteger(ms) && ms > MAX_TIMER_MS) problems.push(`SWITCHYARD_SHUTDOWN_DELAY_MS: ${timerDelayProblem(ms)}`);
+    else if (Number.isInteger(ms) && ms >= 0) server.shutdownDelayMs = ms;
     else problems.push(`SWITCHYARD_SHUTDOWN_DELAY_MS: "${delay}" is not a duration in milliseconds (an integer >= 0)`);
   }
   if (allowOpen !== undefined) {
