@@ -25,6 +25,7 @@ import { LEASE_MAX_LIFETIME_MS, type LimitBackend } from '../limits/limit-backen
 import { MemoryLimitBackend } from '../limits/memory-limit-backend';
 import { RedisLimitBackend } from '../limits/redis-limit-backend';
 import { DrainController } from '../ops/drain-controller';
+import { timeoutsOf } from './gateway-timeouts';
 import { openApiRoutes, registerOpenApi } from '../ops/openapi-routes';
 import { openModeCheck, openModeGuard } from '../http/open-mode-guard';
 import { settleHook } from '../http/settle-hook';
@@ -140,7 +141,7 @@ export async function registerProduction(app: FastifyInstance, gateway: Gateway,
   const failMode = options.limits?.failMode ?? PRODUCTION_DEFAULTS.limitFailMode;
   const leaseLifetimeMs = options.limits?.maxLeaseLifetimeMs;
   // the gateway's own deadline, whether the app built it or was handed it built, and the proxy's
-  const { requestTimeoutMs } = gateway.timeouts;
+  const { requestTimeoutMs } = timeoutsOf(gateway, logger);
   const { proxyRequestTimeoutMs } = wiring;
   const longestRequestMs = Math.max(requestTimeoutMs, proxyRequestTimeoutMs ?? 0);
   if (redis !== undefined && leaseLifetimeMs !== undefined && leaseLifetimeMs < longestRequestMs) {
