@@ -1,10 +1,12 @@
-import type { ServerResponse } from 'node:http';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { EventEmitter, once } from 'node:events';
+import { get, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import type { GatewayPlugin, RequestContext } from '@switchyard/proxy-core';
 import { createMockUpstream, type MockUpstream } from '@switchyard/testing';
 import type { FastifyInstance } from 'fastify';
 import { request } from 'undici';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createApp } from '../src/create-app';
 import { PROXY_DEFAULTS } from '../src/index';
 
@@ -19,13 +21,22 @@ const PACED_CHUNKS = 30;
 const PACE_MS = 50;
 // the time limit of a second app: well below the paced stream's whole length, far below the idle timeout's total
 const LIMIT_MS = 500;
+const HOUR_MS = 60 * 60_000;
+// the key of a third app, which keeps the default time limit: one exchange in flight at a time
+const SLOT_KEY = 'sk-sy-proxy-bounds-one-slot-0123456789';
 
 let upstream: MockUpstream;
 let app: FastifyInstance;
 let base: string;
 let limited: FastifyInstance;
 let limitedBase: string;
+let defaults: FastifyInstance;
+let defaultsBase: string;
 const stalled: ServerResponse[] = [];
+// the upstream's answers to /written-by-test, whose body the test writes
+const upstreamAnswers = new EventEmitter();
+// the proxy's own responses, as its HTTP server hands them out
+const proxyResponses = new EventEmitter();
 const ended: RequestContext[] = [];
 const recorder: GatewayPlugin = { name: 'test:request-log', apply: (hooks) => hooks.onRequestEnd.tap('test:request-log', (context) => ended.push(context)) };
 
@@ -70,6 +81,15 @@ beforeAll(async () => {
       },
       {
         method: 'GET',
+        path: /\/written-by-test$/,
+        handle: ({ res }) => {
+          res.writeHead(200, { 'content-type': 'application/octet-stream' });
+          stalled.push(res);
+          upstreamAnswers.emit('answer', res);
+        },
+      },
+      {
+        method: 'GET',
         path: /\/paced$/,
         handle: ({ res }) => {
           // longer than the idle timeout in all, never silent for long
@@ -98,12 +118,23 @@ beforeAll(async () => {
     proxy: { routes: { mock: upstream.url }, allowAddresses: ['127.0.0.1'], bodyIdleTimeoutMs: IDLE_MS, requestTimeoutMs: LIMIT_MS },
   });
   limitedBase = await limited.listen({ port: 0, host: '127.0.0.1' });
+  // the default time limit; an idle timeout past it, so that the hours its tests make pass on
+  // undici's clock (its timers are fake there too) do not trip it first
+  defaults = createApp({
+    gateway: { providers: [{ name: 'mock', type: 'mock' }], plugins: [recorder] },
+    keys: [{ name: 'one-slot', key: SLOT_KEY, maxParallel: 1 }],
+    proxy: { routes: { mock: upstream.url }, allowAddresses: ['127.0.0.1'], bodyIdleTimeoutMs: 2 * HOUR_MS },
+  });
+  defaultsBase = await defaults.listen({ port: 0, host: '127.0.0.1' });
+  // a listener next to fastify's: the response object the route writes to
+  defaults.server.on('request', (_request: IncomingMessage, response: ServerResponse) => proxyResponses.emit('response', response));
 });
 
 afterAll(async () => {
   for (const res of stalled) res.destroy();
   await app.close();
   await limited.close();
+  await defaults.close();
   await upstream.close();
 });
 
@@ -194,5 +225,95 @@ describe('universal proxy: overall time limit', () => {
       'proxy/requestTimeoutMs: 3000000000 ms is above 2147483647 ms (about 24.8 days), the longest a Node.js timer waits: a longer delay would fire after 1 ms',
     );
     await tooLong.close();
+  });
+});
+
+/** A GET through the `defaults` app with its key, by node:http (undici's own timers would be fake). */
+function getWithKey(path: string): { sent: ReturnType<typeof get>; response: Promise<IncomingMessage> } {
+  const sent = get(`${defaultsBase}${path}`, { headers: { 'x-switchyard-key': SLOT_KEY } });
+  // a connection the proxy cuts is an error here: the test watches the proxy's side
+  sent.on('error', () => undefined);
+  return { sent, response: once(sent, 'response').then(([response]) => response as IncomingMessage) };
+}
+
+/**
+ * Follows what the proxy writes to its client: resolves once it has written `bytes` in all, or
+ * as soon as a write is refused (more than a stream buffer waits: the client's side is full).
+ */
+function proxyWrites(response: ServerResponse): (bytes: number) => Promise<boolean> {
+  const progress = new EventEmitter();
+  let written = 0;
+  let full = false;
+  const write = response.write.bind(response) as (chunk: Buffer, ...rest: unknown[]) => boolean;
+  response.write = ((chunk: Buffer, ...rest: unknown[]) => {
+    const accepted = write(chunk, ...rest);
+    written += chunk.length;
+    full = !accepted;
+    progress.emit('write');
+    return accepted;
+  }) as ServerResponse['write'];
+  return (bytes) =>
+    new Promise((resolve) => {
+      const check = (): void => {
+        if (written < bytes && !full) return;
+        progress.off('write', check);
+        resolve(full);
+      };
+      progress.on('write', check);
+      check();
+    });
+}
+
+/** Resolves once the proxy's upstream call has received its whole answer (undici's last event of a request). */
+function upstreamCallComplete(): Promise<void> {
+  return new Promise((resolve) => {
+    const onTrailers = (): void => {
+      unsubscribe('undici:request:trailers', onTrailers);
+      resolve();
+    };
+    subscribe('undici:request:trailers', onTrailers);
+  });
+}
+
+describe('universal proxy: overall time limit, against a client reading slowly', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it("cuts a response whose upstream is done but whose client reads too slowly to take it by then, and ends the exchange once (one report, the key's slot given back)", async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const upstreamAnswer = once(upstreamAnswers, 'answer').then(([answer]) => answer as ServerResponse);
+    const proxyResponse = once(proxyResponses, 'response').then(([response]) => response as ServerResponse);
+    // a client that takes the headers and then reads nothing
+    const { sent, response } = getWithKey('/proxy/mock/written-by-test');
+    const [upstreamResponse, forwarded] = await Promise.all([upstreamAnswer, proxyResponse.then(proxyWrites)]);
+    // the upstream sends until the proxy can write no more to the client: the rest waits in its
+    // buffers. Chunks of half a stream buffer: a write is refused only with another one still in it
+    const chunk = Buffer.alloc(8 * 1024, 'x');
+    let sentBytes = 0;
+    let full = false;
+    for (let chunks = 0; !full; chunks += 1) {
+      expect(chunks).toBeLessThan(16_384);
+      upstreamResponse.write(chunk);
+      sentBytes += chunk.length;
+      full = await forwarded(sentBytes);
+    }
+    expect((await response).statusCode).toBe(200);
+    // and ends: the upstream call is over, cancelling it would cut nothing
+    const complete = upstreamCallComplete();
+    upstreamResponse.end('tail');
+    await complete;
+    expect(ended).toHaveLength(0);
+    vi.advanceTimersByTime(PROXY_DEFAULTS.requestTimeoutMs);
+    const context = await reported();
+    expect(context.error?.code).toBe('request_timeout');
+    sent.destroy();
+    vi.useRealTimers();
+    // the key's one slot is free again, and the cut exchange was reported once
+    const next = await getWithKey('/proxy/mock/paced').response;
+    expect(next.statusCode).toBe(200);
+    await once(next.resume(), 'end');
+    await vi.waitFor(() => expect(ended).toHaveLength(2));
+    expect(ended.filter((reported) => reported.requestId === context.requestId)).toHaveLength(1);
   });
 });

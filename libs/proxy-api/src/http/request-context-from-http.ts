@@ -23,7 +23,8 @@ declare module 'fastify' {
 /**
  * The engine's request context for one HTTP request: id, client-abort signal, metadata. With
  * `timeLimit`, its signal also aborts once that many milliseconds passed before the response
- * closed, with the limit's reason (the universal proxy's overall bound).
+ * closed, with the limit's reason, and a response started but not finished then is cut (the
+ * universal proxy's overall bound).
  */
 export function requestContextFromHttp(request: FastifyRequest, reply: FastifyReply, endpoint: GatewayEndpoint, timeLimit?: RequestTimeLimit): RequestContext {
   const abort = clientAbort(reply, request.switchyardShutdownSignal, timeLimit);

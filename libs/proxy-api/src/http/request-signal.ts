@@ -47,7 +47,12 @@ export function whenNoneInFlight(shutdown: AbortSignal): Promise<void> {
   });
 }
 
-/** An overall time bound of a request: its cancellation fires once `ms` have passed, with `reason()`. */
+/**
+ * An overall time bound of a request: its cancellation fires once `ms` have passed, with
+ * `reason()`, and a response already started but not finished by then is cut (its connection
+ * destroyed): once the upstream's body has all arrived, its tail waits in the reply's buffers for
+ * a client that reads slowly, and cancelling the upstream call cuts nothing.
+ */
 export interface RequestTimeLimit {
   /** Milliseconds from the moment the request's cancellation is made. */
   ms: number;
@@ -59,7 +64,7 @@ export interface RequestTimeLimit {
  * The cancellation of the request `reply` answers: it fires when the client goes away before
  * the response is complete, so the upstream call is cancelled with it, when `shutdown`
  * fires (the drain deadline), with its reason, or when `timeLimit` passes before the response
- * closed. It is an `AbortSource` the engine follows
+ * closed (which also cuts a started response). It is an `AbortSource` the engine follows
  * directly, and the request context's AbortSignal is made from it only when something reads
  * it (plugins, the universal proxy): Node's AbortSignal is costly to create and to listen
  * on, and this runs on every request.
@@ -79,7 +84,12 @@ export function clientAbort(reply: FastifyReply, shutdown?: AbortSignal, timeLim
   live?.add(abort);
   let timer: NodeJS.Timeout | undefined;
   if (timeLimit !== undefined) {
-    timer = setTimeout(() => abort.abort(timeLimit.reason()), timeLimit.ms);
+    timer = setTimeout(() => {
+      abort.abort(timeLimit.reason());
+      // before the headers the route answers 504 itself; after them, a response the client has
+      // not taken whole by now is cut, upstream done or not ('close' then ends the request once)
+      if (reply.raw.headersSent && !reply.raw.writableFinished) reply.raw.destroy();
+    }, timeLimit.ms);
     timer.unref();
   }
   // 'close' fires once per response: a plain listener, no once() wrapper

@@ -102,8 +102,9 @@ export const ProxyConfigSchema = Type.Object(
      * Longest a proxied exchange may take in milliseconds, from the route taking the request to
      * the last byte of the response, however the upstream keeps sending (the `/proxy` side of
      * the gateway's `requestTimeoutMs`). Then the upstream call is cancelled and the exchange
-     * logged as `request_timeout`: a 504 before the upstream's headers, a cut response after.
-     * At most `MAX_TIMER_MS` of `@switchyard/proxy-core`.
+     * logged as `request_timeout`: a 504 before the upstream's headers, after them a cut
+     * response (its connection closed, also when the upstream is done and a client reading
+     * slowly has the rest still to read). At most `MAX_TIMER_MS` of `@switchyard/proxy-core`.
      * @default 3600000
      */
     requestTimeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_TIMER_MS })),

@@ -73,6 +73,15 @@ function endOnce(gateway: Gateway, context: RequestContext): () => void {
   };
 }
 
+/**
+ * The gateway's own reason for cancelling an exchange (its time limit, the drain deadline), if it
+ * did: a response it cut after the upstream was done has no failed transfer that would say so.
+ */
+function cutBy(context: RequestContext): SwitchyardError | undefined {
+  const reason: unknown = context.signal.aborted ? context.signal.reason : undefined;
+  return isSwitchyardError(reason) ? reason : undefined;
+}
+
 /** A bug before the upstream call (a meter registry or tracer that throws): told apart from a failed call. */
 function notForwarded(cause: unknown): SwitchyardError {
   return new SwitchyardError('internal_error', 'The gateway failed before forwarding the request; nothing was sent upstream.', { cause });
@@ -235,7 +244,8 @@ export const proxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async (app, {
   /** Meters the exchange into the context once the response closed, and prices it. */
   async function meterInto(context: RequestContext, request: FastifyRequest, reply: FastifyReply, url: URL, answer: Answer): Promise<void> {
     const usage = await settle(request, url, answer);
-    if (!reply.raw.writableFinished) context.error ??= new SwitchyardError('client_closed_request', 'The client went away before the response was complete.');
+    // unfinished: cut by the gateway (the time limit, shutdown: its reason), else the client left
+    if (!reply.raw.writableFinished) context.error ??= cutBy(context) ?? new SwitchyardError('client_closed_request', 'The client went away before the response was complete.');
     if (usage === undefined) {
       context.costUsd = null;
       return;
