@@ -9,6 +9,7 @@ export { toErrorReply } from './http/to-error-reply';
 export { writeSseStream } from './http/write-sse';
 export type { SseTarget } from './http/write-sse';
 export { requestContextFromHttp } from './http/request-context-from-http';
+export type { RequestTimeLimit } from './http/request-signal';
 export { HOST_NAME_PATTERN, hostNameOf, hostNameProblems, isHostName, isLocalHostName, isLoopbackAddress, localHostMatcher, localHostNames } from './http/loopback-host';
 
 // keys, limits, admin API, operations

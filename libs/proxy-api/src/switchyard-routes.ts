@@ -17,7 +17,7 @@ import { countOwnRouteRefusal, registerObservability } from './observability/reg
 import { reportRefusals } from './observability/report-refusals';
 import { appPricing } from './pricing/app-pricing';
 import { PROXY_DEFAULTS, validateProxyOptions } from './proxy/proxy-options';
-import { proxyRoutes } from './proxy/proxy-routes';
+import { checkedProxyRoutes } from './proxy/proxy-routes';
 import { uiRoutes } from './ui/ui-routes';
 
 function isGateway(value: Gateway | GatewayOptions): value is Gateway {
@@ -102,6 +102,7 @@ export const switchyardRoutes: FastifyPluginAsync<SwitchyardRoutesOptions> = asy
   healthRoute(app);
   const ui = options.ui ?? options.admin?.masterKey !== undefined;
   if (ui !== false) await uiRoutes(app, ui === true ? {} : ui, options.ui !== undefined);
-  // the universal proxy lives in its own scope: it streams bodies, never parses them
-  if (proxy !== false) void app.register(proxyRoutes, { gateway, pricing: pricing.registry, proxy, bodyLimitBytes: bodyLimit, ...(tracing === undefined ? {} : { tracing }) });
+  // the universal proxy lives in its own scope: it streams bodies, never parses them (its
+  // options were checked above)
+  if (proxy !== false) void app.register(checkedProxyRoutes, { gateway, pricing: pricing.registry, proxy, bodyLimitBytes: bodyLimit, ...(tracing === undefined ? {} : { tracing }) });
 };

@@ -197,6 +197,9 @@ describe('universal proxy: overall time limit', () => {
     const context = await reported();
     expect(context.error?.code).toBe('request_timeout');
     expect(context.error?.message).toBe(`The proxied exchange did not finish within ${LIMIT_MS} ms.`);
+    // the failure has its counter
+    const metrics = (await limited.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(metrics).toMatch(/switchyard_request_errors_total\{route="proxy",code="request_timeout"\} 1\n/);
   });
 
   it('answers 504 request_timeout when the upstream has sent no headers by proxy.requestTimeoutMs (its headers timeout is 5 minutes)', async () => {
@@ -213,8 +216,7 @@ describe('universal proxy: overall time limit', () => {
     expect((await reported()).error).toBeUndefined();
   });
 
-  it('is 1 hour by default, and refused unless a whole number of milliseconds from 1 to MAX_TIMER_MS (a longer timer would fire after 1 ms: every exchange a 504)', async () => {
-    expect(PROXY_DEFAULTS.requestTimeoutMs).toBe(60 * 60_000);
+  it('is refused unless a whole number of milliseconds from 1 to MAX_TIMER_MS (a longer timer would fire after 1 ms: every exchange a 504)', async () => {
     for (const requestTimeoutMs of [0, 1.5]) {
       const refused = createApp({ gateway: { providers: [{ name: 'mock', type: 'mock' }] }, proxy: { requestTimeoutMs } });
       await expect(refused.ready()).rejects.toThrow(/proxy\/requestTimeoutMs/);
@@ -275,9 +277,30 @@ function upstreamCallComplete(): Promise<void> {
   });
 }
 
-describe('universal proxy: overall time limit, against a client reading slowly', () => {
+describe('universal proxy: overall time limit, the default', () => {
   afterEach(() => {
     vi.useRealTimers();
+  });
+
+  it('is 1 hour: the route cuts a stream that keeps sending at PROXY_DEFAULTS.requestTimeoutMs, and not a millisecond before', async () => {
+    expect(PROXY_DEFAULTS.requestTimeoutMs).toBe(HOUR_MS);
+    // the route's timers are fake from here (the upstream's trickle and the sockets are real)
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const { response } = getWithKey('/proxy/mock/trickles');
+    const answer = await response;
+    expect(answer.statusCode).toBe(200);
+    const cut = new Promise((resolve) => answer.once('close', resolve));
+    answer.on('error', () => undefined).resume();
+    vi.advanceTimersByTime(PROXY_DEFAULTS.requestTimeoutMs - 1);
+    // still forwarded: more of the trickle arrives, and nothing has ended
+    await once(answer, 'data');
+    expect(ended).toHaveLength(0);
+    vi.advanceTimersByTime(1);
+    await cut;
+    expect(answer.complete).toBe(false);
+    const context = await reported();
+    expect(context.error?.code).toBe('request_timeout');
+    expect(context.error?.message).toBe(`The proxied exchange did not finish within ${PROXY_DEFAULTS.requestTimeoutMs} ms.`);
   });
 
   it("cuts a response whose upstream is done but whose client reads too slowly to take it by then, and ends the exchange once (one report, the key's slot given back)", async () => {

@@ -125,8 +125,13 @@ function meteringFailed(request: FastifyRequest, context: RequestContext, url: U
  * streams both bodies through unchanged, while a bounded copy of each is metered after the
  * client got its last byte. Registered in its own scope: bodies are never parsed here.
  */
-export const proxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async (app, { gateway, pricing, proxy, bodyLimitBytes, tracing }) => {
-  validateProxyOptions(proxy);
+export const proxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async (app, options) => {
+  validateProxyOptions(options.proxy);
+  await checkedProxyRoutes(app, options);
+};
+
+/** {@link proxyRoutes} with proxy options already validated (`switchyardRoutes` checks them before anything opens). */
+export const checkedProxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async (app, { gateway, pricing, proxy, bodyLimitBytes, tracing }) => {
   const meters: MeterRegistry = proxy.meterRegistry ?? createMeterRegistry({ meters: proxy.meters ?? [], hostProviders: proxy.hostProviders ?? {} });
   const routes: Record<string, string> = { ...BUILTIN_PROXY_ROUTES, ...proxy.routes };
   const policy: TargetPolicy = {
