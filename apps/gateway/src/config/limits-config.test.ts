@@ -1,5 +1,6 @@
+import { leaseLifetimeProblem } from '@switchyard/proxy-api';
 import { describe, expect, it } from 'vitest';
-import { validateConfig } from './load-config';
+import { validateConfig, type ConfigError } from './load-config';
 
 const providers = [{ name: 'mock', type: 'mock' }];
 
@@ -9,9 +10,17 @@ describe('the limits section of the config file', () => {
     expect(config.limits).toEqual({ failMode: 'open', maxLeaseLifetimeMs: 7_200_000 });
     expect((await validateConfig({ providers, limits: { maxLeaseLifetimeMs: 900_000 } }, {}, 'test')).limits).toEqual({ maxLeaseLifetimeMs: 900_000 });
     await expect(validateConfig({ providers, limits: { maxLeaseLifetimeMs: 0 } }, {}, 'test')).rejects.toThrow(/\/limits\/maxLeaseLifetimeMs/);
-    // below the lease ttl every max_parallel slot would be given back while its request runs
-    for (const tooShort of [1, 899_999]) {
-      await expect(validateConfig({ providers, limits: { maxLeaseLifetimeMs: tooShort } }, {}, 'test')).rejects.toThrow(/\/limits\/maxLeaseLifetimeMs: Expected integer to be greater or equal to 900000/);
+    // below the lease ttl every max_parallel slot would be given back while its request runs:
+    // the refusal says so, in proxy-api's words (createApp's), not only the schema's floor
+    for (const tooShort of [1, 600_000, 899_999]) {
+      const refused = await validateConfig({ providers, limits: { maxLeaseLifetimeMs: tooShort } }, {}, 'test').then(
+        () => undefined,
+        (error: unknown) => error as ConfigError,
+      );
+      expect(refused?.problems).toEqual([`/limits/maxLeaseLifetimeMs: ${leaseLifetimeProblem(tooShort)}`]);
+      expect(refused?.message).toContain(
+        `/limits/maxLeaseLifetimeMs: ${tooShort} ms is below the floor of 900000 ms (15 minutes, a lease's time to live on Redis): each request's max_parallel slot and budget reservation would be given back that soon while it still runs, so those limits would stop holding`,
+      );
     }
   });
 });

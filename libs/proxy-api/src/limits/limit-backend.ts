@@ -25,6 +25,16 @@ export const LEASE_MAX_LIFETIME_MS = 60 * 60_000;
  */
 export const LEASE_LIFETIME_FLOOR_MS = PARALLEL_TTL_MS;
 
+/**
+ * Why a `limits.maxLeaseLifetimeMs` is refused when it is a whole number below
+ * {@link LEASE_LIFETIME_FLOOR_MS}, for the problem line of its path (a schema's own line names
+ * the floor, not the reason); undefined for any other value, which its schema judges.
+ */
+export function leaseLifetimeProblem(value: unknown): string | undefined {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value >= LEASE_LIFETIME_FLOOR_MS) return undefined;
+  return `${value} ms is below the floor of ${LEASE_LIFETIME_FLOOR_MS} ms (15 minutes, a lease's time to live on Redis): each request's max_parallel slot and budget reservation would be given back that soon while it still runs, so those limits would stop holding`;
+}
+
 /** What one request asks of a key's limits. Limits are null when the key has none. */
 export interface AdmitPlan {
   /** The key id the counters belong to. */

@@ -6,7 +6,7 @@ import type { KeyStore } from '../keys/key-store';
 import { StaticKeySchema, type StaticKeyConfig } from '../keys/static-key';
 import type { CostEstimator } from '../limits/cost-estimator';
 import type { LimitFailMode } from '../limits/failover-limit-backend';
-import { LEASE_LIFETIME_FLOOR_MS, type LimitName } from '../limits/limit-backend';
+import { LEASE_LIFETIME_FLOOR_MS, leaseLifetimeProblem, type LimitName } from '../limits/limit-backend';
 import type { DrainController } from '../ops/drain-controller';
 import type { RedisOptions } from '../redis/redis-options';
 import type { ObservabilityOptions } from '../observability/observability-options';
@@ -247,13 +247,11 @@ export function validateProductionOptions(options: ProductionOptions & Pick<Obse
   const plain: Record<string, unknown> = {};
   for (const name of Object.keys(SerialisableSchema.properties)) plain[name] = (rest as Record<string, unknown>)[name];
   let problems = schemaProblems(SerialisableSchema, JSON.parse(JSON.stringify({ ...plain, limits: { ...rest.limits, costEstimator: undefined }, redis: rest.redis === undefined ? undefined : { ...rest.redis, client: undefined } })) as unknown, '');
-  const leaseLifetimeMs = options.limits?.maxLeaseLifetimeMs;
-  if (typeof leaseLifetimeMs === 'number' && Number.isSafeInteger(leaseLifetimeMs) && leaseLifetimeMs < LEASE_LIFETIME_FLOOR_MS) {
+  const leaseLifetime = leaseLifetimeProblem(options.limits?.maxLeaseLifetimeMs);
+  if (leaseLifetime !== undefined) {
     // the schema's line names the floor, this one says why there is one
     problems = problems.filter((problem) => !problem.startsWith('/limits/maxLeaseLifetimeMs: '));
-    problems.push(
-      `/limits/maxLeaseLifetimeMs: ${leaseLifetimeMs} ms is below the floor of ${LEASE_LIFETIME_FLOOR_MS} ms (15 minutes, a lease's time to live on Redis): each request's max_parallel slot and budget reservation would be given back that soon while it still runs, so those limits would stop holding`,
-    );
+    problems.push(`/limits/maxLeaseLifetimeMs: ${leaseLifetime}`);
   }
   const names = new Set<string>();
   for (const key of options.keys ?? []) {
