@@ -1,5 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { describe, expect, it } from 'vitest';
+import { createMetrics } from '@switchyard/proxy-logging';
 import { createApp, requireClientKey, switchyardRoutes, type AppOptions } from '../src/index';
 import { createKey, keyUsage } from './support/admin-keys';
 import { DEMO_GATEWAY } from './support/demo-gateway';
@@ -176,6 +177,13 @@ describe('requireClientKey on a route added to the app createApp() returns', () 
     // the route as registered, never the URL a client sent
     expect((await post('/tools/search?probe=1')).status).toBe(401);
     expect((await app.inject({ method: 'GET', url: '/metrics' })).body).not.toContain('probe');
+  });
+
+  it('answers its refusals with metrics that do not count them (an implementation older than countRefusal)', async () => {
+    const { countRefusal: _newer, ...older } = createMetrics();
+    const { post } = await appWithTool({ metrics: older });
+    expect((await post('/tools/search')).status).toBe(401);
+    expect((await post('/tools/search', { authorization: `Bearer ${STATIC}` })).status).toBe(200);
   });
 
   it('gives the max_parallel slot back when the client goes away before the response', async () => {

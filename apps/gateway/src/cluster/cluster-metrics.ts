@@ -67,7 +67,7 @@ export function createClusterWorkerMetrics(options: MetricsOptions): SwitchyardM
     observeRequestLog: (stats) => local.observeRequestLog(stats),
     observeCacheRedis: (state) => local.observeCacheRedis(state),
     countLimiterRejection: (scope) => local.countLimiterRejection(scope),
-    countRefusal: (route, code) => local.countRefusal(route, code),
+    countRefusal: (route, code) => local.countRefusal?.(route, code),
     countShadowRejection: (limit) => local.countShadowRejection(limit),
     countLeaseLifetimeExceeded: () => local.countLeaseLifetimeExceeded(),
     countLeaseRenewalFailure: () => local.countLeaseRenewalFailure(),

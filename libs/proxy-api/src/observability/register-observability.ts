@@ -61,7 +61,7 @@ function limiterScopeOf(code: unknown): string | undefined {
 export function countOwnRouteRefusal(metrics: SwitchyardMetrics, request: FastifyRequest, error: SwitchyardError): void {
   // the route as registered, never the request's URL (the client's string): an unmatched
   // request (the hook given to addHook runs for those too) under one label
-  metrics.countRefusal(request.routeOptions.url ?? 'unmatched', error.code);
+  metrics.countRefusal?.(request.routeOptions.url ?? 'unmatched', error.code);
   const scope = limiterScopeOf(error.code);
   if (scope !== undefined) metrics.countLimiterRejection(scope);
 }

@@ -78,8 +78,8 @@ describe('createMetrics', () => {
     expect(await value(metrics, 'switchyard_breaker_rejections_total', { provider: 'primary' })).toBe(1);
     expect(await value(metrics, 'switchyard_limiter_rejections_total', { scope: 'upstream' })).toBe(1);
     expect(await value(metrics, 'switchyard_limiter_rejections_total', { scope: 'client_key' })).toBe(1);
-    metrics.countRefusal('/tools/search', 'authentication_error');
-    metrics.countRefusal('/tools/search', 'authentication_error');
+    metrics.countRefusal?.('/tools/search', 'authentication_error');
+    metrics.countRefusal?.('/tools/search', 'authentication_error');
     expect(await value(metrics, 'switchyard_request_errors_total', { route: '/tools/search', code: 'authentication_error' })).toBe(2);
     metrics.countShadowRejection('tpm');
     expect(await value(metrics, 'switchyard_limit_shadow_rejections_total', { limit: 'tpm' })).toBe(1);

@@ -40,9 +40,10 @@ export interface SwitchyardMetrics {
    * Counts a request refused outside the engine, in the HTTP layer, on a route no request log
    * row reports (a route of the app's own, `requireClientKey` refusing its key), in
    * `switchyard_request_errors_total` under `route`: the route's path as registered, never
-   * the request's URL.
+   * the request's URL. Optional, so metrics written before it was added still serve (their
+   * refusals on such routes go uncounted).
    */
-  countRefusal(route: string, code: string): void;
+  countRefusal?(route: string, code: string): void;
   /** Counts a would-be rejection of a limit in shadow mode (`rpm`, `tpm`, `parallel`, `budget`): counted, not enforced. */
   countShadowRejection(limit: string): void;
   /** Counts a per-key limit lease given back at its maximum lifetime, its request never settled (a leaked handle). */
