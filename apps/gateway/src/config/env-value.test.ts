@@ -82,6 +82,9 @@ describe('a blank environment variable', () => {
     for (const blank of BLANKS) {
       expect(resolveWorkers(undefined, { SWITCHYARD_WORKERS: blank }, file, 8)).toEqual({ workers: 3, explicit: true });
       expect(resolveLogLevel(file, envValue({ LOG_LEVEL: blank }, 'LOG_LEVEL'))).toBe('warn');
+      // startGateway({ logLevel }) from an embedder who read the variable as it is, empty or blank
+      expect(resolveLogLevel(file, blank)).toBe('warn');
+      expect(resolveLogLevel(file, '')).toBe('warn');
       expect(observabilityOptionsFromConfig(file, { DATABASE_URL: blank }).requestLog).not.toHaveProperty('url');
       // a blank provider key: the provider is not configured (it never opens the gateway)
       expect(defaultConfig({ OPENAI_API_KEY: blank }).providers.map((provider) => provider.name)).toEqual(['mock']);
