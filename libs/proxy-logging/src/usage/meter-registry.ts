@@ -97,8 +97,10 @@ export interface MeterRegistry {
   /** The meter of a provider name. */
   get(name: string): ProviderMeter | undefined;
   /**
-   * The meter a target belongs to: a configured host mapping first, then a meter whose hosts
-   * and paths both match, then one whose hosts match and that has no paths.
+   * The meter a target belongs to: a configured host mapping first; then the extra meters, one
+   * whose hosts and paths both match before one whose hosts match and that has no paths; then
+   * the built-ins in the same order. A built-in shadowed by an extra meter of its name is never
+   * detected by its paths.
    */
   detect(url: URL): ProviderMeter | undefined;
   /** Meters one exchange: the detected provider, else GraphQL when the request is GraphQL. */
@@ -115,22 +117,30 @@ export interface MeterRegistry {
  * meters.detect(new URL('https://api.anthropic.com/v1/messages'))?.name; // 'anthropic'
  */
 export function createMeterRegistry(options: MeterRegistryOptions = {}): MeterRegistry {
-  const meters = [...(options.meters ?? []), ...BUILTIN_METERS, graphqlMeter];
+  const extra = options.meters ?? [];
+  const builtin = [...BUILTIN_METERS, graphqlMeter];
+  const meters = [...extra, ...builtin];
   const byName = new Map<string, ProviderMeter>();
   for (const meter of meters) if (!byName.has(meter.name)) byName.set(meter.name, meter);
   const mapped = Object.entries(options.hostProviders ?? {});
   const onHost = (meter: ProviderMeter, host: string): boolean => meter.hosts.some((pattern) => hostMatches(pattern, host));
-  // a meter narrowed to some paths of its hosts goes before the meters that take the whole host;
-  // its patterns lose any g or y flag, whose lastIndex would make one test depend on the last
-  const byPath = meters.flatMap((meter) => (meter.paths === undefined ? [] : [{ meter, paths: meter.paths.map((path) => new RegExp(path.source, path.flags.replace(/[gy]/g, ''))) }]));
+  // a meter narrowed to some paths of its hosts goes before the meters of its group that take the
+  // whole host, but never before an extra meter: only the meter get() gives for its name is
+  // indexed (a built-in an extra meter shadows is not). Its patterns lose any g or y flag, whose
+  // lastIndex would make one test depend on the last
+  const byPath = (group: readonly ProviderMeter[]) =>
+    group.flatMap((meter) => (meter.paths === undefined || byName.get(meter.name) !== meter ? [] : [{ meter, paths: meter.paths.map((path) => new RegExp(path.source, path.flags.replace(/[gy]/g, ''))) }]));
+  const extraByPath = byPath(extra);
+  const builtinByPath = byPath(builtin);
   const registry: MeterRegistry = {
     meters,
     get: (name) => byName.get(name),
     detect(url) {
       const host = url.hostname;
       for (const [pattern, name] of mapped) if (hostMatches(pattern, host)) return byName.get(name);
-      const narrowed = byPath.find(({ meter, paths }) => onHost(meter, host) && paths.some((path) => path.test(url.pathname)));
-      return narrowed?.meter ?? meters.find((meter) => meter.paths === undefined && onHost(meter, host));
+      const onPath = ({ meter, paths }: { meter: ProviderMeter; paths: RegExp[] }): boolean => onHost(meter, host) && paths.some((path) => path.test(url.pathname));
+      const wholeHost = (meter: ProviderMeter): boolean => meter.paths === undefined && onHost(meter, host);
+      return extraByPath.find(onPath)?.meter ?? extra.find(wholeHost) ?? builtinByPath.find(onPath)?.meter ?? builtin.find(wholeHost);
     },
     meter(exchange) {
       const detected = registry.detect(exchange.url);

@@ -164,9 +164,29 @@ describe('provider meters', () => {
     const narrowed = { name: 'internal-claude', label: 'Internal Claude', hosts: ['llm.internal'], paths: [/\/claude\//g], units: 'tokens', meter: () => undefined };
     const whole = { name: 'internal', label: 'Internal', hosts: ['llm.internal'], units: 'tokens', meter: () => undefined };
     const registry = createMeterRegistry({ meters: [whole, narrowed] });
+    // the same matching URL on consecutive calls: a kept g flag would start the second test
+    // past the first match (lastIndex) and miss it
     for (let call = 0; call < 3; call += 1) {
-      expect(registry.detect(new URL('https://llm.internal/v1/claude/messages'))?.name).toBe('internal-claude');
-      expect(registry.detect(new URL('https://llm.internal/v1/chat/completions'))?.name).toBe('internal');
+      expect(registry.detect(new URL('https://llm.internal/v1/claude/messages'))?.name, `call ${call}`).toBe('internal-claude');
     }
+    expect(registry.detect(new URL('https://llm.internal/v1/chat/completions'))?.name).toBe('internal');
+  });
+
+  it("consults a plugin meter of a whole host before the built-ins' meters narrowed by paths", () => {
+    const own = { name: 'own-vertex', label: 'Own Vertex', hosts: ['aiplatform.googleapis.com', '*-aiplatform.googleapis.com'], units: 'tokens', meter: () => undefined };
+    const registry = createMeterRegistry({ meters: [own] });
+    for (const path of ['/publishers/anthropic/models/claude-sonnet-4-5@20250929:rawPredict', '/endpoints/openapi/chat/completions', '/publishers/google/models/gemini-2.5-flash:generateContent']) {
+      expect(registry.detect(new URL(`https://aiplatform.googleapis.com/v1/projects/p/locations/global${path}`))?.name, path).toBe('own-vertex');
+    }
+  });
+
+  it('detects the plugin meter that replaces a built-in of its name, never the built-in by its paths', () => {
+    const own = { name: 'vertex', label: 'Own Vertex', hosts: ['*-aiplatform.googleapis.com'], units: 'tokens', meter: () => undefined };
+    const registry = createMeterRegistry({ meters: [own] });
+    const url = new URL('https://us-east5-aiplatform.googleapis.com/v1/projects/p/locations/us-east5/publishers/anthropic/models/claude-sonnet-4-5@20250929:rawPredict');
+    expect(registry.get('vertex')).toBe(own);
+    expect(registry.detect(url)).toBe(own);
+    // the built-in's paths no longer take the global host from Gemini
+    expect(registry.detect(new URL(`https://aiplatform.googleapis.com${url.pathname}`))?.name).toBe('gemini');
   });
 });
