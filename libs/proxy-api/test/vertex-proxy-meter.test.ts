@@ -123,3 +123,61 @@ describe('universal proxy: Gemini on Vertex AI', () => {
     expect(report.usage).toMatchObject({ prompt_tokens: 8 });
   });
 });
+
+describe("universal proxy: provider keys on Vertex AI's hosts", () => {
+  // a key goes with the meter detect() finds: `vertex` for Claude, the other partners' raw
+  // predictions and the OpenAI-compatible endpoint (Gemini models included), `gemini` for
+  // Gemini's own paths; the keys name the mock's origins, as an operator's http endpoint would
+  const VERTEX_KEY = 'Bearer ya29.GATEWAY-VERTEX-TOKEN';
+  const GEMINI_KEY = 'Bearer ya29.GATEWAY-GEMINI-TOKEN';
+  const host = 'us-east5-aiplatform.googleapis.com';
+  const project = '/v1/projects/demo-project/locations/us-east5';
+  let keyed: FastifyInstance;
+  let keyedBase: string;
+
+  beforeAll(async () => {
+    const origin = `http://${host}:${port}`;
+    keyed = createApp({
+      gateway: { providers: [{ name: 'mock', type: 'mock' }] },
+      proxy: {
+        allowAddresses: ['127.0.0.1'],
+        resolve: resolveToLoopback,
+        providerKeys: { vertex: { value: VERTEX_KEY, hosts: [origin] }, gemini: { value: GEMINI_KEY, hosts: [origin] } },
+      },
+    });
+    keyedBase = await keyed.listen({ port: 0, host: '127.0.0.1' });
+  });
+
+  afterAll(async () => {
+    await keyed.close();
+  });
+
+  async function sentAuthorization(path: string): Promise<string | string[] | undefined> {
+    upstream.reset();
+    const response = await request(`${keyedBase}/proxy${path}`, {
+      method: 'POST',
+      headers: { 'x-switchyard-target': `http://${host}:${port}`, authorization: 'Bearer ya29.client-own-token', 'content-type': 'application/json' },
+      body: JSON.stringify(claudeBody),
+    });
+    await response.body.dump();
+    expect(upstream.requests, path).toHaveLength(1);
+    return upstream.requests[0]!.headers.authorization;
+  }
+
+  it('sends the vertex key, not the gemini one, to Claude, the other partners and the OpenAI-compatible endpoint', async () => {
+    for (const path of [
+      `${project}/publishers/anthropic/models/claude-sonnet-4@20250514:rawPredict`,
+      `${project}/publishers/anthropic/models/claude-sonnet-4@20250514:streamRawPredict`,
+      `${project}/publishers/mistralai/models/mistral-small-2503:rawPredict`,
+      `${project}/endpoints/openapi/chat/completions`,
+    ]) {
+      expect(await sentAuthorization(path), path).toBe(VERTEX_KEY);
+    }
+  });
+
+  it("still sends the gemini key to Gemini's own paths", async () => {
+    for (const path of [`${project}/publishers/google/models/gemini-2.0-flash:generateContent`, `${project}/publishers/google/models/text-embedding-005:predict`]) {
+      expect(await sentAuthorization(path), path).toBe(GEMINI_KEY);
+    }
+  });
+});
