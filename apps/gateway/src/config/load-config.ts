@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { hostNameProblems, leaseLifetimeProblem } from '@switchyard/proxy-api';
+import { hostNameProblems, withLeaseLifetimeReason } from '@switchyard/proxy-api';
 import { createGateway, isSwitchyardError, redisEndpointProblems, schemaProblems } from '@switchyard/proxy-core';
 import { parse as parseYaml } from 'yaml';
 import { withAwsEnvDefaults } from './aws-env-defaults';
@@ -32,8 +32,9 @@ export async function validateConfig(raw: unknown, env: NodeJS.ProcessEnv, sourc
   const substituted = new Set<string>();
   const unset = new Set<string>();
   const value = coerceSubstituted(ConfigFileSchema, interpolateEnv(raw, env, problems, '', substituted, unset), substituted);
+  const leaseLifetime = (value as { limits?: { maxLeaseLifetimeMs?: unknown } } | null | undefined)?.limits?.maxLeaseLifetimeMs;
   // a field whose variable is unset is reported once, as unset, not again for its empty value
-  problems.push(...withLeaseLifetimeReason(schemaProblems(ConfigFileSchema, value), value).filter((problem) => ![...unset].some((path) => problem.startsWith(`${path}: `))));
+  problems.push(...withLeaseLifetimeReason(schemaProblems(ConfigFileSchema, value), leaseLifetime).filter((problem) => ![...unset].some((path) => problem.startsWith(`${path}: `))));
   // a field the schema already refused (an empty url, a timeout of 0) is not reported twice
   const unreported = (problem: string): boolean => !problems.some((found) => found.startsWith(problem.slice(0, problem.indexOf(': ') + 2)));
   const allowedHosts = (value as { server?: { allowedHosts?: unknown } } | undefined)?.server?.allowedHosts;
@@ -85,18 +86,6 @@ function fileTextChosenByEnv(raw: unknown, path: string): boolean {
   let node = raw;
   for (const key of path.split('/').slice(1)) node = typeof node === 'object' && node !== null ? (node as Record<string, unknown>)[key] : undefined;
   return typeof node === 'string' && startsWithReference(node);
-}
-
-/**
- * The schema's line for a `limits.maxLeaseLifetimeMs` below its floor (15 minutes) names the
- * floor only: it is replaced by proxy-api's, which says why there is one, as `createApp` says it.
- */
-function withLeaseLifetimeReason(problems: string[], value: unknown): string[] {
-  const limits = (value as { limits?: unknown } | null | undefined)?.limits;
-  const why = leaseLifetimeProblem(typeof limits === 'object' && limits !== null ? (limits as { maxLeaseLifetimeMs?: unknown }).maxLeaseLifetimeMs : undefined);
-  if (why === undefined) return problems;
-  const path = '/limits/maxLeaseLifetimeMs';
-  return problems.map((problem) => (problem.startsWith(`${path}: `) ? `${path}: ${why}` : problem));
 }
 
 /**

@@ -35,6 +35,18 @@ export function leaseLifetimeProblem(value: unknown): string | undefined {
   return `${value} ms is below the floor of ${LEASE_LIFETIME_FLOOR_MS} ms (15 minutes, a lease's time to live on Redis): each request's max_parallel slot and budget reservation would be given back that soon while it still runs, so those limits would stop holding`;
 }
 
+/**
+ * A schema's problem lines with the one of `/limits/maxLeaseLifetimeMs` below the floor (it names
+ * the floor only) replaced by {@link leaseLifetimeProblem}'s, which says why there is one: how
+ * `createApp` and the gateway's `config validate` report it, in the same words.
+ */
+export function withLeaseLifetimeReason(problems: string[], maxLeaseLifetimeMs: unknown): string[] {
+  const why = leaseLifetimeProblem(maxLeaseLifetimeMs);
+  if (why === undefined) return problems;
+  const path = '/limits/maxLeaseLifetimeMs';
+  return problems.map((problem) => (problem.startsWith(`${path}: `) ? `${path}: ${why}` : problem));
+}
+
 /** What one request asks of a key's limits. Limits are null when the key has none. */
 export interface AdmitPlan {
   /** The key id the counters belong to. */

@@ -6,7 +6,7 @@ import type { KeyStore } from '../keys/key-store';
 import { StaticKeySchema, type StaticKeyConfig } from '../keys/static-key';
 import type { CostEstimator } from '../limits/cost-estimator';
 import type { LimitFailMode } from '../limits/failover-limit-backend';
-import { LEASE_LIFETIME_FLOOR_MS, leaseLifetimeProblem, type LimitName } from '../limits/limit-backend';
+import { LEASE_LIFETIME_FLOOR_MS, withLeaseLifetimeReason, type LimitName } from '../limits/limit-backend';
 import type { DrainController } from '../ops/drain-controller';
 import type { RedisOptions } from '../redis/redis-options';
 import type { ObservabilityOptions } from '../observability/observability-options';
@@ -246,13 +246,10 @@ export function validateProductionOptions(options: ProductionOptions & Pick<Obse
   // only the plain fields checked here: other options may hold instances (metrics, a request log, a logger)
   const plain: Record<string, unknown> = {};
   for (const name of Object.keys(SerialisableSchema.properties)) plain[name] = (rest as Record<string, unknown>)[name];
-  let problems = schemaProblems(SerialisableSchema, JSON.parse(JSON.stringify({ ...plain, limits: { ...rest.limits, costEstimator: undefined }, redis: rest.redis === undefined ? undefined : { ...rest.redis, client: undefined } })) as unknown, '');
-  const leaseLifetime = leaseLifetimeProblem(options.limits?.maxLeaseLifetimeMs);
-  if (leaseLifetime !== undefined) {
-    // the schema's line names the floor, this one says why there is one
-    problems = problems.filter((problem) => !problem.startsWith('/limits/maxLeaseLifetimeMs: '));
-    problems.push(`/limits/maxLeaseLifetimeMs: ${leaseLifetime}`);
-  }
+  const problems = withLeaseLifetimeReason(
+    schemaProblems(SerialisableSchema, JSON.parse(JSON.stringify({ ...plain, limits: { ...rest.limits, costEstimator: undefined }, redis: rest.redis === undefined ? undefined : { ...rest.redis, client: undefined } })) as unknown, ''),
+    options.limits?.maxLeaseLifetimeMs,
+  );
   const names = new Set<string>();
   for (const key of options.keys ?? []) {
     if (names.has(key.name)) problems.push(`/keys: two static keys are named "${key.name}"`);
