@@ -1,6 +1,7 @@
 import { UNTIL_SETTLED } from '@switchyard/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { useGatewayFixture } from './support/gateway-fixture';
+import type { ModelCatalog, ModelInfo } from '../src/catalog/model-catalog';
 import type { Gateway } from '../src/gateway/create-gateway';
 import type { GatewayOptions } from '../src/gateway/gateway-options';
 import { createRequestContext } from '../src/gateway/request-context';
@@ -427,6 +428,36 @@ describe('the upstream limiter', () => {
     await vi.advanceTimersByTimeAsync(60_000);
     await expect(pumped(Promise.all([gateway.chat({ ...ask('m'), max_tokens: 600 }), gateway.chat({ ...ask('m'), max_tokens: 300 })]))).resolves.toHaveLength(2);
     expect(callsTo(fixture.upstream, '/v1/')).toBe(3);
+  });
+
+  it("weighs a max_tokens above the target model's output limit in the model catalog at that limit", async () => {
+    useFakeClock();
+    // `bad` writes at most 400 tokens; `good` is not in the catalog
+    const bad: ModelInfo = { id: 'bad', provider: 'openai', contextWindow: 8_000, maxOutputTokens: 400, inputModalities: ['text'], outputModalities: ['text'], supportsTools: true };
+    const modelCatalog: ModelCatalog = { lookup: (model) => (model === 'bad' ? bad : undefined), list: () => [bad] };
+    const gateway = make({
+      limiter: { maxWaitMs: 100 },
+      modelCatalog,
+      models: [
+        { name: 'm', targets: [{ provider: 'primary', model: 'bad', limits: { tokensPerMinute: 1_000 } }] },
+        { name: 'unknown', targets: [{ provider: 'backup', model: 'good', limits: { tokensPerMinute: 1_000 } }] },
+      ],
+    });
+    // Claude Code's 32000 would take the whole minute's 1000 tokens alone; capped, two fit
+    await expect(pumped(Promise.all([gateway.chat({ ...ask('m'), max_tokens: 32_000 }), gateway.chat({ ...ask('m'), max_tokens: 32_000 })]))).resolves.toHaveLength(2);
+    // capped, not dropped: a third does not fit the minute
+    const third = gateway.chat({ ...ask('m'), max_tokens: 32_000 }).catch((error: unknown) => error);
+    await pumpUntil(() => gateway.stats().limiters['primary/bad']?.queued === 1);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(await pumped(third)).toMatchObject({ code: 'limiter_rejected' });
+    expect(callsTo(fixture.upstream, '/v1/')).toBe(2);
+    // a model the catalog does not know weighs its max_tokens as asked: one takes the minute
+    await pumped(gateway.chat({ ...ask('unknown'), max_tokens: 32_000 }));
+    const next = gateway.chat({ ...ask('unknown'), max_tokens: 32_000 }).catch((error: unknown) => error);
+    await pumpUntil(() => gateway.stats().limiters['backup/good']?.queued === 1);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(await pumped(next)).toMatchObject({ code: 'limiter_rejected' });
+    expect(callsTo(fixture.upstream, '/backup/')).toBe(1);
   });
 });
 

@@ -2,6 +2,7 @@ import {
   SwitchyardError,
   createRequestContext,
   isChatRequestEndpoint,
+  requestedOutputTokens,
   silentLogger,
   type CallOptions,
   type ChatCompletion,
@@ -144,8 +145,7 @@ export class Condenser implements GatewayPlugin {
     const maxOutput = Math.min(...known.map((info) => (Number.isFinite(info.maxOutputTokens) ? info.maxOutputTokens : Number.POSITIVE_INFINITY)));
     // the answer cannot be longer than the model writes: a client asking for more (Anthropic's
     // clients send their ceiling, 32000 from Claude Code) is left to the provider, only the reserve is capped
-    const asked = request.max_completion_tokens ?? request.max_tokens ?? this.#options.outputReserveTokens ?? CONDENSER_DEFAULTS.outputReserveTokens;
-    const reserve = Math.min(asked, maxOutput);
+    const reserve = requestedOutputTokens(request, this.#options.outputReserveTokens ?? CONDENSER_DEFAULTS.outputReserveTokens, maxOutput);
     return { budget: Math.min(window - reserve, maxInputTokens ?? Number.POSITIVE_INFINITY), tokenizerModel };
   }
 

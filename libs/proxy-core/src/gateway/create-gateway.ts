@@ -421,7 +421,7 @@ class SwitchyardGateway implements Gateway {
       const route = await this.#resolve(request.model, context);
       const started = performance.now();
       const estimate = estimateEmbeddingTokens(request);
-      const attemptRequest: AttemptRequest = { routing: { promptTokens: estimate, outputTokens: 0 }, weight: estimate };
+      const attemptRequest: AttemptRequest = { routing: { promptTokens: estimate, outputTokens: 0 }, weight: () => estimate };
       const response = await runAttempts(this.#env, context, route, deadline, attemptRequest, ({ adapter, target, timer }) => {
         if (adapter.embed === undefined) {
           throw new SwitchyardError('unsupported_feature', `Provider "${adapter.name}" does not support embeddings.`, { provider: adapter.name });
@@ -528,7 +528,11 @@ class SwitchyardGateway implements Gateway {
   #chatRequest(request: ChatCompletionRequest): AttemptRequest {
     const promptTokens = estimatePromptTokens(request);
     const outputTokens = requestedOutputTokens(request, DEFAULT_OUTPUT_TOKENS);
-    return { routing: { promptTokens, outputTokens }, weight: promptTokens + outputTokens };
+    const catalog = this.#catalog;
+    if (catalog === undefined) return { routing: { promptTokens, outputTokens }, weight: () => promptTokens + outputTokens };
+    // a target's model writes no more than its output limit, whatever max_tokens asks (Claude Code
+    // sends 32000 to models that write 8192): its tokens per minute are not spent on the rest
+    return { routing: { promptTokens, outputTokens }, weight: (target) => promptTokens + requestedOutputTokens(request, DEFAULT_OUTPUT_TOKENS, catalog.lookup(target.model)?.maxOutputTokens) };
   }
 
   #callContext(context: RequestContext, model: string, timer: AttemptTimer): ProviderCallContext {

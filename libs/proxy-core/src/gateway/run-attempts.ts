@@ -52,8 +52,8 @@ export interface AttemptEnvironment {
 /** What the attempt loop knows of the request. */
 export interface AttemptRequest {
   routing: RoutingInput;
-  /** Limiter weight: estimated tokens. */
-  weight: number;
+  /** Limiter weight of a call to `target`: estimated tokens (its output capped at the target model's limit). */
+  weight(target: RouteTarget): number;
 }
 
 type Disposition = 'retry' | 'skip' | 'fallback' | 'fatal';
@@ -244,7 +244,7 @@ async function tryTarget<T>(
     breaker?.assertAdmits();
     const limiter = env.policies.limiter(key, target.limits);
     if (limiter !== undefined) {
-      const permit = await limiter.acquire(request.weight, deadline);
+      const permit = await limiter.acquire(request.weight(target), deadline);
       releaseSlot = () => permit.release();
     }
     const result = breaker === undefined ? await call() : await breaker.run(call);

@@ -27,10 +27,21 @@ export function estimatePromptTokens(request: ChatCompletionRequest): number {
   return Math.ceil(chars / CHARS_PER_TOKEN);
 }
 
-/** Output tokens a chat request may produce: its own bound when given, else `fallback`. */
-export function requestedOutputTokens(request: ChatCompletionRequest, fallback: number): number {
+/**
+ * Output tokens a chat request may produce, as estimates before the call count them (limiter
+ * weights, budget reservations, the condenser's reserve): its own bound (`max_completion_tokens`,
+ * else `max_tokens`) when given, else `fallback`, and never more than the model writes.
+ * @param maxOutputTokens the model's largest completion (`ModelInfo.maxOutputTokens` from a model
+ * catalog); undefined, or not a positive finite number, when unknown: no cap then
+ * @example
+ * // Claude Code asks for its ceiling; claude-3-5-sonnet writes at most 8192 tokens
+ * requestedOutputTokens({ model: 'claude', messages, max_tokens: 32000 }, DEFAULT_OUTPUT_TOKENS, 8192); // 8192
+ */
+export function requestedOutputTokens(request: Pick<ChatCompletionRequest, 'max_completion_tokens' | 'max_tokens'>, fallback: number, maxOutputTokens?: number): number {
   const bound = request.max_completion_tokens ?? request.max_tokens;
-  return typeof bound === 'number' && bound > 0 ? bound : fallback;
+  const asked = typeof bound === 'number' && bound > 0 ? bound : fallback;
+  // the request's max_tokens still goes upstream as sent: only the estimate is capped
+  return maxOutputTokens !== undefined && Number.isFinite(maxOutputTokens) && maxOutputTokens > 0 ? Math.min(asked, maxOutputTokens) : asked;
 }
 
 /** Estimated tokens of an embeddings request. */
