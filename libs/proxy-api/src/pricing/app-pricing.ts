@@ -1,4 +1,4 @@
-import { estimateEmbeddingTokens, type ChatCompletionRequest, type CostEstimator as RoutingCostEstimator, type EmbeddingRequest, type Gateway, type GatewayOptions } from '@switchyard/proxy-core';
+import { estimateEmbeddingTokens, requestedOutputTokens, type ChatCompletionRequest, type CostEstimator as RoutingCostEstimator, type EmbeddingRequest, type Gateway, type GatewayOptions } from '@switchyard/proxy-core';
 import {
   createCostEstimator,
   createPricingPlugin,
@@ -18,9 +18,10 @@ export interface AppPricing {
   withPlugin(options: GatewayOptions): GatewayOptions;
   /**
    * Prices budget reservations: a request's most expensive candidate target (its route and
-   * fallbacks) at its estimated prompt plus its output limit (`max_completion_tokens`,
-   * `max_tokens`, else the catalog's max output, else the pricing default). Null when no
-   * candidate has a price (the default reservation applies then).
+   * fallbacks) at its estimated prompt plus its output limit (`max_completion_tokens`, else
+   * `max_tokens`, capped at the candidate's max output in the model catalog; with neither, the
+   * catalog's max output, else the pricing default). Null when no candidate has a price (the
+   * default reservation applies then).
    */
   budgetEstimator(gateway: Gateway): CostEstimator;
 }
@@ -78,8 +79,11 @@ export function appPricing(options: PricingOptions | false | undefined): AppPric
             } else {
               const request = asChatRequest(body, model);
               if (request === undefined) return null;
-              const limited = request.max_completion_tokens ?? request.max_tokens;
-              const bounded = limited === undefined && candidate.maxOutputTokens !== undefined ? { ...request, max_tokens: candidate.maxOutputTokens } : request;
+              // the model writes no more than its catalog's max output, whatever the client asks (Claude
+              // Code asks 32000 of models that write 8192), and that much when it asks nothing; a model
+              // the catalog does not know keeps the request's limit, else the pricing default
+              const { maxOutputTokens } = candidate;
+              const bounded = maxOutputTokens === undefined ? request : { ...request, max_completion_tokens: requestedOutputTokens(request, maxOutputTokens, maxOutputTokens) };
               cost = prices.estimate(bounded, target).maxCostUsd;
             }
             if (cost !== null && (most === null || cost > most)) most = cost;

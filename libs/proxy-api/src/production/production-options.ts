@@ -66,7 +66,8 @@ export interface LimitsOptions {
   /**
    * Estimates a request's maximum cost for budget reservations. @default the app's pricing
    * registry: the most expensive target the model may reach (route and fallbacks), at the
-   * estimated prompt plus the output limit (`max_tokens`, else the catalog's max output)
+   * estimated prompt plus the output limit (`max_tokens`, at most the catalog's max output for
+   * the model; without it, the catalog's max output)
    */
   costEstimator?: CostEstimator;
   /** USD reserved per request when no estimate is available. @default 0 */
