@@ -1,11 +1,11 @@
 import type { UnitPrice } from './pricing-options';
 
 /**
- * Non-token list prices shipped with the library, version 2026-11-23. Each entry names
+ * Non-token list prices shipped with the library, version 2026-12-03. Each entry names
  * its source; plan-dependent prices (most speech, vector and messaging APIs) are left to
  * configuration (`pricing.units`), so an unconfigured unit is an unknown cost, never zero.
  */
-export const BUILTIN_UNIT_PRICES_VERSION = '2026-11-23';
+export const BUILTIN_UNIT_PRICES_VERSION = '2026-12-03';
 
 /** The shipped non-token prices (see {@link BUILTIN_UNIT_PRICES_VERSION}). */
 export const BUILTIN_UNIT_PRICES: Readonly<Record<string, UnitPrice>> = {
@@ -27,6 +27,16 @@ export const BUILTIN_UNIT_PRICES: Readonly<Record<string, UnitPrice>> = {
   'openai/dall-e-2@standard/256x256': { perUnit: { images: 0.016 } },
   'openai/dall-e-2@standard/512x512': { perUnit: { images: 0.018 } },
   'openai/dall-e-2@standard/1024x1024': { perUnit: { images: 0.02 } },
+  // https://cloud.google.com/vertex-ai/generative-ai/pricing (Imagen): per image generated, the
+  // Imagen models Google lists for generation on Vertex AI (`publishers/google/models/<model>:predict`,
+  // which the gemini meter reads). Editing, customization and upscaling models are priced apart
+  // there and left to configuration, like the preview names
+  'gemini/imagen-4.0-ultra-generate-001': { perUnit: { images: 0.06 } },
+  'gemini/imagen-4.0-generate-001': { perUnit: { images: 0.04 } },
+  'gemini/imagen-4.0-fast-generate-001': { perUnit: { images: 0.02 } },
+  'gemini/imagen-3.0-generate-002': { perUnit: { images: 0.04 } },
+  'gemini/imagen-3.0-generate-001': { perUnit: { images: 0.04 } },
+  'gemini/imagen-3.0-fast-generate-001': { perUnit: { images: 0.02 } },
   // https://stripe.com/pricing: standard domestic card fee
   stripe: { paymentFee: { percent: 2.9, fixedUsd: 0.3 } },
 };

@@ -477,6 +477,34 @@ describe('non-token pricing', () => {
     expect(estimated.meteredCostUsd(speech)).toBe(0.0009);
   });
 
+  it('counts tokens without a price as unknown by the reason their meter gives, unless the user priced them', () => {
+    // a Vertex AI text embedding model: its tokens are reported, its characters billed
+    const embedding = { provider: 'gemini', model: 'text-embedding-005', operation: 'embeddings', tokens: { inputTokens: 12, outputTokens: 0 }, units: { characters: 40 }, unpricedReason: 'billed_per_character' };
+    const fresh = createPricingRegistry({ now });
+    expect(fresh.meteredCostUsd(embedding)).toBeNull();
+    expect(fresh.counters.unknownPriceByKey.get('gemini/text-embedding-005:billed_per_character')).toBe(1);
+    expect(fresh.counters.unknownPriceByKey.has('gemini/text-embedding-005')).toBe(false);
+    // priced by the user: no token charge, the characters at their rate
+    const configured = createPricingRegistry({ now, models: { 'gemini/text-embedding-005': { inputPerMTok: 0, outputPerMTok: 0 } }, units: { 'gemini/text-embedding-005': { perUnit: { characters: 0.000025 / 1000 } } } });
+    expect(configured.meteredCostUsd(embedding)).toBe(0.000001);
+    // a token price alone leaves the characters unpriced, counted with the same reason
+    const tokensOnly = createPricingRegistry({ now, models: { 'gemini/text-embedding-005': { inputPerMTok: 0.1 } } });
+    expect(tokensOnly.meteredCostUsd(embedding)).toBeNull();
+    expect(tokensOnly.counters.unknownPriceByKey.get('gemini/text-embedding-005:billed_per_character')).toBe(1);
+  });
+
+  it('prices Imagen on Vertex AI per image at its list price, leaving the models it does not list to configuration', () => {
+    const images = (model: string, count: number) => ({ provider: 'gemini', model, operation: 'image', units: { images: count } });
+    expect(registry.meteredCostUsd(images('imagen-4.0-ultra-generate-001', 2))).toBe(0.12);
+    expect(registry.meteredCostUsd(images('imagen-4.0-generate-001', 3))).toBe(0.12);
+    expect(registry.meteredCostUsd(images('imagen-4.0-fast-generate-001', 1))).toBe(0.02);
+    expect(registry.meteredCostUsd(images('imagen-3.0-generate-002', 1))).toBe(0.04);
+    expect(registry.meteredCostUsd(images('imagen-3.0-fast-generate-001', 4))).toBe(0.08);
+    const fresh = createPricingRegistry({ now });
+    expect(fresh.meteredCostUsd(images('imagen-3.0-capability-001', 1))).toBeNull();
+    expect(fresh.counters.unknownPriceByKey.get('gemini/imagen-3.0-capability-001:images')).toBe(1);
+  });
+
   it('counts an unpriced unit as unknown', () => {
     const before = registry.counters.unknownPrice;
     expect(registry.meteredCostUsd({ provider: 'sendgrid', units: { messages: 1 } })).toBeNull();

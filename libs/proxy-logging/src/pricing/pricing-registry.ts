@@ -243,7 +243,11 @@ class DefaultPricingRegistry implements PricingRegistry {
     let total = 0;
     if (usage.tokens !== undefined) {
       if (usage.model === undefined) return this.#unknown(`${usage.provider}/(no model)`);
-      const cost = this.tokenCost({ provider: usage.provider, model: usage.model }, usage.tokens);
+      const target = { provider: usage.provider, model: usage.model };
+      // the meter knows why no price is listed for the model's tokens (a Vertex AI text embedding
+      // model is billed by character): the unknown is counted with that reason
+      if (usage.unpricedReason !== undefined && this.resolve(target) === undefined) return this.#unknown(`${usage.provider}/${usage.model}:${usage.unpricedReason}`);
+      const cost = this.tokenCost(target, usage.tokens);
       if (cost === undefined) return null;
       total += cost.totalUsd;
     }

@@ -35,8 +35,9 @@ export interface MeteredUsage {
   payment?: MeteredPayment;
   /**
    * Why the exchange cannot be priced from what it reports, where the meter knows it (a
-   * `gpt-4o-mini-tts` answer without usage: `audio_tokens_unreported`). Unless a configured
-   * unit price covers its units, its cost is unknown, counted as `<provider>/<model>:<reason>`.
+   * `gpt-4o-mini-tts` answer without usage: `audio_tokens_unreported`; a Vertex AI text
+   * embedding model, billed by character: `billed_per_character`). Unless a configured price
+   * covers its tokens and units, its cost is unknown, counted as `<provider>/<model>:<reason>`.
    */
   unpricedReason?: string;
   /** A USD cost the provider reported itself (PayPal's fee, Twilio's price): preferred over configured prices. */
