@@ -124,6 +124,52 @@ describe('universal proxy: Gemini on Vertex AI', () => {
   });
 });
 
+describe("universal proxy: Google's models at :predict on Vertex AI", () => {
+  const project = '/v1/projects/demo-project/locations/us-central1';
+  const host = 'us-central1-aiplatform.googleapis.com';
+  // the mock counts a token per 4 characters of each instance, and every character as billable
+  const texts = { instances: [{ content: 'What is life?' }, { content: 'What is the meaning of life?' }] };
+
+  it('meters a text embedding model by its tokens and billable characters, unpriced: Vertex AI bills it by character', async () => {
+    expect((await proxied(host, `${project}/publishers/google/models/text-embedding-005:predict`, texts)).status).toBe(200);
+    const report = await reports.proxyReport();
+    expect(report).toMatchObject({ provider: 'gemini', upstreamModel: 'text-embedding-005', operation: 'embeddings', statusCode: 200 });
+    expect(report.usage).toMatchObject({ prompt_tokens: 4 + 7, completion_tokens: 0 });
+    expect(report.meteredUnits).toEqual({ characters: 13 + 28 });
+    expect(report.costUsd).toBeNull();
+  });
+
+  it('meters and prices a Gemini embedding model by its tokens', async () => {
+    expect((await proxied(host, `${project}/publishers/google/models/gemini-embedding-001:predict`, texts)).status).toBe(200);
+    const report = await reports.proxyReport();
+    expect(report).toMatchObject({ provider: 'gemini', upstreamModel: 'gemini-embedding-001', operation: 'embeddings' });
+    expect(report.usage).toMatchObject({ prompt_tokens: 11 });
+    // $0.15 per million input tokens
+    expect(report.costUsd).toBeCloseTo(11 * 0.15e-6, 12);
+  });
+
+  it('meters and prices the images Imagen generated', async () => {
+    const answer = await proxied(host, `${project}/publishers/google/models/imagen-4.0-generate-001:predict`, { instances: [{ prompt: 'A cat on a windowsill' }], parameters: { sampleCount: 2 } });
+    expect((JSON.parse(answer.text) as { predictions: unknown[] }).predictions).toHaveLength(2);
+    const report = await reports.proxyReport();
+    expect(report).toMatchObject({ provider: 'gemini', upstreamModel: 'imagen-4.0-generate-001', operation: 'image' });
+    expect(report.meteredUnits).toEqual({ images: 2 });
+    // Imagen 4: $0.04 per image
+    expect(report.costUsd).toBeCloseTo(0.08, 9);
+  });
+
+  it("meters nothing for a model deployed to one's own endpoint, billed by node hour", async () => {
+    const answer = await proxied(host, `${project}/endpoints/1234567890:predict`, texts);
+    // it answers in the embeddings shape, token counts and all
+    expect(JSON.parse(answer.text)).toMatchObject({ predictions: [{ embeddings: { statistics: { truncated: false, token_count: 4 } } }, {}] });
+    const report = await reports.proxyReport();
+    expect(report).toMatchObject({ provider: 'gemini', statusCode: 200 });
+    expect(report.usage).toBeUndefined();
+    expect(report.meteredUnits).toBeUndefined();
+    expect(report.costUsd).toBeNull();
+  });
+});
+
 describe("universal proxy: provider keys on Vertex AI's hosts", () => {
   // a key goes with the meter detect() finds: `vertex` for Claude, the other partners' raw
   // predictions and the OpenAI-compatible endpoint (Gemini models included), `gemini` for

@@ -37,5 +37,57 @@ async function claude(exchange: MockExchange): Promise<void> {
   await answerMessages(exchange, { model: name.replace('@', '-'), idPrefix: 'msg_vrtx_', stream: action === 'streamRawPredict' });
 }
 
-/** Claude on Vertex AI: rawPredict (whole), streamRawPredict (SSE) and count-tokens. */
-export const vertexRoutes: MockRoute[] = [{ method: 'POST', path: CLAUDE_PATH, handle: claude }];
+// Google's own models at `.../publishers/google/models/<model>:predict`: text embeddings (a token
+// count per instance, the billable characters in `metadata`) and Imagen (`sampleCount` images,
+// 4 by default, base64-encoded). A model deployed to an endpoint of one's own answers
+// `.../endpoints/<id>:predict` in whatever shape it has: here the embeddings shape, as a deployed
+// embedding model would.
+// https://cloud.google.com/vertex-ai/generative-ai/docs/model-reference/text-embeddings-api,
+// https://cloud.google.com/vertex-ai/generative-ai/docs/model-reference/imagen-api
+
+const PREDICT_PATH = /\/publishers\/google\/models\/([^/:]+):predict$/;
+const ENDPOINT_PREDICT_PATH = /\/endpoints\/[^/:]+:predict$/;
+// a 1x1 PNG
+const PNG_BASE64 = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==';
+
+interface PredictRequest {
+  instances?: Array<{ content?: unknown } | null | undefined>;
+  parameters?: { sampleCount?: unknown };
+}
+
+function embed(res: MockExchange['res'], instances: NonNullable<PredictRequest['instances']>): void {
+  const texts = instances.map((instance) => (typeof instance?.content === 'string' ? instance.content : ''));
+  sendJson(res, 200, {
+    predictions: texts.map((text, index) => ({
+      embeddings: { statistics: { truncated: false, token_count: Math.ceil(text.length / 4) }, values: [0.01 * (index + 1), -0.02, 0.03] },
+    })),
+    metadata: { billableCharacterCount: texts.reduce((sum, text) => sum + text.length, 0) },
+  });
+}
+
+function predict(exchange: MockExchange): void {
+  const { req, res, url, body } = exchange;
+  if (!/^Bearer \S+$/.test(req.headers.authorization ?? '')) {
+    googleError(res, 401, 'UNAUTHENTICATED', 'Request is missing required authentication credential. Expected OAuth 2 access token.');
+    return;
+  }
+  const request = (body ?? {}) as PredictRequest;
+  const instances = Array.isArray(request.instances) ? request.instances : [];
+  const model = decodeURIComponent(PREDICT_PATH.exec(url.pathname)?.[1] ?? '');
+  if (!model.startsWith('imagen-')) {
+    embed(res, instances);
+    return;
+  }
+  const count = typeof request.parameters?.sampleCount === 'number' ? request.parameters.sampleCount : 4;
+  sendJson(res, 200, { predictions: Array.from({ length: count }, () => ({ mimeType: 'image/png', bytesBase64Encoded: PNG_BASE64 })) });
+}
+
+/**
+ * Vertex AI: Claude's rawPredict (whole), streamRawPredict (SSE) and count-tokens; Google's text
+ * embeddings and Imagen at `:predict`; and a self-deployed endpoint's `:predict`.
+ */
+export const vertexRoutes: MockRoute[] = [
+  { method: 'POST', path: CLAUDE_PATH, handle: claude },
+  { method: 'POST', path: PREDICT_PATH, handle: predict },
+  { method: 'POST', path: ENDPOINT_PREDICT_PATH, handle: ({ res, body }) => embed(res, (body as PredictRequest | undefined)?.instances ?? []) },
+];
