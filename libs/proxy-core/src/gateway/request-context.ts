@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { SwitchyardError } from '../errors/switchyard-error';
 import { AbortSourceController, followAbort, type AbortSource } from '../resilience/linked-abort-controller';
 import type { ResolvedRoute } from '../router/route-types';
-import type { ChatUsage } from '../wire/openai-chat';
+import type { ChatCompletion, ChatUsage } from '../wire/openai-chat';
 import { timeOrderedUuid } from './time-ordered-uuid';
 
 /** The operation a request performs. */
@@ -133,6 +133,16 @@ export interface RequestContext {
   cacheHit: boolean;
   /** Client instructions for plugins (cache control, condensing). */
   directives?: RequestDirectives;
+  /**
+   * Whether the caller can deliver a whole answer, set by a caller that cannot deliver every one:
+   * the `/v1/messages` route refuses (502) a completion with no choices or with tool call arguments
+   * that are not a JSON object. A cache neither stores an answer it refuses nor answers with an
+   * entry it refuses (that is a miss: the request goes upstream), so a refused answer is not given
+   * to this caller again, while a caller that can deliver it (a chat client) still shares the entry.
+   * Called with the answer as the engine got it (before `afterResponse`); synchronous, it must
+   * neither throw nor change the answer. Unset: every answer can be delivered.
+   */
+  acceptsResponse?: (response: ChatCompletion) => boolean;
   /** Set by a cache plugin; sent back as `x-switchyard-cache`. */
   cacheStatus?: CacheStatus;
   /** Set by a condenser when it changed the messages; sent back as `x-switchyard-condensed`. */
