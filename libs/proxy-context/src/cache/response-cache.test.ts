@@ -203,6 +203,46 @@ describe('response cache', () => {
     expect(legacy.cacheStatus).toBe('BYPASS');
   });
 
+  it('neither stores nor serves an answer the request\'s caller cannot deliver (acceptsResponse), and leaves the entry to callers that can', async () => {
+    const { gateway, cache, upstreamCalls } = setup();
+    const refusing = (): ReturnType<typeof ctx> => {
+      const context = ctx({ endpoint: 'messages' });
+      context.acceptsResponse = () => false;
+      return context;
+    };
+    // refused when received: not stored, so the same request goes upstream again
+    const first = refusing();
+    await gateway.chat(request, { context: first });
+    expect(first.cacheStatus).toBe('MISS');
+    expect(cache.stats()).toMatchObject({ stores: 0, undeliverable: 1 });
+    const chat = ctx();
+    await gateway.chat(request, { context: chat });
+    expect(chat.cacheStatus).toBe('MISS');
+    expect(upstreamCalls()).toBe(2);
+    // an entry a caller that can deliver it stored is a miss for one that cannot, and stays
+    const second = refusing();
+    await gateway.chat(request, { context: second });
+    expect(second).toMatchObject({ cacheStatus: 'MISS', cacheHit: false });
+    expect(upstreamCalls()).toBe(3);
+    const again = ctx();
+    await gateway.chat(request, { context: again });
+    expect(again.cacheStatus).toBe('HIT');
+    expect(cache.stats()).toMatchObject({ hits: 1, memoryHits: 1, misses: 3, stores: 1, undeliverable: 3 });
+    // a caller that accepts the entry is answered from it
+    const accepting = ctx({ endpoint: 'messages' });
+    const seen: unknown[] = [];
+    accepting.acceptsResponse = (response) => seen.push(response) > 0;
+    const answered = await gateway.chat(request, { context: accepting });
+    expect(accepting.cacheStatus).toBe('HIT');
+    expect(seen).toEqual([answered]);
+    // streams are not asked (the check is of whole answers): stored and replayed
+    const streamed = refusing();
+    await collect(await gateway.stream(request, { context: streamed }));
+    const replayed = refusing();
+    await collect(await gateway.stream(request, { context: replayed }));
+    expect([streamed.cacheStatus, replayed.cacheStatus]).toEqual(['MISS', 'HIT']);
+  });
+
   it('rejects options without a memory bound, listing every problem', () => {
     expect(() => createResponseCache({ memory: { maxBytes: 0 }, ttlMs: -1 })).toThrow(/memory\/maxBytes[\s\S]*ttlMs/);
     expect(() => createResponseCache({} as ResponseCacheOptions)).toThrow(expect.objectContaining({ code: 'invalid_options' }));

@@ -30,6 +30,12 @@ export interface ResponseCacheStats {
   redisErrors: number;
   /** Streams not stored: failed, aborted, or larger than an entry may be. */
   abandonedStreams: number;
+  /**
+   * Whole answers not stored, and entries not served (counted as misses too), because the
+   * request's caller could not deliver them (`RequestContext.acceptsResponse`: an answer
+   * `/v1/messages` cannot translate).
+   */
+  undeliverable: number;
   memory: MemoryTierStats;
   /** The Redis tier's circuit and counters, when the tier is configured. */
   redis?: RedisTierStats;
@@ -71,7 +77,7 @@ export class ResponseCache implements GatewayPlugin {
   readonly #options: ResponseCacheOptions;
   readonly #now: () => number;
   readonly #maxEntryBytes: number;
-  readonly #counters = { hits: 0, memoryHits: 0, redisHits: 0, misses: 0, bypasses: 0, stores: 0, redisErrors: 0, abandonedStreams: 0 };
+  readonly #counters = { hits: 0, memoryHits: 0, redisHits: 0, misses: 0, bypasses: 0, stores: 0, redisErrors: 0, abandonedStreams: 0, undeliverable: 0 };
 
   constructor(options: ResponseCacheOptions) {
     validateResponseCacheOptions(options);
@@ -168,11 +174,19 @@ export class ResponseCache implements GatewayPlugin {
     const mode = context.stream ? 'stream' : 'response';
     const key = cacheKey(request, this.#scope(context), mode);
     if (read) {
-      const entry = await this.#read(key);
-      if (entry !== undefined && entry.kind === mode) {
-        this.#counters.hits += 1;
-        context.cacheStatus = 'HIT';
-        return toAnswer(entry);
+      const found = await this.#read(key);
+      if (found !== undefined && found.entry.kind === mode) {
+        const { entry, tier } = found;
+        // an entry another route stored that this request's caller cannot deliver (a chat answer
+        // /v1/messages cannot translate) is a miss: the fresh answer replaces it if it can be delivered
+        if (entry.kind === 'response' && context.acceptsResponse?.(entry.response) === false) {
+          this.#counters.undeliverable += 1;
+        } else {
+          this.#counters.hits += 1;
+          this.#counters[tier === 'redis' ? 'redisHits' : 'memoryHits'] += 1;
+          context.cacheStatus = 'HIT';
+          return toAnswer(entry);
+        }
       }
     }
     this.#counters.misses += 1;
@@ -181,15 +195,13 @@ export class ResponseCache implements GatewayPlugin {
     return undefined;
   }
 
-  async #read(key: string): Promise<CacheEntry | undefined> {
+  /** The live entry under a key, and the tier it was found in (counted as a hit only once it serves). */
+  async #read(key: string): Promise<{ entry: CacheEntry; tier: 'memory' | 'redis' } | undefined> {
     const now = this.#now();
     const local = this.#memory.get(key);
     if (local !== undefined) {
       const entry = parseCacheEntry(local);
-      if (entry !== undefined && entry.expiresAt > now) {
-        this.#counters.memoryHits += 1;
-        return entry;
-      }
+      if (entry !== undefined && entry.expiresAt > now) return { entry, tier: 'memory' };
     }
     if (this.#redis === undefined) return undefined;
     let body: string | undefined;
@@ -202,10 +214,9 @@ export class ResponseCache implements GatewayPlugin {
     if (body === undefined) return undefined;
     const entry = parseCacheEntry(body);
     if (entry === undefined || entry.expiresAt <= now) return undefined;
-    this.#counters.redisHits += 1;
     // a Redis hit fills the memory tier for the rest of the entry's life
     this.#memory.set(key, body, entry.expiresAt);
-    return entry;
+    return { entry, tier: 'redis' };
   }
 
   #write(key: string, body: string, expiresAt: number, ttlMs: number): void {
@@ -222,7 +233,13 @@ export class ResponseCache implements GatewayPlugin {
   #receive(response: ChatCompletion, context: RequestContext): void {
     if (context.cacheHit || context.stream) return;
     const pending = context.state.get(PLUGIN_NAME) as Pending | undefined;
-    if (pending !== undefined) pending.response = sourceTextOf(response) ?? JSON.stringify(response);
+    if (pending === undefined) return;
+    // an answer the caller cannot deliver (it fails the request after the engine ends it) is not kept
+    if (context.acceptsResponse?.(response) === false) {
+      this.#counters.undeliverable += 1;
+      return;
+    }
+    pending.response = sourceTextOf(response) ?? JSON.stringify(response);
   }
 
   #record(chunk: ChatCompletionChunk, context: RequestContext): void {
