@@ -3,7 +3,9 @@ import {
   chatStreamToAnthropicEvents,
   chatToAnthropicMessage,
   translateMessagesRequest,
+  type AnthropicIngressMessage,
   type AnthropicMessagesRequest,
+  type ChatCompletion,
   type ChatMessage,
   type Gateway,
   type RequestContext,
@@ -34,6 +36,29 @@ function watchSentMessages(gateway: Gateway): void {
 
 function sentMessages(context: RequestContext): readonly ChatMessage[] | undefined {
   return context.state.get(SENT_MESSAGES) as readonly ChatMessage[] | undefined;
+}
+
+/**
+ * Tells a cache which whole answers the route can translate (`context.acceptsResponse`), so that
+ * one it refuses with 502 is neither stored nor served to it from an entry a chat client stored;
+ * returns the route's translation, made once: the cache's check is kept for the answer it checked.
+ */
+function translateOnce(gateway: Gateway, context: RequestContext): (answer: ChatCompletion) => AnthropicIngressMessage {
+  let checked: ChatCompletion | undefined;
+  let message: AnthropicIngressMessage | undefined;
+  context.acceptsResponse = (answer) => {
+    try {
+      message = chatToAnthropicMessage(answer, context.provider);
+      checked = answer;
+      return true;
+    } catch {
+      checked = undefined;
+      return false;
+    }
+  };
+  // an afterResponse tap may have changed the checked answer in place: it is translated again then
+  return (answer) =>
+    message !== undefined && checked === answer && !gateway.hooks.afterResponse.isUsed() ? message : chatToAnthropicMessage(answer, context.provider);
 }
 
 /**
@@ -68,11 +93,12 @@ export function messagesRoute(app: FastifyInstance, gateway: Gateway, bodyLimit:
         );
         return reply;
       }
+      const translate = translateOnce(gateway, context);
       const answer = await gateway.chat(chat, { context }).catch((error: unknown) => {
         throw toClient(error);
       });
       void reply.headers(contextResponseHeaders(context));
-      return chatToAnthropicMessage(answer, context.provider);
+      return translate(answer);
     },
   );
 }
