@@ -167,7 +167,8 @@ export { OPENAI_PRESETS, openAIPresetProvider, openAIPresetProviders } from './p
 export { GEMINI_DEFAULTS, GeminiAdapter, geminiProvider, GeminiProviderOptionsSchema } from './providers/gemini';
 export type { GeminiProviderOptions } from './providers/gemini';
 export { mapGeminiUsage } from './providers/gemini/from-gemini-response';
-export type { GeminiModalityTokenCount, GeminiUsageMetadata } from './providers/gemini/gemini-wire';
+export { GeminiWebSearches } from './providers/gemini/gemini-web-searches';
+export type { GeminiGroundingMetadata, GeminiModalityTokenCount, GeminiUsageMetadata } from './providers/gemini/gemini-wire';
 export { OLLAMA_DEFAULTS, OllamaAdapter, ollamaProvider, OllamaProviderOptionsSchema } from './providers/ollama';
 export type { OllamaProviderOptions } from './providers/ollama';
 export { COHERE_DEFAULTS, CohereAdapter, cohereProvider, CohereProviderOptionsSchema } from './providers/cohere';

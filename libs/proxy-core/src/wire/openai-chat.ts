@@ -140,8 +140,9 @@ export interface ChatUsage {
     image_tokens?: number;
   };
   /**
-   * Web searches the provider ran for the request, billed per search on top of the tokens (a
-   * Switchyard extension, from Anthropic's `server_tool_use.web_search_requests`); absent when none.
+   * Web searches the provider ran for the request, billed on top of the tokens (a Switchyard
+   * extension, from Anthropic's `server_tool_use.web_search_requests` and the distinct queries of
+   * Gemini's `groundingMetadata.webSearchQueries`: see `GeminiWebSearches`); absent when none.
    */
   web_searches?: number;
 }

@@ -1,6 +1,7 @@
 import { SwitchyardError } from '../../errors/switchyard-error';
 import type { ChatChoice, ChatCompletion, ChatFinishReason, ChatToolCall, ChatUsage } from '../../wire/openai-chat';
 import { geminiToolCallId } from './gemini-tool-call-id';
+import { GeminiWebSearches } from './gemini-web-searches';
 import type { GeminiModalityTokenCount, GeminiResponse, GeminiUsageMetadata } from './gemini-wire';
 
 const FILTERED = new Set(['SAFETY', 'RECITATION', 'BLOCKLIST', 'PROHIBITED_CONTENT', 'SPII', 'IMAGE_SAFETY', 'LANGUAGE']);
@@ -116,6 +117,21 @@ export function fromGeminiResponse(body: GeminiResponse, provider: string, model
     model: body.modelVersion ?? model,
     choices,
   };
-  if (body.usageMetadata !== undefined) completion.usage = mapGeminiUsage(body.usageMetadata);
+  if (body.usageMetadata !== undefined) completion.usage = withGeminiWebSearches(mapGeminiUsage(body.usageMetadata), searchesOf(body));
   return completion;
+}
+
+function searchesOf(body: GeminiResponse): GeminiWebSearches {
+  const searches = new GeminiWebSearches();
+  searches.add(body);
+  return searches;
+}
+
+/**
+ * The usage with the Google searches Gemini ran (Grounding with Google Search) as `web_searches`,
+ * billed apart from the tokens; the usage itself when it ran none.
+ */
+export function withGeminiWebSearches(usage: ChatUsage, searches: GeminiWebSearches): ChatUsage {
+  const count = searches.count;
+  return count === 0 ? usage : { ...usage, web_searches: count };
 }

@@ -3,9 +3,10 @@ import type { SseEvent } from '../../stream/read-sse';
 import type { StreamMapper } from '../../stream/map-upstream-stream';
 import type { UsageSoFar } from '../../stream/stream-usage-so-far';
 import type { ChatCompletionChunk, ChatDelta, ChatFinishReason, ChatUsage } from '../../wire/openai-chat';
-import { geminiBlockedError, mapGeminiFinishReason, mapGeminiUsage } from './from-gemini-response';
+import { geminiBlockedError, mapGeminiFinishReason, mapGeminiUsage, withGeminiWebSearches } from './from-gemini-response';
 import { geminiStreamError } from './gemini-error';
 import { geminiToolCallId } from './gemini-tool-call-id';
+import { GeminiWebSearches } from './gemini-web-searches';
 import { isGeminiErrorBody, type GeminiResponse } from './gemini-wire';
 
 /** What the stream has sent so far for one candidate (one OpenAI choice). */
@@ -25,6 +26,8 @@ export class GeminiStreamMapper implements StreamMapper<SseEvent>, UsageSoFar {
   /** Candidate index -> its choice's state, from its first piece on. */
   readonly #choices = new Map<number, ChoiceState>();
   #usage: ChatUsage | undefined;
+  // grounding may come in any event, repeated or split: gathered over the whole stream
+  readonly #searches = new GeminiWebSearches();
   #model: string;
 
   constructor(
@@ -43,10 +46,11 @@ export class GeminiStreamMapper implements StreamMapper<SseEvent>, UsageSoFar {
   /**
    * The usage of the latest event that carried one, for a stream cut before its end (whose
    * usage chunk `end()` makes): every event's `usageMetadata` is the running total, so it is
-   * what was used up to that event. Undefined before any event carried usage.
+   * what was used up to that event, with the Google searches the events so far reported.
+   * Undefined before any event carried usage.
    */
   usageSoFar(): ChatUsage | undefined {
-    return this.#usage;
+    return this.#usage === undefined ? undefined : withGeminiWebSearches(this.#usage, this.#searches);
   }
 
   map(event: SseEvent): ChatCompletionChunk[] {
@@ -64,6 +68,7 @@ export class GeminiStreamMapper implements StreamMapper<SseEvent>, UsageSoFar {
     if (data.modelVersion !== undefined) this.#model = data.modelVersion;
     // usage is cumulative in every event: keep the latest, never add
     if (data.usageMetadata !== undefined) this.#usage = mapGeminiUsage(data.usageMetadata);
+    this.#searches.add(data);
     const chunks: ChatCompletionChunk[] = [];
     for (const [position, candidate] of (data.candidates ?? []).entries()) {
       const choice = candidate.index ?? position;
@@ -102,7 +107,7 @@ export class GeminiStreamMapper implements StreamMapper<SseEvent>, UsageSoFar {
     if (states.length === 0 || states.some((state) => state.finish === null)) {
       throw new SwitchyardError('upstream_stream_error', `Provider "${this.provider}" closed the stream before it finished.`, { provider: this.provider });
     }
-    return this.#usage === undefined ? [] : [{ ...this.#base(), choices: [], usage: this.#usage }];
+    return this.#usage === undefined ? [] : [{ ...this.#base(), choices: [], usage: withGeminiWebSearches(this.#usage, this.#searches) }];
   }
 
   #base(): Omit<ChatCompletionChunk, 'choices'> {

@@ -258,6 +258,37 @@ describe('gemini adapter', () => {
     });
   });
 
+  // Grounding with Google Search: the grounding response documented at
+  // https://ai.google.dev/gemini-api/docs/google-search (its candidate and groundingMetadata as
+  // they are), with the finish reason, usage and model a real answer carries
+  it('reports the Google searches of a grounded answer as usage.web_searches, billed apart from the tokens', async () => {
+    next = { json: fixtureJson(fixture('generate-grounded.json')) };
+    const response = await fixtureAdapter().chat(basicRequest, callContext('gemini-2.5-flash'));
+    expect(response.choices[0]?.message.content).toMatch(/^Spain won Euro 2024/);
+    expect(response.usage).toEqual({ prompt_tokens: 7 + 84, completion_tokens: 29, total_tokens: 120, prompt_tokens_details: { image_tokens: 0 }, web_searches: 2 });
+  });
+
+  it('reports the Google searches of a grounded stream once, in its usage chunk', async () => {
+    next = { stream: { contentType: 'text/event-stream', chunks: sseChunks(fixtureText(fixture('stream-grounded.chunks.txt'))), errorChunk: () => '' } };
+    const chunks = await collect(await fixtureAdapter().stream(basicRequest, callContext('gemini-3-flash-preview')));
+    expect(streamedText(chunks)).toBe("Spain won Euro 2024, defeating England 2-1 in the final. This victory marks Spain's record fourth European Championship title.");
+    const usage = chunks.filter((c) => c.usage !== undefined && c.usage !== null);
+    expect(usage).toHaveLength(1);
+    expect(usage[0]?.usage).toEqual({ prompt_tokens: 91, completion_tokens: 29, total_tokens: 120, prompt_tokens_details: { image_tokens: 0 }, web_searches: 2 });
+  });
+
+  it('keeps the searches a stream reported in the usage of a stream cut before its end', () => {
+    const mapper = new GeminiStreamMapper('gemini', 'gemini-3-flash-preview', 'id', 0);
+    const events = fixtureText(fixture('stream-grounded.chunks.txt'))
+      .split('\n\n')
+      .filter((block) => block.startsWith('data: '))
+      .map((block) => ({ event: undefined, id: undefined, data: block.slice('data: '.length) }));
+    mapper.map(events[0]!);
+    expect(mapper.usageSoFar()).not.toHaveProperty('web_searches');
+    mapper.map(events[1]!);
+    expect(mapper.usageSoFar()?.web_searches).toBe(2);
+  });
+
   it('streams every candidate of n > 1 (candidateCount) as the choice of its index, each with its role and finish', async () => {
     next = { stream: { contentType: 'text/event-stream', chunks: sseChunks(fixtureText(fixture('stream-candidate-count.chunks.txt'))), errorChunk: () => '' } };
     const chunks = await collect(await fixtureAdapter().stream({ ...basicRequest, n: 2 }, callContext('gemini-2.5-flash')));

@@ -63,6 +63,22 @@ export interface GeminiCandidate {
   content?: { role?: string; parts?: GeminiPart[] };
   finishReason?: string;
   index?: number;
+  /** What Grounding with Google Search (the `google_search` tool) found for this candidate. */
+  groundingMetadata?: GeminiGroundingMetadata;
+}
+
+/**
+ * A candidate's grounding: the Google Search queries the model ran and the web pages it drew on
+ * (only what the gateway reads; the citations of `groundingSupports` are left to the client).
+ * @see https://ai.google.dev/api/generate-content#GroundingMetadata
+ */
+export interface GeminiGroundingMetadata {
+  /** The search queries the model ran (empty strings are no search, and Google does not bill them). */
+  webSearchQueries?: string[];
+  /** The sources: `web` pages for Google Search (`retrievedContext`, `maps` for the other grounding tools). */
+  groundingChunks?: Array<{ web?: { uri?: string; title?: string } }>;
+  /** The Google Search Suggestions widget the answer must be shown with. */
+  searchEntryPoint?: { renderedContent?: string };
 }
 
 /** A `generateContent` response, and each event of `streamGenerateContent?alt=sse`. */
