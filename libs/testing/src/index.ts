@@ -5,7 +5,7 @@ export { sendJson, splitText, startSse, writeSse } from './sse';
 export { openAIRoutes } from './openai/openai-routes';
 export { requireService, TEST_DATABASE_URL, TEST_REDIS_URL } from './require-service';
 export { CHROMIUM_PATH, requireChromium } from './require-chromium';
-export { geminiRoutes } from './gemini/gemini-routes';
+export { GEMINI_GROUNDING_EXAMPLE, geminiRoutes } from './gemini/gemini-routes';
 export { ndjsonChunks, replyWithFixture, sseChunks, writeChunks } from './stream-chunks';
 export type { ChunkedBody, FixtureReply } from './stream-chunks';
 export { ollamaRoutes } from './ollama/ollama-routes';

@@ -225,6 +225,31 @@ describe('pricing registry', () => {
     expect(registry.counters.unknownPriceByKey.get('perplexity/sonar:web_searches')).toBe(1);
   });
 
+  it("prices Gemini's grounding with Google Search per search query on Gemini 3 and per grounded prompt before", () => {
+    const registry = createPricingRegistry({ now });
+    const usage = { inputTokens: 1000, outputTokens: 100, webSearches: 3 };
+    // Gemini 3: $14 per 1000 search queries, each one billed (1000 x $0.5 + 100 x $3 per million)
+    const three = registry.tokenCost({ provider: 'gemini', model: 'gemini-3-flash-preview' }, usage);
+    expect(three).toMatchObject({ webSearchUsd: 0.042, totalUsd: 0.0428 });
+    expect(three?.unpricedWebSearches).toBeUndefined();
+    expect(registry.tokenCost({ provider: 'google-ai', providerType: 'gemini', model: 'gemini-3.1-pro-preview' }, { inputTokens: 0, outputTokens: 0, webSearches: 2 })?.totalUsd).toBe(0.028);
+    // Gemini 2.5 and earlier: $35 per 1000 grounded prompts, once however many queries ran (1000 x $0.3 + 100 x $2.5)
+    expect(registry.tokenCost({ provider: 'gemini', model: 'gemini-2.5-flash' }, usage)).toMatchObject({ webSearchUsd: 0.035, totalUsd: 0.03555 });
+    expect(registry.tokenCost({ provider: 'gemini', model: 'models/gemini-2.0-flash' }, { inputTokens: 0, outputTokens: 0, webSearches: 1 })?.totalUsd).toBe(0.035);
+    // no search, no fee
+    expect(registry.tokenCost({ provider: 'gemini', model: 'gemini-2.5-flash' }, { inputTokens: 1000, outputTokens: 100 })?.webSearchUsd).toBe(0);
+    expect(registry.counters.unknownPrice).toBe(0);
+    // a configured price gets the fee of its generation; a search rate of its own wins, per prompt on Gemini 2
+    const configured = createPricingRegistry({
+      catalog: 'none',
+      models: { 'gemini/gemini-2.5-pro': { inputPerMTok: 1, outputPerMTok: 2, perWebSearch: 0.03 }, 'gemini/gemini-3-pro-preview': { inputPerMTok: 1, outputPerMTok: 2 } },
+    });
+    expect(configured.tokenCost({ provider: 'gemini', model: 'gemini-2.5-pro' }, usage)?.webSearchUsd).toBe(0.03);
+    expect(configured.tokenCost({ provider: 'gemini', model: 'gemini-3-pro-preview' }, usage)?.webSearchUsd).toBe(0.042);
+    // the rule goes by provider type: the same model name at another provider type keeps that type's rules
+    expect(createPricingRegistry({ catalog: 'none', models: { 'local/gemini-3-flash': { inputPerMTok: 1, outputPerMTok: 2 } } }).tokenCost({ provider: 'local', model: 'gemini-3-flash' }, usage)?.unpricedWebSearches).toBe(3);
+  });
+
   it('prices the Perplexity request fee at the search context size the usage says, else at the high fee of the catalog', () => {
     const registry = createPricingRegistry({ now });
     const tokens = { inputTokens: 1000, outputTokens: 1000 };
@@ -331,8 +356,10 @@ describe('pricing registry', () => {
     expect(registry.counters.unknownPriceByKey.get('vertex-us/claude-haiku-4-5@20251001:web_searches')).toBe(1);
     // a model of Google's own list without a search rate was already unpriced, and says why now
     expect(registry.tokenCost({ provider: 'vertex', model: 'claude-sonnet-4-5@20250929' }, usage)?.unpricedWebSearchesReason).toBe('vertex_claude_web_search_unpriced');
-    // the Gemini API, which the catalog files under Google too, runs no Claude: its unpriced searches get no Vertex reason
-    const gemini = registry.tokenCost({ provider: 'gemini', model: 'gemini-2.5-flash' }, usage);
+    // the Gemini API, which the catalog files under Google too, runs no Claude: its unpriced searches
+    // (a model whose generation, and so its grounding fee, the name does not say) get no Vertex reason
+    const latest = createPricingRegistry({ now, models: { 'gemini/gemini-flash-latest': { inputPerMTok: 1, outputPerMTok: 5 } } });
+    const gemini = latest.tokenCost({ provider: 'gemini', model: 'gemini-flash-latest' }, usage);
     expect(gemini?.unpricedWebSearches).toBe(2);
     expect(gemini?.unpricedWebSearchesReason).toBeUndefined();
     // a configured search rate prices them

@@ -4,6 +4,7 @@ import type { MeteredUsage } from '../usage/metered-usage';
 import type { TokenUsage } from '../usage/token-usage';
 import { BUILTIN_UNIT_PRICES } from './builtin-unit-prices';
 import { computeTokenCost, roundUsd, type CostBreakdown } from './compute-token-cost';
+import { geminiGroundingFee } from './gemini-grounding-fees';
 import { catalogEntryAt, catalogProviderId, matchGenaiModel, type CatalogMatch, type UnfedRate } from './genai-prices-catalog';
 import { perplexityRequestFeeUsd } from './perplexity-request-fees';
 import type { ModelPrice } from './pricing-model-price';
@@ -203,8 +204,12 @@ class DefaultPricingRegistry implements PricingRegistry {
   tokenCost(target: PriceTarget, usage: TokenUsage): CostBreakdown | undefined {
     const resolved = this.resolve(target);
     const type = target.providerType ?? target.provider;
-    const defaults = { perWebSearch: PROVIDER_WEB_SEARCH_USD[type] };
-    const cost = resolved === undefined || mayUseUnfed(resolved.unfed, usage) ? undefined : computeTokenCost(priceFor(type, resolved, usage), usage, defaults);
+    // Gemini's grounding with Google Search: Gemini 3 bills each search query, earlier models
+    // each grounded prompt once, whatever the rate's source (see gemini-grounding-fees)
+    const grounding = type === 'gemini' && usage.webSearches ? geminiGroundingFee(target.model) : undefined;
+    const defaults = { perWebSearch: grounding?.perWebSearch ?? PROVIDER_WEB_SEARCH_USD[type] };
+    const billed = grounding?.perPrompt === true ? { ...usage, webSearches: 1 } : usage;
+    const cost = resolved === undefined || mayUseUnfed(resolved.unfed, billed) ? undefined : computeTokenCost(priceFor(type, resolved, billed), billed, defaults);
     if (cost === undefined) {
       this.#unknown(`${target.provider}/${target.model}`);
     } else if (cost.unpricedWebSearches !== undefined) {

@@ -48,7 +48,8 @@ export interface TokenUsage {
   /**
    * Web searches the provider ran for the request and bills per search (Anthropic's
    * `server_tool_use.web_search_requests`, OpenAI's `web_search_call` items, Perplexity's
-   * `num_search_queries`). @default 0
+   * `num_search_queries`, the distinct queries of Gemini's grounding with Google Search, which
+   * Gemini 2.x and earlier bill once per grounded prompt however many ran). @default 0
    */
   webSearches?: number;
   /**

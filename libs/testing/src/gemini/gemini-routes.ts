@@ -9,8 +9,34 @@ import { writeChunks } from '../stream-chunks';
 interface GeminiBody {
   contents?: Array<{ role?: string; parts?: Array<Record<string, unknown>> }>;
   systemInstruction?: { parts?: Array<Record<string, unknown>> };
-  tools?: Array<{ functionDeclarations?: Array<{ name: string }> }>;
+  tools?: Array<{ functionDeclarations?: Array<{ name: string }>; google_search?: unknown; googleSearch?: unknown }>;
   toolConfig?: { functionCallingConfig?: { mode?: string; allowedFunctionNames?: string[] } };
+}
+
+/**
+ * Google's documented answer to a request with the `google_search` tool (Grounding with Google
+ * Search, https://ai.google.dev/gemini-api/docs/google-search): its reply text and its
+ * candidate's `groundingMetadata` (two search queries, two web sources), as the page gives them.
+ */
+export const GEMINI_GROUNDING_EXAMPLE = {
+  text: "Spain won Euro 2024, defeating England 2-1 in the final. This victory marks Spain's record fourth European Championship title.",
+  groundingMetadata: {
+    webSearchQueries: ['UEFA Euro 2024 winner', 'who won euro 2024'],
+    searchEntryPoint: { renderedContent: '<!-- HTML and CSS for the search widget -->' },
+    groundingChunks: [
+      { web: { uri: 'https://vertexaisearch.cloud.google.com.....', title: 'aljazeera.com' } },
+      { web: { uri: 'https://vertexaisearch.cloud.google.com.....', title: 'uefa.com' } },
+    ],
+    groundingSupports: [
+      { segment: { startIndex: 0, endIndex: 85, text: 'Spain won Euro 2024, defeatin...' }, groundingChunkIndices: [0] },
+      { segment: { startIndex: 86, endIndex: 210, text: "This victory marks Spain's..." }, groundingChunkIndices: [0, 1] },
+    ],
+  },
+} as const;
+
+// the Google Search tool, as the REST API (`google_search`) or a JSON-mapped SDK (`googleSearch`) writes it
+function searchesGoogle(body: GeminiBody): boolean {
+  return (body.tools ?? []).some((tool) => tool.google_search !== undefined || tool.googleSearch !== undefined);
 }
 
 function modelOf(pathname: string): string {
@@ -58,13 +84,17 @@ async function generate({ res, url, body, streamFault, options }: MockExchange, 
   const model = modelOf(url.pathname);
   const tool = toolName(request);
   const functionCall = { name: tool, args: { location: 'Boston, MA' } };
+  // a request with the Google Search tool gets the documented grounded answer
+  const grounding = tool === undefined && searchesGoogle(request) ? { groundingMetadata: GEMINI_GROUNDING_EXAMPLE.groundingMetadata } : {};
+  const replyText = grounding.groundingMetadata === undefined ? options.replyText : GEMINI_GROUNDING_EXAMPLE.text;
   if (!stream) {
     sendJson(res, 200, {
       candidates: [
         {
-          content: { parts: tool === undefined ? [{ text: options.replyText }] : [{ functionCall }], role: 'model' },
+          content: { parts: tool === undefined ? [{ text: replyText }] : [{ functionCall }], role: 'model' },
           finishReason: 'STOP',
           index: 0,
+          ...grounding,
         },
       ],
       usageMetadata: usage(10),
@@ -73,14 +103,15 @@ async function generate({ res, url, body, streamFault, options }: MockExchange, 
     });
     return;
   }
-  const pieces = tool === undefined ? splitText(options.replyText, options.streamChunks) : [''];
+  const pieces = tool === undefined ? splitText(replyText, options.streamChunks) : [''];
   const chunks = pieces.map((piece, index) => {
     const last = index === pieces.length - 1;
     const event = {
       candidates: [
         {
           content: { parts: tool === undefined ? [{ text: piece }] : [{ functionCall }], role: 'model' },
-          ...(last ? { finishReason: 'STOP' } : {}),
+          // the grounding comes with the finish, once
+          ...(last ? { finishReason: 'STOP', ...grounding } : {}),
           index: 0,
         },
       ],

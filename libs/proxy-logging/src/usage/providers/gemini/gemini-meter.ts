@@ -1,4 +1,4 @@
-import { mapGeminiUsage } from '@switchyard/proxy-core';
+import { GeminiWebSearches, mapGeminiUsage } from '@switchyard/proxy-core';
 import { isEventStream, num, record, responseJson, sseJson, str, succeeded, type MeterExchange } from '../../meter-exchange';
 import type { MeteredUsage } from '../../metered-usage';
 import type { ProviderMeter } from '../../provider-meter';
@@ -29,21 +29,27 @@ function meter(exchange: MeterExchange): MeteredUsage | undefined {
   const chunks: unknown[] = isEventStream(exchange) ? sseJson(exchange).map((event) => event.json) : [responseJson(exchange)].flat();
   let tokens: TokenUsage | undefined;
   let model = pathModel;
+  // Grounding with Google Search, read as the Gemini adapter reads it (over every chunk)
+  const searches = new GeminiWebSearches();
   for (const chunk of chunks) {
     const body = record(chunk);
     tokens = geminiTokens(body['usageMetadata']) ?? tokens;
     model = str(body['modelVersion']) ?? model;
+    searches.add(chunk);
   }
   if (tokens === undefined) return undefined;
+  if (searches.count > 0) tokens.webSearches = searches.count;
   const operation = exchange.url.pathname.includes(':embed') ? 'embeddings' : 'generate';
   return { provider: 'gemini', ...(model === undefined ? {} : { model }), operation, tokens, units: {} };
 }
 
 /**
- * Google Gemini (AI Studio and Vertex AI): `usageMetadata` with cached and thinking tokens; and
+ * Google Gemini (AI Studio and Vertex AI): `usageMetadata` with cached and thinking tokens, and
+ * the Google searches of Grounding with Google Search (`groundingMetadata.webSearchQueries`); and
  * on Vertex AI, Google's models at `publishers/google/models/<model>:predict`: text embeddings
  * (tokens, and the billable characters of the models billed by character) and Imagen (images).
  * @see https://ai.google.dev/api/generate-content#UsageMetadata
+ * @see https://ai.google.dev/gemini-api/docs/google-search
  * @see https://cloud.google.com/vertex-ai/generative-ai/docs/model-reference/text-embeddings-api
  * @see https://cloud.google.com/vertex-ai/generative-ai/docs/model-reference/imagen-api
  */
@@ -51,6 +57,6 @@ export const geminiMeter: ProviderMeter = {
   name: 'gemini',
   label: 'Google Gemini',
   hosts: ['generativelanguage.googleapis.com', '*-aiplatform.googleapis.com', 'aiplatform.googleapis.com'],
-  units: 'tokens (input, cached, output, thinking; image and audio by modality); Vertex AI `:predict`: embedding tokens (billable characters of text embedding models), Imagen images',
+  units: 'tokens (input, cached, output, thinking; image and audio by modality); Google Search grounding (searches); Vertex AI `:predict`: embedding tokens (billable characters of text embedding models), Imagen images',
   meter,
 };
