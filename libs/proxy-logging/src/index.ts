@@ -15,7 +15,7 @@ export { BUILTIN_UNIT_PRICES, BUILTIN_UNIT_PRICES_VERSION } from './pricing/buil
 export { createCostEstimator, estimatePromptTokens } from './pricing/cost-estimator';
 export type { CostEstimate, CostEstimator, CostEstimatorOptions } from './pricing/cost-estimator';
 export { createPricingPlugin } from './pricing/pricing-plugin';
-export type { PricingPlugin } from './pricing/pricing-plugin';
+export type { PricingPlugin, PricingPluginOptions } from './pricing/pricing-plugin';
 
 // usage
 export { chatUsageFromTokenUsage, tokenUsageFromChatUsage } from './usage/token-usage';

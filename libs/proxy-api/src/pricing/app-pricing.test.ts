@@ -1,4 +1,4 @@
-import { createGateway } from '@switchyard/proxy-core';
+import { createGateway, createGatewayHooks, type GatewayOptions } from '@switchyard/proxy-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { appPricing } from './app-pricing';
 
@@ -25,5 +25,21 @@ describe('budget reservations for legacy completions', () => {
 
   it('leave chat requests to their own n', async () => {
     expect(await reserve({ messages: [{ role: 'user', content: 'hi' }], n: 3 })).toBe(30);
+  });
+});
+
+describe('the pricing plugin the app adds', () => {
+  // the beforeRequest taps the app's pricing plugin adds to a gateway of these providers
+  function pricingTaps(providers: GatewayOptions['providers']): string[] {
+    const hooks = createGatewayHooks();
+    for (const plugin of appPricing({}).withPlugin({ providers, models: [] }).plugins ?? []) plugin.apply(hooks);
+    return hooks.beforeRequest.taps.map((tap) => tap.name);
+  }
+
+  it("reads requests (Perplexity's web_search_options) only where a Perplexity provider is configured", () => {
+    expect(pricingTaps([{ name: 'up', type: 'openai' }, { name: 'google', type: 'gemini' }])).toEqual([]);
+    expect(pricingTaps([{ name: 'up', type: 'openai' }, { name: 'pplx', type: 'perplexity' }])).toEqual(['switchyard:pricing']);
+    // options createGateway will refuse: the types are not known, and the tap stays (as before)
+    expect(pricingTaps([{ name: 'broken' } as unknown as GatewayOptions['providers'][number]])).toEqual(['switchyard:pricing']);
   });
 });

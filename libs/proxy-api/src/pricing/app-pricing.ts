@@ -45,6 +45,22 @@ function asChatRequest(body: unknown, model: string): ChatCompletionRequest | un
 }
 
 /**
+ * The provider types gateway options name, or undefined where the list is malformed: the options
+ * are not checked yet (createGateway checks them, and says what is wrong).
+ */
+function providerTypesOf(options: GatewayOptions): string[] | undefined {
+  const providers: unknown = options.providers;
+  if (!Array.isArray(providers)) return undefined;
+  const types: string[] = [];
+  for (const provider of providers as readonly unknown[]) {
+    const type = typeof provider === 'object' && provider !== null ? (provider as { type?: unknown }).type : undefined;
+    if (typeof type !== 'string') return undefined;
+    types.push(type);
+  }
+  return types;
+}
+
+/**
  * Builds the app's pricing from its `pricing` option: a registry (catalog + overrides)
  * and the plugin that sets `context.costUsd`. `false` prices nothing (costs stay null).
  */
@@ -52,8 +68,8 @@ export function appPricing(options: PricingOptions | false | undefined): AppPric
   if (options === false) {
     return { registry: createPricingRegistry({ catalog: 'none' }), withPlugin: (gateway) => gateway, budgetEstimator: () => ({ estimateMaxCostUsd: () => null }) };
   }
-  const plugin = createPricingPlugin(options ?? {});
-  const prices = createCostEstimator(plugin.registry);
+  const registry = createPricingRegistry(options ?? {});
+  const prices = createCostEstimator(registry);
   const routingCost: RoutingCostEstimator = {
     estimateCostUsd: (query) =>
       prices.costUsd(
@@ -62,7 +78,7 @@ export function appPricing(options: PricingOptions | false | undefined): AppPric
       ),
   };
   return {
-    registry: plugin.registry,
+    registry,
     budgetEstimator(gateway) {
       return {
         estimateMaxCostUsd({ model, endpoint, body }) {
@@ -94,6 +110,9 @@ export function appPricing(options: PricingOptions | false | undefined): AppPric
     },
     withPlugin(gateway) {
       const plugins = gateway.plugins ?? [];
+      // the plugin reads requests for Perplexity's price only: it is told the providers' types
+      const providerTypes = providerTypesOf(gateway);
+      const plugin = createPricingPlugin(registry, providerTypes === undefined ? {} : { providerTypes });
       const priced = plugins.some((existing) => existing.name === plugin.name) ? plugins : [...plugins, plugin];
       return { ...gateway, plugins: priced, costEstimator: gateway.costEstimator ?? routingCost };
     },

@@ -1,4 +1,4 @@
-import type { ChatUsage, GatewayPlugin, RequestContext } from '@switchyard/proxy-core';
+import { SwitchyardError, type ChatUsage, type GatewayPlugin, type RequestContext } from '@switchyard/proxy-core';
 import { perplexitySearchOf } from '../usage/providers/perplexity/perplexity-search';
 import { tokenUsageFromChatUsage, type TokenUsage } from '../usage/token-usage';
 import { roundUsd } from './compute-token-cost';
@@ -28,6 +28,18 @@ function perplexityCostUsd(usage: ChatUsage): number | undefined {
 
 const PLUGIN_NAME = 'switchyard:pricing';
 
+/** Options of {@link createPricingPlugin} beyond the prices. */
+export interface PricingPluginOptions {
+  /**
+   * The provider types of the gateway the plugin is added to (`openai`, `gemini`, ...), where its
+   * builder knows them. Perplexity's request fee is the only price that depends on the request
+   * (its `web_search_options`, kept by a `beforeRequest` tap): without a `perplexity` provider
+   * the tap is not added, and no request pays for it. `createApp()` passes its providers' types.
+   * @default undefined (not known: the tap is added, whatever the providers)
+   */
+  providerTypes?: readonly string[];
+}
+
 /**
  * The token usage of a `/v1` exchange, with the search Perplexity's request fee depends on: the
  * request's `web_search_options` (kept by the `beforeRequest` tap) read as the universal proxy's
@@ -47,9 +59,15 @@ function tokenUsageOf(usage: ChatUsage, type: string, context: RequestContext): 
  * const pricing = createPricingPlugin({ models: { 'local/llama3': { inputPerMTok: 0, outputPerMTok: 0 } } });
  * const gateway = createGateway({ providers, models, plugins: [pricing] });
  */
-export function createPricingPlugin(options: PricingOptions | PricingRegistry = {}): PricingPlugin {
+export function createPricingPlugin(options: PricingOptions | PricingRegistry = {}, pluginOptions: PricingPluginOptions = {}): PricingPlugin {
   const registry = 'tokenCost' in options ? options : createPricingRegistry(options);
   const estimator = createCostEstimator(registry);
+  const types: unknown = pluginOptions.providerTypes;
+  if (types !== undefined && !(Array.isArray(types) && types.every((type) => typeof type === 'string'))) {
+    throw new SwitchyardError('invalid_options', 'Invalid pricing plugin options:\npricing/providerTypes: must be a list of provider type names');
+  }
+  // only Perplexity's price reads the request: elsewhere the tap would run on every request for nothing
+  const readsSearchOptions = pluginOptions.providerTypes?.includes('perplexity') ?? true;
   return {
     name: PLUGIN_NAME,
     registry,
@@ -57,11 +75,13 @@ export function createPricingPlugin(options: PricingOptions | PricingRegistry = 
     counters: registry.counters,
     apply(hooks) {
       // the search options as the request goes upstream: after every other tap (one may set them)
-      hooks.beforeRequest.tap({ name: PLUGIN_NAME, stage: Number.MAX_SAFE_INTEGER }, (request, context) => {
-        const options = (request as { web_search_options?: unknown }).web_search_options;
-        if (options !== undefined) context.state.set(PLUGIN_NAME, options);
-        return request;
-      });
+      if (readsSearchOptions) {
+        hooks.beforeRequest.tap({ name: PLUGIN_NAME, stage: Number.MAX_SAFE_INTEGER }, (request, context) => {
+          const options = (request as { web_search_options?: unknown }).web_search_options;
+          if (options !== undefined) context.state.set(PLUGIN_NAME, options);
+          return request;
+        });
+      }
       hooks.onUsage.tap(PLUGIN_NAME, (report, context) => {
         // the universal proxy prices its exchanges (units included) before reporting them
         if (context.endpoint === 'proxy' && context.costUsd !== undefined) return;
