@@ -107,7 +107,7 @@ export {
 } from './resilience/resilience-options';
 export type { BreakerOptions, LimiterOptions, LimiterRedisOptions, RetryOptions, TargetLimits } from './resilience/resilience-options';
 export { breakerStateChannel } from './resilience/resilience-events';
-export type { BreakerState, LimiterMode, ResilienceCounters, ResilienceEvent, ResilienceStats } from './resilience/resilience-events';
+export type { BreakerState, BreakerStateMessage, LimiterMode, ResilienceCounters, ResilienceEvent, ResilienceStats } from './resilience/resilience-events';
 export { AbortSourceController } from './resilience/linked-abort-controller';
 export type { AbortSource } from './resilience/linked-abort-controller';
 

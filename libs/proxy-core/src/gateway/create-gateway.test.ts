@@ -1,3 +1,4 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { describe, expect, it } from 'vitest';
 import { useGatewayFixture } from '../../test/support/gateway-fixture';
 import { collect } from '../../test/support/provider-test-kit';
@@ -48,6 +49,35 @@ describe('createGateway', () => {
     const response = await make().chat({ ...hello, model: 'mock/anything' });
     expect(response.model).toBe('anything');
     expect(response.choices[0]?.message.content).toContain('You said: Hello!');
+  });
+
+  it('marks a direct <provider>/<model> route as direct (its alias is the client string), and a configured alias as not', async () => {
+    const gateway = make();
+    const direct = createRequestContext();
+    await gateway.chat({ ...hello, model: 'mock/anything' }, { context: direct });
+    expect(direct.route).toMatchObject({ alias: 'mock/anything', direct: true });
+    const configured = createRequestContext();
+    await gateway.chat({ ...hello, model: 'demo' }, { context: configured });
+    expect(configured.route?.alias).toBe('demo');
+    expect(configured.route?.direct).toBeUndefined();
+  });
+
+  it('says on switchyard:breaker:state whether the target is a configured route\'s or one a client named', async () => {
+    const messages: unknown[] = [];
+    const listen = (message: unknown): void => void messages.push(message);
+    subscribe('switchyard:breaker:state', listen);
+    try {
+      fixture.upstream.fault({ kind: 'status', status: 500 });
+      const gateway = make({ retry: { maxRetries: 0 }, breaker: { volumeThreshold: 1, errorThresholdPercentage: 1 } });
+      await expect(gateway.chat({ ...hello, model: 'primary/gpt-4o-mini' })).rejects.toMatchObject({ code: 'upstream_error' });
+      await expect(gateway.chat({ ...hello, model: 'primary/client-named' })).rejects.toMatchObject({ code: 'upstream_error' });
+      expect(messages).toEqual([
+        { target: 'primary/gpt-4o-mini', state: 'open', previous: 'closed', configured: true },
+        { target: 'primary/client-named', state: 'open', previous: 'closed', configured: false },
+      ]);
+    } finally {
+      unsubscribe('switchyard:breaker:state', listen);
+    }
   });
 
   it('refuses <provider>/<model> when direct addressing is off', async () => {

@@ -167,6 +167,7 @@ class SwitchyardGateway implements Gateway {
       breaker: options.breaker,
       limiter: options.limiter,
       targetLimits: routes.targetLimits(),
+      configuredTargets: routes.targetKeys(),
       logger: this.#logger,
       emit: (event) => observe(this.hooks.onResilienceEvent, this.#logger, event),
     });

@@ -24,7 +24,20 @@ export type ResilienceEvent =
   /** The limiters switched between local and shared (Redis) limits. */
   | { type: 'limiter_mode'; mode: LimiterMode; reason: string };
 
-/** Published on every breaker state change: `{ target, state, previous }`. */
+/** What `switchyard:breaker:state` publishes on every breaker state change. */
+export interface BreakerStateMessage {
+  /** The target, `provider/model`. */
+  target: string;
+  state: BreakerState;
+  previous: BreakerState;
+  /**
+   * Whether the target is one of a configured route's (a bounded set); false for a target a
+   * client named (a direct `provider/<model>`) or a `resolveRoute` tap returned.
+   */
+  configured: boolean;
+}
+
+/** Published on every breaker state change: a {@link BreakerStateMessage}. */
 export const breakerStateChannel = channel('switchyard:breaker:state');
 
 /** Counters of the resilience policies since the gateway was created. */

@@ -4,7 +4,7 @@ import type { RouteTargetLimits } from '../router/route-types';
 import { createCircuitBreaker, type CircuitBreaker, type CircuitBreakerSettings } from './circuit-breaker';
 import { createLimiterLink, type LimiterLink } from './limiter-link';
 import { redisEndpointOf } from '../redis/redis-client';
-import { breakerStateChannel, type ResilienceCounters, type ResilienceEvent, type ResilienceStats } from './resilience-events';
+import { breakerStateChannel, type BreakerStateMessage, type ResilienceCounters, type ResilienceEvent, type ResilienceStats } from './resilience-events';
 import { RESILIENCE_DEFAULTS, type BreakerOptions, type LimiterOptions, type RetryOptions } from './resilience-options';
 import { RetryBudget } from './retry-budget';
 import { BottleneckTargetLimiter, type TargetLimiter } from './target-limiter';
@@ -33,6 +33,13 @@ export interface ResiliencePoliciesOptions {
    * @default none
    */
   targetLimits?: ReadonlyMap<string, Readonly<RouteTargetLimits>>;
+  /**
+   * The targets (`provider/model`) of the configured routes. A breaker state change says
+   * whether its target is one (`configured` on `switchyard:breaker:state`): any other target
+   * was named by a client (a direct `provider/<model>`) or a `resolveRoute` tap.
+   * @default none
+   */
+  configuredTargets?: ReadonlySet<string>;
 }
 
 /** The default of {@link ResiliencePoliciesOptions.maxBreakers}. */
@@ -53,11 +60,13 @@ export class ResiliencePolicies {
   readonly #link: LimiterLink | undefined;
   readonly #emit: (event: ResilienceEvent) => void;
   readonly #targetLimits: ReadonlyMap<string, Readonly<RouteTargetLimits>>;
+  readonly #configuredTargets: ReadonlySet<string>;
 
   constructor(options: ResiliencePoliciesOptions) {
     // only closed breakers are dropped: an open or half-open one holds back calls to a failing target
     this.#breakers = new RecencyMap({ maxEntries: options.maxBreakers ?? MAX_BREAKERS, isIdle: (breaker) => breaker.state === 'closed', onDrop: (breaker) => breaker.close() });
     this.#targetLimits = options.targetLimits ?? new Map();
+    this.#configuredTargets = options.configuredTargets ?? new Set();
     const d = RESILIENCE_DEFAULTS;
     this.retry = { ...d.retry, ...options.retry };
     this.budget = new RetryBudget(this.retry.budgetPercent, this.retry.minRetryConcurrency);
@@ -92,19 +101,20 @@ export class ResiliencePolicies {
   breaker(key: string): CircuitBreaker | undefined {
     const settings = this.#breakerSettings;
     if (settings === undefined) return undefined;
-    return this.#breakers.use(key, () =>
-      createCircuitBreaker(key, settings, {
+    return this.#breakers.use(key, () => {
+      const configured = this.#configuredTargets.has(key);
+      return createCircuitBreaker(key, settings, {
         onState: (state, previous) => {
           if (state === 'open') this.counters.breakerOpens += 1;
-          if (breakerStateChannel.hasSubscribers) breakerStateChannel.publish({ target: key, state, previous });
+          if (breakerStateChannel.hasSubscribers) breakerStateChannel.publish({ target: key, state, previous, configured } satisfies BreakerStateMessage);
           this.#emit({ type: 'breaker_state', target: key, state, previous });
         },
         onReject: () => {
           this.counters.breakerRejections += 1;
           this.#emit({ type: 'breaker_rejected', target: key });
         },
-      }),
-    );
+      });
+    });
   }
 
   /** How many breakers are kept (for stats and tests). */

@@ -6,6 +6,7 @@ import { targetKey } from './target-key';
 export class RouteTable {
   readonly #routes = new Map<string, ResolvedRoute>();
   readonly #targetLimits = new Map<string, Readonly<RouteTargetLimits>>();
+  readonly #targetKeys = new Set<string>();
   readonly #providers: ReadonlySet<string>;
   readonly #allowDirect: boolean;
 
@@ -27,6 +28,7 @@ export class RouteTable {
     // the limits belong to the target, not to the route naming it (validation made the routes agree)
     for (const route of this.#routes.values()) {
       for (const target of route.targets) {
+        this.#targetKeys.add(targetKey(target));
         if (target.limits !== undefined && !this.#targetLimits.has(targetKey(target))) this.#targetLimits.set(targetKey(target), target.limits);
       }
     }
@@ -43,7 +45,7 @@ export class RouteTable {
     if (slash <= 0 || slash === model.length - 1) return undefined;
     const provider = model.slice(0, slash);
     if (!this.#providers.has(provider)) return undefined;
-    return { alias: model, strategy: 'ordered', fallbacks: [], targets: [{ provider, model: model.slice(slash + 1), weight: 1 }] };
+    return { alias: model, direct: true, strategy: 'ordered', fallbacks: [], targets: [{ provider, model: model.slice(slash + 1), weight: 1 }] };
   }
 
   /**
@@ -52,6 +54,11 @@ export class RouteTable {
    */
   targetLimits(): ReadonlyMap<string, Readonly<RouteTargetLimits>> {
     return this.#targetLimits;
+  }
+
+  /** The targets (`provider/model`) of the configured routes: a bounded set, unlike direct ones. */
+  targetKeys(): ReadonlySet<string> {
+    return this.#targetKeys;
   }
 
   /** Every configured alias, in configuration order. */

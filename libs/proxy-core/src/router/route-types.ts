@@ -40,6 +40,13 @@ export interface FallbackOn {
 export interface ResolvedRoute {
   /** The alias (or `provider/model`) the route was resolved from. */
   alias: string;
+  /**
+   * True for a direct `<provider>/<model>` route (`allowDirectModels`): no configured alias
+   * named it, so `alias` is the client's own string, unbounded. Metrics label such a route by
+   * a model the gateway knows, never by `alias`.
+   * @default false
+   */
+  direct?: boolean;
   targets: readonly RouteTarget[];
   strategy: RoutingStrategyName;
   /**
