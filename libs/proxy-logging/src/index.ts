@@ -73,6 +73,8 @@ export { censorSecrets, redactLogger } from './logs/log-redaction';
 // metrics
 export { createMetrics, METRICS_DEFAULTS, overheadMs } from './metrics/create-metrics';
 export type { MetricsOptions, SwitchyardMetrics } from './metrics/create-metrics';
+export { OTHER_MODEL_LABEL, providerLabelOf, setProviderLabel } from './metrics/metric-labels';
+export type { KnownModelSource } from './metrics/metric-labels';
 
 // OpenTelemetry spans
 export { createTracing } from './tracing/create-tracing';

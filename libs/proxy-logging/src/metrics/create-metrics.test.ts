@@ -83,8 +83,42 @@ describe('createMetrics', () => {
     expect(await value(metrics, 'switchyard_request_errors_total', { route: '/tools/search', code: 'authentication_error' })).toBe(2);
     metrics.countShadowRejection('tpm');
     expect(await value(metrics, 'switchyard_limit_shadow_rejections_total', { limit: 'tpm' })).toBe(1);
-    channel('switchyard:breaker:state').publish({ target: 'primary/gpt-4o-mini', state: 'open' });
+    channel('switchyard:breaker:state').publish({ target: 'primary/gpt-4o-mini', state: 'open', previous: 'closed', configured: true });
     expect(await value(metrics, 'switchyard_breaker_state', { target: 'primary/gpt-4o-mini' })).toBe(2);
+  });
+
+  it('labels a direct <provider>/<model> by the name a known-model source gives, else <provider>/other, never as sent', async () => {
+    for (const model of ['mock/zz-17632', 'mock/yy-17632', 'mock/echo-2024']) await gateway.chat({ model, messages: [{ role: 'user', content: 'hi' }] });
+    expect(await value(metrics, 'switchyard_requests_total', { provider: 'mock', model: 'mock/other', status: '200' })).toBe(3);
+    // a source added later names the models it knows from then on
+    metrics.knowModels?.((provider, model) => (provider === 'mock' && model.startsWith('echo') ? 'echo' : undefined));
+    for (const model of ['mock/echo-2024', 'mock/echo-2025', 'mock/zz-17632']) await gateway.chat({ model, messages: [{ role: 'user', content: 'hi' }] });
+    expect(await value(metrics, 'switchyard_requests_total', { provider: 'mock', model: 'mock/echo', status: '200' })).toBe(2);
+    expect(await value(metrics, 'switchyard_tokens_total', { direction: 'input', provider: 'mock', model: 'mock/echo' })).toBeGreaterThan(0);
+    expect(await value(metrics, 'switchyard_requests_total', { provider: 'mock', model: 'mock/other', status: '200' })).toBe(4);
+    // a configured alias keeps its name
+    await gateway.chat({ model: 'demo', messages: [{ role: 'user', content: 'hi' }] });
+    expect(await value(metrics, 'switchyard_requests_total', { provider: 'mock', model: 'demo', status: '200' })).toBe(1);
+    const { body } = await metrics.scrape();
+    for (const sent of ['17632', '2024', '2025']) expect(body).not.toContain(sent);
+  });
+
+  it('reports the breakers of targets no route configures under <provider>/other, with the worst state among them', async () => {
+    const breakers = channel('switchyard:breaker:state');
+    const state = () => value(metrics, 'switchyard_breaker_state', { target: 'primary/other' });
+    breakers.publish({ target: 'primary/zz-1', state: 'open', previous: 'closed', configured: false });
+    breakers.publish({ target: 'primary/zz-2', state: 'open', previous: 'closed', configured: false });
+    expect(await state()).toBe(2);
+    breakers.publish({ target: 'primary/zz-1', state: 'half-open', previous: 'open', configured: false });
+    expect(await state()).toBe(2);
+    breakers.publish({ target: 'primary/zz-2', state: 'closed', previous: 'open', configured: false });
+    expect(await state()).toBe(1);
+    breakers.publish({ target: 'primary/zz-1', state: 'closed', previous: 'half-open', configured: false });
+    expect(await state()).toBe(0);
+    // a message without `configured` (another publisher) is taken as a target clients may name
+    breakers.publish({ target: 'primary/zz-3', state: 'open' });
+    expect(await state()).toBe(2);
+    expect((await metrics.scrape()).body).not.toContain('zz-');
   });
 
   it('counts limit leases given back at their maximum lifetime and failed lease renewals', async () => {

@@ -1,8 +1,9 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { Counter, Gauge, Registry } from 'prom-client';
-import type { GatewayPlugin, RequestContext } from '@switchyard/proxy-core';
+import type { GatewayPlugin, RequestContext, ResolvedRoute } from '@switchyard/proxy-core';
 import type { RequestLogQueueStats } from '../request-log/request-log-queue';
 import { unloggedReason } from '../request-log/unlogged-request';
+import { OTHER_MODEL_LABEL, providerLabelOf, type KnownModelSource } from './metric-labels';
 import { SeriesCounter, SeriesHistogram, type CounterSeries, type HistogramSeries } from './metric-series';
 
 /** Defaults of {@link MetricsOptions}. */
@@ -34,6 +35,16 @@ export interface SwitchyardMetrics {
    * `open`: the cache degraded to memory), read at scrape time as `switchyard_cache_redis_state`.
    */
   observeCacheRedis(state: () => string | undefined): void;
+  /**
+   * Adds a source of the models the gateway knows (see {@link KnownModelSource}). A direct
+   * `<provider>/<model>` request (`allowDirectModels`) is labelled `model="<provider>/<name>"`
+   * with the name the first source to know it gives, else `model="<provider>/other"`; so is the
+   * `target` of a breaker no configured route has. Without sources every direct model is
+   * `<provider>/other`: the client's string never becomes a label. `createApp()` adds the
+   * configured routes' targets, the model catalog and the pricing. Optional, so metrics written
+   * before it was added (an implementation of this interface of your own) still serve.
+   */
+  knowModels?(source: KnownModelSource): void;
   /** Counts a limiter rejection raised outside the engine (client-key limits in the HTTP layer). */
   countLimiterRejection(scope: string): void;
   /**
@@ -87,6 +98,10 @@ const BREAKER_STATES: Record<string, number> = { closed: 0, half_open: 1, halfOp
 const BREAKER_CHANNEL = 'switchyard:breaker:state';
 const UPSTREAM_CHANNEL = 'switchyard:upstream:request';
 
+// direct-model labels kept by the name the client sent: the names are the client's, so the
+// map is emptied when full (the labels themselves are bounded by the sources)
+const MAX_DIRECT_LABELS = 10_000;
+
 /** The label of a configured name, never a client-chosen string. */
 function label(value: string | undefined, fallback: string): string {
   return value === undefined || value === '' ? fallback : value.slice(0, 64);
@@ -101,8 +116,10 @@ export function overheadMs(context: RequestContext): number | undefined {
 /**
  * Creates the metrics: request counts and durations, upstream time, time to first token,
  * tokens, cost, gateway overhead, and a named counter per failure mode. Labels are bounded:
- * `model` is the configured route alias (never the client's string), `provider` a configured
- * provider name, `status` an HTTP status, `code` a catalog error code.
+ * `model` is the configured route alias, or for a direct `<provider>/<model>` a model a source
+ * given to `knowModels` knows, else `<provider>/other` (never the client's string); `provider`
+ * a configured provider name (or the bounded label `setProviderLabel` set), `status` an HTTP
+ * status, `code` a catalog error code.
  * @example
  * const metrics = createMetrics();
  * const gateway = createGateway({ ..., plugins: [metrics.plugin] });
@@ -143,11 +160,52 @@ export function createMetrics(options: MetricsOptions = {}): SwitchyardMetrics {
   new Counter({ name: 'switchyard_log_rows_written_total', help: 'Request log rows written.', registers, collect() { this.reset(); this.inc(sum((s) => s.written)); } });
   new Gauge({ name: 'switchyard_log_queue_rows', help: 'Request log rows waiting to be written.', registers, collect() { this.set(sum((s) => s.queued)); } });
 
+  const knownSources: KnownModelSource[] = [];
+  const directLabels = new Map<string, string>();
+  /** `<provider>/<name>` of a model a source knows, else `<provider>/other`. */
+  const knownLabel = (provider: string, model: string): string => {
+    for (const source of knownSources) {
+      const name = source(provider, model);
+      if (name !== undefined && name !== '') return label(`${provider}/${name}`, 'unknown');
+    }
+    return label(`${provider}/${OTHER_MODEL_LABEL}`, 'unknown');
+  };
+  /** The `model` label of a request's route: its alias, or for a direct model (the client's string) a known name. */
+  const modelLabelOf = (route: ResolvedRoute | undefined): string => {
+    if (route === undefined) return 'unrouted';
+    if (route.direct !== true) return label(route.alias, 'unrouted');
+    let known = directLabels.get(route.alias);
+    if (known === undefined) {
+      const target = route.targets[0];
+      known = target === undefined ? 'unrouted' : knownLabel(target.provider, target.model);
+      if (directLabels.size >= MAX_DIRECT_LABELS) directLabels.clear();
+      directLabels.set(route.alias, known);
+    }
+    return known;
+  };
+  // breakers of targets no configured route has (named by clients) share labels: each one that
+  // is not closed is kept with its label, and the label's gauge shows the worst of them
+  const sharedBreakers = new Map<string, { label: string; state: number }>();
   const onBreaker = (message: unknown): void => {
-    const event = message as { target?: unknown; provider?: unknown; state?: unknown };
-    const target = typeof event.target === 'string' ? event.target : typeof event.provider === 'string' ? event.provider : undefined;
+    const event = message as { target?: unknown; provider?: unknown; state?: unknown; configured?: unknown };
     const state = typeof event.state === 'string' ? BREAKER_STATES[event.state] : undefined;
-    if (target !== undefined && state !== undefined) breakerState.set({ target: label(target, 'unknown') }, state);
+    if (state === undefined) return;
+    if (typeof event.target !== 'string') {
+      if (typeof event.provider === 'string') breakerState.set({ target: label(event.provider, 'unknown') }, state);
+      return;
+    }
+    const target = event.target;
+    if (event.configured === true) {
+      breakerState.set({ target: label(target, 'unknown') }, state);
+      return;
+    }
+    const slash = target.indexOf('/');
+    const shared = sharedBreakers.get(target)?.label ?? (slash <= 0 ? label(`${target}/${OTHER_MODEL_LABEL}`, 'unknown') : knownLabel(target.slice(0, slash), target.slice(slash + 1)));
+    if (state === 0) sharedBreakers.delete(target);
+    else sharedBreakers.set(target, { label: shared, state });
+    let worst = 0;
+    for (const other of sharedBreakers.values()) if (other.label === shared && other.state > worst) worst = other.state;
+    breakerState.set({ target: shared }, worst);
   };
   // the series a request or an attempt writes, bound on first use and kept per label
   // values: the request path then hashes no labels (see SeriesMetric)
@@ -197,8 +255,8 @@ export function createMetrics(options: MetricsOptions = {}): SwitchyardMetrics {
       });
       hooks.onRequestEnd.tap('switchyard:metrics', (context) => {
         const route = context.endpoint;
-        const provider = label(context.provider, 'none');
-        const model = label(context.route?.alias, 'unrouted');
+        const provider = providerLabelOf(context) ?? label(context.provider, 'none');
+        const model = modelLabelOf(context.route);
         const series = seriesOf(route, provider, model);
         const status = context.error?.status ?? context.statusCode ?? 200;
         if (options.keyLabel === true) requests.at(route, provider, model, String(status), label(context.metadata.apiKeyName, 'none')).inc();
@@ -257,6 +315,11 @@ export function createMetrics(options: MetricsOptions = {}): SwitchyardMetrics {
           this.set(Math.max(0, ...states));
         },
       });
+    },
+    knowModels(source) {
+      knownSources.push(source);
+      // labels made before this source may now name their model
+      directLabels.clear();
     },
     countLimiterRejection(scope) {
       limiterRejections.at(label(scope, 'unknown')).inc();
