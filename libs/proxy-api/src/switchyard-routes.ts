@@ -13,6 +13,7 @@ import { modelsRoute } from './routes/models-route';
 import { registerProduction } from './production/register-production';
 import { openRequestLog } from './observability/open-request-log';
 import { OBSERVABILITY_DEFAULTS } from './observability/observability-options';
+import { knownModels } from './observability/known-models';
 import { countOwnRouteRefusal, registerObservability } from './observability/register-observability';
 import { reportRefusals } from './observability/report-refusals';
 import { appPricing } from './pricing/app-pricing';
@@ -79,7 +80,9 @@ export const switchyardRoutes: FastifyPluginAsync<SwitchyardRoutesOptions> = asy
     startSwitchyardRequest(request, reply);
     done();
   });
-  const { metrics, tracing } = await registerObservability(app, gateway, { ...options, requestLog: requestLog?.log });
+  const catalog = (isGateway(options.gateway) ? undefined : options.gateway.modelCatalog) ?? context?.plugins.catalog;
+  const known = options.metrics === false ? undefined : knownModels(gateway, { pricing: pricing.registry, ...(catalog === undefined ? {} : { catalog }) });
+  const { metrics, tracing } = await registerObservability(app, gateway, { ...options, requestLog: requestLog?.log }, known);
   // requests refused before a route hands them to the engine get a row, a log line and metrics too
   reportRefusals(app, gateway, {
     unauthenticatedRowsPerSecond: options.unauthenticatedRefusalRowsPerSecond ?? OBSERVABILITY_DEFAULTS.unauthenticatedRefusalRowsPerSecond,

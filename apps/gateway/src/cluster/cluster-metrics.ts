@@ -66,6 +66,7 @@ export function createClusterWorkerMetrics(options: MetricsOptions): SwitchyardM
     plugin: local.plugin,
     observeRequestLog: (stats) => local.observeRequestLog(stats),
     observeCacheRedis: (state) => local.observeCacheRedis(state),
+    knowModels: (source) => local.knowModels?.(source),
     countLimiterRejection: (scope) => local.countLimiterRejection(scope),
     countRefusal: (route, code) => local.countRefusal?.(route, code),
     countShadowRejection: (limit) => local.countShadowRejection(limit),

@@ -1,6 +1,7 @@
 import { SwitchyardError, type Gateway } from '@switchyard/proxy-core';
 import {
   createMetrics,
+  type KnownModelSource,
   createRequestLog,
   createTracing,
   overheadMs,
@@ -67,13 +68,15 @@ export function countOwnRouteRefusal(metrics: SwitchyardMetrics, request: Fastif
 }
 
 /**
- * Tracing context on every route, the request log and its admin query API, `/metrics`, the
- * `x-switchyard-overhead-ms` header and OpenTelemetry spans. Register after the hook that resets request metadata.
+ * Tracing context on every route, the request log and its admin query API, `/metrics` (direct
+ * models labelled by what `knownModels` knows), the `x-switchyard-overhead-ms` header and
+ * OpenTelemetry spans. Register after the hook that resets request metadata.
  */
 export async function registerObservability(
   app: FastifyInstance,
   gateway: Gateway,
   options: ObservabilityOptions,
+  knownModels?: KnownModelSource,
 ): Promise<{ metrics: SwitchyardMetrics | undefined; overhead: OverheadTracker; tracing: SwitchyardTracing | undefined }> {
   // the requests this app serves (their metadata object travels on the engine's context) and
   // the gateway's own time on each, for whole (non-streamed) responses
@@ -94,6 +97,8 @@ export async function registerObservability(
       const owned = metrics;
       app.addHook('onClose', async () => owned.close());
     }
+    // direct `<provider>/<model>` requests are labelled by the models the app knows, not as sent
+    if (knownModels !== undefined) metrics.knowModels?.(knownModels);
     metrics.plugin.apply(gateway.hooks);
     // client-key limits and budgets refuse in the HTTP layer, before the engine sees the request
     const counter = metrics;

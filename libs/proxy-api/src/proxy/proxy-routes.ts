@@ -19,6 +19,7 @@ import {
   type MeterExchange,
   type MeterRegistry,
   type PricingRegistry,
+  setProviderLabel,
   type SwitchyardTracing,
 } from '@switchyard/proxy-logging';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
@@ -30,6 +31,7 @@ import { BodyCapture } from './body-capture';
 import { BUILTIN_PROXY_ROUTES, PROXY_DEFAULTS, validateProxyOptions, type ProxyOptions } from './proxy-options';
 import { injectedKeys } from './injected-keys';
 import { clientResponseHeaders, upstreamRequestHeaders } from './proxy-headers';
+import { proxyProviderLabels } from './proxy-provider-label';
 import { resolveProxyTarget } from './resolve-proxy-target';
 
 /** What the proxy routes need from the app. */
@@ -139,6 +141,7 @@ export const checkedProxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async 
     allowPrivateNetworks: proxy.allowPrivateNetworks ?? false,
     allowAddresses: proxy.allowAddresses ?? [],
   };
+  const providerLabel = proxyProviderLabels(policy.allowHosts);
   const { keys, problems } = injectedKeys(proxy.providerKeys ?? {}, meters, proxy.routes ?? {});
   if (problems.length > 0) throw new SwitchyardError('invalid_options', `Invalid proxy options:\n${problems.join('\n')}`);
   const agent = createGuardedAgent(policy, proxy.resolve === undefined ? {} : { resolve: proxy.resolve });
@@ -215,6 +218,8 @@ export const checkedProxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async 
     const provider = meter?.name ?? url.hostname;
     context.provider = provider;
     context.providerType = meter?.name ?? 'http';
+    // the host is the client's pick within the allow-list: the metrics label it by the entry
+    if (meter === undefined) setProviderLabel(context, providerLabel(url));
     const key = meter === undefined ? undefined : keys.get(meter.name);
     const headers = upstreamRequestHeaders(request.headers, url, request.switchyardUpstreamHeaders, key);
     tracing?.startExchange(context, url, headers);
