@@ -10,7 +10,7 @@ import { GatewayCallContext } from '../providers/provider-call-cancellation';
 import { ProviderRegistry } from '../providers/provider-registry';
 import type { RouteTable } from '../router/route-table';
 import type { RouteCandidate } from '../router/route-candidate';
-import type { ResolvedRoute } from '../router/route-types';
+import type { ResolvedRoute, RouteTarget } from '../router/route-types';
 import type { AttemptTimer } from '../resilience/attempt-timer';
 import { ResiliencePolicies } from '../resilience/resilience-policies';
 import type { ResilienceStats } from '../resilience/resilience-events';
@@ -422,7 +422,7 @@ class SwitchyardGateway implements Gateway {
       const route = await this.#resolve(request.model, context);
       const started = performance.now();
       const estimate = estimateEmbeddingTokens(request);
-      const attemptRequest: AttemptRequest = { routing: { promptTokens: estimate, outputTokens: 0 }, weight: () => estimate };
+      const attemptRequest: AttemptRequest = { routing: { promptTokens: estimate, outputTokens: () => 0 }, weight: () => estimate };
       const response = await runAttempts(this.#env, context, route, deadline, attemptRequest, ({ adapter, target, timer }) => {
         if (adapter.embed === undefined) {
           throw new SwitchyardError('unsupported_feature', `Provider "${adapter.name}" does not support embeddings.`, { provider: adapter.name });
@@ -528,12 +528,12 @@ class SwitchyardGateway implements Gateway {
 
   #chatRequest(request: ChatCompletionRequest): AttemptRequest {
     const promptTokens = estimatePromptTokens(request);
-    const outputTokens = requestedOutputTokens(request, DEFAULT_OUTPUT_TOKENS);
     const catalog = this.#catalog;
-    if (catalog === undefined) return { routing: { promptTokens, outputTokens }, weight: () => promptTokens + outputTokens };
     // a target's model writes no more than its output limit, whatever max_tokens asks (Claude Code
-    // sends 32000 to models that write 8192): its tokens per minute are not spent on the rest
-    return { routing: { promptTokens, outputTokens }, weight: (target) => promptTokens + requestedOutputTokens(request, DEFAULT_OUTPUT_TOKENS, catalog.lookup(target.model)?.maxOutputTokens) };
+    // sends 32000 to models that write 8192): its tokens per minute are not spent on the rest, and
+    // lowest-cost routing does not price output that model cannot write
+    const outputTokens = (target: RouteTarget): number => requestedOutputTokens(request, DEFAULT_OUTPUT_TOKENS, catalog?.lookup(target.model)?.maxOutputTokens);
+    return { routing: { promptTokens, outputTokens }, weight: (target) => promptTokens + outputTokens(target) };
   }
 
   #callContext(context: RequestContext, model: string, timer: AttemptTimer): ProviderCallContext {

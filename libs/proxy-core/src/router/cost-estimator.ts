@@ -8,7 +8,10 @@ export interface CostQuery {
   model: string;
   /** Estimated prompt tokens of the request. */
   promptTokens: number;
-  /** Output tokens the request may produce (its `max_tokens`, or an estimate). */
+  /**
+   * Output tokens the request may produce on this target: its `max_completion_tokens` /
+   * `max_tokens` (or an estimate), at most the target model's max output in the engine's `modelCatalog`.
+   */
   outputTokens: number;
 }
 

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import type { ModelCatalog, ModelInfo } from '../catalog/model-catalog';
 import { createGateway } from '../gateway/create-gateway';
-import type { CostEstimator } from './cost-estimator';
+import { createRequestContext } from '../gateway/request-context';
+import type { CostEstimator, CostQuery } from './cost-estimator';
 import type { ResolvedRoute, RoutingStrategyName } from './route-types';
 import { TargetRouter } from './target-router';
 import { TargetStats } from './target-stats';
@@ -11,7 +13,7 @@ const route = (strategy: RoutingStrategyName, weights = [1, 1, 1]): ResolvedRout
   fallbacks: [],
   targets: weights.map((weight, i) => ({ provider: `p${i}`, model: `m${i}`, weight })),
 });
-const input = { promptTokens: 100, outputTokens: 50 };
+const input = { promptTokens: 100, outputTokens: () => 50 };
 const first = (router: TargetRouter, r: ResolvedRoute): string => router.order(r, input)[0]?.provider ?? '';
 
 function sequence(values: number[]): () => number {
@@ -95,6 +97,40 @@ describe('TargetRouter', () => {
     const router = new TargetRouter({ stats: new TargetStats(0.3), explorationRate: 0, costEstimator, providerType: () => 'openai' });
     expect(router.order(route('lowest-cost'), input).map((t) => t.model)).toEqual(['m2', 'm0', 'm1']);
     expect(seen[0]).toMatchObject({ providerType: 'openai', promptTokens: 100, outputTokens: 50 });
+  });
+
+  it("lowest-cost: prices a target's output at most at its model's max output in the model catalog", async () => {
+    // `short` writes at most 1000 tokens, at $10 per 1M; `long` (not in the catalog) costs $5 per 1M
+    const short: ModelInfo = { id: 'short', provider: 'custom', contextWindow: 8_000, maxOutputTokens: 1_000, inputModalities: ['text'], outputModalities: ['text'], supportsTools: false };
+    const modelCatalog: ModelCatalog = { lookup: (model) => (model === 'short' ? short : undefined), list: () => [short] };
+    const usdPerOutputToken: Record<string, number> = { short: 10e-6, long: 5e-6 };
+    const queries: CostQuery[] = [];
+    const costEstimator: CostEstimator = {
+      estimateCostUsd: (query) => {
+        queries.push(query);
+        return query.outputTokens * (usdPerOutputToken[query.model] ?? 1);
+      },
+    };
+    const gateway = createGateway({
+      providers: [{ name: 'mock', type: 'mock' }],
+      modelCatalog,
+      costEstimator,
+      models: [{ name: 'c', strategy: 'lowest-cost', targets: [{ provider: 'mock', model: 'long' }, { provider: 'mock', model: 'short' }] }],
+    });
+    const firstTried = async (maxTokens: number): Promise<string | undefined> => {
+      const context = createRequestContext({ endpoint: 'chat' });
+      await gateway.chat({ model: 'c', messages: [{ role: 'user', content: 'hi' }], max_tokens: maxTokens }, { context });
+      return context.attempts[0]?.model;
+    };
+    try {
+      // Claude Code's ceiling: `short` can write 1000 of the 32000 ($0.01), `long` all of them ($0.16)
+      expect(await firstTried(32_000)).toBe('short');
+      expect(queries.map(({ model, outputTokens }) => [model, outputTokens]).sort()).toEqual([['long', 32_000], ['short', 1_000]]);
+      // capped, not replaced: 500 asked cost $0.005 on `short`, $0.0025 on `long`
+      expect(await firstTried(500)).toBe('long');
+    } finally {
+      await gateway.close();
+    }
   });
 
   it('lowest-cost without a cost estimator is rejected at construction', () => {

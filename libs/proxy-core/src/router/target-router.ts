@@ -7,7 +7,8 @@ import type { TargetStats } from './target-stats';
 /** What a request tells the router, for cost-based ordering. */
 export interface RoutingInput {
   promptTokens: number;
-  outputTokens: number;
+  /** Output tokens a call to `target` may produce: the request's bound, at most what the target's model writes. */
+  outputTokens(target: RouteTarget): number;
 }
 
 /** Settings of the router. */
@@ -56,7 +57,8 @@ export class TargetRouter {
       case 'lowest-cost': {
         const estimator = this.#settings.costEstimator;
         return this.#sortBy(route, (t) => {
-          const cost = estimator?.estimateCostUsd({ provider: t.provider, providerType: this.#settings.providerType(t.provider), model: t.model, ...input });
+          const query = { provider: t.provider, providerType: this.#settings.providerType(t.provider), model: t.model, promptTokens: input.promptTokens, outputTokens: input.outputTokens(t) };
+          const cost = estimator?.estimateCostUsd(query);
           return typeof cost === 'number' && Number.isFinite(cost) ? cost : Number.POSITIVE_INFINITY;
         });
       }
