@@ -1,8 +1,19 @@
-import { estimateEmbeddingTokens, requestedOutputTokens, type ChatCompletionRequest, type CostEstimator as RoutingCostEstimator, type EmbeddingRequest, type Gateway, type GatewayOptions } from '@switchyard/proxy-core';
+import {
+  estimateEmbeddingTokens,
+  LEGACY_COMPLETION_DEFAULTS,
+  requestedOutputTokens,
+  type ChatCompletionRequest,
+  type CostEstimator as RoutingCostEstimator,
+  type EmbeddingRequest,
+  type Gateway,
+  type GatewayOptions,
+  type RouteCandidate,
+} from '@switchyard/proxy-core';
 import {
   createCostEstimator,
   createPricingPlugin,
   createPricingRegistry,
+  type PriceTarget,
   type PricingOptions,
   type PricingRegistry,
 } from '@switchyard/proxy-logging';
@@ -20,8 +31,8 @@ export interface AppPricing {
    * Prices budget reservations: a request's most expensive candidate target (its route and
    * fallbacks) at its estimated prompt plus its output limit (`max_completion_tokens`, else
    * `max_tokens`, capped at the candidate's max output in the model catalog; with neither, the
-   * catalog's max output, else the pricing default). Null when no candidate has a price (the
-   * default reservation applies then).
+   * catalog's max output, else the pricing default; a legacy completion's default is 16). Null
+   * when no candidate has a price (the default reservation applies then).
    */
   budgetEstimator(gateway: Gateway): CostEstimator;
 }
@@ -41,7 +52,24 @@ function asChatRequest(body: unknown, model: string): ChatCompletionRequest | un
   const content = typeof request.prompt === 'string' ? request.prompt : JSON.stringify(request.prompt);
   // a legacy completion generates best_of (at least n) choices per prompt, and bills them all
   const perPrompt = Math.max(1, typeof request.n === 'number' ? request.n : 1, typeof request.best_of === 'number' ? request.best_of : 1);
-  return { ...request, model, messages: [{ role: 'user', content }], n: perPrompt * promptCount(request.prompt) };
+  // without max_tokens, a legacy completion is sent with the legacy default (16), not the model's limit
+  const maxTokens = typeof request.max_tokens === 'number' ? request.max_tokens : LEGACY_COMPLETION_DEFAULTS.maxTokens;
+  return { ...request, model, messages: [{ role: 'user', content }], max_tokens: maxTokens, n: perPrompt * promptCount(request.prompt) };
+}
+
+/** A catalog's max output as a cap: a catalog of a plugin's own may give one it does not know (not a positive finite number). */
+function knownMaxOutput(maxOutputTokens: number | undefined): number | undefined {
+  return maxOutputTokens !== undefined && Number.isFinite(maxOutputTokens) && maxOutputTokens > 0 ? maxOutputTokens : undefined;
+}
+
+/** The highest of the candidates' prices; null when none has one. */
+function mostExpensive(candidates: readonly RouteCandidate[], price: (target: PriceTarget, candidate: RouteCandidate) => number | null): number | null {
+  let most: number | null = null;
+  for (const candidate of candidates) {
+    const cost = price({ provider: candidate.provider, providerType: candidate.providerType, model: candidate.model }, candidate);
+    if (cost !== null && (most === null || cost > most)) most = cost;
+  }
+  return most;
 }
 
 /**
@@ -85,26 +113,21 @@ export function appPricing(options: PricingOptions | false | undefined): AppPric
           if (endpoint === 'proxy') return null;
           const candidates = gateway.candidates(model);
           if (candidates === undefined) return null;
-          let most: number | null = null;
-          for (const candidate of candidates) {
-            const target = { provider: candidate.provider, providerType: candidate.providerType, model: candidate.model };
-            let cost: number | null;
-            if (endpoint === 'embeddings') {
-              const tokens = estimateEmbeddingTokens(body as EmbeddingRequest);
-              cost = prices.costUsd(target, { prompt_tokens: tokens, completion_tokens: 0, total_tokens: tokens });
-            } else {
-              const request = asChatRequest(body, model);
-              if (request === undefined) return null;
-              // the model writes no more than its catalog's max output, whatever the client asks (Claude
-              // Code asks 32000 of models that write 8192), and that much when it asks nothing; a model
-              // the catalog does not know keeps the request's limit, else the pricing default
-              const { maxOutputTokens } = candidate;
-              const bounded = maxOutputTokens === undefined ? request : { ...request, max_completion_tokens: requestedOutputTokens(request, maxOutputTokens, maxOutputTokens) };
-              cost = prices.estimate(bounded, target).maxCostUsd;
-            }
-            if (cost !== null && (most === null || cost > most)) most = cost;
+          if (endpoint === 'embeddings') {
+            const tokens = estimateEmbeddingTokens(body as EmbeddingRequest);
+            return mostExpensive(candidates, (target) => prices.costUsd(target, { prompt_tokens: tokens, completion_tokens: 0, total_tokens: tokens }));
           }
-          return most;
+          // a legacy prompt wrapped once, not per candidate
+          const request = asChatRequest(body, model);
+          if (request === undefined) return null;
+          return mostExpensive(candidates, (target, candidate) => {
+            // the model writes no more than its catalog's max output, whatever the client asks (Claude
+            // Code asks 32000 of models that write 8192), and that much when it asks nothing; a model
+            // the catalog does not know keeps the request's limit, else the pricing default
+            const maxOutputTokens = knownMaxOutput(candidate.maxOutputTokens);
+            const bounded = maxOutputTokens === undefined ? request : { ...request, max_completion_tokens: requestedOutputTokens(request, maxOutputTokens, maxOutputTokens) };
+            return prices.estimate(bounded, target).maxCostUsd;
+          });
         },
       };
     },
