@@ -1,4 +1,5 @@
 import { createCostEstimator, createPricingRegistry, type PriceTarget } from '@switchyard/proxy-logging';
+import type { ChatMessage } from '@switchyard/proxy-core';
 import { createMockUpstream, type MockUpstream } from '@switchyard/testing';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,10 +17,10 @@ const prices = createCostEstimator(createPricingRegistry({ models: { 'openai/pri
 const CLAUDE: PriceTarget = { provider: 'anthropic', providerType: 'anthropic', model: 'claude-3-5-sonnet-20241022' };
 const GPT: PriceTarget = { provider: 'openai', providerType: 'openai', model: 'gpt-4o' };
 const PRIVATE: PriceTarget = { provider: 'openai', providerType: 'openai', model: 'private-model' };
-const messages = [{ role: 'user' as const, content: 'Refactor the parser so that it reads the file once.' }];
-/** What the app reserves for `messages` on `target` with `max_tokens` of `outputTokens`. */
-const reserved = (target: PriceTarget, outputTokens: number): number =>
-  prices.estimate({ model: target.model, messages, max_tokens: outputTokens }, target).maxCostUsd!;
+const messages: ChatMessage[] = [{ role: 'user', content: 'Refactor the parser so that it reads the file once.' }];
+/** What the app reserves for `messages` (or `sent`) on `target` with `max_tokens` of `outputTokens`. */
+const reserved = (target: PriceTarget, outputTokens: number, sent: ChatMessage[] = messages): number =>
+  prices.estimate({ model: target.model, messages: sent, max_tokens: outputTokens }, target).maxCostUsd!;
 
 let upstream: MockUpstream;
 let app: FastifyInstance;
@@ -98,5 +99,22 @@ describe("budget reservations capped at the model's output limit", () => {
     expect((await post('/v1/chat/completions', short.key, { model: 'private', max_tokens: 32_000, messages })).json()).toMatchObject({ error: { code: 'budget_exceeded' } });
     const fits = await keyWithBudget(app, MASTER, raw * 1.05);
     expect((await post('/v1/chat/completions', fits.key, { model: 'private', max_tokens: 32_000, messages })).statusCode).toBe(200);
+  });
+});
+
+describe('budget reservations on /v1/messages', () => {
+  it("count the system prompt as the system message it is sent upstream as", async () => {
+    const system = 'You are a meticulous engineer. Read every file before changing it. '.repeat(300);
+    const withoutSystem = reserved(CLAUDE, 8_192);
+    const withSystem = reserved(CLAUDE, 8_192, [{ role: 'system', content: system }, ...messages]);
+    const short = await keyWithBudget(app, MASTER, (withoutSystem + withSystem) / 2);
+    const refused = await post('/v1/messages', short.key, { model: 'claude', max_tokens: 32_000, system, messages });
+    expect(refused.statusCode).toBe(429);
+    expect(refused.json()).toMatchObject({ type: 'error', error: { type: 'rate_limit_error' } });
+    // as text blocks too; and a budget the prompt fits admits it
+    const blocks = [{ type: 'text', text: system }];
+    expect((await post('/v1/messages', short.key, { model: 'claude', max_tokens: 32_000, system: blocks, messages })).statusCode).toBe(429);
+    const fits = await keyWithBudget(app, MASTER, withSystem * 1.05);
+    expect((await post('/v1/messages', fits.key, { model: 'claude', max_tokens: 32_000, system, messages })).statusCode).toBe(200);
   });
 });

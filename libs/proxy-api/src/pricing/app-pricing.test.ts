@@ -2,19 +2,26 @@ import { createGateway, createGatewayHooks, type GatewayOptions, type ModelCatal
 import { afterAll, describe, expect, it } from 'vitest';
 import { appPricing } from './app-pricing';
 
-// Output at $1 per token and free input, so a reservation reads as the output tokens it covers.
+// `instruct` and `unbounded`: output at $1 per token and free input, so a reservation reads as the
+// output tokens it covers; `prompted`: input at $1 per token and free output, so it reads as the prompt tokens
 const outputOnly = { inputPerMTok: 0, outputPerMTok: 1_000_000 };
-const pricing = appPricing({ catalog: 'none', models: { 'up/instruct': outputOnly, 'up/unbounded': outputOnly } });
+const pricing = appPricing({
+  catalog: 'none',
+  models: { 'up/instruct': outputOnly, 'up/unbounded': outputOnly, 'up/prompted': { inputPerMTok: 1_000_000, outputPerMTok: 0 } },
+});
 // a catalog of a plugin's own that does not know `unbounded`'s output limit (and lists no other model)
 const unbounded: ModelInfo = { id: 'unbounded', provider: 'custom', contextWindow: 100_000, maxOutputTokens: Number.POSITIVE_INFINITY, inputModalities: ['text'], outputModalities: ['text'], supportsTools: false };
 const modelCatalog: ModelCatalog = { lookup: (model) => (model === 'unbounded' ? unbounded : undefined), list: () => [unbounded] };
 const gateway = createGateway({
   providers: [{ name: 'up', type: 'openai', baseUrl: 'http://127.0.0.1:9/v1', apiKey: 'sk-unused' }],
-  models: ['instruct', 'unbounded'].map((name) => ({ name, targets: [{ provider: 'up', model: name }] })),
+  models: ['instruct', 'unbounded', 'prompted'].map((name) => ({ name, targets: [{ provider: 'up', model: name }] })),
   modelCatalog,
 });
 const estimator = pricing.budgetEstimator(gateway);
 const reserve = (body: Record<string, unknown>, model = 'instruct') => estimator.estimateMaxCostUsd({ model, endpoint: 'chat', body: { model, max_tokens: 10, ...body } });
+/** The prompt tokens reserved for `body` on `endpoint`. */
+const promptReserved = (endpoint: 'chat' | 'messages', body: Record<string, unknown>) =>
+  estimator.estimateMaxCostUsd({ model: 'prompted', endpoint, body: { model: 'prompted', max_tokens: 10, ...body } });
 
 afterAll(async () => gateway.close());
 
@@ -62,5 +69,41 @@ describe('budget reservations on a model whose max output the catalog does not k
     expect(await reserve({ messages, max_tokens: undefined }, 'unbounded')).toBe(4096);
     expect(await reserve({ messages, max_tokens: null }, 'unbounded')).toBe(4096);
     expect(await reserve({ messages, max_tokens: 32_000 }, 'unbounded')).toBe(32_000);
+  });
+});
+
+describe('budget reservations on /v1/messages', () => {
+  const system = 'You are a careful reviewer. '.repeat(200);
+  const ask = [{ role: 'user', content: 'Review this.' }];
+
+  it('count the system prompt, a string or text blocks, as the chat request it is sent as', async () => {
+    const onChat = await promptReserved('chat', { messages: [{ role: 'system', content: system }, ...ask] });
+    expect(await promptReserved('messages', { system, messages: ask })).toBe(onChat);
+    const blocks = [{ type: 'text', text: system.slice(0, 2_000) }, { type: 'text', text: system.slice(2_000) }];
+    const onChatTwice = await promptReserved('chat', { messages: [{ role: 'system', content: system.slice(0, 2_000) }, { role: 'system', content: system.slice(2_000) }, ...ask] });
+    expect(await promptReserved('messages', { system: blocks, messages: ask })).toBe(onChatTwice);
+    expect(onChat).toBeGreaterThan(system.length / 2);
+  });
+
+  it('count tool definitions, their JSON schemas included, on /v1/messages as on chat', async () => {
+    const input_schema = { type: 'object', properties: { path: { type: 'string', description: 'The file to read, relative to the repository root.' } }, required: ['path'] };
+    const tools = [{ name: 'read_file', description: 'Reads a file of the repository.', input_schema }];
+    const chatTools = [{ type: 'function', function: { name: 'read_file', description: 'Reads a file of the repository.', parameters: input_schema } }];
+    const bare = (await promptReserved('messages', { messages: ask }))!;
+    const withTools = await promptReserved('messages', { messages: ask, tools });
+    expect(withTools).toBe(await promptReserved('chat', { messages: ask, tools: chatTools }));
+    expect(withTools! - bare).toBeGreaterThan(JSON.stringify(input_schema).length / 2);
+  });
+
+  it('count an image as an image part, not its base64 text', async () => {
+    const data = 'iVBORw0KGgo'.repeat(10_000);
+    const image = { type: 'image', source: { type: 'base64', media_type: 'image/png', data } };
+    const onChat = await promptReserved('chat', { messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: `data:image/png;base64,${data}` } }, { type: 'text', text: 'What is this?' }] }] });
+    expect(await promptReserved('messages', { messages: [{ role: 'user', content: [image, { type: 'text', text: 'What is this?' }] }] })).toBe(onChat);
+    expect(onChat).toBeLessThan(data.length / 2);
+  });
+
+  it('reserve nothing of its own for a body the route refuses (it reaches no provider)', async () => {
+    expect(await promptReserved('messages', { messages: [{ role: 'user', content: [{ type: 'document', source: {} }] }] })).toBeNull();
   });
 });

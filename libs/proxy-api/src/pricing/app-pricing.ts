@@ -1,7 +1,9 @@
 import {
   estimateEmbeddingTokens,
   LEGACY_COMPLETION_DEFAULTS,
+  messagesToChatRequest,
   requestedOutputTokens,
+  type AnthropicMessagesRequest,
   type ChatCompletionRequest,
   type CostEstimator as RoutingCostEstimator,
   type EmbeddingRequest,
@@ -31,8 +33,10 @@ export interface AppPricing {
    * Prices budget reservations: a request's most expensive candidate target (its route and
    * fallbacks) at its estimated prompt plus its output limit (`max_completion_tokens`, else
    * `max_tokens`, capped at the candidate's max output in the model catalog; with neither, the
-   * catalog's max output, else the pricing default; a legacy completion's default is 16). Null
-   * when no candidate has a price (the default reservation applies then).
+   * catalog's max output, else the pricing default; a legacy completion's default is 16). The
+   * prompt is the chat request the engine sends: a `/v1/messages` body is estimated as
+   * translated, its `system` prompt and tools included. Null when no candidate has a price (the
+   * default reservation applies then).
    */
   budgetEstimator(gateway: Gateway): CostEstimator;
 }
@@ -43,9 +47,21 @@ function promptCount(prompt: unknown): number {
   return prompt.length > 0 && prompt.every((item) => typeof item === 'string' || Array.isArray(item)) ? prompt.length : 1;
 }
 
-/** A chat request as the estimator reads it: legacy completions carry a `prompt` instead of messages. */
-function asChatRequest(body: unknown, model: string): ChatCompletionRequest | undefined {
+/**
+ * A request body as the chat request the engine sends: a `/v1/messages` body translated as its
+ * route does (its `system` prompt becomes system messages, images `image_url` parts, tools
+ * OpenAI's), a legacy completion's `prompt` as one user message. Undefined for a body the route
+ * refuses, which reaches no provider.
+ */
+function asChatRequest(body: unknown, model: string, endpoint: 'chat' | 'messages'): ChatCompletionRequest | undefined {
   if (typeof body !== 'object' || body === null) return undefined;
+  if (endpoint === 'messages') {
+    try {
+      return messagesToChatRequest(body as AnthropicMessagesRequest);
+    } catch {
+      return undefined;
+    }
+  }
   const request = body as Partial<ChatCompletionRequest> & { prompt?: unknown; best_of?: unknown };
   if (Array.isArray(request.messages)) return request as ChatCompletionRequest;
   if (request.prompt === undefined) return undefined;
@@ -117,8 +133,8 @@ export function appPricing(options: PricingOptions | false | undefined): AppPric
             const tokens = estimateEmbeddingTokens(body as EmbeddingRequest);
             return mostExpensive(candidates, (target) => prices.costUsd(target, { prompt_tokens: tokens, completion_tokens: 0, total_tokens: tokens }));
           }
-          // a legacy prompt wrapped once, not per candidate
-          const request = asChatRequest(body, model);
+          // translated (a /v1/messages body) or wrapped (a legacy prompt) once, not per candidate
+          const request = asChatRequest(body, model, endpoint);
           if (request === undefined) return null;
           return mostExpensive(candidates, (target, candidate) => {
             // the model writes no more than its catalog's max output, whatever the client asks (Claude
