@@ -154,7 +154,9 @@ export { contentText, imageMediaTypeFromUrl, invalidRequest, parseDataUrl, parse
 export type { InlineImage } from './wire/chat-message-parts';
 export { embeddingTexts, toEmbedding } from './embeddings/embedding-encoding';
 export { schemaProblems } from './options/validate-schema';
-export { MAX_TIMER_MS, timerDelayProblem } from './options/max-timer';
+export { MAX_TIMER_MS, timerDelayProblem, timerDelayReason, timerDelaySchema } from './options/max-timer';
+export { SchemaReason, withReason } from './options/schema-reason';
+export type { SchemaReasonFunction } from './options/schema-reason';
 export { silentLogger } from './options/logger';
 export type { LogFn, Logger } from './options/logger';
 

@@ -3,7 +3,7 @@ import type { Dispatcher } from 'undici';
 import type { ModelCatalog } from '../catalog/model-catalog';
 import type { GatewayPlugin } from '../hooks/gateway-hooks';
 import type { Logger } from '../options/logger';
-import { MAX_TIMER_MS } from '../options/max-timer';
+import { timerDelaySchema } from '../options/max-timer';
 import type { ProviderConfig } from '../providers/provider-adapter';
 import {
   BreakerOptionsSchema,
@@ -108,10 +108,10 @@ export const GatewayConfigSchema = Type.Object(
       Type.Object({ name: Type.String({ minLength: 1, pattern: '^[A-Za-z0-9._-]+$' }), type: Type.String({ minLength: 1 }) }, { additionalProperties: true }),
     ),
     models: Type.Optional(Type.Array(ModelRouteSchema)),
-    requestTimeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_TIMER_MS })),
-    attemptTimeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_TIMER_MS })),
+    requestTimeoutMs: Type.Optional(timerDelaySchema({ minimum: 1 })),
+    attemptTimeoutMs: Type.Optional(timerDelaySchema({ minimum: 1 })),
     allowDirectModels: Type.Optional(Type.Boolean()),
-    streamIdleTimeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_TIMER_MS })),
+    streamIdleTimeoutMs: Type.Optional(timerDelaySchema({ minimum: 1 })),
     routing: Type.Optional(RoutingOptionsSchema),
     retry: Type.Optional(RetryOptionsSchema),
     breaker: Type.Optional(BreakerOptionsSchema),
@@ -128,9 +128,9 @@ export interface GatewayOptions {
   models?: ModelRouteConfig[];
   /** Plugins, applied in order before providers are created. @default [] */
   plugins?: GatewayPlugin[];
-  /** Overall deadline of one request in milliseconds, at most {@link MAX_TIMER_MS} (as every option a timer is armed with). @default 600000 */
+  /** Overall deadline of one request in milliseconds, at most `MAX_TIMER_MS` (as every option a timer is armed with). @default 600000 */
   requestTimeoutMs?: number;
-  /** Deadline of one upstream attempt in milliseconds (to the first content for streams), at most {@link MAX_TIMER_MS}. @default 120000 */
+  /** Deadline of one upstream attempt in milliseconds (to the first content for streams), at most `MAX_TIMER_MS`. @default 120000 */
   attemptTimeoutMs?: number;
   /** Whether clients may address `<provider>/<model>` directly. @default true */
   allowDirectModels?: boolean;
@@ -140,7 +140,7 @@ export interface GatewayOptions {
   modelCatalog?: ModelCatalog;
   /** The undici dispatcher for upstream calls. @default an Agent with keep-alive pools, owned and closed by the gateway */
   dispatcher?: Dispatcher;
-  /** Longest silence between two stream chunks once content has started, in milliseconds; then the stream fails with `upstream_timeout`; at most {@link MAX_TIMER_MS}. @default 30000 */
+  /** Longest silence between two stream chunks once content has started, in milliseconds; then the stream fails with `upstream_timeout`; at most `MAX_TIMER_MS`. @default 30000 */
   streamIdleTimeoutMs?: number;
   /** Router tuning (latency EWMA, exploration). @default see `RoutingOptionsSchema` */
   routing?: Static<typeof RoutingOptionsSchema>;

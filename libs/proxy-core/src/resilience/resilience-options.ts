@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { MAX_TIMER_MS } from '../options/max-timer';
+import { timerDelaySchema } from '../options/max-timer';
 import { RedisClusterOptionsSchema, RedisUrlSchema } from '../redis/redis-client';
 
 /** Defaults of the retry, breaker and limiter options, in one place. */
@@ -73,11 +73,11 @@ export const BreakerOptionsSchema = Type.Object(
     /** Minimum requests in the rolling window before the circuit may open. @default 10 */
     volumeThreshold: Type.Optional(Type.Integer({ minimum: 1 })),
     /** Rolling window in milliseconds. @default 10000 */
-    rollingWindowMs: Type.Optional(Type.Integer({ minimum: 10, maximum: MAX_TIMER_MS })),
+    rollingWindowMs: Type.Optional(timerDelaySchema({ minimum: 10 })),
     /** Buckets of the rolling window (must divide it evenly). @default 10 */
     rollingBuckets: Type.Optional(Type.Integer({ minimum: 1 })),
     /** Open time before the half-open probe, in milliseconds. @default 30000 */
-    resetTimeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_TIMER_MS })),
+    resetTimeoutMs: Type.Optional(timerDelaySchema({ minimum: 1 })),
   },
   { additionalProperties: false },
 );
@@ -95,7 +95,7 @@ export const LimiterRedisOptionsSchema = Type.Object(
     /** Prefix of every key, so several gateways (or tests) can share one Redis. @default "switchyard:limiter:" */
     keyPrefix: Type.Optional(Type.String({ minLength: 1 })),
     /** Unanswered command time that counts as an outage, in milliseconds. @default 500 */
-    commandTimeoutMs: Type.Optional(Type.Integer({ minimum: 10, maximum: MAX_TIMER_MS })),
+    commandTimeoutMs: Type.Optional(timerDelaySchema({ minimum: 10 })),
   },
   { additionalProperties: false },
 );
@@ -106,7 +106,7 @@ export const LimiterOptionsSchema = Type.Object(
     /** Requests that may wait at once per target; more are rejected with `limiter_rejected`. @default 1000 */
     maxQueue: Type.Optional(Type.Integer({ minimum: 0 })),
     /** Longest wait for a target's limiter in milliseconds, then `limiter_rejected`. @default 10000 */
-    maxWaitMs: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_TIMER_MS })),
+    maxWaitMs: Type.Optional(timerDelaySchema({ minimum: 0 })),
     /** Share limits between gateway instances through Redis. @default none: limits are per instance */
     redis: Type.Optional(LimiterRedisOptionsSchema),
   },
