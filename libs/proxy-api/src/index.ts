@@ -29,7 +29,7 @@ export type { StaticKeyConfig } from './keys/static-key';
 export type { BudgetPeriod, KeyRefusal, VirtualKey, VirtualKeyFields } from './keys/virtual-key';
 export type { CostEstimateInput, CostEstimator } from './limits/cost-estimator';
 export type { LimitFailMode } from './limits/failover-limit-backend';
-export { LEASE_LIFETIME_FLOOR_MS, leaseLifetimeProblem, withLeaseLifetimeReason } from './limits/limit-backend';
+export { LEASE_LIFETIME_FLOOR_MS, LeaseLifetimeSchema, leaseLifetimeProblem, withLeaseLifetimeReason } from './limits/limit-backend';
 export type { LimitName } from './limits/limit-backend';
 export { DrainController } from './ops/drain-controller';
 export { IDLE_MEMORY_DEFAULTS, IdleMemoryRelease, processMemoryProbe, releaseMemoryWhenIdle } from './ops/idle-memory-release';

@@ -1,3 +1,6 @@
+import { Type } from '@sinclair/typebox';
+import { withReason } from '@switchyard/proxy-core';
+
 /** The per-key limits a request is checked against. */
 export type LimitName = 'rpm' | 'tpm' | 'parallel' | 'budget';
 
@@ -27,8 +30,9 @@ export const LEASE_LIFETIME_FLOOR_MS = PARALLEL_TTL_MS;
 
 /**
  * Why a `limits.maxLeaseLifetimeMs` is refused when it is a whole number below
- * {@link LEASE_LIFETIME_FLOOR_MS}, for the problem line of its path (a schema's own line names
- * the floor, not the reason); undefined for any other value, which its schema judges.
+ * {@link LEASE_LIFETIME_FLOOR_MS}, for the problem line of its path (TypeBox's own line names
+ * the floor, not the reason); undefined for any other value, which its schema judges. The
+ * reason of {@link LeaseLifetimeSchema}.
  */
 export function leaseLifetimeProblem(value: unknown): string | undefined {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value >= LEASE_LIFETIME_FLOOR_MS) return undefined;
@@ -36,9 +40,18 @@ export function leaseLifetimeProblem(value: unknown): string | undefined {
 }
 
 /**
- * A schema's problem lines with the one of `/limits/maxLeaseLifetimeMs` below the floor (it names
- * the floor only) replaced by {@link leaseLifetimeProblem}'s, which says why there is one: how
- * `createApp` and the gateway's `config validate` report it, in the same words.
+ * The schema of `limits.maxLeaseLifetimeMs`: whole milliseconds, at least
+ * {@link LEASE_LIFETIME_FLOOR_MS}, a value below it refused with {@link leaseLifetimeProblem}'s
+ * reason by `schemaProblems` of `@switchyard/proxy-core` (`createApp` and the gateway's config
+ * file take it from here, so both word it the same).
+ */
+export const LeaseLifetimeSchema = withReason(Type.Integer({ minimum: LEASE_LIFETIME_FLOOR_MS }), leaseLifetimeProblem);
+
+/**
+ * A schema's problem lines with the one of `/limits/maxLeaseLifetimeMs` below the floor
+ * replaced by {@link leaseLifetimeProblem}'s.
+ * @deprecated A schema built with {@link LeaseLifetimeSchema} words that line so already
+ * (`schemaProblems` reads its reason): use it and drop this call, which then changes nothing.
  */
 export function withLeaseLifetimeReason(problems: string[], maxLeaseLifetimeMs: unknown): string[] {
   const why = leaseLifetimeProblem(maxLeaseLifetimeMs);

@@ -1,4 +1,4 @@
-import { MAX_TIMER_MS, RedisClusterOptionsSchema, RedisUrlSchema, SwitchyardError, redisEndpointProblems, schemaProblems } from '@switchyard/proxy-core';
+import { RedisClusterOptionsSchema, RedisUrlSchema, SwitchyardError, redisEndpointProblems, schemaProblems, timerDelaySchema } from '@switchyard/proxy-core';
 import { PostgresPoolOptionsSchema, type PostgresPoolOptions } from '@switchyard/proxy-logging';
 import { Type } from '@sinclair/typebox';
 import { HOST_NAME_PATTERN, hostNameProblems } from '../http/loopback-host';
@@ -6,7 +6,7 @@ import type { KeyStore } from '../keys/key-store';
 import { StaticKeySchema, type StaticKeyConfig } from '../keys/static-key';
 import type { CostEstimator } from '../limits/cost-estimator';
 import type { LimitFailMode } from '../limits/failover-limit-backend';
-import { LEASE_LIFETIME_FLOOR_MS, withLeaseLifetimeReason, type LimitName } from '../limits/limit-backend';
+import { LeaseLifetimeSchema, type LimitName } from '../limits/limit-backend';
 import type { DrainController } from '../ops/drain-controller';
 import type { RedisOptions } from '../redis/redis-options';
 import type { ObservabilityOptions } from '../observability/observability-options';
@@ -210,8 +210,8 @@ const SerialisableSchema = Type.Object({
       budgetStatus: Type.Optional(Type.Union([Type.Literal(429), Type.Literal(402)])),
       shadow: Type.Optional(Type.Array(Type.Union([Type.Literal('rpm'), Type.Literal('tpm'), Type.Literal('parallel'), Type.Literal('budget')]))),
       defaultReservationUsd: Type.Optional(Type.Number({ minimum: 0 })),
-      spendFlushIntervalMs: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_TIMER_MS })),
-      maxLeaseLifetimeMs: Type.Optional(Type.Integer({ minimum: LEASE_LIFETIME_FLOOR_MS })),
+      spendFlushIntervalMs: Type.Optional(timerDelaySchema({ minimum: 0 })),
+      maxLeaseLifetimeMs: Type.Optional(LeaseLifetimeSchema),
     }),
   ),
   redis: Type.Optional(
@@ -219,12 +219,12 @@ const SerialisableSchema = Type.Object({
       url: Type.Optional(RedisUrlSchema),
       cluster: Type.Optional(RedisClusterOptionsSchema),
       keyPrefix: Type.Optional(Type.String({ minLength: 1 })),
-      commandTimeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_TIMER_MS })),
+      commandTimeoutMs: Type.Optional(timerDelaySchema({ minimum: 1 })),
     }),
   ),
   maxConcurrentRequests: Type.Optional(Type.Integer({ minimum: 0 })),
   jsonMaxDepth: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
-  drainTimeoutMs: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_TIMER_MS })),
+  drainTimeoutMs: Type.Optional(timerDelaySchema({ minimum: 0 })),
   cors: Type.Optional(
     Type.Union([
       Type.Literal(false),
@@ -247,10 +247,7 @@ export function validateProductionOptions(options: ProductionOptions & Pick<Obse
   // only the plain fields checked here: other options may hold instances (metrics, a request log, a logger)
   const plain: Record<string, unknown> = {};
   for (const name of Object.keys(SerialisableSchema.properties)) plain[name] = (rest as Record<string, unknown>)[name];
-  const problems = withLeaseLifetimeReason(
-    schemaProblems(SerialisableSchema, JSON.parse(JSON.stringify({ ...plain, limits: { ...rest.limits, costEstimator: undefined }, redis: rest.redis === undefined ? undefined : { ...rest.redis, client: undefined } })) as unknown, ''),
-    options.limits?.maxLeaseLifetimeMs,
-  );
+  const problems = schemaProblems(SerialisableSchema, JSON.parse(JSON.stringify({ ...plain, limits: { ...rest.limits, costEstimator: undefined }, redis: rest.redis === undefined ? undefined : { ...rest.redis, client: undefined } })) as unknown, '');
   const names = new Set<string>();
   for (const key of options.keys ?? []) {
     if (names.has(key.name)) problems.push(`/keys: two static keys are named "${key.name}"`);

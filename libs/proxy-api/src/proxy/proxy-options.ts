@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { GATEWAY_DEFAULTS, MAX_TIMER_MS, schemaProblems, SwitchyardError, type ResolveAll } from '@switchyard/proxy-core';
+import { GATEWAY_DEFAULTS, schemaProblems, SwitchyardError, timerDelaySchema, type ResolveAll } from '@switchyard/proxy-core';
 import type { MeterRegistry, ProviderMeter } from '@switchyard/proxy-logging';
 
 /** Built-in route prefixes of the universal proxy: `/proxy/<prefix>/...` -> `<base>/...`. */
@@ -107,7 +107,7 @@ export const ProxyConfigSchema = Type.Object(
      * slowly has the rest still to read). At most `MAX_TIMER_MS` of `@switchyard/proxy-core`.
      * @default 3600000
      */
-    requestTimeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_TIMER_MS })),
+    requestTimeoutMs: Type.Optional(timerDelaySchema({ minimum: 1 })),
     /**
      * Longest silence of the upstream's response body in milliseconds, before its first byte
      * and between two chunks; then the response is cut and logged as `upstream_timeout`. A long

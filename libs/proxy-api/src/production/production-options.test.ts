@@ -1,0 +1,32 @@
+import { timerDelayProblem } from '@switchyard/proxy-core';
+import { describe, expect, it } from 'vitest';
+import { LEASE_LIFETIME_FLOOR_MS, leaseLifetimeProblem } from '../limits/limit-backend';
+import { validateProductionOptions } from './production-options';
+
+function problemsOf(options: Parameters<typeof validateProductionOptions>[0]): string[] {
+  try {
+    validateProductionOptions(options);
+  } catch (error) {
+    return (error as Error).message.split('\n- ').slice(1);
+  }
+  return [];
+}
+
+describe('validateProductionOptions', () => {
+  it('refuses the options createApp arms a timer with above MAX_TIMER_MS, and a lease lifetime below its floor, each saying why, in schema order', () => {
+    const tooLong = 3_000_000_000;
+    expect(
+      problemsOf({
+        limits: { spendFlushIntervalMs: tooLong, maxLeaseLifetimeMs: 60_000 },
+        redis: { url: 'redis://127.0.0.1:6379', commandTimeoutMs: tooLong },
+        drainTimeoutMs: tooLong,
+      }),
+    ).toEqual([
+      `/limits/spendFlushIntervalMs: ${timerDelayProblem(tooLong)}`,
+      `/limits/maxLeaseLifetimeMs: ${leaseLifetimeProblem(60_000)}`,
+      `/redis/commandTimeoutMs: ${timerDelayProblem(tooLong)}`,
+      `/drainTimeoutMs: ${timerDelayProblem(tooLong)}`,
+    ]);
+    expect(problemsOf({ limits: { spendFlushIntervalMs: 2_147_483_647, maxLeaseLifetimeMs: LEASE_LIFETIME_FLOOR_MS }, drainTimeoutMs: 2_147_483_647 })).toEqual([]);
+  });
+});
