@@ -1,5 +1,5 @@
-import { HOST_NAME_PATTERN, LEASE_LIFETIME_FLOOR_MS, PricingConfigSchema, ProxyConfigSchema, StaticKeySchema } from '@switchyard/proxy-api';
-import { GatewayConfigSchema, MAX_TIMER_MS, RedisClusterOptionsSchema, RedisUrlSchema, type ProviderConfig } from '@switchyard/proxy-core';
+import { HOST_NAME_PATTERN, LeaseLifetimeSchema, PricingConfigSchema, ProxyConfigSchema, StaticKeySchema } from '@switchyard/proxy-api';
+import { GatewayConfigSchema, RedisClusterOptionsSchema, RedisUrlSchema, timerDelaySchema, type ProviderConfig } from '@switchyard/proxy-core';
 import { Type, type Static } from '@sinclair/typebox';
 import { MetricsConfigSchema, PostgresPoolConfigSchema, RequestLogConfigSchema } from './observability-config';
 import { CacheConfigSchema, CatalogConfigSchema, CondenserConfigSchema, MemoryConfigSchema } from './context-config';
@@ -16,9 +16,9 @@ export const ServerConfigSchema = Type.Object(
     /** Time to receive a whole request. @default 30000 */
     requestTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
     /** How long in-flight requests may take to finish on SIGTERM/SIGINT. @default 10000 */
-    shutdownTimeoutMs: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_TIMER_MS })),
+    shutdownTimeoutMs: Type.Optional(timerDelaySchema({ minimum: 0 })),
     /** On SIGTERM/SIGINT, how long to keep serving with `/ready` answering 503 before closing the listener, so a load balancer stops sending first (env SWITCHYARD_SHUTDOWN_DELAY_MS). @default 0 */
-    shutdownDelayMs: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_TIMER_MS })),
+    shutdownDelayMs: Type.Optional(timerDelaySchema({ minimum: 0 })),
     /** Trust `X-Forwarded-*` headers from a proxy in front. @default false */
     trustProxy: Type.Optional(Type.Boolean()),
     /** Time to receive the request headers (slowloris guard). @default 10000 */
@@ -40,7 +40,7 @@ export const ServerConfigSchema = Type.Object(
     /** Worker processes sharing the port (node:cluster); 1 = no cluster (env SWITCHYARD_WORKERS, flag --workers). @default one per core (one when state could not be shared) */
     workers: Type.Optional(Type.Integer({ minimum: 1, maximum: 256 })),
     /** Period of the idle checks: two idle checks in a row give memory back (a young-generation, then a full, collection); 0 = never. @default 10000 */
-    idleMemoryReleaseMs: Type.Optional(Type.Union([Type.Literal(0), Type.Integer({ minimum: 5000, maximum: MAX_TIMER_MS })])),
+    idleMemoryReleaseMs: Type.Optional(Type.Union([Type.Literal(0), timerDelaySchema({ minimum: 5000 })])),
   },
   { additionalProperties: false },
 );
@@ -93,13 +93,13 @@ export const LimitsConfigSchema = Type.Object(
     /** USD reserved per request when no estimate is available. @default 0 */
     defaultReservationUsd: Type.Optional(Type.Number({ minimum: 0 })),
     /** How often key spend is written to the key store, ms (0 = only on shutdown). @default 10000 */
-    spendFlushIntervalMs: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_TIMER_MS })),
+    spendFlushIntervalMs: Type.Optional(timerDelaySchema({ minimum: 0 })),
     /**
      * How long a request may hold its max_parallel lease on Redis unsettled before it is given back, ms;
      * at least 15 minutes (the lease's time to live on Redis), or parallel limits would stop holding.
      * @default max(1 h, 2 x the longer of requestTimeoutMs and proxy.requestTimeoutMs)
      */
-    maxLeaseLifetimeMs: Type.Optional(Type.Integer({ minimum: LEASE_LIFETIME_FLOOR_MS })),
+    maxLeaseLifetimeMs: Type.Optional(LeaseLifetimeSchema),
   },
   { additionalProperties: false },
 );
@@ -116,7 +116,7 @@ export const RedisConfigSchema = Type.Object(
     /** Longest wait on one Redis command before failing open/closed. @default 500 */
     // 10 at least: the section also feeds the upstream limiter, whose own schema refuses less, so
     // a smaller value passed `config validate` and then stopped `start`
-    commandTimeoutMs: Type.Optional(Type.Integer({ minimum: 10, maximum: MAX_TIMER_MS })),
+    commandTimeoutMs: Type.Optional(timerDelaySchema({ minimum: 10 })),
   },
   { additionalProperties: false },
 );

@@ -1,5 +1,5 @@
 import type { AppOptions } from '@switchyard/proxy-api';
-import { MAX_TIMER_MS, redisEndpointOf, type RedisClusterOptions } from '@switchyard/proxy-core';
+import { redisEndpointOf, timerDelaySchema, type RedisClusterOptions } from '@switchyard/proxy-core';
 import { Type, type Static } from '@sinclair/typebox';
 import { namesRedisAddress } from './redis-address';
 
@@ -33,7 +33,7 @@ export const CacheConfigSchema = Type.Object(
      * `redis.commandTimeoutMs` (limits, budgets): a cache lookup sits on every request's path.
      * @default 250
      */
-    redisCommandTimeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_TIMER_MS })),
+    redisCommandTimeoutMs: Type.Optional(timerDelaySchema({ minimum: 1 })),
     /** The Redis tier's breaker: skip Redis (serve from memory) after `failureThreshold` failed commands in a row, for `resetTimeoutMs`. @default { failureThreshold: 5, resetTimeoutMs: 10000 } */
     redisBreaker: Type.Optional(
       Type.Object({ failureThreshold: Type.Optional(Type.Integer({ minimum: 1 })), resetTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })) }, { additionalProperties: false }),

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { hostNameProblems, withLeaseLifetimeReason } from '@switchyard/proxy-api';
+import { hostNameProblems } from '@switchyard/proxy-api';
 import { createGateway, isSwitchyardError, redisEndpointProblems, schemaProblems } from '@switchyard/proxy-core';
 import { parse as parseYaml } from 'yaml';
 import { withAwsEnvDefaults } from './aws-env-defaults';
@@ -32,9 +32,8 @@ export async function validateConfig(raw: unknown, env: NodeJS.ProcessEnv, sourc
   const substituted = new Set<string>();
   const unset = new Set<string>();
   const value = coerceSubstituted(ConfigFileSchema, interpolateEnv(raw, env, problems, '', substituted, unset), substituted);
-  const leaseLifetime = (value as { limits?: { maxLeaseLifetimeMs?: unknown } } | null | undefined)?.limits?.maxLeaseLifetimeMs;
   // a field whose variable is unset is reported once, as unset, not again for its empty value
-  problems.push(...withLeaseLifetimeReason(schemaProblems(ConfigFileSchema, value), leaseLifetime).filter((problem) => ![...unset].some((path) => problem.startsWith(`${path}: `))));
+  problems.push(...schemaProblems(ConfigFileSchema, value).filter((problem) => ![...unset].some((path) => problem.startsWith(`${path}: `))));
   // a field the schema already refused (an empty url, a timeout of 0) is not reported twice
   const unreported = (problem: string): boolean => !problems.some((found) => found.startsWith(problem.slice(0, problem.indexOf(': ') + 2)));
   const allowedHosts = (value as { server?: { allowedHosts?: unknown } } | undefined)?.server?.allowedHosts;

@@ -1,5 +1,5 @@
 import type { ObservabilityOptions } from '@switchyard/proxy-api';
-import { MAX_TIMER_MS } from '@switchyard/proxy-core';
+import { MAX_TIMER_MS, timerDelaySchema } from '@switchyard/proxy-core';
 import type { RequestLogPostgresOptions } from '@switchyard/proxy-logging';
 import { Type, type Static } from '@sinclair/typebox';
 import type { ConfigFile } from './config-schema';
@@ -13,11 +13,11 @@ export const PostgresPoolConfigSchema = Type.Object(
     /** Connections in the pool. @default 5 */
     poolSize: Type.Optional(Type.Integer({ minimum: 1 })),
     /** Longest wait for a connection. @default 5000 */
-    connectTimeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_TIMER_MS })),
+    connectTimeoutMs: Type.Optional(timerDelaySchema({ minimum: 1 })),
     /** Server-side `statement_timeout` (PostgreSQL takes at most 2147483647 too). @default 30000 */
-    statementTimeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_TIMER_MS })),
+    statementTimeoutMs: Type.Optional(timerDelaySchema({ minimum: 1 })),
     /** Client-side deadline of each query, for a server that stopped answering. @default statementTimeoutMs + 1000 */
-    queryTimeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_TIMER_MS })),
+    queryTimeoutMs: Type.Optional(timerDelaySchema({ minimum: 1 })),
   },
   { additionalProperties: false },
 );
@@ -42,16 +42,16 @@ export const RequestLogConfigSchema = Type.Object(
     /** @default 500 */
     batchSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
     /** @default 1000 */
-    flushIntervalMs: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_TIMER_MS })),
+    flushIntervalMs: Type.Optional(timerDelaySchema({ minimum: 1 })),
     /**
      * Rows (and `request completed` lines) a second, per worker, for requests refused with 401:
      * a caller without a key can send those at line rate. Past it they are only counted. @default 10
      */
     unauthenticatedRefusalRowsPerSecond: Type.Optional(Type.Number({ minimum: 0 })),
     /** Longest wait of a flush, and of the last one at shutdown, for a store that does not answer; rows left then are dropped and counted. @default 10000 */
-    flushTimeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_TIMER_MS })),
+    flushTimeoutMs: Type.Optional(timerDelaySchema({ minimum: 1 })),
     /** Delay of the first retention pass after start-up (with `retentionDays`). @default 10000 */
-    retentionStartDelayMs: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_TIMER_MS })),
+    retentionStartDelayMs: Type.Optional(timerDelaySchema({ minimum: 0 })),
     /** The PostgreSQL pool (store "postgres"; the key store shares it unless admin.keyStore is set). */
     postgres: Type.Optional(PostgresPoolConfigSchema),
   },
