@@ -1,8 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { createGateway, createRequestContext, sourceTextOf, SwitchyardError, type GatewayPlugin } from '@switchyard/proxy-core';
+import { createGateway, createRequestContext, MAX_TIMER_MS, sourceTextOf, SwitchyardError, type GatewayPlugin } from '@switchyard/proxy-core';
 import { createMockUpstream, requireService, TEST_DATABASE_URL } from '@switchyard/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createTestSchema } from '../../test/pg-schema';
@@ -11,6 +11,7 @@ import { DEFAULT_PII_PATTERNS, redactPii } from '../redaction/redact-pii';
 import { openDatabase } from '../sql/open-database';
 import { createMetrics } from '../metrics/create-metrics';
 import { createRequestLog, type RequestLogOptions } from './create-request-log';
+import { RequestLogQueue } from './request-log-queue';
 import type { RequestLogRow } from './request-log-row';
 import { markUnlogged, unloggedReason } from './unlogged-request';
 
@@ -194,6 +195,52 @@ describe('createRequestLog postgres options', () => {
     expect(error).toBeInstanceOf(SwitchyardError);
     expect((error as SwitchyardError).code).toBe('invalid_options');
     expect((error as Error).message).toContain(`${field}: `);
+  });
+});
+
+describe('createRequestLog timer options', () => {
+  const tooLong = 3_000_000_000;
+  const why = `${tooLong} ms is above 2147483647 ms (about 24.8 days), the longest a Node.js timer waits: a longer delay would fire after 1 ms`;
+
+  it('refuses every delay a timer is armed with above MAX_TIMER_MS (Node would fire it after 1 ms), saying why, before opening a store', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'switchyard-log-timers-'));
+    try {
+      const path = join(dir, 'never.db');
+      const delays = { flushIntervalMs: tooLong, retryMinMs: tooLong, retryMaxMs: tooLong, flushTimeoutMs: tooLong, retentionIntervalMs: tooLong, retentionStartDelayMs: tooLong };
+      const error = await createRequestLog({ store: 'sqlite', path, retentionMs: 60_000, ...delays }).then(
+        async (log) => log.close(),
+        (caught: unknown) => caught,
+      );
+      expect(error).toMatchObject({ code: 'invalid_options' });
+      const lines = (error as Error).message.split('\n').slice(1);
+      expect(lines).toEqual(Object.keys(delays).map((name) => `requestLog/${name}: ${why}`));
+      expect(existsSync(path)).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("refuses the postgres pool's timeouts above MAX_TIMER_MS, saying why", async () => {
+    const error = await createRequestLog({ store: 'postgres', url: 'postgres://127.0.0.1:1/none', postgres: { connectTimeoutMs: tooLong, timeoutMs: tooLong, queryTimeoutMs: tooLong } }).then(
+      async (log) => log.close(),
+      (caught: unknown) => caught,
+    );
+    expect((error as Error).message.split('\n').slice(1)).toEqual(['connectTimeoutMs', 'timeoutMs', 'queryTimeoutMs'].map((name) => `requestLog/postgres/${name}: ${why}`));
+  });
+
+  it('takes MAX_TIMER_MS itself, and a fraction of a millisecond as before', async () => {
+    const log = await createRequestLog({ store: 'jsonl', output: new PassThrough(), flushIntervalMs: MAX_TIMER_MS, flushTimeoutMs: 2_500.5, retentionStartDelayMs: MAX_TIMER_MS });
+    await log.close();
+  });
+});
+
+describe('RequestLogQueue timer options', () => {
+  it('refuses a delay above MAX_TIMER_MS at construction, saying why', () => {
+    const store = { kind: 'capture', write: async () => undefined, close: async () => undefined };
+    expect(() => new RequestLogQueue({ store, flushTimeoutMs: 3_000_000_000 })).toThrow(
+      'Invalid request log queue options:\n/flushTimeoutMs: 3000000000 ms is above 2147483647 ms (about 24.8 days), the longest a Node.js timer waits: a longer delay would fire after 1 ms',
+    );
+    expect(new RequestLogQueue({ store, flushIntervalMs: MAX_TIMER_MS, retryMaxMs: MAX_TIMER_MS }).stats.queued).toBe(0);
   });
 });
 

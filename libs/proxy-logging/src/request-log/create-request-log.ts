@@ -1,10 +1,11 @@
 import { Type } from '@sinclair/typebox';
-import { SwitchyardError, schemaProblems, sourceTextOf, type GatewayPlugin, type Logger } from '@switchyard/proxy-core';
+import { SwitchyardError, schemaProblems, sourceTextOf, timerDelaySchema, type GatewayPlugin, type Logger } from '@switchyard/proxy-core';
+import { TimerDelayMsSchema } from '../options/timer-delay-schema';
 import { DEFAULT_PII_PATTERNS, redactPii, type PiiPattern } from '../redaction/redact-pii';
 import { openDatabase, type OpenDatabaseOptions } from '../sql/open-database';
 import { SqliteWriteThread } from '../sql/sqlite-write-thread';
 import { JsonlRequestLogStore, type JsonlOutput } from './jsonl-request-log-store';
-import { RequestLogQueue, type RequestLogQueueOptions } from './request-log-queue';
+import { RequestLogQueue, RequestLogQueueDelaysSchema, type RequestLogQueueOptions } from './request-log-queue';
 import { scheduleRetention, type RetentionPass, type RetentionSchedule } from './request-log-retention';
 import { BODY_STATE_KEY, rowFromContext, type CapturedBodies } from './request-log-row';
 import type { RequestLogStore } from './request-log-store';
@@ -30,17 +31,26 @@ export type RequestLogPostgresOptions = PostgresPoolOptions;
 /**
  * The pool and timeouts of a PostgreSQL database opened by URL, as the request log and a key
  * store take them. pg reads 0 as "no timeout", and a pool of 0 connections makes every write
- * wait out the connect timeout: a zero here is a mistake, not a way to turn them off.
+ * wait out the connect timeout: a zero here is a mistake, not a way to turn them off. Each
+ * timeout is at most `MAX_TIMER_MS` (pg arms a timer with it, and the default query timeout
+ * with the statement timeout's; PostgreSQL takes no longer statement timeout either).
  */
 export const PostgresPoolOptionsSchema = Type.Object(
   {
     poolSize: Type.Optional(Type.Integer({ minimum: 1 })),
-    connectTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
-    timeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
-    queryTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
+    connectTimeoutMs: Type.Optional(timerDelaySchema({ minimum: 1 })),
+    timeoutMs: Type.Optional(timerDelaySchema({ minimum: 1 })),
+    queryTimeoutMs: Type.Optional(timerDelaySchema({ minimum: 1 })),
   },
   { additionalProperties: false },
 );
+
+// the options of createRequestLog a timer is armed with, checked before a store is opened
+const RequestLogDelaysSchema = Type.Object({
+  ...RequestLogQueueDelaysSchema.properties,
+  retentionIntervalMs: Type.Optional(TimerDelayMsSchema),
+  retentionStartDelayMs: Type.Optional(TimerDelayMsSchema),
+});
 
 /** Options of {@link createRequestLog}. */
 export interface RequestLogOptions extends Omit<RequestLogQueueOptions, 'store' | 'logger'> {
@@ -56,7 +66,7 @@ export interface RequestLogOptions extends Omit<RequestLogQueueOptions, 'store' 
    * PostgreSQL pool and timeouts (store 'postgres'): `poolSize` (5), `connectTimeoutMs` (5000),
    * `timeoutMs`, the server-side statement timeout (30000), and `queryTimeoutMs`, the client-side
    * deadline of each query (`timeoutMs` + 1000), as {@link OpenDatabaseOptions} takes them.
-   * Each is a positive integer (a 0 is refused rather than read as "no timeout").
+   * Each is a positive integer (a 0 is refused rather than read as "no timeout"), at most `MAX_TIMER_MS`.
    * @default {}
    */
   postgres?: RequestLogPostgresOptions;
@@ -67,11 +77,11 @@ export interface RequestLogOptions extends Omit<RequestLogQueueOptions, 'store' 
   /** Rows per retention DELETE. @default 5000 */
   retentionBatchSize?: number;
   /**
-   * How often retention runs, in milliseconds; a pass that hits its cap (100 deletes of
-   * `retentionBatchSize` rows) is followed by the next one at once. @default 3600000
+   * How often retention runs, in milliseconds, at most `MAX_TIMER_MS`; a pass that hits its cap
+   * (100 deletes of `retentionBatchSize` rows) is followed by the next one at once. @default 3600000
    */
   retentionIntervalMs?: number;
-  /** Delay of the first retention pass after start-up, in milliseconds. @default 10000 */
+  /** Delay of the first retention pass after start-up, in milliseconds, at most `MAX_TIMER_MS`. @default 10000 */
   retentionStartDelayMs?: number;
   /** Store request and response bodies, after PII redaction. @default false */
   bodies?: boolean;
@@ -124,10 +134,9 @@ async function openStore(options: RequestLogOptions): Promise<RequestLogStore> {
  * const gateway = createGateway({ ..., plugins: [log.plugin] });
  */
 export async function createRequestLog(options: RequestLogOptions = {}): Promise<RequestLog> {
-  if (options.postgres !== undefined) {
-    const problems = schemaProblems(PostgresPoolOptionsSchema, options.postgres, 'requestLog/postgres');
-    if (problems.length > 0) throw new SwitchyardError('invalid_options', `Invalid request log options:\n${problems.join('\n')}`);
-  }
+  const problems = schemaProblems(RequestLogDelaysSchema, options, 'requestLog');
+  if (options.postgres !== undefined) problems.push(...schemaProblems(PostgresPoolOptionsSchema, options.postgres, 'requestLog/postgres'));
+  if (problems.length > 0) throw new SwitchyardError('invalid_options', `Invalid request log options:\n${problems.join('\n')}`);
   const store = await openStore(options);
   const sql = store instanceof SqlRequestLogStore ? store : undefined;
   // migrate now when we can; a store that is down migrates on the first successful write

@@ -1,4 +1,6 @@
-import type { Logger } from '@switchyard/proxy-core';
+import { Type } from '@sinclair/typebox';
+import { SwitchyardError, schemaProblems, type Logger } from '@switchyard/proxy-core';
+import { TimerDelayMsSchema } from '../options/timer-delay-schema';
 import type { RequestLogRow } from './request-log-row';
 import type { RequestLogStore } from './request-log-store';
 
@@ -19,7 +21,7 @@ export interface RequestLogQueueOptions {
   maxQueuedRows?: number;
   /** Rows per write. @default 500 */
   batchSize?: number;
-  /** Delay before a partial batch is written, in milliseconds. @default 1000 */
+  /** Delay before a partial batch is written, in milliseconds; at most `MAX_TIMER_MS`, as each delay here. @default 1000 */
   flushIntervalMs?: number;
   /** First retry delay after a failed write, in milliseconds (doubles up to `retryMaxMs`). @default 500 */
   retryMinMs?: number;
@@ -33,6 +35,17 @@ export interface RequestLogQueueOptions {
   flushTimeoutMs?: number;
   logger?: Logger;
 }
+
+/**
+ * The options of {@link RequestLogQueueOptions} a timer is armed with, each at most `MAX_TIMER_MS`
+ * (Node.js fires a longer timer after 1 ms: a `flushTimeoutMs` of 3e9 gave every flush up at once).
+ */
+export const RequestLogQueueDelaysSchema = Type.Object({
+  flushIntervalMs: Type.Optional(TimerDelayMsSchema),
+  retryMinMs: Type.Optional(TimerDelayMsSchema),
+  retryMaxMs: Type.Optional(TimerDelayMsSchema),
+  flushTimeoutMs: Type.Optional(TimerDelayMsSchema),
+});
 
 /** Counters of a {@link RequestLogQueue}, for metrics and tests. */
 export interface RequestLogQueueStats {
@@ -71,6 +84,8 @@ export class RequestLogQueue {
   readonly stats: RequestLogQueueStats = { queued: 0, written: 0, dropped: 0, rejected: 0, storeErrors: 0 };
 
   constructor(options: RequestLogQueueOptions) {
+    const problems = schemaProblems(RequestLogQueueDelaysSchema, options);
+    if (problems.length > 0) throw new SwitchyardError('invalid_options', `Invalid request log queue options:\n${problems.join('\n')}`);
     this.#store = options.store;
     this.#max = options.maxQueuedRows ?? REQUEST_LOG_QUEUE_DEFAULTS.maxQueuedRows;
     this.#batch = options.batchSize ?? REQUEST_LOG_QUEUE_DEFAULTS.batchSize;

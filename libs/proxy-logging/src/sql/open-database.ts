@@ -1,4 +1,6 @@
-import { SwitchyardError } from '@switchyard/proxy-core';
+import { Type } from '@sinclair/typebox';
+import { SwitchyardError, schemaProblems } from '@switchyard/proxy-core';
+import { TimerDelayMsSchema } from '../options/timer-delay-schema';
 import { openPostgresDatabase } from './postgres-database';
 import type { SqlDatabase } from './sql-database';
 import { openSqliteDatabase } from './sqlite-database';
@@ -14,16 +16,27 @@ export interface OpenDatabaseOptions {
   schema?: string;
   /** PostgreSQL only: pool size. @default 5 */
   poolSize?: number;
-  /** PostgreSQL only: how long to wait for a connection, in milliseconds. @default 5000 */
+  /** PostgreSQL only: how long to wait for a connection, in milliseconds, at most `MAX_TIMER_MS`. @default 5000 */
   connectTimeoutMs?: number;
-  /** SQLite: lock wait; PostgreSQL: statement timeout; in milliseconds. @default 5000 for SQLite, 30000 for PostgreSQL */
+  /**
+   * SQLite: lock wait; PostgreSQL: statement timeout (at most `MAX_TIMER_MS`, PostgreSQL's own
+   * maximum); in milliseconds. @default 5000 for SQLite, 30000 for PostgreSQL
+   */
   timeoutMs?: number;
   /**
-   * PostgreSQL only: client-side deadline of each query, in milliseconds, for a connection that
-   * stops answering (the server-side `timeoutMs` never fires then). @default timeoutMs + 1000
+   * PostgreSQL only: client-side deadline of each query, in milliseconds, at most `MAX_TIMER_MS`,
+   * for a connection that stops answering (the server-side `timeoutMs` never fires then).
+   * @default timeoutMs + 1000, at most `MAX_TIMER_MS`
    */
   queryTimeoutMs?: number;
 }
+
+// the PostgreSQL timeouts pg arms a timer with (the statement timeout gives the query timeout's default)
+const PostgresTimeoutsSchema = Type.Object({
+  connectTimeoutMs: Type.Optional(TimerDelayMsSchema),
+  timeoutMs: Type.Optional(TimerDelayMsSchema),
+  queryTimeoutMs: Type.Optional(TimerDelayMsSchema),
+});
 
 /**
  * Opens a SQL database by URL. The driver (better-sqlite3 or pg, optional peers) is loaded
@@ -42,6 +55,8 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<SqlDat
     return openSqliteDatabase({ path, ...(options.timeoutMs === undefined ? {} : { busyTimeoutMs: options.timeoutMs }) });
   }
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
+    const problems = schemaProblems(PostgresTimeoutsSchema, options);
+    if (problems.length > 0) throw new SwitchyardError('invalid_options', `Invalid database options:\n${problems.join('\n')}`);
     return openPostgresDatabase({
       url,
       ...(options.schema === undefined ? {} : { schema: options.schema }),

@@ -1,6 +1,6 @@
 import type PgModuleDefault from 'pg';
 import type { Pool, PoolClient, PoolConfig } from 'pg';
-import { SwitchyardError } from '@switchyard/proxy-core';
+import { MAX_TIMER_MS, SwitchyardError } from '@switchyard/proxy-core';
 import { rewritePlaceholders } from './rewrite-placeholders';
 import type { SqlDatabase, SqlExecuteResult, SqlValue } from './sql-database';
 
@@ -19,7 +19,7 @@ export interface PostgresDatabaseOptions {
   /**
    * Client-side deadline of each query, in milliseconds: the query fails with a timeout when the
    * server has not answered by then (a connection that stopped answering, where the server-side
-   * statement timeout never fires). @default statementTimeoutMs + 1000
+   * statement timeout never fires). @default statementTimeoutMs + 1000, at most `MAX_TIMER_MS`
    */
   queryTimeoutMs?: number;
 }
@@ -76,7 +76,8 @@ export async function openPostgresDatabase(options: PostgresDatabaseOptions): Pr
     // dropped route, no FIN) never delivers its error, and the query, the write queue and
     // shutdown would wait forever. pg's query_timeout fails the query on the client; the pool
     // then discards that connection (see PostgresDatabase.transaction)
-    query_timeout: options.queryTimeoutMs ?? statementTimeoutMs + POSTGRES_DATABASE_DEFAULTS.queryTimeoutMarginMs,
+    // a second past the longest statement timeout (2147483647) would not fit a timer: it would fire at once
+    query_timeout: options.queryTimeoutMs ?? Math.min(statementTimeoutMs + POSTGRES_DATABASE_DEFAULTS.queryTimeoutMarginMs, MAX_TIMER_MS),
     keepAlive: true,
     keepAliveInitialDelayMillis: POSTGRES_DATABASE_DEFAULTS.keepAliveInitialDelayMs,
     // bigint counts and numeric sums come back as numbers, as on SQLite

@@ -145,6 +145,23 @@ describe('openDatabase', () => {
     }
   });
 
+  it('refuses a PostgreSQL timeout above MAX_TIMER_MS (pg would fire its timer after 1 ms), saying why, before loading pg', async () => {
+    const tooLong = 3_000_000_000;
+    const error = await openDatabase({ url: 'postgres://postgres@127.0.0.1:1/none', connectTimeoutMs: tooLong, timeoutMs: tooLong, queryTimeoutMs: tooLong }).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ code: 'invalid_options' });
+    const why = `${tooLong} ms is above 2147483647 ms (about 24.8 days), the longest a Node.js timer waits: a longer delay would fire after 1 ms`;
+    expect((error as Error).message).toBe(`Invalid database options:\n/connectTimeoutMs: ${why}\n/timeoutMs: ${why}\n/queryTimeoutMs: ${why}`);
+  });
+
+  it.skipIf(!pgUp)('keeps the default query timeout within a timer for the longest statement timeout (a second past it fired at once: every query a "Query read timeout")', async () => {
+    const db = await openDatabase({ url: TEST_DATABASE_URL, poolSize: 1, timeoutMs: 2_147_483_647 });
+    try {
+      expect(await db.query('SELECT 1 AS one FROM pg_sleep(0.2)')).toEqual([{ one: 1 }]);
+    } finally {
+      await db.close();
+    }
+  });
+
   it('does not connect to PostgreSQL until first use, and fails calls while it is down', async () => {
     const db = await openDatabase({ url: 'postgres://postgres@127.0.0.1:1/none', connectTimeoutMs: 500 });
     await expect(db.query('SELECT 1')).rejects.toThrow();

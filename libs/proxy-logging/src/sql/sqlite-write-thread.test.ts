@@ -180,6 +180,13 @@ describe('SqliteWriteThread', () => {
 
   const onLinux = it.runIf(process.platform === 'linux');
 
+  it('refuses an idleExitMs above MAX_TIMER_MS (its timer would fire after 1 ms: a thread started and let go per batch), saying why', () => {
+    expect(() => new SqliteWriteThread({ path, idleExitMs: 3_000_000_000 })).toThrow(
+      'SqliteWriteThread: idleExitMs: 3000000000 ms is above 2147483647 ms (about 24.8 days), the longest a Node.js timer waits: a longer delay would fire after 1 ms.',
+    );
+    expect(new SqliteWriteThread({ path, idleExitMs: 2_147_483_647 }).running).toBe(false);
+  });
+
   it('refuses a nice that is not an integer from 0 to 19', () => {
     for (const nice of [-1, 2.5, 20, Number.NaN]) expect(() => new SqliteWriteThread({ path, nice })).toThrow(/nice must be an integer from 0 to 19/);
   });

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
-import { SwitchyardError } from '@switchyard/proxy-core';
+import { MAX_TIMER_MS, SwitchyardError, timerDelayProblem } from '@switchyard/proxy-core';
 import type { SqlValue } from './sql-database';
 
 /** One statement of a write transaction: SQL with `?` placeholders and its values. */
@@ -33,7 +33,8 @@ export interface SqliteWriteThreadOptions {
   /**
    * How long the thread stays after its last transaction, in milliseconds; the next one
    * starts it again. An idle thread holds its own V8 heap and SQLite page cache (about
-   * 8 MB of RSS), which an idle gateway gives back. @default 30000
+   * 8 MB of RSS), which an idle gateway gives back. At most `MAX_TIMER_MS` (a timer is armed
+   * with it). @default 30000
    */
   idleExitMs?: number;
   /**
@@ -178,6 +179,9 @@ export class SqliteWriteThread implements SqlBatchWriter {
     this.#path = options.path;
     this.#busyTimeoutMs = options.busyTimeoutMs ?? 5000;
     this.#idleExitMs = options.idleExitMs ?? 30_000;
+    if (this.#idleExitMs > MAX_TIMER_MS) {
+      throw new SwitchyardError('invalid_options', `SqliteWriteThread: idleExitMs: ${timerDelayProblem(this.#idleExitMs)}.`, { param: 'idleExitMs' });
+    }
     const nice = options.nice ?? 10;
     if (!Number.isInteger(nice) || nice < 0 || nice > 19) {
       throw new SwitchyardError('invalid_options', `SqliteWriteThread: nice must be an integer from 0 to 19 (got ${String(nice)}).`, { param: 'nice' });
