@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { RedisClusterOptionsSchema, RedisUrlSchema, SwitchyardError, redisEndpointProblems, schemaProblems, type Logger, type RedisClusterOptions } from '@switchyard/proxy-core';
+import { RedisClusterOptionsSchema, RedisUrlSchema, SwitchyardError, redisEndpointProblems, schemaProblems, timerDelaySchema, type Logger, type RedisClusterOptions } from '@switchyard/proxy-core';
 import type { MemoryBudget } from '../memory/memory-budget';
 import type { RedisCacheClient } from './redis-tier';
 
@@ -42,9 +42,9 @@ export const ResponseCacheConfigSchema = Type.Object(
     cacheNonDeterministic: Type.Optional(Type.Boolean()),
     redis: Type.Optional(
       Type.Union([
-        Type.Object({ url: RedisUrlSchema, keyPrefix: Type.Optional(Type.String()), commandTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })), breaker: Type.Optional(RedisBreakerSchema) }, { additionalProperties: false }),
-        Type.Object({ cluster: RedisClusterOptionsSchema, keyPrefix: Type.Optional(Type.String()), commandTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })), breaker: Type.Optional(RedisBreakerSchema) }, { additionalProperties: false }),
-        Type.Object({ client: Type.Object({}, { additionalProperties: true }), keyPrefix: Type.Optional(Type.String()), commandTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })), breaker: Type.Optional(RedisBreakerSchema) }, { additionalProperties: false }),
+        Type.Object({ url: RedisUrlSchema, keyPrefix: Type.Optional(Type.String()), commandTimeoutMs: Type.Optional(timerDelaySchema({ minimum: 1 })), breaker: Type.Optional(RedisBreakerSchema) }, { additionalProperties: false }),
+        Type.Object({ cluster: RedisClusterOptionsSchema, keyPrefix: Type.Optional(Type.String()), commandTimeoutMs: Type.Optional(timerDelaySchema({ minimum: 1 })), breaker: Type.Optional(RedisBreakerSchema) }, { additionalProperties: false }),
+        Type.Object({ client: Type.Object({}, { additionalProperties: true }), keyPrefix: Type.Optional(Type.String()), commandTimeoutMs: Type.Optional(timerDelaySchema({ minimum: 1 })), breaker: Type.Optional(RedisBreakerSchema) }, { additionalProperties: false }),
       ]),
     ),
     compressAboveBytes: Type.Optional(Type.Integer({ minimum: 0 })),
@@ -95,7 +95,7 @@ export interface ResponseCacheOptions {
   ) & {
     /** @default "switchyard:cache:" */
     keyPrefix?: string;
-    /** Deadline of one Redis command in milliseconds (only for a URL or cluster). @default 250 */
+    /** Deadline of one Redis command in milliseconds (only for a URL or cluster), at most `MAX_TIMER_MS` (ioredis arms a timer with it). @default 250 */
     commandTimeoutMs?: number;
     /**
      * After `failureThreshold` consecutive failed or timed-out commands the tier is skipped

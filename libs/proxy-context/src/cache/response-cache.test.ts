@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MemoryBudget } from '../memory/memory-budget';
 import { createResponseCache, type ResponseCache } from './response-cache';
 import type { ResponseCacheOptions } from './response-cache-options';
+import type { RedisCacheClient } from './redis-tier';
 
 const request: ChatCompletionRequest = { model: 'demo', messages: [{ role: 'user', content: 'hello cache' }], temperature: 0 };
 
@@ -241,6 +242,21 @@ describe('response cache', () => {
     const replayed = refusing();
     await collect(await gateway.stream(request, { context: replayed }));
     expect([streamed.cacheStatus, replayed.cacheStatus]).toEqual(['MISS', 'HIT']);
+  });
+
+  it("refuses a Redis command timeout above MAX_TIMER_MS (ioredis's timer would fire after 1 ms: every command a timeout), saying why at the field", () => {
+    const why = '3000000000 ms is above 2147483647 ms (about 24.8 days), the longest a Node.js timer waits: a longer delay would fire after 1 ms';
+    for (const redis of [{ url: 'redis://127.0.0.1:6379' }, { cluster: { nodes: ['redis://127.0.0.1:7000'] } }]) {
+      let message = '';
+      try {
+        createResponseCache({ memory: { maxBytes: 1024 * 1024 }, redis: { ...redis, commandTimeoutMs: 3_000_000_000 } });
+      } catch (error) {
+        message = (error as Error).message;
+      }
+      expect(message).toBe(`Invalid response cache options:\n/redis/commandTimeoutMs: ${why}`);
+    }
+    const client = {} as RedisCacheClient;
+    expect(() => createResponseCache({ memory: { maxBytes: 1024 * 1024 }, redis: { client, commandTimeoutMs: 2_147_483_647 } })).not.toThrow();
   });
 
   it('rejects options without a memory bound, listing every problem', () => {
