@@ -130,4 +130,27 @@ describe('createSwitchyardAdmin', () => {
       /gatewayUrl[\s\S]*adminKey/,
     );
   });
+
+  it('refuses a timeoutMs above 2147483647 (AbortSignal.timeout would fire after 1 ms: every call aborted at once), saying why', () => {
+    expect(() =>
+      createSwitchyardAdmin({ gatewayUrl: 'http://localhost:4000', adminKey: 'k', timeoutMs: 3_000_000_000 }),
+    ).toThrow(
+      'Invalid admin client options:\n- /timeoutMs: 3000000000 ms is above 2147483647 ms (about 24.8 days), the longest a Node.js timer waits: a longer delay would fire after 1 ms',
+    );
+    expect(() =>
+      createSwitchyardAdmin({ gatewayUrl: 'http://localhost:4000', adminKey: 'k', timeoutMs: 2_147_483_647 }),
+    ).not.toThrow();
+    expect(() =>
+      createSwitchyardAdmin({ gatewayUrl: 'http://localhost:4000', adminKey: 'k', timeoutMs: 0 }),
+    ).toThrow('/timeoutMs: Expected integer to be greater or equal to 1');
+  });
+
+  it('calls with the longest timeoutMs without aborting at once', async () => {
+    const admin = createSwitchyardAdmin({
+      gatewayUrl: server.url,
+      adminKey: 'master-key',
+      timeoutMs: 2_147_483_647,
+    });
+    await expect(admin.getRun('run-1')).resolves.toMatchObject({ run_id: 'run-1' });
+  });
 });

@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { SwitchyardClientError, type SwitchyardClientErrorCode } from '../errors/switchyard-client-error';
 import { isDotsOnly } from '../context/validate-context-value';
+import { timerDelaySchema } from '../options/max-timer';
 import { assertNoProblems, clientSchemaProblems } from '../options/validate-client-options';
 import type { FetchFunction } from '../routing/create-gateway-fetch';
 import type { RequestLogPage, RunTree, SwitchyardAdmin, TimeWindow, UsageReport } from './admin-types';
@@ -13,7 +14,7 @@ export interface SwitchyardAdminOptions {
   adminKey: string;
   /** The fetch that calls the admin API. @default globalThis.fetch at call time */
   fetch?: FetchFunction;
-  /** Deadline of one admin call, in milliseconds. @default 30000 */
+  /** Deadline of one admin call, in milliseconds, at most 2147483647 (a longer timer would fire after 1 ms). @default 30000 */
   timeoutMs?: number;
 }
 
@@ -24,7 +25,7 @@ const AdminOptionsSchema = Type.Object(
   {
     gatewayUrl: Type.String({ pattern: '^https?://' }),
     adminKey: Type.String({ minLength: 1, pattern: '^[\\x21-\\x7e]+$' }),
-    timeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
+    timeoutMs: Type.Optional(timerDelaySchema(1)),
   },
   { additionalProperties: true },
 );
