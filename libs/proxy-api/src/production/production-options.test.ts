@@ -29,4 +29,11 @@ describe('validateProductionOptions', () => {
     ]);
     expect(problemsOf({ limits: { spendFlushIntervalMs: 2_147_483_647, maxLeaseLifetimeMs: LEASE_LIFETIME_FLOOR_MS }, drainTimeoutMs: 2_147_483_647 })).toEqual([]);
   });
+
+  it("refuses a postgres key store's pool timeouts above MAX_TIMER_MS (pg would fire its timers after 1 ms), saying why", () => {
+    const tooLong = 3_000_000_000;
+    expect(problemsOf({ keySecret: 'k'.repeat(32), keyStore: { url: 'postgres://127.0.0.1:1/none', postgres: { connectTimeoutMs: tooLong, timeoutMs: tooLong, queryTimeoutMs: tooLong } } })).toEqual(
+      ['connectTimeoutMs', 'timeoutMs', 'queryTimeoutMs'].map((name) => `/keyStore/postgres/${name}: ${timerDelayProblem(tooLong)}`),
+    );
+  });
 });
