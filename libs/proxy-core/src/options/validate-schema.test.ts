@@ -55,6 +55,6 @@ describe('schemaProblems with a reason on a bound', () => {
     const schema = Type.Object({ lifetimeMs: Type.Optional(Floor) });
     expect(JSON.parse(JSON.stringify(schema.properties.lifetimeMs))).toEqual({ type: 'integer', minimum: 100 });
     expect(SchemaReason).toBe(Symbol.for('switchyard.schema.reason'));
-    expect(schema.properties.lifetimeMs[SchemaReason]).toBe(floorReason);
+    expect(Reflect.get(schema.properties.lifetimeMs, SchemaReason)).toBe(floorReason);
   });
 });
