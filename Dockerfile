@@ -24,6 +24,7 @@ COPY --from=build --chown=node:node /src/package.json ./
 COPY --from=build --chown=node:node /src/node_modules ./node_modules
 COPY --from=build --chown=node:node /src/libs ./libs
 COPY --from=build --chown=node:node /src/apps/gateway/package.json ./apps/gateway/package.json
+COPY --from=build --chown=node:node /src/apps/gateway/bin ./apps/gateway/bin
 COPY --from=build --chown=node:node /src/apps/gateway/dist ./apps/gateway/dist
 RUN mkdir -p /data && chown node:node /data
 USER node

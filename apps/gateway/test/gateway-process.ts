@@ -15,9 +15,9 @@ export interface GatewayProcess {
   exited: Promise<number | null>;
 }
 
-/** Starts the CLI and resolves once it prints the URL it listens on. */
-export function startGatewayProcess(args: string[], env: Record<string, string> = {}): Promise<GatewayProcess> {
-  const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env['PATH'] ?? '', LOG_LEVEL: 'silent', ...env } });
+/** Starts the CLI (or `entry`, a script that runs it) and resolves once it prints the URL it listens on. */
+export function startGatewayProcess(args: string[], env: Record<string, string> = {}, entry: string = CLI): Promise<GatewayProcess> {
+  const child = spawn(process.execPath, [entry, ...args], { env: { PATH: process.env['PATH'] ?? '', LOG_LEVEL: 'silent', ...env } });
   let stdout = '';
   let stderr = '';
   const exited = once(child, 'exit').then(([code]) => code as number | null);
