@@ -48,7 +48,7 @@ describe('the switchyard bin', { timeout: 60_000 }, () => {
   it('starts the gateway, its workers through the same bin', async () => {
     const config = join(mkdtempSync(join(tmpdir(), 'switchyard-bin-')), 'gateway.yaml');
     writeFileSync(config, ['server: { port: 0 }', 'requestLog: { store: none }', 'providers: [ { name: mock, type: mock } ]'].join('\n'));
-    const gateway = await startGatewayProcess(['start', '--config', config, '--workers', '2'], {}, BIN);
+    const gateway = await startGatewayProcess(['start', '--config', config, '--workers', '2'], {}, { entry: BIN });
     started.push(gateway);
     const health = await send(`${gateway.url}/health`);
     expect(health.status).toBe(200);

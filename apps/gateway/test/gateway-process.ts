@@ -15,9 +15,20 @@ export interface GatewayProcess {
   exited: Promise<number | null>;
 }
 
-/** Starts the CLI (or `entry`, a script that runs it) and resolves once it prints the URL it listens on. */
-export function startGatewayProcess(args: string[], env: Record<string, string> = {}, entry: string = CLI): Promise<GatewayProcess> {
-  const child = spawn(process.execPath, [entry, ...args], { env: { PATH: process.env['PATH'] ?? '', LOG_LEVEL: 'silent', ...env } });
+/** Where {@link startGatewayProcess} runs the CLI from. */
+export interface GatewayProcessOptions {
+  /** A script that runs the CLI (the package's bin). @default dist/cli.js */
+  entry?: string;
+  /** The working directory (where the embedded defaults put `./switchyard.db`). @default this process's */
+  cwd?: string;
+}
+
+/** Starts the CLI and resolves once it prints the URL it listens on. */
+export function startGatewayProcess(args: string[], env: Record<string, string> = {}, options: GatewayProcessOptions = {}): Promise<GatewayProcess> {
+  const child = spawn(process.execPath, [options.entry ?? CLI, ...args], {
+    ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+    env: { PATH: process.env['PATH'] ?? '', LOG_LEVEL: 'silent', ...env },
+  });
   let stdout = '';
   let stderr = '';
   const exited = once(child, 'exit').then(([code]) => code as number | null);
