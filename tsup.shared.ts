@@ -21,6 +21,9 @@ export function libraryBuild(overrides: Options = {}): Options {
     // serialised again, while the tests, which run the sources, passed. It saved about 1%.
     treeshake: false,
     tsconfig: 'tsconfig.lib.json',
+    // a CJS build gets `import.meta.url` from `__filename` (esbuild leaves `import.meta` empty
+    // there): the SQLite write thread resolves better-sqlite3 from it, and threw from CommonJS
+    shims: true,
     ...overrides,
   };
 }
