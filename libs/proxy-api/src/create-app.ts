@@ -5,7 +5,8 @@ import { APP_DEFAULTS, type AppOptions } from './app-options';
 import { decorateSwitchyardRequests } from './http/switchyard-request';
 import { decorateClientKeyGuard } from './keys/require-client-key';
 import { DrainController } from './ops/drain-controller';
-import { PRODUCTION_DEFAULTS, validateProductionOptions } from './production/production-options';
+import { checkAppOptions } from './check-app-options';
+import { PRODUCTION_DEFAULTS } from './production/production-options';
 import { switchyardRoutes } from './switchyard-routes';
 
 // routes whose requests get the gateway's own `request completed` line (with key, model, tokens, cost)
@@ -61,7 +62,8 @@ function withSyncDestination(settings: LoggerSettings): LoggerSettings {
  * await app.listen({ port: 8080 });
  */
 export function createApp(options: AppOptions): FastifyInstance {
-  validateProductionOptions(options);
+  // every problem at once, before anything opens (the request log's database, a Redis)
+  checkAppOptions(options);
   const { redact, ...logging } = loggerOptions(options);
   const app = Fastify({
     ...logging,

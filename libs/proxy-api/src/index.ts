@@ -1,4 +1,5 @@
 // The public surface of @switchyard/proxy-api, listed by hand.
+export { appOptionsProblems } from './check-app-options';
 export { createApp } from './create-app';
 export { createRequestHandler } from './create-request-handler';
 export type { SwitchyardRequestHandler } from './create-request-handler';

@@ -1,6 +1,7 @@
 import { createGateway, type Gateway, type GatewayOptions } from '@switchyard/proxy-core';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { APP_DEFAULTS, type SwitchyardRoutesOptions } from './app-options';
+import { checkAppOptions } from './check-app-options';
 import { ContextWiring } from './context/context-wiring';
 import { sendErrorReply } from './http/send-error-reply';
 import { decorateSwitchyardRequests, startSwitchyardRequest } from './http/switchyard-request';
@@ -17,7 +18,7 @@ import { knownModels } from './observability/known-models';
 import { countOwnRouteRefusal, registerObservability } from './observability/register-observability';
 import { reportRefusals } from './observability/report-refusals';
 import { appPricing } from './pricing/app-pricing';
-import { PROXY_DEFAULTS, validateProxyOptions } from './proxy/proxy-options';
+import { PROXY_DEFAULTS } from './proxy/proxy-options';
 import { checkedProxyRoutes } from './proxy/proxy-routes';
 import { uiRoutes } from './ui/ui-routes';
 
@@ -33,9 +34,10 @@ function isGateway(value: Gateway | GatewayOptions): value is Gateway {
  * app.register(switchyardRoutes, { prefix: '/llm', gateway: { providers: [{ name: 'mock', type: 'mock' }] } });
  */
 export const switchyardRoutes: FastifyPluginAsync<SwitchyardRoutesOptions> = async (app: FastifyInstance, options) => {
-  // checked before anything opens: the proxy's time bound also sets the lease lifetime's default
+  // checked before anything opens (createApp checked them too; mounted on its own, here): the
+  // proxy's time bound also sets the lease lifetime's default
+  checkAppOptions(options);
   const proxy = options.proxy ?? {};
-  if (proxy !== false) validateProxyOptions(proxy);
   const owned = !isGateway(options.gateway);
   const pricing = appPricing(options.pricing);
   const context = options.context === undefined ? undefined : new ContextWiring(app, options.context, options.gateway);

@@ -1,10 +1,10 @@
 import type { GatewayPlugin, Logger, ModelCatalog } from '@switchyard/proxy-core';
 import { createResponseCache, type ResponseCache } from './cache/response-cache';
-import type { ResponseCacheOptions } from './cache/response-cache-options';
-import { createModelCatalog, type ModelCatalogOptions } from './catalog/model-catalog';
+import { responseCacheOptionsProblems, type ResponseCacheOptions } from './cache/response-cache-options';
+import { createModelCatalog, modelCatalogProblems, type ModelCatalogOptions } from './catalog/model-catalog';
 import { createCondenser, type ChatFunction, type Condenser } from './condenser/condenser';
-import type { CondenserOptions } from './condenser/condenser-options';
-import { MemoryBudget } from './memory/memory-budget';
+import { condenserConfigProblems, type CondenserOptions } from './condenser/condenser-options';
+import { MemoryBudget, memoryBudgetProblem } from './memory/memory-budget';
 
 /** Defaults of {@link ContextPluginsOptions}. */
 export const CONTEXT_DEFAULTS = {
@@ -42,6 +42,22 @@ export interface ContextPlugins {
 
 function isCatalog(value: ModelCatalogOptions | ModelCatalog): value is ModelCatalog {
   return typeof (value as ModelCatalog).lookup === 'function';
+}
+
+/**
+ * Every problem {@link createContextPlugins} would refuse the options for, found without
+ * building anything (no Redis connection): the memory budget, the catalog's overrides, the
+ * cache's and the condenser's settings. Each starts with its option's path (`catalog/models/x: ...`).
+ */
+export function contextPluginsOptionsProblems(options: ContextPluginsOptions): string[] {
+  const { memoryBudget, catalog, cache, condenser } = options;
+  const budget = typeof memoryBudget === 'number' ? memoryBudgetProblem(memoryBudget) : undefined;
+  return [
+    ...(budget === undefined ? [] : [`memoryBudget: ${budget}`]),
+    ...(catalog === undefined || isCatalog(catalog) ? [] : modelCatalogProblems(catalog, 'catalog')),
+    ...(cache === undefined ? [] : responseCacheOptionsProblems(cache, 'cache')),
+    ...(condenser === undefined ? [] : condenserConfigProblems(condenser, 'condenser')),
+  ];
 }
 
 /**

@@ -1,7 +1,7 @@
 // The public surface of @switchyard/proxy-context, listed by hand.
 
 // everything at once
-export { CONTEXT_DEFAULTS, createContextPlugins } from './context-plugins';
+export { CONTEXT_DEFAULTS, contextPluginsOptionsProblems, createContextPlugins } from './context-plugins';
 export type { ContextPlugins, ContextPluginsOptions } from './context-plugins';
 
 // memory bounds

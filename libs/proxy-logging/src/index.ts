@@ -1,7 +1,7 @@
 // The public surface of @switchyard/proxy-logging, listed by hand.
 
 // pricing
-export { createPricingRegistry, validatePricingOptions } from './pricing/pricing-registry';
+export { createPricingRegistry, pricingOptionsProblems, validatePricingOptions } from './pricing/pricing-registry';
 export type { CountsByKey, PriceTarget, PricingCounters, PricingRegistry, ResolvedPrice } from './pricing/pricing-registry';
 export { PRICING_DEFAULTS, PaymentFeeSchema, PricingConfigSchema, UnitPriceSchema } from './pricing/pricing-options';
 export type { PricingConfig, PricingOptions, UnitPrice } from './pricing/pricing-options';
@@ -43,7 +43,7 @@ export { SqliteWriteThread } from './sql/sqlite-write-thread';
 export type { SqlBatchWriter, SqliteWriteThreadOptions, SqlStatement } from './sql/sqlite-write-thread';
 
 // request log
-export { createRequestLog, PostgresPoolOptionsSchema, REQUEST_LOG_DEFAULTS } from './request-log/create-request-log';
+export { createRequestLog, PostgresPoolOptionsSchema, REQUEST_LOG_DEFAULTS, requestLogOptionsProblems } from './request-log/create-request-log';
 export type { PostgresPoolOptions, RequestLog, RequestLogOptions, RequestLogPostgresOptions } from './request-log/create-request-log';
 export { RequestLogQueue, REQUEST_LOG_QUEUE_DEFAULTS } from './request-log/request-log-queue';
 export type { RequestLogQueueOptions, RequestLogQueueStats } from './request-log/request-log-queue';

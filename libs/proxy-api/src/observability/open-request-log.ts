@@ -7,7 +7,8 @@ export interface AppRequestLog {
   owned: boolean;
 }
 
-function isRequestLog(value: RequestLog | RequestLogOptions): value is RequestLog {
+/** Whether the `requestLog` option is a running request log rather than options to create one. */
+export function isRequestLog(value: RequestLog | RequestLogOptions): value is RequestLog {
   return 'queue' in value && 'plugin' in value;
 }
 

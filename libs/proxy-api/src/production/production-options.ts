@@ -241,8 +241,8 @@ const SerialisableSchema = Type.Object({
   openapi: Type.Optional(Type.Boolean()),
 });
 
-/** Checks the options once, reporting every problem in one `invalid_options` error. */
-export function validateProductionOptions(options: ProductionOptions & Pick<ObservabilityOptions, 'metricsToken' | 'unauthenticatedRefusalRowsPerSecond'>): void {
+/** Every problem of the production options (and the metrics token, the refusal row rate), each starting with its option's path. */
+export function productionOptionsProblems(options: ProductionOptions & Pick<ObservabilityOptions, 'metricsToken' | 'unauthenticatedRefusalRowsPerSecond'>): string[] {
   const { keyStore, now, drain: _drain, ...rest } = options;
   // only the plain fields checked here: other options may hold instances (metrics, a request log, a logger)
   const plain: Record<string, unknown> = {};
@@ -275,5 +275,11 @@ export function validateProductionOptions(options: ProductionOptions & Pick<Obse
   if (rowRate !== undefined && (typeof rowRate !== 'number' || !Number.isFinite(rowRate) || rowRate < 0)) {
     problems.push('/unauthenticatedRefusalRowsPerSecond: a number of rows a second, 0 or more');
   }
+  return problems;
+}
+
+/** Checks the options once, reporting every problem in one `invalid_options` error. */
+export function validateProductionOptions(options: ProductionOptions & Pick<ObservabilityOptions, 'metricsToken' | 'unauthenticatedRefusalRowsPerSecond'>): void {
+  const problems = productionOptionsProblems(options);
   if (problems.length > 0) throw new SwitchyardError('invalid_options', `Invalid Switchyard options:\n- ${problems.join('\n- ')}`);
 }

@@ -131,9 +131,14 @@ export interface ProxyOptions extends ProxyConfig {
   resolve?: ResolveAll;
 }
 
+/** Every problem of the proxy options' serialisable fields against {@link ProxyConfigSchema} (`proxy/...: ...`). */
+export function proxyConfigProblems(options: ProxyOptions): string[] {
+  const { meters: _meters, meterRegistry: _registry, resolve: _resolve, ...config } = options;
+  return schemaProblems(ProxyConfigSchema, config, 'proxy');
+}
+
 /** Checks the proxy options' serialisable fields, every problem in one `invalid_options` error. */
 export function validateProxyOptions(options: ProxyOptions): void {
-  const { meters: _meters, meterRegistry: _registry, resolve: _resolve, ...config } = options;
-  const problems = schemaProblems(ProxyConfigSchema, config, 'proxy');
+  const problems = proxyConfigProblems(options);
   if (problems.length > 0) throw new SwitchyardError('invalid_options', `Invalid proxy options:\n${problems.join('\n')}`);
 }

@@ -14,7 +14,6 @@ import {
 import {
   builtinMeterHosts,
   chatUsageFromTokenUsage,
-  createMeterRegistry,
   type MeteredUsage,
   type MeterExchange,
   type MeterRegistry,
@@ -30,6 +29,7 @@ import { APP_DEFAULTS } from '../app-options';
 import { BodyCapture } from './body-capture';
 import { BUILTIN_PROXY_ROUTES, PROXY_DEFAULTS, validateProxyOptions, type ProxyOptions } from './proxy-options';
 import { injectedKeys } from './injected-keys';
+import { proxyMeterRegistry } from './proxy-options-problems';
 import { clientResponseHeaders, upstreamRequestHeaders } from './proxy-headers';
 import { proxyProviderLabels } from './proxy-provider-label';
 import { resolveProxyTarget } from './resolve-proxy-target';
@@ -134,7 +134,7 @@ export const proxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async (app, o
 
 /** {@link proxyRoutes} with proxy options already validated (`switchyardRoutes` checks them before anything opens). */
 export const checkedProxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async (app, { gateway, pricing, proxy, bodyLimitBytes, tracing }) => {
-  const meters: MeterRegistry = proxy.meterRegistry ?? createMeterRegistry({ meters: proxy.meters ?? [], hostProviders: proxy.hostProviders ?? {} });
+  const meters: MeterRegistry = proxyMeterRegistry(proxy);
   const routes: Record<string, string> = { ...BUILTIN_PROXY_ROUTES, ...proxy.routes };
   const policy: TargetPolicy = {
     allowHosts: [...Object.values(routes).map((base) => new URL(base).hostname), ...builtinMeterHosts(), ...(proxy.allowHosts ?? [])],

@@ -114,11 +114,17 @@ export interface ResponseCacheOptions {
   logger?: Logger;
 }
 
+/** Every problem of response cache options, each starting with `prefix` and its path (`cache/ttlMs: ...` with prefix `cache`). */
+export function responseCacheOptionsProblems(options: ResponseCacheOptions, prefix = ''): string[] {
+  const { budget: _budget, now: _now, logger: _logger, ...config } = options;
+  const problems = schemaProblems(ResponseCacheConfigSchema, config satisfies Partial<ResponseCacheConfig>, prefix);
+  // the schema takes any non-empty address: whether ioredis can use it is the core's one check
+  if (typeof config.redis === 'object') problems.push(...redisEndpointProblems(config.redis, `${prefix}/redis`, true));
+  return problems;
+}
+
 /** Checks options once and reports every problem in one `invalid_options` error. */
 export function validateResponseCacheOptions(options: ResponseCacheOptions): void {
-  const { budget: _budget, now: _now, logger: _logger, ...config } = options;
-  const problems = schemaProblems(ResponseCacheConfigSchema, config satisfies Partial<ResponseCacheConfig>);
-  // the schema takes any non-empty address: whether ioredis can use it is the core's one check
-  if (typeof config.redis === 'object') problems.push(...redisEndpointProblems(config.redis, '/redis', true));
+  const problems = responseCacheOptionsProblems(options);
   if (problems.length > 0) throw new SwitchyardError('invalid_options', `Invalid response cache options:\n${problems.join('\n')}`);
 }

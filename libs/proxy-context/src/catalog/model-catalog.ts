@@ -80,6 +80,33 @@ class StaticModelCatalog implements ModelCatalog {
   }
 }
 
+/** The catalog's models, with every problem of the overrides added to `problems` (each under `prefix`). */
+function catalogModels(options: ModelCatalogOptions, problems: string[], prefix = ''): Map<string, ModelInfo> {
+  const models = new Map<string, ModelInfo>();
+  if (options.builtin ?? true) for (const info of BUILTIN_MODELS) models.set(info.id, info);
+  for (const [id, override] of Object.entries(options.models ?? {})) {
+    problems.push(...schemaProblems(ModelOverrideSchema, override, `${prefix}/models/${id}`));
+    const base = models.get(id);
+    const merged = { id, provider: 'custom', inputModalities: ['text'], outputModalities: ['text'], supportsTools: false, ...base, ...override };
+    if (merged.contextWindow === undefined || merged.maxOutputTokens === undefined) {
+      problems.push(`${prefix}/models/${id}: a model the catalog does not know needs contextWindow and maxOutputTokens`);
+      continue;
+    }
+    models.set(id, Object.freeze({ ...merged, contextWindow: merged.contextWindow, maxOutputTokens: merged.maxOutputTokens }));
+  }
+  return models;
+}
+
+/**
+ * Every problem {@link createModelCatalog} would refuse the options for, each starting with
+ * `prefix` and its path (`catalog/models/my-llama: ...` with prefix `catalog`).
+ */
+export function modelCatalogProblems(options: ModelCatalogOptions, prefix = ''): string[] {
+  const problems: string[] = [];
+  catalogModels(options, problems, prefix);
+  return problems;
+}
+
 /**
  * A model catalog from the shipped data plus config overrides, held in memory. Give it to
  * the gateway as `modelCatalog` (for `/v1/models` and the router) and to the condenser.
@@ -88,19 +115,8 @@ class StaticModelCatalog implements ModelCatalog {
  * catalog.lookup('gpt-4o-2024-08-06')?.contextWindow; // 128000
  */
 export function createModelCatalog(options: ModelCatalogOptions = {}): ModelCatalog {
-  const models = new Map<string, ModelInfo>();
-  if (options.builtin ?? true) for (const info of BUILTIN_MODELS) models.set(info.id, info);
   const problems: string[] = [];
-  for (const [id, override] of Object.entries(options.models ?? {})) {
-    problems.push(...schemaProblems(ModelOverrideSchema, override, `/models/${id}`));
-    const base = models.get(id);
-    const merged = { id, provider: 'custom', inputModalities: ['text'], outputModalities: ['text'], supportsTools: false, ...base, ...override };
-    if (merged.contextWindow === undefined || merged.maxOutputTokens === undefined) {
-      problems.push(`/models/${id}: a model the catalog does not know needs contextWindow and maxOutputTokens`);
-      continue;
-    }
-    models.set(id, Object.freeze({ ...merged, contextWindow: merged.contextWindow, maxOutputTokens: merged.maxOutputTokens }));
-  }
+  const models = catalogModels(options, problems);
   if (problems.length > 0) throw new SwitchyardError('invalid_options', `Invalid model catalog options:\n${problems.join('\n')}`);
   return new StaticModelCatalog(models);
 }

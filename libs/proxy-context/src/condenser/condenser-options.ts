@@ -81,10 +81,15 @@ export interface CondenserOptions {
   logger?: Logger;
 }
 
+/** Every problem of the condenser's settings (all but `catalog` and `logger`), each starting with `prefix` and its path. */
+export function condenserConfigProblems(options: Omit<CondenserOptions, 'catalog' | 'logger'>, prefix = ''): string[] {
+  return schemaProblems(CondenserConfigSchema, options, prefix);
+}
+
 /** Checks options once and reports every problem in one `invalid_options` error. */
 export function validateCondenserOptions(options: CondenserOptions): void {
   const { catalog, logger: _logger, ...config } = options;
-  const problems = schemaProblems(CondenserConfigSchema, config);
+  const problems = condenserConfigProblems(config);
   if (typeof catalog?.lookup !== 'function') problems.push('/catalog: a ModelCatalog is required');
   if (problems.length > 0) throw new SwitchyardError('invalid_options', `Invalid condenser options:\n${problems.join('\n')}`);
 }

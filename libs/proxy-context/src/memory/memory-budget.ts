@@ -65,6 +65,11 @@ class Account implements MemoryAccount {
   }
 }
 
+/** Why a budget of `maxBytes` would be refused, else undefined. */
+export function memoryBudgetProblem(maxBytes: number): string | undefined {
+  return Number.isSafeInteger(maxBytes) && maxBytes > 0 ? undefined : `maxBytes must be a positive integer (got ${String(maxBytes)})`;
+}
+
 /**
  * One memory budget for the caches and queues of a process. Each structure opens an
  * account with its own ceiling and reserves bytes before holding them, so the sum never
@@ -79,9 +84,8 @@ export class MemoryBudget {
   readonly #accounts = new Map<string, Account>();
 
   constructor(options: { /** The ceiling of every account together, in bytes. */ maxBytes: number }) {
-    if (!Number.isSafeInteger(options.maxBytes) || options.maxBytes <= 0) {
-      throw new SwitchyardError('invalid_options', `MemoryBudget: maxBytes must be a positive integer (got ${String(options.maxBytes)}).`);
-    }
+    const problem = memoryBudgetProblem(options.maxBytes);
+    if (problem !== undefined) throw new SwitchyardError('invalid_options', `MemoryBudget: ${problem}.`);
     this.maxBytes = options.maxBytes;
   }
 

@@ -283,12 +283,18 @@ class DefaultPricingRegistry implements PricingRegistry {
   }
 }
 
-/** Checks pricing options once, reporting every problem in one `invalid_options` error. */
-export function validatePricingOptions(options: PricingOptions): Readonly<PricingOptions> {
+/** Every problem of pricing options, each starting with its option's path (`pricing/models/...: ...`). */
+export function pricingOptionsProblems(options: PricingOptions): string[] {
   const { now, onUnknownPrice, ...config } = options;
   const problems = schemaProblems(PricingConfigSchema, config, 'pricing');
   if (now !== undefined && typeof now !== 'function') problems.push('pricing/now: must be a function');
   if (onUnknownPrice !== undefined && typeof onUnknownPrice !== 'function') problems.push('pricing/onUnknownPrice: must be a function');
+  return problems;
+}
+
+/** Checks pricing options once, reporting every problem in one `invalid_options` error. */
+export function validatePricingOptions(options: PricingOptions): Readonly<PricingOptions> {
+  const problems = pricingOptionsProblems(options);
   if (problems.length > 0) throw new SwitchyardError('invalid_options', `Invalid pricing options:\n${problems.join('\n')}`);
   return Object.freeze({ ...options });
 }

@@ -10,7 +10,7 @@ import { row } from '../../test/request-log-fixtures';
 import { DEFAULT_PII_PATTERNS, redactPii } from '../redaction/redact-pii';
 import { openDatabase } from '../sql/open-database';
 import { createMetrics } from '../metrics/create-metrics';
-import { createRequestLog, type RequestLogOptions } from './create-request-log';
+import { createRequestLog, requestLogOptionsProblems, type RequestLogOptions } from './create-request-log';
 import { RequestLogQueue } from './request-log-queue';
 import type { RequestLogRow } from './request-log-row';
 import { markUnlogged, unloggedReason } from './unlogged-request';
@@ -22,6 +22,19 @@ function gatewayWith(plugin: Parameters<typeof createGateway>[0]['plugins']) {
     plugins: plugin,
   });
 }
+
+describe('requestLogOptionsProblems', () => {
+  it('finds what createRequestLog would refuse without opening anything, never echoing a URL', async () => {
+    expect(requestLogOptionsProblems({ store: 'postgres' })).toEqual(['requestLog/url: store "postgres" needs a url']);
+    expect(requestLogOptionsProblems({ store: 'postgres', url: 'mysql://user:hunter2@db/x', postgres: { poolSize: 0 } })).toEqual([
+      'requestLog/postgres/poolSize: Expected integer to be greater or equal to 1',
+      'requestLog/url: Unsupported database URL: use sqlite:<path>, sqlite::memory: or postgres://...',
+    ]);
+    expect(requestLogOptionsProblems({ store: 'sqlite', path: '' })).toEqual(['requestLog/path: store "sqlite" needs a file path (or :memory:)']);
+    expect(requestLogOptionsProblems({ store: 'postgres', url: 'postgresql://db/x' })).toEqual([]);
+    await expect(createRequestLog({ store: 'postgres' })).rejects.toThrow('Invalid request log options:\nrequestLog/url: store "postgres" needs a url');
+  });
+});
 
 describe('createRequestLog', () => {
   it('writes one row per request with metadata, usage and redacted bodies to SQLite', async () => {

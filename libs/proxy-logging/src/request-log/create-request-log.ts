@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import { SwitchyardError, schemaProblems, sourceTextOf, timerDelaySchema, type GatewayPlugin, type Logger } from '@switchyard/proxy-core';
 import { TimerDelayMsSchema } from '../options/timer-delay-schema';
 import { DEFAULT_PII_PATTERNS, redactPii, type PiiPattern } from '../redaction/redact-pii';
-import { openDatabase, type OpenDatabaseOptions } from '../sql/open-database';
+import { databaseUrlProblem, openDatabase, type OpenDatabaseOptions } from '../sql/open-database';
 import { SqliteWriteThread } from '../sql/sqlite-write-thread';
 import { JsonlRequestLogStore, type JsonlOutput } from './jsonl-request-log-store';
 import { RequestLogQueue, RequestLogQueueDelaysSchema, type RequestLogQueueOptions } from './request-log-queue';
@@ -92,6 +92,27 @@ export interface RequestLogOptions extends Omit<RequestLogQueueOptions, 'store' 
   logger?: Logger;
 }
 
+/**
+ * Every problem {@link createRequestLog} would refuse the options for, found without opening
+ * anything: the PostgreSQL pool's settings, a `postgres` store without a url or with a URL
+ * `openDatabase` cannot open, an empty SQLite path. Each starts with its option's path
+ * (`requestLog/url: ...`); never echoes a URL, which may carry a password.
+ */
+export function requestLogOptionsProblems(options: RequestLogOptions): string[] {
+  const problems = schemaProblems(RequestLogDelaysSchema, options, 'requestLog');
+  if (options.postgres !== undefined) problems.push(...schemaProblems(PostgresPoolOptionsSchema, options.postgres, 'requestLog/postgres'));
+  const store = options.store ?? REQUEST_LOG_DEFAULTS.store;
+  if (store === 'postgres') {
+    if (options.url === undefined) problems.push('requestLog/url: store "postgres" needs a url');
+    else {
+      const problem = databaseUrlProblem(options.url);
+      if (problem !== undefined) problems.push(`requestLog/url: ${problem}`);
+    }
+  }
+  if (store === 'sqlite' && options.path === '') problems.push('requestLog/path: store "sqlite" needs a file path (or :memory:)');
+  return problems;
+}
+
 /** A running request log: the gateway plugin, its queue and store. */
 export interface RequestLog {
   readonly plugin: GatewayPlugin;
@@ -118,8 +139,8 @@ async function openStore(options: RequestLogOptions): Promise<RequestLogStore> {
       return new SqlRequestLogStore(db, path === ':memory:' ? {} : { writer: new SqliteWriteThread({ path }) });
     }
     case 'postgres':
-      if (options.url === undefined) throw new SwitchyardError('invalid_options', 'requestLog: store "postgres" needs a url.');
-      return new SqlRequestLogStore(await openDatabase({ ...options.postgres, url: options.url, ...(options.schema === undefined ? {} : { schema: options.schema }) }));
+      // requestLogOptionsProblems refused a postgres store without a url
+      return new SqlRequestLogStore(await openDatabase({ ...options.postgres, url: options.url ?? '', ...(options.schema === undefined ? {} : { schema: options.schema }) }));
     case 'jsonl':
       return new JsonlRequestLogStore(options.output ?? process.stdout);
   }
@@ -134,8 +155,7 @@ async function openStore(options: RequestLogOptions): Promise<RequestLogStore> {
  * const gateway = createGateway({ ..., plugins: [log.plugin] });
  */
 export async function createRequestLog(options: RequestLogOptions = {}): Promise<RequestLog> {
-  const problems = schemaProblems(RequestLogDelaysSchema, options, 'requestLog');
-  if (options.postgres !== undefined) problems.push(...schemaProblems(PostgresPoolOptionsSchema, options.postgres, 'requestLog/postgres'));
+  const problems = requestLogOptionsProblems(options);
   if (problems.length > 0) throw new SwitchyardError('invalid_options', `Invalid request log options:\n${problems.join('\n')}`);
   const store = await openStore(options);
   const sql = store instanceof SqlRequestLogStore ? store : undefined;

@@ -49,23 +49,32 @@ const PostgresTimeoutsSchema = Type.Object({
  */
 export async function openDatabase(options: OpenDatabaseOptions): Promise<SqlDatabase> {
   const { url } = options;
+  const problem = databaseUrlProblem(url);
+  if (problem !== undefined) throw new SwitchyardError('invalid_options', problem);
   if (url.startsWith('sqlite:')) {
     const path = url.slice('sqlite:'.length);
-    if (path === '') throw new SwitchyardError('invalid_options', 'A sqlite: URL needs a path, e.g. sqlite:./switchyard.db or sqlite::memory:.');
     return openSqliteDatabase({ path, ...(options.timeoutMs === undefined ? {} : { busyTimeoutMs: options.timeoutMs }) });
   }
-  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
-    const problems = schemaProblems(PostgresTimeoutsSchema, options);
-    if (problems.length > 0) throw new SwitchyardError('invalid_options', `Invalid database options:\n${problems.join('\n')}`);
-    return openPostgresDatabase({
-      url,
-      ...(options.schema === undefined ? {} : { schema: options.schema }),
-      ...(options.poolSize === undefined ? {} : { poolSize: options.poolSize }),
-      ...(options.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: options.connectTimeoutMs }),
-      ...(options.timeoutMs === undefined ? {} : { statementTimeoutMs: options.timeoutMs }),
-      ...(options.queryTimeoutMs === undefined ? {} : { queryTimeoutMs: options.queryTimeoutMs }),
-    });
-  }
-  // never echo the URL: it may carry a password
-  throw new SwitchyardError('invalid_options', 'Unsupported database URL: use sqlite:<path>, sqlite::memory: or postgres://...');
+  // a postgres:// or postgresql:// URL: databaseUrlProblem refused every other
+  const problems = schemaProblems(PostgresTimeoutsSchema, options);
+  if (problems.length > 0) throw new SwitchyardError('invalid_options', `Invalid database options:\n${problems.join('\n')}`);
+  return openPostgresDatabase({
+    url,
+    ...(options.schema === undefined ? {} : { schema: options.schema }),
+    ...(options.poolSize === undefined ? {} : { poolSize: options.poolSize }),
+    ...(options.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: options.connectTimeoutMs }),
+    ...(options.timeoutMs === undefined ? {} : { statementTimeoutMs: options.timeoutMs }),
+    ...(options.queryTimeoutMs === undefined ? {} : { queryTimeoutMs: options.queryTimeoutMs }),
+  });
+}
+
+/**
+ * Why {@link openDatabase} would refuse a URL (an unsupported scheme, a `sqlite:` URL without
+ * a path), else undefined: checked without opening anything. Never echoes the URL, which may
+ * carry a password.
+ */
+export function databaseUrlProblem(url: string): string | undefined {
+  if (url === 'sqlite:') return 'A sqlite: URL needs a path, e.g. sqlite:./switchyard.db or sqlite::memory:.';
+  if (url.startsWith('sqlite:') || url.startsWith('postgres://') || url.startsWith('postgresql://')) return undefined;
+  return 'Unsupported database URL: use sqlite:<path>, sqlite::memory: or postgres://...';
 }
