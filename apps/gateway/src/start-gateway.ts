@@ -1,16 +1,16 @@
 import type { AddressInfo } from 'node:net';
 import { IDLE_MEMORY_DEFAULTS, createApp, releaseMemoryWhenIdle } from '@switchyard/proxy-api';
-import { MAX_TIMER_MS, type GatewayOptions } from '@switchyard/proxy-core';
+import { MAX_TIMER_MS } from '@switchyard/proxy-core';
 import { createLogger, type SwitchyardMetrics } from '@switchyard/proxy-logging';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import { appOptionsFromConfig } from './config/app-options-from-config';
 import type { ConfigFile } from './config/config-schema';
-import { contextOptionsFromConfig } from './config/context-config';
 import { envValue } from './config/env-value';
-import { keyStoreOptionsFromConfig } from './config/key-store-config';
 import { resolveLogLevel } from './config/log-level';
-import { observabilityOptionsFromConfig } from './config/observability-config';
 import { checkOpenExposure, guardHosts } from './config/open-mode';
 import { startTelemetry } from './telemetry/start-telemetry';
+
+export { resilienceOptions } from './config/app-options-from-config';
 
 /** Where and how to start. */
 export interface StartOptions {
@@ -59,63 +59,19 @@ export function gatewayLogger(config: ConfigFile, logLevel: string | undefined, 
   return createLogger({ level, destination });
 }
 
-/** The routing and resilience sections; with a `redis` section, upstream limits are shared through it. */
-export function resilienceOptions(config: ConfigFile): Pick<GatewayOptions, 'streamIdleTimeoutMs' | 'routing' | 'retry' | 'breaker' | 'limiter'> {
-  const redis = config.redis;
-  const limiter =
-    redis === undefined || config.limiter?.redis !== undefined
-      ? config.limiter
-      : { ...config.limiter, redis: { url: redis.url, cluster: redis.cluster, keyPrefix: `${redis.keyPrefix ?? 'switchyard:'}limiter:`, commandTimeoutMs: redis.commandTimeoutMs } };
-  return { streamIdleTimeoutMs: config.streamIdleTimeoutMs, routing: config.routing, retry: config.retry, breaker: config.breaker, limiter };
-}
-
 /** Builds the app from a validated config and listens. */
 export async function startGateway(options: StartOptions): Promise<RunningGateway> {
   const { config } = options;
   const env = options.env ?? {};
   checkOpenExposure(config, options.host);
   const logger = gatewayLogger(config, options.logLevel, env);
-  const observability = observabilityOptionsFromConfig(config, env);
   const { metrics } = options;
-  if (metrics !== undefined && observability.metrics !== false) observability.metrics = metrics;
+  const appOptions = appOptionsFromConfig(config, env);
   // the OpenTelemetry SDK, only when an OTLP endpoint is configured: the libraries' spans then record
-  const telemetry = await startTelemetry(options.env ?? {});
+  const telemetry = await startTelemetry(env);
   const app = createApp({
-    gateway: {
-      providers: config.providers,
-      models: config.models ?? [],
-      requestTimeoutMs: config.requestTimeoutMs,
-      attemptTimeoutMs: config.attemptTimeoutMs,
-      allowDirectModels: config.allowDirectModels,
-      ...resilienceOptions(config),
-    },
-    bodyLimitBytes: config.server?.bodyLimitBytes,
-    requestTimeoutMs: config.server?.requestTimeoutMs,
-    trustProxy: config.server?.trustProxy,
-    headersTimeoutMs: config.server?.headersTimeoutMs,
-    maxHeaderBytes: config.server?.maxHeaderBytes,
-    maxConcurrentRequests: config.server?.maxConcurrentRequests,
-    keepAliveTimeoutMs: config.server?.keepAliveTimeoutMs,
-    jsonMaxDepth: config.server?.jsonMaxDepth,
-    openapi: config.server?.openapi,
-    // the drain deadline counts from the start of the shutdown delay; each fits a timer, their sum
-    // may not (a deadline of 24.8 days is no shorter in practice)
-    drainTimeoutMs: Math.min((config.server?.shutdownDelayMs ?? 0) + (config.server?.shutdownTimeoutMs ?? 10_000), MAX_TIMER_MS),
-    admin: config.admin === undefined ? undefined : { masterKey: config.admin.masterKey },
-    // open, proxy-api also refuses pages of other sites: those of the listed hosts are this gateway's
-    allowedHosts: config.server?.allowedHosts,
-    // its refusals name what a user of this gateway edits: the config file's paths
-    optionNames: { keyStore: 'admin.keyStore', allowedHosts: 'server.allowedHosts' },
-    keySecret: config.admin?.keySecret,
-    keyStore: keyStoreOptionsFromConfig(config),
-    keys: config.keys,
-    limits: config.limits,
-    redis: config.redis,
-    cors: config.cors,
-    context: contextOptionsFromConfig(config),
-    pricing: config.pricing,
-    proxy: config.proxy,
-    ...observability,
+    ...appOptions,
+    ...(metrics !== undefined && appOptions.metrics !== false ? { metrics } : {}),
     ...(logger === undefined ? { logger: false } : { loggerInstance: logger }),
   });
   guardHosts(app, config);

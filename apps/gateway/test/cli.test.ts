@@ -1,6 +1,6 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -418,6 +418,37 @@ describe('switchyard CLI', { timeout: 60_000 }, () => {
     expect(started.code).toBe(1);
     expect(started.stderr).toContain('Invalid configuration in the environment:\n- SWITCHYARD_METRICS_TOKEN is set but blank: unset it or give a value');
     expect(started.stdout).not.toContain('listening');
+  });
+
+  // ten CLI processes
+  it("refuses in validate, as start does and before start opens anything, what createApp refuses, named by the config's fields (validate said valid)", { timeout: 120_000 }, async () => {
+    const cases = [
+      ['requestLog: { store: postgres }', {}, '/requestLog/url (or DATABASE_URL): store "postgres" needs a url'],
+      ['admin: { keyStore: { url: "sqlite:./k.db" } }', {}, '/admin/keySecret (or SWITCHYARD_KEY_SECRET): a persistent key store needs a keySecret'],
+      ['proxy: { providerKeys: { pinecone: { value: abc } } }', {}, 'proxy.providerKeys.pinecone: no default hosts'],
+      ['catalog: { models: { my-llama: { contextWindow: 8192 } } }', {}, '/catalog/models/my-llama: a model the catalog does not know needs contextWindow and maxOutputTokens'],
+      ['requestLog: { store: postgres }', { DATABASE_URL: 'mysql://app:db-password-123@db/x' }, 'DATABASE_URL (requestLog.url): Expected string to match'],
+    ] as const;
+    for (const [index, [section, env, problem]] of cases.entries()) {
+      const work = await mkdtemp(join(dir, `app-check-${index}-`));
+      const file = join(work, 'gateway.yaml');
+      await writeFile(file, `${section}\nproviders: [ { name: mock, type: mock } ]\n`);
+      // in a directory of their own: a relative sqlite path (the default request log) lands there
+      const inWork = (args: string[]): ChildProcessWithoutNullStreams => {
+        const child = spawn(process.execPath, [CLI, ...args], { cwd: work, env: { PATH: process.env['PATH'] ?? '', LOG_LEVEL: 'silent', SWITCHYARD_WORKERS: '1', ...env } });
+        children.push(child);
+        return child;
+      };
+      const [validated, started] = await Promise.all([output(inWork(['config', 'validate', file])), output(inWork(['--config', file, '--port', '0']))]);
+      for (const result of [validated, started]) {
+        expect(result.code, `${section} ${JSON.stringify(env)}`).toBe(1);
+        expect(result.stderr).toContain(problem);
+        expect(result.stderr).not.toContain('db-password-123');
+      }
+      expect(validated.stdout).not.toContain('valid');
+      // refused before the request log's SQLite file (or the key store's) was created
+      expect(await readdir(work)).toEqual(['gateway.yaml']);
+    }
   });
 
   it('rejects an unknown command with usage and exit code 2', async () => {

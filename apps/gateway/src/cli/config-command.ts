@@ -1,5 +1,6 @@
 import { planWorkers } from '../cluster/cluster-policy';
 import { resolveWorkers, type WorkerCount } from '../cluster/worker-count';
+import { appConfigProblems } from '../config/app-options-from-config';
 import type { ConfigFile } from '../config/config-schema';
 import { withEnvOverrides } from '../config/env-overrides';
 import { envValue } from '../config/env-value';
@@ -50,10 +51,11 @@ interface StartFlags {
 /**
  * The checks `start` makes before it listens, none skipped and through the same functions:
  * the file, the environment, the log level, the OTLP endpoint, the port, the listen address,
- * the workers. A file with problems does not stop the others: they run against the file's
- * sections that are valid on their own, and those that read an invalid section are skipped
- * (its problem is reported already). Warnings go to `warn` as start prints them: the file's as
- * soon as it is validated, the workers' once they are planned.
+ * the workers, and createApp's own checks of the options the config gives it (without opening
+ * or connecting to anything). A file with problems does not stop the others: they run against
+ * the file's sections that are valid on their own, and those that read an invalid section are
+ * skipped (its problem is reported already). Warnings go to `warn` as start prints them: the
+ * file's as soon as it is validated, the workers' once they are planned.
  */
 async function checkAsStart(file: string, flags: StartFlags, env: NodeJS.ProcessEnv, warn: (warnings: readonly string[]) => void): Promise<StartCheck> {
   const groups: ProblemGroup[] = [];
@@ -103,6 +105,8 @@ async function checkAsStart(file: string, flags: StartFlags, env: NodeJS.Process
   const { workers, errors, warnings } = planWorkers(config, count);
   warn(warnings);
   report(file, errors.map((error) => `with ${workers} workers: ${error}`));
+  // what createApp would refuse (a key store without its secret, a request log without its url)
+  report(file, appConfigProblems(config, env));
   return { file, groups, workers };
 }
 

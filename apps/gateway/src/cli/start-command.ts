@@ -3,6 +3,8 @@ import { createClusterWorkerMetrics } from '../cluster/cluster-metrics';
 import { planWorkers } from '../cluster/cluster-policy';
 import { LISTENING_MESSAGE, runPrimary } from '../cluster/run-primary';
 import { resolveWorkers } from '../cluster/worker-count';
+import { appConfigProblems } from '../config/app-options-from-config';
+import { ConfigError } from '../config/config-error';
 import { defaultConfig } from '../config/default-config';
 import { withEnvOverrides } from '../config/env-overrides';
 import { envValue } from '../config/env-value';
@@ -74,6 +76,9 @@ export async function startCommand(args: string[], env: NodeJS.ProcessEnv): Prom
   // checked by the primary too (as config validate does): every worker would fail the same way
   resolveLogLevel(config, envValue(env, 'LOG_LEVEL'));
   otlpTracesUrl(env);
+  // what createApp would refuse, named by the config's fields, before anything opens
+  const appProblems = appConfigProblems(config, env);
+  if (appProblems.length > 0) throw new ConfigError(source, appProblems);
   // a cluster worker runs this same command line: it serves, the primary forks and supervises
   const { workers, errors, warnings } = cluster.isWorker ? { workers: 1, errors: [], warnings: [] } : planWorkers(config, resolveWorkers(values.workers, env, config));
   // as config validate warns, before the refusal they may explain; a worker plans nothing

@@ -8,14 +8,15 @@ import { redisUrlProblem, schemaProblems } from '@switchyard/proxy-core';
 import { ConfigError } from './config-error';
 import { AdminConfigSchema, RedisConfigSchema, type ConfigFile } from './config-schema';
 import { blankSecretProblem, envValue } from './env-value';
-import { MetricsConfigSchema } from './observability-config';
+import { MetricsConfigSchema, RequestLogConfigSchema } from './observability-config';
 import { namesRedisAddress } from './redis-address';
 
 /**
  * Fills secrets and shared services from the environment when the config file leaves them
  * out: SWITCHYARD_MASTER_KEY (admin.masterKey), SWITCHYARD_KEY_SECRET (admin.keySecret),
  * SWITCHYARD_METRICS_TOKEN (metrics.token),
- * REDIS_URL or REDIS_CLUSTER_NODES (redis.url or redis.cluster.nodes, comma-separated URLs).
+ * REDIS_URL or REDIS_CLUSTER_NODES (redis.url or redis.cluster.nodes, comma-separated URLs),
+ * DATABASE_URL (requestLog.url, for a postgres request log).
  * A value in the file wins; an empty or blank variable is unset, except that a secret variable
  * (the first three) set to whitespace only is a problem where the file leaves its field to it:
  * taken as unset it would fail open. A value taken from the environment goes through the schema its
@@ -28,6 +29,7 @@ export function withEnvOverrides(config: ConfigFile, env: NodeJS.ProcessEnv): Co
     ...adminFromEnv(config, env, problems),
     ...metricsTokenFromEnv(config, env, problems),
     ...redisFromEnv(config, env, problems),
+    ...databaseUrlFromEnv(config, env, problems),
   };
   if (problems.length > 0) throw new ConfigError('the environment', problems);
   return { ...config, ...overrides };
@@ -66,6 +68,20 @@ function metricsTokenFromEnv(config: ConfigFile, env: NodeJS.ProcessEnv, problem
   const found = schemaProblems(MetricsConfigSchema, metrics, 'SWITCHYARD_METRICS_TOKEN');
   problems.push(...found);
   return found.length === 0 ? { metrics } : {};
+}
+
+// the request log reads the address only with store postgres: another program's DATABASE_URL
+// (a mysql:// one) in the same environment is none of the gateway's business otherwise
+function databaseUrlFromEnv(config: ConfigFile, env: NodeJS.ProcessEnv, problems: string[]): Pick<ConfigFile, 'requestLog'> {
+  const log = config.requestLog;
+  if (log?.store !== 'postgres' || log.url !== undefined) return {};
+  const url = envValue(env, 'DATABASE_URL');
+  if (url === undefined) return {};
+  const requestLog = { ...log, url };
+  // the file's part passed this schema already; the URL itself is never echoed (it may carry a password)
+  const found = schemaProblems(RequestLogConfigSchema, requestLog).map((problem) => (problem.startsWith('/url:') ? `DATABASE_URL (requestLog.url):${problem.slice('/url:'.length)}` : `requestLog${problem}`));
+  problems.push(...found);
+  return found.length === 0 ? { requestLog } : {};
 }
 
 function redisFromEnv(config: ConfigFile, env: NodeJS.ProcessEnv, problems: string[]): Pick<ConfigFile, 'redis'> {
