@@ -372,6 +372,39 @@ describe('switchyard logs', () => {
     expect(jsonCode).toBe(0);
   });
 
+  it('tails, after the last --limit rows, only rows from the newest one shown on, in time order (the rows --limit cut were printed one poll later)', async () => {
+    for (let i = 0; i < 4; i += 1) await chat(MASTER, 'tail-cut');
+    await logged('tail-cut', 4);
+    // after a round trip to the log: stamped later than the four
+    await chat(MASTER, 'tail-cut');
+    await logged('tail-cut', 5);
+    const child = spawnCli(['logs', 'tail', '--json', '--interval', '50ms', '--limit', '1', '--customer', 'tail-cut']);
+    // one listener from the start: what is printed while the test makes its request is kept
+    let printed = '';
+    const waiters: Array<() => void> = [];
+    child.stdout.on('data', (data: Buffer) => {
+      printed += data.toString();
+      for (const wake of waiters.splice(0)) wake();
+    });
+    const printedMatching = async (pattern: RegExp): Promise<string> => {
+      while (!pattern.test(printed)) await new Promise<void>((resolve) => waiters.push(resolve));
+      return printed;
+    };
+    const first = JSON.parse(await printedMatching(/\n/)) as { id: string; ts: number };
+    await chat(MASTER, 'tail-cut');
+    await logged('tail-cut', 6);
+    const answer = await fetch(`${gateway.url}/admin/requests?customer_id=tail-cut&limit=1`, { headers: { authorization: `Bearer ${MASTER}` } });
+    const added = ((await answer.json()) as { data: Array<{ id: string }> }).data[0]?.id ?? '';
+    const text = await printedMatching(new RegExp(added));
+    const rows = text
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { id: string; ts: number });
+    expect(rows.map((row) => row.id)).toEqual([first.id, added]);
+    child.kill('SIGINT');
+    expect((await once(child, 'exit'))[0]).toBe(0);
+  });
+
   it('rejects flags of the other subcommand and bad values with exit 2', async () => {
     const [interval, cursor, status, noSub] = await Promise.all([
       cli(['logs', 'query', '--interval', '1s']),

@@ -55,9 +55,6 @@ interface Filters {
   key: string | undefined;
 }
 
-// rows are written when a request ends, stamped with when it arrived: `tail` re-reads this
-// far behind the newest row it has shown, so slower requests that finish later still appear
-const TAIL_LOOKBACK_MS = 60_000;
 // with --key the CLI filters rows itself; it reads at most this many rows looking for matches
 const KEY_SCAN_MAX_ROWS = 20_000;
 
@@ -220,11 +217,14 @@ async function tail(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const onSignal = (): void => stop.abort();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  // id -> ts of rows already printed, forgotten once they fall out of the lookback window
-  const seen = new Map<string, number>();
+  // the ids printed at the newest ts shown: a row stamped in the same millisecond may come later
+  const seen = new Set<string>();
   let newestTs = 0;
+  // after the first batch, only rows at or after the newest one shown: an older row is one the
+  // first --limit cut (or a request that ended after newer ones were shown), and printing it
+  // would break the time order
   const print = (rows: Row[]): void => {
-    const fresh = rows.filter((row) => !seen.has(text(row, 'id')) && matchesKey(row, filters.key));
+    const fresh = rows.filter((row) => !seen.has(text(row, 'id')) && matchesKey(row, filters.key) && (numberField(row, 'ts') ?? 0) >= newestTs);
     fresh.sort(
       (a, b) =>
         (numberField(a, 'ts') ?? 0) - (numberField(b, 'ts') ?? 0) ||
@@ -232,7 +232,8 @@ async function tail(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
     );
     for (const row of fresh) {
       const ts = numberField(row, 'ts') ?? 0;
-      seen.set(text(row, 'id'), ts);
+      if (ts > newestTs) seen.clear();
+      seen.add(text(row, 'id'));
       newestTs = Math.max(newestTs, ts);
       printLine(json ? JSON.stringify(row) : tailLine(cells(row)));
     }
@@ -244,9 +245,8 @@ async function tail(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
     if (newestTs === 0) newestTs = Date.now();
     while (!stop.signal.aborted) {
       await delay(intervalMs, undefined, { signal: stop.signal });
-      const from = newestTs - TAIL_LOOKBACK_MS;
       const since = Math.max(
-        from,
+        newestTs,
         typeof filters.query['from'] === 'string' ? Date.parse(filters.query['from']) : 0,
       );
       const window: Filters = {
@@ -261,7 +261,6 @@ async function tail(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
         cursor = current.next;
       } while (cursor !== undefined && rows.length < KEY_SCAN_MAX_ROWS);
       print(rows);
-      for (const [id, ts] of seen) if (ts < from) seen.delete(id);
     }
   } catch (error) {
     if (!stop.signal.aborted) throw error;
