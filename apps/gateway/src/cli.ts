@@ -2,6 +2,7 @@
 // they never load the gateway (Fastify, providers) or the load generator.
 import cluster from 'node:cluster';
 import { EXIT_CODES, OperationError, UsageError } from './cli/cli-errors';
+import { START_USAGE } from './cli/start-usage';
 import { ConfigError } from './config/config-error';
 import { tuneHeap } from './runtime/heap-tuning';
 
@@ -28,14 +29,15 @@ config file is given), SWITCHYARD_MASTER_KEY, SWITCHYARD_KEY_SECRET, SWITCHYARD_
 REDIS_CLUSTER_NODES, DATABASE_URL, SWITCHYARD_SHUTDOWN_DELAY_MS, SWITCHYARD_ALLOW_OPEN, SWITCHYARD_ALLOWED_HOSTS;
 \`switchyard start --help\` lists them all.`;
 
-async function start(args: string[], env: NodeJS.ProcessEnv): Promise<number | undefined> {
+/** `switchyard start`, or no command; `usage` is what --help prints: start's own, or the overview for `switchyard --help`. */
+async function start(args: string[], env: NodeJS.ProcessEnv, usage = START_USAGE): Promise<number | undefined> {
   // --help and --version answer without loading the gateway
   if (args.includes('--version') || args.includes('-v')) {
     process.stdout.write(`${VERSION}\n`);
     return EXIT_CODES.ok;
   }
   if (args.includes('--help') || args.includes('-h')) {
-    process.stdout.write(`${USAGE}\n`);
+    process.stdout.write(`${usage}\n`);
     return EXIT_CODES.ok;
   }
   // before the gateway loads: start-up's garbage is collected under the same heap growth
@@ -64,8 +66,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     case 'bench':
       return (await import('./cli/bench-command')).benchCommand(rest, env);
     default:
-      // `switchyard --port 0` starts, as before there were subcommands
-      if (command.startsWith('-')) return start(argv, env);
+      // `switchyard --port 0` starts, as before there were subcommands; `switchyard --help` is the overview
+      if (command.startsWith('-')) return start(argv, env, command === '--help' || command === '-h' ? USAGE : START_USAGE);
       throw new UsageError(`Unknown command "${command}".`, USAGE);
   }
 }

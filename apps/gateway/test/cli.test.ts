@@ -451,6 +451,32 @@ describe('switchyard CLI', { timeout: 60_000 }, () => {
     }
   });
 
+  it("prints each command's own usage for --help (start --help printed the overview, without start's environment)", async () => {
+    const start = await output(run(['start', '--help']));
+    expect(start.code).toBe(0);
+    for (const name of ['SWITCHYARD_WORKERS', 'OPENAI_BASE_URL', 'AWS_REGION', 'OTEL_EXPORTER_OTLP_ENDPOINT', 'NODE_ENV']) expect(start.stdout).toContain(name);
+    expect(start.stdout).not.toContain('switchyard keys');
+    expect((await output(run(['--port', '0', '-h']))).stdout).toBe(start.stdout);
+    const overview = await output(run(['--help']));
+    expect(overview.stdout).toContain('switchyard keys create|list|revoke|rotate');
+    const commands = [
+      [['config', '--help'], 'switchyard config validate'],
+      [['config', 'validate', '--help'], 'switchyard config validate'],
+      [['keys', 'create', '--help'], 'switchyard keys create'],
+      [['keys', 'revoke', '--help'], 'switchyard keys revoke'],
+      [['usage', '--help'], 'switchyard usage'],
+      [['logs', 'tail', '--help'], 'switchyard logs tail'],
+      [['runs', 'show', '--help'], 'switchyard runs show'],
+      [['bench', '--help'], 'switchyard bench'],
+    ] as const;
+    const results = await Promise.all(commands.map(([args]) => output(run([...args]))));
+    results.forEach((result, index) => {
+      expect(result.code).toBe(0);
+      expect(result.stdout.startsWith('Usage:\n  switchyard ')).toBe(true);
+      expect(result.stdout).toContain(commands[index]?.[1]);
+    });
+  });
+
   it('rejects an unknown command with usage and exit code 2', async () => {
     const result = await output(run(['frobnicate']));
     expect(result.code).toBe(2);

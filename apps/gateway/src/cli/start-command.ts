@@ -18,16 +18,7 @@ import { otlpTracesUrl } from '../telemetry/start-telemetry';
 import { integerFlag, parseCommandArgs, positionalArgs } from './cli-args';
 import { EXIT_CODES, OperationError } from './cli-errors';
 import { printLine, printWarnings } from './cli-output';
-
-/** Usage of `switchyard start`. */
-export const START_USAGE = `Usage:
-  switchyard [start] [--config FILE] [--port N] [--host H] [--workers N]
-
-Environment: SWITCHYARD_CONFIG, PORT, HOST, SWITCHYARD_WORKERS (default: one per core), SWITCHYARD_SHUTDOWN_DELAY_MS, SWITCHYARD_ALLOW_OPEN,
-SWITCHYARD_ALLOWED_HOSTS, LOG_LEVEL, OPENAI_API_KEY and OPENAI_BASE_URL (used when no config file is given), SWITCHYARD_MASTER_KEY, SWITCHYARD_KEY_SECRET, SWITCHYARD_METRICS_TOKEN,
-REDIS_URL or REDIS_CLUSTER_NODES, DATABASE_URL; for bedrock providers AWS_REGION (else AWS_DEFAULT_REGION), AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN,
-AWS_BEARER_TOKEN_BEDROCK; OpenTelemetry: OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (turns
-span export on), OTEL_EXPORTER_OTLP_HEADERS, OTEL_SERVICE_NAME (default: switchyard), OTEL_SDK_DISABLED.`;
+import { START_USAGE } from './start-usage';
 
 const START_OPTIONS = {
   config: { type: 'string', short: 'c' },
