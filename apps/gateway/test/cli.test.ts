@@ -334,8 +334,9 @@ describe('switchyard CLI', { timeout: 60_000 }, () => {
     expect(fromEnv.code).toBe(0);
     expect(fromEnv.stdout).toContain(`${file}: valid (1 worker)`);
     expect((await output(run(['config', 'validate']))).code).toBe(2);
+    // a malformed flag is wrong usage, as in start
     const badPort = await output(run(['config', 'validate', file, '--port', '99999'], { PORT: '8080' }));
-    expect(badPort.code).toBe(1);
+    expect(badPort.code).toBe(2);
     expect(badPort.stderr).toContain('--port: "99999" is not an integer from 0 to 65535.');
     // a file with problems does not hide those of the environment; the header says where each came from
     const broken = join(dir, 'broken.yaml');
@@ -475,6 +476,26 @@ describe('switchyard CLI', { timeout: 60_000 }, () => {
       expect(result.stdout.startsWith('Usage:\n  switchyard ')).toBe(true);
       expect(result.stdout).toContain(commands[index]?.[1]);
     });
+  });
+
+  it('exits 2 for a malformed flag value in start and validate alike (--workers 0 and validate --port abc exited 1)', async () => {
+    const file = join(dir, 'minimal.yaml');
+    await writeFile(file, 'providers: [ { name: mock, type: mock } ]\n');
+    const results = await Promise.all([
+      output(run(['--config', file, '--port', 'abc'])),
+      output(run(['--config', file, '--workers', '0'])),
+      output(run(['start', '--config', file, '--workers', 'many'])),
+      output(run(['config', 'validate', file, '--port', 'abc'])),
+      output(run(['config', 'validate', file, '--workers', '0', '--json'])),
+    ]);
+    expect(results.map((result) => result.code)).toEqual([2, 2, 2, 2, 2]);
+    expect(results[1]?.stderr).toContain('--workers: "0" is not an integer from 1 to 256.');
+    expect(results[3]?.stderr).toContain('--port: "abc" is not an integer from 0 to 65535.');
+    expect(JSON.parse(results[4]?.stderr ?? '')).toMatchObject({ error: { exit_code: 2 } });
+    // the environment's values stay problems of the configuration, as validate reports them
+    const [envPort, envWorkers] = await Promise.all([output(run(['--config', file], { PORT: 'http' })), output(run(['--config', file], { SWITCHYARD_WORKERS: '0' }))]);
+    expect([envPort.code, envWorkers.code]).toEqual([1, 1]);
+    expect(envPort.stderr).toContain('Invalid configuration in the environment:\n- PORT: "http" is not an integer');
   });
 
   it('rejects an unknown command with usage and exit code 2', async () => {

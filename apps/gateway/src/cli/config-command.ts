@@ -1,5 +1,5 @@
 import { planWorkers } from '../cluster/cluster-policy';
-import { resolveWorkers, type WorkerCount } from '../cluster/worker-count';
+import { MAX_WORKERS, resolveWorkers, type WorkerCount } from '../cluster/worker-count';
 import { appConfigProblems } from '../config/app-options-from-config';
 import type { ConfigFile } from '../config/config-schema';
 import { withEnvOverrides } from '../config/env-overrides';
@@ -75,9 +75,8 @@ async function checkAsStart(file: string, flags: StartFlags, env: NodeJS.Process
       return undefined;
     }
   };
-  // as start: --port wins, an empty (or, in the environment, blank) value counts as unset
-  if (flags.port !== undefined && flags.port !== '') attempt(() => integerFlag(flags.port, '--port', 0, 65535), 'the command line');
-  else attempt(() => integerFlag(envValue(env, 'PORT'), 'PORT', 0, 65535), 'the environment');
+  // as start: --port wins (checked as a flag already), an empty (or, in the environment, blank) value counts as unset
+  if (flags.port === undefined || flags.port === '') attempt(() => integerFlag(envValue(env, 'PORT'), 'PORT', 0, 65535), 'the environment');
   let parsed: ConfigFile | undefined;
   let raw: unknown;
   // settings the file's stores would ignore: warned of, as start does, problems or not
@@ -147,6 +146,9 @@ export async function configCommand(args: string[], env: NodeJS.ProcessEnv): Pro
   const target = positionals[0] ?? values.config ?? envValue(env, 'SWITCHYARD_CONFIG');
   if (target === undefined) throw new UsageError('config validate needs a FILE (or SWITCHYARD_CONFIG).', CONFIG_USAGE);
   positionalArgs(positionals.length === 0 ? [target] : positionals, ['FILE'], CONFIG_USAGE);
+  // a malformed flag is wrong usage (exit 2), as in start, not a problem of the config
+  if (values.port !== undefined && values.port !== '') integerFlag(values.port, '--port', 0, 65535);
+  integerFlag(values.workers, '--workers', 1, MAX_WORKERS);
   // printed as start prints them, or kept for the JSON document
   const warnings: string[] = [];
   const warn = values.json === true ? (found: readonly string[]) => void warnings.push(...found) : printWarnings;

@@ -2,7 +2,7 @@ import cluster from 'node:cluster';
 import { createClusterWorkerMetrics } from '../cluster/cluster-metrics';
 import { planWorkers } from '../cluster/cluster-policy';
 import { LISTENING_MESSAGE, runPrimary } from '../cluster/run-primary';
-import { resolveWorkers } from '../cluster/worker-count';
+import { MAX_WORKERS, resolveWorkers } from '../cluster/worker-count';
 import { appConfigProblems } from '../config/app-options-from-config';
 import { ConfigError } from '../config/config-error';
 import { defaultConfig } from '../config/default-config';
@@ -16,7 +16,7 @@ import type { ConfigFile } from '../config/config-schema';
 import { startGateway } from '../start-gateway';
 import { otlpTracesUrl } from '../telemetry/start-telemetry';
 import { integerFlag, parseCommandArgs, positionalArgs } from './cli-args';
-import { EXIT_CODES, OperationError } from './cli-errors';
+import { EXIT_CODES, OperationError, UsageError } from './cli-errors';
 import { printLine, printWarnings } from './cli-output';
 import { START_USAGE } from './start-usage';
 
@@ -29,6 +29,16 @@ const START_OPTIONS = {
 
 function portFrom(value: string | undefined, source: string): number | undefined {
   return integerFlag(value === '' ? undefined : value, source, 0, 65535);
+}
+
+/** PORT, a problem of the environment (exit 1, as config validate reports it), not of the command line. */
+function envPort(env: NodeJS.ProcessEnv): number | undefined {
+  try {
+    return portFrom(envValue(env, 'PORT'), 'PORT');
+  } catch (error) {
+    if (error instanceof UsageError) throw new ConfigError('the environment', [error.message]);
+    throw error;
+  }
 }
 
 /**
@@ -50,7 +60,10 @@ async function loadConfig(path: string | undefined, env: NodeJS.ProcessEnv): Pro
 export async function startCommand(args: string[], env: NodeJS.ProcessEnv): Promise<number | undefined> {
   const { values, positionals } = parseCommandArgs(args, START_OPTIONS, START_USAGE);
   positionalArgs(positionals, [], START_USAGE);
-  const port = portFrom(values.port, '--port') ?? portFrom(envValue(env, 'PORT'), 'PORT');
+  // a malformed flag is wrong usage (exit 2), before any config is read
+  const flagPort = portFrom(values.port, '--port');
+  integerFlag(values.workers, '--workers', 1, MAX_WORKERS);
+  const port = flagPort ?? envPort(env);
   const loaded = await loadConfig(values.config ?? envValue(env, 'SWITCHYARD_CONFIG'), env);
   const { source } = loaded;
   const config = withServerEnv(withEnvOverrides(loaded.config, env), env);
