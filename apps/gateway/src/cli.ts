@@ -88,7 +88,27 @@ function report(error: unknown, json: boolean): number {
   return code;
 }
 
+/**
+ * What a failed write to stdout or stderr does. A reader that went away (`switchyard usage |
+ * head -1`) stops a command quietly with the exit code it had (0 unless it failed), as git's
+ * output to a closed pipe does; any other failure (a full disk) exits 1, saying so where it
+ * still can. The gateway (`start`) serves on, its output lost, as its log lines are dropped
+ * and counted when they cannot be written.
+ */
+function onOutputError(stream: 'stdout' | 'stderr', serving: boolean): (error: NodeJS.ErrnoException) => void {
+  return (error) => {
+    if (serving) return;
+    if (error.code === 'EPIPE') process.exit();
+    if (stream === 'stdout') process.stderr.write(`switchyard: cannot write the output: ${error.code ?? error.message}\n`);
+    process.exit(EXIT_CODES.failed);
+  };
+}
+
 const argv = process.argv.slice(2);
+// `switchyard`, `switchyard start ...` and `switchyard --port 0` run the gateway
+const serving = argv[0] === undefined || argv[0] === 'start' || argv[0].startsWith('-');
+process.stdout.on('error', onOutputError('stdout', serving));
+process.stderr.on('error', onOutputError('stderr', serving));
 main(argv, process.env).then(
   (code) => {
     if (code !== undefined) process.exitCode = code;

@@ -405,6 +405,20 @@ describe('switchyard logs', () => {
     expect((await once(child, 'exit'))[0]).toBe(0);
   });
 
+  it('stops quietly, exit 0, when the reader of its output goes away (usage | head -1 died with an EPIPE stack trace)', async () => {
+    await chat(MASTER, 'closed-pipe');
+    await logged('closed-pipe', 1);
+    for (const args of [['usage'], ['logs', 'query'], ['logs', 'tail', '--interval', '50ms']]) {
+      const child = spawnCli(args);
+      // no reader left: the command's first write fails with EPIPE
+      child.stdout.destroy();
+      let stderr = '';
+      child.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
+      const [code] = (await once(child, 'exit')) as [number];
+      expect({ args, code, stderr }).toEqual({ args, code: 0, stderr: '' });
+    }
+  });
+
   it('rejects flags of the other subcommand and bad values with exit 2', async () => {
     const [interval, cursor, status, noSub] = await Promise.all([
       cli(['logs', 'query', '--interval', '1s']),
