@@ -9,14 +9,22 @@ import { writeChunks } from '../stream-chunks';
 interface GeminiBody {
   contents?: Array<{ role?: string; parts?: Array<Record<string, unknown>> }>;
   systemInstruction?: { parts?: Array<Record<string, unknown>> };
-  tools?: Array<{ functionDeclarations?: Array<{ name: string }>; google_search?: unknown; googleSearch?: unknown }>;
+  tools?: Array<{
+    functionDeclarations?: Array<{ name: string }>;
+    google_search?: unknown;
+    googleSearch?: unknown;
+    google_search_retrieval?: unknown;
+    googleSearchRetrieval?: unknown;
+  }>;
   toolConfig?: { functionCallingConfig?: { mode?: string; allowedFunctionNames?: string[] } };
 }
 
 /**
  * Google's documented answer to a request with the `google_search` tool (Grounding with Google
  * Search, https://ai.google.dev/gemini-api/docs/google-search): its reply text and its
- * candidate's `groundingMetadata` (two search queries, two web sources), as the page gives them.
+ * candidate's `groundingMetadata` (two search queries, two web sources), as the page gives them
+ * but for the spans of `groundingSupports`: the page's (0-85, 86-210) belong to a longer answer
+ * than the text it prints, so here they are the UTF-8 byte spans of this text's two sentences.
  */
 export const GEMINI_GROUNDING_EXAMPLE = {
   text: "Spain won Euro 2024, defeating England 2-1 in the final. This victory marks Spain's record fourth European Championship title.",
@@ -28,15 +36,18 @@ export const GEMINI_GROUNDING_EXAMPLE = {
       { web: { uri: 'https://vertexaisearch.cloud.google.com.....', title: 'uefa.com' } },
     ],
     groundingSupports: [
-      { segment: { startIndex: 0, endIndex: 85, text: 'Spain won Euro 2024, defeatin...' }, groundingChunkIndices: [0] },
-      { segment: { startIndex: 86, endIndex: 210, text: "This victory marks Spain's..." }, groundingChunkIndices: [0, 1] },
+      { segment: { startIndex: 0, endIndex: 56, text: 'Spain won Euro 2024, defeating England 2-1 in the final.' }, groundingChunkIndices: [0] },
+      { segment: { startIndex: 57, endIndex: 126, text: "This victory marks Spain's record fourth European Championship title." }, groundingChunkIndices: [0, 1] },
     ],
   },
 } as const;
 
-// the Google Search tool, as the REST API (`google_search`) or a JSON-mapped SDK (`googleSearch`) writes it
+// the Google Search tool, by its proto name (`google_search`, the REST guides') or its JSON name
+// (`googleSearch`, the API reference's); Gemini 1.x's `google_search_retrieval` grounds alike
 function searchesGoogle(body: GeminiBody): boolean {
-  return (body.tools ?? []).some((tool) => tool.google_search !== undefined || tool.googleSearch !== undefined);
+  return (body.tools ?? []).some(
+    (tool) => tool.google_search !== undefined || tool.googleSearch !== undefined || tool.google_search_retrieval !== undefined || tool.googleSearchRetrieval !== undefined,
+  );
 }
 
 function modelOf(pathname: string): string {
@@ -134,8 +145,37 @@ function vector(index: number, dims: number): number[] {
   return Array.from({ length: dims }, (_v, i) => Number((((index + 1) * (i + 1)) / 100).toFixed(6)));
 }
 
-/** Gemini API routes: generateContent, streamGenerateContent (SSE), embedContent, batchEmbedContents. */
+// Imagen on the Gemini API (https://ai.google.dev/gemini-api/docs/imagen): `models/<imagen
+// model>:predict` with the key in `x-goog-api-key`, `parameters.sampleCount` images (4 by
+// default), each base64-encoded, in the shape Vertex AI's Imagen answers in
+const IMAGEN_PATH = /^\/v1(?:beta|alpha)?\/models\/([^/:]+):predict$/;
+// a 1x1 PNG
+const PNG_BASE64 = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==';
+
+function imagen({ req, res, url, body }: MockExchange): void {
+  if (typeof req.headers['x-goog-api-key'] !== 'string') {
+    sendJson(res, 403, {
+      error: {
+        code: 403,
+        message: "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.",
+        status: 'PERMISSION_DENIED',
+      },
+    });
+    return;
+  }
+  const model = decodeURIComponent(IMAGEN_PATH.exec(url.pathname)?.[1] ?? '');
+  if (!model.startsWith('imagen-')) {
+    sendJson(res, 404, { error: { code: 404, message: `models/${model} is not found for API version v1beta, or is not supported for predict.`, status: 'NOT_FOUND' } });
+    return;
+  }
+  const sampleCount = (body as { parameters?: { sampleCount?: unknown } } | undefined)?.parameters?.sampleCount;
+  const count = typeof sampleCount === 'number' ? sampleCount : 4;
+  sendJson(res, 200, { predictions: Array.from({ length: count }, () => ({ mimeType: 'image/png', bytesBase64Encoded: PNG_BASE64 })) });
+}
+
+/** Gemini API routes: generateContent, streamGenerateContent (SSE), embedContent, batchEmbedContents, Imagen's predict. */
 export const geminiRoutes: MockRoute[] = [
+  { method: 'POST', path: IMAGEN_PATH, handle: imagen },
   { method: 'POST', path: /\/models\/[^/]+:generateContent$/, handle: (exchange) => generate(exchange, false) },
   { method: 'POST', path: /\/models\/[^/]+:streamGenerateContent$/, handle: (exchange) => generate(exchange, true) },
   {
