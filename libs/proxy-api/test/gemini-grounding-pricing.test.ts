@@ -1,4 +1,4 @@
-import { createMockUpstream, geminiRoutes, type MockExchange, type MockUpstream } from '@switchyard/testing';
+import { createMockUpstream, GEMINI_GROUNDING_EXAMPLE, type MockUpstream } from '@switchyard/testing';
 import type { FastifyInstance } from 'fastify';
 import { request } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -6,7 +6,8 @@ import { createApp } from '../src/create-app';
 import { recordReports, resolveToLoopback } from './support/proxy-reports';
 
 // Grounding with Google Search, over real HTTP to the mock upstream, which answers a request with
-// the `google_search` tool as Google documents it (https://ai.google.dev/gemini-api/docs/google-search:
+// the Google Search tool (which `/v1` sends for `web_search_options` and for Anthropic's web search
+// tool) as Google documents it (https://ai.google.dev/gemini-api/docs/google-search:
 // two search queries, two web sources; on the last event of a stream). Google bills the searches on
 // top of the tokens: Gemini 3 $14 per 1000 search queries, Gemini 2.5 and earlier $35 per 1000
 // grounded prompts (https://ai.google.dev/gemini-api/docs/pricing,
@@ -21,23 +22,21 @@ let port: string;
 let app: FastifyInstance;
 let base: string;
 
-// `/v1` sends Gemini no Google Search tool (its tools are the client's functions): this prefix of
-// the mock answers as the Gemini routes answer a request that asked for one
-function grounded(exchange: MockExchange): Promise<void> | void {
-  const route = geminiRoutes.find((candidate) => candidate.method === 'POST' && candidate.path.test(exchange.url.pathname));
-  if (route === undefined) throw new Error(`no Gemini route for ${exchange.url.pathname}`);
-  return route.handle({ ...exchange, body: { ...(exchange.body as object), tools: [{ google_search: {} }] } });
-}
-
 beforeAll(async () => {
-  upstream = await createMockUpstream({ routes: [{ method: 'POST', path: /^\/grounded\//, handle: grounded }] });
+  upstream = await createMockUpstream();
   port = new URL(upstream.url).port;
   app = createApp({
     gateway: {
-      providers: [{ name: 'google-ai', type: 'gemini', apiKey: 'AIzaSyTestGrounding0123456789abcdefgh', baseUrl: `${upstream.url}/grounded/v1beta` }],
+      providers: [
+        { name: 'google-ai', type: 'gemini', apiKey: 'AIzaSyTestGrounding0123456789abcdefgh', baseUrl: `${upstream.url}/v1beta` },
+        { name: 'claude', type: 'anthropic', apiKey: 'sk-ant-test-grounding-0000000000', baseUrl: `${upstream.url}/v1` },
+      ],
       models: [
         { name: 'flash-2.5', targets: [{ provider: 'google-ai', model: 'gemini-2.5-flash' }] },
         { name: 'flash-3', targets: [{ provider: 'google-ai', model: 'gemini-3-flash-preview' }] },
+        { name: 'sonnet', targets: [{ provider: 'claude', model: 'claude-sonnet-4-20250514' }] },
+        // Anthropic first: the gateway does not ask it to search, so a search goes on to Gemini
+        { name: 'sonnet-or-flash', targets: [{ provider: 'claude', model: 'claude-sonnet-4-20250514' }, { provider: 'google-ai', model: 'gemini-2.5-flash' }], strategy: 'ordered' },
       ],
       plugins: [reports.plugin],
     },
@@ -57,24 +56,75 @@ beforeEach(() => {
   reports.clear();
 });
 
+// the sources of the mock's grounded answer (two sentences; two web pages, the second sentence drawing on both)
+const CITATIONS = [
+  { type: 'url_citation', url_citation: { url: 'https://vertexaisearch.cloud.google.com.....', title: 'aljazeera.com', start_index: 0, end_index: 56 } },
+  { type: 'url_citation', url_citation: { url: 'https://vertexaisearch.cloud.google.com.....', title: 'aljazeera.com', start_index: 57, end_index: 126 } },
+  { type: 'url_citation', url_citation: { url: 'https://vertexaisearch.cloud.google.com.....', title: 'uefa.com', start_index: 57, end_index: 126 } },
+];
+
+interface ChatChunk {
+  choices: Array<{ delta: { content?: string; annotations?: unknown[] } }>;
+  usage?: unknown;
+}
+
 describe('Gemini grounding with Google Search on /v1/chat/completions', () => {
-  async function chat(model: string, stream: boolean): Promise<{ usage: unknown; costUsd: number | null | undefined }> {
+  async function chat(model: string, stream: boolean): Promise<{ usage: unknown; costUsd: number | null | undefined; content: string; annotations: unknown }> {
     const response = await app.inject({
       method: 'POST',
       url: '/v1/chat/completions',
-      payload: { model, stream, ...(stream ? { stream_options: { include_usage: true } } : {}), messages: [{ role: 'user', content: 'Who won the euro 2024?' }] },
+      payload: {
+        model,
+        stream,
+        ...(stream ? { stream_options: { include_usage: true } } : {}),
+        messages: [{ role: 'user', content: 'Who won the euro 2024?' }],
+        web_search_options: { search_context_size: 'medium' },
+      },
     });
     expect(response.statusCode).toBe(200);
     await expect.poll(() => reports.ended.length).toBe(1);
-    const usage = stream
-      ? response.body
-          .split('\n\n')
-          .filter((event) => event.startsWith('data: {'))
-          .map((event) => JSON.parse(event.slice('data: '.length)) as { usage?: unknown })
-          .find((chunk) => chunk.usage !== undefined && chunk.usage !== null)?.usage
-      : response.json<{ usage?: unknown }>().usage;
-    return { usage, costUsd: reports.ended[0]!.costUsd };
+    // /v1 asked Gemini for the Google Search tool
+    expect((upstream.requests.at(-1)?.body as { tools?: unknown }).tools).toEqual([{ googleSearch: {} }]);
+    if (!stream) {
+      const body = response.json<{ usage?: unknown; choices: Array<{ message: { content: string; annotations?: unknown } }> }>();
+      return { usage: body.usage, costUsd: reports.ended[0]!.costUsd, content: body.choices[0]!.message.content, annotations: body.choices[0]!.message.annotations };
+    }
+    const chunks = response.body
+      .split('\n\n')
+      .filter((event) => event.startsWith('data: {'))
+      .map((event) => JSON.parse(event.slice('data: '.length)) as ChatChunk);
+    return {
+      usage: chunks.find((chunk) => chunk.usage !== undefined && chunk.usage !== null)?.usage,
+      costUsd: reports.ended[0]!.costUsd,
+      content: chunks.map((chunk) => chunk.choices[0]?.delta.content ?? '').join(''),
+      annotations: chunks.flatMap((chunk) => chunk.choices[0]?.delta.annotations ?? []),
+    };
   }
+
+  it('asks Gemini to ground for web_search_options and returns the sources as url_citation annotations, whole or streamed', async () => {
+    for (const stream of [false, true]) {
+      reports.clear();
+      const { content, annotations } = await chat('flash-2.5', stream);
+      expect(content, `stream: ${stream}`).toBe(GEMINI_GROUNDING_EXAMPLE.text);
+      expect(annotations, `stream: ${stream}`).toEqual(CITATIONS);
+    }
+  });
+
+  it('refuses web_search_options alongside function tools, before any upstream call', async () => {
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/chat/completions',
+      payload: {
+        model: 'flash-3',
+        messages: [{ role: 'user', content: 'Who won the euro 2024, and what is the weather in Berlin?' }],
+        tools: [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: {} } } }],
+        web_search_options: {},
+      },
+    });
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toMatchObject({ error: { type: 'invalid_request_error', code: 'unsupported_feature', param: 'web_search_options' } });
+    expect(upstream.requests).toHaveLength(0);
+  });
 
   it('reports the searches in the usage and prices a Gemini 2.5 grounded prompt once, whole or streamed', async () => {
     for (const stream of [false, true]) {
@@ -92,6 +142,50 @@ describe('Gemini grounding with Google Search on /v1/chat/completions', () => {
       expect(usage, `stream: ${stream}`).toMatchObject({ web_searches: 2 });
       expect(costUsd, `stream: ${stream}`).toBeCloseTo(GEMINI_3_TOKENS_USD + 2 * 0.014, 10);
     }
+  });
+});
+
+describe("Anthropic's web search tool on /v1/messages", () => {
+  const searchTool = { type: 'web_search_20250305', name: 'web_search', max_uses: 5, user_location: { type: 'approximate', city: 'Berlin', country: 'DE' } };
+
+  async function messages(model: string, stream: boolean): Promise<{ status: number; body: string }> {
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/messages',
+      headers: { 'anthropic-version': '2023-06-01' },
+      payload: { model, max_tokens: 256, stream, messages: [{ role: 'user', content: 'Who won the euro 2024?' }], tools: [searchTool] },
+    });
+    return { status: response.statusCode, body: response.body };
+  }
+
+  it('grounds a Gemini answer with Google Search and reports the searches as server_tool_use, whole or streamed', async () => {
+    const whole = await messages('flash-2.5', false);
+    expect(whole.status).toBe(200);
+    expect((upstream.requests.at(-1)?.body as { tools?: unknown }).tools).toEqual([{ googleSearch: {} }]);
+    expect(JSON.parse(whole.body)).toMatchObject({ content: [{ type: 'text', text: GEMINI_GROUNDING_EXAMPLE.text }], usage: { server_tool_use: { web_search_requests: 2 } } });
+    await expect.poll(() => reports.ended.length).toBe(1);
+    expect(reports.ended[0]!.costUsd).toBeCloseTo(GEMINI_25_TOKENS_USD + 0.035, 10);
+
+    const streamed = await messages('flash-2.5', true);
+    expect(streamed.status).toBe(200);
+    const delta = streamed.body
+      .split('\n\n')
+      .find((event) => event.startsWith('event: message_delta'))
+      ?.split('\n')
+      .find((line) => line.startsWith('data: '));
+    expect(JSON.parse(delta?.slice('data: '.length) ?? '{}')).toMatchObject({ usage: { server_tool_use: { web_search_requests: 2 } } });
+  });
+
+  it('is refused for a target the gateway does not ask to search, naming the tool, and goes on to a target that searches', async () => {
+    const refused = await messages('sonnet', false);
+    expect(refused.status).toBe(400);
+    expect(JSON.parse(refused.body)).toMatchObject({ type: 'error', error: { type: 'invalid_request_error', message: expect.stringMatching(/^tools\.0: Anthropic is not asked to search the web/) as unknown } });
+    expect(upstream.requests).toHaveLength(0);
+
+    const fallen = await messages('sonnet-or-flash', false);
+    expect(fallen.status).toBe(200);
+    expect(upstream.requests.map((sent) => sent.path)).toEqual(['/v1beta/models/gemini-2.5-flash:generateContent']);
+    expect(JSON.parse(fallen.body)).toMatchObject({ usage: { server_tool_use: { web_search_requests: 2 } } });
   });
 });
 

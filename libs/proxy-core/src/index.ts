@@ -22,8 +22,10 @@ export type {
   ChatToolCallDelta,
   ChatToolChoice,
   ChatToolMessage,
+  ChatUrlCitation,
   ChatUsage,
   ChatUserMessage,
+  ChatWebSearchOptions,
   OpenAIErrorBody,
 } from './wire/openai-chat';
 export type { Embedding, EmbeddingRequest, EmbeddingResponse, ModelEntry, ModelList } from './wire/openai-embeddings';

@@ -311,3 +311,29 @@ describe('translation matrix through the Anthropic ingress: a user message with 
     }
   });
 });
+
+// web_search_options: the `gemini` provider asks Google Search for it, the OpenAI-wire providers
+// forward it as sent (OpenAI's search models and Perplexity read it), and the providers the gateway
+// does not ask to search refuse it before any upstream call rather than answer without searching
+const NOT_SEARCHING = new Set(['anthropic', 'bedrock', 'cohere', 'ollama']);
+
+describe('translation matrix: web_search_options', () => {
+  describe.each(types)('%s', (type) => {
+    it('searches, forwards web_search_options as sent, or refuses it with unsupported_feature before any upstream call', async () => {
+      const before = upstream.requests.length;
+      const request = { model: 'm', messages: [{ role: 'user', content: 'Who won the euro 2024?' }], web_search_options: { search_context_size: 'low' } } satisfies ChatCompletionRequest;
+      const { refused } = await answerOrRefusal(type, request);
+      if (NOT_SEARCHING.has(type)) {
+        expect(refused).toMatchObject({ code: 'unsupported_feature', status: 400, param: 'web_search_options' });
+        expect(upstream.requests.length).toBe(before);
+        return;
+      }
+      expect(refused).toBeUndefined();
+      // the in-process test double has no upstream
+      if (type === 'mock') return;
+      const body = upstream.requests.at(-1)?.body as Record<string, unknown>;
+      if (type === 'gemini') expect(body['tools']).toEqual([{ googleSearch: {} }]);
+      else expect(body['web_search_options']).toEqual({ search_context_size: 'low' });
+    });
+  });
+});

@@ -65,13 +65,50 @@ describe('messagesToChatRequest', () => {
     expect(chat).not.toHaveProperty('top_k');
   });
 
-  it('refuses server tools and unknown blocks with the field named', () => {
-    const tool = () => messagesToChatRequest({ model: 'm', max_tokens: 1, messages: [{ role: 'user', content: 'x' }], tools: [{ type: 'web_search_20250305', name: 'web_search' } as never] });
+  it('refuses server tools other than web search and unknown blocks with the field named', () => {
+    const tool = () => messagesToChatRequest({ model: 'm', max_tokens: 1, messages: [{ role: 'user', content: 'x' }], tools: [{ type: 'bash_20250124', name: 'bash' } as never] });
     expect(tool).toThrow(expect.objectContaining({ code: 'unsupported_feature', param: 'tools.0.type' }));
     const block = () => messagesToChatRequest({ model: 'm', max_tokens: 1, messages: [{ role: 'user', content: [{ type: 'document' } as never] }] });
     expect(block).toThrow(expect.objectContaining({ code: 'unsupported_feature', param: 'messages.0.content.0.type' }));
     const image = () => messagesToChatRequest({ model: 'm', max_tokens: 1, messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'file' } } as never] }] });
     expect(image).toThrow(expect.objectContaining({ code: 'invalid_request', param: 'messages.0.content.0.source' }));
+  });
+});
+
+describe('messagesToChatRequest: the web search server tool', () => {
+  const ask = { model: 'm', max_tokens: 64, messages: [{ role: 'user' as const, content: 'Who won the euro 2024?' }] };
+  const search = (fields: Record<string, unknown> = {}) => ({ type: 'web_search_20250305', name: 'web_search', ...fields }) as never;
+  const weather = { name: 'get_weather', input_schema: { type: 'object', properties: {} } };
+
+  it('becomes web_search_options, with its user_location as an approximate one, and is no function', () => {
+    const chat = messagesToChatRequest({ ...ask, tools: [search({ max_uses: 5, user_location: { type: 'approximate', city: 'Berlin', country: 'DE', timezone: 'Europe/Berlin', region: '' } })] });
+    expect(chat.web_search_options).toEqual({ user_location: { type: 'approximate', approximate: { city: 'Berlin', country: 'DE', timezone: 'Europe/Berlin' } } });
+    expect(chat).not.toHaveProperty('tools');
+    expect(messagesToChatRequest({ ...ask, tools: [search(), weather] })).toMatchObject({ web_search_options: {}, tools: [{ type: 'function', function: { name: 'get_weather' } }] });
+    // any later version of the tool
+    expect(messagesToChatRequest({ ...ask, tools: [{ type: 'web_search_20260101', name: 'web_search' } as never] }).web_search_options).toEqual({});
+    expect(messagesToChatRequest(ask)).not.toHaveProperty('web_search_options');
+  });
+
+  it('refuses domain restrictions no provider behind the gateway honours, a second web search tool, and a tool_choice naming it', () => {
+    const refusal = (request: Parameters<typeof messagesToChatRequest>[0]) => () => messagesToChatRequest(request);
+    expect(refusal({ ...ask, tools: [weather, search({ allowed_domains: ['uefa.com'] })] })).toThrow(expect.objectContaining({ code: 'unsupported_feature', param: 'tools.1.allowed_domains' }));
+    expect(refusal({ ...ask, tools: [search({ blocked_domains: ['example.com'] })] })).toThrow(expect.objectContaining({ code: 'unsupported_feature', param: 'tools.0.blocked_domains' }));
+    expect(messagesToChatRequest({ ...ask, tools: [search({ allowed_domains: [], blocked_domains: null })] }).web_search_options).toEqual({});
+    expect(refusal({ ...ask, tools: [search(), search()] })).toThrow(expect.objectContaining({ code: 'unsupported_feature', param: 'tools.1' }));
+    expect(refusal({ ...ask, tools: [weather, search()], tool_choice: { type: 'tool', name: 'web_search' } })).toThrow(
+      expect.objectContaining({ code: 'unsupported_feature', param: 'tool_choice.name' }),
+    );
+  });
+
+  it("names the web search tool for a provider's refusal of web_search_options", () => {
+    const { clientParam, clientError } = translateMessagesRequest({ ...ask, system: 'Be brief.', tools: [weather, search()] });
+    expect(clientParam('web_search_options')).toBe('tools.1');
+    const refused = new SwitchyardError('unsupported_feature', 'Anthropic cannot search.', { param: 'web_search_options' });
+    expect(clientError(refused)).toMatchObject({ code: 'unsupported_feature', param: 'tools.1' });
+    expect(clientError(refused, [])).toMatchObject({ param: 'tools.1' });
+    // without the tool, the param stays as it is
+    expect(translateMessagesRequest(ask).clientParam('web_search_options')).toBe('web_search_options');
   });
 });
 

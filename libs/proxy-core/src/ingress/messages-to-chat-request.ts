@@ -1,7 +1,7 @@
 import { isSwitchyardError, SwitchyardError } from '../errors/switchyard-error';
 import type { AnthropicImageBlock, AnthropicMessagesRequest, AnthropicRequestBlock, AnthropicToolChoice } from '../providers/anthropic/anthropic-wire';
 import { invalidRequest } from '../wire/chat-message-parts';
-import type { ChatCompletionRequest, ChatContentPart, ChatMessage, ChatTextPart, ChatToolCall, ChatToolChoice } from '../wire/openai-chat';
+import type { ChatCompletionRequest, ChatContentPart, ChatMessage, ChatTextPart, ChatTool, ChatToolCall, ChatToolChoice, ChatWebSearchOptions } from '../wire/openai-chat';
 
 /** What a tool result flagged `is_error` is prefixed with: OpenAI's tool messages carry no error flag. */
 export const TOOL_ERROR_PREFIX = 'Error: ';
@@ -127,6 +127,40 @@ function assistantMessage(content: AnthropicRequestBlock[], param: string, origi
   return { role: 'assistant', content: text.length > 0 || calls.length === 0 ? text : null, ...(calls.length > 0 ? { tool_calls: calls } : {}) };
 }
 
+/** Whether a tool is Anthropic's web search server tool (`web_search_20250305` and its later versions). */
+function isWebSearchTool(tool: unknown): boolean {
+  const kind = (tool as { type?: unknown }).type;
+  return typeof kind === 'string' && kind.startsWith('web_search_');
+}
+
+/**
+ * Anthropic's web search server tool as OpenAI's `web_search_options`, which the providers that
+ * search take (`gemini`: Google Search) and the others refuse: `user_location` becomes OpenAI's
+ * approximate location; `max_uses` is dropped (no provider behind the gateway takes a cap on its
+ * searches); `allowed_domains` and `blocked_domains` are refused, being restrictions no provider
+ * behind the gateway can honour.
+ * @see https://docs.anthropic.com/en/docs/agents-and-tools/tool-use/web-search-tool
+ */
+function webSearchOptions(tool: Record<string, unknown>, param: string): ChatWebSearchOptions {
+  for (const field of ['allowed_domains', 'blocked_domains']) {
+    const domains = tool[field];
+    if (domains !== undefined && domains !== null && !(Array.isArray(domains) && domains.length === 0)) {
+      throw unsupported(`The web search tool's "${field}" cannot be honoured through the gateway: no provider behind it restricts its searches to or from domains.`, `${param}.${field}`);
+    }
+  }
+  const options: ChatWebSearchOptions = {};
+  const location = tool['user_location'];
+  if (typeof location === 'object' && location !== null) {
+    const approximate: Record<string, string> = {};
+    for (const field of ['city', 'region', 'country', 'timezone']) {
+      const value = (location as Record<string, unknown>)[field];
+      if (typeof value === 'string' && value.length > 0) approximate[field] = value;
+    }
+    if (Object.keys(approximate).length > 0) options.user_location = { type: 'approximate', approximate };
+  }
+  return options;
+}
+
 function toolChoice(choice: AnthropicToolChoice): ChatToolChoice {
   switch (choice.type) {
     case 'auto':
@@ -145,7 +179,8 @@ function toolChoice(choice: AnthropicToolChoice): ChatToolChoice {
  * blocks) becomes system messages, `tool_use` blocks assistant `tool_calls`, `tool_result`
  * blocks `tool` messages (placed before the rest of their user turn; `is_error` becomes a
  * text prefix), images `image_url` parts (base64 as data URLs), `tool_choice` OpenAI's
- * (`any` is `required`), `stop_sequences` `stop`, `metadata.user_id` `user`; a message with no
+ * (`any` is `required`), `stop_sequences` `stop`, `metadata.user_id` `user`, the web search
+ * server tool `web_search_options` (other server tools are refused); a message with no
  * blocks (`content: []`) an empty message of its role, as `content: ""` gives. A stream asks
  * for usage, which `message_delta` reports. `top_k` is dropped (OpenAI's request has no such
  * field, and not every provider takes one); `cache_control` marks and `thinking` are ignored.
@@ -162,7 +197,8 @@ export interface MessagesIngressRequest {
   /**
    * A param of the chat request (`messages.<i>...`, as a provider's translator names it) as the
    * client's own: `system` prepends messages and a `tool_result` block becomes a `tool` message
-   * of its own, so chat message i is not the client's message i. Other params are returned as they are.
+   * of its own, so chat message i is not the client's message i. `web_search_options` (and a
+   * field of it) is the web search tool it was made of, `tools.<i>`. Other params are returned as they are.
    */
   clientParam: (param: string) => string;
   /**
@@ -188,7 +224,10 @@ export function translateMessagesRequest(request: AnthropicMessagesRequest): Mes
   const count = translated.length;
   let origins: ChatMessageOrigin[] | undefined;
   // translated again, keeping where each chat message came from: only when a param is mapped
+  // `web_search_options` is made of the web search tool: a refusal of it names the tool
+  const searchTool = (request.tools ?? []).findIndex(isWebSearchTool);
   const clientParam = (param: string): string => {
+    if (searchTool >= 0 && (param === 'web_search_options' || param.startsWith('web_search_options.'))) return `tools.${searchTool}`;
     if (!param.startsWith('messages.')) return param;
     if (origins === undefined) {
       const kept: ChatMessageOrigin[] = [];
@@ -213,7 +252,7 @@ export function translateMessagesRequest(request: AnthropicMessagesRequest): Mes
  */
 function sentParamOf(param: string, sent: readonly ChatMessage[], own: readonly ChatMessage[] | undefined, clientParam: (param: string) => string): string {
   const at = /^messages\.(\d+)(.*)$/.exec(param);
-  if (at === null) return param;
+  if (at === null) return clientParam(param);
   const message = sent[Number(at[1])];
   const index = message === undefined || own === undefined ? -1 : own.indexOf(message);
   return index < 0 ? 'messages' : clientParam(`messages.${index}${at[2] ?? ''}`);
@@ -245,21 +284,32 @@ function translate(request: AnthropicMessagesRequest, origins: ChatMessageOrigin
   if (request.stop_sequences !== undefined && request.stop_sequences.length > 0) chat.stop = request.stop_sequences;
   if (request.temperature !== undefined) chat.temperature = request.temperature;
   if (request.top_p !== undefined) chat.top_p = request.top_p;
-  if (request.tools !== undefined && request.tools.length > 0) {
-    chat.tools = request.tools.map((tool, index) => {
-      const kind = (tool as { type?: unknown }).type;
-      if (kind !== undefined && kind !== 'custom') {
-        throw unsupported(`Server tool "${typeof kind === 'string' ? kind : JSON.stringify(kind)}" runs only on Anthropic's own API, not through the gateway.`, `tools.${index}.type`);
-      }
-      return {
-        type: 'function' as const,
-        function: {
-          name: tool.name,
-          ...(tool.description === undefined ? {} : { description: tool.description }),
-          parameters: tool.input_schema ?? { type: 'object', properties: {} },
-        },
-      };
+  const functions: ChatTool[] = [];
+  let webSearchTool: string | undefined;
+  for (const [index, tool] of (request.tools ?? []).entries()) {
+    const kind = (tool as { type?: unknown }).type;
+    if (isWebSearchTool(tool)) {
+      if (webSearchTool !== undefined) throw unsupported('A request may hold one web search tool.', `tools.${index}`);
+      webSearchTool = tool.name;
+      chat.web_search_options = webSearchOptions(tool as unknown as Record<string, unknown>, `tools.${index}`);
+      continue;
+    }
+    if (kind !== undefined && kind !== 'custom') {
+      throw unsupported(`Server tool "${typeof kind === 'string' ? kind : JSON.stringify(kind)}" runs only on Anthropic's own API, not through the gateway (of the server tools, only web search is translated).`, `tools.${index}.type`);
+    }
+    functions.push({
+      type: 'function',
+      function: {
+        name: tool.name,
+        ...(tool.description === undefined ? {} : { description: tool.description }),
+        parameters: tool.input_schema ?? { type: 'object', properties: {} },
+      },
     });
+  }
+  if (functions.length > 0) chat.tools = functions;
+  // the providers search when the model decides to: none can be made to
+  if (request.tool_choice?.type === 'tool' && webSearchTool !== undefined && request.tool_choice.name === webSearchTool) {
+    throw unsupported('"tool_choice" cannot name the web search tool through the gateway: the providers behind it search when the model decides to.', 'tool_choice.name');
   }
   // OpenAI refuses a tool_choice without tools; with none, "none" is what the model does anyway
   if (request.tool_choice !== undefined && chat.tools !== undefined) {
@@ -299,7 +349,7 @@ function clientParamOf(param: string, origins: readonly ChatMessageOrigin[]): st
 }
 
 function withClientParam(thrown: unknown, clientParam: (param: string) => string): unknown {
-  if (!isSwitchyardError(thrown) || thrown.param === undefined || !thrown.param.startsWith('messages.')) return thrown;
+  if (!isSwitchyardError(thrown) || thrown.param === undefined) return thrown;
   const param = clientParam(thrown.param);
   if (param === thrown.param) return thrown;
   const { code, message, cause, provider, retryAfterMs, upstreamStatus, status } = thrown;

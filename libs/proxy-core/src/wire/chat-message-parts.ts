@@ -1,5 +1,5 @@
 import { SwitchyardError } from '../errors/switchyard-error';
-import type { ChatContentPart, ChatMessage, ChatTextPart } from './openai-chat';
+import type { ChatCompletionRequest, ChatContentPart, ChatMessage, ChatTextPart } from './openai-chat';
 
 /** The text of a message's content: a string as it is, text parts joined, other parts skipped. */
 export function contentText(content: string | ReadonlyArray<ChatContentPart | ChatTextPart> | null | undefined): string {
@@ -120,6 +120,23 @@ export function invalidRequest(message: string, param: string): SwitchyardError 
  */
 export function refuseSeveralChoices(n: number | null | undefined, message: string, provider?: string): void {
   if (typeof n === 'number' && n > 1) throw new SwitchyardError('unsupported_feature', message, { ...(provider === undefined ? {} : { provider }), param: 'n' });
+}
+
+/**
+ * Refuses OpenAI's `web_search_options` (an object; `null` asks nothing) for a provider the
+ * gateway does not ask to search the web (`unsupported_feature` naming it, so the router tries
+ * the next target): answered without the search, the request would get an answer from the
+ * model's own knowledge, with no sources, while asking for current facts. `who` names the
+ * provider in the message.
+ */
+export function refuseWebSearch(request: ChatCompletionRequest, who: string, provider?: string): void {
+  const options: unknown = request.web_search_options;
+  if (typeof options !== 'object' || options === null) return;
+  throw new SwitchyardError(
+    'unsupported_feature',
+    `${who} is not asked to search the web by the gateway: "web_search_options" needs a provider that searches (a "gemini" provider, with Google Search, or an OpenAI-compatible search model).`,
+    { ...(provider === undefined ? {} : { provider }), param: 'web_search_options' },
+  );
 }
 
 /**

@@ -58,6 +58,8 @@ export const ChatCompletionRequestSchema = Type.Object(
     tool_choice: Type.Optional(
       Type.Union([Type.Literal('none'), Type.Literal('auto'), Type.Literal('required'), Type.Object({ type: Type.Literal('function'), function: Type.Object({ name: Type.String() }) })]),
     ),
+    // read by the providers that search (`gemini`); its fields are forwarded to OpenAI-wire hosts as sent
+    web_search_options: Nullable(Type.Object({}, { additionalProperties: true })),
   },
   { additionalProperties: true },
 );

@@ -83,6 +83,20 @@ export type ChatResponseFormat =
   | { type: 'json_object' }
   | { type: 'json_schema'; json_schema: { name: string; schema?: Record<string, unknown>; strict?: boolean } };
 
+/**
+ * OpenAI's `web_search_options`: the request asks the model to search the web before it
+ * answers (OpenAI's search models; the `gemini` provider sends Google Search grounding).
+ * @see https://platform.openai.com/docs/api-reference/chat/create#chat-create-web_search_options
+ */
+export interface ChatWebSearchOptions {
+  /** How much of the search results the model is given; `medium` by default at OpenAI. */
+  search_context_size?: 'low' | 'medium' | 'high';
+  /** Where the user is, roughly, to localise the search. */
+  user_location?: { type: 'approximate'; approximate: { city?: string; country?: string; region?: string; timezone?: string } } | null;
+  /** Fields the gateway does not read (Perplexity's own options) are forwarded to OpenAI-compatible upstreams as they are. */
+  [extra: string]: unknown;
+}
+
 /** A `POST /v1/chat/completions` request body. */
 export interface ChatCompletionRequest {
   model: string;
@@ -105,6 +119,8 @@ export interface ChatCompletionRequest {
   parallel_tool_calls?: boolean;
   response_format?: ChatResponseFormat;
   reasoning_effort?: 'minimal' | 'low' | 'medium' | 'high' | null;
+  /** Search the web before answering; `null` is the same as leaving it out. */
+  web_search_options?: ChatWebSearchOptions | null;
   /** Fields the gateway does not interpret are forwarded to OpenAI-compatible upstreams as they are. */
   [extra: string]: unknown;
 }
@@ -147,12 +163,24 @@ export interface ChatUsage {
   web_searches?: number;
 }
 
+/**
+ * A web source the answer cites, as OpenAI's search models give it: the span of the message's
+ * `content` it supports, in UTF-16 code units (JavaScript string indices), end exclusive.
+ * @see https://platform.openai.com/docs/guides/tools-web-search?api-mode=chat
+ */
+export interface ChatUrlCitation {
+  type: 'url_citation';
+  url_citation: { url: string; title: string; start_index: number; end_index: number };
+}
+
 /** The assistant message in a response. */
 export interface ChatResponseMessage {
   role: 'assistant';
   content: string | null;
   tool_calls?: ChatToolCall[];
   refusal?: string | null;
+  /** The web sources the answer cites (web search); absent when it cites none. */
+  annotations?: ChatUrlCitation[];
 }
 
 /** One choice of a response. */
@@ -198,6 +226,11 @@ export interface ChatDelta {
   reasoning_content?: string | null;
   /** The same under the name other hosts use (OpenRouter, vLLM's newer releases), passed through. */
   reasoning?: string | null;
+  /**
+   * Web sources the answer cites, each once, indices into the choice's whole streamed
+   * `content` (the stream's counterpart of `ChatResponseMessage.annotations`).
+   */
+  annotations?: ChatUrlCitation[];
 }
 
 /** One choice of a stream chunk. */

@@ -1,6 +1,6 @@
 import { SwitchyardError } from '../../errors/switchyard-error';
 import { addToTurns, refuseEmptyTurn, type AlternatingTurn } from '../../wire/alternating-turns';
-import { contentText, invalidRequest, isBlankText, parseDataUrl, parseToolArguments, refuseSeveralChoices, toolCallIdWithoutSignature, userContent } from '../../wire/chat-message-parts';
+import { contentText, invalidRequest, isBlankText, parseDataUrl, parseToolArguments, refuseSeveralChoices, refuseWebSearch, toolCallIdWithoutSignature, userContent } from '../../wire/chat-message-parts';
 import type {
   ChatCompletionRequest,
   ChatContentPart,
@@ -123,6 +123,7 @@ function toolChoice(choice: ChatToolChoice | undefined, parallel: boolean | unde
  */
 export function toAnthropicRequest(request: ChatCompletionRequest, settings: ToAnthropicRequestSettings): AnthropicMessagesRequest {
   refuseSeveralChoices(request.n, 'Anthropic returns one choice per request; "n" must be 1.');
+  refuseWebSearch(request, 'Anthropic');
   if (request.response_format !== undefined && request.response_format.type !== 'text') {
     throw new SwitchyardError('unsupported_feature', 'Anthropic does not support "response_format"; describe the format in the prompt or use a tool.', { param: 'response_format' });
   }

@@ -1,6 +1,6 @@
 import { SwitchyardError } from '../../errors/switchyard-error';
 import { addToTurns, refuseEmptyTurn, type AlternatingTurn } from '../../wire/alternating-turns';
-import { contentText, invalidRequest, isBlankText, parseDataUrl, parseToolArguments, refuseSeveralChoices, toolCallIdWithoutSignature, userContent } from '../../wire/chat-message-parts';
+import { contentText, invalidRequest, isBlankText, parseDataUrl, parseToolArguments, refuseSeveralChoices, refuseWebSearch, toolCallIdWithoutSignature, userContent } from '../../wire/chat-message-parts';
 import type { ChatCompletionRequest, ChatContentPart, ChatMessage, ChatToolChoice } from '../../wire/openai-chat';
 import type { BedrockContentBlock, BedrockConverseRequest, BedrockImageFormat, BedrockMessage, BedrockToolChoice } from './bedrock-wire';
 
@@ -114,6 +114,7 @@ function toolChoice(choice: Exclude<ChatToolChoice, 'none'> | undefined): Bedroc
  */
 export function toBedrockRequest(request: ChatCompletionRequest): BedrockConverseRequest {
   refuseSeveralChoices(request.n, 'Bedrock returns one choice per request; "n" must be 1.');
+  refuseWebSearch(request, 'Bedrock');
   if (request.response_format !== undefined && request.response_format.type !== 'text') {
     throw new SwitchyardError('unsupported_feature', 'Bedrock Converse does not support "response_format"; describe the format in the prompt or use a tool.', { param: 'response_format' });
   }

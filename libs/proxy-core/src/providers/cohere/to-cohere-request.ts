@@ -1,4 +1,4 @@
-import { contentText, refuseSeveralChoices, userContent } from '../../wire/chat-message-parts';
+import { contentText, refuseSeveralChoices, refuseWebSearch, userContent } from '../../wire/chat-message-parts';
 import type { ChatCompletionRequest } from '../../wire/openai-chat';
 
 /**
@@ -8,6 +8,7 @@ import type { ChatCompletionRequest } from '../../wire/openai-chat';
  */
 export function toCohereRequest(request: ChatCompletionRequest, model: string, stream: boolean): Record<string, unknown> {
   refuseSeveralChoices(request.n, 'Cohere returns one choice per request; "n" must be 1.');
+  refuseWebSearch(request, 'Cohere');
   const messages = request.messages.map((message, index) => {
     switch (message.role) {
       case 'system':

@@ -1,6 +1,7 @@
 import { SwitchyardError } from '../../errors/switchyard-error';
 import type { ChatChoice, ChatCompletion, ChatFinishReason, ChatToolCall, ChatUsage } from '../../wire/openai-chat';
 import { geminiToolCallId } from './gemini-tool-call-id';
+import { geminiUrlCitations } from './gemini-url-citations';
 import { GeminiWebSearches } from './gemini-web-searches';
 import type { GeminiModalityTokenCount, GeminiResponse, GeminiUsageMetadata } from './gemini-wire';
 
@@ -80,7 +81,8 @@ export function geminiBlockedError(provider: string, reason: string): Switchyard
 }
 
 /**
- * Translates a Gemini `generateContent` response to an OpenAI chat completion.
+ * Translates a Gemini `generateContent` response to an OpenAI chat completion; the web sources
+ * of a grounded answer become the message's `url_citation` annotations (`geminiUrlCitations`).
  * @see https://ai.google.dev/api/generate-content#v1beta.GenerateContentResponse
  */
 export function fromGeminiResponse(body: GeminiResponse, provider: string, model: string, id: string): ChatCompletion {
@@ -91,10 +93,9 @@ export function fromGeminiResponse(body: GeminiResponse, provider: string, model
   }
   const choices = body.candidates.map((candidate, position): ChatChoice => {
     const parts = candidate.content?.parts ?? [];
-    const text = parts
-      .filter((part) => part.thought !== true && typeof part.text === 'string')
-      .map((part) => part.text)
-      .join('');
+    // what each part puts in the content, by part index: grounding spans are given per part
+    const texts = parts.map((part) => (part.thought !== true && typeof part.text === 'string' ? part.text : undefined));
+    const text = texts.join('');
     const toolCalls = parts
       .filter((part) => part.functionCall !== undefined)
       .map(
@@ -104,9 +105,15 @@ export function fromGeminiResponse(body: GeminiResponse, provider: string, model
           function: { name: part.functionCall?.name ?? '', arguments: JSON.stringify(part.functionCall?.args ?? {}) },
         }),
       );
+    const annotations = candidate.groundingMetadata === undefined ? [] : geminiUrlCitations(texts, candidate.groundingMetadata);
     return {
       index: candidate.index ?? position,
-      message: { role: 'assistant', content: text.length > 0 || toolCalls.length === 0 ? text : null, ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}) },
+      message: {
+        role: 'assistant',
+        content: text.length > 0 || toolCalls.length === 0 ? text : null,
+        ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}),
+        ...(annotations.length > 0 ? { annotations } : {}),
+      },
       finish_reason: mapGeminiFinishReason(candidate.finishReason, toolCalls.length > 0) ?? 'stop',
     };
   });

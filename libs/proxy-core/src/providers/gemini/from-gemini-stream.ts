@@ -6,6 +6,7 @@ import type { ChatCompletionChunk, ChatDelta, ChatFinishReason, ChatUsage } from
 import { geminiBlockedError, mapGeminiFinishReason, mapGeminiUsage, withGeminiWebSearches } from './from-gemini-response';
 import { geminiStreamError } from './gemini-error';
 import { geminiToolCallId } from './gemini-tool-call-id';
+import { citationKey, geminiUrlCitations } from './gemini-url-citations';
 import { GeminiWebSearches } from './gemini-web-searches';
 import { isGeminiErrorBody, type GeminiResponse } from './gemini-wire';
 
@@ -13,6 +14,10 @@ import { isGeminiErrorBody, type GeminiResponse } from './gemini-wire';
 interface ChoiceState {
   toolCalls: number;
   finish: ChatFinishReason | null;
+  /** The content so far, kept only to place the citations of a grounded answer. */
+  text?: string;
+  /** The citations sent (`citationKey`), each sent once however often the grounding repeats. */
+  cited?: Set<string>;
 }
 
 /**
@@ -20,6 +25,10 @@ interface ChoiceState {
  * is a whole `GenerateContentResponse` holding the next piece of each candidate (several with
  * `candidateCount`, i.e. `n`), and each candidate is the choice of its `index`; usage is
  * cumulative, so the last one counts and is sent once, in a final chunk, after the finish reasons.
+ * With `citations` (a request that asked Gemini to search), each choice's text is kept, and the
+ * web sources its grounding gives are sent as `delta.annotations` in the chunk of the event that
+ * carried them, their spans read against the choice's whole text so far (the stream's answer is
+ * one part, whatever pieces it came in).
  * @see https://ai.google.dev/api/generate-content#method:-models.streamgeneratecontent
  */
 export class GeminiStreamMapper implements StreamMapper<SseEvent>, UsageSoFar {
@@ -35,6 +44,7 @@ export class GeminiStreamMapper implements StreamMapper<SseEvent>, UsageSoFar {
     model: string,
     private readonly id: string,
     private readonly created: number,
+    private readonly options: { citations?: boolean } = {},
   ) {
     this.#model = model;
   }
@@ -75,13 +85,16 @@ export class GeminiStreamMapper implements StreamMapper<SseEvent>, UsageSoFar {
       let state = this.#choices.get(choice);
       const delta: ChatDelta = {};
       if (state === undefined) {
-        state = { toolCalls: 0, finish: null };
+        state = { toolCalls: 0, finish: null, ...(this.options.citations === true ? { text: '', cited: new Set<string>() } : {}) };
         this.#choices.set(choice, state);
         delta.role = 'assistant';
       }
       for (const part of candidate.content?.parts ?? []) {
         if (part.thought === true) continue;
-        if (typeof part.text === 'string' && part.text.length > 0) delta.content = (delta.content ?? '') + part.text;
+        if (typeof part.text === 'string' && part.text.length > 0) {
+          delta.content = (delta.content ?? '') + part.text;
+          if (state.text !== undefined) state.text += part.text;
+        }
         if (part.functionCall !== undefined) {
           const index = state.toolCalls++;
           (delta.tool_calls ??= []).push({
@@ -91,6 +104,16 @@ export class GeminiStreamMapper implements StreamMapper<SseEvent>, UsageSoFar {
             function: { name: part.functionCall.name, arguments: JSON.stringify(part.functionCall.args ?? {}) },
           });
         }
+      }
+      if (state.text !== undefined && state.cited !== undefined && candidate.groundingMetadata !== undefined) {
+        const cited = state.cited;
+        const annotations = geminiUrlCitations([state.text], candidate.groundingMetadata).filter((citation) => {
+          const key = citationKey(citation);
+          if (cited.has(key)) return false;
+          cited.add(key);
+          return true;
+        });
+        if (annotations.length > 0) delta.annotations = annotations;
       }
       if (Object.keys(delta).length > 0) chunks.push(this.#chunk(choice, delta, null));
       const finish = mapGeminiFinishReason(candidate.finishReason, state.toolCalls > 0);

@@ -1,4 +1,4 @@
-import { createMockUpstream, replyWithFixture, sseChunks, type MockUpstream } from '@switchyard/testing';
+import { createMockUpstream, GEMINI_GROUNDING_EXAMPLE, replyWithFixture, sseChunks, type MockUpstream } from '@switchyard/testing';
 import { Agent } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -275,6 +275,51 @@ describe('gemini adapter', () => {
     const usage = chunks.filter((c) => c.usage !== undefined && c.usage !== null);
     expect(usage).toHaveLength(1);
     expect(usage[0]?.usage).toEqual({ prompt_tokens: 91, completion_tokens: 29, total_tokens: 120, prompt_tokens_details: { image_tokens: 0 }, web_searches: 2 });
+  });
+
+  // web_search_options -> the googleSearch tool, answered by the mock upstream as Google documents
+  // a grounded answer (GEMINI_GROUNDING_EXAMPLE: two sentences, two web sources)
+  const searched = { ...basicRequest, messages: [{ role: 'user' as const, content: 'Who won the euro 2024?' }], web_search_options: {} };
+  const groundedCitations = [
+    { type: 'url_citation', url_citation: { url: 'https://vertexaisearch.cloud.google.com.....', title: 'aljazeera.com', start_index: 0, end_index: 56 } },
+    { type: 'url_citation', url_citation: { url: 'https://vertexaisearch.cloud.google.com.....', title: 'aljazeera.com', start_index: 57, end_index: 126 } },
+    { type: 'url_citation', url_citation: { url: 'https://vertexaisearch.cloud.google.com.....', title: 'uefa.com', start_index: 57, end_index: 126 } },
+  ];
+
+  it('asks Gemini to ground with Google Search for web_search_options and returns its sources as url_citation annotations', async () => {
+    const response = await adapter.chat(searched, callContext('gemini-2.5-flash'));
+    expect((upstream.requests[0]!.body as { tools?: unknown }).tools).toEqual([{ googleSearch: {} }]);
+    const message = response.choices[0]!.message;
+    expect(message.content).toBe(GEMINI_GROUNDING_EXAMPLE.text);
+    expect(message.annotations).toEqual(groundedCitations);
+    expect(message.content?.slice(57, 126)).toBe("This victory marks Spain's record fourth European Championship title.");
+    expect(response.usage?.web_searches).toBe(2);
+    // an answer without grounding has no annotations
+    const plain = await adapter.chat(basicRequest, callContext('gemini-2.5-flash'));
+    expect((upstream.requests[1]!.body as { tools?: unknown }).tools).toBeUndefined();
+    expect(plain.choices[0]!.message).not.toHaveProperty('annotations');
+  });
+
+  it('streams the sources of a grounded answer once, as delta.annotations indexing the whole streamed content', async () => {
+    const chunks = await collect(await adapter.stream({ ...searched, stream: true }, callContext('gemini-3-flash-preview')));
+    expect((upstream.requests[0]!.body as { tools?: unknown }).tools).toEqual([{ googleSearch: {} }]);
+    expect(streamedText(chunks)).toBe(GEMINI_GROUNDING_EXAMPLE.text);
+    expect(chunks.flatMap((chunk) => chunk.choices[0]?.delta.annotations ?? [])).toEqual(groundedCitations);
+    expect(chunks.filter((chunk) => chunk.choices[0]?.delta.annotations !== undefined)).toHaveLength(1);
+    expect(chunks.find((chunk) => chunk.usage !== undefined && chunk.usage !== null)?.usage?.web_searches).toBe(2);
+  });
+
+  it("places the citations of a grounded answer in non-ASCII text: Google's byte offsets as string indices", async () => {
+    next = { json: fixtureJson(fixture('generate-grounded-multibyte.json')) };
+    const response = await fixtureAdapter().chat(searched, callContext('gemini-2.5-flash'));
+    const { content, annotations } = response.choices[0]!.message;
+    const cited = (annotations ?? []).map(({ url_citation: { title, start_index, end_index } }) => [title, content?.slice(start_index, end_index)]);
+    expect(cited).toEqual([
+      ['uefa.com', 'España ganó la Eurocopa 2024: venció 2-1 a Inglaterra en la final de Berlín.'],
+      ['uefa.com', 'Es su cuarto título europeo, un récord 🏆.'],
+      ['marca.com', 'Es su cuarto título europeo, un récord 🏆.'],
+      ['marca.com', 'España ganó la Eurocopa 2024'],
+    ]);
   });
 
   it('keeps the searches a stream reported in the usage of a stream cut before its end', () => {

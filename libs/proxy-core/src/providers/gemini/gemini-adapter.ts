@@ -24,6 +24,7 @@ import { GeminiStreamMapper } from './from-gemini-stream';
 import { readGeminiError } from './gemini-error';
 import type { GeminiResponse } from './gemini-wire';
 import { toGeminiRequest } from './to-gemini-request';
+import { asksWebSearch } from './to-gemini-search-tool';
 import { providerCallOptions, type ProviderCallDefaults } from '../provider-call-options';
 
 /** Options of the `gemini` provider (Google AI Gemini API). */
@@ -76,13 +77,13 @@ export class GeminiAdapter implements ProviderAdapter {
   }
 
   async chat(request: ChatCompletionRequest, context: ProviderCallContext): Promise<ChatCompletion> {
-    const body = await this.#json<GeminiResponse>(`/${modelPath(context.model)}:generateContent`, this.#body(request), context);
+    const body = await this.#json<GeminiResponse>(`/${modelPath(context.model)}:generateContent`, this.#body(request, context.model), context);
     return fromGeminiResponse(body, this.name, context.model, `chatcmpl-${randomUUID()}`);
   }
 
   async stream(request: ChatCompletionRequest, context: ProviderCallContext): Promise<AsyncIterable<ChatCompletionChunk>> {
-    const response = await upstreamStreamRequest(this.#call(`/${modelPath(context.model)}:streamGenerateContent?alt=sse`, this.#body(request), context, 'text/event-stream'));
-    const mapper = new GeminiStreamMapper(this.name, context.model, `chatcmpl-${randomUUID()}`, Math.floor(Date.now() / 1000));
+    const response = await upstreamStreamRequest(this.#call(`/${modelPath(context.model)}:streamGenerateContent?alt=sse`, this.#body(request, context.model), context, 'text/event-stream'));
+    const mapper = new GeminiStreamMapper(this.name, context.model, `chatcmpl-${randomUUID()}`, Math.floor(Date.now() / 1000), { citations: asksWebSearch(request) });
     // every event carries the running usage, but it reaches a chunk only at the stream's end:
     // the engine reads the mapper's latest count when the stream ends before that
     return withUsageSoFar(mapUpstreamStream(response, this.name, callCancellation(context), readSse, mapper), mapper);
@@ -113,8 +114,8 @@ export class GeminiAdapter implements ProviderAdapter {
     };
   }
 
-  #body(request: ChatCompletionRequest): Record<string, unknown> {
-    const body: Record<string, unknown> = { ...toGeminiRequest(request) };
+  #body(request: ChatCompletionRequest, model: string): Record<string, unknown> {
+    const body: Record<string, unknown> = { ...toGeminiRequest(request, model) };
     if (this.#safety !== undefined) body['safetySettings'] = this.#safety;
     return body;
   }

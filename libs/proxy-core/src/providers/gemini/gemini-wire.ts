@@ -27,11 +27,25 @@ export interface GeminiContent {
   parts: GeminiPart[];
 }
 
+/** Functions the model may call. */
+export interface GeminiFunctionTool {
+  functionDeclarations: Array<{ name: string; description?: string; parametersJsonSchema?: Record<string, unknown> }>;
+}
+
+/**
+ * Grounding with Google Search: `googleSearch` on Gemini 2.0 and later, `googleSearchRetrieval`
+ * on Gemini 1.x (which 2.x refuses: "Please use google_search field instead"). The field names
+ * are the JSON names of the API reference's `Tool`, on the Gemini API and Vertex AI alike (the
+ * guides' `google_search` is the proto name, which both take too).
+ * @see https://ai.google.dev/api/caching#Tool
+ */
+export type GeminiSearchTool = { googleSearch: Record<string, never> } | { googleSearchRetrieval: Record<string, never> };
+
 /** A `generateContent` request body. */
 export interface GeminiRequest {
   contents: GeminiContent[];
   systemInstruction?: { parts: GeminiPart[] };
-  tools?: Array<{ functionDeclarations: Array<{ name: string; description?: string; parametersJsonSchema?: Record<string, unknown> }> }>;
+  tools?: Array<GeminiFunctionTool | GeminiSearchTool>;
   toolConfig?: { functionCallingConfig: { mode: 'AUTO' | 'ANY' | 'NONE'; allowedFunctionNames?: string[] } };
   generationConfig?: Record<string, unknown>;
 }
@@ -68,8 +82,8 @@ export interface GeminiCandidate {
 }
 
 /**
- * A candidate's grounding: the Google Search queries the model ran and the web pages it drew on
- * (only what the gateway reads; the citations of `groundingSupports` are left to the client).
+ * A candidate's grounding: the Google Search queries the model ran, the web pages it drew on
+ * and which span of the answer each supports (only what the gateway reads).
  * @see https://ai.google.dev/api/generate-content#GroundingMetadata
  */
 export interface GeminiGroundingMetadata {
@@ -77,8 +91,20 @@ export interface GeminiGroundingMetadata {
   webSearchQueries?: string[];
   /** The sources: `web` pages for Google Search (`retrievedContext`, `maps` for the other grounding tools). */
   groundingChunks?: Array<{ web?: { uri?: string; title?: string } }>;
+  /** Which sources (`groundingChunks` indices) support which span of the answer. */
+  groundingSupports?: GeminiGroundingSupport[];
   /** The Google Search Suggestions widget the answer must be shown with. */
   searchEntryPoint?: { renderedContent?: string };
+}
+
+/**
+ * A span of the answer and the sources that support it. The span's offsets are UTF-8 bytes
+ * into the text of the part `partIndex` names (the first by default), end exclusive.
+ * @see https://ai.google.dev/api/generate-content#GroundingSupport
+ */
+export interface GeminiGroundingSupport {
+  segment?: { partIndex?: number; startIndex?: number; endIndex?: number; text?: string };
+  groundingChunkIndices?: number[];
 }
 
 /** A `generateContent` response, and each event of `streamGenerateContent?alt=sse`. */

@@ -82,3 +82,33 @@ describe('toGeminiRequest: refusals name the field at fault', () => {
     expect(() => contentsOf(messages)).toThrow(expect.objectContaining({ code: 'invalid_request', status: 400, param: 'messages.1.tool_calls.1.function.arguments' }));
   });
 });
+
+describe('toGeminiRequest: web_search_options as Grounding with Google Search', () => {
+  const ask = { model: 'x', messages: [{ role: 'user' as const, content: 'Who won the euro 2024?' }] };
+  const weather = { type: 'function' as const, function: { name: 'get_weather', parameters: { type: 'object', properties: {} } } };
+
+  it('sends the googleSearch tool for web_search_options on Gemini 2.x and 3, whatever its options (Google Search takes none)', () => {
+    for (const model of ['gemini-2.5-flash', 'gemini-3-pro-preview', 'models/gemini-2.0-flash']) {
+      expect(toGeminiRequest({ ...ask, web_search_options: {} }, model).tools, model).toEqual([{ googleSearch: {} }]);
+    }
+    const options = { search_context_size: 'high' as const, user_location: { type: 'approximate' as const, approximate: { city: 'Berlin', country: 'DE' } } };
+    expect(toGeminiRequest({ ...ask, web_search_options: options }, 'gemini-2.5-flash').tools).toEqual([{ googleSearch: {} }]);
+  });
+
+  it('sends googleSearchRetrieval on Gemini 1.x, which has no googleSearch tool', () => {
+    expect(toGeminiRequest({ ...ask, web_search_options: {} }, 'gemini-1.5-flash-002').tools).toEqual([{ googleSearchRetrieval: {} }]);
+  });
+
+  it('sends no tool without web_search_options, or with null', () => {
+    expect(toGeminiRequest(ask, 'gemini-2.5-flash').tools).toBeUndefined();
+    expect(toGeminiRequest({ ...ask, web_search_options: null }, 'gemini-2.5-flash').tools).toBeUndefined();
+  });
+
+  it('refuses web_search_options alongside function tools, which Gemini cannot take together through the gateway', () => {
+    expect(() => toGeminiRequest({ ...ask, tools: [weather], web_search_options: {} }, 'gemini-3-flash-preview')).toThrow(
+      expect.objectContaining({ code: 'unsupported_feature', status: 400, param: 'web_search_options' }),
+    );
+    // no functions: the search alone
+    expect(toGeminiRequest({ ...ask, tools: [], web_search_options: {} }, 'gemini-3-flash-preview').tools).toEqual([{ googleSearch: {} }]);
+  });
+});

@@ -3,6 +3,7 @@ import { contentText, imageMediaTypeFromUrl, invalidRequest, parseDataUrl, parse
 import type { ChatCompletionRequest, ChatContentPart, ChatTextPart } from '../../wire/openai-chat';
 import { thoughtSignatureOfToolCallId } from './gemini-tool-call-id';
 import type { GeminiContent, GeminiPart, GeminiRequest } from './gemini-wire';
+import { toGeminiSearchTool } from './to-gemini-search-tool';
 
 function userParts(content: string | ChatContentPart[], param: string): GeminiPart[] {
   // Gemini refuses a text part that is empty ("Unable to submit request because it has an empty
@@ -57,11 +58,12 @@ function generationConfig(request: ChatCompletionRequest): Record<string, unknow
 /**
  * Translates an OpenAI chat request to a Gemini `generateContent` body: system messages
  * become `systemInstruction`, `assistant` turns `model` turns, tool calls `functionCall`
- * parts (with the thought signature their id carries) and tool messages `functionResponse`
- * parts answered by function name.
+ * parts (with the thought signature their id carries), tool messages `functionResponse`
+ * parts answered by function name, and `web_search_options` the Google Search tool of
+ * `model` (the upstream model, by default the request's; see `toGeminiSearchTool`).
  * @see https://ai.google.dev/api/generate-content#request-body
  */
-export function toGeminiRequest(request: ChatCompletionRequest): GeminiRequest {
+export function toGeminiRequest(request: ChatCompletionRequest, model: string = request.model): GeminiRequest {
   const system: GeminiPart[] = [];
   // Gemini wants alternating turns: consecutive tool responses (and a user message after them) join one
   const turns: Array<AlternatingTurn<'user' | 'model', GeminiPart>> = [];
@@ -119,6 +121,8 @@ export function toGeminiRequest(request: ChatCompletionRequest): GeminiRequest {
       },
     ];
   }
+  const search = toGeminiSearchTool(request, model);
+  if (search !== undefined) body.tools = [search];
   const choice = request.tool_choice;
   if (choice !== undefined) {
     body.toolConfig =

@@ -1,5 +1,5 @@
 import { SwitchyardError } from '../../errors/switchyard-error';
-import { contentText, parseDataUrl, parseToolArguments, refuseSeveralChoices, toolNamesById, userContent } from '../../wire/chat-message-parts';
+import { contentText, parseDataUrl, parseToolArguments, refuseSeveralChoices, refuseWebSearch, toolNamesById, userContent } from '../../wire/chat-message-parts';
 import type { ChatCompletionRequest } from '../../wire/openai-chat';
 import type { OllamaMessage } from './ollama-wire';
 
@@ -10,6 +10,7 @@ import type { OllamaMessage } from './ollama-wire';
  */
 export function toOllamaRequest(request: ChatCompletionRequest, model: string, stream: boolean, provider: string): Record<string, unknown> {
   refuseSeveralChoices(request.n, `Provider "${provider}" (Ollama) returns one choice per request; "n" must be 1.`, provider);
+  refuseWebSearch(request, `Provider "${provider}" (Ollama)`, provider);
   const names = toolNamesById(request.messages);
   const messages = request.messages.map((message, index): OllamaMessage => {
     switch (message.role) {
