@@ -37,6 +37,10 @@ export const BUILTIN_UNIT_PRICES: Readonly<Record<string, UnitPrice>> = {
   'gemini/imagen-3.0-generate-002': { perUnit: { images: 0.04 } },
   'gemini/imagen-3.0-generate-001': { perUnit: { images: 0.04 } },
   'gemini/imagen-3.0-fast-generate-001': { perUnit: { images: 0.02 } },
+  // https://ai.google.dev/gemini-api/docs/pricing (Imagen): the same models through the Gemini API
+  // (`models/<model>:predict`, price variant `gemini-api`) at the same prices per image, Imagen 4
+  // Fast $0.02, Standard $0.04, Ultra $0.06, but for Imagen 3 at $0.03
+  'gemini/imagen-3.0-generate-002@gemini-api': { perUnit: { images: 0.03 } },
   // https://stripe.com/pricing: standard domestic card fee
   stripe: { paymentFee: { percent: 2.9, fixedUsd: 0.3 } },
 };

@@ -3,7 +3,7 @@ import { isEventStream, num, record, responseJson, sseJson, str, succeeded, type
 import type { MeteredUsage } from '../../metered-usage';
 import type { ProviderMeter } from '../../provider-meter';
 import { tokenUsageFromChatUsage, type TokenUsage } from '../../token-usage';
-import { meterVertexPredict, VERTEX_PREDICT_PATH } from './gemini-predict';
+import { GEMINI_API_PREDICT_PATH, meterGeminiApiPredict, meterVertexPredict, VERTEX_PREDICT_PATH } from './gemini-predict';
 
 /**
  * Gemini's `usageMetadata` as {@link TokenUsage}, read by the gateway's own Gemini mapping
@@ -24,6 +24,9 @@ function meter(exchange: MeterExchange): MeteredUsage | undefined {
   // Google's other models on Vertex AI (text embeddings, Imagen) answer `:predict` in shapes of their own
   const predict = VERTEX_PREDICT_PATH.exec(exchange.url.pathname);
   if (predict !== null) return meterVertexPredict(exchange, predict[1] ?? '');
+  // Imagen on the Gemini API answers `:predict` in the same shape
+  const imagen = GEMINI_API_PREDICT_PATH.exec(exchange.url.pathname);
+  if (imagen !== null) return meterGeminiApiPredict(exchange, imagen[1] ?? '');
   const pathModel = /\/models\/([^/:]+)/.exec(exchange.url.pathname)?.[1];
   // streamed as SSE (alt=sse) or as one JSON array; each chunk repeats the running totals
   const chunks: unknown[] = isEventStream(exchange) ? sseJson(exchange).map((event) => event.json) : [responseJson(exchange)].flat();
@@ -45,11 +48,13 @@ function meter(exchange: MeterExchange): MeteredUsage | undefined {
 
 /**
  * Google Gemini (AI Studio and Vertex AI): `usageMetadata` with cached and thinking tokens, and
- * the Google searches of Grounding with Google Search (`groundingMetadata.webSearchQueries`); and
- * on Vertex AI, Google's models at `publishers/google/models/<model>:predict`: text embeddings
- * (tokens, and the billable characters of the models billed by character) and Imagen (images).
+ * the Google searches of Grounding with Google Search (`groundingMetadata.webSearchQueries`); on
+ * Vertex AI, Google's models at `publishers/google/models/<model>:predict`: text embeddings
+ * (tokens, and the billable characters of the models billed by character) and Imagen (images);
+ * on the Gemini API, Imagen at `models/<model>:predict` (images).
  * @see https://ai.google.dev/api/generate-content#UsageMetadata
  * @see https://ai.google.dev/gemini-api/docs/google-search
+ * @see https://ai.google.dev/gemini-api/docs/imagen
  * @see https://cloud.google.com/vertex-ai/generative-ai/docs/model-reference/text-embeddings-api
  * @see https://cloud.google.com/vertex-ai/generative-ai/docs/model-reference/imagen-api
  */
@@ -57,6 +62,6 @@ export const geminiMeter: ProviderMeter = {
   name: 'gemini',
   label: 'Google Gemini',
   hosts: ['generativelanguage.googleapis.com', '*-aiplatform.googleapis.com', 'aiplatform.googleapis.com'],
-  units: 'tokens (input, cached, output, thinking; image and audio by modality); Google Search grounding (searches); Vertex AI `:predict`: embedding tokens (billable characters of text embedding models), Imagen images',
+  units: 'tokens (input, cached, output, thinking; image and audio by modality); Google Search grounding (searches); Vertex AI `:predict`: embedding tokens (billable characters of text embedding models), Imagen images; Gemini API `:predict`: Imagen images',
   meter,
 };

@@ -11,11 +11,11 @@ import { createMeterRegistry } from '../../meter-registry';
 const PROJECT = 'https://us-central1-aiplatform.googleapis.com/v1/projects/my-project/locations/us-central1';
 const meters = createMeterRegistry();
 
-function exchange(path: string, answer: unknown, status = 200): MeterExchange {
+function exchange(path: string, answer: unknown, status = 200, origin = PROJECT): MeterExchange {
   const responseText = JSON.stringify(answer);
   return {
     method: 'POST',
-    url: new URL(`${PROJECT}${path}`),
+    url: new URL(`${origin}${path}`),
     requestHeaders: { 'content-type': 'application/json' },
     requestText: JSON.stringify({ instances: [{ content: 'What is life?' }] }),
     status,
@@ -131,5 +131,37 @@ describe('gemini meter: Vertex AI predict', () => {
     expect(
       meters.meter(exchange('/publishers/google/models/text-%E0:predict', embeddings(6))),
     ).toBeUndefined();
+  });
+});
+
+// Imagen on the Gemini API: `models/<model>:predict` with the key in `x-goog-api-key`, answering in
+// Vertex AI's Imagen shape (https://ai.google.dev/gemini-api/docs/imagen), priced per image as
+// Google lists it there (https://ai.google.dev/gemini-api/docs/pricing)
+describe('gemini meter: Imagen on the Gemini API', () => {
+  const GEMINI_API = 'https://generativelanguage.googleapis.com';
+  const generated = (count: number) => ({ predictions: Array.from({ length: count }, () => image) });
+
+  it('counts the images Imagen generated, and not the filtered ones, priced as on Vertex AI', () => {
+    const answer = { predictions: [image, { raiFilteredReason: 'An image was filtered out by a safety filter.' }, image] };
+    const usage = meters.meter(exchange('/v1beta/models/imagen-4.0-generate-001:predict', answer, 200, GEMINI_API));
+    expect(usage).toEqual({ provider: 'gemini', model: 'imagen-4.0-generate-001', operation: 'image', units: { images: 2 }, priceVariant: 'gemini-api' });
+    const pricing = createPricingRegistry();
+    // Imagen 4 Standard: $0.04 per image; Fast $0.02; Ultra $0.06
+    expect(pricing.meteredCostUsd(usage!)).toBe(0.08);
+    expect(pricing.meteredCostUsd(meters.meter(exchange('/v1beta/models/imagen-4.0-fast-generate-001:predict', generated(4), 200, GEMINI_API))!)).toBe(0.08);
+    expect(pricing.meteredCostUsd(meters.meter(exchange('/v1beta/models/imagen-4.0-ultra-generate-001:predict', generated(1), 200, GEMINI_API))!)).toBe(0.06);
+  });
+
+  it('prices Imagen 3 at the Gemini API price, $0.03 per image, against $0.04 on Vertex AI', () => {
+    const pricing = createPricingRegistry();
+    expect(pricing.meteredCostUsd(meters.meter(exchange('/v1beta/models/imagen-3.0-generate-002:predict', generated(2), 200, GEMINI_API))!)).toBe(0.06);
+    expect(pricing.meteredCostUsd(meters.meter(exchange('/publishers/google/models/imagen-3.0-generate-002:predict', generated(2)))!)).toBe(0.08);
+  });
+
+  it('meters nothing for a failed call or an answer without images', () => {
+    const failed = { error: { code: 429, message: 'Resource has been exhausted (e.g. check quota).', status: 'RESOURCE_EXHAUSTED' } };
+    expect(meters.meter(exchange('/v1beta/models/imagen-4.0-generate-001:predict', failed, 429, GEMINI_API))).toBeUndefined();
+    expect(meters.meter(exchange('/v1beta/models/imagen-4.0-generate-001:predict', { predictions: [{ raiFilteredReason: 'filtered' }] }, 200, GEMINI_API))).toBeUndefined();
+    expect(meters.meter(exchange('/v1beta/models/imagen-%E0:predict', generated(1), 200, GEMINI_API))).toBeUndefined();
   });
 });
