@@ -136,16 +136,16 @@ function isWebSearchTool(tool: unknown): boolean {
 /**
  * Anthropic's web search server tool as OpenAI's `web_search_options`, which the providers that
  * search take (`gemini`: Google Search) and the others refuse: `user_location` becomes OpenAI's
- * approximate location; `max_uses` is dropped (no provider behind the gateway takes a cap on its
- * searches); `allowed_domains` and `blocked_domains` are refused, being restrictions no provider
- * behind the gateway can honour.
+ * approximate location; `max_uses` is dropped (the providers the gateway asks to search take no
+ * cap on their searches); `allowed_domains` and `blocked_domains` are refused, being restrictions
+ * none of them can honour.
  * @see https://docs.anthropic.com/en/docs/agents-and-tools/tool-use/web-search-tool
  */
 function webSearchOptions(tool: Record<string, unknown>, param: string): ChatWebSearchOptions {
   for (const field of ['allowed_domains', 'blocked_domains']) {
     const domains = tool[field];
     if (domains !== undefined && domains !== null && !(Array.isArray(domains) && domains.length === 0)) {
-      throw unsupported(`The web search tool's "${field}" cannot be honoured through the gateway: no provider behind it restricts its searches to or from domains.`, `${param}.${field}`);
+      throw unsupported(`The web search tool's "${field}" cannot be honoured through the gateway: the providers it asks to search cannot be restricted to or from domains.`, `${param}.${field}`);
     }
   }
   const options: ChatWebSearchOptions = {};
