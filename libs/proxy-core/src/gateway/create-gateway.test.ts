@@ -530,6 +530,15 @@ describe('candidates', () => {
     ] });
     expect(gateway.candidates('first')?.map((candidate) => candidate.model)).toEqual(['a', 'b']);
   });
+
+  it('answers a wrapper made with Object.create(engine), as an app reads it, from the engine it wraps', () => {
+    const engine = make({ models: [{ name: 'demo', targets: [{ provider: 'mock', model: 'echo' }] }] });
+    const wrapper = Object.assign(Object.create(engine) as Gateway, { chat: engine.chat.bind(engine) });
+    expect(wrapper.listModels().map((entry) => entry.id)).toEqual(engine.listModels().map((entry) => entry.id));
+    expect(wrapper.candidates('demo')).toEqual([{ provider: 'mock', providerType: 'mock', model: 'echo' }]);
+    expect(wrapper.provider('mock')?.type).toBe('mock');
+    expect(wrapper.stats()).toEqual(engine.stats());
+  });
 });
 
 describe('legacy completions', () => {

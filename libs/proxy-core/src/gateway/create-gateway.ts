@@ -127,6 +127,13 @@ class SwitchyardGateway implements Gateway {
   readonly #catalog: ModelCatalog | undefined;
 
   constructor(options: GatewayOptions) {
+    // what an app reads of its gateway's configuration, bound to this engine: a wrapper made with
+    // Object.create(engine) (overriding chat, say) inherits them and they still reach the engine's
+    // private state (unbound, they threw "Cannot read private member" on the wrapper)
+    this.listModels = this.listModels.bind(this);
+    this.provider = this.provider.bind(this);
+    this.candidates = this.candidates.bind(this);
+    this.stats = this.stats.bind(this);
     this.hooks = createGatewayHooks();
     this.#logger = options.logger ?? silentLogger;
     const names = new Set<string>();
