@@ -6,6 +6,8 @@ import type { BreakerState } from './resilience-events';
 /** A circuit breaker around calls to one target. opossum sits behind this interface. */
 export interface CircuitBreaker {
   readonly state: BreakerState;
+  /** Whether a half-open circuit's single probe is running. */
+  readonly probing: boolean;
   /**
    * Runs `call` unless the circuit is open; then rejects with `circuit_open` without
    * running it. While half-open, a single probe runs and every other call is refused.
@@ -90,6 +92,10 @@ export function createCircuitBreaker(target: string, settings: CircuitBreakerSet
   return {
     get state() {
       return state;
+    },
+    get probing() {
+      // opossum lets one call through a half-open circuit and stops pending the close meanwhile
+      return breaker.halfOpen && !breaker.pendingClose;
     },
     async run<T>(call: () => Promise<T>): Promise<T> {
       // a breaker dropped while a call waited for its limiter slot lets that call through

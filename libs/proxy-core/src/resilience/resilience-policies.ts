@@ -4,7 +4,7 @@ import type { RouteTargetLimits } from '../router/route-types';
 import { createCircuitBreaker, type CircuitBreaker, type CircuitBreakerSettings } from './circuit-breaker';
 import { createLimiterLink, type LimiterLink } from './limiter-link';
 import { redisEndpointOf } from '../redis/redis-client';
-import { breakerStateChannel, type BreakerStateMessage, type ResilienceCounters, type ResilienceEvent, type ResilienceStats } from './resilience-events';
+import { breakerStateChannel, type BreakerState, type BreakerStateMessage, type ResilienceCounters, type ResilienceEvent, type ResilienceStats } from './resilience-events';
 import { RESILIENCE_DEFAULTS, type BreakerOptions, type LimiterOptions, type RetryOptions } from './resilience-options';
 import { RetryBudget } from './retry-budget';
 import { BottleneckTargetLimiter, type TargetLimiter } from './target-limiter';
@@ -22,7 +22,9 @@ export interface ResiliencePoliciesOptions {
   /**
    * How many breakers to keep before closed ones, least recently used first, are dropped:
    * clients can name any `provider/<model>`, and each name would otherwise keep a breaker (and
-   * its timer) for good. A dropped closed breaker loses only its rolling counts.
+   * its timer) for good. A dropped closed breaker loses only its rolling counts. (The open
+   * circuit of a target no configured route has is dropped too, once unused: see
+   * {@link ResiliencePolicies}.)
    * @default 10000
    */
   maxBreakers?: number;
@@ -45,9 +47,24 @@ export interface ResiliencePoliciesOptions {
 /** The default of {@link ResiliencePoliciesOptions.maxBreakers}. */
 const MAX_BREAKERS = 10_000;
 
+/** A kept breaker, how many times it was handed out, and the idle check of a client-named target's half-open circuit. */
+interface BreakerEntry {
+  readonly breaker: CircuitBreaker;
+  uses: number;
+  idleCheck?: ReturnType<typeof setTimeout>;
+}
+
 /**
  * The gateway's resilience state: one breaker and (when limited) one limiter per target,
  * the retry budget, the Redis link and the counters. Policies are created on first use.
+ *
+ * The circuit of a target no configured route has (a client's direct `provider/<model>`, a
+ * `resolveRoute` tap's) that opened and went half-open, then was not used for one more reset
+ * timeout (about two reset timeouts after it opened), is dropped and reported `closed` on
+ * `switchyard:breaker:state` and `onResilienceEvent`: such targets are rarely called again, so
+ * no probe would ever close it, and it would stay half-open in `stats()`, the breaker metric
+ * and the store (which drops only closed breakers) for good. Its next call starts a new, closed
+ * breaker, as the report says. A configured target's half-open circuit waits for its next call.
  */
 export class ResiliencePolicies {
   readonly retry: RetrySettings;
@@ -55,7 +72,7 @@ export class ResiliencePolicies {
   readonly counters: ResilienceCounters = { breakerRejections: 0, breakerOpens: 0, limiterRejections: 0, retries: 0, retryBudgetExhausted: 0, fallbacks: 0 };
   readonly #breakerSettings: CircuitBreakerSettings | undefined;
   readonly #limiterSettings: { maxQueue: number; maxWaitMs: number };
-  readonly #breakers: RecencyMap<CircuitBreaker>;
+  readonly #breakers: RecencyMap<BreakerEntry>;
   readonly #limiters = new Map<string, TargetLimiter>();
   readonly #link: LimiterLink | undefined;
   readonly #emit: (event: ResilienceEvent) => void;
@@ -64,7 +81,7 @@ export class ResiliencePolicies {
 
   constructor(options: ResiliencePoliciesOptions) {
     // only closed breakers are dropped: an open or half-open one holds back calls to a failing target
-    this.#breakers = new RecencyMap({ maxEntries: options.maxBreakers ?? MAX_BREAKERS, isIdle: (breaker) => breaker.state === 'closed', onDrop: (breaker) => breaker.close() });
+    this.#breakers = new RecencyMap<BreakerEntry>({ maxEntries: options.maxBreakers ?? MAX_BREAKERS, isIdle: (entry) => entry.breaker.state === 'closed', onDrop: (entry) => ResiliencePolicies.#shut(entry) });
     this.#targetLimits = options.targetLimits ?? new Map();
     this.#configuredTargets = options.configuredTargets ?? new Set();
     const d = RESILIENCE_DEFAULTS;
@@ -101,20 +118,63 @@ export class ResiliencePolicies {
   breaker(key: string): CircuitBreaker | undefined {
     const settings = this.#breakerSettings;
     if (settings === undefined) return undefined;
-    return this.#breakers.use(key, () => {
-      const configured = this.#configuredTargets.has(key);
-      return createCircuitBreaker(key, settings, {
+    const entry = this.#breakers.use(key, () => this.#createBreaker(key, settings));
+    entry.uses += 1;
+    return entry.breaker;
+  }
+
+  #createBreaker(key: string, settings: CircuitBreakerSettings): BreakerEntry {
+    const configured = this.#configuredTargets.has(key);
+    const entry: BreakerEntry = {
+      uses: 0,
+      breaker: createCircuitBreaker(key, settings, {
         onState: (state, previous) => {
-          if (state === 'open') this.counters.breakerOpens += 1;
-          if (breakerStateChannel.hasSubscribers) breakerStateChannel.publish({ target: key, state, previous, configured } satisfies BreakerStateMessage);
-          this.#emit({ type: 'breaker_state', target: key, state, previous });
+          this.#reportState(key, configured, state, previous);
+          if (configured) return;
+          clearTimeout(entry.idleCheck);
+          entry.idleCheck = undefined;
+          if (state === 'half-open') this.#checkIdle(key, entry, settings.resetTimeoutMs);
         },
         onReject: () => {
           this.counters.breakerRejections += 1;
           this.#emit({ type: 'breaker_rejected', target: key });
         },
-      });
-    });
+      }),
+    };
+    return entry;
+  }
+
+  /**
+   * Drops a client-named target's half-open circuit once no call has asked for it (and no probe
+   * has run) for `afterMs`, reporting it closed; checks again later while it is used.
+   */
+  #checkIdle(key: string, entry: BreakerEntry, afterMs: number): void {
+    const uses = entry.uses;
+    entry.idleCheck = setTimeout(() => {
+      entry.idleCheck = undefined;
+      if (entry.breaker.state !== 'half-open' || this.#breakers.peek(key) !== entry) return;
+      if (entry.uses !== uses || entry.breaker.probing) {
+        this.#checkIdle(key, entry, afterMs);
+        return;
+      }
+      this.#breakers.delete(key);
+      ResiliencePolicies.#shut(entry);
+      // what the target's next call meets: a new breaker, closed
+      this.#reportState(key, false, 'closed', 'half-open');
+    }, afterMs);
+    entry.idleCheck.unref?.();
+  }
+
+  #reportState(key: string, configured: boolean, state: BreakerState, previous: BreakerState): void {
+    if (state === 'open') this.counters.breakerOpens += 1;
+    if (breakerStateChannel.hasSubscribers) breakerStateChannel.publish({ target: key, state, previous, configured } satisfies BreakerStateMessage);
+    this.#emit({ type: 'breaker_state', target: key, state, previous });
+  }
+
+  static #shut(entry: BreakerEntry): void {
+    clearTimeout(entry.idleCheck);
+    entry.idleCheck = undefined;
+    entry.breaker.close();
   }
 
   /** How many breakers are kept (for stats and tests). */
@@ -153,7 +213,7 @@ export class ResiliencePolicies {
   stats(): ResilienceStats {
     return {
       counters: { ...this.counters },
-      breakers: Object.fromEntries([...this.#breakers.entries()].map(([key, breaker]) => [key, breaker.state])),
+      breakers: Object.fromEntries([...this.#breakers.entries()].map(([key, entry]) => [key, entry.breaker.state])),
       limiters: Object.fromEntries([...this.#limiters].map(([key, limiter]) => [key, limiter.counts()])),
       limiterMode: this.#link?.mode ?? 'local',
       liveRequests: this.budget.live,
@@ -162,7 +222,7 @@ export class ResiliencePolicies {
   }
 
   async close(): Promise<void> {
-    for (const breaker of this.#breakers.values()) breaker.close();
+    for (const entry of this.#breakers.values()) ResiliencePolicies.#shut(entry);
     // the link first: its connection, once closed, stops every tier's heartbeat and makes
     // unregistering a tier skip Redis, so no limiter's close can meet a subscriber that is
     // reconnecting (bottleneck drops the failing unsubscribe promises: unhandled rejections)

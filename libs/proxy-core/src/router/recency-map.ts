@@ -44,6 +44,11 @@ export class RecencyMap<V> {
     return this.#entries.get(key);
   }
 
+  /** Removes the entry of `key` (busy or not) without calling `onDrop`; whether there was one. */
+  delete(key: string): boolean {
+    return this.#entries.delete(key);
+  }
+
   /** Drops idle entries, least recently used first, until at most `keep` remain. */
   #dropIdle(keep: number): void {
     for (const [key, value] of this.#entries) {
