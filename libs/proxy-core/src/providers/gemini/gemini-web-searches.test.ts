@@ -18,11 +18,19 @@ describe('GeminiWebSearches', () => {
     expect(count(grounded({ webSearchQueries: ['a'] }), grounded({ webSearchQueries: ['a', 'b'] }), { candidates: [grounded({ webSearchQueries: ['c'] }, 1).candidates[0], {}] })).toBe(3);
   });
 
-  it('counts one search for an answer grounded in web pages that names no query, and none for other grounding', () => {
-    expect(count(grounded({ groundingChunks: [{ web: { uri: 'https://vertexaisearch.cloud.google.com/x', title: 'uefa.com' } }] }))).toBe(1);
-    expect(count(grounded({ webSearchQueries: [''], searchEntryPoint: { renderedContent: '<div></div>' } }))).toBe(1);
+  it('counts one search for Search Suggestions that list no query, and none for web pages alone or other grounding', () => {
+    expect(count(grounded({ searchEntryPoint: { renderedContent: '<div></div>' }, groundingChunks: [{ web: { uri: 'https://vertexaisearch.cloud.google.com/x', title: 'uefa.com' } }] }))).toBe(1);
+    // the URL context tool grounds in web pages too, with no Search Suggestions: no search ran
+    expect(count(grounded({ groundingChunks: [{ web: { uri: 'https://example.com/a', title: 'a' } }] }))).toBe(0);
     // a data store's documents (Vertex AI Search) or Maps' places are no Google Search
     expect(count(grounded({ retrievalQueries: ['q'], groundingChunks: [{ retrievedContext: { uri: 'gs://b/doc' } }, { maps: { title: 'Cafe' } }] }))).toBe(0);
+  });
+
+  it('counts no search when the queries listed are all empty, as Google bills none, whatever else grounds the answer', () => {
+    expect(count(grounded({ webSearchQueries: ['', ' '], groundingChunks: [{ web: { uri: 'https://vertexaisearch.cloud.google.com/x' } }] }))).toBe(0);
+    expect(count(grounded({ webSearchQueries: [''], searchEntryPoint: { renderedContent: '<div></div>' } }))).toBe(0);
+    // over a stream: the empty queries in one event, the Search Suggestions in another
+    expect(count(grounded({ webSearchQueries: [''] }), grounded({ searchEntryPoint: { renderedContent: '<div></div>' } }))).toBe(0);
   });
 
   it('reads anything leniently: an answer without grounding, or a body of another shape, adds nothing', () => {

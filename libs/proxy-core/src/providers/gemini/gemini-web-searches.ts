@@ -10,11 +10,15 @@ function objectOf(value: unknown): Record<string, unknown> | undefined {
  * the `groundingMetadata` of its candidates: over every candidate, and over the events of a
  * stream, which may repeat the metadata or split it. A search is a distinct non-empty query of
  * `webSearchQueries`, which is how Google counts the searches it bills on Gemini 3 (it ignores
- * the empty ones); a candidate grounded in web pages without naming a query counts as one search.
+ * the empty ones, so queries that are all empty are no search). Only an answer that names no
+ * `webSearchQueries` at all yet carries Google Search Suggestions (`searchEntryPoint`, which
+ * Google Search grounding always returns) counts as one search: web `groundingChunks` alone are
+ * no proof, the URL context tool returns them too, and it is no search.
  * Gemini 2.x and earlier bill each grounded prompt instead: that, and the rates, are the pricing's.
  * The one reading of Gemini's grounding: the adapter (`usage.web_searches`) and the universal
  * proxy's Gemini meter (`@switchyard/proxy-logging`) both count with it.
  * @see https://ai.google.dev/gemini-api/docs/google-search
+ * @see https://ai.google.dev/gemini-api/docs/grounding/search-suggestions
  * @example
  * const searches = new GeminiWebSearches();
  * for (const event of events) searches.add(event);
@@ -22,7 +26,9 @@ function objectOf(value: unknown): Record<string, unknown> | undefined {
  */
 export class GeminiWebSearches {
   readonly #queries = new Set<string>();
-  #grounded = false;
+  // whether any candidate listed webSearchQueries (empty ones included), and whether any carried Search Suggestions
+  #listedQueries = false;
+  #suggested = false;
 
   /** Reads one `GenerateContentResponse` (a whole answer or a stream event); anything else adds nothing. */
   add(response: unknown): void {
@@ -33,17 +39,17 @@ export class GeminiWebSearches {
       if (grounding === undefined) continue;
       const queries = grounding.webSearchQueries;
       if (Array.isArray(queries)) {
+        this.#listedQueries = true;
         for (const query of queries as readonly unknown[]) if (typeof query === 'string' && query.trim() !== '') this.#queries.add(query);
       }
-      const chunks = grounding.groundingChunks;
-      // web pages (not a data store's or Maps' places) mean Google Search ran
-      if (Array.isArray(chunks) && (chunks as readonly unknown[]).some((chunk) => objectOf(objectOf(chunk)?.['web']) !== undefined)) this.#grounded = true;
-      if (objectOf(grounding.searchEntryPoint) !== undefined) this.#grounded = true;
+      if (objectOf(grounding.searchEntryPoint) !== undefined) this.#suggested = true;
     }
   }
 
-  /** The searches so far: the distinct non-empty queries, else 1 for an answer grounded in web pages, else 0. */
+  /** The searches so far: the distinct non-empty queries, else 1 for Search Suggestions with no queries listed, else 0. */
   get count(): number {
-    return this.#queries.size > 0 ? this.#queries.size : this.#grounded ? 1 : 0;
+    if (this.#queries.size > 0) return this.#queries.size;
+    // queries listed but all empty: Google bills none
+    return this.#suggested && !this.#listedQueries ? 1 : 0;
   }
 }

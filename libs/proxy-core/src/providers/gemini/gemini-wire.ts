@@ -89,7 +89,7 @@ export interface GeminiCandidate {
 export interface GeminiGroundingMetadata {
   /** The search queries the model ran (empty strings are no search, and Google does not bill them). */
   webSearchQueries?: string[];
-  /** The sources: `web` pages for Google Search (`retrievedContext`, `maps` for the other grounding tools). */
+  /** The sources: `web` pages for Google Search and the URL context tool (`retrievedContext`, `maps` for the other grounding tools). */
   groundingChunks?: Array<{ web?: { uri?: string; title?: string } }>;
   /** Which sources (`groundingChunks` indices) support which span of the answer. */
   groundingSupports?: GeminiGroundingSupport[];
