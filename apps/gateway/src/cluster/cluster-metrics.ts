@@ -22,8 +22,9 @@ function isMessage<T extends { type: string }>(message: unknown, type: T['type']
 }
 
 /**
- * In the primary: answers workers' scrape requests with the sum over every worker, through
- * prom-client's AggregatorRegistry (counters and histograms add up; gauges add up too).
+ * In the primary: answers workers' scrape requests with the aggregate over every worker, through
+ * prom-client's AggregatorRegistry: counters and histograms add up, and each gauge by its own
+ * `aggregator` (queued log rows add up; breaker states, per worker, are the worst worker's).
  */
 export function serveClusterMetrics(): void {
   const aggregator = new AggregatorRegistry();

@@ -1,6 +1,7 @@
 import { channel } from 'node:diagnostics_channel';
 import { createGateway, SwitchyardError, type Gateway } from '@switchyard/proxy-core';
 import { createMockUpstream, type MockUpstream } from '@switchyard/testing';
+import { AggregatorRegistry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createMetrics, type SwitchyardMetrics } from './create-metrics';
 
@@ -147,5 +148,30 @@ describe('createMetrics', () => {
     metrics.observeCacheRedis(() => 'open');
     state = 'closed';
     expect(await value(metrics, 'switchyard_cache_redis_state')).toBe(2);
+  });
+});
+
+describe('createMetrics in a cluster', () => {
+  /** The registry of one worker whose breaker of `primary/gpt` is in `state`, with `queued` log rows and its cache's Redis tier in `cache`. */
+  async function worker(state: string, queued: number, cache: string): Promise<object[]> {
+    const metrics = createMetrics();
+    try {
+      channel('switchyard:breaker:state').publish({ target: 'primary/gpt', state, previous: 'closed', configured: true });
+      metrics.observeRequestLog({ queued, written: 0, dropped: 0, rejected: 0, storeErrors: 0 });
+      metrics.observeCacheRedis(() => cache);
+      return await metrics.registry.getMetricsAsJSON();
+    } finally {
+      metrics.close();
+    }
+  }
+
+  it("aggregates the workers' gauges as the primary does: the worst breaker and cache Redis state, the sum of queued log rows", async () => {
+    const merged = AggregatorRegistry.aggregate([await worker('open', 1, 'closed'), await worker('open', 2, 'half-open'), await worker('half-open', 4, 'closed')]);
+    const gauge = async (name: string, labels: Record<string, string> = {}): Promise<number | undefined> =>
+      (await merged.getSingleMetric(name)?.get())?.values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l))?.value;
+    // 2, 2 and 1 summed would be 5: no state at all
+    expect(await gauge('switchyard_breaker_state', { target: 'primary/gpt' })).toBe(2);
+    expect(await gauge('switchyard_cache_redis_state')).toBe(1);
+    expect(await gauge('switchyard_log_queue_rows')).toBe(7);
   });
 });

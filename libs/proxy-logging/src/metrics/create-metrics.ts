@@ -148,7 +148,8 @@ export function createMetrics(options: MetricsOptions = {}): SwitchyardMetrics {
   const unlogged = new SeriesCounter({ name: 'switchyard_refusals_unlogged_total', help: 'Refused requests left out of the request log (e.g. past the row rate of refusals without a valid key), by reason; counted in switchyard_requests_total too.', labelNames: ['reason'], registers });
   const leaseLifetimeExceeded = new Counter({ name: 'switchyard_limit_lease_lifetime_exceeded_total', help: 'Per-key limit leases (Redis) given back at their maximum lifetime because their request never settled: a leaked request handle.', registers });
   const leaseRenewalFailures = new Counter({ name: 'switchyard_limit_lease_renewal_failures_total', help: 'Failed renewals of per-key limit leases on Redis, one per key and tick: unrenewed leases end at their ttl while their requests may still run.', registers });
-  const breakerState = new Gauge({ name: 'switchyard_breaker_state', help: 'Circuit breaker state per target: 0 closed, 1 half-open, 2 open.', labelNames: ['target'], registers });
+  // each cluster worker has breakers of its own: across workers, the worst state (a sum is no state)
+  const breakerState = new Gauge({ name: 'switchyard_breaker_state', help: 'Circuit breaker state per target: 0 closed, 1 half-open, 2 open.', labelNames: ['target'], registers, aggregator: 'max' });
   const upstreamEvents = new SeriesCounter({ name: 'switchyard_upstream_requests_observed_total', help: 'Upstream requests seen on the switchyard:upstream:request diagnostics channel.', labelNames: ['provider', 'ok'], registers });
 
   const queues: RequestLogQueueStats[] = [];
@@ -158,7 +159,8 @@ export function createMetrics(options: MetricsOptions = {}): SwitchyardMetrics {
   new Counter({ name: 'switchyard_log_rows_rejected_total', help: 'Request log rows the store refused as invalid (dropped; the rest of their batch is written).', registers, collect() { this.reset(); this.inc(sum((s) => s.rejected)); } });
   new Counter({ name: 'switchyard_log_store_errors_total', help: 'Failed request log store writes (retried).', registers, collect() { this.reset(); this.inc(sum((s) => s.storeErrors)); } });
   new Counter({ name: 'switchyard_log_rows_written_total', help: 'Request log rows written.', registers, collect() { this.reset(); this.inc(sum((s) => s.written)); } });
-  new Gauge({ name: 'switchyard_log_queue_rows', help: 'Request log rows waiting to be written.', registers, collect() { this.set(sum((s) => s.queued)); } });
+  // each worker queues rows of its own: across workers, the rows waiting in all of them
+  new Gauge({ name: 'switchyard_log_queue_rows', help: 'Request log rows waiting to be written.', registers, aggregator: 'sum', collect() { this.set(sum((s) => s.queued)); } });
 
   const knownSources: KnownModelSource[] = [];
   const directLabels = new Map<string, string>();
