@@ -69,6 +69,28 @@ describe('metrics labels are bounded by configuration, not by clients', () => {
     expect(body).not.toContain('zz-17632');
   });
 
+  it("never labels the breaker of a target no route configures as a configured target, whose series is its own breaker's", async () => {
+    upstream = await createMockUpstream();
+    upstream.fault({ kind: 'status', status: 500, match: { model: 'base-model-2024-08-06' } });
+    app = createApp({
+      gateway: {
+        providers: [{ name: 'primary', type: 'openai', baseUrl: `${upstream.url}/v1`, apiKey: 'sk-test' }],
+        models: [{ name: 'gpt', targets: [{ provider: 'primary', model: 'base-model' }] }],
+        retry: { maxRetries: 0 },
+        breaker: { volumeThreshold: 1, errorThresholdPercentage: 1 },
+      },
+      // the catalog names the dated model by the configured target's model
+      context: { catalog: { models: { 'base-model': { contextWindow: 8192, maxOutputTokens: 1024 } } } },
+    });
+    expect((await chat(app, 'primary/base-model-2024-08-06')).statusCode).toBe(502);
+    expect((await chat(app, 'gpt')).statusCode).toBe(200);
+    const body = await scrape(app);
+    // the configured target's breaker is closed; the dated model's open one is <provider>/other's
+    expect(body).toContain('switchyard_breaker_state{target="primary/other"} 2');
+    expect(body).not.toContain('switchyard_breaker_state{target="primary/base-model"} 2');
+    expect(body).not.toContain('2024-08-06');
+  });
+
   it("labels a universal-proxy exchange to a host a wildcard allowed by the allow-list entry, not by the client's host name", async () => {
     upstream = await createMockUpstream();
     const port = new URL(upstream.url).port;

@@ -1,3 +1,4 @@
+import { channel } from 'node:diagnostics_channel';
 import { createGateway } from '@switchyard/proxy-core';
 import { describe, expect, it } from 'vitest';
 import { createClusterWorkerMetrics } from './cluster-metrics';
@@ -14,6 +15,19 @@ describe('createClusterWorkerMetrics', () => {
     } finally {
       metrics.close();
       await gateway.close();
+    }
+  });
+
+  it("passes the app's configured targets on: a client-named breaker the known models name as one is labelled <provider>/other", async () => {
+    const metrics = createClusterWorkerMetrics({});
+    try {
+      metrics.knowModels?.((provider, model) => (provider === 'mock' && model.startsWith('known') ? 'known' : undefined));
+      metrics.knowConfiguredTargets?.(['mock/known']);
+      channel('switchyard:breaker:state').publish({ target: 'mock/known-2024-08-06', state: 'open', previous: 'closed', configured: false });
+      const states = await metrics.registry.getSingleMetric('switchyard_breaker_state')?.get();
+      expect(states?.values.map((sample) => [sample.labels['target'], sample.value])).toEqual([['mock/other', 2]]);
+    } finally {
+      metrics.close();
     }
   });
 });

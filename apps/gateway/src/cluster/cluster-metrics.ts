@@ -68,6 +68,7 @@ export function createClusterWorkerMetrics(options: MetricsOptions): SwitchyardM
     observeRequestLog: (stats) => local.observeRequestLog(stats),
     observeCacheRedis: (state) => local.observeCacheRedis(state),
     knowModels: (source) => local.knowModels?.(source),
+    knowConfiguredTargets: (targets) => local.knowConfiguredTargets?.(targets),
     countLimiterRejection: (scope) => local.countLimiterRejection(scope),
     countRefusal: (route, code) => local.countRefusal?.(route, code),
     countShadowRejection: (limit) => local.countShadowRejection(limit),

@@ -32,3 +32,12 @@ export function knownModels(gateway: Gateway, from: KnownModelsFrom): KnownModel
     return price.source === 'config' ? model : price.id;
   };
 }
+
+/** The targets (`provider/model`) of the gateway's configured routes. */
+export function configuredTargets(gateway: Gateway): Set<string> {
+  const targets = new Set<string>();
+  for (const entry of gateway.listModels()) {
+    for (const target of gateway.candidates(entry.id) ?? []) targets.add(`${target.provider}/${target.model}`);
+  }
+  return targets;
+}

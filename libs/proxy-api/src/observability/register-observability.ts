@@ -15,6 +15,7 @@ import {
 import type { FastifyInstance, FastifyRequest, onRequestHookHandler } from 'fastify';
 import { presentedKey } from '../keys/client-key-auth';
 import { heldSecretEquals } from '../keys/key-secret';
+import { configuredTargets } from './known-models';
 import type { ObservabilityOptions } from './observability-options';
 import { dashboardRoutes } from './dashboard-routes';
 import { OverheadTracker } from './overhead-tracker';
@@ -99,6 +100,8 @@ export async function registerObservability(
     }
     // direct `<provider>/<model>` requests are labelled by the models the app knows, not as sent
     if (knownModels !== undefined) metrics.knowModels?.(knownModels);
+    // ...and a client-named breaker never by a configured target's name, whose series is its own breaker's
+    metrics.knowConfiguredTargets?.(configuredTargets(gateway));
     metrics.plugin.apply(gateway.hooks);
     // client-key limits and budgets refuse in the HTTP layer, before the engine sees the request
     const counter = metrics;

@@ -122,6 +122,38 @@ describe('createMetrics', () => {
     expect((await metrics.scrape()).body).not.toContain('zz-');
   });
 
+  it("never lets a client-named breaker the known models label as a configured target write that target's series", async () => {
+    const breakers = channel('switchyard:breaker:state');
+    // a catalog names a dated model by its base id: the configured target's own name
+    metrics.knowModels?.((provider, model) => (provider === 'primary' && model.startsWith('gpt-4o-mini') ? 'gpt-4o-mini' : undefined));
+    const configured = () => value(metrics, 'switchyard_breaker_state', { target: 'primary/gpt-4o-mini' });
+    const other = () => value(metrics, 'switchyard_breaker_state', { target: 'primary/other' });
+    breakers.publish({ target: 'primary/gpt-4o-mini-2024-07-18', state: 'open', previous: 'closed', configured: false });
+    breakers.publish({ target: 'primary/gpt-4o-mini', state: 'open', previous: 'closed', configured: true });
+    expect(await configured()).toBe(2);
+    expect(await other()).toBe(2);
+    // the client-named breaker closing says nothing of the configured target's open circuit
+    breakers.publish({ target: 'primary/gpt-4o-mini-2024-07-18', state: 'closed', previous: 'open', configured: false });
+    expect(await configured()).toBe(2);
+    expect(await other()).toBe(0);
+    breakers.publish({ target: 'primary/gpt-4o-mini', state: 'half-open', previous: 'open', configured: true });
+    breakers.publish({ target: 'primary/gpt-4o-mini', state: 'closed', previous: 'half-open', configured: true });
+    // nor does it opening raise a false open on the configured target
+    breakers.publish({ target: 'primary/gpt-4o-mini-2024-07-18', state: 'open', previous: 'closed', configured: false });
+    expect(await configured()).toBe(0);
+    expect(await other()).toBe(2);
+  });
+
+  it('keeps the configured targets it was told of out of the labels of client-named breakers before their own breakers ever change', async () => {
+    const breakers = channel('switchyard:breaker:state');
+    metrics.knowModels?.((provider, model) => (provider === 'primary' && model.startsWith('gpt-4o-mini') ? 'gpt-4o-mini' : undefined));
+    metrics.knowConfiguredTargets?.(['primary/gpt-4o-mini', 'mock/echo']);
+    breakers.publish({ target: 'primary/gpt-4o-mini-2024-07-18', state: 'open', previous: 'closed', configured: false });
+    expect(await value(metrics, 'switchyard_breaker_state', { target: 'primary/other' })).toBe(2);
+    // the configured target's breaker is closed: its series shows nothing else
+    expect((await metrics.scrape()).body).not.toContain('switchyard_breaker_state{target="primary/gpt-4o-mini"} 2');
+  });
+
   it('counts limit leases given back at their maximum lifetime and failed lease renewals', async () => {
     metrics.countLeaseLifetimeExceeded();
     metrics.countLeaseRenewalFailure();

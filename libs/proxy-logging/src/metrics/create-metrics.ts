@@ -45,6 +45,16 @@ export interface SwitchyardMetrics {
    * before it was added (an implementation of this interface of your own) still serve.
    */
   knowModels?(source: KnownModelSource): void;
+  /**
+   * Names the targets (`provider/model`) of the configured routes. A configured target's
+   * `switchyard_breaker_state` series is its own breaker's alone: a breaker of a target no route
+   * configures whose known name (see {@link knowModels}) is a configured target's (a catalog
+   * maps `openai/gpt-4o-2024-08-06` to `openai/gpt-4o`) is labelled `<provider>/other` instead.
+   * The targets whose breakers report a state change are learnt on the way; this covers the
+   * ones whose breakers have not yet. `createApp()` passes its gateway's. Optional, so metrics
+   * written before it was added still serve.
+   */
+  knowConfiguredTargets?(targets: Iterable<string>): void;
   /** Counts a limiter rejection raised outside the engine (client-key limits in the HTTP layer). */
   countLimiterRejection(scope: string): void;
   /**
@@ -185,9 +195,40 @@ export function createMetrics(options: MetricsOptions = {}): SwitchyardMetrics {
     }
     return known;
   };
+  // the labels of configured targets' breakers: each series is its own breaker's alone
+  const configuredTargets = new Set<string>();
   // breakers of targets no configured route has (named by clients) share labels: each one that
   // is not closed is kept with its label, and the label's gauge shows the worst of them
   const sharedBreakers = new Map<string, { label: string; state: number }>();
+  const otherLabelOf = (provider: string): string => label(`${provider}/${OTHER_MODEL_LABEL}`, 'unknown');
+  /** The shared label of a client-named target: its known name, never a configured target's (that is `<provider>/other`). */
+  const sharedLabelOf = (target: string): string => {
+    const slash = target.indexOf('/');
+    if (slash <= 0) return otherLabelOf(target);
+    const provider = target.slice(0, slash);
+    const known = knownLabel(provider, target.slice(slash + 1));
+    return configuredTargets.has(known) ? otherLabelOf(provider) : known;
+  };
+  const writeShared = (shared: string): void => {
+    let worst = 0;
+    for (const other of sharedBreakers.values()) if (other.label === shared && other.state > worst) worst = other.state;
+    breakerState.set({ target: shared }, worst);
+  };
+  /** Marks a configured target's label; client-named breakers that had it move to `<provider>/other`. */
+  const claimConfigured = (target: string): void => {
+    if (configuredTargets.has(target)) return;
+    configuredTargets.add(target);
+    const moved = new Set<string>();
+    for (const [key, shared] of sharedBreakers) {
+      if (shared.label !== target) continue;
+      shared.label = sharedLabelOf(key);
+      moved.add(shared.label);
+    }
+    if (moved.size === 0) return;
+    for (const shared of moved) writeShared(shared);
+    // the configured target's own breaker has reported no change: it is closed
+    breakerState.set({ target }, 0);
+  };
   const onBreaker = (message: unknown): void => {
     const event = message as { target?: unknown; provider?: unknown; state?: unknown; configured?: unknown };
     const state = typeof event.state === 'string' ? BREAKER_STATES[event.state] : undefined;
@@ -198,16 +239,15 @@ export function createMetrics(options: MetricsOptions = {}): SwitchyardMetrics {
     }
     const target = event.target;
     if (event.configured === true) {
-      breakerState.set({ target: label(target, 'unknown') }, state);
+      const own = label(target, 'unknown');
+      claimConfigured(own);
+      breakerState.set({ target: own }, state);
       return;
     }
-    const slash = target.indexOf('/');
-    const shared = sharedBreakers.get(target)?.label ?? (slash <= 0 ? label(`${target}/${OTHER_MODEL_LABEL}`, 'unknown') : knownLabel(target.slice(0, slash), target.slice(slash + 1)));
+    const shared = sharedBreakers.get(target)?.label ?? sharedLabelOf(target);
     if (state === 0) sharedBreakers.delete(target);
     else sharedBreakers.set(target, { label: shared, state });
-    let worst = 0;
-    for (const other of sharedBreakers.values()) if (other.label === shared && other.state > worst) worst = other.state;
-    breakerState.set({ target: shared }, worst);
+    writeShared(shared);
   };
   // the series a request or an attempt writes, bound on first use and kept per label
   // values: the request path then hashes no labels (see SeriesMetric)
@@ -322,6 +362,9 @@ export function createMetrics(options: MetricsOptions = {}): SwitchyardMetrics {
       knownSources.push(source);
       // labels made before this source may now name their model
       directLabels.clear();
+    },
+    knowConfiguredTargets(targets) {
+      for (const target of targets) claimConfigured(label(target, 'unknown'));
     },
     countLimiterRejection(scope) {
       limiterRejections.at(label(scope, 'unknown')).inc();
