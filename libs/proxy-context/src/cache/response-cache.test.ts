@@ -6,6 +6,7 @@ import {
   type Gateway,
   type GatewayPlugin,
   type RequestContextInit,
+  silentLogger,
 } from '@switchyard/proxy-core';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MemoryBudget } from '../memory/memory-budget';
@@ -242,6 +243,42 @@ describe('response cache', () => {
     const replayed = refusing();
     await collect(await gateway.stream(request, { context: replayed }));
     expect([streamed.cacheStatus, replayed.cacheStatus]).toEqual(['MISS', 'HIT']);
+  });
+
+  describe('an acceptsResponse that throws is a refusal, warned about once', () => {
+    function throwingSetup(): { gateway: Gateway; cache: ResponseCache; received: unknown[]; warnings: object[]; throwing: () => ReturnType<typeof ctx> } {
+      const warnings: object[] = [];
+      const cache = createResponseCache({ memory: { maxBytes: 1024 * 1024 }, logger: { ...silentLogger, warn: (fields) => void warnings.push(fields) } });
+      const received: unknown[] = [];
+      const after: GatewayPlugin = { name: 'after', apply: (hooks) => hooks.onResponseReceived.tap('after', (response) => void received.push(response)) };
+      const gateway = createGateway({ providers: [{ name: 'mock', type: 'mock' }], models: [{ name: 'demo', targets: [{ provider: 'mock', model: 'echo' }] }], plugins: [cache, after] });
+      const throwing = (): ReturnType<typeof ctx> => {
+        const context = ctx({ endpoint: 'messages' });
+        context.acceptsResponse = () => {
+          throw new Error('translator bug');
+        };
+        return context;
+      };
+      return { gateway, cache, received, warnings, throwing };
+    }
+
+    it('when the answer is received: not stored, and the observers tapped after the cache still see it', async () => {
+      const { gateway, cache, received, warnings, throwing } = throwingSetup();
+      for (let i = 0; i < 2; i++) await gateway.chat(request, { context: throwing() });
+      expect(received).toHaveLength(2);
+      expect(cache.stats()).toMatchObject({ stores: 0, undeliverable: 2 });
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatchObject({ err: { message: 'translator bug' }, endpoint: 'messages' });
+    });
+
+    it('when a lookup meets an entry a chat client stored: a miss that goes upstream, not a failed request', async () => {
+      const { gateway, cache, throwing } = throwingSetup();
+      await gateway.chat(request, { context: ctx() });
+      const context = throwing();
+      await expect(gateway.chat(request, { context })).resolves.toMatchObject({ object: 'chat.completion' });
+      expect(context).toMatchObject({ cacheStatus: 'MISS', cacheHit: false });
+      expect(cache.stats()).toMatchObject({ hits: 0, stores: 1 });
+    });
   });
 
   it("refuses a Redis command timeout above MAX_TIMER_MS (ioredis's timer would fire after 1 ms: every command a timeout), saying why at the field", () => {

@@ -4,6 +4,7 @@ import type {
   ChatCompletionRequest,
   GatewayHooks,
   GatewayPlugin,
+  Logger,
   PrecomputedAnswer,
   RequestContext,
 } from '@switchyard/proxy-core';
@@ -33,7 +34,7 @@ export interface ResponseCacheStats {
   /**
    * Whole answers not stored, and entries not served (counted as misses too), because the
    * request's caller could not deliver them (`RequestContext.acceptsResponse`: an answer
-   * `/v1/messages` cannot translate).
+   * `/v1/messages` cannot translate; a check that throws counts as a refusal).
    */
   undeliverable: number;
   memory: MemoryTierStats;
@@ -77,6 +78,9 @@ export class ResponseCache implements GatewayPlugin {
   readonly #options: ResponseCacheOptions;
   readonly #now: () => number;
   readonly #maxEntryBytes: number;
+  readonly #logger: Logger;
+  // a caller's acceptsResponse that throws is logged once per cache, not once per request
+  #loggedThrowingCheck = false;
   readonly #counters = { hits: 0, memoryHits: 0, redisHits: 0, misses: 0, bypasses: 0, stores: 0, redisErrors: 0, abandonedStreams: 0, undeliverable: 0 };
 
   constructor(options: ResponseCacheOptions) {
@@ -84,6 +88,7 @@ export class ResponseCache implements GatewayPlugin {
     this.#options = Object.freeze({ ...options });
     this.#now = options.now ?? Date.now;
     this.#maxEntryBytes = options.maxEntryBytes ?? RESPONSE_CACHE_DEFAULTS.maxEntryBytes;
+    this.#logger = options.logger ?? silentLogger;
     const budget = options.budget ?? new MemoryBudget({ maxBytes: options.memory.maxBytes + this.#maxEntryBytes * 4 });
     this.#memory = new MemoryTier(budget.account('response-cache', options.memory.maxBytes), this.#maxEntryBytes, this.#now);
     // streams being recorded hold their chunks until they end: a bounded account of their own
@@ -102,7 +107,7 @@ export class ResponseCache implements GatewayPlugin {
               resetTimeoutMs: redis.breaker?.resetTimeoutMs ?? RESPONSE_CACHE_DEFAULTS.redisBreakerResetTimeoutMs,
             },
             now: this.#now,
-            logger: options.logger ?? silentLogger,
+            logger: this.#logger,
             onError: () => {
               this.#counters.redisErrors += 1;
             },
@@ -179,7 +184,7 @@ export class ResponseCache implements GatewayPlugin {
         const { entry, tier } = found;
         // an entry another route stored that this request's caller cannot deliver (a chat answer
         // /v1/messages cannot translate) is a miss: the fresh answer replaces it if it can be delivered
-        if (entry.kind === 'response' && context.acceptsResponse?.(entry.response) === false) {
+        if (entry.kind === 'response' && !this.#deliverable(entry.response, context)) {
           this.#counters.undeliverable += 1;
         } else {
           this.#counters.hits += 1;
@@ -235,11 +240,30 @@ export class ResponseCache implements GatewayPlugin {
     const pending = context.state.get(PLUGIN_NAME) as Pending | undefined;
     if (pending === undefined) return;
     // an answer the caller cannot deliver (it fails the request after the engine ends it) is not kept
-    if (context.acceptsResponse?.(response) === false) {
+    if (!this.#deliverable(response, context)) {
       this.#counters.undeliverable += 1;
       return;
     }
     pending.response = sourceTextOf(response) ?? JSON.stringify(response);
+  }
+
+  /**
+   * Whether the request's caller can deliver a whole answer (`acceptsResponse`). A check that
+   * throws (it must not) refuses it: the lookup goes on as a miss and the observers after the
+   * cache's still run, instead of a failed request or skipped taps.
+   */
+  #deliverable(response: ChatCompletion, context: RequestContext): boolean {
+    const accepts = context.acceptsResponse;
+    if (accepts === undefined) return true;
+    try {
+      return accepts(response) !== false;
+    } catch (error) {
+      if (!this.#loggedThrowingCheck) {
+        this.#loggedThrowingCheck = true;
+        this.#logger.warn({ err: error, endpoint: context.endpoint }, "response cache: the request's acceptsResponse threw; taken as a refusal (logged once)");
+      }
+      return false;
+    }
   }
 
   #record(chunk: ChatCompletionChunk, context: RequestContext): void {
