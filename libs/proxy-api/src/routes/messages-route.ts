@@ -2,6 +2,7 @@ import {
   AnthropicMessagesRequestSchema,
   chatStreamToAnthropicEvents,
   chatToAnthropicMessage,
+  isEngineGateway,
   translateMessagesRequest,
   type AnthropicIngressMessage,
   type AnthropicMessagesRequest,
@@ -38,27 +39,56 @@ function sentMessages(context: RequestContext): readonly ChatMessage[] | undefin
   return context.state.get(SENT_MESSAGES) as readonly ChatMessage[] | undefined;
 }
 
+/** The route's translation of one request's whole answer (see {@link translateOnce}). */
+interface MessagesTranslation {
+  /** The message for the answer the engine returned. */
+  message(answer: ChatCompletion): AnthropicIngressMessage;
+  /** Whether the engine failed the request with the route's own refusal of its answer. */
+  refused(error: unknown): boolean;
+}
+
 /**
- * Tells a cache which whole answers the route can translate (`context.acceptsResponse`), so that
- * one it refuses with 502 is neither stored nor served to it from an entry a chat client stored;
- * returns the route's translation, made once: the cache's check is kept for the answer it checked.
+ * Tells the engine which whole answers the route can translate: a cache asks `acceptsResponse`,
+ * so that one it refuses with 502 is neither stored nor served to it from an entry a chat client
+ * stored; the engine asks `assertDeliverable` with the answer it returns, so that a refused one
+ * fails the request before it ends (its row, metrics and log line record the client's 502, not
+ * the engine's success). The translation is made once: the message made for the answer checked
+ * last is kept, and sent when the engine returns that answer.
  */
-function translateOnce(gateway: Gateway, context: RequestContext): (answer: ChatCompletion) => AnthropicIngressMessage {
+function translateOnce(gateway: Gateway, context: RequestContext): MessagesTranslation {
   let checked: ChatCompletion | undefined;
   let message: AnthropicIngressMessage | undefined;
+  let refusal: unknown;
+  // `message` is the translation of `checked`; neither is kept when the translation throws
+  const translate = (answer: ChatCompletion): void => {
+    checked = undefined;
+    message = chatToAnthropicMessage(answer, context.provider);
+    checked = answer;
+  };
   context.acceptsResponse = (answer) => {
     try {
-      message = chatToAnthropicMessage(answer, context.provider);
-      checked = answer;
+      translate(answer);
       return true;
     } catch {
-      checked = undefined;
       return false;
     }
   };
-  // an afterResponse tap may have changed the checked answer in place: it is translated again then
-  return (answer) =>
-    message !== undefined && checked === answer && !gateway.hooks.afterResponse.isUsed() ? message : chatToAnthropicMessage(answer, context.provider);
+  context.assertDeliverable = (answer) => {
+    // the cache checked the answer before afterResponse: a tap may have changed it in place since
+    if (checked === answer && !gateway.hooks.afterResponse.isUsed()) return;
+    try {
+      translate(answer);
+    } catch (error) {
+      refusal = error;
+      throw error;
+    }
+  };
+  // another Gateway (a wrapper of the engine) may have changed the answer since the engine checked it
+  const engine = isEngineGateway(gateway);
+  return {
+    message: (answer) => (engine && message !== undefined && checked === answer ? message : chatToAnthropicMessage(answer, context.provider)),
+    refused: (error) => refusal !== undefined && refusal === error,
+  };
 }
 
 /**
@@ -93,12 +123,14 @@ export function messagesRoute(app: FastifyInstance, gateway: Gateway, bodyLimit:
         );
         return reply;
       }
-      const translate = translateOnce(gateway, context);
+      const translation = translateOnce(gateway, context);
       const answer = await gateway.chat(chat, { context }).catch((error: unknown) => {
+        // an answer the route refused was answered all the same: the 502 says what the plugins did
+        if (translation.refused(error)) void reply.headers(contextResponseHeaders(context));
         throw toClient(error);
       });
       void reply.headers(contextResponseHeaders(context));
-      return translate(answer);
+      return translation.message(answer);
     },
   );
 }

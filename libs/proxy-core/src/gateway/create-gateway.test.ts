@@ -279,6 +279,42 @@ describe('createGateway', () => {
     expect(delivered.at(-1)).toBe(looked);
   });
 
+  it("fails a request whose answer the caller cannot deliver (assertDeliverable) before it ends, with the caller's error and the usage the upstream billed", async () => {
+    const seen: string[] = [];
+    const watch: GatewayPlugin = {
+      name: 'watch',
+      apply(hooks) {
+        hooks.afterResponse.tap('shout', (response) => ({ ...response, model: 'changed' }));
+        hooks.onResponseDelivered.tap('watch', () => void seen.push('delivered'));
+        hooks.onUsage.tap('watch', (report) => void seen.push(`usage ${report.usage.total_tokens}`));
+        hooks.onError.tap('watch', (error) => void seen.push(`error ${error.code}`));
+        hooks.onRequestEnd.tap('watch', (context) => void seen.push(`end ${context.error?.status ?? 200}`));
+      },
+    };
+    const gateway = make({ plugins: [watch] });
+    const refusal = new SwitchyardError('upstream_error', 'The caller cannot send this answer.');
+    const checked: string[] = [];
+    const context = createRequestContext();
+    context.assertDeliverable = (response) => {
+      checked.push(response.model);
+      throw refusal;
+    };
+    await expect(gateway.chat(hello, { context })).rejects.toBe(refusal);
+    // asked once, with the answer as the transforms left it; the request ends with the refusal, once
+    expect(checked).toEqual(['changed']);
+    expect(seen).toEqual(['usage 29', 'error upstream_error', 'end 502']);
+    expect(context).toMatchObject({ error: refusal, provider: 'primary', usage: { total_tokens: 29 } });
+    expect(fixture.upstream.requests).toHaveLength(1);
+
+    // a check that passes changes nothing
+    seen.length = 0;
+    const delivered = createRequestContext();
+    delivered.assertDeliverable = () => undefined;
+    expect((await gateway.chat(hello, { context: delivered })).model).toBe('changed');
+    expect(seen).toEqual(['delivered', 'usage 29', 'end 200']);
+    expect(delivered.error).toBeUndefined();
+  });
+
   it('gives the received observers the answer before the transforms, its text and the usage chunk a client does not see, and keeps the text', async () => {
     const texts: Array<string | undefined> = [];
     const watch: GatewayPlugin = {

@@ -263,9 +263,14 @@ class SwitchyardGateway implements Gateway {
       if (this.hooks.afterResponse.isUsed()) forgetSourceText(response);
       const after = runWaterfall(this.hooks.afterResponse, response, context);
       response = after instanceof Promise ? await after : after;
-      if (this.hooks.onResponseDelivered.isUsed()) observe(this.hooks.onResponseDelivered, this.#logger, response, context);
+      // the caller's last word (the /v1/messages route's translation): an answer it cannot deliver
+      // fails the request here, before it ends, so the row, metrics and log line record the failure
+      // the client gets; its usage is reported all the same, the upstream billed it
+      const undeliverable = this.#undeliverable(response, context);
+      if (undeliverable === undefined && this.hooks.onResponseDelivered.isUsed()) observe(this.hooks.onResponseDelivered, this.#logger, response, context);
       context.usage = response.usage;
       this.#reportUsage(context);
+      if (undeliverable !== undefined) throw undeliverable;
       return response;
     } catch (error) {
       throw this.#fail(context, error, deadline);
@@ -557,6 +562,17 @@ class SwitchyardGateway implements Gateway {
     } catch (error) {
       this.#logger.error({ err: error, requestId: context.requestId, provider: context.provider }, "an adapter's usage so far threw; the cut stream reports no usage");
       return undefined;
+    }
+  }
+
+  /** The error `context.assertDeliverable` refuses a whole answer with; undefined when it delivers it (or is unset). */
+  #undeliverable(response: ChatCompletion, context: RequestContext): SwitchyardError | undefined {
+    if (context.assertDeliverable === undefined) return undefined;
+    try {
+      context.assertDeliverable(response);
+      return undefined;
+    } catch (thrown) {
+      return toSwitchyardError(thrown);
     }
   }
 

@@ -140,9 +140,20 @@ export interface RequestContext {
    * entry it refuses (that is a miss: the request goes upstream), so a refused answer is not given
    * to this caller again, while a caller that can deliver it (a chat client) still shares the entry.
    * Called with the answer as the engine got it (before `afterResponse`); synchronous, it must
-   * neither throw nor change the answer. Unset: every answer can be delivered.
+   * neither throw nor change the answer. Unset: every answer can be delivered. The engine's own
+   * last check of the answer it returns is {@link RequestContext.assertDeliverable}.
    */
   acceptsResponse?: (response: ChatCompletion) => boolean;
+  /**
+   * The caller's last check of the whole answer the engine is about to return (after
+   * `afterResponse`), set by a caller that fails a request for some answers (the `/v1/messages`
+   * route: the same answers `acceptsResponse` refuses): the error it throws fails the request in
+   * the engine, before the request ends, so `onError`, the request log row, the metrics and the
+   * log line record what the caller answers (its status and code) instead of a success. The
+   * answer's usage is still reported (`onUsage`: the upstream billed it); `onResponseDelivered`
+   * does not see it. Synchronous; it must not change the answer. Unset: every answer is returned.
+   */
+  assertDeliverable?: (response: ChatCompletion) => void;
   /** Set by a cache plugin; sent back as `x-switchyard-cache`. */
   cacheStatus?: CacheStatus;
   /** Set by a condenser when it changed the messages; sent back as `x-switchyard-condensed`. */
