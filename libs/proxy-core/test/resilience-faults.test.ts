@@ -459,6 +459,31 @@ describe('the upstream limiter', () => {
     expect(await pumped(next)).toMatchObject({ code: 'limiter_rejected' });
     expect(callsTo(fixture.upstream, '/backup/')).toBe(1);
   });
+
+  it("weighs every choice a call may write: n times the output bound, and a legacy completion's best_of", async () => {
+    useFakeClock();
+    const gateway = make({
+      limiter: { maxWaitMs: 100 },
+      models: [
+        { name: 'm', targets: [{ provider: 'primary', model: 'bad', limits: { tokensPerMinute: 1_000 } }] },
+        { name: 'legacy', targets: [{ provider: 'backup', model: 'gpt-3.5-turbo-instruct', limits: { tokensPerMinute: 1_000 } }] },
+      ],
+    });
+    // four choices of up to 200 tokens weigh 800 and the prompt, not 200: a call of 200 more does not fit the minute
+    await pumped(gateway.chat({ ...ask('m'), n: 4, max_tokens: 200 }));
+    const second = gateway.chat({ ...ask('m'), max_tokens: 200 }).catch((error: unknown) => error);
+    await pumpUntil(() => gateway.stats().limiters['primary/bad']?.queued === 1);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(await pumped(second)).toMatchObject({ code: 'limiter_rejected' });
+    expect(callsTo(fixture.upstream, '/v1/')).toBe(1);
+    // a legacy completion writes (and bills) best_of choices, at least n: 4 of 200 tokens here
+    await pumped(gateway.complete({ model: 'legacy', prompt: 'Hello!', max_tokens: 200, n: 2, best_of: 4 }));
+    const next = gateway.complete({ model: 'legacy', prompt: 'Hello!', max_tokens: 200 }).catch((error: unknown) => error);
+    await pumpUntil(() => gateway.stats().limiters['backup/gpt-3.5-turbo-instruct']?.queued === 1);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(await pumped(next)).toMatchObject({ code: 'limiter_rejected' });
+    expect(callsTo(fixture.upstream, '/backup/')).toBe(1);
+  });
 });
 
 describe('the retry budget', () => {

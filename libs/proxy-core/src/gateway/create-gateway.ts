@@ -539,12 +539,14 @@ class SwitchyardGateway implements Gateway {
   }
 
   #chatRequest(request: ChatCompletionRequest): AttemptRequest {
+    // the prompt is read (and billed) once, however many choices are written from it
     const promptTokens = estimatePromptTokens(request);
     const catalog = this.#catalog;
+    const choices = requestedChoices(request);
     // a target's model writes no more than its output limit, whatever max_tokens asks (Claude Code
     // sends 32000 to models that write 8192): its tokens per minute are not spent on the rest, and
-    // lowest-cost routing does not price output that model cannot write
-    const outputTokens = (target: RouteTarget): number => requestedOutputTokens(request, DEFAULT_OUTPUT_TOKENS, catalog?.lookup(target.model)?.maxOutputTokens);
+    // lowest-cost routing does not price output that model cannot write; each choice writes as much
+    const outputTokens = (target: RouteTarget): number => choices * requestedOutputTokens(request, DEFAULT_OUTPUT_TOKENS, catalog?.lookup(target.model)?.maxOutputTokens);
     return { routing: { promptTokens, outputTokens }, weight: (target) => promptTokens + outputTokens(target) };
   }
 
@@ -606,6 +608,20 @@ class SwitchyardGateway implements Gateway {
     context.durationMs = elapsedMs(context);
     observe(this.hooks.onRequestEnd, this.#logger, context);
   }
+}
+
+/**
+ * How many choices a chat request (or a legacy completion's chat view) may write, each up to its
+ * output bound: `n`, and for a legacy completion `best_of`, which the upstream generates (and
+ * bills) whole, at least `n` of them.
+ */
+function requestedChoices(request: ChatCompletionRequest): number {
+  const bestOf = legacyFields(request).best_of;
+  return Math.max(1, countOf(request.n), countOf(bestOf));
+}
+
+function countOf(value: unknown): number {
+  return typeof value === 'number' && Number.isFinite(value) ? Math.floor(value) : 1;
 }
 
 function withoutSourceText<T extends object>(response: T): T {

@@ -52,7 +52,7 @@ export interface AttemptEnvironment {
 /** What the attempt loop knows of the request. */
 export interface AttemptRequest {
   routing: RoutingInput;
-  /** Limiter weight of a call to `target`: estimated tokens (its output capped at the target model's limit). */
+  /** Limiter weight of a call to `target`: estimated tokens (the prompt once, and each choice's output capped at the target model's limit). */
   weight(target: RouteTarget): number;
 }
 

@@ -10,7 +10,8 @@ export interface CostQuery {
   promptTokens: number;
   /**
    * Output tokens the request may produce on this target: its `max_completion_tokens` /
-   * `max_tokens` (or an estimate), at most the target model's max output in the engine's `modelCatalog`.
+   * `max_tokens` (or an estimate), at most the target model's max output in the engine's
+   * `modelCatalog`, times the choices it asks for (`n`; a legacy completion's `best_of` when larger).
    */
   outputTokens: number;
 }

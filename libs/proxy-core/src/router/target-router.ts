@@ -7,7 +7,7 @@ import type { TargetStats } from './target-stats';
 /** What a request tells the router, for cost-based ordering. */
 export interface RoutingInput {
   promptTokens: number;
-  /** Output tokens a call to `target` may produce: the request's bound, at most what the target's model writes. */
+  /** Output tokens a call to `target` may produce: the request's bound, at most what the target's model writes, for each of its choices (`n`). */
   outputTokens(target: RouteTarget): number;
 }
 
