@@ -27,7 +27,14 @@ export interface SwitchyardRoutesOptions extends ProductionOptions, Observabilit
   gateway: Gateway | GatewayOptions;
   /** Largest accepted request body in bytes; larger bodies get 413. @default 10485760 */
   bodyLimitBytes?: number;
-  /** Response cache, context condenser, model catalog and memory budget (`@switchyard/proxy-context`). @default off */
+  /**
+   * Response cache, context condenser, model catalog and memory budget (`@switchyard/proxy-context`).
+   * The catalog becomes the engine's `modelCatalog` (what caps budget reservations and
+   * `tokensPerMinute` weights, and describes `/v1/models`) when the app builds the gateway from
+   * options that give none; a gateway passed in built keeps the one it was created with (the
+   * app warns at start when it has none: pass the same catalog to `createGateway({ modelCatalog })`
+   * and here as `catalog`). @default off
+   */
   context?: ContextPluginsOptions;
   /** Prices (catalog overrides, unit prices) for the pricing plugin and the proxy, or `false` for none. @default {} (the bundled catalog) */
   pricing?: PricingOptions | false;

@@ -42,7 +42,7 @@ export const switchyardRoutes: FastifyPluginAsync<SwitchyardRoutesOptions> = asy
   const pricing = appPricing(options.pricing);
   const context = options.context === undefined ? undefined : new ContextWiring(app, options.context, options.gateway);
   const gateway = isGateway(options.gateway)
-    ? (context?.attach(options.gateway) ?? options.gateway)
+    ? (context?.attach(options.gateway, app.log) ?? options.gateway)
     : createGateway(pricing.withPlugin(context?.extend(options.gateway) ?? options.gateway));
   context?.connect(gateway);
   if (owned) app.addHook('onClose', async () => gateway.close());

@@ -1,5 +1,5 @@
 import { createContextPlugins, type ContextPlugins, type ContextPluginsOptions } from '@switchyard/proxy-context';
-import type { Gateway, GatewayOptions } from '@switchyard/proxy-core';
+import type { Gateway, GatewayOptions, Logger } from '@switchyard/proxy-core';
 import type { FastifyInstance } from 'fastify';
 
 declare module 'fastify' {
@@ -40,9 +40,20 @@ export class ContextWiring {
     return { ...options, plugins: [...(options.plugins ?? []), ...this.plugins.plugins], modelCatalog: options.modelCatalog ?? this.plugins.catalog };
   }
 
-  /** Taps an existing gateway's hooks with the context plugins. */
-  attach(gateway: Gateway): Gateway {
+  /**
+   * Taps an existing gateway's hooks with the context plugins. Its model catalog is the one it
+   * was created with (an engine takes none later): one without gets a warning, since the
+   * catalog then caps no budget reservation or limiter weight and describes no `/v1/models`.
+   */
+  attach(gateway: Gateway, logger: Logger): Gateway {
     for (const plugin of this.plugins.plugins) plugin.apply(gateway.hooks);
+    // read as optional: a gateway of another copy of proxy-core, or written by hand, may not have it
+    if ((gateway as Partial<Pick<Gateway, 'modelCatalog'>>).modelCatalog === undefined) {
+      logger.warn(
+        { missing: 'gateway.modelCatalog' },
+        'createApp: the gateway passed in was created without a modelCatalog, and the context option\'s model catalog does not reach it: budget reservations and tokensPerMinute weights are not capped at a model\'s max output, and /v1/models lists no model details (the condenser uses the catalog all the same). Create the gateway with createGateway({ modelCatalog }) and pass the same catalog as context.catalog',
+      );
+    }
     return gateway;
   }
 

@@ -10,6 +10,7 @@ import type { ChatCompletionChunk, ChatCompletionRequest } from '../wire/openai-
 import { createGateway, type Gateway } from './create-gateway';
 import { GATEWAY_DEFAULTS, type GatewayOptions } from './gateway-options';
 import { MAX_TIMER_MS } from '../options/max-timer';
+import type { ModelCatalog } from '../catalog/model-catalog';
 import { createRequestContext, type RequestContext } from './request-context';
 import { isEngineGateway, isEngineStream, sourceTextOf } from '../stream/chunk-source-text';
 import { engineStreamReads } from '../stream/chunk-reads';
@@ -256,6 +257,12 @@ describe('createGateway', () => {
       attemptTimeoutMs: GATEWAY_DEFAULTS.attemptTimeoutMs,
       streamIdleTimeoutMs: GATEWAY_DEFAULTS.streamIdleTimeoutMs,
     });
+  });
+
+  it('exposes the model catalog it was created with, undefined without one', () => {
+    const modelCatalog: ModelCatalog = { lookup: () => undefined, list: () => [] };
+    expect(make({ modelCatalog }).modelCatalog).toBe(modelCatalog);
+    expect(make().modelCatalog).toBeUndefined();
   });
 
   it('keeps the upstream text of a response nothing changed, and forgets it when an afterResponse tap may change it', async () => {

@@ -68,6 +68,13 @@ export interface Gateway {
   readonly hooks: GatewayHooks;
   /** The resolved time bounds of its calls (options or defaults), frozen. */
   readonly timeouts: GatewayTimeouts;
+  /**
+   * The model catalog it was created with (`modelCatalog`), undefined without one: what caps a
+   * call's output estimate (limiter weights, `candidates()`' `maxOutputTokens`) and describes
+   * `listModels()`. Set at creation only: an app that is handed a built gateway
+   * (`createApp({ gateway, context })`) reads here whether it has one.
+   */
+  readonly modelCatalog: ModelCatalog | undefined;
   /** One chat completion. Rejects with a `SwitchyardError`. */
   chat(request: ChatCompletionRequest, options?: CallOptions): Promise<ChatCompletion>;
   /**
@@ -114,6 +121,7 @@ export interface Gateway {
 class SwitchyardGateway implements Gateway {
   readonly hooks: GatewayHooks;
   readonly timeouts: GatewayTimeouts;
+  readonly modelCatalog: ModelCatalog | undefined;
   readonly #logger: Logger;
   readonly #providers: Map<string, ProviderAdapter>;
   readonly #routes: RouteTable;
@@ -168,6 +176,7 @@ class SwitchyardGateway implements Gateway {
     this.#requestTimeoutMs = this.timeouts.requestTimeoutMs;
     this.#timeoutMessage = `The request did not finish within ${this.#requestTimeoutMs} ms.`;
     this.#catalog = options.modelCatalog;
+    this.modelCatalog = options.modelCatalog;
     this.#streamIdleTimeoutMs = this.timeouts.streamIdleTimeoutMs;
     this.#policies = new ResiliencePolicies({
       retry: options.retry,
