@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { createGateway } from '../gateway/create-gateway';
 import { isSwitchyardError } from '../errors/switchyard-error';
+import { MAX_TIMER_MS, timerDelayProblem } from '../options/max-timer';
 import {
   createRedisClient,
   isRedisCluster,
@@ -227,6 +228,25 @@ describe('Redis endpoints', () => {
       expect(refresh).toHaveBeenCalledOnce();
     } finally {
       client.disconnect();
+    }
+  });
+
+  it('refuses a command timeout past MAX_TIMER_MS, which ioredis would fire after 1 ms on every command', async () => {
+    const url = 'redis://127.0.0.1:6399';
+    const tooLong = MAX_TIMER_MS + 1;
+    const refused = createRedisClient({ url }, { commandTimeoutMs: tooLong, connectTimeoutMs: tooLong, lazyConnect: true });
+    await expect(refused).rejects.toMatchObject({ code: 'invalid_options' });
+    await expect(refused).rejects.toThrow(
+      `Invalid Redis client settings:\n- /commandTimeoutMs: ${timerDelayProblem(tooLong)}\n- /connectTimeoutMs: ${timerDelayProblem(tooLong)}`,
+    );
+    // a timeout of 0 (or less) would time every command out at once: refused too
+    await expect(createRedisClient({ url }, { commandTimeoutMs: 0, lazyConnect: true })).rejects.toThrow('/commandTimeoutMs');
+    await expect(createRedisClient({ cluster: { nodes: [url] } }, { commandTimeoutMs: tooLong, lazyConnect: true })).rejects.toThrow('/commandTimeoutMs');
+    const longest = await createRedisClient({ url }, { commandTimeoutMs: MAX_TIMER_MS, lazyConnect: true });
+    try {
+      expect(longest.options).toMatchObject({ commandTimeout: MAX_TIMER_MS });
+    } finally {
+      longest.disconnect();
     }
   });
 

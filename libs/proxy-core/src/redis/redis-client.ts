@@ -1,6 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { Cluster, ClusterOptions, Redis, RedisOptions } from 'ioredis';
 import { SwitchyardError } from '../errors/switchyard-error';
+import { timerDelaySchema } from '../options/max-timer';
+import { schemaProblems } from '../options/validate-schema';
 
 /**
  * A Redis address in every schema that takes one (limiter, app, cache, gateway YAML): a
@@ -35,9 +37,12 @@ export type RedisClient = Redis | Cluster;
 
 /** How the client behaves, whatever the endpoint. */
 export interface RedisClientSettings {
-  /** Longest wait on one command, in milliseconds (ioredis `commandTimeout`). */
+  /**
+   * Longest wait on one command, in milliseconds (ioredis `commandTimeout`): from 1 to
+   * `MAX_TIMER_MS`, since ioredis arms a timer with it for every command.
+   */
   commandTimeoutMs: number;
-  /** Longest wait for a connection, in milliseconds. @default ioredis' 10000 */
+  /** Longest wait for a connection, in milliseconds: from 1 to `MAX_TIMER_MS`. @default ioredis' 10000 */
   connectTimeoutMs?: number;
   /** Connect on `connect()` rather than at once. @default false */
   lazyConnect?: boolean;
@@ -200,15 +205,30 @@ function nodeOptions(first: string): RedisOptions {
   };
 }
 
+// the numbers of RedisClientSettings: ioredis arms a timer with the command timeout for every
+// command, which fires after 1 ms past MAX_TIMER_MS (every command would time out), and at once
+// for 0 or less; the connect timeout is a socket timeout (0 would mean none, silently)
+const RedisClientNumbersSchema = Type.Object({
+  commandTimeoutMs: timerDelaySchema({ minimum: 1 }),
+  connectTimeoutMs: Type.Optional(timerDelaySchema({ minimum: 1 })),
+  maxRetriesPerRequest: Type.Optional(Type.Integer({ minimum: 0 })),
+});
+
 /**
  * Creates an ioredis client for an endpoint: `new Redis(url)` or `new Cluster(nodes)`, with the
  * same behaviour either way. ioredis (an optional peer) is imported only here, only when called.
- * Error events are the caller's to handle.
+ * Error events are the caller's to handle. Settings out of range (a timeout above
+ * `MAX_TIMER_MS`, or below 1 ms) reject with one `invalid_options` error listing each.
  */
 export async function createRedisClient(
   endpoint: RedisEndpoint,
   settings: RedisClientSettings,
 ): Promise<RedisClient> {
+  const { commandTimeoutMs, connectTimeoutMs, maxRetriesPerRequest } = settings;
+  const problems = schemaProblems(RedisClientNumbersSchema, { commandTimeoutMs, connectTimeoutMs, maxRetriesPerRequest });
+  if (problems.length > 0) {
+    throw new SwitchyardError('invalid_options', `Invalid Redis client settings:\n- ${problems.join('\n- ')}`);
+  }
   const ioredis = await import('ioredis').catch((cause: unknown) => {
     throw new SwitchyardError(
       'invalid_options',
