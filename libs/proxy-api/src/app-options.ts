@@ -62,11 +62,14 @@ export interface AppOptions extends SwitchyardRoutesOptions {
    * service's logger) used as the app's logger; its redaction is yours. Exclusive with `logger`.
    */
   loggerInstance?: FastifyBaseLogger;
-  /** Time to receive a whole request in milliseconds (slow-client guard). @default 30000 */
+  /**
+   * Time to receive a whole request in milliseconds (slow-client guard), at most `MAX_TIMER_MS`;
+   * 0: none (nor then a headers timeout, which is kept within this one). @default 30000
+   */
   requestTimeoutMs?: number;
-  /** Idle keep-alive of client connections in milliseconds. @default 72000 */
+  /** Idle keep-alive of client connections in milliseconds, at most `MAX_KEEP_ALIVE_TIMEOUT_MS`; 0: none. @default 72000 */
   keepAliveTimeoutMs?: number;
-  /** Time to receive the request headers in milliseconds (slowloris guard). @default 10000 */
+  /** Time to receive the request headers in milliseconds (slowloris guard), at most `MAX_TIMER_MS`; 0: none. @default 10000 */
   headersTimeoutMs?: number;
   /** Largest accepted request head in bytes; larger heads get 431 from Node. @default 16384 */
   maxHeaderBytes?: number;

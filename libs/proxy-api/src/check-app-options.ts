@@ -28,8 +28,11 @@ export function appOptionsProblems(options: SwitchyardRoutesOptions): string[] {
   ];
 }
 
-/** {@link appOptionsProblems} as one `invalid_options` error listing every problem, before anything opens. */
-export function checkAppOptions(options: SwitchyardRoutesOptions): void {
-  const problems = appOptionsProblems(options);
+/**
+ * {@link appOptionsProblems} as one `invalid_options` error listing every problem, before anything
+ * opens, after the problems `earlier` the caller found (createApp's server options).
+ */
+export function checkAppOptions(options: SwitchyardRoutesOptions, earlier: readonly string[] = []): void {
+  const problems = [...earlier, ...appOptionsProblems(options)];
   if (problems.length > 0) throw new SwitchyardError('invalid_options', `Invalid Switchyard options:\n- ${problems.join('\n- ')}`);
 }

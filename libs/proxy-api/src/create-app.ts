@@ -1,7 +1,8 @@
-import { SwitchyardError, timeOrderedUuid } from '@switchyard/proxy-core';
+import { SwitchyardError, schemaProblems, timeOrderedUuid } from '@switchyard/proxy-core';
 import { logDestination, redactLogger } from '@switchyard/proxy-logging';
 import Fastify, { LogController, type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { APP_DEFAULTS, type AppOptions } from './app-options';
+import { AppServerTimeoutsSchema } from './http/server-timeouts';
 import { decorateSwitchyardRequests } from './http/switchyard-request';
 import { decorateClientKeyGuard } from './keys/require-client-key';
 import { DrainController } from './ops/drain-controller';
@@ -62,8 +63,10 @@ function withSyncDestination(settings: LoggerSettings): LoggerSettings {
  * await app.listen({ port: 8080 });
  */
 export function createApp(options: AppOptions): FastifyInstance {
-  // every problem at once, before anything opens (the request log's database, a Redis)
-  checkAppOptions(options);
+  // every problem at once, before anything opens (the request log's database, a Redis): the
+  // HTTP server's own timeouts first
+  const { requestTimeoutMs, headersTimeoutMs, keepAliveTimeoutMs } = options;
+  checkAppOptions(options, schemaProblems(AppServerTimeoutsSchema, { requestTimeoutMs, headersTimeoutMs, keepAliveTimeoutMs }));
   const { redact, ...logging } = loggerOptions(options);
   const app = Fastify({
     ...logging,

@@ -12,6 +12,7 @@ export type { SseTarget } from './http/write-sse';
 export { requestContextFromHttp } from './http/request-context-from-http';
 export type { RequestTimeLimit } from './http/request-signal';
 export { HOST_NAME_PATTERN, hostNameOf, hostNameProblems, isHostName, isLocalHostName, isLoopbackAddress, localHostMatcher, localHostNames } from './http/loopback-host';
+export { MAX_KEEP_ALIVE_TIMEOUT_MS, keepAliveTimeoutSchema, serverTimeoutSchema } from './http/server-timeouts';
 
 // keys, limits, admin API, operations
 export { requireAdmin } from './admin/require-admin';

@@ -1,4 +1,4 @@
-import { HOST_NAME_PATTERN, LeaseLifetimeSchema, PricingConfigSchema, ProxyConfigSchema, StaticKeySchema } from '@switchyard/proxy-api';
+import { HOST_NAME_PATTERN, LeaseLifetimeSchema, PricingConfigSchema, ProxyConfigSchema, StaticKeySchema, keepAliveTimeoutSchema, serverTimeoutSchema } from '@switchyard/proxy-api';
 import { GatewayConfigSchema, RedisClusterOptionsSchema, RedisUrlSchema, timerDelaySchema, type ProviderConfig } from '@switchyard/proxy-core';
 import { Type, type Static } from '@sinclair/typebox';
 import { MetricsConfigSchema, PostgresPoolConfigSchema, RequestLogConfigSchema } from './observability-config';
@@ -13,22 +13,22 @@ export const ServerConfigSchema = Type.Object(
     host: Type.Optional(Type.String({ minLength: 1 })),
     /** Largest accepted request body. @default 10485760 */
     bodyLimitBytes: Type.Optional(Type.Integer({ minimum: 1024 })),
-    /** Time to receive a whole request. @default 30000 */
-    requestTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
+    /** Time to receive a whole request, at most 2147483647 (Node's HTTP server checks it as a 32-bit number). @default 30000 */
+    requestTimeoutMs: Type.Optional(serverTimeoutSchema({ minimum: 1 })),
     /** How long in-flight requests may take to finish on SIGTERM/SIGINT. @default 10000 */
     shutdownTimeoutMs: Type.Optional(timerDelaySchema({ minimum: 0 })),
     /** On SIGTERM/SIGINT, how long to keep serving with `/ready` answering 503 before closing the listener, so a load balancer stops sending first (env SWITCHYARD_SHUTDOWN_DELAY_MS). @default 0 */
     shutdownDelayMs: Type.Optional(timerDelaySchema({ minimum: 0 })),
     /** Trust `X-Forwarded-*` headers from a proxy in front. @default false */
     trustProxy: Type.Optional(Type.Boolean()),
-    /** Time to receive the request headers (slowloris guard). @default 10000 */
-    headersTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
+    /** Time to receive the request headers (slowloris guard), at most 2147483647. @default 10000 */
+    headersTimeoutMs: Type.Optional(serverTimeoutSchema({ minimum: 1 })),
     /** Largest request head; larger get 431. @default 16384 */
     maxHeaderBytes: Type.Optional(Type.Integer({ minimum: 1024 })),
     /** Requests in flight before new ones get 503 + Retry-After; 0 = no cap. @default 0 */
     maxConcurrentRequests: Type.Optional(Type.Integer({ minimum: 0 })),
-    /** How long an idle keep-alive connection stays open; above the idle timeout of a load balancer in front. @default 72000 */
-    keepAliveTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
+    /** How long an idle keep-alive connection stays open; above the idle timeout of a load balancer in front; at most 2147482647 (Node adds 1 s to it for a timer). @default 72000 */
+    keepAliveTimeoutMs: Type.Optional(keepAliveTimeoutSchema({ minimum: 1 })),
     /** Deepest JSON nesting of a request body; deeper get 400 before parsing. @default 64 */
     jsonMaxDepth: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
     /** Serve the OpenAPI document (`GET /openapi.json`) and its page (`GET /docs`). @default true */

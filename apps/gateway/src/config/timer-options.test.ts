@@ -65,6 +65,22 @@ describe('timer options of the config file', () => {
     expect([...problems].sort()).toEqual(paths.map((path) => `${path}: ${WHY}`).sort());
   });
 
+  // Node's HTTP server checks requestTimeout and headersTimeout as 32-bit numbers (2^32 + 100 ms
+  // timed a request still sending out after 100 ms, with a 408), and arms an idle keep-alive
+  // connection's timer with keepAliveTimeout + 1 s (past MAX_TIMER_MS, a TimeoutOverflowWarning on
+  // every response)
+  it("refuses the HTTP server's timeouts past what Node's server takes, each with the reason", async () => {
+    const wrapping = 2 ** 32 + 100;
+    const problems = await problemsOf({ server: { requestTimeoutMs: wrapping, headersTimeoutMs: wrapping, keepAliveTimeoutMs: MAX_TIMER_MS } });
+    const wraps = `${wrapping} ms is above 2147483647 ms (about 24.8 days): Node's HTTP server checks its request and headers timeouts as 32-bit numbers, so a longer one can wrap around and time requests out early`;
+    expect(problems).toEqual([
+      `/server/requestTimeoutMs: ${wraps}`,
+      `/server/headersTimeoutMs: ${wraps}`,
+      "/server/keepAliveTimeoutMs: 2147483647 ms is above 2147482647 ms: Node's HTTP server arms an idle connection's timer with the keep-alive timeout plus 1 s, which must stay within 2147483647 ms (about 24.8 days), or every response logs a TimeoutOverflowWarning",
+    ]);
+    await expect(problemsOf({ server: { requestTimeoutMs: MAX_TIMER_MS, headersTimeoutMs: MAX_TIMER_MS, keepAliveTimeoutMs: MAX_TIMER_MS - 1_000 } })).resolves.toEqual([]);
+  });
+
   it('take the longest timer there is', async () => {
     await expect(problemsOf({ requestTimeoutMs: MAX_TIMER_MS, server: { shutdownTimeoutMs: MAX_TIMER_MS, shutdownDelayMs: MAX_TIMER_MS }, proxy: { requestTimeoutMs: MAX_TIMER_MS } })).resolves.toEqual([]);
   });

@@ -1,0 +1,46 @@
+import { MAX_TIMER_MS, withReason } from '@switchyard/proxy-core';
+import { Type, type IntegerOptions, type TInteger } from '@sinclair/typebox';
+
+/**
+ * The longest keep-alive timeout of Node's HTTP server, in milliseconds (2^31 - 1 - 1000). Node
+ * arms an idle connection's socket timer with the keep-alive timeout plus 1 s, and a socket timer
+ * longer than `MAX_TIMER_MS` is cut to it with a `TimeoutOverflowWarning` on every response.
+ */
+export const MAX_KEEP_ALIVE_TIMEOUT_MS = MAX_TIMER_MS - 1_000;
+
+function serverTimeoutReason(value: unknown): string | undefined {
+  if (typeof value !== 'number' || value <= MAX_TIMER_MS) return undefined;
+  return `${value} ms is above ${MAX_TIMER_MS} ms (about 24.8 days): Node's HTTP server checks its request and headers timeouts as 32-bit numbers, so a longer one can wrap around and time requests out early`;
+}
+
+function keepAliveTimeoutReason(value: unknown): string | undefined {
+  if (typeof value !== 'number' || value <= MAX_KEEP_ALIVE_TIMEOUT_MS) return undefined;
+  return `${value} ms is above ${MAX_KEEP_ALIVE_TIMEOUT_MS} ms: Node's HTTP server arms an idle connection's timer with the keep-alive timeout plus 1 s, which must stay within ${MAX_TIMER_MS} ms (about 24.8 days), or every response logs a TimeoutOverflowWarning`;
+}
+
+/**
+ * The schema of Node's HTTP server request or headers timeout (`requestTimeoutMs`,
+ * `headersTimeoutMs`): whole milliseconds, at most `MAX_TIMER_MS`, whose refusal above it says why.
+ * @example
+ * Type.Object({ requestTimeoutMs: Type.Optional(serverTimeoutSchema({ minimum: 1 })) })
+ */
+export function serverTimeoutSchema(options: Omit<IntegerOptions, 'maximum'> = {}): TInteger {
+  return withReason(Type.Integer({ ...options, maximum: MAX_TIMER_MS }), serverTimeoutReason);
+}
+
+/**
+ * The schema of Node's HTTP server keep-alive timeout (`keepAliveTimeoutMs`): whole milliseconds,
+ * at most {@link MAX_KEEP_ALIVE_TIMEOUT_MS}, whose refusal above it says why.
+ * @example
+ * Type.Object({ keepAliveTimeoutMs: Type.Optional(keepAliveTimeoutSchema({ minimum: 1 })) })
+ */
+export function keepAliveTimeoutSchema(options: Omit<IntegerOptions, 'maximum'> = {}): TInteger {
+  return withReason(Type.Integer({ ...options, maximum: MAX_KEEP_ALIVE_TIMEOUT_MS }), keepAliveTimeoutReason);
+}
+
+/** The HTTP server's timeouts among `createApp`'s options; 0 turns one off, as in Node. */
+export const AppServerTimeoutsSchema = Type.Object({
+  requestTimeoutMs: Type.Optional(serverTimeoutSchema({ minimum: 0 })),
+  headersTimeoutMs: Type.Optional(serverTimeoutSchema({ minimum: 0 })),
+  keepAliveTimeoutMs: Type.Optional(keepAliveTimeoutSchema({ minimum: 0 })),
+});
