@@ -9,8 +9,8 @@ const DOC = new URL('../docs/configuration.md', import.meta.url);
 const before = readFileSync(DOC, 'utf8');
 const after = renderConfigReference(before, configFields(ConfigFileSchema));
 if (after === before) {
-  console.log('docs/configuration.md is up to date');
+  process.stdout.write('docs/configuration.md is up to date\n');
 } else {
   writeFileSync(DOC, after);
-  console.log('docs/configuration.md: field tables regenerated');
+  process.stdout.write('docs/configuration.md: field tables regenerated\n');
 }

@@ -60,7 +60,7 @@ async function startGateway(configFile: string, workers: number): Promise<{ chil
   children.push(child);
   let out = '';
   return new Promise((resolve, reject) => {
-    child.stdout!.on('data', (data: Buffer) => {
+    child.stdout.on('data', (data: Buffer) => {
       out += data.toString();
       const match = /listening on (http:\/\/\S+)/.exec(out);
       if (match?.[1] !== undefined) resolve({ child, url: match[1] });
