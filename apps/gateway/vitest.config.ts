@@ -1,3 +1,4 @@
 import { libraryTests } from '../../vitest.shared.ts';
 
-export default libraryTests();
+// no-files-left fails the run when a test leaves a file in this folder (see there)
+export default libraryTests({ globalSetup: ['./test/no-files-left.ts'] });

@@ -17,6 +17,8 @@ afterAll(() => upstream.close());
 const file = (provider: Record<string, unknown> = {}) => ({
   providers: [{ name: 'aws', type: 'bedrock', baseUrl: upstream.url, ...provider }],
   models: [{ name: 'claude', targets: [{ provider: 'aws', model: 'us.anthropic.claude-3-5-sonnet-20240620-v1:0' }] }],
+  // no ./switchyard.db in the working directory (the repository)
+  requestLog: { store: 'none' },
 });
 const AWS_ENV = { AWS_REGION: 'us-west-2', AWS_ACCESS_KEY_ID: BEDROCK_TEST_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: BEDROCK_TEST_CREDENTIALS.secretAccessKey };
 

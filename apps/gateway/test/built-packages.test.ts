@@ -1,4 +1,4 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createMockUpstream, sendJson, startSse, writeSse, type MockUpstream } from '@switchyard/testing';
@@ -35,6 +35,7 @@ const RESPONSE = spaced({
 
 let upstream: MockUpstream;
 let gateway: GatewayProcess | undefined;
+let dir: string | undefined;
 
 beforeAll(async () => {
   upstream = await createMockUpstream({
@@ -58,7 +59,7 @@ beforeAll(async () => {
       { method: 'POST', path: /./, handle: ({ res }) => sendJson(res, 404, { error: { message: 'not in this suite' } }) },
     ],
   });
-  const dir = await mkdtemp(join(tmpdir(), 'switchyard-built-'));
+  dir = await mkdtemp(join(tmpdir(), 'switchyard-built-'));
   const config = join(dir, 'gateway.yaml');
   await writeFile(
     config,
@@ -71,7 +72,8 @@ beforeAll(async () => {
       '    targets: [ { provider: up, model: gpt-4o-mini } ]',
     ].join('\n'),
   );
-  gateway = await startGatewayProcess(['start', '--config', config], { SWITCHYARD_WORKERS: '1' });
+  // run from the config's directory: its request log (the default, SQLite at ./switchyard.db) goes there
+  gateway = await startGatewayProcess(['start', '--config', config], { SWITCHYARD_WORKERS: '1' }, { cwd: dir });
 });
 afterEach(() => {
   if (gateway !== undefined && gateway.child.exitCode !== null) throw new Error(`the gateway exited: ${gateway.stderr()}`);
@@ -80,6 +82,7 @@ afterAll(async () => {
   gateway?.child.kill('SIGTERM');
   await gateway?.exited;
   await upstream.close();
+  if (dir !== undefined) await rm(dir, { recursive: true, force: true });
 });
 
 // each test asks its own question: the response cache (on by default) keys answers by it

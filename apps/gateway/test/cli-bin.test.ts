@@ -1,19 +1,27 @@
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
-import { send, startGatewayProcess, type GatewayProcess } from './gateway-process';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { killGatewayProcesses, send, startGatewayProcess, type GatewayProcess } from './gateway-process';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string; bin: Record<string, string>; files: string[] };
 const BIN = join(ROOT, manifest.bin['switchyard'] ?? 'no switchyard bin');
 const started: GatewayProcess[] = [];
+const dirs: string[] = [];
 
-afterEach(() => {
-  for (const gateway of started.splice(0)) if (gateway.child.exitCode === null) gateway.child.kill('SIGKILL');
+afterEach(() => killGatewayProcesses(started));
+afterAll(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'switchyard-bin-'));
+  dirs.push(dir);
+  return dir;
+}
 
 // npm links a package's bins when it installs it, and skips a bin whose file is missing then: in a
 // clone, `npm ci` runs before any build, so the bin must not be a build output, or `npx switchyard`
@@ -36,7 +44,7 @@ describe('the switchyard bin', { timeout: 60_000 }, () => {
 
   it('says how to build when the gateway is not built yet', () => {
     // the bin's folder beside no dist/, as in a clone right after npm ci
-    const unbuilt = mkdtempSync(join(tmpdir(), 'switchyard-bin-'));
+    const unbuilt = tempDir();
     mkdirSync(join(unbuilt, 'bin'));
     const bin = join(unbuilt, 'bin', 'switchyard.mjs');
     copyFileSync(BIN, bin);
@@ -46,7 +54,7 @@ describe('the switchyard bin', { timeout: 60_000 }, () => {
   });
 
   it('starts the gateway, its workers through the same bin', async () => {
-    const config = join(mkdtempSync(join(tmpdir(), 'switchyard-bin-')), 'gateway.yaml');
+    const config = join(tempDir(), 'gateway.yaml');
     writeFileSync(config, ['server: { port: 0 }', 'requestLog: { store: none }', 'providers: [ { name: mock, type: mock } ]'].join('\n'));
     const gateway = await startGatewayProcess(['start', '--config', config, '--workers', '2'], {}, { entry: BIN });
     started.push(gateway);

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +16,8 @@ let dir: string;
 
 function run(args: string[], env: Record<string, string> = {}): ChildProcessWithoutNullStreams {
   const child = spawn(process.execPath, [CLI, ...args], {
+    // in the test's directory: the embedded defaults write ./switchyard.db (the request log)
+    cwd: dir,
     // one process: workers are covered by cluster.test.ts
     env: { PATH: process.env['PATH'] ?? '', LOG_LEVEL: 'silent', SWITCHYARD_WORKERS: '1', ...env },
   });
@@ -49,10 +51,21 @@ beforeAll(async () => {
   upstream = await createMockUpstream();
   dir = await mkdtemp(join(tmpdir(), 'switchyard-cli-'));
 });
-afterEach(() => {
-  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+afterEach(async () => {
+  // waited for, so none still writes into the directory when it is removed
+  await Promise.all(
+    children.splice(0).map(async (child) => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = once(child, 'exit');
+      child.kill('SIGKILL');
+      await exited;
+    }),
+  );
 });
-afterAll(() => upstream.close());
+afterAll(async () => {
+  await upstream.close();
+  await rm(dir, { recursive: true, force: true });
+});
 
 // several tests here run a dozen CLI processes one after another (about 0.4 s of CPU each): on CI's
 // two loaded cores that passes the 20 s default, as in the other files that spawn the binary

@@ -306,7 +306,7 @@ describe('embedding: the exported surface applies the environment as start does'
   it.skipIf(!redisUp)('validates a redis section whose address REDIS_URL gives, fills it with withEnvOverrides and starts on it', async () => {
     const surface = await import('../src/index');
     const env = { REDIS_URL: TEST_REDIS_URL, SWITCHYARD_ALLOWED_HOSTS: 'gateway.internal' };
-    const validated = await surface.validateConfig(parseYaml(`redis: { keyPrefix: "embed-test:" }\n${PROVIDERS}`), env, 'test.yaml');
+    const validated = await surface.validateConfig(parseYaml(`redis: { keyPrefix: "embed-test:" }\nrequestLog: { store: none }\n${PROVIDERS}`), env, 'test.yaml');
     // validateConfig passed the address-less section because the environment has one; starting
     // from `validated` alone would be refused ("needs a url or a cluster")
     const config = surface.withServerEnv(surface.withEnvOverrides(validated, env), env);

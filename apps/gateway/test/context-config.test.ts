@@ -23,6 +23,8 @@ describe('context config sections', () => {
         models: [{ name: 'demo', targets: [{ provider: 'mock', model: 'gpt-4o-mini' }] }],
         cache: { ttlMs: 60_000 },
         catalog: { models: { demo: { contextWindow: 32_000, maxOutputTokens: 4_000 } } },
+        // no ./switchyard.db in the working directory (the repository)
+        requestLog: { store: 'none' },
       },
       port: 0,
       host: '127.0.0.1',

@@ -43,6 +43,19 @@ export function startGatewayProcess(args: string[], env: Record<string, string> 
   });
 }
 
+/**
+ * Kills every process of `processes` still running (SIGKILL) and empties the list, resolving once
+ * all have exited: none still writes into a directory the test is about to remove.
+ */
+export async function killGatewayProcesses(processes: GatewayProcess[]): Promise<void> {
+  await Promise.all(
+    processes.splice(0).map(async (gateway) => {
+      if (gateway.child.exitCode === null && gateway.child.signalCode === null) gateway.child.kill('SIGKILL');
+      await gateway.exited;
+    }),
+  );
+}
+
 /** One HTTP exchange on a fresh connection (no keep-alive), so a cluster may hand it to any worker. */
 export function send(
   url: string,

@@ -32,6 +32,8 @@ async function start(server: Record<string, unknown> | undefined): Promise<Runni
       ...(server === undefined ? {} : { server }),
       providers: [{ name: 'mock', type: 'mock' }],
       models: [{ name: 'm', targets: [{ provider: 'mock', model: 'mock-1' }] }],
+      // no ./switchyard.db in the working directory (the repository)
+      requestLog: { store: 'none' },
     },
     {},
     'test.yaml',

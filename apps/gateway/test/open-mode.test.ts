@@ -1,19 +1,22 @@
 import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ConfigFile } from '../src/config/config-schema';
 import { ConfigError } from '../src/config/config-error';
 import { validateConfig } from '../src/config/load-config';
 import { checkOpenExposure, reachableUrl } from '../src/config/open-mode';
 import { withServerEnv } from '../src/config/server-env';
 import { startGateway, type RunningGateway } from '../src/start-gateway';
-import { send, startGatewayProcess, type GatewayProcess } from './gateway-process';
+import { killGatewayProcesses, send, startGatewayProcess, type GatewayProcess } from './gateway-process';
 
 const MASTER = 'sk-sy-open-mode-master-0000000000';
 const running: RunningGateway[] = [];
 const processes: GatewayProcess[] = [];
 afterEach(async () => {
-  for (const gateway of processes.splice(0)) if (gateway.child.exitCode === null) gateway.child.kill('SIGKILL');
+  await killGatewayProcesses(processes);
   await Promise.all(running.splice(0).map(async (gateway) => gateway.shutdown()));
 });
 
@@ -205,16 +208,22 @@ describe('open-mode helpers', () => {
 
 describe('switchyard start in open mode', { timeout: 60_000 }, () => {
   const env = { SWITCHYARD_WORKERS: '1' };
+  // the working directory of the processes: the embedded defaults write ./switchyard.db there
+  let cwd: string;
+  beforeAll(async () => {
+    cwd = await mkdtemp(join(tmpdir(), 'switchyard-open-mode-'));
+  });
+  afterAll(() => rm(cwd, { recursive: true, force: true }));
 
   it('starts on loopback with no keys (npm start) and refuses HOST=0.0.0.0 with the fix', async () => {
-    const local = await startGatewayProcess(['start', '--port', '0'], env);
+    const local = await startGatewayProcess(['start', '--port', '0'], env, { cwd });
     processes.push(local);
     expect((await send(`${local.url}/health`)).status).toBe(200);
-    await expect(startGatewayProcess(['start', '--port', '0'], { ...env, HOST: '0.0.0.0' })).rejects.toThrow(/exited \(1\).*listen address 0\.0\.0\.0.*SWITCHYARD_ALLOW_OPEN=1/s);
+    await expect(startGatewayProcess(['start', '--port', '0'], { ...env, HOST: '0.0.0.0' }, { cwd })).rejects.toThrow(/exited \(1\).*listen address 0\.0\.0\.0.*SWITCHYARD_ALLOW_OPEN=1/s);
   });
 
   it('serves open on 0.0.0.0 when SWITCHYARD_ALLOW_OPEN=1', async () => {
-    const open = await startGatewayProcess(['start', '--port', '0'], { ...env, HOST: '0.0.0.0', SWITCHYARD_ALLOW_OPEN: '1', SWITCHYARD_ALLOWED_HOSTS: 'gateway.internal' });
+    const open = await startGatewayProcess(['start', '--port', '0'], { ...env, HOST: '0.0.0.0', SWITCHYARD_ALLOW_OPEN: '1', SWITCHYARD_ALLOWED_HOSTS: 'gateway.internal' }, { cwd });
     processes.push(open);
     const local = `http://127.0.0.1:${new URL(open.url).port}`;
     expect((await send(`${local}/health`)).status).toBe(200);

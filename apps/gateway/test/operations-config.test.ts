@@ -1,24 +1,28 @@
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequestLog } from '@switchyard/proxy-logging';
 import { requireService, TEST_DATABASE_URL } from '@switchyard/testing';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { validateConfig } from '../src/config/load-config';
 import { observabilityOptionsFromConfig } from '../src/config/observability-config';
 import { startGateway, type RunningGateway } from '../src/start-gateway';
 
 const running: RunningGateway[] = [];
+const dirs: string[] = [];
 afterEach(async () => {
   await Promise.all(running.splice(0).map(async (gateway) => gateway.shutdown()));
 });
+afterAll(() => Promise.all(dirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true }))));
 
 const pgUp = await requireService('PostgreSQL', TEST_DATABASE_URL);
 
 describe('operational settings of the YAML', () => {
   it('hands cache.redisBreaker to the response cache: one failed Redis command opens its circuit', async () => {
-    const logFile = join(await mkdtemp(join(tmpdir(), 'switchyard-ops-')), 'gateway.log');
+    const dir = await mkdtemp(join(tmpdir(), 'switchyard-ops-'));
+    dirs.push(dir);
+    const logFile = join(dir, 'gateway.log');
     const config = await validateConfig(
       parseYaml(
         [

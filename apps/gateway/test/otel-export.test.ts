@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -65,6 +65,7 @@ describe('OTLP span export from the gateway process', { timeout: 60_000 }, () =>
   let upstream: MockUpstream;
   let receiver: Server;
   let gateway: GatewayProcess;
+  let dir: string | undefined;
   const exports: Array<{ path: string; contentType: string | undefined; body: ExportRequest }> = [];
 
   beforeAll(async () => {
@@ -83,7 +84,7 @@ describe('OTLP span export from the gateway process', { timeout: 60_000 }, () =>
     });
     receiver.listen(0, '127.0.0.1');
     await once(receiver, 'listening');
-    const dir = await mkdtemp(join(tmpdir(), 'switchyard-otel-'));
+    dir = await mkdtemp(join(tmpdir(), 'switchyard-otel-'));
     const config = join(dir, 'switchyard.yaml');
     await writeFile(
       config,
@@ -107,6 +108,7 @@ describe('OTLP span export from the gateway process', { timeout: 60_000 }, () =>
     await gateway?.exited;
     await upstream?.close();
     receiver?.close();
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
   });
 
   it('exports the request span and the attempt span with GenAI attributes in the client trace, flushed at shutdown', async () => {

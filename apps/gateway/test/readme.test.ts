@@ -1,10 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
-import { send, startGatewayProcess, type GatewayProcess } from './gateway-process';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { killGatewayProcesses, send, startGatewayProcess, type GatewayProcess } from './gateway-process';
 
 // The README's examples are shell commands, not code for tsx (the libs' describeReadmeExample):
 // each is run here as written, against the built command, on the port the OS picks.
@@ -12,10 +12,18 @@ const README = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
 const BIN = fileURLToPath(new URL('../bin/switchyard.mjs', import.meta.url));
 const root = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> };
 const started: GatewayProcess[] = [];
+const dirs: string[] = [];
 
-afterEach(() => {
-  for (const gateway of started.splice(0)) if (gateway.child.exitCode === null) gateway.child.kill('SIGKILL');
+afterEach(() => killGatewayProcesses(started));
+afterAll(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'switchyard-readme-'));
+  dirs.push(dir);
+  return dir;
+}
 
 /** The README's fenced `sh` blocks, in order. */
 function shellBlocks(): string[] {
@@ -36,7 +44,7 @@ describe('apps/gateway/README.md', { timeout: 60_000 }, () => {
     const [, url = '', header = '', value = '', body = ''] = command ?? [];
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:8080\//);
     // a folder of its own: the embedded defaults write ./switchyard.db
-    const gateway = await startGatewayProcess(['--port', '0'], { SWITCHYARD_WORKERS: '1' }, { cwd: mkdtempSync(join(tmpdir(), 'switchyard-readme-')) });
+    const gateway = await startGatewayProcess(['--port', '0'], { SWITCHYARD_WORKERS: '1' }, { cwd: tempDir() });
     started.push(gateway);
     const response = await send(url.replace('http://127.0.0.1:8080', gateway.url), { headers: { [header]: value }, body: JSON.parse(body) as unknown });
     expect(response.status).toBe(200);
@@ -48,7 +56,7 @@ describe('apps/gateway/README.md', { timeout: 60_000 }, () => {
   it('shows a config that config validate accepts', () => {
     const yaml = [...README.matchAll(/```yaml\n([\s\S]*?)```/g)].map((match) => match[1] ?? '');
     expect(yaml.length).toBeGreaterThan(0);
-    const dir = mkdtempSync(join(tmpdir(), 'switchyard-readme-'));
+    const dir = tempDir();
     yaml.forEach((text, index) => {
       const file = join(dir, `gateway-${index}.yaml`);
       writeFileSync(file, text);

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -28,10 +28,11 @@ describe.skipIf(!clusterable)('two gateway processes sharing a Redis Cluster', {
   let upstream: MockUpstream;
   let a: GatewayProcess;
   let b: GatewayProcess;
+  let dir: string | undefined;
 
   beforeAll(async () => {
     [redis, upstream] = await Promise.all([startRedisCluster(), createMockUpstream()]);
-    const dir = await mkdtemp(join(tmpdir(), 'switchyard-redis-cluster-'));
+    dir = await mkdtemp(join(tmpdir(), 'switchyard-redis-cluster-'));
     const config = join(dir, 'gateway.yaml');
     await writeFile(
       config,
@@ -65,6 +66,7 @@ describe.skipIf(!clusterable)('two gateway processes sharing a Redis Cluster', {
     for (const gateway of [a, b]) gateway?.child.kill('SIGTERM');
     await Promise.all([a?.exited, b?.exited]);
     await Promise.all([upstream?.close(), redis?.close()]);
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
   }, 60_000);
 
   const chat = (

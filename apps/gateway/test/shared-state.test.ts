@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDatabase } from '@switchyard/proxy-logging';
@@ -24,15 +24,17 @@ describe.skipIf(!redisUp || !pgUp)('two gateway processes sharing Redis and Post
   let upstream: MockUpstream;
   let a: GatewayProcess;
   let b: GatewayProcess;
+  let dir: string | undefined;
 
   beforeAll(async () => {
     upstream = await createMockUpstream();
     const admin = await openDatabase({ url: TEST_DATABASE_URL, poolSize: 1 });
     await admin.execute(`CREATE SCHEMA ${schema}`);
     await admin.close();
-    const dir = await mkdtemp(join(tmpdir(), 'switchyard-shared-'));
+    const folder = await mkdtemp(join(tmpdir(), 'switchyard-shared-'));
+    dir = folder;
     const file = async (name: string): Promise<string> => {
-      const path = join(dir, `${name}.yaml`);
+      const path = join(folder, `${name}.yaml`);
       await writeFile(
         path,
         [
@@ -61,6 +63,7 @@ describe.skipIf(!redisUp || !pgUp)('two gateway processes sharing Redis and Post
     const admin = await openDatabase({ url: TEST_DATABASE_URL, poolSize: 1 });
     await admin.execute(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
     await admin.close();
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
   }, 60_000);
 
   const chat = (gateway: GatewayProcess, key: string, content: string, requestId: string) =>

@@ -1,24 +1,27 @@
 import { once } from 'node:events';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { validateConfig } from '../src/config/load-config';
 import { withServerEnv } from '../src/config/server-env';
 import { startGateway, type RunningGateway } from '../src/start-gateway';
-import { send, startGatewayProcess, until, type GatewayProcess } from './gateway-process';
+import { killGatewayProcesses, send, startGatewayProcess, until, type GatewayProcess } from './gateway-process';
 
 const running: RunningGateway[] = [];
 const processes: GatewayProcess[] = [];
+const dirs: string[] = [];
 afterEach(async () => {
-  for (const gateway of processes.splice(0)) if (gateway.child.exitCode === null && gateway.child.signalCode === null) gateway.child.kill('SIGKILL');
+  await killGatewayProcesses(processes);
   await Promise.all(running.splice(0).map(async (gateway) => gateway.shutdown()));
 });
+afterAll(() => Promise.all(dirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true }))));
 
 async function start(server: Record<string, unknown>): Promise<RunningGateway> {
   const config = await validateConfig(
-    { server, providers: [{ name: 'mock', type: 'mock' }], models: [{ name: 'm', targets: [{ provider: 'mock', model: 'mock-1' }] }] },
+    // no ./switchyard.db in the working directory (the repository)
+    { server, providers: [{ name: 'mock', type: 'mock' }], models: [{ name: 'm', targets: [{ provider: 'mock', model: 'mock-1' }] }], requestLog: { store: 'none' } },
     {},
     'test.yaml',
   );
@@ -58,6 +61,7 @@ describe('signals during shutdown', { timeout: 60_000 }, () => {
   // a delay and a deadline far longer than any test: only a second signal ends the delay early
   async function startLong(workers: number): Promise<GatewayProcess> {
     const dir = await mkdtemp(join(tmpdir(), 'switchyard-signals-'));
+    dirs.push(dir);
     const config = join(dir, 'switchyard.yaml');
     await writeFile(
       config,
