@@ -8,6 +8,7 @@ import type { ConfigFile } from './config/config-schema';
 import { envValue } from './config/env-value';
 import { resolveLogLevel } from './config/log-level';
 import { checkOpenExposure, guardHosts } from './config/open-mode';
+import { CLOSE_LEFT_CONNECTIONS_MS, shutdownTimes } from './config/shutdown-times';
 import { startTelemetry } from './telemetry/start-telemetry';
 
 export { resilienceOptions } from './config/app-options-from-config';
@@ -94,8 +95,8 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
   const address = app.server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;
-  const shutdownTimeoutMs = config.server?.shutdownTimeoutMs ?? 10_000;
-  const shutdownDelayMs = config.server?.shutdownDelayMs ?? 0;
+  // a cluster primary waits for these to pass before it kills a worker (cluster/run-primary.ts)
+  const { delayMs: shutdownDelayMs, drainTimeoutMs: shutdownTimeoutMs } = shutdownTimes(config);
   let closing: Promise<void> | undefined;
   let skipDelay: (() => void) | undefined;
   return {
@@ -124,7 +125,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
         const deadline = setTimeout(() => {
           app.log.warn({ shutdownTimeoutMs }, 'shutdown deadline passed; closing the remaining connections');
           app.server.closeAllConnections();
-        }, Math.min(shutdownTimeoutMs + 1_000, MAX_TIMER_MS));
+        }, Math.min(shutdownTimeoutMs + CLOSE_LEFT_CONNECTIONS_MS, MAX_TIMER_MS));
         deadline.unref();
         try {
           await app.close();

@@ -1,11 +1,14 @@
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDatabase } from '@switchyard/proxy-logging';
-import { createMockUpstream, type MockUpstream } from '@switchyard/testing';
+import { createMockUpstream, requireService, TEST_DATABASE_URL, type MockUpstream } from '@switchyard/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { send, startGatewayProcess, until, type GatewayProcess } from './gateway-process';
+
+const pgUp = await requireService('PostgreSQL', TEST_DATABASE_URL);
 
 let upstream: MockUpstream;
 let dir: string;
@@ -20,12 +23,12 @@ afterEach(() => {
 });
 afterAll(() => upstream.close());
 
-async function config(name: string, lines: string[]): Promise<string> {
+async function config(name: string, lines: string[], shutdownTimeoutMs = 5_000): Promise<string> {
   const file = join(dir, `${name}.yaml`);
   await writeFile(
     file,
     [
-      'server: { port: 0, host: 127.0.0.1, shutdownTimeoutMs: 5000 }',
+      `server: { port: 0, host: 127.0.0.1, shutdownTimeoutMs: ${shutdownTimeoutMs} }`,
       'providers:',
       `  - { name: up, type: openai, apiKey: sk-cluster-test-0000, baseUrl: "${upstream.url}/v1" }`,
       'models:',
@@ -80,6 +83,36 @@ describe('switchyard start --workers', { timeout: 90_000 }, () => {
       expect(rows.map((row) => row.client_request_id).sort()).toEqual([...Array.from({ length: sent }, (_, i) => `cluster-${i}`), 'cluster-inflight'].sort());
     } finally {
       await sqlite.close();
+    }
+  });
+
+  // an INSERT that PostgreSQL holds for 8 s: the last flush outlasts the drain timeout (0 here)
+  // + 5 s the primary used to wait before killing the workers, and stays well within flushTimeoutMs
+  it.skipIf(!pgUp)("waits for a worker's last request-log flush before killing it", async () => {
+    const schema = `t_cluster_${randomBytes(6).toString('hex')}`;
+    const admin = await openDatabase({ url: TEST_DATABASE_URL, poolSize: 1 });
+    try {
+      await admin.execute(`CREATE SCHEMA ${schema}`);
+      // only the last flush writes: the row waits for it (flushIntervalMs far longer than the test)
+      const file = await config('slow-flush', [
+        `requestLog: { store: postgres, url: "${TEST_DATABASE_URL}", schema: ${schema}, flushIntervalMs: 600000, flushTimeoutMs: 60000 }`,
+        'cache: { enabled: false }',
+      ], 0);
+      const gateway = await startGatewayProcess(['start', '--config', file, '--workers', '2']);
+      started.push(gateway);
+      // the workers created the table before they listened
+      await admin.execute(`CREATE FUNCTION ${schema}.slow_insert() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(8); RETURN NULL; END $$`);
+      await admin.execute(`CREATE TRIGGER slow_insert BEFORE INSERT ON ${schema}.switchyard_requests FOR EACH STATEMENT EXECUTE FUNCTION ${schema}.slow_insert()`);
+      const response = await send(`${gateway.url}/v1/chat/completions`, { body: chat('logged at shutdown'), headers: { 'x-request-id': 'cluster-slow-flush' } });
+      expect(response.status).toBe(200);
+      gateway.child.kill('SIGTERM');
+      expect(await gateway.exited).toBe(0);
+      expect(gateway.stderr()).not.toContain('did not exit');
+      const rows = await admin.query<{ client_request_id: string }>(`SELECT client_request_id FROM ${schema}.switchyard_requests`);
+      expect(rows.map((row) => row.client_request_id)).toEqual(['cluster-slow-flush']);
+    } finally {
+      await admin.execute(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await admin.close();
     }
   });
 

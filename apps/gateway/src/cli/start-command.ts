@@ -12,6 +12,7 @@ import { loadConfigFile } from '../config/load-config';
 import { resolveLogLevel } from '../config/log-level';
 import { checkOpenExposure, reachableUrl } from '../config/open-mode';
 import { withServerEnv } from '../config/server-env';
+import { shutdownTimes } from '../config/shutdown-times';
 import type { ConfigFile } from '../config/config-schema';
 import { startGateway } from '../start-gateway';
 import { otlpTracesUrl } from '../telemetry/start-telemetry';
@@ -91,8 +92,8 @@ export async function startCommand(args: string[], env: NodeJS.ProcessEnv): Prom
   if (workers > 1) {
     return runPrimary({
       workers,
-      // each worker serves through its shutdown delay before its drain deadline starts
-      shutdownTimeoutMs: (config.server?.shutdownDelayMs ?? 0) + (config.server?.shutdownTimeoutMs ?? 10_000),
+      // the workers run this same command line: the config they resolve is this one
+      shutdown: shutdownTimes(config),
       metrics: config.metrics?.enabled !== false,
       onListening: (url) => announce(url, `; ${workers} workers`),
       log: (line) => process.stderr.write(`switchyard: ${line}\n`),

@@ -1,5 +1,6 @@
 import cluster, { type Worker } from 'node:cluster';
 import { MAX_TIMER_MS } from '@switchyard/proxy-core';
+import { CLOSE_LEFT_CONNECTIONS_MS, type ShutdownTimes } from '../config/shutdown-times';
 import { serveClusterMetrics } from './cluster-metrics';
 
 /** Sent by a worker once its server listens. */
@@ -13,11 +14,25 @@ export const PRIMARY_DEFAULTS = {
   crashLoopWindowMs: 60_000,
 } as const;
 
+/** How long past everything a worker's shutdown may take the primary waits before it kills the worker. */
+export const KILL_MARGIN_MS = 5_000;
+
+/**
+ * How long after the first SIGTERM/SIGINT the primary lets its workers run before it kills
+ * those still there: each worker's shutdown delay, drain timeout, the close of the connections
+ * left, the request log's last flush, and {@link KILL_MARGIN_MS}; at most `MAX_TIMER_MS` (past
+ * it the timer would fire at once). A second signal only shortens the workers' shutdown (they
+ * skip the rest of their delay), so this deadline still holds after it.
+ */
+export function workerKillDeadlineMs(times: ShutdownTimes): number {
+  return Math.min(times.delayMs + times.drainTimeoutMs + CLOSE_LEFT_CONNECTIONS_MS + times.requestLogFlushMs + KILL_MARGIN_MS, MAX_TIMER_MS);
+}
+
 /** Options of {@link runPrimary}. */
 export interface PrimaryOptions {
   workers: number;
-  /** How long workers may drain on SIGTERM/SIGINT (the config's `server.shutdownTimeoutMs`). */
-  shutdownTimeoutMs: number;
+  /** What the workers' shutdown on SIGTERM/SIGINT may take, from the config they run with: the primary's kill deadline. */
+  shutdown: ShutdownTimes;
   /** Whether the primary aggregates the workers' metrics for `/metrics`. */
   metrics: boolean;
   /** Called once, when every worker listens, with the shared URL. */
@@ -84,15 +99,16 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
       for (const timer of restarts) clearTimeout(timer);
       restarts.clear();
       for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
-      // each worker closes its own connections at its deadline; this only catches a stuck one (a
-      // deadline near the longest timer is kept to it: past it the timer would fire at once)
+      // each worker closes its own connections at its deadline and bounds its request log's last
+      // flush; this only catches a stuck one, once all of that is over (workerKillDeadlineMs)
+      const deadlineMs = workerKillDeadlineMs(options.shutdown);
       const deadline = setTimeout(() => {
         for (const worker of Object.values(cluster.workers ?? {})) {
-          options.log(`worker ${worker?.process.pid ?? '?'} did not exit within the drain deadline: killing it`);
+          options.log(`worker ${worker?.process.pid ?? '?'} did not exit within the shutdown deadline (${deadlineMs} ms): killing it`);
           worker?.process.kill('SIGKILL');
         }
         exitCode = 1;
-      }, Math.min(options.shutdownTimeoutMs + 5_000, MAX_TIMER_MS));
+      }, deadlineMs);
       deadline.unref();
       finishIfDone();
     };
@@ -131,7 +147,9 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
     });
 
     // a second signal is forwarded (each worker skips the rest of its shutdown delay and still
-    // drains); a third kills the workers and exits 1
+    // drains and flushes); a third kills the workers and exits 1. The kill deadline armed by the
+    // first stays: it still covers the workers' shorter shutdown, and the third signal is the way
+    // to cut it short
     let signals = 0;
     const onSignal = (signal: NodeJS.Signals): void => {
       signals += 1;
