@@ -225,6 +225,17 @@ describe('universal proxy: overall time limit', () => {
       'proxy/requestTimeoutMs: 3000000000 ms is above 2147483647 ms (about 24.8 days), the longest a Node.js timer waits: a longer delay would fire after 1 ms',
     );
   });
+
+  // undici arms these on its own coarse clock, which does not wrap (a 3000000000 ms headers or body
+  // timeout waited as long as asked): they are bounded with every other timer option, so an
+  // out-of-range value is refused the same way rather than kept
+  it('refuses a headers or body idle timeout past MAX_TIMER_MS, naming each field and why', () => {
+    const options = { gateway: { providers: [{ name: 'mock', type: 'mock' }] }, proxy: { headersTimeoutMs: 3_000_000_000, bodyIdleTimeoutMs: 3_000_000_000 } };
+    const why = '3000000000 ms is above 2147483647 ms (about 24.8 days), the longest a Node.js timer waits: a longer delay would fire after 1 ms';
+    expect(() => createApp(options)).toThrow(`proxy/headersTimeoutMs: ${why}`);
+    expect(() => createApp(options)).toThrow(`proxy/bodyIdleTimeoutMs: ${why}`);
+    expect(() => createApp({ ...options, proxy: { headersTimeoutMs: 0 } })).toThrow(/proxy\/headersTimeoutMs/);
+  });
 });
 
 /** A GET through the `defaults` app with its key, by node:http (undici's own timers would be fake). */

@@ -29,13 +29,14 @@ describe('timer options of the config file', () => {
       requestTimeoutMs: TOO_LONG,
       attemptTimeoutMs: TOO_LONG,
       streamIdleTimeoutMs: TOO_LONG,
+      retry: { baseDelayMs: TOO_LONG, maxDelayMs: TOO_LONG },
       breaker: { resetTimeoutMs: TOO_LONG },
       limiter: { maxWaitMs: TOO_LONG },
       server: { shutdownTimeoutMs: TOO_LONG, shutdownDelayMs: TOO_LONG, idleMemoryReleaseMs: TOO_LONG },
       limits: { spendFlushIntervalMs: TOO_LONG },
       redis: { url: 'redis://127.0.0.1:6379', commandTimeoutMs: TOO_LONG },
       cache: { redisCommandTimeoutMs: TOO_LONG },
-      proxy: { requestTimeoutMs: TOO_LONG },
+      proxy: { requestTimeoutMs: TOO_LONG, headersTimeoutMs: TOO_LONG, bodyIdleTimeoutMs: TOO_LONG },
       requestLog: { store: 'postgres', url: 'postgres://db/x', flushIntervalMs: TOO_LONG, flushTimeoutMs: TOO_LONG, retentionDays: 30, retentionStartDelayMs: TOO_LONG, postgres: pool },
       admin: { keyStore: { url: 'postgres://db/keys', postgres: pool } },
     });
@@ -43,6 +44,8 @@ describe('timer options of the config file', () => {
       '/requestTimeoutMs',
       '/attemptTimeoutMs',
       '/streamIdleTimeoutMs',
+      '/retry/baseDelayMs',
+      '/retry/maxDelayMs',
       '/breaker/resetTimeoutMs',
       '/limiter/maxWaitMs',
       '/server/shutdownTimeoutMs',
@@ -52,6 +55,8 @@ describe('timer options of the config file', () => {
       '/redis/commandTimeoutMs',
       '/cache/redisCommandTimeoutMs',
       '/proxy/requestTimeoutMs',
+      '/proxy/headersTimeoutMs',
+      '/proxy/bodyIdleTimeoutMs',
       '/requestLog/flushIntervalMs',
       '/requestLog/flushTimeoutMs',
       '/requestLog/retentionStartDelayMs',
@@ -82,7 +87,7 @@ describe('timer options of the config file', () => {
   });
 
   it('take the longest timer there is', async () => {
-    await expect(problemsOf({ requestTimeoutMs: MAX_TIMER_MS, server: { shutdownTimeoutMs: MAX_TIMER_MS, shutdownDelayMs: MAX_TIMER_MS }, proxy: { requestTimeoutMs: MAX_TIMER_MS } })).resolves.toEqual([]);
+    await expect(problemsOf({ requestTimeoutMs: MAX_TIMER_MS, server: { shutdownTimeoutMs: MAX_TIMER_MS, shutdownDelayMs: MAX_TIMER_MS }, retry: { baseDelayMs: MAX_TIMER_MS, maxDelayMs: MAX_TIMER_MS }, proxy: { requestTimeoutMs: MAX_TIMER_MS, headersTimeoutMs: MAX_TIMER_MS, bodyIdleTimeoutMs: MAX_TIMER_MS } })).resolves.toEqual([]);
   });
 
   it('start a gateway with the shutdown delay and timeout each at the longest timer (the drain deadline, their sum, is kept to one)', async () => {

@@ -96,8 +96,8 @@ export const ProxyConfigSchema = Type.Object(
     allowTargetHeader: Type.Optional(Type.Boolean()),
     /** Response bytes kept for metering. @default 8388608 */
     maxCaptureBytes: Type.Optional(Type.Integer({ minimum: 1024 })),
-    /** Time to the upstream's response headers in milliseconds. @default 300000 */
-    headersTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
+    /** Time to the upstream's response headers in milliseconds, at most `MAX_TIMER_MS`. @default 300000 */
+    headersTimeoutMs: Type.Optional(timerDelaySchema({ minimum: 1 })),
     /**
      * Longest a proxied exchange may take in milliseconds, from the route taking the request to
      * the last byte of the response, however the upstream keeps sending (the `/proxy` side of
@@ -111,9 +111,10 @@ export const ProxyConfigSchema = Type.Object(
     /**
      * Longest silence of the upstream's response body in milliseconds, before its first byte
      * and between two chunks; then the response is cut and logged as `upstream_timeout`. A long
-     * stream that keeps sending is cut only by `requestTimeoutMs`. @default 30000
+     * stream that keeps sending is cut only by `requestTimeoutMs`. At most `MAX_TIMER_MS`.
+     * @default 30000
      */
-    bodyIdleTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
+    bodyIdleTimeoutMs: Type.Optional(timerDelaySchema({ minimum: 1 })),
   },
   { additionalProperties: false },
 );

@@ -233,6 +233,7 @@ describe('createGateway', () => {
         requestTimeoutMs: tooLong,
         attemptTimeoutMs: tooLong,
         streamIdleTimeoutMs: tooLong,
+        retry: { baseDelayMs: tooLong, maxDelayMs: tooLong },
         breaker: { rollingWindowMs: tooLong, rollingBuckets: 1, resetTimeoutMs: tooLong },
         limiter: { maxWaitMs: tooLong, redis: { url: 'redis://127.0.0.1:6379', commandTimeoutMs: tooLong } },
       });
@@ -241,7 +242,7 @@ describe('createGateway', () => {
     }
     expect(error?.code).toBe('invalid_options');
     const why = `${tooLong} ms is above 2147483647 ms (about 24.8 days), the longest a Node.js timer waits: a longer delay would fire after 1 ms`;
-    for (const path of ['/requestTimeoutMs', '/attemptTimeoutMs', '/streamIdleTimeoutMs', '/breaker/rollingWindowMs', '/breaker/resetTimeoutMs', '/limiter/maxWaitMs', '/limiter/redis/commandTimeoutMs']) {
+    for (const path of ['/requestTimeoutMs', '/attemptTimeoutMs', '/streamIdleTimeoutMs', '/retry/baseDelayMs', '/retry/maxDelayMs', '/breaker/rollingWindowMs', '/breaker/resetTimeoutMs', '/limiter/maxWaitMs', '/limiter/redis/commandTimeoutMs']) {
       expect(error?.message).toContain(`${path}: ${why}`);
     }
     // the longest timer there is stays allowed

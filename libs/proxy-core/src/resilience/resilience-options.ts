@@ -51,10 +51,13 @@ export const RetryOptionsSchema = Type.Object(
   {
     /** Retry rounds after the first pass. `0` disables retries (failover still happens). @default 2 */
     maxRetries: Type.Optional(Type.Integer({ minimum: 0, maximum: 10 })),
-    /** Backoff base in milliseconds: round n waits random(0, min(maxDelayMs, baseDelayMs * 2^n)). @default 500 */
-    baseDelayMs: Type.Optional(Type.Integer({ minimum: 0 })),
-    /** Backoff cap in milliseconds. @default 8000 */
-    maxDelayMs: Type.Optional(Type.Integer({ minimum: 0 })),
+    /**
+     * Backoff base in milliseconds: round n waits random(0, min(maxDelayMs, baseDelayMs * 2^n)).
+     * At most `MAX_TIMER_MS`, like every delay a timer waits. @default 500
+     */
+    baseDelayMs: Type.Optional(timerDelaySchema({ minimum: 0 })),
+    /** Backoff cap in milliseconds, at most `MAX_TIMER_MS`. @default 8000 */
+    maxDelayMs: Type.Optional(timerDelaySchema({ minimum: 0 })),
     /** Retries in progress at most this percentage of live requests. @default 20 */
     budgetPercent: Type.Optional(Type.Number({ minimum: 0, maximum: 100 })),
     /** Retries always allowed at once. @default 3 */
