@@ -93,7 +93,7 @@ export type { AttemptPlan, GatewayHooks, GatewayPlugin, PrecomputedAnswer, Usage
 // routing
 export { orderTargets } from './router/order-targets';
 export { targetKey } from './router/target-key';
-export { DEFAULT_OUTPUT_TOKENS, estimateEmbeddingTokens, estimatePromptTokens, requestedOutputTokens } from './router/estimate-tokens';
+export { DEFAULT_OUTPUT_TOKENS, estimateEmbeddingTokens, estimatePromptTokens, requestedChoices, requestedOutputTokens, type RequestedChoicesInput } from './router/estimate-tokens';
 export type { CostEstimator, CostQuery } from './router/cost-estimator';
 export type { FallbackOn, ResolvedRoute, RouteQuery, RouteTarget, RouteTargetLimits, RoutingStrategyName } from './router/route-types';
 export type { RouteCandidate } from './router/route-candidate';

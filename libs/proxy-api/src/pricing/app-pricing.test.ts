@@ -1,4 +1,4 @@
-import { createGateway, createGatewayHooks, type GatewayOptions, type ModelCatalog, type ModelInfo } from '@switchyard/proxy-core';
+import { createGateway, createGatewayHooks, type ChatCompletionRequest, type CompletionRequest, type GatewayOptions, type ModelCatalog, type ModelInfo } from '@switchyard/proxy-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { appPricing } from './app-pricing';
 
@@ -37,6 +37,54 @@ describe('budget reservations for legacy completions', () => {
 
   it('leave chat requests to their own n', async () => {
     expect(await reserve({ messages: [{ role: 'user', content: 'hi' }], n: 3 })).toBe(30);
+  });
+});
+
+describe('budget reservations and the engine count the same choices', () => {
+  // the engine weighs a request for its targets' limiters with the output tokens lowest-cost
+  // routing is asked about (choices x the output bound): a reservation that covered more or fewer
+  // choices than that weight would charge a key for other output than its limiter counts
+  const routed: number[] = [];
+  const engine = createGateway({
+    providers: [
+      { name: 'a', type: 'mock' },
+      { name: 'b', type: 'mock' },
+    ],
+    models: [{ name: 'instruct', strategy: 'lowest-cost', targets: [{ provider: 'a', model: 'choices-a' }, { provider: 'b', model: 'choices-b' }] }],
+    costEstimator: { estimateCostUsd: (query) => (routed.push(query.outputTokens), 1) },
+  });
+  afterAll(async () => engine.close());
+
+  /** The output tokens the engine weighs `body` with (max_tokens 10): a chat request, or a legacy completion with a prompt. */
+  async function engineWeighs(body: Record<string, unknown>): Promise<number | undefined> {
+    routed.length = 0;
+    const request = { model: 'instruct', max_tokens: 10, ...body };
+    // what the mock answers does not matter (it refuses best_of on chat): the weight came first
+    await ('prompt' in body ? engine.complete(request as unknown as CompletionRequest) : engine.chat(request as unknown as ChatCompletionRequest)).catch(() => undefined);
+    return routed[0];
+  }
+
+  const messages = [{ role: 'user', content: 'hi' }];
+  const variants: Array<[string, Record<string, unknown>]> = [
+    ['chat without n', { messages }],
+    ['chat, n null', { messages, n: null }],
+    ['chat, n 0', { messages, n: 0 }],
+    ['chat, n -3', { messages, n: -3 }],
+    ['chat, n 2.7', { messages, n: 2.7 }],
+    ['chat, n 3', { messages, n: 3 }],
+    ['chat, n 1e6', { messages, n: 1e6 }],
+    ['chat, n Infinity', { messages, n: Number.POSITIVE_INFINITY }],
+    ['legacy without n', { prompt: 'hi' }],
+    ['legacy, n 2.5', { prompt: 'hi', n: 2.5 }],
+    ['legacy, n 2 best_of 5', { prompt: 'hi', n: 2, best_of: 5 }],
+    ['legacy, n 4 best_of 3', { prompt: 'hi', n: 4, best_of: 3 }],
+    ['legacy, n -1 best_of 0', { prompt: 'hi', n: -1, best_of: 0 }],
+  ];
+
+  it.each(variants)('for %s', async (_label, body) => {
+    const weighed = await engineWeighs(body);
+    expect(weighed).toBeDefined();
+    expect(await reserve(body)).toBe(weighed);
   });
 });
 

@@ -1,7 +1,9 @@
 import {
   estimateEmbeddingTokens,
   LEGACY_COMPLETION_DEFAULTS,
+  LEGACY_COMPLETION_FIELD,
   messagesToChatRequest,
+  requestedChoices,
   requestedOutputTokens,
   type AnthropicMessagesRequest,
   type ChatCompletionRequest,
@@ -66,8 +68,9 @@ function asChatRequest(body: unknown, model: string, endpoint: 'chat' | 'message
   if (Array.isArray(request.messages)) return request as ChatCompletionRequest;
   if (request.prompt === undefined) return undefined;
   const content = typeof request.prompt === 'string' ? request.prompt : JSON.stringify(request.prompt);
-  // a legacy completion generates best_of (at least n) choices per prompt, and bills them all
-  const perPrompt = Math.max(1, typeof request.n === 'number' ? request.n : 1, typeof request.best_of === 'number' ? request.best_of : 1);
+  // a legacy completion generates best_of (at least n) choices per prompt, and bills them all:
+  // counted as the engine counts its chat view's, which keeps best_of under LEGACY_COMPLETION_FIELD
+  const perPrompt = requestedChoices({ n: request.n, [LEGACY_COMPLETION_FIELD]: { best_of: request.best_of } });
   // without max_tokens, a legacy completion is sent with the legacy default (16), not the model's limit
   const maxTokens = typeof request.max_tokens === 'number' ? request.max_tokens : LEGACY_COMPLETION_DEFAULTS.maxTokens;
   return { ...request, model, messages: [{ role: 'user', content }], max_tokens: maxTokens, n: perPrompt * promptCount(request.prompt) };

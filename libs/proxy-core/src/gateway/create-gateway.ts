@@ -14,7 +14,7 @@ import type { ResolvedRoute, RouteTarget } from '../router/route-types';
 import type { AttemptTimer } from '../resilience/attempt-timer';
 import { ResiliencePolicies } from '../resilience/resilience-policies';
 import type { ResilienceStats } from '../resilience/resilience-events';
-import { DEFAULT_OUTPUT_TOKENS, estimateEmbeddingTokens, estimatePromptTokens, requestedOutputTokens } from '../router/estimate-tokens';
+import { DEFAULT_OUTPUT_TOKENS, estimateEmbeddingTokens, estimatePromptTokens, requestedChoices, requestedOutputTokens } from '../router/estimate-tokens';
 import { TargetRouter } from '../router/target-router';
 import { TargetStats } from '../router/target-stats';
 import { forgetSourceText, isVerbatimAdapter, markEngineGateway, markEngineStream } from '../stream/chunk-source-text';
@@ -617,20 +617,6 @@ class SwitchyardGateway implements Gateway {
     context.durationMs = elapsedMs(context);
     observe(this.hooks.onRequestEnd, this.#logger, context);
   }
-}
-
-/**
- * How many choices a chat request (or a legacy completion's chat view) may write, each up to its
- * output bound: `n`, and for a legacy completion `best_of`, which the upstream generates (and
- * bills) whole, at least `n` of them.
- */
-function requestedChoices(request: ChatCompletionRequest): number {
-  const bestOf = legacyFields(request).best_of;
-  return Math.max(1, countOf(request.n), countOf(bestOf));
-}
-
-function countOf(value: unknown): number {
-  return typeof value === 'number' && Number.isFinite(value) ? Math.floor(value) : 1;
 }
 
 function withoutSourceText<T extends object>(response: T): T {

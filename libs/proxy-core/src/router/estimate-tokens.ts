@@ -1,3 +1,4 @@
+import { LEGACY_COMPLETION_FIELD } from '../completions/completion-chat-view';
 import type { ChatCompletionRequest } from '../wire/openai-chat';
 import type { EmbeddingRequest } from '../wire/openai-embeddings';
 
@@ -42,6 +43,37 @@ export function requestedOutputTokens(request: Pick<ChatCompletionRequest, 'max_
   const asked = typeof bound === 'number' && bound > 0 ? bound : fallback;
   // the request's max_tokens still goes upstream as sent: only the estimate is capped
   return maxOutputTokens !== undefined && Number.isFinite(maxOutputTokens) && maxOutputTokens > 0 ? Math.min(asked, maxOutputTokens) : asked;
+}
+
+/** What {@link requestedChoices} reads of a request: a chat request or a legacy completion's chat view is one. */
+export interface RequestedChoicesInput {
+  readonly n?: unknown;
+  /** A legacy completion's chat view keeps its `best_of` here (`LEGACY_COMPLETION_FIELD`). */
+  readonly [LEGACY_COMPLETION_FIELD]?: unknown;
+}
+
+/**
+ * How many choices a chat request (or a legacy completion's chat view) may write, each up to its
+ * output bound, for every estimate made before the call (the limiter's token weight,
+ * `lowest-cost` routing, a key's budget reservation): `n`, and for a legacy completion its
+ * `best_of`, which the upstream generates (and bills) whole, at least `n` of them. Always a
+ * whole number of at least 1: a fraction counts down to a whole one, and a value that is not a
+ * finite number (absent, `null`, a string, `Infinity`, which JSON sends upstream as `null`) as 1.
+ * A large count stays as large (the HTTP routes refuse `n` past 128 and `best_of` past 20 before
+ * any estimate), so an estimate never covers fewer choices than the request asks for.
+ * @example
+ * requestedChoices({ n: 3 }); // 3
+ * requestedChoices({ n: 0 }); // 1
+ * requestedChoices({ n: 2, legacy_completion: { best_of: 5 } }); // 5
+ */
+export function requestedChoices(request: RequestedChoicesInput): number {
+  const legacy = request[LEGACY_COMPLETION_FIELD];
+  const bestOf = typeof legacy === 'object' && legacy !== null ? (legacy as { best_of?: unknown }).best_of : undefined;
+  return Math.max(1, choiceCount(request.n), choiceCount(bestOf));
+}
+
+function choiceCount(value: unknown): number {
+  return typeof value === 'number' && Number.isFinite(value) ? Math.floor(value) : 1;
 }
 
 /** Estimated tokens of an embeddings request. */

@@ -1,4 +1,4 @@
-import type { ChatCompletionRequest, ChatUsage } from '@switchyard/proxy-core';
+import { requestedChoices, type ChatCompletionRequest, type ChatUsage } from '@switchyard/proxy-core';
 import { tokenUsageFromChatUsage, type TokenUsage } from '../usage/token-usage';
 import { computeTokenCost } from './compute-token-cost';
 import { ratesForInput } from './pricing-model-price';
@@ -91,7 +91,8 @@ export function createCostEstimator(registry: PricingRegistry, options: CostEsti
     estimate(request, target) {
       const promptTokens = estimatePromptTokens(request, charsPerToken);
       const limit = request.max_completion_tokens ?? request.max_tokens ?? defaultMaxOutput;
-      const maxOutputTokens = limit * Math.max(1, request.n ?? 1);
+      // as many choices as the engine's own estimates count (its limiter weight, lowest-cost routing)
+      const maxOutputTokens = limit * requestedChoices(request);
       const resolved = registry.resolve(target);
       const cost = resolved === undefined ? undefined : computeTokenCost(resolved.price, { inputTokens: promptTokens, outputTokens: maxOutputTokens });
       return { promptTokens, maxOutputTokens, maxCostUsd: cost?.totalUsd ?? null };

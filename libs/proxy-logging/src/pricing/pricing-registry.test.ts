@@ -1,4 +1,5 @@
 import { findProvider } from '@pydantic/genai-prices';
+import { LEGACY_COMPLETION_FIELD, requestedChoices, type ChatCompletionRequest } from '@switchyard/proxy-core';
 import { describe, expect, it } from 'vitest';
 import { createCostEstimator } from './cost-estimator';
 import { chatUsageFromTokenUsage } from '../usage/token-usage';
@@ -546,6 +547,17 @@ describe('cost estimator', () => {
     const estimate = estimator.estimate({ model: 'm', messages: [{ role: 'user', content: 'x'.repeat(100) }], max_tokens: 1000 }, { provider: 'p', model: 'm' });
     // 100 chars / 2 per token + 4 overhead
     expect(estimate).toEqual({ promptTokens: 54, maxOutputTokens: 1000, maxCostUsd: 0.008108 });
+  });
+
+  // the engine's limiter weight and lowest-cost routing count choices with requestedChoices: a
+  // budget reservation covering more or fewer of them than the limiter weighs would disagree
+  it("covers as many choices as the engine's own estimates count (requestedChoices), whatever n is", () => {
+    const LEGACY = LEGACY_COMPLETION_FIELD;
+    const variants: Array<Partial<ChatCompletionRequest>> = [{}, { n: null }, { n: 0 }, { n: -3 }, { n: 2.7 }, { n: 3 }, { n: 1e9 }, { n: Number.POSITIVE_INFINITY }, { n: 2, [LEGACY]: { best_of: 5 } }];
+    for (const variant of variants) {
+      const request: ChatCompletionRequest = { model: 'm', messages: [{ role: 'user', content: 'hi' }], max_tokens: 10, ...variant };
+      expect(estimator.estimate(request, { provider: 'p', model: 'm' }).maxOutputTokens, JSON.stringify(variant)).toBe(10 * requestedChoices(request));
+    }
   });
 
   it('ranks targets by a blended unit cost and returns null when unpriced', () => {
