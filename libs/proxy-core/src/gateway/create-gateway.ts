@@ -132,7 +132,6 @@ class SwitchyardGateway implements Gateway {
   readonly #policies: ResiliencePolicies;
   readonly #ownedDispatcher: Dispatcher | undefined;
   readonly #created = Math.floor(Date.now() / 1000);
-  readonly #catalog: ModelCatalog | undefined;
 
   constructor(options: GatewayOptions) {
     // what an app reads of its gateway's configuration, bound to this engine: a wrapper made with
@@ -175,7 +174,6 @@ class SwitchyardGateway implements Gateway {
     });
     this.#requestTimeoutMs = this.timeouts.requestTimeoutMs;
     this.#timeoutMessage = `The request did not finish within ${this.#requestTimeoutMs} ms.`;
-    this.#catalog = options.modelCatalog;
     this.modelCatalog = options.modelCatalog;
     this.#streamIdleTimeoutMs = this.timeouts.streamIdleTimeoutMs;
     this.#policies = new ResiliencePolicies({
@@ -467,7 +465,7 @@ class SwitchyardGateway implements Gateway {
     return this.#routes.aliases().map((route) => {
       const entry: ModelEntry = { id: route.alias, object: 'model', created: this.#created, owned_by: route.targets[0]?.provider ?? 'switchyard' };
       const first = route.targets[0];
-      const info = this.#catalog?.lookup(route.alias) ?? (first === undefined ? undefined : this.#catalog?.lookup(first.model));
+      const info = this.modelCatalog?.lookup(route.alias) ?? (first === undefined ? undefined : this.modelCatalog?.lookup(first.model));
       return info === undefined ? entry : describeModel(entry, info);
     });
   }
@@ -493,7 +491,7 @@ class SwitchyardGateway implements Gateway {
         const id = `${target.provider}\u0000${target.model}`;
         if (seenTargets.has(id)) continue;
         seenTargets.add(id);
-        const maxOutputTokens = this.#catalog?.lookup(target.model)?.maxOutputTokens;
+        const maxOutputTokens = this.modelCatalog?.lookup(target.model)?.maxOutputTokens;
         candidates.push({ provider: target.provider, providerType: this.#providers.get(target.provider)?.type ?? target.provider, model: target.model, ...(maxOutputTokens === undefined ? {} : { maxOutputTokens }) });
       }
     }
@@ -550,7 +548,7 @@ class SwitchyardGateway implements Gateway {
   #chatRequest(request: ChatCompletionRequest): AttemptRequest {
     // the prompt is read (and billed) once, however many choices are written from it
     const promptTokens = estimatePromptTokens(request);
-    const catalog = this.#catalog;
+    const catalog = this.modelCatalog;
     const choices = requestedChoices(request);
     // a target's model writes no more than its output limit, whatever max_tokens asks (Claude Code
     // sends 32000 to models that write 8192): its tokens per minute are not spent on the rest, and
