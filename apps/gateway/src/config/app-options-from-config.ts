@@ -3,6 +3,7 @@ import { MAX_TIMER_MS, type GatewayOptions } from '@switchyard/proxy-core';
 import type { ConfigFile } from './config-schema';
 import { contextOptionsFromConfig } from './context-config';
 import { keyStoreOptionsFromConfig } from './key-store-config';
+import { shutdownTimes } from './shutdown-times';
 import { observabilityOptionsFromConfig } from './observability-config';
 
 /** The routing and resilience sections; with a `redis` section, upstream limits are shared through it. */
@@ -40,7 +41,7 @@ export function appOptionsFromConfig(config: ConfigFile, env: NodeJS.ProcessEnv)
     openapi: config.server?.openapi,
     // the drain deadline counts from the start of the shutdown delay; each fits a timer, their sum
     // may not (a deadline of 24.8 days is no shorter in practice)
-    drainTimeoutMs: Math.min((config.server?.shutdownDelayMs ?? 0) + (config.server?.shutdownTimeoutMs ?? 10_000), MAX_TIMER_MS),
+    drainTimeoutMs: drainDeadlineMs(config),
     admin: config.admin === undefined ? undefined : { masterKey: config.admin.masterKey },
     // open, proxy-api also refuses pages of other sites: those of the listed hosts are this gateway's
     allowedHosts: config.server?.allowedHosts,
@@ -96,4 +97,10 @@ function configFieldProblem(problem: string): string {
  */
 export function appConfigProblems(config: ConfigFile, env: NodeJS.ProcessEnv): string[] {
   return appOptionsProblems(appOptionsFromConfig(config, env)).map(configFieldProblem);
+}
+
+/** The app's drain deadline: the shutdown delay and the drain timeout, as the worker's shutdown is timed (shutdown-times.ts). */
+function drainDeadlineMs(config: ConfigFile): number {
+  const { delayMs, drainTimeoutMs } = shutdownTimes(config);
+  return Math.min(delayMs + drainTimeoutMs, MAX_TIMER_MS);
 }
