@@ -1,7 +1,11 @@
 # syntax=docker/dockerfile:1
-# Multi-stage build of the reference gateway. Build: docker build -t switchyard .
-# Run:   docker run -p 8080:8080 -e OPENAI_API_KEY -e SWITCHYARD_MASTER_KEY=<a long random string> switchyard
+# Multi-stage build of the reference gateway. Build: docker build -t switchyard:0.1.0 .
+# Run (docs/deployment.md#container; generate the master key first and keep it: it is the admin credential):
+#   docker run -p 8080:8080 -v switchyard-data:/data --stop-timeout 40 -e OPENAI_API_KEY -e SWITCHYARD_MASTER_KEY switchyard:0.1.0
 # HOST=0.0.0.0: without client keys or a master key the gateway refuses to start (SWITCHYARD_ALLOW_OPEN=1 overrides).
+# /data (the working directory, writable by the node user) holds the default SQLite request log and keys: mount a volume there.
+# --stop-timeout 40: shutdown takes up to shutdownDelayMs + shutdownTimeoutMs + 1 s + the log's last flush,
+# longer than Docker's default 10 s before SIGKILL.
 # Workers default to one per core Node sees (it may not honour --cpus): pass -e SWITCHYARD_WORKERS=N with --cpus N.
 
 FROM node:20-bookworm-slim AS build
@@ -14,18 +18,26 @@ COPY apps ./apps
 RUN npm ci
 ENV NX_DAEMON=false NX_NO_CLOUD=true
 RUN npx nx run @switchyard/gateway:build
-# keep production dependencies only, with the workspace packages' built dist
+# keep production dependencies only: the gateway's package.json lists the drivers its config can
+# name (better-sqlite3, pg, ioredis, @aws-sdk/credential-provider-node), which the libraries
+# only declare as optional peers
 RUN npm prune --omit=dev
+# what the runtime needs, nothing else: the workspace packages' package.json and dist (the
+# symlinks in node_modules/@switchyard point at them), no sources or tests, and the nested
+# node_modules npm puts beside a package whose version differs from the hoisted one
+RUN set -eu; mkdir -p /out/apps/gateway; \
+    cp -a package.json node_modules /out/; \
+    for d in libs/*; do \
+      mkdir -p "/out/$d"; cp "$d/package.json" "/out/$d/"; \
+      for part in dist node_modules; do if [ -d "$d/$part" ]; then cp -a "$d/$part" "/out/$d/"; fi; done; \
+    done; \
+    cp -a apps/gateway/package.json apps/gateway/bin apps/gateway/dist /out/apps/gateway/; \
+    if [ -d apps/gateway/node_modules ]; then cp -a apps/gateway/node_modules /out/apps/gateway/; fi
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=8080
-WORKDIR /app
-COPY --from=build --chown=node:node /src/package.json ./
-COPY --from=build --chown=node:node /src/node_modules ./node_modules
-COPY --from=build --chown=node:node /src/libs ./libs
-COPY --from=build --chown=node:node /src/apps/gateway/package.json ./apps/gateway/package.json
-COPY --from=build --chown=node:node /src/apps/gateway/bin ./apps/gateway/bin
-COPY --from=build --chown=node:node /src/apps/gateway/dist ./apps/gateway/dist
+# owned by root: the node user runs the code but cannot change it; it writes only to /data
+COPY --from=build /out /app
 RUN mkdir -p /data && chown node:node /data
 USER node
 WORKDIR /data
