@@ -1,24 +1,120 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
+import { validateConfig } from './load-config';
 
-const MANIFEST = new URL('../../../../deploy/kubernetes/switchyard.yaml', import.meta.url);
+const ROOT = new URL('../../../../', import.meta.url);
+const MANIFEST = new URL('deploy/kubernetes/switchyard.yaml', ROOT);
+const DOCKERFILE = new URL('Dockerfile', ROOT);
+const GATEWAY_PACKAGE = new URL('apps/gateway/package.json', ROOT);
 
 interface Manifest {
   kind: string;
+  metadata?: { name?: string };
   data?: Record<string, string>;
-  spec?: { template?: { spec?: { terminationGracePeriodSeconds?: number } } };
+  stringData?: Record<string, string>;
+  spec?: {
+    replicas?: number;
+    strategy?: { rollingUpdate?: { maxSurge?: number } };
+    scaleTargetRef?: { kind?: string; name?: string };
+    maxReplicas?: number;
+    template?: {
+      spec?: {
+        terminationGracePeriodSeconds?: number;
+        containers?: { image?: string; imagePullPolicy?: string; env?: { name: string; value?: string }[] }[];
+      };
+    };
+  };
+}
+
+interface GatewayConfig {
+  server?: { port?: number; host?: string; shutdownDelayMs?: number; shutdownTimeoutMs?: number };
+  admin?: { keyStore?: { url?: string; postgres?: { poolSize?: number } } };
+  requestLog?: { store?: string; flushTimeoutMs?: number; postgres?: { poolSize?: number } };
+}
+
+function manifests(): Manifest[] {
+  return parseAllDocuments(readFileSync(MANIFEST, 'utf8')).map((doc) => doc.toJS() as Manifest);
+}
+
+function byKind(kind: string): Manifest | undefined {
+  return manifests().find((m) => m.kind === kind);
+}
+
+function gatewayYaml(): string {
+  return byKind('ConfigMap')?.data?.['gateway.yaml'] ?? '';
+}
+
+function gatewayConfig(): GatewayConfig {
+  return parse(gatewayYaml()) as GatewayConfig;
 }
 
 describe('deploy/kubernetes/switchyard.yaml', () => {
   it('gives a pod more grace than its shutdown can take: delay, drain, closing, the last request-log flush', () => {
-    const manifests = parseAllDocuments(readFileSync(MANIFEST, 'utf8')).map((doc) => doc.toJS() as Manifest);
-    const gatewayYaml = manifests.find((m) => m.kind === 'ConfigMap')?.data?.['gateway.yaml'] ?? '';
-    const config = parse(gatewayYaml) as { server?: { shutdownDelayMs?: number; shutdownTimeoutMs?: number }; requestLog?: { flushTimeoutMs?: number } };
-    const graceSeconds = manifests.find((m) => m.kind === 'Deployment')?.spec?.template?.spec?.terminationGracePeriodSeconds;
+    const config = gatewayConfig();
+    const graceSeconds = byKind('Deployment')?.spec?.template?.spec?.terminationGracePeriodSeconds;
     // defaults as in docs/operations.md and docs/request-log.md
     const shutdownMs = (config.server?.shutdownDelayMs ?? 0) + (config.server?.shutdownTimeoutMs ?? 10_000) + 1_000 + (config.requestLog?.flushTimeoutMs ?? 10_000);
     expect(shutdownMs).toBe(36_000);
     expect((graceSeconds ?? 30) * 1_000).toBeGreaterThan(shutdownMs);
+  });
+
+  it('is a config the gateway accepts with the Secret as its environment', async () => {
+    const env = { ...byKind('Secret')?.stringData };
+    const warnings: string[] = [];
+    await expect(validateConfig(parse(gatewayYaml()), env, 'the ConfigMap', warnings)).resolves.toBeDefined();
+    expect(warnings).toEqual([]);
+  });
+
+  it('leaves the replica count to the HorizontalPodAutoscaler that targets the Deployment', () => {
+    const hpa = byKind('HorizontalPodAutoscaler');
+    expect(hpa?.spec?.scaleTargetRef).toMatchObject({ kind: 'Deployment', name: byKind('Deployment')?.metadata?.name });
+    // a replicas field would reset the HPA's count on every kubectl apply
+    expect(byKind('Deployment')?.spec).not.toHaveProperty('replicas');
+  });
+
+  it('sets no server.port or server.host the image environment (HOST, PORT) would override', () => {
+    expect(readFileSync(DOCKERFILE, 'utf8')).toMatch(/^ENV .*\bHOST=0\.0\.0\.0 PORT=8080\b/m);
+    expect(gatewayConfig().server).not.toHaveProperty('port');
+    expect(gatewayConfig().server).not.toHaveProperty('host');
+  });
+
+  it('keeps its PostgreSQL connections at the largest rollout under the default max_connections (100, 3 reserved)', () => {
+    const config = gatewayConfig();
+    const deployment = byKind('Deployment');
+    const workers = Number(deployment?.spec?.template?.spec?.containers?.[0]?.env?.find((variable) => variable.name === 'SWITCHYARD_WORKERS')?.value);
+    const pods = (byKind('HorizontalPodAutoscaler')?.spec?.maxReplicas ?? 0) + (deployment?.spec?.strategy?.rollingUpdate?.maxSurge ?? 0);
+    // the key store shares the request log's pool unless admin.keyStore opens one of its own
+    const pools = [config.requestLog?.store === 'postgres' ? (config.requestLog.postgres?.poolSize ?? 5) : 0, config.admin?.keyStore?.url?.includes('DATABASE_URL') === true ? (config.admin.keyStore.postgres?.poolSize ?? 5) : 0];
+    expect(workers).toBe(1);
+    expect(pods * workers * pools.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(97);
+  });
+
+  it('requires a token on /metrics: SWITCHYARD_METRICS_TOKEN in the Secret the pods take their environment from', () => {
+    expect(byKind('Secret')?.stringData).toHaveProperty('SWITCHYARD_METRICS_TOKEN');
+    expect(gatewayConfig()).not.toHaveProperty('metrics.token');
+  });
+
+  it('runs a versioned image a cluster can use without pulling it (not :latest, which is always pulled)', () => {
+    const container = byKind('Deployment')?.spec?.template?.spec?.containers?.[0];
+    expect(container?.image).toMatch(/:\d+\.\d+\.\d+$/);
+    expect(container?.imagePullPolicy).toBe('IfNotPresent');
+  });
+});
+
+describe('the image (Dockerfile and apps/gateway/package.json)', () => {
+  it('keeps the drivers a config can name after npm prune --omit=dev: the gateway depends on them', () => {
+    const pkg = JSON.parse(readFileSync(GATEWAY_PACKAGE, 'utf8')) as { dependencies?: Record<string, string> };
+    // the libraries declare them only as optional peers (dev dependencies in the lock)
+    expect(Object.keys(pkg.dependencies ?? {})).toEqual(expect.arrayContaining(['better-sqlite3', 'pg', 'ioredis', '@aws-sdk/credential-provider-node']));
+    expect(readFileSync(DOCKERFILE, 'utf8')).toMatch(/^RUN npm prune --omit=dev$/m);
+  });
+
+  it('gives the runtime user no ownership of the code, only of /data', () => {
+    const dockerfile = readFileSync(DOCKERFILE, 'utf8');
+    expect(dockerfile).not.toMatch(/--chown/);
+    expect(dockerfile).toMatch(/chown node:node \/data/);
+    // sources and tests stay in the build stage
+    expect(dockerfile).not.toMatch(/COPY --from=build \S*\/libs /);
   });
 });
