@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freeTcpPort } from '@switchyard/testing';
+import { createMockUpstream, freeTcpPort, openAIRoutes, type MockRoute, type MockUpstream } from '@switchyard/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type RunningGateway } from '../src/start-gateway';
 
@@ -13,7 +13,31 @@ const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 const MASTER = 'cli-test-master-key-0123456789';
 const children: ChildProcessWithoutNullStreams[] = [];
 let gateway: RunningGateway;
+let upstream: MockUpstream;
 let dir: string;
+
+/**
+ * Requests for the model `held` wait upstream until the test releases them: a row that is logged
+ * after rows of requests that arrived later, without waiting on a clock.
+ */
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve = (): void => undefined;
+  const promise = new Promise<void>((done) => (resolve = done));
+  return { promise, resolve };
+}
+const held = { arrived: deferred(), released: deferred() };
+const openAIChat = openAIRoutes.find((route) => route.path.test('/v1/chat/completions'));
+const heldChat: MockRoute = {
+  method: 'POST',
+  path: /\/chat\/completions$/,
+  async handle(exchange) {
+    if ((exchange.body as { model?: unknown } | undefined)?.model === 'held') {
+      held.arrived.resolve();
+      await held.released.promise;
+    }
+    await openAIChat?.handle(exchange);
+  },
+};
 
 interface Result {
   code: number | null;
@@ -48,6 +72,7 @@ async function chat(
   bearer: string,
   customer?: string,
   headers: Record<string, string> = {},
+  model = 'mock',
 ): Promise<number> {
   const response = await fetch(`${gateway.url}/v1/chat/completions`, {
     method: 'POST',
@@ -58,7 +83,7 @@ async function chat(
       ...(customer === undefined ? {} : { 'x-switchyard-customer-id': customer }),
       ...headers,
     },
-    body: JSON.stringify({ model: 'mock', messages: [{ role: 'user', content: 'hi' }] }),
+    body: JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }] }),
   });
   await response.arrayBuffer();
   return response.status;
@@ -93,16 +118,51 @@ function outputMatching(child: ChildProcessWithoutNullStreams, pattern: RegExp):
   });
 }
 
+/** What a running child prints, kept from the start; `matching` waits until it matches. */
+function printedBy(child: ChildProcessWithoutNullStreams): { matching(pattern: RegExp): Promise<string> } {
+  let printed = '';
+  const waiters: Array<() => void> = [];
+  child.stdout.on('data', (data: Buffer) => {
+    printed += data.toString();
+    for (const wake of waiters.splice(0)) wake();
+  });
+  child.once('exit', () => {
+    for (const wake of waiters.splice(0)) wake();
+  });
+  return {
+    async matching(pattern) {
+      while (!pattern.test(printed)) {
+        if (child.exitCode !== null || child.signalCode !== null) throw new Error(`exited before printing ${String(pattern)}: ${printed}`);
+        await new Promise<void>((resolve) => waiters.push(resolve));
+      }
+      return printed;
+    },
+  };
+}
+
+/** The request log's rows of a customer, newest first. */
+async function rowsOf(customer: string): Promise<Array<{ id: string; ts: number; requested_model: string }>> {
+  const answer = await fetch(`${gateway.url}/admin/requests?customer_id=${customer}`, { headers: { authorization: `Bearer ${MASTER}` } });
+  return ((await answer.json()) as { data: Array<{ id: string; ts: number; requested_model: string }> }).data;
+}
+
 async function closedPortUrl(): Promise<string> {
   return `http://127.0.0.1:${await freeTcpPort()}`;
 }
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'switchyard-cli-admin-'));
+  upstream = await createMockUpstream({ routes: [heldChat] });
   gateway = await startGateway({
     config: {
-      providers: [{ name: 'mock', type: 'mock' }],
-      models: [{ name: 'mock', targets: [{ provider: 'mock', model: 'mock' }] }],
+      providers: [
+        { name: 'mock', type: 'mock' },
+        { name: 'up', type: 'openai', apiKey: 'sk-cli-admin-test-0000', baseUrl: `${upstream.url}/v1` },
+      ],
+      models: [
+        { name: 'mock', targets: [{ provider: 'mock', model: 'mock' }] },
+        { name: 'held', targets: [{ provider: 'up', model: 'held' }] },
+      ],
       admin: { masterKey: MASTER },
       requestLog: { store: 'sqlite', path: join(dir, 'requests.db'), flushIntervalMs: 10 },
     },
@@ -115,7 +175,9 @@ afterEach(() => {
   for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
 });
 afterAll(async () => {
+  held.released.resolve();
   await gateway.shutdown();
+  await upstream.close();
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -372,7 +434,7 @@ describe('switchyard logs', () => {
     expect(jsonCode).toBe(0);
   });
 
-  it('tails, after the last --limit rows, only rows from the newest one shown on, in time order (the rows --limit cut were printed one poll later)', async () => {
+  it('tails, after the last --limit rows, only rows it has not seen: never the rows --limit cut (they were printed one poll later)', async () => {
     for (let i = 0; i < 4; i += 1) await chat(MASTER, 'tail-cut');
     await logged('tail-cut', 4);
     // after a round trip to the log: stamped later than the four
@@ -380,27 +442,50 @@ describe('switchyard logs', () => {
     await logged('tail-cut', 5);
     const child = spawnCli(['logs', 'tail', '--json', '--interval', '50ms', '--limit', '1', '--customer', 'tail-cut']);
     // one listener from the start: what is printed while the test makes its request is kept
-    let printed = '';
-    const waiters: Array<() => void> = [];
-    child.stdout.on('data', (data: Buffer) => {
-      printed += data.toString();
-      for (const wake of waiters.splice(0)) wake();
-    });
-    const printedMatching = async (pattern: RegExp): Promise<string> => {
-      while (!pattern.test(printed)) await new Promise<void>((resolve) => waiters.push(resolve));
-      return printed;
-    };
-    const first = JSON.parse(await printedMatching(/\n/)) as { id: string; ts: number };
+    const printed = printedBy(child);
+    const first = JSON.parse(await printed.matching(/\n/)) as { id: string; ts: number };
     await chat(MASTER, 'tail-cut');
     await logged('tail-cut', 6);
     const answer = await fetch(`${gateway.url}/admin/requests?customer_id=tail-cut&limit=1`, { headers: { authorization: `Bearer ${MASTER}` } });
     const added = ((await answer.json()) as { data: Array<{ id: string }> }).data[0]?.id ?? '';
-    const text = await printedMatching(new RegExp(added));
+    const text = await printed.matching(new RegExp(added));
     const rows = text
       .trim()
       .split('\n')
       .map((line) => JSON.parse(line) as { id: string; ts: number });
     expect(rows.map((row) => row.id)).toEqual([first.id, added]);
+    child.kill('SIGINT');
+    expect((await once(child, 'exit'))[0]).toBe(0);
+  });
+
+  it('tails a row logged after newer ones were printed (its request ran longer) exactly once, when it is logged (tail never printed it: it kept to rows from the newest one shown on)', async () => {
+    await chat(MASTER, 'tail-late');
+    await logged('tail-late', 1);
+    const child = spawnCli(['logs', 'tail', '--json', '--interval', '50ms', '--customer', 'tail-late']);
+    const printed = printedBy(child);
+    const first = JSON.parse(await printed.matching(/\n/)) as { id: string };
+    // arrives first, ends last
+    const long = chat(MASTER, 'tail-late', {}, 'held');
+    await held.arrived.promise;
+    await chat(MASTER, 'tail-late');
+    await logged('tail-late', 2);
+    const newer = (await rowsOf('tail-late'))[0]?.id ?? '';
+    await printed.matching(new RegExp(newer));
+    held.released.resolve();
+    expect(await long).toBe(200);
+    await logged('tail-late', 3);
+    // logged after the late row: the poll that prints it has the late row too
+    await chat(MASTER, 'tail-late');
+    await logged('tail-late', 4);
+    const rows = await rowsOf('tail-late');
+    const last = rows[0]?.id ?? '';
+    const late = rows.find((row) => row.requested_model === 'held')?.id;
+    const text = await printed.matching(new RegExp(last));
+    const ids = text
+      .trim()
+      .split('\n')
+      .map((line) => (JSON.parse(line) as { id: string }).id);
+    expect(ids).toEqual([first.id, newer, late, last]);
     child.kill('SIGINT');
     expect((await once(child, 'exit'))[0]).toBe(0);
   });

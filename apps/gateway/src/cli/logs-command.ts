@@ -16,18 +16,21 @@ import {
   text,
 } from './cli-output';
 import { CONNECTION_HELP, CONNECTION_OPTIONS, connect } from './gateway-connection';
+import { TAIL_LOOKBACK_DEFAULT, TAIL_LOOKBACK_MAX_MS, TailWindow, byTime } from './logs-tail-window';
 import { parseDurationMs, parseSince } from './parse-duration';
 
 /** Usage of `switchyard logs`. */
 export const LOGS_USAGE = `Usage:
   switchyard logs query [filters] [--limit N] [--cursor C]
-  switchyard logs tail  [filters] [--limit N] [--interval 1s]
+  switchyard logs tail  [filters] [--limit N] [--interval 1s] [--lookback 30s]
 
 Filters: --model M  --provider P  --customer ID  --run ID  --status CODE  --key ID|NAME
          --client-request-id ID  --since 1h|DATE  --until DATE
 query prints the newest matching rows (default 50); with --json, pass its next_cursor as
 --cursor for the next page. tail prints the last --limit rows (default 10), then new rows
-as they are logged, until Ctrl-C; with --json, one JSON object per line.
+as they are logged, until Ctrl-C; with --json, one JSON object per line. Each poll looks
+--lookback (default 30s, at most 1h) before the newest row seen, so a row logged late (a
+long request, another instance's flush) is printed once, when it comes.
 --key is matched by the CLI on each row's key id or name (the query API has no key filter).
 
 ${CONNECTION_HELP}`;
@@ -46,6 +49,7 @@ const OPTIONS = {
   limit: { type: 'string' },
   cursor: { type: 'string' },
   interval: { type: 'string' },
+  lookback: { type: 'string' },
 } as const;
 
 type Row = Readonly<Record<string, unknown>>;
@@ -57,6 +61,8 @@ interface Filters {
 
 // with --key the CLI filters rows itself; it reads at most this many rows looking for matches
 const KEY_SCAN_MAX_ROWS = 20_000;
+// the rows one poll of `tail` reads at most (its window, newest first)
+const TAIL_MAX_ROWS_PER_POLL = 20_000;
 
 function filtersFrom(
   values: { [K in keyof typeof OPTIONS]?: string | boolean | undefined },
@@ -181,8 +187,8 @@ async function query(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const { values, positionals } = parseCommandArgs(args, OPTIONS, LOGS_USAGE);
   if (values.help === true) return help();
   positionalArgs(positionals, [], LOGS_USAGE);
-  if (values.interval !== undefined)
-    throw new UsageError('--interval applies to logs tail only.', LOGS_USAGE);
+  if (values.interval !== undefined || values.lookback !== undefined)
+    throw new UsageError('--interval and --lookback apply to logs tail only.', LOGS_USAGE);
   const filters = filtersFrom(values, Date.now());
   const limit = integerFlag(values.limit, '--limit', 1, 1000) ?? 50;
   const { admin } = await connect(values, env);
@@ -201,6 +207,52 @@ async function query(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   return 0;
 }
 
+/**
+ * The first poll of `tail`: the newest `limit` matching rows, to print, and every row stamped
+ * within the lookback of the newest one, which later polls must not print (the rows `--limit`
+ * cut included).
+ */
+async function firstPoll(
+  admin: AdminClient,
+  filters: Filters,
+  limit: number,
+  lookbackMs: number,
+  signal: AbortSignal,
+): Promise<{ shown: Row[]; rows: Row[] }> {
+  const rows: Row[] = [];
+  const shown: Row[] = [];
+  let cursor: string | undefined;
+  let covered = false;
+  do {
+    const current = await page(admin, filters, 1000, cursor, signal);
+    rows.push(...current.data);
+    for (const row of current.data) if (shown.length < limit && matchesKey(row, filters.key)) shown.push(row);
+    cursor = current.next;
+    // newest first: the window is covered once a page reaches past the lookback of the top row
+    const top = rows[0] === undefined ? undefined : numberField(rows[0], 'ts');
+    const last = rows.at(-1);
+    const oldest = last === undefined ? undefined : numberField(last, 'ts');
+    covered = top === undefined || oldest === undefined || oldest < top - lookbackMs;
+  } while (cursor !== undefined && rows.length < TAIL_MAX_ROWS_PER_POLL && !(covered && shown.length >= limit));
+  return { shown, rows };
+}
+
+/** Every row stamped at or after the window's start, newest first, up to the poll's bound. */
+async function pollWindow(admin: AdminClient, filters: Filters, from: number | undefined, signal: AbortSignal): Promise<Row[]> {
+  const window: Filters = {
+    ...filters,
+    query: { ...filters.query, from: from === undefined ? undefined : new Date(from).toISOString() },
+  };
+  const rows: Row[] = [];
+  let cursor: string | undefined;
+  do {
+    const current = await page(admin, window, 1000, cursor, signal);
+    rows.push(...current.data);
+    cursor = current.next;
+  } while (cursor !== undefined && rows.length < TAIL_MAX_ROWS_PER_POLL);
+  return rows;
+}
+
 async function tail(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const { values, positionals } = parseCommandArgs(args, OPTIONS, LOGS_USAGE);
   if (values.help === true) return help();
@@ -210,6 +262,8 @@ async function tail(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const filters = filtersFrom(values, Date.now());
   const limit = integerFlag(values.limit, '--limit', 1, 1000) ?? 10;
   const intervalMs = parseDurationMs(values.interval ?? '1s', '--interval');
+  const lookbackMs = parseDurationMs(values.lookback ?? TAIL_LOOKBACK_DEFAULT, '--lookback');
+  if (lookbackMs > TAIL_LOOKBACK_MAX_MS) throw new UsageError(`--lookback: "${values.lookback ?? ''}" is longer than 1h.`, LOGS_USAGE);
   const json = values.json === true;
   const { admin } = await connect(values, env);
 
@@ -217,50 +271,21 @@ async function tail(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const onSignal = (): void => stop.abort();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  // the ids printed at the newest ts shown: a row stamped in the same millisecond may come later
-  const seen = new Set<string>();
-  let newestTs = 0;
-  // after the first batch, only rows at or after the newest one shown: an older row is one the
-  // first --limit cut (or a request that ended after newer ones were shown), and printing it
-  // would break the time order
-  const print = (rows: Row[]): void => {
-    const fresh = rows.filter((row) => !seen.has(text(row, 'id')) && matchesKey(row, filters.key) && (numberField(row, 'ts') ?? 0) >= newestTs);
-    fresh.sort(
-      (a, b) =>
-        (numberField(a, 'ts') ?? 0) - (numberField(b, 'ts') ?? 0) ||
-        text(a, 'id').localeCompare(text(b, 'id')),
-    );
-    for (const row of fresh) {
-      const ts = numberField(row, 'ts') ?? 0;
-      if (ts > newestTs) seen.clear();
-      seen.add(text(row, 'id'));
-      newestTs = Math.max(newestTs, ts);
-      printLine(json ? JSON.stringify(row) : tailLine(cells(row)));
-    }
-  };
+  const print = (row: Row): void => printLine(json ? JSON.stringify(row) : tailLine(cells(row)));
+  const userFrom = typeof filters.query['from'] === 'string' ? Date.parse(filters.query['from']) : undefined;
+  const window = new TailWindow(lookbackMs);
   try {
-    const first = await newest(admin, filters, limit, undefined, stop.signal);
+    const first = await firstPoll(admin, filters, limit, lookbackMs, stop.signal);
+    window.take(first.rows);
     if (!json) printLine(tailLine(COLUMNS.map((c) => c.header)));
-    print(first.data);
-    if (newestTs === 0) newestTs = Date.now();
+    for (const row of first.shown.sort(byTime)) print(row);
     while (!stop.signal.aborted) {
       await delay(intervalMs, undefined, { signal: stop.signal });
-      const since = Math.max(
-        newestTs,
-        typeof filters.query['from'] === 'string' ? Date.parse(filters.query['from']) : 0,
-      );
-      const window: Filters = {
-        ...filters,
-        query: { ...filters.query, from: new Date(since).toISOString() },
-      };
-      const rows: Row[] = [];
-      let cursor: string | undefined;
-      do {
-        const current = await page(admin, window, 1000, cursor, stop.signal);
-        rows.push(...current.data);
-        cursor = current.next;
-      } while (cursor !== undefined && rows.length < KEY_SCAN_MAX_ROWS);
-      print(rows);
+      const since = window.since;
+      // nothing seen yet: the first poll found no row at all, so every row now is new
+      const from = since === undefined ? userFrom : Math.max(since, userFrom ?? since);
+      // a row that ended after newer ones were printed comes in this poll's window, once
+      for (const row of window.take(await pollWindow(admin, filters, from, stop.signal))) if (matchesKey(row, filters.key)) print(row);
     }
   } catch (error) {
     if (!stop.signal.aborted) throw error;
