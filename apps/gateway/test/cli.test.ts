@@ -434,6 +434,27 @@ describe('switchyard CLI', { timeout: 60_000 }, () => {
     expect(started.stdout).not.toContain('listening');
   });
 
+  it('warns once at start that /metrics is open when SWITCHYARD_METRICS_TOKEN is empty (taken as unset, as Compose gives an unset variable) and the config has no token', async () => {
+    const file = join(dir, 'empty-metrics-token.yaml');
+    await writeFile(file, 'server: { port: 0, host: 127.0.0.1 }\nrequestLog: { store: none }\nproviders: [ { name: mock, type: mock } ]\n');
+    const warning = 'warning: SWITCHYARD_METRICS_TOKEN is set but empty, which counts as unset: /metrics is open to anyone who can reach the gateway.';
+    const started = async (env: Record<string, string>): Promise<{ stderr: string; metrics: number }> => {
+      const child = run(['--config', file], env);
+      let stderr = '';
+      child.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
+      const url = await listening(child);
+      const metrics = (await fetch(`${url}/metrics`)).status;
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+      return { stderr, metrics };
+    };
+    const [empty, absent] = await Promise.all([started({ SWITCHYARD_METRICS_TOKEN: '' }), started({})]);
+    expect(empty.metrics).toBe(200);
+    expect(empty.stderr.split(warning)).toHaveLength(2);
+    expect(empty.stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(absent).toEqual({ stderr: '', metrics: 200 });
+  });
+
   // ten CLI processes
   it("refuses in validate, as start does and before start opens anything, what createApp refuses, named by the config's fields (validate said valid)", { timeout: 120_000 }, async () => {
     const cases = [

@@ -9,6 +9,7 @@ import { defaultConfig } from '../config/default-config';
 import { withEnvOverrides } from '../config/env-overrides';
 import { envValue } from '../config/env-value';
 import { loadConfigFile } from '../config/load-config';
+import { emptyMetricsTokenWarning } from '../config/metrics-token-warning';
 import { resolveLogLevel } from '../config/log-level';
 import { checkOpenExposure, reachableUrl } from '../config/open-mode';
 import { withServerEnv } from '../config/server-env';
@@ -85,6 +86,8 @@ export async function startCommand(args: string[], env: NodeJS.ProcessEnv): Prom
   const appProblems = appConfigProblems(config, env);
   if (appProblems.length > 0) throw new ConfigError(source, appProblems);
   // a cluster worker runs this same command line: it serves, the primary forks and supervises
+  // once, by the primary: a worker runs this same command line
+  if (!cluster.isWorker) printWarnings([emptyMetricsTokenWarning(config, env)].filter((warning) => warning !== undefined));
   const { workers, errors, warnings } = cluster.isWorker ? { workers: 1, errors: [], warnings: [] } : planWorkers(config, resolveWorkers(values.workers, env, config));
   // as config validate warns, before the refusal they may explain; a worker plans nothing
   printWarnings(warnings);

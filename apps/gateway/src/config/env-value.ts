@@ -22,3 +22,11 @@ export function blankSecretProblem(env: NodeJS.ProcessEnv, name: string): string
   const value = env[name];
   return value !== undefined && value !== '' && value.trim() === '' ? `${name} is set but blank: unset it or give a value` : undefined;
 }
+
+/**
+ * Whether a variable is set to the empty string (`VAR=`, or Compose's `${VAR}` of an unset
+ * one): unset for {@link envValue}, but worth a warning where unset fails open.
+ */
+export function isEmptyVariable(env: NodeJS.ProcessEnv, name: string): boolean {
+  return env[name] === '';
+}
