@@ -434,7 +434,7 @@ describe('switchyard CLI', { timeout: 60_000 }, () => {
     expect(started.stdout).not.toContain('listening');
   });
 
-  it('warns once at start that /metrics is open when SWITCHYARD_METRICS_TOKEN is empty (taken as unset, as Compose gives an unset variable) and the config has no token', async () => {
+  it('warns once at start, and in config validate, that /metrics is open when SWITCHYARD_METRICS_TOKEN is empty (taken as unset, as Compose gives an unset variable) and the config has no token', async () => {
     const file = join(dir, 'empty-metrics-token.yaml');
     await writeFile(file, 'server: { port: 0, host: 127.0.0.1 }\nrequestLog: { store: none }\nproviders: [ { name: mock, type: mock } ]\n');
     const warning = 'warning: SWITCHYARD_METRICS_TOKEN is set but empty, which counts as unset: /metrics is open to anyone who can reach the gateway.';
@@ -453,6 +453,11 @@ describe('switchyard CLI', { timeout: 60_000 }, () => {
     expect(empty.stderr.split(warning)).toHaveLength(2);
     expect(empty.stderr.trimEnd().split('\n')).toHaveLength(1);
     expect(absent).toEqual({ stderr: '', metrics: 200 });
+    const validated = await output(run(['config', 'validate', file, '--json'], { SWITCHYARD_METRICS_TOKEN: '' }));
+    expect(validated.code).toBe(0);
+    expect(JSON.parse(validated.stdout)).toMatchObject({ valid: true, warnings: [expect.stringContaining(warning.slice('warning: '.length))] });
+    const validatedWithToken = await output(run(['config', 'validate', file, '--json'], { SWITCHYARD_METRICS_TOKEN: 'metrics-token-0123456789' }));
+    expect(JSON.parse(validatedWithToken.stdout)).toMatchObject({ valid: true, warnings: [] });
   });
 
   // ten CLI processes

@@ -3,6 +3,7 @@ import { MAX_WORKERS, resolveWorkers, type WorkerCount } from '../cluster/worker
 import { appConfigProblems } from '../config/app-options-from-config';
 import type { ConfigFile } from '../config/config-schema';
 import { withEnvOverrides } from '../config/env-overrides';
+import { emptyMetricsTokenWarning } from '../config/metrics-token-warning';
 import { envValue } from '../config/env-value';
 import { ConfigError, readConfigFile, usableSections, validateConfig } from '../config/load-config';
 import { resolveLogLevel } from '../config/log-level';
@@ -101,6 +102,8 @@ async function checkAsStart(file: string, flags: StartFlags, env: NodeJS.Process
   if (config !== undefined && overridden !== undefined && !readsInvalid('keys', 'server')) attempt(() => checkOpenExposure(config, host));
   // the cluster checks read the whole config: only once it, and what the environment adds, is valid
   if (parsed === undefined || overridden === undefined || config === undefined || count === undefined) return { file, groups };
+  // as start warns, before the workers' warnings
+  warn([emptyMetricsTokenWarning(config, env)].filter((warning) => warning !== undefined));
   const { workers, errors, warnings } = planWorkers(config, count);
   warn(warnings);
   report(file, errors.map((error) => `with ${workers} workers: ${error}`));
