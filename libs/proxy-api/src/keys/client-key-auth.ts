@@ -55,8 +55,9 @@ const REFUSALS = {
 
 /**
  * Authenticates a request's client key and fills `request.switchyardKey` and the key fields
- * of `request.switchyardMetadata`. Throws a 401 `authentication_error`; the message never
- * echoes the presented secret. Reusable by any route (the universal proxy uses
+ * of `request.switchyardMetadata`. Throws a 401 `authentication_error` (the message never
+ * echoes the presented secret), or a 503 `overloaded` when a key that is neither static nor
+ * cached cannot be looked up because the key store does not answer. Reusable by any route (the universal proxy uses
  * `x-switchyard-key`).
  */
 export async function authenticateClient(state: ClientAuthState, request: FastifyRequest, source: KeySource): Promise<void> {

@@ -41,6 +41,10 @@ export type KeyCheck = { ok: true; key: VirtualKey } | { ok: false; refusal: Key
 
 const STATIC_ID_PREFIX = 'key_static_';
 
+/** What a request gets when its key is neither static nor cached and the key store fails or times out (503). */
+const KEY_STORE_DOWN = 'The API key cannot be checked right now: the key store does not answer. Retry shortly.';
+const KEY_STORE_RETRY_AFTER_MS = 1_000;
+
 /**
  * Virtual keys: authentication by hash through a cache, and the lifecycle the admin API
  * drives (create, update, rotate, revoke). Every change drops the key from this
@@ -88,7 +92,8 @@ export class KeyRegistry {
 
   /**
    * {@link check} without a promise when the key is static or cached (nearly every request):
-   * a promise only when the store has to be asked.
+   * a promise only when the store has to be asked, rejected with a 503 `overloaded` error when
+   * the store fails or times out.
    * @param notMaster the master key the caller already compared `secret` with (not equal), if any
    */
   checkNow(secret: string, notMaster?: string): KeyCheck | Promise<KeyCheck> {
@@ -98,11 +103,17 @@ export class KeyRegistry {
     const hash = held?.hash ?? hashKeySecret(secret, this.#secret);
     const known = this.#static.get(hash) ?? this.#cache.get(hash);
     if (known !== undefined) return this.#verdict(known, hash, held, secret, notMaster);
-    return this.#store.findByHash(hash).then((found) => {
-      const key = found ?? null;
-      this.#cache.set(hash, key);
-      return this.#verdict(key, hash, held, secret, notMaster);
-    });
+    return this.#store.findByHash(hash).then(
+      (found) => {
+        const key = found ?? null;
+        this.#cache.set(hash, key);
+        return this.#verdict(key, hash, held, secret, notMaster);
+      },
+      (error: unknown) => {
+        // not cached: a failed lookup is no verdict on the key, the next request asks again
+        throw new SwitchyardError('overloaded', KEY_STORE_DOWN, { retryAfterMs: KEY_STORE_RETRY_AFTER_MS, cause: error });
+      },
+    );
   }
 
   /**

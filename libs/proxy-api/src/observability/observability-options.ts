@@ -16,8 +16,9 @@ export interface ObservabilityOptions {
   /**
    * Request log rows a second, per app (each cluster worker has its own), for requests refused
    * with 401 for a missing or invalid client key and for requests shed with 503 `overloaded` at
-   * `maxConcurrentRequests` (before their key is checked), both together: anyone can send those
-   * at line rate without a key, and each would cost a row. Bursts of up to the same number pass;
+   * `maxConcurrentRequests` (before their key is checked) or because the key store could not be
+   * asked about their key, all together: anyone can send those at line rate without a key,
+   * and each would cost a row. Bursts of up to the same number pass;
    * past the rate a refusal gets no row, no `request completed` line and no span, and is still
    * counted in the metrics (`switchyard_requests_total`, `switchyard_request_errors_total`) and
    * in `switchyard_refusals_unlogged_total{reason="missing_key"|"invalid_key"|"overloaded"}`.

@@ -52,8 +52,9 @@ function refusalMetadata(request: FastifyRequest, error: SwitchyardError): Reque
 /**
  * The `switchyard_refusals_unlogged_total` reason a refusal is counted under once past the row
  * budget; undefined for a refusal that always gets its row. The budget covers the refusals of
- * requests no key identified: a 401, and a 503 `overloaded` shed by `maxConcurrentRequests`
- * (an `onRequest` hook of the app, so it runs before the route's key check). A 503 `overloaded`
+ * requests no key identified: a 401, a 503 `overloaded` shed by `maxConcurrentRequests`
+ * (an `onRequest` hook of the app, so it runs before the route's key check), and a 503
+ * `overloaded` of a key the key store could not be asked about (down). A 503 `overloaded`
  * of an identified key (its limits could not be checked, `limits.failMode: closed`) keeps its
  * row, like the other refusals of an identified key.
  */

@@ -5,13 +5,14 @@ import { withTimeout } from '../redis/redis-connection';
 export interface ReadinessCheck {
   name: string;
   check: () => Promise<void>;
-  /** Whether the instance is unready while this check fails (Redis in fail-open mode is not). */
+  /** Whether the instance is unready while this check fails (Redis in fail-open mode is not, nor the key store unless `readiness.requireKeyStore`). */
   required: boolean;
 }
 
 /**
- * `GET /ready`: readiness. 503 while draining or while a required dependency (the key
- * store; Redis in fail-closed mode) does not answer within `timeoutMs`.
+ * `GET /ready`: readiness. 503 while draining or while a required dependency (Redis in
+ * fail-closed mode; the key store with `readiness.requireKeyStore`) does not answer within
+ * `timeoutMs`; the others are reported as `down` while the instance stays ready.
  */
 export function readyRoute(app: FastifyInstance, checks: readonly ReadinessCheck[], timeoutMs: number): void {
   app.get('/ready', { schema: { hide: true } }, async (_request, reply) => {

@@ -36,4 +36,10 @@ describe('validateProductionOptions', () => {
       ['connectTimeoutMs', 'timeoutMs', 'queryTimeoutMs'].map((name) => `/keyStore/postgres/${name}: ${timerDelayProblem(tooLong)}`),
     );
   });
+
+  it('refuses a readiness setting that is not a boolean or not known, naming its path', () => {
+    expect(problemsOf({ readiness: { requireKeyStore: 'yes' as unknown as boolean } })).toEqual(['/readiness/requireKeyStore: Expected boolean']);
+    expect(problemsOf({ readiness: { requireRedis: true } as never })).toHaveLength(1);
+    expect(problemsOf({ readiness: { requireKeyStore: true } })).toEqual([]);
+  });
 });

@@ -25,6 +25,12 @@ export const PRODUCTION_DEFAULTS = {
   jsonMaxDepth: 64,
   /** In-flight requests and streams get this long to finish on shutdown. */
   drainTimeoutMs: 10_000,
+  /**
+   * `/ready` reports the key store without failing on it: the store is shared by every
+   * instance, so requiring it would take them all out of service at once while each could
+   * still serve static, cached and master keys.
+   */
+  readinessRequiresKeyStore: false,
   /** How often keys' period spend is written to the key store, ms. */
   spendFlushIntervalMs: 10_000,
   /** How long an instance reuses a key's persisted spend (read from the store) for admissions. */
@@ -92,6 +98,20 @@ export interface LimitsOptions {
    * @default the larger of 1 hour and twice the longer of the gateway's `requestTimeoutMs` (`gateway.timeouts`, also of a gateway passed in built) and `proxy.requestTimeoutMs` (with the proxy on): 2 hours with the defaults
    */
   maxLeaseLifetimeMs?: number;
+}
+
+/** What `GET /ready` requires (see {@link ProductionOptions.readiness}). */
+export interface ReadinessOptions {
+  /**
+   * Whether `/ready` answers 503 while the key store does not answer. Off by default: the key
+   * store is shared by every instance, so a store outage would make every instance unready at
+   * once and a load balancer (or Kubernetes) would take them all out of service, although each
+   * still serves static keys, the master key and the virtual keys in its key cache (a request
+   * whose key must be looked up gets `503 overloaded` meanwhile). `checks.keyStore` reports
+   * the store either way. Redis keeps its own rule: required with `limits.failMode: "closed"`.
+   * @default false
+   */
+  requireKeyStore?: boolean;
 }
 
 /** CORS settings (`@fastify/cors`); CORS is off unless given. */
@@ -168,6 +188,8 @@ export interface ProductionOptions {
   limits?: LimitsOptions;
   /** Redis shared by instances: limits, budgets and key invalidation. Local state when absent. */
   redis?: RedisOptions;
+  /** What `GET /ready` requires besides not draining (Redis with `limits.failMode: "closed"` always). @default {} */
+  readiness?: ReadinessOptions;
   /** Requests in flight across the app before new ones get 503 + Retry-After; 0 = no limit. @default 0 */
   maxConcurrentRequests?: number;
   /** Deepest accepted JSON nesting (400 beyond). @default 64 */
@@ -222,6 +244,7 @@ const SerialisableSchema = Type.Object({
       commandTimeoutMs: Type.Optional(timerDelaySchema({ minimum: 1 })),
     }),
   ),
+  readiness: Type.Optional(Type.Object({ requireKeyStore: Type.Optional(Type.Boolean()) }, { additionalProperties: false })),
   maxConcurrentRequests: Type.Optional(Type.Integer({ minimum: 0 })),
   jsonMaxDepth: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
   drainTimeoutMs: Type.Optional(timerDelaySchema({ minimum: 0 })),

@@ -232,7 +232,10 @@ export async function registerProduction(app: FastifyInstance, gateway: Gateway,
   app.addHook('onClose', async () => drain.dispose());
   if ((options.maxConcurrentRequests ?? 0) > 0) concurrencyGuard(app, options.maxConcurrentRequests ?? 0);
   const checks: ReadinessCheck[] = [];
-  if (store !== undefined) checks.push({ name: 'keyStore', check: () => store.ping(), required: true });
+  // reported, required only when asked: the store is shared, so failing on it would take every
+  // instance out of service at once, while each still serves static, cached and master keys
+  const keyStoreRequired = options.readiness?.requireKeyStore ?? PRODUCTION_DEFAULTS.readinessRequiresKeyStore;
+  if (store !== undefined) checks.push({ name: 'keyStore', check: () => store.ping(), required: keyStoreRequired });
   if (redis !== undefined) checks.push({ name: 'redis', check: () => redis.ping(), required: failMode === 'closed' });
   const cache = wiring.cache;
   if (cache?.stats().redis !== undefined) {

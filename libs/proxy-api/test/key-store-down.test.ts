@@ -1,0 +1,119 @@
+import { captureLogLines, requireService, startFrozenRelay, TEST_DATABASE_URL, type CapturedLog, type FrozenRelay } from '@switchyard/testing';
+import type { FastifyInstance } from 'fastify';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { AppOptions } from '../src/index';
+import { createKey, type CreatedKey } from './support/admin-keys';
+import { useAppInstances } from './support/app-instances';
+import { chatDemo as chat, DEMO_GATEWAY } from './support/demo-gateway';
+
+const postgresUp = await requireService('PostgreSQL', TEST_DATABASE_URL);
+const MASTER = 'sy-master-store-down-0123456789';
+const STATIC_KEY = 'sk-sy-static-store-down-0123456789';
+// the test server trusts local connections and ignores it: planted, to check it is never logged
+const DB_PASSWORD = 'planted-db-password-5b1f0c';
+const instances = useAppInstances({ gateway: DEMO_GATEWAY, admin: { masterKey: MASTER }, keys: [{ name: 'static', key: STATIC_KEY }] }, { postgresUp });
+
+let relay: FrozenRelay | undefined;
+afterEach(async () => {
+  await relay?.close();
+  relay = undefined;
+});
+
+interface StoreBehindRelay {
+  app: FastifyInstance;
+  relay: FrozenRelay;
+  log: CapturedLog;
+  /** Used once while the store answered: in the key cache. */
+  cached: CreatedKey;
+  /** Created but never used: only the store knows it. */
+  uncached: CreatedKey;
+}
+
+/** An app whose PostgreSQL key store sits behind a relay the test can cut, with one key cached and one not. */
+async function storeBehindRelay(options: Partial<AppOptions> = {}): Promise<StoreBehindRelay> {
+  const schema = await instances.freshSchema('sy_store_down_');
+  const real = new URL(TEST_DATABASE_URL);
+  relay = await startFrozenRelay(real.hostname, Number(real.port || 5432));
+  const url = new URL(TEST_DATABASE_URL);
+  url.port = String(relay.port);
+  url.password = DB_PASSWORD;
+  const log = captureLogLines();
+  const app = await instances.start({
+    keyStore: { url: url.toString(), schema, postgres: { poolSize: 1, connectTimeoutMs: 500, queryTimeoutMs: 500 } },
+    // long enough that the cached key cannot expire during the test
+    keyCache: { ttlMs: 600_000 },
+    logger: { level: 'info', stream: log.stream },
+    ...options,
+  });
+  const cached = await createKey(app, MASTER, { name: 'cached' });
+  const uncached = await createKey(app, MASTER, { name: 'uncached' });
+  expect((await chat(app, cached.key)).statusCode).toBe(200);
+  expect((await app.inject({ method: 'GET', url: '/ready' })).json()).toEqual({ status: 'ready', checks: { keyStore: 'ok' } });
+  return { app, relay, log, cached, uncached };
+}
+
+/** What a client of an uncached key gets while the store does not answer: 503 overloaded, Retry-After, nothing echoed. */
+async function expectKeyStoreRefusal(app: FastifyInstance, key: CreatedKey): Promise<void> {
+  const refused = await chat(app, key.key);
+  expect(refused.statusCode).toBe(503);
+  expect(refused.headers['retry-after']).toBe('1');
+  expect(refused.json()).toEqual({
+    error: { message: 'The API key cannot be checked right now: the key store does not answer. Retry shortly.', type: 'server_error', param: null, code: 'overloaded' },
+  });
+}
+
+/** No line of the log holds a client key, the master key or the database password. */
+function expectNoSecretsLogged(log: CapturedLog, keys: CreatedKey[]): void {
+  const text = log.text();
+  for (const secret of [MASTER, STATIC_KEY, DB_PASSWORD, ...keys.map((key) => key.key)]) expect(text).not.toContain(secret);
+}
+
+describe.skipIf(!postgresUp)('a PostgreSQL key store that does not answer', () => {
+  it('leaves /ready at 200 reporting keyStore down, serves static, master and cached keys, and answers 503 for a key it cannot look up', async () => {
+    const { app, relay: cut, log, cached, uncached } = await storeBehindRelay();
+    // the database goes away: every connection reset, new ones refused
+    await cut.close();
+    relay = undefined;
+
+    const ready = await app.inject({ method: 'GET', url: '/ready' });
+    expect(ready.statusCode).toBe(200);
+    expect(ready.json()).toEqual({ status: 'ready', checks: { keyStore: 'down' } });
+
+    expect((await chat(app, cached.key)).statusCode).toBe(200);
+    expect((await chat(app, STATIC_KEY)).statusCode).toBe(200);
+    expect((await chat(app, MASTER)).statusCode).toBe(200);
+    await expectKeyStoreRefusal(app, uncached);
+    // a failed lookup is not cached as a miss: asked again, the store is asked again
+    await expectKeyStoreRefusal(app, uncached);
+
+    const failures = log.lines().filter((line) => line['code'] === 'overloaded' && line['level'] === 50);
+    expect(failures).toHaveLength(2);
+    // the operator's line: the store's own error (the cause), under the refusal's message
+    expect(failures[0]).toMatchObject({ msg: 'The API key cannot be checked right now: the key store does not answer. Retry shortly.' });
+    expect(failures[0]?.['err']).toHaveProperty('message');
+    expectNoSecretsLogged(log, [cached, uncached]);
+  });
+
+  it('answers 503 on /ready while the store does not answer with readiness.requireKeyStore, and 200 again once it does', async () => {
+    const { app, relay: frozen } = await storeBehindRelay({ readiness: { requireKeyStore: true } });
+    frozen.freeze();
+    const ready = await app.inject({ method: 'GET', url: '/ready' });
+    expect(ready.statusCode).toBe(503);
+    expect(ready.json()).toEqual({ status: 'unavailable', checks: { keyStore: 'down' } });
+    frozen.thaw();
+    const again = await app.inject({ method: 'GET', url: '/ready' });
+    expect(again.statusCode).toBe(200);
+    expect(again.json()).toEqual({ status: 'ready', checks: { keyStore: 'ok' } });
+  });
+
+  it('answers 503 for an uncached key once the query timeout passes when the store stops answering (a frozen connection), then serves it when the store answers again', async () => {
+    const { app, relay: frozen, log, cached, uncached } = await storeBehindRelay();
+    frozen.freeze();
+    expect((await app.inject({ method: 'GET', url: '/ready' })).json()).toEqual({ status: 'ready', checks: { keyStore: 'down' } });
+    expect((await chat(app, cached.key)).statusCode).toBe(200);
+    await expectKeyStoreRefusal(app, uncached);
+    frozen.thaw();
+    expect((await chat(app, uncached.key)).statusCode).toBe(200);
+    expectNoSecretsLogged(log, [cached, uncached]);
+  });
+});
