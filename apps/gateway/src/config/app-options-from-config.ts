@@ -39,6 +39,7 @@ export function appOptionsFromConfig(config: ConfigFile, env: NodeJS.ProcessEnv)
     keepAliveTimeoutMs: config.server?.keepAliveTimeoutMs,
     jsonMaxDepth: config.server?.jsonMaxDepth,
     openapi: config.server?.openapi,
+    readiness: config.server?.readiness,
     // the drain deadline counts from the start of the shutdown delay; each fits a timer, their sum
     // may not (a deadline of 24.8 days is no shorter in practice)
     drainTimeoutMs: drainDeadlineMs(config),
@@ -70,6 +71,7 @@ const CONFIG_FIELDS: readonly (readonly [option: string, field: string])[] = [
   ['/maxConcurrentRequests', '/server/maxConcurrentRequests'],
   ['/jsonMaxDepth', '/server/jsonMaxDepth'],
   ['/openapi', '/server/openapi'],
+  ['/readiness', '/server/readiness'],
   ['/unauthenticatedRefusalRowsPerSecond', '/requestLog/unauthenticatedRefusalRowsPerSecond'],
   ['requestLog/url', '/requestLog/url (or DATABASE_URL)'],
   ['requestLog', '/requestLog'],

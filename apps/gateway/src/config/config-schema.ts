@@ -41,6 +41,19 @@ export const ServerConfigSchema = Type.Object(
     workers: Type.Optional(Type.Integer({ minimum: 1, maximum: 256 })),
     /** Period of the idle checks: two idle checks in a row give memory back (a young-generation, then a full, collection); 0 = never. @default 10000 */
     idleMemoryReleaseMs: Type.Optional(Type.Union([Type.Literal(0), timerDelaySchema({ minimum: 5000 })])),
+    /** What `/ready` requires besides not draining (Redis with `limits.failMode: closed` always). */
+    readiness: Type.Optional(
+      Type.Object(
+        {
+          /**
+           * `/ready` answers 503 while the key store does not answer. Off: the store is shared by every instance,
+           * so requiring it takes them all out of service at once; `checks.keyStore` reports it either way. @default false
+           */
+          requireKeyStore: Type.Optional(Type.Boolean()),
+        },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { additionalProperties: false },
 );
