@@ -37,7 +37,7 @@ export { DrainController } from './ops/drain-controller';
 export { IDLE_MEMORY_DEFAULTS, IdleMemoryRelease, processMemoryProbe, releaseMemoryWhenIdle } from './ops/idle-memory-release';
 export type { IdleCollection, IdleMemoryProbe, IdleMemoryReleaseOptions } from './ops/idle-memory-release';
 export { PRODUCTION_DEFAULTS } from './production/production-options';
-export type { CorsOptions, KeyStorePostgresOptions, KeyStoreUrlOptions, LimitsOptions, OptionNames, ProductionOptions, ReadinessOptions } from './production/production-options';
+export type { CorsOptions, KeyCacheOptions, KeyStorePostgresOptions, KeyStoreUrlOptions, LimitsOptions, OptionNames, ProductionOptions, ReadinessOptions } from './production/production-options';
 export { REDIS_DEFAULTS } from './redis/redis-options';
 export type { RedisOptions } from './redis/redis-options';
 export { requestDirectives } from './http/request-directives';

@@ -1,7 +1,7 @@
 import { captureLogLines, requireService, startFrozenRelay, TEST_DATABASE_URL, type CapturedLog, type FrozenRelay } from '@switchyard/testing';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { AppOptions } from '../src/index';
+import type { AppOptions, KeyStorePostgresOptions } from '../src/index';
 import { createKey, type CreatedKey } from './support/admin-keys';
 import { useAppInstances } from './support/app-instances';
 import { chatDemo as chat, DEMO_GATEWAY } from './support/demo-gateway';
@@ -29,17 +29,18 @@ interface StoreBehindRelay {
   uncached: CreatedKey;
 }
 
-/** An app whose PostgreSQL key store sits behind a relay the test can cut, with one key cached and one not. */
-async function storeBehindRelay(options: Partial<AppOptions> = {}): Promise<StoreBehindRelay> {
+/**
+ * An app whose PostgreSQL key store sits behind a relay the test can cut, with one key cached
+ * and one not; the store's pool has short timeouts unless `pool` says otherwise.
+ */
+async function storeBehindRelay(options: Partial<AppOptions> = {}, pool: KeyStorePostgresOptions = { poolSize: 1, connectTimeoutMs: 500, queryTimeoutMs: 500 }): Promise<StoreBehindRelay> {
   const schema = await instances.freshSchema('sy_store_down_');
   const real = new URL(TEST_DATABASE_URL);
   relay = await startFrozenRelay(real.hostname, Number(real.port || 5432));
-  const url = new URL(TEST_DATABASE_URL);
-  url.port = String(relay.port);
-  url.password = DB_PASSWORD;
+  const url = relayedUrl();
   const log = captureLogLines();
   const app = await instances.start({
-    keyStore: { url: url.toString(), schema, postgres: { poolSize: 1, connectTimeoutMs: 500, queryTimeoutMs: 500 } },
+    keyStore: { url, schema, postgres: pool },
     // long enough that the cached key cannot expire during the test
     keyCache: { ttlMs: 600_000 },
     logger: { level: 'info', stream: log.stream },
@@ -50,6 +51,15 @@ async function storeBehindRelay(options: Partial<AppOptions> = {}): Promise<Stor
   expect((await chat(app, cached.key)).statusCode).toBe(200);
   expect((await app.inject({ method: 'GET', url: '/ready' })).json()).toEqual({ status: 'ready', checks: { keyStore: 'ok' } });
   return { app, relay, log, cached, uncached };
+}
+
+/** The test database's URL through the current relay (with a planted password). */
+function relayedUrl(): string {
+  if (relay === undefined) throw new Error('no relay');
+  const url = new URL(TEST_DATABASE_URL);
+  url.port = String(relay.port);
+  url.password = DB_PASSWORD;
+  return url.toString();
 }
 
 /** What a client of an uncached key gets while the store does not answer: 503 overloaded, Retry-After, nothing echoed. */
@@ -115,5 +125,44 @@ describe.skipIf(!postgresUp)('a PostgreSQL key store that does not answer', () =
     frozen.thaw();
     expect((await chat(app, uncached.key)).statusCode).toBe(200);
     expectNoSecretsLogged(log, [cached, uncached]);
+  });
+
+  it('answers 503 for an uncached key within keyCache.lookupTimeoutMs when the store hangs, not after the pool\'s timeouts', { timeout: 20_000 }, async () => {
+    // the pool would wait 30 s for a query or a connection the relay holds
+    const { app, relay: frozen, uncached } = await storeBehindRelay({ keyCache: { ttlMs: 600_000, lookupTimeoutMs: 300 } }, { poolSize: 1, connectTimeoutMs: 30_000, queryTimeoutMs: 30_000 });
+    frozen.freeze();
+    const asked = performance.now();
+    await expectKeyStoreRefusal(app, uncached);
+    expect(performance.now() - asked).toBeLessThan(5_000);
+  });
+
+  it('answers every key admin operation with 503 overloaded and Retry-After while the store does not answer, never 500', async () => {
+    const { app, relay: cut, cached } = await storeBehindRelay();
+    await cut.close();
+    relay = undefined;
+    const headers = { authorization: `Bearer ${MASTER}` };
+    const operations = [
+      { method: 'GET', url: '/admin/keys' },
+      { method: 'GET', url: `/admin/keys/${cached.id}` },
+      { method: 'GET', url: `/admin/keys/${cached.id}/usage` },
+      { method: 'POST', url: '/admin/keys', payload: { name: 'new' } },
+      { method: 'PATCH', url: `/admin/keys/${cached.id}`, payload: { name: 'renamed' } },
+      { method: 'POST', url: `/admin/keys/${cached.id}/rotate` },
+      { method: 'POST', url: `/admin/keys/${cached.id}/revoke` },
+      { method: 'DELETE', url: `/admin/keys/${cached.id}` },
+    ] as const;
+    for (const operation of operations) {
+      const answer = await app.inject({ ...operation, headers });
+      expect({ operation: `${operation.method} ${operation.url}`, status: answer.statusCode, retryAfter: answer.headers['retry-after'] }).toEqual({
+        operation: `${operation.method} ${operation.url}`,
+        status: 503,
+        retryAfter: '1',
+      });
+      expect(answer.json()).toEqual({
+        error: { message: 'Keys cannot be read or changed right now: the key store does not answer. Retry shortly.', type: 'server_error', param: null, code: 'overloaded' },
+      });
+    }
+    // a static key needs no store
+    expect((await app.inject({ method: 'GET', url: '/admin/keys/key_static_static', headers })).statusCode).toBe(200);
   });
 });

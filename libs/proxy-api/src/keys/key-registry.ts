@@ -1,4 +1,4 @@
-import { SwitchyardError } from '@switchyard/proxy-core';
+import { silentLogger, SwitchyardError, type Logger } from '@switchyard/proxy-core';
 import { KeyCache } from './key-cache';
 import { digestBytesEqual, generateKeyId, generateKeySecret, hashKeySecret, heldDigestBytes, keyHint } from './key-secret';
 import type { KeyPage, KeyStore } from './key-store';
@@ -19,6 +19,24 @@ export interface KeyRegistryOptions {
   secret: string | Buffer;
   cacheTtlMs: number;
   cacheMaxEntries: number;
+  /**
+   * How long after its TTL a cached key (never a miss) is still served while the store fails
+   * or does not answer within `lookupTimeoutMs`, in milliseconds; its state (disabled,
+   * revoked, expired) is still checked. A key dropped by an invalidation is never served
+   * stale. 0 serves nothing past the TTL (createApp passes 300000).
+   * @default 0
+   */
+  cacheStaleIfErrorMs?: number;
+  /**
+   * How long a request waits for the store to look its key up before the lookup counts as
+   * failed (a stale key then, else 503 `overloaded`), in milliseconds. The lookup itself goes
+   * on: its answer still fills the cache. Undefined: only the store's own timeouts (createApp
+   * passes 2000).
+   * @default undefined
+   */
+  lookupTimeoutMs?: number;
+  /** Where the store's outages are reported (stale keys served, the store answering again). @default silentLogger */
+  logger?: Logger;
   /** The wall clock: creation, update and revocation times, and key expiry. */
   now: () => number;
   /**
@@ -44,6 +62,23 @@ const STATIC_ID_PREFIX = 'key_static_';
 /** What a request gets when its key is neither static nor cached and the key store fails or times out (503). */
 const KEY_STORE_DOWN = 'The API key cannot be checked right now: the key store does not answer. Retry shortly.';
 const KEY_STORE_RETRY_AFTER_MS = 1_000;
+/** What an admin operation gets when the key store fails or times out (503). */
+const KEY_STORE_DOWN_ADMIN = 'Keys cannot be read or changed right now: the key store does not answer. Retry shortly.';
+
+function keyStoreDown(message: string, cause: unknown): SwitchyardError {
+  return new SwitchyardError('overloaded', message, { retryAfterMs: KEY_STORE_RETRY_AFTER_MS, cause });
+}
+
+/** `answer`, or a rejection once `ms` pass first (the timer cleared either way, and never holding the process open). */
+function withinMs<T>(answer: Promise<T>, ms: number | undefined): Promise<T> {
+  if (ms === undefined) return answer;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(Object.assign(new Error(`The key store did not answer within ${ms} ms.`), { name: 'TimeoutError' })), ms);
+    timer.unref();
+  });
+  return Promise.race([answer, timeout]).finally(() => clearTimeout(timer));
+}
 
 /**
  * Virtual keys: authentication by hash through a cache, and the lifecycle the admin API
@@ -58,14 +93,28 @@ export class KeyRegistry {
   readonly #static = new Map<string, VirtualKey>();
   readonly #staticById = new Map<string, VirtualKey>();
   readonly #verified: VerifiedSecrets;
+  readonly #staleIfErrorMs: number;
+  readonly #lookupTimeoutMs: number | undefined;
+  readonly #logger: Logger;
   #publisher: KeyInvalidationPublisher | undefined;
+  /** The last lookup failed (or timed out) and none has answered since: expired keys are served stale at once. */
+  #storeFailing = false;
+  /** Requests served a stale key since the store last answered (0: none, the next one is logged). */
+  #staleServed = 0;
+  /** Hashes whose stale key is being looked up in the background (one lookup each at a time). */
+  readonly #refreshing = new Set<string>();
+  /** Counts invalidations: a lookup that started before one does not fill the cache (it could hold what was invalidated). */
+  #invalidations = 0;
 
   constructor(options: KeyRegistryOptions) {
     this.#store = options.store;
     this.#secret = options.secret;
     this.#now = options.now;
     const elapsed = options.elapsed ?? (() => performance.now());
-    this.#cache = new KeyCache({ maxEntries: options.cacheMaxEntries, ttlMs: options.cacheTtlMs, now: elapsed });
+    this.#staleIfErrorMs = options.cacheStaleIfErrorMs ?? 0;
+    this.#lookupTimeoutMs = options.lookupTimeoutMs;
+    this.#logger = options.logger ?? silentLogger;
+    this.#cache = new KeyCache({ maxEntries: options.cacheMaxEntries, ttlMs: options.cacheTtlMs, staleIfErrorMs: this.#staleIfErrorMs, ...(options.elapsed === undefined ? {} : { now: options.elapsed }) });
     this.#verified = new VerifiedSecrets({ maxEntries: options.cacheMaxEntries, ttlMs: options.cacheTtlMs, now: elapsed });
     const created = options.now();
     for (const config of options.staticKeys) {
@@ -93,7 +142,9 @@ export class KeyRegistry {
   /**
    * {@link check} without a promise when the key is static or cached (nearly every request):
    * a promise only when the store has to be asked, rejected with a 503 `overloaded` error when
-   * the store fails or times out.
+   * the store fails or does not answer within `lookupTimeoutMs`, unless the key's entry expired
+   * less than `cacheStaleIfErrorMs` ago (stale-if-error: that key is served). While the store
+   * is failing, such a key is served at once and looked up in the background.
    * @param notMaster the master key the caller already compared `secret` with (not equal), if any
    */
   checkNow(secret: string, notMaster?: string): KeyCheck | Promise<KeyCheck> {
@@ -103,17 +154,80 @@ export class KeyRegistry {
     const hash = held?.hash ?? hashKeySecret(secret, this.#secret);
     const known = this.#static.get(hash) ?? this.#cache.get(hash);
     if (known !== undefined) return this.#verdict(known, hash, held, secret, notMaster);
+    if (this.#storeFailing) {
+      // the store failed its last lookup: a request does not wait for it again to get its stale key
+      const stale = this.#cache.stale(hash);
+      if (stale !== undefined) {
+        this.#refresh(hash);
+        return this.#serveStale(stale, hash, held, secret, notMaster);
+      }
+    }
+    return withinMs(this.#lookup(hash), this.#lookupTimeoutMs).then(
+      (key) => this.#verdict(key, hash, held, secret, notMaster),
+      (error: unknown) => {
+        this.#storeFailing = true;
+        const stale = this.#cache.stale(hash);
+        if (stale !== undefined) return this.#serveStale(stale, hash, held, secret, notMaster);
+        // not cached: a failed lookup is no verdict on the key, the next request asks again
+        throw keyStoreDown(KEY_STORE_DOWN, error);
+      },
+    );
+  }
+
+  /** Asks the store for a hash and caches the answer (also when it comes after the request stopped waiting). */
+  #lookup(hash: string): Promise<VirtualKey | null> {
+    const invalidations = this.#invalidations;
     return this.#store.findByHash(hash).then(
       (found) => {
         const key = found ?? null;
-        this.#cache.set(hash, key);
-        return this.#verdict(key, hash, held, secret, notMaster);
+        if (invalidations === this.#invalidations) this.#cache.set(hash, key);
+        this.#storeAnswered();
+        return key;
       },
       (error: unknown) => {
-        // not cached: a failed lookup is no verdict on the key, the next request asks again
-        throw new SwitchyardError('overloaded', KEY_STORE_DOWN, { retryAfterMs: KEY_STORE_RETRY_AFTER_MS, cause: error });
+        this.#storeFailing = true;
+        throw error;
       },
     );
+  }
+
+  /** Looks a key served stale up in the background, so it is fresh again as soon as the store answers. */
+  #refresh(hash: string): void {
+    if (this.#refreshing.has(hash)) return;
+    this.#refreshing.add(hash);
+    // no timeout of its own: one lookup per hash waits for the store (at most its own timeouts)
+    void this.#lookup(hash).then(
+      () => this.#refreshing.delete(hash),
+      () => this.#refreshing.delete(hash),
+    );
+  }
+
+  #serveStale(key: VirtualKey, hash: string, held: HeldSecret | undefined, secret: string, notMaster: string | undefined): KeyCheck {
+    // once per outage: the store answering again ends it (and is logged in turn)
+    if (this.#staleServed++ === 0) {
+      this.#logger.warn(
+        { staleIfErrorMs: this.#staleIfErrorMs, keyId: key.id },
+        'the key store does not answer: serving cached keys past their TTL (stale-if-error) until it does',
+      );
+    }
+    return this.#verdict(key, hash, held, secret, notMaster);
+  }
+
+  #storeAnswered(): void {
+    this.#storeFailing = false;
+    if (this.#staleServed > 0) {
+      this.#logger.info({ staleServed: this.#staleServed }, 'the key store answers again: cached keys are no longer served past their TTL');
+      this.#staleServed = 0;
+    }
+  }
+
+  /** An admin operation's store call: a failure is a 503 `overloaded` with Retry-After, never a 500. */
+  async #ask<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      throw keyStoreDown(KEY_STORE_DOWN_ADMIN, error);
+    }
   }
 
   /**
@@ -139,6 +253,7 @@ export class KeyRegistry {
 
   /** Drops a hash from this instance's caches (called on pub/sub messages). */
   forget(hash: string): void {
+    this.#invalidations++;
     this.#cache.delete(hash);
     this.#verified.forgetHash(hash);
   }
@@ -158,13 +273,13 @@ export class KeyRegistry {
       updatedAt: now,
       source: 'store',
     };
-    await this.#store.insert(key);
+    await this.#ask(() => this.#store.insert(key));
     await this.#invalidate(key.hash);
     return { key, secret };
   }
 
   async get(id: string): Promise<VirtualKey | undefined> {
-    return this.#staticById.get(id) ?? (await this.#store.get(id));
+    return this.#staticById.get(id) ?? (await this.#ask(() => this.#store.get(id)));
   }
 
   /** Store keys by id, then static keys (ids `key_static_*` sort after generated ones). */
@@ -172,7 +287,7 @@ export class KeyRegistry {
     const statics = [...this.#staticById.values()].sort((a, b) => (a.id < b.id ? -1 : 1));
     let data: VirtualKey[] = [];
     if (options.cursor === undefined || !options.cursor.startsWith(STATIC_ID_PREFIX)) {
-      const page = await this.#store.list(options);
+      const page = await this.#ask(() => this.#store.list(options));
       if (page.nextCursor !== null) return page;
       data = page.data;
     }
@@ -213,18 +328,19 @@ export class KeyRegistry {
     if (this.#staticById.has(id)) {
       throw new SwitchyardError('permission_denied', `Key ${id} is declared in configuration; change it there.`);
     }
-    const key = await this.#store.get(id);
+    const key = await this.#ask(() => this.#store.get(id));
     if (key === undefined) throw new SwitchyardError('not_found', `No key with id ${id}.`);
     return key;
   }
 
   async #replace(next: VirtualKey, previousHash?: string): Promise<void> {
-    if (!(await this.#store.replace(next))) throw new SwitchyardError('not_found', `No key with id ${next.id}.`);
+    if (!(await this.#ask(() => this.#store.replace(next)))) throw new SwitchyardError('not_found', `No key with id ${next.id}.`);
     if (previousHash !== undefined) await this.#invalidate(previousHash);
     await this.#invalidate(next.hash);
   }
 
   async #invalidate(hash: string): Promise<void> {
+    this.#invalidations++;
     this.#cache.delete(hash);
     this.#verified.forgetHash(hash);
     await this.#publisher?.publish(hash);

@@ -16,6 +16,10 @@ export const PRODUCTION_DEFAULTS = {
   /** How long an authenticated key (or a miss) is cached per instance. */
   keyCacheTtlMs: 5_000,
   keyCacheMaxEntries: 10_000,
+  /** How long past its TTL a cached key is still served while the key store fails (stale-if-error). */
+  keyCacheStaleIfErrorMs: 300_000,
+  /** How long a request waits for the key store to look its key up. */
+  keyLookupTimeoutMs: 2_000,
   /** Redis failing: serve on local limits. */
   limitFailMode: 'open',
   budgetStatus: 429,
@@ -142,6 +146,32 @@ export interface KeyStoreUrlOptions {
   postgres?: KeyStorePostgresOptions;
 }
 
+/** The per-instance key cache (see {@link ProductionOptions.keyCache}). */
+export interface KeyCacheOptions {
+  /** How long a looked-up key (or a miss) is cached, ms; 0 turns the cache off. @default 5000 */
+  ttlMs?: number;
+  /** Most keys (and misses) cached. @default 10000 */
+  maxEntries?: number;
+  /**
+   * Stale-if-error: how long after its TTL a cached key (never a miss) is still served while
+   * the key store fails or does not answer within `lookupTimeoutMs`, ms; at most `MAX_TIMER_MS`.
+   * The key's state (disabled, revoked, expired, budget) is still checked; a key dropped from
+   * the cache by a change (an admin update, rotation or revocation here, or one published on
+   * Redis by another instance) is never served stale. While the store fails, such a key is
+   * served at once and looked up in the background. 0 turns it off: a key whose entry expired
+   * is refused (503 `overloaded`) while the store does not answer. @default 300000
+   */
+  staleIfErrorMs?: number;
+  /**
+   * How long a request waits for the key store to look its key up before the lookup counts as
+   * failed (stale-if-error, else 503 `overloaded` with Retry-After), ms, at least 1, at most
+   * `MAX_TIMER_MS`: a store that stops answering (a frozen network path) would otherwise hold
+   * the request for its pool's connect or query timeout. The lookup goes on: a late answer
+   * still fills the cache. @default 2000
+   */
+  lookupTimeoutMs?: number;
+}
+
 /** Keys, admin API, limits, readiness and hardening options of the Switchyard routes. */
 export interface ProductionOptions {
   /**
@@ -183,8 +213,8 @@ export interface ProductionOptions {
   keyStore?: KeyStore | 'memory' | KeyStoreUrlOptions;
   /** The HMAC secret keys are hashed under. @default derived from the master key (random per process when none) */
   keySecret?: string;
-  /** Per-instance cache of authenticated keys. */
-  keyCache?: { ttlMs?: number; maxEntries?: number };
+  /** Per-instance cache of authenticated keys, and how key lookups ride out a key store outage. */
+  keyCache?: KeyCacheOptions;
   limits?: LimitsOptions;
   /** Redis shared by instances: limits, budgets and key invalidation. Local state when absent. */
   redis?: RedisOptions;
@@ -225,7 +255,17 @@ const SerialisableSchema = Type.Object({
   ),
   keys: Type.Optional(Type.Array(StaticKeySchema)),
   keySecret: Type.Optional(Type.String({ minLength: 16 })),
-  keyCache: Type.Optional(Type.Object({ ttlMs: Type.Optional(Type.Integer({ minimum: 0 })), maxEntries: Type.Optional(Type.Integer({ minimum: 1 })) }, { additionalProperties: false })),
+  keyCache: Type.Optional(
+    Type.Object(
+      {
+        ttlMs: Type.Optional(Type.Integer({ minimum: 0 })),
+        maxEntries: Type.Optional(Type.Integer({ minimum: 1 })),
+        staleIfErrorMs: Type.Optional(timerDelaySchema({ minimum: 0 })),
+        lookupTimeoutMs: Type.Optional(timerDelaySchema({ minimum: 1 })),
+      },
+      { additionalProperties: false },
+    ),
+  ),
   limits: Type.Optional(
     Type.Object({
       failMode: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('closed')])),

@@ -129,7 +129,10 @@ export async function registerProduction(app: FastifyInstance, gateway: Gateway,
           secret,
           cacheTtlMs: options.keyCache?.ttlMs ?? PRODUCTION_DEFAULTS.keyCacheTtlMs,
           cacheMaxEntries: options.keyCache?.maxEntries ?? PRODUCTION_DEFAULTS.keyCacheMaxEntries,
+          cacheStaleIfErrorMs: options.keyCache?.staleIfErrorMs ?? PRODUCTION_DEFAULTS.keyCacheStaleIfErrorMs,
+          lookupTimeoutMs: options.keyCache?.lookupTimeoutMs ?? PRODUCTION_DEFAULTS.keyLookupTimeoutMs,
           now,
+          logger,
         });
   if (registry !== undefined && redis !== undefined) {
     await withTimeout(connectKeyInvalidation(registry, redis, logger), 2_000).catch((error: unknown) =>
