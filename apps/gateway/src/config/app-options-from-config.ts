@@ -50,6 +50,7 @@ export function appOptionsFromConfig(config: ConfigFile, env: NodeJS.ProcessEnv)
     optionNames: { keyStore: 'admin.keyStore', allowedHosts: 'server.allowedHosts' },
     keySecret: config.admin?.keySecret,
     keyStore: keyStoreOptionsFromConfig(config),
+    keyCache: config.admin?.keyCache,
     keys: config.keys,
     limits: config.limits,
     redis: config.redis,
@@ -66,6 +67,7 @@ export function appOptionsFromConfig(config: ConfigFile, env: NodeJS.ProcessEnv)
 const CONFIG_FIELDS: readonly (readonly [option: string, field: string])[] = [
   ['/keySecret', '/admin/keySecret (or SWITCHYARD_KEY_SECRET)'],
   ['/keyStore', '/admin/keyStore'],
+  ['/keyCache', '/admin/keyCache'],
   ['/metricsToken', '/metrics/token (or SWITCHYARD_METRICS_TOKEN)'],
   ['/allowedHosts', '/server/allowedHosts'],
   ['/maxConcurrentRequests', '/server/maxConcurrentRequests'],

@@ -38,7 +38,7 @@ describe('timer options of the config file', () => {
       cache: { redisCommandTimeoutMs: TOO_LONG },
       proxy: { requestTimeoutMs: TOO_LONG, headersTimeoutMs: TOO_LONG, bodyIdleTimeoutMs: TOO_LONG },
       requestLog: { store: 'postgres', url: 'postgres://db/x', flushIntervalMs: TOO_LONG, flushTimeoutMs: TOO_LONG, retentionDays: 30, retentionStartDelayMs: TOO_LONG, postgres: pool },
-      admin: { keyStore: { url: 'postgres://db/keys', postgres: pool } },
+      admin: { keyStore: { url: 'postgres://db/keys', postgres: pool }, keyCache: { staleIfErrorMs: TOO_LONG, lookupTimeoutMs: TOO_LONG } },
     });
     const paths = [
       '/requestTimeoutMs',
@@ -66,6 +66,8 @@ describe('timer options of the config file', () => {
       '/admin/keyStore/postgres/connectTimeoutMs',
       '/admin/keyStore/postgres/statementTimeoutMs',
       '/admin/keyStore/postgres/queryTimeoutMs',
+      '/admin/keyCache/staleIfErrorMs',
+      '/admin/keyCache/lookupTimeoutMs',
     ];
     expect([...problems].sort()).toEqual(paths.map((path) => `${path}: ${WHY}`).sort());
   });
