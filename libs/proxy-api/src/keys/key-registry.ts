@@ -59,7 +59,7 @@ export type KeyCheck = { ok: true; key: VirtualKey } | { ok: false; refusal: Key
 
 const STATIC_ID_PREFIX = 'key_static_';
 
-/** What a request gets when its key is neither static nor cached and the key store fails or times out (503). */
+/** What a request gets when its key is neither static nor cached (fresh, or stale within staleIfErrorMs) and the key store fails or times out (503). */
 const KEY_STORE_DOWN = 'The API key cannot be checked right now: the key store does not answer. Retry shortly.';
 const KEY_STORE_RETRY_AFTER_MS = 1_000;
 /** What an admin operation gets when the key store fails or times out (503). */
