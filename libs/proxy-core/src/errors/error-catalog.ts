@@ -75,7 +75,7 @@ export const ERROR_CATALOG = {
   circuit_open: { status: 503, type: 'upstream_error', retryable: true, description: "The target's circuit breaker is open; no upstream call was made." },
   limiter_rejected: { status: 429, type: 'rate_limit_error', retryable: true, description: "The target's upstream limiter queue is full or its wait too long." },
   request_timeout: { status: 504, type: 'timeout_error', retryable: false, description: 'The overall request deadline passed.' },
-  overloaded: { status: 503, type: 'server_error', retryable: false, description: 'The gateway is at its concurrency limit, draining, or cannot reach a store it must ask (Redis with limits in fail-closed mode, the key store for a key it has not cached).' },
+  overloaded: { status: 503, type: 'server_error', retryable: false, description: 'The gateway is at its concurrency limit, draining, or cannot reach a store it must ask (Redis with limits in fail-closed mode, the key store for a key it has not cached or for a key admin operation).' },
   duplicate_registration: { status: 500, type: 'server_error', retryable: false, description: 'A plugin, provider type or name was registered twice.' },
   internal_error: { status: 500, type: 'server_error', retryable: false, description: 'An unexpected failure inside the gateway.' },
 } as const satisfies Record<SwitchyardErrorCode, ErrorCodeInfo>;
