@@ -136,6 +136,23 @@ describe.skipIf(!postgresUp)('a PostgreSQL key store that does not answer', () =
     expect(performance.now() - asked).toBeLessThan(5_000);
   });
 
+  it('answers key admin reads (and the read before a change) with 503 within keyCache.lookupTimeoutMs when the store hangs', { timeout: 20_000 }, async () => {
+    const { app, relay: frozen, cached } = await storeBehindRelay({ keyCache: { ttlMs: 600_000, lookupTimeoutMs: 300 } }, { poolSize: 1, connectTimeoutMs: 30_000, queryTimeoutMs: 30_000 });
+    frozen.freeze();
+    const headers = { authorization: `Bearer ${MASTER}` };
+    for (const operation of [
+      { method: 'GET', url: '/admin/keys' },
+      { method: 'GET', url: `/admin/keys/${cached.id}` },
+      { method: 'PATCH', url: `/admin/keys/${cached.id}`, payload: { name: 'renamed' } },
+    ] as const) {
+      const asked = performance.now();
+      const answer = await app.inject({ ...operation, headers });
+      expect({ operation: operation.url, status: answer.statusCode, code: answer.json<{ error?: { code?: string } }>().error?.code }).toEqual({ operation: operation.url, status: 503, code: 'overloaded' });
+      // the pool alone would hold each for 30 s
+      expect(performance.now() - asked).toBeLessThan(5_000);
+    }
+  });
+
   it('answers every key admin operation with 503 overloaded and Retry-After while the store does not answer, never 500', async () => {
     const { app, relay: cut, cached } = await storeBehindRelay();
     await cut.close();

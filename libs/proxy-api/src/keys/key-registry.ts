@@ -221,10 +221,14 @@ export class KeyRegistry {
     }
   }
 
-  /** An admin operation's store call: a failure is a 503 `overloaded` with Retry-After, never a 500. */
-  async #ask<T>(call: () => Promise<T>): Promise<T> {
+  /**
+   * An admin operation's store call: a failure is a 503 `overloaded` with Retry-After, never a
+   * 500. A read waits at most `lookupTimeoutMs`, as a request's lookup does; a write waits for
+   * the store's own timeouts (given up on, it could still be stored).
+   */
+  async #ask<T>(call: () => Promise<T>, kind: 'read' | 'write'): Promise<T> {
     try {
-      return await call();
+      return await (kind === 'read' ? withinMs(call(), this.#lookupTimeoutMs) : call());
     } catch (error) {
       throw keyStoreDown(KEY_STORE_DOWN_ADMIN, error);
     }
@@ -273,13 +277,13 @@ export class KeyRegistry {
       updatedAt: now,
       source: 'store',
     };
-    await this.#ask(() => this.#store.insert(key));
+    await this.#ask(() => this.#store.insert(key), 'write');
     await this.#invalidate(key.hash);
     return { key, secret };
   }
 
   async get(id: string): Promise<VirtualKey | undefined> {
-    return this.#staticById.get(id) ?? (await this.#ask(() => this.#store.get(id)));
+    return this.#staticById.get(id) ?? (await this.#ask(() => this.#store.get(id), 'read'));
   }
 
   /** Store keys by id, then static keys (ids `key_static_*` sort after generated ones). */
@@ -287,7 +291,7 @@ export class KeyRegistry {
     const statics = [...this.#staticById.values()].sort((a, b) => (a.id < b.id ? -1 : 1));
     let data: VirtualKey[] = [];
     if (options.cursor === undefined || !options.cursor.startsWith(STATIC_ID_PREFIX)) {
-      const page = await this.#ask(() => this.#store.list(options));
+      const page = await this.#ask(() => this.#store.list(options), 'read');
       if (page.nextCursor !== null) return page;
       data = page.data;
     }
@@ -328,13 +332,13 @@ export class KeyRegistry {
     if (this.#staticById.has(id)) {
       throw new SwitchyardError('permission_denied', `Key ${id} is declared in configuration; change it there.`);
     }
-    const key = await this.#ask(() => this.#store.get(id));
+    const key = await this.#ask(() => this.#store.get(id), 'read');
     if (key === undefined) throw new SwitchyardError('not_found', `No key with id ${id}.`);
     return key;
   }
 
   async #replace(next: VirtualKey, previousHash?: string): Promise<void> {
-    if (!(await this.#ask(() => this.#store.replace(next)))) throw new SwitchyardError('not_found', `No key with id ${next.id}.`);
+    if (!(await this.#ask(() => this.#store.replace(next), 'write'))) throw new SwitchyardError('not_found', `No key with id ${next.id}.`);
     if (previousHash !== undefined) await this.#invalidate(previousHash);
     await this.#invalidate(next.hash);
   }

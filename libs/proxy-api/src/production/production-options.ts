@@ -167,7 +167,8 @@ export interface KeyCacheOptions {
    * failed (stale-if-error, else 503 `overloaded` with Retry-After), ms, at least 1, at most
    * `MAX_TIMER_MS`: a store that stops answering (a frozen network path) would otherwise hold
    * the request for its pool's connect or query timeout. The lookup goes on: a late answer
-   * still fills the cache. @default 2000
+   * still fills the cache. The key admin API's reads wait as long at most (its writes wait for
+   * the store's own timeouts). @default 2000
    */
   lookupTimeoutMs?: number;
 }
