@@ -47,6 +47,18 @@ function listening(child: ChildProcessWithoutNullStreams): Promise<string> {
   });
 }
 
+/** The child's stdout once it matches `pattern`. */
+function printedUntil(child: ChildProcessWithoutNullStreams, pattern: RegExp): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    child.stdout.on('data', (data: Buffer) => {
+      text += data.toString();
+      if (pattern.test(text)) resolve(text);
+    });
+    child.once('exit', (code) => reject(new Error(`the gateway exited (${String(code)}) before printing ${String(pattern)}: ${text}`)));
+  });
+}
+
 beforeAll(async () => {
   upstream = await createMockUpstream();
   dir = await mkdtemp(join(tmpdir(), 'switchyard-cli-'));
@@ -72,7 +84,11 @@ afterAll(async () => {
 describe('switchyard CLI', { timeout: 60_000 }, () => {
   it('starts on embedded defaults with the mock provider and prints a curl example', async () => {
     const child = run(['--port', '0']);
+    const tryIt = printedUntil(child, /Try it:[\s\S]*"Hello!"/);
     const url = await listening(child);
+    const printed = await tryIt;
+    expect(printed).toContain(`curl ${url}/v1/chat/completions`);
+    expect(printed).not.toContain('authorization');
     const response = await fetch(`${url}/v1/chat/completions`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -82,6 +98,21 @@ describe('switchyard CLI', { timeout: 60_000 }, () => {
     expect(((await response.json()) as { object: string }).object).toBe('chat.completion');
     const models = (await (await fetch(`${url}/v1/models`)).json()) as { data: Array<{ id: string }> };
     expect(models.data.map((m) => m.id)).toEqual(['mock']);
+  });
+
+  it('prints a curl that sends $SWITCHYARD_API_KEY when the gateway has a master key, never the key itself', async () => {
+    const master = 'sy-master-cli-try-it-0123456789';
+    const child = run(['start', '--port', '0'], { SWITCHYARD_MASTER_KEY: master });
+    const printed = await printedUntil(child, /Try it:[\s\S]*"Hello!"[\s\S]*keys create/);
+    expect(printed).toContain('-H "authorization: Bearer $SWITCHYARD_API_KEY"');
+    expect(printed).not.toContain(master);
+    const url = /listening on (http:\/\/\S+)/.exec(printed)?.[1];
+    const response = await fetch(`${url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${master}` },
+      body: JSON.stringify({ model: 'mock', messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    expect(response.status).toBe(200);
   });
 
   it('adds an openai provider when OPENAI_API_KEY is set', async () => {

@@ -11,7 +11,7 @@ import { envValue } from '../config/env-value';
 import { loadConfigFile } from '../config/load-config';
 import { emptyMetricsTokenWarning } from '../config/metrics-token-warning';
 import { resolveLogLevel } from '../config/log-level';
-import { checkOpenExposure, reachableUrl } from '../config/open-mode';
+import { checkOpenExposure, isOpenGateway } from '../config/open-mode';
 import { withServerEnv } from '../config/server-env';
 import { shutdownTimes } from '../config/shutdown-times';
 import type { ConfigFile } from '../config/config-schema';
@@ -21,6 +21,7 @@ import { integerFlag, parseCommandArgs, positionalArgs } from './cli-args';
 import { EXIT_CODES, OperationError, UsageError } from './cli-errors';
 import { printLine, printWarnings } from './cli-output';
 import { START_USAGE } from './start-usage';
+import { tryItLines } from './try-it';
 
 const START_OPTIONS = {
   config: { type: 'string', short: 'c' },
@@ -75,9 +76,7 @@ export async function startCommand(args: string[], env: NodeJS.ProcessEnv): Prom
   const model = config.models?.[0]?.name ?? `${config.providers[0]?.name ?? 'mock'}/default`;
   const announce = (url: string, detail: string): void => {
     printLine(`Switchyard is listening on ${url} (config: ${source}; providers: ${config.providers.map((p) => p.name).join(', ')}${detail})`);
-    printLine(
-      `Try it:\n  curl ${reachableUrl(url)}/v1/chat/completions -H 'content-type: application/json' \\\n    -d '{"model":"${model}","messages":[{"role":"user","content":"Hello!"}]}'`,
-    );
+    printLine(tryItLines(url, model, isOpenGateway(config)));
   };
   // checked by the primary too (as config validate does): every worker would fail the same way
   resolveLogLevel(config, envValue(env, 'LOG_LEVEL'));
