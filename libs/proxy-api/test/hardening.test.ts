@@ -281,6 +281,20 @@ describe('CORS and OpenAPI', () => {
     expect(other.headers['access-control-allow-origin']).toBeUndefined();
   });
 
+  it('lets an allowed origin preflight the admin API\'s PATCH and DELETE and the proxy\'s PUT', async () => {
+    const app = createApp({ gateway: gateway(), cors: { origin: ['https://app.example'] } });
+    apps.push(app);
+    for (const [url, method] of [
+      ['/admin/keys/key_x', 'PATCH'],
+      ['/admin/keys/key_x', 'DELETE'],
+      ['/proxy/https://api.example.com/v1/things', 'PUT'],
+    ] as const) {
+      const preflight = await app.inject({ method: 'OPTIONS', url, headers: { origin: 'https://app.example', 'access-control-request-method': method } });
+      expect(preflight.headers['access-control-allow-origin']).toBe('https://app.example');
+      expect(String(preflight.headers['access-control-allow-methods']).split(/,\s*/)).toContain(method);
+    }
+  });
+
   it('sends CORS headers and the request id on streamed answers to an allowed origin', async () => {
     const { url } = await listen({ cors: { origin: ['https://app.example'] } });
     const origin = { origin: 'https://app.example', 'x-request-id': 'req-cors-stream-1' };

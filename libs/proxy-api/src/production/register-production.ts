@@ -34,6 +34,9 @@ import { readyRoute, type ReadinessCheck } from '../ops/ready-route';
 import { connectRedis, withTimeout } from '../redis/redis-connection';
 import { PRODUCTION_DEFAULTS, validateProductionOptions, type ProductionOptions } from './production-options';
 
+/** The methods a CORS preflight from an allowed origin may ask for: those of the API's routes (the universal proxy forwards any method; these are the ones browsers' fetch sends). */
+const CORS_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
+
 /** What the registration hands back to the routes plugin. */
 export interface ProductionFeatures {
   /** The JSON body parser (depth limit + poisoning protection). */
@@ -254,6 +257,9 @@ export async function registerProduction(app: FastifyInstance, gateway: Gateway,
       origin: options.cors.origin,
       credentials: options.cors.credentials ?? false,
       maxAge: options.cors.maxAgeSeconds ?? 600,
+      // @fastify/cors allows GET, HEAD and POST only: the admin API's PATCH and DELETE, and the
+      // universal proxy's PUT, PATCH and DELETE, would fail their preflight from an allowed origin
+      methods: CORS_METHODS,
       exposedHeaders: ['x-request-id', 'retry-after', 'x-ratelimit-limit-requests', 'x-ratelimit-remaining-requests', 'x-ratelimit-reset-requests', 'x-ratelimit-limit-tokens', 'x-ratelimit-remaining-tokens', 'x-ratelimit-reset-tokens'],
     });
   }
