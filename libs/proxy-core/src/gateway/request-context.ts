@@ -136,7 +136,8 @@ export interface RequestContext {
   /**
    * Whether the caller can deliver a whole answer, set by a caller that cannot deliver every one:
    * the `/v1/messages` route refuses (502) a completion with no choices or with tool call arguments
-   * that are not a JSON object. A cache neither stores an answer it refuses nor answers with an
+   * that are not a JSON object (unless its finish reason is `length`: the call `max_tokens` cut is
+   * left out, and the answer delivered with `stop_reason: "max_tokens"`). A cache neither stores an answer it refuses nor answers with an
    * entry it refuses (that is a miss: the request goes upstream), so a refused answer is not given
    * to this caller again, while a caller that can deliver it (a chat client) still shares the entry.
    * Called with the answer as the engine got it (before `afterResponse`); synchronous, it must

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ChatCompletionChunk, ChatMessage } from '../wire/openai-chat';
+import type { ChatCompletion, ChatCompletionChunk, ChatMessage } from '../wire/openai-chat';
 import { SwitchyardError } from '../errors/switchyard-error';
 import { ERROR_CATALOG } from '../errors/error-catalog';
 import { chatToAnthropicMessage } from './chat-to-anthropic-message';
@@ -408,6 +408,60 @@ describe('chatToAnthropicMessage', () => {
     const broken = () =>
       chatToAnthropicMessage({ id: 'x', object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: null, tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: '{oops' } }] }, finish_reason: 'tool_calls' }] });
     expect(broken).toThrow(expect.objectContaining({ code: 'upstream_error' }));
+  });
+
+  // max_tokens cut the last tool call mid-JSON: Anthropic answers that with stop_reason max_tokens,
+  // and the client raises max_tokens or continues, where a 502 made it retry and fail the same way
+  const cutAnswer = (finish: 'length' | 'tool_calls' | 'stop' | 'content_filter'): ChatCompletion => ({
+    id: 'chatcmpl-cut',
+    object: 'chat.completion',
+    created: 1,
+    model: 'm',
+    choices: [
+      {
+        index: 0,
+        message: {
+          role: 'assistant',
+          content: 'Checking both cities.',
+          tool_calls: [
+            { id: 'c0', type: 'function', function: { name: 'get_weather', arguments: '{"location":"Paris"}' } },
+            { id: 'c1', type: 'function', function: { name: 'get_weather', arguments: '{"location":"Bos' } },
+          ],
+        },
+        finish_reason: finish,
+      },
+    ],
+    usage: { prompt_tokens: 20, completion_tokens: 16, total_tokens: 36 },
+  });
+
+  it('leaves out the tool call max_tokens cut, keeping the text and the complete calls, with stop_reason max_tokens', () => {
+    expect(chatToAnthropicMessage(cutAnswer('length'), 'openai')).toEqual({
+      id: 'msg_cut',
+      type: 'message',
+      role: 'assistant',
+      model: 'm',
+      content: [
+        { type: 'text', text: 'Checking both cities.' },
+        { type: 'tool_use', id: 'c0', name: 'get_weather', input: { location: 'Paris' } },
+      ],
+      stop_reason: 'max_tokens',
+      stop_sequence: null,
+      usage: { input_tokens: 20, output_tokens: 16, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 },
+    });
+  });
+
+  it('leaves out a cut call that is the whole answer, and a non-object one, when the finish reason is length', () => {
+    const only = cutAnswer('length');
+    only.choices[0]!.message = { role: 'assistant', content: null, tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: '"Bos' } }] };
+    expect(chatToAnthropicMessage(only)).toMatchObject({ content: [], stop_reason: 'max_tokens' });
+    only.choices[0]!.message.tool_calls = [{ id: 'c', type: 'function', function: { name: 'f', arguments: '["Boston"]' } }];
+    expect(chatToAnthropicMessage(only)).toMatchObject({ content: [], stop_reason: 'max_tokens' });
+  });
+
+  it.each(['tool_calls', 'stop', 'content_filter'] as const)('still fails on a cut tool call when the finish reason is %s', (finish) => {
+    expect(() => chatToAnthropicMessage(cutAnswer(finish), 'openai')).toThrow(
+      expect.objectContaining({ code: 'upstream_error', provider: 'openai', message: 'The provider sent tool call arguments that are not a JSON object.' }),
+    );
   });
 });
 

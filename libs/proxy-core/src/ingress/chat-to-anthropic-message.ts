@@ -22,20 +22,25 @@ export function anthropicMessageId(id: string): string {
   return id.startsWith('msg_') ? id : `msg_${id.replace(/^chatcmpl-/, '')}`;
 }
 
-/** Parses a tool call's arguments into the `input` object; a provider that sent broken JSON failed. */
-export function toolInput(args: string, provider: string | undefined): Record<string, unknown> {
+/** A tool call's arguments parsed into the `input` object, or why they are not a JSON object. */
+function toolInput(args: string): { input: Record<string, unknown> } | { cause: unknown } {
   try {
-    return parseToolArguments(args);
+    return { input: parseToolArguments(args) };
   } catch (cause) {
-    throw new SwitchyardError('upstream_error', 'The provider sent tool call arguments that are not a JSON object.', { provider, cause });
+    return { cause };
   }
 }
 
 /**
  * OpenAI chat completion -> Anthropic `message`: the first choice's text as a text block,
  * its tool calls as `tool_use` blocks (arguments parsed into `input`), the finish reason as
- * `stop_reason`, usage with cache reads and writes apart.
+ * `stop_reason`, usage with cache reads and writes apart. A tool call whose arguments are not a
+ * JSON object is the one `max_tokens` cut when the finish reason is `length`: it is left out
+ * (the rest of the content is kept), and the message ends with `stop_reason: "max_tokens"`,
+ * which a client answers by raising `max_tokens` or continuing; with any other finish reason
+ * the provider failed (`upstream_error`).
  * @see https://docs.anthropic.com/en/api/messages
+ * @see https://docs.anthropic.com/en/api/handling-stop-reasons
  */
 export function chatToAnthropicMessage(completion: ChatCompletion, provider?: string): AnthropicIngressMessage {
   const choice = completion.choices[0];
@@ -43,11 +48,17 @@ export function chatToAnthropicMessage(completion: ChatCompletion, provider?: st
   const content: AnthropicIngressMessage['content'] = [];
   const text = choice.message.content;
   if (typeof text === 'string' && text.length > 0) content.push({ type: 'text', text });
-  for (const call of choice.message.tool_calls ?? []) {
-    content.push({ type: 'tool_use', id: call.id, name: call.function.name, input: toolInput(call.function.arguments, provider) });
-  }
   const stopSequence = choice.stop_sequence ?? null;
   const stopReason = mapFinishReasonToAnthropic(choice.finish_reason, stopSequence);
+  for (const call of choice.message.tool_calls ?? []) {
+    const parsed = toolInput(call.function.arguments);
+    if ('input' in parsed) {
+      content.push({ type: 'tool_use', id: call.id, name: call.function.name, input: parsed.input });
+    } else if (stopReason !== 'max_tokens') {
+      throw new SwitchyardError('upstream_error', 'The provider sent tool call arguments that are not a JSON object.', { provider, cause: parsed.cause });
+    }
+    // else the call max_tokens cut: left out, never a tool_use with truncated or made-up input (a client might run it)
+  }
   return {
     id: anthropicMessageId(completion.id),
     type: 'message',
