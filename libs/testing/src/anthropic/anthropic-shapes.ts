@@ -51,7 +51,9 @@ export function anthropicMessageProblems(value: unknown): string[] {
   if (value['stop_sequence'] !== null && typeof value['stop_sequence'] !== 'string') problems.push('stop_sequence: must be a string or null');
   if (value['stop_reason'] === 'stop_sequence' && typeof value['stop_sequence'] !== 'string') problems.push('stop_sequence: must name the sequence');
   const toolUse = Array.isArray(value['content']) && value['content'].some((block) => isObject(block) && block['type'] === 'tool_use');
-  if (toolUse !== (value['stop_reason'] === 'tool_use')) problems.push('stop_reason: must be "tool_use" exactly when the content has tool_use blocks');
+  // max_tokens may end a message after (or during) its tool calls: Anthropic sends those blocks with it
+  if (value['stop_reason'] === 'tool_use' && !toolUse) problems.push('stop_reason: "tool_use" needs tool_use blocks in the content');
+  if (toolUse && value['stop_reason'] !== 'tool_use' && value['stop_reason'] !== 'max_tokens') problems.push('stop_reason: must be "tool_use" (or "max_tokens") when the content has tool_use blocks');
   usageProblems(value['usage'], 'usage', problems);
   return problems;
 }
