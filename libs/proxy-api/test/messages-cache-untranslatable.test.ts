@@ -13,7 +13,7 @@ vi.mock('@switchyard/proxy-core', async (importOriginal) => {
 });
 
 // POST /v1/messages refuses (502) an answer it cannot translate (a tool call whose arguments are
-// not a JSON object: here one cut by max_tokens), after the engine received it. The response cache
+// not a JSON object while the finish reason says the calls are complete), after the engine received it. The response cache
 // must not keep such an answer for /v1/messages, nor serve it to /v1/messages from an entry a chat
 // client stored (for which it is a good answer): every retry got the same 502 from the cache until
 // the entry expired. Over a listening app and the mock upstream, so every upstream call is counted.
@@ -85,8 +85,12 @@ function toolRequest(content: string): AnthropicMessagesRequest {
   };
 }
 
-/** The next upstream answer is a tool call cut by max_tokens: its arguments are not JSON. */
-function cutNextAnswer(): void {
+/**
+ * The next upstream answer is a tool call whose arguments are not JSON. With finish_reason
+ * `tool_calls` (the default) the provider failed and /v1/messages refuses it; with `length`
+ * max_tokens cut it, and /v1/messages answers without it (`stop_reason: "max_tokens"`).
+ */
+function cutNextAnswer(finish: 'tool_calls' | 'length' = 'tool_calls'): void {
   upstream.fault({
     kind: 'status',
     status: 200,
@@ -101,7 +105,7 @@ function cutNextAnswer(): void {
           index: 0,
           message: { role: 'assistant', content: null, tool_calls: [{ id: 'call_cut', type: 'function', function: { name: 'get_weather', arguments: '{"location":"Bos' } }] },
           logprobs: null,
-          finish_reason: 'length',
+          finish_reason: finish,
         },
       ],
       usage: { prompt_tokens: 19, completion_tokens: 16, total_tokens: 35 },
@@ -119,7 +123,7 @@ function argumentsOf(text: string): unknown {
 
 describe('the response cache and answers /v1/messages cannot translate', () => {
   it('does not store an answer /v1/messages refused: the retry reaches the upstream again, and its good answer is cached', async () => {
-    const body = toolRequest('weather in Boston, cut');
+    const body = toolRequest('weather in Boston, broken');
     cutNextAnswer();
     const refused = await messages(body);
     expect(refused.status).toBe(502);
@@ -154,7 +158,7 @@ describe('the response cache and answers /v1/messages cannot translate', () => {
     expect((await chat(asChat)).cache).toBe('HIT');
     expect(upstreamCalls()).toBe(1);
 
-    // /v1/messages does not serve it: it asks the upstream, whose answer is cut again and refused
+    // /v1/messages does not serve it: it asks the upstream, whose answer is broken again and refused
     cutNextAnswer();
     const refused = await messages(body);
     expect(refused.status).toBe(502);
@@ -177,6 +181,34 @@ describe('the response cache and answers /v1/messages cannot translate', () => {
     expect(replaced.cache).toBe('HIT');
     expect(argumentsOf(replaced.text)).toBe('{"location":"Boston, MA"}');
     expect(upstreamCalls()).toBe(3);
+  });
+
+  it('stores and serves on /v1/messages an answer max_tokens cut mid tool call: a 200 with stop_reason max_tokens, not a miss', async () => {
+    const body = toolRequest('weather in Boston, cut by max_tokens');
+    cutNextAnswer('length');
+    const answered = await messages(body);
+    expect(answered.status).toBe(200);
+    expect(answered.cache).toBe('MISS');
+    expect(JSON.parse(answered.text)).toMatchObject({ content: [], stop_reason: 'max_tokens', usage: { input_tokens: 19, output_tokens: 16 } });
+    expect(anthropicMessageProblems(JSON.parse(answered.text))).toEqual([]);
+    expect(upstreamCalls()).toBe(1);
+
+    // the same request again: the stored answer, no upstream call
+    const replayed = await messages(body);
+    expect(replayed.status).toBe(200);
+    expect(replayed.cache).toBe('HIT');
+    expect(JSON.parse(replayed.text)).toEqual(JSON.parse(answered.text));
+    expect(upstreamCalls()).toBe(1);
+
+    // one a chat client stored is served on /v1/messages too
+    const shared = toolRequest('weather in Boston, cut by max_tokens, stored by chat');
+    cutNextAnswer('length');
+    expect((await chat(messagesToChatRequest(shared))).cache).toBe('MISS');
+    const hit = await messages(shared);
+    expect(hit.status).toBe(200);
+    expect(hit.cache).toBe('HIT');
+    expect(JSON.parse(hit.text)).toMatchObject({ content: [], stop_reason: 'max_tokens' });
+    expect(upstreamCalls()).toBe(2);
   });
 
   it('translates a good answer once, on a miss and on a hit: the check is the translation the client gets', async () => {

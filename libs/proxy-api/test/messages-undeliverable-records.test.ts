@@ -6,8 +6,8 @@ import type { FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createApp } from '../src/create-app';
 
-// POST /v1/messages refuses (502 api_error) an answer it cannot translate: here a tool call cut by
-// max_tokens, whose arguments are not JSON. The engine had already ended the request as a success
+// POST /v1/messages refuses (502 api_error) an answer it cannot translate: here a tool call whose
+// arguments are not JSON though the finish reason says the calls are complete. The engine had already ended the request as a success
 // when the route refused it, so the request log row, switchyard_requests_total and the `request
 // completed` line said 200 for a request whose client got a 502. They must say what the client got,
 // once, with the tokens the upstream billed, and from one upstream call.
@@ -58,8 +58,12 @@ const toolRequest: AnthropicMessagesRequest = {
   messages: [{ role: 'user', content: 'weather in Boston' }],
 };
 
-/** The next upstream answer is a tool call cut by max_tokens: its arguments are not JSON. */
-function cutNextAnswer(): void {
+/**
+ * The next upstream answer is a tool call whose arguments are not JSON: with finish_reason
+ * `tool_calls` (the default) a broken answer the route refuses, with `length` one max_tokens cut,
+ * which the route answers without the cut call (`stop_reason: "max_tokens"`).
+ */
+function cutNextAnswer(finish: 'tool_calls' | 'length' = 'tool_calls'): void {
   upstream.fault({
     kind: 'status',
     status: 200,
@@ -74,7 +78,7 @@ function cutNextAnswer(): void {
           index: 0,
           message: { role: 'assistant', content: null, tool_calls: [{ id: 'call_cut', type: 'function', function: { name: 'get_weather', arguments: '{"location":"Bos' } }] },
           logprobs: null,
-          finish_reason: 'length',
+          finish_reason: finish,
         },
       ],
       usage: { prompt_tokens: 19, completion_tokens: 16, total_tokens: 35 },
@@ -123,6 +127,28 @@ describe('records of a /v1/messages answer the route cannot translate', () => {
     expect(completed).toHaveLength(1);
     expect(completed[0]).toMatchObject({ status: 502, errorCode: 'upstream_error', inputTokens: 19, outputTokens: 16 });
     expect(errors).toEqual(['upstream_error']);
+  });
+
+  it('record an answer max_tokens cut mid tool call as the 200 the client got (it was a 502), with the usage the upstream billed', async () => {
+    cutNextAnswer('length');
+    const answered = await messages();
+    expect(answered.statusCode).toBe(200);
+    expect(answered.json()).toMatchObject({ content: [], stop_reason: 'max_tokens', usage: { input_tokens: 19, output_tokens: 16 } });
+    const requestId = answered.headers['x-request-id'];
+
+    await log.queue.flush();
+    const rows = (await log.sql!.list({ limit: 10 })).data;
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ id: requestId, endpoint: 'messages', status: 200, error_code: null, input_tokens: 19, output_tokens: 16, attempts: 1 });
+
+    const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(seriesValue(metrics, 'switchyard_requests_total', { route: 'messages', status: '200' })).toBe(1);
+    expect(seriesValue(metrics, 'switchyard_requests_total', { route: 'messages', status: '502' })).toBe(0);
+    expect(seriesValue(metrics, 'switchyard_request_errors_total', { route: 'messages' })).toBe(0);
+    expect(seriesValue(metrics, 'switchyard_tokens_total', { direction: 'output' })).toBe(16);
+
+    expect(lines.filter((line) => line['msg'] === 'request completed' && line['requestId'] === requestId)).toMatchObject([{ status: 200, inputTokens: 19, outputTokens: 16 }]);
+    expect(errors).toEqual([]);
   });
 
   it('leave a translatable answer recorded as the 200 it is', async () => {
