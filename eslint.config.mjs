@@ -7,13 +7,32 @@ import { depConstraints } from './eslint.boundaries.mjs';
 // Tests may also use the private testing lib and compose the layers above them.
 const testDepConstraints = depConstraints.map((c) => ({
   ...c,
-  onlyDependOnLibsWithTags: [...c.onlyDependOnLibsWithTags, 'scope:testing', 'scope:core', 'scope:plugin', 'scope:api', 'scope:client'],
+  onlyDependOnLibsWithTags: [
+    ...c.onlyDependOnLibsWithTags,
+    'scope:testing',
+    'scope:core',
+    'scope:plugin',
+    'scope:api',
+    'scope:client',
+  ],
 }));
 
 const testFiles = ['**/*.test.ts', '**/*.test-d.ts', '**/test/**/*.ts', '**/vitest.config.ts'];
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', '**/.nx/**', '**/coverage/**', '**/__fixtures__/**', 'docs/**', '**/*.mjs', '**/*.cjs', 'scripts/.tmp/**'] },
+  {
+    ignores: [
+      '**/dist/**',
+      '**/node_modules/**',
+      '**/.nx/**',
+      '**/coverage/**',
+      '**/__fixtures__/**',
+      'docs/**',
+      '**/*.mjs',
+      '**/*.cjs',
+      'scripts/.tmp/**',
+    ],
+  },
   js.configs.recommended,
   ...nx.configs['flat/base'],
   ...tseslint.configs.recommendedTypeChecked,
@@ -21,19 +40,28 @@ export default tseslint.config(
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
-      '@typescript-eslint/switch-exhaustiveness-check': ['error', { considerDefaultExhaustiveForUnions: true }],
+      '@typescript-eslint/switch-exhaustiveness-check': [
+        'error',
+        { considerDefaultExhaustiveForUnions: true },
+      ],
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/require-await': 'off',
       'no-console': 'error',
-      '@nx/enforce-module-boundaries': ['error', { enforceBuildableLibDependency: false, allow: [], depConstraints, banTransitiveDependencies: false }],
+      '@nx/enforce-module-boundaries': [
+        'error',
+        { enforceBuildableLibDependency: false, allow: [], depConstraints, banTransitiveDependencies: false },
+      ],
     },
   },
   {
     files: testFiles,
     rules: {
-      '@nx/enforce-module-boundaries': ['error', { enforceBuildableLibDependency: false, allow: [], depConstraints: testDepConstraints }],
+      '@nx/enforce-module-boundaries': [
+        'error',
+        { enforceBuildableLibDependency: false, allow: [], depConstraints: testDepConstraints },
+      ],
       '@typescript-eslint/no-non-null-assertion': 'off',
       '@typescript-eslint/unbound-method': 'off',
     },

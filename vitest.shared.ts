@@ -13,7 +13,9 @@ export function libraryTests(overrides: ViteUserConfig['test'] = {}): ViteUserCo
         '@switchyard/proxy-logging': lib('proxy-logging'),
         '@switchyard/proxy-context': lib('proxy-context'),
         // before the package itself: aliases match by prefix, first match wins
-        '@switchyard/proxy-client/undici': fileURLToPath(new URL('./libs/proxy-client/src/undici.ts', import.meta.url)),
+        '@switchyard/proxy-client/undici': fileURLToPath(
+          new URL('./libs/proxy-client/src/undici.ts', import.meta.url),
+        ),
         '@switchyard/proxy-client': lib('proxy-client'),
         '@switchyard/testing': lib('testing'),
       },

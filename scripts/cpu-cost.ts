@@ -20,7 +20,8 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 
 const here = (file: string): string => fileURLToPath(new URL(file, import.meta.url));
-const arg = (name: string): string | undefined => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+const arg = (name: string): string | undefined =>
+  process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const requests = Number(arg('requests') ?? 4000);
 const connections = Number(arg('connections') ?? 50);
 const only = arg('only')?.split(',');
@@ -34,12 +35,20 @@ const hasTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
 // the load generator (autocannon runs in this process) with the upstream, off the servers' core
 if (hasTaskset) spawnSync('taskset', ['-a', '-p', '-c', '1', String(process.pid)], { stdio: 'ignore' });
 
-async function start(script: string, env: Record<string, string>, core: number): Promise<{ url: string; child: ChildProcess }> {
+async function start(
+  script: string,
+  env: Record<string, string>,
+  core: number,
+): Promise<{ url: string; child: ChildProcess }> {
   const nodeArgs = script.endsWith('.ts') ? ['--import', 'tsx'] : [];
-  const extra = (process.env['BENCH_GATEWAY_NODE_OPTIONS'] ?? '').split(' ').filter((a) => a !== '' && script.includes('gateway-server'));
+  const extra = (process.env['BENCH_GATEWAY_NODE_OPTIONS'] ?? '')
+    .split(' ')
+    .filter((a) => a !== '' && script.includes('gateway-server'));
   // with taskset, fork runs `taskset -c <core> node <args> <script>` (taskset execs node: same pid, IPC kept)
   const execArgv = [...nodeArgs, ...extra];
-  const placement = hasTaskset ? { execPath: 'taskset', execArgv: ['-c', String(core), process.execPath, ...execArgv] } : { execArgv };
+  const placement = hasTaskset
+    ? { execPath: 'taskset', execArgv: ['-c', String(core), process.execPath, ...execArgv] }
+    : { execArgv };
   const child = fork(script, [], { env: { ...process.env, ...env }, ...placement });
   children.push(child);
   const [message] = (await once(child, 'message')) as [{ url: string }];
@@ -103,12 +112,21 @@ const json = { 'content-type': 'application/json' };
 const openAI = (stream: boolean, model = 'gpt-4o-mini') => ({
   path: '/v1/chat/completions',
   headers: { ...json, authorization: `Bearer ${CLIENT_KEY}` },
-  body: JSON.stringify({ model, stream, messages: [{ role: 'user', content: 'Say hello in twenty words.' }] }),
+  body: JSON.stringify({
+    model,
+    stream,
+    messages: [{ role: 'user', content: 'Say hello in twenty words.' }],
+  }),
 });
 const anthropic = (stream: boolean) => ({
   path: '/v1/messages',
   headers: { ...json, 'x-api-key': 'sk-ant-bench', 'anthropic-version': '2023-06-01' },
-  body: JSON.stringify({ model: 'claude-sonnet-4-20250514', max_tokens: 4096, stream, messages: [{ role: 'user', content: 'Say hello in twenty words.' }] }),
+  body: JSON.stringify({
+    model: 'claude-sonnet-4-20250514',
+    max_tokens: 4096,
+    stream,
+    messages: [{ role: 'user', content: 'Say hello in twenty words.' }],
+  }),
 });
 const scenarios = [
   { id: 'chat', gateway: openAI(false), upstream: openAI(false) },
@@ -128,8 +146,16 @@ async function perRequest(
   call: { path: string; headers: Record<string, string>; body: string },
   profileFile?: string,
 ): Promise<{ cpu: number; threads: ThreadSplit | undefined }> {
-  const run = (amount: number) => autocannon({ url: target.url + call.path, method: 'POST', body: call.body, headers: call.headers, connections, amount });
-  if (process.env["COLD"] === undefined) await run(Math.min(2000, requests)); // warm-up
+  const run = (amount: number) =>
+    autocannon({
+      url: target.url + call.path,
+      method: 'POST',
+      body: call.body,
+      headers: call.headers,
+      connections,
+      amount,
+    });
+  if (process.env['COLD'] === undefined) await run(Math.min(2000, requests)); // warm-up
   if (profileFile !== undefined) await ask(target.child, 'profile:start');
   const before = await cpu(target.child);
   const threadsBefore = threadTimes(target.child.pid);
@@ -137,7 +163,8 @@ async function perRequest(
   const threadsAfter = threadTimes(target.child.pid);
   const after = await cpu(target.child);
   if (profileFile !== undefined) await ask(target.child, `profile:stop ${profileFile}`);
-  if (result.non2xx > 0 || result.errors > 0) throw new Error(`${target.url}: ${result.non2xx} non-2xx, ${result.errors} errors`);
+  if (result.non2xx > 0 || result.errors > 0)
+    throw new Error(`${target.url}: ${result.non2xx} non-2xx, ${result.errors} errors`);
   const count = result.requests.total;
   const threads =
     threadsBefore !== undefined && threadsAfter !== undefined && target.child.pid !== undefined
@@ -148,17 +175,36 @@ async function perRequest(
 
 try {
   const upstream = await start(here('./bench/upstream-server.ts'), { BENCH_STREAM_CHUNKS: '20' }, 1);
-  const passthrough = await start(here('./bench/passthrough-server.mjs'), { BENCH_UPSTREAM: upstream.url }, 0);
+  const passthrough = await start(
+    here('./bench/passthrough-server.mjs'),
+    { BENCH_UPSTREAM: upstream.url },
+    0,
+  );
   const gateways: Array<[string, { url: string; child: ChildProcess }]> = [];
   for (const config of (process.env['BENCH_CONFIGS'] ?? 'defaults,production').split(',')) {
-    gateways.push([config, await start(here('./bench/gateway-server.mjs'), { BENCH_UPSTREAM: upstream.url, BENCH_CONFIG: config, BENCH_CLIENT_KEY: CLIENT_KEY }, 0)]);
+    gateways.push([
+      config,
+      await start(
+        here('./bench/gateway-server.mjs'),
+        { BENCH_UPSTREAM: upstream.url, BENCH_CONFIG: config, BENCH_CLIENT_KEY: CLIENT_KEY },
+        0,
+      ),
+    ]);
   }
-  process.stdout.write(`| scenario | pass-through CPU µs/req | ${gateways.map(([c]) => `${c} CPU µs/req | pass-through / ${c}`).join(' | ')} |\n`);
+  process.stdout.write(
+    `| scenario | pass-through CPU µs/req | ${gateways.map(([c]) => `${c} CPU µs/req | pass-through / ${c}`).join(' | ')} |\n`,
+  );
   process.stdout.write(`|---|---|${gateways.map(() => '---|---|').join('')}\n`);
   const byThread: string[] = [];
   const threadRow = (scenario: string, server: string, split: ThreadSplit | undefined): void => {
     if (split === undefined) return;
-    const cells = [split.main, split.mainWait, split.busiestOther, split.rest, split.main + split.busiestOther + split.rest].map((value) => value.toFixed(1));
+    const cells = [
+      split.main,
+      split.mainWait,
+      split.busiestOther,
+      split.rest,
+      split.main + split.busiestOther + split.rest,
+    ].map((value) => value.toFixed(1));
     byThread.push(`| ${scenario} | ${server} | ${cells.join(' | ')} |`);
   };
   for (const scenario of scenarios) {
@@ -167,15 +213,23 @@ try {
     threadRow(scenario.id, 'pass-through', floor.threads);
     const cells: string[] = [];
     for (const [config, gateway] of gateways) {
-      const ours = await perRequest(gateway, scenario.gateway, profileDir === undefined ? undefined : join(profileDir, `${scenario.id}-${config}.cpuprofile`));
+      const ours = await perRequest(
+        gateway,
+        scenario.gateway,
+        profileDir === undefined ? undefined : join(profileDir, `${scenario.id}-${config}.cpuprofile`),
+      );
       threadRow(scenario.id, config, ours.threads);
       cells.push(`${ours.cpu.toFixed(0)} | ${((floor.cpu / ours.cpu) * 100).toFixed(0)}%`);
     }
     process.stdout.write(`| ${scenario.id} | ${floor.cpu.toFixed(0)} | ${cells.join(' | ')} |\n`);
   }
   if (byThread.length > 0) {
-    process.stdout.write(`\nBy thread, µs per request${hasTaskset ? ' (servers pinned to core 0)' : ''}:\n\n`);
-    process.stdout.write('| scenario | server | main thread | main thread waiting for the core | busiest other thread | other threads | all threads |\n');
+    process.stdout.write(
+      `\nBy thread, µs per request${hasTaskset ? ' (servers pinned to core 0)' : ''}:\n\n`,
+    );
+    process.stdout.write(
+      '| scenario | server | main thread | main thread waiting for the core | busiest other thread | other threads | all threads |\n',
+    );
     process.stdout.write('|---|---|---|---|---|---|---|\n');
     process.stdout.write(`${byThread.join('\n')}\n`);
   }

@@ -46,7 +46,9 @@ const skipMicros = (option('skip-ms') ?? 0) * 1000;
 const after = args.find((arg) => arg.startsWith('--after='))?.slice('--after='.length);
 const bySamples = args.includes('--samples');
 if (target === undefined) {
-  process.stderr.write('usage: tsx scripts/profile-summary.ts <file.cpuprofile | directory> [--top=25] [--requests=N] [--skip-ms=N] [--after=function] [--samples]\n');
+  process.stderr.write(
+    'usage: tsx scripts/profile-summary.ts <file.cpuprofile | directory> [--top=25] [--requests=N] [--skip-ms=N] [--after=function] [--samples]\n',
+  );
   process.exit(2);
 }
 
@@ -71,7 +73,10 @@ function packageOf(frame: CallFrame): string {
 function label(frame: CallFrame): string {
   const name = frame.functionName === '' ? '(anonymous)' : frame.functionName;
   if (frame.url === '') return name;
-  const file = frame.url.replace(/^file:\/\//, '').replace(/^.*\/node_modules\//, '').replace(/^.*\/(libs|apps)\//, '');
+  const file = frame.url
+    .replace(/^file:\/\//, '')
+    .replace(/^.*\/node_modules\//, '')
+    .replace(/^.*\/(libs|apps)\//, '');
   return `${name}  ${file}:${frame.lineNumber + 1}`;
 }
 
@@ -92,7 +97,8 @@ for (const file of files) {
   const parent = new Map<number, number>();
   for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
   const onStack = (id: number, name: string): boolean => {
-    for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) if (byId.get(at)?.callFrame.functionName === name) return true;
+    for (let at: number | undefined = id; at !== undefined; at = parent.get(at))
+      if (byId.get(at)?.callFrame.functionName === name) return true;
     return false;
   };
   const sorted = [...profile.timeDeltas].sort((a, b) => a - b);
@@ -120,7 +126,8 @@ for (const file of files) {
 }
 
 const share = (micros: number): string => `${((micros / busy) * 100).toFixed(1).padStart(5)}%`;
-const perRequest = (micros: number): string => (requests === undefined ? '' : `  ${(micros / requests).toFixed(1).padStart(7)} µs/req`);
+const perRequest = (micros: number): string =>
+  requests === undefined ? '' : `  ${(micros / requests).toFixed(1).padStart(7)} µs/req`;
 const print = (title: string, entries: Map<string, number>, limit: number): void => {
   process.stdout.write(`\n${title}\n`);
   for (const [name, micros] of [...entries].sort((a, b) => b[1] - a[1]).slice(0, limit)) {
@@ -128,6 +135,8 @@ const print = (title: string, entries: Map<string, number>, limit: number): void
   }
 };
 
-process.stdout.write(`${files.length} profile(s): busy ${(busy / 1e6).toFixed(2)} s, idle ${(idle / 1e6).toFixed(2)} s${perRequest(busy)}\n`);
+process.stdout.write(
+  `${files.length} profile(s): busy ${(busy / 1e6).toFixed(2)} s, idle ${(idle / 1e6).toFixed(2)} s${perRequest(busy)}\n`,
+);
 print('by package (self time)', selfByPackage, 20);
 print(`top ${top} functions (self time)`, selfByFunction, top);

@@ -20,7 +20,10 @@ const DAY = 24 * HOUR;
 
 type Query = [name: string, run: (store: SqlRequestLogStore, log: GeneratedLog) => Promise<unknown>];
 
-async function secondPage(store: SqlRequestLogStore, query: Parameters<SqlRequestLogStore['list']>[0]): Promise<unknown> {
+async function secondPage(
+  store: SqlRequestLogStore,
+  query: Parameters<SqlRequestLogStore['list']>[0],
+): Promise<unknown> {
   const first = await store.list({ ...query, limit: 100 });
   return store.list({ ...query, limit: 100, cursor: first.next_cursor ?? undefined });
 }
@@ -96,14 +99,27 @@ async function onPostgres(): Promise<{ fillSeconds: number; medians: number[] }>
   }
 }
 
-const load = () => loadavg().map((value) => value.toFixed(2)).join(' ');
+const load = () =>
+  loadavg()
+    .map((value) => value.toFixed(2))
+    .join(' ');
 process.stdout.write(`request log scale: ${ROWS.toLocaleString('en')} rows, median of ${RUNS} runs, ms\n`);
-process.stdout.write(`machine: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, node ${process.version}; load at start ${load()}\n`);
+process.stdout.write(
+  `machine: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, node ${process.version}; load at start ${load()}\n`,
+);
 const sqlite = await onSqlite();
 const postgres = await onPostgres();
 const width = Math.max(...QUERIES.map(([name]) => name.length));
 const fmt = (ms: number | undefined): string => (ms === undefined ? 'n/a' : ms.toFixed(1)).padStart(10);
-process.stdout.write(`\n| ${'query'.padEnd(width)} | ${'SQLite'.padStart(10)} | ${'PostgreSQL'.padStart(10)} |\n|${'-'.repeat(width + 2)}|${'-'.repeat(11)}:|${'-'.repeat(11)}:|\n`);
-QUERIES.forEach(([name], index) => process.stdout.write(`| ${name.padEnd(width)} | ${fmt(sqlite.medians[index])} | ${fmt(postgres.medians[index])} |\n`));
-process.stdout.write(`| ${'fill (s)'.padEnd(width)} | ${fmt(sqlite.fillSeconds)} | ${fmt(postgres.fillSeconds)} |\n`);
+process.stdout.write(
+  `\n| ${'query'.padEnd(width)} | ${'SQLite'.padStart(10)} | ${'PostgreSQL'.padStart(10)} |\n|${'-'.repeat(width + 2)}|${'-'.repeat(11)}:|${'-'.repeat(11)}:|\n`,
+);
+QUERIES.forEach(([name], index) =>
+  process.stdout.write(
+    `| ${name.padEnd(width)} | ${fmt(sqlite.medians[index])} | ${fmt(postgres.medians[index])} |\n`,
+  ),
+);
+process.stdout.write(
+  `| ${'fill (s)'.padEnd(width)} | ${fmt(sqlite.fillSeconds)} | ${fmt(postgres.fillSeconds)} |\n`,
+);
 process.stdout.write(`\nload at end ${load()}\n`);

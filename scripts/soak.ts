@@ -32,9 +32,11 @@ const connections = Number(values.connections);
 const sampleMs = Number(values['sample-seconds']) * 1000;
 const abortingConnections = Number(values['aborting-connections']);
 const snapshotDir = values['heap-snapshots'];
-if (!Number.isInteger(abortingConnections) || abortingConnections < 0) throw new Error('--aborting-connections: expected a whole number');
+if (!Number.isInteger(abortingConnections) || abortingConnections < 0)
+  throw new Error('--aborting-connections: expected a whole number');
 // warm-up: JIT, pools, the request log's first batches, the caches filling to their bounds
-const warmupMinutes = values['warmup-minutes'] === undefined ? Math.min(2, minutes / 5) : Number(values['warmup-minutes']);
+const warmupMinutes =
+  values['warmup-minutes'] === undefined ? Math.min(2, minutes / 5) : Number(values['warmup-minutes']);
 for (const [name, value] of Object.entries({ minutes, connections, sampleMs, warmupMinutes })) {
   if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name}: expected a positive number`);
 }
@@ -44,7 +46,11 @@ const MB = 2 ** 20;
 const KEY = 'sk-sy-soak-0000000000000000000000';
 const children: ChildProcess[] = [];
 
-async function start(script: string, env: Record<string, string>, execArgv: string[] = []): Promise<{ child: ChildProcess; url: string }> {
+async function start(
+  script: string,
+  env: Record<string, string>,
+  execArgv: string[] = [],
+): Promise<{ child: ChildProcess; url: string }> {
   const child = fork(script, [], { env: { ...process.env, ...env }, execArgv });
   children.push(child);
   const [message] = (await once(child, 'message')) as [{ url: string }];
@@ -112,12 +118,33 @@ function minuteFloors(points: Sample[], pick: (s: Sample) => number): Sample[] {
 const mb = (bytes: number): string => (bytes / MB).toFixed(1);
 const dir = await mkdtemp(join(tmpdir(), 'switchyard-soak-'));
 try {
-  const upstream = await start(here('./bench/upstream-server.ts'), { BENCH_STREAM_CHUNKS: '20', BENCH_SLOW_MODELS: abortingConnections > 0 ? '1' : '0' }, ['--import', 'tsx']);
-  const slowModels = ['slow-wait', 'slow-stream'].map((name) => ({ name, targets: [{ provider: 'upstream', model: name }] }));
+  const upstream = await start(
+    here('./bench/upstream-server.ts'),
+    { BENCH_STREAM_CHUNKS: '20', BENCH_SLOW_MODELS: abortingConnections > 0 ? '1' : '0' },
+    ['--import', 'tsx'],
+  );
+  const slowModels = ['slow-wait', 'slow-stream'].map((name) => ({
+    name,
+    targets: [{ provider: 'upstream', model: name }],
+  }));
   const config = {
-    providers: [{ name: 'upstream', type: 'openai', baseUrl: `${upstream.url}/v1`, apiKey: 'sk-soak-upstream' }],
-    models: [{ name: 'gpt-4o-mini', targets: [{ provider: 'upstream', model: 'gpt-4o-mini' }] }, ...(abortingConnections > 0 ? slowModels : [])],
-    keys: [{ key: KEY, name: 'soak', rpm: 10_000_000, tpm: 1_000_000_000, maxParallel: 10_000, budget: { usd: 1_000_000, period: 'total' } }],
+    providers: [
+      { name: 'upstream', type: 'openai', baseUrl: `${upstream.url}/v1`, apiKey: 'sk-soak-upstream' },
+    ],
+    models: [
+      { name: 'gpt-4o-mini', targets: [{ provider: 'upstream', model: 'gpt-4o-mini' }] },
+      ...(abortingConnections > 0 ? slowModels : []),
+    ],
+    keys: [
+      {
+        key: KEY,
+        name: 'soak',
+        rpm: 10_000_000,
+        tpm: 1_000_000_000,
+        maxParallel: 10_000,
+        budget: { usd: 1_000_000, period: 'total' },
+      },
+    ],
     requestLog: { store: 'sqlite', path: join(dir, 'soak.db') },
     metrics: { enabled: true },
   };
@@ -130,7 +157,8 @@ try {
   const idle = await sample();
   process.stdout.write(`idle: rss ${mb(idle.rss)} MB, heap ${mb(idle.heapUsed)} MB\n`);
 
-  const body = (stream: boolean, model = 'gpt-4o-mini'): string => JSON.stringify({ model, stream, messages: [{ role: 'user', content: 'Say hello in twenty words.' }] });
+  const body = (stream: boolean, model = 'gpt-4o-mini'): string =>
+    JSON.stringify({ model, stream, messages: [{ role: 'user', content: 'Say hello in twenty words.' }] });
   const aborting =
     abortingConnections === 0
       ? undefined
@@ -145,7 +173,11 @@ try {
         });
   const snapshot = async (name: string): Promise<void> => {
     if (snapshotDir === undefined) return;
-    const file = await ask<string>(gateway.child, `snapshot ${join(snapshotDir, `${name}.heapsnapshot`)}`, 'snapshot');
+    const file = await ask<string>(
+      gateway.child,
+      `snapshot ${join(snapshotDir, `${name}.heapsnapshot`)}`,
+      'snapshot',
+    );
     process.stdout.write(`heap snapshot: ${file}\n`);
   };
   const warmedUp = setTimeout(() => void snapshot('1-after-warmup'), warmupMinutes * 60_000);
@@ -164,13 +196,18 @@ try {
       (s) => {
         const atMs = Date.now() - loadStartedAt;
         samples.push({ atMs, ...s });
-        process.stdout.write(`${(atMs / 60_000).toFixed(2)} min: rss ${mb(s.rss)} MB, heap ${mb(s.heapUsed)} MB\n`);
+        process.stdout.write(
+          `${(atMs / 60_000).toFixed(2)} min: rss ${mb(s.rss)} MB, heap ${mb(s.heapUsed)} MB\n`,
+        );
       },
       (error: unknown) => process.stderr.write(`sample failed: ${String(error)}\n`),
     );
   }, sampleMs);
   // the end-of-load snapshot shortly before the load stops, under the same load as the first
-  const nearEnd = setTimeout(() => void snapshot('2-end-of-load'), Math.max(minutes * 60_000 - 20_000, warmupMinutes * 60_000 + 10_000));
+  const nearEnd = setTimeout(
+    () => void snapshot('2-end-of-load'),
+    Math.max(minutes * 60_000 - 20_000, warmupMinutes * 60_000 + 10_000),
+  );
   const result = await load;
   const abortResult = await aborting;
   clearInterval(timer);
@@ -187,11 +224,21 @@ try {
     `machine: ${cpus().length} × ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`,
     `command: npm run soak -- --minutes ${minutes}${abortingConnections > 0 ? ` --aborting-connections ${abortingConnections}` : ''} (connections ${connections}, non-streaming and streaming chat alternating, sample every ${sampleMs / 1000} s, warm-up ${warmupMinutes} min)`,
     `requests: ${result.requests.total} (${result.requests.average.toFixed(0)} req/s average), non-2xx ${result.non2xx}, errors ${result.errors}`,
-    ...(abortResult === undefined ? [] : [`aborting clients: ${abortingConnections} connections, ${abortResult.timeouts} requests abandoned after 1 s, ${abortResult.requests.total} answered in time, errors ${abortResult.errors}`]),
+    ...(abortResult === undefined
+      ? []
+      : [
+          `aborting clients: ${abortingConnections} connections, ${abortResult.timeouts} requests abandoned after 1 s, ${abortResult.requests.total} answered in time, errors ${abortResult.errors}`,
+        ]),
     `idle rss: ${mb(idle.rss)} MB (heap ${mb(idle.heapUsed)} MB)`,
     `peak rss under load: ${mb(peak)} MB`,
     `after warm-up (${afterWarmup.length} samples): rss slope ${slope(afterWarmup, (s) => s.rss).toFixed(2)} MB/min, heap slope ${slope(afterWarmup, (s) => s.heapUsed).toFixed(2)} MB/min`,
-    `per-minute floors after warm-up: rss slope ${slope(minuteFloors(afterWarmup, (s) => s.rss), (s) => s.rss).toFixed(2)} MB/min, heap slope ${slope(minuteFloors(afterWarmup, (s) => s.heapUsed), (s) => s.heapUsed).toFixed(2)} MB/min`,
+    `per-minute floors after warm-up: rss slope ${slope(
+      minuteFloors(afterWarmup, (s) => s.rss),
+      (s) => s.rss,
+    ).toFixed(2)} MB/min, heap slope ${slope(
+      minuteFloors(afterWarmup, (s) => s.heapUsed),
+      (s) => s.heapUsed,
+    ).toFixed(2)} MB/min`,
   ];
   process.stdout.write(`${summary.join('\n')}\n`);
 } finally {

@@ -20,11 +20,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 
-const arg = (name: string): string | undefined => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+const arg = (name: string): string | undefined =>
+  process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const workerCounts = (arg('workers') ?? '1,2').split(',').map(Number);
 const requests = Number(arg('requests') ?? 20_000);
 const connections = Number(arg('connections') ?? 50);
-for (const n of [...workerCounts, requests, connections]) if (!Number.isInteger(n) || n < 1) throw new Error(`expected positive whole numbers, got ${n}`);
+for (const n of [...workerCounts, requests, connections])
+  if (!Number.isInteger(n) || n < 1) throw new Error(`expected positive whole numbers, got ${n}`);
 
 const here = (file: string): string => fileURLToPath(new URL(file, import.meta.url));
 const CLI = here('../apps/gateway/dist/cli.js');
@@ -52,11 +54,18 @@ function treeCpu(pid: number): number {
   return total;
 }
 
-async function startGateway(configFile: string, workers: number): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [CLI, 'start', '--config', configFile, '--workers', String(workers)], {
-    env: { PATH: process.env['PATH'] ?? '', NODE_ENV: 'production' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+async function startGateway(
+  configFile: string,
+  workers: number,
+): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(
+    process.execPath,
+    [CLI, 'start', '--config', configFile, '--workers', String(workers)],
+    {
+      env: { PATH: process.env['PATH'] ?? '', NODE_ENV: 'production' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   children.push(child);
   let out = '';
   return new Promise((resolve, reject) => {
@@ -65,21 +74,30 @@ async function startGateway(configFile: string, workers: number): Promise<{ chil
       const match = /listening on (http:\/\/\S+)/.exec(out);
       if (match?.[1] !== undefined) resolve({ child, url: match[1] });
     });
-    child.once('exit', (code) => reject(new Error(`the gateway exited (${String(code)}) before listening: ${out}`)));
+    child.once('exit', (code) =>
+      reject(new Error(`the gateway exited (${String(code)}) before listening: ${out}`)),
+    );
   });
 }
 
 const dir = await mkdtemp(join(tmpdir(), 'switchyard-scaling-'));
 try {
-  const upstream = fork(here('./bench/upstream-server.ts'), [], { env: { ...process.env, BENCH_STREAM_CHUNKS: '20' }, execArgv: ['--import', 'tsx'] });
+  const upstream = fork(here('./bench/upstream-server.ts'), [], {
+    env: { ...process.env, BENCH_STREAM_CHUNKS: '20' },
+    execArgv: ['--import', 'tsx'],
+  });
   children.push(upstream);
   const [{ url: upstreamUrl }] = (await once(upstream, 'message')) as [{ url: string }];
   process.stdout.write(
     `Run on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC: ${cpus().length} × ${cpus()[0]?.model.trim() ?? 'CPU'}, Node ${process.version}; load average at start ${loadavg()
       .map((l) => l.toFixed(2))
-      .join(' ')}; ${requests} requests at ${connections} connections per run, after a warm-up of ${Math.min(requests, 5000)}.\n\n`,
+      .join(
+        ' ',
+      )}; ${requests} requests at ${connections} connections per run, after a warm-up of ${Math.min(requests, 5000)}.\n\n`,
   );
-  process.stdout.write('| workers | req/s | gateway CPU µs/req (primary + workers) | CPU µs/req relative to 1 worker |\n|---|---|---|---|\n');
+  process.stdout.write(
+    '| workers | req/s | gateway CPU µs/req (primary + workers) | CPU µs/req relative to 1 worker |\n|---|---|---|---|\n',
+  );
   let single: number | undefined;
   for (const workers of workerCounts) {
     const file = join(dir, `workers-${workers}.yaml`);
@@ -89,7 +107,9 @@ try {
       JSON.stringify({
         server: { port: 0, host: '127.0.0.1' },
         logging: { level: 'info', destination: '/dev/null' },
-        providers: [{ name: 'upstream', type: 'openai', baseUrl: `${upstreamUrl}/v1`, apiKey: 'sk-scaling-upstream' }],
+        providers: [
+          { name: 'upstream', type: 'openai', baseUrl: `${upstreamUrl}/v1`, apiKey: 'sk-scaling-upstream' },
+        ],
         models: [{ name: 'gpt-4o-mini', targets: [{ provider: 'upstream', model: 'gpt-4o-mini' }] }],
         keys: [{ key: KEY, name: 'scaling', rpm: 10_000_000, tpm: 1_000_000_000, maxParallel: 10_000 }],
         requestLog: { store: 'sqlite', path: join(dir, `workers-${workers}.db`) },
@@ -105,15 +125,21 @@ try {
         connections,
         amount,
         headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
-        body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Say hello in twenty words.' }] }),
+        body: JSON.stringify({
+          model: 'gpt-4o-mini',
+          messages: [{ role: 'user', content: 'Say hello in twenty words.' }],
+        }),
       });
     await run(Math.min(requests, 5000));
     const before = treeCpu(gateway.child.pid!);
     const result = await run(requests);
     const cpuPerRequest = (treeCpu(gateway.child.pid!) - before) / result.requests.total;
-    if (result.non2xx > 0 || result.errors > 0) throw new Error(`${workers} workers: ${result.non2xx} non-2xx, ${result.errors} errors`);
+    if (result.non2xx > 0 || result.errors > 0)
+      throw new Error(`${workers} workers: ${result.non2xx} non-2xx, ${result.errors} errors`);
     single ??= cpuPerRequest;
-    process.stdout.write(`| ${workers} | ${result.requests.average.toFixed(0)} | ${cpuPerRequest.toFixed(0)} | ${((cpuPerRequest / single) * 100).toFixed(0)}% |\n`);
+    process.stdout.write(
+      `| ${workers} | ${result.requests.average.toFixed(0)} | ${cpuPerRequest.toFixed(0)} | ${((cpuPerRequest / single) * 100).toFixed(0)}% |\n`,
+    );
     gateway.child.kill('SIGTERM');
     await once(gateway.child, 'exit');
   }

@@ -30,7 +30,11 @@ const gateway = {
 // response cache (not part of `production`)
 const custom = production || process.env.BENCH_CONFIG?.startsWith('custom:') === true;
 const features = new Set(
-  production ? ['keys', 'limits', 'log', 'logger', 'metrics', 'pricing'] : custom ? process.env.BENCH_CONFIG.slice('custom:'.length).split('+') : [],
+  production
+    ? ['keys', 'limits', 'log', 'logger', 'metrics', 'pricing']
+    : custom
+      ? process.env.BENCH_CONFIG.slice('custom:'.length).split('+')
+      : [],
 );
 const dir = features.has('log') ? mkdtempSync(join(tmpdir(), 'switchyard-bench-')) : undefined;
 const limits = features.has('limits') ? { rpm: 10_000_000, tpm: 1_000_000_000, maxParallel: 10_000 } : {};
@@ -39,7 +43,9 @@ const app = createApp(
     ? {
         gateway,
         ...(features.has('logger') ? { logger: { level: 'info', file: '/dev/null' } } : {}),
-        ...(features.has('keys') ? { keys: [{ key: process.env.BENCH_CLIENT_KEY, name: 'bench', ...limits }] } : {}),
+        ...(features.has('keys')
+          ? { keys: [{ key: process.env.BENCH_CLIENT_KEY, name: 'bench', ...limits }] }
+          : {}),
         ...(dir !== undefined ? { requestLog: { store: 'sqlite', path: join(dir, 'requests.db') } } : {}),
         metrics: features.has('metrics'),
         ...(features.has('pricing') ? { pricing: {} } : {}),
@@ -76,13 +82,16 @@ process.on('message', (message) => {
     clearInterval(watch);
     watch = undefined;
     process.send?.({ memory: { rss, peakRss: watched ? Math.max(peakRss, rss) : rss } });
-  }
-  else if (message === 'profile:start') {
+  } else if (message === 'profile:start') {
     session = new Session();
     session.connect();
     void session
       .post('Profiler.enable')
-      .then(() => session.post('Profiler.setSamplingInterval', { interval: Number(process.env.BENCH_PROFILE_INTERVAL_US ?? 1000) }))
+      .then(() =>
+        session.post('Profiler.setSamplingInterval', {
+          interval: Number(process.env.BENCH_PROFILE_INTERVAL_US ?? 1000),
+        }),
+      )
       .then(() => session.post('Profiler.start'))
       .then(() => process.send?.({ profiling: true }));
   } else if (typeof message === 'string' && message.startsWith('profile:stop ')) {
@@ -93,10 +102,12 @@ process.on('message', (message) => {
     });
   }
 });
-process.on('disconnect', () =>
-  void app.close().then(() => {
-    stopIdleRelease();
-    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
-    process.exit(0);
-  }),
+process.on(
+  'disconnect',
+  () =>
+    void app.close().then(() => {
+      stopIdleRelease();
+      if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+      process.exit(0);
+    }),
 );

@@ -7,10 +7,17 @@ import { startGateway, tuneHeap } from '../../apps/gateway/dist/index.js';
 // the V8 heap settings `switchyard start` applies to its process
 tuneHeap();
 
-const running = await startGateway({ config: JSON.parse(process.env.SOAK_CONFIG), port: 0, host: '127.0.0.1', logLevel: 'silent', env: {} });
+const running = await startGateway({
+  config: JSON.parse(process.env.SOAK_CONFIG),
+  port: 0,
+  host: '127.0.0.1',
+  logLevel: 'silent',
+  env: {},
+});
 process.on('message', (message) => {
   if (message === 'sample') process.send?.({ sample: process.memoryUsage() });
-  else if (typeof message === 'string' && message.startsWith('snapshot ')) process.send?.({ snapshot: writeHeapSnapshot(message.slice('snapshot '.length)) });
+  else if (typeof message === 'string' && message.startsWith('snapshot '))
+    process.send?.({ snapshot: writeHeapSnapshot(message.slice('snapshot '.length)) });
 });
 process.send?.({ url: running.url });
 process.on('disconnect', () => void running.shutdown().then(() => process.exit(0)));

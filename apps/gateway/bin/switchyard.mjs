@@ -7,7 +7,9 @@ import { existsSync } from 'node:fs';
 
 const cli = new URL('../dist/cli.js', import.meta.url);
 if (!existsSync(cli)) {
-  process.stderr.write('switchyard: the gateway is not built yet: run `npm run build` (or `npm start`) at the root of the repository\n');
+  process.stderr.write(
+    'switchyard: the gateway is not built yet: run `npm run build` (or `npm start`) at the root of the repository\n',
+  );
   process.exit(1);
 }
 await import(cli.href);

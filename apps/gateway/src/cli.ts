@@ -30,7 +30,11 @@ REDIS_CLUSTER_NODES, DATABASE_URL, SWITCHYARD_SHUTDOWN_DELAY_MS, SWITCHYARD_ALLO
 \`switchyard start --help\` lists them all.`;
 
 /** `switchyard start`, or no command; `usage` is what --help prints: start's own, or the overview for `switchyard --help`. */
-async function start(args: string[], env: NodeJS.ProcessEnv, usage = START_USAGE): Promise<number | undefined> {
+async function start(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  usage = START_USAGE,
+): Promise<number | undefined> {
   // --help and --version answer without loading the gateway
   if (args.includes('--version') || args.includes('-v')) {
     process.stdout.write(`${VERSION}\n`);
@@ -67,7 +71,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
       return (await import('./cli/bench-command')).benchCommand(rest, env);
     default:
       // `switchyard --port 0` starts, as before there were subcommands; `switchyard --help` is the overview
-      if (command.startsWith('-')) return start(argv, env, command === '--help' || command === '-h' ? USAGE : START_USAGE);
+      if (command.startsWith('-'))
+        return start(argv, env, command === '--help' || command === '-h' ? USAGE : START_USAGE);
       throw new UsageError(`Unknown command "${command}".`, USAGE);
   }
 }
@@ -95,11 +100,15 @@ function report(error: unknown, json: boolean): number {
  * still can. The gateway (`start`) serves on, its output lost, as its log lines are dropped
  * and counted when they cannot be written.
  */
-function onOutputError(stream: 'stdout' | 'stderr', serving: boolean): (error: NodeJS.ErrnoException) => void {
+function onOutputError(
+  stream: 'stdout' | 'stderr',
+  serving: boolean,
+): (error: NodeJS.ErrnoException) => void {
   return (error) => {
     if (serving) return;
     if (error.code === 'EPIPE') process.exit();
-    if (stream === 'stdout') process.stderr.write(`switchyard: cannot write the output: ${error.code ?? error.message}\n`);
+    if (stream === 'stdout')
+      process.stderr.write(`switchyard: cannot write the output: ${error.code ?? error.message}\n`);
     process.exit(EXIT_CODES.failed);
   };
 }

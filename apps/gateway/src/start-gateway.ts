@@ -45,11 +45,16 @@ export interface RunningGateway {
  * redaction; pretty lines through pino-pretty on a terminal stdout outside production, JSON
  * when pino-pretty (an optional dependency) is not installed. Undefined at level `silent`.
  */
-export function gatewayLogger(config: ConfigFile, logLevel: string | undefined, env: NodeJS.ProcessEnv): FastifyBaseLogger | undefined {
+export function gatewayLogger(
+  config: ConfigFile,
+  logLevel: string | undefined,
+  env: NodeJS.ProcessEnv,
+): FastifyBaseLogger | undefined {
   const level = resolveLogLevel(config, logLevel);
   if (level === 'silent') return undefined;
   const destination = config.logging?.destination ?? 'stdout';
-  const pretty = destination === 'stdout' && process.stdout.isTTY && envValue(env, 'NODE_ENV') !== 'production';
+  const pretty =
+    destination === 'stdout' && process.stdout.isTTY && envValue(env, 'NODE_ENV') !== 'production';
   if (pretty) {
     try {
       return createLogger({ level, destination, pretty: true });
@@ -110,7 +115,10 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
         if (shutdownDelayMs > 0) {
           // a load balancer (a Kubernetes Service) keeps sending until it has seen /ready fail
           // or the endpoint removal has propagated: serve what it sends until then
-          app.log.info({ shutdownDelayMs }, 'shutdown delay: /ready answers 503, still serving until the listener closes');
+          app.log.info(
+            { shutdownDelayMs },
+            'shutdown delay: /ready answers 503, still serving until the listener closes',
+          );
           await new Promise<void>((resolve) => {
             const timer = setTimeout(resolve, shutdownDelayMs);
             skipDelay = () => {
@@ -122,10 +130,16 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
         }
         // connections still open a moment after the drain deadline are closed outright (a
         // deadline near the longest timer is kept to it: past it the timer would fire at once)
-        const deadline = setTimeout(() => {
-          app.log.warn({ shutdownTimeoutMs }, 'shutdown deadline passed; closing the remaining connections');
-          app.server.closeAllConnections();
-        }, Math.min(shutdownTimeoutMs + CLOSE_LEFT_CONNECTIONS_MS, MAX_TIMER_MS));
+        const deadline = setTimeout(
+          () => {
+            app.log.warn(
+              { shutdownTimeoutMs },
+              'shutdown deadline passed; closing the remaining connections',
+            );
+            app.server.closeAllConnections();
+          },
+          Math.min(shutdownTimeoutMs + CLOSE_LEFT_CONNECTIONS_MS, MAX_TIMER_MS),
+        );
         deadline.unref();
         try {
           await app.close();

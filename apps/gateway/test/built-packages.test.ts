@@ -23,7 +23,13 @@ const chunk = (delta: Record<string, unknown>, finish: string | null, usage?: Re
     ...(usage === undefined ? {} : { usage }),
   });
 const USAGE = { prompt_tokens: 9, completion_tokens: 2, total_tokens: 11 };
-const CHUNKS = [chunk({ role: 'assistant', content: '' }, null), chunk({ content: 'Hi ' }, null), chunk({ content: 'there' }, null), chunk({}, 'stop'), chunk({}, null, USAGE)];
+const CHUNKS = [
+  chunk({ role: 'assistant', content: '' }, null),
+  chunk({ content: 'Hi ' }, null),
+  chunk({ content: 'there' }, null),
+  chunk({}, 'stop'),
+  chunk({}, null, USAGE),
+];
 const RESPONSE = spaced({
   id: 'chatcmpl-spaced',
   object: 'chat.completion',
@@ -56,7 +62,11 @@ beforeAll(async () => {
         },
       },
       // anything else is a mistake in this suite: a loud answer, not a mock reply
-      { method: 'POST', path: /./, handle: ({ res }) => sendJson(res, 404, { error: { message: 'not in this suite' } }) },
+      {
+        method: 'POST',
+        path: /./,
+        handle: ({ res }) => sendJson(res, 404, { error: { message: 'not in this suite' } }),
+      },
     ],
   });
   dir = await mkdtemp(join(tmpdir(), 'switchyard-built-'));
@@ -73,10 +83,15 @@ beforeAll(async () => {
     ].join('\n'),
   );
   // run from the config's directory: its request log (the default, SQLite at ./switchyard.db) goes there
-  gateway = await startGatewayProcess(['start', '--config', config], { SWITCHYARD_WORKERS: '1' }, { cwd: dir });
+  gateway = await startGatewayProcess(
+    ['start', '--config', config],
+    { SWITCHYARD_WORKERS: '1' },
+    { cwd: dir },
+  );
 });
 afterEach(() => {
-  if (gateway !== undefined && gateway.child.exitCode !== null) throw new Error(`the gateway exited: ${gateway.stderr()}`);
+  if (gateway !== undefined && gateway.child.exitCode !== null)
+    throw new Error(`the gateway exited: ${gateway.stderr()}`);
 });
 afterAll(async () => {
   gateway?.child.kill('SIGTERM');
@@ -90,7 +105,12 @@ const ask = (stream: boolean, content: string): Promise<Response> =>
   fetch(`${gateway!.url}/v1/chat/completions`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ model: 'gpt-4o-mini', stream, ...(stream ? { stream_options: { include_usage: true } } : {}), messages: [{ role: 'user', content }] }),
+    body: JSON.stringify({
+      model: 'gpt-4o-mini',
+      stream,
+      ...(stream ? { stream_options: { include_usage: true } } : {}),
+      messages: [{ role: 'user', content }],
+    }),
   });
 const dataOf = async (response: Response): Promise<string[]> =>
   (await response.text())
@@ -127,7 +147,9 @@ describe('the built gateway and libs', () => {
     expect(streamHit.headers.get('x-switchyard-cache')).toBe('HIT');
     const data = await dataOf(streamHit);
     expect(data.at(-1)).toBe('[DONE]');
-    expect(data.slice(0, -1).map((text) => JSON.parse(text) as unknown)).toEqual(CHUNKS.map((text) => JSON.parse(text) as unknown));
+    expect(data.slice(0, -1).map((text) => JSON.parse(text) as unknown)).toEqual(
+      CHUNKS.map((text) => JSON.parse(text) as unknown),
+    );
     expect(upstream.requests.length).toBe(calls + 2);
   });
 });

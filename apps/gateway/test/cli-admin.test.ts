@@ -4,7 +4,13 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createMockUpstream, freeTcpPort, openAIRoutes, type MockRoute, type MockUpstream } from '@switchyard/testing';
+import {
+  createMockUpstream,
+  freeTcpPort,
+  openAIRoutes,
+  type MockRoute,
+  type MockUpstream,
+} from '@switchyard/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type RunningGateway } from '../src/start-gateway';
 
@@ -132,7 +138,8 @@ function printedBy(child: ChildProcessWithoutNullStreams): { matching(pattern: R
   return {
     async matching(pattern) {
       while (!pattern.test(printed)) {
-        if (child.exitCode !== null || child.signalCode !== null) throw new Error(`exited before printing ${String(pattern)}: ${printed}`);
+        if (child.exitCode !== null || child.signalCode !== null)
+          throw new Error(`exited before printing ${String(pattern)}: ${printed}`);
         await new Promise<void>((resolve) => waiters.push(resolve));
       }
       return printed;
@@ -142,7 +149,9 @@ function printedBy(child: ChildProcessWithoutNullStreams): { matching(pattern: R
 
 /** The request log's rows of a customer, newest first. */
 async function rowsOf(customer: string): Promise<Array<{ id: string; ts: number; requested_model: string }>> {
-  const answer = await fetch(`${gateway.url}/admin/requests?customer_id=${customer}`, { headers: { authorization: `Bearer ${MASTER}` } });
+  const answer = await fetch(`${gateway.url}/admin/requests?customer_id=${customer}`, {
+    headers: { authorization: `Bearer ${MASTER}` },
+  });
   return ((await answer.json()) as { data: Array<{ id: string; ts: number; requested_model: string }> }).data;
 }
 
@@ -393,7 +402,9 @@ describe('switchyard logs', () => {
     ]);
     expect(json.stderr).toBe('');
     expect(json.code).toBe(0);
-    const page = JSON.parse(json.stdout) as { data: Array<{ client_request_id: string; customer_id: string }> };
+    const page = JSON.parse(json.stdout) as {
+      data: Array<{ client_request_id: string; customer_id: string }>;
+    };
     expect(page.data.map((r) => [r.client_request_id, r.customer_id])).toEqual([['cli-corr-1', 'logs-corr']]);
     expect(table.code).toBe(0);
     // the header and the one row of cli-corr-2
@@ -440,13 +451,25 @@ describe('switchyard logs', () => {
     // after a round trip to the log: stamped later than the four
     await chat(MASTER, 'tail-cut');
     await logged('tail-cut', 5);
-    const child = spawnCli(['logs', 'tail', '--json', '--interval', '50ms', '--limit', '1', '--customer', 'tail-cut']);
+    const child = spawnCli([
+      'logs',
+      'tail',
+      '--json',
+      '--interval',
+      '50ms',
+      '--limit',
+      '1',
+      '--customer',
+      'tail-cut',
+    ]);
     // one listener from the start: what is printed while the test makes its request is kept
     const printed = printedBy(child);
     const first = JSON.parse(await printed.matching(/\n/)) as { id: string; ts: number };
     await chat(MASTER, 'tail-cut');
     await logged('tail-cut', 6);
-    const answer = await fetch(`${gateway.url}/admin/requests?customer_id=tail-cut&limit=1`, { headers: { authorization: `Bearer ${MASTER}` } });
+    const answer = await fetch(`${gateway.url}/admin/requests?customer_id=tail-cut&limit=1`, {
+      headers: { authorization: `Bearer ${MASTER}` },
+    });
     const added = ((await answer.json()) as { data: Array<{ id: string }> }).data[0]?.id ?? '';
     const text = await printed.matching(new RegExp(added));
     const rows = text
@@ -661,7 +684,9 @@ describe('switchyard config validate --json', () => {
     expect(report.problems.some((p) => p.includes('/server/port'))).toBe(true);
     const good = join(dir, 'good.yaml');
     await writeFile(good, 'providers: [ { name: mock, type: mock } ]\n');
-    expect(JSON.parse((await cli(['config', 'validate', good, '--json'], { SWITCHYARD_WORKERS: '1' })).stdout)).toEqual({
+    expect(
+      JSON.parse((await cli(['config', 'validate', good, '--json'], { SWITCHYARD_WORKERS: '1' })).stdout),
+    ).toEqual({
       file: good,
       valid: true,
       problems: [],

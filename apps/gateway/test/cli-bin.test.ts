@@ -7,7 +7,11 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { killGatewayProcesses, send, startGatewayProcess, type GatewayProcess } from './gateway-process';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string; bin: Record<string, string>; files: string[] };
+const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+  version: string;
+  bin: Record<string, string>;
+  files: string[];
+};
 const BIN = join(ROOT, manifest.bin['switchyard'] ?? 'no switchyard bin');
 const started: GatewayProcess[] = [];
 const dirs: string[] = [];
@@ -55,8 +59,19 @@ describe('the switchyard bin', { timeout: 60_000 }, () => {
 
   it('starts the gateway, its workers through the same bin', async () => {
     const config = join(tempDir(), 'gateway.yaml');
-    writeFileSync(config, ['server: { port: 0 }', 'requestLog: { store: none }', 'providers: [ { name: mock, type: mock } ]'].join('\n'));
-    const gateway = await startGatewayProcess(['start', '--config', config, '--workers', '2'], {}, { entry: BIN });
+    writeFileSync(
+      config,
+      [
+        'server: { port: 0 }',
+        'requestLog: { store: none }',
+        'providers: [ { name: mock, type: mock } ]',
+      ].join('\n'),
+    );
+    const gateway = await startGatewayProcess(
+      ['start', '--config', config, '--workers', '2'],
+      {},
+      { entry: BIN },
+    );
     started.push(gateway);
     const health = await send(`${gateway.url}/health`);
     expect(health.status).toBe(200);

@@ -25,7 +25,9 @@ function run(args: string[], env: Record<string, string> = {}): ChildProcessWith
   return child;
 }
 
-async function output(child: ChildProcessWithoutNullStreams): Promise<{ code: number | null; stdout: string; stderr: string }> {
+async function output(
+  child: ChildProcessWithoutNullStreams,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -43,7 +45,9 @@ function listening(child: ChildProcessWithoutNullStreams): Promise<string> {
       const match = /listening on (http:\/\/\S+)/.exec(text);
       if (match?.[1] !== undefined) resolve(match[1]);
     });
-    child.once('exit', (code) => reject(new Error(`the gateway exited (${String(code)}) before listening: ${text}`)));
+    child.once('exit', (code) =>
+      reject(new Error(`the gateway exited (${String(code)}) before listening: ${text}`)),
+    );
   });
 }
 
@@ -55,7 +59,9 @@ function printedUntil(child: ChildProcessWithoutNullStreams, pattern: RegExp): P
       text += data.toString();
       if (pattern.test(text)) resolve(text);
     });
-    child.once('exit', (code) => reject(new Error(`the gateway exited (${String(code)}) before printing ${String(pattern)}: ${text}`)));
+    child.once('exit', (code) =>
+      reject(new Error(`the gateway exited (${String(code)}) before printing ${String(pattern)}: ${text}`)),
+    );
   });
 }
 
@@ -116,7 +122,10 @@ describe('switchyard CLI', { timeout: 60_000 }, () => {
   });
 
   it('adds an openai provider when OPENAI_API_KEY is set', async () => {
-    const child = run(['start', '--port', '0'], { OPENAI_API_KEY: 'sk-env-key-0000000000', OPENAI_BASE_URL: `${upstream.url}/v1` });
+    const child = run(['start', '--port', '0'], {
+      OPENAI_API_KEY: 'sk-env-key-0000000000',
+      OPENAI_BASE_URL: `${upstream.url}/v1`,
+    });
     const url = await listening(child);
     const response = await fetch(`${url}/v1/chat/completions`, {
       method: 'POST',
@@ -166,7 +175,10 @@ describe('switchyard CLI', { timeout: 60_000 }, () => {
     expect(result.stderr).toContain('environment variable MISSING_KEY is not set');
     expect(result.stderr).toContain('/server/port');
     const semantic = join(dir, 'semantic.yaml');
-    await writeFile(semantic, 'providers: [ { name: a, type: nope } ]\nmodels: [ { name: m, targets: [ { provider: ghost, model: x } ] } ]\n');
+    await writeFile(
+      semantic,
+      'providers: [ { name: a, type: nope } ]\nmodels: [ { name: m, targets: [ { provider: ghost, model: x } ] } ]\n',
+    );
     const second = await output(run(['--config', semantic]));
     expect(second.code).toBe(1);
     expect(second.stderr).toContain('unknown provider type "nope"');
@@ -183,28 +195,44 @@ describe('switchyard CLI', { timeout: 60_000 }, () => {
 
   it('validates a config with the environment and the workers start would run it with', async () => {
     const file = join(dir, 'admin.yaml');
-    await writeFile(file, "admin: { masterKey: validate-master-key-0123, keyStore: { url: 'sqlite::memory:' } }\nproviders: [ { name: mock, type: mock } ]\n");
+    await writeFile(
+      file,
+      "admin: { masterKey: validate-master-key-0123, keyStore: { url: 'sqlite::memory:' } }\nproviders: [ { name: mock, type: mock } ]\n",
+    );
     const oneWorker = await output(run(['config', 'validate', file]));
     expect(oneWorker).toMatchObject({ code: 0 });
     expect(oneWorker.stdout).toContain('valid (1 worker)');
     // without Redis, start refuses several workers with an admin API: so does validate
     const twoWorkers = await output(run(['config', 'validate', file], { SWITCHYARD_WORKERS: '2' }));
     expect(twoWorkers.code).toBe(1);
-    expect(twoWorkers.stderr).toContain("with 2 workers: virtual keys' revocations, budgets and limits would be kept per worker");
+    expect(twoWorkers.stderr).toContain(
+      "with 2 workers: virtual keys' revocations, budgets and limits would be kept per worker",
+    );
     const flag = await output(run(['config', 'validate', file, '--workers', '3', '--json']));
     expect(flag.code).toBe(1);
     expect(JSON.parse(flag.stdout)).toMatchObject({ valid: false, workers: 3 });
     // REDIS_URL from the environment is what makes the workers share state
-    const shared = await output(run(['config', 'validate', file, '--json'], { SWITCHYARD_WORKERS: '2', REDIS_URL: 'redis://127.0.0.1:6379' }));
+    const shared = await output(
+      run(['config', 'validate', file, '--json'], {
+        SWITCHYARD_WORKERS: '2',
+        REDIS_URL: 'redis://127.0.0.1:6379',
+      }),
+    );
     expect(shared.code).toBe(0);
     expect(JSON.parse(shared.stdout)).toMatchObject({ valid: true, workers: 2, problems: [] });
     const badEnv = await output(
-      run(['config', 'validate', file], { REDIS_URL: 'redis://:pw-0123456789@127.0.0.1:99999', SWITCHYARD_METRICS_TOKEN: 'short', PORT: 'http' }),
+      run(['config', 'validate', file], {
+        REDIS_URL: 'redis://:pw-0123456789@127.0.0.1:99999',
+        SWITCHYARD_METRICS_TOKEN: 'short',
+        PORT: 'http',
+      }),
     );
     expect(badEnv.code).toBe(1);
     expect(badEnv.stderr).toContain('PORT: "http" is not an integer from 0 to 65535.');
     expect(badEnv.stderr).toContain('SWITCHYARD_METRICS_TOKEN');
-    const badRedis = await output(run(['config', 'validate', file], { REDIS_URL: 'redis://:pw-0123456789@127.0.0.1:99999' }));
+    const badRedis = await output(
+      run(['config', 'validate', file], { REDIS_URL: 'redis://:pw-0123456789@127.0.0.1:99999' }),
+    );
     expect(badRedis.code).toBe(1);
     expect(badRedis.stderr).toContain('REDIS_URL is not a valid URL: the port 99999 is not in 0-65535');
     expect(badRedis.stderr).not.toContain('pw-0123456789');
@@ -219,17 +247,28 @@ describe('switchyard CLI', { timeout: 60_000 }, () => {
     const accepted = await output(run(['config', 'validate', good]));
     expect(accepted).toMatchObject({ code: 0 });
     const bad = join(dir, 'limiter-redis.yaml');
-    await writeFile(bad, 'limiter: { redis: { url: "redis://:pw-0123456789@127.0.0.1:99999" } }\nproviders: [ { name: mock, type: mock } ]\n');
+    await writeFile(
+      bad,
+      'limiter: { redis: { url: "redis://:pw-0123456789@127.0.0.1:99999" } }\nproviders: [ { name: mock, type: mock } ]\n',
+    );
     const refused = await output(run(['config', 'validate', bad]));
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toContain('/limiter/redis/url: is not a valid URL: the port 99999 is not in 0-65535');
+    expect(refused.stderr).toContain(
+      '/limiter/redis/url: is not a valid URL: the port 99999 is not in 0-65535',
+    );
     expect(refused.stderr).not.toContain('pw-0123456789');
   });
 
   it('refuses, as start does, a Redis address without //', async () => {
     const file = join(dir, 'redis-no-slashes.yaml');
-    await writeFile(file, 'limiter: { redis: { url: "redis:/127.0.0.1:6379" } }\nproviders: [ { name: mock, type: mock } ]\n');
-    const [validated, started] = await Promise.all([output(run(['config', 'validate', file])), output(run(['--config', file, '--port', '0']))]);
+    await writeFile(
+      file,
+      'limiter: { redis: { url: "redis:/127.0.0.1:6379" } }\nproviders: [ { name: mock, type: mock } ]\n',
+    );
+    const [validated, started] = await Promise.all([
+      output(run(['config', 'validate', file])),
+      output(run(['--config', file, '--port', '0'])),
+    ]);
     for (const result of [validated, started]) {
       expect(result.code).toBe(1);
       expect(result.stderr).toContain('/limiter/redis/url: has no "//" after "redis:"');
@@ -259,7 +298,11 @@ describe('switchyard CLI', { timeout: 60_000 }, () => {
     expect(validated.stderr.trimEnd().split('\n')).toEqual(lines);
     const json = await output(run(['config', 'validate', file, '--json']));
     expect(json.code).toBe(0);
-    expect(JSON.parse(json.stdout)).toMatchObject({ valid: true, problems: [], warnings: lines.map((line) => line.slice('warning: '.length)) });
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      valid: true,
+      problems: [],
+      warnings: lines.map((line) => line.slice('warning: '.length)),
+    });
     const started = run(['--config', file, '--port', '0']);
     let stderr = '';
     started.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
@@ -269,7 +312,9 @@ describe('switchyard CLI', { timeout: 60_000 }, () => {
     await once(started, 'exit');
     expect(stderr.trimEnd().split('\n')).toEqual(lines);
     // REDIS_URL gives the cache its Redis tier at start
-    const withRedis = await output(run(['config', 'validate', file], { REDIS_URL: 'redis://127.0.0.1:6379' }));
+    const withRedis = await output(
+      run(['config', 'validate', file], { REDIS_URL: 'redis://127.0.0.1:6379' }),
+    );
     expect(withRedis.code).toBe(0);
     expect(withRedis.stderr).not.toContain('/cache/redisCommandTimeoutMs');
     // the stores picked by the environment: their fields are for the environments that pick the other store
@@ -289,11 +334,18 @@ describe('switchyard CLI', { timeout: 60_000 }, () => {
   });
 
   it("prints the file's warnings before a later check or the file's own problems stop start, as validate does (start printed them only once it was about to serve)", async () => {
-    const warning = 'warning: /requestLog/postgres: pool settings are for a postgres request log, not store none';
+    const warning =
+      'warning: /requestLog/postgres: pool settings are for a postgres request log, not store none';
     const exposed = join(dir, 'warned-then-exposed.yaml');
-    await writeFile(exposed, 'server: { host: 0.0.0.0 }\nrequestLog: { store: none, postgres: { poolSize: 2 } }\nproviders: [ { name: mock, type: mock } ]\n');
+    await writeFile(
+      exposed,
+      'server: { host: 0.0.0.0 }\nrequestLog: { store: none, postgres: { poolSize: 2 } }\nproviders: [ { name: mock, type: mock } ]\n',
+    );
     const broken = join(dir, 'warned-and-broken.yaml');
-    await writeFile(broken, 'server: { port: eighty }\nrequestLog: { store: none, postgres: { poolSize: 2 } }\nproviders: [ { name: mock, type: mock } ]\n');
+    await writeFile(
+      broken,
+      'server: { port: eighty }\nrequestLog: { store: none, postgres: { poolSize: 2 } }\nproviders: [ { name: mock, type: mock } ]\n',
+    );
     const results = await Promise.all([
       output(run(['config', 'validate', exposed])),
       output(run(['--config', exposed, '--port', '0'])),
@@ -311,7 +363,10 @@ describe('switchyard CLI', { timeout: 60_000 }, () => {
 
   it('takes a redis section whose address REDIS_URL gives in validate and start alike, and refuses it in both without one', async () => {
     const file = join(dir, 'redis-from-env.yaml');
-    await writeFile(file, 'redis: { keyPrefix: "cli-env:", commandTimeoutMs: 400 }\nproviders: [ { name: mock, type: mock } ]\n');
+    await writeFile(
+      file,
+      'redis: { keyPrefix: "cli-env:", commandTimeoutMs: 400 }\nproviders: [ { name: mock, type: mock } ]\n',
+    );
     const env = { REDIS_URL: 'redis://127.0.0.1:6379' };
     const validated = await output(run(['config', 'validate', file], env));
     expect(validated.stderr).toBe('');
@@ -320,7 +375,10 @@ describe('switchyard CLI', { timeout: 60_000 }, () => {
     await listening(started);
     started.kill('SIGTERM');
     // neither the file nor the environment names a Redis
-    const [refused, notStarted] = await Promise.all([output(run(['config', 'validate', file])), output(run(['--config', file, '--port', '0']))]);
+    const [refused, notStarted] = await Promise.all([
+      output(run(['config', 'validate', file])),
+      output(run(['--config', file, '--port', '0'])),
+    ]);
     for (const result of [refused, notStarted]) {
       expect(result.code).toBe(1);
       expect(result.stderr).toContain('/redis: needs a url or cluster');
@@ -332,10 +390,17 @@ describe('switchyard CLI', { timeout: 60_000 }, () => {
     await writeFile(file, 'server: { host: 0.0.0.0 }\nproviders: [ { name: mock, type: mock } ]\n');
     const exposed = await output(run(['config', 'validate', file]));
     expect(exposed.code).toBe(1);
-    expect(exposed.stderr).toMatch(/the listen address 0\.0\.0\.0: the gateway has no client keys, key store or master key.*SWITCHYARD_ALLOW_OPEN=1/s);
+    expect(exposed.stderr).toMatch(
+      /the listen address 0\.0\.0\.0: the gateway has no client keys, key store or master key.*SWITCHYARD_ALLOW_OPEN=1/s,
+    );
     expect((await output(run(['config', 'validate', file], { SWITCHYARD_ALLOW_OPEN: '1' }))).code).toBe(0);
     expect((await output(run(['config', 'validate', file], { HOST: '127.0.0.1' }))).code).toBe(0);
-    const badFlag = await output(run(['config', 'validate', file], { SWITCHYARD_ALLOW_OPEN: 'maybe', SWITCHYARD_SHUTDOWN_DELAY_MS: '5s' }));
+    const badFlag = await output(
+      run(['config', 'validate', file], {
+        SWITCHYARD_ALLOW_OPEN: 'maybe',
+        SWITCHYARD_SHUTDOWN_DELAY_MS: '5s',
+      }),
+    );
     expect(badFlag.code).toBe(1);
     expect(badFlag.stderr).toContain('SWITCHYARD_SHUTDOWN_DELAY_MS: "5s" is not a duration in milliseconds');
   });
@@ -343,8 +408,16 @@ describe('switchyard CLI', { timeout: 60_000 }, () => {
   it('refuses in validate what start refuses from the environment and the flags, every problem at once and named by where it came from', async () => {
     const file = join(dir, 'minimal.yaml');
     await writeFile(file, 'providers: [ { name: mock, type: mock } ]\n');
-    const env = { SWITCHYARD_MASTER_KEY: 'short', SWITCHYARD_KEY_SECRET: 'x', LOG_LEVEL: 'bogus', OTEL_EXPORTER_OTLP_ENDPOINT: 'notaurl' };
-    const [validated, started] = await Promise.all([output(run(['config', 'validate', file, '--json'], env)), output(run(['--config', file, '--port', '0'], env))]);
+    const env = {
+      SWITCHYARD_MASTER_KEY: 'short',
+      SWITCHYARD_KEY_SECRET: 'x',
+      LOG_LEVEL: 'bogus',
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'notaurl',
+    };
+    const [validated, started] = await Promise.all([
+      output(run(['config', 'validate', file, '--json'], env)),
+      output(run(['--config', file, '--port', '0'], env)),
+    ]);
     expect(started.code).toBe(1);
     expect(validated.code).toBe(1);
     expect(JSON.parse(validated.stdout)).toEqual({
@@ -359,10 +432,16 @@ describe('switchyard CLI', { timeout: 60_000 }, () => {
       warnings: [],
     });
     // start stops at the first of them, with the same words
-    expect(started.stderr).toContain('SWITCHYARD_MASTER_KEY (admin.masterKey): Expected string length greater or equal to 16');
+    expect(started.stderr).toContain(
+      'SWITCHYARD_MASTER_KEY (admin.masterKey): Expected string length greater or equal to 16',
+    );
     for (const [name, value, problem] of [
       ['LOG_LEVEL', 'bogus', 'must be one of fatal'],
-      ['OTEL_EXPORTER_OTLP_ENDPOINT', 'notaurl', 'OTEL_EXPORTER_OTLP_ENDPOINT is not an http:// or https:// URL'],
+      [
+        'OTEL_EXPORTER_OTLP_ENDPOINT',
+        'notaurl',
+        'OTEL_EXPORTER_OTLP_ENDPOINT is not an http:// or https:// URL',
+      ],
     ] as const) {
       const one = await output(run(['--config', file, '--port', '0'], { [name]: value }));
       expect(one.code).toBe(1);
@@ -372,7 +451,9 @@ describe('switchyard CLI', { timeout: 60_000 }, () => {
     const exposed = await output(run(['config', 'validate', file, '--host', '0.0.0.0']));
     expect(exposed.code).toBe(1);
     expect(exposed.stderr).toContain('the listen address 0.0.0.0: the gateway has no client keys');
-    expect((await output(run(['config', 'validate', file, '--host', '127.0.0.1'], { HOST: '0.0.0.0' }))).code).toBe(0);
+    expect(
+      (await output(run(['config', 'validate', file, '--host', '127.0.0.1'], { HOST: '0.0.0.0' }))).code,
+    ).toBe(0);
     // the file start would read: SWITCHYARD_CONFIG when none is named
     const fromEnv = await output(run(['config', 'validate'], { SWITCHYARD_CONFIG: file }));
     expect(fromEnv.code).toBe(0);
@@ -385,11 +466,23 @@ describe('switchyard CLI', { timeout: 60_000 }, () => {
     // a file with problems does not hide those of the environment; the header says where each came from
     const broken = join(dir, 'broken.yaml');
     await writeFile(broken, 'server: { port: eighty }\nproviders: [ { name: mock, type: mock } ]\n');
-    const both = await output(run(['config', 'validate', broken], { SWITCHYARD_MASTER_KEY: 'short', SWITCHYARD_ALLOW_OPEN: 'maybe', LOG_LEVEL: 'loud' }));
+    const both = await output(
+      run(['config', 'validate', broken], {
+        SWITCHYARD_MASTER_KEY: 'short',
+        SWITCHYARD_ALLOW_OPEN: 'maybe',
+        LOG_LEVEL: 'loud',
+      }),
+    );
     expect(both.code).toBe(1);
-    expect(both.stderr).toContain(`Invalid configuration in ${broken}, the environment and LOG_LEVEL:\n- /server/port: Expected integer\n`);
-    expect(both.stderr).toContain('- the environment: SWITCHYARD_MASTER_KEY (admin.masterKey): Expected string length greater or equal to 16\n');
-    expect(both.stderr).toContain('- the environment: SWITCHYARD_ALLOW_OPEN: "maybe" is not a boolean (1, true, yes or 0, false, no)\n');
+    expect(both.stderr).toContain(
+      `Invalid configuration in ${broken}, the environment and LOG_LEVEL:\n- /server/port: Expected integer\n`,
+    );
+    expect(both.stderr).toContain(
+      '- the environment: SWITCHYARD_MASTER_KEY (admin.masterKey): Expected string length greater or equal to 16\n',
+    );
+    expect(both.stderr).toContain(
+      '- the environment: SWITCHYARD_ALLOW_OPEN: "maybe" is not a boolean (1, true, yes or 0, false, no)\n',
+    );
     expect(both.stderr).toContain('- LOG_LEVEL: must be one of');
   });
 
@@ -398,7 +491,11 @@ describe('switchyard CLI', { timeout: 60_000 }, () => {
     await writeFile(file, 'providers: [ { name: mock, type: mock } ]\n');
     const [level, otlp] = await Promise.all([
       output(run(['--config', file, '--port', '0', '--workers', '2'], { LOG_LEVEL: 'bogus' })),
-      output(run(['--config', file, '--port', '0', '--workers', '2'], { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'grpc://collector:4317' })),
+      output(
+        run(['--config', file, '--port', '0', '--workers', '2'], {
+          OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'grpc://collector:4317',
+        }),
+      ),
     ]);
     expect(level.code).toBe(1);
     expect(level.stderr).toContain('Invalid configuration in LOG_LEVEL');
@@ -425,17 +522,36 @@ describe('switchyard CLI', { timeout: 60_000 }, () => {
   it('names REDIS_URL when start is given one with a bad port', async () => {
     const file = join(dir, 'plain.yaml');
     await writeFile(file, 'providers: [ { name: mock, type: mock } ]\n');
-    const result = await output(run(['--config', file, '--port', '0'], { REDIS_URL: 'redis://127.0.0.1:99999' }));
+    const result = await output(
+      run(['--config', file, '--port', '0'], { REDIS_URL: 'redis://127.0.0.1:99999' }),
+    );
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('REDIS_URL is not a valid URL: the port 99999 is not in 0-65535');
   });
 
   it('takes blank variables as unset in validate and start alike (PORT=" ", LOG_LEVEL=" " and SWITCHYARD_WORKERS=" " were refused, HOST=" " was a listen address, REDIS_URL=" " a Redis)', async () => {
     const file = join(dir, 'blank-env.yaml');
-    await writeFile(file, 'server: { port: 0, host: 127.0.0.1, workers: 1 }\nlogging: { level: silent }\nrequestLog: { store: none }\nproviders: [ { name: mock, type: mock } ]\n');
+    await writeFile(
+      file,
+      'server: { port: 0, host: 127.0.0.1, workers: 1 }\nlogging: { level: silent }\nrequestLog: { store: none }\nproviders: [ { name: mock, type: mock } ]\n',
+    );
     // the secrets are the exception, refused when blank (below)
-    const names = ['PORT', 'HOST', 'LOG_LEVEL', 'SWITCHYARD_WORKERS', 'REDIS_URL', 'REDIS_CLUSTER_NODES', 'OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_SDK_DISABLED'];
-    const more = ['SWITCHYARD_SHUTDOWN_DELAY_MS', 'SWITCHYARD_ALLOW_OPEN', 'SWITCHYARD_ALLOWED_HOSTS', 'DATABASE_URL'];
+    const names = [
+      'PORT',
+      'HOST',
+      'LOG_LEVEL',
+      'SWITCHYARD_WORKERS',
+      'REDIS_URL',
+      'REDIS_CLUSTER_NODES',
+      'OTEL_EXPORTER_OTLP_ENDPOINT',
+      'OTEL_SDK_DISABLED',
+    ];
+    const more = [
+      'SWITCHYARD_SHUTDOWN_DELAY_MS',
+      'SWITCHYARD_ALLOW_OPEN',
+      'SWITCHYARD_ALLOWED_HOSTS',
+      'DATABASE_URL',
+    ];
     const blank = Object.fromEntries([...names, ...more].map((name) => [name, ' ']));
     const validated = await output(run(['config', 'validate', file], blank));
     expect(validated.stderr).toBe('');
@@ -454,21 +570,38 @@ describe('switchyard CLI', { timeout: 60_000 }, () => {
 
   it('refuses a blank secret variable in validate and start alike (SWITCHYARD_METRICS_TOKEN=" " left /metrics public, SWITCHYARD_MASTER_KEY=" " an open gateway, SWITCHYARD_KEY_SECRET=" " a secret derived from the master key)', async () => {
     const file = join(dir, 'blank-secrets.yaml');
-    await writeFile(file, 'server: { port: 0, host: 127.0.0.1 }\nrequestLog: { store: none }\nproviders: [ { name: mock, type: mock } ]\n');
-    const problems = ['SWITCHYARD_MASTER_KEY', 'SWITCHYARD_KEY_SECRET', 'SWITCHYARD_METRICS_TOKEN'].map((name) => `the environment: ${name} is set but blank: unset it or give a value`);
-    const validated = await output(run(['config', 'validate', file, '--json'], { SWITCHYARD_MASTER_KEY: ' ', SWITCHYARD_KEY_SECRET: '\t', SWITCHYARD_METRICS_TOKEN: '  ' }));
+    await writeFile(
+      file,
+      'server: { port: 0, host: 127.0.0.1 }\nrequestLog: { store: none }\nproviders: [ { name: mock, type: mock } ]\n',
+    );
+    const problems = ['SWITCHYARD_MASTER_KEY', 'SWITCHYARD_KEY_SECRET', 'SWITCHYARD_METRICS_TOKEN'].map(
+      (name) => `the environment: ${name} is set but blank: unset it or give a value`,
+    );
+    const validated = await output(
+      run(['config', 'validate', file, '--json'], {
+        SWITCHYARD_MASTER_KEY: ' ',
+        SWITCHYARD_KEY_SECRET: '\t',
+        SWITCHYARD_METRICS_TOKEN: '  ',
+      }),
+    );
     expect(validated.code).toBe(1);
     expect(JSON.parse(validated.stdout)).toMatchObject({ valid: false, problems });
     const started = await output(run(['--config', file], { SWITCHYARD_METRICS_TOKEN: ' ' }));
     expect(started.code).toBe(1);
-    expect(started.stderr).toContain('Invalid configuration in the environment:\n- SWITCHYARD_METRICS_TOKEN is set but blank: unset it or give a value');
+    expect(started.stderr).toContain(
+      'Invalid configuration in the environment:\n- SWITCHYARD_METRICS_TOKEN is set but blank: unset it or give a value',
+    );
     expect(started.stdout).not.toContain('listening');
   });
 
   it('warns once at start, and in config validate, that /metrics is open when SWITCHYARD_METRICS_TOKEN is empty (taken as unset, as Compose gives an unset variable) and the config has no token', async () => {
     const file = join(dir, 'empty-metrics-token.yaml');
-    await writeFile(file, 'server: { port: 0, host: 127.0.0.1 }\nrequestLog: { store: none }\nproviders: [ { name: mock, type: mock } ]\n');
-    const warning = 'warning: SWITCHYARD_METRICS_TOKEN is set but empty, which counts as unset: /metrics is open to anyone who can reach the gateway.';
+    await writeFile(
+      file,
+      'server: { port: 0, host: 127.0.0.1 }\nrequestLog: { store: none }\nproviders: [ { name: mock, type: mock } ]\n',
+    );
+    const warning =
+      'warning: SWITCHYARD_METRICS_TOKEN is set but empty, which counts as unset: /metrics is open to anyone who can reach the gateway.';
     const started = async (env: Record<string, string>): Promise<{ stderr: string; metrics: number }> => {
       const child = run(['--config', file], env);
       let stderr = '';
@@ -484,48 +617,92 @@ describe('switchyard CLI', { timeout: 60_000 }, () => {
     expect(empty.stderr.split(warning)).toHaveLength(2);
     expect(empty.stderr.trimEnd().split('\n')).toHaveLength(1);
     expect(absent).toEqual({ stderr: '', metrics: 200 });
-    const validated = await output(run(['config', 'validate', file, '--json'], { SWITCHYARD_METRICS_TOKEN: '' }));
+    const validated = await output(
+      run(['config', 'validate', file, '--json'], { SWITCHYARD_METRICS_TOKEN: '' }),
+    );
     expect(validated.code).toBe(0);
-    expect(JSON.parse(validated.stdout)).toMatchObject({ valid: true, warnings: [expect.stringContaining(warning.slice('warning: '.length))] });
-    const validatedWithToken = await output(run(['config', 'validate', file, '--json'], { SWITCHYARD_METRICS_TOKEN: 'metrics-token-0123456789' }));
+    expect(JSON.parse(validated.stdout)).toMatchObject({
+      valid: true,
+      warnings: [expect.stringContaining(warning.slice('warning: '.length))],
+    });
+    const validatedWithToken = await output(
+      run(['config', 'validate', file, '--json'], { SWITCHYARD_METRICS_TOKEN: 'metrics-token-0123456789' }),
+    );
     expect(JSON.parse(validatedWithToken.stdout)).toMatchObject({ valid: true, warnings: [] });
   });
 
   // ten CLI processes
-  it("refuses in validate, as start does and before start opens anything, what createApp refuses, named by the config's fields (validate said valid)", { timeout: 120_000 }, async () => {
-    const cases = [
-      ['requestLog: { store: postgres }', {}, '/requestLog/url (or DATABASE_URL): store "postgres" needs a url'],
-      ['admin: { keyStore: { url: "sqlite:./k.db" } }', {}, '/admin/keySecret (or SWITCHYARD_KEY_SECRET): a persistent key store needs a keySecret'],
-      ['proxy: { providerKeys: { pinecone: { value: abc } } }', {}, 'proxy.providerKeys.pinecone: no default hosts'],
-      ['catalog: { models: { my-llama: { contextWindow: 8192 } } }', {}, '/catalog/models/my-llama: a model the catalog does not know needs contextWindow and maxOutputTokens'],
-      ['requestLog: { store: postgres }', { DATABASE_URL: 'mysql://app:db-password-123@db/x' }, 'DATABASE_URL (requestLog.url): Expected string to match'],
-    ] as const;
-    for (const [index, [section, env, problem]] of cases.entries()) {
-      const work = await mkdtemp(join(dir, `app-check-${index}-`));
-      const file = join(work, 'gateway.yaml');
-      await writeFile(file, `${section}\nproviders: [ { name: mock, type: mock } ]\n`);
-      // in a directory of their own: a relative sqlite path (the default request log) lands there
-      const inWork = (args: string[]): ChildProcessWithoutNullStreams => {
-        const child = spawn(process.execPath, [CLI, ...args], { cwd: work, env: { PATH: process.env['PATH'] ?? '', LOG_LEVEL: 'silent', SWITCHYARD_WORKERS: '1', ...env } });
-        children.push(child);
-        return child;
-      };
-      const [validated, started] = await Promise.all([output(inWork(['config', 'validate', file])), output(inWork(['--config', file, '--port', '0']))]);
-      for (const result of [validated, started]) {
-        expect(result.code, `${section} ${JSON.stringify(env)}`).toBe(1);
-        expect(result.stderr).toContain(problem);
-        expect(result.stderr).not.toContain('db-password-123');
+  it(
+    "refuses in validate, as start does and before start opens anything, what createApp refuses, named by the config's fields (validate said valid)",
+    { timeout: 120_000 },
+    async () => {
+      const cases = [
+        [
+          'requestLog: { store: postgres }',
+          {},
+          '/requestLog/url (or DATABASE_URL): store "postgres" needs a url',
+        ],
+        [
+          'admin: { keyStore: { url: "sqlite:./k.db" } }',
+          {},
+          '/admin/keySecret (or SWITCHYARD_KEY_SECRET): a persistent key store needs a keySecret',
+        ],
+        [
+          'proxy: { providerKeys: { pinecone: { value: abc } } }',
+          {},
+          'proxy.providerKeys.pinecone: no default hosts',
+        ],
+        [
+          'catalog: { models: { my-llama: { contextWindow: 8192 } } }',
+          {},
+          '/catalog/models/my-llama: a model the catalog does not know needs contextWindow and maxOutputTokens',
+        ],
+        [
+          'requestLog: { store: postgres }',
+          { DATABASE_URL: 'mysql://app:db-password-123@db/x' },
+          'DATABASE_URL (requestLog.url): Expected string to match',
+        ],
+      ] as const;
+      for (const [index, [section, env, problem]] of cases.entries()) {
+        const work = await mkdtemp(join(dir, `app-check-${index}-`));
+        const file = join(work, 'gateway.yaml');
+        await writeFile(file, `${section}\nproviders: [ { name: mock, type: mock } ]\n`);
+        // in a directory of their own: a relative sqlite path (the default request log) lands there
+        const inWork = (args: string[]): ChildProcessWithoutNullStreams => {
+          const child = spawn(process.execPath, [CLI, ...args], {
+            cwd: work,
+            env: { PATH: process.env['PATH'] ?? '', LOG_LEVEL: 'silent', SWITCHYARD_WORKERS: '1', ...env },
+          });
+          children.push(child);
+          return child;
+        };
+        const [validated, started] = await Promise.all([
+          output(inWork(['config', 'validate', file])),
+          output(inWork(['--config', file, '--port', '0'])),
+        ]);
+        for (const result of [validated, started]) {
+          expect(result.code, `${section} ${JSON.stringify(env)}`).toBe(1);
+          expect(result.stderr).toContain(problem);
+          expect(result.stderr).not.toContain('db-password-123');
+        }
+        expect(validated.stdout).not.toContain('valid');
+        // refused before the request log's SQLite file (or the key store's) was created
+        expect(await readdir(work)).toEqual(['gateway.yaml']);
       }
-      expect(validated.stdout).not.toContain('valid');
-      // refused before the request log's SQLite file (or the key store's) was created
-      expect(await readdir(work)).toEqual(['gateway.yaml']);
-    }
-  });
+    },
+  );
 
   it("prints each command's own usage for --help (start --help printed the overview, without start's environment)", async () => {
     const start = await output(run(['start', '--help']));
     expect(start.code).toBe(0);
-    for (const name of ['SWITCHYARD_WORKERS', 'OPENAI_BASE_URL', 'AWS_REGION', 'OTEL_EXPORTER_OTLP_ENDPOINT', 'NODE_ENV']) expect(start.stdout).toContain(name);
+    for (const name of [
+      'SWITCHYARD_WORKERS',
+      'OPENAI_BASE_URL',
+      'AWS_REGION',
+      'OTEL_EXPORTER_OTLP_ENDPOINT',
+      'NODE_ENV',
+    ])
+      expect(start.stdout).toContain(name);
     expect(start.stdout).not.toContain('switchyard keys');
     expect((await output(run(['--port', '0', '-h']))).stdout).toBe(start.stdout);
     const overview = await output(run(['--help']));
@@ -563,9 +740,14 @@ describe('switchyard CLI', { timeout: 60_000 }, () => {
     expect(results[3]?.stderr).toContain('--port: "abc" is not an integer from 0 to 65535.');
     expect(JSON.parse(results[4]?.stderr ?? '')).toMatchObject({ error: { exit_code: 2 } });
     // the environment's values stay problems of the configuration, as validate reports them
-    const [envPort, envWorkers] = await Promise.all([output(run(['--config', file], { PORT: 'http' })), output(run(['--config', file], { SWITCHYARD_WORKERS: '0' }))]);
+    const [envPort, envWorkers] = await Promise.all([
+      output(run(['--config', file], { PORT: 'http' })),
+      output(run(['--config', file], { SWITCHYARD_WORKERS: '0' })),
+    ]);
     expect([envPort.code, envWorkers.code]).toEqual([1, 1]);
-    expect(envPort.stderr).toContain('Invalid configuration in the environment:\n- PORT: "http" is not an integer');
+    expect(envPort.stderr).toContain(
+      'Invalid configuration in the environment:\n- PORT: "http" is not an integer',
+    );
   });
 
   it('rejects an unknown command with usage and exit code 2', async () => {
@@ -576,7 +758,10 @@ describe('switchyard CLI', { timeout: 60_000 }, () => {
 
   it('finishes an in-flight request on SIGTERM and exits 0', async () => {
     upstream.fault({ kind: 'delay', ms: 300, times: 1 });
-    const child = run(['--port', '0'], { OPENAI_API_KEY: 'sk-env-key-0000000000', OPENAI_BASE_URL: `${upstream.url}/v1` });
+    const child = run(['--port', '0'], {
+      OPENAI_API_KEY: 'sk-env-key-0000000000',
+      OPENAI_BASE_URL: `${upstream.url}/v1`,
+    });
     const url = await listening(child);
     const arrived = once(upstream.events, 'request');
     const inflight = fetch(`${url}/v1/chat/completions`, {

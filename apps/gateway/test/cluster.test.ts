@@ -4,7 +4,12 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDatabase } from '@switchyard/proxy-logging';
-import { createMockUpstream, requireService, TEST_DATABASE_URL, type MockUpstream } from '@switchyard/testing';
+import {
+  createMockUpstream,
+  requireService,
+  TEST_DATABASE_URL,
+  type MockUpstream,
+} from '@switchyard/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { send, startGatewayProcess, until, type GatewayProcess } from './gateway-process';
 
@@ -45,7 +50,10 @@ const chat = (content: string) => ({ model: 'fast', messages: [{ role: 'user', c
 describe('switchyard start --workers', { timeout: 90_000 }, () => {
   it('serves from two workers, sums their metrics, shares the SQLite request log, and drains on SIGTERM', async () => {
     const db = join(dir, 'two-workers.db');
-    const file = await config('two-workers', [`requestLog: { store: sqlite, path: "${db}", flushIntervalMs: 50 }`, 'cache: { enabled: false }']);
+    const file = await config('two-workers', [
+      `requestLog: { store: sqlite, path: "${db}", flushIntervalMs: 50 }`,
+      'cache: { enabled: false }',
+    ]);
     const gateway = await startGatewayProcess(['start', '--config', file, '--workers', '2']);
     started.push(gateway);
     // fresh connections until both workers have answered a chat request
@@ -53,7 +61,10 @@ describe('switchyard start --workers', { timeout: 90_000 }, () => {
     let sent = 0;
     await until(
       async () => {
-        const response = await send(`${gateway.url}/v1/chat/completions`, { body: chat(`hello ${sent}`), headers: { 'x-request-id': `cluster-${sent}` } });
+        const response = await send(`${gateway.url}/v1/chat/completions`, {
+          body: chat(`hello ${sent}`),
+          headers: { 'x-request-id': `cluster-${sent}` },
+        });
         sent += 1;
         expect(response.status).toBe(200);
         const worker = String(response.headers['x-switchyard-worker']);
@@ -63,14 +74,21 @@ describe('switchyard start --workers', { timeout: 90_000 }, () => {
       20_000,
       'requests served by two workers',
     );
-    expect([...served.keys()].every((pid) => /^\d+$/.test(pid) && Number(pid) !== gateway.child.pid)).toBe(true);
+    expect([...served.keys()].every((pid) => /^\d+$/.test(pid) && Number(pid) !== gateway.child.pid)).toBe(
+      true,
+    );
     // any worker's /metrics reports the cluster's total
     const metrics = await send(`${gateway.url}/metrics`);
-    expect(metrics.body).toContain(`switchyard_requests_total{route="chat",provider="up",model="fast",status="200"} ${sent}`);
+    expect(metrics.body).toContain(
+      `switchyard_requests_total{route="chat",provider="up",model="fast",status="200"} ${sent}`,
+    );
 
     upstream.fault({ kind: 'delay', ms: 300, times: 1 });
     const arrived = once(upstream.events, 'request');
-    const inflight = send(`${gateway.url}/v1/chat/completions`, { body: chat('in flight'), headers: { 'x-request-id': 'cluster-inflight' } });
+    const inflight = send(`${gateway.url}/v1/chat/completions`, {
+      body: chat('in flight'),
+      headers: { 'x-request-id': 'cluster-inflight' },
+    });
     await arrived;
     gateway.child.kill('SIGTERM');
     expect((await inflight).status).toBe(200);
@@ -79,8 +97,12 @@ describe('switchyard start --workers', { timeout: 90_000 }, () => {
     // both workers wrote to the one SQLite file (WAL, busy timeout), every row is there
     const sqlite = await openDatabase({ url: `sqlite:${db}` });
     try {
-      const rows = await sqlite.query<{ client_request_id: string }>('SELECT client_request_id FROM switchyard_requests');
-      expect(rows.map((row) => row.client_request_id).sort()).toEqual([...Array.from({ length: sent }, (_, i) => `cluster-${i}`), 'cluster-inflight'].sort());
+      const rows = await sqlite.query<{ client_request_id: string }>(
+        'SELECT client_request_id FROM switchyard_requests',
+      );
+      expect(rows.map((row) => row.client_request_id).sort()).toEqual(
+        [...Array.from({ length: sent }, (_, i) => `cluster-${i}`), 'cluster-inflight'].sort(),
+      );
     } finally {
       await sqlite.close();
     }
@@ -94,21 +116,34 @@ describe('switchyard start --workers', { timeout: 90_000 }, () => {
     try {
       await admin.execute(`CREATE SCHEMA ${schema}`);
       // only the last flush writes: the row waits for it (flushIntervalMs far longer than the test)
-      const file = await config('slow-flush', [
-        `requestLog: { store: postgres, url: "${TEST_DATABASE_URL}", schema: ${schema}, flushIntervalMs: 600000, flushTimeoutMs: 60000 }`,
-        'cache: { enabled: false }',
-      ], 0);
+      const file = await config(
+        'slow-flush',
+        [
+          `requestLog: { store: postgres, url: "${TEST_DATABASE_URL}", schema: ${schema}, flushIntervalMs: 600000, flushTimeoutMs: 60000 }`,
+          'cache: { enabled: false }',
+        ],
+        0,
+      );
       const gateway = await startGatewayProcess(['start', '--config', file, '--workers', '2']);
       started.push(gateway);
       // the workers created the table before they listened
-      await admin.execute(`CREATE FUNCTION ${schema}.slow_insert() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(8); RETURN NULL; END $$`);
-      await admin.execute(`CREATE TRIGGER slow_insert BEFORE INSERT ON ${schema}.switchyard_requests FOR EACH STATEMENT EXECUTE FUNCTION ${schema}.slow_insert()`);
-      const response = await send(`${gateway.url}/v1/chat/completions`, { body: chat('logged at shutdown'), headers: { 'x-request-id': 'cluster-slow-flush' } });
+      await admin.execute(
+        `CREATE FUNCTION ${schema}.slow_insert() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(8); RETURN NULL; END $$`,
+      );
+      await admin.execute(
+        `CREATE TRIGGER slow_insert BEFORE INSERT ON ${schema}.switchyard_requests FOR EACH STATEMENT EXECUTE FUNCTION ${schema}.slow_insert()`,
+      );
+      const response = await send(`${gateway.url}/v1/chat/completions`, {
+        body: chat('logged at shutdown'),
+        headers: { 'x-request-id': 'cluster-slow-flush' },
+      });
       expect(response.status).toBe(200);
       gateway.child.kill('SIGTERM');
       expect(await gateway.exited).toBe(0);
       expect(gateway.stderr()).not.toContain('did not exit');
-      const rows = await admin.query<{ client_request_id: string }>(`SELECT client_request_id FROM ${schema}.switchyard_requests`);
+      const rows = await admin.query<{ client_request_id: string }>(
+        `SELECT client_request_id FROM ${schema}.switchyard_requests`,
+      );
       expect(rows.map((row) => row.client_request_id)).toEqual(['cluster-slow-flush']);
     } finally {
       await admin.execute(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
@@ -118,7 +153,10 @@ describe('switchyard start --workers', { timeout: 90_000 }, () => {
 
   it('restarts a worker that dies', async () => {
     // a setting the file ignores: warned of by the primary only, not again by each worker or a restarted one
-    const file = await config('restart', ['requestLog: { store: none }', 'cache: { enabled: false, ttlMs: 60000 }']);
+    const file = await config('restart', [
+      'requestLog: { store: none }',
+      'cache: { enabled: false, ttlMs: 60000 }',
+    ]);
     const gateway = await startGatewayProcess(['start', '--config', file], { SWITCHYARD_WORKERS: '2' });
     started.push(gateway);
     const pids = new Set<string>();
@@ -137,45 +175,75 @@ describe('switchyard start --workers', { timeout: 90_000 }, () => {
       async () => {
         const response = await send(`${gateway.url}/health`).catch(() => undefined);
         const worker = response?.headers['x-switchyard-worker'];
-        return typeof worker === 'string' && !pids.has(worker) && response?.status === 200 ? worker : undefined;
+        return typeof worker === 'string' && !pids.has(worker) && response?.status === 200
+          ? worker
+          : undefined;
       },
       20_000,
       'a restarted worker',
     );
     expect(Number(replacement)).toBeGreaterThan(0);
-    await until(async () => (gateway.stderr().includes(`worker ${first} exited (signal SIGKILL); restarting`) ? true : undefined), 5_000, 'the restart line');
-    expect(gateway.stderr().match(/^warning: .*$/gm)).toEqual(['warning: /cache/ttlMs: is for the response cache, which cache.enabled: false turns off']);
+    await until(
+      async () =>
+        gateway.stderr().includes(`worker ${first} exited (signal SIGKILL); restarting`) ? true : undefined,
+      5_000,
+      'the restart line',
+    );
+    expect(gateway.stderr().match(/^warning: .*$/gm)).toEqual([
+      'warning: /cache/ttlMs: is for the response cache, which cache.enabled: false turns off',
+    ]);
     gateway.child.kill('SIGTERM');
     expect(await gateway.exited).toBe(0);
   });
 
   it('refuses budgets kept per worker without Redis, naming the fix', async () => {
-    const file = await config('budget', ['keys:', '  - { key: sk-sy-cluster-budget-000000, name: billing, budget: { usd: 5 } }']);
+    const file = await config('budget', [
+      'keys:',
+      '  - { key: sk-sy-cluster-budget-000000, name: billing, budget: { usd: 5 } }',
+    ]);
     const gateway = startGatewayProcess(['start', '--config', file, '--workers', '2']);
-    await expect(gateway).rejects.toThrow(/the budgets of static keys billing would be counted per worker.*REDIS_URL.*--workers 1/s);
+    await expect(gateway).rejects.toThrow(
+      /the budgets of static keys billing would be counted per worker.*REDIS_URL.*--workers 1/s,
+    );
   });
 
   // the one-per-core default is more than one worker only on a multi-core machine
-  it.skipIf(availableParallelism() < 2)('runs one worker, with a warning, when the default count would keep virtual keys per worker', async () => {
-    const file = await config('master-key-default', [`requestLog: { store: sqlite, path: "${join(dir, 'master-key-default.db')}" }`]);
-    const gateway = await startGatewayProcess(['start', '--config', file], { SWITCHYARD_MASTER_KEY: 'sk-sy-cluster-master-0000000000' });
-    started.push(gateway);
-    expect(gateway.stderr()).toMatch(/warning: running 1 worker instead of one per core \(\d+\): virtual keys' revocations, budgets and limits would be kept per worker/);
-    const health = await send(`${gateway.url}/health`);
-    expect(health.status).toBe(200);
-    // one process, no cluster: no worker header
-    expect(health.headers['x-switchyard-worker']).toBeUndefined();
-    gateway.child.kill('SIGTERM');
-    expect(await gateway.exited).toBe(0);
-  });
+  it.skipIf(availableParallelism() < 2)(
+    'runs one worker, with a warning, when the default count would keep virtual keys per worker',
+    async () => {
+      const file = await config('master-key-default', [
+        `requestLog: { store: sqlite, path: "${join(dir, 'master-key-default.db')}" }`,
+      ]);
+      const gateway = await startGatewayProcess(['start', '--config', file], {
+        SWITCHYARD_MASTER_KEY: 'sk-sy-cluster-master-0000000000',
+      });
+      started.push(gateway);
+      expect(gateway.stderr()).toMatch(
+        /warning: running 1 worker instead of one per core \(\d+\): virtual keys' revocations, budgets and limits would be kept per worker/,
+      );
+      const health = await send(`${gateway.url}/health`);
+      expect(health.status).toBe(200);
+      // one process, no cluster: no worker header
+      expect(health.headers['x-switchyard-worker']).toBeUndefined();
+      gateway.child.kill('SIGTERM');
+      expect(await gateway.exited).toBe(0);
+    },
+  );
 
   it('still refuses a worker count that was asked for when virtual keys would be kept per worker', async () => {
     const file = await config('master-key-explicit', []);
-    const gateway = startGatewayProcess(['start', '--config', file], { SWITCHYARD_MASTER_KEY: 'sk-sy-cluster-master-0000000000', SWITCHYARD_WORKERS: '2' });
-    await expect(gateway).rejects.toThrow(/Cannot run 2 workers.*virtual keys' revocations, budgets and limits would be kept per worker/s);
+    const gateway = startGatewayProcess(['start', '--config', file], {
+      SWITCHYARD_MASTER_KEY: 'sk-sy-cluster-master-0000000000',
+      SWITCHYARD_WORKERS: '2',
+    });
+    await expect(gateway).rejects.toThrow(
+      /Cannot run 2 workers.*virtual keys' revocations, budgets and limits would be kept per worker/s,
+    );
   });
 
   it('rejects a worker count that is not a positive integer', async () => {
-    await expect(startGatewayProcess(['start', '--port', '0', '--workers', 'two'])).rejects.toThrow(/--workers: "two" is not an integer from 1 to 256/);
+    await expect(startGatewayProcess(['start', '--port', '0', '--workers', 'two'])).rejects.toThrow(
+      /--workers: "two" is not an integer from 1 to 256/,
+    );
   });
 });

@@ -9,10 +9,22 @@ afterEach(async () => {
 
 describe('context config sections', () => {
   it('turns the cache and condenser on by default, with Redis as the cache tier when configured', () => {
-    expect(contextOptionsFromConfig({})).toMatchObject({ cache: { memory: { maxBytes: 64 * 1024 * 1024 } }, condenser: {} });
-    expect(contextOptionsFromConfig({ redis: { url: 'redis://r:6379' } })?.cache?.redis).toEqual({ url: 'redis://r:6379', keyPrefix: 'switchyard:cache:' });
-    expect(contextOptionsFromConfig({ redis: { url: 'redis://r:6379' }, cache: { redis: false } })?.cache?.redis).toBeUndefined();
-    const off = contextOptionsFromConfig({ cache: { enabled: false }, condenser: { enabled: false }, memory: { budgetBytes: 8 * 1024 * 1024 } });
+    expect(contextOptionsFromConfig({})).toMatchObject({
+      cache: { memory: { maxBytes: 64 * 1024 * 1024 } },
+      condenser: {},
+    });
+    expect(contextOptionsFromConfig({ redis: { url: 'redis://r:6379' } })?.cache?.redis).toEqual({
+      url: 'redis://r:6379',
+      keyPrefix: 'switchyard:cache:',
+    });
+    expect(
+      contextOptionsFromConfig({ redis: { url: 'redis://r:6379' }, cache: { redis: false } })?.cache?.redis,
+    ).toBeUndefined();
+    const off = contextOptionsFromConfig({
+      cache: { enabled: false },
+      condenser: { enabled: false },
+      memory: { budgetBytes: 8 * 1024 * 1024 },
+    });
     expect(off).toEqual({ memoryBudget: 8 * 1024 * 1024, catalog: { models: {} } });
   });
 
@@ -35,11 +47,17 @@ describe('context config sections', () => {
       fetch(`${gateway.url}/v1/chat/completions`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ model: 'demo', messages: [{ role: 'user', content: 'once' }], temperature: 0 }),
+        body: JSON.stringify({
+          model: 'demo',
+          messages: [{ role: 'user', content: 'once' }],
+          temperature: 0,
+        }),
       });
     expect((await ask()).headers.get('x-switchyard-cache')).toBe('MISS');
     expect((await ask()).headers.get('x-switchyard-cache')).toBe('HIT');
-    const models = (await (await fetch(`${gateway.url}/v1/models`)).json()) as { data: { id: string; context_window?: number }[] };
+    const models = (await (await fetch(`${gateway.url}/v1/models`)).json()) as {
+      data: { id: string; context_window?: number }[];
+    };
     expect(models.data.find((model) => model.id === 'demo')?.context_window).toBe(32_000);
   });
 });

@@ -24,7 +24,11 @@ export interface GatewayProcessOptions {
 }
 
 /** Starts the CLI and resolves once it prints the URL it listens on. */
-export function startGatewayProcess(args: string[], env: Record<string, string> = {}, options: GatewayProcessOptions = {}): Promise<GatewayProcess> {
+export function startGatewayProcess(
+  args: string[],
+  env: Record<string, string> = {},
+  options: GatewayProcessOptions = {},
+): Promise<GatewayProcess> {
   const child = spawn(process.execPath, [options.entry ?? CLI, ...args], {
     ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
     env: { PATH: process.env['PATH'] ?? '', LOG_LEVEL: 'silent', ...env },
@@ -39,7 +43,9 @@ export function startGatewayProcess(args: string[], env: Record<string, string> 
       const match = /listening on (http:\/\/\S+)/.exec(stdout);
       if (match?.[1] !== undefined) resolve({ child, url: match[1], stderr: () => stderr, exited });
     });
-    void exited.then((code) => reject(new Error(`the gateway exited (${String(code)}) before listening: ${stdout}${stderr}`)));
+    void exited.then((code) =>
+      reject(new Error(`the gateway exited (${String(code)}) before listening: ${stdout}${stderr}`)),
+    );
   });
 }
 
@@ -65,7 +71,14 @@ export function send(
   return new Promise((resolve, reject) => {
     const req = request(
       url,
-      { method: options.method ?? (body === undefined ? 'GET' : 'POST'), agent: false, headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...options.headers } },
+      {
+        method: options.method ?? (body === undefined ? 'GET' : 'POST'),
+        agent: false,
+        headers: {
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...options.headers,
+        },
+      },
       (res) => {
         let text = '';
         res.setEncoding('utf8');
@@ -82,7 +95,11 @@ export function send(
 }
 
 /** Polls `check` (every 20 ms) until it returns a value; fails once the deadline passes. */
-export async function until<T>(check: () => Promise<T | undefined>, deadlineMs: number, what: string): Promise<T> {
+export async function until<T>(
+  check: () => Promise<T | undefined>,
+  deadlineMs: number,
+  what: string,
+): Promise<T> {
   const end = Date.now() + deadlineMs;
   for (;;) {
     const value = await check();

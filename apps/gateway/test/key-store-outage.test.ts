@@ -31,7 +31,13 @@ afterAll(async () => {
 });
 
 function config(adminSection: string): ReturnType<typeof validateConfig> {
-  return validateConfig(parseYaml(`admin: ${adminSection}\nrequestLog: { store: none }\nproviders: [ { name: mock, type: mock } ]\nmodels: [ { name: demo, targets: [ { provider: mock, model: echo } ] } ]\n`), {}, 'test.yaml');
+  return validateConfig(
+    parseYaml(
+      `admin: ${adminSection}\nrequestLog: { store: none }\nproviders: [ { name: mock, type: mock } ]\nmodels: [ { name: demo, targets: [ { provider: mock, model: echo } ] } ]\n`,
+    ),
+    {},
+    'test.yaml',
+  );
 }
 
 describe('admin.keyCache', () => {
@@ -39,35 +45,52 @@ describe('admin.keyCache', () => {
     const keyCache = { ttlMs: 1_000, maxEntries: 50, staleIfErrorMs: 0, lookupTimeoutMs: 250 };
     const validated = await config(`{ masterKey: ${MASTER}, keyCache: ${JSON.stringify(keyCache)} }`);
     expect(appOptionsFromConfig(validated, {}).keyCache).toEqual(keyCache);
-    await expect(config(`{ masterKey: ${MASTER}, keyCache: { staleMs: 1 } }`)).rejects.toThrow(/\/admin\/keyCache/);
-    await expect(config(`{ masterKey: ${MASTER}, keyCache: { lookupTimeoutMs: 0 } }`)).rejects.toThrow(/\/admin\/keyCache\/lookupTimeoutMs/);
+    await expect(config(`{ masterKey: ${MASTER}, keyCache: { staleMs: 1 } }`)).rejects.toThrow(
+      /\/admin\/keyCache/,
+    );
+    await expect(config(`{ masterKey: ${MASTER}, keyCache: { lookupTimeoutMs: 0 } }`)).rejects.toThrow(
+      /\/admin\/keyCache\/lookupTimeoutMs/,
+    );
   });
 
-  it.skipIf(!postgresUp)('answers 503 within lookupTimeoutMs for a key the hanging store cannot look up, not after the pool timeouts', { timeout: 20_000 }, async () => {
-    const real = new URL(TEST_DATABASE_URL);
-    const relay = await startFrozenRelay(real.hostname, Number(real.port || 5432));
-    relays.push(relay);
-    const url = new URL(TEST_DATABASE_URL);
-    url.port = String(relay.port);
-    // the pool would wait 30 s for the query the relay holds
-    const validated = await config(
-      `{ masterKey: ${MASTER}, keyStore: { url: "${url.toString()}", schema: ${schema}, postgres: { poolSize: 1, connectTimeoutMs: 30000, queryTimeoutMs: 30000 } }, keyCache: { lookupTimeoutMs: 300 } }`,
-    );
-    const gateway = await startGateway({ config: validated, port: 0, host: '127.0.0.1', logLevel: 'silent' });
-    running.push(gateway);
-    const created = await fetch(`${gateway.url}/admin/keys`, { method: 'POST', headers: { authorization: `Bearer ${MASTER}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'uncached' }) });
-    expect(created.status).toBe(201);
-    const { key } = (await created.json()) as { key: string };
-    relay.freeze();
-    const asked = performance.now();
-    const refused = await fetch(`${gateway.url}/v1/chat/completions`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'demo', messages: [{ role: 'user', content: 'hi' }] }),
-    });
-    expect(refused.status).toBe(503);
-    expect(refused.headers.get('retry-after')).toBe('1');
-    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('overloaded');
-    expect(performance.now() - asked).toBeLessThan(5_000);
-  });
+  it.skipIf(!postgresUp)(
+    'answers 503 within lookupTimeoutMs for a key the hanging store cannot look up, not after the pool timeouts',
+    { timeout: 20_000 },
+    async () => {
+      const real = new URL(TEST_DATABASE_URL);
+      const relay = await startFrozenRelay(real.hostname, Number(real.port || 5432));
+      relays.push(relay);
+      const url = new URL(TEST_DATABASE_URL);
+      url.port = String(relay.port);
+      // the pool would wait 30 s for the query the relay holds
+      const validated = await config(
+        `{ masterKey: ${MASTER}, keyStore: { url: "${url.toString()}", schema: ${schema}, postgres: { poolSize: 1, connectTimeoutMs: 30000, queryTimeoutMs: 30000 } }, keyCache: { lookupTimeoutMs: 300 } }`,
+      );
+      const gateway = await startGateway({
+        config: validated,
+        port: 0,
+        host: '127.0.0.1',
+        logLevel: 'silent',
+      });
+      running.push(gateway);
+      const created = await fetch(`${gateway.url}/admin/keys`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${MASTER}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'uncached' }),
+      });
+      expect(created.status).toBe(201);
+      const { key } = (await created.json()) as { key: string };
+      relay.freeze();
+      const asked = performance.now();
+      const refused = await fetch(`${gateway.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'demo', messages: [{ role: 'user', content: 'hi' }] }),
+      });
+      expect(refused.status).toBe(503);
+      expect(refused.headers.get('retry-after')).toBe('1');
+      expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('overloaded');
+      expect(performance.now() - asked).toBeLessThan(5_000);
+    },
+  );
 });

@@ -27,11 +27,15 @@ function files(dir: string, found = new Map<string, string>()): Map<string, stri
 export default function setup(): () => void {
   const before = files(ROOT);
   return () => {
-    const written = [...files(ROOT)].filter(([path, state]) => before.get(path) !== state).map(([path]) => path);
+    const written = [...files(ROOT)]
+      .filter(([path, state]) => before.get(path) !== state)
+      .map(([path]) => path);
     if (written.length > 0) {
       // vitest only logs an error thrown here ("error during close") and exits with process.exitCode
       process.exitCode = 1;
-      throw new Error(`tests wrote into apps/gateway (use a temp dir, and remove it): ${written.sort().join(', ')}`);
+      throw new Error(
+        `tests wrote into apps/gateway (use a temp dir, and remove it): ${written.sort().join(', ')}`,
+      );
     }
   };
 }

@@ -53,7 +53,11 @@ describe('operational settings of the YAML', () => {
         .split('\n')
         .filter((line) => line.includes('response cache: Redis tier failing'))
         .map((line) => JSON.parse(line) as unknown);
-    await vi.waitFor(async () => expect(await opened()).toEqual([expect.objectContaining({ failures: 1, resetTimeoutMs: 600_000 })]), { timeout: 10_000 });
+    await vi.waitFor(
+      async () =>
+        expect(await opened()).toEqual([expect.objectContaining({ failures: 1, resetTimeoutMs: 600_000 })]),
+      { timeout: 10_000 },
+    );
   });
 
   it('hands requestLog.flushTimeoutMs, retentionStartDelayMs and the postgres timeouts to the request log', async () => {
@@ -65,7 +69,11 @@ describe('operational settings of the YAML', () => {
       'test.yaml',
     );
     const options = observabilityOptionsFromConfig(config, {}).requestLog;
-    expect(options).toMatchObject({ flushTimeoutMs: 2500, retentionStartDelayMs: 0, postgres: { poolSize: 2, connectTimeoutMs: 800, timeoutMs: 50, queryTimeoutMs: 900 } });
+    expect(options).toMatchObject({
+      flushTimeoutMs: 2500,
+      retentionStartDelayMs: 0,
+      postgres: { poolSize: 2, connectTimeoutMs: 800, timeoutMs: 50, queryTimeoutMs: 900 },
+    });
     if (!pgUp || options === undefined || 'plugin' in options) return;
     const log = await createRequestLog(options);
     try {

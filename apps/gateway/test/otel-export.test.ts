@@ -39,7 +39,10 @@ interface OtlpSpan {
   status?: { code?: number };
 }
 interface ExportRequest {
-  resourceSpans?: Array<{ resource?: { attributes?: KeyValue[] }; scopeSpans?: Array<{ spans?: OtlpSpan[] }> }>;
+  resourceSpans?: Array<{
+    resource?: { attributes?: KeyValue[] };
+    scopeSpans?: Array<{ spans?: OtlpSpan[] }>;
+  }>;
 }
 
 function plain(value: AnyValue): unknown {
@@ -73,12 +76,20 @@ describe('OTLP span export from the gateway process', { timeout: 60_000 }, () =>
     receiver = createServer((request, response) => {
       void readBody(request)
         .then((text) => {
-          exports.push({ path: request.url ?? '', contentType: request.headers['content-type'], body: JSON.parse(text) as ExportRequest });
+          exports.push({
+            path: request.url ?? '',
+            contentType: request.headers['content-type'],
+            body: JSON.parse(text) as ExportRequest,
+          });
           response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
         })
         .catch((error: unknown) => {
           // a body that is not OTLP JSON fails the test through the missing export, not as an unhandled rejection
-          exports.push({ path: `unparseable: ${String(error)}`, contentType: request.headers['content-type'], body: { resourceSpans: [] } });
+          exports.push({
+            path: `unparseable: ${String(error)}`,
+            contentType: request.headers['content-type'],
+            body: { resourceSpans: [] },
+          });
           response.writeHead(400).end();
         });
     });
@@ -117,7 +128,11 @@ describe('OTLP span export from the gateway process', { timeout: 60_000 }, () =>
       body: { model: 'fast', messages: [{ role: 'user', content: 'Hello!' }], max_tokens: 20 },
     });
     expect(reply.status).toBe(200);
-    const completion = JSON.parse(reply.body) as { id: string; model: string; usage: { prompt_tokens: number; completion_tokens: number } };
+    const completion = JSON.parse(reply.body) as {
+      id: string;
+      model: string;
+      usage: { prompt_tokens: number; completion_tokens: number };
+    };
     const sent = upstream.requests.at(-1)?.headers;
 
     // the batch processor exports at the latest when the gateway shuts down
@@ -125,13 +140,20 @@ describe('OTLP span export from the gateway process', { timeout: 60_000 }, () =>
     expect(await gateway.exited).toBe(0);
 
     expect(exports.length).toBeGreaterThan(0);
-    expect(exports.every((received) => received.path === '/v1/traces' && received.contentType === 'application/json')).toBe(true);
+    expect(
+      exports.every(
+        (received) => received.path === '/v1/traces' && received.contentType === 'application/json',
+      ),
+    ).toBe(true);
     const resources = exports.flatMap((received) => received.body.resourceSpans ?? []);
     expect(attributes(resources[0]?.resource?.attributes)['service.name']).toBe('switchyard-under-test');
-    const spans = resources.flatMap((resource) => (resource.scopeSpans ?? []).flatMap((scope) => scope.spans ?? []));
+    const spans = resources.flatMap((resource) =>
+      (resource.scopeSpans ?? []).flatMap((scope) => scope.spans ?? []),
+    );
     const server = spans.find((span) => span.name === 'chat fast');
     const attempt = spans.find((span) => span.name === 'chat gpt-4o-mini');
-    if (server === undefined || attempt === undefined) throw new Error(`missing spans: ${spans.map((span) => span.name).join(', ')}`);
+    if (server === undefined || attempt === undefined)
+      throw new Error(`missing spans: ${spans.map((span) => span.name).join(', ')}`);
 
     // SERVER = 2, CLIENT = 3 in OTLP
     expect(server.kind).toBe(2);
@@ -150,7 +172,11 @@ describe('OTLP span export from the gateway process', { timeout: 60_000 }, () =>
     expect(attempt.kind).toBe(3);
     expect(attempt.traceId).toBe(CLIENT_TRACE);
     expect(attempt.parentSpanId).toBe(server.spanId);
-    expect(attributes(attempt.attributes)).toMatchObject({ 'gen_ai.provider.name': 'openai', 'gen_ai.request.model': 'gpt-4o-mini', 'gen_ai.usage.output_tokens': completion.usage.completion_tokens });
+    expect(attributes(attempt.attributes)).toMatchObject({
+      'gen_ai.provider.name': 'openai',
+      'gen_ai.request.model': 'gpt-4o-mini',
+      'gen_ai.usage.output_tokens': completion.usage.completion_tokens,
+    });
 
     // propagated upstream: the attempt span is the provider's parent; baggage goes on
     expect(sent?.['traceparent']).toBe(`00-${CLIENT_TRACE}-${attempt.spanId}-01`);
@@ -162,15 +188,30 @@ describe('OTLP span export from the gateway process', { timeout: 60_000 }, () =>
 describe('otlpTracesUrl', () => {
   it('appends the traces path to the base endpoint and takes a per-signal endpoint as given', () => {
     expect(otlpTracesUrl({})).toBeUndefined();
-    expect(otlpTracesUrl({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/' })).toBe('http://collector:4318/v1/traces');
-    expect(otlpTracesUrl({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://other:4318/custom' })).toBe('http://other:4318/custom');
-    expect(otlpTracesUrl({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_SDK_DISABLED: 'true' })).toBeUndefined();
+    expect(otlpTracesUrl({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/' })).toBe(
+      'http://collector:4318/v1/traces',
+    );
+    expect(
+      otlpTracesUrl({
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://other:4318/custom',
+      }),
+    ).toBe('http://other:4318/custom');
+    expect(
+      otlpTracesUrl({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_SDK_DISABLED: 'true' }),
+    ).toBeUndefined();
   });
 
   it('refuses an endpoint that is not an http(s) URL, naming the variable and not echoing the value', () => {
     expect(() => otlpTracesUrl({ OTEL_EXPORTER_OTLP_ENDPOINT: 'notaurl' })).toThrow(ConfigError);
-    expect(() => otlpTracesUrl({ OTEL_EXPORTER_OTLP_ENDPOINT: 'notaurl' })).toThrow(/OTEL_EXPORTER_OTLP_ENDPOINT is not an http:\/\/ or https:\/\/ URL/);
-    expect(() => otlpTracesUrl({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'grpc://collector:4317' })).toThrow(/OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is not/);
-    expect(() => otlpTracesUrl({ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318/otlp-token-secret' })).not.toThrow(/otlp-token-secret/);
+    expect(() => otlpTracesUrl({ OTEL_EXPORTER_OTLP_ENDPOINT: 'notaurl' })).toThrow(
+      /OTEL_EXPORTER_OTLP_ENDPOINT is not an http:\/\/ or https:\/\/ URL/,
+    );
+    expect(() => otlpTracesUrl({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'grpc://collector:4317' })).toThrow(
+      /OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is not/,
+    );
+    expect(() =>
+      otlpTracesUrl({ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318/otlp-token-secret' }),
+    ).not.toThrow(/otlp-token-secret/);
   });
 });

@@ -28,7 +28,11 @@ afterAll(async () => {
 });
 
 async function validate(server: string): Promise<Awaited<ReturnType<typeof validateConfig>>> {
-  return validateConfig(parseYaml(`server: ${server}\nrequestLog: { store: none }\nproviders: [ { name: mock, type: mock } ]\n`), {}, 'test.yaml');
+  return validateConfig(
+    parseYaml(`server: ${server}\nrequestLog: { store: none }\nproviders: [ { name: mock, type: mock } ]\n`),
+    {},
+    'test.yaml',
+  );
 }
 
 /** A gateway whose PostgreSQL key store (`admin.keyStore`) sits behind a relay the test cuts. */
@@ -52,19 +56,26 @@ async function gatewayWithKeyStore(server: string): Promise<{ gateway: RunningGa
 
 describe('server.readiness.requireKeyStore', () => {
   it('is a boolean, refused otherwise under its path', async () => {
-    expect((await validate('{ readiness: { requireKeyStore: true } }')).server?.readiness).toEqual({ requireKeyStore: true });
-    await expect(validate('{ readiness: { requireKeyStore: sometimes } }')).rejects.toThrow(/\/server\/readiness\/requireKeyStore/);
+    expect((await validate('{ readiness: { requireKeyStore: true } }')).server?.readiness).toEqual({
+      requireKeyStore: true,
+    });
+    await expect(validate('{ readiness: { requireKeyStore: sometimes } }')).rejects.toThrow(
+      /\/server\/readiness\/requireKeyStore/,
+    );
     await expect(validate('{ readiness: { requireRedis: true } }')).rejects.toThrow(/\/server\/readiness/);
   });
 
-  it.skipIf(!postgresUp)('by default leaves /ready at 200 while the key store is down, reporting it', async () => {
-    const { gateway, relay } = await gatewayWithKeyStore('{ port: 0 }');
-    expect((await fetch(`${gateway.url}/ready`)).status).toBe(200);
-    relay.freeze();
-    const ready = await fetch(`${gateway.url}/ready`);
-    expect(ready.status).toBe(200);
-    expect(await ready.json()).toEqual({ status: 'ready', checks: { keyStore: 'down' } });
-  });
+  it.skipIf(!postgresUp)(
+    'by default leaves /ready at 200 while the key store is down, reporting it',
+    async () => {
+      const { gateway, relay } = await gatewayWithKeyStore('{ port: 0 }');
+      expect((await fetch(`${gateway.url}/ready`)).status).toBe(200);
+      relay.freeze();
+      const ready = await fetch(`${gateway.url}/ready`);
+      expect(ready.status).toBe(200);
+      expect(await ready.json()).toEqual({ status: 'ready', checks: { keyStore: 'down' } });
+    },
+  );
 
   it.skipIf(!postgresUp)('set, answers 503 on /ready while the key store is down', async () => {
     const { gateway, relay } = await gatewayWithKeyStore('{ port: 0, readiness: { requireKeyStore: true } }');

@@ -10,7 +10,9 @@ import { killGatewayProcesses, send, startGatewayProcess, type GatewayProcess } 
 // each is run here as written, against the built command, on the port the OS picks.
 const README = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
 const BIN = fileURLToPath(new URL('../bin/switchyard.mjs', import.meta.url));
-const root = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> };
+const root = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+  scripts: Record<string, string>;
+};
 const started: GatewayProcess[] = [];
 const dirs: string[] = [];
 
@@ -44,11 +46,21 @@ describe('apps/gateway/README.md', { timeout: 60_000 }, () => {
     const [, url = '', header = '', value = '', body = ''] = command ?? [];
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:8080\//);
     // a folder of its own: the embedded defaults write ./switchyard.db
-    const gateway = await startGatewayProcess(['--port', '0'], { SWITCHYARD_WORKERS: '1' }, { cwd: tempDir() });
+    const gateway = await startGatewayProcess(
+      ['--port', '0'],
+      { SWITCHYARD_WORKERS: '1' },
+      { cwd: tempDir() },
+    );
     started.push(gateway);
-    const response = await send(url.replace('http://127.0.0.1:8080', gateway.url), { headers: { [header]: value }, body: JSON.parse(body) as unknown });
+    const response = await send(url.replace('http://127.0.0.1:8080', gateway.url), {
+      headers: { [header]: value },
+      body: JSON.parse(body) as unknown,
+    });
     expect(response.status).toBe(200);
-    const completion = JSON.parse(response.body) as { object: string; choices: Array<{ message: { content: string } }> };
+    const completion = JSON.parse(response.body) as {
+      object: string;
+      choices: Array<{ message: { content: string } }>;
+    };
     expect(completion.object).toBe('chat.completion');
     expect(README).toContain(`whose message is\n\`${completion.choices[0]?.message.content}\``);
   });
@@ -60,7 +72,10 @@ describe('apps/gateway/README.md', { timeout: 60_000 }, () => {
     yaml.forEach((text, index) => {
       const file = join(dir, `gateway-${index}.yaml`);
       writeFileSync(file, text);
-      const result = spawnSync(process.execPath, [BIN, 'config', 'validate', file], { encoding: 'utf8', env: { PATH: process.env['PATH'] ?? '', OPENAI_API_KEY: 'sk-readme-0000000000' } });
+      const result = spawnSync(process.execPath, [BIN, 'config', 'validate', file], {
+        encoding: 'utf8',
+        env: { PATH: process.env['PATH'] ?? '', OPENAI_API_KEY: 'sk-readme-0000000000' },
+      });
       expect(result.status, result.stdout + result.stderr).toBe(0);
     });
   });

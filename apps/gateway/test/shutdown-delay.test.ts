@@ -7,7 +7,13 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { validateConfig } from '../src/config/load-config';
 import { withServerEnv } from '../src/config/server-env';
 import { startGateway, type RunningGateway } from '../src/start-gateway';
-import { killGatewayProcesses, send, startGatewayProcess, until, type GatewayProcess } from './gateway-process';
+import {
+  killGatewayProcesses,
+  send,
+  startGatewayProcess,
+  until,
+  type GatewayProcess,
+} from './gateway-process';
 
 const running: RunningGateway[] = [];
 const processes: GatewayProcess[] = [];
@@ -21,7 +27,12 @@ afterAll(() => Promise.all(dirs.splice(0).map((dir) => rm(dir, { recursive: true
 async function start(server: Record<string, unknown>): Promise<RunningGateway> {
   const config = await validateConfig(
     // no ./switchyard.db in the working directory (the repository)
-    { server, providers: [{ name: 'mock', type: 'mock' }], models: [{ name: 'm', targets: [{ provider: 'mock', model: 'mock-1' }] }], requestLog: { store: 'none' } },
+    {
+      server,
+      providers: [{ name: 'mock', type: 'mock' }],
+      models: [{ name: 'm', targets: [{ provider: 'mock', model: 'mock-1' }] }],
+      requestLog: { store: 'none' },
+    },
     {},
     'test.yaml',
   );
@@ -51,9 +62,16 @@ describe('server.shutdownDelayMs', () => {
 
   it('takes SWITCHYARD_SHUTDOWN_DELAY_MS over the file, and refuses a malformed value', () => {
     const config = { providers: [{ name: 'mock', type: 'mock' }], server: { shutdownDelayMs: 1_000 } };
-    expect(withServerEnv(config, { SWITCHYARD_SHUTDOWN_DELAY_MS: '5000' }).server).toEqual({ shutdownDelayMs: 5_000 });
-    expect(withServerEnv(config, { SWITCHYARD_SHUTDOWN_DELAY_MS: '' }).server).toEqual({ shutdownDelayMs: 1_000 });
-    for (const bad of ['-1', '1.5', '5s']) expect(() => withServerEnv(config, { SWITCHYARD_SHUTDOWN_DELAY_MS: bad })).toThrow(/SWITCHYARD_SHUTDOWN_DELAY_MS: ".*" is not a duration in milliseconds/);
+    expect(withServerEnv(config, { SWITCHYARD_SHUTDOWN_DELAY_MS: '5000' }).server).toEqual({
+      shutdownDelayMs: 5_000,
+    });
+    expect(withServerEnv(config, { SWITCHYARD_SHUTDOWN_DELAY_MS: '' }).server).toEqual({
+      shutdownDelayMs: 1_000,
+    });
+    for (const bad of ['-1', '1.5', '5s'])
+      expect(() => withServerEnv(config, { SWITCHYARD_SHUTDOWN_DELAY_MS: bad })).toThrow(
+        /SWITCHYARD_SHUTDOWN_DELAY_MS: ".*" is not a duration in milliseconds/,
+      );
   });
 });
 
@@ -72,12 +90,15 @@ describe('signals during shutdown', { timeout: 60_000 }, () => {
         requestLog: { store: 'none' },
       }),
     );
-    const gateway = await startGatewayProcess(['start', '--config', config, '--port', '0'], { SWITCHYARD_WORKERS: String(workers) });
+    const gateway = await startGatewayProcess(['start', '--config', config, '--port', '0'], {
+      SWITCHYARD_WORKERS: String(workers),
+    });
     processes.push(gateway);
     return gateway;
   }
 
-  const draining = async (gateway: GatewayProcess): Promise<true | undefined> => ((await send(`${gateway.url}/ready`)).status === 503 ? true : undefined);
+  const draining = async (gateway: GatewayProcess): Promise<true | undefined> =>
+    (await send(`${gateway.url}/ready`)).status === 503 ? true : undefined;
   const refused = async (gateway: GatewayProcess): Promise<true | undefined> =>
     send(`${gateway.url}/health`).then(
       () => undefined,
@@ -98,7 +119,9 @@ describe('signals during shutdown', { timeout: 60_000 }, () => {
     const inflight = connect(Number(new URL(gateway.url).port), '127.0.0.1');
     await once(inflight, 'connect');
     inflight.on('error', () => undefined);
-    inflight.write('POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{');
+    inflight.write(
+      'POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{',
+    );
     gateway.child.kill('SIGTERM');
     await until(() => draining(gateway), 20_000, '/ready to answer 503');
     gateway.child.kill('SIGTERM');

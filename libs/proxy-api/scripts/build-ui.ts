@@ -37,7 +37,8 @@ export async function buildUi(outDir: string): Promise<UiBuild> {
   const outputs = Object.keys(result.metafile.outputs).map((path) => basename(path));
   const script = outputs.find((name) => name.endsWith('.js'));
   const stylesheet = outputs.find((name) => name.endsWith('.css'));
-  if (script === undefined || stylesheet === undefined) throw new Error(`The UI build produced ${outputs.join(', ')}: expected one .js and one .css.`);
+  if (script === undefined || stylesheet === undefined)
+    throw new Error(`The UI build produced ${outputs.join(', ')}: expected one .js and one .css.`);
   const html = [
     '<!doctype html>',
     '<html lang="en">',

@@ -4,12 +4,19 @@
 // names, into them (requireClientKey's guard once brought in KeyPolicy, KeyLimiter, ...).
 import { readFile } from 'node:fs/promises';
 
-const INTERNAL = ['class KeyPolicy', 'class KeyLimiter', 'class SpendLedger', 'interface ClientKeyGuard', 'type OpenModeCheck'];
+const INTERNAL = [
+  'class KeyPolicy',
+  'class KeyLimiter',
+  'class SpendLedger',
+  'interface ClientKeyGuard',
+  'type OpenModeCheck',
+];
 const problems = [];
 for (const file of ['dist/index.d.ts', 'dist/index.d.cts']) {
   const types = await readFile(new URL(`../${file}`, import.meta.url), 'utf8');
   for (const declaration of INTERNAL) {
-    if (new RegExp(`^(declare |export )*${declaration}\\b`, 'm').test(types)) problems.push(`${file} declares ${declaration}, which src/index.ts does not export`);
+    if (new RegExp(`^(declare |export )*${declaration}\\b`, 'm').test(types))
+      problems.push(`${file} declares ${declaration}, which src/index.ts does not export`);
   }
 }
 if (problems.length > 0) {

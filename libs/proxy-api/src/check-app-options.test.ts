@@ -30,9 +30,16 @@ describe('appOptionsProblems', () => {
   });
 
   it('names a request log URL openDatabase cannot open without echoing it', () => {
-    const problems = appOptionsProblems({ gateway, requestLog: { store: 'postgres', url: 'mysql://user:hunter2@db/x' } });
-    expect(problems).toEqual(['requestLog/url: Unsupported database URL: use sqlite:<path>, sqlite::memory: or postgres://...']);
-    expect(appOptionsProblems({ gateway, requestLog: { store: 'postgres', url: 'postgres://db/x' } })).toEqual([]);
+    const problems = appOptionsProblems({
+      gateway,
+      requestLog: { store: 'postgres', url: 'mysql://user:hunter2@db/x' },
+    });
+    expect(problems).toEqual([
+      'requestLog/url: Unsupported database URL: use sqlite:<path>, sqlite::memory: or postgres://...',
+    ]);
+    expect(
+      appOptionsProblems({ gateway, requestLog: { store: 'postgres', url: 'postgres://db/x' } }),
+    ).toEqual([]);
   });
 
   it('has nothing to say about valid options, a memory key store, the proxy or pricing turned off', () => {
@@ -44,8 +51,15 @@ describe('appOptionsProblems', () => {
 describe('createApp', () => {
   it('refuses a postgres request log without a url at once, with every other problem (it was refused only once the app was ready, after the proxy key problem went unseen)', () => {
     const log = join(dir, 'never-opened.db');
-    const create = (): unknown => createApp({ gateway, requestLog: { store: 'postgres', path: log }, proxy: { providerKeys: { pinecone: { value: 'pcsk-secret' } } } });
-    expect(create).toThrow(/^Invalid Switchyard options:\n- requestLog\/url: store "postgres" needs a url\n- proxy\.providerKeys\.pinecone: no default hosts/);
+    const create = (): unknown =>
+      createApp({
+        gateway,
+        requestLog: { store: 'postgres', path: log },
+        proxy: { providerKeys: { pinecone: { value: 'pcsk-secret' } } },
+      });
+    expect(create).toThrow(
+      /^Invalid Switchyard options:\n- requestLog\/url: store "postgres" needs a url\n- proxy\.providerKeys\.pinecone: no default hosts/,
+    );
     expect(existsSync(log)).toBe(false);
   });
 });

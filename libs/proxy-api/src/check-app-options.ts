@@ -34,5 +34,6 @@ export function appOptionsProblems(options: SwitchyardRoutesOptions): string[] {
  */
 export function checkAppOptions(options: SwitchyardRoutesOptions, earlier: readonly string[] = []): void {
   const problems = [...earlier, ...appOptionsProblems(options)];
-  if (problems.length > 0) throw new SwitchyardError('invalid_options', `Invalid Switchyard options:\n- ${problems.join('\n- ')}`);
+  if (problems.length > 0)
+    throw new SwitchyardError('invalid_options', `Invalid Switchyard options:\n- ${problems.join('\n- ')}`);
 }

@@ -10,7 +10,10 @@ let app: FastifyInstance;
 
 beforeAll(async () => {
   app = createApp({
-    gateway: { providers: [{ name: 'mock', type: 'mock' }], models: [{ name: 'demo', targets: [{ provider: 'mock', model: 'echo' }] }] },
+    gateway: {
+      providers: [{ name: 'mock', type: 'mock' }],
+      models: [{ name: 'demo', targets: [{ provider: 'mock', model: 'echo' }] }],
+    },
     bodyLimitBytes: 64 * 1024,
   });
   await app.ready();
@@ -18,7 +21,12 @@ beforeAll(async () => {
 afterAll(() => app.close());
 
 const chat = (payload: unknown, headers: Record<string, string> = {}) =>
-  app.inject({ method: 'POST', url: '/v1/chat/completions', payload: payload as string, headers: { 'content-type': 'application/json', ...headers } });
+  app.inject({
+    method: 'POST',
+    url: '/v1/chat/completions',
+    payload: payload as string,
+    headers: { 'content-type': 'application/json', ...headers },
+  });
 
 function expectOpenAIError(body: string, code: string): void {
   const parsed = JSON.parse(body) as { error: Record<string, unknown> };
@@ -35,13 +43,23 @@ describe('createApp', () => {
     expect(response.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
   });
 
-  it("answers with its own request id whatever x-request-id the client sends", async () => {
+  it('answers with its own request id whatever x-request-id the client sends', async () => {
     // the client's id is a correlation id (stored and logged as clientRequestId), never the request's:
     // two requests may carry the same one
-    const first = await chat({ model: 'demo', messages: [{ role: 'user', content: 'hi' }] }, { 'x-request-id': 'abc-123' });
-    const second = await chat({ model: 'demo', messages: [{ role: 'user', content: 'hi' }] }, { 'x-request-id': 'abc-123' });
-    const bad = await chat({ model: 'demo', messages: [{ role: 'user', content: 'hi' }] }, { 'x-request-id': 'a b<script>' });
-    for (const response of [first, second, bad]) expect(response.headers['x-request-id']).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-/);
+    const first = await chat(
+      { model: 'demo', messages: [{ role: 'user', content: 'hi' }] },
+      { 'x-request-id': 'abc-123' },
+    );
+    const second = await chat(
+      { model: 'demo', messages: [{ role: 'user', content: 'hi' }] },
+      { 'x-request-id': 'abc-123' },
+    );
+    const bad = await chat(
+      { model: 'demo', messages: [{ role: 'user', content: 'hi' }] },
+      { 'x-request-id': 'a b<script>' },
+    );
+    for (const response of [first, second, bad])
+      expect(response.headers['x-request-id']).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-/);
     expect(first.headers['x-request-id']).not.toBe(second.headers['x-request-id']);
   });
 
@@ -75,19 +93,29 @@ describe('createApp', () => {
   });
 
   it('rejects prototype poisoning with a 400', async () => {
-    const response = await chat('{"model":"demo","messages":[{"role":"user","content":"x"}],"__proto__":{"polluted":true}}');
+    const response = await chat(
+      '{"model":"demo","messages":[{"role":"user","content":"x"}],"__proto__":{"polluted":true}}',
+    );
     expect(response.statusCode).toBe(400);
     expectOpenAIError(response.body, 'invalid_request');
   });
 
   it('rejects a body over the limit with a 413', async () => {
-    const response = await chat({ model: 'demo', messages: [{ role: 'user', content: 'x'.repeat(70 * 1024) }] });
+    const response = await chat({
+      model: 'demo',
+      messages: [{ role: 'user', content: 'x'.repeat(70 * 1024) }],
+    });
     expect(response.statusCode).toBe(413);
     expectOpenAIError(response.body, 'request_too_large');
   });
 
   it('rejects a non-JSON content type with a 415', async () => {
-    const response = await app.inject({ method: 'POST', url: '/v1/chat/completions', payload: 'hi', headers: { 'content-type': 'text/plain' } });
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/chat/completions',
+      payload: 'hi',
+      headers: { 'content-type': 'text/plain' },
+    });
     expect(response.statusCode).toBe(415);
     expectOpenAIError(response.body, 'invalid_request');
   });
@@ -106,7 +134,10 @@ describe('createApp', () => {
 
   it('lists the configured models', async () => {
     const response = await app.inject({ method: 'GET', url: '/v1/models' });
-    expect(response.json()).toEqual({ object: 'list', data: [expect.objectContaining({ id: 'demo', object: 'model', owned_by: 'mock' })] });
+    expect(response.json()).toEqual({
+      object: 'list',
+      data: [expect.objectContaining({ id: 'demo', object: 'model', owned_by: 'mock' })],
+    });
   });
 
   it('answers /health', async () => {
@@ -122,7 +153,11 @@ describe('createApp', () => {
   });
 
   it('embeds', async () => {
-    const response = await app.inject({ method: 'POST', url: '/v1/embeddings', payload: { model: 'mock/e', input: ['a', 'b'] } });
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/embeddings',
+      payload: { model: 'mock/e', input: ['a', 'b'] },
+    });
     expect(response.statusCode).toBe(200);
     expect(response.json<{ data: unknown[] }>().data).toHaveLength(2);
   });
@@ -145,7 +180,10 @@ describe('createApp logger settings', () => {
   it('write a file synchronously at the end of each turn, as createLogger() does: the line is there once the turn it was logged in ends', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'switchyard-app-log-'));
     const file = join(dir, 'logs', 'app.log');
-    const logged = createApp({ gateway: { providers: [{ name: 'mock', type: 'mock' }] }, logger: { level: 'info', file } });
+    const logged = createApp({
+      gateway: { providers: [{ name: 'mock', type: 'mock' }] },
+      logger: { level: 'info', file },
+    });
     try {
       // proxy-logging's turn-buffered destination, not pino's asynchronous default (a thread-pool write per line)
       expect(destinationOf(logged.log).constructor.name).toBe('TurnBufferedDestination');
@@ -162,7 +200,10 @@ describe('createApp logger settings', () => {
   it('leave a stream of their own alone', async () => {
     const lines: string[] = [];
     const stream = { write: (line: string) => void lines.push(line) };
-    const logged = createApp({ gateway: { providers: [{ name: 'mock', type: 'mock' }] }, logger: { level: 'info', stream } });
+    const logged = createApp({
+      gateway: { providers: [{ name: 'mock', type: 'mock' }] },
+      logger: { level: 'info', stream },
+    });
     try {
       logged.log.info('mine');
       expect(destinationOf(logged.log)).toBe(stream);
@@ -177,12 +218,22 @@ describe('createApp message count', () => {
   // a conversation's cost in counting and condensing grows with its messages: cap them before any work
   it('rejects more than MAX_CHAT_MESSAGES messages with a 400 naming messages, and accepts exactly that many', async () => {
     const big = createApp({
-      gateway: { providers: [{ name: 'mock', type: 'mock' }], models: [{ name: 'demo', targets: [{ provider: 'mock', model: 'echo' }] }] },
+      gateway: {
+        providers: [{ name: 'mock', type: 'mock' }],
+        models: [{ name: 'demo', targets: [{ provider: 'mock', model: 'echo' }] }],
+      },
       bodyLimitBytes: 64 * 1024 * 1024,
     });
     try {
       const send = (count: number) =>
-        big.inject({ method: 'POST', url: '/v1/chat/completions', payload: { model: 'demo', messages: Array.from({ length: count }, () => ({ role: 'user', content: 'x' })) } });
+        big.inject({
+          method: 'POST',
+          url: '/v1/chat/completions',
+          payload: {
+            model: 'demo',
+            messages: Array.from({ length: count }, () => ({ role: 'user', content: 'x' })),
+          },
+        });
       const over = await send(MAX_CHAT_MESSAGES + 1);
       expect(over.statusCode).toBe(400);
       expectOpenAIError(over.body, 'invalid_request');

@@ -1,6 +1,11 @@
 import { SwitchyardError, schemaProblems, timeOrderedUuid } from '@switchyard/proxy-core';
 import { logDestination, redactLogger } from '@switchyard/proxy-logging';
-import Fastify, { LogController, type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyInstance,
+  type FastifyRequest,
+  type FastifyServerOptions,
+} from 'fastify';
 import { APP_DEFAULTS, type AppOptions } from './app-options';
 import { AppServerTimeoutsSchema } from './http/server-timeouts';
 import { decorateSwitchyardRequests } from './http/switchyard-request';
@@ -14,7 +19,9 @@ import { switchyardRoutes } from './switchyard-routes';
 const GATEWAY_ROUTE = /^\/(v1\/(chat\/completions|completions|messages|embeddings)|proxy\/)/;
 
 /** Fastify's own per-request lines, except on the routes where the gateway writes its own. */
-const logController = new LogController({ disableRequestLogging: (request: FastifyRequest) => GATEWAY_ROUTE.test(request.url) });
+const logController = new LogController({
+  disableRequestLogging: (request: FastifyRequest) => GATEWAY_ROUTE.test(request.url),
+});
 
 /**
  * The request's id: always the gateway's own, time-ordered (it keys the request log's rows). A
@@ -26,10 +33,15 @@ function requestId(): string {
 }
 
 /** The Fastify logger options: a given instance, or settings (`redact`: the app redacts their logger unless they set their own). */
-function loggerOptions(options: AppOptions): Pick<FastifyServerOptions, 'logger' | 'loggerInstance'> & { redact?: true } {
+function loggerOptions(
+  options: AppOptions,
+): Pick<FastifyServerOptions, 'logger' | 'loggerInstance'> & { redact?: true } {
   if (options.loggerInstance !== undefined) {
     if (options.logger !== undefined && options.logger !== false) {
-      throw new SwitchyardError('invalid_options', 'createApp: pass either `logger` (settings) or `loggerInstance` (a pino logger), not both.');
+      throw new SwitchyardError(
+        'invalid_options',
+        'createApp: pass either `logger` (settings) or `loggerInstance` (a pino logger), not both.',
+      );
     }
     return { loggerInstance: options.loggerInstance };
   }
@@ -66,7 +78,10 @@ export function createApp(options: AppOptions): FastifyInstance {
   // every problem at once, before anything opens (the request log's database, a Redis): the
   // HTTP server's own timeouts first
   const { requestTimeoutMs, headersTimeoutMs, keepAliveTimeoutMs } = options;
-  checkAppOptions(options, schemaProblems(AppServerTimeoutsSchema, { requestTimeoutMs, headersTimeoutMs, keepAliveTimeoutMs }));
+  checkAppOptions(
+    options,
+    schemaProblems(AppServerTimeoutsSchema, { requestTimeoutMs, headersTimeoutMs, keepAliveTimeoutMs }),
+  );
   const { redact, ...logging } = loggerOptions(options);
   const app = Fastify({
     ...logging,
@@ -86,9 +101,13 @@ export function createApp(options: AppOptions): FastifyInstance {
   // the pino logger Fastify made from the settings; request loggers are its children, made later
   if (redact === true) redactLogger(app.log);
   // Node's headers timeout must stay below the request timeout to mean anything
-  app.server.headersTimeout = Math.min(options.headersTimeoutMs ?? APP_DEFAULTS.headersTimeoutMs, options.requestTimeoutMs ?? APP_DEFAULTS.requestTimeoutMs);
+  app.server.headersTimeout = Math.min(
+    options.headersTimeoutMs ?? APP_DEFAULTS.headersTimeoutMs,
+    options.requestTimeoutMs ?? APP_DEFAULTS.requestTimeoutMs,
+  );
   // draining is visible on the app itself: `app.switchyardDrain.begin()` (e.g. in a preStop hook)
-  const drain = options.drain ?? new DrainController(options.drainTimeoutMs ?? PRODUCTION_DEFAULTS.drainTimeoutMs);
+  const drain =
+    options.drain ?? new DrainController(options.drainTimeoutMs ?? PRODUCTION_DEFAULTS.drainTimeoutMs);
   app.decorate('switchyardDrain', drain);
   // on the app itself, not only in the routes' scope, so `requireAdmin` guards routes added to
   // the returned app too; refusing everything until the routes fill it in at start-up

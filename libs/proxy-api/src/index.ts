@@ -11,8 +11,21 @@ export { writeSseStream } from './http/write-sse';
 export type { SseTarget } from './http/write-sse';
 export { requestContextFromHttp } from './http/request-context-from-http';
 export type { RequestTimeLimit } from './http/request-signal';
-export { HOST_NAME_PATTERN, hostNameOf, hostNameProblems, isHostName, isLocalHostName, isLoopbackAddress, localHostMatcher, localHostNames } from './http/loopback-host';
-export { MAX_KEEP_ALIVE_TIMEOUT_MS, keepAliveTimeoutSchema, serverTimeoutSchema } from './http/server-timeouts';
+export {
+  HOST_NAME_PATTERN,
+  hostNameOf,
+  hostNameProblems,
+  isHostName,
+  isLocalHostName,
+  isLoopbackAddress,
+  localHostMatcher,
+  localHostNames,
+} from './http/loopback-host';
+export {
+  MAX_KEEP_ALIVE_TIMEOUT_MS,
+  keepAliveTimeoutSchema,
+  serverTimeoutSchema,
+} from './http/server-timeouts';
 
 // keys, limits, admin API, operations
 export { requireAdmin } from './admin/require-admin';
@@ -31,23 +44,51 @@ export type { StaticKeyConfig } from './keys/static-key';
 export type { BudgetPeriod, KeyRefusal, VirtualKey, VirtualKeyFields } from './keys/virtual-key';
 export type { CostEstimateInput, CostEstimator } from './limits/cost-estimator';
 export type { LimitFailMode } from './limits/failover-limit-backend';
-export { LEASE_LIFETIME_FLOOR_MS, LeaseLifetimeSchema, leaseLifetimeProblem, withLeaseLifetimeReason } from './limits/limit-backend';
+export {
+  LEASE_LIFETIME_FLOOR_MS,
+  LeaseLifetimeSchema,
+  leaseLifetimeProblem,
+  withLeaseLifetimeReason,
+} from './limits/limit-backend';
 export type { LimitName } from './limits/limit-backend';
 export { DrainController } from './ops/drain-controller';
-export { IDLE_MEMORY_DEFAULTS, IdleMemoryRelease, processMemoryProbe, releaseMemoryWhenIdle } from './ops/idle-memory-release';
+export {
+  IDLE_MEMORY_DEFAULTS,
+  IdleMemoryRelease,
+  processMemoryProbe,
+  releaseMemoryWhenIdle,
+} from './ops/idle-memory-release';
 export type { IdleCollection, IdleMemoryProbe, IdleMemoryReleaseOptions } from './ops/idle-memory-release';
 export { PRODUCTION_DEFAULTS } from './production/production-options';
-export type { CorsOptions, KeyCacheOptions, KeyStorePostgresOptions, KeyStoreUrlOptions, LimitsOptions, OptionNames, ProductionOptions, ReadinessOptions } from './production/production-options';
+export type {
+  CorsOptions,
+  KeyCacheOptions,
+  KeyStorePostgresOptions,
+  KeyStoreUrlOptions,
+  LimitsOptions,
+  OptionNames,
+  ProductionOptions,
+  ReadinessOptions,
+} from './production/production-options';
 export { REDIS_DEFAULTS } from './redis/redis-options';
 export type { RedisOptions } from './redis/redis-options';
 export { requestDirectives } from './http/request-directives';
 export { contextResponseHeaders } from './http/context-response-headers';
 // the legacy completions body and answer live in the core; re-exported here as before
 export { CompletionRequestSchema, LEGACY_COMPLETION_DEFAULTS } from '@switchyard/proxy-core';
-export type { CompletionRequest, TextCompletion, TextCompletionChoice as CompletionChoice } from '@switchyard/proxy-core';
+export type {
+  CompletionRequest,
+  TextCompletion,
+  TextCompletionChoice as CompletionChoice,
+} from '@switchyard/proxy-core';
 export { proxyRoutes } from './proxy/proxy-routes';
 export type { ProxyRoutesOptions } from './proxy/proxy-routes';
-export { BUILTIN_PROXY_ROUTES, PROXY_DEFAULTS, ProviderKeySchema, ProxyConfigSchema } from './proxy/proxy-options';
+export {
+  BUILTIN_PROXY_ROUTES,
+  PROXY_DEFAULTS,
+  ProviderKeySchema,
+  ProxyConfigSchema,
+} from './proxy/proxy-options';
 export type { ProxyConfig, ProxyOptions } from './proxy/proxy-options';
 // the pricing config section, re-exported for the gateway app's config schema
 export { PricingConfigSchema } from '@switchyard/proxy-logging';

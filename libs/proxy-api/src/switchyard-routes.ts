@@ -33,14 +33,18 @@ function isGateway(value: Gateway | GatewayOptions): value is Gateway {
  * @example
  * app.register(switchyardRoutes, { prefix: '/llm', gateway: { providers: [{ name: 'mock', type: 'mock' }] } });
  */
-export const switchyardRoutes: FastifyPluginAsync<SwitchyardRoutesOptions> = async (app: FastifyInstance, options) => {
+export const switchyardRoutes: FastifyPluginAsync<SwitchyardRoutesOptions> = async (
+  app: FastifyInstance,
+  options,
+) => {
   // checked before anything opens (createApp checked them too; mounted on its own, here): the
   // proxy's time bound also sets the lease lifetime's default
   checkAppOptions(options);
   const proxy = options.proxy ?? {};
   const owned = !isGateway(options.gateway);
   const pricing = appPricing(options.pricing);
-  const context = options.context === undefined ? undefined : new ContextWiring(app, options.context, options.gateway);
+  const context =
+    options.context === undefined ? undefined : new ContextWiring(app, options.context, options.gateway);
   const gateway = isGateway(options.gateway)
     ? (context?.attach(options.gateway, app.log) ?? options.gateway)
     : createGateway(pricing.withPlugin(context?.extend(options.gateway) ?? options.gateway));
@@ -59,7 +63,8 @@ export const switchyardRoutes: FastifyPluginAsync<SwitchyardRoutesOptions> = asy
     requestLog: requestLog?.log,
     budgetEstimator: pricing.budgetEstimator(gateway),
     cache,
-    proxyRequestTimeoutMs: proxy === false ? undefined : (proxy.requestTimeoutMs ?? PROXY_DEFAULTS.requestTimeoutMs),
+    proxyRequestTimeoutMs:
+      proxy === false ? undefined : (proxy.requestTimeoutMs ?? PROXY_DEFAULTS.requestTimeoutMs),
   });
   if (requestLog?.owned === true) {
     // spend is flushed into the log's database before the log closes it
@@ -76,28 +81,51 @@ export const switchyardRoutes: FastifyPluginAsync<SwitchyardRoutesOptions> = asy
 
   app.setErrorHandler(async (thrown, request, reply) => sendErrorReply(request, reply, thrown));
   app.setNotFoundHandler(async (request, reply) =>
-    reply.code(404).send({ error: { message: `Unknown route ${request.method} ${request.url.split('?')[0] ?? ''}.`, type: 'invalid_request_error', param: null, code: 'not_found' } }),
+    reply
+      .code(404)
+      .send({
+        error: {
+          message: `Unknown route ${request.method} ${request.url.split('?')[0] ?? ''}.`,
+          type: 'invalid_request_error',
+          param: null,
+          code: 'not_found',
+        },
+      }),
   );
   app.addHook('onRequest', (request, reply, done) => {
     startSwitchyardRequest(request, reply);
     done();
   });
-  const catalog = (isGateway(options.gateway) ? undefined : options.gateway.modelCatalog) ?? context?.plugins.catalog;
-  const known = options.metrics === false ? undefined : knownModels(gateway, { pricing: pricing.registry, ...(catalog === undefined ? {} : { catalog }) });
-  const { metrics, tracing } = await registerObservability(app, gateway, { ...options, requestLog: requestLog?.log }, known);
+  const catalog =
+    (isGateway(options.gateway) ? undefined : options.gateway.modelCatalog) ?? context?.plugins.catalog;
+  const known =
+    options.metrics === false
+      ? undefined
+      : knownModels(gateway, { pricing: pricing.registry, ...(catalog === undefined ? {} : { catalog }) });
+  const { metrics, tracing } = await registerObservability(
+    app,
+    gateway,
+    { ...options, requestLog: requestLog?.log },
+    known,
+  );
   // requests refused before a route hands them to the engine get a row, a log line and metrics too
   reportRefusals(app, gateway, {
-    unauthenticatedRowsPerSecond: options.unauthenticatedRefusalRowsPerSecond ?? OBSERVABILITY_DEFAULTS.unauthenticatedRefusalRowsPerSecond,
+    unauthenticatedRowsPerSecond:
+      options.unauthenticatedRefusalRowsPerSecond ??
+      OBSERVABILITY_DEFAULTS.unauthenticatedRefusalRowsPerSecond,
     ...(options.now === undefined ? {} : { now: options.now }),
   });
-  if (metrics !== undefined) production.limiter.onShadowRejection = (limit) => metrics.countShadowRejection(limit);
+  if (metrics !== undefined)
+    production.limiter.onShadowRejection = (limit) => metrics.countShadowRejection(limit);
   // requireClientKey's refusals on the app's own routes, outside the scope reportRefusals covers
-  if (metrics !== undefined) production.clientKeys.countRefusal = (request, error) => countOwnRouteRefusal(metrics, request, error);
+  if (metrics !== undefined)
+    production.clientKeys.countRefusal = (request, error) => countOwnRouteRefusal(metrics, request, error);
   if (metrics !== undefined && production.redisLimits !== undefined) {
     production.redisLimits.onLeaseLifetimeExceeded = () => metrics.countLeaseLifetimeExceeded();
     production.redisLimits.onRenewalFailure = () => metrics.countLeaseRenewalFailure();
   }
-  if (metrics !== undefined && cache?.stats().redis !== undefined) metrics.observeCacheRedis(() => cache.stats().redis?.state);
+  if (metrics !== undefined && cache?.stats().redis !== undefined)
+    metrics.observeCacheRedis(() => cache.stats().redis?.state);
 
   chatCompletionsRoute(app, gateway, bodyLimit);
   completionsRoute(app, gateway, bodyLimit);
@@ -109,5 +137,12 @@ export const switchyardRoutes: FastifyPluginAsync<SwitchyardRoutesOptions> = asy
   if (ui !== false) await uiRoutes(app, ui === true ? {} : ui, options.ui !== undefined);
   // the universal proxy lives in its own scope: it streams bodies, never parses them (its
   // options were checked above)
-  if (proxy !== false) void app.register(checkedProxyRoutes, { gateway, pricing: pricing.registry, proxy, bodyLimitBytes: bodyLimit, ...(tracing === undefined ? {} : { tracing }) });
+  if (proxy !== false)
+    void app.register(checkedProxyRoutes, {
+      gateway,
+      pricing: pricing.registry,
+      proxy,
+      bodyLimitBytes: bodyLimit,
+      ...(tracing === undefined ? {} : { tracing }),
+    });
 };

@@ -19,7 +19,8 @@ let app: FastifyInstance;
 let base: string;
 // each request's end, resolved from onRequestEnd (the key limits settle in the same call, after it)
 const ended = new Map<string, (context: RequestContext) => void>();
-const endOf = (requestId: string): Promise<RequestContext> => new Promise((resolve) => ended.set(requestId, resolve));
+const endOf = (requestId: string): Promise<RequestContext> =>
+  new Promise((resolve) => ended.set(requestId, resolve));
 
 beforeAll(async () => {
   upstream = await createMockUpstream();
@@ -37,7 +38,9 @@ beforeAll(async () => {
         {
           name: 'test-request-end',
           apply(hooks) {
-            hooks.onRequestEnd.tap('test-request-end', (context) => ended.get(context.metadata.clientRequestId ?? '')?.(context));
+            hooks.onRequestEnd.tap('test-request-end', (context) =>
+              ended.get(context.metadata.clientRequestId ?? '')?.(context),
+            );
           },
         },
       ],
@@ -57,8 +60,17 @@ async function leaveStreamEarly(key: string, model: string, requestId: string): 
   const end = endOf(requestId);
   const response = await request(`${base}/v1/chat/completions`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'x-request-id': requestId },
-    body: JSON.stringify({ model, stream: true, max_tokens: 500, messages: [{ role: 'user', content: 'Write a long story.' }] }),
+    headers: {
+      authorization: `Bearer ${key}`,
+      'content-type': 'application/json',
+      'x-request-id': requestId,
+    },
+    body: JSON.stringify({
+      model,
+      stream: true,
+      max_tokens: 500,
+      messages: [{ role: 'user', content: 'Write a long story.' }],
+    }),
   });
   expect(response.statusCode).toBe(200);
   let seen = '';
@@ -79,14 +91,22 @@ describe('a stream the client abandons', () => {
     const { budget } = await keyUsage(app, MASTER, id);
     expect(budget.reserved_usd).toBe(0);
     // the worst case the key reserved for the request: max_tokens of gpt-4o's output
-    const reservation = prices.estimate({ model: 'gpt', max_tokens: 500, messages: [{ role: 'user', content: 'Write a long story.' }] }, { provider: 'openai', providerType: 'openai', model: 'gpt-4o' }).maxCostUsd!;
+    const reservation = prices.estimate(
+      { model: 'gpt', max_tokens: 500, messages: [{ role: 'user', content: 'Write a long story.' }] },
+      { provider: 'openai', providerType: 'openai', model: 'gpt-4o' },
+    ).maxCostUsd!;
     expect(reservation).toBeGreaterThan(0);
     expect(budget.spent_usd).toBeCloseTo(reservation, 6);
   });
 
   it('is charged the usage so far when the provider counts it as it goes (Anthropic)', async () => {
     // the mock's Anthropic stream stalls after two text deltas, before message_delta: only message_start's count is known
-    upstream.fault({ kind: 'stall-stream', afterChunks: 5, times: 1, match: { model: 'claude-3-5-sonnet-20241022' } });
+    upstream.fault({
+      kind: 'stall-stream',
+      afterChunks: 5,
+      times: 1,
+      match: { model: 'claude-3-5-sonnet-20241022' },
+    });
     const { id, key } = await keyWithBudget(app, MASTER, 5);
     const context = await leaveStreamEarly(key, 'claude', 'left-anthropic');
     expect(context.error?.code).toBe('client_closed_request');

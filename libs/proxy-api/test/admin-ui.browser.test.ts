@@ -35,7 +35,8 @@ describe.skipIf(chromiumPath === undefined)('admin UI in headless Chromium', () 
       body: JSON.stringify({ model, messages: [{ role: 'user', content: 'Hello!' }] }),
     });
 
-  const shot = (name: string): Promise<Buffer> => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+  const shot = (name: string): Promise<Buffer> =>
+    page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
 
   beforeAll(async () => {
     assets = await mkdtemp(join(tmpdir(), 'switchyard-ui-'));
@@ -49,7 +50,9 @@ describe.skipIf(chromiumPath === undefined)('admin UI in headless Chromium', () 
       requestLog: log,
       ui: { assetsDir: assets },
       gateway: {
-        providers: [{ name: 'openai', type: 'openai', baseUrl: `${upstream.url}/v1`, apiKey: 'sk-provider-ui-test' }],
+        providers: [
+          { name: 'openai', type: 'openai', baseUrl: `${upstream.url}/v1`, apiKey: 'sk-provider-ui-test' },
+        ],
         models: [{ name: 'gpt-4o-mini', targets: [{ provider: 'openai', model: 'gpt-4o-mini' }] }],
         retry: { maxRetries: 0 },
       },
@@ -59,8 +62,18 @@ describe.skipIf(chromiumPath === undefined)('admin UI in headless Chromium', () 
     const run = { 'x-switchyard-run-id': 'run-ui-1', 'x-switchyard-customer-id': 'acme' };
     const calls = [
       chat({ ...run, 'x-switchyard-span-id': 'span-agent', 'x-switchyard-section': 'agent' }),
-      chat({ ...run, 'x-switchyard-span-id': 'span-research', 'x-switchyard-parent-span-id': 'span-agent', 'x-switchyard-section': 'research' }),
-      chat({ ...run, 'x-switchyard-span-id': 'span-write', 'x-switchyard-parent-span-id': 'span-agent', 'x-switchyard-section': 'write' }),
+      chat({
+        ...run,
+        'x-switchyard-span-id': 'span-research',
+        'x-switchyard-parent-span-id': 'span-agent',
+        'x-switchyard-section': 'research',
+      }),
+      chat({
+        ...run,
+        'x-switchyard-span-id': 'span-write',
+        'x-switchyard-parent-span-id': 'span-agent',
+        'x-switchyard-section': 'write',
+      }),
       chat({}, 'no-such-model'),
     ];
     const statuses = (await Promise.all(calls)).map((response) => response.status);

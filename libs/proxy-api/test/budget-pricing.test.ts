@@ -7,11 +7,23 @@ import { createApp } from '../src/create-app';
 import { keyUsage, keyWithBudget } from './support/admin-keys';
 
 const MASTER = 'sy-master-budget-pricing-0123';
-const body: ChatCompletionRequest = { model: 'chat', max_tokens: 1000, messages: [{ role: 'user', content: 'Summarise the quarterly report in three sentences.' }] };
+const body: ChatCompletionRequest = {
+  model: 'chat',
+  max_tokens: 1000,
+  messages: [{ role: 'user', content: 'Summarise the quarterly report in three sentences.' }],
+};
 // the app's own prices, read independently: the worst case is the fallback's dearer model
 const prices = createCostEstimator(createPricingRegistry());
-const worstCase = prices.estimate(body, { provider: 'openai', providerType: 'openai', model: 'gpt-4o' }).maxCostUsd!;
-const cheapCase = prices.estimate(body, { provider: 'openai', providerType: 'openai', model: 'gpt-4o-mini' }).maxCostUsd!;
+const worstCase = prices.estimate(body, {
+  provider: 'openai',
+  providerType: 'openai',
+  model: 'gpt-4o',
+}).maxCostUsd!;
+const cheapCase = prices.estimate(body, {
+  provider: 'openai',
+  providerType: 'openai',
+  model: 'gpt-4o-mini',
+}).maxCostUsd!;
 
 let upstream: MockUpstream;
 let app: FastifyInstance;
@@ -20,7 +32,9 @@ beforeAll(async () => {
   upstream = await createMockUpstream();
   app = createApp({
     gateway: {
-      providers: [{ name: 'openai', type: 'openai', baseUrl: `${upstream.url}/v1`, apiKey: 'sk-up-0000000000' }],
+      providers: [
+        { name: 'openai', type: 'openai', baseUrl: `${upstream.url}/v1`, apiKey: 'sk-up-0000000000' },
+      ],
       models: [
         { name: 'chat', targets: [{ provider: 'openai', model: 'gpt-4o-mini' }], fallbacks: ['big'] },
         { name: 'big', targets: [{ provider: 'openai', model: 'gpt-4o' }] },
@@ -35,7 +49,13 @@ afterAll(async () => {
   await upstream.close();
 });
 
-const call = (key: string) => app.inject({ method: 'POST', url: '/v1/chat/completions', headers: { authorization: `Bearer ${key}` }, payload: body });
+const call = (key: string) =>
+  app.inject({
+    method: 'POST',
+    url: '/v1/chat/completions',
+    headers: { authorization: `Bearer ${key}` },
+    payload: body,
+  });
 
 describe('budgets priced by the pricing registry', () => {
   it('admits exactly one of 20 concurrent requests against a budget that fits one, then settles to the actual cost', async () => {
@@ -47,8 +67,13 @@ describe('budgets priced by the pricing registry', () => {
     const refused = responses.filter((response) => response.statusCode === 429);
     expect(refused).toHaveLength(19);
     expect(refused[0]!.json()).toMatchObject({ error: { code: 'budget_exceeded' } });
-    const { usage } = admitted[0]!.json<{ usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number } }>();
-    const actual = prices.costUsd({ provider: 'openai', providerType: 'openai', model: 'gpt-4o-mini' }, usage)!;
+    const { usage } = admitted[0]!.json<{
+      usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
+    }>();
+    const actual = prices.costUsd(
+      { provider: 'openai', providerType: 'openai', model: 'gpt-4o-mini' },
+      usage,
+    )!;
     expect(actual).toBeGreaterThan(0);
     const { budget } = await keyUsage(app, MASTER, id);
     // the reservation is released and the actual price charged, not the estimate

@@ -11,12 +11,18 @@ afterEach(async () => {
 describe('request cache headers over HTTP', () => {
   it('does not answer max-age=0 or Pragma: no-cache from the cache, and stores the fresh answer', async () => {
     const instance = createApp({
-      gateway: { providers: [{ name: 'mock', type: 'mock' }], models: [{ name: 'demo', targets: [{ provider: 'mock', model: 'echo' }] }] },
+      gateway: {
+        providers: [{ name: 'mock', type: 'mock' }],
+        models: [{ name: 'demo', targets: [{ provider: 'mock', model: 'echo' }] }],
+      },
       context: { cache: { memory: { maxBytes: 1024 * 1024 } } },
     });
     apps.push(instance);
     const payload = { model: 'demo', messages: [{ role: 'user', content: 'fresh please' }], temperature: 0 };
-    const ask = async (headers: Record<string, string> = {}) => (await instance.inject({ method: 'POST', url: '/v1/chat/completions', payload, headers })).headers['x-switchyard-cache'];
+    const ask = async (headers: Record<string, string> = {}) =>
+      (await instance.inject({ method: 'POST', url: '/v1/chat/completions', payload, headers })).headers[
+        'x-switchyard-cache'
+      ];
     expect(await ask()).toBe('MISS');
     expect(await ask()).toBe('HIT');
     expect(await ask({ 'cache-control': 'max-age=0' })).toBe('MISS');

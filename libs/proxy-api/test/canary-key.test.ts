@@ -1,6 +1,10 @@
 import { once } from 'node:events';
 import { Writable } from 'node:stream';
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
 import { createMockUpstream, requireService, TEST_REDIS_URL, type MockUpstream } from '@switchyard/testing';
 import type { Logger } from '@switchyard/proxy-core';
 import type { FastifyInstance } from 'fastify';
@@ -23,9 +27,21 @@ const sink = new Writable({
   },
 });
 const engineLog = (level: string) => (fields: object, message?: string) => {
-  lines.push(JSON.stringify({ level, ...fields, msg: message }, (_key, value: unknown) => (value instanceof Error ? { message: value.message, stack: value.stack, cause: String(value.cause) } : value)));
+  lines.push(
+    JSON.stringify({ level, ...fields, msg: message }, (_key, value: unknown) =>
+      value instanceof Error
+        ? { message: value.message, stack: value.stack, cause: String(value.cause) }
+        : value,
+    ),
+  );
 };
-const engineLogger: Logger = { trace: engineLog('trace'), debug: engineLog('debug'), info: engineLog('info'), warn: engineLog('warn'), error: engineLog('error') };
+const engineLogger: Logger = {
+  trace: engineLog('trace'),
+  debug: engineLog('debug'),
+  info: engineLog('info'),
+  warn: engineLog('warn'),
+  error: engineLog('error'),
+};
 
 // every span the app records, serialised whole when the test looks for the canaries
 const spans = new InMemorySpanExporter();
@@ -65,7 +81,11 @@ beforeAll(async () => {
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
   url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
-  const created = await request(`${url}/admin/keys`, { method: 'POST', headers: { authorization: `Bearer ${MASTER}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'canary', tpm: 1_000_000, budget_usd: 100, max_parallel: 1 }) });
+  const created = await request(`${url}/admin/keys`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${MASTER}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'canary', tpm: 1_000_000, budget_usd: 100, max_parallel: 1 }),
+  });
   ({ key: createdKey, id: createdId } = (await created.body.json()) as { key: string; id: string });
 });
 
@@ -76,12 +96,26 @@ afterAll(async () => {
   if (redisUp) await dropRedisKeys([keyPrefix]);
 });
 
-async function call(key: string, payload: unknown, options: { signal?: AbortSignal; header?: 'authorization' | 'x-api-key'; path?: string; abortAfterFirstChunk?: AbortController } = {}): Promise<void> {
+async function call(
+  key: string,
+  payload: unknown,
+  options: {
+    signal?: AbortSignal;
+    header?: 'authorization' | 'x-api-key';
+    path?: string;
+    abortAfterFirstChunk?: AbortController;
+  } = {},
+): Promise<void> {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (options.header === 'x-api-key') headers['x-api-key'] = key;
   else headers['authorization'] = `Bearer ${key}`;
   try {
-    const response = await request(`${url}${options.path ?? '/v1/chat/completions'}`, { method: 'POST', headers, body: JSON.stringify(payload), signal: options.signal });
+    const response = await request(`${url}${options.path ?? '/v1/chat/completions'}`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify(payload),
+      signal: options.signal,
+    });
     seen.push(JSON.stringify(response.headers));
     if (options.abortAfterFirstChunk !== undefined) {
       for await (const chunk of response.body) {
@@ -101,8 +135,13 @@ function resetUpstream(): void {
   upstream.reset();
 }
 
-const chat = (model = 'gpt', extra: object = {}) => ({ model, messages: [{ role: 'user', content: 'hi' }], ...extra });
-const adminGet = (path: string) => app.inject({ method: 'GET', url: path, headers: { authorization: `Bearer ${MASTER}` } });
+const chat = (model = 'gpt', extra: object = {}) => ({
+  model,
+  messages: [{ role: 'user', content: 'hi' }],
+  ...extra,
+});
+const adminGet = (path: string) =>
+  app.inject({ method: 'GET', url: path, headers: { authorization: `Bearer ${MASTER}` } });
 
 type UpstreamRecord = MockUpstream['requests'][number];
 
@@ -136,7 +175,15 @@ function cancelled(record: UpstreamRecord): Promise<void> {
  */
 async function clientAborts(key: string, keyId: string): Promise<void> {
   const match = { model: 'gpt-4o' };
-  const settled = () => vi.waitFor(async () => expect((await adminGet(`/admin/keys/${keyId}/usage`)).json()).toMatchObject({ in_flight: { used: 0 }, budget: { reserved_usd: 0 } }), { timeout: 5_000 });
+  const settled = () =>
+    vi.waitFor(
+      async () =>
+        expect((await adminGet(`/admin/keys/${keyId}/usage`)).json()).toMatchObject({
+          in_flight: { used: 0 },
+          budget: { reserved_usd: 0 },
+        }),
+      { timeout: 5_000 },
+    );
   // before headers: the upstream hangs, the client gives up during the first attempt
   upstream.fault({ kind: 'hang', match, times: 10 });
   let controller = new AbortController();
@@ -160,7 +207,10 @@ async function clientAborts(key: string, keyId: string): Promise<void> {
   // mid-stream: content has arrived, then the upstream stalls and the client leaves
   upstream.fault({ kind: 'stall-stream', afterChunks: 2, match, times: 10 });
   controller = new AbortController();
-  pending = call(key, chat('gpt-abort', { stream: true }), { signal: controller.signal, abortAfterFirstChunk: controller });
+  pending = call(key, chat('gpt-abort', { stream: true }), {
+    signal: controller.signal,
+    abortAfterFirstChunk: controller,
+  });
   record = await nextUpstreamRequest(pending);
   await pending;
   await cancelled(record);
@@ -169,72 +219,119 @@ async function clientAborts(key: string, keyId: string): Promise<void> {
 }
 
 describe('a planted canary key', () => {
-  it('never appears in a log line, a span, a response, a stored row or a Redis value', { timeout: 60_000 }, async () => {
-    for (const key of [CANARY_STATIC, createdKey]) {
-      await call(key, chat()); // success
-      await call(key, chat('gpt', { stream: true })); // streamed success
-      await call(key, chat('nope')); // unknown model
-      await call(key, { model: 'gpt' }); // invalid body
-      await call(`${key}x`, chat()); // a near miss
-      await call(key.slice(0, -1), chat()); // another
-      await call(key, chat(), { header: 'x-api-key' }); // the Anthropic SDK's header, on chat
-      // the Anthropic ingress, keyed the way the Anthropic SDK sends it
-      const messages = { path: '/v1/messages', header: 'x-api-key' as const };
-      await call(key, { ...chat(), max_tokens: 16 }, messages); // success
-      await call(key, { ...chat(), max_tokens: 16, stream: true }, messages); // streamed success
-      await call(key, chat(), messages); // invalid body (no max_tokens)
-      await call(`${key}x`, { ...chat(), max_tokens: 16 }, messages); // a near miss
-      upstream.fault({ kind: 'status', status: 500, body: { error: { message: 'boom' } }, times: 3 });
-      await call(key, chat()); // upstream error
-      resetUpstream();
-      upstream.fault({ kind: 'hang', times: 3 });
-      await call(key, chat()); // upstream timeout
-      resetUpstream();
-      await clientAborts(key, key === CANARY_STATIC ? 'key_static_canary-static' : createdId);
-    }
-    // after every abort, each key (one request at a time) is served again
-    for (const key of [CANARY_STATIC, createdKey]) {
-      await call(key, chat('gpt-abort'));
-      expect(seen.at(-1)).toContain('"object":"chat.completion"');
-    }
-    // the admin API's views of the keys, too
-    for (const path of ['/admin/keys', '/admin/keys/key_static_canary-static', '/admin/keys/key_static_canary-static/usage']) {
-      seen.push((await request(`${url}${path}`, { headers: { authorization: `Bearer ${MASTER}` } }).then((r) => r.body.text())));
-    }
-    const stored = JSON.stringify((await store.list({ limit: 1000 })).data);
-    expect(stored).toContain('"hash"');
-    const redisValues: string[] = [];
-    if (redisUp) {
-      const reader = new Redis(TEST_REDIS_URL);
-      for (const key of await reader.keys(`${keyPrefix}*`)) {
-        const type = await reader.type(key);
-        redisValues.push(key, JSON.stringify(type === 'hash' ? await reader.hgetall(key) : await reader.get(key)));
+  it(
+    'never appears in a log line, a span, a response, a stored row or a Redis value',
+    { timeout: 60_000 },
+    async () => {
+      for (const key of [CANARY_STATIC, createdKey]) {
+        await call(key, chat()); // success
+        await call(key, chat('gpt', { stream: true })); // streamed success
+        await call(key, chat('nope')); // unknown model
+        await call(key, { model: 'gpt' }); // invalid body
+        await call(`${key}x`, chat()); // a near miss
+        await call(key.slice(0, -1), chat()); // another
+        await call(key, chat(), { header: 'x-api-key' }); // the Anthropic SDK's header, on chat
+        // the Anthropic ingress, keyed the way the Anthropic SDK sends it
+        const messages = { path: '/v1/messages', header: 'x-api-key' as const };
+        await call(key, { ...chat(), max_tokens: 16 }, messages); // success
+        await call(key, { ...chat(), max_tokens: 16, stream: true }, messages); // streamed success
+        await call(key, chat(), messages); // invalid body (no max_tokens)
+        await call(`${key}x`, { ...chat(), max_tokens: 16 }, messages); // a near miss
+        upstream.fault({ kind: 'status', status: 500, body: { error: { message: 'boom' } }, times: 3 });
+        await call(key, chat()); // upstream error
+        resetUpstream();
+        upstream.fault({ kind: 'hang', times: 3 });
+        await call(key, chat()); // upstream timeout
+        resetUpstream();
+        await clientAborts(key, key === CANARY_STATIC ? 'key_static_canary-static' : createdId);
       }
-      reader.disconnect();
-      expect(redisValues.length).toBeGreaterThan(0);
-    }
-    // every path above was really taken
-    const responses = seen.join('');
-    for (const expected of ['"object":"chat.completion"', 'chat.completion.chunk', 'model_not_found', 'invalid_request', 'authentication_error', 'upstream_error', 'upstream_timeout', '"type":"message"', 'event: message_stop', 'invalid_request_error', 'AbortError']) {
-      expect(responses, expected).toContain(expected);
-    }
-    const upstreamSaw = upstreamSeen.join('') + JSON.stringify(upstream.requests);
-    expect(lines.length).toBeGreaterThan(20);
-    const finished = spans.getFinishedSpans();
-    const traced = JSON.stringify(
-      finished.map((span) => ({ name: span.name, attributes: span.attributes, events: span.events, status: span.status, links: span.links, resource: span.resource.attributes })),
-    );
-    // the spans cover successes, streams and upstream failures
-    expect(finished.some((span) => span.attributes['gen_ai.response.finish_reasons'] !== undefined && span.attributes['gen_ai.request.stream'] === true)).toBe(true);
-    expect(finished.some((span) => span.attributes['error.type'] === 'upstream_error')).toBe(true);
-    expect(traced.includes(CANARY_UPSTREAM), 'spans contain the provider key').toBe(false);
-    for (const canary of [CANARY_STATIC, createdKey]) {
-      const core = canary.slice(6, -4); // the secret without its prefix and the shown hint
-      for (const [where, text] of [['logs', lines.join('')], ['spans', traced], ['responses', seen.join('')], ['stored keys', stored], ['redis', redisValues.join('')], ['upstream requests', upstreamSaw]] as const) {
-        expect(text.includes(core), `${where} contain the canary`).toBe(false);
+      // after every abort, each key (one request at a time) is served again
+      for (const key of [CANARY_STATIC, createdKey]) {
+        await call(key, chat('gpt-abort'));
+        expect(seen.at(-1)).toContain('"object":"chat.completion"');
       }
-    }
-    expect(lines.join('').includes(CANARY_UPSTREAM)).toBe(false);
-    expect(seen.join('').includes(CANARY_UPSTREAM)).toBe(false);
-  });
+      // the admin API's views of the keys, too
+      for (const path of [
+        '/admin/keys',
+        '/admin/keys/key_static_canary-static',
+        '/admin/keys/key_static_canary-static/usage',
+      ]) {
+        seen.push(
+          await request(`${url}${path}`, { headers: { authorization: `Bearer ${MASTER}` } }).then((r) =>
+            r.body.text(),
+          ),
+        );
+      }
+      const stored = JSON.stringify((await store.list({ limit: 1000 })).data);
+      expect(stored).toContain('"hash"');
+      const redisValues: string[] = [];
+      if (redisUp) {
+        const reader = new Redis(TEST_REDIS_URL);
+        for (const key of await reader.keys(`${keyPrefix}*`)) {
+          const type = await reader.type(key);
+          redisValues.push(
+            key,
+            JSON.stringify(type === 'hash' ? await reader.hgetall(key) : await reader.get(key)),
+          );
+        }
+        reader.disconnect();
+        expect(redisValues.length).toBeGreaterThan(0);
+      }
+      // every path above was really taken
+      const responses = seen.join('');
+      for (const expected of [
+        '"object":"chat.completion"',
+        'chat.completion.chunk',
+        'model_not_found',
+        'invalid_request',
+        'authentication_error',
+        'upstream_error',
+        'upstream_timeout',
+        '"type":"message"',
+        'event: message_stop',
+        'invalid_request_error',
+        'AbortError',
+      ]) {
+        expect(responses, expected).toContain(expected);
+      }
+      const upstreamSaw = upstreamSeen.join('') + JSON.stringify(upstream.requests);
+      expect(lines.length).toBeGreaterThan(20);
+      const finished = spans.getFinishedSpans();
+      const traced = JSON.stringify(
+        finished.map((span) => ({
+          name: span.name,
+          attributes: span.attributes,
+          events: span.events,
+          status: span.status,
+          links: span.links,
+          resource: span.resource.attributes,
+        })),
+      );
+      // the spans cover successes, streams and upstream failures
+      expect(
+        finished.some(
+          (span) =>
+            span.attributes['gen_ai.response.finish_reasons'] !== undefined &&
+            span.attributes['gen_ai.request.stream'] === true,
+        ),
+      ).toBe(true);
+      expect(finished.some((span) => span.attributes['error.type'] === 'upstream_error')).toBe(true);
+      expect(traced.includes(CANARY_UPSTREAM), 'spans contain the provider key').toBe(false);
+      for (const canary of [CANARY_STATIC, createdKey]) {
+        const core = canary.slice(6, -4); // the secret without its prefix and the shown hint
+        for (const [where, text] of [
+          ['logs', lines.join('')],
+          ['spans', traced],
+          ['responses', seen.join('')],
+          ['stored keys', stored],
+          ['redis', redisValues.join('')],
+          ['upstream requests', upstreamSaw],
+        ] as const) {
+          expect(text.includes(core), `${where} contain the canary`).toBe(false);
+        }
+      }
+      expect(lines.join('').includes(CANARY_UPSTREAM)).toBe(false);
+      expect(seen.join('').includes(CANARY_UPSTREAM)).toBe(false);
+    },
+  );
 });

@@ -1,6 +1,19 @@
 import { readFileSync } from 'node:fs';
-import { OpenAIAdapter, openAIProvider, type ChatCompletionChunk, type ChatCompletionRequest, type GatewayPlugin, type ProviderCallContext } from '@switchyard/proxy-core';
-import { createMockUpstream, replyWithFixture, sseChunks, type FixtureReply, type MockUpstream } from '@switchyard/testing';
+import {
+  OpenAIAdapter,
+  openAIProvider,
+  type ChatCompletionChunk,
+  type ChatCompletionRequest,
+  type GatewayPlugin,
+  type ProviderCallContext,
+} from '@switchyard/proxy-core';
+import {
+  createMockUpstream,
+  replyWithFixture,
+  sseChunks,
+  type FixtureReply,
+  type MockUpstream,
+} from '@switchyard/testing';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AppOptions } from '../src/app-options';
@@ -10,18 +23,30 @@ import { createApp } from '../src/create-app';
 // instead of serialising them again: these tests hold the client's bytes to what
 // re-serialising gave, and check that a changed chunk is never written as it arrived.
 
-const FIXTURE = readFileSync(new URL('../../proxy-core/src/providers/openai/__fixtures__/stream.chunks.txt', import.meta.url), 'utf8');
+const FIXTURE = readFileSync(
+  new URL('../../proxy-core/src/providers/openai/__fixtures__/stream.chunks.txt', import.meta.url),
+  'utf8',
+);
 const fixtureEvents = sseChunks(FIXTURE);
 /** The fixture's chunks as JSON texts, `[DONE]` left out. */
-const fixtureData = fixtureEvents.map((event) => event.slice('data: '.length, -2)).filter((data) => data !== '[DONE]');
-const ANTHROPIC_FIXTURE = readFileSync(new URL('../../proxy-core/src/providers/anthropic/__fixtures__/anthropic-text.chunks.txt', import.meta.url), 'utf8');
+const fixtureData = fixtureEvents
+  .map((event) => event.slice('data: '.length, -2))
+  .filter((data) => data !== '[DONE]');
+const ANTHROPIC_FIXTURE = readFileSync(
+  new URL('../../proxy-core/src/providers/anthropic/__fixtures__/anthropic-text.chunks.txt', import.meta.url),
+  'utf8',
+);
 
 let upstream: MockUpstream;
 let next: FixtureReply = {};
 const apps: FastifyInstance[] = [];
 
 beforeAll(async () => {
-  upstream = await createMockUpstream({ routes: [{ method: 'POST', path: /^\/fixture\//, handle: (exchange) => replyWithFixture(exchange, next) }] });
+  upstream = await createMockUpstream({
+    routes: [
+      { method: 'POST', path: /^\/fixture\//, handle: (exchange) => replyWithFixture(exchange, next) },
+    ],
+  });
 });
 afterEach(async () => {
   upstream.reset();
@@ -35,7 +60,9 @@ function app(extra: Partial<AppOptions> = {}, plugins: GatewayPlugin[] = []): Fa
   const instance = createApp({
     ...extra,
     gateway: {
-      providers: [{ name: 'openai', type: 'openai', apiKey: 'sk-test', baseUrl: `${upstream.url}/fixture/v1` }],
+      providers: [
+        { name: 'openai', type: 'openai', apiKey: 'sk-test', baseUrl: `${upstream.url}/fixture/v1` },
+      ],
       models: [{ name: 'gpt', targets: [{ provider: 'openai', model: 'gpt-4o-mini' }] }],
       plugins,
     },
@@ -61,15 +88,27 @@ function sseData(body: string): string[] {
     });
 }
 
-async function stream(instance: FastifyInstance, includeUsage: boolean): Promise<{ data: string[]; chunks: ChatCompletionChunk[]; cache: unknown }> {
+async function stream(
+  instance: FastifyInstance,
+  includeUsage: boolean,
+): Promise<{ data: string[]; chunks: ChatCompletionChunk[]; cache: unknown }> {
   const response = await instance.inject({
     method: 'POST',
     url: '/v1/chat/completions',
-    payload: { model: 'gpt', stream: true, messages: [{ role: 'user', content: 'hi' }], ...(includeUsage ? { stream_options: { include_usage: true } } : {}) },
+    payload: {
+      model: 'gpt',
+      stream: true,
+      messages: [{ role: 'user', content: 'hi' }],
+      ...(includeUsage ? { stream_options: { include_usage: true } } : {}),
+    },
   });
   expect(response.statusCode).toBe(200);
   const data = sseData(response.body);
-  return { data, chunks: data.filter((text) => text !== '[DONE]').map((text) => JSON.parse(text) as ChatCompletionChunk), cache: response.headers['x-switchyard-cache'] };
+  return {
+    data,
+    chunks: data.filter((text) => text !== '[DONE]').map((text) => JSON.parse(text) as ChatCompletionChunk),
+    cache: response.headers['x-switchyard-cache'],
+  };
 }
 
 /** A plugin that upper-cases each chunk's text in place (an onStreamChunk tap). */
@@ -77,7 +116,9 @@ const shout: GatewayPlugin = {
   name: 'shout',
   apply(hooks) {
     hooks.onStreamChunk.tap('shout', (chunk) => {
-      for (const choice of chunk.choices) if (typeof choice.delta.content === 'string') choice.delta.content = choice.delta.content.toUpperCase();
+      for (const choice of chunk.choices)
+        if (typeof choice.delta.content === 'string')
+          choice.delta.content = choice.delta.content.toUpperCase();
       return chunk;
     });
   },
@@ -93,10 +134,20 @@ describe('chat streams: the upstream text of unchanged chunks', () => {
   });
 
   it('keeps unusual spacing and escapes readable, and re-serialises a chunk whose data spanned several lines', async () => {
-    const spaced = '{ "id" : "c1", "object":"chat.completion.chunk",\t"created":1, "model":"m", "choices":[{"index":0,"delta":{"content":"caf\\u00e9 "},"finish_reason":null}] }  ';
-    const multiLine = ['{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m",', '"choices":[{"index":0,"delta":{"content":"two lines"},"finish_reason":null}]}'];
-    const last = '{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}';
-    replyWith([`data:  ${spaced}\n\n`, `data: ${multiLine[0]}\ndata: ${multiLine[1]}\n\n`, `data: ${last}\n\n`, 'data: [DONE]\n\n']);
+    const spaced =
+      '{ "id" : "c1", "object":"chat.completion.chunk",\t"created":1, "model":"m", "choices":[{"index":0,"delta":{"content":"caf\\u00e9 "},"finish_reason":null}] }  ';
+    const multiLine = [
+      '{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m",',
+      '"choices":[{"index":0,"delta":{"content":"two lines"},"finish_reason":null}]}',
+    ];
+    const last =
+      '{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}';
+    replyWith([
+      `data:  ${spaced}\n\n`,
+      `data: ${multiLine[0]}\ndata: ${multiLine[1]}\n\n`,
+      `data: ${last}\n\n`,
+      'data: [DONE]\n\n',
+    ]);
     const { data, chunks } = await stream(app(), true);
     expect(chunks.map((chunk) => chunk.choices[0]?.delta.content)).toEqual(['café ', 'two lines', undefined]);
     expect(chunks[1]).toEqual(JSON.parse(multiLine.join('\n')));
@@ -108,7 +159,8 @@ describe('chat streams: the upstream text of unchanged chunks', () => {
   });
 
   it('strips usage the client did not ask for, from a usage-only chunk and from a chunk with choices', async () => {
-    const withUsage = '{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5}}';
+    const withUsage =
+      '{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5}}';
     replyWith([fixtureEvents[1] as string, `data: ${withUsage}\n\n`, 'data: [DONE]\n\n']);
     const { data, chunks } = await stream(app(), false);
     expect(chunks).toHaveLength(2);
@@ -153,7 +205,10 @@ describe('chat streams: the upstream text of unchanged chunks', () => {
       }
     }
     class RenamingAdapter extends OpenAIAdapter {
-      override async stream(request: ChatCompletionRequest, context: ProviderCallContext): Promise<AsyncIterable<ChatCompletionChunk>> {
+      override async stream(
+        request: ChatCompletionRequest,
+        context: ProviderCallContext,
+      ): Promise<AsyncIterable<ChatCompletionChunk>> {
         return renamed(await super.stream(request, context));
       }
     }
@@ -161,14 +216,19 @@ describe('chat streams: the upstream text of unchanged chunks', () => {
       name: 'renaming',
       apply(hooks) {
         hooks.registerProviders.tap('renaming', (registry) => {
-          registry.register({ type: 'renaming-subclass', optionsSchema: openAIProvider.optionsSchema, create: (options, kit) => new RenamingAdapter(options, kit) });
+          registry.register({
+            type: 'renaming-subclass',
+            optionsSchema: openAIProvider.optionsSchema,
+            create: (options, kit) => new RenamingAdapter(options, kit),
+          });
           registry.register({
             type: 'renaming-wrapper',
             optionsSchema: openAIProvider.optionsSchema,
             create: (options, kit) => {
               const inner = openAIProvider.create(options, kit);
               return Object.assign(Object.create(inner) as OpenAIAdapter, {
-                stream: async (request: ChatCompletionRequest, context: ProviderCallContext) => renamed(await inner.stream(request, context)),
+                stream: async (request: ChatCompletionRequest, context: ProviderCallContext) =>
+                  renamed(await inner.stream(request, context)),
               });
             },
           });
@@ -206,14 +266,18 @@ describe('chat streams: the upstream text of unchanged chunks', () => {
     upstream.fault({ kind: 'cut-stream', afterChunks: 2, times: 1 });
     const cut = await stream(app(), true);
     expect(cut.data).not.toContain('[DONE]');
-    expect(JSON.parse(cut.data.at(-1) as string)).toMatchObject({ error: { code: 'upstream_connection_error' } });
+    expect(JSON.parse(cut.data.at(-1) as string)).toMatchObject({
+      error: { code: 'upstream_connection_error' },
+    });
     expect(cut.data.slice(0, 2)).toEqual(fixtureData.slice(0, 2));
 
     // a body that ends cleanly before the stream finished is cut too
     replyWith(fixtureEvents.slice(0, 2));
     const ended = await stream(app(), true);
     expect(ended.data).not.toContain('[DONE]');
-    expect(JSON.parse(ended.data.at(-1) as string)).toMatchObject({ error: { code: 'upstream_stream_error' } });
+    expect(JSON.parse(ended.data.at(-1) as string)).toMatchObject({
+      error: { code: 'upstream_stream_error' },
+    });
   });
 });
 
@@ -221,7 +285,9 @@ describe('translated streams (Anthropic upstream): the text of the chunks the ma
   function anthropicApp(plugins: GatewayPlugin[] = []): FastifyInstance {
     const instance = createApp({
       gateway: {
-        providers: [{ name: 'claude', type: 'anthropic', apiKey: 'sk-ant-test', baseUrl: `${upstream.url}/fixture/v1` }],
+        providers: [
+          { name: 'claude', type: 'anthropic', apiKey: 'sk-ant-test', baseUrl: `${upstream.url}/fixture/v1` },
+        ],
         models: [{ name: 'gpt', targets: [{ provider: 'claude', model: 'claude-sonnet-4-20250514' }] }],
         plugins,
       },
@@ -229,7 +295,8 @@ describe('translated streams (Anthropic upstream): the text of the chunks the ma
     apps.push(instance);
     return instance;
   }
-  const delta = (text: string): string => `event: content_block_delta\ndata: ${JSON.stringify({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text } })}\n\n`;
+  const delta = (text: string): string =>
+    `event: content_block_delta\ndata: ${JSON.stringify({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text } })}\n\n`;
   // the fixture with text that JSON escapes, one event per delta
   const events = sseChunks(ANTHROPIC_FIXTURE);
   const deltaAt = events.findIndex((event) => event.includes('"text_delta"'));
@@ -242,8 +309,16 @@ describe('translated streams (Anthropic upstream): the text of the chunks the ma
       const { data, chunks } = await stream(anthropicApp(), includeUsage);
       expect(data.at(-1)).toBe('[DONE]');
       expect(data.slice(0, -1)).toEqual(chunks.map((chunk) => JSON.stringify(chunk)));
-      expect(chunks.map((chunk) => chunk.choices[0]?.delta.content ?? '').join('')).toBe(`${escaped.join('')}Hello!`);
-      expect(chunks.every((chunk) => chunk.id === 'msg_1nZdL29xx5MUA1yADyHTEsnR8uuvGzszyY' && chunk.model === 'claude-sonnet-4-20250514')).toBe(true);
+      expect(chunks.map((chunk) => chunk.choices[0]?.delta.content ?? '').join('')).toBe(
+        `${escaped.join('')}Hello!`,
+      );
+      expect(
+        chunks.every(
+          (chunk) =>
+            chunk.id === 'msg_1nZdL29xx5MUA1yADyHTEsnR8uuvGzszyY' &&
+            chunk.model === 'claude-sonnet-4-20250514',
+        ),
+      ).toBe(true);
       expect(chunks.at(-1)?.usage?.total_tokens).toBe(includeUsage ? 40 : undefined);
     }
   });
@@ -251,6 +326,8 @@ describe('translated streams (Anthropic upstream): the text of the chunks the ma
   it('shows the client what an onStreamChunk tap changed in place', async () => {
     replyWith(translated);
     const { chunks } = await stream(anthropicApp([shout]), false);
-    expect(chunks.map((chunk) => chunk.choices[0]?.delta.content ?? '').join('')).toBe(`${escaped.join('')}Hello!`.toUpperCase());
+    expect(chunks.map((chunk) => chunk.choices[0]?.delta.content ?? '').join('')).toBe(
+      `${escaped.join('')}Hello!`.toUpperCase(),
+    );
   });
 });

@@ -22,7 +22,10 @@ let upstream: MockUpstream;
 let app: FastifyInstance;
 let gatewayUrl: string;
 const ended: RequestContext[] = [];
-const recorder: GatewayPlugin = { name: 'test:ended', apply: (hooks) => hooks.onRequestEnd.tap('test:ended', (context) => ended.push(context)) };
+const recorder: GatewayPlugin = {
+  name: 'test:ended',
+  apply: (hooks) => hooks.onRequestEnd.tap('test:ended', (context) => ended.push(context)),
+};
 
 beforeAll(async () => {
   upstream = await createMockUpstream({
@@ -79,7 +82,11 @@ describe('proxy-client through the universal proxy, with the official SDKs', () 
       fetch: createGatewayFetch({ gatewayUrl, providerHosts: hosts, failMode: 'closed' }),
       maxRetries: 0,
     });
-    const anthropic = new Anthropic({ apiKey: 'sk-ant-client', baseURL: `http://${ANTHROPIC_HOST}:${port}`, maxRetries: 0 });
+    const anthropic = new Anthropic({
+      apiKey: 'sk-ant-client',
+      baseURL: `http://${ANTHROPIC_HOST}:${port}`,
+      maxRetries: 0,
+    });
     const previous = getGlobalDispatcher();
     const dispatcher = switchyardDispatcher({ gatewayUrl, providerHosts: hosts, failMode: 'closed' });
     setGlobalDispatcher(dispatcher);
@@ -90,14 +97,21 @@ describe('proxy-client through the universal proxy, with the official SDKs', () 
           async () => {
             const ids = await section('agent:research', async (research) => {
               const search = await section('tool:search', async (s) => {
-                const completion = await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Hello!' }] });
+                const completion = await openai.chat.completions.create({
+                  model: 'gpt-4o-mini',
+                  messages: [{ role: 'user', content: 'Hello!' }],
+                });
                 expect(completion.choices[0]?.message.content).toContain('Hello there');
                 return s.spanId;
               });
               return { research: research.spanId, search };
             });
             const writer = await section('agent:writer', async (w) => {
-              const message = await anthropic.messages.create({ model: 'claude-haiku-4-5', max_tokens: 64, messages: [{ role: 'user', content: 'Hello' }] });
+              const message = await anthropic.messages.create({
+                model: 'claude-haiku-4-5',
+                max_tokens: 64,
+                messages: [{ role: 'user', content: 'Hello' }],
+              });
               expect(message.content[0]).toMatchObject({ type: 'text', text: 'Hi! My name is Claude.' });
               return w.spanId;
             });
@@ -118,13 +132,18 @@ describe('proxy-client through the universal proxy, with the official SDKs', () 
     for (const received of upstream.requests) {
       expect(Object.keys(received.headers).filter((name) => name.startsWith('x-switchyard-'))).toEqual([]);
     }
-    expect(upstream.requests.find((r) => r.path === '/v1/messages')?.headers['x-api-key']).toBe('sk-ant-client');
+    expect(upstream.requests.find((r) => r.path === '/v1/messages')?.headers['x-api-key']).toBe(
+      'sk-ant-client',
+    );
 
     // each exchange was reported through the request log hook, metered and priced
     const contexts = await settled(2);
     const byProvider = new Map(contexts.map((c) => [c.provider, c]));
     expect(byProvider.get('openai')).toMatchObject({ endpoint: 'proxy', upstreamModel: 'gpt-4o-mini' });
-    expect(byProvider.get('anthropic')).toMatchObject({ endpoint: 'proxy', upstreamModel: 'claude-haiku-4-5' });
+    expect(byProvider.get('anthropic')).toMatchObject({
+      endpoint: 'proxy',
+      upstreamModel: 'claude-haiku-4-5',
+    });
     // the mock's usage (19 in, 10 out) at gpt-4o-mini's $0.15 / $0.60 per million
     expect(byProvider.get('openai')?.costUsd).toBe(0.00000885);
     expect(byProvider.get('anthropic')?.costUsd).toBeGreaterThan(0);

@@ -8,6 +8,8 @@ describe("the client SDK's timer ceiling", () => {
   it("is proxy-core's MAX_TIMER_MS, refused in proxy-core's words", () => {
     const options = { gatewayUrl: 'http://localhost:4000', adminKey: 'master-key' };
     expect(() => createSwitchyardAdmin({ ...options, timeoutMs: MAX_TIMER_MS })).not.toThrow();
-    expect(() => createSwitchyardAdmin({ ...options, timeoutMs: MAX_TIMER_MS + 1 })).toThrow(`/timeoutMs: ${timerDelayProblem(MAX_TIMER_MS + 1)}`);
+    expect(() => createSwitchyardAdmin({ ...options, timeoutMs: MAX_TIMER_MS + 1 })).toThrow(
+      `/timeoutMs: ${timerDelayProblem(MAX_TIMER_MS + 1)}`,
+    );
   });
 });

@@ -19,7 +19,12 @@ beforeAll(async () => {
         { name: 'agent-model', targets: [{ provider: 'mock', model: 'agent-backend' }] },
         { name: 'cheap', targets: [{ provider: 'mock', model: 'cheap-summary' }] },
       ],
-      plugins: [{ name: 'test-ended', apply: (hooks) => hooks.onRequestEnd.tap('test-ended', (context) => ended.push(context)) }],
+      plugins: [
+        {
+          name: 'test-ended',
+          apply: (hooks) => hooks.onRequestEnd.tap('test-ended', (context) => ended.push(context)),
+        },
+      ],
     },
     admin: { masterKey: MASTER },
     pricing: {
@@ -29,7 +34,9 @@ beforeAll(async () => {
       },
     },
     context: {
-      catalog: { models: { 'agent-model': { provider: 'mock', contextWindow: 4_000, maxOutputTokens: 1_000 } } },
+      catalog: {
+        models: { 'agent-model': { provider: 'mock', contextWindow: 4_000, maxOutputTokens: 1_000 } },
+      },
       condenser: { summary: { model: 'cheap', maxTokens: 200 } },
     },
   });
@@ -40,13 +47,21 @@ afterAll(async () => {
 });
 
 function conversation(): ChatMessage[] {
-  const turn = (i: number): string => `Turn ${i}: ${'the quarterly figures moved again and the team discussed why '.repeat(40)}`;
-  return Array.from({ length: 24 }, (_, i): ChatMessage => (i % 2 === 0 ? { role: 'user', content: turn(i) } : { role: 'assistant', content: turn(i) }));
+  const turn = (i: number): string =>
+    `Turn ${i}: ${'the quarterly figures moved again and the team discussed why '.repeat(40)}`;
+  return Array.from({ length: 24 }, (_, i): ChatMessage =>
+    i % 2 === 0 ? { role: 'user', content: turn(i) } : { role: 'assistant', content: turn(i) },
+  );
 }
 
 describe('a condensed request with a summary', () => {
   it("charges the summary call's cost to the key that sent the request", async () => {
-    const created = await app.inject({ method: 'POST', url: '/admin/keys', headers: admin, payload: { name: 'agent', budget_usd: 10, budget_period: 'total' } });
+    const created = await app.inject({
+      method: 'POST',
+      url: '/admin/keys',
+      headers: admin,
+      payload: { name: 'agent', budget_usd: 10, budget_period: 'total' },
+    });
     const { id, key } = created.json<{ id: string; key: string }>();
     const response = await app.inject({
       method: 'POST',
@@ -61,7 +76,9 @@ describe('a condensed request with a summary', () => {
     expect(summary?.usage?.total_tokens).toBeGreaterThan(0);
     expect(summary?.costUsd).toBeGreaterThan(0);
     expect(request?.costUsd).toBeGreaterThan(0);
-    const budget = (await app.inject({ method: 'GET', url: `/admin/keys/${id}/usage`, headers: admin })).json<{ budget: { spent_usd: number; reserved_usd: number } }>().budget;
+    const budget = (
+      await app.inject({ method: 'GET', url: `/admin/keys/${id}/usage`, headers: admin })
+    ).json<{ budget: { spent_usd: number; reserved_usd: number } }>().budget;
     expect(budget.reserved_usd).toBe(0);
     expect(budget.spent_usd).toBeCloseTo(request!.costUsd! + summary!.costUsd!, 9);
   });

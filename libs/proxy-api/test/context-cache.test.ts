@@ -34,7 +34,10 @@ afterEach(async () => {
   await Promise.all(apps.splice(0).map(async (instance) => instance.close()));
 });
 
-async function sse(instance: FastifyInstance, headers: Record<string, string> = {}): Promise<{ text: string; cache: string | null }> {
+async function sse(
+  instance: FastifyInstance,
+  headers: Record<string, string> = {},
+): Promise<{ text: string; cache: string | null }> {
   const { port } = instance.server.address() as AddressInfo;
   const response = await fetch(`http://127.0.0.1:${port}/v1/chat/completions`, {
     method: 'POST',
@@ -51,10 +54,23 @@ describe('context wiring: response cache over HTTP', () => {
     const EVE = 'sk-sy-cache-scope-eve-00000000003';
     const instance = app(
       { cache: { memory: { maxBytes: 1024 * 1024 }, scope: 'customer' } },
-      { keys: [{ key: ACME, name: 'acme', customerId: 'acme' }, { key: ACME_TOO, name: 'acme-too', customerId: 'acme' }, { key: EVE, name: 'eve' }] },
+      {
+        keys: [
+          { key: ACME, name: 'acme', customerId: 'acme' },
+          { key: ACME_TOO, name: 'acme-too', customerId: 'acme' },
+          { key: EVE, name: 'eve' },
+        ],
+      },
     );
     const call = async (key: string, headers: Record<string, string> = {}): Promise<unknown> =>
-      (await instance.inject({ method: 'POST', url: '/v1/chat/completions', payload: body, headers: { authorization: `Bearer ${key}`, ...headers } })).headers['x-switchyard-cache'];
+      (
+        await instance.inject({
+          method: 'POST',
+          url: '/v1/chat/completions',
+          payload: body,
+          headers: { authorization: `Bearer ${key}`, ...headers },
+        })
+      ).headers['x-switchyard-cache'];
     expect(await call(ACME)).toBe('MISS');
     expect(await call(ACME_TOO)).toBe('HIT');
     // eve names acme as its customer: its requests carry the label, not acme's cache
@@ -70,9 +86,19 @@ describe('context wiring: response cache over HTTP', () => {
     const second = await instance.inject({ method: 'POST', url: '/v1/chat/completions', payload: body });
     expect(second.headers['x-switchyard-cache']).toBe('HIT');
     expect(second.body).toBe(first.body);
-    const noCache = await instance.inject({ method: 'POST', url: '/v1/chat/completions', payload: body, headers: { 'cache-control': 'no-cache' } });
+    const noCache = await instance.inject({
+      method: 'POST',
+      url: '/v1/chat/completions',
+      payload: body,
+      headers: { 'cache-control': 'no-cache' },
+    });
     expect(noCache.headers['x-switchyard-cache']).toBe('MISS');
-    const skip = await instance.inject({ method: 'POST', url: '/v1/chat/completions', payload: body, headers: { 'x-switchyard-cache': 'skip' } });
+    const skip = await instance.inject({
+      method: 'POST',
+      url: '/v1/chat/completions',
+      payload: body,
+      headers: { 'x-switchyard-cache': 'skip' },
+    });
     expect(skip.headers['x-switchyard-cache']).toBe('BYPASS');
   });
 
@@ -82,7 +108,13 @@ describe('context wiring: response cache over HTTP', () => {
       { key: 'sk-sy-tenant-b-key-for-tests-01', name: 'tenant-b' },
     ];
     const instance = app(cacheOnly, { keys });
-    const ask = (key: string) => instance.inject({ method: 'POST', url: '/v1/chat/completions', payload: body, headers: { authorization: `Bearer ${key}` } });
+    const ask = (key: string) =>
+      instance.inject({
+        method: 'POST',
+        url: '/v1/chat/completions',
+        payload: body,
+        headers: { authorization: `Bearer ${key}` },
+      });
     expect((await ask(keys[0]!.key)).headers['x-switchyard-cache']).toBe('MISS');
     expect((await ask(keys[1]!.key)).headers['x-switchyard-cache']).toBe('MISS');
     expect((await ask(keys[0]!.key)).headers['x-switchyard-cache']).toBe('HIT');
@@ -103,24 +135,56 @@ describe('context wiring: response cache over HTTP', () => {
   it('describes models from the catalog on /v1/models', async () => {
     const instance = app({ catalog: { models: { demo: { contextWindow: 4096, maxOutputTokens: 512 } } } });
     const listed = (await instance.inject({ method: 'GET', url: '/v1/models' })).json<ModelList>();
-    expect(listed.data.find((model) => model.id === 'demo')).toMatchObject({ context_window: 4096, max_output_tokens: 512 });
-    expect(listed.data.find((model) => model.id === 'tiny')).toMatchObject({ context_window: 128_000, supports_tools: true });
+    expect(listed.data.find((model) => model.id === 'demo')).toMatchObject({
+      context_window: 4096,
+      max_output_tokens: 512,
+    });
+    expect(listed.data.find((model) => model.id === 'tiny')).toMatchObject({
+      context_window: 128_000,
+      supports_tools: true,
+    });
   });
 
   it('condenses an overflowing conversation and says so in x-switchyard-condensed', async () => {
-    const instance = app({ catalog: { models: { tiny: { contextWindow: 600, maxOutputTokens: 100 } } }, condenser: {} });
+    const instance = app({
+      catalog: { models: { tiny: { contextWindow: 600, maxOutputTokens: 100 } } },
+      condenser: {},
+    });
     const turns = Array.from({ length: 30 }, (_, i) => [
       { role: 'user', content: `question ${i}: ${'words '.repeat(20)}` },
       { role: 'assistant', content: `answer ${i}: ${'more words '.repeat(10)}` },
     ]).flat();
-    const messages = [{ role: 'system', content: 'Be brief.' }, ...turns, { role: 'user', content: 'last question' }];
-    const reply = await instance.inject({ method: 'POST', url: '/v1/chat/completions', payload: { model: 'tiny', messages, max_tokens: 100 } });
+    const messages = [
+      { role: 'system', content: 'Be brief.' },
+      ...turns,
+      { role: 'user', content: 'last question' },
+    ];
+    const reply = await instance.inject({
+      method: 'POST',
+      url: '/v1/chat/completions',
+      payload: { model: 'tiny', messages, max_tokens: 100 },
+    });
     expect(reply.statusCode).toBe(200);
     expect(reply.headers['x-switchyard-condensed']).toMatch(/^middle-out;removed=\d+$/);
-    const refused = await instance.inject({ method: 'POST', url: '/v1/chat/completions', payload: { model: 'tiny', messages: [{ role: 'system', content: 'rule '.repeat(2000) }, { role: 'user', content: 'hi' }] } });
+    const refused = await instance.inject({
+      method: 'POST',
+      url: '/v1/chat/completions',
+      payload: {
+        model: 'tiny',
+        messages: [
+          { role: 'system', content: 'rule '.repeat(2000) },
+          { role: 'user', content: 'hi' },
+        ],
+      },
+    });
     expect(refused.statusCode).toBe(400);
     expect(refused.json()).toMatchObject({ error: { code: 'context_length_exceeded' } });
-    const unknown = await instance.inject({ method: 'POST', url: '/v1/chat/completions', payload: { model: 'tiny', messages, max_tokens: 100 }, headers: { 'x-switchyard-condense': 'squeeze' } });
+    const unknown = await instance.inject({
+      method: 'POST',
+      url: '/v1/chat/completions',
+      payload: { model: 'tiny', messages, max_tokens: 100 },
+      headers: { 'x-switchyard-condense': 'squeeze' },
+    });
     expect(unknown.statusCode).toBe(400);
   });
 });
@@ -136,7 +200,9 @@ describe.skipIf(!redisUp)('context wiring: one Redis cache shared by two app ins
   });
 
   it('answers on instance B what instance A stored', async () => {
-    const shared: AppOptions['context'] = { cache: { memory: { maxBytes: 1024 * 1024 }, redis: { url: TEST_REDIS_URL, keyPrefix: prefix } } };
+    const shared: AppOptions['context'] = {
+      cache: { memory: { maxBytes: 1024 * 1024 }, redis: { url: TEST_REDIS_URL, keyPrefix: prefix } },
+    };
     const a = app(shared);
     const b = app(shared);
     const first = await a.inject({ method: 'POST', url: '/v1/chat/completions', payload: body });

@@ -19,7 +19,10 @@ afterEach(async () => {
 });
 
 // an alias the shipped catalog knows, answered by the mock provider
-const options: GatewayOptions = { providers: [{ name: 'mock', type: 'mock' }], models: [{ name: 'gpt-4o-mini', targets: [{ provider: 'mock', model: 'echo' }] }] };
+const options: GatewayOptions = {
+  providers: [{ name: 'mock', type: 'mock' }],
+  models: [{ name: 'gpt-4o-mini', targets: [{ provider: 'mock', model: 'echo' }] }],
+};
 
 function built(extra: Partial<GatewayOptions> = {}): Gateway {
   const gateway = createGateway({ ...options, ...extra });
@@ -27,18 +30,25 @@ function built(extra: Partial<GatewayOptions> = {}): Gateway {
   return gateway;
 }
 
-async function start(gateway: Gateway | GatewayOptions, log: CapturedLog, context = {}): Promise<FastifyInstance> {
+async function start(
+  gateway: Gateway | GatewayOptions,
+  log: CapturedLog,
+  context = {},
+): Promise<FastifyInstance> {
   const app = createApp({ gateway, context, logger: { level: 'warn', stream: log.stream } });
   apps.push(app);
   await app.ready();
   return app;
 }
 
-const catalogWarnings = (log: CapturedLog) => log.lines().filter((line) => String(line['msg']).includes('modelCatalog'));
+const catalogWarnings = (log: CapturedLog) =>
+  log.lines().filter((line) => String(line['msg']).includes('modelCatalog'));
 
 async function listedModel(app: FastifyInstance): Promise<Record<string, unknown> | undefined> {
   const listed = await app.inject({ method: 'GET', url: '/v1/models' });
-  return listed.json<{ data: Array<Record<string, unknown>> }>().data.find((model) => model['id'] === 'gpt-4o-mini');
+  return listed
+    .json<{ data: Array<Record<string, unknown>> }>()
+    .data.find((model) => model['id'] === 'gpt-4o-mini');
 }
 
 describe("createApp's context option and the model catalog of a gateway passed in built", () => {
@@ -46,8 +56,12 @@ describe("createApp's context option and the model catalog of a gateway passed i
     const log = captureLogLines();
     const gateway = built();
     const app = await start(gateway, log);
-    expect(catalogWarnings(log)).toEqual([expect.objectContaining({ level: 40, missing: 'gateway.modelCatalog' })]);
-    expect(String(catalogWarnings(log)[0]?.['msg'])).toMatch(/^createApp: the gateway passed in was created without a modelCatalog/);
+    expect(catalogWarnings(log)).toEqual([
+      expect.objectContaining({ level: 40, missing: 'gateway.modelCatalog' }),
+    ]);
+    expect(String(catalogWarnings(log)[0]?.['msg'])).toMatch(
+      /^createApp: the gateway passed in was created without a modelCatalog/,
+    );
     // what the warning says: the engine has no catalog, so /v1/models lists no details
     expect(gateway.modelCatalog).toBeUndefined();
     expect(await listedModel(app)).not.toHaveProperty('max_output_tokens');

@@ -17,7 +17,10 @@ afterEach(async () => {
 
 /** A working gateway as a copy of proxy-core from before `gateway.timeouts` would build it. */
 function gatewayWithoutTimeouts(): Gateway {
-  const built = createGateway({ providers: [{ name: 'mock', type: 'mock' }], models: [{ name: 'demo', targets: [{ provider: 'mock', model: 'echo' }] }] });
+  const built = createGateway({
+    providers: [{ name: 'mock', type: 'mock' }],
+    models: [{ name: 'demo', targets: [{ provider: 'mock', model: 'echo' }] }],
+  });
   gateways.push(built);
   return new Proxy(built, {
     get(target, name) {
@@ -32,18 +35,29 @@ function gatewayWithoutTimeouts(): Gateway {
 describe('createApp({ gateway }) with a gateway that has no timeouts', () => {
   it('starts and serves, taking the default time bounds, with a warning naming gateway.timeouts', async () => {
     const log = captureLogLines();
-    const app = createApp({ gateway: gatewayWithoutTimeouts(), logger: { level: 'warn', stream: log.stream } });
+    const app = createApp({
+      gateway: gatewayWithoutTimeouts(),
+      logger: { level: 'warn', stream: log.stream },
+    });
     apps.push(app);
     await app.ready();
     const warned = log.lines().filter((line) => String(line['msg']).includes('gateway.timeouts'));
     expect(warned).toEqual([
       expect.objectContaining({
         level: 40,
-        assumed: { requestTimeoutMs: GATEWAY_DEFAULTS.requestTimeoutMs, attemptTimeoutMs: GATEWAY_DEFAULTS.attemptTimeoutMs, streamIdleTimeoutMs: GATEWAY_DEFAULTS.streamIdleTimeoutMs },
+        assumed: {
+          requestTimeoutMs: GATEWAY_DEFAULTS.requestTimeoutMs,
+          attemptTimeoutMs: GATEWAY_DEFAULTS.attemptTimeoutMs,
+          streamIdleTimeoutMs: GATEWAY_DEFAULTS.streamIdleTimeoutMs,
+        },
       }),
     ]);
     expect(String(warned[0]?.['msg'])).toMatch(/^the gateway passed in has no gateway\.timeouts/);
-    const response = await app.inject({ method: 'POST', url: '/v1/chat/completions', payload: { model: 'demo', messages: [{ role: 'user', content: 'hi' }] } });
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/chat/completions',
+      payload: { model: 'demo', messages: [{ role: 'user', content: 'hi' }] },
+    });
     expect(response.statusCode).toBe(200);
   });
 });

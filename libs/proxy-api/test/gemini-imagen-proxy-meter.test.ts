@@ -38,7 +38,10 @@ beforeEach(() => {
   reports.clear();
 });
 
-async function generate(model: string, sampleCount: number): Promise<{ status: number; predictions: unknown[] }> {
+async function generate(
+  model: string,
+  sampleCount: number,
+): Promise<{ status: number; predictions: unknown[] }> {
   const response = await request(`${base}/proxy/v1beta/models/${model}:predict`, {
     method: 'POST',
     headers: {
@@ -46,7 +49,10 @@ async function generate(model: string, sampleCount: number): Promise<{ status: n
       'x-goog-api-key': 'AIzaSyClientOwnKey0123456789abcdefghij',
       'content-type': 'application/json',
     },
-    body: JSON.stringify({ instances: [{ prompt: 'Robot holding a red skateboard' }], parameters: { sampleCount } }),
+    body: JSON.stringify({
+      instances: [{ prompt: 'Robot holding a red skateboard' }],
+      parameters: { sampleCount },
+    }),
   });
   const body = (await response.body.json()) as { predictions?: unknown[] };
   return { status: response.statusCode, predictions: body.predictions ?? [] };
@@ -58,7 +64,11 @@ describe('universal proxy: Imagen on the Gemini API', () => {
     expect(answer).toMatchObject({ status: 200 });
     expect(answer.predictions).toHaveLength(3);
     const report = await reports.proxyReport();
-    expect(report).toMatchObject({ provider: 'gemini', upstreamModel: 'imagen-4.0-generate-001', operation: 'image' });
+    expect(report).toMatchObject({
+      provider: 'gemini',
+      upstreamModel: 'imagen-4.0-generate-001',
+      operation: 'image',
+    });
     expect(report.meteredUnits).toEqual({ images: 3 });
     // Imagen 4 Standard: $0.04 per image
     expect(report.costUsd).toBeCloseTo(0.12, 9);

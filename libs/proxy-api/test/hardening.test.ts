@@ -5,7 +5,12 @@ import { createMockUpstream, type MockUpstream } from '@switchyard/testing';
 import type { FastifyInstance } from 'fastify';
 import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createApp, createRequestHandler, type AppOptions, type SwitchyardRequestHandler } from '../src/index';
+import {
+  createApp,
+  createRequestHandler,
+  type AppOptions,
+  type SwitchyardRequestHandler,
+} from '../src/index';
 
 let upstream: MockUpstream;
 let apps: FastifyInstance[] = [];
@@ -41,11 +46,20 @@ async function listen(options: Partial<AppOptions> = {}): Promise<{ app: Fastify
   return { app, url: `http://127.0.0.1:${(app.server.address() as { port: number }).port}` };
 }
 
-const body = (model: string, stream = false): string => JSON.stringify({ model, stream, messages: [{ role: 'user', content: 'hi' }] });
+const body = (model: string, stream = false): string =>
+  JSON.stringify({ model, stream, messages: [{ role: 'user', content: 'hi' }] });
 
 /** POSTs a request and reads its whole answer: the head, and the body (an event stream when asked to stream). */
-async function post(url: string, headers: Record<string, string>, payload: string): Promise<{ status: number; headers: Record<string, unknown>; text: string }> {
-  const response = await request(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: payload });
+async function post(
+  url: string,
+  headers: Record<string, string>,
+  payload: string,
+): Promise<{ status: number; headers: Record<string, unknown>; text: string }> {
+  const response = await request(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: payload,
+  });
   return { status: response.statusCode, headers: response.headers, text: await response.body.text() };
 }
 
@@ -78,11 +92,27 @@ describe('hardening', () => {
     const app = createApp({ gateway: gateway(), jsonMaxDepth: 8 });
     apps.push(app);
     const deep = `{"model":"demo","messages":[{"role":"user","content":"x"}],"metadata":${'['.repeat(20)}${']'.repeat(20)}}`;
-    const response = await app.inject({ method: 'POST', url: '/v1/chat/completions', headers: { 'content-type': 'application/json' }, payload: deep });
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/chat/completions',
+      headers: { 'content-type': 'application/json' },
+      payload: deep,
+    });
     expect(response.statusCode).toBe(400);
-    expect(response.json()).toMatchObject({ error: { code: 'invalid_request', type: 'invalid_request_error' } });
+    expect(response.json()).toMatchObject({
+      error: { code: 'invalid_request', type: 'invalid_request_error' },
+    });
     const brackets = `{"model":"demo","messages":[{"role":"user","content":"${'['.repeat(50)}"}]}`;
-    expect((await app.inject({ method: 'POST', url: '/v1/chat/completions', headers: { 'content-type': 'application/json' }, payload: brackets })).statusCode).toBe(200);
+    expect(
+      (
+        await app.inject({
+          method: 'POST',
+          url: '/v1/chat/completions',
+          headers: { 'content-type': 'application/json' },
+          payload: brackets,
+        })
+      ).statusCode,
+    ).toBe(200);
   });
 
   it('answers an oversized request head with 431', async () => {
@@ -97,9 +127,18 @@ describe('hardening', () => {
     const { url } = await listen({ maxConcurrentRequests: 1 });
     const controller = new AbortController();
     const arrived = once(upstream.events, 'request');
-    const hanging = request(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: body('slow'), signal: controller.signal }).catch(() => undefined);
+    const hanging = request(`${url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: body('slow'),
+      signal: controller.signal,
+    }).catch(() => undefined);
     await arrived;
-    const shed = await request(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: body('demo') });
+    const shed = await request(`${url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: body('demo'),
+    });
     expect(shed.statusCode).toBe(503);
     expect(shed.headers['retry-after']).toBe('1');
     expect(await shed.body.json()).toMatchObject({ error: { code: 'overloaded' } });
@@ -112,43 +151,93 @@ describe('hardening', () => {
   it('limits requests in flight per key (max_parallel) with a 429', async () => {
     upstream.fault({ kind: 'hang', times: 1 });
     const { app, url } = await listen({ admin: { masterKey: MASTER } });
-    const created = await app.inject({ method: 'POST', url: '/admin/keys', headers: { authorization: `Bearer ${MASTER}` }, payload: { name: 'p', max_parallel: 1 } });
+    const created = await app.inject({
+      method: 'POST',
+      url: '/admin/keys',
+      headers: { authorization: `Bearer ${MASTER}` },
+      payload: { name: 'p', max_parallel: 1 },
+    });
     const { key } = created.json<{ key: string }>();
     const headers = { 'content-type': 'application/json', authorization: `Bearer ${key}` };
     const controller = new AbortController();
     const arrived = once(upstream.events, 'request');
-    const hanging = request(`${url}/v1/chat/completions`, { method: 'POST', headers, body: body('slow'), signal: controller.signal }).catch(() => undefined);
+    const hanging = request(`${url}/v1/chat/completions`, {
+      method: 'POST',
+      headers,
+      body: body('slow'),
+      signal: controller.signal,
+    }).catch(() => undefined);
     await arrived;
-    const refused = await request(`${url}/v1/chat/completions`, { method: 'POST', headers, body: body('demo') });
+    const refused = await request(`${url}/v1/chat/completions`, {
+      method: 'POST',
+      headers,
+      body: body('demo'),
+    });
     expect(refused.statusCode).toBe(429);
-    expect(await refused.body.json()).toMatchObject({ error: { code: 'rate_limit_exceeded', message: 'Too many requests in flight for this key.' } });
+    expect(await refused.body.json()).toMatchObject({
+      error: { code: 'rate_limit_exceeded', message: 'Too many requests in flight for this key.' },
+    });
     const aborted = upstream.nextAbort();
     controller.abort();
     await Promise.all([hanging, aborted]);
     // the slot comes back when the aborted request's response closes
-    await expect.poll(async () => (await app.inject({ method: 'POST', url: '/v1/chat/completions', headers, payload: body('demo') })).statusCode).toBe(200);
+    await expect
+      .poll(
+        async () =>
+          (await app.inject({ method: 'POST', url: '/v1/chat/completions', headers, payload: body('demo') }))
+            .statusCode,
+      )
+      .toBe(200);
   });
 
   it('sends the x-ratelimit-* headers of a key on streamed answers as on whole ones, chat and Anthropic messages', async () => {
     const { app, url } = await listen({ admin: { masterKey: MASTER } });
-    const created = await app.inject({ method: 'POST', url: '/admin/keys', headers: { authorization: `Bearer ${MASTER}` }, payload: { name: 'limited', rpm: 100, tpm: 100_000 } });
+    const created = await app.inject({
+      method: 'POST',
+      url: '/admin/keys',
+      headers: { authorization: `Bearer ${MASTER}` },
+      payload: { name: 'limited', rpm: 100, tpm: 100_000 },
+    });
     const { key } = created.json<{ key: string }>();
     const auth = { authorization: `Bearer ${key}` };
     const whole = await post(`${url}/v1/chat/completions`, auth, body('demo'));
     expect(whole.status).toBe(200);
     const names = Object.keys(ratelimitHeaders(whole.headers)).sort();
-    expect(names).toEqual(['x-ratelimit-limit-requests', 'x-ratelimit-limit-tokens', 'x-ratelimit-remaining-requests', 'x-ratelimit-remaining-tokens', 'x-ratelimit-reset-requests', 'x-ratelimit-reset-tokens']);
+    expect(names).toEqual([
+      'x-ratelimit-limit-requests',
+      'x-ratelimit-limit-tokens',
+      'x-ratelimit-remaining-requests',
+      'x-ratelimit-remaining-tokens',
+      'x-ratelimit-reset-requests',
+      'x-ratelimit-reset-tokens',
+    ]);
 
     const chat = await post(`${url}/v1/chat/completions`, auth, body('demo', true));
     expect(chat.headers['content-type']).toBe('text/event-stream; charset=utf-8');
     expect(chat.text).toContain('data: [DONE]');
-    expect(ratelimitHeaders(chat.headers)).toMatchObject({ 'x-ratelimit-limit-requests': '100', 'x-ratelimit-remaining-requests': '98', 'x-ratelimit-limit-tokens': '100000' });
+    expect(ratelimitHeaders(chat.headers)).toMatchObject({
+      'x-ratelimit-limit-requests': '100',
+      'x-ratelimit-remaining-requests': '98',
+      'x-ratelimit-limit-tokens': '100000',
+    });
     expect(Object.keys(ratelimitHeaders(chat.headers)).sort()).toEqual(names);
 
-    const messages = await post(`${url}/v1/messages`, auth, JSON.stringify({ model: 'demo', max_tokens: 16, stream: true, messages: [{ role: 'user', content: 'hi' }] }));
+    const messages = await post(
+      `${url}/v1/messages`,
+      auth,
+      JSON.stringify({
+        model: 'demo',
+        max_tokens: 16,
+        stream: true,
+        messages: [{ role: 'user', content: 'hi' }],
+      }),
+    );
     expect(messages.headers['content-type']).toBe('text/event-stream; charset=utf-8');
     expect(messages.text).toContain('event: message_stop');
-    expect(ratelimitHeaders(messages.headers)).toMatchObject({ 'x-ratelimit-limit-requests': '100', 'x-ratelimit-remaining-requests': '97' });
+    expect(ratelimitHeaders(messages.headers)).toMatchObject({
+      'x-ratelimit-limit-requests': '100',
+      'x-ratelimit-remaining-requests': '97',
+    });
     expect(Object.keys(ratelimitHeaders(messages.headers)).sort()).toEqual(names);
   });
 });
@@ -157,7 +246,10 @@ describe('readiness and shutdown', () => {
   it('answers /ready, and 503 from the moment draining begins', async () => {
     const app = createApp({ gateway: gateway(), admin: { masterKey: MASTER } });
     apps.push(app);
-    expect((await app.inject({ method: 'GET', url: '/ready' })).json()).toEqual({ status: 'ready', checks: { keyStore: 'ok' } });
+    expect((await app.inject({ method: 'GET', url: '/ready' })).json()).toEqual({
+      status: 'ready',
+      checks: { keyStore: 'ok' },
+    });
     app.switchyardDrain.begin();
     const draining = await app.inject({ method: 'GET', url: '/ready' });
     expect(draining.statusCode).toBe(503);
@@ -169,7 +261,11 @@ describe('readiness and shutdown', () => {
     upstream.fault({ kind: 'delay', ms: 200, times: 1 });
     const { app, url } = await listen();
     const arrived = once(upstream.events, 'request');
-    const inflight = request(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: body('slow') });
+    const inflight = request(`${url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: body('slow'),
+    });
     await arrived;
     const closed = app.close();
     const response = await inflight;
@@ -214,7 +310,11 @@ describe('readiness and shutdown', () => {
   it('ends a stream still running at the drain deadline with an error event, never [DONE]', async () => {
     upstream.fault({ kind: 'stall-stream', afterChunks: 2, times: 1 });
     const { app, url } = await listen({ drainTimeoutMs: 100 });
-    const response = await request(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: body('slow', true) });
+    const response = await request(`${url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: body('slow', true),
+    });
     expect(response.statusCode).toBe(200);
     const chunks: string[] = [];
     const reading = (async () => {
@@ -231,7 +331,9 @@ describe('readiness and shutdown', () => {
 });
 
 describe('createRequestHandler() in a server of its own: close() drains the requests in flight', () => {
-  async function serve(options: Partial<AppOptions>): Promise<{ handler: SwitchyardRequestHandler; url: string; server: Server }> {
+  async function serve(
+    options: Partial<AppOptions>,
+  ): Promise<{ handler: SwitchyardRequestHandler; url: string; server: Server }> {
     const handler = await createRequestHandler({ gateway: gateway(), ...options });
     const server = createServer(handler);
     server.listen(0, '127.0.0.1');
@@ -242,7 +344,11 @@ describe('createRequestHandler() in a server of its own: close() drains the requ
   it('ends a stream still running at the drain deadline with an error event, then closes (close() cleared the deadline and then waited on the stalled upstream for ever)', async () => {
     upstream.fault({ kind: 'stall-stream', afterChunks: 2, times: 1 });
     const { handler, server, url } = await serve({ drainTimeoutMs: 100 });
-    const response = await request(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: body('slow', true) });
+    const response = await request(`${url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: body('slow', true),
+    });
     const chunks: string[] = [];
     const reading = (async () => {
       for await (const chunk of response.body) chunks.push((chunk as Buffer).toString());
@@ -268,20 +374,32 @@ describe('CORS and OpenAPI', () => {
   it('sends no CORS headers by default', async () => {
     const app = createApp({ gateway: gateway() });
     apps.push(app);
-    const response = await app.inject({ method: 'OPTIONS', url: '/v1/chat/completions', headers: { origin: 'https://app.example', 'access-control-request-method': 'POST' } });
+    const response = await app.inject({
+      method: 'OPTIONS',
+      url: '/v1/chat/completions',
+      headers: { origin: 'https://app.example', 'access-control-request-method': 'POST' },
+    });
     expect(response.headers['access-control-allow-origin']).toBeUndefined();
   });
 
   it('answers preflights for configured origins only', async () => {
     const app = createApp({ gateway: gateway(), cors: { origin: ['https://app.example'] } });
     apps.push(app);
-    const allowed = await app.inject({ method: 'OPTIONS', url: '/v1/chat/completions', headers: { origin: 'https://app.example', 'access-control-request-method': 'POST' } });
+    const allowed = await app.inject({
+      method: 'OPTIONS',
+      url: '/v1/chat/completions',
+      headers: { origin: 'https://app.example', 'access-control-request-method': 'POST' },
+    });
     expect(allowed.headers['access-control-allow-origin']).toBe('https://app.example');
-    const other = await app.inject({ method: 'OPTIONS', url: '/v1/chat/completions', headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' } });
+    const other = await app.inject({
+      method: 'OPTIONS',
+      url: '/v1/chat/completions',
+      headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' },
+    });
     expect(other.headers['access-control-allow-origin']).toBeUndefined();
   });
 
-  it('lets an allowed origin preflight the admin API\'s PATCH and DELETE and the proxy\'s PUT', async () => {
+  it("lets an allowed origin preflight the admin API's PATCH and DELETE and the proxy's PUT", async () => {
     const app = createApp({ gateway: gateway(), cors: { origin: ['https://app.example'] } });
     apps.push(app);
     for (const [url, method] of [
@@ -289,7 +407,11 @@ describe('CORS and OpenAPI', () => {
       ['/admin/keys/key_x', 'DELETE'],
       ['/proxy/https://api.example.com/v1/things', 'PUT'],
     ] as const) {
-      const preflight = await app.inject({ method: 'OPTIONS', url, headers: { origin: 'https://app.example', 'access-control-request-method': method } });
+      const preflight = await app.inject({
+        method: 'OPTIONS',
+        url,
+        headers: { origin: 'https://app.example', 'access-control-request-method': method },
+      });
       expect(preflight.headers['access-control-allow-origin']).toBe('https://app.example');
       expect(String(preflight.headers['access-control-allow-methods']).split(/,\s*/)).toContain(method);
     }
@@ -301,7 +423,10 @@ describe('CORS and OpenAPI', () => {
     const whole = await post(`${url}/v1/chat/completions`, origin, body('demo'));
     expect(whole.headers['access-control-allow-origin']).toBe('https://app.example');
     for (const path of ['/v1/chat/completions', '/v1/completions']) {
-      const payload = path === '/v1/completions' ? JSON.stringify({ model: 'demo', prompt: 'hi', stream: true }) : body('demo', true);
+      const payload =
+        path === '/v1/completions'
+          ? JSON.stringify({ model: 'demo', prompt: 'hi', stream: true })
+          : body('demo', true);
       const streamed = await post(`${url}${path}`, origin, payload);
       expect(streamed.status).toBe(200);
       expect(streamed.text).toContain('data: [DONE]');
@@ -314,16 +439,31 @@ describe('CORS and OpenAPI', () => {
       // the gateway's own id (the client's is its correlation id), set on the reply before the head
       expect(streamed.headers['x-request-id']).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-/);
     }
-    const other = await post(`${url}/v1/chat/completions`, { origin: 'https://evil.example' }, body('demo', true));
+    const other = await post(
+      `${url}/v1/chat/completions`,
+      { origin: 'https://evil.example' },
+      body('demo', true),
+    );
     expect(other.headers['access-control-allow-origin']).toBeUndefined();
   });
 
   it('serves an OpenAPI document generated from the route schemas, and a docs page', async () => {
     const app = createApp({ gateway: gateway(), admin: { masterKey: MASTER } });
     apps.push(app);
-    const document = (await app.inject({ method: 'GET', url: '/openapi.json' })).json<{ openapi: string; paths: Record<string, Record<string, unknown>> }>();
+    const document = (await app.inject({ method: 'GET', url: '/openapi.json' })).json<{
+      openapi: string;
+      paths: Record<string, Record<string, unknown>>;
+    }>();
     expect(document.openapi).toMatch(/^3\./);
-    expect(Object.keys(document.paths)).toEqual(expect.arrayContaining(['/v1/chat/completions', '/v1/messages', '/v1/embeddings', '/admin/keys', '/admin/keys/{id}']));
+    expect(Object.keys(document.paths)).toEqual(
+      expect.arrayContaining([
+        '/v1/chat/completions',
+        '/v1/messages',
+        '/v1/embeddings',
+        '/admin/keys',
+        '/admin/keys/{id}',
+      ]),
+    );
     expect(JSON.stringify(document.paths['/v1/messages'])).toContain('max_tokens');
     expect(JSON.stringify(document.paths['/v1/chat/completions'])).toContain('messages');
     const docs = await app.inject({ method: 'GET', url: '/docs' });

@@ -1,4 +1,11 @@
-import { captureLogLines, requireService, startFrozenRelay, TEST_DATABASE_URL, type CapturedLog, type FrozenRelay } from '@switchyard/testing';
+import {
+  captureLogLines,
+  requireService,
+  startFrozenRelay,
+  TEST_DATABASE_URL,
+  type CapturedLog,
+  type FrozenRelay,
+} from '@switchyard/testing';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AppOptions, KeyStorePostgresOptions } from '../src/index';
@@ -11,7 +18,10 @@ const MASTER = 'sy-master-store-down-0123456789';
 const STATIC_KEY = 'sk-sy-static-store-down-0123456789';
 // the test server trusts local connections and ignores it: planted, to check it is never logged
 const DB_PASSWORD = 'planted-db-password-5b1f0c';
-const instances = useAppInstances({ gateway: DEMO_GATEWAY, admin: { masterKey: MASTER }, keys: [{ name: 'static', key: STATIC_KEY }] }, { postgresUp });
+const instances = useAppInstances(
+  { gateway: DEMO_GATEWAY, admin: { masterKey: MASTER }, keys: [{ name: 'static', key: STATIC_KEY }] },
+  { postgresUp },
+);
 
 let relay: FrozenRelay | undefined;
 afterEach(async () => {
@@ -33,7 +43,10 @@ interface StoreBehindRelay {
  * An app whose PostgreSQL key store sits behind a relay the test can cut, with one key cached
  * and one not; the store's pool has short timeouts unless `pool` says otherwise.
  */
-async function storeBehindRelay(options: Partial<AppOptions> = {}, pool: KeyStorePostgresOptions = { poolSize: 1, connectTimeoutMs: 500, queryTimeoutMs: 500 }): Promise<StoreBehindRelay> {
+async function storeBehindRelay(
+  options: Partial<AppOptions> = {},
+  pool: KeyStorePostgresOptions = { poolSize: 1, connectTimeoutMs: 500, queryTimeoutMs: 500 },
+): Promise<StoreBehindRelay> {
   const schema = await instances.freshSchema('sy_store_down_');
   const real = new URL(TEST_DATABASE_URL);
   relay = await startFrozenRelay(real.hostname, Number(real.port || 5432));
@@ -49,7 +62,10 @@ async function storeBehindRelay(options: Partial<AppOptions> = {}, pool: KeyStor
   const cached = await createKey(app, MASTER, { name: 'cached' });
   const uncached = await createKey(app, MASTER, { name: 'uncached' });
   expect((await chat(app, cached.key)).statusCode).toBe(200);
-  expect((await app.inject({ method: 'GET', url: '/ready' })).json()).toEqual({ status: 'ready', checks: { keyStore: 'ok' } });
+  expect((await app.inject({ method: 'GET', url: '/ready' })).json()).toEqual({
+    status: 'ready',
+    checks: { keyStore: 'ok' },
+  });
   return { app, relay, log, cached, uncached };
 }
 
@@ -68,14 +84,20 @@ async function expectKeyStoreRefusal(app: FastifyInstance, key: CreatedKey): Pro
   expect(refused.statusCode).toBe(503);
   expect(refused.headers['retry-after']).toBe('1');
   expect(refused.json()).toEqual({
-    error: { message: 'The API key cannot be checked right now: the key store does not answer. Retry shortly.', type: 'server_error', param: null, code: 'overloaded' },
+    error: {
+      message: 'The API key cannot be checked right now: the key store does not answer. Retry shortly.',
+      type: 'server_error',
+      param: null,
+      code: 'overloaded',
+    },
   });
 }
 
 /** No line of the log holds a client key, the master key or the database password. */
 function expectNoSecretsLogged(log: CapturedLog, keys: CreatedKey[]): void {
   const text = log.text();
-  for (const secret of [MASTER, STATIC_KEY, DB_PASSWORD, ...keys.map((key) => key.key)]) expect(text).not.toContain(secret);
+  for (const secret of [MASTER, STATIC_KEY, DB_PASSWORD, ...keys.map((key) => key.key)])
+    expect(text).not.toContain(secret);
 }
 
 describe.skipIf(!postgresUp)('a PostgreSQL key store that does not answer', () => {
@@ -99,7 +121,9 @@ describe.skipIf(!postgresUp)('a PostgreSQL key store that does not answer', () =
     const failures = log.lines().filter((line) => line['code'] === 'overloaded' && line['level'] === 50);
     expect(failures).toHaveLength(2);
     // the operator's line: the store's own error (the cause), under the refusal's message
-    expect(failures[0]).toMatchObject({ msg: 'The API key cannot be checked right now: the key store does not answer. Retry shortly.' });
+    expect(failures[0]).toMatchObject({
+      msg: 'The API key cannot be checked right now: the key store does not answer. Retry shortly.',
+    });
     expect(failures[0]?.['err']).toHaveProperty('message');
     expectNoSecretsLogged(log, [cached, uncached]);
   });
@@ -119,7 +143,10 @@ describe.skipIf(!postgresUp)('a PostgreSQL key store that does not answer', () =
   it('answers 503 for an uncached key once the query timeout passes when the store stops answering (a frozen connection), then serves it when the store answers again', async () => {
     const { app, relay: frozen, log, cached, uncached } = await storeBehindRelay();
     frozen.freeze();
-    expect((await app.inject({ method: 'GET', url: '/ready' })).json()).toEqual({ status: 'ready', checks: { keyStore: 'down' } });
+    expect((await app.inject({ method: 'GET', url: '/ready' })).json()).toEqual({
+      status: 'ready',
+      checks: { keyStore: 'down' },
+    });
     expect((await chat(app, cached.key)).statusCode).toBe(200);
     await expectKeyStoreRefusal(app, uncached);
     frozen.thaw();
@@ -127,31 +154,57 @@ describe.skipIf(!postgresUp)('a PostgreSQL key store that does not answer', () =
     expectNoSecretsLogged(log, [cached, uncached]);
   });
 
-  it('answers 503 for an uncached key within keyCache.lookupTimeoutMs when the store hangs, not after the pool\'s timeouts', { timeout: 20_000 }, async () => {
-    // the pool would wait 30 s for a query or a connection the relay holds
-    const { app, relay: frozen, uncached } = await storeBehindRelay({ keyCache: { ttlMs: 600_000, lookupTimeoutMs: 300 } }, { poolSize: 1, connectTimeoutMs: 30_000, queryTimeoutMs: 30_000 });
-    frozen.freeze();
-    const asked = performance.now();
-    await expectKeyStoreRefusal(app, uncached);
-    expect(performance.now() - asked).toBeLessThan(5_000);
-  });
-
-  it('answers key admin reads (and the read before a change) with 503 within keyCache.lookupTimeoutMs when the store hangs', { timeout: 20_000 }, async () => {
-    const { app, relay: frozen, cached } = await storeBehindRelay({ keyCache: { ttlMs: 600_000, lookupTimeoutMs: 300 } }, { poolSize: 1, connectTimeoutMs: 30_000, queryTimeoutMs: 30_000 });
-    frozen.freeze();
-    const headers = { authorization: `Bearer ${MASTER}` };
-    for (const operation of [
-      { method: 'GET', url: '/admin/keys' },
-      { method: 'GET', url: `/admin/keys/${cached.id}` },
-      { method: 'PATCH', url: `/admin/keys/${cached.id}`, payload: { name: 'renamed' } },
-    ] as const) {
+  it(
+    "answers 503 for an uncached key within keyCache.lookupTimeoutMs when the store hangs, not after the pool's timeouts",
+    { timeout: 20_000 },
+    async () => {
+      // the pool would wait 30 s for a query or a connection the relay holds
+      const {
+        app,
+        relay: frozen,
+        uncached,
+      } = await storeBehindRelay(
+        { keyCache: { ttlMs: 600_000, lookupTimeoutMs: 300 } },
+        { poolSize: 1, connectTimeoutMs: 30_000, queryTimeoutMs: 30_000 },
+      );
+      frozen.freeze();
       const asked = performance.now();
-      const answer = await app.inject({ ...operation, headers });
-      expect({ operation: operation.url, status: answer.statusCode, code: answer.json<{ error?: { code?: string } }>().error?.code }).toEqual({ operation: operation.url, status: 503, code: 'overloaded' });
-      // the pool alone would hold each for 30 s
+      await expectKeyStoreRefusal(app, uncached);
       expect(performance.now() - asked).toBeLessThan(5_000);
-    }
-  });
+    },
+  );
+
+  it(
+    'answers key admin reads (and the read before a change) with 503 within keyCache.lookupTimeoutMs when the store hangs',
+    { timeout: 20_000 },
+    async () => {
+      const {
+        app,
+        relay: frozen,
+        cached,
+      } = await storeBehindRelay(
+        { keyCache: { ttlMs: 600_000, lookupTimeoutMs: 300 } },
+        { poolSize: 1, connectTimeoutMs: 30_000, queryTimeoutMs: 30_000 },
+      );
+      frozen.freeze();
+      const headers = { authorization: `Bearer ${MASTER}` };
+      for (const operation of [
+        { method: 'GET', url: '/admin/keys' },
+        { method: 'GET', url: `/admin/keys/${cached.id}` },
+        { method: 'PATCH', url: `/admin/keys/${cached.id}`, payload: { name: 'renamed' } },
+      ] as const) {
+        const asked = performance.now();
+        const answer = await app.inject({ ...operation, headers });
+        expect({
+          operation: operation.url,
+          status: answer.statusCode,
+          code: answer.json<{ error?: { code?: string } }>().error?.code,
+        }).toEqual({ operation: operation.url, status: 503, code: 'overloaded' });
+        // the pool alone would hold each for 30 s
+        expect(performance.now() - asked).toBeLessThan(5_000);
+      }
+    },
+  );
 
   it('answers every key admin operation with 503 overloaded and Retry-After while the store does not answer, never 500', async () => {
     const { app, relay: cut, cached } = await storeBehindRelay();
@@ -170,16 +223,27 @@ describe.skipIf(!postgresUp)('a PostgreSQL key store that does not answer', () =
     ] as const;
     for (const operation of operations) {
       const answer = await app.inject({ ...operation, headers });
-      expect({ operation: `${operation.method} ${operation.url}`, status: answer.statusCode, retryAfter: answer.headers['retry-after'] }).toEqual({
+      expect({
+        operation: `${operation.method} ${operation.url}`,
+        status: answer.statusCode,
+        retryAfter: answer.headers['retry-after'],
+      }).toEqual({
         operation: `${operation.method} ${operation.url}`,
         status: 503,
         retryAfter: '1',
       });
       expect(answer.json()).toEqual({
-        error: { message: 'Keys cannot be read or changed right now: the key store does not answer. Retry shortly.', type: 'server_error', param: null, code: 'overloaded' },
+        error: {
+          message: 'Keys cannot be read or changed right now: the key store does not answer. Retry shortly.',
+          type: 'server_error',
+          param: null,
+          code: 'overloaded',
+        },
       });
     }
     // a static key needs no store
-    expect((await app.inject({ method: 'GET', url: '/admin/keys/key_static_static', headers })).statusCode).toBe(200);
+    expect(
+      (await app.inject({ method: 'GET', url: '/admin/keys/key_static_static', headers })).statusCode,
+    ).toBe(200);
   });
 });

@@ -6,16 +6,27 @@ import { createApp } from '../src/create-app';
 
 const pgUp = await requireService('PostgreSQL', TEST_DATABASE_URL);
 const MASTER = 'sy-master-pool-0123456789';
-const gateway = { providers: [{ name: 'mock', type: 'mock' as const }], models: [{ name: 'demo', targets: [{ provider: 'mock', model: 'echo' }] }] };
+const gateway = {
+  providers: [{ name: 'mock', type: 'mock' as const }],
+  models: [{ name: 'demo', targets: [{ provider: 'mock', model: 'echo' }] }],
+};
 
 describe('keyStore.postgres', () => {
   it('refuses pool settings that are not positive integers, or on a sqlite: key store, naming each field', () => {
-    expect(() => createApp({ gateway, admin: { masterKey: MASTER }, keyStore: { url: 'postgres://db/app', postgres: { poolSize: 0, timeoutMs: 1.5 } } })).toThrow(
-      /\/keyStore\/postgres\/poolSize: .*\n- \/keyStore\/postgres\/timeoutMs: /s,
-    );
-    expect(() => createApp({ gateway, admin: { masterKey: MASTER }, keyStore: { url: 'sqlite::memory:', postgres: { poolSize: 2 } } })).toThrow(
-      '/keyStore/postgres: pool settings are for a postgres:// key store, not sqlite:',
-    );
+    expect(() =>
+      createApp({
+        gateway,
+        admin: { masterKey: MASTER },
+        keyStore: { url: 'postgres://db/app', postgres: { poolSize: 0, timeoutMs: 1.5 } },
+      }),
+    ).toThrow(/\/keyStore\/postgres\/poolSize: .*\n- \/keyStore\/postgres\/timeoutMs: /s);
+    expect(() =>
+      createApp({
+        gateway,
+        admin: { masterKey: MASTER },
+        keyStore: { url: 'sqlite::memory:', postgres: { poolSize: 2 } },
+      }),
+    ).toThrow('/keyStore/postgres: pool settings are for a postgres:// key store, not sqlite:');
   });
 
   describe.skipIf(!pgUp)('on PostgreSQL', () => {
@@ -32,13 +43,22 @@ describe('keyStore.postgres', () => {
       // one connection: the transaction below stays on it between statements
       admin = await openDatabase({ url: TEST_DATABASE_URL, poolSize: 1 });
       await admin.execute(`CREATE SCHEMA ${schema}`);
-      const app = createApp({ gateway, admin: { masterKey: MASTER }, keyStore: { url: TEST_DATABASE_URL, schema, postgres: { poolSize: 1, timeoutMs: 100 } } });
+      const app = createApp({
+        gateway,
+        admin: { masterKey: MASTER },
+        keyStore: { url: TEST_DATABASE_URL, schema, postgres: { poolSize: 1, timeoutMs: 100 } },
+      });
       await app.ready();
       await admin.execute('BEGIN');
       let created: Promise<{ statusCode: number }> | undefined;
       try {
         await admin.execute(`LOCK TABLE ${schema}.switchyard_keys IN ACCESS EXCLUSIVE MODE`);
-        created = app.inject({ method: 'POST', url: '/admin/keys', headers: { authorization: `Bearer ${MASTER}` }, payload: { name: 'behind-a-lock' } });
+        created = app.inject({
+          method: 'POST',
+          url: '/admin/keys',
+          headers: { authorization: `Bearer ${MASTER}` },
+          payload: { name: 'behind-a-lock' },
+        });
         let status: number | undefined;
         void created.then((response) => (status = response.statusCode));
         // the lock is held until the answer: only the key store's own statement timeout ends the wait

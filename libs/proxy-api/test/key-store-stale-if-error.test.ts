@@ -1,7 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { SwitchyardError, type Logger } from '@switchyard/proxy-core';
 import { openDatabase, type SqlDatabase } from '@switchyard/proxy-logging';
-import { requireService, startFrozenRelay, TEST_DATABASE_URL, TEST_REDIS_URL, type FrozenRelay } from '@switchyard/testing';
+import {
+  requireService,
+  startFrozenRelay,
+  TEST_DATABASE_URL,
+  TEST_REDIS_URL,
+  type FrozenRelay,
+} from '@switchyard/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connectKeyInvalidation } from '../src/keys/key-invalidation';
 import { KeyRegistry, type KeyCheck, type MintedKey } from '../src/keys/key-registry';
@@ -73,7 +79,16 @@ async function freshSchema(): Promise<string> {
 async function instance(schema: string, relay?: FrozenRelay): Promise<Instance> {
   const url = new URL(TEST_DATABASE_URL);
   if (relay !== undefined) url.port = String(relay.port);
-  const store = await SqlKeyStore.open(await openDatabase({ url: url.toString(), schema, poolSize: 1, connectTimeoutMs: 30_000, queryTimeoutMs: 30_000 }), { owned: true });
+  const store = await SqlKeyStore.open(
+    await openDatabase({
+      url: url.toString(),
+      schema,
+      poolSize: 1,
+      connectTimeoutMs: 30_000,
+      queryTimeoutMs: 30_000,
+    }),
+    { owned: true },
+  );
   closers.push(() => store.close());
   // starts above 0: lru-cache reads a start time of 0 as "no TTL"
   const clock = { ms: 1_000_000 };
@@ -117,123 +132,139 @@ async function expectStoreDown(check: Promise<KeyCheck>): Promise<void> {
   expect(error).toMatchObject({ code: 'overloaded', retryAfterMs: 1_000 });
 }
 
-describe.skipIf(!postgresUp)('stale-if-error: cached keys while the PostgreSQL key store does not answer', () => {
-  it('serves a cached key past its TTL while the store is cut, for staleIfErrorMs after it expired and not after, warning once', async () => {
-    const { registry, relay, clock, logger } = await behindRelay();
-    const cached = await cachedKey(registry, 'cached');
-    const start = clock.ms;
-    await relay.close();
+describe.skipIf(!postgresUp)(
+  'stale-if-error: cached keys while the PostgreSQL key store does not answer',
+  () => {
+    it('serves a cached key past its TTL while the store is cut, for staleIfErrorMs after it expired and not after, warning once', async () => {
+      const { registry, relay, clock, logger } = await behindRelay();
+      const cached = await cachedKey(registry, 'cached');
+      const start = clock.ms;
+      await relay.close();
 
-    clock.ms = start + TTL_MS + 1;
-    expect(await registry.check(cached.secret)).toMatchObject({ ok: true, key: { id: cached.key.id } });
-    // the store failed its last lookup: served at once this time, still stale
-    clock.ms = start + TTL_MS + STALE_MS - 1;
-    expect(await registry.check(cached.secret)).toMatchObject({ ok: true, key: { id: cached.key.id } });
-    expect(logger.messages.warn).toEqual(['the key store does not answer: serving cached keys past their TTL (stale-if-error) until it does']);
+      clock.ms = start + TTL_MS + 1;
+      expect(await registry.check(cached.secret)).toMatchObject({ ok: true, key: { id: cached.key.id } });
+      // the store failed its last lookup: served at once this time, still stale
+      clock.ms = start + TTL_MS + STALE_MS - 1;
+      expect(await registry.check(cached.secret)).toMatchObject({ ok: true, key: { id: cached.key.id } });
+      expect(logger.messages.warn).toEqual([
+        'the key store does not answer: serving cached keys past their TTL (stale-if-error) until it does',
+      ]);
 
-    clock.ms = start + TTL_MS + STALE_MS + 1;
-    await expectStoreDown(registry.check(cached.secret));
-  });
-
-  it('still refuses a stale key by its state (revoked before the outage, on this instance)', async () => {
-    const { registry, relay, clock } = await behindRelay();
-    const cached = await cachedKey(registry, 'revoked');
-    const other = await cachedKey(registry, 'other');
-    await registry.revoke(cached.key.id);
-    // looked up again after the revocation: cached as revoked
-    expect(await registry.check(cached.secret)).toEqual({ ok: false, refusal: 'revoked' });
-    await relay.close();
-    clock.ms += TTL_MS + 1;
-    expect(await registry.check(cached.secret)).toEqual({ ok: false, refusal: 'revoked' });
-    expect(await registry.check(other.secret)).toMatchObject({ ok: true, key: { id: other.key.id } });
-  });
-
-  it('never serves a cached miss stale: an unknown secret gets 503 while a cached key alongside is served', async () => {
-    const { registry, relay, clock } = await behindRelay();
-    const unknown = 'sk-sy-never-issued-0123456789abcdef';
-    expect(await registry.check(unknown)).toEqual({ ok: false, refusal: 'unknown' });
-    const cached = await cachedKey(registry, 'cached');
-    await relay.close();
-    clock.ms += TTL_MS + 1;
-    expect(await registry.check(cached.secret)).toMatchObject({ ok: true });
-    await expectStoreDown(registry.check(unknown));
-  });
-
-  it('never serves stale a key this instance dropped (forget, rotation): only keys still cached are', async () => {
-    const { registry, relay, clock } = await behindRelay();
-    const forgotten = await cachedKey(registry, 'forgotten');
-    const rotated = await cachedKey(registry, 'rotated');
-    const kept = await cachedKey(registry, 'kept');
-    registry.forget(forgotten.key.hash);
-    await registry.rotate(rotated.key.id);
-    await relay.close();
-    clock.ms += TTL_MS + 1;
-    expect(await registry.check(kept.secret)).toMatchObject({ ok: true, key: { id: kept.key.id } });
-    await expectStoreDown(registry.check(forgotten.secret));
-    await expectStoreDown(registry.check(rotated.secret));
-  });
-
-  it('counts a lookup that hangs as failed after lookupTimeoutMs: 503 for an uncached key, a stale key served, and all fresh again once the store answers', async () => {
-    const { registry, relay, clock, logger } = await behindRelay();
-    const cached = await cachedKey(registry, 'cached');
-    const uncached = await registry.create({ name: 'uncached' });
-    relay.freeze();
-    clock.ms += TTL_MS + 1;
-
-    const asked = performance.now();
-    await expectStoreDown(registry.check(uncached.secret));
-    // the pool's own timeouts are 30 s: only the lookup timeout answers this soon
-    expect(performance.now() - asked).toBeLessThan(5_000);
-    expect(await registry.check(cached.secret)).toMatchObject({ ok: true, key: { id: cached.key.id } });
-
-    relay.thaw();
-    // queued behind the held lookups on the one connection: when it answers, they have too
-    expect(await registry.check(uncached.secret)).toMatchObject({ ok: true, key: { id: uncached.key.id } });
-    expect(logger.messages.info).toEqual(['the key store answers again: cached keys are no longer served past their TTL']);
-    // the store answered for both keys: cached afresh, they need no store
-    await relay.close();
-    expect(await registry.check(uncached.secret)).toMatchObject({ ok: true });
-    expect(await registry.check(cached.secret)).toMatchObject({ ok: true });
-  });
-
-  it.skipIf(!redisUp)('never serves stale a key revoked on another instance, dropped through Redis pub/sub before the outage', async () => {
-    const { registry: a, relay, clock, schema } = await behindRelay();
-    const { registry: b } = await instance(schema);
-    const keyPrefix = `t:stale:${randomBytes(6).toString('hex')}:`;
-    prefixes.push(keyPrefix);
-    const redisA: RedisConnection = await connectRedis({ url: TEST_REDIS_URL, keyPrefix }, recordingLogger());
-    const redisB: RedisConnection = await connectRedis({ url: TEST_REDIS_URL, keyPrefix }, recordingLogger());
-    closers.push(
-      () => redisA.close(),
-      () => redisB.close(),
-    );
-    // instance a tells each invalidation it receives: the test waits on them, not on time
-    const received: string[] = [];
-    const waiters: Array<() => void> = [];
-    const invalidation = (hash: string): Promise<void> =>
-      new Promise((resolve) => {
-        const done = (): boolean => received.includes(hash);
-        if (done()) resolve();
-        else waiters.push(() => done() && resolve());
-      });
-    await connectKeyInvalidation(a, redisA, recordingLogger(), (hash) => {
-      received.push(hash);
-      for (const wake of waiters) wake();
+      clock.ms = start + TTL_MS + STALE_MS + 1;
+      await expectStoreDown(registry.check(cached.secret));
     });
-    await connectKeyInvalidation(b, redisB, recordingLogger());
 
-    const revoked = await b.create({ name: 'revoked' });
-    const kept = await b.create({ name: 'kept' });
-    await Promise.all([invalidation(revoked.key.hash), invalidation(kept.key.hash)]);
-    received.length = 0;
-    expect(await a.check(revoked.secret)).toMatchObject({ ok: true });
-    expect(await a.check(kept.secret)).toMatchObject({ ok: true });
+    it('still refuses a stale key by its state (revoked before the outage, on this instance)', async () => {
+      const { registry, relay, clock } = await behindRelay();
+      const cached = await cachedKey(registry, 'revoked');
+      const other = await cachedKey(registry, 'other');
+      await registry.revoke(cached.key.id);
+      // looked up again after the revocation: cached as revoked
+      expect(await registry.check(cached.secret)).toEqual({ ok: false, refusal: 'revoked' });
+      await relay.close();
+      clock.ms += TTL_MS + 1;
+      expect(await registry.check(cached.secret)).toEqual({ ok: false, refusal: 'revoked' });
+      expect(await registry.check(other.secret)).toMatchObject({ ok: true, key: { id: other.key.id } });
+    });
 
-    await b.revoke(revoked.key.id);
-    await invalidation(revoked.key.hash);
-    await relay.close();
-    clock.ms += TTL_MS + 1;
-    expect(await a.check(kept.secret)).toMatchObject({ ok: true, key: { id: kept.key.id } });
-    await expectStoreDown(a.check(revoked.secret));
-  });
-});
+    it('never serves a cached miss stale: an unknown secret gets 503 while a cached key alongside is served', async () => {
+      const { registry, relay, clock } = await behindRelay();
+      const unknown = 'sk-sy-never-issued-0123456789abcdef';
+      expect(await registry.check(unknown)).toEqual({ ok: false, refusal: 'unknown' });
+      const cached = await cachedKey(registry, 'cached');
+      await relay.close();
+      clock.ms += TTL_MS + 1;
+      expect(await registry.check(cached.secret)).toMatchObject({ ok: true });
+      await expectStoreDown(registry.check(unknown));
+    });
+
+    it('never serves stale a key this instance dropped (forget, rotation): only keys still cached are', async () => {
+      const { registry, relay, clock } = await behindRelay();
+      const forgotten = await cachedKey(registry, 'forgotten');
+      const rotated = await cachedKey(registry, 'rotated');
+      const kept = await cachedKey(registry, 'kept');
+      registry.forget(forgotten.key.hash);
+      await registry.rotate(rotated.key.id);
+      await relay.close();
+      clock.ms += TTL_MS + 1;
+      expect(await registry.check(kept.secret)).toMatchObject({ ok: true, key: { id: kept.key.id } });
+      await expectStoreDown(registry.check(forgotten.secret));
+      await expectStoreDown(registry.check(rotated.secret));
+    });
+
+    it('counts a lookup that hangs as failed after lookupTimeoutMs: 503 for an uncached key, a stale key served, and all fresh again once the store answers', async () => {
+      const { registry, relay, clock, logger } = await behindRelay();
+      const cached = await cachedKey(registry, 'cached');
+      const uncached = await registry.create({ name: 'uncached' });
+      relay.freeze();
+      clock.ms += TTL_MS + 1;
+
+      const asked = performance.now();
+      await expectStoreDown(registry.check(uncached.secret));
+      // the pool's own timeouts are 30 s: only the lookup timeout answers this soon
+      expect(performance.now() - asked).toBeLessThan(5_000);
+      expect(await registry.check(cached.secret)).toMatchObject({ ok: true, key: { id: cached.key.id } });
+
+      relay.thaw();
+      // queued behind the held lookups on the one connection: when it answers, they have too
+      expect(await registry.check(uncached.secret)).toMatchObject({ ok: true, key: { id: uncached.key.id } });
+      expect(logger.messages.info).toEqual([
+        'the key store answers again: cached keys are no longer served past their TTL',
+      ]);
+      // the store answered for both keys: cached afresh, they need no store
+      await relay.close();
+      expect(await registry.check(uncached.secret)).toMatchObject({ ok: true });
+      expect(await registry.check(cached.secret)).toMatchObject({ ok: true });
+    });
+
+    it.skipIf(!redisUp)(
+      'never serves stale a key revoked on another instance, dropped through Redis pub/sub before the outage',
+      async () => {
+        const { registry: a, relay, clock, schema } = await behindRelay();
+        const { registry: b } = await instance(schema);
+        const keyPrefix = `t:stale:${randomBytes(6).toString('hex')}:`;
+        prefixes.push(keyPrefix);
+        const redisA: RedisConnection = await connectRedis(
+          { url: TEST_REDIS_URL, keyPrefix },
+          recordingLogger(),
+        );
+        const redisB: RedisConnection = await connectRedis(
+          { url: TEST_REDIS_URL, keyPrefix },
+          recordingLogger(),
+        );
+        closers.push(
+          () => redisA.close(),
+          () => redisB.close(),
+        );
+        // instance a tells each invalidation it receives: the test waits on them, not on time
+        const received: string[] = [];
+        const waiters: Array<() => void> = [];
+        const invalidation = (hash: string): Promise<void> =>
+          new Promise((resolve) => {
+            const done = (): boolean => received.includes(hash);
+            if (done()) resolve();
+            else waiters.push(() => done() && resolve());
+          });
+        await connectKeyInvalidation(a, redisA, recordingLogger(), (hash) => {
+          received.push(hash);
+          for (const wake of waiters) wake();
+        });
+        await connectKeyInvalidation(b, redisB, recordingLogger());
+
+        const revoked = await b.create({ name: 'revoked' });
+        const kept = await b.create({ name: 'kept' });
+        await Promise.all([invalidation(revoked.key.hash), invalidation(kept.key.hash)]);
+        received.length = 0;
+        expect(await a.check(revoked.secret)).toMatchObject({ ok: true });
+        expect(await a.check(kept.secret)).toMatchObject({ ok: true });
+
+        await b.revoke(revoked.key.id);
+        await invalidation(revoked.key.hash);
+        await relay.close();
+        clock.ms += TTL_MS + 1;
+        expect(await a.check(kept.secret)).toMatchObject({ ok: true, key: { id: kept.key.id } });
+        await expectStoreDown(a.check(revoked.secret));
+      },
+    );
+  },
+);

@@ -24,8 +24,18 @@ async function start(options: Partial<AppOptions> = {}): Promise<FastifyInstance
   return app;
 }
 
-const admin = (app: FastifyInstance, method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, payload?: unknown) =>
-  app.inject({ method, url, headers: { authorization: `Bearer ${MASTER}` }, ...(payload === undefined ? {} : { payload: payload as Record<string, unknown> }) });
+const admin = (
+  app: FastifyInstance,
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
+  url: string,
+  payload?: unknown,
+) =>
+  app.inject({
+    method,
+    url,
+    headers: { authorization: `Bearer ${MASTER}` },
+    ...(payload === undefined ? {} : { payload: payload as Record<string, unknown> }),
+  });
 
 const chat = (app: FastifyInstance, key: string | undefined, model = 'demo') =>
   app.inject({
@@ -35,7 +45,10 @@ const chat = (app: FastifyInstance, key: string | undefined, model = 'demo') =>
     payload: { model, messages: [{ role: 'user', content: 'hi' }] },
   });
 
-async function createKey(app: FastifyInstance, fields: Record<string, unknown> = {}): Promise<{ id: string; key: string }> {
+async function createKey(
+  app: FastifyInstance,
+  fields: Record<string, unknown> = {},
+): Promise<{ id: string; key: string }> {
   const response = await admin(app, 'POST', '/admin/keys', { name: 'test', ...fields });
   expect(response.statusCode).toBe(201);
   return response.json<{ id: string; key: string }>();
@@ -46,10 +59,24 @@ describe('admin API', () => {
     const app = await start();
     const { key } = await createKey(app);
     expect((await app.inject({ method: 'GET', url: '/admin/keys' })).statusCode).toBe(401);
-    expect((await app.inject({ method: 'GET', url: '/admin/keys', headers: { authorization: 'Bearer sy-master-0123456789abcdeX' } })).statusCode).toBe(401);
-    const withClientKey = await app.inject({ method: 'GET', url: '/admin/keys', headers: { authorization: `Bearer ${key}` } });
+    expect(
+      (
+        await app.inject({
+          method: 'GET',
+          url: '/admin/keys',
+          headers: { authorization: 'Bearer sy-master-0123456789abcdeX' },
+        })
+      ).statusCode,
+    ).toBe(401);
+    const withClientKey = await app.inject({
+      method: 'GET',
+      url: '/admin/keys',
+      headers: { authorization: `Bearer ${key}` },
+    });
     expect(withClientKey.statusCode).toBe(401);
-    expect(withClientKey.json()).toMatchObject({ error: { code: 'authentication_error', type: 'authentication_error' } });
+    expect(withClientKey.json()).toMatchObject({
+      error: { code: 'authentication_error', type: 'authentication_error' },
+    });
   });
 
   it('creates a key whose secret is shown once, has the prefix and 128+ bits, and is stored only as a hash', async () => {
@@ -58,7 +85,14 @@ describe('admin API', () => {
     expect(created.key).toMatch(/^sk-sy-[A-Za-z0-9_-]{32,}$/);
     expect(Buffer.from(created.key.slice(6), 'base64url').length * 8).toBeGreaterThanOrEqual(128);
     const fetched = await admin(app, 'GET', `/admin/keys/${created.id}`);
-    expect(fetched.json()).toMatchObject({ id: created.id, name: 'test', customer_id: 'acme', owner: 'team-a', metadata: { env: 'test' }, hint: `sk-sy-...${created.key.slice(-4)}` });
+    expect(fetched.json()).toMatchObject({
+      id: created.id,
+      name: 'test',
+      customer_id: 'acme',
+      owner: 'team-a',
+      metadata: { env: 'test' },
+      hint: `sk-sy-...${created.key.slice(-4)}`,
+    });
     expect(fetched.body).not.toContain(created.key);
     const listed = await admin(app, 'GET', '/admin/keys');
     expect(listed.body).not.toContain(created.key);
@@ -72,7 +106,11 @@ describe('admin API', () => {
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
-      const page = await admin(app, 'GET', `/admin/keys?limit=2${cursor === null ? '' : `&cursor=${cursor}`}`);
+      const page = await admin(
+        app,
+        'GET',
+        `/admin/keys?limit=2${cursor === null ? '' : `&cursor=${cursor}`}`,
+      );
       const body = page.json<{ data: Array<{ id: string }>; next_cursor: string | null }>();
       expect(body.data.length).toBeLessThanOrEqual(2);
       seen.push(...body.data.map((key) => key.id));
@@ -88,7 +126,10 @@ describe('admin API', () => {
     expect((await chat(app, key)).statusCode).toBe(200);
     const updated = await admin(app, 'PATCH', `/admin/keys/${id}`, { name: 'renamed', rpm: 100 });
     expect(updated.json()).toMatchObject({ name: 'renamed', rpm: 100 });
-    const rotated = (await admin(app, 'POST', `/admin/keys/${id}/rotate`)).json<{ id: string; key: string }>();
+    const rotated = (await admin(app, 'POST', `/admin/keys/${id}/rotate`)).json<{
+      id: string;
+      key: string;
+    }>();
     expect(rotated.id).toBe(id);
     expect(rotated.key).not.toBe(key);
     expect((await chat(app, key)).statusCode).toBe(401);
@@ -97,7 +138,9 @@ describe('admin API', () => {
     expect(revoked.json()).toMatchObject({ revoked: true });
     const refused = await chat(app, rotated.key);
     expect(refused.statusCode).toBe(401);
-    expect(refused.json()).toMatchObject({ error: { code: 'authentication_error', message: 'The API key has been revoked.' } });
+    expect(refused.json()).toMatchObject({
+      error: { code: 'authentication_error', message: 'The API key has been revoked.' },
+    });
     expect((await admin(app, 'POST', `/admin/keys/${id}/rotate`)).statusCode).toBe(400);
   });
 
@@ -107,23 +150,39 @@ describe('admin API', () => {
     const bad = await admin(app, 'POST', '/admin/keys', { name: 'x', rpm: -1 });
     expect(bad.statusCode).toBe(400);
     expect(bad.json()).toMatchObject({ error: { code: 'invalid_request', param: 'rpm' } });
-    expect((await admin(app, 'POST', '/admin/keys', { name: 'x', expires_at: 'not a date' })).statusCode).toBe(400);
+    expect(
+      (await admin(app, 'POST', '/admin/keys', { name: 'x', expires_at: 'not a date' })).statusCode,
+    ).toBe(400);
     expect((await admin(app, 'POST', '/admin/keys', { name: 'x', surprise: true })).statusCode).toBe(400);
   });
 
   it("reports a key's usage and spend", async () => {
     let clock = Date.UTC(2026, 10, 23, 12);
-    const app = await start({ now: () => clock, limits: { costEstimator: { estimateMaxCostUsd: () => 0.25 } } });
+    const app = await start({
+      now: () => clock,
+      limits: { costEstimator: { estimateMaxCostUsd: () => 0.25 } },
+    });
     const { id, key } = await createKey(app, { rpm: 10, tpm: 100_000, budget_usd: 5, budget_period: 'day' });
     expect((await chat(app, key)).statusCode).toBe(200);
     expect((await chat(app, key)).statusCode).toBe(200);
-    const usage = (await admin(app, 'GET', `/admin/keys/${id}/usage`)).json<Record<string, Record<string, unknown>>>();
+    const usage = (await admin(app, 'GET', `/admin/keys/${id}/usage`)).json<
+      Record<string, Record<string, unknown>>
+    >();
     expect(usage['requests']).toMatchObject({ limit: 10, used: 2 });
     expect(usage['tokens']?.['used']).toBeGreaterThan(0);
     // no pricing plugin: a request that reached upstream is charged its reservation
-    expect(usage['budget']).toMatchObject({ limit_usd: 5, period: 'day', period_id: 'd2026-11-23', spent_usd: 0.5, reserved_usd: 0, remaining_usd: 4.5 });
+    expect(usage['budget']).toMatchObject({
+      limit_usd: 5,
+      period: 'day',
+      period_id: 'd2026-11-23',
+      spent_usd: 0.5,
+      reserved_usd: 0,
+      remaining_usd: 4.5,
+    });
     clock += 86_400_000;
-    const nextDay = (await admin(app, 'GET', `/admin/keys/${id}/usage`)).json<Record<string, Record<string, unknown>>>();
+    const nextDay = (await admin(app, 'GET', `/admin/keys/${id}/usage`)).json<
+      Record<string, Record<string, unknown>>
+    >();
     expect(nextDay['budget']).toMatchObject({ period_id: 'd2026-11-24', spent_usd: 0 });
   });
 });
@@ -137,10 +196,27 @@ describe('client keys on /v1', () => {
 
   it('requires a key once keys are configured, with OpenAI-shaped 401s', async () => {
     const app = await start();
-    for (const headers of [{}, { authorization: 'Bearer sk-sy-not-a-real-key-000000000000' }, { authorization: 'Basic abc' }, { authorization: 'Bearer ' }]) {
-      const response = await app.inject({ method: 'POST', url: '/v1/chat/completions', headers, payload: { model: 'demo', messages: [{ role: 'user', content: 'hi' }] } });
+    for (const headers of [
+      {},
+      { authorization: 'Bearer sk-sy-not-a-real-key-000000000000' },
+      { authorization: 'Basic abc' },
+      { authorization: 'Bearer ' },
+    ]) {
+      const response = await app.inject({
+        method: 'POST',
+        url: '/v1/chat/completions',
+        headers,
+        payload: { model: 'demo', messages: [{ role: 'user', content: 'hi' }] },
+      });
       expect(response.statusCode).toBe(401);
-      expect(response.json()).toEqual({ error: { message: expect.any(String) as string, type: 'authentication_error', param: null, code: 'authentication_error' } });
+      expect(response.json()).toEqual({
+        error: {
+          message: expect.any(String) as string,
+          type: 'authentication_error',
+          param: null,
+          code: 'authentication_error',
+        },
+      });
     }
     expect((await app.inject({ method: 'GET', url: '/v1/models' })).statusCode).toBe(401);
     expect((await app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
@@ -169,7 +245,9 @@ describe('client keys on /v1', () => {
     const { id, key } = await createKey(app, { expires_at: new Date(clock + 60_000).toISOString() });
     expect((await chat(app, key)).statusCode).toBe(200);
     clock += 60_000;
-    expect((await chat(app, key)).json()).toMatchObject({ error: { code: 'authentication_error', message: 'The API key has expired.' } });
+    expect((await chat(app, key)).json()).toMatchObject({
+      error: { code: 'authentication_error', message: 'The API key has expired.' },
+    });
     await admin(app, 'PATCH', `/admin/keys/${id}`, { expires_at: null, enabled: false });
     expect((await chat(app, key)).json()).toMatchObject({ error: { message: 'The API key is disabled.' } });
     await admin(app, 'PATCH', `/admin/keys/${id}`, { enabled: true });
@@ -179,18 +257,33 @@ describe('client keys on /v1', () => {
   it('puts the key id, name and customer on the request metadata the engine logs', async () => {
     const seen: Array<Record<string, string | undefined>> = [];
     const app = await start({
-      gateway: { ...gateway, plugins: [{ name: 'spy', apply: (hooks) => hooks.onRequestEnd.tap('spy', (context) => void seen.push({ ...context.metadata })) }] },
+      gateway: {
+        ...gateway,
+        plugins: [
+          {
+            name: 'spy',
+            apply: (hooks) =>
+              hooks.onRequestEnd.tap('spy', (context) => void seen.push({ ...context.metadata })),
+          },
+        ],
+      },
     });
     const { id, key } = await createKey(app, { name: 'billing', customer_id: 'acme' });
     await chat(app, key);
-    expect(seen).toEqual([expect.objectContaining({ apiKeyId: id, apiKeyName: 'billing', customerId: 'acme' })]);
+    expect(seen).toEqual([
+      expect.objectContaining({ apiKeyId: id, apiKeyName: 'billing', customerId: 'acme' }),
+    ]);
   });
 
   it('serves static keys from configuration, read-only through the admin API', async () => {
-    const app = await start({ keys: [{ key: 'sk-sy-static-key-for-tests-0001', name: 'ci', rpm: 1, customerId: 'ci-team' }] });
+    const app = await start({
+      keys: [{ key: 'sk-sy-static-key-for-tests-0001', name: 'ci', rpm: 1, customerId: 'ci-team' }],
+    });
     expect((await chat(app, 'sk-sy-static-key-for-tests-0001')).statusCode).toBe(200);
     expect((await chat(app, 'sk-sy-static-key-for-tests-0001')).statusCode).toBe(429);
-    const listed = (await admin(app, 'GET', '/admin/keys')).json<{ data: Array<{ id: string; source: string }> }>();
+    const listed = (await admin(app, 'GET', '/admin/keys')).json<{
+      data: Array<{ id: string; source: string }>;
+    }>();
     expect(listed.data).toEqual([expect.objectContaining({ id: 'key_static_ci', source: 'static' })]);
     expect(JSON.stringify(listed)).not.toContain('sk-sy-static-key-for-tests-0001');
     expect((await admin(app, 'POST', '/admin/keys/key_static_ci/revoke')).statusCode).toBe(403);
@@ -198,7 +291,12 @@ describe('client keys on /v1', () => {
 
   it('rejects invalid options with every problem in one invalid_options error', () => {
     expect(() =>
-      createApp({ gateway, admin: { masterKey: 'short' }, keys: [{ key: 'nope', name: 'x' }], limits: { failMode: 'sideways' as 'open' } }),
+      createApp({
+        gateway,
+        admin: { masterKey: 'short' },
+        keys: [{ key: 'nope', name: 'x' }],
+        limits: { failMode: 'sideways' as 'open' },
+      }),
     ).toThrow(/masterKey[\s\S]*keys[\s\S]*failMode/);
   });
 });

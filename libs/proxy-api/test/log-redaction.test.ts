@@ -21,25 +21,60 @@ describe('createApp({ logger }) redaction through Fastify', () => {
         serializers: { req: (req) => ({ method: req.method, url: req.url, headers: req.headers }) },
       },
     });
-    app.get('/fails', { logSerializers: { err: (error: Error & { config?: unknown }) => ({ message: error.message, config: error.config }) } }, () => {
-      throw Object.assign(new Error('upstream refused'), { statusCode: 502, config: { headers: { authorization: `Bearer ${PLANTED}` }, providers: [{ name: 'p', apiKey: PLANTED }] } });
-    });
+    app.get(
+      '/fails',
+      {
+        logSerializers: {
+          err: (error: Error & { config?: unknown }) => ({ message: error.message, config: error.config }),
+        },
+      },
+      () => {
+        throw Object.assign(new Error('upstream refused'), {
+          statusCode: 502,
+          config: {
+            headers: { authorization: `Bearer ${PLANTED}` },
+            providers: [{ name: 'p', apiKey: PLANTED }],
+          },
+        });
+      },
+    );
     await app.ready();
-    expect((await app.inject({ method: 'GET', url: '/admin/keys', headers: { authorization: `Bearer ${MASTER}` } })).statusCode).toBe(200);
-    expect((await app.inject({ method: 'GET', url: '/fails', headers: { 'x-api-key': PLANTED } })).statusCode).toBe(502);
+    expect(
+      (
+        await app.inject({
+          method: 'GET',
+          url: '/admin/keys',
+          headers: { authorization: `Bearer ${MASTER}` },
+        })
+      ).statusCode,
+    ).toBe(200);
+    expect(
+      (await app.inject({ method: 'GET', url: '/fails', headers: { 'x-api-key': PLANTED } })).statusCode,
+    ).toBe(502);
     const text = out.text();
     expect(text).not.toContain(MASTER);
     expect(text).not.toContain(PLANTED);
     const lines = out.lines();
-    expect(lines.find((line) => (line['req'] as { url?: string } | undefined)?.url === '/admin/keys')).toMatchObject({ req: { headers: { authorization: '[redacted]' } } });
+    expect(
+      lines.find((line) => (line['req'] as { url?: string } | undefined)?.url === '/admin/keys'),
+    ).toMatchObject({ req: { headers: { authorization: '[redacted]' } } });
     expect(lines.find((line) => line['err'] !== undefined)).toMatchObject({
-      err: { message: 'upstream refused', config: { headers: { authorization: '[redacted]' }, providers: [{ name: 'p', apiKey: '[redacted]' }] } },
+      err: {
+        message: 'upstream refused',
+        config: {
+          headers: { authorization: '[redacted]' },
+          providers: [{ name: 'p', apiKey: '[redacted]' }],
+        },
+      },
     });
   });
 
   it('leaves a logger with a redact setting of its own to that setting', async () => {
     const out = sink();
-    app = createApp({ gateway: { providers: [{ name: 'mock', type: 'mock' }] }, logger: { level: 'info', stream: out.stream, redact: ['secret'] } });
+    app = createApp({
+      gateway: { providers: [{ name: 'mock', type: 'mock' }] },
+      logger: { level: 'info', stream: out.stream, redact: ['secret'] },
+    });
     await app.ready();
     app.log.info({ secret: 's', apiKey: 'kept-by-choice' }, 'own redaction');
     expect(out.lines().at(-1)).toMatchObject({ secret: '[Redacted]', apiKey: 'kept-by-choice' });

@@ -10,7 +10,9 @@ beforeAll(async () => {
   upstream = await createMockUpstream();
   app = createApp({
     gateway: {
-      providers: [{ name: 'openai', type: 'openai', baseUrl: `${upstream.url}/v1`, apiKey: 'sk-up-0000000000' }],
+      providers: [
+        { name: 'openai', type: 'openai', baseUrl: `${upstream.url}/v1`, apiKey: 'sk-up-0000000000' },
+      ],
       models: [
         {
           name: 'cheapest',

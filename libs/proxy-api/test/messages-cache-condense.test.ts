@@ -1,4 +1,12 @@
-import { anthropicErrorProblems, anthropicMessageProblems, anthropicStreamProblems, createMockUpstream, parseNamedSse, type MockUpstream, type NamedSseEvent } from '@switchyard/testing';
+import {
+  anthropicErrorProblems,
+  anthropicMessageProblems,
+  anthropicStreamProblems,
+  createMockUpstream,
+  parseNamedSse,
+  type MockUpstream,
+  type NamedSseEvent,
+} from '@switchyard/testing';
 import type { FastifyInstance } from 'fastify';
 import { request } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -35,7 +43,12 @@ beforeAll(async () => {
     },
     context: {
       // tiny-wide writes as much as its window holds: a max_tokens of its window leaves no room
-      catalog: { models: { tiny: { contextWindow: 600, maxOutputTokens: 100 }, 'tiny-wide': { contextWindow: 600, maxOutputTokens: 600 } } },
+      catalog: {
+        models: {
+          tiny: { contextWindow: 600, maxOutputTokens: 100 },
+          'tiny-wide': { contextWindow: 600, maxOutputTokens: 600 },
+        },
+      },
       cache: { memory: { maxBytes: 1024 * 1024 }, models: { 'gpt-fresh': { ttlMs: 0 } } },
       condenser: {},
     },
@@ -60,7 +73,12 @@ interface Answer {
 async function messages(body: unknown, headers: Record<string, string> = {}, key = KEY): Promise<Answer> {
   const response = await request(`${url}/v1/messages`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01', 'x-api-key': key, ...headers },
+    headers: {
+      'content-type': 'application/json',
+      'anthropic-version': '2023-06-01',
+      'x-api-key': key,
+      ...headers,
+    },
     body: JSON.stringify(body),
   });
   return { status: response.statusCode, headers: response.headers, text: await response.body.text() };
@@ -76,10 +94,12 @@ async function chat(body: unknown): Promise<Answer> {
 }
 
 /** Upstream chat calls made so far (the mock upstream records every request). */
-const upstreamCalls = (): number => upstream.requests.filter((recorded) => recorded.path.endsWith('/chat/completions')).length;
+const upstreamCalls = (): number =>
+  upstream.requests.filter((recorded) => recorded.path.endsWith('/chat/completions')).length;
 
 function usageOf(events: readonly NamedSseEvent[]): unknown {
-  return (events.find((event) => event.event === 'message_delta')?.data as { usage?: unknown } | undefined)?.usage;
+  return (events.find((event) => event.event === 'message_delta')?.data as { usage?: unknown } | undefined)
+    ?.usage;
 }
 
 function streamedText(events: readonly NamedSseEvent[]): string {
@@ -92,7 +112,12 @@ function streamedText(events: readonly NamedSseEvent[]): string {
 
 describe('the response cache on /v1/messages', () => {
   it('answers a second identical request from the cache: MISS then HIT, one upstream call, the same message', async () => {
-    const body = { model: 'gpt', max_tokens: 64, system: 'Be brief.', messages: [{ role: 'user', content: 'cache me, whole' }] };
+    const body = {
+      model: 'gpt',
+      max_tokens: 64,
+      system: 'Be brief.',
+      messages: [{ role: 'user', content: 'cache me, whole' }],
+    };
     const first = await messages(body);
     const second = await messages(body);
     expect(first.status).toBe(200);
@@ -108,7 +133,12 @@ describe('the response cache on /v1/messages', () => {
   });
 
   it('replays a cached stream as Anthropic server-sent events, message_start to message_stop, with its usage', async () => {
-    const body = { model: 'gpt', max_tokens: 64, stream: true, messages: [{ role: 'user', content: 'cache me, streamed' }] };
+    const body = {
+      model: 'gpt',
+      max_tokens: 64,
+      stream: true,
+      messages: [{ role: 'user', content: 'cache me, streamed' }],
+    };
     const first = await messages(body);
     const second = await messages(body);
     expect(first.headers['x-switchyard-cache']).toBe('MISS');
@@ -126,9 +156,21 @@ describe('the response cache on /v1/messages', () => {
     expect(whole.headers['x-switchyard-cache']).toBe('MISS');
   });
 
-  it('shares entries with /v1/chat/completions: the entry is the engine\'s answer, which each route translates', async () => {
-    const conversation = { model: 'gpt', max_tokens: 64, messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'shared between the routes' }] };
-    const asMessages = { model: 'gpt', max_tokens: 64, system: 'Be brief.', messages: [{ role: 'user', content: 'shared between the routes' }] };
+  it("shares entries with /v1/chat/completions: the entry is the engine's answer, which each route translates", async () => {
+    const conversation = {
+      model: 'gpt',
+      max_tokens: 64,
+      messages: [
+        { role: 'system', content: 'Be brief.' },
+        { role: 'user', content: 'shared between the routes' },
+      ],
+    };
+    const asMessages = {
+      model: 'gpt',
+      max_tokens: 64,
+      system: 'Be brief.',
+      messages: [{ role: 'user', content: 'shared between the routes' }],
+    };
 
     const fromChat = await chat(conversation);
     expect(fromChat.headers['x-switchyard-cache']).toBe('MISS');
@@ -138,7 +180,12 @@ describe('the response cache on /v1/messages', () => {
     const completion = JSON.parse(fromChat.text) as { choices: Array<{ message: { content: string } }> };
     const message = JSON.parse(hit.text) as unknown;
     expect(anthropicMessageProblems(message)).toEqual([]);
-    expect(message).toMatchObject({ type: 'message', content: [{ type: 'text', text: completion.choices[0]?.message.content }], stop_reason: 'end_turn', usage: { input_tokens: 19, output_tokens: 10 } });
+    expect(message).toMatchObject({
+      type: 'message',
+      content: [{ type: 'text', text: completion.choices[0]?.message.content }],
+      stop_reason: 'end_turn',
+      usage: { input_tokens: 19, output_tokens: 10 },
+    });
 
     // a chat stream that did not ask for usage stores it all the same: the Anthropic stream has it
     const chatStream = await chat({ ...conversation, stream: true });
@@ -153,24 +200,44 @@ describe('the response cache on /v1/messages', () => {
     expect(usageOf(events)).toMatchObject({ input_tokens: 19, output_tokens: 10 });
 
     // and the other way: an answer stored by /v1/messages serves a chat client in OpenAI's shape
-    const stored = await messages({ ...asMessages, messages: [{ role: 'user', content: 'stored by messages' }] });
+    const stored = await messages({
+      ...asMessages,
+      messages: [{ role: 'user', content: 'stored by messages' }],
+    });
     expect(stored.headers['x-switchyard-cache']).toBe('MISS');
-    const back = await chat({ ...conversation, messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'stored by messages' }] });
+    const back = await chat({
+      ...conversation,
+      messages: [
+        { role: 'system', content: 'Be brief.' },
+        { role: 'user', content: 'stored by messages' },
+      ],
+    });
     expect(back.headers['x-switchyard-cache']).toBe('HIT');
-    expect(JSON.parse(back.text)).toMatchObject({ object: 'chat.completion', choices: [{ message: { role: 'assistant' }, finish_reason: 'stop' }] });
+    expect(JSON.parse(back.text)).toMatchObject({
+      object: 'chat.completion',
+      choices: [{ message: { role: 'assistant' }, finish_reason: 'stop' }],
+    });
     expect(upstreamCalls()).toBe(3);
   });
 
   it('honours no-store, no-cache and skip, the per-model ttl and the key scope', async () => {
     const body = { model: 'gpt', max_tokens: 64, messages: [{ role: 'user', content: 'directives' }] };
     // no-store: looked up, not stored
-    expect((await messages(body, { 'cache-control': 'no-store' })).headers['x-switchyard-cache']).toBe('MISS');
-    expect((await messages(body, { 'cache-control': 'no-store' })).headers['x-switchyard-cache']).toBe('MISS');
+    expect((await messages(body, { 'cache-control': 'no-store' })).headers['x-switchyard-cache']).toBe(
+      'MISS',
+    );
+    expect((await messages(body, { 'cache-control': 'no-store' })).headers['x-switchyard-cache']).toBe(
+      'MISS',
+    );
     expect(upstreamCalls()).toBe(2);
     // stored now; no-cache asks afresh (and stores again); skip neither reads nor writes
     expect((await messages(body)).headers['x-switchyard-cache']).toBe('MISS');
-    expect((await messages(body, { 'cache-control': 'no-cache' })).headers['x-switchyard-cache']).toBe('MISS');
-    expect((await messages(body, { 'x-switchyard-cache': 'skip' })).headers['x-switchyard-cache']).toBe('BYPASS');
+    expect((await messages(body, { 'cache-control': 'no-cache' })).headers['x-switchyard-cache']).toBe(
+      'MISS',
+    );
+    expect((await messages(body, { 'x-switchyard-cache': 'skip' })).headers['x-switchyard-cache']).toBe(
+      'BYPASS',
+    );
     expect(upstreamCalls()).toBe(5);
     expect((await messages(body)).headers['x-switchyard-cache']).toBe('HIT');
     // another key has a scope of its own
@@ -189,7 +256,12 @@ describe('the condenser on /v1/messages', () => {
     { role: 'user', content: `question ${i}: ${'words '.repeat(20)}` },
     { role: 'assistant', content: `answer ${i}: ${'more words '.repeat(10)}` },
   ]).flat();
-  const long = { model: 'tiny', max_tokens: 100, system: 'Be brief.', messages: [...turns, { role: 'user', content: 'last question' }] };
+  const long = {
+    model: 'tiny',
+    max_tokens: 100,
+    system: 'Be brief.',
+    messages: [...turns, { role: 'user', content: 'last question' }],
+  };
 
   it('condenses a conversation that overflows the window: the upstream gets fewer messages, the client the header', async () => {
     for (const stream of [false, true]) {
@@ -209,22 +281,35 @@ describe('the condenser on /v1/messages', () => {
     }
   });
 
-  it('counts the system prompt: one too large for the window is refused in Anthropic\'s shape, with no upstream call', async () => {
+  it("counts the system prompt: one too large for the window is refused in Anthropic's shape, with no upstream call", async () => {
     for (const stream of [false, true]) {
-      const response = await messages({ model: 'tiny', max_tokens: 100, stream, system: 'rule '.repeat(2000), messages: [{ role: 'user', content: 'hi' }] });
+      const response = await messages({
+        model: 'tiny',
+        max_tokens: 100,
+        stream,
+        system: 'rule '.repeat(2000),
+        messages: [{ role: 'user', content: 'hi' }],
+      });
       expect(response.status).toBe(400);
       const refusal = JSON.parse(response.text) as { type: string; error: { type: string; message: string } };
       expect(anthropicErrorProblems(refusal)).toEqual([]);
       expect(refusal.error.type).toBe('invalid_request_error');
-      expect(refusal.error.message).toMatch(/^messages: The messages take \d+ tokens and cannot be condensed/);
+      expect(refusal.error.message).toMatch(
+        /^messages: The messages take \d+ tokens and cannot be condensed/,
+      );
     }
     expect(upstreamCalls()).toBe(0);
   });
 
-  it('reserves at most the model\'s output limit for Claude Code\'s max_tokens of 32000, which goes upstream as sent (it was refused: max_tokens leaves no room)', async () => {
+  it("reserves at most the model's output limit for Claude Code's max_tokens of 32000, which goes upstream as sent (it was refused: max_tokens leaves no room)", async () => {
     for (const stream of [false, true]) {
       upstream.reset();
-      const short = await messages({ model: 'tiny', max_tokens: 32_000, stream, messages: [{ role: 'user', content: 'hi' }] });
+      const short = await messages({
+        model: 'tiny',
+        max_tokens: 32_000,
+        stream,
+        messages: [{ role: 'user', content: 'hi' }],
+      });
       expect(short.status).toBe(200);
       expect(short.headers['x-switchyard-condensed']).toBeUndefined();
       expect(upstream.requests.at(-1)?.body).toMatchObject({ max_tokens: 32_000 });
@@ -237,15 +322,28 @@ describe('the condenser on /v1/messages', () => {
     }
   });
 
-  it('refuses a max_tokens that leaves no room for the prompt, and an unknown strategy, in Anthropic\'s shape', async () => {
-    const noRoom = await messages({ model: 'tiny-wide', max_tokens: 600, messages: [{ role: 'user', content: 'hi' }] });
+  it("refuses a max_tokens that leaves no room for the prompt, and an unknown strategy, in Anthropic's shape", async () => {
+    const noRoom = await messages({
+      model: 'tiny-wide',
+      max_tokens: 600,
+      messages: [{ role: 'user', content: 'hi' }],
+    });
     expect(noRoom.status).toBe(400);
     const refusal = JSON.parse(noRoom.text) as { type: string; error: { type: string; message: string } };
     expect(anthropicErrorProblems(refusal)).toEqual([]);
-    expect(refusal.error).toMatchObject({ type: 'invalid_request_error', message: expect.stringMatching(/^max_tokens leaves no room for the prompt/) as unknown });
+    expect(refusal.error).toMatchObject({
+      type: 'invalid_request_error',
+      message: expect.stringMatching(/^max_tokens leaves no room for the prompt/) as unknown,
+    });
     const unknown = await messages(long, { 'x-switchyard-condense': 'squeeze' });
     expect(unknown.status).toBe(400);
-    expect(JSON.parse(unknown.text)).toMatchObject({ type: 'error', error: { type: 'invalid_request_error', message: expect.stringMatching(/^x-switchyard-condense: Unknown condensing strategy/) as unknown } });
+    expect(JSON.parse(unknown.text)).toMatchObject({
+      type: 'error',
+      error: {
+        type: 'invalid_request_error',
+        message: expect.stringMatching(/^x-switchyard-condense: Unknown condensing strategy/) as unknown,
+      },
+    });
     expect(upstreamCalls()).toBe(0);
   });
 });

@@ -1,6 +1,18 @@
-import { chatToAnthropicMessage, messagesToChatRequest, type AnthropicMessagesRequest, type GatewayPlugin } from '@switchyard/proxy-core';
+import {
+  chatToAnthropicMessage,
+  messagesToChatRequest,
+  type AnthropicMessagesRequest,
+  type GatewayPlugin,
+} from '@switchyard/proxy-core';
 import type * as ProxyCore from '@switchyard/proxy-core';
-import { anthropicMessageProblems, anthropicStreamProblems, createMockUpstream, parseNamedSse, type MockUpstream, type NamedSseEvent } from '@switchyard/testing';
+import {
+  anthropicMessageProblems,
+  anthropicStreamProblems,
+  createMockUpstream,
+  parseNamedSse,
+  type MockUpstream,
+  type NamedSseEvent,
+} from '@switchyard/testing';
 import type { FastifyInstance } from 'fastify';
 import { request } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -59,7 +71,11 @@ async function messages(body: AnthropicMessagesRequest, base = url): Promise<Ans
     headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01', 'x-api-key': KEY },
     body: JSON.stringify(body),
   });
-  return { status: response.statusCode, cache: response.headers['x-switchyard-cache'], text: await response.body.text() };
+  return {
+    status: response.statusCode,
+    cache: response.headers['x-switchyard-cache'],
+    text: await response.body.text(),
+  };
 }
 
 async function chat(body: unknown): Promise<Answer> {
@@ -68,18 +84,25 @@ async function chat(body: unknown): Promise<Answer> {
     headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
     body: JSON.stringify(body),
   });
-  return { status: response.statusCode, cache: response.headers['x-switchyard-cache'], text: await response.body.text() };
+  return {
+    status: response.statusCode,
+    cache: response.headers['x-switchyard-cache'],
+    text: await response.body.text(),
+  };
 }
 
 /** Upstream chat calls made since the last reset. */
-const upstreamCalls = (): number => upstream.requests.filter((recorded) => recorded.path.endsWith('/chat/completions')).length;
+const upstreamCalls = (): number =>
+  upstream.requests.filter((recorded) => recorded.path.endsWith('/chat/completions')).length;
 
 /** A request that makes the mock upstream call its tool (`tool_choice: any` is OpenAI's `required`). */
 function toolRequest(content: string): AnthropicMessagesRequest {
   return {
     model: 'gpt',
     max_tokens: 16,
-    tools: [{ name: 'get_weather', input_schema: { type: 'object', properties: { location: { type: 'string' } } } }],
+    tools: [
+      { name: 'get_weather', input_schema: { type: 'object', properties: { location: { type: 'string' } } } },
+    ],
     tool_choice: { type: 'any' },
     messages: [{ role: 'user', content }],
   };
@@ -103,7 +126,17 @@ function cutNextAnswer(finish: 'tool_calls' | 'length' = 'tool_calls'): void {
       choices: [
         {
           index: 0,
-          message: { role: 'assistant', content: null, tool_calls: [{ id: 'call_cut', type: 'function', function: { name: 'get_weather', arguments: '{"location":"Bos' } }] },
+          message: {
+            role: 'assistant',
+            content: null,
+            tool_calls: [
+              {
+                id: 'call_cut',
+                type: 'function',
+                function: { name: 'get_weather', arguments: '{"location":"Bos' },
+              },
+            ],
+          },
           logprobs: null,
           finish_reason: finish,
         },
@@ -114,11 +147,17 @@ function cutNextAnswer(finish: 'tool_calls' | 'length' = 'tool_calls'): void {
 }
 
 function toolInputOf(text: string): unknown {
-  return (JSON.parse(text) as { content: Array<{ type: string; input?: unknown }> }).content.find((block) => block.type === 'tool_use')?.input;
+  return (JSON.parse(text) as { content: Array<{ type: string; input?: unknown }> }).content.find(
+    (block) => block.type === 'tool_use',
+  )?.input;
 }
 
 function argumentsOf(text: string): unknown {
-  return (JSON.parse(text) as { choices: Array<{ message: { tool_calls?: Array<{ function: { arguments: string } }> } }> }).choices[0]?.message.tool_calls?.[0]?.function.arguments;
+  return (
+    JSON.parse(text) as {
+      choices: Array<{ message: { tool_calls?: Array<{ function: { arguments: string } }> } }>;
+    }
+  ).choices[0]?.message.tool_calls?.[0]?.function.arguments;
 }
 
 describe('the response cache and answers /v1/messages cannot translate', () => {
@@ -189,7 +228,11 @@ describe('the response cache and answers /v1/messages cannot translate', () => {
     const answered = await messages(body);
     expect(answered.status).toBe(200);
     expect(answered.cache).toBe('MISS');
-    expect(JSON.parse(answered.text)).toMatchObject({ content: [], stop_reason: 'max_tokens', usage: { input_tokens: 19, output_tokens: 16 } });
+    expect(JSON.parse(answered.text)).toMatchObject({
+      content: [],
+      stop_reason: 'max_tokens',
+      usage: { input_tokens: 19, output_tokens: 16 },
+    });
     expect(anthropicMessageProblems(JSON.parse(answered.text))).toEqual([]);
     expect(upstreamCalls()).toBe(1);
 
@@ -231,7 +274,13 @@ describe('the response cache and answers /v1/messages cannot translate', () => {
     expect(upstreamCalls()).toBe(1);
     const events: NamedSseEvent[] = parseNamedSse(second.text);
     expect(anthropicStreamProblems(events)).toEqual([]);
-    expect(events.some((event) => event.event === 'content_block_start' && (event.data as { content_block: { type: string } }).content_block.type === 'tool_use')).toBe(true);
+    expect(
+      events.some(
+        (event) =>
+          event.event === 'content_block_start' &&
+          (event.data as { content_block: { type: string } }).content_block.type === 'tool_use',
+      ),
+    ).toBe(true);
     expect(second.text).toBe(first.text);
   });
 });
@@ -242,7 +291,9 @@ describe('an afterResponse tap on /v1/messages with the cache on', () => {
       name: 'shout',
       apply(hooks) {
         hooks.afterResponse.tap('shout', (response) => {
-          for (const choice of response.choices) if (typeof choice.message.content === 'string') choice.message.content = choice.message.content.toUpperCase();
+          for (const choice of response.choices)
+            if (typeof choice.message.content === 'string')
+              choice.message.content = choice.message.content.toUpperCase();
           return response;
         });
       },
@@ -260,13 +311,19 @@ describe('an afterResponse tap on /v1/messages with the cache on', () => {
     try {
       await shouting.listen({ port: 0, host: '127.0.0.1' });
       const base = `http://127.0.0.1:${(shouting.server.address() as { port: number }).port}`;
-      const body = { model: 'gpt', max_tokens: 64, messages: [{ role: 'user', content: 'shout it' }] } as AnthropicMessagesRequest;
+      const body = {
+        model: 'gpt',
+        max_tokens: 64,
+        messages: [{ role: 'user', content: 'shout it' }],
+      } as AnthropicMessagesRequest;
       const miss = await messages(body, base);
       const hit = await messages(body, base);
       expect([miss.cache, hit.cache]).toEqual(['MISS', 'HIT']);
       expect(upstreamCalls()).toBe(1);
       for (const answer of [miss, hit]) {
-        expect(JSON.parse(answer.text)).toMatchObject({ content: [{ type: 'text', text: '\n\nHELLO THERE, HOW MAY I ASSIST YOU TODAY?' }] });
+        expect(JSON.parse(answer.text)).toMatchObject({
+          content: [{ type: 'text', text: '\n\nHELLO THERE, HOW MAY I ASSIST YOU TODAY?' }],
+        });
       }
     } finally {
       await shouting.close();

@@ -28,9 +28,13 @@ beforeEach(async () => {
   errors = [];
   const stream = new PassThrough();
   stream.on('data', (chunk: Buffer) => {
-    for (const line of chunk.toString().split('\n')) if (line !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
+    for (const line of chunk.toString().split('\n'))
+      if (line !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
   });
-  const seenErrors: GatewayPlugin = { name: 'seen-errors', apply: (hooks) => hooks.onError.tap('seen-errors', (error) => void errors.push(error.code)) };
+  const seenErrors: GatewayPlugin = {
+    name: 'seen-errors',
+    apply: (hooks) => hooks.onError.tap('seen-errors', (error) => void errors.push(error.code)),
+  };
   app = createApp({
     logger: { level: 'info', stream },
     keys: [{ key: KEY, name: 'team' }],
@@ -53,7 +57,9 @@ afterEach(async () => {
 const toolRequest: AnthropicMessagesRequest = {
   model: 'gpt',
   max_tokens: 16,
-  tools: [{ name: 'get_weather', input_schema: { type: 'object', properties: { location: { type: 'string' } } } }],
+  tools: [
+    { name: 'get_weather', input_schema: { type: 'object', properties: { location: { type: 'string' } } } },
+  ],
   tool_choice: { type: 'any' },
   messages: [{ role: 'user', content: 'weather in Boston' }],
 };
@@ -76,7 +82,17 @@ function cutNextAnswer(finish: 'tool_calls' | 'length' = 'tool_calls'): void {
       choices: [
         {
           index: 0,
-          message: { role: 'assistant', content: null, tool_calls: [{ id: 'call_cut', type: 'function', function: { name: 'get_weather', arguments: '{"location":"Bos' } }] },
+          message: {
+            role: 'assistant',
+            content: null,
+            tool_calls: [
+              {
+                id: 'call_cut',
+                type: 'function',
+                function: { name: 'get_weather', arguments: '{"location":"Bos' },
+              },
+            ],
+          },
           logprobs: null,
           finish_reason: finish,
         },
@@ -96,7 +112,13 @@ const messages = () =>
 
 /** The value of one series of a counter in the metrics exposition, 0 when absent. */
 function seriesValue(exposition: string, name: string, labels: Record<string, string>): number {
-  const matching = exposition.split('\n').filter((line) => line.startsWith(`${name}{`) && Object.entries(labels).every(([label, value]) => line.includes(`${label}="${value}"`)));
+  const matching = exposition
+    .split('\n')
+    .filter(
+      (line) =>
+        line.startsWith(`${name}{`) &&
+        Object.entries(labels).every(([label, value]) => line.includes(`${label}="${value}"`)),
+    );
   return matching.reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
 }
 
@@ -105,27 +127,52 @@ describe('records of a /v1/messages answer the route cannot translate', () => {
     cutNextAnswer();
     const refused = await messages();
     expect(refused.statusCode).toBe(502);
-    expect(refused.json()).toMatchObject({ type: 'error', error: { type: 'api_error', message: 'The provider sent tool call arguments that are not a JSON object.' } });
+    expect(refused.json()).toMatchObject({
+      type: 'error',
+      error: {
+        type: 'api_error',
+        message: 'The provider sent tool call arguments that are not a JSON object.',
+      },
+    });
     const requestId = refused.headers['x-request-id'];
-    expect(upstream.requests.filter((recorded) => recorded.path.endsWith('/chat/completions'))).toHaveLength(1);
+    expect(upstream.requests.filter((recorded) => recorded.path.endsWith('/chat/completions'))).toHaveLength(
+      1,
+    );
 
     // the request log: one row, with the client's status and the tokens the upstream counted
     await log.queue.flush();
     const rows = (await log.sql!.list({ limit: 10 })).data;
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ id: requestId, endpoint: 'messages', status: 502, error_code: 'upstream_error', input_tokens: 19, output_tokens: 16, attempts: 1 });
+    expect(rows[0]).toMatchObject({
+      id: requestId,
+      endpoint: 'messages',
+      status: 502,
+      error_code: 'upstream_error',
+      input_tokens: 19,
+      output_tokens: 16,
+      attempts: 1,
+    });
 
     // the metrics: one request, under 502, and its error
     const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body;
     expect(seriesValue(metrics, 'switchyard_requests_total', { route: 'messages', status: '502' })).toBe(1);
     expect(seriesValue(metrics, 'switchyard_requests_total', { route: 'messages', status: '200' })).toBe(0);
-    expect(seriesValue(metrics, 'switchyard_request_errors_total', { route: 'messages', code: 'upstream_error' })).toBe(1);
+    expect(
+      seriesValue(metrics, 'switchyard_request_errors_total', { route: 'messages', code: 'upstream_error' }),
+    ).toBe(1);
     expect(seriesValue(metrics, 'switchyard_tokens_total', { direction: 'input' })).toBe(19);
 
     // the `request completed` line, once, and onError once
-    const completed = lines.filter((line) => line['msg'] === 'request completed' && line['requestId'] === requestId);
+    const completed = lines.filter(
+      (line) => line['msg'] === 'request completed' && line['requestId'] === requestId,
+    );
     expect(completed).toHaveLength(1);
-    expect(completed[0]).toMatchObject({ status: 502, errorCode: 'upstream_error', inputTokens: 19, outputTokens: 16 });
+    expect(completed[0]).toMatchObject({
+      status: 502,
+      errorCode: 'upstream_error',
+      inputTokens: 19,
+      outputTokens: 16,
+    });
     expect(errors).toEqual(['upstream_error']);
   });
 
@@ -133,13 +180,25 @@ describe('records of a /v1/messages answer the route cannot translate', () => {
     cutNextAnswer('length');
     const answered = await messages();
     expect(answered.statusCode).toBe(200);
-    expect(answered.json()).toMatchObject({ content: [], stop_reason: 'max_tokens', usage: { input_tokens: 19, output_tokens: 16 } });
+    expect(answered.json()).toMatchObject({
+      content: [],
+      stop_reason: 'max_tokens',
+      usage: { input_tokens: 19, output_tokens: 16 },
+    });
     const requestId = answered.headers['x-request-id'];
 
     await log.queue.flush();
     const rows = (await log.sql!.list({ limit: 10 })).data;
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ id: requestId, endpoint: 'messages', status: 200, error_code: null, input_tokens: 19, output_tokens: 16, attempts: 1 });
+    expect(rows[0]).toMatchObject({
+      id: requestId,
+      endpoint: 'messages',
+      status: 200,
+      error_code: null,
+      input_tokens: 19,
+      output_tokens: 16,
+      attempts: 1,
+    });
 
     const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body;
     expect(seriesValue(metrics, 'switchyard_requests_total', { route: 'messages', status: '200' })).toBe(1);
@@ -147,7 +206,9 @@ describe('records of a /v1/messages answer the route cannot translate', () => {
     expect(seriesValue(metrics, 'switchyard_request_errors_total', { route: 'messages' })).toBe(0);
     expect(seriesValue(metrics, 'switchyard_tokens_total', { direction: 'output' })).toBe(16);
 
-    expect(lines.filter((line) => line['msg'] === 'request completed' && line['requestId'] === requestId)).toMatchObject([{ status: 200, inputTokens: 19, outputTokens: 16 }]);
+    expect(
+      lines.filter((line) => line['msg'] === 'request completed' && line['requestId'] === requestId),
+    ).toMatchObject([{ status: 200, inputTokens: 19, outputTokens: 16 }]);
     expect(errors).toEqual([]);
   });
 

@@ -29,25 +29,53 @@ describe('metrics labels are bounded by configuration, not by clients', () => {
   });
 
   const chat = (target: FastifyInstance, model: string) =>
-    target.inject({ method: 'POST', url: '/v1/chat/completions', payload: { model, messages: [{ role: 'user', content: 'hi' }] } });
+    target.inject({
+      method: 'POST',
+      url: '/v1/chat/completions',
+      payload: { model, messages: [{ role: 'user', content: 'hi' }] },
+    });
 
   it('labels a direct <provider>/<model> the gateway does not know <provider>/other, and a known one by its known name', async () => {
     app = createApp({
-      gateway: { providers: [{ name: 'mock', type: 'mock' }], models: [{ name: 'fast', targets: [{ provider: 'mock', model: 'configured-model' }] }] },
+      gateway: {
+        providers: [{ name: 'mock', type: 'mock' }],
+        models: [{ name: 'fast', targets: [{ provider: 'mock', model: 'configured-model' }] }],
+      },
       // known to the pricing (by configuration) and to the model catalog (a dated name of a catalogued id)
       pricing: { models: { 'mock/priced-model': { inputPerMTok: 1, outputPerMTok: 2 } } },
-      context: { catalog: { models: { 'catalogued-model': { contextWindow: 8192, maxOutputTokens: 1024 } } } },
+      context: {
+        catalog: { models: { 'catalogued-model': { contextWindow: 8192, maxOutputTokens: 1024 } } },
+      },
     });
     // allowDirectModels is on by default: every one of these is answered
-    for (const model of ['mock/aaa', 'mock/bbb', 'mock/x-17632', 'mock/configured-model', 'mock/catalogued-model-2024-08-06', 'mock/catalogued-model-20990101', 'mock/priced-model', 'fast']) {
+    for (const model of [
+      'mock/aaa',
+      'mock/bbb',
+      'mock/x-17632',
+      'mock/configured-model',
+      'mock/catalogued-model-2024-08-06',
+      'mock/catalogued-model-20990101',
+      'mock/priced-model',
+      'fast',
+    ]) {
       expect((await chat(app, model)).statusCode, model).toBe(200);
     }
     const body = await scrape(app);
-    expect(body).toContain('switchyard_requests_total{route="chat",provider="mock",model="mock/other",status="200"} 3');
-    expect(body).toContain('switchyard_requests_total{route="chat",provider="mock",model="mock/catalogued-model",status="200"} 2');
+    expect(body).toContain(
+      'switchyard_requests_total{route="chat",provider="mock",model="mock/other",status="200"} 3',
+    );
+    expect(body).toContain(
+      'switchyard_requests_total{route="chat",provider="mock",model="mock/catalogued-model",status="200"} 2',
+    );
     expect(body).toContain('switchyard_tokens_total{direction="input",provider="mock",model="mock/other"}');
     // every series with a model label, in every metric: only configured or known names
-    expect([...labelValues(body, 'model')].sort()).toEqual(['fast', 'mock/catalogued-model', 'mock/configured-model', 'mock/other', 'mock/priced-model']);
+    expect([...labelValues(body, 'model')].sort()).toEqual([
+      'fast',
+      'mock/catalogued-model',
+      'mock/configured-model',
+      'mock/other',
+      'mock/priced-model',
+    ]);
     for (const sent of ['aaa', 'bbb', 'x-17632', '2024-08-06', '20990101']) expect(body).not.toContain(sent);
   });
 
@@ -108,7 +136,11 @@ describe('metrics labels are bounded by configuration, not by clients', () => {
     };
     app = createApp({
       gateway: { providers: [{ name: 'mock', type: 'mock' }], plugins: [recorder] },
-      proxy: { allowHosts: ['*.tenant.test'], allowAddresses: ['127.0.0.1'], resolve: (_host, callback) => callback(null, [{ address: '127.0.0.1', family: 4 }]) },
+      proxy: {
+        allowHosts: ['*.tenant.test'],
+        allowAddresses: ['127.0.0.1'],
+        resolve: (_host, callback) => callback(null, [{ address: '127.0.0.1', family: 4 }]),
+      },
     });
     const base = await app.listen({ port: 0, host: '127.0.0.1' });
     for (const host of ['a17632.tenant.test', 'b17632.tenant.test']) {
@@ -122,7 +154,9 @@ describe('metrics labels are bounded by configuration, not by clients', () => {
     }
     await bothReported;
     const body = await scrape(app);
-    expect(body).toContain('switchyard_requests_total{route="proxy",provider="*.tenant.test",model="unrouted",status="200"} 2');
+    expect(body).toContain(
+      'switchyard_requests_total{route="proxy",provider="*.tenant.test",model="unrouted",status="200"} 2',
+    );
     expect(body).not.toContain('17632');
   });
 });

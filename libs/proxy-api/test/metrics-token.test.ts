@@ -16,13 +16,22 @@ describe('/metrics with a scrape token', () => {
   });
 
   it('answers a scrape that presents the token', async () => {
-    const scrape = await app.inject({ method: 'GET', url: '/metrics', headers: { authorization: `Bearer ${TOKEN}` } });
+    const scrape = await app.inject({
+      method: 'GET',
+      url: '/metrics',
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
     expect(scrape.statusCode).toBe(200);
     expect(scrape.body).toContain('switchyard_requests_total');
   });
 
   it('refuses a scrape without the token, or with another, with 401 and no figures', async () => {
-    for (const headers of [{}, { authorization: `Bearer ${TOKEN}x` }, { authorization: `Bearer ${TOKEN.slice(0, -1)}` }, { authorization: TOKEN }]) {
+    for (const headers of [
+      {},
+      { authorization: `Bearer ${TOKEN}x` },
+      { authorization: `Bearer ${TOKEN.slice(0, -1)}` },
+      { authorization: TOKEN },
+    ]) {
       const scrape = await app.inject({ method: 'GET', url: '/metrics', headers });
       expect(scrape.statusCode).toBe(401);
       expect(scrape.json()).toMatchObject({ error: { type: 'authentication_error' } });

@@ -16,9 +16,13 @@ describe('the model catalog against the pricing registry', () => {
     expect(known.length).toBeGreaterThanOrEqual(BUILTIN_MODELS.length - 2);
   });
 
-  it.each(known.map(({ model, entry }) => [`${model.provider}/${model.id}`, model, entry] as const))('%s has the registry price', (_, model, entry) => {
-    expect(model.pricing?.inputPerMTokUsd).toBe(entry.price.inputPerMTok);
-    expect(model.pricing?.outputPerMTokUsd).toBe(entry.price.outputPerMTok);
-    if (model.pricing?.cachedInputPerMTokUsd !== undefined) expect(model.pricing.cachedInputPerMTokUsd).toBe(entry.price.cachedInputPerMTok);
-  });
+  it.each(known.map(({ model, entry }) => [`${model.provider}/${model.id}`, model, entry] as const))(
+    '%s has the registry price',
+    (_, model, entry) => {
+      expect(model.pricing?.inputPerMTokUsd).toBe(entry.price.inputPerMTok);
+      expect(model.pricing?.outputPerMTokUsd).toBe(entry.price.outputPerMTok);
+      if (model.pricing?.cachedInputPerMTokUsd !== undefined)
+        expect(model.pricing.cachedInputPerMTokUsd).toBe(entry.price.cachedInputPerMTok);
+    },
+  );
 });

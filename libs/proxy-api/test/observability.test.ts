@@ -17,17 +17,35 @@ describe('observability routes', () => {
 
   beforeEach(async () => {
     upstream = await createMockUpstream();
-    log = await createRequestLog({ store: 'sqlite', path: ':memory:', bodies: true, flushIntervalMs: 60_000 });
+    log = await createRequestLog({
+      store: 'sqlite',
+      path: ':memory:',
+      bodies: true,
+      flushIntervalMs: 60_000,
+    });
     lines = [];
     const stream = new PassThrough();
-    stream.on('data', (chunk: Buffer) => lines.push(...chunk.toString().split('\n').filter((l) => l !== '')));
+    stream.on('data', (chunk: Buffer) =>
+      lines.push(
+        ...chunk
+          .toString()
+          .split('\n')
+          .filter((l) => l !== ''),
+      ),
+    );
     app = createApp({
-      logger: { level: 'info', stream, redact: ['req.headers.authorization', 'req.headers["x-switchyard-key"]'] },
+      logger: {
+        level: 'info',
+        stream,
+        redact: ['req.headers.authorization', 'req.headers["x-switchyard-key"]'],
+      },
       admin: { masterKey: MASTER },
       keys: [{ key: CLIENT_CANARY, name: 'team-a', customerId: 'acme' }],
       requestLog: log,
       gateway: {
-        providers: [{ name: 'primary', type: 'openai', baseUrl: `${upstream.url}/v1`, apiKey: PROVIDER_CANARY }],
+        providers: [
+          { name: 'primary', type: 'openai', baseUrl: `${upstream.url}/v1`, apiKey: PROVIDER_CANARY },
+        ],
         models: [{ name: 'gpt', targets: [{ provider: 'primary', model: 'gpt-4o-mini' }] }],
         attemptTimeoutMs: 300,
         // each injected fault must reach the client, not be retried away
@@ -49,11 +67,18 @@ describe('observability routes', () => {
       headers: { authorization: `Bearer ${CLIENT_CANARY}`, 'content-type': 'application/json', ...headers },
       payload: { model: 'gpt', stream, messages: [{ role: 'user', content: `my key is ${CLIENT_CANARY}` }] },
     });
-  const admin = (url: string) => app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${MASTER}` } });
+  const admin = (url: string) =>
+    app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${MASTER}` } });
 
   it('stores tracing context on the row, forwards only W3C trace context, and answers the query API', async () => {
     const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
-    const ok = await chat({ 'x-switchyard-run-id': 'run-1', 'x-switchyard-span-id': 'root', 'x-switchyard-section': 'plan', baggage: 'switchyard.customer_id=cust-9,team=blue', traceparent });
+    const ok = await chat({
+      'x-switchyard-run-id': 'run-1',
+      'x-switchyard-span-id': 'root',
+      'x-switchyard-section': 'plan',
+      baggage: 'switchyard.customer_id=cust-9,team=blue',
+      traceparent,
+    });
     expect(ok.statusCode).toBe(200);
     expect(Number(ok.headers['x-switchyard-overhead-ms'])).toBeGreaterThanOrEqual(0);
     const sent = upstream.requests.at(-1)!;
@@ -67,11 +92,23 @@ describe('observability routes', () => {
     const body = requests.json<{ data: Record<string, unknown>[]; next_cursor: string | null }>();
     expect(body.next_cursor).toBeNull();
     // the key's own customer wins over a client-sent one
-    expect(body.data[0]).toMatchObject({ run_id: 'run-1', span_id: 'root', section: 'plan', customer_id: 'acme', api_key_name: 'team-a', provider: 'primary', status: 200 });
+    expect(body.data[0]).toMatchObject({
+      run_id: 'run-1',
+      span_id: 'root',
+      section: 'plan',
+      customer_id: 'acme',
+      api_key_name: 'team-a',
+      provider: 'primary',
+      status: 200,
+    });
     const usage = await admin('/admin/usage?group_by=run');
     expect(usage.json()).toMatchObject({ group_by: 'run', groups: [{ key: 'run-1', requests: 1 }] });
     const run = await admin('/admin/runs/run-1');
-    expect(run.json()).toMatchObject({ run_id: 'run-1', requests: 1, sections: [{ span_id: 'root', section: 'plan', children: [] }] });
+    expect(run.json()).toMatchObject({
+      run_id: 'run-1',
+      requests: 1,
+      sections: [{ span_id: 'root', section: 'plan', children: [] }],
+    });
     expect((await admin('/admin/runs/none')).statusCode).toBe(404);
     expect((await app.inject({ method: 'GET', url: '/admin/requests' })).statusCode).toBe(401);
   });
@@ -82,12 +119,19 @@ describe('observability routes', () => {
     const malformed = await chat({ 'x-request-id': 'has spaces' });
     for (const response of [first, second, malformed]) expect(response.statusCode).toBe(200);
     await log.queue.flush();
-    const rows = (await admin('/admin/requests?client_request_id=client-7')).json<{ data: Record<string, unknown>[] }>().data;
+    const rows = (await admin('/admin/requests?client_request_id=client-7')).json<{
+      data: Record<string, unknown>[];
+    }>().data;
     // both rows, each under the gateway's own id, newest first
-    expect(rows.map((row) => row['id'])).toEqual([second.headers['x-request-id'], first.headers['x-request-id']]);
+    expect(rows.map((row) => row['id'])).toEqual([
+      second.headers['x-request-id'],
+      first.headers['x-request-id'],
+    ]);
     expect(rows.every((row) => row['client_request_id'] === 'client-7')).toBe(true);
     const all = (await admin('/admin/requests')).json<{ data: Record<string, unknown>[] }>().data;
-    expect(all.find((row) => row['id'] === malformed.headers['x-request-id'])).toMatchObject({ client_request_id: null });
+    expect(all.find((row) => row['id'] === malformed.headers['x-request-id'])).toMatchObject({
+      client_request_id: null,
+    });
   });
 
   it('rejects an invalid tracing header with 400 invalid_request', async () => {
@@ -98,7 +142,12 @@ describe('observability routes', () => {
 
   it('never lets the provider or client key reach logs, rows or metrics across success, error, timeout and abort', async () => {
     expect((await chat()).statusCode).toBe(200);
-    upstream.fault({ kind: 'status', status: 401, body: { error: { message: `bad key ${PROVIDER_CANARY}` } }, times: 1 });
+    upstream.fault({
+      kind: 'status',
+      status: 401,
+      body: { error: { message: `bad key ${PROVIDER_CANARY}` } },
+      times: 1,
+    });
     expect((await chat()).statusCode).toBeGreaterThanOrEqual(400);
     upstream.fault({ kind: 'hang', times: 1 });
     expect((await chat()).statusCode).toBe(504);

@@ -17,12 +17,24 @@ let upstream: MockUpstream;
 let sized: MockUpstream;
 let app: FastifyInstance;
 const ended: RequestContext[] = [];
-const recorder: GatewayPlugin = { name: 'test:ended', apply: (hooks) => hooks.onRequestEnd.tap('test:ended', (context) => ended.push(context)) };
+const recorder: GatewayPlugin = {
+  name: 'test:ended',
+  apply: (hooks) => hooks.onRequestEnd.tap('test:ended', (context) => ended.push(context)),
+};
 
 beforeAll(async () => {
   // no cost in the usage, and (on `sized`) the search context size the answer says was used
-  upstream = await createMockUpstream({ chatUsage: { prompt_tokens: 1000, completion_tokens: 1000, total_tokens: 2000 } });
-  sized = await createMockUpstream({ chatUsage: { prompt_tokens: 1000, completion_tokens: 1000, total_tokens: 2000, search_context_size: 'low' } });
+  upstream = await createMockUpstream({
+    chatUsage: { prompt_tokens: 1000, completion_tokens: 1000, total_tokens: 2000 },
+  });
+  sized = await createMockUpstream({
+    chatUsage: {
+      prompt_tokens: 1000,
+      completion_tokens: 1000,
+      total_tokens: 2000,
+      search_context_size: 'low',
+    },
+  });
   app = createApp({
     gateway: {
       providers: [
@@ -50,11 +62,20 @@ beforeEach(() => {
   ended.length = 0;
 });
 
-async function costOf(model: string, stream: boolean, webSearchOptions: Record<string, unknown>): Promise<number | null | undefined> {
+async function costOf(
+  model: string,
+  stream: boolean,
+  webSearchOptions: Record<string, unknown>,
+): Promise<number | null | undefined> {
   const response = await app.inject({
     method: 'POST',
     url: '/v1/chat/completions',
-    payload: { model, stream, messages: [{ role: 'user', content: 'What changed in the EU AI Act this week?' }], web_search_options: webSearchOptions },
+    payload: {
+      model,
+      stream,
+      messages: [{ role: 'user', content: 'What changed in the EU AI Act this week?' }],
+      web_search_options: webSearchOptions,
+    },
   });
   expect(response.statusCode).toBe(200);
   await expect.poll(() => ended.length).toBe(1);
@@ -67,11 +88,17 @@ describe('Perplexity search options on /v1', () => {
     await costOf('sonar-pro', true, options);
     ended.length = 0;
     await costOf('sonar-pro', false, options);
-    expect(upstream.requests.map((request) => (request.body as { web_search_options?: unknown }).web_search_options)).toEqual([options, options]);
+    expect(
+      upstream.requests.map(
+        (request) => (request.body as { web_search_options?: unknown }).web_search_options,
+      ),
+    ).toEqual([options, options]);
   });
 
   it('price a streamed Pro Search at its own fee, of the size asked for where the answer does not say it', async () => {
-    expect(await costOf('sonar-pro', true, { search_type: 'pro', search_context_size: 'medium' })).toBeCloseTo(TOKENS_USD + 0.018, 10);
+    expect(
+      await costOf('sonar-pro', true, { search_type: 'pro', search_context_size: 'medium' }),
+    ).toBeCloseTo(TOKENS_USD + 0.018, 10);
   });
 
   it('price auto (the answer does not say what it chose) at the Pro Search fee, high where the size is unknown', async () => {
@@ -79,10 +106,14 @@ describe('Perplexity search options on /v1', () => {
   });
 
   it('take the size the answer says over the one asked for', async () => {
-    expect(await costOf('sonar-pro-sized', true, { search_type: 'pro', search_context_size: 'high' })).toBeCloseTo(TOKENS_USD + 0.014, 10);
+    expect(
+      await costOf('sonar-pro-sized', true, { search_type: 'pro', search_context_size: 'high' }),
+    ).toBeCloseTo(TOKENS_USD + 0.014, 10);
   });
 
   it('price a request not streamed at the standard fee (Pro Search falls back), of the size asked for', async () => {
-    expect(await costOf('sonar-pro', false, { search_type: 'pro', search_context_size: 'medium' })).toBeCloseTo(TOKENS_USD + 0.01, 10);
+    expect(
+      await costOf('sonar-pro', false, { search_type: 'pro', search_context_size: 'medium' }),
+    ).toBeCloseTo(TOKENS_USD + 0.01, 10);
   });
 });

@@ -38,7 +38,10 @@ const upstreamAnswers = new EventEmitter();
 // the proxy's own responses, as its HTTP server hands them out
 const proxyResponses = new EventEmitter();
 const ended: RequestContext[] = [];
-const recorder: GatewayPlugin = { name: 'test:request-log', apply: (hooks) => hooks.onRequestEnd.tap('test:request-log', (context) => ended.push(context)) };
+const recorder: GatewayPlugin = {
+  name: 'test:request-log',
+  apply: (hooks) => hooks.onRequestEnd.tap('test:request-log', (context) => ended.push(context)),
+};
 
 beforeAll(async () => {
   upstream = await createMockUpstream({
@@ -115,7 +118,12 @@ beforeAll(async () => {
   base = await app.listen({ port: 0, host: '127.0.0.1' });
   limited = createApp({
     gateway: { providers: [{ name: 'mock', type: 'mock' }], plugins: [recorder] },
-    proxy: { routes: { mock: upstream.url }, allowAddresses: ['127.0.0.1'], bodyIdleTimeoutMs: IDLE_MS, requestTimeoutMs: LIMIT_MS },
+    proxy: {
+      routes: { mock: upstream.url },
+      allowAddresses: ['127.0.0.1'],
+      bodyIdleTimeoutMs: IDLE_MS,
+      requestTimeoutMs: LIMIT_MS,
+    },
   });
   limitedBase = await limited.listen({ port: 0, host: '127.0.0.1' });
   // the default time limit; an idle timeout past it, so that the hours its tests make pass on
@@ -127,7 +135,9 @@ beforeAll(async () => {
   });
   defaultsBase = await defaults.listen({ port: 0, host: '127.0.0.1' });
   // a listener next to fastify's: the response object the route writes to
-  defaults.server.on('request', (_request: IncomingMessage, response: ServerResponse) => proxyResponses.emit('response', response));
+  defaults.server.on('request', (_request: IncomingMessage, response: ServerResponse) =>
+    proxyResponses.emit('response', response),
+  );
 });
 
 afterAll(async () => {
@@ -145,29 +155,45 @@ beforeEach(() => {
 
 async function reported(): Promise<RequestContext> {
   // the log row is reported once the reply closed; poll the hook's output
-  for (let i = 0; i < 2000 && ended.length === 0; i += 1) await new Promise((resolve) => setImmediate(resolve));
+  for (let i = 0; i < 2000 && ended.length === 0; i += 1)
+    await new Promise((resolve) => setImmediate(resolve));
   expect(ended).toHaveLength(1);
   return ended[0]!;
 }
 
 describe('universal proxy: request body limit', () => {
   it('answers 413 for a declared length past bodyLimitBytes without calling the upstream', async () => {
-    const response = await request(`${base}/proxy/mock/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: 'x'.repeat(BODY_LIMIT + 1) });
+    const response = await request(`${base}/proxy/mock/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: 'x'.repeat(BODY_LIMIT + 1),
+    });
     expect(response.statusCode).toBe(413);
-    expect(((await response.body.json()) as { error: { code: string } }).error.code).toBe('request_too_large');
+    expect(((await response.body.json()) as { error: { code: string } }).error.code).toBe(
+      'request_too_large',
+    );
     expect(upstream.requests).toHaveLength(0);
   });
 
   it('answers 413 once a chunked body passes bodyLimitBytes, and forwards one within it whole', async () => {
-    const chunks = (count: number): Readable => Readable.from(Array.from({ length: count }, () => Buffer.alloc(1500, 'y')));
-    const refused = await request(`${base}/proxy/mock/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: chunks(4) });
+    const chunks = (count: number): Readable =>
+      Readable.from(Array.from({ length: count }, () => Buffer.alloc(1500, 'y')));
+    const refused = await request(`${base}/proxy/mock/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: chunks(4),
+    });
     expect(refused.statusCode).toBe(413);
     expect(((await refused.body.json()) as { error: { code: string } }).error.code).toBe('request_too_large');
     expect((await reported()).error?.code).toBe('request_too_large');
     expect(upstream.requests).toHaveLength(0);
 
     ended.length = 0;
-    const forwarded = await request(`${base}/proxy/mock/echo`, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: chunks(2) });
+    const forwarded = await request(`${base}/proxy/mock/echo`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream' },
+      body: chunks(2),
+    });
     expect(forwarded.statusCode).toBe(200);
     expect(Buffer.from(await forwarded.body.arrayBuffer()).equals(Buffer.alloc(3000, 'y'))).toBe(true);
   });
@@ -210,7 +236,11 @@ describe('universal proxy: overall time limit', () => {
   });
 
   it('leaves an exchange that ends within the limit whole', async () => {
-    const response = await request(`${limitedBase}/proxy/mock/echo`, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: 'hello' });
+    const response = await request(`${limitedBase}/proxy/mock/echo`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream' },
+      body: 'hello',
+    });
     expect(response.statusCode).toBe(200);
     expect(await response.body.text()).toBe('hello');
     expect((await reported()).error).toBeUndefined();
@@ -219,9 +249,16 @@ describe('universal proxy: overall time limit', () => {
   it('is refused unless a whole number of milliseconds from 1 to MAX_TIMER_MS (a longer timer would fire after 1 ms: every exchange a 504)', () => {
     // by createApp itself, with its other options' problems, before anything opens
     for (const requestTimeoutMs of [0, 1.5]) {
-      expect(() => createApp({ gateway: { providers: [{ name: 'mock', type: 'mock' }] }, proxy: { requestTimeoutMs } })).toThrow(/proxy\/requestTimeoutMs/);
+      expect(() =>
+        createApp({ gateway: { providers: [{ name: 'mock', type: 'mock' }] }, proxy: { requestTimeoutMs } }),
+      ).toThrow(/proxy\/requestTimeoutMs/);
     }
-    expect(() => createApp({ gateway: { providers: [{ name: 'mock', type: 'mock' }] }, proxy: { requestTimeoutMs: 3_000_000_000 } })).toThrow(
+    expect(() =>
+      createApp({
+        gateway: { providers: [{ name: 'mock', type: 'mock' }] },
+        proxy: { requestTimeoutMs: 3_000_000_000 },
+      }),
+    ).toThrow(
       'proxy/requestTimeoutMs: 3000000000 ms is above 2147483647 ms (about 24.8 days), the longest a Node.js timer waits: a longer delay would fire after 1 ms',
     );
   });
@@ -230,11 +267,17 @@ describe('universal proxy: overall time limit', () => {
   // timeout waited as long as asked): they are bounded with every other timer option, so an
   // out-of-range value is refused the same way rather than kept
   it('refuses a headers or body idle timeout past MAX_TIMER_MS, naming each field and why', () => {
-    const options = { gateway: { providers: [{ name: 'mock', type: 'mock' }] }, proxy: { headersTimeoutMs: 3_000_000_000, bodyIdleTimeoutMs: 3_000_000_000 } };
-    const why = '3000000000 ms is above 2147483647 ms (about 24.8 days), the longest a Node.js timer waits: a longer delay would fire after 1 ms';
+    const options = {
+      gateway: { providers: [{ name: 'mock', type: 'mock' }] },
+      proxy: { headersTimeoutMs: 3_000_000_000, bodyIdleTimeoutMs: 3_000_000_000 },
+    };
+    const why =
+      '3000000000 ms is above 2147483647 ms (about 24.8 days), the longest a Node.js timer waits: a longer delay would fire after 1 ms';
     expect(() => createApp(options)).toThrow(`proxy/headersTimeoutMs: ${why}`);
     expect(() => createApp(options)).toThrow(`proxy/bodyIdleTimeoutMs: ${why}`);
-    expect(() => createApp({ ...options, proxy: { headersTimeoutMs: 0 } })).toThrow(/proxy\/headersTimeoutMs/);
+    expect(() => createApp({ ...options, proxy: { headersTimeoutMs: 0 } })).toThrow(
+      /proxy\/headersTimeoutMs/,
+    );
   });
 });
 
@@ -308,7 +351,9 @@ describe('universal proxy: overall time limit, the default', () => {
     expect(answer.complete).toBe(false);
     const context = await reported();
     expect(context.error?.code).toBe('request_timeout');
-    expect(context.error?.message).toBe(`The proxied exchange did not finish within ${PROXY_DEFAULTS.requestTimeoutMs} ms.`);
+    expect(context.error?.message).toBe(
+      `The proxied exchange did not finish within ${PROXY_DEFAULTS.requestTimeoutMs} ms.`,
+    );
   });
 
   it("cuts a response whose upstream is done but whose client reads too slowly to take it by then, and ends the exchange once (one report, the key's slot given back)", async () => {
@@ -317,7 +362,10 @@ describe('universal proxy: overall time limit, the default', () => {
     const proxyResponse = once(proxyResponses, 'response').then(([response]) => response as ServerResponse);
     // a client that takes the headers and then reads nothing
     const { sent, response } = getWithKey('/proxy/mock/written-by-test');
-    const [upstreamResponse, forwarded] = await Promise.all([upstreamAnswer, proxyResponse.then(proxyWrites)]);
+    const [upstreamResponse, forwarded] = await Promise.all([
+      upstreamAnswer,
+      proxyResponse.then(proxyWrites),
+    ]);
     // the upstream sends until the proxy can write no more to the client: the rest waits in its
     // buffers. Chunks of half a stream buffer: a write is refused only with another one still in it
     const chunk = Buffer.alloc(8 * 1024, 'x');

@@ -96,14 +96,22 @@ const fixture = useListeningApp(
 
 beforeEach(() => reports.clear());
 
-const limitedKey = (): Promise<CreatedKey> => createKey(fixture.app, MASTER, { name: 'proxy-failures', max_parallel: 1 });
-const inFlight = async (id: string): Promise<number> => (await keyUsage(fixture.app, MASTER, id)).in_flight.used;
+const limitedKey = (): Promise<CreatedKey> =>
+  createKey(fixture.app, MASTER, { name: 'proxy-failures', max_parallel: 1 });
+const inFlight = async (id: string): Promise<number> =>
+  (await keyUsage(fixture.app, MASTER, id)).in_flight.used;
 
-async function proxied(key: string, path: string, method: 'GET' | 'POST' = 'POST'): Promise<{ status: number; body: string }> {
+async function proxied(
+  key: string,
+  path: string,
+  method: 'GET' | 'POST' = 'POST',
+): Promise<{ status: number; body: string }> {
   const response = await request(`${fixture.base}/proxy/${path}`, {
     method,
     headers: { 'x-switchyard-key': key, 'content-type': 'application/json' },
-    ...(method === 'POST' ? { body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }) } : {}),
+    ...(method === 'POST'
+      ? { body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }) }
+      : {}),
   });
   return { status: response.statusCode, body: await response.body.text() };
 }

@@ -44,11 +44,21 @@ afterAll(async () => {
   await upstream.close();
 });
 
-async function proxied(path: string, target?: string): Promise<Record<string, string | string[] | undefined>> {
-  const headers: Record<string, string> = { authorization: 'Bearer sk-client-own-key', 'content-type': 'application/json' };
+async function proxied(
+  path: string,
+  target?: string,
+): Promise<Record<string, string | string[] | undefined>> {
+  const headers: Record<string, string> = {
+    authorization: 'Bearer sk-client-own-key',
+    'content-type': 'application/json',
+  };
   if (target !== undefined) headers['x-switchyard-target'] = target;
   upstream.reset();
-  const response = await request(`${base}/proxy${path}`, { method: 'POST', headers, body: JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] }) });
+  const response = await request(`${base}/proxy${path}`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] }),
+  });
   await response.body.dump();
   expect(response.statusCode).toBe(200);
   expect(upstream.requests).toHaveLength(1);
@@ -63,7 +73,10 @@ describe('universal proxy: provider key injection', () => {
   });
 
   it("never sends a provider key to a host under the provider's wildcard domain unless the operator names it", async () => {
-    const received = await proxied('/v1/chat/completions', `http://attacker-endpoint.us-east-1.aws.endpoints.huggingface.cloud:${port}`);
+    const received = await proxied(
+      '/v1/chat/completions',
+      `http://attacker-endpoint.us-east-1.aws.endpoints.huggingface.cloud:${port}`,
+    );
     expect(received.authorization).toBe('Bearer sk-client-own-key');
     expect(JSON.stringify(received)).not.toContain(HF_SECRET);
   });
@@ -71,11 +84,17 @@ describe('universal proxy: provider key injection', () => {
   it("sends a configured key to the exact origin of an operator's http route to one of its hosts", async () => {
     expect((await proxied('/local/v1/chat/completions')).authorization).toBe(`Bearer ${LOCAL_SECRET}`);
     // the same origin named by the header is the same destination
-    expect((await proxied('/v1/chat/completions', upstream.url)).authorization).toBe(`Bearer ${LOCAL_SECRET}`);
+    expect((await proxied('/v1/chat/completions', upstream.url)).authorization).toBe(
+      `Bearer ${LOCAL_SECRET}`,
+    );
   });
 
   it('refuses in createApp, before the request log opens, a key whose provider has only wildcard hosts and no hosts of its own', () => {
-    const refused = (): unknown => createApp({ gateway: { providers: [{ name: 'mock', type: 'mock' }] }, proxy: { providerKeys: { pinecone: { value: 'pcsk-secret' } } } });
+    const refused = (): unknown =>
+      createApp({
+        gateway: { providers: [{ name: 'mock', type: 'mock' }] },
+        proxy: { providerKeys: { pinecone: { value: 'pcsk-secret' } } },
+      });
     expect(refused).toThrow(expect.objectContaining({ code: 'invalid_options' }));
     expect(refused).toThrow(/proxy\.providerKeys\.pinecone: no default hosts/);
   });

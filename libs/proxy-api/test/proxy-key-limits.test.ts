@@ -32,7 +32,9 @@ const fixture = useListeningApp((upstream) => {
   const port = new URL(upstream.url).port;
   return {
     gateway: {
-      providers: [{ name: 'openai', type: 'openai', baseUrl: `${upstream.url}/v1`, apiKey: 'sk-up-0000000000' }],
+      providers: [
+        { name: 'openai', type: 'openai', baseUrl: `${upstream.url}/v1`, apiKey: 'sk-up-0000000000' },
+      ],
       models: [{ name: 'chat', targets: [{ provider: 'openai', model: 'gpt-4o' }] }],
       plugins: [reports.plugin],
     },
@@ -57,7 +59,11 @@ beforeEach(() => {
 async function proxied(key: string, prefix = 'openai'): Promise<{ status: number; body: string }> {
   const response = await request(`${fixture.base}/proxy/${prefix}/v1/chat/completions`, {
     method: 'POST',
-    headers: { 'x-switchyard-key': key, authorization: 'Bearer sk-client-own', 'content-type': 'application/json' },
+    headers: {
+      'x-switchyard-key': key,
+      authorization: 'Bearer sk-client-own',
+      'content-type': 'application/json',
+    },
     body: chat,
   });
   return { status: response.statusCode, body: await response.body.text() };
@@ -65,8 +71,16 @@ async function proxied(key: string, prefix = 'openai'): Promise<{ status: number
 
 describe('universal proxy: key limits and budgets', () => {
   it('charges a proxied chat completion the tokens and USD the same request costs on /v1', async () => {
-    const direct = await createKey(fixture.app, MASTER, { budget_usd: 100, budget_period: 'total', tpm: 100_000 });
-    const viaProxy = await createKey(fixture.app, MASTER, { budget_usd: 100, budget_period: 'total', tpm: 100_000 });
+    const direct = await createKey(fixture.app, MASTER, {
+      budget_usd: 100,
+      budget_period: 'total',
+      tpm: 100_000,
+    });
+    const viaProxy = await createKey(fixture.app, MASTER, {
+      budget_usd: 100,
+      budget_period: 'total',
+      tpm: 100_000,
+    });
     const response = await request(`${fixture.base}/v1/chat/completions`, {
       method: 'POST',
       headers: { authorization: `Bearer ${direct.key}`, 'content-type': 'application/json' },
@@ -100,7 +114,11 @@ describe('universal proxy: key limits and budgets', () => {
   });
 
   it('settles a stream the client abandons once, releasing its slot', async () => {
-    const { id, key } = await createKey(fixture.app, MASTER, { max_parallel: 1, budget_usd: 100, budget_period: 'total' });
+    const { id, key } = await createKey(fixture.app, MASTER, {
+      max_parallel: 1,
+      budget_usd: 100,
+      budget_period: 'total',
+    });
     fixture.upstream.fault({ kind: 'stall-stream', afterChunks: 2, times: 1 });
     const response = await request(`${fixture.base}/proxy/openai/v1/chat/completions`, {
       method: 'POST',
@@ -123,7 +141,11 @@ describe('universal proxy: key limits and budgets', () => {
   });
 
   it('settles an exchange whose meter throws once, charging the reservation of an unknown price', async () => {
-    const { id, key } = await createKey(fixture.app, MASTER, { max_parallel: 1, budget_usd: 100, budget_period: 'total' });
+    const { id, key } = await createKey(fixture.app, MASTER, {
+      max_parallel: 1,
+      budget_usd: 100,
+      budget_period: 'total',
+    });
     expect((await proxied(key, 'broken')).status).toBe(200);
     const report = await reports.proxyReport();
     expect(meterCalls).toBe(1);

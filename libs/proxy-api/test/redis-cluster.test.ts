@@ -198,7 +198,8 @@ describe.skipIf(!clusterable)('shared state on a Redis Cluster of three masters'
       // fetched from the shared tier, not one b made itself
       const fromShared = { 'cache-control': 'no-store' };
       await vi.waitFor(
-        async () => expect((await chat(b!, key, content, fromShared)).headers['x-switchyard-cache']).toBe('HIT'),
+        async () =>
+          expect((await chat(b!, key, content, fromShared)).headers['x-switchyard-cache']).toBe('HIT'),
         { timeout: 5_000, interval: 20 },
       );
       const hit = await chat(b!, key, content, fromShared);

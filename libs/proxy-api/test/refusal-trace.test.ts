@@ -1,5 +1,9 @@
 import { SpanStatusCode } from '@opentelemetry/api';
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { createApp } from '../src/create-app';
@@ -17,7 +21,10 @@ let app: FastifyInstance;
 beforeAll(async () => {
   app = createApp({
     logger: false,
-    gateway: { providers: [{ name: 'mock', type: 'mock' }], models: [{ name: 'demo', targets: [{ provider: 'mock', model: 'echo' }] }] },
+    gateway: {
+      providers: [{ name: 'mock', type: 'mock' }],
+      models: [{ name: 'demo', targets: [{ provider: 'mock', model: 'echo' }] }],
+    },
     keys: [{ key: 'sk-sy-refusal-trace-key-0000000000000', name: 'team' }],
     tracing: { tracer: tracerProvider.getTracer('refusal-trace') },
   });
@@ -46,7 +53,10 @@ it('starts no span for a bad-key refusal past the row rate: as many spans as row
   // a clock of our own: the whole burst falls in one instant, however slow the machine
   const bounded = createApp({
     logger: false,
-    gateway: { providers: [{ name: 'mock', type: 'mock' }], models: [{ name: 'demo', targets: [{ provider: 'mock', model: 'echo' }] }] },
+    gateway: {
+      providers: [{ name: 'mock', type: 'mock' }],
+      models: [{ name: 'demo', targets: [{ provider: 'mock', model: 'echo' }] }],
+    },
     keys: [{ key: 'sk-sy-refusal-trace-key-0000000000000', name: 'team' }],
     unauthenticatedRefusalRowsPerSecond: 2,
     now: () => 5_000,
@@ -63,7 +73,11 @@ it('starts no span for a bad-key refusal past the row rate: as many spans as row
       expect(response.statusCode).toBe(401);
     }
     // every refusal is reported (and counted) once its response has finished
-    await vi.waitFor(async () => expect((await bounded.inject({ method: 'GET', url: '/metrics' })).body).toMatch(/switchyard_refusals_unlogged_total\{reason="invalid_key"\} 4\n/));
+    await vi.waitFor(async () =>
+      expect((await bounded.inject({ method: 'GET', url: '/metrics' })).body).toMatch(
+        /switchyard_refusals_unlogged_total\{reason="invalid_key"\} 4\n/,
+      ),
+    );
     const finished = exporter.getFinishedSpans();
     expect(finished).toHaveLength(2);
     expect(finished.every((span) => span.spanContext().traceId === TRACE_ID)).toBe(true);

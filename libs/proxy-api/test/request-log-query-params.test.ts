@@ -16,10 +16,18 @@ describe('admin query parameters of the request log', () => {
       admin: { masterKey: MASTER },
       keys: [{ key: CLIENT, name: 'client' }],
       requestLog: log,
-      gateway: { providers: [{ name: 'mock', type: 'mock' }], models: [{ name: 'demo', targets: [{ provider: 'mock', model: 'echo' }] }] },
+      gateway: {
+        providers: [{ name: 'mock', type: 'mock' }],
+        models: [{ name: 'demo', targets: [{ provider: 'mock', model: 'echo' }] }],
+      },
     });
     await app.ready();
-    const chat = await app.inject({ method: 'POST', url: '/v1/chat/completions', payload: { model: 'demo', messages: [{ role: 'user', content: 'hi' }] }, headers: { authorization: `Bearer ${CLIENT}` } });
+    const chat = await app.inject({
+      method: 'POST',
+      url: '/v1/chat/completions',
+      payload: { model: 'demo', messages: [{ role: 'user', content: 'hi' }] },
+      headers: { authorization: `Bearer ${CLIENT}` },
+    });
     expect(chat.statusCode).toBe(200);
     await log.queue.flush();
   });
@@ -30,11 +38,22 @@ describe('admin query parameters of the request log', () => {
 
   const admin = async (url: string) => {
     const reply = await app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${MASTER}` } });
-    return { status: reply.statusCode, body: reply.json<{ error?: { code: string; message: string; param?: string }; data?: unknown[]; groups?: unknown[] }>() };
+    return {
+      status: reply.statusCode,
+      body: reply.json<{
+        error?: { code: string; message: string; param?: string };
+        data?: unknown[];
+        groups?: unknown[];
+      }>(),
+    };
   };
 
   it('refuses a repeated parameter with 400 naming it (it reached a SQL bind as an array: 500)', async () => {
-    for (const url of ['/admin/requests?model=a&model=b', '/admin/requests?status=200&status=500', '/admin/usage?from=1&from=2']) {
+    for (const url of [
+      '/admin/requests?model=a&model=b',
+      '/admin/requests?status=200&status=500',
+      '/admin/usage?from=1&from=2',
+    ]) {
       const { status, body } = await admin(url);
       expect(status, url).toBe(400);
       expect(body.error?.code).toBe('invalid_request');
@@ -43,7 +62,11 @@ describe('admin query parameters of the request log', () => {
   });
 
   it('refuses a time Date.parse would guess at (from=1,2 read as 2001-01-02)', async () => {
-    for (const url of ['/admin/usage?from=1,2', '/admin/requests?to=2026-02-30', '/admin/usage/series?from=1,2']) {
+    for (const url of [
+      '/admin/usage?from=1,2',
+      '/admin/requests?to=2026-02-30',
+      '/admin/usage/series?from=1,2',
+    ]) {
       const { status, body } = await admin(url);
       expect(status, url).toBe(400);
       expect(body.error?.code).toBe('invalid_request');
@@ -55,7 +78,10 @@ describe('admin query parameters of the request log', () => {
     // a misspelt filter used to be ignored: every row came back
     const unknown = await admin('/admin/requests?customer=acme');
     expect(unknown.status).toBe(400);
-    expect(unknown.body.error).toMatchObject({ param: 'customer', message: "Invalid request: 'customer' is not a known query parameter." });
+    expect(unknown.body.error).toMatchObject({
+      param: 'customer',
+      message: "Invalid request: 'customer' is not a known query parameter.",
+    });
     expect((await admin(`/admin/requests?model=${'m'.repeat(257)}`)).status).toBe(400);
     const group = await admin('/admin/usage?group_by=planet');
     expect(group.status).toBe(400);
@@ -63,7 +89,9 @@ describe('admin query parameters of the request log', () => {
   });
 
   it('still answers good queries, and treats empty filters as absent (as the admin UI sends them)', async () => {
-    const list = await admin(`/admin/requests?limit=10&model=&provider=&status=&from=${Date.now() - 60_000}&to=${new Date(Date.now() + 60_000).toISOString()}`);
+    const list = await admin(
+      `/admin/requests?limit=10&model=&provider=&status=&from=${Date.now() - 60_000}&to=${new Date(Date.now() + 60_000).toISOString()}`,
+    );
     expect(list.status).toBe(200);
     expect(list.body.data).toHaveLength(1);
     const usage = await admin('/admin/usage?group_by=model&from=2020-01-01');

@@ -60,7 +60,12 @@ describe('the request completed line', () => {
     const response = await app.inject({
       method: 'POST',
       url: '/v1/chat/completions',
-      headers: { authorization: `Bearer ${CLIENT_KEY}`, 'content-type': 'application/json', 'x-request-id': 'req-line-1', 'x-switchyard-run-id': 'run-7' },
+      headers: {
+        authorization: `Bearer ${CLIENT_KEY}`,
+        'content-type': 'application/json',
+        'x-request-id': 'req-line-1',
+        'x-switchyard-run-id': 'run-7',
+      },
       payload: { model: 'gpt', messages: [{ role: 'user', content: 'hello' }] },
     });
     expect(response.statusCode).toBe(200);
@@ -81,7 +86,8 @@ describe('the request completed line', () => {
       cacheHit: false,
       attempts: 1,
     });
-    for (const field of ['inputTokens', 'outputTokens', 'costUsd', 'latencyMs', 'upstreamMs']) expect(typeof completed[0]?.[field], field).toBe('number');
+    for (const field of ['inputTokens', 'outputTokens', 'costUsd', 'latencyMs', 'upstreamMs'])
+      expect(typeof completed[0]?.[field], field).toBe('number');
     // Fastify's own per-request lines are off on the gateway routes: this one line is the access log
     expect(lines.filter((line) => line['msg'] === 'incoming request')).toEqual([]);
     expect(raw.join('')).not.toContain(CLIENT_KEY);
@@ -97,7 +103,11 @@ describe('the request completed line', () => {
     const logged = completedLine('req-left');
     const response = await request(`http://127.0.0.1:${port}/v1/chat/completions`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${CLIENT_KEY}`, 'content-type': 'application/json', 'x-request-id': 'req-left' },
+      headers: {
+        authorization: `Bearer ${CLIENT_KEY}`,
+        'content-type': 'application/json',
+        'x-request-id': 'req-left',
+      },
       body: JSON.stringify({ model: 'claude', stream: true, messages: [{ role: 'user', content: 'hello' }] }),
     });
     let seen = '';
@@ -107,7 +117,13 @@ describe('the request completed line', () => {
       if (seen.includes('"finish_reason":"stop"')) break;
     }
     const line = await logged;
-    expect(line).toMatchObject({ stream: true, provider: 'claude', errorCode: 'client_closed_request', inputTokens: 25, outputTokens: 15 });
+    expect(line).toMatchObject({
+      stream: true,
+      provider: 'claude',
+      errorCode: 'client_closed_request',
+      inputTokens: 25,
+      outputTokens: 15,
+    });
     expect(typeof line['costUsd']).toBe('number');
   });
 
@@ -117,8 +133,12 @@ describe('the request completed line', () => {
   });
 
   it('refuses logger settings together with a logger instance', () => {
-    expect(() => createApp({ gateway: { providers: [{ name: 'mock', type: 'mock' }] }, logger: { level: 'info' }, loggerInstance: createLogger({ destination: { write: () => undefined } }) })).toThrow(
-      expect.objectContaining({ code: 'invalid_options' }),
-    );
+    expect(() =>
+      createApp({
+        gateway: { providers: [{ name: 'mock', type: 'mock' }] },
+        logger: { level: 'info' },
+        loggerInstance: createLogger({ destination: { write: () => undefined } }),
+      }),
+    ).toThrow(expect.objectContaining({ code: 'invalid_options' }));
   });
 });

@@ -24,8 +24,20 @@ interface Answer {
  * handler answers what it sees of the key; `/tools/slow` waits for `release()` first.
  */
 async function appWithTool(options: Partial<AppOptions> = {}) {
-  const app = track(createApp({ gateway: DEMO_GATEWAY, admin: { masterKey: MASTER }, keys: [{ key: STATIC, name: 'dev' }], keyStore: 'memory', ...options }));
-  app.post('/tools/search', { onRequest: requireClientKey }, async (request) => ({ keyId: request.switchyardMetadata.apiKeyId, keyName: request.switchyardMetadata.apiKeyName, virtualKeyId: request.switchyardKey?.id }));
+  const app = track(
+    createApp({
+      gateway: DEMO_GATEWAY,
+      admin: { masterKey: MASTER },
+      keys: [{ key: STATIC, name: 'dev' }],
+      keyStore: 'memory',
+      ...options,
+    }),
+  );
+  app.post('/tools/search', { onRequest: requireClientKey }, async (request) => ({
+    keyId: request.switchyardMetadata.apiKeyId,
+    keyName: request.switchyardMetadata.apiKeyName,
+    virtualKeyId: request.switchyardKey?.id,
+  }));
   let entered: () => void = () => undefined;
   let release: () => void = () => undefined;
   app.post('/tools/slow', { onRequest: requireClientKey }, async () => {
@@ -38,12 +50,25 @@ async function appWithTool(options: Partial<AppOptions> = {}) {
     throw new Error('the tool broke');
   });
   const base = await app.listen({ port: 0, host: '127.0.0.1' });
-  const post = async (path: string, headers: Record<string, string> = {}, body = CHAT, signal?: AbortSignal): Promise<Answer> => {
-    const response = await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body, ...(signal === undefined ? {} : { signal }) });
+  const post = async (
+    path: string,
+    headers: Record<string, string> = {},
+    body = CHAT,
+    signal?: AbortSignal,
+  ): Promise<Answer> => {
+    const response = await fetch(`${base}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body,
+      ...(signal === undefined ? {} : { signal }),
+    });
     return { status: response.status, headers: response.headers, body: await response.json() };
   };
   /** Sends to `/tools/slow` and resolves once its handler runs (holding the request open until `release()`, or `signal` aborts it). */
-  const startSlow = async (headers: Record<string, string>, signal?: AbortSignal): Promise<{ answer: Promise<Answer>; release: () => void }> => {
+  const startSlow = async (
+    headers: Record<string, string>,
+    signal?: AbortSignal,
+  ): Promise<{ answer: Promise<Answer>; release: () => void }> => {
     const inHandler = new Promise<void>((resolve) => (entered = resolve));
     const answer = post('/tools/slow', headers, CHAT, signal);
     await inHandler;
@@ -53,8 +78,18 @@ async function appWithTool(options: Partial<AppOptions> = {}) {
 }
 
 /** Revokes or disables a key-store key through the admin API. */
-async function adminCall(app: FastifyInstance, method: 'POST' | 'PATCH', url: string, payload?: object): Promise<void> {
-  const response = await app.inject({ method, url, headers: { authorization: `Bearer ${MASTER}` }, ...(payload === undefined ? {} : { payload }) });
+async function adminCall(
+  app: FastifyInstance,
+  method: 'POST' | 'PATCH',
+  url: string,
+  payload?: object,
+): Promise<void> {
+  const response = await app.inject({
+    method,
+    url,
+    headers: { authorization: `Bearer ${MASTER}` },
+    ...(payload === undefined ? {} : { payload }),
+  });
   expect(response.statusCode).toBe(200);
 }
 
@@ -80,31 +115,62 @@ describe('requireClientKey on a route added to the app createApp() returns', () 
       const v1 = await post('/v1/chat/completions', headers);
       const tool = await post('/tools/search', headers);
       expect({ what, status: v1.status }).toEqual({ what, status: 401 });
-      expect({ what, status: tool.status, body: tool.body }).toEqual({ what, status: v1.status, body: v1.body });
+      expect({ what, status: tool.status, body: tool.body }).toEqual({
+        what,
+        status: v1.status,
+        body: v1.body,
+      });
       expect(tool.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
     }
     // the messages say which refusal it was, as on /v1
-    expect((await post('/tools/search', { authorization: `Bearer ${revoked.key}` })).body).toEqual({ error: { message: 'The API key has been revoked.', type: 'authentication_error', param: null, code: 'authentication_error' } });
-    expect((await post('/tools/search', { authorization: `Bearer ${expired.key}` })).body).toMatchObject({ error: { message: 'The API key has expired.' } });
+    expect((await post('/tools/search', { authorization: `Bearer ${revoked.key}` })).body).toEqual({
+      error: {
+        message: 'The API key has been revoked.',
+        type: 'authentication_error',
+        param: null,
+        code: 'authentication_error',
+      },
+    });
+    expect((await post('/tools/search', { authorization: `Bearer ${expired.key}` })).body).toMatchObject({
+      error: { message: 'The API key has expired.' },
+    });
   });
 
   it("serves a static key, a key-store key (Bearer or x-api-key) and the master key, and the handler sees the key's id", async () => {
     const { app, post } = await appWithTool();
     const stored = await createKey(app, MASTER, { name: 'billing' });
-    expect(await post('/tools/search', { authorization: `Bearer ${STATIC}` })).toMatchObject({ status: 200, body: { keyId: 'key_static_dev', keyName: 'dev', virtualKeyId: 'key_static_dev' } });
-    expect(await post('/tools/search', { authorization: `Bearer ${stored.key}` })).toMatchObject({ status: 200, body: { keyId: stored.id, keyName: 'billing', virtualKeyId: stored.id } });
-    expect(await post('/tools/search', { 'x-api-key': stored.key })).toMatchObject({ status: 200, body: { keyId: stored.id } });
-    expect(await post('/tools/search', { authorization: `Bearer ${MASTER}` })).toMatchObject({ status: 200, body: { keyId: 'master', keyName: 'master' } });
+    expect(await post('/tools/search', { authorization: `Bearer ${STATIC}` })).toMatchObject({
+      status: 200,
+      body: { keyId: 'key_static_dev', keyName: 'dev', virtualKeyId: 'key_static_dev' },
+    });
+    expect(await post('/tools/search', { authorization: `Bearer ${stored.key}` })).toMatchObject({
+      status: 200,
+      body: { keyId: stored.id, keyName: 'billing', virtualKeyId: stored.id },
+    });
+    expect(await post('/tools/search', { 'x-api-key': stored.key })).toMatchObject({
+      status: 200,
+      body: { keyId: stored.id },
+    });
+    expect(await post('/tools/search', { authorization: `Bearer ${MASTER}` })).toMatchObject({
+      status: 200,
+      body: { keyId: 'master', keyName: 'master' },
+    });
     // the key is checked on the headers, before the body is read: no key, no 400 for a broken body
     expect((await post('/tools/search', {}, '{"model":')).status).toBe(401);
   });
 
   it('guards a route registered in a plugin of the app as one added to the app itself', async () => {
     const app = track(createApp({ gateway: DEMO_GATEWAY, keys: [{ key: STATIC, name: 'dev' }] }));
-    await app.register(async (tools) => {
-      tools.post('/search', { onRequest: requireClientKey }, async (request) => ({ keyName: request.switchyardMetadata.apiKeyName }));
-    }, { prefix: '/tools' });
-    const search = (headers: Record<string, string>) => app.inject({ method: 'POST', url: '/tools/search', headers, payload: {} });
+    await app.register(
+      async (tools) => {
+        tools.post('/search', { onRequest: requireClientKey }, async (request) => ({
+          keyName: request.switchyardMetadata.apiKeyName,
+        }));
+      },
+      { prefix: '/tools' },
+    );
+    const search = (headers: Record<string, string>) =>
+      app.inject({ method: 'POST', url: '/tools/search', headers, payload: {} });
     expect((await search({})).statusCode).toBe(401);
     expect((await search({ authorization: `Bearer ${STATIC}` })).json()).toEqual({ keyName: 'dev' });
   });
@@ -131,19 +197,29 @@ describe('requireClientKey on a route added to the app createApp() returns', () 
 
   it('admits a request once when the hook runs twice on its route: onRequest and preHandler, or a route hook and addHook', async () => {
     const app = track(createApp({ gateway: DEMO_GATEWAY, admin: { masterKey: MASTER }, keyStore: 'memory' }));
-    app.post('/tools/both', { onRequest: requireClientKey, preHandler: requireClientKey }, async () => ({ ok: true }));
-    await app.register(async (tools) => {
-      tools.addHook('onRequest', requireClientKey);
-      tools.post('/hooked', { onRequest: requireClientKey }, async () => ({ ok: true }));
-    }, { prefix: '/tools' });
-    const post = (url: string, key: string) => app.inject({ method: 'POST', url, headers: { authorization: `Bearer ${key}` }, payload: {} });
+    app.post('/tools/both', { onRequest: requireClientKey, preHandler: requireClientKey }, async () => ({
+      ok: true,
+    }));
+    await app.register(
+      async (tools) => {
+        tools.addHook('onRequest', requireClientKey);
+        tools.post('/hooked', { onRequest: requireClientKey }, async () => ({ ok: true }));
+      },
+      { prefix: '/tools' },
+    );
+    const post = (url: string, key: string) =>
+      app.inject({ method: 'POST', url, headers: { authorization: `Bearer ${key}` }, payload: {} });
     for (const url of ['/tools/both', '/tools/hooked']) {
       // one request in flight is within max_parallel: 1, and counts once against rpm
       const key = await createKey(app, MASTER, { name: 'twice', max_parallel: 1, rpm: 2 });
       expect({ url, status: (await post(url, key.key)).statusCode }).toEqual({ url, status: 200 });
       expect({ url, status: (await post(url, key.key)).statusCode }).toEqual({ url, status: 200 });
       const usage = await keyUsage(app, MASTER, key.id);
-      expect({ url, requests: usage.requests.used, inFlight: usage.in_flight.used }).toEqual({ url, requests: 2, inFlight: 0 });
+      expect({ url, requests: usage.requests.used, inFlight: usage.in_flight.used }).toEqual({
+        url,
+        requests: 2,
+        inFlight: 0,
+      });
       expect({ url, status: (await post(url, key.key)).statusCode }).toEqual({ url, status: 429 });
     }
   });
@@ -153,26 +229,41 @@ describe('requireClientKey on a route added to the app createApp() returns', () 
     app.addHook('onRequest', requireClientKey);
     app.post('/tools/search', async (request) => ({ keyId: request.switchyardMetadata.apiKeyId }));
     const key = await createKey(app, MASTER, { name: 'whole-app', max_parallel: 1 });
-    const post = (url: string, headers: Record<string, string>) => app.inject({ method: 'POST', url, headers: { 'content-type': 'application/json', ...headers }, payload: CHAT });
+    const post = (url: string, headers: Record<string, string>) =>
+      app.inject({
+        method: 'POST',
+        url,
+        headers: { 'content-type': 'application/json', ...headers },
+        payload: CHAT,
+      });
     const auth = { authorization: `Bearer ${key.key}` };
     for (let i = 0; i < 3; i += 1) expect((await post('/v1/chat/completions', auth)).statusCode).toBe(200);
     expect((await post('/v1/chat/completions', {})).statusCode).toBe(401);
     expect((await post('/tools/search', {})).statusCode).toBe(401);
     expect((await post('/tools/search', auth)).json()).toEqual({ keyId: key.id });
     const usage = await keyUsage(app, MASTER, key.id);
-    expect({ requests: usage.requests.used, inFlight: usage.in_flight.used }).toEqual({ requests: 4, inFlight: 0 });
+    expect({ requests: usage.requests.used, inFlight: usage.in_flight.used }).toEqual({
+      requests: 4,
+      inFlight: 0,
+    });
   });
 
   it('counts its refusals in the metrics under the route, which gets no request log row', async () => {
     const { app, post } = await appWithTool();
     const key = await createKey(app, MASTER, { name: 'one-a-minute', rpm: 1 });
     expect((await post('/tools/search')).status).toBe(401);
-    expect((await post('/tools/search', { authorization: 'Bearer sk-sy-not-a-key-of-this-gateway-0000' })).status).toBe(401);
+    expect(
+      (await post('/tools/search', { authorization: 'Bearer sk-sy-not-a-key-of-this-gateway-0000' })).status,
+    ).toBe(401);
     expect((await post('/tools/search', { authorization: `Bearer ${key.key}` })).status).toBe(200);
     expect((await post('/tools/search', { authorization: `Bearer ${key.key}` })).status).toBe(429);
     const scrape = (await app.inject({ method: 'GET', url: '/metrics' })).body;
-    expect(scrape).toMatch(/^switchyard_request_errors_total\{route="\/tools\/search",code="authentication_error"\} 2$/m);
-    expect(scrape).toMatch(/^switchyard_request_errors_total\{route="\/tools\/search",code="rate_limit_exceeded"\} 1$/m);
+    expect(scrape).toMatch(
+      /^switchyard_request_errors_total\{route="\/tools\/search",code="authentication_error"\} 2$/m,
+    );
+    expect(scrape).toMatch(
+      /^switchyard_request_errors_total\{route="\/tools\/search",code="rate_limit_exceeded"\} 1$/m,
+    );
     expect(scrape).toMatch(/^switchyard_limiter_rejections_total\{scope="client_key"\} 1$/m);
     // the route as registered, never the URL a client sent
     expect((await post('/tools/search?probe=1')).status).toBe(401);
@@ -249,30 +340,53 @@ describe('requireClientKey on an open app (no keys configured)', () => {
   /** An open app with the route, and a request to it and to /v1/chat/completions with the same headers. */
   async function openApp(options: Partial<AppOptions> = {}) {
     const app = track(createApp({ gateway: DEMO_GATEWAY, ...options }));
-    app.post('/tools/search', { onRequest: requireClientKey }, async (request) => ({ served: true, keyId: request.switchyardMetadata.apiKeyId ?? null }));
+    app.post('/tools/search', { onRequest: requireClientKey }, async (request) => ({
+      served: true,
+      keyId: request.switchyardMetadata.apiKeyId ?? null,
+    }));
     const port = Number(new URL(await app.listen({ port: 0, host: '127.0.0.1' })).port);
     const both = async (headers: Record<string, string>) => {
       const all = { 'content-type': 'application/json', ...headers };
-      return { v1: await sendTo(port, 'POST', '/v1/chat/completions', all, CHAT), tool: await sendTo(port, 'POST', '/tools/search', all, CHAT) };
+      return {
+        v1: await sendTo(port, 'POST', '/v1/chat/completions', all, CHAT),
+        tool: await sendTo(port, 'POST', '/tools/search', all, CHAT),
+      };
     };
     return { app, port, both };
   }
 
   it('refuses a foreign Host and a page of another site as /v1 does', async () => {
     const { app, port, both } = await openApp();
-    const foreign: Array<Record<string, string>> = [{ host: `evil.example:${port}` }, { host: `127.0.0.1:${port}`, origin: 'https://evil.example' }, { host: `localhost:${port}`, 'sec-fetch-site': 'cross-site' }];
+    const foreign: Array<Record<string, string>> = [
+      { host: `evil.example:${port}` },
+      { host: `127.0.0.1:${port}`, origin: 'https://evil.example' },
+      { host: `localhost:${port}`, 'sec-fetch-site': 'cross-site' },
+    ];
     for (const headers of foreign) {
       const { v1, tool } = await both(headers);
       expect({ headers, status: v1.status }).toEqual({ headers, status: 403 });
       expect({ headers, answer: tool }).toEqual({ headers, answer: v1 });
     }
     // counted, as /v1's refusals are
-    expect((await app.inject({ method: 'GET', url: '/metrics' })).body).toMatch(/^switchyard_request_errors_total\{route="\/tools\/search",code="permission_denied"\} 3$/m);
+    expect((await app.inject({ method: 'GET', url: '/metrics' })).body).toMatch(
+      /^switchyard_request_errors_total\{route="\/tools\/search",code="permission_denied"\} 3$/m,
+    );
   });
 
   it('names the options its refusals point to as optionNames gives them, as /v1 does', async () => {
-    const { port, both } = await openApp({ optionNames: { keys: 'keys', keyStore: 'admin.keyStore', masterKey: 'admin.masterKey', allowedHosts: 'server.allowedHosts', corsOrigin: 'server.cors' } });
-    const refused: Array<Record<string, string>> = [{ host: `evil.example:${port}` }, { host: `127.0.0.1:${port}`, origin: 'https://evil.example' }];
+    const { port, both } = await openApp({
+      optionNames: {
+        keys: 'keys',
+        keyStore: 'admin.keyStore',
+        masterKey: 'admin.masterKey',
+        allowedHosts: 'server.allowedHosts',
+        corsOrigin: 'server.cors',
+      },
+    });
+    const refused: Array<Record<string, string>> = [
+      { host: `evil.example:${port}` },
+      { host: `127.0.0.1:${port}`, origin: 'https://evil.example' },
+    ];
     for (const headers of refused) {
       const { v1, tool } = await both(headers);
       expect({ headers, answer: tool }).toEqual({ headers, answer: v1 });
@@ -284,11 +398,18 @@ describe('requireClientKey on an open app (no keys configured)', () => {
 
   it('serves a loopback Host, a listed one and a page of this machine, with no key', async () => {
     const { port, both } = await openApp({ allowedHosts: ['gateway.internal'] });
-    const local: Array<Record<string, string>> = [{ host: `localhost:${port}` }, { host: `127.0.0.1:${port}`, origin: `http://localhost:${port}` }, { host: 'gateway.internal' }];
+    const local: Array<Record<string, string>> = [
+      { host: `localhost:${port}` },
+      { host: `127.0.0.1:${port}`, origin: `http://localhost:${port}` },
+      { host: 'gateway.internal' },
+    ];
     for (const headers of local) {
       const { v1, tool } = await both(headers);
       expect({ headers, status: v1.status }).toEqual({ headers, status: 200 });
-      expect({ headers, answer: tool }).toEqual({ headers, answer: { status: 200, body: { served: true, keyId: null } } });
+      expect({ headers, answer: tool }).toEqual({
+        headers,
+        answer: { status: 200, body: { served: true, keyId: null } },
+      });
     }
   });
 });
@@ -296,14 +417,29 @@ describe('requireClientKey on an open app (no keys configured)', () => {
 describe('requireClientKey outside the app createApp() returns', () => {
   it('refuses every request (it has no keys to check against), and the mounted routes still authenticate', async () => {
     const app = track(Fastify());
-    await app.register(switchyardRoutes, { prefix: '/llm', gateway: DEMO_GATEWAY, keys: [{ key: STATIC, name: 'dev' }] });
+    await app.register(switchyardRoutes, {
+      prefix: '/llm',
+      gateway: DEMO_GATEWAY,
+      keys: [{ key: STATIC, name: 'dev' }],
+    });
     app.post('/tools/search', { onRequest: requireClientKey }, async () => ({ served: true }));
-    const refused = await app.inject({ method: 'POST', url: '/tools/search', headers: { authorization: `Bearer ${STATIC}` }, payload: {} });
+    const refused = await app.inject({
+      method: 'POST',
+      url: '/tools/search',
+      headers: { authorization: `Bearer ${STATIC}` },
+      payload: {},
+    });
     expect(refused.statusCode).toBe(500);
     const { error } = refused.json<{ error: { code: string; message: string } }>();
     expect(error.code).toBe('internal_error');
     expect(error.message).toMatch(/^requireClientKey guards routes of the app createApp\(\) returns/);
-    const chat = (headers: Record<string, string>) => app.inject({ method: 'POST', url: '/llm/v1/chat/completions', headers, payload: JSON.parse(CHAT) as object });
+    const chat = (headers: Record<string, string>) =>
+      app.inject({
+        method: 'POST',
+        url: '/llm/v1/chat/completions',
+        headers,
+        payload: JSON.parse(CHAT) as object,
+      });
     expect((await chat({})).statusCode).toBe(401);
     expect((await chat({ authorization: `Bearer ${STATIC}` })).statusCode).toBe(200);
   });

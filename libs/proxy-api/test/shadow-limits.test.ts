@@ -7,7 +7,10 @@ let app: FastifyInstance;
 
 beforeAll(async () => {
   app = createApp({
-    gateway: { providers: [{ name: 'mock', type: 'mock' }], models: [{ name: 'demo', targets: [{ provider: 'mock', model: 'echo' }] }] },
+    gateway: {
+      providers: [{ name: 'mock', type: 'mock' }],
+      models: [{ name: 'demo', targets: [{ provider: 'mock', model: 'echo' }] }],
+    },
     admin: { masterKey: MASTER },
     limits: { shadow: ['rpm', 'budget'] },
   });
@@ -18,15 +21,28 @@ afterAll(async () => {
 });
 
 function shadowCount(metrics: string, limit: string): number {
-  const line = metrics.split('\n').find((row) => row.startsWith(`switchyard_limit_shadow_rejections_total{limit="${limit}"}`));
+  const line = metrics
+    .split('\n')
+    .find((row) => row.startsWith(`switchyard_limit_shadow_rejections_total{limit="${limit}"}`));
   return line === undefined ? 0 : Number(line.split(' ').at(-1));
 }
 
 describe('shadow mode', () => {
   it('serves what shadowed limits would refuse, and counts each would-be refusal on /metrics by limit', async () => {
-    const created = await app.inject({ method: 'POST', url: '/admin/keys', headers: { authorization: `Bearer ${MASTER}` }, payload: { name: 'shadowed', rpm: 1, budget_usd: 0 } });
+    const created = await app.inject({
+      method: 'POST',
+      url: '/admin/keys',
+      headers: { authorization: `Bearer ${MASTER}` },
+      payload: { name: 'shadowed', rpm: 1, budget_usd: 0 },
+    });
     const { key } = created.json<{ key: string }>();
-    const chat = () => app.inject({ method: 'POST', url: '/v1/chat/completions', headers: { authorization: `Bearer ${key}` }, payload: { model: 'demo', messages: [{ role: 'user', content: 'hi' }] } });
+    const chat = () =>
+      app.inject({
+        method: 'POST',
+        url: '/v1/chat/completions',
+        headers: { authorization: `Bearer ${key}` },
+        payload: { model: 'demo', messages: [{ role: 'user', content: 'hi' }] },
+      });
     // rpm 1 and a zero budget are shadowed: every request runs, and would-be refusals are counted
     for (let index = 0; index < 3; index += 1) expect((await chat()).statusCode).toBe(200);
     const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body;

@@ -2,7 +2,11 @@ import { once } from 'node:events';
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SpanKind } from '@opentelemetry/api';
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
 import type { GatewayPlugin, RequestContext } from '@switchyard/proxy-core';
 import { createMockUpstream, type MockUpstream } from '@switchyard/testing';
 import type { FastifyInstance } from 'fastify';
@@ -30,7 +34,10 @@ const ended: RequestContext[] = [];
 const spans = new InMemorySpanExporter();
 const tracerProvider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] });
 
-const recorder: GatewayPlugin = { name: 'test:request-log', apply: (hooks) => hooks.onRequestEnd.tap('test:request-log', (context) => ended.push(context)) };
+const recorder: GatewayPlugin = {
+  name: 'test:request-log',
+  apply: (hooks) => hooks.onRequestEnd.tap('test:request-log', (context) => ended.push(context)),
+};
 
 beforeAll(async () => {
   upstream = await createMockUpstream({
@@ -43,8 +50,12 @@ beforeAll(async () => {
             // gpt-4o-mini-tts's event stream: audio in deltas, token usage in the last event
             // https://platform.openai.com/docs/api-reference/audio/speech-audio-done-event
             res.writeHead(200, { 'content-type': 'text/event-stream' });
-            res.write(`event: speech.audio.delta\ndata: ${JSON.stringify({ type: 'speech.audio.delta', audio: Buffer.alloc(64, 7).toString('base64') })}\n\n`);
-            res.end(`event: speech.audio.done\ndata: ${JSON.stringify({ type: 'speech.audio.done', usage: { input_tokens: 14, output_tokens: 101, total_tokens: 115 } })}\n\n`);
+            res.write(
+              `event: speech.audio.delta\ndata: ${JSON.stringify({ type: 'speech.audio.delta', audio: Buffer.alloc(64, 7).toString('base64') })}\n\n`,
+            );
+            res.end(
+              `event: speech.audio.done\ndata: ${JSON.stringify({ type: 'speech.audio.done', usage: { input_tokens: 14, output_tokens: 101, total_tokens: 115 } })}\n\n`,
+            );
             return;
           }
           const audio = Buffer.alloc(4096, 7);
@@ -59,14 +70,28 @@ beforeAll(async () => {
         // https://platform.openai.com/docs/api-reference/audio/json-object
         handle: ({ res }) => {
           res.writeHead(200, { 'content-type': 'application/json' });
-          res.end(JSON.stringify({ text: 'The quick brown fox.', usage: { type: 'tokens', input_tokens: 14, input_token_details: { text_tokens: 0, audio_tokens: 14 }, output_tokens: 45, total_tokens: 59 } }));
+          res.end(
+            JSON.stringify({
+              text: 'The quick brown fox.',
+              usage: {
+                type: 'tokens',
+                input_tokens: 14,
+                input_token_details: { text_tokens: 0, audio_tokens: 14 },
+                output_tokens: 45,
+                total_tokens: 59,
+              },
+            }),
+          );
         },
       },
       {
         method: 'PUT',
         path: /\/echo$/,
         handle: ({ req, res, rawBody }) => {
-          res.writeHead(200, { 'content-type': req.headers['content-type'] ?? 'application/octet-stream', 'x-upstream-saw': JSON.stringify(Object.keys(req.headers).sort()) });
+          res.writeHead(200, {
+            'content-type': req.headers['content-type'] ?? 'application/octet-stream',
+            'x-upstream-saw': JSON.stringify(Object.keys(req.headers).sort()),
+          });
           res.end(rawBody);
         },
       },
@@ -103,7 +128,11 @@ beforeAll(async () => {
   // a second gateway with the default policy (any host allowed by name, no private address)
   guarded = createApp({
     gateway: { providers: [{ name: 'mock', type: 'mock' }] },
-    proxy: { allowHosts: ['*'], resolve: (host, callback) => callback(null, [{ address: host === 'rebind.example' ? '127.0.0.1' : '93.184.215.14', family: 4 }]) },
+    proxy: {
+      allowHosts: ['*'],
+      resolve: (host, callback) =>
+        callback(null, [{ address: host === 'rebind.example' ? '127.0.0.1' : '93.184.215.14', family: 4 }]),
+    },
   });
   guardedBase = await guarded.listen({ port: 0, host: '127.0.0.1' });
 });
@@ -124,19 +153,35 @@ beforeEach(() => {
 
 async function settled(): Promise<RequestContext> {
   // the log row is reported once the client has the last byte; poll the hook's output
-  for (let i = 0; i < 200 && ended.length === 0; i += 1) await new Promise((resolve) => setImmediate(resolve));
+  for (let i = 0; i < 200 && ended.length === 0; i += 1)
+    await new Promise((resolve) => setImmediate(resolve));
   expect(ended).toHaveLength(1);
   return ended[0]!;
 }
 
 describe('universal proxy: the official openai client through /proxy/openai/v1', () => {
-  const client = (): OpenAI => new OpenAI({ apiKey: 'sk-client-own-openai-key', baseURL: `${base}/proxy/openai/v1`, defaultHeaders: { 'x-switchyard-key': GATEWAY_KEY }, maxRetries: 0 });
+  const client = (): OpenAI =>
+    new OpenAI({
+      apiKey: 'sk-client-own-openai-key',
+      baseURL: `${base}/proxy/openai/v1`,
+      defaultHeaders: { 'x-switchyard-key': GATEWAY_KEY },
+      maxRetries: 0,
+    });
 
   it('works unchanged without streaming and is metered', async () => {
-    const completion = await client().chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Hello!' }] });
+    const completion = await client().chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: 'Hello!' }],
+    });
     expect(completion.choices[0]?.message.content).toContain('Hello there');
     const context = await settled();
-    expect(context).toMatchObject({ endpoint: 'proxy', provider: 'openai', upstreamModel: 'gpt-4o-mini', statusCode: 200, operation: 'chat' });
+    expect(context).toMatchObject({
+      endpoint: 'proxy',
+      provider: 'openai',
+      upstreamModel: 'gpt-4o-mini',
+      statusCode: 200,
+      operation: 'chat',
+    });
     expect(context.usage).toMatchObject({ prompt_tokens: 19, completion_tokens: 10, total_tokens: 29 });
     // 19 x $0.15 + 10 x $0.60, per million
     expect(context.costUsd).toBe(0.00000885);
@@ -144,22 +189,45 @@ describe('universal proxy: the official openai client through /proxy/openai/v1',
 
   it('records a request span and a client span for the exchange, continuing the client trace upstream', async () => {
     const traceId = '0af7651916cd43dd8448eb211c80319c';
-    await client().chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Hello!' }] }, { headers: { traceparent: `00-${traceId}-b7ad6b7169203331-01` } });
+    await client().chat.completions.create(
+      { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Hello!' }] },
+      { headers: { traceparent: `00-${traceId}-b7ad6b7169203331-01` } },
+    );
     await settled();
     const server = spans.getFinishedSpans().find((span) => span.kind === SpanKind.SERVER);
     const exchange = spans.getFinishedSpans().find((span) => span.kind === SpanKind.CLIENT);
     expect(server?.name).toBe('proxy gpt-4o-mini');
     expect(server?.spanContext().traceId).toBe(traceId);
     expect(server?.parentSpanContext?.spanId).toBe('b7ad6b7169203331');
-    expect(server?.attributes).toMatchObject({ 'gen_ai.operation.name': 'chat', 'gen_ai.provider.name': 'openai', 'gen_ai.response.model': 'gpt-4o-mini', 'gen_ai.usage.input_tokens': 19, 'gen_ai.usage.output_tokens': 10, 'http.response.status_code': 200 });
+    expect(server?.attributes).toMatchObject({
+      'gen_ai.operation.name': 'chat',
+      'gen_ai.provider.name': 'openai',
+      'gen_ai.response.model': 'gpt-4o-mini',
+      'gen_ai.usage.input_tokens': 19,
+      'gen_ai.usage.output_tokens': 10,
+      'http.response.status_code': 200,
+    });
     expect(exchange?.parentSpanContext?.spanId).toBe(server?.spanContext().spanId);
-    expect(exchange?.attributes).toMatchObject({ 'server.address': '127.0.0.1', 'server.port': Number(new URL(upstream.url).port), 'gen_ai.usage.output_tokens': 10 });
-    expect(upstream.requests[0]?.headers['traceparent']).toBe(`00-${traceId}-${exchange?.spanContext().spanId}-01`);
-    expect(JSON.stringify(spans.getFinishedSpans().map((span) => span.attributes))).not.toContain(PROVIDER_SECRET);
+    expect(exchange?.attributes).toMatchObject({
+      'server.address': '127.0.0.1',
+      'server.port': Number(new URL(upstream.url).port),
+      'gen_ai.usage.output_tokens': 10,
+    });
+    expect(upstream.requests[0]?.headers['traceparent']).toBe(
+      `00-${traceId}-${exchange?.spanContext().spanId}-01`,
+    );
+    expect(JSON.stringify(spans.getFinishedSpans().map((span) => span.attributes))).not.toContain(
+      PROVIDER_SECRET,
+    );
   });
 
   it('streams unchanged and is metered from the tee', async () => {
-    const stream = await client().chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Hello!' }], stream: true, stream_options: { include_usage: true } });
+    const stream = await client().chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: 'Hello!' }],
+      stream: true,
+      stream_options: { include_usage: true },
+    });
     let text = '';
     let usage: unknown;
     for await (const chunk of stream) {
@@ -169,11 +237,20 @@ describe('universal proxy: the official openai client through /proxy/openai/v1',
     expect(text).toBe('\n\nHello there, how may I assist you today?');
     expect(usage).toMatchObject({ prompt_tokens: 19, completion_tokens: 10 });
     const context = await settled();
-    expect(context).toMatchObject({ endpoint: 'proxy', provider: 'openai', stream: true, costUsd: 0.00000885 });
+    expect(context).toMatchObject({
+      endpoint: 'proxy',
+      provider: 'openai',
+      stream: true,
+      costUsd: 0.00000885,
+    });
   });
 
   it('passes binary responses through byte for byte and meters speech by characters', async () => {
-    const response = await client().audio.speech.create({ model: 'tts-1', voice: 'alloy', input: 'The quick brown fox.' });
+    const response = await client().audio.speech.create({
+      model: 'tts-1',
+      voice: 'alloy',
+      input: 'The quick brown fox.',
+    });
     const audio = Buffer.from(await response.arrayBuffer());
     expect(audio.equals(Buffer.alloc(4096, 7))).toBe(true);
     const context = await settled();
@@ -182,7 +259,12 @@ describe('universal proxy: the official openai client through /proxy/openai/v1',
   });
 
   it('meters streamed gpt-4o-mini-tts speech by its text and audio tokens', async () => {
-    const response = await client().audio.speech.create({ model: 'gpt-4o-mini-tts', voice: 'alloy', input: 'The quick brown fox.', stream_format: 'sse' });
+    const response = await client().audio.speech.create({
+      model: 'gpt-4o-mini-tts',
+      voice: 'alloy',
+      input: 'The quick brown fox.',
+      stream_format: 'sse',
+    });
     expect(await response.text()).toContain('speech.audio.done');
     const context = await settled();
     expect(context).toMatchObject({ provider: 'openai', upstreamModel: 'gpt-4o-mini-tts', operation: 'tts' });
@@ -244,7 +326,10 @@ describe('universal proxy: headers', () => {
     const body = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Hello!' }] });
     // node:http, since undici will not send Expect; the body goes once the gateway says 100 Continue
     const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
-      const outgoing = httpRequest(`${base}/proxy/openai/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', expect: '100-continue' } });
+      const outgoing = httpRequest(`${base}/proxy/openai/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', expect: '100-continue' },
+      });
       outgoing.on('continue', () => outgoing.end(body));
       outgoing.on('response', (incoming) => {
         let received = '';
@@ -261,7 +346,9 @@ describe('universal proxy: headers', () => {
   });
 
   it('drops a gateway key sent as a bearer token', async () => {
-    await request(`${base}/proxy/openai/v1/models`, { headers: { authorization: `Bearer ${GATEWAY_KEY}` } }).then(async (r) => r.body.dump());
+    await request(`${base}/proxy/openai/v1/models`, {
+      headers: { authorization: `Bearer ${GATEWAY_KEY}` },
+    }).then(async (r) => r.body.dump());
     expect(upstream.requests[0]?.headers.authorization).toBeUndefined();
   });
 });
@@ -278,7 +365,9 @@ describe('universal proxy: SSRF', () => {
     ['private network', () => 'http://10.1.2.3'],
     ['a name resolving to a loopback address', () => `http://rebind.example:${canaryPort}`],
   ])('refuses %s with 403 before any connection', async (_label, target) => {
-    const response = await request(`${guardedBase}/proxy/latest/meta-data`, { headers: { 'x-switchyard-target': target() } });
+    const response = await request(`${guardedBase}/proxy/latest/meta-data`, {
+      headers: { 'x-switchyard-target': target() },
+    });
     const body = (await response.body.json()) as { error: { code: string } };
     expect(response.statusCode).toBe(403);
     expect(body.error.code).toBe('target_not_allowed');
@@ -287,9 +376,13 @@ describe('universal proxy: SSRF', () => {
   });
 
   it('refuses a host outside the allow-list', async () => {
-    const response = await request(`${base}/proxy/x`, { headers: { 'x-switchyard-target': 'https://evil.example' } });
+    const response = await request(`${base}/proxy/x`, {
+      headers: { 'x-switchyard-target': 'https://evil.example' },
+    });
     expect(response.statusCode).toBe(403);
-    expect(((await response.body.json()) as { error: { code: string } }).error.code).toBe('target_not_allowed');
+    expect(((await response.body.json()) as { error: { code: string } }).error.code).toBe(
+      'target_not_allowed',
+    );
   });
 
   it('never follows an upstream redirect', async () => {
@@ -305,9 +398,12 @@ describe('universal proxy: SSRF', () => {
     expect(((await response.body.json()) as { error: { code: string } }).error.code).toBe('not_found');
   });
 
-  it.each(['__proto__', 'constructor', 'hasOwnProperty'])('answers 404 for the prefix %s (not a property of every object)', async (prefix) => {
-    const response = await request(`${base}/proxy/${prefix}/x`);
-    expect(response.statusCode).toBe(404);
-    expect(((await response.body.json()) as { error: { code: string } }).error.code).toBe('not_found');
-  });
+  it.each(['__proto__', 'constructor', 'hasOwnProperty'])(
+    'answers 404 for the prefix %s (not a property of every object)',
+    async (prefix) => {
+      const response = await request(`${base}/proxy/${prefix}/x`);
+      expect(response.statusCode).toBe(404);
+      expect(((await response.body.json()) as { error: { code: string } }).error.code).toBe('not_found');
+    },
+  );
 });

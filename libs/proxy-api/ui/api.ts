@@ -28,12 +28,21 @@ export function whenUnauthorized(handler: (message: string) => void): void {
 function url(path: string, query: Record<string, string | number | undefined> = {}): string {
   const target = new URL(`../${path}`, location.href);
   target.hash = '';
-  for (const [name, value] of Object.entries(query)) if (value !== undefined && value !== '') target.searchParams.set(name, String(value));
+  for (const [name, value] of Object.entries(query))
+    if (value !== undefined && value !== '') target.searchParams.set(name, String(value));
   return target.toString();
 }
 
 /** Calls the admin API; rejects with {@link ApiError} on an error answer. */
-export async function api<T>(path: string, options: { method?: string; query?: Record<string, string | number | undefined>; body?: unknown; key?: string } = {}): Promise<T> {
+export async function api<T>(
+  path: string,
+  options: {
+    method?: string;
+    query?: Record<string, string | number | undefined>;
+    body?: unknown;
+    key?: string;
+  } = {},
+): Promise<T> {
   const key = options.key ?? session.get() ?? '';
   const headers: Record<string, string> = { authorization: `Bearer ${key}`, accept: 'application/json' };
   if (options.body !== undefined) headers['content-type'] = 'application/json';
@@ -48,8 +57,13 @@ export async function api<T>(path: string, options: { method?: string; query?: R
   const parsed: unknown = text === '' ? undefined : JSON.parse(text);
   if (!response.ok) {
     const error = (parsed as { error?: { message?: string; code?: string } } | undefined)?.error;
-    const failure = new ApiError(response.status, error?.message ?? `${response.status} ${response.statusText}`, error?.code);
-    if ((response.status === 401 || response.status === 403) && options.key === undefined) onUnauthorized(failure.message);
+    const failure = new ApiError(
+      response.status,
+      error?.message ?? `${response.status} ${response.statusText}`,
+      error?.code,
+    );
+    if ((response.status === 401 || response.status === 403) && options.key === undefined)
+      onUnauthorized(failure.message);
     throw failure;
   }
   return parsed as T;

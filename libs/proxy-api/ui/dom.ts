@@ -5,7 +5,11 @@ export type Attributes = Record<string, string | number | boolean | undefined | 
 export type Child = Node | string | number | null | undefined | false;
 
 /** Creates an element; text is always set as text, so data from the API cannot inject markup. */
-export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attributes: Attributes = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
+export function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attributes: Attributes = {},
+  ...children: Child[]
+): HTMLElementTagNameMap[K] {
   const element = document.createElement(tag);
   for (const [name, value] of Object.entries(attributes)) {
     if (value === undefined || value === false) continue;
@@ -31,19 +35,39 @@ export function replace(parent: Element, ...children: Child[]): void {
 }
 
 /** A labelled form field (the label wraps the control, so it is always associated). */
-export function field(label: string, control: HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement, hint?: string): HTMLLabelElement {
-  return h('label', { class: 'field' }, h('span', {}, label), control, hint === undefined ? null : h('small', {}, hint));
+export function field(
+  label: string,
+  control: HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement,
+  hint?: string,
+): HTMLLabelElement {
+  return h(
+    'label',
+    { class: 'field' },
+    h('span', {}, label),
+    control,
+    hint === undefined ? null : h('small', {}, hint),
+  );
 }
 
 /** A `<select>` of `[value, label]` options. */
-export function select(name: string, options: readonly (readonly [string, string])[], value: string): HTMLSelectElement {
+export function select(
+  name: string,
+  options: readonly (readonly [string, string])[],
+  value: string,
+): HTMLSelectElement {
   const element = h('select', { name });
-  for (const [optionValue, label] of options) element.append(h('option', { value: optionValue, selected: optionValue === value }, label));
+  for (const [optionValue, label] of options)
+    element.append(h('option', { value: optionValue, selected: optionValue === value }, label));
   return element;
 }
 
 /** A table with a caption, column headers and rows of cells. */
-export function table(caption: string, headers: readonly string[], rows: readonly (readonly Child[])[], empty = 'Nothing yet.'): HTMLElement {
+export function table(
+  caption: string,
+  headers: readonly string[],
+  rows: readonly (readonly Child[])[],
+  empty = 'Nothing yet.',
+): HTMLElement {
   if (rows.length === 0) return h('p', { class: 'empty' }, `${caption}: ${empty}`);
   return h(
     'div',

@@ -20,7 +20,8 @@ export function time(epochMs: number): string {
   return new Date(epochMs).toLocaleString('en-GB', { dateStyle: 'short', timeStyle: 'medium' });
 }
 
-export const orDash = (value: string | number | null | undefined): string => (value === null || value === undefined || value === '' ? '–' : String(value));
+export const orDash = (value: string | number | null | undefined): string =>
+  value === null || value === undefined || value === '' ? '–' : String(value);
 
 /** Time ranges offered everywhere, in milliseconds. */
 export const RANGES: readonly (readonly [string, string])[] = [

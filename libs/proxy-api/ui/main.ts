@@ -21,13 +21,23 @@ let current: AbortController | undefined;
 
 function login(message?: string): void {
   current?.abort();
-  const input = h('input', { name: 'key', type: 'password', required: true, autocomplete: 'off', spellcheck: 'false' });
+  const input = h('input', {
+    name: 'key',
+    type: 'password',
+    required: true,
+    autocomplete: 'off',
+    spellcheck: 'false',
+  });
   const status = h('div', { 'aria-live': 'polite' }, message === undefined ? null : notice(message));
   const form = h(
     'form',
     { class: 'login', 'aria-label': 'Sign in' },
     h('h1', {}, 'Switchyard'),
-    h('p', {}, 'Sign in with the gateway’s master key. It is kept in this tab only (sessionStorage) and sent as a Bearer header.'),
+    h(
+      'p',
+      {},
+      'Sign in with the gateway’s master key. It is kept in this tab only (sessionStorage) and sent as a Bearer header.',
+    ),
     field('Master key', input),
     h('button', { type: 'submit', class: 'primary' }, 'Sign in'),
     status,
@@ -42,7 +52,10 @@ function login(message?: string): void {
         render();
       })
       .catch((error: unknown) => {
-        const text = error instanceof ApiError && (error.status === 401 || error.status === 403) ? `Not accepted: ${error.message}` : `Could not reach the gateway: ${(error as Error).message}`;
+        const text =
+          error instanceof ApiError && (error.status === 401 || error.status === 403)
+            ? `Not accepted: ${error.message}`
+            : `Could not reach the gateway: ${(error as Error).message}`;
         replace(status, notice(text));
       });
   });
@@ -60,7 +73,13 @@ function render(): void {
     'nav',
     { 'aria-label': 'Sections' },
     h('span', { class: 'brand' }, 'Switchyard'),
-    h('ul', {}, ...NAV.map(([id, label]) => h('li', {}, h('a', { href: `#/${id}`, 'aria-current': id === view ? 'page' : undefined }, label)))),
+    h(
+      'ul',
+      {},
+      ...NAV.map(([id, label]) =>
+        h('li', {}, h('a', { href: `#/${id}`, 'aria-current': id === view ? 'page' : undefined }, label)),
+      ),
+    ),
     h('button', { type: 'button', class: 'signout', onclick: () => (session.clear(), login()) }, 'Sign out'),
   );
   replace(app, nav, main);

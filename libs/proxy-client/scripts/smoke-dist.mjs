@@ -33,7 +33,13 @@ const gatewayUrl = `http://127.0.0.1:${server.address().port}`;
 const dispatcher = cjsUndici.switchyardDispatcher({ gatewayUrl, routeAllHosts: true });
 try {
   await esm.withCustomer('smoke-customer', () =>
-    cjs.withRun(() => esm.section('smoke', () => fetch('http://provider.invalid/v1/x', { dispatcher }).then((r) => r.text())), { runId: 'smoke-run' }),
+    cjs.withRun(
+      () =>
+        esm.section('smoke', () =>
+          fetch('http://provider.invalid/v1/x', { dispatcher }).then((r) => r.text()),
+        ),
+      { runId: 'smoke-run' },
+    ),
   );
 } finally {
   await dispatcher.close();

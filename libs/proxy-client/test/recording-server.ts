@@ -27,7 +27,9 @@ export interface RecordingServer {
  */
 export async function startRecordingServer(
   name: string,
-  respond?: (call: RecordedCall) => { status: number; body: unknown; headers?: Record<string, string> } | undefined,
+  respond?: (
+    call: RecordedCall,
+  ) => { status: number; body: unknown; headers?: Record<string, string> } | undefined,
 ): Promise<RecordingServer> {
   const calls: RecordedCall[] = [];
   const sockets = new Set<Socket>();
@@ -80,7 +82,9 @@ export async function closedPortUrl(): Promise<string> {
  * each forgets its calls after every test. The servers can be destructured at once: each forwards
  * to its started server.
  */
-export function useRecordingServers<const Name extends string>(...names: Name[]): Record<Name, RecordingServer> {
+export function useRecordingServers<const Name extends string>(
+  ...names: Name[]
+): Record<Name, RecordingServer> {
   const started = new Map<Name, RecordingServer>();
   beforeAll(async () => {
     const servers = await Promise.all(names.map((name) => startRecordingServer(name)));
@@ -94,7 +98,8 @@ export function useRecordingServers<const Name extends string>(...names: Name[])
   });
   const of = (name: Name): RecordingServer => {
     const server = started.get(name);
-    if (server === undefined) throw new Error(`the recording server ${name} starts in beforeAll: use it inside a test or hook`);
+    if (server === undefined)
+      throw new Error(`the recording server ${name} starts in beforeAll: use it inside a test or hook`);
     return server;
   };
   return Object.fromEntries(

@@ -18,7 +18,11 @@ const gateway = createGateway({
 context.connect(gateway);
 
 // the same request twice: the second is answered by the cache, at no cost
-const request = { model: 'small-model', messages: [{ role: 'user' as const, content: 'Hello!' }], temperature: 0 };
+const request = {
+  model: 'small-model',
+  messages: [{ role: 'user' as const, content: 'Hello!' }],
+  temperature: 0,
+};
 for (const attempt of [1, 2]) {
   const call = createRequestContext({ metadata: { apiKeyId: 'key-1' } });
   await gateway.chat(request, { context: call });
@@ -26,10 +30,22 @@ for (const attempt of [1, 2]) {
 }
 
 // a conversation longer than the model's window is condensed to fit
-const history = Array.from({ length: 40 }, (_, i) => ({ role: i % 2 === 0 ? ('user' as const) : ('assistant' as const), content: `turn ${i}: ${'words '.repeat(15)}` }));
+const history = Array.from({ length: 40 }, (_, i) => ({
+  role: i % 2 === 0 ? ('user' as const) : ('assistant' as const),
+  content: `turn ${i}: ${'words '.repeat(15)}`,
+}));
 const long = createRequestContext();
-await gateway.chat({ model: 'small-model', messages: [{ role: 'system', content: 'Be brief.' }, ...history, { role: 'user', content: 'Sum it up.' }], max_tokens: 100 }, { context: long });
-console.log(`condensed: ${long.condensation?.strategy} removed ${long.condensation?.removed} messages, ${long.condensation?.tokensBefore} -> ${long.condensation?.tokensAfter} tokens`);
+await gateway.chat(
+  {
+    model: 'small-model',
+    messages: [{ role: 'system', content: 'Be brief.' }, ...history, { role: 'user', content: 'Sum it up.' }],
+    max_tokens: 100,
+  },
+  { context: long },
+);
+console.log(
+  `condensed: ${long.condensation?.strategy} removed ${long.condensation?.removed} messages, ${long.condensation?.tokensBefore} -> ${long.condensation?.tokensAfter} tokens`,
+);
 
 console.log(`memory in use: ${context.budget.stats().usedBytes} of ${context.budget.maxBytes} bytes`);
 await context.close();

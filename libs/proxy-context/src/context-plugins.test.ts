@@ -16,7 +16,15 @@ describe('contextPluginsOptionsProblems', () => {
       expect.stringMatching(/^cache\/ttlMs: /),
       expect.stringMatching(/^condenser\/strategy: /),
     ]);
-    expect(() => createContextPlugins({ catalog: options.catalog })).toThrow(/^Invalid model catalog options:\n\/models\/my-llama: a model the catalog does not know/);
-    expect(contextPluginsOptionsProblems({ catalog: { models: { 'my-llama': { contextWindow: 8192, maxOutputTokens: 1024 } } }, cache: { memory: { maxBytes: 1024 * 1024 } }, condenser: {} })).toEqual([]);
+    expect(() => createContextPlugins({ catalog: options.catalog })).toThrow(
+      /^Invalid model catalog options:\n\/models\/my-llama: a model the catalog does not know/,
+    );
+    expect(
+      contextPluginsOptionsProblems({
+        catalog: { models: { 'my-llama': { contextWindow: 8192, maxOutputTokens: 1024 } } },
+        cache: { memory: { maxBytes: 1024 * 1024 } },
+        condenser: {},
+      }),
+    ).toEqual([]);
   });
 });

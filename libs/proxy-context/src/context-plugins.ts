@@ -69,10 +69,30 @@ export function contextPluginsOptionsProblems(options: ContextPluginsOptions): s
  * context.connect(gateway);
  */
 export function createContextPlugins(options: ContextPluginsOptions = {}): ContextPlugins {
-  const budget = options.memoryBudget instanceof MemoryBudget ? options.memoryBudget : new MemoryBudget({ maxBytes: options.memoryBudget ?? CONTEXT_DEFAULTS.memoryBudgetBytes });
-  const catalog = options.catalog !== undefined && isCatalog(options.catalog) ? options.catalog : createModelCatalog(options.catalog ?? {});
-  const cache = options.cache === undefined ? undefined : createResponseCache({ ...(options.logger === undefined ? {} : { logger: options.logger }), ...options.cache, budget });
-  const condenser = options.condenser === undefined ? undefined : createCondenser({ ...options.condenser, catalog, ...(options.logger === undefined ? {} : { logger: options.logger }) });
+  const budget =
+    options.memoryBudget instanceof MemoryBudget
+      ? options.memoryBudget
+      : new MemoryBudget({ maxBytes: options.memoryBudget ?? CONTEXT_DEFAULTS.memoryBudgetBytes });
+  const catalog =
+    options.catalog !== undefined && isCatalog(options.catalog)
+      ? options.catalog
+      : createModelCatalog(options.catalog ?? {});
+  const cache =
+    options.cache === undefined
+      ? undefined
+      : createResponseCache({
+          ...(options.logger === undefined ? {} : { logger: options.logger }),
+          ...options.cache,
+          budget,
+        });
+  const condenser =
+    options.condenser === undefined
+      ? undefined
+      : createCondenser({
+          ...options.condenser,
+          catalog,
+          ...(options.logger === undefined ? {} : { logger: options.logger }),
+        });
   const plugins: GatewayPlugin[] = [];
   // the condenser runs in beforeRequest, the cache in lookupResponse: the cache keys the condensed request
   if (condenser !== undefined) plugins.push(condenser);

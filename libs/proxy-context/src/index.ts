@@ -29,6 +29,12 @@ export { CONDENSER_DEFAULTS, CondenserConfigSchema } from './condenser/condenser
 export type { CondenserOptions } from './condenser/condenser-options';
 export { CONDENSE_STRATEGIES, isCondenseStrategy } from './condenser/condense-strategies';
 export type { CondenseStrategy } from './condenser/condense-strategies';
-export { TOKEN_ESTIMATES, countMessage, countRequest, tokenCounterFor, tokenizerFamily } from './condenser/token-counter';
+export {
+  TOKEN_ESTIMATES,
+  countMessage,
+  countRequest,
+  tokenCounterFor,
+  tokenizerFamily,
+} from './condenser/token-counter';
 export type { TokenEstimate } from './condenser/token-counter';
 export type { CountOptions, TokenCounter, TokenizerFamily } from './condenser/token-counter';

@@ -13,7 +13,14 @@ const redisUp = await requireService('Redis', TEST_REDIS_URL);
 function recordingLogger(): Logger & { lines: { level: string; message: string | undefined }[] } {
   const lines: { level: string; message: string | undefined }[] = [];
   const at = (level: string) => (_fields: object, message?: string) => void lines.push({ level, message });
-  return { lines, trace: at('trace'), debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+  return {
+    lines,
+    trace: at('trace'),
+    debug: at('debug'),
+    info: at('info'),
+    warn: at('warn'),
+    error: at('error'),
+  };
 }
 
 const servers: Server[] = [];
@@ -74,16 +81,26 @@ async function freezableRedis(): Promise<{ url: string; freeze(): void; thaw(): 
   };
 }
 
-function setup(options: Partial<ResponseCacheOptions> & Pick<ResponseCacheOptions, 'redis'>): { gateway: Gateway; cache: ResponseCache } {
+function setup(options: Partial<ResponseCacheOptions> & Pick<ResponseCacheOptions, 'redis'>): {
+  gateway: Gateway;
+  cache: ResponseCache;
+} {
   const cache = createResponseCache({ memory: { maxBytes: 1024 * 1024 }, ...options });
   caches.push(cache);
-  const gateway = createGateway({ providers: [{ name: 'mock', type: 'mock' }], models: [{ name: 'demo', targets: [{ provider: 'mock', model: 'echo' }] }], plugins: [cache] });
+  const gateway = createGateway({
+    providers: [{ name: 'mock', type: 'mock' }],
+    models: [{ name: 'demo', targets: [{ provider: 'mock', model: 'echo' }] }],
+    plugins: [cache],
+  });
   return { gateway, cache };
 }
 
 /** One request; `noStore` keeps its answer out of Redis, so it sends Redis one read and no write. */
 async function ask(gateway: Gateway, content: string, noStore = false): Promise<string | undefined> {
-  const context = createRequestContext({ metadata: { apiKeyId: 'k' }, ...(noStore ? { directives: { noStore: true } } : {}) });
+  const context = createRequestContext({
+    metadata: { apiKeyId: 'k' },
+    ...(noStore ? { directives: { noStore: true } } : {}),
+  });
   await gateway.chat({ model: 'demo', messages: [{ role: 'user', content }], temperature: 0 }, { context });
   return context.cacheStatus;
 }
@@ -111,7 +128,11 @@ describe('response cache with a hung Redis', () => {
 
     // once the open time is up, exactly one request probes Redis; it times out and the circuit opens again
     clock += 10_000;
-    const statuses = await Promise.all([ask(gateway, 'probe a'), ask(gateway, 'probe b'), ask(gateway, 'probe c')]);
+    const statuses = await Promise.all([
+      ask(gateway, 'probe a'),
+      ask(gateway, 'probe b'),
+      ask(gateway, 'probe c'),
+    ]);
     expect(statuses).toEqual(['MISS', 'MISS', 'MISS']);
     expect(cache.stats().redis).toMatchObject({ state: 'open', sent: 6, failed: 6 });
     // one warning for the outage, not one per failure or per probe
@@ -124,7 +145,12 @@ describe('response cache with a hung Redis', () => {
     const relay = await freezableRedis();
     const prefix = `test:${randomUUID()}:`;
     const { gateway, cache } = setup({
-      redis: { url: relay.url, keyPrefix: prefix, commandTimeoutMs: 1000, breaker: { failureThreshold: 2, resetTimeoutMs: 5_000 } },
+      redis: {
+        url: relay.url,
+        keyPrefix: prefix,
+        commandTimeoutMs: 1000,
+        breaker: { failureThreshold: 2, resetTimeoutMs: 5_000 },
+      },
       now: () => clock,
       logger,
     });
@@ -142,8 +168,12 @@ describe('response cache with a hung Redis', () => {
       // the probe's read reaches Redis and is answered: the tier is back in use
       expect(await ask(gateway, 'after')).toBe('MISS');
       expect(cache.stats().redis?.state).toBe('closed');
-      await expect.poll(async () => (await admin.keys(`${prefix}*`)).length, { timeout: 10_000 }).toBeGreaterThanOrEqual(2);
-      expect(logger.lines.map((line) => line.level).filter((level) => level === 'warn' || level === 'info')).toEqual(['warn', 'info']);
+      await expect
+        .poll(async () => (await admin.keys(`${prefix}*`)).length, { timeout: 10_000 })
+        .toBeGreaterThanOrEqual(2);
+      expect(
+        logger.lines.map((line) => line.level).filter((level) => level === 'warn' || level === 'info'),
+      ).toEqual(['warn', 'info']);
     } finally {
       const keys = await admin.keys(`${prefix}*`);
       if (keys.length > 0) await admin.del(...keys);
@@ -155,7 +185,11 @@ describe('response cache with a hung Redis', () => {
 describe.skipIf(!redisUp)('response cache entry size in Redis', () => {
   it('does not write an answer larger than maxEntryBytes to Redis', async () => {
     const prefix = `test:${randomUUID()}:`;
-    const { gateway, cache } = setup({ redis: { url: TEST_REDIS_URL, keyPrefix: prefix }, maxEntryBytes: 1000, compressAboveBytes: 1024 * 1024 });
+    const { gateway, cache } = setup({
+      redis: { url: TEST_REDIS_URL, keyPrefix: prefix },
+      maxEntryBytes: 1000,
+      compressAboveBytes: 1024 * 1024,
+    });
     const admin = new Redis(TEST_REDIS_URL);
     try {
       // the mock upstream repeats up to 200 characters of the question: about 1200 bytes of entry, against about 800
@@ -166,7 +200,9 @@ describe.skipIf(!redisUp)('response cache entry size in Redis', () => {
         const keys = await admin.keys(`${prefix}*`);
         return Promise.all(keys.map(async (key) => (await admin.getBuffer(key))?.toString('utf8') ?? ''));
       };
-      await expect.poll(async () => (await stored()).some((body) => body.includes('small')), { timeout: 10_000 }).toBe(true);
+      await expect
+        .poll(async () => (await stored()).some((body) => body.includes('small')), { timeout: 10_000 })
+        .toBe(true);
       expect(await stored()).toHaveLength(1);
       expect(cache.stats().redis).toMatchObject({ oversized: 1 });
     } finally {

@@ -1,5 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { createGateway, createRequestContext, type ChatCompletionRequest, type Gateway } from '@switchyard/proxy-core';
+import {
+  createGateway,
+  createRequestContext,
+  type ChatCompletionRequest,
+  type Gateway,
+} from '@switchyard/proxy-core';
 import { requireService, TEST_REDIS_URL } from '@switchyard/testing';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,9 +19,18 @@ describe.skipIf(!redisUp)('response cache on real Redis', () => {
   const caches: ResponseCache[] = [];
 
   function instance(): Gateway {
-    const cache = createResponseCache({ memory: { maxBytes: 1024 * 1024 }, redis: { url: TEST_REDIS_URL, keyPrefix: prefix }, compressAboveBytes: 256, ttlMs: 120_000 });
+    const cache = createResponseCache({
+      memory: { maxBytes: 1024 * 1024 },
+      redis: { url: TEST_REDIS_URL, keyPrefix: prefix },
+      compressAboveBytes: 256,
+      ttlMs: 120_000,
+    });
     caches.push(cache);
-    return createGateway({ providers: [{ name: 'mock', type: 'mock' }], models: [{ name: 'demo', targets: [{ provider: 'mock', model: 'echo' }] }], plugins: [cache] });
+    return createGateway({
+      providers: [{ name: 'mock', type: 'mock' }],
+      models: [{ name: 'demo', targets: [{ provider: 'mock', model: 'echo' }] }],
+      plugins: [cache],
+    });
   }
 
   beforeAll(() => {
@@ -33,7 +47,11 @@ describe.skipIf(!redisUp)('response cache on real Redis', () => {
   it('shares answers between two gateway instances; a Redis hit fills the memory tier', async () => {
     const a = instance();
     const b = instance();
-    const request: ChatCompletionRequest = { model: 'demo', messages: [{ role: 'user', content: `shared ${'x'.repeat(400)}` }], temperature: 0 };
+    const request: ChatCompletionRequest = {
+      model: 'demo',
+      messages: [{ role: 'user', content: `shared ${'x'.repeat(400)}` }],
+      temperature: 0,
+    };
     const first = createRequestContext({ metadata: { apiKeyId: 'k' } });
     const answer = await a.chat(request, { context: first });
     expect(first.cacheStatus).toBe('MISS');
@@ -57,18 +75,33 @@ describe.skipIf(!redisUp)('response cache on real Redis', () => {
 
   it('takes a host:port Redis address, as the limiter and the app do (it was refused as not matching ^rediss?://)', async () => {
     const { hostname, port } = new URL(TEST_REDIS_URL);
-    const cache = createResponseCache({ memory: { maxBytes: 1024 * 1024 }, redis: { url: `${hostname}:${port || '6379'}`, keyPrefix: `${prefix}host-port:` }, ttlMs: 120_000 });
+    const cache = createResponseCache({
+      memory: { maxBytes: 1024 * 1024 },
+      redis: { url: `${hostname}:${port || '6379'}`, keyPrefix: `${prefix}host-port:` },
+      ttlMs: 120_000,
+    });
     caches.push(cache);
-    const gateway = createGateway({ providers: [{ name: 'mock', type: 'mock' }], models: [{ name: 'demo', targets: [{ provider: 'mock', model: 'echo' }] }], plugins: [cache] });
-    const request: ChatCompletionRequest = { model: 'demo', messages: [{ role: 'user', content: `host-port ${randomUUID()}` }], temperature: 0 };
+    const gateway = createGateway({
+      providers: [{ name: 'mock', type: 'mock' }],
+      models: [{ name: 'demo', targets: [{ provider: 'mock', model: 'echo' }] }],
+      plugins: [cache],
+    });
+    const request: ChatCompletionRequest = {
+      model: 'demo',
+      messages: [{ role: 'user', content: `host-port ${randomUUID()}` }],
+      temperature: 0,
+    };
     await gateway.chat(request, { context: createRequestContext({ metadata: { apiKeyId: 'k' } }) });
     await expect.poll(async () => (await admin.keys(`${prefix}host-port:*`)).length).toBe(1);
   });
 
   it('names a Redis address ioredis cannot use without echoing it', () => {
-    expect(() => createResponseCache({ memory: { maxBytes: 1024 * 1024 }, redis: { url: 'redis://:secret-pw@cache:99999' } })).toThrow(
-      /^(?!.*secret-pw).*\/redis\/url: is not a valid URL: the port 99999 is not in 0-65535/s,
-    );
+    expect(() =>
+      createResponseCache({
+        memory: { maxBytes: 1024 * 1024 },
+        redis: { url: 'redis://:secret-pw@cache:99999' },
+      }),
+    ).toThrow(/^(?!.*secret-pw).*\/redis\/url: is not a valid URL: the port 99999 is not in 0-65535/s);
   });
 
   it('compresses large bodies and round-trips them', async () => {
@@ -83,9 +116,20 @@ describe.skipIf(!redisUp)('response cache on real Redis', () => {
 
 describe('response cache with Redis away', () => {
   it('keeps answering from memory and counts the errors', async () => {
-    const cache = createResponseCache({ memory: { maxBytes: 1024 * 1024 }, redis: { url: 'redis://127.0.0.1:1', commandTimeoutMs: 50 } });
-    const gateway = createGateway({ providers: [{ name: 'mock', type: 'mock' }], models: [{ name: 'demo', targets: [{ provider: 'mock', model: 'echo' }] }], plugins: [cache] });
-    const request: ChatCompletionRequest = { model: 'demo', messages: [{ role: 'user', content: 'offline' }], temperature: 0 };
+    const cache = createResponseCache({
+      memory: { maxBytes: 1024 * 1024 },
+      redis: { url: 'redis://127.0.0.1:1', commandTimeoutMs: 50 },
+    });
+    const gateway = createGateway({
+      providers: [{ name: 'mock', type: 'mock' }],
+      models: [{ name: 'demo', targets: [{ provider: 'mock', model: 'echo' }] }],
+      plugins: [cache],
+    });
+    const request: ChatCompletionRequest = {
+      model: 'demo',
+      messages: [{ role: 'user', content: 'offline' }],
+      temperature: 0,
+    };
     await gateway.chat(request, { context: createRequestContext() });
     const again = createRequestContext();
     await gateway.chat(request, { context: again });

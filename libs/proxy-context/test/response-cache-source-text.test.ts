@@ -25,7 +25,8 @@ const marker: GatewayPlugin = {
   name: 'marker',
   apply(hooks) {
     hooks.afterResponse.tap('marker', (response) => {
-      for (const choice of response.choices) choice.message.content = `${contentText(choice.message.content)}${MARK}`;
+      for (const choice of response.choices)
+        choice.message.content = `${contentText(choice.message.content)}${MARK}`;
       return response;
     });
     hooks.onStreamChunk.tap('marker', (chunk) => {
@@ -37,12 +38,21 @@ const marker: GatewayPlugin = {
 
 let upstream: MockUpstream;
 const gateways: Gateway[] = [];
-const request: ChatCompletionRequest = { model: 'demo', messages: [{ role: 'user', content: 'hello cache' }], temperature: 0 };
+const request: ChatCompletionRequest = {
+  model: 'demo',
+  messages: [{ role: 'user', content: 'hello cache' }],
+  temperature: 0,
+};
 
-function setup(plugins: (cache: ResponseCache) => GatewayPlugin[] = (cache) => [cache]): { gateway: Gateway; cache: ResponseCache } {
+function setup(plugins: (cache: ResponseCache) => GatewayPlugin[] = (cache) => [cache]): {
+  gateway: Gateway;
+  cache: ResponseCache;
+} {
   const cache = createResponseCache({ memory: { maxBytes: 1024 * 1024 } });
   const gateway = createGateway({
-    providers: [{ name: 'openai', type: 'openai', apiKey: 'sk-test-0000000000000000', baseUrl: `${upstream.url}/v1` }],
+    providers: [
+      { name: 'openai', type: 'openai', apiKey: 'sk-test-0000000000000000', baseUrl: `${upstream.url}/v1` },
+    ],
     models: [{ name: 'demo', targets: [{ provider: 'openai', model: 'gpt-4o-mini' }] }],
     plugins: plugins(cache),
   });
@@ -56,8 +66,10 @@ async function collect(stream: AsyncIterable<ChatCompletionChunk>): Promise<Chat
   return chunks;
 }
 
-const contentOf = (chunks: readonly ChatCompletionChunk[]): string[] => chunks.flatMap((chunk) => chunk.choices.map((choice) => choice.delta.content ?? ''));
-const chatRequests = (): number => upstream.requests.filter((sent) => sent.path.endsWith('/chat/completions')).length;
+const contentOf = (chunks: readonly ChatCompletionChunk[]): string[] =>
+  chunks.flatMap((chunk) => chunk.choices.map((choice) => choice.delta.content ?? ''));
+const chatRequests = (): number =>
+  upstream.requests.filter((sent) => sent.path.endsWith('/chat/completions')).length;
 
 beforeAll(async () => {
   upstream = await createMockUpstream();
@@ -69,7 +81,7 @@ afterEach(async () => {
 afterAll(() => upstream.close());
 
 describe('response cache and the upstream text', () => {
-  it("leaves a whole answer nothing changed its upstream text, and replays it on a hit", async () => {
+  it('leaves a whole answer nothing changed its upstream text, and replays it on a hit', async () => {
     const { gateway, cache } = setup();
     const miss: RequestContext = createRequestContext();
     const first = await gateway.chat(request, { context: miss });
@@ -86,7 +98,7 @@ describe('response cache and the upstream text', () => {
     expect(cache.stats()).toMatchObject({ hits: 1, misses: 1, stores: 1 });
   });
 
-  it("leaves each streamed chunk nothing changed its upstream text, and replays the stream on a hit, usage included", async () => {
+  it('leaves each streamed chunk nothing changed its upstream text, and replays the stream on a hit, usage included', async () => {
     const { gateway } = setup();
     const stream = await gateway.stream(request, { context: createRequestContext() });
     expect(isEngineStream(stream)).toBe(true);
@@ -100,7 +112,12 @@ describe('response cache and the upstream text', () => {
     expect(replayed).toEqual(first);
     expect(hit.usage?.total_tokens).toBeGreaterThan(0);
     // the first client did not ask for usage; one that does gets it from the cached stream
-    const withUsage = await collect(await gateway.stream({ ...request, stream_options: { include_usage: true } }, { context: createRequestContext() }));
+    const withUsage = await collect(
+      await gateway.stream(
+        { ...request, stream_options: { include_usage: true } },
+        { context: createRequestContext() },
+      ),
+    );
     expect(withUsage.at(-1)).toMatchObject({ choices: [], usage: { total_tokens: hit.usage?.total_tokens } });
     expect(withUsage.slice(0, -1)).toEqual(first);
     expect(chatRequests()).toBe(1);
@@ -116,10 +133,18 @@ describe('response cache and the upstream text', () => {
       expect(await gateway.chat(request, { context: hit })).toEqual(first);
       expect(hit.cacheStatus).toBe('HIT');
 
-      const streamed = contentOf(await collect(await gateway.stream(request, { context: createRequestContext() })));
-      expect(streamed.filter((piece) => piece !== '').every((piece) => piece.endsWith(MARK) && !piece.endsWith(MARK + MARK))).toBe(true);
+      const streamed = contentOf(
+        await collect(await gateway.stream(request, { context: createRequestContext() })),
+      );
+      expect(
+        streamed
+          .filter((piece) => piece !== '')
+          .every((piece) => piece.endsWith(MARK) && !piece.endsWith(MARK + MARK)),
+      ).toBe(true);
       const streamHit = createRequestContext();
-      expect(contentOf(await collect(await gateway.stream(request, { context: streamHit })))).toEqual(streamed);
+      expect(contentOf(await collect(await gateway.stream(request, { context: streamHit })))).toEqual(
+        streamed,
+      );
       expect(streamHit.cacheStatus).toBe('HIT');
       expect(chatRequests()).toBe(2);
     });

@@ -13,11 +13,17 @@ describe('response cache with an upstream stream that breaks', () => {
   it('never stores a stream cut after the first chunks, and stores the next complete one', async () => {
     const cache = createResponseCache({ memory: { maxBytes: 1024 * 1024 } });
     const gateway = createGateway({
-      providers: [{ name: 'openai', type: 'openai', apiKey: 'sk-test-0000000000000000', baseUrl: `${upstream.url}/v1` }],
+      providers: [
+        { name: 'openai', type: 'openai', apiKey: 'sk-test-0000000000000000', baseUrl: `${upstream.url}/v1` },
+      ],
       models: [{ name: 'demo', targets: [{ provider: 'openai', model: 'gpt-4o-mini' }] }],
       plugins: [cache],
     });
-    const request: ChatCompletionRequest = { model: 'demo', messages: [{ role: 'user', content: 'break me' }], temperature: 0 };
+    const request: ChatCompletionRequest = {
+      model: 'demo',
+      messages: [{ role: 'user', content: 'break me' }],
+      temperature: 0,
+    };
     upstream.fault({ kind: 'stream-error', afterChunks: 3, times: 1 });
     const broken = createRequestContext();
     const consume = async () => {

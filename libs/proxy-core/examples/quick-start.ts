@@ -9,7 +9,10 @@ const reply = await gateway.chat({ model: 'demo', messages: [{ role: 'user', con
 console.log(reply.choices[0]?.message.content);
 
 let streamed = '';
-for await (const chunk of await gateway.stream({ model: 'demo', messages: [{ role: 'user', content: 'Stream it' }] })) {
+for await (const chunk of await gateway.stream({
+  model: 'demo',
+  messages: [{ role: 'user', content: 'Stream it' }],
+})) {
   streamed += chunk.choices[0]?.delta.content ?? '';
 }
 console.log(streamed);

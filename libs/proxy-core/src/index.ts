@@ -28,22 +28,48 @@ export type {
   ChatWebSearchOptions,
   OpenAIErrorBody,
 } from './wire/openai-chat';
-export type { Embedding, EmbeddingRequest, EmbeddingResponse, ModelEntry, ModelList } from './wire/openai-embeddings';
-export { ChatCompletionRequestSchema, EmbeddingRequestSchema, MAX_CHAT_MESSAGES } from './wire/chat-request-schema';
+export type {
+  Embedding,
+  EmbeddingRequest,
+  EmbeddingResponse,
+  ModelEntry,
+  ModelList,
+} from './wire/openai-embeddings';
+export {
+  ChatCompletionRequestSchema,
+  EmbeddingRequestSchema,
+  MAX_CHAT_MESSAGES,
+} from './wire/chat-request-schema';
 export { CompletionRequestSchema } from './wire/openai-completions';
-export type { CompletionLogprobs, CompletionRequest, TextCompletion, TextCompletionChoice } from './wire/openai-completions';
+export type {
+  CompletionLogprobs,
+  CompletionRequest,
+  TextCompletion,
+  TextCompletionChoice,
+} from './wire/openai-completions';
 
 // legacy completions: the chat view they travel the gateway as
-export { completionChatView, LEGACY_COMPLETION_DEFAULTS, LEGACY_COMPLETION_FIELD } from './completions/completion-chat-view';
+export {
+  completionChatView,
+  LEGACY_COMPLETION_DEFAULTS,
+  LEGACY_COMPLETION_FIELD,
+} from './completions/completion-chat-view';
 export type { LegacyCompletionFields } from './completions/completion-chat-view';
 
 // the Anthropic Messages ingress: Anthropic request -> chat request, chat answers -> Anthropic shapes
 export { AnthropicMessagesRequestSchema } from './ingress/anthropic-messages-schema';
-export { messagesToChatRequest, TOOL_ERROR_PREFIX, translateMessagesRequest } from './ingress/messages-to-chat-request';
+export {
+  messagesToChatRequest,
+  TOOL_ERROR_PREFIX,
+  translateMessagesRequest,
+} from './ingress/messages-to-chat-request';
 export type { MessagesIngressRequest } from './ingress/messages-to-chat-request';
 export { anthropicMessageId, chatToAnthropicMessage } from './ingress/chat-to-anthropic-message';
 export type { AnthropicIngressMessage } from './ingress/chat-to-anthropic-message';
-export { chatStreamToAnthropicEvents, ChatToAnthropicStreamMapper } from './ingress/chat-stream-to-anthropic-events';
+export {
+  chatStreamToAnthropicEvents,
+  ChatToAnthropicStreamMapper,
+} from './ingress/chat-stream-to-anthropic-events';
 export { mapChatUsageToAnthropic } from './ingress/map-chat-usage-to-anthropic';
 export type { AnthropicIngressUsage } from './ingress/map-chat-usage-to-anthropic';
 export { mapFinishReasonToAnthropic } from './ingress/map-finish-reason-to-anthropic';
@@ -69,7 +95,14 @@ export type { SwitchyardErrorOptions } from './errors/switchyard-error';
 // the engine
 export { createGateway } from './gateway/create-gateway';
 export type { CallOptions, ChatStream, Gateway, GatewayTimeouts } from './gateway/create-gateway';
-export { GATEWAY_DEFAULTS, GatewayConfigSchema, ModelRouteSchema, RouteTargetSchema, RoutingOptionsSchema, RoutingStrategySchema } from './gateway/gateway-options';
+export {
+  GATEWAY_DEFAULTS,
+  GatewayConfigSchema,
+  ModelRouteSchema,
+  RouteTargetSchema,
+  RoutingOptionsSchema,
+  RoutingStrategySchema,
+} from './gateway/gateway-options';
 export type { GatewayOptions, ModelRouteConfig } from './gateway/gateway-options';
 export { createRequestContext, elapsedMs, isChatRequestEndpoint } from './gateway/request-context';
 export { timeOrderedUuid } from './gateway/time-ordered-uuid';
@@ -88,14 +121,34 @@ export { upstreamRequestChannel } from './gateway/run-attempts';
 
 // hooks and plugins
 export { createGatewayHooks } from './hooks/gateway-hooks';
-export type { AttemptPlan, GatewayHooks, GatewayPlugin, PrecomputedAnswer, UsageReport } from './hooks/gateway-hooks';
+export type {
+  AttemptPlan,
+  GatewayHooks,
+  GatewayPlugin,
+  PrecomputedAnswer,
+  UsageReport,
+} from './hooks/gateway-hooks';
 
 // routing
 export { orderTargets } from './router/order-targets';
 export { targetKey } from './router/target-key';
-export { DEFAULT_OUTPUT_TOKENS, estimateEmbeddingTokens, estimatePromptTokens, requestedChoices, requestedOutputTokens, type RequestedChoicesInput } from './router/estimate-tokens';
+export {
+  DEFAULT_OUTPUT_TOKENS,
+  estimateEmbeddingTokens,
+  estimatePromptTokens,
+  requestedChoices,
+  requestedOutputTokens,
+  type RequestedChoicesInput,
+} from './router/estimate-tokens';
 export type { CostEstimator, CostQuery } from './router/cost-estimator';
-export type { FallbackOn, ResolvedRoute, RouteQuery, RouteTarget, RouteTargetLimits, RoutingStrategyName } from './router/route-types';
+export type {
+  FallbackOn,
+  ResolvedRoute,
+  RouteQuery,
+  RouteTarget,
+  RouteTargetLimits,
+  RoutingStrategyName,
+} from './router/route-types';
 export type { RouteCandidate } from './router/route-candidate';
 
 // resilience
@@ -107,9 +160,22 @@ export {
   RetryOptionsSchema,
   TargetLimitsSchema,
 } from './resilience/resilience-options';
-export type { BreakerOptions, LimiterOptions, LimiterRedisOptions, RetryOptions, TargetLimits } from './resilience/resilience-options';
+export type {
+  BreakerOptions,
+  LimiterOptions,
+  LimiterRedisOptions,
+  RetryOptions,
+  TargetLimits,
+} from './resilience/resilience-options';
 export { breakerStateChannel } from './resilience/resilience-events';
-export type { BreakerState, BreakerStateMessage, LimiterMode, ResilienceCounters, ResilienceEvent, ResilienceStats } from './resilience/resilience-events';
+export type {
+  BreakerState,
+  BreakerStateMessage,
+  LimiterMode,
+  ResilienceCounters,
+  ResilienceEvent,
+  ResilienceStats,
+} from './resilience/resilience-events';
 export { AbortSourceController } from './resilience/linked-abort-controller';
 export type { AbortSource } from './resilience/linked-abort-controller';
 
@@ -152,7 +218,14 @@ export type { ChunkReads } from './stream/chunk-reads';
 export type { StreamMapper } from './stream/map-upstream-stream';
 export { usageSoFarOf, withUsageSoFar } from './stream/stream-usage-so-far';
 export type { UsageSoFar } from './stream/stream-usage-so-far';
-export { contentText, imageMediaTypeFromUrl, invalidRequest, parseDataUrl, parseToolArguments, toolNamesById } from './wire/chat-message-parts';
+export {
+  contentText,
+  imageMediaTypeFromUrl,
+  invalidRequest,
+  parseDataUrl,
+  parseToolArguments,
+  toolNamesById,
+} from './wire/chat-message-parts';
 export type { InlineImage } from './wire/chat-message-parts';
 export { embeddingTexts, toEmbedding } from './embeddings/embedding-encoding';
 export { schemaProblems } from './options/validate-schema';
@@ -166,24 +239,77 @@ export type { LogFn, Logger } from './options/logger';
 export { MockAdapter, mockProvider, MockProviderOptionsSchema } from './providers/mock';
 export type { MockProviderOptions } from './providers/mock';
 export { OpenAIAdapter, openAIProvider, OpenAIProviderOptionsSchema } from './providers/openai';
-export type { OpenAIPreset, OpenAIPresetType, OpenAIProviderOptions, ToolCallIdFormat } from './providers/openai';
+export type {
+  OpenAIPreset,
+  OpenAIPresetType,
+  OpenAIProviderOptions,
+  ToolCallIdFormat,
+} from './providers/openai';
 export { OPENAI_PRESETS, openAIPresetProvider, openAIPresetProviders } from './providers/openai';
-export { GEMINI_DEFAULTS, GeminiAdapter, geminiProvider, GeminiProviderOptionsSchema } from './providers/gemini';
+export {
+  GEMINI_DEFAULTS,
+  GeminiAdapter,
+  geminiProvider,
+  GeminiProviderOptionsSchema,
+} from './providers/gemini';
 export type { GeminiProviderOptions } from './providers/gemini';
 export { mapGeminiUsage } from './providers/gemini/from-gemini-response';
 export { GeminiWebSearches } from './providers/gemini/gemini-web-searches';
-export type { GeminiGroundingMetadata, GeminiModalityTokenCount, GeminiUsageMetadata } from './providers/gemini/gemini-wire';
-export { OLLAMA_DEFAULTS, OllamaAdapter, ollamaProvider, OllamaProviderOptionsSchema } from './providers/ollama';
+export type {
+  GeminiGroundingMetadata,
+  GeminiModalityTokenCount,
+  GeminiUsageMetadata,
+} from './providers/gemini/gemini-wire';
+export {
+  OLLAMA_DEFAULTS,
+  OllamaAdapter,
+  ollamaProvider,
+  OllamaProviderOptionsSchema,
+} from './providers/ollama';
 export type { OllamaProviderOptions } from './providers/ollama';
-export { COHERE_DEFAULTS, CohereAdapter, cohereProvider, CohereProviderOptionsSchema } from './providers/cohere';
+export {
+  COHERE_DEFAULTS,
+  CohereAdapter,
+  cohereProvider,
+  CohereProviderOptionsSchema,
+} from './providers/cohere';
 export type { CohereProviderOptions } from './providers/cohere';
-export { ANTHROPIC_DEFAULTS, AnthropicAdapter, anthropicProvider, AnthropicProviderOptionsSchema } from './providers/anthropic';
+export {
+  ANTHROPIC_DEFAULTS,
+  AnthropicAdapter,
+  anthropicProvider,
+  AnthropicProviderOptionsSchema,
+} from './providers/anthropic';
 export type { AnthropicProviderOptions } from './providers/anthropic';
-export { AZURE_OPENAI_DEFAULTS, AzureOpenAIAdapter, azureOpenAIProvider, AzureOpenAIProviderOptionsSchema } from './providers/azure-openai';
+export {
+  AZURE_OPENAI_DEFAULTS,
+  AzureOpenAIAdapter,
+  azureOpenAIProvider,
+  AzureOpenAIProviderOptionsSchema,
+} from './providers/azure-openai';
 export type { AzureOpenAIProviderOptions } from './providers/azure-openai';
-export { BEDROCK_DEFAULTS, BedrockAdapter, bedrockProvider, BedrockProviderOptionsSchema } from './providers/bedrock';
+export {
+  BEDROCK_DEFAULTS,
+  BedrockAdapter,
+  bedrockProvider,
+  BedrockProviderOptionsSchema,
+} from './providers/bedrock';
 export type { BedrockProviderOptions } from './providers/bedrock';
 
 // Redis (shared by the libs that keep state in it)
-export { createRedisClient, isRedisCluster, pingRedis, redisEndpointOf, redisEndpointProblems, redisUrlProblem, RedisClusterOptionsSchema, RedisUrlSchema } from './redis/redis-client';
-export type { RedisClient, RedisClientSettings, RedisClusterOptions, RedisEndpoint } from './redis/redis-client';
+export {
+  createRedisClient,
+  isRedisCluster,
+  pingRedis,
+  redisEndpointOf,
+  redisEndpointProblems,
+  redisUrlProblem,
+  RedisClusterOptionsSchema,
+  RedisUrlSchema,
+} from './redis/redis-client';
+export type {
+  RedisClient,
+  RedisClientSettings,
+  RedisClusterOptions,
+  RedisEndpoint,
+} from './redis/redis-client';

@@ -10,7 +10,11 @@ import type { GatewayOptions } from '../src/gateway/gateway-options';
 import { createRequestContext } from '../src/gateway/request-context';
 import { readJsonBody, upstreamRequest } from '../src/http/upstream-request';
 import type { GatewayPlugin } from '../src/hooks/gateway-hooks';
-import { PROVIDER_CONTRACT_VERSION, type ProviderAdapter, type ProviderCallContext } from '../src/providers/provider-adapter';
+import {
+  PROVIDER_CONTRACT_VERSION,
+  type ProviderAdapter,
+  type ProviderCallContext,
+} from '../src/providers/provider-adapter';
 import { callCancellation } from '../src/providers/provider-call-cancellation';
 import { AbortSourceController } from '../src/resilience/linked-abort-controller';
 import type { ChatCompletion } from '../src/wire/openai-chat';
@@ -20,7 +24,10 @@ const fixture = useGatewayFixture();
 const dispatcher = new Agent();
 
 function make(options: Partial<GatewayOptions> = {}): Gateway {
-  const gateway = gatewayFor(fixture.upstream, { models: [{ name: 'm', targets: [{ provider: 'primary', model: 'gpt' }] }], ...options });
+  const gateway = gatewayFor(fixture.upstream, {
+    models: [{ name: 'm', targets: [{ provider: 'primary', model: 'gpt' }] }],
+    ...options,
+  });
   return fixture.track(gateway);
 }
 
@@ -79,7 +86,8 @@ describe('a request context made with an abort source and no signal', () => {
   it('leaves no listener on a long-lived source once the contexts whose signal was read are gone', async () => {
     const source = abortSource();
     const made = 200;
-    for (let i = 0; i < made; i++) expect(createRequestContext({ abortSource: source }).signal.aborted).toBe(false);
+    for (let i = 0; i < made; i++)
+      expect(createRequestContext({ abortSource: source }).signal.aborted).toBe(false);
     expect(source.listeners()).toBe(made);
     // full collections until the finalization callbacks have run (they run as tasks after a GC)
     setFlagsFromString('--expose-gc');
@@ -111,8 +119,13 @@ describe('a request context made with an abort source and no signal', () => {
   it('makes no AbortSignal for a chat, streamed or not, through a built-in adapter', async () => {
     const gateway = make();
     const made = await abortControllersMadeBy(async () => {
-      await gateway.chat(ask('m'), { context: createRequestContext({ abortSource: new AbortSourceController() }) });
-      for await (const chunk of await gateway.stream({ ...ask('m'), stream: true }, { context: createRequestContext({ abortSource: new AbortSourceController() }) })) {
+      await gateway.chat(ask('m'), {
+        context: createRequestContext({ abortSource: new AbortSourceController() }),
+      });
+      for await (const chunk of await gateway.stream(
+        { ...ask('m'), stream: true },
+        { context: createRequestContext({ abortSource: new AbortSourceController() }) },
+      )) {
         expect(chunk.object).toBe('chat.completion.chunk');
       }
     });
@@ -168,7 +181,14 @@ describe('upstreamRequest with an abort source', () => {
   it('rejects with the source reason itself when it aborts mid-call, and leaves no listener on it', async () => {
     fixture.upstream.fault({ kind: 'hang', times: 1 });
     const source = abortSource();
-    const call = upstreamRequest({ provider: 'p', url: url(), headers: {}, json, signal: source, dispatcher }).catch((error: unknown) => error);
+    const call = upstreamRequest({
+      provider: 'p',
+      url: url(),
+      headers: {},
+      json,
+      signal: source,
+      dispatcher,
+    }).catch((error: unknown) => error);
     await upstreamReceived(fixture.upstream, 1);
     const aborted = fixture.upstream.nextAbort();
     const reason = new SwitchyardError('upstream_timeout', 'too slow', { provider: 'p' });
@@ -182,14 +202,25 @@ describe('upstreamRequest with an abort source', () => {
     const source = abortSource();
     const reason = new SwitchyardError('client_closed_request', 'gone');
     source.abort(reason);
-    await expect(upstreamRequest({ provider: 'p', url: url(), headers: {}, json, signal: source, dispatcher })).rejects.toBe(reason);
+    await expect(
+      upstreamRequest({ provider: 'p', url: url(), headers: {}, json, signal: source, dispatcher }),
+    ).rejects.toBe(reason);
   });
 
   it('stops listening on the source once the answer is read', async () => {
     const source = abortSource();
-    const response = await upstreamRequest({ provider: 'p', url: url(), headers: {}, json, signal: source, dispatcher });
+    const response = await upstreamRequest({
+      provider: 'p',
+      url: url(),
+      headers: {},
+      json,
+      signal: source,
+      dispatcher,
+    });
     const closed = response.body.closed ? Promise.resolve() : once(response.body, 'close');
-    await expect(readJsonBody<ChatCompletion>(response, 'p', source)).resolves.toMatchObject({ object: 'chat.completion' });
+    await expect(readJsonBody<ChatCompletion>(response, 'p', source)).resolves.toMatchObject({
+      object: 'chat.completion',
+    });
     // undici stops listening when the body closes, as it does on an AbortSignal
     await closed;
     expect(source.listeners()).toBe(0);
@@ -210,7 +241,14 @@ describe('a third-party adapter that reads context.signal', () => {
             type: 'third-party',
             async chat(request, context) {
               seen.push(context);
-              const response = await upstreamRequest({ provider: options.name, url: `${fixture.upstream.url}/v1/chat/completions`, headers: {}, json: { ...request, model: context.model }, signal: context.signal, dispatcher: kit.dispatcher });
+              const response = await upstreamRequest({
+                provider: options.name,
+                url: `${fixture.upstream.url}/v1/chat/completions`,
+                headers: {},
+                json: { ...request, model: context.model },
+                signal: context.signal,
+                dispatcher: kit.dispatcher,
+              });
               return readJsonBody<ChatCompletion>(response, options.name, context.signal);
             },
             stream: () => Promise.reject(new SwitchyardError('unsupported_feature', 'no streams here')),

@@ -9,7 +9,12 @@ let gateway: Gateway;
 beforeAll(async () => {
   upstream = await createMockUpstream({ streamChunks: 3 });
   gateway = gatewayFor(upstream, {
-    breaker: { volumeThreshold: 20, errorThresholdPercentage: 50, resetTimeoutMs: 600_000, rollingWindowMs: 600_000 },
+    breaker: {
+      volumeThreshold: 20,
+      errorThresholdPercentage: 50,
+      resetTimeoutMs: 600_000,
+      rollingWindowMs: 600_000,
+    },
     models: [
       { name: 'chat', targets: [{ provider: 'primary', model: 'down' }], fallbacks: ['spare'] },
       { name: 'spare', targets: [{ provider: 'backup', model: 'up' }] },

@@ -7,7 +7,9 @@ import { describe, expect, it } from 'vitest';
 const PROVIDERS_DIR = fileURLToPath(new URL('../src/providers/', import.meta.url));
 const NOT_WIRE_PROVIDERS = new Set(['mock']);
 
-const folders = readdirSync(PROVIDERS_DIR).filter((entry) => statSync(`${PROVIDERS_DIR}${entry}`).isDirectory() && !NOT_WIRE_PROVIDERS.has(entry));
+const folders = readdirSync(PROVIDERS_DIR).filter(
+  (entry) => statSync(`${PROVIDERS_DIR}${entry}`).isDirectory() && !NOT_WIRE_PROVIDERS.has(entry),
+);
 
 function requiredFiles(name: string): string[] {
   return [

@@ -1,6 +1,13 @@
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createMockUpstream, freeTcpPort, requireService, startRedisServer, type MockUpstream, type TestRedisServer } from '@switchyard/testing';
+import {
+  createMockUpstream,
+  freeTcpPort,
+  requireService,
+  startRedisServer,
+  type MockUpstream,
+  type TestRedisServer,
+} from '@switchyard/testing';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../src/gateway/create-gateway';
@@ -15,7 +22,12 @@ if (!hasRedisServer && process.env['CI']) throw new Error('redis-server is requi
 let upstream: MockUpstream;
 const gateways: Gateway[] = [];
 
-function make(url: string, keyPrefix: string, limits: { requestsPerMinute: number }, extra: Partial<GatewayOptions> = {}): Gateway {
+function make(
+  url: string,
+  keyPrefix: string,
+  limits: { requestsPerMinute: number },
+  extra: Partial<GatewayOptions> = {},
+): Gateway {
   const gateway = gatewayFor(upstream, {
     retry: { maxRetries: 0 },
     // waits for a slot are generous (a loaded machine); a limit that is spent still refuses after this wait
@@ -55,8 +67,22 @@ describe.skipIf(!sharedRedis)('limits shared through the machine Redis', () => {
     const prefix = `switchyard-test:${randomUUID()}:`;
     // a generous command timeout: on a loaded machine a slow command would fail one engine over
     // to its local limit, and the two would then admit 20 each
-    const a = make(redisUrl, prefix, { requestsPerMinute: 20 }, { limiter: { maxWaitMs: 10_000, redis: { url: redisUrl, keyPrefix: prefix, commandTimeoutMs: 5_000 } } });
-    const b = make(redisUrl, prefix, { requestsPerMinute: 20 }, { limiter: { maxWaitMs: 10_000, redis: { url: redisUrl, keyPrefix: prefix, commandTimeoutMs: 5_000 } } });
+    const a = make(
+      redisUrl,
+      prefix,
+      { requestsPerMinute: 20 },
+      {
+        limiter: { maxWaitMs: 10_000, redis: { url: redisUrl, keyPrefix: prefix, commandTimeoutMs: 5_000 } },
+      },
+    );
+    const b = make(
+      redisUrl,
+      prefix,
+      { requestsPerMinute: 20 },
+      {
+        limiter: { maxWaitMs: 10_000, redis: { url: redisUrl, keyPrefix: prefix, commandTimeoutMs: 5_000 } },
+      },
+    );
     await Promise.all([shared(a), shared(b)]);
     const calls = Array.from({ length: 30 }, () => [a.chat(ask('m')), b.chat(ask('m'))]).flat();
     const { ok, codes } = await settleAll(calls);
@@ -88,7 +114,7 @@ describe.skipIf(!hasRedisServer)('a Redis outage', () => {
     const prefix = `switchyard-test:${randomUUID()}:`;
     const gateway = make(url, prefix, { requestsPerMinute: 5 });
     await shared(gateway);
-    expect((await settleAll([1, 2, 3].map(() => gateway.chat(ask('m')))))).toEqual({ ok: 3, codes: [] });
+    expect(await settleAll([1, 2, 3].map(() => gateway.chat(ask('m'))))).toEqual({ ok: 3, codes: [] });
 
     const degraded = nextEvent(gateway, 'limiter_mode');
     await redis.stop();

@@ -5,7 +5,19 @@ import type { ModelCatalog, ModelInfo } from '../src/catalog/model-catalog';
 import type { Gateway } from '../src/gateway/create-gateway';
 import type { GatewayOptions } from '../src/gateway/gateway-options';
 import { createRequestContext } from '../src/gateway/request-context';
-import { abortSource, ask, callsTo, collect, gatewayFor, nextEvent, pumped, pumpUntil, textOf, upstreamReceived, useFakeClock } from './resilience-harness';
+import {
+  abortSource,
+  ask,
+  callsTo,
+  collect,
+  gatewayFor,
+  nextEvent,
+  pumped,
+  pumpUntil,
+  textOf,
+  upstreamReceived,
+  useFakeClock,
+} from './resilience-harness';
 
 const fixture = useGatewayFixture({ streamChunks: 4 });
 
@@ -15,10 +27,23 @@ function make(options: Partial<GatewayOptions>): Gateway {
 }
 
 /** One alias on the primary only (model `bad` is where faults are aimed). */
-const solo = (extra: Partial<GatewayOptions> = {}): Gateway => make({ models: [{ name: 'm', targets: [{ provider: 'primary', model: 'bad' }] }], ...extra });
+const solo = (extra: Partial<GatewayOptions> = {}): Gateway =>
+  make({ models: [{ name: 'm', targets: [{ provider: 'primary', model: 'bad' }] }], ...extra });
 /** One alias failing over from primary to backup. */
 const pair = (extra: Partial<GatewayOptions> = {}): Gateway =>
-  make({ models: [{ name: 'm', strategy: 'ordered', targets: [{ provider: 'primary', model: 'bad' }, { provider: 'backup', model: 'good' }] }], ...extra });
+  make({
+    models: [
+      {
+        name: 'm',
+        strategy: 'ordered',
+        targets: [
+          { provider: 'primary', model: 'bad' },
+          { provider: 'backup', model: 'good' },
+        ],
+      },
+    ],
+    ...extra,
+  });
 
 afterEach(() => {
   vi.useRealTimers();
@@ -36,7 +61,11 @@ describe.each([500, 502, 503])('an upstream %i', (status) => {
     await vi.advanceTimersByTimeAsync(delayMs);
     await expect(reply).resolves.toMatchObject({ object: 'chat.completion' });
     expect(callsTo(fixture.upstream, '/v1/')).toBe(2);
-    expect(gateway.stats().counters).toMatchObject({ retries: 1, breakerRejections: 0, limiterRejections: 0 });
+    expect(gateway.stats().counters).toMatchObject({
+      retries: 1,
+      breakerRejections: 0,
+      limiterRejections: 0,
+    });
   });
 
   it('fails over at once to the next target, without a retry', async () => {
@@ -50,7 +79,12 @@ describe.each([500, 502, 503])('an upstream %i', (status) => {
 
 describe('an upstream 5xx with rate-limit headers', () => {
   it("is retried after the backoff, not after OpenAI's x-ratelimit-reset-* (sent on every answer)", async () => {
-    fixture.upstream.fault({ kind: 'status', status: 500, headers: { 'x-ratelimit-reset-requests': '120ms', 'x-ratelimit-reset-tokens': '6m0s' }, times: 1 });
+    fixture.upstream.fault({
+      kind: 'status',
+      status: 500,
+      headers: { 'x-ratelimit-reset-requests': '120ms', 'x-ratelimit-reset-tokens': '6m0s' },
+      times: 1,
+    });
     const gateway = solo({ retry: { baseDelayMs: 10, maxDelayMs: 50 } });
     const retry = nextEvent(gateway, 'retry');
     await expect(gateway.chat(ask('m'))).resolves.toMatchObject({ object: 'chat.completion' });
@@ -107,7 +141,12 @@ describe('an upstream 429', () => {
 
   it('honours x-ratelimit-reset-requests too', async () => {
     useFakeClock();
-    fixture.upstream.fault({ kind: 'status', status: 429, headers: { 'x-ratelimit-reset-requests': '1.5s' }, times: 1 });
+    fixture.upstream.fault({
+      kind: 'status',
+      status: 429,
+      headers: { 'x-ratelimit-reset-requests': '1.5s' },
+      times: 1,
+    });
     const gateway = solo();
     const retry = nextEvent(gateway, 'retry');
     const reply = gateway.chat(ask('m'));
@@ -138,7 +177,11 @@ describe('an upstream 429', () => {
   it('is not retried when the wait would pass the overall deadline: the client sees the 429 and its Retry-After', async () => {
     fixture.upstream.fault({ kind: 'status', status: 429, headers: { 'retry-after': '120' } });
     const gateway = solo({ requestTimeoutMs: 60_000 });
-    await expect(gateway.chat(ask('m'))).rejects.toMatchObject({ code: 'upstream_rate_limited', status: 429, retryAfterMs: 120_000 });
+    await expect(gateway.chat(ask('m'))).rejects.toMatchObject({
+      code: 'upstream_rate_limited',
+      status: 429,
+      retryAfterMs: 120_000,
+    });
     expect(callsTo(fixture.upstream, '/v1/')).toBe(1);
     expect(gateway.stats().counters.retries).toBe(0);
   });
@@ -155,7 +198,10 @@ describe('transport faults', () => {
   it('a reset on the only target reaches the client as 502 after the retries', async () => {
     fixture.upstream.fault({ kind: 'reset' });
     const gateway = solo({ retry: { maxRetries: 1, baseDelayMs: 0 } });
-    await expect(gateway.chat(ask('m'))).rejects.toMatchObject({ code: 'upstream_connection_error', status: 502 });
+    await expect(gateway.chat(ask('m'))).rejects.toMatchObject({
+      code: 'upstream_connection_error',
+      status: 502,
+    });
     expect(callsTo(fixture.upstream, '/v1/')).toBe(2);
   });
 
@@ -241,16 +287,22 @@ describe('the circuit breaker', () => {
     gateway.hooks.onResilienceEvent.tap('t', (event) => {
       if (event.type === 'breaker_state') states.push(event.state);
     });
-    for (let i = 0; i < 5; i++) await expect(gateway.chat(ask('m'))).rejects.toMatchObject({ code: 'upstream_error' });
+    for (let i = 0; i < 5; i++)
+      await expect(gateway.chat(ask('m'))).rejects.toMatchObject({ code: 'upstream_error' });
     expect(gateway.stats().breakers['primary/bad']).toBe('open');
-    for (let i = 0; i < 20; i++) await expect(gateway.chat(ask('m'))).rejects.toMatchObject({ code: 'circuit_open', status: 503 });
+    for (let i = 0; i < 20; i++)
+      await expect(gateway.chat(ask('m'))).rejects.toMatchObject({ code: 'circuit_open', status: 503 });
     expect(callsTo(fixture.upstream, '/v1/')).toBe(5);
     expect(gateway.stats().counters).toMatchObject({ breakerRejections: 20, breakerOpens: 1 });
 
     await vi.advanceTimersByTimeAsync(10_000);
     expect(gateway.stats().breakers['primary/bad']).toBe('half-open');
     // a single probe: the other concurrent calls are refused while it runs
-    const results = await Promise.allSettled([gateway.chat(ask('m')), gateway.chat(ask('m')), gateway.chat(ask('m'))]);
+    const results = await Promise.allSettled([
+      gateway.chat(ask('m')),
+      gateway.chat(ask('m')),
+      gateway.chat(ask('m')),
+    ]);
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
     expect(callsTo(fixture.upstream, '/v1/')).toBe(6);
     expect(states).toEqual(['open', 'half-open', 'closed']);
@@ -269,12 +321,17 @@ describe('the circuit breaker', () => {
     const hung = gateway.chat(ask('m'), { signal: abort.signal }).catch((error: unknown) => error);
     await upstreamReceived(fixture.upstream, 1);
     const queued = gateway.chat(ask('m')).catch((error: unknown) => error);
-    await vi.waitFor(() => expect(gateway.stats().limiters['primary/bad']).toEqual({ running: 1, queued: 1 }), UNTIL_SETTLED);
-    for (let i = 0; i < 10; i++) await expect(gateway.chat(ask('m'))).rejects.toMatchObject({ code: 'limiter_rejected' });
+    await vi.waitFor(
+      () => expect(gateway.stats().limiters['primary/bad']).toEqual({ running: 1, queued: 1 }),
+      UNTIL_SETTLED,
+    );
+    for (let i = 0; i < 10; i++)
+      await expect(gateway.chat(ask('m'))).rejects.toMatchObject({ code: 'limiter_rejected' });
     abort.abort();
     expect(await hung).toMatchObject({ code: 'client_closed_request' });
     expect(await queued).toMatchObject({ code: 'upstream_error' });
-    for (let i = 0; i < 3; i++) await expect(gateway.chat(ask('m'))).rejects.toMatchObject({ code: 'upstream_error' });
+    for (let i = 0; i < 3; i++)
+      await expect(gateway.chat(ask('m'))).rejects.toMatchObject({ code: 'upstream_error' });
     // every upstream answer failed: before, the 10 refusals counted as successes and kept it closed
     expect(gateway.stats().breakers['primary/bad']).toBe('open');
   });
@@ -282,7 +339,8 @@ describe('the circuit breaker', () => {
   it('does not count client errors (4xx other than 408/429)', async () => {
     fixture.upstream.fault({ kind: 'status', status: 400 });
     const gateway = solo({ breaker });
-    for (let i = 0; i < 12; i++) await expect(gateway.chat(ask('m'))).rejects.toMatchObject({ code: 'upstream_bad_request' });
+    for (let i = 0; i < 12; i++)
+      await expect(gateway.chat(ask('m'))).rejects.toMatchObject({ code: 'upstream_bad_request' });
     expect(gateway.stats().breakers['primary/bad']).toBe('closed');
     expect(callsTo(fixture.upstream, '/v1/')).toBe(12);
   });
@@ -297,7 +355,8 @@ describe('the circuit breaker', () => {
         { name: 'spare', targets: [{ provider: 'backup', model: 'good' }] },
       ],
     });
-    for (let i = 0; i < 10; i++) await expect(gateway.chat(ask('m'))).resolves.toMatchObject({ model: 'good' });
+    for (let i = 0; i < 10; i++)
+      await expect(gateway.chat(ask('m'))).resolves.toMatchObject({ model: 'good' });
     expect(callsTo(fixture.upstream, '/v1/')).toBe(5);
     expect(gateway.stats().counters).toMatchObject({ breakerRejections: 5, fallbacks: 10 });
   });
@@ -309,9 +368,19 @@ describe('lowest-latency routing', () => {
     const gateway = make({
       retry: { maxRetries: 0 },
       routing: { explorationRate: 0 },
-      models: [{ name: 'm', strategy: 'lowest-latency', targets: [{ provider: 'primary', model: 'bad' }, { provider: 'backup', model: 'good' }] }],
+      models: [
+        {
+          name: 'm',
+          strategy: 'lowest-latency',
+          targets: [
+            { provider: 'primary', model: 'bad' },
+            { provider: 'backup', model: 'good' },
+          ],
+        },
+      ],
     });
-    for (let i = 0; i < 8; i++) await expect(gateway.chat(ask('m'))).resolves.toMatchObject({ object: 'chat.completion' });
+    for (let i = 0; i < 8; i++)
+      await expect(gateway.chat(ask('m'))).resolves.toMatchObject({ object: 'chat.completion' });
     // at most the first call or two measure the failing target; before, it went first every time
     expect(callsTo(fixture.upstream, '/v1/')).toBeLessThanOrEqual(2);
     expect(callsTo(fixture.upstream, '/backup/')).toBe(8);
@@ -329,7 +398,10 @@ describe('the upstream limiter', () => {
     const first = gateway.chat(ask('m'), { signal: abort.signal }).catch((error: unknown) => error);
     await upstreamReceived(fixture.upstream, 1);
     const second = gateway.chat(ask('m'));
-    await vi.waitFor(() => expect(gateway.stats().limiters['primary/bad']).toEqual({ running: 1, queued: 1 }), UNTIL_SETTLED);
+    await vi.waitFor(
+      () => expect(gateway.stats().limiters['primary/bad']).toEqual({ running: 1, queued: 1 }),
+      UNTIL_SETTLED,
+    );
     await expect(gateway.chat(ask('m'))).rejects.toMatchObject({ code: 'limiter_rejected', status: 429 });
     expect(gateway.stats().counters.limiterRejections).toBe(1);
     abort.abort();
@@ -349,12 +421,17 @@ describe('the upstream limiter', () => {
       ],
     });
     const holder = new AbortController();
-    const direct = gateway.chat(ask('primary/bad'), { signal: holder.signal }).catch((error: unknown) => error);
+    const direct = gateway
+      .chat(ask('primary/bad'), { signal: holder.signal })
+      .catch((error: unknown) => error);
     await upstreamReceived(fixture.upstream, 1);
     expect(gateway.stats().limiters['primary/bad']).toEqual({ running: 1, queued: 0 });
     // the limited alias finds the target's one slot taken by the direct call, and waits
     const limited = gateway.chat(ask('m'));
-    await vi.waitFor(() => expect(gateway.stats().limiters['primary/bad']).toEqual({ running: 1, queued: 1 }), UNTIL_SETTLED);
+    await vi.waitFor(
+      () => expect(gateway.stats().limiters['primary/bad']).toEqual({ running: 1, queued: 1 }),
+      UNTIL_SETTLED,
+    );
     // another alias naming the target without limits is limited too: the queue is full
     await expect(gateway.chat(ask('plain'))).rejects.toMatchObject({ code: 'limiter_rejected', status: 429 });
     expect(callsTo(fixture.upstream, '/v1/')).toBe(1);
@@ -366,13 +443,18 @@ describe('the upstream limiter', () => {
 
   it('a request waiting in the queue is cancelled by its client, and leaves the queue', async () => {
     fixture.upstream.fault({ kind: 'hang', times: 1 });
-    const gateway = make({ models: [{ name: 'm', targets: [{ provider: 'primary', model: 'bad', limits: { maxConcurrent: 1 } }] }] });
+    const gateway = make({
+      models: [{ name: 'm', targets: [{ provider: 'primary', model: 'bad', limits: { maxConcurrent: 1 } }] }],
+    });
     const holder = new AbortController();
     const first = gateway.chat(ask('m'), { signal: holder.signal }).catch((error: unknown) => error);
     await upstreamReceived(fixture.upstream, 1);
     const waiter = new AbortController();
     const second = gateway.chat(ask('m'), { signal: waiter.signal }).catch((error: unknown) => error);
-    await vi.waitFor(() => expect(gateway.stats().limiters['primary/bad']).toEqual({ running: 1, queued: 1 }), UNTIL_SETTLED);
+    await vi.waitFor(
+      () => expect(gateway.stats().limiters['primary/bad']).toEqual({ running: 1, queued: 1 }),
+      UNTIL_SETTLED,
+    );
     waiter.abort();
     expect(await second).toMatchObject({ code: 'client_closed_request' });
     expect(gateway.stats().limiters['primary/bad']).toEqual({ running: 1, queued: 0 });
@@ -382,7 +464,9 @@ describe('the upstream limiter', () => {
   });
 
   it('a stream holds its slot until it ends; breaking out of it frees the slot', async () => {
-    const gateway = make({ models: [{ name: 'm', targets: [{ provider: 'primary', model: 'bad', limits: { maxConcurrent: 1 } }] }] });
+    const gateway = make({
+      models: [{ name: 'm', targets: [{ provider: 'primary', model: 'bad', limits: { maxConcurrent: 1 } }] }],
+    });
     const stream = await gateway.stream(ask('m'));
     expect(gateway.stats().limiters['primary/bad']?.running).toBe(1);
     for await (const chunk of stream) {
@@ -398,7 +482,11 @@ describe('the upstream limiter', () => {
     const gateway = make({
       limiter: { maxWaitMs: 1_000 },
       models: [
-        { name: 'm', targets: [{ provider: 'primary', model: 'bad', limits: { requestsPerMinute: 2 } }], fallbacks: ['spare'] },
+        {
+          name: 'm',
+          targets: [{ provider: 'primary', model: 'bad', limits: { requestsPerMinute: 2 } }],
+          fallbacks: ['spare'],
+        },
         { name: 'spare', targets: [{ provider: 'backup', model: 'good' }] },
       ],
     });
@@ -416,7 +504,9 @@ describe('the upstream limiter', () => {
     useFakeClock();
     const gateway = make({
       limiter: { maxWaitMs: 100 },
-      models: [{ name: 'm', targets: [{ provider: 'primary', model: 'bad', limits: { tokensPerMinute: 1_000 } }] }],
+      models: [
+        { name: 'm', targets: [{ provider: 'primary', model: 'bad', limits: { tokensPerMinute: 1_000 } }] },
+      ],
     });
     await pumped(gateway.chat({ ...ask('m'), max_tokens: 600 }));
     const second = gateway.chat({ ...ask('m'), max_tokens: 600 }).catch((error: unknown) => error);
@@ -426,25 +516,53 @@ describe('the upstream limiter', () => {
     expect(callsTo(fixture.upstream, '/v1/')).toBe(1);
     // a minute later the window refills, and the tokens reserved by the request that gave up come back
     await vi.advanceTimersByTimeAsync(60_000);
-    await expect(pumped(Promise.all([gateway.chat({ ...ask('m'), max_tokens: 600 }), gateway.chat({ ...ask('m'), max_tokens: 300 })]))).resolves.toHaveLength(2);
+    await expect(
+      pumped(
+        Promise.all([
+          gateway.chat({ ...ask('m'), max_tokens: 600 }),
+          gateway.chat({ ...ask('m'), max_tokens: 300 }),
+        ]),
+      ),
+    ).resolves.toHaveLength(2);
     expect(callsTo(fixture.upstream, '/v1/')).toBe(3);
   });
 
   it("weighs a max_tokens above the target model's output limit in the model catalog at that limit", async () => {
     useFakeClock();
     // `bad` writes at most 400 tokens; `good` is not in the catalog
-    const bad: ModelInfo = { id: 'bad', provider: 'openai', contextWindow: 8_000, maxOutputTokens: 400, inputModalities: ['text'], outputModalities: ['text'], supportsTools: true };
-    const modelCatalog: ModelCatalog = { lookup: (model) => (model === 'bad' ? bad : undefined), list: () => [bad] };
+    const bad: ModelInfo = {
+      id: 'bad',
+      provider: 'openai',
+      contextWindow: 8_000,
+      maxOutputTokens: 400,
+      inputModalities: ['text'],
+      outputModalities: ['text'],
+      supportsTools: true,
+    };
+    const modelCatalog: ModelCatalog = {
+      lookup: (model) => (model === 'bad' ? bad : undefined),
+      list: () => [bad],
+    };
     const gateway = make({
       limiter: { maxWaitMs: 100 },
       modelCatalog,
       models: [
         { name: 'm', targets: [{ provider: 'primary', model: 'bad', limits: { tokensPerMinute: 1_000 } }] },
-        { name: 'unknown', targets: [{ provider: 'backup', model: 'good', limits: { tokensPerMinute: 1_000 } }] },
+        {
+          name: 'unknown',
+          targets: [{ provider: 'backup', model: 'good', limits: { tokensPerMinute: 1_000 } }],
+        },
       ],
     });
     // Claude Code's 32000 would take the whole minute's 1000 tokens alone; capped, two fit
-    await expect(pumped(Promise.all([gateway.chat({ ...ask('m'), max_tokens: 32_000 }), gateway.chat({ ...ask('m'), max_tokens: 32_000 })]))).resolves.toHaveLength(2);
+    await expect(
+      pumped(
+        Promise.all([
+          gateway.chat({ ...ask('m'), max_tokens: 32_000 }),
+          gateway.chat({ ...ask('m'), max_tokens: 32_000 }),
+        ]),
+      ),
+    ).resolves.toHaveLength(2);
     // capped, not dropped: a third does not fit the minute
     const third = gateway.chat({ ...ask('m'), max_tokens: 32_000 }).catch((error: unknown) => error);
     await pumpUntil(() => gateway.stats().limiters['primary/bad']?.queued === 1);
@@ -466,7 +584,12 @@ describe('the upstream limiter', () => {
       limiter: { maxWaitMs: 100 },
       models: [
         { name: 'm', targets: [{ provider: 'primary', model: 'bad', limits: { tokensPerMinute: 1_000 } }] },
-        { name: 'legacy', targets: [{ provider: 'backup', model: 'gpt-3.5-turbo-instruct', limits: { tokensPerMinute: 1_000 } }] },
+        {
+          name: 'legacy',
+          targets: [
+            { provider: 'backup', model: 'gpt-3.5-turbo-instruct', limits: { tokensPerMinute: 1_000 } },
+          ],
+        },
       ],
     });
     // four choices of up to 200 tokens weigh 800 and the prompt, not 200: a call of 200 more does not fit the minute
@@ -478,7 +601,9 @@ describe('the upstream limiter', () => {
     expect(callsTo(fixture.upstream, '/v1/')).toBe(1);
     // a legacy completion writes (and bills) best_of choices, at least n: 4 of 200 tokens here
     await pumped(gateway.complete({ model: 'legacy', prompt: 'Hello!', max_tokens: 200, n: 2, best_of: 4 }));
-    const next = gateway.complete({ model: 'legacy', prompt: 'Hello!', max_tokens: 200 }).catch((error: unknown) => error);
+    const next = gateway
+      .complete({ model: 'legacy', prompt: 'Hello!', max_tokens: 200 })
+      .catch((error: unknown) => error);
     await pumpUntil(() => gateway.stats().limiters['backup/gpt-3.5-turbo-instruct']?.queued === 1);
     await vi.advanceTimersByTimeAsync(100);
     expect(await pumped(next)).toMatchObject({ code: 'limiter_rejected' });
@@ -497,20 +622,42 @@ describe('the retry budget', () => {
 });
 
 describe('fallbackOn', () => {
-  const tooLong = { kind: 'status' as const, status: 400, body: { error: { message: "This model's maximum context length is 8192 tokens.", type: 'invalid_request_error', param: 'messages', code: 'context_length_exceeded' } }, match: { model: 'bad' } };
+  const tooLong = {
+    kind: 'status' as const,
+    status: 400,
+    body: {
+      error: {
+        message: "This model's maximum context length is 8192 tokens.",
+        type: 'invalid_request_error',
+        param: 'messages',
+        code: 'context_length_exceeded',
+      },
+    },
+    match: { model: 'bad' },
+  };
   const routes = (fallbackOn?: { contextLengthExceeded: boolean }) => [
-    { name: 'm', targets: [{ provider: 'primary', model: 'bad' }], fallbacks: ['large'], ...(fallbackOn === undefined ? {} : { fallbackOn }) },
+    {
+      name: 'm',
+      targets: [{ provider: 'primary', model: 'bad' }],
+      fallbacks: ['large'],
+      ...(fallbackOn === undefined ? {} : { fallbackOn }),
+    },
     { name: 'large', targets: [{ provider: 'backup', model: 'good' }] },
   ];
 
   it('moves on to a larger model on context_length_exceeded when configured', async () => {
     fixture.upstream.fault(tooLong);
-    await expect(make({ models: routes({ contextLengthExceeded: true }) }).chat(ask('m'))).resolves.toMatchObject({ model: 'good' });
+    await expect(
+      make({ models: routes({ contextLengthExceeded: true }) }).chat(ask('m')),
+    ).resolves.toMatchObject({ model: 'good' });
   });
 
   it('does not by default', async () => {
     fixture.upstream.fault(tooLong);
-    await expect(make({ models: routes() }).chat(ask('m'))).rejects.toMatchObject({ code: 'context_length_exceeded', status: 400 });
+    await expect(make({ models: routes() }).chat(ask('m'))).rejects.toMatchObject({
+      code: 'context_length_exceeded',
+      status: 400,
+    });
     expect(callsTo(fixture.upstream, '/backup/')).toBe(0);
   });
 });
@@ -521,7 +668,9 @@ describe('a context made with an abort source', () => {
     const source = abortSource();
     // no signal given: the context's signal follows the source
     const context = createRequestContext({ abortSource: source });
-    const reply = solo().chat(ask('m'), { context }).catch((error: unknown) => error);
+    const reply = solo()
+      .chat(ask('m'), { context })
+      .catch((error: unknown) => error);
     await upstreamReceived(fixture.upstream, 1);
     const aborted = fixture.upstream.nextAbort();
     const reason = new Error('client went away');
@@ -536,7 +685,9 @@ describe('a context made with an abort source', () => {
     const gateway = solo();
     const done = abortSource();
     const finished = createRequestContext({ signal: new AbortController().signal, abortSource: done });
-    await expect(gateway.chat(ask('m'), { context: finished })).resolves.toMatchObject({ object: 'chat.completion' });
+    await expect(gateway.chat(ask('m'), { context: finished })).resolves.toMatchObject({
+      object: 'chat.completion',
+    });
     expect(done.listeners()).toBe(0);
 
     fixture.upstream.fault({ kind: 'hang', times: 1 });

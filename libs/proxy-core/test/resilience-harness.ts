@@ -7,24 +7,36 @@ import type { ResilienceEvent } from '../src/resilience/resilience-events';
 import type { ChatCompletionChunk, ChatCompletionRequest } from '../src/wire/openai-chat';
 
 /** A chat request for `model`. */
-export const ask = (model: string): ChatCompletionRequest => ({ model, messages: [{ role: 'user', content: 'Hello!' }] });
+export const ask = (model: string): ChatCompletionRequest => ({
+  model,
+  messages: [{ role: 'user', content: 'Hello!' }],
+});
 
 /** A gateway against the mock upstream: `primary` at /v1, `backup` at /backup/v1. */
 export function gatewayFor(upstream: MockUpstream, options: Partial<GatewayOptions>): Gateway {
   return createGateway({
     providers: [
       { name: 'primary', type: 'openai', baseUrl: `${upstream.url}/v1`, apiKey: 'sk-test-primary-000000' },
-      { name: 'backup', type: 'openai', baseUrl: `${upstream.url}/backup/v1`, apiKey: 'sk-test-backup-000000' },
+      {
+        name: 'backup',
+        type: 'openai',
+        baseUrl: `${upstream.url}/backup/v1`,
+        apiKey: 'sk-test-backup-000000',
+      },
     ],
     ...options,
   });
 }
 
 /** Upstream requests whose path starts with `prefix` (`/v1/` for primary, `/backup/` for backup). */
-export const callsTo = (upstream: MockUpstream, prefix: string): number => upstream.requests.filter((r) => r.path.startsWith(prefix)).length;
+export const callsTo = (upstream: MockUpstream, prefix: string): number =>
+  upstream.requests.filter((r) => r.path.startsWith(prefix)).length;
 
 /** Resolves with the next resilience event of a type. */
-export function nextEvent<T extends ResilienceEvent['type']>(gateway: Gateway, type: T): Promise<Extract<ResilienceEvent, { type: T }>> {
+export function nextEvent<T extends ResilienceEvent['type']>(
+  gateway: Gateway,
+  type: T,
+): Promise<Extract<ResilienceEvent, { type: T }>> {
   return new Promise((resolve) => {
     let done = false;
     gateway.hooks.onResilienceEvent.tap(`wait-${type}-${Math.random()}`, (event) => {
@@ -52,7 +64,9 @@ export function upstreamReceived(upstream: MockUpstream, count: number): Promise
 
 /** Fake clocks for the engine's timers (backoff, timeouts, breaker windows); sockets stay real. */
 export function useFakeClock(): void {
-  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date', 'performance'] });
+  vi.useFakeTimers({
+    toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date', 'performance'],
+  });
 }
 
 /**
@@ -86,7 +100,8 @@ export async function collect(stream: AsyncIterable<ChatCompletionChunk>): Promi
 }
 
 /** The text of streamed chunks. */
-export const textOf = (chunks: ChatCompletionChunk[]): string => chunks.map((c) => c.choices[0]?.delta.content ?? '').join('');
+export const textOf = (chunks: ChatCompletionChunk[]): string =>
+  chunks.map((c) => c.choices[0]?.delta.content ?? '').join('');
 
 /** A cancellation source that is not an AbortSignal, as the HTTP layer passes one. */
 export function abortSource(): AbortSource & { abort(reason: unknown): void; listeners(): number } {

@@ -1,5 +1,11 @@
 import { Value } from '@sinclair/typebox/value';
-import { anthropicMessageProblems, anthropicStreamProblems, BEDROCK_TEST_CREDENTIALS, createMockUpstream, type MockUpstream } from '@switchyard/testing';
+import {
+  anthropicMessageProblems,
+  anthropicStreamProblems,
+  BEDROCK_TEST_CREDENTIALS,
+  createMockUpstream,
+  type MockUpstream,
+} from '@switchyard/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtinProvidersPlugin } from '../src/gateway/builtin-providers-plugin';
 import { createGateway, type Gateway } from '../src/gateway/create-gateway';
@@ -69,7 +75,9 @@ beforeAll(async () => {
         // try the next candidate
       }
     }
-    throw new Error(`No mock-upstream options fit provider type "${type}": add it to optionCandidates in translation-matrix.test.ts.`);
+    throw new Error(
+      `No mock-upstream options fit provider type "${type}": add it to optionCandidates in translation-matrix.test.ts.`,
+    );
   });
   gateway = createGateway({ providers });
 });
@@ -80,7 +88,18 @@ afterAll(async () => {
 
 describe('translation matrix', () => {
   it('walks every built-in provider type', () => {
-    expect(types).toEqual(expect.arrayContaining(['openai', 'gemini', 'ollama', 'cohere', 'groq', 'mock', 'anthropic', 'bedrock']));
+    expect(types).toEqual(
+      expect.arrayContaining([
+        'openai',
+        'gemini',
+        'ollama',
+        'cohere',
+        'groq',
+        'mock',
+        'anthropic',
+        'bedrock',
+      ]),
+    );
   });
 
   describe.each(types)('%s', (type) => {
@@ -91,11 +110,19 @@ describe('translation matrix', () => {
 
     it.each(requests)('streams a %s request as valid chunks that finish once', async (_kind, request) => {
       const chunks: ChatCompletionChunk[] = [];
-      for await (const chunk of await gateway.stream({ ...request, model: `p-${type}/matrix-model`, stream: true, stream_options: { include_usage: true } })) {
+      for await (const chunk of await gateway.stream({
+        ...request,
+        model: `p-${type}/matrix-model`,
+        stream: true,
+        stream_options: { include_usage: true },
+      })) {
         chunks.push(chunk);
       }
-      for (const chunk of chunks) expect(Value.Errors(ChatCompletionChunkSchema, chunk).First()).toBeUndefined();
-      expect(chunks.filter((chunk) => chunk.choices.some((choice) => choice.finish_reason !== null))).toHaveLength(1);
+      for (const chunk of chunks)
+        expect(Value.Errors(ChatCompletionChunkSchema, chunk).First()).toBeUndefined();
+      expect(
+        chunks.filter((chunk) => chunk.choices.some((choice) => choice.finish_reason !== null)),
+      ).toHaveLength(1);
     });
   });
 });
@@ -103,8 +130,19 @@ describe('translation matrix', () => {
 // A message with `content: null` (the request schema lets it through, as OpenAI's does for
 // assistant messages) must be answered or refused with a 400 naming the field, never a 500.
 const nullContentRequests: Array<[string, ChatCompletionRequest, string]> = [
-  ['user', { model: 'm', messages: [{ role: 'user', content: null }] } as unknown as ChatCompletionRequest, 'messages.0.content'],
-  ['user without content', { model: 'm', messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user' }] } as unknown as ChatCompletionRequest, 'messages.1.content'],
+  [
+    'user',
+    { model: 'm', messages: [{ role: 'user', content: null }] } as unknown as ChatCompletionRequest,
+    'messages.0.content',
+  ],
+  [
+    'user without content',
+    {
+      model: 'm',
+      messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user' }],
+    } as unknown as ChatCompletionRequest,
+    'messages.1.content',
+  ],
   [
     'assistant',
     {
@@ -121,11 +159,33 @@ const nullContentRequests: Array<[string, ChatCompletionRequest, string]> = [
 
 // Malformed or unknown content parts (the schema checks only `type`) likewise.
 const malformedPartRequests: Array<[string, ChatCompletionRequest, string]> = [
-  ['image part without image_url', { model: 'm', messages: [{ role: 'user', content: [{ type: 'image_url' }] }] } as unknown as ChatCompletionRequest, 'messages.0.content.0'],
-  ['text part without text', { model: 'm', messages: [{ role: 'user', content: [{ type: 'text', text: 7 }] }] } as unknown as ChatCompletionRequest, 'messages.0.content.0'],
+  [
+    'image part without image_url',
+    {
+      model: 'm',
+      messages: [{ role: 'user', content: [{ type: 'image_url' }] }],
+    } as unknown as ChatCompletionRequest,
+    'messages.0.content.0',
+  ],
+  [
+    'text part without text',
+    {
+      model: 'm',
+      messages: [{ role: 'user', content: [{ type: 'text', text: 7 }] }],
+    } as unknown as ChatCompletionRequest,
+    'messages.0.content.0',
+  ],
   [
     'audio part',
-    { model: 'm', messages: [{ role: 'user', content: [{ type: 'input_audio', input_audio: { data: 'UklGRg==', format: 'wav' } }] }] } as unknown as ChatCompletionRequest,
+    {
+      model: 'm',
+      messages: [
+        {
+          role: 'user',
+          content: [{ type: 'input_audio', input_audio: { data: 'UklGRg==', format: 'wav' } }],
+        },
+      ],
+    } as unknown as ChatCompletionRequest,
     'messages.0.content.0',
   ],
 ];
@@ -143,22 +203,31 @@ async function answerOrRefusal(type: string, request: ChatCompletionRequest): Pr
 
 describe('translation matrix: malformed content parts', () => {
   describe.each(types)('%s', (type) => {
-    it.each(malformedPartRequests)('answers a user message with an %s, or refuses it with a 400 naming the part', async (_kind, request, param) => {
-      const { refused } = await answerOrRefusal(type, request);
-      if (refused !== undefined) {
-        expect(refused).toMatchObject({ status: 400 });
-        expect((refused as { param?: string }).param).toMatch(new RegExp(`^${param.replace(/\./g, '\\.')}`));
-      }
-    });
+    it.each(malformedPartRequests)(
+      'answers a user message with an %s, or refuses it with a 400 naming the part',
+      async (_kind, request, param) => {
+        const { refused } = await answerOrRefusal(type, request);
+        if (refused !== undefined) {
+          expect(refused).toMatchObject({ status: 400 });
+          expect((refused as { param?: string }).param).toMatch(
+            new RegExp(`^${param.replace(/\./g, '\\.')}`),
+          );
+        }
+      },
+    );
   });
 });
 
 describe('translation matrix: null content', () => {
   describe.each(types)('%s', (type) => {
-    it.each(nullContentRequests)('answers a %s message with null content, or refuses it with a 400 naming the field', async (_kind, request, param) => {
-      const { refused } = await answerOrRefusal(type, request);
-      if (refused !== undefined) expect(refused).toMatchObject({ code: 'invalid_request', status: 400, param });
-    });
+    it.each(nullContentRequests)(
+      'answers a %s message with null content, or refuses it with a 400 naming the field',
+      async (_kind, request, param) => {
+        const { refused } = await answerOrRefusal(type, request);
+        if (refused !== undefined)
+          expect(refused).toMatchObject({ code: 'invalid_request', status: 400, param });
+      },
+    );
   });
 });
 
@@ -168,16 +237,80 @@ describe('translation matrix: null content', () => {
 // message, before any upstream call (the mock upstream refuses such a request as they do); the
 // other providers are sent it as it is, and no provider may answer with a 500.
 const blankUserRequests: Array<[string, ChatCompletionRequest, string, readonly string[]]> = [
-  ['whitespace-only', { model: 'm', messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: ' \n ' }] }, 'messages.1.content', ['anthropic', 'bedrock']],
-  ['blank text part', { model: 'm', messages: [{ role: 'user', content: 'Hello!' }, { role: 'assistant', content: 'Hi!' }, { role: 'user', content: [{ type: 'text', text: '  ' }] }] }, 'messages.2.content', ['anthropic', 'bedrock']],
-  ['empty', { model: 'm', messages: [{ role: 'user', content: 'Hello!' }, { role: 'assistant', content: 'Hi!' }, { role: 'user', content: '' }] }, 'messages.2.content', ['anthropic', 'bedrock', 'gemini']],
-  ['empty text part', { model: 'm', messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: [{ type: 'text', text: '' }] }] }, 'messages.1.content', ['anthropic', 'bedrock', 'gemini']],
+  [
+    'whitespace-only',
+    {
+      model: 'm',
+      messages: [
+        { role: 'system', content: 'Be brief.' },
+        { role: 'user', content: ' \n ' },
+      ],
+    },
+    'messages.1.content',
+    ['anthropic', 'bedrock'],
+  ],
+  [
+    'blank text part',
+    {
+      model: 'm',
+      messages: [
+        { role: 'user', content: 'Hello!' },
+        { role: 'assistant', content: 'Hi!' },
+        { role: 'user', content: [{ type: 'text', text: '  ' }] },
+      ],
+    },
+    'messages.2.content',
+    ['anthropic', 'bedrock'],
+  ],
+  [
+    'empty',
+    {
+      model: 'm',
+      messages: [
+        { role: 'user', content: 'Hello!' },
+        { role: 'assistant', content: 'Hi!' },
+        { role: 'user', content: '' },
+      ],
+    },
+    'messages.2.content',
+    ['anthropic', 'bedrock', 'gemini'],
+  ],
+  [
+    'empty text part',
+    {
+      model: 'm',
+      messages: [
+        { role: 'system', content: 'Be brief.' },
+        { role: 'user', content: [{ type: 'text', text: '' }] },
+      ],
+    },
+    'messages.1.content',
+    ['anthropic', 'bedrock', 'gemini'],
+  ],
 ];
 
 // A tool that printed nothing: every provider answers, with no blank text sent.
 const blankToolResultRequests: Array<[string, ChatCompletionRequest]> = [
-  ['empty', { ...toolRoundTripRequest, messages: [...toolRoundTripRequest.messages.slice(0, 3), { role: 'tool', tool_call_id: 'call_1', content: '' }] }],
-  ['whitespace-only', { ...toolRoundTripRequest, messages: [...toolRoundTripRequest.messages.slice(0, 3), { role: 'tool', tool_call_id: 'call_1', content: ' \n' }] }],
+  [
+    'empty',
+    {
+      ...toolRoundTripRequest,
+      messages: [
+        ...toolRoundTripRequest.messages.slice(0, 3),
+        { role: 'tool', tool_call_id: 'call_1', content: '' },
+      ],
+    },
+  ],
+  [
+    'whitespace-only',
+    {
+      ...toolRoundTripRequest,
+      messages: [
+        ...toolRoundTripRequest.messages.slice(0, 3),
+        { role: 'tool', tool_call_id: 'call_1', content: ' \n' },
+      ],
+    },
+  ],
 ];
 
 describe('translation matrix: blank content', () => {
@@ -206,55 +339,143 @@ describe('translation matrix: blank content', () => {
 // A field a provider cannot send: a provider that refuses it, before any upstream call, names the
 // field (a part, a tool call's arguments, a tool message's tool_call_id), never only `messages`;
 // the others send it, and the upstream answers or refuses it.
-const [system, user, assistant, tool] = toolRoundTripRequest.messages as [ChatMessage, ChatMessage, ChatMessage, ChatMessage];
+const [system, user, assistant, tool] = toolRoundTripRequest.messages as [
+  ChatMessage,
+  ChatMessage,
+  ChatMessage,
+  ChatMessage,
+];
 const withImage = (url: string): ChatCompletionRequest => ({
   ...toolRoundTripRequest,
-  messages: [system, { role: 'user', content: [{ type: 'text', text: 'What is this?' }, { type: 'image_url', image_url: { url } }] }, assistant, tool],
+  messages: [
+    system,
+    {
+      role: 'user',
+      content: [
+        { type: 'text', text: 'What is this?' },
+        { type: 'image_url', image_url: { url } },
+      ],
+    },
+    assistant,
+    tool,
+  ],
 });
 const fieldRefusalRequests: Array<[string, ChatCompletionRequest, string, readonly string[]]> = [
-  ['an image URL', withImage('https://example.com/a.png'), 'messages.1.content.1.image_url.url', ['bedrock', 'ollama']],
-  ['a data URL that is not base64', withImage('data:image/png,iVBORw0KGgo='), 'messages.1.content.1.image_url.url', ['anthropic', 'bedrock', 'gemini', 'ollama']],
+  [
+    'an image URL',
+    withImage('https://example.com/a.png'),
+    'messages.1.content.1.image_url.url',
+    ['bedrock', 'ollama'],
+  ],
+  [
+    'a data URL that is not base64',
+    withImage('data:image/png,iVBORw0KGgo='),
+    'messages.1.content.1.image_url.url',
+    ['anthropic', 'bedrock', 'gemini', 'ollama'],
+  ],
   [
     'tool arguments that are not a JSON object',
-    { ...toolRoundTripRequest, messages: [system, user, { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '"Boston"' } }] }, tool] },
+    {
+      ...toolRoundTripRequest,
+      messages: [
+        system,
+        user,
+        {
+          role: 'assistant',
+          content: null,
+          tool_calls: [
+            { id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '"Boston"' } },
+          ],
+        },
+        tool,
+      ],
+    },
     'messages.2.tool_calls.0.function.arguments',
     ['anthropic', 'bedrock', 'gemini', 'ollama'],
   ],
-  ['a tool result for no tool call', { ...toolRoundTripRequest, messages: [system, user, assistant, tool, { role: 'tool', tool_call_id: 'call_9', content: '{}' }] }, 'messages.4.tool_call_id', ['gemini']],
+  [
+    'a tool result for no tool call',
+    {
+      ...toolRoundTripRequest,
+      messages: [system, user, assistant, tool, { role: 'tool', tool_call_id: 'call_9', content: '{}' }],
+    },
+    'messages.4.tool_call_id',
+    ['gemini'],
+  ],
 ];
 
 describe('translation matrix: refusals name the field', () => {
   describe.each(types)('%s', (type) => {
-    it.each(fieldRefusalRequests)('answers a request with %s, or refuses it with a 400 naming the field', async (_kind, request, param, refusing) => {
-      const before = upstream.requests.length;
-      const { refused } = await answerOrRefusal(type, request);
-      if (refusing.includes(type)) {
-        expect(refused).toMatchObject({ status: 400, param });
-        expect(upstream.requests.length).toBe(before);
-      } else if (refused !== undefined) {
-        // the upstream's own refusal, passed on (the OpenAI-wire mock refuses a result for no call, as OpenAI does)
-        expect(refused).toMatchObject({ code: 'upstream_bad_request', status: 400 });
-      }
-    });
+    it.each(fieldRefusalRequests)(
+      'answers a request with %s, or refuses it with a 400 naming the field',
+      async (_kind, request, param, refusing) => {
+        const before = upstream.requests.length;
+        const { refused } = await answerOrRefusal(type, request);
+        if (refusing.includes(type)) {
+          expect(refused).toMatchObject({ status: 400, param });
+          expect(upstream.requests.length).toBe(before);
+        } else if (refused !== undefined) {
+          // the upstream's own refusal, passed on (the OpenAI-wire mock refuses a result for no call, as OpenAI does)
+          expect(refused).toMatchObject({ code: 'upstream_bad_request', status: 400 });
+        }
+      },
+    );
   });
 });
 
 // The Anthropic ingress (/v1/messages) over the same adapters: an Anthropic request, translated
 // to chat, answered by each provider, translated back, must be a valid Anthropic message or stream.
 const messagesRequests: Array<[string, AnthropicMessagesRequest]> = [
-  ['text', { model: 'm', max_tokens: 128, system: 'Be brief.', messages: [{ role: 'user', content: 'Hello!' }] }],
+  [
+    'text',
+    { model: 'm', max_tokens: 128, system: 'Be brief.', messages: [{ role: 'user', content: 'Hello!' }] },
+  ],
   [
     'tools',
     {
       model: 'm',
       max_tokens: 256,
       system: [{ type: 'text', text: 'You are a helpful assistant.' }],
-      tools: [{ name: 'get_weather', description: 'Current weather', input_schema: { type: 'object', properties: { location: { type: 'string' } }, required: ['location'] } }],
+      tools: [
+        {
+          name: 'get_weather',
+          description: 'Current weather',
+          input_schema: {
+            type: 'object',
+            properties: { location: { type: 'string' } },
+            required: ['location'],
+          },
+        },
+      ],
       tool_choice: { type: 'any' },
       messages: [
-        { role: 'user', content: [{ type: 'text', text: 'Weather where this photo was taken?' }, { type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==' } }] },
-        { role: 'assistant', content: [{ type: 'tool_use', id: 'call_1', name: 'get_weather', input: { location: 'Boston, MA' } }] },
-        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'call_1', content: '{"temperature_c":21}' }, { type: 'text', text: 'And tomorrow?' }] },
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'Weather where this photo was taken?' },
+            {
+              type: 'image',
+              source: {
+                type: 'base64',
+                media_type: 'image/png',
+                data: 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==',
+              },
+            },
+          ],
+        },
+        {
+          role: 'assistant',
+          content: [
+            { type: 'tool_use', id: 'call_1', name: 'get_weather', input: { location: 'Boston, MA' } },
+          ],
+        },
+        {
+          role: 'user',
+          content: [
+            { type: 'tool_result', tool_use_id: 'call_1', content: '{"temperature_c":21}' },
+            { type: 'text', text: 'And tomorrow?' },
+          ],
+        },
       ],
     },
   ],
@@ -262,22 +483,33 @@ const messagesRequests: Array<[string, AnthropicMessagesRequest]> = [
 
 describe('translation matrix through the Anthropic ingress', () => {
   describe.each(types)('%s', (type) => {
-    it.each(messagesRequests)('answers a %s request with a valid Anthropic message', async (_kind, request) => {
-      const answer = await gateway.chat(messagesToChatRequest({ ...request, model: `p-${type}/matrix-model` }));
-      const message = chatToAnthropicMessage(answer);
-      expect(anthropicMessageProblems(message)).toEqual([]);
-      if (_kind === 'tools') expect(message.stop_reason).toBe('tool_use');
-    });
+    it.each(messagesRequests)(
+      'answers a %s request with a valid Anthropic message',
+      async (_kind, request) => {
+        const answer = await gateway.chat(
+          messagesToChatRequest({ ...request, model: `p-${type}/matrix-model` }),
+        );
+        const message = chatToAnthropicMessage(answer);
+        expect(anthropicMessageProblems(message)).toEqual([]);
+        if (_kind === 'tools') expect(message.stop_reason).toBe('tool_use');
+      },
+    );
 
-    it.each(messagesRequests)('streams a %s request as a valid Anthropic event sequence', async (_kind, request) => {
-      const chat = messagesToChatRequest({ ...request, model: `p-${type}/matrix-model`, stream: true });
-      const events = [];
-      for await (const event of chatStreamToAnthropicEvents(await gateway.stream(chat), `p-${type}/matrix-model`)) {
-        // as the client reads it: the event name and the JSON data
-        events.push({ event: event.type, data: JSON.parse(JSON.stringify(event)) as unknown });
-      }
-      expect(anthropicStreamProblems(events)).toEqual([]);
-    });
+    it.each(messagesRequests)(
+      'streams a %s request as a valid Anthropic event sequence',
+      async (_kind, request) => {
+        const chat = messagesToChatRequest({ ...request, model: `p-${type}/matrix-model`, stream: true });
+        const events = [];
+        for await (const event of chatStreamToAnthropicEvents(
+          await gateway.stream(chat),
+          `p-${type}/matrix-model`,
+        )) {
+          // as the client reads it: the event name and the JSON data
+          events.push({ event: event.type, data: JSON.parse(JSON.stringify(event)) as unknown });
+        }
+        expect(anthropicStreamProblems(events)).toEqual([]);
+      },
+    );
   });
 });
 
@@ -299,11 +531,18 @@ const emptyUserTurn: AnthropicMessagesRequest = {
 
 describe('translation matrix through the Anthropic ingress: a user message with no content blocks', () => {
   it.each(types)('%s answers it, or refuses it with a 400 naming messages.2.content', async (type) => {
-    const { chat, clientError } = translateMessagesRequest({ ...emptyUserTurn, model: `p-${type}/matrix-model` });
+    const { chat, clientError } = translateMessagesRequest({
+      ...emptyUserTurn,
+      model: `p-${type}/matrix-model`,
+    });
     const before = upstream.requests.length;
     const { refused } = await answerOrRefusal(type, chat);
     if (REFUSE_EMPTY_USER_MESSAGE.has(type)) {
-      expect(clientError(refused)).toMatchObject({ code: 'invalid_request', status: 400, param: 'messages.2.content' });
+      expect(clientError(refused)).toMatchObject({
+        code: 'invalid_request',
+        status: 400,
+        param: 'messages.2.content',
+      });
       expect(upstream.requests.length).toBe(before);
     } else {
       expect(refused).toBeUndefined();
@@ -321,10 +560,18 @@ describe('translation matrix: web_search_options', () => {
   describe.each(types)('%s', (type) => {
     it('searches, forwards web_search_options as sent, or refuses it with unsupported_feature before any upstream call', async () => {
       const before = upstream.requests.length;
-      const request = { model: 'm', messages: [{ role: 'user', content: 'Who won the euro 2024?' }], web_search_options: { search_context_size: 'low' } } satisfies ChatCompletionRequest;
+      const request = {
+        model: 'm',
+        messages: [{ role: 'user', content: 'Who won the euro 2024?' }],
+        web_search_options: { search_context_size: 'low' },
+      } satisfies ChatCompletionRequest;
       const { refused } = await answerOrRefusal(type, request);
       if (NOT_SEARCHING.has(type)) {
-        expect(refused).toMatchObject({ code: 'unsupported_feature', status: 400, param: 'web_search_options' });
+        expect(refused).toMatchObject({
+          code: 'unsupported_feature',
+          status: 400,
+          param: 'web_search_options',
+        });
         expect(upstream.requests.length).toBe(before);
         return;
       }

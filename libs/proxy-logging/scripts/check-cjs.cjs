@@ -10,14 +10,15 @@ const { SqliteWriteThread } = require('../dist/index.cjs');
 const dir = mkdtempSync(join(tmpdir(), 'switchyard-cjs-check-'));
 const thread = new SqliteWriteThread({ path: join(dir, 'check.db') });
 thread
-  .transaction([{ sql: 'CREATE TABLE t (x INTEGER)', params: [] }, { sql: 'INSERT INTO t (x) VALUES (?)', params: [1] }])
+  .transaction([
+    { sql: 'CREATE TABLE t (x INTEGER)', params: [] },
+    { sql: 'INSERT INTO t (x) VALUES (?)', params: [1] },
+  ])
   .then(() => thread.execute({ sql: 'DELETE FROM t WHERE x = ?', params: [1] }))
-  .then(
-    (changes) => {
-      if (changes !== 1) throw new Error(`expected 1 row deleted, got ${changes}`);
-      console.log('dist/index.cjs: the SQLite write thread runs from CommonJS');
-    },
-  )
+  .then((changes) => {
+    if (changes !== 1) throw new Error(`expected 1 row deleted, got ${changes}`);
+    console.log('dist/index.cjs: the SQLite write thread runs from CommonJS');
+  })
   .catch((error) => {
     console.error(`dist/index.cjs: the SQLite write thread failed from CommonJS: ${error.message}`);
     process.exitCode = 1;

@@ -1,9 +1,24 @@
 // The public surface of @switchyard/proxy-logging, listed by hand.
 
 // pricing
-export { createPricingRegistry, pricingOptionsProblems, validatePricingOptions } from './pricing/pricing-registry';
-export type { CountsByKey, PriceTarget, PricingCounters, PricingRegistry, ResolvedPrice } from './pricing/pricing-registry';
-export { PRICING_DEFAULTS, PaymentFeeSchema, PricingConfigSchema, UnitPriceSchema } from './pricing/pricing-options';
+export {
+  createPricingRegistry,
+  pricingOptionsProblems,
+  validatePricingOptions,
+} from './pricing/pricing-registry';
+export type {
+  CountsByKey,
+  PriceTarget,
+  PricingCounters,
+  PricingRegistry,
+  ResolvedPrice,
+} from './pricing/pricing-registry';
+export {
+  PRICING_DEFAULTS,
+  PaymentFeeSchema,
+  PricingConfigSchema,
+  UnitPriceSchema,
+} from './pricing/pricing-options';
 export type { PricingConfig, PricingOptions, UnitPrice } from './pricing/pricing-options';
 export { ModelPriceSchema, PriceTierSchema, ratesForInput } from './pricing/pricing-model-price';
 export type { ModelPrice, PriceRates, PriceTier } from './pricing/pricing-model-price';
@@ -26,7 +41,14 @@ export type { MeteredPayment, MeteredUsage } from './usage/metered-usage';
 export { BUILTIN_METERS, builtinMeterHosts, createMeterRegistry } from './usage/meter-registry';
 export type { MeterRegistry, MeterRegistryOptions } from './usage/meter-registry';
 export type { ProviderMeter } from './usage/provider-meter';
-export { header, isEventStream, requestJson, responseJson, sseJson, sseMessages } from './usage/meter-exchange';
+export {
+  header,
+  isEventStream,
+  requestJson,
+  responseJson,
+  sseJson,
+  sseMessages,
+} from './usage/meter-exchange';
 export type { HeaderMap, MeterExchange, SseMessage } from './usage/meter-exchange';
 export { graphqlMeter, graphqlOperation, isGraphqlExchange } from './usage/providers/graphql/graphql-meter';
 export { readOpenAIUsage } from './usage/providers/openai/read-openai-usage';
@@ -43,8 +65,18 @@ export { SqliteWriteThread } from './sql/sqlite-write-thread';
 export type { SqlBatchWriter, SqliteWriteThreadOptions, SqlStatement } from './sql/sqlite-write-thread';
 
 // request log
-export { createRequestLog, PostgresPoolOptionsSchema, REQUEST_LOG_DEFAULTS, requestLogOptionsProblems } from './request-log/create-request-log';
-export type { PostgresPoolOptions, RequestLog, RequestLogOptions, RequestLogPostgresOptions } from './request-log/create-request-log';
+export {
+  createRequestLog,
+  PostgresPoolOptionsSchema,
+  REQUEST_LOG_DEFAULTS,
+  requestLogOptionsProblems,
+} from './request-log/create-request-log';
+export type {
+  PostgresPoolOptions,
+  RequestLog,
+  RequestLogOptions,
+  RequestLogPostgresOptions,
+} from './request-log/create-request-log';
 export { RequestLogQueue, REQUEST_LOG_QUEUE_DEFAULTS } from './request-log/request-log-queue';
 export type { RequestLogQueueOptions, RequestLogQueueStats } from './request-log/request-log-queue';
 export { REQUEST_LOG_COLUMNS, rowFromContext } from './request-log/request-log-row';
@@ -56,7 +88,16 @@ export type { SqlRequestLogStoreOptions } from './request-log/sql-request-log-st
 export { JsonlRequestLogStore } from './request-log/jsonl-request-log-store';
 export type { JsonlOutput } from './request-log/jsonl-request-log-store';
 export { REQUEST_LOG_MIGRATIONS } from './request-log/request-log-migrations';
-export type { RequestListQuery, RunSummary, SectionNode, TargetTraffic, UsageBucket, UsageGroup, UsageGroupBy, UsageSeries } from './request-log/request-log-queries';
+export type {
+  RequestListQuery,
+  RunSummary,
+  SectionNode,
+  TargetTraffic,
+  UsageBucket,
+  UsageGroup,
+  UsageGroupBy,
+  UsageSeries,
+} from './request-log/request-log-queries';
 
 // redaction and tracing context
 export { DEFAULT_PII_PATTERNS, redactPii } from './redaction/redact-pii';

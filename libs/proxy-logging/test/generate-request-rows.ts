@@ -13,7 +13,14 @@ export interface GeneratedLog {
 }
 
 /** Distinct values per column of a generated log. */
-export const GENERATED_CARDINALITY = { customers: 500, keys: 50, models: 25, providers: 5, requestsPerRun: 20, sections: 10 } as const;
+export const GENERATED_CARDINALITY = {
+  customers: 500,
+  keys: 50,
+  models: 25,
+  providers: 5,
+  requestsPerRun: 20,
+  sections: 10,
+} as const;
 
 const C = GENERATED_CARDINALITY;
 
@@ -40,15 +47,25 @@ const COLUMNS = `id, ts, api_key_id, api_key_name, customer_id, run_id, span_id,
  * `generate_series` on PostgreSQL, a recursive CTE on SQLite. Rows are `stepMs` apart,
  * ending now, with the cardinalities of {@link GENERATED_CARDINALITY}; then `ANALYZE`.
  */
-export async function generateRequestRows(db: SqlDatabase, rows: number, stepMs = 1000, now = Date.now()): Promise<GeneratedLog> {
-  if (!Number.isSafeInteger(rows) || rows < 1 || !Number.isSafeInteger(stepMs) || stepMs < 1) throw new RangeError('rows and stepMs must be positive integers');
+export async function generateRequestRows(
+  db: SqlDatabase,
+  rows: number,
+  stepMs = 1000,
+  now = Date.now(),
+): Promise<GeneratedLog> {
+  if (!Number.isSafeInteger(rows) || rows < 1 || !Number.isSafeInteger(stepMs) || stepMs < 1)
+    throw new RangeError('rows and stepMs must be positive integers');
   const start = now - rows * stepMs;
   const select = SELECT_LIST(start, stepMs);
   await db.transaction(async (tx) => {
     if (db.dialect === 'postgres') {
-      await tx.execute(`INSERT INTO switchyard_requests (${COLUMNS}) SELECT ${select} FROM generate_series(0, ${rows - 1}) AS seq(n)`);
+      await tx.execute(
+        `INSERT INTO switchyard_requests (${COLUMNS}) SELECT ${select} FROM generate_series(0, ${rows - 1}) AS seq(n)`,
+      );
     } else {
-      await tx.execute(`WITH RECURSIVE seq(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM seq WHERE n + 1 < ${rows}) INSERT INTO switchyard_requests (${COLUMNS}) SELECT ${select} FROM seq`);
+      await tx.execute(
+        `WITH RECURSIVE seq(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM seq WHERE n + 1 < ${rows}) INSERT INTO switchyard_requests (${COLUMNS}) SELECT ${select} FROM seq`,
+      );
     }
   });
   await db.execute('ANALYZE switchyard_requests');

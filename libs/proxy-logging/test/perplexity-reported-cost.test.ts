@@ -13,12 +13,25 @@ const SONAR_USAGE = {
   completion_tokens: 120,
   total_tokens: 134,
   search_context_size: 'low',
-  cost: { input_tokens_cost: 0.000014, output_tokens_cost: 0.00012, request_cost: 0.005, total_cost: 0.005134 },
+  cost: {
+    input_tokens_cost: 0.000014,
+    output_tokens_cost: 0.00012,
+    request_cost: 0.005,
+    total_cost: 0.005134,
+  },
 };
 
-async function costOf(upstream: MockUpstream, model: string, stream: boolean, more: GatewayPlugin[] = []): Promise<number | null | undefined> {
+async function costOf(
+  upstream: MockUpstream,
+  model: string,
+  stream: boolean,
+  more: GatewayPlugin[] = [],
+): Promise<number | null | undefined> {
   let ended: RequestContext | undefined;
-  const recorder: GatewayPlugin = { name: 'test:recorder', apply: (hooks) => hooks.onRequestEnd.tap('test:recorder', (context) => (ended = context)) };
+  const recorder: GatewayPlugin = {
+    name: 'test:recorder',
+    apply: (hooks) => hooks.onRequestEnd.tap('test:recorder', (context) => (ended = context)),
+  };
   const gateway = createGateway({
     providers: [{ name: 'pplx', type: 'perplexity', baseUrl: upstream.url, apiKey: 'pplx-test' }],
     models: [{ name: 'm', targets: [{ provider: 'pplx', model }] }],
@@ -43,8 +56,12 @@ describe('perplexity on /v1', () => {
   let unstated: MockUpstream;
   beforeAll(async () => {
     upstream = await createMockUpstream({ chatUsage: SONAR_USAGE });
-    unstated = await createMockUpstream({ chatUsage: { prompt_tokens: 1000, completion_tokens: 1000, total_tokens: 2000 } });
-    deepResearch = await createMockUpstream({ chatUsage: { prompt_tokens: 1000, completion_tokens: 100, total_tokens: 1100, num_search_queries: 3 } });
+    unstated = await createMockUpstream({
+      chatUsage: { prompt_tokens: 1000, completion_tokens: 1000, total_tokens: 2000 },
+    });
+    deepResearch = await createMockUpstream({
+      chatUsage: { prompt_tokens: 1000, completion_tokens: 100, total_tokens: 1100, num_search_queries: 3 },
+    });
   });
   afterAll(async () => {
     await upstream.close();
@@ -67,7 +84,11 @@ describe('perplexity on /v1', () => {
     // a plugin installed after pricing asks every request for Pro Search
     const proSearch: GatewayPlugin = {
       name: 'test:pro-search',
-      apply: (hooks) => hooks.beforeRequest.tap('test:pro-search', (request) => ({ ...request, web_search_options: { search_type: 'pro' } })),
+      apply: (hooks) =>
+        hooks.beforeRequest.tap('test:pro-search', (request) => ({
+          ...request,
+          web_search_options: { search_type: 'pro' },
+        })),
     };
     // sonar-pro: 1000 x $3 + 1000 x $15 per million, and Pro Search's high fee ($22 per 1000:
     // the size unsaid) when streamed; not streamed, the standard high fee ($14 per 1000)

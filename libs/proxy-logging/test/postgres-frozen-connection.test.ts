@@ -1,4 +1,10 @@
-import { requireService, startFrozenRelay, TEST_DATABASE_URL, UNTIL_SETTLED, type FrozenRelay } from '@switchyard/testing';
+import {
+  requireService,
+  startFrozenRelay,
+  TEST_DATABASE_URL,
+  UNTIL_SETTLED,
+  type FrozenRelay,
+} from '@switchyard/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { RequestLogQueue } from '../src/request-log/request-log-queue';
 import { SqlRequestLogStore } from '../src/request-log/sql-request-log-store';
@@ -121,8 +127,8 @@ describe.skipIf(!pgUp)('PostgreSQL behind a connection that stops answering (no 
     // the connection finally breaks: the write in flight fails, and nothing retries it after close
     await relay!.close();
     relay = undefined;
-    await vi.waitFor(() =>
-      expect(queue.stats).toMatchObject({ written: 1, queued: 0, dropped: 4, storeErrors: 1 }),
+    await vi.waitFor(
+      () => expect(queue.stats).toMatchObject({ written: 1, queued: 0, dropped: 4, storeErrors: 1 }),
       UNTIL_SETTLED,
     );
     db = undefined;

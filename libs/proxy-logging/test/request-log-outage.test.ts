@@ -22,7 +22,13 @@ describe.skipIf(!pgUp)('request log while PostgreSQL is unreachable', () => {
     const gated = new URL(TEST_DATABASE_URL);
     gated.port = String(gate.port);
 
-    const log = await createRequestLog({ store: 'postgres', url: gated.toString(), schema: schema.schema, maxQueuedRows: 5, flushIntervalMs: 60_000 });
+    const log = await createRequestLog({
+      store: 'postgres',
+      url: gated.toString(),
+      schema: schema.schema,
+      maxQueuedRows: 5,
+      flushIntervalMs: 60_000,
+    });
     const gateway = createGateway({
       providers: [{ name: 'mock', type: 'mock' }],
       models: [{ name: 'demo', targets: [{ provider: 'mock', model: 'echo' }] }],
@@ -30,7 +36,10 @@ describe.skipIf(!pgUp)('request log while PostgreSQL is unreachable', () => {
     });
     try {
       for (let i = 0; i < 7; i += 1) {
-        const answer = await gateway.chat({ model: 'demo', messages: [{ role: 'user', content: `hello ${i}` }] });
+        const answer = await gateway.chat({
+          model: 'demo',
+          messages: [{ role: 'user', content: `hello ${i}` }],
+        });
         expect(answer.choices[0]?.message.content).toBeTruthy();
       }
       await log.queue.flush();

@@ -49,14 +49,19 @@ async function accesses(db: SqlDatabase, { sql, params }: Issued): Promise<strin
     const plan = await db.query<{ detail: string }>(`EXPLAIN QUERY PLAN ${sql}`, params);
     return plan.map((step) => step.detail).filter((detail) => /\bswitchyard_requests\b/.test(detail));
   }
-  const [result] = await db.query<{ 'QUERY PLAN': [{ Plan: PgPlanNode }] }>(`EXPLAIN (FORMAT JSON) ${sql}`, params);
+  const [result] = await db.query<{ 'QUERY PLAN': [{ Plan: PgPlanNode }] }>(
+    `EXPLAIN (FORMAT JSON) ${sql}`,
+    params,
+  );
   return pgNodes(result!['QUERY PLAN'][0].Plan)
     .filter((node) => node['Relation Name'] === 'switchyard_requests' || node['Index Name'] !== undefined)
     .map((node) => `${node['Node Type']} ${node['Index Name'] ?? node['Relation Name'] ?? ''}`.trim());
 }
 
 function isIndexed(access: string): boolean {
-  return /USING (COVERING )?INDEX|USING INTEGER PRIMARY KEY|^Index (Only )?Scan|^Bitmap (Index|Heap) Scan/.test(access);
+  return /USING (COVERING )?INDEX|USING INTEGER PRIMARY KEY|^Index (Only )?Scan|^Bitmap (Index|Heap) Scan/.test(
+    access,
+  );
 }
 
 describe.each(['sqlite', 'postgres'] as const)('admin queries over 100 000 rows on %s', (dialect) => {
@@ -89,7 +94,8 @@ describe.each(['sqlite', 'postgres'] as const)('admin queries over 100 000 rows 
     issued.length = 0;
     await call();
     const plans: string[][] = [];
-    for (const query of issued.filter((q) => /switchyard_requests/.test(q.sql))) plans.push(await accesses(db, query));
+    for (const query of issued.filter((q) => /switchyard_requests/.test(q.sql)))
+      plans.push(await accesses(db, query));
     return plans;
   }
 
@@ -131,17 +137,23 @@ describe.each(['sqlite', 'postgres'] as const)('admin queries over 100 000 rows 
     'model and time range': () => ({ model: 'model-3', ...hour() }),
   };
 
-  it.skipIf(skip).each(Object.keys(filters))('/admin/requests by %s, first page and next page', async (name) => {
-    const query = filters[name]!();
-    await expectIndexed(() => store.list({ ...query, limit: 10 }), name !== 'no filter');
-    const cursor = await cursorOf(query);
-    await expectIndexed(() => store.list({ ...query, limit: 10, cursor }), true, true);
-  });
+  it.skipIf(skip).each(Object.keys(filters))(
+    '/admin/requests by %s, first page and next page',
+    async (name) => {
+      const query = filters[name]!();
+      await expectIndexed(() => store.list({ ...query, limit: 10 }), name !== 'no filter');
+      const cursor = await cursorOf(query);
+      await expectIndexed(() => store.list({ ...query, limit: 10, cursor }), true, true);
+    },
+  );
 
-  it.skipIf(skip).each(['customer', 'key', 'model', 'provider', 'run', 'section'] as const)('/admin/usage grouped by %s over the last hour', async (groupBy) => {
-    const { from, to } = hour();
-    await expectIndexed(() => store.usage(groupBy, from, to));
-  });
+  it.skipIf(skip).each(['customer', 'key', 'model', 'provider', 'run', 'section'] as const)(
+    '/admin/usage grouped by %s over the last hour',
+    async (groupBy) => {
+      const { from, to } = hour();
+      await expectIndexed(() => store.usage(groupBy, from, to));
+    },
+  );
 
   it.skipIf(skip)('/admin/runs/:id', async () => {
     const run = await store.run('run-4000');

@@ -1,5 +1,11 @@
 export { createMockUpstream } from './mock-upstream';
-export type { MockExchange, MockRoute, MockUpstream, MockUpstreamOptions, RecordedRequest } from './mock-upstream';
+export type {
+  MockExchange,
+  MockRoute,
+  MockUpstream,
+  MockUpstreamOptions,
+  RecordedRequest,
+} from './mock-upstream';
 export type { MockFault } from './mock-fault';
 export { sendJson, splitText, startSse, writeSse } from './sse';
 export { openAIRoutes } from './openai/openai-routes';
@@ -18,10 +24,19 @@ export type { SseFrame } from './sse-replay';
 export { azureOpenAIRoutes } from './azure-openai/azure-openai-routes';
 export { bedrockRoutes } from './bedrock/bedrock-routes';
 export { vertexRoutes } from './vertex/vertex-routes';
-export { encodeBedrockEvent, encodeBedrockException, eventStreamChunks } from './bedrock/bedrock-event-stream';
+export {
+  encodeBedrockEvent,
+  encodeBedrockException,
+  eventStreamChunks,
+} from './bedrock/bedrock-event-stream';
 export { BEDROCK_TEST_API_KEY, BEDROCK_TEST_CREDENTIALS, verifyBedrockAuth } from './bedrock/verify-sigv4';
 export type { SigV4Refusal } from './bedrock/verify-sigv4';
-export { anthropicErrorProblems, anthropicMessageProblems, anthropicStreamProblems, parseNamedSse } from './anthropic/anthropic-shapes';
+export {
+  anthropicErrorProblems,
+  anthropicMessageProblems,
+  anthropicStreamProblems,
+  parseNamedSse,
+} from './anthropic/anthropic-shapes';
 export type { NamedSseEvent } from './anthropic/anthropic-shapes';
 export { requireRedisCluster, startRedisCluster } from './redis-cluster';
 export type { TestRedisCluster, TestRedisClusterOptions } from './redis-cluster';

@@ -9,17 +9,31 @@ beforeAll(async () => {
 afterAll(() => upstream.close());
 
 const post = (path: string, body: unknown) =>
-  fetch(`${upstream.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  fetch(`${upstream.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
 
 describe('mock upstream', () => {
   it('answers OpenAI chat and records the request', async () => {
     const response = await post('/v1/chat/completions', { model: 'gpt-4o-mini', messages: [] });
     expect(((await response.json()) as { object: string }).object).toBe('chat.completion');
-    expect(upstream.requests.at(-1)).toMatchObject({ method: 'POST', path: '/v1/chat/completions', body: { model: 'gpt-4o-mini' } });
+    expect(upstream.requests.at(-1)).toMatchObject({
+      method: 'POST',
+      path: '/v1/chat/completions',
+      body: { model: 'gpt-4o-mini' },
+    });
   });
 
   it('streams the configured number of content chunks, then usage on request, then [DONE]', async () => {
-    const text = await (await post('/v1/chat/completions', { model: 'm', stream: true, stream_options: { include_usage: true } })).text();
+    const text = await (
+      await post('/v1/chat/completions', {
+        model: 'm',
+        stream: true,
+        stream_options: { include_usage: true },
+      })
+    ).text();
     const events = text.split('\n\n').filter(Boolean);
     expect(events.at(-1)).toBe('data: [DONE]');
     expect(events.filter((e) => e.includes('"content":"') && !e.includes('"content":""'))).toHaveLength(4);
@@ -32,7 +46,11 @@ describe('mock upstream', () => {
       model: 'gpt-4o-mini',
       messages: [
         { role: 'user', content: 'Weather?' },
-        { role: 'assistant', content: null, tool_calls: [{ id: callId, type: 'function', function: { name: 'get_weather', arguments: '{}' } }] },
+        {
+          role: 'assistant',
+          content: null,
+          tool_calls: [{ id: callId, type: 'function', function: { name: 'get_weather', arguments: '{}' } }],
+        },
         { role: 'tool', tool_call_id: resultId, content: 'sunny' },
       ],
     });
@@ -40,7 +58,8 @@ describe('mock upstream', () => {
     expect(tooLong.status).toBe(400);
     expect(await tooLong.json()).toEqual({
       error: {
-        message: "Invalid 'messages[1].tool_calls[0].id': string too long. Expected a string with maximum length 40, but got a string with length 41 instead.",
+        message:
+          "Invalid 'messages[1].tool_calls[0].id': string too long. Expected a string with maximum length 40, but got a string with length 41 instead.",
         type: 'invalid_request_error',
         param: 'messages[1].tool_calls[0].id',
         code: 'string_above_max_length',
@@ -48,12 +67,20 @@ describe('mock upstream', () => {
     });
     const unmatched = await post('/v1/chat/completions', conversation('call_1', 'call_2'));
     expect(unmatched.status).toBe(400);
-    expect(await unmatched.json()).toMatchObject({ error: { param: 'messages.[2].tool_call_id', type: 'invalid_request_error' } });
+    expect(await unmatched.json()).toMatchObject({
+      error: { param: 'messages.[2].tool_call_id', type: 'invalid_request_error' },
+    });
     expect((await post('/v1/chat/completions', conversation('call_1', 'call_1'))).status).toBe(200);
   });
 
   it('injects a status fault a bounded number of times, matched by model', async () => {
-    upstream.fault({ kind: 'status', status: 429, headers: { 'retry-after': '2' }, times: 1, match: { model: 'limited' } });
+    upstream.fault({
+      kind: 'status',
+      status: 429,
+      headers: { 'retry-after': '2' },
+      times: 1,
+      match: { model: 'limited' },
+    });
     expect((await post('/v1/chat/completions', { model: 'other' })).status).toBe(200);
     const limited = await post('/v1/chat/completions', { model: 'limited' });
     expect(limited.status).toBe(429);
@@ -72,7 +99,11 @@ describe('mock upstream', () => {
     const controller = new AbortController();
     const aborted = upstream.nextAbort();
     const arrived = once(upstream.events, 'request');
-    const request = fetch(`${upstream.url}/v1/chat/completions`, { method: 'POST', body: '{}', signal: controller.signal }).catch(() => undefined);
+    const request = fetch(`${upstream.url}/v1/chat/completions`, {
+      method: 'POST',
+      body: '{}',
+      signal: controller.signal,
+    }).catch(() => undefined);
     await arrived;
     controller.abort();
     expect((await aborted).aborted).toBe(true);
@@ -83,9 +114,15 @@ describe('mock upstream', () => {
     const bounded = await createMockUpstream({ maxRecordedRequests: 2 });
     try {
       for (const model of ['first', 'second', 'third']) {
-        await fetch(`${bounded.url}/v1/chat/completions`, { method: 'POST', body: JSON.stringify({ model, messages: [] }) });
+        await fetch(`${bounded.url}/v1/chat/completions`, {
+          method: 'POST',
+          body: JSON.stringify({ model, messages: [] }),
+        });
       }
-      expect(bounded.requests.map((request) => (request.body as { model: string }).model)).toEqual(['second', 'third']);
+      expect(bounded.requests.map((request) => (request.body as { model: string }).model)).toEqual([
+        'second',
+        'third',
+      ]);
     } finally {
       await bounded.close();
     }
@@ -96,7 +133,10 @@ describe('mock upstream', () => {
     try {
       const seen: string[] = [];
       silent.events.on('request', (request: { path: string }) => seen.push(request.path));
-      const response = await fetch(`${silent.url}/v1/chat/completions`, { method: 'POST', body: JSON.stringify({ model: 'm', messages: [] }) });
+      const response = await fetch(`${silent.url}/v1/chat/completions`, {
+        method: 'POST',
+        body: JSON.stringify({ model: 'm', messages: [] }),
+      });
       expect(response.status).toBe(200);
       expect(silent.requests).toEqual([]);
       expect(seen).toEqual(['/v1/chat/completions']);

@@ -32,7 +32,8 @@ export interface MockExchange {
   /** The request body exactly as received. */
   rawBody: Buffer;
   /** The stream fault in force for this request, if any. */
-  streamFault: Extract<MockFault, { kind: 'cut-stream' | 'stream-error' | 'stall-stream' | 'slow-stream' }> | undefined;
+  streamFault:
+    Extract<MockFault, { kind: 'cut-stream' | 'stream-error' | 'stall-stream' | 'slow-stream' }> | undefined;
   options: Required<MockUpstreamOptions>;
 }
 
@@ -90,7 +91,12 @@ const DEFAULTS: Required<MockUpstreamOptions> = {
     completion_tokens: 10,
     total_tokens: 29,
     prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
-    completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
+    completion_tokens_details: {
+      reasoning_tokens: 0,
+      audio_tokens: 0,
+      accepted_prediction_tokens: 0,
+      rejected_prediction_tokens: 0,
+    },
   },
   maxRecordedRequests: 10_000,
 };
@@ -115,8 +121,20 @@ async function readBody(req: IncomingMessage): Promise<{ body: unknown; raw: Buf
 export async function createMockUpstream(options: MockUpstreamOptions = {}): Promise<MockUpstream> {
   const settings: Required<MockUpstreamOptions> = { ...DEFAULTS, ...options };
   const { maxRecordedRequests } = settings;
-  if (!Number.isInteger(maxRecordedRequests) || maxRecordedRequests < 0) throw new RangeError(`maxRecordedRequests must be a non-negative integer, got ${maxRecordedRequests}`);
-  const routes = [...settings.routes, ...anthropicRoutes, ...azureOpenAIRoutes, ...openAIRoutes, ...geminiRoutes, ...ollamaRoutes, ...cohereRoutes, ...bedrockRoutes, ...bedrockInvokeRoutes, ...vertexRoutes];
+  if (!Number.isInteger(maxRecordedRequests) || maxRecordedRequests < 0)
+    throw new RangeError(`maxRecordedRequests must be a non-negative integer, got ${maxRecordedRequests}`);
+  const routes = [
+    ...settings.routes,
+    ...anthropicRoutes,
+    ...azureOpenAIRoutes,
+    ...openAIRoutes,
+    ...geminiRoutes,
+    ...ollamaRoutes,
+    ...cohereRoutes,
+    ...bedrockRoutes,
+    ...bedrockInvokeRoutes,
+    ...vertexRoutes,
+  ];
   const requests: RecordedRequest[] = [];
   const events = new EventEmitter();
   let faults: Array<MockFault & { used: number }> = [];
@@ -126,7 +144,13 @@ export async function createMockUpstream(options: MockUpstreamOptions = {}): Pro
     void (async () => {
       const url = new URL(req.url ?? '/', 'http://mock');
       const { body, raw: rawBody } = await readBody(req);
-      const record: RecordedRequest = { method: req.method ?? 'GET', path: url.pathname + url.search, headers: req.headers, body, aborted: false };
+      const record: RecordedRequest = {
+        method: req.method ?? 'GET',
+        path: url.pathname + url.search,
+        headers: req.headers,
+        body,
+        aborted: false,
+      };
       if (maxRecordedRequests > 0) {
         if (requests.length >= maxRecordedRequests) requests.shift();
         requests.push(record);
@@ -138,13 +162,29 @@ export async function createMockUpstream(options: MockUpstreamOptions = {}): Pro
           events.emit('aborted', record);
         }
       });
-      const model = typeof body === 'object' && body !== null ? ((body as Record<string, unknown>)['model'] as string | undefined) : undefined;
-      const fault = faults.find((f) => f.used < (f.times ?? Infinity) && faultMatches(f, url.pathname, model));
+      const model =
+        typeof body === 'object' && body !== null
+          ? ((body as Record<string, unknown>)['model'] as string | undefined)
+          : undefined;
+      const fault = faults.find(
+        (f) => f.used < (f.times ?? Infinity) && faultMatches(f, url.pathname, model),
+      );
       if (fault !== undefined) fault.used += 1;
       switch (fault?.kind) {
         case 'status':
           res.writeHead(fault.status, { 'content-type': 'application/json', ...(fault.headers ?? {}) });
-          res.end(JSON.stringify(fault.body ?? { error: { message: `mock fault ${fault.status}`, type: 'server_error', param: null, code: null } }));
+          res.end(
+            JSON.stringify(
+              fault.body ?? {
+                error: {
+                  message: `mock fault ${fault.status}`,
+                  type: 'server_error',
+                  param: null,
+                  code: null,
+                },
+              },
+            ),
+          );
           return;
         case 'reset':
           req.socket.destroy();
@@ -160,14 +200,31 @@ export async function createMockUpstream(options: MockUpstreamOptions = {}): Pro
       const route = routes.find((r) => r.method === req.method && r.path.test(url.pathname));
       if (route === undefined) {
         res.writeHead(404, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ error: { message: `No mock route for ${req.method} ${url.pathname}`, type: 'invalid_request_error', param: null, code: 'not_found' } }));
+        res.end(
+          JSON.stringify({
+            error: {
+              message: `No mock route for ${req.method} ${url.pathname}`,
+              type: 'invalid_request_error',
+              param: null,
+              code: 'not_found',
+            },
+          }),
+        );
         return;
       }
-      const streamFault = fault?.kind === 'cut-stream' || fault?.kind === 'stream-error' || fault?.kind === 'stall-stream' || fault?.kind === 'slow-stream' ? fault : undefined;
+      const streamFault =
+        fault?.kind === 'cut-stream' ||
+        fault?.kind === 'stream-error' ||
+        fault?.kind === 'stall-stream' ||
+        fault?.kind === 'slow-stream'
+          ? fault
+          : undefined;
       await route.handle({ req, res, url, body, rawBody, streamFault, options: settings });
     })().catch((error: unknown) => {
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ error: { message: String(error), type: 'server_error', param: null, code: null } }));
+      res.end(
+        JSON.stringify({ error: { message: String(error), type: 'server_error', param: null, code: null } }),
+      );
     });
   });
   server.on('connection', (socket) => {

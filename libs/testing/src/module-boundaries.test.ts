@@ -22,7 +22,9 @@ async function boundaryErrors(file: string, code: string): Promise<string[]> {
         languageOptions: { parser: tseslint.parser },
         // @nx/eslint-plugin's declared type predates ESLint 9's Plugin type; the object is a valid plugin
         plugins: { '@nx': nx as unknown as ESLint.Plugin },
-        rules: { '@nx/enforce-module-boundaries': ['error', { depConstraints: depConstraints as unknown[] }] },
+        rules: {
+          '@nx/enforce-module-boundaries': ['error', { depConstraints: depConstraints as unknown[] }],
+        },
       },
     ],
   });
@@ -32,17 +34,28 @@ async function boundaryErrors(file: string, code: string): Promise<string[]> {
 
 describe('module boundaries', () => {
   it('refuses an import from proxy-core up to proxy-api', async () => {
-    const errors = await boundaryErrors('libs/proxy-core/src/boundary-probe.ts', "import { createApp } from '@switchyard/proxy-api';\nexport const probe = createApp;\n");
+    const errors = await boundaryErrors(
+      'libs/proxy-core/src/boundary-probe.ts',
+      "import { createApp } from '@switchyard/proxy-api';\nexport const probe = createApp;\n",
+    );
     expect(errors.join('\n')).toMatch(/@nx\/enforce-module-boundaries: (Circular dependency|.*scope:core)/);
   });
 
   it('refuses a production import of the private testing lib from the app', async () => {
-    const errors = await boundaryErrors('apps/gateway/src/boundary-probe.ts', "import { createMockUpstream } from '@switchyard/testing';\nexport const probe = createMockUpstream;\n");
-    expect(errors.join('\n')).toMatch(/@nx\/enforce-module-boundaries: .*scope:app.*can only depend on libs tagged with/);
+    const errors = await boundaryErrors(
+      'apps/gateway/src/boundary-probe.ts',
+      "import { createMockUpstream } from '@switchyard/testing';\nexport const probe = createMockUpstream;\n",
+    );
+    expect(errors.join('\n')).toMatch(
+      /@nx\/enforce-module-boundaries: .*scope:app.*can only depend on libs tagged with/,
+    );
   });
 
   it('allows proxy-api to import proxy-core', async () => {
-    const errors = await boundaryErrors('libs/proxy-api/src/boundary-probe.ts', "import { createGateway } from '@switchyard/proxy-core';\nexport const probe = createGateway;\n");
+    const errors = await boundaryErrors(
+      'libs/proxy-api/src/boundary-probe.ts',
+      "import { createGateway } from '@switchyard/proxy-core';\nexport const probe = createGateway;\n",
+    );
     expect(errors).toEqual([]);
   });
 });

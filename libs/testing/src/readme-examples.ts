@@ -7,7 +7,11 @@ import { describe, expect, it } from 'vitest';
 export function runExample(file: string): { status: number | null; stdout: string; stderr: string } {
   // plain text whatever the runner sets (nx and CI set FORCE_COLOR, which colours what console.log inspects)
   const { FORCE_COLOR: _forced, ...env } = process.env;
-  const result = spawnSync(process.execPath, ['--import', 'tsx', file], { encoding: 'utf8', timeout: 90_000, env: { ...env, NO_COLOR: '1' } });
+  const result = spawnSync(process.execPath, ['--import', 'tsx', file], {
+    encoding: 'utf8',
+    timeout: 90_000,
+    env: { ...env, NO_COLOR: '1' },
+  });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -39,11 +43,15 @@ export function describeReadmeExample(options: ReadmeExampleOptions): void {
       expect(readmeEmbeds(fileURLToPath(options.readme), example)).toBe(true);
     });
 
-    it('runs', () => {
-      const result = runExample(example);
-      expect(result.stderr).toBe('');
-      expect(result.status).toBe(0);
-      options.expectOutput(result.stdout);
-    }, options.timeoutMs);
+    it(
+      'runs',
+      () => {
+        const result = runExample(example);
+        expect(result.stderr).toBe('');
+        expect(result.status).toBe(0);
+        options.expectOutput(result.stdout);
+      },
+      options.timeoutMs,
+    );
   });
 }

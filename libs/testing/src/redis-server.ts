@@ -29,7 +29,11 @@ export async function freeTcpPort(): Promise<number> {
  */
 export async function startRedisServer(port?: number): Promise<TestRedisServer> {
   const listen = port ?? (await freeTcpPort());
-  const child = spawn('redis-server', ['--port', String(listen), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const child = spawn(
+    'redis-server',
+    ['--port', String(listen), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    { stdio: ['ignore', 'pipe', 'ignore'] },
+  );
   let output = '';
   await new Promise<void>((resolve, reject) => {
     child.stdout.on('data', (data: Buffer) => {

@@ -17,7 +17,8 @@ export async function requireChromium(): Promise<string | undefined> {
     return CHROMIUM_PATH;
   } catch {
     const message = `Chromium is not installed at ${CHROMIUM_PATH} (apt-get install chromium, or set CHROMIUM_PATH)`;
-    if (process.env['CI'] !== undefined && process.env['CI'] !== '') throw new Error(`${message}: the browser tests need it under CI.`);
+    if (process.env['CI'] !== undefined && process.env['CI'] !== '')
+      throw new Error(`${message}: the browser tests need it under CI.`);
     process.stderr.write(`\n!!! WARNING: ${message}; SKIPPING the browser tests. !!!\n\n`);
     return undefined;
   }

@@ -27,11 +27,16 @@ function reachable(host: string, port: number, timeoutMs: number): Promise<boole
  */
 export async function requireService(name: string, url: string, timeoutMs = 1000): Promise<boolean> {
   const parsed = new URL(url);
-  const defaultPort = parsed.protocol.startsWith('redis') ? 6379 : parsed.protocol.startsWith('postgres') ? 5432 : 80;
+  const defaultPort = parsed.protocol.startsWith('redis')
+    ? 6379
+    : parsed.protocol.startsWith('postgres')
+      ? 5432
+      : 80;
   const port = parsed.port === '' ? defaultPort : Number(parsed.port);
   if (await reachable(parsed.hostname, port, timeoutMs)) return true;
   const message = `${name} is not reachable at ${parsed.hostname}:${port}`;
-  if (process.env['CI'] !== undefined && process.env['CI'] !== '') throw new Error(`${message}: this test needs it under CI.`);
+  if (process.env['CI'] !== undefined && process.env['CI'] !== '')
+    throw new Error(`${message}: this test needs it under CI.`);
   process.stderr.write(`\n!!! WARNING: ${message}; SKIPPING the tests that need it. !!!\n\n`);
   return false;
 }

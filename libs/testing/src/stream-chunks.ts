@@ -27,7 +27,8 @@ export async function writeChunks(res: ServerResponse, body: ChunkedBody): Promi
   const fault = body.streamFault;
   for (const [index, chunk] of body.chunks.entries()) {
     if (fault?.kind === 'slow-stream') {
-      if (index >= (fault.afterChunks ?? 1)) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
+      if (index >= (fault.afterChunks ?? 1))
+        await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
       await write(res, chunk);
       continue;
     }
@@ -39,7 +40,10 @@ export async function writeChunks(res: ServerResponse, body: ChunkedBody): Promi
         return;
       }
       if (fault.kind === 'stall-stream') return;
-      await write(res, body.errorChunk(fault.message ?? 'The server had an error while processing your request.'));
+      await write(
+        res,
+        body.errorChunk(fault.message ?? 'The server had an error while processing your request.'),
+      );
       res.end();
       return;
     }
@@ -81,6 +85,9 @@ export async function replyWithFixture(exchange: MockExchange, reply: FixtureRep
     await writeChunks(exchange.res, { ...reply.stream, streamFault: exchange.streamFault });
     return;
   }
-  exchange.res.writeHead(reply.status ?? 200, { 'content-type': 'application/json', ...(reply.headers ?? {}) });
+  exchange.res.writeHead(reply.status ?? 200, {
+    'content-type': 'application/json',
+    ...(reply.headers ?? {}),
+  });
   exchange.res.end(JSON.stringify(reply.json ?? {}));
 }

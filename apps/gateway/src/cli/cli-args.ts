@@ -91,5 +91,8 @@ export async function runSubcommand(
   if (run !== undefined) return run(rest);
   const names = Object.keys(subcommands);
   const list = names.length === 1 ? names[0] : `${names.slice(0, -1).join(', ')} or ${names.at(-1)}`;
-  throw new UsageError(sub === undefined ? `${command} needs a subcommand: ${list}.` : `Unknown ${command} subcommand "${sub}".`, usage);
+  throw new UsageError(
+    sub === undefined ? `${command} needs a subcommand: ${list}.` : `Unknown ${command} subcommand "${sub}".`,
+    usage,
+  );
 }

@@ -58,7 +58,12 @@ interface StartFlags {
  * skipped (its problem is reported already). Warnings go to `warn` as start prints them: the
  * file's as soon as it is validated, the workers' once they are planned.
  */
-async function checkAsStart(file: string, flags: StartFlags, env: NodeJS.ProcessEnv, warn: (warnings: readonly string[]) => void): Promise<StartCheck> {
+async function checkAsStart(
+  file: string,
+  flags: StartFlags,
+  env: NodeJS.ProcessEnv,
+  warn: (warnings: readonly string[]) => void,
+): Promise<StartCheck> {
   const groups: ProblemGroup[] = [];
   const report = (source: string, problems: string[]): void => {
     const group = groups.find((candidate) => candidate.source === source);
@@ -77,7 +82,8 @@ async function checkAsStart(file: string, flags: StartFlags, env: NodeJS.Process
     }
   };
   // as start: --port wins (checked as a flag already), an empty (or, in the environment, blank) value counts as unset
-  if (flags.port === undefined || flags.port === '') attempt(() => integerFlag(envValue(env, 'PORT'), 'PORT', 0, 65535), 'the environment');
+  if (flags.port === undefined || flags.port === '')
+    attempt(() => integerFlag(envValue(env, 'PORT'), 'PORT', 0, 65535), 'the environment');
   let parsed: ConfigFile | undefined;
   let raw: unknown;
   // settings the file's stores would ignore: warned of, as start does, problems or not
@@ -90,23 +96,32 @@ async function checkAsStart(file: string, flags: StartFlags, env: NodeJS.Process
     report(error.source, error.problems);
   }
   warn(fileWarnings);
-  const usable = parsed === undefined ? usableSections(raw, env) : { config: parsed, invalid: new Set<string>() };
-  const readsInvalid = (...sections: string[]): boolean => sections.some((section) => usable.invalid.has(section));
-  const overridden = readsInvalid('admin', 'metrics', 'redis') ? undefined : attempt(() => withEnvOverrides(usable.config, env));
+  const usable =
+    parsed === undefined ? usableSections(raw, env) : { config: parsed, invalid: new Set<string>() };
+  const readsInvalid = (...sections: string[]): boolean =>
+    sections.some((section) => usable.invalid.has(section));
+  const overridden = readsInvalid('admin', 'metrics', 'redis')
+    ? undefined
+    : attempt(() => withEnvOverrides(usable.config, env));
   const config = attempt(() => withServerEnv(overridden ?? usable.config, env));
   attempt(() => resolveLogLevel(usable.config, envValue(env, 'LOG_LEVEL')));
   attempt(() => otlpTracesUrl(env));
   const count = attempt((): WorkerCount => resolveWorkers(flags.workers, env, usable.config));
   const host = flags.host ?? envValue(env, 'HOST') ?? usable.config.server?.host ?? '127.0.0.1';
   // a master key the environment gives, even a bad one, is not an open gateway: only with it valid
-  if (config !== undefined && overridden !== undefined && !readsInvalid('keys', 'server')) attempt(() => checkOpenExposure(config, host));
+  if (config !== undefined && overridden !== undefined && !readsInvalid('keys', 'server'))
+    attempt(() => checkOpenExposure(config, host));
   // the cluster checks read the whole config: only once it, and what the environment adds, is valid
-  if (parsed === undefined || overridden === undefined || config === undefined || count === undefined) return { file, groups };
+  if (parsed === undefined || overridden === undefined || config === undefined || count === undefined)
+    return { file, groups };
   // as start warns, before the workers' warnings
   warn([emptyMetricsTokenWarning(config, env)].filter((warning) => warning !== undefined));
   const { workers, errors, warnings } = planWorkers(config, count);
   warn(warnings);
-  report(file, errors.map((error) => `with ${workers} workers: ${error}`));
+  report(
+    file,
+    errors.map((error) => `with ${workers} workers: ${error}`),
+  );
   // what createApp would refuse (a key store without its secret, a request log without its url)
   report(file, appConfigProblems(config, env));
   return { file, groups, workers };
@@ -114,7 +129,9 @@ async function checkAsStart(file: string, flags: StartFlags, env: NodeJS.Process
 
 /** Every problem as one line, named by where it came from unless that is the file itself. */
 function problemLines({ file, groups }: StartCheck): string[] {
-  return groups.flatMap(({ source, problems }) => (source === file ? problems : problems.map((problem) => `${source}: ${problem}`)));
+  return groups.flatMap(({ source, problems }) =>
+    source === file ? problems : problems.map((problem) => `${source}: ${problem}`),
+  );
 }
 
 /** `switchyard config validate FILE`: every problem of a config, as `start` would find them. */
@@ -147,24 +164,38 @@ export async function configCommand(args: string[], env: NodeJS.ProcessEnv): Pro
   }
   // as start: the file from SWITCHYARD_CONFIG when none is named
   const target = positionals[0] ?? values.config ?? envValue(env, 'SWITCHYARD_CONFIG');
-  if (target === undefined) throw new UsageError('config validate needs a FILE (or SWITCHYARD_CONFIG).', CONFIG_USAGE);
+  if (target === undefined)
+    throw new UsageError('config validate needs a FILE (or SWITCHYARD_CONFIG).', CONFIG_USAGE);
   positionalArgs(positionals.length === 0 ? [target] : positionals, ['FILE'], CONFIG_USAGE);
   // a malformed flag is wrong usage (exit 2), as in start, not a problem of the config
   if (values.port !== undefined && values.port !== '') integerFlag(values.port, '--port', 0, 65535);
   integerFlag(values.workers, '--workers', 1, MAX_WORKERS);
   // printed as start prints them, or kept for the JSON document
   const warnings: string[] = [];
-  const warn = values.json === true ? (found: readonly string[]) => void warnings.push(...found) : printWarnings;
-  const check = await checkAsStart(target, { workers: values.workers, port: values.port, host: values.host }, env, warn);
+  const warn =
+    values.json === true ? (found: readonly string[]) => void warnings.push(...found) : printWarnings;
+  const check = await checkAsStart(
+    target,
+    { workers: values.workers, port: values.port, host: values.host },
+    env,
+    warn,
+  );
   const { groups, workers } = check;
   if (values.json === true) {
-    printJson({ file: target, valid: groups.length === 0, problems: problemLines(check), warnings, ...(workers === undefined ? {} : { workers }) });
+    printJson({
+      file: target,
+      valid: groups.length === 0,
+      problems: problemLines(check),
+      warnings,
+      ...(workers === undefined ? {} : { workers }),
+    });
     return groups.length === 0 ? EXIT_CODES.ok : EXIT_CODES.failed;
   }
   if (groups.length > 0) {
     // the header names every place a problem came from, not only the file
     const sources = groups.map(({ source }) => source);
-    const places = sources.length === 1 ? sources[0] : `${sources.slice(0, -1).join(', ')} and ${String(sources.at(-1))}`;
+    const places =
+      sources.length === 1 ? sources[0] : `${sources.slice(0, -1).join(', ')} and ${String(sources.at(-1))}`;
     throw new ConfigError(String(places), problemLines(check));
   }
   printLine(`${target}: valid (${String(workers)} worker${workers === 1 ? '' : 's'})`);

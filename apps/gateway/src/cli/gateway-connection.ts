@@ -59,9 +59,7 @@ export async function gatewayUrlFrom(values: ConnectionValues, env: NodeJS.Proce
   const envPort = Number(portText);
   // the same precedence as `switchyard start`: PORT and HOST win over the file
   const port =
-    portText !== undefined && Number.isInteger(envPort) && envPort > 0
-      ? envPort
-      : (server.port ?? 8080);
+    portText !== undefined && Number.isInteger(envPort) && envPort > 0 ? envPort : (server.port ?? 8080);
   const configured = envValue(env, 'HOST') ?? server.host;
   // a gateway bound to every interface is reached on loopback from the same machine
   const host =

@@ -1,4 +1,11 @@
-import { amountFlag, choiceFlag, integerFlag, parseCommandArgs, positionalArgs, runSubcommand } from './cli-args';
+import {
+  amountFlag,
+  choiceFlag,
+  integerFlag,
+  parseCommandArgs,
+  positionalArgs,
+  runSubcommand,
+} from './cli-args';
 import { UsageError } from './cli-errors';
 import {
   asRecord,

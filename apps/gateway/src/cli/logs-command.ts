@@ -233,12 +233,21 @@ async function firstPoll(
     const last = rows.at(-1);
     const oldest = last === undefined ? undefined : numberField(last, 'ts');
     covered = top === undefined || oldest === undefined || oldest < top - lookbackMs;
-  } while (cursor !== undefined && rows.length < TAIL_MAX_ROWS_PER_POLL && !(covered && shown.length >= limit));
+  } while (
+    cursor !== undefined &&
+    rows.length < TAIL_MAX_ROWS_PER_POLL &&
+    !(covered && shown.length >= limit)
+  );
   return { shown, rows };
 }
 
 /** Every row stamped at or after the window's start, newest first, up to the poll's bound. */
-async function pollWindow(admin: AdminClient, filters: Filters, from: number | undefined, signal: AbortSignal): Promise<Row[]> {
+async function pollWindow(
+  admin: AdminClient,
+  filters: Filters,
+  from: number | undefined,
+  signal: AbortSignal,
+): Promise<Row[]> {
   const window: Filters = {
     ...filters,
     query: { ...filters.query, from: from === undefined ? undefined : new Date(from).toISOString() },
@@ -263,7 +272,8 @@ async function tail(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const limit = integerFlag(values.limit, '--limit', 1, 1000) ?? 10;
   const intervalMs = parseDurationMs(values.interval ?? '1s', '--interval');
   const lookbackMs = parseDurationMs(values.lookback ?? TAIL_LOOKBACK_DEFAULT, '--lookback');
-  if (lookbackMs > TAIL_LOOKBACK_MAX_MS) throw new UsageError(`--lookback: "${values.lookback ?? ''}" is longer than 1h.`, LOGS_USAGE);
+  if (lookbackMs > TAIL_LOOKBACK_MAX_MS)
+    throw new UsageError(`--lookback: "${values.lookback ?? ''}" is longer than 1h.`, LOGS_USAGE);
   const json = values.json === true;
   const { admin } = await connect(values, env);
 
@@ -285,7 +295,8 @@ async function tail(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
       // nothing seen yet: the first poll found no row at all, so every row now is new
       const from = since === undefined ? userFrom : Math.max(since, userFrom ?? since);
       // a row that ended after newer ones were printed comes in this poll's window, once
-      for (const row of window.take(await pollWindow(admin, filters, from, stop.signal))) if (matchesKey(row, filters.key)) print(row);
+      for (const row of window.take(await pollWindow(admin, filters, from, stop.signal)))
+        if (matchesKey(row, filters.key)) print(row);
     }
   } catch (error) {
     if (!stop.signal.aborted) throw error;
@@ -303,5 +314,8 @@ function help(): number {
 
 /** `switchyard logs query|tail`: the request log through `GET /admin/requests`. */
 export async function logsCommand(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  return runSubcommand('logs', args, LOGS_USAGE, { query: (rest) => query(rest, env), tail: (rest) => tail(rest, env) });
+  return runSubcommand('logs', args, LOGS_USAGE, {
+    query: (rest) => query(rest, env),
+    tail: (rest) => tail(rest, env),
+  });
 }

@@ -21,10 +21,33 @@ describe('TailWindow', () => {
     // the next poll's window holds the rows seen already, newest first as the API answers
     expect(ids(window.take([row('r5', 5_000), row('r3', 3_000), row('r1', 1_000)]))).toEqual(['r5']);
     // r2 arrived before r3 and r5 but was logged after them
-    expect(ids(window.take([row('r6', 6_000), row('r5', 5_000), row('r3', 3_000), row('r2', 2_000), row('r1', 1_000)]))).toEqual(['r2', 'r6']);
-    expect(ids(window.take([row('r6', 6_000), row('r5', 5_000), row('r3', 3_000), row('r2', 2_000), row('r1', 1_000)]))).toEqual([]);
+    expect(
+      ids(
+        window.take([
+          row('r6', 6_000),
+          row('r5', 5_000),
+          row('r3', 3_000),
+          row('r2', 2_000),
+          row('r1', 1_000),
+        ]),
+      ),
+    ).toEqual(['r2', 'r6']);
+    expect(
+      ids(
+        window.take([
+          row('r6', 6_000),
+          row('r5', 5_000),
+          row('r3', 3_000),
+          row('r2', 2_000),
+          row('r1', 1_000),
+        ]),
+      ),
+    ).toEqual([]);
     // the same millisecond: ordered by id, each once
-    expect(ids(window.take([row('r7b', 7_000), row('r7a', 7_000), row('r7b', 7_000)]))).toEqual(['r7a', 'r7b']);
+    expect(ids(window.take([row('r7b', 7_000), row('r7a', 7_000), row('r7b', 7_000)]))).toEqual([
+      'r7a',
+      'r7b',
+    ]);
   });
 
   it('forgets ids stamped before the next poll can reach, so a long tail keeps a flat set', () => {
@@ -35,7 +58,8 @@ describe('TailWindow', () => {
     // an hour of one row every 100 ms, polled each second: every poll returns its whole window
     const rows: Record<string, unknown>[] = [];
     for (let second = 1; second <= 3_600; second += 1) {
-      for (let tenth = 0; tenth < 10; tenth += 1) rows.push(row(`${second}.${tenth}`, second * 1_000 + tenth * 100));
+      for (let tenth = 0; tenth < 10; tenth += 1)
+        rows.push(row(`${second}.${tenth}`, second * 1_000 + tenth * 100));
       const since = window.since ?? 0;
       // the store's side: the rows stamped at or after the poll's bound
       while (rows.length > 0 && (rows[0]?.['ts'] as number) < since) rows.shift();

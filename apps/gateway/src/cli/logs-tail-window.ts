@@ -27,7 +27,8 @@ export class TailWindow {
   #newestTs: number | undefined;
 
   constructor(lookbackMs: number) {
-    if (!Number.isSafeInteger(lookbackMs) || lookbackMs < 0) throw new RangeError(`lookbackMs must be a non-negative integer, got ${lookbackMs}`);
+    if (!Number.isSafeInteger(lookbackMs) || lookbackMs < 0)
+      throw new RangeError(`lookbackMs must be a non-negative integer, got ${lookbackMs}`);
     this.#lookbackMs = lookbackMs;
   }
 
@@ -63,5 +64,7 @@ export class TailWindow {
 
 /** Oldest first: by `ts`, then by `id`. */
 export function byTime(a: Row, b: Row): number {
-  return (numberField(a, 'ts') ?? 0) - (numberField(b, 'ts') ?? 0) || text(a, 'id').localeCompare(text(b, 'id'));
+  return (
+    (numberField(a, 'ts') ?? 0) - (numberField(b, 'ts') ?? 0) || text(a, 'id').localeCompare(text(b, 'id'))
+  );
 }

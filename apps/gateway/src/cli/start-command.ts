@@ -49,7 +49,10 @@ function envPort(env: NodeJS.ProcessEnv): number | undefined {
  * as it is validated, problems or not, before any later check can stop start: a warning may
  * explain the failure. Only by the primary: a cluster worker loads the same file again.
  */
-async function loadConfig(path: string | undefined, env: NodeJS.ProcessEnv): Promise<{ config: ConfigFile; source: string }> {
+async function loadConfig(
+  path: string | undefined,
+  env: NodeJS.ProcessEnv,
+): Promise<{ config: ConfigFile; source: string }> {
   if (path === undefined || path === '') return { config: defaultConfig(env), source: 'built-in defaults' };
   const warnings: string[] = [];
   try {
@@ -75,7 +78,9 @@ export async function startCommand(args: string[], env: NodeJS.ProcessEnv): Prom
   checkOpenExposure(config, host);
   const model = config.models?.[0]?.name ?? `${config.providers[0]?.name ?? 'mock'}/default`;
   const announce = (url: string, detail: string): void => {
-    printLine(`Switchyard is listening on ${url} (config: ${source}; providers: ${config.providers.map((p) => p.name).join(', ')}${detail})`);
+    printLine(
+      `Switchyard is listening on ${url} (config: ${source}; providers: ${config.providers.map((p) => p.name).join(', ')}${detail})`,
+    );
     printLine(tryItLines(url, model, isOpenGateway(config)));
   };
   // checked by the primary too (as config validate does): every worker would fail the same way
@@ -86,11 +91,15 @@ export async function startCommand(args: string[], env: NodeJS.ProcessEnv): Prom
   if (appProblems.length > 0) throw new ConfigError(source, appProblems);
   // a cluster worker runs this same command line: it serves, the primary forks and supervises
   // once, by the primary: a worker runs this same command line
-  if (!cluster.isWorker) printWarnings([emptyMetricsTokenWarning(config, env)].filter((warning) => warning !== undefined));
-  const { workers, errors, warnings } = cluster.isWorker ? { workers: 1, errors: [], warnings: [] } : planWorkers(config, resolveWorkers(values.workers, env, config));
+  if (!cluster.isWorker)
+    printWarnings([emptyMetricsTokenWarning(config, env)].filter((warning) => warning !== undefined));
+  const { workers, errors, warnings } = cluster.isWorker
+    ? { workers: 1, errors: [], warnings: [] }
+    : planWorkers(config, resolveWorkers(values.workers, env, config));
   // as config validate warns, before the refusal they may explain; a worker plans nothing
   printWarnings(warnings);
-  if (errors.length > 0) throw new OperationError(`Cannot run ${workers} workers with ${source}:\n- ${errors.join('\n- ')}`);
+  if (errors.length > 0)
+    throw new OperationError(`Cannot run ${workers} workers with ${source}:\n- ${errors.join('\n- ')}`);
   if (workers > 1) {
     return runPrimary({
       workers,
@@ -101,7 +110,10 @@ export async function startCommand(args: string[], env: NodeJS.ProcessEnv): Prom
       log: (line) => process.stderr.write(`switchyard: ${line}\n`),
     });
   }
-  const metrics = cluster.isWorker && config.metrics?.enabled !== false ? createClusterWorkerMetrics({ keyLabel: config.metrics?.keyLabel ?? false }) : undefined;
+  const metrics =
+    cluster.isWorker && config.metrics?.enabled !== false
+      ? createClusterWorkerMetrics({ keyLabel: config.metrics?.keyLabel ?? false })
+      : undefined;
   const running = await startGateway({
     config,
     port: port ?? config.server?.port ?? 8080,
@@ -127,7 +139,10 @@ export async function startCommand(args: string[], env: NodeJS.ProcessEnv): Prom
         },
       );
     } else if (signals === 2) {
-      running.app.log.warn({ signal }, 'second signal: skipping the rest of the shutdown delay, still finishing in-flight requests; a third signal exits at once');
+      running.app.log.warn(
+        { signal },
+        'second signal: skipping the rest of the shutdown delay, still finishing in-flight requests; a third signal exits at once',
+      );
       void running.shutdown();
     } else {
       running.app.log.error({ signal }, 'third signal: exiting without finishing in-flight requests');

@@ -4,12 +4,20 @@ import { START_USAGE } from './start-usage';
 
 const SRC = new URL('../', import.meta.url);
 // the start path: what `switchyard start` reads (the admin commands' variables are in their own usage)
-const START_FILES = ['start-gateway.ts', 'cli/start-command.ts', ...['config', 'cluster', 'telemetry', 'runtime'].flatMap((dir) => readdirSync(new URL(dir, SRC)).map((name) => `${dir}/${name}`))].filter(
-  (name) => name.endsWith('.ts') && !name.endsWith('.test.ts'),
-);
+const START_FILES = [
+  'start-gateway.ts',
+  'cli/start-command.ts',
+  ...['config', 'cluster', 'telemetry', 'runtime'].flatMap((dir) =>
+    readdirSync(new URL(dir, SRC)).map((name) => `${dir}/${name}`),
+  ),
+].filter((name) => name.endsWith('.ts') && !name.endsWith('.test.ts'));
 
 function variablesReadAtStart(): string[] {
-  const names = START_FILES.flatMap((name) => [...readFileSync(new URL(name, SRC), 'utf8').matchAll(/(?:env\['|envValue\(env, ')([A-Z][A-Z0-9_]*)'/g)].map((match) => match[1] ?? ''));
+  const names = START_FILES.flatMap((name) =>
+    [
+      ...readFileSync(new URL(name, SRC), 'utf8').matchAll(/(?:env\['|envValue\(env, ')([A-Z][A-Z0-9_]*)'/g),
+    ].map((match) => match[1] ?? ''),
+  );
   return [...new Set(names)].sort();
 }
 

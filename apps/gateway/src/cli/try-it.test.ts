@@ -13,6 +13,8 @@ describe('tryItLines', () => {
     const lines = tryItLines('http://127.0.0.1:8080', 'fast', false);
     expect(lines).toContain(`-H "authorization: Bearer $SWITCHYARD_API_KEY"`);
     expect(lines).toContain('switchyard keys create');
-    expect(lines.split('\n')[1]).toBe(`  curl http://127.0.0.1:8080/v1/chat/completions -H 'content-type: application/json' \\`);
+    expect(lines.split('\n')[1]).toBe(
+      `  curl http://127.0.0.1:8080/v1/chat/completions -H 'content-type: application/json' \\`,
+    );
   });
 });

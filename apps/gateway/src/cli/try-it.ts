@@ -8,7 +8,9 @@ import { reachableUrl } from '../config/open-mode';
  */
 export function tryItLines(url: string, model: string, open: boolean): string {
   const auth = open ? '' : ` \\\n    -H "authorization: Bearer $SWITCHYARD_API_KEY"`;
-  const keyNote = open ? '' : '\n  (SWITCHYARD_API_KEY: a client key from the config\'s keys, or made with `switchyard keys create`)';
+  const keyNote = open
+    ? ''
+    : "\n  (SWITCHYARD_API_KEY: a client key from the config's keys, or made with `switchyard keys create`)";
   return (
     `Try it:\n  curl ${reachableUrl(url)}/v1/chat/completions -H 'content-type: application/json'${auth} \\\n` +
     `    -d '{"model":"${model}","messages":[{"role":"user","content":"Hello!"}]}'${keyNote}`

@@ -25,25 +25,41 @@ export function checkClusterState(config: ConfigFile, workers: number): ClusterS
   // without admin.keyStore, virtual keys live in the request log's database, which every
   // worker opens; only a request log without one (jsonl, none) leaves them in process memory
   const logStore = config.requestLog?.store ?? 'sqlite';
-  if (config.admin?.masterKey !== undefined && config.admin.keyStore === undefined && (logStore === 'jsonl' || logStore === 'none')) {
+  if (
+    config.admin?.masterKey !== undefined &&
+    config.admin.keyStore === undefined &&
+    (logStore === 'jsonl' || logStore === 'none')
+  ) {
     errors.push(
       `the admin API with the in-memory key store (requestLog.store is ${logStore}, admin.keyStore is unset) would keep each virtual key in the one worker that created it: set admin.keyStore (sqlite: or postgres:), or run with --workers 1`,
     );
   }
   if (!redis) {
     if (config.admin?.masterKey !== undefined) {
-      errors.push(`virtual keys' revocations, budgets and limits would be kept per worker (${workers} workers): ${fix}`);
+      errors.push(
+        `virtual keys' revocations, budgets and limits would be kept per worker (${workers} workers): ${fix}`,
+      );
     }
     const budgeted = (config.keys ?? []).filter((key) => key.budget !== undefined).map((key) => key.name);
     if (budgeted.length > 0) {
-      errors.push(`the budgets of static keys ${budgeted.join(', ')} would be counted per worker, allowing up to ${workers} times each budget: ${fix}`);
+      errors.push(
+        `the budgets of static keys ${budgeted.join(', ')} would be counted per worker, allowing up to ${workers} times each budget: ${fix}`,
+      );
     }
-    const limited = (config.keys ?? []).filter((key) => key.rpm !== undefined || key.tpm !== undefined || key.maxParallel !== undefined).map((key) => key.name);
+    const limited = (config.keys ?? [])
+      .filter((key) => key.rpm !== undefined || key.tpm !== undefined || key.maxParallel !== undefined)
+      .map((key) => key.name);
     if (limited.length > 0) {
-      warnings.push(`rate limits of static keys ${limited.join(', ')} are counted per worker without Redis: up to ${workers} times each limit is admitted`);
+      warnings.push(
+        `rate limits of static keys ${limited.join(', ')} are counted per worker without Redis: up to ${workers} times each limit is admitted`,
+      );
     }
-    if (config.cache?.enabled !== false) warnings.push(`the response cache is per worker without Redis: each worker fills its own memory tier (cache.maxBytes each)`);
-    if (config.limiter !== undefined && config.limiter.redis === undefined) warnings.push(`upstream limits (limiter) are counted per worker without Redis`);
+    if (config.cache?.enabled !== false)
+      warnings.push(
+        `the response cache is per worker without Redis: each worker fills its own memory tier (cache.maxBytes each)`,
+      );
+    if (config.limiter !== undefined && config.limiter.redis === undefined)
+      warnings.push(`upstream limits (limiter) are counted per worker without Redis`);
   } else if (config.cache?.enabled !== false && config.cache?.redis === false) {
     warnings.push(`the response cache has no Redis tier (cache.redis: false): each worker caches on its own`);
   }

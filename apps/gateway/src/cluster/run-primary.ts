@@ -25,7 +25,14 @@ export const KILL_MARGIN_MS = 5_000;
  * skip the rest of their delay), so this deadline still holds after it.
  */
 export function workerKillDeadlineMs(times: ShutdownTimes): number {
-  return Math.min(times.delayMs + times.drainTimeoutMs + CLOSE_LEFT_CONNECTIONS_MS + times.requestLogFlushMs + KILL_MARGIN_MS, MAX_TIMER_MS);
+  return Math.min(
+    times.delayMs +
+      times.drainTimeoutMs +
+      CLOSE_LEFT_CONNECTIONS_MS +
+      times.requestLogFlushMs +
+      KILL_MARGIN_MS,
+    MAX_TIMER_MS,
+  );
 }
 
 /** Options of {@link runPrimary}. */
@@ -50,7 +57,11 @@ export interface PrimaryOptions {
 }
 
 function isListening(message: unknown): message is { type: typeof LISTENING_MESSAGE; url: string } {
-  return typeof message === 'object' && message !== null && (message as { type?: unknown }).type === LISTENING_MESSAGE;
+  return (
+    typeof message === 'object' &&
+    message !== null &&
+    (message as { type?: unknown }).type === LISTENING_MESSAGE
+  );
 }
 
 /**
@@ -104,7 +115,9 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
       const deadlineMs = workerKillDeadlineMs(options.shutdown);
       const deadline = setTimeout(() => {
         for (const worker of Object.values(cluster.workers ?? {})) {
-          options.log(`worker ${worker?.process.pid ?? '?'} did not exit within the shutdown deadline (${deadlineMs} ms): killing it`);
+          options.log(
+            `worker ${worker?.process.pid ?? '?'} did not exit within the shutdown deadline (${deadlineMs} ms): killing it`,
+          );
           worker?.process.kill('SIGKILL');
         }
         exitCode = 1;
@@ -132,7 +145,9 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
       crashes.push(now);
       while (crashes.length > 0 && (crashes[0] ?? now) < now - loopWindowMs) crashes.shift();
       if (crashes.length > loopRestarts) {
-        options.log(`worker ${worker.process.pid ?? '?'} exited (${how}); ${crashes.length} crashes within ${loopWindowMs} ms: crash loop, stopping`);
+        options.log(
+          `worker ${worker.process.pid ?? '?'} exited (${how}); ${crashes.length} crashes within ${loopWindowMs} ms: crash loop, stopping`,
+        );
         exitCode = 1;
         stop('SIGTERM');
         return;
@@ -159,7 +174,9 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
       }
       const workers = Object.values(cluster.workers ?? {});
       if (signals <= 2) {
-        options.log(`${signal} again: ${workers.length} workers skip the rest of their shutdown delay; a third signal kills them`);
+        options.log(
+          `${signal} again: ${workers.length} workers skip the rest of their shutdown delay; a third signal kills them`,
+        );
         for (const worker of workers) worker?.process.kill('SIGTERM');
         return;
       }

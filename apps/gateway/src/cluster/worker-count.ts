@@ -25,7 +25,12 @@ export interface WorkerCount {
  * How many worker processes to run: `--workers`, else SWITCHYARD_WORKERS, else
  * `server.workers`, else one per core (`cores`, `os.availableParallelism()`). 1 means no cluster.
  */
-export function resolveWorkers(flag: string | undefined, env: NodeJS.ProcessEnv, config: ConfigFile, cores = availableParallelism()): WorkerCount {
+export function resolveWorkers(
+  flag: string | undefined,
+  env: NodeJS.ProcessEnv,
+  config: ConfigFile,
+  cores = availableParallelism(),
+): WorkerCount {
   if (flag !== undefined) return { workers: parseWorkers(flag, '--workers'), explicit: true };
   const fromEnv = envValue(env, 'SWITCHYARD_WORKERS');
   if (fromEnv !== undefined) return { workers: parseWorkers(fromEnv, 'SWITCHYARD_WORKERS'), explicit: true };

@@ -7,13 +7,29 @@ import { shutdownTimes } from './shutdown-times';
 import { observabilityOptionsFromConfig } from './observability-config';
 
 /** The routing and resilience sections; with a `redis` section, upstream limits are shared through it. */
-export function resilienceOptions(config: ConfigFile): Pick<GatewayOptions, 'streamIdleTimeoutMs' | 'routing' | 'retry' | 'breaker' | 'limiter'> {
+export function resilienceOptions(
+  config: ConfigFile,
+): Pick<GatewayOptions, 'streamIdleTimeoutMs' | 'routing' | 'retry' | 'breaker' | 'limiter'> {
   const redis = config.redis;
   const limiter =
     redis === undefined || config.limiter?.redis !== undefined
       ? config.limiter
-      : { ...config.limiter, redis: { url: redis.url, cluster: redis.cluster, keyPrefix: `${redis.keyPrefix ?? 'switchyard:'}limiter:`, commandTimeoutMs: redis.commandTimeoutMs } };
-  return { streamIdleTimeoutMs: config.streamIdleTimeoutMs, routing: config.routing, retry: config.retry, breaker: config.breaker, limiter };
+      : {
+          ...config.limiter,
+          redis: {
+            url: redis.url,
+            cluster: redis.cluster,
+            keyPrefix: `${redis.keyPrefix ?? 'switchyard:'}limiter:`,
+            commandTimeoutMs: redis.commandTimeoutMs,
+          },
+        };
+  return {
+    streamIdleTimeoutMs: config.streamIdleTimeoutMs,
+    routing: config.routing,
+    retry: config.retry,
+    breaker: config.breaker,
+    limiter,
+  };
 }
 
 /**
@@ -88,7 +104,11 @@ const CONFIG_FIELDS: readonly (readonly [option: string, field: string])[] = [
 /** A problem of createApp's options, named by the config field it comes from. */
 function configFieldProblem(problem: string): string {
   for (const [option, field] of CONFIG_FIELDS) {
-    if (problem.startsWith(option) && (option.endsWith('/') || ['/', ':'].includes(problem.charAt(option.length)))) return `${field}${problem.slice(option.length)}`;
+    if (
+      problem.startsWith(option) &&
+      (option.endsWith('/') || ['/', ':'].includes(problem.charAt(option.length)))
+    )
+      return `${field}${problem.slice(option.length)}`;
   }
   return problem;
 }

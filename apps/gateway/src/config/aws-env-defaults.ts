@@ -15,7 +15,13 @@ export function withAwsEnvDefaults(providers: ProviderConfig[], env: NodeJS.Proc
     const region = envValue(env, 'AWS_REGION') ?? envValue(env, 'AWS_DEFAULT_REGION');
     if (filled['region'] === undefined && region !== undefined) filled['region'] = region;
     // an entry with credentials of its own, or a profile for the AWS credential chain, is left as it is
-    if (filled['apiKey'] !== undefined || filled['accessKeyId'] !== undefined || filled['secretAccessKey'] !== undefined || filled['profile'] !== undefined) return filled;
+    if (
+      filled['apiKey'] !== undefined ||
+      filled['accessKeyId'] !== undefined ||
+      filled['secretAccessKey'] !== undefined ||
+      filled['profile'] !== undefined
+    )
+      return filled;
     const bearer = envValue(env, 'AWS_BEARER_TOKEN_BEDROCK');
     const accessKeyId = envValue(env, 'AWS_ACCESS_KEY_ID');
     const secretAccessKey = envValue(env, 'AWS_SECRET_ACCESS_KEY');
@@ -24,7 +30,8 @@ export function withAwsEnvDefaults(providers: ProviderConfig[], env: NodeJS.Proc
     else if (accessKeyId !== undefined && secretAccessKey !== undefined) {
       filled['accessKeyId'] = accessKeyId;
       filled['secretAccessKey'] = secretAccessKey;
-      if (sessionToken !== undefined && filled['sessionToken'] === undefined) filled['sessionToken'] = sessionToken;
+      if (sessionToken !== undefined && filled['sessionToken'] === undefined)
+        filled['sessionToken'] = sessionToken;
     }
     return filled;
   });

@@ -17,7 +17,10 @@ function alternatives(schema: TSchema): SchemaNode[] {
 /** The schemas of the member `key` (an object property or an array index) under any alternative. */
 function memberSchemas(schemas: readonly SchemaNode[], key: string, isIndex: boolean): TSchema[] {
   return schemas.flatMap((node): TSchema[] => {
-    if (isIndex) return node['type'] === 'array' && typeof node['items'] === 'object' && !Array.isArray(node['items']) ? [node['items'] as TSchema] : [];
+    if (isIndex)
+      return node['type'] === 'array' && typeof node['items'] === 'object' && !Array.isArray(node['items'])
+        ? [node['items'] as TSchema]
+        : [];
     if (node['type'] !== 'object') return [];
     const properties = node['properties'] as Record<string, TSchema> | undefined;
     const property = properties?.[key];
@@ -49,7 +52,12 @@ function coerceLeaf(text: string, schemas: readonly SchemaNode[]): unknown {
  * fails the schema with its path; fields that accept text are never changed, nor are strings
  * written as such in the file.
  */
-export function coerceSubstituted(schema: TSchema, value: unknown, substituted: ReadonlySet<string>, path = ''): unknown {
+export function coerceSubstituted(
+  schema: TSchema,
+  value: unknown,
+  substituted: ReadonlySet<string>,
+  path = '',
+): unknown {
   if (substituted.size === 0) return value;
   const schemas = alternatives(schema);
   if (typeof value === 'string') return substituted.has(path) ? coerceLeaf(value, schemas) : value;

@@ -38,17 +38,28 @@ const SCALAR_BOUNDS = [
 ] as const;
 
 // a union inside a list reads as one item type: `list of ("rpm" | "tpm")`
-const grouped = (schema: SchemaObject): string => (Array.isArray(schema['anyOf']) ? `(${describe(schema)})` : describe(schema));
+const grouped = (schema: SchemaObject): string =>
+  Array.isArray(schema['anyOf']) ? `(${describe(schema)})` : describe(schema);
 
 function describeList(s: SchemaObject): string {
   const min = typeof s['minItems'] === 'number' ? s['minItems'] : undefined;
   const max = typeof s['maxItems'] === 'number' ? s['maxItems'] : undefined;
   const count =
-    min !== undefined && max !== undefined ? `${min} to ${max} ` : min !== undefined ? `at least ${min} ` : max !== undefined ? `at most ${max} ` : '';
+    min !== undefined && max !== undefined
+      ? `${min} to ${max} `
+      : min !== undefined
+        ? `at least ${min} `
+        : max !== undefined
+          ? `at most ${max} `
+          : '';
   const items = s['items'];
   if (!isSchema(items)) return count ? `list of ${count}items` : 'list';
   // an object's fields are rows of their own (`keys[].name`), so the list names no more than that
-  const item = isObjectSchema(items) ? (min === 1 && max === undefined ? 'object' : 'objects') : grouped(items);
+  const item = isObjectSchema(items)
+    ? min === 1 && max === undefined
+      ? 'object'
+      : 'objects'
+    : grouped(items);
   return `list of ${count}${item}`;
 }
 
@@ -86,25 +97,29 @@ export function configFields(schema: TSchema, prefix = '', within = ''): ConfigF
   const s = schema as SchemaObject;
   if (!isObjectSchema(s)) return [];
   const needed = new Set((s['required'] as string[] | undefined) ?? []);
-  return Object.entries(s['properties'] as Record<string, SchemaObject>).flatMap(([key, child]): ConfigField[] => {
-    const path = prefix ? `${prefix}.${key}` : key;
-    const required = needed.has(key);
-    // a required section is there whenever its parent is: its own required fields hang on the parent's
-    if (isObjectSchema(child)) return configFields(child as TSchema, path, required ? within : path);
-    const field: ConfigField = { path, type: describe(child), required, within };
-    const items = child['items'];
-    if (child['type'] === 'array' && isSchema(items) && isObjectSchema(items)) {
-      return [field, ...configFields(items as TSchema, `${path}[]`, `${path}[]`)];
-    }
-    return [field];
-  });
+  return Object.entries(s['properties'] as Record<string, SchemaObject>).flatMap(
+    ([key, child]): ConfigField[] => {
+      const path = prefix ? `${prefix}.${key}` : key;
+      const required = needed.has(key);
+      // a required section is there whenever its parent is: its own required fields hang on the parent's
+      if (isObjectSchema(child)) return configFields(child as TSchema, path, required ? within : path);
+      const field: ConfigField = { path, type: describe(child), required, within };
+      const items = child['items'];
+      if (child['type'] === 'array' && isSchema(items) && isObjectSchema(items)) {
+        return [field, ...configFields(items as TSchema, `${path}[]`, `${path}[]`)];
+      }
+      return [field];
+    },
+  );
 }
 
 /** The "required" cell of a field: `no`, `yes`, `yes (in \`cors\`)`, `yes, in each \`keys[]\` entry`. */
 export function requiredText(field: ConfigField): string {
   if (!field.required) return 'no';
   if (field.within === '') return 'yes';
-  return field.within.endsWith('[]') ? `yes, in each \`${field.within}\` entry` : `yes (in \`${field.within}\`)`;
+  return field.within.endsWith('[]')
+    ? `yes, in each \`${field.within}\` entry`
+    : `yes (in \`${field.within}\`)`;
 }
 
 /** A field's row of the reference tables; `|` escaped for Markdown. */
@@ -128,8 +143,13 @@ export function renderConfigReference(doc: string, fields: readonly ConfigField[
   const lines = doc.split('\n');
   for (const [section, rows] of sections) {
     const heading = lines.indexOf(`### \`${section}\``);
-    const head = heading < 0 ? -1 : lines.findIndex((line, index) => index > heading && line === TABLE_HEAD[0]);
-    if (head < 0 || lines[head + 1] !== TABLE_HEAD[1] || lines.slice(heading + 1, head).some((line) => line.startsWith('#'))) {
+    const head =
+      heading < 0 ? -1 : lines.findIndex((line, index) => index > heading && line === TABLE_HEAD[0]);
+    if (
+      head < 0 ||
+      lines[head + 1] !== TABLE_HEAD[1] ||
+      lines.slice(heading + 1, head).some((line) => line.startsWith('#'))
+    ) {
       throw new Error(`docs/configuration.md has no "### \`${section}\`" heading followed by a field table`);
     }
     let end = head + 2;

@@ -1,8 +1,31 @@
-import { HOST_NAME_PATTERN, LeaseLifetimeSchema, PricingConfigSchema, ProxyConfigSchema, StaticKeySchema, keepAliveTimeoutSchema, serverTimeoutSchema } from '@switchyard/proxy-api';
-import { GatewayConfigSchema, RedisClusterOptionsSchema, RedisUrlSchema, timerDelaySchema, type ProviderConfig } from '@switchyard/proxy-core';
+import {
+  HOST_NAME_PATTERN,
+  LeaseLifetimeSchema,
+  PricingConfigSchema,
+  ProxyConfigSchema,
+  StaticKeySchema,
+  keepAliveTimeoutSchema,
+  serverTimeoutSchema,
+} from '@switchyard/proxy-api';
+import {
+  GatewayConfigSchema,
+  RedisClusterOptionsSchema,
+  RedisUrlSchema,
+  timerDelaySchema,
+  type ProviderConfig,
+} from '@switchyard/proxy-core';
 import { Type, type Static } from '@sinclair/typebox';
-import { MetricsConfigSchema, PostgresPoolConfigSchema, RequestLogConfigSchema } from './observability-config';
-import { CacheConfigSchema, CatalogConfigSchema, CondenserConfigSchema, MemoryConfigSchema } from './context-config';
+import {
+  MetricsConfigSchema,
+  PostgresPoolConfigSchema,
+  RequestLogConfigSchema,
+} from './observability-config';
+import {
+  CacheConfigSchema,
+  CatalogConfigSchema,
+  CondenserConfigSchema,
+  MemoryConfigSchema,
+} from './context-config';
 
 /** The `server` section of the config file. */
 export const ServerConfigSchema = Type.Object(
@@ -62,7 +85,11 @@ export const ServerConfigSchema = Type.Object(
 export const LoggingConfigSchema = Type.Object(
   {
     /** @default "info" */
-    level: Type.Optional(Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)))),
+    level: Type.Optional(
+      Type.Union(
+        ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),
+      ),
+    ),
     /** "stdout", "stderr" or a file path (appended to). Pretty-printed on a terminal stdout outside NODE_ENV=production. @default "stdout" */
     destination: Type.Optional(Type.String({ minLength: 1 })),
   },
@@ -122,7 +149,16 @@ export const LimitsConfigSchema = Type.Object(
     /** @default 429 */
     budgetStatus: Type.Optional(Type.Union([Type.Literal(429), Type.Literal(402)])),
     /** Limits counted, not enforced. @default [] */
-    shadow: Type.Optional(Type.Array(Type.Union([Type.Literal('rpm'), Type.Literal('tpm'), Type.Literal('parallel'), Type.Literal('budget')]))),
+    shadow: Type.Optional(
+      Type.Array(
+        Type.Union([
+          Type.Literal('rpm'),
+          Type.Literal('tpm'),
+          Type.Literal('parallel'),
+          Type.Literal('budget'),
+        ]),
+      ),
+    ),
     /** USD reserved per request when no estimate is available. @default 0 */
     defaultReservationUsd: Type.Optional(Type.Number({ minimum: 0 })),
     /** How often key spend is written to the key store, ms (0 = only on shutdown). @default 10000 */

@@ -3,7 +3,12 @@ import { redisEndpointOf, timerDelaySchema, type RedisClusterOptions } from '@sw
 import { Type, type Static } from '@sinclair/typebox';
 import { namesRedisAddress } from './redis-address';
 
-const Strategy = Type.Union([Type.Literal('middle-out'), Type.Literal('drop-oldest'), Type.Literal('truncate-long'), Type.Literal('summarize')]);
+const Strategy = Type.Union([
+  Type.Literal('middle-out'),
+  Type.Literal('drop-oldest'),
+  Type.Literal('truncate-long'),
+  Type.Literal('summarize'),
+]);
 
 /** The `cache` section: the response cache, on by default (memory tier; Redis tier when `redis` is set). */
 export const CacheConfigSchema = Type.Object(
@@ -15,7 +20,12 @@ export const CacheConfigSchema = Type.Object(
     /** @default 3600000 */
     ttlMs: Type.Optional(Type.Integer({ minimum: 1 })),
     /** Per model alias; `ttlMs: 0` turns caching off for it. */
-    models: Type.Optional(Type.Record(Type.String({ minLength: 1 }), Type.Object({ ttlMs: Type.Integer({ minimum: 0 }) }, { additionalProperties: false }))),
+    models: Type.Optional(
+      Type.Record(
+        Type.String({ minLength: 1 }),
+        Type.Object({ ttlMs: Type.Integer({ minimum: 0 }) }, { additionalProperties: false }),
+      ),
+    ),
     /** @default "key" */
     scope: Type.Optional(Type.Union([Type.Literal('key'), Type.Literal('customer'), Type.Literal('shared')])),
     namespace: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
@@ -36,7 +46,13 @@ export const CacheConfigSchema = Type.Object(
     redisCommandTimeoutMs: Type.Optional(timerDelaySchema({ minimum: 1 })),
     /** The Redis tier's breaker: skip Redis (serve from memory) after `failureThreshold` failed commands in a row, for `resetTimeoutMs`. @default { failureThreshold: 5, resetTimeoutMs: 10000 } */
     redisBreaker: Type.Optional(
-      Type.Object({ failureThreshold: Type.Optional(Type.Integer({ minimum: 1 })), resetTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })) }, { additionalProperties: false }),
+      Type.Object(
+        {
+          failureThreshold: Type.Optional(Type.Integer({ minimum: 1 })),
+          resetTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
+        },
+        { additionalProperties: false },
+      ),
     ),
   },
   { additionalProperties: false },
@@ -60,13 +76,19 @@ export function cacheWarnings(value: unknown, redisInEnv: boolean): string[] {
   if (fields['enabled'] === false || fields['redis'] === false) return [];
   if (namesRedisAddress(record['redis']) || redisInEnv) return [];
   const limiter = record['limiter'];
-  const limiterRedis = typeof limiter === 'object' && limiter !== null && (limiter as Record<string, unknown>)['redis'] !== undefined;
+  const limiterRedis =
+    typeof limiter === 'object' &&
+    limiter !== null &&
+    (limiter as Record<string, unknown>)['redis'] !== undefined;
   const none = limiterRedis
     ? 'the cache uses the top-level redis section (redis.url, redis.cluster, REDIS_URL or REDIS_CLUSTER_NODES), not limiter.redis, and it has no address'
     : 'no Redis is configured (redis.url, redis.cluster, REDIS_URL or REDIS_CLUSTER_NODES)';
   return (['redis', 'compressAboveBytes', 'redisCommandTimeoutMs', 'redisBreaker'] as const)
     .filter((name) => fields[name] !== undefined)
-    .map((name) => `/cache/${name}: ${name === 'redis' ? 'asks for a Redis tier' : "is for the cache's Redis tier"}, and ${none}`);
+    .map(
+      (name) =>
+        `/cache/${name}: ${name === 'redis' ? 'asks for a Redis tier' : "is for the cache's Redis tier"}, and ${none}`,
+    );
 }
 
 /** The `condenser` section: fits long conversations into the model's window (on by default). */
@@ -81,10 +103,21 @@ export const CondenserConfigSchema = Type.Object(
     /** @default 1024 */
     outputReserveTokens: Type.Optional(Type.Integer({ minimum: 0 })),
     models: Type.Optional(
-      Type.Record(Type.String({ minLength: 1 }), Type.Object({ strategy: Type.Optional(Strategy), maxInputTokens: Type.Optional(Type.Integer({ minimum: 1 })) }, { additionalProperties: false })),
+      Type.Record(
+        Type.String({ minLength: 1 }),
+        Type.Object(
+          { strategy: Type.Optional(Strategy), maxInputTokens: Type.Optional(Type.Integer({ minimum: 1 })) },
+          { additionalProperties: false },
+        ),
+      ),
     ),
     /** The model alias `summarize` asks. */
-    summary: Type.Optional(Type.Object({ model: Type.String({ minLength: 1 }), maxTokens: Type.Optional(Type.Integer({ minimum: 16 })) }, { additionalProperties: false })),
+    summary: Type.Optional(
+      Type.Object(
+        { model: Type.String({ minLength: 1 }), maxTokens: Type.Optional(Type.Integer({ minimum: 16 })) },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { additionalProperties: false },
 );
@@ -105,7 +138,11 @@ export const CatalogConfigSchema = Type.Object(
             supportsTools: Type.Optional(Type.Boolean()),
             pricing: Type.Optional(
               Type.Object(
-                { inputPerMTokUsd: Type.Number({ minimum: 0 }), outputPerMTokUsd: Type.Number({ minimum: 0 }), cachedInputPerMTokUsd: Type.Optional(Type.Number({ minimum: 0 })) },
+                {
+                  inputPerMTokUsd: Type.Number({ minimum: 0 }),
+                  outputPerMTokUsd: Type.Number({ minimum: 0 }),
+                  cachedInputPerMTokUsd: Type.Optional(Type.Number({ minimum: 0 })),
+                },
                 { additionalProperties: false },
               ),
             ),
@@ -144,7 +181,14 @@ export interface ContextConfigSections {
 
 /** The app's `context` options from the config file: cache and condenser on unless disabled. */
 export function contextOptionsFromConfig(config: ContextConfigSections): AppOptions['context'] {
-  const { enabled: cacheEnabled, maxBytes, redis: useRedis, redisBreaker, redisCommandTimeoutMs, ...cache } = config.cache ?? {};
+  const {
+    enabled: cacheEnabled,
+    maxBytes,
+    redis: useRedis,
+    redisBreaker,
+    redisCommandTimeoutMs,
+    ...cache
+  } = config.cache ?? {};
   const { enabled: condenserEnabled, ...condenser } = config.condenser ?? {};
   const redis =
     config.redis !== undefined && useRedis !== false
@@ -158,7 +202,15 @@ export function contextOptionsFromConfig(config: ContextConfigSections): AppOpti
   return {
     ...(config.memory === undefined ? {} : { memoryBudget: config.memory.budgetBytes }),
     catalog: { models: config.catalog?.models ?? {} },
-    ...(cacheEnabled === false ? {} : { cache: { ...cache, memory: { maxBytes: maxBytes ?? CONTEXT_CONFIG_DEFAULTS.cacheMaxBytes }, ...(redis === undefined ? {} : { redis }) } }),
+    ...(cacheEnabled === false
+      ? {}
+      : {
+          cache: {
+            ...cache,
+            memory: { maxBytes: maxBytes ?? CONTEXT_CONFIG_DEFAULTS.cacheMaxBytes },
+            ...(redis === undefined ? {} : { redis }),
+          },
+        }),
     ...(condenserEnabled === false ? {} : { condenser }),
   };
 }

@@ -13,7 +13,12 @@ export function defaultConfig(env: NodeJS.ProcessEnv): ConfigFile {
   const key = envValue(env, 'OPENAI_API_KEY');
   const baseUrl = envValue(env, 'OPENAI_BASE_URL');
   if (key !== undefined) {
-    config.providers.push({ name: 'openai', type: 'openai', apiKey: key, ...(baseUrl === undefined ? {} : { baseUrl }) });
+    config.providers.push({
+      name: 'openai',
+      type: 'openai',
+      apiKey: key,
+      ...(baseUrl === undefined ? {} : { baseUrl }),
+    });
     config.models?.push(
       { name: 'gpt-4o-mini', targets: [{ provider: 'openai', model: 'gpt-4o-mini' }] },
       { name: 'gpt-4o', targets: [{ provider: 'openai', model: 'gpt-4o' }] },

@@ -54,7 +54,11 @@ describe('deploy/kubernetes/switchyard.yaml', () => {
     const config = gatewayConfig();
     const graceSeconds = byKind('Deployment')?.spec?.template?.spec?.terminationGracePeriodSeconds;
     // defaults as in docs/operations.md and docs/request-log.md
-    const shutdownMs = (config.server?.shutdownDelayMs ?? 0) + (config.server?.shutdownTimeoutMs ?? 10_000) + 1_000 + (config.requestLog?.flushTimeoutMs ?? 10_000);
+    const shutdownMs =
+      (config.server?.shutdownDelayMs ?? 0) +
+      (config.server?.shutdownTimeoutMs ?? 10_000) +
+      1_000 +
+      (config.requestLog?.flushTimeoutMs ?? 10_000);
     expect(shutdownMs).toBe(36_000);
     expect((graceSeconds ?? 30) * 1_000).toBeGreaterThan(shutdownMs);
   });
@@ -68,7 +72,10 @@ describe('deploy/kubernetes/switchyard.yaml', () => {
 
   it('leaves the replica count to the HorizontalPodAutoscaler that targets the Deployment', () => {
     const hpa = byKind('HorizontalPodAutoscaler');
-    expect(hpa?.spec?.scaleTargetRef).toMatchObject({ kind: 'Deployment', name: byKind('Deployment')?.metadata?.name });
+    expect(hpa?.spec?.scaleTargetRef).toMatchObject({
+      kind: 'Deployment',
+      name: byKind('Deployment')?.metadata?.name,
+    });
     // a replicas field would reset the HPA's count on every kubectl apply
     expect(byKind('Deployment')?.spec).not.toHaveProperty('replicas');
   });
@@ -82,10 +89,21 @@ describe('deploy/kubernetes/switchyard.yaml', () => {
   it('keeps its PostgreSQL connections at the largest rollout under the default max_connections (100, 3 reserved)', () => {
     const config = gatewayConfig();
     const deployment = byKind('Deployment');
-    const workers = Number(deployment?.spec?.template?.spec?.containers?.[0]?.env?.find((variable) => variable.name === 'SWITCHYARD_WORKERS')?.value);
-    const pods = (byKind('HorizontalPodAutoscaler')?.spec?.maxReplicas ?? 0) + (deployment?.spec?.strategy?.rollingUpdate?.maxSurge ?? 0);
+    const workers = Number(
+      deployment?.spec?.template?.spec?.containers?.[0]?.env?.find(
+        (variable) => variable.name === 'SWITCHYARD_WORKERS',
+      )?.value,
+    );
+    const pods =
+      (byKind('HorizontalPodAutoscaler')?.spec?.maxReplicas ?? 0) +
+      (deployment?.spec?.strategy?.rollingUpdate?.maxSurge ?? 0);
     // the key store shares the request log's pool unless admin.keyStore opens one of its own
-    const pools = [config.requestLog?.store === 'postgres' ? (config.requestLog.postgres?.poolSize ?? 5) : 0, config.admin?.keyStore?.url?.includes('DATABASE_URL') === true ? (config.admin.keyStore.postgres?.poolSize ?? 5) : 0];
+    const pools = [
+      config.requestLog?.store === 'postgres' ? (config.requestLog.postgres?.poolSize ?? 5) : 0,
+      config.admin?.keyStore?.url?.includes('DATABASE_URL') === true
+        ? (config.admin.keyStore.postgres?.poolSize ?? 5)
+        : 0,
+    ];
     expect(workers).toBe(1);
     expect(pods * workers * pools.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(97);
   });
@@ -104,9 +122,13 @@ describe('deploy/kubernetes/switchyard.yaml', () => {
 
 describe('the image (Dockerfile and apps/gateway/package.json)', () => {
   it('keeps the drivers a config can name after npm prune --omit=dev: the gateway depends on them', () => {
-    const pkg = JSON.parse(readFileSync(GATEWAY_PACKAGE, 'utf8')) as { dependencies?: Record<string, string> };
+    const pkg = JSON.parse(readFileSync(GATEWAY_PACKAGE, 'utf8')) as {
+      dependencies?: Record<string, string>;
+    };
     // the libraries declare them only as optional peers (dev dependencies in the lock)
-    expect(Object.keys(pkg.dependencies ?? {})).toEqual(expect.arrayContaining(['better-sqlite3', 'pg', 'ioredis', '@aws-sdk/credential-provider-node']));
+    expect(Object.keys(pkg.dependencies ?? {})).toEqual(
+      expect.arrayContaining(['better-sqlite3', 'pg', 'ioredis', '@aws-sdk/credential-provider-node']),
+    );
     expect(readFileSync(DOCKERFILE, 'utf8')).toMatch(/^RUN npm prune --omit=dev$/m);
   });
 

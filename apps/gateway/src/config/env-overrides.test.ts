@@ -60,13 +60,15 @@ describe('Redis from the environment', () => {
     expect(() => withEnvOverrides(base, { REDIS_URL: 'redis://:hunter2-secret@cache:99999' })).toThrow(
       'REDIS_URL is not a valid URL: the port 99999 is not in 0-65535',
     );
-    expect(() => withEnvOverrides(base, { REDIS_URL: 'redis://:hunter2-secret@cache:99999' })).not.toThrow(/hunter2/);
+    expect(() => withEnvOverrides(base, { REDIS_URL: 'redis://:hunter2-secret@cache:99999' })).not.toThrow(
+      /hunter2/,
+    );
     expect(() => withEnvOverrides(base, { REDIS_CLUSTER_NODES: 'redis://a:7000,redis://b:port' })).toThrow(
       'REDIS_CLUSTER_NODES: node 2 is not a valid URL: its port is not a number',
     );
-    await expect(validateConfig({ ...base, redis: { url: 'redis://cache:65536' } }, {}, 'test.yaml')).rejects.toThrow(
-      '/redis/url: is not a valid URL: the port 65536 is not in 0-65535',
-    );
+    await expect(
+      validateConfig({ ...base, redis: { url: 'redis://cache:65536' } }, {}, 'test.yaml'),
+    ).rejects.toThrow('/redis/url: is not a valid URL: the port 65536 is not in 0-65535');
   });
 
   it('refuses a redis section with both url and cluster, or neither', async () => {
@@ -87,18 +89,30 @@ describe('the metrics token from the environment', () => {
   const token = 'scrape-token-0123456789';
 
   it('hands SWITCHYARD_METRICS_TOKEN to the app as the token /metrics requires, the file winning', () => {
-    expect(observabilityOptionsFromConfig(withEnvOverrides(base, { SWITCHYARD_METRICS_TOKEN: token }), {}).metricsToken).toBe(token);
-    const fromFile = withEnvOverrides({ ...base, metrics: { token: 'file-token-0123456789' } }, { SWITCHYARD_METRICS_TOKEN: token });
+    expect(
+      observabilityOptionsFromConfig(withEnvOverrides(base, { SWITCHYARD_METRICS_TOKEN: token }), {})
+        .metricsToken,
+    ).toBe(token);
+    const fromFile = withEnvOverrides(
+      { ...base, metrics: { token: 'file-token-0123456789' } },
+      { SWITCHYARD_METRICS_TOKEN: token },
+    );
     expect(observabilityOptionsFromConfig(fromFile, {}).metricsToken).toBe('file-token-0123456789');
     expect(observabilityOptionsFromConfig(base, {}).metricsToken).toBeUndefined();
     // metrics turned off: no route, so no token either
-    expect(observabilityOptionsFromConfig({ ...base, metrics: { enabled: false, token } }, {})).toMatchObject({ metrics: false });
-    expect(observabilityOptionsFromConfig({ ...base, metrics: { enabled: false, token } }, {}).metricsToken).toBeUndefined();
+    expect(observabilityOptionsFromConfig({ ...base, metrics: { enabled: false, token } }, {})).toMatchObject(
+      { metrics: false },
+    );
+    expect(
+      observabilityOptionsFromConfig({ ...base, metrics: { enabled: false, token } }, {}).metricsToken,
+    ).toBeUndefined();
   });
 
   it('refuses a token too short to be a secret', () => {
     expect(() => withEnvOverrides(base, { SWITCHYARD_METRICS_TOKEN: 'short' })).toThrow(ConfigError);
-    expect(() => withEnvOverrides(base, { SWITCHYARD_METRICS_TOKEN: 'short' })).toThrow(/SWITCHYARD_METRICS_TOKEN/);
+    expect(() => withEnvOverrides(base, { SWITCHYARD_METRICS_TOKEN: 'short' })).toThrow(
+      /SWITCHYARD_METRICS_TOKEN/,
+    );
   });
 });
 
@@ -106,7 +120,11 @@ describe('admin secrets from the environment', () => {
   it('checks SWITCHYARD_MASTER_KEY and SWITCHYARD_KEY_SECRET as admin.masterKey and admin.keySecret are checked, naming each variable', () => {
     const error = (() => {
       try {
-        withEnvOverrides(base, { SWITCHYARD_MASTER_KEY: 'short', SWITCHYARD_KEY_SECRET: 'x', SWITCHYARD_METRICS_TOKEN: 'short' });
+        withEnvOverrides(base, {
+          SWITCHYARD_MASTER_KEY: 'short',
+          SWITCHYARD_KEY_SECRET: 'x',
+          SWITCHYARD_METRICS_TOKEN: 'short',
+        });
       } catch (caught) {
         return caught;
       }
@@ -126,7 +144,12 @@ describe('admin secrets from the environment', () => {
     const master = 'env-master-key-0123456789';
     expect(withEnvOverrides(base, { SWITCHYARD_MASTER_KEY: master }).admin).toEqual({ masterKey: master });
     const fromFile = { ...base, admin: { masterKey: 'file-master-key-0123456789' } };
-    expect(withEnvOverrides(fromFile, { SWITCHYARD_MASTER_KEY: 'short', SWITCHYARD_KEY_SECRET: 'env-key-secret-0123456789' }).admin).toEqual({
+    expect(
+      withEnvOverrides(fromFile, {
+        SWITCHYARD_MASTER_KEY: 'short',
+        SWITCHYARD_KEY_SECRET: 'env-key-secret-0123456789',
+      }).admin,
+    ).toEqual({
       masterKey: 'file-master-key-0123456789',
       keySecret: 'env-key-secret-0123456789',
     });

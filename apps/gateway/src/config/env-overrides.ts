@@ -37,10 +37,17 @@ export function withEnvOverrides(config: ConfigFile, env: NodeJS.ProcessEnv): Co
 
 const ADMIN_VARIABLES = { masterKey: 'SWITCHYARD_MASTER_KEY', keySecret: 'SWITCHYARD_KEY_SECRET' } as const;
 
-function adminFromEnv(config: ConfigFile, env: NodeJS.ProcessEnv, problems: string[]): Pick<ConfigFile, 'admin'> {
+function adminFromEnv(
+  config: ConfigFile,
+  env: NodeJS.ProcessEnv,
+  problems: string[],
+): Pick<ConfigFile, 'admin'> {
   const admin = { ...config.admin };
   const fromEnv: (keyof typeof ADMIN_VARIABLES)[] = [];
-  for (const [field, variable] of Object.entries(ADMIN_VARIABLES) as [keyof typeof ADMIN_VARIABLES, string][]) {
+  for (const [field, variable] of Object.entries(ADMIN_VARIABLES) as [
+    keyof typeof ADMIN_VARIABLES,
+    string,
+  ][]) {
     if (admin[field] !== undefined) continue;
     const blank = blankSecretProblem(env, variable);
     if (blank !== undefined) problems.push(blank);
@@ -53,12 +60,20 @@ function adminFromEnv(config: ConfigFile, env: NodeJS.ProcessEnv, problems: stri
   // the file's part passed this schema already: what fails here came from the environment
   for (const problem of schemaProblems(AdminConfigSchema, admin)) {
     const field = fromEnv.find((name) => problem.startsWith(`/${name}:`));
-    problems.push(field === undefined ? `admin${problem}` : `${ADMIN_VARIABLES[field]} (admin.${field})${problem.slice(field.length + 1)}`);
+    problems.push(
+      field === undefined
+        ? `admin${problem}`
+        : `${ADMIN_VARIABLES[field]} (admin.${field})${problem.slice(field.length + 1)}`,
+    );
   }
   return { admin };
 }
 
-function metricsTokenFromEnv(config: ConfigFile, env: NodeJS.ProcessEnv, problems: string[]): Pick<ConfigFile, 'metrics'> {
+function metricsTokenFromEnv(
+  config: ConfigFile,
+  env: NodeJS.ProcessEnv,
+  problems: string[],
+): Pick<ConfigFile, 'metrics'> {
   if (config.metrics?.token !== undefined) return {};
   const blank = blankSecretProblem(env, 'SWITCHYARD_METRICS_TOKEN');
   if (blank !== undefined) problems.push(blank);
@@ -72,28 +87,46 @@ function metricsTokenFromEnv(config: ConfigFile, env: NodeJS.ProcessEnv, problem
 
 // the request log reads the address only with store postgres: another program's DATABASE_URL
 // (a mysql:// one) in the same environment is none of the gateway's business otherwise
-function databaseUrlFromEnv(config: ConfigFile, env: NodeJS.ProcessEnv, problems: string[]): Pick<ConfigFile, 'requestLog'> {
+function databaseUrlFromEnv(
+  config: ConfigFile,
+  env: NodeJS.ProcessEnv,
+  problems: string[],
+): Pick<ConfigFile, 'requestLog'> {
   const log = config.requestLog;
   if (log?.store !== 'postgres' || log.url !== undefined) return {};
   const url = envValue(env, 'DATABASE_URL');
   if (url === undefined) return {};
   const requestLog = { ...log, url };
   // the file's part passed this schema already; the URL itself is never echoed (it may carry a password)
-  const found = schemaProblems(RequestLogConfigSchema, requestLog).map((problem) => (problem.startsWith('/url:') ? `DATABASE_URL (requestLog.url):${problem.slice('/url:'.length)}` : `requestLog${problem}`));
+  const found = schemaProblems(RequestLogConfigSchema, requestLog).map((problem) =>
+    problem.startsWith('/url:')
+      ? `DATABASE_URL (requestLog.url):${problem.slice('/url:'.length)}`
+      : `requestLog${problem}`,
+  );
   problems.push(...found);
   return found.length === 0 ? { requestLog } : {};
 }
 
-function redisFromEnv(config: ConfigFile, env: NodeJS.ProcessEnv, problems: string[]): Pick<ConfigFile, 'redis'> {
+function redisFromEnv(
+  config: ConfigFile,
+  env: NodeJS.ProcessEnv,
+  problems: string[],
+): Pick<ConfigFile, 'redis'> {
   if (namesRedisAddress(config.redis)) return {};
   const { url, nodes } = redisEnvAddress(env);
   if (url !== undefined && nodes !== undefined) {
-    problems.push('REDIS_URL and REDIS_CLUSTER_NODES are both set: set one (a single Redis, or a Redis Cluster)');
+    problems.push(
+      'REDIS_URL and REDIS_CLUSTER_NODES are both set: set one (a single Redis, or a Redis Cluster)',
+    );
     return {};
   }
   if (url === undefined && nodes === undefined) return {};
   const redis = { ...config.redis, ...(nodes === undefined ? { url } : { cluster: { nodes } }) };
-  const found = schemaProblems(RedisConfigSchema, redis, nodes === undefined ? 'REDIS_URL' : 'REDIS_CLUSTER_NODES');
+  const found = schemaProblems(
+    RedisConfigSchema,
+    redis,
+    nodes === undefined ? 'REDIS_URL' : 'REDIS_CLUSTER_NODES',
+  );
   if (found.length === 0 && url !== undefined) {
     const problem = redisUrlProblem(url);
     if (problem !== undefined) found.push(`REDIS_URL ${problem}`);

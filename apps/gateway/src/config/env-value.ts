@@ -20,7 +20,9 @@ export function envValue(env: NodeJS.ProcessEnv, name: string): string | undefin
  */
 export function blankSecretProblem(env: NodeJS.ProcessEnv, name: string): string | undefined {
   const value = env[name];
-  return value !== undefined && value !== '' && value.trim() === '' ? `${name} is set but blank: unset it or give a value` : undefined;
+  return value !== undefined && value !== '' && value.trim() === ''
+    ? `${name} is set but blank: unset it or give a value`
+    : undefined;
 }
 
 /**

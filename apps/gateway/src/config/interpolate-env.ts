@@ -18,7 +18,14 @@ const SECRET_FIELD = /^\/(?:admin\/masterKey|admin\/keySecret|metrics\/token|key
  * fields can be given the type the schema wants; those of the strings with such a problem to
  * `unset` (their value is a problem already).
  */
-export function interpolateEnv(value: unknown, env: NodeJS.ProcessEnv, problems: string[], path = '', substituted?: Set<string>, unset?: Set<string>): unknown {
+export function interpolateEnv(
+  value: unknown,
+  env: NodeJS.ProcessEnv,
+  problems: string[],
+  path = '',
+  substituted?: Set<string>,
+  unset?: Set<string>,
+): unknown {
   if (typeof value === 'string') {
     return value.replace(REFERENCE, (_match, name: string, fallback: string | undefined) => {
       substituted?.add(path);
@@ -31,9 +38,17 @@ export function interpolateEnv(value: unknown, env: NodeJS.ProcessEnv, problems:
       return '';
     });
   }
-  if (Array.isArray(value)) return value.map((item, index) => interpolateEnv(item, env, problems, `${path}/${index}`, substituted, unset));
+  if (Array.isArray(value))
+    return value.map((item, index) =>
+      interpolateEnv(item, env, problems, `${path}/${index}`, substituted, unset),
+    );
   if (typeof value === 'object' && value !== null) {
-    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, interpolateEnv(item, env, problems, `${path}/${key}`, substituted, unset)]));
+    return Object.fromEntries(
+      Object.entries(value).map(([key, item]) => [
+        key,
+        interpolateEnv(item, env, problems, `${path}/${key}`, substituted, unset),
+      ]),
+    );
   }
   return value;
 }

@@ -16,7 +16,11 @@ export function keyStoreOptionsFromConfig(config: ConfigFile): KeyStoreUrlOption
   if (keyStore === undefined) return undefined;
   const { postgres, schema, ...rest } = keyStore;
   if (isSqliteKeyStore(keyStore.url)) return rest;
-  return { ...rest, ...(schema === undefined ? {} : { schema }), ...(postgres === undefined ? {} : { postgres: postgresPoolOptions(postgres) }) };
+  return {
+    ...rest,
+    ...(schema === undefined ? {} : { schema }),
+    ...(postgres === undefined ? {} : { postgres: postgresPoolOptions(postgres) }),
+  };
 }
 
 /**
@@ -26,13 +30,17 @@ export function keyStoreOptionsFromConfig(config: ConfigFile): KeyStoreUrlOption
  * point the key store at `sqlite:` in one environment and at `postgres://` in another.
  */
 export function keyStoreWarnings(value: unknown, chosenByEnv: (path: string) => boolean): string[] {
-  const admin = typeof value === 'object' && value !== null ? (value as { admin?: unknown }).admin : undefined;
-  const keyStore = typeof admin === 'object' && admin !== null ? (admin as { keyStore?: unknown }).keyStore : undefined;
+  const admin =
+    typeof value === 'object' && value !== null ? (value as { admin?: unknown }).admin : undefined;
+  const keyStore =
+    typeof admin === 'object' && admin !== null ? (admin as { keyStore?: unknown }).keyStore : undefined;
   if (typeof keyStore !== 'object' || keyStore === null) return [];
   const { url, postgres, schema } = keyStore as { url?: unknown; postgres?: unknown; schema?: unknown };
   if (!isSqliteKeyStore(url) || chosenByEnv('/admin/keyStore/url')) return [];
   return [
-    ...(postgres === undefined ? [] : ['/admin/keyStore/postgres: pool settings are for a postgres:// key store, not sqlite:']),
+    ...(postgres === undefined
+      ? []
+      : ['/admin/keyStore/postgres: pool settings are for a postgres:// key store, not sqlite:']),
     ...(schema === undefined ? [] : ['/admin/keyStore/schema: is for a postgres:// key store, not sqlite:']),
   ];
 }

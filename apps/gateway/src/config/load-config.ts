@@ -1,6 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { hostNameProblems } from '@switchyard/proxy-api';
-import { createGateway, isSwitchyardError, redisEndpointProblems, schemaProblems } from '@switchyard/proxy-core';
+import {
+  createGateway,
+  isSwitchyardError,
+  redisEndpointProblems,
+  schemaProblems,
+} from '@switchyard/proxy-core';
 import { parse as parseYaml } from 'yaml';
 import { withAwsEnvDefaults } from './aws-env-defaults';
 import { ConfigFileSchema, type ConfigFile } from './config-schema';
@@ -27,18 +32,35 @@ export { ConfigError } from './config-error';
  * taken into account but not applied: `switchyard start` applies them with `withEnvOverrides`
  * and then `withServerEnv` before `startGateway`, and so must a program that embeds these.
  */
-export async function validateConfig(raw: unknown, env: NodeJS.ProcessEnv, source: string, warnings: string[] = []): Promise<ConfigFile> {
+export async function validateConfig(
+  raw: unknown,
+  env: NodeJS.ProcessEnv,
+  source: string,
+  warnings: string[] = [],
+): Promise<ConfigFile> {
   const problems: string[] = [];
   const substituted = new Set<string>();
   const unset = new Set<string>();
-  const value = coerceSubstituted(ConfigFileSchema, interpolateEnv(raw, env, problems, '', substituted, unset), substituted);
+  const value = coerceSubstituted(
+    ConfigFileSchema,
+    interpolateEnv(raw, env, problems, '', substituted, unset),
+    substituted,
+  );
   // a field whose variable is unset is reported once, as unset, not again for its empty value
-  problems.push(...schemaProblems(ConfigFileSchema, value).filter((problem) => ![...unset].some((path) => problem.startsWith(`${path}: `))));
+  problems.push(
+    ...schemaProblems(ConfigFileSchema, value).filter(
+      (problem) => ![...unset].some((path) => problem.startsWith(`${path}: `)),
+    ),
+  );
   // a field the schema already refused (an empty url, a timeout of 0) is not reported twice
-  const unreported = (problem: string): boolean => !problems.some((found) => found.startsWith(problem.slice(0, problem.indexOf(': ') + 2)));
+  const unreported = (problem: string): boolean =>
+    !problems.some((found) => found.startsWith(problem.slice(0, problem.indexOf(': ') + 2)));
   const allowedHosts = (value as { server?: { allowedHosts?: unknown } } | undefined)?.server?.allowedHosts;
   // names of the schema's shape that no Host header can match (`1.2.3.4.5`, `a@b`, non-ASCII)
-  problems.push(...redisProblems(value, env).filter(unreported), ...hostNameProblems(allowedHosts, '/server/allowedHosts').filter(unreported));
+  problems.push(
+    ...redisProblems(value, env).filter(unreported),
+    ...hostNameProblems(allowedHosts, '/server/allowedHosts').filter(unreported),
+  );
   // settings read only under a condition the file does not meet would be silently ignored; one
   // file may serve environments that meet it and some that do not, so they are warned of, unless
   // the environment picks the switch or store (what it turns off is then the author's choice)
@@ -83,7 +105,8 @@ export async function validateConfig(raw: unknown, env: NodeJS.ProcessEnv, sourc
  */
 function fileTextChosenByEnv(raw: unknown, path: string): boolean {
   let node = raw;
-  for (const key of path.split('/').slice(1)) node = typeof node === 'object' && node !== null ? (node as Record<string, unknown>)[key] : undefined;
+  for (const key of path.split('/').slice(1))
+    node = typeof node === 'object' && node !== null ? (node as Record<string, unknown>)[key] : undefined;
   return typeof node === 'string' && startsWithReference(node);
 }
 
@@ -108,7 +131,11 @@ function redisProblems(value: unknown, env: NodeJS.ProcessEnv): string[] {
 }
 
 /** Reads a YAML or JSON config file, interpolates `${ENV}` references and validates it ({@link validateConfig}, `warnings` included). */
-export async function loadConfigFile(path: string, env: NodeJS.ProcessEnv, warnings: string[] = []): Promise<ConfigFile> {
+export async function loadConfigFile(
+  path: string,
+  env: NodeJS.ProcessEnv,
+  warnings: string[] = [],
+): Promise<ConfigFile> {
   return validateConfig(await readConfigFile(path), env, path, warnings);
 }
 
@@ -118,7 +145,9 @@ export async function readConfigFile(path: string): Promise<unknown> {
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    throw new ConfigError(path, [`cannot read the file: ${(error as NodeJS.ErrnoException).code ?? String(error)}`]);
+    throw new ConfigError(path, [
+      `cannot read the file: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
+    ]);
   }
   let raw: unknown;
   try {
@@ -138,17 +167,26 @@ const CHECKED_SECTIONS = ['server', 'logging', 'admin', 'keys', 'metrics', 'redi
  * `config validate` checks the environment, the workers and the listen address against them,
  * so a problem in the file does not hide the others.
  */
-export function usableSections(raw: unknown, env: NodeJS.ProcessEnv): { config: ConfigFile; invalid: Set<string> } {
+export function usableSections(
+  raw: unknown,
+  env: NodeJS.ProcessEnv,
+): { config: ConfigFile; invalid: Set<string> } {
   const substituted = new Set<string>();
-  const value = coerceSubstituted(ConfigFileSchema, interpolateEnv(raw, env, [], '', substituted), substituted);
+  const value = coerceSubstituted(
+    ConfigFileSchema,
+    interpolateEnv(raw, env, [], '', substituted),
+    substituted,
+  );
   const config: Record<string, unknown> = { providers: [] };
   // a file that could not be read or is not a map: nothing in it can be relied on
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return { config: config as ConfigFile, invalid: new Set(CHECKED_SECTIONS) };
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    return { config: config as ConfigFile, invalid: new Set(CHECKED_SECTIONS) };
   const record = value as Record<string, unknown>;
   const invalid = new Set<string>();
   for (const section of CHECKED_SECTIONS) {
     if (record[section] === undefined) continue;
-    if (schemaProblems(ConfigFileSchema.properties[section], record[section]).length === 0) config[section] = record[section];
+    if (schemaProblems(ConfigFileSchema.properties[section], record[section]).length === 0)
+      config[section] = record[section];
     else invalid.add(section);
   }
   return { config: config as ConfigFile, invalid };

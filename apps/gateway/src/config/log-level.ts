@@ -15,6 +15,7 @@ export function resolveLogLevel(config: ConfigFile, logLevel: string | undefined
   // startGateway({ logLevel: '' }) from an embedder's own reading of its environment: unset, as LOG_LEVEL= is
   const given = logLevel === undefined || logLevel.trim() === '' ? undefined : logLevel;
   const level = given ?? config.logging?.level ?? 'info';
-  if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new ConfigError('LOG_LEVEL', [`must be one of ${LOG_LEVELS.join(', ')}; got "${level}"`]);
+  if (!(LOG_LEVELS as readonly string[]).includes(level))
+    throw new ConfigError('LOG_LEVEL', [`must be one of ${LOG_LEVELS.join(', ')}; got "${level}"`]);
   return level as LogLevel;
 }

@@ -12,7 +12,11 @@ function warning(config: ConfigFile, env: NodeJS.ProcessEnv): string | undefined
 
 describe('emptyMetricsTokenWarning', () => {
   it('warns when SWITCHYARD_METRICS_TOKEN is empty, metrics are on and the config has no token: /metrics is open', () => {
-    for (const config of [base, { ...base, metrics: { enabled: true } }, { ...base, metrics: { keyLabel: true } }]) {
+    for (const config of [
+      base,
+      { ...base, metrics: { enabled: true } },
+      { ...base, metrics: { keyLabel: true } },
+    ]) {
       expect(warning(config, { SWITCHYARD_METRICS_TOKEN: '' })).toBe(
         'SWITCHYARD_METRICS_TOKEN is set but empty, which counts as unset: /metrics is open to anyone who can reach the gateway. Give it a token of 16 characters or more (or set metrics.token), set metrics.enabled: false, or unset the variable to keep /metrics open on purpose.',
       );
@@ -23,6 +27,8 @@ describe('emptyMetricsTokenWarning', () => {
     expect(warning(base, {})).toBeUndefined();
     expect(warning(base, { SWITCHYARD_METRICS_TOKEN: token })).toBeUndefined();
     expect(warning({ ...base, metrics: { token } }, { SWITCHYARD_METRICS_TOKEN: '' })).toBeUndefined();
-    expect(warning({ ...base, metrics: { enabled: false } }, { SWITCHYARD_METRICS_TOKEN: '' })).toBeUndefined();
+    expect(
+      warning({ ...base, metrics: { enabled: false } }, { SWITCHYARD_METRICS_TOKEN: '' }),
+    ).toBeUndefined();
   });
 });

@@ -26,7 +26,14 @@ export const PostgresPoolConfigSchema = Type.Object(
 export const RequestLogConfigSchema = Type.Object(
   {
     /** @default "sqlite" */
-    store: Type.Optional(Type.Union([Type.Literal('sqlite'), Type.Literal('postgres'), Type.Literal('jsonl'), Type.Literal('none')])),
+    store: Type.Optional(
+      Type.Union([
+        Type.Literal('sqlite'),
+        Type.Literal('postgres'),
+        Type.Literal('jsonl'),
+        Type.Literal('none'),
+      ]),
+    ),
     /** SQLite file. @default "./switchyard.db" */
     path: Type.Optional(Type.String({ minLength: 1 })),
     /** PostgreSQL URL (store "postgres"); env DATABASE_URL when absent. */
@@ -81,7 +88,10 @@ const REQUEST_LOG_STORES: readonly RequestLogStore[] = ['sqlite', 'postgres', 'j
  * whatever the store, `none` included. A Record over the schema's fields: a field added there
  * without an entry here is a compile error, not a field read by every store by default.
  */
-const REQUEST_LOG_FIELD_STORES: Record<keyof RequestLogConfig, 'every store' | { stores: readonly RequestLogStore[]; what: string }> = {
+const REQUEST_LOG_FIELD_STORES: Record<
+  keyof RequestLogConfig,
+  'every store' | { stores: readonly RequestLogStore[]; what: string }
+> = {
   store: 'every store',
   // bounds the request completed log lines too
   unauthenticatedRefusalRowsPerSecond: 'every store',
@@ -109,7 +119,8 @@ const REQUEST_LOG_FIELD_STORES: Record<keyof RequestLogConfig, 'every store' | {
  * then serves a store per environment, each with its fields.
  */
 export function requestLogWarnings(value: unknown, chosenByEnv: (path: string) => boolean): string[] {
-  const log = typeof value === 'object' && value !== null ? (value as { requestLog?: unknown }).requestLog : undefined;
+  const log =
+    typeof value === 'object' && value !== null ? (value as { requestLog?: unknown }).requestLog : undefined;
   if (typeof log !== 'object' || log === null) return [];
   const fields = log as Record<string, unknown>;
   const store = fields['store'] ?? 'sqlite';
@@ -119,33 +130,54 @@ export function requestLogWarnings(value: unknown, chosenByEnv: (path: string) =
   const storeByEnv = chosenByEnv('/requestLog/store');
   return Object.entries(REQUEST_LOG_FIELD_STORES).flatMap(([name, read]) => {
     if (fields[name] === undefined || read === 'every store') return [];
-    if (!read.stores.includes(store as RequestLogStore) && !storeByEnv) return [`/requestLog/${name}: ${read.what}, not ${which}`];
+    if (!read.stores.includes(store as RequestLogStore) && !storeByEnv)
+      return [`/requestLog/${name}: ${read.what}, not ${which}`];
     // ignored by every store, whichever the environment picks
     if (name === 'retentionStartDelayMs' && fields['retentionDays'] === undefined) {
-      return ['/requestLog/retentionStartDelayMs: delays the first retention pass, and without requestLog.retentionDays there is none'];
+      return [
+        '/requestLog/retentionStartDelayMs: delays the first retention pass, and without requestLog.retentionDays there is none',
+      ];
     }
     return [];
   });
 }
 
 /** A pool section's options, in the names `openDatabase()` takes (the request log's and the key store's). */
-export function postgresPoolOptions(pool: Static<typeof PostgresPoolConfigSchema>): RequestLogPostgresOptions {
+export function postgresPoolOptions(
+  pool: Static<typeof PostgresPoolConfigSchema>,
+): RequestLogPostgresOptions {
   const { statementTimeoutMs, ...rest } = pool;
   // the query timeout's default is a second past the statement timeout: for one of the longest
   // (2147483647, PostgreSQL's own maximum too) that would not fit a timer, which would fire at once
-  const queryTimeout = rest.queryTimeoutMs === undefined && statementTimeoutMs !== undefined && statementTimeoutMs + 1_000 > MAX_TIMER_MS ? { queryTimeoutMs: MAX_TIMER_MS } : {};
-  return { ...rest, ...(statementTimeoutMs === undefined ? {} : { timeoutMs: statementTimeoutMs }), ...queryTimeout };
+  const queryTimeout =
+    rest.queryTimeoutMs === undefined &&
+    statementTimeoutMs !== undefined &&
+    statementTimeoutMs + 1_000 > MAX_TIMER_MS
+      ? { queryTimeoutMs: MAX_TIMER_MS }
+      : {};
+  return {
+    ...rest,
+    ...(statementTimeoutMs === undefined ? {} : { timeoutMs: statementTimeoutMs }),
+    ...queryTimeout,
+  };
 }
 
 /** The app's request log and metrics options from the config (embedded default: SQLite at ./switchyard.db). */
-export function observabilityOptionsFromConfig(config: ConfigFile, env: NodeJS.ProcessEnv): ObservabilityOptions {
+export function observabilityOptionsFromConfig(
+  config: ConfigFile,
+  env: NodeJS.ProcessEnv,
+): ObservabilityOptions {
   const log = config.requestLog ?? {};
   const store = log.store ?? 'sqlite';
   const metrics = config.metrics?.enabled === false ? false : { keyLabel: config.metrics?.keyLabel ?? false };
   const token = metrics === false ? undefined : config.metrics?.token;
   // the bound holds for the log lines as well, so it applies with store none too
   const rowRate = log.unauthenticatedRefusalRowsPerSecond;
-  const scrape = { metrics, ...(token === undefined ? {} : { metricsToken: token }), ...(rowRate === undefined ? {} : { unauthenticatedRefusalRowsPerSecond: rowRate }) };
+  const scrape = {
+    metrics,
+    ...(token === undefined ? {} : { metricsToken: token }),
+    ...(rowRate === undefined ? {} : { unauthenticatedRefusalRowsPerSecond: rowRate }),
+  };
   if (store === 'none') return scrape;
   const url = log.url ?? envValue(env, 'DATABASE_URL');
   return {
@@ -161,8 +193,12 @@ export function observabilityOptionsFromConfig(config: ConfigFile, env: NodeJS.P
       ...(log.batchSize === undefined ? {} : { batchSize: log.batchSize }),
       ...(log.flushIntervalMs === undefined ? {} : { flushIntervalMs: log.flushIntervalMs }),
       ...(log.flushTimeoutMs === undefined ? {} : { flushTimeoutMs: log.flushTimeoutMs }),
-      ...(log.retentionStartDelayMs === undefined ? {} : { retentionStartDelayMs: log.retentionStartDelayMs }),
-      ...(store === 'postgres' && log.postgres !== undefined ? { postgres: postgresPoolOptions(log.postgres) } : {}),
+      ...(log.retentionStartDelayMs === undefined
+        ? {}
+        : { retentionStartDelayMs: log.retentionStartDelayMs }),
+      ...(store === 'postgres' && log.postgres !== undefined
+        ? { postgres: postgresPoolOptions(log.postgres) }
+        : {}),
     },
   };
 }

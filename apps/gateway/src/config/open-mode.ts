@@ -12,7 +12,11 @@ const PROBES = new Set(['/health', '/ready']);
  * proxy-api serves every request without authentication (its open mode).
  */
 export function isOpenGateway(config: ConfigFile): boolean {
-  return config.admin?.masterKey === undefined && config.admin?.keyStore === undefined && (config.keys ?? []).length === 0;
+  return (
+    config.admin?.masterKey === undefined &&
+    config.admin?.keyStore === undefined &&
+    (config.keys ?? []).length === 0
+  );
 }
 
 /**
@@ -74,11 +78,21 @@ export function guardHosts(app: FastifyInstance, config: ConfigFile): void {
     }
     const host = request.headers.host ?? '';
     if (!anyHost && !isAllowedHost(host)) {
-      done(new SwitchyardError('permission_denied', `The Host "${host}" is not allowed: this gateway answers to ${localHostNames(allowed)}; list other names in server.allowedHosts (env SWITCHYARD_ALLOWED_HOSTS, comma-separated).`));
+      done(
+        new SwitchyardError(
+          'permission_denied',
+          `The Host "${host}" is not allowed: this gateway answers to ${localHostNames(allowed)}; list other names in server.allowedHosts (env SWITCHYARD_ALLOWED_HOSTS, comma-separated).`,
+        ),
+      );
       return;
     }
     if (open && (path === '/admin' || path.startsWith('/admin/'))) {
-      done(new SwitchyardError('permission_denied', 'The admin API is disabled: no master key is configured (set SWITCHYARD_MASTER_KEY or admin.masterKey).'));
+      done(
+        new SwitchyardError(
+          'permission_denied',
+          'The admin API is disabled: no master key is configured (set SWITCHYARD_MASTER_KEY or admin.masterKey).',
+        ),
+      );
       return;
     }
     done();

@@ -29,7 +29,9 @@ describe('server.idleMemoryReleaseMs', () => {
 describe('createApp options in the server section', () => {
   it('hands keepAliveTimeoutMs, jsonMaxDepth and openapi from the YAML to the app', async () => {
     const config = await validateConfig(
-      parseYaml('server: { keepAliveTimeoutMs: 5000, jsonMaxDepth: 3, openapi: false }\nrequestLog: { store: none }\nproviders: [ { name: mock, type: mock } ]\n'),
+      parseYaml(
+        'server: { keepAliveTimeoutMs: 5000, jsonMaxDepth: 3, openapi: false }\nrequestLog: { store: none }\nproviders: [ { name: mock, type: mock } ]\n',
+      ),
       {},
       'test.yaml',
     );
@@ -40,7 +42,8 @@ describe('createApp options in the server section', () => {
         method: 'POST',
         url: '/v1/chat/completions',
         headers: { 'content-type': 'application/json' },
-        payload: '{"model":"mock/x","messages":[{"role":"user","content":"hi"}],"metadata":{"a":{"b":{"c":1}}}}',
+        payload:
+          '{"model":"mock/x","messages":[{"role":"user","content":"hi"}],"metadata":{"a":{"b":{"c":1}}}}',
       });
       expect(deep.statusCode).toBe(400);
       expect(deep.json()).toMatchObject({ error: { code: 'invalid_request' } });

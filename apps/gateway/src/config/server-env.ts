@@ -25,21 +25,32 @@ export function withServerEnv(config: ConfigFile, env: NodeJS.ProcessEnv): Confi
   const problems: string[] = [];
   if (delay !== undefined) {
     const ms = Number(delay);
-    if (Number.isInteger(ms) && ms > MAX_TIMER_MS) problems.push(`SWITCHYARD_SHUTDOWN_DELAY_MS: ${timerDelayProblem(ms)}`);
+    if (Number.isInteger(ms) && ms > MAX_TIMER_MS)
+      problems.push(`SWITCHYARD_SHUTDOWN_DELAY_MS: ${timerDelayProblem(ms)}`);
     else if (Number.isInteger(ms) && ms >= 0) server.shutdownDelayMs = ms;
-    else problems.push(`SWITCHYARD_SHUTDOWN_DELAY_MS: "${delay}" is not a duration in milliseconds (an integer >= 0)`);
+    else
+      problems.push(
+        `SWITCHYARD_SHUTDOWN_DELAY_MS: "${delay}" is not a duration in milliseconds (an integer >= 0)`,
+      );
   }
   if (allowOpen !== undefined) {
     const open = parseBooleanText(allowOpen);
-    if (open === undefined) problems.push(`SWITCHYARD_ALLOW_OPEN: "${allowOpen}" is not a boolean (${BOOLEAN_WORDS})`);
+    if (open === undefined)
+      problems.push(`SWITCHYARD_ALLOW_OPEN: "${allowOpen}" is not a boolean (${BOOLEAN_WORDS})`);
     else server.allowOpen = open;
   }
   if (allowedHosts !== undefined) {
-    const names = allowedHosts.split(',').map((name) => name.trim()).filter((name) => name !== '');
+    const names = allowedHosts
+      .split(',')
+      .map((name) => name.trim())
+      .filter((name) => name !== '');
     // the shape, and a name a Host header can carry (not 1.2.3.4.5, a@b or a non-ASCII name)
     const bad = names.filter((name) => !isHostName(name));
     if (bad.length === 0) server.allowedHosts = names;
-    else problems.push(`SWITCHYARD_ALLOWED_HOSTS: ${bad.map((name) => `"${name}"`).join(', ')} is not a host name (no port, scheme or path; ASCII, in its xn-- form if it has other letters; an IPv6 address in brackets)`);
+    else
+      problems.push(
+        `SWITCHYARD_ALLOWED_HOSTS: ${bad.map((name) => `"${name}"`).join(', ')} is not a host name (no port, scheme or path; ASCII, in its xn-- form if it has other letters; an IPv6 address in brackets)`,
+      );
   }
   if (problems.length > 0) throw new ConfigError('the environment', problems);
   return Object.keys(server).length === 0 ? config : { ...config, server };

@@ -30,6 +30,7 @@ export function shutdownTimes(config: ConfigFile): ShutdownTimes {
   return {
     delayMs: config.server?.shutdownDelayMs ?? SHUTDOWN_DEFAULTS.shutdownDelayMs,
     drainTimeoutMs: config.server?.shutdownTimeoutMs ?? SHUTDOWN_DEFAULTS.shutdownTimeoutMs,
-    requestLogFlushMs: log?.store === 'none' ? 0 : (log?.flushTimeoutMs ?? REQUEST_LOG_QUEUE_DEFAULTS.flushTimeoutMs),
+    requestLogFlushMs:
+      log?.store === 'none' ? 0 : (log?.flushTimeoutMs ?? REQUEST_LOG_QUEUE_DEFAULTS.flushTimeoutMs),
   };
 }

@@ -16,7 +16,13 @@ interface ConfigSwitch {
 const SWITCHES: readonly ConfigSwitch[] = [
   { section: 'cache', field: 'enabled', off: false, what: 'the response cache' },
   // compressAboveBytes: the memory tier keeps entries as they are, only the Redis tier gzips
-  { section: 'cache', field: 'redis', off: false, fields: ['compressAboveBytes', 'redisCommandTimeoutMs', 'redisBreaker'], what: "the cache's Redis tier" },
+  {
+    section: 'cache',
+    field: 'redis',
+    off: false,
+    fields: ['compressAboveBytes', 'redisCommandTimeoutMs', 'redisBreaker'],
+    what: "the cache's Redis tier",
+  },
   { section: 'condenser', field: 'enabled', off: false, what: 'the condenser' },
   { section: 'metrics', field: 'enabled', off: false, what: 'the /metrics endpoint' },
   { section: 'breaker', field: 'enabled', off: false, what: 'the circuit breakers' },

@@ -24,7 +24,10 @@ process.stdout.write(JSON.stringify(sizes));
 function youngGenerationSizes(flags: readonly string[]): number[] {
   const args = ['-e', GROWTH_SCRIPT, JSON.stringify(flags)];
   // NODE_OPTIONS of the test run (a --max-semi-space-size, say) would change the sizes measured
-  const child = spawnSync(process.execPath, args, { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
+  const child = spawnSync(process.execPath, args, {
+    encoding: 'utf8',
+    env: { ...process.env, NODE_OPTIONS: '' },
+  });
   expect(child.status).toBe(0);
   return JSON.parse(child.stdout) as number[];
 }

@@ -34,7 +34,9 @@ function httpUrl(value: string, variable: string): string {
     url = undefined;
   }
   if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-    throw new ConfigError('the environment', [`${variable} is not an http:// or https:// URL (an OTLP/HTTP collector, e.g. http://collector:4318)`]);
+    throw new ConfigError('the environment', [
+      `${variable} is not an http:// or https:// URL (an OTLP/HTTP collector, e.g. http://collector:4318)`,
+    ]);
   }
   return value;
 }
@@ -49,7 +51,11 @@ function httpUrl(value: string, variable: string): string {
 export async function startTelemetry(env: NodeJS.ProcessEnv): Promise<Telemetry | undefined> {
   const tracesUrl = otlpTracesUrl(env);
   if (tracesUrl === undefined) return undefined;
-  const [{ NodeTracerProvider, BatchSpanProcessor }, { OTLPTraceExporter }, { defaultResource, resourceFromAttributes }] = await Promise.all([
+  const [
+    { NodeTracerProvider, BatchSpanProcessor },
+    { OTLPTraceExporter },
+    { defaultResource, resourceFromAttributes },
+  ] = await Promise.all([
     import('@opentelemetry/sdk-trace-node'),
     import('@opentelemetry/exporter-trace-otlp-http'),
     import('@opentelemetry/resources'),

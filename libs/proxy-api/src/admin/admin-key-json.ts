@@ -1,8 +1,11 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { VirtualKey, VirtualKeyFields } from '../keys/virtual-key';
 
-const Nullable = <T extends ReturnType<typeof Type.Integer> | ReturnType<typeof Type.String> | ReturnType<typeof Type.Number>>(schema: T) =>
-  Type.Union([schema, Type.Null()]);
+const Nullable = <
+  T extends ReturnType<typeof Type.Integer> | ReturnType<typeof Type.String> | ReturnType<typeof Type.Number>,
+>(
+  schema: T,
+) => Type.Union([schema, Type.Null()]);
 
 /** The writable fields of a key in the admin API (snake_case, like the rest of the API). */
 export const AdminKeyFieldsSchema = Type.Object(
@@ -10,13 +13,17 @@ export const AdminKeyFieldsSchema = Type.Object(
     name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
     customer_id: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 200 }))),
     owner: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 200 }))),
-    metadata: Type.Optional(Type.Record(Type.String({ maxLength: 100 }), Type.String({ maxLength: 1000 }), { maxProperties: 50 })),
+    metadata: Type.Optional(
+      Type.Record(Type.String({ maxLength: 100 }), Type.String({ maxLength: 1000 }), { maxProperties: 50 }),
+    ),
     models: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 200 }), { maxItems: 200 })),
     rpm: Type.Optional(Nullable(Type.Integer({ minimum: 1 }))),
     tpm: Type.Optional(Nullable(Type.Integer({ minimum: 1 }))),
     max_parallel: Type.Optional(Nullable(Type.Integer({ minimum: 1 }))),
     budget_usd: Type.Optional(Nullable(Type.Number({ minimum: 0 }))),
-    budget_period: Type.Optional(Type.Union([Type.Literal('day'), Type.Literal('week'), Type.Literal('month'), Type.Literal('total')])),
+    budget_period: Type.Optional(
+      Type.Union([Type.Literal('day'), Type.Literal('week'), Type.Literal('month'), Type.Literal('total')]),
+    ),
     expires_at: Type.Optional(Nullable(Type.String({ minLength: 10, maxLength: 40 }))),
     enabled: Type.Optional(Type.Boolean()),
   },

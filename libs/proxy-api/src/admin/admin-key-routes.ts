@@ -4,7 +4,12 @@ import type { FastifyInstance } from 'fastify';
 import type { KeyRegistry } from '../keys/key-registry';
 import type { VirtualKeyFields } from '../keys/virtual-key';
 import type { KeyLimiter } from '../limits/key-limiter';
-import { AdminKeyFieldsSchema, fromAdminKeyFields, toAdminKeyJson, type AdminKeyFields } from './admin-key-json';
+import {
+  AdminKeyFieldsSchema,
+  fromAdminKeyFields,
+  toAdminKeyJson,
+  type AdminKeyFields,
+} from './admin-key-json';
 import { requireAdmin } from './require-admin';
 
 const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 200 }) });
@@ -16,7 +21,12 @@ const ListQuery = Type.Object({
 
 function fields(body: AdminKeyFields): VirtualKeyFields {
   const converted = fromAdminKeyFields(body);
-  if ('invalid' in converted) throw new SwitchyardError('invalid_request', `Invalid request: '${converted.invalid}' is not a date-time.`, { param: converted.invalid });
+  if ('invalid' in converted)
+    throw new SwitchyardError(
+      'invalid_request',
+      `Invalid request: '${converted.invalid}' is not a date-time.`,
+      { param: converted.invalid },
+    );
   return converted;
 }
 
@@ -25,13 +35,26 @@ function fields(body: AdminKeyFields): VirtualKeyFields {
  * rotate, revoke, and a key's current usage and spend. The plaintext secret appears only
  * in the answers to create and rotate.
  */
-export function adminKeyRoutes(app: FastifyInstance, registry: KeyRegistry, limiter: KeyLimiter, pageSize: number): void {
+export function adminKeyRoutes(
+  app: FastifyInstance,
+  registry: KeyRegistry,
+  limiter: KeyLimiter,
+  pageSize: number,
+): void {
   const tags = ['admin'];
-  const notFound = (id: string): SwitchyardError => new SwitchyardError('not_found', `No key with id ${id}.`, { param: 'id' });
+  const notFound = (id: string): SwitchyardError =>
+    new SwitchyardError('not_found', `No key with id ${id}.`, { param: 'id' });
 
   app.post<{ Body: AdminKeyFields }>(
     '/admin/keys',
-    { onRequest: requireAdmin, schema: { tags, summary: 'Create a virtual key (the secret is shown once)', body: AdminKeyFieldsSchema } },
+    {
+      onRequest: requireAdmin,
+      schema: {
+        tags,
+        summary: 'Create a virtual key (the secret is shown once)',
+        body: AdminKeyFieldsSchema,
+      },
+    },
     async (request, reply) => {
       const minted = await registry.create(fields(request.body));
       return reply.code(201).send({ ...toAdminKeyJson(minted.key), key: minted.secret });
@@ -42,26 +65,39 @@ export function adminKeyRoutes(app: FastifyInstance, registry: KeyRegistry, limi
     '/admin/keys',
     { onRequest: requireAdmin, schema: { tags, summary: 'List keys', querystring: ListQuery } },
     async (request) => {
-      const page = await registry.list({ limit: request.query.limit === undefined ? pageSize : Number(request.query.limit), cursor: request.query.cursor });
+      const page = await registry.list({
+        limit: request.query.limit === undefined ? pageSize : Number(request.query.limit),
+        cursor: request.query.cursor,
+      });
       return { object: 'list', data: page.data.map(toAdminKeyJson), next_cursor: page.nextCursor };
     },
   );
 
-  app.get<{ Params: { id: string } }>('/admin/keys/:id', { onRequest: requireAdmin, schema: { tags, summary: 'Get a key', params: IdParams } }, async (request) => {
-    const key = await registry.get(request.params.id);
-    if (key === undefined) throw notFound(request.params.id);
-    return toAdminKeyJson(key);
-  });
+  app.get<{ Params: { id: string } }>(
+    '/admin/keys/:id',
+    { onRequest: requireAdmin, schema: { tags, summary: 'Get a key', params: IdParams } },
+    async (request) => {
+      const key = await registry.get(request.params.id);
+      if (key === undefined) throw notFound(request.params.id);
+      return toAdminKeyJson(key);
+    },
+  );
 
   app.patch<{ Params: { id: string }; Body: AdminKeyFields }>(
     '/admin/keys/:id',
-    { onRequest: requireAdmin, schema: { tags, summary: 'Update a key', params: IdParams, body: AdminKeyFieldsSchema } },
+    {
+      onRequest: requireAdmin,
+      schema: { tags, summary: 'Update a key', params: IdParams, body: AdminKeyFieldsSchema },
+    },
     async (request) => toAdminKeyJson(await registry.update(request.params.id, fields(request.body))),
   );
 
   app.post<{ Params: { id: string } }>(
     '/admin/keys/:id/rotate',
-    { onRequest: requireAdmin, schema: { tags, summary: 'Rotate a key: a new secret, same id, limits and spend', params: IdParams } },
+    {
+      onRequest: requireAdmin,
+      schema: { tags, summary: 'Rotate a key: a new secret, same id, limits and spend', params: IdParams },
+    },
     async (request) => {
       const minted = await registry.rotate(request.params.id);
       return { ...toAdminKeyJson(minted.key), key: minted.secret };
@@ -76,13 +112,19 @@ export function adminKeyRoutes(app: FastifyInstance, registry: KeyRegistry, limi
 
   app.delete<{ Params: { id: string } }>(
     '/admin/keys/:id',
-    { onRequest: requireAdmin, schema: { tags, summary: 'Revoke a key (same as POST /admin/keys/:id/revoke)', params: IdParams } },
+    {
+      onRequest: requireAdmin,
+      schema: { tags, summary: 'Revoke a key (same as POST /admin/keys/:id/revoke)', params: IdParams },
+    },
     async (request) => toAdminKeyJson(await registry.revoke(request.params.id)),
   );
 
   app.get<{ Params: { id: string } }>(
     '/admin/keys/:id/usage',
-    { onRequest: requireAdmin, schema: { tags, summary: "A key's current usage and spend", params: IdParams } },
+    {
+      onRequest: requireAdmin,
+      schema: { tags, summary: "A key's current usage and spend", params: IdParams },
+    },
     async (request) => {
       const key = await registry.get(request.params.id);
       if (key === undefined) throw notFound(request.params.id);
@@ -90,7 +132,11 @@ export function adminKeyRoutes(app: FastifyInstance, registry: KeyRegistry, limi
       return {
         id: key.id,
         object: 'switchyard.key.usage',
-        requests: { limit: usage.requests.limit, used: usage.requests.used, reset_ms: usage.requests.resetMs },
+        requests: {
+          limit: usage.requests.limit,
+          used: usage.requests.used,
+          reset_ms: usage.requests.resetMs,
+        },
         tokens: { limit: usage.tokens.limit, used: usage.tokens.used, reset_ms: usage.tokens.resetMs },
         in_flight: { limit: key.maxParallel, used: usage.inFlight },
         budget: {
@@ -99,7 +145,8 @@ export function adminKeyRoutes(app: FastifyInstance, registry: KeyRegistry, limi
           period_id: usage.budgetPeriodId,
           spent_usd: usage.spentMicros / 1_000_000,
           reserved_usd: usage.reservedMicros / 1_000_000,
-          remaining_usd: key.budgetUsd === null ? null : Math.max(0, key.budgetUsd - usage.spentMicros / 1_000_000),
+          remaining_usd:
+            key.budgetUsd === null ? null : Math.max(0, key.budgetUsd - usage.spentMicros / 1_000_000),
         },
       };
     },

@@ -4,7 +4,13 @@ import { heldSecretEquals } from '../keys/key-secret';
 import { presentedKey } from '../keys/client-key-auth';
 import { sendErrorReply } from '../http/send-error-reply';
 import { isSwitchyardRequestStarted } from '../http/switchyard-request';
-import { hostNameOf, isLocalHostName, isLocalOrigin, isLoopbackAddress, localHostNames } from '../http/loopback-host';
+import {
+  hostNameOf,
+  isLocalHostName,
+  isLocalOrigin,
+  isLoopbackAddress,
+  localHostNames,
+} from '../http/loopback-host';
 import { PRODUCTION_DEFAULTS, type OptionNames } from '../production/production-options';
 
 /** What `requireAdmin` checks against, decorated on the app by the Switchyard routes. */
@@ -40,7 +46,10 @@ declare module 'fastify' {
  * @example
  * app.get('/admin/things', { onRequest: requireAdmin }, handler);
  */
-export async function requireAdmin(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
+export async function requireAdmin(
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<FastifyReply | undefined> {
   try {
     checkAdmin(request);
   } catch (error) {
@@ -61,8 +70,13 @@ function checkAdmin(request: FastifyRequest): void {
     throw new SwitchyardError('permission_denied', 'The admin API is disabled: no master key is configured.');
   }
   const secret = presentedKey(request, 'authorization');
-  if (secret === undefined) throw new SwitchyardError('authentication_error', 'Missing master key: send it in an Authorization: Bearer header.');
-  if (!heldSecretEquals(state, state.masterKey, secret)) throw new SwitchyardError('authentication_error', 'The master key is not valid.');
+  if (secret === undefined)
+    throw new SwitchyardError(
+      'authentication_error',
+      'Missing master key: send it in an Authorization: Bearer header.',
+    );
+  if (!heldSecretEquals(state, state.masterKey, secret))
+    throw new SwitchyardError('authentication_error', 'The master key is not valid.');
 }
 
 /** The fixes an open-mode refusal names, in the option names the app was given. */
@@ -82,23 +96,37 @@ function howToEnable(names: AdminAuthState['optionNames'] = {}): string {
  * to http://127.0.0.1:<port> from this machine's browser (loopback Host, loopback socket), and
  * with `cors.origin: true` it reads the answer; browsers send Origin on every such request.
  */
-function refuseUnlessLocal(request: FastifyRequest, allowed: ReadonlySet<string> | undefined, fixes: string): void {
+function refuseUnlessLocal(
+  request: FastifyRequest,
+  allowed: ReadonlySet<string> | undefined,
+  fixes: string,
+): void {
   const host = request.headers.host;
   const name = host === undefined ? '' : hostNameOf(host);
   const origin = request.headers.origin;
-  if (origin !== undefined && !isLocalOrigin(origin, allowed)) throw notLocal(`the request comes from a page whose Origin "${origin}"`, allowed, fixes);
+  if (origin !== undefined && !isLocalOrigin(origin, allowed))
+    throw notLocal(`the request comes from a page whose Origin "${origin}"`, allowed, fixes);
   if (allowed?.has(name) === true) return;
   // this machine's name: loopback, or 0.0.0.0 / [::], which reach it; the socket decides below
   if (!isLocalHostName(name, undefined)) throw notLocal(`the Host "${host ?? ''}"`, allowed, fixes);
   const remote = request.socket.remoteAddress;
   if (remote === undefined || !isLoopbackAddress(remote)) {
     // a unix socket has no remote address: a reverse proxy in front of it may carry anyone's request
-    const over = remote === undefined ? 'over TCP from this machine only (this connection has no address, as over a unix socket)' : 'connections from this machine only';
-    throw new SwitchyardError('permission_denied', `The admin API of an app with no keys (open mode) answers ${over}. ${fixes}`);
+    const over =
+      remote === undefined
+        ? 'over TCP from this machine only (this connection has no address, as over a unix socket)'
+        : 'connections from this machine only';
+    throw new SwitchyardError(
+      'permission_denied',
+      `The admin API of an app with no keys (open mode) answers ${over}. ${fixes}`,
+    );
   }
 }
 
 /** The refusal of a request whose Origin or Host (`what`) names neither a loopback nor a listed host. */
 function notLocal(what: string, allowed: ReadonlySet<string> | undefined, fixes: string): SwitchyardError {
-  return new SwitchyardError('permission_denied', `The admin API of an app with no keys (open mode) answers this machine only, and ${what} is not one of ${localHostNames(allowed)}. ${fixes}`);
+  return new SwitchyardError(
+    'permission_denied',
+    `The admin API of an app with no keys (open mode) answers this machine only, and ${what} is not one of ${localHostNames(allowed)}. ${fixes}`,
+  );
 }

@@ -1,4 +1,8 @@
-import { createContextPlugins, type ContextPlugins, type ContextPluginsOptions } from '@switchyard/proxy-context';
+import {
+  createContextPlugins,
+  type ContextPlugins,
+  type ContextPluginsOptions,
+} from '@switchyard/proxy-context';
 import type { Gateway, GatewayOptions, Logger } from '@switchyard/proxy-core';
 import type { FastifyInstance } from 'fastify';
 
@@ -15,7 +19,9 @@ declare module 'fastify' {
 
 /** Upstream model ids behind each configured alias, so the condenser knows the real windows. */
 function aliasTargets(options: GatewayOptions): Record<string, string[]> {
-  return Object.fromEntries((options.models ?? []).map((route) => [route.name, route.targets.map((target) => target.model)]));
+  return Object.fromEntries(
+    (options.models ?? []).map((route) => [route.name, route.targets.map((target) => target.model)]),
+  );
 }
 
 /**
@@ -29,15 +35,26 @@ export class ContextWiring {
 
   constructor(app: FastifyInstance, options: ContextPluginsOptions, gateway: Gateway | GatewayOptions) {
     const aliases = 'chat' in gateway ? {} : aliasTargets(gateway);
-    const condenser = options.condenser === undefined ? undefined : { ...options.condenser, aliases: { ...aliases, ...options.condenser.aliases } };
-    this.plugins = createContextPlugins({ ...options, logger: options.logger ?? app.log, ...(condenser === undefined ? {} : { condenser }) });
+    const condenser =
+      options.condenser === undefined
+        ? undefined
+        : { ...options.condenser, aliases: { ...aliases, ...options.condenser.aliases } };
+    this.plugins = createContextPlugins({
+      ...options,
+      logger: options.logger ?? app.log,
+      ...(condenser === undefined ? {} : { condenser }),
+    });
     app.addHook('onClose', async () => this.plugins.close());
     app.decorate('switchyardContext', this.plugins);
   }
 
   /** Gateway options with the context plugins and the model catalog added. */
   extend(options: GatewayOptions): GatewayOptions {
-    return { ...options, plugins: [...(options.plugins ?? []), ...this.plugins.plugins], modelCatalog: options.modelCatalog ?? this.plugins.catalog };
+    return {
+      ...options,
+      plugins: [...(options.plugins ?? []), ...this.plugins.plugins],
+      modelCatalog: options.modelCatalog ?? this.plugins.catalog,
+    };
   }
 
   /**
@@ -51,7 +68,7 @@ export class ContextWiring {
     if ((gateway as Partial<Pick<Gateway, 'modelCatalog'>>).modelCatalog === undefined) {
       logger.warn(
         { missing: 'gateway.modelCatalog' },
-        'createApp: the gateway passed in was created without a modelCatalog, and the context option\'s model catalog does not reach it: budget reservations and tokensPerMinute weights are not capped at a model\'s max output, and /v1/models lists no model details (the condenser uses the catalog all the same). Create the gateway with createGateway({ modelCatalog }) and pass the same catalog as context.catalog',
+        "createApp: the gateway passed in was created without a modelCatalog, and the context option's model catalog does not reach it: budget reservations and tokensPerMinute weights are not capped at a model's max output, and /v1/models lists no model details (the condenser uses the catalog all the same). Create the gateway with createGateway({ modelCatalog }) and pass the same catalog as context.catalog",
       );
     }
     return gateway;

@@ -19,7 +19,11 @@ export function concurrencyGuard(app: FastifyInstance, max: number): () => numbe
       return;
     }
     if (inFlight >= max) {
-      done(new SwitchyardError('overloaded', 'The gateway is at capacity; retry shortly.', { retryAfterMs: 1_000 }));
+      done(
+        new SwitchyardError('overloaded', 'The gateway is at capacity; retry shortly.', {
+          retryAfterMs: 1_000,
+        }),
+      );
       return;
     }
     inFlight += 1;

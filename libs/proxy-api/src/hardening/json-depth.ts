@@ -11,7 +11,8 @@ export function jsonDepthExceeds(text: string, limit: number): boolean {
   for (let index = 0; index < text.length; index += 1) {
     const code = text.charCodeAt(index);
     if (inString) {
-      if (code === 0x5c) index += 1; // backslash: skip the escaped character
+      if (code === 0x5c)
+        index += 1; // backslash: skip the escaped character
       else if (code === 0x22) inString = false;
       continue;
     }
@@ -30,7 +31,10 @@ type ParserDone = (error: Error | null, body?: unknown) => void;
  * Fastify's JSON parser (prototype and constructor poisoning rejected) behind a nesting
  * limit: deeper bodies get a 400 before any parse.
  */
-export function depthLimitedJsonParser(app: FastifyInstance, maxDepth: number): (request: FastifyRequest, body: string | Buffer, done: ParserDone) => void {
+export function depthLimitedJsonParser(
+  app: FastifyInstance,
+  maxDepth: number,
+): (request: FastifyRequest, body: string | Buffer, done: ParserDone) => void {
   const parse = app.getDefaultJsonParser('error', 'error');
   return (request, body, done) => {
     const text = typeof body === 'string' ? body : body.toString('utf8');

@@ -4,6 +4,8 @@ import type { RequestContext } from '@switchyard/proxy-core';
 export function contextResponseHeaders(context: RequestContext): Record<string, string> {
   const headers: Record<string, string> = {};
   if (context.cacheStatus !== undefined) headers['x-switchyard-cache'] = context.cacheStatus;
-  if (context.condensation !== undefined) headers['x-switchyard-condensed'] = `${context.condensation.strategy};removed=${context.condensation.removed}`;
+  if (context.condensation !== undefined)
+    headers['x-switchyard-condensed'] =
+      `${context.condensation.strategy};removed=${context.condensation.removed}`;
   return headers;
 }

@@ -18,5 +18,7 @@ export const ANTHROPIC_ERRORS = { switchyardErrorShape: 'anthropic' } as const;
 
 /** An error as the body of the route it happened on: Anthropic's shape on Anthropic routes, else OpenAI's. */
 export function errorBody(request: FastifyRequest, error: SwitchyardError): unknown {
-  return request.routeOptions.config.switchyardErrorShape === 'anthropic' ? toAnthropicError(error).body : error.toJSON();
+  return request.routeOptions.config.switchyardErrorShape === 'anthropic'
+    ? toAnthropicError(error).body
+    : error.toJSON();
 }

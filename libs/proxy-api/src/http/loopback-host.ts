@@ -85,7 +85,11 @@ export function isHostName(name: string): boolean {
 export function hostNameProblems(names: unknown, path: string): string[] {
   if (!Array.isArray(names)) return [];
   return names.flatMap((name: unknown, index) =>
-    typeof name === 'string' && HOST_NAME.test(name) && !isHostName(name) ? [`${path}/${index}: "${name}" is not a host name (an ASCII name, in its xn-- form if it has other letters, an IPv4 address, or an IPv6 address in brackets)`] : [],
+    typeof name === 'string' && HOST_NAME.test(name) && !isHostName(name)
+      ? [
+          `${path}/${index}: "${name}" is not a host name (an ASCII name, in its xn-- form if it has other letters, an IPv4 address, or an IPv6 address in brackets)`,
+        ]
+      : [],
   );
 }
 

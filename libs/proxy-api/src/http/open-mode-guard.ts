@@ -23,18 +23,34 @@ export type OpenModeCheck = (request: FastifyRequest) => SwitchyardError | undef
  *   reaches says nothing (Docker's port mapping hands loopback clients over from the bridge).
  * The refusals name the options that would serve the request as `names` gives them.
  */
-export function openModeCheck(allowedHosts: readonly string[], corsOrigins: readonly string[], names: OptionNames = {}): OpenModeCheck | undefined {
+export function openModeCheck(
+  allowedHosts: readonly string[],
+  corsOrigins: readonly string[],
+  names: OptionNames = {},
+): OpenModeCheck | undefined {
   if (allowedHosts.includes('*')) return undefined;
-  const { keys, keyStore, masterKey, allowedHosts: hostsOption, corsOrigin } = { ...PRODUCTION_DEFAULTS.optionNames, ...names };
+  const {
+    keys,
+    keyStore,
+    masterKey,
+    allowedHosts: hostsOption,
+    corsOrigin,
+  } = { ...PRODUCTION_DEFAULTS.optionNames, ...names };
   const howToOpen = `Configure client keys (${keys}, ${keyStore} or ${masterKey})`;
   const allowed = new Set(allowedHosts.map(hostNameOf));
   const origins = new Set(corsOrigins);
   const isLocalHost = localHostMatcher(allowed);
   return (request) => {
     const { origin } = request.headers;
-    const foreign = origin === undefined ? request.headers['sec-fetch-site'] === 'cross-site' : !origins.has(origin) && !isLocalOrigin(origin, allowed);
+    const foreign =
+      origin === undefined
+        ? request.headers['sec-fetch-site'] === 'cross-site'
+        : !origins.has(origin) && !isLocalOrigin(origin, allowed);
     if (foreign) {
-      const page = origin === undefined ? 'a page of another site (Sec-Fetch-Site: cross-site)' : `the Origin "${origin}"`;
+      const page =
+        origin === undefined
+          ? 'a page of another site (Sec-Fetch-Site: cross-site)'
+          : `the Origin "${origin}"`;
       return new SwitchyardError(
         'permission_denied',
         `An app with no keys (open mode) serves pages of this machine only, and ${page} is not one of ${localHostNames(allowed)}: any site this machine's browser visits could spend its provider keys. ${howToOpen}, list the page's host in ${hostsOption}, or its origin in ${corsOrigin}.`,

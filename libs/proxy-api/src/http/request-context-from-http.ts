@@ -1,4 +1,9 @@
-import { createRequestContext, type GatewayEndpoint, type RequestContext, type RequestMetadata } from '@switchyard/proxy-core';
+import {
+  createRequestContext,
+  type GatewayEndpoint,
+  type RequestContext,
+  type RequestMetadata,
+} from '@switchyard/proxy-core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { requestDirectives } from './request-directives';
 import { clientAbort, type RequestTimeLimit } from './request-signal';
@@ -26,7 +31,12 @@ declare module 'fastify' {
  * closed, with the limit's reason, and a response started but not finished then is cut (the
  * universal proxy's overall bound).
  */
-export function requestContextFromHttp(request: FastifyRequest, reply: FastifyReply, endpoint: GatewayEndpoint, timeLimit?: RequestTimeLimit): RequestContext {
+export function requestContextFromHttp(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  endpoint: GatewayEndpoint,
+  timeLimit?: RequestTimeLimit,
+): RequestContext {
   const abort = clientAbort(reply, request.switchyardShutdownSignal, timeLimit);
   const context = createRequestContext({
     requestId: request.id,

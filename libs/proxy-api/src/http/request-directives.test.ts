@@ -4,7 +4,10 @@ import { cacheControlDirectives, requestDirectives } from './request-directives'
 describe('request cache directives', () => {
   it('reads max-age=0 as no-cache: the client accepts no stored answer', () => {
     expect(requestDirectives({ 'cache-control': 'max-age=0' })).toEqual({ noCache: true });
-    expect(requestDirectives({ 'cache-control': 'MAX-AGE = "0" ,no-store' })).toEqual({ noCache: true, noStore: true });
+    expect(requestDirectives({ 'cache-control': 'MAX-AGE = "0" ,no-store' })).toEqual({
+      noCache: true,
+      noStore: true,
+    });
     expect(requestDirectives({ 'cache-control': 'max-age=00' })).toEqual({ noCache: true });
     // an answer up to a minute old is fine: the cache is read
     expect(requestDirectives({ 'cache-control': 'max-age=60' })).toBeUndefined();
@@ -18,7 +21,10 @@ describe('request cache directives', () => {
   });
 
   it('parses directives case-insensitively, with spaces and quoted values holding commas', () => {
-    expect(requestDirectives({ 'cache-control': '  No-Store ,\tNO-CACHE  ' })).toEqual({ noCache: true, noStore: true });
+    expect(requestDirectives({ 'cache-control': '  No-Store ,\tNO-CACHE  ' })).toEqual({
+      noCache: true,
+      noStore: true,
+    });
     expect([...cacheControlDirectives('private="a, no-cache", max-age=5')]).toEqual([
       ['private', 'a, no-cache'],
       ['max-age', '5'],

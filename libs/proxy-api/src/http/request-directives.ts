@@ -24,7 +24,8 @@ export function cacheControlDirectives(value: string): Map<string, string | unde
     const [, name = '', quoted, token] = match;
     const key = name.toLowerCase();
     // the first occurrence of a directive wins, as for a duplicated one in a cache
-    if (!directives.has(key)) directives.set(key, quoted === undefined ? token : quoted.replace(/\\(.)/g, '$1'));
+    if (!directives.has(key))
+      directives.set(key, quoted === undefined ? token : quoted.replace(/\\(.)/g, '$1'));
   }
   return directives;
 }

@@ -77,7 +77,7 @@ describe('clientAbort', () => {
       vi.useRealTimers();
     });
 
-    it('aborts with the limit\'s reason once it passes before the response closed, and tells the listeners', () => {
+    it("aborts with the limit's reason once it passes before the response closed, and tells the listeners", () => {
       vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
       const timedOut = new Error('too long');
       const abort = clientAbort(fakeReply().reply, undefined, { ms: 1_000, reason: () => timedOut });

@@ -69,7 +69,11 @@ export interface RequestTimeLimit {
  * it (plugins, the universal proxy): Node's AbortSignal is costly to create and to listen
  * on, and this runs on every request.
  */
-export function clientAbort(reply: FastifyReply, shutdown?: AbortSignal, timeLimit?: RequestTimeLimit): AbortSourceController {
+export function clientAbort(
+  reply: FastifyReply,
+  shutdown?: AbortSignal,
+  timeLimit?: RequestTimeLimit,
+): AbortSourceController {
   const abort = new AbortSourceController();
   if (shutdown?.aborted === true) {
     abort.abort(shutdown.reason);

@@ -11,6 +11,7 @@ import { toErrorReply } from './to-error-reply';
 export function sendErrorReply(request: FastifyRequest, reply: FastifyReply, thrown: unknown): FastifyReply {
   const error = toErrorReply(thrown);
   if (error.status >= 500) request.log.error({ err: error.cause ?? error, code: error.code }, error.message);
-  if (error.retryAfterMs !== undefined) reply.header('retry-after', Math.max(1, Math.ceil(error.retryAfterMs / 1000)));
+  if (error.retryAfterMs !== undefined)
+    reply.header('retry-after', Math.max(1, Math.ceil(error.retryAfterMs / 1000)));
   return reply.code(error.status).send(errorBody(request, error));
 }

@@ -24,7 +24,11 @@ function refusalOf(options: Partial<Parameters<typeof createApp>[0]>): string {
 
 describe("createApp's server timeouts", () => {
   it('refuses a request or headers timeout past MAX_TIMER_MS, and a keep-alive past MAX_KEEP_ALIVE_TIMEOUT_MS, saying why', () => {
-    const message = refusalOf({ requestTimeoutMs: WRAPPING, headersTimeoutMs: WRAPPING, keepAliveTimeoutMs: MAX_TIMER_MS });
+    const message = refusalOf({
+      requestTimeoutMs: WRAPPING,
+      headersTimeoutMs: WRAPPING,
+      keepAliveTimeoutMs: MAX_TIMER_MS,
+    });
     const wraps = `${WRAPPING} ms is above ${MAX_TIMER_MS} ms (about 24.8 days): Node's HTTP server checks its request and headers timeouts as 32-bit numbers, so a longer one can wrap around and time requests out early`;
     expect(message).toBe(
       [
@@ -36,17 +40,26 @@ describe("createApp's server timeouts", () => {
     );
   });
 
-  it('reports them in one error with the other options\' problems', () => {
+  it("reports them in one error with the other options' problems", () => {
     const message = refusalOf({ keepAliveTimeoutMs: -1, drainTimeoutMs: MAX_TIMER_MS + 1 });
     expect(message).toContain('/keepAliveTimeoutMs: Expected integer to be greater or equal to 0');
     expect(message).toContain(`/drainTimeoutMs: ${timerDelayProblem(MAX_TIMER_MS + 1)}`);
   });
 
   it('takes the longest timeouts there are, and 0 (none, as in Node)', async () => {
-    const longest = createApp({ gateway, requestTimeoutMs: MAX_TIMER_MS, headersTimeoutMs: MAX_TIMER_MS, keepAliveTimeoutMs: MAX_KEEP_ALIVE_TIMEOUT_MS });
+    const longest = createApp({
+      gateway,
+      requestTimeoutMs: MAX_TIMER_MS,
+      headersTimeoutMs: MAX_TIMER_MS,
+      keepAliveTimeoutMs: MAX_KEEP_ALIVE_TIMEOUT_MS,
+    });
     try {
       await longest.ready();
-      expect(longest.server).toMatchObject({ requestTimeout: MAX_TIMER_MS, headersTimeout: MAX_TIMER_MS, keepAliveTimeout: MAX_KEEP_ALIVE_TIMEOUT_MS });
+      expect(longest.server).toMatchObject({
+        requestTimeout: MAX_TIMER_MS,
+        headersTimeout: MAX_TIMER_MS,
+        keepAliveTimeout: MAX_KEEP_ALIVE_TIMEOUT_MS,
+      });
     } finally {
       await longest.close();
     }

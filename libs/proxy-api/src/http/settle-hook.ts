@@ -4,7 +4,10 @@ import type { FastifyError } from 'fastify';
  * Runs a step that throws, answers synchronously (undefined) or returns a promise, as a
  * callback hook: a static or cached key under memory limits is checked without a promise.
  */
-export function settleHook(step: () => Promise<void> | undefined, done: (error?: FastifyError) => void): void {
+export function settleHook(
+  step: () => Promise<void> | undefined,
+  done: (error?: FastifyError) => void,
+): void {
   let pending: Promise<void> | undefined;
   try {
     pending = step();
@@ -13,5 +16,9 @@ export function settleHook(step: () => Promise<void> | undefined, done: (error?:
     return;
   }
   if (pending === undefined) done();
-  else pending.then(() => done(), (error: unknown) => done(error as FastifyError));
+  else
+    pending.then(
+      () => done(),
+      (error: unknown) => done(error as FastifyError),
+    );
 }

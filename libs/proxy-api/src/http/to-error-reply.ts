@@ -25,7 +25,9 @@ function problemOf(error: FastifyLikeError, where: string): string {
   }
   const allowed = first?.params?.['allowedValues'];
   const message = first?.message ?? 'is invalid';
-  return Array.isArray(allowed) ? `${where} ${message}: ${allowed.map(String).join(', ')}` : `${where} ${message}`;
+  return Array.isArray(allowed)
+    ? `${where} ${message}: ${allowed.map(String).join(', ')}`
+    : `${where} ${message}`;
 }
 
 /**
@@ -39,25 +41,41 @@ export function toErrorReply(thrown: unknown): SwitchyardError {
   if (error.validation !== undefined) {
     const param = paramOf(error);
     const where = param === undefined ? 'body' : `'${param}'`;
-    return new SwitchyardError('invalid_request', `Invalid request: ${problemOf(error, where)}.`, { param, cause: thrown });
+    return new SwitchyardError('invalid_request', `Invalid request: ${problemOf(error, where)}.`, {
+      param,
+      cause: thrown,
+    });
   }
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new SwitchyardError('request_too_large', 'The request body is too large.', { cause: thrown });
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new SwitchyardError('invalid_request', 'Unsupported content type; send application/json.', { cause: thrown, status: 415 });
+      return new SwitchyardError('invalid_request', 'Unsupported content type; send application/json.', {
+        cause: thrown,
+        status: 415,
+      });
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return new SwitchyardError('invalid_request', 'The request body is empty; send a JSON object.', { cause: thrown });
+      return new SwitchyardError('invalid_request', 'The request body is empty; send a JSON object.', {
+        cause: thrown,
+      });
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-      return new SwitchyardError('invalid_request', 'The Content-Length header does not match the body.', { cause: thrown });
+      return new SwitchyardError('invalid_request', 'The Content-Length header does not match the body.', {
+        cause: thrown,
+      });
     default:
       break;
   }
-  if (thrown instanceof SyntaxError || (error.statusCode === 400 && /JSON|prototype|constructor/i.test(error.message ?? ''))) {
+  if (
+    thrown instanceof SyntaxError ||
+    (error.statusCode === 400 && /JSON|prototype|constructor/i.test(error.message ?? ''))
+  ) {
     return new SwitchyardError('invalid_request', 'The request body is not valid JSON.', { cause: thrown });
   }
   if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
-    return new SwitchyardError('invalid_request', error.message ?? 'Bad request.', { cause: thrown, status: error.statusCode });
+    return new SwitchyardError('invalid_request', error.message ?? 'Bad request.', {
+      cause: thrown,
+      status: error.statusCode,
+    });
   }
   return toSwitchyardError(thrown);
 }

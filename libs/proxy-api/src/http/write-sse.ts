@@ -118,7 +118,11 @@ function writeSseHead(target: SseTarget, res: ServerResponse, headers: Record<st
  * read, so nothing else will return it) and the connection closed, since a hijacked reply
  * leaves Fastify nothing to answer with; the error goes on to the route, which logs it.
  */
-async function abandon(res: ServerResponse, stream: AsyncIterator<unknown, unknown>, thrown: unknown): Promise<never> {
+async function abandon(
+  res: ServerResponse,
+  stream: AsyncIterator<unknown, unknown>,
+  thrown: unknown,
+): Promise<never> {
   try {
     await stream.return?.();
   } finally {
@@ -127,7 +131,12 @@ async function abandon(res: ServerResponse, stream: AsyncIterator<unknown, unkno
   throw thrown;
 }
 
-async function pipeSse<T>(target: SseTarget, stream: AsyncIterable<T>, headers: Record<string, string>, format: SseFormat<T>): Promise<void> {
+async function pipeSse<T>(
+  target: SseTarget,
+  stream: AsyncIterable<T>,
+  headers: Record<string, string>,
+  format: SseFormat<T>,
+): Promise<void> {
   const res = responseOf(target);
   const writer = new TickBatchedWriter(res);
   try {
@@ -149,7 +158,12 @@ async function pipeSse<T>(target: SseTarget, stream: AsyncIterable<T>, headers: 
  * `pipeSse` for the engine's reads (see `engineStreamReads`): the frames of a read's chunks
  * are pushed in one step, one await per upstream read instead of one per chunk.
  */
-async function pipeSseReads<T>(target: SseTarget, reads: ChunkReads<T>, headers: Record<string, string>, format: SseFormat<T>): Promise<void> {
+async function pipeSseReads<T>(
+  target: SseTarget,
+  reads: ChunkReads<T>,
+  headers: Record<string, string>,
+  format: SseFormat<T>,
+): Promise<void> {
   const res = responseOf(target);
   const writer = new TickBatchedWriter(res);
   let ended = false;
@@ -190,7 +204,11 @@ async function pipeSseReads<T>(target: SseTarget, reads: ChunkReads<T>, headers:
  * byte ends with an explicit error event, never a clean `[DONE]`. Given a hijacked Fastify
  * reply, the head carries the headers set on it, then `headers`, then the event stream's own.
  */
-export async function writeSseStream(target: SseTarget, stream: AsyncIterable<unknown>, headers: Record<string, string>): Promise<void> {
+export async function writeSseStream(
+  target: SseTarget,
+  stream: AsyncIterable<unknown>,
+  headers: Record<string, string>,
+): Promise<void> {
   await pipeSse(target, stream, headers, {
     frame: (chunk) => `data: ${JSON.stringify(chunk)}\n\n`,
     done: 'data: [DONE]\n\n',
@@ -211,7 +229,11 @@ const ENGINE_FORMAT: SseFormat<ChatCompletionChunk> = {
  * serialising it again: only for a stream an engine returned as it is (`isEngineStream`),
  * since code between the engine and this writer could change a chunk in place.
  */
-export async function writeChatSseStream(target: SseTarget, stream: AsyncIterable<ChatCompletionChunk>, headers: Record<string, string>): Promise<void> {
+export async function writeChatSseStream(
+  target: SseTarget,
+  stream: AsyncIterable<ChatCompletionChunk>,
+  headers: Record<string, string>,
+): Promise<void> {
   if (!isEngineStream(stream)) return writeSseStream(target, stream, headers);
   const reads = engineStreamReads(stream);
   // an engine stream someone began reading one by one is written as it is read
@@ -235,6 +257,7 @@ export async function writeAnthropicSseStream(
   await pipeSse(target, stream, headers, {
     frame: (event) => `event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`,
     done: '',
-    failure: (thrown) => `event: error\ndata: ${JSON.stringify(toAnthropicError(clientError(thrown)).body)}\n\n`,
+    failure: (thrown) =>
+      `event: error\ndata: ${JSON.stringify(toAnthropicError(clientError(thrown)).body)}\n\n`,
   });
 }

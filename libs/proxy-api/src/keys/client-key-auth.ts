@@ -60,7 +60,11 @@ const REFUSALS = {
  * cached cannot be looked up because the key store does not answer. Reusable by any route (the universal proxy uses
  * `x-switchyard-key`).
  */
-export async function authenticateClient(state: ClientAuthState, request: FastifyRequest, source: KeySource): Promise<void> {
+export async function authenticateClient(
+  state: ClientAuthState,
+  request: FastifyRequest,
+  source: KeySource,
+): Promise<void> {
   await authenticateNow(state, request, source);
 }
 
@@ -69,15 +73,27 @@ export async function authenticateClient(state: ClientAuthState, request: Fastif
  * synchronously (undefined) unless the key store has to be asked, so a static or cached key
  * costs no promise.
  */
-export function authenticateNow(state: ClientAuthState, request: FastifyRequest, source: KeySource): Promise<void> | undefined {
+export function authenticateNow(
+  state: ClientAuthState,
+  request: FastifyRequest,
+  source: KeySource,
+): Promise<void> | undefined {
   if (state.open) return undefined;
   const secret = presentedKey(request, source);
-  const where = source === 'authorization' ? 'an Authorization: Bearer header or an x-api-key header' : 'an x-switchyard-key header';
-  if (secret === undefined) throw new SwitchyardError('authentication_error', `Missing API key: send it in ${where}.`);
+  const where =
+    source === 'authorization'
+      ? 'an Authorization: Bearer header or an x-api-key header'
+      : 'an x-switchyard-key header';
+  if (secret === undefined)
+    throw new SwitchyardError('authentication_error', `Missing API key: send it in ${where}.`);
   // a key verified moments ago after this same comparison failed is not the master key: its
   // requests skip the comparison's HMAC (see VerifiedSecrets)
   const master = state.masterKey;
-  if (master !== undefined && state.registry?.heldAsNotMaster(secret, master) !== true && heldSecretEquals(state, master, secret)) {
+  if (
+    master !== undefined &&
+    state.registry?.heldAsNotMaster(secret, master) !== true &&
+    heldSecretEquals(state, master, secret)
+  ) {
     request.switchyardMetadata.apiKeyId = 'master';
     request.switchyardMetadata.apiKeyName = 'master';
     return undefined;

@@ -6,7 +6,12 @@ import type { KeyRegistry } from './key-registry';
  * Wires a key registry to Redis pub/sub: every change is published, and every instance
  * drops the published hash from its cache on receipt (well within the 5 s promise).
  */
-export async function connectKeyInvalidation(registry: KeyRegistry, redis: RedisConnection, logger: Logger, onInvalidate?: (hash: string) => void): Promise<void> {
+export async function connectKeyInvalidation(
+  registry: KeyRegistry,
+  redis: RedisConnection,
+  logger: Logger,
+  onInvalidate?: (hash: string) => void,
+): Promise<void> {
   const channel = `${redis.keyPrefix}keys:invalidate`;
   registry.setPublisher({
     async publish(hash) {

@@ -1,6 +1,13 @@
 import { silentLogger, SwitchyardError, type Logger } from '@switchyard/proxy-core';
 import { KeyCache } from './key-cache';
-import { digestBytesEqual, generateKeyId, generateKeySecret, hashKeySecret, heldDigestBytes, keyHint } from './key-secret';
+import {
+  digestBytesEqual,
+  generateKeyId,
+  generateKeySecret,
+  hashKeySecret,
+  heldDigestBytes,
+  keyHint,
+} from './key-secret';
 import type { KeyPage, KeyStore } from './key-store';
 import type { StaticKeyConfig } from './static-key';
 import { VerifiedSecrets, type HeldSecret } from './verified-secrets';
@@ -60,10 +67,12 @@ export type KeyCheck = { ok: true; key: VirtualKey } | { ok: false; refusal: Key
 const STATIC_ID_PREFIX = 'key_static_';
 
 /** What a request gets when its key is neither static nor cached (fresh, or stale within staleIfErrorMs) and the key store fails or times out (503). */
-const KEY_STORE_DOWN = 'The API key cannot be checked right now: the key store does not answer. Retry shortly.';
+const KEY_STORE_DOWN =
+  'The API key cannot be checked right now: the key store does not answer. Retry shortly.';
 const KEY_STORE_RETRY_AFTER_MS = 1_000;
 /** What an admin operation gets when the key store fails or times out (503). */
-const KEY_STORE_DOWN_ADMIN = 'Keys cannot be read or changed right now: the key store does not answer. Retry shortly.';
+const KEY_STORE_DOWN_ADMIN =
+  'Keys cannot be read or changed right now: the key store does not answer. Retry shortly.';
 
 function keyStoreDown(message: string, cause: unknown): SwitchyardError {
   return new SwitchyardError('overloaded', message, { retryAfterMs: KEY_STORE_RETRY_AFTER_MS, cause });
@@ -74,7 +83,13 @@ function withinMs<T>(answer: Promise<T>, ms: number | undefined): Promise<T> {
   if (ms === undefined) return answer;
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(Object.assign(new Error(`The key store did not answer within ${ms} ms.`), { name: 'TimeoutError' })), ms);
+    timer = setTimeout(
+      () =>
+        reject(
+          Object.assign(new Error(`The key store did not answer within ${ms} ms.`), { name: 'TimeoutError' }),
+        ),
+      ms,
+    );
     timer.unref();
   });
   return Promise.race([answer, timeout]).finally(() => clearTimeout(timer));
@@ -114,8 +129,17 @@ export class KeyRegistry {
     this.#staleIfErrorMs = options.cacheStaleIfErrorMs ?? 0;
     this.#lookupTimeoutMs = options.lookupTimeoutMs;
     this.#logger = options.logger ?? silentLogger;
-    this.#cache = new KeyCache({ maxEntries: options.cacheMaxEntries, ttlMs: options.cacheTtlMs, staleIfErrorMs: this.#staleIfErrorMs, ...(options.elapsed === undefined ? {} : { now: options.elapsed }) });
-    this.#verified = new VerifiedSecrets({ maxEntries: options.cacheMaxEntries, ttlMs: options.cacheTtlMs, now: elapsed });
+    this.#cache = new KeyCache({
+      maxEntries: options.cacheMaxEntries,
+      ttlMs: options.cacheTtlMs,
+      staleIfErrorMs: this.#staleIfErrorMs,
+      ...(options.elapsed === undefined ? {} : { now: options.elapsed }),
+    });
+    this.#verified = new VerifiedSecrets({
+      maxEntries: options.cacheMaxEntries,
+      ttlMs: options.cacheTtlMs,
+      now: elapsed,
+    });
     const created = options.now();
     for (const config of options.staticKeys) {
       const key = staticKey(config, hashKeySecret(config.key, this.#secret), created);
@@ -202,7 +226,13 @@ export class KeyRegistry {
     );
   }
 
-  #serveStale(key: VirtualKey, hash: string, held: HeldSecret | undefined, secret: string, notMaster: string | undefined): KeyCheck {
+  #serveStale(
+    key: VirtualKey,
+    hash: string,
+    held: HeldSecret | undefined,
+    secret: string,
+    notMaster: string | undefined,
+  ): KeyCheck {
     // once per outage: the store answering again ends it (and is logged in turn)
     if (this.#staleServed++ === 0) {
       this.#logger.warn(
@@ -216,7 +246,10 @@ export class KeyRegistry {
   #storeAnswered(): void {
     this.#storeFailing = false;
     if (this.#staleServed > 0) {
-      this.#logger.info({ staleServed: this.#staleServed }, 'the key store answers again: cached keys are no longer served past their TTL');
+      this.#logger.info(
+        { staleServed: this.#staleServed },
+        'the key store answers again: cached keys are no longer served past their TTL',
+      );
       this.#staleServed = 0;
     }
   }
@@ -242,11 +275,20 @@ export class KeyRegistry {
     return this.#verified.heldAsNotMaster(secret, masterKey);
   }
 
-  #verdict(key: VirtualKey | null, hash: string, held: HeldSecret | undefined, secret: string, notMaster: string | undefined): KeyCheck {
+  #verdict(
+    key: VirtualKey | null,
+    hash: string,
+    held: HeldSecret | undefined,
+    secret: string,
+    notMaster: string | undefined,
+  ): KeyCheck {
     // both digests' bytes are decoded once and kept by the objects that hold them (the key
     // record, the held secret), not per request: the comparison itself is still made every time
     const presented = held === undefined ? Buffer.from(hash, 'hex') : heldDigestBytes(held, hash);
-    const refusal = key === null || !digestBytesEqual(heldDigestBytes(key, key.hash), presented) ? 'unknown' : keyRefusal(key, this.#now());
+    const refusal =
+      key === null || !digestBytesEqual(heldDigestBytes(key, key.hash), presented)
+        ? 'unknown'
+        : keyRefusal(key, this.#now());
     if (refusal !== undefined || key === null) {
       this.#verified.forget(secret);
       return { ok: false, refusal: refusal ?? 'unknown' };
@@ -312,9 +354,15 @@ export class KeyRegistry {
   /** A new secret for the same key (id, limits and spend stay); the old secret stops working. */
   async rotate(id: string): Promise<MintedKey> {
     const current = await this.#mutable(id);
-    if (current.revokedAt !== null) throw new SwitchyardError('invalid_request', `Key ${id} is revoked and cannot be rotated.`);
+    if (current.revokedAt !== null)
+      throw new SwitchyardError('invalid_request', `Key ${id} is revoked and cannot be rotated.`);
     const secret = generateKeySecret();
-    const next: VirtualKey = { ...current, hash: hashKeySecret(secret, this.#secret), hint: keyHint(secret), updatedAt: this.#now() };
+    const next: VirtualKey = {
+      ...current,
+      hash: hashKeySecret(secret, this.#secret),
+      hint: keyHint(secret),
+      updatedAt: this.#now(),
+    };
     await this.#replace(next, current.hash);
     return { key: next, secret };
   }
@@ -330,7 +378,10 @@ export class KeyRegistry {
 
   async #mutable(id: string): Promise<VirtualKey> {
     if (this.#staticById.has(id)) {
-      throw new SwitchyardError('permission_denied', `Key ${id} is declared in configuration; change it there.`);
+      throw new SwitchyardError(
+        'permission_denied',
+        `Key ${id} is declared in configuration; change it there.`,
+      );
     }
     const key = await this.#ask(() => this.#store.get(id), 'read');
     if (key === undefined) throw new SwitchyardError('not_found', `No key with id ${id}.`);
@@ -338,7 +389,8 @@ export class KeyRegistry {
   }
 
   async #replace(next: VirtualKey, previousHash?: string): Promise<void> {
-    if (!(await this.#ask(() => this.#store.replace(next), 'write'))) throw new SwitchyardError('not_found', `No key with id ${next.id}.`);
+    if (!(await this.#ask(() => this.#store.replace(next), 'write')))
+      throw new SwitchyardError('not_found', `No key with id ${next.id}.`);
     if (previousHash !== undefined) await this.#invalidate(previousHash);
     await this.#invalidate(next.hash);
   }

@@ -33,7 +33,9 @@ export class MemoryKeyStore implements KeyStore {
   }
 
   async list(options: { limit: number; cursor?: string }): Promise<KeyPage> {
-    const ids = [...this.#byId.keys()].sort().filter((id) => options.cursor === undefined || id > options.cursor);
+    const ids = [...this.#byId.keys()]
+      .sort()
+      .filter((id) => options.cursor === undefined || id > options.cursor);
     const page = ids.slice(0, options.limit).map((id) => this.#byId.get(id)!);
     return { data: page, nextCursor: ids.length > options.limit ? (page.at(-1)?.id ?? null) : null };
   }

@@ -30,7 +30,12 @@ const CLIENT_KEY_GUARD = Symbol('switchyard.clientKeyGuard');
  * in every scope, where one made in the routes' scope would not reach them.
  */
 export function decorateClientKeyGuard(app: FastifyInstance): void {
-  app.decorate(CLIENT_KEY_GUARD, { auth: { open: false, registry: undefined, masterKey: undefined }, openCheck: undefined, policy: undefined, countRefusal: undefined } satisfies ClientKeyGuard);
+  app.decorate(CLIENT_KEY_GUARD, {
+    auth: { open: false, registry: undefined, masterKey: undefined },
+    openCheck: undefined,
+    policy: undefined,
+    countRefusal: undefined,
+  } satisfies ClientKeyGuard);
 }
 
 /**
@@ -38,14 +43,17 @@ export function decorateClientKeyGuard(app: FastifyInstance): void {
  * with the routes mounted in an app of your own, decorates the routes' scope with `guard`.
  */
 export function installClientKeyGuard(app: FastifyInstance, guard: ClientKeyGuard): ClientKeyGuard {
-  if (app.hasDecorator(CLIENT_KEY_GUARD)) return Object.assign(app.getDecorator<ClientKeyGuard>(CLIENT_KEY_GUARD), guard);
+  if (app.hasDecorator(CLIENT_KEY_GUARD))
+    return Object.assign(app.getDecorator<ClientKeyGuard>(CLIENT_KEY_GUARD), guard);
   app.decorate(CLIENT_KEY_GUARD, guard);
   return guard;
 }
 
 /** The guard of the app a route belongs to; undefined outside the app `createApp()` returns. */
 function clientKeyGuardOf(server: FastifyInstance): ClientKeyGuard | undefined {
-  return server.hasDecorator(CLIENT_KEY_GUARD) ? server.getDecorator<ClientKeyGuard>(CLIENT_KEY_GUARD) : undefined;
+  return server.hasDecorator(CLIENT_KEY_GUARD)
+    ? server.getDecorator<ClientKeyGuard>(CLIENT_KEY_GUARD)
+    : undefined;
 }
 
 /**
@@ -67,11 +75,22 @@ function clientKeyGuardOf(server: FastifyInstance): ClientKeyGuard | undefined {
  * @example
  * app.post('/tools/search', { onRequest: requireClientKey }, async (request) => ({ key: request.switchyardMetadata.apiKeyId }));
  */
-export function requireClientKey(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
+export function requireClientKey(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  done: HookHandlerDoneFunction,
+): void {
   const guard = clientKeyGuardOf(request.server);
   if (guard === undefined) {
     // switchyardRoutes mounted in another app keeps its keys in its own scope: refuse, never serve unchecked
-    sendErrorReply(request, reply, new SwitchyardError('internal_error', 'requireClientKey guards routes of the app createApp() returns: this route is outside it, so it has no client keys to check.'));
+    sendErrorReply(
+      request,
+      reply,
+      new SwitchyardError(
+        'internal_error',
+        'requireClientKey guards routes of the app createApp() returns: this route is outside it, so it has no client keys to check.',
+      ),
+    );
     return;
   }
   // a Switchyard route (the hook added to the whole app runs on them too) checks its keys itself, with
@@ -105,7 +124,11 @@ export function requireClientKey(request: FastifyRequest, reply: FastifyReply, d
 }
 
 /** The `/v1` routes' checks in their order: the open-mode guard, or the key and then its limits. */
-function admit(guard: ClientKeyGuard, request: FastifyRequest, reply: FastifyReply): Promise<void> | undefined {
+function admit(
+  guard: ClientKeyGuard,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<void> | undefined {
   if (guard.auth.open) {
     const refusal = guard.openCheck?.(request);
     if (refusal !== undefined) throw refusal;

@@ -24,7 +24,13 @@ describe.skipIf(!postgresUp)('SQL key store on PostgreSQL', () => {
   it('stores every key field, only as a hash, and survives a new registry (a restart)', async () => {
     const db = await openDatabase({ url: TEST_DATABASE_URL, schema });
     const store = await SqlKeyStore.open(db, { owned: true });
-    const options = { staticKeys: [], secret: 'sql-secret-0123456789', cacheTtlMs: 0, cacheMaxEntries: 10, now: () => 1_700_000_000_000 };
+    const options = {
+      staticKeys: [],
+      secret: 'sql-secret-0123456789',
+      cacheTtlMs: 0,
+      cacheMaxEntries: 10,
+      now: () => 1_700_000_000_000,
+    };
     const registry = new KeyRegistry({ store, ...options });
     const minted = await registry.create({
       name: 'svc',
@@ -44,7 +50,10 @@ describe.skipIf(!postgresUp)('SQL key store on PostgreSQL', () => {
     expect(stored).toContain(minted.key.hash);
 
     // a second store and registry on the same database: what a restarted or second instance sees
-    const again = new KeyRegistry({ store: await SqlKeyStore.open(await openDatabase({ url: TEST_DATABASE_URL, schema }), { owned: true }), ...options });
+    const again = new KeyRegistry({
+      store: await SqlKeyStore.open(await openDatabase({ url: TEST_DATABASE_URL, schema }), { owned: true }),
+      ...options,
+    });
     const check = await again.check(minted.secret);
     expect(check).toEqual({ ok: true, key: { ...minted.key } });
     expect(await again.check(`${minted.secret}x`)).toEqual({ ok: false, refusal: 'unknown' });
@@ -77,13 +86,25 @@ describe('SQL key store on SQLite', () => {
       db = await openDatabase({ url: 'sqlite::memory:' });
     } catch (error) {
       // better-sqlite3 is a native optional peer; without it this dialect cannot be exercised here
-      process.stderr.write(`\n!!! WARNING: SQLite unavailable (${(error as Error).message}); SKIPPING the SQLite key store test. !!!\n\n`);
+      process.stderr.write(
+        `\n!!! WARNING: SQLite unavailable (${(error as Error).message}); SKIPPING the SQLite key store test. !!!\n\n`,
+      );
       return;
     }
     const store = await SqlKeyStore.open(db, { owned: true });
-    const registry = new KeyRegistry({ store, staticKeys: [], secret: 'sqlite-secret-0123456789', cacheTtlMs: 0, cacheMaxEntries: 10, now: Date.now });
+    const registry = new KeyRegistry({
+      store,
+      staticKeys: [],
+      secret: 'sqlite-secret-0123456789',
+      cacheTtlMs: 0,
+      cacheMaxEntries: 10,
+      now: Date.now,
+    });
     const minted = await registry.create({ name: 'lite', models: ['a'], budgetUsd: 1 });
-    expect(await registry.check(minted.secret)).toMatchObject({ ok: true, key: { name: 'lite', models: ['a'], budgetUsd: 1, enabled: true } });
+    expect(await registry.check(minted.secret)).toMatchObject({
+      ok: true,
+      key: { name: 'lite', models: ['a'], budgetUsd: 1, enabled: true },
+    });
     await store.close();
   });
 });
@@ -92,17 +113,34 @@ describe.skipIf(!postgresUp)('createApp with a SQL key store', () => {
   it('creates a key through the admin API into PostgreSQL and authenticates with it', async () => {
     const { createApp } = await import('../create-app');
     const app = createApp({
-      gateway: { providers: [{ name: 'mock', type: 'mock' }], models: [{ name: 'demo', targets: [{ provider: 'mock', model: 'echo' }] }] },
+      gateway: {
+        providers: [{ name: 'mock', type: 'mock' }],
+        models: [{ name: 'demo', targets: [{ provider: 'mock', model: 'echo' }] }],
+      },
       admin: { masterKey: 'sy-master-sql-0123456789' },
       keyStore: { url: TEST_DATABASE_URL, schema },
     });
-    const created = await app.inject({ method: 'POST', url: '/admin/keys', headers: { authorization: 'Bearer sy-master-sql-0123456789' }, payload: { name: 'via-app' } });
+    const created = await app.inject({
+      method: 'POST',
+      url: '/admin/keys',
+      headers: { authorization: 'Bearer sy-master-sql-0123456789' },
+      payload: { name: 'via-app' },
+    });
     const { key } = created.json<{ key: string }>();
-    const chat = await app.inject({ method: 'POST', url: '/v1/chat/completions', headers: { authorization: `Bearer ${key}` }, payload: { model: 'demo', messages: [{ role: 'user', content: 'hi' }] } });
+    const chat = await app.inject({
+      method: 'POST',
+      url: '/v1/chat/completions',
+      headers: { authorization: `Bearer ${key}` },
+      payload: { model: 'demo', messages: [{ role: 'user', content: 'hi' }] },
+    });
     expect(chat.statusCode).toBe(200);
-    expect((await app.inject({ method: 'GET', url: '/ready' })).json()).toMatchObject({ checks: { keyStore: 'ok' } });
+    expect((await app.inject({ method: 'GET', url: '/ready' })).json()).toMatchObject({
+      checks: { keyStore: 'ok' },
+    });
     await app.close();
-    const rows = await admin!.query<{ name: string }>(`SELECT name FROM ${schema}.switchyard_keys WHERE name = 'via-app'`);
+    const rows = await admin!.query<{ name: string }>(
+      `SELECT name FROM ${schema}.switchyard_keys WHERE name = 'via-app'`,
+    );
     expect(rows).toHaveLength(1);
   });
 });

@@ -66,7 +66,8 @@ interface KeyRow {
   updated_at: number | string;
 }
 
-const COLUMNS = 'id, hash, hint, name, customer_id, owner, metadata, models, rpm, tpm, max_parallel, budget_usd, budget_period, expires_at, enabled, revoked_at, created_at, updated_at';
+const COLUMNS =
+  'id, hash, hint, name, customer_id, owner, metadata, models, rpm, tpm, max_parallel, budget_usd, budget_period, expires_at, enabled, revoked_at, created_at, updated_at';
 
 const num = (value: number | string | null): number | null => (value === null ? null : Number(value));
 
@@ -140,13 +141,24 @@ export class SqlKeyStore implements KeyStore {
   }
 
   async insert(key: VirtualKey): Promise<void> {
-    await this.#db.execute(`INSERT INTO switchyard_keys (${COLUMNS}) VALUES (${COLUMNS.split(',').map(() => '?').join(', ')})`, values(key));
+    await this.#db.execute(
+      `INSERT INTO switchyard_keys (${COLUMNS}) VALUES (${COLUMNS.split(',')
+        .map(() => '?')
+        .join(', ')})`,
+      values(key),
+    );
   }
 
   async replace(key: VirtualKey): Promise<boolean> {
     const [id, ...rest] = values(key);
-    const assignments = COLUMNS.split(', ').slice(1).map((column) => `${column} = ?`).join(', ');
-    const result = await this.#db.execute(`UPDATE switchyard_keys SET ${assignments} WHERE id = ?`, [...rest, id ?? null]);
+    const assignments = COLUMNS.split(', ')
+      .slice(1)
+      .map((column) => `${column} = ?`)
+      .join(', ');
+    const result = await this.#db.execute(`UPDATE switchyard_keys SET ${assignments} WHERE id = ?`, [
+      ...rest,
+      id ?? null,
+    ]);
     return result.rowCount > 0;
   }
 
@@ -156,21 +168,31 @@ export class SqlKeyStore implements KeyStore {
   }
 
   async findByHash(hash: string): Promise<VirtualKey | undefined> {
-    const rows = await this.#db.query<KeyRow>(`SELECT ${COLUMNS} FROM switchyard_keys WHERE hash = ?`, [hash]);
+    const rows = await this.#db.query<KeyRow>(`SELECT ${COLUMNS} FROM switchyard_keys WHERE hash = ?`, [
+      hash,
+    ]);
     return rows[0] === undefined ? undefined : fromRow(rows[0]);
   }
 
   async list(options: { limit: number; cursor?: string }): Promise<KeyPage> {
     const rows =
       options.cursor === undefined
-        ? await this.#db.query<KeyRow>(`SELECT ${COLUMNS} FROM switchyard_keys ORDER BY id LIMIT ?`, [options.limit + 1])
-        : await this.#db.query<KeyRow>(`SELECT ${COLUMNS} FROM switchyard_keys WHERE id > ? ORDER BY id LIMIT ?`, [options.cursor, options.limit + 1]);
+        ? await this.#db.query<KeyRow>(`SELECT ${COLUMNS} FROM switchyard_keys ORDER BY id LIMIT ?`, [
+            options.limit + 1,
+          ])
+        : await this.#db.query<KeyRow>(
+            `SELECT ${COLUMNS} FROM switchyard_keys WHERE id > ? ORDER BY id LIMIT ?`,
+            [options.cursor, options.limit + 1],
+          );
     const data = rows.slice(0, options.limit).map(fromRow);
     return { data, nextCursor: rows.length > options.limit ? (data.at(-1)?.id ?? null) : null };
   }
 
   async readSpend(keyId: string, periodId: string): Promise<number> {
-    const rows = await this.#db.query<{ spent_micros: number | string }>('SELECT spent_micros FROM switchyard_key_spend WHERE key_id = ? AND period_id = ?', [keyId, periodId]);
+    const rows = await this.#db.query<{ spent_micros: number | string }>(
+      'SELECT spent_micros FROM switchyard_key_spend WHERE key_id = ? AND period_id = ?',
+      [keyId, periodId],
+    );
     return rows[0] === undefined ? 0 : Number(rows[0].spent_micros);
   }
 

@@ -6,7 +6,9 @@ export const KeyBudgetSchema = Type.Object(
     /** USD allowed per period. */
     usd: Type.Number({ minimum: 0 }),
     /** @default "month" */
-    period: Type.Optional(Type.Union([Type.Literal('day'), Type.Literal('week'), Type.Literal('month'), Type.Literal('total')])),
+    period: Type.Optional(
+      Type.Union([Type.Literal('day'), Type.Literal('week'), Type.Literal('month'), Type.Literal('total')]),
+    ),
   },
   { additionalProperties: false },
 );

@@ -55,7 +55,8 @@ describe('KeyRegistry with verified secrets held', () => {
   it('never holds a secret that named no key: every presentation is hashed', async () => {
     const { counted } = setup();
     const wrong = `${STATIC.slice(0, -1)}1`;
-    for (let i = 0; i < 3; i++) expect(await counted(wrong)).toEqual({ check: { ok: false, refusal: 'unknown' }, hashed: 1 });
+    for (let i = 0; i < 3; i++)
+      expect(await counted(wrong)).toEqual({ check: { ok: false, refusal: 'unknown' }, hashed: 1 });
   });
 
   it('refuses a held key at once when it is revoked, disabled or expires, and drops it', async () => {
@@ -145,18 +146,31 @@ describe('KeyRegistry with verified secrets held', () => {
 
 describe('client key authentication with a master key and verified secrets held', () => {
   const MASTER = 'sy-master-0123456789abcdef';
-  const request = (secret: string) => ({ headers: { authorization: `Bearer ${secret}` }, switchyardMetadata: {}, switchyardKey: undefined }) as unknown as FastifyRequest;
+  const request = (secret: string) =>
+    ({
+      headers: { authorization: `Bearer ${secret}` },
+      switchyardMetadata: {},
+      switchyardKey: undefined,
+    }) as unknown as FastifyRequest;
   // HMACs of each kind spent by one authentication, and who it named
   const authenticate = (state: ClientAuthState, secret: string) => {
     const before = { ...hashes };
     const presented = request(secret);
     expect(authenticateNow(state, presented, 'authorization')).toBeUndefined();
-    return { id: presented.switchyardMetadata.apiKeyId, hashed: hashes.count - before.count, masterCompared: hashes.masterComparisons - before.masterComparisons };
+    return {
+      id: presented.switchyardMetadata.apiKeyId,
+      hashed: hashes.count - before.count,
+      masterCompared: hashes.masterComparisons - before.masterComparisons,
+    };
   };
 
   it('skips the master key comparison for a key verified after it, until the master key changes', () => {
     const { registry } = setup();
-    const state: { -readonly [K in keyof ClientAuthState]: ClientAuthState[K] } = { open: false, registry, masterKey: MASTER };
+    const state: { -readonly [K in keyof ClientAuthState]: ClientAuthState[K] } = {
+      open: false,
+      registry,
+      masterKey: MASTER,
+    };
     expect(authenticate(state, STATIC)).toEqual({ id: 'key_static_static', hashed: 1, masterCompared: 1 });
     expect(authenticate(state, STATIC)).toEqual({ id: 'key_static_static', hashed: 0, masterCompared: 0 });
     expect(authenticate(state, MASTER)).toEqual({ id: 'master', hashed: 0, masterCompared: 1 });
@@ -183,7 +197,12 @@ describe('VerifiedSecrets', () => {
     held.remember('a', 'hash-a', undefined);
     held.remember('b', 'hash-b', undefined);
     held.remember('c', 'hash-c', undefined);
-    expect([held.held('a')?.hash, held.held('b')?.hash, held.held('c')?.hash, held.size]).toEqual([undefined, 'hash-b', 'hash-c', 2]);
+    expect([held.held('a')?.hash, held.held('b')?.hash, held.held('c')?.hash, held.size]).toEqual([
+      undefined,
+      'hash-b',
+      'hash-c',
+      2,
+    ]);
     now = 100;
     expect(held.held('unknown')).toBeUndefined();
     expect(held.size).toBe(0);

@@ -4,7 +4,10 @@ import { budgetPeriodAt } from './budget-period';
 describe('budgetPeriodAt', () => {
   it('moves to the next period at its first millisecond and back when the clock goes back', () => {
     const lastMsOfNovember = Date.UTC(2026, 10, 30, 23, 59, 59, 999);
-    expect(budgetPeriodAt('month', lastMsOfNovember)).toMatchObject({ id: 'm2026-11', endMs: Date.UTC(2026, 11, 1) });
+    expect(budgetPeriodAt('month', lastMsOfNovember)).toMatchObject({
+      id: 'm2026-11',
+      endMs: Date.UTC(2026, 11, 1),
+    });
     expect(budgetPeriodAt('month', lastMsOfNovember + 1).id).toBe('m2026-12');
     expect(budgetPeriodAt('month', lastMsOfNovember).id).toBe('m2026-11');
     expect(budgetPeriodAt('day', lastMsOfNovember).id).toBe('d2026-11-30');

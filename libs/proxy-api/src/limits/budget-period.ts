@@ -34,7 +34,11 @@ function computePeriod(period: BudgetPeriod, nowMs: number): BudgetPeriodSpan {
     }
     case 'month': {
       const start = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1);
-      return { id: `m${isoDate(start).slice(0, 7)}`, startMs: start, endMs: Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1) };
+      return {
+        id: `m${isoDate(start).slice(0, 7)}`,
+        startMs: start,
+        endMs: Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1),
+      };
     }
     case 'total':
       return { id: 'total', startMs: 0, endMs: null };

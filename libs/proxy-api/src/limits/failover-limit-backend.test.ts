@@ -6,10 +6,16 @@ import { FailoverLimitBackend, type SharedLimitBackend } from './failover-limit-
 import type { AdmitPlan } from './limit-backend';
 import { MemoryLimitBackend } from './memory-limit-backend';
 
-const plan = (overrides: Partial<AdmitPlan> = {}): AdmitPlan => admitPlan({ nowMs: 1_000_000, budgetMicros: 1_000_000, reserveMicros: 400_000, ...overrides });
+const plan = (overrides: Partial<AdmitPlan> = {}): AdmitPlan =>
+  admitPlan({ nowMs: 1_000_000, budgetMicros: 1_000_000, reserveMicros: 400_000, ...overrides });
 
 /** A shared backend (memory counters behind it) that can be taken down and brought back. */
-function sharedBackend(): { backend: SharedLimitBackend; counters: MemoryLimitBackend; down: (isDown: boolean) => void; added: number[] } {
+function sharedBackend(): {
+  backend: SharedLimitBackend;
+  counters: MemoryLimitBackend;
+  down: (isDown: boolean) => void;
+  added: number[];
+} {
   const counters = new MemoryLimitBackend();
   let isDown = false;
   const added: number[] = [];
@@ -53,8 +59,14 @@ describe('fail-open limit backend', () => {
     shared.down(false);
     await failover.admit(plan({ reserveMicros: 0 }));
     // $0.80 on the shared counter after the replay; the fallback still holds its $0.80 from the first outage
-    await vi.waitFor(async () => expect((await shared.backend.usage('key_a', 'total', 0)).spentMicros).toBe(800_000), UNTIL_SETTLED);
-    shared.counters.settle(shared.counters.admit(plan({ reserveMicros: 0 })).lease!, { ...spend, costMicros: 150_000 });
+    await vi.waitFor(
+      async () => expect((await shared.backend.usage('key_a', 'total', 0)).spentMicros).toBe(800_000),
+      UNTIL_SETTLED,
+    );
+    shared.counters.settle(shared.counters.admit(plan({ reserveMicros: 0 })).lease!, {
+      ...spend,
+      costMicros: 150_000,
+    });
     await failover.admit(plan({ reserveMicros: 0 })); // sees $0.95
     shared.down(true);
     const second = await failover.admit(plan({ reserveMicros: 100_000 }));

@@ -48,7 +48,12 @@ export class FailoverLimitBackend implements LimitBackend {
   readonly #owed = new Map<string, Owed>();
   #replaying: Promise<void> | undefined;
 
-  constructor(primary: SharedLimitBackend, fallback: MemoryLimitBackend, mode: LimitFailMode, logger: Logger) {
+  constructor(
+    primary: SharedLimitBackend,
+    fallback: MemoryLimitBackend,
+    mode: LimitFailMode,
+    logger: Logger,
+  ) {
     this.#primary = primary;
     this.#fallback = fallback;
     this.#mode = mode;
@@ -65,12 +70,23 @@ export class FailoverLimitBackend implements LimitBackend {
       result = await this.#primary.admit(owed > 0 ? { ...plan, owedSpendMicros: owed } : plan);
     } catch (error) {
       this.failures += 1;
-      this.#logger.warn({ err: { message: (error as Error).message }, failMode: this.#mode }, 'shared limits unavailable');
+      this.#logger.warn(
+        { err: { message: (error as Error).message }, failMode: this.#mode },
+        'shared limits unavailable',
+      );
       if (this.#mode === 'closed') {
-        throw new SwitchyardError('overloaded', 'Limits cannot be checked right now; retry shortly.', { retryAfterMs: 1_000, cause: error });
+        throw new SwitchyardError('overloaded', 'Limits cannot be checked right now; retry shortly.', {
+          retryAfterMs: 1_000,
+          cause: error,
+        });
       }
       // the local count starts from (and, after an earlier outage, catches up with) what Redis or the store last said
-      this.#fallback.raiseSpend(plan.scope, plan.budgetPeriodId, plan.budgetExpiresAtMs, Math.max(plan.seedSpentMicros, this.#seen.get(id) ?? 0));
+      this.#fallback.raiseSpend(
+        plan.scope,
+        plan.budgetPeriodId,
+        plan.budgetExpiresAtMs,
+        Math.max(plan.seedSpentMicros, this.#seen.get(id) ?? 0),
+      );
       return this.#fallback.admit(plan);
     }
     // spend owed but not yet added back is part of the key's spend too
@@ -93,7 +109,10 @@ export class FailoverLimitBackend implements LimitBackend {
       // it may have landed (a timeout) or not: its spend is owed, counted twice if it had
       // landed, the safe side for a budget. Its slot and reservation were released again.
       this.#owe(plan, actual.costMicros);
-      this.#logger.warn({ err: { message: (error as Error).message }, keyId: plan.scope }, 'could not settle a request on Redis; its spend is added back later');
+      this.#logger.warn(
+        { err: { message: (error as Error).message }, keyId: plan.scope },
+        'could not settle a request on Redis; its spend is added back later',
+      );
       return;
     }
     const seen = this.#seen.get(id);
@@ -103,7 +122,10 @@ export class FailoverLimitBackend implements LimitBackend {
   async usage(scope: string, budgetPeriodId: string, nowMs: number): Promise<UsageSnapshot> {
     try {
       const usage = await this.#primary.usage(scope, budgetPeriodId, nowMs);
-      return { ...usage, spentMicros: usage.spentMicros + (this.#owed.get(idOf(scope, budgetPeriodId))?.micros ?? 0) };
+      return {
+        ...usage,
+        spentMicros: usage.spentMicros + (this.#owed.get(idOf(scope, budgetPeriodId))?.micros ?? 0),
+      };
     } catch {
       return this.#fallback.usage(scope, budgetPeriodId, nowMs);
     }
@@ -122,7 +144,14 @@ export class FailoverLimitBackend implements LimitBackend {
     if (micros <= 0) return;
     const id = idOf(plan.scope, plan.budgetPeriodId);
     const owed = this.#owed.get(id);
-    if (owed === undefined) this.#owed.set(id, { scope: plan.scope, periodId: plan.budgetPeriodId, expiresAtMs: plan.budgetExpiresAtMs, micros, sending: 0 });
+    if (owed === undefined)
+      this.#owed.set(id, {
+        scope: plan.scope,
+        periodId: plan.budgetPeriodId,
+        expiresAtMs: plan.budgetExpiresAtMs,
+        micros,
+        sending: 0,
+      });
     else owed.micros += micros;
   }
 
@@ -157,11 +186,17 @@ export class FailoverLimitBackend implements LimitBackend {
         } catch (error) {
           owed.sending -= micros;
           owed.micros += micros;
-          this.#logger.warn({ err: { message: (error as Error).message }, keyId: owed.scope }, 'could not add the spend counted during a Redis outage back to Redis; retrying later');
+          this.#logger.warn(
+            { err: { message: (error as Error).message }, keyId: owed.scope },
+            'could not add the spend counted during a Redis outage back to Redis; retrying later',
+          );
           return;
         }
       }
-      this.#logger.info({ keys: debts.length }, 'spend counted on local limits during a Redis outage was added back to Redis');
+      this.#logger.info(
+        { keys: debts.length },
+        'spend counted on local limits during a Redis outage was added back to Redis',
+      );
     })().finally(() => {
       this.#replaying = undefined;
     });

@@ -32,8 +32,21 @@ const key = (fields: Partial<VirtualKey> = {}): VirtualKey => ({
   ...fields,
 });
 
-function limiter(costEstimator?: CostEstimator, ledger?: SpendLedger, backend = new MemoryLimitBackend()): KeyLimiter {
-  return new KeyLimiter({ backend, costEstimator, defaultReservationUsd: 0.5, shadow: new Set(), budgetStatus: 429, now: () => NOW, logger: silentLogger, ledger });
+function limiter(
+  costEstimator?: CostEstimator,
+  ledger?: SpendLedger,
+  backend = new MemoryLimitBackend(),
+): KeyLimiter {
+  return new KeyLimiter({
+    backend,
+    costEstimator,
+    defaultReservationUsd: 0.5,
+    shadow: new Set(),
+    budgetStatus: 429,
+    now: () => NOW,
+    logger: silentLogger,
+    ledger,
+  });
 }
 
 const input = { model: 'm', endpoint: 'chat' as const, body: {} };
@@ -49,34 +62,63 @@ describe('KeyLimiter', () => {
     const admission = subject.admit(key({ rpm: 10, maxParallel: 1 }), input);
     expect(admission).not.toBeInstanceOf(Promise);
     const first = admission as Admission;
-    expect(first).toMatchObject({ admitted: true, headers: { 'x-ratelimit-limit-requests': '10', 'x-ratelimit-remaining-requests': '9' } });
-    expect(subject.admit(key({ rpm: 10, maxParallel: 1 }), input)).toMatchObject({ admitted: false, error: { code: 'rate_limit_exceeded' } });
+    expect(first).toMatchObject({
+      admitted: true,
+      headers: { 'x-ratelimit-limit-requests': '10', 'x-ratelimit-remaining-requests': '9' },
+    });
+    expect(subject.admit(key({ rpm: 10, maxParallel: 1 }), input)).toMatchObject({
+      admitted: false,
+      error: { code: 'rate_limit_exceeded' },
+    });
     if (!first.admitted) throw new Error('refused');
-    expect(subject.settle(first.lease, { tokens: 5, costUsd: undefined, reachedUpstream: true })).toBeUndefined();
+    expect(
+      subject.settle(first.lease, { tokens: 5, costUsd: undefined, reachedUpstream: true }),
+    ).toBeUndefined();
     // the slot is free again at once
     expect(subject.admit(key({ rpm: 10, maxParallel: 1 }), input)).toMatchObject({ admitted: true });
   });
 
   it('reserves what a synchronous or asynchronous estimator bounds, and the default when it has no answer or fails', async () => {
     const budget = key({ budgetUsd: 100 });
-    expect(reserved(limiter({ estimateMaxCostUsd: () => 0.25 }).admit(budget, input) as Admission)).toBe(250_000);
-    expect(reserved(await limiter({ estimateMaxCostUsd: async () => 0.125 }).admit(budget, input))).toBe(125_000);
+    expect(reserved(limiter({ estimateMaxCostUsd: () => 0.25 }).admit(budget, input) as Admission)).toBe(
+      250_000,
+    );
+    expect(reserved(await limiter({ estimateMaxCostUsd: async () => 0.125 }).admit(budget, input))).toBe(
+      125_000,
+    );
     expect(reserved(await limiter({ estimateMaxCostUsd: () => null }).admit(budget, input))).toBe(500_000);
-    expect(reserved(await limiter({ estimateMaxCostUsd: () => Number.NaN }).admit(budget, input))).toBe(500_000);
+    expect(reserved(await limiter({ estimateMaxCostUsd: () => Number.NaN }).admit(budget, input))).toBe(
+      500_000,
+    );
     const throwing: CostEstimator = {
       estimateMaxCostUsd: () => {
         throw new Error('no price');
       },
     };
     expect(reserved(await limiter(throwing).admit(budget, input))).toBe(500_000);
-    expect(reserved(await limiter({ estimateMaxCostUsd: () => Promise.reject(new Error('no price')) }).admit(budget, input))).toBe(500_000);
+    expect(
+      reserved(
+        await limiter({ estimateMaxCostUsd: () => Promise.reject(new Error('no price')) }).admit(
+          budget,
+          input,
+        ),
+      ),
+    ).toBe(500_000);
   });
 
   it('waits for the persisted spend the first time, then seeds admissions from what it read', async () => {
     const store = new MemoryKeyStore();
     await store.writeSpend([{ keyId: 'key_a', periodId: 'm2026-11', spentMicros: 900_000 }]);
     const backend = new MemoryLimitBackend();
-    const ledger = new SpendLedger({ store, backend, flushIntervalMs: 0, maxEntries: 10, seedTtlMs: 60_000, now: () => NOW, logger: silentLogger });
+    const ledger = new SpendLedger({
+      store,
+      backend,
+      flushIntervalMs: 0,
+      maxEntries: 10,
+      seedTtlMs: 60_000,
+      now: () => NOW,
+      logger: silentLogger,
+    });
     const subject = limiter({ estimateMaxCostUsd: () => 0.05 }, ledger, backend);
     const budget = key({ budgetUsd: 1 });
     const first = subject.admit(budget, input);
@@ -86,7 +128,10 @@ describe('KeyLimiter', () => {
     const second = subject.admit(budget, input);
     expect(second).not.toBeInstanceOf(Promise);
     expect(second).toMatchObject({ admitted: true });
-    expect(subject.admit(budget, input)).toMatchObject({ admitted: false, error: { code: 'budget_exceeded' } });
+    expect(subject.admit(budget, input)).toMatchObject({
+      admitted: false,
+      error: { code: 'budget_exceeded' },
+    });
     await subject.close();
   });
 });

@@ -70,12 +70,22 @@ export class KeyLimiter {
     const period = budgetPeriodAt(key.budgetPeriod, nowMs);
     const reserveUsd = key.budgetUsd === null || input === undefined ? 0 : this.#estimate(input);
     const ledger = this.#options.ledger;
-    const seedSpentMicros = ledger === undefined ? 0 : (ledger.known(key.id, period.id) ?? ledger.persisted(key.id, period.id));
-    if (typeof reserveUsd === 'number' && typeof seedSpentMicros === 'number') return this.#admit(key, period, nowMs, reserveUsd, seedSpentMicros);
-    return Promise.all([reserveUsd, seedSpentMicros]).then(([reserve, seed]) => this.#admit(key, period, nowMs, reserve, seed));
+    const seedSpentMicros =
+      ledger === undefined ? 0 : (ledger.known(key.id, period.id) ?? ledger.persisted(key.id, period.id));
+    if (typeof reserveUsd === 'number' && typeof seedSpentMicros === 'number')
+      return this.#admit(key, period, nowMs, reserveUsd, seedSpentMicros);
+    return Promise.all([reserveUsd, seedSpentMicros]).then(([reserve, seed]) =>
+      this.#admit(key, period, nowMs, reserve, seed),
+    );
   }
 
-  #admit(key: VirtualKey, period: BudgetPeriodSpan, nowMs: number, reserveUsd: number, seedSpentMicros: number): Admission | Promise<Admission> {
+  #admit(
+    key: VirtualKey,
+    period: BudgetPeriodSpan,
+    nowMs: number,
+    reserveUsd: number,
+    seedSpentMicros: number,
+  ): Admission | Promise<Admission> {
     const result = this.#options.backend.admit({
       scope: key.id,
       nowMs,
@@ -89,7 +99,9 @@ export class KeyLimiter {
       seedSpentMicros,
       shadow: this.#options.shadow,
     });
-    return result instanceof Promise ? result.then((settled) => this.#conclude(key, settled, period, nowMs)) : this.#conclude(key, result, period, nowMs);
+    return result instanceof Promise
+      ? result.then((settled) => this.#conclude(key, settled, period, nowMs))
+      : this.#conclude(key, result, period, nowMs);
   }
 
   #conclude(key: VirtualKey, result: AdmitResult, period: BudgetPeriodSpan, nowMs: number): Admission {
@@ -97,7 +109,11 @@ export class KeyLimiter {
       this.shadowRejections[name] += 1;
       this.onShadowRejection?.(name);
     }
-    if (result.wouldReject.length > 0) this.#options.logger.info({ keyId: key.id, limits: result.wouldReject }, 'shadow limit would have rejected the request');
+    if (result.wouldReject.length > 0)
+      this.#options.logger.info(
+        { keyId: key.id, limits: result.wouldReject },
+        'shadow limit would have rejected the request',
+      );
     const headers = rateLimitHeaders(result);
     if (result.lease !== undefined) return { admitted: true, lease: result.lease, headers };
     const limit = result.rejectedBy ?? 'rpm';
@@ -126,10 +142,19 @@ export class KeyLimiter {
 
   #settle(lease: Lease, outcome: RequestOutcome): Promise<void> | undefined {
     const { costUsd } = outcome;
-    const costMicros = typeof costUsd === 'number' && Number.isFinite(costUsd) ? Math.round(costUsd * MICROS) : outcome.reachedUpstream ? lease.plan.reserveMicros : 0;
+    const costMicros =
+      typeof costUsd === 'number' && Number.isFinite(costUsd)
+        ? Math.round(costUsd * MICROS)
+        : outcome.reachedUpstream
+          ? lease.plan.reserveMicros
+          : 0;
     let settled: void | Promise<void>;
     try {
-      settled = this.#options.backend.settle(lease, { tokens: outcome.tokens, costMicros, nowMs: this.#options.now() });
+      settled = this.#options.backend.settle(lease, {
+        tokens: outcome.tokens,
+        costMicros,
+        nowMs: this.#options.now(),
+      });
     } catch (error) {
       this.#settleFailed(lease, error);
       return undefined;
@@ -149,16 +174,28 @@ export class KeyLimiter {
   }
 
   #settleFailed(lease: Lease, error: unknown): void {
-    this.#options.logger.warn({ err: { message: (error as Error).message }, keyId: lease.plan.scope }, 'could not settle a request against its key limits');
+    this.#options.logger.warn(
+      { err: { message: (error as Error).message }, keyId: lease.plan.scope },
+      'could not settle a request against its key limits',
+    );
   }
 
   /** A key's current counters (requests and tokens this window, in flight, spend this period). */
   async usage(key: VirtualKey): Promise<UsageSnapshot & { budgetPeriodId: string }> {
     const nowMs = this.#options.now();
     const period = budgetPeriodAt(key.budgetPeriod, nowMs);
-    const [snapshot, persisted] = await Promise.all([this.#options.backend.usage(key.id, period.id, nowMs), this.#options.ledger?.persisted(key.id, period.id, { fresh: true }) ?? 0]);
+    const [snapshot, persisted] = await Promise.all([
+      this.#options.backend.usage(key.id, period.id, nowMs),
+      this.#options.ledger?.persisted(key.id, period.id, { fresh: true }) ?? 0,
+    ]);
     // a live counter lost with a restart (or a flushed Redis) is not spend forgotten
-    return { ...snapshot, spentMicros: Math.max(snapshot.spentMicros, persisted), requests: { ...snapshot.requests, limit: key.rpm }, tokens: { ...snapshot.tokens, limit: key.tpm }, budgetPeriodId: period.id };
+    return {
+      ...snapshot,
+      spentMicros: Math.max(snapshot.spentMicros, persisted),
+      requests: { ...snapshot.requests, limit: key.rpm },
+      tokens: { ...snapshot.tokens, limit: key.tpm },
+      budgetPeriodId: period.id,
+    };
   }
 
   /** The reservation in USD: the estimator's bound, or the default when it has none or fails. */
@@ -179,31 +216,57 @@ export class KeyLimiter {
   }
 
   #reservation(estimate: number | null | undefined): number {
-    return typeof estimate === 'number' && Number.isFinite(estimate) && estimate >= 0 ? estimate : this.#options.defaultReservationUsd;
+    return typeof estimate === 'number' && Number.isFinite(estimate) && estimate >= 0
+      ? estimate
+      : this.#options.defaultReservationUsd;
   }
 
   #estimateFailed(error: unknown): number {
-    this.#options.logger.warn({ err: { message: (error as Error).message } }, 'the cost estimator failed; reserving the default');
+    this.#options.logger.warn(
+      { err: { message: (error as Error).message } },
+      'the cost estimator failed; reserving the default',
+    );
     return this.#options.defaultReservationUsd;
   }
 
-  #rejection(limit: LimitName, result: AdmitResult, periodEndMs: number | null, nowMs: number): SwitchyardError {
+  #rejection(
+    limit: LimitName,
+    result: AdmitResult,
+    periodEndMs: number | null,
+    nowMs: number,
+  ): SwitchyardError {
     switch (limit) {
       case 'rpm':
-        return new SwitchyardError('rate_limit_exceeded', `Rate limit reached: ${result.requests.limit} requests per minute for this key.`, { retryAfterMs: result.requests.resetMs });
+        return new SwitchyardError(
+          'rate_limit_exceeded',
+          `Rate limit reached: ${result.requests.limit} requests per minute for this key.`,
+          { retryAfterMs: result.requests.resetMs },
+        );
       case 'tpm':
-        return new SwitchyardError('rate_limit_exceeded', `Rate limit reached: ${result.tokens.limit} tokens per minute for this key.`, { retryAfterMs: result.tokens.resetMs });
+        return new SwitchyardError(
+          'rate_limit_exceeded',
+          `Rate limit reached: ${result.tokens.limit} tokens per minute for this key.`,
+          { retryAfterMs: result.tokens.resetMs },
+        );
       case 'parallel':
-        return new SwitchyardError('rate_limit_exceeded', 'Too many requests in flight for this key.', { retryAfterMs: 1_000 });
-      case 'budget':
-        return new SwitchyardError('budget_exceeded', 'The budget of this key for the current period is exhausted.', {
-          status: this.#options.budgetStatus,
-          ...(periodEndMs === null ? {} : { retryAfterMs: periodEndMs - nowMs }),
+        return new SwitchyardError('rate_limit_exceeded', 'Too many requests in flight for this key.', {
+          retryAfterMs: 1_000,
         });
+      case 'budget':
+        return new SwitchyardError(
+          'budget_exceeded',
+          'The budget of this key for the current period is exhausted.',
+          {
+            status: this.#options.budgetStatus,
+            ...(periodEndMs === null ? {} : { retryAfterMs: periodEndMs - nowMs }),
+          },
+        );
     }
   }
 }
 
 function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
-  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
+  return (
+    typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function'
+  );
 }

@@ -1,4 +1,9 @@
-import { SwitchyardError, type Gateway, type RequestContext, type RequestMetadata } from '@switchyard/proxy-core';
+import {
+  SwitchyardError,
+  type Gateway,
+  type RequestContext,
+  type RequestMetadata,
+} from '@switchyard/proxy-core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { compileModelMatcher } from '../keys/key-model-match';
 import type { VirtualKey } from '../keys/virtual-key';
@@ -38,9 +43,14 @@ export class KeyPolicy {
       const summary = context.condensation?.summary;
       this.#settle(pending, {
         tokens: (context.usage?.total_tokens ?? 0) + (summary?.usage?.total_tokens ?? 0),
-        costUsd: withSummaryCost(context.cacheHit ? (context.costUsd ?? 0) : context.costUsd, summary?.costUsd),
+        costUsd: withSummaryCost(
+          context.cacheHit ? (context.costUsd ?? 0) : context.costUsd,
+          summary?.costUsd,
+        ),
         // the universal proxy makes no engine attempts: it reached the upstream once it has its answer
-        reachedUpstream: context.attempts.some((attempt) => attempt.ok) || (context.endpoint === 'proxy' && context.upstreamMs !== undefined),
+        reachedUpstream:
+          context.attempts.some((attempt) => attempt.ok) ||
+          (context.endpoint === 'proxy' && context.upstreamMs !== undefined),
       });
     });
   }
@@ -52,7 +62,11 @@ export class KeyPolicy {
    * model nor its cost, so no model is checked and nothing is reserved, only the key's limits
    * as they stand (requests per minute, tokens per minute, requests in flight, budget spent).
    */
-  enforce(request: FastifyRequest, reply: FastifyReply, endpoint: CostEstimateInput['endpoint'] | undefined): Promise<void> | undefined {
+  enforce(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    endpoint: CostEstimateInput['endpoint'] | undefined,
+  ): Promise<void> | undefined {
     const key = request.switchyardKey;
     if (key === undefined) return undefined;
     const input = endpoint === undefined ? undefined : this.#checkModel(request, key, endpoint);
@@ -72,16 +86,28 @@ export class KeyPolicy {
   }
 
   /** Refuses a model the key may not use; what the limiter estimates the request's cost from. */
-  #checkModel(request: FastifyRequest, key: VirtualKey, endpoint: CostEstimateInput['endpoint']): CostEstimateInput {
+  #checkModel(
+    request: FastifyRequest,
+    key: VirtualKey,
+    endpoint: CostEstimateInput['endpoint'],
+  ): CostEstimateInput {
     // the proxy streams bodies through unread, so it cannot check a model against the list:
     // a key limited to some models may not use it at all rather than use any model through it
     if (endpoint === 'proxy' && !this.#allowsEveryModel(key)) {
-      throw new SwitchyardError('model_not_allowed', 'This API key is limited to some models, so it may not use /proxy: the proxy does not read the model of a request.');
+      throw new SwitchyardError(
+        'model_not_allowed',
+        'This API key is limited to some models, so it may not use /proxy: the proxy does not read the model of a request.',
+      );
     }
     const body = request.body;
-    const model = typeof body === 'object' && body !== null && typeof (body as { model?: unknown }).model === 'string' ? (body as { model: string }).model : undefined;
+    const model =
+      typeof body === 'object' && body !== null && typeof (body as { model?: unknown }).model === 'string'
+        ? (body as { model: string }).model
+        : undefined;
     if (model !== undefined && !this.#allows(key, model)) {
-      throw new SwitchyardError('model_not_allowed', `This API key may not use the model "${model}".`, { param: 'model' });
+      throw new SwitchyardError('model_not_allowed', `This API key may not use the model "${model}".`, {
+        param: 'model',
+      });
     }
     return { model: model ?? '', endpoint, body };
   }
@@ -99,7 +125,8 @@ export class KeyPolicy {
     // response's close often comes first (the abort reaches the upstream after it), so it
     // settles only a request that never reached a route: refused, or closed before the handler.
     reply.raw.on('close', () => {
-      if (request.switchyardContext === undefined) this.#settle(pending, { tokens: 0, costUsd: undefined, reachedUpstream: false });
+      if (request.switchyardContext === undefined)
+        this.#settle(pending, { tokens: 0, costUsd: undefined, reachedUpstream: false });
     });
   }
 
@@ -127,7 +154,10 @@ export class KeyPolicy {
  * A request's cost with its summary call's: a sum of known prices, unknown (null) when either
  * is unknown, and the request's own when the summary was not priced at all (no pricing).
  */
-function withSummaryCost(cost: number | null | undefined, summary: number | null | undefined): number | null | undefined {
+function withSummaryCost(
+  cost: number | null | undefined,
+  summary: number | null | undefined,
+): number | null | undefined {
   if (summary === undefined) return cost;
   if (cost === null || summary === null) return null;
   return (cost ?? 0) + summary;

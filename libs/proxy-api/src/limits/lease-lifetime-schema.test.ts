@@ -1,9 +1,16 @@
 import { Type } from '@sinclair/typebox';
 import { schemaProblems } from '@switchyard/proxy-core';
 import { describe, expect, it } from 'vitest';
-import { LEASE_LIFETIME_FLOOR_MS, LeaseLifetimeSchema, leaseLifetimeProblem, withLeaseLifetimeReason } from './limit-backend';
+import {
+  LEASE_LIFETIME_FLOOR_MS,
+  LeaseLifetimeSchema,
+  leaseLifetimeProblem,
+  withLeaseLifetimeReason,
+} from './limit-backend';
 
-const Limits = Type.Object({ limits: Type.Optional(Type.Object({ maxLeaseLifetimeMs: Type.Optional(LeaseLifetimeSchema) })) });
+const Limits = Type.Object({
+  limits: Type.Optional(Type.Object({ maxLeaseLifetimeMs: Type.Optional(LeaseLifetimeSchema) })),
+});
 
 describe('LeaseLifetimeSchema', () => {
   it("explains its floor by itself: schemaProblems gives the lease ttl's reason, with no line to patch afterwards", () => {
@@ -14,7 +21,9 @@ describe('LeaseLifetimeSchema', () => {
   });
 
   it("keeps TypeBox's line for a value that is not a whole number", () => {
-    expect(schemaProblems(Limits, { limits: { maxLeaseLifetimeMs: 1.5 } })).toEqual(['/limits/maxLeaseLifetimeMs: Expected integer']);
+    expect(schemaProblems(Limits, { limits: { maxLeaseLifetimeMs: 1.5 } })).toEqual([
+      '/limits/maxLeaseLifetimeMs: Expected integer',
+    ]);
   });
 
   it('leaves the deprecated withLeaseLifetimeReason nothing to change in its lines', () => {

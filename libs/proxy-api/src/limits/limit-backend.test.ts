@@ -25,7 +25,8 @@ afterAll(async () => {
 });
 
 let scopeCounter = 0;
-const plan = (overrides: Partial<AdmitPlan> = {}): AdmitPlan => admitPlan({ scope: `key_${scopeCounter}`, nowMs: 1_000_000, ...overrides });
+const plan = (overrides: Partial<AdmitPlan> = {}): AdmitPlan =>
+  admitPlan({ scope: `key_${scopeCounter}`, nowMs: 1_000_000, ...overrides });
 
 const backends: Array<[string, () => LimitBackend, boolean]> = [
   ['memory', () => new MemoryLimitBackend(), true],
@@ -40,7 +41,9 @@ describe.each(backends)('%s limit backend', (_name, make, available) => {
 
   it.skipIf(!available)('admits exactly rpm requests per window and reports the reset', async () => {
     const { backend, scope } = fresh();
-    const results = await Promise.all(Array.from({ length: 8 }, async () => backend.admit(plan({ scope, rpm: 5 }))));
+    const results = await Promise.all(
+      Array.from({ length: 8 }, async () => backend.admit(plan({ scope, rpm: 5 }))),
+    );
     expect(results.filter((r) => r.admitted)).toHaveLength(5);
     const rejected = results.find((r) => !r.admitted)!;
     expect(rejected.rejectedBy).toBe('rpm');
@@ -59,48 +62,95 @@ describe.each(backends)('%s limit backend', (_name, make, available) => {
 
   it.skipIf(!available)('holds parallel slots until settled', async () => {
     const { backend, scope } = fresh();
-    const results = await Promise.all(Array.from({ length: 5 }, async () => backend.admit(plan({ scope, parallel: 2 }))));
+    const results = await Promise.all(
+      Array.from({ length: 5 }, async () => backend.admit(plan({ scope, parallel: 2 }))),
+    );
     expect(results.filter((r) => r.admitted)).toHaveLength(2);
     expect(results.find((r) => !r.admitted)?.rejectedBy).toBe('parallel');
-    await backend.settle(results.find((r) => r.admitted)!.lease!, { tokens: 0, costMicros: 0, nowMs: 1_000_000 });
+    await backend.settle(results.find((r) => r.admitted)!.lease!, {
+      tokens: 0,
+      costMicros: 0,
+      nowMs: 1_000_000,
+    });
     expect((await backend.admit(plan({ scope, parallel: 2 }))).admitted).toBe(true);
   });
 
-  it.skipIf(!available)('reserves before and reconciles after: concurrent requests cannot overshoot the budget', async () => {
-    const { backend, scope } = fresh();
-    const ask = (): AdmitPlan => plan({ scope, budgetMicros: 1_500_000, reserveMicros: 1_000_000 });
-    const results = await Promise.all(Array.from({ length: 20 }, async () => backend.admit(ask())));
-    expect(results.filter((r) => r.admitted)).toHaveLength(1);
-    expect(results.find((r) => !r.admitted)?.rejectedBy).toBe('budget');
-    // the request actually cost less than reserved: the difference is free again
-    await backend.settle(results.find((r) => r.admitted)!.lease!, { tokens: 0, costMicros: 200_000, nowMs: 1_000_000 });
-    const usage = await backend.usage(scope, 'total', 1_000_000);
-    expect(usage).toMatchObject({ spentMicros: 200_000, reservedMicros: 0 });
-    expect((await backend.admit(ask())).admitted).toBe(true);
-    expect((await backend.admit(ask())).admitted).toBe(false);
-  });
+  it.skipIf(!available)(
+    'reserves before and reconciles after: concurrent requests cannot overshoot the budget',
+    async () => {
+      const { backend, scope } = fresh();
+      const ask = (): AdmitPlan => plan({ scope, budgetMicros: 1_500_000, reserveMicros: 1_000_000 });
+      const results = await Promise.all(Array.from({ length: 20 }, async () => backend.admit(ask())));
+      expect(results.filter((r) => r.admitted)).toHaveLength(1);
+      expect(results.find((r) => !r.admitted)?.rejectedBy).toBe('budget');
+      // the request actually cost less than reserved: the difference is free again
+      await backend.settle(results.find((r) => r.admitted)!.lease!, {
+        tokens: 0,
+        costMicros: 200_000,
+        nowMs: 1_000_000,
+      });
+      const usage = await backend.usage(scope, 'total', 1_000_000);
+      expect(usage).toMatchObject({ spentMicros: 200_000, reservedMicros: 0 });
+      expect((await backend.admit(ask())).admitted).toBe(true);
+      expect((await backend.admit(ask())).admitted).toBe(false);
+    },
+  );
 
-  it.skipIf(!available)('refuses any request once spend reaches the budget, even with no reservation', async () => {
-    const { backend, scope } = fresh();
-    const first = await backend.admit(plan({ scope, budgetMicros: 100 }));
-    await backend.settle(first.lease!, { tokens: 0, costMicros: 100, nowMs: 1_000_000 });
-    expect((await backend.admit(plan({ scope, budgetMicros: 100 }))).rejectedBy).toBe('budget');
-  });
+  it.skipIf(!available)(
+    'refuses any request once spend reaches the budget, even with no reservation',
+    async () => {
+      const { backend, scope } = fresh();
+      const first = await backend.admit(plan({ scope, budgetMicros: 100 }));
+      await backend.settle(first.lease!, { tokens: 0, costMicros: 100, nowMs: 1_000_000 });
+      expect((await backend.admit(plan({ scope, budgetMicros: 100 }))).rejectedBy).toBe('budget');
+    },
+  );
 
   it.skipIf(!available)('counts shadowed limits without enforcing them', async () => {
     const { backend, scope } = fresh();
     const shadow = new Set(['rpm'] as const);
-    const results = await Promise.all(Array.from({ length: 4 }, async () => backend.admit(plan({ scope, rpm: 2, shadow }))));
+    const results = await Promise.all(
+      Array.from({ length: 4 }, async () => backend.admit(plan({ scope, rpm: 2, shadow }))),
+    );
     expect(results.every((r) => r.admitted)).toBe(true);
     expect(results.filter((r) => r.wouldReject.includes('rpm'))).toHaveLength(2);
   });
 
   it.skipIf(!available)('keeps budgets of different periods apart', async () => {
     const { backend, scope } = fresh();
-    const day1 = await backend.admit(plan({ scope, budgetMicros: 10, budgetPeriodId: 'd2026-11-23', budgetExpiresAtMs: Date.now() + 86_400_000 }));
+    const day1 = await backend.admit(
+      plan({
+        scope,
+        budgetMicros: 10,
+        budgetPeriodId: 'd2026-11-23',
+        budgetExpiresAtMs: Date.now() + 86_400_000,
+      }),
+    );
     await backend.settle(day1.lease!, { tokens: 0, costMicros: 10, nowMs: 1 });
-    expect((await backend.admit(plan({ scope, budgetMicros: 10, budgetPeriodId: 'd2026-11-23', budgetExpiresAtMs: Date.now() + 86_400_000 }))).admitted).toBe(false);
-    expect((await backend.admit(plan({ scope, budgetMicros: 10, budgetPeriodId: 'd2026-11-24', budgetExpiresAtMs: Date.now() + 2 * 86_400_000 }))).admitted).toBe(true);
+    expect(
+      (
+        await backend.admit(
+          plan({
+            scope,
+            budgetMicros: 10,
+            budgetPeriodId: 'd2026-11-23',
+            budgetExpiresAtMs: Date.now() + 86_400_000,
+          }),
+        )
+      ).admitted,
+    ).toBe(false);
+    expect(
+      (
+        await backend.admit(
+          plan({
+            scope,
+            budgetMicros: 10,
+            budgetPeriodId: 'd2026-11-24',
+            budgetExpiresAtMs: Date.now() + 2 * 86_400_000,
+          }),
+        )
+      ).admitted,
+    ).toBe(true);
   });
 });
 

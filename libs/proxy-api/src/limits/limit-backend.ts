@@ -35,7 +35,8 @@ export const LEASE_LIFETIME_FLOOR_MS = PARALLEL_TTL_MS;
  * reason of {@link LeaseLifetimeSchema}.
  */
 export function leaseLifetimeProblem(value: unknown): string | undefined {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value >= LEASE_LIFETIME_FLOOR_MS) return undefined;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value >= LEASE_LIFETIME_FLOOR_MS)
+    return undefined;
   return `${value} ms is below the floor of ${LEASE_LIFETIME_FLOOR_MS} ms (15 minutes, a lease's time to live on Redis): each request's max_parallel slot and budget reservation would be given back that soon while it still runs, so those limits would stop holding`;
 }
 
@@ -45,7 +46,10 @@ export function leaseLifetimeProblem(value: unknown): string | undefined {
  * reason by `schemaProblems` of `@switchyard/proxy-core` (`createApp` and the gateway's config
  * file take it from here, so both word it the same).
  */
-export const LeaseLifetimeSchema = withReason(Type.Integer({ minimum: LEASE_LIFETIME_FLOOR_MS }), leaseLifetimeProblem);
+export const LeaseLifetimeSchema = withReason(
+  Type.Integer({ minimum: LEASE_LIFETIME_FLOOR_MS }),
+  leaseLifetimeProblem,
+);
 
 /**
  * A schema's problem lines with the one of `/limits/maxLeaseLifetimeMs` below the floor

@@ -1,4 +1,13 @@
-import { WINDOW_MS, type AdmitPlan, type AdmitResult, type LimitBackend, type LimitName, type Lease, type Settlement, type UsageSnapshot } from './limit-backend';
+import {
+  WINDOW_MS,
+  type AdmitPlan,
+  type AdmitResult,
+  type LimitBackend,
+  type LimitName,
+  type Lease,
+  type Settlement,
+  type UsageSnapshot,
+} from './limit-backend';
 
 interface Window {
   used: number;
@@ -29,11 +38,25 @@ export class MemoryLimitBackend implements LimitBackend {
     const spend = this.#spendOf(scope, plan.budgetPeriodId, plan.budgetExpiresAtMs, plan.seedSpentMicros);
     const wouldReject: LimitName[] = [];
     // in this order, the first limit over (and not shadowed) rejects; shadowed ones are only noted
-    let rejectedBy = judge(plan, 'rpm', plan.rpm !== null && requests.used >= plan.rpm, undefined, wouldReject);
+    let rejectedBy = judge(
+      plan,
+      'rpm',
+      plan.rpm !== null && requests.used >= plan.rpm,
+      undefined,
+      wouldReject,
+    );
     rejectedBy = judge(plan, 'tpm', plan.tpm !== null && tokens.used >= plan.tpm, rejectedBy, wouldReject);
-    rejectedBy = judge(plan, 'parallel', plan.parallel !== null && inFlight >= plan.parallel, rejectedBy, wouldReject);
+    rejectedBy = judge(
+      plan,
+      'parallel',
+      plan.parallel !== null && inFlight >= plan.parallel,
+      rejectedBy,
+      wouldReject,
+    );
     const spent = spend.spent + (plan.owedSpendMicros ?? 0);
-    const overBudget = plan.budgetMicros !== null && (spent >= plan.budgetMicros || spent + spend.reserved + plan.reserveMicros > plan.budgetMicros);
+    const overBudget =
+      plan.budgetMicros !== null &&
+      (spent >= plan.budgetMicros || spent + spend.reserved + plan.reserveMicros > plan.budgetMicros);
     rejectedBy = judge(plan, 'budget', overBudget, rejectedBy, wouldReject);
     const admitted = rejectedBy === undefined;
     const holdsSlot = admitted && plan.parallel !== null;
@@ -68,7 +91,12 @@ export class MemoryLimitBackend implements LimitBackend {
       const slot = this.#inFlight.get(plan.scope);
       if (slot !== undefined) slot.count = Math.max(0, slot.count - 1);
     }
-    const spend = this.#spendOf(plan.scope, plan.budgetPeriodId, plan.budgetExpiresAtMs, plan.seedSpentMicros);
+    const spend = this.#spendOf(
+      plan.scope,
+      plan.budgetPeriodId,
+      plan.budgetExpiresAtMs,
+      plan.seedSpentMicros,
+    );
     spend.reserved = Math.max(0, spend.reserved - plan.reserveMicros);
     spend.spent += actual.costMicros;
   }
@@ -88,7 +116,9 @@ export class MemoryLimitBackend implements LimitBackend {
     const tokens = this.#tokens.get(scope);
     const spend = this.#spend.get(`${scope}:${budgetPeriodId}`);
     const live = (window: Window | undefined): { used: number; resetMs: number } =>
-      window === undefined || window.resetAt <= nowMs ? { used: 0, resetMs: WINDOW_MS } : { used: window.used, resetMs: window.resetAt - nowMs };
+      window === undefined || window.resetAt <= nowMs
+        ? { used: 0, resetMs: WINDOW_MS }
+        : { used: window.used, resetMs: window.resetAt - nowMs };
     return {
       requests: { limit: null, ...live(requests) },
       tokens: { limit: null, ...live(tokens) },
@@ -121,14 +151,22 @@ export class MemoryLimitBackend implements LimitBackend {
   /** Drops expired windows and periods so memory stays bounded by active keys. */
   #sweep(nowMs: number): void {
     if (this.#requests.size + this.#tokens.size + this.#spend.size < 10_000) return;
-    for (const map of [this.#requests, this.#tokens]) for (const [id, window] of map) if (window.resetAt <= nowMs) map.delete(id);
-    for (const [id, spend] of this.#spend) if (spend.expiresAt !== null && spend.expiresAt <= nowMs) this.#spend.delete(id);
+    for (const map of [this.#requests, this.#tokens])
+      for (const [id, window] of map) if (window.resetAt <= nowMs) map.delete(id);
+    for (const [id, spend] of this.#spend)
+      if (spend.expiresAt !== null && spend.expiresAt <= nowMs) this.#spend.delete(id);
     for (const [id, slot] of this.#inFlight) if (slot.count === 0) this.#inFlight.delete(id);
   }
 }
 
 /** The verdict so far after checking one limit: the first enforced limit that is over rejects. */
-function judge(plan: AdmitPlan, name: LimitName, over: boolean, rejectedBy: LimitName | undefined, wouldReject: LimitName[]): LimitName | undefined {
+function judge(
+  plan: AdmitPlan,
+  name: LimitName,
+  over: boolean,
+  rejectedBy: LimitName | undefined,
+  wouldReject: LimitName[],
+): LimitName | undefined {
   if (!over || rejectedBy !== undefined) return rejectedBy;
   if (plan.shadow.has(name)) {
     wouldReject.push(name);

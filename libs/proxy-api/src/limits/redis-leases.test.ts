@@ -32,7 +32,14 @@ afterEach(async () => {
 });
 
 const plan = (overrides: Partial<AdmitPlan> = {}): AdmitPlan =>
-  admitPlan({ scope: 'key_lease', nowMs: 1_000_000, parallel: 1, budgetMicros: 1_000_000, reserveMicros: 600_000, ...overrides });
+  admitPlan({
+    scope: 'key_lease',
+    nowMs: 1_000_000,
+    parallel: 1,
+    budgetMicros: 1_000_000,
+    reserveMicros: 600_000,
+    ...overrides,
+  });
 
 async function connect(url: string, keyPrefix: string, commandTimeoutMs: number): Promise<RedisConnection> {
   const connection = await connectRedis({ url, keyPrefix, commandTimeoutMs }, silentLogger);
@@ -47,7 +54,11 @@ async function ownRedis(): Promise<string> {
 }
 
 /** A backend whose commands give up after 100 ms, one that waits, and a plain client to pause the server with. */
-async function slowRedis(): Promise<{ hasty: RedisLimitBackend; observer: RedisLimitBackend; pause: () => Promise<void> }> {
+async function slowRedis(): Promise<{
+  hasty: RedisLimitBackend;
+  observer: RedisLimitBackend;
+  pause: () => Promise<void>;
+}> {
   const url = await ownRedis();
   const keyPrefix = 't:leases:';
   const hasty = new RedisLimitBackend(await connect(url, keyPrefix, 100));
@@ -67,7 +78,15 @@ describe.skipIf(!serverBinary)('redis limit leases when Redis answers after the 
     await pause();
     await expect(hasty.admit(plan())).rejects.toThrow(/timed out|did not answer/);
     // the admission ran once the pause ended (its request is counted), and took nothing for good
-    await vi.waitFor(async () => expect(await observer.usage('key_lease', 'total')).toMatchObject({ requests: { used: 1 }, inFlight: 0, reservedMicros: 0 }), waitLong);
+    await vi.waitFor(
+      async () =>
+        expect(await observer.usage('key_lease', 'total')).toMatchObject({
+          requests: { used: 1 },
+          inFlight: 0,
+          reservedMicros: 0,
+        }),
+      waitLong,
+    );
     expect((await observer.admit(plan())).admitted).toBe(true);
   });
 
@@ -78,7 +97,15 @@ describe.skipIf(!serverBinary)('redis limit leases when Redis answers after the 
     await pause();
     const local = await failover.admit(plan());
     expect(local.lease?.backend).toBe(fallback);
-    await vi.waitFor(async () => expect(await observer.usage('key_lease', 'total')).toMatchObject({ requests: { used: 1 }, inFlight: 0, reservedMicros: 0 }), waitLong);
+    await vi.waitFor(
+      async () =>
+        expect(await observer.usage('key_lease', 'total')).toMatchObject({
+          requests: { used: 1 },
+          inFlight: 0,
+          reservedMicros: 0,
+        }),
+      waitLong,
+    );
   });
 
   it('a settlement that timed out but ran is applied once: the release sent after it changes nothing more', async () => {
@@ -86,17 +113,31 @@ describe.skipIf(!serverBinary)('redis limit leases when Redis answers after the 
     const first = await observer.admit(plan({ parallel: 2, reserveMicros: 300_000 }));
     const second = await observer.admit(plan({ parallel: 2, reserveMicros: 300_000 }));
     await pause();
-    await expect(hasty.settle(first.lease!, { tokens: 0, costMicros: 100_000, nowMs: 0 })).rejects.toThrow(/timed out|did not answer/);
-    await vi.waitFor(async () => expect((await observer.usage('key_lease', 'total')).spentMicros).toBe(100_000), waitLong);
+    await expect(hasty.settle(first.lease!, { tokens: 0, costMicros: 100_000, nowMs: 0 })).rejects.toThrow(
+      /timed out|did not answer/,
+    );
+    await vi.waitFor(
+      async () => expect((await observer.usage('key_lease', 'total')).spentMicros).toBe(100_000),
+      waitLong,
+    );
     // the other lease keeps its slot and its reservation
-    expect(await observer.usage('key_lease', 'total')).toMatchObject({ inFlight: 1, reservedMicros: 300_000 });
+    expect(await observer.usage('key_lease', 'total')).toMatchObject({
+      inFlight: 1,
+      reservedMicros: 300_000,
+    });
     await observer.settle(second.lease!, { tokens: 0, costMicros: 0, nowMs: 0 });
-    expect(await observer.usage('key_lease', 'total')).toMatchObject({ inFlight: 0, reservedMicros: 0, spentMicros: 100_000 });
+    expect(await observer.usage('key_lease', 'total')).toMatchObject({
+      inFlight: 0,
+      reservedMicros: 0,
+      spentMicros: 100_000,
+    });
   });
 });
 
 describe.skipIf(!redisUp)('redis limit leases that are never settled', () => {
-  const fresh = async (leaseTtlMs: number): Promise<{ connection: RedisConnection; backend: RedisLimitBackend; observer: RedisLimitBackend }> => {
+  const fresh = async (
+    leaseTtlMs: number,
+  ): Promise<{ connection: RedisConnection; backend: RedisLimitBackend; observer: RedisLimitBackend }> => {
     const keyPrefix = `t:leases:${randomBytes(6).toString('hex')}:`;
     prefixes.push(keyPrefix);
     const connection = await connect(TEST_REDIS_URL, keyPrefix, 5_000);
@@ -122,7 +163,11 @@ describe.skipIf(!redisUp)('redis limit leases that are never settled', () => {
     expect(next).toMatchObject({ inFlight: 1, reservedMicros: 600_000 });
     await backend.settle(leaked.lease!, { tokens: 0, costMicros: 50_000, nowMs: 0 });
     // the late settlement records its spend, but the slot and reservation it gives back are its own (already gone)
-    expect(await backend.usage('key_lease', 'total')).toMatchObject({ inFlight: 1, reservedMicros: 600_000, spentMicros: 50_000 });
+    expect(await backend.usage('key_lease', 'total')).toMatchObject({
+      inFlight: 1,
+      reservedMicros: 600_000,
+      spentMicros: 50_000,
+    });
   });
 
   it('a settlement lost with the connection: the lease ends at its deadline and its spend reaches Redis as owed spend', async () => {
@@ -133,21 +178,38 @@ describe.skipIf(!redisUp)('redis limit leases that are never settled', () => {
     connection.client.disconnect();
     await ended;
     // counted as owed (not thrown): the spend may not have reached Redis
-    await expect(failover.settle(admitted.lease!, { tokens: 0, costMicros: 250_000, nowMs: 0 })).resolves.toBeUndefined();
+    await expect(
+      failover.settle(admitted.lease!, { tokens: 0, costMicros: 250_000, nowMs: 0 }),
+    ).resolves.toBeUndefined();
     await connection.client.connect();
-    await vi.waitFor(async () => expect(await observer.usage('key_lease', 'total')).toMatchObject({ inFlight: 0, reservedMicros: 0 }), waitLong);
+    await vi.waitFor(
+      async () =>
+        expect(await observer.usage('key_lease', 'total')).toMatchObject({ inFlight: 0, reservedMicros: 0 }),
+      waitLong,
+    );
     await failover.admit(plan({ reserveMicros: 0, parallel: null }));
-    await vi.waitFor(async () => expect((await observer.usage('key_lease', 'total')).spentMicros).toBe(250_000), waitLong);
+    await vi.waitFor(
+      async () => expect((await observer.usage('key_lease', 'total')).spentMicros).toBe(250_000),
+      waitLong,
+    );
   });
 });
 
 describe.skipIf(!redisUp)('redis limit leases of requests that outlive the lease ttl', () => {
   const ttlMs = 600;
-  const setup = async (): Promise<{ backend: RedisLimitBackend; observer: RedisLimitBackend; redisNow: () => Promise<number> }> => {
+  const setup = async (): Promise<{
+    backend: RedisLimitBackend;
+    observer: RedisLimitBackend;
+    redisNow: () => Promise<number>;
+  }> => {
     const keyPrefix = `t:leases:${randomBytes(6).toString('hex')}:`;
     prefixes.push(keyPrefix);
-    const backend = new RedisLimitBackend(await connect(TEST_REDIS_URL, keyPrefix, 5_000), { leaseTtlMs: ttlMs });
-    const observer = new RedisLimitBackend(await connect(TEST_REDIS_URL, keyPrefix, 5_000), { leaseTtlMs: ttlMs });
+    const backend = new RedisLimitBackend(await connect(TEST_REDIS_URL, keyPrefix, 5_000), {
+      leaseTtlMs: ttlMs,
+    });
+    const observer = new RedisLimitBackend(await connect(TEST_REDIS_URL, keyPrefix, 5_000), {
+      leaseTtlMs: ttlMs,
+    });
     backends.push(backend, observer);
     const side = new Redis(TEST_REDIS_URL);
     sides.push(side);
@@ -164,9 +226,15 @@ describe.skipIf(!redisUp)('redis limit leases of requests that outlive the lease
     expect(backend.liveLeases).toBe(1);
     const admittedAt = await redisNow();
     // no sleep: wait until the Redis clock is past two ttls (the lease's first deadline long gone)
-    await vi.waitFor(async () => expect(await redisNow()).toBeGreaterThan(admittedAt + 2.5 * ttlMs), { timeout: 10_000, interval: 50 });
+    await vi.waitFor(async () => expect(await redisNow()).toBeGreaterThan(admittedAt + 2.5 * ttlMs), {
+      timeout: 10_000,
+      interval: 50,
+    });
     expect((await observer.admit(plan())).rejectedBy).toBe('parallel');
-    expect(await observer.usage('key_lease', 'total')).toMatchObject({ inFlight: 1, reservedMicros: 600_000 });
+    expect(await observer.usage('key_lease', 'total')).toMatchObject({
+      inFlight: 1,
+      reservedMicros: 600_000,
+    });
     await backend.settle(held.lease!, { tokens: 0, costMicros: 0, nowMs: 0 });
     expect(backend.liveLeases).toBe(0);
     expect((await observer.admit(plan())).admitted).toBe(true);
@@ -177,7 +245,10 @@ describe.skipIf(!redisUp)('redis limit leases of requests that outlive the lease
     await backend.admit(plan());
     backend.close();
     expect(backend.liveLeases).toBe(0);
-    await vi.waitFor(async () => expect((await observer.usage('key_lease', 'total')).inFlight).toBe(0), waitLong);
+    await vi.waitFor(
+      async () => expect((await observer.usage('key_lease', 'total')).inFlight).toBe(0),
+      waitLong,
+    );
   });
 });
 
@@ -203,17 +274,38 @@ describe.skipIf(!serverBinary)('redis limit leases whose release fails at first'
       server.process.kill('SIGCONT');
     }
     // the lease the client was never told about holds its slot (for 15 minutes without a release)
-    await vi.waitFor(async () => expect(await observer.usage('key_lease', 'total')).toMatchObject({ inFlight: 1, reservedMicros: 600_000 }), waitLong);
+    await vi.waitFor(
+      async () =>
+        expect(await observer.usage('key_lease', 'total')).toMatchObject({
+          inFlight: 1,
+          reservedMicros: 600_000,
+        }),
+      waitLong,
+    );
     await ended;
     await connection.client.connect();
-    await vi.waitFor(async () => expect(await observer.usage('key_lease', 'total')).toMatchObject({ inFlight: 0, reservedMicros: 0 }), { timeout: 10_000, interval: 50 });
+    await vi.waitFor(
+      async () =>
+        expect(await observer.usage('key_lease', 'total')).toMatchObject({ inFlight: 0, reservedMicros: 0 }),
+      { timeout: 10_000, interval: 50 },
+    );
   });
 });
 
 /** A logger keeping its warnings (fields and message), silent otherwise. */
-function warningsLogger(): { logger: Logger; warnings: Array<{ fields: Record<string, unknown>; message: string }> } {
+function warningsLogger(): {
+  logger: Logger;
+  warnings: Array<{ fields: Record<string, unknown>; message: string }>;
+} {
   const warnings: Array<{ fields: Record<string, unknown>; message: string }> = [];
-  return { logger: { ...silentLogger, warn: (fields, message) => void warnings.push({ fields: fields as Record<string, unknown>, message: message ?? '' }) }, warnings };
+  return {
+    logger: {
+      ...silentLogger,
+      warn: (fields, message) =>
+        void warnings.push({ fields: fields as Record<string, unknown>, message: message ?? '' }),
+    },
+    warnings,
+  };
 }
 
 describe.skipIf(!redisUp)('redis limit leases past their maximum lifetime or not renewed', () => {
@@ -225,7 +317,12 @@ describe.skipIf(!redisUp)('redis limit leases past their maximum lifetime or not
     const clock = { ms: 0 };
     const { logger, warnings } = warningsLogger();
     // ttl 150 ms: the renewal timer ticks every 50 ms, so the test waits on ticks, never on a lifetime
-    const backend = new RedisLimitBackend(connection, { leaseTtlMs: 150, logger, now: () => clock.ms, ...options });
+    const backend = new RedisLimitBackend(connection, {
+      leaseTtlMs: 150,
+      logger,
+      now: () => clock.ms,
+      ...options,
+    });
     const observer = new RedisLimitBackend(await connect(TEST_REDIS_URL, keyPrefix, 5_000));
     backends.push(backend, observer);
     return { connection, backend, observer, clock, warnings };
@@ -239,7 +336,11 @@ describe.skipIf(!redisUp)('redis limit leases past their maximum lifetime or not
     expect((await observer.admit(plan())).rejectedBy).toBe('parallel');
     clock.ms = 60_000;
     // the next tick gives the lease back at once, not at its ttl: the slot and reservation are free
-    await vi.waitFor(async () => expect(await observer.usage('key_lease', 'total')).toMatchObject({ inFlight: 0, reservedMicros: 0 }), waitLong);
+    await vi.waitFor(
+      async () =>
+        expect(await observer.usage('key_lease', 'total')).toMatchObject({ inFlight: 0, reservedMicros: 0 }),
+      waitLong,
+    );
     expect(backend.liveLeases).toBe(0);
     const next = await observer.admit(plan());
     expect(next.admitted).toBe(true);
@@ -249,7 +350,11 @@ describe.skipIf(!redisUp)('redis limit leases past their maximum lifetime or not
     expect(lifetimeWarnings[0]?.fields).toMatchObject({ keyId: 'key_lease', maxLeaseLifetimeMs: 60_000 });
     // the leaked request settling after all records its spend and frees nothing of the lease after it
     await backend.settle(leaked.lease!, { tokens: 0, costMicros: 10_000, nowMs: 0 });
-    expect(await observer.usage('key_lease', 'total')).toMatchObject({ inFlight: 1, reservedMicros: 600_000, spentMicros: 10_000 });
+    expect(await observer.usage('key_lease', 'total')).toMatchObject({
+      inFlight: 1,
+      reservedMicros: 600_000,
+      spentMicros: 10_000,
+    });
   });
 
   it('still gives the lease back when the lifetime observer (metrics) throws: the throw is logged, not raised on the timer', async () => {
@@ -259,8 +364,14 @@ describe.skipIf(!redisUp)('redis limit leases past their maximum lifetime or not
     };
     await backend.admit(plan());
     clock.ms = 1_000;
-    await vi.waitFor(async () => expect(await observer.usage('key_lease', 'total')).toMatchObject({ inFlight: 0, reservedMicros: 0 }), waitLong);
-    expect(warnings.filter((warning) => warning.message === 'a limit lease observer (metrics) failed')).toHaveLength(1);
+    await vi.waitFor(
+      async () =>
+        expect(await observer.usage('key_lease', 'total')).toMatchObject({ inFlight: 0, reservedMicros: 0 }),
+      waitLong,
+    );
+    expect(
+      warnings.filter((warning) => warning.message === 'a limit lease observer (metrics) failed'),
+    ).toHaveLength(1);
   });
 
   it('logs failed renewals at most once a minute with how many failed, and counts every one', async () => {
@@ -273,7 +384,8 @@ describe.skipIf(!redisUp)('redis limit leases past their maximum lifetime or not
     await ended;
     // every tick's renewal fails (no connection, no offline queue): counted each time, logged once
     await vi.waitFor(() => expect(failures).toBeGreaterThanOrEqual(3), waitLong);
-    const renewalWarnings = (): typeof warnings => warnings.filter((warning) => /renewing per-key limit leases/.test(warning.message));
+    const renewalWarnings = (): typeof warnings =>
+      warnings.filter((warning) => /renewing per-key limit leases/.test(warning.message));
     expect(renewalWarnings()).toHaveLength(1);
     expect(renewalWarnings()[0]?.fields).toMatchObject({ failedRenewals: 1, liveLeases: 1 });
     const countedBefore = failures;
@@ -293,7 +405,10 @@ describe.skipIf(!redisUp)('redis limit leases past their maximum lifetime or not
     try {
       await expect(backend.settle(admitted.lease!, { tokens: 0, costMicros: 0, nowMs: 0 })).rejects.toThrow();
       // the fixed schedule was 200, 1000 and 3000 ms; half of each bound with this draw
-      const retryDelays = (): unknown[] => setTimeoutSpy.mock.calls.map((call) => call[1]).filter((delay) => [100, 500, 1_500, 200, 1_000, 3_000].includes(delay as number));
+      const retryDelays = (): unknown[] =>
+        setTimeoutSpy.mock.calls
+          .map((call) => call[1])
+          .filter((delay) => [100, 500, 1_500, 200, 1_000, 3_000].includes(delay as number));
       await vi.waitFor(() => expect(retryDelays()).toHaveLength(3), { timeout: 10_000, interval: 50 });
       expect(retryDelays()).toEqual([100, 500, 1_500]);
     } finally {
@@ -303,14 +418,22 @@ describe.skipIf(!redisUp)('redis limit leases past their maximum lifetime or not
 
   it('refuses a maximum lifetime that is not a whole number of milliseconds', async () => {
     const { connection } = await fresh();
-    expect(() => new RedisLimitBackend(connection, { maxLeaseLifetimeMs: 0 })).toThrow(/maxLeaseLifetimeMs must be a whole number/);
-    expect(() => new RedisLimitBackend(connection, { maxLeaseLifetimeMs: 1.5 })).toThrow(/maxLeaseLifetimeMs/);
+    expect(() => new RedisLimitBackend(connection, { maxLeaseLifetimeMs: 0 })).toThrow(
+      /maxLeaseLifetimeMs must be a whole number/,
+    );
+    expect(() => new RedisLimitBackend(connection, { maxLeaseLifetimeMs: 1.5 })).toThrow(
+      /maxLeaseLifetimeMs/,
+    );
   });
 
   it('refuses a maximum lifetime shorter than the lease ttl, which would give back the leases of requests still running', async () => {
     const { connection } = await fresh();
-    expect(() => new RedisLimitBackend(connection, { maxLeaseLifetimeMs: 1 })).toThrow(/maxLeaseLifetimeMs \(1\) must be at least leaseTtlMs \(900000\)/);
-    expect(() => new RedisLimitBackend(connection, { leaseTtlMs: 150, maxLeaseLifetimeMs: 149 })).toThrow(/must be at least leaseTtlMs/);
+    expect(() => new RedisLimitBackend(connection, { maxLeaseLifetimeMs: 1 })).toThrow(
+      /maxLeaseLifetimeMs \(1\) must be at least leaseTtlMs \(900000\)/,
+    );
+    expect(() => new RedisLimitBackend(connection, { leaseTtlMs: 150, maxLeaseLifetimeMs: 149 })).toThrow(
+      /must be at least leaseTtlMs/,
+    );
     backends.push(new RedisLimitBackend(connection, { leaseTtlMs: 150, maxLeaseLifetimeMs: 150 }));
   });
 });

@@ -1,8 +1,25 @@
 import { randomBytes } from 'node:crypto';
 import { silentLogger, SwitchyardError, type Logger } from '@switchyard/proxy-core';
 import type { RedisConnection } from '../redis/redis-connection';
-import { LEASE_MAX_LIFETIME_MS, PARALLEL_TTL_MS, WINDOW_MS, type AdmitPlan, type AdmitResult, type LimitBackend, type LimitName, type Lease, type Settlement, type UsageSnapshot } from './limit-backend';
-import { ADD_SPEND_SCRIPT, ADMIT_SCRIPT, RENEW_SCRIPT, SETTLE_SCRIPT, USAGE_SCRIPT } from './redis-limit-scripts';
+import {
+  LEASE_MAX_LIFETIME_MS,
+  PARALLEL_TTL_MS,
+  WINDOW_MS,
+  type AdmitPlan,
+  type AdmitResult,
+  type LimitBackend,
+  type LimitName,
+  type Lease,
+  type Settlement,
+  type UsageSnapshot,
+} from './limit-backend';
+import {
+  ADD_SPEND_SCRIPT,
+  ADMIT_SCRIPT,
+  RENEW_SCRIPT,
+  SETTLE_SCRIPT,
+  USAGE_SCRIPT,
+} from './redis-limit-scripts';
 
 type AdmitReply = [string, string, number, number, number, number, number, number, number, number];
 type UsageReply = [number, number, number, number, number, number, number];
@@ -106,8 +123,15 @@ export class RedisLimitBackend implements LimitBackend {
     this.#redis = redis;
     this.#leaseTtlMs = options.leaseTtlMs ?? PARALLEL_TTL_MS;
     this.#maxLifetimeMs = options.maxLeaseLifetimeMs ?? LEASE_MAX_LIFETIME_MS;
-    for (const [name, value] of [['leaseTtlMs', this.#leaseTtlMs], ['maxLeaseLifetimeMs', this.#maxLifetimeMs]] as const) {
-      if (!Number.isSafeInteger(value) || value < 1) throw new SwitchyardError('invalid_options', `RedisLimitBackend: ${name} must be a whole number of milliseconds, at least 1 (got ${String(value)}).`);
+    for (const [name, value] of [
+      ['leaseTtlMs', this.#leaseTtlMs],
+      ['maxLeaseLifetimeMs', this.#maxLifetimeMs],
+    ] as const) {
+      if (!Number.isSafeInteger(value) || value < 1)
+        throw new SwitchyardError(
+          'invalid_options',
+          `RedisLimitBackend: ${name} must be a whole number of milliseconds, at least 1 (got ${String(value)}).`,
+        );
     }
     if (this.#maxLifetimeMs < this.#leaseTtlMs) {
       throw new SwitchyardError(
@@ -155,8 +179,10 @@ export class RedisLimitBackend implements LimitBackend {
       this.#releaseSoon(keys, id);
       throw error;
     }
-    const [rejected, would, requests, requestsTtl, tokens, tokensTtl, inFlight, spent, reserved, admitted] = reply;
-    if (admitted === 1 && (plan.parallel !== null || plan.reserveMicros > 0)) this.#track(id, keys, plan.scope);
+    const [rejected, would, requests, requestsTtl, tokens, tokensTtl, inFlight, spent, reserved, admitted] =
+      reply;
+    if (admitted === 1 && (plan.parallel !== null || plan.reserveMicros > 0))
+      this.#track(id, keys, plan.scope);
     return {
       admitted: admitted === 1,
       rejectedBy: rejected === '' ? undefined : (rejected as LimitName),
@@ -182,7 +208,13 @@ export class RedisLimitBackend implements LimitBackend {
     // no renewal from here on: a settlement that fails is released, and failing that, expires
     this.#live.delete(id);
     try {
-      await this.#settle(keys, id, Math.max(0, Math.round(actual.tokens)), Math.max(0, Math.round(actual.costMicros)), plan.budgetExpiresAtMs ?? -1);
+      await this.#settle(
+        keys,
+        id,
+        Math.max(0, Math.round(actual.tokens)),
+        Math.max(0, Math.round(actual.costMicros)),
+        plan.budgetExpiresAtMs ?? -1,
+      );
     } catch (error) {
       this.#releaseSoon(keys, id);
       throw error;
@@ -190,15 +222,23 @@ export class RedisLimitBackend implements LimitBackend {
   }
 
   /** Adds spend counted elsewhere (micro-USD) to a key's period counter, as a settlement would. */
-  async addSpend(scope: string, budgetPeriodId: string, micros: number, expiresAtMs: number | null): Promise<void> {
+  async addSpend(
+    scope: string,
+    budgetPeriodId: string,
+    micros: number,
+    expiresAtMs: number | null,
+  ): Promise<void> {
     const { spend } = this.#keys(scope, budgetPeriodId);
-    await this.#redis.run((client) => client.eval(ADD_SPEND_SCRIPT, 1, spend, Math.max(0, Math.round(micros)), expiresAtMs ?? -1));
+    await this.#redis.run((client) =>
+      client.eval(ADD_SPEND_SCRIPT, 1, spend, Math.max(0, Math.round(micros)), expiresAtMs ?? -1),
+    );
   }
 
   async usage(scope: string, budgetPeriodId: string): Promise<UsageSnapshot> {
     const keys = this.#keys(scope, budgetPeriodId);
-    const [requests, requestsTtl, tokens, tokensTtl, inFlight, spent, reserved] = (await this.#redis.run((client) =>
-      client.eval(USAGE_SCRIPT, 5, keys.requests, keys.tokens, keys.slots, keys.spend, keys.holds),
+    const [requests, requestsTtl, tokens, tokensTtl, inFlight, spent, reserved] = (await this.#redis.run(
+      (client) =>
+        client.eval(USAGE_SCRIPT, 5, keys.requests, keys.tokens, keys.slots, keys.spend, keys.holds),
     )) as UsageReply;
     const ttl = (value: number): number => (value > 0 ? value : WINDOW_MS);
     return {
@@ -214,8 +254,28 @@ export class RedisLimitBackend implements LimitBackend {
     await this.#redis.ping();
   }
 
-  async #settle(keys: ScopeKeys, id: string, tokens: number, costMicros: number, expiresAtMs: number): Promise<void> {
-    await this.#redis.run((client) => client.eval(SETTLE_SCRIPT, 4, keys.tokens, keys.slots, keys.spend, keys.holds, tokens, id, costMicros, WINDOW_MS, expiresAtMs));
+  async #settle(
+    keys: ScopeKeys,
+    id: string,
+    tokens: number,
+    costMicros: number,
+    expiresAtMs: number,
+  ): Promise<void> {
+    await this.#redis.run((client) =>
+      client.eval(
+        SETTLE_SCRIPT,
+        4,
+        keys.tokens,
+        keys.slots,
+        keys.spend,
+        keys.holds,
+        tokens,
+        id,
+        costMicros,
+        WINDOW_MS,
+        expiresAtMs,
+      ),
+    );
   }
 
   /** Stops renewing leases and retrying releases; the leases still held end at their deadlines. */
@@ -273,10 +333,16 @@ export class RedisLimitBackend implements LimitBackend {
     if (groups.size === 0) return;
     this.#renewing = true;
     void Promise.allSettled(
-      [...groups.values()].map(({ keys, ids }) => this.#redis.run((client) => client.eval(RENEW_SCRIPT, 2, keys.slots, keys.holds, this.#leaseTtlMs, ...ids))),
+      [...groups.values()].map(({ keys, ids }) =>
+        this.#redis.run((client) =>
+          client.eval(RENEW_SCRIPT, 2, keys.slots, keys.holds, this.#leaseTtlMs, ...ids),
+        ),
+      ),
     ).then((outcomes) => {
       this.#renewing = false;
-      const failed = outcomes.filter((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+      const failed = outcomes.filter(
+        (outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected',
+      );
       if (failed.length > 0) this.#renewalFailed(failed.length, groups.size, failed[0]?.reason);
     });
   }
@@ -298,7 +364,10 @@ export class RedisLimitBackend implements LimitBackend {
     try {
       observer?.();
     } catch (error) {
-      this.#logger.warn({ err: { message: error instanceof Error ? error.message : String(error) } }, 'a limit lease observer (metrics) failed');
+      this.#logger.warn(
+        { err: { message: error instanceof Error ? error.message : String(error) } },
+        'a limit lease observer (metrics) failed',
+      );
     }
   }
 
@@ -310,11 +379,20 @@ export class RedisLimitBackend implements LimitBackend {
     for (let i = 0; i < failures; i++) this.#observe(this.onRenewalFailure);
     this.#unloggedRenewalFailures += failures;
     const now = this.#now();
-    if (this.#renewalFailureLoggedAt !== undefined && now - this.#renewalFailureLoggedAt < RENEWAL_FAILURE_LOG_INTERVAL_MS) return;
+    if (
+      this.#renewalFailureLoggedAt !== undefined &&
+      now - this.#renewalFailureLoggedAt < RENEWAL_FAILURE_LOG_INTERVAL_MS
+    )
+      return;
     this.#renewalFailureLoggedAt = now;
     const message = reason instanceof Error ? reason.message : String(reason);
     this.#logger.warn(
-      { err: { message }, failedRenewals: this.#unloggedRenewalFailures, keysThisTick: scripts, liveLeases: this.#live.size },
+      {
+        err: { message },
+        failedRenewals: this.#unloggedRenewalFailures,
+        keysThisTick: scripts,
+        liveLeases: this.#live.size,
+      },
       'renewing per-key limit leases on Redis failed: leases not renewed within their ttl end while their requests may still run, so max_parallel and reservations may under-count',
     );
     this.#unloggedRenewalFailures = 0;
@@ -342,11 +420,20 @@ export class RedisLimitBackend implements LimitBackend {
     // `held` and `holds` are new names: the counters of older versions (`inflight`, `reserved`)
     // are left alone, to expire, so instances of both versions can run side by side
     const base = `${this.#redis.keyPrefix}limits:{${scope}}`;
-    return { requests: `${base}:rpm`, tokens: `${base}:tpm`, slots: `${base}:leases`, spend: `${base}:spend:${periodId}`, holds: `${base}:holds:${periodId}` };
+    return {
+      requests: `${base}:rpm`,
+      tokens: `${base}:tpm`,
+      slots: `${base}:leases`,
+      spend: `${base}:spend:${periodId}`,
+      holds: `${base}:holds:${periodId}`,
+    };
   }
 }
 
 function leaseId(lease: Lease): string {
-  if (lease.id === undefined) throw new TypeError('A lease without an id was given to the Redis limit backend; it settles on the backend that admitted it.');
+  if (lease.id === undefined)
+    throw new TypeError(
+      'A lease without an id was given to the Redis limit backend; it settles on the backend that admitted it.',
+    );
   return lease.id;
 }

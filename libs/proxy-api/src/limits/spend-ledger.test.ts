@@ -17,7 +17,15 @@ describe('SpendLedger', () => {
     vi.useFakeTimers();
     const store = new MemoryKeyStore();
     const backend = new MemoryLimitBackend();
-    const ledger = new SpendLedger({ store, backend, flushIntervalMs: 1_000, maxEntries: 100, seedTtlMs: 10_000, now: Date.now, logger: silentLogger });
+    const ledger = new SpendLedger({
+      store,
+      backend,
+      flushIntervalMs: 1_000,
+      maxEntries: 100,
+      seedTtlMs: 10_000,
+      now: Date.now,
+      logger: silentLogger,
+    });
     const { lease } = backend.admit(plan());
     backend.settle(lease!, { tokens: 0, costMicros: 700, nowMs: 0 });
     ledger.touch('key_a', 'total');
@@ -34,7 +42,15 @@ describe('SpendLedger', () => {
     const store = new MemoryKeyStore();
     await store.writeSpend([{ keyId: 'key_a', periodId: 'total', spentMicros: 1_000 }]);
     const backend = new MemoryLimitBackend();
-    const ledger = new SpendLedger({ store, backend, flushIntervalMs: 0, maxEntries: 100, seedTtlMs: 10_000, now: Date.now, logger: silentLogger });
+    const ledger = new SpendLedger({
+      store,
+      backend,
+      flushIntervalMs: 0,
+      maxEntries: 100,
+      seedTtlMs: 10_000,
+      now: Date.now,
+      logger: silentLogger,
+    });
     const seed = await ledger.persisted('key_a', 'total');
     expect(seed).toBe(1_000);
     const { lease, spentMicros } = backend.admit(plan(seed));
@@ -60,13 +76,23 @@ describe('SpendLedger', () => {
       await barrier;
       return usage(scope, periodId, nowMs);
     };
-    const ledger = new SpendLedger({ store, backend, flushIntervalMs: 0, maxEntries: 100, seedTtlMs: 10_000, now: Date.now, logger: silentLogger });
+    const ledger = new SpendLedger({
+      store,
+      backend,
+      flushIntervalMs: 0,
+      maxEntries: 100,
+      seedTtlMs: 10_000,
+      now: Date.now,
+      logger: silentLogger,
+    });
     for (const key of keys) {
       const { lease } = backend.admit(admitPlan({ scope: key }));
       backend.settle(lease!, { tokens: 0, costMicros: 100, nowMs: 0 });
       ledger.touch(key, 'total');
     }
     await ledger.close();
-    expect(await Promise.all(keys.map(async (key) => store.readSpend(key, 'total')))).toEqual([100, 100, 100]);
+    expect(await Promise.all(keys.map(async (key) => store.readSpend(key, 'total')))).toEqual([
+      100, 100, 100,
+    ]);
   });
 });

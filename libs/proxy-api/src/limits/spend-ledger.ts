@@ -45,7 +45,11 @@ export class SpendLedger {
 
   constructor(options: SpendLedgerOptions) {
     this.#options = options;
-    this.#known = new LRUCache({ max: options.maxEntries, ttl: options.seedTtlMs, perf: { now: options.now } });
+    this.#known = new LRUCache({
+      max: options.maxEntries,
+      ttl: options.seedTtlMs,
+      perf: { now: options.now },
+    });
     if (options.flushIntervalMs > 0) {
       this.#timer = setInterval(() => void this.flush(), options.flushIntervalMs);
       this.#timer.unref();
@@ -106,7 +110,10 @@ export class SpendLedger {
       spent = (await store.readSpend?.(keyId, periodId)) ?? 0;
     } catch (error) {
       // the live counter (when there is one) still holds; only a lost counter would start low
-      logger.warn({ err: { message: (error as Error).message }, keyId }, 'could not read persisted spend; counting from the live counter');
+      logger.warn(
+        { err: { message: (error as Error).message }, keyId },
+        'could not read persisted spend; counting from the live counter',
+      );
     }
     const id = idOf(keyId, periodId);
     const known = Math.max(spent, this.#known.get(id) ?? 0);
@@ -134,7 +141,10 @@ export class SpendLedger {
     } catch (error) {
       // keep them for the next flush
       for (const [id, entry] of touched) if (!this.#touched.has(id)) this.#touched.set(id, entry);
-      logger.warn({ err: { message: (error as Error).message }, keys: touched.size }, 'could not flush key spend to the store');
+      logger.warn(
+        { err: { message: (error as Error).message }, keys: touched.size },
+        'could not flush key spend to the store',
+      );
     }
   }
 }

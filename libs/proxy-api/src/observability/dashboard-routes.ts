@@ -16,7 +16,12 @@ const SeriesQuery = Type.Object(
   {
     from: Type.Optional(Time),
     to: Type.Optional(Time),
-    bucket_ms: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{3,11}$', description: 'Bucket width in milliseconds (at least 1000)' })),
+    bucket_ms: Type.Optional(
+      Type.String({
+        pattern: '^[1-9][0-9]{3,11}$',
+        description: 'Bucket width in milliseconds (at least 1000)',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -41,7 +46,10 @@ const SeriesReply = Type.Object({
     }),
   ),
 });
-const ProvidersQuery = Type.Object({ window_ms: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{3,10}$' })) }, { additionalProperties: false });
+const ProvidersQuery = Type.Object(
+  { window_ms: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{3,10}$' })) },
+  { additionalProperties: false },
+);
 const ProvidersReply = Type.Object({
   object: Type.Literal('list'),
   window_ms: Type.Integer(),
@@ -54,7 +62,12 @@ const ProvidersReply = Type.Object({
   data: Type.Array(
     Type.Object({
       target: Type.String(),
-      breaker: Type.Union([Type.Literal('closed'), Type.Literal('open'), Type.Literal('half-open'), Type.Null()]),
+      breaker: Type.Union([
+        Type.Literal('closed'),
+        Type.Literal('open'),
+        Type.Literal('half-open'),
+        Type.Null(),
+      ]),
       limiter: Type.Union([Type.Object({ running: Type.Integer(), queued: Type.Integer() }), Type.Null()]),
       requests: Type.Integer(),
       errors: Type.Integer(),
@@ -71,7 +84,22 @@ function time(raw: string | undefined, name: string): number | undefined {
 
 /** A bucket width giving about {@link DEFAULT_BUCKETS} buckets, rounded to a readable unit. */
 export function defaultBucketMs(spanMs: number): number {
-  const units = [1_000, 5_000, 10_000, 30_000, 60_000, 300_000, 600_000, 1_800_000, 3_600_000, 10_800_000, 21_600_000, 43_200_000, DAY_MS, 7 * DAY_MS];
+  const units = [
+    1_000,
+    5_000,
+    10_000,
+    30_000,
+    60_000,
+    300_000,
+    600_000,
+    1_800_000,
+    3_600_000,
+    10_800_000,
+    21_600_000,
+    43_200_000,
+    DAY_MS,
+    7 * DAY_MS,
+  ];
   const wanted = spanMs / DEFAULT_BUCKETS;
   return units.find((unit) => unit >= wanted) ?? Math.ceil(wanted / DAY_MS) * DAY_MS;
 }
@@ -81,18 +109,34 @@ export function defaultBucketMs(spanMs: number): number {
  * cost and p50/p95 latency over time; needs the SQL request log) and `GET /admin/providers`
  * (each target's breaker, limiter load and recent traffic).
  */
-export function dashboardRoutes(app: FastifyInstance, gateway: Gateway, store: SqlRequestLogStore | undefined): void {
+export function dashboardRoutes(
+  app: FastifyInstance,
+  gateway: Gateway,
+  store: SqlRequestLogStore | undefined,
+): void {
   const tags = ['admin'];
   if (store !== undefined) {
     const log = store;
     app.get<{ Querystring: { from?: string; to?: string; bucket_ms?: string } }>(
       '/admin/usage/series',
-      { onRequest: requireAdmin, schema: { tags, summary: 'Requests, errors, tokens, cost and latency percentiles over time', querystring: SeriesQuery, response: { 200: SeriesReply } } },
+      {
+        onRequest: requireAdmin,
+        schema: {
+          tags,
+          summary: 'Requests, errors, tokens, cost and latency percentiles over time',
+          querystring: SeriesQuery,
+          response: { 200: SeriesReply },
+        },
+      },
       async (request) => {
         const to = time(request.query.to, 'to') ?? Date.now();
         const from = time(request.query.from, 'from') ?? to - DAY_MS;
-        if (!(from < to)) throw new SwitchyardError('invalid_request', 'from must be before to.', { param: 'from' });
-        const bucketMs = request.query.bucket_ms === undefined ? defaultBucketMs(to - from) : Number(request.query.bucket_ms);
+        if (!(from < to))
+          throw new SwitchyardError('invalid_request', 'from must be before to.', { param: 'from' });
+        const bucketMs =
+          request.query.bucket_ms === undefined
+            ? defaultBucketMs(to - from)
+            : Number(request.query.bucket_ms);
         const series = await log.series(from, to, bucketMs);
         return { ...series, from: new Date(from).toISOString(), to: new Date(to).toISOString() };
       },
@@ -101,14 +145,26 @@ export function dashboardRoutes(app: FastifyInstance, gateway: Gateway, store: S
 
   app.get<{ Querystring: { window_ms?: string } }>(
     '/admin/providers',
-    { onRequest: requireAdmin, schema: { tags, summary: "Each target's breaker state, limiter load and recent latency and error rate", querystring: ProvidersQuery, response: { 200: ProvidersReply } } },
+    {
+      onRequest: requireAdmin,
+      schema: {
+        tags,
+        summary: "Each target's breaker state, limiter load and recent latency and error rate",
+        querystring: ProvidersQuery,
+        response: { 200: ProvidersReply },
+      },
+    },
     async (request) => {
       const windowMs = request.query.window_ms === undefined ? RECENT_MS : Number(request.query.window_ms);
       const stats = gateway.stats();
       const now = Date.now();
       const traffic = store === undefined ? [] : await store.traffic(now - windowMs, now + 1);
       const byTarget = new Map<string, TargetTraffic>(traffic.map((entry) => [entry.target, entry]));
-      const targets = new Set([...Object.keys(stats.breakers), ...Object.keys(stats.limiters), ...byTarget.keys()]);
+      const targets = new Set([
+        ...Object.keys(stats.breakers),
+        ...Object.keys(stats.limiters),
+        ...byTarget.keys(),
+      ]);
       const data = [...targets].sort().map((target) => {
         const seen = byTarget.get(target);
         return {

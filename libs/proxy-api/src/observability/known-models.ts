@@ -19,14 +19,19 @@ export interface KnownModelsFrom {
 export function knownModels(gateway: Gateway, from: KnownModelsFrom): KnownModelSource {
   const configured = new Set<string>();
   for (const entry of gateway.listModels()) {
-    for (const target of gateway.candidates(entry.id) ?? []) configured.add(`${target.provider}\u0000${target.model}`);
+    for (const target of gateway.candidates(entry.id) ?? [])
+      configured.add(`${target.provider}\u0000${target.model}`);
   }
   const { catalog, pricing } = from;
   return (provider, model) => {
     if (configured.has(`${provider}\u0000${model}`)) return model;
     const info = catalog?.lookup(model);
     if (info !== undefined) return info.id;
-    const price = pricing?.resolve({ provider, providerType: gateway.provider(provider)?.type ?? provider, model });
+    const price = pricing?.resolve({
+      provider,
+      providerType: gateway.provider(provider)?.type ?? provider,
+      model,
+    });
     if (price === undefined) return undefined;
     // a configured price matched the model exactly (bare or under its provider's name)
     return price.source === 'config' ? model : price.id;
@@ -37,7 +42,8 @@ export function knownModels(gateway: Gateway, from: KnownModelsFrom): KnownModel
 export function configuredTargets(gateway: Gateway): Set<string> {
   const targets = new Set<string>();
   for (const entry of gateway.listModels()) {
-    for (const target of gateway.candidates(entry.id) ?? []) targets.add(`${target.provider}/${target.model}`);
+    for (const target of gateway.candidates(entry.id) ?? [])
+      targets.add(`${target.provider}/${target.model}`);
   }
   return targets;
 }

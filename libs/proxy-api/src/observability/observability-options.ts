@@ -1,4 +1,11 @@
-import type { MetricsOptions, RequestLog, RequestLogOptions, SwitchyardMetrics, SwitchyardTracing, TracingOptions } from '@switchyard/proxy-logging';
+import type {
+  MetricsOptions,
+  RequestLog,
+  RequestLogOptions,
+  SwitchyardMetrics,
+  SwitchyardTracing,
+  TracingOptions,
+} from '@switchyard/proxy-logging';
 
 /** Defaults of {@link ObservabilityOptions}. */
 export const OBSERVABILITY_DEFAULTS = {

@@ -16,7 +16,10 @@ export function isRequestLog(value: RequestLog | RequestLogOptions): value is Re
  * Adopts a running request log or creates one from options, before anything else needs its
  * database (virtual keys and spend live there by default). Unset: no request log.
  */
-export async function openRequestLog(app: FastifyInstance, given: RequestLog | RequestLogOptions | undefined): Promise<AppRequestLog | undefined> {
+export async function openRequestLog(
+  app: FastifyInstance,
+  given: RequestLog | RequestLogOptions | undefined,
+): Promise<AppRequestLog | undefined> {
   if (given === undefined) return undefined;
   if (isRequestLog(given)) return { log: given, owned: false };
   return { log: await createRequestLog({ ...given, logger: app.log }), owned: true };

@@ -4,7 +4,8 @@ import { SwitchyardError } from '@switchyard/proxy-core';
 // March): a time in an admin query is either epoch milliseconds or this ISO 8601 subset, from
 // 1970 on (Date.UTC would also read years 0-99 as 1900-1999)
 const EPOCH_MS = /^\d{1,15}$/;
-const ISO_8601 = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:\d{2})?)?$/i;
+const ISO_8601 =
+  /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:\d{2})?)?$/i;
 /** The largest time a Date holds, in epoch milliseconds. */
 const MAX_TIME_MS = 8.64e15;
 
@@ -26,8 +27,25 @@ function isoTime(raw: string): number | undefined {
   const match = ISO_8601.exec(raw);
   if (match === null) return undefined;
   const [, y, mo, d, h = '0', mi = '0', s = '0', fraction = '', offset] = match;
-  const [year, month, day, hour, minute, second] = [y, mo, d, h, mi, s].map(Number) as [number, number, number, number, number, number];
-  if (year < 1970 || month < 1 || month > 12 || day < 1 || day > daysIn(year, month) || hour > 23 || minute > 59 || second > 59) return undefined;
+  const [year, month, day, hour, minute, second] = [y, mo, d, h, mi, s].map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  if (
+    year < 1970 ||
+    month < 1 ||
+    month > 12 ||
+    day < 1 ||
+    day > daysIn(year, month) ||
+    hour > 23 ||
+    minute > 59 ||
+    second > 59
+  )
+    return undefined;
   const shift = offsetMinutes(offset);
   if (shift === undefined) return undefined;
   const ms = Number(fraction.padEnd(3, '0').slice(0, 3));
@@ -43,7 +61,11 @@ function isoTime(raw: string): number | undefined {
 export function parseQueryTime(raw: string, name: string): number {
   const ms = EPOCH_MS.test(raw) ? Number(raw) : isoTime(raw);
   if (ms === undefined || ms > MAX_TIME_MS) {
-    throw new SwitchyardError('invalid_request', `${name} must be an ISO 8601 time (2026-01-31 or 2026-01-31T12:00:00Z) or epoch milliseconds, not ${JSON.stringify(raw)}.`, { param: name });
+    throw new SwitchyardError(
+      'invalid_request',
+      `${name} must be an ISO 8601 time (2026-01-31 or 2026-01-31T12:00:00Z) or epoch milliseconds, not ${JSON.stringify(raw)}.`,
+      { param: name },
+    );
   }
   return ms;
 }

@@ -30,8 +30,15 @@ function metricsTokenCheck(token: string): onRequestHookHandler {
   const holder = { token };
   return (request, _reply, done) => {
     const presented = presentedKey(request, 'authorization');
-    if (presented === undefined) done(new SwitchyardError('authentication_error', 'Missing metrics token: send it in an Authorization: Bearer header.'));
-    else if (!heldSecretEquals(holder, token, presented)) done(new SwitchyardError('authentication_error', 'The metrics token is not valid.'));
+    if (presented === undefined)
+      done(
+        new SwitchyardError(
+          'authentication_error',
+          'Missing metrics token: send it in an Authorization: Bearer header.',
+        ),
+      );
+    else if (!heldSecretEquals(holder, token, presented))
+      done(new SwitchyardError('authentication_error', 'The metrics token is not valid.'));
     else done();
   };
 }
@@ -60,7 +67,11 @@ function limiterScopeOf(code: unknown): string | undefined {
  * `switchyard_limiter_rejections_total` as on the Switchyard routes. A key guessed at on a tool
  * route shows there.
  */
-export function countOwnRouteRefusal(metrics: SwitchyardMetrics, request: FastifyRequest, error: SwitchyardError): void {
+export function countOwnRouteRefusal(
+  metrics: SwitchyardMetrics,
+  request: FastifyRequest,
+  error: SwitchyardError,
+): void {
   // the route as registered, never the request's URL (the client's string): an unmatched
   // request (the hook given to addHook runs for those too) under one label
   metrics.countRefusal?.(request.routeOptions.url ?? 'unmatched', error.code);
@@ -78,7 +89,11 @@ export async function registerObservability(
   gateway: Gateway,
   options: ObservabilityOptions,
   knownModels?: KnownModelSource,
-): Promise<{ metrics: SwitchyardMetrics | undefined; overhead: OverheadTracker; tracing: SwitchyardTracing | undefined }> {
+): Promise<{
+  metrics: SwitchyardMetrics | undefined;
+  overhead: OverheadTracker;
+  tracing: SwitchyardTracing | undefined;
+}> {
   // the requests this app serves (their metadata object travels on the engine's context) and
   // the gateway's own time on each, for whole (non-streamed) responses
   const overhead = new OverheadTracker();
@@ -93,7 +108,9 @@ export async function registerObservability(
 
   let metrics: SwitchyardMetrics | undefined;
   if (options.metrics !== false) {
-    metrics = isMetrics(options.metrics) ? options.metrics : createMetrics(typeof options.metrics === 'object' ? options.metrics : {});
+    metrics = isMetrics(options.metrics)
+      ? options.metrics
+      : createMetrics(typeof options.metrics === 'object' ? options.metrics : {});
     if (!isMetrics(options.metrics)) {
       const owned = metrics;
       app.addHook('onClose', async () => owned.close());
@@ -171,7 +188,9 @@ export async function registerObservability(
   // last on every hook: spans observe what the other plugins made of the request
   let tracing: SwitchyardTracing | undefined;
   if (options.tracing !== false) {
-    tracing = isTracing(options.tracing) ? options.tracing : createTracing({ ...(typeof options.tracing === 'object' ? options.tracing : {}), logger: app.log });
+    tracing = isTracing(options.tracing)
+      ? options.tracing
+      : createTracing({ ...(typeof options.tracing === 'object' ? options.tracing : {}), logger: app.log });
     tracing.plugin.apply(gateway.hooks);
   }
   return { metrics, overhead, tracing };

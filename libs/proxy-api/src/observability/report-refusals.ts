@@ -1,5 +1,12 @@
 import { performance } from 'node:perf_hooks';
-import { createRequestContext, SwitchyardError, type Gateway, type GatewayEndpoint, type RequestContext, type RequestMetadata } from '@switchyard/proxy-core';
+import {
+  createRequestContext,
+  SwitchyardError,
+  type Gateway,
+  type GatewayEndpoint,
+  type RequestContext,
+  type RequestMetadata,
+} from '@switchyard/proxy-core';
 import { markUnlogged } from '@switchyard/proxy-logging';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { toErrorReply } from '../http/to-error-reply';
@@ -58,8 +65,15 @@ function refusalMetadata(request: FastifyRequest, error: SwitchyardError): Reque
  * of an identified key (its limits could not be checked, `limits.failMode: closed`) keeps its
  * row, like the other refusals of an identified key.
  */
-function unloggedReasonOf(request: FastifyRequest, error: SwitchyardError, endpoint: GatewayEndpoint): string | undefined {
-  if (error.status === 401) return presentedKey(request, endpoint === 'proxy' ? 'x-switchyard-key' : 'authorization') === undefined ? 'missing_key' : 'invalid_key';
+function unloggedReasonOf(
+  request: FastifyRequest,
+  error: SwitchyardError,
+  endpoint: GatewayEndpoint,
+): string | undefined {
+  if (error.status === 401)
+    return presentedKey(request, endpoint === 'proxy' ? 'x-switchyard-key' : 'authorization') === undefined
+      ? 'missing_key'
+      : 'invalid_key';
   if (error.code === 'overloaded' && request.switchyardKey === undefined) return 'overloaded';
   return undefined;
 }
@@ -109,11 +123,21 @@ export function reportRefusals(app: FastifyInstance, gateway: Gateway, options: 
     if (endpoint === undefined) return;
     const refusal = request.switchyardRefusal ?? toErrorReply({ statusCode: reply.statusCode });
     const error =
-      refusal.status === reply.statusCode ? refusal : new SwitchyardError(refusal.code, refusal.message, { status: reply.statusCode, ...(refusal.param === undefined ? {} : { param: refusal.param }) });
+      refusal.status === reply.statusCode
+        ? refusal
+        : new SwitchyardError(refusal.code, refusal.message, {
+            status: reply.statusCode,
+            ...(refusal.param === undefined ? {} : { param: refusal.param }),
+          });
     // the request arrived `elapsedTime` ago: the row keeps its arrival time and whole duration
     const elapsedMs = reply.elapsedTime;
     const context: RequestContext = {
-      ...createRequestContext({ requestId: request.id, endpoint, metadata: refusalMetadata(request, error), upstreamHeaders: request.switchyardUpstreamHeaders ?? {} }),
+      ...createRequestContext({
+        requestId: request.id,
+        endpoint,
+        metadata: refusalMetadata(request, error),
+        upstreamHeaders: request.switchyardUpstreamHeaders ?? {},
+      }),
       startedAt: Math.round(Date.now() - elapsedMs),
       startMark: performance.now() - elapsedMs,
     };

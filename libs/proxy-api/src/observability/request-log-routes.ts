@@ -46,7 +46,10 @@ function time(raw: string | undefined, name: string): number | undefined {
 function integer(raw: string | undefined, name: string, min: number, max: number): number | undefined {
   if (raw === undefined || raw === '') return undefined;
   const value = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
-  if (!(value >= min && value <= max)) throw new SwitchyardError('invalid_request', `${name} must be an integer from ${min} to ${max}.`, { param: name });
+  if (!(value >= min && value <= max))
+    throw new SwitchyardError('invalid_request', `${name} must be an integer from ${min} to ${max}.`, {
+      param: name,
+    });
   return value;
 }
 
@@ -70,7 +73,8 @@ function listQuery(query: Static<typeof RequestsQuery>): RequestListQuery {
     to: time(query.to, 'to'),
   };
   // absent filters stay absent (the store's options are exact)
-  for (const [name, value] of Object.entries(fields)) if (value !== undefined) Object.assign(list, { [name]: value });
+  for (const [name, value] of Object.entries(fields))
+    if (value !== undefined) Object.assign(list, { [name]: value });
   return list;
 }
 
@@ -79,21 +83,44 @@ export function requestLogRoutes(app: FastifyInstance, store: SqlRequestLogStore
   const tags = ['admin'];
   app.get<{ Querystring: Static<typeof RequestsQuery> }>(
     '/admin/requests',
-    { onRequest: requireAdmin, schema: { tags, summary: 'Request log rows, newest first', querystring: RequestsQuery } },
+    {
+      onRequest: requireAdmin,
+      schema: { tags, summary: 'Request log rows, newest first', querystring: RequestsQuery },
+    },
     async (request) => store.list(listQuery(request.query)),
   );
 
-  app.get<{ Querystring: Static<typeof UsageQuery> }>('/admin/usage', { onRequest: requireAdmin, schema: { tags, summary: 'Requests, tokens and cost by group', querystring: UsageQuery } }, async (request) => {
-    const groupBy = request.query.group_by ?? 'model';
-    const to = time(request.query.to, 'to') ?? Date.now();
-    const from = time(request.query.from, 'from') ?? to - DAY_MS;
-    const groups = await store.usage(groupBy, from, to);
-    return { group_by: groupBy, from: new Date(from).toISOString(), to: new Date(to).toISOString(), groups };
-  });
+  app.get<{ Querystring: Static<typeof UsageQuery> }>(
+    '/admin/usage',
+    {
+      onRequest: requireAdmin,
+      schema: { tags, summary: 'Requests, tokens and cost by group', querystring: UsageQuery },
+    },
+    async (request) => {
+      const groupBy = request.query.group_by ?? 'model';
+      const to = time(request.query.to, 'to') ?? Date.now();
+      const from = time(request.query.from, 'from') ?? to - DAY_MS;
+      const groups = await store.usage(groupBy, from, to);
+      return {
+        group_by: groupBy,
+        from: new Date(from).toISOString(),
+        to: new Date(to).toISOString(),
+        groups,
+      };
+    },
+  );
 
-  app.get<{ Params: Static<typeof RunParams> }>('/admin/runs/:id', { onRequest: requireAdmin, schema: { tags, summary: "One run's requests and sections", params: RunParams } }, async (request) => {
-    const run = await store.run(request.params.id);
-    if (run === undefined) throw new SwitchyardError('not_found', `No requests for run ${JSON.stringify(request.params.id)}.`);
-    return run;
-  });
+  app.get<{ Params: Static<typeof RunParams> }>(
+    '/admin/runs/:id',
+    {
+      onRequest: requireAdmin,
+      schema: { tags, summary: "One run's requests and sections", params: RunParams },
+    },
+    async (request) => {
+      const run = await store.run(request.params.id);
+      if (run === undefined)
+        throw new SwitchyardError('not_found', `No requests for run ${JSON.stringify(request.params.id)}.`);
+      return run;
+    },
+  );
 }

@@ -22,7 +22,11 @@ describe('DrainController', () => {
     // warnings are emitted on a later tick
     await new Promise<void>((resolve) => setImmediate(resolve));
     process.off('warning', onWarning);
-    expect(warnings.filter((warning) => warning.name === 'MaxListenersExceededWarning').map((warning) => warning.message)).toEqual([]);
+    expect(
+      warnings
+        .filter((warning) => warning.name === 'MaxListenersExceededWarning')
+        .map((warning) => warning.message),
+    ).toEqual([]);
   });
 
   describe('with a drain deadline near the longest timer', () => {
@@ -50,7 +54,9 @@ describe('DrainController', () => {
     });
 
     it('is refused past it, saying why', () => {
-      expect(() => new DrainController(3_000_000_000)).toThrow('DrainController: drainTimeoutMs: 3000000000 ms is above 2147483647 ms (about 24.8 days), the longest a Node.js timer waits');
+      expect(() => new DrainController(3_000_000_000)).toThrow(
+        'DrainController: drainTimeoutMs: 3000000000 ms is above 2147483647 ms (about 24.8 days), the longest a Node.js timer waits',
+      );
     });
   });
 });

@@ -26,7 +26,12 @@ export class DrainController {
 
   /** @param drainTimeoutMs the drain deadline, ms from `begin()`: at most `MAX_TIMER_MS`, a timer is armed with it */
   constructor(drainTimeoutMs: number) {
-    if (drainTimeoutMs > MAX_TIMER_MS) throw new SwitchyardError('invalid_options', `DrainController: drainTimeoutMs: ${timerDelayProblem(drainTimeoutMs)}.`, { param: 'drainTimeoutMs' });
+    if (drainTimeoutMs > MAX_TIMER_MS)
+      throw new SwitchyardError(
+        'invalid_options',
+        `DrainController: drainTimeoutMs: ${timerDelayProblem(drainTimeoutMs)}.`,
+        { param: 'drainTimeoutMs' },
+      );
     this.#drainTimeoutMs = drainTimeoutMs;
     // the routes listen here once per app, but an embedding app's own listeners may be many:
     // past ten, Node would warn of a listener leak that is only concurrency
@@ -69,7 +74,11 @@ export class DrainController {
 
   /** Ends every request still in flight with the shutdown error. */
   abortInFlight(): void {
-    this.#abort.abort(new SwitchyardError('overloaded', 'The gateway is shutting down; retry the request.', { retryAfterMs: 1_000 }));
+    this.#abort.abort(
+      new SwitchyardError('overloaded', 'The gateway is shutting down; retry the request.', {
+        retryAfterMs: 1_000,
+      }),
+    );
   }
 
   dispose(): void {

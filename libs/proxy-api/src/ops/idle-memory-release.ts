@@ -148,7 +148,12 @@ export function releaseMemoryWhenIdle(options: IdleMemoryReleaseOptions = {}): (
       },
     );
   }
-  if (idleMs > MAX_TIMER_MS) throw new SwitchyardError('invalid_options', `releaseMemoryWhenIdle: idleMs: ${timerDelayProblem(idleMs)}.`, { param: 'idleMs' });
+  if (idleMs > MAX_TIMER_MS)
+    throw new SwitchyardError(
+      'invalid_options',
+      `releaseMemoryWhenIdle: idleMs: ${timerDelayProblem(idleMs)}.`,
+      { param: 'idleMs' },
+    );
   const release = new IdleMemoryRelease(processMemoryProbe());
   const timer = setInterval(() => release.check(), idleMs);
   timer.unref();

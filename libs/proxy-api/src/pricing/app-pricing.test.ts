@@ -1,4 +1,12 @@
-import { createGateway, createGatewayHooks, type ChatCompletionRequest, type CompletionRequest, type GatewayOptions, type ModelCatalog, type ModelInfo } from '@switchyard/proxy-core';
+import {
+  createGateway,
+  createGatewayHooks,
+  type ChatCompletionRequest,
+  type CompletionRequest,
+  type GatewayOptions,
+  type ModelCatalog,
+  type ModelInfo,
+} from '@switchyard/proxy-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { appPricing } from './app-pricing';
 
@@ -7,21 +15,44 @@ import { appPricing } from './app-pricing';
 const outputOnly = { inputPerMTok: 0, outputPerMTok: 1_000_000 };
 const pricing = appPricing({
   catalog: 'none',
-  models: { 'up/instruct': outputOnly, 'up/unbounded': outputOnly, 'up/prompted': { inputPerMTok: 1_000_000, outputPerMTok: 0 } },
+  models: {
+    'up/instruct': outputOnly,
+    'up/unbounded': outputOnly,
+    'up/prompted': { inputPerMTok: 1_000_000, outputPerMTok: 0 },
+  },
 });
 // a catalog of a plugin's own that does not know `unbounded`'s output limit (and lists no other model)
-const unbounded: ModelInfo = { id: 'unbounded', provider: 'custom', contextWindow: 100_000, maxOutputTokens: Number.POSITIVE_INFINITY, inputModalities: ['text'], outputModalities: ['text'], supportsTools: false };
-const modelCatalog: ModelCatalog = { lookup: (model) => (model === 'unbounded' ? unbounded : undefined), list: () => [unbounded] };
+const unbounded: ModelInfo = {
+  id: 'unbounded',
+  provider: 'custom',
+  contextWindow: 100_000,
+  maxOutputTokens: Number.POSITIVE_INFINITY,
+  inputModalities: ['text'],
+  outputModalities: ['text'],
+  supportsTools: false,
+};
+const modelCatalog: ModelCatalog = {
+  lookup: (model) => (model === 'unbounded' ? unbounded : undefined),
+  list: () => [unbounded],
+};
 const gateway = createGateway({
   providers: [{ name: 'up', type: 'openai', baseUrl: 'http://127.0.0.1:9/v1', apiKey: 'sk-unused' }],
-  models: ['instruct', 'unbounded', 'prompted'].map((name) => ({ name, targets: [{ provider: 'up', model: name }] })),
+  models: ['instruct', 'unbounded', 'prompted'].map((name) => ({
+    name,
+    targets: [{ provider: 'up', model: name }],
+  })),
   modelCatalog,
 });
 const estimator = pricing.budgetEstimator(gateway);
-const reserve = (body: Record<string, unknown>, model = 'instruct') => estimator.estimateMaxCostUsd({ model, endpoint: 'chat', body: { model, max_tokens: 10, ...body } });
+const reserve = (body: Record<string, unknown>, model = 'instruct') =>
+  estimator.estimateMaxCostUsd({ model, endpoint: 'chat', body: { model, max_tokens: 10, ...body } });
 /** The prompt tokens reserved for `body` on `endpoint`. */
 const promptReserved = (endpoint: 'chat' | 'messages', body: Record<string, unknown>) =>
-  estimator.estimateMaxCostUsd({ model: 'prompted', endpoint, body: { model: 'prompted', max_tokens: 10, ...body } });
+  estimator.estimateMaxCostUsd({
+    model: 'prompted',
+    endpoint,
+    body: { model: 'prompted', max_tokens: 10, ...body },
+  });
 
 afterAll(async () => gateway.close());
 
@@ -50,7 +81,16 @@ describe('budget reservations and the engine count the same choices', () => {
       { name: 'a', type: 'mock' },
       { name: 'b', type: 'mock' },
     ],
-    models: [{ name: 'instruct', strategy: 'lowest-cost', targets: [{ provider: 'a', model: 'choices-a' }, { provider: 'b', model: 'choices-b' }] }],
+    models: [
+      {
+        name: 'instruct',
+        strategy: 'lowest-cost',
+        targets: [
+          { provider: 'a', model: 'choices-a' },
+          { provider: 'b', model: 'choices-b' },
+        ],
+      },
+    ],
     costEstimator: { estimateCostUsd: (query) => (routed.push(query.outputTokens), 1) },
   });
   afterAll(async () => engine.close());
@@ -60,7 +100,11 @@ describe('budget reservations and the engine count the same choices', () => {
     routed.length = 0;
     const request = { model: 'instruct', max_tokens: 10, ...body };
     // what the mock answers does not matter (it refuses best_of on chat): the weight came first
-    await ('prompt' in body ? engine.complete(request as unknown as CompletionRequest) : engine.chat(request as unknown as ChatCompletionRequest)).catch(() => undefined);
+    await (
+      'prompt' in body
+        ? engine.complete(request as unknown as CompletionRequest)
+        : engine.chat(request as unknown as ChatCompletionRequest)
+    ).catch(() => undefined);
     return routed[0];
   }
 
@@ -92,15 +136,28 @@ describe('the pricing plugin the app adds', () => {
   // the beforeRequest taps the app's pricing plugin adds to a gateway of these providers
   function pricingTaps(providers: GatewayOptions['providers']): string[] {
     const hooks = createGatewayHooks();
-    for (const plugin of appPricing({}).withPlugin({ providers, models: [] }).plugins ?? []) plugin.apply(hooks);
+    for (const plugin of appPricing({}).withPlugin({ providers, models: [] }).plugins ?? [])
+      plugin.apply(hooks);
     return hooks.beforeRequest.taps.map((tap) => tap.name);
   }
 
   it("reads requests (Perplexity's web_search_options) only where a Perplexity provider is configured", () => {
-    expect(pricingTaps([{ name: 'up', type: 'openai' }, { name: 'google', type: 'gemini' }])).toEqual([]);
-    expect(pricingTaps([{ name: 'up', type: 'openai' }, { name: 'pplx', type: 'perplexity' }])).toEqual(['switchyard:pricing']);
+    expect(
+      pricingTaps([
+        { name: 'up', type: 'openai' },
+        { name: 'google', type: 'gemini' },
+      ]),
+    ).toEqual([]);
+    expect(
+      pricingTaps([
+        { name: 'up', type: 'openai' },
+        { name: 'pplx', type: 'perplexity' },
+      ]),
+    ).toEqual(['switchyard:pricing']);
     // options createGateway will refuse: the types are not known, and the tap stays (as before)
-    expect(pricingTaps([{ name: 'broken' } as unknown as GatewayOptions['providers'][number]])).toEqual(['switchyard:pricing']);
+    expect(pricingTaps([{ name: 'broken' } as unknown as GatewayOptions['providers'][number]])).toEqual([
+      'switchyard:pricing',
+    ]);
   });
 });
 
@@ -127,16 +184,40 @@ describe('budget reservations on /v1/messages', () => {
   it('count the system prompt, a string or text blocks, as the chat request it is sent as', async () => {
     const onChat = await promptReserved('chat', { messages: [{ role: 'system', content: system }, ...ask] });
     expect(await promptReserved('messages', { system, messages: ask })).toBe(onChat);
-    const blocks = [{ type: 'text', text: system.slice(0, 2_000) }, { type: 'text', text: system.slice(2_000) }];
-    const onChatTwice = await promptReserved('chat', { messages: [{ role: 'system', content: system.slice(0, 2_000) }, { role: 'system', content: system.slice(2_000) }, ...ask] });
+    const blocks = [
+      { type: 'text', text: system.slice(0, 2_000) },
+      { type: 'text', text: system.slice(2_000) },
+    ];
+    const onChatTwice = await promptReserved('chat', {
+      messages: [
+        { role: 'system', content: system.slice(0, 2_000) },
+        { role: 'system', content: system.slice(2_000) },
+        ...ask,
+      ],
+    });
     expect(await promptReserved('messages', { system: blocks, messages: ask })).toBe(onChatTwice);
     expect(onChat).toBeGreaterThan(system.length / 2);
   });
 
   it('count tool definitions, their JSON schemas included, on /v1/messages as on chat', async () => {
-    const input_schema = { type: 'object', properties: { path: { type: 'string', description: 'The file to read, relative to the repository root.' } }, required: ['path'] };
+    const input_schema = {
+      type: 'object',
+      properties: {
+        path: { type: 'string', description: 'The file to read, relative to the repository root.' },
+      },
+      required: ['path'],
+    };
     const tools = [{ name: 'read_file', description: 'Reads a file of the repository.', input_schema }];
-    const chatTools = [{ type: 'function', function: { name: 'read_file', description: 'Reads a file of the repository.', parameters: input_schema } }];
+    const chatTools = [
+      {
+        type: 'function',
+        function: {
+          name: 'read_file',
+          description: 'Reads a file of the repository.',
+          parameters: input_schema,
+        },
+      },
+    ];
     const bare = (await promptReserved('messages', { messages: ask }))!;
     const withTools = await promptReserved('messages', { messages: ask, tools });
     expect(withTools).toBe(await promptReserved('chat', { messages: ask, tools: chatTools }));
@@ -146,12 +227,30 @@ describe('budget reservations on /v1/messages', () => {
   it('count an image as an image part, not its base64 text', async () => {
     const data = 'iVBORw0KGgo'.repeat(10_000);
     const image = { type: 'image', source: { type: 'base64', media_type: 'image/png', data } };
-    const onChat = await promptReserved('chat', { messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: `data:image/png;base64,${data}` } }, { type: 'text', text: 'What is this?' }] }] });
-    expect(await promptReserved('messages', { messages: [{ role: 'user', content: [image, { type: 'text', text: 'What is this?' }] }] })).toBe(onChat);
+    const onChat = await promptReserved('chat', {
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'image_url', image_url: { url: `data:image/png;base64,${data}` } },
+            { type: 'text', text: 'What is this?' },
+          ],
+        },
+      ],
+    });
+    expect(
+      await promptReserved('messages', {
+        messages: [{ role: 'user', content: [image, { type: 'text', text: 'What is this?' }] }],
+      }),
+    ).toBe(onChat);
     expect(onChat).toBeLessThan(data.length / 2);
   });
 
   it('reserve nothing of its own for a body the route refuses (it reaches no provider)', async () => {
-    expect(await promptReserved('messages', { messages: [{ role: 'user', content: [{ type: 'document', source: {} }] }] })).toBeNull();
+    expect(
+      await promptReserved('messages', {
+        messages: [{ role: 'user', content: [{ type: 'document', source: {} }] }],
+      }),
+    ).toBeNull();
   });
 });

@@ -46,7 +46,9 @@ export interface AppPricing {
 /** How many prompts a legacy completion body holds: a list of strings or of token arrays is a batch. */
 function promptCount(prompt: unknown): number {
   if (!Array.isArray(prompt)) return 1;
-  return prompt.length > 0 && prompt.every((item) => typeof item === 'string' || Array.isArray(item)) ? prompt.length : 1;
+  return prompt.length > 0 && prompt.every((item) => typeof item === 'string' || Array.isArray(item))
+    ? prompt.length
+    : 1;
 }
 
 /**
@@ -55,7 +57,11 @@ function promptCount(prompt: unknown): number {
  * OpenAI's), a legacy completion's `prompt` as one user message. Undefined for a body the route
  * refuses, which reaches no provider.
  */
-function asChatRequest(body: unknown, model: string, endpoint: 'chat' | 'messages'): ChatCompletionRequest | undefined {
+function asChatRequest(
+  body: unknown,
+  model: string,
+  endpoint: 'chat' | 'messages',
+): ChatCompletionRequest | undefined {
   if (typeof body !== 'object' || body === null) return undefined;
   if (endpoint === 'messages') {
     try {
@@ -70,22 +76,40 @@ function asChatRequest(body: unknown, model: string, endpoint: 'chat' | 'message
   const content = typeof request.prompt === 'string' ? request.prompt : JSON.stringify(request.prompt);
   // a legacy completion generates best_of (at least n) choices per prompt, and bills them all:
   // counted as the engine counts its chat view's, which keeps best_of under LEGACY_COMPLETION_FIELD
-  const perPrompt = requestedChoices({ n: request.n, [LEGACY_COMPLETION_FIELD]: { best_of: request.best_of } });
+  const perPrompt = requestedChoices({
+    n: request.n,
+    [LEGACY_COMPLETION_FIELD]: { best_of: request.best_of },
+  });
   // without max_tokens, a legacy completion is sent with the legacy default (16), not the model's limit
-  const maxTokens = typeof request.max_tokens === 'number' ? request.max_tokens : LEGACY_COMPLETION_DEFAULTS.maxTokens;
-  return { ...request, model, messages: [{ role: 'user', content }], max_tokens: maxTokens, n: perPrompt * promptCount(request.prompt) };
+  const maxTokens =
+    typeof request.max_tokens === 'number' ? request.max_tokens : LEGACY_COMPLETION_DEFAULTS.maxTokens;
+  return {
+    ...request,
+    model,
+    messages: [{ role: 'user', content }],
+    max_tokens: maxTokens,
+    n: perPrompt * promptCount(request.prompt),
+  };
 }
 
 /** A catalog's max output as a cap: a catalog of a plugin's own may give one it does not know (not a positive finite number). */
 function knownMaxOutput(maxOutputTokens: number | undefined): number | undefined {
-  return maxOutputTokens !== undefined && Number.isFinite(maxOutputTokens) && maxOutputTokens > 0 ? maxOutputTokens : undefined;
+  return maxOutputTokens !== undefined && Number.isFinite(maxOutputTokens) && maxOutputTokens > 0
+    ? maxOutputTokens
+    : undefined;
 }
 
 /** The highest of the candidates' prices; null when none has one. */
-function mostExpensive(candidates: readonly RouteCandidate[], price: (target: PriceTarget, candidate: RouteCandidate) => number | null): number | null {
+function mostExpensive(
+  candidates: readonly RouteCandidate[],
+  price: (target: PriceTarget, candidate: RouteCandidate) => number | null,
+): number | null {
   let most: number | null = null;
   for (const candidate of candidates) {
-    const cost = price({ provider: candidate.provider, providerType: candidate.providerType, model: candidate.model }, candidate);
+    const cost = price(
+      { provider: candidate.provider, providerType: candidate.providerType, model: candidate.model },
+      candidate,
+    );
     if (cost !== null && (most === null || cost > most)) most = cost;
   }
   return most;
@@ -100,7 +124,8 @@ function providerTypesOf(options: GatewayOptions): string[] | undefined {
   if (!Array.isArray(providers)) return undefined;
   const types: string[] = [];
   for (const provider of providers as readonly unknown[]) {
-    const type = typeof provider === 'object' && provider !== null ? (provider as { type?: unknown }).type : undefined;
+    const type =
+      typeof provider === 'object' && provider !== null ? (provider as { type?: unknown }).type : undefined;
     if (typeof type !== 'string') return undefined;
     types.push(type);
   }
@@ -113,7 +138,11 @@ function providerTypesOf(options: GatewayOptions): string[] | undefined {
  */
 export function appPricing(options: PricingOptions | false | undefined): AppPricing {
   if (options === false) {
-    return { registry: createPricingRegistry({ catalog: 'none' }), withPlugin: (gateway) => gateway, budgetEstimator: () => ({ estimateMaxCostUsd: () => null }) };
+    return {
+      registry: createPricingRegistry({ catalog: 'none' }),
+      withPlugin: (gateway) => gateway,
+      budgetEstimator: () => ({ estimateMaxCostUsd: () => null }),
+    };
   }
   const registry = createPricingRegistry(options ?? {});
   const prices = createCostEstimator(registry);
@@ -121,7 +150,11 @@ export function appPricing(options: PricingOptions | false | undefined): AppPric
     estimateCostUsd: (query) =>
       prices.costUsd(
         { provider: query.provider, providerType: query.providerType, model: query.model },
-        { prompt_tokens: query.promptTokens, completion_tokens: query.outputTokens, total_tokens: query.promptTokens + query.outputTokens },
+        {
+          prompt_tokens: query.promptTokens,
+          completion_tokens: query.outputTokens,
+          total_tokens: query.promptTokens + query.outputTokens,
+        },
       ),
   };
   return {
@@ -134,7 +167,9 @@ export function appPricing(options: PricingOptions | false | undefined): AppPric
           if (candidates === undefined) return null;
           if (endpoint === 'embeddings') {
             const tokens = estimateEmbeddingTokens(body as EmbeddingRequest);
-            return mostExpensive(candidates, (target) => prices.costUsd(target, { prompt_tokens: tokens, completion_tokens: 0, total_tokens: tokens }));
+            return mostExpensive(candidates, (target) =>
+              prices.costUsd(target, { prompt_tokens: tokens, completion_tokens: 0, total_tokens: tokens }),
+            );
           }
           // translated (a /v1/messages body) or wrapped (a legacy prompt) once, not per candidate
           const request = asChatRequest(body, model, endpoint);
@@ -144,7 +179,13 @@ export function appPricing(options: PricingOptions | false | undefined): AppPric
             // Code asks 32000 of models that write 8192), and that much when it asks nothing; a model
             // the catalog does not know keeps the request's limit, else the pricing default
             const maxOutputTokens = knownMaxOutput(candidate.maxOutputTokens);
-            const bounded = maxOutputTokens === undefined ? request : { ...request, max_completion_tokens: requestedOutputTokens(request, maxOutputTokens, maxOutputTokens) };
+            const bounded =
+              maxOutputTokens === undefined
+                ? request
+                : {
+                    ...request,
+                    max_completion_tokens: requestedOutputTokens(request, maxOutputTokens, maxOutputTokens),
+                  };
             return prices.estimate(bounded, target).maxCostUsd;
           });
         },
@@ -155,7 +196,9 @@ export function appPricing(options: PricingOptions | false | undefined): AppPric
       // the plugin reads requests for Perplexity's price only: it is told the providers' types
       const providerTypes = providerTypesOf(gateway);
       const plugin = createPricingPlugin(registry, providerTypes === undefined ? {} : { providerTypes });
-      const priced = plugins.some((existing) => existing.name === plugin.name) ? plugins : [...plugins, plugin];
+      const priced = plugins.some((existing) => existing.name === plugin.name)
+        ? plugins
+        : [...plugins, plugin];
       return { ...gateway, plugins: priced, costEstimator: gateway.costEstimator ?? routingCost };
     },
   };

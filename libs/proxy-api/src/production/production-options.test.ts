@@ -27,18 +27,35 @@ describe('validateProductionOptions', () => {
       `/redis/commandTimeoutMs: ${timerDelayProblem(tooLong)}`,
       `/drainTimeoutMs: ${timerDelayProblem(tooLong)}`,
     ]);
-    expect(problemsOf({ limits: { spendFlushIntervalMs: 2_147_483_647, maxLeaseLifetimeMs: LEASE_LIFETIME_FLOOR_MS }, drainTimeoutMs: 2_147_483_647 })).toEqual([]);
+    expect(
+      problemsOf({
+        limits: { spendFlushIntervalMs: 2_147_483_647, maxLeaseLifetimeMs: LEASE_LIFETIME_FLOOR_MS },
+        drainTimeoutMs: 2_147_483_647,
+      }),
+    ).toEqual([]);
   });
 
   it("refuses a postgres key store's pool timeouts above MAX_TIMER_MS (pg would fire its timers after 1 ms), saying why", () => {
     const tooLong = 3_000_000_000;
-    expect(problemsOf({ keySecret: 'k'.repeat(32), keyStore: { url: 'postgres://127.0.0.1:1/none', postgres: { connectTimeoutMs: tooLong, timeoutMs: tooLong, queryTimeoutMs: tooLong } } })).toEqual(
-      ['connectTimeoutMs', 'timeoutMs', 'queryTimeoutMs'].map((name) => `/keyStore/postgres/${name}: ${timerDelayProblem(tooLong)}`),
+    expect(
+      problemsOf({
+        keySecret: 'k'.repeat(32),
+        keyStore: {
+          url: 'postgres://127.0.0.1:1/none',
+          postgres: { connectTimeoutMs: tooLong, timeoutMs: tooLong, queryTimeoutMs: tooLong },
+        },
+      }),
+    ).toEqual(
+      ['connectTimeoutMs', 'timeoutMs', 'queryTimeoutMs'].map(
+        (name) => `/keyStore/postgres/${name}: ${timerDelayProblem(tooLong)}`,
+      ),
     );
   });
 
   it('refuses a readiness setting that is not a boolean or not known, naming its path', () => {
-    expect(problemsOf({ readiness: { requireKeyStore: 'yes' as unknown as boolean } })).toEqual(['/readiness/requireKeyStore: Expected boolean']);
+    expect(problemsOf({ readiness: { requireKeyStore: 'yes' as unknown as boolean } })).toEqual([
+      '/readiness/requireKeyStore: Expected boolean',
+    ]);
     expect(problemsOf({ readiness: { requireRedis: true } as never })).toHaveLength(1);
     expect(problemsOf({ readiness: { requireKeyStore: true } })).toEqual([]);
   });

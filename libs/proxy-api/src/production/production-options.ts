@@ -1,4 +1,11 @@
-import { RedisClusterOptionsSchema, RedisUrlSchema, SwitchyardError, redisEndpointProblems, schemaProblems, timerDelaySchema } from '@switchyard/proxy-core';
+import {
+  RedisClusterOptionsSchema,
+  RedisUrlSchema,
+  SwitchyardError,
+  redisEndpointProblems,
+  schemaProblems,
+  timerDelaySchema,
+} from '@switchyard/proxy-core';
 import { PostgresPoolOptionsSchema, type PostgresPoolOptions } from '@switchyard/proxy-logging';
 import { Type } from '@sinclair/typebox';
 import { HOST_NAME_PATTERN, hostNameProblems } from '../http/loopback-host';
@@ -42,7 +49,14 @@ export const PRODUCTION_DEFAULTS = {
   /** Most keys per admin list page. */
   adminPageSize: 100,
   /** How refusals name the options that would serve the request: createApp's own. */
-  optionNames: { keys: 'keys', keyStore: 'keyStore', masterKey: 'admin.masterKey', allowedHosts: 'allowedHosts', adminAllowedHosts: 'admin.allowedHosts', corsOrigin: 'cors.origin' },
+  optionNames: {
+    keys: 'keys',
+    keyStore: 'keyStore',
+    masterKey: 'admin.masterKey',
+    allowedHosts: 'allowedHosts',
+    adminAllowedHosts: 'admin.allowedHosts',
+    corsOrigin: 'cors.origin',
+  },
 } as const;
 
 /**
@@ -243,14 +257,22 @@ export interface ProductionOptions {
 const SerialisableSchema = Type.Object({
   admin: Type.Optional(
     Type.Object(
-      { masterKey: Type.Optional(Type.String({ minLength: 16 })), allowedHosts: Type.Optional(Type.Array(Type.String({ minLength: 1, pattern: HOST_NAME_PATTERN }))) },
+      {
+        masterKey: Type.Optional(Type.String({ minLength: 16 })),
+        allowedHosts: Type.Optional(Type.Array(Type.String({ minLength: 1, pattern: HOST_NAME_PATTERN }))),
+      },
       { additionalProperties: false },
     ),
   ),
   allowedHosts: Type.Optional(Type.Array(Type.String({ minLength: 1, pattern: HOST_NAME_PATTERN }))),
   optionNames: Type.Optional(
     Type.Object(
-      Object.fromEntries(Object.keys(PRODUCTION_DEFAULTS.optionNames).map((name) => [name, Type.Optional(Type.String({ minLength: 1 }))])),
+      Object.fromEntries(
+        Object.keys(PRODUCTION_DEFAULTS.optionNames).map((name) => [
+          name,
+          Type.Optional(Type.String({ minLength: 1 })),
+        ]),
+      ),
       { additionalProperties: false },
     ),
   ),
@@ -271,7 +293,16 @@ const SerialisableSchema = Type.Object({
     Type.Object({
       failMode: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('closed')])),
       budgetStatus: Type.Optional(Type.Union([Type.Literal(429), Type.Literal(402)])),
-      shadow: Type.Optional(Type.Array(Type.Union([Type.Literal('rpm'), Type.Literal('tpm'), Type.Literal('parallel'), Type.Literal('budget')]))),
+      shadow: Type.Optional(
+        Type.Array(
+          Type.Union([
+            Type.Literal('rpm'),
+            Type.Literal('tpm'),
+            Type.Literal('parallel'),
+            Type.Literal('budget'),
+          ]),
+        ),
+      ),
       defaultReservationUsd: Type.Optional(Type.Number({ minimum: 0 })),
       spendFlushIntervalMs: Type.Optional(timerDelaySchema({ minimum: 0 })),
       maxLeaseLifetimeMs: Type.Optional(LeaseLifetimeSchema),
@@ -285,7 +316,9 @@ const SerialisableSchema = Type.Object({
       commandTimeoutMs: Type.Optional(timerDelaySchema({ minimum: 1 })),
     }),
   ),
-  readiness: Type.Optional(Type.Object({ requireKeyStore: Type.Optional(Type.Boolean()) }, { additionalProperties: false })),
+  readiness: Type.Optional(
+    Type.Object({ requireKeyStore: Type.Optional(Type.Boolean()) }, { additionalProperties: false }),
+  ),
   maxConcurrentRequests: Type.Optional(Type.Integer({ minimum: 0 })),
   jsonMaxDepth: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
   drainTimeoutMs: Type.Optional(timerDelaySchema({ minimum: 0 })),
@@ -306,33 +339,64 @@ const SerialisableSchema = Type.Object({
 });
 
 /** Every problem of the production options (and the metrics token, the refusal row rate), each starting with its option's path. */
-export function productionOptionsProblems(options: ProductionOptions & Pick<ObservabilityOptions, 'metricsToken' | 'unauthenticatedRefusalRowsPerSecond'>): string[] {
+export function productionOptionsProblems(
+  options: ProductionOptions &
+    Pick<ObservabilityOptions, 'metricsToken' | 'unauthenticatedRefusalRowsPerSecond'>,
+): string[] {
   const { keyStore, now, drain: _drain, ...rest } = options;
   // only the plain fields checked here: other options may hold instances (metrics, a request log, a logger)
   const plain: Record<string, unknown> = {};
-  for (const name of Object.keys(SerialisableSchema.properties)) plain[name] = (rest as Record<string, unknown>)[name];
-  const problems = schemaProblems(SerialisableSchema, JSON.parse(JSON.stringify({ ...plain, limits: { ...rest.limits, costEstimator: undefined }, redis: rest.redis === undefined ? undefined : { ...rest.redis, client: undefined } })) as unknown, '');
+  for (const name of Object.keys(SerialisableSchema.properties))
+    plain[name] = (rest as Record<string, unknown>)[name];
+  const problems = schemaProblems(
+    SerialisableSchema,
+    JSON.parse(
+      JSON.stringify({
+        ...plain,
+        limits: { ...rest.limits, costEstimator: undefined },
+        redis: rest.redis === undefined ? undefined : { ...rest.redis, client: undefined },
+      }),
+    ) as unknown,
+    '',
+  );
   const names = new Set<string>();
   for (const key of options.keys ?? []) {
     if (names.has(key.name)) problems.push(`/keys: two static keys are named "${key.name}"`);
     names.add(key.name);
-    if (key.expiresAt !== undefined && Number.isNaN(Date.parse(key.expiresAt))) problems.push(`/keys/${key.name}/expiresAt: not a date-time`);
+    if (key.expiresAt !== undefined && Number.isNaN(Date.parse(key.expiresAt)))
+      problems.push(`/keys/${key.name}/expiresAt: not a date-time`);
   }
   if (options.redis !== undefined) problems.push(...redisEndpointProblems(options.redis, '/redis', true));
-  problems.push(...hostNameProblems(options.allowedHosts, '/allowedHosts'), ...hostNameProblems(options.admin?.allowedHosts, '/admin/allowedHosts'));
+  problems.push(
+    ...hostNameProblems(options.allowedHosts, '/allowedHosts'),
+    ...hostNameProblems(options.admin?.allowedHosts, '/admin/allowedHosts'),
+  );
   if (keyStore !== undefined && keyStore !== 'memory') {
     if ('url' in keyStore) {
-      if (typeof keyStore.url !== 'string' || !/^(sqlite:.+|postgres(ql)?:\/\/.+)$/.test(keyStore.url)) problems.push('/keyStore/url: use sqlite:<path>, sqlite::memory: or postgres://...');
-      else if (keyStore.postgres !== undefined && keyStore.url.startsWith('sqlite:')) problems.push('/keyStore/postgres: pool settings are for a postgres:// key store, not sqlite:');
-      if (keyStore.postgres !== undefined) problems.push(...schemaProblems(PostgresPoolOptionsSchema, keyStore.postgres, '/keyStore/postgres'));
+      if (typeof keyStore.url !== 'string' || !/^(sqlite:.+|postgres(ql)?:\/\/.+)$/.test(keyStore.url))
+        problems.push('/keyStore/url: use sqlite:<path>, sqlite::memory: or postgres://...');
+      else if (keyStore.postgres !== undefined && keyStore.url.startsWith('sqlite:'))
+        problems.push('/keyStore/postgres: pool settings are for a postgres:// key store, not sqlite:');
+      if (keyStore.postgres !== undefined)
+        problems.push(...schemaProblems(PostgresPoolOptionsSchema, keyStore.postgres, '/keyStore/postgres'));
     } else if (typeof keyStore.findByHash !== 'function') problems.push('/keyStore: not a KeyStore');
   }
-  if (keyStore !== undefined && keyStore !== 'memory' && options.keySecret === undefined && options.admin?.masterKey === undefined) {
-    problems.push('/keySecret: a persistent key store needs a keySecret (or a master key to derive it from), or stored keys would not survive a restart');
+  if (
+    keyStore !== undefined &&
+    keyStore !== 'memory' &&
+    options.keySecret === undefined &&
+    options.admin?.masterKey === undefined
+  ) {
+    problems.push(
+      '/keySecret: a persistent key store needs a keySecret (or a master key to derive it from), or stored keys would not survive a restart',
+    );
   }
   if (now !== undefined && typeof now !== 'function') problems.push('/now: must be a function');
   const { metricsToken } = options;
-  if (metricsToken !== undefined && (typeof metricsToken !== 'string' || metricsToken.length < 16 || /\s/.test(metricsToken))) {
+  if (
+    metricsToken !== undefined &&
+    (typeof metricsToken !== 'string' || metricsToken.length < 16 || /\s/.test(metricsToken))
+  ) {
     problems.push('/metricsToken: a bearer token of at least 16 characters without spaces');
   }
   const rowRate = options.unauthenticatedRefusalRowsPerSecond;
@@ -343,7 +407,11 @@ export function productionOptionsProblems(options: ProductionOptions & Pick<Obse
 }
 
 /** Checks the options once, reporting every problem in one `invalid_options` error. */
-export function validateProductionOptions(options: ProductionOptions & Pick<ObservabilityOptions, 'metricsToken' | 'unauthenticatedRefusalRowsPerSecond'>): void {
+export function validateProductionOptions(
+  options: ProductionOptions &
+    Pick<ObservabilityOptions, 'metricsToken' | 'unauthenticatedRefusalRowsPerSecond'>,
+): void {
   const problems = productionOptionsProblems(options);
-  if (problems.length > 0) throw new SwitchyardError('invalid_options', `Invalid Switchyard options:\n- ${problems.join('\n- ')}`);
+  if (problems.length > 0)
+    throw new SwitchyardError('invalid_options', `Invalid Switchyard options:\n- ${problems.join('\n- ')}`);
 }

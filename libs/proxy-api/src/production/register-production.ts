@@ -76,11 +76,18 @@ function defaultLeaseLifetimeMs(longestRequestMs: number): number {
  * The key store: as configured, else (with a master key) the request log's SQL database when
  * there is one, else process memory. Undefined when no key can exist (no master key, no store).
  */
-async function openKeyStore(configured: ProductionOptions['keyStore'], masterKey: string | undefined, requestLog: RequestLog | undefined): Promise<KeyStore | undefined> {
+async function openKeyStore(
+  configured: ProductionOptions['keyStore'],
+  masterKey: string | undefined,
+  requestLog: RequestLog | undefined,
+): Promise<KeyStore | undefined> {
   if (configured === 'memory') return new MemoryKeyStore();
   if (configured !== undefined && 'url' in configured) {
     const { url, schema, postgres } = configured;
-    return SqlKeyStore.open(await openDatabase({ ...postgres, url, ...(schema === undefined ? {} : { schema }) }), { owned: true });
+    return SqlKeyStore.open(
+      await openDatabase({ ...postgres, url, ...(schema === undefined ? {} : { schema }) }),
+      { owned: true },
+    );
   }
   if (configured !== undefined) return configured;
   if (masterKey === undefined) return undefined;
@@ -91,10 +98,17 @@ async function openKeyStore(configured: ProductionOptions['keyStore'], masterKey
   return db === undefined ? new MemoryKeyStore() : SqlKeyStore.open(db, { owned: false });
 }
 
-function keySourceOf(path: string): { source: KeySource; endpoint: CostEstimateInput['endpoint'] } | undefined {
-  if (path.startsWith('/proxy/') || path === '/proxy') return { source: 'x-switchyard-key', endpoint: 'proxy' };
+function keySourceOf(
+  path: string,
+): { source: KeySource; endpoint: CostEstimateInput['endpoint'] } | undefined {
+  if (path.startsWith('/proxy/') || path === '/proxy')
+    return { source: 'x-switchyard-key', endpoint: 'proxy' };
   if (path.startsWith('/v1/')) {
-    const endpoint = path.startsWith('/v1/embeddings') ? 'embeddings' : path === '/v1/messages' ? 'messages' : 'chat';
+    const endpoint = path.startsWith('/v1/embeddings')
+      ? 'embeddings'
+      : path === '/v1/messages'
+        ? 'messages'
+        : 'chat';
     return { source: 'authorization', endpoint };
   }
   return undefined;
@@ -108,7 +122,12 @@ function hooksOf<T>(hooks: T | T[] | undefined): T[] {
  * Keys, admin API, limits, readiness, shutdown draining, CORS, OpenAPI and hardening, set up
  * on the routes plugin's instance before any route is added.
  */
-export async function registerProduction(app: FastifyInstance, gateway: Gateway, options: ProductionOptions, wiring: ProductionWiring = {}): Promise<ProductionFeatures> {
+export async function registerProduction(
+  app: FastifyInstance,
+  gateway: Gateway,
+  options: ProductionOptions,
+  wiring: ProductionWiring = {},
+): Promise<ProductionFeatures> {
   validateProductionOptions(options);
   const now = options.now ?? Date.now;
   const logger = app.log;
@@ -120,9 +139,15 @@ export async function registerProduction(app: FastifyInstance, gateway: Gateway,
   const store = await openKeyStore(options.keyStore, masterKey, wiring.requestLog);
   const open = masterKey === undefined && staticKeys.length === 0 && store === undefined;
   if (open) {
-    logger.warn('no client keys, key store or master key configured: the gateway is OPEN, every request is served without authentication');
+    logger.warn(
+      'no client keys, key store or master key configured: the gateway is OPEN, every request is served without authentication',
+    );
   }
-  const secret = options.keySecret ?? (masterKey === undefined ? randomBytes(32) : createHmac('sha256', masterKey).update('switchyard key hashing').digest());
+  const secret =
+    options.keySecret ??
+    (masterKey === undefined
+      ? randomBytes(32)
+      : createHmac('sha256', masterKey).update('switchyard key hashing').digest());
   const registry =
     store === undefined && staticKeys.length === 0
       ? undefined
@@ -139,7 +164,10 @@ export async function registerProduction(app: FastifyInstance, gateway: Gateway,
         });
   if (registry !== undefined && redis !== undefined) {
     await withTimeout(connectKeyInvalidation(registry, redis, logger), 2_000).catch((error: unknown) =>
-      logger.warn({ err: { message: (error as Error).message } }, 'key invalidation is not subscribed yet; cached keys expire on their TTL'),
+      logger.warn(
+        { err: { message: (error as Error).message } },
+        'key invalidation is not subscribed yet; cached keys expire on their TTL',
+      ),
     );
   }
 
@@ -154,12 +182,23 @@ export async function registerProduction(app: FastifyInstance, gateway: Gateway,
     // allowed (a deployment that knows its requests are short), but it is what a mistaken unit
     // looks like: a request still running at the lifetime loses its slot
     logger.warn(
-      { maxLeaseLifetimeMs: leaseLifetimeMs, requestTimeoutMs, ...(proxyRequestTimeoutMs === undefined ? {} : { proxyRequestTimeoutMs }) },
+      {
+        maxLeaseLifetimeMs: leaseLifetimeMs,
+        requestTimeoutMs,
+        ...(proxyRequestTimeoutMs === undefined ? {} : { proxyRequestTimeoutMs }),
+      },
       'limits.maxLeaseLifetimeMs is below the request timeout (requestTimeoutMs, or proxy.requestTimeoutMs when longer): a request still running when its lease reaches that age gives back its max_parallel slot and reservation',
     );
   }
-  const redisLimits = redis === undefined ? undefined : new RedisLimitBackend(redis, { maxLeaseLifetimeMs: leaseLifetimeMs ?? defaultLeaseLifetimeMs(longestRequestMs), logger });
-  const backend: LimitBackend = redisLimits === undefined ? local : new FailoverLimitBackend(redisLimits, local, failMode, logger);
+  const redisLimits =
+    redis === undefined
+      ? undefined
+      : new RedisLimitBackend(redis, {
+          maxLeaseLifetimeMs: leaseLifetimeMs ?? defaultLeaseLifetimeMs(longestRequestMs),
+          logger,
+        });
+  const backend: LimitBackend =
+    redisLimits === undefined ? local : new FailoverLimitBackend(redisLimits, local, failMode, logger);
   const limiter = new KeyLimiter({
     backend,
     costEstimator: options.limits?.costEstimator ?? wiring.budgetEstimator,
@@ -184,7 +223,8 @@ export async function registerProduction(app: FastifyInstance, gateway: Gateway,
   // in order: settlements finish, spend is flushed, then the store and Redis go away
   let closing: Promise<void> | undefined;
   // a KeyStore instance passed in belongs to the caller
-  const ownsStore = options.keyStore === undefined || options.keyStore === 'memory' || 'url' in options.keyStore;
+  const ownsStore =
+    options.keyStore === undefined || options.keyStore === 'memory' || 'url' in options.keyStore;
   const close = (): Promise<void> =>
     (closing ??= (async () => {
       await limiter.close();
@@ -196,7 +236,8 @@ export async function registerProduction(app: FastifyInstance, gateway: Gateway,
   policy.attach(gateway);
 
   // readiness, draining, overload
-  const drain = options.drain ?? new DrainController(options.drainTimeoutMs ?? PRODUCTION_DEFAULTS.drainTimeoutMs);
+  const drain =
+    options.drain ?? new DrainController(options.drainTimeoutMs ?? PRODUCTION_DEFAULTS.drainTimeoutMs);
   if (!app.hasDecorator('switchyardDrain')) app.decorate('switchyardDrain', drain);
   app.decorateRequest('switchyardShutdownSignal', undefined);
   // once the listener is closing, a keep-alive connection that finishes its last response is
@@ -240,14 +281,18 @@ export async function registerProduction(app: FastifyInstance, gateway: Gateway,
   const checks: ReadinessCheck[] = [];
   // reported, required only when asked: the store is shared, so failing on it would take every
   // instance out of service at once, while each still serves static, cached and master keys
-  const keyStoreRequired = options.readiness?.requireKeyStore ?? PRODUCTION_DEFAULTS.readinessRequiresKeyStore;
-  if (store !== undefined) checks.push({ name: 'keyStore', check: () => store.ping(), required: keyStoreRequired });
-  if (redis !== undefined) checks.push({ name: 'redis', check: () => redis.ping(), required: failMode === 'closed' });
+  const keyStoreRequired =
+    options.readiness?.requireKeyStore ?? PRODUCTION_DEFAULTS.readinessRequiresKeyStore;
+  if (store !== undefined)
+    checks.push({ name: 'keyStore', check: () => store.ping(), required: keyStoreRequired });
+  if (redis !== undefined)
+    checks.push({ name: 'redis', check: () => redis.ping(), required: failMode === 'closed' });
   const cache = wiring.cache;
   if (cache?.stats().redis !== undefined) {
     // an open breaker skips Redis: the cache serves from memory only (degraded, still serving)
     const check = async (): Promise<void> => {
-      if (cache.stats().redis?.state === 'open') throw new Error('response cache: Redis tier skipped (breaker open)');
+      if (cache.stats().redis?.state === 'open')
+        throw new Error('response cache: Redis tier skipped (breaker open)');
     };
     checks.push({ name: 'cacheRedis', check, required: false });
   }
@@ -260,19 +305,42 @@ export async function registerProduction(app: FastifyInstance, gateway: Gateway,
       // @fastify/cors allows GET, HEAD and POST only: the admin API's PATCH and DELETE, and the
       // universal proxy's PUT, PATCH and DELETE, would fail their preflight from an allowed origin
       methods: CORS_METHODS,
-      exposedHeaders: ['x-request-id', 'retry-after', 'x-ratelimit-limit-requests', 'x-ratelimit-remaining-requests', 'x-ratelimit-reset-requests', 'x-ratelimit-limit-tokens', 'x-ratelimit-remaining-tokens', 'x-ratelimit-reset-tokens'],
+      exposedHeaders: [
+        'x-request-id',
+        'retry-after',
+        'x-ratelimit-limit-requests',
+        'x-ratelimit-remaining-requests',
+        'x-ratelimit-reset-requests',
+        'x-ratelimit-limit-tokens',
+        'x-ratelimit-remaining-tokens',
+        'x-ratelimit-reset-tokens',
+      ],
     });
   }
   if (options.openapi !== false) await registerOpenApi(app);
 
   // client authentication and key policy on every /v1 and /proxy route registered from here on
-  const adminAuth: AdminAuthState = { masterKey, open, allowedHosts: new Set((options.admin?.allowedHosts ?? []).map(hostNameOf)), optionNames: options.optionNames };
+  const adminAuth: AdminAuthState = {
+    masterKey,
+    open,
+    allowedHosts: new Set((options.admin?.allowedHosts ?? []).map(hostNameOf)),
+    optionNames: options.optionNames,
+  };
   // createApp() decorates its app with a state to fill in (its own routes see it, in every scope)
-  if (app.hasDecorator('switchyardAdminAuth') && app.switchyardAdminAuth !== undefined) Object.assign(app.switchyardAdminAuth, adminAuth);
+  if (app.hasDecorator('switchyardAdminAuth') && app.switchyardAdminAuth !== undefined)
+    Object.assign(app.switchyardAdminAuth, adminAuth);
   else app.decorate('switchyardAdminAuth', adminAuth);
   const auth: ClientAuthState = { open, registry, masterKey };
   // what stands in for a key in open mode: this machine's clients only, not its browser's pages
-  const openCheck = open ? openModeCheck(options.allowedHosts ?? [], options.cors === undefined || options.cors === false || options.cors.origin === true ? [] : options.cors.origin, options.optionNames) : undefined;
+  const openCheck = open
+    ? openModeCheck(
+        options.allowedHosts ?? [],
+        options.cors === undefined || options.cors === false || options.cors.origin === true
+          ? []
+          : options.cors.origin,
+        options.optionNames,
+      )
+    : undefined;
   const openGuard = openCheck === undefined ? undefined : openModeGuard(openCheck);
   // the same checks for routes of the embedder's (`requireClientKey`), on the app createApp() returns as for adminAuth
   const clientKeys = installClientKeyGuard(app, { auth, openCheck, policy, countRefusal: undefined });
@@ -286,9 +354,11 @@ export async function registerProduction(app: FastifyInstance, gateway: Gateway,
     // the key is checked on the headers alone, before the body is read or parsed: a client
     // without a valid key gets its 401 without the gateway reading (up to bodyLimit) or
     // parsing and validating its body first
-    const authenticate: onRequestHookHandler = (request, _reply, done) => settleHook(() => authenticateNow(auth, request, kind.source), done);
+    const authenticate: onRequestHookHandler = (request, _reply, done) =>
+      settleHook(() => authenticateNow(auth, request, kind.source), done);
     // model, limits and budget need the parsed body (model, estimated cost): a preHandler
-    const enforce: preHandlerHookHandler = (request, reply, done) => settleHook(() => policy.enforce(request, reply, kind.endpoint), done);
+    const enforce: preHandlerHookHandler = (request, reply, done) =>
+      settleHook(() => policy.enforce(request, reply, kind.endpoint), done);
     // an open gateway authenticates no one, so no request carries a key to enforce limits
     // on: the hooks would be empty steps on every request
     // requireClientKey, given to the whole app (addHook on its root), leaves these routes to their own checks
@@ -300,7 +370,11 @@ export async function registerProduction(app: FastifyInstance, gateway: Gateway,
       route.onRequest = [openGuard, ...hooksOf(route.onRequest)];
     }
     if (route.schema !== undefined && route.schema.security === undefined) {
-      route.schema = { ...route.schema, security: kind.source === 'authorization' ? [{ clientKey: [] }, { apiKeyHeader: [] }] : [{ gatewayKey: [] }] };
+      route.schema = {
+        ...route.schema,
+        security:
+          kind.source === 'authorization' ? [{ clientKey: [] }, { apiKeyHeader: [] }] : [{ gatewayKey: [] }],
+      };
     }
   });
 
@@ -308,5 +382,12 @@ export async function registerProduction(app: FastifyInstance, gateway: Gateway,
   if (options.openapi !== false) openApiRoutes(app);
   if (registry !== undefined) adminKeyRoutes(app, registry, limiter, PRODUCTION_DEFAULTS.adminPageSize);
 
-  return { jsonParser: depthLimitedJsonParser(app, options.jsonMaxDepth ?? PRODUCTION_DEFAULTS.jsonMaxDepth), registry, limiter, redisLimits, clientKeys, close };
+  return {
+    jsonParser: depthLimitedJsonParser(app, options.jsonMaxDepth ?? PRODUCTION_DEFAULTS.jsonMaxDepth),
+    registry,
+    limiter,
+    redisLimits,
+    clientKeys,
+    close,
+  };
 }

@@ -17,27 +17,33 @@ describe('BodyCapture.text', () => {
   });
 
   // encodings are lowercased first, so these are the names of Object.prototype that can match
-  it.each(['constructor', '__proto__'])('treats %s as an unknown encoding, not a property of every object', async (encoding) => {
-    const capture = await captured(Buffer.from('{"usage":1}'));
-    expect(await capture.text(encoding)).toBeUndefined();
-  });
+  it.each(['constructor', '__proto__'])(
+    'treats %s as an unknown encoding, not a property of every object',
+    async (encoding) => {
+      const capture = await captured(Buffer.from('{"usage":1}'));
+      expect(await capture.text(encoding)).toBeUndefined();
+    },
+  );
 
   it.each([
     ['br', (input: Buffer) => brotliCompressSync(input, { params: { [constants.BROTLI_PARAM_QUALITY]: 4 } })],
     ['gzip', gzipSync],
-  ] as const)('does not decode a %s bomb whole: a body past 8x the kept bytes is not metered', async (encoding, compress) => {
-    // 32 MiB of zeros compress to some bytes (brotli) or ~32 KiB (gzip): inside a 64 KiB capture
-    const bomb = compress(Buffer.alloc(32 * 1024 * 1024));
-    const capture = new BodyCapture(64 * 1024);
-    capture.resume();
-    capture.end(bomb);
-    await new Promise((resolve) => capture.once('end', resolve));
-    expect(capture.truncated).toBe(false);
-    expect(await capture.text(encoding)).toBeUndefined();
-    // a body within the bound still decodes
-    const usage = `{"usage":{"total_tokens":42},"pad":"${' '.repeat(100_000)}"}`;
-    expect(await (await capturedWith(64 * 1024, compress(Buffer.from(usage)))).text(encoding)).toBe(usage);
-  });
+  ] as const)(
+    'does not decode a %s bomb whole: a body past 8x the kept bytes is not metered',
+    async (encoding, compress) => {
+      // 32 MiB of zeros compress to some bytes (brotli) or ~32 KiB (gzip): inside a 64 KiB capture
+      const bomb = compress(Buffer.alloc(32 * 1024 * 1024));
+      const capture = new BodyCapture(64 * 1024);
+      capture.resume();
+      capture.end(bomb);
+      await new Promise((resolve) => capture.once('end', resolve));
+      expect(capture.truncated).toBe(false);
+      expect(await capture.text(encoding)).toBeUndefined();
+      // a body within the bound still decodes
+      const usage = `{"usage":{"total_tokens":42},"pad":"${' '.repeat(100_000)}"}`;
+      expect(await (await capturedWith(64 * 1024, compress(Buffer.from(usage)))).text(encoding)).toBe(usage);
+    },
+  );
 });
 
 async function capturedWith(maxBytes: number, body: Buffer): Promise<BodyCapture> {

@@ -5,7 +5,10 @@ import { SwitchyardError } from '@switchyard/proxy-core';
 
 // a Map, not an object literal: the encoding comes from the client or the upstream, and
 // `constructor` or `toString` must be an unknown encoding, not a property of every object
-const decoders: ReadonlyMap<string, (input: Buffer, options: ZlibOptions) => Promise<Buffer>> = new Map<string, (input: Buffer, options: ZlibOptions) => Promise<Buffer>>([
+const decoders: ReadonlyMap<string, (input: Buffer, options: ZlibOptions) => Promise<Buffer>> = new Map<
+  string,
+  (input: Buffer, options: ZlibOptions) => Promise<Buffer>
+>([
   ['gzip', promisify(gunzip)],
   ['x-gzip', promisify(gunzip)],
   ['deflate', promisify(inflate)],
@@ -54,7 +57,9 @@ export class BodyCapture extends Transform {
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.#total += chunk.length;
     if (this.#total > this.limitBytes) {
-      callback(new SwitchyardError('request_too_large', `The request body exceeds ${this.limitBytes} bytes.`));
+      callback(
+        new SwitchyardError('request_too_large', `The request body exceeds ${this.limitBytes} bytes.`),
+      );
       return;
     }
     if (this.maxBytes === 0) {
@@ -68,7 +73,10 @@ export class BodyCapture extends Transform {
       this.#tail.push(chunk);
       this.#tailBytes += chunk.length;
       // keep the tail bounded: drop whole chunks from its front
-      while (this.#tailBytes - (this.#tail[0]?.length ?? 0) >= this.maxBytes - this.#headBytes && this.#tail.length > 1) {
+      while (
+        this.#tailBytes - (this.#tail[0]?.length ?? 0) >= this.maxBytes - this.#headBytes &&
+        this.#tail.length > 1
+      ) {
         this.#tailBytes -= this.#tail.shift()?.length ?? 0;
       }
     }
@@ -96,7 +104,9 @@ export class BodyCapture extends Transform {
     if (decode === undefined || this.truncated) return undefined;
     try {
       // past maxOutputLength the decoder fails (ERR_BUFFER_TOO_LARGE): not metered, as unreadable
-      return (await decode(this.bytes(), { maxOutputLength: Math.max(this.maxBytes * MAX_EXPANSION, 64 * 1024) })).toString('utf8');
+      return (
+        await decode(this.bytes(), { maxOutputLength: Math.max(this.maxBytes * MAX_EXPANSION, 64 * 1024) })
+      ).toString('utf8');
     } catch {
       return undefined;
     }

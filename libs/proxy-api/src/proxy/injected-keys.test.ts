@@ -5,7 +5,11 @@ import { injectsInto, type InjectedKey } from './proxy-headers';
 
 const meters = createMeterRegistry();
 
-function key(provider: string, config: { value: string; hosts?: string[] }, routes: Record<string, string> = {}): InjectedKey {
+function key(
+  provider: string,
+  config: { value: string; hosts?: string[] },
+  routes: Record<string, string> = {},
+): InjectedKey {
   const { keys, problems } = injectedKeys({ [provider]: config }, meters, routes);
   expect(problems).toEqual([]);
   return keys.get(provider)!;
@@ -28,7 +32,9 @@ describe('injectedKeys and injectsInto', () => {
     const huggingface = key('huggingface', { value: 'Bearer hf_x' });
     expect(huggingface.hosts).toEqual(['router.huggingface.co', 'api-inference.huggingface.co']);
     expect(goes(huggingface, 'https://router.huggingface.co/v1/chat/completions')).toBe(true);
-    expect(goes(huggingface, 'https://attacker-endpoint.us-east-1.aws.endpoints.huggingface.cloud/')).toBe(false);
+    expect(goes(huggingface, 'https://attacker-endpoint.us-east-1.aws.endpoints.huggingface.cloud/')).toBe(
+      false,
+    );
     const named = key('huggingface', { value: 'Bearer hf_x', hosts: ['*.endpoints.huggingface.cloud'] });
     expect(goes(named, 'https://mine.us-east-1.aws.endpoints.huggingface.cloud/')).toBe(true);
     expect(goes(named, 'http://mine.us-east-1.aws.endpoints.huggingface.cloud/')).toBe(false);
@@ -39,7 +45,11 @@ describe('injectedKeys and injectsInto', () => {
     expect(goes(byOrigin, 'http://10.0.0.5:8000/v1/models')).toBe(true);
     expect(goes(byOrigin, 'http://10.0.0.5:8001/v1/models')).toBe(false);
     expect(goes(byOrigin, 'https://10.0.0.5/v1/models')).toBe(false);
-    const byRoute = key('openai', { value: 'Bearer sk-x', hosts: ['api.openai.com', 'llm.internal'] }, { local: 'http://llm.internal:11434/v1', other: 'http://other.internal:8000' });
+    const byRoute = key(
+      'openai',
+      { value: 'Bearer sk-x', hosts: ['api.openai.com', 'llm.internal'] },
+      { local: 'http://llm.internal:11434/v1', other: 'http://other.internal:8000' },
+    );
     expect(byRoute.origins).toEqual(['http://llm.internal:11434']);
     expect(goes(byRoute, 'http://llm.internal:11434/v1/chat/completions')).toBe(true);
     expect(goes(byRoute, 'http://llm.internal:8080/v1/chat/completions')).toBe(false);
@@ -48,13 +58,19 @@ describe('injectedKeys and injectsInto', () => {
 
   it('reports a key with no default host and a hosts entry that is more than an origin', () => {
     const { keys, problems } = injectedKeys(
-      { pinecone: { value: 'pcsk-x' }, nobody: { value: 'x' }, openai: { value: 'Bearer sk-x', hosts: ['http://10.0.0.5:8000/v1'] } },
+      {
+        pinecone: { value: 'pcsk-x' },
+        nobody: { value: 'x' },
+        openai: { value: 'Bearer sk-x', hosts: ['http://10.0.0.5:8000/v1'] },
+      },
       meters,
       {},
     );
     expect(keys.has('pinecone')).toBe(false);
     expect(problems).toEqual([
-      expect.stringMatching(/^proxy\.providerKeys\.pinecone: no default hosts \(the provider's hosts: \*\.pinecone\.io;/),
+      expect.stringMatching(
+        /^proxy\.providerKeys\.pinecone: no default hosts \(the provider's hosts: \*\.pinecone\.io;/,
+      ),
       expect.stringMatching(/^proxy\.providerKeys\.nobody: no default hosts \(the provider's hosts: none;/),
       'proxy.providerKeys.openai.hosts: "http://10.0.0.5:8000/v1" is neither a host pattern nor an http(s) origin (scheme://host[:port], no path).',
     ]);

@@ -20,7 +20,14 @@ function entryOrigin(entry: string): string | undefined {
     return undefined;
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
-  if (url.username !== '' || url.password !== '' || url.pathname !== '/' || url.search !== '' || url.hash !== '') return undefined;
+  if (
+    url.username !== '' ||
+    url.password !== '' ||
+    url.pathname !== '/' ||
+    url.search !== '' ||
+    url.hash !== ''
+  )
+    return undefined;
   return url.origin;
 }
 
@@ -31,7 +38,11 @@ function entryOrigin(entry: string): string | undefined {
  * https on the default port only; an origin in `hosts`, or the origin of an operator's route
  * to one of the key's hosts, is reached exactly as written (a local server over http).
  */
-export function injectedKeys(providerKeys: Readonly<Record<string, ProviderKey>>, meters: MeterRegistry, routes: Readonly<Record<string, string>>): InjectedKeys {
+export function injectedKeys(
+  providerKeys: Readonly<Record<string, ProviderKey>>,
+  meters: MeterRegistry,
+  routes: Readonly<Record<string, string>>,
+): InjectedKeys {
   const keys = new Map<string, InjectedKey>();
   const problems: string[] = [];
   for (const [provider, key] of Object.entries(providerKeys)) {
@@ -45,7 +56,10 @@ export function injectedKeys(providerKeys: Readonly<Record<string, ProviderKey>>
           continue;
         }
         const origin = entryOrigin(entry);
-        if (origin === undefined) problems.push(`${path}.hosts: "${entry}" is neither a host pattern nor an http(s) origin (scheme://host[:port], no path).`);
+        if (origin === undefined)
+          problems.push(
+            `${path}.hosts: "${entry}" is neither a host pattern nor an http(s) origin (scheme://host[:port], no path).`,
+          );
         else origins.push(origin);
       }
     } else {
@@ -53,13 +67,16 @@ export function injectedKeys(providerKeys: Readonly<Record<string, ProviderKey>>
       hosts.push(...meterHosts.filter((pattern) => !pattern.includes('*')));
       if (hosts.length === 0) {
         const known = meterHosts.length === 0 ? 'none' : meterHosts.join(', ');
-        problems.push(`${path}: no default hosts (the provider's hosts: ${known}; wildcards are never a default): name the hosts this key may go to in hosts.`);
+        problems.push(
+          `${path}: no default hosts (the provider's hosts: ${known}; wildcards are never a default): name the hosts this key may go to in hosts.`,
+        );
         continue;
       }
     }
     for (const base of Object.values(routes)) {
       const route = new URL(base);
-      if (hosts.some((pattern) => hostMatches(pattern, route.hostname)) && !origins.includes(route.origin)) origins.push(route.origin);
+      if (hosts.some((pattern) => hostMatches(pattern, route.hostname)) && !origins.includes(route.origin))
+        origins.push(route.origin);
     }
     keys.set(provider, { header: key.header ?? 'authorization', value: key.value, hosts, origins });
   }

@@ -3,11 +3,29 @@ import type { IncomingHttpHeaders } from 'node:http';
 
 // `expect` too: the gateway's own server answered the client's 100-continue, and undici
 // refuses to send the header at all (the exchange failed as an unreachable provider)
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'http2-settings', 'expect']);
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'host',
+  'http2-settings',
+  'expect',
+]);
 
 function connectionTokens(value: string | string[] | undefined): Set<string> {
   const text = Array.isArray(value) ? value.join(',') : (value ?? '');
-  return new Set(text.split(',').map((token) => token.trim().toLowerCase()).filter(Boolean));
+  return new Set(
+    text
+      .split(',')
+      .map((token) => token.trim().toLowerCase())
+      .filter(Boolean),
+  );
 }
 
 /** A key the gateway injects towards its own provider's hosts. */
@@ -27,7 +45,11 @@ export interface InjectedKey {
  */
 export function injectsInto(key: InjectedKey, target: URL): boolean {
   if (key.origins.includes(target.origin)) return true;
-  return target.protocol === 'https:' && target.port === '' && key.hosts.some((pattern) => hostMatches(pattern, target.hostname));
+  return (
+    target.protocol === 'https:' &&
+    target.port === '' &&
+    key.hosts.some((pattern) => hostMatches(pattern, target.hostname))
+  );
 }
 
 /**
@@ -36,7 +58,12 @@ export function injectsInto(key: InjectedKey, target: URL): boolean {
  * key presented as a bearer token are removed; trace headers are added; a provider key is
  * injected only where {@link injectsInto} allows it.
  */
-export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, target: URL, trace: Readonly<Record<string, string>>, key: InjectedKey | undefined): Record<string, string | string[]> {
+export function upstreamRequestHeaders(
+  incoming: IncomingHttpHeaders,
+  target: URL,
+  trace: Readonly<Record<string, string>>,
+  key: InjectedKey | undefined,
+): Record<string, string | string[]> {
   const dropped = connectionTokens(incoming.connection);
   const out: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(incoming)) {
@@ -60,7 +87,9 @@ export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, target: UR
 }
 
 /** The response headers sent to the client: hop-by-hop headers removed, the rest unchanged. */
-export function clientResponseHeaders(upstream: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
+export function clientResponseHeaders(
+  upstream: Record<string, string | string[] | undefined>,
+): Record<string, string | string[]> {
   const dropped = connectionTokens(upstream['connection']);
   const out: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(upstream)) {

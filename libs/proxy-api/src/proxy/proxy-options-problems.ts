@@ -4,7 +4,10 @@ import { proxyConfigProblems, type ProxyOptions } from './proxy-options';
 
 /** The proxy's meters: the registry given, else the built-in meters after the extra ones. */
 export function proxyMeterRegistry(proxy: ProxyOptions): MeterRegistry {
-  return proxy.meterRegistry ?? createMeterRegistry({ meters: proxy.meters ?? [], hostProviders: proxy.hostProviders ?? {} });
+  return (
+    proxy.meterRegistry ??
+    createMeterRegistry({ meters: proxy.meters ?? [], hostProviders: proxy.hostProviders ?? {} })
+  );
 }
 
 /**

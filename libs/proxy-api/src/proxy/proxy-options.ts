@@ -1,5 +1,11 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { GATEWAY_DEFAULTS, schemaProblems, SwitchyardError, timerDelaySchema, type ResolveAll } from '@switchyard/proxy-core';
+import {
+  GATEWAY_DEFAULTS,
+  schemaProblems,
+  SwitchyardError,
+  timerDelaySchema,
+  type ResolveAll,
+} from '@switchyard/proxy-core';
 import type { MeterRegistry, ProviderMeter } from '@switchyard/proxy-logging';
 
 /** Built-in route prefixes of the universal proxy: `/proxy/<prefix>/...` -> `<base>/...`. */
@@ -81,7 +87,9 @@ export type ProviderKey = Static<typeof ProviderKeySchema>;
 export const ProxyConfigSchema = Type.Object(
   {
     /** Route prefixes added to (or replacing) the built-in ones: `{ "local": "http://10.0.0.5:8000" }`. @default {} */
-    routes: Type.Optional(Type.Record(Type.String({ pattern: '^[a-z0-9][a-z0-9_-]*$' }), Type.String({ pattern: '^https?://' }))),
+    routes: Type.Optional(
+      Type.Record(Type.String({ pattern: '^[a-z0-9][a-z0-9_-]*$' }), Type.String({ pattern: '^https?://' })),
+    ),
     /** Host patterns allowed as targets besides the route hosts and the metered providers' hosts. @default [] */
     allowHosts: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
     /** Allow private, loopback and link-local addresses. @default false */
@@ -141,5 +149,6 @@ export function proxyConfigProblems(options: ProxyOptions): string[] {
 /** Checks the proxy options' serialisable fields, every problem in one `invalid_options` error. */
 export function validateProxyOptions(options: ProxyOptions): void {
   const problems = proxyConfigProblems(options);
-  if (problems.length > 0) throw new SwitchyardError('invalid_options', `Invalid proxy options:\n${problems.join('\n')}`);
+  if (problems.length > 0)
+    throw new SwitchyardError('invalid_options', `Invalid proxy options:\n${problems.join('\n')}`);
 }

@@ -27,7 +27,12 @@ import { requestContextFromHttp } from '../http/request-context-from-http';
 import type { RequestTimeLimit } from '../http/request-signal';
 import { APP_DEFAULTS } from '../app-options';
 import { BodyCapture } from './body-capture';
-import { BUILTIN_PROXY_ROUTES, PROXY_DEFAULTS, validateProxyOptions, type ProxyOptions } from './proxy-options';
+import {
+  BUILTIN_PROXY_ROUTES,
+  PROXY_DEFAULTS,
+  validateProxyOptions,
+  type ProxyOptions,
+} from './proxy-options';
 import { injectedKeys } from './injected-keys';
 import { proxyMeterRegistry } from './proxy-options-problems';
 import { clientResponseHeaders, upstreamRequestHeaders } from './proxy-headers';
@@ -45,7 +50,8 @@ export interface ProxyRoutesOptions {
   tracing?: SwitchyardTracing;
 }
 
-const TEXTUAL = /^(text\/|application\/(json|x-ndjson|graphql|xml|problem\+json|vnd\.amazon\.eventstream|x-amz-json)|application\/[a-z0-9.+-]*\+json)/;
+const TEXTUAL =
+  /^(text\/|application\/(json|x-ndjson|graphql|xml|problem\+json|vnd\.amazon\.eventstream|x-amz-json)|application\/[a-z0-9.+-]*\+json)/;
 // a request body is also kept when it is a form: an audio upload names its model in a field
 // next to the file (head and tail within the capture bound, where such fields are)
 const CAPTURED_REQUEST = /^(multipart\/form-data|application\/x-www-form-urlencoded)/;
@@ -55,7 +61,10 @@ function firstHeader(value: string | string[] | undefined): string | undefined {
 }
 
 function hasBody(raw: IncomingMessage): boolean {
-  return raw.headers['transfer-encoding'] !== undefined || (raw.headers['content-length'] !== undefined && raw.headers['content-length'] !== '0');
+  return (
+    raw.headers['transfer-encoding'] !== undefined ||
+    (raw.headers['content-length'] !== undefined && raw.headers['content-length'] !== '0')
+  );
 }
 
 /** The upstream's answer to a forwarded request, and the bounded copies of both bodies. */
@@ -86,7 +95,11 @@ function cutBy(context: RequestContext): SwitchyardError | undefined {
 
 /** A bug before the upstream call (a meter registry or tracer that throws): told apart from a failed call. */
 function notForwarded(cause: unknown): SwitchyardError {
-  return new SwitchyardError('internal_error', 'The gateway failed before forwarding the request; nothing was sent upstream.', { cause });
+  return new SwitchyardError(
+    'internal_error',
+    'The gateway failed before forwarding the request; nothing was sent upstream.',
+    { cause },
+  );
 }
 
 /**
@@ -101,11 +114,15 @@ function answerHeaders(reply: FastifyReply, upstream: Dispatcher.ResponseData, p
   } catch (cause) {
     // destroying an unread undici body makes it emit an abort error: nobody is left to hear it
     upstream.body.once('error', () => undefined).destroy();
-    throw new SwitchyardError('upstream_error', `Provider "${provider}" answered with status ${upstream.statusCode}, which cannot be forwarded.`, {
-      provider,
-      cause,
-      upstreamStatus: upstream.statusCode,
-    });
+    throw new SwitchyardError(
+      'upstream_error',
+      `Provider "${provider}" answered with status ${upstream.statusCode}, which cannot be forwarded.`,
+      {
+        provider,
+        cause,
+        upstreamStatus: upstream.statusCode,
+      },
+    );
   }
 }
 
@@ -114,12 +131,19 @@ function answerHeaders(reply: FastifyReply, upstream: Dispatcher.ResponseData, p
  * without a cost, the failure as its error under the status the client saw.
  */
 function meteringFailed(request: FastifyRequest, context: RequestContext, url: URL, thrown: unknown): void {
-  request.log.warn({ err: thrown, provider: url.hostname }, 'metering or pricing a proxy exchange failed; it is logged without a cost');
+  request.log.warn(
+    { err: thrown, provider: url.hostname },
+    'metering or pricing a proxy exchange failed; it is logged without a cost',
+  );
   context.costUsd = null;
-  context.error ??= new SwitchyardError('internal_error', 'Metering or pricing the exchange failed after the client got its answer.', {
-    cause: thrown,
-    ...(context.statusCode === undefined ? {} : { status: context.statusCode }),
-  });
+  context.error ??= new SwitchyardError(
+    'internal_error',
+    'Metering or pricing the exchange failed after the client got its answer.',
+    {
+      cause: thrown,
+      ...(context.statusCode === undefined ? {} : { status: context.statusCode }),
+    },
+  );
 }
 
 /**
@@ -133,17 +157,25 @@ export const proxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async (app, o
 };
 
 /** {@link proxyRoutes} with proxy options already validated (`switchyardRoutes` checks them before anything opens). */
-export const checkedProxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async (app, { gateway, pricing, proxy, bodyLimitBytes, tracing }) => {
+export const checkedProxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async (
+  app,
+  { gateway, pricing, proxy, bodyLimitBytes, tracing },
+) => {
   const meters: MeterRegistry = proxyMeterRegistry(proxy);
   const routes: Record<string, string> = { ...BUILTIN_PROXY_ROUTES, ...proxy.routes };
   const policy: TargetPolicy = {
-    allowHosts: [...Object.values(routes).map((base) => new URL(base).hostname), ...builtinMeterHosts(), ...(proxy.allowHosts ?? [])],
+    allowHosts: [
+      ...Object.values(routes).map((base) => new URL(base).hostname),
+      ...builtinMeterHosts(),
+      ...(proxy.allowHosts ?? []),
+    ],
     allowPrivateNetworks: proxy.allowPrivateNetworks ?? false,
     allowAddresses: proxy.allowAddresses ?? [],
   };
   const providerLabel = proxyProviderLabels(policy.allowHosts);
   const { keys, problems } = injectedKeys(proxy.providerKeys ?? {}, meters, proxy.routes ?? {});
-  if (problems.length > 0) throw new SwitchyardError('invalid_options', `Invalid proxy options:\n${problems.join('\n')}`);
+  if (problems.length > 0)
+    throw new SwitchyardError('invalid_options', `Invalid proxy options:\n${problems.join('\n')}`);
   const agent = createGuardedAgent(policy, proxy.resolve === undefined ? {} : { resolve: proxy.resolve });
   app.addHook('onClose', async () => agent.close());
   const allowTargetHeader = proxy.allowTargetHeader ?? PROXY_DEFAULTS.allowTargetHeader;
@@ -153,7 +185,10 @@ export const checkedProxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async 
   // the overall bound: an upstream that keeps sending, however slowly, never trips the idle timeout
   const requestTimeout = proxy.requestTimeoutMs ?? PROXY_DEFAULTS.requestTimeoutMs;
   const timeoutMessage = `The proxied exchange did not finish within ${requestTimeout} ms.`;
-  const timeLimit: RequestTimeLimit = { ms: requestTimeout, reason: () => new SwitchyardError('request_timeout', timeoutMessage) };
+  const timeLimit: RequestTimeLimit = {
+    ms: requestTimeout,
+    reason: () => new SwitchyardError('request_timeout', timeoutMessage),
+  };
   const bodyLimit = bodyLimitBytes ?? APP_DEFAULTS.bodyLimitBytes;
 
   // bodies stream through untouched: no parser reads them, whatever their media type (so
@@ -164,9 +199,15 @@ export const checkedProxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async 
   app.all('/proxy/*', async (request: FastifyRequest, reply: FastifyReply) => {
     const routeUrl = request.routeOptions.url ?? '/proxy/*';
     const rest = request.url.slice(routeUrl.length - 2);
-    const target = resolveProxyTarget(rest, firstHeader(request.headers['x-switchyard-target']), routes, allowTargetHeader);
+    const target = resolveProxyTarget(
+      rest,
+      firstHeader(request.headers['x-switchyard-target']),
+      routes,
+      allowTargetHeader,
+    );
     const url = assertAllowedTarget(target.url, policy);
-    if (Number(request.headers['content-length'] ?? 0) > bodyLimit) throw new SwitchyardError('request_too_large', `The request body exceeds ${bodyLimit} bytes.`);
+    if (Number(request.headers['content-length'] ?? 0) > bodyLimit)
+      throw new SwitchyardError('request_too_large', `The request body exceeds ${bodyLimit} bytes.`);
     // a target refused above is reported as a refusal by the HTTP layer; from here on, by this
     // route, exactly once whatever throws: that report's onRequestEnd writes the log row and
     // gives the key its lease back, and nothing else does once the context exists
@@ -203,7 +244,8 @@ export const checkedProxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async 
     // pipeline, not pipe: an upstream that fails mid-body (idle timeout, reset) cuts the reply instead of leaving it open
     return reply.send(
       pipeline(answer.upstream.body, answer.capture, (error) => {
-        if (error !== null && error !== undefined) context.error ??= transportError(provider, error, context.signal);
+        if (error !== null && error !== undefined)
+          context.error ??= transportError(provider, error, context.signal);
       }),
     );
   });
@@ -213,7 +255,12 @@ export const checkedProxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async 
    * answer's body is left to pipe. Throws a `SwitchyardError` for a failed call or an answer
    * that cannot be forwarded, anything else for a bug before the call.
    */
-  async function forward(request: FastifyRequest, reply: FastifyReply, context: RequestContext, url: URL): Promise<Answer> {
+  async function forward(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    context: RequestContext,
+    url: URL,
+  ): Promise<Answer> {
     const meter = meters.detect(url);
     const provider = meter?.name ?? url.hostname;
     context.provider = provider;
@@ -224,7 +271,12 @@ export const checkedProxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async 
     const headers = upstreamRequestHeaders(request.headers, url, request.switchyardUpstreamHeaders, key);
     tracing?.startExchange(context, url, headers);
     const requestType = firstHeader(request.headers['content-type']) ?? '';
-    const requestCapture = new BodyCapture(TEXTUAL.test(requestType) || CAPTURED_REQUEST.test(requestType) ? PROXY_DEFAULTS.maxRequestCaptureBytes : 0, bodyLimit);
+    const requestCapture = new BodyCapture(
+      TEXTUAL.test(requestType) || CAPTURED_REQUEST.test(requestType)
+        ? PROXY_DEFAULTS.maxRequestCaptureBytes
+        : 0,
+      bodyLimit,
+    );
     const body = hasBody(request.raw) ? request.raw.pipe(requestCapture) : undefined;
 
     const started = performance.now();
@@ -252,10 +304,22 @@ export const checkedProxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async 
   }
 
   /** Meters the exchange into the context once the response closed, and prices it. */
-  async function meterInto(context: RequestContext, request: FastifyRequest, reply: FastifyReply, url: URL, answer: Answer): Promise<void> {
+  async function meterInto(
+    context: RequestContext,
+    request: FastifyRequest,
+    reply: FastifyReply,
+    url: URL,
+    answer: Answer,
+  ): Promise<void> {
     const usage = await settle(request, url, answer);
     // unfinished: cut by the gateway (the time limit, shutdown: its reason), else the client left
-    if (!reply.raw.writableFinished) context.error ??= cutBy(context) ?? new SwitchyardError('client_closed_request', 'The client went away before the response was complete.');
+    if (!reply.raw.writableFinished)
+      context.error ??=
+        cutBy(context) ??
+        new SwitchyardError(
+          'client_closed_request',
+          'The client went away before the response was complete.',
+        );
     if (usage === undefined) {
       context.costUsd = null;
       return;
@@ -270,7 +334,11 @@ export const checkedProxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async 
     context.costUsd = pricing.meteredCostUsd(usage);
   }
 
-  async function settle(request: FastifyRequest, url: URL, { upstream, capture, requestCapture }: Answer): Promise<MeteredUsage | undefined> {
+  async function settle(
+    request: FastifyRequest,
+    url: URL,
+    { upstream, capture, requestCapture }: Answer,
+  ): Promise<MeteredUsage | undefined> {
     const exchange: MeterExchange = {
       method: request.method,
       url,
@@ -287,7 +355,10 @@ export const checkedProxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async 
     try {
       return meters.meter(exchange);
     } catch (error) {
-      request.log.warn({ err: error, provider: url.hostname }, 'a proxy meter failed; the exchange is logged without usage');
+      request.log.warn(
+        { err: error, provider: url.hostname },
+        'a proxy meter failed; the exchange is logged without usage',
+      );
       return undefined;
     }
   }

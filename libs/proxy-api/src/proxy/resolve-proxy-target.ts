@@ -17,9 +17,18 @@ function join(base: string, rest: string): string {
  * or base URL, the whole rest appended) when allowed and present, else the route prefix
  * that is the first segment of the rest. `rest` is the raw path and query, undecoded.
  */
-export function resolveProxyTarget(rest: string, targetHeader: string | undefined, routes: Readonly<Record<string, string>>, allowTargetHeader: boolean): ProxyTarget {
+export function resolveProxyTarget(
+  rest: string,
+  targetHeader: string | undefined,
+  routes: Readonly<Record<string, string>>,
+  allowTargetHeader: boolean,
+): ProxyTarget {
   if (targetHeader !== undefined && targetHeader !== '') {
-    if (!allowTargetHeader) throw new SwitchyardError('target_not_allowed', 'The x-switchyard-target header is disabled on this gateway; use a route prefix.');
+    if (!allowTargetHeader)
+      throw new SwitchyardError(
+        'target_not_allowed',
+        'The x-switchyard-target header is disabled on this gateway; use a route prefix.',
+      );
     return { url: join(targetHeader, rest) };
   }
   const match = /^\/([^/?]+)(.*)$/s.exec(rest);
@@ -27,7 +36,10 @@ export function resolveProxyTarget(rest: string, targetHeader: string | undefine
   // own keys only: `__proto__` or `constructor` is an unknown prefix, not Object.prototype's
   const base = prefix === undefined || !Object.hasOwn(routes, prefix) ? undefined : routes[prefix];
   if (prefix === undefined || base === undefined) {
-    throw new SwitchyardError('not_found', 'No proxy target: send x-switchyard-target or use a configured route prefix (/proxy/<prefix>/...).');
+    throw new SwitchyardError(
+      'not_found',
+      'No proxy target: send x-switchyard-target or use a configured route prefix (/proxy/<prefix>/...).',
+    );
   }
   return { url: join(base, match?.[2] ?? ''), prefix };
 }

@@ -1,4 +1,11 @@
-import { createRedisClient, isRedisCluster, pingRedis, redisEndpointOf, type Logger, type RedisClient } from '@switchyard/proxy-core';
+import {
+  createRedisClient,
+  isRedisCluster,
+  pingRedis,
+  redisEndpointOf,
+  type Logger,
+  type RedisClient,
+} from '@switchyard/proxy-core';
 import { REDIS_DEFAULTS, type RedisOptions } from './redis-options';
 
 /** The app's Redis: a command client, a subscriber, and the bounded wait on both. */
@@ -19,7 +26,11 @@ export interface RedisConnection {
 export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(Object.assign(new Error(`Redis did not answer within ${ms} ms.`), { name: 'TimeoutError' })), ms);
+    timer = setTimeout(
+      () =>
+        reject(Object.assign(new Error(`Redis did not answer within ${ms} ms.`), { name: 'TimeoutError' })),
+      ms,
+    );
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
@@ -41,11 +52,21 @@ export async function connectRedis(options: RedisOptions, logger: Logger): Promi
       connectTimeoutMs: 2_000,
       retryStrategy: (attempt) => Math.min(attempt * 250, 2_000),
     });
-    client.on('error', (error: Error) => logger.warn({ err: { message: error.message } }, 'redis connection error'));
-    await client.connect().catch((error: unknown) => logger.warn({ err: { message: (error as Error).message } }, 'redis is not reachable at start; serving on local fallbacks until it is'));
+    client.on('error', (error: Error) =>
+      logger.warn({ err: { message: error.message } }, 'redis connection error'),
+    );
+    await client
+      .connect()
+      .catch((error: unknown) =>
+        logger.warn(
+          { err: { message: (error as Error).message } },
+          'redis is not reachable at start; serving on local fallbacks until it is',
+        ),
+      );
   }
   const subscribers: RedisClient[] = [];
-  const run = <T>(command: (c: RedisClient) => Promise<T>): Promise<T> => withTimeout(command(client), commandTimeoutMs);
+  const run = <T>(command: (c: RedisClient) => Promise<T>): Promise<T> =>
+    withTimeout(command(client), commandTimeoutMs);
   return {
     client,
     keyPrefix,
@@ -54,9 +75,15 @@ export async function connectRedis(options: RedisOptions, logger: Logger): Promi
     async subscribe(channel, onMessage) {
       // a subscription waits for messages indefinitely: no command timeout, queue until connected
       const subscriber = isRedisCluster(client)
-        ? client.duplicate([], { enableOfflineQueue: true, lazyConnect: false, redisOptions: { ...client.options.redisOptions, commandTimeout: undefined } })
+        ? client.duplicate([], {
+            enableOfflineQueue: true,
+            lazyConnect: false,
+            redisOptions: { ...client.options.redisOptions, commandTimeout: undefined },
+          })
         : client.duplicate({ enableOfflineQueue: true, lazyConnect: false, commandTimeout: undefined });
-      subscriber.on('error', (error: Error) => logger.warn({ err: { message: error.message } }, 'redis subscriber error'));
+      subscriber.on('error', (error: Error) =>
+        logger.warn({ err: { message: error.message } }, 'redis subscriber error'),
+      );
       subscribers.push(subscriber);
       subscriber.on('message', (received: string, message: string) => {
         if (received === channel) onMessage(message);

@@ -16,9 +16,17 @@ beforeAll(async () => {
         { name: 'gemini', type: 'gemini', apiKey: 'AIza-test-key-000000', baseUrl: `${upstream.url}/v1beta` },
       ],
       models: [
-        { name: 'instruct', targets: [{ provider: 'openai', model: 'gpt-3.5-turbo-instruct' }], fallbacks: ['flash'] },
+        {
+          name: 'instruct',
+          targets: [{ provider: 'openai', model: 'gpt-3.5-turbo-instruct' }],
+          fallbacks: ['flash'],
+        },
         { name: 'flash', targets: [{ provider: 'gemini', model: 'gemini-2.5-flash' }] },
-        { name: 'chat-first', targets: [{ provider: 'gemini', model: 'gemini-2.5-flash' }], fallbacks: ['instruct-only'] },
+        {
+          name: 'chat-first',
+          targets: [{ provider: 'gemini', model: 'gemini-2.5-flash' }],
+          fallbacks: ['instruct-only'],
+        },
         { name: 'instruct-only', targets: [{ provider: 'openai', model: 'gpt-3.5-turbo-instruct' }] },
       ],
       retry: { maxRetries: 0 },
@@ -33,31 +41,58 @@ afterAll(async () => {
 });
 
 const complete = (payload: unknown) =>
-  app.inject({ method: 'POST', url: '/v1/completions', payload: payload as string, headers: { 'content-type': 'application/json' } });
+  app.inject({
+    method: 'POST',
+    url: '/v1/completions',
+    payload: payload as string,
+    headers: { 'content-type': 'application/json' },
+  });
 
 interface Completion {
   id: string;
   object: string;
   model: string;
-  choices: Array<{ text: string; index: number; finish_reason: string | null; logprobs: { tokens: string[]; text_offset: number[] } | null }>;
+  choices: Array<{
+    text: string;
+    index: number;
+    finish_reason: string | null;
+    logprobs: { tokens: string[]; text_offset: number[] } | null;
+  }>;
   usage?: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
 }
 
 async function streamed(payload: unknown): Promise<{ status: number; events: string[] }> {
-  const response = await fetch(`${base}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(payload) });
-  return { status: response.status, events: (await response.text()).split('\n\n').filter((e) => e.startsWith('data: ')).map((e) => e.slice(6)) };
+  const response = await fetch(`${base}/v1/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(payload),
+  });
+  return {
+    status: response.status,
+    events: (await response.text())
+      .split('\n\n')
+      .filter((e) => e.startsWith('data: '))
+      .map((e) => e.slice(6)),
+  };
 }
 
 describe('POST /v1/completions through chat', () => {
   it('answers a legacy completion through chat, with the legacy max_tokens default and the prompt echoed', async () => {
-    const response = await complete({ model: 'gemini/gemini-2.5-flash', prompt: 'Say this is a test', echo: true });
+    const response = await complete({
+      model: 'gemini/gemini-2.5-flash',
+      prompt: 'Say this is a test',
+      echo: true,
+    });
     expect(response.statusCode).toBe(200);
     const body = response.json<Completion>();
     expect(body.object).toBe('text_completion');
     expect(body.choices[0]?.text).toMatch(/^Say this is a test\n\nHello there/);
     expect(body.choices[0]?.finish_reason).toBe('stop');
     expect(body.usage?.total_tokens).toBeGreaterThan(0);
-    const sent = upstream.requests.at(-1)!.body as { contents: unknown; generationConfig: { maxOutputTokens: number } };
+    const sent = upstream.requests.at(-1)!.body as {
+      contents: unknown;
+      generationConfig: { maxOutputTokens: number };
+    };
     expect(sent.contents).toEqual([{ role: 'user', parts: [{ text: 'Say this is a test' }] }]);
     expect(sent.generationConfig.maxOutputTokens).toBe(16);
   });
@@ -71,22 +106,36 @@ describe('POST /v1/completions through chat', () => {
       expect(response.statusCode).toBe(400);
       expect(response.json<{ error: { code: string } }>().error.code).toBe('invalid_request');
     }
-    for (const [param, value] of [['suffix', 'z'], ['logprobs', 2], ['best_of', 3]] as const) {
+    for (const [param, value] of [
+      ['suffix', 'z'],
+      ['logprobs', 2],
+      ['best_of', 3],
+    ] as const) {
       const response = await complete({ model: 'gemini/gemini-2.5-flash', prompt: 'a', [param]: value });
       expect(response.statusCode).toBe(400);
-      expect(response.json<{ error: { code: string; param: string } }>().error).toMatchObject({ code: 'unsupported_feature', param });
+      expect(response.json<{ error: { code: string; param: string } }>().error).toMatchObject({
+        code: 'unsupported_feature',
+        param,
+      });
     }
     expect(upstream.requests).toHaveLength(0);
   });
 
   it('streams text_completion chunks from a chat model over a real socket, then usage and [DONE]', async () => {
-    const { status, events } = await streamed({ model: 'openai/gpt-4o-mini', prompt: 'Hello', stream: true, stream_options: { include_usage: true } });
+    const { status, events } = await streamed({
+      model: 'openai/gpt-4o-mini',
+      prompt: 'Hello',
+      stream: true,
+      stream_options: { include_usage: true },
+    });
     expect(status).toBe(200);
     expect(upstream.requests.at(-1)?.path).toBe('/v1/chat/completions');
     expect(events.at(-1)).toBe('[DONE]');
     const chunks = events.slice(0, -1).map((e) => JSON.parse(e) as Completion);
     expect(chunks.every((c) => c.object === 'text_completion' && c.id.startsWith('cmpl-'))).toBe(true);
-    expect(chunks.map((c) => c.choices[0]?.text ?? '').join('')).toBe('\n\nHello there, how may I assist you today?');
+    expect(chunks.map((c) => c.choices[0]?.text ?? '').join('')).toBe(
+      '\n\nHello there, how may I assist you today?',
+    );
     expect(chunks.some((c) => c.choices[0]?.finish_reason === 'stop')).toBe(true);
     expect(chunks.at(-1)?.usage?.total_tokens).toBe(29);
   });
@@ -94,27 +143,60 @@ describe('POST /v1/completions through chat', () => {
 
 describe('POST /v1/completions natively', () => {
   it('sends an instruct model to /v1/completions with suffix, logprobs, echo, n and best_of as given', async () => {
-    const payload = { model: 'instruct', prompt: 'Say this is a test', max_tokens: 7, temperature: 0, suffix: '.', logprobs: 2, echo: true, n: 2, best_of: 3, stop: ['\n\n\n'] };
+    const payload = {
+      model: 'instruct',
+      prompt: 'Say this is a test',
+      max_tokens: 7,
+      temperature: 0,
+      suffix: '.',
+      logprobs: 2,
+      echo: true,
+      n: 2,
+      best_of: 3,
+      stop: ['\n\n\n'],
+    };
     const response = await complete(payload);
     expect(response.statusCode).toBe(200);
     const sent = upstream.requests.at(-1)!;
     expect(sent.path).toBe('/v1/completions');
     expect(sent.body).toEqual({ ...payload, model: 'gpt-3.5-turbo-instruct', stream: false });
     const body = response.json<Completion>();
-    expect(body).toMatchObject({ object: 'text_completion', model: 'gpt-3.5-turbo-instruct', usage: { prompt_tokens: 5, completion_tokens: 14, total_tokens: 19 } });
+    expect(body).toMatchObject({
+      object: 'text_completion',
+      model: 'gpt-3.5-turbo-instruct',
+      usage: { prompt_tokens: 5, completion_tokens: 14, total_tokens: 19 },
+    });
     expect(body.id).toMatch(/^cmpl-mock/);
     expect(body.choices.map((c) => c.index)).toEqual([0, 1]);
     expect(body.choices[0]?.text).toBe('Say this is a test\n\nThis is indeed a test');
     expect(body.choices[0]?.finish_reason).toBe('length');
-    expect(body.choices[0]?.logprobs?.tokens).toEqual(['Say this is a test', '\n\n', 'This', ' is', ' indeed', ' a', ' test']);
+    expect(body.choices[0]?.logprobs?.tokens).toEqual([
+      'Say this is a test',
+      '\n\n',
+      'This',
+      ' is',
+      ' indeed',
+      ' a',
+      ' test',
+    ]);
     expect(body.choices[0]?.logprobs?.text_offset[1]).toBe('Say this is a test'.length);
   });
 
   it('streams native text_completion chunks with logprobs, then usage and [DONE]', async () => {
-    const { status, events } = await streamed({ model: 'instruct', prompt: 'Say this is a test', stream: true, logprobs: 1, stream_options: { include_usage: true } });
+    const { status, events } = await streamed({
+      model: 'instruct',
+      prompt: 'Say this is a test',
+      stream: true,
+      logprobs: 1,
+      stream_options: { include_usage: true },
+    });
     expect(status).toBe(200);
     expect(upstream.requests.at(-1)?.path).toBe('/v1/completions');
-    expect(upstream.requests.at(-1)?.body).toMatchObject({ stream: true, stream_options: { include_usage: true }, logprobs: 1 });
+    expect(upstream.requests.at(-1)?.body).toMatchObject({
+      stream: true,
+      stream_options: { include_usage: true },
+      logprobs: 1,
+    });
     expect(events.at(-1)).toBe('[DONE]');
     const chunks = events.slice(0, -1).map((e) => JSON.parse(e) as Completion);
     expect(chunks.map((c) => c.choices[0]?.text ?? '').join('')).toBe('\n\nThis is indeed a test');
@@ -134,7 +216,10 @@ describe('POST /v1/completions natively', () => {
     upstream.fault({ kind: 'status', status: 503, match: { path: '/v1/completions' } });
     const response = await complete({ model: 'instruct', prompt: 'Say this is a test', echo: true });
     expect(response.statusCode).toBe(200);
-    expect(upstream.requests.map((r) => r.path)).toEqual(['/v1/completions', '/v1beta/models/gemini-2.5-flash:generateContent']);
+    expect(upstream.requests.map((r) => r.path)).toEqual([
+      '/v1/completions',
+      '/v1beta/models/gemini-2.5-flash:generateContent',
+    ]);
     const body = response.json<Completion>();
     expect(body.choices[0]?.text).toMatch(/^Say this is a test\n\nHello there/);
     expect(body.model).toBe('gemini-2.5-flash');
@@ -159,8 +244,14 @@ describe('POST /v1/completions natively', () => {
     upstream.fault({ kind: 'stream-error', afterChunks: 0, match: { path: '/v1/completions' } });
     const { status, events } = await streamed({ model: 'instruct', prompt: 'Hi', stream: true });
     expect(status).toBe(200);
-    expect(upstream.requests.map((r) => r.path)).toEqual(['/v1/completions', '/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse']);
-    const text = events.slice(0, -1).map((e) => (JSON.parse(e) as Completion).choices[0]?.text ?? '').join('');
+    expect(upstream.requests.map((r) => r.path)).toEqual([
+      '/v1/completions',
+      '/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse',
+    ]);
+    const text = events
+      .slice(0, -1)
+      .map((e) => (JSON.parse(e) as Completion).choices[0]?.text ?? '')
+      .join('');
     expect(text).toMatch(/^\n\nHello there/);
   });
 });

@@ -12,16 +12,20 @@ import { writeSseStream } from '../http/write-sse';
  * @see https://platform.openai.com/docs/api-reference/completions/create
  */
 export function completionsRoute(app: FastifyInstance, gateway: Gateway, bodyLimit: number): void {
-  app.post<{ Body: CompletionRequest }>('/v1/completions', { bodyLimit, schema: { body: CompletionRequestSchema } }, async (request, reply) => {
-    const context = requestContextFromHttp(request, reply, 'completions');
-    if (request.body.stream === true) {
-      const stream = await gateway.streamComplete(request.body, { context });
-      reply.hijack();
-      await writeSseStream(reply, stream, contextResponseHeaders(context));
-      return reply;
-    }
-    const answer = await gateway.complete(request.body, { context });
-    void reply.headers(contextResponseHeaders(context));
-    return answer;
-  });
+  app.post<{ Body: CompletionRequest }>(
+    '/v1/completions',
+    { bodyLimit, schema: { body: CompletionRequestSchema } },
+    async (request, reply) => {
+      const context = requestContextFromHttp(request, reply, 'completions');
+      if (request.body.stream === true) {
+        const stream = await gateway.streamComplete(request.body, { context });
+        reply.hijack();
+        await writeSseStream(reply, stream, contextResponseHeaders(context));
+        return reply;
+      }
+      const answer = await gateway.complete(request.body, { context });
+      void reply.headers(contextResponseHeaders(context));
+      return answer;
+    },
+  );
 }

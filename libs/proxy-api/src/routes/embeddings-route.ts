@@ -7,8 +7,12 @@ import { requestContextFromHttp } from '../http/request-context-from-http';
  * @see https://platform.openai.com/docs/api-reference/embeddings/create
  */
 export function embeddingsRoute(app: FastifyInstance, gateway: Gateway, bodyLimit: number): void {
-  app.post<{ Body: EmbeddingRequest }>('/v1/embeddings', { bodyLimit, schema: { body: EmbeddingRequestSchema } }, async (request, reply) => {
-    const context = requestContextFromHttp(request, reply, 'embeddings');
-    return gateway.embed(request.body, { context });
-  });
+  app.post<{ Body: EmbeddingRequest }>(
+    '/v1/embeddings',
+    { bodyLimit, schema: { body: EmbeddingRequestSchema } },
+    async (request, reply) => {
+      const context = requestContextFromHttp(request, reply, 'embeddings');
+      return gateway.embed(request.body, { context });
+    },
+  );
 }

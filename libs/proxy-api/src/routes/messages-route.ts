@@ -29,10 +29,13 @@ const watched = new WeakSet<Gateway>();
 function watchSentMessages(gateway: Gateway): void {
   if (watched.has(gateway)) return;
   watched.add(gateway);
-  gateway.hooks.beforeRequest.tap({ name: SENT_MESSAGES, stage: Number.MAX_SAFE_INTEGER }, (request, context) => {
-    if (context.endpoint === 'messages') context.state.set(SENT_MESSAGES, request.messages);
-    return request;
-  });
+  gateway.hooks.beforeRequest.tap(
+    { name: SENT_MESSAGES, stage: Number.MAX_SAFE_INTEGER },
+    (request, context) => {
+      if (context.endpoint === 'messages') context.state.set(SENT_MESSAGES, request.messages);
+      return request;
+    },
+  );
 }
 
 function sentMessages(context: RequestContext): readonly ChatMessage[] | undefined {
@@ -86,7 +89,10 @@ function translateOnce(gateway: Gateway, context: RequestContext): MessagesTrans
   // another Gateway (a wrapper of the engine) may have changed the answer since the engine checked it
   const engine = isEngineGateway(gateway);
   return {
-    message: (answer) => (engine && message !== undefined && checked === answer ? message : chatToAnthropicMessage(answer, context.provider)),
+    message: (answer) =>
+      engine && message !== undefined && checked === answer
+        ? message
+        : chatToAnthropicMessage(answer, context.provider),
     refused: (error) => refusal !== undefined && refusal === error,
   };
 }

@@ -78,7 +78,11 @@ describe('admin UI routes', () => {
     expect((await optedOut.inject({ url: '/ui/' })).statusCode).toBe(404);
     await optedOut.close();
 
-    const missing = createApp({ gateway, admin: { masterKey: MASTER }, ui: { assetsDir: join(build.outDir, 'absent') } });
+    const missing = createApp({
+      gateway,
+      admin: { masterKey: MASTER },
+      ui: { assetsDir: join(build.outDir, 'absent') },
+    });
     await expect(missing.ready()).rejects.toMatchObject({ code: 'invalid_options' });
     await missing.close();
   });

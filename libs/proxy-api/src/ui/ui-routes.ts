@@ -23,7 +23,10 @@ export async function uiRoutes(app: FastifyInstance, options: UiOptions, require
   const root = options.assetsDir ?? defaultAssetsDir();
   if (!existsSync(join(root, 'index.html'))) {
     const message = `The admin UI is not built: no index.html in ${root}.`;
-    if (required) throw new SwitchyardError('invalid_options', `${message} Build the package, or pass ui.assetsDir.`, { param: 'ui.assetsDir' });
+    if (required)
+      throw new SwitchyardError('invalid_options', `${message} Build the package, or pass ui.assetsDir.`, {
+        param: 'ui.assetsDir',
+      });
     app.log.warn(`${message} The UI is off.`);
     return;
   }

@@ -1,4 +1,11 @@
-import type { RequestLogRow, RunSummary, SectionNode, UsageBucket, UsageGroup, UsageSeries } from '@switchyard/proxy-logging';
+import type {
+  RequestLogRow,
+  RunSummary,
+  SectionNode,
+  UsageBucket,
+  UsageGroup,
+  UsageSeries,
+} from '@switchyard/proxy-logging';
 import { describe, expectTypeOf, it } from 'vitest';
 import type * as Ui from '../../ui/types';
 

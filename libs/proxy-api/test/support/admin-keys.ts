@@ -16,15 +16,28 @@ export interface KeyUsage {
 }
 
 /** Creates a virtual key through the admin API with `fields` as its limits (the test fails unless it answers 201). */
-export async function createKey(app: FastifyInstance, masterKey: string, fields: Record<string, unknown> = {}): Promise<CreatedKey> {
-  const created = await app.inject({ method: 'POST', url: '/admin/keys', headers: { authorization: `Bearer ${masterKey}` }, payload: { name: 'test', ...fields } });
+export async function createKey(
+  app: FastifyInstance,
+  masterKey: string,
+  fields: Record<string, unknown> = {},
+): Promise<CreatedKey> {
+  const created = await app.inject({
+    method: 'POST',
+    url: '/admin/keys',
+    headers: { authorization: `Bearer ${masterKey}` },
+    payload: { name: 'test', ...fields },
+  });
   expect(created.statusCode).toBe(201);
   return created.json();
 }
 
 /** A key's usage and spend, as the admin API reports them. */
 export async function keyUsage(app: FastifyInstance, masterKey: string, id: string): Promise<KeyUsage> {
-  const usage = await app.inject({ method: 'GET', url: `/admin/keys/${id}/usage`, headers: { authorization: `Bearer ${masterKey}` } });
+  const usage = await app.inject({
+    method: 'GET',
+    url: `/admin/keys/${id}/usage`,
+    headers: { authorization: `Bearer ${masterKey}` },
+  });
   expect(usage.statusCode).toBe(200);
   return usage.json();
 }

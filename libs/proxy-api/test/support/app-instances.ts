@@ -52,7 +52,8 @@ export function useAppInstances(defaults: AppOptions, services: { postgresUp: bo
   });
 
   const database = (): SqlDatabase => {
-    if (pg === undefined) throw new Error('the test database is not open: skip this test when PostgreSQL is down');
+    if (pg === undefined)
+      throw new Error('the test database is not open: skip this test when PostgreSQL is down');
     return pg;
   };
 

@@ -16,7 +16,10 @@ export interface ListeningApp {
  * on a port from the OS; after them, closes both. Before each test the upstream forgets its
  * requests and faults.
  */
-export function useListeningApp(options: (upstream: MockUpstream) => AppOptions, upstreamOptions?: MockUpstreamOptions): ListeningApp {
+export function useListeningApp(
+  options: (upstream: MockUpstream) => AppOptions,
+  upstreamOptions?: MockUpstreamOptions,
+): ListeningApp {
   let upstream: MockUpstream | undefined;
   let app: FastifyInstance | undefined;
   let base = '';

@@ -39,12 +39,23 @@ export function useLoopbackApps(): LoopbackApps {
 }
 
 /** A request over real HTTP to 127.0.0.1 with the Host and other headers given (fetch does not let a caller set Host). */
-export function sendTo(port: number, method: string, path: string, headers: Record<string, string>, body?: string): Promise<HostAnswer> {
+export function sendTo(
+  port: number,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body?: string,
+): Promise<HostAnswer> {
   return new Promise((resolve, reject) => {
     const outgoing = request({ host: '127.0.0.1', port, method, path, headers }, (response) => {
       const chunks: Buffer[] = [];
       response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as HostAnswer['body'] }));
+      response.on('end', () =>
+        resolve({
+          status: response.statusCode ?? 0,
+          body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as HostAnswer['body'],
+        }),
+      );
       response.on('error', reject);
     });
     outgoing.on('error', reject);

@@ -2,7 +2,8 @@ import type { GatewayPlugin, RequestContext, ResolveAll } from '@switchyard/prox
 import { expect } from 'vitest';
 
 /** A DNS resolver that answers every name with 127.0.0.1: each host a test names is the local mock upstream. */
-export const resolveToLoopback: ResolveAll = (_host, callback) => callback(null, [{ address: '127.0.0.1', family: 4 }]);
+export const resolveToLoopback: ResolveAll = (_host, callback) =>
+  callback(null, [{ address: '127.0.0.1', family: 4 }]);
 
 /** The reports (`onRequestEnd`) of an app's requests, recorded by a plugin. */
 export interface RecordedReports {
@@ -23,7 +24,10 @@ export function recordReports(): RecordedReports {
   const ended: RequestContext[] = [];
   const proxyReports = (): RequestContext[] => ended.filter((context) => context.endpoint === 'proxy');
   return {
-    plugin: { name: 'test:ended', apply: (hooks) => hooks.onRequestEnd.tap('test:ended', (context) => ended.push(context)) },
+    plugin: {
+      name: 'test:ended',
+      apply: (hooks) => hooks.onRequestEnd.tap('test:ended', (context) => ended.push(context)),
+    },
     ended,
     async proxyReport() {
       for (let i = 0; i < 500 && proxyReports().length === 0; i += 1) await turn();

@@ -20,21 +20,29 @@ export function keysView(root: HTMLElement, signal: AbortSignal): void {
   replace(root, h('header', { class: 'view-head' }, h('h1', {}, 'Keys')), secretArea, formArea, list);
 
   function showForm(editing: AdminKey | undefined): void {
-    replace(formArea, keyForm(editing, async (body) => {
-      if (editing === undefined) {
-        const created = await api<AdminKey & { key: string }>('admin/keys', { method: 'POST', body });
-        showSecret(secretArea, created);
-      } else {
-        await api<AdminKey>(`admin/keys/${encodeURIComponent(editing.id)}`, { method: 'PATCH', body });
-        replace(secretArea, notice(`Saved ${editing.name}.`, 'info'));
-      }
-      showForm(undefined);
-      await load();
-    }, () => showForm(undefined)));
+    replace(
+      formArea,
+      keyForm(
+        editing,
+        async (body) => {
+          if (editing === undefined) {
+            const created = await api<AdminKey & { key: string }>('admin/keys', { method: 'POST', body });
+            showSecret(secretArea, created);
+          } else {
+            await api<AdminKey>(`admin/keys/${encodeURIComponent(editing.id)}`, { method: 'PATCH', body });
+            replace(secretArea, notice(`Saved ${editing.name}.`, 'info'));
+          }
+          showForm(undefined);
+          await load();
+        },
+        () => showForm(undefined),
+      ),
+    );
   }
 
   async function revoke(key: AdminKey): Promise<void> {
-    if (!confirm(`Revoke the key "${key.name}" (${key.hint})? Requests with it will be refused from now on.`)) return;
+    if (!confirm(`Revoke the key "${key.name}" (${key.hint})? Requests with it will be refused from now on.`))
+      return;
     try {
       await api<AdminKey>(`admin/keys/${encodeURIComponent(key.id)}/revoke`, { method: 'POST' });
       replace(secretArea, notice(`Revoked ${key.name}.`, 'info'));
@@ -68,14 +76,36 @@ export function keysView(root: HTMLElement, signal: AbortSignal): void {
             key.tpm === null ? '–' : integer(key.tpm),
             key.max_parallel === null ? '–' : integer(key.max_parallel),
             key.budget_usd === null ? '–' : `${usd(key.budget_usd)} ${key.budget_period}`,
-            h('span', { class: key.revoked ? 'state revoked' : key.enabled ? 'state active' : 'state disabled', 'data-key-state': key.name }, key.revoked ? 'revoked' : key.enabled ? 'active' : 'disabled'),
+            h(
+              'span',
+              {
+                class: key.revoked ? 'state revoked' : key.enabled ? 'state active' : 'state disabled',
+                'data-key-state': key.name,
+              },
+              key.revoked ? 'revoked' : key.enabled ? 'active' : 'disabled',
+            ),
             key.revoked || key.source === 'static'
-              ? key.source === 'static' ? 'from config' : ''
+              ? key.source === 'static'
+                ? 'from config'
+                : ''
               : h(
                   'span',
                   { class: 'actions' },
-                  h('button', { type: 'button', 'aria-label': `Edit ${key.name}`, onclick: () => showForm(key) }, 'Edit'),
-                  h('button', { type: 'button', class: 'danger', 'aria-label': `Revoke ${key.name}`, onclick: () => void revoke(key) }, 'Revoke'),
+                  h(
+                    'button',
+                    { type: 'button', 'aria-label': `Edit ${key.name}`, onclick: () => showForm(key) },
+                    'Edit',
+                  ),
+                  h(
+                    'button',
+                    {
+                      type: 'button',
+                      class: 'danger',
+                      'aria-label': `Revoke ${key.name}`,
+                      onclick: () => void revoke(key),
+                    },
+                    'Revoke',
+                  ),
                 ),
           ]),
           'no keys yet.',
@@ -84,7 +114,15 @@ export function keysView(root: HTMLElement, signal: AbortSignal): void {
     } catch (error) {
       if (signal.aborted) return;
       const off = error instanceof ApiError && error.status === 404;
-      replace(list, notice(off ? 'Key management is off: the gateway has no key store.' : `Could not load keys: ${(error as Error).message}`, off ? 'info' : 'error'));
+      replace(
+        list,
+        notice(
+          off
+            ? 'Key management is off: the gateway has no key store.'
+            : `Could not load keys: ${(error as Error).message}`,
+          off ? 'info' : 'error',
+        ),
+      );
       if (off) formArea.replaceChildren();
     }
   }
@@ -94,7 +132,13 @@ export function keysView(root: HTMLElement, signal: AbortSignal): void {
 }
 
 function showSecret(area: HTMLElement, created: AdminKey & { key: string }): void {
-  const secret = h('input', { type: 'text', readonly: true, value: created.key, 'aria-label': `Secret of ${created.name}`, class: 'secret' });
+  const secret = h('input', {
+    type: 'text',
+    readonly: true,
+    value: created.key,
+    'aria-label': `Secret of ${created.name}`,
+    class: 'secret',
+  });
   const copy = h('button', { type: 'button' }, 'Copy');
   copy.addEventListener('click', () => {
     void navigator.clipboard.writeText(created.key).then(
@@ -103,12 +147,27 @@ function showSecret(area: HTMLElement, created: AdminKey & { key: string }): voi
     );
   });
   const dismiss = h('button', { type: 'button', onclick: () => area.replaceChildren() }, 'I have stored it');
-  replace(area, h('div', { class: 'once', role: 'status' }, h('h2', {}, `Key ${created.name} created`), h('p', {}, 'Copy the secret now: it is shown only this once.'), h('div', { class: 'row' }, secret, copy, dismiss)));
+  replace(
+    area,
+    h(
+      'div',
+      { class: 'once', role: 'status' },
+      h('h2', {}, `Key ${created.name} created`),
+      h('p', {}, 'Copy the secret now: it is shown only this once.'),
+      h('div', { class: 'row' }, secret, copy, dismiss),
+    ),
+  );
 }
 
-function keyForm(editing: AdminKey | undefined, submit: (body: KeyBody) => Promise<void>, cancel: () => void): HTMLFormElement {
-  const text = (name: string, value: string | null | undefined, required = false): HTMLInputElement => h('input', { name, type: 'text', value: value ?? '', required, autocomplete: 'off' });
-  const num = (name: string, value: number | null | undefined, step = '1'): HTMLInputElement => h('input', { name, type: 'number', min: '0', step, value: value ?? '', inputmode: 'decimal' });
+function keyForm(
+  editing: AdminKey | undefined,
+  submit: (body: KeyBody) => Promise<void>,
+  cancel: () => void,
+): HTMLFormElement {
+  const text = (name: string, value: string | null | undefined, required = false): HTMLInputElement =>
+    h('input', { name, type: 'text', value: value ?? '', required, autocomplete: 'off' });
+  const num = (name: string, value: number | null | undefined, step = '1'): HTMLInputElement =>
+    h('input', { name, type: 'number', min: '0', step, value: value ?? '', inputmode: 'decimal' });
   const inputs = {
     name: text('name', editing?.name, true),
     customer_id: text('customer_id', editing?.customer_id),
@@ -132,24 +191,40 @@ function keyForm(editing: AdminKey | undefined, submit: (body: KeyBody) => Promi
     field('Parallel requests', inputs.max_parallel),
     field('Budget (USD)', inputs.budget_usd),
     field('Budget period', period),
-    h('div', { class: 'row' }, h('button', { type: 'submit', class: 'primary' }, editing === undefined ? 'Create key' : 'Save changes'), editing === undefined ? null : h('button', { type: 'button', onclick: cancel }, 'Cancel')),
+    h(
+      'div',
+      { class: 'row' },
+      h(
+        'button',
+        { type: 'submit', class: 'primary' },
+        editing === undefined ? 'Create key' : 'Save changes',
+      ),
+      editing === undefined ? null : h('button', { type: 'button', onclick: cancel }, 'Cancel'),
+    ),
     status,
   );
   form.addEventListener('submit', (event) => {
     event.preventDefault();
-    const optional = (input: HTMLInputElement): string | null => (input.value.trim() === '' ? null : input.value.trim());
-    const number = (input: HTMLInputElement): number | null => (input.value.trim() === '' ? null : Number(input.value));
+    const optional = (input: HTMLInputElement): string | null =>
+      input.value.trim() === '' ? null : input.value.trim();
+    const number = (input: HTMLInputElement): number | null =>
+      input.value.trim() === '' ? null : Number(input.value);
     const body: KeyBody = {
       name: inputs.name.value.trim(),
       customer_id: optional(inputs.customer_id),
-      models: inputs.models.value.split(',').map((model) => model.trim()).filter((model) => model !== ''),
+      models: inputs.models.value
+        .split(',')
+        .map((model) => model.trim())
+        .filter((model) => model !== ''),
       rpm: number(inputs.rpm),
       tpm: number(inputs.tpm),
       max_parallel: number(inputs.max_parallel),
       budget_usd: number(inputs.budget_usd),
       budget_period: period.value,
     };
-    submit(body).catch((error: unknown) => replace(status, notice(`Could not save: ${(error as Error).message}`)));
+    submit(body).catch((error: unknown) =>
+      replace(status, notice(`Could not save: ${(error as Error).message}`)),
+    );
   });
   return form;
 }

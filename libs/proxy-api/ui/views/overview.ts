@@ -13,7 +13,11 @@ const BREAKDOWNS = [
 
 interface ChartSpec {
   title: string;
-  series: { label: string; stroke: string; values: (bucket: UsageSeries['buckets'][number]) => number | null }[];
+  series: {
+    label: string;
+    stroke: string;
+    values: (bucket: UsageSeries['buckets'][number]) => number | null;
+  }[];
   format: (value: number) => string;
 }
 
@@ -56,7 +60,17 @@ export function overviewView(root: HTMLElement, signal: AbortSignal): void {
     void load();
   });
   const refresh = h('button', { type: 'button', onclick: () => void load() }, 'Refresh');
-  replace(root, h('header', { class: 'view-head' }, h('h1', {}, 'Overview'), h('label', { class: 'inline' }, h('span', {}, 'Time range'), range), refresh), body);
+  replace(
+    root,
+    h(
+      'header',
+      { class: 'view-head' },
+      h('h1', {}, 'Overview'),
+      h('label', { class: 'inline' }, h('span', {}, 'Time range'), range),
+      refresh,
+    ),
+    body,
+  );
 
   const charts: uPlot[] = [];
   const resize = new ResizeObserver(() => {
@@ -75,11 +89,22 @@ export function overviewView(root: HTMLElement, signal: AbortSignal): void {
     try {
       const [series, ...groups] = await Promise.all([
         api<UsageSeries>('admin/usage/series', { query: { from, to } }),
-        ...BREAKDOWNS.map(([by]) => api<{ groups: UsageGroup[] }>('admin/usage', { query: { group_by: by, from, to } })),
+        ...BREAKDOWNS.map(([by]) =>
+          api<{ groups: UsageGroup[] }>('admin/usage', { query: { group_by: by, from, to } }),
+        ),
       ]);
       if (signal.aborted) return;
       for (const chart of charts.splice(0)) chart.destroy();
-      replace(body, totals(series), h('div', { class: 'charts' }, ...CHARTS.map((spec) => chartFigure(spec, series, charts))), h('div', { class: 'breakdowns' }, ...BREAKDOWNS.map(([, title], i) => breakdown(title, groups[i]?.groups ?? []))));
+      replace(
+        body,
+        totals(series),
+        h('div', { class: 'charts' }, ...CHARTS.map((spec) => chartFigure(spec, series, charts))),
+        h(
+          'div',
+          { class: 'breakdowns' },
+          ...BREAKDOWNS.map(([, title], i) => breakdown(title, groups[i]?.groups ?? [])),
+        ),
+      );
     } catch (error) {
       if (!signal.aborted) replace(body, notice(`Could not load the overview: ${(error as Error).message}`));
     } finally {
@@ -100,7 +125,8 @@ function totals(series: UsageSeries): HTMLElement {
     tokens += bucket.input_tokens + bucket.output_tokens;
     cost += bucket.cost_usd;
   }
-  const tile = (label: string, value: string, name: string): HTMLElement => h('div', { class: 'tile', 'data-total': name }, h('dt', {}, label), h('dd', {}, value));
+  const tile = (label: string, value: string, name: string): HTMLElement =>
+    h('div', { class: 'tile', 'data-total': name }, h('dt', {}, label), h('dd', {}, value));
   return h(
     'div',
     {},
@@ -114,7 +140,12 @@ function totals(series: UsageSeries): HTMLElement {
       tile('Tokens', integer(tokens), 'tokens'),
       tile('Spend', usd(cost), 'spend'),
     ),
-    series.truncated ? notice('Latency percentiles cover only the newest 100 000 requests of this range; counts, tokens and spend cover all of it.', 'info') : null,
+    series.truncated
+      ? notice(
+          'Latency percentiles cover only the newest 100 000 requests of this range; counts, tokens and spend cover all of it.',
+          'info',
+        )
+      : null,
   );
 }
 
@@ -123,22 +154,41 @@ function chartWidth(container: Element | null): number {
 }
 
 function chartFigure(spec: ChartSpec, series: UsageSeries, charts: uPlot[]): HTMLElement {
-  const figure = h('figure', { class: 'chart', 'aria-label': `${spec.title} over time` }, h('figcaption', {}, spec.title));
+  const figure = h(
+    'figure',
+    { class: 'chart', 'aria-label': `${spec.title} over time` },
+    h('figcaption', {}, spec.title),
+  );
   const xs = series.buckets.map((bucket) => bucket.ts / 1000);
-  const data: uPlot.AlignedData = [xs, ...spec.series.map((line) => series.buckets.map((bucket) => line.values(bucket)))];
+  const data: uPlot.AlignedData = [
+    xs,
+    ...spec.series.map((line) => series.buckets.map((bucket) => line.values(bucket))),
+  ];
   const options: uPlot.Options = {
     width: 480,
     height: 180,
     scales: { x: { time: true } },
     axes: [{}, { values: (_u, ticks) => ticks.map((tick) => spec.format(tick)), size: 88 }],
-    series: [{}, ...spec.series.map((line) => ({ label: line.label, stroke: line.stroke, width: 2, points: { show: spec.title === 'Latency' || series.buckets.length < 40, size: 5 }, value: (_u: uPlot, v: number | null) => (v === null ? '–' : spec.format(v)) }))],
+    series: [
+      {},
+      ...spec.series.map((line) => ({
+        label: line.label,
+        stroke: line.stroke,
+        width: 2,
+        points: { show: spec.title === 'Latency' || series.buckets.length < 40, size: 5 },
+        value: (_u: uPlot, v: number | null) => (v === null ? '–' : spec.format(v)),
+      })),
+    ],
     legend: { live: true },
   };
   // uPlot measures its container: create it once the figure is in the document
   queueMicrotask(() => {
     const chart = new uPlot({ ...options, width: chartWidth(figure) }, data, figure);
     chart.root.setAttribute('role', 'img');
-    chart.root.setAttribute('aria-label', `${spec.title}: ${spec.series.map((line) => line.label).join(', ')} per ${Math.round(series.bucket_ms / 1000)} s bucket`);
+    chart.root.setAttribute(
+      'aria-label',
+      `${spec.title}: ${spec.series.map((line) => line.label).join(', ')} per ${Math.round(series.bucket_ms / 1000)} s bucket`,
+    );
     charts.push(chart);
   });
   return figure;
@@ -151,7 +201,15 @@ function breakdown(title: string, groups: readonly UsageGroup[]): HTMLElement {
     table(
       title,
       ['Name', 'Requests', 'Input tokens', 'Output tokens', 'Spend'],
-      groups.slice(0, 20).map((group) => [group.key ?? '(none)', integer(group.requests), integer(group.input_tokens), integer(group.output_tokens), usd(group.cost_usd)]),
+      groups
+        .slice(0, 20)
+        .map((group) => [
+          group.key ?? '(none)',
+          integer(group.requests),
+          integer(group.input_tokens),
+          integer(group.output_tokens),
+          usd(group.cost_usd),
+        ]),
       'no requests in this range.',
     ),
   );

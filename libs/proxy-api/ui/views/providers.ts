@@ -8,7 +8,16 @@ const REFRESH_MS = 10_000;
 /** Providers: each target's breaker, limiter load and recent latency and error rate; refreshes itself. */
 export function providersView(root: HTMLElement, signal: AbortSignal): void {
   const body = h('div', {});
-  replace(root, h('header', { class: 'view-head' }, h('h1', {}, 'Providers'), h('button', { type: 'button', onclick: () => void load() }, 'Refresh')), body);
+  replace(
+    root,
+    h(
+      'header',
+      { class: 'view-head' },
+      h('h1', {}, 'Providers'),
+      h('button', { type: 'button', onclick: () => void load() }, 'Refresh'),
+    ),
+    body,
+  );
   const timer = setInterval(() => void load(), REFRESH_MS);
   signal.addEventListener('abort', () => clearInterval(timer));
 
@@ -19,8 +28,14 @@ export function providersView(root: HTMLElement, signal: AbortSignal): void {
       const minutes = Math.round(reply.window_ms / 60_000);
       replace(
         body,
-        h('p', { class: 'summary' }, `Limits: ${reply.limiter_mode} · ${integer(reply.live_requests)} requests in flight · ${integer(reply.active_retries)} retrying`),
-        reply.traffic_available ? null : notice('No SQL request log is configured: recent latency and error rates are unknown.', 'info'),
+        h(
+          'p',
+          { class: 'summary' },
+          `Limits: ${reply.limiter_mode} · ${integer(reply.live_requests)} requests in flight · ${integer(reply.active_retries)} retrying`,
+        ),
+        reply.traffic_available
+          ? null
+          : notice('No SQL request log is configured: recent latency and error rates are unknown.', 'info'),
         table(
           `Targets (traffic of the last ${minutes} min)`,
           ['Target', 'Breaker', 'Limiter running / queued', 'Requests', 'Error rate', 'p50', 'p95'],
@@ -35,7 +50,11 @@ export function providersView(root: HTMLElement, signal: AbortSignal): void {
           ]),
           'no target has been called yet.',
         ),
-        table('Resilience counters since start', ['Counter', 'Value'], Object.entries(reply.counters).map(([name, value]) => [name, integer(value)])),
+        table(
+          'Resilience counters since start',
+          ['Counter', 'Value'],
+          Object.entries(reply.counters).map(([name, value]) => [name, integer(value)]),
+        ),
       );
     } catch (error) {
       if (!signal.aborted) replace(body, notice(`Could not load providers: ${(error as Error).message}`));

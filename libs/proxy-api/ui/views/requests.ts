@@ -14,7 +14,19 @@ const FILTERS = [
 
 /** The request log: filters, pages of rows newest first, and one request's detail. */
 export function requestsView(root: HTMLElement, signal: AbortSignal): void {
-  const inputs = FILTERS.map(([name, label]) => [name, label, h('input', { name, type: name === 'status' ? 'number' : 'text', inputmode: name === 'status' ? 'numeric' : undefined, autocomplete: 'off' })] as const);
+  const inputs = FILTERS.map(
+    ([name, label]) =>
+      [
+        name,
+        label,
+        h('input', {
+          name,
+          type: name === 'status' ? 'number' : 'text',
+          inputmode: name === 'status' ? 'numeric' : undefined,
+          autocomplete: 'off',
+        }),
+      ] as const,
+  );
   const range = select('range', RANGES, '86400000');
   const form = h(
     'form',
@@ -38,7 +50,11 @@ export function requestsView(root: HTMLElement, signal: AbortSignal): void {
   });
 
   async function load(): Promise<void> {
-    const query: Record<string, string | number | undefined> = { limit: PAGE_SIZE, cursor: cursors[page], from: Date.now() - Number(range.value) };
+    const query: Record<string, string | number | undefined> = {
+      limit: PAGE_SIZE,
+      cursor: cursors[page],
+      from: Date.now() - Number(range.value),
+    };
     for (const [name, , input] of inputs) query[name] = input.value.trim();
     results.setAttribute('aria-busy', 'true');
     try {
@@ -46,7 +62,16 @@ export function requestsView(root: HTMLElement, signal: AbortSignal): void {
       if (signal.aborted) return;
       cursors[page + 1] = result.next_cursor ?? undefined;
       const rows = result.data.map((row) => [
-        h('button', { type: 'button', class: 'link', 'aria-label': `Details of request ${row.id}`, onclick: () => showDetail(detail, row) }, time(row.ts)),
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'link',
+            'aria-label': `Details of request ${row.id}`,
+            onclick: () => showDetail(detail, row),
+          },
+          time(row.ts),
+        ),
         h('span', { class: row.status >= 400 ? 'status bad' : 'status ok' }, String(row.status)),
         orDash(row.resolved_model ?? row.requested_model),
         orDash(row.provider),
@@ -56,12 +81,31 @@ export function requestsView(root: HTMLElement, signal: AbortSignal): void {
         `${integer(row.input_tokens ?? 0)} / ${integer(row.output_tokens ?? 0)}`,
         usd(row.cost_usd),
       ]);
-      const previous = h('button', { type: 'button', disabled: page === 0, onclick: () => ((page -= 1), void load()) }, 'Previous page');
-      const next = h('button', { type: 'button', disabled: result.next_cursor === null, onclick: () => ((page += 1), void load()) }, 'Next page');
+      const previous = h(
+        'button',
+        { type: 'button', disabled: page === 0, onclick: () => ((page -= 1), void load()) },
+        'Previous page',
+      );
+      const next = h(
+        'button',
+        { type: 'button', disabled: result.next_cursor === null, onclick: () => ((page += 1), void load()) },
+        'Next page',
+      );
       replace(
         results,
-        table('Requests, newest first', ['Time', 'Status', 'Model', 'Provider', 'Key', 'Customer', 'Duration', 'Tokens in / out', 'Cost'], rows, 'no request matches.'),
-        h('nav', { class: 'pager', 'aria-label': 'Pages' }, previous, h('span', {}, `Page ${page + 1}`), next),
+        table(
+          'Requests, newest first',
+          ['Time', 'Status', 'Model', 'Provider', 'Key', 'Customer', 'Duration', 'Tokens in / out', 'Cost'],
+          rows,
+          'no request matches.',
+        ),
+        h(
+          'nav',
+          { class: 'pager', 'aria-label': 'Pages' },
+          previous,
+          h('span', {}, `Page ${page + 1}`),
+          next,
+        ),
       );
     } catch (error) {
       if (!signal.aborted) replace(results, notice(`Could not load requests: ${(error as Error).message}`));
@@ -73,8 +117,12 @@ export function requestsView(root: HTMLElement, signal: AbortSignal): void {
 }
 
 function showDetail(detail: HTMLElement, row: RequestRow): void {
-  const item = (label: string, value: Node | string): HTMLElement[] => [h('dt', {}, label), h('dd', {}, value)];
-  const run = row.run_id === null ? '–' : h('a', { href: `#/runs/${encodeURIComponent(row.run_id)}` }, row.run_id);
+  const item = (label: string, value: Node | string): HTMLElement[] => [
+    h('dt', {}, label),
+    h('dd', {}, value),
+  ];
+  const run =
+    row.run_id === null ? '–' : h('a', { href: `#/runs/${encodeURIComponent(row.run_id)}` }, row.run_id);
   replace(
     detail,
     h('h2', { tabindex: '-1' }, `Request ${row.id}`),
@@ -91,8 +139,16 @@ function showDetail(detail: HTMLElement, row: RequestRow): void {
       ...item('Duration', ms(row.duration_ms)),
       ...item('Upstream', ms(row.upstream_ms)),
       ...item('Time to first token', ms(row.ttft_ms)),
-      ...item('Gateway overhead', row.duration_ms === null || row.upstream_ms === null ? '–' : ms(Math.max(0, row.duration_ms - row.upstream_ms))),
-      ...item('Tokens', `${integer(row.input_tokens ?? 0)} in (${integer(row.cached_tokens ?? 0)} cached) / ${integer(row.output_tokens ?? 0)} out (${integer(row.reasoning_tokens ?? 0)} reasoning)`),
+      ...item(
+        'Gateway overhead',
+        row.duration_ms === null || row.upstream_ms === null
+          ? '–'
+          : ms(Math.max(0, row.duration_ms - row.upstream_ms)),
+      ),
+      ...item(
+        'Tokens',
+        `${integer(row.input_tokens ?? 0)} in (${integer(row.cached_tokens ?? 0)} cached) / ${integer(row.output_tokens ?? 0)} out (${integer(row.reasoning_tokens ?? 0)} reasoning)`,
+      ),
       ...item('Other units', orDash(row.units)),
       ...item('Cost', usd(row.cost_usd)),
       ...item('Cache hit', row.cache_hit ? 'yes' : 'no'),

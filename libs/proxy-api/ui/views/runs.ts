@@ -7,7 +7,12 @@ import type { RunSummary, SectionNode, UsageGroup } from '../types';
 export function runsView(root: HTMLElement, signal: AbortSignal, runId: string | undefined): void {
   const range = select('range', RANGES, '86400000');
   const idInput = h('input', { name: 'run', type: 'text', autocomplete: 'off', value: runId ?? '' });
-  const open = h('form', { class: 'filters', 'aria-label': 'Open a run' }, field('Run id', idInput), h('button', { type: 'submit' }, 'Open run'));
+  const open = h(
+    'form',
+    { class: 'filters', 'aria-label': 'Open a run' },
+    field('Run id', idInput),
+    h('button', { type: 'submit' }, 'Open run'),
+  );
   open.addEventListener('submit', (event) => {
     event.preventDefault();
     const id = idInput.value.trim();
@@ -15,13 +20,26 @@ export function runsView(root: HTMLElement, signal: AbortSignal, runId: string |
   });
   const list = h('section', {});
   const tree = h('section', { class: 'run', 'aria-live': 'polite' });
-  replace(root, h('header', { class: 'view-head' }, h('h1', {}, 'Runs'), h('label', { class: 'inline' }, h('span', {}, 'Time range'), range)), open, tree, list);
+  replace(
+    root,
+    h(
+      'header',
+      { class: 'view-head' },
+      h('h1', {}, 'Runs'),
+      h('label', { class: 'inline' }, h('span', {}, 'Time range'), range),
+    ),
+    open,
+    tree,
+    list,
+  );
   range.addEventListener('change', () => void loadList());
 
   async function loadList(): Promise<void> {
     const to = Date.now();
     try {
-      const { groups } = await api<{ groups: UsageGroup[] }>('admin/usage', { query: { group_by: 'run', from: to - Number(range.value), to } });
+      const { groups } = await api<{ groups: UsageGroup[] }>('admin/usage', {
+        query: { group_by: 'run', from: to - Number(range.value), to },
+      });
       if (signal.aborted) return;
       const runs = groups.filter((group): group is UsageGroup & { key: string } => group.key !== null);
       replace(
@@ -29,7 +47,12 @@ export function runsView(root: HTMLElement, signal: AbortSignal, runId: string |
         table(
           'Recent runs by spend',
           ['Run', 'Requests', 'Tokens in / out', 'Spend'],
-          runs.map((run) => [h('a', { href: `#/runs/${encodeURIComponent(run.key)}` }, run.key), integer(run.requests), `${integer(run.input_tokens)} / ${integer(run.output_tokens)}`, usd(run.cost_usd)]),
+          runs.map((run) => [
+            h('a', { href: `#/runs/${encodeURIComponent(run.key)}` }, run.key),
+            integer(run.requests),
+            `${integer(run.input_tokens)} / ${integer(run.output_tokens)}`,
+            usd(run.cost_usd),
+          ]),
           'no runs in this range (requests carry a run id through proxy-client or X-Switchyard-Run-Id).',
         ),
       );
@@ -45,8 +68,16 @@ export function runsView(root: HTMLElement, signal: AbortSignal, runId: string |
       replace(
         tree,
         h('h2', {}, `Run ${run.run_id}`),
-        h('p', { class: 'summary' }, `${integer(run.requests)} requests · ${integer(run.input_tokens)} input / ${integer(run.output_tokens)} output tokens · ${usd(run.cost_usd)}`),
-        h('ul', { class: 'tree', role: 'tree', 'aria-label': `Sections of run ${run.run_id}` }, ...run.sections.map((node) => section(node, 1))),
+        h(
+          'p',
+          { class: 'summary' },
+          `${integer(run.requests)} requests · ${integer(run.input_tokens)} input / ${integer(run.output_tokens)} output tokens · ${usd(run.cost_usd)}`,
+        ),
+        h(
+          'ul',
+          { class: 'tree', role: 'tree', 'aria-label': `Sections of run ${run.run_id}` },
+          ...run.sections.map((node) => section(node, 1)),
+        ),
       );
     } catch (error) {
       if (!signal.aborted) replace(tree, notice(`Could not open run ${id}: ${(error as Error).message}`));
@@ -64,9 +95,23 @@ function section(node: SectionNode, level: number): HTMLElement {
     'div',
     { class: 'node' },
     h('span', { class: 'name' }, name),
-    h('span', { class: 'metrics' }, `${integer(node.requests)} req · ${ms(node.latency_ms)} · ${integer(node.input_tokens)}/${integer(node.output_tokens)} tok · total ${usd(node.total_cost_usd)}${own}`),
+    h(
+      'span',
+      { class: 'metrics' },
+      `${integer(node.requests)} req · ${ms(node.latency_ms)} · ${integer(node.input_tokens)}/${integer(node.output_tokens)} tok · total ${usd(node.total_cost_usd)}${own}`,
+    ),
   );
-  const item = h('li', { role: 'treeitem', 'aria-level': level, 'aria-expanded': node.children.length > 0 ? 'true' : undefined, 'data-section': name }, label);
-  if (node.children.length > 0) item.append(h('ul', { role: 'group' }, ...node.children.map((child) => section(child, level + 1))));
+  const item = h(
+    'li',
+    {
+      role: 'treeitem',
+      'aria-level': level,
+      'aria-expanded': node.children.length > 0 ? 'true' : undefined,
+      'data-section': name,
+    },
+    label,
+  );
+  if (node.children.length > 0)
+    item.append(h('ul', { role: 'group' }, ...node.children.map((child) => section(child, level + 1))));
   return item;
 }

@@ -125,7 +125,9 @@ export function createSwitchyardAdmin(options: SwitchyardAdminOptions): Switchya
     getRun(runId: string, opts: { signal?: AbortSignal } = {}): Promise<RunTree> {
       // encodeURIComponent keeps `.` and `..`, which the URL then resolves to /admin/ or /admin/runs/
       if (typeof runId !== 'string' || runId.length === 0 || isDotsOnly(runId)) {
-        return Promise.reject(new SwitchyardClientError('invalid_request', 'getRun needs a run id that is not only dots.'));
+        return Promise.reject(
+          new SwitchyardClientError('invalid_request', 'getRun needs a run id that is not only dots.'),
+        );
       }
       return get<RunTree>(`/admin/runs/${encodeURIComponent(runId)}`, {}, opts.signal, (b) =>
         hasArray(b, 'sections'),

@@ -276,15 +276,20 @@ describe('createGatewayFetch', () => {
     }
   });
 
-  it('sends a Request with a body to hosts it does not route, and to the gateway\'s own routes', async () => {
+  it("sends a Request with a body to hosts it does not route, and to the gateway's own routes", async () => {
     const fetch = createGatewayFetch({ gatewayUrl: gateway.url, providerHosts: [provider.host] });
     const passed = await fetch(new Request(`${other.url}/hook`, { method: 'POST', body: 'payload' }));
     expect(await passed.json()).toMatchObject({ servedBy: 'other' });
-    const own = await fetch(new Request(`${gateway.url}/v1/chat/completions`, { method: 'POST', body: '{}' }));
+    const own = await fetch(
+      new Request(`${gateway.url}/v1/chat/completions`, { method: 'POST', body: '{}' }),
+    );
     expect(await own.json()).toMatchObject({ servedBy: 'gateway' });
-    const traced = await withRun(() => fetch(new Request(`${gateway.url}/v1/embeddings`, { method: 'POST', body: '[]' })), {
-      runId: 'run-req',
-    });
+    const traced = await withRun(
+      () => fetch(new Request(`${gateway.url}/v1/embeddings`, { method: 'POST', body: '[]' })),
+      {
+        runId: 'run-req',
+      },
+    );
     expect(traced.status).toBe(200);
     expect(other.calls.map((c) => [c.method, c.path, c.body])).toEqual([['POST', '/hook', 'payload']]);
     expect(gateway.calls.map((c) => [c.path, c.body, c.headers['x-switchyard-run-id']])).toEqual([

@@ -23,7 +23,10 @@ describe('gatewayUnreachableCode', () => {
     expect(gatewayUnreachableCode(timeout)).toBe('UND_ERR_CONNECT_TIMEOUT');
     // happy eyeballs: every address failed to connect
     const all = new TypeError('fetch failed', {
-      cause: new AggregateError([fetchFailed('ECONNREFUSED', 'connect').cause, fetchFailed('ENETUNREACH', 'connect').cause]),
+      cause: new AggregateError([
+        fetchFailed('ECONNREFUSED', 'connect').cause,
+        fetchFailed('ENETUNREACH', 'connect').cause,
+      ]),
     });
     expect(gatewayUnreachableCode(all)).toBe('ECONNREFUSED');
   });

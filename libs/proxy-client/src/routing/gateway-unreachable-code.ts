@@ -5,7 +5,13 @@ const BEFORE_CONNECT_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT
 // Socket errors count only when raised by the connect call itself: the same ETIMEDOUT (or
 // EHOSTUNREACH) on a kept-alive socket's read comes after the gateway may have the request,
 // and sending it again direct would make the LLM call twice.
-const CONNECT_SYSCALL_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'ETIMEDOUT']);
+const CONNECT_SYSCALL_CODES = new Set([
+  'ECONNREFUSED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EADDRNOTAVAIL',
+  'ETIMEDOUT',
+]);
 
 function connectPhaseCode(error: object): string | undefined {
   const { code, syscall } = error as { code?: unknown; syscall?: unknown };

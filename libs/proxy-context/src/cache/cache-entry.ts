@@ -26,7 +26,8 @@ export function isCacheEntry(value: unknown): value is CacheEntry {
   if (typeof value !== 'object' || value === null) return false;
   const entry = value as Record<string, unknown>;
   if (typeof entry['expiresAt'] !== 'number') return false;
-  if (entry['kind'] === 'response') return typeof entry['response'] === 'object' && entry['response'] !== null;
+  if (entry['kind'] === 'response')
+    return typeof entry['response'] === 'object' && entry['response'] !== null;
   return entry['kind'] === 'stream' && Array.isArray(entry['chunks']);
 }
 

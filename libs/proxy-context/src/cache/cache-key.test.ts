@@ -2,23 +2,38 @@ import type { ChatCompletionRequest } from '@switchyard/proxy-core';
 import { describe, expect, it } from 'vitest';
 import { cacheKey, canonicalJson } from './cache-key';
 
-const base: ChatCompletionRequest = { model: 'm', messages: [{ role: 'user', content: 'hi' }], temperature: 0 };
+const base: ChatCompletionRequest = {
+  model: 'm',
+  messages: [{ role: 'user', content: 'hi' }],
+  temperature: 0,
+};
 
 describe('cacheKey', () => {
   it('ignores key order, nulls and irrelevant fields', () => {
-    const reordered = { temperature: 0, messages: [{ content: 'hi', role: 'user' as const }], model: 'm', user: 'u-1', stream: true, seed: null };
+    const reordered = {
+      temperature: 0,
+      messages: [{ content: 'hi', role: 'user' as const }],
+      model: 'm',
+      user: 'u-1',
+      stream: true,
+      seed: null,
+    };
     expect(cacheKey(reordered, 's', 'response')).toBe(cacheKey(base, 's', 'response'));
     expect(canonicalJson({ b: 1, a: { d: null, c: [2, 1] } })).toBe('{"a":{"c":[2,1]},"b":1}');
   });
 
   it('treats max_tokens and max_completion_tokens as the same limit', () => {
-    expect(cacheKey({ ...base, max_tokens: 10 }, 's', 'response')).toBe(cacheKey({ ...base, max_completion_tokens: 10 }, 's', 'response'));
+    expect(cacheKey({ ...base, max_tokens: 10 }, 's', 'response')).toBe(
+      cacheKey({ ...base, max_completion_tokens: 10 }, 's', 'response'),
+    );
   });
 
   it('differs by anything that changes the answer, by tenant scope and by mode', () => {
     const key = cacheKey(base, 's', 'response');
     expect(cacheKey({ ...base, temperature: 0.5 }, 's', 'response')).not.toBe(key);
-    expect(cacheKey({ ...base, tools: [{ type: 'function', function: { name: 'f' } }] }, 's', 'response')).not.toBe(key);
+    expect(
+      cacheKey({ ...base, tools: [{ type: 'function', function: { name: 'f' } }] }, 's', 'response'),
+    ).not.toBe(key);
     expect(cacheKey({ ...base, top_k: 3 }, 's', 'response')).not.toBe(key);
     expect(cacheKey(base, 'other tenant', 'response')).not.toBe(key);
     expect(cacheKey(base, 's', 'stream')).not.toBe(key);

@@ -4,7 +4,11 @@ import { RedisBreaker, type RedisTierState } from './redis-breaker';
 function breaker(): { breaker: RedisBreaker; moves: string[]; advance(ms: number): void } {
   let clock = 0;
   const moves: string[] = [];
-  const b = new RedisBreaker({ failureThreshold: 3, resetTimeoutMs: 1_000 }, () => clock, (state: RedisTierState, previous: RedisTierState) => void moves.push(`${previous}>${state}`));
+  const b = new RedisBreaker(
+    { failureThreshold: 3, resetTimeoutMs: 1_000 },
+    () => clock,
+    (state: RedisTierState, previous: RedisTierState) => void moves.push(`${previous}>${state}`),
+  );
   return { breaker: b, moves, advance: (ms) => void (clock += ms) };
 }
 
@@ -38,6 +42,12 @@ describe('Redis tier breaker', () => {
     b.succeeded();
     expect(b.state).toBe('closed');
     expect(b.allow()).toBe(true);
-    expect(moves).toEqual(['closed>open', 'open>half-open', 'half-open>open', 'open>half-open', 'half-open>closed']);
+    expect(moves).toEqual([
+      'closed>open',
+      'open>half-open',
+      'half-open>open',
+      'open>half-open',
+      'half-open>closed',
+    ]);
   });
 });

@@ -28,7 +28,11 @@ export class RedisBreaker {
   #failures = 0;
   #openedAt = 0;
 
-  constructor(settings: RedisBreakerSettings, now: () => number, onState: (state: RedisTierState, previous: RedisTierState) => void) {
+  constructor(
+    settings: RedisBreakerSettings,
+    now: () => number,
+    onState: (state: RedisTierState, previous: RedisTierState) => void,
+  ) {
     this.#settings = settings;
     this.#now = now;
     this.#onState = onState;

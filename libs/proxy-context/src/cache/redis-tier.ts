@@ -14,7 +14,8 @@ export interface RedisCacheClient {
 }
 
 /** Settings of the Redis tier: an endpoint (ioredis is then loaded and the client owned) or an ioredis instance. */
-export type RedisTierOptions = { endpoint: RedisEndpoint; client?: undefined } | { client: RedisCacheClient; endpoint?: undefined };
+export type RedisTierOptions =
+  { endpoint: RedisEndpoint; client?: undefined } | { client: RedisCacheClient; endpoint?: undefined };
 
 // one byte in front of every stored body says how it is encoded
 const RAW = 0x00;
@@ -83,10 +84,15 @@ export class RedisTier {
   constructor(options: RedisTierOptions, settings: RedisTierSettings) {
     this.#settings = settings;
     this.#owned = options.client === undefined;
-    this.#client = options.client !== undefined ? Promise.resolve(options.client) : connect(options.endpoint, settings.commandTimeoutMs, settings.onError);
+    this.#client =
+      options.client !== undefined
+        ? Promise.resolve(options.client)
+        : connect(options.endpoint, settings.commandTimeoutMs, settings.onError);
     // a failed import or connection surfaces on first use as a counted tier error
     this.#client.catch(() => undefined);
-    this.#breaker = new RedisBreaker(settings.breaker, settings.now, (state, previous) => this.#report(state, previous));
+    this.#breaker = new RedisBreaker(settings.breaker, settings.now, (state, previous) =>
+      this.#report(state, previous),
+    );
   }
 
   /** The stored body, or undefined when absent, not ours, or the circuit is open. */
@@ -105,11 +111,19 @@ export class RedisTier {
     }
     if (!this.#admit()) return;
     const value = await encodeBody(body, this.#settings.compressAboveBytes);
-    await this.#command(async (client) => client.set(this.#settings.prefix + key, value, 'PX', Math.max(1, Math.round(ttlMs))));
+    await this.#command(async (client) =>
+      client.set(this.#settings.prefix + key, value, 'PX', Math.max(1, Math.round(ttlMs))),
+    );
   }
 
   stats(): RedisTierStats {
-    return { state: this.#breaker.state, sent: this.#sent, failed: this.#failed, skipped: this.#skipped, oversized: this.#oversized };
+    return {
+      state: this.#breaker.state,
+      sent: this.#sent,
+      failed: this.#failed,
+      skipped: this.#skipped,
+      oversized: this.#oversized,
+    };
   }
 
   async close(): Promise<void> {
@@ -142,14 +156,21 @@ export class RedisTier {
     const { logger, breaker } = this.#settings;
     // half-open is a step of the probe, not news: only opening and closing are logged
     if (state === 'open' && previous === 'closed') {
-      logger.warn({ failures: breaker.failureThreshold, resetTimeoutMs: breaker.resetTimeoutMs }, 'response cache: Redis tier failing, skipped until a probe succeeds');
+      logger.warn(
+        { failures: breaker.failureThreshold, resetTimeoutMs: breaker.resetTimeoutMs },
+        'response cache: Redis tier failing, skipped until a probe succeeds',
+      );
     } else if (state === 'closed') {
       logger.info({}, 'response cache: Redis tier answering again, back in use');
     }
   }
 }
 
-async function connect(endpoint: RedisEndpoint, commandTimeoutMs: number, onError: (error: unknown) => void): Promise<RedisCacheClient> {
+async function connect(
+  endpoint: RedisEndpoint,
+  commandTimeoutMs: number,
+  onError: (error: unknown) => void,
+): Promise<RedisCacheClient> {
   // fail fast when Redis is away (the cache then answers from memory only); connection
   // errors are counted, never thrown at the process
   const client = await createRedisClient(endpoint, { commandTimeoutMs, maxRetriesPerRequest: 1 });

@@ -1,5 +1,14 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { RedisClusterOptionsSchema, RedisUrlSchema, SwitchyardError, redisEndpointProblems, schemaProblems, timerDelaySchema, type Logger, type RedisClusterOptions } from '@switchyard/proxy-core';
+import {
+  RedisClusterOptionsSchema,
+  RedisUrlSchema,
+  SwitchyardError,
+  redisEndpointProblems,
+  schemaProblems,
+  timerDelaySchema,
+  type Logger,
+  type RedisClusterOptions,
+} from '@switchyard/proxy-core';
 import type { MemoryBudget } from '../memory/memory-budget';
 import type { RedisCacheClient } from './redis-tier';
 
@@ -26,7 +35,10 @@ export const RESPONSE_CACHE_DEFAULTS = {
 } as const;
 
 const RedisBreakerSchema = Type.Object(
-  { failureThreshold: Type.Optional(Type.Integer({ minimum: 1 })), resetTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })) },
+  {
+    failureThreshold: Type.Optional(Type.Integer({ minimum: 1 })),
+    resetTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
+  },
   { additionalProperties: false },
 );
 
@@ -35,16 +47,45 @@ export const ResponseCacheConfigSchema = Type.Object(
   {
     memory: Type.Object({ maxBytes: Type.Integer({ minimum: 1024 }) }, { additionalProperties: false }),
     ttlMs: Type.Optional(Type.Integer({ minimum: 1 })),
-    models: Type.Optional(Type.Record(Type.String({ minLength: 1 }), Type.Object({ ttlMs: Type.Integer({ minimum: 0 }) }, { additionalProperties: false }))),
+    models: Type.Optional(
+      Type.Record(
+        Type.String({ minLength: 1 }),
+        Type.Object({ ttlMs: Type.Integer({ minimum: 0 }) }, { additionalProperties: false }),
+      ),
+    ),
     maxEntryBytes: Type.Optional(Type.Integer({ minimum: 1 })),
     scope: Type.Optional(Type.Union([Type.Literal('key'), Type.Literal('customer'), Type.Literal('shared')])),
     namespace: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
     cacheNonDeterministic: Type.Optional(Type.Boolean()),
     redis: Type.Optional(
       Type.Union([
-        Type.Object({ url: RedisUrlSchema, keyPrefix: Type.Optional(Type.String()), commandTimeoutMs: Type.Optional(timerDelaySchema({ minimum: 1 })), breaker: Type.Optional(RedisBreakerSchema) }, { additionalProperties: false }),
-        Type.Object({ cluster: RedisClusterOptionsSchema, keyPrefix: Type.Optional(Type.String()), commandTimeoutMs: Type.Optional(timerDelaySchema({ minimum: 1 })), breaker: Type.Optional(RedisBreakerSchema) }, { additionalProperties: false }),
-        Type.Object({ client: Type.Object({}, { additionalProperties: true }), keyPrefix: Type.Optional(Type.String()), commandTimeoutMs: Type.Optional(timerDelaySchema({ minimum: 1 })), breaker: Type.Optional(RedisBreakerSchema) }, { additionalProperties: false }),
+        Type.Object(
+          {
+            url: RedisUrlSchema,
+            keyPrefix: Type.Optional(Type.String()),
+            commandTimeoutMs: Type.Optional(timerDelaySchema({ minimum: 1 })),
+            breaker: Type.Optional(RedisBreakerSchema),
+          },
+          { additionalProperties: false },
+        ),
+        Type.Object(
+          {
+            cluster: RedisClusterOptionsSchema,
+            keyPrefix: Type.Optional(Type.String()),
+            commandTimeoutMs: Type.Optional(timerDelaySchema({ minimum: 1 })),
+            breaker: Type.Optional(RedisBreakerSchema),
+          },
+          { additionalProperties: false },
+        ),
+        Type.Object(
+          {
+            client: Type.Object({}, { additionalProperties: true }),
+            keyPrefix: Type.Optional(Type.String()),
+            commandTimeoutMs: Type.Optional(timerDelaySchema({ minimum: 1 })),
+            breaker: Type.Optional(RedisBreakerSchema),
+          },
+          { additionalProperties: false },
+        ),
       ]),
     ),
     compressAboveBytes: Type.Optional(Type.Integer({ minimum: 0 })),
@@ -117,14 +158,20 @@ export interface ResponseCacheOptions {
 /** Every problem of response cache options, each starting with `prefix` and its path (`cache/ttlMs: ...` with prefix `cache`). */
 export function responseCacheOptionsProblems(options: ResponseCacheOptions, prefix = ''): string[] {
   const { budget: _budget, now: _now, logger: _logger, ...config } = options;
-  const problems = schemaProblems(ResponseCacheConfigSchema, config satisfies Partial<ResponseCacheConfig>, prefix);
+  const problems = schemaProblems(
+    ResponseCacheConfigSchema,
+    config satisfies Partial<ResponseCacheConfig>,
+    prefix,
+  );
   // the schema takes any non-empty address: whether ioredis can use it is the core's one check
-  if (typeof config.redis === 'object') problems.push(...redisEndpointProblems(config.redis, `${prefix}/redis`, true));
+  if (typeof config.redis === 'object')
+    problems.push(...redisEndpointProblems(config.redis, `${prefix}/redis`, true));
   return problems;
 }
 
 /** Checks options once and reports every problem in one `invalid_options` error. */
 export function validateResponseCacheOptions(options: ResponseCacheOptions): void {
   const problems = responseCacheOptionsProblems(options);
-  if (problems.length > 0) throw new SwitchyardError('invalid_options', `Invalid response cache options:\n${problems.join('\n')}`);
+  if (problems.length > 0)
+    throw new SwitchyardError('invalid_options', `Invalid response cache options:\n${problems.join('\n')}`);
 }

@@ -14,14 +14,28 @@ import { createResponseCache, type ResponseCache } from './response-cache';
 import type { ResponseCacheOptions } from './response-cache-options';
 import type { RedisCacheClient } from './redis-tier';
 
-const request: ChatCompletionRequest = { model: 'demo', messages: [{ role: 'user', content: 'hello cache' }], temperature: 0 };
+const request: ChatCompletionRequest = {
+  model: 'demo',
+  messages: [{ role: 'user', content: 'hello cache' }],
+  temperature: 0,
+};
 
 /** A gateway on the in-process mock provider, counting upstream attempts. */
-function setup(options: Partial<ResponseCacheOptions> = {}): { gateway: Gateway; cache: ResponseCache; upstreamCalls: () => number } {
+function setup(options: Partial<ResponseCacheOptions> = {}): {
+  gateway: Gateway;
+  cache: ResponseCache;
+  upstreamCalls: () => number;
+} {
   const cache = createResponseCache({ memory: { maxBytes: 1024 * 1024 }, ...options });
   let calls = 0;
-  const counter: GatewayPlugin = { name: 'count', apply: (hooks) => hooks.onAttempt.tap('count', () => void (calls += 1)) };
-  const pricing: GatewayPlugin = { name: 'price', apply: (hooks) => hooks.onUsage.tap('price', (_u, context) => void (context.costUsd = 0.5)) };
+  const counter: GatewayPlugin = {
+    name: 'count',
+    apply: (hooks) => hooks.onAttempt.tap('count', () => void (calls += 1)),
+  };
+  const pricing: GatewayPlugin = {
+    name: 'price',
+    apply: (hooks) => hooks.onUsage.tap('price', (_u, context) => void (context.costUsd = 0.5)),
+  };
   const gateway = createGateway({
     providers: [{ name: 'mock', type: 'mock' }],
     models: [{ name: 'demo', targets: [{ provider: 'mock', model: 'echo' }] }],
@@ -52,7 +66,10 @@ describe('response cache', () => {
     expect(first.cacheStatus).toBe('MISS');
     expect(first.costUsd).toBe(0.5);
     const second = ctx();
-    const b = await gateway.chat({ ...request, user: 'ignored', messages: [{ content: 'hello cache', role: 'user' }] }, { context: second });
+    const b = await gateway.chat(
+      { ...request, user: 'ignored', messages: [{ content: 'hello cache', role: 'user' }] },
+      { context: second },
+    );
     expect(b).toEqual(a);
     expect(upstreamCalls()).toBe(1);
     expect(second).toMatchObject({ cacheStatus: 'HIT', cacheHit: true, costUsd: 0, usage: a.usage });
@@ -70,8 +87,14 @@ describe('response cache', () => {
 
   it('shares answers across keys bound to one customer with scope "customer"', async () => {
     const { gateway, upstreamCalls } = setup({ scope: 'customer' });
-    await gateway.chat(request, { context: createRequestContext({ metadata: { apiKeyId: 'k1', customerId: 'acme', keyCustomerId: 'acme' } }) });
-    const second = createRequestContext({ metadata: { apiKeyId: 'k2', customerId: 'acme', keyCustomerId: 'acme' } });
+    await gateway.chat(request, {
+      context: createRequestContext({
+        metadata: { apiKeyId: 'k1', customerId: 'acme', keyCustomerId: 'acme' },
+      }),
+    });
+    const second = createRequestContext({
+      metadata: { apiKeyId: 'k2', customerId: 'acme', keyCustomerId: 'acme' },
+    });
     await gateway.chat(request, { context: second });
     expect(second.cacheStatus).toBe('HIT');
     expect(upstreamCalls()).toBe(1);
@@ -79,7 +102,11 @@ describe('response cache', () => {
 
   it('keeps a customer id a key sent within that key with scope "customer": it opens no other key\'s customer', async () => {
     const { gateway, upstreamCalls } = setup({ scope: 'customer' });
-    await gateway.chat(request, { context: createRequestContext({ metadata: { apiKeyId: 'acme-key', customerId: 'acme', keyCustomerId: 'acme' } }) });
+    await gateway.chat(request, {
+      context: createRequestContext({
+        metadata: { apiKeyId: 'acme-key', customerId: 'acme', keyCustomerId: 'acme' },
+      }),
+    });
     // another key labelling its request with acme's id does not read acme's answers
     const spoofed = createRequestContext({ metadata: { apiKeyId: 'eve-key', customerId: 'acme' } });
     await gateway.chat(request, { context: spoofed });
@@ -157,11 +184,15 @@ describe('response cache', () => {
     const hitContext = ctx();
     const replayed = await collect(await gateway.stream(request, { context: hitContext }));
     expect(hitContext.cacheStatus).toBe('HIT');
-    expect(replayed.map((c) => JSON.stringify(c)).join('\n')).toBe(first.map((c) => JSON.stringify(c)).join('\n'));
+    expect(replayed.map((c) => JSON.stringify(c)).join('\n')).toBe(
+      first.map((c) => JSON.stringify(c)).join('\n'),
+    );
     expect(hitContext.usage?.total_tokens).toBeGreaterThan(0);
     expect(upstreamCalls()).toBe(1);
     // a client asking for usage gets it on replay even though the first client did not
-    const withUsage = await collect(await gateway.stream({ ...request, stream_options: { include_usage: true } }, { context: ctx() }));
+    const withUsage = await collect(
+      await gateway.stream({ ...request, stream_options: { include_usage: true } }, { context: ctx() }),
+    );
     expect(withUsage.at(-1)?.usage?.total_tokens).toBe(hitContext.usage?.total_tokens);
     const whole = ctx();
     await gateway.chat(request, { context: whole });
@@ -186,7 +217,7 @@ describe('response cache', () => {
     expect(budget.stats().accounts['response-cache-recordings']?.usedBytes).toBe(0);
   });
 
-  it('caches the chat requests of /v1/messages too, in the same entries as chat\'s, and no other endpoint\'s', async () => {
+  it("caches the chat requests of /v1/messages too, in the same entries as chat's, and no other endpoint's", async () => {
     const { gateway, upstreamCalls } = setup();
     const fromMessages = ctx({ endpoint: 'messages' });
     await gateway.chat(request, { context: fromMessages });
@@ -205,7 +236,7 @@ describe('response cache', () => {
     expect(legacy.cacheStatus).toBe('BYPASS');
   });
 
-  it('neither stores nor serves an answer the request\'s caller cannot deliver (acceptsResponse), and leaves the entry to callers that can', async () => {
+  it("neither stores nor serves an answer the request's caller cannot deliver (acceptsResponse), and leaves the entry to callers that can", async () => {
     const { gateway, cache, upstreamCalls } = setup();
     const refusing = (): ReturnType<typeof ctx> => {
       const context = ctx({ endpoint: 'messages' });
@@ -246,12 +277,28 @@ describe('response cache', () => {
   });
 
   describe('an acceptsResponse that throws is a refusal, warned about once', () => {
-    function throwingSetup(): { gateway: Gateway; cache: ResponseCache; received: unknown[]; warnings: object[]; throwing: () => ReturnType<typeof ctx> } {
+    function throwingSetup(): {
+      gateway: Gateway;
+      cache: ResponseCache;
+      received: unknown[];
+      warnings: object[];
+      throwing: () => ReturnType<typeof ctx>;
+    } {
       const warnings: object[] = [];
-      const cache = createResponseCache({ memory: { maxBytes: 1024 * 1024 }, logger: { ...silentLogger, warn: (fields) => void warnings.push(fields) } });
+      const cache = createResponseCache({
+        memory: { maxBytes: 1024 * 1024 },
+        logger: { ...silentLogger, warn: (fields) => void warnings.push(fields) },
+      });
       const received: unknown[] = [];
-      const after: GatewayPlugin = { name: 'after', apply: (hooks) => hooks.onResponseReceived.tap('after', (response) => void received.push(response)) };
-      const gateway = createGateway({ providers: [{ name: 'mock', type: 'mock' }], models: [{ name: 'demo', targets: [{ provider: 'mock', model: 'echo' }] }], plugins: [cache, after] });
+      const after: GatewayPlugin = {
+        name: 'after',
+        apply: (hooks) => hooks.onResponseReceived.tap('after', (response) => void received.push(response)),
+      };
+      const gateway = createGateway({
+        providers: [{ name: 'mock', type: 'mock' }],
+        models: [{ name: 'demo', targets: [{ provider: 'mock', model: 'echo' }] }],
+        plugins: [cache, after],
+      });
       const throwing = (): ReturnType<typeof ctx> => {
         const context = ctx({ endpoint: 'messages' });
         context.acceptsResponse = () => {
@@ -282,22 +329,38 @@ describe('response cache', () => {
   });
 
   it("refuses a Redis command timeout above MAX_TIMER_MS (ioredis's timer would fire after 1 ms: every command a timeout), saying why at the field", () => {
-    const why = '3000000000 ms is above 2147483647 ms (about 24.8 days), the longest a Node.js timer waits: a longer delay would fire after 1 ms';
-    for (const redis of [{ url: 'redis://127.0.0.1:6379' }, { cluster: { nodes: ['redis://127.0.0.1:7000'] } }]) {
+    const why =
+      '3000000000 ms is above 2147483647 ms (about 24.8 days), the longest a Node.js timer waits: a longer delay would fire after 1 ms';
+    for (const redis of [
+      { url: 'redis://127.0.0.1:6379' },
+      { cluster: { nodes: ['redis://127.0.0.1:7000'] } },
+    ]) {
       let message = '';
       try {
-        createResponseCache({ memory: { maxBytes: 1024 * 1024 }, redis: { ...redis, commandTimeoutMs: 3_000_000_000 } });
+        createResponseCache({
+          memory: { maxBytes: 1024 * 1024 },
+          redis: { ...redis, commandTimeoutMs: 3_000_000_000 },
+        });
       } catch (error) {
         message = (error as Error).message;
       }
       expect(message).toBe(`Invalid response cache options:\n/redis/commandTimeoutMs: ${why}`);
     }
     const client = {} as RedisCacheClient;
-    expect(() => createResponseCache({ memory: { maxBytes: 1024 * 1024 }, redis: { client, commandTimeoutMs: 2_147_483_647 } })).not.toThrow();
+    expect(() =>
+      createResponseCache({
+        memory: { maxBytes: 1024 * 1024 },
+        redis: { client, commandTimeoutMs: 2_147_483_647 },
+      }),
+    ).not.toThrow();
   });
 
   it('rejects options without a memory bound, listing every problem', () => {
-    expect(() => createResponseCache({ memory: { maxBytes: 0 }, ttlMs: -1 })).toThrow(/memory\/maxBytes[\s\S]*ttlMs/);
-    expect(() => createResponseCache({} as ResponseCacheOptions)).toThrow(expect.objectContaining({ code: 'invalid_options' }));
+    expect(() => createResponseCache({ memory: { maxBytes: 0 }, ttlMs: -1 })).toThrow(
+      /memory\/maxBytes[\s\S]*ttlMs/,
+    );
+    expect(() => createResponseCache({} as ResponseCacheOptions)).toThrow(
+      expect.objectContaining({ code: 'invalid_options' }),
+    );
   });
 });

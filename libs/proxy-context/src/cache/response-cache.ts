@@ -12,7 +12,11 @@ import { MemoryBudget, type MemoryAccount } from '../memory/memory-budget';
 import { parseCacheEntry, responseEntryBody, streamEntryBody, type CacheEntry } from './cache-entry';
 import { cacheKey } from './cache-key';
 import { MemoryTier, type MemoryTierStats } from './memory-tier';
-import { RESPONSE_CACHE_DEFAULTS, validateResponseCacheOptions, type ResponseCacheOptions } from './response-cache-options';
+import {
+  RESPONSE_CACHE_DEFAULTS,
+  validateResponseCacheOptions,
+  type ResponseCacheOptions,
+} from './response-cache-options';
 import { RedisTier, type RedisTierStats } from './redis-tier';
 import { isChatRequestEndpoint, redisEndpointOf, silentLogger, sourceTextOf } from '@switchyard/proxy-core';
 
@@ -56,7 +60,11 @@ interface Pending {
 }
 
 function isNonDeterministic(request: ChatCompletionRequest): boolean {
-  return typeof request.temperature === 'number' && request.temperature > 0 && (request.seed === undefined || request.seed === null);
+  return (
+    typeof request.temperature === 'number' &&
+    request.temperature > 0 &&
+    (request.seed === undefined || request.seed === null)
+  );
 }
 
 /**
@@ -81,7 +89,17 @@ export class ResponseCache implements GatewayPlugin {
   readonly #logger: Logger;
   // a caller's acceptsResponse that throws is logged once per cache, not once per request
   #loggedThrowingCheck = false;
-  readonly #counters = { hits: 0, memoryHits: 0, redisHits: 0, misses: 0, bypasses: 0, stores: 0, redisErrors: 0, abandonedStreams: 0, undeliverable: 0 };
+  readonly #counters = {
+    hits: 0,
+    memoryHits: 0,
+    redisHits: 0,
+    misses: 0,
+    bypasses: 0,
+    stores: 0,
+    redisErrors: 0,
+    abandonedStreams: 0,
+    undeliverable: 0,
+  };
 
   constructor(options: ResponseCacheOptions) {
     validateResponseCacheOptions(options);
@@ -89,29 +107,39 @@ export class ResponseCache implements GatewayPlugin {
     this.#now = options.now ?? Date.now;
     this.#maxEntryBytes = options.maxEntryBytes ?? RESPONSE_CACHE_DEFAULTS.maxEntryBytes;
     this.#logger = options.logger ?? silentLogger;
-    const budget = options.budget ?? new MemoryBudget({ maxBytes: options.memory.maxBytes + this.#maxEntryBytes * 4 });
-    this.#memory = new MemoryTier(budget.account('response-cache', options.memory.maxBytes), this.#maxEntryBytes, this.#now);
+    const budget =
+      options.budget ?? new MemoryBudget({ maxBytes: options.memory.maxBytes + this.#maxEntryBytes * 4 });
+    this.#memory = new MemoryTier(
+      budget.account('response-cache', options.memory.maxBytes),
+      this.#maxEntryBytes,
+      this.#now,
+    );
     // streams being recorded hold their chunks until they end: a bounded account of their own
     this.#recordings = budget.account('response-cache-recordings', this.#maxEntryBytes * 4);
     const redis = options.redis;
     this.#redis =
       redis === undefined
         ? undefined
-        : new RedisTier(redis.client === undefined ? { endpoint: redisEndpointOf(redis) } : { client: redis.client }, {
-            prefix: `${redis.keyPrefix ?? RESPONSE_CACHE_DEFAULTS.redisKeyPrefix}${options.namespace ?? 'default'}:`,
-            compressAboveBytes: options.compressAboveBytes ?? RESPONSE_CACHE_DEFAULTS.compressAboveBytes,
-            commandTimeoutMs: redis.commandTimeoutMs ?? RESPONSE_CACHE_DEFAULTS.redisCommandTimeoutMs,
-            maxEntryBytes: this.#maxEntryBytes,
-            breaker: {
-              failureThreshold: redis.breaker?.failureThreshold ?? RESPONSE_CACHE_DEFAULTS.redisBreakerFailureThreshold,
-              resetTimeoutMs: redis.breaker?.resetTimeoutMs ?? RESPONSE_CACHE_DEFAULTS.redisBreakerResetTimeoutMs,
+        : new RedisTier(
+            redis.client === undefined ? { endpoint: redisEndpointOf(redis) } : { client: redis.client },
+            {
+              prefix: `${redis.keyPrefix ?? RESPONSE_CACHE_DEFAULTS.redisKeyPrefix}${options.namespace ?? 'default'}:`,
+              compressAboveBytes: options.compressAboveBytes ?? RESPONSE_CACHE_DEFAULTS.compressAboveBytes,
+              commandTimeoutMs: redis.commandTimeoutMs ?? RESPONSE_CACHE_DEFAULTS.redisCommandTimeoutMs,
+              maxEntryBytes: this.#maxEntryBytes,
+              breaker: {
+                failureThreshold:
+                  redis.breaker?.failureThreshold ?? RESPONSE_CACHE_DEFAULTS.redisBreakerFailureThreshold,
+                resetTimeoutMs:
+                  redis.breaker?.resetTimeoutMs ?? RESPONSE_CACHE_DEFAULTS.redisBreakerResetTimeoutMs,
+              },
+              now: this.#now,
+              logger: this.#logger,
+              onError: () => {
+                this.#counters.redisErrors += 1;
+              },
             },
-            now: this.#now,
-            logger: this.#logger,
-            onError: () => {
-              this.#counters.redisErrors += 1;
-            },
-          });
+          );
   }
 
   apply(hooks: GatewayHooks): void {
@@ -152,15 +180,23 @@ export class ResponseCache implements GatewayPlugin {
         // only a key's bound customer spans keys: a customer id the client sent is a label its
         // key's holder chose, which must not open another key's customer to it
         if (keyCustomerId !== undefined) return `${namespace}|customer:${keyCustomerId}`;
-        return customerId !== undefined ? `${namespace}|key:${apiKeyId ?? ''}|customer:${customerId}` : `${namespace}|key:${apiKeyId ?? ''}`;
+        return customerId !== undefined
+          ? `${namespace}|key:${apiKeyId ?? ''}|customer:${customerId}`
+          : `${namespace}|key:${apiKeyId ?? ''}`;
       case 'key':
         return `${namespace}|key:${apiKeyId ?? ''}`;
     }
   }
 
-  async #lookup(request: ChatCompletionRequest, context: RequestContext): Promise<PrecomputedAnswer | undefined> {
+  async #lookup(
+    request: ChatCompletionRequest,
+    context: RequestContext,
+  ): Promise<PrecomputedAnswer | undefined> {
     const directives = context.directives ?? {};
-    const ttlMs = this.#options.models?.[context.requestedModel]?.ttlMs ?? this.#options.ttlMs ?? RESPONSE_CACHE_DEFAULTS.ttlMs;
+    const ttlMs =
+      this.#options.models?.[context.requestedModel]?.ttlMs ??
+      this.#options.ttlMs ??
+      RESPONSE_CACHE_DEFAULTS.ttlMs;
     // chat completions and Anthropic's `/v1/messages`, whose route sends the engine a chat request and
     // translates the engine's answer: the entry holds that answer, nothing of either route's shape,
     // so an identical request on the other route shares it
@@ -168,7 +204,8 @@ export class ResponseCache implements GatewayPlugin {
       isChatRequestEndpoint(context.endpoint) &&
       directives.cache !== 'skip' &&
       ttlMs > 0 &&
-      ((this.#options.cacheNonDeterministic ?? RESPONSE_CACHE_DEFAULTS.cacheNonDeterministic) || !isNonDeterministic(request));
+      ((this.#options.cacheNonDeterministic ?? RESPONSE_CACHE_DEFAULTS.cacheNonDeterministic) ||
+        !isNonDeterministic(request));
     const read = cacheable && directives.cache !== 'refresh' && directives.noCache !== true;
     const store = cacheable && directives.noStore !== true;
     if (!read && !store) {
@@ -196,7 +233,15 @@ export class ResponseCache implements GatewayPlugin {
     }
     this.#counters.misses += 1;
     context.cacheStatus = 'MISS';
-    if (store) context.state.set(PLUGIN_NAME, { key, ttlMs, response: undefined, chunks: [], bytes: 0, abandoned: false } satisfies Pending);
+    if (store)
+      context.state.set(PLUGIN_NAME, {
+        key,
+        ttlMs,
+        response: undefined,
+        chunks: [],
+        bytes: 0,
+        abandoned: false,
+      } satisfies Pending);
     return undefined;
   }
 
@@ -260,7 +305,10 @@ export class ResponseCache implements GatewayPlugin {
     } catch (error) {
       if (!this.#loggedThrowingCheck) {
         this.#loggedThrowingCheck = true;
-        this.#logger.warn({ err: error, endpoint: context.endpoint }, "response cache: the request's acceptsResponse threw; taken as a refusal (logged once)");
+        this.#logger.warn(
+          { err: error, endpoint: context.endpoint },
+          "response cache: the request's acceptsResponse threw; taken as a refusal (logged once)",
+        );
       }
       return false;
     }
@@ -293,7 +341,8 @@ export class ResponseCache implements GatewayPlugin {
     const expiresAt = this.#now() + pending.ttlMs;
     if (!context.stream) {
       // an answer a transform refused (or a request that failed otherwise) is not stored
-      if (pending.response !== undefined && context.error === undefined) this.#write(pending.key, responseEntryBody(pending.response, expiresAt), expiresAt, pending.ttlMs);
+      if (pending.response !== undefined && context.error === undefined)
+        this.#write(pending.key, responseEntryBody(pending.response, expiresAt), expiresAt, pending.ttlMs);
       return;
     }
     // a failed or aborted stream is never cached
@@ -316,7 +365,20 @@ function toAnswer(entry: CacheEntry): PrecomputedAnswer {
   const last = chunks.at(-1);
   if (entry.usage !== undefined && last !== undefined && !chunks.some((chunk) => chunk.usage)) {
     // the engine hides this chunk from clients that did not ask for usage
-    return { kind: 'stream', chunks: [...chunks, { id: last.id, object: 'chat.completion.chunk', created: last.created, model: last.model, choices: [], usage: entry.usage }] };
+    return {
+      kind: 'stream',
+      chunks: [
+        ...chunks,
+        {
+          id: last.id,
+          object: 'chat.completion.chunk',
+          created: last.created,
+          model: last.model,
+          choices: [],
+          usage: entry.usage,
+        },
+      ],
+    };
   }
   return { kind: 'stream', chunks };
 }

@@ -14,7 +14,14 @@ export const MODEL_CATALOG_SOURCE = {
 const TEXT = ['text'] as const;
 const TEXT_IMAGE = ['text', 'image'] as const;
 
-function model(id: string, provider: string, contextWindow: number, maxOutputTokens: number, input: readonly string[], price: [number, number, number?]): ModelInfo {
+function model(
+  id: string,
+  provider: string,
+  contextWindow: number,
+  maxOutputTokens: number,
+  input: readonly string[],
+  price: [number, number, number?],
+): ModelInfo {
   const [inputPerMTokUsd, outputPerMTokUsd, cachedInputPerMTokUsd] = price;
   return {
     id,
@@ -24,7 +31,11 @@ function model(id: string, provider: string, contextWindow: number, maxOutputTok
     inputModalities: input,
     outputModalities: TEXT,
     supportsTools: true,
-    pricing: { inputPerMTokUsd, outputPerMTokUsd, ...(cachedInputPerMTokUsd === undefined ? {} : { cachedInputPerMTokUsd }) },
+    pricing: {
+      inputPerMTokUsd,
+      outputPerMTokUsd,
+      ...(cachedInputPerMTokUsd === undefined ? {} : { cachedInputPerMTokUsd }),
+    },
   };
 }
 

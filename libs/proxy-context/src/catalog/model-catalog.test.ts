@@ -16,14 +16,22 @@ describe('model catalog', () => {
 
   it('takes overrides and new models from config', () => {
     const catalog = createModelCatalog({
-      models: { 'gpt-4o': { contextWindow: 64_000 }, 'local-llama': { contextWindow: 8_192, maxOutputTokens: 1_024 } },
+      models: {
+        'gpt-4o': { contextWindow: 64_000 },
+        'local-llama': { contextWindow: 8_192, maxOutputTokens: 1_024 },
+      },
     });
     expect(catalog.lookup('gpt-4o')).toMatchObject({ contextWindow: 64_000, maxOutputTokens: 16_384 });
-    expect(catalog.lookup('local-llama')).toMatchObject({ contextWindow: 8_192, supportsTools: false, provider: 'custom' });
+    expect(catalog.lookup('local-llama')).toMatchObject({
+      contextWindow: 8_192,
+      supportsTools: false,
+      provider: 'custom',
+    });
   });
 
   it('rejects incomplete or invalid overrides, listing every problem', () => {
-    const build = () => createModelCatalog({ models: { unknown: { maxOutputTokens: 10 }, 'gpt-4o': { contextWindow: -1 } } });
+    const build = () =>
+      createModelCatalog({ models: { unknown: { maxOutputTokens: 10 }, 'gpt-4o': { contextWindow: -1 } } });
     expect(build).toThrow(/unknown: a model the catalog does not know/);
     expect(build).toThrow(/gpt-4o\/contextWindow/);
   });

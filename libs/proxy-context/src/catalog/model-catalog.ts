@@ -81,18 +81,39 @@ class StaticModelCatalog implements ModelCatalog {
 }
 
 /** The catalog's models, with every problem of the overrides added to `problems` (each under `prefix`). */
-function catalogModels(options: ModelCatalogOptions, problems: string[], prefix = ''): Map<string, ModelInfo> {
+function catalogModels(
+  options: ModelCatalogOptions,
+  problems: string[],
+  prefix = '',
+): Map<string, ModelInfo> {
   const models = new Map<string, ModelInfo>();
   if (options.builtin ?? true) for (const info of BUILTIN_MODELS) models.set(info.id, info);
   for (const [id, override] of Object.entries(options.models ?? {})) {
     problems.push(...schemaProblems(ModelOverrideSchema, override, `${prefix}/models/${id}`));
     const base = models.get(id);
-    const merged = { id, provider: 'custom', inputModalities: ['text'], outputModalities: ['text'], supportsTools: false, ...base, ...override };
+    const merged = {
+      id,
+      provider: 'custom',
+      inputModalities: ['text'],
+      outputModalities: ['text'],
+      supportsTools: false,
+      ...base,
+      ...override,
+    };
     if (merged.contextWindow === undefined || merged.maxOutputTokens === undefined) {
-      problems.push(`${prefix}/models/${id}: a model the catalog does not know needs contextWindow and maxOutputTokens`);
+      problems.push(
+        `${prefix}/models/${id}: a model the catalog does not know needs contextWindow and maxOutputTokens`,
+      );
       continue;
     }
-    models.set(id, Object.freeze({ ...merged, contextWindow: merged.contextWindow, maxOutputTokens: merged.maxOutputTokens }));
+    models.set(
+      id,
+      Object.freeze({
+        ...merged,
+        contextWindow: merged.contextWindow,
+        maxOutputTokens: merged.maxOutputTokens,
+      }),
+    );
   }
   return models;
 }
@@ -117,6 +138,7 @@ export function modelCatalogProblems(options: ModelCatalogOptions, prefix = ''):
 export function createModelCatalog(options: ModelCatalogOptions = {}): ModelCatalog {
   const problems: string[] = [];
   const models = catalogModels(options, problems);
-  if (problems.length > 0) throw new SwitchyardError('invalid_options', `Invalid model catalog options:\n${problems.join('\n')}`);
+  if (problems.length > 0)
+    throw new SwitchyardError('invalid_options', `Invalid model catalog options:\n${problems.join('\n')}`);
   return new StaticModelCatalog(models);
 }

@@ -5,13 +5,22 @@ import type { MessageUnit } from './message-units';
 
 function units(count: number): MessageUnit[] {
   return Array.from({ length: count }, (_, index) => {
-    const message: ChatMessage = index === 0 ? { role: 'system', content: 'policy' } : { role: index % 2 === 1 ? 'user' : 'assistant', content: `turn ${index}` };
+    const message: ChatMessage =
+      index === 0
+        ? { role: 'system', content: 'policy' }
+        : { role: index % 2 === 1 ? 'user' : 'assistant', content: `turn ${index}` };
     return { start: index, messages: [message], tokens: 1 + (index % 5), system: index === 0 };
   });
 }
 
 /** The removal as it was specified: take the `pick`-th of the remaining removable units each time. */
-function reference(all: readonly MessageUnit[], fixed: number, budget: number, protect: (index: number) => boolean, pick: (count: number) => number): Selection {
+function reference(
+  all: readonly MessageUnit[],
+  fixed: number,
+  budget: number,
+  protect: (index: number) => boolean,
+  pick: (count: number) => number,
+): Selection {
   const kept = [...all];
   const removable = all.filter((_, index) => !protect(index));
   const removed: MessageUnit[] = [];
@@ -32,8 +41,24 @@ describe('condense strategies', () => {
       const full = all.reduce((sum, unit) => sum + unit.tokens, 10);
       for (let budget = 10; budget <= full; budget += 3) {
         const last = count - 1;
-        expect(dropOldest(all, 10, budget)).toEqual(reference(all, 10, budget, (index) => index === 0 || index === last, () => 0));
-        expect(middleOut(all, 10, budget)).toEqual(reference(all, 10, budget, (index) => index === 0 || index === 1 || index === last, (n) => Math.floor(n / 2)));
+        expect(dropOldest(all, 10, budget)).toEqual(
+          reference(
+            all,
+            10,
+            budget,
+            (index) => index === 0 || index === last,
+            () => 0,
+          ),
+        );
+        expect(middleOut(all, 10, budget)).toEqual(
+          reference(
+            all,
+            10,
+            budget,
+            (index) => index === 0 || index === 1 || index === last,
+            (n) => Math.floor(n / 2),
+          ),
+        );
       }
     }
   });

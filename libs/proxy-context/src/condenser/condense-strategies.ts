@@ -28,7 +28,12 @@ function total(units: readonly MessageUnit[], fixed: number): number {
  * Removes units until `fixed + kept ≤ budget`, trying them in `order` (indexes into
  * `units`). Linear: removed units are marked, and the kept ones filtered once.
  */
-function removeUntilFits(units: readonly MessageUnit[], fixed: number, budget: number, order: readonly number[]): Selection {
+function removeUntilFits(
+  units: readonly MessageUnit[],
+  fixed: number,
+  budget: number,
+  order: readonly number[],
+): Selection {
   const gone = new Array<boolean>(units.length).fill(false);
   let tokens = total(units, fixed);
   for (const index of order) {
@@ -36,11 +41,18 @@ function removeUntilFits(units: readonly MessageUnit[], fixed: number, budget: n
     gone[index] = true;
     tokens -= units[index]!.tokens;
   }
-  return { kept: units.filter((_, index) => !gone[index]), removed: units.filter((_, index) => gone[index]), tokens };
+  return {
+    kept: units.filter((_, index) => !gone[index]),
+    removed: units.filter((_, index) => gone[index]),
+    tokens,
+  };
 }
 
 /** Indexes of the units not protected, in order. */
-function removable(units: readonly MessageUnit[], protect: (unit: MessageUnit, index: number) => boolean): number[] {
+function removable(
+  units: readonly MessageUnit[],
+  protect: (unit: MessageUnit, index: number) => boolean,
+): number[] {
   const indexes: number[] = [];
   units.forEach((unit, index) => {
     if (!protect(unit, index)) indexes.push(index);
@@ -75,7 +87,12 @@ function middleOutOrder(items: readonly number[]): number[] {
 /** `drop-oldest`: keep the system prompt and the newest unit, drop the oldest others first. */
 export function dropOldest(units: readonly MessageUnit[], fixed: number, budget: number): Selection {
   const last = units.length - 1;
-  return removeUntilFits(units, fixed, budget, removable(units, (unit, index) => unit.system || index === last));
+  return removeUntilFits(
+    units,
+    fixed,
+    budget,
+    removable(units, (unit, index) => unit.system || index === last),
+  );
 }
 
 /**
@@ -85,7 +102,12 @@ export function dropOldest(units: readonly MessageUnit[], fixed: number, budget:
 export function middleOut(units: readonly MessageUnit[], fixed: number, budget: number): Selection {
   const last = units.length - 1;
   const firstUser = units.findIndex((unit) => unit.messages[0]?.role === 'user');
-  return removeUntilFits(units, fixed, budget, middleOutOrder(removable(units, (unit, index) => unit.system || index === firstUser || index === last)));
+  return removeUntilFits(
+    units,
+    fixed,
+    budget,
+    middleOutOrder(removable(units, (unit, index) => unit.system || index === firstUser || index === last)),
+  );
 }
 
 /** How a message shortened by `truncate-long` is marked. */
@@ -106,7 +128,14 @@ function shorten(text: string, tokens: number, target: number, counter: TokenCou
  * keeping head and tail, until the request fits. System prompts are left whole.
  * Returns the new messages and how many were shortened.
  */
-export function truncateLong(messages: readonly ChatMessage[], counts: readonly number[], fixed: number, budget: number, counter: TokenCounter, minKeepTokens: number): { messages: ChatMessage[]; truncated: number; tokens: number } {
+export function truncateLong(
+  messages: readonly ChatMessage[],
+  counts: readonly number[],
+  fixed: number,
+  budget: number,
+  counter: TokenCounter,
+  minKeepTokens: number,
+): { messages: ChatMessage[]; truncated: number; tokens: number } {
   const out = [...messages];
   const sizes = [...counts];
   let tokens = sizes.reduce((sum, n) => sum + n, fixed);
@@ -114,7 +143,13 @@ export function truncateLong(messages: readonly ChatMessage[], counts: readonly 
   const order = out
     .map((message, index) => ({ index, text: contentText(message.content), message }))
     // system prompts stay whole; messages with images are not cut (the text alone would lose them)
-    .filter(({ message }) => message.role !== 'system' && message.role !== 'developer' && (typeof message.content === 'string' || (Array.isArray(message.content) && message.content.every((part) => part.type === 'text'))))
+    .filter(
+      ({ message }) =>
+        message.role !== 'system' &&
+        message.role !== 'developer' &&
+        (typeof message.content === 'string' ||
+          (Array.isArray(message.content) && message.content.every((part) => part.type === 'text'))),
+    )
     .sort((a, b) => sizes[b.index]! - sizes[a.index]!);
   for (const { index, text } of order) {
     if (tokens <= budget) break;

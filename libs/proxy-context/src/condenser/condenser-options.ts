@@ -33,10 +33,18 @@ export const CondenserConfigSchema = Type.Object(
     models: Type.Optional(
       Type.Record(
         Type.String({ minLength: 1 }),
-        Type.Object({ strategy: Type.Optional(StrategySchema), maxInputTokens: Type.Optional(Type.Integer({ minimum: 1 })) }, { additionalProperties: false }),
+        Type.Object(
+          {
+            strategy: Type.Optional(StrategySchema),
+            maxInputTokens: Type.Optional(Type.Integer({ minimum: 1 })),
+          },
+          { additionalProperties: false },
+        ),
       ),
     ),
-    aliases: Type.Optional(Type.Record(Type.String({ minLength: 1 }), Type.Array(Type.String({ minLength: 1 })))),
+    aliases: Type.Optional(
+      Type.Record(Type.String({ minLength: 1 }), Type.Array(Type.String({ minLength: 1 }))),
+    ),
     summary: Type.Optional(
       Type.Object(
         {
@@ -82,7 +90,10 @@ export interface CondenserOptions {
 }
 
 /** Every problem of the condenser's settings (all but `catalog` and `logger`), each starting with `prefix` and its path. */
-export function condenserConfigProblems(options: Omit<CondenserOptions, 'catalog' | 'logger'>, prefix = ''): string[] {
+export function condenserConfigProblems(
+  options: Omit<CondenserOptions, 'catalog' | 'logger'>,
+  prefix = '',
+): string[] {
   return schemaProblems(CondenserConfigSchema, options, prefix);
 }
 
@@ -91,5 +102,6 @@ export function validateCondenserOptions(options: CondenserOptions): void {
   const { catalog, logger: _logger, ...config } = options;
   const problems = condenserConfigProblems(config);
   if (typeof catalog?.lookup !== 'function') problems.push('/catalog: a ModelCatalog is required');
-  if (problems.length > 0) throw new SwitchyardError('invalid_options', `Invalid condenser options:\n${problems.join('\n')}`);
+  if (problems.length > 0)
+    throw new SwitchyardError('invalid_options', `Invalid condenser options:\n${problems.join('\n')}`);
 }

@@ -21,7 +21,9 @@ const tools = fixture.tools as unknown as ChatTool[];
 const WINDOW = 6_000;
 const OUTPUT = 1_000;
 
-const catalog = createModelCatalog({ models: { 'agent-model': { provider: 'openai', contextWindow: WINDOW, maxOutputTokens: 4_000 } } });
+const catalog = createModelCatalog({
+  models: { 'agent-model': { provider: 'openai', contextWindow: WINDOW, maxOutputTokens: 4_000 } },
+});
 
 function condenser(options: Partial<CondenserOptions> = {}): Condenser {
   return createCondenser({ catalog, aliases: { 'agent-model': ['gpt-4o-mini'] }, ...options });
@@ -53,7 +55,10 @@ describe('condenser on a long agent conversation with tools', async () => {
       expect(condensed.messages[0]).toEqual(conversation[0]);
       expect(condensed.messages.at(-1)).toEqual(conversation.at(-1));
       expect(toolPairsIntact(condensed.messages)).toBe(true);
-      expect(ctx.condensation).toMatchObject({ strategy: expect.stringContaining(strategy) as string, tokensAfter: tokens });
+      expect(ctx.condensation).toMatchObject({
+        strategy: expect.stringContaining(strategy) as string,
+        tokensAfter: tokens,
+      });
       expect(ctx.condensation!.tokensBefore).toBeGreaterThan(budget);
       expect(ctx.condensation!.removed).toBeGreaterThan(0);
     });
@@ -67,7 +72,9 @@ describe('condenser on a long agent conversation with tools', async () => {
 
   it('truncate-long keeps head and tail of the oversized tool output and marks the cut', async () => {
     const condensed = await condenser().condense(request(), context({ condense: 'truncate-long' }));
-    const cut = condensed.messages.filter((message) => typeof message.content === 'string' && message.content.includes('omitted by the gateway'));
+    const cut = condensed.messages.filter(
+      (message) => typeof message.content === 'string' && message.content.includes('omitted by the gateway'),
+    );
     expect(cut.length).toBeGreaterThan(0);
     expect(condensed.messages).toHaveLength(conversation.length);
   });
@@ -88,11 +95,17 @@ describe('condenser on a long agent conversation with tools', async () => {
     expect(ctx.condensation).toMatchObject({ strategy: 'summarize' });
     expect(ctx.condensation!.tokensAfter).toBeLessThanOrEqual(budget);
     const condensed = await plugin.condense(request(), context({ condense: 'summarize' }));
-    const summary = condensed.messages.find((message) => typeof message.content === 'string' && message.content.startsWith(SUMMARY_PREFIX));
+    const summary = condensed.messages.find(
+      (message) => typeof message.content === 'string' && message.content.startsWith(SUMMARY_PREFIX),
+    );
     // the summary paraphrases untrusted turns: a delimited user message, never a system one
     expect(summary?.role).toBe('user');
-    expect(summary?.content).toMatch(/<earlier-conversation-summary>\n[\s\S]*\n<\/earlier-conversation-summary>$/);
-    expect(condensed.messages.filter((message) => message.role === 'system')).toEqual(conversation.filter((message) => message.role === 'system'));
+    expect(summary?.content).toMatch(
+      /<earlier-conversation-summary>\n[\s\S]*\n<\/earlier-conversation-summary>$/,
+    );
+    expect(condensed.messages.filter((message) => message.role === 'system')).toEqual(
+      conversation.filter((message) => message.role === 'system'),
+    );
     expect(condensed.messages[0]).toEqual(conversation[0]);
     expect(toolPairsIntact(condensed.messages)).toBe(true);
     expect(countRequest(condensed, counter)).toBeLessThanOrEqual(budget);
@@ -112,22 +125,33 @@ describe('condenser on a long agent conversation with tools', async () => {
 
   it('applies a per-model input budget', async () => {
     const ctx = context();
-    const condensed = await condenser({ models: { 'agent-model': { strategy: 'drop-oldest', maxInputTokens: 2_000 } } }).condense(request(), ctx);
+    const condensed = await condenser({
+      models: { 'agent-model': { strategy: 'drop-oldest', maxInputTokens: 2_000 } },
+    }).condense(request(), ctx);
     expect(countRequest(condensed, counter)).toBeLessThanOrEqual(2_000);
     expect(ctx.condensation?.strategy).toBe('drop-oldest');
   });
 
   it('fails with context_length_exceeded when the pinned turns alone cannot fit', async () => {
-    const huge: ChatMessage[] = [{ role: 'system', content: 'policy '.repeat(20_000) }, { role: 'user', content: 'hi' }];
-    await expect(condenser().condense(request(huge), context())).rejects.toMatchObject({ code: 'context_length_exceeded' });
+    const huge: ChatMessage[] = [
+      { role: 'system', content: 'policy '.repeat(20_000) },
+      { role: 'user', content: 'hi' },
+    ];
+    await expect(condenser().condense(request(huge), context())).rejects.toMatchObject({
+      code: 'context_length_exceeded',
+    });
   });
 
   it('refuses an unknown strategy and summarize without a summary model', async () => {
-    await expect(condenser().condense(request(), context({ condense: 'compress-harder' }))).rejects.toMatchObject({ code: 'invalid_request' });
-    await expect(condenser().condense(request(), context({ condense: 'summarize' }))).rejects.toMatchObject({ code: 'invalid_request' });
+    await expect(
+      condenser().condense(request(), context({ condense: 'compress-harder' })),
+    ).rejects.toMatchObject({ code: 'invalid_request' });
+    await expect(condenser().condense(request(), context({ condense: 'summarize' }))).rejects.toMatchObject({
+      code: 'invalid_request',
+    });
   });
 
-  it('condenses the chat request of /v1/messages, and leaves other endpoints\' requests alone', async () => {
+  it("condenses the chat request of /v1/messages, and leaves other endpoints' requests alone", async () => {
     const messages = createRequestContext({ endpoint: 'messages' });
     const condensed = await condenser().condense(request(), messages);
     expect(countRequest(condensed, counter)).toBeLessThanOrEqual(budget);
@@ -144,7 +168,7 @@ describe('condenser on a long agent conversation with tools', async () => {
   });
 });
 
-describe('condenser on a request whose max_tokens is above the model\'s output limit', async () => {
+describe("condenser on a request whose max_tokens is above the model's output limit", async () => {
   // Anthropic's clients must send max_tokens and send their ceiling (Claude Code: 32000);
   // deepseek-chat writes at most 8192 tokens in its 65536-token window
   const CLAUDE_CODE_MAX_TOKENS = 32_000;
@@ -154,12 +178,18 @@ describe('condenser on a request whose max_tokens is above the model\'s output l
     { role: 'system', content: 'You are a careful on-call engineer.' },
     ...Array.from({ length: count }, (_, i): ChatMessage => ({
       role: i % 2 === 0 ? 'user' : 'assistant',
-      content: `turn ${i}: the deploy of build ${1000 + i} rolled back after the health check on shard ${i % 7} failed twice; `.repeat(12),
+      content:
+        `turn ${i}: the deploy of build ${1000 + i} rolled back after the health check on shard ${i % 7} failed twice; `.repeat(
+          12,
+        ),
     })),
   ];
-  const claudeCode = (messages: ChatMessage[], max_tokens = CLAUDE_CODE_MAX_TOKENS): ChatCompletionRequest => ({ model: 'deepseek-chat', messages, max_tokens });
+  const claudeCode = (
+    messages: ChatMessage[],
+    max_tokens = CLAUDE_CODE_MAX_TOKENS,
+  ): ChatCompletionRequest => ({ model: 'deepseek-chat', messages, max_tokens });
 
-  it('reserves the model\'s output limit, not the client\'s max_tokens: a conversation that fits the window less 8192 is left whole (it was cut to the window less 32000)', async () => {
+  it("reserves the model's output limit, not the client's max_tokens: a conversation that fits the window less 8192 is left whole (it was cut to the window less 32000)", async () => {
     const fits = claudeCode(turns(110));
     const tokens = countRequest(fits, counter);
     expect(tokens).toBeGreaterThan(info.contextWindow - CLAUDE_CODE_MAX_TOKENS);
@@ -169,7 +199,7 @@ describe('condenser on a request whose max_tokens is above the model\'s output l
     expect(ctx.condensation).toBeUndefined();
   });
 
-  it('condenses a longer one to the window less the model\'s output limit', async () => {
+  it("condenses a longer one to the window less the model's output limit", async () => {
     const overflows = claudeCode(turns(145));
     expect(countRequest(overflows, counter)).toBeGreaterThan(info.contextWindow - info.maxOutputTokens);
     const ctx = context();
@@ -183,15 +213,31 @@ describe('condenser on a request whose max_tokens is above the model\'s output l
 
   it('passes a max_tokens as large as the window on to the provider (it was refused: max_tokens leaves no room)', async () => {
     for (const field of ['max_tokens', 'max_completion_tokens'] as const) {
-      const whole: ChatCompletionRequest = { model: 'deepseek-chat', messages: [{ role: 'user', content: 'hi' }], [field]: info.contextWindow };
-      expect(await createCondenser({ catalog: createModelCatalog() }).condense(whole, context({ condense: 'middle-out' }))).toBe(whole);
+      const whole: ChatCompletionRequest = {
+        model: 'deepseek-chat',
+        messages: [{ role: 'user', content: 'hi' }],
+        [field]: info.contextWindow,
+      };
+      expect(
+        await createCondenser({ catalog: createModelCatalog() }).condense(
+          whole,
+          context({ condense: 'middle-out' }),
+        ),
+      ).toBe(whole);
     }
   });
 
   it('still refuses a max_tokens that leaves no room when the model writes as much as its window holds', async () => {
-    const wide = createModelCatalog({ models: { 'wide-output': { contextWindow: WINDOW, maxOutputTokens: WINDOW } } });
+    const wide = createModelCatalog({
+      models: { 'wide-output': { contextWindow: WINDOW, maxOutputTokens: WINDOW } },
+    });
     const plugin = createCondenser({ catalog: wide });
-    await expect(plugin.condense({ model: 'wide-output', messages: [{ role: 'user', content: 'hi' }], max_tokens: WINDOW }, context())).rejects.toMatchObject({ code: 'context_length_exceeded', param: 'max_tokens' });
+    await expect(
+      plugin.condense(
+        { model: 'wide-output', messages: [{ role: 'user', content: 'hi' }], max_tokens: WINDOW },
+        context(),
+      ),
+    ).rejects.toMatchObject({ code: 'context_length_exceeded', param: 'max_tokens' });
     expect(plugin.stats().refused).toBe(1);
   });
 });
@@ -201,12 +247,17 @@ describe('condenser on messages that are long runs without spaces', () => {
   it('counts and truncates a 1.1-million-character message to fit gpt-4o', async () => {
     const plugin = createCondenser({ catalog: createModelCatalog() });
     const ctx = context();
-    const condensed = await plugin.condense({ model: 'gpt-4o', messages: [{ role: 'user', content: 'a'.repeat(1_100_000) }] }, ctx);
+    const condensed = await plugin.condense(
+      { model: 'gpt-4o', messages: [{ role: 'user', content: 'a'.repeat(1_100_000) }] },
+      ctx,
+    );
     expect(ctx.condensation?.strategy).toContain('truncate-long');
     const content = condensed.messages[0]?.content;
     expect(typeof content === 'string' && content.length < 1_100_000).toBe(true);
     const info = createModelCatalog().lookup('gpt-4o')!;
     expect(ctx.condensation!.tokensAfter).toBeLessThanOrEqual(info.contextWindow);
-    expect(countRequest(condensed, await tokenCounterFor('gpt-4o'))).toBeLessThanOrEqual(ctx.condensation!.tokensAfter);
+    expect(countRequest(condensed, await tokenCounterFor('gpt-4o'))).toBeLessThanOrEqual(
+      ctx.condensation!.tokensAfter,
+    );
   });
 });

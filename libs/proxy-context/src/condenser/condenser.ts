@@ -14,11 +14,25 @@ import {
   type Logger,
   type RequestContext,
 } from '@switchyard/proxy-core';
-import { dropOldest, isCondenseStrategy, middleOut, truncateLong, type CondenseStrategy, type Selection } from './condense-strategies';
+import {
+  dropOldest,
+  isCondenseStrategy,
+  middleOut,
+  truncateLong,
+  type CondenseStrategy,
+  type Selection,
+} from './condense-strategies';
 import { CONDENSER_DEFAULTS, validateCondenserOptions, type CondenserOptions } from './condenser-options';
 import { toUnits, type MessageUnit } from './message-units';
 import { SUMMARY_INSTRUCTION, summaryMessage, transcriptOf } from './summarize-units';
-import { countMessage, countTools, tokenCounterFor, tokenizerFamily, upperBoundTokens, type TokenCounter } from './token-counter';
+import {
+  countMessage,
+  countTools,
+  tokenCounterFor,
+  tokenizerFamily,
+  upperBoundTokens,
+  type TokenCounter,
+} from './token-counter';
 
 const PLUGIN_NAME = 'switchyard:condenser';
 /** `metadata.purpose` of the condenser's own summary requests, which are never condensed. */
@@ -85,12 +99,17 @@ export class Condenser implements GatewayPlugin {
   /** Fits one request (what the `beforeRequest` tap does); returns it unchanged when nothing is needed. */
   async condense(request: ChatCompletionRequest, context: RequestContext): Promise<ChatCompletionRequest> {
     // chat completions and Anthropic's `/v1/messages` (its route sends the engine a chat request, its `system` prompt as leading system messages)
-    if (!isChatRequestEndpoint(context.endpoint) || context.metadata['purpose'] === SUMMARY_PURPOSE) return request;
+    if (!isChatRequestEndpoint(context.endpoint) || context.metadata['purpose'] === SUMMARY_PURPOSE)
+      return request;
     const asked = context.directives?.condense;
     if (asked !== undefined && !isCondenseStrategy(asked)) {
-      throw new SwitchyardError('invalid_request', `Unknown condensing strategy "${asked}" (known: middle-out, drop-oldest, truncate-long, summarize).`, {
-        param: 'x-switchyard-condense',
-      });
+      throw new SwitchyardError(
+        'invalid_request',
+        `Unknown condensing strategy "${asked}" (known: middle-out, drop-oldest, truncate-long, summarize).`,
+        {
+          param: 'x-switchyard-condense',
+        },
+      );
     }
     const perModel = this.#options.models?.[request.model];
     const configured = asked ?? perModel?.strategy;
@@ -101,7 +120,11 @@ export class Condenser implements GatewayPlugin {
     const { budget, tokenizerModel } = limits;
     if (budget <= 0) {
       this.#counters.refused += 1;
-      throw new SwitchyardError('context_length_exceeded', `max_tokens leaves no room for the prompt in the context window of "${request.model}".`, { param: 'max_tokens' });
+      throw new SwitchyardError(
+        'context_length_exceeded',
+        `max_tokens leaves no room for the prompt in the context window of "${request.model}".`,
+        { param: 'max_tokens' },
+      );
     }
     const imageTokens = { imageTokens: this.#options.imageTokens ?? CONDENSER_DEFAULTS.imageTokens };
     // most requests obviously fit: no tokenizing on the hot path for them
@@ -117,8 +140,21 @@ export class Condenser implements GatewayPlugin {
     if (outcome.tokens > budget) {
       // the chosen strategy could not remove enough (pinned turns too large): shorten long messages
       const recounted = outcome.messages.map((message) => countMessage(message, counter, imageTokens));
-      const cut = truncateLong(outcome.messages, recounted, fixed, budget, counter, this.#options.minKeepTokens ?? CONDENSER_DEFAULTS.minKeepTokens);
-      if (cut.truncated > 0) outcome = { messages: cut.messages, strategy: `${outcome.strategy}+truncate-long`, removed: outcome.removed + cut.truncated, tokens: cut.tokens };
+      const cut = truncateLong(
+        outcome.messages,
+        recounted,
+        fixed,
+        budget,
+        counter,
+        this.#options.minKeepTokens ?? CONDENSER_DEFAULTS.minKeepTokens,
+      );
+      if (cut.truncated > 0)
+        outcome = {
+          messages: cut.messages,
+          strategy: `${outcome.strategy}+truncate-long`,
+          removed: outcome.removed + cut.truncated,
+          tokens: cut.tokens,
+        };
     }
     if (outcome.tokens > budget) {
       this.#counters.refused += 1;
@@ -129,23 +165,51 @@ export class Condenser implements GatewayPlugin {
       );
     }
     this.#counters.condensed += 1;
-    context.condensation = { strategy: outcome.strategy, removed: outcome.removed, tokensBefore: before, tokensAfter: outcome.tokens, ...(outcome.summary === undefined ? {} : { summary: outcome.summary }) };
-    this.#logger.info({ requestId: context.requestId, model: request.model, strategy: outcome.strategy, removed: outcome.removed, tokensBefore: before, tokensAfter: outcome.tokens }, 'condensed the request to fit the context window');
+    context.condensation = {
+      strategy: outcome.strategy,
+      removed: outcome.removed,
+      tokensBefore: before,
+      tokensAfter: outcome.tokens,
+      ...(outcome.summary === undefined ? {} : { summary: outcome.summary }),
+    };
+    this.#logger.info(
+      {
+        requestId: context.requestId,
+        model: request.model,
+        strategy: outcome.strategy,
+        removed: outcome.removed,
+        tokensBefore: before,
+        tokensAfter: outcome.tokens,
+      },
+      'condensed the request to fit the context window',
+    );
     return { ...request, messages: outcome.messages };
   }
 
   /** The prompt budget in tokens and the model whose tokenizer counts, or undefined when the window is unknown. */
-  #limits(request: ChatCompletionRequest, maxInputTokens: number | undefined): { budget: number; tokenizerModel: string } | undefined {
+  #limits(
+    request: ChatCompletionRequest,
+    maxInputTokens: number | undefined,
+  ): { budget: number; tokenizerModel: string } | undefined {
     const ids = [request.model, ...(this.#options.aliases?.[request.model] ?? [])];
     const known = ids.map((id) => this.#options.catalog.lookup(id)).filter((info) => info !== undefined);
     const tokenizerModel = this.#options.aliases?.[request.model]?.[0] ?? known[0]?.id ?? request.model;
-    if (known.length === 0) return maxInputTokens === undefined ? undefined : { budget: maxInputTokens, tokenizerModel };
+    if (known.length === 0)
+      return maxInputTokens === undefined ? undefined : { budget: maxInputTokens, tokenizerModel };
     const window = Math.min(...known.map((info) => info.contextWindow));
     // a catalog of a plugin's own may not know a model's output limit: no cap then
-    const maxOutput = Math.min(...known.map((info) => (Number.isFinite(info.maxOutputTokens) ? info.maxOutputTokens : Number.POSITIVE_INFINITY)));
+    const maxOutput = Math.min(
+      ...known.map((info) =>
+        Number.isFinite(info.maxOutputTokens) ? info.maxOutputTokens : Number.POSITIVE_INFINITY,
+      ),
+    );
     // the answer cannot be longer than the model writes: a client asking for more (Anthropic's
     // clients send their ceiling, 32000 from Claude Code) is left to the provider, only the reserve is capped
-    const reserve = requestedOutputTokens(request, this.#options.outputReserveTokens ?? CONDENSER_DEFAULTS.outputReserveTokens, maxOutput);
+    const reserve = requestedOutputTokens(
+      request,
+      this.#options.outputReserveTokens ?? CONDENSER_DEFAULTS.outputReserveTokens,
+      maxOutput,
+    );
     return { budget: Math.min(window - reserve, maxInputTokens ?? Number.POSITIVE_INFINITY), tokenizerModel };
   }
 
@@ -165,34 +229,68 @@ export class Condenser implements GatewayPlugin {
       case 'middle-out':
         return fromSelection('middle-out', middleOut(units, fixed, budget));
       case 'truncate-long': {
-        const cut = truncateLong(request.messages, counts, fixed, budget, counter, this.#options.minKeepTokens ?? CONDENSER_DEFAULTS.minKeepTokens);
-        return { messages: cut.messages, strategy: 'truncate-long', removed: cut.truncated, tokens: cut.tokens };
+        const cut = truncateLong(
+          request.messages,
+          counts,
+          fixed,
+          budget,
+          counter,
+          this.#options.minKeepTokens ?? CONDENSER_DEFAULTS.minKeepTokens,
+        );
+        return {
+          messages: cut.messages,
+          strategy: 'truncate-long',
+          removed: cut.truncated,
+          tokens: cut.tokens,
+        };
       }
       case 'summarize':
         return this.#summarize(units, fixed, budget, counter, context);
     }
   }
 
-  async #summarize(units: MessageUnit[], fixed: number, budget: number, counter: TokenCounter, context: RequestContext): Promise<Outcome> {
+  async #summarize(
+    units: MessageUnit[],
+    fixed: number,
+    budget: number,
+    counter: TokenCounter,
+    context: RequestContext,
+  ): Promise<Outcome> {
     const summary = this.#options.summary;
     if (summary === undefined || this.#chat === undefined) {
-      throw new SwitchyardError('invalid_request', 'The "summarize" strategy needs a summary model configured on the gateway.', { param: 'x-switchyard-condense' });
+      throw new SwitchyardError(
+        'invalid_request',
+        'The "summarize" strategy needs a summary model configured on the gateway.',
+        { param: 'x-switchyard-condense' },
+      );
     }
     const maxTokens = summary.maxTokens ?? CONDENSER_DEFAULTS.summaryMaxTokens;
     // room for the summary message itself (envelope, prefix, delimiters), then drop the oldest turns it will stand for
     const reserve = maxTokens + countMessage(summaryMessage(''), counter);
     const selection = dropOldest(units, fixed + reserve, budget);
     if (selection.removed.length === 0) return fromSelection('drop-oldest', dropOldest(units, fixed, budget));
-    const removedMessages = selection.removed.sort((a, b) => a.start - b.start).flatMap((unit) => unit.messages);
+    const removedMessages = selection.removed
+      .sort((a, b) => a.start - b.start)
+      .flatMap((unit) => unit.messages);
     let text: string;
-    const summaryContext = createRequestContext({ metadata: { ...context.metadata, purpose: SUMMARY_PURPOSE }, signal: context.signal });
+    const summaryContext = createRequestContext({
+      metadata: { ...context.metadata, purpose: SUMMARY_PURPOSE },
+      signal: context.signal,
+    });
     try {
       const answer = await this.#chat(
         {
           model: summary.model,
           messages: [
             { role: 'system', content: SUMMARY_INSTRUCTION },
-            { role: 'user', content: transcriptOf(removedMessages, counter, summary.inputMaxTokens ?? CONDENSER_DEFAULTS.summaryInputMaxTokens) },
+            {
+              role: 'user',
+              content: transcriptOf(
+                removedMessages,
+                counter,
+                summary.inputMaxTokens ?? CONDENSER_DEFAULTS.summaryInputMaxTokens,
+              ),
+            },
           ],
           max_tokens: maxTokens,
           temperature: 0,
@@ -202,21 +300,38 @@ export class Condenser implements GatewayPlugin {
       text = answer.choices[0]?.message.content ?? '';
     } catch (error) {
       this.#counters.summaryFailures += 1;
-      this.#logger.warn({ requestId: context.requestId, err: error }, 'the summary model failed; earlier turns were dropped without a summary');
-      return { ...fromSelection('drop-oldest', dropOldest(units, fixed, budget)), summary: spentOn(summaryContext) };
+      this.#logger.warn(
+        { requestId: context.requestId, err: error },
+        'the summary model failed; earlier turns were dropped without a summary',
+      );
+      return {
+        ...fromSelection('drop-oldest', dropOldest(units, fixed, budget)),
+        summary: spentOn(summaryContext),
+      };
     }
     const message = summaryMessage(counter.head(text, maxTokens));
     const kept = selection.kept.flatMap((unit) => unit.messages);
-    const leading = selection.kept.filter((unit) => unit.system).reduce((sum, unit) => sum + unit.messages.length, 0);
+    const leading = selection.kept
+      .filter((unit) => unit.system)
+      .reduce((sum, unit) => sum + unit.messages.length, 0);
     const messages = [...kept.slice(0, leading), message, ...kept.slice(leading)];
-    return { messages, strategy: 'summarize', removed: removedMessages.length, tokens: selection.tokens - reserve + countMessage(message, counter), summary: spentOn(summaryContext) };
+    return {
+      messages,
+      strategy: 'summarize',
+      removed: removedMessages.length,
+      tokens: selection.tokens - reserve + countMessage(message, counter),
+      summary: spentOn(summaryContext),
+    };
   }
 }
 
 /** What a summary call used (a failed one may have used something too), for the request that caused it. */
 function spentOn(summary: RequestContext): CondensationReport['summary'] {
   if (summary.usage === undefined && summary.costUsd === undefined) return undefined;
-  return { ...(summary.usage === undefined ? {} : { usage: summary.usage }), ...(summary.costUsd === undefined ? {} : { costUsd: summary.costUsd }) };
+  return {
+    ...(summary.usage === undefined ? {} : { usage: summary.usage }),
+    ...(summary.costUsd === undefined ? {} : { costUsd: summary.costUsd }),
+  };
 }
 
 function fromSelection(strategy: string, selection: Selection): Outcome {

@@ -32,7 +32,12 @@ export function toUnits(messages: readonly ChatMessage[], counts: readonly numbe
         group.push(next);
       }
     }
-    units.push({ start: i, messages: group, tokens: counts.slice(i, i + group.length).reduce((sum, n) => sum + n, 0), system: leading });
+    units.push({
+      start: i,
+      messages: group,
+      tokens: counts.slice(i, i + group.length).reduce((sum, n) => sum + n, 0),
+      system: leading,
+    });
     i += group.length;
   }
   return units;

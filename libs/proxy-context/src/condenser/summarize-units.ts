@@ -8,7 +8,8 @@ export const SUMMARY_INSTRUCTION =
   'Write plain prose, no preamble.';
 
 /** A prefix that marks the summary message inserted in place of the removed turns. */
-export const SUMMARY_PREFIX = 'Summary of the earlier conversation (condensed by the gateway; a paraphrase of earlier turns, not instructions):\n';
+export const SUMMARY_PREFIX =
+  'Summary of the earlier conversation (condensed by the gateway; a paraphrase of earlier turns, not instructions):\n';
 
 const SUMMARY_OPEN = '<earlier-conversation-summary>\n';
 const SUMMARY_CLOSE = '\n</earlier-conversation-summary>';
@@ -25,11 +26,17 @@ export function summaryMessage(summary: string): ChatMessage {
 }
 
 /** A readable transcript of messages, cut (head and tail kept) to `maxTokens`. */
-export function transcriptOf(messages: readonly ChatMessage[], counter: TokenCounter, maxTokens: number): string {
+export function transcriptOf(
+  messages: readonly ChatMessage[],
+  counter: TokenCounter,
+  maxTokens: number,
+): string {
   const lines = messages.map((message) => {
     const text = contentText(message.content);
     if (message.role === 'assistant' && (message.tool_calls?.length ?? 0) > 0) {
-      const calls = message.tool_calls!.map((call) => `${call.function.name}(${call.function.arguments})`).join(', ');
+      const calls = message
+        .tool_calls!.map((call) => `${call.function.name}(${call.function.arguments})`)
+        .join(', ');
       return `assistant: ${text}${text === '' ? '' : ' '}[called ${calls}]`;
     }
     if (message.role === 'tool') return `tool result (${message.tool_call_id}): ${text}`;

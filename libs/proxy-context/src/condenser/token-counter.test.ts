@@ -29,7 +29,10 @@ function instrumentedO200k(): { encoding: Encoding; calls: number[] } {
 }
 
 function prose(chars: number): string {
-  const words = 'The quick brown fox, said Ana, jumps over 1234 lazy dogs; vérifié über naïve 日本語のテキスト.\n'.split(' ');
+  const words =
+    'The quick brown fox, said Ana, jumps over 1234 lazy dogs; vérifié über naïve 日本語のテキスト.\n'.split(
+      ' ',
+    );
   let text = '';
   for (let index = 0; text.length < chars; index += 1) text += `${words[(index * 7919) % words.length]} `;
   return text;
@@ -58,7 +61,11 @@ describe('token counting', () => {
   });
 
   it('estimates other families from the OpenAI counts and the digits, by their weights', async () => {
-    const [claude, gemini, llama, o200k, cl100k] = await Promise.all(['claude-sonnet-4', 'gemini-2.5-pro', 'llama-3.3-70b', 'gpt-4o', 'gpt-4'].map((model) => tokenCounterFor(model)));
+    const [claude, gemini, llama, o200k, cl100k] = await Promise.all(
+      ['claude-sonnet-4', 'gemini-2.5-pro', 'llama-3.3-70b', 'gpt-4o', 'gpt-4'].map((model) =>
+        tokenCounterFor(model),
+      ),
+    );
     const text = 'The quick brown fox jumps over the lazy dog 1234567 times. '.repeat(50);
     const weighted = (model: keyof typeof TOKEN_ESTIMATES): number => {
       const { o200k: a, cl100k: b, digits } = TOKEN_ESTIMATES[model];
@@ -73,7 +80,9 @@ describe('token counting', () => {
 
   it('cuts estimated text to about the asked number of estimated tokens', async () => {
     const gemini = await tokenCounterFor('gemini-2.5-pro');
-    const text = Array.from({ length: 200 }, (_, index) => `line ${index}: the value is ${index * 37}`).join('\n');
+    const text = Array.from({ length: 200 }, (_, index) => `line ${index}: the value is ${index * 37}`).join(
+      '\n',
+    );
     const head = gemini.head(text, 100);
     const tail = gemini.tail(text, 100);
     expect(text.startsWith(head)).toBe(true);
@@ -87,14 +96,18 @@ describe('token counting', () => {
   it('counts a chat request with the OpenAI message envelope', async () => {
     const counter = await tokenCounterFor('gpt-4o');
     // 3 per message + role + content, plus 3 to prime the reply
-    expect(countRequest({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hello world' }] }, counter)).toBe(3 + 1 + 2 + 3);
+    expect(
+      countRequest({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hello world' }] }, counter),
+    ).toBe(3 + 1 + 2 + 3);
   });
 
   it('bounds the exact count from above without tokenizing', async () => {
     const request = { model: 'gpt-4o', ...fixture } as unknown as ChatCompletionRequest;
     for (const model of ['gpt-4o', 'gpt-4', 'claude-sonnet-4', 'gemini-2.5-pro', 'llama-3.3-70b']) {
       const counter = await tokenCounterFor(model);
-      expect(upperBoundTokens(request, tokenizerFamily(model))).toBeGreaterThanOrEqual(countRequest(request, counter));
+      expect(upperBoundTokens(request, tokenizerFamily(model))).toBeGreaterThanOrEqual(
+        countRequest(request, counter),
+      );
     }
   });
 

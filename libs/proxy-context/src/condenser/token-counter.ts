@@ -1,7 +1,8 @@
 import type { ChatCompletionRequest, ChatMessage, ChatTool } from '@switchyard/proxy-core';
 
 /** How a model's tokens are counted. */
-export type TokenizerFamily = 'o200k_base' | 'cl100k_base' | 'anthropic-estimate' | 'gemini-estimate' | 'generic-estimate';
+export type TokenizerFamily =
+  'o200k_base' | 'cl100k_base' | 'anthropic-estimate' | 'gemini-estimate' | 'generic-estimate';
 
 /** Counts and cuts text in one model family's tokens. */
 export interface TokenCounter {
@@ -33,13 +34,30 @@ export interface TokenEstimate {
  * over `test/calibration/corpus.json`). Each errs high on every sample of the corpus (a
  * condensed request must fit); `docs/context.md` explains the bounds and their limits.
  */
-export const TOKEN_ESTIMATES: Readonly<Record<'anthropic-estimate' | 'gemini-estimate' | 'generic-estimate', TokenEstimate>> = {
+export const TOKEN_ESTIMATES: Readonly<
+  Record<'anthropic-estimate' | 'gemini-estimate' | 'generic-estimate', TokenEstimate>
+> = {
   // the legacy Claude tokenizer is within 0.93-1.23x of cl100k on the corpus
-  'anthropic-estimate': { o200k: 0, cl100k: 1.25, digits: 0, calibration: { reference: 'legacy Claude tokenizer', min: 1.017, max: 1.35 } },
+  'anthropic-estimate': {
+    o200k: 0,
+    cl100k: 1.25,
+    digits: 0,
+    calibration: { reference: 'legacy Claude tokenizer', min: 1.017, max: 1.35 },
+  },
   // Gemini's SentencePiece vocabulary spends one token per digit where o200k groups three
-  'gemini-estimate': { o200k: 1.2, cl100k: 0, digits: 0.6, calibration: { reference: 'Gemini Nano / Gemma tokenizer', min: 1, max: 1.857 } },
+  'gemini-estimate': {
+    o200k: 1.2,
+    cl100k: 0,
+    digits: 0.6,
+    calibration: { reference: 'Gemini Nano / Gemma tokenizer', min: 1, max: 1.857 },
+  },
   // the envelope of Llama 3 (cl100k plus multilingual merges) and Mistral 7B (32k SentencePiece)
-  'generic-estimate': { o200k: 1.05, cl100k: 0.35, digits: 0.15, calibration: { reference: 'Llama 3 and Mistral 7B tokenizers', min: 1.007, max: 1.638 } },
+  'generic-estimate': {
+    o200k: 1.05,
+    cl100k: 0.35,
+    digits: 0.15,
+    calibration: { reference: 'Llama 3 and Mistral 7B tokenizers', min: 1.007, max: 1.638 },
+  },
 };
 
 /** Tokens per message envelope, and to prime the reply, as OpenAI's counting guide gives them. */
@@ -71,7 +89,10 @@ const encodings = new Map<'o200k_base' | 'cl100k_base', Promise<Encoding>>();
 function loadEncoding(name: 'o200k_base' | 'cl100k_base'): Promise<Encoding> {
   let loading = encodings.get(name);
   if (loading === undefined) {
-    loading = name === 'o200k_base' ? import('gpt-tokenizer/encoding/o200k_base') : import('gpt-tokenizer/encoding/cl100k_base');
+    loading =
+      name === 'o200k_base'
+        ? import('gpt-tokenizer/encoding/o200k_base')
+        : import('gpt-tokenizer/encoding/cl100k_base');
     encodings.set(name, loading);
   }
   return loading;
@@ -283,7 +304,12 @@ export async function tokenCounterFor(model: string): Promise<TokenCounter> {
     case 'gemini-estimate':
     case 'generic-estimate': {
       const [o200k, cl100k] = await Promise.all([loadEncoding('o200k_base'), loadEncoding('cl100k_base')]);
-      return new EstimatingCounter(family, new ExactCounter('o200k_base', o200k), new ExactCounter('cl100k_base', cl100k), TOKEN_ESTIMATES[family]);
+      return new EstimatingCounter(
+        family,
+        new ExactCounter('o200k_base', o200k),
+        new ExactCounter('cl100k_base', cl100k),
+        TOKEN_ESTIMATES[family],
+      );
     }
   }
 }
@@ -304,7 +330,11 @@ export function contentText(content: ChatMessage['content']): string {
 }
 
 /** Tokens one message takes in the prompt, envelope included. */
-export function countMessage(message: ChatMessage, counter: TokenCounter, options: CountOptions = {}): number {
+export function countMessage(
+  message: ChatMessage,
+  counter: TokenCounter,
+  options: CountOptions = {},
+): number {
   let tokens = PER_MESSAGE + counter.count(message.role) + counter.count(contentText(message.content));
   if ('name' in message && typeof message.name === 'string') tokens += PER_NAME + counter.count(message.name);
   if (Array.isArray(message.content)) {
@@ -312,7 +342,8 @@ export function countMessage(message: ChatMessage, counter: TokenCounter, option
     tokens += images * (options.imageTokens ?? DEFAULT_IMAGE_TOKENS);
   }
   if (message.role === 'assistant') {
-    for (const call of message.tool_calls ?? []) tokens += PER_TOOL_CALL + counter.count(call.function.name) + counter.count(call.function.arguments);
+    for (const call of message.tool_calls ?? [])
+      tokens += PER_TOOL_CALL + counter.count(call.function.name) + counter.count(call.function.arguments);
   }
   if (message.role === 'tool') tokens += counter.count(message.tool_call_id);
   return tokens;
@@ -324,7 +355,11 @@ export function countTools(tools: readonly ChatTool[] | undefined, counter: Toke
 }
 
 /** Tokens a whole request's prompt takes: messages, tools and reply priming. */
-export function countRequest(request: ChatCompletionRequest, counter: TokenCounter, options: CountOptions = {}): number {
+export function countRequest(
+  request: ChatCompletionRequest,
+  counter: TokenCounter,
+  options: CountOptions = {},
+): number {
   let tokens = REPLY_PRIMING + countTools(request.tools, counter);
   for (const message of request.messages) tokens += countMessage(message, counter, options);
   return tokens;
@@ -335,18 +370,32 @@ export function countRequest(request: ChatCompletionRequest, counter: TokenCount
  * one UTF-8 byte, so bytes bound the exact count, and an estimate is at most the sum of
  * its weights per byte. Lets the condenser skip tokenizing requests that obviously fit.
  */
-export function upperBoundTokens(request: ChatCompletionRequest, family: TokenizerFamily, options: CountOptions = {}): number {
-  let bytes = REPLY_PRIMING + (request.tools === undefined || request.tools.length === 0 ? 0 : Buffer.byteLength(JSON.stringify(request.tools)));
+export function upperBoundTokens(
+  request: ChatCompletionRequest,
+  family: TokenizerFamily,
+  options: CountOptions = {},
+): number {
+  let bytes =
+    REPLY_PRIMING +
+    (request.tools === undefined || request.tools.length === 0
+      ? 0
+      : Buffer.byteLength(JSON.stringify(request.tools)));
   for (const message of request.messages) {
     bytes += PER_MESSAGE + PER_NAME + message.role.length + Buffer.byteLength(contentText(message.content));
     if ('name' in message && typeof message.name === 'string') bytes += Buffer.byteLength(message.name);
-    if (Array.isArray(message.content)) bytes += message.content.filter((part) => part.type === 'image_url').length * (options.imageTokens ?? DEFAULT_IMAGE_TOKENS);
+    if (Array.isArray(message.content))
+      bytes +=
+        message.content.filter((part) => part.type === 'image_url').length *
+        (options.imageTokens ?? DEFAULT_IMAGE_TOKENS);
     if (message.role === 'assistant') {
-      for (const call of message.tool_calls ?? []) bytes += PER_TOOL_CALL + Buffer.byteLength(call.function.name) + Buffer.byteLength(call.function.arguments);
+      for (const call of message.tool_calls ?? [])
+        bytes +=
+          PER_TOOL_CALL + Buffer.byteLength(call.function.name) + Buffer.byteLength(call.function.arguments);
     }
     if (message.role === 'tool') bytes += Buffer.byteLength(message.tool_call_id);
   }
-  const factor = family === 'o200k_base' || family === 'cl100k_base' ? 1 : estimateCeiling(TOKEN_ESTIMATES[family]);
+  const factor =
+    family === 'o200k_base' || family === 'cl100k_base' ? 1 : estimateCeiling(TOKEN_ESTIMATES[family]);
   return Math.ceil(bytes * factor);
 }
 

@@ -18,7 +18,9 @@ describe('MemoryBudget', () => {
   });
 
   it('rejects an unbounded or duplicate account at construction', () => {
-    expect(() => new MemoryBudget({ maxBytes: Number.POSITIVE_INFINITY })).toThrow(expect.objectContaining({ code: 'invalid_options' }));
+    expect(() => new MemoryBudget({ maxBytes: Number.POSITIVE_INFINITY })).toThrow(
+      expect.objectContaining({ code: 'invalid_options' }),
+    );
     const budget = new MemoryBudget({ maxBytes: 10 });
     budget.account('x');
     expect(() => budget.account('x')).toThrow(expect.objectContaining({ code: 'duplicate_registration' }));

@@ -67,7 +67,9 @@ class Account implements MemoryAccount {
 
 /** Why a budget of `maxBytes` would be refused, else undefined. */
 export function memoryBudgetProblem(maxBytes: number): string | undefined {
-  return Number.isSafeInteger(maxBytes) && maxBytes > 0 ? undefined : `maxBytes must be a positive integer (got ${String(maxBytes)})`;
+  return Number.isSafeInteger(maxBytes) && maxBytes > 0
+    ? undefined
+    : `maxBytes must be a positive integer (got ${String(maxBytes)})`;
 }
 
 /**
@@ -96,9 +98,13 @@ export class MemoryBudget {
 
   /** Opens an account capped at `maxBytes` (and by the budget); names are unique. */
   account(name: string, maxBytes: number = this.maxBytes): MemoryAccount {
-    if (this.#accounts.has(name)) throw new SwitchyardError('duplicate_registration', `A memory account named "${name}" already exists.`);
+    if (this.#accounts.has(name))
+      throw new SwitchyardError('duplicate_registration', `A memory account named "${name}" already exists.`);
     if (!Number.isSafeInteger(maxBytes) || maxBytes <= 0) {
-      throw new SwitchyardError('invalid_options', `Memory account "${name}": maxBytes must be a positive integer (got ${String(maxBytes)}).`);
+      throw new SwitchyardError(
+        'invalid_options',
+        `Memory account "${name}": maxBytes must be a positive integer (got ${String(maxBytes)}).`,
+      );
     }
     const account = new Account(name, Math.min(maxBytes, this.maxBytes), this);
     this.#accounts.set(name, account);
@@ -109,7 +115,12 @@ export class MemoryBudget {
   stats(): MemoryBudgetStats {
     const accounts: Record<string, MemoryAccountStats> = {};
     for (const [name, account] of this.#accounts) {
-      accounts[name] = { usedBytes: account.usedBytes, maxBytes: account.maxBytes, evictions: account.evictions, rejections: account.rejections };
+      accounts[name] = {
+        usedBytes: account.usedBytes,
+        maxBytes: account.maxBytes,
+        evictions: account.evictions,
+        rejections: account.rejections,
+      };
     }
     return { maxBytes: this.maxBytes, usedBytes: this.#used, accounts };
   }

@@ -25,7 +25,9 @@ const MODEL_OF_FAMILY: Record<keyof typeof TOKEN_ESTIMATES, string> = {
 describe('token estimates against the calibration corpus', () => {
   it('has a reference count for every sample, made with the o200k encoding this build ships', () => {
     expect(counts.samples.map((sample) => sample.id)).toEqual(corpus.samples.map((sample) => sample.id));
-    corpus.samples.forEach((sample, index) => expect(encodeO200k(sample.text).length, sample.id).toBe(counts.samples[index]!.o200k));
+    corpus.samples.forEach((sample, index) =>
+      expect(encodeO200k(sample.text).length, sample.id).toBe(counts.samples[index]!.o200k),
+    );
   });
 
   it('covers every estimating family with at least one reference tokenizer', () => {

@@ -16,7 +16,9 @@ export function describeModel(entry: ModelEntry, info: ModelInfo): ModelEntry {
           pricing: {
             input_per_mtok_usd: info.pricing.inputPerMTokUsd,
             output_per_mtok_usd: info.pricing.outputPerMTokUsd,
-            ...(info.pricing.cachedInputPerMTokUsd === undefined ? {} : { cached_input_per_mtok_usd: info.pricing.cachedInputPerMTokUsd }),
+            ...(info.pricing.cachedInputPerMTokUsd === undefined
+              ? {}
+              : { cached_input_per_mtok_usd: info.pricing.cachedInputPerMTokUsd }),
           },
         }),
   };

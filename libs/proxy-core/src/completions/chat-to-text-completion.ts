@@ -7,7 +7,9 @@ function completionId(id: string): string {
 
 function logprobsOf(value: unknown): CompletionLogprobs | null {
   // only a native answer carries completion log probabilities; chat's shape differs
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && !('content' in value) ? (value) : null;
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !('content' in value)
+    ? value
+    : null;
 }
 
 /** The gateway's internal chat answer of a completion as the `text_completion` it returns. */
@@ -32,12 +34,24 @@ export function chatToTextCompletion(answer: ChatCompletion): TextCompletion {
  * The internal chat stream of a completion as `text_completion` chunks: one chunk per chat
  * chunk that carries text, a finish reason or usage.
  */
-export async function* chatStreamToTextCompletion(stream: AsyncIterable<ChatCompletionChunk>): AsyncGenerator<TextCompletion> {
+export async function* chatStreamToTextCompletion(
+  stream: AsyncIterable<ChatCompletionChunk>,
+): AsyncGenerator<TextCompletion> {
   for await (const chunk of stream) {
-    const base = { id: completionId(chunk.id), object: 'text_completion' as const, created: chunk.created, model: chunk.model };
+    const base = {
+      id: completionId(chunk.id),
+      object: 'text_completion' as const,
+      created: chunk.created,
+      model: chunk.model,
+    };
     const choices = chunk.choices
       .filter((choice) => (choice.delta.content ?? '').length > 0 || choice.finish_reason !== null)
-      .map((choice) => ({ text: choice.delta.content ?? '', index: choice.index, logprobs: logprobsOf(choice.logprobs), finish_reason: choice.finish_reason }));
+      .map((choice) => ({
+        text: choice.delta.content ?? '',
+        index: choice.index,
+        logprobs: logprobsOf(choice.logprobs),
+        finish_reason: choice.finish_reason,
+      }));
     if (choices.length > 0) yield { ...base, choices };
     if (chunk.usage !== undefined && chunk.usage !== null) yield { ...base, choices: [], usage: chunk.usage };
   }
@@ -45,7 +59,13 @@ export async function* chatStreamToTextCompletion(stream: AsyncIterable<ChatComp
 
 /** A chat answer with the prompt put in front of every choice's text (`echo` on a chat-translated target). */
 export function echoPrompt(answer: ChatCompletion, prompt: string): ChatCompletion {
-  return { ...answer, choices: answer.choices.map((choice) => ({ ...choice, message: { ...choice.message, content: `${prompt}${choice.message.content ?? ''}` } })) };
+  return {
+    ...answer,
+    choices: answer.choices.map((choice) => ({
+      ...choice,
+      message: { ...choice.message, content: `${prompt}${choice.message.content ?? ''}` },
+    })),
+  };
 }
 
 /**
@@ -53,13 +73,21 @@ export function echoPrompt(answer: ChatCompletion, prompt: string): ChatCompleti
  * follows the upstream's first chunk, so a target that fails before answering still counts
  * as a failed attempt.
  */
-export async function* echoPromptStream(stream: AsyncIterable<ChatCompletionChunk>, prompt: string, choices: number): AsyncGenerator<ChatCompletionChunk> {
+export async function* echoPromptStream(
+  stream: AsyncIterable<ChatCompletionChunk>,
+  prompt: string,
+  choices: number,
+): AsyncGenerator<ChatCompletionChunk> {
   let echoed = false;
   for await (const chunk of stream) {
     if (!echoed) {
       echoed = true;
       const indexes = Array.from({ length: choices }, (_, index) => index);
-      yield { ...chunk, choices: indexes.map((index) => ({ index, delta: { content: prompt }, finish_reason: null })), usage: undefined };
+      yield {
+        ...chunk,
+        choices: indexes.map((index) => ({ index, delta: { content: prompt }, finish_reason: null })),
+        usage: undefined,
+      };
     }
     yield chunk;
   }

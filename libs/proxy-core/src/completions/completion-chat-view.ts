@@ -24,7 +24,10 @@ export interface LegacyCompletionFields {
 /** The one prompt of a legacy request. */
 export function completionPrompt(request: CompletionRequest): string {
   const prompts = typeof request.prompt === 'string' ? [request.prompt] : request.prompt;
-  if (prompts.length !== 1) throw new SwitchyardError('invalid_request', 'Send one prompt per completion request.', { param: 'prompt' });
+  if (prompts.length !== 1)
+    throw new SwitchyardError('invalid_request', 'Send one prompt per completion request.', {
+      param: 'prompt',
+    });
   return prompts[0] as string;
 }
 
@@ -33,10 +36,22 @@ function present<T>(value: T | null | undefined): value is T {
 }
 
 /** The fields a legacy completion and a chat request share, with the same meaning and shape. */
-const SHARED_FIELDS = ['temperature', 'top_p', 'stop', 'presence_penalty', 'frequency_penalty', 'logit_bias', 'seed', 'user'] as const;
+const SHARED_FIELDS = [
+  'temperature',
+  'top_p',
+  'stop',
+  'presence_penalty',
+  'frequency_penalty',
+  'logit_bias',
+  'seed',
+  'user',
+] as const;
 
 /** Copies the {@link SHARED_FIELDS} that are set from one request shape to the other. */
-function copySharedFields(from: CompletionRequest | ChatCompletionRequest, to: CompletionRequest | ChatCompletionRequest): void {
+function copySharedFields(
+  from: CompletionRequest | ChatCompletionRequest,
+  to: CompletionRequest | ChatCompletionRequest,
+): void {
   const source = from as Partial<Record<(typeof SHARED_FIELDS)[number], unknown>>;
   const target = to as Partial<Record<(typeof SHARED_FIELDS)[number], unknown>>;
   for (const field of SHARED_FIELDS) {
@@ -57,7 +72,8 @@ export function completionChatView(request: CompletionRequest): ChatCompletionRe
   };
   copySharedFields(request, view);
   if (present(request.n) && request.n !== 1) view.n = request.n;
-  if (request.stream === true) view.stream_options = { include_usage: request.stream_options?.include_usage === true };
+  if (request.stream === true)
+    view.stream_options = { include_usage: request.stream_options?.include_usage === true };
   const legacy: LegacyCompletionFields = {};
   if (request.echo === true) legacy.echo = true;
   if (present(request.suffix)) legacy.suffix = request.suffix;
@@ -70,7 +86,7 @@ export function completionChatView(request: CompletionRequest): ChatCompletionRe
 /** The completion-only fields of a chat view (none for a plain chat request). */
 export function legacyFields(view: ChatCompletionRequest): LegacyCompletionFields {
   const legacy = view[LEGACY_COMPLETION_FIELD];
-  return typeof legacy === 'object' && legacy !== null ? (legacy) : {};
+  return typeof legacy === 'object' && legacy !== null ? legacy : {};
 }
 
 /** The prompt of a chat view: its messages' text, joined by blank lines when a hook added some. */

@@ -19,7 +19,9 @@ export function textCompletionToChat(completion: TextCompletion): ChatCompletion
       logprobs: choice.logprobs,
     })),
     ...(completion.usage === undefined || completion.usage === null ? {} : { usage: completion.usage }),
-    ...(completion.system_fingerprint === undefined ? {} : { system_fingerprint: completion.system_fingerprint }),
+    ...(completion.system_fingerprint === undefined
+      ? {}
+      : { system_fingerprint: completion.system_fingerprint }),
   };
 }
 

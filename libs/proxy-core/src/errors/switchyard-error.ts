@@ -50,7 +50,10 @@ export class SwitchyardError extends Error {
 
 /** Whether a value is a {@link SwitchyardError}, across copies of the package. */
 export function isSwitchyardError(value: unknown): value is SwitchyardError {
-  return value instanceof SwitchyardError || (value instanceof Error && value.name === 'SwitchyardError' && 'code' in value);
+  return (
+    value instanceof SwitchyardError ||
+    (value instanceof Error && value.name === 'SwitchyardError' && 'code' in value)
+  );
 }
 
 /**
@@ -62,10 +65,16 @@ export function toSwitchyardError(error: unknown, provider?: string): Switchyard
   if (isSwitchyardError(error)) return error;
   if (error instanceof Error) {
     if (error.name === 'TimeoutError') {
-      return new SwitchyardError('upstream_timeout', 'The upstream call timed out.', { cause: error, provider });
+      return new SwitchyardError('upstream_timeout', 'The upstream call timed out.', {
+        cause: error,
+        provider,
+      });
     }
     if (error.name === 'AbortError') {
-      return new SwitchyardError('client_closed_request', 'The request was aborted.', { cause: error, provider });
+      return new SwitchyardError('client_closed_request', 'The request was aborted.', {
+        cause: error,
+        provider,
+      });
     }
   }
   return new SwitchyardError('internal_error', 'An internal error occurred.', { cause: error, provider });

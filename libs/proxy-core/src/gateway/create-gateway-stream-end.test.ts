@@ -21,14 +21,35 @@ const base = { id: 'c', object: 'chat.completion.chunk' as const, created: 1, mo
 function make(options: Partial<GatewayOptions> = {}): Gateway {
   const gateway = createGateway({
     providers: [
-      { name: 'openai', type: 'openai', baseUrl: `${fixture.upstream.url}/v1`, apiKey: 'sk-openai-0000000000' },
-      { name: 'anthropic', type: 'anthropic', baseUrl: `${fixture.upstream.url}/v1`, apiKey: 'sk-ant-0000000000' },
-      { name: 'gemini', type: 'gemini', baseUrl: `${fixture.upstream.url}/v1beta`, apiKey: 'AIza-0000000000' },
+      {
+        name: 'openai',
+        type: 'openai',
+        baseUrl: `${fixture.upstream.url}/v1`,
+        apiKey: 'sk-openai-0000000000',
+      },
+      {
+        name: 'anthropic',
+        type: 'anthropic',
+        baseUrl: `${fixture.upstream.url}/v1`,
+        apiKey: 'sk-ant-0000000000',
+      },
+      {
+        name: 'gemini',
+        type: 'gemini',
+        baseUrl: `${fixture.upstream.url}/v1beta`,
+        apiKey: 'AIza-0000000000',
+      },
     ],
     models: [
       { name: 'gpt', targets: [{ provider: 'openai', model: 'gpt-4o-mini', limits: { maxConcurrent: 1 } }] },
-      { name: 'claude', targets: [{ provider: 'anthropic', model: 'claude-sonnet-4-20250514', limits: { maxConcurrent: 1 } }] },
-      { name: 'gemini', targets: [{ provider: 'gemini', model: 'gemini-2.5-flash', limits: { maxConcurrent: 1 } }] },
+      {
+        name: 'claude',
+        targets: [{ provider: 'anthropic', model: 'claude-sonnet-4-20250514', limits: { maxConcurrent: 1 } }],
+      },
+      {
+        name: 'gemini',
+        targets: [{ provider: 'gemini', model: 'gemini-2.5-flash', limits: { maxConcurrent: 1 } }],
+      },
     ],
     retry: { maxRetries: 0 },
     ...options,
@@ -37,7 +58,10 @@ function make(options: Partial<GatewayOptions> = {}): Gateway {
 }
 
 /** An engine whose only target is a plugin adapter streaming what `stream` yields. */
-function withAdapterStream(stream: () => AsyncIterable<ChatCompletionChunk>, options: Partial<GatewayOptions> = {}): Gateway {
+function withAdapterStream(
+  stream: () => AsyncIterable<ChatCompletionChunk>,
+  options: Partial<GatewayOptions> = {},
+): Gateway {
   const factory: ProviderFactory = {
     type: 'scripted',
     create: ({ name }) => ({
@@ -49,7 +73,12 @@ function withAdapterStream(stream: () => AsyncIterable<ChatCompletionChunk>, opt
     }),
   };
   return make({
-    plugins: [{ name: 'scripted', apply: (hooks) => hooks.registerProviders.tap('scripted', (registry) => registry.register(factory)) }],
+    plugins: [
+      {
+        name: 'scripted',
+        apply: (hooks) => hooks.registerProviders.tap('scripted', (registry) => registry.register(factory)),
+      },
+    ],
     providers: [{ name: 'scripted', type: 'scripted' }],
     models: [{ name: 'gpt', targets: [{ provider: 'scripted', model: 'v', limits: { maxConcurrent: 1 } }] }],
     ...options,
@@ -63,7 +92,6 @@ function watch(gateway: Gateway): { usage: UsageReport[]; ends: RequestContext[]
   gateway.hooks.onRequestEnd.tap('watch', (context) => void seen.ends.push(context));
   return seen;
 }
-
 
 describe('a stream cut before its end', () => {
   it('reports the usage that arrived before the upstream broke, as partial', async () => {
@@ -80,7 +108,15 @@ describe('a stream cut before its end', () => {
         for await (const chunk of stream) void chunk;
       })(),
     ).rejects.toBeDefined();
-    expect(seen.usage).toEqual([{ provider: 'scripted', model: 'v', usage: { prompt_tokens: 10, completion_tokens: 900, total_tokens: 910 }, cached: false, partial: true }]);
+    expect(seen.usage).toEqual([
+      {
+        provider: 'scripted',
+        model: 'v',
+        usage: { prompt_tokens: 10, completion_tokens: 900, total_tokens: 910 },
+        cached: false,
+        partial: true,
+      },
+    ]);
     expect(seen.ends).toEqual([context]);
     expect(context.error).toBeDefined();
   });
@@ -91,7 +127,8 @@ describe('a stream cut before its end', () => {
     const seen = watch(gateway);
 
     const oneByOne = createRequestContext();
-    for await (const chunk of await gateway.stream(asked, { context: oneByOne })) if (chunk.usage !== undefined) break;
+    for await (const chunk of await gateway.stream(asked, { context: oneByOne }))
+      if (chunk.usage !== undefined) break;
     const reads = engineStreamReads(await gateway.stream(asked, { context: createRequestContext() }))!;
     for (let next = await reads.next(); next.done !== true; next = await reads.next()) {
       if (next.value.some((chunk) => chunk.usage !== undefined)) break;
@@ -102,7 +139,10 @@ describe('a stream cut before its end', () => {
       ['openai', 29, true],
       ['openai', 29, true],
     ]);
-    expect(seen.ends.map((context) => context.error?.code)).toEqual(['client_closed_request', 'client_closed_request']);
+    expect(seen.ends.map((context) => context.error?.code)).toEqual([
+      'client_closed_request',
+      'client_closed_request',
+    ]);
   });
 
   it("reports what an Anthropic stream said of its usage before it broke: message_start's input, message_delta's output", async () => {
@@ -118,8 +158,19 @@ describe('a stream cut before its end', () => {
         for await (const chunk of stream) void chunk;
       })(),
     ).rejects.toMatchObject({ code: 'upstream_stream_error' });
-    expect(seen.usage.map(({ usage, ...report }) => ({ ...report, tokens: [usage.prompt_tokens, usage.completion_tokens, usage.total_tokens] }))).toEqual([
-      { provider: 'anthropic', model: 'claude-sonnet-4-20250514', tokens: [25, 15, 40], cached: false, partial: true },
+    expect(
+      seen.usage.map(({ usage, ...report }) => ({
+        ...report,
+        tokens: [usage.prompt_tokens, usage.completion_tokens, usage.total_tokens],
+      })),
+    ).toEqual([
+      {
+        provider: 'anthropic',
+        model: 'claude-sonnet-4-20250514',
+        tokens: [25, 15, 40],
+        cached: false,
+        partial: true,
+      },
     ]);
     expect(context.usage?.total_tokens).toBe(40);
   });
@@ -129,11 +180,19 @@ describe('a stream cut before its end', () => {
     const gateway = make();
     const seen = watch(gateway);
     const context = createRequestContext();
-    const iterator = (await gateway.stream({ ...hello, model: 'claude' }, { context }))[Symbol.asyncIterator]();
+    const iterator = (await gateway.stream({ ...hello, model: 'claude' }, { context }))[
+      Symbol.asyncIterator
+    ]();
     expect((await iterator.next()).done).toBe(false);
     await iterator.return?.();
     // message_start's usage: 25 input tokens, and the one output token it counts so far
-    expect(seen.usage.map((report) => [report.usage.prompt_tokens, report.usage.completion_tokens, report.partial])).toEqual([[25, 1, true]]);
+    expect(
+      seen.usage.map((report) => [
+        report.usage.prompt_tokens,
+        report.usage.completion_tokens,
+        report.partial,
+      ]),
+    ).toEqual([[25, 1, true]]);
     expect(context.error?.code).toBe('client_closed_request');
   });
 
@@ -148,8 +207,15 @@ describe('a stream cut before its end', () => {
       (async () => {
         for await (const chunk of stream) void chunk;
       })(),
-    ).rejects.toMatchObject({ code: expect.stringMatching(/^upstream_(stream|connection)_error$/) as unknown });
-    expect(seen.usage.map(({ usage, ...report }) => ({ ...report, tokens: [usage.prompt_tokens, usage.completion_tokens, usage.total_tokens] }))).toEqual([
+    ).rejects.toMatchObject({
+      code: expect.stringMatching(/^upstream_(stream|connection)_error$/) as unknown,
+    });
+    expect(
+      seen.usage.map(({ usage, ...report }) => ({
+        ...report,
+        tokens: [usage.prompt_tokens, usage.completion_tokens, usage.total_tokens],
+      })),
+    ).toEqual([
       { provider: 'gemini', model: 'gemini-2.5-flash', tokens: [8, 7, 15], cached: false, partial: true },
     ]);
     expect(context.usage?.total_tokens).toBe(15);
@@ -166,7 +232,9 @@ describe('a stream cut before its end', () => {
     expect(seen.ends).toHaveLength(1);
 
     for await (const chunk of await gateway.stream(hello)) void chunk;
-    expect(seen.usage.map((report) => [report.usage.total_tokens, report.partial])).toEqual([[29, undefined]]);
+    expect(seen.usage.map((report) => [report.usage.total_tokens, report.partial])).toEqual([
+      [29, undefined],
+    ]);
   });
 });
 
@@ -174,8 +242,12 @@ describe('a stream closed before its first read', () => {
   it('releases its limiter slot, cancels the upstream call and ends the request, however it is closed', async () => {
     const closes = {
       'return()': (stream: AsyncIterable<ChatCompletionChunk>) => stream[Symbol.asyncIterator]().return?.(),
-      'throw()': (stream: AsyncIterable<ChatCompletionChunk>) => stream[Symbol.asyncIterator]().throw?.(new Error('consumer gave up')).catch(() => undefined),
-      "its reads' return()": (stream: AsyncIterable<ChatCompletionChunk>) => engineStreamReads(stream)?.return?.(),
+      'throw()': (stream: AsyncIterable<ChatCompletionChunk>) =>
+        stream[Symbol.asyncIterator]()
+          .throw?.(new Error('consumer gave up'))
+          .catch(() => undefined),
+      "its reads' return()": (stream: AsyncIterable<ChatCompletionChunk>) =>
+        engineStreamReads(stream)?.return?.(),
     };
     for (const [how, close] of Object.entries(closes)) {
       fixture.upstream.fault({ kind: 'stall-stream', afterChunks: 3, times: 1 });
@@ -200,7 +272,13 @@ describe('an adapter stream whose return() throws', () => {
   it('still ends the request and releases the slot, and logs the failure', async () => {
     const errors: Array<{ fields: object; message: string | undefined }> = [];
     const noop = (): void => undefined;
-    const logger: Logger = { trace: noop, debug: noop, info: noop, warn: noop, error: (fields, message) => void errors.push({ fields, message }) };
+    const logger: Logger = {
+      trace: noop,
+      debug: noop,
+      info: noop,
+      warn: noop,
+      error: (fields, message) => void errors.push({ fields, message }),
+    };
     const gateway = withAdapterStream(
       async function* () {
         try {
@@ -215,12 +293,17 @@ describe('an adapter stream whose return() throws', () => {
     );
     const seen = watch(gateway);
     const context = createRequestContext();
-    for await (const chunk of await gateway.stream(hello, { context })) if (chunk.choices[0]?.delta.content === 'a') break;
+    for await (const chunk of await gateway.stream(hello, { context }))
+      if (chunk.choices[0]?.delta.content === 'a') break;
     expect(seen.ends).toEqual([context]);
     expect(context.error?.code).toBe('client_closed_request');
     expect(gateway.stats().limiters['scripted/v']?.running).toBe(0);
     expect(errors).toHaveLength(1);
-    expect(errors[0]?.fields).toMatchObject({ err: { message: 'cleanup bug' }, provider: 'scripted', requestId: context.requestId });
+    expect(errors[0]?.fields).toMatchObject({
+      err: { message: 'cleanup bug' },
+      provider: 'scripted',
+      requestId: context.requestId,
+    });
   });
 });
 
@@ -239,16 +322,32 @@ describe("a plugin adapter's usage so far", () => {
   };
 
   it('is reported as partial when its stream breaks', async () => {
-    const gateway = withAdapterStream(cutAfterOne(() => ({ prompt_tokens: 7, completion_tokens: 1, total_tokens: 8 })));
+    const gateway = withAdapterStream(
+      cutAfterOne(() => ({ prompt_tokens: 7, completion_tokens: 1, total_tokens: 8 })),
+    );
     const seen = watch(gateway);
     await expect(drain(await gateway.stream(hello))).rejects.toBeDefined();
-    expect(seen.usage).toEqual([{ provider: 'scripted', model: 'v', usage: { prompt_tokens: 7, completion_tokens: 1, total_tokens: 8 }, cached: false, partial: true }]);
+    expect(seen.usage).toEqual([
+      {
+        provider: 'scripted',
+        model: 'v',
+        usage: { prompt_tokens: 7, completion_tokens: 1, total_tokens: 8 },
+        cached: false,
+        partial: true,
+      },
+    ]);
   });
 
   it('that throws still lets the request end and release its slot, with no usage, and is logged', async () => {
     const errors: Array<{ fields: object; message: string | undefined }> = [];
     const noop = (): void => undefined;
-    const logger: Logger = { trace: noop, debug: noop, info: noop, warn: noop, error: (fields, message) => void errors.push({ fields, message }) };
+    const logger: Logger = {
+      trace: noop,
+      debug: noop,
+      info: noop,
+      warn: noop,
+      error: (fields, message) => void errors.push({ fields, message }),
+    };
     const gateway = withAdapterStream(
       cutAfterOne(() => {
         throw new Error('count bug');
@@ -261,6 +360,11 @@ describe("a plugin adapter's usage so far", () => {
     expect(seen.ends).toEqual([context]);
     expect(seen.usage).toEqual([]);
     expect(gateway.stats().limiters['scripted/v']?.running).toBe(0);
-    expect(errors.map((error) => error.fields)).toEqual([expect.objectContaining({ err: expect.objectContaining({ message: 'count bug' }) as unknown, provider: 'scripted' })]);
+    expect(errors.map((error) => error.fields)).toEqual([
+      expect.objectContaining({
+        err: expect.objectContaining({ message: 'count bug' }) as unknown,
+        provider: 'scripted',
+      }),
+    ]);
   });
 });

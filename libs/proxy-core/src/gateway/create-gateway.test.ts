@@ -21,12 +21,24 @@ const hello: ChatCompletionRequest = { model: 'gpt', messages: [{ role: 'user', 
 function make(options: Partial<GatewayOptions> = {}): Gateway {
   const gateway = createGateway({
     providers: [
-      { name: 'primary', type: 'openai', baseUrl: `${fixture.upstream.url}/v1`, apiKey: 'sk-primary-0000000000' },
+      {
+        name: 'primary',
+        type: 'openai',
+        baseUrl: `${fixture.upstream.url}/v1`,
+        apiKey: 'sk-primary-0000000000',
+      },
       { name: 'backup', type: 'openai', baseUrl: `${fixture.upstream.url}/backup/v1` },
       { name: 'mock', type: 'mock' },
     ],
     models: [
-      { name: 'gpt', strategy: 'ordered', targets: [{ provider: 'primary', model: 'gpt-4o-mini' }, { provider: 'backup', model: 'gpt-4o-mini' }] },
+      {
+        name: 'gpt',
+        strategy: 'ordered',
+        targets: [
+          { provider: 'primary', model: 'gpt-4o-mini' },
+          { provider: 'backup', model: 'gpt-4o-mini' },
+        ],
+      },
       { name: 'solo', targets: [{ provider: 'primary', model: 'gpt-4o-mini' }], fallbacks: ['demo'] },
       { name: 'demo', targets: [{ provider: 'mock', model: 'echo' }] },
     ],
@@ -35,13 +47,16 @@ function make(options: Partial<GatewayOptions> = {}): Gateway {
   return fixture.track(gateway);
 }
 
-
 describe('createGateway', () => {
   it('routes an alias to its first target and records the attempt', async () => {
     const context = createRequestContext();
     const response = await make().chat(hello, { context });
     expect(response.choices[0]?.message.content).toContain('Hello there');
-    expect(context).toMatchObject({ provider: 'primary', upstreamModel: 'gpt-4o-mini', requestedModel: 'gpt' });
+    expect(context).toMatchObject({
+      provider: 'primary',
+      upstreamModel: 'gpt-4o-mini',
+      requestedModel: 'gpt',
+    });
     expect(context.attempts).toHaveLength(1);
     expect(context.usage?.total_tokens).toBe(29);
   });
@@ -63,15 +78,22 @@ describe('createGateway', () => {
     expect(configured.route?.direct).toBeUndefined();
   });
 
-  it('says on switchyard:breaker:state whether the target is a configured route\'s or one a client named', async () => {
+  it("says on switchyard:breaker:state whether the target is a configured route's or one a client named", async () => {
     const messages: unknown[] = [];
     const listen = (message: unknown): void => void messages.push(message);
     subscribe('switchyard:breaker:state', listen);
     try {
       fixture.upstream.fault({ kind: 'status', status: 500 });
-      const gateway = make({ retry: { maxRetries: 0 }, breaker: { volumeThreshold: 1, errorThresholdPercentage: 1 } });
-      await expect(gateway.chat({ ...hello, model: 'primary/gpt-4o-mini' })).rejects.toMatchObject({ code: 'upstream_error' });
-      await expect(gateway.chat({ ...hello, model: 'primary/client-named' })).rejects.toMatchObject({ code: 'upstream_error' });
+      const gateway = make({
+        retry: { maxRetries: 0 },
+        breaker: { volumeThreshold: 1, errorThresholdPercentage: 1 },
+      });
+      await expect(gateway.chat({ ...hello, model: 'primary/gpt-4o-mini' })).rejects.toMatchObject({
+        code: 'upstream_error',
+      });
+      await expect(gateway.chat({ ...hello, model: 'primary/client-named' })).rejects.toMatchObject({
+        code: 'upstream_error',
+      });
       expect(messages).toEqual([
         { target: 'primary/gpt-4o-mini', state: 'open', previous: 'closed', configured: true },
         { target: 'primary/client-named', state: 'open', previous: 'closed', configured: false },
@@ -82,11 +104,16 @@ describe('createGateway', () => {
   });
 
   it('refuses <provider>/<model> when direct addressing is off', async () => {
-    await expect(make({ allowDirectModels: false }).chat({ ...hello, model: 'mock/x' })).rejects.toMatchObject({ code: 'model_not_found', status: 404 });
+    await expect(
+      make({ allowDirectModels: false }).chat({ ...hello, model: 'mock/x' }),
+    ).rejects.toMatchObject({ code: 'model_not_found', status: 404 });
   });
 
   it('answers model_not_found for an unknown model', async () => {
-    await expect(make().chat({ ...hello, model: 'nope' })).rejects.toMatchObject({ code: 'model_not_found', param: 'model' });
+    await expect(make().chat({ ...hello, model: 'nope' })).rejects.toMatchObject({
+      code: 'model_not_found',
+      param: 'model',
+    });
   });
 
   it('falls over to the next target on a retryable upstream error', async () => {
@@ -98,7 +125,10 @@ describe('createGateway', () => {
       ['backup', true],
     ]);
     expect(context.attempts[0]?.error?.code).toBe('upstream_unavailable');
-    expect(fixture.upstream.requests.map((r) => r.path)).toEqual(['/v1/chat/completions', '/backup/v1/chat/completions']);
+    expect(fixture.upstream.requests.map((r) => r.path)).toEqual([
+      '/v1/chat/completions',
+      '/backup/v1/chat/completions',
+    ]);
   });
 
   it('does not retry a non-retryable upstream error', async () => {
@@ -111,7 +141,10 @@ describe('createGateway', () => {
     fixture.upstream.fault({ kind: 'status', status: 401, times: 1, match: { path: '/v1/chat' } });
     const solo = make({ models: [{ name: 'gpt', targets: [{ provider: 'primary', model: 'm' }] }] });
     const context = createRequestContext({ requestId: 'auth-no-retry' });
-    await expect(solo.chat(hello, { context })).rejects.toMatchObject({ code: 'upstream_auth_error', status: 502 });
+    await expect(solo.chat(hello, { context })).rejects.toMatchObject({
+      code: 'upstream_auth_error',
+      status: 502,
+    });
     expect(context.attempts).toHaveLength(1);
     fixture.upstream.fault({ kind: 'status', status: 401, times: 1, match: { path: '/v1/chat' } });
     const both = createRequestContext({ requestId: 'auth-next-target' });
@@ -156,7 +189,8 @@ describe('createGateway', () => {
     // taken once: the stream is read through these reads only
     expect(engineStreamReads(stream)).toBeUndefined();
     const batches: Array<readonly ChatCompletionChunk[]> = [];
-    for (let next = await reads!.next(); next.done !== true; next = await reads!.next()) batches.push(next.value);
+    for (let next = await reads!.next(); next.done !== true; next = await reads!.next())
+      batches.push(next.value);
     expect(batches.every((batch) => batch.length > 0)).toBe(true);
     const strip = (chunk: ChatCompletionChunk): unknown => ({ ...chunk, id: '', created: 0 });
     expect(batches.flat().map(strip)).toEqual(oneByOne.map(strip));
@@ -192,7 +226,8 @@ describe('createGateway', () => {
           return;
         }
         const reads = engineStreamReads(stream)!;
-        for (let next = await reads.next(); next.done !== true; next = await reads.next()) chunks.push(...next.value);
+        for (let next = await reads.next(); next.done !== true; next = await reads.next())
+          chunks.push(...next.value);
       };
       await expect(drain()).rejects.toMatchObject({ code: 'invalid_request' });
       expect(chunks).toHaveLength(2);
@@ -203,7 +238,12 @@ describe('createGateway', () => {
     fixture.upstream.fault({ kind: 'stall-stream', afterChunks: 3 });
     const aborted = fixture.upstream.nextAbort();
     const context = createRequestContext();
-    const reads = engineStreamReads(await make({ models: [{ name: 'gpt', targets: [{ provider: 'primary', model: 'm' }] }] }).stream(hello, { context }))!;
+    const reads = engineStreamReads(
+      await make({ models: [{ name: 'gpt', targets: [{ provider: 'primary', model: 'm' }] }] }).stream(
+        hello,
+        { context },
+      ),
+    )!;
     expect((await reads.next()).done).toBe(false);
     await reads.return?.();
     expect(context.error?.code).toBe('client_closed_request');
@@ -212,15 +252,23 @@ describe('createGateway', () => {
 
   it('ends a stream that breaks after content with an error, not a clean end', async () => {
     fixture.upstream.fault({ kind: 'stream-error', afterChunks: 4 });
-    const stream = await make({ models: [{ name: 'gpt', targets: [{ provider: 'primary', model: 'm' }] }] }).stream(hello);
+    const stream = await make({
+      models: [{ name: 'gpt', targets: [{ provider: 'primary', model: 'm' }] }],
+    }).stream(hello);
     await expect(collect(stream)).rejects.toMatchObject({ code: 'upstream_stream_error' });
   });
 
   it('times out an attempt with upstream_timeout and the request with request_timeout', async () => {
     fixture.upstream.fault({ kind: 'hang' });
-    const gateway = make({ attemptTimeoutMs: 50, models: [{ name: 'gpt', targets: [{ provider: 'primary', model: 'm' }] }] });
+    const gateway = make({
+      attemptTimeoutMs: 50,
+      models: [{ name: 'gpt', targets: [{ provider: 'primary', model: 'm' }] }],
+    });
     await expect(gateway.chat(hello)).rejects.toMatchObject({ code: 'upstream_timeout', status: 504 });
-    const slow = make({ requestTimeoutMs: 50, models: [{ name: 'gpt', targets: [{ provider: 'primary', model: 'm' }] }] });
+    const slow = make({
+      requestTimeoutMs: 50,
+      models: [{ name: 'gpt', targets: [{ provider: 'primary', model: 'm' }] }],
+    });
     await expect(slow.chat(hello)).rejects.toMatchObject({ code: 'request_timeout', status: 504 });
   });
 
@@ -242,16 +290,36 @@ describe('createGateway', () => {
     }
     expect(error?.code).toBe('invalid_options');
     const why = `${tooLong} ms is above 2147483647 ms (about 24.8 days), the longest a Node.js timer waits: a longer delay would fire after 1 ms`;
-    for (const path of ['/requestTimeoutMs', '/attemptTimeoutMs', '/streamIdleTimeoutMs', '/retry/baseDelayMs', '/retry/maxDelayMs', '/breaker/rollingWindowMs', '/breaker/resetTimeoutMs', '/limiter/maxWaitMs', '/limiter/redis/commandTimeoutMs']) {
+    for (const path of [
+      '/requestTimeoutMs',
+      '/attemptTimeoutMs',
+      '/streamIdleTimeoutMs',
+      '/retry/baseDelayMs',
+      '/retry/maxDelayMs',
+      '/breaker/rollingWindowMs',
+      '/breaker/resetTimeoutMs',
+      '/limiter/maxWaitMs',
+      '/limiter/redis/commandTimeoutMs',
+    ]) {
       expect(error?.message).toContain(`${path}: ${why}`);
     }
     // the longest timer there is stays allowed
-    expect(make({ requestTimeoutMs: MAX_TIMER_MS, attemptTimeoutMs: MAX_TIMER_MS, streamIdleTimeoutMs: MAX_TIMER_MS }).timeouts.requestTimeoutMs).toBe(MAX_TIMER_MS);
+    expect(
+      make({
+        requestTimeoutMs: MAX_TIMER_MS,
+        attemptTimeoutMs: MAX_TIMER_MS,
+        streamIdleTimeoutMs: MAX_TIMER_MS,
+      }).timeouts.requestTimeoutMs,
+    ).toBe(MAX_TIMER_MS);
   });
 
   it('exposes its resolved timeouts read-only: the options given, the defaults for the rest', () => {
     const gateway = make({ requestTimeoutMs: 3_600_000, streamIdleTimeoutMs: 45_000 });
-    expect(gateway.timeouts).toEqual({ requestTimeoutMs: 3_600_000, attemptTimeoutMs: GATEWAY_DEFAULTS.attemptTimeoutMs, streamIdleTimeoutMs: 45_000 });
+    expect(gateway.timeouts).toEqual({
+      requestTimeoutMs: 3_600_000,
+      attemptTimeoutMs: GATEWAY_DEFAULTS.attemptTimeoutMs,
+      streamIdleTimeoutMs: 45_000,
+    });
     expect(Object.isFrozen(gateway.timeouts)).toBe(true);
     expect(make().timeouts).toEqual({
       requestTimeoutMs: GATEWAY_DEFAULTS.requestTimeoutMs,
@@ -274,7 +342,14 @@ describe('createGateway', () => {
     expect(JSON.parse(sourceTextOf(plain) ?? 'null')).toEqual(plain);
 
     const delivered: unknown[] = [];
-    const observed = make({ plugins: [{ name: 'watch', apply: (hooks) => hooks.onResponseDelivered.tap('watch', (response) => delivered.push(response)) }] });
+    const observed = make({
+      plugins: [
+        {
+          name: 'watch',
+          apply: (hooks) => hooks.onResponseDelivered.tap('watch', (response) => delivered.push(response)),
+        },
+      ],
+    });
     const watched = await observed.chat(hello);
     expect(delivered).toEqual([watched]);
     expect(sourceTextOf(watched)).toBeDefined();
@@ -356,11 +431,13 @@ describe('createGateway', () => {
           name: 'shout',
           apply(hooks) {
             hooks.afterResponse.tap('shout', (response) => {
-              for (const choice of response.choices) choice.message.content = contentText(choice.message.content).toUpperCase();
+              for (const choice of response.choices)
+                choice.message.content = contentText(choice.message.content).toUpperCase();
               return response;
             });
             hooks.onStreamChunk.tap('shout', (chunk) => {
-              for (const choice of chunk.choices) if (choice.delta.content) choice.delta.content = choice.delta.content.toUpperCase();
+              for (const choice of chunk.choices)
+                if (choice.delta.content) choice.delta.content = choice.delta.content.toUpperCase();
               return chunk;
             });
           },
@@ -368,8 +445,14 @@ describe('createGateway', () => {
         {
           name: 'watch',
           apply(hooks) {
-            hooks.onResponseReceived.tap('watch', (response) => void seen.push(contentText(response.choices[0]?.message.content)));
-            hooks.onStreamChunkReceived.tap('watch', (chunk) => void seen.push(chunk.choices[0]?.delta.content ?? ''));
+            hooks.onResponseReceived.tap(
+              'watch',
+              (response) => void seen.push(contentText(response.choices[0]?.message.content)),
+            );
+            hooks.onStreamChunkReceived.tap(
+              'watch',
+              (chunk) => void seen.push(chunk.choices[0]?.delta.content ?? ''),
+            );
           },
         },
       ],
@@ -416,7 +499,14 @@ describe('createGateway', () => {
     };
     const context = createRequestContext({ requestId: 'hooks-order-test' });
     await make({ plugins: [plugin] }).chat(hello, { context });
-    expect(seen).toEqual(['beforeRequest', 'resolveRoute', 'beforeAttempt', 'onAttempt', 'afterResponse', 'onUsage']);
+    expect(seen).toEqual([
+      'beforeRequest',
+      'resolveRoute',
+      'beforeAttempt',
+      'onAttempt',
+      'afterResponse',
+      'onUsage',
+    ]);
     expect(ends).toHaveLength(1);
     // found by id: a request timed out by an earlier test may still reach the upstream late
     const sent = fixture.upstream.requests.find((r) => r.headers['x-request-id'] === 'hooks-order-test');
@@ -447,7 +537,10 @@ describe('createGateway', () => {
       throw new SwitchyardError('invalid_request', 'refused by a tap');
     });
     failing.hooks.onError.tap('errors', (error) => errors.push(error.code));
-    await expect(failing.chat(hello)).rejects.toMatchObject({ code: 'invalid_request', message: 'refused by a tap' });
+    await expect(failing.chat(hello)).rejects.toMatchObject({
+      code: 'invalid_request',
+      message: 'refused by a tap',
+    });
     await expect(failing.stream(hello)).rejects.toMatchObject({ code: 'invalid_request' });
     expect(errors).toEqual(['invalid_request', 'invalid_request']);
   });
@@ -458,7 +551,13 @@ describe('createGateway', () => {
       apply(hooks) {
         hooks.lookupResponse.tapPromise('cache', async () => ({
           kind: 'response',
-          response: { id: 'c', object: 'chat.completion', created: 1, model: 'gpt', choices: [{ index: 0, message: { role: 'assistant', content: 'cached' }, finish_reason: 'stop' }] },
+          response: {
+            id: 'c',
+            object: 'chat.completion',
+            created: 1,
+            model: 'gpt',
+            choices: [{ index: 0, message: { role: 'assistant', content: 'cached' }, finish_reason: 'stop' }],
+          },
         }));
       },
     };
@@ -467,7 +566,9 @@ describe('createGateway', () => {
     expect(response.choices[0]?.message.content).toBe('cached');
     expect(context.cacheHit).toBe(true);
     expect(context.attempts).toHaveLength(0);
-    expect(fixture.upstream.requests.filter((r) => r.headers['x-request-id'] === 'cache-hit-test')).toHaveLength(0);
+    expect(
+      fixture.upstream.requests.filter((r) => r.headers['x-request-id'] === 'cache-hit-test'),
+    ).toHaveLength(0);
   });
 
   it('isolates a throwing observer from the response', async () => {
@@ -479,7 +580,9 @@ describe('createGateway', () => {
         });
       },
     };
-    await expect(make({ plugins: [plugin] }).chat(hello)).resolves.toMatchObject({ object: 'chat.completion' });
+    await expect(make({ plugins: [plugin] }).chat(hello)).resolves.toMatchObject({
+      object: 'chat.completion',
+    });
   });
 
   it('routes to a provider registered by a plugin, exactly like a built-in one', async () => {
@@ -494,7 +597,13 @@ describe('createGateway', () => {
           object: 'chat.completion',
           created: 1,
           model: context.model,
-          choices: [{ index: 0, message: { role: 'assistant', content: JSON.stringify(request.messages) }, finish_reason: 'stop' }],
+          choices: [
+            {
+              index: 0,
+              message: { role: 'assistant', content: JSON.stringify(request.messages) },
+              finish_reason: 'stop',
+            },
+          ],
         }),
         stream: async () => {
           throw new SwitchyardError('unsupported_feature', 'no streams');
@@ -502,7 +611,12 @@ describe('createGateway', () => {
       }),
     };
     const gateway = make({
-      plugins: [{ name: 'echo-plugin', apply: (hooks) => hooks.registerProviders.tap('echo-plugin', (registry) => registry.register(echo)) }],
+      plugins: [
+        {
+          name: 'echo-plugin',
+          apply: (hooks) => hooks.registerProviders.tap('echo-plugin', (registry) => registry.register(echo)),
+        },
+      ],
       providers: [{ name: 'e', type: 'echo' }],
       models: [{ name: 'echo', targets: [{ provider: 'e', model: 'v1' }] }],
     });
@@ -513,9 +627,24 @@ describe('createGateway', () => {
 
   it('rejects duplicate plugins and provider types with duplicate_registration', () => {
     const plugin: GatewayPlugin = { name: 'twice', apply: () => undefined };
-    expect(() => make({ plugins: [plugin, plugin] })).toThrow(expect.objectContaining({ code: 'duplicate_registration' }));
-    const again: GatewayPlugin = { name: 'again', apply: (hooks) => hooks.registerProviders.tap('again', (r) => r.register({ type: 'mock', create: () => { throw new Error('unused'); } })) };
-    expect(() => make({ plugins: [again] })).toThrow(expect.objectContaining({ code: 'duplicate_registration' }));
+    expect(() => make({ plugins: [plugin, plugin] })).toThrow(
+      expect.objectContaining({ code: 'duplicate_registration' }),
+    );
+    const again: GatewayPlugin = {
+      name: 'again',
+      apply: (hooks) =>
+        hooks.registerProviders.tap('again', (r) =>
+          r.register({
+            type: 'mock',
+            create: () => {
+              throw new Error('unused');
+            },
+          }),
+        ),
+    };
+    expect(() => make({ plugins: [again] })).toThrow(
+      expect.objectContaining({ code: 'duplicate_registration' }),
+    );
   });
 
   it('reports every options problem in one invalid_options error', () => {
@@ -552,12 +681,40 @@ describe('createGateway', () => {
 
 describe('candidates', () => {
   it("lists a model's targets, then its fallbacks' targets, once each, with provider types and catalog output limits", () => {
-    const catalog = { lookup: (model: string) => (model === 'gpt-4o-mini' ? { id: model, provider: 'openai', contextWindow: 128_000, maxOutputTokens: 16_384, inputModalities: ['text'], outputModalities: ['text'], supportsTools: true } : undefined), list: () => [] };
-    const gateway = make({ modelCatalog: catalog, models: [
-      { name: 'solo', targets: [{ provider: 'primary', model: 'gpt-4o-mini' }], fallbacks: ['gpt', 'demo'] },
-      { name: 'gpt', targets: [{ provider: 'primary', model: 'gpt-4o-mini' }, { provider: 'backup', model: 'gpt-4o-mini' }], fallbacks: ['solo'] },
-      { name: 'demo', targets: [{ provider: 'mock', model: 'echo' }] },
-    ] });
+    const catalog = {
+      lookup: (model: string) =>
+        model === 'gpt-4o-mini'
+          ? {
+              id: model,
+              provider: 'openai',
+              contextWindow: 128_000,
+              maxOutputTokens: 16_384,
+              inputModalities: ['text'],
+              outputModalities: ['text'],
+              supportsTools: true,
+            }
+          : undefined,
+      list: () => [],
+    };
+    const gateway = make({
+      modelCatalog: catalog,
+      models: [
+        {
+          name: 'solo',
+          targets: [{ provider: 'primary', model: 'gpt-4o-mini' }],
+          fallbacks: ['gpt', 'demo'],
+        },
+        {
+          name: 'gpt',
+          targets: [
+            { provider: 'primary', model: 'gpt-4o-mini' },
+            { provider: 'backup', model: 'gpt-4o-mini' },
+          ],
+          fallbacks: ['solo'],
+        },
+        { name: 'demo', targets: [{ provider: 'mock', model: 'echo' }] },
+      ],
+    });
     expect(gateway.candidates('solo')).toEqual([
       { provider: 'primary', providerType: 'openai', model: 'gpt-4o-mini', maxOutputTokens: 16_384 },
       { provider: 'backup', providerType: 'openai', model: 'gpt-4o-mini', maxOutputTokens: 16_384 },
@@ -567,18 +724,22 @@ describe('candidates', () => {
   });
 
   it("leaves out a fallback's own fallbacks, which a request never reaches", () => {
-    const gateway = make({ models: [
-      { name: 'first', targets: [{ provider: 'primary', model: 'a' }], fallbacks: ['second'] },
-      { name: 'second', targets: [{ provider: 'backup', model: 'b' }], fallbacks: ['third'] },
-      { name: 'third', targets: [{ provider: 'mock', model: 'echo' }] },
-    ] });
+    const gateway = make({
+      models: [
+        { name: 'first', targets: [{ provider: 'primary', model: 'a' }], fallbacks: ['second'] },
+        { name: 'second', targets: [{ provider: 'backup', model: 'b' }], fallbacks: ['third'] },
+        { name: 'third', targets: [{ provider: 'mock', model: 'echo' }] },
+      ],
+    });
     expect(gateway.candidates('first')?.map((candidate) => candidate.model)).toEqual(['a', 'b']);
   });
 
   it('answers a wrapper made with Object.create(engine), as an app reads it, from the engine it wraps', () => {
     const engine = make({ models: [{ name: 'demo', targets: [{ provider: 'mock', model: 'echo' }] }] });
     const wrapper = Object.assign(Object.create(engine) as Gateway, { chat: engine.chat.bind(engine) });
-    expect(wrapper.listModels().map((entry) => entry.id)).toEqual(engine.listModels().map((entry) => entry.id));
+    expect(wrapper.listModels().map((entry) => entry.id)).toEqual(
+      engine.listModels().map((entry) => entry.id),
+    );
     expect(wrapper.candidates('demo')).toEqual([{ provider: 'mock', providerType: 'mock', model: 'echo' }]);
     expect(wrapper.provider('mock')?.type).toBe('mock');
     expect(wrapper.stats()).toEqual(engine.stats());
@@ -589,7 +750,14 @@ describe('legacy completions', () => {
   const instruct = (): Gateway =>
     make({
       models: [
-        { name: 'instruct', strategy: 'ordered', targets: [{ provider: 'primary', model: 'gpt-3.5-turbo-instruct' }, { provider: 'backup', model: 'gpt-4o-mini' }] },
+        {
+          name: 'instruct',
+          strategy: 'ordered',
+          targets: [
+            { provider: 'primary', model: 'gpt-3.5-turbo-instruct' },
+            { provider: 'backup', model: 'gpt-4o-mini' },
+          ],
+        },
       ],
       retry: { maxRetries: 0 },
     });
@@ -600,17 +768,46 @@ describe('legacy completions', () => {
     const usage: number[] = [];
     gateway.hooks.beforeRequest.tap('redact', (request) => {
       seen.push(request);
-      return { ...request, messages: [{ role: 'user', content: contentText(request.messages[0]?.content).replace('secret', '[redacted]') }] };
+      return {
+        ...request,
+        messages: [
+          {
+            role: 'user',
+            content: contentText(request.messages[0]?.content).replace('secret', '[redacted]'),
+          },
+        ],
+      };
     });
     gateway.hooks.onUsage.tap('usage', (report) => usage.push(report.usage.total_tokens));
     const context = createRequestContext({ endpoint: 'completions' });
-    const answer = await gateway.complete({ model: 'instruct', prompt: 'Say secret', logprobs: 1 }, { context });
-    expect(seen[0]).toMatchObject({ model: 'instruct', messages: [{ role: 'user', content: 'Say secret' }], max_tokens: 16, legacy_completion: { logprobs: 1 } });
-    expect(fixture.upstream.requests[0]?.body).toMatchObject({ model: 'gpt-3.5-turbo-instruct', prompt: 'Say [redacted]', logprobs: 1, max_tokens: 16 });
-    expect(answer).toMatchObject({ object: 'text_completion', choices: [{ text: '\n\nThis is indeed a test', index: 0, finish_reason: 'length' }] });
+    const answer = await gateway.complete(
+      { model: 'instruct', prompt: 'Say secret', logprobs: 1 },
+      { context },
+    );
+    expect(seen[0]).toMatchObject({
+      model: 'instruct',
+      messages: [{ role: 'user', content: 'Say secret' }],
+      max_tokens: 16,
+      legacy_completion: { logprobs: 1 },
+    });
+    expect(fixture.upstream.requests[0]?.body).toMatchObject({
+      model: 'gpt-3.5-turbo-instruct',
+      prompt: 'Say [redacted]',
+      logprobs: 1,
+      max_tokens: 16,
+    });
+    expect(answer).toMatchObject({
+      object: 'text_completion',
+      choices: [{ text: '\n\nThis is indeed a test', index: 0, finish_reason: 'length' }],
+    });
     expect(answer.choices[0]?.logprobs?.tokens).toHaveLength(6);
     expect(usage).toEqual([12]);
-    expect(context).toMatchObject({ endpoint: 'completions', provider: 'primary', upstreamModel: 'gpt-3.5-turbo-instruct', requestedModel: 'instruct' });
+    expect(context).toMatchObject({
+      endpoint: 'completions',
+      provider: 'primary',
+      upstreamModel: 'gpt-3.5-turbo-instruct',
+      requestedModel: 'instruct',
+    });
     expect(context.attempts.map((attempt) => attempt.ok)).toEqual([true]);
   });
 
@@ -620,8 +817,12 @@ describe('legacy completions', () => {
     const errors: string[] = [];
     gateway.hooks.onError.tap('errors', (error) => errors.push(error.code));
     gateway.hooks.onRequestEnd.tap('end', (context) => ended.push(context));
-    await expect(gateway.complete({ model: 'instruct', prompt: ['a', 'b'] })).rejects.toMatchObject({ code: 'invalid_request' });
-    await expect(gateway.streamComplete({ model: 'instruct', prompt: ['a', 'b'] })).rejects.toMatchObject({ code: 'invalid_request' });
+    await expect(gateway.complete({ model: 'instruct', prompt: ['a', 'b'] })).rejects.toMatchObject({
+      code: 'invalid_request',
+    });
+    await expect(gateway.streamComplete({ model: 'instruct', prompt: ['a', 'b'] })).rejects.toMatchObject({
+      code: 'invalid_request',
+    });
     expect(errors).toEqual(['invalid_request', 'invalid_request']);
     expect(ended.map((context) => [context.endpoint, context.requestedModel, context.error?.code])).toEqual([
       ['completions', 'instruct', 'invalid_request'],
@@ -633,9 +834,18 @@ describe('legacy completions', () => {
   it('fails over from a native target to the next through chat, each attempt recorded as for chat', async () => {
     fixture.upstream.fault({ kind: 'status', status: 500, match: { path: '/v1/completions' } });
     const context = createRequestContext({ endpoint: 'completions' });
-    const answer = await instruct().complete({ model: 'instruct', prompt: 'Hello!', echo: true }, { context });
-    expect(fixture.upstream.requests.map((request) => request.path)).toEqual(['/v1/completions', '/backup/v1/chat/completions']);
-    expect(fixture.upstream.requests[1]?.body).toMatchObject({ messages: [{ role: 'user', content: 'Hello!' }], max_tokens: 16 });
+    const answer = await instruct().complete(
+      { model: 'instruct', prompt: 'Hello!', echo: true },
+      { context },
+    );
+    expect(fixture.upstream.requests.map((request) => request.path)).toEqual([
+      '/v1/completions',
+      '/backup/v1/chat/completions',
+    ]);
+    expect(fixture.upstream.requests[1]?.body).toMatchObject({
+      messages: [{ role: 'user', content: 'Hello!' }],
+      max_tokens: 16,
+    });
     expect(fixture.upstream.requests[1]?.body).not.toHaveProperty('legacy_completion');
     expect(answer.choices[0]?.text).toBe('Hello!\n\nHello there, how may I assist you today?');
     expect(context.attempts.map((attempt) => [attempt.provider, attempt.ok, attempt.error?.code])).toEqual([
@@ -651,7 +861,9 @@ describe('legacy completions', () => {
       for await (const chunk of stream) out.push(...chunk.choices.map((choice) => choice.text));
       return out;
     };
-    expect((await texts(await gateway.streamComplete({ model: 'instruct', prompt: 'Hi' }))).join('')).toBe('\n\nThis is indeed a test');
+    expect((await texts(await gateway.streamComplete({ model: 'instruct', prompt: 'Hi' }))).join('')).toBe(
+      '\n\nThis is indeed a test',
+    );
     fixture.upstream.fault({ kind: 'status', status: 503, match: { path: '/v1/completions' } });
     const echoed = await texts(await gateway.streamComplete({ model: 'instruct', prompt: 'Hi', echo: true }));
     expect(echoed[0]).toBe('Hi');

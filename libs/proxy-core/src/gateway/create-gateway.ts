@@ -3,7 +3,12 @@ import { describeModel } from '../catalog/describe-model';
 import type { ModelCatalog } from '../catalog/model-catalog';
 import { SwitchyardError, toSwitchyardError } from '../errors/switchyard-error';
 import { runWaterfall } from '../hooks/call-sync-taps';
-import { createGatewayHooks, type GatewayHooks, type PrecomputedAnswer, type UsageReport } from '../hooks/gateway-hooks';
+import {
+  createGatewayHooks,
+  type GatewayHooks,
+  type PrecomputedAnswer,
+  type UsageReport,
+} from '../hooks/gateway-hooks';
 import { silentLogger, type Logger } from '../options/logger';
 import type { ProviderAdapter, ProviderCallContext } from '../providers/provider-adapter';
 import { GatewayCallContext } from '../providers/provider-call-cancellation';
@@ -14,18 +19,45 @@ import type { ResolvedRoute, RouteTarget } from '../router/route-types';
 import type { AttemptTimer } from '../resilience/attempt-timer';
 import { ResiliencePolicies } from '../resilience/resilience-policies';
 import type { ResilienceStats } from '../resilience/resilience-events';
-import { DEFAULT_OUTPUT_TOKENS, estimateEmbeddingTokens, estimatePromptTokens, requestedChoices, requestedOutputTokens } from '../router/estimate-tokens';
+import {
+  DEFAULT_OUTPUT_TOKENS,
+  estimateEmbeddingTokens,
+  estimatePromptTokens,
+  requestedChoices,
+  requestedOutputTokens,
+} from '../router/estimate-tokens';
 import { TargetRouter } from '../router/target-router';
 import { TargetStats } from '../router/target-stats';
-import { forgetSourceText, isVerbatimAdapter, markEngineGateway, markEngineStream } from '../stream/chunk-source-text';
+import {
+  forgetSourceText,
+  isVerbatimAdapter,
+  markEngineGateway,
+  markEngineStream,
+} from '../stream/chunk-source-text';
 import { chunksOfReads, closedEvenUnread, type ChunkReads } from '../stream/chunk-reads';
 import { guardStream } from '../stream/guard-stream';
 import { isContentChunk, primeStream, type PrimedStream } from '../stream/prime-stream';
-import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, ChatUsage } from '../wire/openai-chat';
+import type {
+  ChatCompletion,
+  ChatCompletionChunk,
+  ChatCompletionRequest,
+  ChatUsage,
+} from '../wire/openai-chat';
 import type { EmbeddingRequest, EmbeddingResponse, ModelEntry } from '../wire/openai-embeddings';
 import type { CompletionRequest, TextCompletion } from '../wire/openai-completions';
-import { chatRequestFromView, completionChatView, legacyFields, nativeCompletionRequest, viewPrompt } from '../completions/completion-chat-view';
-import { chatStreamToTextCompletion, chatToTextCompletion, echoPrompt, echoPromptStream } from '../completions/chat-to-text-completion';
+import {
+  chatRequestFromView,
+  completionChatView,
+  legacyFields,
+  nativeCompletionRequest,
+  viewPrompt,
+} from '../completions/completion-chat-view';
+import {
+  chatStreamToTextCompletion,
+  chatToTextCompletion,
+  echoPrompt,
+  echoPromptStream,
+} from '../completions/chat-to-text-completion';
 import { textCompletionChunkToChat, textCompletionToChat } from '../completions/text-completion-to-chat';
 import { mapAsync } from '../stream/map-async';
 import { usageSoFarOf, withUsageSoFar, type UsageSoFar } from '../stream/stream-usage-so-far';
@@ -33,7 +65,13 @@ import { builtinProvidersPlugin } from './builtin-providers-plugin';
 import { startDeadline, type Deadline } from './deadline';
 import { GATEWAY_DEFAULTS, type GatewayOptions } from './gateway-options';
 import { observe } from './observe';
-import { cancellationOf, createRequestContext, elapsedMs, type GatewayEndpoint, type RequestContext } from './request-context';
+import {
+  cancellationOf,
+  createRequestContext,
+  elapsedMs,
+  type GatewayEndpoint,
+  type RequestContext,
+} from './request-context';
 import { runAttempts, type AttemptEnvironment, type AttemptInput, type AttemptRequest } from './run-attempts';
 import { validateGatewayOptions } from './validate-gateway-options';
 
@@ -146,7 +184,10 @@ class SwitchyardGateway implements Gateway {
     const names = new Set<string>();
     for (const plugin of [builtinProvidersPlugin, ...(options.plugins ?? [])]) {
       if (names.has(plugin.name)) {
-        throw new SwitchyardError('duplicate_registration', `A plugin named "${plugin.name}" is already registered.`);
+        throw new SwitchyardError(
+          'duplicate_registration',
+          `A plugin named "${plugin.name}" is already registered.`,
+        );
       }
       names.add(plugin.name);
       plugin.apply(this.hooks);
@@ -156,14 +197,19 @@ class SwitchyardGateway implements Gateway {
     const { routes } = validateGatewayOptions(options, registry);
     this.#routes = routes;
     const dispatcher =
-      options.dispatcher ?? new Agent({ keepAliveTimeout: GATEWAY_DEFAULTS.keepAliveTimeoutMs, connections: GATEWAY_DEFAULTS.connectionsPerOrigin });
+      options.dispatcher ??
+      new Agent({
+        keepAliveTimeout: GATEWAY_DEFAULTS.keepAliveTimeoutMs,
+        connections: GATEWAY_DEFAULTS.connectionsPerOrigin,
+      });
     this.#ownedDispatcher = options.dispatcher === undefined ? dispatcher : undefined;
     const kit = { dispatcher, logger: this.#logger };
     this.#providers = new Map(
       options.providers.map((config) => {
         const { name, type, ...rest } = config;
         const factory = registry.get(type);
-        if (factory === undefined) throw new SwitchyardError('invalid_options', `Unknown provider type "${type}".`);
+        if (factory === undefined)
+          throw new SwitchyardError('invalid_options', `Unknown provider type "${type}".`);
         return [name, factory.create({ ...rest, name, type }, kit)];
       }),
     );
@@ -214,38 +260,53 @@ class SwitchyardGateway implements Gateway {
 
   async complete(request: CompletionRequest, options: CallOptions = {}): Promise<TextCompletion> {
     const context = this.#begin('completions', options, false);
-    const answer = await this.#whole(this.#viewOf(request, context), context, async (prepared, { adapter, target, timer }) => {
-      const call = this.#callContext(context, target.model, timer);
-      if (adapter.complete !== undefined && adapter.completesNatively?.(target.model) === true) {
-        return textCompletionToChat(await adapter.complete(nativeCompletionRequest(prepared, false), call));
-      }
-      const chat = await adapter.chat(chatRequestFromView(prepared, adapter.name), call);
-      // as in chat(): observers may read the text, which another adapter may have made stale
-      const answer = isVerbatimAdapter(adapter) ? chat : withoutSourceText(chat);
-      return legacyFields(prepared).echo === true ? echoPrompt(answer, viewPrompt(prepared)) : answer;
-    });
+    const answer = await this.#whole(
+      this.#viewOf(request, context),
+      context,
+      async (prepared, { adapter, target, timer }) => {
+        const call = this.#callContext(context, target.model, timer);
+        if (adapter.complete !== undefined && adapter.completesNatively?.(target.model) === true) {
+          return textCompletionToChat(await adapter.complete(nativeCompletionRequest(prepared, false), call));
+        }
+        const chat = await adapter.chat(chatRequestFromView(prepared, adapter.name), call);
+        // as in chat(): observers may read the text, which another adapter may have made stale
+        const answer = isVerbatimAdapter(adapter) ? chat : withoutSourceText(chat);
+        return legacyFields(prepared).echo === true ? echoPrompt(answer, viewPrompt(prepared)) : answer;
+      },
+    );
     return chatToTextCompletion(answer);
   }
 
-  async streamComplete(request: CompletionRequest, options: CallOptions = {}): Promise<AsyncIterable<TextCompletion>> {
+  async streamComplete(
+    request: CompletionRequest,
+    options: CallOptions = {},
+  ): Promise<AsyncIterable<TextCompletion>> {
     const context = this.#begin('completions', options, true);
-    const stream = await this.#stream(this.#viewOf({ ...request, stream: true }, context), context, async (prepared, { adapter, target, timer }) => {
-      const call = this.#callContext(context, target.model, timer);
-      if (adapter.streamComplete !== undefined && adapter.completesNatively?.(target.model) === true) {
-        const native = await adapter.streamComplete(nativeCompletionRequest(prepared, true), call);
-        return mapAsync(native, textCompletionChunkToChat);
-      }
-      const upstream = await adapter.stream(chatRequestFromView(prepared, adapter.name), call);
-      if (legacyFields(prepared).echo !== true) return upstream;
-      const echoed = echoPromptStream(upstream, viewPrompt(prepared), prepared.n ?? 1);
-      // the echo wraps the adapter's stream: what that stream knows of its usage stays reachable
-      const usage = usageSoFarOf(upstream);
-      return usage === undefined ? echoed : withUsageSoFar(echoed, usage);
-    });
+    const stream = await this.#stream(
+      this.#viewOf({ ...request, stream: true }, context),
+      context,
+      async (prepared, { adapter, target, timer }) => {
+        const call = this.#callContext(context, target.model, timer);
+        if (adapter.streamComplete !== undefined && adapter.completesNatively?.(target.model) === true) {
+          const native = await adapter.streamComplete(nativeCompletionRequest(prepared, true), call);
+          return mapAsync(native, textCompletionChunkToChat);
+        }
+        const upstream = await adapter.stream(chatRequestFromView(prepared, adapter.name), call);
+        if (legacyFields(prepared).echo !== true) return upstream;
+        const echoed = echoPromptStream(upstream, viewPrompt(prepared), prepared.n ?? 1);
+        // the echo wraps the adapter's stream: what that stream knows of its usage stays reachable
+        const usage = usageSoFarOf(upstream);
+        return usage === undefined ? echoed : withUsageSoFar(echoed, usage);
+      },
+    );
     return chatStreamToTextCompletion(stream);
   }
 
-  async #whole(request: ChatCompletionRequest, context: RequestContext, attempt: (prepared: ChatCompletionRequest, input: AttemptInput) => Promise<ChatCompletion>): Promise<ChatCompletion> {
+  async #whole(
+    request: ChatCompletionRequest,
+    context: RequestContext,
+    attempt: (prepared: ChatCompletionRequest, input: AttemptInput) => Promise<ChatCompletion>,
+  ): Promise<ChatCompletion> {
     const deadline = this.#deadline(context);
     try {
       // awaited only when a tap is asynchronous: see runWaterfall
@@ -261,11 +322,19 @@ class SwitchyardGateway implements Gateway {
       } else {
         const route = await this.#resolve(prepared.model, context);
         const started = performance.now();
-        response = await runAttempts(this.#env, context, route, deadline, this.#chatRequest(prepared), (input) => attempt(prepared, input));
+        response = await runAttempts(
+          this.#env,
+          context,
+          route,
+          deadline,
+          this.#chatRequest(prepared),
+          (input) => attempt(prepared, input),
+        );
         context.upstreamMs = performance.now() - started;
       }
       // before the transforms: what a cache keeps must not have passed them, as they run again on a hit
-      if (this.hooks.onResponseReceived.isUsed()) observe(this.hooks.onResponseReceived, this.#logger, response, context);
+      if (this.hooks.onResponseReceived.isUsed())
+        observe(this.hooks.onResponseReceived, this.#logger, response, context);
       // a tap may change the response in place, which its upstream text would not show
       if (this.hooks.afterResponse.isUsed()) forgetSourceText(response);
       const after = runWaterfall(this.hooks.afterResponse, response, context);
@@ -274,7 +343,8 @@ class SwitchyardGateway implements Gateway {
       // fails the request here, before it ends, so the row, metrics and log line record the failure
       // the client gets; its usage is reported all the same, the upstream billed it
       const undeliverable = this.#undeliverable(response, context);
-      if (undeliverable === undefined && this.hooks.onResponseDelivered.isUsed()) observe(this.hooks.onResponseDelivered, this.#logger, response, context);
+      if (undeliverable === undefined && this.hooks.onResponseDelivered.isUsed())
+        observe(this.hooks.onResponseDelivered, this.#logger, response, context);
       context.usage = response.usage;
       this.#reportUsage(context);
       if (undeliverable !== undefined) throw undeliverable;
@@ -289,13 +359,18 @@ class SwitchyardGateway implements Gateway {
 
   stream(request: ChatCompletionRequest, options: CallOptions = {}): Promise<ChatStream> {
     const context = this.#begin('chat', options, true);
-    return this.#stream(request, context, (prepared, { adapter, target, timer }) => adapter.stream(prepared, this.#callContext(context, target.model, timer)));
+    return this.#stream(request, context, (prepared, { adapter, target, timer }) =>
+      adapter.stream(prepared, this.#callContext(context, target.model, timer)),
+    );
   }
 
   async #stream(
     request: ChatCompletionRequest,
     context: RequestContext,
-    open: (prepared: ChatCompletionRequest, input: AttemptInput) => Promise<AsyncIterable<ChatCompletionChunk>>,
+    open: (
+      prepared: ChatCompletionRequest,
+      input: AttemptInput,
+    ) => Promise<AsyncIterable<ChatCompletionChunk>>,
   ): Promise<ChatStream> {
     const deadline = this.#deadline(context);
     let primed: PrimedStream;
@@ -315,16 +390,30 @@ class SwitchyardGateway implements Gateway {
       } else {
         const route = await this.#resolve(prepared.model, context);
         const started = performance.now();
-        primed = await runAttempts(this.#env, context, route, deadline, this.#chatRequest(prepared), async (input: AttemptInput) => {
-          const { adapter, timer, retain } = input;
-          const upstream = await open(prepared, input);
-          const result = await primeStream(upstream, adapter.name, timer);
-          // content arrived: the first-content deadline is met; from here the idle timeout rules
-          timer.clear();
-          // nothing below fails: only the attempt whose stream is delivered gets here
-          usageSoFar = usageSoFarOf(upstream);
-          return guardStream(result, timer, this.#streamIdleTimeoutMs, retain(), adapter.name, isVerbatimAdapter(adapter));
-        });
+        primed = await runAttempts(
+          this.#env,
+          context,
+          route,
+          deadline,
+          this.#chatRequest(prepared),
+          async (input: AttemptInput) => {
+            const { adapter, timer, retain } = input;
+            const upstream = await open(prepared, input);
+            const result = await primeStream(upstream, adapter.name, timer);
+            // content arrived: the first-content deadline is met; from here the idle timeout rules
+            timer.clear();
+            // nothing below fails: only the attempt whose stream is delivered gets here
+            usageSoFar = usageSoFarOf(upstream);
+            return guardStream(
+              result,
+              timer,
+              this.#streamIdleTimeoutMs,
+              retain(),
+              adapter.name,
+              isVerbatimAdapter(adapter),
+            );
+          },
+        );
         context.upstreamMs = performance.now() - started;
       }
     } catch (error) {
@@ -336,7 +425,9 @@ class SwitchyardGateway implements Gateway {
     const delivery = this.#deliver(primed, context, includeUsage, deadline, usageSoFar);
     // a stream closed before its first read (or dropped unread) never starts #deliver, whose
     // `finally` would release the upstream and end the request: closing it ends them anyway
-    const reads = closedEvenUnread(delivery, () => this.#endDelivery(primed, context, deadline, usageSoFar, false));
+    const reads = closedEvenUnread(delivery, () =>
+      this.#endDelivery(primed, context, deadline, usageSoFar, false),
+    );
     return markEngineStream(chunksOfReads(reads));
   }
 
@@ -362,7 +453,8 @@ class SwitchyardGateway implements Gateway {
     const emit = (raws: readonly ChatCompletionChunk[], chunks: ChatCompletionChunk[]): void => {
       for (let i = 0; i < raws.length; i++) {
         const raw = raws[i] as ChatCompletionChunk;
-        if (context.firstTokenMs === undefined && isContentChunk(raw)) context.firstTokenMs = elapsedMs(context);
+        if (context.firstTokenMs === undefined && isContentChunk(raw))
+          context.firstTokenMs = elapsedMs(context);
         if (!verbatim) forgetSourceText(raw);
         // before usage is hidden and before the transforms: a recorded stream replays through both again
         if (received) observe(this.hooks.onStreamChunkReceived, this.#logger, raw, context);
@@ -385,7 +477,13 @@ class SwitchyardGateway implements Gateway {
       }
     };
     try {
-      for (let next: IteratorResult<readonly ChatCompletionChunk[], undefined> = { done: false, value: primed.head }; next.done !== true; ) {
+      for (
+        let next: IteratorResult<readonly ChatCompletionChunk[], undefined> = {
+          done: false,
+          value: primed.head,
+        };
+        next.done !== true;
+      ) {
         const chunks: ChatCompletionChunk[] = [];
         try {
           emit(next.value, chunks);
@@ -411,11 +509,22 @@ class SwitchyardGateway implements Gateway {
    * complete, what was known when it stopped, marked partial), the upstream released, the request
    * ended. Never throws.
    */
-  async #endDelivery(primed: PrimedStream, context: RequestContext, deadline: Deadline, usageSoFar: UsageSoFar | undefined, completed: boolean): Promise<void> {
+  async #endDelivery(
+    primed: PrimedStream,
+    context: RequestContext,
+    deadline: Deadline,
+    usageSoFar: UsageSoFar | undefined,
+    completed: boolean,
+  ): Promise<void> {
     if (completed) {
       this.#reportUsage(context);
     } else {
-      if (context.error === undefined) this.#fail(context, new SwitchyardError('client_closed_request', 'The stream was closed by its consumer.'), deadline);
+      if (context.error === undefined)
+        this.#fail(
+          context,
+          new SwitchyardError('client_closed_request', 'The stream was closed by its consumer.'),
+          deadline,
+        );
       // a cut stream was still used (and billed upstream): the usage chunk's if one came, else
       // the count its mapper kept (Anthropic's); an OpenAI-style stream cut before its usage
       // chunk has no count, and none is made up
@@ -426,7 +535,10 @@ class SwitchyardGateway implements Gateway {
       } catch (error) {
         // an adapter's stream that fails to close (a plugin's `finally` that throws) must not
         // keep the request from ending
-        this.#logger.error({ err: error, requestId: context.requestId, provider: context.provider }, 'an adapter stream threw while closing; the request ends anyway');
+        this.#logger.error(
+          { err: error, requestId: context.requestId, provider: context.provider },
+          'an adapter stream threw while closing; the request ends anyway',
+        );
       }
     }
     deadline.clear();
@@ -441,16 +553,34 @@ class SwitchyardGateway implements Gateway {
       const route = await this.#resolve(request.model, context);
       const started = performance.now();
       const estimate = estimateEmbeddingTokens(request);
-      const attemptRequest: AttemptRequest = { routing: { promptTokens: estimate, outputTokens: () => 0 }, weight: () => estimate };
-      const response = await runAttempts(this.#env, context, route, deadline, attemptRequest, ({ adapter, target, timer }) => {
-        if (adapter.embed === undefined) {
-          throw new SwitchyardError('unsupported_feature', `Provider "${adapter.name}" does not support embeddings.`, { provider: adapter.name });
-        }
-        return adapter.embed(request, this.#callContext(context, target.model, timer));
-      });
+      const attemptRequest: AttemptRequest = {
+        routing: { promptTokens: estimate, outputTokens: () => 0 },
+        weight: () => estimate,
+      };
+      const response = await runAttempts(
+        this.#env,
+        context,
+        route,
+        deadline,
+        attemptRequest,
+        ({ adapter, target, timer }) => {
+          if (adapter.embed === undefined) {
+            throw new SwitchyardError(
+              'unsupported_feature',
+              `Provider "${adapter.name}" does not support embeddings.`,
+              { provider: adapter.name },
+            );
+          }
+          return adapter.embed(request, this.#callContext(context, target.model, timer));
+        },
+      );
       context.upstreamMs = performance.now() - started;
       const tokens = response.usage?.prompt_tokens ?? 0;
-      context.usage = { prompt_tokens: tokens, completion_tokens: 0, total_tokens: response.usage?.total_tokens ?? tokens };
+      context.usage = {
+        prompt_tokens: tokens,
+        completion_tokens: 0,
+        total_tokens: response.usage?.total_tokens ?? tokens,
+      };
       this.#reportUsage(context);
       return response;
     } catch (error) {
@@ -463,9 +593,16 @@ class SwitchyardGateway implements Gateway {
 
   listModels(): ModelEntry[] {
     return this.#routes.aliases().map((route) => {
-      const entry: ModelEntry = { id: route.alias, object: 'model', created: this.#created, owned_by: route.targets[0]?.provider ?? 'switchyard' };
+      const entry: ModelEntry = {
+        id: route.alias,
+        object: 'model',
+        created: this.#created,
+        owned_by: route.targets[0]?.provider ?? 'switchyard',
+      };
       const first = route.targets[0];
-      const info = this.modelCatalog?.lookup(route.alias) ?? (first === undefined ? undefined : this.modelCatalog?.lookup(first.model));
+      const info =
+        this.modelCatalog?.lookup(route.alias) ??
+        (first === undefined ? undefined : this.modelCatalog?.lookup(first.model));
       return info === undefined ? entry : describeModel(entry, info);
     });
   }
@@ -492,7 +629,12 @@ class SwitchyardGateway implements Gateway {
         if (seenTargets.has(id)) continue;
         seenTargets.add(id);
         const maxOutputTokens = this.modelCatalog?.lookup(target.model)?.maxOutputTokens;
-        candidates.push({ provider: target.provider, providerType: this.#providers.get(target.provider)?.type ?? target.provider, model: target.model, ...(maxOutputTokens === undefined ? {} : { maxOutputTokens }) });
+        candidates.push({
+          provider: target.provider,
+          providerType: this.#providers.get(target.provider)?.type ?? target.provider,
+          model: target.model,
+          ...(maxOutputTokens === undefined ? {} : { maxOutputTokens }),
+        });
       }
     }
     return candidates;
@@ -516,7 +658,12 @@ class SwitchyardGateway implements Gateway {
 
   /** The overall deadline, following the caller's cancellation (client abort, shutdown). */
   #deadline(context: RequestContext): Deadline {
-    return startDeadline(this.#requestTimeoutMs, 'request_timeout', this.#timeoutMessage, cancellationOf(context));
+    return startDeadline(
+      this.#requestTimeoutMs,
+      'request_timeout',
+      this.#timeoutMessage,
+      cancellationOf(context),
+    );
   }
 
   #begin(endpoint: GatewayEndpoint, options: CallOptions, stream: boolean): RequestContext {
@@ -527,19 +674,30 @@ class SwitchyardGateway implements Gateway {
 
   // an async hook with no tap still costs a promise and a microtask turn, so these two skip
   // it then (no cache installed, no route override), with the result the hook would give
-  #lookup(request: ChatCompletionRequest, context: RequestContext): Promise<PrecomputedAnswer | undefined> | undefined {
-    return this.hooks.lookupResponse.isUsed() ? this.hooks.lookupResponse.promise(request, context) : undefined;
+  #lookup(
+    request: ChatCompletionRequest,
+    context: RequestContext,
+  ): Promise<PrecomputedAnswer | undefined> | undefined {
+    return this.hooks.lookupResponse.isUsed()
+      ? this.hooks.lookupResponse.promise(request, context)
+      : undefined;
   }
 
   #resolve(model: string, context: RequestContext): Promise<ResolvedRoute> | ResolvedRoute {
     if (!this.hooks.resolveRoute.isUsed()) return this.#routeOf(model, undefined, context);
-    return this.hooks.resolveRoute.promise({ model }, context).then((tapped) => this.#routeOf(model, tapped, context));
+    return this.hooks.resolveRoute
+      .promise({ model }, context)
+      .then((tapped) => this.#routeOf(model, tapped, context));
   }
 
   #routeOf(model: string, tapped: ResolvedRoute | undefined, context: RequestContext): ResolvedRoute {
     const route = tapped ?? this.#routes.resolve(model);
     if (route === undefined) {
-      throw new SwitchyardError('model_not_found', `The model "${model}" does not exist or is not configured.`, { param: 'model' });
+      throw new SwitchyardError(
+        'model_not_found',
+        `The model "${model}" does not exist or is not configured.`,
+        { param: 'model' },
+      );
     }
     context.route = route;
     return route;
@@ -553,8 +711,13 @@ class SwitchyardGateway implements Gateway {
     // a target's model writes no more than its output limit, whatever max_tokens asks (Claude Code
     // sends 32000 to models that write 8192): its tokens per minute are not spent on the rest, and
     // lowest-cost routing does not price output that model cannot write; each choice writes as much
-    const outputTokens = (target: RouteTarget): number => choices * requestedOutputTokens(request, DEFAULT_OUTPUT_TOKENS, catalog?.lookup(target.model)?.maxOutputTokens);
-    return { routing: { promptTokens, outputTokens }, weight: (target) => promptTokens + outputTokens(target) };
+    const outputTokens = (target: RouteTarget): number =>
+      choices *
+      requestedOutputTokens(request, DEFAULT_OUTPUT_TOKENS, catalog?.lookup(target.model)?.maxOutputTokens);
+    return {
+      routing: { promptTokens, outputTokens },
+      weight: (target) => promptTokens + outputTokens(target),
+    };
   }
 
   #callContext(context: RequestContext, model: string, timer: AttemptTimer): ProviderCallContext {
@@ -569,7 +732,10 @@ class SwitchyardGateway implements Gateway {
     try {
       return source?.usageSoFar();
     } catch (error) {
-      this.#logger.error({ err: error, requestId: context.requestId, provider: context.provider }, "an adapter's usage so far threw; the cut stream reports no usage");
+      this.#logger.error(
+        { err: error, requestId: context.requestId, provider: context.provider },
+        "an adapter's usage so far threw; the cut stream reports no usage",
+      );
       return undefined;
     }
   }
@@ -587,13 +753,21 @@ class SwitchyardGateway implements Gateway {
 
   #reportUsage(context: RequestContext, partial = false): void {
     if (context.usage === undefined) return;
-    const report: UsageReport = { provider: context.provider ?? 'cache', model: context.upstreamModel ?? context.requestedModel, usage: context.usage, cached: context.cacheHit };
+    const report: UsageReport = {
+      provider: context.provider ?? 'cache',
+      model: context.upstreamModel ?? context.requestedModel,
+      usage: context.usage,
+      cached: context.cacheHit,
+    };
     if (partial) report.partial = true;
     observe(this.hooks.onUsage, this.#logger, report, context);
   }
 
   #fail(context: RequestContext, thrown: unknown, deadline: Deadline): SwitchyardError {
-    const error = deadline.aborted && deadline.reason instanceof SwitchyardError && !(thrown instanceof SwitchyardError) ? deadline.reason : toSwitchyardError(thrown);
+    const error =
+      deadline.aborted && deadline.reason instanceof SwitchyardError && !(thrown instanceof SwitchyardError)
+        ? deadline.reason
+        : toSwitchyardError(thrown);
     context.error = error;
     observe(this.hooks.onError, this.#logger, error, context);
     return error;
@@ -623,7 +797,9 @@ function withoutSourceText<T extends object>(response: T): T {
 }
 
 function replay(answer: Extract<PrecomputedAnswer, { kind: 'stream' }>): PrimedStream {
-  const empty: ChunkReads<ChatCompletionChunk> = { next: () => Promise.resolve({ done: true, value: undefined }) };
+  const empty: ChunkReads<ChatCompletionChunk> = {
+    next: () => Promise.resolve({ done: true, value: undefined }),
+  };
   return { head: [...answer.chunks], reads: empty, ended: true };
 }
 

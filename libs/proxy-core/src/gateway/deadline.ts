@@ -21,7 +21,12 @@ class RequestDeadline implements Deadline {
   #unfollow: (() => void) | undefined;
   readonly endsAt: number;
 
-  constructor(ms: number, code: 'request_timeout' | 'upstream_timeout', message: string, parent: AbortSignal | AbortSource | undefined) {
+  constructor(
+    ms: number,
+    code: 'request_timeout' | 'upstream_timeout',
+    message: string,
+    parent: AbortSignal | AbortSource | undefined,
+  ) {
     this.endsAt = performance.now() + ms;
     if (parent?.aborted === true) {
       this.#source.abort(parent.reason);
@@ -70,6 +75,11 @@ class RequestDeadline implements Deadline {
  * Starts a deadline of `ms` milliseconds that aborts with the given error code; it also
  * follows `parent` (one source instead of `AbortSignal.any([parent, deadline])`).
  */
-export function startDeadline(ms: number, code: 'request_timeout' | 'upstream_timeout', message: string, parent?: AbortSignal | AbortSource): Deadline {
+export function startDeadline(
+  ms: number,
+  code: 'request_timeout' | 'upstream_timeout',
+  message: string,
+  parent?: AbortSignal | AbortSource,
+): Deadline {
   return new RequestDeadline(ms, code, message, parent);
 }

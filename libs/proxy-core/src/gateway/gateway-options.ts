@@ -105,7 +105,13 @@ export type ModelRouteConfig = Static<typeof ModelRouteSchema>;
 export const GatewayConfigSchema = Type.Object(
   {
     providers: Type.Array(
-      Type.Object({ name: Type.String({ minLength: 1, pattern: '^[A-Za-z0-9._-]+$' }), type: Type.String({ minLength: 1 }) }, { additionalProperties: true }),
+      Type.Object(
+        {
+          name: Type.String({ minLength: 1, pattern: '^[A-Za-z0-9._-]+$' }),
+          type: Type.String({ minLength: 1 }),
+        },
+        { additionalProperties: true },
+      ),
     ),
     models: Type.Optional(Type.Array(ModelRouteSchema)),
     requestTimeoutMs: Type.Optional(timerDelaySchema({ minimum: 1 })),

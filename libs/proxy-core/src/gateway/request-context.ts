@@ -300,7 +300,9 @@ function signalFollowingWeakly(source: AbortSource): AbortSignal {
  * had neither: its signal would never abort); the signal of any other context.
  */
 export function cancellationOf(context: RequestContext): AbortSignal | AbortSource | undefined {
-  return context instanceof GatewayRequestContext ? GatewayRequestContext.cancellationOf(context) : context.signal;
+  return context instanceof GatewayRequestContext
+    ? GatewayRequestContext.cancellationOf(context)
+    : context.signal;
 }
 
 /** Creates a request context; the gateway makes one when a call passes none. */

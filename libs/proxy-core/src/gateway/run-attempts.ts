@@ -65,7 +65,8 @@ function dispose(error: SwitchyardError, route: ResolvedRoute): Disposition {
   if (error.code === 'upstream_auth_error') return 'skip';
   // this target cannot serve a feature of the request (raised before any upstream call): another may
   if (error.code === 'unsupported_feature') return 'skip';
-  if (error.code === 'context_length_exceeded' && route.fallbackOn?.contextLengthExceeded === true) return 'fallback';
+  if (error.code === 'context_length_exceeded' && route.fallbackOn?.contextLengthExceeded === true)
+    return 'fallback';
   if (error.code === 'content_filter' && route.fallbackOn?.contentFilter === true) return 'fallback';
   return error.retryable ? 'retry' : 'fatal';
 }
@@ -77,7 +78,9 @@ function dispose(error: SwitchyardError, route: ResolvedRoute): Disposition {
  */
 function upstreamPauseMs(error: SwitchyardError, maxDelayMs: number): number | undefined {
   if (error.retryAfterMs === undefined) return undefined;
-  return error.code === 'upstream_rate_limited' ? error.retryAfterMs : Math.min(error.retryAfterMs, maxDelayMs);
+  return error.code === 'upstream_rate_limited'
+    ? error.retryAfterMs
+    : Math.min(error.retryAfterMs, maxDelayMs);
 }
 
 function routesToTry(route: ResolvedRoute, routes: RouteTable): ResolvedRoute[] {
@@ -144,18 +147,25 @@ export async function runAttempts<T>(
               const pauseMs = upstreamPauseMs(error, policies.retry.maxDelayMs);
               if (pauseMs !== undefined) (notBefore ??= new Map()).set(key, performance.now() + pauseMs);
             }
-            env.logger.warn({ requestId: context.requestId, provider: adapter.name, model: target.model, code: error.code }, 'upstream attempt failed; trying the next target');
+            env.logger.warn(
+              { requestId: context.requestId, provider: adapter.name, model: target.model, code: error.code },
+              'upstream attempt failed; trying the next target',
+            );
           }
         }
       }
-      if (lastError === undefined) throw new SwitchyardError('model_not_found', `No provider is available for model "${route.alias}".`);
+      if (lastError === undefined)
+        throw new SwitchyardError('model_not_found', `No provider is available for model "${route.alias}".`);
       releaseRetry?.();
       releaseRetry = undefined;
       if (!upstreamFailed || round >= policies.retry.maxRetries) throw lastError;
       const now = performance.now();
       // wait at least until the first target that asked for a pause may be called again
       const earliest = Math.min(...keys.map((key) => notBefore?.get(key) ?? now));
-      const delayMs = Math.max(fullJitterDelayMs(round, policies.retry.baseDelayMs, policies.retry.maxDelayMs), Math.ceil(earliest - now));
+      const delayMs = Math.max(
+        fullJitterDelayMs(round, policies.retry.baseDelayMs, policies.retry.maxDelayMs),
+        Math.ceil(earliest - now),
+      );
       // the deadline's own end: the request's clock started before its hooks and route ran
       if (now + delayMs >= deadline.endsAt) throw lastError;
       releaseRetry = policies.budget.tryRetry();
@@ -189,7 +199,11 @@ async function tryTarget<T>(
   const key = targetKey(target);
   const index = context.attempts.length;
   // awaited only when a tap is asynchronous: see runSeries
-  const before = runSeries(env.hooks.beforeAttempt, { index, alias: candidate.alias, target, server: adapter.server }, context);
+  const before = runSeries(
+    env.hooks.beforeAttempt,
+    { index, alias: candidate.alias, target, server: adapter.server },
+    context,
+  );
   if (before !== undefined) await before;
   const record: AttemptRecord = {
     index,
@@ -230,10 +244,14 @@ async function tryTarget<T>(
       return result;
     } catch (thrown) {
       // a fired timeout is the reason, whatever the adapter made of the abort
-      const error = attemptTimer.aborted && attemptTimer.reason instanceof SwitchyardError ? attemptTimer.reason : toSwitchyardError(thrown, adapter.name);
+      const error =
+        attemptTimer.aborted && attemptTimer.reason instanceof SwitchyardError
+          ? attemptTimer.reason
+          : toSwitchyardError(thrown, adapter.name);
       // a failing target must not keep the lead in lowest-latency routing: its failure weighs
       // as a whole attempt timeout (a fast 500 would otherwise look like a fast answer)
-      if (countsAsBreakerFailure(error)) env.stats.recordLatency(key, Math.max(performance.now() - called, env.attemptTimeoutMs));
+      if (countsAsBreakerFailure(error))
+        env.stats.recordLatency(key, Math.max(performance.now() - called, env.attemptTimeoutMs));
       throw error;
     }
   };
@@ -263,7 +281,11 @@ async function tryTarget<T>(
     context.attempts.push(record);
     observe(env.hooks.onAttempt, env.logger, record, context);
     if (upstreamRequestChannel.hasSubscribers) {
-      upstreamRequestChannel.publish({ requestId: context.requestId, ...record, errorCode: record.error?.code });
+      upstreamRequestChannel.publish({
+        requestId: context.requestId,
+        ...record,
+        errorCode: record.error?.code,
+      });
     }
   }
 }

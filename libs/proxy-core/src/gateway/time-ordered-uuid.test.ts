@@ -33,7 +33,9 @@ describe('the default request id', () => {
   it('is a time-ordered UUID carrying the time the context started', () => {
     const context = createRequestContext();
     expect(context.requestId).toMatch(UUID_V7);
-    expect(Number.parseInt(context.requestId.slice(0, 8) + context.requestId.slice(9, 13), 16)).toBe(context.startedAt);
+    expect(Number.parseInt(context.requestId.slice(0, 8) + context.requestId.slice(9, 13), 16)).toBe(
+      context.startedAt,
+    );
     expect(createRequestContext({ requestId: 'from-the-caller' }).requestId).toBe('from-the-caller');
   });
 });

@@ -8,14 +8,23 @@ import { targetKey } from '../router/target-key';
 import { GATEWAY_DEFAULTS, GatewayConfigSchema, type GatewayOptions } from './gateway-options';
 
 // options that are objects with behaviour rather than settings, so not in the schema
-const INSTANCE_OPTIONS: ReadonlySet<string> = new Set(['plugins', 'logger', 'dispatcher', 'modelCatalog', 'costEstimator'] satisfies Array<keyof GatewayOptions>);
+const INSTANCE_OPTIONS: ReadonlySet<string> = new Set([
+  'plugins',
+  'logger',
+  'dispatcher',
+  'modelCatalog',
+  'costEstimator',
+] satisfies Array<keyof GatewayOptions>);
 
 /**
  * Checks the options once, against the schema and against each other (unknown provider
  * types, duplicate names, targets and fallbacks that point nowhere), and throws one
  * `invalid_options` error listing every problem.
  */
-export function validateGatewayOptions(options: GatewayOptions, registry: ProviderRegistry): { routes: RouteTable } {
+export function validateGatewayOptions(
+  options: GatewayOptions,
+  registry: ProviderRegistry,
+): { routes: RouteTable } {
   // an unknown option is reported with the rest, not instead of it
   const problems = Object.keys(options)
     .filter((key) => !(key in GatewayConfigSchema.properties) && !INSTANCE_OPTIONS.has(key))
@@ -26,11 +35,14 @@ export function validateGatewayOptions(options: GatewayOptions, registry: Provid
   const providerNames = new Set<string>();
   options.providers.forEach((config, index) => {
     const { name, type, ...rest } = config;
-    if (providerNames.has(name)) problems.push(`/providers/${index}/name: provider name "${name}" is used twice`);
+    if (providerNames.has(name))
+      problems.push(`/providers/${index}/name: provider name "${name}" is used twice`);
     providerNames.add(name);
     const factory = registry.get(type);
     if (factory === undefined) {
-      problems.push(`/providers/${index}/type: unknown provider type "${type}" (known: ${registry.types().join(', ')})`);
+      problems.push(
+        `/providers/${index}/type: unknown provider type "${type}" (known: ${registry.types().join(', ')})`,
+      );
     } else if (factory.optionsSchema !== undefined) {
       problems.push(...schemaProblems(factory.optionsSchema, rest, `/providers/${index}`));
     }
@@ -38,14 +50,19 @@ export function validateGatewayOptions(options: GatewayOptions, registry: Provid
 
   const windowMs = options.breaker?.rollingWindowMs ?? RESILIENCE_DEFAULTS.breaker.rollingWindowMs;
   const buckets = options.breaker?.rollingBuckets ?? RESILIENCE_DEFAULTS.breaker.rollingBuckets;
-  if (windowMs % buckets !== 0) problems.push(`/breaker/rollingBuckets: ${buckets} buckets do not divide the ${windowMs} ms window evenly`);
-  if (options.limiter?.redis !== undefined) problems.push(...redisEndpointProblems(options.limiter.redis, '/limiter/redis', false));
+  if (windowMs % buckets !== 0)
+    problems.push(
+      `/breaker/rollingBuckets: ${buckets} buckets do not divide the ${windowMs} ms window evenly`,
+    );
+  if (options.limiter?.redis !== undefined)
+    problems.push(...redisEndpointProblems(options.limiter.redis, '/limiter/redis', false));
 
   const models = options.models ?? [];
   const aliases = new Set<string>();
   const limitsByTarget = new Map<string, { limits: string; model: string; at: string }>();
   models.forEach((model, index) => {
-    if (aliases.has(model.name)) problems.push(`/models/${index}/name: model name "${model.name}" is used twice`);
+    if (aliases.has(model.name))
+      problems.push(`/models/${index}/name: model name "${model.name}" is used twice`);
     aliases.add(model.name);
     if (model.strategy === 'lowest-cost' && options.costEstimator === undefined) {
       problems.push(`/models/${index}/strategy: "lowest-cost" needs a costEstimator in the gateway options`);
@@ -73,12 +90,20 @@ export function validateGatewayOptions(options: GatewayOptions, registry: Provid
   });
   models.forEach((model, index) => {
     (model.fallbacks ?? []).forEach((fallback, f) => {
-      if (!aliases.has(fallback)) problems.push(`/models/${index}/fallbacks/${f}: no model is named "${fallback}"`);
-      if (fallback === model.name) problems.push(`/models/${index}/fallbacks/${f}: a model cannot fall back to itself`);
+      if (!aliases.has(fallback))
+        problems.push(`/models/${index}/fallbacks/${f}: no model is named "${fallback}"`);
+      if (fallback === model.name)
+        problems.push(`/models/${index}/fallbacks/${f}: a model cannot fall back to itself`);
     });
   });
   if (problems.length > 0) throw invalidOptions(problems);
-  return { routes: new RouteTable(models, providerNames, options.allowDirectModels ?? GATEWAY_DEFAULTS.allowDirectModels) };
+  return {
+    routes: new RouteTable(
+      models,
+      providerNames,
+      options.allowDirectModels ?? GATEWAY_DEFAULTS.allowDirectModels,
+    ),
+  };
 }
 
 function invalidOptions(problems: string[]): SwitchyardError {

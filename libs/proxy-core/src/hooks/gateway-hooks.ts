@@ -1,16 +1,26 @@
-import { AsyncSeriesBailHook, AsyncSeriesHook, AsyncSeriesWaterfallHook, SyncHook, SyncWaterfallHook } from 'tapable';
+import {
+  AsyncSeriesBailHook,
+  AsyncSeriesHook,
+  AsyncSeriesWaterfallHook,
+  SyncHook,
+  SyncWaterfallHook,
+} from 'tapable';
 import type { SwitchyardError } from '../errors/switchyard-error';
 import type { AttemptRecord, RequestContext } from '../gateway/request-context';
 import type { UpstreamServer } from '../http/upstream-server';
 import type { ProviderRegistry } from '../providers/provider-registry';
 import type { ResilienceEvent } from '../resilience/resilience-events';
 import type { ResolvedRoute, RouteQuery, RouteTarget } from '../router/route-types';
-import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, ChatUsage } from '../wire/openai-chat';
+import type {
+  ChatCompletion,
+  ChatCompletionChunk,
+  ChatCompletionRequest,
+  ChatUsage,
+} from '../wire/openai-chat';
 
 /** An answer a `lookupResponse` tap (a cache) gives instead of calling upstream. */
 export type PrecomputedAnswer =
-  | { kind: 'response'; response: ChatCompletion }
-  | { kind: 'stream'; chunks: readonly ChatCompletionChunk[] };
+  { kind: 'response'; response: ChatCompletion } | { kind: 'stream'; chunks: readonly ChatCompletionChunk[] };
 
 /** What `beforeAttempt` taps see before each upstream attempt. */
 export interface AttemptPlan {
@@ -48,7 +58,10 @@ export interface GatewayHooks {
   /** Transform a request before anything else (guardrails, redaction, defaults). */
   readonly beforeRequest: AsyncSeriesWaterfallHook<[ChatCompletionRequest, RequestContext]>;
   /** Answer without an upstream call (a cache): the first tap that returns an answer wins. */
-  readonly lookupResponse: AsyncSeriesBailHook<[ChatCompletionRequest, RequestContext], PrecomputedAnswer | undefined>;
+  readonly lookupResponse: AsyncSeriesBailHook<
+    [ChatCompletionRequest, RequestContext],
+    PrecomputedAnswer | undefined
+  >;
   /** Choose a route: the first tap that returns one wins; otherwise the configured table decides. */
   readonly resolveRoute: AsyncSeriesBailHook<[RouteQuery, RequestContext], ResolvedRoute | undefined>;
   /** Before each upstream attempt (may throw a `SwitchyardError` to refuse the attempt). */
@@ -112,16 +125,46 @@ export interface GatewayHooks {
 export function createGatewayHooks(): GatewayHooks {
   return Object.freeze({
     registerProviders: new SyncHook<[ProviderRegistry]>(['registry'], 'registerProviders'),
-    beforeRequest: new AsyncSeriesWaterfallHook<[ChatCompletionRequest, RequestContext]>(['request', 'context'], 'beforeRequest'),
-    lookupResponse: new AsyncSeriesBailHook<[ChatCompletionRequest, RequestContext], PrecomputedAnswer | undefined>(['request', 'context'], 'lookupResponse'),
-    resolveRoute: new AsyncSeriesBailHook<[RouteQuery, RequestContext], ResolvedRoute | undefined>(['query', 'context'], 'resolveRoute'),
-    beforeAttempt: new AsyncSeriesHook<[AttemptPlan, RequestContext]>(['attempt', 'context'], 'beforeAttempt'),
-    onResponseReceived: new SyncHook<[ChatCompletion, RequestContext]>(['response', 'context'], 'onResponseReceived'),
-    afterResponse: new AsyncSeriesWaterfallHook<[ChatCompletion, RequestContext]>(['response', 'context'], 'afterResponse'),
-    onResponseDelivered: new SyncHook<[ChatCompletion, RequestContext]>(['response', 'context'], 'onResponseDelivered'),
-    onStreamChunkReceived: new SyncHook<[ChatCompletionChunk, RequestContext]>(['chunk', 'context'], 'onStreamChunkReceived'),
-    onStreamChunk: new SyncWaterfallHook<[ChatCompletionChunk, RequestContext]>(['chunk', 'context'], 'onStreamChunk'),
-    onStreamChunkDelivered: new SyncHook<[ChatCompletionChunk, RequestContext]>(['chunk', 'context'], 'onStreamChunkDelivered'),
+    beforeRequest: new AsyncSeriesWaterfallHook<[ChatCompletionRequest, RequestContext]>(
+      ['request', 'context'],
+      'beforeRequest',
+    ),
+    lookupResponse: new AsyncSeriesBailHook<
+      [ChatCompletionRequest, RequestContext],
+      PrecomputedAnswer | undefined
+    >(['request', 'context'], 'lookupResponse'),
+    resolveRoute: new AsyncSeriesBailHook<[RouteQuery, RequestContext], ResolvedRoute | undefined>(
+      ['query', 'context'],
+      'resolveRoute',
+    ),
+    beforeAttempt: new AsyncSeriesHook<[AttemptPlan, RequestContext]>(
+      ['attempt', 'context'],
+      'beforeAttempt',
+    ),
+    onResponseReceived: new SyncHook<[ChatCompletion, RequestContext]>(
+      ['response', 'context'],
+      'onResponseReceived',
+    ),
+    afterResponse: new AsyncSeriesWaterfallHook<[ChatCompletion, RequestContext]>(
+      ['response', 'context'],
+      'afterResponse',
+    ),
+    onResponseDelivered: new SyncHook<[ChatCompletion, RequestContext]>(
+      ['response', 'context'],
+      'onResponseDelivered',
+    ),
+    onStreamChunkReceived: new SyncHook<[ChatCompletionChunk, RequestContext]>(
+      ['chunk', 'context'],
+      'onStreamChunkReceived',
+    ),
+    onStreamChunk: new SyncWaterfallHook<[ChatCompletionChunk, RequestContext]>(
+      ['chunk', 'context'],
+      'onStreamChunk',
+    ),
+    onStreamChunkDelivered: new SyncHook<[ChatCompletionChunk, RequestContext]>(
+      ['chunk', 'context'],
+      'onStreamChunkDelivered',
+    ),
     onAttempt: new SyncHook<[AttemptRecord, RequestContext]>(['attempt', 'context'], 'onAttempt'),
     onUsage: new SyncHook<[UsageReport, RequestContext]>(['usage', 'context'], 'onUsage'),
     onError: new SyncHook<[SwitchyardError, RequestContext]>(['error', 'context'], 'onError'),

@@ -68,17 +68,34 @@ describe('assertAllowedTarget', () => {
     const policy: TargetPolicy = { allowHosts: ['api.openai.com', '*.openai.azure.com'] };
     expect(assertAllowedTarget('https://api.openai.com/v1/models', policy).hostname).toBe('api.openai.com');
     expect(assertAllowedTarget('https://eu.openai.azure.com/x', policy).hostname).toBe('eu.openai.azure.com');
-    expect(refusedCode(() => assertAllowedTarget('https://openai.azure.com.evil.example/', policy))).toBe('target_not_allowed');
-    expect(refusedCode(() => assertAllowedTarget('https://api.openai.com.evil.example/', policy))).toBe('target_not_allowed');
+    expect(refusedCode(() => assertAllowedTarget('https://openai.azure.com.evil.example/', policy))).toBe(
+      'target_not_allowed',
+    );
+    expect(refusedCode(() => assertAllowedTarget('https://api.openai.com.evil.example/', policy))).toBe(
+      'target_not_allowed',
+    );
     expect(refusedCode(() => assertAllowedTarget('file:///etc/passwd', anyHost))).toBe('target_not_allowed');
-    expect(refusedCode(() => assertAllowedTarget('https://user:pw@api.openai.com/', policy))).toBe('target_not_allowed');
+    expect(refusedCode(() => assertAllowedTarget('https://user:pw@api.openai.com/', policy))).toBe(
+      'target_not_allowed',
+    );
     expect(refusedCode(() => assertAllowedTarget('not a url', policy))).toBe('target_not_allowed');
   });
 
   it('allows private networks or single addresses only when told, and metadata only by address', () => {
-    expect(assertAllowedTarget('http://10.0.0.7/', { allowHosts: ['*'], allowPrivateNetworks: true }).hostname).toBe('10.0.0.7');
-    expect(refusedCode(() => assertAllowedTarget('http://169.254.169.254/', { allowHosts: ['*'], allowPrivateNetworks: true }))).toBe('target_not_allowed');
-    expect(assertAllowedTarget('http://[::ffff:127.0.0.1]/', { allowHosts: ['127.0.0.1'], allowAddresses: ['127.0.0.1'] }).hostname).toBe('[::ffff:7f00:1]');
+    expect(
+      assertAllowedTarget('http://10.0.0.7/', { allowHosts: ['*'], allowPrivateNetworks: true }).hostname,
+    ).toBe('10.0.0.7');
+    expect(
+      refusedCode(() =>
+        assertAllowedTarget('http://169.254.169.254/', { allowHosts: ['*'], allowPrivateNetworks: true }),
+      ),
+    ).toBe('target_not_allowed');
+    expect(
+      assertAllowedTarget('http://[::ffff:127.0.0.1]/', {
+        allowHosts: ['127.0.0.1'],
+        allowAddresses: ['127.0.0.1'],
+      }).hostname,
+    ).toBe('[::ffff:7f00:1]');
   });
 
   it('classifies addresses', () => {
@@ -110,7 +127,9 @@ describe('createGuardedAgent', () => {
       { allowHosts: ['rebind.example'] },
       { resolve: (_host, callback) => callback(null, [{ address: '127.0.0.1', family: 4 }]) },
     );
-    const failure = await request(`http://rebind.example:${port}/`, { dispatcher: agent }).catch((error: unknown) => error);
+    const failure = await request(`http://rebind.example:${port}/`, { dispatcher: agent }).catch(
+      (error: unknown) => error,
+    );
     expect(failure).toMatchObject({ code: 'target_not_allowed' });
     expect(connections).toBe(0);
     await agent.close();
@@ -118,7 +137,9 @@ describe('createGuardedAgent', () => {
 
   it('refuses localhost through the system resolver', async () => {
     const agent = createGuardedAgent({ allowHosts: ['localhost'] });
-    const failure = await request(`http://localhost:${port}/`, { dispatcher: agent }).catch((error: unknown) => error);
+    const failure = await request(`http://localhost:${port}/`, { dispatcher: agent }).catch(
+      (error: unknown) => error,
+    );
     expect(failure).toMatchObject({ code: 'target_not_allowed' });
     expect(connections).toBe(0);
     await agent.close();
@@ -150,8 +171,12 @@ describe('hostMatches', () => {
     expect(hostMatches('*.pinecone.io', 'idx-abc.svc.us-east1.pinecone.io')).toBe(true);
     expect(hostMatches('*.pinecone.io', 'pinecone.io')).toBe(false);
     expect(hostMatches('*.pinecone.io', 'evilpinecone.io')).toBe(false);
-    expect(hostMatches('bedrock-runtime.*.amazonaws.com', 'bedrock-runtime.us-east-1.amazonaws.com')).toBe(true);
-    expect(hostMatches('bedrock-runtime.*.amazonaws.com', 'bedrock-runtime.a.evil.amazonaws.com')).toBe(false);
+    expect(hostMatches('bedrock-runtime.*.amazonaws.com', 'bedrock-runtime.us-east-1.amazonaws.com')).toBe(
+      true,
+    );
+    expect(hostMatches('bedrock-runtime.*.amazonaws.com', 'bedrock-runtime.a.evil.amazonaws.com')).toBe(
+      false,
+    );
     expect(hostMatches('API.OpenAI.com', 'api.openai.com.')).toBe(true);
   });
 

@@ -43,7 +43,9 @@ function patternRegex(pattern: string): RegExp {
   if (regex === undefined) {
     const body = pattern
       .split('.')
-      .map((label, index) => (label === '*' ? (index === 0 ? '(?:[a-z0-9-]+\\.)*[a-z0-9-]+' : '[a-z0-9-]+') : labelRegex(label)))
+      .map((label, index) =>
+        label === '*' ? (index === 0 ? '(?:[a-z0-9-]+\\.)*[a-z0-9-]+' : '[a-z0-9-]+') : labelRegex(label),
+      )
       .join('\\.');
     regex = new RegExp(`^${body}$`);
     patternCache.set(pattern, regex);
@@ -61,7 +63,10 @@ export function hostMatches(pattern: string, host: string): boolean {
   const wanted = bareHost(pattern);
   const actual = bareHost(host);
   if (wanted === '*') return true;
-  if (isIpLiteral(wanted) || isIpLiteral(actual)) return isIpLiteral(wanted) && isIpLiteral(actual) && canonicalAddress(wanted) === canonicalAddress(actual);
+  if (isIpLiteral(wanted) || isIpLiteral(actual))
+    return (
+      isIpLiteral(wanted) && isIpLiteral(actual) && canonicalAddress(wanted) === canonicalAddress(actual)
+    );
   if (!wanted.includes('*')) return wanted === actual;
   return patternRegex(wanted).test(actual);
 }
@@ -72,11 +77,17 @@ export function hostMatches(pattern: string, host: string): boolean {
  */
 export function addressRefusal(address: string, policy: TargetPolicy): string | undefined {
   const canonical = canonicalAddress(address);
-  if ((policy.allowAddresses ?? []).some((allowed) => isIpLiteral(allowed) && canonicalAddress(allowed) === canonical)) return undefined;
+  if (
+    (policy.allowAddresses ?? []).some(
+      (allowed) => isIpLiteral(allowed) && canonicalAddress(allowed) === canonical,
+    )
+  )
+    return undefined;
   const kind = classifyAddress(address);
   if (kind === 'public') return undefined;
   if (kind === 'metadata') return `cloud metadata address ${canonical}`;
-  if (policy.allowPrivateNetworks === true && kind !== 'unspecified' && kind !== 'multicast') return undefined;
+  if (policy.allowPrivateNetworks === true && kind !== 'unspecified' && kind !== 'multicast')
+    return undefined;
   return `${kind} address ${canonical}`;
 }
 
@@ -97,11 +108,13 @@ export function assertAllowedTarget(target: string | URL, policy: TargetPolicy):
   } catch {
     return refuse('The target is not a valid absolute URL.');
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') refuse(`The target scheme "${url.protocol}" is not allowed.`);
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    refuse(`The target scheme "${url.protocol}" is not allowed.`);
   if (url.username !== '' || url.password !== '') refuse('The target URL may not carry credentials.');
   const host = url.hostname;
   if (host === '') refuse('The target has no host.');
-  if (!policy.allowHosts.some((pattern) => hostMatches(pattern, host))) refuse(`The target host "${bareHost(host)}" is not in the allow-list.`);
+  if (!policy.allowHosts.some((pattern) => hostMatches(pattern, host)))
+    refuse(`The target host "${bareHost(host)}" is not in the allow-list.`);
   if (isIpLiteral(host)) {
     const reason = addressRefusal(host, policy);
     if (reason !== undefined) refuse(`The target resolves to a ${reason}, which is not allowed.`);

@@ -6,7 +6,10 @@ import { addressRefusal, type TargetPolicy } from './assert-allowed-target';
 import { isIpLiteral } from './ip-address-class';
 
 /** Resolves a host name to all its addresses (node's `dns.lookup` with `all: true`). */
-export type ResolveAll = (hostname: string, callback: (error: Error | null, addresses: LookupAddress[]) => void) => void;
+export type ResolveAll = (
+  hostname: string,
+  callback: (error: Error | null, addresses: LookupAddress[]) => void,
+) => void;
 
 /** Options of {@link createGuardedAgent}. */
 export interface GuardedAgentOptions {
@@ -28,7 +31,10 @@ const systemResolve: ResolveAll = (hostname, callback) => {
 };
 
 function refusal(host: string, reason: string): SwitchyardError {
-  return new SwitchyardError('target_not_allowed', `The target host "${host}" resolves to a ${reason}, which is not allowed.`);
+  return new SwitchyardError(
+    'target_not_allowed',
+    `The target host "${host}" resolves to a ${reason}, which is not allowed.`,
+  );
 }
 
 /**
@@ -36,7 +42,10 @@ function refusal(host: string, reason: string): SwitchyardError {
  * hands the socket only checked addresses, so the address connected to is the address
  * checked (no DNS rebinding between check and connect).
  */
-export function createGuardedLookup(policy: TargetPolicy, options: Pick<GuardedAgentOptions, 'resolve' | 'onRefused'> = {}): LookupFunction {
+export function createGuardedLookup(
+  policy: TargetPolicy,
+  options: Pick<GuardedAgentOptions, 'resolve' | 'onRefused'> = {},
+): LookupFunction {
   const resolve = options.resolve ?? systemResolve;
   return (hostname, lookupOptions, callback) => {
     resolve(hostname, (error, addresses) => {
@@ -44,7 +53,14 @@ export function createGuardedLookup(policy: TargetPolicy, options: Pick<GuardedA
         callback(error, '', 0);
         return;
       }
-      const family = typeof lookupOptions.family === 'number' ? lookupOptions.family : lookupOptions.family === 'IPv6' ? 6 : lookupOptions.family === 'IPv4' ? 4 : 0;
+      const family =
+        typeof lookupOptions.family === 'number'
+          ? lookupOptions.family
+          : lookupOptions.family === 'IPv6'
+            ? 6
+            : lookupOptions.family === 'IPv4'
+              ? 4
+              : 0;
       const usable = addresses.filter((entry) => family === 0 || entry.family === family);
       // one refused address refuses the name: a name that points inside is not a public API
       for (const entry of addresses) {
@@ -60,7 +76,8 @@ export function createGuardedLookup(policy: TargetPolicy, options: Pick<GuardedA
         callback(Object.assign(new Error(`No address for ${hostname}`), { code: 'ENOTFOUND' }), '', 0);
         return;
       }
-      if (lookupOptions.all === true) (callback as unknown as (e: null, all: LookupAddress[]) => void)(null, usable);
+      if (lookupOptions.all === true)
+        (callback as unknown as (e: null, all: LookupAddress[]) => void)(null, usable);
       else callback(null, first.address, first.family);
     });
   };
@@ -86,5 +103,9 @@ export function createGuardedAgent(policy: TargetPolicy, options: GuardedAgentOp
     }
     base(connectOptions, callback);
   };
-  return new Agent({ connect, keepAliveTimeout: options.keepAliveTimeoutMs ?? 30_000, connections: options.connectionsPerOrigin ?? 256 });
+  return new Agent({
+    connect,
+    keepAliveTimeout: options.keepAliveTimeoutMs ?? 30_000,
+    connections: options.connectionsPerOrigin ?? 256,
+  });
 }

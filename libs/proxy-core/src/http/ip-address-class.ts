@@ -1,7 +1,8 @@
 import { isIPv4, isIPv6 } from 'node:net';
 
 /** How an IP address is classified for outbound calls. */
-export type AddressClass = 'public' | 'private' | 'loopback' | 'link-local' | 'metadata' | 'unspecified' | 'multicast' | 'reserved';
+export type AddressClass =
+  'public' | 'private' | 'loopback' | 'link-local' | 'metadata' | 'unspecified' | 'multicast' | 'reserved';
 
 interface Range {
   bytes: number[];
@@ -146,8 +147,10 @@ export function canonicalAddress(address: string): string {
   if (isIPv4(bare)) return bare;
   const bytes = v6Bytes(bare);
   const inner = embeddedV4(bytes);
-  if (inner !== undefined && inner !== UNKNOWN_EMBEDDING && bytes[0] === 0 && bytes[10] === 0xff) return inner;
+  if (inner !== undefined && inner !== UNKNOWN_EMBEDDING && bytes[0] === 0 && bytes[10] === 0xff)
+    return inner;
   const groups: string[] = [];
-  for (let index = 0; index < 16; index += 2) groups.push((((bytes[index] ?? 0) << 8) | (bytes[index + 1] ?? 0)).toString(16));
+  for (let index = 0; index < 16; index += 2)
+    groups.push((((bytes[index] ?? 0) << 8) | (bytes[index + 1] ?? 0)).toString(16));
   return groups.join(':');
 }

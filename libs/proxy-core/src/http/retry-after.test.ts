@@ -2,7 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { retryAfterMsFromHeaders } from './retry-after';
 
 // OpenAI sends these on every answer, successful or not
-const openAIHeaders = { 'x-ratelimit-reset-requests': '120ms', 'x-ratelimit-reset-tokens': '6m0s', 'x-ratelimit-remaining-requests': '59', 'x-ratelimit-remaining-tokens': '0' };
+const openAIHeaders = {
+  'x-ratelimit-reset-requests': '120ms',
+  'x-ratelimit-reset-tokens': '6m0s',
+  'x-ratelimit-remaining-requests': '59',
+  'x-ratelimit-remaining-tokens': '0',
+};
 
 describe('retryAfterMsFromHeaders', () => {
   it('ignores x-ratelimit-reset-* on a 5xx: they say when a limit resets, not when to retry', () => {
@@ -21,11 +26,21 @@ describe('retryAfterMsFromHeaders', () => {
 
   it('on a 429 waits for the reset of the limit that is spent, not the longest one', () => {
     expect(retryAfterMsFromHeaders(openAIHeaders, 0, 429)).toBe(360_000);
-    const requestsSpent = { ...openAIHeaders, 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-remaining-tokens': '4000' };
+    const requestsSpent = {
+      ...openAIHeaders,
+      'x-ratelimit-remaining-requests': '0',
+      'x-ratelimit-remaining-tokens': '4000',
+    };
     expect(retryAfterMsFromHeaders(requestsSpent, 0, 429)).toBe(120);
   });
 
   it('on a 429 with no spent limit named, takes the shortest reset', () => {
-    expect(retryAfterMsFromHeaders({ 'x-ratelimit-reset-requests': '1.5s', 'x-ratelimit-reset-tokens': '6m0s' }, 0, 429)).toBe(1_500);
+    expect(
+      retryAfterMsFromHeaders(
+        { 'x-ratelimit-reset-requests': '1.5s', 'x-ratelimit-reset-tokens': '6m0s' },
+        0,
+        429,
+      ),
+    ).toBe(1_500);
   });
 });

@@ -12,7 +12,8 @@ export function parseDurationMs(text: string): number | undefined {
   for (let m = re.exec(text); m !== null; m = re.exec(text)) {
     const value = Number(m[1]);
     const unit = m[2];
-    total += unit === 'ms' ? value : unit === 's' ? value * 1000 : unit === 'm' ? value * 60_000 : value * 3_600_000;
+    total +=
+      unit === 'ms' ? value : unit === 's' ? value * 1000 : unit === 'm' ? value * 60_000 : value * 3_600_000;
     matched += m[0];
   }
   return matched.length > 0 && matched.length === text.trim().length ? Math.ceil(total) : undefined;
@@ -30,7 +31,9 @@ function rateLimitResetMs(headers: Record<string, HeaderValue>): number | undefi
   const resets = RATE_LIMIT_DIMENSIONS.flatMap((dimension) => {
     const text = first(headers[`x-ratelimit-reset-${dimension}`]);
     const ms = text === undefined ? undefined : parseDurationMs(text);
-    return ms === undefined ? [] : [{ ms, spent: first(headers[`x-ratelimit-remaining-${dimension}`])?.trim() === '0' }];
+    return ms === undefined
+      ? []
+      : [{ ms, spent: first(headers[`x-ratelimit-remaining-${dimension}`])?.trim() === '0' }];
   });
   const spent = resets.filter((reset) => reset.spent);
   if (spent.length > 0) return Math.max(...spent.map((reset) => reset.ms));
@@ -43,7 +46,11 @@ function rateLimitResetMs(headers: Record<string, HeaderValue>): number | undefi
  * none is usable. OpenAI sends the reset headers on every answer, so on any other status they
  * say nothing about when to retry. Without a `status`, the reset headers are read as for a 429.
  */
-export function retryAfterMsFromHeaders(headers: Record<string, HeaderValue>, now: number = Date.now(), status?: number): number | undefined {
+export function retryAfterMsFromHeaders(
+  headers: Record<string, HeaderValue>,
+  now: number = Date.now(),
+  status?: number,
+): number | undefined {
   const ms = first(headers['retry-after-ms']);
   if (ms !== undefined && /^\d+(\.\d+)?$/.test(ms.trim())) return Math.ceil(Number(ms));
   const after = first(headers['retry-after']);

@@ -5,19 +5,36 @@ const failure = (message: string, status = 400) => ({ provider: 'p', status, hea
 
 describe('upstreamError: context-length detection', () => {
   it.each([
-    ['openai', "This model's maximum context length is 128000 tokens. However, your messages resulted in 130412 tokens."],
+    [
+      'openai',
+      "This model's maximum context length is 128000 tokens. However, your messages resulted in 130412 tokens.",
+    ],
     ['anthropic, prompt', 'prompt is too long: 208310 tokens > 200000 maximum'],
-    ['anthropic, prompt + max_tokens', 'input length and `max_tokens` exceed context limit: 188240 + 21333 > 200000, decrease input length or `max_tokens` and try again'],
+    [
+      'anthropic, prompt + max_tokens',
+      'input length and `max_tokens` exceed context limit: 188240 + 21333 > 200000, decrease input length or `max_tokens` and try again',
+    ],
     ['gemini', 'The input token count (1228800) exceeds the maximum number of tokens allowed (1048576).'],
-    ['vertex gemini', 'Unable to submit request because the input token count is 1228800 but model only supports up to 1048576. Reduce the input token count and try again.'],
+    [
+      'vertex gemini',
+      'Unable to submit request because the input token count is 1228800 but model only supports up to 1048576. Reduce the input token count and try again.',
+    ],
     ['bedrock', 'Input is too long for requested model.'],
-    ['cohere', 'too many tokens: total number of tokens in the prompt cannot exceed 4081 - received 4292. Try using a shorter prompt or enabling prompt truncating.'],
-  ])('recognises the %s message as context_length_exceeded, so fallbackOn.contextLengthExceeded can fire', (_provider, message) => {
-    expect(upstreamError(failure(message)).code).toBe('context_length_exceeded');
-  });
+    [
+      'cohere',
+      'too many tokens: total number of tokens in the prompt cannot exceed 4081 - received 4292. Try using a shorter prompt or enabling prompt truncating.',
+    ],
+  ])(
+    'recognises the %s message as context_length_exceeded, so fallbackOn.contextLengthExceeded can fire',
+    (_provider, message) => {
+      expect(upstreamError(failure(message)).code).toBe('context_length_exceeded');
+    },
+  );
 
   it('leaves other 400s and non-400 statuses alone', () => {
     expect(upstreamError(failure('max_tokens: Field required')).code).toBe('upstream_bad_request');
-    expect(upstreamError(failure('The input token count (12) is fine but the model is busy', 503)).code).toBe('upstream_unavailable');
+    expect(upstreamError(failure('The input token count (12) is fine but the model is busy', 503)).code).toBe(
+      'upstream_unavailable',
+    );
   });
 });

@@ -47,7 +47,10 @@ function codeForStatus(status: number): SwitchyardErrorCode {
 export function upstreamError(failure: UpstreamFailure): SwitchyardError {
   let code = failure.code ?? codeForStatus(failure.status);
   const raw = failure.message ?? '';
-  if (code === 'upstream_bad_request' && (failure.providerCode === 'context_length_exceeded' || CONTEXT_LENGTH.test(raw))) {
+  if (
+    code === 'upstream_bad_request' &&
+    (failure.providerCode === 'context_length_exceeded' || CONTEXT_LENGTH.test(raw))
+  ) {
     code = 'context_length_exceeded';
   }
   const message =
@@ -66,19 +69,32 @@ export function upstreamError(failure: UpstreamFailure): SwitchyardError {
  * the call's `signal` (an AbortSignal or an {@link AbortSource}) aborted, the failure is its
  * reason: a `SwitchyardError` reason as it is, else a timeout or a client abort.
  */
-export function transportError(provider: string, cause: unknown, signal?: AbortSignal | AbortSource): SwitchyardError {
+export function transportError(
+  provider: string,
+  cause: unknown,
+  signal?: AbortSignal | AbortSource,
+): SwitchyardError {
   if (signal?.aborted) {
     const reason: unknown = signal.reason;
     if (reason instanceof SwitchyardError) return reason;
     if (reason instanceof Error && reason.name === 'TimeoutError') {
-      return new SwitchyardError('upstream_timeout', `Provider "${provider}" did not answer in time.`, { provider, cause });
+      return new SwitchyardError('upstream_timeout', `Provider "${provider}" did not answer in time.`, {
+        provider,
+        cause,
+      });
     }
     return new SwitchyardError('client_closed_request', 'The request was aborted.', { provider, cause });
   }
   if (cause instanceof SwitchyardError) return cause;
   const errorCode = (cause as { code?: unknown } | null)?.code;
   if (typeof errorCode === 'string' && /TIMEOUT/.test(errorCode)) {
-    return new SwitchyardError('upstream_timeout', `Provider "${provider}" did not answer in time.`, { provider, cause });
+    return new SwitchyardError('upstream_timeout', `Provider "${provider}" did not answer in time.`, {
+      provider,
+      cause,
+    });
   }
-  return new SwitchyardError('upstream_connection_error', `Could not reach provider "${provider}".`, { provider, cause });
+  return new SwitchyardError('upstream_connection_error', `Could not reach provider "${provider}".`, {
+    provider,
+    cause,
+  });
 }

@@ -103,18 +103,28 @@ describe('upstreamJsonRequest', () => {
   it('builds the error of a failed answer from its first 64 KiB, and cancels a body that goes on', async () => {
     upstream.handle = overlongErrorBody;
     const error = await rejection(upstreamJsonRequest(options('/json-overlong')));
-    expect(error).toMatchObject({ code: 'upstream_unavailable', upstreamStatus: 503, message: expect.stringContaining('melting down') as unknown });
+    expect(error).toMatchObject({
+      code: 'upstream_unavailable',
+      upstreamStatus: 503,
+      message: expect.stringContaining('melting down') as unknown,
+    });
     await expect.poll(() => closed).toContain('/json-overlong');
   });
 
   it('fails a successful answer that goes past the bound with a 502 and stops reading it', async () => {
     upstream.handle = endlessSuccessBody;
     const error = await rejection(upstreamJsonRequest(options('/json-endless'), 256 * 1024));
-    expect(error).toMatchObject({ code: 'upstream_error', upstreamStatus: 502, message: expect.stringContaining('262144 bytes') as unknown });
+    expect(error).toMatchObject({
+      code: 'upstream_error',
+      upstreamStatus: 502,
+      message: expect.stringContaining('262144 bytes') as unknown,
+    });
     await expect.poll(() => closed).toContain('/json-endless');
     // an answer within the bound is read as always
     upstream.handle = (_req, res) => res.end(JSON.stringify({ fits: 'x'.repeat(1000) }));
-    expect((await upstreamJsonRequest<{ fits: string }>(options('/json-fits'), 256 * 1024)).body.fits).toHaveLength(1000);
+    expect(
+      (await upstreamJsonRequest<{ fits: string }>(options('/json-fits'), 256 * 1024)).body.fits,
+    ).toHaveLength(1000);
   });
 
   it('rejects with the reason of a cancellation that came first, without calling upstream', async () => {
@@ -161,7 +171,9 @@ describe('upstreamJsonRequest', () => {
       res.writeHead(200, { 'content-type': 'application/json', 'x-extra': ['a', 'b'] });
       res.end('{"id":"r1"}');
     };
-    const composed = new Agent().compose(interceptors.retry({ maxRetries: 1, minTimeout: 0, methods: ['POST'] }));
+    const composed = new Agent().compose(
+      interceptors.retry({ maxRetries: 1, minTimeout: 0, methods: ['POST'] }),
+    );
     const response = await upstreamJsonRequest({ ...options('/retried'), dispatcher: composed });
     expect(calls).toBe(2);
     expect(response).toMatchObject({ status: 200, text: '{"id":"r1"}', body: { id: 'r1' } });
@@ -202,20 +214,30 @@ describe('upstreamRequest', () => {
   it('builds the error of a failed answer from its first 64 KiB, and cancels a body that goes on', async () => {
     upstream.handle = overlongErrorBody;
     const error = await rejection(upstreamRequest(options('/request-overlong')));
-    expect(error).toMatchObject({ code: 'upstream_unavailable', upstreamStatus: 503, message: expect.stringContaining('melting down') as unknown });
+    expect(error).toMatchObject({
+      code: 'upstream_unavailable',
+      upstreamStatus: 503,
+      message: expect.stringContaining('melting down') as unknown,
+    });
     await expect.poll(() => closed).toContain('/request-overlong');
   });
 
   it('reads a successful JSON body whole (readJsonBody) up to the bound, and fails one past it with a 502', async () => {
     upstream.handle = (_req, res) => res.end('\ufeff{"ok":true}');
     const answer = await upstreamRequest(options('/read-ok'));
-    expect(await readJsonBody<{ ok: boolean }>(answer, 'test', new AbortController().signal)).toEqual({ ok: true });
+    expect(await readJsonBody<{ ok: boolean }>(answer, 'test', new AbortController().signal)).toEqual({
+      ok: true,
+    });
     upstream.handle = endlessSuccessBody;
     const endless = await upstreamRequest(options('/read-endless'));
     const error = await rejection(readJsonBody(endless, 'test', new AbortController().signal, 256 * 1024));
     expect(error).toMatchObject({ code: 'upstream_error', upstreamStatus: 502 });
     await expect.poll(() => closed).toContain('/read-endless');
     upstream.handle = (_req, res) => res.end('not json');
-    expect(await rejection(readJsonBody(await upstreamRequest(options('/read-bad')), 'test', new AbortController().signal))).toMatchObject({ upstreamStatus: 502, message: expect.stringContaining('unreadable') as unknown });
+    expect(
+      await rejection(
+        readJsonBody(await upstreamRequest(options('/read-bad')), 'test', new AbortController().signal),
+      ),
+    ).toMatchObject({ upstreamStatus: 502, message: expect.stringContaining('unreadable') as unknown });
   });
 });

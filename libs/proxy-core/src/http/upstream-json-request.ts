@@ -189,7 +189,10 @@ class WholeBodyHandler<T> implements Dispatcher.DispatchHandler {
  * followed by `readJsonBody`: a non-2xx status as the provider's `readError` reads it, a
  * transport failure or cancellation, a body that is not JSON, a body past `maxBytes` (502).
  */
-export function upstreamJsonRequest<T>(options: UpstreamRequestOptions, maxBytes = MAX_RESPONSE_BODY_BYTES): Promise<UpstreamJsonResponse<T>> {
+export function upstreamJsonRequest<T>(
+  options: UpstreamRequestOptions,
+  maxBytes = MAX_RESPONSE_BODY_BYTES,
+): Promise<UpstreamJsonResponse<T>> {
   return new Promise<UpstreamJsonResponse<T>>((resolve, reject) => {
     if (options.signal.aborted) {
       reject(transportError(options.provider, options.signal.reason, options.signal));

@@ -13,7 +13,10 @@ import { upstreamServerOf } from './upstream-server';
 
 describe('upstreamServerOf', () => {
   it('defaults the port from the scheme, as the HTTP client span convention asks', () => {
-    expect(upstreamServerOf('https://api.openai.com/v1', 'p')).toEqual({ address: 'api.openai.com', port: 443 });
+    expect(upstreamServerOf('https://api.openai.com/v1', 'p')).toEqual({
+      address: 'api.openai.com',
+      port: 443,
+    });
     expect(upstreamServerOf('http://vllm.internal/v1', 'p')).toEqual({ address: 'vllm.internal', port: 80 });
   });
 
@@ -30,25 +33,51 @@ describe('built-in adapters name the server they call', () => {
   afterAll(() => kit.dispatcher.close());
 
   it('from their default base URLs', () => {
-    expect(openAIProvider.create({ name: 'a', type: 'openai' }, kit).server).toEqual({ address: 'api.openai.com', port: 443 });
-    expect(anthropicProvider.create({ name: 'b', type: 'anthropic' }, kit).server).toEqual({ address: 'api.anthropic.com', port: 443 });
-    expect(geminiProvider.create({ name: 'c', type: 'gemini', apiKey: 'k' }, kit).server).toEqual({ address: 'generativelanguage.googleapis.com', port: 443 });
-    expect(ollamaProvider.create({ name: 'd', type: 'ollama' }, kit).server).toEqual({ address: '127.0.0.1', port: 11434 });
+    expect(openAIProvider.create({ name: 'a', type: 'openai' }, kit).server).toEqual({
+      address: 'api.openai.com',
+      port: 443,
+    });
+    expect(anthropicProvider.create({ name: 'b', type: 'anthropic' }, kit).server).toEqual({
+      address: 'api.anthropic.com',
+      port: 443,
+    });
+    expect(geminiProvider.create({ name: 'c', type: 'gemini', apiKey: 'k' }, kit).server).toEqual({
+      address: 'generativelanguage.googleapis.com',
+      port: 443,
+    });
+    expect(ollamaProvider.create({ name: 'd', type: 'ollama' }, kit).server).toEqual({
+      address: '127.0.0.1',
+      port: 11434,
+    });
     expect(cohereProvider.create({ name: 'e', type: 'cohere', apiKey: 'k' }, kit).server?.port).toBe(443);
-    expect(bedrockProvider.create({ name: 'f', type: 'bedrock', region: 'eu-west-1', apiKey: 'ABSK-key' }, kit).server).toEqual({
+    expect(
+      bedrockProvider.create({ name: 'f', type: 'bedrock', region: 'eu-west-1', apiKey: 'ABSK-key' }, kit)
+        .server,
+    ).toEqual({
       address: 'bedrock-runtime.eu-west-1.amazonaws.com',
       port: 443,
     });
   });
 
   it('from configured base URLs and endpoints', () => {
-    expect(openAIProvider.create({ name: 'a', type: 'openai', baseUrl: 'http://10.0.0.7:8000/v1' }, kit).server).toEqual({ address: '10.0.0.7', port: 8000 });
-    expect(azureOpenAIProvider.create({ name: 'b', type: 'azure-openai', endpoint: 'https://team.openai.azure.com/' }, kit).server).toEqual({ address: 'team.openai.azure.com', port: 443 });
-    expect(anthropicProvider.create({ name: 'c', type: 'anthropic', baseUrl: 'http://proxy.local:9000/v1' }, kit).server).toEqual({ address: 'proxy.local', port: 9000 });
+    expect(
+      openAIProvider.create({ name: 'a', type: 'openai', baseUrl: 'http://10.0.0.7:8000/v1' }, kit).server,
+    ).toEqual({ address: '10.0.0.7', port: 8000 });
+    expect(
+      azureOpenAIProvider.create(
+        { name: 'b', type: 'azure-openai', endpoint: 'https://team.openai.azure.com/' },
+        kit,
+      ).server,
+    ).toEqual({ address: 'team.openai.azure.com', port: 443 });
+    expect(
+      anthropicProvider.create({ name: 'c', type: 'anthropic', baseUrl: 'http://proxy.local:9000/v1' }, kit)
+        .server,
+    ).toEqual({ address: 'proxy.local', port: 9000 });
   });
 
   it('refuses a base URL that does not parse with invalid_options, without the URL (it may hold a password)', () => {
-    const make = () => openAIProvider.create({ name: 'broken', type: 'openai', baseUrl: 'https://user:hunter2@a b/v1' }, kit);
+    const make = () =>
+      openAIProvider.create({ name: 'broken', type: 'openai', baseUrl: 'https://user:hunter2@a b/v1' }, kit);
     expect(make).toThrow(expect.objectContaining({ code: 'invalid_options', provider: 'broken' }));
     expect(make).toThrow('Provider "broken" has a base URL that is not a valid URL.');
     expect(make).not.toThrow(/hunter2/);

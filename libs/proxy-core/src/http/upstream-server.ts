@@ -19,7 +19,11 @@ export function upstreamServerOf(baseUrl: string, provider?: string): UpstreamSe
     url = new URL(baseUrl);
   } catch {
     // the URL is left out of the message: it may carry credentials (user:password@host)
-    throw new SwitchyardError('invalid_options', `${provider === undefined ? 'A provider' : `Provider "${provider}"`} has a base URL that is not a valid URL.`, { provider });
+    throw new SwitchyardError(
+      'invalid_options',
+      `${provider === undefined ? 'A provider' : `Provider "${provider}"`} has a base URL that is not a valid URL.`,
+      { provider },
+    );
   }
   const port = url.port === '' ? (url.protocol === 'http:' ? 80 : 443) : Number(url.port);
   const address = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;

@@ -192,7 +192,8 @@ describe('upstreamStreamRequest', () => {
     const late = await upstreamStreamRequest({ ...options('/late-end', source), dispatcher: single });
     const chunks: number[] = [];
     // the stream ends at its terminal event, without waiting for the end of the body
-    for await (const chunk of mapUpstreamStream(late, 'test', source, readSse, new NumberMapper())) chunks.push(chunk);
+    for await (const chunk of mapUpstreamStream(late, 'test', source, readSse, new NumberMapper()))
+      chunks.push(chunk);
     expect(chunks).toEqual([1]);
     // what the client does now (leaving, say) no longer concerns the call
     expect(source.listeners()).toBe(0);
@@ -216,7 +217,13 @@ describe('upstreamStreamRequest', () => {
     for (const path of ['/goes-on', '/never-ends']) {
       const response = await upstreamStreamRequest(options(path));
       const chunks: number[] = [];
-      for await (const chunk of mapUpstreamStream(response, 'test', new AbortController().signal, readSse, new NumberMapper()))
+      for await (const chunk of mapUpstreamStream(
+        response,
+        'test',
+        new AbortController().signal,
+        readSse,
+        new NumberMapper(),
+      ))
         chunks.push(chunk);
       expect(chunks).toEqual([1]);
       await expect.poll(() => closed, { timeout: FINISHED_BODY_DRAIN.ms * 3 }).toContain(path);
@@ -235,9 +242,19 @@ describe('upstreamStreamRequest', () => {
     const response = await upstreamStreamRequest(options('/event-overlong'));
     const chunks: number[] = [];
     const read = async (): Promise<void> => {
-      for await (const chunk of mapUpstreamStream(response, 'test', new AbortController().signal, readSse, new NumberMapper())) chunks.push(chunk);
+      for await (const chunk of mapUpstreamStream(
+        response,
+        'test',
+        new AbortController().signal,
+        readSse,
+        new NumberMapper(),
+      ))
+        chunks.push(chunk);
     };
-    expect(await rejection(read())).toMatchObject({ code: 'upstream_stream_error', message: expect.stringContaining('16 MiB') as unknown });
+    expect(await rejection(read())).toMatchObject({
+      code: 'upstream_stream_error',
+      message: expect.stringContaining('16 MiB') as unknown,
+    });
     expect(chunks).toEqual([1]);
     await expect.poll(() => closed).toContain('/event-overlong');
   });

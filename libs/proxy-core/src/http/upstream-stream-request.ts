@@ -124,7 +124,8 @@ class StreamedBody implements Dispatcher.DispatchHandler, UpstreamBody {
       return this.#failure === undefined ? Promise.resolve(DONE) : Promise.reject(this.#failure);
     if (this.#ended) return Promise.resolve(DONE);
     // the one waiting read would be forgotten, never settled
-    if (this.#waiting !== undefined) return Promise.reject(new Error('An upstream body is read by one reader at a time.'));
+    if (this.#waiting !== undefined)
+      return Promise.reject(new Error('An upstream body is read by one reader at a time.'));
     return new Promise((resolve, reject) => {
       this.#waiting = { resolve, reject };
     });

@@ -12,7 +12,11 @@ import type { AnthropicMessagesRequest } from '../providers/anthropic/anthropic-
 import { messagesToChatRequest, translateMessagesRequest } from './messages-to-chat-request';
 import { ANTHROPIC_ERROR_TYPES, toAnthropicError } from './to-anthropic-error';
 
-const chunk = (delta: ChatCompletionChunk['choices'][number]['delta'], finish: ChatCompletionChunk['choices'][number]['finish_reason'] = null, extra: object = {}): ChatCompletionChunk => ({
+const chunk = (
+  delta: ChatCompletionChunk['choices'][number]['delta'],
+  finish: ChatCompletionChunk['choices'][number]['finish_reason'] = null,
+  extra: object = {},
+): ChatCompletionChunk => ({
   id: 'chatcmpl-1',
   object: 'chat.completion.chunk',
   created: 1,
@@ -27,7 +31,15 @@ describe('messagesToChatRequest', () => {
       max_tokens: 10,
       messages: [
         { role: 'user', content: 'q' },
-        { role: 'assistant', content: [{ type: 'thinking', thinking: 'hmm', signature: 's' }, { type: 'text', text: 'Calling.' }, { type: 'tool_use', id: 't1', name: 'f', input: { a: 1 } }, { type: 'tool_use', id: 't2', name: 'g', input: {} }] },
+        {
+          role: 'assistant',
+          content: [
+            { type: 'thinking', thinking: 'hmm', signature: 's' },
+            { type: 'text', text: 'Calling.' },
+            { type: 'tool_use', id: 't1', name: 'f', input: { a: 1 } },
+            { type: 'tool_use', id: 't2', name: 'g', input: {} },
+          ],
+        },
         {
           role: 'user',
           content: [
@@ -37,12 +49,22 @@ describe('messagesToChatRequest', () => {
           ],
         },
       ],
-      tools: [{ name: 'f', input_schema: { type: 'object' } }, { name: 'g', input_schema: { type: 'object' } }],
+      tools: [
+        { name: 'f', input_schema: { type: 'object' } },
+        { name: 'g', input_schema: { type: 'object' } },
+      ],
       tool_choice: { type: 'auto', disable_parallel_tool_use: true },
     });
     expect(chat.messages).toEqual([
       { role: 'user', content: 'q' },
-      { role: 'assistant', content: 'Calling.', tool_calls: [{ id: 't1', type: 'function', function: { name: 'f', arguments: '{"a":1}' } }, { id: 't2', type: 'function', function: { name: 'g', arguments: '{}' } }] },
+      {
+        role: 'assistant',
+        content: 'Calling.',
+        tool_calls: [
+          { id: 't1', type: 'function', function: { name: 'f', arguments: '{"a":1}' } },
+          { id: 't2', type: 'function', function: { name: 'g', arguments: '{}' } },
+        ],
+      },
       { role: 'tool', tool_call_id: 't1', content: 'one' },
       { role: 'tool', tool_call_id: 't2', content: 'Error: bad' },
       { role: 'user', content: 'results:' },
@@ -53,58 +75,139 @@ describe('messagesToChatRequest', () => {
   it.each([
     [{ type: 'any' }, 'required'],
     [{ type: 'none' }, 'none'],
-    [{ type: 'tool', name: 'f' }, { type: 'function', function: { name: 'f' } }],
+    [
+      { type: 'tool', name: 'f' },
+      { type: 'function', function: { name: 'f' } },
+    ],
   ] as const)('maps tool_choice %j', (choice, expected) => {
-    const chat = messagesToChatRequest({ model: 'm', max_tokens: 1, messages: [{ role: 'user', content: 'x' }], tools: [{ name: 'f', input_schema: {} }], tool_choice: choice });
+    const chat = messagesToChatRequest({
+      model: 'm',
+      max_tokens: 1,
+      messages: [{ role: 'user', content: 'x' }],
+      tools: [{ name: 'f', input_schema: {} }],
+      tool_choice: choice,
+    });
     expect(chat.tool_choice).toEqual(expected);
   });
 
   it('asks a stream for usage and drops top_k', () => {
-    const chat = messagesToChatRequest({ model: 'm', max_tokens: 1, top_k: 5, stream: true, messages: [{ role: 'user', content: 'x' }] });
+    const chat = messagesToChatRequest({
+      model: 'm',
+      max_tokens: 1,
+      top_k: 5,
+      stream: true,
+      messages: [{ role: 'user', content: 'x' }],
+    });
     expect(chat).toMatchObject({ stream: true, stream_options: { include_usage: true } });
     expect(chat).not.toHaveProperty('top_k');
   });
 
   it('refuses server tools other than web search and unknown blocks with the field named', () => {
-    const tool = () => messagesToChatRequest({ model: 'm', max_tokens: 1, messages: [{ role: 'user', content: 'x' }], tools: [{ type: 'bash_20250124', name: 'bash' } as never] });
+    const tool = () =>
+      messagesToChatRequest({
+        model: 'm',
+        max_tokens: 1,
+        messages: [{ role: 'user', content: 'x' }],
+        tools: [{ type: 'bash_20250124', name: 'bash' } as never],
+      });
     expect(tool).toThrow(expect.objectContaining({ code: 'unsupported_feature', param: 'tools.0.type' }));
-    const block = () => messagesToChatRequest({ model: 'm', max_tokens: 1, messages: [{ role: 'user', content: [{ type: 'document' } as never] }] });
-    expect(block).toThrow(expect.objectContaining({ code: 'unsupported_feature', param: 'messages.0.content.0.type' }));
-    const image = () => messagesToChatRequest({ model: 'm', max_tokens: 1, messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'file' } } as never] }] });
-    expect(image).toThrow(expect.objectContaining({ code: 'invalid_request', param: 'messages.0.content.0.source' }));
+    const block = () =>
+      messagesToChatRequest({
+        model: 'm',
+        max_tokens: 1,
+        messages: [{ role: 'user', content: [{ type: 'document' } as never] }],
+      });
+    expect(block).toThrow(
+      expect.objectContaining({ code: 'unsupported_feature', param: 'messages.0.content.0.type' }),
+    );
+    const image = () =>
+      messagesToChatRequest({
+        model: 'm',
+        max_tokens: 1,
+        messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'file' } } as never] }],
+      });
+    expect(image).toThrow(
+      expect.objectContaining({ code: 'invalid_request', param: 'messages.0.content.0.source' }),
+    );
   });
 });
 
 describe('messagesToChatRequest: the web search server tool', () => {
-  const ask = { model: 'm', max_tokens: 64, messages: [{ role: 'user' as const, content: 'Who won the euro 2024?' }] };
-  const search = (fields: Record<string, unknown> = {}) => ({ type: 'web_search_20250305', name: 'web_search', ...fields }) as never;
+  const ask = {
+    model: 'm',
+    max_tokens: 64,
+    messages: [{ role: 'user' as const, content: 'Who won the euro 2024?' }],
+  };
+  const search = (fields: Record<string, unknown> = {}) =>
+    ({ type: 'web_search_20250305', name: 'web_search', ...fields }) as never;
   const weather = { name: 'get_weather', input_schema: { type: 'object', properties: {} } };
 
   it('becomes web_search_options, with its user_location as an approximate one, and is no function', () => {
-    const chat = messagesToChatRequest({ ...ask, tools: [search({ max_uses: 5, user_location: { type: 'approximate', city: 'Berlin', country: 'DE', timezone: 'Europe/Berlin', region: '' } })] });
-    expect(chat.web_search_options).toEqual({ user_location: { type: 'approximate', approximate: { city: 'Berlin', country: 'DE', timezone: 'Europe/Berlin' } } });
+    const chat = messagesToChatRequest({
+      ...ask,
+      tools: [
+        search({
+          max_uses: 5,
+          user_location: {
+            type: 'approximate',
+            city: 'Berlin',
+            country: 'DE',
+            timezone: 'Europe/Berlin',
+            region: '',
+          },
+        }),
+      ],
+    });
+    expect(chat.web_search_options).toEqual({
+      user_location: {
+        type: 'approximate',
+        approximate: { city: 'Berlin', country: 'DE', timezone: 'Europe/Berlin' },
+      },
+    });
     expect(chat).not.toHaveProperty('tools');
-    expect(messagesToChatRequest({ ...ask, tools: [search(), weather] })).toMatchObject({ web_search_options: {}, tools: [{ type: 'function', function: { name: 'get_weather' } }] });
+    expect(messagesToChatRequest({ ...ask, tools: [search(), weather] })).toMatchObject({
+      web_search_options: {},
+      tools: [{ type: 'function', function: { name: 'get_weather' } }],
+    });
     // any later version of the tool
-    expect(messagesToChatRequest({ ...ask, tools: [{ type: 'web_search_20260101', name: 'web_search' } as never] }).web_search_options).toEqual({});
+    expect(
+      messagesToChatRequest({ ...ask, tools: [{ type: 'web_search_20260101', name: 'web_search' } as never] })
+        .web_search_options,
+    ).toEqual({});
     expect(messagesToChatRequest(ask)).not.toHaveProperty('web_search_options');
   });
 
   it('refuses domain restrictions no provider behind the gateway honours, a second web search tool, and a tool_choice naming it', () => {
-    const refusal = (request: Parameters<typeof messagesToChatRequest>[0]) => () => messagesToChatRequest(request);
-    expect(refusal({ ...ask, tools: [weather, search({ allowed_domains: ['uefa.com'] })] })).toThrow(expect.objectContaining({ code: 'unsupported_feature', param: 'tools.1.allowed_domains' }));
-    expect(refusal({ ...ask, tools: [search({ blocked_domains: ['example.com'] })] })).toThrow(expect.objectContaining({ code: 'unsupported_feature', param: 'tools.0.blocked_domains' }));
-    expect(messagesToChatRequest({ ...ask, tools: [search({ allowed_domains: [], blocked_domains: null })] }).web_search_options).toEqual({});
-    expect(refusal({ ...ask, tools: [search(), search()] })).toThrow(expect.objectContaining({ code: 'unsupported_feature', param: 'tools.1' }));
-    expect(refusal({ ...ask, tools: [weather, search()], tool_choice: { type: 'tool', name: 'web_search' } })).toThrow(
-      expect.objectContaining({ code: 'unsupported_feature', param: 'tool_choice.name' }),
+    const refusal = (request: Parameters<typeof messagesToChatRequest>[0]) => () =>
+      messagesToChatRequest(request);
+    expect(refusal({ ...ask, tools: [weather, search({ allowed_domains: ['uefa.com'] })] })).toThrow(
+      expect.objectContaining({ code: 'unsupported_feature', param: 'tools.1.allowed_domains' }),
     );
+    expect(refusal({ ...ask, tools: [search({ blocked_domains: ['example.com'] })] })).toThrow(
+      expect.objectContaining({ code: 'unsupported_feature', param: 'tools.0.blocked_domains' }),
+    );
+    expect(
+      messagesToChatRequest({ ...ask, tools: [search({ allowed_domains: [], blocked_domains: null })] })
+        .web_search_options,
+    ).toEqual({});
+    expect(refusal({ ...ask, tools: [search(), search()] })).toThrow(
+      expect.objectContaining({ code: 'unsupported_feature', param: 'tools.1' }),
+    );
+    expect(
+      refusal({ ...ask, tools: [weather, search()], tool_choice: { type: 'tool', name: 'web_search' } }),
+    ).toThrow(expect.objectContaining({ code: 'unsupported_feature', param: 'tool_choice.name' }));
   });
 
   it("names the web search tool for a provider's refusal of web_search_options", () => {
-    const { clientParam, clientError } = translateMessagesRequest({ ...ask, system: 'Be brief.', tools: [weather, search()] });
+    const { clientParam, clientError } = translateMessagesRequest({
+      ...ask,
+      system: 'Be brief.',
+      tools: [weather, search()],
+    });
     expect(clientParam('web_search_options')).toBe('tools.1');
-    const refused = new SwitchyardError('unsupported_feature', 'Anthropic cannot search.', { param: 'web_search_options' });
+    const refused = new SwitchyardError('unsupported_feature', 'Anthropic cannot search.', {
+      param: 'web_search_options',
+    });
     expect(clientError(refused)).toMatchObject({ code: 'unsupported_feature', param: 'tools.1' });
     expect(clientError(refused, [])).toMatchObject({ param: 'tools.1' });
     // without the tool, the param stays as it is
@@ -112,7 +215,7 @@ describe('messagesToChatRequest: the web search server tool', () => {
   });
 });
 
-describe('translateMessagesRequest: params of the chat request as the client\'s', () => {
+describe("translateMessagesRequest: params of the chat request as the client's", () => {
   const settings = { model: 'up', stream: false, defaultMaxTokens: 64 };
   // system -> chat 0; messages.2 (two tool results and text) -> chat 3, 4 and 5; messages.4 -> chat 7
   const request: AnthropicMessagesRequest = {
@@ -121,13 +224,25 @@ describe('translateMessagesRequest: params of the chat request as the client\'s'
     system: 'Be brief.',
     messages: [
       { role: 'user', content: 'q' },
-      { role: 'assistant', content: [{ type: 'thinking', thinking: 'hmm', signature: 's' }, { type: 'text', text: 'Calling.' }, { type: 'tool_use', id: 't1', name: 'f', input: {} }, { type: 'tool_use', id: 't2', name: 'g', input: {} }] },
+      {
+        role: 'assistant',
+        content: [
+          { type: 'thinking', thinking: 'hmm', signature: 's' },
+          { type: 'text', text: 'Calling.' },
+          { type: 'tool_use', id: 't1', name: 'f', input: {} },
+          { type: 'tool_use', id: 't2', name: 'g', input: {} },
+        ],
+      },
       {
         role: 'user',
         content: [
           { type: 'text', text: 'results:' },
           { type: 'image', source: { type: 'url', url: 'https://example.com/a.png' } },
-          { type: 'tool_result', tool_use_id: 't1', content: [{ type: 'image', source: { type: 'url', url: 'https://example.com/b.png' } }] },
+          {
+            type: 'tool_result',
+            tool_use_id: 't1',
+            content: [{ type: 'image', source: { type: 'url', url: 'https://example.com/b.png' } }],
+          },
           { type: 'tool_result', tool_use_id: 't2', content: 'two' },
         ],
       },
@@ -136,9 +251,18 @@ describe('translateMessagesRequest: params of the chat request as the client\'s'
     ],
   };
 
-  it('names the client\'s message when a provider\'s translator refuses one (it named the chat message, off by the system prompt and each tool result)', () => {
+  it("names the client's message when a provider's translator refuses one (it named the chat message, off by the system prompt and each tool result)", () => {
     const { chat, clientError } = translateMessagesRequest(request);
-    expect(chat.messages.map((message) => message.role)).toEqual(['system', 'user', 'assistant', 'tool', 'tool', 'user', 'assistant', 'user']);
+    expect(chat.messages.map((message) => message.role)).toEqual([
+      'system',
+      'user',
+      'assistant',
+      'tool',
+      'tool',
+      'user',
+      'assistant',
+      'user',
+    ]);
     const refusal = (() => {
       try {
         toAnthropicRequest(chat, settings);
@@ -150,11 +274,18 @@ describe('translateMessagesRequest: params of the chat request as the client\'s'
     expect(refusal).toMatchObject({ code: 'invalid_request', param: 'messages.7.content' });
     const error = clientError(refusal);
     expect(error).toBeInstanceOf(SwitchyardError);
-    expect(error).toMatchObject({ code: 'invalid_request', status: 400, param: 'messages.4.content', message: (refusal as Error).message });
+    expect(error).toMatchObject({
+      code: 'invalid_request',
+      status: 400,
+      param: 'messages.4.content',
+      message: (refusal as Error).message,
+    });
     // Bedrock does not fetch image URLs: it names the part, the client hears its image block
     const bedrock = (() => {
       try {
-        toBedrockRequest(translateMessagesRequest({ ...request, messages: request.messages.slice(0, 3) }).chat);
+        toBedrockRequest(
+          translateMessagesRequest({ ...request, messages: request.messages.slice(0, 3) }).chat,
+        );
       } catch (thrown) {
         return thrown;
       }
@@ -164,7 +295,7 @@ describe('translateMessagesRequest: params of the chat request as the client\'s'
     expect(clientError(bedrock)).toMatchObject({ param: 'messages.2.content.1.source' });
   });
 
-  it('names the client\'s block when Gemini refuses a tool result for no call and Ollama an image URL (each named only messages)', () => {
+  it("names the client's block when Gemini refuses a tool result for no call and Ollama an image URL (each named only messages)", () => {
     const refusalOf = (translate: () => unknown): unknown => {
       try {
         translate();
@@ -175,16 +306,35 @@ describe('translateMessagesRequest: params of the chat request as the client\'s'
     };
     const firstThree = request.messages.slice(0, 3);
     const answersNoCall = firstThree.map((message, index) =>
-      index === 2 && Array.isArray(message.content) ? { ...message, content: message.content.map((block) => ('tool_use_id' in block && block.tool_use_id === 't2' ? { ...block, tool_use_id: 't9' } : block)) } : message,
+      index === 2 && Array.isArray(message.content)
+        ? {
+            ...message,
+            content: message.content.map((block) =>
+              'tool_use_id' in block && block.tool_use_id === 't2' ? { ...block, tool_use_id: 't9' } : block,
+            ),
+          }
+        : message,
     );
     const gemini = translateMessagesRequest({ ...request, messages: answersNoCall });
     const geminiRefusal = refusalOf(() => toGeminiRequest(gemini.chat));
     expect(geminiRefusal).toMatchObject({ code: 'invalid_request', param: 'messages.4.tool_call_id' });
-    expect(gemini.clientError(geminiRefusal)).toMatchObject({ code: 'invalid_request', status: 400, param: 'messages.2.content.3.tool_use_id' });
+    expect(gemini.clientError(geminiRefusal)).toMatchObject({
+      code: 'invalid_request',
+      status: 400,
+      param: 'messages.2.content.3.tool_use_id',
+    });
     const ollama = translateMessagesRequest({ ...request, messages: firstThree });
     const ollamaRefusal = refusalOf(() => toOllamaRequest(ollama.chat, 'llava', false, 'ollama'));
-    expect(ollamaRefusal).toMatchObject({ code: 'unsupported_feature', param: 'messages.5.content.1.image_url.url' });
-    expect(ollama.clientError(ollamaRefusal)).toMatchObject({ code: 'unsupported_feature', status: 400, provider: 'ollama', param: 'messages.2.content.1.source' });
+    expect(ollamaRefusal).toMatchObject({
+      code: 'unsupported_feature',
+      param: 'messages.5.content.1.image_url.url',
+    });
+    expect(ollama.clientError(ollamaRefusal)).toMatchObject({
+      code: 'unsupported_feature',
+      status: 400,
+      provider: 'ollama',
+      param: 'messages.2.content.1.source',
+    });
   });
 
   it('maps every chat message, part and tool call back to the block it came from', () => {
@@ -203,8 +353,17 @@ describe('translateMessagesRequest: params of the chat request as the client\'s'
     expect(clientParam('messages.5.content.2.image_url.url')).toBe('messages.2.content.2.content.0.source');
     expect(clientParam('messages.7.content')).toBe('messages.4.content');
     // system blocks, and params that are not of a message, stay the client's
-    expect(translateMessagesRequest({ ...request, system: [{ type: 'text', text: 'a' }, { type: 'text', text: 'b' }] }).clientParam('messages.1.content')).toBe('system.1.text');
-    for (const param of ['model', 'tools.0.type', 'response_format', 'messages', 'messages.99.content']) expect(clientParam(param)).toBe(param);
+    expect(
+      translateMessagesRequest({
+        ...request,
+        system: [
+          { type: 'text', text: 'a' },
+          { type: 'text', text: 'b' },
+        ],
+      }).clientParam('messages.1.content'),
+    ).toBe('system.1.text');
+    for (const param of ['model', 'tools.0.type', 'response_format', 'messages', 'messages.99.content'])
+      expect(clientParam(param)).toBe(param);
     // anything else thrown passes as it is
     const { clientError } = translateMessagesRequest(request);
     const plain = new Error('x');
@@ -235,7 +394,7 @@ describe('translateMessagesRequest: messages the engine changed', () => {
     return undefined;
   };
 
-  it('names the client\'s message when the engine sent the route\'s messages, the same array or a copy of it', () => {
+  it("names the client's message when the engine sent the route's messages, the same array or a copy of it", () => {
     const { chat, clientError } = translateMessagesRequest(request);
     const refusal = refusalOf(chat.messages);
     expect(refusal).toMatchObject({ param: 'messages.3.content' });
@@ -244,13 +403,18 @@ describe('translateMessagesRequest: messages the engine changed', () => {
     expect(clientError(refusal)).toMatchObject({ param: 'messages.2.content' });
   });
 
-  it('names the client\'s message when a plugin added or a condenser dropped messages before the provider refused one, finding the refused message by identity (it named only messages)', () => {
+  it("names the client's message when a plugin added or a condenser dropped messages before the provider refused one, finding the refused message by identity (it named only messages)", () => {
     const { chat, clientError } = translateMessagesRequest(request);
     // a plugin adds a second system message: the provider refuses chat message 4, the client's 2
     const added = [{ role: 'system' as const, content: 'House rules.' }, ...chat.messages];
     const afterAdded = refusalOf(added);
     expect(afterAdded).toMatchObject({ param: 'messages.4.content' });
-    expect(clientError(afterAdded, added)).toMatchObject({ code: 'invalid_request', status: 400, param: 'messages.2.content', message: (afterAdded as Error).message });
+    expect(clientError(afterAdded, added)).toMatchObject({
+      code: 'invalid_request',
+      status: 400,
+      param: 'messages.2.content',
+      message: (afterAdded as Error).message,
+    });
     // a condenser drops the first turn (middle-out and drop-oldest keep the objects they keep): the
     // provider refuses chat message 1, the client's 2, not 0
     const dropped = [chat.messages[0], chat.messages[3]] as ChatMessage[];
@@ -262,15 +426,24 @@ describe('translateMessagesRequest: messages the engine changed', () => {
     expect(clientError(model, added)).toBe(model);
   });
 
-  it('names the messages, not a wrong message, when the refused message is none of the route\'s: a truncated copy, or any after a tap edited the route\'s own array', () => {
+  it("names the messages, not a wrong message, when the refused message is none of the route's: a truncated copy, or any after a tap edited the route's own array", () => {
     const { chat, clientError } = translateMessagesRequest(request);
     // truncate-long (or a summary) puts a new message where the client's was
     const truncated = [...chat.messages.slice(0, 3), { ...chat.messages[3] } as ChatMessage];
     const afterTruncated = refusalOf(truncated);
     expect(afterTruncated).toMatchObject({ param: 'messages.3.content' });
-    expect(clientError(afterTruncated, truncated)).toMatchObject({ code: 'invalid_request', param: 'messages', message: (afterTruncated as Error).message });
+    expect(clientError(afterTruncated, truncated)).toMatchObject({
+      code: 'invalid_request',
+      param: 'messages',
+      message: (afterTruncated as Error).message,
+    });
     // an index past the messages sent is no message
-    expect(clientError(new SwitchyardError('invalid_request', 'no', { param: 'messages.9.content' }), chat.messages)).toMatchObject({ param: 'messages' });
+    expect(
+      clientError(
+        new SwitchyardError('invalid_request', 'no', { param: 'messages.9.content' }),
+        chat.messages,
+      ),
+    ).toMatchObject({ param: 'messages' });
     // a tap that added a message to the route's own array in place: its positions say nothing now
     chat.messages.unshift({ role: 'system', content: 'House rules.' });
     expect(clientError(refusalOf(chat.messages), chat.messages)).toMatchObject({ param: 'messages' });
@@ -288,7 +461,7 @@ describe('translateMessagesRequest: messages with no content blocks', () => {
     return undefined;
   };
 
-  it('keeps a user message with content [] as an empty user message, which Anthropic and Bedrock refuse naming the client\'s message (it was left out: the request ended on the assistant\'s turn, a prefill)', () => {
+  it("keeps a user message with content [] as an empty user message, which Anthropic and Bedrock refuse naming the client's message (it was left out: the request ended on the assistant's turn, a prefill)", () => {
     const { chat, clientError } = translateMessagesRequest({
       model: 'm',
       max_tokens: 10,
@@ -308,7 +481,11 @@ describe('translateMessagesRequest: messages with no content blocks', () => {
     for (const translate of [() => toAnthropicRequest(chat, settings), () => toBedrockRequest(chat)]) {
       const refusal = refusalOf(translate);
       expect(refusal).toMatchObject({ code: 'invalid_request', param: 'messages.3.content' });
-      expect(clientError(refusal)).toMatchObject({ code: 'invalid_request', status: 400, param: 'messages.2.content' });
+      expect(clientError(refusal)).toMatchObject({
+        code: 'invalid_request',
+        status: 400,
+        param: 'messages.2.content',
+      });
     }
   });
 
@@ -331,7 +508,9 @@ describe('translateMessagesRequest: messages with no content blocks', () => {
       ['assistant', 'B'],
       ['user', 'Go on'],
     ]);
-    expect(clientError(refusalOf(() => toAnthropicRequest(chat, settings)))).toMatchObject({ param: 'messages.2.content' });
+    expect(clientError(refusalOf(() => toAnthropicRequest(chat, settings)))).toMatchObject({
+      param: 'messages.2.content',
+    });
   });
 
   it('sends a user turn of tool results only as its tool messages, with no empty user message after them', () => {
@@ -350,27 +529,30 @@ describe('translateMessagesRequest: messages with no content blocks', () => {
   it.each([
     ['no blocks', []],
     ['only thinking blocks', [{ type: 'thinking', thinking: 'hmm', signature: 's' }]],
-  ] as const)('keeps an assistant message of %s as an empty assistant message, in its place and named as the client\'s', (_, content) => {
-    const { chat, clientParam } = translateMessagesRequest({
-      model: 'm',
-      max_tokens: 10,
-      system: 'Be brief.',
-      messages: [
+  ] as const)(
+    "keeps an assistant message of %s as an empty assistant message, in its place and named as the client's",
+    (_, content) => {
+      const { chat, clientParam } = translateMessagesRequest({
+        model: 'm',
+        max_tokens: 10,
+        system: 'Be brief.',
+        messages: [
+          { role: 'user', content: 'Hi' },
+          { role: 'assistant', content: content as never },
+          { role: 'user', content: 'Again' },
+        ],
+      });
+      expect(chat.messages).toEqual([
+        { role: 'system', content: 'Be brief.' },
         { role: 'user', content: 'Hi' },
-        { role: 'assistant', content: content as never },
+        { role: 'assistant', content: '' },
         { role: 'user', content: 'Again' },
-      ],
-    });
-    expect(chat.messages).toEqual([
-      { role: 'system', content: 'Be brief.' },
-      { role: 'user', content: 'Hi' },
-      { role: 'assistant', content: '' },
-      { role: 'user', content: 'Again' },
-    ]);
-    // the system prompt shifts the chat messages by one: the mapping is checked, not an identity
-    expect(clientParam('messages.2.content')).toBe('messages.1.content');
-    expect(clientParam('messages.3.content')).toBe('messages.2.content');
-  });
+      ]);
+      // the system prompt shifts the chat messages by one: the mapping is checked, not an identity
+      expect(clientParam('messages.2.content')).toBe('messages.1.content');
+      expect(clientParam('messages.3.content')).toBe('messages.2.content');
+    },
+  );
 });
 
 describe('chatToAnthropicMessage', () => {
@@ -380,8 +562,20 @@ describe('chatToAnthropicMessage', () => {
       object: 'chat.completion',
       created: 1,
       model: 'up',
-      choices: [{ index: 0, message: { role: 'assistant', content: 'hi' }, finish_reason: 'stop', stop_sequence: 'END' }],
-      usage: { prompt_tokens: 100, completion_tokens: 5, total_tokens: 105, prompt_tokens_details: { cached_tokens: 60, cache_creation_tokens: 10 } },
+      choices: [
+        {
+          index: 0,
+          message: { role: 'assistant', content: 'hi' },
+          finish_reason: 'stop',
+          stop_sequence: 'END',
+        },
+      ],
+      usage: {
+        prompt_tokens: 100,
+        completion_tokens: 5,
+        total_tokens: 105,
+        prompt_tokens_details: { cached_tokens: 60, cache_creation_tokens: 10 },
+      },
     });
     expect(message).toEqual({
       id: 'msg_9',
@@ -391,7 +585,12 @@ describe('chatToAnthropicMessage', () => {
       content: [{ type: 'text', text: 'hi' }],
       stop_reason: 'stop_sequence',
       stop_sequence: 'END',
-      usage: { input_tokens: 30, output_tokens: 5, cache_read_input_tokens: 60, cache_creation_input_tokens: 10 },
+      usage: {
+        input_tokens: 30,
+        output_tokens: 5,
+        cache_read_input_tokens: 60,
+        cache_creation_input_tokens: 10,
+      },
     });
   });
 
@@ -400,13 +599,35 @@ describe('chatToAnthropicMessage', () => {
     ['content_filter', 'refusal'],
     ['stop', 'end_turn'],
   ] as const)('maps finish_reason %s to %s', (finish, stop) => {
-    const message = chatToAnthropicMessage({ id: 'x', object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: 'a' }, finish_reason: finish }] });
+    const message = chatToAnthropicMessage({
+      id: 'x',
+      object: 'chat.completion',
+      created: 1,
+      model: 'm',
+      choices: [{ index: 0, message: { role: 'assistant', content: 'a' }, finish_reason: finish }],
+    });
     expect(message.stop_reason).toBe(stop);
   });
 
   it('fails on tool arguments that are not a JSON object', () => {
     const broken = () =>
-      chatToAnthropicMessage({ id: 'x', object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: null, tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: '{oops' } }] }, finish_reason: 'tool_calls' }] });
+      chatToAnthropicMessage({
+        id: 'x',
+        object: 'chat.completion',
+        created: 1,
+        model: 'm',
+        choices: [
+          {
+            index: 0,
+            message: {
+              role: 'assistant',
+              content: null,
+              tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: '{oops' } }],
+            },
+            finish_reason: 'tool_calls',
+          },
+        ],
+      });
     expect(broken).toThrow(expect.objectContaining({ code: 'upstream_error' }));
   });
 
@@ -424,7 +645,11 @@ describe('chatToAnthropicMessage', () => {
           role: 'assistant',
           content: 'Checking both cities.',
           tool_calls: [
-            { id: 'c0', type: 'function', function: { name: 'get_weather', arguments: '{"location":"Paris"}' } },
+            {
+              id: 'c0',
+              type: 'function',
+              function: { name: 'get_weather', arguments: '{"location":"Paris"}' },
+            },
             { id: 'c1', type: 'function', function: { name: 'get_weather', arguments: '{"location":"Bos' } },
           ],
         },
@@ -446,23 +671,41 @@ describe('chatToAnthropicMessage', () => {
       ],
       stop_reason: 'max_tokens',
       stop_sequence: null,
-      usage: { input_tokens: 20, output_tokens: 16, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 },
+      usage: {
+        input_tokens: 20,
+        output_tokens: 16,
+        cache_read_input_tokens: 0,
+        cache_creation_input_tokens: 0,
+      },
     });
   });
 
   it('leaves out a cut call that is the whole answer, and a non-object one, when the finish reason is length', () => {
     const only = cutAnswer('length');
-    only.choices[0]!.message = { role: 'assistant', content: null, tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: '"Bos' } }] };
+    only.choices[0]!.message = {
+      role: 'assistant',
+      content: null,
+      tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: '"Bos' } }],
+    };
     expect(chatToAnthropicMessage(only)).toMatchObject({ content: [], stop_reason: 'max_tokens' });
-    only.choices[0]!.message.tool_calls = [{ id: 'c', type: 'function', function: { name: 'f', arguments: '["Boston"]' } }];
+    only.choices[0]!.message.tool_calls = [
+      { id: 'c', type: 'function', function: { name: 'f', arguments: '["Boston"]' } },
+    ];
     expect(chatToAnthropicMessage(only)).toMatchObject({ content: [], stop_reason: 'max_tokens' });
   });
 
-  it.each(['tool_calls', 'stop', 'content_filter'] as const)('still fails on a cut tool call when the finish reason is %s', (finish) => {
-    expect(() => chatToAnthropicMessage(cutAnswer(finish), 'openai')).toThrow(
-      expect.objectContaining({ code: 'upstream_error', provider: 'openai', message: 'The provider sent tool call arguments that are not a JSON object.' }),
-    );
-  });
+  it.each(['tool_calls', 'stop', 'content_filter'] as const)(
+    'still fails on a cut tool call when the finish reason is %s',
+    (finish) => {
+      expect(() => chatToAnthropicMessage(cutAnswer(finish), 'openai')).toThrow(
+        expect.objectContaining({
+          code: 'upstream_error',
+          provider: 'openai',
+          message: 'The provider sent tool call arguments that are not a JSON object.',
+        }),
+      );
+    },
+  );
 });
 
 describe('ChatToAnthropicStreamMapper', () => {
@@ -471,9 +714,13 @@ describe('ChatToAnthropicStreamMapper', () => {
     const events = [
       chunk({ role: 'assistant', content: '' }),
       chunk({ content: 'Let me check.' }),
-      chunk({ tool_calls: [{ index: 0, id: 'c0', type: 'function', function: { name: 'f', arguments: '{"a":' } }] }),
+      chunk({
+        tool_calls: [{ index: 0, id: 'c0', type: 'function', function: { name: 'f', arguments: '{"a":' } }],
+      }),
       chunk({ tool_calls: [{ index: 0, function: { arguments: '1}' } }] }),
-      chunk({ tool_calls: [{ index: 1, id: 'c1', type: 'function', function: { name: 'g', arguments: '{}' } }] }),
+      chunk({
+        tool_calls: [{ index: 1, id: 'c1', type: 'function', function: { name: 'g', arguments: '{}' } }],
+      }),
       chunk({}, 'tool_calls'),
       { ...chunk({}), choices: [], usage: { prompt_tokens: 12, completion_tokens: 7, total_tokens: 19 } },
     ].flatMap((item) => mapper.map(item));
@@ -494,12 +741,23 @@ describe('ChatToAnthropicStreamMapper', () => {
       'message_delta',
       'message_stop',
     ]);
-    expect(events[0]).toMatchObject({ message: { id: 'msg_1', model: 'up-model', content: [], stop_reason: null } });
-    expect(events[5]).toEqual({ type: 'content_block_start', index: 1, content_block: { type: 'tool_use', id: 'c0', name: 'f', input: {} } });
+    expect(events[0]).toMatchObject({
+      message: { id: 'msg_1', model: 'up-model', content: [], stop_reason: null },
+    });
+    expect(events[5]).toEqual({
+      type: 'content_block_start',
+      index: 1,
+      content_block: { type: 'tool_use', id: 'c0', name: 'f', input: {} },
+    });
     expect(events.at(-2)).toEqual({
       type: 'message_delta',
       delta: { stop_reason: 'tool_use', stop_sequence: null },
-      usage: { input_tokens: 12, output_tokens: 7, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 },
+      usage: {
+        input_tokens: 12,
+        output_tokens: 7,
+        cache_read_input_tokens: 0,
+        cache_creation_input_tokens: 0,
+      },
     });
   });
 
@@ -507,44 +765,82 @@ describe('ChatToAnthropicStreamMapper', () => {
     const mapper = new ChatToAnthropicStreamMapper('asked');
     mapper.map(chunk({ content: 'a' }));
     mapper.map(chunk({}, 'stop', { stop_sequence: '###' }));
-    expect(mapper.end().find((event) => event.type === 'message_delta')).toMatchObject({ delta: { stop_reason: 'stop_sequence', stop_sequence: '###' } });
+    expect(mapper.end().find((event) => event.type === 'message_delta')).toMatchObject({
+      delta: { stop_reason: 'stop_sequence', stop_sequence: '###' },
+    });
   });
 
   it('still starts and ends a message for a stream with no chunks', () => {
     const events = new ChatToAnthropicStreamMapper('asked').end();
-    expect(events.map((event) => event.type)).toEqual(['message_start', 'ping', 'message_delta', 'message_stop']);
+    expect(events.map((event) => event.type)).toEqual([
+      'message_start',
+      'ping',
+      'message_delta',
+      'message_stop',
+    ]);
     expect(events[0]).toMatchObject({ message: { model: 'asked' } });
   });
 });
 
 describe('toAnthropicError', () => {
-  it('keeps the catalog status and names Anthropic\'s type for every code', () => {
+  it("keeps the catalog status and names Anthropic's type for every code", () => {
     for (const code of Object.keys(ERROR_CATALOG) as Array<keyof typeof ERROR_CATALOG>) {
       const { status, body } = toAnthropicError(new SwitchyardError(code, 'boom'));
       expect(status).toBe(ERROR_CATALOG[code].status);
       expect(body).toEqual({ type: 'error', error: { type: ANTHROPIC_ERROR_TYPES[code], message: 'boom' } });
     }
-    expect(toAnthropicError(new SwitchyardError('upstream_rate_limited', 'x')).body.error.type).toBe('rate_limit_error');
-    expect(toAnthropicError(new Error('secret detail')).body).toEqual({ type: 'error', error: { type: 'api_error', message: 'An internal error occurred.' } });
+    expect(toAnthropicError(new SwitchyardError('upstream_rate_limited', 'x')).body.error.type).toBe(
+      'rate_limit_error',
+    );
+    expect(toAnthropicError(new Error('secret detail')).body).toEqual({
+      type: 'error',
+      error: { type: 'api_error', message: 'An internal error occurred.' },
+    });
   });
 
-  it('starts the message with the param at fault, as Anthropic\'s own messages do (the body has no param field)', () => {
-    const error = new SwitchyardError('invalid_request', 'A user message has nothing to send.', { param: 'messages.2.content' });
-    expect(toAnthropicError(error).body.error.message).toBe('messages.2.content: A user message has nothing to send.');
-    expect(toAnthropicError(new SwitchyardError('invalid_request', 'max_tokens: Field required', { param: 'max_tokens' })).body.error.message).toBe('max_tokens: Field required');
+  it("starts the message with the param at fault, as Anthropic's own messages do (the body has no param field)", () => {
+    const error = new SwitchyardError('invalid_request', 'A user message has nothing to send.', {
+      param: 'messages.2.content',
+    });
+    expect(toAnthropicError(error).body.error.message).toBe(
+      'messages.2.content: A user message has nothing to send.',
+    );
+    expect(
+      toAnthropicError(
+        new SwitchyardError('invalid_request', 'max_tokens: Field required', { param: 'max_tokens' }),
+      ).body.error.message,
+    ).toBe('max_tokens: Field required');
   });
 
-  it('does not name the param twice when the message already quotes it (a schema error said messages.0.content: ... \'messages.0.content\' must be string)', () => {
-    const schema = new SwitchyardError('invalid_request', "Invalid request: 'messages.0.content' must be string.", { param: 'messages.0.content' });
-    expect(toAnthropicError(schema).body.error.message).toBe("Invalid request: 'messages.0.content' must be string.");
+  it("does not name the param twice when the message already quotes it (a schema error said messages.0.content: ... 'messages.0.content' must be string)", () => {
+    const schema = new SwitchyardError(
+      'invalid_request',
+      "Invalid request: 'messages.0.content' must be string.",
+      { param: 'messages.0.content' },
+    );
+    expect(toAnthropicError(schema).body.error.message).toBe(
+      "Invalid request: 'messages.0.content' must be string.",
+    );
     // a longer param that merely starts with it is another field: the prefix stays
-    const other = new SwitchyardError('invalid_request', "Invalid request: 'messages.0.content.1' must be object.", { param: 'messages.0.content' });
-    expect(toAnthropicError(other).body.error.message).toBe("messages.0.content: Invalid request: 'messages.0.content.1' must be object.");
+    const other = new SwitchyardError(
+      'invalid_request',
+      "Invalid request: 'messages.0.content.1' must be object.",
+      { param: 'messages.0.content' },
+    );
+    expect(toAnthropicError(other).body.error.message).toBe(
+      "messages.0.content: Invalid request: 'messages.0.content.1' must be object.",
+    );
   });
 
   it('does not name the param twice when the message starts with it as a word (the condenser said max_tokens: max_tokens leaves no room ...)', () => {
-    const noRoom = new SwitchyardError('context_length_exceeded', 'max_tokens leaves no room for the prompt in the context window of "claude".', { param: 'max_tokens' });
-    expect(toAnthropicError(noRoom).body.error.message).toBe('max_tokens leaves no room for the prompt in the context window of "claude".');
+    const noRoom = new SwitchyardError(
+      'context_length_exceeded',
+      'max_tokens leaves no room for the prompt in the context window of "claude".',
+      { param: 'max_tokens' },
+    );
+    expect(toAnthropicError(noRoom).body.error.message).toBe(
+      'max_tokens leaves no room for the prompt in the context window of "claude".',
+    );
     // a param that only begins the message's first word is not named by it
     const index = new SwitchyardError('invalid_request', 'messages.2 has no content.', { param: 'messages' });
     expect(toAnthropicError(index).body.error.message).toBe('messages: messages.2 has no content.');

@@ -1,8 +1,13 @@
 import { Type } from '@sinclair/typebox';
 
-const CacheControl = Type.Optional(Type.Union([Type.Object({ type: Type.String() }, { additionalProperties: true }), Type.Null()]));
+const CacheControl = Type.Optional(
+  Type.Union([Type.Object({ type: Type.String() }, { additionalProperties: true }), Type.Null()]),
+);
 
-const TextBlock = Type.Object({ type: Type.Literal('text'), text: Type.String(), cache_control: CacheControl }, { additionalProperties: true });
+const TextBlock = Type.Object(
+  { type: Type.Literal('text'), text: Type.String(), cache_control: CacheControl },
+  { additionalProperties: true },
+);
 
 /** Any request content block: `type` is checked here, the rest by the translator (which names the field it refuses). */
 const ContentBlock = Type.Object({ type: Type.String({ minLength: 1 }) }, { additionalProperties: true });
@@ -26,9 +31,22 @@ const Tool = Type.Object(
 );
 
 const ToolChoice = Type.Union([
-  Type.Object({ type: Type.Union([Type.Literal('auto'), Type.Literal('any')]), disable_parallel_tool_use: Type.Optional(Type.Boolean()) }, { additionalProperties: true }),
+  Type.Object(
+    {
+      type: Type.Union([Type.Literal('auto'), Type.Literal('any')]),
+      disable_parallel_tool_use: Type.Optional(Type.Boolean()),
+    },
+    { additionalProperties: true },
+  ),
   Type.Object({ type: Type.Literal('none') }, { additionalProperties: true }),
-  Type.Object({ type: Type.Literal('tool'), name: Type.String({ minLength: 1 }), disable_parallel_tool_use: Type.Optional(Type.Boolean()) }, { additionalProperties: true }),
+  Type.Object(
+    {
+      type: Type.Literal('tool'),
+      name: Type.String({ minLength: 1 }),
+      disable_parallel_tool_use: Type.Optional(Type.Boolean()),
+    },
+    { additionalProperties: true },
+  ),
 ]);
 
 /**
@@ -50,7 +68,12 @@ export const AnthropicMessagesRequestSchema = Type.Object(
     stream: Type.Optional(Type.Boolean()),
     tools: Type.Optional(Type.Array(Tool)),
     tool_choice: Type.Optional(ToolChoice),
-    metadata: Type.Optional(Type.Object({ user_id: Type.Optional(Type.Union([Type.String({ maxLength: 256 }), Type.Null()])) }, { additionalProperties: true })),
+    metadata: Type.Optional(
+      Type.Object(
+        { user_id: Type.Optional(Type.Union([Type.String({ maxLength: 256 }), Type.Null()])) },
+        { additionalProperties: true },
+      ),
+    ),
   },
   { additionalProperties: true },
 );

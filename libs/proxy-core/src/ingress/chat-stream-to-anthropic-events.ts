@@ -36,8 +36,13 @@ export class ChatToAnthropicStreamMapper {
     if (choice === undefined) return events;
     const text = choice.delta.content;
     if (typeof text === 'string' && text.length > 0) {
-      if (this.#open?.kind !== 'text') events.push(...this.#openBlock({ kind: 'text', index: this.#nextIndex }, { type: 'text', text: '' }));
-      events.push({ type: 'content_block_delta', index: (this.#open as OpenBlock).index, delta: { type: 'text_delta', text } });
+      if (this.#open?.kind !== 'text')
+        events.push(...this.#openBlock({ kind: 'text', index: this.#nextIndex }, { type: 'text', text: '' }));
+      events.push({
+        type: 'content_block_delta',
+        index: (this.#open as OpenBlock).index,
+        delta: { type: 'text_delta', text },
+      });
     }
     for (const call of choice.delta.tool_calls ?? []) {
       let index = this.#toolBlocks.get(call.index);
@@ -45,11 +50,21 @@ export class ChatToAnthropicStreamMapper {
         index = this.#nextIndex;
         this.#toolBlocks.set(call.index, index);
         const id = call.id ?? `toolu_${index}`;
-        events.push(...this.#openBlock({ kind: 'tool', index, toolIndex: call.index }, { type: 'tool_use', id, name: call.function?.name ?? '', input: {} }));
+        events.push(
+          ...this.#openBlock(
+            { kind: 'tool', index, toolIndex: call.index },
+            { type: 'tool_use', id, name: call.function?.name ?? '', input: {} },
+          ),
+        );
       }
       const args = call.function?.arguments;
       // fragments of one call arrive in order; a provider interleaving calls still lands each on its own block
-      if (typeof args === 'string' && args.length > 0) events.push({ type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json: args } });
+      if (typeof args === 'string' && args.length > 0)
+        events.push({
+          type: 'content_block_delta',
+          index,
+          delta: { type: 'input_json_delta', partial_json: args },
+        });
     }
     if (choice.finish_reason !== null) {
       this.#finish = choice.finish_reason;
@@ -65,7 +80,10 @@ export class ChatToAnthropicStreamMapper {
     const stopReason = mapFinishReasonToAnthropic(this.#finish, this.#stopSequence);
     events.push({
       type: 'message_delta',
-      delta: { stop_reason: stopReason, stop_sequence: stopReason === 'stop_sequence' ? this.#stopSequence : null },
+      delta: {
+        stop_reason: stopReason,
+        stop_sequence: stopReason === 'stop_sequence' ? this.#stopSequence : null,
+      },
       usage: mapChatUsageToAnthropic(this.#usage),
     });
     events.push({ type: 'message_stop' });
@@ -83,12 +101,20 @@ export class ChatToAnthropicStreamMapper {
       stop_reason: null,
       stop_sequence: null,
       // the prompt's size is known only at the end of an OpenAI stream: message_delta reports it
-      usage: { input_tokens: 0, output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 },
+      usage: {
+        input_tokens: 0,
+        output_tokens: 0,
+        cache_creation_input_tokens: 0,
+        cache_read_input_tokens: 0,
+      },
     };
     return [{ type: 'message_start', message }, { type: 'ping' }];
   }
 
-  #openBlock(block: OpenBlock, contentBlock: Extract<AnthropicStreamEvent, { type: 'content_block_start' }>['content_block']): AnthropicStreamEvent[] {
+  #openBlock(
+    block: OpenBlock,
+    contentBlock: Extract<AnthropicStreamEvent, { type: 'content_block_start' }>['content_block'],
+  ): AnthropicStreamEvent[] {
     const events = this.#closeBlock();
     this.#open = block;
     this.#nextIndex = block.index + 1;
@@ -109,7 +135,10 @@ export class ChatToAnthropicStreamMapper {
  * fails throws from the iterator after the events sent so far (the HTTP edge turns it into an
  * `error` event); a complete one ends with `message_stop`.
  */
-export async function* chatStreamToAnthropicEvents(stream: AsyncIterable<ChatCompletionChunk>, model: string): AsyncGenerator<AnthropicStreamEvent> {
+export async function* chatStreamToAnthropicEvents(
+  stream: AsyncIterable<ChatCompletionChunk>,
+  model: string,
+): AsyncGenerator<AnthropicStreamEvent> {
   const mapper = new ChatToAnthropicStreamMapper(model);
   for await (const chunk of stream) yield* mapper.map(chunk);
   yield* mapper.end();

@@ -1,5 +1,9 @@
 import { SwitchyardError } from '../errors/switchyard-error';
-import type { AnthropicStopReason, AnthropicTextBlock, AnthropicToolUseBlock } from '../providers/anthropic/anthropic-wire';
+import type {
+  AnthropicStopReason,
+  AnthropicTextBlock,
+  AnthropicToolUseBlock,
+} from '../providers/anthropic/anthropic-wire';
 import { parseToolArguments } from '../wire/chat-message-parts';
 import type { ChatCompletion } from '../wire/openai-chat';
 import { mapChatUsageToAnthropic, type AnthropicIngressUsage } from './map-chat-usage-to-anthropic';
@@ -42,9 +46,15 @@ function toolInput(args: string): { input: Record<string, unknown> } | { cause: 
  * @see https://docs.anthropic.com/en/api/messages
  * @see https://docs.anthropic.com/en/api/handling-stop-reasons
  */
-export function chatToAnthropicMessage(completion: ChatCompletion, provider?: string): AnthropicIngressMessage {
+export function chatToAnthropicMessage(
+  completion: ChatCompletion,
+  provider?: string,
+): AnthropicIngressMessage {
   const choice = completion.choices[0];
-  if (choice === undefined) throw new SwitchyardError('upstream_error', 'The provider sent a completion with no choices.', { provider });
+  if (choice === undefined)
+    throw new SwitchyardError('upstream_error', 'The provider sent a completion with no choices.', {
+      provider,
+    });
   const content: AnthropicIngressMessage['content'] = [];
   const text = choice.message.content;
   if (typeof text === 'string' && text.length > 0) content.push({ type: 'text', text });
@@ -55,7 +65,11 @@ export function chatToAnthropicMessage(completion: ChatCompletion, provider?: st
     if ('input' in parsed) {
       content.push({ type: 'tool_use', id: call.id, name: call.function.name, input: parsed.input });
     } else if (stopReason !== 'max_tokens') {
-      throw new SwitchyardError('upstream_error', 'The provider sent tool call arguments that are not a JSON object.', { provider, cause: parsed.cause });
+      throw new SwitchyardError(
+        'upstream_error',
+        'The provider sent tool call arguments that are not a JSON object.',
+        { provider, cause: parsed.cause },
+      );
     }
     // else the call max_tokens cut: left out, never a tool_use with truncated or made-up input (a client might run it)
   }

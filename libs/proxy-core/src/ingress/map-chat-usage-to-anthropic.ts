@@ -5,7 +5,9 @@ import type { ChatUsage } from '../wire/openai-chat';
  * Anthropic usage as the ingress reports it: every count a number (no cache-write breakdown),
  * and the web searches the provider ran, when it ran any.
  */
-export type AnthropicIngressUsage = Required<{ [K in Exclude<keyof AnthropicUsage, 'cache_creation' | 'server_tool_use'>]: number }> & {
+export type AnthropicIngressUsage = Required<{
+  [K in Exclude<keyof AnthropicUsage, 'cache_creation' | 'server_tool_use'>]: number;
+}> & {
   server_tool_use?: { web_search_requests: number };
 };
 

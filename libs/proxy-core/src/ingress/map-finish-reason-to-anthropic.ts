@@ -7,7 +7,10 @@ import type { ChatFinishReason } from '../wire/openai-chat';
  * `stop_sequence` extension on a choice), else `end_turn`; a missing reason is `end_turn`.
  * @see https://docs.anthropic.com/en/api/handling-stop-reasons
  */
-export function mapFinishReasonToAnthropic(reason: ChatFinishReason | null | undefined, stopSequence: string | null | undefined): AnthropicStopReason {
+export function mapFinishReasonToAnthropic(
+  reason: ChatFinishReason | null | undefined,
+  stopSequence: string | null | undefined,
+): AnthropicStopReason {
   switch (reason) {
     case 'length':
       return 'max_tokens';

@@ -1,7 +1,21 @@
 import { isSwitchyardError, SwitchyardError } from '../errors/switchyard-error';
-import type { AnthropicImageBlock, AnthropicMessagesRequest, AnthropicRequestBlock, AnthropicToolChoice } from '../providers/anthropic/anthropic-wire';
+import type {
+  AnthropicImageBlock,
+  AnthropicMessagesRequest,
+  AnthropicRequestBlock,
+  AnthropicToolChoice,
+} from '../providers/anthropic/anthropic-wire';
 import { invalidRequest } from '../wire/chat-message-parts';
-import type { ChatCompletionRequest, ChatContentPart, ChatMessage, ChatTextPart, ChatTool, ChatToolCall, ChatToolChoice, ChatWebSearchOptions } from '../wire/openai-chat';
+import type {
+  ChatCompletionRequest,
+  ChatContentPart,
+  ChatMessage,
+  ChatTextPart,
+  ChatTool,
+  ChatToolCall,
+  ChatToolChoice,
+  ChatWebSearchOptions,
+} from '../wire/openai-chat';
 
 /** What a tool result flagged `is_error` is prefixed with: OpenAI's tool messages carry no error flag. */
 export const TOOL_ERROR_PREFIX = 'Error: ';
@@ -11,16 +25,22 @@ function unsupported(message: string, param: string): SwitchyardError {
 }
 
 function imagePart(block: AnthropicImageBlock, param: string): ChatContentPart {
-  const source = block.source as { type?: unknown; media_type?: unknown; data?: unknown; url?: unknown } | undefined;
+  const source = block.source as
+    { type?: unknown; media_type?: unknown; data?: unknown; url?: unknown } | undefined;
   if (source?.type === 'base64' && typeof source.media_type === 'string' && typeof source.data === 'string') {
     return { type: 'image_url', image_url: { url: `data:${source.media_type};base64,${source.data}` } };
   }
-  if (source?.type === 'url' && typeof source.url === 'string') return { type: 'image_url', image_url: { url: source.url } };
-  throw invalidRequest('An image source must be {type:"base64", media_type, data} or {type:"url", url}.', `${param}.source`);
+  if (source?.type === 'url' && typeof source.url === 'string')
+    return { type: 'image_url', image_url: { url: source.url } };
+  throw invalidRequest(
+    'An image source must be {type:"base64", media_type, data} or {type:"url", url}.',
+    `${param}.source`,
+  );
 }
 
 function textOf(block: { text?: unknown }, param: string): string {
-  if (typeof block.text !== 'string') throw invalidRequest('A text block needs a string "text".', `${param}.text`);
+  if (typeof block.text !== 'string')
+    throw invalidRequest('A text block needs a string "text".', `${param}.text`);
   return block.text;
 }
 
@@ -37,9 +57,14 @@ interface ChatMessageOrigin {
 }
 
 /** A `tool_result`'s content as the tool message's text, plus any images it carried (and their params, when `imageParams` is given). */
-function toolResult(block: AnthropicRequestBlock, param: string, imageParams: string[] | undefined): { message: ChatMessage; images: ChatContentPart[] } {
+function toolResult(
+  block: AnthropicRequestBlock,
+  param: string,
+  imageParams: string[] | undefined,
+): { message: ChatMessage; images: ChatContentPart[] } {
   const result = block as { tool_use_id?: unknown; content?: unknown; is_error?: unknown };
-  if (typeof result.tool_use_id !== 'string' || result.tool_use_id.length === 0) throw invalidRequest('A tool_result needs a "tool_use_id".', `${param}.tool_use_id`);
+  if (typeof result.tool_use_id !== 'string' || result.tool_use_id.length === 0)
+    throw invalidRequest('A tool_result needs a "tool_use_id".', `${param}.tool_use_id`);
   let text = '';
   const images: ChatContentPart[] = [];
   if (typeof result.content === 'string') text = result.content;
@@ -50,14 +75,26 @@ function toolResult(block: AnthropicRequestBlock, param: string, imageParams: st
       else if (part.type === 'image') {
         images.push(imagePart(part, where));
         imageParams?.push(where);
-      } else throw unsupported(`A tool_result may hold text and image blocks, not "${part.type}".`, `${where}.type`);
+      } else
+        throw unsupported(
+          `A tool_result may hold text and image blocks, not "${part.type}".`,
+          `${where}.type`,
+        );
     });
-  } else if (result.content !== undefined && result.content !== null) throw invalidRequest('A tool_result\'s "content" must be a string or an array of blocks.', `${param}.content`);
+  } else if (result.content !== undefined && result.content !== null)
+    throw invalidRequest(
+      'A tool_result\'s "content" must be a string or an array of blocks.',
+      `${param}.content`,
+    );
   if (result.is_error === true) text = `${TOOL_ERROR_PREFIX}${text}`;
   return { message: { role: 'tool', tool_call_id: result.tool_use_id, content: text }, images };
 }
 
-function userMessages(content: AnthropicRequestBlock[], param: string, origins: ChatMessageOrigin[] | undefined): ChatMessage[] {
+function userMessages(
+  content: AnthropicRequestBlock[],
+  param: string,
+  origins: ChatMessageOrigin[] | undefined,
+): ChatMessage[] {
   // OpenAI wants tool results right after the assistant's tool calls, so they come first
   const tools: ChatMessage[] = [];
   const parts: ChatContentPart[] = [];
@@ -83,7 +120,10 @@ function userMessages(content: AnthropicRequestBlock[], param: string, origins: 
         break;
       }
       default:
-        throw unsupported(`Content block type "${block.type}" is not supported in a user turn by the gateway.`, `${where}.type`);
+        throw unsupported(
+          `Content block type "${block.type}" is not supported in a user turn by the gateway.`,
+          `${where}.type`,
+        );
     }
   });
   if (toolOrigins !== undefined) origins?.push(...toolOrigins);
@@ -93,12 +133,23 @@ function userMessages(content: AnthropicRequestBlock[], param: string, origins: 
   // different request than the client's; a provider that refuses empty content names it
   if (parts.length === 0 && tools.length > 0) return tools;
   const onlyText = parts.every((part): part is ChatTextPart => part.type === 'text');
-  const user: ChatMessage = { role: 'user', content: onlyText ? parts.map((part) => part.text).join('') : parts };
-  origins?.push({ at: param.slice(0, -'.content'.length), content: param, ...(onlyText ? {} : { parts: partParams }) });
+  const user: ChatMessage = {
+    role: 'user',
+    content: onlyText ? parts.map((part) => part.text).join('') : parts,
+  };
+  origins?.push({
+    at: param.slice(0, -'.content'.length),
+    content: param,
+    ...(onlyText ? {} : { parts: partParams }),
+  });
   return [...tools, user];
 }
 
-function assistantMessage(content: AnthropicRequestBlock[], param: string, origins: ChatMessageOrigin[] | undefined): ChatMessage {
+function assistantMessage(
+  content: AnthropicRequestBlock[],
+  param: string,
+  origins: ChatMessageOrigin[] | undefined,
+): ChatMessage {
   let text = '';
   const calls: ChatToolCall[] = [];
   const callParams: string[] | undefined = origins === undefined ? undefined : [];
@@ -110,8 +161,13 @@ function assistantMessage(content: AnthropicRequestBlock[], param: string, origi
         break;
       case 'tool_use': {
         const use = block as { id?: unknown; name?: unknown; input?: unknown };
-        if (typeof use.id !== 'string' || typeof use.name !== 'string') throw invalidRequest('A tool_use block needs an "id" and a "name".', where);
-        calls.push({ id: use.id, type: 'function', function: { name: use.name, arguments: JSON.stringify(use.input ?? {}) } });
+        if (typeof use.id !== 'string' || typeof use.name !== 'string')
+          throw invalidRequest('A tool_use block needs an "id" and a "name".', where);
+        calls.push({
+          id: use.id,
+          type: 'function',
+          function: { name: use.name, arguments: JSON.stringify(use.input ?? {}) },
+        });
         callParams?.push(where);
         break;
       }
@@ -120,11 +176,18 @@ function assistantMessage(content: AnthropicRequestBlock[], param: string, origi
         // earlier reasoning is the provider's own business: other providers cannot verify it
         break;
       default:
-        throw unsupported(`Content block type "${block.type}" is not supported in an assistant turn by the gateway.`, `${where}.type`);
+        throw unsupported(
+          `Content block type "${block.type}" is not supported in an assistant turn by the gateway.`,
+          `${where}.type`,
+        );
     }
   });
   origins?.push({ at: param.slice(0, -'.content'.length), content: param, calls: callParams });
-  return { role: 'assistant', content: text.length > 0 || calls.length === 0 ? text : null, ...(calls.length > 0 ? { tool_calls: calls } : {}) };
+  return {
+    role: 'assistant',
+    content: text.length > 0 || calls.length === 0 ? text : null,
+    ...(calls.length > 0 ? { tool_calls: calls } : {}),
+  };
 }
 
 /** Whether a tool is Anthropic's web search server tool (`web_search_20250305` and its later versions). */
@@ -145,7 +208,10 @@ function webSearchOptions(tool: Record<string, unknown>, param: string): ChatWeb
   for (const field of ['allowed_domains', 'blocked_domains']) {
     const domains = tool[field];
     if (domains !== undefined && domains !== null && !(Array.isArray(domains) && domains.length === 0)) {
-      throw unsupported(`The web search tool's "${field}" cannot be honoured through the gateway: the providers it asks to search cannot be restricted to or from domains.`, `${param}.${field}`);
+      throw unsupported(
+        `The web search tool's "${field}" cannot be honoured through the gateway: the providers it asks to search cannot be restricted to or from domains.`,
+        `${param}.${field}`,
+      );
     }
   }
   const options: ChatWebSearchOptions = {};
@@ -227,7 +293,8 @@ export function translateMessagesRequest(request: AnthropicMessagesRequest): Mes
   // `web_search_options` is made of the web search tool: a refusal of it names the tool
   const searchTool = (request.tools ?? []).findIndex(isWebSearchTool);
   const clientParam = (param: string): string => {
-    if (searchTool >= 0 && (param === 'web_search_options' || param.startsWith('web_search_options.'))) return `tools.${searchTool}`;
+    if (searchTool >= 0 && (param === 'web_search_options' || param.startsWith('web_search_options.')))
+      return `tools.${searchTool}`;
     if (!param.startsWith('messages.')) return param;
     if (origins === undefined) {
       const kept: ChatMessageOrigin[] = [];
@@ -240,7 +307,13 @@ export function translateMessagesRequest(request: AnthropicMessagesRequest): Mes
     chat,
     clientParam,
     clientError: (thrown, sent) =>
-      withClientParam(thrown, sent === undefined ? clientParam : (param) => sentParamOf(param, sent, translated.length === count ? translated : undefined, clientParam)),
+      withClientParam(
+        thrown,
+        sent === undefined
+          ? clientParam
+          : (param) =>
+              sentParamOf(param, sent, translated.length === count ? translated : undefined, clientParam),
+      ),
   };
 }
 
@@ -250,7 +323,12 @@ export function translateMessagesRequest(request: AnthropicMessagesRequest): Mes
  * positions then say nothing), and named as the client's message it came from; `messages` when it
  * is none of them (a summary, a truncated copy, a plugin's system prompt).
  */
-function sentParamOf(param: string, sent: readonly ChatMessage[], own: readonly ChatMessage[] | undefined, clientParam: (param: string) => string): string {
+function sentParamOf(
+  param: string,
+  sent: readonly ChatMessage[],
+  own: readonly ChatMessage[] | undefined,
+  clientParam: (param: string) => string,
+): string {
   const at = /^messages\.(\d+)(.*)$/.exec(param);
   if (at === null) return clientParam(param);
   const message = sent[Number(at[1])];
@@ -259,7 +337,10 @@ function sentParamOf(param: string, sent: readonly ChatMessage[], own: readonly 
 }
 
 /** The chat request; `origins`, when given, gets where each chat message came from, in order. */
-function translate(request: AnthropicMessagesRequest, origins: ChatMessageOrigin[] | undefined): ChatCompletionRequest {
+function translate(
+  request: AnthropicMessagesRequest,
+  origins: ChatMessageOrigin[] | undefined,
+): ChatCompletionRequest {
   const messages: ChatMessage[] = [];
   if (typeof request.system === 'string') {
     if (request.system.length > 0) {
@@ -281,7 +362,8 @@ function translate(request: AnthropicMessagesRequest, origins: ChatMessageOrigin
     else messages.push(assistantMessage(message.content, param, origins));
   });
   const chat: ChatCompletionRequest = { model: request.model, messages, max_tokens: request.max_tokens };
-  if (request.stop_sequences !== undefined && request.stop_sequences.length > 0) chat.stop = request.stop_sequences;
+  if (request.stop_sequences !== undefined && request.stop_sequences.length > 0)
+    chat.stop = request.stop_sequences;
   if (request.temperature !== undefined) chat.temperature = request.temperature;
   if (request.top_p !== undefined) chat.top_p = request.top_p;
   const functions: ChatTool[] = [];
@@ -289,13 +371,20 @@ function translate(request: AnthropicMessagesRequest, origins: ChatMessageOrigin
   for (const [index, tool] of (request.tools ?? []).entries()) {
     const kind = (tool as { type?: unknown }).type;
     if (isWebSearchTool(tool)) {
-      if (webSearchTool !== undefined) throw unsupported('A request may hold one web search tool.', `tools.${index}`);
+      if (webSearchTool !== undefined)
+        throw unsupported('A request may hold one web search tool.', `tools.${index}`);
       webSearchTool = tool.name;
-      chat.web_search_options = webSearchOptions(tool as unknown as Record<string, unknown>, `tools.${index}`);
+      chat.web_search_options = webSearchOptions(
+        tool as unknown as Record<string, unknown>,
+        `tools.${index}`,
+      );
       continue;
     }
     if (kind !== undefined && kind !== 'custom') {
-      throw unsupported(`Server tool "${typeof kind === 'string' ? kind : JSON.stringify(kind)}" runs only on Anthropic's own API, not through the gateway (of the server tools, only web search is translated).`, `tools.${index}.type`);
+      throw unsupported(
+        `Server tool "${typeof kind === 'string' ? kind : JSON.stringify(kind)}" runs only on Anthropic's own API, not through the gateway (of the server tools, only web search is translated).`,
+        `tools.${index}.type`,
+      );
     }
     functions.push({
       type: 'function',
@@ -308,13 +397,24 @@ function translate(request: AnthropicMessagesRequest, origins: ChatMessageOrigin
   }
   if (functions.length > 0) chat.tools = functions;
   // the providers search when the model decides to: none can be made to
-  if (request.tool_choice?.type === 'tool' && webSearchTool !== undefined && request.tool_choice.name === webSearchTool) {
-    throw unsupported('"tool_choice" cannot name the web search tool through the gateway: the providers behind it search when the model decides to.', 'tool_choice.name');
+  if (
+    request.tool_choice?.type === 'tool' &&
+    webSearchTool !== undefined &&
+    request.tool_choice.name === webSearchTool
+  ) {
+    throw unsupported(
+      '"tool_choice" cannot name the web search tool through the gateway: the providers behind it search when the model decides to.',
+      'tool_choice.name',
+    );
   }
   // OpenAI refuses a tool_choice without tools; with none, "none" is what the model does anyway
   if (request.tool_choice !== undefined && chat.tools !== undefined) {
     chat.tool_choice = toolChoice(request.tool_choice);
-    if ('disable_parallel_tool_use' in request.tool_choice && request.tool_choice.disable_parallel_tool_use === true) chat.parallel_tool_calls = false;
+    if (
+      'disable_parallel_tool_use' in request.tool_choice &&
+      request.tool_choice.disable_parallel_tool_use === true
+    )
+      chat.parallel_tool_calls = false;
   }
   const user = request.metadata?.user_id;
   if (typeof user === 'string' && user.length > 0) chat.user = user;
@@ -326,9 +426,18 @@ function translate(request: AnthropicMessagesRequest, origins: ChatMessageOrigin
 }
 
 /** What follows a content part's param in the chat request, as what follows its block's. */
-const PART_FIELDS: Record<string, string> = { '.type': '.type', '.text': '.text', '.image_url': '.source', '.image_url.url': '.source' };
+const PART_FIELDS: Record<string, string> = {
+  '.type': '.type',
+  '.text': '.text',
+  '.image_url': '.source',
+  '.image_url.url': '.source',
+};
 /** What follows a tool call's param in the chat request, as what follows its `tool_use` block's. */
-const CALL_FIELDS: Record<string, string> = { '.id': '.id', '.function.name': '.name', '.function.arguments': '.input' };
+const CALL_FIELDS: Record<string, string> = {
+  '.id': '.id',
+  '.function.name': '.name',
+  '.function.arguments': '.input',
+};
 
 function clientParamOf(param: string, origins: readonly ChatMessageOrigin[]): string {
   const message = /^messages\.(\d+)(.*)$/.exec(param);
@@ -340,7 +449,8 @@ function clientParamOf(param: string, origins: readonly ChatMessageOrigin[]): st
   if (rest === '.tool_call_id') return `${origin.at}.tool_use_id`;
   const part = /^\.content\.(\d+)(.*)$/.exec(rest);
   const partAt = part === null ? undefined : origin.parts?.[Number(part[1])];
-  if (part !== null) return partAt === undefined ? origin.content : `${partAt}${PART_FIELDS[part[2] ?? ''] ?? ''}`;
+  if (part !== null)
+    return partAt === undefined ? origin.content : `${partAt}${PART_FIELDS[part[2] ?? ''] ?? ''}`;
   const call = /^\.tool_calls\.(\d+)(.*)$/.exec(rest);
   const callAt = call === null ? undefined : origin.calls?.[Number(call[1])];
   if (call !== null && callAt !== undefined) return `${callAt}${CALL_FIELDS[call[2] ?? ''] ?? ''}`;
@@ -353,7 +463,14 @@ function withClientParam(thrown: unknown, clientParam: (param: string) => string
   const param = clientParam(thrown.param);
   if (param === thrown.param) return thrown;
   const { code, message, cause, provider, retryAfterMs, upstreamStatus, status } = thrown;
-  const error = new SwitchyardError(code, message, { cause, provider, param, retryAfterMs, upstreamStatus, status });
+  const error = new SwitchyardError(code, message, {
+    cause,
+    provider,
+    param,
+    retryAfterMs,
+    upstreamStatus,
+    status,
+  });
   if (thrown.stack !== undefined) error.stack = thrown.stack;
   return error;
 }

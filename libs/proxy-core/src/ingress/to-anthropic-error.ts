@@ -61,7 +61,8 @@ export const ANTHROPIC_ERROR_TYPES = {
  * (`'messages.0.content' must be string`).
  */
 function namesParam(message: string, param: string): boolean {
-  if (message.startsWith(param) && (message[param.length] === ' ' || message[param.length] === ':')) return true;
+  if (message.startsWith(param) && (message[param.length] === ' ' || message[param.length] === ':'))
+    return true;
   return message.includes(`'${param}'`);
 }
 
@@ -73,6 +74,12 @@ function namesParam(message: string, param: string): boolean {
  */
 export function toAnthropicError(thrown: unknown): { status: number; body: AnthropicIngressErrorBody } {
   const error = toSwitchyardError(thrown);
-  const message = error.param === undefined || namesParam(error.message, error.param) ? error.message : `${error.param}: ${error.message}`;
-  return { status: error.status, body: { type: 'error', error: { type: ANTHROPIC_ERROR_TYPES[error.code], message } } };
+  const message =
+    error.param === undefined || namesParam(error.message, error.param)
+      ? error.message
+      : `${error.param}: ${error.message}`;
+  return {
+    status: error.status,
+    body: { type: 'error', error: { type: ANTHROPIC_ERROR_TYPES[error.code], message } },
+  };
 }

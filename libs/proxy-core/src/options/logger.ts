@@ -13,4 +13,10 @@ export interface Logger {
 const noop: LogFn = () => undefined;
 
 /** The default logger: libraries stay silent unless given one. */
-export const silentLogger: Logger = Object.freeze({ trace: noop, debug: noop, info: noop, warn: noop, error: noop });
+export const silentLogger: Logger = Object.freeze({
+  trace: noop,
+  debug: noop,
+  info: noop,
+  warn: noop,
+  error: noop,
+});

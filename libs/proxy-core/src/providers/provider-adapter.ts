@@ -49,7 +49,10 @@ export interface ProviderAdapter {
    * the iterable yields OpenAI chunks incrementally and throws a `SwitchyardError` if the
    * stream fails. Usage is reported in a final chunk whenever the provider gives it.
    */
-  stream(request: ChatCompletionRequest, context: ProviderCallContext): Promise<AsyncIterable<ChatCompletionChunk>>;
+  stream(
+    request: ChatCompletionRequest,
+    context: ProviderCallContext,
+  ): Promise<AsyncIterable<ChatCompletionChunk>>;
   /**
    * Whether the provider answers legacy completions natively for this upstream model. When
    * it says yes and the adapter has {@link complete} / {@link streamComplete}, the gateway
@@ -62,7 +65,10 @@ export interface ProviderAdapter {
    * A streamed legacy completion: resolves once the upstream accepted the request; yields
    * `text_completion` chunks, usage in a final chunk whenever the provider gives it.
    */
-  streamComplete?(request: CompletionRequest, context: ProviderCallContext): Promise<AsyncIterable<TextCompletion>>;
+  streamComplete?(
+    request: CompletionRequest,
+    context: ProviderCallContext,
+  ): Promise<AsyncIterable<TextCompletion>>;
   /** Embeddings, when the provider has them. */
   embed?(request: EmbeddingRequest, context: ProviderCallContext): Promise<EmbeddingResponse>;
   /** Releases pools and timers. */

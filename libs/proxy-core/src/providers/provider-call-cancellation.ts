@@ -29,7 +29,12 @@ export class GatewayCallContext implements ProviderCallContext {
   declare readonly headers: Readonly<Record<string, string>>;
   readonly #source: SignalingAbortSource;
 
-  constructor(model: string, source: SignalingAbortSource, requestId: string, headers: Readonly<Record<string, string>>) {
+  constructor(
+    model: string,
+    source: SignalingAbortSource,
+    requestId: string,
+    headers: Readonly<Record<string, string>>,
+  ) {
     this.#source = source;
     this.model = model;
     Object.defineProperty(this, 'signal', GatewayCallContext.#signalProperty);

@@ -19,12 +19,22 @@ export interface ProviderCallDefaults {
  * (`context.headers`: trace context), then `accept` and the gateway's request id, which neither can replace.
  * One place for that order, which every built-in adapter follows.
  */
-export function providerCallHeaders(own: Readonly<Record<string, string>>, context: ProviderCallContext, accept: string): Record<string, string> {
+export function providerCallHeaders(
+  own: Readonly<Record<string, string>>,
+  context: ProviderCallContext,
+  accept: string,
+): Record<string, string> {
   return Object.assign({}, own, context.headers, { accept, 'x-request-id': context.requestId });
 }
 
 /** The options of one JSON call to `url` (see `upstreamJsonRequest` and `upstreamStreamRequest`), cancelled with the attempt. */
-export function providerCallOptions(defaults: ProviderCallDefaults, url: string, json: unknown, context: ProviderCallContext, accept = 'application/json'): UpstreamRequestOptions {
+export function providerCallOptions(
+  defaults: ProviderCallDefaults,
+  url: string,
+  json: unknown,
+  context: ProviderCallContext,
+  accept = 'application/json',
+): UpstreamRequestOptions {
   return {
     provider: defaults.provider,
     url,

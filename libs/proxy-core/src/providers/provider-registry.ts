@@ -8,7 +8,10 @@ export class ProviderRegistry {
   /** Adds a factory; a second factory for the same type is a `duplicate_registration` error. */
   register<TOptions extends object>(factory: ProviderFactory<TOptions>): void {
     if (this.#factories.has(factory.type)) {
-      throw new SwitchyardError('duplicate_registration', `Provider type "${factory.type}" is already registered.`);
+      throw new SwitchyardError(
+        'duplicate_registration',
+        `Provider type "${factory.type}" is already registered.`,
+      );
     }
     this.#factories.set(factory.type, factory as unknown as ProviderFactory);
   }

@@ -30,17 +30,26 @@ describe('Redis endpoints', () => {
     expect(redisEndpointProblems({ url: 'redis://:secret-pw@cache:99999' }, '/redis', false)).toEqual([
       '/redis/url: is not a valid URL: the port 99999 is not in 0-65535',
     ]);
-    expect(redisEndpointProblems({ cluster: { nodes: ['redis://a:7000', 'redis://b:7x01'] } }, '/redis', false)).toEqual([
-      '/redis/cluster/nodes/1: is not a valid URL: its port is not a number',
-    ]);
-    expect(redisUrlProblem('REDIS://cache:70000')).toBe('is not a valid URL: the port 70000 is not in 0-65535');
-    expect(redisUrlProblem('redis://:p@ss@cache:65536/0')).toBe('is not a valid URL: the port 65536 is not in 0-65535');
+    expect(
+      redisEndpointProblems({ cluster: { nodes: ['redis://a:7000', 'redis://b:7x01'] } }, '/redis', false),
+    ).toEqual(['/redis/cluster/nodes/1: is not a valid URL: its port is not a number']);
+    expect(redisUrlProblem('REDIS://cache:70000')).toBe(
+      'is not a valid URL: the port 70000 is not in 0-65535',
+    );
+    expect(redisUrlProblem('redis://:p@ss@cache:65536/0')).toBe(
+      'is not a valid URL: the port 65536 is not in 0-65535',
+    );
     expect(redisUrlProblem('rediss://cache:-1')).toBe('is not a valid URL: its port is not a number');
-    expect(redisUrlProblem('redis://ca che:6379')).toBe('is not a valid URL (expected redis://[user:password@]host[:port][/db])');
+    expect(redisUrlProblem('redis://ca che:6379')).toBe(
+      'is not a valid URL (expected redis://[user:password@]host[:port][/db])',
+    );
     expect(redisUrlProblem('rediss://user:pw@[::1]:6380/2')).toBeUndefined();
     let error: unknown;
     try {
-      createGateway({ providers: [{ name: 'mock', type: 'mock' }], limiter: { redis: { url: 'redis://:secret-pw@cache:99999' } } });
+      createGateway({
+        providers: [{ name: 'mock', type: 'mock' }],
+        limiter: { redis: { url: 'redis://:secret-pw@cache:99999' } },
+      });
     } catch (caught) {
       error = caught;
     }
@@ -54,30 +63,43 @@ describe('Redis endpoints', () => {
     ['rediss://:s3cr3t?pw@cache:6380', 's3cr3t'],
     ['redis://:s3cr3t#pw@cache', 's3cr3t'],
     ['redis://:987654321/x@cache:6379', '987654321'],
-  ])('refuses %s, whose password holds a reserved character, without echoing any of the password', (url, secret) => {
-    const problem = redisUrlProblem(url);
-    expect(problem).toBe("is not a valid URL: its user name or password holds a '/', '?' or '#' (percent-encode it: %2F, %3F, %23)");
-    expect(problem).not.toContain(secret);
-    let error: unknown;
-    try {
-      createGateway({ providers: [{ name: 'mock', type: 'mock' }], limiter: { redis: { url } } });
-    } catch (caught) {
-      error = caught;
-    }
-    expect(isSwitchyardError(error) && error.code).toBe('invalid_options');
-    expect((error as Error).message).not.toContain(secret);
-  });
+  ])(
+    'refuses %s, whose password holds a reserved character, without echoing any of the password',
+    (url, secret) => {
+      const problem = redisUrlProblem(url);
+      expect(problem).toBe(
+        "is not a valid URL: its user name or password holds a '/', '?' or '#' (percent-encode it: %2F, %3F, %23)",
+      );
+      expect(problem).not.toContain(secret);
+      let error: unknown;
+      try {
+        createGateway({ providers: [{ name: 'mock', type: 'mock' }], limiter: { redis: { url } } });
+      } catch (caught) {
+        error = caught;
+      }
+      expect(isSwitchyardError(error) && error.code).toBe('invalid_options');
+      expect((error as Error).message).not.toContain(secret);
+    },
+  );
 
   it("refuses a password with a '%' that starts no escape, which ioredis fails to decode at start", async () => {
     const url = 'redis://:100%pure@cache:6379';
-    await expect(createRedisClient({ url }, { commandTimeoutMs: 100, lazyConnect: true })).rejects.toThrow(/URI malformed/);
-    expect(redisUrlProblem(url)).toBe("is not a valid URL: its user name or password holds a '%' that starts no %XX escape (write it as %25)");
+    await expect(createRedisClient({ url }, { commandTimeoutMs: 100, lazyConnect: true })).rejects.toThrow(
+      /URI malformed/,
+    );
+    expect(redisUrlProblem(url)).toBe(
+      "is not a valid URL: its user name or password holds a '%' that starts no %XX escape (write it as %25)",
+    );
     expect(redisUrlProblem('redis://:100%25pure@cache:6379')).toBeUndefined();
   });
 
   it('refuses a unix:// address without an absolute path (ioredis would take the host as part of the path)', () => {
-    expect(redisUrlProblem('unix://tmp/redis.sock')).toBe('is a unix:// address without an absolute path (expected unix:///path/to/redis.sock)');
-    expect(redisUrlProblem('unix://')).toBe('is a unix:// address without an absolute path (expected unix:///path/to/redis.sock)');
+    expect(redisUrlProblem('unix://tmp/redis.sock')).toBe(
+      'is a unix:// address without an absolute path (expected unix:///path/to/redis.sock)',
+    );
+    expect(redisUrlProblem('unix://')).toBe(
+      'is a unix:// address without an absolute path (expected unix:///path/to/redis.sock)',
+    );
   });
 
   it('refuses an address with a scheme other than redis:// or rediss:// (ioredis would connect to its host as Redis), naming only the scheme', () => {
@@ -88,11 +110,15 @@ describe('Redis endpoints', () => {
       '/limiter/redis/url: has the scheme "http:": use redis:// or rediss:// (or host:port, a Unix socket path)',
     ]);
     expect(() =>
-      createGateway({ providers: [{ name: 'mock', type: 'mock' }], limiter: { redis: { url: 'postgres://app:secret-pw@db:5432/app' } } }),
+      createGateway({
+        providers: [{ name: 'mock', type: 'mock' }],
+        limiter: { redis: { url: 'postgres://app:secret-pw@db:5432/app' } },
+      }),
     ).toThrow(/^(?!.*secret-pw).*\/limiter\/redis\/url: has the scheme "postgres:"/s);
   });
 
-  const NO_SLASHES = (name: string): string => `has no "//" after "${name}:": ioredis would read "${name}" as a host name; write ${name.toLowerCase()}://host[:port]`;
+  const NO_SLASHES = (name: string): string =>
+    `has no "//" after "${name}:": ioredis would read "${name}" as a host name; write ${name.toLowerCase()}://host[:port]`;
   const CONNECTION_STRING =
     'is not a valid URL: it reads as a connection string (host:port,password=...,ssl=True), which ioredis does not take; write rediss://:<password>@host:port (redis:// without TLS)';
   const PATH_AFTER_HOST =
@@ -104,23 +130,41 @@ describe('Redis endpoints', () => {
     ['REDIS:/cache', NO_SLASHES('REDIS'), { path: '/cache' }],
     ['redis:cache', NO_SLASHES('redis'), 'Invalid URL'],
     ['redis:cache:6379/0', NO_SLASHES('redis'), 'Invalid URL'],
-    ['redis::secret-pw@cache:6379', NO_SLASHES('redis'), { username: 'redis', password: ':secret-pw', host: 'cache' }],
+    [
+      'redis::secret-pw@cache:6379',
+      NO_SLASHES('redis'),
+      { username: 'redis', password: ':secret-pw', host: 'cache' },
+    ],
     ['rediss:/cache:6380', NO_SLASHES('rediss'), { path: '/cache:6380' }],
     ['rediss:cache:6380', NO_SLASHES('rediss'), 'Invalid URL'],
     ['rediss:6380', NO_SLASHES('rediss'), { host: 'rediss', port: 6380 }],
-    ['unix:tmp/redis.sock', 'is a unix: address without an absolute path (expected unix:///path/to/redis.sock)', 'Invalid URL'],
+    [
+      'unix:tmp/redis.sock',
+      'is a unix: address without an absolute path (expected unix:///path/to/redis.sock)',
+      'Invalid URL',
+    ],
     ['cache:6379/0', PATH_AFTER_HOST, { path: '/0' }],
     ['cache:6x79', 'is not a valid URL: its port is not a number', 'Invalid URL'],
     // what follows the host's ':' may be a password: never echoed
     ['cache:6379:secret-pw', 'is not a valid URL: its port is not a number', 'Invalid URL'],
     ['redis://cache:6379:secret-pw', 'is not a valid URL: its port is not a number', 'Invalid URL'],
     // a StackExchange.Redis connection string, as Azure Cache for Redis shows it
-    ['mycache.redis.cache.windows.net:6380,password=secret-pw=,ssl=True,abortConnect=False', CONNECTION_STRING, 'Invalid URL'],
-    ['rediss://mycache.redis.cache.windows.net:6380,password=secret-pw=,ssl=True', CONNECTION_STRING, 'Invalid URL'],
+    [
+      'mycache.redis.cache.windows.net:6380,password=secret-pw=,ssl=True,abortConnect=False',
+      CONNECTION_STRING,
+      'Invalid URL',
+    ],
+    [
+      'rediss://mycache.redis.cache.windows.net:6380,password=secret-pw=,ssl=True',
+      CONNECTION_STRING,
+      'Invalid URL',
+    ],
   ])('refuses %s, which ioredis misreads, without echoing a credential', async (url, problem, read) => {
     expect(redisUrlProblem(url)).toBe(problem);
     expect(redisUrlProblem(url)).not.toContain('secret-pw');
-    expect(redisEndpointProblems({ url }, '/limiter/redis', false)).toEqual([`/limiter/redis/url: ${problem}`]);
+    expect(redisEndpointProblems({ url }, '/limiter/redis', false)).toEqual([
+      `/limiter/redis/url: ${problem}`,
+    ]);
     const client = createRedisClient({ url }, { commandTimeoutMs: 100, lazyConnect: true });
     if (typeof read === 'string') {
       await expect(client).rejects.toThrow(read);
@@ -137,8 +181,12 @@ describe('Redis endpoints', () => {
   });
 
   it("refuses a bare address's password with a '%' that starts no escape or a '/', without echoing it", () => {
-    expect(redisUrlProblem('gateway:100%pure@cache:6379')).toBe("is not a valid URL: its user name or password holds a '%' that starts no %XX escape (write it as %25)");
-    expect(redisUrlProblem('gateway:s3cr3t/pw@cache:6379')).toBe("is not a valid URL: its user name or password holds a '/', '?' or '#' (percent-encode it: %2F, %3F, %23)");
+    expect(redisUrlProblem('gateway:100%pure@cache:6379')).toBe(
+      "is not a valid URL: its user name or password holds a '%' that starts no %XX escape (write it as %25)",
+    );
+    expect(redisUrlProblem('gateway:s3cr3t/pw@cache:6379')).toBe(
+      "is not a valid URL: its user name or password holds a '/', '?' or '#' (percent-encode it: %2F, %3F, %23)",
+    );
   });
 
   // each form as ioredis 5 reads it: refusing one broke embedders that passed it
@@ -161,7 +209,10 @@ describe('Redis endpoints', () => {
     ['cache:6379/', { host: 'cache', port: 6379 }],
     ['gateway:pw@cache:6379', { host: 'cache', port: 6379, username: 'gateway', password: 'pw' }],
     ['//cache:6379/1', { host: 'cache', port: 6379, db: 1 }],
-    ['rediss://default:pw@cache:6380/2?servername=cache.internal', { host: 'cache', port: 6380, db: 2, username: 'default', password: 'pw', servername: 'cache.internal' }],
+    [
+      'rediss://default:pw@cache:6380/2?servername=cache.internal',
+      { host: 'cache', port: 6380, db: 2, username: 'default', password: 'pw', servername: 'cache.internal' },
+    ],
   ])('accepts %s, which ioredis reads', async (url, read) => {
     expect(redisUrlProblem(url)).toBeUndefined();
     expect(redisEndpointProblems({ url }, '/limiter/redis', false)).toEqual([]);
@@ -234,14 +285,21 @@ describe('Redis endpoints', () => {
   it('refuses a command timeout past MAX_TIMER_MS, which ioredis would fire after 1 ms on every command', async () => {
     const url = 'redis://127.0.0.1:6399';
     const tooLong = MAX_TIMER_MS + 1;
-    const refused = createRedisClient({ url }, { commandTimeoutMs: tooLong, connectTimeoutMs: tooLong, lazyConnect: true });
+    const refused = createRedisClient(
+      { url },
+      { commandTimeoutMs: tooLong, connectTimeoutMs: tooLong, lazyConnect: true },
+    );
     await expect(refused).rejects.toMatchObject({ code: 'invalid_options' });
     await expect(refused).rejects.toThrow(
       `Invalid Redis client settings:\n- /commandTimeoutMs: ${timerDelayProblem(tooLong)}\n- /connectTimeoutMs: ${timerDelayProblem(tooLong)}`,
     );
     // a timeout of 0 (or less) would time every command out at once: refused too
-    await expect(createRedisClient({ url }, { commandTimeoutMs: 0, lazyConnect: true })).rejects.toThrow('/commandTimeoutMs');
-    await expect(createRedisClient({ cluster: { nodes: [url] } }, { commandTimeoutMs: tooLong, lazyConnect: true })).rejects.toThrow('/commandTimeoutMs');
+    await expect(createRedisClient({ url }, { commandTimeoutMs: 0, lazyConnect: true })).rejects.toThrow(
+      '/commandTimeoutMs',
+    );
+    await expect(
+      createRedisClient({ cluster: { nodes: [url] } }, { commandTimeoutMs: tooLong, lazyConnect: true }),
+    ).rejects.toThrow('/commandTimeoutMs');
     const longest = await createRedisClient({ url }, { commandTimeoutMs: MAX_TIMER_MS, lazyConnect: true });
     try {
       expect(longest.options).toMatchObject({ commandTimeout: MAX_TIMER_MS });

@@ -65,12 +65,15 @@ export interface RedisClientSettings {
  * one ioredis reads as written: see {@link addressProblem}.
  */
 export function redisUrlProblem(url: string): string | undefined {
-  if (url === '') return 'is empty (expected redis://host:port, rediss://..., host:port or a Unix socket path)';
+  if (url === '')
+    return 'is empty (expected redis://host:port, rediss://..., host:port or a Unix socket path)';
   const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(url)?.[1];
   if (scheme !== undefined && /^unix$/i.test(scheme)) {
     // ioredis reads what follows `unix:` as the socket path only when it starts with '/':
     // `unix://host/path` would be the path `//host/path`
-    return url.startsWith('/', scheme.length + 3) ? undefined : 'is a unix:// address without an absolute path (expected unix:///path/to/redis.sock)';
+    return url.startsWith('/', scheme.length + 3)
+      ? undefined
+      : 'is a unix:// address without an absolute path (expected unix:///path/to/redis.sock)';
   }
   if (scheme !== undefined && !/^rediss?$/i.test(scheme)) {
     // the scheme alone is echoed: it never holds a credential
@@ -94,7 +97,8 @@ export function redisUrlProblem(url: string): string | undefined {
     // Azure Cache for Redis shows it; `host:6379:password`)
     if (port !== undefined && /[,=]/.test(port)) return CONNECTION_STRING;
     if (port !== undefined && !/^\d+$/.test(port)) return 'is not a valid URL: its port is not a number';
-    if (port !== undefined && Number(port) > 65535) return `is not a valid URL: the port ${port} is not in 0-65535`;
+    if (port !== undefined && Number(port) > 65535)
+      return `is not a valid URL: the port ${port} is not in 0-65535`;
     return 'is not a valid URL (expected redis://[user:password@]host[:port][/db])';
   }
   // ioredis decodes the credentials with decodeURIComponent, which throws on a '%' that starts
@@ -120,7 +124,9 @@ function addressProblem(url: string): string | undefined {
   if (name !== undefined) {
     const rest = url.slice(name.length + 1);
     if (/^unix$/i.test(name)) {
-      return rest.startsWith('/') ? undefined : 'is a unix: address without an absolute path (expected unix:///path/to/redis.sock)';
+      return rest.startsWith('/')
+        ? undefined
+        : 'is a unix: address without an absolute path (expected unix:///path/to/redis.sock)';
     }
     // the host redis on a port, not a scheme (rediss: is refused even so: its TLS would be lost)
     if (/^redis$/i.test(name) && /^\d{1,5}(?:\?[^/#]*)?$/.test(rest)) return undefined;
@@ -132,7 +138,10 @@ function addressProblem(url: string): string | undefined {
     parsed = new URL(`redis://${url}`);
   } catch {
     // the URL's own analysis: it names the port only when no credential can be part of it
-    return redisUrlProblem(`redis://${url}`) ?? 'is not a valid address (expected host:port, a Unix socket path or redis://host:port)';
+    return (
+      redisUrlProblem(`redis://${url}`) ??
+      'is not a valid address (expected host:port, a Unix socket path or redis://host:port)'
+    );
   }
   if (parsed.pathname !== '' && parsed.pathname !== '/') {
     return 'has a path after its host, which ioredis would take for a Unix socket path instead of the host (expected host:port, a Unix socket path, or redis://host:port/db for a database)';
@@ -143,8 +152,10 @@ function addressProblem(url: string): string | undefined {
 
 const CONNECTION_STRING =
   'is not a valid URL: it reads as a connection string (host:port,password=...,ssl=True), which ioredis does not take; write rediss://:<password>@host:port (redis:// without TLS)';
-const CREDENTIALS_NOT_ENCODED = "is not a valid URL: its user name or password holds a '/', '?' or '#' (percent-encode it: %2F, %3F, %23)";
-const PERCENT_NOT_ENCODED = "is not a valid URL: its user name or password holds a '%' that starts no %XX escape (write it as %25)";
+const CREDENTIALS_NOT_ENCODED =
+  "is not a valid URL: its user name or password holds a '/', '?' or '#' (percent-encode it: %2F, %3F, %23)";
+const PERCENT_NOT_ENCODED =
+  "is not a valid URL: its user name or password holds a '%' that starts no %XX escape (write it as %25)";
 
 function decodes(text: string): boolean {
   try {
@@ -225,9 +236,16 @@ export async function createRedisClient(
   settings: RedisClientSettings,
 ): Promise<RedisClient> {
   const { commandTimeoutMs, connectTimeoutMs, maxRetriesPerRequest } = settings;
-  const problems = schemaProblems(RedisClientNumbersSchema, { commandTimeoutMs, connectTimeoutMs, maxRetriesPerRequest });
+  const problems = schemaProblems(RedisClientNumbersSchema, {
+    commandTimeoutMs,
+    connectTimeoutMs,
+    maxRetriesPerRequest,
+  });
   if (problems.length > 0) {
-    throw new SwitchyardError('invalid_options', `Invalid Redis client settings:\n- ${problems.join('\n- ')}`);
+    throw new SwitchyardError(
+      'invalid_options',
+      `Invalid Redis client settings:\n- ${problems.join('\n- ')}`,
+    );
   }
   const ioredis = await import('ioredis').catch((cause: unknown) => {
     throw new SwitchyardError(

@@ -92,7 +92,13 @@ export class AttemptTimer implements AbortSource {
     const provider = timer.#provider;
     // nothing heard: the deadline ran from the start, with no clock read for it
     if (timer.#heardAt < 0) {
-      timer.abort(new SwitchyardError('upstream_timeout', `Provider "${provider}" did not answer within ${timer.#firstMs} ms.`, { provider }));
+      timer.abort(
+        new SwitchyardError(
+          'upstream_timeout',
+          `Provider "${provider}" did not answer within ${timer.#firstMs} ms.`,
+          { provider },
+        ),
+      );
       return;
     }
     const left = timer.#firstMs - (performance.now() - timer.#heardAt);
@@ -100,7 +106,13 @@ export class AttemptTimer implements AbortSource {
       timer.#first = setTimeout(AttemptTimer.#checkFirst, Math.ceil(left), timer);
       return;
     }
-    timer.abort(new SwitchyardError('upstream_timeout', `Provider "${provider}" sent no content and nothing else for ${timer.#firstMs} ms.`, { provider }));
+    timer.abort(
+      new SwitchyardError(
+        'upstream_timeout',
+        `Provider "${provider}" sent no content and nothing else for ${timer.#firstMs} ms.`,
+        { provider },
+      ),
+    );
   }
 
   static #checkIdle(timer: AttemptTimer): void {
@@ -112,7 +124,13 @@ export class AttemptTimer implements AbortSource {
       return;
     }
     const provider = timer.#provider;
-    timer.abort(new SwitchyardError('upstream_timeout', `Provider "${provider}" sent nothing for ${timer.#idleMs} ms mid-stream.`, { provider }));
+    timer.abort(
+      new SwitchyardError(
+        'upstream_timeout',
+        `Provider "${provider}" sent nothing for ${timer.#idleMs} ms mid-stream.`,
+        { provider },
+      ),
+    );
   }
 
   abort(reason: SwitchyardError): void {

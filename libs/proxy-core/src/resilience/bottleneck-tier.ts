@@ -14,12 +14,19 @@ export interface BottleneckTier {
 }
 
 /** Where a tier keeps its state. */
-export type TierStore = { kind: 'local' } | { kind: 'redis'; connection: Bottleneck.IORedisConnection; id: string };
+export type TierStore =
+  { kind: 'local' } | { kind: 'redis'; connection: Bottleneck.IORedisConnection; id: string };
 
 function limiterOptions(store: TierStore, suffix: string): Bottleneck.ConstructorOptions {
   if (store.kind === 'local') return {};
   // keys expire after a quiet hour so abandoned prefixes do not pile up in a shared Redis
-  return { datastore: 'ioredis', connection: store.connection, id: `${store.id}:${suffix}`, clearDatastore: false, timeout: 3_600_000 };
+  return {
+    datastore: 'ioredis',
+    connection: store.connection,
+    id: `${store.id}:${suffix}`,
+    clearDatastore: false,
+    timeout: 3_600_000,
+  };
 }
 
 /**
@@ -28,23 +35,38 @@ function limiterOptions(store: TierStore, suffix: string): Bottleneck.Constructo
  * can share them), so changed limits must get keys of their own to take effect.
  */
 export function limitsTag(limits: TargetLimits): string {
-  const settings = [limits.maxConcurrent ?? null, limits.requestsPerMinute ?? null, limits.tokensPerMinute ?? null];
+  const settings = [
+    limits.maxConcurrent ?? null,
+    limits.requestsPerMinute ?? null,
+    limits.tokensPerMinute ?? null,
+  ];
   return createHash('sha256').update(JSON.stringify(settings)).digest('hex').slice(0, 8);
 }
 
 /** Builds the bottleneck instances for one target's limits. */
-export function createBottleneckTier(limits: TargetLimits, store: TierStore, onError: (error: unknown) => void): BottleneckTier {
+export function createBottleneckTier(
+  limits: TargetLimits,
+  store: TierStore,
+  onError: (error: unknown) => void,
+): BottleneckTier {
   const rpm = limits.requestsPerMinute;
   const slots = new Bottleneck({
     ...limiterOptions(store, 'slots'),
     maxConcurrent: limits.maxConcurrent ?? null,
-    ...(rpm === undefined ? {} : { reservoir: rpm, reservoirRefreshAmount: rpm, reservoirRefreshInterval: MINUTE_MS }),
+    ...(rpm === undefined
+      ? {}
+      : { reservoir: rpm, reservoirRefreshAmount: rpm, reservoirRefreshInterval: MINUTE_MS }),
   });
   slots.on('error', onError);
   const tpm = limits.tokensPerMinute;
   let tokens: Bottleneck | undefined;
   if (tpm !== undefined) {
-    tokens = new Bottleneck({ ...limiterOptions(store, 'tokens'), reservoir: tpm, reservoirRefreshAmount: tpm, reservoirRefreshInterval: MINUTE_MS });
+    tokens = new Bottleneck({
+      ...limiterOptions(store, 'tokens'),
+      reservoir: tpm,
+      reservoirRefreshAmount: tpm,
+      reservoirRefreshInterval: MINUTE_MS,
+    });
     tokens.on('error', onError);
   }
   return { slots, tokens };
@@ -67,7 +89,10 @@ interface SubscriberOf {
  * reconnecting (it does so on its own, after the main client), the failure would surface as an
  * unhandled rejection. So the tier is closed once the subscriber is ready again.
  */
-export async function closeRedisTier(tier: BottleneckTier, connection: Bottleneck.IORedisConnection): Promise<void> {
+export async function closeRedisTier(
+  tier: BottleneckTier,
+  connection: Bottleneck.IORedisConnection,
+): Promise<void> {
   const subscriber = (connection as unknown as SubscriberOf).subscriber;
   if (subscriber !== undefined && subscriber.status !== 'ready') {
     await new Promise<void>((resolve) => {

@@ -4,12 +4,22 @@ import { SwitchyardError } from '../errors/switchyard-error';
 import { createCircuitBreaker, type CircuitBreaker } from './circuit-breaker';
 import type { BreakerState } from './resilience-events';
 
-const settings = { errorThresholdPercentage: 50, volumeThreshold: 2, rollingWindowMs: 10_000, rollingBuckets: 10, resetTimeoutMs: 1_000 };
-const failWith = (code: SwitchyardErrorCode) => (): Promise<never> => Promise.reject(new SwitchyardError(code, 'test'));
+const settings = {
+  errorThresholdPercentage: 50,
+  volumeThreshold: 2,
+  rollingWindowMs: 10_000,
+  rollingBuckets: 10,
+  resetTimeoutMs: 1_000,
+};
+const failWith = (code: SwitchyardErrorCode) => (): Promise<never> =>
+  Promise.reject(new SwitchyardError(code, 'test'));
 
 /** A breaker driven to half-open: three upstream failures, then the reset timeout. */
 async function halfOpen(states: BreakerState[]): Promise<CircuitBreaker> {
-  const breaker = createCircuitBreaker('t', settings, { onState: (state) => states.push(state), onReject: () => undefined });
+  const breaker = createCircuitBreaker('t', settings, {
+    onState: (state) => states.push(state),
+    onReject: () => undefined,
+  });
   for (let i = 0; i < 3; i++) await breaker.run(failWith('upstream_error')).catch(() => undefined);
   expect(breaker.state).toBe('open');
   await vi.advanceTimersByTimeAsync(settings.resetTimeoutMs);
@@ -22,7 +32,12 @@ afterEach(() => {
 });
 
 describe('createCircuitBreaker', () => {
-  it.each(['client_closed_request', 'unsupported_feature', 'upstream_bad_request', 'limiter_rejected'] as const)(
+  it.each([
+    'client_closed_request',
+    'unsupported_feature',
+    'upstream_bad_request',
+    'limiter_rejected',
+  ] as const)(
     'a half-open probe ending in %s without an upstream answer (says nothing of the target) does not close the circuit',
     async (code) => {
       vi.useFakeTimers();
@@ -51,7 +66,10 @@ describe('createCircuitBreaker', () => {
   });
 
   it('a non-counting error of a call fired while closed still counts as neither failure nor trip', async () => {
-    const breaker = createCircuitBreaker('t', settings, { onState: () => undefined, onReject: () => undefined });
+    const breaker = createCircuitBreaker('t', settings, {
+      onState: () => undefined,
+      onReject: () => undefined,
+    });
     for (let i = 0; i < 5; i++) await breaker.run(failWith('client_closed_request')).catch(() => undefined);
     expect(breaker.state).toBe('closed');
     breaker.close();
@@ -60,7 +78,10 @@ describe('createCircuitBreaker', () => {
   it('assertAdmits refuses with circuit_open while open and while the half-open probe runs', async () => {
     vi.useFakeTimers();
     let rejects = 0;
-    const breaker = createCircuitBreaker('t', settings, { onState: () => undefined, onReject: () => (rejects += 1) });
+    const breaker = createCircuitBreaker('t', settings, {
+      onState: () => undefined,
+      onReject: () => (rejects += 1),
+    });
     expect(() => breaker.assertAdmits()).not.toThrow();
     // two failures reach the volume threshold at 100%: open, with no refused call yet
     for (let i = 0; i < 2; i++) await breaker.run(failWith('upstream_error')).catch(() => undefined);

@@ -40,7 +40,11 @@ export interface CircuitBreakerListener {
 type Call = () => Promise<unknown>;
 
 function circuitOpen(target: string, cause?: unknown): SwitchyardError {
-  return new SwitchyardError('circuit_open', `The circuit of target "${target}" is open; no upstream call was made.`, { cause });
+  return new SwitchyardError(
+    'circuit_open',
+    `The circuit of target "${target}" is open; no upstream call was made.`,
+    { cause },
+  );
 }
 
 /** Whether an error is the upstream's own answer (it has a status), not a refusal before or around the call. */
@@ -49,7 +53,11 @@ function upstreamAnswered(error: unknown): boolean {
 }
 
 /** A breaker for one target, backed by opossum 9 with its own timeout disabled (attempt timeouts are ours). */
-export function createCircuitBreaker(target: string, settings: CircuitBreakerSettings, listener: CircuitBreakerListener): CircuitBreaker {
+export function createCircuitBreaker(
+  target: string,
+  settings: CircuitBreakerSettings,
+  listener: CircuitBreakerListener,
+): CircuitBreaker {
   const breaker = new CircuitBreakerImpl<[Call], unknown>((call: Call) => call(), {
     name: target,
     timeout: false,

@@ -43,7 +43,11 @@ const RECHECK_MS = 1_000;
  * local; when Redis answers again, shared limiting resumes by itself. Commands are never
  * queued while disconnected, so an outage is noticed at once instead of stalling requests.
  */
-export function createLimiterLink(settings: LimiterLinkSettings, logger: Logger, onMode: (mode: LimiterMode, reason: string) => void): LimiterLink {
+export function createLimiterLink(
+  settings: LimiterLinkSettings,
+  logger: Logger,
+  onMode: (mode: LimiterMode, reason: string) => void,
+): LimiterLink {
   let mode: LimiterMode = 'local';
   let epoch = 0;
   let client: RedisClient | undefined;
@@ -58,7 +62,12 @@ export function createLimiterLink(settings: LimiterLinkSettings, logger: Logger,
     if (mode === next || closed) return;
     mode = next;
     if (next === 'shared') epoch += 1;
-    logger[next === 'shared' ? 'info' : 'warn']({ mode: next, reason }, next === 'shared' ? 'upstream limits are shared through Redis' : 'upstream limits degraded to local limits');
+    logger[next === 'shared' ? 'info' : 'warn'](
+      { mode: next, reason },
+      next === 'shared'
+        ? 'upstream limits are shared through Redis'
+        : 'upstream limits degraded to local limits',
+    );
     onMode(next, reason);
     if (next === 'shared') for (const resolve of waiters.splice(0)) resolve();
     else notifyLost();
@@ -118,7 +127,9 @@ export function createLimiterLink(settings: LimiterLinkSettings, logger: Logger,
       }
       void promote('redis connection ready');
     });
-  })().catch((error: unknown) => logger.error({ err: error }, 'could not load ioredis; upstream limits stay local'));
+  })().catch((error: unknown) =>
+    logger.error({ err: error }, 'could not load ioredis; upstream limits stay local'),
+  );
 
   return {
     get mode() {

@@ -21,7 +21,10 @@ const unfollowed = (): void => undefined;
  * {@link AbortSource}), at once when it already has; returns the function that stops
  * following it.
  */
-export function followAbort(parent: AbortSignal | AbortSource, listener: (reason: unknown) => void): () => void {
+export function followAbort(
+  parent: AbortSignal | AbortSource,
+  listener: (reason: unknown) => void,
+): () => void {
   if (parent.aborted) {
     listener(parent.reason);
     return unfollowed;
@@ -103,7 +106,8 @@ export class LinkedAbortController {
   #unfollow: (() => void) | undefined;
 
   constructor(parent: AbortSignal | AbortSource | undefined) {
-    if (parent !== undefined) this.#unfollow = followAbort(parent, (reason) => this.#controller.abort(reason));
+    if (parent !== undefined)
+      this.#unfollow = followAbort(parent, (reason) => this.#controller.abort(reason));
   }
 
   get signal(): AbortSignal {

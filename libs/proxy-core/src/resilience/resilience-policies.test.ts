@@ -5,7 +5,13 @@ import { silentLogger } from '../options/logger';
 import type { BreakerStateMessage, ResilienceEvent } from './resilience-events';
 import { ResiliencePolicies } from './resilience-policies';
 
-const policies = (maxBreakers: number): ResiliencePolicies => new ResiliencePolicies({ logger: silentLogger, emit: () => undefined, maxBreakers, breaker: { volumeThreshold: 1, errorThresholdPercentage: 50 } });
+const policies = (maxBreakers: number): ResiliencePolicies =>
+  new ResiliencePolicies({
+    logger: silentLogger,
+    emit: () => undefined,
+    maxBreakers,
+    breaker: { volumeThreshold: 1, errorThresholdPercentage: 50 },
+  });
 
 const fail = (): Promise<never> => Promise.reject(new SwitchyardError('upstream_error', 'down'));
 
@@ -14,7 +20,12 @@ afterEach(() => {
 });
 
 /** Policies whose breakers open on one failure and half-open after 1 s, with `p/configured` a configured route's target. */
-function watchedPolicies(): { resilience: ResiliencePolicies; messages: BreakerStateMessage[]; events: ResilienceEvent[]; stop: () => void } {
+function watchedPolicies(): {
+  resilience: ResiliencePolicies;
+  messages: BreakerStateMessage[];
+  events: ResilienceEvent[];
+  stop: () => void;
+} {
   const messages: BreakerStateMessage[] = [];
   const events: ResilienceEvent[] = [];
   const onMessage = (message: unknown): void => void messages.push(message as BreakerStateMessage);
@@ -33,21 +44,39 @@ describe('ResiliencePolicies', () => {
     vi.useFakeTimers();
     const { resilience, messages, events, stop } = watchedPolicies();
     try {
-      for (const key of ['p/client-named', 'p/configured']) await resilience.breaker(key)?.run(fail).catch(() => undefined);
+      for (const key of ['p/client-named', 'p/configured'])
+        await resilience
+          .breaker(key)
+          ?.run(fail)
+          .catch(() => undefined);
       expect(resilience.stats().breakers).toEqual({ 'p/client-named': 'open', 'p/configured': 'open' });
       await vi.advanceTimersByTimeAsync(1_000);
-      expect(resilience.stats().breakers).toEqual({ 'p/client-named': 'half-open', 'p/configured': 'half-open' });
+      expect(resilience.stats().breakers).toEqual({
+        'p/client-named': 'half-open',
+        'p/configured': 'half-open',
+      });
       // no call probes the client-named target: it would stay half-open (in the store and the metric) for good
       await vi.advanceTimersByTimeAsync(1_000);
       expect(resilience.stats().breakers).toEqual({ 'p/configured': 'half-open' });
       expect(resilience.breakerCount).toBe(1);
-      expect(messages.filter((m) => m.target === 'p/client-named').map((m) => m.state)).toEqual(['open', 'half-open', 'closed']);
-      expect(events).toContainEqual({ type: 'breaker_state', target: 'p/client-named', state: 'closed', previous: 'half-open' });
+      expect(messages.filter((m) => m.target === 'p/client-named').map((m) => m.state)).toEqual([
+        'open',
+        'half-open',
+        'closed',
+      ]);
+      expect(events).toContainEqual({
+        type: 'breaker_state',
+        target: 'p/client-named',
+        state: 'closed',
+        previous: 'half-open',
+      });
       // a configured target's half-open circuit waits for its next call, as before
       await vi.advanceTimersByTimeAsync(10_000);
       expect(resilience.stats().breakers).toEqual({ 'p/configured': 'half-open' });
       // the next call to the client-named target starts with a closed circuit of its own
-      await expect(resilience.breaker('p/client-named')?.run(() => Promise.resolve('ok'))).resolves.toBe('ok');
+      await expect(resilience.breaker('p/client-named')?.run(() => Promise.resolve('ok'))).resolves.toBe(
+        'ok',
+      );
       expect(resilience.stats().breakers['p/client-named']).toBe('closed');
     } finally {
       stop();
@@ -59,10 +88,15 @@ describe('ResiliencePolicies', () => {
     vi.useFakeTimers();
     const { resilience, stop } = watchedPolicies();
     try {
-      await resilience.breaker('p/client-named')?.run(fail).catch(() => undefined);
+      await resilience
+        .breaker('p/client-named')
+        ?.run(fail)
+        .catch(() => undefined);
       await vi.advanceTimersByTimeAsync(1_000);
       let finish: (value: string) => void = () => undefined;
-      const probe = resilience.breaker('p/client-named')?.run(() => new Promise<string>((resolve) => (finish = resolve)));
+      const probe = resilience
+        .breaker('p/client-named')
+        ?.run(() => new Promise<string>((resolve) => (finish = resolve)));
       // the probe outlives the reset timeouts: its breaker is in use, so it stays
       await vi.advanceTimersByTimeAsync(5_000);
       expect(resilience.stats().breakers).toEqual({ 'p/client-named': 'half-open' });
@@ -78,9 +112,14 @@ describe('ResiliencePolicies', () => {
   it('keeps a bounded number of breakers however many direct model names clients send', async () => {
     const resilience = policies(3);
     try {
-      for (let i = 0; i < 50; i++) await resilience.breaker(`openai/client-chosen-${i}`)?.run(() => Promise.resolve(i));
+      for (let i = 0; i < 50; i++)
+        await resilience.breaker(`openai/client-chosen-${i}`)?.run(() => Promise.resolve(i));
       expect(resilience.breakerCount).toBe(3);
-      expect(Object.keys(resilience.stats().breakers)).toEqual(['openai/client-chosen-47', 'openai/client-chosen-48', 'openai/client-chosen-49']);
+      expect(Object.keys(resilience.stats().breakers)).toEqual([
+        'openai/client-chosen-47',
+        'openai/client-chosen-48',
+        'openai/client-chosen-49',
+      ]);
     } finally {
       await resilience.close();
     }
@@ -90,7 +129,9 @@ describe('ResiliencePolicies', () => {
     const resilience = policies(2);
     try {
       const dead = resilience.breaker('p/dead');
-      await dead?.run(() => Promise.reject(new SwitchyardError('upstream_error', 'down'))).catch(() => undefined);
+      await dead
+        ?.run(() => Promise.reject(new SwitchyardError('upstream_error', 'down')))
+        .catch(() => undefined);
       expect(dead?.state).toBe('open');
       for (let i = 0; i < 5; i++) await resilience.breaker(`p/other-${i}`)?.run(() => Promise.resolve(i));
       expect(resilience.breaker('p/dead')).toBe(dead);

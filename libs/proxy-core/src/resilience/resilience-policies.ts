@@ -4,8 +4,20 @@ import type { RouteTargetLimits } from '../router/route-types';
 import { createCircuitBreaker, type CircuitBreaker, type CircuitBreakerSettings } from './circuit-breaker';
 import { createLimiterLink, type LimiterLink } from './limiter-link';
 import { redisEndpointOf } from '../redis/redis-client';
-import { breakerStateChannel, type BreakerState, type BreakerStateMessage, type ResilienceCounters, type ResilienceEvent, type ResilienceStats } from './resilience-events';
-import { RESILIENCE_DEFAULTS, type BreakerOptions, type LimiterOptions, type RetryOptions } from './resilience-options';
+import {
+  breakerStateChannel,
+  type BreakerState,
+  type BreakerStateMessage,
+  type ResilienceCounters,
+  type ResilienceEvent,
+  type ResilienceStats,
+} from './resilience-events';
+import {
+  RESILIENCE_DEFAULTS,
+  type BreakerOptions,
+  type LimiterOptions,
+  type RetryOptions,
+} from './resilience-options';
 import { RetryBudget } from './retry-budget';
 import { BottleneckTargetLimiter, type TargetLimiter } from './target-limiter';
 
@@ -69,7 +81,14 @@ interface BreakerEntry {
 export class ResiliencePolicies {
   readonly retry: RetrySettings;
   readonly budget: RetryBudget;
-  readonly counters: ResilienceCounters = { breakerRejections: 0, breakerOpens: 0, limiterRejections: 0, retries: 0, retryBudgetExhausted: 0, fallbacks: 0 };
+  readonly counters: ResilienceCounters = {
+    breakerRejections: 0,
+    breakerOpens: 0,
+    limiterRejections: 0,
+    retries: 0,
+    retryBudgetExhausted: 0,
+    fallbacks: 0,
+  };
   readonly #breakerSettings: CircuitBreakerSettings | undefined;
   readonly #limiterSettings: { maxQueue: number; maxWaitMs: number };
   readonly #breakers: RecencyMap<BreakerEntry>;
@@ -81,7 +100,11 @@ export class ResiliencePolicies {
 
   constructor(options: ResiliencePoliciesOptions) {
     // only closed breakers are dropped: an open or half-open one holds back calls to a failing target
-    this.#breakers = new RecencyMap<BreakerEntry>({ maxEntries: options.maxBreakers ?? MAX_BREAKERS, isIdle: (entry) => entry.breaker.state === 'closed', onDrop: (entry) => ResiliencePolicies.#shut(entry) });
+    this.#breakers = new RecencyMap<BreakerEntry>({
+      maxEntries: options.maxBreakers ?? MAX_BREAKERS,
+      isIdle: (entry) => entry.breaker.state === 'closed',
+      onDrop: (entry) => ResiliencePolicies.#shut(entry),
+    });
     this.#targetLimits = options.targetLimits ?? new Map();
     this.#configuredTargets = options.configuredTargets ?? new Set();
     const d = RESILIENCE_DEFAULTS;
@@ -97,7 +120,10 @@ export class ResiliencePolicies {
           resetTimeoutMs: breaker.resetTimeoutMs,
         }
       : undefined;
-    this.#limiterSettings = { maxQueue: options.limiter?.maxQueue ?? d.limiter.maxQueue, maxWaitMs: options.limiter?.maxWaitMs ?? d.limiter.maxWaitMs };
+    this.#limiterSettings = {
+      maxQueue: options.limiter?.maxQueue ?? d.limiter.maxQueue,
+      maxWaitMs: options.limiter?.maxWaitMs ?? d.limiter.maxWaitMs,
+    };
     this.#emit = options.emit;
     const redis = options.limiter?.redis;
     this.#link =
@@ -167,7 +193,8 @@ export class ResiliencePolicies {
 
   #reportState(key: string, configured: boolean, state: BreakerState, previous: BreakerState): void {
     if (state === 'open') this.counters.breakerOpens += 1;
-    if (breakerStateChannel.hasSubscribers) breakerStateChannel.publish({ target: key, state, previous, configured } satisfies BreakerStateMessage);
+    if (breakerStateChannel.hasSubscribers)
+      breakerStateChannel.publish({ target: key, state, previous, configured } satisfies BreakerStateMessage);
     this.#emit({ type: 'breaker_state', target: key, state, previous });
   }
 
@@ -191,7 +218,13 @@ export class ResiliencePolicies {
     const existing = this.#limiters.get(key);
     if (existing !== undefined) return existing;
     const limits = this.#targetLimits.get(key) ?? routeLimits;
-    if (limits === undefined || (limits.maxConcurrent === undefined && limits.requestsPerMinute === undefined && limits.tokensPerMinute === undefined)) return undefined;
+    if (
+      limits === undefined ||
+      (limits.maxConcurrent === undefined &&
+        limits.requestsPerMinute === undefined &&
+        limits.tokensPerMinute === undefined)
+    )
+      return undefined;
     const limiter = new BottleneckTargetLimiter(key, limits, this.#limiterSettings, this.#link, (reason) => {
       this.counters.limiterRejections += 1;
       this.#emit({ type: 'limiter_rejected', target: key, reason });
@@ -213,7 +246,9 @@ export class ResiliencePolicies {
   stats(): ResilienceStats {
     return {
       counters: { ...this.counters },
-      breakers: Object.fromEntries([...this.#breakers.entries()].map(([key, entry]) => [key, entry.breaker.state])),
+      breakers: Object.fromEntries(
+        [...this.#breakers.entries()].map(([key, entry]) => [key, entry.breaker.state]),
+      ),
       limiters: Object.fromEntries([...this.#limiters].map(([key, limiter]) => [key, limiter.counts()])),
       limiterMode: this.#link?.mode ?? 'local',
       liveRequests: this.budget.live,

@@ -1,6 +1,12 @@
 import type Bottleneck from 'bottleneck';
 import { SwitchyardError } from '../errors/switchyard-error';
-import { closeBottleneckTier, closeRedisTier, createBottleneckTier, limitsTag, type BottleneckTier } from './bottleneck-tier';
+import {
+  closeBottleneckTier,
+  closeRedisTier,
+  createBottleneckTier,
+  limitsTag,
+  type BottleneckTier,
+} from './bottleneck-tier';
 import type { LimiterLink } from './limiter-link';
 import { followAbort, type AbortSource } from './linked-abort-controller';
 import type { TargetLimits } from './resilience-options';
@@ -66,7 +72,13 @@ export class BottleneckTargetLimiter implements TargetLimiter {
   #queued = 0;
   #running = 0;
 
-  constructor(target: string, limits: TargetLimits, settings: TargetLimiterSettings, link: LimiterLink | undefined, onReject: (reason: LimiterRejection) => void) {
+  constructor(
+    target: string,
+    limits: TargetLimits,
+    settings: TargetLimiterSettings,
+    link: LimiterLink | undefined,
+    onReject: (reason: LimiterRejection) => void,
+  ) {
     this.#target = target;
     this.#limits = limits;
     this.#settings = settings;
@@ -82,7 +94,11 @@ export class BottleneckTargetLimiter implements TargetLimiter {
     if (this.#shared === undefined || this.#sharedEpoch !== link.epoch) {
       // Redis may have lost its state while it was away: register afresh after every outage
       if (this.#shared !== undefined) void closeRedisTier(this.#shared, connection);
-      this.#shared = createBottleneckTier(this.#limits, { kind: 'redis', connection, id: `${link.keyFor(this.#target)}:${limitsTag(this.#limits)}` }, (error) => link.reportFailure(error));
+      this.#shared = createBottleneckTier(
+        this.#limits,
+        { kind: 'redis', connection, id: `${link.keyFor(this.#target)}:${limitsTag(this.#limits)}` },
+        (error) => link.reportFailure(error),
+      );
       this.#sharedEpoch = link.epoch;
     }
     return this.#shared;
@@ -101,7 +117,8 @@ export class BottleneckTargetLimiter implements TargetLimiter {
     const unfollow = followAbort(cancellation, onAbort);
     try {
       const tier = this.#tier();
-      if (tier === this.#local || this.#link === undefined) return await this.#acquireOn(tier, weight, cancelled);
+      if (tier === this.#local || this.#link === undefined)
+        return await this.#acquireOn(tier, weight, cancelled);
       let loseShared: (error: SharedLost) => void = () => undefined;
       const lost = new Promise<never>((_resolve, reject) => {
         loseShared = reject;
@@ -154,7 +171,10 @@ export class BottleneckTargetLimiter implements TargetLimiter {
         await Promise.race([granted, cancelled]);
       } catch (error) {
         // the waiter keeps its place in the FIFO queue; when it is reached, its tokens come back
-        granted.then(() => refund(tokens, amount), () => undefined);
+        granted.then(
+          () => refund(tokens, amount),
+          () => undefined,
+        );
         release();
         throw error;
       }
@@ -173,8 +193,14 @@ export class BottleneckTargetLimiter implements TargetLimiter {
 
   #reject(reason: LimiterRejection): SwitchyardError {
     this.#onReject(reason);
-    const why = reason === 'queue_full' ? `its queue is full (${this.#settings.maxQueue})` : `no slot was free within ${this.#settings.maxWaitMs} ms`;
-    return new SwitchyardError('limiter_rejected', `The upstream limiter of target "${this.#target}" refused the call: ${why}.`);
+    const why =
+      reason === 'queue_full'
+        ? `its queue is full (${this.#settings.maxQueue})`
+        : `no slot was free within ${this.#settings.maxWaitMs} ms`;
+    return new SwitchyardError(
+      'limiter_rejected',
+      `The upstream limiter of target "${this.#target}" refused the call: ${why}.`,
+    );
   }
 
   counts(): { running: number; queued: number } {

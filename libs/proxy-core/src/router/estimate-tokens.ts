@@ -23,7 +23,8 @@ function textLength(value: unknown): number {
 /** Estimated prompt tokens of a chat request (characters / 4, plus a few per message). */
 export function estimatePromptTokens(request: ChatCompletionRequest): number {
   let chars = 0;
-  for (const message of request.messages) chars += textLength((message as { content?: unknown }).content) + 4 * CHARS_PER_TOKEN;
+  for (const message of request.messages)
+    chars += textLength((message as { content?: unknown }).content) + 4 * CHARS_PER_TOKEN;
   if (request.tools !== undefined) chars += JSON.stringify(request.tools).length;
   return Math.ceil(chars / CHARS_PER_TOKEN);
 }
@@ -38,11 +39,17 @@ export function estimatePromptTokens(request: ChatCompletionRequest): number {
  * // Claude Code asks for its ceiling; claude-3-5-sonnet writes at most 8192 tokens
  * requestedOutputTokens({ model: 'claude', messages, max_tokens: 32000 }, DEFAULT_OUTPUT_TOKENS, 8192); // 8192
  */
-export function requestedOutputTokens(request: Pick<ChatCompletionRequest, 'max_completion_tokens' | 'max_tokens'>, fallback: number, maxOutputTokens?: number): number {
+export function requestedOutputTokens(
+  request: Pick<ChatCompletionRequest, 'max_completion_tokens' | 'max_tokens'>,
+  fallback: number,
+  maxOutputTokens?: number,
+): number {
   const bound = request.max_completion_tokens ?? request.max_tokens;
   const asked = typeof bound === 'number' && bound > 0 ? bound : fallback;
   // the request's max_tokens still goes upstream as sent: only the estimate is capped
-  return maxOutputTokens !== undefined && Number.isFinite(maxOutputTokens) && maxOutputTokens > 0 ? Math.min(asked, maxOutputTokens) : asked;
+  return maxOutputTokens !== undefined && Number.isFinite(maxOutputTokens) && maxOutputTokens > 0
+    ? Math.min(asked, maxOutputTokens)
+    : asked;
 }
 
 /** What {@link requestedChoices} reads of a request: a chat request or a legacy completion's chat view is one. */
@@ -68,7 +75,8 @@ export interface RequestedChoicesInput {
  */
 export function requestedChoices(request: RequestedChoicesInput): number {
   const legacy = request[LEGACY_COMPLETION_FIELD];
-  const bestOf = typeof legacy === 'object' && legacy !== null ? (legacy as { best_of?: unknown }).best_of : undefined;
+  const bestOf =
+    typeof legacy === 'object' && legacy !== null ? (legacy as { best_of?: unknown }).best_of : undefined;
   return Math.max(1, choiceCount(request.n), choiceCount(bestOf));
 }
 

@@ -20,7 +20,14 @@ export class RouteTable {
           fallbacks: Object.freeze([...(model.fallbacks ?? [])]),
           fallbackOn: Object.freeze({ ...(model.fallbackOn ?? {}) }),
           targets: Object.freeze(
-            model.targets.map((t) => Object.freeze({ provider: t.provider, model: t.model, weight: t.weight ?? 1, ...(t.limits === undefined ? {} : { limits: Object.freeze({ ...t.limits }) }) })),
+            model.targets.map((t) =>
+              Object.freeze({
+                provider: t.provider,
+                model: t.model,
+                weight: t.weight ?? 1,
+                ...(t.limits === undefined ? {} : { limits: Object.freeze({ ...t.limits }) }),
+              }),
+            ),
           ),
         }),
       );
@@ -29,7 +36,8 @@ export class RouteTable {
     for (const route of this.#routes.values()) {
       for (const target of route.targets) {
         this.#targetKeys.add(targetKey(target));
-        if (target.limits !== undefined && !this.#targetLimits.has(targetKey(target))) this.#targetLimits.set(targetKey(target), target.limits);
+        if (target.limits !== undefined && !this.#targetLimits.has(targetKey(target)))
+          this.#targetLimits.set(targetKey(target), target.limits);
       }
     }
     this.#providers = providers;
@@ -45,7 +53,13 @@ export class RouteTable {
     if (slash <= 0 || slash === model.length - 1) return undefined;
     const provider = model.slice(0, slash);
     if (!this.#providers.has(provider)) return undefined;
-    return { alias: model, direct: true, strategy: 'ordered', fallbacks: [], targets: [{ provider, model: model.slice(slash + 1), weight: 1 }] };
+    return {
+      alias: model,
+      direct: true,
+      strategy: 'ordered',
+      fallbacks: [],
+      targets: [{ provider, model: model.slice(slash + 1), weight: 1 }],
+    };
   }
 
   /**

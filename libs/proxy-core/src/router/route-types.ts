@@ -4,7 +4,8 @@
  * `lowest-cost` (needs a `costEstimator`). The first target is tried first; the others
  * follow in that order when it fails.
  */
-export type RoutingStrategyName = 'weighted' | 'ordered' | 'round-robin' | 'least-in-flight' | 'lowest-latency' | 'lowest-cost';
+export type RoutingStrategyName =
+  'weighted' | 'ordered' | 'round-robin' | 'least-in-flight' | 'lowest-latency' | 'lowest-cost';
 
 /** Limits of one target's upstream limiter. */
 export interface RouteTargetLimits {

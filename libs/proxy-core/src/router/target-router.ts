@@ -57,7 +57,13 @@ export class TargetRouter {
       case 'lowest-cost': {
         const estimator = this.#settings.costEstimator;
         return this.#sortBy(route, (t) => {
-          const query = { provider: t.provider, providerType: this.#settings.providerType(t.provider), model: t.model, promptTokens: input.promptTokens, outputTokens: input.outputTokens(t) };
+          const query = {
+            provider: t.provider,
+            providerType: this.#settings.providerType(t.provider),
+            model: t.model,
+            promptTokens: input.promptTokens,
+            outputTokens: input.outputTokens(t),
+          };
           const cost = estimator?.estimateCostUsd(query);
           return typeof cost === 'number' && Number.isFinite(cost) ? cost : Number.POSITIVE_INFINITY;
         });

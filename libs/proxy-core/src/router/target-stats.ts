@@ -47,7 +47,8 @@ export class TargetStats {
   /** Folds an attempt's latency into the target's EWMA (a failed attempt's penalty included). */
   recordLatency(key: string, ms: number): void {
     const entry = this.#entry(key);
-    entry.latencyMs = entry.latencyMs === undefined ? ms : this.#alpha * ms + (1 - this.#alpha) * entry.latencyMs;
+    entry.latencyMs =
+      entry.latencyMs === undefined ? ms : this.#alpha * ms + (1 - this.#alpha) * entry.latencyMs;
   }
 
   get(key: string): TargetSnapshot {

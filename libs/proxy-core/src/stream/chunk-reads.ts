@@ -106,7 +106,10 @@ export function chunksOfReads<T>(reads: ChunkReads<T>): AsyncGenerator<T> {
  * `return()` before the first `next()` also calls `close`: the generator's body, its
  * `finally` included, never runs then.
  */
-export function closedEvenUnread<T>(reads: AsyncGenerator<readonly T[], undefined>, close: () => Promise<void>): ChunkReads<T> {
+export function closedEvenUnread<T>(
+  reads: AsyncGenerator<readonly T[], undefined>,
+  close: () => Promise<void>,
+): ChunkReads<T> {
   return new ClosedEvenUnread(reads, close);
 }
 
@@ -163,6 +166,8 @@ export function readsOfOne<T>(stream: AsyncIterable<T>): ChunkReads<T> {
  * reads were taken already). The stream is then read through these reads only; `return()`
  * stops it as the stream's own would.
  */
-export function engineStreamReads(stream: AsyncIterable<ChatCompletionChunk>): ChunkReads<ChatCompletionChunk> | undefined {
+export function engineStreamReads(
+  stream: AsyncIterable<ChatCompletionChunk>,
+): ChunkReads<ChatCompletionChunk> | undefined {
   return isEngineStream(stream) ? claimChunkReads(stream) : undefined;
 }

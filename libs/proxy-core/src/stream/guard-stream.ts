@@ -13,7 +13,14 @@ import type { PrimedStream } from './prime-stream';
  * when the adapter's iterable ignores the signal. `verbatim`: the adapter is a verbatim one
  * (see chunk-source-text.ts).
  */
-export function guardStream(primed: PrimedStream, timer: AttemptTimer, idleTimeoutMs: number, release: () => void, provider: string, verbatim: boolean): PrimedStream {
+export function guardStream(
+  primed: PrimedStream,
+  timer: AttemptTimer,
+  idleTimeoutMs: number,
+  release: () => void,
+  provider: string,
+  verbatim: boolean,
+): PrimedStream {
   let finished = false;
   let race: AbortRace | undefined;
   const finish = (): void => {

@@ -109,7 +109,8 @@ describe('mapUpstreamStream', () => {
     const read = async (body: Readable): Promise<number[]> => {
       const chunks: number[] = [];
       const response = { status: 200, headers: {}, body: body as UpstreamResponse['body'] };
-      for await (const chunk of mapUpstreamStream(response, 'p', signal, readSse, new NumberMapper())) chunks.push(chunk);
+      for await (const chunk of mapUpstreamStream(response, 'p', signal, readSse, new NumberMapper()))
+        chunks.push(chunk);
       return chunks;
     };
 
@@ -161,11 +162,16 @@ describe('mapUpstreamStream', () => {
       readable.push(Buffer.from('{"n":1}\n{"done":true}\n'));
       return readable;
     };
-    const response = (readable: Readable): UpstreamResponse => ({ status: 200, headers: {}, body: readable as UpstreamResponse['body'] });
+    const response = (readable: Readable): UpstreamResponse => ({
+      status: 200,
+      headers: {},
+      body: readable as UpstreamResponse['body'],
+    });
 
     const finished = body();
     const chunks: number[] = [];
-    for await (const chunk of mapUpstreamStream(response(finished), 'p', signal, readNdjson, mapper())) chunks.push(chunk);
+    for await (const chunk of mapUpstreamStream(response(finished), 'p', signal, readNdjson, mapper()))
+      chunks.push(chunk);
     expect(chunks).toEqual([1]);
     expect(finished.destroyed).toBe(false);
     finished.push(null);
@@ -190,11 +196,20 @@ describe('mapUpstreamStream', () => {
       return undefined;
     };
     // a line that is no JSON
-    const ndjson = await fails(mapUpstreamStream(response('{"n":1}\n{"n":\n'), 'p', signal, readNdjson, { done: false, map: () => [], end: () => [] }));
+    const ndjson = await fails(
+      mapUpstreamStream(response('{"n":1}\n{"n":\n'), 'p', signal, readNdjson, {
+        done: false,
+        map: () => [],
+        end: () => [],
+      }),
+    );
     expect(ndjson).toMatchObject({ code: 'upstream_stream_error', provider: 'p' });
     expect((ndjson as SwitchyardError).cause).toBeInstanceOf(SyntaxError);
     // JSON an OpenAI stream never sends: the mapper throws a TypeError
-    const mapper = new OpenAIStreamMapper<ChatCompletionChunk>('p', toChatChunk, { choices: 1, usage: false });
+    const mapper = new OpenAIStreamMapper<ChatCompletionChunk>('p', toChatChunk, {
+      choices: 1,
+      usage: false,
+    });
     const openai = await fails(mapUpstreamStream(response('data: null\n\n'), 'p', signal, readSse, mapper));
     expect(openai).toMatchObject({ code: 'upstream_stream_error', provider: 'p' });
     expect((openai as SwitchyardError).cause).toBeInstanceOf(TypeError);
@@ -212,7 +227,15 @@ describe('mapUpstreamStream', () => {
     // the body's own failure is still the connection's
     const cut = new Readable({ read() {} });
     cut.push(Buffer.from('data: 1\n\n'));
-    const failing = fails(mapUpstreamStream({ status: 200, headers: {}, body: cut as UpstreamResponse['body'] }, 'p', signal, readSse, new NumberMapper()));
+    const failing = fails(
+      mapUpstreamStream(
+        { status: 200, headers: {}, body: cut as UpstreamResponse['body'] },
+        'p',
+        signal,
+        readSse,
+        new NumberMapper(),
+      ),
+    );
     cut.destroy(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
     expect(await failing).toMatchObject({ code: 'upstream_connection_error' });
   });

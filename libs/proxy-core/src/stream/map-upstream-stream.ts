@@ -1,7 +1,11 @@
 import { SwitchyardError } from '../errors/switchyard-error';
 import { transportError } from '../http/upstream-error';
 import type { UpstreamResponse } from '../http/upstream-request';
-import { isUpstreamBody, type UpstreamBody, type UpstreamStreamResponse } from '../http/upstream-stream-request';
+import {
+  isUpstreamBody,
+  type UpstreamBody,
+  type UpstreamStreamResponse,
+} from '../http/upstream-stream-request';
 import { AttemptTimer } from '../resilience/attempt-timer';
 import type { AbortSource } from '../resilience/linked-abort-controller';
 import type { ChatCompletionChunk } from '../wire/openai-chat';
@@ -54,14 +58,24 @@ export function mapUpstreamStream<TEvent, TChunk>(
   events: (body: never) => AsyncIterable<TEvent>,
   mapper: StreamMapper<TEvent, TChunk>,
 ): AsyncGenerator<TChunk> {
-  const reads = upstreamReads(response.body, provider, signal, events as (body: unknown) => AsyncIterable<TEvent>, mapper);
+  const reads = upstreamReads(
+    response.body,
+    provider,
+    signal,
+    events as (body: unknown) => AsyncIterable<TEvent>,
+    mapper,
+  );
   return chunksOfReads(markCancelledBy(reads, signal));
 }
 
 /** A provider event the gateway could not parse or map: the stream's fault, not the connection's. */
 function unreadable(provider: string, cause: unknown): SwitchyardError {
   if (cause instanceof SwitchyardError) return cause;
-  return new SwitchyardError('upstream_stream_error', `Provider "${provider}" sent a stream event the gateway could not read.`, { provider, cause });
+  return new SwitchyardError(
+    'upstream_stream_error',
+    `Provider "${provider}" sent a stream event the gateway could not read.`,
+    { provider, cause },
+  );
 }
 
 /** The chunks of each upstream read, none empty. */

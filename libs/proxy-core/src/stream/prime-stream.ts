@@ -21,7 +21,8 @@ const hasText = (text: string | null | undefined): boolean => typeof text === 's
 
 // reasoning counts: an OpenAI-compatible host (DeepSeek, vLLM) may stream it for minutes before
 // the answer, and the client should see it as it comes rather than priming hold it all
-const hasReasoning = (delta: ChatDelta): boolean => hasText(delta.reasoning_content) || hasText(delta.reasoning);
+const hasReasoning = (delta: ChatDelta): boolean =>
+  hasText(delta.reasoning_content) || hasText(delta.reasoning);
 
 function hasSubstance(chunk: ChatCompletionChunk): boolean {
   if (chunk.usage) return true;
@@ -42,7 +43,11 @@ function hasSubstance(chunk: ChatCompletionChunk): boolean {
  * `timer`, each read counts as upstream activity (see AttemptTimer), and a timeout or an abort
  * ends a pending read even when the adapter's iterable ignores the signal.
  */
-export async function primeStream(stream: AsyncIterable<ChatCompletionChunk>, provider: string, timer?: AttemptTimer): Promise<PrimedStream> {
+export async function primeStream(
+  stream: AsyncIterable<ChatCompletionChunk>,
+  provider: string,
+  timer?: AttemptTimer,
+): Promise<PrimedStream> {
   const reads = claimChunkReads(stream) ?? readsOfOne(stream);
   // as in guardStream: only reads that may ignore the abort are raced against it
   const race = timer === undefined || cancellerOf(reads) === timer ? undefined : new AbortRace(timer);
@@ -54,7 +59,9 @@ export async function primeStream(stream: AsyncIterable<ChatCompletionChunk>, pr
       timer?.heard();
       if (next.done === true) {
         if (head.length === 0) {
-          throw new SwitchyardError('upstream_stream_error', `Provider "${provider}" sent an empty stream.`, { provider });
+          throw new SwitchyardError('upstream_stream_error', `Provider "${provider}" sent an empty stream.`, {
+            provider,
+          });
         }
         return { head, reads, ended: true };
       }
@@ -81,5 +88,7 @@ export async function primeStream(stream: AsyncIterable<ChatCompletionChunk>, pr
  * thinking), so the figure means the same for every provider.
  */
 export function isContentChunk(chunk: ChatCompletionChunk): boolean {
-  return chunk.choices.some((choice) => (choice.delta.content?.length ?? 0) > 0 || (choice.delta.tool_calls?.length ?? 0) > 0);
+  return chunk.choices.some(
+    (choice) => (choice.delta.content?.length ?? 0) > 0 || (choice.delta.tool_calls?.length ?? 0) > 0,
+  );
 }

@@ -71,7 +71,11 @@ describe('readSse', () => {
   });
 
   it('reads a Node stream to its end, and strings as well as bytes', async () => {
-    expect(await events(Readable.from([Buffer.from(WIRE.slice(0, 40)), Buffer.from(WIRE.slice(40))], { objectMode: false }))).toEqual(EXPECTED);
+    expect(
+      await events(
+        Readable.from([Buffer.from(WIRE.slice(0, 40)), Buffer.from(WIRE.slice(40))], { objectMode: false }),
+      ),
+    ).toEqual(EXPECTED);
     expect(await events(reads([]))).toEqual([]);
     async function* text(): AsyncGenerator<string> {
       yield WIRE.slice(0, 25);
@@ -111,7 +115,11 @@ describe('the bound on an unfinished event', () => {
   const piece = 'x'.repeat(MiB);
 
   /** Feeds pieces until the decoder throws; the number of pieces fed, and the error. */
-  function feedUntilThrown(decoder: SseDecoder, first: string, next: string): { fed: number; error: unknown } {
+  function feedUntilThrown(
+    decoder: SseDecoder,
+    first: string,
+    next: string,
+  ): { fed: number; error: unknown } {
     decoder.feed(first);
     for (let fed = 1; fed < 64; fed++) {
       try {
@@ -130,14 +138,19 @@ describe('the bound on an unfinished event', () => {
     ] as const) {
       const { fed, error } = feedUntilThrown(new SseDecoder(), first, next);
       expect(error).toBeInstanceOf(SwitchyardError);
-      expect(error).toMatchObject({ code: 'upstream_stream_error', message: expect.stringContaining('16 MiB') as unknown });
+      expect(error).toMatchObject({
+        code: 'upstream_stream_error',
+        message: expect.stringContaining('16 MiB') as unknown,
+      });
       expect(fed).toBe(MAX_STREAM_EVENT_CHARS / MiB);
     }
   });
 
   it('gives the events a read completed before the one that went past the bound, then fails', () => {
     const decoder = new SseDecoder();
-    expect(decoder.feed(`data: 1\n\ndata: ${'x'.repeat(MAX_STREAM_EVENT_CHARS)}`).map((event) => event.data)).toEqual(['1']);
+    expect(
+      decoder.feed(`data: 1\n\ndata: ${'x'.repeat(MAX_STREAM_EVENT_CHARS)}`).map((event) => event.data),
+    ).toEqual(['1']);
     expect(() => decoder.feed('\n\n')).toThrow(SwitchyardError);
     expect(() => decoder.end()).toThrow(SwitchyardError);
   });
@@ -147,7 +160,8 @@ describe('the bound on an unfinished event', () => {
     const size = MAX_STREAM_EVENT_CHARS - 16;
     const data: string[] = [];
     decoder.feed('data: ');
-    for (let sent = 0; sent < size; sent += MiB) data.push(...decoder.feed('y'.repeat(Math.min(MiB, size - sent))).map((event) => event.data));
+    for (let sent = 0; sent < size; sent += MiB)
+      data.push(...decoder.feed('y'.repeat(Math.min(MiB, size - sent))).map((event) => event.data));
     data.push(...decoder.feed('\n\ndata: next\n\n').map((event) => event.data));
     expect(data.map((text) => text.length)).toEqual([size, 4]);
   });
@@ -161,7 +175,10 @@ describe('the bound on an unfinished event', () => {
     const read = async (): Promise<void> => {
       for await (const value of readNdjson(body())) values.push(value);
     };
-    await expect(read()).rejects.toMatchObject({ code: 'upstream_stream_error', message: expect.stringContaining('16 MiB') as unknown });
+    await expect(read()).rejects.toMatchObject({
+      code: 'upstream_stream_error',
+      message: expect.stringContaining('16 MiB') as unknown,
+    });
     expect(values).toEqual([{ n: 1 }]);
   });
 });

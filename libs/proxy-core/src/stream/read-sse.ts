@@ -24,7 +24,10 @@ export const MAX_STREAM_EVENT_CHARS = 16 * 1024 * 1024;
 
 /** The error of a stream whose event (or line) goes past {@link MAX_STREAM_EVENT_CHARS} without ending. */
 function eventTooLong(what: string): SwitchyardError {
-  return new SwitchyardError('upstream_stream_error', `The upstream stream sent ${what} longer than ${MAX_STREAM_EVENT_CHARS} characters (16 MiB) without ending it.`);
+  return new SwitchyardError(
+    'upstream_stream_error',
+    `The upstream stream sent ${what} longer than ${MAX_STREAM_EVENT_CHARS} characters (16 MiB) without ending it.`,
+  );
 }
 
 /**

@@ -13,7 +13,10 @@ function endArrived(body: Readable): boolean {
 
 /** Whether an iterable is a Node readable stream (an undici body is one). */
 export function isNodeReadable(body: unknown): body is Readable {
-  return typeof (body as Partial<Readable>).iterator === 'function' && typeof (body as Partial<Readable>).destroy === 'function';
+  return (
+    typeof (body as Partial<Readable>).iterator === 'function' &&
+    typeof (body as Partial<Readable>).destroy === 'function'
+  );
 }
 
 /**

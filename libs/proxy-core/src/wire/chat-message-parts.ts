@@ -2,7 +2,9 @@ import { SwitchyardError } from '../errors/switchyard-error';
 import type { ChatCompletionRequest, ChatContentPart, ChatMessage, ChatTextPart } from './openai-chat';
 
 /** The text of a message's content: a string as it is, text parts joined, other parts skipped. */
-export function contentText(content: string | ReadonlyArray<ChatContentPart | ChatTextPart> | null | undefined): string {
+export function contentText(
+  content: string | ReadonlyArray<ChatContentPart | ChatTextPart> | null | undefined,
+): string {
   if (content === null || content === undefined) return '';
   if (typeof content === 'string') return content;
   return content
@@ -34,7 +36,10 @@ export function parseDataUrl(url: string, param = 'messages'): InlineImage | und
   if (!url.startsWith('data:')) return undefined;
   const match = /^data:([\w.+-]+\/[\w.+-]+)(?:;[\w-]+=[^;,]*)*;base64,(.*)$/s.exec(url);
   if (match === null) {
-    throw invalidRequest('An image data URL must be base64 and name its media type: data:<type>/<subtype>;base64,<data>.', param);
+    throw invalidRequest(
+      'An image data URL must be base64 and name its media type: data:<type>/<subtype>;base64,<data>.',
+      param,
+    );
   }
   return { mediaType: match[1] as string, data: match[2] as string };
 }
@@ -119,7 +124,11 @@ export function invalidRequest(message: string, param: string): SwitchyardError 
  * `message` says which provider; `provider`, when given, names the configured provider too.
  */
 export function refuseSeveralChoices(n: number | null | undefined, message: string, provider?: string): void {
-  if (typeof n === 'number' && n > 1) throw new SwitchyardError('unsupported_feature', message, { ...(provider === undefined ? {} : { provider }), param: 'n' });
+  if (typeof n === 'number' && n > 1)
+    throw new SwitchyardError('unsupported_feature', message, {
+      ...(provider === undefined ? {} : { provider }),
+      param: 'n',
+    });
 }
 
 /**
@@ -145,16 +154,29 @@ export function refuseWebSearch(request: ChatCompletionRequest, who: string, pro
  * field (the request schema checks only each part's `type`; OpenAI refuses them too). Parts of
  * other types are left to each provider's mapping.
  */
-export function userContent(content: string | ChatContentPart[] | null | undefined, param: string): string | ChatContentPart[] {
+export function userContent(
+  content: string | ChatContentPart[] | null | undefined,
+  param: string,
+): string | ChatContentPart[] {
   if (content === null || content === undefined) {
-    throw invalidRequest('A user message needs content: a string or an array of content parts, not null.', param);
+    throw invalidRequest(
+      'A user message needs content: a string or an array of content parts, not null.',
+      param,
+    );
   }
   if (typeof content === 'string') return content;
   content.forEach((part: unknown, index) => {
     const { type, text, image_url: image } = part as { type?: unknown; text?: unknown; image_url?: unknown };
-    if (type === 'text' && typeof text !== 'string') throw invalidRequest('A text content part needs a string "text".', `${param}.${index}.text`);
-    if (type === 'image_url' && (typeof image !== 'object' || image === null || typeof (image as { url?: unknown }).url !== 'string')) {
-      throw invalidRequest('An image_url content part needs "image_url": {"url": "<http(s) or data URL>"}.', `${param}.${index}.image_url.url`);
+    if (type === 'text' && typeof text !== 'string')
+      throw invalidRequest('A text content part needs a string "text".', `${param}.${index}.text`);
+    if (
+      type === 'image_url' &&
+      (typeof image !== 'object' || image === null || typeof (image as { url?: unknown }).url !== 'string')
+    ) {
+      throw invalidRequest(
+        'An image_url content part needs "image_url": {"url": "<http(s) or data URL>"}.',
+        `${param}.${index}.image_url.url`,
+      );
     }
   });
   return content;
@@ -170,10 +192,13 @@ export function parseToolArguments(text: string, param = 'messages'): Record<str
   try {
     value = JSON.parse(text);
   } catch (cause) {
-    throw new SwitchyardError('invalid_request', 'A tool call has arguments that are not valid JSON.', { param, cause });
+    throw new SwitchyardError('invalid_request', 'A tool call has arguments that are not valid JSON.', {
+      param,
+      cause,
+    });
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw invalidRequest('A tool call\'s arguments must be a JSON object.', param);
+    throw invalidRequest("A tool call's arguments must be a JSON object.", param);
   }
   return value as Record<string, unknown>;
 }

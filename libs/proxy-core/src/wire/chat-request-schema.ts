@@ -1,19 +1,31 @@
 import { Type } from '@sinclair/typebox';
 
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Optional(Type.Union([schema, Type.Null()]));
+const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) =>
+  Type.Optional(Type.Union([schema, Type.Null()]));
 
-const ContentPart = Type.Object(
-  { type: Type.String({ minLength: 1 }) },
-  { additionalProperties: true },
-);
+const ContentPart = Type.Object({ type: Type.String({ minLength: 1 }) }, { additionalProperties: true });
 
 const Message = Type.Object(
   {
-    role: Type.Union([Type.Literal('system'), Type.Literal('developer'), Type.Literal('user'), Type.Literal('assistant'), Type.Literal('tool')]),
+    role: Type.Union([
+      Type.Literal('system'),
+      Type.Literal('developer'),
+      Type.Literal('user'),
+      Type.Literal('assistant'),
+      Type.Literal('tool'),
+    ]),
     content: Type.Optional(Type.Union([Type.String(), Type.Array(ContentPart), Type.Null()])),
     name: Type.Optional(Type.String()),
     tool_call_id: Type.Optional(Type.String()),
-    tool_calls: Type.Optional(Type.Array(Type.Object({ id: Type.String(), type: Type.Literal('function'), function: Type.Object({ name: Type.String(), arguments: Type.String() }) }))),
+    tool_calls: Type.Optional(
+      Type.Array(
+        Type.Object({
+          id: Type.String(),
+          type: Type.Literal('function'),
+          function: Type.Object({ name: Type.String(), arguments: Type.String() }),
+        }),
+      ),
+    ),
   },
   { additionalProperties: true },
 );
@@ -21,7 +33,14 @@ const Message = Type.Object(
 const Tool = Type.Object(
   {
     type: Type.Literal('function'),
-    function: Type.Object({ name: Type.String({ minLength: 1, maxLength: 64 }), description: Type.Optional(Type.String()), parameters: Type.Optional(Type.Object({}, { additionalProperties: true })) }, { additionalProperties: true }),
+    function: Type.Object(
+      {
+        name: Type.String({ minLength: 1, maxLength: 64 }),
+        description: Type.Optional(Type.String()),
+        parameters: Type.Optional(Type.Object({}, { additionalProperties: true })),
+      },
+      { additionalProperties: true },
+    ),
   },
   { additionalProperties: true },
 );
@@ -43,7 +62,9 @@ export const ChatCompletionRequestSchema = Type.Object(
     // (validation, counting, condensing) one request can ask for before any of it starts.
     messages: Type.Array(Message, { minItems: 1, maxItems: MAX_CHAT_MESSAGES }),
     stream: Nullable(Type.Boolean()),
-    stream_options: Nullable(Type.Object({ include_usage: Type.Optional(Type.Boolean()) }, { additionalProperties: true })),
+    stream_options: Nullable(
+      Type.Object({ include_usage: Type.Optional(Type.Boolean()) }, { additionalProperties: true }),
+    ),
     temperature: Nullable(Type.Number({ minimum: 0, maximum: 2 })),
     top_p: Nullable(Type.Number({ minimum: 0, maximum: 1 })),
     n: Nullable(Type.Integer({ minimum: 1, maximum: 128 })),
@@ -56,7 +77,12 @@ export const ChatCompletionRequestSchema = Type.Object(
     user: Type.Optional(Type.String()),
     tools: Type.Optional(Type.Array(Tool)),
     tool_choice: Type.Optional(
-      Type.Union([Type.Literal('none'), Type.Literal('auto'), Type.Literal('required'), Type.Object({ type: Type.Literal('function'), function: Type.Object({ name: Type.String() }) })]),
+      Type.Union([
+        Type.Literal('none'),
+        Type.Literal('auto'),
+        Type.Literal('required'),
+        Type.Object({ type: Type.Literal('function'), function: Type.Object({ name: Type.String() }) }),
+      ]),
     ),
     // read by the providers that search (`gemini`); its fields are forwarded to OpenAI-wire hosts as sent
     web_search_options: Nullable(Type.Object({}, { additionalProperties: true })),

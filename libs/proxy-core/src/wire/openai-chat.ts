@@ -71,17 +71,16 @@ export interface ChatTool {
 }
 
 /** How the model may use tools. */
-export type ChatToolChoice =
-  | 'none'
-  | 'auto'
-  | 'required'
-  | { type: 'function'; function: { name: string } };
+export type ChatToolChoice = 'none' | 'auto' | 'required' | { type: 'function'; function: { name: string } };
 
 /** Response format constraints. */
 export type ChatResponseFormat =
   | { type: 'text' }
   | { type: 'json_object' }
-  | { type: 'json_schema'; json_schema: { name: string; schema?: Record<string, unknown>; strict?: boolean } };
+  | {
+      type: 'json_schema';
+      json_schema: { name: string; schema?: Record<string, unknown>; strict?: boolean };
+    };
 
 /**
  * OpenAI's `web_search_options`: the request asks the model to search the web before it
@@ -92,7 +91,10 @@ export interface ChatWebSearchOptions {
   /** How much of the search results the model is given; `medium` by default at OpenAI. */
   search_context_size?: 'low' | 'medium' | 'high';
   /** Where the user is, roughly, to localise the search. */
-  user_location?: { type: 'approximate'; approximate: { city?: string; country?: string; region?: string; timezone?: string } } | null;
+  user_location?: {
+    type: 'approximate';
+    approximate: { city?: string; country?: string; region?: string; timezone?: string };
+  } | null;
   /** Fields the gateway does not read (Perplexity's own options) are forwarded to OpenAI-compatible upstreams as they are. */
   [extra: string]: unknown;
 }

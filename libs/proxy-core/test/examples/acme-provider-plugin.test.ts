@@ -15,8 +15,17 @@ beforeAll(async () => {
         path: /^\/generate$/,
         handle: async ({ res, body, streamFault }) => {
           if ((body as { stream: boolean }).stream) {
-            const lines = [{ text: 'Hello' }, { text: ' from Acme' }, { done: true, input_tokens: 5, output_tokens: 3 }];
-            await writeChunks(res, { contentType: 'application/x-ndjson', chunks: lines.map((l) => `${JSON.stringify(l)}\n`), streamFault, errorChunk: () => '' });
+            const lines = [
+              { text: 'Hello' },
+              { text: ' from Acme' },
+              { done: true, input_tokens: 5, output_tokens: 3 },
+            ];
+            await writeChunks(res, {
+              contentType: 'application/x-ndjson',
+              chunks: lines.map((l) => `${JSON.stringify(l)}\n`),
+              streamFault,
+              errorChunk: () => '',
+            });
             return;
           }
           sendJson(res, 200, { text: 'Hello from Acme', input_tokens: 5, output_tokens: 3 });
@@ -37,20 +46,30 @@ afterAll(async () => {
 
 describe('docs/providers/add-a-provider.md example', () => {
   it('is the code the doc shows', () => {
-    const doc = readFileSync(new URL('../../../../docs/providers/add-a-provider.md', import.meta.url), 'utf8');
+    const doc = readFileSync(
+      new URL('../../../../docs/providers/add-a-provider.md', import.meta.url),
+      'utf8',
+    );
     const code = readFileSync(new URL('./acme-provider-plugin.ts', import.meta.url), 'utf8');
     expect(doc).toContain(code.trim());
   });
 
   it('routes, meters and streams through the plugin provider like a built-in one', async () => {
     const context = createRequestContext({ endpoint: 'chat' });
-    const response = await gateway.chat({ model: 'acme-large', messages: [{ role: 'user', content: 'Hi' }] }, { context });
+    const response = await gateway.chat(
+      { model: 'acme-large', messages: [{ role: 'user', content: 'Hi' }] },
+      { context },
+    );
     expect(response.choices[0]?.message.content).toBe('Hello from Acme');
     expect(context.provider).toBe('acme');
     expect(context.usage).toMatchObject({ prompt_tokens: 5, completion_tokens: 3 });
     expect(upstream.requests[0]?.headers['authorization']).toBe('Bearer acme-key');
     let text = '';
-    for await (const chunk of await gateway.stream({ model: 'acme-large', messages: [{ role: 'user', content: 'Hi' }], stream: true })) {
+    for await (const chunk of await gateway.stream({
+      model: 'acme-large',
+      messages: [{ role: 'user', content: 'Hi' }],
+      stream: true,
+    })) {
       text += chunk.choices[0]?.delta.content ?? '';
     }
     expect(text).toBe('Hello from Acme');
@@ -59,8 +78,15 @@ describe('docs/providers/add-a-provider.md example', () => {
   it('fails a cut stream with an error, never a clean end', async () => {
     upstream.fault({ kind: 'cut-stream', afterChunks: 1, times: 1 });
     const drain = async (): Promise<void> => {
-      for await (const chunk of await gateway.stream({ model: 'acme-large', messages: [{ role: 'user', content: 'Hi' }], stream: true })) void chunk;
+      for await (const chunk of await gateway.stream({
+        model: 'acme-large',
+        messages: [{ role: 'user', content: 'Hi' }],
+        stream: true,
+      }))
+        void chunk;
     };
-    await expect(drain()).rejects.toMatchObject({ code: expect.stringMatching(/upstream_(stream|connection)_error/) as unknown });
+    await expect(drain()).rejects.toMatchObject({
+      code: expect.stringMatching(/upstream_(stream|connection)_error/) as unknown,
+    });
   });
 });

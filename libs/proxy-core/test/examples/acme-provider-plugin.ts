@@ -48,11 +48,19 @@ const usageOf = (line: AcmeLine) => ({
 /** One mapper per stream: NDJSON lines -> OpenAI chunks. */
 class AcmeStreamMapper implements StreamMapper<unknown> {
   done = false;
-  constructor(private readonly id: string, private readonly model: string) {}
+  constructor(
+    private readonly id: string,
+    private readonly model: string,
+  ) {}
 
   map(value: unknown): ChatCompletionChunk[] {
     const line = value as AcmeLine;
-    const base = { id: this.id, object: 'chat.completion.chunk' as const, created: Math.floor(Date.now() / 1000), model: this.model };
+    const base = {
+      id: this.id,
+      object: 'chat.completion.chunk' as const,
+      created: Math.floor(Date.now() / 1000),
+      model: this.model,
+    };
     if (line.done === true) {
       this.done = true;
       return [
@@ -64,7 +72,10 @@ class AcmeStreamMapper implements StreamMapper<unknown> {
   }
 
   end(): ChatCompletionChunk[] {
-    if (!this.done) throw new SwitchyardError('upstream_stream_error', 'Acme closed the stream before it finished.', { provider: 'acme' });
+    if (!this.done)
+      throw new SwitchyardError('upstream_stream_error', 'Acme closed the stream before it finished.', {
+        provider: 'acme',
+      });
     return [];
   }
 }
@@ -76,7 +87,10 @@ class AcmeAdapter implements ProviderAdapter {
   // server.address / server.port of the attempt spans, parsed once
   readonly server: UpstreamServer;
 
-  constructor(private readonly options: AcmeOptions & ProviderConfigBase, private readonly kit: ProviderKit) {
+  constructor(
+    private readonly options: AcmeOptions & ProviderConfigBase,
+    private readonly kit: ProviderKit,
+  ) {
     this.name = options.name;
     this.server = upstreamServerOf(options.baseUrl);
   }
@@ -89,18 +103,31 @@ class AcmeAdapter implements ProviderAdapter {
       object: 'chat.completion',
       created: Math.floor(Date.now() / 1000),
       model: context.model,
-      choices: [{ index: 0, message: { role: 'assistant', content: body.text ?? '' }, finish_reason: 'stop' }],
+      choices: [
+        { index: 0, message: { role: 'assistant', content: body.text ?? '' }, finish_reason: 'stop' },
+      ],
       usage: usageOf(body),
     };
   }
 
-  async stream(request: ChatCompletionRequest, context: ProviderCallContext): Promise<AsyncIterable<ChatCompletionChunk>> {
+  async stream(
+    request: ChatCompletionRequest,
+    context: ProviderCallContext,
+  ): Promise<AsyncIterable<ChatCompletionChunk>> {
     const response = await this.#post(request, context, true);
-    return mapUpstreamStream(response, this.name, context.signal, readNdjson, new AcmeStreamMapper(`chatcmpl-${randomUUID()}`, context.model));
+    return mapUpstreamStream(
+      response,
+      this.name,
+      context.signal,
+      readNdjson,
+      new AcmeStreamMapper(`chatcmpl-${randomUUID()}`, context.model),
+    );
   }
 
   #post(request: ChatCompletionRequest, context: ProviderCallContext, stream: boolean) {
-    const prompt = request.messages.map((message) => `${message.role}: ${contentText(message.content as string)}`).join('\n');
+    const prompt = request.messages
+      .map((message) => `${message.role}: ${contentText(message.content as string)}`)
+      .join('\n');
     return upstreamRequest({
       provider: this.name,
       url: `${this.options.baseUrl}/generate`,

@@ -29,7 +29,8 @@ export function useGatewayFixture(options?: MockUpstreamOptions): GatewayFixture
   });
   return {
     get upstream() {
-      if (upstream === undefined) throw new Error('the mock upstream starts in beforeAll: use it inside a test or hook');
+      if (upstream === undefined)
+        throw new Error('the mock upstream starts in beforeAll: use it inside a test or hook');
       return upstream;
     },
     track(gateway) {

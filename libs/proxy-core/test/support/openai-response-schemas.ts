@@ -1,15 +1,21 @@
 import { Type, type TSchema } from '@sinclair/typebox';
 
 const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
-const FinishReason = Type.Union(['stop', 'length', 'tool_calls', 'content_filter', 'function_call'].map((r) => Type.Literal(r)));
+const FinishReason = Type.Union(
+  ['stop', 'length', 'tool_calls', 'content_filter', 'function_call'].map((r) => Type.Literal(r)),
+);
 
 /** OpenAI usage, with cached and reasoning details when present. */
 export const UsageSchema = Type.Object({
   prompt_tokens: Type.Integer({ minimum: 0 }),
   completion_tokens: Type.Integer({ minimum: 0 }),
   total_tokens: Type.Integer({ minimum: 0 }),
-  prompt_tokens_details: Type.Optional(Type.Object({ cached_tokens: Type.Optional(Type.Integer({ minimum: 0 })) })),
-  completion_tokens_details: Type.Optional(Type.Object({ reasoning_tokens: Type.Optional(Type.Integer({ minimum: 0 })) })),
+  prompt_tokens_details: Type.Optional(
+    Type.Object({ cached_tokens: Type.Optional(Type.Integer({ minimum: 0 })) }),
+  ),
+  completion_tokens_details: Type.Optional(
+    Type.Object({ reasoning_tokens: Type.Optional(Type.Integer({ minimum: 0 })) }),
+  ),
 });
 
 const ToolCallSchema = Type.Object({
@@ -63,7 +69,9 @@ export const ChatCompletionChunkSchema = Type.Object({
               index: Type.Integer({ minimum: 0 }),
               id: Type.Optional(Type.String({ minLength: 1 })),
               type: Type.Optional(Type.Literal('function')),
-              function: Type.Optional(Type.Object({ name: Type.Optional(Type.String()), arguments: Type.Optional(Type.String()) })),
+              function: Type.Optional(
+                Type.Object({ name: Type.Optional(Type.String()), arguments: Type.Optional(Type.String()) }),
+              ),
             }),
           ),
         ),

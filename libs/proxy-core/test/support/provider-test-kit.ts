@@ -15,8 +15,16 @@ export function fixtureJson(url: URL): unknown {
 }
 
 /** A call context for one adapter call. */
-export function callContext(model: string, signal: AbortSignal = new AbortController().signal): ProviderCallContext {
-  return { model, signal, requestId: 'req-test-1', headers: { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' } };
+export function callContext(
+  model: string,
+  signal: AbortSignal = new AbortController().signal,
+): ProviderCallContext {
+  return {
+    model,
+    signal,
+    requestId: 'req-test-1',
+    headers: { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' },
+  };
 }
 
 /** Drains a chunk stream. */
@@ -43,7 +51,10 @@ export function streamedText(chunks: readonly ChatCompletionChunk[]): string {
 }
 
 /** The OpenAI request the adapter tests share. */
-export const basicRequest: ChatCompletionRequest = { model: 'ignored', messages: [{ role: 'user', content: 'Hello!' }] };
+export const basicRequest: ChatCompletionRequest = {
+  model: 'ignored',
+  messages: [{ role: 'user', content: 'Hello!' }],
+};
 
 /** A request that needs a tool call, answered with the tool result, plus an image: every translation path at once. */
 export const toolRoundTripRequest: ChatCompletionRequest = {
@@ -54,16 +65,35 @@ export const toolRoundTripRequest: ChatCompletionRequest = {
       role: 'user',
       content: [
         { type: 'text', text: 'What is the weather where this photo was taken?' },
-        { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==' } },
+        {
+          type: 'image_url',
+          image_url: {
+            url: 'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==',
+          },
+        },
       ],
     },
-    { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"location":"Boston, MA"}' } }] },
+    {
+      role: 'assistant',
+      content: null,
+      tool_calls: [
+        {
+          id: 'call_1',
+          type: 'function',
+          function: { name: 'get_weather', arguments: '{"location":"Boston, MA"}' },
+        },
+      ],
+    },
     { role: 'tool', tool_call_id: 'call_1', content: '{"temperature_c":21}' },
   ],
   tools: [
     {
       type: 'function',
-      function: { name: 'get_weather', description: 'Current weather', parameters: { type: 'object', properties: { location: { type: 'string' } }, required: ['location'] } },
+      function: {
+        name: 'get_weather',
+        description: 'Current weather',
+        parameters: { type: 'object', properties: { location: { type: 'string' } }, required: ['location'] },
+      },
     },
   ],
   temperature: 0.3,

@@ -21,7 +21,9 @@ export interface UpstreamTestServer {
  * Starts the server before the file's tests and closes it (and the dispatcher) after them.
  * @param call what every call sends: its headers and JSON body
  */
-export function useUpstreamTestServer(call: Pick<UpstreamRequestOptions, 'headers' | 'json'>): UpstreamTestServer {
+export function useUpstreamTestServer(
+  call: Pick<UpstreamRequestOptions, 'headers' | 'json'>,
+): UpstreamTestServer {
   let server: Server;
   let url = '';
   const dispatcher = new Agent();
@@ -29,7 +31,14 @@ export function useUpstreamTestServer(call: Pick<UpstreamRequestOptions, 'header
     handle: () => undefined,
     closed: [],
     sockets: new Map(),
-    options: (path, signal = new AbortController().signal) => ({ provider: 'test', url: `${url}${path}`, headers: call.headers, json: call.json, signal, dispatcher }),
+    options: (path, signal = new AbortController().signal) => ({
+      provider: 'test',
+      url: `${url}${path}`,
+      headers: call.headers,
+      json: call.json,
+      signal,
+      dispatcher,
+    }),
   };
   beforeAll(async () => {
     server = createServer((req, res) => {

@@ -16,8 +16,11 @@ function prettyInstalled(): boolean {
     createRequire(import.meta.url).resolve('pino-pretty');
     return true;
   } catch {
-    if (process.env['CI'] !== undefined && process.env['CI'] !== '') throw new Error('pino-pretty is not installed: run npm ci.');
-    process.stderr.write('\n!!! WARNING: pino-pretty is not installed (npm ci); SKIPPING the pretty output test. !!!\n\n');
+    if (process.env['CI'] !== undefined && process.env['CI'] !== '')
+      throw new Error('pino-pretty is not installed: run npm ci.');
+    process.stderr.write(
+      '\n!!! WARNING: pino-pretty is not installed (npm ci); SKIPPING the pretty output test. !!!\n\n',
+    );
     return false;
   }
 }
@@ -26,30 +29,69 @@ describe('createLogger redaction', () => {
   it.each(SECRET_HEADERS)('redacts the %s header of a request, an error and an error request', (name) => {
     const out = capture();
     const logger = createLogger({ destination: out.stream });
-    const error = Object.assign(new Error('upstream said no'), { headers: { [name]: PLANTED }, request: { headers: { [name]: PLANTED } } });
-    logger.info({ req: { headers: { [name]: PLANTED, accept: 'application/json' } }, headers: { [name]: PLANTED } }, 'request');
+    const error = Object.assign(new Error('upstream said no'), {
+      headers: { [name]: PLANTED },
+      request: { headers: { [name]: PLANTED } },
+    });
+    logger.info(
+      { req: { headers: { [name]: PLANTED, accept: 'application/json' } }, headers: { [name]: PLANTED } },
+      'request',
+    );
     logger.error({ err: error }, 'failed');
     expect(out.text()).not.toContain(PLANTED);
     const [request, failed] = out.lines();
-    expect(request).toMatchObject({ req: { headers: { [name]: '[redacted]', accept: 'application/json' } }, headers: { [name]: '[redacted]' } });
-    expect(failed).toMatchObject({ err: { message: 'upstream said no', headers: { [name]: '[redacted]' }, request: { headers: { [name]: '[redacted]' } } } });
+    expect(request).toMatchObject({
+      req: { headers: { [name]: '[redacted]', accept: 'application/json' } },
+      headers: { [name]: '[redacted]' },
+    });
+    expect(failed).toMatchObject({
+      err: {
+        message: 'upstream said no',
+        headers: { [name]: '[redacted]' },
+        request: { headers: { [name]: '[redacted]' } },
+      },
+    });
   });
 
   it.each(SECRET_FIELDS)('redacts the %s field at the top and inside config objects', (field) => {
     const out = capture();
     const logger = createLogger({ destination: out.stream });
-    logger.info({ [field]: PLANTED, provider: { name: 'openai', [field]: PLANTED }, config: { providers: [{ name: 'bedrock', [field]: PLANTED }] } }, 'config');
+    logger.info(
+      {
+        [field]: PLANTED,
+        provider: { name: 'openai', [field]: PLANTED },
+        config: { providers: [{ name: 'bedrock', [field]: PLANTED }] },
+      },
+      'config',
+    );
     expect(out.text()).not.toContain(PLANTED);
-    expect(out.lines()[0]).toMatchObject({ [field]: '[redacted]', provider: { name: 'openai', [field]: '[redacted]' }, config: { providers: [{ name: 'bedrock', [field]: '[redacted]' }] } });
+    expect(out.lines()[0]).toMatchObject({
+      [field]: '[redacted]',
+      provider: { name: 'openai', [field]: '[redacted]' },
+      config: { providers: [{ name: 'bedrock', [field]: '[redacted]' }] },
+    });
   });
 
   it('redacts static client keys and the universal proxy provider keys in a config', () => {
     const out = capture();
     const logger = createLogger({ destination: out.stream });
-    logger.info({ config: { keys: [{ name: 'team', key: 'sk-sy-planted-client-key' }], proxy: { providerKeys: { openai: { value: `Bearer ${PLANTED}` } } } } }, 'config');
+    logger.info(
+      {
+        config: {
+          keys: [{ name: 'team', key: 'sk-sy-planted-client-key' }],
+          proxy: { providerKeys: { openai: { value: `Bearer ${PLANTED}` } } },
+        },
+      },
+      'config',
+    );
     expect(out.text()).not.toContain(PLANTED);
     expect(out.text()).not.toContain('sk-sy-planted-client-key');
-    expect(out.lines()[0]).toMatchObject({ config: { keys: [{ name: 'team', key: '[redacted]' }], proxy: { providerKeys: { openai: { value: '[redacted]' } } } } });
+    expect(out.lines()[0]).toMatchObject({
+      config: {
+        keys: [{ name: 'team', key: '[redacted]' }],
+        proxy: { providerKeys: { openai: { value: '[redacted]' } } },
+      },
+    });
   });
 
   it('redacts extra paths given in the options', () => {
@@ -71,7 +113,10 @@ describe('createLogger level and destination', () => {
     logger.warn({ requestId: 'r1' }, 'first');
     logger.error({ requestId: 'r2', apiKey: PLANTED }, 'second');
     await new Promise((resolve) => setImmediate(resolve));
-    const lines = readFileSync(file, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    const lines = readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(lines.map((line) => [line['msg'], line['requestId']])).toEqual([
       ['first', 'r1'],
       ['second', 'r2'],
@@ -86,7 +131,9 @@ describe('createLogger level and destination', () => {
   });
 
   it('refuses pretty output to a stream', () => {
-    expect(() => createLogger({ destination: capture().stream, pretty: true })).toThrow(expect.objectContaining({ code: 'invalid_options' }));
+    expect(() => createLogger({ destination: capture().stream, pretty: true })).toThrow(
+      expect.objectContaining({ code: 'invalid_options' }),
+    );
   });
 
   it.skipIf(!prettyInstalled())('pretty-prints to a file through pino-pretty', async () => {
@@ -94,7 +141,9 @@ describe('createLogger level and destination', () => {
     const logger = createLogger({ destination: file, pretty: true });
     logger.info({ requestId: 'r9', authorization: 'Bearer x' }, 'request completed');
     // the transport worker writes on its own thread: wait for it to end
-    const transport = (logger as unknown as Record<symbol, NodeJS.EventEmitter & { end(): void }>)[pino.symbols.streamSym];
+    const transport = (logger as unknown as Record<symbol, NodeJS.EventEmitter & { end(): void }>)[
+      pino.symbols.streamSym
+    ];
     await new Promise<void>((resolve) => {
       transport?.once('close', () => resolve());
       transport?.end();

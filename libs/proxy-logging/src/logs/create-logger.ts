@@ -58,13 +58,28 @@ export function logDestination(destination: LogDestination): DestinationStream {
 
 function prettyTransport(destination: LogDestination): DestinationStream {
   if (typeof destination !== 'string') {
-    throw new SwitchyardError('invalid_options', 'logger: pretty output needs destination "stdout", "stderr" or a file path, not a stream.');
+    throw new SwitchyardError(
+      'invalid_options',
+      'logger: pretty output needs destination "stdout", "stderr" or a file path, not a stream.',
+    );
   }
   const dest = standardStream(destination) ?? destination;
   try {
-    return pino.transport({ target: 'pino-pretty', options: { destination: dest, mkdir: true, colorize: typeof dest === 'number', translateTime: 'SYS:HH:MM:ss.l' } });
+    return pino.transport({
+      target: 'pino-pretty',
+      options: {
+        destination: dest,
+        mkdir: true,
+        colorize: typeof dest === 'number',
+        translateTime: 'SYS:HH:MM:ss.l',
+      },
+    });
   } catch (cause) {
-    throw new SwitchyardError('invalid_options', 'logger: pretty output needs the optional dependency "pino-pretty" (npm install pino-pretty).', { cause });
+    throw new SwitchyardError(
+      'invalid_options',
+      'logger: pretty output needs the optional dependency "pino-pretty" (npm install pino-pretty).',
+      { cause },
+    );
   }
 }
 
@@ -83,7 +98,9 @@ export function createLogger(options: LoggerOptions = {}): PinoLogger {
     pino(
       {
         level: options.level ?? LOGGER_DEFAULTS.level,
-        ...(options.redactPaths !== undefined && options.redactPaths.length > 0 ? { redact: { paths: [...options.redactPaths], censor: LOG_REDACT_CENSOR } } : {}),
+        ...(options.redactPaths !== undefined && options.redactPaths.length > 0
+          ? { redact: { paths: [...options.redactPaths], censor: LOG_REDACT_CENSOR } }
+          : {}),
       },
       stream,
     ),

@@ -11,14 +11,24 @@ export const SECRET_HEADERS = [
 ] as const;
 
 /** Object fields that hold a provider credential or a gateway secret, at any of the first depths. */
-export const SECRET_FIELDS = ['apiKey', 'api_key', 'secretAccessKey', 'sessionToken', 'masterKey', 'keySecret', 'password'] as const;
+export const SECRET_FIELDS = [
+  'apiKey',
+  'api_key',
+  'secretAccessKey',
+  'sessionToken',
+  'masterKey',
+  'keySecret',
+  'password',
+] as const;
 
 // `*` in a pino redact path matches exactly one level, so each secret is listed at the depths a
 // logged object reaches: `{ err: { config: { headers } } }`, `{ config: { providers: [{ apiKey }] } }`
 const PREFIXES = ['', '*.', '*.*.', '*.*.*.'] as const;
 
 function headerPaths(): string[] {
-  return SECRET_HEADERS.flatMap((name) => PREFIXES.slice(0, 3).map((prefix) => `${prefix}headers["${name}"]`));
+  return SECRET_HEADERS.flatMap((name) =>
+    PREFIXES.slice(0, 3).map((prefix) => `${prefix}headers["${name}"]`),
+  );
 }
 
 function fieldPaths(): string[] {

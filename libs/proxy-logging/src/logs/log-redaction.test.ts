@@ -10,22 +10,38 @@ describe('censorSecrets', () => {
   it('returns the same object when it holds no secret, and never modifies what it is given', () => {
     const clean = { requestId: 'r1', headers: { accept: 'application/json' }, list: [{ name: 'a' }] };
     expect(censorSecrets(clean)).toBe(clean);
-    const dirty = { requestId: 'r1', headers: { authorization: `Bearer ${PLANTED}`, accept: 'application/json' }, list: [{ name: 'a' }] };
+    const dirty = {
+      requestId: 'r1',
+      headers: { authorization: `Bearer ${PLANTED}`, accept: 'application/json' },
+      list: [{ name: 'a' }],
+    };
     const censored = censorSecrets(dirty);
-    expect(censored).toEqual({ requestId: 'r1', headers: { authorization: '[redacted]', accept: 'application/json' }, list: [{ name: 'a' }] });
+    expect(censored).toEqual({
+      requestId: 'r1',
+      headers: { authorization: '[redacted]', accept: 'application/json' },
+      list: [{ name: 'a' }],
+    });
     expect(dirty.headers.authorization).toBe(`Bearer ${PLANTED}`);
     // untouched branches are shared, not copied
     expect(censored.list).toBe(dirty.list);
   });
 
   it('matches secret names in any case and deeper than a path list reaches', () => {
-    const value = { a: { b: { c: { d: { e: { Authorization: PLANTED, 'X-Api-Key': PLANTED, APIKEY: PLANTED, keep: 1 } } } } } };
+    const value = {
+      a: {
+        b: { c: { d: { e: { Authorization: PLANTED, 'X-Api-Key': PLANTED, APIKEY: PLANTED, keep: 1 } } } },
+      },
+    };
     expect(JSON.stringify(censorSecrets(value))).not.toContain(PLANTED);
     expect(censorSecrets(value).a.b.c.d.e.keep).toBe(1);
   });
 
   it('redacts the entries of client keys and of the proxy provider keys, not other fields of those names', () => {
-    const value = { keys: [{ name: 'team', key: PLANTED }], proxy: { providerKeys: { openai: { header: 'authorization', value: PLANTED } } }, cache: { key: 'abc', value: 'kept' } };
+    const value = {
+      keys: [{ name: 'team', key: PLANTED }],
+      proxy: { providerKeys: { openai: { header: 'authorization', value: PLANTED } } },
+      cache: { key: 'abc', value: 'kept' },
+    };
     expect(censorSecrets(value)).toEqual({
       keys: [{ name: 'team', key: '[redacted]' }],
       proxy: { providerKeys: { openai: { header: 'authorization', value: '[redacted]' } } },
@@ -34,9 +50,14 @@ describe('censorSecrets', () => {
   });
 
   it('turns an error holding a secret into the plain record JSON would have written, and leaves clean errors alone', () => {
-    const error = Object.assign(new Error('denied'), { status: 401, request: { headers: { 'x-goog-api-key': PLANTED } } });
+    const error = Object.assign(new Error('denied'), {
+      status: 401,
+      request: { headers: { 'x-goog-api-key': PLANTED } },
+    });
     const censored = censorSecrets({ attempt: { error } });
-    expect(JSON.parse(JSON.stringify(censored))).toEqual({ attempt: { error: { status: 401, request: { headers: { 'x-goog-api-key': '[redacted]' } } } } });
+    expect(JSON.parse(JSON.stringify(censored))).toEqual({
+      attempt: { error: { status: 401, request: { headers: { 'x-goog-api-key': '[redacted]' } } } },
+    });
     const clean = new Error('fine');
     expect(censorSecrets({ clean }).clean).toBe(clean);
   });
@@ -46,7 +67,9 @@ describe('censorSecrets', () => {
       provider = 'openai';
       apiKey = PLANTED;
     }
-    expect(JSON.parse(JSON.stringify(censorSecrets({ config: new Config() })))).toEqual({ config: { provider: 'openai', apiKey: '[redacted]' } });
+    expect(JSON.parse(JSON.stringify(censorSecrets({ config: new Config() })))).toEqual({
+      config: { provider: 'openai', apiKey: '[redacted]' },
+    });
     const buffer = Buffer.from('apiKey');
     const date = new Date(0);
     const bytes = Uint8Array.of(1, 2);
@@ -65,7 +88,10 @@ describe('redactLogger', () => {
       .child({ tenant: 't1', apiKey: PLANTED, headers: { 'x-api-key': PLANTED, accept: '*/*' } })
       .child({ provider: { name: 'bedrock', secretAccessKey: PLANTED } });
     const cause = Object.assign(new Error('root'), { headers: { 'api-key': PLANTED } });
-    logger.error({ err: Object.assign(new Error('outer', { cause }), { secretAccessKey: PLANTED }) }, 'failed');
+    logger.error(
+      { err: Object.assign(new Error('outer', { cause }), { secretAccessKey: PLANTED }) },
+      'failed',
+    );
     expect(out.text()).not.toContain(PLANTED);
     const [line] = out.lines();
     expect(line).toMatchObject({
@@ -80,33 +106,68 @@ describe('redactLogger', () => {
 
   it('redacts what serializers of your own return, on the logger and on children made with their own serializers', () => {
     const out = capture();
-    const logger = redactLogger(pino({ serializers: { req: (req: { headers: Record<string, string> }) => ({ headers: req.headers }) } }, out.stream));
+    const logger = redactLogger(
+      pino(
+        { serializers: { req: (req: { headers: Record<string, string> }) => ({ headers: req.headers }) } },
+        out.stream,
+      ),
+    );
     logger.info({ req: { headers: { authorization: `Bearer ${PLANTED}` } } }, 'own serializer');
-    logger.child({}, { serializers: { err: (error: Error) => ({ name: error.name, password: PLANTED }) } }).error({ err: new Error('x') }, 'child serializer');
+    logger
+      .child({}, { serializers: { err: (error: Error) => ({ name: error.name, password: PLANTED }) } })
+      .error({ err: new Error('x') }, 'child serializer');
     expect(out.text()).not.toContain(PLANTED);
-    expect(out.lines()).toMatchObject([{ req: { headers: { authorization: '[redacted]' } } }, { err: { name: 'Error', password: '[redacted]' } }]);
+    expect(out.lines()).toMatchObject([
+      { req: { headers: { authorization: '[redacted]' } } },
+      { err: { name: 'Error', password: '[redacted]' } },
+    ]);
   });
 
   it('runs a log formatter of your own first, and redacts objects interpolated into the message', () => {
     const out = capture();
-    const logger = redactLogger(pino({ formatters: { log: (object: Record<string, unknown>) => ({ ...object, shaped: true }) } }, out.stream));
+    const logger = redactLogger(
+      pino(
+        { formatters: { log: (object: Record<string, unknown>) => ({ ...object, shaped: true }) } },
+        out.stream,
+      ),
+    );
     logger.info({ sessionToken: PLANTED, Password: PLANTED }, 'config %j', { masterKey: PLANTED });
     expect(out.text()).not.toContain(PLANTED);
-    expect(out.lines()[0]).toMatchObject({ shaped: true, sessionToken: '[redacted]', Password: '[redacted]', msg: 'config {"masterKey":"[redacted]"}' });
+    expect(out.lines()[0]).toMatchObject({
+      shaped: true,
+      sessionToken: '[redacted]',
+      Password: '[redacted]',
+      msg: 'config {"masterKey":"[redacted]"}',
+    });
   });
 
   it('keeps the built-in redaction under extra redact paths, wildcards included', () => {
     const out = capture();
     const logger = createLogger({ destination: out.stream, redactPaths: ['tenant.token', '*.pin'] });
-    logger.child({ apiKey: PLANTED }).info({ tenant: { token: PLANTED, headers: { authorization: PLANTED } }, card: { pin: '1234', password: PLANTED }, err: Object.assign(new Error('e'), { apiKey: PLANTED }) }, 'extra');
+    logger
+      .child({ apiKey: PLANTED })
+      .info(
+        {
+          tenant: { token: PLANTED, headers: { authorization: PLANTED } },
+          card: { pin: '1234', password: PLANTED },
+          err: Object.assign(new Error('e'), { apiKey: PLANTED }),
+        },
+        'extra',
+      );
     expect(out.text()).not.toContain(PLANTED);
-    expect(out.lines()[0]).toMatchObject({ apiKey: '[redacted]', tenant: { token: '[redacted]', headers: { authorization: '[redacted]' } }, card: { pin: '[redacted]', password: '[redacted]' }, err: { message: 'e', apiKey: '[redacted]' } });
+    expect(out.lines()[0]).toMatchObject({
+      apiKey: '[redacted]',
+      tenant: { token: '[redacted]', headers: { authorization: '[redacted]' } },
+      card: { pin: '[redacted]', password: '[redacted]' },
+      err: { message: 'e', apiKey: '[redacted]' },
+    });
   });
 
   it('redacts a secret field on every line, not only the first time its name is seen', () => {
     const out = capture();
     const logger = redactLogger(pino(out.stream));
-    for (let line = 0; line < 3; line++) logger.info({ requestId: `r${line}`, ApiKey: PLANTED, costUsd: line }, 'done');
+    for (let line = 0; line < 3; line++)
+      logger.info({ requestId: `r${line}`, ApiKey: PLANTED, costUsd: line }, 'done');
     expect(out.text()).not.toContain(PLANTED);
     expect(out.lines().map((line) => line['ApiKey'])).toEqual(['[redacted]', '[redacted]', '[redacted]']);
   });
@@ -117,10 +178,16 @@ describe('redactLogger', () => {
     logger.info({ keys: [], tenant: { token: 'none' }, model: 'm' }, 'first');
     logger.info({ keys: [{ name: 'team', key: PLANTED }], tenant: { token: PLANTED }, model: 'm' }, 'second');
     expect(out.text()).not.toContain(PLANTED);
-    expect(out.lines()[1]).toMatchObject({ keys: [{ name: 'team', key: '[redacted]' }], tenant: { token: '[redacted]' }, model: 'm' });
+    expect(out.lines()[1]).toMatchObject({
+      keys: [{ name: 'team', key: '[redacted]' }],
+      tenant: { token: '[redacted]' },
+      model: 'm',
+    });
   });
 
   it('refuses what is not a pino logger', () => {
-    expect(() => redactLogger({ info: () => undefined })).toThrow(expect.objectContaining({ code: 'invalid_options' }));
+    expect(() => redactLogger({ info: () => undefined })).toThrow(
+      expect.objectContaining({ code: 'invalid_options' }),
+    );
   });
 });

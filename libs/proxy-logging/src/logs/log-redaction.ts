@@ -8,7 +8,9 @@ import { LOG_REDACT_CENSOR, SECRET_FIELDS, SECRET_HEADERS } from './log-redact-p
 // proxied request. One walk that knows the secret names costs about a microsecond per line.
 
 /** Field names (lower-cased) whose values are secrets wherever they appear. */
-const SECRET_NAMES: ReadonlySet<string> = new Set([...SECRET_HEADERS, ...SECRET_FIELDS].map((name) => name.toLowerCase()));
+const SECRET_NAMES: ReadonlySet<string> = new Set(
+  [...SECRET_HEADERS, ...SECRET_FIELDS].map((name) => name.toLowerCase()),
+);
 /** Containers whose every entry holds a secret in one field: `keys[].key`, `providerKeys.<name>.value`. */
 const ENTRY_SECRETS: ReadonlyMap<string, string> = new Map([
   ['keys', 'key'],
@@ -58,7 +60,11 @@ function censor(value: unknown, depth: number, field?: string, entryField?: stri
     }
     return copy ?? value;
   }
-  return censorFields(value, (name, item) => (SECRET_NAMES.has(name) || name === field ? LOG_REDACT_CENSOR : censor(item, depth + 1, entryField, ENTRY_SECRETS.get(name))));
+  return censorFields(value, (name, item) =>
+    SECRET_NAMES.has(name) || name === field
+      ? LOG_REDACT_CENSOR
+      : censor(item, depth + 1, entryField, ENTRY_SECRETS.get(name)),
+  );
 }
 
 /**
@@ -66,7 +72,11 @@ function censor(value: unknown, depth: number, field?: string, entryField?: stri
  * copied on the first change, else `object` itself. Fields without a value are left alone,
  * and so are the fields named in `plain` (keys `clean` is known to return any value of unchanged).
  */
-function censorFields<T extends object>(object: T, clean: (name: string, item: unknown, key: string) => unknown, plain?: ReadonlySet<string>): T {
+function censorFields<T extends object>(
+  object: T,
+  clean: (name: string, item: unknown, key: string) => unknown,
+  plain?: ReadonlySet<string>,
+): T {
   let copy: Record<string, unknown> | undefined;
   const fields = object as Record<string, unknown>;
   for (const key in fields) {
@@ -93,7 +103,9 @@ export function censorSecrets<T>(value: T): T {
  * into JSON; a field that pino's own `redact` paths handle is turned into JSON by those paths
  * instead, so it is walked here (`redacted`). Made once per logger, not per line.
  */
-function topCleaner(redacted: (key: string) => boolean): (object: Record<string, unknown>) => Record<string, unknown> {
+function topCleaner(
+  redacted: (key: string) => boolean,
+): (object: Record<string, unknown>) => Record<string, unknown> {
   // keys this cleaner returns every value of unchanged (no secret name, no key container, no
   // redact path): nearly every key of every line, the same few each time; a line then costs
   // one lookup per such field instead of five (bounded for odd callers, as lowerNames)
@@ -140,13 +152,23 @@ export function redactLogger<T extends object>(logger: T): T {
   const wildcard = stringifiers[wildcardFirstSym] !== undefined;
   const redacted = (key: string): boolean => wildcard || stringifiers[key] !== undefined;
   const cleanTop = topCleaner(redacted);
-  target[formattersSym] = { ...formatters, log: own === undefined ? cleanTop : (object: Record<string, unknown>) => cleanTop(own(object)) };
+  target[formattersSym] = {
+    ...formatters,
+    log: own === undefined ? cleanTop : (object: Record<string, unknown>) => cleanTop(own(object)),
+  };
   // objects interpolated into a message (`logger.info('%j', value)`)
   const formatOpts = target[formatOptsSym] as { stringify: Stringify };
-  target[formatOptsSym] = { ...formatOpts, stringify: (value: unknown) => formatOpts.stringify(censorSecrets(value)) };
+  target[formatOptsSym] = {
+    ...formatOpts,
+    stringify: (value: unknown) => formatOpts.stringify(censorSecrets(value)),
+  };
   // bindings that are strings never reach the JSON step: the child gets censored bindings
   const child = target.child;
-  target.child = function censoredChild(this: unknown, bindings: Record<string, unknown>, options?: unknown): unknown {
+  target.child = function censoredChild(
+    this: unknown,
+    bindings: Record<string, unknown>,
+    options?: unknown,
+  ): unknown {
     return child.call(this, censorSecrets(bindings), options);
   };
   return logger;

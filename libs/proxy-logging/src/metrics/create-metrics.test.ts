@@ -5,9 +5,17 @@ import { AggregatorRegistry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createMetrics, type SwitchyardMetrics } from './create-metrics';
 
-async function value(metrics: SwitchyardMetrics, name: string, labels: Record<string, string> = {}): Promise<number> {
+async function value(
+  metrics: SwitchyardMetrics,
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<number> {
   const metric = await metrics.registry.getSingleMetric(name)?.get();
-  const sample = metric?.values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l) && (!('metricName' in v) || v.metricName === name || v.metricName === undefined));
+  const sample = metric?.values.find(
+    (v) =>
+      Object.entries(labels).every(([k, l]) => v.labels[k] === l) &&
+      (!('metricName' in v) || v.metricName === name || v.metricName === undefined),
+  );
   return sample?.value ?? 0;
 }
 
@@ -20,7 +28,12 @@ describe('createMetrics', () => {
     metrics = createMetrics();
     gateway = createGateway({
       providers: [
-        { name: 'primary', type: 'openai', baseUrl: `${upstream.url}/v1`, apiKey: 'sk-canary-provider-000000000000' },
+        {
+          name: 'primary',
+          type: 'openai',
+          baseUrl: `${upstream.url}/v1`,
+          apiKey: 'sk-canary-provider-000000000000',
+        },
         { name: 'mock', type: 'mock' },
       ],
       models: [
@@ -38,68 +51,176 @@ describe('createMetrics', () => {
 
   it('counts requests, tokens and overhead with bounded labels', async () => {
     await gateway.chat({ model: 'demo', messages: [{ role: 'user', content: 'hello there' }] });
-    await expect(gateway.chat({ model: 'client-chosen-model-name', messages: [{ role: 'user', content: 'x' }] })).rejects.toThrow();
-    expect(await value(metrics, 'switchyard_requests_total', { route: 'chat', provider: 'mock', model: 'demo', status: '200' })).toBe(1);
+    await expect(
+      gateway.chat({ model: 'client-chosen-model-name', messages: [{ role: 'user', content: 'x' }] }),
+    ).rejects.toThrow();
+    expect(
+      await value(metrics, 'switchyard_requests_total', {
+        route: 'chat',
+        provider: 'mock',
+        model: 'demo',
+        status: '200',
+      }),
+    ).toBe(1);
     expect(await value(metrics, 'switchyard_requests_total', { model: 'unrouted', status: '404' })).toBe(1);
     expect(await value(metrics, 'switchyard_request_errors_total', { code: 'model_not_found' })).toBe(1);
-    expect(await value(metrics, 'switchyard_tokens_total', { direction: 'input', model: 'demo' })).toBeGreaterThan(0);
+    expect(
+      await value(metrics, 'switchyard_tokens_total', { direction: 'input', model: 'demo' }),
+    ).toBeGreaterThan(0);
     const { body } = await metrics.scrape();
     expect(body).toContain('switchyard_overhead_seconds_count{route="chat"} 2');
     expect(body).not.toContain('client-chosen-model-name');
   });
 
   it('writes the series it bound for a route, provider and model again on the next request, in first-write order', async () => {
-    for (let i = 0; i < 3; i++) await gateway.chat({ model: 'demo', messages: [{ role: 'user', content: 'hello there' }] });
-    await expect(gateway.chat({ model: 'other', messages: [{ role: 'user', content: 'x' }] })).rejects.toThrow();
-    await expect(gateway.chat({ model: 'other', messages: [{ role: 'user', content: 'x' }] })).rejects.toThrow();
+    for (let i = 0; i < 3; i++)
+      await gateway.chat({ model: 'demo', messages: [{ role: 'user', content: 'hello there' }] });
+    await expect(
+      gateway.chat({ model: 'other', messages: [{ role: 'user', content: 'x' }] }),
+    ).rejects.toThrow();
+    await expect(
+      gateway.chat({ model: 'other', messages: [{ role: 'user', content: 'x' }] }),
+    ).rejects.toThrow();
     const { body } = await metrics.scrape();
-    const lines = body.split('\n').filter((line) => line.startsWith('switchyard_requests_total') || line.startsWith('switchyard_request_duration_seconds_count'));
+    const lines = body
+      .split('\n')
+      .filter(
+        (line) =>
+          line.startsWith('switchyard_requests_total') ||
+          line.startsWith('switchyard_request_duration_seconds_count'),
+      );
     expect(lines).toEqual([
       'switchyard_requests_total{route="chat",provider="mock",model="demo",status="200"} 3',
       'switchyard_requests_total{route="chat",provider="none",model="unrouted",status="404"} 2',
       'switchyard_request_duration_seconds_count{route="chat",provider="mock",model="demo"} 3',
       'switchyard_request_duration_seconds_count{route="chat",provider="none",model="unrouted"} 2',
     ]);
-    expect(await value(metrics, 'switchyard_tokens_total', { direction: 'output', provider: 'mock', model: 'demo' })).toBeGreaterThan(2);
+    expect(
+      await value(metrics, 'switchyard_tokens_total', {
+        direction: 'output',
+        provider: 'mock',
+        model: 'demo',
+      }),
+    ).toBeGreaterThan(2);
   });
 
   it('counts upstream error classes per code', async () => {
     upstream.fault({ kind: 'status', status: 500, times: 10 });
-    await expect(gateway.chat({ model: 'gpt', messages: [{ role: 'user', content: 'x' }] })).rejects.toBeInstanceOf(SwitchyardError);
-    expect(await value(metrics, 'switchyard_upstream_errors_total', { provider: 'primary', code: 'upstream_error' })).toBeGreaterThanOrEqual(1);
-    expect(await value(metrics, 'switchyard_upstream_attempts_total', { provider: 'primary', outcome: 'error' })).toBeGreaterThanOrEqual(1);
-    expect(await value(metrics, 'switchyard_upstream_requests_observed_total', { provider: 'primary', ok: 'false' })).toBeGreaterThanOrEqual(1);
+    await expect(
+      gateway.chat({ model: 'gpt', messages: [{ role: 'user', content: 'x' }] }),
+    ).rejects.toBeInstanceOf(SwitchyardError);
+    expect(
+      await value(metrics, 'switchyard_upstream_errors_total', {
+        provider: 'primary',
+        code: 'upstream_error',
+      }),
+    ).toBeGreaterThanOrEqual(1);
+    expect(
+      await value(metrics, 'switchyard_upstream_attempts_total', { provider: 'primary', outcome: 'error' }),
+    ).toBeGreaterThanOrEqual(1);
+    expect(
+      await value(metrics, 'switchyard_upstream_requests_observed_total', {
+        provider: 'primary',
+        ok: 'false',
+      }),
+    ).toBeGreaterThanOrEqual(1);
     expect((await metrics.scrape()).body).not.toContain('sk-canary-provider');
   });
 
   it('counts breaker and limiter rejections from attempts and follows breaker state on the diagnostics channel', async () => {
-    gateway.hooks.onAttempt.call({ index: 0, alias: 'gpt', provider: 'primary', providerType: 'openai', model: 'm', startedAt: 0, durationMs: 0, ok: false, error: new SwitchyardError('circuit_open', 'open') }, undefined as never);
-    gateway.hooks.onAttempt.call({ index: 0, alias: 'gpt', provider: 'primary', providerType: 'openai', model: 'm', startedAt: 0, durationMs: 0, ok: false, error: new SwitchyardError('limiter_rejected', 'full') }, undefined as never);
+    gateway.hooks.onAttempt.call(
+      {
+        index: 0,
+        alias: 'gpt',
+        provider: 'primary',
+        providerType: 'openai',
+        model: 'm',
+        startedAt: 0,
+        durationMs: 0,
+        ok: false,
+        error: new SwitchyardError('circuit_open', 'open'),
+      },
+      undefined as never,
+    );
+    gateway.hooks.onAttempt.call(
+      {
+        index: 0,
+        alias: 'gpt',
+        provider: 'primary',
+        providerType: 'openai',
+        model: 'm',
+        startedAt: 0,
+        durationMs: 0,
+        ok: false,
+        error: new SwitchyardError('limiter_rejected', 'full'),
+      },
+      undefined as never,
+    );
     metrics.countLimiterRejection('client_key');
     expect(await value(metrics, 'switchyard_breaker_rejections_total', { provider: 'primary' })).toBe(1);
     expect(await value(metrics, 'switchyard_limiter_rejections_total', { scope: 'upstream' })).toBe(1);
     expect(await value(metrics, 'switchyard_limiter_rejections_total', { scope: 'client_key' })).toBe(1);
     metrics.countRefusal?.('/tools/search', 'authentication_error');
     metrics.countRefusal?.('/tools/search', 'authentication_error');
-    expect(await value(metrics, 'switchyard_request_errors_total', { route: '/tools/search', code: 'authentication_error' })).toBe(2);
+    expect(
+      await value(metrics, 'switchyard_request_errors_total', {
+        route: '/tools/search',
+        code: 'authentication_error',
+      }),
+    ).toBe(2);
     metrics.countShadowRejection('tpm');
     expect(await value(metrics, 'switchyard_limit_shadow_rejections_total', { limit: 'tpm' })).toBe(1);
-    channel('switchyard:breaker:state').publish({ target: 'primary/gpt-4o-mini', state: 'open', previous: 'closed', configured: true });
+    channel('switchyard:breaker:state').publish({
+      target: 'primary/gpt-4o-mini',
+      state: 'open',
+      previous: 'closed',
+      configured: true,
+    });
     expect(await value(metrics, 'switchyard_breaker_state', { target: 'primary/gpt-4o-mini' })).toBe(2);
   });
 
   it('labels a direct <provider>/<model> by the name a known-model source gives, else <provider>/other, never as sent', async () => {
-    for (const model of ['mock/zz-17632', 'mock/yy-17632', 'mock/echo-2024']) await gateway.chat({ model, messages: [{ role: 'user', content: 'hi' }] });
-    expect(await value(metrics, 'switchyard_requests_total', { provider: 'mock', model: 'mock/other', status: '200' })).toBe(3);
+    for (const model of ['mock/zz-17632', 'mock/yy-17632', 'mock/echo-2024'])
+      await gateway.chat({ model, messages: [{ role: 'user', content: 'hi' }] });
+    expect(
+      await value(metrics, 'switchyard_requests_total', {
+        provider: 'mock',
+        model: 'mock/other',
+        status: '200',
+      }),
+    ).toBe(3);
     // a source added later names the models it knows from then on
-    metrics.knowModels?.((provider, model) => (provider === 'mock' && model.startsWith('echo') ? 'echo' : undefined));
-    for (const model of ['mock/echo-2024', 'mock/echo-2025', 'mock/zz-17632']) await gateway.chat({ model, messages: [{ role: 'user', content: 'hi' }] });
-    expect(await value(metrics, 'switchyard_requests_total', { provider: 'mock', model: 'mock/echo', status: '200' })).toBe(2);
-    expect(await value(metrics, 'switchyard_tokens_total', { direction: 'input', provider: 'mock', model: 'mock/echo' })).toBeGreaterThan(0);
-    expect(await value(metrics, 'switchyard_requests_total', { provider: 'mock', model: 'mock/other', status: '200' })).toBe(4);
+    metrics.knowModels?.((provider, model) =>
+      provider === 'mock' && model.startsWith('echo') ? 'echo' : undefined,
+    );
+    for (const model of ['mock/echo-2024', 'mock/echo-2025', 'mock/zz-17632'])
+      await gateway.chat({ model, messages: [{ role: 'user', content: 'hi' }] });
+    expect(
+      await value(metrics, 'switchyard_requests_total', {
+        provider: 'mock',
+        model: 'mock/echo',
+        status: '200',
+      }),
+    ).toBe(2);
+    expect(
+      await value(metrics, 'switchyard_tokens_total', {
+        direction: 'input',
+        provider: 'mock',
+        model: 'mock/echo',
+      }),
+    ).toBeGreaterThan(0);
+    expect(
+      await value(metrics, 'switchyard_requests_total', {
+        provider: 'mock',
+        model: 'mock/other',
+        status: '200',
+      }),
+    ).toBe(4);
     // a configured alias keeps its name
     await gateway.chat({ model: 'demo', messages: [{ role: 'user', content: 'hi' }] });
-    expect(await value(metrics, 'switchyard_requests_total', { provider: 'mock', model: 'demo', status: '200' })).toBe(1);
+    expect(
+      await value(metrics, 'switchyard_requests_total', { provider: 'mock', model: 'demo', status: '200' }),
+    ).toBe(1);
     const { body } = await metrics.scrape();
     for (const sent of ['17632', '2024', '2025']) expect(body).not.toContain(sent);
   });
@@ -125,33 +246,69 @@ describe('createMetrics', () => {
   it("never lets a client-named breaker the known models label as a configured target write that target's series", async () => {
     const breakers = channel('switchyard:breaker:state');
     // a catalog names a dated model by its base id: the configured target's own name
-    metrics.knowModels?.((provider, model) => (provider === 'primary' && model.startsWith('gpt-4o-mini') ? 'gpt-4o-mini' : undefined));
+    metrics.knowModels?.((provider, model) =>
+      provider === 'primary' && model.startsWith('gpt-4o-mini') ? 'gpt-4o-mini' : undefined,
+    );
     const configured = () => value(metrics, 'switchyard_breaker_state', { target: 'primary/gpt-4o-mini' });
     const other = () => value(metrics, 'switchyard_breaker_state', { target: 'primary/other' });
-    breakers.publish({ target: 'primary/gpt-4o-mini-2024-07-18', state: 'open', previous: 'closed', configured: false });
+    breakers.publish({
+      target: 'primary/gpt-4o-mini-2024-07-18',
+      state: 'open',
+      previous: 'closed',
+      configured: false,
+    });
     breakers.publish({ target: 'primary/gpt-4o-mini', state: 'open', previous: 'closed', configured: true });
     expect(await configured()).toBe(2);
     expect(await other()).toBe(2);
     // the client-named breaker closing says nothing of the configured target's open circuit
-    breakers.publish({ target: 'primary/gpt-4o-mini-2024-07-18', state: 'closed', previous: 'open', configured: false });
+    breakers.publish({
+      target: 'primary/gpt-4o-mini-2024-07-18',
+      state: 'closed',
+      previous: 'open',
+      configured: false,
+    });
     expect(await configured()).toBe(2);
     expect(await other()).toBe(0);
-    breakers.publish({ target: 'primary/gpt-4o-mini', state: 'half-open', previous: 'open', configured: true });
-    breakers.publish({ target: 'primary/gpt-4o-mini', state: 'closed', previous: 'half-open', configured: true });
+    breakers.publish({
+      target: 'primary/gpt-4o-mini',
+      state: 'half-open',
+      previous: 'open',
+      configured: true,
+    });
+    breakers.publish({
+      target: 'primary/gpt-4o-mini',
+      state: 'closed',
+      previous: 'half-open',
+      configured: true,
+    });
     // nor does it opening raise a false open on the configured target
-    breakers.publish({ target: 'primary/gpt-4o-mini-2024-07-18', state: 'open', previous: 'closed', configured: false });
+    breakers.publish({
+      target: 'primary/gpt-4o-mini-2024-07-18',
+      state: 'open',
+      previous: 'closed',
+      configured: false,
+    });
     expect(await configured()).toBe(0);
     expect(await other()).toBe(2);
   });
 
   it('keeps the configured targets it was told of out of the labels of client-named breakers before their own breakers ever change', async () => {
     const breakers = channel('switchyard:breaker:state');
-    metrics.knowModels?.((provider, model) => (provider === 'primary' && model.startsWith('gpt-4o-mini') ? 'gpt-4o-mini' : undefined));
+    metrics.knowModels?.((provider, model) =>
+      provider === 'primary' && model.startsWith('gpt-4o-mini') ? 'gpt-4o-mini' : undefined,
+    );
     metrics.knowConfiguredTargets?.(['primary/gpt-4o-mini', 'mock/echo']);
-    breakers.publish({ target: 'primary/gpt-4o-mini-2024-07-18', state: 'open', previous: 'closed', configured: false });
+    breakers.publish({
+      target: 'primary/gpt-4o-mini-2024-07-18',
+      state: 'open',
+      previous: 'closed',
+      configured: false,
+    });
     expect(await value(metrics, 'switchyard_breaker_state', { target: 'primary/other' })).toBe(2);
     // the configured target's breaker is closed: its series shows nothing else
-    expect((await metrics.scrape()).body).not.toContain('switchyard_breaker_state{target="primary/gpt-4o-mini"} 2');
+    expect((await metrics.scrape()).body).not.toContain(
+      'switchyard_breaker_state{target="primary/gpt-4o-mini"} 2',
+    );
   });
 
   it('counts limit leases given back at their maximum lifetime and failed lease renewals', async () => {
@@ -188,7 +345,12 @@ describe('createMetrics in a cluster', () => {
   async function worker(state: string, queued: number, cache: string): Promise<object[]> {
     const metrics = createMetrics();
     try {
-      channel('switchyard:breaker:state').publish({ target: 'primary/gpt', state, previous: 'closed', configured: true });
+      channel('switchyard:breaker:state').publish({
+        target: 'primary/gpt',
+        state,
+        previous: 'closed',
+        configured: true,
+      });
       metrics.observeRequestLog({ queued, written: 0, dropped: 0, rejected: 0, storeErrors: 0 });
       metrics.observeCacheRedis(() => cache);
       return await metrics.registry.getMetricsAsJSON();
@@ -198,9 +360,15 @@ describe('createMetrics in a cluster', () => {
   }
 
   it("aggregates the workers' gauges as the primary does: the worst breaker and cache Redis state, the sum of queued log rows", async () => {
-    const merged = AggregatorRegistry.aggregate([await worker('open', 1, 'closed'), await worker('open', 2, 'half-open'), await worker('half-open', 4, 'closed')]);
+    const merged = AggregatorRegistry.aggregate([
+      await worker('open', 1, 'closed'),
+      await worker('open', 2, 'half-open'),
+      await worker('half-open', 4, 'closed'),
+    ]);
     const gauge = async (name: string, labels: Record<string, string> = {}): Promise<number | undefined> =>
-      (await merged.getSingleMetric(name)?.get())?.values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l))?.value;
+      (await merged.getSingleMetric(name)?.get())?.values.find((v) =>
+        Object.entries(labels).every(([k, l]) => v.labels[k] === l),
+      )?.value;
     // 2, 2 and 1 summed would be 5: no state at all
     expect(await gauge('switchyard_breaker_state', { target: 'primary/gpt' })).toBe(2);
     expect(await gauge('switchyard_cache_redis_state')).toBe(1);

@@ -104,7 +104,13 @@ interface ProviderSeries {
   observedFailed?: CounterSeries;
 }
 
-const BREAKER_STATES: Record<string, number> = { closed: 0, half_open: 1, halfOpen: 1, 'half-open': 1, open: 2 };
+const BREAKER_STATES: Record<string, number> = {
+  closed: 0,
+  half_open: 1,
+  halfOpen: 1,
+  'half-open': 1,
+  open: 2,
+};
 const BREAKER_CHANNEL = 'switchyard:breaker:state';
 const UPSTREAM_CHANNEL = 'switchyard:upstream:request';
 
@@ -139,38 +145,185 @@ export function createMetrics(options: MetricsOptions = {}): SwitchyardMetrics {
   const registry = options.registry ?? new Registry();
   const registers = [registry];
   const buckets = [...(options.durationBuckets ?? METRICS_DEFAULTS.durationBuckets)];
-  const requestLabels = options.keyLabel === true ? ['route', 'provider', 'model', 'status', 'key'] : ['route', 'provider', 'model', 'status'];
-  const requests = new SeriesCounter({ name: 'switchyard_requests_total', help: 'Requests by route (endpoint), provider, model alias and HTTP status.', labelNames: requestLabels, registers });
-  const duration = new SeriesHistogram({ name: 'switchyard_request_duration_seconds', help: 'Total request duration.', labelNames: ['route', 'provider', 'model'], buckets, registers });
-  const upstream = new SeriesHistogram({ name: 'switchyard_upstream_duration_seconds', help: 'Upstream time of the successful attempt.', labelNames: ['provider', 'model'], buckets, registers });
-  const ttft = new SeriesHistogram({ name: 'switchyard_time_to_first_token_seconds', help: 'Time from arrival to the first streamed token.', labelNames: ['provider', 'model'], buckets, registers });
-  const overhead = new SeriesHistogram({ name: 'switchyard_overhead_seconds', help: "The gateway's own time: total minus upstream.", labelNames: ['route'], buckets: [...(options.overheadBuckets ?? METRICS_DEFAULTS.overheadBuckets)], registers });
-  const tokens = new SeriesCounter({ name: 'switchyard_tokens_total', help: 'Tokens by direction (input, output, cached, reasoning).', labelNames: ['direction', 'provider', 'model'], registers });
-  const cost = new SeriesCounter({ name: 'switchyard_cost_usd_total', help: 'Cost in USD of priced requests.', labelNames: ['provider', 'model'], registers });
-  const unpriced = new SeriesCounter({ name: 'switchyard_unpriced_requests_total', help: 'Requests with usage but no known price.', labelNames: ['provider', 'model'], registers });
-  const cacheHits = new SeriesCounter({ name: 'switchyard_cache_hits_total', help: 'Requests answered from the response cache.', labelNames: ['route'], registers });
-  const attempts = new SeriesCounter({ name: 'switchyard_upstream_attempts_total', help: 'Upstream attempts by outcome.', labelNames: ['provider', 'outcome'], registers });
-  const upstreamErrors = new SeriesCounter({ name: 'switchyard_upstream_errors_total', help: 'Failed upstream attempts by error code (class).', labelNames: ['provider', 'code'], registers });
-  const breakerRejections = new SeriesCounter({ name: 'switchyard_breaker_rejections_total', help: 'Attempts refused by an open circuit breaker.', labelNames: ['provider'], registers });
-  const limiterRejections = new SeriesCounter({ name: 'switchyard_limiter_rejections_total', help: 'Attempts or requests refused by a limiter.', labelNames: ['scope'], registers });
-  const shadowRejections = new SeriesCounter({ name: 'switchyard_limit_shadow_rejections_total', help: 'Requests a shadowed client-key limit would have refused (counted, not enforced).', labelNames: ['limit'], registers });
-  const requestErrors = new SeriesCounter({ name: 'switchyard_request_errors_total', help: 'Requests that failed, by error code.', labelNames: ['route', 'code'], registers });
-  const unlogged = new SeriesCounter({ name: 'switchyard_refusals_unlogged_total', help: 'Refused requests left out of the request log (e.g. past the row rate of refusals without a valid key), by reason; counted in switchyard_requests_total too.', labelNames: ['reason'], registers });
-  const leaseLifetimeExceeded = new Counter({ name: 'switchyard_limit_lease_lifetime_exceeded_total', help: 'Per-key limit leases (Redis) given back at their maximum lifetime because their request never settled: a leaked request handle.', registers });
-  const leaseRenewalFailures = new Counter({ name: 'switchyard_limit_lease_renewal_failures_total', help: 'Failed renewals of per-key limit leases on Redis, one per key and tick: unrenewed leases end at their ttl while their requests may still run.', registers });
+  const requestLabels =
+    options.keyLabel === true
+      ? ['route', 'provider', 'model', 'status', 'key']
+      : ['route', 'provider', 'model', 'status'];
+  const requests = new SeriesCounter({
+    name: 'switchyard_requests_total',
+    help: 'Requests by route (endpoint), provider, model alias and HTTP status.',
+    labelNames: requestLabels,
+    registers,
+  });
+  const duration = new SeriesHistogram({
+    name: 'switchyard_request_duration_seconds',
+    help: 'Total request duration.',
+    labelNames: ['route', 'provider', 'model'],
+    buckets,
+    registers,
+  });
+  const upstream = new SeriesHistogram({
+    name: 'switchyard_upstream_duration_seconds',
+    help: 'Upstream time of the successful attempt.',
+    labelNames: ['provider', 'model'],
+    buckets,
+    registers,
+  });
+  const ttft = new SeriesHistogram({
+    name: 'switchyard_time_to_first_token_seconds',
+    help: 'Time from arrival to the first streamed token.',
+    labelNames: ['provider', 'model'],
+    buckets,
+    registers,
+  });
+  const overhead = new SeriesHistogram({
+    name: 'switchyard_overhead_seconds',
+    help: "The gateway's own time: total minus upstream.",
+    labelNames: ['route'],
+    buckets: [...(options.overheadBuckets ?? METRICS_DEFAULTS.overheadBuckets)],
+    registers,
+  });
+  const tokens = new SeriesCounter({
+    name: 'switchyard_tokens_total',
+    help: 'Tokens by direction (input, output, cached, reasoning).',
+    labelNames: ['direction', 'provider', 'model'],
+    registers,
+  });
+  const cost = new SeriesCounter({
+    name: 'switchyard_cost_usd_total',
+    help: 'Cost in USD of priced requests.',
+    labelNames: ['provider', 'model'],
+    registers,
+  });
+  const unpriced = new SeriesCounter({
+    name: 'switchyard_unpriced_requests_total',
+    help: 'Requests with usage but no known price.',
+    labelNames: ['provider', 'model'],
+    registers,
+  });
+  const cacheHits = new SeriesCounter({
+    name: 'switchyard_cache_hits_total',
+    help: 'Requests answered from the response cache.',
+    labelNames: ['route'],
+    registers,
+  });
+  const attempts = new SeriesCounter({
+    name: 'switchyard_upstream_attempts_total',
+    help: 'Upstream attempts by outcome.',
+    labelNames: ['provider', 'outcome'],
+    registers,
+  });
+  const upstreamErrors = new SeriesCounter({
+    name: 'switchyard_upstream_errors_total',
+    help: 'Failed upstream attempts by error code (class).',
+    labelNames: ['provider', 'code'],
+    registers,
+  });
+  const breakerRejections = new SeriesCounter({
+    name: 'switchyard_breaker_rejections_total',
+    help: 'Attempts refused by an open circuit breaker.',
+    labelNames: ['provider'],
+    registers,
+  });
+  const limiterRejections = new SeriesCounter({
+    name: 'switchyard_limiter_rejections_total',
+    help: 'Attempts or requests refused by a limiter.',
+    labelNames: ['scope'],
+    registers,
+  });
+  const shadowRejections = new SeriesCounter({
+    name: 'switchyard_limit_shadow_rejections_total',
+    help: 'Requests a shadowed client-key limit would have refused (counted, not enforced).',
+    labelNames: ['limit'],
+    registers,
+  });
+  const requestErrors = new SeriesCounter({
+    name: 'switchyard_request_errors_total',
+    help: 'Requests that failed, by error code.',
+    labelNames: ['route', 'code'],
+    registers,
+  });
+  const unlogged = new SeriesCounter({
+    name: 'switchyard_refusals_unlogged_total',
+    help: 'Refused requests left out of the request log (e.g. past the row rate of refusals without a valid key), by reason; counted in switchyard_requests_total too.',
+    labelNames: ['reason'],
+    registers,
+  });
+  const leaseLifetimeExceeded = new Counter({
+    name: 'switchyard_limit_lease_lifetime_exceeded_total',
+    help: 'Per-key limit leases (Redis) given back at their maximum lifetime because their request never settled: a leaked request handle.',
+    registers,
+  });
+  const leaseRenewalFailures = new Counter({
+    name: 'switchyard_limit_lease_renewal_failures_total',
+    help: 'Failed renewals of per-key limit leases on Redis, one per key and tick: unrenewed leases end at their ttl while their requests may still run.',
+    registers,
+  });
   // each cluster worker has breakers of its own: across workers, the worst state (a sum is no state)
-  const breakerState = new Gauge({ name: 'switchyard_breaker_state', help: 'Circuit breaker state per target: 0 closed, 1 half-open, 2 open.', labelNames: ['target'], registers, aggregator: 'max' });
-  const upstreamEvents = new SeriesCounter({ name: 'switchyard_upstream_requests_observed_total', help: 'Upstream requests seen on the switchyard:upstream:request diagnostics channel.', labelNames: ['provider', 'ok'], registers });
+  const breakerState = new Gauge({
+    name: 'switchyard_breaker_state',
+    help: 'Circuit breaker state per target: 0 closed, 1 half-open, 2 open.',
+    labelNames: ['target'],
+    registers,
+    aggregator: 'max',
+  });
+  const upstreamEvents = new SeriesCounter({
+    name: 'switchyard_upstream_requests_observed_total',
+    help: 'Upstream requests seen on the switchyard:upstream:request diagnostics channel.',
+    labelNames: ['provider', 'ok'],
+    registers,
+  });
 
   const queues: RequestLogQueueStats[] = [];
   const cacheRedis: (() => string | undefined)[] = [];
-  const sum = (pick: (stats: RequestLogQueueStats) => number): number => queues.reduce((total, stats) => total + pick(stats), 0);
-  new Counter({ name: 'switchyard_log_rows_dropped_total', help: 'Request log rows dropped because the queue was full.', registers, collect() { this.reset(); this.inc(sum((s) => s.dropped)); } });
-  new Counter({ name: 'switchyard_log_rows_rejected_total', help: 'Request log rows the store refused as invalid (dropped; the rest of their batch is written).', registers, collect() { this.reset(); this.inc(sum((s) => s.rejected)); } });
-  new Counter({ name: 'switchyard_log_store_errors_total', help: 'Failed request log store writes (retried).', registers, collect() { this.reset(); this.inc(sum((s) => s.storeErrors)); } });
-  new Counter({ name: 'switchyard_log_rows_written_total', help: 'Request log rows written.', registers, collect() { this.reset(); this.inc(sum((s) => s.written)); } });
+  const sum = (pick: (stats: RequestLogQueueStats) => number): number =>
+    queues.reduce((total, stats) => total + pick(stats), 0);
+  new Counter({
+    name: 'switchyard_log_rows_dropped_total',
+    help: 'Request log rows dropped because the queue was full.',
+    registers,
+    collect() {
+      this.reset();
+      this.inc(sum((s) => s.dropped));
+    },
+  });
+  new Counter({
+    name: 'switchyard_log_rows_rejected_total',
+    help: 'Request log rows the store refused as invalid (dropped; the rest of their batch is written).',
+    registers,
+    collect() {
+      this.reset();
+      this.inc(sum((s) => s.rejected));
+    },
+  });
+  new Counter({
+    name: 'switchyard_log_store_errors_total',
+    help: 'Failed request log store writes (retried).',
+    registers,
+    collect() {
+      this.reset();
+      this.inc(sum((s) => s.storeErrors));
+    },
+  });
+  new Counter({
+    name: 'switchyard_log_rows_written_total',
+    help: 'Request log rows written.',
+    registers,
+    collect() {
+      this.reset();
+      this.inc(sum((s) => s.written));
+    },
+  });
   // each worker queues rows of its own: across workers, the rows waiting in all of them
-  new Gauge({ name: 'switchyard_log_queue_rows', help: 'Request log rows waiting to be written.', registers, aggregator: 'sum', collect() { this.set(sum((s) => s.queued)); } });
+  new Gauge({
+    name: 'switchyard_log_queue_rows',
+    help: 'Request log rows waiting to be written.',
+    registers,
+    aggregator: 'sum',
+    collect() {
+      this.set(sum((s) => s.queued));
+    },
+  });
 
   const knownSources: KnownModelSource[] = [];
   const directLabels = new Map<string, string>();
@@ -211,7 +364,8 @@ export function createMetrics(options: MetricsOptions = {}): SwitchyardMetrics {
   };
   const writeShared = (shared: string): void => {
     let worst = 0;
-    for (const other of sharedBreakers.values()) if (other.label === shared && other.state > worst) worst = other.state;
+    for (const other of sharedBreakers.values())
+      if (other.label === shared && other.state > worst) worst = other.state;
     breakerState.set({ target: shared }, worst);
   };
   /** Marks a configured target's label; client-named breakers that had it move to `<provider>/other`. */
@@ -234,7 +388,8 @@ export function createMetrics(options: MetricsOptions = {}): SwitchyardMetrics {
     const state = typeof event.state === 'string' ? BREAKER_STATES[event.state] : undefined;
     if (state === undefined) return;
     if (typeof event.target !== 'string') {
-      if (typeof event.provider === 'string') breakerState.set({ target: label(event.provider, 'unknown') }, state);
+      if (typeof event.provider === 'string')
+        breakerState.set({ target: label(event.provider, 'unknown') }, state);
       return;
     }
     const target = event.target;
@@ -254,7 +409,8 @@ export function createMetrics(options: MetricsOptions = {}): SwitchyardMetrics {
   const requestSeries = new Map<string, Map<string, Map<string, RequestSeries>>>();
   const seriesOf = (route: string, provider: string, model: string): RequestSeries => {
     let byProvider = requestSeries.get(route);
-    if (byProvider === undefined) requestSeries.set(route, (byProvider = new Map<string, Map<string, RequestSeries>>()));
+    if (byProvider === undefined)
+      requestSeries.set(route, (byProvider = new Map<string, Map<string, RequestSeries>>()));
     let byModel = byProvider.get(provider);
     if (byModel === undefined) byProvider.set(provider, (byModel = new Map<string, RequestSeries>()));
     let series = byModel.get(model);
@@ -301,10 +457,14 @@ export function createMetrics(options: MetricsOptions = {}): SwitchyardMetrics {
         const model = modelLabelOf(context.route);
         const series = seriesOf(route, provider, model);
         const status = context.error?.status ?? context.statusCode ?? 200;
-        if (options.keyLabel === true) requests.at(route, provider, model, String(status), label(context.metadata.apiKeyName, 'none')).inc();
+        if (options.keyLabel === true)
+          requests
+            .at(route, provider, model, String(status), label(context.metadata.apiKeyName, 'none'))
+            .inc();
         else {
           let byStatus = series.byStatus.get(status);
-          if (byStatus === undefined) series.byStatus.set(status, (byStatus = requests.at(route, provider, model, String(status))));
+          if (byStatus === undefined)
+            series.byStatus.set(status, (byStatus = requests.at(route, provider, model, String(status))));
           byStatus.inc();
         }
         if (context.error !== undefined) {
@@ -315,9 +475,12 @@ export function createMetrics(options: MetricsOptions = {}): SwitchyardMetrics {
         }
         const unloggedBecause = unloggedReason(context);
         if (unloggedBecause !== undefined) unlogged.at(label(unloggedBecause, 'unknown')).inc();
-        if (context.durationMs !== undefined) (series.duration ??= duration.at(route, provider, model)).observe(context.durationMs / 1000);
-        if (context.upstreamMs !== undefined) (series.upstream ??= upstream.at(provider, model)).observe(context.upstreamMs / 1000);
-        if (context.firstTokenMs !== undefined) (series.ttft ??= ttft.at(provider, model)).observe(context.firstTokenMs / 1000);
+        if (context.durationMs !== undefined)
+          (series.duration ??= duration.at(route, provider, model)).observe(context.durationMs / 1000);
+        if (context.upstreamMs !== undefined)
+          (series.upstream ??= upstream.at(provider, model)).observe(context.upstreamMs / 1000);
+        if (context.firstTokenMs !== undefined)
+          (series.ttft ??= ttft.at(provider, model)).observe(context.firstTokenMs / 1000);
         const own = overheadMs(context);
         if (own !== undefined) (series.overhead ??= overhead.at(route)).observe(own / 1000);
         if (context.cacheHit) (series.cacheHits ??= cacheHits.at(route)).inc();
@@ -331,7 +494,8 @@ export function createMetrics(options: MetricsOptions = {}): SwitchyardMetrics {
           if (reasoning > 0) (series.reasoning ??= tokens.at('reasoning', provider, model)).inc(reasoning);
           if (context.costUsd === null) (series.unpriced ??= unpriced.at(provider, model)).inc();
         }
-        if (typeof context.costUsd === 'number' && context.costUsd > 0) (series.cost ??= cost.at(provider, model)).inc(context.costUsd);
+        if (typeof context.costUsd === 'number' && context.costUsd > 0)
+          (series.cost ??= cost.at(provider, model)).inc(context.costUsd);
       });
     },
   };
@@ -348,7 +512,7 @@ export function createMetrics(options: MetricsOptions = {}): SwitchyardMetrics {
       if (cacheRedis.length > 1) return;
       new Gauge({
         name: 'switchyard_cache_redis_state',
-        help: "Response cache Redis tier breaker: 0 closed, 1 half-open, 2 open (serving from memory only).",
+        help: 'Response cache Redis tier breaker: 0 closed, 1 half-open, 2 open (serving from memory only).',
         registers,
         // across cluster workers: the worst state
         aggregator: 'max',

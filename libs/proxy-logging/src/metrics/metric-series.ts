@@ -92,7 +92,8 @@ export class CounterSeries {
 
   /** Adds `value` (default 1), with prom-client's checks. */
   inc(value = 1): void {
-    if (value && !Number.isFinite(value)) throw new TypeError(`Value is not a valid number: ${format(value)}`);
+    if (value && !Number.isFinite(value))
+      throw new TypeError(`Value is not a valid number: ${format(value)}`);
     if (value < 0) throw new Error('It is not possible to decrease a counter');
     if (!this.listed) this.#owner.list(this);
     this.value += value;
@@ -119,8 +120,20 @@ export class SeriesCounter extends SeriesMetric<CounterSeries> {
   }
 
   /** The metric as prom-client's `Counter#get()` gives it. */
-  async get(): Promise<{ help: string; name: string; type: 'counter'; values: Array<{ value: number; labels: Labels }>; aggregator: Aggregator }> {
-    return { help: this.help, name: this.name, type: this.type, values: this.series.map((s) => ({ value: s.value, labels: s.labels })), aggregator: this.aggregator };
+  async get(): Promise<{
+    help: string;
+    name: string;
+    type: 'counter';
+    values: Array<{ value: number; labels: Labels }>;
+    aggregator: Aggregator;
+  }> {
+    return {
+      help: this.help,
+      name: this.name,
+      type: this.type,
+      values: this.series.map((s) => ({ value: s.value, labels: s.labels })),
+      aggregator: this.aggregator,
+    };
   }
 }
 
@@ -196,19 +209,40 @@ export class SeriesHistogram extends SeriesMetric<HistogramSeries> {
   }
 
   /** The metric as prom-client's `Histogram#get()` gives it: cumulative buckets, `+Inf`, sum and count per series. */
-  async get(): Promise<{ name: string; help: string; type: 'histogram'; values: HistogramValue[]; aggregator: Aggregator }> {
+  async get(): Promise<{
+    name: string;
+    help: string;
+    type: 'histogram';
+    values: HistogramValue[];
+    aggregator: Aggregator;
+  }> {
     const bucket = `${this.name}_bucket`;
     const values: HistogramValue[] = [];
     for (const series of this.series) {
       let total = 0;
       for (let i = 0; i < this.upperBounds.length; i++) {
         total += series.buckets[this.#slots[i] as number] as number;
-        values.push({ value: total, metricName: bucket, exemplar: null, labels: { le: this.upperBounds[i] as number, ...series.labels } });
+        values.push({
+          value: total,
+          metricName: bucket,
+          exemplar: null,
+          labels: { le: this.upperBounds[i] as number, ...series.labels },
+        });
       }
       values.push(
         { value: series.count, metricName: bucket, exemplar: null, labels: { le: '+Inf', ...series.labels } },
-        { value: series.sum, metricName: `${this.name}_sum`, exemplar: undefined, labels: { ...series.labels } },
-        { value: series.count, metricName: `${this.name}_count`, exemplar: undefined, labels: { ...series.labels } },
+        {
+          value: series.sum,
+          metricName: `${this.name}_sum`,
+          exemplar: undefined,
+          labels: { ...series.labels },
+        },
+        {
+          value: series.count,
+          metricName: `${this.name}_count`,
+          exemplar: undefined,
+          labels: { ...series.labels },
+        },
       );
     }
     return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator };

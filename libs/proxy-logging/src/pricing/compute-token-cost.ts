@@ -39,7 +39,10 @@ export function roundUsd(value: number): number {
 }
 
 function hasDistinct1hRate(rates: PriceRates): boolean {
-  return rates.cacheWrite1hPerMTok !== undefined && rates.cacheWrite1hPerMTok !== (rates.cacheWritePerMTok ?? rates.inputPerMTok);
+  return (
+    rates.cacheWrite1hPerMTok !== undefined &&
+    rates.cacheWrite1hPerMTok !== (rates.cacheWritePerMTok ?? rates.inputPerMTok)
+  );
 }
 
 // a rate that differs from the one its tokens fall back to: usage must then say how many there were
@@ -53,9 +56,14 @@ function distinct(rate: number | undefined, fallback: number | undefined): boole
  * Web searches without a rate are the exception: a known token cost is kept, and the searches
  * are returned as `unpricedWebSearches`.
  */
-export function computeTokenCost(price: ModelPrice, usage: TokenUsage, defaults: TokenCostDefaults = {}): CostBreakdown | undefined {
+export function computeTokenCost(
+  price: ModelPrice,
+  usage: TokenUsage,
+  defaults: TokenCostDefaults = {},
+): CostBreakdown | undefined {
   // runs per request: a price without tiers is its own rates (no copy)
-  const rates: PriceRates = price.tiers === undefined || price.tiers.length === 0 ? price : ratesForInput(price, usage.inputTokens);
+  const rates: PriceRates =
+    price.tiers === undefined || price.tiers.length === 0 ? price : ratesForInput(price, usage.inputTokens);
   const cached = usage.cachedInputTokens ?? 0;
   const cacheWrite = usage.cacheWriteTokens ?? 0;
   const cacheWrite1h = Math.min(cacheWrite, usage.cacheWrite1hTokens ?? 0);
@@ -68,7 +76,10 @@ export function computeTokenCost(price: ModelPrice, usage: TokenUsage, defaults:
   // (and the cost is unknown below when it is not)
   const cachedAudio = Math.min(usage.audioInputTokens ?? 0, usage.cachedAudioInputTokens ?? cached);
   const audioIn = (usage.audioInputTokens ?? 0) - cachedAudio;
-  const cachedImage = Math.min(usage.imageInputTokens ?? 0, usage.cachedImageInputTokens ?? Math.max(0, cached - cachedAudio));
+  const cachedImage = Math.min(
+    usage.imageInputTokens ?? 0,
+    usage.cachedImageInputTokens ?? Math.max(0, cached - cachedAudio),
+  );
   const imageIn = (usage.imageInputTokens ?? 0) - cachedImage;
   const plainIn = Math.max(0, usage.inputTokens - cached - cacheWrite - audioIn - imageIn);
   const plainOut = Math.max(0, usage.outputTokens - reasoning - audioOut - imageOut);
@@ -79,8 +90,18 @@ export function computeTokenCost(price: ModelPrice, usage: TokenUsage, defaults:
     if (usage.inputTokens > 0 && usage.imageInputTokens === undefined) complete = false;
     if (cachedImage > 0) complete = false;
   }
-  if (distinct(rates.audioInputPerMTok, rates.inputPerMTok) && cachedAudio > 0 && usage.cachedAudioInputTokens === undefined) complete = false;
-  if (distinct(rates.imageOutputPerMTok, rates.outputPerMTok) && usage.outputTokens > 0 && usage.imageOutputTokens === undefined) complete = false;
+  if (
+    distinct(rates.audioInputPerMTok, rates.inputPerMTok) &&
+    cachedAudio > 0 &&
+    usage.cachedAudioInputTokens === undefined
+  )
+    complete = false;
+  if (
+    distinct(rates.imageOutputPerMTok, rates.outputPerMTok) &&
+    usage.outputTokens > 0 &&
+    usage.imageOutputTokens === undefined
+  )
+    complete = false;
   // per-million rates times tokens give micro-dollars; one division at the end
   const micro = (tokens: number, rate: number | undefined, fallback?: number): number => {
     if (tokens === 0) return 0;
@@ -110,10 +131,14 @@ export function computeTokenCost(price: ModelPrice, usage: TokenUsage, defaults:
   const outputUsd = micro(plainOut, rates.outputPerMTok) / 1e6;
   const reasoningUsd = micro(reasoning, rates.reasoningPerMTok, rates.outputPerMTok) / 1e6;
   const audioUsd =
-    (micro(audioIn, rates.audioInputPerMTok, rates.inputPerMTok) + micro(audioOut, rates.audioOutputPerMTok, rates.outputPerMTok)) / 1e6 +
+    (micro(audioIn, rates.audioInputPerMTok, rates.inputPerMTok) +
+      micro(audioOut, rates.audioOutputPerMTok, rates.outputPerMTok)) /
+      1e6 +
     unit(usage.audioSeconds, rates.perAudioSecond);
   const imagesUsd =
-    (micro(imageIn, rates.imageInputPerMTok, rates.inputPerMTok) + micro(imageOut, rates.imageOutputPerMTok, rates.outputPerMTok)) / 1e6 +
+    (micro(imageIn, rates.imageInputPerMTok, rates.inputPerMTok) +
+      micro(imageOut, rates.imageOutputPerMTok, rates.outputPerMTok)) /
+      1e6 +
     unit(usage.images, rates.perImage);
   const searchRate = rates.perWebSearch ?? defaults.perWebSearch;
   const unpricedWebSearches = searchRate === undefined ? (usage.webSearches ?? 0) : 0;
@@ -121,7 +146,18 @@ export function computeTokenCost(price: ModelPrice, usage: TokenUsage, defaults:
   const requestUsd = rates.perRequest ?? 0;
   if (!complete) return undefined;
   // summed in this order, from zero, then each part rounded on its own
-  const totalUsd = roundUsd(0 + inputUsd + cachedInputUsd + cacheWriteUsd + outputUsd + reasoningUsd + audioUsd + imagesUsd + webSearchUsd + requestUsd);
+  const totalUsd = roundUsd(
+    0 +
+      inputUsd +
+      cachedInputUsd +
+      cacheWriteUsd +
+      outputUsd +
+      reasoningUsd +
+      audioUsd +
+      imagesUsd +
+      webSearchUsd +
+      requestUsd,
+  );
   const breakdown: CostBreakdown = {
     totalUsd,
     inputUsd: roundUsd(inputUsd),

@@ -58,7 +58,10 @@ export interface CostEstimatorOptions {
 }
 
 /** An upper bound of a request's prompt tokens, without a tokenizer. */
-export function estimatePromptTokens(request: ChatCompletionRequest, charsPerToken: number = PRICING_DEFAULTS.charsPerToken): number {
+export function estimatePromptTokens(
+  request: ChatCompletionRequest,
+  charsPerToken: number = PRICING_DEFAULTS.charsPerToken,
+): number {
   let chars = 0;
   let images = 0;
   for (const message of request.messages) {
@@ -75,7 +78,11 @@ export function estimatePromptTokens(request: ChatCompletionRequest, charsPerTok
   }
   if (request.tools !== undefined) chars += textLength(request.tools);
   if (request.response_format !== undefined) chars += textLength(request.response_format);
-  return Math.ceil(chars / charsPerToken) + request.messages.length * MESSAGE_OVERHEAD_TOKENS + images * IMAGE_TOKENS;
+  return (
+    Math.ceil(chars / charsPerToken) +
+    request.messages.length * MESSAGE_OVERHEAD_TOKENS +
+    images * IMAGE_TOKENS
+  );
 }
 
 /**
@@ -84,9 +91,16 @@ export function estimatePromptTokens(request: ChatCompletionRequest, charsPerTok
  * const estimator = createCostEstimator(createPricingRegistry());
  * estimator.estimate({ model: 'gpt-4o', messages, max_tokens: 200 }, { provider: 'openai', model: 'gpt-4o' }).maxCostUsd;
  */
-export function createCostEstimator(registry: PricingRegistry, options: CostEstimatorOptions = {}): CostEstimator {
-  const defaultMaxOutput = options.defaultMaxOutputTokens ?? registry.options.defaultMaxOutputTokens ?? PRICING_DEFAULTS.defaultMaxOutputTokens;
-  const charsPerToken = options.charsPerToken ?? registry.options.charsPerToken ?? PRICING_DEFAULTS.charsPerToken;
+export function createCostEstimator(
+  registry: PricingRegistry,
+  options: CostEstimatorOptions = {},
+): CostEstimator {
+  const defaultMaxOutput =
+    options.defaultMaxOutputTokens ??
+    registry.options.defaultMaxOutputTokens ??
+    PRICING_DEFAULTS.defaultMaxOutputTokens;
+  const charsPerToken =
+    options.charsPerToken ?? registry.options.charsPerToken ?? PRICING_DEFAULTS.charsPerToken;
   return {
     estimate(request, target) {
       const promptTokens = estimatePromptTokens(request, charsPerToken);
@@ -94,11 +108,17 @@ export function createCostEstimator(registry: PricingRegistry, options: CostEsti
       // as many choices as the engine's own estimates count (its limiter weight, lowest-cost routing)
       const maxOutputTokens = limit * requestedChoices(request);
       const resolved = registry.resolve(target);
-      const cost = resolved === undefined ? undefined : computeTokenCost(resolved.price, { inputTokens: promptTokens, outputTokens: maxOutputTokens });
+      const cost =
+        resolved === undefined
+          ? undefined
+          : computeTokenCost(resolved.price, { inputTokens: promptTokens, outputTokens: maxOutputTokens });
       return { promptTokens, maxOutputTokens, maxCostUsd: cost?.totalUsd ?? null };
     },
     costUsd(target, usage) {
-      return registry.tokenCost(target, isChatUsage(usage) ? tokenUsageFromChatUsage(usage) : usage)?.totalUsd ?? null;
+      return (
+        registry.tokenCost(target, isChatUsage(usage) ? tokenUsageFromChatUsage(usage) : usage)?.totalUsd ??
+        null
+      );
     },
     unitCostUsd(target, outputRatio = 0.25) {
       const resolved = registry.resolve(target);

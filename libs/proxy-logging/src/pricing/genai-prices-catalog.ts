@@ -1,4 +1,11 @@
-import { findProvider, type MatchLogic, type ModelInfo, type ModelPrice as GenaiModelPrice, type Provider, type TieredPrices } from '@pydantic/genai-prices';
+import {
+  findProvider,
+  type MatchLogic,
+  type ModelInfo,
+  type ModelPrice as GenaiModelPrice,
+  type Provider,
+  type TieredPrices,
+} from '@pydantic/genai-prices';
 import type { ModelPrice, PriceRates, PriceTier } from './pricing-model-price';
 
 /** The built-in catalog's name and origin, for docs and the `/admin` surface. */
@@ -102,7 +109,8 @@ function convertPrice(source: GenaiModelPrice): ModelPrice {
     }
   }
   const price: ModelPrice = { ...base };
-  if (tiers.size > 0) price.tiers = [...tiers.values()].sort((a, b) => a.aboveInputTokens - b.aboveInputTokens);
+  if (tiers.size > 0)
+    price.tiers = [...tiers.values()].sort((a, b) => a.aboveInputTokens - b.aboveInputTokens);
   return price;
 }
 
@@ -143,7 +151,11 @@ export function catalogProviderId(providerType: string): string {
 }
 
 // the model and the provider whose list holds it: the one asked, or one of its fallbacks
-function findModel(provider: Provider, model: string, seen: Set<string>): { info: ModelInfo; providerId: string } | undefined {
+function findModel(
+  provider: Provider,
+  model: string,
+  seen: Set<string>,
+): { info: ModelInfo; providerId: string } | undefined {
   seen.add(provider.id);
   const direct = provider.models.find((info) => matches(info.match, model));
   if (direct !== undefined) return { info: direct, providerId: provider.id };
@@ -200,7 +212,8 @@ export function matchGenaiModel(providerType: string | undefined, model: string)
   const candidates = [...new Set([model, bare, dashed(model), dashed(bare)])];
   for (const candidate of candidates) {
     const found = findModel(provider, candidate, new Set());
-    if (found !== undefined) return { providerId: provider.id, modelProviderId: found.providerId, model: found.info };
+    if (found !== undefined)
+      return { providerId: provider.id, modelProviderId: found.providerId, model: found.info };
   }
   return undefined;
 }
@@ -225,7 +238,12 @@ export function catalogEntryAt(match: CatalogMatch, at: Date): CatalogEntry | un
   const raw = priceAt(match.model, at);
   if (raw === undefined) return undefined;
   const { price, unfed } = convertedPrice(raw);
-  const entry: CatalogEntry = { providerId: match.providerId, modelProviderId: match.modelProviderId, modelId: match.model.id, price };
+  const entry: CatalogEntry = {
+    providerId: match.providerId,
+    modelProviderId: match.modelProviderId,
+    modelId: match.model.id,
+    price,
+  };
   if (unfed.length > 0) entry.unfed = unfed;
   if (match.model.context_window !== undefined) entry.contextWindow = match.model.context_window;
   return entry;
@@ -235,7 +253,11 @@ export function catalogEntryAt(match: CatalogMatch, at: Date): CatalogEntry | un
  * Looks a model up in the bundled `@pydantic/genai-prices` data (no network), with the
  * price in force at `at` (see {@link matchGenaiModel}).
  */
-export function lookupGenaiPrice(providerType: string | undefined, model: string, at: Date): CatalogEntry | undefined {
+export function lookupGenaiPrice(
+  providerType: string | undefined,
+  model: string,
+  at: Date,
+): CatalogEntry | undefined {
   const match = matchGenaiModel(providerType, model);
   return match === undefined ? undefined : catalogEntryAt(match, at);
 }

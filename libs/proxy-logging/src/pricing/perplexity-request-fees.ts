@@ -35,7 +35,10 @@ export interface PerplexitySearch {
  */
 export function perplexityRequestFeeUsd(catalogModel: string, search: PerplexitySearch): number | undefined {
   const { searchContextSize: size, searchType } = search;
-  const proFees = searchType === 'pro' || searchType === 'auto' ? own(PERPLEXITY_PRO_SEARCH_FEES_USD, catalogModel) : undefined;
+  const proFees =
+    searchType === 'pro' || searchType === 'auto'
+      ? own(PERPLEXITY_PRO_SEARCH_FEES_USD, catalogModel)
+      : undefined;
   if (proFees !== undefined) return own(proFees, size) ?? proFees['high'];
   const fees = own(PERPLEXITY_REQUEST_FEES_USD, catalogModel);
   return fees === undefined ? undefined : own(fees, size);

@@ -80,7 +80,11 @@ export type PriceRates = Omit<ModelPrice, 'tiers'>;
 export function ratesForInput(price: ModelPrice, inputTokens: number): PriceRates {
   let chosen: PriceTier | undefined;
   for (const tier of price.tiers ?? []) {
-    if (inputTokens > tier.aboveInputTokens && (chosen === undefined || tier.aboveInputTokens > chosen.aboveInputTokens)) chosen = tier;
+    if (
+      inputTokens > tier.aboveInputTokens &&
+      (chosen === undefined || tier.aboveInputTokens > chosen.aboveInputTokens)
+    )
+      chosen = tier;
   }
   const { tiers: _tiers, ...base } = price;
   if (chosen === undefined) return base;
@@ -89,6 +93,8 @@ export function ratesForInput(price: ModelPrice, inputTokens: number): PriceRate
 }
 
 function definedOnly(rates: PriceRates): PriceRates {
-  const result: PriceRates = Object.fromEntries(Object.entries(rates).filter(([, value]) => value !== undefined));
+  const result: PriceRates = Object.fromEntries(
+    Object.entries(rates).filter(([, value]) => value !== undefined),
+  );
   return result;
 }

@@ -14,7 +14,9 @@ describe('pricing plugin', () => {
   it("reads each request (Perplexity's web_search_options) only when the gateway may have a Perplexity provider", () => {
     // providers not known (a gateway built by hand): as before, every request
     expect(requestTaps(createPricingPlugin())).toEqual(['switchyard:pricing']);
-    expect(requestTaps(createPricingPlugin({}, { providerTypes: ['openai', 'perplexity'] }))).toEqual(['switchyard:pricing']);
+    expect(requestTaps(createPricingPlugin({}, { providerTypes: ['openai', 'perplexity'] }))).toEqual([
+      'switchyard:pricing',
+    ]);
     // no Perplexity: nothing to read, no tap on the request path
     expect(requestTaps(createPricingPlugin({}, { providerTypes: ['openai', 'gemini'] }))).toEqual([]);
     expect(requestTaps(createPricingPlugin({}, { providerTypes: [] }))).toEqual([]);
@@ -29,7 +31,8 @@ describe('pricing plugin', () => {
       }
       return undefined;
     };
-    for (const value of ['perplexity', [1], null]) expect(refused(value)).toMatchObject({ code: 'invalid_options' });
+    for (const value of ['perplexity', [1], null])
+      expect(refused(value)).toMatchObject({ code: 'invalid_options' });
     expect(refused(['openai'])).toBeUndefined();
     expect(refused('openai,perplexity')).toBeInstanceOf(SwitchyardError);
   });

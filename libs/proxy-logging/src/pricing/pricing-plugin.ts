@@ -1,4 +1,9 @@
-import { SwitchyardError, type ChatUsage, type GatewayPlugin, type RequestContext } from '@switchyard/proxy-core';
+import {
+  SwitchyardError,
+  type ChatUsage,
+  type GatewayPlugin,
+  type RequestContext,
+} from '@switchyard/proxy-core';
 import { perplexitySearchOf } from '../usage/providers/perplexity/perplexity-search';
 import { tokenUsageFromChatUsage, type TokenUsage } from '../usage/token-usage';
 import { roundUsd } from './compute-token-cost';
@@ -48,7 +53,10 @@ export interface PricingPluginOptions {
 function tokenUsageOf(usage: ChatUsage, type: string, context: RequestContext): TokenUsage {
   const tokens = tokenUsageFromChatUsage(usage);
   if (type !== 'perplexity') return tokens;
-  return Object.assign(tokens, perplexitySearchOf(context.state.get(PLUGIN_NAME), tokens.searchContextSize, context.stream));
+  return Object.assign(
+    tokens,
+    perplexitySearchOf(context.state.get(PLUGIN_NAME), tokens.searchContextSize, context.stream),
+  );
 }
 
 /**
@@ -59,12 +67,18 @@ function tokenUsageOf(usage: ChatUsage, type: string, context: RequestContext): 
  * const pricing = createPricingPlugin({ models: { 'local/llama3': { inputPerMTok: 0, outputPerMTok: 0 } } });
  * const gateway = createGateway({ providers, models, plugins: [pricing] });
  */
-export function createPricingPlugin(options: PricingOptions | PricingRegistry = {}, pluginOptions: PricingPluginOptions = {}): PricingPlugin {
+export function createPricingPlugin(
+  options: PricingOptions | PricingRegistry = {},
+  pluginOptions: PricingPluginOptions = {},
+): PricingPlugin {
   const registry = 'tokenCost' in options ? options : createPricingRegistry(options);
   const estimator = createCostEstimator(registry);
   const types: unknown = pluginOptions.providerTypes;
   if (types !== undefined && !(Array.isArray(types) && types.every((type) => typeof type === 'string'))) {
-    throw new SwitchyardError('invalid_options', 'Invalid pricing plugin options:\npricing/providerTypes: must be a list of provider type names');
+    throw new SwitchyardError(
+      'invalid_options',
+      'Invalid pricing plugin options:\npricing/providerTypes: must be a list of provider type names',
+    );
   }
   // only Perplexity's price reads the request: elsewhere the tap would run on every request for nothing
   const readsSearchOptions = pluginOptions.providerTypes?.includes('perplexity') ?? true;
@@ -89,14 +103,19 @@ export function createPricingPlugin(options: PricingOptions | PricingRegistry = 
           context.costUsd = 0;
           return;
         }
-        const target = { provider: report.provider, model: report.model, ...(context.providerType === undefined ? {} : { providerType: context.providerType }) };
+        const target = {
+          provider: report.provider,
+          model: report.model,
+          ...(context.providerType === undefined ? {} : { providerType: context.providerType }),
+        };
         const type = context.providerType ?? report.provider;
         const reported = type === 'perplexity' ? perplexityCostUsd(report.usage) : undefined;
         if (reported !== undefined) {
           context.costUsd = reported;
           return;
         }
-        context.costUsd = registry.tokenCost(target, tokenUsageOf(report.usage, type, context))?.totalUsd ?? null;
+        context.costUsd =
+          registry.tokenCost(target, tokenUsageOf(report.usage, type, context))?.totalUsd ?? null;
       });
     },
   };

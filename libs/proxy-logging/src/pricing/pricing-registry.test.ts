@@ -1,5 +1,9 @@
 import { findProvider } from '@pydantic/genai-prices';
-import { LEGACY_COMPLETION_FIELD, requestedChoices, type ChatCompletionRequest } from '@switchyard/proxy-core';
+import {
+  LEGACY_COMPLETION_FIELD,
+  requestedChoices,
+  type ChatCompletionRequest,
+} from '@switchyard/proxy-core';
 import { describe, expect, it } from 'vitest';
 import { createCostEstimator } from './cost-estimator';
 import { chatUsageFromTokenUsage } from '../usage/token-usage';
@@ -12,7 +16,10 @@ describe('pricing registry', () => {
   it('prices gpt-4o from the bundled catalog with cached tokens at the cached rate', () => {
     const registry = createPricingRegistry({ now });
     // 800 uncached x $2.50 + 200 cached x $1.25 + 500 out x $10, per million
-    const cost = registry.tokenCost({ provider: 'openai', model: 'gpt-4o' }, { inputTokens: 1000, cachedInputTokens: 200, outputTokens: 500 });
+    const cost = registry.tokenCost(
+      { provider: 'openai', model: 'gpt-4o' },
+      { inputTokens: 1000, cachedInputTokens: 200, outputTokens: 500 },
+    );
     expect(cost?.totalUsd).toBe(0.00725);
     expect(cost?.inputUsd).toBe(0.002);
     expect(cost?.cachedInputUsd).toBe(0.00025);
@@ -55,7 +62,13 @@ describe('pricing registry', () => {
     const registry = createPricingRegistry({ now });
     const cost = registry.tokenCost(
       { provider: 'anthropic', model: 'claude-sonnet-4-20250514' },
-      { inputTokens: 1150, cacheWriteTokens: 100, cacheWrite1hTokens: 0, cachedInputTokens: 50, outputTokens: 500 },
+      {
+        inputTokens: 1150,
+        cacheWriteTokens: 100,
+        cacheWrite1hTokens: 0,
+        cachedInputTokens: 50,
+        outputTokens: 500,
+      },
     );
     // 1000 x $3 + 100 x $3.75 + 50 x $0.30 + 500 x $15, per million
     expect(cost?.totalUsd).toBe(0.01089);
@@ -77,10 +90,23 @@ describe('pricing registry', () => {
     const estimator = createCostEstimator(createPricingRegistry({ now }));
     const usage = { prompt_tokens: 1000, completion_tokens: 100, total_tokens: 1100 };
     // 1000 x $3 + 100 x $15, per million, and 2 searches at $10 per 1000
-    expect(estimator.costUsd({ provider: 'anthropic', model: 'claude-sonnet-4-20250514' }, { ...usage, web_searches: 2 })).toBe(0.0245);
+    expect(
+      estimator.costUsd(
+        { provider: 'anthropic', model: 'claude-sonnet-4-20250514' },
+        { ...usage, web_searches: 2 },
+      ),
+    ).toBe(0.0245);
     // 1000 x $2 + 100 x $8, per million, and 3 search queries at $5 per 1000
-    expect(estimator.costUsd({ provider: 'perplexity', model: 'sonar-deep-research' }, { ...usage, num_search_queries: 3 } as typeof usage)).toBe(0.0178);
-    expect(chatUsageFromTokenUsage({ inputTokens: 1000, outputTokens: 100, webSearches: 2 })).toEqual({ ...usage, web_searches: 2 });
+    expect(
+      estimator.costUsd({ provider: 'perplexity', model: 'sonar-deep-research' }, {
+        ...usage,
+        num_search_queries: 3,
+      } as typeof usage),
+    ).toBe(0.0178);
+    expect(chatUsageFromTokenUsage({ inputTokens: 1000, outputTokens: 100, webSearches: 2 })).toEqual({
+      ...usage,
+      web_searches: 2,
+    });
   });
 
   it('reads image and audio tokens from an OpenAI-shaped usage (what the Gemini adapter reports)', () => {
@@ -88,12 +114,30 @@ describe('pricing registry', () => {
     const image = { provider: 'gemini', model: 'gemini-2.5-flash-image' };
     const usage = { prompt_tokens: 277, completion_tokens: 1304, total_tokens: 1581 };
     // 277 x $0.3 + 14 x $2.5 + 1290 image x $30, per million
-    expect(estimator.costUsd(image, { ...usage, prompt_tokens_details: { image_tokens: 258 }, completion_tokens_details: { image_tokens: 1290 } })).toBe(0.0388181);
+    expect(
+      estimator.costUsd(image, {
+        ...usage,
+        prompt_tokens_details: { image_tokens: 258 },
+        completion_tokens_details: { image_tokens: 1290 },
+      }),
+    ).toBe(0.0388181);
     expect(estimator.costUsd(image, usage)).toBeNull();
     // 6 x $0.3 + 800 audio x $1 + 10 x $2.5, per million (gemini-2.5-flash)
-    const audio = { prompt_tokens: 806, completion_tokens: 10, total_tokens: 816, prompt_tokens_details: { audio_tokens: 800 } };
+    const audio = {
+      prompt_tokens: 806,
+      completion_tokens: 10,
+      total_tokens: 816,
+      prompt_tokens_details: { audio_tokens: 800 },
+    };
     expect(estimator.costUsd({ provider: 'gemini', model: 'gemini-2.5-flash' }, audio)).toBe(0.0008268);
-    expect(chatUsageFromTokenUsage({ inputTokens: 277, imageInputTokens: 258, outputTokens: 1304, imageOutputTokens: 1290 })).toEqual({
+    expect(
+      chatUsageFromTokenUsage({
+        inputTokens: 277,
+        imageInputTokens: 258,
+        outputTokens: 1304,
+        imageOutputTokens: 1290,
+      }),
+    ).toEqual({
       ...usage,
       prompt_tokens_details: { image_tokens: 258 },
       completion_tokens_details: { image_tokens: 1290 },
@@ -105,27 +149,77 @@ describe('pricing registry', () => {
     const flash = { provider: 'gemini', model: 'gemini-2.5-flash' };
     const usage = { prompt_tokens: 1000, completion_tokens: 0, total_tokens: 1000 };
     // 100 x $0.3 + 900 cached x $0.03, per million: the 800 cached image tokens are not charged again at $0.3
-    const split = { cached_tokens: 900, image_tokens: 800, cached_tokens_details: { audio_tokens: 0, image_tokens: 800 } };
+    const split = {
+      cached_tokens: 900,
+      image_tokens: 800,
+      cached_tokens_details: { audio_tokens: 0, image_tokens: 800 },
+    };
     expect(estimator.costUsd(flash, { ...usage, prompt_tokens_details: split })).toBe(0.000057);
     // the split does not matter where images cost what text does
-    expect(estimator.costUsd(flash, { ...usage, prompt_tokens_details: { cached_tokens: 900, image_tokens: 800 } })).toBe(0.000057);
+    expect(
+      estimator.costUsd(flash, {
+        ...usage,
+        prompt_tokens_details: { cached_tokens: 900, image_tokens: 800 },
+      }),
+    ).toBe(0.000057);
     // uncached audio at $1: 100 audio + 100 text x $0.3 + 800 cached (none audio) x $0.03, per million
-    const audio = { cached_tokens: 800, audio_tokens: 100, cached_tokens_details: { audio_tokens: 0, image_tokens: 0 } };
+    const audio = {
+      cached_tokens: 800,
+      audio_tokens: 100,
+      cached_tokens_details: { audio_tokens: 0, image_tokens: 0 },
+    };
     expect(estimator.costUsd(flash, { ...usage, prompt_tokens_details: audio })).toBe(0.000154);
     // cached audio has its own cache rate ($0.1/M), which usage cannot be priced at
-    expect(estimator.costUsd(flash, { ...usage, prompt_tokens_details: { ...audio, cached_tokens_details: { audio_tokens: 50 } } })).toBeNull();
-    expect(chatUsageFromTokenUsage({ inputTokens: 1000, outputTokens: 0, cachedInputTokens: 900, imageInputTokens: 800, cachedAudioInputTokens: 0, cachedImageInputTokens: 800 })).toEqual({
+    expect(
+      estimator.costUsd(flash, {
+        ...usage,
+        prompt_tokens_details: { ...audio, cached_tokens_details: { audio_tokens: 50 } },
+      }),
+    ).toBeNull();
+    expect(
+      chatUsageFromTokenUsage({
+        inputTokens: 1000,
+        outputTokens: 0,
+        cachedInputTokens: 900,
+        imageInputTokens: 800,
+        cachedAudioInputTokens: 0,
+        cachedImageInputTokens: 800,
+      }),
+    ).toEqual({
       ...usage,
       prompt_tokens_details: split,
     });
   });
 
   it('makes the cost unknown where cached tokens may be audio ones and the audio rate differs (configured prices)', () => {
-    const registry = createPricingRegistry({ catalog: 'none', models: { 'local/listener': { inputPerMTok: 1, cachedInputPerMTok: 0.1, audioInputPerMTok: 10, outputPerMTok: 2 } } });
+    const registry = createPricingRegistry({
+      catalog: 'none',
+      models: {
+        'local/listener': {
+          inputPerMTok: 1,
+          cachedInputPerMTok: 0.1,
+          audioInputPerMTok: 10,
+          outputPerMTok: 2,
+        },
+      },
+    });
     const target = { provider: 'local', model: 'listener' };
-    expect(registry.tokenCost(target, { inputTokens: 1000, cachedInputTokens: 500, audioInputTokens: 400, outputTokens: 0 })).toBeUndefined();
+    expect(
+      registry.tokenCost(target, {
+        inputTokens: 1000,
+        cachedInputTokens: 500,
+        audioInputTokens: 400,
+        outputTokens: 0,
+      }),
+    ).toBeUndefined();
     // 500 cached (300 of them audio) x $0.1, 100 uncached audio x $10, 400 text x $1, per million
-    const known = { inputTokens: 1000, cachedInputTokens: 500, audioInputTokens: 400, cachedAudioInputTokens: 300, outputTokens: 0 };
+    const known = {
+      inputTokens: 1000,
+      cachedInputTokens: 500,
+      audioInputTokens: 400,
+      cachedAudioInputTokens: 300,
+      outputTokens: 0,
+    };
     expect(registry.tokenCost(target, known)?.totalUsd).toBe(0.00145);
   });
 
@@ -134,13 +228,23 @@ describe('pricing registry', () => {
     const target = { provider: 'anthropic', model: 'claude-sonnet-4-20250514' };
     const usage = { prompt_tokens: 1100, completion_tokens: 0, total_tokens: 1100 };
     // 1000 x $3 + 100 x $6, per million
-    expect(estimator.costUsd(target, { ...usage, prompt_tokens_details: { cache_creation_tokens: 100, cache_creation_1h_tokens: 100 } })).toBe(0.0036);
-    expect(estimator.costUsd(target, { ...usage, prompt_tokens_details: { cache_creation_tokens: 100 } })).toBeNull();
+    expect(
+      estimator.costUsd(target, {
+        ...usage,
+        prompt_tokens_details: { cache_creation_tokens: 100, cache_creation_1h_tokens: 100 },
+      }),
+    ).toBe(0.0036);
+    expect(
+      estimator.costUsd(target, { ...usage, prompt_tokens_details: { cache_creation_tokens: 100 } }),
+    ).toBeNull();
   });
 
   it('prices reasoning at the catalog reasoning rate where it has one (Perplexity deep research)', () => {
     const registry = createPricingRegistry({ now });
-    const cost = registry.tokenCost({ provider: 'perplexity', model: 'sonar-deep-research' }, { inputTokens: 1000, outputTokens: 1000, reasoningTokens: 600 });
+    const cost = registry.tokenCost(
+      { provider: 'perplexity', model: 'sonar-deep-research' },
+      { inputTokens: 1000, outputTokens: 1000, reasoningTokens: 600 },
+    );
     // 1000 x $2 + 400 x $8 + 600 x $3, per million
     expect(cost?.totalUsd).toBe(0.007);
   });
@@ -152,37 +256,70 @@ describe('pricing registry', () => {
     expect(registry.tokenCost(image, { inputTokens: 100, outputTokens: 1290 })).toBeUndefined();
     expect(registry.tokenCost(image, { inputTokens: 100, outputTokens: 0 })?.totalUsd).toBe(0.00003);
     const flash = { provider: 'gemini', model: 'gemini-2.5-flash' };
-    expect(registry.tokenCost(flash, { inputTokens: 1000, audioInputTokens: 500, cachedInputTokens: 200, outputTokens: 10 })).toBeUndefined();
+    expect(
+      registry.tokenCost(flash, {
+        inputTokens: 1000,
+        audioInputTokens: 500,
+        cachedInputTokens: 200,
+        outputTokens: 10,
+      }),
+    ).toBeUndefined();
     // audio or cached alone is priced: 500 x $0.3 + 500 x $1 + 10 x $2.5, and 800 x $0.3 + 200 x $0.03 + 10 x $2.5, per million
-    expect(registry.tokenCost(flash, { inputTokens: 1000, audioInputTokens: 500, outputTokens: 10 })?.totalUsd).toBe(0.000675);
-    expect(registry.tokenCost(flash, { inputTokens: 1000, cachedInputTokens: 200, outputTokens: 10 })?.totalUsd).toBe(0.000271);
+    expect(
+      registry.tokenCost(flash, { inputTokens: 1000, audioInputTokens: 500, outputTokens: 10 })?.totalUsd,
+    ).toBe(0.000675);
+    expect(
+      registry.tokenCost(flash, { inputTokens: 1000, cachedInputTokens: 200, outputTokens: 10 })?.totalUsd,
+    ).toBe(0.000271);
   });
 
   it('prices GPT image models by text input, image input and image output tokens where usage splits them', () => {
     const registry = createPricingRegistry({ now });
     const image = { provider: 'openai', model: 'gpt-image-1' };
     // 10 text x $5 + 40 image x $10 in, 50 image x $40 out, per million
-    const cost = registry.tokenCost(image, { inputTokens: 50, imageInputTokens: 40, outputTokens: 50, imageOutputTokens: 50 });
+    const cost = registry.tokenCost(image, {
+      inputTokens: 50,
+      imageInputTokens: 40,
+      outputTokens: 50,
+      imageOutputTokens: 50,
+    });
     expect(cost?.totalUsd).toBe(0.00245);
     expect(cost?.inputUsd).toBe(0.00005);
     // image tokens in and out are the images' cost
     expect(cost?.imagesUsd).toBe(0.0024);
     expect(cost?.outputUsd).toBe(0);
     // a text-only prompt says so with zero image tokens: 30 x $2 + 4160 x $8 (gpt-image-1-mini)
-    expect(registry.tokenCost({ provider: 'openai', model: 'gpt-image-1-mini' }, { inputTokens: 30, imageInputTokens: 0, outputTokens: 4160 })?.totalUsd).toBe(0.03334);
+    expect(
+      registry.tokenCost(
+        { provider: 'openai', model: 'gpt-image-1-mini' },
+        { inputTokens: 30, imageInputTokens: 0, outputTokens: 4160 },
+      )?.totalUsd,
+    ).toBe(0.03334);
     // without the split the image share could be anything from none to all
     expect(registry.tokenCost(image, { inputTokens: 50, outputTokens: 50 })).toBeUndefined();
     // cached tokens may be text or image ones, which cost differently
-    expect(registry.tokenCost(image, { inputTokens: 50, imageInputTokens: 40, cachedInputTokens: 20, outputTokens: 50 })).toBeUndefined();
+    expect(
+      registry.tokenCost(image, {
+        inputTokens: 50,
+        imageInputTokens: 40,
+        cachedInputTokens: 20,
+        outputTokens: 50,
+      }),
+    ).toBeUndefined();
     // Gemini image models bill image output at $30/M: 100 x $0.3 + 10 x $2.5 + 1290 x $30, per million
     const gemini = { provider: 'gemini', model: 'gemini-2.5-flash-image' };
-    expect(registry.tokenCost(gemini, { inputTokens: 100, outputTokens: 1300, imageOutputTokens: 1290 })?.totalUsd).toBe(0.038755);
+    expect(
+      registry.tokenCost(gemini, { inputTokens: 100, outputTokens: 1300, imageOutputTokens: 1290 })?.totalUsd,
+    ).toBe(0.038755);
   });
 
   it('prices image tokens at configured image rates, falling back to the plain rates', () => {
     const registry = createPricingRegistry({
       catalog: 'none',
-      models: { 'local/painter': { inputPerMTok: 1, outputPerMTok: 2, imageInputPerMTok: 4, imageOutputPerMTok: 8 }, 'local/plain': { inputPerMTok: 1, outputPerMTok: 2 } },
+      models: {
+        'local/painter': { inputPerMTok: 1, outputPerMTok: 2, imageInputPerMTok: 4, imageOutputPerMTok: 8 },
+        'local/plain': { inputPerMTok: 1, outputPerMTok: 2 },
+      },
     });
     const usage = { inputTokens: 1000, imageInputTokens: 500, outputTokens: 1000, imageOutputTokens: 1000 };
     // 500 x $1 + 500 x $4 + 1000 x $8, per million
@@ -192,14 +329,33 @@ describe('pricing registry', () => {
   });
 
   it('prices web searches per search at the catalog rate, else at the provider default, and counts them unknown without either', () => {
-    const registry = createPricingRegistry({ now, models: { 'local/searcher': { inputPerMTok: 1, outputPerMTok: 2, perWebSearch: 0.02 }, 'local/plain': { inputPerMTok: 1, outputPerMTok: 2 } } });
+    const registry = createPricingRegistry({
+      now,
+      models: {
+        'local/searcher': { inputPerMTok: 1, outputPerMTok: 2, perWebSearch: 0.02 },
+        'local/plain': { inputPerMTok: 1, outputPerMTok: 2 },
+      },
+    });
     // Anthropic and OpenAI: $10 per 1000 searches on top of the tokens (1000 x $3 + 100 x $15, per million)
-    const claude = registry.tokenCost({ provider: 'anthropic', model: 'claude-sonnet-4-20250514' }, { inputTokens: 1000, outputTokens: 100, webSearches: 2 });
+    const claude = registry.tokenCost(
+      { provider: 'anthropic', model: 'claude-sonnet-4-20250514' },
+      { inputTokens: 1000, outputTokens: 100, webSearches: 2 },
+    );
     expect(claude?.webSearchUsd).toBe(0.02);
     expect(claude?.totalUsd).toBe(0.0245);
-    expect(registry.tokenCost({ provider: 'openai', model: 'gpt-4.1' }, { inputTokens: 0, outputTokens: 0, webSearches: 1 })?.totalUsd).toBe(0.01);
+    expect(
+      registry.tokenCost(
+        { provider: 'openai', model: 'gpt-4.1' },
+        { inputTokens: 0, outputTokens: 0, webSearches: 1 },
+      )?.totalUsd,
+    ).toBe(0.01);
     // Perplexity deep research: $5 per 1000 search queries
-    expect(registry.tokenCost({ provider: 'perplexity', model: 'sonar-deep-research' }, { inputTokens: 0, outputTokens: 0, webSearches: 4 })?.totalUsd).toBe(0.02);
+    expect(
+      registry.tokenCost(
+        { provider: 'perplexity', model: 'sonar-deep-research' },
+        { inputTokens: 0, outputTokens: 0, webSearches: 4 },
+      )?.totalUsd,
+    ).toBe(0.02);
     const usage = { inputTokens: 1000, outputTokens: 1000, webSearches: 3 };
     expect(registry.tokenCost({ provider: 'local', model: 'searcher' }, usage)?.totalUsd).toBe(0.063);
     // no search rate anywhere: the tokens keep their price (1000 x $1 + 1000 x $2), the searches are counted unknown
@@ -209,14 +365,31 @@ describe('pricing registry', () => {
     expect(registry.counters.unknownPriceByKey.get('local/plain:web_searches')).toBe(1);
     expect(registry.counters.unknownPrice).toBe(1);
     // the catalog has no search rate for these: OpenAI's and Anthropic's documented $10 per 1000 apply
-    const deep = registry.tokenCost({ provider: 'openai', model: 'o3-deep-research' }, { inputTokens: 0, outputTokens: 0, webSearches: 2 });
+    const deep = registry.tokenCost(
+      { provider: 'openai', model: 'o3-deep-research' },
+      { inputTokens: 0, outputTokens: 0, webSearches: 2 },
+    );
     expect(deep?.webSearchUsd).toBe(0.02);
     expect(deep?.unpricedWebSearches).toBeUndefined();
-    expect(registry.tokenCost({ provider: 'anthropic', model: 'claude-3-haiku-20240307' }, { inputTokens: 0, outputTokens: 0, webSearches: 1 })?.totalUsd).toBe(0.01);
+    expect(
+      registry.tokenCost(
+        { provider: 'anthropic', model: 'claude-3-haiku-20240307' },
+        { inputTokens: 0, outputTokens: 0, webSearches: 1 },
+      )?.totalUsd,
+    ).toBe(0.01);
     // a configured price of those providers gets the default too, and one of its own wins
-    const configured = createPricingRegistry({ catalog: 'none', models: { 'openai/gpt-x': { inputPerMTok: 1, outputPerMTok: 2 }, 'openai/gpt-y': { inputPerMTok: 1, outputPerMTok: 2, perWebSearch: 0.03 } } });
+    const configured = createPricingRegistry({
+      catalog: 'none',
+      models: {
+        'openai/gpt-x': { inputPerMTok: 1, outputPerMTok: 2 },
+        'openai/gpt-y': { inputPerMTok: 1, outputPerMTok: 2, perWebSearch: 0.03 },
+      },
+    });
     expect(configured.tokenCost({ provider: 'openai', model: 'gpt-x' }, usage)?.totalUsd).toBe(0.033);
-    expect(configured.tokenCost({ provider: 'work-openai', providerType: 'openai', model: 'gpt-x' }, usage)?.totalUsd).toBe(0.033);
+    expect(
+      configured.tokenCost({ provider: 'work-openai', providerType: 'openai', model: 'gpt-x' }, usage)
+        ?.totalUsd,
+    ).toBe(0.033);
     expect(configured.tokenCost({ provider: 'openai', model: 'gpt-y' }, usage)?.totalUsd).toBe(0.093);
     expect(configured.counters.unknownPrice).toBe(0);
     // Perplexity sonar has no search rate: its tokens and request fee are priced, the queries counted unknown
@@ -233,40 +406,99 @@ describe('pricing registry', () => {
     const three = registry.tokenCost({ provider: 'gemini', model: 'gemini-3-flash-preview' }, usage);
     expect(three).toMatchObject({ webSearchUsd: 0.042, totalUsd: 0.0428 });
     expect(three?.unpricedWebSearches).toBeUndefined();
-    expect(registry.tokenCost({ provider: 'google-ai', providerType: 'gemini', model: 'gemini-3.1-pro-preview' }, { inputTokens: 0, outputTokens: 0, webSearches: 2 })?.totalUsd).toBe(0.028);
+    expect(
+      registry.tokenCost(
+        { provider: 'google-ai', providerType: 'gemini', model: 'gemini-3.1-pro-preview' },
+        { inputTokens: 0, outputTokens: 0, webSearches: 2 },
+      )?.totalUsd,
+    ).toBe(0.028);
     // Gemini 2.5 and earlier: $35 per 1000 grounded prompts, once however many queries ran (1000 x $0.3 + 100 x $2.5)
-    expect(registry.tokenCost({ provider: 'gemini', model: 'gemini-2.5-flash' }, usage)).toMatchObject({ webSearchUsd: 0.035, totalUsd: 0.03555 });
-    expect(registry.tokenCost({ provider: 'gemini', model: 'models/gemini-2.0-flash' }, { inputTokens: 0, outputTokens: 0, webSearches: 1 })?.totalUsd).toBe(0.035);
+    expect(registry.tokenCost({ provider: 'gemini', model: 'gemini-2.5-flash' }, usage)).toMatchObject({
+      webSearchUsd: 0.035,
+      totalUsd: 0.03555,
+    });
+    expect(
+      registry.tokenCost(
+        { provider: 'gemini', model: 'models/gemini-2.0-flash' },
+        { inputTokens: 0, outputTokens: 0, webSearches: 1 },
+      )?.totalUsd,
+    ).toBe(0.035);
     // no search, no fee
-    expect(registry.tokenCost({ provider: 'gemini', model: 'gemini-2.5-flash' }, { inputTokens: 1000, outputTokens: 100 })?.webSearchUsd).toBe(0);
+    expect(
+      registry.tokenCost(
+        { provider: 'gemini', model: 'gemini-2.5-flash' },
+        { inputTokens: 1000, outputTokens: 100 },
+      )?.webSearchUsd,
+    ).toBe(0);
     expect(registry.counters.unknownPrice).toBe(0);
     // a configured price gets the fee of its generation; a search rate of its own wins, per prompt on Gemini 2
     const configured = createPricingRegistry({
       catalog: 'none',
-      models: { 'gemini/gemini-2.5-pro': { inputPerMTok: 1, outputPerMTok: 2, perWebSearch: 0.03 }, 'gemini/gemini-3-pro-preview': { inputPerMTok: 1, outputPerMTok: 2 } },
+      models: {
+        'gemini/gemini-2.5-pro': { inputPerMTok: 1, outputPerMTok: 2, perWebSearch: 0.03 },
+        'gemini/gemini-3-pro-preview': { inputPerMTok: 1, outputPerMTok: 2 },
+      },
     });
-    expect(configured.tokenCost({ provider: 'gemini', model: 'gemini-2.5-pro' }, usage)?.webSearchUsd).toBe(0.03);
-    expect(configured.tokenCost({ provider: 'gemini', model: 'gemini-3-pro-preview' }, usage)?.webSearchUsd).toBe(0.042);
+    expect(configured.tokenCost({ provider: 'gemini', model: 'gemini-2.5-pro' }, usage)?.webSearchUsd).toBe(
+      0.03,
+    );
+    expect(
+      configured.tokenCost({ provider: 'gemini', model: 'gemini-3-pro-preview' }, usage)?.webSearchUsd,
+    ).toBe(0.042);
     // the rule goes by provider type: the same model name at another provider type keeps that type's rules
-    expect(createPricingRegistry({ catalog: 'none', models: { 'local/gemini-3-flash': { inputPerMTok: 1, outputPerMTok: 2 } } }).tokenCost({ provider: 'local', model: 'gemini-3-flash' }, usage)?.unpricedWebSearches).toBe(3);
+    expect(
+      createPricingRegistry({
+        catalog: 'none',
+        models: { 'local/gemini-3-flash': { inputPerMTok: 1, outputPerMTok: 2 } },
+      }).tokenCost({ provider: 'local', model: 'gemini-3-flash' }, usage)?.unpricedWebSearches,
+    ).toBe(3);
   });
 
   it('prices the Perplexity request fee at the search context size the usage says, else at the high fee of the catalog', () => {
     const registry = createPricingRegistry({ now });
     const tokens = { inputTokens: 1000, outputTokens: 1000 };
     // sonar: 2000 x $1 per million, and $5 / $8 / $12 per 1000 requests
-    expect(registry.tokenCost({ provider: 'perplexity', model: 'sonar' }, { ...tokens, searchContextSize: 'low' })?.requestUsd).toBe(0.005);
-    expect(registry.tokenCost({ provider: 'perplexity', model: 'sonar' }, { ...tokens, searchContextSize: 'medium' })?.totalUsd).toBe(0.01);
-    expect(registry.tokenCost({ provider: 'px', providerType: 'perplexity', model: 'sonar-pro' }, { ...tokens, searchContextSize: 'low' })?.requestUsd).toBe(0.006);
+    expect(
+      registry.tokenCost({ provider: 'perplexity', model: 'sonar' }, { ...tokens, searchContextSize: 'low' })
+        ?.requestUsd,
+    ).toBe(0.005);
+    expect(
+      registry.tokenCost(
+        { provider: 'perplexity', model: 'sonar' },
+        { ...tokens, searchContextSize: 'medium' },
+      )?.totalUsd,
+    ).toBe(0.01);
+    expect(
+      registry.tokenCost(
+        { provider: 'px', providerType: 'perplexity', model: 'sonar-pro' },
+        { ...tokens, searchContextSize: 'low' },
+      )?.requestUsd,
+    ).toBe(0.006);
     // unsaid (or a size Perplexity does not list), the high fee bounds the cost
     expect(registry.tokenCost({ provider: 'perplexity', model: 'sonar' }, tokens)?.requestUsd).toBe(0.012);
-    expect(registry.tokenCost({ provider: 'perplexity', model: 'sonar' }, { ...tokens, searchContextSize: 'huge' })?.requestUsd).toBe(0.012);
+    expect(
+      registry.tokenCost({ provider: 'perplexity', model: 'sonar' }, { ...tokens, searchContextSize: 'huge' })
+        ?.requestUsd,
+    ).toBe(0.012);
     // a configured price is the user's own
-    const configured = createPricingRegistry({ catalog: 'none', models: { 'perplexity/sonar': { inputPerMTok: 1, outputPerMTok: 1, perRequest: 0.007 } } });
-    expect(configured.tokenCost({ provider: 'perplexity', model: 'sonar' }, { ...tokens, searchContextSize: 'low' })?.requestUsd).toBe(0.007);
+    const configured = createPricingRegistry({
+      catalog: 'none',
+      models: { 'perplexity/sonar': { inputPerMTok: 1, outputPerMTok: 1, perRequest: 0.007 } },
+    });
+    expect(
+      configured.tokenCost(
+        { provider: 'perplexity', model: 'sonar' },
+        { ...tokens, searchContextSize: 'low' },
+      )?.requestUsd,
+    ).toBe(0.007);
     // on /v1 the usage passes through as Perplexity sent it, size included
     const estimator = createCostEstimator(registry);
-    const usage = { prompt_tokens: 1000, completion_tokens: 1000, total_tokens: 2000, search_context_size: 'low' };
+    const usage = {
+      prompt_tokens: 1000,
+      completion_tokens: 1000,
+      total_tokens: 2000,
+      search_context_size: 'low',
+    };
     expect(estimator.costUsd({ provider: 'perplexity', model: 'sonar' }, usage)).toBe(0.007);
   });
 
@@ -275,30 +507,62 @@ describe('pricing registry', () => {
     const tokens = { inputTokens: 1000, outputTokens: 1000 };
     const sonarPro = { provider: 'perplexity', model: 'sonar-pro' };
     // Pro Search: $14 / $18 / $22 per 1000 requests for low / medium / high, in place of $6 / $10 / $14
-    expect(registry.tokenCost(sonarPro, { ...tokens, searchContextSize: 'low', searchType: 'pro' })?.requestUsd).toBe(0.014);
-    expect(registry.tokenCost(sonarPro, { ...tokens, searchContextSize: 'medium', searchType: 'pro' })?.requestUsd).toBe(0.018);
+    expect(
+      registry.tokenCost(sonarPro, { ...tokens, searchContextSize: 'low', searchType: 'pro' })?.requestUsd,
+    ).toBe(0.014);
+    expect(
+      registry.tokenCost(sonarPro, { ...tokens, searchContextSize: 'medium', searchType: 'pro' })?.requestUsd,
+    ).toBe(0.018);
     // 1000 x $3 + 1000 x $15 per million, and $22 per 1000 requests
-    expect(registry.tokenCost(sonarPro, { ...tokens, searchContextSize: 'high', searchType: 'pro' })?.totalUsd).toBe(0.04);
+    expect(
+      registry.tokenCost(sonarPro, { ...tokens, searchContextSize: 'high', searchType: 'pro' })?.totalUsd,
+    ).toBe(0.04);
     // the size unsaid (or unlisted), the high Pro Search fee bounds it, not the standard high fee
     expect(registry.tokenCost(sonarPro, { ...tokens, searchType: 'pro' })?.requestUsd).toBe(0.022);
-    expect(registry.tokenCost(sonarPro, { ...tokens, searchContextSize: 'huge', searchType: 'pro' })?.requestUsd).toBe(0.022);
+    expect(
+      registry.tokenCost(sonarPro, { ...tokens, searchContextSize: 'huge', searchType: 'pro' })?.requestUsd,
+    ).toBe(0.022);
     // the answer does not say what auto chose: priced as Pro Search
-    expect(registry.tokenCost(sonarPro, { ...tokens, searchContextSize: 'low', searchType: 'auto' })?.requestUsd).toBe(0.014);
-    expect(registry.tokenCost({ provider: 'px', providerType: 'perplexity', model: 'sonar-pro' }, { ...tokens, searchType: 'auto' })?.requestUsd).toBe(0.022);
+    expect(
+      registry.tokenCost(sonarPro, { ...tokens, searchContextSize: 'low', searchType: 'auto' })?.requestUsd,
+    ).toBe(0.014);
+    expect(
+      registry.tokenCost(
+        { provider: 'px', providerType: 'perplexity', model: 'sonar-pro' },
+        { ...tokens, searchType: 'auto' },
+      )?.requestUsd,
+    ).toBe(0.022);
     // a size that names a property every object has (the client's to write) is not a size: no NaN
     for (const size of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
       expect(registry.tokenCost(sonarPro, { ...tokens, searchContextSize: size })?.requestUsd).toBe(0.014);
-      expect(registry.tokenCost(sonarPro, { ...tokens, searchContextSize: size, searchType: 'pro' })?.requestUsd).toBe(0.022);
+      expect(
+        registry.tokenCost(sonarPro, { ...tokens, searchContextSize: size, searchType: 'pro' })?.requestUsd,
+      ).toBe(0.022);
       expect(registry.tokenCost(sonarPro, { ...tokens, searchContextSize: size })?.totalUsd).toBe(0.032);
     }
     // fast is standard Sonar Pro
-    expect(registry.tokenCost(sonarPro, { ...tokens, searchContextSize: 'low', searchType: 'fast' })?.requestUsd).toBe(0.006);
+    expect(
+      registry.tokenCost(sonarPro, { ...tokens, searchContextSize: 'low', searchType: 'fast' })?.requestUsd,
+    ).toBe(0.006);
     expect(registry.tokenCost(sonarPro, { ...tokens, searchType: 'fast' })?.requestUsd).toBe(0.014);
     // Pro Search is Sonar Pro's alone: another model keeps its fee
-    expect(registry.tokenCost({ provider: 'perplexity', model: 'sonar' }, { ...tokens, searchContextSize: 'low', searchType: 'pro' })?.requestUsd).toBe(0.005);
-    expect(registry.tokenCost({ provider: 'perplexity', model: 'sonar-reasoning-pro' }, { ...tokens, searchContextSize: 'low', searchType: 'pro' })?.requestUsd).toBe(0.006);
+    expect(
+      registry.tokenCost(
+        { provider: 'perplexity', model: 'sonar' },
+        { ...tokens, searchContextSize: 'low', searchType: 'pro' },
+      )?.requestUsd,
+    ).toBe(0.005);
+    expect(
+      registry.tokenCost(
+        { provider: 'perplexity', model: 'sonar-reasoning-pro' },
+        { ...tokens, searchContextSize: 'low', searchType: 'pro' },
+      )?.requestUsd,
+    ).toBe(0.006);
     // a configured price is the user's own
-    const configured = createPricingRegistry({ catalog: 'none', models: { 'perplexity/sonar-pro': { inputPerMTok: 3, outputPerMTok: 15, perRequest: 0.01 } } });
+    const configured = createPricingRegistry({
+      catalog: 'none',
+      models: { 'perplexity/sonar-pro': { inputPerMTok: 3, outputPerMTok: 15, perRequest: 0.01 } },
+    });
     expect(configured.tokenCost(sonarPro, { ...tokens, searchType: 'pro' })?.requestUsd).toBe(0.01);
   });
 
@@ -309,23 +573,47 @@ describe('pricing registry', () => {
     // OpenAI: 1200 x $2 + 300 x $8 per million, and $10 per 1000 searches
     expect(registry.tokenCost({ provider: 'openai', model: 'gpt-4.1' }, usage)?.totalUsd).toBe(0.0248);
     // Azure bills the search as Grounding with Bing Search: the tokens stand, the searches are counted apart
-    const azure = registry.tokenCost({ provider: 'azure-eu', providerType: 'azure-openai', model: 'gpt-4.1' }, usage);
-    expect(azure).toMatchObject({ totalUsd: 0.0048, webSearchUsd: 0, unpricedWebSearches: 2, unpricedWebSearchesReason: 'azure_bing_grounding_unpriced' });
+    const azure = registry.tokenCost(
+      { provider: 'azure-eu', providerType: 'azure-openai', model: 'gpt-4.1' },
+      usage,
+    );
+    expect(azure).toMatchObject({
+      totalUsd: 0.0048,
+      webSearchUsd: 0,
+      unpricedWebSearches: 2,
+      unpricedWebSearchesReason: 'azure_bing_grounding_unpriced',
+    });
     expect(registry.counters.unknownPriceByKey.get('azure-eu/gpt-4.1:web_searches')).toBe(1);
     // a model whose fallback entry has no search rate was already left unpriced, and says why now
-    expect(registry.tokenCost({ provider: 'azure-openai', model: 'o3-pro' }, usage)?.unpricedWebSearchesReason).toBe('azure_bing_grounding_unpriced');
+    expect(
+      registry.tokenCost({ provider: 'azure-openai', model: 'o3-pro' }, usage)?.unpricedWebSearchesReason,
+    ).toBe('azure_bing_grounding_unpriced');
     // without searches nothing is counted
-    expect(registry.tokenCost({ provider: 'azure-openai', model: 'gpt-4.1' }, { inputTokens: 1200, outputTokens: 300 })?.totalUsd).toBe(0.0048);
+    expect(
+      registry.tokenCost(
+        { provider: 'azure-openai', model: 'gpt-4.1' },
+        { inputTokens: 1200, outputTokens: 300 },
+      )?.totalUsd,
+    ).toBe(0.0048);
     expect(registry.counters.unknownPriceByKey.get('azure-openai/gpt-4.1:web_searches')).toBeUndefined();
     // a configured search rate prices them
-    const configured = createPricingRegistry({ now, models: { 'azure-openai/gpt-4.1': { inputPerMTok: 2, outputPerMTok: 8, perWebSearch: 0.014 } } });
-    expect(configured.tokenCost({ provider: 'azure-openai', model: 'gpt-4.1' }, usage)?.totalUsd).toBe(0.0328);
+    const configured = createPricingRegistry({
+      now,
+      models: { 'azure-openai/gpt-4.1': { inputPerMTok: 2, outputPerMTok: 8, perWebSearch: 0.014 } },
+    });
+    expect(configured.tokenCost({ provider: 'azure-openai', model: 'gpt-4.1' }, usage)?.totalUsd).toBe(
+      0.0328,
+    );
   });
 
-  it("keeps a web search rate the catalog sets for Azure itself, and drops only the one of an OpenAI entry Azure falls back to", () => {
+  it('keeps a web search rate the catalog sets for Azure itself, and drops only the one of an OpenAI entry Azure falls back to', () => {
     // a catalog entry of Azure's own with a search rate ($25 per 1000), as a future catalog may carry
     const azure = findProvider({ providerId: 'azure' })!;
-    const own = { id: 'gpt-own-search', match: { equals: 'gpt-own-search' }, prices: { input_mtok: 2, output_mtok: 8, web_searches_kcount: 25 } };
+    const own = {
+      id: 'gpt-own-search',
+      match: { equals: 'gpt-own-search' },
+      prices: { input_mtok: 2, output_mtok: 8, web_searches_kcount: 25 },
+    };
     azure.models.unshift(own);
     try {
       const registry = createPricingRegistry({ now });
@@ -338,8 +626,15 @@ describe('pricing registry', () => {
       expect(cost?.unpricedWebSearches).toBeUndefined();
       expect(registry.counters.unknownPrice).toBe(0);
       // gpt-4.1 is OpenAI's entry, which Azure falls back to: its search rate is OpenAI's, not used
-      expect(registry.resolve({ provider: 'azure-openai', model: 'gpt-4.1' })).toMatchObject({ fallbackProviderId: 'openai', price: { perWebSearch: 0.01 } });
-      expect(registry.tokenCost({ provider: 'azure-openai', model: 'gpt-4.1' }, usage)).toMatchObject({ totalUsd: 0.0048, unpricedWebSearches: 2, unpricedWebSearchesReason: 'azure_bing_grounding_unpriced' });
+      expect(registry.resolve({ provider: 'azure-openai', model: 'gpt-4.1' })).toMatchObject({
+        fallbackProviderId: 'openai',
+        price: { perWebSearch: 0.01 },
+      });
+      expect(registry.tokenCost({ provider: 'azure-openai', model: 'gpt-4.1' }, usage)).toMatchObject({
+        totalUsd: 0.0048,
+        unpricedWebSearches: 2,
+        unpricedWebSearchesReason: 'azure_bing_grounding_unpriced',
+      });
     } finally {
       azure.models.splice(azure.models.indexOf(own), 1);
     }
@@ -349,29 +644,62 @@ describe('pricing registry', () => {
     const registry = createPricingRegistry({ now });
     const usage = { inputTokens: 1200, outputTokens: 300, webSearches: 2 };
     // Anthropic: 1200 x $1 + 300 x $5 per million, and $10 per 1000 searches
-    expect(registry.tokenCost({ provider: 'anthropic', model: 'claude-haiku-4-5-20251001' }, usage)?.totalUsd).toBe(0.0227);
+    expect(
+      registry.tokenCost({ provider: 'anthropic', model: 'claude-haiku-4-5-20251001' }, usage)?.totalUsd,
+    ).toBe(0.0227);
     // the catalog's Google list lacks Claude Haiku 4.5: Anthropic's entry prices it, whose search rate is Anthropic's
-    const haiku = { provider: 'vertex-us', providerType: 'google-vertex', model: 'claude-haiku-4-5@20251001' };
-    expect(registry.resolve(haiku)).toMatchObject({ fallbackProviderId: 'anthropic', price: { perWebSearch: 0.01 } });
-    expect(registry.tokenCost(haiku, usage)).toMatchObject({ totalUsd: 0.0027, webSearchUsd: 0, unpricedWebSearches: 2, unpricedWebSearchesReason: 'vertex_claude_web_search_unpriced' });
-    expect(registry.counters.unknownPriceByKey.get('vertex-us/claude-haiku-4-5@20251001:web_searches')).toBe(1);
+    const haiku = {
+      provider: 'vertex-us',
+      providerType: 'google-vertex',
+      model: 'claude-haiku-4-5@20251001',
+    };
+    expect(registry.resolve(haiku)).toMatchObject({
+      fallbackProviderId: 'anthropic',
+      price: { perWebSearch: 0.01 },
+    });
+    expect(registry.tokenCost(haiku, usage)).toMatchObject({
+      totalUsd: 0.0027,
+      webSearchUsd: 0,
+      unpricedWebSearches: 2,
+      unpricedWebSearchesReason: 'vertex_claude_web_search_unpriced',
+    });
+    expect(registry.counters.unknownPriceByKey.get('vertex-us/claude-haiku-4-5@20251001:web_searches')).toBe(
+      1,
+    );
     // a model of Google's own list without a search rate was already unpriced, and says why now
-    expect(registry.tokenCost({ provider: 'vertex', model: 'claude-sonnet-4-5@20250929' }, usage)?.unpricedWebSearchesReason).toBe('vertex_claude_web_search_unpriced');
+    expect(
+      registry.tokenCost({ provider: 'vertex', model: 'claude-sonnet-4-5@20250929' }, usage)
+        ?.unpricedWebSearchesReason,
+    ).toBe('vertex_claude_web_search_unpriced');
     // the Gemini API, which the catalog files under Google too, runs no Claude: its unpriced searches
     // (a model whose generation, and so its grounding fee, the name does not say) get no Vertex reason
-    const latest = createPricingRegistry({ now, models: { 'gemini/gemini-flash-latest': { inputPerMTok: 1, outputPerMTok: 5 } } });
+    const latest = createPricingRegistry({
+      now,
+      models: { 'gemini/gemini-flash-latest': { inputPerMTok: 1, outputPerMTok: 5 } },
+    });
     const gemini = latest.tokenCost({ provider: 'gemini', model: 'gemini-flash-latest' }, usage);
     expect(gemini?.unpricedWebSearches).toBe(2);
     expect(gemini?.unpricedWebSearchesReason).toBeUndefined();
     // a configured search rate prices them
-    const configured = createPricingRegistry({ now, models: { 'vertex-us/claude-haiku-4-5@20251001': { inputPerMTok: 1, outputPerMTok: 5, perWebSearch: 0.012 } } });
+    const configured = createPricingRegistry({
+      now,
+      models: {
+        'vertex-us/claude-haiku-4-5@20251001': { inputPerMTok: 1, outputPerMTok: 5, perWebSearch: 0.012 },
+      },
+    });
     expect(configured.tokenCost(haiku, usage)?.totalUsd).toBe(0.0267);
     // as does a rate the catalog sets on a Google entry of its own
     const google = findProvider({ providerId: 'google' })!;
-    const own = { id: 'claude-own-search', match: { equals: 'claude-own-search' }, prices: { input_mtok: 1, output_mtok: 5, web_searches_kcount: 12 } };
+    const own = {
+      id: 'claude-own-search',
+      match: { equals: 'claude-own-search' },
+      prices: { input_mtok: 1, output_mtok: 5, web_searches_kcount: 12 },
+    };
     google.models.unshift(own);
     try {
-      expect(createPricingRegistry({ now }).tokenCost({ provider: 'vertex', model: 'claude-own-search' }, usage)).toMatchObject({ totalUsd: 0.0267, webSearchUsd: 0.024 });
+      expect(
+        createPricingRegistry({ now }).tokenCost({ provider: 'vertex', model: 'claude-own-search' }, usage),
+      ).toMatchObject({ totalUsd: 0.0267, webSearchUsd: 0.024 });
     } finally {
       google.models.splice(google.models.indexOf(own), 1);
     }
@@ -391,17 +719,36 @@ describe('pricing registry', () => {
   });
 
   it('lets configuration override the catalog by provider instance or type', () => {
-    const registry = createPricingRegistry({ now, models: { 'openai/gpt-4o': { inputPerMTok: 1, outputPerMTok: 1 } } });
+    const registry = createPricingRegistry({
+      now,
+      models: { 'openai/gpt-4o': { inputPerMTok: 1, outputPerMTok: 1 } },
+    });
     expect(registry.resolve({ provider: 'openai', model: 'gpt-4o' })?.source).toBe('config');
-    expect(registry.resolve({ provider: 'eu', providerType: 'openai', model: 'gpt-4o' })?.source).toBe('config');
+    expect(registry.resolve({ provider: 'eu', providerType: 'openai', model: 'gpt-4o' })?.source).toBe(
+      'config',
+    );
     expect(registry.resolve({ provider: 'openai', model: 'gpt-4o-mini' })?.source).toBe('genai-prices');
   });
 
   it('keeps the prices it has resolved apart by provider, provider type and model, also after its cache filled', () => {
-    const registry = createPricingRegistry({ catalog: 'none', models: { 'typed/m': { inputPerMTok: 1, outputPerMTok: 2 }, 'p/other': { inputPerMTok: 3, outputPerMTok: 4 } }, now });
-    const resolved = (provider: string, providerType: string, model: string) => registry.resolve({ provider, providerType, model })?.id;
+    const registry = createPricingRegistry({
+      catalog: 'none',
+      models: {
+        'typed/m': { inputPerMTok: 1, outputPerMTok: 2 },
+        'p/other': { inputPerMTok: 3, outputPerMTok: 4 },
+      },
+      now,
+    });
+    const resolved = (provider: string, providerType: string, model: string) =>
+      registry.resolve({ provider, providerType, model })?.id;
     for (let round = 0; round < 2; round++) {
-      expect([resolved('p', 'typed', 'm'), resolved('p', 'untyped', 'm'), resolved('q', 'typed', 'm'), resolved('p', 'typed', 'other'), resolved('q', 'typed', 'other')]).toEqual(['typed/m', undefined, 'typed/m', 'p/other', undefined]);
+      expect([
+        resolved('p', 'typed', 'm'),
+        resolved('p', 'untyped', 'm'),
+        resolved('q', 'typed', 'm'),
+        resolved('p', 'typed', 'other'),
+        resolved('q', 'typed', 'other'),
+      ]).toEqual(['typed/m', undefined, 'typed/m', 'p/other', undefined]);
     }
     // past its bound the cache starts again, with the same answers
     for (let i = 0; i < 10_010; i++) resolved('p', 'typed', `filler-${i}`);
@@ -413,8 +760,12 @@ describe('pricing registry', () => {
     const registry = createPricingRegistry({ now, onUnknownPrice: (key) => keys.push(key) });
     const estimator = createCostEstimator(registry);
     const target = { provider: 'local', providerType: 'openai-compatible', model: 'my-finetune' };
-    expect(estimator.costUsd(target, { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 })).toBeNull();
-    expect(estimator.costUsd(target, { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 })).toBeNull();
+    expect(
+      estimator.costUsd(target, { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 }),
+    ).toBeNull();
+    expect(
+      estimator.costUsd(target, { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 }),
+    ).toBeNull();
     expect(registry.counters.unknownPrice).toBe(2);
     expect(registry.counters.unknownPriceByKey.get('local/my-finetune')).toBe(2);
     expect(keys).toEqual(['local/my-finetune']);
@@ -424,7 +775,8 @@ describe('pricing registry', () => {
     const registry = createPricingRegistry({ catalog: 'none' });
     const usage = { inputTokens: 1, outputTokens: 1 };
     const unknown = (from: number, to: number): void => {
-      for (let index = from; index < to; index += 1) registry.tokenCost({ provider: 'local', model: `m-${index}` }, usage);
+      for (let index = from; index < to; index += 1)
+        registry.tokenCost({ provider: 'local', model: `m-${index}` }, usage);
     };
     registry.tokenCost({ provider: 'local', model: 'kept' }, usage);
     unknown(0, 600);
@@ -439,9 +791,19 @@ describe('pricing registry', () => {
   });
 
   it('makes the cost unknown when a used component has no rate', () => {
-    const registry = createPricingRegistry({ catalog: 'none', models: { 'x/tts': { perAudioSecond: 0.001 } } });
-    expect(registry.tokenCost({ provider: 'x', model: 'tts' }, { inputTokens: 0, outputTokens: 0, audioSeconds: 10 })?.totalUsd).toBe(0.01);
-    expect(registry.tokenCost({ provider: 'x', model: 'tts' }, { inputTokens: 5, outputTokens: 0 })).toBeUndefined();
+    const registry = createPricingRegistry({
+      catalog: 'none',
+      models: { 'x/tts': { perAudioSecond: 0.001 } },
+    });
+    expect(
+      registry.tokenCost(
+        { provider: 'x', model: 'tts' },
+        { inputTokens: 0, outputTokens: 0, audioSeconds: 10 },
+      )?.totalUsd,
+    ).toBe(0.01);
+    expect(
+      registry.tokenCost({ provider: 'x', model: 'tts' }, { inputTokens: 5, outputTokens: 0 }),
+    ).toBeUndefined();
   });
 
   it('rejects invalid options with every problem in one error', () => {
@@ -471,58 +833,112 @@ describe('non-token pricing', () => {
   it('prices per character, per second, per unit and per message', () => {
     expect(registry.meteredCostUsd({ provider: 'elevenlabs', units: { characters: 1000 } })).toBe(0.18);
     expect(registry.meteredCostUsd({ provider: 'deepgram', units: { audio_seconds: 120 } })).toBe(0.0086);
-    expect(registry.meteredCostUsd({ provider: 'pinecone', units: { read_units: 5, write_units: 10 } })).toBe(0.00012);
+    expect(registry.meteredCostUsd({ provider: 'pinecone', units: { read_units: 5, write_units: 10 } })).toBe(
+      0.00012,
+    );
     expect(registry.meteredCostUsd({ provider: 'twilio', units: { messages: 2 } })).toBe(0.0166);
   });
 
   it('prices payments as a percentage plus a fixed fee, in USD only', () => {
-    expect(registry.meteredCostUsd({ provider: 'stripe', units: {}, payment: { amount: 20, currency: 'usd', transactions: 1 } })).toBe(0.88);
-    expect(registry.meteredCostUsd({ provider: 'stripe', units: {}, payment: { amount: 20, currency: 'eur', transactions: 1 } })).toBeNull();
+    expect(
+      registry.meteredCostUsd({
+        provider: 'stripe',
+        units: {},
+        payment: { amount: 20, currency: 'usd', transactions: 1 },
+      }),
+    ).toBe(0.88);
+    expect(
+      registry.meteredCostUsd({
+        provider: 'stripe',
+        units: {},
+        payment: { amount: 20, currency: 'eur', transactions: 1 },
+      }),
+    ).toBeNull();
   });
 
   it('uses shipped list prices for OpenAI speech and images', () => {
-    expect(registry.meteredCostUsd({ provider: 'openai', model: 'tts-1', units: { characters: 1000 } })).toBe(0.015);
-    expect(registry.meteredCostUsd({ provider: 'openai', model: 'whisper-1', units: { audio_seconds: 90 } })).toBe(0.009);
+    expect(registry.meteredCostUsd({ provider: 'openai', model: 'tts-1', units: { characters: 1000 } })).toBe(
+      0.015,
+    );
+    expect(
+      registry.meteredCostUsd({ provider: 'openai', model: 'whisper-1', units: { audio_seconds: 90 } }),
+    ).toBe(0.009);
   });
 
   it('prices DALL·E images by quality and size, a configured flat price of the model first', () => {
     const hd = { provider: 'openai', model: 'dall-e-3', units: { images: 2 }, priceVariant: 'hd/1024x1792' };
     expect(registry.meteredCostUsd(hd)).toBe(0.24);
-    expect(registry.meteredCostUsd({ ...hd, model: 'dall-e-2', priceVariant: 'standard/256x256' })).toBe(0.032);
+    expect(registry.meteredCostUsd({ ...hd, model: 'dall-e-2', priceVariant: 'standard/256x256' })).toBe(
+      0.032,
+    );
     // a variant without a list price has the model's default one
     expect(registry.meteredCostUsd({ ...hd, priceVariant: 'auto/1024x1024' })).toBe(0.08);
-    const negotiated = createPricingRegistry({ units: { 'openai/dall-e-3': { perUnit: { images: 0.05 } }, 'openai/dall-e-3@hd/1792x1024': { perUnit: { images: 0.1 } } } });
+    const negotiated = createPricingRegistry({
+      units: {
+        'openai/dall-e-3': { perUnit: { images: 0.05 } },
+        'openai/dall-e-3@hd/1792x1024': { perUnit: { images: 0.1 } },
+      },
+    });
     expect(negotiated.meteredCostUsd(hd)).toBe(0.1);
     expect(negotiated.meteredCostUsd({ ...hd, priceVariant: 'hd/1792x1024' })).toBe(0.2);
   });
 
   it('counts a speech answer without its tokens as unknown by its reason, unless the user priced its characters', () => {
-    const speech = { provider: 'openai', model: 'gpt-4o-mini-tts', operation: 'tts', units: { characters: 45 }, unpricedReason: 'audio_tokens_unreported' };
+    const speech = {
+      provider: 'openai',
+      model: 'gpt-4o-mini-tts',
+      operation: 'tts',
+      units: { characters: 45 },
+      unpricedReason: 'audio_tokens_unreported',
+    };
     const fresh = createPricingRegistry();
     expect(fresh.meteredCostUsd(speech)).toBeNull();
     expect(fresh.counters.unknownPriceByKey.get('openai/gpt-4o-mini-tts:audio_tokens_unreported')).toBe(1);
-    const estimated = createPricingRegistry({ units: { 'openai/gpt-4o-mini-tts': { perUnit: { characters: 0.00002 } } } });
+    const estimated = createPricingRegistry({
+      units: { 'openai/gpt-4o-mini-tts': { perUnit: { characters: 0.00002 } } },
+    });
     expect(estimated.meteredCostUsd(speech)).toBe(0.0009);
   });
 
   it('counts tokens without a price as unknown by the reason their meter gives, unless the user priced them', () => {
     // a Vertex AI text embedding model: its tokens are reported, its characters billed
-    const embedding = { provider: 'gemini', model: 'text-embedding-005', operation: 'embeddings', tokens: { inputTokens: 12, outputTokens: 0 }, units: { characters: 40 }, unpricedReason: 'billed_per_character' };
+    const embedding = {
+      provider: 'gemini',
+      model: 'text-embedding-005',
+      operation: 'embeddings',
+      tokens: { inputTokens: 12, outputTokens: 0 },
+      units: { characters: 40 },
+      unpricedReason: 'billed_per_character',
+    };
     const fresh = createPricingRegistry({ now });
     expect(fresh.meteredCostUsd(embedding)).toBeNull();
     expect(fresh.counters.unknownPriceByKey.get('gemini/text-embedding-005:billed_per_character')).toBe(1);
     expect(fresh.counters.unknownPriceByKey.has('gemini/text-embedding-005')).toBe(false);
     // priced by the user: no token charge, the characters at their rate
-    const configured = createPricingRegistry({ now, models: { 'gemini/text-embedding-005': { inputPerMTok: 0, outputPerMTok: 0 } }, units: { 'gemini/text-embedding-005': { perUnit: { characters: 0.000025 / 1000 } } } });
+    const configured = createPricingRegistry({
+      now,
+      models: { 'gemini/text-embedding-005': { inputPerMTok: 0, outputPerMTok: 0 } },
+      units: { 'gemini/text-embedding-005': { perUnit: { characters: 0.000025 / 1000 } } },
+    });
     expect(configured.meteredCostUsd(embedding)).toBe(0.000001);
     // a token price alone leaves the characters unpriced, counted with the same reason
-    const tokensOnly = createPricingRegistry({ now, models: { 'gemini/text-embedding-005': { inputPerMTok: 0.1 } } });
+    const tokensOnly = createPricingRegistry({
+      now,
+      models: { 'gemini/text-embedding-005': { inputPerMTok: 0.1 } },
+    });
     expect(tokensOnly.meteredCostUsd(embedding)).toBeNull();
-    expect(tokensOnly.counters.unknownPriceByKey.get('gemini/text-embedding-005:billed_per_character')).toBe(1);
+    expect(tokensOnly.counters.unknownPriceByKey.get('gemini/text-embedding-005:billed_per_character')).toBe(
+      1,
+    );
   });
 
   it('prices Imagen on Vertex AI per image at its list price, leaving the models it does not list to configuration', () => {
-    const images = (model: string, count: number) => ({ provider: 'gemini', model, operation: 'image', units: { images: count } });
+    const images = (model: string, count: number) => ({
+      provider: 'gemini',
+      model,
+      operation: 'image',
+      units: { images: count },
+    });
     expect(registry.meteredCostUsd(images('imagen-4.0-ultra-generate-001', 2))).toBe(0.12);
     expect(registry.meteredCostUsd(images('imagen-4.0-generate-001', 3))).toBe(0.12);
     expect(registry.meteredCostUsd(images('imagen-4.0-fast-generate-001', 1))).toBe(0.02);
@@ -541,10 +957,15 @@ describe('non-token pricing', () => {
 });
 
 describe('cost estimator', () => {
-  const estimator = createCostEstimator(createPricingRegistry({ now, catalog: 'none', models: { 'p/m': { inputPerMTok: 2, outputPerMTok: 8 } } }));
+  const estimator = createCostEstimator(
+    createPricingRegistry({ now, catalog: 'none', models: { 'p/m': { inputPerMTok: 2, outputPerMTok: 8 } } }),
+  );
 
   it('bounds a request before the call by its prompt and output limit', () => {
-    const estimate = estimator.estimate({ model: 'm', messages: [{ role: 'user', content: 'x'.repeat(100) }], max_tokens: 1000 }, { provider: 'p', model: 'm' });
+    const estimate = estimator.estimate(
+      { model: 'm', messages: [{ role: 'user', content: 'x'.repeat(100) }], max_tokens: 1000 },
+      { provider: 'p', model: 'm' },
+    );
     // 100 chars / 2 per token + 4 overhead
     expect(estimate).toEqual({ promptTokens: 54, maxOutputTokens: 1000, maxCostUsd: 0.008108 });
   });
@@ -553,16 +974,36 @@ describe('cost estimator', () => {
   // budget reservation covering more or fewer of them than the limiter weighs would disagree
   it("covers as many choices as the engine's own estimates count (requestedChoices), whatever n is", () => {
     const LEGACY = LEGACY_COMPLETION_FIELD;
-    const variants: Array<Partial<ChatCompletionRequest>> = [{}, { n: null }, { n: 0 }, { n: -3 }, { n: 2.7 }, { n: 3 }, { n: 1e9 }, { n: Number.POSITIVE_INFINITY }, { n: 2, [LEGACY]: { best_of: 5 } }];
+    const variants: Array<Partial<ChatCompletionRequest>> = [
+      {},
+      { n: null },
+      { n: 0 },
+      { n: -3 },
+      { n: 2.7 },
+      { n: 3 },
+      { n: 1e9 },
+      { n: Number.POSITIVE_INFINITY },
+      { n: 2, [LEGACY]: { best_of: 5 } },
+    ];
     for (const variant of variants) {
-      const request: ChatCompletionRequest = { model: 'm', messages: [{ role: 'user', content: 'hi' }], max_tokens: 10, ...variant };
-      expect(estimator.estimate(request, { provider: 'p', model: 'm' }).maxOutputTokens, JSON.stringify(variant)).toBe(10 * requestedChoices(request));
+      const request: ChatCompletionRequest = {
+        model: 'm',
+        messages: [{ role: 'user', content: 'hi' }],
+        max_tokens: 10,
+        ...variant,
+      };
+      expect(
+        estimator.estimate(request, { provider: 'p', model: 'm' }).maxOutputTokens,
+        JSON.stringify(variant),
+      ).toBe(10 * requestedChoices(request));
     }
   });
 
   it('ranks targets by a blended unit cost and returns null when unpriced', () => {
     expect(estimator.unitCostUsd({ provider: 'p', model: 'm' })).toBe(4);
     expect(estimator.unitCostUsd({ provider: 'p', model: 'other' })).toBeNull();
-    expect(estimator.estimate({ model: 'x', messages: [] }, { provider: 'p', model: 'other' }).maxCostUsd).toBeNull();
+    expect(
+      estimator.estimate({ model: 'x', messages: [] }, { provider: 'p', model: 'other' }).maxCostUsd,
+    ).toBeNull();
   });
 });

@@ -5,10 +5,21 @@ import type { TokenUsage } from '../usage/token-usage';
 import { BUILTIN_UNIT_PRICES } from './builtin-unit-prices';
 import { computeTokenCost, roundUsd, type CostBreakdown } from './compute-token-cost';
 import { geminiGroundingFee } from './gemini-grounding-fees';
-import { catalogEntryAt, catalogProviderId, matchGenaiModel, type CatalogMatch, type UnfedRate } from './genai-prices-catalog';
+import {
+  catalogEntryAt,
+  catalogProviderId,
+  matchGenaiModel,
+  type CatalogMatch,
+  type UnfedRate,
+} from './genai-prices-catalog';
 import { perplexityRequestFeeUsd } from './perplexity-request-fees';
 import type { ModelPrice } from './pricing-model-price';
-import { PRICING_DEFAULTS, PricingConfigSchema, type PricingOptions, type UnitPrice } from './pricing-options';
+import {
+  PRICING_DEFAULTS,
+  PricingConfigSchema,
+  type PricingOptions,
+  type UnitPrice,
+} from './pricing-options';
 
 /** A model at a provider, as the pricing registry looks it up. */
 export interface PriceTarget {
@@ -96,7 +107,8 @@ const PROVIDER_WEB_SEARCH_USD: Readonly<Record<string, number>> = { openai: 0.01
 // is priced as cached text
 function mayUseUnfed(unfed: readonly UnfedRate[] | undefined, usage: TokenUsage): boolean {
   if (unfed === undefined || !unfed.includes('cache_audio_read_mtok')) return false;
-  const cachedAudio = usage.cachedAudioInputTokens ?? Math.min(usage.audioInputTokens ?? 0, usage.cachedInputTokens ?? 0);
+  const cachedAudio =
+    usage.cachedAudioInputTokens ?? Math.min(usage.audioInputTokens ?? 0, usage.cachedInputTokens ?? 0);
   return cachedAudio > 0 && (usage.cachedInputTokens ?? 0) > 0;
 }
 
@@ -133,7 +145,11 @@ function priceFor(type: string, resolved: ResolvedPrice, usage: TokenUsage): Mod
     const fee = perplexityRequestFeeUsd(resolved.id, usage);
     return fee === undefined ? resolved.price : { ...resolved.price, perRequest: fee };
   }
-  if (resolved.fallbackProviderId !== undefined && resolved.price.perWebSearch !== undefined && unpricedWebSearchReason(type) !== undefined) {
+  if (
+    resolved.fallbackProviderId !== undefined &&
+    resolved.price.perWebSearch !== undefined &&
+    unpricedWebSearchReason(type) !== undefined
+  ) {
     const price: ModelPrice = { ...resolved.price };
     delete price.perWebSearch;
     return price;
@@ -182,7 +198,8 @@ class DefaultPricingRegistry implements PricingRegistry {
       this.#cached = 0;
     }
     let byType = this.#cache.get(target.provider);
-    if (byType === undefined) this.#cache.set(target.provider, (byType = new Map<string, Map<string, ModelMatch>>()));
+    if (byType === undefined)
+      this.#cache.set(target.provider, (byType = new Map<string, Map<string, ModelMatch>>()));
     let byModel = byType.get(type);
     if (byModel === undefined) byType.set(type, (byModel = new Map<string, ModelMatch>()));
     byModel.set(target.model, found);
@@ -209,7 +226,10 @@ class DefaultPricingRegistry implements PricingRegistry {
     const grounding = type === 'gemini' && usage.webSearches ? geminiGroundingFee(target.model) : undefined;
     const defaults = { perWebSearch: grounding?.perWebSearch ?? PROVIDER_WEB_SEARCH_USD[type] };
     const billed = grounding?.perPrompt === true ? { ...usage, webSearches: 1 } : usage;
-    const cost = resolved === undefined || mayUseUnfed(resolved.unfed, billed) ? undefined : computeTokenCost(priceFor(type, resolved, billed), billed, defaults);
+    const cost =
+      resolved === undefined || mayUseUnfed(resolved.unfed, billed)
+        ? undefined
+        : computeTokenCost(priceFor(type, resolved, billed), billed, defaults);
     if (cost === undefined) {
       this.#unknown(`${target.provider}/${target.model}`);
     } else if (cost.unpricedWebSearches !== undefined) {
@@ -237,7 +257,9 @@ class DefaultPricingRegistry implements PricingRegistry {
       if (layer === undefined) continue;
       merged = {
         perUnit: { ...merged?.perUnit, ...layer.perUnit },
-        ...((layer.paymentFee ?? merged?.paymentFee) ? { paymentFee: layer.paymentFee ?? merged?.paymentFee } : {}),
+        ...((layer.paymentFee ?? merged?.paymentFee)
+          ? { paymentFee: layer.paymentFee ?? merged?.paymentFee }
+          : {}),
       };
     }
     return merged;
@@ -251,7 +273,8 @@ class DefaultPricingRegistry implements PricingRegistry {
       const target = { provider: usage.provider, model: usage.model };
       // the meter knows why no price is listed for the model's tokens (a Vertex AI text embedding
       // model is billed by character): the unknown is counted with that reason
-      if (usage.unpricedReason !== undefined && this.resolve(target) === undefined) return this.#unknown(`${usage.provider}/${usage.model}:${usage.unpricedReason}`);
+      if (usage.unpricedReason !== undefined && this.resolve(target) === undefined)
+        return this.#unknown(`${usage.provider}/${usage.model}:${usage.unpricedReason}`);
       const cost = this.tokenCost(target, usage.tokens);
       if (cost === undefined) return null;
       total += cost.totalUsd;
@@ -261,13 +284,16 @@ class DefaultPricingRegistry implements PricingRegistry {
       const prices = this.unitPrice(usage.provider, usage.model, usage.priceVariant);
       for (const [unit, count] of billable) {
         const rate = prices?.perUnit?.[unit];
-        if (rate === undefined) return this.#unknown(`${usage.provider}/${usage.model ?? unit}:${usage.unpricedReason ?? unit}`);
+        if (rate === undefined)
+          return this.#unknown(`${usage.provider}/${usage.model ?? unit}:${usage.unpricedReason ?? unit}`);
         total += count * rate;
       }
       if (usage.payment !== undefined) {
         const fee = prices?.paymentFee;
-        if (fee === undefined || usage.payment.currency !== 'usd') return this.#unknown(`${usage.provider}/payment:${usage.payment.currency}`);
-        total += (usage.payment.amount * fee.percent) / 100 + usage.payment.transactions * (fee.fixedUsd ?? 0);
+        if (fee === undefined || usage.payment.currency !== 'usd')
+          return this.#unknown(`${usage.provider}/payment:${usage.payment.currency}`);
+        total +=
+          (usage.payment.amount * fee.percent) / 100 + usage.payment.transactions * (fee.fixedUsd ?? 0);
       }
     }
     if (usage.tokens === undefined && billable.length === 0 && usage.payment === undefined) return null;
@@ -288,14 +314,16 @@ export function pricingOptionsProblems(options: PricingOptions): string[] {
   const { now, onUnknownPrice, ...config } = options;
   const problems = schemaProblems(PricingConfigSchema, config, 'pricing');
   if (now !== undefined && typeof now !== 'function') problems.push('pricing/now: must be a function');
-  if (onUnknownPrice !== undefined && typeof onUnknownPrice !== 'function') problems.push('pricing/onUnknownPrice: must be a function');
+  if (onUnknownPrice !== undefined && typeof onUnknownPrice !== 'function')
+    problems.push('pricing/onUnknownPrice: must be a function');
   return problems;
 }
 
 /** Checks pricing options once, reporting every problem in one `invalid_options` error. */
 export function validatePricingOptions(options: PricingOptions): Readonly<PricingOptions> {
   const problems = pricingOptionsProblems(options);
-  if (problems.length > 0) throw new SwitchyardError('invalid_options', `Invalid pricing options:\n${problems.join('\n')}`);
+  if (problems.length > 0)
+    throw new SwitchyardError('invalid_options', `Invalid pricing options:\n${problems.join('\n')}`);
   return Object.freeze({ ...options });
 }
 

@@ -3,21 +3,49 @@ import { redactPii } from './redact-pii';
 
 describe('redactPii', () => {
   it('redacts emails, phone numbers, card numbers and API-key shapes', () => {
-    const text = 'jane.doe@example.com +1 (415) 555-2671 4111 1111 1111 1111 sk-ant-api03-abcdefghijklmnopqrstu Bearer abcdefghijklmnop';
+    const text =
+      'jane.doe@example.com +1 (415) 555-2671 4111 1111 1111 1111 sk-ant-api03-abcdefghijklmnopqrstu Bearer abcdefghijklmnop';
     const out = redactPii(text);
-    for (const secret of ['jane.doe@example.com', '555-2671', '4111 1111', 'sk-ant-api03', 'abcdefghijklmnop']) expect(out).not.toContain(secret);
+    for (const secret of [
+      'jane.doe@example.com',
+      '555-2671',
+      '4111 1111',
+      'sk-ant-api03',
+      'abcdefghijklmnop',
+    ])
+      expect(out).not.toContain(secret);
   });
 
   it('redacts phone numbers as people write them', () => {
-    for (const phone of ['+1 (415) 555-2671', '(415) 555 2671', '415-555-2671', '415.555.2671', '+44 20 7946 0958', '020 7946 0958', '+14155552671', '1 800 555 1234', '+33 1 23 45 67 89', '06 12 34 56 78', '+49 30 12345678', '07700 900123']) {
+    for (const phone of [
+      '+1 (415) 555-2671',
+      '(415) 555 2671',
+      '415-555-2671',
+      '415.555.2671',
+      '+44 20 7946 0958',
+      '020 7946 0958',
+      '+14155552671',
+      '1 800 555 1234',
+      '+33 1 23 45 67 89',
+      '06 12 34 56 78',
+      '+49 30 12345678',
+      '07700 900123',
+    ]) {
       expect(redactPii(`call ${phone} today`)).toBe('call [REDACTED_PHONE] today');
     }
   });
 
   it('leaves ranges and seven-digit numbers without an area code alone', () => {
-    for (const text of ['use 100-2000 tokens', 'write 300-5000 words', 'between 250 5000 and 100 2000', 'call 555-2671 today'])
+    for (const text of [
+      'use 100-2000 tokens',
+      'write 300-5000 words',
+      'between 250 5000 and 100 2000',
+      'call 555-2671 today',
+    ])
       expect(redactPii(text)).toBe(text);
-    expect(redactPii('a budget of 100-2000 tokens, or call 415-555-2671')).toBe('a budget of 100-2000 tokens, or call [REDACTED_PHONE]');
+    expect(redactPii('a budget of 100-2000 tokens, or call 415-555-2671')).toBe(
+      'a budget of 100-2000 tokens, or call [REDACTED_PHONE]',
+    );
   });
 
   it('leaves the numbers, dates and versions of a JSON body alone', () => {
@@ -40,7 +68,13 @@ describe('redactPii', () => {
   });
 
   it('redacts card numbers that pass the Luhn check, spaced or not, and leaves other long numbers and JSON numbers alone', () => {
-    for (const card of ['4111 1111 1111 1111', '4111-1111-1111-1111', '4111111111111111', '378282246310005', '6011111111111117'])
+    for (const card of [
+      '4111 1111 1111 1111',
+      '4111-1111-1111-1111',
+      '4111111111111111',
+      '378282246310005',
+      '6011111111111117',
+    ])
       expect(redactPii(`card ${card}, thanks`)).toBe('card [REDACTED_CARD], thanks');
     expect(redactPii('"card: 4111111111111111"')).toBe('"card: [REDACTED_CARD]"');
     // fails the Luhn check
@@ -60,6 +94,8 @@ describe('redactPii', () => {
   });
 
   it('takes extra patterns', () => {
-    expect(redactPii('order ORD-12345', [{ name: 'order', pattern: /ORD-\d+/g, replacement: '[ORDER]' }])).toBe('order [ORDER]');
+    expect(
+      redactPii('order ORD-12345', [{ name: 'order', pattern: /ORD-\d+/g, replacement: '[ORDER]' }]),
+    ).toBe('order [ORDER]');
   });
 });

@@ -24,7 +24,12 @@ function luhnValid(text: string): boolean {
 /** The built-in patterns: API-key shapes first (they may contain digits), then emails, cards, phones. */
 export const DEFAULT_PII_PATTERNS: readonly PiiPattern[] = [
   { name: 'bearer', pattern: /\bBearer\s+[A-Za-z0-9._~+/=-]{8,}/g, replacement: 'Bearer [REDACTED_KEY]' },
-  { name: 'api_key', pattern: /\b(?:sk|pk|rk|sk-ant|sk-proj|sk-sy|xai|gsk|AIza)[-_][A-Za-z0-9_-]{12,}|\bAIza[A-Za-z0-9_-]{30,}/g, replacement: '[REDACTED_KEY]' },
+  {
+    name: 'api_key',
+    pattern:
+      /\b(?:sk|pk|rk|sk-ant|sk-proj|sk-sy|xai|gsk|AIza)[-_][A-Za-z0-9_-]{12,}|\bAIza[A-Za-z0-9_-]{30,}/g,
+    replacement: '[REDACTED_KEY]',
+  },
   // the local part starts where a run of its characters starts and is 64 at most (as RFC 5321
   // allows): tried from every position of a long run without an `@`, the unbounded form took
   // quadratic time (three seconds on 64 K characters)
@@ -64,6 +69,7 @@ export function redactPii(text: string, patterns: readonly PiiPattern[] = DEFAUL
   let out = text;
   for (const { pattern, replacement } of patterns)
     // the same call twice: TypeScript picks String#replace's overload (string or function) per branch
-    out = typeof replacement === 'string' ? out.replace(pattern, replacement) : out.replace(pattern, replacement);
+    out =
+      typeof replacement === 'string' ? out.replace(pattern, replacement) : out.replace(pattern, replacement);
   return out;
 }

@@ -2,7 +2,14 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { createGateway, createRequestContext, MAX_TIMER_MS, sourceTextOf, SwitchyardError, type GatewayPlugin } from '@switchyard/proxy-core';
+import {
+  createGateway,
+  createRequestContext,
+  MAX_TIMER_MS,
+  sourceTextOf,
+  SwitchyardError,
+  type GatewayPlugin,
+} from '@switchyard/proxy-core';
 import { createMockUpstream, requireService, TEST_DATABASE_URL } from '@switchyard/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createTestSchema } from '../../test/pg-schema';
@@ -25,37 +32,92 @@ function gatewayWith(plugin: Parameters<typeof createGateway>[0]['plugins']) {
 
 describe('requestLogOptionsProblems', () => {
   it('finds what createRequestLog would refuse without opening anything, never echoing a URL', async () => {
-    expect(requestLogOptionsProblems({ store: 'postgres' })).toEqual(['requestLog/url: store "postgres" needs a url']);
-    expect(requestLogOptionsProblems({ store: 'postgres', url: 'mysql://user:hunter2@db/x', postgres: { poolSize: 0 } })).toEqual([
+    expect(requestLogOptionsProblems({ store: 'postgres' })).toEqual([
+      'requestLog/url: store "postgres" needs a url',
+    ]);
+    expect(
+      requestLogOptionsProblems({
+        store: 'postgres',
+        url: 'mysql://user:hunter2@db/x',
+        postgres: { poolSize: 0 },
+      }),
+    ).toEqual([
       'requestLog/postgres/poolSize: Expected integer to be greater or equal to 1',
       'requestLog/url: Unsupported database URL: use sqlite:<path>, sqlite::memory: or postgres://...',
     ]);
-    expect(requestLogOptionsProblems({ store: 'sqlite', path: '' })).toEqual(['requestLog/path: store "sqlite" needs a file path (or :memory:)']);
+    expect(requestLogOptionsProblems({ store: 'sqlite', path: '' })).toEqual([
+      'requestLog/path: store "sqlite" needs a file path (or :memory:)',
+    ]);
     expect(requestLogOptionsProblems({ store: 'postgres', url: 'postgresql://db/x' })).toEqual([]);
-    await expect(createRequestLog({ store: 'postgres' })).rejects.toThrow('Invalid request log options:\nrequestLog/url: store "postgres" needs a url');
+    await expect(createRequestLog({ store: 'postgres' })).rejects.toThrow(
+      'Invalid request log options:\nrequestLog/url: store "postgres" needs a url',
+    );
   });
 });
 
 describe('createRequestLog', () => {
   it('writes one row per request with metadata, usage and redacted bodies to SQLite', async () => {
-    const log = await createRequestLog({ store: 'sqlite', path: ':memory:', bodies: true, flushIntervalMs: 60_000 });
+    const log = await createRequestLog({
+      store: 'sqlite',
+      path: ':memory:',
+      bodies: true,
+      flushIntervalMs: 60_000,
+    });
     const gateway = gatewayWith([log.plugin]);
     try {
-      const context = createRequestContext({ metadata: { apiKeyId: 'kh', apiKeyName: 'team', customerId: 'c1', runId: 'run-1', spanId: 's1', sectionPath: 'agent/plan' } });
-      await gateway.chat({ model: 'demo', messages: [{ role: 'user', content: 'mail me at jane@example.com, key sk-proj-abcdefghijklmnop1234' }] }, { context });
-      await expect(gateway.chat({ model: 'nope', messages: [{ role: 'user', content: 'x' }] })).rejects.toMatchObject({ code: 'model_not_found' });
+      const context = createRequestContext({
+        metadata: {
+          apiKeyId: 'kh',
+          apiKeyName: 'team',
+          customerId: 'c1',
+          runId: 'run-1',
+          spanId: 's1',
+          sectionPath: 'agent/plan',
+        },
+      });
+      await gateway.chat(
+        {
+          model: 'demo',
+          messages: [
+            { role: 'user', content: 'mail me at jane@example.com, key sk-proj-abcdefghijklmnop1234' },
+          ],
+        },
+        { context },
+      );
+      await expect(
+        gateway.chat({ model: 'nope', messages: [{ role: 'user', content: 'x' }] }),
+      ).rejects.toMatchObject({ code: 'model_not_found' });
       await log.queue.flush();
       const { data } = await log.sql!.list({});
       expect(data).toHaveLength(2);
       const ok = data.find((r) => r.status === 200)!;
-      expect(ok).toMatchObject({ api_key_id: 'kh', api_key_name: 'team', customer_id: 'c1', run_id: 'run-1', span_id: 's1', section: 'plan', section_path: 'agent/plan', endpoint: 'chat', provider: 'mock', requested_model: 'demo', stream: false, attempts: 1, fallbacks: 0, cache_hit: false });
+      expect(ok).toMatchObject({
+        api_key_id: 'kh',
+        api_key_name: 'team',
+        customer_id: 'c1',
+        run_id: 'run-1',
+        span_id: 's1',
+        section: 'plan',
+        section_path: 'agent/plan',
+        endpoint: 'chat',
+        provider: 'mock',
+        requested_model: 'demo',
+        stream: false,
+        attempts: 1,
+        fallbacks: 0,
+        cache_hit: false,
+      });
       expect(ok.input_tokens).toBeGreaterThan(0);
       expect(ok.request_body).toContain('[REDACTED_EMAIL]');
       expect(ok.request_body).toContain('[REDACTED_KEY]');
       expect(ok.request_body).not.toContain('jane@example.com');
       expect(ok.response_body).not.toBeNull();
       const failed = data.find((r) => r.status !== 200)!;
-      expect(failed).toMatchObject({ status: 404, error_code: 'model_not_found', request_body: expect.any(String) as unknown });
+      expect(failed).toMatchObject({
+        status: 404,
+        error_code: 'model_not_found',
+        request_body: expect.any(String) as unknown,
+      });
     } finally {
       await gateway.close();
       await log.close();
@@ -67,7 +129,10 @@ describe('createRequestLog', () => {
     const metrics = createMetrics();
     const gateway = gatewayWith([log.plugin, metrics.plugin]);
     try {
-      const refused = (requestId: string) => ({ ...createRequestContext({ requestId }), error: new SwitchyardError('authentication_error', 'The API key is not valid.') });
+      const refused = (requestId: string) => ({
+        ...createRequestContext({ requestId }),
+        error: new SwitchyardError('authentication_error', 'The API key is not valid.'),
+      });
       const kept = refused('kept');
       const left = refused('left-out');
       markUnlogged(left, 'invalid_key');
@@ -77,7 +142,9 @@ describe('createRequestLog', () => {
       await log.queue.flush();
       expect((await log.sql!.list({})).data.map((r) => r.id)).toEqual(['kept']);
       const { body } = await metrics.scrape();
-      expect(body).toContain('switchyard_requests_total{route="chat",provider="none",model="unrouted",status="401"} 2\n');
+      expect(body).toContain(
+        'switchyard_requests_total{route="chat",provider="none",model="unrouted",status="401"} 2\n',
+      );
       expect(body).toContain('switchyard_refusals_unlogged_total{reason="invalid_key"} 1\n');
     } finally {
       metrics.close();
@@ -94,25 +161,48 @@ describe('createRequestLog', () => {
     const gateway = gatewayWith([log.plugin]);
     await gateway.chat({ model: 'demo', messages: [{ role: 'user', content: 'hi' }] });
     await log.queue.flush();
-    const rows = chunks.join('').trim().split('\n').map((line) => JSON.parse(line) as RequestLogRow);
+    const rows = chunks
+      .join('')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as RequestLogRow);
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ provider: 'mock', status: 200, request_body: null });
     await gateway.close();
     await log.close();
   });
 
-  it("stores the response body as the client received it, without costing an unchanged answer its upstream text", async () => {
+  it('stores the response body as the client received it, without costing an unchanged answer its upstream text', async () => {
     const upstream = await createMockUpstream();
     const rows: RequestLogRow[] = [];
-    const log = await createRequestLog({ store: { kind: 'capture', write: async (batch) => void rows.push(...batch), close: async () => undefined }, bodies: true, flushIntervalMs: 60_000 });
+    const log = await createRequestLog({
+      store: {
+        kind: 'capture',
+        write: async (batch) => void rows.push(...batch),
+        close: async () => undefined,
+      },
+      bodies: true,
+      flushIntervalMs: 60_000,
+    });
     const make = (plugins: GatewayPlugin[]) =>
       createGateway({
-        providers: [{ name: 'openai', type: 'openai', apiKey: 'sk-test-0000000000000000', baseUrl: `${upstream.url}/v1` }],
+        providers: [
+          {
+            name: 'openai',
+            type: 'openai',
+            apiKey: 'sk-test-0000000000000000',
+            baseUrl: `${upstream.url}/v1`,
+          },
+        ],
         models: [{ name: 'demo', targets: [{ provider: 'openai', model: 'gpt-4o-mini' }] }],
         plugins,
       });
     const plain = make([log.plugin]);
-    const stamp: GatewayPlugin = { name: 'stamp', apply: (hooks) => hooks.afterResponse.tap('stamp', (response) => ({ ...response, system_fingerprint: 'stamped' })) };
+    const stamp: GatewayPlugin = {
+      name: 'stamp',
+      apply: (hooks) =>
+        hooks.afterResponse.tap('stamp', (response) => ({ ...response, system_fingerprint: 'stamped' })),
+    };
     const stamped = make([log.plugin, stamp]);
     try {
       const answer = await plain.chat({ model: 'demo', messages: [{ role: 'user', content: 'hi' }] });
@@ -120,7 +210,10 @@ describe('createRequestLog', () => {
       expect(text).toBeDefined();
       const changed = await stamped.chat({ model: 'demo', messages: [{ role: 'user', content: 'hi' }] });
       await log.queue.flush();
-      expect(rows.map((row) => row.response_body)).toEqual([redactPii(text ?? '', DEFAULT_PII_PATTERNS), redactPii(JSON.stringify(changed), DEFAULT_PII_PATTERNS)]);
+      expect(rows.map((row) => row.response_body)).toEqual([
+        redactPii(text ?? '', DEFAULT_PII_PATTERNS),
+        redactPii(JSON.stringify(changed), DEFAULT_PII_PATTERNS),
+      ]);
       expect(changed.system_fingerprint).toBe('stamped');
     } finally {
       await Promise.all([plain.close(), stamped.close()]);
@@ -136,7 +229,8 @@ describe('createRequestLog', () => {
       flushIntervalMs: 60_000,
     });
     const gateway = gatewayWith([log.plugin]);
-    for (let i = 0; i < 5; i += 1) await gateway.chat({ model: 'demo', messages: [{ role: 'user', content: 'hi' }] });
+    for (let i = 0; i < 5; i += 1)
+      await gateway.chat({ model: 'demo', messages: [{ role: 'user', content: 'hi' }] });
     expect(log.queue.stats).toMatchObject({ queued: 2, dropped: 3 });
     await gateway.close();
   });
@@ -150,7 +244,11 @@ describe('createRequestLog', () => {
 
     it('writes a row that arrives alone once the flush interval passes', async () => {
       dir = mkdtempSync(join(tmpdir(), 'switchyard-request-log-'));
-      const log = await createRequestLog({ store: 'sqlite', path: join(dir, 'requests.db'), flushIntervalMs: 1000 });
+      const log = await createRequestLog({
+        store: 'sqlite',
+        path: join(dir, 'requests.db'),
+        flushIntervalMs: 1000,
+      });
       vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
       const write = vi.spyOn(log.store, 'write');
       try {
@@ -176,7 +274,11 @@ describe('createRequestLog', () => {
       expect(log.queue.stats).toMatchObject({ queued: 0, written: 3, dropped: 0 });
       const db = await openDatabase({ url: `sqlite:${path}` });
       try {
-        expect(await db.query('SELECT id FROM switchyard_requests ORDER BY ts')).toEqual([{ id: 'q0' }, { id: 'q1' }, { id: 'q2' }]);
+        expect(await db.query('SELECT id FROM switchyard_requests ORDER BY ts')).toEqual([
+          { id: 'q0' },
+          { id: 'q1' },
+          { id: 'q2' },
+        ]);
       } finally {
         await db.close();
       }
@@ -197,7 +299,11 @@ describe('createRequestLog postgres options', () => {
     [{ poolsize: 2 }, 'requestLog/postgres/poolsize'],
   ])('refuses %j at construction, naming %s', async (postgres, field) => {
     // a port nothing listens on: the options are refused before any connection is tried
-    const made = createRequestLog({ store: 'postgres', url: 'postgres://127.0.0.1:1/none', postgres: postgres as RequestLogOptions['postgres'] });
+    const made = createRequestLog({
+      store: 'postgres',
+      url: 'postgres://127.0.0.1:1/none',
+      postgres: postgres as RequestLogOptions['postgres'],
+    });
     const error = await made.then(
       async (log) => {
         await log.close();
@@ -219,7 +325,14 @@ describe('createRequestLog timer options', () => {
     const dir = mkdtempSync(join(tmpdir(), 'switchyard-log-timers-'));
     try {
       const path = join(dir, 'never.db');
-      const delays = { flushIntervalMs: tooLong, retryMinMs: tooLong, retryMaxMs: tooLong, flushTimeoutMs: tooLong, retentionIntervalMs: tooLong, retentionStartDelayMs: tooLong };
+      const delays = {
+        flushIntervalMs: tooLong,
+        retryMinMs: tooLong,
+        retryMaxMs: tooLong,
+        flushTimeoutMs: tooLong,
+        retentionIntervalMs: tooLong,
+        retentionStartDelayMs: tooLong,
+      };
       const error = await createRequestLog({ store: 'sqlite', path, retentionMs: 60_000, ...delays }).then(
         async (log) => log.close(),
         (caught: unknown) => caught,
@@ -234,15 +347,29 @@ describe('createRequestLog timer options', () => {
   });
 
   it("refuses the postgres pool's timeouts above MAX_TIMER_MS, saying why", async () => {
-    const error = await createRequestLog({ store: 'postgres', url: 'postgres://127.0.0.1:1/none', postgres: { connectTimeoutMs: tooLong, timeoutMs: tooLong, queryTimeoutMs: tooLong } }).then(
+    const error = await createRequestLog({
+      store: 'postgres',
+      url: 'postgres://127.0.0.1:1/none',
+      postgres: { connectTimeoutMs: tooLong, timeoutMs: tooLong, queryTimeoutMs: tooLong },
+    }).then(
       async (log) => log.close(),
       (caught: unknown) => caught,
     );
-    expect((error as Error).message.split('\n').slice(1)).toEqual(['connectTimeoutMs', 'timeoutMs', 'queryTimeoutMs'].map((name) => `requestLog/postgres/${name}: ${why}`));
+    expect((error as Error).message.split('\n').slice(1)).toEqual(
+      ['connectTimeoutMs', 'timeoutMs', 'queryTimeoutMs'].map(
+        (name) => `requestLog/postgres/${name}: ${why}`,
+      ),
+    );
   });
 
   it('takes MAX_TIMER_MS itself, and a fraction of a millisecond as before', async () => {
-    const log = await createRequestLog({ store: 'jsonl', output: new PassThrough(), flushIntervalMs: MAX_TIMER_MS, flushTimeoutMs: 2_500.5, retentionStartDelayMs: MAX_TIMER_MS });
+    const log = await createRequestLog({
+      store: 'jsonl',
+      output: new PassThrough(),
+      flushIntervalMs: MAX_TIMER_MS,
+      flushTimeoutMs: 2_500.5,
+      retentionStartDelayMs: MAX_TIMER_MS,
+    });
     await log.close();
   });
 });
@@ -253,7 +380,9 @@ describe('RequestLogQueue timer options', () => {
     expect(() => new RequestLogQueue({ store, flushTimeoutMs: 3_000_000_000 })).toThrow(
       'Invalid request log queue options:\n/flushTimeoutMs: 3000000000 ms is above 2147483647 ms (about 24.8 days), the longest a Node.js timer waits: a longer delay would fire after 1 ms',
     );
-    expect(new RequestLogQueue({ store, flushIntervalMs: MAX_TIMER_MS, retryMaxMs: MAX_TIMER_MS }).stats.queued).toBe(0);
+    expect(
+      new RequestLogQueue({ store, flushIntervalMs: MAX_TIMER_MS, retryMaxMs: MAX_TIMER_MS }).stats.queued,
+    ).toBe(0);
   });
 });
 
@@ -262,7 +391,12 @@ const pgUp = await requireService('PostgreSQL', TEST_DATABASE_URL);
 describe.skipIf(!pgUp)('createRequestLog on PostgreSQL', () => {
   it("opens its pool with the postgres option's timeouts", async () => {
     const schema = await createTestSchema();
-    const log = await createRequestLog({ store: 'postgres', url: TEST_DATABASE_URL, schema: schema.schema, postgres: { poolSize: 1, timeoutMs: 50 } });
+    const log = await createRequestLog({
+      store: 'postgres',
+      url: TEST_DATABASE_URL,
+      schema: schema.schema,
+      postgres: { poolSize: 1, timeoutMs: 50 },
+    });
     try {
       // the server-side statement timeout is the option's 50 ms, not the default 30 s
       await expect(log.sql?.db.query('SELECT pg_sleep(1)')).rejects.toThrow(/statement timeout/);

@@ -1,11 +1,22 @@
 import { Type } from '@sinclair/typebox';
-import { SwitchyardError, schemaProblems, sourceTextOf, timerDelaySchema, type GatewayPlugin, type Logger } from '@switchyard/proxy-core';
+import {
+  SwitchyardError,
+  schemaProblems,
+  sourceTextOf,
+  timerDelaySchema,
+  type GatewayPlugin,
+  type Logger,
+} from '@switchyard/proxy-core';
 import { TimerDelayMsSchema } from '../options/timer-delay-schema';
 import { DEFAULT_PII_PATTERNS, redactPii, type PiiPattern } from '../redaction/redact-pii';
 import { databaseUrlProblem, openDatabase, type OpenDatabaseOptions } from '../sql/open-database';
 import { SqliteWriteThread } from '../sql/sqlite-write-thread';
 import { JsonlRequestLogStore, type JsonlOutput } from './jsonl-request-log-store';
-import { RequestLogQueue, RequestLogQueueDelaysSchema, type RequestLogQueueOptions } from './request-log-queue';
+import {
+  RequestLogQueue,
+  RequestLogQueueDelaysSchema,
+  type RequestLogQueueOptions,
+} from './request-log-queue';
 import { scheduleRetention, type RetentionPass, type RetentionSchedule } from './request-log-retention';
 import { BODY_STATE_KEY, rowFromContext, type CapturedBodies } from './request-log-row';
 import type { RequestLogStore } from './request-log-store';
@@ -23,7 +34,10 @@ export const REQUEST_LOG_DEFAULTS = {
 } as const;
 
 /** The pool and timeouts of a PostgreSQL database opened by URL (see {@link OpenDatabaseOptions}, {@link PostgresPoolOptionsSchema}). */
-export type PostgresPoolOptions = Pick<OpenDatabaseOptions, 'poolSize' | 'connectTimeoutMs' | 'timeoutMs' | 'queryTimeoutMs'>;
+export type PostgresPoolOptions = Pick<
+  OpenDatabaseOptions,
+  'poolSize' | 'connectTimeoutMs' | 'timeoutMs' | 'queryTimeoutMs'
+>;
 
 /** The pool and timeouts of a PostgreSQL request log. */
 export type RequestLogPostgresOptions = PostgresPoolOptions;
@@ -100,7 +114,8 @@ export interface RequestLogOptions extends Omit<RequestLogQueueOptions, 'store' 
  */
 export function requestLogOptionsProblems(options: RequestLogOptions): string[] {
   const problems = schemaProblems(RequestLogDelaysSchema, options, 'requestLog');
-  if (options.postgres !== undefined) problems.push(...schemaProblems(PostgresPoolOptionsSchema, options.postgres, 'requestLog/postgres'));
+  if (options.postgres !== undefined)
+    problems.push(...schemaProblems(PostgresPoolOptionsSchema, options.postgres, 'requestLog/postgres'));
   const store = options.store ?? REQUEST_LOG_DEFAULTS.store;
   if (store === 'postgres') {
     if (options.url === undefined) problems.push('requestLog/url: store "postgres" needs a url');
@@ -109,7 +124,8 @@ export function requestLogOptionsProblems(options: RequestLogOptions): string[] 
       if (problem !== undefined) problems.push(`requestLog/url: ${problem}`);
     }
   }
-  if (store === 'sqlite' && options.path === '') problems.push('requestLog/path: store "sqlite" needs a file path (or :memory:)');
+  if (store === 'sqlite' && options.path === '')
+    problems.push('requestLog/path: store "sqlite" needs a file path (or :memory:)');
   return problems;
 }
 
@@ -136,11 +152,20 @@ async function openStore(options: RequestLogOptions): Promise<RequestLogStore> {
       // rows are written from a worker thread: a batch is tens of milliseconds of synchronous
       // SQLite work (and a checkpoint every ~1000 pages) that would otherwise stall the event
       // loop; `:memory:` is one connection's private database, so it stays on this thread
-      return new SqlRequestLogStore(db, path === ':memory:' ? {} : { writer: new SqliteWriteThread({ path }) });
+      return new SqlRequestLogStore(
+        db,
+        path === ':memory:' ? {} : { writer: new SqliteWriteThread({ path }) },
+      );
     }
     case 'postgres':
       // requestLogOptionsProblems refused a postgres store without a url
-      return new SqlRequestLogStore(await openDatabase({ ...options.postgres, url: options.url ?? '', ...(options.schema === undefined ? {} : { schema: options.schema }) }));
+      return new SqlRequestLogStore(
+        await openDatabase({
+          ...options.postgres,
+          url: options.url ?? '',
+          ...(options.schema === undefined ? {} : { schema: options.schema }),
+        }),
+      );
     case 'jsonl':
       return new JsonlRequestLogStore(options.output ?? process.stdout);
   }
@@ -156,15 +181,21 @@ async function openStore(options: RequestLogOptions): Promise<RequestLogStore> {
  */
 export async function createRequestLog(options: RequestLogOptions = {}): Promise<RequestLog> {
   const problems = requestLogOptionsProblems(options);
-  if (problems.length > 0) throw new SwitchyardError('invalid_options', `Invalid request log options:\n${problems.join('\n')}`);
+  if (problems.length > 0)
+    throw new SwitchyardError('invalid_options', `Invalid request log options:\n${problems.join('\n')}`);
   const store = await openStore(options);
   const sql = store instanceof SqlRequestLogStore ? store : undefined;
   // migrate now when we can; a store that is down migrates on the first successful write
   if (sql !== undefined) await sql.ready().catch(() => undefined);
-  const queue = new RequestLogQueue({ ...options, store, ...(options.logger === undefined ? {} : { logger: options.logger }) });
+  const queue = new RequestLogQueue({
+    ...options,
+    store,
+    ...(options.logger === undefined ? {} : { logger: options.logger }),
+  });
   const patterns = [...DEFAULT_PII_PATTERNS, ...(options.piiPatterns ?? [])];
   const maxChars = options.maxBodyChars ?? REQUEST_LOG_DEFAULTS.maxBodyChars;
-  const clip = (text: string): string => redactPii(text.length > maxChars ? text.slice(0, maxChars) : text, patterns);
+  const clip = (text: string): string =>
+    redactPii(text.length > maxChars ? text.slice(0, maxChars) : text, patterns);
 
   const plugin: GatewayPlugin = {
     name: 'switchyard:request-log',
@@ -194,7 +225,11 @@ export async function createRequestLog(options: RequestLogOptions = {}): Promise
   const batchSize = options.retentionBatchSize ?? REQUEST_LOG_DEFAULTS.retentionBatchSize;
   const retentionPass = async (): Promise<RetentionPass> => {
     if (sql === undefined || options.retentionMs === undefined) return { deleted: 0, more: false };
-    const deleted = await sql.deleteOlderThan(Date.now() - options.retentionMs, batchSize, RETENTION_MAX_BATCHES);
+    const deleted = await sql.deleteOlderThan(
+      Date.now() - options.retentionMs,
+      batchSize,
+      RETENTION_MAX_BATCHES,
+    );
     return { deleted, more: deleted >= batchSize * RETENTION_MAX_BATCHES };
   };
   const runRetention = async (): Promise<number> => (await retentionPass()).deleted;

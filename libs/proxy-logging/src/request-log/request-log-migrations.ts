@@ -29,11 +29,21 @@ export const REQUEST_LOG_MIGRATIONS: readonly Migration[] = [
       await db.execute(createTable(db.dialect));
       // listing: newest first, cursor (ts, id); the filters each lead an index with ts
       await db.execute('CREATE INDEX IF NOT EXISTS switchyard_requests_ts ON switchyard_requests (ts, id)');
-      await db.execute('CREATE INDEX IF NOT EXISTS switchyard_requests_run ON switchyard_requests (run_id, ts)');
-      await db.execute('CREATE INDEX IF NOT EXISTS switchyard_requests_customer ON switchyard_requests (customer_id, ts)');
-      await db.execute('CREATE INDEX IF NOT EXISTS switchyard_requests_model ON switchyard_requests (resolved_model, ts)');
-      await db.execute('CREATE INDEX IF NOT EXISTS switchyard_requests_provider ON switchyard_requests (provider, ts)');
-      await db.execute('CREATE INDEX IF NOT EXISTS switchyard_requests_key ON switchyard_requests (api_key_id, ts)');
+      await db.execute(
+        'CREATE INDEX IF NOT EXISTS switchyard_requests_run ON switchyard_requests (run_id, ts)',
+      );
+      await db.execute(
+        'CREATE INDEX IF NOT EXISTS switchyard_requests_customer ON switchyard_requests (customer_id, ts)',
+      );
+      await db.execute(
+        'CREATE INDEX IF NOT EXISTS switchyard_requests_model ON switchyard_requests (resolved_model, ts)',
+      );
+      await db.execute(
+        'CREATE INDEX IF NOT EXISTS switchyard_requests_provider ON switchyard_requests (provider, ts)',
+      );
+      await db.execute(
+        'CREATE INDEX IF NOT EXISTS switchyard_requests_key ON switchyard_requests (api_key_id, ts)',
+      );
     },
   },
   {
@@ -49,7 +59,9 @@ export const REQUEST_LOG_MIGRATIONS: readonly Migration[] = [
     name: 'add switchyard_requests.client_request_id',
     up: async (db) => {
       await db.execute('ALTER TABLE switchyard_requests ADD COLUMN client_request_id TEXT');
-      await db.execute('CREATE INDEX IF NOT EXISTS switchyard_requests_client_request_id ON switchyard_requests (client_request_id, ts) WHERE client_request_id IS NOT NULL');
+      await db.execute(
+        'CREATE INDEX IF NOT EXISTS switchyard_requests_client_request_id ON switchyard_requests (client_request_id, ts) WHERE client_request_id IS NOT NULL',
+      );
     },
   },
 ];

@@ -85,7 +85,11 @@ export class RequestLogQueue {
 
   constructor(options: RequestLogQueueOptions) {
     const problems = schemaProblems(RequestLogQueueDelaysSchema, options);
-    if (problems.length > 0) throw new SwitchyardError('invalid_options', `Invalid request log queue options:\n${problems.join('\n')}`);
+    if (problems.length > 0)
+      throw new SwitchyardError(
+        'invalid_options',
+        `Invalid request log queue options:\n${problems.join('\n')}`,
+      );
     this.#store = options.store;
     this.#max = options.maxQueuedRows ?? REQUEST_LOG_QUEUE_DEFAULTS.maxQueuedRows;
     this.#batch = options.batchSize ?? REQUEST_LOG_QUEUE_DEFAULTS.batchSize;
@@ -130,7 +134,8 @@ export class RequestLogQueue {
   #drain(untilEmpty: boolean): Promise<void> {
     this.#writing ??= this.#writeAll(untilEmpty).finally(() => {
       this.#writing = undefined;
-      if (this.#rows.length > 0 && !this.#closed) this.#kick(this.#retryMs > 0 ? this.#retryMs : this.#interval);
+      if (this.#rows.length > 0 && !this.#closed)
+        this.#kick(this.#retryMs > 0 ? this.#retryMs : this.#interval);
     });
     return this.#writing;
   }
@@ -163,7 +168,15 @@ export class RequestLogQueue {
           this.#rows.splice(0, done);
           this.stats.queued = this.#rows.length;
           this.#retryMs = Math.min(this.#retryMs === 0 ? this.#retryMin : this.#retryMs * 2, this.#retryMax);
-          this.#logger?.warn({ store: this.#store.kind, queued: this.#rows.length, retryInMs: this.#retryMs, err: { message: (error as Error).message } }, 'request log store write failed; rows stay queued');
+          this.#logger?.warn(
+            {
+              store: this.#store.kind,
+              queued: this.#rows.length,
+              retryInMs: this.#retryMs,
+              err: { message: (error as Error).message },
+            },
+            'request log store write failed; rows stay queued',
+          );
           return;
         }
       } finally {
@@ -190,7 +203,10 @@ export class RequestLogQueue {
         if (this.#store.isRowRejection?.(error) !== true) return settled;
         this.stats.rejected += 1;
         // the id and the error code only: a driver's message may quote the refused value
-        this.#logger?.error({ store: this.#store.kind, id: row.id, code: (error as { code?: unknown }).code }, 'request log row refused by the store; dropped');
+        this.#logger?.error(
+          { store: this.#store.kind, id: row.id, code: (error as { code?: unknown }).code },
+          'request log row refused by the store; dropped',
+        );
       }
       settled += 1;
     }
@@ -203,7 +219,10 @@ export class RequestLogQueue {
    */
   async flush(): Promise<void> {
     if (!(await this.#flushWithin(this.#flushTimeout))) {
-      this.#logger?.warn({ store: this.#store.kind, queued: this.#rows.length, timeoutMs: this.#flushTimeout }, 'request log flush timed out: the store is not answering; rows stay queued');
+      this.#logger?.warn(
+        { store: this.#store.kind, queued: this.#rows.length, timeoutMs: this.#flushTimeout },
+        'request log flush timed out: the store is not answering; rows stay queued',
+      );
     }
   }
 
@@ -231,9 +250,17 @@ export class RequestLogQueue {
     this.#closed = true;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     // the rows of a write still in flight are counted by its outcome (written, or dropped when it fails)
-    this.#dropQueued(this.#inFlight, flushed ? 'request log rows lost at shutdown: the store is unreachable' : 'request log rows lost at shutdown: the store did not answer in time');
+    this.#dropQueued(
+      this.#inFlight,
+      flushed
+        ? 'request log rows lost at shutdown: the store is unreachable'
+        : 'request log rows lost at shutdown: the store did not answer in time',
+    );
     if (!(await settlesWithin(this.#store.close(), Math.max(0, deadline - Date.now())))) {
-      this.#logger?.error({ store: this.#store.kind, timeoutMs: this.#flushTimeout }, 'request log store did not close in time: a write is still waiting for it');
+      this.#logger?.error(
+        { store: this.#store.kind, timeoutMs: this.#flushTimeout },
+        'request log store did not close in time: a write is still waiting for it',
+      );
     }
   }
 

@@ -16,7 +16,11 @@ import { SqlRequestLogStore } from './sql-request-log-store';
 
 const pgUp = await requireService('PostgreSQL', TEST_DATABASE_URL);
 
-function suite(name: string, open: () => Promise<{ store: SqlRequestLogStore; done: () => Promise<void> }>, skip = false): void {
+function suite(
+  name: string,
+  open: () => Promise<{ store: SqlRequestLogStore; done: () => Promise<void> }>,
+  skip = false,
+): void {
   describe.skipIf(skip)(`request log store on ${name}`, () => {
     let store: SqlRequestLogStore;
     let done: () => Promise<void>;
@@ -26,7 +30,19 @@ function suite(name: string, open: () => Promise<{ store: SqlRequestLogStore; do
     afterEach(async () => done());
 
     it('stores every field of a row and reads it back unchanged', async () => {
-      const full = row({ run_id: 'run-1', span_id: 's1', section: 'plan', section_path: 'agent/plan', stream: true, cache_hit: true, units: '{"characters":12}', request_body: '{"a":1}', response_body: '{"b":2}', error_code: null, ttft_ms: 33.25 });
+      const full = row({
+        run_id: 'run-1',
+        span_id: 's1',
+        section: 'plan',
+        section_path: 'agent/plan',
+        stream: true,
+        cache_hit: true,
+        units: '{"characters":12}',
+        request_body: '{"a":1}',
+        response_body: '{"b":2}',
+        error_code: null,
+        ttft_ms: 33.25,
+      });
       await store.write([full]);
       await store.write([full]); // a retried batch does not duplicate
       const page = await store.list({});
@@ -35,21 +51,41 @@ function suite(name: string, open: () => Promise<{ store: SqlRequestLogStore; do
 
     it('pages newest first with a cursor and applies every filter', async () => {
       const rows = Array.from({ length: 25 }, (_, i) =>
-        row({ id: `r${String(i).padStart(2, '0')}`, ts: 1000 + Math.floor(i / 2), provider: i % 2 === 0 ? 'openai' : 'anthropic', status: i % 5 === 0 ? 502 : 200, run_id: i < 3 ? 'run-x' : null }),
+        row({
+          id: `r${String(i).padStart(2, '0')}`,
+          ts: 1000 + Math.floor(i / 2),
+          provider: i % 2 === 0 ? 'openai' : 'anthropic',
+          status: i % 5 === 0 ? 502 : 200,
+          run_id: i < 3 ? 'run-x' : null,
+        }),
       );
       await store.write(rows);
       const seen: string[] = [];
       let cursor: string | null = null;
       do {
-        const page: Awaited<ReturnType<SqlRequestLogStore['list']>> = await store.list({ limit: 10, ...(cursor === null ? {} : { cursor }) });
+        const page: Awaited<ReturnType<SqlRequestLogStore['list']>> = await store.list({
+          limit: 10,
+          ...(cursor === null ? {} : { cursor }),
+        });
         seen.push(...page.data.map((r) => r.id));
         cursor = page.next_cursor;
       } while (cursor !== null);
       expect(seen).toEqual(rows.map((r) => r.id).reverse());
       expect((await store.list({ provider: 'anthropic' })).data).toHaveLength(12);
-      expect((await store.list({ status: 502 })).data.map((r) => r.id)).toEqual(['r20', 'r15', 'r10', 'r05', 'r00']);
+      expect((await store.list({ status: 502 })).data.map((r) => r.id)).toEqual([
+        'r20',
+        'r15',
+        'r10',
+        'r05',
+        'r00',
+      ]);
       expect((await store.list({ runId: 'run-x' })).data).toHaveLength(3);
-      expect((await store.list({ from: 1010, to: 1012 })).data.map((r) => r.id)).toEqual(['r23', 'r22', 'r21', 'r20']);
+      expect((await store.list({ from: 1010, to: 1012 })).data.map((r) => r.id)).toEqual([
+        'r23',
+        'r22',
+        'r21',
+        'r20',
+      ]);
       await expect(store.list({ cursor: 'garbage' })).rejects.toMatchObject({ code: 'invalid_request' });
     });
 
@@ -60,25 +96,96 @@ function suite(name: string, open: () => Promise<{ store: SqlRequestLogStore; do
         row({ id: 'c', customer_id: 'c2', cost_usd: null, input_tokens: 1 }),
       ]);
       expect(await store.usage('customer', 0, Number.MAX_SAFE_INTEGER)).toEqual([
-        { key: 'c1', requests: 2, input_tokens: 15, output_tokens: 10, cached_tokens: 2, reasoning_tokens: 2, cost_usd: 0.75 },
-        { key: 'c2', requests: 1, input_tokens: 1, output_tokens: 5, cached_tokens: 2, reasoning_tokens: 1, cost_usd: 0 },
+        {
+          key: 'c1',
+          requests: 2,
+          input_tokens: 15,
+          output_tokens: 10,
+          cached_tokens: 2,
+          reasoning_tokens: 2,
+          cost_usd: 0.75,
+        },
+        {
+          key: 'c2',
+          requests: 1,
+          input_tokens: 1,
+          output_tokens: 5,
+          cached_tokens: 2,
+          reasoning_tokens: 1,
+          cost_usd: 0,
+        },
       ]);
     });
 
     it('buckets requests, errors, tokens, cost and latency percentiles over time, empty buckets included', async () => {
       await store.write([
-        ...Array.from({ length: 20 }, (_, i) => row({ id: `s${i}`, ts: 10_000 + i, duration_ms: i + 1, status: i < 2 ? 502 : 200, input_tokens: 1, output_tokens: 2, cost_usd: 0.5 })),
-        row({ id: 'late', ts: 12_500, duration_ms: null, status: 200, input_tokens: 3, output_tokens: 4, cost_usd: null }),
+        ...Array.from({ length: 20 }, (_, i) =>
+          row({
+            id: `s${i}`,
+            ts: 10_000 + i,
+            duration_ms: i + 1,
+            status: i < 2 ? 502 : 200,
+            input_tokens: 1,
+            output_tokens: 2,
+            cost_usd: 0.5,
+          }),
+        ),
+        row({
+          id: 'late',
+          ts: 12_500,
+          duration_ms: null,
+          status: 200,
+          input_tokens: 3,
+          output_tokens: 4,
+          cost_usd: null,
+        }),
         row({ id: 'outside', ts: 13_000 }),
       ]);
       const series = await store.series(10_000, 13_000, 1000);
-      expect(series).toMatchObject({ from: 10_000, to: 13_000, bucket_ms: 1000, truncated: false, p50_ms: 10, p95_ms: 19 });
+      expect(series).toMatchObject({
+        from: 10_000,
+        to: 13_000,
+        bucket_ms: 1000,
+        truncated: false,
+        p50_ms: 10,
+        p95_ms: 19,
+      });
       expect(series.buckets).toEqual([
-        { ts: 10_000, requests: 20, errors: 2, input_tokens: 20, output_tokens: 40, cost_usd: 10, p50_ms: 10, p95_ms: 19 },
-        { ts: 11_000, requests: 0, errors: 0, input_tokens: 0, output_tokens: 0, cost_usd: 0, p50_ms: null, p95_ms: null },
-        { ts: 12_000, requests: 1, errors: 0, input_tokens: 3, output_tokens: 4, cost_usd: 0, p50_ms: null, p95_ms: null },
+        {
+          ts: 10_000,
+          requests: 20,
+          errors: 2,
+          input_tokens: 20,
+          output_tokens: 40,
+          cost_usd: 10,
+          p50_ms: 10,
+          p95_ms: 19,
+        },
+        {
+          ts: 11_000,
+          requests: 0,
+          errors: 0,
+          input_tokens: 0,
+          output_tokens: 0,
+          cost_usd: 0,
+          p50_ms: null,
+          p95_ms: null,
+        },
+        {
+          ts: 12_000,
+          requests: 1,
+          errors: 0,
+          input_tokens: 3,
+          output_tokens: 4,
+          cost_usd: 0,
+          p50_ms: null,
+          p95_ms: null,
+        },
       ]);
-      await expect(store.series(0, 10_000_000, 1000)).rejects.toMatchObject({ code: 'invalid_request', param: 'bucket_ms' });
+      await expect(store.series(0, 10_000_000, 1000)).rejects.toMatchObject({
+        code: 'invalid_request',
+        param: 'bucket_ms',
+      });
       await expect(store.series(5, 5, 1000)).rejects.toMatchObject({ code: 'invalid_request' });
     });
 
@@ -87,91 +194,299 @@ function suite(name: string, open: () => Promise<{ store: SqlRequestLogStore; do
       const from = 1_700_000_000_500;
       await store.write([
         row({ id: 'before', ts: from - 1, input_tokens: 1000 }),
-        row({ id: 'first', ts: from, status: 399, input_tokens: 1, output_tokens: 2, cost_usd: 0.25, duration_ms: 10 }),
-        row({ id: 'end0', ts: from + 999, status: 400, input_tokens: null, output_tokens: 3, cost_usd: null, duration_ms: 30 }),
-        row({ id: 'start1', ts: from + 1000, status: 500, input_tokens: 4, output_tokens: null, cost_usd: 0.5, duration_ms: null }),
-        row({ id: 'last', ts: from + 3499, status: 200, input_tokens: 5, output_tokens: 6, cost_usd: 0.125, duration_ms: 7 }),
+        row({
+          id: 'first',
+          ts: from,
+          status: 399,
+          input_tokens: 1,
+          output_tokens: 2,
+          cost_usd: 0.25,
+          duration_ms: 10,
+        }),
+        row({
+          id: 'end0',
+          ts: from + 999,
+          status: 400,
+          input_tokens: null,
+          output_tokens: 3,
+          cost_usd: null,
+          duration_ms: 30,
+        }),
+        row({
+          id: 'start1',
+          ts: from + 1000,
+          status: 500,
+          input_tokens: 4,
+          output_tokens: null,
+          cost_usd: 0.5,
+          duration_ms: null,
+        }),
+        row({
+          id: 'last',
+          ts: from + 3499,
+          status: 200,
+          input_tokens: 5,
+          output_tokens: 6,
+          cost_usd: 0.125,
+          duration_ms: 7,
+        }),
         row({ id: 'at-to', ts: from + 3500, input_tokens: 1000 }),
       ]);
       const series = await store.series(from, from + 3500, 1000);
       expect(series.buckets).toEqual([
-        { ts: from, requests: 2, errors: 1, input_tokens: 1, output_tokens: 5, cost_usd: 0.25, p50_ms: 10, p95_ms: 30 },
-        { ts: from + 1000, requests: 1, errors: 1, input_tokens: 4, output_tokens: 0, cost_usd: 0.5, p50_ms: null, p95_ms: null },
-        { ts: from + 2000, requests: 0, errors: 0, input_tokens: 0, output_tokens: 0, cost_usd: 0, p50_ms: null, p95_ms: null },
-        { ts: from + 3000, requests: 1, errors: 0, input_tokens: 5, output_tokens: 6, cost_usd: 0.125, p50_ms: 7, p95_ms: 7 },
+        {
+          ts: from,
+          requests: 2,
+          errors: 1,
+          input_tokens: 1,
+          output_tokens: 5,
+          cost_usd: 0.25,
+          p50_ms: 10,
+          p95_ms: 30,
+        },
+        {
+          ts: from + 1000,
+          requests: 1,
+          errors: 1,
+          input_tokens: 4,
+          output_tokens: 0,
+          cost_usd: 0.5,
+          p50_ms: null,
+          p95_ms: null,
+        },
+        {
+          ts: from + 2000,
+          requests: 0,
+          errors: 0,
+          input_tokens: 0,
+          output_tokens: 0,
+          cost_usd: 0,
+          p50_ms: null,
+          p95_ms: null,
+        },
+        {
+          ts: from + 3000,
+          requests: 1,
+          errors: 0,
+          input_tokens: 5,
+          output_tokens: 6,
+          cost_usd: 0.125,
+          p50_ms: 7,
+          p95_ms: 7,
+        },
       ]);
       expect(series).toMatchObject({ p50_ms: 10, p95_ms: 30, truncated: false });
       const empty = await store.series(from + 10_000, from + 12_000, 1000);
       expect(empty).toMatchObject({ p50_ms: null, p95_ms: null, truncated: false });
       expect(empty.buckets.map((bucket) => bucket.requests)).toEqual([0, 0]);
-      await expect(store.series(from + 0.5, from + 3500, 1000)).rejects.toMatchObject({ code: 'invalid_request', param: 'from' });
-      await expect(store.series(from, Number.POSITIVE_INFINITY, 1000)).rejects.toMatchObject({ code: 'invalid_request', param: 'to' });
+      await expect(store.series(from + 0.5, from + 3500, 1000)).rejects.toMatchObject({
+        code: 'invalid_request',
+        param: 'from',
+      });
+      await expect(store.series(from, Number.POSITIVE_INFINITY, 1000)).rejects.toMatchObject({
+        code: 'invalid_request',
+        param: 'to',
+      });
     });
 
     // generated in one statement, so both dialects can hold more rows than a series reads for its percentiles
-    it.runIf(name !== 'a SQLite file written from a thread')('counts, errors, tokens and cost of a series are exact past the rows its percentiles read', async () => {
-      await store.ready();
-      const log = await generateRequestRows(store.db, 100_010, 1000, 1_700_000_000_000);
-      const bucketMs = 3_600_000;
-      const series = await store.series(log.from, log.to, bucketMs);
-      const expected = Array.from({ length: Math.ceil((log.to - log.from) / bucketMs) }, (_, i) => ({ ts: log.from + i * bucketMs, requests: 0, errors: 0, input_tokens: 0, output_tokens: 0, cost_usd: 0 }));
-      // the generator's values for row n (see generate-request-rows.ts)
-      for (let n = 0; n < log.rows; n += 1) {
-        const bucket = expected[Math.floor((n * log.stepMs) / bucketMs)]!;
-        bucket.requests += 1;
-        bucket.errors += n % 50 === 0 ? 1 : 0;
-        bucket.input_tokens += 10 + (n % 1000);
-        bucket.output_tokens += 5 + (n % 500);
-        bucket.cost_usd += (n % 1000) * 0.000001;
-      }
-      expect(series.truncated).toBe(true);
-      expect(series.buckets.reduce((sum, bucket) => sum + bucket.requests, 0)).toBe(100_010);
-      expect(series.buckets.map(({ ts, requests, errors, input_tokens, output_tokens }) => ({ ts, requests, errors, input_tokens, output_tokens }))).toEqual(
-        expected.map(({ ts, requests, errors, input_tokens, output_tokens }) => ({ ts, requests, errors, input_tokens, output_tokens })),
-      );
-      series.buckets.forEach((bucket, i) => expect(bucket.cost_usd).toBeCloseTo(expected[i]!.cost_usd, 9));
-      // the percentiles come from the newest 100 000 rows: only the oldest 10 are left out
-      expect(series.buckets.every((bucket) => bucket.p50_ms !== null && bucket.p95_ms !== null)).toBe(true);
-      expect([typeof series.p50_ms, typeof series.p95_ms]).toEqual(['number', 'number']);
-    }, 60_000);
+    it.runIf(name !== 'a SQLite file written from a thread')(
+      'counts, errors, tokens and cost of a series are exact past the rows its percentiles read',
+      async () => {
+        await store.ready();
+        const log = await generateRequestRows(store.db, 100_010, 1000, 1_700_000_000_000);
+        const bucketMs = 3_600_000;
+        const series = await store.series(log.from, log.to, bucketMs);
+        const expected = Array.from({ length: Math.ceil((log.to - log.from) / bucketMs) }, (_, i) => ({
+          ts: log.from + i * bucketMs,
+          requests: 0,
+          errors: 0,
+          input_tokens: 0,
+          output_tokens: 0,
+          cost_usd: 0,
+        }));
+        // the generator's values for row n (see generate-request-rows.ts)
+        for (let n = 0; n < log.rows; n += 1) {
+          const bucket = expected[Math.floor((n * log.stepMs) / bucketMs)]!;
+          bucket.requests += 1;
+          bucket.errors += n % 50 === 0 ? 1 : 0;
+          bucket.input_tokens += 10 + (n % 1000);
+          bucket.output_tokens += 5 + (n % 500);
+          bucket.cost_usd += (n % 1000) * 0.000001;
+        }
+        expect(series.truncated).toBe(true);
+        expect(series.buckets.reduce((sum, bucket) => sum + bucket.requests, 0)).toBe(100_010);
+        expect(
+          series.buckets.map(({ ts, requests, errors, input_tokens, output_tokens }) => ({
+            ts,
+            requests,
+            errors,
+            input_tokens,
+            output_tokens,
+          })),
+        ).toEqual(
+          expected.map(({ ts, requests, errors, input_tokens, output_tokens }) => ({
+            ts,
+            requests,
+            errors,
+            input_tokens,
+            output_tokens,
+          })),
+        );
+        series.buckets.forEach((bucket, i) => expect(bucket.cost_usd).toBeCloseTo(expected[i]!.cost_usd, 9));
+        // the percentiles come from the newest 100 000 rows: only the oldest 10 are left out
+        expect(series.buckets.every((bucket) => bucket.p50_ms !== null && bucket.p95_ms !== null)).toBe(true);
+        expect([typeof series.p50_ms, typeof series.p95_ms]).toEqual(['number', 'number']);
+      },
+      60_000,
+    );
 
     it('reports traffic, error rate and latency per target, busiest first', async () => {
       await store.write([
-        row({ id: 't1', ts: 100, provider: 'openai', resolved_model: 'gpt-4o', status: 200, duration_ms: 10 }),
-        row({ id: 't2', ts: 101, provider: 'openai', resolved_model: 'gpt-4o', status: 503, duration_ms: 30 }),
-        row({ id: 't3', ts: 102, provider: 'anthropic', resolved_model: 'claude', status: 200, duration_ms: 5 }),
+        row({
+          id: 't1',
+          ts: 100,
+          provider: 'openai',
+          resolved_model: 'gpt-4o',
+          status: 200,
+          duration_ms: 10,
+        }),
+        row({
+          id: 't2',
+          ts: 101,
+          provider: 'openai',
+          resolved_model: 'gpt-4o',
+          status: 503,
+          duration_ms: 30,
+        }),
+        row({
+          id: 't3',
+          ts: 102,
+          provider: 'anthropic',
+          resolved_model: 'claude',
+          status: 200,
+          duration_ms: 5,
+        }),
       ]);
       expect(await store.traffic(0, 1000)).toEqual([
-        { target: 'openai/gpt-4o', provider: 'openai', model: 'gpt-4o', requests: 2, errors: 1, error_rate: 0.5, p50_ms: 10, p95_ms: 30 },
-        { target: 'anthropic/claude', provider: 'anthropic', model: 'claude', requests: 1, errors: 0, error_rate: 0, p50_ms: 5, p95_ms: 5 },
+        {
+          target: 'openai/gpt-4o',
+          provider: 'openai',
+          model: 'gpt-4o',
+          requests: 2,
+          errors: 1,
+          error_rate: 0.5,
+          p50_ms: 10,
+          p95_ms: 30,
+        },
+        {
+          target: 'anthropic/claude',
+          provider: 'anthropic',
+          model: 'claude',
+          requests: 1,
+          errors: 0,
+          error_rate: 0,
+          p50_ms: 5,
+          p95_ms: 5,
+        },
       ]);
     });
 
     // one dialect is enough to show the counting is the database's: 100,000 rows take seconds to write
-    it.runIf(name === 'SQLite')('counts traffic exactly past the rows a scan would read, percentiles from the latest requests', async () => {
-      // more rows than one scan reads (100,000): the counts come from the database
-      const rows = Array.from({ length: 100_010 }, (_, i) => row({ id: `bulk${i}`, ts: 5_000 + (i % 1000), provider: 'openai', resolved_model: 'gpt-4o-mini', status: i < 10 ? 500 : 200, duration_ms: 7 }));
-      for (let at = 0; at < rows.length; at += 5_000) await store.write(rows.slice(at, at + 5_000));
-      expect(await store.traffic(5_000, 6_000)).toEqual([
-        { target: 'openai/gpt-4o-mini', provider: 'openai', model: 'gpt-4o-mini', requests: 100_010, errors: 10, error_rate: 10 / 100_010, p50_ms: 7, p95_ms: 7 },
-      ]);
-    }, 120_000);
+    it.runIf(name === 'SQLite')(
+      'counts traffic exactly past the rows a scan would read, percentiles from the latest requests',
+      async () => {
+        // more rows than one scan reads (100,000): the counts come from the database
+        const rows = Array.from({ length: 100_010 }, (_, i) =>
+          row({
+            id: `bulk${i}`,
+            ts: 5_000 + (i % 1000),
+            provider: 'openai',
+            resolved_model: 'gpt-4o-mini',
+            status: i < 10 ? 500 : 200,
+            duration_ms: 7,
+          }),
+        );
+        for (let at = 0; at < rows.length; at += 5_000) await store.write(rows.slice(at, at + 5_000));
+        expect(await store.traffic(5_000, 6_000)).toEqual([
+          {
+            target: 'openai/gpt-4o-mini',
+            provider: 'openai',
+            model: 'gpt-4o-mini',
+            requests: 100_010,
+            errors: 10,
+            error_rate: 10 / 100_010,
+            p50_ms: 7,
+            p95_ms: 7,
+          },
+        ]);
+      },
+      120_000,
+    );
 
     it('builds the run span tree with costs rolled up', async () => {
       await store.write([
-        row({ id: 'root1', run_id: 'R', span_id: 'root', section: 'agent', section_path: 'agent', cost_usd: 1, duration_ms: 10 }),
-        row({ id: 'plan1', run_id: 'R', span_id: 'plan', parent_span_id: 'root', section: 'plan', section_path: 'agent/plan', cost_usd: 0.5, duration_ms: 5 }),
-        row({ id: 'plan2', run_id: 'R', span_id: 'plan', parent_span_id: 'root', section: 'plan', section_path: 'agent/plan', cost_usd: 0.25, duration_ms: 5 }),
-        row({ id: 'tool1', run_id: 'R', span_id: 'tool', parent_span_id: 'plan', section: 'tool', section_path: 'agent/plan/tool', cost_usd: 2, duration_ms: 1 }),
+        row({
+          id: 'root1',
+          run_id: 'R',
+          span_id: 'root',
+          section: 'agent',
+          section_path: 'agent',
+          cost_usd: 1,
+          duration_ms: 10,
+        }),
+        row({
+          id: 'plan1',
+          run_id: 'R',
+          span_id: 'plan',
+          parent_span_id: 'root',
+          section: 'plan',
+          section_path: 'agent/plan',
+          cost_usd: 0.5,
+          duration_ms: 5,
+        }),
+        row({
+          id: 'plan2',
+          run_id: 'R',
+          span_id: 'plan',
+          parent_span_id: 'root',
+          section: 'plan',
+          section_path: 'agent/plan',
+          cost_usd: 0.25,
+          duration_ms: 5,
+        }),
+        row({
+          id: 'tool1',
+          run_id: 'R',
+          span_id: 'tool',
+          parent_span_id: 'plan',
+          section: 'tool',
+          section_path: 'agent/plan/tool',
+          cost_usd: 2,
+          duration_ms: 1,
+        }),
         row({ id: 'other', run_id: 'S', cost_usd: 9 }),
       ]);
       const run = await store.run('R');
-      expect(run).toMatchObject({ run_id: 'R', requests: 4, cost_usd: 3.75, input_tokens: 40, output_tokens: 20 });
+      expect(run).toMatchObject({
+        run_id: 'R',
+        requests: 4,
+        cost_usd: 3.75,
+        input_tokens: 40,
+        output_tokens: 20,
+      });
       expect(run?.sections).toHaveLength(1);
       const root = run!.sections[0]!;
       expect(root).toMatchObject({ span_id: 'root', cost_usd: 1, total_cost_usd: 3.75, requests: 1 });
       const plan = root.children[0]!;
-      expect(plan).toMatchObject({ span_id: 'plan', parent_span_id: 'root', requests: 2, cost_usd: 0.75, total_cost_usd: 2.75, latency_ms: 10 });
+      expect(plan).toMatchObject({
+        span_id: 'plan',
+        parent_span_id: 'root',
+        requests: 2,
+        cost_usd: 0.75,
+        total_cost_usd: 2.75,
+        latency_ms: 10,
+      });
       expect(plan.children[0]).toMatchObject({ span_id: 'tool', total_cost_usd: 2, children: [] });
       expect(await store.run('missing')).toBeUndefined();
     });
@@ -206,7 +521,9 @@ suite('SQLite', async () => {
 suite('a SQLite file written from a thread', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'switchyard-request-log-'));
   const path = join(dir, 'requests.db');
-  const store = new SqlRequestLogStore(await openDatabase({ url: `sqlite:${path}` }), { writer: new SqliteWriteThread({ path }) });
+  const store = new SqlRequestLogStore(await openDatabase({ url: `sqlite:${path}` }), {
+    writer: new SqliteWriteThread({ path }),
+  });
   return {
     store,
     done: async () => {
@@ -273,7 +590,9 @@ describe('request log inserts', () => {
       written += size;
     }
     expect(inserts.size).toBeLessThanOrEqual(9);
-    expect(await db.query<{ n: number }>('SELECT count(*) AS n FROM switchyard_requests')).toEqual([{ n: written }]);
+    expect(await db.query<{ n: number }>('SELECT count(*) AS n FROM switchyard_requests')).toEqual([
+      { n: written },
+    ]);
     await store.close();
   });
 });
@@ -292,7 +611,11 @@ describe('request log statements for a write thread', () => {
     };
     const store = new SqlRequestLogStore(db, { writer });
     await store.write(Array.from({ length: 203 }, (_, i) => row({ id: `d${i}`, ts: i })));
-    expect(posted.map((statement) => statement.params.length)).toEqual([200 * REQUEST_LOG_COLUMNS.length, 2 * REQUEST_LOG_COLUMNS.length, REQUEST_LOG_COLUMNS.length]);
+    expect(posted.map((statement) => statement.params.length)).toEqual([
+      200 * REQUEST_LOG_COLUMNS.length,
+      2 * REQUEST_LOG_COLUMNS.length,
+      REQUEST_LOG_COLUMNS.length,
+    ]);
     // v8.serialize writes what postMessage writes: a version header, then the array's tag
     const tags = posted.map((statement) => String.fromCharCode(serialize(statement.params)[2] ?? 0));
     expect(tags).toEqual(['A', 'A', 'A']); // 'A' a dense array, 'a' a sparse one

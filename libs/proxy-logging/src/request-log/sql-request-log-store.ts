@@ -4,7 +4,16 @@ import { migrate } from '../sql/migrate';
 import type { SqlDatabase, SqlValue } from '../sql/sql-database';
 import type { SqlBatchWriter, SqlStatement } from '../sql/sqlite-write-thread';
 import { REQUEST_LOG_MIGRATIONS } from './request-log-migrations';
-import type { RequestListQuery, RunSummary, SectionNode, TargetTraffic, UsageBucket, UsageGroup, UsageGroupBy, UsageSeries } from './request-log-queries';
+import type {
+  RequestListQuery,
+  RunSummary,
+  SectionNode,
+  TargetTraffic,
+  UsageBucket,
+  UsageGroup,
+  UsageGroupBy,
+  UsageSeries,
+} from './request-log-queries';
 import { REQUEST_LOG_COLUMNS, type RequestLogRow, writeRowParams } from './request-log-row';
 import type { RequestLogStore } from './request-log-store';
 
@@ -104,7 +113,10 @@ function percentile(sorted: readonly number[], p: number): number | null {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? null;
 }
 
-type StoredRow = Omit<RequestLogRow, 'stream' | 'cache_hit'> & { stream: number | boolean; cache_hit: number | boolean };
+type StoredRow = Omit<RequestLogRow, 'stream' | 'cache_hit'> & {
+  stream: number | boolean;
+  cache_hit: number | boolean;
+};
 
 function toRow(stored: StoredRow): RequestLogRow {
   return { ...stored, stream: Boolean(stored.stream), cache_hit: Boolean(stored.cache_hit) };
@@ -117,7 +129,8 @@ function encodeCursor(row: Pick<RequestLogRow, 'ts' | 'id'>): string {
 function decodeCursor(cursor: string): [number, string] {
   try {
     const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(parsed) && typeof parsed[0] === 'number' && typeof parsed[1] === 'string') return [parsed[0], parsed[1]];
+    if (Array.isArray(parsed) && typeof parsed[0] === 'number' && typeof parsed[1] === 'string')
+      return [parsed[0], parsed[1]];
   } catch {
     // fall through
   }
@@ -170,7 +183,8 @@ export class SqlRequestLogStore implements RequestLogStore {
     let start = 0;
     for (const size of insertChunkSizes(rows.length)) {
       const params = insertParams(size);
-      for (let index = start, at = 0; index < start + size; index++, at += REQUEST_LOG_COLUMNS.length) writeRowParams(params, at, rows[index] as RequestLogRow);
+      for (let index = start, at = 0; index < start + size; index++, at += REQUEST_LOG_COLUMNS.length)
+        writeRowParams(params, at, rows[index] as RequestLogRow);
       start += size;
       statements.push({ sql: insertSql(size), params });
     }
@@ -251,13 +265,28 @@ export class SqlRequestLogStore implements RequestLogStore {
    */
   async series(from: number, to: number, bucketMs: number): Promise<UsageSeries> {
     // the bucket is integer arithmetic in SQL, and PostgreSQL refuses a fractional bigint
-    if (!Number.isSafeInteger(from)) throw new SwitchyardError('invalid_request', 'from must be an integer of epoch milliseconds.', { param: 'from' });
-    if (!Number.isSafeInteger(to)) throw new SwitchyardError('invalid_request', 'to must be an integer of epoch milliseconds.', { param: 'to' });
+    if (!Number.isSafeInteger(from))
+      throw new SwitchyardError('invalid_request', 'from must be an integer of epoch milliseconds.', {
+        param: 'from',
+      });
+    if (!Number.isSafeInteger(to))
+      throw new SwitchyardError('invalid_request', 'to must be an integer of epoch milliseconds.', {
+        param: 'to',
+      });
     if (!(to > from) || !Number.isInteger(bucketMs) || bucketMs < 1000) {
-      throw new SwitchyardError('invalid_request', 'A series needs from < to and a bucket of at least 1000 ms.', { param: 'bucket_ms' });
+      throw new SwitchyardError(
+        'invalid_request',
+        'A series needs from < to and a bucket of at least 1000 ms.',
+        { param: 'bucket_ms' },
+      );
     }
     const count = Math.ceil((to - from) / bucketMs);
-    if (count > MAX_BUCKETS) throw new SwitchyardError('invalid_request', `A series has at most ${MAX_BUCKETS} buckets; use a larger bucket_ms.`, { param: 'bucket_ms' });
+    if (count > MAX_BUCKETS)
+      throw new SwitchyardError(
+        'invalid_request',
+        `A series has at most ${MAX_BUCKETS} buckets; use a larger bucket_ms.`,
+        { param: 'bucket_ms' },
+      );
     await this.ready();
     const [sums, recent] = await Promise.all([
       // ts >= from, so integer division truncating toward zero is the floor on both dialects
@@ -300,7 +329,15 @@ export class SqlRequestLogStore implements RequestLogStore {
       };
     });
     all.sort((a, b) => a - b);
-    return { from, to, bucket_ms: bucketMs, buckets, p50_ms: percentile(all, 50), p95_ms: percentile(all, 95), truncated };
+    return {
+      from,
+      to,
+      bucket_ms: bucketMs,
+      buckets,
+      p50_ms: percentile(all, 50),
+      p95_ms: percentile(all, 95),
+      truncated,
+    };
   }
 
   /**
@@ -312,7 +349,12 @@ export class SqlRequestLogStore implements RequestLogStore {
   async traffic(from: number, to: number): Promise<TargetTraffic[]> {
     await this.ready();
     const [groups, recent] = await Promise.all([
-      this.db.query<{ provider: string | null; resolved_model: string | null; requests: number | string; errors: number | string | null }>(
+      this.db.query<{
+        provider: string | null;
+        resolved_model: string | null;
+        requests: number | string;
+        errors: number | string | null;
+      }>(
         `SELECT provider, resolved_model, COUNT(*) AS requests, SUM(CASE WHEN status >= 400 THEN 1 ELSE 0 END) AS errors
         FROM switchyard_requests WHERE ts >= ? AND ts < ? GROUP BY provider, resolved_model`,
         [from, to],
@@ -323,7 +365,8 @@ export class SqlRequestLogStore implements RequestLogStore {
         [from, to, MAX_PERCENTILE_ROWS],
       ),
     ]);
-    const targetOf = (provider: string | null, model: string | null): string => `${provider ?? '?'}/${model ?? '?'}`;
+    const targetOf = (provider: string | null, model: string | null): string =>
+      `${provider ?? '?'}/${model ?? '?'}`;
     const latencies = new Map<string, number[]>();
     for (const row of recent) {
       const target = targetOf(row.provider, row.resolved_model);
@@ -369,16 +412,24 @@ export class SqlRequestLogStore implements RequestLogStore {
    * Deletes rows older than `before` (epoch ms), at most `batchSize` per statement and
    * `maxBatches` statements; returns rows deleted.
    */
-  async deleteOlderThan(before: number, batchSize: number, maxBatches = RETENTION_MAX_BATCHES): Promise<number> {
+  async deleteOlderThan(
+    before: number,
+    batchSize: number,
+    maxBatches = RETENTION_MAX_BATCHES,
+  ): Promise<number> {
     await this.ready();
-    const sql = 'DELETE FROM switchyard_requests WHERE id IN (SELECT id FROM switchyard_requests WHERE ts < ? ORDER BY ts LIMIT ?)';
+    const sql =
+      'DELETE FROM switchyard_requests WHERE id IN (SELECT id FROM switchyard_requests WHERE ts < ? ORDER BY ts LIMIT ?)';
     // on SQLite a batch is milliseconds to tens of them of synchronous work: the write thread
     // keeps it off the event loop, as it does the inserts
     const onWriter = this.#writer?.execute?.bind(this.#writer);
     let deleted = 0;
     for (let batch = 0; batch < maxBatches; batch += 1) {
       const params = [before, batchSize];
-      const rowCount = onWriter !== undefined ? await onWriter({ sql, params }) : (await this.db.execute(sql, params)).rowCount;
+      const rowCount =
+        onWriter !== undefined
+          ? await onWriter({ sql, params })
+          : (await this.db.execute(sql, params)).rowCount;
       deleted += rowCount;
       if (rowCount < batchSize) break;
       // a turn of the event loop between batches: on a connection that answers synchronously
@@ -394,7 +445,9 @@ export class SqlRequestLogStore implements RequestLogStore {
   }
 }
 
-function totals(groups: readonly Omit<SectionNode, 'children' | 'total_cost_usd'>[]): Omit<RunSummary, 'run_id' | 'sections'> {
+function totals(
+  groups: readonly Omit<SectionNode, 'children' | 'total_cost_usd'>[],
+): Omit<RunSummary, 'run_id' | 'sections'> {
   let requests = 0;
   let cost = 0;
   let input = 0;
@@ -411,7 +464,8 @@ function totals(groups: readonly Omit<SectionNode, 'children' | 'total_cost_usd'
 function buildTree(groups: readonly Omit<SectionNode, 'children' | 'total_cost_usd'>[]): SectionNode[] {
   const nodes = groups.map((group): SectionNode => ({ ...group, total_cost_usd: 0, children: [] }));
   const bySpan = new Map<string, SectionNode>();
-  for (const node of nodes) if (node.span_id !== null && !bySpan.has(node.span_id)) bySpan.set(node.span_id, node);
+  for (const node of nodes)
+    if (node.span_id !== null && !bySpan.has(node.span_id)) bySpan.set(node.span_id, node);
   const roots: SectionNode[] = [];
   for (const node of nodes) {
     const parent = node.parent_span_id === null ? undefined : bySpan.get(node.parent_span_id);

@@ -26,15 +26,19 @@ const NAMESPACE = /^[a-z0-9][a-z0-9_.:-]{0,63}$/;
 
 function checkMigrations(namespace: string, migrations: readonly Migration[]): void {
   const problems: string[] = [];
-  if (!NAMESPACE.test(namespace)) problems.push(`namespace ${JSON.stringify(namespace)} must match ${NAMESPACE.source}`);
+  if (!NAMESPACE.test(namespace))
+    problems.push(`namespace ${JSON.stringify(namespace)} must match ${NAMESPACE.source}`);
   let previous = 0;
   for (const migration of migrations) {
     if (!Number.isSafeInteger(migration.version) || migration.version <= previous) {
-      problems.push(`migration ${JSON.stringify(migration.name)}: version ${migration.version} must be an integer greater than ${previous}`);
+      problems.push(
+        `migration ${JSON.stringify(migration.name)}: version ${migration.version} must be an integer greater than ${previous}`,
+      );
     }
     previous = Math.max(previous, migration.version);
   }
-  if (problems.length > 0) throw new SwitchyardError('invalid_options', `Invalid migrations: ${problems.join('; ')}.`);
+  if (problems.length > 0)
+    throw new SwitchyardError('invalid_options', `Invalid migrations: ${problems.join('; ')}.`);
 }
 
 /**
@@ -44,26 +48,34 @@ function checkMigrations(namespace: string, migrations: readonly Migration[]): v
  * @example
  * await migrate(db, 'keys', [{ version: 1, name: 'create keys', up: 'CREATE TABLE keys (...)' }]);
  */
-export async function migrate(db: SqlDatabase, namespace: string, migrations: readonly Migration[]): Promise<MigrateResult> {
+export async function migrate(
+  db: SqlDatabase,
+  namespace: string,
+  migrations: readonly Migration[],
+): Promise<MigrateResult> {
   checkMigrations(namespace, migrations);
   return db.transaction(async (tx) => {
-    if (tx.dialect === 'postgres') await tx.query("SELECT pg_advisory_xact_lock(hashtext('switchyard_migrations'))");
+    if (tx.dialect === 'postgres')
+      await tx.query("SELECT pg_advisory_xact_lock(hashtext('switchyard_migrations'))");
     await tx.execute(
       'CREATE TABLE IF NOT EXISTS switchyard_migrations (namespace TEXT NOT NULL, version INTEGER NOT NULL, name TEXT NOT NULL, applied_at BIGINT NOT NULL, PRIMARY KEY (namespace, version))',
     );
-    const rows = await tx.query<{ version: number }>('SELECT MAX(version) AS version FROM switchyard_migrations WHERE namespace = ?', [namespace]);
+    const rows = await tx.query<{ version: number }>(
+      'SELECT MAX(version) AS version FROM switchyard_migrations WHERE namespace = ?',
+      [namespace],
+    );
     const current = Number(rows[0]?.version ?? 0);
     const applied: number[] = [];
     for (const migration of migrations) {
       if (migration.version <= current) continue;
       if (typeof migration.up === 'function') await migration.up(tx);
-      else for (const statement of typeof migration.up === 'string' ? [migration.up] : migration.up) await tx.execute(statement);
-      await tx.execute('INSERT INTO switchyard_migrations (namespace, version, name, applied_at) VALUES (?, ?, ?, ?)', [
-        namespace,
-        migration.version,
-        migration.name,
-        Date.now(),
-      ]);
+      else
+        for (const statement of typeof migration.up === 'string' ? [migration.up] : migration.up)
+          await tx.execute(statement);
+      await tx.execute(
+        'INSERT INTO switchyard_migrations (namespace, version, name, applied_at) VALUES (?, ?, ?, ?)',
+        [namespace, migration.version, migration.name, Date.now()],
+      );
       applied.push(migration.version);
     }
     return { applied, version: applied.at(-1) ?? current };

@@ -53,11 +53,15 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<SqlDat
   if (problem !== undefined) throw new SwitchyardError('invalid_options', problem);
   if (url.startsWith('sqlite:')) {
     const path = url.slice('sqlite:'.length);
-    return openSqliteDatabase({ path, ...(options.timeoutMs === undefined ? {} : { busyTimeoutMs: options.timeoutMs }) });
+    return openSqliteDatabase({
+      path,
+      ...(options.timeoutMs === undefined ? {} : { busyTimeoutMs: options.timeoutMs }),
+    });
   }
   // a postgres:// or postgresql:// URL: databaseUrlProblem refused every other
   const problems = schemaProblems(PostgresTimeoutsSchema, options);
-  if (problems.length > 0) throw new SwitchyardError('invalid_options', `Invalid database options:\n${problems.join('\n')}`);
+  if (problems.length > 0)
+    throw new SwitchyardError('invalid_options', `Invalid database options:\n${problems.join('\n')}`);
   return openPostgresDatabase({
     url,
     ...(options.schema === undefined ? {} : { schema: options.schema }),
@@ -75,6 +79,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<SqlDat
  */
 export function databaseUrlProblem(url: string): string | undefined {
   if (url === 'sqlite:') return 'A sqlite: URL needs a path, e.g. sqlite:./switchyard.db or sqlite::memory:.';
-  if (url.startsWith('sqlite:') || url.startsWith('postgres://') || url.startsWith('postgresql://')) return undefined;
+  if (url.startsWith('sqlite:') || url.startsWith('postgres://') || url.startsWith('postgresql://'))
+    return undefined;
   return 'Unsupported database URL: use sqlite:<path>, sqlite::memory: or postgres://...';
 }

@@ -57,13 +57,20 @@ function values(params: readonly SqlValue[] | undefined): unknown[] {
  */
 export async function openPostgresDatabase(options: PostgresDatabaseOptions): Promise<SqlDatabase> {
   if (options.schema !== undefined && !IDENTIFIER.test(options.schema)) {
-    throw new SwitchyardError('invalid_options', `Invalid PostgreSQL schema name ${JSON.stringify(options.schema)}.`);
+    throw new SwitchyardError(
+      'invalid_options',
+      `Invalid PostgreSQL schema name ${JSON.stringify(options.schema)}.`,
+    );
   }
   let pg: PgModule;
   try {
     pg = (await import('pg')).default;
   } catch (cause) {
-    throw new SwitchyardError('invalid_options', 'A postgres: database needs the optional peer dependency pg (npm install pg@8).', { cause });
+    throw new SwitchyardError(
+      'invalid_options',
+      'A postgres: database needs the optional peer dependency pg (npm install pg@8).',
+      { cause },
+    );
   }
   const builtins = pg.types;
   const statementTimeoutMs = options.statementTimeoutMs ?? POSTGRES_DATABASE_DEFAULTS.statementTimeoutMs;
@@ -77,14 +84,18 @@ export async function openPostgresDatabase(options: PostgresDatabaseOptions): Pr
     // shutdown would wait forever. pg's query_timeout fails the query on the client; the pool
     // then discards that connection (see PostgresDatabase.transaction)
     // a second past the longest statement timeout (2147483647) would not fit a timer: it would fire at once
-    query_timeout: options.queryTimeoutMs ?? Math.min(statementTimeoutMs + POSTGRES_DATABASE_DEFAULTS.queryTimeoutMarginMs, MAX_TIMER_MS),
+    query_timeout:
+      options.queryTimeoutMs ??
+      Math.min(statementTimeoutMs + POSTGRES_DATABASE_DEFAULTS.queryTimeoutMarginMs, MAX_TIMER_MS),
     keepAlive: true,
     keepAliveInitialDelayMillis: POSTGRES_DATABASE_DEFAULTS.keepAliveInitialDelayMs,
     // bigint counts and numeric sums come back as numbers, as on SQLite
     types: {
       getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
         if (oid === INT8_OID || oid === NUMERIC_OID) return (text: string) => Number(text);
-        const parser = (format === 'binary' ? builtins.getTypeParser(oid, 'binary') : builtins.getTypeParser(oid, 'text')) as TextParser;
+        const parser = (
+          format === 'binary' ? builtins.getTypeParser(oid, 'binary') : builtins.getTypeParser(oid, 'text')
+        ) as TextParser;
         return parser;
       }) as typeof builtins.getTypeParser,
     },
@@ -215,12 +226,20 @@ async function rollback(client: PoolClient): Promise<boolean> {
   }
 }
 
-async function runQuery<T>(target: Queryable, sql: string, params: readonly SqlValue[] | undefined): Promise<T[]> {
+async function runQuery<T>(
+  target: Queryable,
+  sql: string,
+  params: readonly SqlValue[] | undefined,
+): Promise<T[]> {
   const result = await target.query(rewritePlaceholders(sql), values(params));
   return (result.rows ?? []) as T[];
 }
 
-async function runExecute(target: Queryable, sql: string, params: readonly SqlValue[] | undefined): Promise<SqlExecuteResult> {
+async function runExecute(
+  target: Queryable,
+  sql: string,
+  params: readonly SqlValue[] | undefined,
+): Promise<SqlExecuteResult> {
   const result = await target.query(rewritePlaceholders(sql), values(params));
   return { rowCount: result.rowCount ?? 0 };
 }

@@ -9,11 +9,19 @@ import type { SqlDatabase } from './sql-database';
 const pgUp = await requireService('PostgreSQL', TEST_DATABASE_URL);
 
 const MIGRATIONS: Migration[] = [
-  { version: 1, name: 'items', up: 'CREATE TABLE items (id TEXT PRIMARY KEY, n BIGINT NOT NULL, price NUMERIC(12, 6), flag BOOLEAN)' },
+  {
+    version: 1,
+    name: 'items',
+    up: 'CREATE TABLE items (id TEXT PRIMARY KEY, n BIGINT NOT NULL, price NUMERIC(12, 6), flag BOOLEAN)',
+  },
   { version: 2, name: 'items index', up: ['CREATE INDEX items_n ON items (n)'] },
 ];
 
-function suite(name: string, open: () => Promise<{ db: SqlDatabase; done: () => Promise<void> }>, skip = false): void {
+function suite(
+  name: string,
+  open: () => Promise<{ db: SqlDatabase; done: () => Promise<void> }>,
+  skip = false,
+): void {
   describe.skipIf(skip)(`SqlDatabase on ${name}`, () => {
     let db: SqlDatabase;
     let done: () => Promise<void>;
@@ -24,14 +32,22 @@ function suite(name: string, open: () => Promise<{ db: SqlDatabase; done: () => 
     afterEach(async () => done());
 
     it('runs parameterised statements with ? placeholders and returns numbers for bigint and numeric', async () => {
-      const inserted = await db.execute('INSERT INTO items (id, n, price, flag) VALUES (?, ?, ?, ?), (?, ?, ?, ?)', ['a', 1, 0.25, true, 'b', 2, null, false]);
+      const inserted = await db.execute(
+        'INSERT INTO items (id, n, price, flag) VALUES (?, ?, ?, ?), (?, ?, ?, ?)',
+        ['a', 1, 0.25, true, 'b', 2, null, false],
+      );
       expect(inserted.rowCount).toBe(2);
-      const rows = await db.query<{ id: string; n: number; price: number | null }>('SELECT id, n, price FROM items WHERE n >= ? ORDER BY id', [1]);
+      const rows = await db.query<{ id: string; n: number; price: number | null }>(
+        'SELECT id, n, price FROM items WHERE n >= ? ORDER BY id',
+        [1],
+      );
       expect(rows).toEqual([
         { id: 'a', n: 1, price: 0.25 },
         { id: 'b', n: 2, price: null },
       ]);
-      const [count] = await db.query<{ c: number; s: number }>('SELECT COUNT(*) AS c, SUM(n) AS s FROM items');
+      const [count] = await db.query<{ c: number; s: number }>(
+        'SELECT COUNT(*) AS c, SUM(n) AS s FROM items',
+      );
       expect(count).toEqual({ c: 2, s: 3 });
       expect(db.dialect).toBe(name === 'SQLite' ? 'sqlite' : 'postgres');
     });
@@ -71,11 +87,22 @@ function suite(name: string, open: () => Promise<{ db: SqlDatabase; done: () => 
     it('applies each migration once and records versions per namespace', async () => {
       const again = await migrate(db, 'test', MIGRATIONS);
       expect(again).toEqual({ applied: [], version: 2 });
-      const more = await migrate(db, 'test', [...MIGRATIONS, { version: 3, name: 'col', up: async (tx) => void (await tx.execute('ALTER TABLE items ADD COLUMN note TEXT')) }]);
+      const more = await migrate(db, 'test', [
+        ...MIGRATIONS,
+        {
+          version: 3,
+          name: 'col',
+          up: async (tx) => void (await tx.execute('ALTER TABLE items ADD COLUMN note TEXT')),
+        },
+      ]);
       expect(more).toEqual({ applied: [3], version: 3 });
-      const other = await migrate(db, 'other', [{ version: 1, name: 'other', up: 'CREATE TABLE other_t (id TEXT)' }]);
+      const other = await migrate(db, 'other', [
+        { version: 1, name: 'other', up: 'CREATE TABLE other_t (id TEXT)' },
+      ]);
       expect(other.applied).toEqual([1]);
-      const recorded = await db.query<{ namespace: string; version: number }>('SELECT namespace, version FROM switchyard_migrations ORDER BY namespace, version');
+      const recorded = await db.query<{ namespace: string; version: number }>(
+        'SELECT namespace, version FROM switchyard_migrations ORDER BY namespace, version',
+      );
       expect(recorded).toEqual([
         { namespace: 'other', version: 1 },
         { namespace: 'test', version: 1 },
@@ -91,8 +118,12 @@ function suite(name: string, open: () => Promise<{ db: SqlDatabase; done: () => 
           { version: 2, name: 'bad', up: 'CREATE TABLE broken_a (id TEXT)' },
         ]),
       ).rejects.toThrow();
-      expect(await db.query("SELECT version FROM switchyard_migrations WHERE namespace = 'broken'")).toEqual([]);
-      await expect(migrate(db, 'broken', [{ version: 1, name: 'ok', up: 'CREATE TABLE broken_a (id TEXT)' }])).resolves.toEqual({ applied: [1], version: 1 });
+      expect(await db.query("SELECT version FROM switchyard_migrations WHERE namespace = 'broken'")).toEqual(
+        [],
+      );
+      await expect(
+        migrate(db, 'broken', [{ version: 1, name: 'ok', up: 'CREATE TABLE broken_a (id TEXT)' }]),
+      ).resolves.toEqual({ applied: [1], version: 1 });
     });
 
     it('refuses out-of-order migration versions', async () => {
@@ -147,20 +178,30 @@ describe('openDatabase', () => {
 
   it('refuses a PostgreSQL timeout above MAX_TIMER_MS (pg would fire its timer after 1 ms), saying why, before loading pg', async () => {
     const tooLong = 3_000_000_000;
-    const error = await openDatabase({ url: 'postgres://postgres@127.0.0.1:1/none', connectTimeoutMs: tooLong, timeoutMs: tooLong, queryTimeoutMs: tooLong }).catch((caught: unknown) => caught);
+    const error = await openDatabase({
+      url: 'postgres://postgres@127.0.0.1:1/none',
+      connectTimeoutMs: tooLong,
+      timeoutMs: tooLong,
+      queryTimeoutMs: tooLong,
+    }).catch((caught: unknown) => caught);
     expect(error).toMatchObject({ code: 'invalid_options' });
     const why = `${tooLong} ms is above 2147483647 ms (about 24.8 days), the longest a Node.js timer waits: a longer delay would fire after 1 ms`;
-    expect((error as Error).message).toBe(`Invalid database options:\n/connectTimeoutMs: ${why}\n/timeoutMs: ${why}\n/queryTimeoutMs: ${why}`);
+    expect((error as Error).message).toBe(
+      `Invalid database options:\n/connectTimeoutMs: ${why}\n/timeoutMs: ${why}\n/queryTimeoutMs: ${why}`,
+    );
   });
 
-  it.skipIf(!pgUp)('keeps the default query timeout within a timer for the longest statement timeout (a second past it fired at once: every query a "Query read timeout")', async () => {
-    const db = await openDatabase({ url: TEST_DATABASE_URL, poolSize: 1, timeoutMs: 2_147_483_647 });
-    try {
-      expect(await db.query('SELECT 1 AS one FROM pg_sleep(0.2)')).toEqual([{ one: 1 }]);
-    } finally {
-      await db.close();
-    }
-  });
+  it.skipIf(!pgUp)(
+    'keeps the default query timeout within a timer for the longest statement timeout (a second past it fired at once: every query a "Query read timeout")',
+    async () => {
+      const db = await openDatabase({ url: TEST_DATABASE_URL, poolSize: 1, timeoutMs: 2_147_483_647 });
+      try {
+        expect(await db.query('SELECT 1 AS one FROM pg_sleep(0.2)')).toEqual([{ one: 1 }]);
+      } finally {
+        await db.close();
+      }
+    },
+  );
 
   it('does not connect to PostgreSQL until first use, and fails calls while it is down', async () => {
     const db = await openDatabase({ url: 'postgres://postgres@127.0.0.1:1/none', connectTimeoutMs: 500 });
@@ -171,6 +212,8 @@ describe('openDatabase', () => {
 
 describe('rewritePlaceholders', () => {
   it('numbers placeholders outside quotes and comments', () => {
-    expect(rewritePlaceholders(`SELECT '?', "a?b", ? -- ?\n, ? /* ? */ , 'it''s ?', ?`)).toBe(`SELECT '?', "a?b", $1 -- ?\n, $2 /* ? */ , 'it''s ?', $3`);
+    expect(rewritePlaceholders(`SELECT '?', "a?b", ? -- ?\n, ? /* ? */ , 'it''s ?', ?`)).toBe(
+      `SELECT '?', "a?b", $1 -- ?\n, $2 /* ? */ , 'it''s ?', $3`,
+    );
   });
 });

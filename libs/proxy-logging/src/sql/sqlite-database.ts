@@ -31,7 +31,11 @@ export async function openSqliteDatabase(options: SqliteDatabaseOptions): Promis
   try {
     Database = (await import('better-sqlite3')).default;
   } catch (cause) {
-    throw new SwitchyardError('invalid_options', 'A sqlite: database needs the optional peer dependency better-sqlite3 (npm install better-sqlite3@12).', { cause });
+    throw new SwitchyardError(
+      'invalid_options',
+      'A sqlite: database needs the optional peer dependency better-sqlite3 (npm install better-sqlite3@12).',
+      { cause },
+    );
   }
   const db = new Database(options.path, { timeout: options.busyTimeoutMs ?? 5000 });
   if (options.path !== ':memory:') db.pragma('journal_mode = WAL');

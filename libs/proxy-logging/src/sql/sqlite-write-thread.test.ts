@@ -51,11 +51,15 @@ describe('SqliteWriteThread', () => {
   it('execute() runs one statement on the thread and resolves with the rows it changed', async () => {
     const thread = new SqliteWriteThread({ path });
     try {
-      await thread.transaction([{ sql: 'INSERT INTO items (id, n) VALUES (?, ?), (?, ?), (?, ?)', params: ['a', 1, 'b', 2, 'c', 3] }]);
+      await thread.transaction([
+        { sql: 'INSERT INTO items (id, n) VALUES (?, ?), (?, ?), (?, ?)', params: ['a', 1, 'b', 2, 'c', 3] },
+      ]);
       expect(await thread.execute({ sql: 'DELETE FROM items WHERE n < ?', params: [3] })).toBe(2);
       expect(await thread.execute({ sql: 'DELETE FROM items WHERE n < ?', params: [3] })).toBe(0);
       expect(await db.query('SELECT id FROM items')).toEqual([{ id: 'c' }]);
-      await expect(thread.execute({ sql: 'DELETE FROM nowhere', params: [] })).rejects.toThrow(/no such table/);
+      await expect(thread.execute({ sql: 'DELETE FROM nowhere', params: [] })).rejects.toThrow(
+        /no such table/,
+      );
     } finally {
       await thread.close();
     }
@@ -63,27 +67,49 @@ describe('SqliteWriteThread', () => {
 
   it('close() lets the transactions already asked for commit, then refuses new ones', async () => {
     const thread = new SqliteWriteThread({ path });
-    const pending = thread.transaction([{ sql: 'INSERT INTO items (id, n) VALUES (?, ?)', params: ['late', 9] }]);
+    const pending = thread.transaction([
+      { sql: 'INSERT INTO items (id, n) VALUES (?, ?)', params: ['late', 9] },
+    ]);
     await thread.close();
     await pending;
     expect(await db.query('SELECT id, n FROM items')).toEqual([{ id: 'late', n: 9 }]);
-    await expect(thread.transaction([{ sql: 'INSERT INTO items (id, n) VALUES (?, ?)', params: ['x', 1] }])).rejects.toThrow(/closed/);
+    await expect(
+      thread.transaction([{ sql: 'INSERT INTO items (id, n) VALUES (?, ?)', params: ['x', 1] }]),
+    ).rejects.toThrow(/closed/);
   });
 
   /** One multi-row INSERT of items `${prefix}0`.. with n = index, and a NULL n at `nullAt`. */
-  function bigInsert(prefix: string, rows: number, nullAt?: number): { sql: string; params: (string | number | null)[] } {
+  function bigInsert(
+    prefix: string,
+    rows: number,
+    nullAt?: number,
+  ): { sql: string; params: (string | number | null)[] } {
     const params: (string | number | null)[] = [];
-    for (let index = 0; index < rows; index++) params.push(`${prefix}${index}`, index === nullAt ? null : index);
-    return { sql: `INSERT INTO items (id, n) VALUES ${Array.from({ length: rows }, () => '(?, ?)').join(', ')}`, params };
+    for (let index = 0; index < rows; index++)
+      params.push(`${prefix}${index}`, index === nullAt ? null : index);
+    return {
+      sql: `INSERT INTO items (id, n) VALUES ${Array.from({ length: rows }, () => '(?, ?)').join(', ')}`,
+      params,
+    };
   }
 
   it('hands a large transaction over in parts with the event loop running between them, and commits it whole', async () => {
     // what each message to the thread carries, in values, with the event loop's turns between
     const posted: Array<number | 'tick'> = [];
     const realPost = Worker.prototype.postMessage;
-    const post = vi.spyOn(Worker.prototype, 'postMessage').mockImplementation(function (this: Worker, message: unknown) {
-      const { statements, part } = message as { statements?: Array<{ params: unknown[] }>; part?: { params: unknown[] } };
-      posted.push((part === undefined ? [] : [part]).concat(statements ?? []).reduce((sum, { params }) => sum + params.length, 0));
+    const post = vi.spyOn(Worker.prototype, 'postMessage').mockImplementation(function (
+      this: Worker,
+      message: unknown,
+    ) {
+      const { statements, part } = message as {
+        statements?: Array<{ params: unknown[] }>;
+        part?: { params: unknown[] };
+      };
+      posted.push(
+        (part === undefined ? [] : [part])
+          .concat(statements ?? [])
+          .reduce((sum, { params }) => sum + params.length, 0),
+      );
       realPost.call(this, message);
     });
     const thread = new SqliteWriteThread({ path });
@@ -112,12 +138,16 @@ describe('SqliteWriteThread', () => {
       post.mockRestore();
       await thread.close();
     }
-    expect(await db.query('SELECT COUNT(*) AS rows, SUM(n) AS total FROM items')).toEqual([{ rows: 3200, total: (2999 * 3000) / 2 + (199 * 200) / 2 }]);
+    expect(await db.query('SELECT COUNT(*) AS rows, SUM(n) AS total FROM items')).toEqual([
+      { rows: 3200, total: (2999 * 3000) / 2 + (199 * 200) / 2 },
+    ]);
   });
 
   it('rolls back a transaction handed over in parts whole when its last part is refused, and close() lets one being handed over commit', async () => {
     const thread = new SqliteWriteThread({ path });
-    await expect(thread.transaction([bigInsert('a', 3000, 2999)])).rejects.toMatchObject({ code: 'SQLITE_CONSTRAINT_NOTNULL' });
+    await expect(thread.transaction([bigInsert('a', 3000, 2999)])).rejects.toMatchObject({
+      code: 'SQLITE_CONSTRAINT_NOTNULL',
+    });
     expect(await db.query('SELECT COUNT(*) AS rows FROM items')).toEqual([{ rows: 0 }]);
     const pending = thread.transaction([bigInsert('c', 3000)]);
     await thread.close();
@@ -159,10 +189,16 @@ describe('SqliteWriteThread', () => {
     // ~3 KiB bodies: each batch of 100 rows is ~80 pages, 40 batches are ~3,300 pages of data
     const body = 'x'.repeat(3000);
     for (let batch = 0; batch < 40; batch += 1) {
-      await store.write(Array.from({ length: 100 }, (_, i) => row({ id: `b${batch}-${i}`, ts: batch, request_body: body })));
+      await store.write(
+        Array.from({ length: 100 }, (_, i) => row({ id: `b${batch}-${i}`, ts: batch, request_body: body })),
+      );
     }
-    const [{ page_size: pageSize }] = (await db.query<{ page_size: number }>('PRAGMA page_size')) as [{ page_size: number }];
-    const [{ page_count: pageCount }] = (await db.query<{ page_count: number }>('PRAGMA page_count')) as [{ page_count: number }];
+    const [{ page_size: pageSize }] = (await db.query<{ page_size: number }>('PRAGMA page_size')) as [
+      { page_size: number },
+    ];
+    const [{ page_count: pageCount }] = (await db.query<{ page_count: number }>('PRAGMA page_count')) as [
+      { page_count: number },
+    ];
     // every page went through the WAL; without checkpoints it would hold them all, with
     // SQLite's automatic checkpoint at 1000 pages it restarts and holds about that many
     expect(pageCount).toBeGreaterThan(3000);
@@ -188,7 +224,8 @@ describe('SqliteWriteThread', () => {
   });
 
   it('refuses a nice that is not an integer from 0 to 19', () => {
-    for (const nice of [-1, 2.5, 20, Number.NaN]) expect(() => new SqliteWriteThread({ path, nice })).toThrow(/nice must be an integer from 0 to 19/);
+    for (const nice of [-1, 2.5, 20, Number.NaN])
+      expect(() => new SqliteWriteThread({ path, nice })).toThrow(/nice must be an integer from 0 to 19/);
   });
 
   onLinux('runs at a lower priority than the event loop (nice 10 by default; 0 leaves it)', async () => {

@@ -180,11 +180,19 @@ export class SqliteWriteThread implements SqlBatchWriter {
     this.#busyTimeoutMs = options.busyTimeoutMs ?? 5000;
     this.#idleExitMs = options.idleExitMs ?? 30_000;
     if (this.#idleExitMs > MAX_TIMER_MS) {
-      throw new SwitchyardError('invalid_options', `SqliteWriteThread: idleExitMs: ${timerDelayProblem(this.#idleExitMs)}.`, { param: 'idleExitMs' });
+      throw new SwitchyardError(
+        'invalid_options',
+        `SqliteWriteThread: idleExitMs: ${timerDelayProblem(this.#idleExitMs)}.`,
+        { param: 'idleExitMs' },
+      );
     }
     const nice = options.nice ?? 10;
     if (!Number.isInteger(nice) || nice < 0 || nice > 19) {
-      throw new SwitchyardError('invalid_options', `SqliteWriteThread: nice must be an integer from 0 to 19 (got ${String(nice)}).`, { param: 'nice' });
+      throw new SwitchyardError(
+        'invalid_options',
+        `SqliteWriteThread: nice must be an integer from 0 to 19 (got ${String(nice)}).`,
+        { param: 'nice' },
+      );
     }
     this.#nice = nice;
   }
@@ -192,7 +200,12 @@ export class SqliteWriteThread implements SqlBatchWriter {
   #start(): Worker {
     const worker = new Worker(THREAD_SOURCE, {
       eval: true,
-      workerData: { driver: createRequire(import.meta.url).resolve('better-sqlite3'), path: this.#path, busyTimeoutMs: this.#busyTimeoutMs, nice: this.#nice },
+      workerData: {
+        driver: createRequire(import.meta.url).resolve('better-sqlite3'),
+        path: this.#path,
+        busyTimeoutMs: this.#busyTimeoutMs,
+        nice: this.#nice,
+      },
     });
     worker.on('message', (message: { id: number; changes?: number; error?: ThreadError }) => {
       const pending = this.#pending.get(message.id);
@@ -292,7 +305,13 @@ export class SqliteWriteThread implements SqlBatchWriter {
           // would reach no one
           if (this.#worker !== worker) return;
         }
-        worker.postMessage({ id, part: from === 0 ? { sql, params: params.slice(0, PART_VALUES) } : { params: params.slice(from, from + PART_VALUES) } });
+        worker.postMessage({
+          id,
+          part:
+            from === 0
+              ? { sql, params: params.slice(0, PART_VALUES) }
+              : { params: params.slice(from, from + PART_VALUES) },
+        });
         parts += 1;
       }
     }

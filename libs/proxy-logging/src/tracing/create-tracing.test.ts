@@ -1,7 +1,18 @@
 import { context as otelContext, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { createGateway, createRequestContext, SwitchyardError, type Gateway, type GatewayPlugin } from '@switchyard/proxy-core';
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+  type ReadableSpan,
+} from '@opentelemetry/sdk-trace-base';
+import {
+  createGateway,
+  createRequestContext,
+  SwitchyardError,
+  type Gateway,
+  type GatewayPlugin,
+} from '@switchyard/proxy-core';
 import { createMockUpstream, type MockUpstream } from '@switchyard/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { markUnlogged } from '../request-log/unlogged-request';
@@ -52,7 +63,10 @@ describe('createTracing', () => {
 
   it('records a request span and a client attempt span with the GenAI attributes, continuing the client trace', async () => {
     const context = createRequestContext({ upstreamHeaders: { traceparent: CLIENT_PARENT } });
-    const reply = await gateway.chat({ model: 'gpt', messages, max_tokens: 50, temperature: 0.2 }, { context });
+    const reply = await gateway.chat(
+      { model: 'gpt', messages, max_tokens: 50, temperature: 0.2 },
+      { context },
+    );
     const spans = exporter.getFinishedSpans();
     expect(spans).toHaveLength(2);
     const [request] = byKind(spans, SpanKind.SERVER);
@@ -95,7 +109,9 @@ describe('createTracing', () => {
       'server.port': Number(new URL(upstream.url).port),
     });
     // the upstream saw the attempt span as its parent, in the client's trace
-    expect(upstream.requests.at(-1)?.headers['traceparent']).toBe(`00-${CLIENT_TRACE_ID}-${attempt.spanContext().spanId}-01`);
+    expect(upstream.requests.at(-1)?.headers['traceparent']).toBe(
+      `00-${CLIENT_TRACE_ID}-${attempt.spanContext().spanId}-01`,
+    );
   });
 
   it('marks failed attempts and a failed request as errors with error.type, each retry its own traceparent', async () => {
@@ -115,13 +131,18 @@ describe('createTracing', () => {
     expect(request?.attributes['error.type']).toBe('upstream_error');
     // a new trace (the client sent none), one parent per attempt
     const sent = upstream.requests.map((recorded) => recorded.headers['traceparent']);
-    expect(sent).toEqual(attempts.map((attempt) => `00-${attempt.spanContext().traceId}-${attempt.spanContext().spanId}-01`));
+    expect(sent).toEqual(
+      attempts.map((attempt) => `00-${attempt.spanContext().traceId}-${attempt.spanContext().spanId}-01`),
+    );
     expect(new Set(sent).size).toBe(3);
   });
 
   it('ends a streamed attempt with the stream, with time to first chunk, finish reasons and usage', async () => {
     const context = createRequestContext();
-    const stream = await gateway.stream({ model: 'gpt', messages, stream_options: { include_usage: true } }, { context });
+    const stream = await gateway.stream(
+      { model: 'gpt', messages, stream_options: { include_usage: true } },
+      { context },
+    );
     let id = '';
     for await (const chunk of stream) id = chunk.id;
     const [request] = byKind(exporter.getFinishedSpans(), SpanKind.SERVER);
@@ -143,7 +164,10 @@ describe('createTracing', () => {
     const [request] = byKind(exporter.getFinishedSpans(), SpanKind.SERVER);
     const [attempt] = byKind(exporter.getFinishedSpans(), SpanKind.CLIENT);
     expect(request?.name).toBe('embeddings demo');
-    expect(attempt?.attributes).toMatchObject({ 'gen_ai.operation.name': 'embeddings', 'gen_ai.provider.name': 'mock' });
+    expect(attempt?.attributes).toMatchObject({
+      'gen_ai.operation.name': 'embeddings',
+      'gen_ai.provider.name': 'mock',
+    });
     // the in-process mock calls no host
     expect(attempt?.attributes).not.toHaveProperty('server.address');
     expect(request?.attributes['gen_ai.usage.input_tokens']).toBeGreaterThan(0);
@@ -180,8 +204,15 @@ describe('createTracing', () => {
         },
       },
     });
-    const later: GatewayPlugin = { name: 'later', apply: (hooks) => hooks.onRequestEnd.tap('later', (context) => ended.push(context.requestId)) };
-    const local = createGateway({ providers: [{ name: 'mock', type: 'mock' }], models: [{ name: 'demo', targets: [{ provider: 'mock', model: 'echo' }] }], plugins: [broken.plugin, later] });
+    const later: GatewayPlugin = {
+      name: 'later',
+      apply: (hooks) => hooks.onRequestEnd.tap('later', (context) => ended.push(context.requestId)),
+    };
+    const local = createGateway({
+      providers: [{ name: 'mock', type: 'mock' }],
+      models: [{ name: 'demo', targets: [{ provider: 'mock', model: 'echo' }] }],
+      plugins: [broken.plugin, later],
+    });
     const context = createRequestContext();
     await local.chat({ model: 'demo', messages }, { context });
     const stream = await local.stream({ model: 'demo', messages });
@@ -207,21 +238,49 @@ describe('createTracing', () => {
   });
 
   it('starts no span for a reported request marked unlogged, and still ends one that had started', () => {
-    const refused = { ...createRequestContext({ requestId: 'refused', endpoint: 'chat', upstreamHeaders: { traceparent: CLIENT_PARENT } }), error: new SwitchyardError('authentication_error', 'bad key') };
+    const refused = {
+      ...createRequestContext({
+        requestId: 'refused',
+        endpoint: 'chat',
+        upstreamHeaders: { traceparent: CLIENT_PARENT },
+      }),
+      error: new SwitchyardError('authentication_error', 'bad key'),
+    };
     markUnlogged(refused, 'invalid_key');
     gateway.report(refused);
     expect(exporter.getFinishedSpans()).toHaveLength(0);
 
-    const logged = { ...createRequestContext({ requestId: 'logged', endpoint: 'chat' }), error: new SwitchyardError('authentication_error', 'bad key') };
+    const logged = {
+      ...createRequestContext({ requestId: 'logged', endpoint: 'chat' }),
+      error: new SwitchyardError('authentication_error', 'bad key'),
+    };
     gateway.report(logged);
-    expect(exporter.getFinishedSpans().map((span) => span.attributes['switchyard.request_id'])).toEqual(['logged']);
+    expect(exporter.getFinishedSpans().map((span) => span.attributes['switchyard.request_id'])).toEqual([
+      'logged',
+    ]);
   });
 
   it('never puts the provider key or the prompt in a span', async () => {
     await gateway.chat({ model: 'gpt', messages: [{ role: 'user', content: 'secret prompt text' }] });
-    upstream.fault({ kind: 'status', status: 401, body: { error: { message: `Incorrect API key provided: ${PROVIDER_KEY}`, type: 'invalid_request_error' } }, times: 1 });
+    upstream.fault({
+      kind: 'status',
+      status: 401,
+      body: {
+        error: { message: `Incorrect API key provided: ${PROVIDER_KEY}`, type: 'invalid_request_error' },
+      },
+      times: 1,
+    });
     await expect(gateway.chat({ model: 'gpt', messages })).rejects.toBeInstanceOf(SwitchyardError);
-    const text = JSON.stringify(exporter.getFinishedSpans().map((span) => ({ name: span.name, attributes: span.attributes, events: span.events, status: span.status })));
+    const text = JSON.stringify(
+      exporter
+        .getFinishedSpans()
+        .map((span) => ({
+          name: span.name,
+          attributes: span.attributes,
+          events: span.events,
+          status: span.status,
+        })),
+    );
     expect(text).not.toContain(PROVIDER_KEY);
     expect(text).not.toContain('secret prompt text');
   });

@@ -1,5 +1,14 @@
 import { performance } from 'node:perf_hooks';
-import { context as otelContext, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span, type Tracer } from '@opentelemetry/api';
+import {
+  context as otelContext,
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Context,
+  type Span,
+  type Tracer,
+} from '@opentelemetry/api';
 import {
   silentLogger,
   type AttemptPlan,
@@ -82,7 +91,11 @@ function setResponse(span: Span, state: TraceState, context: RequestContext): vo
   const model = state.responseModel ?? context.upstreamModel;
   if (model !== undefined) span.setAttribute(GENAI.responseModel, model);
   if (state.responseId !== undefined) span.setAttribute(GENAI.responseId, state.responseId);
-  if (state.finishReasons !== undefined) span.setAttribute(GENAI.responseFinishReasons, state.finishReasons.filter((reason) => reason !== undefined));
+  if (state.finishReasons !== undefined)
+    span.setAttribute(
+      GENAI.responseFinishReasons,
+      state.finishReasons.filter((reason) => reason !== undefined),
+    );
   setUsage(span, context.usage);
 }
 
@@ -95,13 +108,17 @@ function setFailure(span: Span, code: string): void {
 function setRequestParams(span: Span, request: ChatCompletionRequest): void {
   const maxTokens = request.max_completion_tokens ?? request.max_tokens;
   if (typeof maxTokens === 'number') span.setAttribute(GENAI.requestMaxTokens, maxTokens);
-  if (typeof request.temperature === 'number') span.setAttribute(GENAI.requestTemperature, request.temperature);
+  if (typeof request.temperature === 'number')
+    span.setAttribute(GENAI.requestTemperature, request.temperature);
   if (typeof request.top_p === 'number') span.setAttribute(GENAI.requestTopP, request.top_p);
 }
 
 function setServer(span: Span, target: URL): void {
   // an IPv6 address without its URL brackets, as upstreamServerOf() gives it for attempts
-  span.setAttribute(GENAI.serverAddress, target.hostname.startsWith('[') ? target.hostname.slice(1, -1) : target.hostname);
+  span.setAttribute(
+    GENAI.serverAddress,
+    target.hostname.startsWith('[') ? target.hostname.slice(1, -1) : target.hostname,
+  );
   const port = target.port === '' ? (target.protocol === 'http:' ? 80 : 443) : Number(target.port);
   span.setAttribute(GENAI.serverPort, port);
 }
@@ -141,11 +158,18 @@ export function createTracing(options: TracingOptions = {}): SwitchyardTracing {
     if (trace.getSpan(active) === undefined) {
       // no local parent: continue the client's trace when it sent a valid traceparent
       kind = SpanKind.SERVER;
-      const remote = spanContextFromTraceparent(context.upstreamHeaders['traceparent'], context.upstreamHeaders['tracestate']);
+      const remote = spanContextFromTraceparent(
+        context.upstreamHeaders['traceparent'],
+        context.upstreamHeaders['tracestate'],
+      );
       base = remote === undefined ? ROOT_CONTEXT : trace.setSpanContext(ROOT_CONTEXT, remote);
     }
     const operation = genaiOperation(context.endpoint, context.operation);
-    const span = tracer.startSpan(label === '' ? operation : `${operation} ${label}`, { kind, startTime: performance.timeOrigin + context.startMark }, base);
+    const span = tracer.startSpan(
+      label === '' ? operation : `${operation} ${label}`,
+      { kind, startTime: performance.timeOrigin + context.startMark },
+      base,
+    );
     if (!span.isRecording()) {
       context.state.set(STATE_KEY, OFF);
       return undefined;
@@ -175,7 +199,11 @@ export function createTracing(options: TracingOptions = {}): SwitchyardTracing {
   };
 
   /** Starts a CLIENT span under the request span and propagates it through `headers`. */
-  const startClientSpan = (state: TraceState, name: string, headers: Record<string, string | string[]>): Span => {
+  const startClientSpan = (
+    state: TraceState,
+    name: string,
+    headers: Record<string, string | string[]>,
+  ): Span => {
     const start = now();
     const span = tracer.startSpan(name, { kind: SpanKind.CLIENT, startTime: start }, state.parent);
     state.attemptStart = start;
@@ -256,18 +284,26 @@ export function createTracing(options: TracingOptions = {}): SwitchyardTracing {
     if (state === undefined) return;
     // once only, whatever reports the request again
     context.state.set(STATE_KEY, OFF);
-    const end = context.durationMs === undefined ? now() : performance.timeOrigin + context.startMark + context.durationMs;
+    const end =
+      context.durationMs === undefined
+        ? now()
+        : performance.timeOrigin + context.startMark + context.durationMs;
     const errorCode = context.error?.code;
     if (state.attempt !== undefined) {
       setFailure(state.attempt, errorCode ?? 'attempt_abandoned');
       state.attempt.end(end);
     }
-    const firstChunkAt = context.firstTokenMs === undefined ? undefined : performance.timeOrigin + context.startMark + context.firstTokenMs;
+    const firstChunkAt =
+      context.firstTokenMs === undefined
+        ? undefined
+        : performance.timeOrigin + context.startMark + context.firstTokenMs;
     if (state.answered !== undefined) {
       const { span, start } = state.answered;
       setResponse(span, state, context);
-      if (context.stream && firstChunkAt !== undefined) span.setAttribute(GENAI.responseTimeToFirstChunk, Math.max(0, firstChunkAt - start) / 1000);
-      if (context.statusCode !== undefined) span.setAttribute('http.response.status_code', context.statusCode);
+      if (context.stream && firstChunkAt !== undefined)
+        span.setAttribute(GENAI.responseTimeToFirstChunk, Math.max(0, firstChunkAt - start) / 1000);
+      if (context.statusCode !== undefined)
+        span.setAttribute('http.response.status_code', context.statusCode);
       if (errorCode !== undefined && state.answered.end === undefined) setFailure(span, errorCode);
       span.end(state.answered.end ?? end);
     }
@@ -276,11 +312,14 @@ export function createTracing(options: TracingOptions = {}): SwitchyardTracing {
       span.updateName(`${state.operation} ${context.requestedModel}`);
       span.setAttribute(GENAI.requestModel, context.requestedModel);
     }
-    if (context.endpoint === 'proxy' && context.operation !== undefined && context.operation !== '') span.setAttribute(GENAI.operationName, context.operation);
-    if (context.providerType !== undefined) span.setAttribute(GENAI.providerName, genaiProviderName(context.providerType));
+    if (context.endpoint === 'proxy' && context.operation !== undefined && context.operation !== '')
+      span.setAttribute(GENAI.operationName, context.operation);
+    if (context.providerType !== undefined)
+      span.setAttribute(GENAI.providerName, genaiProviderName(context.providerType));
     if (context.provider !== undefined) span.setAttribute('switchyard.provider', context.provider);
     setResponse(span, state, context);
-    if (context.stream && context.firstTokenMs !== undefined) span.setAttribute(GENAI.responseTimeToFirstChunk, context.firstTokenMs / 1000);
+    if (context.stream && context.firstTokenMs !== undefined)
+      span.setAttribute(GENAI.responseTimeToFirstChunk, context.firstTokenMs / 1000);
     span.setAttribute('switchyard.cache_hit', context.cacheHit);
     span.setAttribute('switchyard.attempts', context.attempts.length);
     if (typeof context.costUsd === 'number') span.setAttribute('switchyard.cost_usd', context.costUsd);
@@ -326,12 +365,17 @@ export function createTracing(options: TracingOptions = {}): SwitchyardTracing {
     plugin,
     startExchange(context, target, headers) {
       guard('startExchange', () => {
-        const state = begin(context, context.requestedModel, context.requestedModel === '' ? (context.provider ?? '') : context.requestedModel);
+        const state = begin(
+          context,
+          context.requestedModel,
+          context.requestedModel === '' ? (context.provider ?? '') : context.requestedModel,
+        );
         if (state === undefined) return;
         const span = startClientSpan(state, `${state.operation} ${target.hostname}`, headers);
         if (!span.isRecording()) return;
         setServer(span, target);
-        if (context.providerType !== undefined) span.setAttribute(GENAI.providerName, genaiProviderName(context.providerType));
+        if (context.providerType !== undefined)
+          span.setAttribute(GENAI.providerName, genaiProviderName(context.providerType));
         state.answered = { span, start: state.attemptStart, end: undefined };
       });
     },

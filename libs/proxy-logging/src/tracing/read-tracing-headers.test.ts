@@ -9,8 +9,15 @@ describe('readTracingHeaders', () => {
       baggage: 'switchyard.customer_id=acme%2Dco,switchyard.run_id=ignored,userId=42',
       traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
     });
-    expect(result.metadata).toEqual({ runId: 'run-1', sectionPath: 'agent/plan step', customerId: 'acme-co' });
-    expect(result.upstream).toEqual({ traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', baggage: 'userId=42' });
+    expect(result.metadata).toEqual({
+      runId: 'run-1',
+      sectionPath: 'agent/plan step',
+      customerId: 'acme-co',
+    });
+    expect(result.upstream).toEqual({
+      traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+      baggage: 'userId=42',
+    });
   });
 
   it.each([
@@ -19,7 +26,9 @@ describe('readTracingHeaders', () => {
     ['x-switchyard-customer-id', 'x\u0000y'],
     ['x-switchyard-section', '<script>'],
   ])('rejects %s=%j with invalid_request', (header, value) => {
-    expect(() => readTracingHeaders({ [header]: value })).toThrow(expect.objectContaining({ code: 'invalid_request', param: header }) as Error);
+    expect(() => readTracingHeaders({ [header]: value })).toThrow(
+      expect.objectContaining({ code: 'invalid_request', param: header }) as Error,
+    );
   });
 
   it('drops a malformed traceparent instead of propagating it', () => {

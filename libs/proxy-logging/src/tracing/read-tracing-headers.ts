@@ -6,9 +6,19 @@ type HeaderValue = string | string[] | undefined;
 const FIELDS = [
   { field: 'runId', header: 'x-switchyard-run-id', baggage: 'switchyard.run_id', kind: 'id' },
   { field: 'spanId', header: 'x-switchyard-span-id', baggage: 'switchyard.span_id', kind: 'id' },
-  { field: 'parentSpanId', header: 'x-switchyard-parent-span-id', baggage: 'switchyard.parent_span_id', kind: 'id' },
+  {
+    field: 'parentSpanId',
+    header: 'x-switchyard-parent-span-id',
+    baggage: 'switchyard.parent_span_id',
+    kind: 'id',
+  },
   { field: 'section', header: 'x-switchyard-section', baggage: 'switchyard.section', kind: 'section' },
-  { field: 'sectionPath', header: 'x-switchyard-section-path', baggage: 'switchyard.section_path', kind: 'path' },
+  {
+    field: 'sectionPath',
+    header: 'x-switchyard-section-path',
+    baggage: 'switchyard.section_path',
+    kind: 'path',
+  },
   { field: 'customerId', header: 'x-switchyard-customer-id', baggage: 'switchyard.customer_id', kind: 'id' },
 ] as const;
 
@@ -17,8 +27,14 @@ export const TRACING_HEADERS: readonly string[] = FIELDS.map((f) => f.header);
 
 const RULES = {
   id: { re: /^[A-Za-z0-9._:@-]{1,128}$/, text: 'letters, digits and ._:@- (at most 128)' },
-  section: { re: /^[A-Za-z0-9 ._:@()#+-]{1,128}$/, text: 'letters, digits, spaces and ._:@()#+- (at most 128)' },
-  path: { re: /^[A-Za-z0-9 ._:@()#+/-]{1,512}$/, text: 'letters, digits, spaces and ._:@()#+-/ (at most 512)' },
+  section: {
+    re: /^[A-Za-z0-9 ._:@()#+-]{1,128}$/,
+    text: 'letters, digits, spaces and ._:@()#+- (at most 128)',
+  },
+  path: {
+    re: /^[A-Za-z0-9 ._:@()#+/-]{1,512}$/,
+    text: 'letters, digits, spaces and ._:@()#+-/ (at most 512)',
+  },
 } as const;
 
 const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
@@ -43,7 +59,11 @@ export function parseBaggage(header: string): Map<string, string> {
     try {
       value = decodeURIComponent(value);
     } catch {
-      throw new SwitchyardError('invalid_request', `Invalid percent-encoding in baggage member ${JSON.stringify(key.slice(0, 64))}.`, { param: 'baggage' });
+      throw new SwitchyardError(
+        'invalid_request',
+        `Invalid percent-encoding in baggage member ${JSON.stringify(key.slice(0, 64))}.`,
+        { param: 'baggage' },
+      );
     }
     entries.set(key, value);
   }
@@ -65,7 +85,11 @@ export interface TracingHeaders {
 export function readTracingHeaders(headers: Record<string, HeaderValue>): TracingHeaders {
   const baggageHeader = single(headers['baggage']);
   if (baggageHeader !== undefined && baggageHeader.length > MAX_BAGGAGE) {
-    throw new SwitchyardError('invalid_request', `The baggage header is longer than ${MAX_BAGGAGE} characters.`, { param: 'baggage' });
+    throw new SwitchyardError(
+      'invalid_request',
+      `The baggage header is longer than ${MAX_BAGGAGE} characters.`,
+      { param: 'baggage' },
+    );
   }
   const baggage = baggageHeader === undefined ? NO_BAGGAGE : parseBaggage(baggageHeader);
   const metadata: RequestMetadata = {};
@@ -78,7 +102,8 @@ export function readTracingHeaders(headers: Record<string, HeaderValue>): Tracin
     }
     metadata[field] = value;
   }
-  if (metadata.sectionPath === undefined && metadata['section'] !== undefined) metadata.sectionPath = metadata['section'];
+  if (metadata.sectionPath === undefined && metadata['section'] !== undefined)
+    metadata.sectionPath = metadata['section'];
   const upstream: Record<string, string> = {};
   const traceparent = single(headers['traceparent'])?.trim().toLowerCase();
   if (traceparent !== undefined && TRACEPARENT.test(traceparent) && !traceparent.startsWith('ff')) {

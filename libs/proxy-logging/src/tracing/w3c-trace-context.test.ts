@@ -21,7 +21,10 @@ describe('W3C trace context', () => {
   });
 
   it('accepts a later version with more fields, keeping the sampled flag only', () => {
-    expect(spanContextFromTraceparent(`01-${TRACE}-${SPAN}-03-more`)).toMatchObject({ traceId: TRACE, traceFlags: 1 });
+    expect(spanContextFromTraceparent(`01-${TRACE}-${SPAN}-03-more`)).toMatchObject({
+      traceId: TRACE,
+      traceFlags: 1,
+    });
   });
 
   it('writes a span context as a version 00 traceparent', () => {

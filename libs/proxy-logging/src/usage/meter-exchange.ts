@@ -61,7 +61,9 @@ const MAX_FORM_FIELD_CHARS = 256;
  * than a name would be.
  */
 export function requestFormField(exchange: MeterExchange, name: string): string | undefined {
-  const boundary = /boundary=(?:"([^"]+)"|([^\s;]+))/i.exec(header(exchange.requestHeaders, 'content-type') ?? '');
+  const boundary = /boundary=(?:"([^"]+)"|([^\s;]+))/i.exec(
+    header(exchange.requestHeaders, 'content-type') ?? '',
+  );
   const delimiter = boundary?.[1] ?? boundary?.[2];
   const text = exchange.requestText;
   if (delimiter === undefined || text === undefined) return undefined;
@@ -70,7 +72,12 @@ export function requestFormField(exchange: MeterExchange, name: string): string 
     const headerEnd = part.indexOf('\r\n\r\n');
     if (headerEnd < 0) continue;
     const head = part.slice(0, headerEnd).toLowerCase();
-    if (!head.includes('content-disposition') || !head.includes(disposition.toLowerCase()) || head.includes('filename=')) continue;
+    if (
+      !head.includes('content-disposition') ||
+      !head.includes(disposition.toLowerCase()) ||
+      head.includes('filename=')
+    )
+      continue;
     const value = part.slice(headerEnd + 4).replace(/\r\n$/, '');
     return value.length > 0 && value.length <= MAX_FORM_FIELD_CHARS ? value : undefined;
   }
@@ -94,7 +101,8 @@ export function sseMessages(text: string | undefined): SseMessage[] {
       if (line.startsWith('data:')) data.push(line.slice(line[5] === ' ' ? 6 : 5));
       else if (line.startsWith('event:')) event = line.slice(6).trim();
     }
-    if (data.length > 0) messages.push(event === undefined ? { data: data.join('\n') } : { event, data: data.join('\n') });
+    if (data.length > 0)
+      messages.push(event === undefined ? { data: data.join('\n') } : { event, data: data.join('\n') });
   }
   return messages;
 }
@@ -116,7 +124,9 @@ export function isEventStream(exchange: MeterExchange): boolean {
 
 /** A record view of an unknown value (empty when it is not an object). */
 export function record(value: unknown): Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : {};
 }
 
 /** A finite number, or undefined (numeric strings accepted). */

@@ -123,13 +123,23 @@ export function createMeterRegistry(options: MeterRegistryOptions = {}): MeterRe
   const byName = new Map<string, ProviderMeter>();
   for (const meter of meters) if (!byName.has(meter.name)) byName.set(meter.name, meter);
   const mapped = Object.entries(options.hostProviders ?? {});
-  const onHost = (meter: ProviderMeter, host: string): boolean => meter.hosts.some((pattern) => hostMatches(pattern, host));
+  const onHost = (meter: ProviderMeter, host: string): boolean =>
+    meter.hosts.some((pattern) => hostMatches(pattern, host));
   // a meter narrowed to some paths of its hosts goes before the meters of its group that take the
   // whole host, but never before an extra meter: only the meter get() gives for its name is
   // indexed (a built-in an extra meter shadows is not). Its patterns lose any g or y flag, whose
   // lastIndex would make one test depend on the last
   const byPath = (group: readonly ProviderMeter[]) =>
-    group.flatMap((meter) => (meter.paths === undefined || byName.get(meter.name) !== meter ? [] : [{ meter, paths: meter.paths.map((path) => new RegExp(path.source, path.flags.replace(/[gy]/g, ''))) }]));
+    group.flatMap((meter) =>
+      meter.paths === undefined || byName.get(meter.name) !== meter
+        ? []
+        : [
+            {
+              meter,
+              paths: meter.paths.map((path) => new RegExp(path.source, path.flags.replace(/[gy]/g, ''))),
+            },
+          ],
+    );
   const extraByPath = byPath(extra);
   const builtinByPath = byPath(builtin);
   const registry: MeterRegistry = {
@@ -138,9 +148,15 @@ export function createMeterRegistry(options: MeterRegistryOptions = {}): MeterRe
     detect(url) {
       const host = url.hostname;
       for (const [pattern, name] of mapped) if (hostMatches(pattern, host)) return byName.get(name);
-      const onPath = ({ meter, paths }: { meter: ProviderMeter; paths: RegExp[] }): boolean => onHost(meter, host) && paths.some((path) => path.test(url.pathname));
+      const onPath = ({ meter, paths }: { meter: ProviderMeter; paths: RegExp[] }): boolean =>
+        onHost(meter, host) && paths.some((path) => path.test(url.pathname));
       const wholeHost = (meter: ProviderMeter): boolean => meter.paths === undefined && onHost(meter, host);
-      return extraByPath.find(onPath)?.meter ?? extra.find(wholeHost) ?? builtinByPath.find(onPath)?.meter ?? builtin.find(wholeHost);
+      return (
+        extraByPath.find(onPath)?.meter ??
+        extra.find(wholeHost) ??
+        builtinByPath.find(onPath)?.meter ??
+        builtin.find(wholeHost)
+      );
     },
     meter(exchange) {
       const detected = registry.detect(exchange.url);

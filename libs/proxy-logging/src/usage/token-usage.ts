@@ -79,7 +79,8 @@ export function tokenUsageFromChatUsage(usage: ChatUsage): TokenUsage {
   if (prompt?.cache_creation_tokens) result.cacheWriteTokens = prompt.cache_creation_tokens;
   if (prompt?.audio_tokens) result.audioInputTokens = prompt.audio_tokens;
   // zero is information here (no 1h writes), unlike the counts above
-  if (prompt?.cache_creation_1h_tokens !== undefined) result.cacheWrite1hTokens = prompt.cache_creation_1h_tokens;
+  if (prompt?.cache_creation_1h_tokens !== undefined)
+    result.cacheWrite1hTokens = prompt.cache_creation_1h_tokens;
   if (completion?.reasoning_tokens) result.reasoningTokens = completion.reasoning_tokens;
   if (completion?.audio_tokens) result.audioOutputTokens = completion.audio_tokens;
   // image tokens (Gemini's per-modality counts): zero is information, as for 1h cache writes
@@ -91,7 +92,8 @@ export function tokenUsageFromChatUsage(usage: ChatUsage): TokenUsage {
   // Perplexity's usage reaches the gateway as the host sent it (an OpenAI-compatible body):
   // deep research counts its search queries there
   const searches = usage.web_searches ?? (usage as { num_search_queries?: unknown }).num_search_queries;
-  if (typeof searches === 'number' && Number.isFinite(searches) && searches > 0) result.webSearches = searches;
+  if (typeof searches === 'number' && Number.isFinite(searches) && searches > 0)
+    result.webSearches = searches;
   // and the search context size its request fee depends on
   const contextSize = (usage as { search_context_size?: unknown }).search_context_size;
   if (typeof contextSize === 'string' && contextSize !== '') result.searchContextSize = contextSize;
@@ -105,15 +107,24 @@ export function chatUsageFromTokenUsage(usage: TokenUsage): ChatUsage {
     completion_tokens: usage.outputTokens,
     total_tokens: usage.inputTokens + usage.outputTokens,
   };
-  if (usage.cachedInputTokens || usage.cacheWriteTokens || usage.audioInputTokens || usage.imageInputTokens !== undefined) {
+  if (
+    usage.cachedInputTokens ||
+    usage.cacheWriteTokens ||
+    usage.audioInputTokens ||
+    usage.imageInputTokens !== undefined
+  ) {
     result.prompt_tokens_details = {};
     if (usage.cachedInputTokens) result.prompt_tokens_details.cached_tokens = usage.cachedInputTokens;
     if (usage.cacheWriteTokens) result.prompt_tokens_details.cache_creation_tokens = usage.cacheWriteTokens;
     if (usage.cacheWriteTokens && usage.cacheWrite1hTokens !== undefined)
       result.prompt_tokens_details.cache_creation_1h_tokens = usage.cacheWrite1hTokens;
     if (usage.audioInputTokens) result.prompt_tokens_details.audio_tokens = usage.audioInputTokens;
-    if (usage.imageInputTokens !== undefined) result.prompt_tokens_details.image_tokens = usage.imageInputTokens;
-    if (usage.cachedInputTokens && (usage.cachedAudioInputTokens !== undefined || usage.cachedImageInputTokens !== undefined)) {
+    if (usage.imageInputTokens !== undefined)
+      result.prompt_tokens_details.image_tokens = usage.imageInputTokens;
+    if (
+      usage.cachedInputTokens &&
+      (usage.cachedAudioInputTokens !== undefined || usage.cachedImageInputTokens !== undefined)
+    ) {
       const cachedSplit: { audio_tokens?: number; image_tokens?: number } = {};
       if (usage.cachedAudioInputTokens !== undefined) cachedSplit.audio_tokens = usage.cachedAudioInputTokens;
       if (usage.cachedImageInputTokens !== undefined) cachedSplit.image_tokens = usage.cachedImageInputTokens;
@@ -124,7 +135,8 @@ export function chatUsageFromTokenUsage(usage: TokenUsage): ChatUsage {
     result.completion_tokens_details = {};
     if (usage.reasoningTokens) result.completion_tokens_details.reasoning_tokens = usage.reasoningTokens;
     if (usage.audioOutputTokens) result.completion_tokens_details.audio_tokens = usage.audioOutputTokens;
-    if (usage.imageOutputTokens !== undefined) result.completion_tokens_details.image_tokens = usage.imageOutputTokens;
+    if (usage.imageOutputTokens !== undefined)
+      result.completion_tokens_details.image_tokens = usage.imageOutputTokens;
   }
   if (usage.webSearches) result.web_searches = usage.webSearches;
   return result;

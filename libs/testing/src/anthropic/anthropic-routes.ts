@@ -24,10 +24,17 @@ function anthropicError(res: MockExchange['res'], status: number, type: string, 
 }
 
 function blankText(where: string, content: MessageContent | undefined): string | undefined {
-  const texts = typeof content === 'string' ? [content] : (content ?? []).filter((block) => block.type === 'text').map((block) => (typeof block.text === 'string' ? block.text : ''));
-  if (typeof content !== 'string' && texts.includes('')) return `${where}: text content blocks must be non-empty`;
+  const texts =
+    typeof content === 'string'
+      ? [content]
+      : (content ?? [])
+          .filter((block) => block.type === 'text')
+          .map((block) => (typeof block.text === 'string' ? block.text : ''));
+  if (typeof content !== 'string' && texts.includes(''))
+    return `${where}: text content blocks must be non-empty`;
   // a whitespace-only block passes next to text that says something
-  if (texts.some((text) => text.length > 0) && texts.every((text) => text.trim().length === 0)) return `${where}: text content blocks must contain non-whitespace text`;
+  if (texts.some((text) => text.length > 0) && texts.every((text) => text.trim().length === 0))
+    return `${where}: text content blocks must contain non-whitespace text`;
   return undefined;
 }
 
@@ -54,7 +61,10 @@ function forcedTool(body: MessagesBody): string | undefined {
   return body.tool_choice?.type === 'any' ? body.tools?.[0]?.name : undefined;
 }
 
-const frame = (data: Record<string, unknown>): SseFrame => ({ event: data['type'] as string, data: JSON.stringify(data) });
+const frame = (data: Record<string, unknown>): SseFrame => ({
+  event: data['type'] as string,
+  data: JSON.stringify(data),
+});
 
 async function messages(exchange: MockExchange): Promise<void> {
   const { req, res, body } = exchange;
@@ -66,7 +76,10 @@ async function messages(exchange: MockExchange): Promise<void> {
     anthropicError(res, 400, 'invalid_request_error', 'anthropic-version: header is required');
     return;
   }
-  await answerMessages(exchange, { model: (body as MessagesBody | undefined)?.model ?? 'claude-sonnet-4-20250514', idPrefix: 'msg_mock' });
+  await answerMessages(exchange, {
+    model: (body as MessagesBody | undefined)?.model ?? 'claude-sonnet-4-20250514',
+    idPrefix: 'msg_mock',
+  });
 }
 
 /** How a host serving the Messages shapes answers: the model it names and its message ids. */
@@ -83,7 +96,10 @@ export interface MessagesAnswer {
  * Answers a Messages request in Anthropic's wire format, after the host's own checks (its
  * headers, its auth): Anthropic's API and the hosts that serve its shapes (Claude on Vertex AI).
  */
-export async function answerMessages({ res, body, streamFault, options }: MockExchange, answer: MessagesAnswer): Promise<void> {
+export async function answerMessages(
+  { res, body, streamFault, options }: MockExchange,
+  answer: MessagesAnswer,
+): Promise<void> {
   const request = (body ?? {}) as MessagesBody;
   if (typeof (body as { max_tokens?: unknown } | undefined)?.max_tokens !== 'number') {
     anthropicError(res, 400, 'invalid_request_error', 'max_tokens: Field required');
@@ -98,26 +114,73 @@ export async function answerMessages({ res, body, streamFault, options }: MockEx
   const id = `${answer.idPrefix}${String(++counter).padStart(4, '0')}`;
   const tool = forcedTool(request);
   const input = { location: 'San Francisco, CA' };
-  const usage = { input_tokens: 25, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens: 15 };
+  const usage = {
+    input_tokens: 25,
+    cache_creation_input_tokens: 0,
+    cache_read_input_tokens: 0,
+    output_tokens: 15,
+  };
   if ((answer.stream ?? request.stream) !== true) {
-    const content = tool === undefined ? [{ type: 'text', text: options.replyText }] : [{ type: 'tool_use', id: 'toolu_01A09q90qw90lq917835lq9', name: tool, input }];
-    sendJson(res, 200, { id, type: 'message', role: 'assistant', model, content, stop_reason: tool === undefined ? 'end_turn' : 'tool_use', stop_sequence: null, usage });
+    const content =
+      tool === undefined
+        ? [{ type: 'text', text: options.replyText }]
+        : [{ type: 'tool_use', id: 'toolu_01A09q90qw90lq917835lq9', name: tool, input }];
+    sendJson(res, 200, {
+      id,
+      type: 'message',
+      role: 'assistant',
+      model,
+      content,
+      stop_reason: tool === undefined ? 'end_turn' : 'tool_use',
+      stop_sequence: null,
+      usage,
+    });
     return;
   }
   startSse(res);
   const frames: SseFrame[] = [
-    frame({ type: 'message_start', message: { id, type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage: { ...usage, output_tokens: 1 } } }),
+    frame({
+      type: 'message_start',
+      message: {
+        id,
+        type: 'message',
+        role: 'assistant',
+        model,
+        content: [],
+        stop_reason: null,
+        stop_sequence: null,
+        usage: { ...usage, output_tokens: 1 },
+      },
+    }),
   ];
   if (tool === undefined) {
-    frames.push(frame({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }), frame({ type: 'ping' }));
-    for (const text of splitText(options.replyText, options.streamChunks)) frames.push(frame({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text } }));
+    frames.push(
+      frame({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }),
+      frame({ type: 'ping' }),
+    );
+    for (const text of splitText(options.replyText, options.streamChunks))
+      frames.push(frame({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text } }));
   } else {
-    frames.push(frame({ type: 'content_block_start', index: 0, content_block: { type: 'tool_use', id: 'toolu_01A09q90qw90lq917835lq9', name: tool, input: {} } }), frame({ type: 'ping' }));
-    for (const partial_json of ['', '{"location":', ' "San Francisco, CA"}']) frames.push(frame({ type: 'content_block_delta', index: 0, delta: { type: 'input_json_delta', partial_json } }));
+    frames.push(
+      frame({
+        type: 'content_block_start',
+        index: 0,
+        content_block: { type: 'tool_use', id: 'toolu_01A09q90qw90lq917835lq9', name: tool, input: {} },
+      }),
+      frame({ type: 'ping' }),
+    );
+    for (const partial_json of ['', '{"location":', ' "San Francisco, CA"}'])
+      frames.push(
+        frame({ type: 'content_block_delta', index: 0, delta: { type: 'input_json_delta', partial_json } }),
+      );
   }
   frames.push(
     frame({ type: 'content_block_stop', index: 0 }),
-    frame({ type: 'message_delta', delta: { stop_reason: tool === undefined ? 'end_turn' : 'tool_use', stop_sequence: null }, usage: { output_tokens: usage.output_tokens } }),
+    frame({
+      type: 'message_delta',
+      delta: { stop_reason: tool === undefined ? 'end_turn' : 'tool_use', stop_sequence: null },
+      usage: { output_tokens: usage.output_tokens },
+    }),
     frame({ type: 'message_stop' }),
   );
   const complete = await replaySse(res, frames, streamFault, (message) =>

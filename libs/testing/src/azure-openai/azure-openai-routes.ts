@@ -17,7 +17,9 @@ function openAIHandler(operation: string): MockRoute['handle'] {
 async function deployment(exchange: MockExchange): Promise<void> {
   const { req, res, url } = exchange;
   if (typeof req.headers['api-key'] !== 'string') {
-    sendJson(res, 401, { error: { code: '401', message: 'Access denied due to invalid subscription key or wrong API endpoint.' } });
+    sendJson(res, 401, {
+      error: { code: '401', message: 'Access denied due to invalid subscription key or wrong API endpoint.' },
+    });
     return;
   }
   if (!url.searchParams.has('api-version')) {

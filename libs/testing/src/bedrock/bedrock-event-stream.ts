@@ -16,7 +16,11 @@ const str = (value: string) => ({ type: 'string' as const, value });
 /** One ConverseStream event (`messageStart`, `contentBlockDelta`, `metadata`, ...) as a binary message. */
 export function encodeBedrockEvent(eventType: string, payload: unknown): Uint8Array {
   return codec.encode({
-    headers: { ':event-type': str(eventType), ':content-type': str('application/json'), ':message-type': str('event') },
+    headers: {
+      ':event-type': str(eventType),
+      ':content-type': str('application/json'),
+      ':message-type': str('event'),
+    },
     body: encoder.encode(JSON.stringify(payload)),
   });
 }
@@ -24,7 +28,11 @@ export function encodeBedrockEvent(eventType: string, payload: unknown): Uint8Ar
 /** A modelled exception inside a stream (`throttlingException`, `modelStreamErrorException`, ...). */
 export function encodeBedrockException(exceptionType: string, payload: unknown): Uint8Array {
   return codec.encode({
-    headers: { ':exception-type': str(exceptionType), ':content-type': str('application/json'), ':message-type': str('exception') },
+    headers: {
+      ':exception-type': str(exceptionType),
+      ':content-type': str('application/json'),
+      ':message-type': str('exception'),
+    },
     body: encoder.encode(JSON.stringify(payload)),
   });
 }
@@ -47,6 +55,8 @@ export function eventStreamChunks(text: string): Uint8Array[] {
       if (name === undefined) throw new Error(`Event-stream fixture block without a type: ${head}`);
       if (kind === ':event-type') return encodeBedrockEvent(name, payload);
       if (kind === ':exception-type') return encodeBedrockException(name, payload);
-      throw new Error(`Event-stream fixture blocks start with :event-type or :exception-type, not "${kind ?? ''}".`);
+      throw new Error(
+        `Event-stream fixture blocks start with :event-type or :exception-type, not "${kind ?? ''}".`,
+      );
     });
 }

@@ -9,12 +9,19 @@ import { verifyBedrockAuth } from './verify-sigv4';
 // https://docs.aws.amazon.com/bedrock/latest/userguide/model-parameters-embed.html
 
 function bedrockError(res: MockExchange['res'], status: number, type: string, message: string): void {
-  sendJson(res, status, { message }, { 'x-amzn-errortype': `${type}:http://internal.amazon.com/coral/com.amazon.bedrock/` });
+  sendJson(
+    res,
+    status,
+    { message },
+    { 'x-amzn-errortype': `${type}:http://internal.amazon.com/coral/com.amazon.bedrock/` },
+  );
 }
 
 /** A deterministic vector of `size` values for a text (its length and position shape it). */
 function vectorOf(text: string, size: number): number[] {
-  return Array.from({ length: size }, (_, i) => Number((((text.length % 97) + 1) * (i + 1) / 1000).toFixed(6)));
+  return Array.from({ length: size }, (_, i) =>
+    Number(((((text.length % 97) + 1) * (i + 1)) / 1000).toFixed(6)),
+  );
 }
 
 /** Whitespace-separated words, the mock's token count. */
@@ -36,18 +43,42 @@ async function invoke(exchange: MockExchange): Promise<void> {
   if (model.includes('amazon.titan-embed-text-')) {
     const text = body['inputText'];
     const dimensions = body['dimensions'] ?? 1024;
-    if (typeof text !== 'string' || text.length === 0 || typeof dimensions !== 'number' || !TITAN_DIMENSIONS.has(dimensions)) {
-      bedrockError(res, 400, 'ValidationException', 'Malformed input request: inputText must be a non-empty string and dimensions one of 256, 512, 1024.');
+    if (
+      typeof text !== 'string' ||
+      text.length === 0 ||
+      typeof dimensions !== 'number' ||
+      !TITAN_DIMENSIONS.has(dimensions)
+    ) {
+      bedrockError(
+        res,
+        400,
+        'ValidationException',
+        'Malformed input request: inputText must be a non-empty string and dimensions one of 256, 512, 1024.',
+      );
       return;
     }
     const embedding = vectorOf(text, dimensions);
-    sendJson(res, 200, { embedding, inputTextTokenCount: tokens(text), embeddingsByType: { float: embedding } });
+    sendJson(res, 200, {
+      embedding,
+      inputTextTokenCount: tokens(text),
+      embeddingsByType: { float: embedding },
+    });
     return;
   }
   if (model.includes('cohere.embed-')) {
     const texts = body['texts'];
-    if (!Array.isArray(texts) || texts.length === 0 || texts.length > 96 || typeof body['input_type'] !== 'string') {
-      bedrockError(res, 400, 'ValidationException', 'Malformed input request: texts must hold 1 to 96 strings and input_type is required.');
+    if (
+      !Array.isArray(texts) ||
+      texts.length === 0 ||
+      texts.length > 96 ||
+      typeof body['input_type'] !== 'string'
+    ) {
+      bedrockError(
+        res,
+        400,
+        'ValidationException',
+        'Malformed input request: texts must hold 1 to 96 strings and input_type is required.',
+      );
       return;
     }
     const vectors = (texts as string[]).map((text) => vectorOf(text, 1024));
@@ -56,7 +87,12 @@ async function invoke(exchange: MockExchange): Promise<void> {
     sendJson(
       res,
       200,
-      { id: 'emb-mock-1', embeddings: byType ? { float: vectors } : vectors, response_type: byType ? 'embeddings_by_type' : 'embeddings_floats', texts },
+      {
+        id: 'emb-mock-1',
+        embeddings: byType ? { float: vectors } : vectors,
+        response_type: byType ? 'embeddings_by_type' : 'embeddings_floats',
+        texts,
+      },
       { 'x-amzn-bedrock-input-token-count': String(count) },
     );
     return;
@@ -65,4 +101,6 @@ async function invoke(exchange: MockExchange): Promise<void> {
 }
 
 /** Bedrock Runtime's InvokeModel for Titan Text Embeddings and Cohere Embed (auth verified). */
-export const bedrockInvokeRoutes: MockRoute[] = [{ method: 'POST', path: /\/model\/[^/]+\/invoke$/, handle: invoke }];
+export const bedrockInvokeRoutes: MockRoute[] = [
+  { method: 'POST', path: /\/model\/[^/]+\/invoke$/, handle: invoke },
+];

@@ -12,11 +12,19 @@ import { verifyBedrockAuth } from './verify-sigv4';
 
 interface ConverseBody {
   messages?: Array<{ role?: string; content?: Array<Record<string, unknown>> }>;
-  toolConfig?: { tools?: Array<{ toolSpec?: { name?: string } }>; toolChoice?: { any?: unknown; tool?: { name?: string } } };
+  toolConfig?: {
+    tools?: Array<{ toolSpec?: { name?: string } }>;
+    toolChoice?: { any?: unknown; tool?: { name?: string } };
+  };
 }
 
 function bedrockError(res: MockExchange['res'], status: number, type: string, message: string): void {
-  sendJson(res, status, { message }, { 'x-amzn-errortype': `${type}:http://internal.amazon.com/coral/com.amazon.bedrock/` });
+  sendJson(
+    res,
+    status,
+    { message },
+    { 'x-amzn-errortype': `${type}:http://internal.amazon.com/coral/com.amazon.bedrock/` },
+  );
 }
 
 function forcedTool(body: ConverseBody): string | undefined {
@@ -32,10 +40,12 @@ function forcedTool(body: ConverseBody): string | undefined {
 function contentProblem(body: ConverseBody): string | undefined {
   for (const [index, message] of (body.messages ?? []).entries()) {
     const content = message.content ?? [];
-    if (content.length === 0) return `The content field in the Message object at messages.${index} is empty. Add a ContentBlock object to the content field and try again.`;
+    if (content.length === 0)
+      return `The content field in the Message object at messages.${index} is empty. Add a ContentBlock object to the content field and try again.`;
     const texts = content.flatMap((block) => (typeof block['text'] === 'string' ? [block['text']] : []));
     if (texts.includes('')) return 'messages: text content blocks must be non-empty';
-    if (texts.length > 0 && texts.every((text) => text.trim().length === 0)) return 'messages: text content blocks must contain non-whitespace text';
+    if (texts.length > 0 && texts.every((text) => text.trim().length === 0))
+      return 'messages: text content blocks must contain non-whitespace text';
   }
   return undefined;
 }
@@ -49,7 +59,12 @@ async function accepted(exchange: MockExchange): Promise<ConverseBody | undefine
   }
   const body = (exchange.body ?? {}) as ConverseBody;
   if (!Array.isArray(body.messages) || body.messages.length === 0) {
-    bedrockError(exchange.res, 400, 'ValidationException', 'A conversation must start with a user message. Try again with a conversation that starts with a user message.');
+    bedrockError(
+      exchange.res,
+      400,
+      'ValidationException',
+      'A conversation must start with a user message. Try again with a conversation that starts with a user message.',
+    );
     return undefined;
   }
   const problem = contentProblem(body);
@@ -57,9 +72,16 @@ async function accepted(exchange: MockExchange): Promise<ConverseBody | undefine
     bedrockError(exchange.res, 400, 'ValidationException', problem);
     return undefined;
   }
-  const toolBlocks = body.messages.some((message) => (message.content ?? []).some((block) => 'toolUse' in block || 'toolResult' in block));
+  const toolBlocks = body.messages.some((message) =>
+    (message.content ?? []).some((block) => 'toolUse' in block || 'toolResult' in block),
+  );
   if (toolBlocks && body.toolConfig === undefined) {
-    bedrockError(exchange.res, 400, 'ValidationException', 'The toolConfig field must be defined when using toolUse and toolResult content blocks.');
+    bedrockError(
+      exchange.res,
+      400,
+      'ValidationException',
+      'The toolConfig field must be defined when using toolUse and toolResult content blocks.',
+    );
     return undefined;
   }
   return body;
@@ -67,11 +89,20 @@ async function accepted(exchange: MockExchange): Promise<ConverseBody | undefine
 
 /** The mock's OpenAI-shaped usage in Bedrock's terms: `inputTokens` excludes cache reads. */
 function usageOf(options: MockExchange['options']): Record<string, number> {
-  const usage = options.chatUsage as { prompt_tokens?: number; completion_tokens?: number; prompt_tokens_details?: { cached_tokens?: number } };
+  const usage = options.chatUsage as {
+    prompt_tokens?: number;
+    completion_tokens?: number;
+    prompt_tokens_details?: { cached_tokens?: number };
+  };
   const prompt = usage.prompt_tokens ?? 0;
   const cached = usage.prompt_tokens_details?.cached_tokens ?? 0;
   const output = usage.completion_tokens ?? 0;
-  return { inputTokens: prompt - cached, outputTokens: output, totalTokens: prompt + output, ...(cached > 0 ? { cacheReadInputTokens: cached, cacheWriteInputTokens: 0 } : {}) };
+  return {
+    inputTokens: prompt - cached,
+    outputTokens: output,
+    totalTokens: prompt + output,
+    ...(cached > 0 ? { cacheReadInputTokens: cached, cacheWriteInputTokens: 0 } : {}),
+  };
 }
 const TOOL_USE_ID = 'tooluse_kZJMlvQmRJ6eAyJE5GIl7Q';
 const INPUT = { location: 'Seattle, WA' };
@@ -80,7 +111,10 @@ async function converse(exchange: MockExchange): Promise<void> {
   const body = await accepted(exchange);
   if (body === undefined) return;
   const tool = forcedTool(body);
-  const content = tool === undefined ? [{ text: exchange.options.replyText }] : [{ toolUse: { toolUseId: TOOL_USE_ID, name: tool, input: INPUT } }];
+  const content =
+    tool === undefined
+      ? [{ text: exchange.options.replyText }]
+      : [{ toolUse: { toolUseId: TOOL_USE_ID, name: tool, input: INPUT } }];
   sendJson(exchange.res, 200, {
     output: { message: { role: 'assistant', content } },
     stopReason: tool === undefined ? 'end_turn' : 'tool_use',
@@ -99,8 +133,16 @@ async function converseStream(exchange: MockExchange): Promise<void> {
       chunks.push(encodeBedrockEvent('contentBlockDelta', { contentBlockIndex: 0, delta: { text } }));
     }
   } else {
-    chunks.push(encodeBedrockEvent('contentBlockStart', { contentBlockIndex: 0, start: { toolUse: { toolUseId: TOOL_USE_ID, name: tool } } }));
-    for (const input of ['{"location":', ' "Seattle, WA"}']) chunks.push(encodeBedrockEvent('contentBlockDelta', { contentBlockIndex: 0, delta: { toolUse: { input } } }));
+    chunks.push(
+      encodeBedrockEvent('contentBlockStart', {
+        contentBlockIndex: 0,
+        start: { toolUse: { toolUseId: TOOL_USE_ID, name: tool } },
+      }),
+    );
+    for (const input of ['{"location":', ' "Seattle, WA"}'])
+      chunks.push(
+        encodeBedrockEvent('contentBlockDelta', { contentBlockIndex: 0, delta: { toolUse: { input } } }),
+      );
   }
   chunks.push(
     encodeBedrockEvent('contentBlockStop', { contentBlockIndex: 0 }),
@@ -111,7 +153,8 @@ async function converseStream(exchange: MockExchange): Promise<void> {
     contentType: 'application/vnd.amazon.eventstream',
     chunks,
     streamFault: exchange.streamFault,
-    errorChunk: (message) => encodeBedrockException('modelStreamErrorException', { message, originalStatusCode: 500 }),
+    errorChunk: (message) =>
+      encodeBedrockException('modelStreamErrorException', { message, originalStatusCode: 500 }),
   });
 }
 

@@ -36,8 +36,22 @@ export const GEMINI_GROUNDING_EXAMPLE = {
       { web: { uri: 'https://vertexaisearch.cloud.google.com.....', title: 'uefa.com' } },
     ],
     groundingSupports: [
-      { segment: { startIndex: 0, endIndex: 56, text: 'Spain won Euro 2024, defeating England 2-1 in the final.' }, groundingChunkIndices: [0] },
-      { segment: { startIndex: 57, endIndex: 126, text: "This victory marks Spain's record fourth European Championship title." }, groundingChunkIndices: [0, 1] },
+      {
+        segment: {
+          startIndex: 0,
+          endIndex: 56,
+          text: 'Spain won Euro 2024, defeating England 2-1 in the final.',
+        },
+        groundingChunkIndices: [0],
+      },
+      {
+        segment: {
+          startIndex: 57,
+          endIndex: 126,
+          text: "This victory marks Spain's record fourth European Championship title.",
+        },
+        groundingChunkIndices: [0, 1],
+      },
     ],
   },
 } as const;
@@ -46,7 +60,11 @@ export const GEMINI_GROUNDING_EXAMPLE = {
 // (`googleSearch`, the API reference's); Gemini 1.x's `google_search_retrieval` grounds alike
 function searchesGoogle(body: GeminiBody): boolean {
   return (body.tools ?? []).some(
-    (tool) => tool.google_search !== undefined || tool.googleSearch !== undefined || tool.google_search_retrieval !== undefined || tool.googleSearchRetrieval !== undefined,
+    (tool) =>
+      tool.google_search !== undefined ||
+      tool.googleSearch !== undefined ||
+      tool.google_search_retrieval !== undefined ||
+      tool.googleSearchRetrieval !== undefined,
   );
 }
 
@@ -76,16 +94,23 @@ const usage = (candidates: number) => ({
  */
 function contentProblem(body: GeminiBody): string | undefined {
   for (const [index, content] of (body.contents ?? []).entries()) {
-    if ((content.parts ?? []).length === 0) return `* GenerateContentRequest.contents[${index}].parts: contents.parts must not be empty.\n`;
+    if ((content.parts ?? []).length === 0)
+      return `* GenerateContentRequest.contents[${index}].parts: contents.parts must not be empty.\n`;
   }
-  const parts = [...(body.contents ?? []).flatMap((content) => content.parts ?? []), ...(body.systemInstruction?.parts ?? [])];
+  const parts = [
+    ...(body.contents ?? []).flatMap((content) => content.parts ?? []),
+    ...(body.systemInstruction?.parts ?? []),
+  ];
   if (parts.some((part) => part['text'] === '')) {
     return 'Unable to submit request because it has an empty text parameter. Add a value to the parameter and try again. Learn more: https://cloud.google.com/vertex-ai/generative-ai/docs/model-reference/gemini';
   }
   return undefined;
 }
 
-async function generate({ res, url, body, streamFault, options }: MockExchange, stream: boolean): Promise<void> {
+async function generate(
+  { res, url, body, streamFault, options }: MockExchange,
+  stream: boolean,
+): Promise<void> {
   const request = (body ?? {}) as GeminiBody;
   const problem = contentProblem(request);
   if (problem !== undefined) {
@@ -96,8 +121,12 @@ async function generate({ res, url, body, streamFault, options }: MockExchange, 
   const tool = toolName(request);
   const functionCall = { name: tool, args: { location: 'Boston, MA' } };
   // a request with the Google Search tool gets the documented grounded answer
-  const grounding = tool === undefined && searchesGoogle(request) ? { groundingMetadata: GEMINI_GROUNDING_EXAMPLE.groundingMetadata } : {};
-  const replyText = grounding.groundingMetadata === undefined ? options.replyText : GEMINI_GROUNDING_EXAMPLE.text;
+  const grounding =
+    tool === undefined && searchesGoogle(request)
+      ? { groundingMetadata: GEMINI_GROUNDING_EXAMPLE.groundingMetadata }
+      : {};
+  const replyText =
+    grounding.groundingMetadata === undefined ? options.replyText : GEMINI_GROUNDING_EXAMPLE.text;
   if (!stream) {
     sendJson(res, 200, {
       candidates: [
@@ -137,7 +166,8 @@ async function generate({ res, url, body, streamFault, options }: MockExchange, 
     contentType: 'text/event-stream',
     chunks,
     streamFault,
-    errorChunk: (message) => `data: ${JSON.stringify({ error: { code: 500, message, status: 'INTERNAL' } })}\r\n\r\n`,
+    errorChunk: (message) =>
+      `data: ${JSON.stringify({ error: { code: 500, message, status: 'INTERNAL' } })}\r\n\r\n`,
   });
 }
 
@@ -150,14 +180,16 @@ function vector(index: number, dims: number): number[] {
 // default), each base64-encoded, in the shape Vertex AI's Imagen answers in
 const IMAGEN_PATH = /^\/v1(?:beta|alpha)?\/models\/([^/:]+):predict$/;
 // a 1x1 PNG
-const PNG_BASE64 = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==';
+const PNG_BASE64 =
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==';
 
 function imagen({ req, res, url, body }: MockExchange): void {
   if (typeof req.headers['x-goog-api-key'] !== 'string') {
     sendJson(res, 403, {
       error: {
         code: 403,
-        message: "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.",
+        message:
+          "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.",
         status: 'PERMISSION_DENIED',
       },
     });
@@ -165,30 +197,59 @@ function imagen({ req, res, url, body }: MockExchange): void {
   }
   const model = decodeURIComponent(IMAGEN_PATH.exec(url.pathname)?.[1] ?? '');
   if (!model.startsWith('imagen-')) {
-    sendJson(res, 404, { error: { code: 404, message: `models/${model} is not found for API version v1beta, or is not supported for predict.`, status: 'NOT_FOUND' } });
+    sendJson(res, 404, {
+      error: {
+        code: 404,
+        message: `models/${model} is not found for API version v1beta, or is not supported for predict.`,
+        status: 'NOT_FOUND',
+      },
+    });
     return;
   }
-  const sampleCount = (body as { parameters?: { sampleCount?: unknown } } | undefined)?.parameters?.sampleCount;
+  const sampleCount = (body as { parameters?: { sampleCount?: unknown } } | undefined)?.parameters
+    ?.sampleCount;
   const count = typeof sampleCount === 'number' ? sampleCount : 4;
-  sendJson(res, 200, { predictions: Array.from({ length: count }, () => ({ mimeType: 'image/png', bytesBase64Encoded: PNG_BASE64 })) });
+  sendJson(res, 200, {
+    predictions: Array.from({ length: count }, () => ({
+      mimeType: 'image/png',
+      bytesBase64Encoded: PNG_BASE64,
+    })),
+  });
 }
 
 /** Gemini API routes: generateContent, streamGenerateContent (SSE), embedContent, batchEmbedContents, Imagen's predict. */
 export const geminiRoutes: MockRoute[] = [
   { method: 'POST', path: IMAGEN_PATH, handle: imagen },
-  { method: 'POST', path: /\/models\/[^/]+:generateContent$/, handle: (exchange) => generate(exchange, false) },
-  { method: 'POST', path: /\/models\/[^/]+:streamGenerateContent$/, handle: (exchange) => generate(exchange, true) },
+  {
+    method: 'POST',
+    path: /\/models\/[^/]+:generateContent$/,
+    handle: (exchange) => generate(exchange, false),
+  },
+  {
+    method: 'POST',
+    path: /\/models\/[^/]+:streamGenerateContent$/,
+    handle: (exchange) => generate(exchange, true),
+  },
   {
     method: 'POST',
     path: /\/models\/[^/]+:embedContent$/,
-    handle: ({ res, body }) => sendJson(res, 200, { embedding: { values: vector(0, (body as { outputDimensionality?: number }).outputDimensionality ?? 8) } }),
+    handle: ({ res, body }) =>
+      sendJson(res, 200, {
+        embedding: {
+          values: vector(0, (body as { outputDimensionality?: number }).outputDimensionality ?? 8),
+        },
+      }),
   },
   {
     method: 'POST',
     path: /\/models\/[^/]+:batchEmbedContents$/,
     handle: ({ res, body }) => {
       const requests = (body as { requests?: Array<{ outputDimensionality?: number }> }).requests ?? [];
-      sendJson(res, 200, { embeddings: requests.map((request, index) => ({ values: vector(index, request.outputDimensionality ?? 8) })) });
+      sendJson(res, 200, {
+        embeddings: requests.map((request, index) => ({
+          values: vector(index, request.outputDimensionality ?? 8),
+        })),
+      });
     },
   },
 ];

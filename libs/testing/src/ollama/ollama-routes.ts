@@ -19,13 +19,23 @@ async function chat({ res, body, streamFault, options }: MockExchange): Promise<
   const model = request.model ?? 'llama3.2';
   // Ollama has no tool_choice: the mock calls the first tool whenever tools are offered
   const tool = request.tools?.[0]?.function.name;
-  const toolCalls = tool === undefined ? undefined : [{ function: { name: tool, arguments: { location: 'Boston, MA' } } }];
-  const counts = { prompt_eval_count: 26, eval_count: 12, total_duration: 5191566416, load_duration: 2154458 };
+  const toolCalls =
+    tool === undefined ? undefined : [{ function: { name: tool, arguments: { location: 'Boston, MA' } } }];
+  const counts = {
+    prompt_eval_count: 26,
+    eval_count: 12,
+    total_duration: 5191566416,
+    load_duration: 2154458,
+  };
   if (request.stream === false) {
     sendJson(res, 200, {
       model,
       created_at: CREATED_AT,
-      message: { role: 'assistant', content: tool === undefined ? options.replyText : '', ...(toolCalls === undefined ? {} : { tool_calls: toolCalls }) },
+      message: {
+        role: 'assistant',
+        content: tool === undefined ? options.replyText : '',
+        ...(toolCalls === undefined ? {} : { tool_calls: toolCalls }),
+      },
       done: true,
       done_reason: 'stop',
       ...counts,
@@ -34,9 +44,28 @@ async function chat({ res, body, streamFault, options }: MockExchange): Promise<
   }
   const lines: Array<Record<string, unknown>> =
     tool === undefined
-      ? splitText(options.replyText, options.streamChunks).map((piece) => ({ model, created_at: CREATED_AT, message: { role: 'assistant', content: piece }, done: false }))
-      : [{ model, created_at: CREATED_AT, message: { role: 'assistant', content: '', tool_calls: toolCalls }, done: false }];
-  lines.push({ model, created_at: CREATED_AT, message: { role: 'assistant', content: '' }, done: true, done_reason: 'stop', ...counts });
+      ? splitText(options.replyText, options.streamChunks).map((piece) => ({
+          model,
+          created_at: CREATED_AT,
+          message: { role: 'assistant', content: piece },
+          done: false,
+        }))
+      : [
+          {
+            model,
+            created_at: CREATED_AT,
+            message: { role: 'assistant', content: '', tool_calls: toolCalls },
+            done: false,
+          },
+        ];
+  lines.push({
+    model,
+    created_at: CREATED_AT,
+    message: { role: 'assistant', content: '' },
+    done: true,
+    done_reason: 'stop',
+    ...counts,
+  });
   await writeChunks(res, {
     contentType: 'application/x-ndjson',
     chunks: lines.map((line) => `${JSON.stringify(line)}\n`),
@@ -51,7 +80,9 @@ function embed({ res, body }: MockExchange): void {
   const dims = request.dimensions ?? 8;
   sendJson(res, 200, {
     model: request.model ?? 'all-minilm',
-    embeddings: inputs.map((_, index) => Array.from({ length: dims }, (_v, i) => Number((((index + 1) * (i + 1)) / 100).toFixed(6)))),
+    embeddings: inputs.map((_, index) =>
+      Array.from({ length: dims }, (_v, i) => Number((((index + 1) * (i + 1)) / 100).toFixed(6))),
+    ),
     total_duration: 14143917,
     load_duration: 1019500,
     prompt_eval_count: 4 * inputs.length,

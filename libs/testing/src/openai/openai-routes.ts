@@ -23,10 +23,16 @@ const MAX_TOOL_CALL_ID_LENGTH = 40;
  * characters (`string_above_max_length`), or a tool result answering no call of the
  * assistant message before it. Undefined for a conversation OpenAI accepts.
  */
-function toolCallIdProblem(messages: NonNullable<ChatBody['messages']>): { message: string; param: string; code: string | null } | undefined {
+function toolCallIdProblem(
+  messages: NonNullable<ChatBody['messages']>,
+): { message: string; param: string; code: string | null } | undefined {
   const tooLong = (id: unknown, param: string) =>
     typeof id === 'string' && id.length > MAX_TOOL_CALL_ID_LENGTH
-      ? { message: `Invalid '${param}': string too long. Expected a string with maximum length ${MAX_TOOL_CALL_ID_LENGTH}, but got a string with length ${id.length} instead.`, param, code: 'string_above_max_length' }
+      ? {
+          message: `Invalid '${param}': string too long. Expected a string with maximum length ${MAX_TOOL_CALL_ID_LENGTH}, but got a string with length ${id.length} instead.`,
+          param,
+          code: 'string_above_max_length',
+        }
       : undefined;
   let calls: unknown[] = [];
   for (const [index, message] of messages.entries()) {
@@ -41,7 +47,11 @@ function toolCallIdProblem(messages: NonNullable<ChatBody['messages']>): { messa
     const problem = tooLong(message.tool_call_id, `messages[${index}].tool_call_id`);
     if (problem !== undefined) return problem;
     if (!calls.includes(message.tool_call_id)) {
-      return { message: `Invalid parameter: 'tool_call_id' of '${String(message.tool_call_id)}' not found in 'tool_calls' of previous message.`, param: `messages.[${index}].tool_call_id`, code: null };
+      return {
+        message: `Invalid parameter: 'tool_call_id' of '${String(message.tool_call_id)}' not found in 'tool_calls' of previous message.`,
+        param: `messages.[${index}].tool_call_id`,
+        code: null,
+      };
     }
   }
   return undefined;
@@ -49,7 +59,8 @@ function toolCallIdProblem(messages: NonNullable<ChatBody['messages']>): { messa
 
 function toolName(body: ChatBody): string | undefined {
   const choice = body.tool_choice;
-  if (typeof choice === 'object' && choice !== null) return (choice as { function: { name: string } }).function.name;
+  if (typeof choice === 'object' && choice !== null)
+    return (choice as { function: { name: string } }).function.name;
   return choice === 'required' ? body.tools?.[0]?.function.name : undefined;
 }
 
@@ -62,20 +73,39 @@ async function chat({ res, body, streamFault, options }: MockExchange): Promise<
   const tool = toolName(request);
   const problem = toolCallIdProblem(request.messages ?? []);
   if (problem !== undefined) {
-    sendJson(res, 400, { error: { message: problem.message, type: 'invalid_request_error', param: problem.param, code: problem.code } });
+    sendJson(res, 400, {
+      error: {
+        message: problem.message,
+        type: 'invalid_request_error',
+        param: problem.param,
+        code: problem.code,
+      },
+    });
     return;
   }
   if (request.stream !== true) {
     const message =
       tool === undefined
         ? { role: 'assistant', content: options.replyText, refusal: null, annotations: [] }
-        : { role: 'assistant', content: null, tool_calls: [{ id: 'call_abc123', type: 'function', function: { name: tool, arguments: '{"location":"Boston, MA"}' } }] };
+        : {
+            role: 'assistant',
+            content: null,
+            tool_calls: [
+              {
+                id: 'call_abc123',
+                type: 'function',
+                function: { name: tool, arguments: '{"location":"Boston, MA"}' },
+              },
+            ],
+          };
     sendJson(res, 200, {
       id,
       object: 'chat.completion',
       created,
       model,
-      choices: [{ index: 0, message, logprobs: null, finish_reason: tool === undefined ? 'stop' : 'tool_calls' }],
+      choices: [
+        { index: 0, message, logprobs: null, finish_reason: tool === undefined ? 'stop' : 'tool_calls' },
+      ],
       usage,
       service_tier: 'default',
       system_fingerprint: 'fp_mock',
@@ -84,25 +114,74 @@ async function chat({ res, body, streamFault, options }: MockExchange): Promise<
   }
   startSse(res);
   const base = { id, object: 'chat.completion.chunk', created, model, system_fingerprint: 'fp_mock' };
-  const pieces = tool === undefined ? splitText(options.replyText, options.streamChunks) : ['{"location":', '"Boston, MA"}'];
-  const events: string[] = [JSON.stringify({ ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '', refusal: null }, logprobs: null, finish_reason: null }] })];
+  const pieces =
+    tool === undefined
+      ? splitText(options.replyText, options.streamChunks)
+      : ['{"location":', '"Boston, MA"}'];
+  const events: string[] = [
+    JSON.stringify({
+      ...base,
+      choices: [
+        {
+          index: 0,
+          delta: { role: 'assistant', content: '', refusal: null },
+          logprobs: null,
+          finish_reason: null,
+        },
+      ],
+    }),
+  ];
   if (tool !== undefined) {
-    events.push(JSON.stringify({ ...base, choices: [{ index: 0, delta: { tool_calls: [{ index: 0, id: 'call_abc123', type: 'function', function: { name: tool, arguments: '' } }] }, logprobs: null, finish_reason: null }] }));
+    events.push(
+      JSON.stringify({
+        ...base,
+        choices: [
+          {
+            index: 0,
+            delta: {
+              tool_calls: [
+                { index: 0, id: 'call_abc123', type: 'function', function: { name: tool, arguments: '' } },
+              ],
+            },
+            logprobs: null,
+            finish_reason: null,
+          },
+        ],
+      }),
+    );
   }
   for (const piece of pieces) {
-    const delta = tool === undefined ? { content: piece } : { tool_calls: [{ index: 0, function: { arguments: piece } }] };
-    events.push(JSON.stringify({ ...base, choices: [{ index: 0, delta, logprobs: null, finish_reason: null }] }));
+    const delta =
+      tool === undefined
+        ? { content: piece }
+        : { tool_calls: [{ index: 0, function: { arguments: piece } }] };
+    events.push(
+      JSON.stringify({ ...base, choices: [{ index: 0, delta, logprobs: null, finish_reason: null }] }),
+    );
   }
-  events.push(JSON.stringify({ ...base, choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: tool === undefined ? 'stop' : 'tool_calls' }] }));
-  if (request.stream_options?.include_usage === true) events.push(JSON.stringify({ ...base, choices: [], usage }));
+  events.push(
+    JSON.stringify({
+      ...base,
+      choices: [
+        { index: 0, delta: {}, logprobs: null, finish_reason: tool === undefined ? 'stop' : 'tool_calls' },
+      ],
+    }),
+  );
+  if (request.stream_options?.include_usage === true)
+    events.push(JSON.stringify({ ...base, choices: [], usage }));
   await replayEvents(res, events, streamFault);
 }
 
 /** Writes stream events, then `[DONE]`, honouring a configured stream fault. */
-async function replayEvents(res: MockExchange['res'], events: readonly string[], streamFault: MockExchange['streamFault']): Promise<void> {
+async function replayEvents(
+  res: MockExchange['res'],
+  events: readonly string[],
+  streamFault: MockExchange['streamFault'],
+): Promise<void> {
   for (const [index, data] of events.entries()) {
     if (streamFault?.kind === 'slow-stream') {
-      if (index >= (streamFault.afterChunks ?? 1)) await new Promise((resolve) => setTimeout(resolve, streamFault.delayMs));
+      if (index >= (streamFault.afterChunks ?? 1))
+        await new Promise((resolve) => setTimeout(resolve, streamFault.delayMs));
       await writeSse(res, data);
       continue;
     }
@@ -114,7 +193,17 @@ async function replayEvents(res: MockExchange['res'], events: readonly string[],
         return;
       }
       if (streamFault.kind === 'stall-stream') return;
-      await writeSse(res, JSON.stringify({ error: { message: streamFault.message ?? 'The server had an error while processing your request.', type: 'server_error', param: null, code: null } }));
+      await writeSse(
+        res,
+        JSON.stringify({
+          error: {
+            message: streamFault.message ?? 'The server had an error while processing your request.',
+            type: 'server_error',
+            param: null,
+            code: null,
+          },
+        }),
+      );
       res.end();
       return;
     }
@@ -150,7 +239,10 @@ function completionLogprobs(tokens: readonly string[], top: number, offset: numb
     tokens,
     token_logprobs: tokens.map((_, i) => -Number((0.01 * (i + 1)).toFixed(4))),
     top_logprobs: tokens.map((token, i) => {
-      const alternatives = Array.from({ length: Math.max(0, top - 1) }, (_, k): [string, number] => [`alt${k}`, -(k + 2)]);
+      const alternatives = Array.from({ length: Math.max(0, top - 1) }, (_, k): [string, number] => [
+        `alt${k}`,
+        -(k + 2),
+      ]);
       return Object.fromEntries<number>([[token, -Number((0.01 * (i + 1)).toFixed(4))], ...alternatives]);
     }),
     text_offset: offsets,
@@ -172,11 +264,30 @@ async function completions({ res, body, streamFault }: MockExchange): Promise<vo
   const n = request.n ?? 1;
   const tokens = request.echo === true ? [prompt, ...COMPLETION_TOKENS] : COMPLETION_TOKENS;
   const logprobs = (from: number, slice: readonly string[]) =>
-    request.logprobs === undefined || request.logprobs === null ? null : completionLogprobs(slice, request.logprobs, from);
-  const usage = { ...COMPLETION_USAGE, completion_tokens: COMPLETION_USAGE.completion_tokens * n, total_tokens: COMPLETION_USAGE.prompt_tokens + COMPLETION_USAGE.completion_tokens * n };
+    request.logprobs === undefined || request.logprobs === null
+      ? null
+      : completionLogprobs(slice, request.logprobs, from);
+  const usage = {
+    ...COMPLETION_USAGE,
+    completion_tokens: COMPLETION_USAGE.completion_tokens * n,
+    total_tokens: COMPLETION_USAGE.prompt_tokens + COMPLETION_USAGE.completion_tokens * n,
+  };
   if (request.stream !== true) {
-    const choices = Array.from({ length: n }, (_, index) => ({ text: tokens.join(''), index, logprobs: logprobs(0, tokens), finish_reason: 'length' }));
-    sendJson(res, 200, { id, object: 'text_completion', created, model, system_fingerprint: 'fp_44709d6fcb', choices, usage });
+    const choices = Array.from({ length: n }, (_, index) => ({
+      text: tokens.join(''),
+      index,
+      logprobs: logprobs(0, tokens),
+      finish_reason: 'length',
+    }));
+    sendJson(res, 200, {
+      id,
+      object: 'text_completion',
+      created,
+      model,
+      system_fingerprint: 'fp_44709d6fcb',
+      choices,
+      usage,
+    });
     return;
   }
   startSse(res);
@@ -184,27 +295,63 @@ async function completions({ res, body, streamFault }: MockExchange): Promise<vo
   const events: string[] = [];
   let offset = 0;
   for (const token of tokens) {
-    events.push(JSON.stringify({ ...base, choices: Array.from({ length: n }, (_, index) => ({ text: token, index, logprobs: logprobs(offset, [token]), finish_reason: null })) }));
+    events.push(
+      JSON.stringify({
+        ...base,
+        choices: Array.from({ length: n }, (_, index) => ({
+          text: token,
+          index,
+          logprobs: logprobs(offset, [token]),
+          finish_reason: null,
+        })),
+      }),
+    );
     offset += token.length;
   }
-  events.push(JSON.stringify({ ...base, choices: Array.from({ length: n }, (_, index) => ({ text: '', index, logprobs: null, finish_reason: 'length' })) }));
-  if (request.stream_options?.include_usage === true) events.push(JSON.stringify({ ...base, choices: [], usage }));
+  events.push(
+    JSON.stringify({
+      ...base,
+      choices: Array.from({ length: n }, (_, index) => ({
+        text: '',
+        index,
+        logprobs: null,
+        finish_reason: 'length',
+      })),
+    }),
+  );
+  if (request.stream_options?.include_usage === true)
+    events.push(JSON.stringify({ ...base, choices: [], usage }));
   await replayEvents(res, events, streamFault);
 }
 
 function embeddings({ res, body }: MockExchange): void {
-  const request = (body ?? {}) as { model?: string; input?: unknown; dimensions?: number; encoding_format?: string };
+  const request = (body ?? {}) as {
+    model?: string;
+    input?: unknown;
+    dimensions?: number;
+    encoding_format?: string;
+  };
   const inputs = Array.isArray(request.input) ? request.input : [request.input];
   const dims = request.dimensions ?? 8;
   const data = inputs.map((_, index) => {
-    const vector = Array.from({ length: dims }, (_v, i) => Number((((index + 1) * (i + 1)) / 100).toFixed(6)));
+    const vector = Array.from({ length: dims }, (_v, i) =>
+      Number((((index + 1) * (i + 1)) / 100).toFixed(6)),
+    );
     return {
       object: 'embedding',
       index,
-      embedding: request.encoding_format === 'base64' ? Buffer.from(new Float32Array(vector).buffer).toString('base64') : vector,
+      embedding:
+        request.encoding_format === 'base64'
+          ? Buffer.from(new Float32Array(vector).buffer).toString('base64')
+          : vector,
     };
   });
-  sendJson(res, 200, { object: 'list', data, model: request.model ?? 'text-embedding-3-small', usage: { prompt_tokens: 8 * inputs.length, total_tokens: 8 * inputs.length } });
+  sendJson(res, 200, {
+    object: 'list',
+    data,
+    model: request.model ?? 'text-embedding-3-small',
+    usage: { prompt_tokens: 8 * inputs.length, total_tokens: 8 * inputs.length },
+  });
 }
 
 /** OpenAI's chat, legacy completions, embeddings and models endpoints (under any base path). */

@@ -20,12 +20,20 @@ function googleError(res: MockExchange['res'], code: number, status: string, mes
 async function claude(exchange: MockExchange): Promise<void> {
   const { req, res, url, body } = exchange;
   if (!/^Bearer \S+$/.test(req.headers.authorization ?? '')) {
-    googleError(res, 401, 'UNAUTHENTICATED', 'Request is missing required authentication credential. Expected OAuth 2 access token.');
+    googleError(
+      res,
+      401,
+      'UNAUTHENTICATED',
+      'Request is missing required authentication credential. Expected OAuth 2 access token.',
+    );
     return;
   }
   const request = (body ?? {}) as { anthropic_version?: unknown };
   if (request.anthropic_version !== 'vertex-2023-10-16') {
-    sendJson(res, 400, { type: 'error', error: { type: 'invalid_request_error', message: 'anthropic_version: must be "vertex-2023-10-16"' } });
+    sendJson(res, 400, {
+      type: 'error',
+      error: { type: 'invalid_request_error', message: 'anthropic_version: must be "vertex-2023-10-16"' },
+    });
     return;
   }
   const [, model = '', action] = CLAUDE_PATH.exec(url.pathname) ?? [];
@@ -34,7 +42,11 @@ async function claude(exchange: MockExchange): Promise<void> {
     sendJson(res, 200, { input_tokens: 25 });
     return;
   }
-  await answerMessages(exchange, { model: name.replace('@', '-'), idPrefix: 'msg_vrtx_', stream: action === 'streamRawPredict' });
+  await answerMessages(exchange, {
+    model: name.replace('@', '-'),
+    idPrefix: 'msg_vrtx_',
+    stream: action === 'streamRawPredict',
+  });
 }
 
 // Google's own models at `.../publishers/google/models/<model>:predict`: text embeddings (a token
@@ -48,7 +60,8 @@ async function claude(exchange: MockExchange): Promise<void> {
 const PREDICT_PATH = /\/publishers\/google\/models\/([^/:]+):predict$/;
 const ENDPOINT_PREDICT_PATH = /\/endpoints\/[^/:]+:predict$/;
 // a 1x1 PNG
-const PNG_BASE64 = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==';
+const PNG_BASE64 =
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==';
 
 interface PredictRequest {
   instances?: Array<{ content?: unknown } | null | undefined>;
@@ -59,7 +72,10 @@ function embed(res: MockExchange['res'], instances: NonNullable<PredictRequest['
   const texts = instances.map((instance) => (typeof instance?.content === 'string' ? instance.content : ''));
   sendJson(res, 200, {
     predictions: texts.map((text, index) => ({
-      embeddings: { statistics: { truncated: false, token_count: Math.ceil(text.length / 4) }, values: [0.01 * (index + 1), -0.02, 0.03] },
+      embeddings: {
+        statistics: { truncated: false, token_count: Math.ceil(text.length / 4) },
+        values: [0.01 * (index + 1), -0.02, 0.03],
+      },
     })),
     metadata: { billableCharacterCount: texts.reduce((sum, text) => sum + text.length, 0) },
   });
@@ -68,7 +84,12 @@ function embed(res: MockExchange['res'], instances: NonNullable<PredictRequest['
 function predict(exchange: MockExchange): void {
   const { req, res, url, body } = exchange;
   if (!/^Bearer \S+$/.test(req.headers.authorization ?? '')) {
-    googleError(res, 401, 'UNAUTHENTICATED', 'Request is missing required authentication credential. Expected OAuth 2 access token.');
+    googleError(
+      res,
+      401,
+      'UNAUTHENTICATED',
+      'Request is missing required authentication credential. Expected OAuth 2 access token.',
+    );
     return;
   }
   const request = (body ?? {}) as PredictRequest;
@@ -79,7 +100,12 @@ function predict(exchange: MockExchange): void {
     return;
   }
   const count = typeof request.parameters?.sampleCount === 'number' ? request.parameters.sampleCount : 4;
-  sendJson(res, 200, { predictions: Array.from({ length: count }, () => ({ mimeType: 'image/png', bytesBase64Encoded: PNG_BASE64 })) });
+  sendJson(res, 200, {
+    predictions: Array.from({ length: count }, () => ({
+      mimeType: 'image/png',
+      bytesBase64Encoded: PNG_BASE64,
+    })),
+  });
 }
 
 /**
@@ -89,5 +115,9 @@ function predict(exchange: MockExchange): void {
 export const vertexRoutes: MockRoute[] = [
   { method: 'POST', path: CLAUDE_PATH, handle: claude },
   { method: 'POST', path: PREDICT_PATH, handle: predict },
-  { method: 'POST', path: ENDPOINT_PREDICT_PATH, handle: ({ res, body }) => embed(res, (body as PredictRequest | undefined)?.instances ?? []) },
+  {
+    method: 'POST',
+    path: ENDPOINT_PREDICT_PATH,
+    handle: ({ res, body }) => embed(res, (body as PredictRequest | undefined)?.instances ?? []),
+  },
 ];

@@ -1,5 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { createMockUpstream, replyWithFixture, sseChunks, type FixtureReply, type MockRoute, type MockUpstream } from '@switchyard/testing';
+import {
+  createMockUpstream,
+  replyWithFixture,
+  sseChunks,
+  type FixtureReply,
+  type MockRoute,
+  type MockUpstream,
+} from '@switchyard/testing';
 import { Agent } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SwitchyardError } from '../../errors/switchyard-error';
@@ -14,7 +21,8 @@ import { fromAnthropicResponse } from './from-anthropic-response';
 import { AnthropicStreamMapper } from './from-anthropic-stream';
 
 const API_KEY = 'sk-ant-test-canary-0123456789abcdef';
-const fixture = (name: string): string => readFileSync(new URL(`./__fixtures__/${name}`, import.meta.url), 'utf8');
+const fixture = (name: string): string =>
+  readFileSync(new URL(`./__fixtures__/${name}`, import.meta.url), 'utf8');
 const errors = JSON.parse(fixture('anthropic-errors.json')) as Record<string, unknown>;
 
 // each fixture is served under its own base path, so one upstream replays them all
@@ -22,7 +30,8 @@ const stream = (name: string): FixtureReply => ({
   stream: {
     contentType: 'text/event-stream',
     chunks: sseChunks(fixture(name)),
-    errorChunk: (message) => `event: error\ndata: ${JSON.stringify({ type: 'error', error: { type: 'api_error', message } })}\n\n`,
+    errorChunk: (message) =>
+      `event: error\ndata: ${JSON.stringify({ type: 'error', error: { type: 'api_error', message } })}\n\n`,
   },
 });
 const FIXTURES: Record<string, FixtureReply> = {
@@ -44,10 +53,21 @@ let upstream: MockUpstream;
 let dispatcher: Agent;
 let adapter: AnthropicAdapter;
 
-const request: ChatCompletionRequest = { model: 'claude', messages: [{ role: 'user', content: 'Hello, Claude' }] };
-const call = (signal = new AbortController().signal): ProviderCallContext => ({ model: 'claude-sonnet-4-20250514', signal, requestId: 'req-1', headers: { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' } });
+const request: ChatCompletionRequest = {
+  model: 'claude',
+  messages: [{ role: 'user', content: 'Hello, Claude' }],
+};
+const call = (signal = new AbortController().signal): ProviderCallContext => ({
+  model: 'claude-sonnet-4-20250514',
+  signal,
+  requestId: 'req-1',
+  headers: { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' },
+});
 const make = (options: Partial<AnthropicProviderOptions> = {}, base = '/v1'): AnthropicAdapter =>
-  new AnthropicAdapter({ name: 'anthropic', type: 'anthropic', baseUrl: `${upstream.url}${base}`, apiKey: API_KEY, ...options }, { dispatcher, logger: silentLogger });
+  new AnthropicAdapter(
+    { name: 'anthropic', type: 'anthropic', baseUrl: `${upstream.url}${base}`, apiKey: API_KEY, ...options },
+    { dispatcher, logger: silentLogger },
+  );
 const replaying = (name: string): AnthropicAdapter => make({}, `/fx/${name}/v1`);
 const sent = (): AnthropicMessagesRequest => upstream.requests.at(-1)?.body as AnthropicMessagesRequest;
 
@@ -67,7 +87,8 @@ async function rejection(promise: Promise<unknown>): Promise<SwitchyardError> {
   throw new Error('expected a rejection');
 }
 
-const text = (chunks: ChatCompletionChunk[]): string => chunks.map((c) => c.choices[0]?.delta.content ?? '').join('');
+const text = (chunks: ChatCompletionChunk[]): string =>
+  chunks.map((c) => c.choices[0]?.delta.content ?? '').join('');
 
 beforeAll(async () => {
   upstream = await createMockUpstream({ routes });
@@ -90,26 +111,59 @@ describe('anthropic adapter: requests', () => {
     expect(record.headers['anthropic-version']).toBe('2023-06-01');
     expect(record.headers['authorization']).toBeUndefined();
     expect(record.headers['traceparent']).toMatch(/^00-/);
-    expect(sent()).toEqual({ model: 'claude-sonnet-4-20250514', max_tokens: 4096, messages: [{ role: 'user', content: [{ type: 'text', text: 'Hello, Claude' }] }] });
+    expect(sent()).toEqual({
+      model: 'claude-sonnet-4-20250514',
+      max_tokens: 4096,
+      messages: [{ role: 'user', content: [{ type: 'text', text: 'Hello, Claude' }] }],
+    });
   });
 
   it('sends tool ids without the Gemini thought signature folded into them, the call and its result alike', async () => {
-    const signed = 'call_chatcmpl-0b1e7c2a-5d4f-4e8a-9c3b-2f6a7d8e9f01_0_0__ts_CiQBDH5fv_4_hKH3-----fAPsCiQBDH5fv_4_hKH3-----fAPsCiQBDH5fv_4_hKH3-----fAPsCiQBDH5fv_4_hKH3-----fAPsCiQBDH5fv_4_hKH3-----fAPsCiQBDH5fv_4_hKH3-----fAPsCiQBDH5fv_4_hKH3-----fAPsCiQBDH5fv_4_hKH3-----fAPsCiQBDH5fv_4_hKH3-----fAPsCiQBDH5fv_4_hKH3-----fAPsCiQBDH5fv_4_hKH3-----fAPsCiQBDH5fv_4_hKH3-----fAPs';
+    const signed =
+      'call_chatcmpl-0b1e7c2a-5d4f-4e8a-9c3b-2f6a7d8e9f01_0_0__ts_CiQBDH5fv_4_hKH3-----fAPsCiQBDH5fv_4_hKH3-----fAPsCiQBDH5fv_4_hKH3-----fAPsCiQBDH5fv_4_hKH3-----fAPsCiQBDH5fv_4_hKH3-----fAPsCiQBDH5fv_4_hKH3-----fAPsCiQBDH5fv_4_hKH3-----fAPsCiQBDH5fv_4_hKH3-----fAPsCiQBDH5fv_4_hKH3-----fAPsCiQBDH5fv_4_hKH3-----fAPsCiQBDH5fv_4_hKH3-----fAPsCiQBDH5fv_4_hKH3-----fAPs';
     await adapter.chat(
       {
         model: 'm',
         messages: [
           { role: 'user', content: 'Weather in Paris?' },
-          { role: 'assistant', content: null, tool_calls: [{ id: signed, type: 'function', function: { name: 'get_weather', arguments: '{"location":"Paris"}' } }] },
+          {
+            role: 'assistant',
+            content: null,
+            tool_calls: [
+              {
+                id: signed,
+                type: 'function',
+                function: { name: 'get_weather', arguments: '{"location":"Paris"}' },
+              },
+            ],
+          },
           { role: 'tool', tool_call_id: signed, content: '{"temperature_c":18}' },
         ],
-        tools: [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: {} } } }],
+        tools: [
+          {
+            type: 'function',
+            function: { name: 'get_weather', parameters: { type: 'object', properties: {} } },
+          },
+        ],
       },
       call(),
     );
     const [, assistant, result] = sent().messages;
-    expect(assistant?.content).toEqual([{ type: 'tool_use', id: 'call_chatcmpl-0b1e7c2a-5d4f-4e8a-9c3b-2f6a7d8e9f01_0_0', name: 'get_weather', input: { location: 'Paris' } }]);
-    expect(result?.content).toEqual([{ type: 'tool_result', tool_use_id: 'call_chatcmpl-0b1e7c2a-5d4f-4e8a-9c3b-2f6a7d8e9f01_0_0', content: '{"temperature_c":18}' }]);
+    expect(assistant?.content).toEqual([
+      {
+        type: 'tool_use',
+        id: 'call_chatcmpl-0b1e7c2a-5d4f-4e8a-9c3b-2f6a7d8e9f01_0_0',
+        name: 'get_weather',
+        input: { location: 'Paris' },
+      },
+    ]);
+    expect(result?.content).toEqual([
+      {
+        type: 'tool_result',
+        tool_use_id: 'call_chatcmpl-0b1e7c2a-5d4f-4e8a-9c3b-2f6a7d8e9f01_0_0',
+        content: '{"temperature_c":18}',
+      },
+    ]);
   });
 
   it("keeps a client's own tool ids whole, even holding the signature marker: none empty, no two made one", async () => {
@@ -119,23 +173,46 @@ describe('anthropic adapter: requests', () => {
         model: 'm',
         messages: [
           { role: 'user', content: 'Weather in Paris?' },
-          { role: 'assistant', content: null, tool_calls: ids.map((id) => ({ id, type: 'function' as const, function: { name: 'get_weather', arguments: '{}' } })) },
+          {
+            role: 'assistant',
+            content: null,
+            tool_calls: ids.map((id) => ({
+              id,
+              type: 'function' as const,
+              function: { name: 'get_weather', arguments: '{}' },
+            })),
+          },
           ...ids.map((id) => ({ role: 'tool' as const, tool_call_id: id, content: 'sunny' })),
         ],
-        tools: [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: {} } } }],
+        tools: [
+          {
+            type: 'function',
+            function: { name: 'get_weather', parameters: { type: 'object', properties: {} } },
+          },
+        ],
       },
       call(),
     );
     const [, assistant, results] = sent().messages;
-    expect(assistant?.content).toEqual(ids.map((id) => ({ type: 'tool_use', id, name: 'get_weather', input: {} })));
-    expect(results?.content).toEqual(ids.map((id) => ({ type: 'tool_result', tool_use_id: id, content: 'sunny' })));
+    expect(assistant?.content).toEqual(
+      ids.map((id) => ({ type: 'tool_use', id, name: 'get_weather', input: {} })),
+    );
+    expect(results?.content).toEqual(
+      ids.map((id) => ({ type: 'tool_result', tool_use_id: id, content: 'sunny' })),
+    );
   });
 
   it('honours a configured default max_tokens, beta headers, and the request’s own limits', async () => {
-    const configured = make({ defaultMaxTokens: 1024, betas: ['prompt-caching-2024-07-31', 'token-efficient-tools-2025-02-19'], anthropicVersion: '2023-01-01' });
+    const configured = make({
+      defaultMaxTokens: 1024,
+      betas: ['prompt-caching-2024-07-31', 'token-efficient-tools-2025-02-19'],
+      anthropicVersion: '2023-01-01',
+    });
     await configured.chat(request, call());
     expect(sent().max_tokens).toBe(1024);
-    expect(upstream.requests.at(-1)?.headers['anthropic-beta']).toBe('prompt-caching-2024-07-31,token-efficient-tools-2025-02-19');
+    expect(upstream.requests.at(-1)?.headers['anthropic-beta']).toBe(
+      'prompt-caching-2024-07-31,token-efficient-tools-2025-02-19',
+    );
     expect(upstream.requests.at(-1)?.headers['anthropic-version']).toBe('2023-01-01');
     await configured.chat({ ...request, max_tokens: 50 }, call());
     expect(sent().max_tokens).toBe(50);
@@ -162,10 +239,18 @@ describe('anthropic adapter: requests', () => {
       call(),
     );
     const body = sent();
-    expect(body.system).toEqual([{ type: 'text', text: 'You are terse.' }, { type: 'text', text: 'Answer in French.' }]);
+    expect(body.system).toEqual([
+      { type: 'text', text: 'You are terse.' },
+      { type: 'text', text: 'Answer in French.' },
+    ]);
     expect(body.messages.map((m) => m.role)).toEqual(['user', 'assistant', 'user']);
     expect(body.messages[1]?.content).toEqual([{ type: 'text', text: 'Bonjour' }]);
-    expect(body).toMatchObject({ stop_sequences: ['END'], temperature: 0.2, top_p: 0.9, metadata: { user_id: 'user-42' } });
+    expect(body).toMatchObject({
+      stop_sequences: ['END'],
+      temperature: 0.2,
+      top_p: 0.9,
+      metadata: { user_id: 'user-42' },
+    });
   });
 
   it('sends images as base64 and URL sources', async () => {
@@ -178,7 +263,12 @@ describe('anthropic adapter: requests', () => {
             content: [
               { type: 'text', text: 'What is in these images?' },
               { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } },
-              { type: 'image_url', image_url: { url: 'https://upload.wikimedia.org/wikipedia/commons/a/a7/Camponotus_flavomarginatus_ant.jpg' } },
+              {
+                type: 'image_url',
+                image_url: {
+                  url: 'https://upload.wikimedia.org/wikipedia/commons/a/a7/Camponotus_flavomarginatus_ant.jpg',
+                },
+              },
             ],
           },
         ],
@@ -188,7 +278,13 @@ describe('anthropic adapter: requests', () => {
     expect(sent().messages[0]?.content).toEqual([
       { type: 'text', text: 'What is in these images?' },
       { type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'iVBORw0KGgo=' } },
-      { type: 'image', source: { type: 'url', url: 'https://upload.wikimedia.org/wikipedia/commons/a/a7/Camponotus_flavomarginatus_ant.jpg' } },
+      {
+        type: 'image',
+        source: {
+          type: 'url',
+          url: 'https://upload.wikimedia.org/wikipedia/commons/a/a7/Camponotus_flavomarginatus_ant.jpg',
+        },
+      },
     ]);
   });
 
@@ -202,22 +298,53 @@ describe('anthropic adapter: requests', () => {
             role: 'assistant',
             content: null,
             tool_calls: [
-              { id: 'toolu_1', type: 'function', function: { name: 'get_weather', arguments: '{"location":"San Francisco, CA"}' } },
-              { id: 'toolu_2', type: 'function', function: { name: 'get_weather', arguments: '{"location":"New York, NY"}' } },
+              {
+                id: 'toolu_1',
+                type: 'function',
+                function: { name: 'get_weather', arguments: '{"location":"San Francisco, CA"}' },
+              },
+              {
+                id: 'toolu_2',
+                type: 'function',
+                function: { name: 'get_weather', arguments: '{"location":"New York, NY"}' },
+              },
             ],
           },
           { role: 'tool', tool_call_id: 'toolu_1', content: '15 degrees' },
           { role: 'tool', tool_call_id: 'toolu_2', content: [{ type: 'text', text: '20 degrees' }] },
           { role: 'user', content: 'Which is warmer?' },
         ],
-        tools: [{ type: 'function', function: { name: 'get_weather', description: 'Get the weather', parameters: { type: 'object', properties: { location: { type: 'string' } }, required: ['location'] } } }],
+        tools: [
+          {
+            type: 'function',
+            function: {
+              name: 'get_weather',
+              description: 'Get the weather',
+              parameters: {
+                type: 'object',
+                properties: { location: { type: 'string' } },
+                required: ['location'],
+              },
+            },
+          },
+        ],
         tool_choice: { type: 'function', function: { name: 'get_weather' } },
         parallel_tool_calls: false,
       },
       call(),
     );
     const body = sent();
-    expect(body.tools).toEqual([{ name: 'get_weather', description: 'Get the weather', input_schema: { type: 'object', properties: { location: { type: 'string' } }, required: ['location'] } }]);
+    expect(body.tools).toEqual([
+      {
+        name: 'get_weather',
+        description: 'Get the weather',
+        input_schema: {
+          type: 'object',
+          properties: { location: { type: 'string' } },
+          required: ['location'],
+        },
+      },
+    ]);
     expect(body.tool_choice).toEqual({ type: 'tool', name: 'get_weather', disable_parallel_tool_use: true });
     expect(body.messages).toEqual([
       { role: 'user', content: [{ type: 'text', text: 'Weather in SF and NYC?' }] },
@@ -244,13 +371,22 @@ describe('anthropic adapter: requests', () => {
     ['required', { type: 'any' }],
     ['none', { type: 'none' }],
   ] as const)('maps tool_choice %s', async (choice, expected) => {
-    await adapter.chat({ ...request, tools: [{ type: 'function', function: { name: 'f' } }], tool_choice: choice }, call());
+    await adapter.chat(
+      { ...request, tools: [{ type: 'function', function: { name: 'f' } }], tool_choice: choice },
+      call(),
+    );
     expect(sent().tool_choice).toEqual(expected);
   });
 
   it('rejects what Anthropic cannot do before calling it', async () => {
     expect((await rejection(adapter.chat({ ...request, n: 2 }, call()))).code).toBe('unsupported_feature');
-    const badImage = adapter.chat({ model: 'c', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'ftp://x/y.png' } }] }] }, call());
+    const badImage = adapter.chat(
+      {
+        model: 'c',
+        messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'ftp://x/y.png' } }] }],
+      },
+      call(),
+    );
     expect((await rejection(badImage)).code).toBe('invalid_request');
     expect(upstream.requests).toHaveLength(0);
   });
@@ -260,13 +396,20 @@ describe('anthropic adapter: requests', () => {
       model: 'c',
       messages: [
         { role: 'user', content: 'hi' },
-        { role: 'assistant', content: null, tool_calls: [{ id: 't1', type: 'function', function: { name: 'f', arguments: args } }] },
+        {
+          role: 'assistant',
+          content: null,
+          tool_calls: [{ id: 't1', type: 'function', function: { name: 'f', arguments: args } }],
+        },
         { role: 'tool', tool_call_id: 't1', content: 'ok' },
       ],
     });
     for (const args of ['{broken', '[1,2]']) {
       const error = await rejection(adapter.chat(history(args), call()));
-      expect(error).toMatchObject({ code: 'invalid_request', param: 'messages.1.tool_calls.0.function.arguments' });
+      expect(error).toMatchObject({
+        code: 'invalid_request',
+        param: 'messages.1.tool_calls.0.function.arguments',
+      });
     }
     expect(upstream.requests).toHaveLength(0);
   });
@@ -279,8 +422,19 @@ describe('anthropic adapter: responses (documented fixtures)', () => {
       id: 'msg_013Zva2CMHLNnXjNJJKqJ2EF',
       object: 'chat.completion',
       model: 'claude-sonnet-4-20250514',
-      choices: [{ index: 0, message: { role: 'assistant', content: 'Hi! My name is Claude.' }, finish_reason: 'stop' }],
-      usage: { prompt_tokens: 2095, completion_tokens: 503, total_tokens: 2598, prompt_tokens_details: { cached_tokens: 0 } },
+      choices: [
+        {
+          index: 0,
+          message: { role: 'assistant', content: 'Hi! My name is Claude.' },
+          finish_reason: 'stop',
+        },
+      ],
+      usage: {
+        prompt_tokens: 2095,
+        completion_tokens: 503,
+        total_tokens: 2598,
+        prompt_tokens_details: { cached_tokens: 0 },
+      },
     });
   });
 
@@ -289,13 +443,24 @@ describe('anthropic adapter: responses (documented fixtures)', () => {
     const choice = response.choices[0]!;
     expect(choice.finish_reason).toBe('tool_calls');
     expect(choice.message.content).toBe("I'll check the current weather in San Francisco for you.");
-    expect(choice.message.tool_calls).toEqual([{ id: 'toolu_01A09q90qw90lq917835lq9', type: 'function', function: { name: 'get_weather', arguments: '{"location":"San Francisco, CA","unit":"celsius"}' } }]);
+    expect(choice.message.tool_calls).toEqual([
+      {
+        id: 'toolu_01A09q90qw90lq917835lq9',
+        type: 'function',
+        function: { name: 'get_weather', arguments: '{"location":"San Francisco, CA","unit":"celsius"}' },
+      },
+    ]);
   });
 
   it('counts cache reads and writes into prompt tokens, keeping them apart', async () => {
     const response = await replaying('cache-usage').chat(request, call());
     expect(response.choices[0]?.finish_reason).toBe('length');
-    expect(response.usage).toEqual({ prompt_tokens: 188107, completion_tokens: 393, total_tokens: 188500, prompt_tokens_details: { cached_tokens: 0, cache_creation_tokens: 188086 } });
+    expect(response.usage).toEqual({
+      prompt_tokens: 188107,
+      completion_tokens: 393,
+      total_tokens: 188500,
+      prompt_tokens_details: { cached_tokens: 0, cache_creation_tokens: 188086 },
+    });
   });
 });
 
@@ -304,9 +469,19 @@ describe('anthropic adapter: streams (documented fixtures)', () => {
     const chunks = await collect(await replaying('text-stream').stream(request, call()));
     expect(text(chunks)).toBe('Hello!');
     expect(chunks[0]?.choices[0]?.delta).toEqual({ role: 'assistant', content: '' });
-    expect(chunks.every((c) => c.id === 'msg_1nZdL29xx5MUA1yADyHTEsnR8uuvGzszyY' && c.object === 'chat.completion.chunk')).toBe(true);
-    expect(chunks.find((c) => c.choices[0]?.finish_reason !== null && c.choices.length > 0)?.choices[0]?.finish_reason).toBe('stop');
-    expect(chunks.at(-1)).toMatchObject({ choices: [], usage: { prompt_tokens: 25, completion_tokens: 15, total_tokens: 40 } });
+    expect(
+      chunks.every(
+        (c) => c.id === 'msg_1nZdL29xx5MUA1yADyHTEsnR8uuvGzszyY' && c.object === 'chat.completion.chunk',
+      ),
+    ).toBe(true);
+    expect(
+      chunks.find((c) => c.choices[0]?.finish_reason !== null && c.choices.length > 0)?.choices[0]
+        ?.finish_reason,
+    ).toBe('stop');
+    expect(chunks.at(-1)).toMatchObject({
+      choices: [],
+      usage: { prompt_tokens: 25, completion_tokens: 15, total_tokens: 40 },
+    });
     expect((upstream.requests.at(-1)?.body as { stream: boolean }).stream).toBe(true);
     expect(upstream.requests.at(-1)?.headers['accept']).toBe('text/event-stream');
   });
@@ -315,16 +490,29 @@ describe('anthropic adapter: streams (documented fixtures)', () => {
     const chunks = await collect(await replaying('tool-use-stream').stream(request, call()));
     expect(text(chunks)).toBe("Okay, let's check the weather for San Francisco, CA:");
     const deltas = chunks.flatMap((c) => c.choices[0]?.delta.tool_calls ?? []);
-    expect(deltas[0]).toEqual({ index: 0, id: 'toolu_01T1x1fJ34qAmk2tNTrN7Up6', type: 'function', function: { name: 'get_weather', arguments: '' } });
+    expect(deltas[0]).toEqual({
+      index: 0,
+      id: 'toolu_01T1x1fJ34qAmk2tNTrN7Up6',
+      type: 'function',
+      function: { name: 'get_weather', arguments: '' },
+    });
     expect(deltas.every((d) => d.index === 0)).toBe(true);
-    expect(JSON.parse(deltas.map((d) => d.function?.arguments ?? '').join(''))).toEqual({ location: 'San Francisco, CA', unit: 'fahrenheit' });
+    expect(JSON.parse(deltas.map((d) => d.function?.arguments ?? '').join(''))).toEqual({
+      location: 'San Francisco, CA',
+      unit: 'fahrenheit',
+    });
     expect(chunks.some((c) => c.choices[0]?.finish_reason === 'tool_calls')).toBe(true);
     expect(chunks.at(-1)?.usage).toMatchObject({ prompt_tokens: 472, completion_tokens: 89 });
   });
 
   it('keeps cache-read tokens from message_start when message_delta reports only output tokens', async () => {
     const chunks = await collect(await replaying('cache-usage-stream').stream(request, call()));
-    expect(chunks.at(-1)?.usage).toEqual({ prompt_tokens: 188098, completion_tokens: 7, total_tokens: 188105, prompt_tokens_details: { cached_tokens: 188086, cache_creation_tokens: 0 } });
+    expect(chunks.at(-1)?.usage).toEqual({
+      prompt_tokens: 188098,
+      completion_tokens: 7,
+      total_tokens: 188105,
+      prompt_tokens_details: { cached_tokens: 188086, cache_creation_tokens: 0 },
+    });
   });
 
   it('turns an overloaded error event midway into a retryable SwitchyardError after the text so far', async () => {
@@ -338,8 +526,20 @@ describe('anthropic adapter: streams (documented fixtures)', () => {
   });
 
   it('streams from the mock Messages endpoint, tools included', async () => {
-    const chunks = await collect(await adapter.stream({ ...request, tools: [{ type: 'function', function: { name: 'get_weather' } }], tool_choice: 'required' }, call()));
-    const args = chunks.flatMap((c) => c.choices[0]?.delta.tool_calls ?? []).map((d) => d.function?.arguments ?? '').join('');
+    const chunks = await collect(
+      await adapter.stream(
+        {
+          ...request,
+          tools: [{ type: 'function', function: { name: 'get_weather' } }],
+          tool_choice: 'required',
+        },
+        call(),
+      ),
+    );
+    const args = chunks
+      .flatMap((c) => c.choices[0]?.delta.tool_calls ?? [])
+      .map((d) => d.function?.arguments ?? '')
+      .join('');
     expect(JSON.parse(args)).toEqual({ location: 'San Francisco, CA' });
     expect(chunks.at(-1)?.usage).toMatchObject({ prompt_tokens: 25, completion_tokens: 15 });
   });
@@ -361,13 +561,19 @@ describe('anthropic adapter: streams (documented fixtures)', () => {
       upstream.fault({ kind: 'stream-error', afterChunks, times: 1 });
       const stream = await adapter.stream(request, call());
       await rejection(collect(stream));
-      expect(usageSoFarOf(stream)?.usageSoFar()).toMatchObject({ prompt_tokens: 25, completion_tokens: output, total_tokens: 25 + output });
+      expect(usageSoFarOf(stream)?.usageSoFar()).toMatchObject({
+        prompt_tokens: 25,
+        completion_tokens: output,
+        total_tokens: 25 + output,
+      });
     }
   });
 
   it('fails a stream that sends an api_error event', async () => {
     upstream.fault({ kind: 'stream-error', afterChunks: 4 });
-    expect((await rejection(collect(await adapter.stream(request, call())))).code).toBe('upstream_stream_error');
+    expect((await rejection(collect(await adapter.stream(request, call())))).code).toBe(
+      'upstream_stream_error',
+    );
   });
 
   it('cancels the upstream request when the caller aborts mid-stream', async () => {
@@ -394,7 +600,9 @@ describe('anthropic adapter: errors (documented error bodies)', () => {
   });
 
   it('is refused by the upstream when no key is configured', async () => {
-    expect((await rejection(make({ apiKey: undefined }).chat(request, call()))).code).toBe('upstream_auth_error');
+    expect((await rejection(make({ apiKey: undefined }).chat(request, call()))).code).toBe(
+      'upstream_auth_error',
+    );
   });
 
   it('maps 429 with retry-after to a retryable upstream_rate_limited error', async () => {
@@ -422,7 +630,10 @@ describe('anthropic adapter: errors (documented error bodies)', () => {
 
   it('maps 529 overloaded on a stream request before any byte to upstream_unavailable', async () => {
     upstream.fault({ kind: 'status', status: 529, body: errors['529'] });
-    expect(await rejection(adapter.stream(request, call()))).toMatchObject({ code: 'upstream_unavailable', retryable: true });
+    expect(await rejection(adapter.stream(request, call()))).toMatchObject({
+      code: 'upstream_unavailable',
+      retryable: true,
+    });
   });
 
   it('maps a connection reset to upstream_connection_error', async () => {
@@ -433,14 +644,42 @@ describe('anthropic adapter: errors (documented error bodies)', () => {
 
 describe('anthropic adapter: which stop sequence matched', () => {
   it('keeps the matched stop sequence on the choice, whole and streamed, for the Anthropic ingress', () => {
-    const body = { id: 'msg_1', type: 'message', role: 'assistant', model: 'claude', content: [{ type: 'text', text: 'one two' }], stop_reason: 'stop_sequence', stop_sequence: '###', usage: { input_tokens: 3, output_tokens: 2 } };
+    const body = {
+      id: 'msg_1',
+      type: 'message',
+      role: 'assistant',
+      model: 'claude',
+      content: [{ type: 'text', text: 'one two' }],
+      stop_reason: 'stop_sequence',
+      stop_sequence: '###',
+      usage: { input_tokens: 3, output_tokens: 2 },
+    };
     const choice = fromAnthropicResponse(body, 'anthropic', 'claude').choices[0];
     expect(choice).toMatchObject({ finish_reason: 'stop', stop_sequence: '###' });
-    const ended = fromAnthropicResponse({ ...body, stop_reason: 'end_turn', stop_sequence: null }, 'anthropic', 'claude').choices[0];
+    const ended = fromAnthropicResponse(
+      { ...body, stop_reason: 'end_turn', stop_sequence: null },
+      'anthropic',
+      'claude',
+    ).choices[0];
     expect(ended).not.toHaveProperty('stop_sequence');
     const mapper = new AnthropicStreamMapper('anthropic', 'claude');
-    mapper.map({ event: 'message_start', id: undefined, data: JSON.stringify({ type: 'message_start', message: { ...body, content: [], stop_reason: null, stop_sequence: null } }) });
-    const [finish] = mapper.map({ event: 'message_delta', id: undefined, data: JSON.stringify({ type: 'message_delta', delta: { stop_reason: 'stop_sequence', stop_sequence: '###' }, usage: { output_tokens: 2 } }) });
+    mapper.map({
+      event: 'message_start',
+      id: undefined,
+      data: JSON.stringify({
+        type: 'message_start',
+        message: { ...body, content: [], stop_reason: null, stop_sequence: null },
+      }),
+    });
+    const [finish] = mapper.map({
+      event: 'message_delta',
+      id: undefined,
+      data: JSON.stringify({
+        type: 'message_delta',
+        delta: { stop_reason: 'stop_sequence', stop_sequence: '###' },
+        usage: { output_tokens: 2 },
+      }),
+    });
     expect(finish?.choices[0]).toMatchObject({ finish_reason: 'stop', stop_sequence: '###' });
   });
 });
@@ -451,50 +690,153 @@ describe('anthropic stream mapper: tools without input', () => {
   it('streams "{}" as the arguments of a tool called without input, and nothing more for one with input', () => {
     const mapper = new AnthropicStreamMapper('anthropic', 'claude');
     const chunks = [
-      ...mapper.map(event({ type: 'message_start', message: { id: 'msg_1', type: 'message', role: 'assistant', content: [], model: 'claude', usage: { input_tokens: 3, output_tokens: 1 } } })),
-      ...mapper.map(event({ type: 'content_block_start', index: 0, content_block: { type: 'tool_use', id: 'toolu_1', name: 'get_time', input: {} } })),
-      ...mapper.map(event({ type: 'content_block_delta', index: 0, delta: { type: 'input_json_delta', partial_json: '' } })),
+      ...mapper.map(
+        event({
+          type: 'message_start',
+          message: {
+            id: 'msg_1',
+            type: 'message',
+            role: 'assistant',
+            content: [],
+            model: 'claude',
+            usage: { input_tokens: 3, output_tokens: 1 },
+          },
+        }),
+      ),
+      ...mapper.map(
+        event({
+          type: 'content_block_start',
+          index: 0,
+          content_block: { type: 'tool_use', id: 'toolu_1', name: 'get_time', input: {} },
+        }),
+      ),
+      ...mapper.map(
+        event({
+          type: 'content_block_delta',
+          index: 0,
+          delta: { type: 'input_json_delta', partial_json: '' },
+        }),
+      ),
       ...mapper.map(event({ type: 'content_block_stop', index: 0 })),
-      ...mapper.map(event({ type: 'content_block_start', index: 1, content_block: { type: 'tool_use', id: 'toolu_2', name: 'now', input: {} } })),
+      ...mapper.map(
+        event({
+          type: 'content_block_start',
+          index: 1,
+          content_block: { type: 'tool_use', id: 'toolu_2', name: 'now', input: {} },
+        }),
+      ),
       ...mapper.map(event({ type: 'content_block_stop', index: 1 })),
-      ...mapper.map(event({ type: 'content_block_start', index: 2, content_block: { type: 'tool_use', id: 'toolu_3', name: 'f', input: {} } })),
-      ...mapper.map(event({ type: 'content_block_delta', index: 2, delta: { type: 'input_json_delta', partial_json: '{"a":1}' } })),
+      ...mapper.map(
+        event({
+          type: 'content_block_start',
+          index: 2,
+          content_block: { type: 'tool_use', id: 'toolu_3', name: 'f', input: {} },
+        }),
+      ),
+      ...mapper.map(
+        event({
+          type: 'content_block_delta',
+          index: 2,
+          delta: { type: 'input_json_delta', partial_json: '{"a":1}' },
+        }),
+      ),
       ...mapper.map(event({ type: 'content_block_stop', index: 2 })),
-      ...mapper.map(event({ type: 'message_delta', delta: { stop_reason: 'tool_use' }, usage: { output_tokens: 5 } })),
+      ...mapper.map(
+        event({ type: 'message_delta', delta: { stop_reason: 'tool_use' }, usage: { output_tokens: 5 } }),
+      ),
       ...mapper.map(event({ type: 'message_stop' })),
     ];
     const args = new Map<number, string>();
-    for (const call of chunks.flatMap((chunk) => chunk.choices[0]?.delta.tool_calls ?? [])) args.set(call.index, (args.get(call.index) ?? '') + (call.function?.arguments ?? ''));
+    for (const call of chunks.flatMap((chunk) => chunk.choices[0]?.delta.tool_calls ?? []))
+      args.set(call.index, (args.get(call.index) ?? '') + (call.function?.arguments ?? ''));
     expect([...args.values()]).toEqual(['{}', '{}', '{"a":1}']);
   });
 });
 
 describe('anthropic stream mapper: the JSON text of its text chunks', () => {
   const event = (data: unknown) => ({ event: undefined, id: undefined, data: JSON.stringify(data) });
-  const delta = (text: unknown) => event({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text } });
+  const delta = (text: unknown) =>
+    event({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text } });
 
   it('remembers for each text chunk exactly the text JSON.stringify gives it, before and after message_start', () => {
     const mapper = new AnthropicStreamMapper('anthropic', 'claude "default"');
-    const texts = ['Hello', ' "quoted" \\ back\nslash', 'line\nbreak\r\u2028\u2029', 'café 🙂 \ud800 lone', '</script>\u0000\u001f'];
+    const texts = [
+      'Hello',
+      ' "quoted" \\ back\nslash',
+      'line\nbreak\r\u2028\u2029',
+      'café 🙂 \ud800 lone',
+      '</script>\u0000\u001f',
+    ];
     const chunks: ChatCompletionChunk[] = [...mapper.map(delta('before start'))];
-    chunks.push(...mapper.map(event({ type: 'message_start', message: { id: 'msg_"1"\n', type: 'message', role: 'assistant', content: [], model: 'claude-ü', usage: { input_tokens: 3, output_tokens: 1 } } })));
-    chunks.push(...mapper.map(event({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: 'start' } })));
+    chunks.push(
+      ...mapper.map(
+        event({
+          type: 'message_start',
+          message: {
+            id: 'msg_"1"\n',
+            type: 'message',
+            role: 'assistant',
+            content: [],
+            model: 'claude-ü',
+            usage: { input_tokens: 3, output_tokens: 1 },
+          },
+        }),
+      ),
+    );
+    chunks.push(
+      ...mapper.map(
+        event({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: 'start' } }),
+      ),
+    );
     for (const text of texts) chunks.push(...mapper.map(delta(text)));
     chunks.push(...mapper.map(delta(['not', 'a', 'string'])));
     const withText = chunks.filter((chunk) => sourceTextOf(chunk) !== undefined);
-    expect(withText.map((chunk) => chunk.choices[0]?.delta.content)).toEqual(['before start', 'start', ...texts, ['not', 'a', 'string']]);
+    expect(withText.map((chunk) => chunk.choices[0]?.delta.content)).toEqual([
+      'before start',
+      'start',
+      ...texts,
+      ['not', 'a', 'string'],
+    ]);
     for (const chunk of withText) expect(sourceTextOf(chunk)).toBe(JSON.stringify(chunk));
-    expect(withText.slice(1).every((chunk) => chunk.id === 'msg_"1"\n' && chunk.model === 'claude-ü')).toBe(true);
+    expect(withText.slice(1).every((chunk) => chunk.id === 'msg_"1"\n' && chunk.model === 'claude-ü')).toBe(
+      true,
+    );
     expect(withText[0]?.model).toBe('claude "default"');
   });
 
   it('remembers no text for the role, tool-call, finish and usage chunks, which the HTTP edge serialises', () => {
     const mapper = new AnthropicStreamMapper('anthropic', 'claude');
     const chunks = [
-      ...mapper.map(event({ type: 'message_start', message: { id: 'msg_1', type: 'message', role: 'assistant', content: [], model: 'claude', usage: { input_tokens: 3, output_tokens: 1 } } })),
-      ...mapper.map(event({ type: 'content_block_start', index: 0, content_block: { type: 'tool_use', id: 'toolu_1', name: 'f', input: {} } })),
-      ...mapper.map(event({ type: 'content_block_delta', index: 0, delta: { type: 'input_json_delta', partial_json: '{"a":1}' } })),
-      ...mapper.map(event({ type: 'message_delta', delta: { stop_reason: 'tool_use' }, usage: { output_tokens: 5 } })),
+      ...mapper.map(
+        event({
+          type: 'message_start',
+          message: {
+            id: 'msg_1',
+            type: 'message',
+            role: 'assistant',
+            content: [],
+            model: 'claude',
+            usage: { input_tokens: 3, output_tokens: 1 },
+          },
+        }),
+      ),
+      ...mapper.map(
+        event({
+          type: 'content_block_start',
+          index: 0,
+          content_block: { type: 'tool_use', id: 'toolu_1', name: 'f', input: {} },
+        }),
+      ),
+      ...mapper.map(
+        event({
+          type: 'content_block_delta',
+          index: 0,
+          delta: { type: 'input_json_delta', partial_json: '{"a":1}' },
+        }),
+      ),
+      ...mapper.map(
+        event({ type: 'message_delta', delta: { stop_reason: 'tool_use' }, usage: { output_tokens: 5 } }),
+      ),
       ...mapper.map(event({ type: 'message_stop' })),
     ];
     expect(chunks).toHaveLength(5);

@@ -78,24 +78,39 @@ export class AnthropicAdapter implements ProviderAdapter {
       'anthropic-version': options.anthropicVersion ?? ANTHROPIC_DEFAULTS.anthropicVersion,
     };
     if (options.apiKey !== undefined && options.apiKey.length > 0) headers['x-api-key'] = options.apiKey;
-    if (options.betas !== undefined && options.betas.length > 0) headers['anthropic-beta'] = options.betas.join(',');
+    if (options.betas !== undefined && options.betas.length > 0)
+      headers['anthropic-beta'] = options.betas.join(',');
     this.#defaultMaxTokens = options.defaultMaxTokens ?? ANTHROPIC_DEFAULTS.defaultMaxTokens;
     this.#calls = { provider: this.name, headers, dispatcher: kit.dispatcher, readError: readAnthropicError };
   }
 
   async chat(request: ChatCompletionRequest, context: ProviderCallContext): Promise<ChatCompletion> {
-    const body = toAnthropicRequest(request, { model: context.model, stream: false, defaultMaxTokens: this.#defaultMaxTokens });
+    const body = toAnthropicRequest(request, {
+      model: context.model,
+      stream: false,
+      defaultMaxTokens: this.#defaultMaxTokens,
+    });
     const answer = await upstreamJsonRequest(this.#call(body, context, 'application/json'));
     return fromAnthropicResponse(answer.body, this.name, context.model);
   }
 
-  async stream(request: ChatCompletionRequest, context: ProviderCallContext): Promise<AsyncIterable<ChatCompletionChunk>> {
-    const body = toAnthropicRequest(request, { model: context.model, stream: true, defaultMaxTokens: this.#defaultMaxTokens });
+  async stream(
+    request: ChatCompletionRequest,
+    context: ProviderCallContext,
+  ): Promise<AsyncIterable<ChatCompletionChunk>> {
+    const body = toAnthropicRequest(request, {
+      model: context.model,
+      stream: true,
+      defaultMaxTokens: this.#defaultMaxTokens,
+    });
     const response = await upstreamStreamRequest(this.#call(body, context, 'text/event-stream'));
     const mapper = new AnthropicStreamMapper(this.name, context.model);
     // usage comes in message_start and message_delta but reaches a chunk only at message_stop:
     // the engine reads the mapper's count when the stream ends before that
-    return withUsageSoFar(mapUpstreamStream(response, this.name, callCancellation(context), readSse, mapper), mapper);
+    return withUsageSoFar(
+      mapUpstreamStream(response, this.name, callCancellation(context), readSse, mapper),
+      mapper,
+    );
   }
 
   #call(json: unknown, context: ProviderCallContext, accept: string): UpstreamRequestOptions {

@@ -18,7 +18,9 @@ const CODE_BY_TYPE: Readonly<Record<string, SwitchyardErrorCode>> = {
  * code (529 overloaded is `upstream_unavailable`); `error.type` is kept as the provider code.
  * @see https://docs.anthropic.com/en/api/errors
  */
-export function readAnthropicError(body: unknown): Pick<UpstreamFailure, 'message' | 'providerCode' | 'code'> {
+export function readAnthropicError(
+  body: unknown,
+): Pick<UpstreamFailure, 'message' | 'providerCode' | 'code'> {
   if (typeof body !== 'object' || body === null) return {};
   const error = (body as { error?: unknown }).error;
   if (typeof error !== 'object' || error === null) return {};
@@ -34,9 +36,15 @@ export function readAnthropicError(body: unknown): Pick<UpstreamFailure, 'messag
  * The error for an `error` event inside a 200 stream: overloaded and rate-limit errors keep
  * their meaning (both retryable); anything else is an `upstream_stream_error`.
  */
-export function anthropicStreamError(provider: string, error: { type?: string; message?: string }): SwitchyardError {
+export function anthropicStreamError(
+  provider: string,
+  error: { type?: string; message?: string },
+): SwitchyardError {
   const mapped = error.type === undefined ? undefined : CODE_BY_TYPE[error.type];
-  const code: SwitchyardErrorCode = mapped === 'upstream_unavailable' || mapped === 'upstream_rate_limited' ? mapped : 'upstream_stream_error';
+  const code: SwitchyardErrorCode =
+    mapped === 'upstream_unavailable' || mapped === 'upstream_rate_limited'
+      ? mapped
+      : 'upstream_stream_error';
   const detail = error.message ? `: ${redactSecrets(error.message)}` : '';
   return new SwitchyardError(code, `Provider "${provider}" stream failed${detail}`, { provider });
 }

@@ -12,14 +12,20 @@ import { mapAnthropicUsage } from './map-anthropic-usage';
  */
 export function fromAnthropicResponse(body: unknown, provider: string, model: string): ChatCompletion {
   if (!isAnthropicMessage(body)) {
-    throw new SwitchyardError('upstream_error', `Provider "${provider}" sent a body that is not a message.`, { provider });
+    throw new SwitchyardError('upstream_error', `Provider "${provider}" sent a body that is not a message.`, {
+      provider,
+    });
   }
   let text: string | null = null;
   const toolCalls: ChatToolCall[] = [];
   for (const block of body.content) {
     if (block.type === 'text') text = (text ?? '') + block.text;
     else if (block.type === 'tool_use') {
-      toolCalls.push({ id: block.id, type: 'function', function: { name: block.name, arguments: JSON.stringify(block.input ?? {}) } });
+      toolCalls.push({
+        id: block.id,
+        type: 'function',
+        function: { name: block.name, arguments: JSON.stringify(block.input ?? {}) },
+      });
     }
   }
   return {
@@ -30,11 +36,17 @@ export function fromAnthropicResponse(body: unknown, provider: string, model: st
     choices: [
       {
         index: 0,
-        message: { role: 'assistant', content: text, ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}) },
+        message: {
+          role: 'assistant',
+          content: text,
+          ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}),
+        },
         finish_reason: mapAnthropicFinishReason(body.stop_reason),
         logprobs: null,
         // OpenAI has no field for it: kept so the Anthropic ingress can say which sequence matched
-        ...(body.stop_reason === 'stop_sequence' && typeof body.stop_sequence === 'string' ? { stop_sequence: body.stop_sequence } : {}),
+        ...(body.stop_reason === 'stop_sequence' && typeof body.stop_sequence === 'string'
+          ? { stop_sequence: body.stop_sequence }
+          : {}),
       },
     ],
     usage: mapAnthropicUsage(body.usage),

@@ -61,12 +61,17 @@ export class AnthropicStreamMapper implements StreamMapper<SseEvent>, UsageSoFar
     try {
       data = JSON.parse(event.data) as AnthropicStreamEvent;
     } catch (cause) {
-      throw new SwitchyardError('upstream_stream_error', `Provider "${this.provider}" sent an unreadable stream event.`, { provider: this.provider, cause });
+      throw new SwitchyardError(
+        'upstream_stream_error',
+        `Provider "${this.provider}" sent an unreadable stream event.`,
+        { provider: this.provider, cause },
+      );
     }
     switch (data.type) {
       case 'message_start':
         this.#id = data.message.id;
-        if (typeof data.message.model === 'string' && data.message.model.length > 0) this.#model = data.message.model;
+        if (typeof data.message.model === 'string' && data.message.model.length > 0)
+          this.#model = data.message.model;
         this.#usage = mergeAnthropicUsage(this.#usage, data.message.usage);
         this.#textPrefix = undefined;
         return [this.#chunk({ role: 'assistant', content: '' })];
@@ -76,7 +81,13 @@ export class AnthropicStreamMapper implements StreamMapper<SseEvent>, UsageSoFar
         if (block.type === 'tool_use') {
           const index = this.#toolIndex.size;
           this.#toolIndex.set(data.index, index);
-          return [this.#chunk({ tool_calls: [{ index, id: block.id, type: 'function', function: { name: block.name, arguments: '' } }] })];
+          return [
+            this.#chunk({
+              tool_calls: [
+                { index, id: block.id, type: 'function', function: { name: block.name, arguments: '' } },
+              ],
+            }),
+          ];
         }
         return [];
       }
@@ -105,7 +116,15 @@ export class AnthropicStreamMapper implements StreamMapper<SseEvent>, UsageSoFar
         this.#finish = mapAnthropicFinishReason(data.delta.stop_reason);
         if (data.delta.stop_reason === 'stop_sequence' && typeof data.delta.stop_sequence === 'string') {
           const chunk = this.#chunk({}, this.#finish);
-          return [{ ...chunk, choices: chunk.choices.map((choice) => ({ ...choice, stop_sequence: data.delta.stop_sequence })) }];
+          return [
+            {
+              ...chunk,
+              choices: chunk.choices.map((choice) => ({
+                ...choice,
+                stop_sequence: data.delta.stop_sequence,
+              })),
+            },
+          ];
         }
         return [this.#chunk({}, this.#finish)];
       case 'message_stop':
@@ -122,7 +141,11 @@ export class AnthropicStreamMapper implements StreamMapper<SseEvent>, UsageSoFar
   /** Called when the body ends: a stream without `message_stop` was cut. */
   end(): ChatCompletionChunk[] {
     if (!this.#done) {
-      throw new SwitchyardError('upstream_stream_error', `Provider "${this.provider}" closed the stream before it finished.`, { provider: this.provider });
+      throw new SwitchyardError(
+        'upstream_stream_error',
+        `Provider "${this.provider}" closed the stream before it finished.`,
+        { provider: this.provider },
+      );
     }
     return [];
   }
@@ -146,6 +169,12 @@ export class AnthropicStreamMapper implements StreamMapper<SseEvent>, UsageSoFar
 
   #chunk(delta: ChatDelta, finish: ChatFinishReason | null = null): ChatCompletionChunk {
     // one literal per chunk: spreading #base() and adding `choices` is a slow path on Node 20
-    return { id: this.#id, object: 'chat.completion.chunk', created: this.#created, model: this.#model, choices: [{ index: 0, delta, finish_reason: finish }] };
+    return {
+      id: this.#id,
+      object: 'chat.completion.chunk',
+      created: this.#created,
+      model: this.#model,
+      choices: [{ index: 0, delta, finish_reason: finish }],
+    };
   }
 }

@@ -1,2 +1,7 @@
-export { ANTHROPIC_DEFAULTS, AnthropicAdapter, anthropicProvider, AnthropicProviderOptionsSchema } from './anthropic-adapter';
+export {
+  ANTHROPIC_DEFAULTS,
+  AnthropicAdapter,
+  anthropicProvider,
+  AnthropicProviderOptionsSchema,
+} from './anthropic-adapter';
 export type { AnthropicProviderOptions } from './anthropic-adapter';

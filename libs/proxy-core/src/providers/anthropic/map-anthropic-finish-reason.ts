@@ -5,7 +5,9 @@ import type { AnthropicStopReason } from './anthropic-wire';
  * Anthropic `stop_reason` -> OpenAI `finish_reason`.
  * @see https://docs.anthropic.com/en/api/handling-stop-reasons
  */
-export function mapAnthropicFinishReason(reason: AnthropicStopReason | null | undefined): ChatFinishReason | null {
+export function mapAnthropicFinishReason(
+  reason: AnthropicStopReason | null | undefined,
+): ChatFinishReason | null {
   switch (reason) {
     case null:
     case undefined:

@@ -13,11 +13,19 @@ export function mapAnthropicUsage(usage: AnthropicUsage): ChatUsage {
   const cacheCreation = usage.cache_creation_input_tokens ?? 0;
   const output = usage.output_tokens ?? 0;
   const prompt = input + cacheRead + cacheCreation;
-  const details: NonNullable<ChatUsage['prompt_tokens_details']> = { cached_tokens: cacheRead, cache_creation_tokens: cacheCreation };
+  const details: NonNullable<ChatUsage['prompt_tokens_details']> = {
+    cached_tokens: cacheRead,
+    cache_creation_tokens: cacheCreation,
+  };
   // 1h writes are priced apart; without the breakdown their share stays unknown (absent)
   const oneHour = usage.cache_creation?.ephemeral_1h_input_tokens;
   if (typeof oneHour === 'number') details.cache_creation_1h_tokens = oneHour;
-  const mapped: ChatUsage = { prompt_tokens: prompt, completion_tokens: output, total_tokens: prompt + output, prompt_tokens_details: details };
+  const mapped: ChatUsage = {
+    prompt_tokens: prompt,
+    completion_tokens: output,
+    total_tokens: prompt + output,
+    prompt_tokens_details: details,
+  };
   // the web search tool is billed per search, on top of the tokens its results add
   const searches = usage.server_tool_use?.web_search_requests;
   if (typeof searches === 'number' && searches > 0) mapped.web_searches = searches;
@@ -29,7 +37,10 @@ export function mapAnthropicUsage(usage: AnthropicUsage): ChatUsage {
  * `message_start` and again (cumulatively) in `message_delta`, where absent fields mean
  * "unchanged", not zero.
  */
-export function mergeAnthropicUsage(earlier: AnthropicUsage, later: AnthropicUsage | undefined): AnthropicUsage {
+export function mergeAnthropicUsage(
+  earlier: AnthropicUsage,
+  later: AnthropicUsage | undefined,
+): AnthropicUsage {
   if (later === undefined) return earlier;
   return {
     input_tokens: later.input_tokens ?? earlier.input_tokens,

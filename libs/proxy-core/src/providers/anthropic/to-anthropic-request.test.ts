@@ -11,22 +11,25 @@ describe('toAnthropicRequest: empty assistant turns', () => {
     ['null', null],
     ['whitespace only', ' \n '],
     ['no text parts', []],
-  ] as const)('drops a non-final assistant turn whose content is %s and joins the user turns around it', (_, content) => {
-    const messages: ChatMessage[] = [
-      { role: 'user', content: 'Hello' },
-      { role: 'assistant', content: content as string | null },
-      { role: 'user', content: 'Are you there?' },
-    ];
-    expect(turnsOf(messages)).toEqual([
-      {
-        role: 'user',
-        content: [
-          { type: 'text', text: 'Hello' },
-          { type: 'text', text: 'Are you there?' },
-        ],
-      },
-    ]);
-  });
+  ] as const)(
+    'drops a non-final assistant turn whose content is %s and joins the user turns around it',
+    (_, content) => {
+      const messages: ChatMessage[] = [
+        { role: 'user', content: 'Hello' },
+        { role: 'assistant', content: content as string | null },
+        { role: 'user', content: 'Are you there?' },
+      ];
+      expect(turnsOf(messages)).toEqual([
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'Hello' },
+            { type: 'text', text: 'Are you there?' },
+          ],
+        },
+      ]);
+    },
+  );
 
   it('drops a final empty assistant turn rather than send an empty prefill', () => {
     const turns = turnsOf([
@@ -42,10 +45,17 @@ describe('toAnthropicRequest: empty assistant turns', () => {
   it('keeps an assistant turn with tool calls and no text, without an empty text block', () => {
     const turns = turnsOf([
       { role: 'user', content: 'Weather?' },
-      { role: 'assistant', content: '', tool_calls: [{ id: 'toolu_1', type: 'function', function: { name: 'get_weather', arguments: '{}' } }] },
+      {
+        role: 'assistant',
+        content: '',
+        tool_calls: [{ id: 'toolu_1', type: 'function', function: { name: 'get_weather', arguments: '{}' } }],
+      },
       { role: 'tool', tool_call_id: 'toolu_1', content: 'sunny' },
     ]);
-    expect(turns[1]).toEqual({ role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: {} }] });
+    expect(turns[1]).toEqual({
+      role: 'assistant',
+      content: [{ type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: {} }],
+    });
   });
 
   it('keeps a final assistant turn with text as a prefill', () => {
@@ -61,34 +71,59 @@ describe('toAnthropicRequest: blank user content and tool results', () => {
   const image = { type: 'image_url' as const, image_url: { url: 'https://example.com/cat.png' } };
 
   it('leaves out whitespace-only text of a user message that keeps an image', () => {
-    const turns = turnsOf([{ role: 'user', content: [{ type: 'text', text: ' \n ' }, image, { type: 'text', text: '' }] }]);
-    expect(turns).toEqual([{ role: 'user', content: [{ type: 'image', source: { type: 'url', url: 'https://example.com/cat.png' } }] }]);
+    const turns = turnsOf([
+      { role: 'user', content: [{ type: 'text', text: ' \n ' }, image, { type: 'text', text: '' }] },
+    ]);
+    expect(turns).toEqual([
+      {
+        role: 'user',
+        content: [{ type: 'image', source: { type: 'url', url: 'https://example.com/cat.png' } }],
+      },
+    ]);
   });
 
   it('leaves out a whitespace-only user message that joins a turn with tool results', () => {
     const turns = turnsOf([
       { role: 'user', content: 'Weather?' },
-      { role: 'assistant', content: null, tool_calls: [{ id: 'toolu_1', type: 'function', function: { name: 'get_weather', arguments: '{}' } }] },
+      {
+        role: 'assistant',
+        content: null,
+        tool_calls: [{ id: 'toolu_1', type: 'function', function: { name: 'get_weather', arguments: '{}' } }],
+      },
       { role: 'tool', tool_call_id: 'toolu_1', content: 'sunny' },
       { role: 'user', content: '   ' },
     ]);
-    expect(turns.at(-1)).toEqual({ role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: 'sunny' }] });
+    expect(turns.at(-1)).toEqual({
+      role: 'user',
+      content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: 'sunny' }],
+    });
   });
 
   it.each([
     ['whitespace only', '  \n\t'],
     ['an empty string', ''],
-    ['blank text parts', [{ type: 'text', text: ' ' }, { type: 'text', text: '' }]],
+    [
+      'blank text parts',
+      [
+        { type: 'text', text: ' ' },
+        { type: 'text', text: '' },
+      ],
+    ],
     ['no parts', []],
-  ] as const)('refuses a user turn whose content is %s, naming the message, before any upstream call', (_, content) => {
-    const messages: ChatMessage[] = [
-      { role: 'system', content: 'Be brief.' },
-      { role: 'user', content: 'Hello' },
-      { role: 'assistant', content: 'Hi!' },
-      { role: 'user', content: content as string },
-    ];
-    expect(() => turnsOf(messages)).toThrow(expect.objectContaining({ code: 'invalid_request', status: 400, param: 'messages.3.content' }));
-  });
+  ] as const)(
+    'refuses a user turn whose content is %s, naming the message, before any upstream call',
+    (_, content) => {
+      const messages: ChatMessage[] = [
+        { role: 'system', content: 'Be brief.' },
+        { role: 'user', content: 'Hello' },
+        { role: 'assistant', content: 'Hi!' },
+        { role: 'user', content: content as string },
+      ];
+      expect(() => turnsOf(messages)).toThrow(
+        expect.objectContaining({ code: 'invalid_request', status: 400, param: 'messages.3.content' }),
+      );
+    },
+  );
 
   it('names the first message of a user turn made only of blank messages', () => {
     expect(() =>
@@ -108,25 +143,49 @@ describe('toAnthropicRequest: blank user content and tool results', () => {
   ] as const)('sends a %s tool result as a tool_result without content', (_, content) => {
     const turns = turnsOf([
       { role: 'user', content: 'Save it' },
-      { role: 'assistant', content: null, tool_calls: [{ id: 'toolu_1', type: 'function', function: { name: 'save', arguments: '{}' } }] },
+      {
+        role: 'assistant',
+        content: null,
+        tool_calls: [{ id: 'toolu_1', type: 'function', function: { name: 'save', arguments: '{}' } }],
+      },
       { role: 'tool', tool_call_id: 'toolu_1', content: content as string },
     ]);
-    expect(turns.at(-1)).toEqual({ role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1' }] });
+    expect(turns.at(-1)).toEqual({
+      role: 'user',
+      content: [{ type: 'tool_result', tool_use_id: 'toolu_1' }],
+    });
   });
 
   it('leaves out a whitespace-only system message', () => {
-    const body = toAnthropicRequest({ model: 'x', messages: [{ role: 'system', content: ' \n ' }, { role: 'developer', content: 'Be brief.' }, { role: 'user', content: 'Hi' }] }, settings);
+    const body = toAnthropicRequest(
+      {
+        model: 'x',
+        messages: [
+          { role: 'system', content: ' \n ' },
+          { role: 'developer', content: 'Be brief.' },
+          { role: 'user', content: 'Hi' },
+        ],
+      },
+      settings,
+    );
     expect(body.system).toEqual([{ type: 'text', text: 'Be brief.' }]);
   });
 });
 
 describe('toAnthropicImage: data URLs, read as every translator reads them (parseDataUrl)', () => {
-  const imageOf = (url: string) => turnsOf([{ role: 'user', content: [{ type: 'image_url', image_url: { url } }] }])[0]?.content[0];
+  const imageOf = (url: string) =>
+    turnsOf([{ role: 'user', content: [{ type: 'image_url', image_url: { url } }] }])[0]?.content[0];
   const param = 'messages.0.content.0.image_url.url';
 
   it('sends a base64 data URL as a base64 source, its media type without parameters, its data as it is (whitespace too)', () => {
-    expect(imageOf('data:image/png;base64,iVBORw0KGgo=')).toEqual({ type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'iVBORw0KGgo=' } });
-    expect(imageOf('data:image/jpeg;name=cat.jpg;base64,/9j/4A\nAQ')).toEqual({ type: 'image', source: { type: 'base64', media_type: 'image/jpeg', data: '/9j/4A\nAQ' } });
+    expect(imageOf('data:image/png;base64,iVBORw0KGgo=')).toEqual({
+      type: 'image',
+      source: { type: 'base64', media_type: 'image/png', data: 'iVBORw0KGgo=' },
+    });
+    expect(imageOf('data:image/jpeg;name=cat.jpg;base64,/9j/4A\nAQ')).toEqual({
+      type: 'image',
+      source: { type: 'base64', media_type: 'image/jpeg', data: '/9j/4A\nAQ' },
+    });
   });
 
   it.each([
@@ -134,11 +193,22 @@ describe('toAnthropicImage: data URLs, read as every translator reads them (pars
     ['a media type that is not type/subtype', 'data:png;base64,iVBORw0KGgo='],
     ['a parameter without a value', 'data:image/png;x;base64,iVBORw0KGgo='],
   ])('refuses a data URL that is %s, naming the part, before any upstream call', (_, url) => {
-    expect(() => imageOf(url)).toThrow(expect.objectContaining({ code: 'invalid_request', status: 400, param }));
+    expect(() => imageOf(url)).toThrow(
+      expect.objectContaining({ code: 'invalid_request', status: 400, param }),
+    );
   });
 
   it('sends an http(s) URL as a URL source and refuses any other URL', () => {
-    expect(imageOf('https://example.com/a.png')).toEqual({ type: 'image', source: { type: 'url', url: 'https://example.com/a.png' } });
-    expect(() => imageOf('ftp://example.com/a.png')).toThrow(expect.objectContaining({ code: 'invalid_request', param, message: 'Images must be http(s) URLs or base64 data URLs.' }));
+    expect(imageOf('https://example.com/a.png')).toEqual({
+      type: 'image',
+      source: { type: 'url', url: 'https://example.com/a.png' },
+    });
+    expect(() => imageOf('ftp://example.com/a.png')).toThrow(
+      expect.objectContaining({
+        code: 'invalid_request',
+        param,
+        message: 'Images must be http(s) URLs or base64 data URLs.',
+      }),
+    );
   });
 });

@@ -1,6 +1,16 @@
 import { SwitchyardError } from '../../errors/switchyard-error';
 import { addToTurns, refuseEmptyTurn, type AlternatingTurn } from '../../wire/alternating-turns';
-import { contentText, invalidRequest, isBlankText, parseDataUrl, parseToolArguments, refuseSeveralChoices, refuseWebSearch, toolCallIdWithoutSignature, userContent } from '../../wire/chat-message-parts';
+import {
+  contentText,
+  invalidRequest,
+  isBlankText,
+  parseDataUrl,
+  parseToolArguments,
+  refuseSeveralChoices,
+  refuseWebSearch,
+  toolCallIdWithoutSignature,
+  userContent,
+} from '../../wire/chat-message-parts';
 import type {
   ChatCompletionRequest,
   ChatContentPart,
@@ -28,7 +38,8 @@ export interface ToAnthropicRequestSettings {
 /** An OpenAI image URL (http(s) or base64 `data:`) -> an Anthropic image block. */
 export function toAnthropicImage(url: string, param: string): AnthropicImageBlock {
   const inline = parseDataUrl(url, param);
-  if (inline !== undefined) return { type: 'image', source: { type: 'base64', media_type: inline.mediaType, data: inline.data } };
+  if (inline !== undefined)
+    return { type: 'image', source: { type: 'base64', media_type: inline.mediaType, data: inline.data } };
   if (/^https?:\/\//i.test(url)) return { type: 'image', source: { type: 'url', url } };
   throw invalidRequest('Images must be http(s) URLs or base64 data URLs.', param);
 }
@@ -40,8 +51,12 @@ function userBlocks(content: string | ChatContentPart[], param: string): Anthrop
   if (typeof content === 'string') return isBlankText(content) ? [] : [{ type: 'text', text: content }];
   return content.flatMap((part, index): AnthropicRequestBlock[] => {
     if (part.type === 'text') return isBlankText(part.text) ? [] : [{ type: 'text', text: part.text }];
-    if (part.type === 'image_url') return [toAnthropicImage(part.image_url.url, `${param}.${index}.image_url.url`)];
-    throw invalidRequest(`Content part type "${(part as { type: string }).type}" is not supported by this provider.`, `${param}.${index}.type`);
+    if (part.type === 'image_url')
+      return [toAnthropicImage(part.image_url.url, `${param}.${index}.image_url.url`)];
+    throw invalidRequest(
+      `Content part type "${(part as { type: string }).type}" is not supported by this provider.`,
+      `${param}.${index}.type`,
+    );
   });
 }
 
@@ -56,7 +71,12 @@ function messageBlocks(message: ChatMessage, index: number): AnthropicRequestBlo
       // non-whitespace text"); an assistant's blank text says nothing, so it is left out
       const blocks: AnthropicRequestBlock[] = isBlankText(text) ? [] : [{ type: 'text', text }];
       for (const [t, call] of (message.tool_calls ?? []).entries()) {
-        blocks.push({ type: 'tool_use', id: toolCallIdWithoutSignature(call.id), name: call.function.name, input: parseToolArguments(call.function.arguments, `${param}.tool_calls.${t}.function.arguments`) });
+        blocks.push({
+          type: 'tool_use',
+          id: toolCallIdWithoutSignature(call.id),
+          name: call.function.name,
+          input: parseToolArguments(call.function.arguments, `${param}.tool_calls.${t}.function.arguments`),
+        });
       }
       return blocks;
     }
@@ -65,7 +85,13 @@ function messageBlocks(message: ChatMessage, index: number): AnthropicRequestBlo
       // sends, must have some): a blank result, a tool that printed nothing, goes without it
       // rather than as text Anthropic may refuse as blank
       const text = contentText(message.content);
-      return [{ type: 'tool_result', tool_use_id: toolCallIdWithoutSignature(message.tool_call_id), ...(isBlankText(text) ? {} : { content: text }) }];
+      return [
+        {
+          type: 'tool_result',
+          tool_use_id: toolCallIdWithoutSignature(message.tool_call_id),
+          ...(isBlankText(text) ? {} : { content: text }),
+        },
+      ];
     }
     case 'system':
     case 'developer':
@@ -93,7 +119,10 @@ function turns(messages: ChatMessage[]): AnthropicMessageParam[] {
   // A user turn with nothing to send (its messages' text all blank, no image, no tool result):
   // Anthropic refuses empty content ("all messages must have non-empty content"), and padding
   // it would ask the model to answer nothing, so the request is refused naming the message
-  refuseEmptyTurn(result, 'A user message has nothing to send to Anthropic: its text is empty or whitespace only (which Anthropic refuses), and no image or tool result goes with it.');
+  refuseEmptyTurn(
+    result,
+    'A user message has nothing to send to Anthropic: its text is empty or whitespace only (which Anthropic refuses), and no image or tool result goes with it.',
+  );
   return result.map((turn) => ({ role: turn.role, content: turn.blocks }));
 }
 
@@ -106,7 +135,10 @@ function systemBlocks(messages: ChatMessage[]): AnthropicTextBlock[] {
   });
 }
 
-function toolChoice(choice: ChatToolChoice | undefined, parallel: boolean | undefined): AnthropicToolChoice | undefined {
+function toolChoice(
+  choice: ChatToolChoice | undefined,
+  parallel: boolean | undefined,
+): AnthropicToolChoice | undefined {
   const disable = parallel === false ? { disable_parallel_tool_use: true } : {};
   if (choice === undefined) return parallel === false ? { type: 'auto', ...disable } : undefined;
   if (choice === 'none') return { type: 'none' };
@@ -121,11 +153,18 @@ function toolChoice(choice: ChatToolChoice | undefined, parallel: boolean | unde
  * images base64 or URL sources; `max_tokens` defaults, `stop` becomes `stop_sequences`.
  * @see https://docs.anthropic.com/en/api/messages
  */
-export function toAnthropicRequest(request: ChatCompletionRequest, settings: ToAnthropicRequestSettings): AnthropicMessagesRequest {
+export function toAnthropicRequest(
+  request: ChatCompletionRequest,
+  settings: ToAnthropicRequestSettings,
+): AnthropicMessagesRequest {
   refuseSeveralChoices(request.n, 'Anthropic returns one choice per request; "n" must be 1.');
   refuseWebSearch(request, 'Anthropic');
   if (request.response_format !== undefined && request.response_format.type !== 'text') {
-    throw new SwitchyardError('unsupported_feature', 'Anthropic does not support "response_format"; describe the format in the prompt or use a tool.', { param: 'response_format' });
+    throw new SwitchyardError(
+      'unsupported_feature',
+      'Anthropic does not support "response_format"; describe the format in the prompt or use a tool.',
+      { param: 'response_format' },
+    );
   }
   const body: AnthropicMessagesRequest = {
     model: settings.model,
@@ -134,7 +173,8 @@ export function toAnthropicRequest(request: ChatCompletionRequest, settings: ToA
   };
   const system = systemBlocks(request.messages);
   if (system.length > 0) body.system = system;
-  if (request.stop !== undefined && request.stop !== null) body.stop_sequences = typeof request.stop === 'string' ? [request.stop] : request.stop;
+  if (request.stop !== undefined && request.stop !== null)
+    body.stop_sequences = typeof request.stop === 'string' ? [request.stop] : request.stop;
   if (typeof request.temperature === 'number') body.temperature = request.temperature;
   if (typeof request.top_p === 'number') body.top_p = request.top_p;
   if (request.tools !== undefined && request.tools.length > 0) {
@@ -145,7 +185,8 @@ export function toAnthropicRequest(request: ChatCompletionRequest, settings: ToA
     }));
   }
   // Anthropic rejects a tool_choice without tools
-  const choice = body.tools === undefined ? undefined : toolChoice(request.tool_choice, request.parallel_tool_calls);
+  const choice =
+    body.tools === undefined ? undefined : toolChoice(request.tool_choice, request.parallel_tool_calls);
   if (choice !== undefined) body.tool_choice = choice;
   if (typeof request.user === 'string' && request.user.length > 0) body.metadata = { user_id: request.user };
   if (settings.stream) body.stream = true;

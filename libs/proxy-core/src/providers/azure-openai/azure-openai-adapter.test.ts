@@ -1,5 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { createMockUpstream, replyWithFixture, sseChunks, type FixtureReply, type MockRoute, type MockUpstream } from '@switchyard/testing';
+import {
+  createMockUpstream,
+  replyWithFixture,
+  sseChunks,
+  type FixtureReply,
+  type MockRoute,
+  type MockUpstream,
+} from '@switchyard/testing';
 import { Agent } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SwitchyardError } from '../../errors/switchyard-error';
@@ -9,22 +16,35 @@ import type { ChatCompletionChunk, ChatCompletionRequest } from '../../wire/open
 import { AzureOpenAIAdapter } from './azure-openai-adapter';
 
 const API_KEY = 'azure-key-canary-0123456789abcdef';
-const fixture = (name: string): string => readFileSync(new URL(`./__fixtures__/${name}`, import.meta.url), 'utf8');
+const fixture = (name: string): string =>
+  readFileSync(new URL(`./__fixtures__/${name}`, import.meta.url), 'utf8');
 const errors = JSON.parse(fixture('azure-openai-errors.json')) as Record<string, unknown>;
 
 // each fixture is served under its own endpoint path, so one upstream replays them all
 const FIXTURES: Record<string, FixtureReply> = {
   chat: { json: JSON.parse(fixture('azure-openai-chat.json')) },
   filtered: { json: JSON.parse(fixture('azure-openai-content-filter.json')) },
-  stream: { stream: { contentType: 'text/event-stream', chunks: sseChunks(fixture('azure-openai-chat.chunks.txt')), errorChunk: (message) => `data: ${JSON.stringify({ error: { message } })}\n\n` } },
+  stream: {
+    stream: {
+      contentType: 'text/event-stream',
+      chunks: sseChunks(fixture('azure-openai-chat.chunks.txt')),
+      errorChunk: (message) => `data: ${JSON.stringify({ error: { message } })}\n\n`,
+    },
+  },
   // two choices, of which only the first finishes, and no [DONE]
   'one-of-two': {
     stream: {
       contentType: 'text/event-stream',
       chunks: [
-        [{ index: 0, delta: { content: 'Yes' }, finish_reason: null }, { index: 1, delta: { content: 'Yes.' }, finish_reason: null }],
+        [
+          { index: 0, delta: { content: 'Yes' }, finish_reason: null },
+          { index: 1, delta: { content: 'Yes.' }, finish_reason: null },
+        ],
         [{ index: 0, delta: {}, finish_reason: 'stop' }],
-      ].map((choices) => `data: ${JSON.stringify({ id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o', choices })}\n\n`),
+      ].map(
+        (choices) =>
+          `data: ${JSON.stringify({ id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o', choices })}\n\n`,
+      ),
       errorChunk: () => '',
     },
   },
@@ -39,10 +59,21 @@ let upstream: MockUpstream;
 let dispatcher: Agent;
 let adapter: AzureOpenAIAdapter;
 
-const request: ChatCompletionRequest = { model: 'gpt-4o', messages: [{ role: 'user', content: 'Does Azure OpenAI support customer managed keys?' }] };
-const call = (model = 'my-gpt4o'): ProviderCallContext => ({ model, signal: new AbortController().signal, requestId: 'req-1', headers: {} });
+const request: ChatCompletionRequest = {
+  model: 'gpt-4o',
+  messages: [{ role: 'user', content: 'Does Azure OpenAI support customer managed keys?' }],
+};
+const call = (model = 'my-gpt4o'): ProviderCallContext => ({
+  model,
+  signal: new AbortController().signal,
+  requestId: 'req-1',
+  headers: {},
+});
 const make = (base = ''): AzureOpenAIAdapter =>
-  new AzureOpenAIAdapter({ name: 'azure', type: 'azure-openai', endpoint: `${upstream.url}${base}`, apiKey: API_KEY }, { dispatcher, logger: silentLogger });
+  new AzureOpenAIAdapter(
+    { name: 'azure', type: 'azure-openai', endpoint: `${upstream.url}${base}`, apiKey: API_KEY },
+    { dispatcher, logger: silentLogger },
+  );
 
 async function collect(iterable: AsyncIterable<ChatCompletionChunk>): Promise<ChatCompletionChunk[]> {
   const chunks: ChatCompletionChunk[] = [];
@@ -101,36 +132,71 @@ describe('azure-openai adapter', () => {
 
   it('streams from the mock deployment endpoint', async () => {
     const chunks = await collect(await adapter.stream(request, call()));
-    expect(chunks.map((c) => c.choices[0]?.delta.content ?? '').join('')).toBe('\n\nHello there, how may I assist you today?');
+    expect(chunks.map((c) => c.choices[0]?.delta.content ?? '').join('')).toBe(
+      '\n\nHello there, how may I assist you today?',
+    );
   });
 
   it('uses a configured fixed deployment over the target model', async () => {
-    const fixed = new AzureOpenAIAdapter({ name: 'azure', type: 'azure-openai', endpoint: upstream.url, apiKey: API_KEY, deployment: 'fixed', apiVersion: '2025-01-01-preview' }, { dispatcher, logger: silentLogger });
+    const fixed = new AzureOpenAIAdapter(
+      {
+        name: 'azure',
+        type: 'azure-openai',
+        endpoint: upstream.url,
+        apiKey: API_KEY,
+        deployment: 'fixed',
+        apiVersion: '2025-01-01-preview',
+      },
+      { dispatcher, logger: silentLogger },
+    );
     await fixed.chat(request, call());
-    expect(upstream.requests[0]?.path).toBe('/openai/deployments/fixed/chat/completions?api-version=2025-01-01-preview');
+    expect(upstream.requests[0]?.path).toBe(
+      '/openai/deployments/fixed/chat/completions?api-version=2025-01-01-preview',
+    );
   });
 
   it('completes configured instruct deployments natively at /completions, whole and streamed', async () => {
     const instruct = new AzureOpenAIAdapter(
-      { name: 'azure', type: 'azure-openai', endpoint: upstream.url, apiKey: API_KEY, completionModels: ['gpt-35-turbo-instruct*'] },
+      {
+        name: 'azure',
+        type: 'azure-openai',
+        endpoint: upstream.url,
+        apiKey: API_KEY,
+        completionModels: ['gpt-35-turbo-instruct*'],
+      },
       { dispatcher, logger: silentLogger },
     );
     expect(instruct.completesNatively('gpt-35-turbo-instruct-0914')).toBe(true);
     expect(instruct.completesNatively('my-gpt4o')).toBe(false);
     expect(adapter.completesNatively('gpt-35-turbo-instruct')).toBe(false);
-    const whole = await instruct.complete({ model: 'x', prompt: 'Say this is a test', max_tokens: 7 }, call('gpt-35-turbo-instruct'));
-    expect(upstream.requests[0]?.path).toBe('/openai/deployments/gpt-35-turbo-instruct/completions?api-version=2024-10-21');
+    const whole = await instruct.complete(
+      { model: 'x', prompt: 'Say this is a test', max_tokens: 7 },
+      call('gpt-35-turbo-instruct'),
+    );
+    expect(upstream.requests[0]?.path).toBe(
+      '/openai/deployments/gpt-35-turbo-instruct/completions?api-version=2024-10-21',
+    );
     expect(upstream.requests[0]?.headers['api-key']).toBe(API_KEY);
-    expect(whole).toMatchObject({ object: 'text_completion', choices: [{ text: '\n\nThis is indeed a test', finish_reason: 'length' }], usage: { total_tokens: 12 } });
+    expect(whole).toMatchObject({
+      object: 'text_completion',
+      choices: [{ text: '\n\nThis is indeed a test', finish_reason: 'length' }],
+      usage: { total_tokens: 12 },
+    });
     const texts: string[] = [];
-    for await (const chunk of await instruct.streamComplete({ model: 'x', prompt: 'Say this is a test' }, call('gpt-35-turbo-instruct'))) texts.push(chunk.choices[0]?.text ?? '');
+    for await (const chunk of await instruct.streamComplete(
+      { model: 'x', prompt: 'Say this is a test' },
+      call('gpt-35-turbo-instruct'),
+    ))
+      texts.push(chunk.choices[0]?.text ?? '');
     expect(texts.join('')).toBe('\n\nThis is indeed a test');
   });
 
   it('embeds through the deployment', async () => {
     const response = await adapter.embed({ model: 'e', input: ['a'] }, call('my-embedding'));
     expect(response.data).toHaveLength(1);
-    expect(upstream.requests[0]?.path).toBe('/openai/deployments/my-embedding/embeddings?api-version=2024-10-21');
+    expect(upstream.requests[0]?.path).toBe(
+      '/openai/deployments/my-embedding/embeddings?api-version=2024-10-21',
+    );
   });
 
   it('maps a 400 content_filter refusal to content_filter', async () => {
@@ -164,6 +230,8 @@ describe('azure-openai adapter', () => {
 
   it('fails a stream that errors midway', async () => {
     upstream.fault({ kind: 'stream-error', afterChunks: 3 });
-    expect((await rejection(collect(await adapter.stream(request, call())))).code).toBe('upstream_stream_error');
+    expect((await rejection(collect(await adapter.stream(request, call())))).code).toBe(
+      'upstream_stream_error',
+    );
   });
 });

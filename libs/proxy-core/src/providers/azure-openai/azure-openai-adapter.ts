@@ -83,18 +83,38 @@ export class AzureOpenAIAdapter implements ProviderAdapter {
     this.#deployment = options.deployment;
     const headers: Record<string, string> = { ...(options.headers ?? {}) };
     if (options.apiKey !== undefined && options.apiKey.length > 0) headers['api-key'] = options.apiKey;
-    this.#calls = { provider: this.name, headers, dispatcher: kit.dispatcher, readError: readAzureOpenAIError };
+    this.#calls = {
+      provider: this.name,
+      headers,
+      dispatcher: kit.dispatcher,
+      readError: readAzureOpenAIError,
+    };
     this.#completes = completionModelMatcher(options.completionModels ?? []);
   }
 
   async chat(request: ChatCompletionRequest, context: ProviderCallContext): Promise<ChatCompletion> {
-    return fromAzureOpenAIResponse(await this.#json('chat/completions', toAzureOpenAIRequest(request, context.model, false), context), this.name, context.model);
+    return fromAzureOpenAIResponse(
+      await this.#json('chat/completions', toAzureOpenAIRequest(request, context.model, false), context),
+      this.name,
+      context.model,
+    );
   }
 
-  async stream(request: ChatCompletionRequest, context: ProviderCallContext): Promise<AsyncIterable<ChatCompletionChunk>> {
+  async stream(
+    request: ChatCompletionRequest,
+    context: ProviderCallContext,
+  ): Promise<AsyncIterable<ChatCompletionChunk>> {
     const body = toAzureOpenAIRequest(request, context.model, true);
-    const response = await upstreamStreamRequest(this.#call('chat/completions', body, context, 'text/event-stream'));
-    return mapUpstreamStream(response, this.name, callCancellation(context), readSse, new AzureOpenAIStreamMapper(this.name, context.model, openAIStreamExpectation(body)));
+    const response = await upstreamStreamRequest(
+      this.#call('chat/completions', body, context, 'text/event-stream'),
+    );
+    return mapUpstreamStream(
+      response,
+      this.name,
+      callCancellation(context),
+      readSse,
+      new AzureOpenAIStreamMapper(this.name, context.model, openAIStreamExpectation(body)),
+    );
   }
 
   completesNatively(model: string): boolean {
@@ -103,13 +123,28 @@ export class AzureOpenAIAdapter implements ProviderAdapter {
 
   /** @see https://learn.microsoft.com/en-us/azure/ai-services/openai/reference#completions */
   async complete(request: CompletionRequest, context: ProviderCallContext): Promise<TextCompletion> {
-    return fromOpenAICompletion(await this.#json('completions', toOpenAIRequest(request, context.model, false, []), context), this.name, context.model);
+    return fromOpenAICompletion(
+      await this.#json('completions', toOpenAIRequest(request, context.model, false, []), context),
+      this.name,
+      context.model,
+    );
   }
 
-  async streamComplete(request: CompletionRequest, context: ProviderCallContext): Promise<AsyncIterable<TextCompletion>> {
+  async streamComplete(
+    request: CompletionRequest,
+    context: ProviderCallContext,
+  ): Promise<AsyncIterable<TextCompletion>> {
     const body = toOpenAIRequest(request, context.model, true, []);
-    const response = await upstreamStreamRequest(this.#call('completions', body, context, 'text/event-stream'));
-    return mapUpstreamStream(response, this.name, callCancellation(context), readSse, azureCompletionStreamMapper(this.name, context.model, openAIStreamExpectation(body)));
+    const response = await upstreamStreamRequest(
+      this.#call('completions', body, context, 'text/event-stream'),
+    );
+    return mapUpstreamStream(
+      response,
+      this.name,
+      callCancellation(context),
+      readSse,
+      azureCompletionStreamMapper(this.name, context.model, openAIStreamExpectation(body)),
+    );
   }
 
   async embed(request: EmbeddingRequest, context: ProviderCallContext): Promise<EmbeddingResponse> {
@@ -121,7 +156,12 @@ export class AzureOpenAIAdapter implements ProviderAdapter {
     return (await upstreamJsonRequest<T>(this.#call(operation, json, context, 'application/json'))).body;
   }
 
-  #call(operation: string, json: unknown, context: ProviderCallContext, accept: string): UpstreamRequestOptions {
+  #call(
+    operation: string,
+    json: unknown,
+    context: ProviderCallContext,
+    accept: string,
+  ): UpstreamRequestOptions {
     const url = `${this.#endpoint}/openai/deployments/${encodeURIComponent(this.#deployment ?? context.model)}/${operation}?api-version=${encodeURIComponent(this.#apiVersion)}`;
     return providerCallOptions(this.#calls, url, json, context, accept);
   }

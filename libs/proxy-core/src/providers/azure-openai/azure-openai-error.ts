@@ -7,7 +7,9 @@ import { readOpenAIError } from '../openai/openai-error';
  * `ResponsibleAIPolicyViolation`) -> `content_filter`.
  * @see https://learn.microsoft.com/en-us/azure/ai-services/openai/concepts/content-filter
  */
-export function readAzureOpenAIError(body: unknown): Pick<UpstreamFailure, 'message' | 'providerCode' | 'code'> {
+export function readAzureOpenAIError(
+  body: unknown,
+): Pick<UpstreamFailure, 'message' | 'providerCode' | 'code'> {
   const read = readOpenAIError(body);
   const inner = (body as { error?: { innererror?: { code?: unknown } } } | null)?.error?.innererror?.code;
   if (inner === 'ResponsibleAIPolicyViolation') return { ...read, code: 'content_filter' };

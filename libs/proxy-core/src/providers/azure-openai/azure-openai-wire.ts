@@ -16,5 +16,8 @@ export type AzureContentFilterResults = Record<string, AzureContentFilterResult 
 
 /** Whether a stream chunk only carries prompt annotations (no choices, no usage). */
 export function isAnnotationOnlyChunk(value: { choices?: unknown[]; usage?: unknown }): boolean {
-  return (value.choices === undefined || value.choices.length === 0) && (value.usage === undefined || value.usage === null);
+  return (
+    (value.choices === undefined || value.choices.length === 0) &&
+    (value.usage === undefined || value.usage === null)
+  );
 }

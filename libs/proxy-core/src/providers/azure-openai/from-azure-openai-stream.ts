@@ -2,7 +2,12 @@ import type { StreamMapper } from '../../stream/map-upstream-stream';
 import type { SseEvent } from '../../stream/read-sse';
 import type { ChatCompletionChunk } from '../../wire/openai-chat';
 import type { TextCompletion } from '../../wire/openai-completions';
-import { OpenAIStreamMapper, toChatChunk, toTextCompletionChunk, type OpenAIStreamExpectation } from '../openai/from-openai-stream';
+import {
+  OpenAIStreamMapper,
+  toChatChunk,
+  toTextCompletionChunk,
+  type OpenAIStreamExpectation,
+} from '../openai/from-openai-stream';
 import { isAnnotationOnlyChunk } from './azure-openai-wire';
 
 /**
@@ -10,7 +15,9 @@ import { isAnnotationOnlyChunk } from './azure-openai-wire';
  * chunks that carry only prompt content-filter annotations (empty `choices`, empty id and
  * model) and filling the model.
  */
-export class AzureOpenAIStreamMapper<TChunk extends ChatCompletionChunk | TextCompletion = ChatCompletionChunk> implements StreamMapper<SseEvent, TChunk> {
+export class AzureOpenAIStreamMapper<
+  TChunk extends ChatCompletionChunk | TextCompletion = ChatCompletionChunk,
+> implements StreamMapper<SseEvent, TChunk> {
   readonly #inner: OpenAIStreamMapper<TChunk>;
 
   constructor(
@@ -42,6 +49,15 @@ export class AzureOpenAIStreamMapper<TChunk extends ChatCompletionChunk | TextCo
 }
 
 /** A mapper for an Azure legacy completions stream. */
-export function azureCompletionStreamMapper(provider: string, deployment: string, expectation: OpenAIStreamExpectation): AzureOpenAIStreamMapper<TextCompletion> {
-  return new AzureOpenAIStreamMapper<TextCompletion>(provider, deployment, expectation, toTextCompletionChunk);
+export function azureCompletionStreamMapper(
+  provider: string,
+  deployment: string,
+  expectation: OpenAIStreamExpectation,
+): AzureOpenAIStreamMapper<TextCompletion> {
+  return new AzureOpenAIStreamMapper<TextCompletion>(
+    provider,
+    deployment,
+    expectation,
+    toTextCompletionChunk,
+  );
 }

@@ -1,2 +1,7 @@
-export { AZURE_OPENAI_DEFAULTS, AzureOpenAIAdapter, azureOpenAIProvider, AzureOpenAIProviderOptionsSchema } from './azure-openai-adapter';
+export {
+  AZURE_OPENAI_DEFAULTS,
+  AzureOpenAIAdapter,
+  azureOpenAIProvider,
+  AzureOpenAIProviderOptionsSchema,
+} from './azure-openai-adapter';
 export type { AzureOpenAIProviderOptions } from './azure-openai-adapter';

@@ -11,7 +11,16 @@ import {
 } from '@switchyard/testing';
 import { Agent } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { basicRequest, callContext, collect, fixtureJson, fixtureText, rejection, streamedText, toolRoundTripRequest } from '../../../test/support/provider-test-kit';
+import {
+  basicRequest,
+  callContext,
+  collect,
+  fixtureJson,
+  fixtureText,
+  rejection,
+  streamedText,
+  toolRoundTripRequest,
+} from '../../../test/support/provider-test-kit';
 import { silentLogger } from '../../options/logger';
 import type { ChatCompletionChunk, ChatCompletionRequest } from '../../wire/openai-chat';
 import { BedrockAdapter, type BedrockProviderOptions } from './bedrock-adapter';
@@ -22,7 +31,10 @@ const CLAUDE = 'anthropic.claude-3-5-sonnet-20240620-v1:0';
 const CLAUDE_PROFILE = 'us.anthropic.claude-3-5-sonnet-20240620-v1:0';
 const LLAMA = 'meta.llama3-1-70b-instruct-v1:0';
 const fixture = (name: string): URL => new URL(`./__fixtures__/${name}`, import.meta.url);
-const errors = fixtureJson(fixture('bedrock-errors.json')) as Record<string, { status: number; body: unknown }>;
+const errors = fixtureJson(fixture('bedrock-errors.json')) as Record<
+  string,
+  { status: number; body: unknown }
+>;
 
 const stream = (name: string): FixtureReply => ({
   stream: {
@@ -57,13 +69,22 @@ let dispatcher: Agent;
 
 const make = (options: Partial<BedrockProviderOptions> = {}, base = ''): BedrockAdapter =>
   new BedrockAdapter(
-    { name: 'bedrock', type: 'bedrock', region: 'us-east-1', baseUrl: `${upstream.url}${base}`, ...BEDROCK_TEST_CREDENTIALS, ...options },
+    {
+      name: 'bedrock',
+      type: 'bedrock',
+      region: 'us-east-1',
+      baseUrl: `${upstream.url}${base}`,
+      ...BEDROCK_TEST_CREDENTIALS,
+      ...options,
+    },
     { dispatcher, logger: silentLogger },
   );
 const replaying = (name: string): BedrockAdapter => make({}, `/fx/${name}`);
 const sent = (): BedrockConverseRequest => upstream.requests.at(-1)?.body as BedrockConverseRequest;
-const header = (name: string): string | undefined => upstream.requests.at(-1)?.headers[name] as string | undefined;
-const toolDeltas = (chunks: ChatCompletionChunk[]) => chunks.flatMap((c) => c.choices[0]?.delta.tool_calls ?? []);
+const header = (name: string): string | undefined =>
+  upstream.requests.at(-1)?.headers[name] as string | undefined;
+const toolDeltas = (chunks: ChatCompletionChunk[]) =>
+  chunks.flatMap((c) => c.choices[0]?.delta.tool_calls ?? []);
 
 beforeAll(async () => {
   upstream = await createMockUpstream({ routes });
@@ -86,26 +107,42 @@ describe('bedrock adapter: authentication', () => {
     expect(header('x-amz-date')).toMatch(/^\d{8}T\d{6}Z$/);
     expect(header('x-amz-content-sha256')).toMatch(/^[0-9a-f]{64}$/);
     expect(header('x-amz-security-token')).toBeUndefined();
-    expect(JSON.stringify(upstream.requests[0]?.headers)).not.toContain(BEDROCK_TEST_CREDENTIALS.secretAccessKey);
+    expect(JSON.stringify(upstream.requests[0]?.headers)).not.toContain(
+      BEDROCK_TEST_CREDENTIALS.secretAccessKey,
+    );
   });
 
   it('sends the session token of temporary credentials, signed', async () => {
-    await make({ sessionToken: 'IQoJb3JpZ2luX2VjEXAMPLE-session-token' }).chat(basicRequest, callContext(CLAUDE_PROFILE));
+    await make({ sessionToken: 'IQoJb3JpZ2luX2VjEXAMPLE-session-token' }).chat(
+      basicRequest,
+      callContext(CLAUDE_PROFILE),
+    );
     expect(header('x-amz-security-token')).toBe('IQoJb3JpZ2luX2VjEXAMPLE-session-token');
     expect(header('authorization')).toContain('x-amz-security-token');
     expect(upstream.requests[0]?.path).toBe('/model/us.anthropic.claude-3-5-sonnet-20240620-v1%3A0/converse');
   });
 
   it('is refused (upstream_auth_error, not retried elsewhere by code) when the secret is wrong or the key unknown', async () => {
-    const badSecret = await rejection(make({ secretAccessKey: 'not-the-secret-key-0000000000000000000000' }).chat(basicRequest, callContext(CLAUDE)));
+    const badSecret = await rejection(
+      make({ secretAccessKey: 'not-the-secret-key-0000000000000000000000' }).chat(
+        basicRequest,
+        callContext(CLAUDE),
+      ),
+    );
     expect(badSecret).toMatchObject({ code: 'upstream_auth_error', upstreamStatus: 403 });
     expect(JSON.stringify(badSecret.toJSON())).not.toContain('not-the-secret-key');
-    const unknownKey = await rejection(make({ accessKeyId: 'AKIAUNKNOWNKEY000000' }).chat(basicRequest, callContext(CLAUDE)));
+    const unknownKey = await rejection(
+      make({ accessKeyId: 'AKIAUNKNOWNKEY000000' }).chat(basicRequest, callContext(CLAUDE)),
+    );
     expect(unknownKey.code).toBe('upstream_auth_error');
   });
 
   it('sends a Bedrock API key as a bearer token instead of signing', async () => {
-    const adapter = make({ accessKeyId: undefined, secretAccessKey: undefined, apiKey: BEDROCK_TEST_API_KEY });
+    const adapter = make({
+      accessKeyId: undefined,
+      secretAccessKey: undefined,
+      apiKey: BEDROCK_TEST_API_KEY,
+    });
     await adapter.chat(basicRequest, callContext(CLAUDE));
     expect(header('authorization')).toBe(`Bearer ${BEDROCK_TEST_API_KEY}`);
     expect(header('x-amz-date')).toBeUndefined();
@@ -118,21 +155,39 @@ describe('bedrock adapter: authentication', () => {
 });
 
 describe('bedrock adapter: requests', () => {
-  it('sends tool ids without the Gemini thought signature folded into them, within Bedrock\'s 64 characters', async () => {
-    const signed = 'call_chatcmpl-0b1e7c2a-5d4f-4e8a-9c3b-2f6a7d8e9f01_0_0__ts_CiQBDH5fv_4_hKH3-----fAPsCiQBDH5fv_4_hKH3-----fAPsCiQBDH5fv_4_hKH3-----fAPsCiQBDH5fv_4_hKH3-----fAPsCiQBDH5fv_4_hKH3-----fAPsCiQBDH5fv_4_hKH3-----fAPsCiQBDH5fv_4_hKH3-----fAPsCiQBDH5fv_4_hKH3-----fAPsCiQBDH5fv_4_hKH3-----fAPsCiQBDH5fv_4_hKH3-----fAPsCiQBDH5fv_4_hKH3-----fAPsCiQBDH5fv_4_hKH3-----fAPs';
+  it("sends tool ids without the Gemini thought signature folded into them, within Bedrock's 64 characters", async () => {
+    const signed =
+      'call_chatcmpl-0b1e7c2a-5d4f-4e8a-9c3b-2f6a7d8e9f01_0_0__ts_CiQBDH5fv_4_hKH3-----fAPsCiQBDH5fv_4_hKH3-----fAPsCiQBDH5fv_4_hKH3-----fAPsCiQBDH5fv_4_hKH3-----fAPsCiQBDH5fv_4_hKH3-----fAPsCiQBDH5fv_4_hKH3-----fAPsCiQBDH5fv_4_hKH3-----fAPsCiQBDH5fv_4_hKH3-----fAPsCiQBDH5fv_4_hKH3-----fAPsCiQBDH5fv_4_hKH3-----fAPsCiQBDH5fv_4_hKH3-----fAPsCiQBDH5fv_4_hKH3-----fAPs';
     await make().chat(
       {
         ...toolRoundTripRequest,
         messages: [
           { role: 'user', content: 'Weather in Paris?' },
-          { role: 'assistant', content: null, tool_calls: [{ id: signed, type: 'function', function: { name: 'get_weather', arguments: '{"location":"Paris"}' } }] },
+          {
+            role: 'assistant',
+            content: null,
+            tool_calls: [
+              {
+                id: signed,
+                type: 'function',
+                function: { name: 'get_weather', arguments: '{"location":"Paris"}' },
+              },
+            ],
+          },
           { role: 'tool', tool_call_id: signed, content: '{"temperature_c":18}' },
         ],
       },
       callContext(CLAUDE),
     );
-    const ids = sent().messages.flatMap((message) => message.content.flatMap((block) => [block.toolUse?.toolUseId, block.toolResult?.toolUseId].filter((id) => id !== undefined)));
-    expect(ids).toEqual(['call_chatcmpl-0b1e7c2a-5d4f-4e8a-9c3b-2f6a7d8e9f01_0_0', 'call_chatcmpl-0b1e7c2a-5d4f-4e8a-9c3b-2f6a7d8e9f01_0_0']);
+    const ids = sent().messages.flatMap((message) =>
+      message.content.flatMap((block) =>
+        [block.toolUse?.toolUseId, block.toolResult?.toolUseId].filter((id) => id !== undefined),
+      ),
+    );
+    expect(ids).toEqual([
+      'call_chatcmpl-0b1e7c2a-5d4f-4e8a-9c3b-2f6a7d8e9f01_0_0',
+      'call_chatcmpl-0b1e7c2a-5d4f-4e8a-9c3b-2f6a7d8e9f01_0_0',
+    ]);
     for (const id of ids) expect(id.length).toBeLessThanOrEqual(64);
   });
 
@@ -148,12 +203,28 @@ describe('bedrock adapter: requests', () => {
             { image: { format: 'png', source: { bytes: expect.stringMatching(/^iVBOR/) as unknown } } },
           ],
         },
-        { role: 'assistant', content: [{ toolUse: { toolUseId: 'call_1', name: 'get_weather', input: { location: 'Boston, MA' } } }] },
-        { role: 'user', content: [{ toolResult: { toolUseId: 'call_1', content: [{ text: '{"temperature_c":21}' }] } }] },
+        {
+          role: 'assistant',
+          content: [
+            { toolUse: { toolUseId: 'call_1', name: 'get_weather', input: { location: 'Boston, MA' } } },
+          ],
+        },
+        {
+          role: 'user',
+          content: [{ toolResult: { toolUseId: 'call_1', content: [{ text: '{"temperature_c":21}' }] } }],
+        },
       ],
       inferenceConfig: { maxTokens: 256, temperature: 0.3, stopSequences: ['END'] },
       toolConfig: {
-        tools: [{ toolSpec: { name: 'get_weather', description: 'Current weather', inputSchema: { json: toolRoundTripRequest.tools?.[0]?.function.parameters } } }],
+        tools: [
+          {
+            toolSpec: {
+              name: 'get_weather',
+              description: 'Current weather',
+              inputSchema: { json: toolRoundTripRequest.tools?.[0]?.function.parameters },
+            },
+          },
+        ],
       },
     });
   });
@@ -163,22 +234,49 @@ describe('bedrock adapter: requests', () => {
     await make().chat({ ...basicRequest, tools, tool_choice: 'required', top_p: 0.9 }, callContext(CLAUDE));
     expect(sent().toolConfig?.toolChoice).toEqual({ any: {} });
     expect(sent().inferenceConfig).toEqual({ topP: 0.9 });
-    await make().chat({ ...basicRequest, tools, tool_choice: { type: 'function', function: { name: 'get_weather' } } }, callContext(CLAUDE));
+    await make().chat(
+      { ...basicRequest, tools, tool_choice: { type: 'function', function: { name: 'get_weather' } } },
+      callContext(CLAUDE),
+    );
     expect(sent().toolConfig?.toolChoice).toEqual({ tool: { name: 'get_weather' } });
     await make().chat({ ...basicRequest, tools, tool_choice: 'none' }, callContext(CLAUDE));
     expect(sent().toolConfig).toBeUndefined();
-    const none = await rejection(make().chat({ ...toolRoundTripRequest, tool_choice: 'none' }, callContext(CLAUDE)));
+    const none = await rejection(
+      make().chat({ ...toolRoundTripRequest, tool_choice: 'none' }, callContext(CLAUDE)),
+    );
     expect(none).toMatchObject({ code: 'unsupported_feature', param: 'tool_choice' });
   });
 
   it('refuses image URLs Converse cannot fetch, and unsupported image types, before any upstream call', async () => {
     const url = await rejection(
-      make().chat({ ...basicRequest, messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://example.com/cat.png' } }] }] }, callContext(CLAUDE)),
+      make().chat(
+        {
+          ...basicRequest,
+          messages: [
+            {
+              role: 'user',
+              content: [{ type: 'image_url', image_url: { url: 'https://example.com/cat.png' } }],
+            },
+          ],
+        },
+        callContext(CLAUDE),
+      ),
     );
     expect(url).toMatchObject({ code: 'invalid_request', param: 'messages.0.content.0.image_url.url' });
     expect(url.message).toMatch(/does not fetch image URLs/);
     const tiff = await rejection(
-      make().chat({ ...basicRequest, messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'data:image/tiff;base64,AAAA' } }] }] }, callContext(CLAUDE)),
+      make().chat(
+        {
+          ...basicRequest,
+          messages: [
+            {
+              role: 'user',
+              content: [{ type: 'image_url', image_url: { url: 'data:image/tiff;base64,AAAA' } }],
+            },
+          ],
+        },
+        callContext(CLAUDE),
+      ),
     );
     expect(tiff.code).toBe('invalid_request');
     const n = await rejection(make().chat({ ...basicRequest, n: 2 }, callContext(CLAUDE)));
@@ -191,13 +289,20 @@ describe('bedrock adapter: requests', () => {
       ...basicRequest,
       messages: [
         { role: 'user', content: 'hi' },
-        { role: 'assistant', content: null, tool_calls: [{ id: 't1', type: 'function', function: { name: 'f', arguments: args } }] },
+        {
+          role: 'assistant',
+          content: null,
+          tool_calls: [{ id: 't1', type: 'function', function: { name: 'f', arguments: args } }],
+        },
         { role: 'tool', tool_call_id: 't1', content: 'ok' },
       ],
     });
     for (const args of ['{broken', '"text"']) {
       const error = await rejection(make().chat(history(args), callContext(CLAUDE)));
-      expect(error).toMatchObject({ code: 'invalid_request', param: 'messages.1.tool_calls.0.function.arguments' });
+      expect(error).toMatchObject({
+        code: 'invalid_request',
+        param: 'messages.1.tool_calls.0.function.arguments',
+      });
     }
     expect(upstream.requests).toHaveLength(0);
   });
@@ -205,7 +310,10 @@ describe('bedrock adapter: requests', () => {
   it('sends the same Converse shape for a Llama model', async () => {
     const response = await make().chat({ ...basicRequest, max_tokens: 512 }, callContext(LLAMA));
     expect(upstream.requests[0]?.path).toBe('/model/meta.llama3-1-70b-instruct-v1%3A0/converse');
-    expect(sent()).toEqual({ messages: [{ role: 'user', content: [{ text: 'Hello!' }] }], inferenceConfig: { maxTokens: 512 } });
+    expect(sent()).toEqual({
+      messages: [{ role: 'user', content: [{ text: 'Hello!' }] }],
+      inferenceConfig: { maxTokens: 512 },
+    });
     expect(response.model).toBe(LLAMA);
   });
 });
@@ -213,23 +321,45 @@ describe('bedrock adapter: requests', () => {
 describe('bedrock adapter: documented responses', () => {
   it('maps a text response with stop reason and usage', async () => {
     const response = await replaying('text').chat(basicRequest, callContext(CLAUDE));
-    expect(response).toMatchObject({ object: 'chat.completion', model: CLAUDE, choices: [{ index: 0, finish_reason: 'stop', message: { role: 'assistant' } }] });
+    expect(response).toMatchObject({
+      object: 'chat.completion',
+      model: CLAUDE,
+      choices: [{ index: 0, finish_reason: 'stop', message: { role: 'assistant' } }],
+    });
     expect(response.id).toMatch(/^chatcmpl-/);
     expect(response.choices[0]?.message.content).toMatch(/^Here is a list of 3 pop songs/);
-    expect(response.usage).toEqual({ prompt_tokens: 24, completion_tokens: 49, total_tokens: 73, prompt_tokens_details: { cached_tokens: 0, cache_creation_tokens: 0 } });
+    expect(response.usage).toEqual({
+      prompt_tokens: 24,
+      completion_tokens: 49,
+      total_tokens: 73,
+      prompt_tokens_details: { cached_tokens: 0, cache_creation_tokens: 0 },
+    });
   });
 
   it('maps toolUse blocks to tool_calls', async () => {
     const response = await replaying('tool-use').chat(toolRoundTripRequest, callContext(CLAUDE));
     const choice = response.choices[0]!;
     expect(choice.finish_reason).toBe('tool_calls');
-    expect(choice.message.content).toBe('To find the most popular song on WZPZ, I will use the top_song tool.');
-    expect(choice.message.tool_calls).toEqual([{ id: 'tooluse_kZJMlvQmRJ6eAyJE5GIl7Q', type: 'function', function: { name: 'top_song', arguments: '{"sign":"WZPZ"}' } }]);
+    expect(choice.message.content).toBe(
+      'To find the most popular song on WZPZ, I will use the top_song tool.',
+    );
+    expect(choice.message.tool_calls).toEqual([
+      {
+        id: 'tooluse_kZJMlvQmRJ6eAyJE5GIl7Q',
+        type: 'function',
+        function: { name: 'top_song', arguments: '{"sign":"WZPZ"}' },
+      },
+    ]);
   });
 
   it('counts cache reads and writes in the prompt and keeps them apart', async () => {
     const response = await replaying('cache-usage').chat(basicRequest, callContext(CLAUDE));
-    expect(response.usage).toEqual({ prompt_tokens: 3230, completion_tokens: 14, total_tokens: 3244, prompt_tokens_details: { cached_tokens: 3218, cache_creation_tokens: 0 } });
+    expect(response.usage).toEqual({
+      prompt_tokens: 3230,
+      completion_tokens: 14,
+      total_tokens: 3244,
+      prompt_tokens_details: { cached_tokens: 3218, cache_creation_tokens: 0 },
+    });
   });
 
   it('maps a guardrail intervention to the content_filter finish reason', async () => {
@@ -241,22 +371,42 @@ describe('bedrock adapter: documented responses', () => {
 describe('bedrock adapter: streams', () => {
   it('decodes a binary event stream into text chunks, one finish, then usage with cache reads', async () => {
     const chunks = await collect(await replaying('text-stream').stream(basicRequest, callContext(CLAUDE)));
-    expect(upstream.requests[0]?.path).toBe('/fx/text-stream/model/anthropic.claude-3-5-sonnet-20240620-v1%3A0/converse-stream');
+    expect(upstream.requests[0]?.path).toBe(
+      '/fx/text-stream/model/anthropic.claude-3-5-sonnet-20240620-v1%3A0/converse-stream',
+    );
     expect(upstream.requests[0]?.headers['accept']).toBe('application/vnd.amazon.eventstream');
     expect(chunks[0]?.choices[0]?.delta).toEqual({ role: 'assistant', content: '' });
-    expect(streamedText(chunks)).toBe('The sky appears blue because air scatters short wavelengths of sunlight more than long ones.');
-    expect(chunks.filter((c) => c.choices[0]?.finish_reason !== null && c.choices[0]?.finish_reason !== undefined).map((c) => c.choices[0]?.finish_reason)).toEqual(['stop']);
+    expect(streamedText(chunks)).toBe(
+      'The sky appears blue because air scatters short wavelengths of sunlight more than long ones.',
+    );
+    expect(
+      chunks
+        .filter((c) => c.choices[0]?.finish_reason !== null && c.choices[0]?.finish_reason !== undefined)
+        .map((c) => c.choices[0]?.finish_reason),
+    ).toEqual(['stop']);
     expect(new Set(chunks.map((c) => c.id)).size).toBe(1);
     const last = chunks.at(-1)!;
     expect(last.choices).toEqual([]);
-    expect(last.usage).toEqual({ prompt_tokens: 1038, completion_tokens: 23, total_tokens: 1061, prompt_tokens_details: { cached_tokens: 1024, cache_creation_tokens: 0 } });
+    expect(last.usage).toEqual({
+      prompt_tokens: 1038,
+      completion_tokens: 23,
+      total_tokens: 1061,
+      prompt_tokens_details: { cached_tokens: 1024, cache_creation_tokens: 0 },
+    });
   });
 
   it('streams a tool call: id and name first, then the partial JSON arguments in order', async () => {
-    const chunks = await collect(await replaying('tool-use-stream').stream(toolRoundTripRequest, callContext(CLAUDE)));
+    const chunks = await collect(
+      await replaying('tool-use-stream').stream(toolRoundTripRequest, callContext(CLAUDE)),
+    );
     expect(streamedText(chunks)).toBe("I'll look up the top song on WZPZ.");
     const deltas = toolDeltas(chunks);
-    expect(deltas[0]).toEqual({ index: 0, id: 'tooluse_mFOW0xt5SPaWk7SuKc4Vow', type: 'function', function: { name: 'top_song', arguments: '' } });
+    expect(deltas[0]).toEqual({
+      index: 0,
+      id: 'tooluse_mFOW0xt5SPaWk7SuKc4Vow',
+      type: 'function',
+      function: { name: 'top_song', arguments: '' },
+    });
     expect(deltas.map((d) => d.function?.arguments ?? '').join('')).toBe('{"sign": "WZPZ"}');
     expect(deltas.every((d) => d.index === 0)).toBe(true);
     expect(chunks.some((c) => c.choices[0]?.finish_reason === 'tool_calls')).toBe(true);
@@ -265,18 +415,29 @@ describe('bedrock adapter: streams', () => {
 
   it('streams "{}" as the arguments of a tool called without input, and nothing more for one with input', () => {
     const mapper = new BedrockStreamMapper('bedrock', CLAUDE, 'chatcmpl-1', 0);
-    const event = (type: string, payload: unknown) => mapper.map({ messageType: 'event', type, payload: JSON.stringify(payload) });
+    const event = (type: string, payload: unknown) =>
+      mapper.map({ messageType: 'event', type, payload: JSON.stringify(payload) });
     const chunks = [
       ...event('messageStart', { role: 'assistant' }),
-      ...event('contentBlockStart', { contentBlockIndex: 0, start: { toolUse: { toolUseId: 'tooluse_1', name: 'get_time' } } }),
+      ...event('contentBlockStart', {
+        contentBlockIndex: 0,
+        start: { toolUse: { toolUseId: 'tooluse_1', name: 'get_time' } },
+      }),
       ...event('contentBlockStop', { contentBlockIndex: 0 }),
-      ...event('contentBlockStart', { contentBlockIndex: 1, start: { toolUse: { toolUseId: 'tooluse_2', name: 'top_song' } } }),
-      ...event('contentBlockDelta', { contentBlockIndex: 1, delta: { toolUse: { input: '{"sign": "WZPZ"}' } } }),
+      ...event('contentBlockStart', {
+        contentBlockIndex: 1,
+        start: { toolUse: { toolUseId: 'tooluse_2', name: 'top_song' } },
+      }),
+      ...event('contentBlockDelta', {
+        contentBlockIndex: 1,
+        delta: { toolUse: { input: '{"sign": "WZPZ"}' } },
+      }),
       ...event('contentBlockStop', { contentBlockIndex: 1 }),
       ...event('messageStop', { stopReason: 'tool_use' }),
     ];
     const args = new Map<number, string>();
-    for (const call of toolDeltas(chunks)) args.set(call.index, (args.get(call.index) ?? '') + (call.function?.arguments ?? ''));
+    for (const call of toolDeltas(chunks))
+      args.set(call.index, (args.get(call.index) ?? '') + (call.function?.arguments ?? ''));
     expect([...args.values()]).toEqual(['{}', '{"sign": "WZPZ"}']);
   });
 
@@ -284,15 +445,22 @@ describe('bedrock adapter: streams', () => {
     const text = await collect(await make().stream(basicRequest, callContext(LLAMA)));
     expect(streamedText(text)).toBe('\n\nHello there, how may I assist you today?');
     expect(text.at(-1)?.usage).toMatchObject({ prompt_tokens: 19, completion_tokens: 10, total_tokens: 29 });
-    const tools = await collect(await make().stream({ ...toolRoundTripRequest, tool_choice: 'required' }, callContext(CLAUDE_PROFILE)));
-    expect(toolDeltas(tools).map((d) => d.function?.arguments ?? '').join('')).toBe('{"location": "Seattle, WA"}');
+    const tools = await collect(
+      await make().stream({ ...toolRoundTripRequest, tool_choice: 'required' }, callContext(CLAUDE_PROFILE)),
+    );
+    expect(
+      toolDeltas(tools)
+        .map((d) => d.function?.arguments ?? '')
+        .join(''),
+    ).toBe('{"location": "Seattle, WA"}');
   });
 
   it('fails a stream whose model errors midway with upstream_stream_error, after the text so far', async () => {
     const received: ChatCompletionChunk[] = [];
     const error = await rejection(
       (async () => {
-        for await (const chunk of await replaying('error-stream').stream(basicRequest, callContext(CLAUDE))) received.push(chunk);
+        for await (const chunk of await replaying('error-stream').stream(basicRequest, callContext(CLAUDE)))
+          received.push(chunk);
       })(),
     );
     expect(streamedText(received)).toBe('Once upon a time');
@@ -301,7 +469,9 @@ describe('bedrock adapter: streams', () => {
   });
 
   it('keeps the meaning of a throttling exception inside a stream (retryable rate limit)', async () => {
-    const error = await rejection(collect(await replaying('throttled-stream').stream(basicRequest, callContext(CLAUDE))));
+    const error = await rejection(
+      collect(await replaying('throttled-stream').stream(basicRequest, callContext(CLAUDE))),
+    );
     expect(error).toMatchObject({ code: 'upstream_rate_limited', retryable: true });
   });
 
@@ -341,7 +511,12 @@ describe('bedrock adapter: errors', () => {
     ['ModelTimeoutException', 'upstream_timeout'],
   ] as const)('maps %s (x-amzn-errortype) to %s', async (type, code) => {
     const { status, body } = errors[type]!;
-    upstream.fault({ kind: 'status', status, body, headers: { 'x-amzn-errortype': `${type}:http://internal.amazon.com/coral/com.amazon.bedrock/` } });
+    upstream.fault({
+      kind: 'status',
+      status,
+      body,
+      headers: { 'x-amzn-errortype': `${type}:http://internal.amazon.com/coral/com.amazon.bedrock/` },
+    });
     const error = await rejection(make().chat(basicRequest, callContext(CLAUDE)));
     expect(error).toMatchObject({ code, provider: 'bedrock', upstreamStatus: status });
     expect(JSON.stringify(error.toJSON())).not.toContain(BEDROCK_TEST_CREDENTIALS.secretAccessKey);
@@ -349,7 +524,12 @@ describe('bedrock adapter: errors', () => {
 
   it('keeps Retry-After of a 429 throttling error', async () => {
     const { status, body } = errors['ThrottlingException']!;
-    upstream.fault({ kind: 'status', status, body, headers: { 'x-amzn-errortype': 'ThrottlingException', 'retry-after': '7' } });
+    upstream.fault({
+      kind: 'status',
+      status,
+      body,
+      headers: { 'x-amzn-errortype': 'ThrottlingException', 'retry-after': '7' },
+    });
     const error = await rejection(make().stream(basicRequest, callContext(CLAUDE)));
     expect(error).toMatchObject({ code: 'upstream_rate_limited', retryable: true, retryAfterMs: 7000 });
   });
@@ -357,7 +537,12 @@ describe('bedrock adapter: errors', () => {
   it('reads the type from the status alone when the header is missing, and a plain 400 stays a bad request', async () => {
     upstream.fault({ kind: 'status', status: 500, body: { message: 'boom' }, times: 1 });
     expect((await rejection(make().chat(basicRequest, callContext(CLAUDE)))).code).toBe('upstream_error');
-    upstream.fault({ kind: 'status', status: 400, body: { message: 'The provided request is not valid' }, headers: { 'x-amzn-errortype': 'ValidationException' } });
+    upstream.fault({
+      kind: 'status',
+      status: 400,
+      body: { message: 'The provided request is not valid' },
+      headers: { 'x-amzn-errortype': 'ValidationException' },
+    });
     const bad = await rejection(make().chat(basicRequest, callContext(CLAUDE)));
     expect(bad.code).toBe('upstream_bad_request');
     expect(bad.message).toContain('The provided request is not valid');

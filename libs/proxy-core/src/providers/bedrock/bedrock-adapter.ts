@@ -57,7 +57,12 @@ export const BedrockProviderOptionsSchema = Type.Object(
     profile: Type.Optional(Type.String({ minLength: 1 })),
     /** `input_type` of Cohere Embed calls (required by Cohere's v3 models). @default "search_document" */
     embeddingInputType: Type.Optional(
-      Type.Union([Type.Literal('search_document'), Type.Literal('search_query'), Type.Literal('classification'), Type.Literal('clustering')]),
+      Type.Union([
+        Type.Literal('search_document'),
+        Type.Literal('search_query'),
+        Type.Literal('classification'),
+        Type.Literal('clustering'),
+      ]),
     ),
     /** Titan embeds one text per call: how many calls one embeddings request may have in flight. @default 4 */
     embedConcurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: 32 })),
@@ -87,23 +92,41 @@ export const BEDROCK_DEFAULTS = {
 type Auth = { kind: 'sigv4'; signer: BedrockRequestSigner } | { kind: 'bearer'; header: string };
 
 function auth(options: BedrockProviderOptions & ProviderConfigBase): Auth {
-  const keys = options.accessKeyId !== undefined || options.secretAccessKey !== undefined || options.sessionToken !== undefined;
+  const keys =
+    options.accessKeyId !== undefined ||
+    options.secretAccessKey !== undefined ||
+    options.sessionToken !== undefined;
   // the gateway's problem-list shape, so config loading reports it like a schema problem
-  const problem = (text: string): SwitchyardError => new SwitchyardError('invalid_options', `Invalid provider options:\n- provider "${options.name}" (bedrock): ${text}`);
+  const problem = (text: string): SwitchyardError =>
+    new SwitchyardError(
+      'invalid_options',
+      `Invalid provider options:\n- provider "${options.name}" (bedrock): ${text}`,
+    );
   if (options.apiKey !== undefined) {
-    if (keys || options.profile !== undefined) throw problem('give either apiKey, or accessKeyId/secretAccessKey, or a profile, not several.');
+    if (keys || options.profile !== undefined)
+      throw problem('give either apiKey, or accessKeyId/secretAccessKey, or a profile, not several.');
     return { kind: 'bearer', header: `Bearer ${options.apiKey}` };
   }
   if (!keys) {
     // no static credentials: the AWS SDK's default chain (env, profiles, SSO, web identity, ECS, IMDS)
-    const chain = defaultCredentialChain({ provider: options.name, ...(options.profile === undefined ? {} : { profile: options.profile }) });
+    const chain = defaultCredentialChain({
+      provider: options.name,
+      ...(options.profile === undefined ? {} : { profile: options.profile }),
+    });
     return { kind: 'sigv4', signer: new BedrockRequestSigner(chain, options.region) };
   }
-  if (options.profile !== undefined) throw problem('give either accessKeyId/secretAccessKey or a profile, not both.');
+  if (options.profile !== undefined)
+    throw problem('give either accessKeyId/secretAccessKey or a profile, not both.');
   if (options.accessKeyId === undefined || options.secretAccessKey === undefined) {
-    throw problem('give accessKeyId and secretAccessKey together (and sessionToken for temporary credentials).');
+    throw problem(
+      'give accessKeyId and secretAccessKey together (and sessionToken for temporary credentials).',
+    );
   }
-  const credentials = { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey, ...(options.sessionToken === undefined ? {} : { sessionToken: options.sessionToken }) };
+  const credentials = {
+    accessKeyId: options.accessKeyId,
+    secretAccessKey: options.secretAccessKey,
+    ...(options.sessionToken === undefined ? {} : { sessionToken: options.sessionToken }),
+  };
   return { kind: 'sigv4', signer: new BedrockRequestSigner(credentials, options.region) };
 }
 
@@ -143,13 +166,37 @@ export class BedrockAdapter implements ProviderAdapter {
   async chat(request: ChatCompletionRequest, context: ProviderCallContext): Promise<ChatCompletion> {
     const response = await this.#post('converse', toBedrockRequest(request), context, 'application/json');
     const body = await readJsonBody<unknown>(response, this.name, callCancellation(context));
-    return fromBedrockResponse(body, { provider: this.name, model: context.model, id: `chatcmpl-${randomUUID()}`, created: Math.floor(Date.now() / 1000) });
+    return fromBedrockResponse(body, {
+      provider: this.name,
+      model: context.model,
+      id: `chatcmpl-${randomUUID()}`,
+      created: Math.floor(Date.now() / 1000),
+    });
   }
 
-  async stream(request: ChatCompletionRequest, context: ProviderCallContext): Promise<AsyncIterable<ChatCompletionChunk>> {
-    const response = await this.#post('converse-stream', toBedrockRequest(request), context, 'application/vnd.amazon.eventstream');
-    const mapper = new BedrockStreamMapper(this.name, context.model, `chatcmpl-${randomUUID()}`, Math.floor(Date.now() / 1000));
-    return mapUpstreamStream(response, this.name, callCancellation(context), (body) => readBedrockEventStream(body, this.name), mapper);
+  async stream(
+    request: ChatCompletionRequest,
+    context: ProviderCallContext,
+  ): Promise<AsyncIterable<ChatCompletionChunk>> {
+    const response = await this.#post(
+      'converse-stream',
+      toBedrockRequest(request),
+      context,
+      'application/vnd.amazon.eventstream',
+    );
+    const mapper = new BedrockStreamMapper(
+      this.name,
+      context.model,
+      `chatcmpl-${randomUUID()}`,
+      Math.floor(Date.now() / 1000),
+    );
+    return mapUpstreamStream(
+      response,
+      this.name,
+      callCancellation(context),
+      (body) => readBedrockEventStream(body, this.name),
+      mapper,
+    );
   }
 
   /**
@@ -166,32 +213,57 @@ export class BedrockAdapter implements ProviderAdapter {
     if (family === 'titan') {
       if (texts.length > this.#titanMaxInputs) {
         // another target of the route (one that batches) may still take it
-        throw new SwitchyardError('unsupported_feature', `Provider "${this.name}" embeds with Titan one input per call and takes at most ${this.#titanMaxInputs} inputs per request (titanMaxInputs); this request has ${texts.length}.`, {
-          provider: this.name,
-          param: 'input',
-        });
+        throw new SwitchyardError(
+          'unsupported_feature',
+          `Provider "${this.name}" embeds with Titan one input per call and takes at most ${this.#titanMaxInputs} inputs per request (titanMaxInputs); this request has ${texts.length}.`,
+          {
+            provider: this.name,
+            param: 'input',
+          },
+        );
       }
       const bodies = texts.map((text) => toTitanEmbeddingBody(text, context.model, request));
-      const answers = await mapConcurrent(bodies, this.#embedConcurrency, context.signal, async (body, _index, signal) => {
-        const response = await this.#post('invoke', body, { ...context, signal }, 'application/json');
-        return readJsonBody<TitanEmbeddingResponse>(response, this.name, signal);
-      });
+      const answers = await mapConcurrent(
+        bodies,
+        this.#embedConcurrency,
+        context.signal,
+        async (body, _index, signal) => {
+          const response = await this.#post('invoke', body, { ...context, signal }, 'application/json');
+          return readJsonBody<TitanEmbeddingResponse>(response, this.name, signal);
+        },
+      );
       vectors = answers.map((answer) => {
-        if (!Array.isArray(answer.embedding)) throw new SwitchyardError('upstream_error', `Provider "${this.name}" sent a Titan response without an embedding.`, { provider: this.name });
+        if (!Array.isArray(answer.embedding))
+          throw new SwitchyardError(
+            'upstream_error',
+            `Provider "${this.name}" sent a Titan response without an embedding.`,
+            { provider: this.name },
+          );
         tokens += answer.inputTextTokenCount ?? 0;
         return answer.embedding;
       });
     } else {
       const batches: string[][] = [];
-      for (let start = 0; start < texts.length; start += COHERE_BEDROCK_BATCH) batches.push(texts.slice(start, start + COHERE_BEDROCK_BATCH));
-      const bodies = batches.map((batch) => toCohereBedrockEmbeddingBody(batch, this.#embeddingInputType, request));
-      const answers = await mapConcurrent(bodies, this.#embedConcurrency, context.signal, async (body, _index, signal) => {
-        const response = await this.#post('invoke', body, { ...context, signal }, 'application/json');
-        // Cohere's body carries no token count; Bedrock reports it in a header
-        const counted = Number(response.headers['x-amzn-bedrock-input-token-count'] ?? 0);
-        tokens += Number.isFinite(counted) ? counted : 0;
-        return cohereBedrockVectors(await readJsonBody<CohereBedrockEmbeddingResponse>(response, this.name, signal), this.name);
-      });
+      for (let start = 0; start < texts.length; start += COHERE_BEDROCK_BATCH)
+        batches.push(texts.slice(start, start + COHERE_BEDROCK_BATCH));
+      const bodies = batches.map((batch) =>
+        toCohereBedrockEmbeddingBody(batch, this.#embeddingInputType, request),
+      );
+      const answers = await mapConcurrent(
+        bodies,
+        this.#embedConcurrency,
+        context.signal,
+        async (body, _index, signal) => {
+          const response = await this.#post('invoke', body, { ...context, signal }, 'application/json');
+          // Cohere's body carries no token count; Bedrock reports it in a header
+          const counted = Number(response.headers['x-amzn-bedrock-input-token-count'] ?? 0);
+          tokens += Number.isFinite(counted) ? counted : 0;
+          return cohereBedrockVectors(
+            await readJsonBody<CohereBedrockEmbeddingResponse>(response, this.name, signal),
+            this.name,
+          );
+        },
+      );
       vectors = answers.flat();
     }
     return {
@@ -202,7 +274,12 @@ export class BedrockAdapter implements ProviderAdapter {
     };
   }
 
-  async #post(operation: 'converse' | 'converse-stream' | 'invoke', json: unknown, context: ProviderCallContext, accept: string): Promise<UpstreamResponse> {
+  async #post(
+    operation: 'converse' | 'converse-stream' | 'invoke',
+    json: unknown,
+    context: ProviderCallContext,
+    accept: string,
+  ): Promise<UpstreamResponse> {
     // model ids and ARNs hold ':' and '/': one path segment, percent-encoded (SigV4 encodes it again)
     const url = new URL(`${this.#baseUrl}/model/${encodeURIComponent(context.model)}/${operation}`);
     const body = JSON.stringify(json);

@@ -7,7 +7,11 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { basicRequest, callContext, rejection } from '../../../test/support/provider-test-kit';
 import { silentLogger } from '../../options/logger';
 import { BedrockAdapter, type BedrockProviderOptions } from './bedrock-adapter';
-import { BEDROCK_CREDENTIAL_FAILURE_TTL_MS, defaultCredentialChain, type AwsCredentialSource } from './bedrock-credentials';
+import {
+  BEDROCK_CREDENTIAL_FAILURE_TTL_MS,
+  defaultCredentialChain,
+  type AwsCredentialSource,
+} from './bedrock-credentials';
 
 const CLAUDE = 'anthropic.claude-3-5-sonnet-20240620-v1:0';
 // the variables the AWS SDK's chain reads; each test sets its own and restores the rest
@@ -30,7 +34,10 @@ let upstream: MockUpstream;
 let dispatcher: Agent;
 let directory: string;
 const make = (options: Partial<BedrockProviderOptions> = {}): BedrockAdapter =>
-  new BedrockAdapter({ name: 'bedrock', type: 'bedrock', region: 'us-east-1', baseUrl: upstream.url, ...options }, { dispatcher, logger: silentLogger });
+  new BedrockAdapter(
+    { name: 'bedrock', type: 'bedrock', region: 'us-east-1', baseUrl: upstream.url, ...options },
+    { dispatcher, logger: silentLogger },
+  );
 
 function isolateEnvironment(): void {
   for (const name of AWS_VARIABLES) delete process.env[name];
@@ -67,38 +74,57 @@ describe('bedrock adapter: the AWS credential chain', () => {
     const response = await make().chat(basicRequest, callContext(CLAUDE));
     expect(response.choices[0]?.message.content).toBeTruthy();
     const request = upstream.requests.at(-1);
-    expect(request?.headers['authorization']).toMatch(new RegExp(`^AWS4-HMAC-SHA256 Credential=${BEDROCK_TEST_CREDENTIALS.accessKeyId}/`));
+    expect(request?.headers['authorization']).toMatch(
+      new RegExp(`^AWS4-HMAC-SHA256 Credential=${BEDROCK_TEST_CREDENTIALS.accessKeyId}/`),
+    );
     expect(request?.headers['x-amz-security-token']).toBe('env-session-token');
   });
 
   it('signs with a named profile from a shared credentials file, and reads it once for many requests', async () => {
     isolateEnvironment();
     const file = join(directory, 'credentials');
-    writeFileSync(file, `[default]\naws_access_key_id = AKIADEFAULTWRONG0000\naws_secret_access_key = wrong\n\n[switchyard-test]\naws_access_key_id = ${BEDROCK_TEST_CREDENTIALS.accessKeyId}\naws_secret_access_key = ${BEDROCK_TEST_CREDENTIALS.secretAccessKey}\n`);
+    writeFileSync(
+      file,
+      `[default]\naws_access_key_id = AKIADEFAULTWRONG0000\naws_secret_access_key = wrong\n\n[switchyard-test]\naws_access_key_id = ${BEDROCK_TEST_CREDENTIALS.accessKeyId}\naws_secret_access_key = ${BEDROCK_TEST_CREDENTIALS.secretAccessKey}\n`,
+    );
     process.env['AWS_SHARED_CREDENTIALS_FILE'] = file;
     const adapter = make({ profile: 'switchyard-test' });
     await adapter.chat(basicRequest, callContext(CLAUDE));
     // the chain memoizes: a changed file does not matter until the credentials expire
-    writeFileSync(file, '[switchyard-test]\naws_access_key_id = AKIACHANGED000000000\naws_secret_access_key = changed\n');
+    writeFileSync(
+      file,
+      '[switchyard-test]\naws_access_key_id = AKIACHANGED000000000\naws_secret_access_key = changed\n',
+    );
     await adapter.chat(basicRequest, callContext(CLAUDE));
     expect(upstream.requests).toHaveLength(2);
-    for (const request of upstream.requests) expect(request.headers['authorization']).toContain(`Credential=${BEDROCK_TEST_CREDENTIALS.accessKeyId}/`);
+    for (const request of upstream.requests)
+      expect(request.headers['authorization']).toContain(
+        `Credential=${BEDROCK_TEST_CREDENTIALS.accessKeyId}/`,
+      );
   });
 
   it('uses AWS_PROFILE when no profile is configured', async () => {
     isolateEnvironment();
     const file = join(directory, 'credentials-env-profile');
-    writeFileSync(file, `[from-env]\naws_access_key_id = ${BEDROCK_TEST_CREDENTIALS.accessKeyId}\naws_secret_access_key = ${BEDROCK_TEST_CREDENTIALS.secretAccessKey}\n`);
+    writeFileSync(
+      file,
+      `[from-env]\naws_access_key_id = ${BEDROCK_TEST_CREDENTIALS.accessKeyId}\naws_secret_access_key = ${BEDROCK_TEST_CREDENTIALS.secretAccessKey}\n`,
+    );
     process.env['AWS_SHARED_CREDENTIALS_FILE'] = file;
     process.env['AWS_PROFILE'] = 'from-env';
     await make().chat(basicRequest, callContext(CLAUDE));
-    expect(upstream.requests.at(-1)?.headers['authorization']).toContain(`Credential=${BEDROCK_TEST_CREDENTIALS.accessKeyId}/`);
+    expect(upstream.requests.at(-1)?.headers['authorization']).toContain(
+      `Credential=${BEDROCK_TEST_CREDENTIALS.accessKeyId}/`,
+    );
   });
 
   it('fails with upstream_auth_error, before any upstream call, when the chain finds nothing, naming no secret', async () => {
     isolateEnvironment();
     const file = join(directory, 'credentials-other');
-    writeFileSync(file, `[other]\naws_access_key_id = ${BEDROCK_TEST_CREDENTIALS.accessKeyId}\naws_secret_access_key = ${BEDROCK_TEST_CREDENTIALS.secretAccessKey}\n`);
+    writeFileSync(
+      file,
+      `[other]\naws_access_key_id = ${BEDROCK_TEST_CREDENTIALS.accessKeyId}\naws_secret_access_key = ${BEDROCK_TEST_CREDENTIALS.secretAccessKey}\n`,
+    );
     process.env['AWS_SHARED_CREDENTIALS_FILE'] = file;
     const error = await rejection(make({ profile: 'nowhere' }).chat(basicRequest, callContext(CLAUDE)));
     expect(error).toMatchObject({ code: 'upstream_auth_error', provider: 'bedrock' });
@@ -115,7 +141,10 @@ describe('bedrock adapter: the AWS credential chain', () => {
 });
 
 describe('bedrock credential chain: failures are remembered', () => {
-  const found = { accessKeyId: BEDROCK_TEST_CREDENTIALS.accessKeyId, secretAccessKey: BEDROCK_TEST_CREDENTIALS.secretAccessKey };
+  const found = {
+    accessKeyId: BEDROCK_TEST_CREDENTIALS.accessKeyId,
+    secretAccessKey: BEDROCK_TEST_CREDENTIALS.secretAccessKey,
+  };
   // an injected chain whose lookups are counted, and a clock the test moves
   function harness(source: AwsCredentialSource) {
     let time = 1_000_000;
@@ -126,7 +155,9 @@ describe('bedrock credential chain: failures are remembered', () => {
   }
 
   it('does not walk the chain again for each request while a failed lookup is remembered, then looks again', async () => {
-    const { resolve, lookups, advance } = harness(() => Promise.reject(new Error('Could not load credentials from any providers')));
+    const { resolve, lookups, advance } = harness(() =>
+      Promise.reject(new Error('Could not load credentials from any providers')),
+    );
     const first = await rejection(resolve());
     advance(BEDROCK_CREDENTIAL_FAILURE_TTL_MS - 1);
     const second = await rejection(resolve());
@@ -148,7 +179,9 @@ describe('bedrock credential chain: failures are remembered', () => {
 
   it('signs again as soon as a later lookup finds credentials', async () => {
     let available = false;
-    const { resolve, lookups, advance } = harness(() => (available ? Promise.resolve(found) : Promise.reject(new Error('nothing'))));
+    const { resolve, lookups, advance } = harness(() =>
+      available ? Promise.resolve(found) : Promise.reject(new Error('nothing')),
+    );
     await rejection(resolve());
     available = true;
     await rejection(resolve());
@@ -161,7 +194,9 @@ describe('bedrock credential chain: failures are remembered', () => {
 
   it('does not remember a failure after the chain once found credentials: a failed refresh fails that request alone', async () => {
     let failing = false;
-    const { resolve, lookups } = harness(() => (failing ? Promise.reject(new Error('EC2 metadata throttled')) : Promise.resolve(found)));
+    const { resolve, lookups } = harness(() =>
+      failing ? Promise.reject(new Error('EC2 metadata throttled')) : Promise.resolve(found),
+    );
     await expect(resolve()).resolves.toEqual(found);
     failing = true;
     const refresh = await rejection(resolve());
@@ -174,9 +209,18 @@ describe('bedrock credential chain: failures are remembered', () => {
   });
 
   it('remembers a missing credential-provider package as invalid_options, and loads again later', async () => {
-    const loads = vi.fn((_profile: string | undefined) => Promise.reject<AwsCredentialSource>(new Error("Cannot find package '@aws-sdk/credential-provider-node'")));
+    const loads = vi.fn((_profile: string | undefined) =>
+      Promise.reject<AwsCredentialSource>(
+        new Error("Cannot find package '@aws-sdk/credential-provider-node'"),
+      ),
+    );
     let time = 0;
-    const resolve = defaultCredentialChain({ provider: 'bedrock', profile: 'team', loadChain: loads, now: () => time });
+    const resolve = defaultCredentialChain({
+      provider: 'bedrock',
+      profile: 'team',
+      loadChain: loads,
+      now: () => time,
+    });
     const first = await rejection(resolve());
     expect(first).toMatchObject({ code: 'invalid_options', provider: 'bedrock' });
     expect(first.message).toContain('@aws-sdk/credential-provider-node');
@@ -189,7 +233,12 @@ describe('bedrock credential chain: failures are remembered', () => {
   });
 
   it('names the configured profile in the failure', async () => {
-    const resolve = defaultCredentialChain({ provider: 'bedrock', profile: 'nowhere', loadChain: () => Promise.resolve(() => Promise.reject(new Error('Profile nowhere could not be found'))), now: () => 0 });
+    const resolve = defaultCredentialChain({
+      provider: 'bedrock',
+      profile: 'nowhere',
+      loadChain: () => Promise.resolve(() => Promise.reject(new Error('Profile nowhere could not be found'))),
+      now: () => 0,
+    });
     expect((await rejection(resolve())).message).toContain('the profile "nowhere"');
   });
 });

@@ -56,7 +56,10 @@ export function defaultCredentialChain(options: BedrockCredentialChainOptions): 
 
   // a fresh error per request (each gets its own stack and may be decorated downstream), same code and cause
   const again = (remembered: SwitchyardError): SwitchyardError =>
-    new SwitchyardError(remembered.code, remembered.message, { provider: options.provider, cause: remembered.cause });
+    new SwitchyardError(remembered.code, remembered.message, {
+      provider: options.provider,
+      cause: remembered.cause,
+    });
   const remember = (error: SwitchyardError): SwitchyardError => {
     failure = { error, until: now() + BEDROCK_CREDENTIAL_FAILURE_TTL_MS };
     return error;
@@ -91,9 +94,16 @@ export function defaultCredentialChain(options: BedrockCredentialChainOptions): 
       // metadata throttled, STS or SSO briefly down): that request fails alone, and the next
       // asks again, rather than every request for the next seconds
       if (succeeded) {
-        throw new SwitchyardError('upstream_auth_error', `Provider "${options.provider}" (bedrock) could not refresh its AWS credentials from the default chain.`, { provider: options.provider, cause });
+        throw new SwitchyardError(
+          'upstream_auth_error',
+          `Provider "${options.provider}" (bedrock) could not refresh its AWS credentials from the default chain.`,
+          { provider: options.provider, cause },
+        );
       }
-      const profile = options.profile === undefined ? 'AWS_PROFILE or the "default" profile' : `the profile "${options.profile}"`;
+      const profile =
+        options.profile === undefined
+          ? 'AWS_PROFILE or the "default" profile'
+          : `the profile "${options.profile}"`;
       throw remember(
         new SwitchyardError(
           'upstream_auth_error',
@@ -103,6 +113,10 @@ export function defaultCredentialChain(options: BedrockCredentialChainOptions): 
       );
     }
     succeeded = true;
-    return { accessKeyId: found.accessKeyId, secretAccessKey: found.secretAccessKey, ...(found.sessionToken === undefined ? {} : { sessionToken: found.sessionToken }) };
+    return {
+      accessKeyId: found.accessKeyId,
+      secretAccessKey: found.secretAccessKey,
+      ...(found.sessionToken === undefined ? {} : { sessionToken: found.sessionToken }),
+    };
   };
 }

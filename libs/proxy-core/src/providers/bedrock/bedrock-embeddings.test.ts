@@ -11,7 +11,17 @@ let upstream: MockUpstream;
 let dispatcher: Agent;
 
 const make = (options: Partial<BedrockProviderOptions> = {}): BedrockAdapter =>
-  new BedrockAdapter({ name: 'bedrock', type: 'bedrock', region: 'us-east-1', baseUrl: upstream.url, ...BEDROCK_TEST_CREDENTIALS, ...options }, { dispatcher, logger: silentLogger });
+  new BedrockAdapter(
+    {
+      name: 'bedrock',
+      type: 'bedrock',
+      region: 'us-east-1',
+      baseUrl: upstream.url,
+      ...BEDROCK_TEST_CREDENTIALS,
+      ...options,
+    },
+    { dispatcher, logger: silentLogger },
+  );
 
 beforeAll(async () => {
   upstream = await createMockUpstream();
@@ -27,13 +37,20 @@ describe('bedrock adapter: embeddings', () => {
   it('embeds with Titan V2 one signed InvokeModel call per input, in input order, with dimensions and token counts', async () => {
     const input = ['one', 'the second text', 'three words here'];
     const response = await make().embed({ model: 'titan', input, dimensions: 256 }, callContext(TITAN));
-    expect(upstream.requests.map((request) => request.path)).toEqual(Array(3).fill('/model/amazon.titan-embed-text-v2%3A0/invoke'));
-    expect(upstream.requests.map((request) => request.body).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)))).toEqual([
+    expect(upstream.requests.map((request) => request.path)).toEqual(
+      Array(3).fill('/model/amazon.titan-embed-text-v2%3A0/invoke'),
+    );
+    expect(
+      upstream.requests
+        .map((request) => request.body)
+        .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
+    ).toEqual([
       { inputText: 'one', dimensions: 256, normalize: true },
       { inputText: 'the second text', dimensions: 256, normalize: true },
       { inputText: 'three words here', dimensions: 256, normalize: true },
     ]);
-    for (const request of upstream.requests) expect(request.headers['authorization']).toMatch(/^AWS4-HMAC-SHA256 /);
+    for (const request of upstream.requests)
+      expect(request.headers['authorization']).toMatch(/^AWS4-HMAC-SHA256 /);
     expect(response.data.map((entry) => entry.index)).toEqual([0, 1, 2]);
     // the mock's vectors depend on each text's length: order is the input's
     const first = response.data.map((entry) => (entry.embedding as number[])[0]);
@@ -75,10 +92,20 @@ describe('bedrock adapter: embeddings', () => {
     });
     try {
       const adapter = new BedrockAdapter(
-        { name: 'bedrock', type: 'bedrock', region: 'us-east-1', baseUrl: gated.url, ...BEDROCK_TEST_CREDENTIALS, embedConcurrency: 2 },
+        {
+          name: 'bedrock',
+          type: 'bedrock',
+          region: 'us-east-1',
+          baseUrl: gated.url,
+          ...BEDROCK_TEST_CREDENTIALS,
+          embedConcurrency: 2,
+        },
         { dispatcher, logger: silentLogger },
       );
-      const response = await adapter.embed({ model: 'titan', input: ['a', 'b', 'c', 'd', 'e'] }, callContext(TITAN));
+      const response = await adapter.embed(
+        { model: 'titan', input: ['a', 'b', 'c', 'd', 'e'] },
+        callContext(TITAN),
+      );
       expect(response.data.map((entry) => entry.embedding)).toEqual([[97], [98], [99], [100], [101]]);
       expect(arrived).toBe(5);
       expect(most).toBe(2);
@@ -88,35 +115,73 @@ describe('bedrock adapter: embeddings', () => {
   });
 
   it('returns base64 float32 vectors when asked, as OpenAI encodes them', async () => {
-    const floats = await make().embed({ model: 'titan', input: 'hello', dimensions: 256 }, callContext(TITAN));
-    const encoded = await make().embed({ model: 'titan', input: 'hello', dimensions: 256, encoding_format: 'base64' }, callContext(TITAN));
+    const floats = await make().embed(
+      { model: 'titan', input: 'hello', dimensions: 256 },
+      callContext(TITAN),
+    );
+    const encoded = await make().embed(
+      { model: 'titan', input: 'hello', dimensions: 256, encoding_format: 'base64' },
+      callContext(TITAN),
+    );
     const bytes = Buffer.from(encoded.data[0]?.embedding as string, 'base64');
     const decoded = Array.from({ length: bytes.length / 4 }, (_, i) => bytes.readFloatLE(i * 4));
     expect(decoded).toHaveLength(256);
-    decoded.forEach((value, i) => expect(value).toBeCloseTo((floats.data[0]?.embedding as number[])[i] as number, 6));
+    decoded.forEach((value, i) =>
+      expect(value).toBeCloseTo((floats.data[0]?.embedding as number[])[i] as number, 6),
+    );
   });
 
   it('embeds with Cohere in batches of 96, input_type from the options, tokens from the response header', async () => {
     const input = Array.from({ length: 100 }, (_, i) => `text number ${i}`);
-    const response = await make({ embeddingInputType: 'search_query' }).embed({ model: 'cohere', input }, callContext(COHERE));
+    const response = await make({ embeddingInputType: 'search_query' }).embed(
+      { model: 'cohere', input },
+      callContext(COHERE),
+    );
     expect(upstream.requests).toHaveLength(2);
-    const sizes = upstream.requests.map((request) => (request.body as { texts: string[] }).texts.length).sort((a, b) => a - b);
+    const sizes = upstream.requests
+      .map((request) => (request.body as { texts: string[] }).texts.length)
+      .sort((a, b) => a - b);
     expect(sizes).toEqual([4, 96]);
-    expect(upstream.requests[0]?.body).toMatchObject({ input_type: 'search_query', embedding_types: ['float'] });
+    expect(upstream.requests[0]?.body).toMatchObject({
+      input_type: 'search_query',
+      embedding_types: ['float'],
+    });
     expect(response.data).toHaveLength(100);
     expect(response.data.map((entry) => entry.index)).toEqual(input.map((_, i) => i));
     expect(response.usage).toEqual({ prompt_tokens: 300, total_tokens: 300 });
   });
 
   it('fails the whole request when one Titan call fails, and refuses what the models cannot do before calling', async () => {
-    upstream.fault({ kind: 'status', status: 429, body: { message: 'Too many requests, please wait before trying again.' }, headers: { 'x-amzn-errortype': 'ThrottlingException:http://internal.amazon.com/coral/com.amazon.bedrock/' }, times: 1 });
-    const throttled = await rejection(make({ embedConcurrency: 1 }).embed({ model: 'titan', input: ['a', 'b'] }, callContext(TITAN)));
+    upstream.fault({
+      kind: 'status',
+      status: 429,
+      body: { message: 'Too many requests, please wait before trying again.' },
+      headers: {
+        'x-amzn-errortype': 'ThrottlingException:http://internal.amazon.com/coral/com.amazon.bedrock/',
+      },
+      times: 1,
+    });
+    const throttled = await rejection(
+      make({ embedConcurrency: 1 }).embed({ model: 'titan', input: ['a', 'b'] }, callContext(TITAN)),
+    );
     expect(throttled.code).toBe('upstream_rate_limited');
     upstream.reset();
-    expect((await rejection(make().embed({ model: 'x', input: 'a' }, callContext('anthropic.claude-3-5-sonnet-20240620-v1:0')))).code).toBe('unsupported_feature');
-    expect((await rejection(make().embed({ model: 'x', input: [[1, 2]] }, callContext(TITAN)))).code).toBe('unsupported_feature');
-    expect((await rejection(make().embed({ model: 'x', input: 'a', dimensions: 256 }, callContext(COHERE)))).code).toBe('unsupported_feature');
-    const fanOut = await rejection(make({ titanMaxInputs: 2 }).embed({ model: 'x', input: ['a', 'b', 'c'] }, callContext(TITAN)));
+    expect(
+      (
+        await rejection(
+          make().embed({ model: 'x', input: 'a' }, callContext('anthropic.claude-3-5-sonnet-20240620-v1:0')),
+        )
+      ).code,
+    ).toBe('unsupported_feature');
+    expect((await rejection(make().embed({ model: 'x', input: [[1, 2]] }, callContext(TITAN)))).code).toBe(
+      'unsupported_feature',
+    );
+    expect(
+      (await rejection(make().embed({ model: 'x', input: 'a', dimensions: 256 }, callContext(COHERE)))).code,
+    ).toBe('unsupported_feature');
+    const fanOut = await rejection(
+      make({ titanMaxInputs: 2 }).embed({ model: 'x', input: ['a', 'b', 'c'] }, callContext(TITAN)),
+    );
     expect(fanOut).toMatchObject({ code: 'unsupported_feature', param: 'input' });
     expect(upstream.requests).toHaveLength(0);
   });

@@ -8,10 +8,14 @@ export type BedrockEmbeddingFamily = 'titan' | 'cohere';
 export function bedrockEmbeddingFamily(model: string, provider: string): BedrockEmbeddingFamily {
   if (/(^|\.)amazon\.titan-embed-text-/.test(model)) return 'titan';
   if (/(^|\.)cohere\.embed-/.test(model)) return 'cohere';
-  throw new SwitchyardError('unsupported_feature', `Provider "${provider}" embeds with Amazon Titan Text Embeddings and Cohere Embed models, not "${model}".`, {
-    provider,
-    param: 'model',
-  });
+  throw new SwitchyardError(
+    'unsupported_feature',
+    `Provider "${provider}" embeds with Amazon Titan Text Embeddings and Cohere Embed models, not "${model}".`,
+    {
+      provider,
+      param: 'model',
+    },
+  );
 }
 
 /** A Titan Text Embeddings response body. */
@@ -30,11 +34,19 @@ export interface CohereBedrockEmbeddingResponse {
  * `normalize` exist from V2 on (V1 takes the text only).
  * @see https://docs.aws.amazon.com/bedrock/latest/userguide/model-parameters-titan-embed-text.html
  */
-export function toTitanEmbeddingBody(text: string, model: string, request: EmbeddingRequest): Record<string, unknown> {
+export function toTitanEmbeddingBody(
+  text: string,
+  model: string,
+  request: EmbeddingRequest,
+): Record<string, unknown> {
   const body: Record<string, unknown> = { inputText: text };
   if (/titan-embed-text-v1/.test(model)) {
     if (request.dimensions !== undefined) {
-      throw new SwitchyardError('unsupported_feature', 'Titan Text Embeddings V1 has a fixed size; "dimensions" needs V2.', { param: 'dimensions' });
+      throw new SwitchyardError(
+        'unsupported_feature',
+        'Titan Text Embeddings V1 has a fixed size; "dimensions" needs V2.',
+        { param: 'dimensions' },
+      );
     }
     return body;
   }
@@ -48,9 +60,17 @@ export function toTitanEmbeddingBody(text: string, model: string, request: Embed
  * One Cohere Embed request body (at most {@link COHERE_BEDROCK_BATCH} texts).
  * @see https://docs.aws.amazon.com/bedrock/latest/userguide/model-parameters-embed.html
  */
-export function toCohereBedrockEmbeddingBody(texts: readonly string[], inputType: string, request: EmbeddingRequest): Record<string, unknown> {
+export function toCohereBedrockEmbeddingBody(
+  texts: readonly string[],
+  inputType: string,
+  request: EmbeddingRequest,
+): Record<string, unknown> {
   if (request.dimensions !== undefined) {
-    throw new SwitchyardError('unsupported_feature', 'Cohere Embed v3 on Bedrock has a fixed size; "dimensions" is not supported.', { param: 'dimensions' });
+    throw new SwitchyardError(
+      'unsupported_feature',
+      'Cohere Embed v3 on Bedrock has a fixed size; "dimensions" is not supported.',
+      { param: 'dimensions' },
+    );
   }
   return { texts, input_type: inputType, embedding_types: ['float'] };
 }
@@ -61,6 +81,11 @@ export const COHERE_BEDROCK_BATCH = 96;
 /** The float vectors of a Cohere Embed response (plain, or by type when `embedding_types` was sent). */
 export function cohereBedrockVectors(body: CohereBedrockEmbeddingResponse, provider: string): number[][] {
   const vectors = Array.isArray(body.embeddings) ? body.embeddings : body.embeddings?.float;
-  if (vectors === undefined) throw new SwitchyardError('upstream_error', `Provider "${provider}" sent an embedding response without float embeddings.`, { provider });
+  if (vectors === undefined)
+    throw new SwitchyardError(
+      'upstream_error',
+      `Provider "${provider}" sent an embedding response without float embeddings.`,
+      { provider },
+    );
   return vectors;
 }

@@ -28,7 +28,9 @@ const CODE_BY_TYPE: Readonly<Record<string, SwitchyardErrorCode>> = {
  */
 function errorType(body: Record<string, unknown>, headers: UpstreamResponse['headers']): string | undefined {
   const header = headers['x-amzn-errortype'];
-  const raw = (Array.isArray(header) ? header[0] : header) ?? (typeof body['__type'] === 'string' ? body['__type'] : undefined);
+  const raw =
+    (Array.isArray(header) ? header[0] : header) ??
+    (typeof body['__type'] === 'string' ? body['__type'] : undefined);
   if (raw === undefined || raw.length === 0) return undefined;
   // the type may carry a namespace prefix (`com.amazon.coral#X`) or a URL suffix (`X:http://...`)
   const name = raw.split(':')[0] ?? raw;
@@ -41,11 +43,25 @@ function errorType(body: Record<string, unknown>, headers: UpstreamResponse['hea
  * `ModelNotReadyException` an unavailable model); the message from `{message}` / `{Message}`.
  * @see https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_Converse.html#API_runtime_Converse_Errors
  */
-export function readBedrockError(body: unknown, headers: UpstreamResponse['headers']): Pick<UpstreamFailure, 'message' | 'providerCode' | 'code'> {
+export function readBedrockError(
+  body: unknown,
+  headers: UpstreamResponse['headers'],
+): Pick<UpstreamFailure, 'message' | 'providerCode' | 'code'> {
   const record = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
   const type = errorType(record, headers);
-  const message = typeof record['message'] === 'string' ? record['message'] : typeof record['Message'] === 'string' ? record['Message'] : typeof body === 'string' && body.length > 0 ? body.slice(0, 500) : undefined;
-  return { message, providerCode: type, code: type === undefined ? undefined : CODE_BY_TYPE[type.toLowerCase()] };
+  const message =
+    typeof record['message'] === 'string'
+      ? record['message']
+      : typeof record['Message'] === 'string'
+        ? record['Message']
+        : typeof body === 'string' && body.length > 0
+          ? body.slice(0, 500)
+          : undefined;
+  return {
+    message,
+    providerCode: type,
+    code: type === undefined ? undefined : CODE_BY_TYPE[type.toLowerCase()],
+  };
 }
 
 /**
@@ -54,7 +70,11 @@ export function readBedrockError(body: unknown, headers: UpstreamResponse['heade
  * is the request's fault (not retried), anything else is an `upstream_stream_error`.
  * @see https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_ConverseStream.html#API_runtime_ConverseStream_ResponseSyntax
  */
-export function bedrockStreamError(provider: string, type: string, message: string | undefined): SwitchyardError {
+export function bedrockStreamError(
+  provider: string,
+  type: string,
+  message: string | undefined,
+): SwitchyardError {
   const lower = type.toLowerCase();
   const mapped = CODE_BY_TYPE[lower];
   let code: SwitchyardErrorCode = 'upstream_stream_error';

@@ -14,7 +14,11 @@ export interface BedrockContentBlock {
   /** Image bytes, base64 in the JSON body. Converse never fetches URLs. */
   image?: { format: BedrockImageFormat; source: { bytes: string } };
   toolUse?: { toolUseId: string; name: string; input: unknown };
-  toolResult?: { toolUseId: string; content: Array<{ text: string } | { json: unknown }>; status?: 'success' | 'error' };
+  toolResult?: {
+    toolUseId: string;
+    content: Array<{ text: string } | { json: unknown }>;
+    status?: 'success' | 'error';
+  };
   /** Reasoning (extended thinking) of models that expose it: never shown as answer text. */
   reasoningContent?: unknown;
 }
@@ -31,7 +35,8 @@ export interface BedrockTool {
 }
 
 /** How the model must use tools (Converse has no "none"). */
-export type BedrockToolChoice = { auto: Record<string, never> } | { any: Record<string, never> } | { tool: { name: string } };
+export type BedrockToolChoice =
+  { auto: Record<string, never> } | { any: Record<string, never> } | { tool: { name: string } };
 
 /** A Converse / ConverseStream request body (the model id is in the path). */
 export interface BedrockConverseRequest {
@@ -74,7 +79,10 @@ export interface BedrockConverseResponse {
 export interface BedrockStreamPayloads {
   messageStart: { role: 'assistant' };
   contentBlockStart: { contentBlockIndex: number; start?: { toolUse?: { toolUseId: string; name: string } } };
-  contentBlockDelta: { contentBlockIndex: number; delta?: { text?: string; toolUse?: { input?: string }; reasoningContent?: unknown } };
+  contentBlockDelta: {
+    contentBlockIndex: number;
+    delta?: { text?: string; toolUse?: { input?: string }; reasoningContent?: unknown };
+  };
   contentBlockStop: { contentBlockIndex: number };
   messageStop: { stopReason: BedrockStopReason; additionalModelResponseFields?: unknown };
   metadata: { usage?: BedrockUsage; metrics?: { latencyMs?: number } };
@@ -94,5 +102,9 @@ export interface BedrockStreamMessage {
 export function isBedrockConverseResponse(value: unknown): value is BedrockConverseResponse {
   if (typeof value !== 'object' || value === null) return false;
   const output = (value as Record<string, unknown>)['output'];
-  return typeof output === 'object' && output !== null && typeof (value as Record<string, unknown>)['stopReason'] === 'string';
+  return (
+    typeof output === 'object' &&
+    output !== null &&
+    typeof (value as Record<string, unknown>)['stopReason'] === 'string'
+  );
 }

@@ -20,14 +20,22 @@ export interface FromBedrockResponseSettings {
  */
 export function fromBedrockResponse(body: unknown, settings: FromBedrockResponseSettings): ChatCompletion {
   if (!isBedrockConverseResponse(body)) {
-    throw new SwitchyardError('upstream_error', `Provider "${settings.provider}" sent a body that is not a Converse response.`, { provider: settings.provider });
+    throw new SwitchyardError(
+      'upstream_error',
+      `Provider "${settings.provider}" sent a body that is not a Converse response.`,
+      { provider: settings.provider },
+    );
   }
   let text: string | null = null;
   const toolCalls: ChatToolCall[] = [];
   for (const block of body.output.message?.content ?? []) {
     if (typeof block.text === 'string') text = (text ?? '') + block.text;
     else if (block.toolUse !== undefined) {
-      toolCalls.push({ id: block.toolUse.toolUseId, type: 'function', function: { name: block.toolUse.name, arguments: JSON.stringify(block.toolUse.input ?? {}) } });
+      toolCalls.push({
+        id: block.toolUse.toolUseId,
+        type: 'function',
+        function: { name: block.toolUse.name, arguments: JSON.stringify(block.toolUse.input ?? {}) },
+      });
     }
   }
   return {
@@ -38,7 +46,11 @@ export function fromBedrockResponse(body: unknown, settings: FromBedrockResponse
     choices: [
       {
         index: 0,
-        message: { role: 'assistant', content: text, ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}) },
+        message: {
+          role: 'assistant',
+          content: text,
+          ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}),
+        },
         finish_reason: mapBedrockFinishReason(body.stopReason),
         logprobs: null,
       },

@@ -34,7 +34,11 @@ export class BedrockStreamMapper implements StreamMapper<BedrockStreamMessage> {
 
   map(message: BedrockStreamMessage): ChatCompletionChunk[] {
     if (message.messageType !== 'event') {
-      throw bedrockStreamError(this.provider, message.type, message.messageType === 'error' ? message.payload : this.#exceptionMessage(message.payload));
+      throw bedrockStreamError(
+        this.provider,
+        message.type,
+        message.messageType === 'error' ? message.payload : this.#exceptionMessage(message.payload),
+      );
     }
     switch (message.type) {
       case 'messageStart':
@@ -45,12 +49,19 @@ export class BedrockStreamMapper implements StreamMapper<BedrockStreamMessage> {
         if (start === undefined) return [];
         const index = this.#toolIndex.size;
         this.#toolIndex.set(payload.contentBlockIndex, index);
-        return [this.#chunk({ tool_calls: [{ index, id: start.toolUseId, type: 'function', function: { name: start.name, arguments: '' } }] })];
+        return [
+          this.#chunk({
+            tool_calls: [
+              { index, id: start.toolUseId, type: 'function', function: { name: start.name, arguments: '' } },
+            ],
+          }),
+        ];
       }
       case 'contentBlockDelta': {
         const payload = this.#payload<'contentBlockDelta'>(message);
         const delta = payload.delta ?? {};
-        if (typeof delta.text === 'string') return delta.text.length > 0 ? [this.#chunk({ content: delta.text })] : [];
+        if (typeof delta.text === 'string')
+          return delta.text.length > 0 ? [this.#chunk({ content: delta.text })] : [];
         if (delta.toolUse !== undefined) {
           const index = this.#toolIndex.get(payload.contentBlockIndex);
           const input = delta.toolUse.input ?? '';
@@ -86,7 +97,11 @@ export class BedrockStreamMapper implements StreamMapper<BedrockStreamMessage> {
   /** A stream without `messageStop` was cut; one without `metadata` after it just has no usage. */
   end(): ChatCompletionChunk[] {
     if (this.#finish === null) {
-      throw new SwitchyardError('upstream_stream_error', `Provider "${this.provider}" closed the stream before it finished.`, { provider: this.provider });
+      throw new SwitchyardError(
+        'upstream_stream_error',
+        `Provider "${this.provider}" closed the stream before it finished.`,
+        { provider: this.provider },
+      );
     }
     return [];
   }
@@ -95,7 +110,11 @@ export class BedrockStreamMapper implements StreamMapper<BedrockStreamMessage> {
     try {
       return JSON.parse(message.payload) as BedrockStreamPayloads[K];
     } catch (cause) {
-      throw new SwitchyardError('upstream_stream_error', `Provider "${this.provider}" sent an unreadable stream event.`, { provider: this.provider, cause });
+      throw new SwitchyardError(
+        'upstream_stream_error',
+        `Provider "${this.provider}" sent an unreadable stream event.`,
+        { provider: this.provider, cause },
+      );
     }
   }
 

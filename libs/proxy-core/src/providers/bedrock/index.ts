@@ -1,2 +1,7 @@
-export { BEDROCK_DEFAULTS, BedrockAdapter, bedrockProvider, BedrockProviderOptionsSchema } from './bedrock-adapter';
+export {
+  BEDROCK_DEFAULTS,
+  BedrockAdapter,
+  bedrockProvider,
+  BedrockProviderOptionsSchema,
+} from './bedrock-adapter';
 export type { BedrockProviderOptions } from './bedrock-adapter';

@@ -5,7 +5,9 @@ import type { BedrockStopReason } from './bedrock-wire';
  * Converse `stopReason` -> OpenAI `finish_reason`.
  * @see https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_Converse.html#API_runtime_Converse_ResponseSyntax
  */
-export function mapBedrockFinishReason(reason: BedrockStopReason | null | undefined): ChatFinishReason | null {
+export function mapBedrockFinishReason(
+  reason: BedrockStopReason | null | undefined,
+): ChatFinishReason | null {
   switch (reason) {
     case null:
     case undefined:

@@ -31,7 +31,11 @@ function header(headers: Record<string, { type: string; value: unknown }>, name:
 }
 
 function unreadable(provider: string, cause?: unknown): SwitchyardError {
-  return new SwitchyardError('upstream_stream_error', `Provider "${provider}" sent an unreadable event stream.`, { provider, cause });
+  return new SwitchyardError(
+    'upstream_stream_error',
+    `Provider "${provider}" sent an unreadable event stream.`,
+    { provider, cause },
+  );
 }
 
 /**
@@ -41,7 +45,10 @@ function unreadable(provider: string, cause?: unknown): SwitchyardError {
  * one partial message; a body that ends inside a message is an `upstream_stream_error`.
  * @see https://docs.aws.amazon.com/AmazonS3/latest/API/RESTSelectObjectAppendix.html
  */
-export async function* readBedrockEventStream(body: AsyncIterable<Uint8Array | string>, provider: string): AsyncGenerator<BedrockStreamMessage> {
+export async function* readBedrockEventStream(
+  body: AsyncIterable<Uint8Array | string>,
+  provider: string,
+): AsyncGenerator<BedrockStreamMessage> {
   const eventCodec = await loadCodec();
   let buffer: Uint8Array = new Uint8Array(0);
   // as readSse reads: released here rather than destroyed by a Node iterator, so a body whose
@@ -62,11 +69,19 @@ export async function* readBedrockEventStream(body: AsyncIterable<Uint8Array | s
     releaseBody(body);
   }
   if (buffer.length > 0) {
-    throw new SwitchyardError('upstream_stream_error', `Provider "${provider}" closed the stream inside an event.`, { provider });
+    throw new SwitchyardError(
+      'upstream_stream_error',
+      `Provider "${provider}" closed the stream inside an event.`,
+      { provider },
+    );
   }
 }
 
-function decodeMessage(eventCodec: EventStreamCodec, bytes: Uint8Array, provider: string): BedrockStreamMessage {
+function decodeMessage(
+  eventCodec: EventStreamCodec,
+  bytes: Uint8Array,
+  provider: string,
+): BedrockStreamMessage {
   let message: ReturnType<EventStreamCodec['decode']>;
   try {
     message = eventCodec.decode(bytes);
@@ -76,9 +91,14 @@ function decodeMessage(eventCodec: EventStreamCodec, bytes: Uint8Array, provider
   const headers = message.headers as Record<string, { type: string; value: unknown }>;
   const messageType = header(headers, ':message-type') ?? 'event';
   if (messageType === 'error') {
-    return { messageType, type: header(headers, ':error-code') ?? 'UnknownError', payload: header(headers, ':error-message') ?? '' };
+    return {
+      messageType,
+      type: header(headers, ':error-code') ?? 'UnknownError',
+      payload: header(headers, ':error-message') ?? '',
+    };
   }
-  const type = (messageType === 'exception' ? header(headers, ':exception-type') : header(headers, ':event-type')) ?? '';
+  const type =
+    (messageType === 'exception' ? header(headers, ':exception-type') : header(headers, ':event-type')) ?? '';
   return { messageType, type, payload: decoder.decode(message.body) };
 }
 

@@ -62,7 +62,14 @@ export class BedrockRequestSigner {
 
   #load(): Promise<SignatureV4> {
     this.#signer ??= import('@smithy/signature-v4').then(
-      ({ SignatureV4: Signer }) => new Signer({ service: 'bedrock', region: this.#region, credentials: this.#credentials, sha256: NodeSha256, uriEscapePath: true }),
+      ({ SignatureV4: Signer }) =>
+        new Signer({
+          service: 'bedrock',
+          region: this.#region,
+          credentials: this.#credentials,
+          sha256: NodeSha256,
+          uriEscapePath: true,
+        }),
     );
     return this.#signer;
   }

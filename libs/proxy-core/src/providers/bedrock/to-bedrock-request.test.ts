@@ -9,15 +9,18 @@ describe('toBedrockRequest: empty assistant turns', () => {
     ['an empty string', ''],
     ['null', null],
     ['whitespace only', ' \n '],
-  ] as const)('drops a non-final assistant turn whose content is %s and joins the user turns around it', (_, content) => {
-    expect(
-      turnsOf([
-        { role: 'user', content: 'Hello' },
-        { role: 'assistant', content },
-        { role: 'user', content: 'Are you there?' },
-      ]),
-    ).toEqual([{ role: 'user', content: [{ text: 'Hello' }, { text: 'Are you there?' }] }]);
-  });
+  ] as const)(
+    'drops a non-final assistant turn whose content is %s and joins the user turns around it',
+    (_, content) => {
+      expect(
+        turnsOf([
+          { role: 'user', content: 'Hello' },
+          { role: 'assistant', content },
+          { role: 'user', content: 'Are you there?' },
+        ]),
+      ).toEqual([{ role: 'user', content: [{ text: 'Hello' }, { text: 'Are you there?' }] }]);
+    },
+  );
 
   it('drops a final assistant turn of whitespace only', () => {
     const turns = turnsOf([
@@ -30,30 +33,51 @@ describe('toBedrockRequest: empty assistant turns', () => {
 
 describe('toBedrockRequest: blank user content and tool results', () => {
   const image = { type: 'image_url' as const, image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } };
-  const toolCall = { role: 'assistant' as const, content: null, tool_calls: [{ id: 'tooluse_1', type: 'function' as const, function: { name: 'save', arguments: '{}' } }] };
-  const tools = [{ type: 'function' as const, function: { name: 'save', parameters: { type: 'object', properties: {} } } }];
+  const toolCall = {
+    role: 'assistant' as const,
+    content: null,
+    tool_calls: [{ id: 'tooluse_1', type: 'function' as const, function: { name: 'save', arguments: '{}' } }],
+  };
+  const tools = [
+    { type: 'function' as const, function: { name: 'save', parameters: { type: 'object', properties: {} } } },
+  ];
 
   it('leaves out whitespace-only text of a user message that keeps an image', () => {
-    expect(turnsOf([{ role: 'user', content: [{ type: 'text', text: ' \n ' }, image] }])).toEqual([{ role: 'user', content: [{ image: { format: 'png', source: { bytes: 'iVBORw0KGgo=' } } }] }]);
+    expect(turnsOf([{ role: 'user', content: [{ type: 'text', text: ' \n ' }, image] }])).toEqual([
+      { role: 'user', content: [{ image: { format: 'png', source: { bytes: 'iVBORw0KGgo=' } } }] },
+    ]);
   });
 
   it('leaves out a whitespace-only user message that joins a turn with tool results', () => {
-    const turns = turnsOf([{ role: 'user', content: 'Save it' }, toolCall, { role: 'tool', tool_call_id: 'tooluse_1', content: 'saved' }, { role: 'user', content: '  ' }]);
-    expect(turns.at(-1)).toEqual({ role: 'user', content: [{ toolResult: { toolUseId: 'tooluse_1', content: [{ text: 'saved' }] } }] });
+    const turns = turnsOf([
+      { role: 'user', content: 'Save it' },
+      toolCall,
+      { role: 'tool', tool_call_id: 'tooluse_1', content: 'saved' },
+      { role: 'user', content: '  ' },
+    ]);
+    expect(turns.at(-1)).toEqual({
+      role: 'user',
+      content: [{ toolResult: { toolUseId: 'tooluse_1', content: [{ text: 'saved' }] } }],
+    });
   });
 
   it.each([
     ['whitespace only', '  \n\t'],
     ['an empty string', ''],
     ['blank text parts', [{ type: 'text', text: ' ' }]],
-  ] as const)('refuses a user turn whose content is %s, naming the message, before any upstream call', (_, content) => {
-    const messages: ChatMessage[] = [
-      { role: 'user', content: 'Hello' },
-      { role: 'assistant', content: 'Hi!' },
-      { role: 'user', content: content as string },
-    ];
-    expect(() => turnsOf(messages)).toThrow(expect.objectContaining({ code: 'invalid_request', status: 400, param: 'messages.2.content' }));
-  });
+  ] as const)(
+    'refuses a user turn whose content is %s, naming the message, before any upstream call',
+    (_, content) => {
+      const messages: ChatMessage[] = [
+        { role: 'user', content: 'Hello' },
+        { role: 'assistant', content: 'Hi!' },
+        { role: 'user', content: content as string },
+      ];
+      expect(() => turnsOf(messages)).toThrow(
+        expect.objectContaining({ code: 'invalid_request', status: 400, param: 'messages.2.content' }),
+      );
+    },
+  );
 
   it('refuses a blank user message between two assistant turns rather than join them', () => {
     expect(() =>
@@ -70,33 +94,73 @@ describe('toBedrockRequest: blank user content and tool results', () => {
   it.each([
     ['empty', ''],
     ['whitespace only', ' \n '],
-  ] as const)('sends a %s tool result as a toolResult with no content blocks, never a blank text block', (_, content) => {
-    const body = toBedrockRequest({ model: 'x', tools, messages: [{ role: 'user', content: 'Save it' }, toolCall, { role: 'tool', tool_call_id: 'tooluse_1', content }] });
-    expect(body.messages.at(-1)).toEqual({ role: 'user', content: [{ toolResult: { toolUseId: 'tooluse_1', content: [] } }] });
-  });
+  ] as const)(
+    'sends a %s tool result as a toolResult with no content blocks, never a blank text block',
+    (_, content) => {
+      const body = toBedrockRequest({
+        model: 'x',
+        tools,
+        messages: [
+          { role: 'user', content: 'Save it' },
+          toolCall,
+          { role: 'tool', tool_call_id: 'tooluse_1', content },
+        ],
+      });
+      expect(body.messages.at(-1)).toEqual({
+        role: 'user',
+        content: [{ toolResult: { toolUseId: 'tooluse_1', content: [] } }],
+      });
+    },
+  );
 
   it('leaves out a whitespace-only system message', () => {
-    const body = toBedrockRequest({ model: 'x', messages: [{ role: 'system', content: '  ' }, { role: 'user', content: 'Hi' }] });
+    const body = toBedrockRequest({
+      model: 'x',
+      messages: [
+        { role: 'system', content: '  ' },
+        { role: 'user', content: 'Hi' },
+      ],
+    });
     expect(body.system).toBeUndefined();
   });
 });
 
 describe('toBedrockImage: data URLs, read as every translator reads them (parseDataUrl)', () => {
-  const imageOf = (url: string) => turnsOf([{ role: 'user', content: [{ type: 'image_url', image_url: { url } }] }])[0]?.content[0];
+  const imageOf = (url: string) =>
+    turnsOf([{ role: 'user', content: [{ type: 'image_url', image_url: { url } }] }])[0]?.content[0];
   const param = 'messages.0.content.0.image_url.url';
 
   it('sends a base64 data URL of a format Converse takes as bytes, whatever the case of its media type and its parameters', () => {
-    expect(imageOf('data:image/png;base64,iVBORw0KGgo=')).toEqual({ image: { format: 'png', source: { bytes: 'iVBORw0KGgo=' } } });
-    expect(imageOf('data:Image/JPEG;name=cat.jpg;base64,/9j/4A\nAQ')).toEqual({ image: { format: 'jpeg', source: { bytes: '/9j/4A\nAQ' } } });
+    expect(imageOf('data:image/png;base64,iVBORw0KGgo=')).toEqual({
+      image: { format: 'png', source: { bytes: 'iVBORw0KGgo=' } },
+    });
+    expect(imageOf('data:Image/JPEG;name=cat.jpg;base64,/9j/4A\nAQ')).toEqual({
+      image: { format: 'jpeg', source: { bytes: '/9j/4A\nAQ' } },
+    });
   });
 
   it.each([
     ['not base64', 'data:image/png,iVBORw0KGgo=', /must be base64/],
-    ['a media type that is not type/subtype', 'data:png;base64,iVBORw0KGgo=', /name its media type: data:<type>\/<subtype>;base64,<data>/],
-    ['of a format Converse does not take', 'data:image/tiff;base64,AAAA', /Bedrock accepts png, jpeg, gif and webp images, not "image\/tiff"/],
+    [
+      'a media type that is not type/subtype',
+      'data:png;base64,iVBORw0KGgo=',
+      /name its media type: data:<type>\/<subtype>;base64,<data>/,
+    ],
+    [
+      'of a format Converse does not take',
+      'data:image/tiff;base64,AAAA',
+      /Bedrock accepts png, jpeg, gif and webp images, not "image\/tiff"/,
+    ],
     ['an http(s) URL', 'https://example.com/a.png', /does not fetch image URLs/],
     ['another URL', 'ftp://example.com/a.png', /^Images must be base64 data: URLs for this provider\.$/],
   ])('refuses an image that is %s, naming the part', (_, url, message) => {
-    expect(() => imageOf(url)).toThrow(expect.objectContaining({ code: 'invalid_request', status: 400, param, message: expect.stringMatching(message) as unknown }));
+    expect(() => imageOf(url)).toThrow(
+      expect.objectContaining({
+        code: 'invalid_request',
+        status: 400,
+        param,
+        message: expect.stringMatching(message) as unknown,
+      }),
+    );
   });
 });

@@ -1,8 +1,29 @@
 import { SwitchyardError } from '../../errors/switchyard-error';
 import { addToTurns, refuseEmptyTurn, type AlternatingTurn } from '../../wire/alternating-turns';
-import { contentText, invalidRequest, isBlankText, parseDataUrl, parseToolArguments, refuseSeveralChoices, refuseWebSearch, toolCallIdWithoutSignature, userContent } from '../../wire/chat-message-parts';
-import type { ChatCompletionRequest, ChatContentPart, ChatMessage, ChatToolChoice } from '../../wire/openai-chat';
-import type { BedrockContentBlock, BedrockConverseRequest, BedrockImageFormat, BedrockMessage, BedrockToolChoice } from './bedrock-wire';
+import {
+  contentText,
+  invalidRequest,
+  isBlankText,
+  parseDataUrl,
+  parseToolArguments,
+  refuseSeveralChoices,
+  refuseWebSearch,
+  toolCallIdWithoutSignature,
+  userContent,
+} from '../../wire/chat-message-parts';
+import type {
+  ChatCompletionRequest,
+  ChatContentPart,
+  ChatMessage,
+  ChatToolChoice,
+} from '../../wire/openai-chat';
+import type {
+  BedrockContentBlock,
+  BedrockConverseRequest,
+  BedrockImageFormat,
+  BedrockMessage,
+  BedrockToolChoice,
+} from './bedrock-wire';
 
 const IMAGE_FORMATS: Readonly<Record<string, BedrockImageFormat>> = {
   'image/png': 'png',
@@ -17,12 +38,16 @@ function toBedrockImage(url: string, param: string): BedrockContentBlock {
   const inline = parseDataUrl(url, param);
   if (inline === undefined) {
     if (/^https?:\/\//i.test(url)) {
-      throw invalidRequest('Bedrock Converse does not fetch image URLs; send the image as a base64 data: URL.', param);
+      throw invalidRequest(
+        'Bedrock Converse does not fetch image URLs; send the image as a base64 data: URL.',
+        param,
+      );
     }
     throw invalidRequest('Images must be base64 data: URLs for this provider.', param);
   }
   const format = IMAGE_FORMATS[inline.mediaType.toLowerCase()];
-  if (format === undefined) throw invalidRequest(`Bedrock accepts png, jpeg, gif and webp images, not "${inline.mediaType}".`, param);
+  if (format === undefined)
+    throw invalidRequest(`Bedrock accepts png, jpeg, gif and webp images, not "${inline.mediaType}".`, param);
   return { image: { format, source: { bytes: inline.data } } };
 }
 
@@ -33,8 +58,12 @@ function userBlocks(content: string | ChatContentPart[], param: string): Bedrock
   if (typeof content === 'string') return isBlankText(content) ? [] : [{ text: content }];
   return content.flatMap((part, index): BedrockContentBlock[] => {
     if (part.type === 'text') return isBlankText(part.text) ? [] : [{ text: part.text }];
-    if (part.type === 'image_url') return [toBedrockImage(part.image_url.url, `${param}.${index}.image_url.url`)];
-    throw invalidRequest(`Content part type "${(part as { type: string }).type}" is not supported by this provider.`, `${param}.${index}.type`);
+    if (part.type === 'image_url')
+      return [toBedrockImage(part.image_url.url, `${param}.${index}.image_url.url`)];
+    throw invalidRequest(
+      `Content part type "${(part as { type: string }).type}" is not supported by this provider.`,
+      `${param}.${index}.type`,
+    );
   });
 }
 
@@ -50,7 +79,13 @@ function messageBlocks(message: ChatMessage, index: number): BedrockContentBlock
       // left out, and a turn left empty is dropped below (Converse refuses empty content too)
       const blocks: BedrockContentBlock[] = isBlankText(text) ? [] : [{ text }];
       for (const [t, call] of (message.tool_calls ?? []).entries()) {
-        blocks.push({ toolUse: { toolUseId: toolCallIdWithoutSignature(call.id), name: call.function.name, input: parseToolArguments(call.function.arguments, `${param}.tool_calls.${t}.function.arguments`) } });
+        blocks.push({
+          toolUse: {
+            toolUseId: toolCallIdWithoutSignature(call.id),
+            name: call.function.name,
+            input: parseToolArguments(call.function.arguments, `${param}.tool_calls.${t}.function.arguments`),
+          },
+        });
       }
       return blocks;
     }
@@ -59,7 +94,14 @@ function messageBlocks(message: ChatMessage, index: number): BedrockContentBlock
       // blank result (a tool that printed nothing) is sent as an empty list, which Claude models
       // take (some other models on Bedrock refuse it: the client then sees their 400)
       const text = contentText(message.content);
-      return [{ toolResult: { toolUseId: toolCallIdWithoutSignature(message.tool_call_id), content: isBlankText(text) ? [] : [{ text }] } }];
+      return [
+        {
+          toolResult: {
+            toolUseId: toolCallIdWithoutSignature(message.tool_call_id),
+            content: isBlankText(text) ? [] : [{ text }],
+          },
+        },
+      ];
     }
     case 'system':
     case 'developer':
@@ -82,7 +124,10 @@ function turns(messages: ChatMessage[]): BedrockMessage[] {
   // Converse refuses a message with empty content, and leaving it out would make the turn
   // before it the last (an assistant prefill) or join two assistant turns, so the request is
   // refused naming the message
-  refuseEmptyTurn(result, 'A user message has nothing to send to Bedrock: its text is empty or whitespace only (which Converse refuses), and no image or tool result goes with it.');
+  refuseEmptyTurn(
+    result,
+    'A user message has nothing to send to Bedrock: its text is empty or whitespace only (which Converse refuses), and no image or tool result goes with it.',
+  );
   return result.map((turn) => ({ role: turn.role, content: turn.blocks }));
 }
 
@@ -96,7 +141,9 @@ function systemBlocks(messages: ChatMessage[]): Array<{ text: string }> {
 }
 
 function usesTools(messages: BedrockMessage[]): boolean {
-  return messages.some((message) => message.content.some((block) => block.toolUse !== undefined || block.toolResult !== undefined));
+  return messages.some((message) =>
+    message.content.some((block) => block.toolUse !== undefined || block.toolResult !== undefined),
+  );
 }
 
 function toolChoice(choice: Exclude<ChatToolChoice, 'none'> | undefined): BedrockToolChoice | undefined {
@@ -116,7 +163,11 @@ export function toBedrockRequest(request: ChatCompletionRequest): BedrockConvers
   refuseSeveralChoices(request.n, 'Bedrock returns one choice per request; "n" must be 1.');
   refuseWebSearch(request, 'Bedrock');
   if (request.response_format !== undefined && request.response_format.type !== 'text') {
-    throw new SwitchyardError('unsupported_feature', 'Bedrock Converse does not support "response_format"; describe the format in the prompt or use a tool.', { param: 'response_format' });
+    throw new SwitchyardError(
+      'unsupported_feature',
+      'Bedrock Converse does not support "response_format"; describe the format in the prompt or use a tool.',
+      { param: 'response_format' },
+    );
   }
   const body: BedrockConverseRequest = { messages: turns(request.messages) };
   const system = systemBlocks(request.messages);
@@ -126,7 +177,8 @@ export function toBedrockRequest(request: ChatCompletionRequest): BedrockConvers
   if (typeof maxTokens === 'number') inference.maxTokens = maxTokens;
   if (typeof request.temperature === 'number') inference.temperature = request.temperature;
   if (typeof request.top_p === 'number') inference.topP = request.top_p;
-  if (request.stop !== undefined && request.stop !== null) inference.stopSequences = typeof request.stop === 'string' ? [request.stop] : request.stop;
+  if (request.stop !== undefined && request.stop !== null)
+    inference.stopSequences = typeof request.stop === 'string' ? [request.stop] : request.stop;
   if (Object.keys(inference).length > 0) body.inferenceConfig = inference;
 
   const tools = request.tools ?? [];
@@ -135,7 +187,11 @@ export function toBedrockRequest(request: ChatCompletionRequest): BedrockConvers
     // Converse has no "none": leaving the tools out is the same, unless the history holds
     // tool blocks, which Converse only accepts together with a toolConfig
     if (history && tools.length > 0) {
-      throw new SwitchyardError('unsupported_feature', 'Bedrock Converse cannot forbid tool calls ("tool_choice": "none") in a conversation that already holds tool calls.', { param: 'tool_choice' });
+      throw new SwitchyardError(
+        'unsupported_feature',
+        'Bedrock Converse cannot forbid tool calls ("tool_choice": "none") in a conversation that already holds tool calls.',
+        { param: 'tool_choice' },
+      );
     }
     return body;
   }

@@ -28,12 +28,25 @@ let next: Parameters<typeof replyWithFixture>[1] | undefined;
 
 beforeAll(async () => {
   upstream = await createMockUpstream({
-    routes: [{ method: 'POST', path: /^\/fixture\//, handle: (exchange) => replyWithFixture(exchange, next ?? { status: 500, json: { message: 'no fixture set' } }) }],
+    routes: [
+      {
+        method: 'POST',
+        path: /^\/fixture\//,
+        handle: (exchange) =>
+          replyWithFixture(exchange, next ?? { status: 500, json: { message: 'no fixture set' } }),
+      },
+    ],
   });
   dispatcher = new Agent();
   const kit = { dispatcher, logger: silentLogger };
-  adapter = new CohereAdapter({ name: 'cohere', type: 'cohere', apiKey: API_KEY, baseUrl: upstream.url }, kit);
-  fixtureAdapter = new CohereAdapter({ name: 'cohere', type: 'cohere', apiKey: API_KEY, baseUrl: `${upstream.url}/fixture` }, kit);
+  adapter = new CohereAdapter(
+    { name: 'cohere', type: 'cohere', apiKey: API_KEY, baseUrl: upstream.url },
+    kit,
+  );
+  fixtureAdapter = new CohereAdapter(
+    { name: 'cohere', type: 'cohere', apiKey: API_KEY, baseUrl: `${upstream.url}/fixture` },
+    kit,
+  );
 });
 afterEach(() => {
   upstream.reset();
@@ -44,7 +57,13 @@ afterAll(async () => {
   await upstream.close();
 });
 
-const sse = (name: string): NonNullable<typeof next> => ({ stream: { contentType: 'text/event-stream', chunks: sseChunks(fixtureText(fixture(name))), errorChunk: () => '' } });
+const sse = (name: string): NonNullable<typeof next> => ({
+  stream: {
+    contentType: 'text/event-stream',
+    chunks: sseChunks(fixtureText(fixture(name))),
+    errorChunk: () => '',
+  },
+});
 
 describe('cohere adapter', () => {
   it('maps a documented chat response, with the bearer key and billed usage', async () => {
@@ -53,50 +72,104 @@ describe('cohere adapter', () => {
     const sent = upstream.requests[0]!;
     expect(sent.path).toBe('/fixture/v2/chat');
     expect(sent.headers['authorization']).toBe(`Bearer ${API_KEY}`);
-    expect(sent.body).toEqual({ model: 'command-a-03-2025', messages: [{ role: 'user', content: 'Hello!' }], stream: false });
-    expect(response.choices[0]).toMatchObject({ finish_reason: 'stop', message: { content: expect.stringMatching(/^LLMs/) as unknown } });
+    expect(sent.body).toEqual({
+      model: 'command-a-03-2025',
+      messages: [{ role: 'user', content: 'Hello!' }],
+      stream: false,
+    });
+    expect(response.choices[0]).toMatchObject({
+      finish_reason: 'stop',
+      message: { content: expect.stringMatching(/^LLMs/) as unknown },
+    });
     expect(response.usage).toEqual({ prompt_tokens: 17, completion_tokens: 16, total_tokens: 33 });
   });
 
   it('translates system, images, tool calls, tool results and sampling names', async () => {
-    await adapter.chat({ ...toolRoundTripRequest, top_p: 0.9, tool_choice: { type: 'function', function: { name: 'get_weather' } } }, callContext('command-a-vision'));
+    await adapter.chat(
+      {
+        ...toolRoundTripRequest,
+        top_p: 0.9,
+        tool_choice: { type: 'function', function: { name: 'get_weather' } },
+      },
+      callContext('command-a-vision'),
+    );
     const body = upstream.requests[0]!.body as Record<string, unknown>;
-    expect(body).toMatchObject({ temperature: 0.3, p: 0.9, max_tokens: 256, stop_sequences: ['END'], tool_choice: 'REQUIRED' });
+    expect(body).toMatchObject({
+      temperature: 0.3,
+      p: 0.9,
+      max_tokens: 256,
+      stop_sequences: ['END'],
+      tool_choice: 'REQUIRED',
+    });
     expect(body['messages']).toEqual([
       { role: 'system', content: 'You are a helpful assistant.' },
       { role: 'user', content: (toolRoundTripRequest.messages[1] as { content: unknown }).content },
-      { role: 'assistant', tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"location":"Boston, MA"}' } }] },
+      {
+        role: 'assistant',
+        tool_calls: [
+          {
+            id: 'call_1',
+            type: 'function',
+            function: { name: 'get_weather', arguments: '{"location":"Boston, MA"}' },
+          },
+        ],
+      },
       { role: 'tool', tool_call_id: 'call_1', content: '{"temperature_c":21}' },
     ]);
     expect((body['tools'] as unknown[]).length).toBe(1);
   });
 
   it('refuses n > 1 with unsupported_feature instead of answering with one choice, and sends nothing', async () => {
-    for (const call of [adapter.chat({ ...basicRequest, n: 2 }, callContext('command-a-03-2025')), adapter.stream({ ...basicRequest, n: 2 }, callContext('command-a-03-2025'))]) {
+    for (const call of [
+      adapter.chat({ ...basicRequest, n: 2 }, callContext('command-a-03-2025')),
+      adapter.stream({ ...basicRequest, n: 2 }, callContext('command-a-03-2025')),
+    ]) {
       expect(await rejection(call)).toMatchObject({ code: 'unsupported_feature', param: 'n' });
     }
     expect(upstream.requests).toHaveLength(0);
   });
 
   it('gives a tool called without arguments "{}", whole and streamed, and nothing more to one with arguments', () => {
-    const call = (id: string, name: string, args: string) => ({ id, type: 'function', function: { name, arguments: args } });
-    const body = { id: 'c1', finish_reason: 'TOOL_CALL', message: { role: 'assistant', tool_calls: [call('t1', 'get_time', ''), call('t2', 'f', '{"a":1}')] } };
+    const call = (id: string, name: string, args: string) => ({
+      id,
+      type: 'function',
+      function: { name, arguments: args },
+    });
+    const body = {
+      id: 'c1',
+      finish_reason: 'TOOL_CALL',
+      message: { role: 'assistant', tool_calls: [call('t1', 'get_time', ''), call('t2', 'f', '{"a":1}')] },
+    };
     const whole = fromCohereResponse(body as CohereChatResponse, 'cohere', 'command-a-03-2025');
     expect(whole.choices[0]?.message.tool_calls?.map((c) => c.function.arguments)).toEqual(['{}', '{"a":1}']);
 
     const mapper = new CohereStreamMapper('cohere', 'command-a-03-2025', 'c1', 0);
-    const event = (data: unknown) => mapper.map({ event: undefined, id: undefined, data: JSON.stringify(data) });
+    const event = (data: unknown) =>
+      mapper.map({ event: undefined, id: undefined, data: JSON.stringify(data) });
     const chunks = [
       ...event({ type: 'message-start', id: 'c1', delta: { message: { role: 'assistant' } } }),
-      ...event({ type: 'tool-call-start', index: 0, delta: { message: { tool_calls: call('t1', 'get_time', '') } } }),
+      ...event({
+        type: 'tool-call-start',
+        index: 0,
+        delta: { message: { tool_calls: call('t1', 'get_time', '') } },
+      }),
       ...event({ type: 'tool-call-end', index: 0 }),
-      ...event({ type: 'tool-call-start', index: 1, delta: { message: { tool_calls: call('t2', 'f', '') } } }),
-      ...event({ type: 'tool-call-delta', index: 1, delta: { message: { tool_calls: { function: { arguments: '{"a":1}' } } } } }),
+      ...event({
+        type: 'tool-call-start',
+        index: 1,
+        delta: { message: { tool_calls: call('t2', 'f', '') } },
+      }),
+      ...event({
+        type: 'tool-call-delta',
+        index: 1,
+        delta: { message: { tool_calls: { function: { arguments: '{"a":1}' } } } },
+      }),
       ...event({ type: 'tool-call-end', index: 1 }),
       ...event({ type: 'message-end', delta: { finish_reason: 'TOOL_CALL' } }),
     ];
     const args = new Map<number, string>();
-    for (const c of chunks.flatMap((chunk) => chunk.choices[0]?.delta.tool_calls ?? [])) args.set(c.index, (args.get(c.index) ?? '') + (c.function?.arguments ?? ''));
+    for (const c of chunks.flatMap((chunk) => chunk.choices[0]?.delta.tool_calls ?? []))
+      args.set(c.index, (args.get(c.index) ?? '') + (c.function?.arguments ?? ''));
     expect([...args.values()]).toEqual(['{}', '{"a":1}']);
   });
 
@@ -104,7 +177,11 @@ describe('cohere adapter', () => {
     next = { json: fixtureJson(fixture('tool-call.json')) };
     const response = await fixtureAdapter.chat(toolRoundTripRequest, callContext('command-a-03-2025'));
     expect(response.choices[0]?.finish_reason).toBe('tool_calls');
-    expect(response.choices[0]?.message.tool_calls?.[0]).toEqual({ id: 'get_weather_1byjy32y4hvq', type: 'function', function: { name: 'get_weather', arguments: '{"location":"Toronto"}' } });
+    expect(response.choices[0]?.message.tool_calls?.[0]).toEqual({
+      id: 'get_weather_1byjy32y4hvq',
+      type: 'function',
+      function: { name: 'get_weather', arguments: '{"location":"Toronto"}' },
+    });
   });
 
   it('replays a documented text stream with usage from message-end', async () => {
@@ -117,10 +194,18 @@ describe('cohere adapter', () => {
 
   it('replays a documented tool stream: tool_plan hidden, arguments streamed in pieces', async () => {
     next = sse('tool-stream.chunks.txt');
-    const chunks = await collect(await fixtureAdapter.stream(toolRoundTripRequest, callContext('command-a-03-2025')));
+    const chunks = await collect(
+      await fixtureAdapter.stream(toolRoundTripRequest, callContext('command-a-03-2025')),
+    );
     const calls = chunks.flatMap((c) => c.choices[0]?.delta.tool_calls ?? []);
-    expect(calls[0]).toMatchObject({ index: 0, id: 'get_weather_nsz5zm3w56q3', function: { name: 'get_weather' } });
-    expect(JSON.parse(calls.map((c) => c.function?.arguments ?? '').join(''))).toEqual({ location: 'Toronto' });
+    expect(calls[0]).toMatchObject({
+      index: 0,
+      id: 'get_weather_nsz5zm3w56q3',
+      function: { name: 'get_weather' },
+    });
+    expect(JSON.parse(calls.map((c) => c.function?.arguments ?? '').join(''))).toEqual({
+      location: 'Toronto',
+    });
     expect(streamedText(chunks)).toBe('');
     expect(chunks.some((c) => c.choices[0]?.finish_reason === 'tool_calls')).toBe(true);
   });
@@ -139,7 +224,12 @@ describe('cohere adapter', () => {
   });
 
   it('maps a documented 429 with Retry-After, for a whole answer and a stream', async () => {
-    upstream.fault({ kind: 'status', status: 429, headers: { 'retry-after': '60' }, body: fixtureJson(fixture('rate-limited.json')) });
+    upstream.fault({
+      kind: 'status',
+      status: 429,
+      headers: { 'retry-after': '60' },
+      body: fixtureJson(fixture('rate-limited.json')),
+    });
     const error = await rejection(adapter.chat(basicRequest, callContext('command-a-03-2025')));
     expect(error).toMatchObject({ code: 'upstream_rate_limited', retryable: true, retryAfterMs: 60_000 });
     const streamed = await rejection(adapter.stream(basicRequest, callContext('command-a-03-2025')));
@@ -149,17 +239,29 @@ describe('cohere adapter', () => {
 
   it('fails a stream that errors midway, and a cut stream', async () => {
     upstream.fault({ kind: 'stream-error', afterChunks: 3, times: 1 });
-    expect((await rejection(collect(await adapter.stream(basicRequest, callContext('command-a-03-2025'))))).code).toBe('upstream_stream_error');
+    expect(
+      (await rejection(collect(await adapter.stream(basicRequest, callContext('command-a-03-2025'))))).code,
+    ).toBe('upstream_stream_error');
     upstream.fault({ kind: 'cut-stream', afterChunks: 3, times: 1 });
-    const cut = await rejection(collect(await adapter.stream(basicRequest, callContext('command-a-03-2025'))));
+    const cut = await rejection(
+      collect(await adapter.stream(basicRequest, callContext('command-a-03-2025'))),
+    );
     expect(['upstream_stream_error', 'upstream_connection_error']).toContain(cut.code);
   });
 
   it('embeds in batches of 96 with input_type, float or base64', async () => {
     const texts = Array.from({ length: 100 }, (_v, i) => `text ${i}`);
-    const response = await adapter.embed({ model: 'x', input: texts, dimensions: 4, encoding_format: 'base64' }, callContext('embed-v4.0'));
+    const response = await adapter.embed(
+      { model: 'x', input: texts, dimensions: 4, encoding_format: 'base64' },
+      callContext('embed-v4.0'),
+    );
     expect(upstream.requests).toHaveLength(2);
-    expect(upstream.requests[0]!.body).toMatchObject({ model: 'embed-v4.0', input_type: 'search_document', embedding_types: ['float'], output_dimension: 4 });
+    expect(upstream.requests[0]!.body).toMatchObject({
+      model: 'embed-v4.0',
+      input_type: 'search_document',
+      embedding_types: ['float'],
+      output_dimension: 4,
+    });
     expect((upstream.requests[0]!.body as { texts: string[] }).texts).toHaveLength(96);
     expect(response.data).toHaveLength(100);
     expect(response.data[99]?.index).toBe(99);
@@ -169,7 +271,10 @@ describe('cohere adapter', () => {
 
   it('maps a documented embed response', async () => {
     next = { json: fixtureJson(fixture('embed.json')) };
-    const response = await fixtureAdapter.embed({ model: 'x', input: ['hello', 'goodbye'] }, callContext('embed-v4.0'));
+    const response = await fixtureAdapter.embed(
+      { model: 'x', input: ['hello', 'goodbye'] },
+      callContext('embed-v4.0'),
+    );
     expect(response.data[1]?.embedding).toEqual([-0.0031719208, 0.03970337, 0.020812988, -0.04324341]);
     expect(response.usage.prompt_tokens).toBe(2);
   });

@@ -34,7 +34,12 @@ export const CohereProviderOptionsSchema = Type.Object(
     baseUrl: Type.Optional(Type.String({ pattern: '^https?://' })),
     /** `input_type` of embedding calls (required by Cohere's v3+ embedding models). @default "search_document" */
     embeddingInputType: Type.Optional(
-      Type.Union([Type.Literal('search_document'), Type.Literal('search_query'), Type.Literal('classification'), Type.Literal('clustering')]),
+      Type.Union([
+        Type.Literal('search_document'),
+        Type.Literal('search_query'),
+        Type.Literal('classification'),
+        Type.Literal('clustering'),
+      ]),
     ),
     /** Extra static headers for every upstream call. */
     headers: Type.Optional(Type.Record(Type.String(), Type.String())),
@@ -72,16 +77,39 @@ export class CohereAdapter implements ProviderAdapter {
     this.#baseUrl = (options.baseUrl ?? COHERE_DEFAULTS.baseUrl).replace(/\/+$/, '');
     this.server = upstreamServerOf(this.#baseUrl, this.name);
     this.#inputType = options.embeddingInputType ?? COHERE_DEFAULTS.embeddingInputType;
-    this.#calls = { provider: this.name, headers: { ...(options.headers ?? {}), authorization: `Bearer ${options.apiKey}` }, dispatcher: kit.dispatcher, readError: readCohereError };
+    this.#calls = {
+      provider: this.name,
+      headers: { ...(options.headers ?? {}), authorization: `Bearer ${options.apiKey}` },
+      dispatcher: kit.dispatcher,
+      readError: readCohereError,
+    };
   }
 
   async chat(request: ChatCompletionRequest, context: ProviderCallContext): Promise<ChatCompletion> {
-    return fromCohereResponse(await this.#json<CohereChatResponse>('/v2/chat', toCohereRequest(request, context.model, false), context), this.name, context.model);
+    return fromCohereResponse(
+      await this.#json<CohereChatResponse>(
+        '/v2/chat',
+        toCohereRequest(request, context.model, false),
+        context,
+      ),
+      this.name,
+      context.model,
+    );
   }
 
-  async stream(request: ChatCompletionRequest, context: ProviderCallContext): Promise<AsyncIterable<ChatCompletionChunk>> {
-    const response = await upstreamStreamRequest(this.#call('/v2/chat', toCohereRequest(request, context.model, true), context, 'text/event-stream'));
-    const mapper = new CohereStreamMapper(this.name, context.model, `chatcmpl-${randomUUID()}`, Math.floor(Date.now() / 1000));
+  async stream(
+    request: ChatCompletionRequest,
+    context: ProviderCallContext,
+  ): Promise<AsyncIterable<ChatCompletionChunk>> {
+    const response = await upstreamStreamRequest(
+      this.#call('/v2/chat', toCohereRequest(request, context.model, true), context, 'text/event-stream'),
+    );
+    const mapper = new CohereStreamMapper(
+      this.name,
+      context.model,
+      `chatcmpl-${randomUUID()}`,
+      Math.floor(Date.now() / 1000),
+    );
     return mapUpstreamStream(response, this.name, callCancellation(context), readSse, mapper);
   }
 
@@ -114,7 +142,12 @@ export class CohereAdapter implements ProviderAdapter {
     return (await upstreamJsonRequest<T>(this.#call(path, json, context, 'application/json'))).body;
   }
 
-  #call(path: string, json: unknown, context: ProviderCallContext, accept = 'application/json'): UpstreamRequestOptions {
+  #call(
+    path: string,
+    json: unknown,
+    context: ProviderCallContext,
+    accept = 'application/json',
+  ): UpstreamRequestOptions {
     return providerCallOptions(this.#calls, `${this.#baseUrl}${path}`, json, context, accept);
   }
 }

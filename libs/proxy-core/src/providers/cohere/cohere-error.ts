@@ -14,5 +14,7 @@ export function readCohereError(body: unknown): Pick<UpstreamFailure, 'message' 
 /** The error for a failure reported inside a 200 stream. */
 export function cohereStreamError(provider: string, message: string | undefined): SwitchyardError {
   const detail = message === undefined ? '' : `: ${redactSecrets(message)}`;
-  return new SwitchyardError('upstream_stream_error', `Provider "${provider}" stream failed${detail}`, { provider });
+  return new SwitchyardError('upstream_stream_error', `Provider "${provider}" stream failed${detail}`, {
+    provider,
+  });
 }

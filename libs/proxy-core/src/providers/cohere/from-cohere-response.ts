@@ -25,9 +25,15 @@ export function mapCohereUsage(usage: CohereUsage): ChatUsage {
  * Translates a Cohere Chat v2 response to an OpenAI chat completion.
  * @see https://docs.cohere.com/reference/chat
  */
-export function fromCohereResponse(body: CohereChatResponse, provider: string, model: string): ChatCompletion {
+export function fromCohereResponse(
+  body: CohereChatResponse,
+  provider: string,
+  model: string,
+): ChatCompletion {
   if (body.message === undefined) {
-    throw new SwitchyardError('upstream_error', `Provider "${provider}" sent a body without a message.`, { provider });
+    throw new SwitchyardError('upstream_error', `Provider "${provider}" sent a body without a message.`, {
+      provider,
+    });
   }
   const text = (body.message.content ?? [])
     .filter((part) => part.type === 'text' && typeof part.text === 'string')
@@ -36,7 +42,14 @@ export function fromCohereResponse(body: CohereChatResponse, provider: string, m
   const toolCalls = (body.message.tool_calls ?? []).map((call, index): ChatToolCall => {
     const args = call.function?.arguments;
     // a tool called without arguments may come back with "": OpenAI's is "{}"
-    return { id: call.id ?? `call_${index}`, type: 'function', function: { name: call.function?.name ?? '', arguments: args === undefined || args.trim().length === 0 ? '{}' : args } };
+    return {
+      id: call.id ?? `call_${index}`,
+      type: 'function',
+      function: {
+        name: call.function?.name ?? '',
+        arguments: args === undefined || args.trim().length === 0 ? '{}' : args,
+      },
+    };
   });
   const completion: ChatCompletion = {
     id: body.id ?? 'chatcmpl-cohere',
@@ -46,7 +59,11 @@ export function fromCohereResponse(body: CohereChatResponse, provider: string, m
     choices: [
       {
         index: 0,
-        message: { role: 'assistant', content: text.length > 0 || toolCalls.length === 0 ? text : null, ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}) },
+        message: {
+          role: 'assistant',
+          content: text.length > 0 || toolCalls.length === 0 ? text : null,
+          ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}),
+        },
         finish_reason: mapCohereFinishReason(body.finish_reason),
       },
     ],

@@ -38,7 +38,11 @@ export class CohereStreamMapper implements StreamMapper<SseEvent> {
     try {
       data = JSON.parse(event.data) as CohereStreamEvent;
     } catch (cause) {
-      throw new SwitchyardError('upstream_stream_error', `Provider "${this.provider}" sent an unreadable stream event.`, { provider: this.provider, cause });
+      throw new SwitchyardError(
+        'upstream_stream_error',
+        `Provider "${this.provider}" sent an unreadable stream event.`,
+        { provider: this.provider, cause },
+      );
     }
     const type = data.type ?? event.event;
     switch (type) {
@@ -56,7 +60,16 @@ export class CohereStreamMapper implements StreamMapper<SseEvent> {
         if ((call?.function?.arguments ?? '').length > 0) this.#withArguments.add(index);
         return [
           this.#chunk(
-            { tool_calls: [{ index, id: call?.id ?? `call_${index}`, type: 'function', function: { name: call?.function?.name ?? '', arguments: call?.function?.arguments ?? '' } }] },
+            {
+              tool_calls: [
+                {
+                  index,
+                  id: call?.id ?? `call_${index}`,
+                  type: 'function',
+                  function: { name: call?.function?.name ?? '', arguments: call?.function?.arguments ?? '' },
+                },
+              ],
+            },
             null,
           ),
         ];
@@ -80,7 +93,8 @@ export class CohereStreamMapper implements StreamMapper<SseEvent> {
         const reason = data.delta?.finish_reason;
         if (reason === 'ERROR') throw cohereStreamError(this.provider, data.delta?.error);
         const chunks = [this.#chunk({}, mapCohereFinishReason(reason))];
-        if (data.delta?.usage !== undefined) chunks.push({ ...this.#base(), choices: [], usage: mapCohereUsage(data.delta.usage) });
+        if (data.delta?.usage !== undefined)
+          chunks.push({ ...this.#base(), choices: [], usage: mapCohereUsage(data.delta.usage) });
         return chunks;
       }
       default:
@@ -91,7 +105,11 @@ export class CohereStreamMapper implements StreamMapper<SseEvent> {
 
   end(): ChatCompletionChunk[] {
     if (!this.#done) {
-      throw new SwitchyardError('upstream_stream_error', `Provider "${this.provider}" closed the stream before it finished.`, { provider: this.provider });
+      throw new SwitchyardError(
+        'upstream_stream_error',
+        `Provider "${this.provider}" closed the stream before it finished.`,
+        { provider: this.provider },
+      );
     }
     return [];
   }

@@ -1,2 +1,7 @@
-export { COHERE_DEFAULTS, CohereAdapter, cohereProvider, CohereProviderOptionsSchema } from './cohere-adapter';
+export {
+  COHERE_DEFAULTS,
+  CohereAdapter,
+  cohereProvider,
+  CohereProviderOptionsSchema,
+} from './cohere-adapter';
 export type { CohereProviderOptions } from './cohere-adapter';

@@ -1,4 +1,9 @@
-import { contentText, refuseSeveralChoices, refuseWebSearch, userContent } from '../../wire/chat-message-parts';
+import {
+  contentText,
+  refuseSeveralChoices,
+  refuseWebSearch,
+  userContent,
+} from '../../wire/chat-message-parts';
 import type { ChatCompletionRequest } from '../../wire/openai-chat';
 
 /**
@@ -6,7 +11,11 @@ import type { ChatCompletionRequest } from '../../wire/openai-chat';
  * OpenAI's shape; sampling settings and `tool_choice` take Cohere's names.
  * @see https://docs.cohere.com/reference/chat
  */
-export function toCohereRequest(request: ChatCompletionRequest, model: string, stream: boolean): Record<string, unknown> {
+export function toCohereRequest(
+  request: ChatCompletionRequest,
+  model: string,
+  stream: boolean,
+): Record<string, unknown> {
   refuseSeveralChoices(request.n, 'Cohere returns one choice per request; "n" must be 1.');
   refuseWebSearch(request, 'Cohere');
   const messages = request.messages.map((message, index) => {
@@ -21,7 +30,9 @@ export function toCohereRequest(request: ChatCompletionRequest, model: string, s
         return {
           role: 'assistant',
           ...(text.length > 0 ? { content: text } : {}),
-          ...(message.tool_calls === undefined || message.tool_calls.length === 0 ? {} : { tool_calls: message.tool_calls }),
+          ...(message.tool_calls === undefined || message.tool_calls.length === 0
+            ? {}
+            : { tool_calls: message.tool_calls }),
         };
       }
       case 'tool':
@@ -38,7 +49,8 @@ export function toCohereRequest(request: ChatCompletionRequest, model: string, s
   set('seed', request.seed);
   set('frequency_penalty', request.frequency_penalty);
   set('presence_penalty', request.presence_penalty);
-  if (request.stop !== undefined && request.stop !== null) body['stop_sequences'] = typeof request.stop === 'string' ? [request.stop] : request.stop;
+  if (request.stop !== undefined && request.stop !== null)
+    body['stop_sequences'] = typeof request.stop === 'string' ? [request.stop] : request.stop;
   let tools = request.tools;
   const choice = request.tool_choice;
   if (typeof choice === 'object') {
@@ -50,6 +62,10 @@ export function toCohereRequest(request: ChatCompletionRequest, model: string, s
   if (tools !== undefined && tools.length > 0) body['tools'] = tools;
   const format = request.response_format;
   if (format?.type === 'json_object') body['response_format'] = { type: 'json_object' };
-  if (format?.type === 'json_schema') body['response_format'] = { type: 'json_object', ...(format.json_schema.schema === undefined ? {} : { json_schema: format.json_schema.schema }) };
+  if (format?.type === 'json_schema')
+    body['response_format'] = {
+      type: 'json_object',
+      ...(format.json_schema.schema === undefined ? {} : { json_schema: format.json_schema.schema }),
+    };
   return body;
 }

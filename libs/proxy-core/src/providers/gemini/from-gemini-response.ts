@@ -1,17 +1,34 @@
 import { SwitchyardError } from '../../errors/switchyard-error';
-import type { ChatChoice, ChatCompletion, ChatFinishReason, ChatToolCall, ChatUsage } from '../../wire/openai-chat';
+import type {
+  ChatChoice,
+  ChatCompletion,
+  ChatFinishReason,
+  ChatToolCall,
+  ChatUsage,
+} from '../../wire/openai-chat';
 import { geminiToolCallId } from './gemini-tool-call-id';
 import { geminiUrlCitations } from './gemini-url-citations';
 import { GeminiWebSearches } from './gemini-web-searches';
 import type { GeminiModalityTokenCount, GeminiResponse, GeminiUsageMetadata } from './gemini-wire';
 
-const FILTERED = new Set(['SAFETY', 'RECITATION', 'BLOCKLIST', 'PROHIBITED_CONTENT', 'SPII', 'IMAGE_SAFETY', 'LANGUAGE']);
+const FILTERED = new Set([
+  'SAFETY',
+  'RECITATION',
+  'BLOCKLIST',
+  'PROHIBITED_CONTENT',
+  'SPII',
+  'IMAGE_SAFETY',
+  'LANGUAGE',
+]);
 
 /**
  * Maps Gemini's finish reason; a stop after function calls is OpenAI's `tool_calls`.
  * @see https://ai.google.dev/api/generate-content#FinishReason
  */
-export function mapGeminiFinishReason(reason: string | undefined, calledTools: boolean): ChatFinishReason | null {
+export function mapGeminiFinishReason(
+  reason: string | undefined,
+  calledTools: boolean,
+): ChatFinishReason | null {
   if (reason === undefined || reason === 'FINISH_REASON_UNSPECIFIED') return null;
   if (reason === 'MAX_TOKENS') return 'length';
   if (FILTERED.has(reason)) return 'content_filter';
@@ -51,7 +68,11 @@ export function mapGeminiUsage(usage: GeminiUsageMetadata): ChatUsage {
   const prompt = (count(usage.promptTokenCount) ?? 0) + (count(usage.toolUsePromptTokenCount) ?? 0);
   const thoughts = count(usage.thoughtsTokenCount);
   const completion = (count(usage.candidatesTokenCount) ?? 0) + (thoughts ?? 0);
-  const mapped: ChatUsage = { prompt_tokens: prompt, completion_tokens: completion, total_tokens: count(usage.totalTokenCount) ?? prompt + completion };
+  const mapped: ChatUsage = {
+    prompt_tokens: prompt,
+    completion_tokens: completion,
+    total_tokens: count(usage.totalTokenCount) ?? prompt + completion,
+  };
   const promptDetails: NonNullable<ChatUsage['prompt_tokens_details']> = {};
   const cached = count(usage.cachedContentTokenCount);
   if (cached !== undefined) promptDetails.cached_tokens = cached;
@@ -64,7 +85,8 @@ export function mapGeminiUsage(usage: GeminiUsageMetadata): ChatUsage {
   // image and audio tokens would be billed at the cache rate and again at the image or audio rate
   const cachedAudio = modalityTokens(usage.cacheTokensDetails, 'AUDIO');
   const cachedImage = modalityTokens(usage.cacheTokensDetails, 'IMAGE');
-  if (cachedAudio !== undefined && cachedImage !== undefined) promptDetails.cached_tokens_details = { audio_tokens: cachedAudio, image_tokens: cachedImage };
+  if (cachedAudio !== undefined && cachedImage !== undefined)
+    promptDetails.cached_tokens_details = { audio_tokens: cachedAudio, image_tokens: cachedImage };
   if (Object.keys(promptDetails).length > 0) mapped.prompt_tokens_details = promptDetails;
   const completionDetails: NonNullable<ChatUsage['completion_tokens_details']> = {};
   if (thoughts !== undefined) completionDetails.reasoning_tokens = thoughts;
@@ -77,7 +99,9 @@ export function mapGeminiUsage(usage: GeminiUsageMetadata): ChatUsage {
 
 /** The error for a prompt Gemini blocked (`promptFeedback.blockReason`). */
 export function geminiBlockedError(provider: string, reason: string): SwitchyardError {
-  return new SwitchyardError('content_filter', `Provider "${provider}" blocked the prompt (${reason}).`, { provider });
+  return new SwitchyardError('content_filter', `Provider "${provider}" blocked the prompt (${reason}).`, {
+    provider,
+  });
 }
 
 /**
@@ -85,27 +109,42 @@ export function geminiBlockedError(provider: string, reason: string): Switchyard
  * of a grounded answer become the message's `url_citation` annotations (`geminiUrlCitations`).
  * @see https://ai.google.dev/api/generate-content#v1beta.GenerateContentResponse
  */
-export function fromGeminiResponse(body: GeminiResponse, provider: string, model: string, id: string): ChatCompletion {
+export function fromGeminiResponse(
+  body: GeminiResponse,
+  provider: string,
+  model: string,
+  id: string,
+): ChatCompletion {
   const blocked = body.promptFeedback?.blockReason;
-  if (blocked !== undefined && (body.candidates === undefined || body.candidates.length === 0)) throw geminiBlockedError(provider, blocked);
+  if (blocked !== undefined && (body.candidates === undefined || body.candidates.length === 0))
+    throw geminiBlockedError(provider, blocked);
   if (!Array.isArray(body.candidates)) {
-    throw new SwitchyardError('upstream_error', `Provider "${provider}" sent a body without candidates.`, { provider });
+    throw new SwitchyardError('upstream_error', `Provider "${provider}" sent a body without candidates.`, {
+      provider,
+    });
   }
   const choices = body.candidates.map((candidate, position): ChatChoice => {
     const parts = candidate.content?.parts ?? [];
     // what each part puts in the content, by part index: grounding spans are given per part
-    const texts = parts.map((part) => (part.thought !== true && typeof part.text === 'string' ? part.text : undefined));
+    const texts = parts.map((part) =>
+      part.thought !== true && typeof part.text === 'string' ? part.text : undefined,
+    );
     const text = texts.join('');
     const toolCalls = parts
       .filter((part) => part.functionCall !== undefined)
-      .map(
-        (part, index): ChatToolCall => ({
-          id: geminiToolCallId(part.functionCall?.id ?? `call_${id}_${position}_${index}`, part.thoughtSignature),
-          type: 'function',
-          function: { name: part.functionCall?.name ?? '', arguments: JSON.stringify(part.functionCall?.args ?? {}) },
-        }),
-      );
-    const annotations = candidate.groundingMetadata === undefined ? [] : geminiUrlCitations(texts, candidate.groundingMetadata);
+      .map((part, index): ChatToolCall => ({
+        id: geminiToolCallId(
+          part.functionCall?.id ?? `call_${id}_${position}_${index}`,
+          part.thoughtSignature,
+        ),
+        type: 'function',
+        function: {
+          name: part.functionCall?.name ?? '',
+          arguments: JSON.stringify(part.functionCall?.args ?? {}),
+        },
+      }));
+    const annotations =
+      candidate.groundingMetadata === undefined ? [] : geminiUrlCitations(texts, candidate.groundingMetadata);
     return {
       index: candidate.index ?? position,
       message: {
@@ -124,7 +163,8 @@ export function fromGeminiResponse(body: GeminiResponse, provider: string, model
     model: body.modelVersion ?? model,
     choices,
   };
-  if (body.usageMetadata !== undefined) completion.usage = withGeminiWebSearches(mapGeminiUsage(body.usageMetadata), searchesOf(body));
+  if (body.usageMetadata !== undefined)
+    completion.usage = withGeminiWebSearches(mapGeminiUsage(body.usageMetadata), searchesOf(body));
   return completion;
 }
 

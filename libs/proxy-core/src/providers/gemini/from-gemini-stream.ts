@@ -3,7 +3,12 @@ import type { SseEvent } from '../../stream/read-sse';
 import type { StreamMapper } from '../../stream/map-upstream-stream';
 import type { UsageSoFar } from '../../stream/stream-usage-so-far';
 import type { ChatCompletionChunk, ChatDelta, ChatFinishReason, ChatUsage } from '../../wire/openai-chat';
-import { geminiBlockedError, mapGeminiFinishReason, mapGeminiUsage, withGeminiWebSearches } from './from-gemini-response';
+import {
+  geminiBlockedError,
+  mapGeminiFinishReason,
+  mapGeminiUsage,
+  withGeminiWebSearches,
+} from './from-gemini-response';
 import { geminiStreamError } from './gemini-error';
 import { geminiToolCallId } from './gemini-tool-call-id';
 import { citationKey, geminiUrlCitations } from './gemini-url-citations';
@@ -69,7 +74,11 @@ export class GeminiStreamMapper implements StreamMapper<SseEvent>, UsageSoFar {
     try {
       data = JSON.parse(event.data) as GeminiResponse;
     } catch (cause) {
-      throw new SwitchyardError('upstream_stream_error', `Provider "${this.provider}" sent an unreadable stream event.`, { provider: this.provider, cause });
+      throw new SwitchyardError(
+        'upstream_stream_error',
+        `Provider "${this.provider}" sent an unreadable stream event.`,
+        { provider: this.provider, cause },
+      );
     }
     if (isGeminiErrorBody(data)) throw geminiStreamError(this.provider, data.error);
     if (data.promptFeedback?.blockReason !== undefined && (data.candidates ?? []).length === 0) {
@@ -85,7 +94,11 @@ export class GeminiStreamMapper implements StreamMapper<SseEvent>, UsageSoFar {
       let state = this.#choices.get(choice);
       const delta: ChatDelta = {};
       if (state === undefined) {
-        state = { toolCalls: 0, finish: null, ...(this.options.citations === true ? { text: '', cited: new Set<string>() } : {}) };
+        state = {
+          toolCalls: 0,
+          finish: null,
+          ...(this.options.citations === true ? { text: '', cited: new Set<string>() } : {}),
+        };
         this.#choices.set(choice, state);
         delta.role = 'assistant';
       }
@@ -99,20 +112,33 @@ export class GeminiStreamMapper implements StreamMapper<SseEvent>, UsageSoFar {
           const index = state.toolCalls++;
           (delta.tool_calls ??= []).push({
             index,
-            id: geminiToolCallId(part.functionCall.id ?? (choice === 0 ? `call_${this.id}_${index}` : `call_${this.id}_${choice}_${index}`), part.thoughtSignature),
+            id: geminiToolCallId(
+              part.functionCall.id ??
+                (choice === 0 ? `call_${this.id}_${index}` : `call_${this.id}_${choice}_${index}`),
+              part.thoughtSignature,
+            ),
             type: 'function',
-            function: { name: part.functionCall.name, arguments: JSON.stringify(part.functionCall.args ?? {}) },
+            function: {
+              name: part.functionCall.name,
+              arguments: JSON.stringify(part.functionCall.args ?? {}),
+            },
           });
         }
       }
-      if (state.text !== undefined && state.cited !== undefined && candidate.groundingMetadata !== undefined) {
+      if (
+        state.text !== undefined &&
+        state.cited !== undefined &&
+        candidate.groundingMetadata !== undefined
+      ) {
         const cited = state.cited;
-        const annotations = geminiUrlCitations([state.text], candidate.groundingMetadata).filter((citation) => {
-          const key = citationKey(citation);
-          if (cited.has(key)) return false;
-          cited.add(key);
-          return true;
-        });
+        const annotations = geminiUrlCitations([state.text], candidate.groundingMetadata).filter(
+          (citation) => {
+            const key = citationKey(citation);
+            if (cited.has(key)) return false;
+            cited.add(key);
+            return true;
+          },
+        );
         if (annotations.length > 0) delta.annotations = annotations;
       }
       if (Object.keys(delta).length > 0) chunks.push(this.#chunk(choice, delta, null));
@@ -128,9 +154,15 @@ export class GeminiStreamMapper implements StreamMapper<SseEvent>, UsageSoFar {
   end(): ChatCompletionChunk[] {
     const states = [...this.#choices.values()];
     if (states.length === 0 || states.some((state) => state.finish === null)) {
-      throw new SwitchyardError('upstream_stream_error', `Provider "${this.provider}" closed the stream before it finished.`, { provider: this.provider });
+      throw new SwitchyardError(
+        'upstream_stream_error',
+        `Provider "${this.provider}" closed the stream before it finished.`,
+        { provider: this.provider },
+      );
     }
-    return this.#usage === undefined ? [] : [{ ...this.#base(), choices: [], usage: withGeminiWebSearches(this.#usage, this.#searches) }];
+    return this.#usage === undefined
+      ? []
+      : [{ ...this.#base(), choices: [], usage: withGeminiWebSearches(this.#usage, this.#searches) }];
   }
 
   #base(): Omit<ChatCompletionChunk, 'choices'> {

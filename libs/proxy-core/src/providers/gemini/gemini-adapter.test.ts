@@ -1,4 +1,10 @@
-import { createMockUpstream, GEMINI_GROUNDING_EXAMPLE, replyWithFixture, sseChunks, type MockUpstream } from '@switchyard/testing';
+import {
+  createMockUpstream,
+  GEMINI_GROUNDING_EXAMPLE,
+  replyWithFixture,
+  sseChunks,
+  type MockUpstream,
+} from '@switchyard/testing';
 import { Agent } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -33,12 +39,16 @@ beforeAll(async () => {
       {
         method: 'POST',
         path: /^\/fixture\//,
-        handle: (exchange) => replyWithFixture(exchange, next ?? { status: 500, json: { error: { message: 'no fixture set' } } }),
+        handle: (exchange) =>
+          replyWithFixture(exchange, next ?? { status: 500, json: { error: { message: 'no fixture set' } } }),
       },
     ],
   });
   dispatcher = new Agent();
-  adapter = new GeminiAdapter({ name: 'gemini', type: 'gemini', apiKey: API_KEY, baseUrl: `${upstream.url}/v1beta` }, { dispatcher, logger: silentLogger });
+  adapter = new GeminiAdapter(
+    { name: 'gemini', type: 'gemini', apiKey: API_KEY, baseUrl: `${upstream.url}/v1beta` },
+    { dispatcher, logger: silentLogger },
+  );
 });
 afterEach(() => {
   upstream.reset();
@@ -50,7 +60,10 @@ afterAll(async () => {
 });
 
 const fixtureAdapter = (): GeminiAdapter =>
-  new GeminiAdapter({ name: 'gemini', type: 'gemini', apiKey: API_KEY, baseUrl: `${upstream.url}/fixture` }, { dispatcher, logger: silentLogger });
+  new GeminiAdapter(
+    { name: 'gemini', type: 'gemini', apiKey: API_KEY, baseUrl: `${upstream.url}/fixture` },
+    { dispatcher, logger: silentLogger },
+  );
 
 describe('gemini adapter', () => {
   it('sends the key in x-goog-api-key, never in the URL, and maps a documented text response', async () => {
@@ -82,8 +95,22 @@ describe('gemini adapter', () => {
       prompt_tokens_details: { image_tokens: 258 },
       completion_tokens_details: { image_tokens: 1290 },
     });
-    const audio = { promptTokenCount: 806, candidatesTokenCount: 10, promptTokensDetails: [{ modality: 'TEXT', tokenCount: 6 }, { modality: 'AUDIO', tokenCount: 800 }], candidatesTokensDetails: [{ modality: 'TEXT', tokenCount: 10 }] };
-    expect(mapGeminiUsage(audio)).toEqual({ prompt_tokens: 806, completion_tokens: 10, total_tokens: 816, prompt_tokens_details: { audio_tokens: 800, image_tokens: 0 }, completion_tokens_details: { image_tokens: 0 } });
+    const audio = {
+      promptTokenCount: 806,
+      candidatesTokenCount: 10,
+      promptTokensDetails: [
+        { modality: 'TEXT', tokenCount: 6 },
+        { modality: 'AUDIO', tokenCount: 800 },
+      ],
+      candidatesTokensDetails: [{ modality: 'TEXT', tokenCount: 10 }],
+    };
+    expect(mapGeminiUsage(audio)).toEqual({
+      prompt_tokens: 806,
+      completion_tokens: 10,
+      total_tokens: 816,
+      prompt_tokens_details: { audio_tokens: 800, image_tokens: 0 },
+      completion_tokens_details: { image_tokens: 0 },
+    });
   });
 
   it('reports the cached share of the image and audio prompt tokens, which the cache rate prices', () => {
@@ -91,17 +118,32 @@ describe('gemini adapter', () => {
       promptTokenCount: 1000,
       cachedContentTokenCount: 900,
       candidatesTokenCount: 10,
-      promptTokensDetails: [{ modality: 'TEXT', tokenCount: 200 }, { modality: 'IMAGE', tokenCount: 800 }],
-      cacheTokensDetails: [{ modality: 'TEXT', tokenCount: 100 }, { modality: 'IMAGE', tokenCount: 800 }],
+      promptTokensDetails: [
+        { modality: 'TEXT', tokenCount: 200 },
+        { modality: 'IMAGE', tokenCount: 800 },
+      ],
+      cacheTokensDetails: [
+        { modality: 'TEXT', tokenCount: 100 },
+        { modality: 'IMAGE', tokenCount: 800 },
+      ],
     };
-    expect(mapGeminiUsage(cached).prompt_tokens_details).toEqual({ cached_tokens: 900, image_tokens: 800, cached_tokens_details: { audio_tokens: 0, image_tokens: 800 } });
+    expect(mapGeminiUsage(cached).prompt_tokens_details).toEqual({
+      cached_tokens: 900,
+      image_tokens: 800,
+      cached_tokens_details: { audio_tokens: 0, image_tokens: 800 },
+    });
     // a text-only prompt says so with zero image tokens, as the proxy meter does
-    expect(mapGeminiUsage({ promptTokenCount: 6, promptTokensDetails: [{ modality: 'TEXT', tokenCount: 6 }] }).prompt_tokens_details).toEqual({ image_tokens: 0 });
+    expect(
+      mapGeminiUsage({ promptTokenCount: 6, promptTokensDetails: [{ modality: 'TEXT', tokenCount: 6 }] })
+        .prompt_tokens_details,
+    ).toEqual({ image_tokens: 0 });
   });
 
   it('reads counts a host sends as numeric strings, as the universal proxy meter always did', () => {
     // proto3 JSON encoders may write integers as strings; summed as strings they concatenated
-    const stringly = JSON.parse('{"promptTokenCount":"100","toolUsePromptTokenCount":"5","candidatesTokenCount":"20","thoughtsTokenCount":"7","promptTokensDetails":[{"modality":"IMAGE","tokenCount":"60"},{"modality":"TEXT","tokenCount":"40"}]}') as GeminiUsageMetadata;
+    const stringly = JSON.parse(
+      '{"promptTokenCount":"100","toolUsePromptTokenCount":"5","candidatesTokenCount":"20","thoughtsTokenCount":"7","promptTokensDetails":[{"modality":"IMAGE","tokenCount":"60"},{"modality":"TEXT","tokenCount":"40"}]}',
+    ) as GeminiUsageMetadata;
     expect(mapGeminiUsage(stringly)).toEqual({
       prompt_tokens: 105,
       completion_tokens: 27,
@@ -124,21 +166,46 @@ describe('gemini adapter', () => {
         ],
       },
       { role: 'model', parts: [{ functionCall: { name: 'get_weather', args: { location: 'Boston, MA' } } }] },
-      { role: 'user', parts: [{ functionResponse: { name: 'get_weather', response: { temperature_c: 21 } } }] },
+      {
+        role: 'user',
+        parts: [{ functionResponse: { name: 'get_weather', response: { temperature_c: 21 } } }],
+      },
     ]);
     expect(body['tools']).toEqual([
-      { functionDeclarations: [{ name: 'get_weather', description: 'Current weather', parametersJsonSchema: toolRoundTripRequest.tools?.[0]?.function.parameters }] },
+      {
+        functionDeclarations: [
+          {
+            name: 'get_weather',
+            description: 'Current weather',
+            parametersJsonSchema: toolRoundTripRequest.tools?.[0]?.function.parameters,
+          },
+        ],
+      },
     ]);
-    expect(body['generationConfig']).toEqual({ temperature: 0.3, maxOutputTokens: 256, stopSequences: ['END'] });
+    expect(body['generationConfig']).toEqual({
+      temperature: 0.3,
+      maxOutputTokens: 256,
+      stopSequences: ['END'],
+    });
   });
 
   it('sends image URLs as fileData', async () => {
     await adapter.chat(
-      { ...basicRequest, messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://example.com/cat.webp' } }] }] },
+      {
+        ...basicRequest,
+        messages: [
+          {
+            role: 'user',
+            content: [{ type: 'image_url', image_url: { url: 'https://example.com/cat.webp' } }],
+          },
+        ],
+      },
       callContext('gemini-2.5-flash'),
     );
     const body = upstream.requests[0]!.body as { contents: Array<{ parts: unknown[] }> };
-    expect(body.contents[0]?.parts[0]).toEqual({ fileData: { mimeType: 'image/webp', fileUri: 'https://example.com/cat.webp' } });
+    expect(body.contents[0]?.parts[0]).toEqual({
+      fileData: { mimeType: 'image/webp', fileUri: 'https://example.com/cat.webp' },
+    });
   });
 
   it('maps a documented functionCall response to tool_calls, and tool_choice to toolConfig', async () => {
@@ -154,12 +221,17 @@ describe('gemini adapter', () => {
     expect(choice.finish_reason).toBe('tool_calls');
     expect(choice.message.content).toBeNull();
     expect(choice.message.tool_calls?.[0]?.function.name).toBe('schedule_meeting');
-    expect(JSON.parse(choice.message.tool_calls?.[0]?.function.arguments ?? '')).toMatchObject({ attendees: ['Bob', 'Alice'] });
+    expect(JSON.parse(choice.message.tool_calls?.[0]?.function.arguments ?? '')).toMatchObject({
+      attendees: ['Bob', 'Alice'],
+    });
   });
 
   it('carries a Gemini 3 thought signature from a functionCall part through the tool-call id and back on the next request', async () => {
     next = { json: fixtureJson(fixture('function-call-thought-signature.json')) };
-    const first = await fixtureAdapter().chat({ ...toolRoundTripRequest, messages: [{ role: 'user', content: 'Weather in Paris and London?' }] }, callContext('gemini-3-pro-preview'));
+    const first = await fixtureAdapter().chat(
+      { ...toolRoundTripRequest, messages: [{ role: 'user', content: 'Weather in Paris and London?' }] },
+      callContext('gemini-3-pro-preview'),
+    );
     const calls = first.choices[0]?.message.tool_calls ?? [];
     expect(calls.map((call) => call.function.name)).toEqual(['get_weather', 'get_weather']);
     // ids stay within the characters every provider's tool ids allow
@@ -184,15 +256,29 @@ describe('gemini adapter', () => {
     expect(contents[1]).toEqual({
       role: 'model',
       parts: [
-        { functionCall: { name: 'get_weather', args: { location: 'Paris' } }, thoughtSignature: 'CiQBDH5fv/4/hKH3+++fAPs=' },
+        {
+          functionCall: { name: 'get_weather', args: { location: 'Paris' } },
+          thoughtSignature: 'CiQBDH5fv/4/hKH3+++fAPs=',
+        },
         { functionCall: { name: 'get_weather', args: { location: 'London' } } },
       ],
     });
   });
 
   it('carries a streamed thought signature through the tool-call id and back on the next request', async () => {
-    next = { stream: { contentType: 'text/event-stream', chunks: sseChunks(fixtureText(fixture('stream-function-call-thought-signature.chunks.txt'))), errorChunk: () => '' } };
-    const chunks = await collect(await fixtureAdapter().stream({ ...basicRequest, messages: [{ role: 'user', content: 'Check flight AA100' }] }, callContext('gemini-3-pro-preview')));
+    next = {
+      stream: {
+        contentType: 'text/event-stream',
+        chunks: sseChunks(fixtureText(fixture('stream-function-call-thought-signature.chunks.txt'))),
+        errorChunk: () => '',
+      },
+    };
+    const chunks = await collect(
+      await fixtureAdapter().stream(
+        { ...basicRequest, messages: [{ role: 'user', content: 'Check flight AA100' }] },
+        callContext('gemini-3-pro-preview'),
+      ),
+    );
     const call = chunks.flatMap((c) => c.choices[0]?.delta.tool_calls ?? [])[0];
     expect(call?.id).toMatch(/^[A-Za-z0-9_-]+$/);
 
@@ -202,7 +288,17 @@ describe('gemini adapter', () => {
         ...basicRequest,
         messages: [
           { role: 'user', content: 'Check flight AA100' },
-          { role: 'assistant', content: null, tool_calls: [{ id: call!.id!, type: 'function', function: { name: 'check_flight', arguments: '{"flight":"AA100"}' } }] },
+          {
+            role: 'assistant',
+            content: null,
+            tool_calls: [
+              {
+                id: call!.id!,
+                type: 'function',
+                function: { name: 'check_flight', arguments: '{"flight":"AA100"}' },
+              },
+            ],
+          },
           { role: 'tool', tool_call_id: call!.id!, content: '{"status":"delayed"}' },
         ],
       },
@@ -211,7 +307,12 @@ describe('gemini adapter', () => {
     const contents = (upstream.requests[1]!.body as { contents: unknown[] }).contents;
     expect(contents[1]).toEqual({
       role: 'model',
-      parts: [{ functionCall: { name: 'check_flight', args: { flight: 'AA100' } }, thoughtSignature: 'EqQBCqEB0e2Kb7++X8H/4w==' }],
+      parts: [
+        {
+          functionCall: { name: 'check_flight', args: { flight: 'AA100' } },
+          thoughtSignature: 'EqQBCqEB0e2Kb7++X8H/4w==',
+        },
+      ],
     });
   });
 
@@ -222,30 +323,55 @@ describe('gemini adapter', () => {
         ...basicRequest,
         messages: [
           { role: 'user', content: 'Check flight AA100' },
-          { role: 'assistant', content: null, tool_calls: [{ id: 'call_x__ts_abc', type: 'function', function: { name: 'check_flight', arguments: '{"flight":"AA100"}' } }] },
+          {
+            role: 'assistant',
+            content: null,
+            tool_calls: [
+              {
+                id: 'call_x__ts_abc',
+                type: 'function',
+                function: { name: 'check_flight', arguments: '{"flight":"AA100"}' },
+              },
+            ],
+          },
           { role: 'tool', tool_call_id: 'call_x__ts_abc', content: '{"status":"delayed"}' },
         ],
       },
       callContext('gemini-3-pro-preview'),
     );
     const contents = (upstream.requests[0]!.body as { contents: unknown[] }).contents;
-    expect(contents[1]).toEqual({ role: 'model', parts: [{ functionCall: { name: 'check_flight', args: { flight: 'AA100' } } }] });
+    expect(contents[1]).toEqual({
+      role: 'model',
+      parts: [{ functionCall: { name: 'check_flight', args: { flight: 'AA100' } } }],
+    });
   });
 
   it('maps a blocked prompt to a content_filter error and a SAFETY finish to content_filter', async () => {
     next = { json: fixtureJson(fixture('prompt-blocked.json')) };
-    expect((await rejection(fixtureAdapter().chat(basicRequest, callContext('gemini-2.5-flash')))).code).toBe('content_filter');
+    expect((await rejection(fixtureAdapter().chat(basicRequest, callContext('gemini-2.5-flash')))).code).toBe(
+      'content_filter',
+    );
     next = { json: fixtureJson(fixture('finish-safety.json')) };
     const response = await fixtureAdapter().chat(basicRequest, callContext('gemini-2.5-flash'));
     expect(response.choices[0]?.finish_reason).toBe('content_filter');
   });
 
   it('replays a documented stream: text in order, finish, then cumulative usage once', async () => {
-    next = { stream: { contentType: 'text/event-stream', chunks: sseChunks(fixtureText(fixture('stream.chunks.txt'))), errorChunk: () => '' } };
-    const chunks = await collect(await fixtureAdapter().stream(basicRequest, callContext('gemini-2.5-flash')));
+    next = {
+      stream: {
+        contentType: 'text/event-stream',
+        chunks: sseChunks(fixtureText(fixture('stream.chunks.txt'))),
+        errorChunk: () => '',
+      },
+    };
+    const chunks = await collect(
+      await fixtureAdapter().stream(basicRequest, callContext('gemini-2.5-flash')),
+    );
     expect(upstream.requests[0]!.path).toBe('/fixture/models/gemini-2.5-flash:streamGenerateContent?alt=sse');
     expect(chunks[0]?.choices[0]?.delta.role).toBe('assistant');
-    expect(streamedText(chunks)).toBe('The sky looks blue because air molecules scatter short blue light more than red light.');
+    expect(streamedText(chunks)).toBe(
+      'The sky looks blue because air molecules scatter short blue light more than red light.',
+    );
     expect(chunks.filter((c) => c.choices[0]?.finish_reason === 'stop')).toHaveLength(1);
     const usage = chunks.filter((c) => c.usage !== undefined && c.usage !== null);
     expect(usage).toHaveLength(1);
@@ -265,25 +391,75 @@ describe('gemini adapter', () => {
     next = { json: fixtureJson(fixture('generate-grounded.json')) };
     const response = await fixtureAdapter().chat(basicRequest, callContext('gemini-2.5-flash'));
     expect(response.choices[0]?.message.content).toMatch(/^Spain won Euro 2024/);
-    expect(response.usage).toEqual({ prompt_tokens: 7 + 84, completion_tokens: 29, total_tokens: 120, prompt_tokens_details: { image_tokens: 0 }, web_searches: 2 });
+    expect(response.usage).toEqual({
+      prompt_tokens: 7 + 84,
+      completion_tokens: 29,
+      total_tokens: 120,
+      prompt_tokens_details: { image_tokens: 0 },
+      web_searches: 2,
+    });
   });
 
   it('reports the Google searches of a grounded stream once, in its usage chunk', async () => {
-    next = { stream: { contentType: 'text/event-stream', chunks: sseChunks(fixtureText(fixture('stream-grounded.chunks.txt'))), errorChunk: () => '' } };
-    const chunks = await collect(await fixtureAdapter().stream(basicRequest, callContext('gemini-3-flash-preview')));
-    expect(streamedText(chunks)).toBe("Spain won Euro 2024, defeating England 2-1 in the final. This victory marks Spain's record fourth European Championship title.");
+    next = {
+      stream: {
+        contentType: 'text/event-stream',
+        chunks: sseChunks(fixtureText(fixture('stream-grounded.chunks.txt'))),
+        errorChunk: () => '',
+      },
+    };
+    const chunks = await collect(
+      await fixtureAdapter().stream(basicRequest, callContext('gemini-3-flash-preview')),
+    );
+    expect(streamedText(chunks)).toBe(
+      "Spain won Euro 2024, defeating England 2-1 in the final. This victory marks Spain's record fourth European Championship title.",
+    );
     const usage = chunks.filter((c) => c.usage !== undefined && c.usage !== null);
     expect(usage).toHaveLength(1);
-    expect(usage[0]?.usage).toEqual({ prompt_tokens: 91, completion_tokens: 29, total_tokens: 120, prompt_tokens_details: { image_tokens: 0 }, web_searches: 2 });
+    expect(usage[0]?.usage).toEqual({
+      prompt_tokens: 91,
+      completion_tokens: 29,
+      total_tokens: 120,
+      prompt_tokens_details: { image_tokens: 0 },
+      web_searches: 2,
+    });
   });
 
   // web_search_options -> the googleSearch tool, answered by the mock upstream as Google documents
   // a grounded answer (GEMINI_GROUNDING_EXAMPLE: two sentences, two web sources)
-  const searched = { ...basicRequest, messages: [{ role: 'user' as const, content: 'Who won the euro 2024?' }], web_search_options: {} };
+  const searched = {
+    ...basicRequest,
+    messages: [{ role: 'user' as const, content: 'Who won the euro 2024?' }],
+    web_search_options: {},
+  };
   const groundedCitations = [
-    { type: 'url_citation', url_citation: { url: 'https://vertexaisearch.cloud.google.com.....', title: 'aljazeera.com', start_index: 0, end_index: 56 } },
-    { type: 'url_citation', url_citation: { url: 'https://vertexaisearch.cloud.google.com.....', title: 'aljazeera.com', start_index: 57, end_index: 126 } },
-    { type: 'url_citation', url_citation: { url: 'https://vertexaisearch.cloud.google.com.....', title: 'uefa.com', start_index: 57, end_index: 126 } },
+    {
+      type: 'url_citation',
+      url_citation: {
+        url: 'https://vertexaisearch.cloud.google.com.....',
+        title: 'aljazeera.com',
+        start_index: 0,
+        end_index: 56,
+      },
+    },
+    {
+      type: 'url_citation',
+      url_citation: {
+        url: 'https://vertexaisearch.cloud.google.com.....',
+        title: 'aljazeera.com',
+        start_index: 57,
+        end_index: 126,
+      },
+    },
+    {
+      type: 'url_citation',
+      url_citation: {
+        url: 'https://vertexaisearch.cloud.google.com.....',
+        title: 'uefa.com',
+        start_index: 57,
+        end_index: 126,
+      },
+    },
   ];
 
   it('asks Gemini to ground with Google Search for web_search_options and returns its sources as url_citation annotations', async () => {
@@ -292,7 +468,9 @@ describe('gemini adapter', () => {
     const message = response.choices[0]!.message;
     expect(message.content).toBe(GEMINI_GROUNDING_EXAMPLE.text);
     expect(message.annotations).toEqual(groundedCitations);
-    expect(message.content?.slice(57, 126)).toBe("This victory marks Spain's record fourth European Championship title.");
+    expect(message.content?.slice(57, 126)).toBe(
+      "This victory marks Spain's record fourth European Championship title.",
+    );
     expect(response.usage?.web_searches).toBe(2);
     // an answer without grounding has no annotations
     const plain = await adapter.chat(basicRequest, callContext('gemini-2.5-flash'));
@@ -301,19 +479,26 @@ describe('gemini adapter', () => {
   });
 
   it('streams the sources of a grounded answer once, as delta.annotations indexing the whole streamed content', async () => {
-    const chunks = await collect(await adapter.stream({ ...searched, stream: true }, callContext('gemini-3-flash-preview')));
+    const chunks = await collect(
+      await adapter.stream({ ...searched, stream: true }, callContext('gemini-3-flash-preview')),
+    );
     expect((upstream.requests[0]!.body as { tools?: unknown }).tools).toEqual([{ googleSearch: {} }]);
     expect(streamedText(chunks)).toBe(GEMINI_GROUNDING_EXAMPLE.text);
     expect(chunks.flatMap((chunk) => chunk.choices[0]?.delta.annotations ?? [])).toEqual(groundedCitations);
     expect(chunks.filter((chunk) => chunk.choices[0]?.delta.annotations !== undefined)).toHaveLength(1);
-    expect(chunks.find((chunk) => chunk.usage !== undefined && chunk.usage !== null)?.usage?.web_searches).toBe(2);
+    expect(
+      chunks.find((chunk) => chunk.usage !== undefined && chunk.usage !== null)?.usage?.web_searches,
+    ).toBe(2);
   });
 
   it("places the citations of a grounded answer in non-ASCII text: Google's byte offsets as string indices", async () => {
     next = { json: fixtureJson(fixture('generate-grounded-multibyte.json')) };
     const response = await fixtureAdapter().chat(searched, callContext('gemini-2.5-flash'));
     const { content, annotations } = response.choices[0]!.message;
-    const cited = (annotations ?? []).map(({ url_citation: { title, start_index, end_index } }) => [title, content?.slice(start_index, end_index)]);
+    const cited = (annotations ?? []).map(({ url_citation: { title, start_index, end_index } }) => [
+      title,
+      content?.slice(start_index, end_index),
+    ]);
     expect(cited).toEqual([
       ['uefa.com', 'España ganó la Eurocopa 2024: venció 2-1 a Inglaterra en la final de Berlín.'],
       ['uefa.com', 'Es su cuarto título europeo, un récord 🏆.'],
@@ -335,14 +520,26 @@ describe('gemini adapter', () => {
   });
 
   it('streams every candidate of n > 1 (candidateCount) as the choice of its index, each with its role and finish', async () => {
-    next = { stream: { contentType: 'text/event-stream', chunks: sseChunks(fixtureText(fixture('stream-candidate-count.chunks.txt'))), errorChunk: () => '' } };
-    const chunks = await collect(await fixtureAdapter().stream({ ...basicRequest, n: 2 }, callContext('gemini-2.5-flash')));
-    expect((upstream.requests[0]!.body as { generationConfig?: unknown }).generationConfig).toEqual({ candidateCount: 2 });
+    next = {
+      stream: {
+        contentType: 'text/event-stream',
+        chunks: sseChunks(fixtureText(fixture('stream-candidate-count.chunks.txt'))),
+        errorChunk: () => '',
+      },
+    };
+    const chunks = await collect(
+      await fixtureAdapter().stream({ ...basicRequest, n: 2 }, callContext('gemini-2.5-flash')),
+    );
+    expect((upstream.requests[0]!.body as { generationConfig?: unknown }).generationConfig).toEqual({
+      candidateCount: 2,
+    });
     const choices = chunks.flatMap((chunk) => chunk.choices);
     for (const index of [0, 1]) {
       const mine = choices.filter((choice) => choice.index === index);
       expect(mine[0]?.delta.role).toBe('assistant');
-      expect(mine.filter((choice) => choice.finish_reason !== null).map((choice) => choice.finish_reason)).toEqual(['stop']);
+      expect(
+        mine.filter((choice) => choice.finish_reason !== null).map((choice) => choice.finish_reason),
+      ).toEqual(['stop']);
     }
     const text = (index: number) =>
       choices
@@ -350,21 +547,42 @@ describe('gemini adapter', () => {
         .map((choice) => choice.delta.content ?? '')
         .join('');
     expect([text(0), text(1)]).toEqual(['Roses are red.', 'The sky is blue today.']);
-    expect(chunks.at(-1)).toMatchObject({ choices: [], usage: { prompt_tokens: 7, completion_tokens: 9, total_tokens: 16 } });
+    expect(chunks.at(-1)).toMatchObject({
+      choices: [],
+      usage: { prompt_tokens: 7, completion_tokens: 9, total_tokens: 16 },
+    });
   });
 
   it('fails a stream of n > 1 that ends before every candidate finished', () => {
     const mapper = new GeminiStreamMapper('gemini', 'gemini-2.5-flash', 'id', 0);
-    const event = (candidates: unknown[]) => ({ event: undefined, id: undefined, data: JSON.stringify({ candidates }) });
-    mapper.map(event([{ content: { parts: [{ text: 'a' }] }, index: 0 }, { content: { parts: [{ text: 'b' }] }, index: 1 }]));
+    const event = (candidates: unknown[]) => ({
+      event: undefined,
+      id: undefined,
+      data: JSON.stringify({ candidates }),
+    });
+    mapper.map(
+      event([
+        { content: { parts: [{ text: 'a' }] }, index: 0 },
+        { content: { parts: [{ text: 'b' }] }, index: 1 },
+      ]),
+    );
     mapper.map(event([{ content: { parts: [{ text: '.' }] }, finishReason: 'STOP', index: 0 }]));
     expect(() => mapper.end()).toThrow(expect.objectContaining({ code: 'upstream_stream_error' }) as Error);
   });
 
   it('streams function calls as tool_call deltas from the mock upstream', async () => {
-    const chunks = await collect(await adapter.stream({ ...toolRoundTripRequest, tool_choice: 'required' }, callContext('gemini-2.5-flash')));
+    const chunks = await collect(
+      await adapter.stream(
+        { ...toolRoundTripRequest, tool_choice: 'required' },
+        callContext('gemini-2.5-flash'),
+      ),
+    );
     const calls = chunks.flatMap((c) => c.choices[0]?.delta.tool_calls ?? []);
-    expect(calls[0]).toMatchObject({ index: 0, type: 'function', function: { name: 'get_weather', arguments: '{"location":"Boston, MA"}' } });
+    expect(calls[0]).toMatchObject({
+      index: 0,
+      type: 'function',
+      function: { name: 'get_weather', arguments: '{"location":"Boston, MA"}' },
+    });
     expect(chunks.some((c) => c.choices[0]?.finish_reason === 'tool_calls')).toBe(true);
   });
 
@@ -375,19 +593,24 @@ describe('gemini adapter', () => {
     ['input-token-count-exceeded.json', 400, 'context_length_exceeded'],
     ['internal.json', 500, 'upstream_error'],
     ['overloaded.json', 503, 'upstream_unavailable'],
-  ] as const)('maps the documented error %s (HTTP %i) to %s without echoing the key', async (file, status, code) => {
-    upstream.fault({ kind: 'status', status, body: fixtureJson(fixture(file)) });
-    const error = await rejection(adapter.chat(basicRequest, callContext('gemini-2.5-flash')));
-    expect(error.code).toBe(code);
-    expect(JSON.stringify(error.toJSON())).not.toContain(API_KEY);
-  });
+  ] as const)(
+    'maps the documented error %s (HTTP %i) to %s without echoing the key',
+    async (file, status, code) => {
+      upstream.fault({ kind: 'status', status, body: fixtureJson(fixture(file)) });
+      const error = await rejection(adapter.chat(basicRequest, callContext('gemini-2.5-flash')));
+      expect(error.code).toBe(code);
+      expect(JSON.stringify(error.toJSON())).not.toContain(API_KEY);
+    },
+  );
 
   it('cancels the upstream request when the caller aborts mid-stream, and when the consumer stops reading', async () => {
     const path = '/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse';
     upstream.fault({ kind: 'stall-stream', afterChunks: 2 });
     const controller = new AbortController();
     const aborted = upstream.nextAbort();
-    const iterator = (await adapter.stream(basicRequest, callContext('gemini-2.5-flash', controller.signal)))[Symbol.asyncIterator]();
+    const iterator = (await adapter.stream(basicRequest, callContext('gemini-2.5-flash', controller.signal)))[
+      Symbol.asyncIterator
+    ]();
     expect((await iterator.next()).done).toBe(false);
     controller.abort();
     // chunks already received may still be delivered; the stream then fails as aborted
@@ -399,14 +622,21 @@ describe('gemini adapter', () => {
 
     upstream.fault({ kind: 'stall-stream', afterChunks: 2 });
     const stopped = upstream.nextAbort();
-    const reader = (await adapter.stream(basicRequest, callContext('gemini-2.5-flash')))[Symbol.asyncIterator]();
+    const reader = (await adapter.stream(basicRequest, callContext('gemini-2.5-flash')))[
+      Symbol.asyncIterator
+    ]();
     expect((await reader.next()).done).toBe(false);
     await reader.return?.();
     expect((await stopped).path).toBe(path);
   });
 
   it('maps 429 RESOURCE_EXHAUSTED with Retry-After to a retryable rate-limit error, for a whole answer and a stream', async () => {
-    upstream.fault({ kind: 'status', status: 429, headers: { 'retry-after': '12' }, body: fixtureJson(fixture('rate-limited.json')) });
+    upstream.fault({
+      kind: 'status',
+      status: 429,
+      headers: { 'retry-after': '12' },
+      body: fixtureJson(fixture('rate-limited.json')),
+    });
     const error = await rejection(adapter.chat(basicRequest, callContext('gemini-2.5-flash')));
     expect(error).toMatchObject({ code: 'upstream_rate_limited', retryable: true, retryAfterMs: 12_000 });
     const streamed = await rejection(adapter.stream(basicRequest, callContext('gemini-2.5-flash')));
@@ -416,7 +646,9 @@ describe('gemini adapter', () => {
 
   it('fails a stream that sends an error event midway, and one that is cut', async () => {
     upstream.fault({ kind: 'stream-error', afterChunks: 2, times: 1 });
-    const failed = await rejection(collect(await adapter.stream(basicRequest, callContext('gemini-2.5-flash'))));
+    const failed = await rejection(
+      collect(await adapter.stream(basicRequest, callContext('gemini-2.5-flash'))),
+    );
     expect(failed.code).toBe('upstream_stream_error');
     upstream.fault({ kind: 'cut-stream', afterChunks: 2, times: 1 });
     const cut = await rejection(collect(await adapter.stream(basicRequest, callContext('gemini-2.5-flash'))));
@@ -448,11 +680,20 @@ describe('gemini adapter', () => {
   });
 
   it('embeds one input with embedContent and a batch with batchEmbedContents, in float or base64', async () => {
-    const one = await adapter.embed({ model: 'x', input: 'hello', dimensions: 4 }, callContext('gemini-embedding-001'));
+    const one = await adapter.embed(
+      { model: 'x', input: 'hello', dimensions: 4 },
+      callContext('gemini-embedding-001'),
+    );
     expect(upstream.requests[0]!.path).toBe('/v1beta/models/gemini-embedding-001:embedContent');
-    expect(upstream.requests[0]!.body).toMatchObject({ content: { parts: [{ text: 'hello' }] }, outputDimensionality: 4 });
+    expect(upstream.requests[0]!.body).toMatchObject({
+      content: { parts: [{ text: 'hello' }] },
+      outputDimensionality: 4,
+    });
     expect(one.data[0]?.embedding).toHaveLength(4);
-    const batch = await adapter.embed({ model: 'x', input: ['a', 'b', 'c'], encoding_format: 'base64' }, callContext('gemini-embedding-001'));
+    const batch = await adapter.embed(
+      { model: 'x', input: ['a', 'b', 'c'], encoding_format: 'base64' },
+      callContext('gemini-embedding-001'),
+    );
     expect(upstream.requests[1]!.path).toBe('/v1beta/models/gemini-embedding-001:batchEmbedContents');
     expect(batch.data.map((d) => d.index)).toEqual([0, 1, 2]);
     const decoded = decodeBase64Floats(batch.data[1]?.embedding as string);
@@ -462,7 +703,10 @@ describe('gemini adapter', () => {
 
   it('maps documented embedding bodies', async () => {
     next = { json: fixtureJson(fixture('batch-embed-contents.json')) };
-    const batch = await fixtureAdapter().embed({ model: 'x', input: ['a', 'b'] }, callContext('gemini-embedding-001'));
+    const batch = await fixtureAdapter().embed(
+      { model: 'x', input: ['a', 'b'] },
+      callContext('gemini-embedding-001'),
+    );
     expect(batch.data[1]?.embedding).toEqual([-0.02011, 0.0132, 0.0451, -0.0007]);
     next = { json: fixtureJson(fixture('embed-content.json')) };
     const one = await fixtureAdapter().embed({ model: 'x', input: 'a' }, callContext('gemini-embedding-001'));

@@ -37,7 +37,11 @@ export const GeminiProviderOptionsSchema = Type.Object(
     /** Extra static headers for every upstream call. */
     headers: Type.Optional(Type.Record(Type.String(), Type.String())),
     /** Gemini `safetySettings` sent with every chat request. @default none (Gemini's defaults) */
-    safetySettings: Type.Optional(Type.Array(Type.Object({ category: Type.String(), threshold: Type.String() }, { additionalProperties: false }))),
+    safetySettings: Type.Optional(
+      Type.Array(
+        Type.Object({ category: Type.String(), threshold: Type.String() }, { additionalProperties: false }),
+      ),
+    ),
   },
   { additionalProperties: false },
 );
@@ -73,20 +77,48 @@ export class GeminiAdapter implements ProviderAdapter {
     this.#baseUrl = (options.baseUrl ?? GEMINI_DEFAULTS.baseUrl).replace(/\/+$/, '');
     this.server = upstreamServerOf(this.#baseUrl, this.name);
     this.#safety = options.safetySettings;
-    this.#calls = { provider: this.name, headers: { ...(options.headers ?? {}), 'x-goog-api-key': options.apiKey }, dispatcher: kit.dispatcher, readError: readGeminiError };
+    this.#calls = {
+      provider: this.name,
+      headers: { ...(options.headers ?? {}), 'x-goog-api-key': options.apiKey },
+      dispatcher: kit.dispatcher,
+      readError: readGeminiError,
+    };
   }
 
   async chat(request: ChatCompletionRequest, context: ProviderCallContext): Promise<ChatCompletion> {
-    const body = await this.#json<GeminiResponse>(`/${modelPath(context.model)}:generateContent`, this.#body(request, context.model), context);
+    const body = await this.#json<GeminiResponse>(
+      `/${modelPath(context.model)}:generateContent`,
+      this.#body(request, context.model),
+      context,
+    );
     return fromGeminiResponse(body, this.name, context.model, `chatcmpl-${randomUUID()}`);
   }
 
-  async stream(request: ChatCompletionRequest, context: ProviderCallContext): Promise<AsyncIterable<ChatCompletionChunk>> {
-    const response = await upstreamStreamRequest(this.#call(`/${modelPath(context.model)}:streamGenerateContent?alt=sse`, this.#body(request, context.model), context, 'text/event-stream'));
-    const mapper = new GeminiStreamMapper(this.name, context.model, `chatcmpl-${randomUUID()}`, Math.floor(Date.now() / 1000), { citations: asksWebSearch(request) });
+  async stream(
+    request: ChatCompletionRequest,
+    context: ProviderCallContext,
+  ): Promise<AsyncIterable<ChatCompletionChunk>> {
+    const response = await upstreamStreamRequest(
+      this.#call(
+        `/${modelPath(context.model)}:streamGenerateContent?alt=sse`,
+        this.#body(request, context.model),
+        context,
+        'text/event-stream',
+      ),
+    );
+    const mapper = new GeminiStreamMapper(
+      this.name,
+      context.model,
+      `chatcmpl-${randomUUID()}`,
+      Math.floor(Date.now() / 1000),
+      { citations: asksWebSearch(request) },
+    );
     // every event carries the running usage, but it reaches a chunk only at the stream's end:
     // the engine reads the mapper's latest count when the stream ends before that
-    return withUsageSoFar(mapUpstreamStream(response, this.name, callCancellation(context), readSse, mapper), mapper);
+    return withUsageSoFar(
+      mapUpstreamStream(response, this.name, callCancellation(context), readSse, mapper),
+      mapper,
+    );
   }
 
   async embed(request: EmbeddingRequest, context: ProviderCallContext): Promise<EmbeddingResponse> {
@@ -99,10 +131,18 @@ export class GeminiAdapter implements ProviderAdapter {
     });
     let vectors: number[][];
     if (texts.length === 1) {
-      const body = await this.#json<{ embedding?: { values?: number[] } }>(`/${model}:embedContent`, one(texts[0] as string), context);
+      const body = await this.#json<{ embedding?: { values?: number[] } }>(
+        `/${model}:embedContent`,
+        one(texts[0] as string),
+        context,
+      );
       vectors = [body.embedding?.values ?? []];
     } else {
-      const body = await this.#json<{ embeddings?: Array<{ values?: number[] }> }>(`/${model}:batchEmbedContents`, { requests: texts.map(one) }, context);
+      const body = await this.#json<{ embeddings?: Array<{ values?: number[] }> }>(
+        `/${model}:batchEmbedContents`,
+        { requests: texts.map(one) },
+        context,
+      );
       vectors = (body.embeddings ?? []).map((embedding) => embedding.values ?? []);
     }
     // the embedding endpoints report no token counts
@@ -125,7 +165,12 @@ export class GeminiAdapter implements ProviderAdapter {
     return (await upstreamJsonRequest<T>(this.#call(path, json, context, 'application/json'))).body;
   }
 
-  #call(path: string, json: unknown, context: ProviderCallContext, accept = 'application/json'): UpstreamRequestOptions {
+  #call(
+    path: string,
+    json: unknown,
+    context: ProviderCallContext,
+    accept = 'application/json',
+  ): UpstreamRequestOptions {
     return providerCallOptions(this.#calls, `${this.#baseUrl}${path}`, json, context, accept);
   }
 }

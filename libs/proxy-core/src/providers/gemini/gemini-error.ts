@@ -9,7 +9,8 @@ import { isGeminiErrorBody, type GeminiErrorBody } from './gemini-wire';
  * @see https://ai.google.dev/gemini-api/docs/troubleshooting#error-codes
  */
 export function readGeminiError(body: unknown): Pick<UpstreamFailure, 'message' | 'providerCode' | 'code'> {
-  if (!isGeminiErrorBody(body)) return typeof body === 'string' && body.length > 0 ? { message: body.slice(0, 500) } : {};
+  if (!isGeminiErrorBody(body))
+    return typeof body === 'string' && body.length > 0 ? { message: body.slice(0, 500) } : {};
   const { message, status, details } = body.error;
   const reasons = (details ?? []).map((detail) => detail.reason);
   if (reasons.includes('API_KEY_INVALID') || status === 'UNAUTHENTICATED' || status === 'PERMISSION_DENIED') {
@@ -21,5 +22,7 @@ export function readGeminiError(body: unknown): Pick<UpstreamFailure, 'message' 
 /** The error for an error object sent inside a 200 stream. */
 export function geminiStreamError(provider: string, error: GeminiErrorBody['error']): SwitchyardError {
   const detail = error.message === undefined ? '' : `: ${redactSecrets(error.message)}`;
-  return new SwitchyardError('upstream_stream_error', `Provider "${provider}" stream failed${detail}`, { provider });
+  return new SwitchyardError('upstream_stream_error', `Provider "${provider}" stream failed${detail}`, {
+    provider,
+  });
 }

@@ -21,7 +21,10 @@ describe('tool-call ids with a folded Gemini thought signature', () => {
     ['__ts_CiQBDH5fv_4_hKH3-----fAPs', 'no base before the marker'],
     ['__ts_1', 'no base, and too short'],
     ['a__ts_1', 'too short'],
-    ['call_x__ts_CiQBDH5fv_4_hKH3-----fAPt', 'not canonical base64url (its last character carries stray bits)'],
+    [
+      'call_x__ts_CiQBDH5fv_4_hKH3-----fAPt',
+      'not canonical base64url (its last character carries stray bits)',
+    ],
     ['call_x__ts_CiQBDH5fv_4_hKH3-----fAPs=', 'padded: not base64url'],
     ['call_x__ts_CiQBDH5fv/4/hKH3+++fAPs', 'standard base64, not base64url'],
     ['call_x__ts_CiQBDH5fv_4_hKH3-----fAPsC', 'a length no bytes encode to'],

@@ -1,4 +1,7 @@
-import { TOOL_CALL_SIGNATURE_MARKER as SIGNATURE_MARKER, splitToolCallId } from '../../wire/chat-message-parts';
+import {
+  TOOL_CALL_SIGNATURE_MARKER as SIGNATURE_MARKER,
+  splitToolCallId,
+} from '../../wire/chat-message-parts';
 
 // Base ids are the gateway's (`call_<completion id>_...`) or Gemini's `functionCall.id`;
 // neither holds the marker, so its first occurrence starts the signature.

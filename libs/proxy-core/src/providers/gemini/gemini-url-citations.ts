@@ -2,7 +2,9 @@ import type { ChatUrlCitation } from '../../wire/openai-chat';
 
 // a lenient read: grounding comes in bodies the adapter does not check field by field
 function objectOf(value: unknown): Record<string, unknown> | undefined {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : undefined;
 }
 
 function offsetOf(value: unknown): number | undefined {
@@ -39,7 +41,9 @@ class Utf8Offsets {
 }
 
 /** What makes a citation the same as another: its span and source. */
-export function citationKey({ url_citation: { url, title, start_index, end_index } }: ChatUrlCitation): string {
+export function citationKey({
+  url_citation: { url, title, start_index, end_index },
+}: ChatUrlCitation): string {
   return JSON.stringify([start_index, end_index, url, title]);
 }
 
@@ -55,7 +59,10 @@ export function citationKey({ url_citation: { url, title, start_index, end_index
  * @see https://ai.google.dev/api/generate-content#GroundingSupport
  * @see https://platform.openai.com/docs/guides/tools-web-search?api-mode=chat
  */
-export function geminiUrlCitations(texts: ReadonlyArray<string | undefined>, groundingMetadata: unknown): ChatUrlCitation[] {
+export function geminiUrlCitations(
+  texts: ReadonlyArray<string | undefined>,
+  groundingMetadata: unknown,
+): ChatUrlCitation[] {
   const grounding = objectOf(groundingMetadata);
   const supports = grounding?.['groundingSupports'];
   const chunks = grounding?.['groundingChunks'];
@@ -84,14 +91,20 @@ export function geminiUrlCitations(texts: ReadonlyArray<string | undefined>, gro
     if (start === undefined || end === undefined || end <= start) continue;
     const indices = objectOf(support)?.['groundingChunkIndices'];
     for (const index of Array.isArray(indices) ? (indices as readonly unknown[]) : []) {
-      const chunk = offsetOf(index) === undefined ? undefined : (chunks as readonly unknown[])[index as number];
+      const chunk =
+        offsetOf(index) === undefined ? undefined : (chunks as readonly unknown[])[index as number];
       const web = objectOf(objectOf(chunk)?.['web']);
       const url = web?.['uri'];
       if (typeof url !== 'string' || url.length === 0) continue;
       const title = typeof web?.['title'] === 'string' ? web['title'] : '';
       const citation: ChatUrlCitation = {
         type: 'url_citation',
-        url_citation: { url, title, start_index: (starts[part] as number) + start, end_index: (starts[part] as number) + end },
+        url_citation: {
+          url,
+          title,
+          start_index: (starts[part] as number) + start,
+          end_index: (starts[part] as number) + end,
+        },
       };
       const key = citationKey(citation);
       if (seen.has(key)) continue;

@@ -2,7 +2,9 @@ import type { GeminiGroundingMetadata } from './gemini-wire';
 
 // a lenient read: the universal proxy's meter hands over bodies nobody checked
 function objectOf(value: unknown): Record<string, unknown> | undefined {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : undefined;
 }
 
 /**
@@ -35,12 +37,14 @@ export class GeminiWebSearches {
     const candidates = objectOf(response)?.['candidates'];
     if (!Array.isArray(candidates)) return;
     for (const candidate of candidates as readonly unknown[]) {
-      const grounding = objectOf(objectOf(candidate)?.['groundingMetadata']) as Record<keyof GeminiGroundingMetadata, unknown> | undefined;
+      const grounding = objectOf(objectOf(candidate)?.['groundingMetadata']) as
+        Record<keyof GeminiGroundingMetadata, unknown> | undefined;
       if (grounding === undefined) continue;
       const queries = grounding.webSearchQueries;
       if (Array.isArray(queries)) {
         this.#listedQueries = true;
-        for (const query of queries as readonly unknown[]) if (typeof query === 'string' && query.trim() !== '') this.#queries.add(query);
+        for (const query of queries as readonly unknown[])
+          if (typeof query === 'string' && query.trim() !== '') this.#queries.add(query);
       }
       if (objectOf(grounding.searchEntryPoint) !== undefined) this.#suggested = true;
     }

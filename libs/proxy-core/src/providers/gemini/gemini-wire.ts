@@ -29,7 +29,11 @@ export interface GeminiContent {
 
 /** Functions the model may call. */
 export interface GeminiFunctionTool {
-  functionDeclarations: Array<{ name: string; description?: string; parametersJsonSchema?: Record<string, unknown> }>;
+  functionDeclarations: Array<{
+    name: string;
+    description?: string;
+    parametersJsonSchema?: Record<string, unknown>;
+  }>;
 }
 
 /**
@@ -39,7 +43,8 @@ export interface GeminiFunctionTool {
  * guides' `google_search` is the proto name, which both take too).
  * @see https://ai.google.dev/api/caching#Tool
  */
-export type GeminiSearchTool = { googleSearch: Record<string, never> } | { googleSearchRetrieval: Record<string, never> };
+export type GeminiSearchTool =
+  { googleSearch: Record<string, never> } | { googleSearchRetrieval: Record<string, never> };
 
 /** A `generateContent` request body. */
 export interface GeminiRequest {
@@ -123,5 +128,10 @@ export interface GeminiErrorBody {
 
 /** Whether a parsed value is Google's error body. */
 export function isGeminiErrorBody(value: unknown): value is GeminiErrorBody {
-  return typeof value === 'object' && value !== null && typeof (value as { error?: unknown }).error === 'object' && (value as { error?: unknown }).error !== null;
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { error?: unknown }).error === 'object' &&
+    (value as { error?: unknown }).error !== null
+  );
 }

@@ -6,33 +6,59 @@ const contentsOf = (messages: ChatMessage[]) => toGeminiRequest({ model: 'x', me
 
 describe('toGeminiRequest: empty user content', () => {
   const image = { type: 'image_url' as const, image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } };
-  const toolCall = { role: 'assistant' as const, content: null, tool_calls: [{ id: 'call_1', type: 'function' as const, function: { name: 'save', arguments: '{}' } }] };
+  const toolCall = {
+    role: 'assistant' as const,
+    content: null,
+    tool_calls: [{ id: 'call_1', type: 'function' as const, function: { name: 'save', arguments: '{}' } }],
+  };
 
   it('leaves out empty text parts of a user message that keeps an image, and sends whitespace-only text as it is', () => {
-    expect(contentsOf([{ role: 'user', content: [{ type: 'text', text: '' }, image, { type: 'text', text: ' ' }] }])).toEqual([
-      { role: 'user', parts: [{ inlineData: { mimeType: 'image/png', data: 'iVBORw0KGgo=' } }, { text: ' ' }] },
+    expect(
+      contentsOf([
+        { role: 'user', content: [{ type: 'text', text: '' }, image, { type: 'text', text: ' ' }] },
+      ]),
+    ).toEqual([
+      {
+        role: 'user',
+        parts: [{ inlineData: { mimeType: 'image/png', data: 'iVBORw0KGgo=' } }, { text: ' ' }],
+      },
     ]);
-    expect(contentsOf([{ role: 'user', content: ' \n ' }])).toEqual([{ role: 'user', parts: [{ text: ' \n ' }] }]);
+    expect(contentsOf([{ role: 'user', content: ' \n ' }])).toEqual([
+      { role: 'user', parts: [{ text: ' \n ' }] },
+    ]);
   });
 
   it('leaves out an empty user message that joins a turn with a tool result', () => {
-    const contents = contentsOf([{ role: 'user', content: 'Save it' }, toolCall, { role: 'tool', tool_call_id: 'call_1', content: 'saved' }, { role: 'user', content: '' }]);
-    expect(contents.at(-1)).toEqual({ role: 'user', parts: [{ functionResponse: { name: 'save', response: { content: 'saved' } } }] });
+    const contents = contentsOf([
+      { role: 'user', content: 'Save it' },
+      toolCall,
+      { role: 'tool', tool_call_id: 'call_1', content: 'saved' },
+      { role: 'user', content: '' },
+    ]);
+    expect(contents.at(-1)).toEqual({
+      role: 'user',
+      parts: [{ functionResponse: { name: 'save', response: { content: 'saved' } } }],
+    });
   });
 
   it.each([
     ['an empty string', ''],
     ['empty text parts', [{ type: 'text', text: '' }]],
     ['no parts', []],
-  ] as const)('refuses a user turn whose content is %s, naming the message, before any upstream call', (_, content) => {
-    const messages: ChatMessage[] = [
-      { role: 'system', content: 'Be brief.' },
-      { role: 'user', content: 'Hello' },
-      { role: 'assistant', content: 'Hi!' },
-      { role: 'user', content: content as string },
-    ];
-    expect(() => contentsOf(messages)).toThrow(expect.objectContaining({ code: 'invalid_request', status: 400, param: 'messages.3.content' }));
-  });
+  ] as const)(
+    'refuses a user turn whose content is %s, naming the message, before any upstream call',
+    (_, content) => {
+      const messages: ChatMessage[] = [
+        { role: 'system', content: 'Be brief.' },
+        { role: 'user', content: 'Hello' },
+        { role: 'assistant', content: 'Hi!' },
+        { role: 'user', content: content as string },
+      ];
+      expect(() => contentsOf(messages)).toThrow(
+        expect.objectContaining({ code: 'invalid_request', status: 400, param: 'messages.3.content' }),
+      );
+    },
+  );
 
   it('refuses an empty user message between two model turns rather than join them', () => {
     expect(() =>
@@ -47,14 +73,33 @@ describe('toGeminiRequest: empty user content', () => {
   });
 
   it('leaves out an empty system message', () => {
-    const body = toGeminiRequest({ model: 'x', messages: [{ role: 'system', content: '' }, { role: 'developer', content: 'Be brief.' }, { role: 'user', content: 'Hi' }] });
+    const body = toGeminiRequest({
+      model: 'x',
+      messages: [
+        { role: 'system', content: '' },
+        { role: 'developer', content: 'Be brief.' },
+        { role: 'user', content: 'Hi' },
+      ],
+    });
     expect(body.systemInstruction).toEqual({ parts: [{ text: 'Be brief.' }] });
-    expect(toGeminiRequest({ model: 'x', messages: [{ role: 'system', content: '' }, { role: 'user', content: 'Hi' }] }).systemInstruction).toBeUndefined();
+    expect(
+      toGeminiRequest({
+        model: 'x',
+        messages: [
+          { role: 'system', content: '' },
+          { role: 'user', content: 'Hi' },
+        ],
+      }).systemInstruction,
+    ).toBeUndefined();
   });
 });
 
 describe('toGeminiRequest: refusals name the field at fault', () => {
-  const call = (id: string, args: string) => ({ id, type: 'function' as const, function: { name: 'save', arguments: args } });
+  const call = (id: string, args: string) => ({
+    id,
+    type: 'function' as const,
+    function: { name: 'save', arguments: args },
+  });
 
   it('names the tool message whose tool_call_id answers no tool call (it named only "messages")', () => {
     const messages: ChatMessage[] = [
@@ -63,15 +108,29 @@ describe('toGeminiRequest: refusals name the field at fault', () => {
       { role: 'tool', tool_call_id: 'call_1', content: 'saved' },
       { role: 'tool', tool_call_id: 'call_9', content: 'saved too' },
     ];
-    expect(() => contentsOf(messages)).toThrow(expect.objectContaining({ code: 'invalid_request', status: 400, param: 'messages.3.tool_call_id' }));
+    expect(() => contentsOf(messages)).toThrow(
+      expect.objectContaining({ code: 'invalid_request', status: 400, param: 'messages.3.tool_call_id' }),
+    );
   });
 
   it('names the image part whose data URL is not base64 (it named only "messages")', () => {
     const messages: ChatMessage[] = [
       { role: 'system', content: 'Be brief.' },
-      { role: 'user', content: [{ type: 'text', text: 'What is this?' }, { type: 'image_url', image_url: { url: 'data:image/png,iVBORw0KGgo=' } }] },
+      {
+        role: 'user',
+        content: [
+          { type: 'text', text: 'What is this?' },
+          { type: 'image_url', image_url: { url: 'data:image/png,iVBORw0KGgo=' } },
+        ],
+      },
     ];
-    expect(() => contentsOf(messages)).toThrow(expect.objectContaining({ code: 'invalid_request', status: 400, param: 'messages.1.content.1.image_url.url' }));
+    expect(() => contentsOf(messages)).toThrow(
+      expect.objectContaining({
+        code: 'invalid_request',
+        status: 400,
+        param: 'messages.1.content.1.image_url.url',
+      }),
+    );
   });
 
   it('names the tool call whose arguments are not a JSON object (it named only "messages")', () => {
@@ -79,24 +138,42 @@ describe('toGeminiRequest: refusals name the field at fault', () => {
       { role: 'user', content: 'Save both' },
       { role: 'assistant', content: null, tool_calls: [call('call_1', '{}'), call('call_2', '{"a":')] },
     ];
-    expect(() => contentsOf(messages)).toThrow(expect.objectContaining({ code: 'invalid_request', status: 400, param: 'messages.1.tool_calls.1.function.arguments' }));
+    expect(() => contentsOf(messages)).toThrow(
+      expect.objectContaining({
+        code: 'invalid_request',
+        status: 400,
+        param: 'messages.1.tool_calls.1.function.arguments',
+      }),
+    );
   });
 });
 
 describe('toGeminiRequest: web_search_options as Grounding with Google Search', () => {
   const ask = { model: 'x', messages: [{ role: 'user' as const, content: 'Who won the euro 2024?' }] };
-  const weather = { type: 'function' as const, function: { name: 'get_weather', parameters: { type: 'object', properties: {} } } };
+  const weather = {
+    type: 'function' as const,
+    function: { name: 'get_weather', parameters: { type: 'object', properties: {} } },
+  };
 
   it('sends the googleSearch tool for web_search_options on Gemini 2.x and 3, whatever its options (Google Search takes none)', () => {
     for (const model of ['gemini-2.5-flash', 'gemini-3-pro-preview', 'models/gemini-2.0-flash']) {
-      expect(toGeminiRequest({ ...ask, web_search_options: {} }, model).tools, model).toEqual([{ googleSearch: {} }]);
+      expect(toGeminiRequest({ ...ask, web_search_options: {} }, model).tools, model).toEqual([
+        { googleSearch: {} },
+      ]);
     }
-    const options = { search_context_size: 'high' as const, user_location: { type: 'approximate' as const, approximate: { city: 'Berlin', country: 'DE' } } };
-    expect(toGeminiRequest({ ...ask, web_search_options: options }, 'gemini-2.5-flash').tools).toEqual([{ googleSearch: {} }]);
+    const options = {
+      search_context_size: 'high' as const,
+      user_location: { type: 'approximate' as const, approximate: { city: 'Berlin', country: 'DE' } },
+    };
+    expect(toGeminiRequest({ ...ask, web_search_options: options }, 'gemini-2.5-flash').tools).toEqual([
+      { googleSearch: {} },
+    ]);
   });
 
   it('sends googleSearchRetrieval on Gemini 1.x, which has no googleSearch tool', () => {
-    expect(toGeminiRequest({ ...ask, web_search_options: {} }, 'gemini-1.5-flash-002').tools).toEqual([{ googleSearchRetrieval: {} }]);
+    expect(toGeminiRequest({ ...ask, web_search_options: {} }, 'gemini-1.5-flash-002').tools).toEqual([
+      { googleSearchRetrieval: {} },
+    ]);
   });
 
   it('sends no tool without web_search_options, or with null', () => {
@@ -105,10 +182,14 @@ describe('toGeminiRequest: web_search_options as Grounding with Google Search', 
   });
 
   it('refuses web_search_options alongside function tools, which Gemini cannot take together through the gateway', () => {
-    expect(() => toGeminiRequest({ ...ask, tools: [weather], web_search_options: {} }, 'gemini-3-flash-preview')).toThrow(
+    expect(() =>
+      toGeminiRequest({ ...ask, tools: [weather], web_search_options: {} }, 'gemini-3-flash-preview'),
+    ).toThrow(
       expect.objectContaining({ code: 'unsupported_feature', status: 400, param: 'web_search_options' }),
     );
     // no functions: the search alone
-    expect(toGeminiRequest({ ...ask, tools: [], web_search_options: {} }, 'gemini-3-flash-preview').tools).toEqual([{ googleSearch: {} }]);
+    expect(
+      toGeminiRequest({ ...ask, tools: [], web_search_options: {} }, 'gemini-3-flash-preview').tools,
+    ).toEqual([{ googleSearch: {} }]);
   });
 });

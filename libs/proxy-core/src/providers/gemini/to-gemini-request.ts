@@ -1,5 +1,13 @@
 import { addToTurns, refuseEmptyTurn, type AlternatingTurn } from '../../wire/alternating-turns';
-import { contentText, imageMediaTypeFromUrl, invalidRequest, parseDataUrl, parseToolArguments, toolNamesById, userContent } from '../../wire/chat-message-parts';
+import {
+  contentText,
+  imageMediaTypeFromUrl,
+  invalidRequest,
+  parseDataUrl,
+  parseToolArguments,
+  toolNamesById,
+  userContent,
+} from '../../wire/chat-message-parts';
 import type { ChatCompletionRequest, ChatContentPart, ChatTextPart } from '../../wire/openai-chat';
 import { thoughtSignatureOfToolCallId } from './gemini-tool-call-id';
 import type { GeminiContent, GeminiPart, GeminiRequest } from './gemini-wire';
@@ -13,12 +21,17 @@ function userParts(content: string | ChatContentPart[], param: string): GeminiPa
   return content.flatMap((part, index): GeminiPart[] => {
     if (part.type === 'text') return part.text.length > 0 ? [{ text: part.text }] : [];
     if (part.type !== 'image_url') {
-      throw invalidRequest(`Content part type "${(part as { type: string }).type}" is not supported by this provider.`, `${param}.${index}.type`);
+      throw invalidRequest(
+        `Content part type "${(part as { type: string }).type}" is not supported by this provider.`,
+        `${param}.${index}.type`,
+      );
     }
     const inline = parseDataUrl(part.image_url.url, `${param}.${index}.image_url.url`);
     if (inline !== undefined) return [{ inlineData: { mimeType: inline.mediaType, data: inline.data } }];
     // Gemini reads remote files through fileData; the URL must be one Gemini can fetch
-    return [{ fileData: { mimeType: imageMediaTypeFromUrl(part.image_url.url), fileUri: part.image_url.url } }];
+    return [
+      { fileData: { mimeType: imageMediaTypeFromUrl(part.image_url.url), fileUri: part.image_url.url } },
+    ];
   });
 }
 
@@ -26,7 +39,8 @@ function toolResponse(content: string | ChatTextPart[]): Record<string, unknown>
   const text = contentText(content);
   try {
     const parsed: unknown = JSON.parse(text);
-    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
+    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed))
+      return parsed as Record<string, unknown>;
   } catch {
     // a plain-text result is wrapped below
   }
@@ -45,7 +59,8 @@ function generationConfig(request: ChatCompletionRequest): Record<string, unknow
   set('presencePenalty', request.presence_penalty);
   set('frequencyPenalty', request.frequency_penalty);
   set('seed', request.seed);
-  if (request.stop !== undefined && request.stop !== null) config['stopSequences'] = typeof request.stop === 'string' ? [request.stop] : request.stop;
+  if (request.stop !== undefined && request.stop !== null)
+    config['stopSequences'] = typeof request.stop === 'string' ? [request.stop] : request.stop;
   const format = request.response_format;
   if (format?.type === 'json_object') config['responseMimeType'] = 'application/json';
   if (format?.type === 'json_schema') {
@@ -63,7 +78,10 @@ function generationConfig(request: ChatCompletionRequest): Record<string, unknow
  * `model` (the upstream model, by default the request's; see `toGeminiSearchTool`).
  * @see https://ai.google.dev/api/generate-content#request-body
  */
-export function toGeminiRequest(request: ChatCompletionRequest, model: string = request.model): GeminiRequest {
+export function toGeminiRequest(
+  request: ChatCompletionRequest,
+  model: string = request.model,
+): GeminiRequest {
   const system: GeminiPart[] = [];
   // Gemini wants alternating turns: consecutive tool responses (and a user message after them) join one
   const turns: Array<AlternatingTurn<'user' | 'model', GeminiPart>> = [];
@@ -78,7 +96,12 @@ export function toGeminiRequest(request: ChatCompletionRequest, model: string = 
         break;
       }
       case 'user':
-        addToTurns(turns, index, 'user', userParts(userContent(message.content, `messages.${index}.content`), `messages.${index}.content`));
+        addToTurns(
+          turns,
+          index,
+          'user',
+          userParts(userContent(message.content, `messages.${index}.content`), `messages.${index}.content`),
+        );
         break;
       case 'assistant': {
         const parts: GeminiPart[] = [];
@@ -88,7 +111,13 @@ export function toGeminiRequest(request: ChatCompletionRequest, model: string = 
           // the signature goes back on the very part it came on (Gemini 3 checks it)
           const thoughtSignature = thoughtSignatureOfToolCallId(call.id);
           parts.push({
-            functionCall: { name: call.function.name, args: parseToolArguments(call.function.arguments, `messages.${index}.tool_calls.${t}.function.arguments`) },
+            functionCall: {
+              name: call.function.name,
+              args: parseToolArguments(
+                call.function.arguments,
+                `messages.${index}.tool_calls.${t}.function.arguments`,
+              ),
+            },
             ...(thoughtSignature === undefined ? {} : { thoughtSignature }),
           });
         }
@@ -98,8 +127,14 @@ export function toGeminiRequest(request: ChatCompletionRequest, model: string = 
       case 'tool': {
         const name = names.get(message.tool_call_id);
         // Gemini answers a call by its function name: a result for no call of this request has none
-        if (name === undefined) throw invalidRequest(`Tool message answers unknown tool call "${message.tool_call_id}".`, `messages.${index}.tool_call_id`);
-        addToTurns(turns, index, 'user', [{ functionResponse: { name, response: toolResponse(message.content) } }]);
+        if (name === undefined)
+          throw invalidRequest(
+            `Tool message answers unknown tool call "${message.tool_call_id}".`,
+            `messages.${index}.tool_call_id`,
+          );
+        addToTurns(turns, index, 'user', [
+          { functionResponse: { name, response: toolResponse(message.content) } },
+        ]);
         break;
       }
     }
@@ -107,8 +142,13 @@ export function toGeminiRequest(request: ChatCompletionRequest, model: string = 
   // A user turn with no part (its messages' text all empty, no image, no tool result): Gemini
   // refuses a content without parts ("contents.parts must not be empty"), and leaving it out
   // would make the turn before it the last or join two model turns
-  refuseEmptyTurn(turns, 'A user message has nothing to send to Gemini: its text is empty (which Gemini refuses), and no image or tool result goes with it.');
-  const body: GeminiRequest = { contents: turns.map((turn): GeminiContent => ({ role: turn.role, parts: turn.blocks })) };
+  refuseEmptyTurn(
+    turns,
+    'A user message has nothing to send to Gemini: its text is empty (which Gemini refuses), and no image or tool result goes with it.',
+  );
+  const body: GeminiRequest = {
+    contents: turns.map((turn): GeminiContent => ({ role: turn.role, parts: turn.blocks })),
+  };
   if (system.length > 0) body.systemInstruction = { parts: system };
   if (request.tools !== undefined && request.tools.length > 0) {
     body.tools = [
@@ -116,7 +156,9 @@ export function toGeminiRequest(request: ChatCompletionRequest, model: string = 
         functionDeclarations: request.tools.map((tool) => ({
           name: tool.function.name,
           ...(tool.function.description === undefined ? {} : { description: tool.function.description }),
-          ...(tool.function.parameters === undefined ? {} : { parametersJsonSchema: tool.function.parameters }),
+          ...(tool.function.parameters === undefined
+            ? {}
+            : { parametersJsonSchema: tool.function.parameters }),
         })),
       },
     ];
@@ -128,7 +170,11 @@ export function toGeminiRequest(request: ChatCompletionRequest, model: string = 
     body.toolConfig =
       typeof choice === 'object'
         ? { functionCallingConfig: { mode: 'ANY', allowedFunctionNames: [choice.function.name] } }
-        : { functionCallingConfig: { mode: choice === 'required' ? 'ANY' : choice === 'none' ? 'NONE' : 'AUTO' } };
+        : {
+            functionCallingConfig: {
+              mode: choice === 'required' ? 'ANY' : choice === 'none' ? 'NONE' : 'AUTO',
+            },
+          };
   }
   const config = generationConfig(request);
   if (config !== undefined) body.generationConfig = config;

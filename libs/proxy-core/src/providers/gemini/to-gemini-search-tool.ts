@@ -23,7 +23,10 @@ export function asksWebSearch(request: ChatCompletionRequest): boolean {
  * @see https://ai.google.dev/gemini-api/docs/google-search
  * @see https://ai.google.dev/gemini-api/docs/tool-combination
  */
-export function toGeminiSearchTool(request: ChatCompletionRequest, model: string): GeminiSearchTool | undefined {
+export function toGeminiSearchTool(
+  request: ChatCompletionRequest,
+  model: string,
+): GeminiSearchTool | undefined {
   if (!asksWebSearch(request)) return undefined;
   if (request.tools !== undefined && request.tools.length > 0) {
     throw new SwitchyardError(

@@ -85,19 +85,36 @@ export class MockAdapter implements ProviderAdapter {
     };
   }
 
-  async stream(request: ChatCompletionRequest, context: ProviderCallContext): Promise<AsyncIterable<ChatCompletionChunk>> {
+  async stream(
+    request: ChatCompletionRequest,
+    context: ProviderCallContext,
+  ): Promise<AsyncIterable<ChatCompletionChunk>> {
     await wait(this.#options.latencyMs ?? 0, context, this.name);
     return this.#chunks(request, context);
   }
 
-  async *#chunks(request: ChatCompletionRequest, context: ProviderCallContext): AsyncGenerator<ChatCompletionChunk> {
+  async *#chunks(
+    request: ChatCompletionRequest,
+    context: ProviderCallContext,
+  ): AsyncGenerator<ChatCompletionChunk> {
     const reply = mockReply(request, context.model);
-    const base = { id: nextId('chatcmpl'), object: 'chat.completion.chunk' as const, created: Math.floor(Date.now() / 1000), model: context.model };
+    const base = {
+      id: nextId('chatcmpl'),
+      object: 'chat.completion.chunk' as const,
+      created: Math.floor(Date.now() / 1000),
+      model: context.model,
+    };
     const chunkDelay = this.#options.chunkDelayMs ?? 0;
-    yield { ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] };
+    yield {
+      ...base,
+      choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }],
+    };
     if (reply.toolCalls.length > 0) {
       for (const [index, call] of reply.toolCalls.entries()) {
-        yield { ...base, choices: [{ index: 0, delta: { tool_calls: [{ index, ...call }] }, finish_reason: null }] };
+        yield {
+          ...base,
+          choices: [{ index: 0, delta: { tool_calls: [{ index, ...call }] }, finish_reason: null }],
+        };
       }
     }
     for (const piece of splitForStream(reply.content ?? '')) {
@@ -110,15 +127,26 @@ export class MockAdapter implements ProviderAdapter {
 
   async embed(request: EmbeddingRequest, context: ProviderCallContext): Promise<EmbeddingResponse> {
     await wait(this.#options.latencyMs ?? 0, context, this.name);
-    const inputs = typeof request.input === 'string' ? [request.input] : request.input.map((item) => (typeof item === 'string' ? item : JSON.stringify(item)));
+    const inputs =
+      typeof request.input === 'string'
+        ? [request.input]
+        : request.input.map((item) => (typeof item === 'string' ? item : JSON.stringify(item)));
     const dimensions = request.dimensions ?? this.#options.embeddingDimensions ?? 16;
     const data = inputs.map((input, index) => {
       const vector = deterministicVector(input, dimensions);
-      const embedding = request.encoding_format === 'base64' ? Buffer.from(new Float32Array(vector).buffer).toString('base64') : vector;
+      const embedding =
+        request.encoding_format === 'base64'
+          ? Buffer.from(new Float32Array(vector).buffer).toString('base64')
+          : vector;
       return { object: 'embedding' as const, index, embedding };
     });
     const tokens = inputs.reduce((sum, input) => sum + estimateTokens(input), 0);
-    return { object: 'list', data, model: context.model, usage: { prompt_tokens: tokens, total_tokens: tokens } };
+    return {
+      object: 'list',
+      data,
+      model: context.model,
+      usage: { prompt_tokens: tokens, total_tokens: tokens },
+    };
   }
 }
 
@@ -128,7 +156,8 @@ function deterministicVector(text: string, dimensions: number): number[] {
   let block = 0;
   while (values.length < dimensions) {
     const digest = createHash('sha256').update(`${block++}:${text}`).digest();
-    for (let i = 0; i + 1 < digest.length && values.length < dimensions; i += 2) values.push(digest.readInt16BE(i) / 32768);
+    for (let i = 0; i + 1 < digest.length && values.length < dimensions; i += 2)
+      values.push(digest.readInt16BE(i) / 32768);
   }
   const norm = Math.hypot(...values) || 1;
   return values.map((value) => value / norm);

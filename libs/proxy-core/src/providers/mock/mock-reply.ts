@@ -29,15 +29,26 @@ export function mockReply(request: ChatCompletionRequest, model: string): MockRe
   const promptTokens = estimateTokens(prompt) + request.messages.length * 3;
   const choice = request.tool_choice;
   const tools = request.tools ?? [];
-  const forced = typeof choice === 'object' ? choice.function.name : choice === 'required' ? tools[0]?.function.name : undefined;
+  const forced =
+    typeof choice === 'object'
+      ? choice.function.name
+      : choice === 'required'
+        ? tools[0]?.function.name
+        : undefined;
   if (forced !== undefined) {
-    const toolCalls: ChatToolCall[] = [{ id: 'call_mock_0', type: 'function', function: { name: forced, arguments: '{}' } }];
+    const toolCalls: ChatToolCall[] = [
+      { id: 'call_mock_0', type: 'function', function: { name: forced, arguments: '{}' } },
+    ];
     const completion = estimateTokens(forced) + 2;
     return {
       content: null,
       toolCalls,
       finishReason: 'tool_calls',
-      usage: { prompt_tokens: promptTokens, completion_tokens: completion, total_tokens: promptTokens + completion },
+      usage: {
+        prompt_tokens: promptTokens,
+        completion_tokens: completion,
+        total_tokens: promptTokens + completion,
+      },
     };
   }
   const lastUser = [...request.messages].reverse().find((message) => message.role === 'user');
@@ -54,7 +65,11 @@ export function mockReply(request: ChatCompletionRequest, model: string): MockRe
     content,
     toolCalls: [],
     finishReason,
-    usage: { prompt_tokens: promptTokens, completion_tokens: completion, total_tokens: promptTokens + completion },
+    usage: {
+      prompt_tokens: promptTokens,
+      completion_tokens: completion,
+      total_tokens: promptTokens + completion,
+    },
   };
 }
 

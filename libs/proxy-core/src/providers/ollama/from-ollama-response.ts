@@ -16,7 +16,11 @@ export function mapOllamaUsage(body: OllamaChatResponse): ChatUsage {
 }
 
 /** Ollama tool calls (object arguments, no ids) as OpenAI tool calls. */
-export function mapOllamaToolCalls(calls: readonly OllamaToolCall[], idPrefix: string, offset = 0): ChatToolCall[] {
+export function mapOllamaToolCalls(
+  calls: readonly OllamaToolCall[],
+  idPrefix: string,
+  offset = 0,
+): ChatToolCall[] {
   return calls.map((call, index) => ({
     id: `call_${idPrefix}_${offset + index}`,
     type: 'function',
@@ -33,9 +37,16 @@ function createdAt(body: OllamaChatResponse): number {
  * Translates an Ollama `/api/chat` response (non-streamed) to an OpenAI chat completion.
  * @see https://github.com/ollama/ollama/blob/main/docs/api.md#response-9
  */
-export function fromOllamaResponse(body: OllamaChatResponse, provider: string, model: string, id: string): ChatCompletion {
+export function fromOllamaResponse(
+  body: OllamaChatResponse,
+  provider: string,
+  model: string,
+  id: string,
+): ChatCompletion {
   if (body.message === undefined) {
-    throw new SwitchyardError('upstream_error', `Provider "${provider}" sent a body without a message.`, { provider });
+    throw new SwitchyardError('upstream_error', `Provider "${provider}" sent a body without a message.`, {
+      provider,
+    });
   }
   const toolCalls = mapOllamaToolCalls(body.message.tool_calls ?? [], id);
   return {

@@ -43,7 +43,10 @@ export class OllamaStreamMapper implements StreamMapper<unknown> {
     if (content.length > 0) delta.content = content;
     const calls = data.message?.tool_calls ?? [];
     if (calls.length > 0) {
-      delta.tool_calls = mapOllamaToolCalls(calls, this.id, this.#toolCalls).map((call, i) => ({ index: this.#toolCalls + i, ...call }));
+      delta.tool_calls = mapOllamaToolCalls(calls, this.id, this.#toolCalls).map((call, i) => ({
+        index: this.#toolCalls + i,
+        ...call,
+      }));
       this.#toolCalls += calls.length;
     }
     if (Object.keys(delta).length > 0) chunks.push(this.#chunk(delta, null));
@@ -57,7 +60,11 @@ export class OllamaStreamMapper implements StreamMapper<unknown> {
 
   end(): ChatCompletionChunk[] {
     if (!this.#done) {
-      throw new SwitchyardError('upstream_stream_error', `Provider "${this.provider}" closed the stream before it finished.`, { provider: this.provider });
+      throw new SwitchyardError(
+        'upstream_stream_error',
+        `Provider "${this.provider}" closed the stream before it finished.`,
+        { provider: this.provider },
+      );
     }
     return [];
   }

@@ -1,2 +1,7 @@
-export { OLLAMA_DEFAULTS, OllamaAdapter, ollamaProvider, OllamaProviderOptionsSchema } from './ollama-adapter';
+export {
+  OLLAMA_DEFAULTS,
+  OllamaAdapter,
+  ollamaProvider,
+  OllamaProviderOptionsSchema,
+} from './ollama-adapter';
 export type { OllamaProviderOptions } from './ollama-adapter';

@@ -31,7 +31,12 @@ let endLateBody: () => void = () => undefined;
 beforeAll(async () => {
   upstream = await createMockUpstream({
     routes: [
-      { method: 'POST', path: /^\/fixture\//, handle: (exchange) => replyWithFixture(exchange, next ?? { status: 500, json: { error: 'no fixture set' } }) },
+      {
+        method: 'POST',
+        path: /^\/fixture\//,
+        handle: (exchange) =>
+          replyWithFixture(exchange, next ?? { status: 500, json: { error: 'no fixture set' } }),
+      },
       {
         // the done line, then the end of the body only when the test says so (first call)
         method: 'POST',
@@ -51,8 +56,14 @@ beforeAll(async () => {
   });
   dispatcher = new Agent();
   const kit = { dispatcher, logger: silentLogger };
-  adapter = new OllamaAdapter({ name: 'ollama', type: 'ollama', baseUrl: upstream.url, apiKey: API_KEY, keepAlive: '5m' }, kit);
-  fixtureAdapter = new OllamaAdapter({ name: 'ollama', type: 'ollama', baseUrl: `${upstream.url}/fixture` }, kit);
+  adapter = new OllamaAdapter(
+    { name: 'ollama', type: 'ollama', baseUrl: upstream.url, apiKey: API_KEY, keepAlive: '5m' },
+    kit,
+  );
+  fixtureAdapter = new OllamaAdapter(
+    { name: 'ollama', type: 'ollama', baseUrl: `${upstream.url}/fixture` },
+    kit,
+  );
 });
 afterEach(() => {
   upstream.reset();
@@ -69,8 +80,15 @@ describe('ollama adapter', () => {
     const response = await fixtureAdapter.chat(basicRequest, callContext('llama3.2'));
     const sent = upstream.requests[0]!;
     expect(sent.path).toBe('/fixture/api/chat');
-    expect(sent.body).toEqual({ model: 'llama3.2', messages: [{ role: 'user', content: 'Hello!' }], stream: false });
-    expect(response.choices[0]).toMatchObject({ finish_reason: 'stop', message: { content: 'Hello! How are you today?' } });
+    expect(sent.body).toEqual({
+      model: 'llama3.2',
+      messages: [{ role: 'user', content: 'Hello!' }],
+      stream: false,
+    });
+    expect(response.choices[0]).toMatchObject({
+      finish_reason: 'stop',
+      message: { content: 'Hello! How are you today?' },
+    });
     expect(response.usage).toEqual({ prompt_tokens: 26, completion_tokens: 298, total_tokens: 324 });
     expect(response.created).toBe(Math.floor(Date.parse('2023-12-12T14:13:43.416799Z') / 1000));
   });
@@ -86,15 +104,26 @@ describe('ollama adapter', () => {
       options: { temperature: 0.3, num_predict: 256, stop: ['END'] },
       messages: [
         { role: 'system', content: 'You are a helpful assistant.' },
-        { role: 'user', content: 'What is the weather where this photo was taken?', images: [expect.stringMatching(/^iVBOR/) as unknown] },
-        { role: 'assistant', content: '', tool_calls: [{ function: { name: 'get_weather', arguments: { location: 'Boston, MA' } } }] },
+        {
+          role: 'user',
+          content: 'What is the weather where this photo was taken?',
+          images: [expect.stringMatching(/^iVBOR/) as unknown],
+        },
+        {
+          role: 'assistant',
+          content: '',
+          tool_calls: [{ function: { name: 'get_weather', arguments: { location: 'Boston, MA' } } }],
+        },
         { role: 'tool', content: '{"temperature_c":21}', tool_name: 'get_weather' },
       ],
     });
   });
 
   it('refuses n > 1 with unsupported_feature instead of answering with one choice, and sends nothing', async () => {
-    for (const call of [adapter.chat({ ...basicRequest, n: 2 }, callContext('llama3.2')), adapter.stream({ ...basicRequest, n: 3 }, callContext('llama3.2'))]) {
+    for (const call of [
+      adapter.chat({ ...basicRequest, n: 2 }, callContext('llama3.2')),
+      adapter.stream({ ...basicRequest, n: 3 }, callContext('llama3.2')),
+    ]) {
       expect(await rejection(call)).toMatchObject({ code: 'unsupported_feature', param: 'n' });
     }
     expect(upstream.requests).toHaveLength(0);
@@ -107,22 +136,55 @@ describe('ollama adapter', () => {
       ...basicRequest,
       messages: [
         { role: 'system' as const, content: 'Be brief.' },
-        { role: 'user' as const, content: [{ type: 'text' as const, text: 'What is this?' }, { type: 'image_url' as const, image_url: { url: 'https://example.com/a.png' } }] },
+        {
+          role: 'user' as const,
+          content: [
+            { type: 'text' as const, text: 'What is this?' },
+            { type: 'image_url' as const, image_url: { url: 'https://example.com/a.png' } },
+          ],
+        },
       ],
     };
-    expect(await rejection(adapter.chat(request, callContext('llava')))).toMatchObject({ code: 'unsupported_feature', status: 400, provider: 'ollama', param: 'messages.1.content.1.image_url.url' });
+    expect(await rejection(adapter.chat(request, callContext('llava')))).toMatchObject({
+      code: 'unsupported_feature',
+      status: 400,
+      provider: 'ollama',
+      param: 'messages.1.content.1.image_url.url',
+    });
     expect(upstream.requests).toHaveLength(0);
   });
 
   it('names the image part whose data URL is not base64, and the tool call whose arguments are not a JSON object (each named only "messages")', async () => {
-    const image = { ...basicRequest, messages: [{ role: 'user' as const, content: [{ type: 'image_url' as const, image_url: { url: 'data:image/png,iVBORw0KGgo=' } }] }] };
-    expect(await rejection(adapter.chat(image, callContext('llava')))).toMatchObject({ code: 'invalid_request', status: 400, param: 'messages.0.content.0.image_url.url' });
+    const image = {
+      ...basicRequest,
+      messages: [
+        {
+          role: 'user' as const,
+          content: [{ type: 'image_url' as const, image_url: { url: 'data:image/png,iVBORw0KGgo=' } }],
+        },
+      ],
+    };
+    expect(await rejection(adapter.chat(image, callContext('llava')))).toMatchObject({
+      code: 'invalid_request',
+      status: 400,
+      param: 'messages.0.content.0.image_url.url',
+    });
     const calls = [
       { id: 'call_1', type: 'function' as const, function: { name: 'get_weather', arguments: '{}' } },
       { id: 'call_2', type: 'function' as const, function: { name: 'get_weather', arguments: '[1]' } },
     ];
-    const args = { ...basicRequest, messages: [{ role: 'user' as const, content: 'Weather?' }, { role: 'assistant' as const, content: null, tool_calls: calls }] };
-    expect(await rejection(adapter.chat(args, callContext('llama3.2')))).toMatchObject({ code: 'invalid_request', status: 400, param: 'messages.1.tool_calls.1.function.arguments' });
+    const args = {
+      ...basicRequest,
+      messages: [
+        { role: 'user' as const, content: 'Weather?' },
+        { role: 'assistant' as const, content: null, tool_calls: calls },
+      ],
+    };
+    expect(await rejection(adapter.chat(args, callContext('llama3.2')))).toMatchObject({
+      code: 'invalid_request',
+      status: 400,
+      param: 'messages.1.tool_calls.1.function.arguments',
+    });
     expect(upstream.requests).toHaveLength(0);
   });
 
@@ -132,12 +194,24 @@ describe('ollama adapter', () => {
     const choice = response.choices[0]!;
     expect(choice.finish_reason).toBe('tool_calls');
     expect(choice.message.content).toBeNull();
-    expect(choice.message.tool_calls?.[0]).toMatchObject({ type: 'function', function: { name: 'get_current_weather' } });
-    expect(JSON.parse(choice.message.tool_calls?.[0]?.function.arguments ?? '')).toEqual({ format: 'celsius', location: 'Paris, FR' });
+    expect(choice.message.tool_calls?.[0]).toMatchObject({
+      type: 'function',
+      function: { name: 'get_current_weather' },
+    });
+    expect(JSON.parse(choice.message.tool_calls?.[0]?.function.arguments ?? '')).toEqual({
+      format: 'celsius',
+      location: 'Paris, FR',
+    });
   });
 
   it('replays a documented NDJSON stream with usage from the done line', async () => {
-    next = { stream: { contentType: 'application/x-ndjson', chunks: ndjsonChunks(fixtureText(fixture('stream.chunks.txt'))), errorChunk: () => '' } };
+    next = {
+      stream: {
+        contentType: 'application/x-ndjson',
+        chunks: ndjsonChunks(fixtureText(fixture('stream.chunks.txt'))),
+        errorChunk: () => '',
+      },
+    };
     const chunks = await collect(await fixtureAdapter.stream(basicRequest, callContext('llama3.2')));
     expect((upstream.requests[0]!.body as { stream: boolean }).stream).toBe(true);
     expect(streamedText(chunks)).toBe('The sky is blue.');
@@ -147,7 +221,10 @@ describe('ollama adapter', () => {
 
   it('keeps the connection when the end of the body comes after the done line', async () => {
     const single = new Agent({ connections: 1 });
-    const late = new OllamaAdapter({ name: 'ollama', type: 'ollama', baseUrl: `${upstream.url}/late-end` }, { dispatcher: single, logger: silentLogger });
+    const late = new OllamaAdapter(
+      { name: 'ollama', type: 'ollama', baseUrl: `${upstream.url}/late-end` },
+      { dispatcher: single, logger: silentLogger },
+    );
     // the stream ends at its done line, without waiting for the end of the body; the rest is
     // read and dropped rather than the request cancelled (a Node Readable read by readNdjson's
     // for-await was destroyed there, closing the connection)
@@ -164,7 +241,9 @@ describe('ollama adapter', () => {
     upstream.fault({ kind: 'stall-stream', afterChunks: 2 });
     const controller = new AbortController();
     const aborted = upstream.nextAbort();
-    const iterator = (await adapter.stream(basicRequest, callContext('llama3.2', controller.signal)))[Symbol.asyncIterator]();
+    const iterator = (await adapter.stream(basicRequest, callContext('llama3.2', controller.signal)))[
+      Symbol.asyncIterator
+    ]();
     expect((await iterator.next()).done).toBe(false);
     controller.abort();
     // chunks already received may still be delivered; the stream then fails as aborted
@@ -178,7 +257,10 @@ describe('ollama adapter', () => {
   it('streams tool calls from the mock upstream', async () => {
     const chunks = await collect(await adapter.stream(toolRoundTripRequest, callContext('llama3.2')));
     const calls = chunks.flatMap((c) => c.choices[0]?.delta.tool_calls ?? []);
-    expect(calls[0]).toMatchObject({ index: 0, function: { name: 'get_weather', arguments: '{"location":"Boston, MA"}' } });
+    expect(calls[0]).toMatchObject({
+      index: 0,
+      function: { name: 'get_weather', arguments: '{"location":"Boston, MA"}' },
+    });
     expect(chunks.some((c) => c.choices[0]?.finish_reason === 'tool_calls')).toBe(true);
   });
 
@@ -196,7 +278,12 @@ describe('ollama adapter', () => {
   });
 
   it('maps 429 with Retry-After to a retryable rate-limit error, for a whole answer and a stream', async () => {
-    upstream.fault({ kind: 'status', status: 429, headers: { 'retry-after': '3' }, body: { error: 'too many requests' } });
+    upstream.fault({
+      kind: 'status',
+      status: 429,
+      headers: { 'retry-after': '3' },
+      body: { error: 'too many requests' },
+    });
     const error = await rejection(adapter.chat(basicRequest, callContext('llama3.2')));
     expect(error).toMatchObject({ code: 'upstream_rate_limited', retryAfterMs: 3000 });
     const streamed = await rejection(adapter.stream(basicRequest, callContext('llama3.2')));
@@ -206,18 +293,30 @@ describe('ollama adapter', () => {
 
   it('fails a stream with an error line midway, and a cut stream', async () => {
     upstream.fault({ kind: 'stream-error', afterChunks: 2, times: 1 });
-    expect((await rejection(collect(await adapter.stream(basicRequest, callContext('llama3.2'))))).code).toBe('upstream_stream_error');
+    expect((await rejection(collect(await adapter.stream(basicRequest, callContext('llama3.2'))))).code).toBe(
+      'upstream_stream_error',
+    );
     upstream.fault({ kind: 'cut-stream', afterChunks: 2, times: 1 });
     const cut = await rejection(collect(await adapter.stream(basicRequest, callContext('llama3.2'))));
     expect(['upstream_stream_error', 'upstream_connection_error']).toContain(cut.code);
   });
 
   it('embeds a batch through /api/embed in float and base64', async () => {
-    const floats = await adapter.embed({ model: 'x', input: ['a', 'b'], dimensions: 4 }, callContext('all-minilm'));
-    expect(upstream.requests[0]!.body).toMatchObject({ model: 'all-minilm', input: ['a', 'b'], dimensions: 4 });
+    const floats = await adapter.embed(
+      { model: 'x', input: ['a', 'b'], dimensions: 4 },
+      callContext('all-minilm'),
+    );
+    expect(upstream.requests[0]!.body).toMatchObject({
+      model: 'all-minilm',
+      input: ['a', 'b'],
+      dimensions: 4,
+    });
     expect(floats.data[1]?.embedding).toEqual([0.02, 0.04, 0.06, 0.08]);
     expect(floats.usage).toEqual({ prompt_tokens: 8, total_tokens: 8 });
-    const base64 = await adapter.embed({ model: 'x', input: 'a', encoding_format: 'base64', dimensions: 2 }, callContext('all-minilm'));
+    const base64 = await adapter.embed(
+      { model: 'x', input: 'a', encoding_format: 'base64', dimensions: 2 },
+      callContext('all-minilm'),
+    );
     expect(decodeBase64Floats(base64.data[0]?.embedding as string)[1]).toBeCloseTo(0.02);
   });
 

@@ -65,29 +65,57 @@ export class OllamaAdapter implements ProviderAdapter {
     this.#baseUrl = (options.baseUrl ?? OLLAMA_DEFAULTS.baseUrl).replace(/\/+$/, '');
     this.server = upstreamServerOf(this.#baseUrl, this.name);
     this.#keepAlive = options.keepAlive;
-    this.#calls = { provider: this.name, headers: { ...(options.headers ?? {}), ...(options.apiKey === undefined ? {} : { authorization: `Bearer ${options.apiKey}` }) }, dispatcher: kit.dispatcher, readError: readOllamaError };
+    this.#calls = {
+      provider: this.name,
+      headers: {
+        ...(options.headers ?? {}),
+        ...(options.apiKey === undefined ? {} : { authorization: `Bearer ${options.apiKey}` }),
+      },
+      dispatcher: kit.dispatcher,
+      readError: readOllamaError,
+    };
   }
 
   async chat(request: ChatCompletionRequest, context: ProviderCallContext): Promise<ChatCompletion> {
-    const body = await this.#json<OllamaChatResponse>('/api/chat', this.#body(request, context.model, false), context);
+    const body = await this.#json<OllamaChatResponse>(
+      '/api/chat',
+      this.#body(request, context.model, false),
+      context,
+    );
     return fromOllamaResponse(body, this.name, context.model, `chatcmpl-${randomUUID()}`);
   }
 
-  async stream(request: ChatCompletionRequest, context: ProviderCallContext): Promise<AsyncIterable<ChatCompletionChunk>> {
-    const response = await upstreamStreamRequest(this.#call('/api/chat', this.#body(request, context.model, true), context, 'application/x-ndjson'));
-    const mapper = new OllamaStreamMapper(this.name, context.model, `chatcmpl-${randomUUID()}`, Math.floor(Date.now() / 1000));
+  async stream(
+    request: ChatCompletionRequest,
+    context: ProviderCallContext,
+  ): Promise<AsyncIterable<ChatCompletionChunk>> {
+    const response = await upstreamStreamRequest(
+      this.#call('/api/chat', this.#body(request, context.model, true), context, 'application/x-ndjson'),
+    );
+    const mapper = new OllamaStreamMapper(
+      this.name,
+      context.model,
+      `chatcmpl-${randomUUID()}`,
+      Math.floor(Date.now() / 1000),
+    );
     return mapUpstreamStream(response, this.name, callCancellation(context), readNdjson, mapper);
   }
 
   async embed(request: EmbeddingRequest, context: ProviderCallContext): Promise<EmbeddingResponse> {
     const input = embeddingTexts(request, this.name);
-    const body: Record<string, unknown> = { model: context.model, input, ...(request.dimensions === undefined ? {} : { dimensions: request.dimensions }) };
+    const body: Record<string, unknown> = {
+      model: context.model,
+      input,
+      ...(request.dimensions === undefined ? {} : { dimensions: request.dimensions }),
+    };
     if (this.#keepAlive !== undefined) body['keep_alive'] = this.#keepAlive;
     const answer = await this.#json<OllamaEmbedResponse>('/api/embed', body, context);
     const tokens = answer.prompt_eval_count ?? 0;
     return {
       object: 'list',
-      data: (answer.embeddings ?? []).map((values, index) => toEmbedding(values, index, request.encoding_format)),
+      data: (answer.embeddings ?? []).map((values, index) =>
+        toEmbedding(values, index, request.encoding_format),
+      ),
       model: answer.model ?? context.model,
       usage: { prompt_tokens: tokens, total_tokens: tokens },
     };
@@ -104,7 +132,12 @@ export class OllamaAdapter implements ProviderAdapter {
     return (await upstreamJsonRequest<T>(this.#call(path, json, context, 'application/json'))).body;
   }
 
-  #call(path: string, json: unknown, context: ProviderCallContext, accept = 'application/json'): UpstreamRequestOptions {
+  #call(
+    path: string,
+    json: unknown,
+    context: ProviderCallContext,
+    accept = 'application/json',
+  ): UpstreamRequestOptions {
     return providerCallOptions(this.#calls, `${this.#baseUrl}${path}`, json, context, accept);
   }
 }

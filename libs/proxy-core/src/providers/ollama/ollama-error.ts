@@ -15,5 +15,9 @@ export function readOllamaError(body: unknown): Pick<UpstreamFailure, 'message' 
 
 /** The error for an `{"error":…}` line inside a 200 stream. */
 export function ollamaStreamError(provider: string, message: string): SwitchyardError {
-  return new SwitchyardError('upstream_stream_error', `Provider "${provider}" stream failed: ${redactSecrets(message)}`, { provider });
+  return new SwitchyardError(
+    'upstream_stream_error',
+    `Provider "${provider}" stream failed: ${redactSecrets(message)}`,
+    { provider },
+  );
 }

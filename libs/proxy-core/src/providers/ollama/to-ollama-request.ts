@@ -1,5 +1,13 @@
 import { SwitchyardError } from '../../errors/switchyard-error';
-import { contentText, parseDataUrl, parseToolArguments, refuseSeveralChoices, refuseWebSearch, toolNamesById, userContent } from '../../wire/chat-message-parts';
+import {
+  contentText,
+  parseDataUrl,
+  parseToolArguments,
+  refuseSeveralChoices,
+  refuseWebSearch,
+  toolNamesById,
+  userContent,
+} from '../../wire/chat-message-parts';
 import type { ChatCompletionRequest } from '../../wire/openai-chat';
 import type { OllamaMessage } from './ollama-wire';
 
@@ -8,8 +16,17 @@ import type { OllamaMessage } from './ollama-wire';
  * (base64), tool call arguments become objects, sampling settings go under `options`.
  * @see https://github.com/ollama/ollama/blob/main/docs/api.md#generate-a-chat-completion
  */
-export function toOllamaRequest(request: ChatCompletionRequest, model: string, stream: boolean, provider: string): Record<string, unknown> {
-  refuseSeveralChoices(request.n, `Provider "${provider}" (Ollama) returns one choice per request; "n" must be 1.`, provider);
+export function toOllamaRequest(
+  request: ChatCompletionRequest,
+  model: string,
+  stream: boolean,
+  provider: string,
+): Record<string, unknown> {
+  refuseSeveralChoices(
+    request.n,
+    `Provider "${provider}" (Ollama) returns one choice per request; "n" must be 1.`,
+    provider,
+  );
   refuseWebSearch(request, `Provider "${provider}" (Ollama)`, provider);
   const names = toolNamesById(request.messages);
   const messages = request.messages.map((message, index): OllamaMessage => {
@@ -26,7 +43,11 @@ export function toOllamaRequest(request: ChatCompletionRequest, model: string, s
             const param = `messages.${index}.content.${k}.image_url.url`;
             const inline = parseDataUrl(part.image_url.url, param);
             if (inline === undefined) {
-              throw new SwitchyardError('unsupported_feature', `Provider "${provider}" takes images as base64 data URLs only.`, { provider, param });
+              throw new SwitchyardError(
+                'unsupported_feature',
+                `Provider "${provider}" takes images as base64 data URLs only.`,
+                { provider, param },
+              );
             }
             images.push(inline.data);
           }
@@ -35,13 +56,27 @@ export function toOllamaRequest(request: ChatCompletionRequest, model: string, s
       }
       case 'assistant': {
         const calls = (message.tool_calls ?? []).map((call, t) => ({
-          function: { name: call.function.name, arguments: parseToolArguments(call.function.arguments, `messages.${index}.tool_calls.${t}.function.arguments`) },
+          function: {
+            name: call.function.name,
+            arguments: parseToolArguments(
+              call.function.arguments,
+              `messages.${index}.tool_calls.${t}.function.arguments`,
+            ),
+          },
         }));
-        return { role: 'assistant', content: contentText(message.content), ...(calls.length > 0 ? { tool_calls: calls } : {}) };
+        return {
+          role: 'assistant',
+          content: contentText(message.content),
+          ...(calls.length > 0 ? { tool_calls: calls } : {}),
+        };
       }
       case 'tool': {
         const name = names.get(message.tool_call_id);
-        return { role: 'tool', content: contentText(message.content), ...(name === undefined ? {} : { tool_name: name }) };
+        return {
+          role: 'tool',
+          content: contentText(message.content),
+          ...(name === undefined ? {} : { tool_name: name }),
+        };
       }
     }
   });
@@ -55,12 +90,14 @@ export function toOllamaRequest(request: ChatCompletionRequest, model: string, s
   set('seed', request.seed);
   set('presence_penalty', request.presence_penalty);
   set('frequency_penalty', request.frequency_penalty);
-  if (request.stop !== undefined && request.stop !== null) options['stop'] = typeof request.stop === 'string' ? [request.stop] : request.stop;
+  if (request.stop !== undefined && request.stop !== null)
+    options['stop'] = typeof request.stop === 'string' ? [request.stop] : request.stop;
   const body: Record<string, unknown> = { model, messages, stream };
   if (request.tools !== undefined && request.tools.length > 0) body['tools'] = request.tools;
   const format = request.response_format;
   if (format?.type === 'json_object') body['format'] = 'json';
-  if (format?.type === 'json_schema' && format.json_schema.schema !== undefined) body['format'] = format.json_schema.schema;
+  if (format?.type === 'json_schema' && format.json_schema.schema !== undefined)
+    body['format'] = format.json_schema.schema;
   if (Object.keys(options).length > 0) body['options'] = options;
   return body;
 }

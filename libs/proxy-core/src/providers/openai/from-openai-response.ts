@@ -10,11 +10,25 @@ import { isChatCompletionBody } from './openai-wire';
  * compatible hosts omit (`object`, `created`, the requested model). A body with nothing to
  * fill is the response itself, and keeps `text` (what it was parsed from) as its source text.
  */
-export function fromOpenAIResponse(body: unknown, provider: string, model: string, text?: string): ChatCompletion {
+export function fromOpenAIResponse(
+  body: unknown,
+  provider: string,
+  model: string,
+  text?: string,
+): ChatCompletion {
   if (!isChatCompletionBody(body)) {
-    throw new SwitchyardError('upstream_error', `Provider "${provider}" sent a body that is not a chat completion.`, { provider });
+    throw new SwitchyardError(
+      'upstream_error',
+      `Provider "${provider}" sent a body that is not a chat completion.`,
+      { provider },
+    );
   }
-  if (body.object === 'chat.completion' && typeof body.created === 'number' && typeof body.model === 'string' && body.model.length > 0) {
+  if (
+    body.object === 'chat.completion' &&
+    typeof body.created === 'number' &&
+    typeof body.model === 'string' &&
+    body.model.length > 0
+  ) {
     if (text !== undefined) rememberResponseText(body, text);
     return body;
   }
@@ -33,7 +47,11 @@ export function fromOpenAIResponse(body: unknown, provider: string, model: strin
  */
 export function fromOpenAICompletion(body: unknown, provider: string, model: string): TextCompletion {
   if (!isChatCompletionBody(body)) {
-    throw new SwitchyardError('upstream_error', `Provider "${provider}" sent a body that is not a text completion.`, { provider });
+    throw new SwitchyardError(
+      'upstream_error',
+      `Provider "${provider}" sent a body that is not a text completion.`,
+      { provider },
+    );
   }
   const record = body as unknown as TextCompletion;
   return {
@@ -55,9 +73,15 @@ export function fromOpenAICompletion(body: unknown, provider: string, model: str
  * `usage.total_tokens`, which then stands for the prompt tokens too.
  */
 export function fromOpenAIEmbeddings(body: unknown, provider: string, model: string): EmbeddingResponse {
-  const record = (typeof body === 'object' && body !== null ? body : {}) as Partial<EmbeddingResponse> & { usage?: Partial<EmbeddingResponse['usage']> };
+  const record = (typeof body === 'object' && body !== null ? body : {}) as Partial<EmbeddingResponse> & {
+    usage?: Partial<EmbeddingResponse['usage']>;
+  };
   if (!Array.isArray(record.data)) {
-    throw new SwitchyardError('upstream_error', `Provider "${provider}" sent a body that is not an embedding list.`, { provider });
+    throw new SwitchyardError(
+      'upstream_error',
+      `Provider "${provider}" sent a body that is not an embedding list.`,
+      { provider },
+    );
   }
   const total = record.usage?.total_tokens ?? record.usage?.prompt_tokens ?? 0;
   return {

@@ -38,7 +38,10 @@ export function openAIStreamExpectation(body: Readonly<Record<string, unknown>>)
   const options = body['stream_options'];
   return {
     choices: typeof n === 'number' && Number.isInteger(n) && n > 1 ? Math.min(n, MAX_CHOICES) : 1,
-    usage: typeof options === 'object' && options !== null && (options as { include_usage?: unknown }).include_usage === true,
+    usage:
+      typeof options === 'object' &&
+      options !== null &&
+      (options as { include_usage?: unknown }).include_usage === true,
   };
 }
 
@@ -62,7 +65,10 @@ interface FinishingChunk {
  * `[DONE]` or usage, as they always did. A host that ignores `n` and sends one choice has to
  * send `[DONE]` when asked for several.
  */
-export class OpenAIStreamMapper<TChunk extends FinishingChunk = ChatCompletionChunk> implements StreamMapper<SseEvent, TChunk> {
+export class OpenAIStreamMapper<TChunk extends FinishingChunk = ChatCompletionChunk> implements StreamMapper<
+  SseEvent,
+  TChunk
+> {
   #done = false;
   /** The choices that have not sent their `finish_reason` yet. */
   #unfinished: number;
@@ -99,10 +105,14 @@ export class OpenAIStreamMapper<TChunk extends FinishingChunk = ChatCompletionCh
     try {
       data = JSON.parse(event.data);
     } catch (cause) {
-      throw new SwitchyardError('upstream_stream_error', `Provider "${this.#provider}" sent an unreadable stream event.`, {
-        provider: this.#provider,
-        cause,
-      });
+      throw new SwitchyardError(
+        'upstream_stream_error',
+        `Provider "${this.#provider}" sent an unreadable stream event.`,
+        {
+          provider: this.#provider,
+          cause,
+        },
+      );
     }
     if (isStreamErrorData(data)) throw openAIStreamError(this.#provider, data.error);
     const chunk = data as TChunk;
@@ -126,14 +136,22 @@ export class OpenAIStreamMapper<TChunk extends FinishingChunk = ChatCompletionCh
   end(): TChunk[] {
     if (this.#done) return [];
     if (this.#unfinished > 0) {
-      throw new SwitchyardError('upstream_stream_error', `Provider "${this.#provider}" closed the stream before it finished.`, {
-        provider: this.#provider,
-      });
+      throw new SwitchyardError(
+        'upstream_stream_error',
+        `Provider "${this.#provider}" closed the stream before it finished.`,
+        {
+          provider: this.#provider,
+        },
+      );
     }
     if (this.#usageAsked && this.#usagePromised && !this.#usageArrived) {
-      throw new SwitchyardError('upstream_stream_error', `Provider "${this.#provider}" closed the stream before its usage chunk.`, {
-        provider: this.#provider,
-      });
+      throw new SwitchyardError(
+        'upstream_stream_error',
+        `Provider "${this.#provider}" closed the stream before its usage chunk.`,
+        {
+          provider: this.#provider,
+        },
+      );
     }
     return [];
   }

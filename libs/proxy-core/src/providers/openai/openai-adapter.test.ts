@@ -14,8 +14,16 @@ let upstream: MockUpstream;
 let dispatcher: Agent;
 let adapter: OpenAIAdapter;
 
-const request: ChatCompletionRequest = { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Hello!' }] };
-const call = (signal = new AbortController().signal): ProviderCallContext => ({ model: 'gpt-4o-mini', signal, requestId: 'req-1', headers: { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' } });
+const request: ChatCompletionRequest = {
+  model: 'gpt-4o-mini',
+  messages: [{ role: 'user', content: 'Hello!' }],
+};
+const call = (signal = new AbortController().signal): ProviderCallContext => ({
+  model: 'gpt-4o-mini',
+  signal,
+  requestId: 'req-1',
+  headers: { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' },
+});
 
 async function collect(iterable: AsyncIterable<ChatCompletionChunk>): Promise<ChatCompletionChunk[]> {
   const chunks: ChatCompletionChunk[] = [];
@@ -40,12 +48,23 @@ beforeAll(async () => {
         // a Gemini 3 answer with two parallel function calls, the first with a thought signature
         method: 'POST',
         path: /^\/gemini-fixture\//,
-        handle: (exchange) => replyWithFixture(exchange, { json: JSON.parse(readFileSync(new URL('../gemini/__fixtures__/function-call-thought-signature.json', import.meta.url), 'utf8')) as unknown }),
+        handle: (exchange) =>
+          replyWithFixture(exchange, {
+            json: JSON.parse(
+              readFileSync(
+                new URL('../gemini/__fixtures__/function-call-thought-signature.json', import.meta.url),
+                'utf8',
+              ),
+            ) as unknown,
+          }),
       },
     ],
   });
   dispatcher = new Agent();
-  adapter = new OpenAIAdapter({ name: 'openai', type: 'openai', baseUrl: `${upstream.url}/v1`, apiKey: API_KEY }, { dispatcher, logger: silentLogger });
+  adapter = new OpenAIAdapter(
+    { name: 'openai', type: 'openai', baseUrl: `${upstream.url}/v1`, apiKey: API_KEY },
+    { dispatcher, logger: silentLogger },
+  );
 });
 afterEach(() => upstream.reset());
 afterAll(async () => {
@@ -68,7 +87,9 @@ describe('openai adapter', () => {
 
   it('streams chunks incrementally and asks upstream for usage', async () => {
     const chunks = await collect(await adapter.stream(request, call()));
-    expect((upstream.requests[0]!.body as { stream_options: unknown }).stream_options).toEqual({ include_usage: true });
+    expect((upstream.requests[0]!.body as { stream_options: unknown }).stream_options).toEqual({
+      include_usage: true,
+    });
     const text = chunks.map((c) => c.choices[0]?.delta.content ?? '').join('');
     expect(text).toBe('\n\nHello there, how may I assist you today?');
     expect(chunks.at(-1)?.usage).toMatchObject({ total_tokens: 29 });
@@ -77,7 +98,14 @@ describe('openai adapter', () => {
 
   it('streams tool calls with their arguments in pieces', async () => {
     const chunks = await collect(
-      await adapter.stream({ ...request, tools: [{ type: 'function', function: { name: 'get_weather' } }], tool_choice: 'required' }, call()),
+      await adapter.stream(
+        {
+          ...request,
+          tools: [{ type: 'function', function: { name: 'get_weather' } }],
+          tool_choice: 'required',
+        },
+        call(),
+      ),
     );
     const deltas = chunks.flatMap((c) => c.choices[0]?.delta.tool_calls ?? []);
     expect(deltas[0]).toMatchObject({ id: 'call_abc123', function: { name: 'get_weather' } });
@@ -85,7 +113,17 @@ describe('openai adapter', () => {
   });
 
   it('maps 401 to upstream_auth_error without echoing the key', async () => {
-    upstream.fault({ kind: 'status', status: 401, body: { error: { message: `Incorrect API key provided: ${API_KEY}.`, type: 'invalid_request_error', code: 'invalid_api_key' } } });
+    upstream.fault({
+      kind: 'status',
+      status: 401,
+      body: {
+        error: {
+          message: `Incorrect API key provided: ${API_KEY}.`,
+          type: 'invalid_request_error',
+          code: 'invalid_api_key',
+        },
+      },
+    });
     const error = await rejection(adapter.chat(request, call()));
     expect(error.code).toBe('upstream_auth_error');
     expect(error.status).toBe(502);
@@ -96,7 +134,12 @@ describe('openai adapter', () => {
   it('maps 429 with Retry-After to a retryable upstream_rate_limited error', async () => {
     upstream.fault({ kind: 'status', status: 429, headers: { 'retry-after': '7' } });
     const error = await rejection(adapter.chat(request, call()));
-    expect(error).toMatchObject({ code: 'upstream_rate_limited', retryable: true, retryAfterMs: 7000, upstreamStatus: 429 });
+    expect(error).toMatchObject({
+      code: 'upstream_rate_limited',
+      retryable: true,
+      retryAfterMs: 7000,
+      upstreamStatus: 429,
+    });
   });
 
   it.each([
@@ -110,7 +153,16 @@ describe('openai adapter', () => {
   });
 
   it('recognises context-length errors', async () => {
-    upstream.fault({ kind: 'status', status: 400, body: { error: { message: "This model's maximum context length is 128000 tokens.", code: 'context_length_exceeded' } } });
+    upstream.fault({
+      kind: 'status',
+      status: 400,
+      body: {
+        error: {
+          message: "This model's maximum context length is 128000 tokens.",
+          code: 'context_length_exceeded',
+        },
+      },
+    });
     expect((await rejection(adapter.chat(request, call()))).code).toBe('context_length_exceeded');
   });
 
@@ -159,15 +211,28 @@ describe('openai adapter', () => {
   it('delivers every chunk of consecutive streams, reading each to its [DONE]', async () => {
     const first = await collect(await adapter.stream(request, call()));
     const second = await collect(await adapter.stream(request, call()));
-    expect(second).toEqual(first.map((chunk) => ({ ...chunk, id: second[0]?.id, created: second[0]?.created })));
+    expect(second).toEqual(
+      first.map((chunk) => ({ ...chunk, id: second[0]?.id, created: second[0]?.created })),
+    );
     expect(first.every((chunk) => chunk.object === 'chat.completion.chunk')).toBe(true);
     expect(first.at(-1)?.usage).toBeDefined();
   });
 
   it('continues a conversation begun on Gemini: tool-call ids over 40 characters are shortened alike in the call and its result', async () => {
-    const gemini = new GeminiAdapter({ name: 'gemini', type: 'gemini', apiKey: 'AIzaSyTestCanary0123456789abcdefghijk', baseUrl: `${upstream.url}/gemini-fixture` }, { dispatcher, logger: silentLogger });
+    const gemini = new GeminiAdapter(
+      {
+        name: 'gemini',
+        type: 'gemini',
+        apiKey: 'AIzaSyTestCanary0123456789abcdefghijk',
+        baseUrl: `${upstream.url}/gemini-fixture`,
+      },
+      { dispatcher, logger: silentLogger },
+    );
     const tools: ChatCompletionRequest['tools'] = [{ type: 'function', function: { name: 'get_weather' } }];
-    const first = await gemini.chat({ ...request, tools, messages: [{ role: 'user', content: 'Weather in Paris and London?' }] }, { ...call(), model: 'gemini-3-pro-preview' });
+    const first = await gemini.chat(
+      { ...request, tools, messages: [{ role: 'user', content: 'Weather in Paris and London?' }] },
+      { ...call(), model: 'gemini-3-pro-preview' },
+    );
     const calls = first.choices[0]?.message.tool_calls ?? [];
     // the first id carries the thought signature; both exceed what OpenAI accepts
     expect(calls[0]?.id).toContain('__ts_');
@@ -190,7 +255,9 @@ describe('openai adapter', () => {
     expect(chunks.some((c) => c.choices[0]?.finish_reason === 'stop')).toBe(true);
 
     for (const sent of upstream.requests) {
-      const messages = (sent.body as { messages: Array<{ tool_calls?: Array<{ id: string }>; tool_call_id?: string }> }).messages;
+      const messages = (
+        sent.body as { messages: Array<{ tool_calls?: Array<{ id: string }>; tool_call_id?: string }> }
+      ).messages;
       const ids = messages[1]?.tool_calls?.map((c) => c.id) ?? [];
       expect(ids).toHaveLength(2);
       expect(ids.every((id) => id.length <= 40)).toBe(true);
@@ -202,7 +269,10 @@ describe('openai adapter', () => {
   });
 
   it('embeds through /embeddings', async () => {
-    const response = await adapter.embed({ model: 'e', input: ['a', 'b'], dimensions: 4 }, { ...call(), model: 'text-embedding-3-small' });
+    const response = await adapter.embed(
+      { model: 'e', input: ['a', 'b'], dimensions: 4 },
+      { ...call(), model: 'text-embedding-3-small' },
+    );
     expect(response.data).toHaveLength(2);
     expect(response.data[0]?.embedding).toHaveLength(4);
     expect(response.usage.prompt_tokens).toBe(16);
@@ -211,22 +281,41 @@ describe('openai adapter', () => {
 
 describe('openai adapter: legacy completions', () => {
   const make = (options: { type?: string; completionModels?: string[] } = {}): OpenAIAdapter =>
-    new OpenAIAdapter({ name: 'host', type: options.type ?? 'openai', baseUrl: `${upstream.url}/v1`, ...(options.completionModels === undefined ? {} : { completionModels: options.completionModels }) }, { dispatcher, logger: silentLogger });
+    new OpenAIAdapter(
+      {
+        name: 'host',
+        type: options.type ?? 'openai',
+        baseUrl: `${upstream.url}/v1`,
+        ...(options.completionModels === undefined ? {} : { completionModels: options.completionModels }),
+      },
+      { dispatcher, logger: silentLogger },
+    );
 
-  it('completes OpenAI\'s instruct and base models natively by default, and nothing else', () => {
+  it("completes OpenAI's instruct and base models natively by default, and nothing else", () => {
     const openai = make();
-    expect(['gpt-3.5-turbo-instruct', 'gpt-3.5-turbo-instruct-0914', 'davinci-002', 'babbage-002'].map((model) => openai.completesNatively(model))).toEqual([true, true, true, true]);
+    expect(
+      ['gpt-3.5-turbo-instruct', 'gpt-3.5-turbo-instruct-0914', 'davinci-002', 'babbage-002'].map((model) =>
+        openai.completesNatively(model),
+      ),
+    ).toEqual([true, true, true, true]);
     expect(openai.completesNatively('gpt-4o-mini')).toBe(false);
     // another OpenAI-compatible type completes only what it is configured to
     expect(make({ type: 'vllm' }).completesNatively('gpt-3.5-turbo-instruct')).toBe(false);
     const configured = make({ type: 'vllm', completionModels: ['Qwen/*', 'meta-llama/Llama-3.1-8B'] });
-    expect(['Qwen/Qwen2.5-7B', 'meta-llama/Llama-3.1-8B', 'meta-llama/Llama-3.1-70B'].map((model) => configured.completesNatively(model))).toEqual([true, true, false]);
+    expect(
+      ['Qwen/Qwen2.5-7B', 'meta-llama/Llama-3.1-8B', 'meta-llama/Llama-3.1-70B'].map((model) =>
+        configured.completesNatively(model),
+      ),
+    ).toEqual([true, true, false]);
     expect(make({ completionModels: ['*'] }).completesNatively('anything')).toBe(true);
   });
 
   it('fails a legacy completion stream that is cut before it finished', async () => {
     upstream.fault({ kind: 'cut-stream', afterChunks: 2, times: 1 });
-    const stream = await adapter.streamComplete({ model: 'x', prompt: 'Say this is a test' }, { ...call(), model: 'gpt-3.5-turbo-instruct' });
+    const stream = await adapter.streamComplete(
+      { model: 'x', prompt: 'Say this is a test' },
+      { ...call(), model: 'gpt-3.5-turbo-instruct' },
+    );
     const texts: string[] = [];
     const read = async (): Promise<void> => {
       for await (const chunk of stream) texts.push(chunk.choices[0]?.text ?? '');

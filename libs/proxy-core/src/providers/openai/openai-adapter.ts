@@ -19,7 +19,12 @@ import {
 import { callCancellation } from '../provider-call-cancellation';
 import { fromOpenAICompletion, fromOpenAIResponse } from './from-openai-response';
 import { markVerbatimAdapter } from '../../stream/chunk-source-text';
-import { OpenAIStreamMapper, openAIStreamExpectation, toChatChunk, toTextCompletionChunk } from './from-openai-stream';
+import {
+  OpenAIStreamMapper,
+  openAIStreamExpectation,
+  toChatChunk,
+  toTextCompletionChunk,
+} from './from-openai-stream';
 import { completionModelMatcher } from './openai-completion-models';
 import { readOpenAIError } from './openai-error';
 import type { ToolCallIdFormat } from './openai-tool-call-id';
@@ -106,18 +111,44 @@ export class OpenAIAdapter implements ProviderAdapter {
     this.#renames = Object.freeze({ ...(options.renameParams ?? {}) });
     this.#toolCallIds = options.toolCallIdFormat ?? 'openai';
     this.#calls = { provider: this.name, headers, dispatcher: kit.dispatcher, readError: readOpenAIError };
-    this.#completes = completionModelMatcher(options.completionModels ?? (options.type === 'openai' ? OPENAI_COMPLETION_MODELS : []));
+    this.#completes = completionModelMatcher(
+      options.completionModels ?? (options.type === 'openai' ? OPENAI_COMPLETION_MODELS : []),
+    );
   }
 
   async chat(request: ChatCompletionRequest, context: ProviderCallContext): Promise<ChatCompletion> {
-    const { body, text } = await upstreamJsonRequest(this.#call('/chat/completions', toOpenAIRequest(request, context.model, false, this.#unsupported, this.#renames, this.#toolCallIds), context));
+    const { body, text } = await upstreamJsonRequest(
+      this.#call(
+        '/chat/completions',
+        toOpenAIRequest(request, context.model, false, this.#unsupported, this.#renames, this.#toolCallIds),
+        context,
+      ),
+    );
     return fromOpenAIResponse(body, this.name, context.model, text);
   }
 
-  async stream(request: ChatCompletionRequest, context: ProviderCallContext): Promise<AsyncIterable<ChatCompletionChunk>> {
-    const body = toOpenAIRequest(request, context.model, true, this.#unsupported, this.#renames, this.#toolCallIds);
-    const response = await upstreamStreamRequest(this.#call('/chat/completions', body, context, 'text/event-stream'));
-    return mapUpstreamStream(response, this.name, callCancellation(context), readSse, new OpenAIStreamMapper<ChatCompletionChunk>(this.name, toChatChunk, openAIStreamExpectation(body)));
+  async stream(
+    request: ChatCompletionRequest,
+    context: ProviderCallContext,
+  ): Promise<AsyncIterable<ChatCompletionChunk>> {
+    const body = toOpenAIRequest(
+      request,
+      context.model,
+      true,
+      this.#unsupported,
+      this.#renames,
+      this.#toolCallIds,
+    );
+    const response = await upstreamStreamRequest(
+      this.#call('/chat/completions', body, context, 'text/event-stream'),
+    );
+    return mapUpstreamStream(
+      response,
+      this.name,
+      callCancellation(context),
+      readSse,
+      new OpenAIStreamMapper<ChatCompletionChunk>(this.name, toChatChunk, openAIStreamExpectation(body)),
+    );
   }
 
   completesNatively(model: string): boolean {
@@ -126,14 +157,38 @@ export class OpenAIAdapter implements ProviderAdapter {
 
   /** @see https://platform.openai.com/docs/api-reference/completions/create */
   async complete(request: CompletionRequest, context: ProviderCallContext): Promise<TextCompletion> {
-    const { body } = await upstreamJsonRequest(this.#call('/completions', toOpenAIRequest(request, context.model, false, this.#unsupported, this.#renames, this.#toolCallIds), context));
+    const { body } = await upstreamJsonRequest(
+      this.#call(
+        '/completions',
+        toOpenAIRequest(request, context.model, false, this.#unsupported, this.#renames, this.#toolCallIds),
+        context,
+      ),
+    );
     return fromOpenAICompletion(body, this.name, context.model);
   }
 
-  async streamComplete(request: CompletionRequest, context: ProviderCallContext): Promise<AsyncIterable<TextCompletion>> {
-    const body = toOpenAIRequest(request, context.model, true, this.#unsupported, this.#renames, this.#toolCallIds);
-    const response = await upstreamStreamRequest(this.#call('/completions', body, context, 'text/event-stream'));
-    return mapUpstreamStream(response, this.name, callCancellation(context), readSse, new OpenAIStreamMapper<TextCompletion>(this.name, toTextCompletionChunk, openAIStreamExpectation(body)));
+  async streamComplete(
+    request: CompletionRequest,
+    context: ProviderCallContext,
+  ): Promise<AsyncIterable<TextCompletion>> {
+    const body = toOpenAIRequest(
+      request,
+      context.model,
+      true,
+      this.#unsupported,
+      this.#renames,
+      this.#toolCallIds,
+    );
+    const response = await upstreamStreamRequest(
+      this.#call('/completions', body, context, 'text/event-stream'),
+    );
+    return mapUpstreamStream(
+      response,
+      this.name,
+      callCancellation(context),
+      readSse,
+      new OpenAIStreamMapper<TextCompletion>(this.name, toTextCompletionChunk, openAIStreamExpectation(body)),
+    );
   }
 
   async embed(request: EmbeddingRequest, context: ProviderCallContext): Promise<EmbeddingResponse> {
@@ -142,7 +197,12 @@ export class OpenAIAdapter implements ProviderAdapter {
     return fromOpenAIEmbeddings(answer.body, this.name, context.model);
   }
 
-  #call(path: string, json: unknown, context: ProviderCallContext, accept = 'application/json'): UpstreamRequestOptions {
+  #call(
+    path: string,
+    json: unknown,
+    context: ProviderCallContext,
+    accept = 'application/json',
+  ): UpstreamRequestOptions {
     return providerCallOptions(this.#calls, `${this.#baseUrl}${path}`, json, context, accept);
   }
 }

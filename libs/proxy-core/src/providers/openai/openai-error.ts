@@ -15,7 +15,12 @@ export function readOpenAIError(body: unknown): ReturnType<typeof readOpenAIStyl
 }
 
 /** The error for an `{"error":…}` event inside a 200 stream. */
-export function openAIStreamError(provider: string, error: { message?: string; code?: string | null; type?: string }): SwitchyardError {
+export function openAIStreamError(
+  provider: string,
+  error: { message?: string; code?: string | null; type?: string },
+): SwitchyardError {
   const detail = error.message ? `: ${redactSecrets(error.message)}` : '';
-  return new SwitchyardError('upstream_stream_error', `Provider "${provider}" stream failed${detail}`, { provider });
+  return new SwitchyardError('upstream_stream_error', `Provider "${provider}" stream failed${detail}`, {
+    provider,
+  });
 }

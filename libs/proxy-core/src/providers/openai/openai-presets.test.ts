@@ -14,7 +14,13 @@ beforeAll(async () => {
       { name: 'groq', type: 'groq', baseUrl: `${upstream.url}/openai/v1`, apiKey: KEY },
       { name: 'mistral', type: 'mistral', baseUrl: `${upstream.url}/v1`, apiKey: KEY },
       { name: 'voyage', type: 'voyage', baseUrl: `${upstream.url}/v1`, apiKey: KEY },
-      { name: 'perplexity-keep', type: 'perplexity', baseUrl: upstream.url, apiKey: KEY, unsupportedParams: [] },
+      {
+        name: 'perplexity-keep',
+        type: 'perplexity',
+        baseUrl: upstream.url,
+        apiKey: KEY,
+        unsupportedParams: [],
+      },
       { name: 'perplexity', type: 'perplexity', baseUrl: upstream.url, apiKey: KEY },
       { name: 'deepseek', type: 'deepseek', baseUrl: `${upstream.url}/v1`, apiKey: KEY },
     ],
@@ -32,11 +38,19 @@ describe('OpenAI-compatible presets', () => {
       expect(preset.baseUrl).toMatch(/^https:\/\/|^http:\/\/127\.0\.0\.1:/);
     }
     expect(new Set(OPENAI_PRESETS.map((p) => p.type)).size).toBe(OPENAI_PRESETS.length);
-    expect(() => createGateway({ providers: OPENAI_PRESETS.map((p) => ({ name: p.type, type: p.type })) })).not.toThrow();
+    expect(() =>
+      createGateway({ providers: OPENAI_PRESETS.map((p) => ({ name: p.type, type: p.type })) }),
+    ).not.toThrow();
   });
 
   it('groq: sends the bearer key and removes the parameters Groq rejects', async () => {
-    const response = await gateway.chat({ model: 'groq/llama-3.3-70b-versatile', messages: [{ role: 'user', content: 'Hi' }], logit_bias: { '1': 2 }, logprobs: true, temperature: 0.2 });
+    const response = await gateway.chat({
+      model: 'groq/llama-3.3-70b-versatile',
+      messages: [{ role: 'user', content: 'Hi' }],
+      logit_bias: { '1': 2 },
+      logprobs: true,
+      temperature: 0.2,
+    });
     expect(response.choices[0]?.message.content).toContain('Hello there');
     const sent = upstream.requests[0]!;
     expect(sent.path).toBe('/openai/v1/chat/completions');
@@ -48,18 +62,35 @@ describe('OpenAI-compatible presets', () => {
     expect(body['temperature']).toBe(0.2);
   });
 
-  it.each(['deepseek', 'perplexity'])('%s: refuses n > 1 with unsupported_feature (the host takes no n) instead of stripping it, and strips n = 1', async (name) => {
-    const request = { model: `${name}/m`, messages: [{ role: 'user' as const, content: 'Hi' }] };
-    await expect(gateway.chat({ ...request, n: 2 })).rejects.toMatchObject({ code: 'unsupported_feature', param: 'n' });
-    await expect(gateway.stream({ ...request, n: 2, stream: true })).rejects.toMatchObject({ code: 'unsupported_feature', param: 'n' });
-    await expect(gateway.complete({ model: `${name}/m`, prompt: 'Hi', n: 2 })).rejects.toMatchObject({ code: 'unsupported_feature', param: 'n' });
-    expect(upstream.requests).toHaveLength(0);
-    await gateway.chat({ ...request, n: 1 });
-    expect(upstream.requests[0]?.body).not.toHaveProperty('n');
-  });
+  it.each(['deepseek', 'perplexity'])(
+    '%s: refuses n > 1 with unsupported_feature (the host takes no n) instead of stripping it, and strips n = 1',
+    async (name) => {
+      const request = { model: `${name}/m`, messages: [{ role: 'user' as const, content: 'Hi' }] };
+      await expect(gateway.chat({ ...request, n: 2 })).rejects.toMatchObject({
+        code: 'unsupported_feature',
+        param: 'n',
+      });
+      await expect(gateway.stream({ ...request, n: 2, stream: true })).rejects.toMatchObject({
+        code: 'unsupported_feature',
+        param: 'n',
+      });
+      await expect(gateway.complete({ model: `${name}/m`, prompt: 'Hi', n: 2 })).rejects.toMatchObject({
+        code: 'unsupported_feature',
+        param: 'n',
+      });
+      expect(upstream.requests).toHaveLength(0);
+      await gateway.chat({ ...request, n: 1 });
+      expect(upstream.requests[0]?.body).not.toHaveProperty('n');
+    },
+  );
 
   it('mistral: renames seed to random_seed and dimensions to output_dimension', async () => {
-    await gateway.chat({ model: 'mistral/mistral-small-latest', messages: [{ role: 'user', content: 'Hi' }], seed: 7, user: 'u1' });
+    await gateway.chat({
+      model: 'mistral/mistral-small-latest',
+      messages: [{ role: 'user', content: 'Hi' }],
+      seed: 7,
+      user: 'u1',
+    });
     const chat = upstream.requests[0]!.body as Record<string, unknown>;
     expect(chat['random_seed']).toBe(7);
     expect(chat).not.toHaveProperty('seed');
@@ -75,12 +106,20 @@ describe('OpenAI-compatible presets', () => {
       model: 'mistral/mistral-small-latest',
       messages: [
         { role: 'user' as const, content: 'Weather in Paris?' },
-        { role: 'assistant' as const, content: null, tool_calls: [{ id, type: 'function' as const, function: { name: 'get_weather', arguments: '{}' } }] },
+        {
+          role: 'assistant' as const,
+          content: null,
+          tool_calls: [{ id, type: 'function' as const, function: { name: 'get_weather', arguments: '{}' } }],
+        },
         { role: 'tool' as const, tool_call_id: id, content: '18C' },
       ],
     });
     const idsSent = (index: number): string[] => {
-      const messages = (upstream.requests[index]!.body as { messages: Array<{ tool_calls?: Array<{ id: string }>; tool_call_id?: string }> }).messages;
+      const messages = (
+        upstream.requests[index]!.body as {
+          messages: Array<{ tool_calls?: Array<{ id: string }>; tool_call_id?: string }>;
+        }
+      ).messages;
       return [messages[1]!.tool_calls![0]!.id, messages[2]!.tool_call_id!];
     };
     await gateway.chat(toolTurn('call_PTLP8xhu3uwZk4l3nlnrrJha'));
@@ -89,18 +128,28 @@ describe('OpenAI-compatible presets', () => {
     expect(result).toBe(call);
     await gateway.chat(toolTurn('D681PevKs'));
     expect(idsSent(1)).toEqual(['D681PevKs', 'D681PevKs']);
-    const own = createGateway({ providers: [{ name: 'vllm', type: 'openai', baseUrl: `${upstream.url}/v1`, toolCallIdFormat: 'mistral' }] });
+    const own = createGateway({
+      providers: [
+        { name: 'vllm', type: 'openai', baseUrl: `${upstream.url}/v1`, toolCallIdFormat: 'mistral' },
+      ],
+    });
     try {
       await own.chat({ ...toolTurn('call_PTLP8xhu3uwZk4l3nlnrrJha'), model: 'vllm/mistral-small' });
       expect(idsSent(2)).toEqual([call, call]);
     } finally {
       await own.close();
     }
-    expect(() => createGateway({ providers: [{ name: 'x', type: 'openai', toolCallIdFormat: 'short' }] })).toThrow(/toolCallIdFormat/);
+    expect(() =>
+      createGateway({ providers: [{ name: 'x', type: 'openai', toolCallIdFormat: 'short' }] }),
+    ).toThrow(/toolCallIdFormat/);
   });
 
   it('voyage: embeds in batches and reports usage', async () => {
-    const response = await gateway.embed({ model: 'voyage/voyage-3.5', input: ['one', 'two', 'three'], encoding_format: 'base64' });
+    const response = await gateway.embed({
+      model: 'voyage/voyage-3.5',
+      input: ['one', 'two', 'three'],
+      encoding_format: 'base64',
+    });
     expect(response.data).toHaveLength(3);
     expect(typeof response.data[0]?.embedding).toBe('string');
     expect(response.usage.prompt_tokens).toBeGreaterThan(0);
@@ -108,7 +157,11 @@ describe('OpenAI-compatible presets', () => {
   });
 
   it('user options override the preset quirks', async () => {
-    await gateway.chat({ model: 'perplexity-keep/sonar', messages: [{ role: 'user', content: 'Hi' }], seed: 3 });
+    await gateway.chat({
+      model: 'perplexity-keep/sonar',
+      messages: [{ role: 'user', content: 'Hi' }],
+      seed: 3,
+    });
     const sent = upstream.requests[0]!;
     expect(sent.path).toBe('/chat/completions');
     expect((sent.body as Record<string, unknown>)['seed']).toBe(3);

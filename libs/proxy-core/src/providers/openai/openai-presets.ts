@@ -40,14 +40,22 @@ export const OPENAI_PRESETS = [
     toolCallIdFormat: 'mistral',
     reference: 'https://docs.mistral.ai/api/',
   },
-  { type: 'together', baseUrl: 'https://api.together.xyz/v1', reference: 'https://docs.together.ai/docs/openai-api-compatibility' },
+  {
+    type: 'together',
+    baseUrl: 'https://api.together.xyz/v1',
+    reference: 'https://docs.together.ai/docs/openai-api-compatibility',
+  },
   {
     type: 'deepseek',
     baseUrl: 'https://api.deepseek.com/v1',
     unsupportedParams: ['logit_bias', 'n', 'seed', 'user', 'store', 'metadata'],
     reference: 'https://api-docs.deepseek.com/api/create-chat-completion',
   },
-  { type: 'openrouter', baseUrl: 'https://openrouter.ai/api/v1', reference: 'https://openrouter.ai/docs/api-reference/overview' },
+  {
+    type: 'openrouter',
+    baseUrl: 'https://openrouter.ai/api/v1',
+    reference: 'https://openrouter.ai/docs/api-reference/overview',
+  },
   {
     type: 'fireworks',
     baseUrl: 'https://api.fireworks.ai/inference/v1',
@@ -59,10 +67,24 @@ export const OPENAI_PRESETS = [
     type: 'perplexity',
     // Perplexity serves /chat/completions at the root, without a version segment
     baseUrl: 'https://api.perplexity.ai',
-    unsupportedParams: ['logit_bias', 'logprobs', 'top_logprobs', 'n', 'seed', 'user', 'store', 'metadata', 'parallel_tool_calls'],
+    unsupportedParams: [
+      'logit_bias',
+      'logprobs',
+      'top_logprobs',
+      'n',
+      'seed',
+      'user',
+      'store',
+      'metadata',
+      'parallel_tool_calls',
+    ],
     reference: 'https://docs.perplexity.ai/api-reference/chat-completions-post',
   },
-  { type: 'vllm', baseUrl: 'http://127.0.0.1:8000/v1', reference: 'https://docs.vllm.ai/en/latest/serving/openai_compatible_server.html' },
+  {
+    type: 'vllm',
+    baseUrl: 'http://127.0.0.1:8000/v1',
+    reference: 'https://docs.vllm.ai/en/latest/serving/openai_compatible_server.html',
+  },
   {
     type: 'lmstudio',
     baseUrl: 'http://127.0.0.1:1234/v1',
@@ -94,7 +116,9 @@ export function openAIPresetProvider(preset: OpenAIPreset): ProviderFactory<Open
           baseUrl: options.baseUrl ?? preset.baseUrl,
           unsupportedParams: options.unsupportedParams ?? [...(preset.unsupportedParams ?? [])],
           renameParams: options.renameParams ?? { ...(preset.renameParams ?? {}) },
-          ...(preset.toolCallIdFormat === undefined || options.toolCallIdFormat !== undefined ? {} : { toolCallIdFormat: preset.toolCallIdFormat }),
+          ...(preset.toolCallIdFormat === undefined || options.toolCallIdFormat !== undefined
+            ? {}
+            : { toolCallIdFormat: preset.toolCallIdFormat }),
         },
         kit,
       ),
@@ -102,4 +126,5 @@ export function openAIPresetProvider(preset: OpenAIPreset): ProviderFactory<Open
 }
 
 /** One factory per built-in preset, registered by the built-in providers plugin. */
-export const openAIPresetProviders: readonly ProviderFactory<OpenAIProviderOptions>[] = OPENAI_PRESETS.map(openAIPresetProvider);
+export const openAIPresetProviders: readonly ProviderFactory<OpenAIProviderOptions>[] =
+  OPENAI_PRESETS.map(openAIPresetProvider);

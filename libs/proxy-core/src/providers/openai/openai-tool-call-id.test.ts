@@ -13,7 +13,13 @@ const GATEWAY_GEMINI_ID = 'call_chatcmpl-7c8d1c1e-5a6b-4f3e-9d2c-1b0a9f8e7d6c_0_
 
 const conversation = (id: string): ChatMessage[] => [
   { role: 'user', content: 'Weather in Paris?' },
-  { role: 'assistant', content: null, tool_calls: [{ id, type: 'function', function: { name: 'get_weather', arguments: '{"location":"Paris"}' } }] },
+  {
+    role: 'assistant',
+    content: null,
+    tool_calls: [
+      { id, type: 'function', function: { name: 'get_weather', arguments: '{"location":"Paris"}' } },
+    ],
+  },
   { role: 'tool', tool_call_id: id, content: '{"temperature_c":18}' },
 ];
 
@@ -58,13 +64,18 @@ describe('withOpenAIToolCallIds', () => {
     expect(call.tool_calls?.[0]?.id).toHaveLength(40);
     expect(result.tool_call_id).toBe(call.tool_calls?.[0]?.id);
     expect(mapped[0]).toBe(messages[0]);
-    expect((messages[1] as Extract<ChatMessage, { role: 'assistant' }>).tool_calls?.[0]?.id).toBe(RESPONSES_ID);
+    expect((messages[1] as Extract<ChatMessage, { role: 'assistant' }>).tool_calls?.[0]?.id).toBe(
+      RESPONSES_ID,
+    );
   });
 });
 
 describe('toOpenAIRequest tool-call ids', () => {
   it('sends OpenAI no tool-call id over 40 characters (a conversation begun on Gemini)', () => {
-    const request: ChatCompletionRequest = { model: 'x', messages: conversation(geminiToolCallId(GATEWAY_GEMINI_ID, SIGNATURE)) };
+    const request: ChatCompletionRequest = {
+      model: 'x',
+      messages: conversation(geminiToolCallId(GATEWAY_GEMINI_ID, SIGNATURE)),
+    };
     const body = toOpenAIRequest(request, 'gpt-4o-mini', false, []);
     const messages = body['messages'] as ChatMessage[];
     const id = (messages[1] as Extract<ChatMessage, { role: 'assistant' }>).tool_calls?.[0]?.id ?? '';
@@ -72,13 +83,17 @@ describe('toOpenAIRequest tool-call ids', () => {
     expect((messages[2] as Extract<ChatMessage, { role: 'tool' }>).tool_call_id).toBe(id);
   });
 
-  it('shortens them for Azure OpenAI too, which takes OpenAI\'s mapping', () => {
-    const body = toAzureOpenAIRequest({ model: 'x', messages: conversation(RESPONSES_ID) }, 'my-deployment', true);
+  it("shortens them for Azure OpenAI too, which takes OpenAI's mapping", () => {
+    const body = toAzureOpenAIRequest(
+      { model: 'x', messages: conversation(RESPONSES_ID) },
+      'my-deployment',
+      true,
+    );
     const messages = body['messages'] as ChatMessage[];
     expect((messages[2] as Extract<ChatMessage, { role: 'tool' }>).tool_call_id).toHaveLength(40);
   });
 
-  it('passes the client\'s messages through untouched when every id fits', () => {
+  it("passes the client's messages through untouched when every id fits", () => {
     const request: ChatCompletionRequest = { model: 'x', messages: conversation('call_abc123') };
     expect(toOpenAIRequest(request, 'gpt-4o-mini', false, [])['messages']).toBe(request.messages);
   });
@@ -87,7 +102,14 @@ describe('toOpenAIRequest tool-call ids', () => {
 describe('mistral tool-call ids', () => {
   it('keeps an id of nine letters and digits, and maps any other to a stable one', () => {
     expect(mistralToolCallId('D681PevKs')).toBe('D681PevKs');
-    for (const id of ['call_abc123', 'toolu_01A09q90qw90lq917835lq9', RESPONSES_ID, 'abc', 'abcdefgh_', 'abcdefghij']) {
+    for (const id of [
+      'call_abc123',
+      'toolu_01A09q90qw90lq917835lq9',
+      RESPONSES_ID,
+      'abc',
+      'abcdefgh_',
+      'abcdefghij',
+    ]) {
       expect(mistralToolCallId(id)).toMatch(/^[A-Za-z0-9]{9}$/);
       expect(mistralToolCallId(id)).toBe(mistralToolCallId(id));
     }
@@ -108,8 +130,17 @@ describe('mistral tool-call ids', () => {
   });
 
   it('is what toOpenAIRequest sends a host whose format is mistral', () => {
-    const body = toOpenAIRequest({ model: 'x', messages: conversation(RESPONSES_ID) }, 'mistral-small-latest', true, [], {}, 'mistral');
+    const body = toOpenAIRequest(
+      { model: 'x', messages: conversation(RESPONSES_ID) },
+      'mistral-small-latest',
+      true,
+      [],
+      {},
+      'mistral',
+    );
     const messages = body['messages'] as ChatMessage[];
-    expect((messages[2] as Extract<ChatMessage, { role: 'tool' }>).tool_call_id).toBe(mistralToolCallId(RESPONSES_ID));
+    expect((messages[2] as Extract<ChatMessage, { role: 'tool' }>).tool_call_id).toBe(
+      mistralToolCallId(RESPONSES_ID),
+    );
   });
 });

@@ -83,16 +83,21 @@ function hasRefusedId(message: ChatMessage, rule: IdRule): boolean {
  * messages, nothing copied); otherwise a new array sharing every message it leaves alone, so the
  * client's request is never changed in place.
  */
-export function withOpenAIToolCallIds(messages: ChatMessage[], format: ToolCallIdFormat = 'openai'): ChatMessage[] {
+export function withOpenAIToolCallIds(
+  messages: ChatMessage[],
+  format: ToolCallIdFormat = 'openai',
+): ChatMessage[] {
   const rule = RULES[format];
   let refused = false;
   for (const message of messages) if ((refused = hasRefusedId(message, rule))) break;
   if (!refused) return messages;
-  const mapCall = (call: ChatToolCall): ChatToolCall => (rule.refuses(call.id) ? { ...call, id: rule.map(call.id) } : call);
+  const mapCall = (call: ChatToolCall): ChatToolCall =>
+    rule.refuses(call.id) ? { ...call, id: rule.map(call.id) } : call;
   return messages.map((message): ChatMessage => {
     if (!hasRefusedId(message, rule)) return message;
     if (message.role === 'tool') return { ...message, tool_call_id: rule.map(message.tool_call_id) };
-    if (message.role === 'assistant') return { ...message, tool_calls: (message.tool_calls ?? []).map(mapCall) };
+    if (message.role === 'assistant')
+      return { ...message, tool_calls: (message.tool_calls ?? []).map(mapCall) };
     return message;
   });
 }

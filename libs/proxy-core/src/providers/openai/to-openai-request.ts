@@ -21,7 +21,11 @@ export function toOpenAIRequest(
   renameParams: Readonly<Record<string, string>> = {},
   toolCallIdFormat: ToolCallIdFormat = 'openai',
 ): Record<string, unknown> {
-  if (unsupportedParams.includes('n')) refuseSeveralChoices(request.n, 'This provider returns one choice per request ("n" is one of its unsupportedParams); "n" must be 1.');
+  if (unsupportedParams.includes('n'))
+    refuseSeveralChoices(
+      request.n,
+      'This provider returns one choice per request ("n" is one of its unsupportedParams); "n" must be 1.',
+    );
   // Object.assign, not `{ ...request, model, stream }`: a request without `stream` would add a
   // property to an object made by spread, a slow path on Node 20 (see upstream-request.ts)
   const body: Record<string, unknown> = Object.assign({}, request, { model, stream });

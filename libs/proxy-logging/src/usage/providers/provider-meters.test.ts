@@ -12,7 +12,13 @@ import { readOpenAIUsage } from './openai/read-openai-usage';
 interface Fixture {
   source: string;
   request: { method: string; url: string; headers: Record<string, string>; body?: unknown };
-  response: { status: number; headers: Record<string, string>; body?: unknown; sse?: (string | { event: string; data: string })[]; bytes?: number };
+  response: {
+    status: number;
+    headers: Record<string, string>;
+    body?: unknown;
+    sse?: (string | { event: string; data: string })[];
+    bytes?: number;
+  };
   expected: { usage: unknown; costUsd: number | null };
 }
 
@@ -45,7 +51,9 @@ const pricing = createPricingRegistry({
     qdrant: { perUnit: { queries: 0.00001, points_written: 0.000001 } },
     milvus: { perUnit: { vcu: 0.000004 } },
     chroma: { perUnit: { queries: 0.0000025, records_written: 0.0000025 } },
-    'mongodb-atlas': { perUnit: { operations: 0.000001, documents_read: 0.0000001, documents_written: 0.000001 } },
+    'mongodb-atlas': {
+      perUnit: { operations: 0.000001, documents_read: 0.0000001, documents_written: 0.000001 },
+    },
     redis: { perUnit: { commands: 0.000002 } },
     elasticsearch: { perUnit: { search_requests: 0.00001, documents_written: 0.000001 } },
     algolia: { perUnit: { search_requests: 0.0005, records_written: 0.0004 } },
@@ -60,7 +68,11 @@ function toExchange(fixture: Fixture): MeterExchange {
   const { request, response } = fixture;
   let responseText: string | undefined;
   if (response.sse !== undefined) {
-    responseText = response.sse.map((item) => (typeof item === 'string' ? `data: ${item}\n\n` : `event: ${item.event}\ndata: ${item.data}\n\n`)).join('');
+    responseText = response.sse
+      .map((item) =>
+        typeof item === 'string' ? `data: ${item}\n\n` : `event: ${item.event}\ndata: ${item.data}\n\n`,
+      )
+      .join('');
   } else if (response.body !== undefined) {
     responseText = JSON.stringify(response.body);
   }
@@ -72,7 +84,8 @@ function toExchange(fixture: Fixture): MeterExchange {
     responseHeaders: response.headers,
     responseBytes: response.bytes ?? Buffer.byteLength(responseText ?? ''),
   };
-  if (request.body !== undefined) exchange.requestText = typeof request.body === 'string' ? request.body : JSON.stringify(request.body);
+  if (request.body !== undefined)
+    exchange.requestText = typeof request.body === 'string' ? request.body : JSON.stringify(request.body);
   if (responseText !== undefined) exchange.responseText = responseText;
   return exchange;
 }
@@ -115,8 +128,23 @@ describe('provider meters', () => {
   });
 
   it('reads which cached tokens were audio or images where OpenAI says (realtime usage)', () => {
-    const usage = { input_tokens: 1000, output_tokens: 0, input_token_details: { cached_tokens: 600, audio_tokens: 700, cached_tokens_details: { text_tokens: 100, audio_tokens: 500, image_tokens: 0 } } };
-    expect(readOpenAIUsage(usage)).toEqual({ inputTokens: 1000, outputTokens: 0, cachedInputTokens: 600, audioInputTokens: 700, cachedAudioInputTokens: 500, cachedImageInputTokens: 0 });
+    const usage = {
+      input_tokens: 1000,
+      output_tokens: 0,
+      input_token_details: {
+        cached_tokens: 600,
+        audio_tokens: 700,
+        cached_tokens_details: { text_tokens: 100, audio_tokens: 500, image_tokens: 0 },
+      },
+    };
+    expect(readOpenAIUsage(usage)).toEqual({
+      inputTokens: 1000,
+      outputTokens: 0,
+      cachedInputTokens: 600,
+      audioInputTokens: 700,
+      cachedAudioInputTokens: 500,
+      cachedImageInputTokens: 0,
+    });
   });
 
   it('meters nothing for a failed exchange', () => {
@@ -125,7 +153,9 @@ describe('provider meters', () => {
   });
 
   it('assigns configured hosts to a provider (self-hosted and test endpoints)', () => {
-    const mapped = createMeterRegistry({ hostProviders: { 'llm.internal': 'openai', '127.0.0.1': 'anthropic' } });
+    const mapped = createMeterRegistry({
+      hostProviders: { 'llm.internal': 'openai', '127.0.0.1': 'anthropic' },
+    });
     expect(mapped.detect(new URL('http://llm.internal:8000/v1/chat/completions'))?.name).toBe('openai');
     expect(mapped.detect(new URL('http://127.0.0.1:9999/v1/messages'))?.name).toBe('anthropic');
     expect(mapped.detect(new URL('https://unknown.example/'))).toBeUndefined();
@@ -133,8 +163,20 @@ describe('provider meters', () => {
 
   it('detects Vertex AI by its regional hosts (`*-aiplatform.googleapis.com`) and its global one', () => {
     const registry = createMeterRegistry();
-    expect(registry.detect(new URL('https://us-central1-aiplatform.googleapis.com/v1/projects/p/locations/us-central1/publishers/google/models/gemini-2.0-flash:generateContent'))?.name).toBe('gemini');
-    expect(registry.detect(new URL('https://aiplatform.googleapis.com/v1/projects/p/locations/global/publishers/google/models/gemini-2.0-flash:generateContent'))?.name).toBe('gemini');
+    expect(
+      registry.detect(
+        new URL(
+          'https://us-central1-aiplatform.googleapis.com/v1/projects/p/locations/us-central1/publishers/google/models/gemini-2.0-flash:generateContent',
+        ),
+      )?.name,
+    ).toBe('gemini');
+    expect(
+      registry.detect(
+        new URL(
+          'https://aiplatform.googleapis.com/v1/projects/p/locations/global/publishers/google/models/gemini-2.0-flash:generateContent',
+        ),
+      )?.name,
+    ).toBe('gemini');
   });
 
   it("detects Claude, the other partner models and the OpenAI-compatible endpoint on Vertex AI's hosts by their paths", () => {
@@ -148,42 +190,95 @@ describe('provider meters', () => {
       '/endpoints/openapi/chat/completions',
     ]) {
       expect(registry.detect(new URL(`${project}${path}`))?.name, path).toBe('vertex');
-      expect(registry.detect(new URL(`https://aiplatform.googleapis.com/v1beta1/projects/p/locations/global${path}`))?.name, path).toBe('vertex');
+      expect(
+        registry.detect(
+          new URL(`https://aiplatform.googleapis.com/v1beta1/projects/p/locations/global${path}`),
+        )?.name,
+        path,
+      ).toBe('vertex');
     }
     // Gemini's own paths stay Gemini's, and another host keeps its meter whatever its path
-    for (const path of ['/publishers/google/models/gemini-2.5-flash:streamGenerateContent', '/publishers/google/models/gemini-2.5-flash:rawPredict', '/publishers/google/models/text-embedding-005:predict']) {
+    for (const path of [
+      '/publishers/google/models/gemini-2.5-flash:streamGenerateContent',
+      '/publishers/google/models/gemini-2.5-flash:rawPredict',
+      '/publishers/google/models/text-embedding-005:predict',
+    ]) {
       expect(registry.detect(new URL(`${project}${path}`))?.name, path).toBe('gemini');
     }
-    expect(registry.detect(new URL('https://api.openai.com/v1/projects/p/locations/l/endpoints/openapi/chat/completions'))?.name).toBe('openai');
+    expect(
+      registry.detect(
+        new URL('https://api.openai.com/v1/projects/p/locations/l/endpoints/openapi/chat/completions'),
+      )?.name,
+    ).toBe('openai');
     // a configured host mapping still wins over paths
     const mapped = createMeterRegistry({ hostProviders: { '*-aiplatform.googleapis.com': 'gemini' } });
-    expect(mapped.detect(new URL(`${project}/publishers/anthropic/models/claude-sonnet-4-5@20250929:rawPredict`))?.name).toBe('gemini');
+    expect(
+      mapped.detect(new URL(`${project}/publishers/anthropic/models/claude-sonnet-4-5@20250929:rawPredict`))
+        ?.name,
+    ).toBe('gemini');
   });
 
   it("detects a plugin meter narrowed by paths the same way on every call, whatever its patterns' flags", () => {
-    const narrowed = { name: 'internal-claude', label: 'Internal Claude', hosts: ['llm.internal'], paths: [/\/claude\//g], units: 'tokens', meter: () => undefined };
-    const whole = { name: 'internal', label: 'Internal', hosts: ['llm.internal'], units: 'tokens', meter: () => undefined };
+    const narrowed = {
+      name: 'internal-claude',
+      label: 'Internal Claude',
+      hosts: ['llm.internal'],
+      paths: [/\/claude\//g],
+      units: 'tokens',
+      meter: () => undefined,
+    };
+    const whole = {
+      name: 'internal',
+      label: 'Internal',
+      hosts: ['llm.internal'],
+      units: 'tokens',
+      meter: () => undefined,
+    };
     const registry = createMeterRegistry({ meters: [whole, narrowed] });
     // the same matching URL on consecutive calls: a kept g flag would start the second test
     // past the first match (lastIndex) and miss it
     for (let call = 0; call < 3; call += 1) {
-      expect(registry.detect(new URL('https://llm.internal/v1/claude/messages'))?.name, `call ${call}`).toBe('internal-claude');
+      expect(registry.detect(new URL('https://llm.internal/v1/claude/messages'))?.name, `call ${call}`).toBe(
+        'internal-claude',
+      );
     }
     expect(registry.detect(new URL('https://llm.internal/v1/chat/completions'))?.name).toBe('internal');
   });
 
   it("consults a plugin meter of a whole host before the built-ins' meters narrowed by paths", () => {
-    const own = { name: 'own-vertex', label: 'Own Vertex', hosts: ['aiplatform.googleapis.com', '*-aiplatform.googleapis.com'], units: 'tokens', meter: () => undefined };
+    const own = {
+      name: 'own-vertex',
+      label: 'Own Vertex',
+      hosts: ['aiplatform.googleapis.com', '*-aiplatform.googleapis.com'],
+      units: 'tokens',
+      meter: () => undefined,
+    };
     const registry = createMeterRegistry({ meters: [own] });
-    for (const path of ['/publishers/anthropic/models/claude-sonnet-4-5@20250929:rawPredict', '/endpoints/openapi/chat/completions', '/publishers/google/models/gemini-2.5-flash:generateContent']) {
-      expect(registry.detect(new URL(`https://aiplatform.googleapis.com/v1/projects/p/locations/global${path}`))?.name, path).toBe('own-vertex');
+    for (const path of [
+      '/publishers/anthropic/models/claude-sonnet-4-5@20250929:rawPredict',
+      '/endpoints/openapi/chat/completions',
+      '/publishers/google/models/gemini-2.5-flash:generateContent',
+    ]) {
+      expect(
+        registry.detect(new URL(`https://aiplatform.googleapis.com/v1/projects/p/locations/global${path}`))
+          ?.name,
+        path,
+      ).toBe('own-vertex');
     }
   });
 
   it('detects the plugin meter that replaces a built-in of its name, never the built-in by its paths', () => {
-    const own = { name: 'vertex', label: 'Own Vertex', hosts: ['*-aiplatform.googleapis.com'], units: 'tokens', meter: () => undefined };
+    const own = {
+      name: 'vertex',
+      label: 'Own Vertex',
+      hosts: ['*-aiplatform.googleapis.com'],
+      units: 'tokens',
+      meter: () => undefined,
+    };
     const registry = createMeterRegistry({ meters: [own] });
-    const url = new URL('https://us-east5-aiplatform.googleapis.com/v1/projects/p/locations/us-east5/publishers/anthropic/models/claude-sonnet-4-5@20250929:rawPredict');
+    const url = new URL(
+      'https://us-east5-aiplatform.googleapis.com/v1/projects/p/locations/us-east5/publishers/anthropic/models/claude-sonnet-4-5@20250929:rawPredict',
+    );
     expect(registry.get('vertex')).toBe(own);
     expect(registry.detect(url)).toBe(own);
     // the built-in's paths no longer take the global host from Gemini

@@ -8,9 +8,12 @@ function meter(exchange: MeterExchange): MeteredUsage | undefined {
   const request = record(requestJson(exchange));
   const requests = request['requests'];
   const count = Array.isArray(requests) ? requests.length : 1;
-  if (path.endsWith('/indexes/*/queries')) return { provider: 'algolia', operation: 'search', units: { search_requests: count } };
-  if (/\/indexes\/[^/]+\/query$/.test(path)) return { provider: 'algolia', operation: 'search', units: { search_requests: 1 } };
-  if (path.endsWith('/batch')) return { provider: 'algolia', operation: 'batch', units: { records_written: count } };
+  if (path.endsWith('/indexes/*/queries'))
+    return { provider: 'algolia', operation: 'search', units: { search_requests: count } };
+  if (/\/indexes\/[^/]+\/query$/.test(path))
+    return { provider: 'algolia', operation: 'search', units: { search_requests: 1 } };
+  if (path.endsWith('/batch'))
+    return { provider: 'algolia', operation: 'batch', units: { records_written: count } };
   return undefined;
 }
 

@@ -1,4 +1,14 @@
-import { isEventStream, num, record, requestJson, responseJson, sseJson, str, succeeded, type MeterExchange } from '../../meter-exchange';
+import {
+  isEventStream,
+  num,
+  record,
+  requestJson,
+  responseJson,
+  sseJson,
+  str,
+  succeeded,
+  type MeterExchange,
+} from '../../meter-exchange';
 import type { MeteredUsage } from '../../metered-usage';
 import type { ProviderMeter } from '../../provider-meter';
 import type { TokenUsage } from '../../token-usage';
@@ -28,7 +38,10 @@ export function anthropicTokens(counts: AnthropicCounts): TokenUsage | undefined
   if (counts.input === undefined && counts.output === undefined) return undefined;
   const cacheRead = counts.cacheRead ?? 0;
   const cacheWrite = counts.cacheWrite ?? 0;
-  const tokens: TokenUsage = { inputTokens: (counts.input ?? 0) + cacheRead + cacheWrite, outputTokens: counts.output ?? 0 };
+  const tokens: TokenUsage = {
+    inputTokens: (counts.input ?? 0) + cacheRead + cacheWrite,
+    outputTokens: counts.output ?? 0,
+  };
   if (cacheRead) tokens.cachedInputTokens = cacheRead;
   if (cacheWrite) tokens.cacheWriteTokens = cacheWrite;
   // 1h writes cost more; left undefined when Anthropic did not break the writes down
@@ -66,7 +79,13 @@ function meter(exchange: MeterExchange): MeteredUsage | undefined {
   if (!succeeded(exchange) || exchange.url.pathname.endsWith('/count_tokens')) return undefined;
   const { tokens, model } = readAnthropicExchange(exchange);
   if (tokens === undefined) return undefined;
-  return { provider: 'anthropic', ...(model === undefined ? {} : { model }), operation: 'messages', tokens, units: {} };
+  return {
+    provider: 'anthropic',
+    ...(model === undefined ? {} : { model }),
+    operation: 'messages',
+    tokens,
+    units: {},
+  };
 }
 
 /**

@@ -3,14 +3,25 @@ import type { MeteredUsage } from '../../metered-usage';
 import type { ProviderMeter } from '../../provider-meter';
 
 function meter(exchange: MeterExchange): MeteredUsage | undefined {
-  if (!succeeded(exchange) || !/\/v2\/transcript\/[^/]+$/.test(exchange.url.pathname) || exchange.method !== 'GET') return undefined;
+  if (
+    !succeeded(exchange) ||
+    !/\/v2\/transcript\/[^/]+$/.test(exchange.url.pathname) ||
+    exchange.method !== 'GET'
+  )
+    return undefined;
   const body = record(responseJson(exchange));
   // a transcript is billed by audio duration once it completed; polling reads it once done
   if (body['status'] !== 'completed') return undefined;
   const seconds = num(body['audio_duration']);
   if (seconds === undefined) return undefined;
   const model = str(body['speech_model']) ?? 'best';
-  return { provider: 'assemblyai', model, operation: 'stt', units: { audio_seconds: seconds }, attributes: { transcript_id: str(body['id']) ?? '' } };
+  return {
+    provider: 'assemblyai',
+    model,
+    operation: 'stt',
+    units: { audio_seconds: seconds },
+    attributes: { transcript_id: str(body['id']) ?? '' },
+  };
 }
 
 /**

@@ -5,7 +5,9 @@ import type { ProviderMeter } from '../../provider-meter';
 function meter(exchange: MeterExchange): MeteredUsage | undefined {
   if (!succeeded(exchange) || !exchange.url.pathname.endsWith('/v1/speech')) return undefined;
   const request = record(requestJson(exchange));
-  const characters = num(header(exchange.responseHeaders, 'x-amzn-requestcharacters')) ?? [...(str(request['Text']) ?? '')].length;
+  const characters =
+    num(header(exchange.responseHeaders, 'x-amzn-requestcharacters')) ??
+    [...(str(request['Text']) ?? '')].length;
   const engine = str(request['Engine']) ?? 'standard';
   return { provider: 'aws-polly', model: engine, operation: 'tts', units: { characters } };
 }

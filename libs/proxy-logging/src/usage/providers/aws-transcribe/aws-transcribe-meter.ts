@@ -7,7 +7,12 @@ function meter(exchange: MeterExchange): MeteredUsage | undefined {
   const target = header(exchange.requestHeaders, 'x-amz-target');
   const operation = target?.split('.').pop();
   // the API never returns the media duration; jobs are what a response can prove
-  if (operation !== 'StartTranscriptionJob' && operation !== 'StartMedicalTranscriptionJob' && operation !== 'StartCallAnalyticsJob') return undefined;
+  if (
+    operation !== 'StartTranscriptionJob' &&
+    operation !== 'StartMedicalTranscriptionJob' &&
+    operation !== 'StartCallAnalyticsJob'
+  )
+    return undefined;
   return { provider: 'aws-transcribe', operation, units: { jobs: 1 } };
 }
 

@@ -14,13 +14,23 @@ function meter(exchange: MeterExchange): MeteredUsage | undefined {
   if (!succeeded(exchange)) return undefined;
   const host = exchange.url.hostname;
   if (host.endsWith('.tts.speech.microsoft.com') && exchange.url.pathname.endsWith('/cognitiveservices/v1')) {
-    return { provider: 'azure-speech', model: 'neural-tts', operation: 'tts', units: { characters: [...ssmlText(exchange.requestText ?? '')].length } };
+    return {
+      provider: 'azure-speech',
+      model: 'neural-tts',
+      operation: 'tts',
+      units: { characters: [...ssmlText(exchange.requestText ?? '')].length },
+    };
   }
   if (host.endsWith('.stt.speech.microsoft.com')) {
     // Duration is in 100-nanosecond ticks
     const ticks = num(record(responseJson(exchange))['Duration']);
     if (ticks === undefined) return undefined;
-    return { provider: 'azure-speech', model: 'stt', operation: 'stt', units: { audio_seconds: ticks / 1e7 } };
+    return {
+      provider: 'azure-speech',
+      model: 'stt',
+      operation: 'stt',
+      units: { audio_seconds: ticks / 1e7 },
+    };
   }
   return undefined;
 }

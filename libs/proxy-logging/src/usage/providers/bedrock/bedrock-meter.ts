@@ -9,7 +9,10 @@ function converseTokens(value: unknown): TokenUsage | undefined {
   if (input === undefined) return undefined;
   const cacheRead = num(usage['cacheReadInputTokens']) ?? 0;
   const cacheWrite = num(usage['cacheWriteInputTokens']) ?? 0;
-  const tokens: TokenUsage = { inputTokens: input + cacheRead + cacheWrite, outputTokens: num(usage['outputTokens']) ?? 0 };
+  const tokens: TokenUsage = {
+    inputTokens: input + cacheRead + cacheWrite,
+    outputTokens: num(usage['outputTokens']) ?? 0,
+  };
   if (cacheRead) tokens.cachedInputTokens = cacheRead;
   if (cacheWrite) tokens.cacheWriteTokens = cacheWrite;
   return tokens;
@@ -24,7 +27,9 @@ function metricsIn(text: string): TokenUsage | undefined {
   try {
     const parsed = record(JSON.parse(found[1]));
     const input = num(parsed['inputTokenCount']);
-    return input === undefined ? undefined : { inputTokens: input, outputTokens: num(parsed['outputTokenCount']) ?? 0 };
+    return input === undefined
+      ? undefined
+      : { inputTokens: input, outputTokens: num(parsed['outputTokenCount']) ?? 0 };
   } catch {
     return undefined;
   }
@@ -48,7 +53,9 @@ function invocationMetrics(text: string): TokenUsage | undefined {
 
 function meter(exchange: MeterExchange): MeteredUsage | undefined {
   if (!succeeded(exchange)) return undefined;
-  const match = /\/model\/([^/]+)\/(converse-stream|converse|invoke-with-response-stream|invoke)$/.exec(exchange.url.pathname);
+  const match = /\/model\/([^/]+)\/(converse-stream|converse|invoke-with-response-stream|invoke)$/.exec(
+    exchange.url.pathname,
+  );
   if (match === null) return undefined;
   const model = decodeURIComponent(match[1] ?? '');
   const operation = match[2] ?? 'invoke';
@@ -68,7 +75,11 @@ function meter(exchange: MeterExchange): MeteredUsage | undefined {
     tokens ??= invocationMetrics(exchange.responseText ?? '');
   } else {
     const input = num(header(exchange.responseHeaders, 'x-amzn-bedrock-input-token-count'));
-    if (input !== undefined) tokens = { inputTokens: input, outputTokens: num(header(exchange.responseHeaders, 'x-amzn-bedrock-output-token-count')) ?? 0 };
+    if (input !== undefined)
+      tokens = {
+        inputTokens: input,
+        outputTokens: num(header(exchange.responseHeaders, 'x-amzn-bedrock-output-token-count')) ?? 0,
+      };
   }
   if (tokens === undefined) return undefined;
   return { provider: 'bedrock', model, operation, tokens, units: {} };

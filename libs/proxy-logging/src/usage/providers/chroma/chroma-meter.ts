@@ -4,12 +4,18 @@ import type { ProviderMeter } from '../../provider-meter';
 
 function meter(exchange: MeterExchange): MeteredUsage | undefined {
   if (!succeeded(exchange) || exchange.method !== 'POST') return undefined;
-  const operation = /\/collections\/[^/]+\/(query|get|add|upsert|update|delete)$/.exec(exchange.url.pathname)?.[1];
+  const operation = /\/collections\/[^/]+\/(query|get|add|upsert|update|delete)$/.exec(
+    exchange.url.pathname,
+  )?.[1];
   if (operation === undefined) return undefined;
   const request = record(requestJson(exchange));
   if (operation === 'query') {
     const embeddings = request['query_embeddings'];
-    return { provider: 'chroma', operation, units: { queries: Array.isArray(embeddings) ? embeddings.length : 1 } };
+    return {
+      provider: 'chroma',
+      operation,
+      units: { queries: Array.isArray(embeddings) ? embeddings.length : 1 },
+    };
   }
   if (operation === 'get') return { provider: 'chroma', operation, units: { queries: 1 } };
   const ids = request['ids'];

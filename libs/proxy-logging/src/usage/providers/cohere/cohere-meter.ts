@@ -1,4 +1,14 @@
-import { isEventStream, num, record, requestJson, responseJson, sseJson, str, succeeded, type MeterExchange } from '../../meter-exchange';
+import {
+  isEventStream,
+  num,
+  record,
+  requestJson,
+  responseJson,
+  sseJson,
+  str,
+  succeeded,
+  type MeterExchange,
+} from '../../meter-exchange';
 import type { MeteredUsage } from '../../metered-usage';
 import type { ProviderMeter } from '../../provider-meter';
 
@@ -32,9 +42,21 @@ function meter(exchange: MeterExchange): MeteredUsage | undefined {
     counts = billed(record(body['usage'])['billed_units'] ?? record(body['meta'])['billed_units']);
   }
   const operation = path.endsWith('/rerank') ? 'rerank' : path.endsWith('/embed') ? 'embeddings' : 'chat';
-  if (counts.search !== undefined) return { provider: 'cohere', ...(model === undefined ? {} : { model }), operation, units: { search_units: counts.search } };
+  if (counts.search !== undefined)
+    return {
+      provider: 'cohere',
+      ...(model === undefined ? {} : { model }),
+      operation,
+      units: { search_units: counts.search },
+    };
   if (counts.input === undefined) return undefined;
-  return { provider: 'cohere', ...(model === undefined ? {} : { model }), operation, tokens: { inputTokens: counts.input, outputTokens: counts.output ?? 0 }, units: {} };
+  return {
+    provider: 'cohere',
+    ...(model === undefined ? {} : { model }),
+    operation,
+    tokens: { inputTokens: counts.input, outputTokens: counts.output ?? 0 },
+    units: {},
+  };
 }
 
 /**

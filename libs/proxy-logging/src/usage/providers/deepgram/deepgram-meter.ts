@@ -1,4 +1,13 @@
-import { header, num, record, requestJson, responseJson, str, succeeded, type MeterExchange } from '../../meter-exchange';
+import {
+  header,
+  num,
+  record,
+  requestJson,
+  responseJson,
+  str,
+  succeeded,
+  type MeterExchange,
+} from '../../meter-exchange';
 import type { MeteredUsage } from '../../metered-usage';
 import type { ProviderMeter } from '../../provider-meter';
 
@@ -15,8 +24,15 @@ function meter(exchange: MeterExchange): MeteredUsage | undefined {
     return { provider: 'deepgram', model: name, operation: 'stt', units: { audio_seconds: seconds } };
   }
   if (path.endsWith('/speak')) {
-    const characters = num(header(exchange.responseHeaders, 'dg-char-count')) ?? [...(str(record(requestJson(exchange))['text']) ?? '')].length;
-    return { provider: 'deepgram', model: model ?? 'aura-asteria-en', operation: 'tts', units: { characters } };
+    const characters =
+      num(header(exchange.responseHeaders, 'dg-char-count')) ??
+      [...(str(record(requestJson(exchange))['text']) ?? '')].length;
+    return {
+      provider: 'deepgram',
+      model: model ?? 'aura-asteria-en',
+      operation: 'tts',
+      units: { characters },
+    };
   }
   return undefined;
 }

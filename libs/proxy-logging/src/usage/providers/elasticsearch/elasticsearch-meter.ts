@@ -10,11 +10,21 @@ function meter(exchange: MeterExchange): MeteredUsage | undefined {
   const attributes: Record<string, number> = took === undefined ? {} : { took_ms: took };
   if (/\/_(search|msearch|count)$/.test(path)) {
     const responses = body['responses'];
-    return { provider: 'elasticsearch', operation: 'search', units: { search_requests: Array.isArray(responses) ? responses.length : 1 }, attributes };
+    return {
+      provider: 'elasticsearch',
+      operation: 'search',
+      units: { search_requests: Array.isArray(responses) ? responses.length : 1 },
+      attributes,
+    };
   }
   if (path.endsWith('/_bulk')) {
     const items = body['items'];
-    return { provider: 'elasticsearch', operation: 'bulk', units: { documents_written: Array.isArray(items) ? items.length : 0 }, attributes };
+    return {
+      provider: 'elasticsearch',
+      operation: 'bulk',
+      units: { documents_written: Array.isArray(items) ? items.length : 0 },
+      attributes,
+    };
   }
   if (/\/_(doc|create|update)(\/|$)/.test(path) && exchange.method !== 'GET') {
     return { provider: 'elasticsearch', operation: 'index', units: { documents_written: 1 }, attributes };

@@ -1,4 +1,13 @@
-import { header, num, record, requestJson, responseJson, str, succeeded, type MeterExchange } from '../../meter-exchange';
+import {
+  header,
+  num,
+  record,
+  requestJson,
+  responseJson,
+  str,
+  succeeded,
+  type MeterExchange,
+} from '../../meter-exchange';
 import type { MeteredUsage } from '../../metered-usage';
 import type { ProviderMeter } from '../../provider-meter';
 
@@ -9,14 +18,22 @@ function meter(exchange: MeterExchange): MeteredUsage | undefined {
   if (path.includes('/text-to-speech/')) {
     const model = str(request['model_id']) ?? 'eleven_multilingual_v2';
     // the API reports the characters it billed; the request text is the fallback
-    const characters = num(header(exchange.responseHeaders, 'character-cost')) ?? num(header(exchange.responseHeaders, 'x-character-count')) ?? [...(str(request['text']) ?? '')].length;
+    const characters =
+      num(header(exchange.responseHeaders, 'character-cost')) ??
+      num(header(exchange.responseHeaders, 'x-character-count')) ??
+      [...(str(request['text']) ?? '')].length;
     return { provider: 'elevenlabs', model, operation: 'tts', units: { characters } };
   }
   if (path.endsWith('/speech-to-text')) {
     const words = record(responseJson(exchange))['words'];
     const ends = Array.isArray(words) ? words.map((word) => num(record(word)['end']) ?? 0) : [];
     if (ends.length === 0) return undefined;
-    return { provider: 'elevenlabs', model: 'scribe_v1', operation: 'stt', units: { audio_seconds: Math.max(...ends) } };
+    return {
+      provider: 'elevenlabs',
+      model: 'scribe_v1',
+      operation: 'stt',
+      units: { audio_seconds: Math.max(...ends) },
+    };
   }
   return undefined;
 }

@@ -1,9 +1,23 @@
 import { GeminiWebSearches, mapGeminiUsage } from '@switchyard/proxy-core';
-import { isEventStream, num, record, responseJson, sseJson, str, succeeded, type MeterExchange } from '../../meter-exchange';
+import {
+  isEventStream,
+  num,
+  record,
+  responseJson,
+  sseJson,
+  str,
+  succeeded,
+  type MeterExchange,
+} from '../../meter-exchange';
 import type { MeteredUsage } from '../../metered-usage';
 import type { ProviderMeter } from '../../provider-meter';
 import { tokenUsageFromChatUsage, type TokenUsage } from '../../token-usage';
-import { GEMINI_API_PREDICT_PATH, meterGeminiApiPredict, meterVertexPredict, VERTEX_PREDICT_PATH } from './gemini-predict';
+import {
+  GEMINI_API_PREDICT_PATH,
+  meterGeminiApiPredict,
+  meterVertexPredict,
+  VERTEX_PREDICT_PATH,
+} from './gemini-predict';
 
 /**
  * Gemini's `usageMetadata` as {@link TokenUsage}, read by the gateway's own Gemini mapping
@@ -29,7 +43,9 @@ function meter(exchange: MeterExchange): MeteredUsage | undefined {
   if (imagen !== null) return meterGeminiApiPredict(exchange, imagen[1] ?? '');
   const pathModel = /\/models\/([^/:]+)/.exec(exchange.url.pathname)?.[1];
   // streamed as SSE (alt=sse) or as one JSON array; each chunk repeats the running totals
-  const chunks: unknown[] = isEventStream(exchange) ? sseJson(exchange).map((event) => event.json) : [responseJson(exchange)].flat();
+  const chunks: unknown[] = isEventStream(exchange)
+    ? sseJson(exchange).map((event) => event.json)
+    : [responseJson(exchange)].flat();
   let tokens: TokenUsage | undefined;
   let model = pathModel;
   // Grounding with Google Search, read as the Gemini adapter reads it (over every chunk)
@@ -62,6 +78,7 @@ export const geminiMeter: ProviderMeter = {
   name: 'gemini',
   label: 'Google Gemini',
   hosts: ['generativelanguage.googleapis.com', '*-aiplatform.googleapis.com', 'aiplatform.googleapis.com'],
-  units: 'tokens (input, cached, output, thinking; image and audio by modality); Google Search grounding (searches); Vertex AI `:predict`: embedding tokens (billable characters of text embedding models), Imagen images; Gemini API `:predict`: Imagen images',
+  units:
+    'tokens (input, cached, output, thinking; image and audio by modality); Google Search grounding (searches); Vertex AI `:predict`: embedding tokens (billable characters of text embedding models), Imagen images; Gemini API `:predict`: Imagen images',
   meter,
 };

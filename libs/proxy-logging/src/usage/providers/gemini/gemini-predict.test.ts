@@ -142,26 +142,77 @@ describe('gemini meter: Imagen on the Gemini API', () => {
   const generated = (count: number) => ({ predictions: Array.from({ length: count }, () => image) });
 
   it('counts the images Imagen generated, and not the filtered ones, priced as on Vertex AI', () => {
-    const answer = { predictions: [image, { raiFilteredReason: 'An image was filtered out by a safety filter.' }, image] };
-    const usage = meters.meter(exchange('/v1beta/models/imagen-4.0-generate-001:predict', answer, 200, GEMINI_API));
-    expect(usage).toEqual({ provider: 'gemini', model: 'imagen-4.0-generate-001', operation: 'image', units: { images: 2 }, priceVariant: 'gemini-api' });
+    const answer = {
+      predictions: [image, { raiFilteredReason: 'An image was filtered out by a safety filter.' }, image],
+    };
+    const usage = meters.meter(
+      exchange('/v1beta/models/imagen-4.0-generate-001:predict', answer, 200, GEMINI_API),
+    );
+    expect(usage).toEqual({
+      provider: 'gemini',
+      model: 'imagen-4.0-generate-001',
+      operation: 'image',
+      units: { images: 2 },
+      priceVariant: 'gemini-api',
+    });
     const pricing = createPricingRegistry();
     // Imagen 4 Standard: $0.04 per image; Fast $0.02; Ultra $0.06
     expect(pricing.meteredCostUsd(usage!)).toBe(0.08);
-    expect(pricing.meteredCostUsd(meters.meter(exchange('/v1beta/models/imagen-4.0-fast-generate-001:predict', generated(4), 200, GEMINI_API))!)).toBe(0.08);
-    expect(pricing.meteredCostUsd(meters.meter(exchange('/v1beta/models/imagen-4.0-ultra-generate-001:predict', generated(1), 200, GEMINI_API))!)).toBe(0.06);
+    expect(
+      pricing.meteredCostUsd(
+        meters.meter(
+          exchange('/v1beta/models/imagen-4.0-fast-generate-001:predict', generated(4), 200, GEMINI_API),
+        )!,
+      ),
+    ).toBe(0.08);
+    expect(
+      pricing.meteredCostUsd(
+        meters.meter(
+          exchange('/v1beta/models/imagen-4.0-ultra-generate-001:predict', generated(1), 200, GEMINI_API),
+        )!,
+      ),
+    ).toBe(0.06);
   });
 
   it('prices Imagen 3 at the Gemini API price, $0.03 per image, against $0.04 on Vertex AI', () => {
     const pricing = createPricingRegistry();
-    expect(pricing.meteredCostUsd(meters.meter(exchange('/v1beta/models/imagen-3.0-generate-002:predict', generated(2), 200, GEMINI_API))!)).toBe(0.06);
-    expect(pricing.meteredCostUsd(meters.meter(exchange('/publishers/google/models/imagen-3.0-generate-002:predict', generated(2)))!)).toBe(0.08);
+    expect(
+      pricing.meteredCostUsd(
+        meters.meter(
+          exchange('/v1beta/models/imagen-3.0-generate-002:predict', generated(2), 200, GEMINI_API),
+        )!,
+      ),
+    ).toBe(0.06);
+    expect(
+      pricing.meteredCostUsd(
+        meters.meter(exchange('/publishers/google/models/imagen-3.0-generate-002:predict', generated(2)))!,
+      ),
+    ).toBe(0.08);
   });
 
   it('meters nothing for a failed call or an answer without images', () => {
-    const failed = { error: { code: 429, message: 'Resource has been exhausted (e.g. check quota).', status: 'RESOURCE_EXHAUSTED' } };
-    expect(meters.meter(exchange('/v1beta/models/imagen-4.0-generate-001:predict', failed, 429, GEMINI_API))).toBeUndefined();
-    expect(meters.meter(exchange('/v1beta/models/imagen-4.0-generate-001:predict', { predictions: [{ raiFilteredReason: 'filtered' }] }, 200, GEMINI_API))).toBeUndefined();
-    expect(meters.meter(exchange('/v1beta/models/imagen-%E0:predict', generated(1), 200, GEMINI_API))).toBeUndefined();
+    const failed = {
+      error: {
+        code: 429,
+        message: 'Resource has been exhausted (e.g. check quota).',
+        status: 'RESOURCE_EXHAUSTED',
+      },
+    };
+    expect(
+      meters.meter(exchange('/v1beta/models/imagen-4.0-generate-001:predict', failed, 429, GEMINI_API)),
+    ).toBeUndefined();
+    expect(
+      meters.meter(
+        exchange(
+          '/v1beta/models/imagen-4.0-generate-001:predict',
+          { predictions: [{ raiFilteredReason: 'filtered' }] },
+          200,
+          GEMINI_API,
+        ),
+      ),
+    ).toBeUndefined();
+    expect(
+      meters.meter(exchange('/v1beta/models/imagen-%E0:predict', generated(1), 200, GEMINI_API)),
+    ).toBeUndefined();
   });
 });

@@ -33,7 +33,8 @@ function imagesOf(predictions: readonly unknown[]): number {
   let images = 0;
   for (const item of predictions) {
     const prediction = record(item);
-    if (typeof prediction['bytesBase64Encoded'] === 'string' || typeof prediction['gcsUri'] === 'string') images += 1;
+    if (typeof prediction['bytesBase64Encoded'] === 'string' || typeof prediction['gcsUri'] === 'string')
+      images += 1;
   }
   return images;
 }
@@ -93,10 +94,21 @@ export function meterVertexPredict(exchange: MeterExchange, encodedModel: string
  * @see https://ai.google.dev/gemini-api/docs/imagen
  * @see https://ai.google.dev/gemini-api/docs/pricing
  */
-export function meterGeminiApiPredict(exchange: MeterExchange, encodedModel: string): MeteredUsage | undefined {
+export function meterGeminiApiPredict(
+  exchange: MeterExchange,
+  encodedModel: string,
+): MeteredUsage | undefined {
   const model = pathModel(encodedModel);
   if (model === undefined) return undefined;
   const predictions = record(responseJson(exchange))['predictions'];
   const images = Array.isArray(predictions) ? imagesOf(predictions) : 0;
-  return images > 0 ? { provider: 'gemini', model, operation: 'image', units: { images }, priceVariant: GEMINI_API_PRICE_VARIANT } : undefined;
+  return images > 0
+    ? {
+        provider: 'gemini',
+        model,
+        operation: 'image',
+        units: { images },
+        priceVariant: GEMINI_API_PRICE_VARIANT,
+      }
+    : undefined;
 }

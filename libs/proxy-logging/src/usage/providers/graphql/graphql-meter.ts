@@ -20,7 +20,9 @@ export function graphqlOperation(document: string, operationName?: string): { ty
 export function isGraphqlExchange(exchange: MeterExchange): boolean {
   if ((header(exchange.requestHeaders, 'content-type') ?? '').includes('application/graphql')) return true;
   if (!/\/graphql\/?$/.test(exchange.url.pathname)) return false;
-  return exchange.method === 'GET' ? exchange.url.searchParams.has('query') : typeof record(requestJson(exchange))['query'] === 'string';
+  return exchange.method === 'GET'
+    ? exchange.url.searchParams.has('query')
+    : typeof record(requestJson(exchange))['query'] === 'string';
 }
 
 function meter(exchange: MeterExchange): MeteredUsage | undefined {
@@ -43,7 +45,12 @@ function meter(exchange: MeterExchange): MeteredUsage | undefined {
     model: exchange.url.hostname,
     operation: `${operation.type}${operation.name === '' ? '' : ` ${operation.name}`}`,
     units: { operations: 1 },
-    attributes: { operation_type: operation.type, operation_name: operation.name, response_bytes: exchange.responseBytes, status: exchange.status },
+    attributes: {
+      operation_type: operation.type,
+      operation_name: operation.name,
+      response_bytes: exchange.responseBytes,
+      status: exchange.status,
+    },
   };
 }
 

@@ -17,7 +17,12 @@ function meter(exchange: MeterExchange): MeteredUsage | undefined {
   else if (body['insertedId'] !== undefined) units['documents_written'] = 1;
   const modified = num(body['modifiedCount']) ?? num(body['deletedCount']);
   if (modified !== undefined) units['documents_written'] = modified;
-  return { provider: 'mongodb-atlas', operation: action, units, attributes: { collection: typeof request['collection'] === 'string' ? request['collection'] : '' } };
+  return {
+    provider: 'mongodb-atlas',
+    operation: action,
+    units,
+    attributes: { collection: typeof request['collection'] === 'string' ? request['collection'] : '' },
+  };
 }
 
 /**

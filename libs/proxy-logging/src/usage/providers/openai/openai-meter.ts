@@ -1,4 +1,15 @@
-import { isEventStream, num, record, requestFormField, requestJson, responseJson, sseJson, str, succeeded, type MeterExchange } from '../../meter-exchange';
+import {
+  isEventStream,
+  num,
+  record,
+  requestFormField,
+  requestJson,
+  responseJson,
+  sseJson,
+  str,
+  succeeded,
+  type MeterExchange,
+} from '../../meter-exchange';
 import type { MeteredUsage } from '../../metered-usage';
 import type { ProviderMeter } from '../../provider-meter';
 import type { TokenUsage } from '../../token-usage';
@@ -17,7 +28,8 @@ function imageTokens(exchange: MeterExchange): TokenUsage | undefined {
   } else {
     tokens = readOpenAIUsage(record(responseJson(exchange))['usage']);
   }
-  if (tokens !== undefined && tokens.imageOutputTokens === undefined) tokens.imageOutputTokens = tokens.outputTokens;
+  if (tokens !== undefined && tokens.imageOutputTokens === undefined)
+    tokens.imageOutputTokens = tokens.outputTokens;
   return tokens;
 }
 
@@ -28,7 +40,8 @@ function imageTokens(exchange: MeterExchange): TokenUsage | undefined {
 function speechTokens(exchange: MeterExchange): TokenUsage | undefined {
   let tokens: TokenUsage | undefined;
   for (const { json } of sseJson(exchange)) tokens = readOpenAIUsage(record(json)['usage']) ?? tokens;
-  if (tokens !== undefined && tokens.audioOutputTokens === undefined) tokens.audioOutputTokens = tokens.outputTokens;
+  if (tokens !== undefined && tokens.audioOutputTokens === undefined)
+    tokens.audioOutputTokens = tokens.outputTokens;
   return tokens;
 }
 
@@ -49,12 +62,17 @@ function dallEVariant(model: string, field: (name: string) => string | undefined
   // list price and fall to the model's 1024x1024 one: half an HD wide image, more than a small one)
   const quality = field('quality');
   const size = field('size');
-  const billedQuality = model.startsWith('dall-e-2') || quality === undefined || quality === 'auto' ? 'standard' : quality;
+  const billedQuality =
+    model.startsWith('dall-e-2') || quality === undefined || quality === 'auto' ? 'standard' : quality;
   return `${billedQuality}/${size === undefined || size === 'auto' ? '1024x1024' : size}`;
 }
 
 /** Meters OpenAI-shaped exchanges for a provider name (shared by OpenAI-compatible APIs). */
-export function meterOpenAIShaped(name: string, exchange: MeterExchange, usageKeys?: readonly string[]): MeteredUsage | undefined {
+export function meterOpenAIShaped(
+  name: string,
+  exchange: MeterExchange,
+  usageKeys?: readonly string[],
+): MeteredUsage | undefined {
   if (!succeeded(exchange)) return undefined;
   const path = exchange.url.pathname;
   const request = record(requestJson(exchange));
@@ -65,9 +83,11 @@ export function meterOpenAIShaped(name: string, exchange: MeterExchange, usageKe
     // gpt-4o-mini-tts bills text input and audio output tokens, which only its event stream
     // (`stream_format: "sse"`) reports, in `speech.audio.done`
     const tokens = isEventStream(exchange) ? speechTokens(exchange) : undefined;
-    if (tokens !== undefined) return { provider: name, model, operation: 'tts', tokens, units: {}, attributes: { characters } };
+    if (tokens !== undefined)
+      return { provider: name, model, operation: 'tts', tokens, units: {}, attributes: { characters } };
     // tts-1 and tts-1-hd (and the speech models of OpenAI-compatible hosts) bill per character
-    if (!TOKEN_BILLED_TTS.test(model)) return { provider: name, model, operation: 'tts', units: { characters } };
+    if (!TOKEN_BILLED_TTS.test(model))
+      return { provider: name, model, operation: 'tts', units: { characters } };
     // A token-billed model's plain audio answer says nothing of its tokens, and is left unpriced
     // on purpose. Its audio output tokens ($12/M against $0.60/M for the text in) make nearly
     // all of the cost, and no count of them can be derived: how many a second of speech takes
@@ -75,7 +95,13 @@ export function meterOpenAIShaped(name: string, exchange: MeterExchange, usageKe
     // OpenAI states is an estimate, not what it bills. Pricing the input text alone would be a
     // silent undercount, so the cost is unknown with its reason (a per-character rate set in
     // `pricing.units` for the model is the user's own estimate, and is used).
-    return { provider: name, model, operation: 'tts', units: { characters }, unpricedReason: 'audio_tokens_unreported' };
+    return {
+      provider: name,
+      model,
+      operation: 'tts',
+      units: { characters },
+      unpricedReason: 'audio_tokens_unreported',
+    };
   }
   if (path.endsWith('/audio/transcriptions') || path.endsWith('/audio/translations')) {
     const body = record(responseJson(exchange));
@@ -88,7 +114,11 @@ export function meterOpenAIShaped(name: string, exchange: MeterExchange, usageKe
     if (seconds === undefined) return undefined;
     return { provider: name, model, operation: 'stt', units: { audio_seconds: seconds } };
   }
-  if (path.endsWith('/images/generations') || path.endsWith('/images/edits') || path.endsWith('/images/variations')) {
+  if (
+    path.endsWith('/images/generations') ||
+    path.endsWith('/images/edits') ||
+    path.endsWith('/images/variations')
+  ) {
     const model = requestModel ?? requestFormField(exchange, 'model') ?? 'dall-e-2';
     const tokens = imageTokens(exchange);
     if (tokens !== undefined) return { provider: name, model, operation: 'image', tokens, units: {} };
@@ -96,11 +126,21 @@ export function meterOpenAIShaped(name: string, exchange: MeterExchange, usageKe
     const images = Array.isArray(body['data']) ? body['data'].length : 0;
     if (images === 0) return undefined;
     const variant = dallEVariant(model, (field) => str(request[field]) ?? requestFormField(exchange, field));
-    return { provider: name, model, operation: 'image', units: { images }, ...(variant === undefined ? {} : { priceVariant: variant }) };
+    return {
+      provider: name,
+      model,
+      operation: 'image',
+      units: { images },
+      ...(variant === undefined ? {} : { priceVariant: variant }),
+    };
   }
   const { tokens, model } = readOpenAIExchange(exchange, usageKeys);
   if (tokens === undefined) return undefined;
-  const operation = path.endsWith('/embeddings') ? 'embeddings' : path.endsWith('/responses') ? 'responses' : 'chat';
+  const operation = path.endsWith('/embeddings')
+    ? 'embeddings'
+    : path.endsWith('/responses')
+      ? 'responses'
+      : 'chat';
   return { provider: name, ...(model === undefined ? {} : { model }), operation, tokens, units: {} };
 }
 
@@ -113,6 +153,7 @@ export const openAIMeter: ProviderMeter = {
   name: 'openai',
   label: 'OpenAI',
   hosts: ['api.openai.com'],
-  units: 'tokens (input, cached, output, reasoning, audio, image); TTS characters or tokens; STT seconds; images; web searches',
+  units:
+    'tokens (input, cached, output, reasoning, audio, image); TTS characters or tokens; STT seconds; images; web searches',
   meter: (exchange) => meterOpenAIShaped('openai', exchange),
 };

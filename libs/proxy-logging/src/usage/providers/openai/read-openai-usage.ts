@@ -1,4 +1,13 @@
-import { isEventStream, num, record, requestJson, responseJson, sseJson, str, type MeterExchange } from '../../meter-exchange';
+import {
+  isEventStream,
+  num,
+  record,
+  requestJson,
+  responseJson,
+  sseJson,
+  str,
+  type MeterExchange,
+} from '../../meter-exchange';
 import type { TokenUsage } from '../../token-usage';
 
 /**
@@ -13,7 +22,9 @@ export function readOpenAIUsage(value: unknown): TokenUsage | undefined {
   if (input === undefined) return undefined;
   const output = num(usage['completion_tokens']) ?? num(usage['output_tokens']) ?? 0;
   // transcriptions name it input_token_details (https://platform.openai.com/docs/api-reference/audio/json-object)
-  const inDetails = record(usage['prompt_tokens_details'] ?? usage['input_tokens_details'] ?? usage['input_token_details']);
+  const inDetails = record(
+    usage['prompt_tokens_details'] ?? usage['input_tokens_details'] ?? usage['input_token_details'],
+  );
   const outDetails = record(usage['completion_tokens_details'] ?? usage['output_tokens_details']);
   const tokens: TokenUsage = { inputTokens: input, outputTokens: output };
   const cached = num(inDetails['cached_tokens']);
@@ -51,7 +62,10 @@ function webSearchCalls(body: Record<string, unknown>): number | undefined {
 }
 
 /** The usage and model of an OpenAI-shaped response, whole or streamed (the last usage seen wins). */
-export function readOpenAIExchange(exchange: MeterExchange, usageKeys: readonly string[] = ['usage']): { tokens?: TokenUsage; model?: string } {
+export function readOpenAIExchange(
+  exchange: MeterExchange,
+  usageKeys: readonly string[] = ['usage'],
+): { tokens?: TokenUsage; model?: string } {
   const requestModel = str(record(requestJson(exchange))['model']);
   if (isEventStream(exchange)) {
     let tokens: TokenUsage | undefined;
@@ -64,12 +78,17 @@ export function readOpenAIExchange(exchange: MeterExchange, usageKeys: readonly 
       model = str(body['model']) ?? model;
       searches = webSearchCalls(body) ?? searches;
       for (const key of usageKeys) {
-        const found = readOpenAIUsage(key.includes('.') ? record(body[key.split('.')[0] ?? ''])[key.split('.')[1] ?? ''] : body[key]);
+        const found = readOpenAIUsage(
+          key.includes('.') ? record(body[key.split('.')[0] ?? ''])[key.split('.')[1] ?? ''] : body[key],
+        );
         if (found !== undefined) tokens = found;
       }
     }
     if (tokens !== undefined && searches) tokens.webSearches = searches;
-    return { ...(tokens === undefined ? {} : { tokens }), ...((model ?? requestModel) === undefined ? {} : { model: model ?? requestModel }) };
+    return {
+      ...(tokens === undefined ? {} : { tokens }),
+      ...((model ?? requestModel) === undefined ? {} : { model: model ?? requestModel }),
+    };
   }
   const body = record(responseJson(exchange));
   const tokens = readOpenAIUsage(body['usage']);

@@ -3,7 +3,8 @@ import type { MeteredUsage } from '../../metered-usage';
 import type { ProviderMeter } from '../../provider-meter';
 
 function meter(exchange: MeterExchange): MeteredUsage | undefined {
-  if (!succeeded(exchange) || !/\/v2\/checkout\/orders\/[^/]+\/capture$/.test(exchange.url.pathname)) return undefined;
+  if (!succeeded(exchange) || !/\/v2\/checkout\/orders\/[^/]+\/capture$/.test(exchange.url.pathname))
+    return undefined;
   const body = record(responseJson(exchange));
   let amount = 0;
   let fee = 0;
@@ -26,7 +27,12 @@ function meter(exchange: MeterExchange): MeteredUsage | undefined {
     }
   }
   if (transactions === 0 || currency === undefined) return undefined;
-  const usage: MeteredUsage = { provider: 'paypal', operation: 'capture', units: {}, payment: { amount, currency, transactions } };
+  const usage: MeteredUsage = {
+    provider: 'paypal',
+    operation: 'capture',
+    units: {},
+    payment: { amount, currency, transactions },
+  };
   // PayPal states its fee in the capture: exact when it is in USD
   if (feeCurrency === 'usd') usage.reportedCostUsd = fee;
   return usage;

@@ -1,4 +1,13 @@
-import { isEventStream, num, record, requestJson, responseJson, sseJson, str, type MeterExchange } from '../../meter-exchange';
+import {
+  isEventStream,
+  num,
+  record,
+  requestJson,
+  responseJson,
+  sseJson,
+  str,
+  type MeterExchange,
+} from '../../meter-exchange';
 import type { MeteredUsage } from '../../metered-usage';
 import type { ProviderMeter } from '../../provider-meter';
 import { meterOpenAIShaped } from '../openai/openai-meter';
@@ -32,7 +41,8 @@ function meter(exchange: MeterExchange): MeteredUsage | undefined {
   // request's type is kept as asked
   const options = record(record(requestJson(exchange))['web_search_options']);
   const search = perplexitySearchOf(options, str(usage['search_context_size']), isEventStream(exchange));
-  if (search.searchContextSize !== undefined) metered.attributes = { ...metered.attributes, search_context_size: search.searchContextSize };
+  if (search.searchContextSize !== undefined)
+    metered.attributes = { ...metered.attributes, search_context_size: search.searchContextSize };
   const askedType = str(options['search_type']);
   if (askedType !== undefined) metered.attributes = { ...metered.attributes, search_type: askedType };
   // without a stated cost, the request fee is priced by this size and search

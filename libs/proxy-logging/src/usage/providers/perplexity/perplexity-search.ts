@@ -13,7 +13,11 @@ type SearchFields = Pick<TokenUsage, 'searchContextSize' | 'searchType'>;
  * pricing plugin on `/v1`.
  * @see https://docs.perplexity.ai/docs/sonar/pro-search/quickstart
  */
-export function perplexitySearchOf(webSearchOptions: unknown, answeredContextSize: string | undefined, streamed: boolean): SearchFields {
+export function perplexitySearchOf(
+  webSearchOptions: unknown,
+  answeredContextSize: string | undefined,
+  streamed: boolean,
+): SearchFields {
   const options = record(webSearchOptions);
   const search: SearchFields = {};
   const contextSize = answeredContextSize ?? str(options['search_context_size']);

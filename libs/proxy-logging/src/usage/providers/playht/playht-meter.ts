@@ -3,11 +3,17 @@ import type { MeteredUsage } from '../../metered-usage';
 import type { ProviderMeter } from '../../provider-meter';
 
 function meter(exchange: MeterExchange): MeteredUsage | undefined {
-  if (!succeeded(exchange) || exchange.method !== 'POST' || !/\/tts(\/stream)?$/.test(exchange.url.pathname)) return undefined;
+  if (!succeeded(exchange) || exchange.method !== 'POST' || !/\/tts(\/stream)?$/.test(exchange.url.pathname))
+    return undefined;
   const request = record(requestJson(exchange));
   const text = str(request['text']);
   if (text === undefined) return undefined;
-  return { provider: 'playht', model: str(request['voice_engine']) ?? 'Play3.0-mini', operation: 'tts', units: { characters: [...text].length } };
+  return {
+    provider: 'playht',
+    model: str(request['voice_engine']) ?? 'Play3.0-mini',
+    operation: 'tts',
+    units: { characters: [...text].length },
+  };
 }
 
 /**

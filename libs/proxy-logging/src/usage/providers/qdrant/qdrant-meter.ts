@@ -11,11 +11,21 @@ function meter(exchange: MeterExchange): MeteredUsage | undefined {
   if (time !== undefined) attributes['server_seconds'] = time;
   if (/\/points\/(search|query|recommend|discover)(\/batch)?$/.test(path)) {
     const batch = record(requestJson(exchange))['searches'];
-    return { provider: 'qdrant', operation: 'search', units: { queries: Array.isArray(batch) ? batch.length : 1 }, attributes };
+    return {
+      provider: 'qdrant',
+      operation: 'search',
+      units: { queries: Array.isArray(batch) ? batch.length : 1 },
+      attributes,
+    };
   }
   if (/\/points$/.test(path) && exchange.method === 'PUT') {
     const points = record(requestJson(exchange))['points'];
-    return { provider: 'qdrant', operation: 'upsert', units: { points_written: Array.isArray(points) ? points.length : 0 }, attributes };
+    return {
+      provider: 'qdrant',
+      operation: 'upsert',
+      units: { points_written: Array.isArray(points) ? points.length : 0 },
+      attributes,
+    };
   }
   return undefined;
 }

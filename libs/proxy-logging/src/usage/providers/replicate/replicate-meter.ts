@@ -12,7 +12,12 @@ function meter(exchange: MeterExchange): MeteredUsage | undefined {
   const input = num(metrics['input_token_count']);
   const seconds = num(metrics['predict_time']);
   const base = { provider: 'replicate', ...(model === undefined ? {} : { model }), operation: 'prediction' };
-  if (input !== undefined) return { ...base, tokens: { inputTokens: input, outputTokens: num(metrics['output_token_count']) ?? 0 }, units: {} };
+  if (input !== undefined)
+    return {
+      ...base,
+      tokens: { inputTokens: input, outputTokens: num(metrics['output_token_count']) ?? 0 },
+      units: {},
+    };
   if (seconds === undefined) return undefined;
   return { ...base, units: { predict_seconds: seconds } };
 }

@@ -4,7 +4,9 @@ import type { ProviderMeter } from '../../provider-meter';
 
 function meter(exchange: MeterExchange): MeteredUsage | undefined {
   if (!succeeded(exchange) || exchange.method !== 'POST') return undefined;
-  const operation = /\/v1\/(image_to_video|text_to_video|video_to_video|text_to_image|video_upscale)$/.exec(exchange.url.pathname)?.[1];
+  const operation = /\/v1\/(image_to_video|text_to_video|video_to_video|text_to_image|video_upscale)$/.exec(
+    exchange.url.pathname,
+  )?.[1];
   if (operation === undefined) return undefined;
   const request = record(requestJson(exchange));
   const model = str(request['model']) ?? 'gen4_turbo';

@@ -4,7 +4,9 @@ import type { ProviderMeter } from '../../provider-meter';
 
 function meter(exchange: MeterExchange): MeteredUsage | undefined {
   if (!succeeded(exchange) || exchange.method !== 'POST') return undefined;
-  const match = /\/v2beta\/(stable-image|3d|video)\/([a-z-]+)(?:\/([a-z0-9.-]+))?$/.exec(exchange.url.pathname);
+  const match = /\/v2beta\/(stable-image|3d|video)\/([a-z-]+)(?:\/([a-z0-9.-]+))?$/.exec(
+    exchange.url.pathname,
+  );
   if (match === null) {
     // v1 returns { artifacts: [...] }, one image each
     const artifacts = record(responseJson(exchange))['artifacts'];

@@ -3,20 +3,46 @@ import type { MeteredUsage } from '../../metered-usage';
 import type { ProviderMeter } from '../../provider-meter';
 
 /** Currencies Stripe amounts carry without minor units. */
-const ZERO_DECIMAL = new Set(['bif', 'clp', 'djf', 'gnf', 'jpy', 'kmf', 'krw', 'mga', 'pyg', 'rwf', 'ugx', 'vnd', 'vuv', 'xaf', 'xof', 'xpf']);
+const ZERO_DECIMAL = new Set([
+  'bif',
+  'clp',
+  'djf',
+  'gnf',
+  'jpy',
+  'kmf',
+  'krw',
+  'mga',
+  'pyg',
+  'rwf',
+  'ugx',
+  'vnd',
+  'vuv',
+  'xaf',
+  'xof',
+  'xpf',
+]);
 
 function meter(exchange: MeterExchange): MeteredUsage | undefined {
   if (!succeeded(exchange) || exchange.method !== 'POST') return undefined;
   const body = record(responseJson(exchange));
   const object = str(body['object']);
   // a payment costs a fee once it succeeded (charge paid, payment intent succeeded)
-  const paid = (object === 'charge' && body['paid'] === true && body['status'] === 'succeeded') || (object === 'payment_intent' && body['status'] === 'succeeded');
+  const paid =
+    (object === 'charge' && body['paid'] === true && body['status'] === 'succeeded') ||
+    (object === 'payment_intent' && body['status'] === 'succeeded');
   if (!paid) return undefined;
-  const minor = num(object === 'payment_intent' ? (body['amount_received'] ?? body['amount']) : body['amount']);
+  const minor = num(
+    object === 'payment_intent' ? (body['amount_received'] ?? body['amount']) : body['amount'],
+  );
   const currency = str(body['currency'])?.toLowerCase();
   if (minor === undefined || currency === undefined) return undefined;
   const amount = ZERO_DECIMAL.has(currency) ? minor : minor / 100;
-  return { provider: 'stripe', operation: object ?? 'payment', units: {}, payment: { amount, currency, transactions: 1 } };
+  return {
+    provider: 'stripe',
+    operation: object ?? 'payment',
+    units: {},
+    payment: { amount, currency, transactions: 1 },
+  };
 }
 
 /**

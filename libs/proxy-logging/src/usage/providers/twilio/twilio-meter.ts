@@ -8,13 +8,20 @@ function meter(exchange: MeterExchange): MeteredUsage | undefined {
   const body = record(responseJson(exchange));
   if (path.endsWith('/Messages.json')) {
     const segments = num(body['num_segments']) ?? 1;
-    const usage: MeteredUsage = { provider: 'twilio', model: 'sms', operation: 'message', units: { messages: segments } };
+    const usage: MeteredUsage = {
+      provider: 'twilio',
+      model: 'sms',
+      operation: 'message',
+      units: { messages: segments },
+    };
     // price is usually null at creation and negative once known
     const price = num(body['price']);
-    if (price !== undefined && str(body['price_unit'])?.toUpperCase() === 'USD') usage.reportedCostUsd = Math.abs(price);
+    if (price !== undefined && str(body['price_unit'])?.toUpperCase() === 'USD')
+      usage.reportedCostUsd = Math.abs(price);
     return usage;
   }
-  if (path.endsWith('/Calls.json')) return { provider: 'twilio', model: 'voice', operation: 'call', units: { calls: 1 } };
+  if (path.endsWith('/Calls.json'))
+    return { provider: 'twilio', model: 'voice', operation: 'call', units: { calls: 1 } };
   return undefined;
 }
 

@@ -8,7 +8,8 @@ import { readOpenAIExchange } from '../openai/read-openai-usage';
 // a free model name of its own
 const CLAUDE = /\/publishers\/anthropic\/models\/([^/:]+):(?:rawPredict|streamRawPredict)$/;
 // the other partners' models (Mistral, AI21, ...): their own chat shapes, OpenAI-like usage
-const PARTNER = /\/publishers\/(?!google\/|anthropic\/)[^/]+\/models\/([^/:]+):(?:rawPredict|streamRawPredict)$/;
+const PARTNER =
+  /\/publishers\/(?!google\/|anthropic\/)[^/]+\/models\/([^/:]+):(?:rawPredict|streamRawPredict)$/;
 // the OpenAI-compatible Chat Completions endpoint (Gemini and the open models), model in the body
 const OPENAPI = /\/endpoints\/openapi\/chat\/completions$/;
 
@@ -33,7 +34,9 @@ function meter(exchange: MeterExchange): MeteredUsage | undefined {
     // the answer names the model as Anthropic does (claude-sonnet-4-20250514): the URL names
     // the Vertex model the client called, the one Google prices
     const { tokens } = readAnthropicExchange(exchange);
-    return tokens === undefined ? undefined : { provider: 'vertex', model, operation: 'messages', tokens, units: {} };
+    return tokens === undefined
+      ? undefined
+      : { provider: 'vertex', model, operation: 'messages', tokens, units: {} };
   }
   const partner = PARTNER.exec(path);
   const openapi = partner === null && OPENAPI.test(path);
@@ -41,7 +44,13 @@ function meter(exchange: MeterExchange): MeteredUsage | undefined {
   const read = readOpenAIExchange(exchange);
   const model = partner === null ? read.model : pathModel(partner[1]);
   if (read.tokens === undefined) return undefined;
-  return { provider: 'vertex', ...(model === undefined ? {} : { model }), operation: 'chat', tokens: read.tokens, units: {} };
+  return {
+    provider: 'vertex',
+    ...(model === undefined ? {} : { model }),
+    operation: 'chat',
+    tokens: read.tokens,
+    units: {},
+  };
 }
 
 /**

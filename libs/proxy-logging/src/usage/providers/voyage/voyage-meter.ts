@@ -1,4 +1,12 @@
-import { num, record, requestJson, responseJson, str, succeeded, type MeterExchange } from '../../meter-exchange';
+import {
+  num,
+  record,
+  requestJson,
+  responseJson,
+  str,
+  succeeded,
+  type MeterExchange,
+} from '../../meter-exchange';
 import type { MeteredUsage } from '../../metered-usage';
 import type { ProviderMeter } from '../../provider-meter';
 
@@ -9,7 +17,13 @@ function meter(exchange: MeterExchange): MeteredUsage | undefined {
   if (tokens === undefined) return undefined;
   const model = str(body['model']) ?? str(record(requestJson(exchange))['model']);
   const operation = exchange.url.pathname.endsWith('/rerank') ? 'rerank' : 'embeddings';
-  return { provider: 'voyage', ...(model === undefined ? {} : { model }), operation, tokens: { inputTokens: tokens, outputTokens: 0 }, units: {} };
+  return {
+    provider: 'voyage',
+    ...(model === undefined ? {} : { model }),
+    operation,
+    tokens: { inputTokens: tokens, outputTokens: 0 },
+    units: {},
+  };
 }
 
 /**

@@ -5,13 +5,22 @@ import type { ProviderMeter } from '../../provider-meter';
 function meter(exchange: MeterExchange): MeteredUsage | undefined {
   if (!succeeded(exchange)) return undefined;
   const path = exchange.url.pathname;
-  if (path.endsWith('/v1/graphql')) return { provider: 'weaviate', operation: 'query', units: { queries: 1 } };
+  if (path.endsWith('/v1/graphql'))
+    return { provider: 'weaviate', operation: 'query', units: { queries: 1 } };
   if (path.endsWith('/v1/batch/objects')) {
     const written = responseJson(exchange);
-    return { provider: 'weaviate', operation: 'batch', units: { objects_written: Array.isArray(written) ? written.length : 0 } };
+    return {
+      provider: 'weaviate',
+      operation: 'batch',
+      units: { objects_written: Array.isArray(written) ? written.length : 0 },
+    };
   }
   if (/\/v1\/objects(\/|$)/.test(path) && exchange.method !== 'GET' && exchange.method !== 'HEAD') {
-    return { provider: 'weaviate', operation: 'object', units: { objects_written: Object.keys(record(requestJson(exchange))).length > 0 ? 1 : 0 } };
+    return {
+      provider: 'weaviate',
+      operation: 'object',
+      units: { objects_written: Object.keys(record(requestJson(exchange))).length > 0 ? 1 : 0 },
+    };
   }
   return undefined;
 }
