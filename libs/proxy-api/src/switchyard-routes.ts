@@ -81,16 +81,14 @@ export const switchyardRoutes: FastifyPluginAsync<SwitchyardRoutesOptions> = asy
 
   app.setErrorHandler(async (thrown, request, reply) => sendErrorReply(request, reply, thrown));
   app.setNotFoundHandler(async (request, reply) =>
-    reply
-      .code(404)
-      .send({
-        error: {
-          message: `Unknown route ${request.method} ${request.url.split('?')[0] ?? ''}.`,
-          type: 'invalid_request_error',
-          param: null,
-          code: 'not_found',
-        },
-      }),
+    reply.code(404).send({
+      error: {
+        message: `Unknown route ${request.method} ${request.url.split('?')[0] ?? ''}.`,
+        type: 'invalid_request_error',
+        param: null,
+        code: 'not_found',
+      },
+    }),
   );
   app.addHook('onRequest', (request, reply, done) => {
     startSwitchyardRequest(request, reply);

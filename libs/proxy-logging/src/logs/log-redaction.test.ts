@@ -144,16 +144,14 @@ describe('redactLogger', () => {
   it('keeps the built-in redaction under extra redact paths, wildcards included', () => {
     const out = capture();
     const logger = createLogger({ destination: out.stream, redactPaths: ['tenant.token', '*.pin'] });
-    logger
-      .child({ apiKey: PLANTED })
-      .info(
-        {
-          tenant: { token: PLANTED, headers: { authorization: PLANTED } },
-          card: { pin: '1234', password: PLANTED },
-          err: Object.assign(new Error('e'), { apiKey: PLANTED }),
-        },
-        'extra',
-      );
+    logger.child({ apiKey: PLANTED }).info(
+      {
+        tenant: { token: PLANTED, headers: { authorization: PLANTED } },
+        card: { pin: '1234', password: PLANTED },
+        err: Object.assign(new Error('e'), { apiKey: PLANTED }),
+      },
+      'extra',
+    );
     expect(out.text()).not.toContain(PLANTED);
     expect(out.lines()[0]).toMatchObject({
       apiKey: '[redacted]',

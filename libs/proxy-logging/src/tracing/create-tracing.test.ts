@@ -272,14 +272,12 @@ describe('createTracing', () => {
     });
     await expect(gateway.chat({ model: 'gpt', messages })).rejects.toBeInstanceOf(SwitchyardError);
     const text = JSON.stringify(
-      exporter
-        .getFinishedSpans()
-        .map((span) => ({
-          name: span.name,
-          attributes: span.attributes,
-          events: span.events,
-          status: span.status,
-        })),
+      exporter.getFinishedSpans().map((span) => ({
+        name: span.name,
+        attributes: span.attributes,
+        events: span.events,
+        status: span.status,
+      })),
     );
     expect(text).not.toContain(PROVIDER_KEY);
     expect(text).not.toContain('secret prompt text');
