@@ -1,4 +1,5 @@
 import { silentLogger, SwitchyardError, type Logger } from '@switchyard/proxy-core';
+import { withTimeout } from '../with-timeout';
 import { KeyCache } from './key-cache';
 import {
   digestBytesEqual,
@@ -76,23 +77,6 @@ const KEY_STORE_DOWN_ADMIN =
 
 function keyStoreDown(message: string, cause: unknown): SwitchyardError {
   return new SwitchyardError('overloaded', message, { retryAfterMs: KEY_STORE_RETRY_AFTER_MS, cause });
-}
-
-/** `answer`, or a rejection once `ms` pass first (the timer cleared either way, and never holding the process open). */
-function withinMs<T>(answer: Promise<T>, ms: number | undefined): Promise<T> {
-  if (ms === undefined) return answer;
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(
-          Object.assign(new Error(`The key store did not answer within ${ms} ms.`), { name: 'TimeoutError' }),
-        ),
-      ms,
-    );
-    timer.unref();
-  });
-  return Promise.race([answer, timeout]).finally(() => clearTimeout(timer));
 }
 
 /**
@@ -186,7 +170,7 @@ export class KeyRegistry {
         return this.#serveStale(stale, hash, held, secret, notMaster);
       }
     }
-    return withinMs(this.#lookup(hash), this.#lookupTimeoutMs).then(
+    return this.#bounded(this.#lookup(hash)).then(
       (key) => this.#verdict(key, hash, held, secret, notMaster),
       (error: unknown) => {
         this.#storeFailing = true;
@@ -213,6 +197,12 @@ export class KeyRegistry {
         throw error;
       },
     );
+  }
+
+  /** A store call, rejected once `lookupTimeoutMs` passes (left to the store's own timeouts when that is unset). */
+  #bounded<T>(answer: Promise<T>): Promise<T> {
+    const ms = this.#lookupTimeoutMs;
+    return ms === undefined ? answer : withTimeout(answer, ms, 'The key store');
   }
 
   /** Looks a key served stale up in the background, so it is fresh again as soon as the store answers. */
@@ -261,7 +251,7 @@ export class KeyRegistry {
    */
   async #ask<T>(call: () => Promise<T>, kind: 'read' | 'write'): Promise<T> {
     try {
-      return await (kind === 'read' ? withinMs(call(), this.#lookupTimeoutMs) : call());
+      return await (kind === 'read' ? this.#bounded(call()) : call());
     } catch (error) {
       throw keyStoreDown(KEY_STORE_DOWN_ADMIN, error);
     }

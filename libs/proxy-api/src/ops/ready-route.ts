@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { withTimeout } from '../redis/redis-connection';
+import { withTimeout } from '../with-timeout';
 
 /** A dependency `/ready` checks. */
 export interface ReadinessCheck {
@@ -21,7 +21,7 @@ export function readyRoute(app: FastifyInstance, checks: readonly ReadinessCheck
     await Promise.all(
       checks.map(async ({ name, check, required }) => {
         try {
-          await withTimeout(check(), timeoutMs);
+          await withTimeout(check(), timeoutMs, name);
           results[name] = 'ok';
         } catch {
           results[name] = 'down';

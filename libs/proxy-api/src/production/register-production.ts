@@ -31,7 +31,8 @@ import { openModeCheck, openModeGuard } from '../http/open-mode-guard';
 import { settleHook } from '../http/settle-hook';
 import { installClientKeyGuard, type ClientKeyGuard } from '../keys/require-client-key';
 import { readyRoute, type ReadinessCheck } from '../ops/ready-route';
-import { connectRedis, withTimeout } from '../redis/redis-connection';
+import { connectRedis } from '../redis/redis-connection';
+import { withTimeout } from '../with-timeout';
 import { PRODUCTION_DEFAULTS, validateProductionOptions, type ProductionOptions } from './production-options';
 
 /** The methods a CORS preflight from an allowed origin may ask for: those of the API's routes (the universal proxy forwards any method; these are the ones browsers' fetch sends). */
@@ -163,11 +164,12 @@ export async function registerProduction(
           logger,
         });
   if (registry !== undefined && redis !== undefined) {
-    await withTimeout(connectKeyInvalidation(registry, redis, logger), 2_000).catch((error: unknown) =>
-      logger.warn(
-        { err: { message: (error as Error).message } },
-        'key invalidation is not subscribed yet; cached keys expire on their TTL',
-      ),
+    await withTimeout(connectKeyInvalidation(registry, redis, logger), 2_000, 'Redis').catch(
+      (error: unknown) =>
+        logger.warn(
+          { err: { message: (error as Error).message } },
+          'key invalidation is not subscribed yet; cached keys expire on their TTL',
+        ),
     );
   }
 

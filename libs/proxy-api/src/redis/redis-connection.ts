@@ -6,6 +6,7 @@ import {
   type Logger,
   type RedisClient,
 } from '@switchyard/proxy-core';
+import { withTimeout } from '../with-timeout';
 import { REDIS_DEFAULTS, type RedisOptions } from './redis-options';
 
 /** The app's Redis: a command client, a subscriber, and the bounded wait on both. */
@@ -20,19 +21,6 @@ export interface RedisConnection {
   /** Resolves when Redis (every master of a cluster) answers a PING within the command timeout. */
   ping(): Promise<void>;
   close(): Promise<void>;
-}
-
-/** Rejects with a `TimeoutError` if `promise` does not settle within `ms`. */
-export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(Object.assign(new Error(`Redis did not answer within ${ms} ms.`), { name: 'TimeoutError' })),
-      ms,
-    );
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** Connects (or adopts a client); ioredis is imported only here, only when Redis is configured. */
@@ -66,7 +54,7 @@ export async function connectRedis(options: RedisOptions, logger: Logger): Promi
   }
   const subscribers: RedisClient[] = [];
   const run = <T>(command: (c: RedisClient) => Promise<T>): Promise<T> =>
-    withTimeout(command(client), commandTimeoutMs);
+    withTimeout(command(client), commandTimeoutMs, 'Redis');
   return {
     client,
     keyPrefix,
