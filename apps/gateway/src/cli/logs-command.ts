@@ -59,10 +59,9 @@ interface Filters {
   key: string | undefined;
 }
 
-// with --key the CLI filters rows itself; it reads at most this many rows looking for matches
-const KEY_SCAN_MAX_ROWS = 20_000;
-// the rows one poll of `tail` reads at most (its window, newest first)
-const TAIL_MAX_ROWS_PER_POLL = 20_000;
+// the rows one scan reads at most, newest first: `query --key` looking for matches (the CLI
+// filters rows by key itself), and each poll of `tail` (its window)
+const SCAN_MAX_ROWS = 20_000;
 
 function filtersFrom(
   values: { [K in keyof typeof OPTIONS]?: string | boolean | undefined },
@@ -158,6 +157,32 @@ async function page(
   };
 }
 
+/**
+ * Pages of 1000 rows, newest first from `cursor`, until none is left, {@link SCAN_MAX_ROWS} were
+ * read, or `enough` says the rows read so far suffice.
+ */
+async function scan(
+  admin: AdminClient,
+  filters: Filters,
+  signal: AbortSignal | undefined,
+  enough: (rows: readonly Row[]) => boolean = () => false,
+  cursor?: string,
+): Promise<Row[]> {
+  const rows: Row[] = [];
+  let next = cursor;
+  do {
+    const current = await page(admin, filters, 1000, next, signal);
+    rows.push(...current.data);
+    next = current.next;
+  } while (next !== undefined && rows.length < SCAN_MAX_ROWS && !enough(rows));
+  return rows;
+}
+
+/** The first `limit` rows of `rows` whose key is `key` (all rows match no `--key`). */
+function keyMatches(rows: readonly Row[], key: string | undefined, limit: number): Row[] {
+  return rows.filter((row) => matchesKey(row, key)).slice(0, limit);
+}
+
 /** Newest first, `limit` rows; with `--key`, pages on until enough rows match. */
 async function newest(
   admin: AdminClient,
@@ -170,17 +195,10 @@ async function newest(
     const first = await page(admin, filters, limit, cursor, signal);
     return { data: first.data, next: first.next ?? null };
   }
-  const found: Row[] = [];
-  let next = cursor;
-  let scanned = 0;
-  do {
-    const current = await page(admin, filters, 1000, next, signal);
-    found.push(...current.data.filter((row) => matchesKey(row, filters.key)));
-    scanned += current.data.length;
-    next = current.next;
-  } while (next !== undefined && found.length < limit && scanned < KEY_SCAN_MAX_ROWS);
+  const enough = (rows: readonly Row[]): boolean => keyMatches(rows, filters.key, limit).length >= limit;
+  const rows = await scan(admin, filters, signal, enough, cursor);
   // the page boundary is past the rows cut off by the limit, so no cursor continues exactly
-  return { data: found.slice(0, limit), next: null };
+  return { data: keyMatches(rows, filters.key, limit), next: null };
 }
 
 async function query(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
@@ -219,26 +237,17 @@ async function firstPoll(
   lookbackMs: number,
   signal: AbortSignal,
 ): Promise<{ shown: Row[]; rows: Row[] }> {
-  const rows: Row[] = [];
-  const shown: Row[] = [];
-  let cursor: string | undefined;
-  let covered = false;
-  do {
-    const current = await page(admin, filters, 1000, cursor, signal);
-    rows.push(...current.data);
-    for (const row of current.data) if (shown.length < limit && matchesKey(row, filters.key)) shown.push(row);
-    cursor = current.next;
-    // newest first: the window is covered once a page reaches past the lookback of the top row
+  // newest first: the window is covered once the rows reach past the lookback of the top one
+  const covered = (rows: readonly Row[]): boolean => {
     const top = rows[0] === undefined ? undefined : numberField(rows[0], 'ts');
     const last = rows.at(-1);
     const oldest = last === undefined ? undefined : numberField(last, 'ts');
-    covered = top === undefined || oldest === undefined || oldest < top - lookbackMs;
-  } while (
-    cursor !== undefined &&
-    rows.length < TAIL_MAX_ROWS_PER_POLL &&
-    !(covered && shown.length >= limit)
-  );
-  return { shown, rows };
+    return top === undefined || oldest === undefined || oldest < top - lookbackMs;
+  };
+  const enough = (rows: readonly Row[]): boolean =>
+    covered(rows) && keyMatches(rows, filters.key, limit).length >= limit;
+  const rows = await scan(admin, filters, signal, enough);
+  return { shown: keyMatches(rows, filters.key, limit), rows };
 }
 
 /** Every row stamped at or after the window's start, newest first, up to the poll's bound. */
@@ -252,14 +261,7 @@ async function pollWindow(
     ...filters,
     query: { ...filters.query, from: from === undefined ? undefined : new Date(from).toISOString() },
   };
-  const rows: Row[] = [];
-  let cursor: string | undefined;
-  do {
-    const current = await page(admin, window, 1000, cursor, signal);
-    rows.push(...current.data);
-    cursor = current.next;
-  } while (cursor !== undefined && rows.length < TAIL_MAX_ROWS_PER_POLL);
-  return rows;
+  return scan(admin, window, signal);
 }
 
 async function tail(args: string[], env: NodeJS.ProcessEnv): Promise<number> {

@@ -89,10 +89,10 @@ export async function startCommand(args: string[], env: NodeJS.ProcessEnv): Prom
   // what createApp would refuse, named by the config's fields, before anything opens
   const appProblems = appConfigProblems(config, env);
   if (appProblems.length > 0) throw new ConfigError(source, appProblems);
-  // a cluster worker runs this same command line: it serves, the primary forks and supervises
-  // once, by the primary: a worker runs this same command line
+  // printed once, by the primary (or the single process), not again by each worker
   if (!cluster.isWorker)
     printWarnings([emptyMetricsTokenWarning(config, env)].filter((warning) => warning !== undefined));
+  // a cluster worker runs this same command line: it serves, the primary forks and supervises
   const { workers, errors, warnings } = cluster.isWorker
     ? { workers: 1, errors: [], warnings: [] }
     : planWorkers(config, resolveWorkers(values.workers, env, config));
