@@ -59,7 +59,7 @@ export {
   releaseMemoryWhenIdle,
 } from './ops/idle-memory-release';
 export type { IdleCollection, IdleMemoryProbe, IdleMemoryReleaseOptions } from './ops/idle-memory-release';
-export { PRODUCTION_DEFAULTS } from './production/production-options';
+export { KeyCacheSchema, PRODUCTION_DEFAULTS } from './production/production-options';
 export type {
   CorsOptions,
   KeyCacheOptions,

@@ -1,5 +1,6 @@
 import {
   HOST_NAME_PATTERN,
+  KeyCacheSchema,
   LeaseLifetimeSchema,
   PricingConfigSchema,
   ProxyConfigSchema,
@@ -117,26 +118,11 @@ export const AdminConfigSchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
-    /** Each instance's cache of looked-up virtual keys, and how key lookups ride out a key store outage. */
-    keyCache: Type.Optional(
-      Type.Object(
-        {
-          /** How long a looked-up key (or a miss) is cached, ms; 0 = no cache. @default 5000 */
-          ttlMs: Type.Optional(Type.Integer({ minimum: 0 })),
-          /** Most keys (and misses) cached per instance. @default 10000 */
-          maxEntries: Type.Optional(Type.Integer({ minimum: 1 })),
-          /**
-           * Stale-if-error: how long past its TTL a cached key (never a miss) is still served while the key store
-           * fails or does not answer within lookupTimeoutMs, ms; 0 = off. A key changed or revoked through the
-           * admin API (here, or on another instance with Redis) is dropped and never served stale. @default 300000
-           */
-          staleIfErrorMs: Type.Optional(timerDelaySchema({ minimum: 0 })),
-          /** How long a request waits for the key store to look its key up before the lookup counts as failed (stale key, else 503). @default 2000 */
-          lookupTimeoutMs: Type.Optional(timerDelaySchema({ minimum: 1 })),
-        },
-        { additionalProperties: false },
-      ),
-    ),
+    /**
+     * Each instance's cache of looked-up virtual keys, and how key lookups ride out a key store outage:
+     * `ttlMs`, `maxEntries`, `staleIfErrorMs`, `lookupTimeoutMs` (proxy-api's `KeyCacheOptions` says what each does).
+     */
+    keyCache: Type.Optional(KeyCacheSchema),
   },
   { additionalProperties: false },
 );

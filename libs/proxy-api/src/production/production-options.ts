@@ -187,6 +187,17 @@ export interface KeyCacheOptions {
   lookupTimeoutMs?: number;
 }
 
+/** {@link KeyCacheOptions} as a schema, for config files that set it (the gateway's `admin.keyCache`). */
+export const KeyCacheSchema = Type.Object(
+  {
+    ttlMs: Type.Optional(Type.Integer({ minimum: 0 })),
+    maxEntries: Type.Optional(Type.Integer({ minimum: 1 })),
+    staleIfErrorMs: Type.Optional(timerDelaySchema({ minimum: 0 })),
+    lookupTimeoutMs: Type.Optional(timerDelaySchema({ minimum: 1 })),
+  },
+  { additionalProperties: false },
+);
+
 /** Keys, admin API, limits, readiness and hardening options of the Switchyard routes. */
 export interface ProductionOptions {
   /**
@@ -278,17 +289,7 @@ const SerialisableSchema = Type.Object({
   ),
   keys: Type.Optional(Type.Array(StaticKeySchema)),
   keySecret: Type.Optional(Type.String({ minLength: 16 })),
-  keyCache: Type.Optional(
-    Type.Object(
-      {
-        ttlMs: Type.Optional(Type.Integer({ minimum: 0 })),
-        maxEntries: Type.Optional(Type.Integer({ minimum: 1 })),
-        staleIfErrorMs: Type.Optional(timerDelaySchema({ minimum: 0 })),
-        lookupTimeoutMs: Type.Optional(timerDelaySchema({ minimum: 1 })),
-      },
-      { additionalProperties: false },
-    ),
-  ),
+  keyCache: Type.Optional(KeyCacheSchema),
   limits: Type.Optional(
     Type.Object({
       failMode: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('closed')])),
