@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import {
   captureLogLines,
   requireService,
@@ -245,5 +246,28 @@ describe.skipIf(!postgresUp)('a PostgreSQL key store that does not answer', () =
     expect(
       (await app.inject({ method: 'GET', url: '/admin/keys/key_static_static', headers })).statusCode,
     ).toBe(200);
+  });
+
+  it('serves a cached key past keyCache.ttlMs for keyCache.staleIfErrorMs while the store is down, and refuses it with staleIfErrorMs 0', async () => {
+    const TTL_MS = 50;
+    for (const [staleIfErrorMs, status] of [
+      [600_000, 200],
+      [0, 503],
+    ] as const) {
+      const {
+        app,
+        relay: cut,
+        cached,
+      } = await storeBehindRelay({
+        keyCache: { ttlMs: TTL_MS, staleIfErrorMs },
+      });
+      await cut.close();
+      relay = undefined;
+      // the cached entry's TTL runs out (a clock, not another party, is waited for)
+      await delay(TTL_MS * 2);
+      const answer = await chat(app, cached.key);
+      expect({ staleIfErrorMs, status: answer.statusCode }).toEqual({ staleIfErrorMs, status });
+      if (status === 503) await expectKeyStoreRefusal(app, cached);
+    }
   });
 });
