@@ -227,6 +227,8 @@ export class ResponseCache implements GatewayPlugin {
           this.#counters.hits += 1;
           this.#counters[tier === 'redis' ? 'redisHits' : 'memoryHits'] += 1;
           context.cacheStatus = 'HIT';
+          // the model that produced the answer, for the row and the log line; no provider: none was called
+          if (entry.model !== undefined) context.upstreamModel = entry.model;
           return toAnswer(entry);
         }
       }
@@ -342,7 +344,12 @@ export class ResponseCache implements GatewayPlugin {
     if (!context.stream) {
       // an answer a transform refused (or a request that failed otherwise) is not stored
       if (pending.response !== undefined && context.error === undefined)
-        this.#write(pending.key, responseEntryBody(pending.response, expiresAt), expiresAt, pending.ttlMs);
+        this.#write(
+          pending.key,
+          responseEntryBody(pending.response, expiresAt, context.upstreamModel),
+          expiresAt,
+          pending.ttlMs,
+        );
       return;
     }
     // a failed or aborted stream is never cached
@@ -351,7 +358,12 @@ export class ResponseCache implements GatewayPlugin {
       return;
     }
     // the usage chunk was recorded too (before the engine hid it from a client that did not ask)
-    this.#write(pending.key, streamEntryBody(pending.chunks, expiresAt), expiresAt, pending.ttlMs);
+    this.#write(
+      pending.key,
+      streamEntryBody(pending.chunks, expiresAt, context.upstreamModel),
+      expiresAt,
+      pending.ttlMs,
+    );
   }
 }
 

@@ -1,0 +1,144 @@
+import { randomUUID } from 'node:crypto';
+import {
+  createGateway,
+  createRequestContext,
+  type ChatCompletionChunk,
+  type ChatCompletionRequest,
+  type Gateway,
+  type GatewayPlugin,
+} from '@switchyard/proxy-core';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cacheKey } from './cache-key';
+import { createResponseCache, type ResponseCache } from './response-cache';
+import { RESPONSE_CACHE_DEFAULTS, type ResponseCacheOptions } from './response-cache-options';
+import { encodeBody, type RedisCacheClient } from './redis-tier';
+
+// A hit reports the upstream model that produced the cached answer (the request log's
+// resolved_model), never a provider; entries stored without it are still served.
+
+const request: ChatCompletionRequest = {
+  model: 'demo',
+  messages: [{ role: 'user', content: 'which model answered?' }],
+  temperature: 0,
+};
+
+let redis: Redis;
+
+beforeAll(() => {
+  redis = new Redis('redis://127.0.0.1:6379', { lazyConnect: true, maxRetriesPerRequest: 1 });
+});
+afterAll(async () => {
+  await redis.quit();
+});
+
+/** The real Redis client, and the writes the cache sent through it (they are off the response path). */
+function recordingClient(): { client: RedisCacheClient; writes: Promise<unknown>[] } {
+  const writes: Promise<unknown>[] = [];
+  const client: RedisCacheClient = {
+    getBuffer: async (key) => redis.getBuffer(key),
+    set: (key, value, px, ms) => {
+      const write = redis.set(key, value, px, ms);
+      writes.push(write);
+      return write;
+    },
+    quit: async () => undefined,
+  };
+  return { client, writes };
+}
+
+/** A gateway on the mock provider (alias `demo` -> model `echo`), counting upstream attempts. */
+function setup(options: Partial<ResponseCacheOptions> = {}): {
+  gateway: Gateway;
+  cache: ResponseCache;
+  upstreamCalls: () => number;
+} {
+  const cache = createResponseCache({ memory: { maxBytes: 1024 * 1024 }, ...options });
+  let calls = 0;
+  const counter: GatewayPlugin = {
+    name: 'count',
+    apply: (hooks) => hooks.onAttempt.tap('count', () => void (calls += 1)),
+  };
+  const gateway = createGateway({
+    providers: [{ name: 'mock', type: 'mock' }],
+    models: [{ name: 'demo', targets: [{ provider: 'mock', model: 'echo' }] }],
+    plugins: [counter, cache],
+  });
+  return { gateway, cache, upstreamCalls: () => calls };
+}
+
+async function collect(stream: AsyncIterable<ChatCompletionChunk>): Promise<ChatCompletionChunk[]> {
+  const chunks: ChatCompletionChunk[] = [];
+  for await (const chunk of stream) chunks.push(chunk);
+  return chunks;
+}
+
+function ctx() {
+  return createRequestContext({ metadata: { apiKeyId: 'key-a' } });
+}
+
+describe('the model that produced a cached answer', () => {
+  it('is the resolved model of a memory hit, whole or streamed, with no provider and no attempt', async () => {
+    const { gateway, upstreamCalls } = setup();
+    await gateway.chat(request, { context: ctx() });
+    await collect(await gateway.stream(request, { context: ctx() }));
+    const whole = ctx();
+    await gateway.chat(request, { context: whole });
+    const streamed = ctx();
+    await collect(await gateway.stream(request, { context: streamed }));
+    expect(upstreamCalls()).toBe(2);
+    for (const hit of [whole, streamed]) {
+      expect(hit).toMatchObject({ cacheStatus: 'HIT', cacheHit: true, upstreamModel: 'echo', attempts: [] });
+      expect(hit.provider).toBeUndefined();
+    }
+  });
+
+  it('travels with the entry through Redis to another instance', async () => {
+    const namespace = `model-${randomUUID()}`;
+    const writer = recordingClient();
+    const first = setup({ namespace, redis: { client: writer.client } });
+    await first.gateway.chat(request, { context: ctx() });
+    await collect(await first.gateway.stream(request, { context: ctx() }));
+    await Promise.all(writer.writes);
+    expect(writer.writes).toHaveLength(2);
+    // another instance: an empty memory tier, the same Redis
+    const second = setup({ namespace, redis: { client: recordingClient().client } });
+    const whole = ctx();
+    await second.gateway.chat(request, { context: whole });
+    const streamed = ctx();
+    await collect(await second.gateway.stream(request, { context: streamed }));
+    expect(second.upstreamCalls()).toBe(0);
+    expect(second.cache.stats()).toMatchObject({ hits: 2, redisHits: 2 });
+    for (const hit of [whole, streamed]) {
+      expect(hit).toMatchObject({ cacheStatus: 'HIT', upstreamModel: 'echo' });
+      expect(hit.provider).toBeUndefined();
+    }
+  });
+
+  it('is unknown for an entry stored before it was kept: the entry is still served, with no model', async () => {
+    const namespace = `model-${randomUUID()}`;
+    const donor = setup();
+    const answer = await donor.gateway.chat(request, { context: ctx() });
+    // the body the cache wrote before entries kept their model
+    const old = `{"kind":"response","response":${JSON.stringify(answer)},"expiresAt":${Date.now() + 60_000}}`;
+    const key = cacheKey(request, `${namespace}|key:key-a`, 'response');
+    await redis.set(
+      `${RESPONSE_CACHE_DEFAULTS.redisKeyPrefix}${namespace}:${key}`,
+      await encodeBody(old, RESPONSE_CACHE_DEFAULTS.compressAboveBytes),
+      'PX',
+      60_000,
+    );
+    const { gateway, cache, upstreamCalls } = setup({
+      namespace,
+      redis: { client: recordingClient().client },
+    });
+    const hit = ctx();
+    const served = await gateway.chat(request, { context: hit });
+    expect(served).toEqual(answer);
+    expect(upstreamCalls()).toBe(0);
+    expect(cache.stats()).toMatchObject({ hits: 1, redisHits: 1 });
+    expect(hit).toMatchObject({ cacheStatus: 'HIT', cacheHit: true });
+    expect(hit.upstreamModel).toBeUndefined();
+    expect(hit.provider).toBeUndefined();
+  });
+});
