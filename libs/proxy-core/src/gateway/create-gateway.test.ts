@@ -571,6 +571,51 @@ describe('createGateway', () => {
     ).toHaveLength(0);
   });
 
+  it("attributes a cache hit to its model's configured route, with no provider, no attempt and no resolveRoute tap", async () => {
+    const cached = {
+      id: 'c',
+      object: 'chat.completion' as const,
+      created: 1,
+      model: 'gpt-4o-mini',
+      choices: [
+        {
+          index: 0,
+          message: { role: 'assistant' as const, content: 'cached' },
+          finish_reason: 'stop' as const,
+        },
+      ],
+    };
+    let routeTaps = 0;
+    const plugin: GatewayPlugin = {
+      name: 'cache',
+      apply(hooks) {
+        hooks.lookupResponse.tapPromise('cache', async (request) =>
+          request.model === 'nowhere' || request.stream !== true
+            ? { kind: 'response', response: { ...cached } }
+            : { kind: 'stream', chunks: [] },
+        );
+        hooks.resolveRoute.tapPromise('count', async () => void (routeTaps += 1));
+      },
+    };
+    const gateway = make({ plugins: [plugin] });
+    const whole = createRequestContext();
+    await gateway.chat(hello, { context: whole });
+    const streamed = createRequestContext();
+    for await (const _chunk of await gateway.stream(hello, { context: streamed })) break;
+    for (const hit of [whole, streamed]) {
+      expect(hit.cacheHit).toBe(true);
+      expect(hit.route?.alias).toBe('gpt');
+      expect(hit.provider).toBeUndefined();
+      expect(hit.attempts).toHaveLength(0);
+    }
+    // a model the table does not route (a resolveRoute tap's, or one configured no more): no route
+    const unrouted = createRequestContext();
+    await gateway.chat({ ...hello, model: 'nowhere' }, { context: unrouted });
+    expect(unrouted.cacheHit).toBe(true);
+    expect(unrouted.route).toBeUndefined();
+    expect(routeTaps).toBe(0);
+  });
+
   it('isolates a throwing observer from the response', async () => {
     const plugin: GatewayPlugin = {
       name: 'broken',

@@ -318,6 +318,7 @@ class SwitchyardGateway implements Gateway {
       let response: ChatCompletion;
       if (answer?.kind === 'response') {
         context.cacheHit = true;
+        this.#routeOfHit(prepared.model, context);
         response = withoutSourceText(answer.response);
       } else {
         const route = await this.#resolve(prepared.model, context);
@@ -386,6 +387,7 @@ class SwitchyardGateway implements Gateway {
       const answer = lookup === undefined ? undefined : await lookup;
       if (answer?.kind === 'stream') {
         context.cacheHit = true;
+        this.#routeOfHit(prepared.model, context);
         primed = replay(answer);
       } else {
         const route = await this.#resolve(prepared.model, context);
@@ -701,6 +703,16 @@ class SwitchyardGateway implements Gateway {
     }
     context.route = route;
     return route;
+  }
+
+  /**
+   * The configured route of a model a cache answered, so a hit is attributed to the alias its
+   * misses are (the metrics' `model` label): the table's alone, as no `resolveRoute` tap runs for
+   * a request nothing is sent for. Unset when the table has no route for it.
+   */
+  #routeOfHit(model: string, context: RequestContext): void {
+    const route = this.#routes.resolve(model);
+    if (route !== undefined) context.route = route;
   }
 
   #chatRequest(request: ChatCompletionRequest): AttemptRequest {

@@ -121,11 +121,18 @@ export interface RequestContext {
   stream: boolean;
   /** The model the client asked for. */
   requestedModel: string;
+  /**
+   * The route the requested model resolved to. Set on a cache hit too (`cacheHit`), from the
+   * configured routes alone, though no attempt was made: what the answer is attributed to.
+   */
   route?: ResolvedRoute;
-  /** The provider instance that produced the answer (last attempt). */
+  /** The provider instance that produced the answer (last attempt); unset on a cache hit, where none was called. */
   provider?: string;
   providerType?: string;
-  /** The upstream model that produced the answer. */
+  /**
+   * The upstream model that produced the answer; on a cache hit, the one that produced the
+   * cached answer, when the cache kept it.
+   */
   upstreamModel?: string;
   attempts: AttemptRecord[];
   usage?: ChatUsage;
