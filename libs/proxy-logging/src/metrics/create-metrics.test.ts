@@ -1,5 +1,5 @@
 import { channel } from 'node:diagnostics_channel';
-import { createGateway, SwitchyardError, type Gateway } from '@switchyard/proxy-core';
+import { createGateway, SwitchyardError, type ChatCompletion, type Gateway } from '@switchyard/proxy-core';
 import { createMockUpstream, type MockUpstream } from '@switchyard/testing';
 import { AggregatorRegistry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -102,6 +102,56 @@ describe('createMetrics', () => {
         model: 'demo',
       }),
     ).toBeGreaterThan(2);
+  });
+
+  it("counts a cache hit under its model's alias, with no provider and no upstream or provider series", async () => {
+    const hits = createMetrics();
+    const answered = createGateway({
+      providers: [{ name: 'mock', type: 'mock' }],
+      models: [{ name: 'demo', targets: [{ provider: 'mock', model: 'echo' }] }],
+      plugins: [
+        hits.plugin,
+        {
+          name: 'cache',
+          apply(hooks) {
+            // a cache that answers every request after the first, as the response cache does
+            let first: ChatCompletion | undefined;
+            hooks.onResponseReceived.tap('cache', (response) => void (first ??= response));
+            hooks.lookupResponse.tapPromise('cache', async (_request, context) => {
+              if (first === undefined) return undefined;
+              context.upstreamModel = 'echo';
+              return { kind: 'response', response: structuredClone(first) };
+            });
+          },
+        },
+      ],
+    });
+    try {
+      const request = { model: 'demo', messages: [{ role: 'user' as const, content: 'hello there' }] };
+      await answered.chat(request);
+      await answered.chat(request);
+      await answered.chat(request);
+      const { body } = await hits.scrape();
+      const lines = body.split('\n');
+      expect(lines).toContain(
+        'switchyard_requests_total{route="chat",provider="mock",model="demo",status="200"} 1',
+      );
+      expect(lines).toContain(
+        'switchyard_requests_total{route="chat",provider="none",model="demo",status="200"} 2',
+      );
+      expect(lines).toContain('switchyard_cache_hits_total{route="chat",model="demo"} 2');
+      expect(body).not.toContain('unrouted');
+      expect(
+        await value(hits, 'switchyard_upstream_attempts_total', { provider: 'mock', outcome: 'ok' }),
+      ).toBe(1);
+      expect(await value(hits, 'switchyard_upstream_attempts_total', { provider: 'none' })).toBe(0);
+      expect(
+        await value(hits, 'switchyard_upstream_duration_seconds', { provider: 'none', model: 'demo' }),
+      ).toBe(0);
+    } finally {
+      hits.close();
+      await answered.close();
+    }
   });
 
   it('counts upstream error classes per code', async () => {

@@ -203,8 +203,8 @@ export function createMetrics(options: MetricsOptions = {}): SwitchyardMetrics {
   });
   const cacheHits = new SeriesCounter({
     name: 'switchyard_cache_hits_total',
-    help: 'Requests answered from the response cache.',
-    labelNames: ['route'],
+    help: 'Requests answered from the response cache, by route (endpoint) and model alias.',
+    labelNames: ['route', 'model'],
     registers,
   });
   const attempts = new SeriesCounter({
@@ -483,7 +483,9 @@ export function createMetrics(options: MetricsOptions = {}): SwitchyardMetrics {
           (series.ttft ??= ttft.at(provider, model)).observe(context.firstTokenMs / 1000);
         const own = overheadMs(context);
         if (own !== undefined) (series.overhead ??= overhead.at(route)).observe(own / 1000);
-        if (context.cacheHit) (series.cacheHits ??= cacheHits.at(route)).inc();
+        // a hit's route is its model's configured one (no provider: none was called), so a hit
+        // counts under the alias its misses do
+        if (context.cacheHit) (series.cacheHits ??= cacheHits.at(route, model)).inc();
         const usage = context.usage;
         if (usage !== undefined) {
           (series.input ??= tokens.at('input', provider, model)).inc(usage.prompt_tokens);
