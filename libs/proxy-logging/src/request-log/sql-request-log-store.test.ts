@@ -392,6 +392,37 @@ function suite(
       ]);
     });
 
+    it("leaves cache hits out of a target's traffic: no target was called for them", async () => {
+      await store.write([
+        row({ id: 'm1', ts: 100, provider: 'openai', resolved_model: 'gpt-4o', duration_ms: 100 }),
+        // a hit names the model that produced its answer, and no provider
+        row({
+          id: 'h1',
+          ts: 101,
+          provider: null,
+          resolved_model: 'gpt-4o',
+          cache_hit: true,
+          duration_ms: 1,
+          cost_usd: 0,
+        }),
+      ]);
+      expect(await store.traffic(0, 1000)).toEqual([
+        {
+          target: 'openai/gpt-4o',
+          provider: 'openai',
+          model: 'gpt-4o',
+          requests: 1,
+          errors: 0,
+          error_rate: 0,
+          p50_ms: 100,
+          p95_ms: 100,
+        },
+      ]);
+      expect(
+        (await store.usage('model', 0, 1000)).map(({ key, requests }) => [key, Number(requests)]),
+      ).toEqual([['gpt-4o', 2]]);
+    });
+
     // one dialect is enough to show the counting is the database's: 100,000 rows take seconds to write
     it.runIf(name === 'SQLite')(
       'counts traffic exactly past the rows a scan would read, percentiles from the latest requests',

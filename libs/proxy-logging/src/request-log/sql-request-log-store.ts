@@ -342,7 +342,7 @@ export class SqlRequestLogStore implements RequestLogStore {
 
   /**
    * Requests, error rate and p50/p95 latency per target (`provider/model`) in `[from, to)`,
-   * busiest first. Counts are exact (aggregated by the database); the percentiles come from the
+   * busiest first. Cache hits are left out: no target was called for them. Counts are exact (aggregated by the database); the percentiles come from the
    * window's latest `MAX_PERCENTILE_ROWS` requests, so a busy window costs the event loop a
    * bounded read (the dashboard asks every few seconds) instead of one object per request.
    */
@@ -356,12 +356,12 @@ export class SqlRequestLogStore implements RequestLogStore {
         errors: number | string | null;
       }>(
         `SELECT provider, resolved_model, COUNT(*) AS requests, SUM(CASE WHEN status >= 400 THEN 1 ELSE 0 END) AS errors
-        FROM switchyard_requests WHERE ts >= ? AND ts < ? GROUP BY provider, resolved_model`,
+        FROM switchyard_requests WHERE ts >= ? AND ts < ? AND cache_hit = 0 GROUP BY provider, resolved_model`,
         [from, to],
       ),
       this.db.query<{ provider: string | null; resolved_model: string | null; duration_ms: number | null }>(
         `SELECT provider, resolved_model, duration_ms FROM switchyard_requests
-        WHERE ts >= ? AND ts < ? AND duration_ms IS NOT NULL ORDER BY ts DESC LIMIT ?`,
+        WHERE ts >= ? AND ts < ? AND cache_hit = 0 AND duration_ms IS NOT NULL ORDER BY ts DESC LIMIT ?`,
         [from, to, MAX_PERCENTILE_ROWS],
       ),
     ]);
