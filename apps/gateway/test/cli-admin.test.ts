@@ -171,6 +171,7 @@ beforeAll(async () => {
       models: [
         { name: 'mock', targets: [{ provider: 'mock', model: 'mock' }] },
         { name: 'held', targets: [{ provider: 'up', model: 'held' }] },
+        { name: 'cached', targets: [{ provider: 'mock', model: 'mock-cached' }] },
       ],
       admin: { masterKey: MASTER },
       requestLog: { store: 'sqlite', path: join(dir, 'requests.db'), flushIntervalMs: 10 },
@@ -337,6 +338,28 @@ describe('switchyard usage', () => {
     expect(report.groups.find((g) => g.key === 'usage-acme')?.requests).toBe(2);
     expect(byModel.stdout).toMatch(/MODEL\s+REQUESTS/);
     expect(byModel.stdout).toMatch(/\nmock\s+\d+/);
+  });
+
+  it('groups a request the response cache answered under the model that produced the answer, not "(no model)"', async () => {
+    const statuses: Array<string | null> = [];
+    for (let i = 0; i < 2; i++) {
+      const response = await fetch(`${gateway.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${MASTER}`,
+          'content-type': 'application/json',
+          'x-switchyard-customer-id': 'usage-cached',
+        },
+        body: JSON.stringify({ model: 'cached', messages: [{ role: 'user', content: 'answer me once' }] }),
+      });
+      await response.arrayBuffer();
+      statuses.push(response.headers.get('x-switchyard-cache'));
+    }
+    expect(statuses).toEqual(['MISS', 'HIT']);
+    await logged('usage-cached', 2);
+    const byModel = await cli(['usage', '--by', 'model']);
+    expect(byModel.code).toBe(0);
+    expect(byModel.stdout).toMatch(/\nmock-cached\s+2\s/);
   });
 
   it('rejects a bad duration or grouping with exit 2 and the accepted forms', async () => {
