@@ -342,9 +342,10 @@ export class SqlRequestLogStore implements RequestLogStore {
 
   /**
    * Requests, error rate and p50/p95 latency per target (`provider/model`) in `[from, to)`,
-   * busiest first. Cache hits are left out: no target was called for them. Counts are exact (aggregated by the database); the percentiles come from the
-   * window's latest `MAX_PERCENTILE_ROWS` requests, so a busy window costs the event loop a
-   * bounded read (the dashboard asks every few seconds) instead of one object per request.
+   * busiest first. Cache hits are left out: no target was called for them. Counts are exact
+   * (aggregated by the database); the percentiles come from the window's latest
+   * `MAX_PERCENTILE_ROWS` requests, so a busy window costs the event loop a bounded read (the
+   * dashboard asks every few seconds) instead of one object per request.
    */
   async traffic(from: number, to: number): Promise<TargetTraffic[]> {
     await this.ready();
