@@ -183,6 +183,29 @@ describe('redactLogger', () => {
     });
   });
 
+  it("redacts secret query parameters of a logged request's url (Gemini's ?key=), on every line and in any case", () => {
+    const out = capture();
+    const logger = createLogger({ destination: out.stream });
+    const child = logger.child({ reqId: 'r1' });
+    // what Fastify logs of a request to a route that is not the gateway's own (a 404, the admin API)
+    child.info(
+      { req: { method: 'POST', url: `/v1beta/models/m:generateContent?key=${PLANTED}&alt=sse` } },
+      'in',
+    );
+    child.info({ url: `/admin/keys?limit=5&API_KEY=${PLANTED}` }, 'top level, a second time');
+    child.info({ url: `/metrics?Token=${PLANTED}#x` }, 'top level');
+    child.info({ err: { request: { url: `https://h/x?x-amz-signature=${PLANTED}&k=1` } } }, 'deep');
+    child.info({ req: { url: '/v1/models?limit=5' }, cache: { key: 'abc' } }, 'clean');
+    expect(out.text()).not.toContain(PLANTED);
+    expect(out.lines().map((line) => JSON.stringify(line['req'] ?? line['url'] ?? line['err']))).toEqual([
+      JSON.stringify({ method: 'POST', url: '/v1beta/models/m:generateContent?key=[redacted]&alt=sse' }),
+      JSON.stringify('/admin/keys?limit=5&API_KEY=[redacted]'),
+      JSON.stringify('/metrics?Token=[redacted]#x'),
+      JSON.stringify({ request: { url: 'https://h/x?x-amz-signature=[redacted]&k=1' } }),
+      JSON.stringify({ url: '/v1/models?limit=5' }),
+    ]);
+  });
+
   it('refuses what is not a pino logger', () => {
     expect(() => redactLogger({ info: () => undefined })).toThrow(
       expect.objectContaining({ code: 'invalid_options' }),

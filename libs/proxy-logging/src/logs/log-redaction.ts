@@ -1,5 +1,6 @@
 import { pino } from 'pino';
 import { SwitchyardError } from '@switchyard/proxy-core';
+import { censorUrlField, isUrlField } from './censor-url-query';
 import { LOG_REDACT_CENSOR, SECRET_FIELDS, SECRET_HEADERS } from './log-redact-paths';
 
 // Why not pino's `redact` paths: a path starting with `*` runs for every property of every line,
@@ -63,7 +64,9 @@ function censor(value: unknown, depth: number, field?: string, entryField?: stri
   return censorFields(value, (name, item) =>
     SECRET_NAMES.has(name) || name === field
       ? LOG_REDACT_CENSOR
-      : censor(item, depth + 1, entryField, ENTRY_SECRETS.get(name)),
+      : typeof item === 'string'
+        ? censorUrlField(name, item)
+        : censor(item, depth + 1, entryField, ENTRY_SECRETS.get(name)),
   );
 }
 
@@ -92,7 +95,10 @@ function censorFields<T extends object>(
   return (copy ?? object) as T;
 }
 
-/** `value` with client keys, provider keys and credentials replaced by `[redacted]` at any depth up to 8 (never modified in place). */
+/**
+ * `value` with client keys, provider keys and credentials replaced by `[redacted]` at any depth
+ * up to 8, and the secret query parameters of its `url` fields (`?key=`) too (never modified in place).
+ */
 export function censorSecrets<T>(value: T): T {
   return censor(value, 0) as T;
 }
@@ -115,6 +121,8 @@ function topCleaner(
     // an error is serialized first, as its serializer would have (a plain record passes it unchanged)
     if (redacted(key) && item instanceof Error) return censor(pino.stdSerializers.err(item), 1);
     if (ENTRY_SECRETS.has(name) || redacted(key)) return censor(item, 1, undefined, ENTRY_SECRETS.get(name));
+    // a URL's query may carry a key (`?key=`): its field is looked at on every line
+    if (isUrlField(name)) return censorUrlField(name, item);
     if (plain.size < MAX_LOWER_NAMES) plain.add(key);
     return item;
   };
@@ -128,8 +136,9 @@ const { stringifySym, formattersSym, stringifiersSym, wildcardFirstSym, formatOp
 
 /**
  * Redacts what {@link LOG_REDACT_PATHS} names (client-key and provider-key headers, provider
- * credentials, static client keys, the universal proxy's provider keys) by name, in any letter
- * case and at any depth up to eight levels, from every line of `logger` and of every child it
+ * credentials, static client keys, the universal proxy's provider keys) by name, and the values
+ * of secret query parameters (`?key=`, `api_key`, `token`...) in `url` fields such as a logged
+ * request's, in any letter case and at any depth up to eight levels, from every line of `logger` and of every child it
  * makes later: fields, serialized values (errors, requests, your own serializers included) and
  * child bindings. Returns `logger`. Works through pino's exported `symbols`: the JSON step
  * every value goes through, the line formatter and `child()`.
