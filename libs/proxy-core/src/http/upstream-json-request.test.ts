@@ -6,7 +6,13 @@ import { useUpstreamTestServer } from '../../test/support/upstream-test-server';
 import { SwitchyardError } from '../errors/switchyard-error';
 import { AbortSourceController } from '../resilience/linked-abort-controller';
 import { upstreamJsonRequest } from './upstream-json-request';
-import { MAX_ERROR_BODY_BYTES, readJsonBody, upstreamRequest } from './upstream-request';
+import {
+  MAX_ERROR_BODY_BYTES,
+  readJsonBody,
+  upstreamRequest,
+  type UpstreamRequestOptions,
+} from './upstream-request';
+import { upstreamStreamRequest } from './upstream-stream-request';
 
 const upstream = useUpstreamTestServer({ headers: { accept: 'application/json' }, json: { hello: 'world' } });
 const { closed, options } = upstream;
@@ -98,6 +104,29 @@ describe('upstreamJsonRequest', () => {
     expect(await rejection(upstreamJsonRequest(options('/unavailable')))).toMatchObject({
       code: 'upstream_unavailable',
     });
+  });
+
+  it('masks the credentials the call sent (whatever their shape) when the error body quotes them, whole answer or stream', async () => {
+    // an Azure key: 32 hex characters, no prefix redactSecrets would recognise
+    const key = 'a3f9c2e8b7d14f6a9e0c5b2d8f7a1c43';
+    upstream.handle = (req, res) => {
+      res.writeHead(400, { 'content-type': 'application/json' });
+      const quoted = `${String(req.headers['api-key'])} ${String(req.headers['authorization'])} ${new URL(req.url ?? '', 'http://h').searchParams.get('key')}`;
+      res.end(JSON.stringify({ error: { message: `Invalid key(s) ${quoted} for this resource` } }));
+    };
+    const call = (path: string): UpstreamRequestOptions => {
+      const base = options(path);
+      return { ...base, headers: { ...base.headers, 'api-key': key, authorization: `Bearer ${key}x` } };
+    };
+    for (const error of [
+      await rejection(upstreamJsonRequest(call(`/echo?alt=sse&key=${key}q`))),
+      await rejection(upstreamRequest(call(`/echo?key=${key}q`))),
+      await rejection(upstreamStreamRequest(call(`/echo?key=${key}q`))),
+    ]) {
+      expect(error).toMatchObject({ code: 'upstream_bad_request' });
+      expect((error as Error).message).toContain('Invalid key(s) [redacted] [redacted] [redacted] for this');
+      expect((error as Error).message).not.toContain(key);
+    }
   });
 
   it('builds the error of a failed answer from its first 64 KiB, and cancels a body that goes on', async () => {

@@ -1,6 +1,7 @@
 import { util, type Dispatcher } from 'undici';
 import { SwitchyardError } from '../errors/switchyard-error';
 import type { AbortSource } from '../resilience/linked-abort-controller';
+import { maskCallCredentials } from './call-credentials';
 import { undiciAbortSignal } from './undici-abort-signal';
 import { transportError, upstreamError, type UpstreamFailure } from './upstream-error';
 
@@ -189,7 +190,7 @@ export async function upstreamRequest(options: UpstreamRequestOptions): Promise<
   throw failedAnswer(options, response.statusCode, response.headers, await readBodyText(response.body));
 }
 
-/** The error for a non-2xx answer, from its body's text as the provider's `readError` reads it. */
+/** The error for a non-2xx answer, from its body's text as the provider's `readError` reads it, the call's own credentials masked. */
 export function failedAnswer(
   options: UpstreamRequestOptions,
   status: number,
@@ -203,11 +204,13 @@ export function failedAnswer(
     // a non-JSON error body (an HTML page from a proxy, say) keeps its text as the message
   }
   const read = (options.readError ?? readOpenAIStyleError)(parsed, headers);
+  const message = read.message ?? (typeof parsed === 'string' ? parsed.slice(0, 500) : undefined);
   return upstreamError({
     provider: options.provider,
     status,
     headers,
-    message: read.message ?? (typeof parsed === 'string' ? parsed.slice(0, 500) : undefined),
+    // the provider may quote the key it was sent; the message reaches the client and the log
+    message: message === undefined ? undefined : maskCallCredentials(message, options.headers, options.url),
     providerCode: read.providerCode,
     code: read.code,
   });

@@ -1,0 +1,61 @@
+/** Header names that carry a credential, besides any whose name says so (`key`, `token`, `auth`, `secret`). */
+const CREDENTIAL_HEADER = /key|token|auth|secret|signature|cookie/i;
+/** Query parameters that carry a credential. */
+const CREDENTIAL_PARAMS: ReadonlySet<string> = new Set([
+  'key',
+  'api_key',
+  'api-key',
+  'apikey',
+  'token',
+  'access_token',
+  'x-amz-signature',
+  'x-amz-security-token',
+  'sig',
+]);
+/** Shorter values are not masked: they would mangle ordinary words of a message, and guess nothing. */
+const MIN_SECRET_CHARS = 8;
+const AUTH_SCHEME = /^[A-Za-z][A-Za-z0-9-]*[ \t]+(\S+)$/;
+
+/**
+ * The credentials an upstream call sends: the values of its credential headers (and the token of
+ * an `Authorization: <scheme> <token>`), and of credential query parameters of its URL.
+ */
+export function callCredentials(headers: Readonly<Record<string, string>>, url: string): string[] {
+  const found: string[] = [];
+  const add = (value: string | undefined): void => {
+    if (value !== undefined && value.length >= MIN_SECRET_CHARS) found.push(value);
+  };
+  for (const [name, value] of Object.entries(headers)) {
+    if (!CREDENTIAL_HEADER.test(name)) continue;
+    add(value);
+    add(AUTH_SCHEME.exec(value)?.[1]);
+  }
+  if (url.includes('?')) {
+    try {
+      for (const [name, value] of new URL(url).searchParams)
+        if (CREDENTIAL_PARAMS.has(name.toLowerCase())) add(value);
+    } catch {
+      // not a URL: no query to read
+    }
+  }
+  // longest first: a whole `Bearer <token>` before the token inside it
+  return found.sort((a, b) => b.length - a.length);
+}
+
+/**
+ * `text` with every credential the call sent replaced by `[redacted]`: a provider's error body
+ * may quote the key it was given, whatever its shape (an Azure or Mistral key has no prefix
+ * that `redactSecrets` could recognise).
+ * @example
+ * maskCallCredentials('bad key abc123def456', { 'api-key': 'abc123def456' }, url); // 'bad key [redacted]'
+ */
+export function maskCallCredentials(
+  text: string,
+  headers: Readonly<Record<string, string>>,
+  url: string,
+): string {
+  let masked = text;
+  for (const secret of callCredentials(headers, url))
+    if (masked.includes(secret)) masked = masked.split(secret).join('[redacted]');
+  return masked;
+}
