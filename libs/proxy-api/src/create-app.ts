@@ -7,7 +7,7 @@ import Fastify, {
   type FastifyServerOptions,
 } from 'fastify';
 import { APP_DEFAULTS, type AppOptions } from './app-options';
-import { AppServerTimeoutsSchema } from './http/server-timeouts';
+import { AppServerTimeoutsSchema, timeoutCheckIntervalMs } from './http/server-timeouts';
 import { decorateSwitchyardRequests } from './http/switchyard-request';
 import { decorateClientKeyGuard } from './keys/require-client-key';
 import { DrainController } from './ops/drain-controller';
@@ -83,13 +83,21 @@ export function createApp(options: AppOptions): FastifyInstance {
     schemaProblems(AppServerTimeoutsSchema, { requestTimeoutMs, headersTimeoutMs, keepAliveTimeoutMs }),
   );
   const { redact, ...logging } = loggerOptions(options);
+  const requestTimeout = options.requestTimeoutMs ?? APP_DEFAULTS.requestTimeoutMs;
+  // Node's headers timeout must stay below the request timeout to mean anything
+  const headersTimeout = Math.min(options.headersTimeoutMs ?? APP_DEFAULTS.headersTimeoutMs, requestTimeout);
+  const checkInterval = timeoutCheckIntervalMs(requestTimeout, headersTimeout);
   const app = Fastify({
     ...logging,
     logController,
     bodyLimit: options.bodyLimitBytes ?? APP_DEFAULTS.bodyLimitBytes,
-    requestTimeout: options.requestTimeoutMs ?? APP_DEFAULTS.requestTimeoutMs,
+    requestTimeout,
     keepAliveTimeout: options.keepAliveTimeoutMs ?? APP_DEFAULTS.keepAliveTimeoutMs,
-    http: { maxHeaderSize: options.maxHeaderBytes ?? APP_DEFAULTS.maxHeaderBytes },
+    http: {
+      maxHeaderSize: options.maxHeaderBytes ?? APP_DEFAULTS.maxHeaderBytes,
+      // the timeouts are enforced when Node checks them: every 30 s unless told
+      ...(checkInterval === undefined ? {} : { connectionsCheckingInterval: checkInterval }),
+    },
     trustProxy: options.trustProxy ?? false,
     requestIdHeader: false,
     genReqId: requestId,
@@ -100,11 +108,7 @@ export function createApp(options: AppOptions): FastifyInstance {
   });
   // the pino logger Fastify made from the settings; request loggers are its children, made later
   if (redact === true) redactLogger(app.log);
-  // Node's headers timeout must stay below the request timeout to mean anything
-  app.server.headersTimeout = Math.min(
-    options.headersTimeoutMs ?? APP_DEFAULTS.headersTimeoutMs,
-    options.requestTimeoutMs ?? APP_DEFAULTS.requestTimeoutMs,
-  );
+  app.server.headersTimeout = headersTimeout;
   // draining is visible on the app itself: `app.switchyardDrain.begin()` (e.g. in a preStop hook)
   const drain =
     options.drain ?? new DrainController(options.drainTimeoutMs ?? PRODUCTION_DEFAULTS.drainTimeoutMs);

@@ -1,6 +1,8 @@
 import { MAX_TIMER_MS, isSwitchyardError, timerDelayProblem } from '@switchyard/proxy-core';
+import { connect, type AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../create-app';
+import { MAX_TIMEOUT_CHECK_INTERVAL_MS, timeoutCheckIntervalMs } from './server-timeouts';
 
 const gateway = { providers: [{ name: 'mock', type: 'mock' }] };
 
@@ -66,4 +68,55 @@ describe("createApp's server timeouts", () => {
     const none = createApp({ gateway, requestTimeoutMs: 0, headersTimeoutMs: 0, keepAliveTimeoutMs: 0 });
     await none.close();
   });
+
+  it(
+    "cuts a slow request or a slow head once its timeout has passed, not up to 30 s later at the next of Node's default checks",
+    { timeout: 20_000 },
+    async () => {
+      const app = createApp({ gateway, requestTimeoutMs: 400, headersTimeoutMs: 200 });
+      try {
+        await app.listen({ port: 0, host: '127.0.0.1' });
+        const { port } = app.server.address() as AddressInfo;
+        // Node checks the timeouts every connectionsCheckingInterval (30 s unless told; not in @types/node)
+        const server = app.server as typeof app.server & { connectionsCheckingInterval?: number };
+        expect(server.connectionsCheckingInterval).toBeLessThanOrEqual(MAX_TIMEOUT_CHECK_INTERVAL_MS);
+        const answers = await Promise.all([
+          // a body that never arrives whole
+          slowClient(
+            port,
+            'POST /v1/chat/completions HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"model":',
+          ),
+          // a head that never ends
+          slowClient(port, 'GET /health HTTP/1.1\r\nhost: localhost\r\n'),
+        ]);
+        // the test's own timeout (20 s) fails it when Node waits for its default 30 s check
+        expect(answers.map((answer) => answer.split('\r\n')[0])).toEqual([
+          'HTTP/1.1 408 Request Timeout',
+          'HTTP/1.1 408 Request Timeout',
+        ]);
+      } finally {
+        await app.close();
+      }
+    },
+  );
+
+  it('checks twice per shortest timeout, at most every second, and as Node does when both are off', () => {
+    expect(timeoutCheckIntervalMs(30_000, 10_000)).toBe(MAX_TIMEOUT_CHECK_INTERVAL_MS);
+    expect(timeoutCheckIntervalMs(400, 200)).toBe(100);
+    expect(timeoutCheckIntervalMs(0, 300)).toBe(150);
+    expect(timeoutCheckIntervalMs(1, 1)).toBe(1);
+    expect(timeoutCheckIntervalMs(0, 0)).toBeUndefined();
+  });
 });
+
+/** Sends `head` and nothing more; resolves with what the server answered once it closed the connection. */
+function slowClient(port: number, head: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => socket.write(head));
+    let answer = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => (answer += chunk));
+    socket.on('error', reject);
+    socket.on('close', () => resolve(answer));
+  });
+}

@@ -44,3 +44,22 @@ export const AppServerTimeoutsSchema = Type.Object({
   headersTimeoutMs: Type.Optional(serverTimeoutSchema({ minimum: 0 })),
   keepAliveTimeoutMs: Type.Optional(keepAliveTimeoutSchema({ minimum: 0 })),
 });
+
+/** The longest wait between two checks of Node's request and headers timeouts (see {@link timeoutCheckIntervalMs}). */
+export const MAX_TIMEOUT_CHECK_INTERVAL_MS = 1_000;
+
+/**
+ * How often Node's HTTP server checks its request and headers timeouts
+ * (`connectionsCheckingInterval`): Node only notices an expired timeout when it checks, every
+ * 30 s by default, so a slow client held a connection for up to 30 s past either timeout (a
+ * headers timeout of 10 s cut a slowloris after up to 40 s). Half the shorter timeout, at most
+ * {@link MAX_TIMEOUT_CHECK_INTERVAL_MS}; Node's default when both are off (0).
+ */
+export function timeoutCheckIntervalMs(
+  requestTimeoutMs: number,
+  headersTimeoutMs: number,
+): number | undefined {
+  const timeouts = [requestTimeoutMs, headersTimeoutMs].filter((ms) => ms > 0);
+  if (timeouts.length === 0) return undefined;
+  return Math.max(1, Math.min(MAX_TIMEOUT_CHECK_INTERVAL_MS, Math.floor(Math.min(...timeouts) / 2)));
+}
