@@ -98,6 +98,19 @@ describe('assertAllowedTarget', () => {
     ).toBe('[::ffff:7f00:1]');
   });
 
+  it("refuses Azure's WireServer (168.63.129.16, not in a private range) as a metadata address, in every spelling", () => {
+    expect(classifyAddress('168.63.129.16')).toBe('metadata');
+    expect(classifyAddress('::ffff:a83f:8110')).toBe('metadata');
+    for (const target of [
+      'http://168.63.129.16/machine?comp=goalstate',
+      'http://2822734096/',
+      'http://[::ffff:168.63.129.16]/',
+    ])
+      expect(() => assertAllowedTarget(target, { allowHosts: ['*'], allowPrivateNetworks: true })).toThrow(
+        expect.objectContaining({ code: 'target_not_allowed' }),
+      );
+  });
+
   it('classifies addresses', () => {
     expect(classifyAddress('8.8.8.8')).toBe('public');
     expect(classifyAddress('2606:4700::1111')).toBe('public');

@@ -55,6 +55,9 @@ const V4_RANGES: Range[] = [
   v4('169.254.169.254/32', 'metadata'),
   v4('169.254.170.2/32', 'metadata'),
   v4('100.100.100.200/32', 'metadata'),
+  // Azure's WireServer: a public-looking address every Azure VM reaches, which hands out the
+  // VM's extension settings and certificates
+  v4('168.63.129.16/32', 'metadata'),
   v4('0.0.0.0/8', 'unspecified'),
   v4('10.0.0.0/8', 'private'),
   v4('100.64.0.0/10', 'private'),
