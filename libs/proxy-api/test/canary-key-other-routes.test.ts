@@ -15,7 +15,8 @@ import { resolveToLoopback } from './support/proxy-reports';
 // custom headers, echoed by the upstream, a refused target, an oversized body), requests to no
 // route at all (a Gemini SDK pointed at the gateway: `?key=`), the admin API, /metrics and
 // /v1/models with keys in the query, and a provider error that quotes the gateway's own
-// provider key, which has no prefix a pattern could recognise (an Azure-style key).
+// provider key, which has no prefix a pattern could recognise (an Azure-style key), or that the
+// universal proxy injected (an upstream's error answer quoting it goes to the client).
 
 const MASTER = 'sy-master-CANARYmaster-0123456789';
 const CLIENT = 'sk-sy-CANARYclient000000000000000000000';
@@ -158,9 +159,13 @@ describe('a planted key, on the routes and failures the chat canary test does no
       expect(lines.includes(canary), `a log line holds ${name}`).toBe(false);
       expect(traced.includes(canary), `a span holds ${name}`).toBe(false);
     }
-    // the gateway's own secrets never reach a client (the proxy's answers are the upstream's, unchanged)
+    // the gateway's own secrets never reach a client: the proxy's answers are the upstream's,
+    // unchanged but for the provider key it injected, which an error answer may quote
     const answered = answers.join('\n');
-    for (const [name, canary] of Object.entries({ MASTER, PROVIDER })) {
+    expect(answered).toContain(
+      `Invalid credentials: ${QUERY} ${HEADER} Bearer ${'*'.repeat(INJECTED.length)}`,
+    );
+    for (const [name, canary] of Object.entries({ MASTER, PROVIDER, INJECTED })) {
       expect(answered.includes(canary), `an answer holds ${name}`).toBe(false);
     }
   });

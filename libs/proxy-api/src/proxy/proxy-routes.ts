@@ -35,7 +35,8 @@ import {
 } from './proxy-options';
 import { injectedKeys } from './injected-keys';
 import { proxyMeterRegistry } from './proxy-options-problems';
-import { clientResponseHeaders, upstreamRequestHeaders } from './proxy-headers';
+import { EchoedKeyMask, injectedSecret } from './echoed-key-mask';
+import { clientResponseHeaders, injectsInto, upstreamRequestHeaders } from './proxy-headers';
 import { proxyProviderLabels } from './proxy-provider-label';
 import { resolveProxyTarget } from './resolve-proxy-target';
 
@@ -72,6 +73,21 @@ interface Answer {
   upstream: Dispatcher.ResponseData;
   capture: BodyCapture;
   requestCapture: BodyCapture;
+  /** Masks the gateway's provider key where an error answer quotes it. */
+  mask: EchoedKeyMask | undefined;
+}
+
+/**
+ * The mask of an answer to a request the gateway put its provider key in (`secret`): an error
+ * answer may quote the key it was sent, and the key is the gateway's, not the client's. Not on
+ * a success (a stream of events would wait on the bytes held back), nor on an encoded body
+ * (the key is not in its bytes as sent).
+ */
+function echoMask(secret: string | undefined, upstream: Dispatcher.ResponseData): EchoedKeyMask | undefined {
+  if (secret === undefined || upstream.statusCode < 400) return undefined;
+  const encoding = firstHeader(upstream.headers['content-encoding']);
+  if (encoding !== undefined && encoding !== '' && encoding.toLowerCase() !== 'identity') return undefined;
+  return new EchoedKeyMask(secret);
 }
 
 /** Reports `context` through the gateway the first time it is called, never again. */
@@ -241,12 +257,16 @@ export const checkedProxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async 
     // the client may have gone away in the turn the answer came in
     if (closed) meterAndEnd();
     const provider = context.provider ?? url.hostname;
+    const { upstream, mask, capture } = answer;
+    const piped = (error: NodeJS.ErrnoException | null | undefined): void => {
+      if (error !== null && error !== undefined)
+        context.error ??= transportError(provider, error, context.signal);
+    };
     // pipeline, not pipe: an upstream that fails mid-body (idle timeout, reset) cuts the reply instead of leaving it open
     return reply.send(
-      pipeline(answer.upstream.body, answer.capture, (error) => {
-        if (error !== null && error !== undefined)
-          context.error ??= transportError(provider, error, context.signal);
-      }),
+      mask === undefined
+        ? pipeline(upstream.body, capture, piped)
+        : pipeline(upstream.body, mask, capture, piped),
     );
   });
 
@@ -269,6 +289,7 @@ export const checkedProxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async 
     if (meter === undefined) setProviderLabel(context, providerLabel(url));
     const key = meter === undefined ? undefined : keys.get(meter.name);
     const headers = upstreamRequestHeaders(request.headers, url, request.switchyardUpstreamHeaders, key);
+    const secret = key !== undefined && injectsInto(key, url) ? injectedSecret(key.value) : undefined;
     tracing?.startExchange(context, url, headers);
     const requestType = firstHeader(request.headers['content-type']) ?? '';
     const requestCapture = new BodyCapture(
@@ -300,7 +321,12 @@ export const checkedProxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async 
     const contentType = firstHeader(upstream.headers['content-type']) ?? '';
     context.stream = contentType.startsWith('text/event-stream');
     context.firstTokenMs = performance.now() - context.startMark;
-    return { upstream, capture: new BodyCapture(TEXTUAL.test(contentType) ? maxCapture : 0), requestCapture };
+    return {
+      upstream,
+      capture: new BodyCapture(TEXTUAL.test(contentType) ? maxCapture : 0),
+      requestCapture,
+      mask: echoMask(secret, upstream),
+    };
   }
 
   /** Meters the exchange into the context once the response closed, and prices it. */
