@@ -351,6 +351,22 @@ describe('universal proxy: headers', () => {
     }).then(async (r) => r.body.dump());
     expect(upstream.requests[0]?.headers.authorization).toBeUndefined();
   });
+
+  it.each(['x-api-key', 'api-key', 'x-goog-api-key'])(
+    'drops a gateway key sent in %s (an SDK given the gateway key as its provider key), keeps a provider key there',
+    async (header) => {
+      await request(`${base}/proxy/openai/v1/models`, { headers: { [header]: GATEWAY_KEY } }).then(
+        async (r) => r.body.dump(),
+      );
+      await request(`${base}/proxy/openai/v1/models`, { headers: { [header]: 'sk-client-own-key' } }).then(
+        async (r) => r.body.dump(),
+      );
+      expect(upstream.requests.map((received) => received.headers[header])).toEqual([
+        undefined,
+        'sk-client-own-key',
+      ]);
+    },
+  );
 });
 
 describe('universal proxy: SSRF', () => {

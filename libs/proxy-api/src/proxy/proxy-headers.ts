@@ -18,6 +18,16 @@ const HOP_BY_HOP = new Set([
   'expect',
 ]);
 
+/** Headers a client key may travel in: a gateway key (`sk-sy-`) found there never goes upstream. */
+const KEY_HEADERS = new Set(['authorization', 'x-api-key', 'api-key', 'x-goog-api-key']);
+const GATEWAY_KEY = /^(?:bearer\s+)?sk-sy-/i;
+
+/** Whether a header carries a gateway client key (an SDK given the gateway key as its provider key). */
+function isGatewayKey(name: string, value: string | string[]): boolean {
+  if (!KEY_HEADERS.has(name)) return false;
+  return (Array.isArray(value) ? value : [value]).some((entry) => GATEWAY_KEY.test(entry.trim()));
+}
+
 function connectionTokens(value: string | string[] | undefined): Set<string> {
   const text = Array.isArray(value) ? value.join(',') : (value ?? '');
   return new Set(
@@ -55,7 +65,7 @@ export function injectsInto(key: InjectedKey, target: URL): boolean {
 /**
  * The request headers sent upstream: hop-by-hop headers (and those `Connection` names),
  * the gateway's own `x-switchyard-*` headers, `switchyard.*` baggage entries and a gateway
- * key presented as a bearer token are removed; trace headers are added; a provider key is
+ * key (`sk-sy-`) presented as a bearer token or in `x-api-key`, `api-key` or `x-goog-api-key` are removed; trace headers are added; a provider key is
  * injected only where {@link injectsInto} allows it.
  */
 export function upstreamRequestHeaders(
@@ -70,7 +80,7 @@ export function upstreamRequestHeaders(
     if (value === undefined) continue;
     const lower = name.toLowerCase();
     if (HOP_BY_HOP.has(lower) || dropped.has(lower) || lower.startsWith('x-switchyard-')) continue;
-    if (lower === 'authorization' && typeof value === 'string' && /^bearer\s+sk-sy-/i.test(value)) continue;
+    if (isGatewayKey(lower, value)) continue;
     if (lower === 'baggage') {
       const entries = (Array.isArray(value) ? value.join(',') : value)
         .split(',')
