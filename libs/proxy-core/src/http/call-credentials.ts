@@ -1,17 +1,35 @@
 /** Header names that carry a credential, besides any whose name says so (`key`, `token`, `auth`, `secret`). */
 const CREDENTIAL_HEADER = /key|token|auth|secret|signature|cookie/i;
-/** Query parameters that carry a credential. */
-const CREDENTIAL_PARAMS: ReadonlySet<string> = new Set([
+/**
+ * Query parameters whose values are credentials (compared without letter case): API keys in the
+ * query as Gemini's `?key=` takes them, tokens, and the signature and credentials of a presigned
+ * URL. Their values are masked where a provider's error message quotes them, and redacted from
+ * logged URLs (proxy-logging's `redactLogger`).
+ */
+export const SECRET_QUERY_PARAMS = [
   'key',
   'api_key',
   'api-key',
   'apikey',
+  'x-api-key',
+  'x-goog-api-key',
+  'x-switchyard-key',
   'token',
   'access_token',
-  'x-amz-signature',
-  'x-amz-security-token',
+  'refresh_token',
+  'id_token',
+  'auth',
+  'authorization',
+  'secret',
+  'client_secret',
+  'password',
   'sig',
-]);
+  'signature',
+  'x-amz-signature',
+  'x-amz-credential',
+  'x-amz-security-token',
+] as const;
+const CREDENTIAL_PARAMS: ReadonlySet<string> = new Set<string>(SECRET_QUERY_PARAMS);
 /** Shorter values are not masked: they would mangle ordinary words of a message, and guess nothing. */
 const MIN_SECRET_CHARS = 8;
 const AUTH_SCHEME = /^[A-Za-z][A-Za-z0-9-]*[ \t]+(\S+)$/;

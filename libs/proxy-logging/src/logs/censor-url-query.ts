@@ -1,6 +1,7 @@
-import { LOG_REDACT_CENSOR, SECRET_QUERY_PARAMS, URL_FIELDS } from './log-redact-paths';
+import { SECRET_QUERY_PARAMS } from '@switchyard/proxy-core';
+import { LOG_REDACT_CENSOR, URL_FIELDS } from './log-redact-paths';
 
-const SECRET_PARAMS: ReadonlySet<string> = new Set(SECRET_QUERY_PARAMS.map((name) => name.toLowerCase()));
+const SECRET_PARAMS: ReadonlySet<string> = new Set<string>(SECRET_QUERY_PARAMS);
 const FIELDS: ReadonlySet<string> = new Set(URL_FIELDS.map((name) => name.toLowerCase()));
 /** One `name=value` pair of a query string (a fragment ends it). */
 const QUERY_PAIR = /([?&;])([^=&;#]*)=([^&;#]*)/g;

@@ -21,35 +21,6 @@ export const SECRET_FIELDS = [
   'password',
 ] as const;
 
-/**
- * Query parameters whose values are credentials (compared without letter case): API keys in the
- * query as Gemini's `?key=` takes them, tokens, and the signature and credentials of a presigned
- * URL. Their values are redacted from logged URLs ({@link URL_FIELDS}).
- */
-export const SECRET_QUERY_PARAMS = [
-  'key',
-  'api_key',
-  'api-key',
-  'apikey',
-  'x-api-key',
-  'x-goog-api-key',
-  'x-switchyard-key',
-  'token',
-  'access_token',
-  'refresh_token',
-  'id_token',
-  'auth',
-  'authorization',
-  'secret',
-  'client_secret',
-  'password',
-  'sig',
-  'signature',
-  'x-amz-signature',
-  'x-amz-credential',
-  'x-amz-security-token',
-] as const;
-
 /** Fields (compared without letter case) holding a URL whose query is logged: a request's `url` as Fastify logs it. */
 export const URL_FIELDS = ['url', 'originalUrl'] as const;
 
