@@ -12,6 +12,7 @@ import { Redis } from 'ioredis';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createApp, MemoryKeyStore } from '../src/index';
+import { withTimeout } from '../src/with-timeout';
 import { dropRedisKeys } from './support/redis-keys';
 
 const redisUp = await requireService('Redis', TEST_REDIS_URL);
@@ -96,7 +97,39 @@ afterAll(async () => {
   if (redisUp) await dropRedisKeys([keyPrefix]);
 });
 
-async function call(
+/**
+ * What the test was doing when a step failed: the last response and the upstream's requests since
+ * its last reset (their model, whether streamed, whether aborted).
+ */
+function diagnosis(): string {
+  const requests = upstream.requests.map((record) => {
+    const body = record.body as { model?: string; stream?: boolean } | undefined;
+    return `${body?.model}${body?.stream === true ? ' stream' : ''}${record.aborted ? ' aborted' : ''}`;
+  });
+  return `(last response: ${seen.at(-1)}; upstream requests since reset: ${JSON.stringify(requests)})`;
+}
+
+/**
+ * Each wait of this test fails on its own, naming its step, well inside the test's 60 s: a
+ * stalled await used to surface only as the whole test timing out, with no clue which one.
+ */
+const STEP_MS = 15_000;
+function step<T>(label: string, promise: Promise<T>): Promise<T> {
+  return withTimeout(promise, STEP_MS, label).catch((error: unknown) => {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new Error(`${message.startsWith(label) ? '' : `${label}: `}${message} ${diagnosis()}`, {
+      cause: error,
+    });
+  });
+}
+
+function call(key: string, payload: unknown, options: Parameters<typeof send>[2] = {}): Promise<void> {
+  const { model, stream } = (payload ?? {}) as { model?: string; stream?: boolean };
+  const label = `POST ${options.path ?? '/v1/chat/completions'} (${model}${stream === true ? ', streamed' : ''})`;
+  return step(label, send(key, payload, options));
+}
+
+async function send(
   key: string,
   payload: unknown,
   options: {
@@ -175,46 +208,52 @@ function cancelled(record: UpstreamRecord): Promise<void> {
  */
 async function clientAborts(key: string, keyId: string): Promise<void> {
   const match = { model: 'gpt-4o' };
-  const settled = () =>
-    vi.waitFor(
-      async () =>
-        expect((await adminGet(`/admin/keys/${keyId}/usage`)).json()).toMatchObject({
-          in_flight: { used: 0 },
-          budget: { reserved_usd: 0 },
-        }),
-      { timeout: 5_000 },
+  const settled = (when: string) =>
+    step(
+      `${when}: the key's parallel slot and reservation given back`,
+      vi.waitFor(
+        async () =>
+          expect((await adminGet(`/admin/keys/${keyId}/usage`)).json()).toMatchObject({
+            in_flight: { used: 0 },
+            budget: { reserved_usd: 0 },
+          }),
+        { timeout: 5_000 },
+      ),
     );
   // before headers: the upstream hangs, the client gives up during the first attempt
+  let when = 'abort before headers';
   upstream.fault({ kind: 'hang', match, times: 10 });
   let controller = new AbortController();
   let pending = call(key, chat('gpt-abort', { stream: true }), { signal: controller.signal });
-  let record = await nextUpstreamRequest(pending);
+  let record = await step(`${when}: the upstream request`, nextUpstreamRequest(pending));
   controller.abort();
-  await pending;
-  await cancelled(record);
-  await settled();
+  await step(`${when}: the aborted call returns`, pending);
+  await step(`${when}: the upstream call cancelled`, cancelled(record));
+  await settled(when);
   resetUpstream();
   // after the first attempt's 300 ms timeout: the engine is backing off, or already retrying
+  when = 'abort after an attempt timeout';
   upstream.fault({ kind: 'hang', match, times: 10 });
   controller = new AbortController();
   pending = call(key, chat('gpt-abort'), { signal: controller.signal });
-  record = await nextUpstreamRequest(pending);
-  await cancelled(record); // by the attempt timeout
+  record = await step(`${when}: the upstream request`, nextUpstreamRequest(pending));
+  await step(`${when}: the first attempt cancelled by its timeout`, cancelled(record));
   controller.abort();
-  await pending;
-  await settled();
+  await step(`${when}: the aborted call returns`, pending);
+  await settled(when);
   resetUpstream();
   // mid-stream: content has arrived, then the upstream stalls and the client leaves
+  when = 'abort mid-stream';
   upstream.fault({ kind: 'stall-stream', afterChunks: 2, match, times: 10 });
   controller = new AbortController();
   pending = call(key, chat('gpt-abort', { stream: true }), {
     signal: controller.signal,
     abortAfterFirstChunk: controller,
   });
-  record = await nextUpstreamRequest(pending);
-  await pending;
-  await cancelled(record);
-  await settled();
+  record = await step(`${when}: the upstream request`, nextUpstreamRequest(pending));
+  await step(`${when}: the aborted call returns`, pending);
+  await step(`${when}: the upstream call cancelled`, cancelled(record));
+  await settled(when);
   resetUpstream();
 }
 
@@ -257,8 +296,11 @@ describe('a planted canary key', () => {
         '/admin/keys/key_static_canary-static/usage',
       ]) {
         seen.push(
-          await request(`${url}${path}`, { headers: { authorization: `Bearer ${MASTER}` } }).then((r) =>
-            r.body.text(),
+          await step(
+            `GET ${path}`,
+            request(`${url}${path}`, { headers: { authorization: `Bearer ${MASTER}` } }).then((r) =>
+              r.body.text(),
+            ),
           ),
         );
       }
