@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import { Writable } from 'node:stream';
 import {
   BasicTracerProvider,
@@ -103,8 +102,11 @@ afterAll(async () => {
  */
 function diagnosis(): string {
   const requests = upstream.requests.map((record) => {
-    const body = record.body as { model?: string; stream?: boolean } | undefined;
-    return `${body?.model}${body?.stream === true ? ' stream' : ''}${record.aborted ? ' aborted' : ''}`;
+    const body = record.body as
+      { model?: string; stream?: boolean; messages?: Array<{ content?: unknown }> } | undefined;
+    const text = body?.messages?.at(-1)?.content;
+    const tag = typeof text === 'string' && text !== 'hi' ? ` "${text}"` : '';
+    return `${body?.model}${body?.stream === true ? ' stream' : ''}${tag}${record.aborted ? ' aborted' : ''}`;
   });
   return `(last response: ${seen.at(-1)}; upstream requests since reset: ${JSON.stringify(requests)})`;
 }
@@ -178,12 +180,34 @@ const adminGet = (path: string) =>
 
 type UpstreamRecord = MockUpstream['requests'][number];
 
-/** The next upstream request; fails (instead of hanging) if the call ends before one arrives. */
-async function nextUpstreamRequest(pending: Promise<void>): Promise<UpstreamRecord> {
-  const arrived = once(upstream.events, 'request').then(([record]) => record as UpstreamRecord);
-  const outcome = await Promise.race([arrived, pending.then(() => undefined)]);
-  if (outcome === undefined) throw new Error(`the call ended before reaching the upstream: ${seen.at(-1)}`);
-  return outcome;
+/** The upstream requests of one client-abort case carry its tag in their message. */
+const carries = (record: UpstreamRecord, tag: string): boolean => JSON.stringify(record.body).includes(tag);
+
+/**
+ * The first upstream request of the call tagged `tag`; fails (instead of hanging) if the call
+ * ends before one arrives. Requests of other calls are passed over: when a case's client leaves
+ * while the engine backs off, the engine may start its retry in the same turn of the event loop
+ * as it learns of the abort, and cancel it at once, with the request already written. The mock
+ * upstream may read that request only after the case's reset, together with the gateway's close
+ * of the connection, and answer it before it notices the close, so it never reports it aborted:
+ * taken for the next case's request, it made `cancelled` wait until the test's own timeout.
+ */
+async function nextUpstreamRequest(pending: Promise<void>, tag: string): Promise<UpstreamRecord> {
+  let stop = (): void => undefined;
+  const arrived = new Promise<UpstreamRecord>((resolve) => {
+    const listener = (record: UpstreamRecord): void => {
+      if (carries(record, tag)) resolve(record);
+    };
+    upstream.events.on('request', listener);
+    stop = () => upstream.events.off('request', listener);
+  });
+  try {
+    const outcome = await Promise.race([arrived, pending.then(() => undefined)]);
+    if (outcome === undefined) throw new Error(`the call ended before reaching the upstream: ${seen.at(-1)}`);
+    return outcome;
+  } finally {
+    stop();
+  }
 }
 
 /** Resolves once the upstream saw this request aborted (its event, not a poll: a loaded machine made a 1 s poll time out). */
@@ -199,6 +223,8 @@ function cancelled(record: UpstreamRecord): Promise<void> {
   });
 }
 
+let abortCases = 0;
+
 /**
  * Client aborts on their own route (`gpt-abort`, its own breaker: the timeouts above open the
  * `gpt` route's circuit, and an abort case waiting for an upstream request that an open
@@ -208,6 +234,13 @@ function cancelled(record: UpstreamRecord): Promise<void> {
  */
 async function clientAborts(key: string, keyId: string): Promise<void> {
   const match = { model: 'gpt-4o' };
+  // a call of its own case: its tag tells its upstream requests from a late one of the case before
+  let tag = '';
+  const tagged = (extra: object = {}) => {
+    abortCases += 1;
+    tag = `client abort case ${abortCases}`;
+    return chat('gpt-abort', { ...extra, messages: [{ role: 'user', content: `hi (${tag})` }] });
+  };
   const settled = (when: string) =>
     step(
       `${when}: the key's parallel slot and reservation given back`,
@@ -224,8 +257,8 @@ async function clientAborts(key: string, keyId: string): Promise<void> {
   let when = 'abort before headers';
   upstream.fault({ kind: 'hang', match, times: 10 });
   let controller = new AbortController();
-  let pending = call(key, chat('gpt-abort', { stream: true }), { signal: controller.signal });
-  let record = await step(`${when}: the upstream request`, nextUpstreamRequest(pending));
+  let pending = call(key, tagged({ stream: true }), { signal: controller.signal });
+  let record = await step(`${when}: the upstream request`, nextUpstreamRequest(pending, tag));
   controller.abort();
   await step(`${when}: the aborted call returns`, pending);
   await step(`${when}: the upstream call cancelled`, cancelled(record));
@@ -235,8 +268,8 @@ async function clientAborts(key: string, keyId: string): Promise<void> {
   when = 'abort after an attempt timeout';
   upstream.fault({ kind: 'hang', match, times: 10 });
   controller = new AbortController();
-  pending = call(key, chat('gpt-abort'), { signal: controller.signal });
-  record = await step(`${when}: the upstream request`, nextUpstreamRequest(pending));
+  pending = call(key, tagged(), { signal: controller.signal });
+  record = await step(`${when}: the upstream request`, nextUpstreamRequest(pending, tag));
   await step(`${when}: the first attempt cancelled by its timeout`, cancelled(record));
   controller.abort();
   await step(`${when}: the aborted call returns`, pending);
@@ -246,11 +279,11 @@ async function clientAborts(key: string, keyId: string): Promise<void> {
   when = 'abort mid-stream';
   upstream.fault({ kind: 'stall-stream', afterChunks: 2, match, times: 10 });
   controller = new AbortController();
-  pending = call(key, chat('gpt-abort', { stream: true }), {
+  pending = call(key, tagged({ stream: true }), {
     signal: controller.signal,
     abortAfterFirstChunk: controller,
   });
-  record = await step(`${when}: the upstream request`, nextUpstreamRequest(pending));
+  record = await step(`${when}: the upstream request`, nextUpstreamRequest(pending, tag));
   await step(`${when}: the aborted call returns`, pending);
   await step(`${when}: the upstream call cancelled`, cancelled(record));
   await settled(when);
