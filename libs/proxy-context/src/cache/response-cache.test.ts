@@ -1,11 +1,9 @@
 import {
   createGateway,
   createRequestContext,
-  type ChatCompletionChunk,
   type ChatCompletionRequest,
   type Gateway,
   type GatewayPlugin,
-  type RequestContextInit,
   silentLogger,
 } from '@switchyard/proxy-core';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -13,6 +11,7 @@ import { MemoryBudget } from '../memory/memory-budget';
 import { createResponseCache, type ResponseCache } from './response-cache';
 import type { ResponseCacheOptions } from './response-cache-options';
 import type { RedisCacheClient } from './redis-tier';
+import { cacheContext as ctx, cacheGateway, collect } from '../../test/support/cache-gateway';
 
 const request: ChatCompletionRequest = {
   model: 'demo',
@@ -20,39 +19,12 @@ const request: ChatCompletionRequest = {
   temperature: 0,
 };
 
-/** A gateway on the in-process mock provider, counting upstream attempts. */
-function setup(options: Partial<ResponseCacheOptions> = {}): {
-  gateway: Gateway;
-  cache: ResponseCache;
-  upstreamCalls: () => number;
-} {
-  const cache = createResponseCache({ memory: { maxBytes: 1024 * 1024 }, ...options });
-  let calls = 0;
-  const counter: GatewayPlugin = {
-    name: 'count',
-    apply: (hooks) => hooks.onAttempt.tap('count', () => void (calls += 1)),
-  };
-  const pricing: GatewayPlugin = {
-    name: 'price',
-    apply: (hooks) => hooks.onUsage.tap('price', (_u, context) => void (context.costUsd = 0.5)),
-  };
-  const gateway = createGateway({
-    providers: [{ name: 'mock', type: 'mock' }],
-    models: [{ name: 'demo', targets: [{ provider: 'mock', model: 'echo' }] }],
-    plugins: [counter, pricing, cache],
-  });
-  return { gateway, cache, upstreamCalls: () => calls };
-}
-
-async function collect(stream: AsyncIterable<ChatCompletionChunk>): Promise<ChatCompletionChunk[]> {
-  const chunks: ChatCompletionChunk[] = [];
-  for await (const chunk of stream) chunks.push(chunk);
-  return chunks;
-}
-
-function ctx(init: RequestContextInit = {}) {
-  return createRequestContext({ metadata: { apiKeyId: 'key-a' }, ...init });
-}
+/** A pricing plugin: every answer costs $0.50. */
+const pricing: GatewayPlugin = {
+  name: 'price',
+  apply: (hooks) => hooks.onUsage.tap('price', (_u, context) => void (context.costUsd = 0.5)),
+};
+const setup = (options: Partial<ResponseCacheOptions> = {}) => cacheGateway(options, [pricing]);
 
 afterEach(() => {
   vi.useRealTimers();
