@@ -142,5 +142,6 @@ export const switchyardRoutes: FastifyPluginAsync<SwitchyardRoutesOptions> = asy
       proxy,
       bodyLimitBytes: bodyLimit,
       ...(tracing === undefined ? {} : { tracing }),
+      ...(options.admin?.masterKey === undefined ? {} : { masterKey: options.admin.masterKey }),
     });
 };

@@ -1,5 +1,6 @@
 import { hostMatches } from '@switchyard/proxy-core';
 import type { IncomingHttpHeaders } from 'node:http';
+import { KEY_PREFIX } from '../keys/key-secret';
 
 // `expect` too: the gateway's own server answered the client's 100-continue, and undici
 // refuses to send the header at all (the exchange failed as an unreachable provider)
@@ -18,14 +19,28 @@ const HOP_BY_HOP = new Set([
   'expect',
 ]);
 
-/** Headers a client key may travel in: a gateway key (`sk-sy-`) found there never goes upstream. */
+/** Headers a client key may travel in: a gateway secret found there never goes upstream. */
 const KEY_HEADERS = new Set(['authorization', 'x-api-key', 'api-key', 'x-goog-api-key']);
-const GATEWAY_KEY = /^(?:bearer\s+)?sk-sy-/i;
+const BEARER = /^bearer\s+/i;
 
-/** Whether a header carries a gateway client key (an SDK given the gateway key as its provider key). */
-function isGatewayKey(name: string, value: string | string[]): boolean {
+/**
+ * Whether a presented secret is one of the gateway's own that carries no prefix (the master
+ * key): compared in constant time by the caller.
+ */
+export type GatewaySecretTest = (secret: string) => boolean;
+
+/**
+ * Whether a header carries a gateway secret (an SDK given its gateway key as its provider key):
+ * a client key (`sk-sy-`, as every static and stored key is) or one `isGatewaySecret` knows.
+ */
+function isGatewayKey(name: string, value: string | string[], isGatewaySecret?: GatewaySecretTest): boolean {
   if (!KEY_HEADERS.has(name)) return false;
-  return (Array.isArray(value) ? value : [value]).some((entry) => GATEWAY_KEY.test(entry.trim()));
+  return (Array.isArray(value) ? value : [value]).some((entry) => {
+    const secret = entry.trim().replace(BEARER, '');
+    return (
+      secret.slice(0, KEY_PREFIX.length).toLowerCase() === KEY_PREFIX || isGatewaySecret?.(secret) === true
+    );
+  });
 }
 
 function connectionTokens(value: string | string[] | undefined): Set<string> {
@@ -65,14 +80,16 @@ export function injectsInto(key: InjectedKey, target: URL): boolean {
 /**
  * The request headers sent upstream: hop-by-hop headers (and those `Connection` names),
  * the gateway's own `x-switchyard-*` headers, `switchyard.*` baggage entries and a gateway
- * key (`sk-sy-`) presented as a bearer token or in `x-api-key`, `api-key` or `x-goog-api-key` are removed; trace headers are added; a provider key is
- * injected only where {@link injectsInto} allows it.
+ * secret (a `sk-sy-` key, or one `isGatewaySecret` recognises: the master key) presented as a
+ * bearer token or in `x-api-key`, `api-key` or `x-goog-api-key` are removed; trace headers
+ * are added; a provider key is injected only where {@link injectsInto} allows it.
  */
 export function upstreamRequestHeaders(
   incoming: IncomingHttpHeaders,
   target: URL,
   trace: Readonly<Record<string, string>>,
   key: InjectedKey | undefined,
+  isGatewaySecret?: GatewaySecretTest,
 ): Record<string, string | string[]> {
   const dropped = connectionTokens(incoming.connection);
   const out: Record<string, string | string[]> = {};
@@ -80,7 +97,7 @@ export function upstreamRequestHeaders(
     if (value === undefined) continue;
     const lower = name.toLowerCase();
     if (HOP_BY_HOP.has(lower) || dropped.has(lower) || lower.startsWith('x-switchyard-')) continue;
-    if (isGatewayKey(lower, value)) continue;
+    if (isGatewayKey(lower, value, isGatewaySecret)) continue;
     if (lower === 'baggage') {
       const entries = (Array.isArray(value) ? value.join(',') : value)
         .split(',')

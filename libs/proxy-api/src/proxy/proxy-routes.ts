@@ -26,6 +26,7 @@ import { request as undiciRequest, type Dispatcher } from 'undici';
 import { requestContextFromHttp } from '../http/request-context-from-http';
 import type { RequestTimeLimit } from '../http/request-signal';
 import { APP_DEFAULTS } from '../app-options';
+import { heldSecretEquals } from '../keys/key-secret';
 import { BodyCapture } from './body-capture';
 import {
   BUILTIN_PROXY_ROUTES,
@@ -49,6 +50,11 @@ export interface ProxyRoutesOptions {
   bodyLimitBytes?: number;
   /** Spans of pass-through exchanges (the same instance the engine's spans come from). */
   tracing?: SwitchyardTracing;
+  /**
+   * The master key (`admin.masterKey`): a client that puts it in `Authorization`, `x-api-key`,
+   * `api-key` or `x-goog-api-key` never has it sent upstream, as a `sk-sy-` key never is.
+   */
+  masterKey?: string;
 }
 
 const TEXTUAL =
@@ -175,7 +181,7 @@ export const proxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async (app, o
 /** {@link proxyRoutes} with proxy options already validated (`switchyardRoutes` checks them before anything opens). */
 export const checkedProxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async (
   app,
-  { gateway, pricing, proxy, bodyLimitBytes, tracing },
+  { gateway, pricing, proxy, bodyLimitBytes, tracing, masterKey },
 ) => {
   const meters: MeterRegistry = proxyMeterRegistry(proxy);
   const routes: Record<string, string> = { ...BUILTIN_PROXY_ROUTES, ...proxy.routes };
@@ -206,6 +212,12 @@ export const checkedProxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async 
     reason: () => new SwitchyardError('request_timeout', timeoutMessage),
   };
   const bodyLimit = bodyLimitBytes ?? APP_DEFAULTS.bodyLimitBytes;
+  // the master key carries no prefix to tell it by: compared in constant time, as auth does
+  const masterHolder = {};
+  const isGatewaySecret =
+    masterKey === undefined
+      ? undefined
+      : (secret: string): boolean => heldSecretEquals(masterHolder, masterKey, secret);
 
   // bodies stream through untouched: no parser reads them, whatever their media type (so
   // fastify's bodyLimit never applies: the request capture counts the bytes instead)
@@ -288,7 +300,13 @@ export const checkedProxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async 
     // the host is the client's pick within the allow-list: the metrics label it by the entry
     if (meter === undefined) setProviderLabel(context, providerLabel(url));
     const key = meter === undefined ? undefined : keys.get(meter.name);
-    const headers = upstreamRequestHeaders(request.headers, url, request.switchyardUpstreamHeaders, key);
+    const headers = upstreamRequestHeaders(
+      request.headers,
+      url,
+      request.switchyardUpstreamHeaders,
+      key,
+      isGatewaySecret,
+    );
     const secret = key !== undefined && injectsInto(key, url) ? injectedSecret(key.value) : undefined;
     tracing?.startExchange(context, url, headers);
     const requestType = firstHeader(request.headers['content-type']) ?? '';

@@ -1,0 +1,81 @@
+import { createMockUpstream, type MockUpstream } from '@switchyard/testing';
+import type { FastifyInstance } from 'fastify';
+import { request } from 'undici';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createApp } from '../src/index';
+
+// The universal proxy never sends the gateway's master key upstream. A client key is told by
+// its `sk-sy-` prefix; the master key has no prefix (any string of 16 characters or more), so
+// a client that pastes it where the upstream's SDK puts its key (Authorization, x-api-key,
+// api-key, x-goog-api-key) used to hand it to whatever host the request went to.
+
+const MASTER = 'corp-admin-secret-0123456789';
+const CLIENT = 'sk-sy-client-key-for-master-tests-000';
+
+let upstream: MockUpstream;
+let app: FastifyInstance;
+let base = '';
+
+beforeAll(async () => {
+  upstream = await createMockUpstream({
+    routes: [
+      {
+        method: 'GET',
+        path: /\/v1\/things$/,
+        handle: ({ res }) => {
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end('{"data":[]}');
+        },
+      },
+    ],
+  });
+  app = createApp({
+    gateway: { providers: [{ name: 'mock', type: 'mock' }] },
+    admin: { masterKey: MASTER },
+    keys: [{ key: CLIENT, name: 'client' }],
+    proxy: { routes: { local: upstream.url }, allowAddresses: ['127.0.0.1'] },
+  });
+  base = await app.listen({ port: 0, host: '127.0.0.1' });
+});
+
+afterAll(async () => {
+  await app.close();
+  await upstream.close();
+});
+
+beforeEach(() => upstream.reset());
+
+async function proxied(headers: Record<string, string>): Promise<Record<string, unknown>> {
+  const response = await request(`${base}/proxy/local/v1/things`, { headers });
+  await response.body.dump();
+  expect(response.statusCode).toBe(200);
+  expect(upstream.requests).toHaveLength(1);
+  return upstream.requests[0]?.headers ?? {};
+}
+
+describe('universal proxy: the master key', () => {
+  it.each([
+    ['authorization', `Bearer ${MASTER}`],
+    ['authorization', `bearer   ${MASTER}  `],
+    ['x-api-key', MASTER],
+    ['api-key', MASTER],
+    ['x-goog-api-key', MASTER],
+  ])('is dropped from %s (%s)', async (header, value) => {
+    const seen = await proxied({ 'x-switchyard-key': CLIENT, [header]: value });
+    expect(seen[header]).toBeUndefined();
+    expect(JSON.stringify(seen)).not.toContain(MASTER);
+  });
+
+  it('is dropped when it is also the key the request authenticated with', async () => {
+    const seen = await proxied({ 'x-switchyard-key': MASTER, authorization: `Bearer ${MASTER}` });
+    expect(JSON.stringify(seen)).not.toContain(MASTER);
+  });
+
+  it('leaves a provider key that merely resembles it (a prefix, a longer string) to go upstream', async () => {
+    for (const value of [MASTER.slice(0, -1), `${MASTER}x`, 'sk-provider-own-key']) {
+      upstream.reset();
+      const seen = await proxied({ 'x-switchyard-key': CLIENT, 'x-api-key': value });
+      expect(seen['x-api-key']).toBe(value);
+    }
+  });
+});
