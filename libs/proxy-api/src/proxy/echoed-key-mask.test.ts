@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
 import { describe, expect, it } from 'vitest';
-import { EchoedKeyMask, injectedSecret } from './echoed-key-mask';
+import { EchoedKeyMask } from './echoed-key-mask';
 
 const SECRET = 'CANARY-provider-key-0123456789';
 
@@ -25,13 +25,5 @@ describe('EchoedKeyMask', () => {
     expect(await masked(['{"error":"nope"}', ' and more'])).toBe('{"error":"nope"} and more');
     expect(await masked(['ab'])).toBe('ab');
     expect(await masked([])).toBe('');
-  });
-});
-
-describe('injectedSecret', () => {
-  it('is the token of an authorization value, else the value, and nothing too short to mask', () => {
-    expect(injectedSecret(`Bearer ${SECRET}`)).toBe(SECRET);
-    expect(injectedSecret(SECRET)).toBe(SECRET);
-    expect(injectedSecret('Bearer short')).toBeUndefined();
   });
 });

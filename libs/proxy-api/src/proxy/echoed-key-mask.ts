@@ -1,18 +1,5 @@
 import { Transform, type TransformCallback } from 'node:stream';
 
-/** Shorter secrets are not masked: they would mask ordinary text, and guess nothing. */
-const MIN_SECRET_BYTES = 8;
-const AUTH_SCHEME = /^[A-Za-z][A-Za-z0-9-]*[ \t]+(\S+)$/;
-
-/**
- * The secret of an injected header value: the token of `Bearer <token>` (which also masks the
- * whole value), else the value; undefined when too short to mask.
- */
-export function injectedSecret(value: string): string | undefined {
-  const secret = AUTH_SCHEME.exec(value)?.[1] ?? value;
-  return Buffer.byteLength(secret) >= MIN_SECRET_BYTES ? secret : undefined;
-}
-
 /**
  * A stream that overwrites every occurrence of `secret` with as many `*`, across chunk
  * boundaries. Same length, so a `Content-Length` the upstream sent stays true; the last

@@ -4,6 +4,7 @@ import { pipeline } from 'node:stream';
 import {
   assertAllowedTarget,
   createGuardedAgent,
+  credentialSecret,
   isSwitchyardError,
   SwitchyardError,
   transportError,
@@ -36,7 +37,7 @@ import {
 } from './proxy-options';
 import { injectedKeys } from './injected-keys';
 import { proxyMeterRegistry } from './proxy-options-problems';
-import { EchoedKeyMask, injectedSecret } from './echoed-key-mask';
+import { EchoedKeyMask } from './echoed-key-mask';
 import { clientResponseHeaders, injectsInto, upstreamRequestHeaders } from './proxy-headers';
 import { proxyProviderLabels } from './proxy-provider-label';
 import { resolveProxyTarget } from './resolve-proxy-target';
@@ -307,7 +308,7 @@ export const checkedProxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async 
       key,
       isGatewaySecret,
     );
-    const secret = key !== undefined && injectsInto(key, url) ? injectedSecret(key.value) : undefined;
+    const secret = key !== undefined && injectsInto(key, url) ? credentialSecret(key.value) : undefined;
     tracing?.startExchange(context, url, headers);
     const requestType = firstHeader(request.headers['content-type']) ?? '';
     const requestCapture = new BodyCapture(

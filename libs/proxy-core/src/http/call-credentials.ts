@@ -35,6 +35,18 @@ const MIN_SECRET_CHARS = 8;
 const AUTH_SCHEME = /^[A-Za-z][A-Za-z0-9-]*[ \t]+(\S+)$/;
 
 /**
+ * The secret in a credential header's value: the token of `<scheme> <token>` (`Bearer sk-...`;
+ * masking it masks the whole value too), else the value; undefined when shorter than 8
+ * characters, too short to mask without mangling ordinary words.
+ * @example
+ * credentialSecret('Bearer sk-abc123def456'); // 'sk-abc123def456'
+ */
+export function credentialSecret(value: string): string | undefined {
+  const secret = AUTH_SCHEME.exec(value)?.[1] ?? value;
+  return secret.length >= MIN_SECRET_CHARS ? secret : undefined;
+}
+
+/**
  * The credentials an upstream call sends: the values of its credential headers (and the token of
  * an `Authorization: <scheme> <token>`), and of credential query parameters of its URL.
  */
@@ -46,7 +58,8 @@ export function callCredentials(headers: Readonly<Record<string, string>>, url: 
   for (const [name, value] of Object.entries(headers)) {
     if (!CREDENTIAL_HEADER.test(name)) continue;
     add(value);
-    add(AUTH_SCHEME.exec(value)?.[1]);
+    const secret = credentialSecret(value);
+    if (secret !== value) add(secret);
   }
   if (url.includes('?')) {
     try {
