@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { pipeline } from 'node:stream';
+import { pipeline, type Transform } from 'node:stream';
 import {
   assertAllowedTarget,
   createGuardedAgent,
@@ -37,7 +37,13 @@ import {
 } from './proxy-options';
 import { injectedKeys } from './injected-keys';
 import { proxyMeterRegistry } from './proxy-options-problems';
-import { EchoedKeyMask } from './echoed-key-mask';
+import {
+  codingDecoder,
+  decodableAcceptEncoding,
+  decodableCoding,
+  EchoedKeyMask,
+  MAX_DECODED_ERROR_BYTES,
+} from './echoed-key-mask';
 import { clientResponseHeaders, injectsInto, upstreamRequestHeaders } from './proxy-headers';
 import { proxyProviderLabels } from './proxy-provider-label';
 import { resolveProxyTarget } from './resolve-proxy-target';
@@ -82,19 +88,43 @@ interface Answer {
   requestCapture: BodyCapture;
   /** Masks the gateway's provider key where an error answer quotes it. */
   mask: EchoedKeyMask | undefined;
+  /** Decodes an encoded error answer for the mask: the client gets it decoded. */
+  decoder: Transform | undefined;
+  /** The coding of the bytes the client gets (and the capture keeps). */
+  coding: string | undefined;
 }
 
 /**
  * The mask of an answer to a request the gateway put its provider key in (`secret`): an error
  * answer may quote the key it was sent, and the key is the gateway's, not the client's. Not on
- * a success (a stream of events would wait on the bytes held back), nor on an encoded body
- * (the key is not in its bytes as sent).
+ * a success (a stream of events would wait on the bytes held back). An encoded error answer
+ * is decoded to be masked (the request asked only for codings the gateway decodes); one in a
+ * coding the gateway cannot read is refused rather than forwarded unchecked. An answer without a
+ * body (to HEAD, or of length 0) has nothing to mask, and no bytes a decoder would accept.
  */
-function echoMask(secret: string | undefined, upstream: Dispatcher.ResponseData): EchoedKeyMask | undefined {
-  if (secret === undefined || upstream.statusCode < 400) return undefined;
-  const encoding = firstHeader(upstream.headers['content-encoding']);
-  if (encoding !== undefined && encoding !== '' && encoding.toLowerCase() !== 'identity') return undefined;
-  return new EchoedKeyMask(secret);
+function echoMask(
+  secret: string | undefined,
+  method: string,
+  upstream: Dispatcher.ResponseData,
+  provider: string,
+): Pick<Answer, 'mask' | 'decoder'> {
+  if (
+    secret === undefined ||
+    upstream.statusCode < 400 ||
+    method === 'HEAD' ||
+    firstHeader(upstream.headers['content-length']) === '0'
+  )
+    return { mask: undefined, decoder: undefined };
+  const coding = firstHeader(upstream.headers['content-encoding']);
+  if (!decodableCoding(coding)) {
+    upstream.body.once('error', () => undefined).destroy();
+    throw new SwitchyardError(
+      'upstream_error',
+      `Provider "${provider}" answered with status ${upstream.statusCode} in a content coding the gateway cannot check for its key (${coding ?? ''}); the answer was not forwarded.`,
+      { provider, upstreamStatus: upstream.statusCode },
+    );
+  }
+  return { mask: new EchoedKeyMask(secret, MAX_DECODED_ERROR_BYTES), decoder: codingDecoder(coding) };
 }
 
 /** Reports `context` through the gateway the first time it is called, never again. */
@@ -270,7 +300,7 @@ export const checkedProxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async 
     // the client may have gone away in the turn the answer came in
     if (closed) meterAndEnd();
     const provider = context.provider ?? url.hostname;
-    const { upstream, mask, capture } = answer;
+    const { upstream, mask, decoder, capture } = answer;
     const piped = (error: NodeJS.ErrnoException | null | undefined): void => {
       if (error !== null && error !== undefined)
         context.error ??= transportError(provider, error, context.signal);
@@ -279,7 +309,9 @@ export const checkedProxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async 
     return reply.send(
       mask === undefined
         ? pipeline(upstream.body, capture, piped)
-        : pipeline(upstream.body, mask, capture, piped),
+        : decoder === undefined
+          ? pipeline(upstream.body, mask, capture, piped)
+          : pipeline(upstream.body, decoder, mask, capture, piped),
     );
   });
 
@@ -309,6 +341,9 @@ export const checkedProxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async 
       isGatewaySecret,
     );
     const secret = key !== undefined && injectsInto(key, url) ? credentialSecret(key.value) : undefined;
+    // whatever coding an error answer comes in, the gateway can look for its key in it
+    if (secret !== undefined)
+      headers['accept-encoding'] = decodableAcceptEncoding(headers['accept-encoding']);
     tracing?.startExchange(context, url, headers);
     const requestType = firstHeader(request.headers['content-type']) ?? '';
     const requestCapture = new BodyCapture(
@@ -336,7 +371,14 @@ export const checkedProxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async 
     }
     context.upstreamMs = performance.now() - started;
     context.statusCode = upstream.statusCode;
+    const { mask, decoder } = echoMask(secret, request.method, upstream, provider);
     answerHeaders(reply, upstream, provider);
+    let coding = firstHeader(upstream.headers['content-encoding']);
+    if (decoder !== undefined) {
+      // the client gets the decoded, masked bytes: their length is not the upstream's
+      void reply.removeHeader('content-encoding').removeHeader('content-length');
+      coding = undefined;
+    }
     const contentType = firstHeader(upstream.headers['content-type']) ?? '';
     context.stream = contentType.startsWith('text/event-stream');
     context.firstTokenMs = performance.now() - context.startMark;
@@ -344,7 +386,9 @@ export const checkedProxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async 
       upstream,
       capture: new BodyCapture(TEXTUAL.test(contentType) ? maxCapture : 0),
       requestCapture,
-      mask: echoMask(secret, upstream),
+      mask,
+      decoder,
+      coding,
     };
   }
 
@@ -382,7 +426,7 @@ export const checkedProxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async 
   async function settle(
     request: FastifyRequest,
     url: URL,
-    { upstream, capture, requestCapture }: Answer,
+    { upstream, capture, requestCapture, coding }: Answer,
   ): Promise<MeteredUsage | undefined> {
     const exchange: MeterExchange = {
       method: request.method,
@@ -395,7 +439,7 @@ export const checkedProxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async 
     };
     const requestText = await requestCapture.text(firstHeader(request.headers['content-encoding']));
     if (requestText !== undefined && requestText !== '') exchange.requestText = requestText;
-    const responseText = await capture.text(firstHeader(upstream.headers['content-encoding']));
+    const responseText = await capture.text(coding);
     if (responseText !== undefined && responseText !== '') exchange.responseText = responseText;
     try {
       return meters.meter(exchange);
