@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { callCredentials, credentialSecret, maskCallCredentials } from './call-credentials';
+import { SwitchyardError } from '../errors/switchyard-error';
+import {
+  callCredentials,
+  credentialSecret,
+  maskCallCredentials,
+  maskErrorCredentials,
+} from './call-credentials';
 
 const SECRET = 'CANARY-provider-key-0123456789';
 
@@ -31,5 +37,40 @@ describe('callCredentials', () => {
     expect(maskCallCredentials(`bad key ${SECRET}.`, { 'x-api-key': SECRET }, 'https://example.test/')).toBe(
       'bad key [redacted].',
     );
+  });
+});
+
+describe('maskCallCredentials after redactSecrets', () => {
+  it('masks the part of a key that shape-based redaction left (the message of a stream error event)', () => {
+    const key = 'azure-key-canary-0123456789abcdef';
+    // redactSecrets took `key-canary-...` for a key and left the `azure-` before it
+    expect(
+      maskCallCredentials('Key azure-[redacted] was revoked.', { 'api-key': key }, 'https://x.test/'),
+    ).toBe('Key [redacted] was revoked.');
+  });
+});
+
+describe('maskErrorCredentials', () => {
+  it('copies an error whose message quotes a credential of the call, with every field but the message', () => {
+    const error = new SwitchyardError('upstream_rate_limited', `Key ${SECRET} is over its quota`, {
+      provider: 'azure',
+      retryAfterMs: 2000,
+      upstreamStatus: 200,
+    });
+    const masked = maskErrorCredentials(error, { headers: { 'api-key': SECRET }, url: 'https://x.test/' });
+    expect(masked).not.toBe(error);
+    expect(masked.message).toBe('Key [redacted] is over its quota');
+    expect(masked.stack).not.toContain(SECRET);
+    expect([masked.code, masked.status, masked.provider, masked.retryAfterMs, masked.upstreamStatus]).toEqual(
+      [error.code, error.status, 'azure', 2000, 200],
+    );
+  });
+
+  it('returns the same error when nothing is quoted, or when the call is unknown', () => {
+    const error = new SwitchyardError('upstream_stream_error', `Key ${SECRET} failed`);
+    expect(maskErrorCredentials(error, undefined)).toBe(error);
+    expect(
+      maskErrorCredentials(error, { headers: { 'api-key': 'other-key-000000' }, url: 'https://x.test/' }),
+    ).toBe(error);
   });
 });

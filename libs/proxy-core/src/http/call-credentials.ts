@@ -1,3 +1,14 @@
+import { SwitchyardError } from '../errors/switchyard-error';
+import { redactSecrets } from './redact-secrets';
+
+const REDACTED = '[redacted]';
+
+/** The credentials of one upstream call: its headers and URL. */
+export interface UpstreamCall {
+  readonly headers: Readonly<Record<string, string>>;
+  readonly url: string;
+}
+
 /** Header names that carry a credential, besides any whose name says so (`key`, `token`, `auth`, `secret`). */
 const CREDENTIAL_HEADER = /key|token|auth|secret|signature|cookie/i;
 /**
@@ -86,7 +97,36 @@ export function maskCallCredentials(
   url: string,
 ): string {
   let masked = text;
-  for (const secret of callCredentials(headers, url))
-    if (masked.includes(secret)) masked = masked.split(secret).join('[redacted]');
+  for (const secret of callCredentials(headers, url)) {
+    if (masked.includes(secret)) masked = masked.split(secret).join(REDACTED);
+    // a message `redactSecrets` went over first (a stream's error event) may hold the secret
+    // partly masked by shape (`azure-[redacted]`): that form goes too
+    const shaped = redactSecrets(secret);
+    if (shaped !== secret && shaped !== REDACTED && masked.includes(shaped))
+      masked = masked.split(shaped).join(REDACTED);
+  }
   return masked;
+}
+
+/**
+ * `error` with the credentials `call` sent masked in its message: the same error when its
+ * message quotes none, else a copy (the original's stack would still hold the message). For
+ * an error *event* inside a 200 stream, which the stream's mapper turns into an error without
+ * seeing the call's headers.
+ */
+export function maskErrorCredentials(
+  error: SwitchyardError,
+  call: UpstreamCall | undefined,
+): SwitchyardError {
+  if (call === undefined) return error;
+  const message = maskCallCredentials(error.message, call.headers, call.url);
+  if (message === error.message) return error;
+  return new SwitchyardError(error.code, message, {
+    status: error.status,
+    ...(error.cause === undefined ? {} : { cause: error.cause }),
+    ...(error.provider === undefined ? {} : { provider: error.provider }),
+    ...(error.param === undefined ? {} : { param: error.param }),
+    ...(error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs }),
+    ...(error.upstreamStatus === undefined ? {} : { upstreamStatus: error.upstreamStatus }),
+  });
 }

@@ -1,4 +1,5 @@
 import { SwitchyardError } from '../errors/switchyard-error';
+import { maskErrorCredentials, type UpstreamCall } from '../http/call-credentials';
 import { transportError } from '../http/upstream-error';
 import type { UpstreamResponse } from '../http/upstream-request';
 import {
@@ -60,6 +61,7 @@ export function mapUpstreamStream<TEvent, TChunk>(
 ): AsyncGenerator<TChunk> {
   const reads = upstreamReads(
     response.body,
+    response.call,
     provider,
     signal,
     events as (body: unknown) => AsyncIterable<TEvent>,
@@ -68,9 +70,13 @@ export function mapUpstreamStream<TEvent, TChunk>(
   return chunksOfReads(markCancelledBy(reads, signal));
 }
 
-/** A provider event the gateway could not parse or map: the stream's fault, not the connection's. */
-function unreadable(provider: string, cause: unknown): SwitchyardError {
-  if (cause instanceof SwitchyardError) return cause;
+/**
+ * A provider event the gateway could not parse or map: the stream's fault, not the connection's.
+ * An error event's own error (the mapper's) keeps its meaning, with the call's credentials
+ * masked where the provider's message quotes them.
+ */
+function unreadable(provider: string, cause: unknown, call: UpstreamCall | undefined): SwitchyardError {
+  if (cause instanceof SwitchyardError) return maskErrorCredentials(cause, call);
   return new SwitchyardError(
     'upstream_stream_error',
     `Provider "${provider}" sent a stream event the gateway could not read.`,
@@ -81,6 +87,7 @@ function unreadable(provider: string, cause: unknown): SwitchyardError {
 /** The chunks of each upstream read, none empty. */
 async function* upstreamReads<TEvent, TChunk>(
   body: UpstreamResponse['body'] | UpstreamBody,
+  call: UpstreamCall | undefined,
   provider: string,
   signal: AbortSignal | AbortSource,
   events: (body: unknown) => AsyncIterable<TEvent>,
@@ -99,7 +106,7 @@ async function* upstreamReads<TEvent, TChunk>(
         // the chunks of the events before a failing one still go first
         if (chunks.length > 0) yield chunks;
         else timer?.heard();
-        if (failure !== undefined) throw unreadable(provider, failure.error);
+        if (failure !== undefined) throw unreadable(provider, failure.error, call);
         if (mapper.done) {
           finishBody(body);
           break;
@@ -109,7 +116,7 @@ async function* upstreamReads<TEvent, TChunk>(
         const chunks: TChunk[] = [];
         const failure = mapEvents(mapper, decoder.end() as readonly TEvent[], chunks);
         if (chunks.length > 0) yield chunks;
-        if (failure !== undefined) throw unreadable(provider, failure.error);
+        if (failure !== undefined) throw unreadable(provider, failure.error, call);
       }
     } else {
       // the events' reader parses as it reads: its SyntaxError (a line that is no JSON) is the
@@ -120,7 +127,7 @@ async function* upstreamReads<TEvent, TChunk>(
           try {
             chunks = mapper.map(event);
           } catch (cause) {
-            throw unreadable(provider, cause);
+            throw unreadable(provider, cause, call);
           }
           if (chunks.length > 0) yield chunks;
           else timer?.heard();
@@ -131,7 +138,7 @@ async function* upstreamReads<TEvent, TChunk>(
           }
         }
       } catch (cause) {
-        throw cause instanceof SyntaxError ? unreadable(provider, cause) : cause;
+        throw cause instanceof SyntaxError ? unreadable(provider, cause, call) : cause;
       }
     }
   } catch (cause) {
@@ -145,7 +152,7 @@ async function* upstreamReads<TEvent, TChunk>(
   try {
     rest = mapper.end();
   } catch (cause) {
-    throw unreadable(provider, cause);
+    throw unreadable(provider, cause, call);
   }
   if (rest.length > 0) yield rest;
   return undefined;

@@ -234,4 +234,24 @@ describe('azure-openai adapter', () => {
       'upstream_stream_error',
     );
   });
+
+  it('masks its key where an error event inside the 200 stream quotes it (no prefix to recognise it by)', async () => {
+    // an Azure key is 32 hex characters: nothing about it says "key"
+    const hexKey = 'a3f9c2e8b7d14f6a9e0c5b2d8f7a1c43';
+    const hexAdapter = new AzureOpenAIAdapter(
+      { name: 'azure', type: 'azure-openai', endpoint: upstream.url, apiKey: hexKey },
+      { dispatcher, logger: silentLogger },
+    );
+    // and one that looks partly like a key, which the shape-based redaction gets to first
+    for (const [subject, key] of [
+      [hexAdapter, hexKey],
+      [adapter, API_KEY],
+    ] as const) {
+      upstream.fault({ kind: 'stream-error', afterChunks: 2, message: `Key ${key} was revoked.`, times: 1 });
+      const error = await rejection(collect(await subject.stream(request, call())));
+      expect(error.code).toBe('upstream_stream_error');
+      expect(error.message).toBe('Provider "azure" stream failed: Key [redacted] was revoked.');
+      expect(error.stack).not.toContain(key);
+    }
+  });
 });
