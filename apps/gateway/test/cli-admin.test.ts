@@ -324,7 +324,9 @@ describe('switchyard usage', () => {
     ]);
     expect(byCustomer.code).toBe(0);
     expect(byCustomer.stdout).toMatch(/^Usage by customer, \d{4}-\d\d-\d\d \d\d:\d\d:\d\d to .* UTC/);
-    expect(byCustomer.stdout).toMatch(/CUSTOMER\s+REQUESTS\s+INPUT TOKENS\s+OUTPUT TOKENS\s+CACHED\s+COST/);
+    expect(byCustomer.stdout).toMatch(
+      /CUSTOMER\s+REQUESTS\s+INPUT TOKENS\s+OUTPUT TOKENS\s+CACHED\s+COST\s+CACHE SAVED$/m,
+    );
     expect(byCustomer.stdout).toMatch(/usage-acme\s+2\s/);
     expect(byCustomer.stdout).toMatch(/usage-globex\s+1\s/);
     expect(byCustomer.stdout).toMatch(/\nTOTAL\s+\d+/);

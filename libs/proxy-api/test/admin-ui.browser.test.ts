@@ -114,6 +114,11 @@ describe.skipIf(chromiumPath === undefined)('admin UI in headless Chromium', () 
     // the breakdowns name what was called, for whom
     await page.getByRole('table', { name: 'By model' }).getByRole('cell', { name: 'gpt-4o-mini' }).waitFor();
     await page.getByRole('table', { name: 'By customer' }).getByRole('cell', { name: 'acme' }).waitFor();
+    // with their spend, and what the response cache saved them
+    await page
+      .getByRole('table', { name: 'By model' })
+      .getByRole('columnheader', { name: 'Saved by cache' })
+      .waitFor();
     // the key never lands in the URL
     expect(page.url()).not.toContain(MASTER);
     await shot('overview');

@@ -37,6 +37,7 @@ export interface UsageGroup {
   cached_tokens: number;
   reasoning_tokens: number;
   cost_usd: number;
+  cache_saved_usd: number;
 }
 
 export interface RequestRow {
@@ -72,6 +73,7 @@ export interface RequestRow {
   request_body: string | null;
   response_body: string | null;
   client_request_id: string | null;
+  cache_saved_usd: number | null;
 }
 
 export interface SectionNode {

@@ -35,6 +35,7 @@ export function row(overrides: Partial<RequestLogRow> = {}): RequestLogRow {
     request_body: null,
     response_body: null,
     client_request_id: null,
+    cache_saved_usd: null,
     ...overrides,
   };
 }

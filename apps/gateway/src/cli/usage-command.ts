@@ -60,8 +60,11 @@ export async function usageCommand(args: string[], env: NodeJS.ProcessEnv): Prom
     printLine('No requests in this window.');
     return 0;
   }
-  const sum = (field: string): number =>
-    groups.reduce((total, group) => total + (numberField(group, field) ?? 0), 0);
+  // no total of a field no group has (an older gateway's answer): a dash, as in its rows
+  const sum = (field: string): number | undefined =>
+    groups.some((group) => numberField(group, field) !== undefined)
+      ? groups.reduce((total, group) => total + (numberField(group, field) ?? 0), 0)
+      : undefined;
   const row = (label: string, group: Readonly<Record<string, unknown>>): string[] => [
     label,
     formatCount(numberField(group, 'requests')),
@@ -69,9 +72,14 @@ export async function usageCommand(args: string[], env: NodeJS.ProcessEnv): Prom
     formatCount(numberField(group, 'output_tokens')),
     formatCount(numberField(group, 'cached_tokens')),
     formatUsd(numberField(group, 'cost_usd')),
+    // what the group's cache hits saved (a gateway older than the column sends none: a dash)
+    formatUsd(numberField(group, 'cache_saved_usd')),
   ];
   const totals = Object.fromEntries(
-    ['requests', 'input_tokens', 'output_tokens', 'cached_tokens', 'cost_usd'].map((f) => [f, sum(f)]),
+    ['requests', 'input_tokens', 'output_tokens', 'cached_tokens', 'cost_usd', 'cache_saved_usd'].map((f) => [
+      f,
+      sum(f),
+    ]),
   );
   const columns = [
     { header: by.toUpperCase() },
@@ -80,6 +88,7 @@ export async function usageCommand(args: string[], env: NodeJS.ProcessEnv): Prom
     { header: 'OUTPUT TOKENS', align: 'right' },
     { header: 'CACHED', align: 'right' },
     { header: 'COST', align: 'right' },
+    { header: 'CACHE SAVED', align: 'right' },
   ] as const;
   const rows = groups.map((group) =>
     row(typeof group['key'] === 'string' ? group['key'] : `(no ${by})`, group),

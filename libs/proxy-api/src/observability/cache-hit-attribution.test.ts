@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../create-app';
 
 // A request the response cache answers is attributed to the model whose answer it served (the
-// row's resolved_model, the metrics' model label) and to no provider: none was called.
+// row's resolved_model, the metrics' model label) and to no provider: none was called. It costs
+// nothing, and records as saved what the answer it served cost when it was made.
 
 const MASTER = 'sk-sy-master-key-for-cache-hit-tests-0';
 const admin = { authorization: `Bearer ${MASTER}` };
@@ -16,6 +17,7 @@ interface Row {
   cache_hit: boolean;
   stream: boolean;
   cost_usd: number | null;
+  cache_saved_usd: number | null;
   attempts: number;
 }
 
@@ -42,6 +44,7 @@ beforeAll(async () => {
       models: [{ name: 'fast', targets: [{ provider: 'mock', model: 'echo' }] }],
     },
     context: { cache: { memory: { maxBytes: 1024 * 1024 } } },
+    pricing: { models: { 'mock/echo': { inputPerMTok: 1000, outputPerMTok: 3000 } } },
     admin: { masterKey: MASTER },
     requestLog: log,
     ui: false,
@@ -77,11 +80,26 @@ describe('a cache hit', () => {
     expect(hits.map((hit) => hit.stream).sort()).toEqual([false, true]);
   });
 
+  it('records as saved what its answer cost when the miss before it was priced', async () => {
+    const rows = (await app.inject({ url: '/admin/requests', headers: admin })).json<{ data: Row[] }>().data;
+    for (const stream of [false, true]) {
+      const miss = rows.find((row) => !row.cache_hit && row.stream === stream);
+      const hit = rows.find((row) => row.cache_hit && row.stream === stream);
+      expect(miss?.cost_usd).toBeGreaterThan(0);
+      expect(miss?.cache_saved_usd).toBeNull();
+      expect(hit?.cache_saved_usd).toBe(miss?.cost_usd);
+    }
+  });
+
   it('is grouped under that model in the usage by model, with its misses', async () => {
     const usage = (await app.inject({ url: '/admin/usage?group_by=model&from=0', headers: admin })).json<{
-      groups: { key: string | null; requests: number }[];
+      groups: { key: string | null; requests: number; cost_usd: number; cache_saved_usd: number }[];
     }>();
     expect(usage.groups.map((group) => [group.key, group.requests])).toEqual([['echo', 4]]);
+    // two misses paid, two hits saved the same
+    const [echo] = usage.groups;
+    expect(echo?.cost_usd).toBeGreaterThan(0);
+    expect(echo?.cache_saved_usd).toBeCloseTo(echo?.cost_usd ?? Number.NaN, 12);
   });
 
   it("is no target's traffic in /admin/providers", async () => {
@@ -100,6 +118,14 @@ describe('a cache hit', () => {
       'switchyard_requests_total{route="chat",provider="mock",model="fast",status="200"} 2',
     );
     expect(body).toContain('switchyard_cache_hits_total{route="chat",model="fast"} 2');
+    const saved = body.find((line) =>
+      line.startsWith('switchyard_cache_saved_usd_total{route="chat",model="fast"} '),
+    );
+    const spent = body.find((line) =>
+      line.startsWith('switchyard_cost_usd_total{provider="mock",model="fast"} '),
+    );
+    expect(Number(saved?.split(' ')[1])).toBeGreaterThan(0);
+    expect(Number(saved?.split(' ')[1])).toBeCloseTo(Number(spent?.split(' ')[1]), 12);
     expect(body.filter((line) => line.includes('unrouted'))).toEqual([]);
   });
 });

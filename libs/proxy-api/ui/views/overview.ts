@@ -200,7 +200,7 @@ function breakdown(title: string, groups: readonly UsageGroup[]): HTMLElement {
     { class: 'breakdown' },
     table(
       title,
-      ['Name', 'Requests', 'Input tokens', 'Output tokens', 'Spend'],
+      ['Name', 'Requests', 'Input tokens', 'Output tokens', 'Spend', 'Saved by cache'],
       groups
         .slice(0, 20)
         .map((group) => [
@@ -209,6 +209,7 @@ function breakdown(title: string, groups: readonly UsageGroup[]): HTMLElement {
           integer(group.input_tokens),
           integer(group.output_tokens),
           usd(group.cost_usd),
+          usd(group.cache_saved_usd),
         ]),
       'no requests in this range.',
     ),

@@ -151,7 +151,14 @@ function showDetail(detail: HTMLElement, row: RequestRow): void {
       ),
       ...item('Other units', orDash(row.units)),
       ...item('Cost', usd(row.cost_usd)),
-      ...item('Cache hit', row.cache_hit ? 'yes' : 'no'),
+      ...item(
+        'Cache hit',
+        !row.cache_hit
+          ? 'no'
+          : row.cache_saved_usd === null
+            ? 'yes'
+            : `yes, saved ${usd(row.cache_saved_usd)}`,
+      ),
       ...item('Key', `${orDash(row.api_key_name)} (${orDash(row.api_key_id)})`),
       ...item('Customer', orDash(row.customer_id)),
       ...item('Run', run),

@@ -44,6 +44,7 @@ const usage: UsageReport = {
       cached_tokens: 0,
       reasoning_tokens: 0,
       cost_usd: 0.3,
+      cache_saved_usd: 0,
     },
   ],
 };

@@ -4,34 +4,64 @@ import type { ChatCompletion, ChatCompletionChunk, ChatUsage } from '@switchyard
  * One cached answer: a whole response, or the chunks of a complete stream. `usage` is read,
  * not written: entries stored before streams were recorded with their usage chunk carry it.
  * `model` is the upstream model that produced the answer (`RequestContext.upstreamModel`),
- * which a hit reports as its own; entries stored before it was kept have none.
+ * which a hit reports as its own; `cost` what that answer cost in USD (`RequestContext.costUsd`),
+ * which a hit reports as saved. Entries stored before either was kept, or whose cost was not
+ * known, have none.
  */
 export type CacheEntry =
-  | { kind: 'response'; response: ChatCompletion; model?: string; /** Epoch ms. */ expiresAt: number }
+  | {
+      kind: 'response';
+      response: ChatCompletion;
+      model?: string;
+      cost?: number;
+      /** Epoch ms. */ expiresAt: number;
+    }
   | {
       kind: 'stream';
       chunks: ChatCompletionChunk[];
       usage?: ChatUsage;
       model?: string;
+      cost?: number;
       /** Epoch ms. */ expiresAt: number;
     };
+
+/** What a stored entry says of the answer besides the answer itself. */
+export interface CacheEntryOrigin {
+  /** The upstream model that produced the answer. */
+  model?: string;
+  /** What the answer cost in USD; left out unless a finite, non-negative number. */
+  cost?: number | null;
+}
 
 // Entries are written from the answers' JSON texts (the upstream's own, when the engine kept
 // them), so storing an answer serialises nothing again; they parse to the same CacheEntry.
 
-/** The `model` member of a serialised entry: empty when the model is not known. */
-function modelMember(model: string | undefined): string {
-  return model === undefined ? '' : `,"model":${JSON.stringify(model)}`;
+/** The `model` and `cost` members of a serialised entry: empty for what is not known. */
+function originMembers({ model, cost }: CacheEntryOrigin): string {
+  const modelText = model === undefined ? '' : `,"model":${JSON.stringify(model)}`;
+  return isCost(cost) ? `${modelText},"cost":${JSON.stringify(cost)}` : modelText;
 }
 
-/** The serialised entry of a whole response, from the response's JSON text and the model that produced it. */
-export function responseEntryBody(responseText: string, expiresAt: number, model?: string): string {
-  return `{"kind":"response","response":${responseText},"expiresAt":${JSON.stringify(expiresAt)}${modelMember(model)}}`;
+function isCost(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0;
 }
 
-/** The serialised entry of a stream, from its chunks' JSON texts and the model that produced it. */
-export function streamEntryBody(chunkTexts: readonly string[], expiresAt: number, model?: string): string {
-  return `{"kind":"stream","chunks":[${chunkTexts.join(',')}],"expiresAt":${JSON.stringify(expiresAt)}${modelMember(model)}}`;
+/** The serialised entry of a whole response, from the response's JSON text and where it came from. */
+export function responseEntryBody(
+  responseText: string,
+  expiresAt: number,
+  origin: CacheEntryOrigin = {},
+): string {
+  return `{"kind":"response","response":${responseText},"expiresAt":${JSON.stringify(expiresAt)}${originMembers(origin)}}`;
+}
+
+/** The serialised entry of a stream, from its chunks' JSON texts and where it came from. */
+export function streamEntryBody(
+  chunkTexts: readonly string[],
+  expiresAt: number,
+  origin: CacheEntryOrigin = {},
+): string {
+  return `{"kind":"stream","chunks":[${chunkTexts.join(',')}],"expiresAt":${JSON.stringify(expiresAt)}${originMembers(origin)}}`;
 }
 
 /** Whether a parsed value has the shape of a {@link CacheEntry} (a stored value is untrusted input). */
@@ -40,6 +70,7 @@ export function isCacheEntry(value: unknown): value is CacheEntry {
   const entry = value as Record<string, unknown>;
   if (typeof entry['expiresAt'] !== 'number') return false;
   if (entry['model'] !== undefined && typeof entry['model'] !== 'string') return false;
+  if (entry['cost'] !== undefined && !isCost(entry['cost'])) return false;
   if (entry['kind'] === 'response')
     return typeof entry['response'] === 'object' && entry['response'] !== null;
   return entry['kind'] === 'stream' && Array.isArray(entry['chunks']);

@@ -1,15 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import { type ChatCompletionRequest } from '@switchyard/proxy-core';
+import { type ChatCompletionRequest, type GatewayPlugin } from '@switchyard/proxy-core';
 import { requireService, TEST_REDIS_URL } from '@switchyard/testing';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseCacheEntry, responseEntryBody } from './cache-entry';
 import { cacheKey } from './cache-key';
 import { RESPONSE_CACHE_DEFAULTS, type ResponseCacheOptions } from './response-cache-options';
 import { encodeBody, type RedisCacheClient } from './redis-tier';
 import { cacheContext, cacheGateway, collect } from '../../test/support/cache-gateway';
 
 // A hit reports the upstream model that produced the cached answer (the request log's
-// resolved_model), never a provider; entries stored without it are still served.
+// resolved_model), never a provider, and what that answer cost as what the hit saved; entries
+// stored without them are still served.
 
 const request: ChatCompletionRequest = {
   model: 'demo',
@@ -112,4 +114,77 @@ describe('the model that produced a cached answer', () => {
       expect(hit.provider).toBeUndefined();
     },
   );
+});
+
+/** A pricing tap ahead of the cache: every answer the upstream gave costs `cost`. */
+function pricedAt(cost: number | null): GatewayPlugin {
+  return {
+    name: 'test:pricing',
+    apply: (hooks) =>
+      hooks.onUsage.tap('test:pricing', (report, context) => {
+        context.costUsd = report.cached ? 0 : cost;
+      }),
+  };
+}
+
+describe('what a cache hit saved', () => {
+  it('is what the answer cost when the miss stored it, whole or streamed; a miss saved nothing', async () => {
+    const { gateway } = cacheGateway({}, [pricedAt(0.0375)]);
+    const missWhole = ctx();
+    await gateway.chat(request, { context: missWhole });
+    const missStreamed = ctx();
+    await collect(await gateway.stream(request, { context: missStreamed }));
+    const whole = ctx();
+    await gateway.chat(request, { context: whole });
+    const streamed = ctx();
+    await collect(await gateway.stream(request, { context: streamed }));
+    for (const miss of [missWhole, missStreamed]) {
+      expect(miss).toMatchObject({ cacheStatus: 'MISS', costUsd: 0.0375 });
+      expect(miss.cacheSavedUsd).toBeUndefined();
+    }
+    for (const hit of [whole, streamed])
+      expect(hit).toMatchObject({ cacheHit: true, costUsd: 0, cacheSavedUsd: 0.0375 });
+  });
+
+  it('is unknown when the answer had no known price', async () => {
+    const { gateway } = cacheGateway({}, [pricedAt(null)]);
+    await gateway.chat(request, { context: ctx() });
+    const hit = ctx();
+    await gateway.chat(request, { context: hit });
+    expect(hit.cacheHit).toBe(true);
+    expect(hit.cacheSavedUsd).toBeUndefined();
+  });
+
+  it.skipIf(!redisUp)('travels with the entry through Redis to another instance', async () => {
+    const namespace = `saved-${randomUUID()}`;
+    const writer = recordingClient();
+    await cacheGateway({ namespace, redis: { client: writer.client } }, [pricedAt(1.5)]).gateway.chat(
+      request,
+      {
+        context: ctx(),
+      },
+    );
+    await Promise.all(writer.writes);
+    const second = cacheGateway({ namespace, redis: { client: recordingClient().client } }, [pricedAt(1.5)]);
+    const hit = ctx();
+    await second.gateway.chat(request, { context: hit });
+    expect(second.upstreamCalls()).toBe(0);
+    expect(hit).toMatchObject({ cacheHit: true, costUsd: 0, cacheSavedUsd: 1.5 });
+  });
+
+  it('refuses a stored entry whose cost is not a finite, non-negative number (a stored value is untrusted)', () => {
+    const body = (cost: string) =>
+      `{"kind":"response","response":{"id":"x"},"expiresAt":1,"model":"echo","cost":${cost}}`;
+    expect(parseCacheEntry(body('0.5'))).toMatchObject({ cost: 0.5, model: 'echo' });
+    expect(parseCacheEntry(body('0'))).toMatchObject({ cost: 0 });
+    for (const bad of ['-1', '"0.5"', 'null', '1e400'])
+      expect(parseCacheEntry(body(bad)), bad).toBeUndefined();
+  });
+
+  it('is not written for a cost that is not a finite, non-negative number', () => {
+    for (const cost of [null, Number.NaN, Number.POSITIVE_INFINITY, -2])
+      expect(responseEntryBody('{"id":"x"}', 1, { model: 'echo', cost })).toBe(
+        '{"kind":"response","response":{"id":"x"},"expiresAt":1,"model":"echo"}',
+      );
+  });
 });

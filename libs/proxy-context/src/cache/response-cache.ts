@@ -9,7 +9,13 @@ import type {
   RequestContext,
 } from '@switchyard/proxy-core';
 import { MemoryBudget, type MemoryAccount } from '../memory/memory-budget';
-import { parseCacheEntry, responseEntryBody, streamEntryBody, type CacheEntry } from './cache-entry';
+import {
+  parseCacheEntry,
+  responseEntryBody,
+  streamEntryBody,
+  type CacheEntry,
+  type CacheEntryOrigin,
+} from './cache-entry';
 import { cacheKey } from './cache-key';
 import { MemoryTier, type MemoryTierStats } from './memory-tier';
 import {
@@ -229,6 +235,8 @@ export class ResponseCache implements GatewayPlugin {
           context.cacheStatus = 'HIT';
           // the model that produced the answer, for the row and the log line; no provider: none was called
           if (entry.model !== undefined) context.upstreamModel = entry.model;
+          // what the answer cost when it was made: what this hit saved
+          if (entry.cost !== undefined) context.cacheSavedUsd = entry.cost;
           return toAnswer(entry);
         }
       }
@@ -346,7 +354,7 @@ export class ResponseCache implements GatewayPlugin {
       if (pending.response !== undefined && context.error === undefined)
         this.#write(
           pending.key,
-          responseEntryBody(pending.response, expiresAt, context.upstreamModel),
+          responseEntryBody(pending.response, expiresAt, originOf(context)),
           expiresAt,
           pending.ttlMs,
         );
@@ -360,11 +368,18 @@ export class ResponseCache implements GatewayPlugin {
     // the usage chunk was recorded too (before the engine hid it from a client that did not ask)
     this.#write(
       pending.key,
-      streamEntryBody(pending.chunks, expiresAt, context.upstreamModel),
+      streamEntryBody(pending.chunks, expiresAt, originOf(context)),
       expiresAt,
       pending.ttlMs,
     );
   }
+}
+
+/** What an entry keeps of the request that stored it: the model that answered, and the cost (priced by then: `onUsage` comes first). */
+function originOf(context: RequestContext): CacheEntryOrigin {
+  return context.upstreamModel === undefined
+    ? { cost: context.costUsd ?? null }
+    : { model: context.upstreamModel, cost: context.costUsd ?? null };
 }
 
 /**

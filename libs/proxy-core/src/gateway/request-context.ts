@@ -138,6 +138,12 @@ export interface RequestContext {
   usage?: ChatUsage;
   /** True when the answer came from a `lookupResponse` tap (a cache) with no upstream call. */
   cacheHit: boolean;
+  /**
+   * On a cache hit, what the hit saved: the cost in USD of the request whose answer the cache
+   * kept (its `costUsd` when it was stored, at that day's price). Set by a cache plugin; unset on
+   * a miss, and on a hit of an entry stored without a known cost.
+   */
+  cacheSavedUsd?: number;
   /** Client instructions for plugins (cache control, condensing). */
   directives?: RequestDirectives;
   /**

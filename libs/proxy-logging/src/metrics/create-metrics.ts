@@ -86,6 +86,7 @@ interface RequestSeries {
   ttft?: HistogramSeries;
   overhead?: HistogramSeries;
   cacheHits?: CounterSeries;
+  cacheSaved?: CounterSeries;
   input?: CounterSeries;
   output?: CounterSeries;
   cached?: CounterSeries;
@@ -204,6 +205,12 @@ export function createMetrics(options: MetricsOptions = {}): SwitchyardMetrics {
   const cacheHits = new SeriesCounter({
     name: 'switchyard_cache_hits_total',
     help: 'Requests answered from the response cache, by route (endpoint) and model alias.',
+    labelNames: ['route', 'model'],
+    registers,
+  });
+  const cacheSaved = new SeriesCounter({
+    name: 'switchyard_cache_saved_usd_total',
+    help: 'USD the response cache saved: what the answers it served cost when they were made, by route (endpoint) and model alias.',
     labelNames: ['route', 'model'],
     registers,
   });
@@ -485,7 +492,12 @@ export function createMetrics(options: MetricsOptions = {}): SwitchyardMetrics {
         if (own !== undefined) (series.overhead ??= overhead.at(route)).observe(own / 1000);
         // a hit's route is its model's configured one (no provider: none was called), so a hit
         // counts under the alias its misses do
-        if (context.cacheHit) (series.cacheHits ??= cacheHits.at(route, model)).inc();
+        if (context.cacheHit) {
+          (series.cacheHits ??= cacheHits.at(route, model)).inc();
+          const saved = context.cacheSavedUsd;
+          if (saved !== undefined && saved > 0)
+            (series.cacheSaved ??= cacheSaved.at(route, model)).inc(saved);
+        }
         const usage = context.usage;
         if (usage !== undefined) {
           (series.input ??= tokens.at('input', provider, model)).inc(usage.prompt_tokens);

@@ -64,4 +64,13 @@ export const REQUEST_LOG_MIGRATIONS: readonly Migration[] = [
       );
     },
   },
+  {
+    version: 4,
+    // what a cache hit saved; rows written before have none (a hit among them saved unknown)
+    name: 'add switchyard_requests.cache_saved_usd',
+    up: async (db) => {
+      const real = db.dialect === 'postgres' ? 'DOUBLE PRECISION' : 'REAL';
+      await db.execute(`ALTER TABLE switchyard_requests ADD COLUMN cache_saved_usd ${real}`);
+    },
+  },
 ];

@@ -29,6 +29,8 @@ export interface UsageGroup {
   cached_tokens: number;
   reasoning_tokens: number;
   cost_usd: number;
+  /** USD the group's cache hits saved (what their answers cost when they were made). */
+  cache_saved_usd: number;
 }
 
 /** One section of a run's span tree. */

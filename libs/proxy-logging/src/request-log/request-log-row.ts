@@ -43,6 +43,11 @@ export interface RequestLogRow {
   response_body: string | null;
   /** The client's own `x-request-id` (a correlation id; `id` is always the gateway's). */
   client_request_id: string | null;
+  /**
+   * On a cache hit, USD the hit saved: what the cached answer cost when it was made. Null on a
+   * miss, and on a hit whose entry kept no cost.
+   */
+  cache_saved_usd: number | null;
 }
 
 /** The columns of {@link RequestLogRow}, in table order. */
@@ -79,6 +84,7 @@ export const REQUEST_LOG_COLUMNS = [
   'request_body',
   'response_body',
   'client_request_id',
+  'cache_saved_usd',
 ] as const satisfies readonly (keyof RequestLogRow)[];
 
 /**
@@ -120,6 +126,7 @@ export function writeRowParams(params: SqlValue[], at: number, row: RequestLogRo
   params[at + 29] = row.request_body;
   params[at + 30] = row.response_body;
   params[at + 31] = row.client_request_id;
+  params[at + 32] = row.cache_saved_usd;
 }
 
 /** Context state key under which body capture keeps the redacted bodies. */
@@ -184,5 +191,6 @@ export function rowFromContext(context: RequestContext): RequestLogRow {
     request_body: bodies?.request ?? null,
     response_body: bodies?.response ?? null,
     client_request_id: metadata.clientRequestId ?? null,
+    cache_saved_usd: context.cacheSavedUsd ?? null,
   };
 }

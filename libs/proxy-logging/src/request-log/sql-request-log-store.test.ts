@@ -7,11 +7,13 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { generateRequestRows } from '../../test/generate-request-rows';
 import { createTestSchema } from '../../test/pg-schema';
 import { row } from '../../test/request-log-fixtures';
+import { migrate } from '../sql/migrate';
 import { openDatabase } from '../sql/open-database';
-import type { SqlDatabase } from '../sql/sql-database';
+import type { SqlDatabase, SqlValue } from '../sql/sql-database';
 import { SqliteWriteThread, type SqlBatchWriter, type SqlStatement } from '../sql/sqlite-write-thread';
 import { RequestLogQueue } from './request-log-queue';
-import { REQUEST_LOG_COLUMNS } from './request-log-row';
+import { REQUEST_LOG_MIGRATIONS } from './request-log-migrations';
+import { REQUEST_LOG_COLUMNS, writeRowParams } from './request-log-row';
 import { SqlRequestLogStore } from './sql-request-log-store';
 
 const pgUp = await requireService('PostgreSQL', TEST_DATABASE_URL);
@@ -37,6 +39,7 @@ function suite(
         section_path: 'agent/plan',
         stream: true,
         cache_hit: true,
+        cache_saved_usd: 0.0125,
         units: '{"characters":12}',
         request_body: '{"a":1}',
         response_body: '{"b":2}',
@@ -89,21 +92,45 @@ function suite(
       await expect(store.list({ cursor: 'garbage' })).rejects.toMatchObject({ code: 'invalid_request' });
     });
 
+    it('upgrades a log of schema version 3: its rows read back with no cache saving, new rows keep theirs', async () => {
+      await migrate(store.db, 'request-log', REQUEST_LOG_MIGRATIONS.slice(0, 3));
+      const old = row({ id: 'v3', cache_hit: true });
+      const columns = REQUEST_LOG_COLUMNS.filter((column) => column !== 'cache_saved_usd');
+      const params: SqlValue[] = [];
+      writeRowParams(params, 0, old);
+      await store.db.execute(
+        `INSERT INTO switchyard_requests (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`,
+        params.slice(0, columns.length),
+      );
+      const saved = row({ id: 'v4', ts: old.ts + 1, cache_hit: true, cache_saved_usd: 0.25 });
+      await store.write([saved]);
+      expect((await store.list({})).data).toEqual([saved, { ...old, cache_saved_usd: null }]);
+    });
+
     it('sums usage per group', async () => {
       await store.write([
         row({ id: 'a', customer_id: 'c1', cost_usd: 0.5, input_tokens: 10 }),
         row({ id: 'b', customer_id: 'c1', cost_usd: 0.25, input_tokens: 5, cached_tokens: null }),
+        row({
+          id: 'h',
+          customer_id: 'c1',
+          cost_usd: 0,
+          cache_hit: true,
+          cache_saved_usd: 0.5,
+          input_tokens: 10,
+        }),
         row({ id: 'c', customer_id: 'c2', cost_usd: null, input_tokens: 1 }),
       ]);
       expect(await store.usage('customer', 0, Number.MAX_SAFE_INTEGER)).toEqual([
         {
           key: 'c1',
-          requests: 2,
-          input_tokens: 15,
-          output_tokens: 10,
-          cached_tokens: 2,
-          reasoning_tokens: 2,
+          requests: 3,
+          input_tokens: 25,
+          output_tokens: 15,
+          cached_tokens: 4,
+          reasoning_tokens: 3,
           cost_usd: 0.75,
+          cache_saved_usd: 0.5,
         },
         {
           key: 'c2',
@@ -113,6 +140,7 @@ function suite(
           cached_tokens: 2,
           reasoning_tokens: 1,
           cost_usd: 0,
+          cache_saved_usd: 0,
         },
       ]);
     });

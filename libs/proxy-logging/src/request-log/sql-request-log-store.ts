@@ -250,7 +250,7 @@ export class SqlRequestLogStore implements RequestLogStore {
       `SELECT ${column} AS key, COUNT(*) AS requests,
         COALESCE(SUM(input_tokens), 0) AS input_tokens, COALESCE(SUM(output_tokens), 0) AS output_tokens,
         COALESCE(SUM(cached_tokens), 0) AS cached_tokens, COALESCE(SUM(reasoning_tokens), 0) AS reasoning_tokens,
-        COALESCE(SUM(cost_usd), 0) AS cost_usd
+        COALESCE(SUM(cost_usd), 0) AS cost_usd, COALESCE(SUM(cache_saved_usd), 0) AS cache_saved_usd
       FROM switchyard_requests WHERE ts >= ? AND ts < ? GROUP BY ${column} ORDER BY cost_usd DESC, requests DESC LIMIT 1000`,
       [from, to],
     );
