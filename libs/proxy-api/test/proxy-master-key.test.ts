@@ -45,7 +45,7 @@ afterAll(async () => {
 
 beforeEach(() => upstream.reset());
 
-async function proxied(headers: Record<string, string>): Promise<Record<string, unknown>> {
+async function proxied(headers: Record<string, string> | string[]): Promise<Record<string, unknown>> {
   const response = await request(`${base}/proxy/local/v1/things`, { headers });
   await response.body.dump();
   expect(response.statusCode).toBe(200);
@@ -64,6 +64,27 @@ describe('universal proxy: the master key', () => {
     const seen = await proxied({ 'x-switchyard-key': CLIENT, [header]: value });
     expect(seen[header]).toBeUndefined();
     expect(JSON.stringify(seen)).not.toContain(MASTER);
+  });
+
+  it.each(['x-api-key', 'api-key', 'x-goog-api-key'])(
+    'is dropped from a repeated %s, which Node joins into one value (the whole header goes)',
+    async (header) => {
+      for (const secret of [MASTER, CLIENT]) {
+        upstream.reset();
+        // a provider key first, the gateway secret second: one value, "sk-provider, <secret>"
+        const seen = await proxied(['x-switchyard-key', CLIENT, header, 'sk-provider-own', header, secret]);
+        expect(seen[header]).toBeUndefined();
+        expect(JSON.stringify(seen)).not.toContain(secret);
+      }
+    },
+  );
+
+  it('is dropped after any authorization scheme, not only Bearer', async () => {
+    for (const value of [`Token ${MASTER}`, MASTER, `Token ${CLIENT}`]) {
+      upstream.reset();
+      const seen = await proxied({ 'x-switchyard-key': CLIENT, authorization: value });
+      expect(seen['authorization'], value).toBeUndefined();
+    }
   });
 
   it('is dropped when it is also the key the request authenticated with', async () => {

@@ -21,7 +21,8 @@ const HOP_BY_HOP = new Set([
 
 /** Headers a client key may travel in: a gateway secret found there never goes upstream. */
 const KEY_HEADERS = new Set(['authorization', 'x-api-key', 'api-key', 'x-goog-api-key']);
-const BEARER = /^bearer\s+/i;
+/** `<scheme> <token>`: Bearer as SDKs send it, or any other scheme. */
+const SCHEME_TOKEN = /^[A-Za-z][A-Za-z0-9-]*\s+(\S+)$/;
 
 /**
  * Whether a presented secret is one of the gateway's own that carries no prefix (the master
@@ -29,18 +30,36 @@ const BEARER = /^bearer\s+/i;
  */
 export type GatewaySecretTest = (secret: string) => boolean;
 
+function isGatewaySecretValue(value: string, isGatewaySecret: GatewaySecretTest | undefined): boolean {
+  const secret = value.trim();
+  if (secret === '') return false;
+  const token = SCHEME_TOKEN.exec(secret)?.[1];
+  return (
+    secret.slice(0, KEY_PREFIX.length).toLowerCase() === KEY_PREFIX ||
+    (token !== undefined && token.slice(0, KEY_PREFIX.length).toLowerCase() === KEY_PREFIX) ||
+    isGatewaySecret?.(secret) === true ||
+    (token !== undefined && isGatewaySecret?.(token) === true)
+  );
+}
+
 /**
  * Whether a header carries a gateway secret (an SDK given its gateway key as its provider key):
- * a client key (`sk-sy-`, as every static and stored key is) or one `isGatewaySecret` knows.
+ * a client key (`sk-sy-`, as every static and stored key is) or one `isGatewaySecret` knows, as
+ * the whole value or the token after an authorization scheme. Node joins a repeated
+ * `x-api-key` (or `api-key`, `x-goog-api-key`) into one value with `, `: each part is checked,
+ * and a header with the secret in any part is dropped whole.
  */
 function isGatewayKey(name: string, value: string | string[], isGatewaySecret?: GatewaySecretTest): boolean {
   if (!KEY_HEADERS.has(name)) return false;
-  return (Array.isArray(value) ? value : [value]).some((entry) => {
-    const secret = entry.trim().replace(BEARER, '');
-    return (
-      secret.slice(0, KEY_PREFIX.length).toLowerCase() === KEY_PREFIX || isGatewaySecret?.(secret) === true
-    );
-  });
+  const values = Array.isArray(value) ? value : [value];
+  for (const entry of values) {
+    if (isGatewaySecretValue(entry, isGatewaySecret)) return true;
+    // authorization is never joined (Node keeps the first), and its own parameters may hold commas
+    if (name !== 'authorization' && entry.includes(',')) {
+      for (const part of entry.split(',')) if (isGatewaySecretValue(part, isGatewaySecret)) return true;
+    }
+  }
+  return false;
 }
 
 function connectionTokens(value: string | string[] | undefined): Set<string> {
