@@ -1,4 +1,4 @@
-import { brotliCompressSync, deflateSync, gzipSync, gunzipSync } from 'node:zlib';
+import { brotliCompressSync, deflateRawSync, deflateSync, gunzipSync, gzipSync } from 'node:zlib';
 import { createMockUpstream, type MockUpstream } from '@switchyard/testing';
 import type { FastifyInstance } from 'fastify';
 import { request } from 'undici';
@@ -9,8 +9,8 @@ import { recordReports, resolveToLoopback } from './support/proxy-reports';
 // The universal proxy masks the provider key it injected where an upstream's error answer
 // quotes it back. It used to do so only for an identity-coded body: a client that sent
 // `Accept-Encoding: gzip` got the error compressed, the key intact inside. Now the request asks
-// only for codings the gateway can decode, an encoded error answer is decoded and masked, and
-// one in a coding the gateway cannot read is refused.
+// only for codings the gateway can decode, an encoded error answer is decoded whole and masked,
+// and one the gateway cannot read is refused with 502 before anything is sent.
 
 const INJECTED = 'CANARYinjected-mistral-key-0123456789';
 const MASKED = '*'.repeat(INJECTED.length);
@@ -21,6 +21,28 @@ const ENCODERS: Record<string, (body: Buffer) => Buffer> = {
   deflate: deflateSync,
 };
 
+/** The Content-Encoding header and the bytes an upstream sends for `coding` (a test's name for it). */
+function encoded(coding: string, plain: Buffer): [string | string[] | undefined, Buffer] {
+  const encode = ENCODERS[coding];
+  if (plain.length === 0) return [coding, plain];
+  if (encode !== undefined) return [coding, encode(plain)];
+  switch (coding) {
+    case 'deflate-raw': // the bare deflate stream some servers send as `deflate`
+      return ['deflate', deflateRawSync(plain)];
+    case 'corrupt-gzip': // says gzip, is not
+      return ['gzip', plain];
+    case 'identity-then-gzip': // two Content-Encoding lines
+      return [['identity', 'gzip'], gzipSync(plain)];
+    case 'gzip-then-br': // two codings applied
+      return ['gzip, br', brotliCompressSync(gzipSync(plain))];
+    case '':
+    case 'identity':
+      return [undefined, plain];
+    default: // a coding the gateway has no decoder for: bytes it cannot look into
+      return [coding, Buffer.from(plain.toString('base64'))];
+  }
+}
+
 let upstream: MockUpstream;
 let app: FastifyInstance;
 let base = '';
@@ -30,7 +52,8 @@ beforeAll(async () => {
   upstream = await createMockUpstream({
     routes: [
       {
-        // quotes the credentials it was sent, in the coding `?coding=` names (else the client's first)
+        // quotes the credentials it was sent, in the coding `?coding=` names (else the client's
+        // first); `?empty` sends no bytes, `?chunked` no Content-Length, `?pad=N` N more spaces
         method: 'GET',
         path: /\/echo-key$/,
         handle: ({ req, res, url }) => {
@@ -38,24 +61,19 @@ beforeAll(async () => {
           const accepted = String(req.headers['accept-encoding'] ?? '');
           const coding = url.searchParams.get('coding') ?? accepted.split(/[,;]/)[0]?.trim() ?? '';
           const pad = Number(url.searchParams.get('pad') ?? 0);
-          const plain = Buffer.from(
-            JSON.stringify({ error: { message: `Invalid key: ${req.headers.authorization}` } }) +
-              ' '.repeat(pad),
-          );
-          const encode = ENCODERS[coding];
-          const headers: Record<string, string> = { 'content-type': 'application/json' };
-          let body: Buffer = url.searchParams.has('empty') ? Buffer.alloc(0) : plain;
-          if (body.length === 0) {
-            headers['content-encoding'] = coding;
-          } else if (encode !== undefined) {
-            body = encode(plain);
-            headers['content-encoding'] = coding;
-          } else if (coding !== '' && coding !== 'identity') {
-            // a coding the gateway has no decoder for: bytes it cannot look into
-            body = Buffer.from(plain.toString('base64'));
-            headers['content-encoding'] = coding;
-          }
-          headers['content-length'] = String(body.length);
+          const plain = url.searchParams.has('empty')
+            ? Buffer.alloc(0)
+            : Buffer.from(
+                JSON.stringify({ error: { message: `Invalid key: ${req.headers.authorization}` } }) +
+                  ' '.repeat(pad),
+              );
+          const [header, body] = encoded(coding, plain);
+          const headers: Record<string, string | string[]> = {
+            'content-type': 'application/json',
+            etag: '"upstream-bytes"',
+          };
+          if (header !== undefined) headers['content-encoding'] = header;
+          if (!url.searchParams.has('chunked')) headers['content-length'] = String(body.length);
           res.writeHead(status, headers);
           res.end(body);
         },
@@ -125,41 +143,76 @@ describe('universal proxy: the injected key in an encoded error answer', () => {
     ]);
   });
 
-  it('refuses an error answer in a coding it cannot decode rather than forward the key unchecked', async () => {
-    const { status, headers, body } = await proxied('?coding=zstd', 'gzip');
+  it.each(['deflate-raw', 'identity-then-gzip'])(
+    'masks a %s error answer too (bare deflate, labelled deflate; every Content-Encoding line counts)',
+    async (coding) => {
+      const { status, headers, body } = await proxied(`?coding=${coding}`, 'gzip');
+      expect(status).toBe(401);
+      expect(headers['content-encoding']).toBeUndefined();
+      expect(body.toString('utf8')).toBe(
+        JSON.stringify({ error: { message: `Invalid key: Bearer ${MASKED}` } }),
+      );
+      expect((await reports.proxyReport()).error).toBeUndefined();
+    },
+  );
+
+  it('drops the headers that describe the encoded bytes: coding, length, digest', async () => {
+    const { headers, body } = await proxied('', 'gzip');
+    expect(headers['etag']).toBeUndefined();
+    expect(Number(headers['content-length'])).toBe(body.length);
+    // an identity-coded error answer keeps them: its bytes are the upstream's, but for the mask
+    const plain = await proxied('?coding=identity', 'gzip');
+    expect(plain.headers['etag']).toBe('"upstream-bytes"');
+    expect(plain.body.toString('utf8')).toContain(MASKED);
+  });
+
+  it.each([
+    ['zstd', 'content coding "zstd"'],
+    ['gzip-then-br', 'content coding "gzip, br"'],
+    ['corrupt-gzip', 'does not decode as gzip'],
+  ])('refuses a %s error answer with 502 rather than forward the key unchecked', async (coding, why) => {
+    const { status, headers, body } = await proxied(`?coding=${coding}`, 'gzip');
     expect(status).toBe(502);
     expect(headers['content-encoding']).toBeUndefined();
-    expect(body.toString('utf8')).toContain('content coding the gateway cannot check for its key (zstd)');
-    expect(body.toString('utf8')).not.toContain(Buffer.from(INJECTED).toString('base64').slice(0, 12));
+    expect(headers['etag']).toBeUndefined();
+    const text = body.toString('utf8');
+    const message = (JSON.parse(text) as { error: { message: string } }).error.message;
+    expect(message).toContain('the gateway cannot check for its key');
+    expect(message).toContain(why);
+    expect(text).not.toContain(INJECTED);
+    expect(text).not.toContain(Buffer.from(INJECTED).toString('base64').slice(0, 12));
     const report = await reports.proxyReport();
-    expect(report.error?.type).toBe('upstream_error');
+    expect(report.error?.code).toBe('upstream_error');
+    expect(report.statusCode).toBe(502);
   });
 
-  it('cuts an error answer that decodes past its bound, without the key', async () => {
-    // 2 MiB of padding compresses to a few KiB: a small answer that decodes past 1 MiB
-    const response = await request(`${base}/proxy/local/echo-key?pad=${2 * 1024 * 1024}`, {
-      headers: { 'accept-encoding': 'gzip' },
-    });
-    expect(response.statusCode).toBe(401);
-    const received: Buffer[] = [];
-    const read = (async () => {
-      for await (const chunk of response.body) received.push(chunk as Buffer);
-    })();
-    await expect(read).rejects.toThrow();
-    const got = Buffer.concat(received);
-    expect(got.length).toBeLessThanOrEqual(1024 * 1024);
-    expect(got.toString('utf8')).not.toContain(INJECTED);
-    const report = await reports.proxyReport();
-    expect(report.error).toBeDefined();
+  it('refuses an encoded error answer that decodes past 1 MiB, before sending anything', async () => {
+    // 2 MiB of padding compresses to a few KiB: a small answer that decodes past the bound
+    const { status, body } = await proxied(`?pad=${2 * 1024 * 1024}`, 'gzip');
+    expect(status).toBe(502);
+    expect(body.toString('utf8')).toContain('does not decode as gzip within 1048576 bytes');
+    expect(body.toString('utf8')).not.toContain(INJECTED);
+    expect((await reports.proxyReport()).error?.code).toBe('upstream_error');
   });
 
-  it('passes an empty encoded error answer as it came (no bytes for a decoder to read)', async () => {
-    const { status, headers, body } = await proxied('?empty=1', 'gzip');
+  it('streams a large identity-coded error answer through the mask whole', async () => {
+    const { status, body } = await proxied(`?coding=identity&pad=${2 * 1024 * 1024}`, 'gzip');
     expect(status).toBe(401);
-    expect(headers['content-encoding']).toBe('gzip');
-    expect(body.length).toBe(0);
+    expect(body.length).toBeGreaterThan(2 * 1024 * 1024);
+    expect(body.toString('utf8')).toContain(`Invalid key: Bearer ${MASKED}`);
     expect((await reports.proxyReport()).error).toBeUndefined();
   });
+
+  it.each(['?empty=1', '?empty=1&chunked=1'])(
+    'answers an empty encoded error answer (%s) with its status and no body',
+    async (query) => {
+      const { status, headers, body } = await proxied(query, 'gzip');
+      expect(status).toBe(401);
+      expect(headers['content-encoding']).toBeUndefined();
+      expect(body.length).toBe(0);
+      expect((await reports.proxyReport()).error).toBeUndefined();
+    },
+  );
 
   it('leaves a successful answer as the upstream encoded it', async () => {
     const { status, headers, body } = await proxied('?status=200', 'gzip');

@@ -1,7 +1,15 @@
 import { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
+import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { decodableAcceptEncoding, decodableCoding, EchoedKeyMask } from './echoed-key-mask';
+import {
+  decodableAcceptEncoding,
+  decodeWhole,
+  EchoedKeyMask,
+  maskableCoding,
+  maskSecret,
+  UndecodableBody,
+} from './echoed-key-mask';
 
 const SECRET = 'CANARY-provider-key-0123456789';
 
@@ -28,15 +36,6 @@ describe('EchoedKeyMask', () => {
   });
 });
 
-describe('EchoedKeyMask limit', () => {
-  it('fails once its input passes the limit', async () => {
-    const limited = Readable.from([Buffer.alloc(600, 'a'), Buffer.alloc(600, 'b')]).pipe(
-      new EchoedKeyMask(SECRET, 1000),
-    );
-    await expect(text(limited)).rejects.toThrow('decodes to more than 1000 bytes');
-  });
-});
-
 describe('decodableAcceptEncoding', () => {
   it('keeps the codings the gateway decodes with their weights, identity when none is left', () => {
     expect(decodableAcceptEncoding('gzip, zstd;q=0.9, br;q=0.8')).toBe('gzip, br;q=0.8');
@@ -47,9 +46,57 @@ describe('decodableAcceptEncoding', () => {
     expect(decodableAcceptEncoding('constructor, GZIP')).toBe('GZIP');
   });
 
-  it('tells the codings it decodes', () => {
-    for (const coding of [undefined, '', 'identity', 'gzip', 'x-gzip', 'deflate', 'br', ' BR '])
-      expect(decodableCoding(coding)).toBe(true);
-    for (const coding of ['zstd', 'compress', 'constructor']) expect(decodableCoding(coding)).toBe(false);
+  it('tells how a body of each Content-Encoding is read: as it comes, decoded, or not at all', () => {
+    for (const header of [undefined, '', 'identity', ' Identity ', ['identity']])
+      expect(maskableCoding(header)).toBe('identity');
+    expect(maskableCoding('gzip')).toBe('gzip');
+    expect(maskableCoding(' BR ')).toBe('br');
+    expect(maskableCoding('x-gzip')).toBe('x-gzip');
+    // every value counts, not the first: identity then gzip is gzip
+    expect(maskableCoding(['identity', 'gzip'])).toBe('gzip');
+    expect(maskableCoding('identity, deflate')).toBe('deflate');
+    for (const header of ['zstd', 'compress', 'constructor', 'gzip, br', ['gzip', 'gzip']])
+      expect(maskableCoding(header)).toBeUndefined();
+  });
+});
+
+describe('decodeWhole', () => {
+  const plain = Buffer.from(`{"error":"bad key ${SECRET}"}`);
+  const chunks = (body: Buffer): Buffer[] => [body.subarray(0, 5), body.subarray(5)];
+
+  it('decodes gzip, brotli and deflate, zlib-wrapped or bare, and an empty body to nothing', async () => {
+    expect(await decodeWhole(chunks(gzipSync(plain)), 'gzip')).toEqual(plain);
+    expect(await decodeWhole(chunks(brotliCompressSync(plain)), 'br')).toEqual(plain);
+    expect(await decodeWhole(chunks(deflateSync(plain)), 'deflate')).toEqual(plain);
+    expect(await decodeWhole(chunks(deflateRawSync(plain)), 'deflate')).toEqual(plain);
+    expect(await decodeWhole([], 'gzip')).toEqual(Buffer.alloc(0));
+  });
+
+  it('refuses bytes not in their coding, and a body past its limit compressed or decoded', async () => {
+    await expect(decodeWhole([plain], 'gzip')).rejects.toBeInstanceOf(UndecodableBody);
+    await expect(decodeWhole([Buffer.alloc(2000)], 'gzip', 1000)).rejects.toThrow('larger than 1000 bytes');
+    // a few hundred bytes that decode to 64 KiB
+    const bomb = gzipSync(Buffer.alloc(64 * 1024));
+    expect(bomb.length).toBeLessThan(1000);
+    await expect(decodeWhole([bomb], 'gzip', 1000)).rejects.toThrow(
+      'does not decode as gzip within 1000 bytes',
+    );
+  });
+
+  it('passes a failed read on as it failed', async () => {
+    async function* failing(): AsyncGenerator<Buffer> {
+      yield Buffer.from('x');
+      throw new Error('socket hang up');
+    }
+    await expect(decodeWhole(failing(), 'gzip')).rejects.toThrow('socket hang up');
+  });
+});
+
+describe('maskSecret', () => {
+  it('overwrites every occurrence in place', () => {
+    const data = Buffer.from(`${SECRET}, again ${SECRET}${SECRET}`);
+    expect(maskSecret(data, SECRET).toString()).toBe(
+      `${'*'.repeat(SECRET.length)}, again ${'*'.repeat(SECRET.length * 2)}`,
+    );
   });
 });

@@ -1,30 +1,55 @@
 import { Transform, type TransformCallback } from 'node:stream';
-import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
+import { promisify } from 'node:util';
+import { brotliDecompress, gunzip, inflate, inflateRaw, type ZlibOptions } from 'node:zlib';
+
+type Decode = (input: Buffer, options: ZlibOptions) => Promise<Buffer>;
+
+const inflateZlib: Decode = promisify(inflate);
+const inflateBare: Decode = promisify(inflateRaw);
 
 // a Map, not an object literal: the coding comes from the upstream, and `constructor` must be
 // an unknown coding, not a property of every object
-const DECODERS: ReadonlyMap<string, () => Transform> = new Map<string, () => Transform>([
-  ['gzip', createGunzip],
-  ['x-gzip', createGunzip],
-  ['deflate', createInflate],
-  ['br', createBrotliDecompress],
+const DECODERS: ReadonlyMap<string, Decode> = new Map<string, Decode>([
+  ['gzip', promisify(gunzip)],
+  ['x-gzip', promisify(gunzip)],
+  // `deflate` is zlib-wrapped by the standard, but some servers send the bare stream: a zlib
+  // stream starts with a header whose low nibble is 8 (the deflate method), as undici checks
+  [
+    'deflate',
+    async (input, options) =>
+      ((input[0] ?? 0) & 0x0f) === 8 ? inflateZlib(input, options) : inflateBare(input, options),
+  ],
+  ['br', promisify(brotliDecompress)],
 ]);
 
 /**
- * Most bytes an error answer may decode to before the exchange is cut: a few hundred bytes of
- * gzip or brotli can expand to gigabytes, and a provider's error is a few hundred bytes of JSON.
+ * Most bytes an encoded error answer may have, compressed or decoded: it is read whole to be
+ * decoded and masked, and a few hundred bytes of gzip or brotli can expand to gigabytes. A
+ * provider's error is a few hundred bytes of JSON.
  */
 export const MAX_DECODED_ERROR_BYTES = 1024 * 1024;
 
-/** Whether the gateway can decode `coding` (a `Content-Encoding` value) to mask its key in it. */
-export function decodableCoding(coding: string | undefined): boolean {
-  const name = (coding ?? '').trim().toLowerCase();
-  return name === '' || name === 'identity' || DECODERS.has(name);
+/** The content codings of a `Content-Encoding` header (every value, in order), lower-cased, without `identity`. */
+function codingsOf(header: string | string[] | undefined): string[] {
+  const text = Array.isArray(header) ? header.join(',') : (header ?? '');
+  const codings: string[] = [];
+  for (const part of text.split(',')) {
+    const coding = part.trim().toLowerCase();
+    if (coding !== '' && coding !== 'identity') codings.push(coding);
+  }
+  return codings;
 }
 
-/** A stream that decodes a body of a coding {@link decodableCoding} accepts (nothing for identity). */
-export function codingDecoder(coding: string | undefined): Transform | undefined {
-  return DECODERS.get((coding ?? '').trim().toLowerCase())?.();
+/**
+ * How the gateway reads a body with this `Content-Encoding` (all its values) to mask its key:
+ * `identity` as it comes, a coding it decodes by that coding's name, `undefined` when it cannot
+ * (an unknown coding, or more than one applied).
+ */
+export function maskableCoding(header: string | string[] | undefined): string | undefined {
+  const codings = codingsOf(header);
+  if (codings.length === 0) return 'identity';
+  const [coding] = codings;
+  return codings.length === 1 && coding !== undefined && DECODERS.has(coding) ? coding : undefined;
 }
 
 /**
@@ -40,10 +65,55 @@ export function decodableAcceptEncoding(value: string | string[] | undefined): s
     .split(',')
     .map((entry) => entry.trim())
     .filter((entry) => {
-      const coding = entry.split(';', 1)[0]?.trim() ?? '';
-      return coding !== '' && coding !== '*' && decodableCoding(coding);
+      const coding = entry.split(';', 1)[0]?.trim().toLowerCase() ?? '';
+      return coding === 'identity' || DECODERS.has(coding);
     });
   return kept.length > 0 ? kept.join(', ') : 'identity';
+}
+
+/** Why an encoded error answer could not be decoded: too large, or not in the coding it names. */
+export class UndecodableBody extends Error {
+  override readonly name = 'UndecodableBody';
+}
+
+/**
+ * The decoded bytes of an encoded body (`coding` one {@link maskableCoding} names), read whole:
+ * at most `limitBytes` compressed and decoded, else {@link UndecodableBody}, as for bytes that
+ * are not in that coding. An empty body decodes to nothing. A failed read rejects as it failed.
+ */
+export async function decodeWhole(
+  body: AsyncIterable<Buffer> | Iterable<Buffer>,
+  coding: string,
+  limitBytes = MAX_DECODED_ERROR_BYTES,
+): Promise<Buffer> {
+  const decode = DECODERS.get(coding);
+  if (decode === undefined) throw new UndecodableBody(`No decoder for the content coding "${coding}".`);
+  const chunks: Buffer[] = [];
+  let length = 0;
+  for await (const chunk of body) {
+    length += chunk.length;
+    if (length > limitBytes) throw new UndecodableBody(`The body is larger than ${limitBytes} bytes.`);
+    chunks.push(chunk);
+  }
+  if (length === 0) return Buffer.alloc(0);
+  try {
+    // past maxOutputLength the decoder fails (ERR_BUFFER_TOO_LARGE)
+    return await decode(Buffer.concat(chunks, length), { maxOutputLength: limitBytes });
+  } catch (cause) {
+    throw new UndecodableBody(`The body does not decode as ${coding} within ${limitBytes} bytes.`, { cause });
+  }
+}
+
+/** Overwrites every occurrence of `secret` in `data` with `mask` (as many `*`), in place. */
+function maskInPlace(data: Buffer, secret: Buffer, mask: Buffer): void {
+  for (let at = data.indexOf(secret); at >= 0; at = data.indexOf(secret, at + 1)) mask.copy(data, at);
+}
+
+/** `data` with every occurrence of `secret` overwritten by as many `*` (in place; the same buffer). */
+export function maskSecret(data: Buffer, secret: string): Buffer {
+  const bytes = Buffer.from(secret);
+  maskInPlace(data, bytes, Buffer.alloc(bytes.length, '*'));
+  return data;
 }
 
 /**
@@ -55,26 +125,17 @@ export function decodableAcceptEncoding(value: string | string[] | undefined): s
 export class EchoedKeyMask extends Transform {
   readonly #secret: Buffer;
   readonly #mask: Buffer;
-  readonly #limitBytes: number;
-  #seen = 0;
   #held: Buffer = Buffer.alloc(0);
 
-  /** Past `limitBytes` of input the stream fails (a decoded body that keeps expanding). */
-  constructor(secret: string, limitBytes = Number.POSITIVE_INFINITY) {
+  constructor(secret: string) {
     super();
     this.#secret = Buffer.from(secret);
     this.#mask = Buffer.alloc(this.#secret.length, '*');
-    this.#limitBytes = limitBytes;
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
-    this.#seen += chunk.length;
-    if (this.#seen > this.#limitBytes) {
-      done(new Error(`The error answer decodes to more than ${this.#limitBytes} bytes.`));
-      return;
-    }
     const data = this.#held.length === 0 ? chunk : Buffer.concat([this.#held, chunk]);
-    this.#masked(data);
+    maskInPlace(data, this.#secret, this.#mask);
     // a secret may start in the bytes kept back: they go out with the next chunk
     const keep = Math.min(this.#secret.length - 1, data.length);
     this.#held = Buffer.from(data.subarray(data.length - keep));
@@ -85,10 +146,5 @@ export class EchoedKeyMask extends Transform {
   override _flush(done: TransformCallback): void {
     if (this.#held.length > 0) this.push(this.#held);
     done();
-  }
-
-  #masked(data: Buffer): void {
-    for (let at = data.indexOf(this.#secret); at >= 0; at = data.indexOf(this.#secret, at + 1))
-      this.#mask.copy(data, at);
   }
 }

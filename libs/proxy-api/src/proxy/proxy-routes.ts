@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { pipeline, type Transform } from 'node:stream';
+import { pipeline, Readable } from 'node:stream';
 import {
   assertAllowedTarget,
   createGuardedAgent,
@@ -38,11 +38,12 @@ import {
 import { injectedKeys } from './injected-keys';
 import { proxyMeterRegistry } from './proxy-options-problems';
 import {
-  codingDecoder,
   decodableAcceptEncoding,
-  decodableCoding,
+  decodeWhole,
   EchoedKeyMask,
-  MAX_DECODED_ERROR_BYTES,
+  maskableCoding,
+  maskSecret,
+  UndecodableBody,
 } from './echoed-key-mask';
 import { clientResponseHeaders, injectsInto, upstreamRequestHeaders } from './proxy-headers';
 import { proxyProviderLabels } from './proxy-provider-label';
@@ -86,45 +87,54 @@ interface Answer {
   upstream: Dispatcher.ResponseData;
   capture: BodyCapture;
   requestCapture: BodyCapture;
-  /** Masks the gateway's provider key where an error answer quotes it. */
+  /** The body the client gets: the upstream's, or an error answer decoded and masked whole. */
+  source: Readable;
+  /** Masks the gateway's provider key where an error answer quotes it, as the body streams through. */
   mask: EchoedKeyMask | undefined;
-  /** Decodes an encoded error answer for the mask: the client gets it decoded. */
-  decoder: Transform | undefined;
   /** The coding of the bytes the client gets (and the capture keeps). */
   coding: string | undefined;
 }
 
+/** Headers that describe the bytes the upstream sent, false once the gateway decoded them. */
+const ENCODED_BODY_HEADERS = ['content-encoding', 'content-length', 'etag', 'content-md5', 'digest'];
+
 /**
- * The mask of an answer to a request the gateway put its provider key in (`secret`): an error
- * answer may quote the key it was sent, and the key is the gateway's, not the client's. Not on
- * a success (a stream of events would wait on the bytes held back). An encoded error answer
- * is decoded to be masked (the request asked only for codings the gateway decodes); one in a
- * coding the gateway cannot read is refused rather than forwarded unchecked. An answer without a
- * body (to HEAD, or of length 0) has nothing to mask, and no bytes a decoder would accept.
+ * The body the client gets of an answer to a request the gateway put its provider key in
+ * (`secret`): an error answer may quote the key it was sent, and the key is the gateway's, not
+ * the client's, so it is masked. An identity-coded one streams through the mask; an encoded one
+ * (the request asked only for codings the gateway decodes) is read and decoded whole, within
+ * 1 MiB, masked and sent decoded, and one that cannot be (another coding, several, too large,
+ * not in its coding) is refused before anything is sent. Not on a success (a stream of events
+ * would wait on the bytes the mask holds back), nor on an answer to HEAD (no body).
  */
-function echoMask(
+async function maskedErrorBody(
   secret: string | undefined,
   method: string,
   upstream: Dispatcher.ResponseData,
   provider: string,
-): Pick<Answer, 'mask' | 'decoder'> {
-  if (
-    secret === undefined ||
-    upstream.statusCode < 400 ||
-    method === 'HEAD' ||
-    firstHeader(upstream.headers['content-length']) === '0'
-  )
-    return { mask: undefined, decoder: undefined };
-  const coding = firstHeader(upstream.headers['content-encoding']);
-  if (!decodableCoding(coding)) {
-    upstream.body.once('error', () => undefined).destroy();
-    throw new SwitchyardError(
+  signal: AbortSignal,
+): Promise<{ mask: EchoedKeyMask; decoded?: never } | { decoded: Buffer; mask?: never } | undefined> {
+  if (secret === undefined || upstream.statusCode < 400 || method === 'HEAD') return undefined;
+  const header = upstream.headers['content-encoding'];
+  const coding = maskableCoding(header);
+  if (coding === 'identity') return { mask: new EchoedKeyMask(secret) };
+  const refuse = (why: string, cause?: unknown): SwitchyardError =>
+    new SwitchyardError(
       'upstream_error',
-      `Provider "${provider}" answered with status ${upstream.statusCode} in a content coding the gateway cannot check for its key (${coding ?? ''}); the answer was not forwarded.`,
-      { provider, upstreamStatus: upstream.statusCode },
+      `Provider "${provider}" answered with status ${upstream.statusCode} in a body the gateway cannot check for its key (${why}); the answer was not forwarded.`,
+      { provider, upstreamStatus: upstream.statusCode, ...(cause === undefined ? {} : { cause }) },
     );
+  if (coding === undefined) {
+    upstream.body.once('error', () => undefined).destroy();
+    const named = (Array.isArray(header) ? header.join(', ') : (header ?? '')).slice(0, 64);
+    throw refuse(`content coding "${named}"`);
   }
-  return { mask: new EchoedKeyMask(secret, MAX_DECODED_ERROR_BYTES), decoder: codingDecoder(coding) };
+  try {
+    return { decoded: maskSecret(await decodeWhole(upstream.body, coding), secret) };
+  } catch (cause) {
+    if (cause instanceof UndecodableBody) throw refuse(cause.message, cause);
+    throw transportError(provider, cause, signal);
+  }
 }
 
 /** Reports `context` through the gateway the first time it is called, never again. */
@@ -300,18 +310,14 @@ export const checkedProxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async 
     // the client may have gone away in the turn the answer came in
     if (closed) meterAndEnd();
     const provider = context.provider ?? url.hostname;
-    const { upstream, mask, decoder, capture } = answer;
+    const { source, mask, capture } = answer;
     const piped = (error: NodeJS.ErrnoException | null | undefined): void => {
       if (error !== null && error !== undefined)
         context.error ??= transportError(provider, error, context.signal);
     };
     // pipeline, not pipe: an upstream that fails mid-body (idle timeout, reset) cuts the reply instead of leaving it open
     return reply.send(
-      mask === undefined
-        ? pipeline(upstream.body, capture, piped)
-        : decoder === undefined
-          ? pipeline(upstream.body, mask, capture, piped)
-          : pipeline(upstream.body, decoder, mask, capture, piped),
+      mask === undefined ? pipeline(source, capture, piped) : pipeline(source, mask, capture, piped),
     );
   });
 
@@ -371,13 +377,16 @@ export const checkedProxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async 
     }
     context.upstreamMs = performance.now() - started;
     context.statusCode = upstream.statusCode;
-    const { mask, decoder } = echoMask(secret, request.method, upstream, provider);
+    const masked = await maskedErrorBody(secret, request.method, upstream, provider, context.signal);
     answerHeaders(reply, upstream, provider);
     let coding = firstHeader(upstream.headers['content-encoding']);
-    if (decoder !== undefined) {
-      // the client gets the decoded, masked bytes: their length is not the upstream's
-      void reply.removeHeader('content-encoding').removeHeader('content-length');
+    let source: Readable = upstream.body;
+    if (masked?.decoded !== undefined) {
+      // the client gets the decoded, masked bytes: neither their coding, length nor digest is the upstream's
+      for (const name of ENCODED_BODY_HEADERS) void reply.removeHeader(name);
+      void reply.header('content-length', masked.decoded.length);
       coding = undefined;
+      source = Readable.from([masked.decoded]);
     }
     const contentType = firstHeader(upstream.headers['content-type']) ?? '';
     context.stream = contentType.startsWith('text/event-stream');
@@ -386,8 +395,8 @@ export const checkedProxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async 
       upstream,
       capture: new BodyCapture(TEXTUAL.test(contentType) ? maxCapture : 0),
       requestCapture,
-      mask,
-      decoder,
+      source,
+      mask: masked?.mask,
       coding,
     };
   }
