@@ -20,6 +20,9 @@ function createTable(dialect: SqlDialect): string {
   )`;
 }
 
+/** How long a PostgreSQL migration that alters the table waits for its lock before it gives up. */
+const MIGRATION_LOCK_TIMEOUT = '5s';
+
 /** The request log's versioned schema (namespace `request-log`). */
 export const REQUEST_LOG_MIGRATIONS: readonly Migration[] = [
   {
@@ -69,8 +72,15 @@ export const REQUEST_LOG_MIGRATIONS: readonly Migration[] = [
     // what a cache hit saved; rows written before have none (a hit among them saved unknown)
     name: 'add switchyard_requests.cache_saved_usd',
     up: async (db) => {
-      const real = db.dialect === 'postgres' ? 'DOUBLE PRECISION' : 'REAL';
-      await db.execute(`ALTER TABLE switchyard_requests ADD COLUMN cache_saved_usd ${real}`);
+      if (db.dialect === 'postgres') {
+        // ALTER TABLE waits for an exclusive lock, and every other instance's INSERT queues
+        // behind it: rather than wait on a long read, give up (the migration is retried on the
+        // request log's next write)
+        await db.execute(`SET LOCAL lock_timeout = '${MIGRATION_LOCK_TIMEOUT}'`);
+        await db.execute('ALTER TABLE switchyard_requests ADD COLUMN cache_saved_usd DOUBLE PRECISION');
+      } else {
+        await db.execute('ALTER TABLE switchyard_requests ADD COLUMN cache_saved_usd REAL');
+      }
     },
   },
 ];
