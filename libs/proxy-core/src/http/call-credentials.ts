@@ -9,6 +9,20 @@ export interface UpstreamCall {
   readonly url: string;
 }
 
+// the call each response answered, for masking its credentials in an error its body holds:
+// kept here, off the response object, which plugins and adapters may log or pass around
+const callsOfResponses = new WeakMap<object, UpstreamCall>();
+
+/** Remembers the call `response` answers (see {@link callOf}). */
+export function rememberCall(response: object, call: UpstreamCall): void {
+  callsOfResponses.set(response, call);
+}
+
+/** The call `response` answers, when the request function that made it remembered it. */
+export function callOf(response: object): UpstreamCall | undefined {
+  return callsOfResponses.get(response);
+}
+
 /** Header names that carry a credential, besides any whose name says so (`key`, `token`, `auth`, `secret`). */
 const CREDENTIAL_HEADER = /key|token|auth|secret|signature|cookie/i;
 /**

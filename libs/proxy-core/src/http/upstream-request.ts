@@ -1,7 +1,7 @@
 import { util, type Dispatcher } from 'undici';
 import { SwitchyardError } from '../errors/switchyard-error';
 import type { AbortSource } from '../resilience/linked-abort-controller';
-import { maskCallCredentials, type UpstreamCall } from './call-credentials';
+import { maskCallCredentials, rememberCall } from './call-credentials';
 import { undiciAbortSignal } from './undici-abort-signal';
 import { transportError, upstreamError, type UpstreamFailure } from './upstream-error';
 
@@ -40,8 +40,6 @@ export interface UpstreamResponse {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   body: Dispatcher.ResponseData['body'];
-  /** The call's headers and URL: an error event in the body has its credentials masked. */
-  call?: UpstreamCall;
 }
 
 // origin and path of each upstream URL: an adapter calls a handful of URLs, and parsing one
@@ -187,12 +185,14 @@ export async function upstreamRequest(options: UpstreamRequestOptions): Promise<
     throw transportError(options.provider, cause, options.signal);
   }
   if (response.statusCode >= 200 && response.statusCode < 300) {
-    return {
+    const answer: UpstreamResponse = {
       status: response.statusCode,
       headers: response.headers,
       body: response.body,
-      call: { headers: options.headers, url: options.url },
     };
+    // an error event in the body has the call's credentials masked (mapUpstreamStream)
+    rememberCall(answer, { headers: options.headers, url: options.url });
+    return answer;
   }
   throw failedAnswer(options, response.statusCode, response.headers, await readBodyText(response.body));
 }

@@ -13,7 +13,7 @@ import {
   type UpstreamResponse,
 } from './upstream-request';
 import { transportError } from './upstream-error';
-import type { UpstreamCall } from './call-credentials';
+import { rememberCall } from './call-credentials';
 
 /**
  * The body of a streamed upstream answer, read as it arrives: each `next()` gives the bytes
@@ -50,8 +50,6 @@ export interface UpstreamStreamResponse {
   status: number;
   headers: UpstreamResponse['headers'];
   body: UpstreamBody;
-  /** The call's headers and URL: an error event in the body has its credentials masked. */
-  call?: UpstreamCall;
 }
 
 /** Bytes held unread before the upstream connection is paused, as undici's own body stream holds. */
@@ -205,7 +203,10 @@ class StreamedBody implements Dispatcher.DispatchHandler, UpstreamBody {
     if (resolve === undefined) return;
     this.#resolve = undefined;
     this.#reject = undefined;
-    resolve({ status: statusCode, headers: this.#headers, body: this, call: this.#options });
+    const response: UpstreamStreamResponse = { status: statusCode, headers: this.#headers, body: this };
+    // an error event in the body has the call's credentials masked (mapUpstreamStream)
+    rememberCall(response, this.#options);
+    resolve(response);
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {

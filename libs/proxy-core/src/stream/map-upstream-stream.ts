@@ -1,5 +1,5 @@
 import { SwitchyardError } from '../errors/switchyard-error';
-import { maskErrorCredentials, type UpstreamCall } from '../http/call-credentials';
+import { callOf, maskErrorCredentials, type UpstreamCall } from '../http/call-credentials';
 import { transportError } from '../http/upstream-error';
 import type { UpstreamResponse } from '../http/upstream-request';
 import {
@@ -61,7 +61,7 @@ export function mapUpstreamStream<TEvent, TChunk>(
 ): AsyncGenerator<TChunk> {
   const reads = upstreamReads(
     response.body,
-    response.call,
+    callOf(response),
     provider,
     signal,
     events as (body: unknown) => AsyncIterable<TEvent>,
