@@ -44,8 +44,11 @@ export interface UsageGroup {
   readonly cached_tokens: number;
   readonly reasoning_tokens: number;
   readonly cost_usd: number;
-  /** USD the group's cache hits saved: what their answers cost when they were made. */
-  readonly cache_saved_usd: number;
+  /**
+   * USD the group's cache hits saved: what their answers cost when they were made (hits of
+   * unknown cost add nothing). Absent from gateways that predate it.
+   */
+  readonly cache_saved_usd?: number;
 }
 
 /** The answer of `GET /admin/usage`. */

@@ -6,7 +6,8 @@ import type { ChatCompletion, ChatCompletionChunk, ChatUsage } from '@switchyard
  * `model` is the upstream model that produced the answer (`RequestContext.upstreamModel`),
  * which a hit reports as its own; `cost` what that answer cost in USD (`RequestContext.costUsd`),
  * which a hit reports as saved. Entries stored before either was kept, or whose cost was not
- * known, have none.
+ * known, have none; a `cost` that is not a finite, non-negative number is ignored (read it with
+ * {@link entryCost}).
  */
 export type CacheEntry =
   | {
@@ -64,13 +65,17 @@ export function streamEntryBody(
   return `{"kind":"stream","chunks":[${chunkTexts.join(',')}],"expiresAt":${JSON.stringify(expiresAt)}${originMembers(origin)}}`;
 }
 
+/** What the entry's answer cost, when it kept a cost that is one (a stored value is untrusted input). */
+export function entryCost(entry: CacheEntry): number | undefined {
+  return isCost(entry.cost) ? entry.cost : undefined;
+}
+
 /** Whether a parsed value has the shape of a {@link CacheEntry} (a stored value is untrusted input). */
 export function isCacheEntry(value: unknown): value is CacheEntry {
   if (typeof value !== 'object' || value === null) return false;
   const entry = value as Record<string, unknown>;
   if (typeof entry['expiresAt'] !== 'number') return false;
   if (entry['model'] !== undefined && typeof entry['model'] !== 'string') return false;
-  if (entry['cost'] !== undefined && !isCost(entry['cost'])) return false;
   if (entry['kind'] === 'response')
     return typeof entry['response'] === 'object' && entry['response'] !== null;
   return entry['kind'] === 'stream' && Array.isArray(entry['chunks']);

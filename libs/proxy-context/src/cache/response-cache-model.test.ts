@@ -3,7 +3,7 @@ import { type ChatCompletionRequest, type GatewayPlugin } from '@switchyard/prox
 import { requireService, TEST_REDIS_URL } from '@switchyard/testing';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseCacheEntry, responseEntryBody } from './cache-entry';
+import { entryCost, parseCacheEntry, responseEntryBody } from './cache-entry';
 import { cacheKey } from './cache-key';
 import { RESPONSE_CACHE_DEFAULTS, type ResponseCacheOptions } from './response-cache-options';
 import { encodeBody, type RedisCacheClient } from './redis-tier';
@@ -172,13 +172,17 @@ describe('what a cache hit saved', () => {
     expect(hit).toMatchObject({ cacheHit: true, costUsd: 0, cacheSavedUsd: 1.5 });
   });
 
-  it('refuses a stored entry whose cost is not a finite, non-negative number (a stored value is untrusted)', () => {
+  it('ignores a stored cost that is not a finite, non-negative number (a stored value is untrusted): the entry is served', () => {
     const body = (cost: string) =>
       `{"kind":"response","response":{"id":"x"},"expiresAt":1,"model":"echo","cost":${cost}}`;
-    expect(parseCacheEntry(body('0.5'))).toMatchObject({ cost: 0.5, model: 'echo' });
-    expect(parseCacheEntry(body('0'))).toMatchObject({ cost: 0 });
-    for (const bad of ['-1', '"0.5"', 'null', '1e400'])
-      expect(parseCacheEntry(body(bad)), bad).toBeUndefined();
+    const costOf = (text: string) => {
+      const entry = parseCacheEntry(text);
+      expect(entry).toMatchObject({ kind: 'response', model: 'echo' });
+      return entry === undefined ? 'not an entry' : entryCost(entry);
+    };
+    expect(costOf(body('0.5'))).toBe(0.5);
+    expect(costOf(body('0'))).toBe(0);
+    for (const bad of ['-1', '"0.5"', 'null', '1e400', '{}']) expect(costOf(body(bad)), bad).toBeUndefined();
   });
 
   it('is not written for a cost that is not a finite, non-negative number', () => {
