@@ -87,6 +87,26 @@ describe('universal proxy: the master key', () => {
     }
   });
 
+  it.each([
+    ['xi-api-key', MASTER],
+    ['ocp-apim-subscription-key', MASTER],
+    ['x-algolia-api-key', CLIENT],
+    ['authorization', `Token_X ${CLIENT}`],
+    ['authorization', `Bearer "${CLIENT}"`],
+    ['authorization', `Bearer ${MASTER} extra`],
+    ['api-key', `Key=${MASTER}`],
+  ])('is dropped from any key header, in any form an SDK may send it (%s: %s)', async (header, value) => {
+    const seen = await proxied({ 'x-switchyard-key': CLIENT, [header]: value });
+    expect(seen[header]).toBeUndefined();
+  });
+
+  it('leaves the headers of other names alone, and a long key header is still forwarded', async () => {
+    const long = Array.from({ length: 1500 }, (_, i) => `p${i}`).join(',');
+    const seen = await proxied({ 'x-switchyard-key': CLIENT, 'x-request-note': MASTER, 'x-api-key': long });
+    expect(seen['x-request-note']).toBe(MASTER);
+    expect(seen['x-api-key']).toBe(long);
+  });
+
   it('is dropped when it is also the key the request authenticated with', async () => {
     const seen = await proxied({ 'x-switchyard-key': MASTER, authorization: `Bearer ${MASTER}` });
     expect(JSON.stringify(seen)).not.toContain(MASTER);

@@ -19,10 +19,21 @@ const HOP_BY_HOP = new Set([
   'expect',
 ]);
 
-/** Headers a client key may travel in: a gateway secret found there never goes upstream. */
-const KEY_HEADERS = new Set(['authorization', 'x-api-key', 'api-key', 'x-goog-api-key']);
-/** `<scheme> <token>`: Bearer as SDKs send it, or any other scheme. */
-const SCHEME_TOKEN = /^[A-Za-z][A-Za-z0-9-]*\s+(\S+)$/;
+/**
+ * Headers a key may travel in: any whose name says so (`authorization`, `x-api-key`, `api-key`,
+ * `x-goog-api-key`, `xi-api-key`, `ocp-apim-subscription-key`, `x-algolia-api-key`, ...).
+ */
+const KEY_HEADER = /key|token|auth|secret/i;
+/** A client key anywhere in a value: at its start, or after a space, comma, `=` or quote. */
+const CLIENT_KEY = new RegExp(`(?:^|[\\s,="'])${KEY_PREFIX}`, 'i');
+/** What separates the parts of a value that could each be a secret: a scheme's space, Node's `, ` between repeated headers, `=`, quotes. */
+const SEPARATORS = /[\s,="']+/;
+/**
+ * Most parts of a value compared one by one with the master key, each an HMAC: an SDK's key
+ * header has one or two. A longer value (Digest credentials, say) is compared whole only, so a
+ * header of thousands of commas costs one comparison, not thousands.
+ */
+const MAX_COMPARED_PARTS = 16;
 
 /**
  * Whether a presented secret is one of the gateway's own that carries no prefix (the master
@@ -30,34 +41,22 @@ const SCHEME_TOKEN = /^[A-Za-z][A-Za-z0-9-]*\s+(\S+)$/;
  */
 export type GatewaySecretTest = (secret: string) => boolean;
 
-function isGatewaySecretValue(value: string, isGatewaySecret: GatewaySecretTest | undefined): boolean {
-  const secret = value.trim();
-  if (secret === '') return false;
-  const token = SCHEME_TOKEN.exec(secret)?.[1];
-  return (
-    secret.slice(0, KEY_PREFIX.length).toLowerCase() === KEY_PREFIX ||
-    (token !== undefined && token.slice(0, KEY_PREFIX.length).toLowerCase() === KEY_PREFIX) ||
-    isGatewaySecret?.(secret) === true ||
-    (token !== undefined && isGatewaySecret?.(token) === true)
-  );
-}
-
 /**
  * Whether a header carries a gateway secret (an SDK given its gateway key as its provider key):
- * a client key (`sk-sy-`, as every static and stored key is) or one `isGatewaySecret` knows, as
- * the whole value or the token after an authorization scheme. Node joins a repeated
- * `x-api-key` (or `api-key`, `x-goog-api-key`) into one value with `, `: each part is checked,
- * and a header with the secret in any part is dropped whole.
+ * a client key (`sk-sy-`, as every static and stored key is) anywhere in the value, or one
+ * `isGatewaySecret` knows as the whole value or one of its parts (the token after a scheme, one
+ * of the values Node joins with `, ` when a header is repeated, a quoted or `name=` value).
  */
 function isGatewayKey(name: string, value: string | string[], isGatewaySecret?: GatewaySecretTest): boolean {
-  if (!KEY_HEADERS.has(name)) return false;
-  const values = Array.isArray(value) ? value : [value];
-  for (const entry of values) {
-    if (isGatewaySecretValue(entry, isGatewaySecret)) return true;
-    // authorization is never joined (Node keeps the first), and its own parameters may hold commas
-    if (name !== 'authorization' && entry.includes(',')) {
-      for (const part of entry.split(',')) if (isGatewaySecretValue(part, isGatewaySecret)) return true;
-    }
+  if (!KEY_HEADER.test(name)) return false;
+  for (const entry of Array.isArray(value) ? value : [value]) {
+    if (CLIENT_KEY.test(entry)) return true;
+    if (isGatewaySecret === undefined) continue;
+    const whole = entry.trim();
+    if (whole !== '' && isGatewaySecret(whole)) return true;
+    const parts = whole.split(SEPARATORS);
+    if (parts.length < 2 || parts.length > MAX_COMPARED_PARTS) continue;
+    for (const part of parts) if (part !== '' && isGatewaySecret(part)) return true;
   }
   return false;
 }
@@ -98,10 +97,11 @@ export function injectsInto(key: InjectedKey, target: URL): boolean {
 
 /**
  * The request headers sent upstream: hop-by-hop headers (and those `Connection` names),
- * the gateway's own `x-switchyard-*` headers, `switchyard.*` baggage entries and a gateway
- * secret (a `sk-sy-` key, or one `isGatewaySecret` recognises: the master key) presented as a
- * bearer token or in `x-api-key`, `api-key` or `x-goog-api-key` are removed; trace headers
- * are added; a provider key is injected only where {@link injectsInto} allows it.
+ * the gateway's own `x-switchyard-*` headers, `switchyard.*` baggage entries and any key header
+ * (`authorization`, `x-api-key`, ...: a name with key, token, auth or secret in it) that holds a
+ * gateway secret (a `sk-sy-` key, or one `isGatewaySecret` recognises: the master key) are
+ * removed; trace headers are added; a provider key is injected only where {@link injectsInto}
+ * allows it.
  */
 export function upstreamRequestHeaders(
   incoming: IncomingHttpHeaders,

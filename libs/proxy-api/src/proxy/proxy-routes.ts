@@ -96,7 +96,28 @@ interface Answer {
 }
 
 /** Headers that describe the bytes the upstream sent, false once the gateway decoded them. */
-const ENCODED_BODY_HEADERS = ['content-encoding', 'content-length', 'etag', 'content-md5', 'digest'];
+const ENCODED_BODY_HEADERS = [
+  'content-encoding',
+  'content-length',
+  'content-range',
+  'etag',
+  'content-md5',
+  'digest',
+];
+
+/** Whether an answer gets {@link maskedErrorBody}: checked first, so a success costs no extra turn. */
+function masksErrorBody(
+  secret: string | undefined,
+  method: string,
+  upstream: Dispatcher.ResponseData,
+): secret is string {
+  return (
+    secret !== undefined &&
+    upstream.statusCode >= 400 &&
+    method !== 'HEAD' &&
+    firstHeader(upstream.headers['content-length']) !== '0'
+  );
+}
 
 /**
  * The body the client gets of an answer to a request the gateway put its provider key in
@@ -105,16 +126,15 @@ const ENCODED_BODY_HEADERS = ['content-encoding', 'content-length', 'etag', 'con
  * (the request asked only for codings the gateway decodes) is read and decoded whole, within
  * 1 MiB, masked and sent decoded, and one that cannot be (another coding, several, too large,
  * not in its coding) is refused before anything is sent. Not on a success (a stream of events
- * would wait on the bytes the mask holds back), nor on an answer to HEAD (no body).
+ * would wait on the bytes the mask holds back), nor on an answer without a body (to HEAD, or
+ * of length 0: whatever coding it names).
  */
 async function maskedErrorBody(
-  secret: string | undefined,
-  method: string,
+  secret: string,
   upstream: Dispatcher.ResponseData,
   provider: string,
   signal: AbortSignal,
-): Promise<{ mask: EchoedKeyMask; decoded?: never } | { decoded: Buffer; mask?: never } | undefined> {
-  if (secret === undefined || upstream.statusCode < 400 || method === 'HEAD') return undefined;
+): Promise<{ mask: EchoedKeyMask; decoded?: never } | { decoded: Buffer; mask?: never }> {
   const header = upstream.headers['content-encoding'];
   const coding = maskableCoding(header);
   if (coding === 'identity') return { mask: new EchoedKeyMask(secret) };
@@ -377,9 +397,19 @@ export const checkedProxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async 
     }
     context.upstreamMs = performance.now() - started;
     context.statusCode = upstream.statusCode;
-    const masked = await maskedErrorBody(secret, request.method, upstream, provider, context.signal);
+    let masked: Awaited<ReturnType<typeof maskedErrorBody>> | undefined;
+    if (masksErrorBody(secret, request.method, upstream)) {
+      try {
+        masked = await maskedErrorBody(secret, upstream, provider, context.signal);
+      } finally {
+        // a body read whole before the client gets it is the upstream's time, not the gateway's
+        context.upstreamMs = performance.now() - started;
+      }
+    }
     answerHeaders(reply, upstream, provider);
-    let coding = firstHeader(upstream.headers['content-encoding']);
+    // every Content-Encoding line, as the mask reads them (the capture decodes one coding)
+    const header = upstream.headers['content-encoding'];
+    let coding = maskableCoding(header) ?? (Array.isArray(header) ? header.join(', ') : header);
     let source: Readable = upstream.body;
     if (masked?.decoded !== undefined) {
       // the client gets the decoded, masked bytes: neither their coding, length nor digest is the upstream's
