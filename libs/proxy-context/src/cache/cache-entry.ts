@@ -6,8 +6,8 @@ import type { ChatCompletion, ChatCompletionChunk, ChatUsage } from '@switchyard
  * `model` is the upstream model that produced the answer (`RequestContext.upstreamModel`),
  * which a hit reports as its own; `cost` what that answer cost in USD (`RequestContext.costUsd`),
  * which a hit reports as saved. Entries stored before either was kept, or whose cost was not
- * known, have none; a `cost` that is not a finite, non-negative number is ignored (read it with
- * {@link entryCost}).
+ * known, have none; {@link parseCacheEntry} drops a `cost` that is not a finite, non-negative
+ * number.
  */
 export type CacheEntry =
   | {
@@ -65,11 +65,6 @@ export function streamEntryBody(
   return `{"kind":"stream","chunks":[${chunkTexts.join(',')}],"expiresAt":${JSON.stringify(expiresAt)}${originMembers(origin)}}`;
 }
 
-/** What the entry's answer cost, when it kept a cost that is one (a stored value is untrusted input). */
-export function entryCost(entry: CacheEntry): number | undefined {
-  return isCost(entry.cost) ? entry.cost : undefined;
-}
-
 /** Whether a parsed value has the shape of a {@link CacheEntry} (a stored value is untrusted input). */
 export function isCacheEntry(value: unknown): value is CacheEntry {
   if (typeof value !== 'object' || value === null) return false;
@@ -85,7 +80,10 @@ export function isCacheEntry(value: unknown): value is CacheEntry {
 export function parseCacheEntry(body: string): CacheEntry | undefined {
   try {
     const value: unknown = JSON.parse(body);
-    return isCacheEntry(value) ? value : undefined;
+    if (!isCacheEntry(value)) return undefined;
+    // a cost that is not one is dropped, so the entry's type holds (the entry is still served)
+    if (value.cost !== undefined && !isCost(value.cost)) delete value.cost;
+    return value;
   } catch {
     return undefined;
   }

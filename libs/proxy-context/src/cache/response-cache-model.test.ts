@@ -3,7 +3,7 @@ import { type ChatCompletionRequest, type GatewayPlugin } from '@switchyard/prox
 import { requireService, TEST_REDIS_URL } from '@switchyard/testing';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { entryCost, parseCacheEntry, responseEntryBody } from './cache-entry';
+import { parseCacheEntry, responseEntryBody } from './cache-entry';
 import { cacheKey } from './cache-key';
 import { RESPONSE_CACHE_DEFAULTS, type ResponseCacheOptions } from './response-cache-options';
 import { encodeBody, type RedisCacheClient } from './redis-tier';
@@ -178,7 +178,7 @@ describe('what a cache hit saved', () => {
     const costOf = (text: string) => {
       const entry = parseCacheEntry(text);
       expect(entry).toMatchObject({ kind: 'response', model: 'echo' });
-      return entry === undefined ? 'not an entry' : entryCost(entry);
+      return entry === undefined ? 'not an entry' : entry.cost;
     };
     expect(costOf(body('0.5'))).toBe(0.5);
     expect(costOf(body('0'))).toBe(0);

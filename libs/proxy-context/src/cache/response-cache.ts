@@ -15,7 +15,6 @@ import {
   streamEntryBody,
   type CacheEntry,
   type CacheEntryOrigin,
-  entryCost,
 } from './cache-entry';
 import { cacheKey } from './cache-key';
 import { MemoryTier, type MemoryTierStats } from './memory-tier';
@@ -237,8 +236,7 @@ export class ResponseCache implements GatewayPlugin {
           // the model that produced the answer, for the row and the log line; no provider: none was called
           if (entry.model !== undefined) context.upstreamModel = entry.model;
           // what the answer cost when it was made: what this hit saved
-          const cost = entryCost(entry);
-          if (cost !== undefined) context.cacheSavedUsd = cost;
+          if (entry.cost !== undefined) context.cacheSavedUsd = entry.cost;
           return toAnswer(entry);
         }
       }

@@ -8,6 +8,7 @@ import { AbortSourceController, type AbortSource } from '../resilience/linked-ab
 import { claimChunkReads } from '../stream/chunk-reads';
 import { mapUpstreamStream } from '../stream/map-upstream-stream';
 import { MAX_STREAM_EVENT_CHARS, readSse } from '../stream/read-sse';
+import { callOf } from './call-credentials';
 import { MAX_ERROR_BODY_BYTES } from './upstream-request';
 import { FINISHED_BODY_DRAIN, upstreamStreamRequest, type UpstreamBody } from './upstream-stream-request';
 
@@ -67,6 +68,9 @@ describe('upstreamStreamRequest', () => {
     const response = await upstreamStreamRequest(options('/arrives'));
     expect(response.status).toBe(200);
     expect(response.headers['x-trace']).toBe('a');
+    // the call (its key among its headers) is remembered apart, never on what callers may log
+    expect(Object.keys(response).sort()).toEqual(['body', 'headers', 'status']);
+    expect(callOf(response)?.url).toBe(options('/arrives').url);
     // the first write is read while the server still holds the second back
     const first = await response.body.next();
     expect(first.done === false && first.value.toString()).toBe('data: 1\n\n');

@@ -21,7 +21,7 @@ function createTable(dialect: SqlDialect): string {
 }
 
 /** How long a PostgreSQL migration that alters the table waits for its lock before it gives up. */
-const MIGRATION_LOCK_TIMEOUT = '5s';
+const MIGRATION_LOCK_TIMEOUT = '2s';
 
 /** The request log's versioned schema (namespace `request-log`). */
 export const REQUEST_LOG_MIGRATIONS: readonly Migration[] = [
@@ -78,6 +78,9 @@ export const REQUEST_LOG_MIGRATIONS: readonly Migration[] = [
         // request log's next write)
         await db.execute(`SET LOCAL lock_timeout = '${MIGRATION_LOCK_TIMEOUT}'`);
         await db.execute('ALTER TABLE switchyard_requests ADD COLUMN cache_saved_usd DOUBLE PRECISION');
+        // a nullable column is a change of the catalog only: the lock is held for an instant;
+        // later migrations of the same transaction wait as long as the session would
+        await db.execute('SET LOCAL lock_timeout = DEFAULT');
       } else {
         await db.execute('ALTER TABLE switchyard_requests ADD COLUMN cache_saved_usd REAL');
       }
