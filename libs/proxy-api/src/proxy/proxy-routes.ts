@@ -59,8 +59,8 @@ export interface ProxyRoutesOptions {
   /** Spans of pass-through exchanges (the same instance the engine's spans come from). */
   tracing?: SwitchyardTracing;
   /**
-   * The master key (`admin.masterKey`): a client that puts it in `Authorization`, `x-api-key`,
-   * `api-key` or `x-goog-api-key` never has it sent upstream, as a `sk-sy-` key never is.
+   * The master key (`admin.masterKey`): a client that puts it in a key header (`Authorization`,
+   * `x-api-key`, ...) never has it sent upstream, as a `sk-sy-` key never is.
    */
   masterKey?: string;
 }
@@ -409,7 +409,10 @@ export const checkedProxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async 
     answerHeaders(reply, upstream, provider);
     // every Content-Encoding line, as the mask reads them (the capture decodes one coding)
     const header = upstream.headers['content-encoding'];
-    let coding = maskableCoding(header) ?? (Array.isArray(header) ? header.join(', ') : header);
+    let coding =
+      header === undefined
+        ? undefined
+        : (maskableCoding(header) ?? (Array.isArray(header) ? header.join(', ') : header));
     let source: Readable = upstream.body;
     if (masked?.decoded !== undefined) {
       // the client gets the decoded, masked bytes: neither their coding, length nor digest is the upstream's
