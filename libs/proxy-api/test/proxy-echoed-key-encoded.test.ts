@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import { brotliCompressSync, deflateRawSync, deflateSync, gunzipSync, gzipSync } from 'node:zlib';
 import { createMockUpstream, type MockUpstream } from '@switchyard/testing';
 import type { FastifyInstance } from 'fastify';
@@ -46,7 +47,13 @@ function encoded(coding: string, plain: Buffer): [string | string[] | undefined,
 let upstream: MockUpstream;
 let app: FastifyInstance;
 let base = '';
+/** The same proxy with a short body idle timeout. */
+let impatient: FastifyInstance;
+let impatientBase = '';
 const reports = recordReports();
+/** Answers the stall route began and never finished; each tells the test it has written. */
+const stalled: ServerResponse[] = [];
+let onStall: () => void = () => undefined;
 
 beforeAll(async () => {
   upstream = await createMockUpstream({
@@ -79,23 +86,39 @@ beforeAll(async () => {
           res.end(body);
         },
       },
+      {
+        // a gzip error answer whose body stops halfway and never ends
+        method: 'GET',
+        path: /\/stall-key$/,
+        handle: ({ res }) => {
+          const body = gzipSync(
+            Buffer.from(JSON.stringify({ error: { message: `Invalid key ${INJECTED}` } })),
+          );
+          res.writeHead(401, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+          res.write(body.subarray(0, 12), () => onStall());
+          stalled.push(res);
+        },
+      },
     ],
   });
-  app = createApp({
-    gateway: { providers: [{ name: 'mock', type: 'mock' }], plugins: [reports.plugin] },
-    proxy: {
-      routes: { local: upstream.url },
-      hostProviders: { '127.0.0.1': 'mistral' },
-      allowAddresses: ['127.0.0.1'],
-      providerKeys: { mistral: { value: `Bearer ${INJECTED}`, hosts: ['api.mistral.ai', '127.0.0.1'] } },
-      resolve: resolveToLoopback,
-    },
-  });
+  const proxy = {
+    routes: { local: upstream.url },
+    hostProviders: { '127.0.0.1': 'mistral' },
+    allowAddresses: ['127.0.0.1'],
+    providerKeys: { mistral: { value: `Bearer ${INJECTED}`, hosts: ['api.mistral.ai', '127.0.0.1'] } },
+    resolve: resolveToLoopback,
+  };
+  const gateway = { providers: [{ name: 'mock', type: 'mock' as const }], plugins: [reports.plugin] };
+  app = createApp({ gateway, proxy });
   base = await app.listen({ port: 0, host: '127.0.0.1' });
+  impatient = createApp({ gateway, proxy: { ...proxy, bodyIdleTimeoutMs: 300 } });
+  impatientBase = await impatient.listen({ port: 0, host: '127.0.0.1' });
 });
 
 afterAll(async () => {
+  for (const res of stalled) res.destroy();
   await app.close();
+  await impatient.close();
   await upstream.close();
 });
 
@@ -223,6 +246,30 @@ describe('universal proxy: the injected key in an encoded error answer', () => {
     expect(headers['content-encoding']).toBe(coding);
     expect(body.length).toBe(0);
     expect((await reports.proxyReport()).error).toBeUndefined();
+  });
+
+  it('ends a whole-body read that goes silent at the body idle timeout: 504, nothing of the body sent', async () => {
+    const response = await request(`${impatientBase}/proxy/local/stall-key`, {
+      headers: { 'accept-encoding': 'gzip' },
+    });
+    expect(response.statusCode).toBe(504);
+    const text = await response.body.text();
+    expect(text).toContain('upstream_timeout');
+    expect(text).not.toContain(INJECTED);
+    expect((await reports.proxyReport()).error?.code).toBe('upstream_timeout');
+  });
+
+  it('ends a whole-body read when the client leaves: the row says the client closed the request', async () => {
+    const controller = new AbortController();
+    const wrote = new Promise<void>((resolve) => (onStall = resolve));
+    const call = request(`${base}/proxy/local/stall-key`, {
+      headers: { 'accept-encoding': 'gzip' },
+      signal: controller.signal,
+    });
+    await wrote;
+    controller.abort();
+    await expect(call).rejects.toThrow();
+    expect((await reports.proxyReport()).error?.code).toBe('client_closed_request');
   });
 
   it('leaves a successful answer as the upstream encoded it', async () => {
