@@ -94,6 +94,8 @@ export class BodyCapture extends Transform {
    * the kept bytes.
    */
   async text(contentEncoding: string | undefined): Promise<string | undefined> {
+    // nothing kept: nothing to decode, whatever the coding says (no trip to libuv's pool)
+    if (this.totalBytes === 0) return '';
     const encoding = (contentEncoding ?? 'identity').trim().toLowerCase();
     if (encoding === 'identity' || encoding === '') {
       if (!this.truncated) return this.bytes().toString('utf8');
