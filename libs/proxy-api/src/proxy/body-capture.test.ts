@@ -1,4 +1,4 @@
-import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
+import { brotliCompressSync, constants, deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { BodyCapture } from './body-capture';
 
@@ -14,6 +14,11 @@ describe('BodyCapture.text', () => {
   it('decodes a known content-encoding', async () => {
     const capture = await captured(gzipSync('{"usage":1}'));
     expect(await capture.text('GZip')).toBe('{"usage":1}');
+  });
+
+  it('decodes deflate whether zlib-wrapped or the bare stream some servers send', async () => {
+    for (const encode of [deflateSync, deflateRawSync])
+      expect(await (await captured(encode('{"usage":1}'))).text('deflate')).toBe('{"usage":1}');
   });
 
   // encodings are lowercased first, so these are the names of Object.prototype that can match

@@ -1,19 +1,6 @@
 import { Transform, type TransformCallback } from 'node:stream';
-import { promisify } from 'node:util';
-import { brotliDecompress, gunzip, inflate, type ZlibOptions } from 'node:zlib';
 import { SwitchyardError } from '@switchyard/proxy-core';
-
-// a Map, not an object literal: the encoding comes from the client or the upstream, and
-// `constructor` or `toString` must be an unknown encoding, not a property of every object
-const decoders: ReadonlyMap<string, (input: Buffer, options: ZlibOptions) => Promise<Buffer>> = new Map<
-  string,
-  (input: Buffer, options: ZlibOptions) => Promise<Buffer>
->([
-  ['gzip', promisify(gunzip)],
-  ['x-gzip', promisify(gunzip)],
-  ['deflate', promisify(inflate)],
-  ['br', promisify(brotliDecompress)],
-]);
+import { CONTENT_DECODERS } from './content-decoders';
 
 /**
  * How many times the kept bytes a compressed body may decode to. A few hundred bytes of
@@ -102,7 +89,7 @@ export class BodyCapture extends Transform {
       // an event stream cut in the middle resumes at the next event boundary
       return `${Buffer.concat(this.#head).toString('utf8')}\n\n${Buffer.concat(this.#tail).toString('utf8')}`;
     }
-    const decode = decoders.get(encoding);
+    const decode = CONTENT_DECODERS.get(encoding);
     if (decode === undefined || this.truncated) return undefined;
     try {
       // past maxOutputLength the decoder fails (ERR_BUFFER_TOO_LARGE): not metered, as unreadable

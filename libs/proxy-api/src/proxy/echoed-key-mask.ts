@@ -1,26 +1,5 @@
 import { Transform, type TransformCallback } from 'node:stream';
-import { promisify } from 'node:util';
-import { brotliDecompress, gunzip, inflate, inflateRaw, type ZlibOptions } from 'node:zlib';
-
-type Decode = (input: Buffer, options: ZlibOptions) => Promise<Buffer>;
-
-const inflateZlib: Decode = promisify(inflate);
-const inflateBare: Decode = promisify(inflateRaw);
-
-// a Map, not an object literal: the coding comes from the upstream, and `constructor` must be
-// an unknown coding, not a property of every object
-const DECODERS: ReadonlyMap<string, Decode> = new Map<string, Decode>([
-  ['gzip', promisify(gunzip)],
-  ['x-gzip', promisify(gunzip)],
-  // `deflate` is zlib-wrapped by the standard, but some servers send the bare stream: a zlib
-  // stream starts with a header whose low nibble is 8 (the deflate method), as undici checks
-  [
-    'deflate',
-    async (input, options) =>
-      ((input[0] ?? 0) & 0x0f) === 8 ? inflateZlib(input, options) : inflateBare(input, options),
-  ],
-  ['br', promisify(brotliDecompress)],
-]);
+import { CONTENT_DECODERS } from './content-decoders';
 
 /**
  * Most bytes an encoded error answer may have, compressed or decoded: it is read whole to be
@@ -49,7 +28,7 @@ export function maskableCoding(header: string | string[] | undefined): string | 
   const codings = codingsOf(header);
   if (codings.length === 0) return 'identity';
   const [coding] = codings;
-  return codings.length === 1 && coding !== undefined && DECODERS.has(coding) ? coding : undefined;
+  return codings.length === 1 && coding !== undefined && CONTENT_DECODERS.has(coding) ? coding : undefined;
 }
 
 /**
@@ -66,7 +45,7 @@ export function decodableAcceptEncoding(value: string | string[] | undefined): s
     .map((entry) => entry.trim())
     .filter((entry) => {
       const coding = entry.split(';', 1)[0]?.trim().toLowerCase() ?? '';
-      return coding === 'identity' || DECODERS.has(coding);
+      return coding === 'identity' || CONTENT_DECODERS.has(coding);
     });
   return kept.length > 0 ? kept.join(', ') : 'identity';
 }
@@ -86,7 +65,7 @@ export async function decodeWhole(
   coding: string,
   limitBytes = MAX_DECODED_ERROR_BYTES,
 ): Promise<Buffer> {
-  const decode = DECODERS.get(coding);
+  const decode = CONTENT_DECODERS.get(coding);
   if (decode === undefined) throw new UndecodableBody(`No decoder for the content coding "${coding}".`);
   const chunks: Buffer[] = [];
   let length = 0;
