@@ -100,6 +100,29 @@ describe('universal proxy: the master key', () => {
     expect(seen[header]).toBeUndefined();
   });
 
+  it('is found as the user id or the password of Basic credentials', async () => {
+    const basic = (pair: string): string => `Basic ${Buffer.from(pair).toString('base64')}`;
+    for (const value of [
+      basic(`:${MASTER}`),
+      basic(`${MASTER}:`),
+      basic(`api:${CLIENT}`),
+      basic(`${CLIENT}:x`),
+      // without its padding, after another credential in a joined value, base64url
+      basic(`user:${MASTER}`).replace(/=+$/, ''),
+      `Bearer sk-provider-own, ${basic(`u:${MASTER}`)}`,
+      `basic   ${Buffer.from(`u:${MASTER}`).toString('base64url')}`,
+    ]) {
+      upstream.reset();
+      const seen = await proxied({ 'x-switchyard-key': CLIENT, authorization: value });
+      expect(seen['authorization'], value).toBeUndefined();
+    }
+  });
+
+  it('forwards Basic credentials that hold no gateway secret', async () => {
+    const own = `Basic ${Buffer.from('upstream-user:upstream-password').toString('base64')}`;
+    expect((await proxied({ 'x-switchyard-key': CLIENT, authorization: own }))['authorization']).toBe(own);
+  });
+
   it('leaves the headers of other names alone, and a long key header is still forwarded', async () => {
     const long = Array.from({ length: 1500 }, (_, i) => `p${i}`).join(',');
     const seen = await proxied({ 'x-switchyard-key': CLIENT, 'x-request-note': MASTER, 'x-api-key': long });

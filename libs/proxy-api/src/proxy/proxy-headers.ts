@@ -45,20 +45,53 @@ export type GatewaySecretTest = (secret: string) => boolean;
  * Whether a header carries a gateway secret (an SDK given its gateway key as its provider key):
  * a client key (`sk-sy-`, as every static and stored key is) anywhere in the value, or one
  * `isGatewaySecret` knows as the whole value or one of its parts (the token after a scheme, one
- * of the values Node joins with `, ` when a header is repeated, a quoted or `name=` value).
+ * of the values Node joins with `, ` when a header is repeated, a quoted or `name=` value), in the
+ * value itself or as the user id or password of `Basic` credentials in it.
  */
 function isGatewayKey(name: string, value: string | string[], isGatewaySecret?: GatewaySecretTest): boolean {
   if (!KEY_HEADER.test(name)) return false;
   for (const entry of Array.isArray(value) ? value : [value]) {
-    if (CLIENT_KEY.test(entry)) return true;
-    if (isGatewaySecret === undefined) continue;
-    const whole = entry.trim();
-    if (whole !== '' && isGatewaySecret(whole)) return true;
-    const parts = whole.split(SEPARATORS);
-    if (parts.length < 2 || parts.length > MAX_COMPARED_PARTS) continue;
-    for (const part of parts) if (part !== '' && isGatewaySecret(part)) return true;
+    if (holdsGatewaySecret(entry, isGatewaySecret)) return true;
+    for (const secret of basicSecrets(entry)) if (holdsGatewaySecret(secret, isGatewaySecret)) return true;
   }
   return false;
+}
+
+/** A client key anywhere in `text`, or the secret `isGatewaySecret` knows as the whole of it or one of its parts. */
+function holdsGatewaySecret(text: string, isGatewaySecret: GatewaySecretTest | undefined): boolean {
+  if (CLIENT_KEY.test(text)) return true;
+  if (isGatewaySecret === undefined) return false;
+  const whole = text.trim();
+  if (whole !== '' && isGatewaySecret(whole)) return true;
+  const parts = whole.split(SEPARATORS);
+  if (parts.length < 2 || parts.length > MAX_COMPARED_PARTS) return false;
+  for (const part of parts) if (part !== '' && isGatewaySecret(part)) return true;
+  return false;
+}
+
+/** `Basic <base64>` credentials (RFC 7617) anywhere in a value: Node joins a repeated header with `, `. */
+const BASIC = /(?:^|[\s,])basic\s+([A-Za-z0-9+/_-]+=*)/gi;
+/** Most `Basic` credentials decoded in one value: an SDK sends one; more is not a client's slip. */
+const MAX_BASIC_CREDENTIALS = 4;
+
+/**
+ * The user ids and passwords of the `Basic` credentials in a value. A client that gives its SDK
+ * the gateway key as a user or password (`https://<key>@host`, `-u :<key>`, a client library's
+ * basic-auth option) sends it base64-encoded, where no prefix or comparison would find it.
+ */
+function basicSecrets(value: string): string[] {
+  if (!/basic/i.test(value)) return [];
+  const secrets: string[] = [];
+  let decoded = 0;
+  for (const match of value.matchAll(BASIC)) {
+    if (decoded++ === MAX_BASIC_CREDENTIALS) break;
+    const pair = Buffer.from(match[1] as string, 'base64').toString('utf8');
+    // the first colon splits them: a password may hold colons, a user id may not
+    const colon = pair.indexOf(':');
+    if (colon === -1) secrets.push(pair);
+    else secrets.push(pair.slice(0, colon), pair.slice(colon + 1));
+  }
+  return secrets;
 }
 
 function connectionTokens(value: string | string[] | undefined): Set<string> {
