@@ -1,9 +1,8 @@
-import { createMockUpstream, GEMINI_GROUNDING_EXAMPLE, type MockUpstream } from '@switchyard/testing';
-import type { FastifyInstance } from 'fastify';
+import { GEMINI_GROUNDING_EXAMPLE } from '@switchyard/testing';
 import { request } from 'undici';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createApp } from '../src/create-app';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { recordReports, resolveToLoopback } from './support/proxy-reports';
+import { useListeningApp } from './support/listening-app';
 
 // Grounding with Google Search, over real HTTP to the mock upstream, which answers a request with
 // the Google Search tool (which `/v1` sends for `web_search_options` and for Anthropic's web search
@@ -17,61 +16,43 @@ const GEMINI_25_TOKENS_USD = 6 * 0.3e-6 + 2 * 0.03e-6 + 14 * 2.5e-6;
 const GEMINI_3_TOKENS_USD = 6 * 0.5e-6 + 2 * 0.05e-6 + 14 * 3e-6;
 
 const reports = recordReports();
-let upstream: MockUpstream;
-let port: string;
-let app: FastifyInstance;
-let base: string;
+const served = useListeningApp((upstream) => ({
+  gateway: {
+    providers: [
+      {
+        name: 'google-ai',
+        type: 'gemini',
+        apiKey: 'AIzaSyTestGrounding0123456789abcdefgh',
+        baseUrl: `${upstream.url}/v1beta`,
+      },
+      {
+        name: 'claude',
+        type: 'anthropic',
+        apiKey: 'sk-ant-test-grounding-0000000000',
+        baseUrl: `${upstream.url}/v1`,
+      },
+    ],
+    models: [
+      { name: 'flash-2.5', targets: [{ provider: 'google-ai', model: 'gemini-2.5-flash' }] },
+      { name: 'flash-3', targets: [{ provider: 'google-ai', model: 'gemini-3-flash-preview' }] },
+      { name: 'sonnet', targets: [{ provider: 'claude', model: 'claude-sonnet-4-20250514' }] },
+      // Anthropic first: the gateway does not ask it to search, so a search goes on to Gemini
+      {
+        name: 'sonnet-or-flash',
+        targets: [
+          { provider: 'claude', model: 'claude-sonnet-4-20250514' },
+          { provider: 'google-ai', model: 'gemini-2.5-flash' },
+        ],
+        strategy: 'ordered',
+      },
+    ],
+    plugins: [reports.plugin],
+  },
+  pricing: { now: () => new Date('2026-11-23T12:00:00Z') },
+  proxy: { allowAddresses: ['127.0.0.1'], resolve: resolveToLoopback },
+}));
 
-beforeAll(async () => {
-  upstream = await createMockUpstream();
-  port = new URL(upstream.url).port;
-  app = createApp({
-    gateway: {
-      providers: [
-        {
-          name: 'google-ai',
-          type: 'gemini',
-          apiKey: 'AIzaSyTestGrounding0123456789abcdefgh',
-          baseUrl: `${upstream.url}/v1beta`,
-        },
-        {
-          name: 'claude',
-          type: 'anthropic',
-          apiKey: 'sk-ant-test-grounding-0000000000',
-          baseUrl: `${upstream.url}/v1`,
-        },
-      ],
-      models: [
-        { name: 'flash-2.5', targets: [{ provider: 'google-ai', model: 'gemini-2.5-flash' }] },
-        { name: 'flash-3', targets: [{ provider: 'google-ai', model: 'gemini-3-flash-preview' }] },
-        { name: 'sonnet', targets: [{ provider: 'claude', model: 'claude-sonnet-4-20250514' }] },
-        // Anthropic first: the gateway does not ask it to search, so a search goes on to Gemini
-        {
-          name: 'sonnet-or-flash',
-          targets: [
-            { provider: 'claude', model: 'claude-sonnet-4-20250514' },
-            { provider: 'google-ai', model: 'gemini-2.5-flash' },
-          ],
-          strategy: 'ordered',
-        },
-      ],
-      plugins: [reports.plugin],
-    },
-    pricing: { now: () => new Date('2026-11-23T12:00:00Z') },
-    proxy: { allowAddresses: ['127.0.0.1'], resolve: resolveToLoopback },
-  });
-  base = await app.listen({ port: 0, host: '127.0.0.1' });
-});
-
-afterAll(async () => {
-  await app.close();
-  await upstream.close();
-});
-
-beforeEach(() => {
-  upstream.reset();
-  reports.clear();
-});
+beforeEach(() => reports.clear());
 
 // the sources of the mock's grounded answer (two sentences; two web pages, the second sentence drawing on both)
 const CITATIONS = [
@@ -114,7 +95,7 @@ describe('Gemini grounding with Google Search on /v1/chat/completions', () => {
     model: string,
     stream: boolean,
   ): Promise<{ usage: unknown; costUsd: number | null | undefined; content: string; annotations: unknown }> {
-    const response = await app.inject({
+    const response = await served.app.inject({
       method: 'POST',
       url: '/v1/chat/completions',
       payload: {
@@ -128,7 +109,9 @@ describe('Gemini grounding with Google Search on /v1/chat/completions', () => {
     expect(response.statusCode).toBe(200);
     await expect.poll(() => reports.ended.length).toBe(1);
     // /v1 asked Gemini for the Google Search tool
-    expect((upstream.requests.at(-1)?.body as { tools?: unknown }).tools).toEqual([{ googleSearch: {} }]);
+    expect((served.upstream.requests.at(-1)?.body as { tools?: unknown }).tools).toEqual([
+      { googleSearch: {} },
+    ]);
     if (!stream) {
       const body = response.json<{
         usage?: unknown;
@@ -163,7 +146,7 @@ describe('Gemini grounding with Google Search on /v1/chat/completions', () => {
   });
 
   it('refuses web_search_options alongside function tools, before any upstream call', async () => {
-    const response = await app.inject({
+    const response = await served.app.inject({
       method: 'POST',
       url: '/v1/chat/completions',
       payload: {
@@ -182,7 +165,7 @@ describe('Gemini grounding with Google Search on /v1/chat/completions', () => {
     expect(response.json()).toMatchObject({
       error: { type: 'invalid_request_error', code: 'unsupported_feature', param: 'web_search_options' },
     });
-    expect(upstream.requests).toHaveLength(0);
+    expect(served.upstream.requests).toHaveLength(0);
   });
 
   it('reports the searches in the usage and prices a Gemini 2.5 grounded prompt once, whole or streamed', async () => {
@@ -217,7 +200,7 @@ describe("Anthropic's web search tool on /v1/messages", () => {
   };
 
   async function messages(model: string, stream: boolean): Promise<{ status: number; body: string }> {
-    const response = await app.inject({
+    const response = await served.app.inject({
       method: 'POST',
       url: '/v1/messages',
       headers: { 'anthropic-version': '2023-06-01' },
@@ -235,7 +218,9 @@ describe("Anthropic's web search tool on /v1/messages", () => {
   it('grounds a Gemini answer with Google Search and reports the searches as server_tool_use, whole or streamed', async () => {
     const whole = await messages('flash-2.5', false);
     expect(whole.status).toBe(200);
-    expect((upstream.requests.at(-1)?.body as { tools?: unknown }).tools).toEqual([{ googleSearch: {} }]);
+    expect((served.upstream.requests.at(-1)?.body as { tools?: unknown }).tools).toEqual([
+      { googleSearch: {} },
+    ]);
     expect(JSON.parse(whole.body)).toMatchObject({
       content: [{ type: 'text', text: GEMINI_GROUNDING_EXAMPLE.text }],
       usage: { server_tool_use: { web_search_requests: 2 } },
@@ -265,11 +250,11 @@ describe("Anthropic's web search tool on /v1/messages", () => {
         message: expect.stringMatching(/^tools\.0: Anthropic is not asked to search the web/) as unknown,
       },
     });
-    expect(upstream.requests).toHaveLength(0);
+    expect(served.upstream.requests).toHaveLength(0);
 
     const fallen = await messages('sonnet-or-flash', false);
     expect(fallen.status).toBe(200);
-    expect(upstream.requests.map((sent) => sent.path)).toEqual([
+    expect(served.upstream.requests.map((sent) => sent.path)).toEqual([
       '/v1beta/models/gemini-2.5-flash:generateContent',
     ]);
     expect(JSON.parse(fallen.body)).toMatchObject({ usage: { server_tool_use: { web_search_requests: 2 } } });
@@ -283,10 +268,10 @@ describe('Gemini grounding with Google Search through the universal proxy', () =
   };
 
   async function proxied(host: string, path: string, body: unknown): Promise<string> {
-    const response = await request(`${base}/proxy${path}`, {
+    const response = await request(`${served.base}/proxy${path}`, {
       method: 'POST',
       headers: {
-        'x-switchyard-target': `http://${host}:${port}`,
+        'x-switchyard-target': `http://${host}:${served.upstreamPort}`,
         'x-goog-api-key': 'AIzaSyClientOwnKey0123456789abcdefghij',
         'content-type': 'application/json',
       },

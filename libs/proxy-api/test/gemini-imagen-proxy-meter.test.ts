@@ -1,9 +1,7 @@
-import { createMockUpstream, type MockUpstream } from '@switchyard/testing';
-import type { FastifyInstance } from 'fastify';
 import { request } from 'undici';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createApp } from '../src/create-app';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { recordReports, resolveToLoopback } from './support/proxy-reports';
+import { useListeningApp } from './support/listening-app';
 
 // Imagen on the Gemini API through the universal proxy, over real HTTP: the target names the
 // Gemini API's host (`generativelanguage.googleapis.com`), which the stubbed DNS resolves to the
@@ -12,40 +10,22 @@ import { recordReports, resolveToLoopback } from './support/proxy-reports';
 // image at the Gemini API's list prices (https://ai.google.dev/gemini-api/docs/pricing).
 
 const reports = recordReports();
-let upstream: MockUpstream;
-let port: string;
-let app: FastifyInstance;
-let base: string;
+const served = useListeningApp(() => ({
+  gateway: { providers: [{ name: 'mock', type: 'mock' }], plugins: [reports.plugin] },
+  pricing: { now: () => new Date('2026-12-03T12:00:00Z') },
+  proxy: { allowAddresses: ['127.0.0.1'], resolve: resolveToLoopback },
+}));
 
-beforeAll(async () => {
-  upstream = await createMockUpstream();
-  port = new URL(upstream.url).port;
-  app = createApp({
-    gateway: { providers: [{ name: 'mock', type: 'mock' }], plugins: [reports.plugin] },
-    pricing: { now: () => new Date('2026-12-03T12:00:00Z') },
-    proxy: { allowAddresses: ['127.0.0.1'], resolve: resolveToLoopback },
-  });
-  base = await app.listen({ port: 0, host: '127.0.0.1' });
-});
-
-afterAll(async () => {
-  await app.close();
-  await upstream.close();
-});
-
-beforeEach(() => {
-  upstream.reset();
-  reports.clear();
-});
+beforeEach(() => reports.clear());
 
 async function generate(
   model: string,
   sampleCount: number,
 ): Promise<{ status: number; predictions: unknown[] }> {
-  const response = await request(`${base}/proxy/v1beta/models/${model}:predict`, {
+  const response = await request(`${served.base}/proxy/v1beta/models/${model}:predict`, {
     method: 'POST',
     headers: {
-      'x-switchyard-target': `http://generativelanguage.googleapis.com:${port}`,
+      'x-switchyard-target': `http://generativelanguage.googleapis.com:${served.upstreamPort}`,
       'x-goog-api-key': 'AIzaSyClientOwnKey0123456789abcdefghij',
       'content-type': 'application/json',
     },

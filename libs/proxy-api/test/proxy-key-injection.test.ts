@@ -1,9 +1,8 @@
-import { createMockUpstream, type MockUpstream } from '@switchyard/testing';
-import type { FastifyInstance } from 'fastify';
 import { request } from 'undici';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createApp } from '../src/create-app';
 import { resolveToLoopback } from './support/proxy-reports';
+import { useListeningApp } from './support/listening-app';
 
 // Where the universal proxy sends a provider key the gateway holds, over real HTTP. DNS is
 // stubbed: every name resolves to the local mock upstream, standing in for the provider's
@@ -13,36 +12,21 @@ const OPENAI_SECRET = 'sk-GATEWAY-OPENAI-SECRET';
 const HF_SECRET = 'hf_GATEWAYSECRET';
 const LOCAL_SECRET = 'sk-GATEWAY-LOCAL-SECRET';
 
-let upstream: MockUpstream;
-let port: string;
-let app: FastifyInstance;
-let base: string;
-
-beforeAll(async () => {
-  upstream = await createMockUpstream();
-  port = new URL(upstream.url).port;
-  app = createApp({
-    gateway: { providers: [{ name: 'mock', type: 'mock' }] },
-    proxy: {
-      // an operator's route to a local server over http, for which the mistral key is configured explicitly
-      routes: { local: upstream.url },
-      hostProviders: { '127.0.0.1': 'mistral' },
-      allowAddresses: ['127.0.0.1'],
-      providerKeys: {
-        openai: { value: `Bearer ${OPENAI_SECRET}` },
-        huggingface: { value: `Bearer ${HF_SECRET}` },
-        mistral: { value: `Bearer ${LOCAL_SECRET}`, hosts: ['api.mistral.ai', '127.0.0.1'] },
-      },
-      resolve: resolveToLoopback,
+const served = useListeningApp((upstream) => ({
+  gateway: { providers: [{ name: 'mock', type: 'mock' }] },
+  proxy: {
+    // an operator's route to a local server over http, for which the mistral key is configured explicitly
+    routes: { local: upstream.url },
+    hostProviders: { '127.0.0.1': 'mistral' },
+    allowAddresses: ['127.0.0.1'],
+    providerKeys: {
+      openai: { value: `Bearer ${OPENAI_SECRET}` },
+      huggingface: { value: `Bearer ${HF_SECRET}` },
+      mistral: { value: `Bearer ${LOCAL_SECRET}`, hosts: ['api.mistral.ai', '127.0.0.1'] },
     },
-  });
-  base = await app.listen({ port: 0, host: '127.0.0.1' });
-});
-
-afterAll(async () => {
-  await app.close();
-  await upstream.close();
-});
+    resolve: resolveToLoopback,
+  },
+}));
 
 async function proxied(
   path: string,
@@ -53,21 +37,21 @@ async function proxied(
     'content-type': 'application/json',
   };
   if (target !== undefined) headers['x-switchyard-target'] = target;
-  upstream.reset();
-  const response = await request(`${base}/proxy${path}`, {
+  served.upstream.reset();
+  const response = await request(`${served.base}/proxy${path}`, {
     method: 'POST',
     headers,
     body: JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] }),
   });
   await response.body.dump();
   expect(response.statusCode).toBe(200);
-  expect(upstream.requests).toHaveLength(1);
-  return upstream.requests[0]!.headers;
+  expect(served.upstream.requests).toHaveLength(1);
+  return served.upstream.requests[0]!.headers;
 }
 
 describe('universal proxy: provider key injection', () => {
   it('never sends a provider key over plain http or to another port of the provider host', async () => {
-    const received = await proxied('/v1/chat/completions', `http://api.openai.com:${port}`);
+    const received = await proxied('/v1/chat/completions', `http://api.openai.com:${served.upstreamPort}`);
     expect(received.authorization).toBe('Bearer sk-client-own-key');
     expect(JSON.stringify(received)).not.toContain(OPENAI_SECRET);
   });
@@ -75,7 +59,7 @@ describe('universal proxy: provider key injection', () => {
   it("never sends a provider key to a host under the provider's wildcard domain unless the operator names it", async () => {
     const received = await proxied(
       '/v1/chat/completions',
-      `http://attacker-endpoint.us-east-1.aws.endpoints.huggingface.cloud:${port}`,
+      `http://attacker-endpoint.us-east-1.aws.endpoints.huggingface.cloud:${served.upstreamPort}`,
     );
     expect(received.authorization).toBe('Bearer sk-client-own-key');
     expect(JSON.stringify(received)).not.toContain(HF_SECRET);
@@ -84,7 +68,7 @@ describe('universal proxy: provider key injection', () => {
   it("sends a configured key to the exact origin of an operator's http route to one of its hosts", async () => {
     expect((await proxied('/local/v1/chat/completions')).authorization).toBe(`Bearer ${LOCAL_SECRET}`);
     // the same origin named by the header is the same destination
-    expect((await proxied('/v1/chat/completions', upstream.url)).authorization).toBe(
+    expect((await proxied('/v1/chat/completions', served.upstream.url)).authorization).toBe(
       `Bearer ${LOCAL_SECRET}`,
     );
   });

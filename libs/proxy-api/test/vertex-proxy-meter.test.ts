@@ -1,9 +1,9 @@
-import { createMockUpstream, type MockUpstream } from '@switchyard/testing';
 import type { FastifyInstance } from 'fastify';
 import { request } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createApp } from '../src/create-app';
 import { recordReports, resolveToLoopback } from './support/proxy-reports';
+import { useListeningApp } from './support/listening-app';
 
 // Vertex AI through the universal proxy, over real HTTP: the target names Vertex's own hosts
 // (`us-east5-aiplatform.googleapis.com`, the global `aiplatform.googleapis.com`), which the
@@ -14,41 +14,23 @@ import { recordReports, resolveToLoopback } from './support/proxy-reports';
 // https://cloud.google.com/vertex-ai/generative-ai/docs/migrate/openai/overview
 
 const reports = recordReports();
-let upstream: MockUpstream;
-let port: string;
-let app: FastifyInstance;
-let base: string;
+const served = useListeningApp(() => ({
+  gateway: { providers: [{ name: 'mock', type: 'mock' }], plugins: [reports.plugin] },
+  pricing: { now: () => new Date('2026-11-23T12:00:00Z') },
+  proxy: { allowAddresses: ['127.0.0.1'], resolve: resolveToLoopback },
+}));
 
-beforeAll(async () => {
-  upstream = await createMockUpstream();
-  port = new URL(upstream.url).port;
-  app = createApp({
-    gateway: { providers: [{ name: 'mock', type: 'mock' }], plugins: [reports.plugin] },
-    pricing: { now: () => new Date('2026-11-23T12:00:00Z') },
-    proxy: { allowAddresses: ['127.0.0.1'], resolve: resolveToLoopback },
-  });
-  base = await app.listen({ port: 0, host: '127.0.0.1' });
-});
-
-afterAll(async () => {
-  await app.close();
-  await upstream.close();
-});
-
-beforeEach(() => {
-  upstream.reset();
-  reports.clear();
-});
+beforeEach(() => reports.clear());
 
 async function proxied(
   host: string,
   path: string,
   body: unknown,
 ): Promise<{ status: number; text: string; contentType: string }> {
-  const response = await request(`${base}/proxy${path}`, {
+  const response = await request(`${served.base}/proxy${path}`, {
     method: 'POST',
     headers: {
-      'x-switchyard-target': `http://${host}:${port}`,
+      'x-switchyard-target': `http://${host}:${served.upstreamPort}`,
       authorization: 'Bearer ya29.client-own-token',
       'content-type': 'application/json',
     },
@@ -267,7 +249,7 @@ describe("universal proxy: provider keys on Vertex AI's hosts", () => {
   let keyedBase: string;
 
   beforeAll(async () => {
-    const origin = `http://${host}:${port}`;
+    const origin = `http://${host}:${served.upstreamPort}`;
     keyed = createApp({
       gateway: { providers: [{ name: 'mock', type: 'mock' }] },
       proxy: {
@@ -287,19 +269,19 @@ describe("universal proxy: provider keys on Vertex AI's hosts", () => {
   });
 
   async function sentAuthorization(path: string): Promise<string | string[] | undefined> {
-    upstream.reset();
+    served.upstream.reset();
     const response = await request(`${keyedBase}/proxy${path}`, {
       method: 'POST',
       headers: {
-        'x-switchyard-target': `http://${host}:${port}`,
+        'x-switchyard-target': `http://${host}:${served.upstreamPort}`,
         authorization: 'Bearer ya29.client-own-token',
         'content-type': 'application/json',
       },
       body: JSON.stringify(claudeBody),
     });
     await response.body.dump();
-    expect(upstream.requests, path).toHaveLength(1);
-    return upstream.requests[0]!.headers.authorization;
+    expect(served.upstream.requests, path).toHaveLength(1);
+    return served.upstream.requests[0]!.headers.authorization;
   }
 
   it('sends the vertex key, not the gemini one, to Claude, the other partners and the OpenAI-compatible endpoint', async () => {

@@ -6,6 +6,8 @@ import { createApp, type AppOptions } from '../../src/index';
 /** A mock upstream and an app listening on 127.0.0.1, for tests over real HTTP. */
 export interface ListeningApp {
   readonly upstream: MockUpstream;
+  /** The mock upstream's port, for a target URL that names another host (resolved to it by a stubbed DNS). */
+  readonly upstreamPort: string;
   readonly app: FastifyInstance;
   /** The app's address: `http://127.0.0.1:<port>`. */
   readonly base: string;
@@ -40,6 +42,9 @@ export function useListeningApp(
   return {
     get upstream() {
       return started(upstream);
+    },
+    get upstreamPort() {
+      return new URL(started(upstream).url).port;
     },
     get app() {
       return started(app);
