@@ -1,8 +1,6 @@
-import { createMockUpstream, type MockUpstream } from '@switchyard/testing';
-import type { FastifyInstance } from 'fastify';
 import { request } from 'undici';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createApp } from '../src/index';
+import { describe, expect, it } from 'vitest';
+import { useListeningApp } from './support/listening-app';
 
 // The universal proxy never sends the gateway's master key upstream. A client key is told by
 // its `sk-sy-` prefix; the master key has no prefix (any string of 16 characters or more), so
@@ -12,12 +10,14 @@ import { createApp } from '../src/index';
 const MASTER = 'corp-admin-secret-0123456789';
 const CLIENT = 'sk-sy-client-key-for-master-tests-000';
 
-let upstream: MockUpstream;
-let app: FastifyInstance;
-let base = '';
-
-beforeAll(async () => {
-  upstream = await createMockUpstream({
+const served = useListeningApp(
+  (upstream) => ({
+    gateway: { providers: [{ name: 'mock', type: 'mock' }] },
+    admin: { masterKey: MASTER },
+    keys: [{ key: CLIENT, name: 'client' }],
+    proxy: { routes: { local: upstream.url }, allowAddresses: ['127.0.0.1'] },
+  }),
+  {
     routes: [
       {
         method: 'GET',
@@ -28,29 +28,15 @@ beforeAll(async () => {
         },
       },
     ],
-  });
-  app = createApp({
-    gateway: { providers: [{ name: 'mock', type: 'mock' }] },
-    admin: { masterKey: MASTER },
-    keys: [{ key: CLIENT, name: 'client' }],
-    proxy: { routes: { local: upstream.url }, allowAddresses: ['127.0.0.1'] },
-  });
-  base = await app.listen({ port: 0, host: '127.0.0.1' });
-});
-
-afterAll(async () => {
-  await app.close();
-  await upstream.close();
-});
-
-beforeEach(() => upstream.reset());
+  },
+);
 
 async function proxied(headers: Record<string, string> | string[]): Promise<Record<string, unknown>> {
-  const response = await request(`${base}/proxy/local/v1/things`, { headers });
+  const response = await request(`${served.base}/proxy/local/v1/things`, { headers });
   await response.body.dump();
   expect(response.statusCode).toBe(200);
-  expect(upstream.requests).toHaveLength(1);
-  return upstream.requests[0]?.headers ?? {};
+  expect(served.upstream.requests).toHaveLength(1);
+  return served.upstream.requests[0]?.headers ?? {};
 }
 
 describe('universal proxy: the master key', () => {
@@ -70,7 +56,7 @@ describe('universal proxy: the master key', () => {
     'is dropped from a repeated %s, which Node joins into one value (the whole header goes)',
     async (header) => {
       for (const secret of [MASTER, CLIENT]) {
-        upstream.reset();
+        served.upstream.reset();
         // a provider key first, the gateway secret second: one value, "sk-provider, <secret>"
         const seen = await proxied(['x-switchyard-key', CLIENT, header, 'sk-provider-own', header, secret]);
         expect(seen[header]).toBeUndefined();
@@ -81,7 +67,7 @@ describe('universal proxy: the master key', () => {
 
   it('is dropped after any authorization scheme, not only Bearer', async () => {
     for (const value of [`Token ${MASTER}`, MASTER, `Token ${CLIENT}`]) {
-      upstream.reset();
+      served.upstream.reset();
       const seen = await proxied({ 'x-switchyard-key': CLIENT, authorization: value });
       expect(seen['authorization'], value).toBeUndefined();
     }
@@ -112,7 +98,7 @@ describe('universal proxy: the master key', () => {
       `Bearer sk-provider-own, ${basic(`u:${MASTER}`)}`,
       `basic   ${Buffer.from(`u:${MASTER}`).toString('base64url')}`,
     ]) {
-      upstream.reset();
+      served.upstream.reset();
       const seen = await proxied({ 'x-switchyard-key': CLIENT, authorization: value });
       expect(seen['authorization'], value).toBeUndefined();
     }
@@ -137,7 +123,7 @@ describe('universal proxy: the master key', () => {
 
   it('leaves a provider key that merely resembles it (a prefix, a longer string) to go upstream', async () => {
     for (const value of [MASTER.slice(0, -1), `${MASTER}x`, 'sk-provider-own-key']) {
-      upstream.reset();
+      served.upstream.reset();
       const seen = await proxied({ 'x-switchyard-key': CLIENT, 'x-api-key': value });
       expect(seen['x-api-key']).toBe(value);
     }
