@@ -556,6 +556,46 @@ describe('translateMessagesRequest: messages with no content blocks', () => {
 });
 
 describe('chatToAnthropicMessage', () => {
+  const answer = (finish: string, toolCalls = false): ChatCompletion =>
+    ({
+      id: 'chatcmpl-2',
+      object: 'chat.completion',
+      created: 1,
+      model: 'up',
+      choices: [
+        {
+          index: 0,
+          message: {
+            role: 'assistant',
+            content: toolCalls ? null : 'hi',
+            ...(toolCalls
+              ? {
+                  tool_calls: [{ id: 'c0', type: 'function', function: { name: 'f', arguments: '{"a":1}' } }],
+                }
+              : {}),
+          },
+          // an OpenAI-compatible host's own reason, passed through by the adapter
+          finish_reason: finish,
+        },
+      ],
+    }) as ChatCompletion;
+
+  it.each([
+    ['model_length', false, 'max_tokens'],
+    ['max_tokens', false, 'max_tokens'],
+    ['error', false, 'end_turn'],
+    ['eos', false, 'end_turn'],
+    // vLLM and LM Studio finish tool calls with `stop`: an Anthropic client runs tools only on tool_use
+    ['stop', true, 'tool_use'],
+    ['eos', true, 'tool_use'],
+    ['tool_calls', true, 'tool_use'],
+  ])(
+    'answers a finish reason %s (tool calls: %s) with stop_reason %s, never none',
+    (finish, toolCalls, stop) => {
+      expect(chatToAnthropicMessage(answer(finish, toolCalls)).stop_reason).toBe(stop);
+    },
+  );
+
   it('reports stop_sequence when the provider named it, and cache tokens apart from input', () => {
     const message = chatToAnthropicMessage({
       id: 'chatcmpl-9',
@@ -759,6 +799,119 @@ describe('ChatToAnthropicStreamMapper', () => {
         cache_creation_input_tokens: 0,
       },
     });
+  });
+
+  it('keeps interleaved tool calls and text out of a block until the open call is whole, then sends them as whole blocks', () => {
+    const mapper = new ChatToAnthropicStreamMapper('asked');
+    const call = (index: number, args: string, name?: string) =>
+      chunk({
+        tool_calls: [
+          {
+            index,
+            ...(name === undefined ? {} : { id: `c${index}`, type: 'function' as const }),
+            function: { ...(name === undefined ? {} : { name }), arguments: args },
+          },
+        ],
+      });
+    const events = [
+      call(0, '{"city":', 'weather'),
+      call(1, '{"q":', 'search'),
+      chunk({ content: 'meanwhile' }),
+      call(0, '"Paris"}'),
+      call(1, '"news"}'),
+      chunk({}, 'tool_calls'),
+    ].flatMap((item) => mapper.map(item));
+    events.push(...mapper.end());
+    expect(events.map((event) => event.type + ('index' in event ? `:${event.index}` : ''))).toEqual([
+      'message_start',
+      'ping',
+      'content_block_start:0',
+      'content_block_delta:0',
+      'content_block_delta:0',
+      'content_block_stop:0',
+      'content_block_start:1',
+      'content_block_delta:1',
+      'content_block_stop:1',
+      'content_block_start:2',
+      'content_block_delta:2',
+      'content_block_stop:2',
+      'message_delta',
+      'message_stop',
+    ]);
+    // no delta for a block after its stop, and each block's deltas make its whole input
+    const stopped = new Set<number>();
+    const inputs = new Map<number, string>();
+    for (const event of events) {
+      if (event.type === 'content_block_stop') stopped.add(event.index);
+      if (event.type === 'content_block_delta') {
+        expect(stopped.has(event.index)).toBe(false);
+        const delta = event.delta;
+        inputs.set(
+          event.index,
+          (inputs.get(event.index) ?? '') +
+            (delta.type === 'input_json_delta'
+              ? delta.partial_json
+              : delta.type === 'text_delta'
+                ? delta.text
+                : ''),
+        );
+      }
+    }
+    expect([...inputs.values()]).toEqual(['{"city":"Paris"}', '{"q":"news"}', 'meanwhile']);
+    expect(
+      events.filter((event) => event.type === 'content_block_start').map((event) => event.content_block),
+    ).toEqual([
+      { type: 'tool_use', id: 'c0', name: 'weather', input: {} },
+      { type: 'tool_use', id: 'c1', name: 'search', input: {} },
+      { type: 'text', text: '' },
+    ]);
+  });
+
+  it('refuses more of a tool call after its arguments were whole and its block closed', () => {
+    const mapper = new ChatToAnthropicStreamMapper('asked');
+    mapper.map(
+      chunk({
+        tool_calls: [{ index: 0, id: 'c0', type: 'function', function: { name: 'f', arguments: '{}' } }],
+      }),
+    );
+    mapper.map(chunk({ content: 'then text' }));
+    // whitespace after the whole value is nothing
+    expect(mapper.map(chunk({ tool_calls: [{ index: 0, function: { arguments: ' ' } }] }))).toEqual([]);
+    expect(() =>
+      mapper.map(chunk({ tool_calls: [{ index: 0, function: { arguments: '{"more":1}' } }] })),
+    ).toThrow(expect.objectContaining({ code: 'upstream_stream_error' }));
+  });
+
+  it.each([
+    ['stop', 'tool_use'],
+    ['model_length', 'max_tokens'],
+    ['error', 'tool_use'],
+  ])('reports a tool-call stream finished with %s as %s', (finish, stop) => {
+    const mapper = new ChatToAnthropicStreamMapper('asked');
+    mapper.map(
+      chunk({
+        tool_calls: [{ index: 0, id: 'c0', type: 'function', function: { name: 'f', arguments: '{}' } }],
+      }),
+    );
+    mapper.map(chunk({}, finish as ChatCompletionChunk['choices'][number]['finish_reason']));
+    expect(mapper.end().find((event) => event.type === 'message_delta')).toMatchObject({
+      delta: { stop_reason: stop },
+    });
+  });
+
+  it('gives a tool call without an id one of its own, not the same one every stream', () => {
+    const ids = [0, 1].map(() => {
+      const mapper = new ChatToAnthropicStreamMapper('asked');
+      const events = mapper.map(
+        chunk({ tool_calls: [{ index: 0, function: { name: 'f', arguments: '{}' } }] }),
+      );
+      const start = events.find((event) => event.type === 'content_block_start');
+      return start?.type === 'content_block_start' && start.content_block.type === 'tool_use'
+        ? start.content_block.id
+        : '';
+    });
+    expect(ids[0]).toMatch(/^toolu_[0-9a-f]{32}$/);
+    expect(ids[1]).not.toBe(ids[0]);
   });
 
   it('carries a named stop sequence into message_delta', () => {

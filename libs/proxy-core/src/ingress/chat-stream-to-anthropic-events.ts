@@ -1,26 +1,61 @@
 import { randomUUID } from 'node:crypto';
 import type { AnthropicStreamEvent } from '../providers/anthropic/anthropic-wire';
-import type { ChatCompletionChunk, ChatFinishReason, ChatUsage } from '../wire/openai-chat';
+import { SwitchyardError } from '../errors/switchyard-error';
+import type { ChatCompletionChunk, ChatToolCallDelta, ChatUsage } from '../wire/openai-chat';
 import { anthropicMessageId } from './chat-to-anthropic-message';
 import { mapChatUsageToAnthropic } from './map-chat-usage-to-anthropic';
 import { mapFinishReasonToAnthropic } from './map-finish-reason-to-anthropic';
 
-type OpenBlock = { kind: 'text'; index: number } | { kind: 'tool'; index: number; toolIndex: number };
+type OpenBlock = { kind: 'text'; index: number } | { kind: 'tool'; index: number; call: ToolCall };
+
+/** One tool call of the stream (an OpenAI `tool_calls[].index`). */
+interface ToolCall {
+  id: string | undefined;
+  name: string | undefined;
+  /** Its arguments so far. */
+  args: string;
+  /** `content_block_stop` was sent: nothing more may follow for it. */
+  closed: boolean;
+}
+
+/** Content that arrived while a tool call's block was open and unfinished, sent after it as whole blocks. */
+type Held = { kind: 'text'; text: string } | { kind: 'tool'; call: ToolCall };
+
+/** Whether a tool call's arguments so far are a whole JSON value: the call is complete. */
+function complete(args: string): boolean {
+  if (args.trim() === '') return false;
+  try {
+    JSON.parse(args);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /**
  * Maps one OpenAI chunk stream to Anthropic Messages stream events, chunk by chunk. One
  * instance per stream: it keeps the open content block, which tool call is which block, and
  * the finish reason and usage, which Anthropic reports together in `message_delta` at the end
  * (OpenAI's usage chunk comes after the finish chunk).
+ *
+ * Anthropic's blocks never interleave: a block's deltas all come between its
+ * `content_block_start` and `content_block_stop`, and the next block starts after that stop.
+ * OpenAI's chunks may interleave the fragments of parallel tool calls (and text). So a tool
+ * call's block stays open until its arguments are a whole JSON value; text or another call that
+ * arrives before then is held, and sent as whole blocks, in the order it arrived, once the
+ * stream ends. Calls that arrive one after the other (OpenAI's own order) are streamed as they
+ * come.
  * @see https://docs.anthropic.com/en/docs/build-with-claude/streaming
  */
 export class ChatToAnthropicStreamMapper {
   #started = false;
   #open: OpenBlock | undefined;
   #nextIndex = 0;
-  /** OpenAI tool-call index -> Anthropic content-block index. */
-  readonly #toolBlocks = new Map<number, number>();
-  #finish: ChatFinishReason | null = null;
+  /** OpenAI tool-call index -> the call. */
+  readonly #calls = new Map<number, ToolCall>();
+  /** What waits for the open tool call's block to close. */
+  readonly #held: Held[] = [];
+  #finish: string | null = null;
   #stopSequence: string | null = null;
   #usage: ChatUsage | undefined;
 
@@ -35,37 +70,8 @@ export class ChatToAnthropicStreamMapper {
     const choice = chunk.choices.find((candidate) => candidate.index === 0);
     if (choice === undefined) return events;
     const text = choice.delta.content;
-    if (typeof text === 'string' && text.length > 0) {
-      if (this.#open?.kind !== 'text')
-        events.push(...this.#openBlock({ kind: 'text', index: this.#nextIndex }, { type: 'text', text: '' }));
-      events.push({
-        type: 'content_block_delta',
-        index: (this.#open as OpenBlock).index,
-        delta: { type: 'text_delta', text },
-      });
-    }
-    for (const call of choice.delta.tool_calls ?? []) {
-      let index = this.#toolBlocks.get(call.index);
-      if (index === undefined) {
-        index = this.#nextIndex;
-        this.#toolBlocks.set(call.index, index);
-        const id = call.id ?? `toolu_${index}`;
-        events.push(
-          ...this.#openBlock(
-            { kind: 'tool', index, toolIndex: call.index },
-            { type: 'tool_use', id, name: call.function?.name ?? '', input: {} },
-          ),
-        );
-      }
-      const args = call.function?.arguments;
-      // fragments of one call arrive in order; a provider interleaving calls still lands each on its own block
-      if (typeof args === 'string' && args.length > 0)
-        events.push({
-          type: 'content_block_delta',
-          index,
-          delta: { type: 'input_json_delta', partial_json: args },
-        });
-    }
+    if (typeof text === 'string' && text.length > 0) this.#text(text, events);
+    for (const fragment of choice.delta.tool_calls ?? []) this.#toolFragment(fragment, events);
     if (choice.finish_reason !== null) {
       this.#finish = choice.finish_reason;
       if (typeof choice.stop_sequence === 'string') this.#stopSequence = choice.stop_sequence;
@@ -73,11 +79,21 @@ export class ChatToAnthropicStreamMapper {
     return events;
   }
 
-  /** The closing events once the chunk stream has ended: the last block's stop, `message_delta`, `message_stop`. */
+  /** The closing events once the chunk stream has ended: the last blocks, `message_delta`, `message_stop`. */
   end(): AnthropicStreamEvent[] {
     const events: AnthropicStreamEvent[] = this.#started ? [] : this.#start('', this.model);
     events.push(...this.#closeBlock());
-    const stopReason = mapFinishReasonToAnthropic(this.#finish, this.#stopSequence);
+    for (const held of this.#held.splice(0)) {
+      if (held.kind === 'text') {
+        events.push(...this.#openBlock({ kind: 'text', index: this.#nextIndex }, { type: 'text', text: '' }));
+        events.push(this.#textDelta(held.text));
+      } else {
+        events.push(...this.#openTool(held.call));
+        if (held.call.args.length > 0) events.push(this.#argsDelta(held.call.args));
+      }
+      events.push(...this.#closeBlock());
+    }
+    const stopReason = mapFinishReasonToAnthropic(this.#finish, this.#stopSequence, this.#calls.size > 0);
     events.push({
       type: 'message_delta',
       delta: {
@@ -88,6 +104,84 @@ export class ChatToAnthropicStreamMapper {
     });
     events.push({ type: 'message_stop' });
     return events;
+  }
+
+  /** Whether new content must wait: a tool call's block is open and its arguments are not whole yet. */
+  #mustHold(): boolean {
+    if (this.#held.length > 0) return true;
+    const open = this.#open;
+    return open?.kind === 'tool' && !complete(open.call.args);
+  }
+
+  #text(text: string, events: AnthropicStreamEvent[]): void {
+    if (this.#open?.kind === 'text') {
+      events.push(this.#textDelta(text));
+      return;
+    }
+    if (this.#mustHold()) {
+      const last = this.#held.at(-1);
+      if (last?.kind === 'text') last.text += text;
+      else this.#held.push({ kind: 'text', text });
+      return;
+    }
+    events.push(...this.#openBlock({ kind: 'text', index: this.#nextIndex }, { type: 'text', text: '' }));
+    events.push(this.#textDelta(text));
+  }
+
+  #toolFragment(fragment: ChatToolCallDelta, events: AnthropicStreamEvent[]): void {
+    const args = fragment.function?.arguments ?? '';
+    let call = this.#calls.get(fragment.index);
+    if (call === undefined) {
+      call = { id: fragment.id, name: fragment.function?.name, args, closed: false };
+      this.#calls.set(fragment.index, call);
+      if (this.#mustHold()) {
+        this.#held.push({ kind: 'tool', call });
+        return;
+      }
+      events.push(...this.#openTool(call));
+      if (args.length > 0) events.push(this.#argsDelta(args));
+      return;
+    }
+    // a held call takes what arrives later, its id and name too, until it is sent whole
+    call.id ??= fragment.id;
+    call.name ??= fragment.function?.name;
+    if (args.length === 0) return;
+    if (call.closed) {
+      // its block closed when its arguments were whole: only whitespace may follow them
+      if (args.trim() === '') return;
+      throw new SwitchyardError(
+        'upstream_stream_error',
+        'The provider sent more of a tool call after its arguments were complete.',
+      );
+    }
+    call.args += args;
+    if (this.#open?.kind === 'tool' && this.#open.call === call) events.push(this.#argsDelta(args));
+  }
+
+  #openTool(call: ToolCall): AnthropicStreamEvent[] {
+    const index = this.#nextIndex;
+    const id = call.id ?? `toolu_${randomUUID().replaceAll('-', '')}`;
+    call.id = id;
+    return this.#openBlock(
+      { kind: 'tool', index, call },
+      { type: 'tool_use', id, name: call.name ?? '', input: {} },
+    );
+  }
+
+  #textDelta(text: string): AnthropicStreamEvent {
+    return {
+      type: 'content_block_delta',
+      index: (this.#open as OpenBlock).index,
+      delta: { type: 'text_delta', text },
+    };
+  }
+
+  #argsDelta(partial: string): AnthropicStreamEvent {
+    return {
+      type: 'content_block_delta',
+      index: (this.#open as OpenBlock).index,
+      delta: { type: 'input_json_delta', partial_json: partial },
+    };
   }
 
   #start(id: string, model: string): AnthropicStreamEvent[] {
@@ -123,10 +217,11 @@ export class ChatToAnthropicStreamMapper {
   }
 
   #closeBlock(): AnthropicStreamEvent[] {
-    if (this.#open === undefined) return [];
-    const { index } = this.#open;
+    const open = this.#open;
+    if (open === undefined) return [];
+    if (open.kind === 'tool') open.call.closed = true;
     this.#open = undefined;
-    return [{ type: 'content_block_stop', index }];
+    return [{ type: 'content_block_stop', index: open.index }];
   }
 }
 

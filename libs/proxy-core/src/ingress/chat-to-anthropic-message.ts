@@ -59,8 +59,9 @@ export function chatToAnthropicMessage(
   const text = choice.message.content;
   if (typeof text === 'string' && text.length > 0) content.push({ type: 'text', text });
   const stopSequence = choice.stop_sequence ?? null;
-  const stopReason = mapFinishReasonToAnthropic(choice.finish_reason, stopSequence);
-  for (const call of choice.message.tool_calls ?? []) {
+  const calls = choice.message.tool_calls ?? [];
+  const stopReason = mapFinishReasonToAnthropic(choice.finish_reason, stopSequence, calls.length > 0);
+  for (const call of calls) {
     const parsed = toolInput(call.function.arguments);
     if ('input' in parsed) {
       content.push({ type: 'tool_use', id: call.id, name: call.function.name, input: parsed.input });
