@@ -207,6 +207,31 @@ describe.skipIf(!postgresUp)('a PostgreSQL key store that does not answer', () =
     },
   );
 
+  it(
+    "admits keys while the store hangs without waiting for their persisted spend: a cached key's past its reuse time, a static key's first read within keyCache.lookupTimeoutMs",
+    { timeout: 20_000 },
+    async () => {
+      let offset = 0;
+      const {
+        app,
+        relay: frozen,
+        cached,
+      } = await storeBehindRelay(
+        { keyCache: { ttlMs: 600_000, lookupTimeoutMs: 300 }, now: () => Date.now() + offset },
+        { poolSize: 1, connectTimeoutMs: 30_000, queryTimeoutMs: 30_000 },
+      );
+      frozen.freeze();
+      // past the 10 s for which the spend read at the key's first request is reused
+      offset += 11_000;
+      for (const key of [cached.key, cached.key, STATIC_KEY]) {
+        const asked = performance.now();
+        expect((await chat(app, key)).statusCode).toBe(200);
+        // the pool alone would hold each for 30 s
+        expect(performance.now() - asked).toBeLessThan(5_000);
+      }
+    },
+  );
+
   it('answers every key admin operation with 503 overloaded and Retry-After while the store does not answer, never 500', async () => {
     const { app, relay: cut, cached } = await storeBehindRelay();
     await cut.close();

@@ -98,6 +98,31 @@ describe('fail-open limit backend', () => {
     await vi.waitFor(() => expect(shared.added).toEqual([400_000]), UNTIL_SETTLED);
   });
 
+  it('counts the spend of a settlement the shared backend failed to take at the admissions of the same outage', async () => {
+    for (const earlierOutage of [false, true]) {
+      const shared = sharedBackend();
+      const failover = new FailoverLimitBackend(
+        shared.backend,
+        new MemoryLimitBackend(),
+        'open',
+        silentLogger,
+      );
+      if (earlierOutage) {
+        // the fallback already counts the period (from an outage before), so it starts from no seed
+        shared.down(true);
+        await failover.admit(plan({ reserveMicros: 0 }));
+        shared.down(false);
+      }
+      const admitted = await failover.admit(plan());
+      shared.down(true);
+      // $0.90 of a $1 budget spent by a request the shared backend admitted, settled in the outage
+      await failover.settle(admitted.lease!, { ...spend, costMicros: 900_000 });
+      const during = await failover.admit(plan());
+      expect(during.rejectedBy, `earlier outage: ${earlierOutage}`).toBe('budget');
+      expect(during.spentMicros).toBe(900_000);
+    }
+  });
+
   it('counts spend still owed to the shared backend at the admissions it answers, before the replay lands', async () => {
     const shared = sharedBackend();
     const failover = new FailoverLimitBackend(shared.backend, new MemoryLimitBackend(), 'open', silentLogger);

@@ -109,14 +109,26 @@ export class FailoverLimitBackend implements LimitBackend {
       // it may have landed (a timeout) or not: its spend is owed, counted twice if it had
       // landed, the safe side for a budget. Its slot and reservation were released again.
       this.#owe(plan, actual.costMicros);
+      // and spent all the same: the fallback, should Redis stay down, counts it from here
+      this.#spent(plan, id, actual.costMicros);
       this.#logger.warn(
         { err: { message: (error as Error).message }, keyId: plan.scope },
         'could not settle a request on Redis; its spend is added back later',
       );
       return;
     }
+    this.#spent(plan, id, actual.costMicros);
+  }
+
+  /**
+   * A settlement's spend, in the key's last seen shared spend (where the fallback starts) and in
+   * the fallback's own count when it already counts the period (it then starts from no seed).
+   */
+  #spent(plan: AdmitPlan, id: string, micros: number): void {
+    if (micros <= 0) return;
     const seen = this.#seen.get(id);
-    if (seen !== undefined) this.#see(id, seen + actual.costMicros);
+    if (seen !== undefined) this.#see(id, seen + micros);
+    this.#fallback.addCountedSpend(plan.scope, plan.budgetPeriodId, micros);
   }
 
   async usage(scope: string, budgetPeriodId: string, nowMs: number): Promise<UsageSnapshot> {

@@ -70,8 +70,7 @@ export class KeyLimiter {
     const period = budgetPeriodAt(key.budgetPeriod, nowMs);
     const reserveUsd = key.budgetUsd === null || input === undefined ? 0 : this.#estimate(input);
     const ledger = this.#options.ledger;
-    const seedSpentMicros =
-      ledger === undefined ? 0 : (ledger.known(key.id, period.id) ?? ledger.persisted(key.id, period.id));
+    const seedSpentMicros = ledger === undefined ? 0 : ledger.seed(key.id, period.id);
     if (typeof reserveUsd === 'number' && typeof seedSpentMicros === 'number')
       return this.#admit(key, period, nowMs, reserveUsd, seedSpentMicros);
     return Promise.all([reserveUsd, seedSpentMicros]).then(([reserve, seed]) =>

@@ -111,6 +111,16 @@ export class MemoryLimitBackend implements LimitBackend {
     spend.spent = Math.max(spend.spent, micros);
   }
 
+  /**
+   * Adds spend counted elsewhere to a key's period spend, when this backend counts that period
+   * (the fail-open fallback: a settlement Redis failed to take); a period not counted yet starts
+   * from a seed that has it.
+   */
+  addCountedSpend(scope: string, budgetPeriodId: string, micros: number): void {
+    const spend = this.#spend.get(`${scope}:${budgetPeriodId}`);
+    if (spend !== undefined) spend.spent += micros;
+  }
+
   async usage(scope: string, budgetPeriodId: string, nowMs: number): Promise<UsageSnapshot> {
     const requests = this.#requests.get(scope);
     const tokens = this.#tokens.get(scope);

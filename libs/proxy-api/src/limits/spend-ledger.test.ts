@@ -95,4 +95,80 @@ describe('SpendLedger', () => {
       100, 100, 100,
     ]);
   });
+
+  /** A store whose spend reads hang while `frozen`, each hung read answered by `thaw()`. */
+  function freezableStore(): {
+    store: MemoryKeyStore;
+    reads: () => number;
+    freeze: () => void;
+    thaw: () => void;
+  } {
+    const store = new MemoryKeyStore();
+    const read = store.readSpend.bind(store);
+    let frozen = false;
+    let reads = 0;
+    const waiting: Array<() => void> = [];
+    store.readSpend = async (keyId, periodId) => {
+      reads += 1;
+      if (frozen) await new Promise<void>((resolve) => waiting.push(resolve));
+      return read(keyId, periodId);
+    };
+    return {
+      store,
+      reads: () => reads,
+      freeze: () => void (frozen = true),
+      thaw: () => {
+        frozen = false;
+        for (const resolve of waiting.splice(0)) resolve();
+      },
+    };
+  }
+
+  it('answers a spend past its reuse time at once while the store hangs, and reads it again in the background', async () => {
+    const { store, reads, freeze, thaw } = freezableStore();
+    await store.writeSpend([{ keyId: 'key_a', periodId: 'total', spentMicros: 500 }]);
+    let now = 1_000_000;
+    const ledger = new SpendLedger({
+      store,
+      backend: new MemoryLimitBackend(),
+      flushIntervalMs: 0,
+      maxEntries: 100,
+      seedTtlMs: 10_000,
+      readTimeoutMs: 2_000,
+      now: () => now,
+      logger: silentLogger,
+    });
+    expect(await ledger.seed('key_a', 'total')).toBe(500);
+    expect(reads()).toBe(1);
+    freeze();
+    await store.writeSpend([{ keyId: 'key_a', periodId: 'total', spentMicros: 800 }]);
+    now += 10_001;
+    // synchronous: no admission of the key waits for the store
+    expect(ledger.seed('key_a', 'total')).toBe(500);
+    expect(ledger.seed('key_a', 'total')).toBe(500);
+    expect(reads()).toBe(2);
+    thaw();
+    await vi.waitFor(() => expect(ledger.seed('key_a', 'total')).toBe(800));
+    expect(reads()).toBe(2);
+  });
+
+  it("waits at most readTimeoutMs for a key's first read, then counts from the live counter", async () => {
+    const { store, freeze, thaw } = freezableStore();
+    await store.writeSpend([{ keyId: 'key_a', periodId: 'total', spentMicros: 500 }]);
+    freeze();
+    const ledger = new SpendLedger({
+      store,
+      backend: new MemoryLimitBackend(),
+      flushIntervalMs: 0,
+      maxEntries: 100,
+      seedTtlMs: 10_000,
+      readTimeoutMs: 20,
+      now: Date.now,
+      logger: silentLogger,
+    });
+    await expect(ledger.seed('key_a', 'total')).resolves.toBe(0);
+    // the read that timed out still lands, for the admissions after it
+    thaw();
+    await vi.waitFor(() => expect(ledger.seed('key_a', 'total')).toBe(500));
+  });
 });

@@ -1,6 +1,7 @@
 import type { Logger } from '@switchyard/proxy-core';
 import { LRUCache } from 'lru-cache';
 import type { KeyStore, SpendEntry } from '../keys/key-store';
+import { withTimeout } from '../with-timeout';
 import type { LimitBackend } from './limit-backend';
 
 /** Options of {@link SpendLedger}. */
@@ -11,8 +12,17 @@ export interface SpendLedgerOptions {
   flushIntervalMs: number;
   /** Key-periods whose persisted spend is remembered. */
   maxEntries: number;
-  /** How long a persisted spend read for admissions is reused before it is read again, ms. */
+  /**
+   * How long a persisted spend read for admissions is reused before it is read again, ms. Past
+   * it the spend is read again in the background, and admissions go on with the one known.
+   */
   seedTtlMs: number;
+  /**
+   * How long an admission waits for a key's first read of its persisted spend, ms (the key
+   * store's lookup timeout): a store that does not answer then counts from the live counter, as
+   * one that fails does. Unset: the store's own timeouts.
+   */
+  readTimeoutMs?: number;
   now: () => number;
   logger: Logger;
 }
@@ -49,6 +59,8 @@ export class SpendLedger {
       max: options.maxEntries,
       ttl: options.seedTtlMs,
       perf: { now: options.now },
+      // a spend past its reuse time still serves admissions while it is read again
+      noDeleteOnStaleGet: true,
     });
     if (options.flushIntervalMs > 0) {
       this.#timer = setInterval(() => void this.flush(), options.flushIntervalMs);
@@ -73,11 +85,36 @@ export class SpendLedger {
   }
 
   /**
-   * The persisted spend of a key in a period when it is already known (as `persisted` would
-   * reuse it), else undefined: admissions then need no promise.
+   * The persisted spend of a key in a period when it is already known, else undefined:
+   * admissions then need no promise. One known for longer than `seedTtlMs` is still answered,
+   * and read again in the background: a key store that stops answering never holds up a key's
+   * admissions once its spend was read.
    */
   known(keyId: string, periodId: string): number | undefined {
-    return this.#known.get(idOf(keyId, periodId));
+    const id = idOf(keyId, periodId);
+    const known = this.#known.get(id, { allowStale: true });
+    if (known !== undefined && !this.#known.has(id) && !this.#loading.has(id))
+      void this.persisted(keyId, periodId, { fresh: true });
+    return known;
+  }
+
+  /**
+   * The spend an admission counts a key's period from: the one {@link known}, else the store's,
+   * waited for at most `readTimeoutMs` (then 0: the live counter holds it, unless it was lost too).
+   */
+  seed(keyId: string, periodId: string): number | Promise<number> {
+    const known = this.known(keyId, periodId);
+    if (known !== undefined) return known;
+    const reading = this.persisted(keyId, periodId);
+    const ms = this.#options.readTimeoutMs;
+    if (ms === undefined) return reading;
+    return withTimeout(reading, ms, 'The key store').catch((error: unknown) => {
+      this.#options.logger.warn(
+        { err: { message: (error as Error).message }, keyId },
+        'could not read persisted spend in time; counting from the live counter',
+      );
+      return 0;
+    });
   }
 
   /** Marks a key-period as changed since the last flush. */
@@ -116,7 +153,7 @@ export class SpendLedger {
       );
     }
     const id = idOf(keyId, periodId);
-    const known = Math.max(spent, this.#known.get(id) ?? 0);
+    const known = Math.max(spent, this.#known.get(id, { allowStale: true }) ?? 0);
     this.#known.set(id, known);
     return known;
   }
@@ -133,7 +170,11 @@ export class SpendLedger {
       const entries: SpendEntry[] = await Promise.all(
         [...touched].map(async ([id, { keyId, periodId }]) => {
           const live = (await backend.usage(keyId, periodId, nowMs)).spentMicros;
-          return { keyId, periodId, spentMicros: Math.max(live, this.#known.get(id) ?? 0) };
+          return {
+            keyId,
+            periodId,
+            spentMicros: Math.max(live, this.#known.get(id, { allowStale: true }) ?? 0),
+          };
         }),
       );
       await store.writeSpend(entries, nowMs);

@@ -218,6 +218,7 @@ export async function registerProduction(
             flushIntervalMs: options.limits?.spendFlushIntervalMs ?? PRODUCTION_DEFAULTS.spendFlushIntervalMs,
             maxEntries: PRODUCTION_DEFAULTS.keyCacheMaxEntries,
             seedTtlMs: PRODUCTION_DEFAULTS.spendSeedTtlMs,
+            readTimeoutMs: options.keyCache?.lookupTimeoutMs ?? PRODUCTION_DEFAULTS.keyLookupTimeoutMs,
             now,
             logger,
           }),
