@@ -154,6 +154,27 @@ describe('admin API', () => {
       (await admin(app, 'POST', '/admin/keys', { name: 'x', expires_at: 'not a date' })).statusCode,
     ).toBe(400);
     expect((await admin(app, 'POST', '/admin/keys', { name: 'x', surprise: true })).statusCode).toBe(400);
+    // the store keeps the limits as 32-bit integers: a larger one is the client's mistake, not an outage
+    const { id } = (await admin(app, 'POST', '/admin/keys', { name: 'limits' })).json<{ id: string }>();
+    for (const [field, value] of [
+      ['rpm', 3_000_000_000],
+      ['tpm', 1e12],
+      ['max_parallel', 2_147_483_648],
+    ] as const) {
+      for (const [method, url] of [
+        ['POST', '/admin/keys'],
+        ['PATCH', `/admin/keys/${id}`],
+      ] as const) {
+        const refused = await admin(app, method, url, { name: 'x', [field]: value });
+        expect({ field, method, status: refused.statusCode, body: refused.json<unknown>() }).toMatchObject({
+          field,
+          method,
+          status: 400,
+          body: { error: { code: 'invalid_request', param: field } },
+        });
+      }
+    }
+    expect((await admin(app, 'PATCH', `/admin/keys/${id}`, { rpm: 2_147_483_647 })).statusCode).toBe(200);
   });
 
   it("reports a key's usage and spend", async () => {
@@ -298,5 +319,21 @@ describe('client keys on /v1', () => {
         limits: { failMode: 'sideways' as 'open' },
       }),
     ).toThrow(/masterKey[\s\S]*keys[\s\S]*failMode/);
+  });
+
+  it('refuses a static key longer than a client key may be, which could never authenticate', async () => {
+    const long = `sk-sy-${'a'.repeat(195)}`;
+    expect(long).toHaveLength(201);
+    expect(() => createApp({ gateway, keys: [{ key: long, name: 'long' }] })).toThrow(/keys\/0\/key/);
+    const longest = createApp({ gateway, keys: [{ key: long.slice(0, 200), name: 'longest' }] });
+    await longest.ready();
+    const answer = await longest.inject({
+      method: 'POST',
+      url: '/v1/chat/completions',
+      headers: { authorization: `Bearer ${long.slice(0, 200)}` },
+      payload: { model: 'demo', messages: [{ role: 'user', content: 'hi' }] },
+    });
+    await longest.close();
+    expect(answer.statusCode).toBe(200);
   });
 });

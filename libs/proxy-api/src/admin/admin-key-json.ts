@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { MAX_KEY_LIMIT } from '../keys/key-secret';
 import type { VirtualKey, VirtualKeyFields } from '../keys/virtual-key';
 
 const Nullable = <
@@ -17,9 +18,9 @@ export const AdminKeyFieldsSchema = Type.Object(
       Type.Record(Type.String({ maxLength: 100 }), Type.String({ maxLength: 1000 }), { maxProperties: 50 }),
     ),
     models: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 200 }), { maxItems: 200 })),
-    rpm: Type.Optional(Nullable(Type.Integer({ minimum: 1 }))),
-    tpm: Type.Optional(Nullable(Type.Integer({ minimum: 1 }))),
-    max_parallel: Type.Optional(Nullable(Type.Integer({ minimum: 1 }))),
+    rpm: Type.Optional(Nullable(Type.Integer({ minimum: 1, maximum: MAX_KEY_LIMIT }))),
+    tpm: Type.Optional(Nullable(Type.Integer({ minimum: 1, maximum: MAX_KEY_LIMIT }))),
+    max_parallel: Type.Optional(Nullable(Type.Integer({ minimum: 1, maximum: MAX_KEY_LIMIT }))),
     budget_usd: Type.Optional(Nullable(Type.Number({ minimum: 0 }))),
     budget_period: Type.Optional(
       Type.Union([Type.Literal('day'), Type.Literal('week'), Type.Literal('month'), Type.Literal('total')]),

@@ -1,7 +1,7 @@
 import { SwitchyardError } from '@switchyard/proxy-core';
 import type { FastifyRequest } from 'fastify';
 import type { KeyCheck, KeyRegistry } from './key-registry';
-import { heldSecretEquals, KEY_PREFIX } from './key-secret';
+import { heldSecretEquals, KEY_PREFIX, MAX_CLIENT_KEY_LENGTH } from './key-secret';
 import type { VirtualKey } from './virtual-key';
 
 declare module 'fastify' {
@@ -98,7 +98,11 @@ export function authenticateNow(
     request.switchyardMetadata.apiKeyName = 'master';
     return undefined;
   }
-  if (state.registry === undefined || !secret.startsWith(KEY_PREFIX) || secret.length > 200) {
+  if (
+    state.registry === undefined ||
+    !secret.startsWith(KEY_PREFIX) ||
+    secret.length > MAX_CLIENT_KEY_LENGTH
+  ) {
     throw new SwitchyardError('authentication_error', REFUSALS.unknown);
   }
   const check = state.registry.checkNow(secret, master);

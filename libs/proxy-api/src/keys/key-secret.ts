@@ -3,6 +3,12 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 /** The recognisable prefix of every Switchyard client key. */
 export const KEY_PREFIX = 'sk-sy-';
 
+/** The longest client key the gateway accepts: a longer presented secret is refused unhashed. */
+export const MAX_CLIENT_KEY_LENGTH = 200;
+
+/** The largest `rpm`, `tpm` and `max_parallel` of a key: the key store keeps them as 32-bit integers. */
+export const MAX_KEY_LIMIT = 2_147_483_647;
+
 /** Bytes of randomness in a generated key (192 bits). */
 const KEY_BYTES = 24;
 

@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { MAX_CLIENT_KEY_LENGTH, MAX_KEY_LIMIT } from './key-secret';
 
 /** The budget of a key: an amount per period. */
 export const KeyBudgetSchema = Type.Object(
@@ -17,7 +18,7 @@ export const KeyBudgetSchema = Type.Object(
 export const StaticKeySchema = Type.Object(
   {
     /** The secret clients present (`sk-sy-...`); put it in the environment: `${APP_KEY}`. */
-    key: Type.String({ minLength: 20, pattern: '^sk-sy-[A-Za-z0-9_-]+$' }),
+    key: Type.String({ minLength: 20, maxLength: MAX_CLIENT_KEY_LENGTH, pattern: '^sk-sy-[A-Za-z0-9_-]+$' }),
     /** Unique among static keys; used in the key id (`key_static_<name>`). */
     name: Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9._-]+$' }),
     customerId: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
@@ -25,9 +26,9 @@ export const StaticKeySchema = Type.Object(
     metadata: Type.Optional(Type.Record(Type.String(), Type.String())),
     /** Aliases or `*` globs; absent or empty = every model. */
     models: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
-    rpm: Type.Optional(Type.Integer({ minimum: 1 })),
-    tpm: Type.Optional(Type.Integer({ minimum: 1 })),
-    maxParallel: Type.Optional(Type.Integer({ minimum: 1 })),
+    rpm: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_KEY_LIMIT })),
+    tpm: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_KEY_LIMIT })),
+    maxParallel: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_KEY_LIMIT })),
     budget: Type.Optional(KeyBudgetSchema),
     /** ISO 8601 date-time after which the key is refused. */
     expiresAt: Type.Optional(Type.String({ minLength: 10, pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}' })),
