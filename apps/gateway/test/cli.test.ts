@@ -568,6 +568,78 @@ describe('switchyard CLI', { timeout: 60_000 }, () => {
     expect(noFile.stderr).toContain('config validate needs a FILE');
   });
 
+  it('refuses in config validate and start what every request would fail on, naming the field: a provider base URL or proxy route that does not parse, a header name, two static keys with one secret', async () => {
+    const providers = join(dir, 'unusable-providers.yaml');
+    await writeFile(
+      providers,
+      [
+        'server: { port: 0, host: 127.0.0.1 }',
+        'requestLog: { store: none }',
+        'providers:',
+        '  - { name: a, type: openai, apiKey: x, baseUrl: "https://api.example.com:99999/v1" }',
+        '  - { name: b, type: openai, apiKey: x, baseUrl: "https://api.example.com/v1", headers: { "bad header": v } }',
+      ].join('\n'),
+    );
+    const shared = 'sk-sy-shared-secret-0123456789';
+    const app = join(dir, 'unusable-app.yaml');
+    await writeFile(
+      app,
+      [
+        'server: { port: 0, host: 127.0.0.1 }',
+        'requestLog: { store: none }',
+        'providers: [ { name: m, type: mock } ]',
+        'proxy: { routes: { internal: "https://llm.internal:84430/v1" } }',
+        'keys:',
+        `  - { key: ${shared}, name: team-a, rpm: 1 }`,
+        `  - { key: ${shared}, name: team-b }`,
+      ].join('\n'),
+    );
+    for (const [file, problems] of [
+      [
+        providers,
+        [
+          '/providers/0/baseUrl: is not a valid URL',
+          '/providers/1/headers: "bad header" is not a valid header name',
+        ],
+      ],
+      [
+        app,
+        [
+          '/keys: static keys "team-a" and "team-b" have the same secret',
+          '/proxy/routes/internal: is not a valid URL',
+        ],
+      ],
+    ] as const) {
+      const validated = await output(run(['config', 'validate', file, '--json']));
+      expect(validated.code).toBe(1);
+      expect(JSON.parse(validated.stdout)).toMatchObject({ valid: false, problems });
+      const started = await output(run(['--config', file]));
+      expect(started.code).toBe(1);
+      expect(started.stderr).toContain(`Invalid configuration in ${file}:\n- ${problems[0]}`);
+      expect(started.stdout).not.toContain('listening');
+      expect(validated.stdout + started.stderr).not.toContain(shared);
+    }
+  });
+
+  it('blames SWITCHYARD_URL and SWITCHYARD_CONFIG, not a flag, for a bad value from the environment (exit 1, a flag 2), and refuses a logs tail --interval past 1h', async () => {
+    const fromEnv = await output(run(['keys', 'list'], { SWITCHYARD_URL: 'localhost:8080' }));
+    expect(fromEnv).toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining('- SWITCHYARD_URL: "localhost:8080" is not an http(s) URL') as unknown,
+    });
+    const fromFlag = await output(run(['keys', 'list', '--url', 'localhost:8080']));
+    expect(fromFlag.code).toBe(2);
+    expect(fromFlag.stderr).toContain('--url: "localhost:8080" is not an http(s) URL.');
+    const missing = join(dir, 'no-such-config.yaml');
+    const noFile = await output(run(['keys', 'list'], { SWITCHYARD_CONFIG: missing }));
+    expect(noFile.code).toBe(1);
+    expect(noFile.stderr).toContain(`- SWITCHYARD_CONFIG: cannot read ${missing}: ENOENT`);
+    // a timer past 2^31-1 ms fires at once: the CLI polled the gateway every millisecond
+    const tail = await output(run(['logs', 'tail', '--url', 'http://127.0.0.1:1', '--interval', '30d']));
+    expect(tail.code).toBe(2);
+    expect(tail.stderr).toContain('--interval: "30d" is longer than 1h.');
+  });
+
   it('refuses a blank secret variable in validate and start alike (SWITCHYARD_METRICS_TOKEN=" " left /metrics public, SWITCHYARD_MASTER_KEY=" " an open gateway, SWITCHYARD_KEY_SECRET=" " a secret derived from the master key)', async () => {
     const file = join(dir, 'blank-secrets.yaml');
     await writeFile(

@@ -321,6 +321,28 @@ describe('client keys on /v1', () => {
     ).toThrow(/masterKey[\s\S]*keys[\s\S]*failMode/);
   });
 
+  it('refuses static keys that share a secret, or hold the master key, without printing the secret', () => {
+    const shared = 'sk-sy-shared-static-secret-0001';
+    let message = '';
+    try {
+      createApp({
+        gateway,
+        admin: { masterKey: shared },
+        keys: [
+          { key: shared, name: 'team-a', rpm: 1 },
+          { key: shared, name: 'team-b' },
+        ],
+      });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toContain('/keys: static keys "team-a" and "team-b" have the same secret');
+    expect(message).toContain(
+      '/keys: static key "team-a" has the master key\'s secret: whoever holds it would be an admin',
+    );
+    expect(message).not.toContain(shared);
+  });
+
   it('refuses a static key longer than a client key may be, which could never authenticate', async () => {
     const long = `sk-sy-${'a'.repeat(195)}`;
     expect(long).toHaveLength(201);

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
+import { ConfigError } from '../config/config-error';
 import { envValue } from '../config/env-value';
 import { interpolateEnv } from '../config/interpolate-env';
 import { createAdminClient, type AdminClient } from './admin-client';
@@ -47,14 +48,22 @@ export function adminKeyFrom(values: ConnectionValues, env: NodeJS.ProcessEnv): 
  * 127.0.0.1:8080.
  */
 export async function gatewayUrlFrom(values: ConnectionValues, env: NodeJS.ProcessEnv): Promise<string> {
-  const explicit = nonEmpty(values.url) ?? envValue(env, 'SWITCHYARD_URL');
+  const flag = nonEmpty(values.url);
+  const explicit = flag ?? envValue(env, 'SWITCHYARD_URL');
   if (explicit !== undefined) {
     if (!URL.canParse(explicit) || !/^https?:$/.test(new URL(explicit).protocol)) {
-      throw new UsageError(`--url: "${explicit}" is not an http(s) URL.`);
+      // a flag is the command line's mistake (2), the environment the configuration's (1)
+      if (flag !== undefined) throw new UsageError(`--url: "${explicit}" is not an http(s) URL.`);
+      throw new ConfigError('the environment', [`SWITCHYARD_URL: "${explicit}" is not an http(s) URL`]);
     }
     return explicit.replace(/\/+$/, '');
   }
-  const server = await serverSection(nonEmpty(values.config) ?? envValue(env, 'SWITCHYARD_CONFIG'), env);
+  const configFlag = nonEmpty(values.config);
+  const server = await serverSection(
+    configFlag === undefined ? envValue(env, 'SWITCHYARD_CONFIG') : configFlag,
+    configFlag === undefined ? 'SWITCHYARD_CONFIG' : '--config',
+    env,
+  );
   const portText = envValue(env, 'PORT');
   const envPort = Number(portText);
   // the same precedence as `switchyard start`: PORT and HOST win over the file
@@ -70,6 +79,7 @@ export async function gatewayUrlFrom(values: ConnectionValues, env: NodeJS.Proce
 /** Reads only `server.port` and `server.host`: provider secrets need not be set to reach the admin API. */
 async function serverSection(
   path: string | undefined,
+  from: '--config' | 'SWITCHYARD_CONFIG',
   env: NodeJS.ProcessEnv,
 ): Promise<{ port?: number; host?: string }> {
   if (path === undefined) return {};
@@ -77,9 +87,9 @@ async function serverSection(
   try {
     raw = parseYaml(await readFile(path, 'utf8'));
   } catch (error) {
-    throw new UsageError(
-      `--config: cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
-    );
+    const problem = `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`;
+    if (from === '--config') throw new UsageError(`--config: ${problem}`);
+    throw new ConfigError('the environment', [`SWITCHYARD_CONFIG: ${problem}`]);
   }
   const server =
     typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>)['server'] : undefined;

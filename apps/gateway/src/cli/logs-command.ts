@@ -16,7 +16,13 @@ import {
   text,
 } from './cli-output';
 import { CONNECTION_HELP, CONNECTION_OPTIONS, connect } from './gateway-connection';
-import { TAIL_LOOKBACK_DEFAULT, TAIL_LOOKBACK_MAX_MS, TailWindow, byTime } from './logs-tail-window';
+import {
+  TAIL_INTERVAL_MAX_MS,
+  TAIL_LOOKBACK_DEFAULT,
+  TAIL_LOOKBACK_MAX_MS,
+  TailWindow,
+  byTime,
+} from './logs-tail-window';
 import { parseDurationMs, parseSince } from './parse-duration';
 
 /** Usage of `switchyard logs`. */
@@ -28,9 +34,10 @@ Filters: --model M  --provider P  --customer ID  --run ID  --status CODE  --key 
          --client-request-id ID  --since 1h|DATE  --until DATE
 query prints the newest matching rows (default 50); with --json, pass its next_cursor as
 --cursor for the next page. tail prints the last --limit rows (default 10), then new rows
-as they are logged, until Ctrl-C; with --json, one JSON object per line. Each poll looks
---lookback (default 30s, at most 1h) before the newest row seen, so a row logged late (a
-long request, another instance's flush) is printed once, when it comes.
+as they are logged, polled every --interval (default 1s, at most 1h), until Ctrl-C; with
+--json, one JSON object per line. Each poll looks --lookback (default 30s, at most 1h)
+before the newest row seen, so a row logged late (a long request, another instance's
+flush) is printed once, when it comes.
 --key is matched by the CLI on each row's key id or name (the query API has no key filter).
 
 ${CONNECTION_HELP}`;
@@ -273,6 +280,9 @@ async function tail(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const filters = filtersFrom(values, Date.now());
   const limit = integerFlag(values.limit, '--limit', 1, 1000) ?? 10;
   const intervalMs = parseDurationMs(values.interval ?? '1s', '--interval');
+  // a timer past 2^31-1 ms fires at once: it would poll the gateway every millisecond
+  if (intervalMs > TAIL_INTERVAL_MAX_MS)
+    throw new UsageError(`--interval: "${values.interval ?? ''}" is longer than 1h.`, LOGS_USAGE);
   const lookbackMs = parseDurationMs(values.lookback ?? TAIL_LOOKBACK_DEFAULT, '--lookback');
   if (lookbackMs > TAIL_LOOKBACK_MAX_MS)
     throw new UsageError(`--lookback: "${values.lookback ?? ''}" is longer than 1h.`, LOGS_USAGE);

@@ -13,6 +13,9 @@ export const TAIL_LOOKBACK_DEFAULT = '30s';
 /** The longest `--lookback`: each poll reads every row of its window again. */
 export const TAIL_LOOKBACK_MAX_MS = 3_600_000;
 
+/** The longest `--interval` of `logs tail` (1 hour): far below a timer's 2^31-1 ms. */
+export const TAIL_INTERVAL_MAX_MS = 3_600_000;
+
 /**
  * The rows `logs tail` has seen, and the lower bound of its next poll. Each poll asks for the
  * rows stamped at or after {@link TailWindow.since} (the newest `ts` seen minus the lookback),

@@ -90,7 +90,12 @@ export async function validateConfig(
     }).close();
   } catch (error) {
     if (isSwitchyardError(error) && error.code === 'invalid_options') {
-      throw new ConfigError(source, error.message.split('\n- ').slice(1));
+      // a list of problems (`Invalid ...:\n- a\n- b`), or one problem in a sentence (a provider's
+      // base URL that does not parse), placed at its provider's entry when it names one
+      const listed = error.message.split('\n- ').slice(1);
+      if (listed.length > 0) throw new ConfigError(source, listed);
+      const at = config.providers.findIndex((provider) => provider.name === error.provider);
+      throw new ConfigError(source, [at === -1 ? error.message : `/providers/${at}: ${error.message}`]);
     }
     throw error;
   }

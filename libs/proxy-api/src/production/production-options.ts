@@ -361,9 +361,20 @@ export function productionOptionsProblems(
     '',
   );
   const names = new Set<string>();
+  // secret -> the name of the first static key that has it (the secret itself is never printed)
+  const secrets = new Map<string, string>();
   for (const key of options.keys ?? []) {
     if (names.has(key.name)) problems.push(`/keys: two static keys are named "${key.name}"`);
     names.add(key.name);
+    const first = typeof key.key === 'string' ? secrets.get(key.key) : undefined;
+    // one secret authenticates as one key: the other's limits, budget and models would never apply
+    if (first !== undefined)
+      problems.push(`/keys: static keys "${first}" and "${key.name}" have the same secret`);
+    else if (typeof key.key === 'string') secrets.set(key.key, key.name);
+    if (typeof key.key === 'string' && key.key === options.admin?.masterKey)
+      problems.push(
+        `/keys: static key "${key.name}" has the master key's secret: whoever holds it would be an admin`,
+      );
     if (key.expiresAt !== undefined && Number.isNaN(Date.parse(key.expiresAt)))
       problems.push(`/keys/${key.name}/expiresAt: not a date-time`);
   }

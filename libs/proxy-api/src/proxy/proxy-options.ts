@@ -143,7 +143,12 @@ export interface ProxyOptions extends ProxyConfig {
 /** Every problem of the proxy options' serialisable fields against {@link ProxyConfigSchema} (`proxy/...: ...`). */
 export function proxyConfigProblems(options: ProxyOptions): string[] {
   const { meters: _meters, meterRegistry: _registry, resolve: _resolve, ...config } = options;
-  return schemaProblems(ProxyConfigSchema, config, 'proxy');
+  const problems = schemaProblems(ProxyConfigSchema, config, 'proxy');
+  if (problems.length > 0) return problems;
+  // the schema checks the scheme only: a port out of range or a space in the host passes it
+  for (const [name, base] of Object.entries(config.routes ?? {}))
+    if (!URL.canParse(base)) problems.push(`proxy/routes/${name}: is not a valid URL`);
+  return problems;
 }
 
 /** Checks the proxy options' serialisable fields, every problem in one `invalid_options` error. */

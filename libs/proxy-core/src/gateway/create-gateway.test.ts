@@ -715,6 +715,31 @@ describe('createGateway', () => {
     expect(error?.message).toContain('/maxRetries: unknown option');
   });
 
+  it('refuses provider values every call would fail on, naming the field and never quoting a value', () => {
+    const secret = 'sk-live-secret-with-a-newline';
+    expect(() =>
+      createGateway({
+        providers: [
+          { name: 'a', type: 'openai', baseUrl: 'https://api.example.com:99999/v1' },
+          { name: 'b', type: 'openai', apiKey: `${secret}\n`, headers: { 'bad header': 'v', ok: 'a\r\nb' } },
+          { name: 'c', type: 'azure-openai', endpoint: 'https://exa mple.openai.azure.com', apiKey: 'k' },
+        ],
+      }),
+    ).toThrow(
+      expect.objectContaining({
+        code: 'invalid_options',
+        message: [
+          'Invalid gateway options:',
+          '- /providers/0/baseUrl: is not a valid URL',
+          '- /providers/1/headers: "bad header" is not a valid header name',
+          '- /providers/1/headers/ok: holds a line break or NUL, which no header value may',
+          "- /providers/1/apiKey: holds a line break or NUL (a key file's trailing newline?), which no header may carry",
+          '- /providers/2/endpoint: is not a valid URL',
+        ].join('\n'),
+      }),
+    );
+  });
+
   it('embeds through the mock provider deterministically', async () => {
     const gateway = make();
     const a = await gateway.embed({ model: 'mock/e', input: 'same text', dimensions: 8 });

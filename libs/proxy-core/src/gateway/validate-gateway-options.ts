@@ -43,8 +43,13 @@ export function validateGatewayOptions(
       problems.push(
         `/providers/${index}/type: unknown provider type "${type}" (known: ${registry.types().join(', ')})`,
       );
-    } else if (factory.optionsSchema !== undefined) {
-      problems.push(...schemaProblems(factory.optionsSchema, rest, `/providers/${index}`));
+    } else {
+      const shaped =
+        factory.optionsSchema === undefined
+          ? []
+          : schemaProblems(factory.optionsSchema, rest, `/providers/${index}`);
+      problems.push(...shaped);
+      if (shaped.length === 0) problems.push(...providerValueProblems(rest, `/providers/${index}`));
     }
   });
 
@@ -108,4 +113,40 @@ export function validateGatewayOptions(
 
 function invalidOptions(problems: string[]): SwitchyardError {
   return new SwitchyardError('invalid_options', `Invalid gateway options:\n- ${problems.join('\n- ')}`);
+}
+
+/** A header name as HTTP defines it: a token (RFC 9110, section 5.6.2). */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** What no header value may hold: undici refuses it, and every call would fail as an unreachable provider. */
+const HEADER_VALUE_BREAK = /[\r\n\0]/;
+
+/**
+ * What a provider's option schema lets through and every call would then fail on, in the fields
+ * the built-in adapters share (and any other adapter that names them alike): a base URL (or
+ * Azure's `endpoint`) with the right scheme that does not parse (a port out of range, a space in
+ * the host), a header name that is not a token, a line break in a header value or in `apiKey`
+ * (a key file's trailing newline). No value is quoted: it may be a credential.
+ */
+function providerValueProblems(options: Record<string, unknown>, path: string): string[] {
+  const problems: string[] = [];
+  for (const field of ['baseUrl', 'endpoint']) {
+    const url = options[field];
+    // only a value that means to be an http(s) URL: another adapter's `endpoint` may be a name
+    if (typeof url === 'string' && /^https?:\/\//i.test(url) && !URL.canParse(url))
+      problems.push(`${path}/${field}: is not a valid URL`);
+  }
+  const headers = options['headers'];
+  if (typeof headers === 'object' && headers !== null)
+    for (const [name, value] of Object.entries(headers)) {
+      if (!HEADER_NAME.test(name))
+        problems.push(`${path}/headers: ${JSON.stringify(name)} is not a valid header name`);
+      else if (typeof value === 'string' && HEADER_VALUE_BREAK.test(value))
+        problems.push(`${path}/headers/${name}: holds a line break or NUL, which no header value may`);
+    }
+  const apiKey = options['apiKey'];
+  if (typeof apiKey === 'string' && HEADER_VALUE_BREAK.test(apiKey))
+    problems.push(
+      `${path}/apiKey: holds a line break or NUL (a key file's trailing newline?), which no header may carry`,
+    );
+  return problems;
 }
