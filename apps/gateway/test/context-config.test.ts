@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { contextOptionsFromConfig } from '../src/config/context-config';
+import { validateConfig, type ConfigError } from '../src/config/load-config';
 import { startGateway, type RunningGateway } from '../src/start-gateway';
 
 const running: RunningGateway[] = [];
@@ -26,6 +27,40 @@ describe('context config sections', () => {
       memory: { budgetBytes: 8 * 1024 * 1024 },
     });
     expect(off).toEqual({ memoryBudget: 8 * 1024 * 1024, catalog: { models: {} } });
+  });
+
+  it('refuses a condenser summary model no route reaches, which would fail every summary quietly', async () => {
+    const base = {
+      providers: [{ name: 'mock', type: 'mock' }],
+      models: [{ name: 'cheap', targets: [{ provider: 'mock', model: 'echo' }] }],
+    };
+    for (const model of ['cheap', 'mock/echo']) {
+      const config = await validateConfig({ ...base, condenser: { summary: { model } } }, {}, 'test.yaml');
+      expect(config.condenser?.summary?.model).toBe(model);
+    }
+    for (const [allowDirectModels, model, problem] of [
+      [
+        undefined,
+        'nonexistent',
+        '/condenser/summary/model: no model is named "nonexistent", and it is not <provider>/<model> of a configured provider',
+      ],
+      [
+        undefined,
+        'ghost/echo',
+        '/condenser/summary/model: no model is named "ghost/echo", and it is not <provider>/<model> of a configured provider',
+      ],
+      [false, 'mock/echo', '/condenser/summary/model: no model is named "mock/echo"'],
+    ] as const) {
+      const refused = await validateConfig(
+        { ...base, allowDirectModels, condenser: { summary: { model } } },
+        {},
+        'test.yaml',
+      ).then(
+        () => undefined,
+        (error: unknown) => error as ConfigError,
+      );
+      expect(refused?.problems).toEqual([problem]);
+    }
   });
 
   it('serves a repeated request from the cache and describes models from the catalog', async () => {

@@ -33,7 +33,7 @@ describe('docs/configuration.md', () => {
     const doc = readFileSync(DOC, 'utf8');
     expect(doc).toContain('| `cors.origin` | true \\| list of string min length 1 | yes (in `cors`) |');
     expect(doc).toContain(
-      '| `keys[].key` | string min length 20 matching `^sk-sy-[A-Za-z0-9_-]+$` | yes, in each `keys[]` entry |',
+      '| `keys[].key` | string min length 20 max length 200 matching `^sk-sy-[A-Za-z0-9_-]+$` | yes, in each `keys[]` entry |',
     );
     expect(doc).toContain(
       '| `models[].targets` | list of at least 1 object | yes, in each `models[]` entry |',

@@ -78,7 +78,7 @@ export async function validateConfig(
   try {
     // building the engine runs every provider's option schema and the route checks
     const { redis: _redis, ...localLimiter } = config.limiter ?? {};
-    await createGateway({
+    const engine = createGateway({
       providers: config.providers,
       models: config.models ?? [],
       allowDirectModels: config.allowDirectModels,
@@ -87,7 +87,16 @@ export async function validateConfig(
       breaker: config.breaker,
       // checked without connecting to Redis
       limiter: localLimiter,
-    }).close();
+    });
+    // the condenser asks its summary model through the engine: one no route reaches would fail
+    // every summary quietly (counted as summaryFailures), the turns dropped without one
+    const summaryModel = config.condenser?.summary?.model;
+    const unrouted = summaryModel !== undefined && engine.candidates(summaryModel) === undefined;
+    await engine.close();
+    if (unrouted)
+      throw new ConfigError(source, [
+        `/condenser/summary/model: no model is named "${summaryModel}"${config.allowDirectModels === false ? '' : ', and it is not <provider>/<model> of a configured provider'}`,
+      ]);
   } catch (error) {
     if (isSwitchyardError(error) && error.code === 'invalid_options') {
       // a list of problems (`Invalid ...:\n- a\n- b`), or one problem in a sentence (a provider's
