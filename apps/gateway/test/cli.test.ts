@@ -621,7 +621,7 @@ describe('switchyard CLI', { timeout: 60_000 }, () => {
     }
   });
 
-  it('blames SWITCHYARD_URL and SWITCHYARD_CONFIG, not a flag, for a bad value from the environment (exit 1, a flag 2), and refuses a logs tail --interval past 1h', async () => {
+  it('blames SWITCHYARD_URL and SWITCHYARD_CONFIG, not a flag, for a bad value from the environment (exit 1, a flag 2), and refuses a malformed PORT the same way, a logs tail --interval past 1h and an empty --since/--until window', async () => {
     const fromEnv = await output(run(['keys', 'list'], { SWITCHYARD_URL: 'localhost:8080' }));
     expect(fromEnv).toMatchObject({
       code: 1,
@@ -634,6 +634,19 @@ describe('switchyard CLI', { timeout: 60_000 }, () => {
     const noFile = await output(run(['keys', 'list'], { SWITCHYARD_CONFIG: missing }));
     expect(noFile.code).toBe(1);
     expect(noFile.stderr).toContain(`- SWITCHYARD_CONFIG: cannot read ${missing}: ENOENT`);
+    const badPort = await output(run(['keys', 'list'], { PORT: 'abc' }));
+    expect(badPort.code).toBe(1);
+    expect(badPort.stderr).toContain('- PORT: "abc" is not an integer from 0 to 65535.');
+    // a window that ends before it starts holds no request: refused, not answered as empty
+    for (const command of [['usage'], ['logs', 'query']]) {
+      const inverted = await output(
+        run([...command, '--url', 'http://127.0.0.1:1', '--since', '1h', '--until', '2h']),
+      );
+      expect(inverted.code).toBe(2);
+      expect(inverted.stderr).toMatch(
+        /--until: "2h" \(.+\) is not after --since "1h" \(.+\): the window is empty\./,
+      );
+    }
     // a timer past 2^31-1 ms fires at once: the CLI polled the gateway every millisecond
     const tail = await output(run(['logs', 'tail', '--url', 'http://127.0.0.1:1', '--interval', '30d']));
     expect(tail.code).toBe(2);

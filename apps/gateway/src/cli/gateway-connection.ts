@@ -65,10 +65,13 @@ export async function gatewayUrlFrom(values: ConnectionValues, env: NodeJS.Proce
     env,
   );
   const portText = envValue(env, 'PORT');
-  const envPort = Number(portText);
-  // the same precedence as `switchyard start`: PORT and HOST win over the file
-  const port =
-    portText !== undefined && Number.isInteger(envPort) && envPort > 0 ? envPort : (server.port ?? 8080);
+  const envPort = portText === undefined ? undefined : Number(portText);
+  // refused as `switchyard start` refuses it, not passed over for the file's port or 8080
+  if (envPort !== undefined && (!Number.isInteger(envPort) || envPort < 0 || envPort > 65535))
+    throw new ConfigError('the environment', [`PORT: "${portText}" is not an integer from 0 to 65535.`]);
+  // the same precedence as `switchyard start`: PORT and HOST win over the file (PORT=0, a port
+  // the OS picks, names none to connect to)
+  const port = envPort !== undefined && envPort > 0 ? envPort : (server.port ?? 8080);
   const configured = envValue(env, 'HOST') ?? server.host;
   // a gateway bound to every interface is reached on loopback from the same machine
   const host =

@@ -23,7 +23,7 @@ import {
   TailWindow,
   byTime,
 } from './logs-tail-window';
-import { parseDurationMs, parseSince } from './parse-duration';
+import { parseDurationMs, parseWindow } from './parse-duration';
 
 /** Usage of `switchyard logs`. */
 export const LOGS_USAGE = `Usage:
@@ -78,8 +78,7 @@ function filtersFrom(
     const value = values[name];
     return typeof value === 'string' && value !== '' ? value : undefined;
   };
-  const since = str('since');
-  const until = str('until');
+  const { from, to } = parseWindow(str('since'), str('until'), now);
   return {
     query: {
       model: str('model'),
@@ -88,8 +87,8 @@ function filtersFrom(
       run_id: str('run'),
       status: integerFlag(str('status'), '--status', 100, 599),
       client_request_id: str('client-request-id'),
-      from: since === undefined ? undefined : parseSince(since, '--since', now).toISOString(),
-      to: until === undefined ? undefined : parseSince(until, '--until', now).toISOString(),
+      from: from?.toISOString(),
+      to: to?.toISOString(),
     },
     key: str('key'),
   };

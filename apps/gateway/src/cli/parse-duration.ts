@@ -37,3 +37,22 @@ export function parseSince(text: string, flag: string, now: number): Date {
     );
   }
 }
+
+/**
+ * The `--since` and `--until` of a command, each as {@link parseSince} reads it, refused (a usage
+ * error) when the window they make ends before it starts: it could hold no request, and would be
+ * answered as an empty one.
+ */
+export function parseWindow(
+  since: string | undefined,
+  until: string | undefined,
+  now: number,
+): { from: Date | undefined; to: Date | undefined } {
+  const from = since === undefined ? undefined : parseSince(since, '--since', now);
+  const to = until === undefined ? undefined : parseSince(until, '--until', now);
+  if (from !== undefined && to !== undefined && to.getTime() <= from.getTime())
+    throw new UsageError(
+      `--until: "${until ?? ''}" (${to.toISOString()}) is not after --since "${since ?? ''}" (${from.toISOString()}): the window is empty.`,
+    );
+  return { from, to };
+}

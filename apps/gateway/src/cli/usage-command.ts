@@ -11,7 +11,7 @@ import {
   renderTable,
 } from './cli-output';
 import { CONNECTION_HELP, CONNECTION_OPTIONS, connect } from './gateway-connection';
-import { parseSince } from './parse-duration';
+import { parseWindow } from './parse-duration';
 
 /** Usage of `switchyard usage`. */
 export const USAGE_USAGE = `Usage:
@@ -42,8 +42,9 @@ export async function usageCommand(args: string[], env: NodeJS.ProcessEnv): Prom
   positionalArgs(positionals, [], USAGE_USAGE);
   const by = choiceFlag(values.by, '--by', GROUPS) ?? 'model';
   const now = Date.now();
-  const from = parseSince(values.since ?? '24h', '--since', now);
-  const to = values.until === undefined ? undefined : parseSince(values.until, '--until', now);
+  const window = parseWindow(values.since ?? '24h', values.until, now);
+  const from = window.from as Date;
+  const to = window.to;
   const { admin } = await connect(values, env);
   const report = asRecord(
     await admin('/admin/usage', { query: { group_by: by, from: from.toISOString(), to: to?.toISOString() } }),
