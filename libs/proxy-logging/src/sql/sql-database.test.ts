@@ -158,6 +158,15 @@ describe('openDatabase', () => {
     expect(String((error as Error).message)).not.toContain('secret');
   });
 
+  it("names the SQLite file it cannot open, which better-sqlite3's message does not", async () => {
+    const path = '/nonexistent-switchyard-dir/sub/log.db';
+    const error = await openDatabase({ url: `sqlite:${path}` }).catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      code: 'invalid_options',
+      message: `Cannot open the SQLite database ${path}: Cannot open database because the directory does not exist.`,
+    });
+  });
+
   it('opens a SQLite file and keeps data across connections', async () => {
     const { mkdtemp, rm } = await import('node:fs/promises');
     const { join } = await import('node:path');

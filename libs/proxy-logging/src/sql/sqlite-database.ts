@@ -37,7 +37,18 @@ export async function openSqliteDatabase(options: SqliteDatabaseOptions): Promis
       { cause },
     );
   }
-  const db = new Database(options.path, { timeout: options.busyTimeoutMs ?? 5000 });
+  let db: Sqlite;
+  try {
+    db = new Database(options.path, { timeout: options.busyTimeoutMs ?? 5000 });
+  } catch (cause) {
+    // better-sqlite3's message does not name the file (a folder that does not exist, one the
+    // process may not write): the operator's config may hold several
+    throw new SwitchyardError(
+      'invalid_options',
+      `Cannot open the SQLite database ${options.path}: ${(cause as Error).message.replace(/\.$/, '')}.`,
+      { cause },
+    );
+  }
   if (options.path !== ':memory:') db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
