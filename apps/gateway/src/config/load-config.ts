@@ -99,12 +99,10 @@ export async function validateConfig(
       ]);
   } catch (error) {
     if (isSwitchyardError(error) && error.code === 'invalid_options') {
-      // a list of problems (`Invalid ...:\n- a\n- b`), or one problem in a sentence (a provider's
-      // base URL that does not parse), placed at its provider's entry when it names one
+      // a list of problems (`Invalid ...:\n- a\n- b`), else one problem in a sentence, kept whole
+      // (an empty list would print "Invalid configuration" with nothing under it)
       const listed = error.message.split('\n- ').slice(1);
-      if (listed.length > 0) throw new ConfigError(source, listed);
-      const at = config.providers.findIndex((provider) => provider.name === error.provider);
-      throw new ConfigError(source, [at === -1 ? error.message : `/providers/${at}: ${error.message}`]);
+      throw new ConfigError(source, listed.length > 0 ? listed : [error.message]);
     }
     throw error;
   }
