@@ -88,6 +88,26 @@ describe('admin query parameters of the request log', () => {
     expect(group.body.error?.message).toContain('customer, key, model, provider, run, section');
   });
 
+  it('refuses what PostgreSQL would fail on (a 500 there): a NUL in a filter or a run id, a cursor whose time is not an integer', async () => {
+    for (const url of ['/admin/requests?model=a%00b', '/admin/requests?run_id=%00', '/admin/runs/a%00b']) {
+      const refused = await admin(url);
+      expect({ url, status: refused.status, code: refused.body.error?.code }).toEqual({
+        url,
+        status: 400,
+        code: 'invalid_request',
+      });
+    }
+    for (const ts of [1.5, 1e300, 'x']) {
+      const cursor = Buffer.from(JSON.stringify([ts, 'a'])).toString('base64url');
+      const refused = await admin(`/admin/requests?cursor=${cursor}`);
+      expect({ ts, status: refused.status, param: refused.body.error?.param }).toEqual({
+        ts,
+        status: 400,
+        param: 'cursor',
+      });
+    }
+  });
+
   it('still answers good queries, and treats empty filters as absent (as the admin UI sends them)', async () => {
     const list = await admin(
       `/admin/requests?limit=10&model=&provider=&status=&from=${Date.now() - 60_000}&to=${new Date(Date.now() + 60_000).toISOString()}`,

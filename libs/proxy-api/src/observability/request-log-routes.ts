@@ -11,7 +11,9 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 // Query strings are not coerced, and a repeated parameter arrives as an array: each parameter
 // is one bounded string (an array or an unknown name is a 400 before the handler runs). An
 // empty value means "not given", as the admin UI sends its empty filters.
-const Text = Type.String({ maxLength: 256 });
+// no NUL: PostgreSQL refuses it in text (a 500), and no stored value holds one
+const NO_NUL = '^[^\\u0000]*$';
+const Text = Type.String({ maxLength: 256, pattern: NO_NUL });
 const Digits = Type.String({ maxLength: 10, description: 'An integer' });
 const Time = Type.String({ maxLength: 40, description: 'ISO 8601 time or epoch milliseconds' });
 const RequestsQuery = Type.Object(
@@ -37,7 +39,7 @@ const UsageQuery = Type.Object(
   },
   { additionalProperties: false },
 );
-const RunParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
+const RunParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128, pattern: NO_NUL }) });
 
 function time(raw: string | undefined, name: string): number | undefined {
   return raw === undefined || raw === '' ? undefined : parseQueryTime(raw, name);

@@ -1,6 +1,7 @@
 /** One section of a run as the gateway's `GET /admin/runs/:id` returns it (snake_case, as on the wire). */
 export interface RunSectionNode {
-  readonly span_id: string;
+  /** Null for the requests of the run made outside any section (no span id). */
+  readonly span_id: string | null;
   readonly parent_span_id: string | null;
   /** The section's own name. */
   readonly section: string | null;
@@ -85,6 +86,8 @@ export interface RequestLogQuery extends TimeWindow {
   provider?: string;
   customerId?: string;
   runId?: string;
+  /** The `x-request-id` the client sent with the request (`client_request_id`). */
+  clientRequestId?: string;
   status?: number | string;
 }
 

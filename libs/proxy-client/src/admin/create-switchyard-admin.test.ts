@@ -92,6 +92,8 @@ describe('createSwitchyardAdmin', () => {
       next_cursor: null,
     });
     expect(server.calls.at(-1)?.path).toBe('/admin/requests?limit=5&customer_id=acme&run_id=run-1');
+    await admin.listRequests({ clientRequestId: 'job-42:step-1' });
+    expect(server.calls.at(-1)?.path).toBe('/admin/requests?client_request_id=job-42%3Astep-1');
   });
 
   it('maps gateway errors to client error codes, without the key in the message', async () => {

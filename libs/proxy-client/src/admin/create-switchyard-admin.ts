@@ -149,6 +149,7 @@ export function createSwitchyardAdmin(options: SwitchyardAdminOptions): Switchya
           provider: query.provider,
           customer_id: query.customerId,
           run_id: query.runId,
+          client_request_id: query.clientRequestId,
           status: query.status?.toString(),
           from: isoDate(query.from),
           to: isoDate(query.to),

@@ -550,6 +550,27 @@ function suite(
       expect(await store.run('missing')).toBeUndefined();
     });
 
+    it('keeps every section of a run whose client-set parent ids form a cycle, cut at a section that becomes a root', async () => {
+      await store.write([
+        row({ id: 'c1', run_id: 'C', span_id: 'a', parent_span_id: 'b', section: 'a', cost_usd: 1 }),
+        row({ id: 'c2', run_id: 'C', span_id: 'b', parent_span_id: 'a', section: 'b', cost_usd: 2 }),
+        row({ id: 'c3', run_id: 'C', span_id: 'x', parent_span_id: 'x', section: 'x', cost_usd: 4 }),
+      ]);
+      const run = await store.run('C');
+      expect(run?.requests).toBe(3);
+      const spans: string[] = [];
+      let total = 0;
+      const stack = [...(run?.sections ?? [])];
+      while (stack.length > 0) {
+        const node = stack.pop()!;
+        spans.push(node.span_id ?? '');
+        stack.push(...node.children);
+      }
+      for (const root of run?.sections ?? []) total += root.total_cost_usd;
+      expect(spans.sort()).toEqual(['a', 'b', 'x']);
+      expect(total).toBe(7);
+    });
+
     it('drops only the rows the database refuses: the rest of their batch is written and the queue moves on', async () => {
       const queue = new RequestLogQueue({ store, flushIntervalMs: 60_000 });
       const bad = row({ id: 'bad', ts: null as unknown as number }); // ts is NOT NULL

@@ -129,8 +129,14 @@ function encodeCursor(row: Pick<RequestLogRow, 'ts' | 'id'>): string {
 function decodeCursor(cursor: string): [number, string] {
   try {
     const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(parsed) && typeof parsed[0] === 'number' && typeof parsed[1] === 'string')
-      return [parsed[0], parsed[1]];
+    // a row's ts is epoch milliseconds: PostgreSQL refuses a fraction or a huge number in a BIGINT (a 500)
+    if (
+      Array.isArray(parsed) &&
+      Number.isSafeInteger(parsed[0]) &&
+      typeof parsed[1] === 'string' &&
+      !parsed[1].includes('\u0000')
+    )
+      return [parsed[0] as number, parsed[1]];
   } catch {
     // fall through
   }
@@ -473,16 +479,28 @@ function buildTree(groups: readonly Omit<SectionNode, 'children' | 'total_cost_u
     if (parent !== undefined && parent !== node) parent.children.push(node);
     else roots.push(node);
   }
-  // roll costs up iteratively (depth is client-controlled: no recursion on the stack)
+  // walk the tree iteratively (depth is client-controlled: no recursion on the stack)
   const order: SectionNode[] = [];
   const seen = new Set<SectionNode>();
-  const stack = [...roots];
-  while (stack.length > 0) {
-    const node = stack.pop()!;
+  const walk = (from: readonly SectionNode[]): void => {
+    const stack = [...from];
+    while (stack.length > 0) {
+      const node = stack.pop()!;
+      if (seen.has(node)) continue;
+      seen.add(node);
+      order.push(node);
+      stack.push(...node.children);
+    }
+  };
+  walk(roots);
+  // the span headers are the client's: parent ids may form a cycle, which no root reaches. Each
+  // is cut at its first section, which becomes a root, so no section drops out of the run
+  for (const node of nodes) {
     if (seen.has(node)) continue;
-    seen.add(node);
-    order.push(node);
-    stack.push(...node.children);
+    const parent = bySpan.get(node.parent_span_id as string) as SectionNode;
+    parent.children.splice(parent.children.indexOf(node), 1);
+    roots.push(node);
+    walk([node]);
   }
   for (let i = order.length - 1; i >= 0; i -= 1) {
     const node = order[i]!;
