@@ -1,3 +1,4 @@
+import type { MockUpstreamOptions } from '@switchyard/testing';
 import { request } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { useListeningApp } from './support/listening-app';
@@ -10,6 +11,20 @@ import { useListeningApp } from './support/listening-app';
 const MASTER = 'corp-admin-secret-0123456789';
 const CLIENT = 'sk-sy-client-key-for-master-tests-000';
 
+/** The upstream: `GET /v1/things` answers an empty list. */
+const THINGS: MockUpstreamOptions = {
+  routes: [
+    {
+      method: 'GET',
+      path: /\/v1\/things$/,
+      handle: ({ res }) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end('{"data":[]}');
+      },
+    },
+  ],
+};
+
 const served = useListeningApp(
   (upstream) => ({
     gateway: { providers: [{ name: 'mock', type: 'mock' }] },
@@ -17,18 +32,7 @@ const served = useListeningApp(
     keys: [{ key: CLIENT, name: 'client' }],
     proxy: { routes: { local: upstream.url }, allowAddresses: ['127.0.0.1'] },
   }),
-  {
-    routes: [
-      {
-        method: 'GET',
-        path: /\/v1\/things$/,
-        handle: ({ res }) => {
-          res.writeHead(200, { 'content-type': 'application/json' });
-          res.end('{"data":[]}');
-        },
-      },
-    ],
-  },
+  THINGS,
 );
 
 async function proxied(headers: Record<string, string> | string[]): Promise<Record<string, unknown>> {
@@ -128,4 +132,36 @@ describe('universal proxy: the master key', () => {
       expect(seen['x-api-key']).toBe(value);
     }
   });
+});
+
+describe('universal proxy: a master key that holds a separator', () => {
+  // a base64 master key ends in `=`; one may hold a space or a comma too
+  const EQUALS = 'q83vEjRWeJq83vEjRWeJMnO=';
+  const SPACED = 'corp admin, secret=0123456789';
+  for (const master of [EQUALS, SPACED]) {
+    const other = useListeningApp(
+      (upstream) => ({
+        gateway: { providers: [{ name: 'mock', type: 'mock' }] },
+        admin: { masterKey: master },
+        keys: [{ key: CLIENT, name: 'client' }],
+        proxy: { routes: { local: upstream.url }, allowAddresses: ['127.0.0.1'] },
+      }),
+      THINGS,
+    );
+    it.each([
+      ['authorization', `Bearer ${master}`],
+      ['authorization', `Bearer "${master}"`],
+      ['api-key', master],
+      ['api-key', `"${master}"`],
+      ['x-api-key', `sk-provider-own, ${master}`],
+    ])(`is dropped from %s (%s)`, async (header, value) => {
+      const response = await request(`${other.base}/proxy/local/v1/things`, {
+        headers: { 'x-switchyard-key': CLIENT, [header]: value },
+      });
+      await response.body.dump();
+      expect(response.statusCode).toBe(200);
+      const seen = other.upstream.requests[0]?.headers ?? {};
+      expect(seen[header]).toBeUndefined();
+    });
+  }
 });

@@ -62,10 +62,21 @@ function holdsGatewaySecret(text: string, isGatewaySecret: GatewaySecretTest | u
   if (CLIENT_KEY.test(text)) return true;
   if (isGatewaySecret === undefined) return false;
   const whole = text.trim();
-  if (whole !== '' && isGatewaySecret(whole)) return true;
+  // the master key may itself hold a separator (a base64 key ends in `=`): compared whole, as
+  // the value, each of Node's `, `-joined values, each without a scheme and without quotes
+  const values = whole.split(/,\s*/);
+  const candidates = new Set<string>();
+  for (const value of values.length > MAX_COMPARED_PARTS ? [whole] : [whole, ...values]) {
+    const unschemed = /^\S+\s+(\S.*)$/s.exec(value)?.[1] ?? value;
+    for (const form of [value, unschemed]) {
+      candidates.add(form.trim());
+      candidates.add(form.trim().replace(/^(["'])(.*)\1$/s, '$2'));
+    }
+  }
+  for (const candidate of candidates) if (candidate !== '' && isGatewaySecret(candidate)) return true;
   const parts = whole.split(SEPARATORS);
   if (parts.length < 2 || parts.length > MAX_COMPARED_PARTS) return false;
-  for (const part of parts) if (part !== '' && isGatewaySecret(part)) return true;
+  for (const part of parts) if (part !== '' && !candidates.has(part) && isGatewaySecret(part)) return true;
   return false;
 }
 

@@ -41,5 +41,25 @@ export function resolveProxyTarget(
       'No proxy target: send x-switchyard-target or use a configured route prefix (/proxy/<prefix>/...).',
     );
   }
-  return { url: join(base, match?.[2] ?? ''), prefix };
+  const url = join(base, match?.[2] ?? '');
+  // the URL parser resolves dot segments (`..`, `%2e%2e`): a route's base path is where the
+  // operator let its clients go, and a path that climbs out of it would reach the rest of the host
+  if (!withinBasePath(url, base))
+    throw new SwitchyardError(
+      'invalid_request',
+      `The path leaves the base path of the route "${prefix}": drop its "." and ".." segments.`,
+    );
+  return { url, prefix };
+}
+
+/** Whether `url`, as the URL parser resolves it, is still under the path of `base` (on its origin). */
+function withinBasePath(url: string, base: string): boolean {
+  if (!URL.canParse(url) || !URL.canParse(base)) return true; // refused as an invalid target later
+  const target = new URL(url);
+  const root = new URL(base);
+  const basePath = root.pathname.replace(/\/+$/, '');
+  return (
+    target.origin === root.origin &&
+    (basePath === '' || target.pathname === basePath || target.pathname.startsWith(`${basePath}/`))
+  );
 }

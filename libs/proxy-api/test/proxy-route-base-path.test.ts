@@ -1,0 +1,61 @@
+import { request } from 'node:http';
+import { describe, expect, it } from 'vitest';
+import { useListeningApp } from './support/listening-app';
+
+// A route's base path is where the operator lets clients go (`local: http://10.0.0.5:8000/v1/tenant-a`).
+// The URL parser resolves dot segments, also percent-encoded ones, so a path that climbs out of
+// the base reached the rest of the host, even where routes are the only way to name a target.
+
+const served = useListeningApp((upstream) => ({
+  gateway: { providers: [{ name: 'mock', type: 'mock' }] },
+  proxy: {
+    routes: { local: `${upstream.url}/v1/tenant-a` },
+    allowAddresses: ['127.0.0.1'],
+    allowTargetHeader: false,
+  },
+}));
+
+/** GET `path` as written: node:http sends it untouched, where a URL would have its dot segments resolved by the client. */
+async function proxied(path: string): Promise<{ status: number; code: string | undefined }> {
+  const { hostname, port } = new URL(served.base);
+  return new Promise((resolve, reject) => {
+    const sent = request({ host: hostname, port, path, method: 'GET' }, (response) => {
+      let text = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (text += chunk));
+      response.on('end', () => {
+        const status = response.statusCode ?? 0;
+        const code =
+          status >= 400 ? (JSON.parse(text) as { error?: { code?: string } }).error?.code : undefined;
+        resolve({ status, code });
+      });
+    });
+    sent.on('error', reject);
+    sent.end();
+  });
+}
+
+describe('universal proxy: a route base path', () => {
+  it.each([
+    '/proxy/local/../../admin',
+    '/proxy/local/%2e%2e/%2e%2e/admin',
+    '/proxy/local/.%2e/.%2E/admin?q=1',
+    '/proxy/local/models/../../tenant-b/models',
+    '/proxy/local/..',
+  ])('refuses %s, which leaves it, before any connection', async (path) => {
+    expect(await proxied(path)).toEqual({ status: 400, code: 'invalid_request' });
+    expect(served.upstream.requests).toHaveLength(0);
+  });
+
+  it('serves paths under it, dot segments that stay inside it included', async () => {
+    for (const [path, seen] of [
+      ['/proxy/local/models', '/v1/tenant-a/models'],
+      ['/proxy/local/a/../models?x=1', '/v1/tenant-a/models?x=1'],
+      ['/proxy/local', '/v1/tenant-a'],
+    ] as const) {
+      served.upstream.reset();
+      await proxied(path);
+      expect(served.upstream.requests.map((sent) => sent.path)).toEqual([seen]);
+    }
+  });
+});
