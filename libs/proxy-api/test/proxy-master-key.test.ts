@@ -134,6 +134,27 @@ describe('universal proxy: the master key', () => {
   });
 });
 
+describe('universal proxy: gateway secrets in the query', () => {
+  it('removes a credential parameter holding a client key or the master key, and keeps the others as written', async () => {
+    const query = [
+      'q=a%20b',
+      `key=${CLIENT}`,
+      'x=1+2',
+      `api_key=${encodeURIComponent(MASTER)}`,
+      `access_token=Bearer+${MASTER}`,
+      'key=AIzaSyProviderOwnKey000',
+    ].join('&');
+    const response = await request(`${served.base}/proxy/local/v1/things?${query}`, {
+      headers: { 'x-switchyard-key': CLIENT },
+    });
+    await response.body.dump();
+    expect(response.statusCode).toBe(200);
+    expect(served.upstream.requests.map((sent) => sent.path)).toEqual([
+      '/v1/things?q=a%20b&x=1+2&key=AIzaSyProviderOwnKey000',
+    ]);
+  });
+});
+
 describe('universal proxy: a master key that holds a separator', () => {
   // a base64 master key ends in `=`; one may hold a space or a comma too
   const EQUALS = 'q83vEjRWeJq83vEjRWeJMnO=';

@@ -105,6 +105,40 @@ function basicSecrets(value: string): string[] {
   return secrets;
 }
 
+/** A query parameter's name or value as a server reads it (`+` a space), or as sent when it does not decode. */
+function queryText(raw: string): string {
+  try {
+    return decodeURIComponent(raw.replaceAll('+', ' '));
+  } catch {
+    return raw;
+  }
+}
+
+/**
+ * `url` without the query parameters that carry a gateway secret: a parameter whose name says
+ * it holds a credential (`key`, `api_key`, `access_token`, ...: key, token, auth or secret in
+ * it, as for headers) and whose value is a client key or the master key, as an SDK or a curl
+ * user puts a key in the query (Gemini's `?key=`). The other parameters are kept as written.
+ * The master key is compared in the first {@link MAX_COMPARED_PARTS} such parameters only (each
+ * comparison is an HMAC); a client key is found in all of them.
+ */
+export function withoutGatewaySecretsInQuery(url: URL, isGatewaySecret?: GatewaySecretTest): URL {
+  if (url.search.length <= 1) return url;
+  const pairs = url.search.slice(1).split('&');
+  let compared = 0;
+  const kept = pairs.filter((pair) => {
+    const at = pair.indexOf('=');
+    if (!KEY_HEADER.test(queryText(at === -1 ? pair : pair.slice(0, at)))) return true;
+    compared += 1;
+    const value = at === -1 ? '' : queryText(pair.slice(at + 1));
+    return !holdsGatewaySecret(value, compared <= MAX_COMPARED_PARTS ? isGatewaySecret : undefined);
+  });
+  if (kept.length === pairs.length) return url;
+  const cleaned = new URL(url);
+  cleaned.search = kept.length === 0 ? '' : `?${kept.join('&')}`;
+  return cleaned;
+}
+
 function connectionTokens(value: string | string[] | undefined): Set<string> {
   const text = Array.isArray(value) ? value.join(',') : (value ?? '');
   return new Set(

@@ -45,7 +45,12 @@ import {
   maskSecret,
   UndecodableBody,
 } from './echoed-key-mask';
-import { clientResponseHeaders, injectsInto, upstreamRequestHeaders } from './proxy-headers';
+import {
+  clientResponseHeaders,
+  injectsInto,
+  upstreamRequestHeaders,
+  withoutGatewaySecretsInQuery,
+} from './proxy-headers';
 import { proxyProviderLabels } from './proxy-provider-label';
 import { resolveProxyTarget } from './resolve-proxy-target';
 
@@ -294,7 +299,8 @@ export const checkedProxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async 
       routes,
       allowTargetHeader,
     );
-    const url = assertAllowedTarget(target.url, policy);
+    // a gateway secret a client put in the query goes no further than one in a header
+    const url = withoutGatewaySecretsInQuery(assertAllowedTarget(target.url, policy), isGatewaySecret);
     if (Number(request.headers['content-length'] ?? 0) > bodyLimit)
       throw new SwitchyardError('request_too_large', `The request body exceeds ${bodyLimit} bytes.`);
     // a target refused above is reported as a refusal by the HTTP layer; from here on, by this
