@@ -210,9 +210,18 @@ export function upstreamRequestHeaders(
   return out;
 }
 
-/** The response headers sent to the client: hop-by-hop headers removed, the rest unchanged. */
+/**
+ * The response headers sent to the client: hop-by-hop headers removed, and the gateway's own
+ * kept. `own` are the headers the gateway already set on the reply (its `x-request-id`, a key's
+ * `x-ratelimit-*`, CORS): an upstream header of the same name does not replace them, except
+ * `vary`, whose values are merged, and the upstream's `x-request-id` is passed on as
+ * `x-upstream-request-id`. The upstream's `x-switchyard-*` headers (the gateway's namespace) and
+ * `access-control-*` headers (the gateway's CORS settings decide which origins may read an
+ * answer, not the upstream's) are dropped. The rest is unchanged.
+ */
 export function clientResponseHeaders(
   upstream: Record<string, string | string[] | undefined>,
+  own: Readonly<Record<string, string | number | string[] | undefined>> = {},
 ): Record<string, string | string[]> {
   const dropped = connectionTokens(upstream['connection']);
   const out: Record<string, string | string[]> = {};
@@ -220,7 +229,11 @@ export function clientResponseHeaders(
     if (value === undefined) continue;
     const lower = name.toLowerCase();
     if (HOP_BY_HOP.has(lower) || dropped.has(lower)) continue;
-    out[lower] = value;
+    if (lower.startsWith('x-switchyard-') || lower.startsWith('access-control-')) continue;
+    const set = own[lower];
+    if (set === undefined) out[lower] = value;
+    else if (lower === 'x-request-id') out['x-upstream-request-id'] = value;
+    else if (lower === 'vary') out[lower] = [set, value].flat().map(String).join(', ');
   }
   return out;
 }

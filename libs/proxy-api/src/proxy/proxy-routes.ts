@@ -198,7 +198,7 @@ function notForwarded(cause: unknown): SwitchyardError {
 function answerHeaders(reply: FastifyReply, upstream: Dispatcher.ResponseData, provider: string): void {
   try {
     // the status first: when it throws, no upstream header was set on the reply either
-    void reply.code(upstream.statusCode).headers(clientResponseHeaders(upstream.headers));
+    void reply.code(upstream.statusCode).headers(clientResponseHeaders(upstream.headers, reply.getHeaders()));
   } catch (cause) {
     // destroying an unread undici body makes it emit an abort error: nobody is left to hear it
     upstream.body.once('error', () => undefined).destroy();

@@ -1,0 +1,64 @@
+import { request } from 'undici';
+import { describe, expect, it } from 'vitest';
+import { useListeningApp } from './support/listening-app';
+
+// The headers of a proxied answer: the upstream's pass through, but not over the gateway's own
+// (its request id, a key's rate limits, CORS) nor in the gateway's namespace (x-switchyard-*).
+
+const CLIENT = 'sk-sy-response-headers-client-0001';
+
+const served = useListeningApp(
+  (upstream) => ({
+    gateway: { providers: [{ name: 'mock', type: 'mock' }] },
+    keys: [{ key: CLIENT, name: 'client', rpm: 5 }],
+    cors: { origin: ['https://app.example'] },
+    proxy: { routes: { local: upstream.url }, allowAddresses: ['127.0.0.1'] },
+  }),
+  {
+    routes: [
+      {
+        method: 'GET',
+        path: /\/v1\/things$/,
+        handle: ({ res }) => {
+          res.writeHead(200, {
+            'content-type': 'application/json',
+            'x-request-id': 'req_from_upstream',
+            'x-ratelimit-limit-requests': '999999',
+            'x-switchyard-cache': 'HIT',
+            'access-control-allow-origin': '*',
+            'access-control-allow-credentials': 'true',
+            vary: 'Accept-Encoding',
+            'openai-processing-ms': '12',
+          });
+          res.end('{"data":[]}');
+        },
+      },
+    ],
+  },
+);
+
+describe('universal proxy: response headers', () => {
+  it("keeps the gateway's own, passes the upstream's request id under another name, and drops its x-switchyard-* and CORS headers", async () => {
+    for (const origin of ['https://app.example', 'https://evil.example']) {
+      const response = await request(`${served.base}/proxy/local/v1/things`, {
+        headers: { 'x-switchyard-key': CLIENT, origin },
+      });
+      await response.body.dump();
+      expect(response.statusCode).toBe(200);
+      const headers = response.headers;
+      expect(headers['x-request-id']).not.toBe('req_from_upstream');
+      expect(headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+      expect(headers['x-upstream-request-id']).toBe('req_from_upstream');
+      expect(headers['x-ratelimit-limit-requests']).toBe('5');
+      expect(headers['x-switchyard-cache']).toBeUndefined();
+      expect(headers['openai-processing-ms']).toBe('12');
+      expect(headers['access-control-allow-credentials']).toBeUndefined();
+      expect({ origin, allowed: headers['access-control-allow-origin'] }).toEqual({
+        origin,
+        allowed: origin === 'https://app.example' ? origin : undefined,
+      });
+      expect(String(headers['vary'])).toMatch(/Origin/);
+      expect(String(headers['vary'])).toMatch(/Accept-Encoding/);
+    }
+  });
+});
