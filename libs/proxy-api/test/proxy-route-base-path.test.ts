@@ -16,10 +16,10 @@ const served = useListeningApp((upstream) => ({
 }));
 
 /** GET `path` as written: node:http sends it untouched, where a URL would have its dot segments resolved by the client. */
-async function proxied(path: string): Promise<{ status: number; code: string | undefined }> {
+async function proxied(path: string, method = 'GET'): Promise<{ status: number; code: string | undefined }> {
   const { hostname, port } = new URL(served.base);
   return new Promise((resolve, reject) => {
-    const sent = request({ host: hostname, port, path, method: 'GET' }, (response) => {
+    const sent = request({ host: hostname, port, path, method }, (response) => {
       let text = '';
       response.setEncoding('utf8');
       response.on('data', (chunk: string) => (text += chunk));
@@ -57,5 +57,15 @@ describe('universal proxy: a route base path', () => {
       await proxied(path);
       expect(served.upstream.requests.map((sent) => sent.path)).toEqual([seen]);
     }
+  });
+});
+
+describe('universal proxy: methods', () => {
+  it('does not forward TRACE, whose answer would echo the request with the key the gateway injects', async () => {
+    expect(await proxied('/proxy/local/models', 'TRACE')).toEqual({
+      status: 400,
+      code: 'unsupported_feature',
+    });
+    expect(served.upstream.requests).toHaveLength(0);
   });
 });

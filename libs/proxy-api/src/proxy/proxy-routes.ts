@@ -291,6 +291,13 @@ export const checkedProxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async 
   app.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
 
   app.all('/proxy/*', async (request: FastifyRequest, reply: FastifyReply) => {
+    // a TRACE answer echoes the request it got, the key the gateway injected included, in a
+    // success body (only error bodies are masked)
+    if (request.method === 'TRACE' || request.method === 'TRACK')
+      throw new SwitchyardError(
+        'unsupported_feature',
+        `The universal proxy does not forward ${request.method}.`,
+      );
     const routeUrl = request.routeOptions.url ?? '/proxy/*';
     const rest = request.url.slice(routeUrl.length - 2);
     const target = resolveProxyTarget(

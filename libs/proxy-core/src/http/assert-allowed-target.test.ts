@@ -136,14 +136,23 @@ describe('assertAllowedTarget', () => {
 
 describe('createGuardedAgent', () => {
   it('refuses a host name that resolves to a private address, before connecting (DNS rebinding)', async () => {
+    const refused: string[] = [];
     const agent = createGuardedAgent(
       { allowHosts: ['rebind.example'] },
-      { resolve: (_host, callback) => callback(null, [{ address: '127.0.0.1', family: 4 }]) },
+      {
+        resolve: (_host, callback) => callback(null, [{ address: '10.20.30.40', family: 4 }]),
+        onRefused: (host, reason) => refused.push(`${host}: ${reason}`),
+      },
     );
     const failure = await request(`http://rebind.example:${port}/`, { dispatcher: agent }).catch(
       (error: unknown) => error,
     );
-    expect(failure).toMatchObject({ code: 'target_not_allowed' });
+    // the client learns the class of address, not the address an internal name resolves to
+    expect(failure).toMatchObject({
+      code: 'target_not_allowed',
+      message: 'The target host "rebind.example" resolves to a private address, which is not allowed.',
+    });
+    expect(refused).toEqual(['rebind.example: private address 10.20.30.40']);
     expect(connections).toBe(0);
     await agent.close();
   });

@@ -30,10 +30,17 @@ const systemResolve: ResolveAll = (hostname, callback) => {
   dnsLookup(hostname, options, callback);
 };
 
+/**
+ * The refusal of a host name the client gave: the class of address it resolves to, not the
+ * address, which would map internal names to internal addresses for anyone who asks (the
+ * operator's `onRefused` gets the whole reason).
+ */
 function refusal(host: string, reason: string): SwitchyardError {
+  const at = reason.indexOf(' address ');
+  const kind = at === -1 ? reason : reason.slice(0, at + ' address'.length);
   return new SwitchyardError(
     'target_not_allowed',
-    `The target host "${host}" resolves to a ${reason}, which is not allowed.`,
+    `The target host "${host}" resolves to a ${kind}, which is not allowed.`,
   );
 }
 
