@@ -1,15 +1,17 @@
 import { request } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { useListeningApp } from './support/listening-app';
+import { recordReports } from './support/proxy-reports';
 
 // The headers of a proxied answer: the upstream's pass through, but not over the gateway's own
 // (its request id, a key's rate limits, CORS) nor in the gateway's namespace (x-switchyard-*).
 
 const CLIENT = 'sk-sy-response-headers-client-0001';
+const reports = recordReports();
 
 const served = useListeningApp(
   (upstream) => ({
-    gateway: { providers: [{ name: 'mock', type: 'mock' }] },
+    gateway: { providers: [{ name: 'mock', type: 'mock' }], plugins: [reports.plugin] },
     keys: [{ key: CLIENT, name: 'client', rpm: 5 }],
     cors: { origin: ['https://app.example'] },
     proxy: { routes: { local: upstream.url }, allowAddresses: ['127.0.0.1'] },
@@ -31,6 +33,14 @@ const served = useListeningApp(
             'openai-processing-ms': '12',
           });
           res.end('{"data":[]}');
+        },
+      },
+      {
+        method: 'GET',
+        path: /\/v1\/events$/,
+        handle: ({ res }) => {
+          res.writeHead(200, { 'content-type': 'text/event-stream' });
+          res.end('data: {}\n\n');
         },
       },
     ],
@@ -59,6 +69,27 @@ describe('universal proxy: response headers', () => {
       });
       expect(String(headers['vary'])).toMatch(/Origin/);
       expect(String(headers['vary'])).toMatch(/Accept-Encoding/);
+    }
+  });
+});
+
+describe('universal proxy: time to first token', () => {
+  it('is recorded for a stream only, as on /v1: a whole answer has none', async () => {
+    for (const [path, stream] of [
+      ['/v1/things', false],
+      ['/v1/events', true],
+    ] as const) {
+      reports.clear();
+      const response = await request(`${served.base}/proxy/local${path}`, {
+        headers: { 'x-switchyard-key': CLIENT },
+      });
+      await response.body.dump();
+      const context = await reports.proxyReport();
+      expect({ path, stream: context.stream, ttft: context.firstTokenMs !== undefined }).toEqual({
+        path,
+        stream,
+        ttft: stream,
+      });
     }
   });
 });

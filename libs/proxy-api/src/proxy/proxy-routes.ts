@@ -436,7 +436,9 @@ export const checkedProxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async 
     }
     const contentType = firstHeader(upstream.headers['content-type']) ?? '';
     context.stream = contentType.startsWith('text/event-stream');
-    context.firstTokenMs = performance.now() - context.startMark;
+    // a time to first token only for a stream (its headers come as its events start), as on /v1:
+    // a whole answer, an embedding or a 429 has none
+    if (context.stream) context.firstTokenMs = performance.now() - context.startMark;
     return {
       upstream,
       capture: new BodyCapture(TEXTUAL.test(contentType) ? maxCapture : 0),
