@@ -131,6 +131,23 @@ describe('createGateway', () => {
     ]);
   });
 
+  it('attributes a request every attempt of which failed to the last target tried, not to no provider', async () => {
+    fixture.upstream.fault({ kind: 'status', status: 400, times: 1 });
+    const context = createRequestContext();
+    await expect(make().chat(hello, { context })).rejects.toMatchObject({ code: 'upstream_bad_request' });
+    expect(context.attempts.map((a) => [a.provider, a.ok])).toEqual([['primary', false]]);
+    expect({ provider: context.provider, model: context.upstreamModel }).toEqual({
+      provider: 'primary',
+      model: context.attempts[0]?.model,
+    });
+    // refused before any attempt: still no provider
+    const unknown = createRequestContext();
+    await expect(make().chat({ ...hello, model: 'nope' }, { context: unknown })).rejects.toMatchObject({
+      code: 'model_not_found',
+    });
+    expect(unknown.provider).toBeUndefined();
+  });
+
   it('does not retry a non-retryable upstream error', async () => {
     fixture.upstream.fault({ kind: 'status', status: 400, times: 1 });
     await expect(make().chat(hello)).rejects.toMatchObject({ code: 'upstream_bad_request' });

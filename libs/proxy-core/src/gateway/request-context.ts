@@ -126,7 +126,11 @@ export interface RequestContext {
    * configured routes alone, though no attempt was made: what the answer is attributed to.
    */
   route?: ResolvedRoute;
-  /** The provider instance that produced the answer (last attempt); unset on a cache hit, where none was called. */
+  /**
+   * The provider instance that produced the answer (last attempt), or, when every attempt
+   * failed, the last one tried; unset on a cache hit, where none was called, and for a request
+   * refused before any attempt.
+   */
   provider?: string;
   providerType?: string;
   /**

@@ -182,6 +182,16 @@ export async function runAttempts<T>(
   } finally {
     releaseRetry?.();
     leave();
+    // every attempt failed: the request is the last target's failure, in the row, the metrics
+    // and provider health, not a request that reached no provider
+    if (context.provider === undefined) {
+      const last = context.attempts.at(-1);
+      if (last !== undefined) {
+        context.provider = last.provider;
+        context.providerType = last.providerType;
+        context.upstreamModel = last.model;
+      }
+    }
   }
 }
 
