@@ -368,3 +368,23 @@ describe("a plugin adapter's usage so far", () => {
     ]);
   });
 });
+
+describe("a stream's upstream time", () => {
+  it('runs to its last upstream read, not to its first chunk: the rest is not the gateway overhead', async () => {
+    const UPSTREAM_PAUSE_MS = 60;
+    const gateway = withAdapterStream(async function* () {
+      yield { ...base, choices: [{ index: 0, delta: { content: 'a' }, finish_reason: null }] };
+      // the upstream takes its time over the rest of the answer
+      await new Promise((resolve) => setTimeout(resolve, UPSTREAM_PAUSE_MS));
+      yield { ...base, choices: [{ index: 0, delta: { content: 'b' }, finish_reason: 'stop' }] };
+    });
+    const seen = watch(gateway);
+    for await (const _chunk of await gateway.stream(hello)) {
+      // read to the end
+    }
+    const ended = seen.ends[0];
+    // a timer may fire a little early (Node's cached clock): a margin, never an upper bound
+    expect(ended?.upstreamMs).toBeGreaterThanOrEqual(UPSTREAM_PAUSE_MS - 10);
+    expect(ended?.durationMs).toBeGreaterThanOrEqual(ended?.upstreamMs ?? Infinity);
+  });
+});

@@ -478,6 +478,10 @@ class SwitchyardGateway implements Gateway {
         chunks.push(chunk);
       }
     };
+    // the upstream's time runs to its last read, not to its first: the rest of a stream is the
+    // upstream's (and the client's) pace, not the gateway's own time (a replay has none)
+    const upstreamFrom =
+      context.upstreamMs === undefined ? undefined : performance.now() - context.upstreamMs;
     try {
       for (
         let next: IteratorResult<readonly ChatCompletionChunk[], undefined> = {
@@ -496,6 +500,7 @@ class SwitchyardGateway implements Gateway {
         if (chunks.length > 0) yield chunks;
         if (primed.ended) break;
         next = await primed.reads.next();
+        if (upstreamFrom !== undefined) context.upstreamMs = performance.now() - upstreamFrom;
       }
       completed = true;
     } catch (error) {

@@ -176,7 +176,10 @@ export interface RequestContext {
   cacheStatus?: CacheStatus;
   /** Set by a condenser when it changed the messages; sent back as `x-switchyard-condensed`. */
   condensation?: CondensationReport;
-  /** Time spent in the successful upstream attempt, in milliseconds. */
+  /**
+   * Time spent upstream, in milliseconds: from the first attempt to the answer (failed attempts
+   * and their backoff included); for a stream, to its last upstream read.
+   */
   upstreamMs?: number;
   /** Time from arrival to the first content chunk, in milliseconds. */
   firstTokenMs?: number;

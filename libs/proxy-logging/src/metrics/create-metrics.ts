@@ -165,7 +165,7 @@ export function createMetrics(options: MetricsOptions = {}): SwitchyardMetrics {
   });
   const upstream = new SeriesHistogram({
     name: 'switchyard_upstream_duration_seconds',
-    help: 'Upstream time of the successful attempt.',
+    help: 'Time spent upstream: from the first attempt to the answer, for a stream to its last upstream read.',
     labelNames: ['provider', 'model'],
     buckets,
     registers,
