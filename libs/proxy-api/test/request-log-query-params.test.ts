@@ -44,6 +44,7 @@ describe('admin query parameters of the request log', () => {
         error?: { code: string; message: string; param?: string };
         data?: unknown[];
         groups?: unknown[];
+        truncated?: boolean;
       }>(),
     };
   };
@@ -117,5 +118,25 @@ describe('admin query parameters of the request log', () => {
     const usage = await admin('/admin/usage?group_by=model&from=2020-01-01');
     expect(usage.status).toBe(200);
     expect(usage.body.groups).toHaveLength(1);
+  });
+
+  // last: it adds rows
+  it('answers the 1000 most expensive groups, and says when the window holds more', async () => {
+    const before = await admin('/admin/usage?group_by=customer&from=2020-01-01');
+    expect(before.body).toMatchObject({ truncated: false });
+    const [template] = (await log.sql!.list({ limit: 1 })).data;
+    await log.store.write(
+      Array.from({ length: 1_001 }, (_, index) => ({
+        ...template!,
+        id: `group-${index}`,
+        customer_id: `customer-${index}`,
+        cost_usd: index / 1000,
+      })),
+    );
+    const usage = await admin('/admin/usage?group_by=customer&from=2020-01-01');
+    expect(usage.status).toBe(200);
+    expect(usage.body.groups).toHaveLength(1000);
+    expect(usage.body).toMatchObject({ truncated: true });
+    expect((usage.body.groups as Array<{ key: string }>)[0]?.key).toBe('customer-1000');
   });
 });

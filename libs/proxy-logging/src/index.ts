@@ -83,7 +83,7 @@ export { REQUEST_LOG_COLUMNS, rowFromContext } from './request-log/request-log-r
 export type { RequestLogRow } from './request-log/request-log-row';
 export type { RequestLogStore } from './request-log/request-log-store';
 export { markUnlogged, unloggedReason } from './request-log/unlogged-request';
-export { SqlRequestLogStore } from './request-log/sql-request-log-store';
+export { MAX_USAGE_GROUPS, SqlRequestLogStore } from './request-log/sql-request-log-store';
 export type { SqlRequestLogStoreOptions } from './request-log/sql-request-log-store';
 export { JsonlRequestLogStore } from './request-log/jsonl-request-log-store';
 export type { JsonlOutput } from './request-log/jsonl-request-log-store';

@@ -95,5 +95,10 @@ export async function usageCommand(args: string[], env: NodeJS.ProcessEnv): Prom
     row(typeof group['key'] === 'string' ? group['key'] : `(no ${by})`, group),
   );
   printLine(renderTable(columns, [...rows, row('TOTAL', totals)]));
+  // the gateway answers the most expensive groups only: the total is theirs, not the window's
+  if (report['truncated'] === true)
+    printLine(
+      `Only the ${groups.length} most expensive groups of this window; TOTAL sums them. Narrow --since/--until.`,
+    );
   return 0;
 }

@@ -1,5 +1,10 @@
 import { SwitchyardError } from '@switchyard/proxy-core';
-import type { RequestListQuery, SqlRequestLogStore, UsageGroupBy } from '@switchyard/proxy-logging';
+import {
+  MAX_USAGE_GROUPS,
+  type RequestListQuery,
+  type SqlRequestLogStore,
+  type UsageGroupBy,
+} from '@switchyard/proxy-logging';
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { requireAdmin } from '../admin/require-admin';
@@ -102,12 +107,15 @@ export function requestLogRoutes(app: FastifyInstance, store: SqlRequestLogStore
       const groupBy = request.query.group_by ?? 'model';
       const to = time(request.query.to, 'to') ?? Date.now();
       const from = time(request.query.from, 'from') ?? to - DAY_MS;
-      const groups = await store.usage(groupBy, from, to);
+      // one more than shown: whether the window holds more groups than the answer
+      const groups = await store.usage(groupBy, from, to, MAX_USAGE_GROUPS + 1);
+      const truncated = groups.length > MAX_USAGE_GROUPS;
       return {
         group_by: groupBy,
         from: new Date(from).toISOString(),
         to: new Date(to).toISOString(),
-        groups,
+        groups: truncated ? groups.slice(0, MAX_USAGE_GROUPS) : groups,
+        truncated,
       };
     },
   );

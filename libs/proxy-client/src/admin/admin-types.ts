@@ -58,6 +58,11 @@ export interface UsageReport {
   readonly from: string | null;
   readonly to: string | null;
   readonly groups: readonly UsageGroup[];
+  /**
+   * True when the window holds more groups than the answer, which has the most expensive 1000:
+   * sums over `groups` then cover those only. Absent from gateways older than the flag.
+   */
+  readonly truncated?: boolean;
 }
 
 /** One page of `GET /admin/requests`: stored request log rows, newest first. */

@@ -118,6 +118,9 @@ type StoredRow = Omit<RequestLogRow, 'stream' | 'cache_hit'> & {
   cache_hit: number | boolean;
 };
 
+/** The most groups `usage()` answers by default, and `GET /admin/usage` shows. */
+export const MAX_USAGE_GROUPS = 1000;
+
 function toRow(stored: StoredRow): RequestLogRow {
   return { ...stored, stream: Boolean(stored.stream), cache_hit: Boolean(stored.cache_hit) };
 }
@@ -248,8 +251,16 @@ export class SqlRequestLogStore implements RequestLogStore {
     return { data, next_cursor: more && last !== undefined ? encodeCursor(last) : null };
   }
 
-  /** Sums of requests, tokens and cost per group in `[from, to)`. */
-  async usage(groupBy: UsageGroupBy, from: number, to: number): Promise<UsageGroup[]> {
+  /**
+   * Sums of requests, tokens and cost per group in `[from, to)`, the most expensive first: at
+   * most `limit` groups (ask for one more than you show to learn whether there were more).
+   */
+  async usage(
+    groupBy: UsageGroupBy,
+    from: number,
+    to: number,
+    limit: number = MAX_USAGE_GROUPS,
+  ): Promise<UsageGroup[]> {
     await this.ready();
     const column = GROUP_COLUMNS[groupBy];
     return this.db.query<UsageGroup>(
@@ -257,8 +268,8 @@ export class SqlRequestLogStore implements RequestLogStore {
         COALESCE(SUM(input_tokens), 0) AS input_tokens, COALESCE(SUM(output_tokens), 0) AS output_tokens,
         COALESCE(SUM(cached_tokens), 0) AS cached_tokens, COALESCE(SUM(reasoning_tokens), 0) AS reasoning_tokens,
         COALESCE(SUM(cost_usd), 0) AS cost_usd, COALESCE(SUM(cache_saved_usd), 0) AS cache_saved_usd
-      FROM switchyard_requests WHERE ts >= ? AND ts < ? GROUP BY ${column} ORDER BY cost_usd DESC, requests DESC LIMIT 1000`,
-      [from, to],
+      FROM switchyard_requests WHERE ts >= ? AND ts < ? GROUP BY ${column} ORDER BY cost_usd DESC, requests DESC LIMIT ?`,
+      [from, to, Math.max(1, Math.floor(limit))],
     );
   }
 
