@@ -15,6 +15,7 @@ import {
 } from '../../../test/support/provider-test-kit';
 import { silentLogger } from '../../options/logger';
 import { OllamaAdapter } from './ollama-adapter';
+import type { ChatCompletionRequest } from '../../wire/openai-chat';
 
 const API_KEY = 'sk-ollama-canary-0123456789';
 const fixture = (name: string): URL => new URL(`./__fixtures__/${name}`, import.meta.url);
@@ -129,6 +130,46 @@ describe('ollama adapter', () => {
     expect(upstream.requests).toHaveLength(0);
     await adapter.chat({ ...basicRequest, n: 1 }, callContext('llama3.2'));
     expect(upstream.requests).toHaveLength(1);
+  });
+
+  it('refuses content parts Ollama cannot take (audio, a file), naming the part, and sends nothing', async () => {
+    const request = {
+      ...basicRequest,
+      messages: [
+        {
+          role: 'user' as const,
+          content: [
+            { type: 'text' as const, text: 'Transcribe this:' },
+            { type: 'input_audio', input_audio: { data: 'UklGRg==', format: 'wav' } },
+          ],
+        },
+      ],
+    } as unknown as ChatCompletionRequest;
+    expect(await rejection(adapter.chat(request, callContext('llama3.2')))).toMatchObject({
+      code: 'invalid_request',
+      status: 400,
+      param: 'messages.0.content.1.type',
+    });
+    expect(upstream.requests).toHaveLength(0);
+  });
+
+  it('honours tool_choice as far as Ollama can: none sends no tools, a named function that tool alone', async () => {
+    const tools = [
+      { type: 'function' as const, function: { name: 'get_weather', parameters: { type: 'object' } } },
+      { type: 'function' as const, function: { name: 'get_time', parameters: { type: 'object' } } },
+    ];
+    const sentTools = async (tool_choice: ChatCompletionRequest['tool_choice']): Promise<unknown> => {
+      upstream.reset();
+      await adapter.chat({ ...basicRequest, tools, tool_choice }, callContext('llama3.2'));
+      return (upstream.requests[0]?.body as { tools?: Array<{ function: { name: string } }> }).tools?.map(
+        (tool) => tool.function.name,
+      );
+    };
+    expect(await sentTools('none')).toBeUndefined();
+    expect(await sentTools({ type: 'function', function: { name: 'get_time' } })).toEqual(['get_time']);
+    expect(await sentTools('auto')).toEqual(['get_weather', 'get_time']);
+    expect(await sentTools('required')).toEqual(['get_weather', 'get_time']);
+    expect(await sentTools(undefined)).toEqual(['get_weather', 'get_time']);
   });
 
   it('rejects image URLs, which Ollama cannot fetch, naming the part (it named only "messages"), and sends nothing', async () => {

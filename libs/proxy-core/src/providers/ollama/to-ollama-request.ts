@@ -1,6 +1,7 @@
 import { SwitchyardError } from '../../errors/switchyard-error';
 import {
   contentText,
+  invalidRequest,
   parseDataUrl,
   parseToolArguments,
   refuseSeveralChoices,
@@ -39,7 +40,13 @@ export function toOllamaRequest(
         const images: string[] = [];
         if (typeof content !== 'string') {
           for (const [k, part] of content.entries()) {
-            if (part.type !== 'image_url') continue;
+            if (part.type === 'text') continue;
+            // Ollama's messages hold text and images only: audio or a file would go unheard
+            if (part.type !== 'image_url')
+              throw invalidRequest(
+                `Content part type "${(part as { type: string }).type}" is not supported by this provider.`,
+                `messages.${index}.content.${k}.type`,
+              );
             const param = `messages.${index}.content.${k}.image_url.url`;
             const inline = parseDataUrl(part.image_url.url, param);
             if (inline === undefined) {
@@ -93,7 +100,16 @@ export function toOllamaRequest(
   if (request.stop !== undefined && request.stop !== null)
     options['stop'] = typeof request.stop === 'string' ? [request.stop] : request.stop;
   const body: Record<string, unknown> = { model, messages, stream };
-  if (request.tools !== undefined && request.tools.length > 0) body['tools'] = request.tools;
+  // Ollama has no tool_choice: `none` sends no tools (the model cannot call what it is not
+  // given), a named function sends that tool alone; neither it nor `required` can force a call
+  const choice = request.tool_choice;
+  const tools =
+    typeof choice === 'object' && choice !== null && 'function' in choice
+      ? (request.tools ?? []).filter((tool) => tool.function.name === choice.function.name)
+      : choice === 'none'
+        ? []
+        : (request.tools ?? []);
+  if (tools.length > 0) body['tools'] = tools;
   const format = request.response_format;
   if (format?.type === 'json_object') body['format'] = 'json';
   if (format?.type === 'json_schema' && format.json_schema.schema !== undefined)
