@@ -98,6 +98,15 @@ describe('assertAllowedTarget', () => {
     ).toBe('[::ffff:7f00:1]');
   });
 
+  it('refuses the EKS Pod Identity Agent (which hands out AWS credentials) as a metadata address, also where private networks are allowed', () => {
+    expect(classifyAddress('169.254.170.23')).toBe('metadata');
+    expect(classifyAddress('fd00:ec2::23')).toBe('metadata');
+    for (const target of ['http://169.254.170.23/v1/credentials', 'http://[fd00:ec2::23]/v1/credentials'])
+      expect(() => assertAllowedTarget(target, { allowHosts: ['*'], allowPrivateNetworks: true })).toThrow(
+        expect.objectContaining({ code: 'target_not_allowed' }),
+      );
+  });
+
   it("refuses Azure's WireServer (168.63.129.16, not in a private range) as a metadata address, in every spelling", () => {
     expect(classifyAddress('168.63.129.16')).toBe('metadata');
     expect(classifyAddress('::ffff:a83f:8110')).toBe('metadata');

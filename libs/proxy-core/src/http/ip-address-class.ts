@@ -54,6 +54,8 @@ function v6(cidr: string, kind: Range['kind']): Range {
 const V4_RANGES: Range[] = [
   v4('169.254.169.254/32', 'metadata'),
   v4('169.254.170.2/32', 'metadata'),
+  // the EKS Pod Identity Agent: hands out the pod's AWS credentials
+  v4('169.254.170.23/32', 'metadata'),
   v4('100.100.100.200/32', 'metadata'),
   // Azure's WireServer: a public-looking address every Azure VM reaches, which hands out the
   // VM's extension settings and certificates
@@ -76,6 +78,7 @@ const V4_RANGES: Range[] = [
 
 const V6_RANGES: Range[] = [
   v6('fd00:ec2::254/128', 'metadata'),
+  v6('fd00:ec2::23/128', 'metadata'),
   v6('::/128', 'unspecified'),
   v6('::1/128', 'loopback'),
   v6('fc00::/7', 'private'),
