@@ -154,6 +154,13 @@ describe('admin API', () => {
       (await admin(app, 'POST', '/admin/keys', { name: 'x', expires_at: 'not a date' })).statusCode,
     ).toBe(400);
     expect((await admin(app, 'POST', '/admin/keys', { name: 'x', surprise: true })).statusCode).toBe(400);
+    // Date.parse would take these: a day that does not exist rolled over, a local-time guess
+    for (const expires_at of ['2027-02-30', 'Jan 31 2027', '2027-01-31 18:00', '1,2']) {
+      const refused = await admin(app, 'POST', '/admin/keys', { name: 'x', expires_at });
+      expect({ expires_at, status: refused.statusCode }).toEqual({ expires_at, status: 400 });
+    }
+    const utc = await admin(app, 'POST', '/admin/keys', { name: 'x', expires_at: '2099-01-31T18:00:00' });
+    expect(utc.json()).toMatchObject({ expires_at: '2099-01-31T18:00:00.000Z' });
     // the store keeps the limits as 32-bit integers: a larger one is the client's mistake, not an outage
     const { id } = (await admin(app, 'POST', '/admin/keys', { name: 'limits' })).json<{ id: string }>();
     for (const [field, value] of [
@@ -341,6 +348,15 @@ describe('client keys on /v1', () => {
       '/keys: static key "team-a" has the master key\'s secret: whoever holds it would be an admin',
     );
     expect(message).not.toContain(shared);
+  });
+
+  it('refuses a static key whose expiresAt is not a real ISO 8601 date', () => {
+    expect(() =>
+      createApp({
+        gateway,
+        keys: [{ key: 'sk-sy-expiry-check-000000001', name: 'e', expiresAt: '2027-02-30' }],
+      }),
+    ).toThrow(/\/keys\/e\/expiresAt: not an ISO 8601 date or date-time/);
   });
 
   it('refuses a static key longer than a client key may be, which could never authenticate', async () => {

@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { MAX_KEY_LIMIT } from '../keys/key-secret';
+import { parseIsoTime } from '../observability/query-time';
 import type { VirtualKey, VirtualKeyFields } from '../keys/virtual-key';
 
 const Nullable = <
@@ -85,12 +86,12 @@ export function toAdminKeyJson(key: VirtualKey): AdminKeyJson {
   };
 }
 
-/** Admin fields to the registry's; `expires_at` must parse as a date. */
+/** Admin fields to the registry's; `expires_at` must be an ISO 8601 date or date-time (no offset: UTC). */
 export function fromAdminKeyFields(body: AdminKeyFields): VirtualKeyFields | { invalid: string } {
   let expiresAt: number | null | undefined;
   if (body.expires_at !== undefined && body.expires_at !== null) {
-    expiresAt = Date.parse(body.expires_at);
-    if (Number.isNaN(expiresAt)) return { invalid: 'expires_at' };
+    expiresAt = parseIsoTime(body.expires_at);
+    if (expiresAt === undefined) return { invalid: 'expires_at' };
   } else expiresAt = body.expires_at;
   return {
     name: body.name,

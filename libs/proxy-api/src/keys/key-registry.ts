@@ -1,4 +1,5 @@
 import { silentLogger, SwitchyardError, type Logger } from '@switchyard/proxy-core';
+import { parseIsoTime } from '../observability/query-time';
 import { withTimeout } from '../with-timeout';
 import { KeyCache } from './key-cache';
 import {
@@ -426,7 +427,8 @@ function staticKey(config: StaticKeyConfig, hash: string, now: number): VirtualK
     maxParallel: config.maxParallel ?? null,
     budgetUsd: config.budget?.usd ?? null,
     budgetPeriod: config.budget?.period ?? 'month',
-    expiresAt: config.expiresAt === undefined ? null : Date.parse(config.expiresAt),
+    // checked by the options (productionOptionsProblems): a date that does not read refuses the key
+    expiresAt: config.expiresAt === undefined ? null : (parseIsoTime(config.expiresAt) ?? 0),
     enabled: config.enabled ?? true,
     revokedAt: null,
     createdAt: now,

@@ -22,8 +22,12 @@ function offsetMinutes(offset: string | undefined): number | undefined {
   return (offset.startsWith('-') ? -1 : 1) * (hours * 60 + minutes);
 }
 
-/** Epoch ms of an ISO 8601 date or date-time, or undefined when it is not a real one. */
-function isoTime(raw: string): number | undefined {
+/**
+ * Epoch ms of an ISO 8601 date (`2026-01-31`, midnight UTC) or date-time with optional seconds,
+ * fraction and offset (no offset: UTC, whatever the server's zone), from 1970 on; undefined when
+ * it is not a real one (`2026-02-30`, `Jan 31 2026`, `1,2`), which `Date.parse` would guess at.
+ */
+export function parseIsoTime(raw: string): number | undefined {
   const match = ISO_8601.exec(raw);
   if (match === null) return undefined;
   const [, y, mo, d, h = '0', mi = '0', s = '0', fraction = '', offset] = match;
@@ -59,7 +63,7 @@ function isoTime(raw: string): number | undefined {
  * server's zone). Anything else is a 400 naming the parameter.
  */
 export function parseQueryTime(raw: string, name: string): number {
-  const ms = EPOCH_MS.test(raw) ? Number(raw) : isoTime(raw);
+  const ms = EPOCH_MS.test(raw) ? Number(raw) : parseIsoTime(raw);
   if (ms === undefined || ms > MAX_TIME_MS) {
     throw new SwitchyardError(
       'invalid_request',

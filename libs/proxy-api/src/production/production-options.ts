@@ -16,6 +16,7 @@ import type { LimitFailMode } from '../limits/failover-limit-backend';
 import { LeaseLifetimeSchema, type LimitName } from '../limits/limit-backend';
 import type { DrainController } from '../ops/drain-controller';
 import type { RedisOptions } from '../redis/redis-options';
+import { parseIsoTime } from '../observability/query-time';
 import type { ObservabilityOptions } from '../observability/observability-options';
 
 /** Defaults of {@link ProductionOptions}, in one place. */
@@ -375,8 +376,10 @@ export function productionOptionsProblems(
       problems.push(
         `/keys: static key "${key.name}" has the master key's secret: whoever holds it would be an admin`,
       );
-    if (key.expiresAt !== undefined && Number.isNaN(Date.parse(key.expiresAt)))
-      problems.push(`/keys/${key.name}/expiresAt: not a date-time`);
+    if (typeof key.expiresAt === 'string' && parseIsoTime(key.expiresAt) === undefined)
+      problems.push(
+        `/keys/${key.name}/expiresAt: not an ISO 8601 date or date-time (2027-01-31, 2027-01-31T18:00:00Z)`,
+      );
   }
   if (options.redis !== undefined) problems.push(...redisEndpointProblems(options.redis, '/redis', true));
   problems.push(
