@@ -647,6 +647,12 @@ describe('switchyard CLI', { timeout: 60_000 }, () => {
         /--until: "2h" \(.+\) is not after --since "1h" \(.+\): the window is empty\./,
       );
     }
+    // read as the gateway reads expires_at: Date.parse rolled 2027-02-30 over to March
+    const expires = await output(
+      run(['keys', 'create', '--name', 'x', '--expires', '2027-02-30', '--url', 'http://127.0.0.1:1']),
+    );
+    expect(expires.code).toBe(2);
+    expect(expires.stderr).toContain('--expires: "2027-02-30" is not an ISO 8601 date or date-time');
     // a timer past 2^31-1 ms fires at once: the CLI polled the gateway every millisecond
     const tail = await output(run(['logs', 'tail', '--url', 'http://127.0.0.1:1', '--interval', '30d']));
     expect(tail.code).toBe(2);

@@ -51,6 +51,7 @@ export {
   withLeaseLifetimeReason,
 } from './limits/limit-backend';
 export type { LimitName } from './limits/limit-backend';
+export { parseIsoTime } from './observability/query-time';
 export { DrainController } from './ops/drain-controller';
 export {
   IDLE_MEMORY_DEFAULTS,

@@ -1,3 +1,4 @@
+import { parseIsoTime } from '@switchyard/proxy-api';
 import {
   amountFlag,
   choiceFlag,
@@ -100,8 +101,12 @@ async function create(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
     ?.split(',')
     .map((m) => m.trim())
     .filter((m) => m !== '');
-  if (values.expires !== undefined && Number.isNaN(Date.parse(values.expires)))
-    throw new UsageError(`--expires: "${values.expires}" is not an ISO 8601 date.`);
+  // read as the gateway reads expires_at: a date that does not exist is refused, no offset is UTC
+  const expiresMs = values.expires === undefined ? undefined : parseIsoTime(values.expires);
+  if (values.expires !== undefined && expiresMs === undefined)
+    throw new UsageError(
+      `--expires: "${values.expires}" is not an ISO 8601 date or date-time (2027-01-31, 2027-01-31T18:00:00Z).`,
+    );
   const body = {
     name: values.name,
     customer_id: values.customer,
@@ -112,7 +117,7 @@ async function create(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
     max_parallel: integerFlag(values['max-parallel'], '--max-parallel', 1, MAX_LIMIT),
     budget_usd: amountFlag(values.budget, '--budget'),
     budget_period: choiceFlag(values['budget-period'], '--budget-period', PERIODS),
-    expires_at: values.expires === undefined ? undefined : new Date(values.expires).toISOString(),
+    expires_at: expiresMs === undefined ? undefined : new Date(expiresMs).toISOString(),
   };
   const { admin } = await connect(values, env);
   const created = await admin('/admin/keys', { method: 'POST', body });
