@@ -109,6 +109,14 @@ describe('admin query parameters of the request log', () => {
     }
   });
 
+  it('refuses a usage window that ends before it starts, as the series does', async () => {
+    const refused = await admin('/admin/usage?from=2026-02-01&to=2026-01-01');
+    expect(refused).toMatchObject({
+      status: 400,
+      body: { error: { param: 'from', message: 'from must be before to.' } },
+    });
+  });
+
   it('still answers good queries, and treats empty filters as absent (as the admin UI sends them)', async () => {
     const list = await admin(
       `/admin/requests?limit=10&model=&provider=&status=&from=${Date.now() - 60_000}&to=${new Date(Date.now() + 60_000).toISOString()}`,

@@ -107,6 +107,9 @@ export function requestLogRoutes(app: FastifyInstance, store: SqlRequestLogStore
       const groupBy = request.query.group_by ?? 'model';
       const to = time(request.query.to, 'to') ?? Date.now();
       const from = time(request.query.from, 'from') ?? to - DAY_MS;
+      // an empty window would answer as one with no requests in it, as /admin/usage/series refuses it
+      if (from >= to)
+        throw new SwitchyardError('invalid_request', 'from must be before to.', { param: 'from' });
       // one more than shown: whether the window holds more groups than the answer
       const groups = await store.usage(groupBy, from, to, MAX_USAGE_GROUPS + 1);
       const truncated = groups.length > MAX_USAGE_GROUPS;
