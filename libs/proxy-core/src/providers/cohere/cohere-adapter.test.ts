@@ -17,6 +17,7 @@ import { CohereAdapter } from './cohere-adapter';
 import { fromCohereResponse } from './from-cohere-response';
 import { CohereStreamMapper } from './from-cohere-stream';
 import type { CohereChatResponse } from './cohere-wire';
+import type { ChatCompletionRequest } from '../../wire/openai-chat';
 
 const API_KEY = 'co-test-canary-0123456789abcdef';
 const fixture = (name: string): URL => new URL(`./__fixtures__/${name}`, import.meta.url);
@@ -117,6 +118,25 @@ describe('cohere adapter', () => {
       { role: 'tool', tool_call_id: 'call_1', content: '{"temperature_c":21}' },
     ]);
     expect((body['tools'] as unknown[]).length).toBe(1);
+  });
+
+  it("brings OpenAI's wider sampling ranges into Cohere's, which answers 400 outside them", async () => {
+    const sent = async (params: Partial<ChatCompletionRequest>): Promise<Record<string, unknown>> => {
+      upstream.reset();
+      await adapter.chat({ ...basicRequest, ...params }, callContext('command-a'));
+      return upstream.requests[0]!.body as Record<string, unknown>;
+    };
+    expect(await sent({ top_p: 1, frequency_penalty: 2, presence_penalty: -1 })).toMatchObject({
+      p: 0.99,
+      frequency_penalty: 1,
+      presence_penalty: 0,
+    });
+    expect(await sent({ top_p: 0, frequency_penalty: 0.5, presence_penalty: 0.2 })).toMatchObject({
+      p: 0.01,
+      frequency_penalty: 0.5,
+      presence_penalty: 0.2,
+    });
+    expect(await sent({})).not.toHaveProperty('p');
   });
 
   it('refuses n > 1 with unsupported_feature instead of answering with one choice, and sends nothing', async () => {

@@ -43,12 +43,17 @@ export function toCohereRequest(
   const set = (key: string, value: unknown): void => {
     if (value !== undefined && value !== null) body[key] = value;
   };
+  // Cohere takes narrower ranges than OpenAI and answers 400 outside them: `p` 0.01-0.99 (an
+  // OpenAI client's common `top_p: 1` means no cut, which 0.99 is closest to), penalties 0-1
+  // (a negative OpenAI penalty, which favours repeats, has no Cohere equivalent: none)
+  const within = (value: number | null | undefined, min: number, max: number): number | undefined =>
+    typeof value === 'number' ? Math.min(max, Math.max(min, value)) : undefined;
   set('temperature', request.temperature);
-  set('p', request.top_p);
+  set('p', within(request.top_p, 0.01, 0.99));
   set('max_tokens', request.max_completion_tokens ?? request.max_tokens);
   set('seed', request.seed);
-  set('frequency_penalty', request.frequency_penalty);
-  set('presence_penalty', request.presence_penalty);
+  set('frequency_penalty', within(request.frequency_penalty, 0, 1));
+  set('presence_penalty', within(request.presence_penalty, 0, 1));
   if (request.stop !== undefined && request.stop !== null)
     body['stop_sequences'] = typeof request.stop === 'string' ? [request.stop] : request.stop;
   let tools = request.tools;
