@@ -16,6 +16,11 @@ export interface UpstreamFailure {
   providerCode?: string;
   /** Overrides the status-derived code (e.g. a provider's context-length code). */
   code?: SwitchyardErrorCode;
+  /**
+   * How long the provider asks to wait, in milliseconds, when its body says so (Google's
+   * `RetryInfo`); a `Retry-After` header wins over it.
+   */
+  retryAfterMs?: number;
 }
 
 /**
@@ -60,7 +65,8 @@ export function upstreamError(failure: UpstreamFailure): SwitchyardError {
   return new SwitchyardError(code, message, {
     provider: failure.provider,
     upstreamStatus: failure.status,
-    retryAfterMs: retryAfterMsFromHeaders(failure.headers, Date.now(), failure.status),
+    retryAfterMs:
+      retryAfterMsFromHeaders(failure.headers, Date.now(), failure.status) ?? failure.retryAfterMs,
   });
 }
 

@@ -32,7 +32,7 @@ export interface UpstreamRequestOptions {
   readError?: (
     body: unknown,
     headers: UpstreamResponse['headers'],
-  ) => Pick<UpstreamFailure, 'message' | 'providerCode' | 'code'>;
+  ) => Pick<UpstreamFailure, 'message' | 'providerCode' | 'code' | 'retryAfterMs'>;
 }
 
 /** A successful upstream answer whose body is still unread. */
@@ -210,7 +210,9 @@ export function failedAnswer(
   } catch {
     // a non-JSON error body (an HTML page from a proxy, say) keeps its text as the message
   }
-  const read = (options.readError ?? readOpenAIStyleError)(parsed, headers);
+  const read: ReturnType<NonNullable<UpstreamRequestOptions['readError']>> = (
+    options.readError ?? readOpenAIStyleError
+  )(parsed, headers);
   const message = read.message ?? (typeof parsed === 'string' ? parsed.slice(0, 500) : undefined);
   return upstreamError({
     provider: options.provider,
@@ -220,6 +222,7 @@ export function failedAnswer(
     message: message === undefined ? undefined : maskCallCredentials(message, options.headers, options.url),
     providerCode: read.providerCode,
     code: read.code,
+    retryAfterMs: read.retryAfterMs,
   });
 }
 

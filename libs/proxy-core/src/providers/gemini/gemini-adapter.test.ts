@@ -644,6 +644,21 @@ describe('gemini adapter', () => {
     expect(streamed.retryAfterMs).toBe(12_000);
   });
 
+  it("waits as long as a 429's RetryInfo asks when there is no Retry-After header (Google sends the wait in the body)", async () => {
+    const body = fixtureJson(fixture('rate-limited-retry-info.json'));
+    upstream.fault({ kind: 'status', status: 429, body, times: 1 });
+    const error = await rejection(adapter.chat(basicRequest, callContext('gemini-2.5-flash')));
+    expect(error).toMatchObject({ code: 'upstream_rate_limited', retryable: true, retryAfterMs: 34_000 });
+    upstream.fault({ kind: 'status', status: 429, body, times: 1 });
+    const streamed = await rejection(adapter.stream(basicRequest, callContext('gemini-2.5-flash')));
+    expect(streamed.retryAfterMs).toBe(34_000);
+    // a header, where there is one, wins
+    upstream.fault({ kind: 'status', status: 429, headers: { 'retry-after': '5' }, body, times: 1 });
+    expect((await rejection(adapter.chat(basicRequest, callContext('gemini-2.5-flash')))).retryAfterMs).toBe(
+      5_000,
+    );
+  });
+
   it('fails a stream that sends an error event midway, and one that is cut', async () => {
     upstream.fault({ kind: 'stream-error', afterChunks: 2, times: 1 });
     const failed = await rejection(

@@ -8,7 +8,9 @@ import { isGeminiErrorBody, type GeminiErrorBody } from './gemini-wire';
  * comes back as HTTP 400 `INVALID_ARGUMENT` with reason `API_KEY_INVALID`: an auth error.
  * @see https://ai.google.dev/gemini-api/docs/troubleshooting#error-codes
  */
-export function readGeminiError(body: unknown): Pick<UpstreamFailure, 'message' | 'providerCode' | 'code'> {
+export function readGeminiError(
+  body: unknown,
+): Pick<UpstreamFailure, 'message' | 'providerCode' | 'code' | 'retryAfterMs'> {
   if (!isGeminiErrorBody(body))
     return typeof body === 'string' && body.length > 0 ? { message: body.slice(0, 500) } : {};
   const { message, status, details } = body.error;
@@ -16,7 +18,27 @@ export function readGeminiError(body: unknown): Pick<UpstreamFailure, 'message' 
   if (reasons.includes('API_KEY_INVALID') || status === 'UNAUTHENTICATED' || status === 'PERMISSION_DENIED') {
     return { message, providerCode: status, code: 'upstream_auth_error' };
   }
-  return { message, providerCode: status };
+  const retryAfterMs = retryDelayMs(details);
+  return retryAfterMs === undefined
+    ? { message, providerCode: status }
+    : { message, providerCode: status, retryAfterMs };
+}
+
+/** A protobuf `Duration` in JSON: decimal seconds with an `s` (`"34s"`, `"1.5s"`). */
+const DURATION = /^(\d+(?:\.\d+)?)s$/;
+
+/**
+ * The wait a `google.rpc.RetryInfo` detail asks for, in milliseconds: Google sends a 429's wait
+ * in the body, not in a `Retry-After` header, so without it retries would come back too soon.
+ * @see https://ai.google.dev/gemini-api/docs/rate-limits
+ */
+function retryDelayMs(details: GeminiErrorBody['error']['details']): number | undefined {
+  for (const detail of details ?? []) {
+    if (!String(detail['@type'] ?? '').endsWith('google.rpc.RetryInfo')) continue;
+    const match = DURATION.exec(String(detail.retryDelay ?? ''));
+    if (match !== null) return Math.ceil(Number(match[1]) * 1000);
+  }
+  return undefined;
 }
 
 /** The error for an error object sent inside a 200 stream. */

@@ -123,7 +123,13 @@ export interface GeminiResponse {
 
 /** Google's error body. */
 export interface GeminiErrorBody {
-  error: { code?: number; message?: string; status?: string; details?: Array<{ reason?: string }> };
+  error: {
+    code?: number;
+    message?: string;
+    status?: string;
+    /** `google.rpc` details: an `ErrorInfo` has a `reason`, a `RetryInfo` a `retryDelay` (`"34s"`). */
+    details?: Array<{ '@type'?: string; reason?: string; retryDelay?: string }>;
+  };
 }
 
 /** Whether a parsed value is Google's error body. */
