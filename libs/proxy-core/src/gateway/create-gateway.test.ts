@@ -140,6 +140,57 @@ describe('createGateway', () => {
       provider: 'primary',
       model: context.attempts[0]?.model,
     });
+    // a later target that only could not take the request does not take the blame for the failure
+    const failing = (name: string, error: SwitchyardError): ProviderFactory => ({
+      type: name,
+      create: ({ name: instance }) => ({
+        contractVersion: PROVIDER_CONTRACT_VERSION,
+        name: instance,
+        type: name,
+        chat: () => Promise.reject(error),
+        stream: () => Promise.reject(error),
+      }),
+    });
+    const scripted = createGateway({
+      plugins: [
+        {
+          name: 'scripted',
+          apply: (hooks) =>
+            hooks.registerProviders.tap('scripted', (registry) => {
+              registry.register(failing('broken', new SwitchyardError('upstream_error', 'a failed')));
+              registry.register(failing('limited', new SwitchyardError('unsupported_feature', 'b cannot')));
+            }),
+        },
+      ],
+      providers: [
+        { name: 'a', type: 'broken' },
+        { name: 'b', type: 'limited' },
+      ],
+      models: [
+        {
+          name: 'ab',
+          targets: [
+            { provider: 'a', model: 'ma' },
+            { provider: 'b', model: 'mb' },
+          ],
+          strategy: 'ordered',
+        },
+      ],
+      retry: { maxRetries: 0 },
+    });
+    const blamed = createRequestContext();
+    await expect(scripted.chat({ ...hello, model: 'ab' }, { context: blamed })).rejects.toMatchObject({
+      code: 'upstream_error',
+    });
+    expect(blamed.attempts.map((attempt) => [attempt.provider, attempt.error?.code])).toEqual([
+      ['a', 'upstream_error'],
+      ['b', 'unsupported_feature'],
+    ]);
+    expect({ provider: blamed.provider, model: blamed.upstreamModel }).toEqual({
+      provider: 'a',
+      model: 'ma',
+    });
+    await scripted.close();
     // refused before any attempt: still no provider
     const unknown = createRequestContext();
     await expect(make().chat({ ...hello, model: 'nope' }, { context: unknown })).rejects.toMatchObject({

@@ -182,10 +182,13 @@ export async function runAttempts<T>(
   } finally {
     releaseRetry?.();
     leave();
-    // every attempt failed: the request is the last target's failure, in the row, the metrics
-    // and provider health, not a request that reached no provider
+    // every attempt failed: the request is the failure it ends with, that target's in the row, the
+    // metrics and provider health, not a request that reached no provider; not a later target that
+    // only could not take the request (unsupported_feature) while an earlier one's failure stands
     if (context.provider === undefined) {
-      const last = context.attempts.at(-1);
+      const last =
+        context.attempts.findLast((attempt) => attempt.error !== undefined && attempt.error === lastError) ??
+        context.attempts.at(-1);
       if (last !== undefined) {
         context.provider = last.provider;
         context.providerType = last.providerType;
