@@ -106,6 +106,26 @@ describe.each(backends)('%s limit backend', (_name, make, available) => {
     },
   );
 
+  it.skipIf(!available)(
+    "raises a counter made before the store's total was read to that total, so a budget is not spent again",
+    async () => {
+      const { backend, scope } = fresh();
+      // a restart, and a first read of the store too slow to wait for: counted from 0
+      const early = await backend.admit(plan({ scope, budgetMicros: 1_000_000, seedSpentMicros: 0 }));
+      await backend.settle(early.lease!, { tokens: 0, costMicros: 10_000, nowMs: 1_000_000 });
+      // the read lands: 950000 were spent before the restart
+      const next = await backend.admit(
+        plan({ scope, budgetMicros: 1_000_000, seedSpentMicros: 950_000, reserveMicros: 100_000 }),
+      );
+      expect({ rejectedBy: next.rejectedBy, spent: next.spentMicros }).toEqual({
+        rejectedBy: 'budget',
+        spent: 950_000,
+      });
+      // a lower seed (an older view) never lowers the counter
+      expect((await backend.admit(plan({ scope, seedSpentMicros: 5 }))).spentMicros).toBe(950_000);
+    },
+  );
+
   it.skipIf(!available)('counts shadowed limits without enforcing them', async () => {
     const { backend, scope } = fresh();
     const shadow = new Set(['rpm'] as const);

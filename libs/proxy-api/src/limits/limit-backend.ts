@@ -78,7 +78,7 @@ export interface AdmitPlan {
   budgetPeriodId: string;
   /** When the period's counters may be dropped (epoch ms), or null for never. */
   budgetExpiresAtMs: number | null;
-  /** Spend already persisted for the period: a missing counter starts from it (micro-USD). */
+  /** Spend already persisted for the period, a floor of the counter: a missing one starts from it, a lower one catches up (micro-USD). */
   seedSpentMicros: number;
   /**
    * Spend settled elsewhere that this backend has not recorded yet (the fail-open fallback's,

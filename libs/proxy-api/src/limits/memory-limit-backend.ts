@@ -154,6 +154,10 @@ export class MemoryLimitBackend implements LimitBackend {
     if (spend === undefined) {
       spend = { spent: Math.max(0, seed), reserved: 0, expiresAt };
       this.#spend.set(id, spend);
+    } else if (spend.spent < seed) {
+      // the persisted spend is a floor: a counter made before the store's total was read (a slow
+      // first read after a restart counts from 0) catches up with it
+      spend.spent = seed;
     }
     return spend;
   }

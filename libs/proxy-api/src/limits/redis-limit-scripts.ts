@@ -33,7 +33,7 @@ end
  * KEYS: requests, tokens, lease slots (zset), spend hash, reservation deadlines (zset).
  * ARGV: rpm, tpm, parallel, budget (-1 = none), reserve, budget expire-at ms (-1 = never),
  * shadow flags "rpm,tpm,parallel,budget" as "0101", window ms, lease ttl ms, persisted
- * spend (seeds a missing spend counter: after a Redis restart or flush), lease id, spend owed
+ * spend (the spend counter's floor: after a Redis restart or flush), lease id, spend owed
  * by the caller (counted against the budget, not recorded).
  * Returns: { rejectedBy, wouldReject (comma list), requestsUsed, requestsTtl, tokensUsed,
  * tokensTtl, inFlight, spent, reserved, admitted (1/0) }.
@@ -58,7 +58,13 @@ local reserve, expireAt = tonumber(ARGV[5]), tonumber(ARGV[6])
 local leaseTtl, seed, id, owed = tonumber(ARGV[9]), tonumber(ARGV[10]), ARGV[11], tonumber(ARGV[12])
 local at = now()
 expire(KEYS[3], KEYS[4], KEYS[5], at)
-if seed > 0 and redis.call('HSETNX', KEYS[4], 'spent', seed) == 1 and expireAt > 0 then redis.call('PEXPIREAT', KEYS[4], expireAt) end
+-- the counter is at least the persisted spend: it starts from it when missing, and catches up
+-- with it when it was made without it (a settlement before a slow first read of the store)
+if seed > 0 and num(redis.call('HGET', KEYS[4], 'spent')) < seed then
+  local created = redis.call('EXISTS', KEYS[4]) == 0
+  redis.call('HSET', KEYS[4], 'spent', seed)
+  if created and expireAt > 0 then redis.call('PEXPIREAT', KEYS[4], expireAt) end
+end
 local requests = num(redis.call('GET', KEYS[1]))
 local tokens = num(redis.call('GET', KEYS[2]))
 local inflight = redis.call('ZCARD', KEYS[3])
