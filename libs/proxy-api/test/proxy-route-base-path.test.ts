@@ -42,15 +42,22 @@ describe('universal proxy: a route base path', () => {
     '/proxy/local/.%2e/.%2E/admin?q=1',
     '/proxy/local/models/../../tenant-b/models',
     '/proxy/local/..',
-  ])('refuses %s, which leaves it, before any connection', async (path) => {
+    // forms the URL parser leaves alone, which an upstream that decodes first would resolve
+    '/proxy/local/..%2fadmin',
+    '/proxy/local/%2e%2e%5cadmin',
+    '/proxy/local/..;/admin',
+    // a `..` that would stay inside is refused too: no client needs one
+    '/proxy/local/a/../models',
+  ])('refuses %s before any connection', async (path) => {
     expect(await proxied(path)).toEqual({ status: 400, code: 'invalid_request' });
     expect(served.upstream.requests).toHaveLength(0);
   });
 
-  it('serves paths under it, dot segments that stay inside it included', async () => {
+  it('serves paths under it, with encoded slashes and dots that are no segment of their own', async () => {
     for (const [path, seen] of [
       ['/proxy/local/models', '/v1/tenant-a/models'],
-      ['/proxy/local/a/../models?x=1', '/v1/tenant-a/models?x=1'],
+      ['/proxy/local/models/meta-llama%2FLlama-3?x=..', '/v1/tenant-a/models/meta-llama%2FLlama-3?x=..'],
+      ['/proxy/local/files/a..b', '/v1/tenant-a/files/a..b'],
       ['/proxy/local', '/v1/tenant-a'],
     ] as const) {
       served.upstream.reset();

@@ -41,15 +41,30 @@ export function resolveProxyTarget(
       'No proxy target: send x-switchyard-target or use a configured route prefix (/proxy/<prefix>/...).',
     );
   }
-  const url = join(base, match?.[2] ?? '');
-  // the URL parser resolves dot segments (`..`, `%2e%2e`): a route's base path is where the
-  // operator let its clients go, and a path that climbs out of it would reach the rest of the host
-  if (!withinBasePath(url, base))
+  const path = match?.[2] ?? '';
+  const url = join(base, path);
+  // a route's base path is where the operator let its clients go: no `..` segment, however
+  // written. The URL parser resolves `..` and `%2e%2e` itself; one it leaves alone (`..%2f`,
+  // `%2e%2e%5c`, `..;`) an upstream that decodes `%2F` or `%5C`, or drops `;` parameters,
+  // before it normalises would still climb with. No client needs one to stay inside
+  if (climbs(path) || !withinBasePath(url, base))
     throw new SwitchyardError(
       'invalid_request',
-      `The path leaves the base path of the route "${prefix}": drop its "." and ".." segments.`,
+      `The path may not climb out of the base path of the route "${prefix}": drop its ".." segments.`,
     );
   return { url, prefix };
+}
+
+/** Whether a path holds a `..` segment once decoded: split at `/` and `\\`, each up to its `;`. */
+function climbs(rest: string): boolean {
+  const path = rest.split('?', 1)[0] ?? '';
+  let decoded = path;
+  try {
+    decoded = decodeURIComponent(path);
+  } catch {
+    // a malformed escape: its segments as written
+  }
+  return decoded.split(/[/\\]/).some((segment) => segment.split(';', 1)[0] === '..');
 }
 
 /** Whether `url`, as the URL parser resolves it, is still under the path of `base` (on its origin). */
