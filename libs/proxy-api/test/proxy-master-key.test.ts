@@ -159,7 +159,8 @@ describe('universal proxy: a master key that holds a separator', () => {
   // a base64 master key ends in `=`; one may hold a space or a comma too
   const EQUALS = 'q83vEjRWeJq83vEjRWeJMnO=';
   const SPACED = 'corp admin, secret=0123456789';
-  for (const master of [EQUALS, SPACED]) {
+  const COLONS = 'corp:admin:secret-0123456789';
+  for (const master of [EQUALS, SPACED, COLONS]) {
     const other = useListeningApp(
       (upstream) => ({
         gateway: { providers: [{ name: 'mock', type: 'mock' }] },
@@ -175,6 +176,9 @@ describe('universal proxy: a master key that holds a separator', () => {
       ['api-key', master],
       ['api-key', `"${master}"`],
       ['x-api-key', `sk-provider-own, ${master}`],
+      // given as a basic-auth user id, a secret with a colon is split at its first one
+      ['authorization', `Basic ${Buffer.from(`${master}:`).toString('base64')}`],
+      ['authorization', `Basic ${Buffer.from(`user:${master}`).toString('base64')}`],
     ])(`is dropped from %s (%s)`, async (header, value) => {
       const response = await request(`${other.base}/proxy/local/v1/things`, {
         headers: { 'x-switchyard-key': CLIENT, [header]: value },

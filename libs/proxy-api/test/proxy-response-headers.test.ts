@@ -25,7 +25,9 @@ const served = useListeningApp(
           res.writeHead(200, {
             'content-type': 'application/json',
             'x-request-id': 'req_from_upstream',
+            'x-upstream-request-id': 'req_spoofed',
             'x-ratelimit-limit-requests': '999999',
+            'x-ratelimit-limit-tokens': '5000000',
             'x-switchyard-cache': 'HIT',
             'access-control-allow-origin': '*',
             'access-control-allow-credentials': 'true',
@@ -60,6 +62,8 @@ describe('universal proxy: response headers', () => {
       expect(headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
       expect(headers['x-upstream-request-id']).toBe('req_from_upstream');
       expect(headers['x-ratelimit-limit-requests']).toBe('5');
+      // the key's limits are one family: none of the upstream's beside them
+      expect(headers['x-ratelimit-limit-tokens']).toBeUndefined();
       expect(headers['x-switchyard-cache']).toBeUndefined();
       expect(headers['openai-processing-ms']).toBe('12');
       expect(headers['access-control-allow-credentials']).toBeUndefined();

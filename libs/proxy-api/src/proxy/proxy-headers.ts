@@ -97,10 +97,12 @@ function basicSecrets(value: string): string[] {
   for (const match of value.matchAll(BASIC)) {
     if (decoded++ === MAX_BASIC_CREDENTIALS) break;
     const pair = Buffer.from(match[1] as string, 'base64').toString('utf8');
-    // the first colon splits them: a password may hold colons, a user id may not
+    // the first colon splits them (a password may hold colons, a user id may not); the pair
+    // whole and without a trailing colon too, for a secret with a colon given as the user id
     const colon = pair.indexOf(':');
-    if (colon === -1) secrets.push(pair);
-    else secrets.push(pair.slice(0, colon), pair.slice(colon + 1));
+    secrets.push(pair);
+    if (colon !== -1) secrets.push(pair.slice(0, colon), pair.slice(colon + 1));
+    if (pair.endsWith(':')) secrets.push(pair.slice(0, -1));
   }
   return secrets;
 }
@@ -215,7 +217,8 @@ export function upstreamRequestHeaders(
  * kept. `own` are the headers the gateway already set on the reply (its `x-request-id`, a key's
  * `x-ratelimit-*`, CORS): an upstream header of the same name does not replace them, except
  * `vary`, whose values are merged, and the upstream's `x-request-id` is passed on as
- * `x-upstream-request-id`. The upstream's `x-switchyard-*` headers (the gateway's namespace) and
+ * `x-upstream-request-id` (any header of that name it sent is dropped); when the gateway set a
+ * key's `x-ratelimit-*`, none of the upstream's `x-ratelimit-*` headers is passed on. The upstream's `x-switchyard-*` headers (the gateway's namespace) and
  * `access-control-*` headers (the gateway's CORS settings decide which origins may read an
  * answer, not the upstream's) are dropped. The rest is unchanged.
  */
@@ -224,12 +227,19 @@ export function clientResponseHeaders(
   own: Readonly<Record<string, string | number | string[] | undefined>> = {},
 ): Record<string, string | string[]> {
   const dropped = connectionTokens(upstream['connection']);
+  // a key's limits are one family: the gateway's requests headers beside the upstream's tokens
+  // headers would read as one set of limits
+  const ownLimits = Object.keys(own).some((name) => name.startsWith('x-ratelimit-'));
+  const renamesId = own['x-request-id'] !== undefined;
   const out: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(upstream)) {
     if (value === undefined) continue;
     const lower = name.toLowerCase();
     if (HOP_BY_HOP.has(lower) || dropped.has(lower)) continue;
     if (lower.startsWith('x-switchyard-') || lower.startsWith('access-control-')) continue;
+    if (ownLimits && lower.startsWith('x-ratelimit-')) continue;
+    // the name the upstream's own request id is passed on under
+    if (renamesId && lower === 'x-upstream-request-id') continue;
     const set = own[lower];
     if (set === undefined) out[lower] = value;
     else if (lower === 'x-request-id') out['x-upstream-request-id'] = value;
