@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { useGatewayFixture } from '../../test/support/gateway-fixture';
+import { SwitchyardError } from '../errors/switchyard-error';
 import type { UsageReport } from '../hooks/gateway-hooks';
 import type { Logger } from '../options/logger';
 import { PROVIDER_CONTRACT_VERSION, type ProviderFactory } from '../providers/provider-adapter';
@@ -386,5 +387,23 @@ describe("a stream's upstream time", () => {
     // a timer may fire a little early (Node's cached clock): a margin, never an upper bound
     expect(ended?.upstreamMs).toBeGreaterThanOrEqual(UPSTREAM_PAUSE_MS - 10);
     expect(ended?.durationMs).toBeGreaterThanOrEqual(ended?.upstreamMs ?? Infinity);
+  });
+
+  it('runs to the failure of a stream that fails mid-way', async () => {
+    const UPSTREAM_PAUSE_MS = 60;
+    const gateway = withAdapterStream(async function* () {
+      yield { ...base, choices: [{ index: 0, delta: { content: 'a' }, finish_reason: null }] };
+      await new Promise((resolve) => setTimeout(resolve, UPSTREAM_PAUSE_MS));
+      throw new SwitchyardError('upstream_stream_error', 'cut');
+    });
+    const seen = watch(gateway);
+    await expect(
+      (async () => {
+        for await (const _chunk of await gateway.stream(hello)) {
+          // read until it fails
+        }
+      })(),
+    ).rejects.toMatchObject({ code: 'upstream_stream_error' });
+    expect(seen.ends[0]?.upstreamMs).toBeGreaterThanOrEqual(UPSTREAM_PAUSE_MS - 10);
   });
 });

@@ -504,6 +504,8 @@ class SwitchyardGateway implements Gateway {
       }
       completed = true;
     } catch (error) {
+      // a stream that failed mid-way was upstream until it failed
+      if (upstreamFrom !== undefined) context.upstreamMs = performance.now() - upstreamFrom;
       throw this.#fail(context, error, deadline);
     } finally {
       await this.#endDelivery(primed, context, deadline, usageSoFar, completed);

@@ -3,7 +3,7 @@ import type { ChatCompletion, ChatCompletionChunk, ChatMessage } from '../wire/o
 import { SwitchyardError } from '../errors/switchyard-error';
 import { ERROR_CATALOG } from '../errors/error-catalog';
 import { chatToAnthropicMessage } from './chat-to-anthropic-message';
-import { ChatToAnthropicStreamMapper } from './chat-stream-to-anthropic-events';
+import { chatStreamToAnthropicEvents, ChatToAnthropicStreamMapper } from './chat-stream-to-anthropic-events';
 import { toAnthropicRequest } from '../providers/anthropic/to-anthropic-request';
 import { toBedrockRequest } from '../providers/bedrock/to-bedrock-request';
 import { toGeminiRequest } from '../providers/gemini/to-gemini-request';
@@ -864,6 +864,38 @@ describe('ChatToAnthropicStreamMapper', () => {
       { type: 'tool_use', id: 'c0', name: 'weather', input: {} },
       { type: 'tool_use', id: 'c1', name: 'search', input: {} },
       { type: 'text', text: '' },
+    ]);
+  });
+
+  it('sends what it held when the stream fails, before the error: every block it started closed, no message_stop', async () => {
+    async function* failing(): AsyncGenerator<ChatCompletionChunk> {
+      yield chunk({
+        tool_calls: [{ index: 0, id: 'c0', type: 'function', function: { name: 'f', arguments: '{"a":' } }],
+      });
+      yield chunk({ content: 'held text' });
+      throw new Error('upstream cut');
+    }
+    const events: string[] = [];
+    const failure = await (async () => {
+      for await (const event of chatStreamToAnthropicEvents(failing(), 'asked'))
+        events.push(
+          event.type +
+            ('index' in event ? `:${event.index}` : '') +
+            (event.type === 'content_block_delta' && event.delta.type === 'text_delta'
+              ? `:${event.delta.text}`
+              : ''),
+        );
+    })().catch((error: unknown) => error);
+    expect(failure).toMatchObject({ message: 'upstream cut' });
+    expect(events).toEqual([
+      'message_start',
+      'ping',
+      'content_block_start:0',
+      'content_block_delta:0',
+      'content_block_stop:0',
+      'content_block_start:1',
+      'content_block_delta:1:held text',
+      'content_block_stop:1',
     ]);
   });
 

@@ -82,17 +82,7 @@ export class ChatToAnthropicStreamMapper {
   /** The closing events once the chunk stream has ended: the last blocks, `message_delta`, `message_stop`. */
   end(): AnthropicStreamEvent[] {
     const events: AnthropicStreamEvent[] = this.#started ? [] : this.#start('', this.model);
-    events.push(...this.#closeBlock());
-    for (const held of this.#held.splice(0)) {
-      if (held.kind === 'text') {
-        events.push(...this.#openBlock({ kind: 'text', index: this.#nextIndex }, { type: 'text', text: '' }));
-        events.push(this.#textDelta(held.text));
-      } else {
-        events.push(...this.#openTool(held.call));
-        if (held.call.args.length > 0) events.push(this.#argsDelta(held.call.args));
-      }
-      events.push(...this.#closeBlock());
-    }
+    events.push(...this.#blocksLeft());
     const stopReason = mapFinishReasonToAnthropic(this.#finish, this.#stopSequence, this.#calls.size > 0);
     events.push({
       type: 'message_delta',
@@ -103,6 +93,31 @@ export class ChatToAnthropicStreamMapper {
       usage: mapChatUsageToAnthropic(this.#usage),
     });
     events.push({ type: 'message_stop' });
+    return events;
+  }
+
+  /**
+   * The events of a stream that failed before its end, before its error event: the open block
+   * closed and what was held sent, as an Anthropic stream has sent its blocks when it fails; no
+   * `message_delta` or `message_stop`, which only a complete stream has.
+   */
+  interrupted(): AnthropicStreamEvent[] {
+    return this.#started ? this.#blocksLeft() : [];
+  }
+
+  /** The open block's stop, then each held text or tool call as a whole block. */
+  #blocksLeft(): AnthropicStreamEvent[] {
+    const events = this.#closeBlock();
+    for (const held of this.#held.splice(0)) {
+      if (held.kind === 'text') {
+        events.push(...this.#openBlock({ kind: 'text', index: this.#nextIndex }, { type: 'text', text: '' }));
+        events.push(this.#textDelta(held.text));
+      } else {
+        events.push(...this.#openTool(held.call));
+        if (held.call.args.length > 0) events.push(this.#argsDelta(held.call.args));
+      }
+      events.push(...this.#closeBlock());
+    }
     return events;
   }
 
@@ -235,6 +250,12 @@ export async function* chatStreamToAnthropicEvents(
   model: string,
 ): AsyncGenerator<AnthropicStreamEvent> {
   const mapper = new ChatToAnthropicStreamMapper(model);
-  for await (const chunk of stream) yield* mapper.map(chunk);
+  try {
+    for await (const chunk of stream) yield* mapper.map(chunk);
+  } catch (error) {
+    // what arrived before the failure reaches the client, held content included
+    yield* mapper.interrupted();
+    throw error;
+  }
   yield* mapper.end();
 }
