@@ -4,7 +4,7 @@ import { admitPlan } from '../../test/support/admit-plan';
 import { MemoryKeyStore } from '../keys/memory-key-store';
 import type { AdmitPlan } from './limit-backend';
 import { MemoryLimitBackend } from './memory-limit-backend';
-import { SpendLedger } from './spend-ledger';
+import { SpendLedger, type SpendLedgerOptions } from './spend-ledger';
 
 const plan = (seedSpentMicros = 0): AdmitPlan => admitPlan({ seedSpentMicros });
 
@@ -96,6 +96,20 @@ describe('SpendLedger', () => {
     ]);
   });
 
+  /** A ledger over `store` that flushes only on close, reuses a read for 10 s, and says nothing. */
+  function quietLedger(store: MemoryKeyStore, options: Partial<SpendLedgerOptions>): SpendLedger {
+    return new SpendLedger({
+      store,
+      backend: new MemoryLimitBackend(),
+      flushIntervalMs: 0,
+      maxEntries: 100,
+      seedTtlMs: 10_000,
+      now: Date.now,
+      logger: silentLogger,
+      ...options,
+    });
+  }
+
   /** A store whose spend reads hang while `frozen`, each hung read answered by `thaw()`. */
   function freezableStore(): {
     store: MemoryKeyStore;
@@ -128,16 +142,7 @@ describe('SpendLedger', () => {
     const { store, reads, freeze, thaw } = freezableStore();
     await store.writeSpend([{ keyId: 'key_a', periodId: 'total', spentMicros: 500 }]);
     let now = 1_000_000;
-    const ledger = new SpendLedger({
-      store,
-      backend: new MemoryLimitBackend(),
-      flushIntervalMs: 0,
-      maxEntries: 100,
-      seedTtlMs: 10_000,
-      readTimeoutMs: 2_000,
-      now: () => now,
-      logger: silentLogger,
-    });
+    const ledger = quietLedger(store, { readTimeoutMs: 2_000, now: () => now });
     expect(await ledger.seed('key_a', 'total')).toBe(500);
     expect(reads()).toBe(1);
     freeze();
@@ -156,16 +161,7 @@ describe('SpendLedger', () => {
     const { store, freeze, thaw } = freezableStore();
     await store.writeSpend([{ keyId: 'key_a', periodId: 'total', spentMicros: 500 }]);
     freeze();
-    const ledger = new SpendLedger({
-      store,
-      backend: new MemoryLimitBackend(),
-      flushIntervalMs: 0,
-      maxEntries: 100,
-      seedTtlMs: 10_000,
-      readTimeoutMs: 20,
-      now: Date.now,
-      logger: silentLogger,
-    });
+    const ledger = quietLedger(store, { readTimeoutMs: 20 });
     await expect(ledger.seed('key_a', 'total')).resolves.toBe(0);
     // the read that timed out still lands, for the admissions after it
     thaw();
