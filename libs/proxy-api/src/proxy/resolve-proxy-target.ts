@@ -44,10 +44,10 @@ export function resolveProxyTarget(
   const path = match?.[2] ?? '';
   const url = join(base, path);
   // a route's base path is where the operator let its clients go: no `..` segment, however
-  // written. The URL parser resolves `..` and `%2e%2e` itself; one it leaves alone (`..%2f`,
-  // `%2e%2e%5c`, `..;`) an upstream that decodes `%2F` or `%5C`, or drops `;` parameters,
-  // before it normalises would still climb with. No client needs one to stay inside
-  if (climbs(path) || !withinBasePath(url, base))
+  // written. The URL parser resolves `..`, `.%2e` and `%2e%2e` itself; one it leaves alone
+  // (`..%2f`, `%2e%2e%5c`, `..;`) an upstream that decodes `%2F` or `%5C`, or drops `;`
+  // parameters, before it normalises would still climb with. No client needs one to stay inside
+  if (climbs(path))
     throw new SwitchyardError(
       'invalid_request',
       `The path may not climb out of the base path of the route "${prefix}": drop its ".." segments.`,
@@ -55,26 +55,19 @@ export function resolveProxyTarget(
   return { url, prefix };
 }
 
-/** Whether a path holds a `..` segment once decoded: split at `/` and `\\`, each up to its `;`. */
-function climbs(rest: string): boolean {
-  const path = rest.split('?', 1)[0] ?? '';
-  let decoded = path;
-  try {
-    decoded = decodeURIComponent(path);
-  } catch {
-    // a malformed escape: its segments as written
-  }
-  return decoded.split(/[/\\]/).some((segment) => segment.split(';', 1)[0] === '..');
-}
+/** The escapes a `..` segment can hide behind: `.`, `/`, `\\` and `;` (any case). */
+const SEGMENT_ESCAPES = /%(2e|2f|5c|3b)/gi;
+const UNESCAPED: Readonly<Record<string, string>> = { '2e': '.', '2f': '/', '5c': '\\', '3b': ';' };
 
-/** Whether `url`, as the URL parser resolves it, is still under the path of `base` (on its origin). */
-function withinBasePath(url: string, base: string): boolean {
-  if (!URL.canParse(url) || !URL.canParse(base)) return true; // refused as an invalid target later
-  const target = new URL(url);
-  const root = new URL(base);
-  const basePath = root.pathname.replace(/\/+$/, '');
-  return (
-    target.origin === root.origin &&
-    (basePath === '' || target.pathname === basePath || target.pathname.startsWith(`${basePath}/`))
-  );
+/**
+ * Whether a path holds a `..` segment: its `.`, `/`, `\\` and `;` escapes read (each alone, so a
+ * malformed escape elsewhere hides nothing), split at `/` and `\\`, each segment up to its `;`.
+ * Every dot segment the URL parser resolves (`..`, `.%2e`, `%2e.`, `%2e%2e`) is one of them.
+ */
+function climbs(path: string): boolean {
+  const read = (path.split('?', 1)[0] ?? '')
+    // the URL parser drops tabs and line breaks before it resolves anything
+    .replace(/[\t\n\r]/g, '')
+    .replace(SEGMENT_ESCAPES, (_escape, hex: string) => UNESCAPED[hex.toLowerCase()] ?? '');
+  return read.split(/[/\\]/).some((segment) => segment.split(';', 1)[0] === '..');
 }
