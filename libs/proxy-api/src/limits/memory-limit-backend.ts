@@ -107,8 +107,8 @@ export class MemoryLimitBackend implements LimitBackend {
    * earlier outage.
    */
   raiseSpend(scope: string, budgetPeriodId: string, expiresAtMs: number | null, micros: number): void {
-    const spend = this.#spendOf(scope, budgetPeriodId, expiresAtMs, micros);
-    spend.spent = Math.max(spend.spent, micros);
+    // #spendOf keeps a period's spend at least its seed
+    this.#spendOf(scope, budgetPeriodId, expiresAtMs, micros);
   }
 
   /**
