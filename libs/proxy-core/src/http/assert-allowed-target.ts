@@ -76,6 +76,19 @@ export function hostMatches(pattern: string, host: string): boolean {
  * undefined when it may be connected to.
  */
 export function addressRefusal(address: string, policy: TargetPolicy): string | undefined {
+  const refused = refusedAddress(address, policy);
+  return refused === undefined ? undefined : `${refused.kind} ${refused.address}`;
+}
+
+/**
+ * Why one IP address is refused, in two parts: the kind of address (`private address`, `cloud
+ * metadata address`), which may be told to anyone, and the address in its canonical form, which
+ * a refused host name must not give away. Undefined when it may be connected to.
+ */
+export function refusedAddress(
+  address: string,
+  policy: TargetPolicy,
+): { kind: string; address: string } | undefined {
   const canonical = canonicalAddress(address);
   if (
     (policy.allowAddresses ?? []).some(
@@ -85,10 +98,10 @@ export function addressRefusal(address: string, policy: TargetPolicy): string | 
     return undefined;
   const kind = classifyAddress(address);
   if (kind === 'public') return undefined;
-  if (kind === 'metadata') return `cloud metadata address ${canonical}`;
+  if (kind === 'metadata') return { kind: 'cloud metadata address', address: canonical };
   if (policy.allowPrivateNetworks === true && kind !== 'unspecified' && kind !== 'multicast')
     return undefined;
-  return `${kind} address ${canonical}`;
+  return { kind: `${kind} address`, address: canonical };
 }
 
 /**

@@ -2,7 +2,7 @@ import { lookup as dnsLookup, type LookupAddress, type LookupAllOptions } from '
 import type { LookupFunction } from 'node:net';
 import { Agent, buildConnector } from 'undici';
 import { SwitchyardError } from '../errors/switchyard-error';
-import { addressRefusal, type TargetPolicy } from './assert-allowed-target';
+import { addressRefusal, refusedAddress, type TargetPolicy } from './assert-allowed-target';
 import { isIpLiteral } from './ip-address-class';
 
 /** Resolves a host name to all its addresses (node's `dns.lookup` with `all: true`). */
@@ -35,9 +35,7 @@ const systemResolve: ResolveAll = (hostname, callback) => {
  * address, which would map internal names to internal addresses for anyone who asks (the
  * operator's `onRefused` gets the whole reason).
  */
-function refusal(host: string, reason: string): SwitchyardError {
-  const at = reason.indexOf(' address ');
-  const kind = at === -1 ? reason : reason.slice(0, at + ' address'.length);
+function refusal(host: string, kind: string): SwitchyardError {
   return new SwitchyardError(
     'target_not_allowed',
     `The target host "${host}" resolves to a ${kind}, which is not allowed.`,
@@ -71,10 +69,10 @@ export function createGuardedLookup(
       const usable = addresses.filter((entry) => family === 0 || entry.family === family);
       // one refused address refuses the name: a name that points inside is not a public API
       for (const entry of addresses) {
-        const reason = addressRefusal(entry.address, policy);
-        if (reason !== undefined) {
-          options.onRefused?.(hostname, reason);
-          callback(refusal(hostname, reason), '', 0);
+        const refused = refusedAddress(entry.address, policy);
+        if (refused !== undefined) {
+          options.onRefused?.(hostname, `${refused.kind} ${refused.address}`);
+          callback(refusal(hostname, refused.kind), '', 0);
           return;
         }
       }
