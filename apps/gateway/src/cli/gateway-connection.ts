@@ -4,6 +4,7 @@ import { ConfigError } from '../config/config-error';
 import { envValue } from '../config/env-value';
 import { interpolateEnv } from '../config/interpolate-env';
 import { createAdminClient, type AdminClient } from './admin-client';
+import { integerFlag } from './cli-args';
 import { UsageError } from './cli-errors';
 
 /** The flags every command that talks to a running gateway takes. */
@@ -64,19 +65,29 @@ export async function gatewayUrlFrom(values: ConnectionValues, env: NodeJS.Proce
     configFlag === undefined ? 'SWITCHYARD_CONFIG' : '--config',
     env,
   );
-  const portText = envValue(env, 'PORT');
-  const envPort = portText === undefined ? undefined : Number(portText);
   // refused as `switchyard start` refuses it, not passed over for the file's port or 8080
-  if (envPort !== undefined && (!Number.isInteger(envPort) || envPort < 0 || envPort > 65535))
-    throw new ConfigError('the environment', [`PORT: "${portText}" is not an integer from 0 to 65535.`]);
+  const fromEnv = envPort(env);
   // the same precedence as `switchyard start`: PORT and HOST win over the file (PORT=0, a port
   // the OS picks, names none to connect to)
-  const port = envPort !== undefined && envPort > 0 ? envPort : (server.port ?? 8080);
+  const port = fromEnv !== undefined && fromEnv > 0 ? fromEnv : (server.port ?? 8080);
   const configured = envValue(env, 'HOST') ?? server.host;
   // a gateway bound to every interface is reached on loopback from the same machine
   const host =
     configured === undefined || configured === '0.0.0.0' || configured === '::' ? '127.0.0.1' : configured;
   return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+/**
+ * PORT, as `switchyard start` and the admin commands read it: a problem of the environment (exit
+ * 1, as config validate reports it), not of the command line; blank is unset.
+ */
+export function envPort(env: NodeJS.ProcessEnv): number | undefined {
+  try {
+    return integerFlag(envValue(env, 'PORT'), 'PORT', 0, 65535);
+  } catch (error) {
+    if (error instanceof UsageError) throw new ConfigError('the environment', [error.message]);
+    throw error;
+  }
 }
 
 /** Reads only `server.port` and `server.host`: provider secrets need not be set to reach the admin API. */

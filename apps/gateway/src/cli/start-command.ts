@@ -14,11 +14,12 @@ import { resolveLogLevel } from '../config/log-level';
 import { checkOpenExposure, isOpenGateway } from '../config/open-mode';
 import { withServerEnv } from '../config/server-env';
 import { shutdownTimes } from '../config/shutdown-times';
+import { envPort } from './gateway-connection';
 import type { ConfigFile } from '../config/config-schema';
 import { startGateway } from '../start-gateway';
 import { otlpTracesUrl } from '../telemetry/start-telemetry';
 import { integerFlag, parseCommandArgs, positionalArgs } from './cli-args';
-import { EXIT_CODES, OperationError, UsageError } from './cli-errors';
+import { EXIT_CODES, OperationError } from './cli-errors';
 import { printLine, printWarnings } from './cli-output';
 import { START_USAGE } from './start-usage';
 import { tryItLines } from './try-it';
@@ -32,16 +33,6 @@ const START_OPTIONS = {
 
 function portFrom(value: string | undefined, source: string): number | undefined {
   return integerFlag(value === '' ? undefined : value, source, 0, 65535);
-}
-
-/** PORT, a problem of the environment (exit 1, as config validate reports it), not of the command line. */
-function envPort(env: NodeJS.ProcessEnv): number | undefined {
-  try {
-    return portFrom(envValue(env, 'PORT'), 'PORT');
-  } catch (error) {
-    if (error instanceof UsageError) throw new ConfigError('the environment', [error.message]);
-    throw error;
-  }
 }
 
 /**
