@@ -1,11 +1,10 @@
-import { SwitchyardError, type Gateway } from '@switchyard/proxy-core';
+import type { Gateway } from '@switchyard/proxy-core';
 import type { SqlRequestLogStore, TargetTraffic } from '@switchyard/proxy-logging';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { requireAdmin } from '../admin/require-admin';
-import { parseQueryTime } from './query-time';
+import { DAY_MS, parseQueryTime, queryWindow } from './query-time';
 
-const DAY_MS = 24 * 60 * 60 * 1000;
 /** Series default to about this many buckets when `bucket_ms` is not given. */
 const DEFAULT_BUCKETS = 60;
 /** The window `/admin/providers` reads recent traffic from, by default. */
@@ -129,10 +128,8 @@ export function dashboardRoutes(
         },
       },
       async (request) => {
-        const to = time(request.query.to, 'to') ?? Date.now();
-        const from = time(request.query.from, 'from') ?? to - DAY_MS;
-        if (!(from < to))
-          throw new SwitchyardError('invalid_request', 'from must be before to.', { param: 'from' });
+        const end = time(request.query.to, 'to');
+        const { from, to } = queryWindow(time(request.query.from, 'from'), end);
         const bucketMs =
           request.query.bucket_ms === undefined
             ? defaultBucketMs(to - from)

@@ -73,3 +73,23 @@ export function parseQueryTime(raw: string, name: string): number {
   }
   return ms;
 }
+
+/** A day, in milliseconds: the window an admin query covers when it names no `from`. */
+export const DAY_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * The `[from, to)` window of an admin query from its parsed times: `to` defaults to now, `from`
+ * to a day before `to`. A window that does not end after it starts is a 400 naming `from`: it
+ * could hold no request, and would be answered as an empty one.
+ */
+export function queryWindow(
+  from: number | undefined,
+  to: number | undefined,
+  now: number = Date.now(),
+): { from: number; to: number } {
+  const end = to ?? now;
+  const start = from ?? end - DAY_MS;
+  if (!(start < end))
+    throw new SwitchyardError('invalid_request', 'from must be before to.', { param: 'from' });
+  return { from: start, to: end };
+}

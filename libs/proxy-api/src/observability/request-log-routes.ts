@@ -8,10 +8,9 @@ import {
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { requireAdmin } from '../admin/require-admin';
-import { parseQueryTime } from './query-time';
+import { parseQueryTime, queryWindow } from './query-time';
 
 const GROUPS: readonly UsageGroupBy[] = ['customer', 'key', 'model', 'provider', 'run', 'section'];
-const DAY_MS = 24 * 60 * 60 * 1000;
 
 // Query strings are not coerced, and a repeated parameter arrives as an array: each parameter
 // is one bounded string (an array or an unknown name is a 400 before the handler runs). An
@@ -105,11 +104,8 @@ export function requestLogRoutes(app: FastifyInstance, store: SqlRequestLogStore
     },
     async (request) => {
       const groupBy = request.query.group_by ?? 'model';
-      const to = time(request.query.to, 'to') ?? Date.now();
-      const from = time(request.query.from, 'from') ?? to - DAY_MS;
-      // an empty window would answer as one with no requests in it, as /admin/usage/series refuses it
-      if (from >= to)
-        throw new SwitchyardError('invalid_request', 'from must be before to.', { param: 'from' });
+      const end = time(request.query.to, 'to');
+      const { from, to } = queryWindow(time(request.query.from, 'from'), end);
       // one more than shown: whether the window holds more groups than the answer
       const groups = await store.usage(groupBy, from, to, MAX_USAGE_GROUPS + 1);
       const truncated = groups.length > MAX_USAGE_GROUPS;
