@@ -367,12 +367,14 @@ export function productionOptionsProblems(
   for (const key of options.keys ?? []) {
     if (names.has(key.name)) problems.push(`/keys: two static keys are named "${key.name}"`);
     names.add(key.name);
-    const first = typeof key.key === 'string' ? secrets.get(key.key) : undefined;
+    // (options that failed the schema may hold anything here)
+    const secret = typeof key.key === 'string' ? key.key : undefined;
+    const first = secret === undefined ? undefined : secrets.get(secret);
     // one secret authenticates as one key: the other's limits, budget and models would never apply
     if (first !== undefined)
       problems.push(`/keys: static keys "${first}" and "${key.name}" have the same secret`);
-    else if (typeof key.key === 'string') secrets.set(key.key, key.name);
-    if (typeof key.key === 'string' && key.key === options.admin?.masterKey)
+    else if (secret !== undefined) secrets.set(secret, key.name);
+    if (secret !== undefined && secret === options.admin?.masterKey)
       problems.push(
         `/keys: static key "${key.name}" has the master key's secret: whoever holds it would be an admin`,
       );
