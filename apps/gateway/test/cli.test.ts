@@ -136,6 +136,31 @@ describe('switchyard CLI', { timeout: 60_000 }, () => {
     expect(upstream.requests.at(-1)?.headers['authorization']).toBe('Bearer sk-env-key-0000000000');
   });
 
+  it('names OPENAI_BASE_URL and OPENAI_API_KEY when the defaults cannot use them (a worker reported "/providers/1/baseUrl"), and warns of a base URL without a key', async () => {
+    const badUrl = await output(
+      run(['start', '--port', '0'], { OPENAI_API_KEY: 'sk-env-key', OPENAI_BASE_URL: 'localhost:8000/v1' }),
+    );
+    expect(badUrl.code).toBe(1);
+    expect(badUrl.stderr).toContain('Invalid configuration in the environment:');
+    expect(badUrl.stderr).toContain(
+      'OPENAI_BASE_URL: "localhost:8000/v1" does not start with http:// or https://',
+    );
+    expect(badUrl.stderr).not.toContain('/providers/');
+    const crlfKey = await output(run(['start', '--port', '0'], { OPENAI_API_KEY: 'sk-env-key\r' }));
+    expect(crlfKey.code).toBe(1);
+    expect(crlfKey.stderr).toContain('OPENAI_API_KEY: holds a line break');
+    expect(crlfKey.stderr).not.toContain('sk-env-key');
+    const noKey = run(['start', '--port', '0'], { OPENAI_BASE_URL: `${upstream.url}/v1` });
+    let stderr = '';
+    noKey.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
+    await listening(noKey);
+    noKey.kill('SIGTERM');
+    await once(noKey, 'close');
+    expect(stderr).toContain(
+      'OPENAI_BASE_URL is set but OPENAI_API_KEY is not: no openai provider is configured',
+    );
+  });
+
   it('reads a YAML config with ${ENV} interpolation', async () => {
     const file = join(dir, 'gateway.yaml');
     await writeFile(

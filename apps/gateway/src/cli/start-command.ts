@@ -44,9 +44,10 @@ async function loadConfig(
   path: string | undefined,
   env: NodeJS.ProcessEnv,
 ): Promise<{ config: ConfigFile; source: string }> {
-  if (path === undefined || path === '') return { config: defaultConfig(env), source: 'built-in defaults' };
   const warnings: string[] = [];
   try {
+    if (path === undefined || path === '')
+      return { config: defaultConfig(env, warnings), source: 'built-in defaults' };
     return { config: await loadConfigFile(path, env, warnings), source: path };
   } finally {
     if (!cluster.isWorker) printWarnings(warnings);
