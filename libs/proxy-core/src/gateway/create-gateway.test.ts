@@ -698,6 +698,25 @@ describe('createGateway', () => {
     });
   });
 
+  it('calls the taps after a throwing observer tap (the built-in ones, tapped later, were skipped: key slots, metrics, the request log)', async () => {
+    const seen: string[] = [];
+    const plugin: GatewayPlugin = {
+      name: 'broken',
+      apply(hooks) {
+        hooks.onRequestEnd.tap('broken', () => {
+          throw new Error('observer bug');
+        });
+        hooks.onRequestEnd.tap('after', (context) => seen.push(context.requestedModel));
+        hooks.onUsage.tap('broken', () => {
+          throw new Error('observer bug');
+        });
+        hooks.onUsage.tap('after', () => seen.push('usage'));
+      },
+    };
+    await make({ plugins: [plugin] }).chat(hello);
+    expect(seen).toEqual(['usage', hello.model]);
+  });
+
   it('routes to a provider registered by a plugin, exactly like a built-in one', async () => {
     const echo: ProviderFactory = {
       type: 'echo',
