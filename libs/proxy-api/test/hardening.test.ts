@@ -122,7 +122,7 @@ describe('hardening', () => {
     await response.body.dump();
   });
 
-  it('sheds load past maxConcurrentRequests with 503 and Retry-After, sparing /health and /ready', async () => {
+  it('sheds load past maxConcurrentRequests with 503 and Retry-After, sparing /health, /ready and /metrics, query string or not', async () => {
     upstream.fault({ kind: 'hang', times: 1 });
     const { url } = await listen({ maxConcurrentRequests: 1 });
     const controller = new AbortController();
@@ -144,6 +144,12 @@ describe('hardening', () => {
     expect(await shed.body.json()).toMatchObject({ error: { code: 'overloaded' } });
     expect((await request(`${url}/health`)).statusCode).toBe(200);
     expect((await request(`${url}/ready`)).statusCode).toBe(200);
+    // matched by route: a probe's query string was shed, and so was every scrape at capacity
+    for (const path of ['/health?probe=k8s', '/ready?x=1', '/metrics', '/metrics?scrape=1']) {
+      const spared = await request(`${url}${path}`);
+      expect(spared.statusCode, path).toBe(200);
+      await spared.body.dump();
+    }
     controller.abort();
     await hanging;
   });
