@@ -49,6 +49,14 @@ describe('requestLogOptionsProblems', () => {
       'requestLog/path: store "sqlite" needs a file path (or :memory:)',
     ]);
     expect(requestLogOptionsProblems({ store: 'postgres', url: 'postgresql://db/x' })).toEqual([]);
+    // a typo opened no store: the first flush threw an uncaught TypeError and killed the process
+    for (const store of ['postgress', 'none', {}] as unknown as RequestLogOptions['store'][])
+      expect(requestLogOptionsProblems({ store })).toEqual([
+        `requestLog/store: ${JSON.stringify(store)} is not one of sqlite, postgres, jsonl or a store object (write, close)`,
+      ]);
+    await expect(createRequestLog({ store: 'postgress' as 'postgres' })).rejects.toThrow(
+      'requestLog/store: "postgress" is not one of',
+    );
     await expect(createRequestLog({ store: 'postgres' })).rejects.toThrow(
       'Invalid request log options:\nrequestLog/url: store "postgres" needs a url',
     );

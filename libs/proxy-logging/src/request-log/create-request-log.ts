@@ -117,6 +117,12 @@ export function requestLogOptionsProblems(options: RequestLogOptions): string[] 
   if (options.postgres !== undefined)
     problems.push(...schemaProblems(PostgresPoolOptionsSchema, options.postgres, 'requestLog/postgres'));
   const store = options.store ?? REQUEST_LOG_DEFAULTS.store;
+  // from JavaScript or a config typo: the store would open as undefined, and the first flush
+  // throw outside any request (an uncaught exception)
+  if (!isStoreObject(store) && !STORE_NAMES.includes(store as (typeof STORE_NAMES)[number]))
+    problems.push(
+      `requestLog/store: ${JSON.stringify(store) ?? String(store)} is not one of ${STORE_NAMES.join(', ')} or a store object (write, close)`,
+    );
   if (store === 'postgres') {
     if (options.url === undefined) problems.push('requestLog/url: store "postgres" needs a url');
     else {
@@ -168,7 +174,21 @@ async function openStore(options: RequestLogOptions): Promise<RequestLogStore> {
       );
     case 'jsonl':
       return new JsonlRequestLogStore(options.output ?? process.stdout);
+    default:
+      // requestLogOptionsProblems refused any other store
+      throw new TypeError(`Unknown request log store ${String(store)}`);
   }
+}
+
+const STORE_NAMES = ['sqlite', 'postgres', 'jsonl'] as const;
+
+function isStoreObject(store: unknown): boolean {
+  return (
+    typeof store === 'object' &&
+    store !== null &&
+    typeof (store as { write?: unknown }).write === 'function' &&
+    typeof (store as { close?: unknown }).close === 'function'
+  );
 }
 
 /**
