@@ -143,7 +143,8 @@ export const ERROR_CATALOG = {
     status: 400,
     type: 'invalid_request_error',
     retryable: false,
-    description: 'The provider rejected the request as invalid.',
+    description:
+      'The provider rejected the request (a 4xx other than 401, 402, 403, 404, 408, 413 and 429): not retried, not failed over.',
   },
   upstream_auth_error: {
     status: 502,
@@ -167,7 +168,8 @@ export const ERROR_CATALOG = {
     status: 502,
     type: 'upstream_error',
     retryable: true,
-    description: 'The provider failed with a server error.',
+    description:
+      "The provider failed with a server error, or answered 402 (the gateway's account: credit, billing).",
   },
   upstream_unavailable: {
     status: 503,

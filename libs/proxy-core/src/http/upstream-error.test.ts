@@ -38,3 +38,14 @@ describe('upstreamError: context-length detection', () => {
     );
   });
 });
+
+describe('upstreamError: status classes', () => {
+  it("takes a 4xx it has no code for as the request's fault (409, 410, 415 were retried, failed over and opened the breaker as a 502)", () => {
+    for (const status of [405, 409, 410, 415, 424, 451])
+      expect(upstreamError(failure('no', status)).code, String(status)).toBe('upstream_bad_request');
+    // the gateway's account (out of credit) and Groq's flex capacity: another try may serve
+    expect(upstreamError(failure('insufficient balance', 402)).code).toBe('upstream_error');
+    expect(upstreamError(failure('capacity_exceeded', 498)).code).toBe('upstream_unavailable');
+    expect(upstreamError(failure('boom', 500)).code).toBe('upstream_error');
+  });
+});

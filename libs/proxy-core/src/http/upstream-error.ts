@@ -42,6 +42,13 @@ function codeForStatus(status: number): SwitchyardErrorCode {
   if (status === 429) return 'upstream_rate_limited';
   if (status === 503 || status === 529) return 'upstream_unavailable';
   if (status === 504) return 'upstream_timeout';
+  // the gateway's account at this provider (credit, billing): another target may serve it
+  if (status === 402) return 'upstream_error';
+  // Groq's flex tier at capacity ("retry with backoff")
+  if (status === 498) return 'upstream_unavailable';
+  // any other 4xx (409, 410, 415, 424, ...) is about this request: retrying it, failing over
+  // or counting it against the target's breaker would repeat it and blame the target
+  if (status >= 400 && status < 500) return 'upstream_bad_request';
   return 'upstream_error';
 }
 
