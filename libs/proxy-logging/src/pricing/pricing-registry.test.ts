@@ -13,6 +13,32 @@ import { createPricingRegistry } from './pricing-registry';
 const now = (): Date => new Date('2026-11-23T12:00:00Z');
 
 describe('pricing registry', () => {
+  it("prices a dated snapshot at the price configured for its alias (the universal proxy prices the answer's model: a negotiated openai/gpt-4o rate was ignored for gpt-4o-2024-08-06)", () => {
+    const registry = createPricingRegistry({
+      now,
+      models: {
+        'openai/gpt-4o': { inputPerMTok: 2, outputPerMTok: 8 },
+        'openai/gpt-4o-2024-05-13': { inputPerMTok: 4, outputPerMTok: 12 },
+        'anthropic/claude-sonnet-4-5': { inputPerMTok: 1, outputPerMTok: 1 },
+      },
+    });
+    const million = { inputTokens: 1_000_000, outputTokens: 1_000_000 };
+    const cost = (provider: string, model: string): number | null =>
+      registry.meteredCostUsd({ provider, model, tokens: million, units: {} });
+    expect(cost('openai', 'gpt-4o-2024-08-06')).toBe(10);
+    // its own configured price first
+    expect(cost('openai', 'gpt-4o-2024-05-13')).toBe(16);
+    expect(cost('anthropic', 'claude-sonnet-4-5-20250929')).toBe(2);
+    expect(registry.resolve({ provider: 'openai', model: 'gpt-4o-2024-08-06' })).toMatchObject({
+      source: 'config',
+      id: 'openai/gpt-4o',
+    });
+    // not a snapshot of a configured alias: the catalog's price
+    expect(registry.resolve({ provider: 'openai', model: 'gpt-4o-mini-2024-07-18' })?.source).toBe(
+      'genai-prices',
+    );
+  });
+
   it('prices gpt-4o from the bundled catalog with cached tokens at the cached rate', () => {
     const registry = createPricingRegistry({ now });
     // 800 uncached x $2.50 + 200 cached x $1.25 + 500 out x $10, per million

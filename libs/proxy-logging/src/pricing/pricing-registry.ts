@@ -72,6 +72,9 @@ export interface PricingCounters {
   unknownPriceByKey: CountsByKey;
 }
 
+/** A model id's snapshot date (`-2024-08-06`, `-20250929`), the alias before it in group 1. */
+const SNAPSHOT_SUFFIX = /^(.+)-(?:\d{4}-\d{2}-\d{2}|20\d{6})$/;
+
 /** Prices of models and units, with configured prices first and the catalog second. */
 export interface PricingRegistry {
   /** The price of a model, or undefined when unknown. */
@@ -209,9 +212,14 @@ class DefaultPricingRegistry implements PricingRegistry {
 
   #lookup(target: PriceTarget, type: string): ModelMatch {
     const models = this.options.models ?? {};
-    for (const id of [`${target.provider}/${target.model}`, `${type}/${target.model}`, target.model]) {
-      const price = models[id];
-      if (price !== undefined) return { resolved: { price, source: 'config', id } };
+    // a dated snapshot (`gpt-4o-2024-08-06`, `claude-sonnet-4-5-20250929`, what an answer names
+    // for the alias the client sent) takes a price configured for its alias, after its own
+    const alias = SNAPSHOT_SUFFIX.exec(target.model)?.[1];
+    for (const model of alias === undefined ? [target.model] : [target.model, alias]) {
+      for (const id of [`${target.provider}/${model}`, `${type}/${model}`, model]) {
+        const price = models[id];
+        if (price !== undefined) return { resolved: { price, source: 'config', id } };
+      }
     }
     if ((this.options.catalog ?? PRICING_DEFAULTS.catalog) === 'none') return null;
     const catalog = matchGenaiModel(type, target.model);

@@ -121,7 +121,7 @@ export function requestLogOptionsProblems(options: RequestLogOptions): string[] 
   // throw outside any request (an uncaught exception)
   if (!isStoreObject(store) && !STORE_NAMES.includes(store as (typeof STORE_NAMES)[number]))
     problems.push(
-      `requestLog/store: ${JSON.stringify(store) ?? String(store)} is not one of ${STORE_NAMES.join(', ')} or a store object (write, close)`,
+      `requestLog/store: ${JSON.stringify(store) ?? typeof store} is not one of ${STORE_NAMES.join(', ')} or a store object (write, close)`,
     );
   if (store === 'postgres') {
     if (options.url === undefined) problems.push('requestLog/url: store "postgres" needs a url');
