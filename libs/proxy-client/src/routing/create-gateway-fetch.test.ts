@@ -192,7 +192,13 @@ describe('createGatewayFetch', () => {
       },
     });
     const first = await withRun(() =>
-      fetch(`${provider.url}/v1/chat/completions`, { method: 'POST', body, duplex: 'half' }),
+      fetch(`${provider.url}/v1/chat/completions`, {
+        method: 'POST',
+        body,
+        duplex: 'half',
+        // the caller's own: a gateway key in an SDK's defaultHeaders, a run id
+        headers: { 'x-switchyard-key': 'sk-sy-secret', 'X-Switchyard-Run-Id': 'run-own' },
+      }),
     );
     expect(await first.json()).toMatchObject({ servedBy: 'provider', path: '/v1/chat/completions' });
     expect(provider.calls[0]?.body).toBe('{"streamed":true}');
@@ -201,8 +207,11 @@ describe('createGatewayFetch', () => {
       Object.keys(provider.calls[0]?.headers ?? {}).filter((name) => name.startsWith('x-switchyard')),
     ).toEqual([]);
 
-    await fetch(`${provider.url}/v1/second`);
+    await fetch(`${provider.url}/v1/second`, { headers: { 'x-switchyard-key': 'sk-sy-secret' } });
     expect(provider.calls).toHaveLength(2);
+    expect(
+      Object.keys(provider.calls[1]?.headers ?? {}).filter((name) => name.startsWith('x-switchyard')),
+    ).toEqual([]);
     expect(events).toEqual([
       {
         gatewayUrl: deadGateway,
@@ -315,5 +324,12 @@ describe('createGatewayFetch', () => {
     expect(message).toContain('/failMode');
     expect(message).toContain('/retryGatewayAfterMs');
     expect(message).toContain('/bogus: unknown option');
+  });
+
+  it('refuses a logger without info or debug (it passed, then threw inside a call the gateway had answered)', () => {
+    for (const logger of [{ warn: () => undefined }, { warn: () => undefined, info: () => undefined }])
+      expect(() => createGatewayFetch({ gatewayUrl: 'http://127.0.0.1:1', logger } as never)).toThrow(
+        '/logger: must have warn, info and debug methods',
+      );
   });
 });

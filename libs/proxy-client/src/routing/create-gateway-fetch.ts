@@ -42,8 +42,13 @@ export function createGatewayFetch(options: GatewayFetchOptions): FetchFunction 
     if (!router.routes(url)) return baseFetch(request, extraInit(init));
 
     const body = await replayableBody(request, init);
+    // failing open, the call goes to the provider without the caller's own x-switchyard-*
+    // headers (a gateway key in an SDK's defaultHeaders, tracing ids): they are the gateway's
     const direct = (): Promise<Response> =>
-      baseFetch(url, requestInit(init, request, request.headers, body, request.redirect));
+      baseFetch(
+        url,
+        requestInit(init, request, withoutGatewayHeaders(request.headers), body, request.redirect),
+      );
     if (router.failOpen && !router.availability.shouldTryGateway()) return direct();
 
     try {
@@ -138,4 +143,12 @@ async function replayableBody(
   // streams, forms and blobs are read once as the Request encoded them, so the bytes match
   // the content-type (and multipart boundary) already in its headers; LLM bodies are small
   return new Uint8Array(await request.arrayBuffer());
+}
+
+function withoutGatewayHeaders(headers: Headers): Headers {
+  const names = [...headers.keys()].filter((name) => name.startsWith('x-switchyard-'));
+  if (names.length === 0) return headers;
+  const kept = new Headers(headers);
+  for (const name of names) kept.delete(name);
+  return kept;
 }

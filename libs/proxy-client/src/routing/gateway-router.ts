@@ -58,7 +58,12 @@ export function createGatewayRouter(
     for (const key of Object.keys(options)) if (!known.has(key)) problems.push(`/${key}: unknown option`);
     if (options.onFailOpen !== undefined && typeof options.onFailOpen !== 'function')
       problems.push('/onFailOpen: must be a function');
-    if (options.logger !== undefined && typeof options.logger?.warn !== 'function')
+    // every method is called: one missing threw inside a call the gateway had answered (retried
+    // by an SDK: the call sent twice)
+    if (
+      options.logger !== undefined &&
+      (['warn', 'info', 'debug'] as const).some((method) => typeof options.logger?.[method] !== 'function')
+    )
       problems.push('/logger: must have warn, info and debug methods');
     if (problems.length === 0 && !URL.canParse(options.gatewayUrl))
       problems.push('/gatewayUrl: is not a valid URL');

@@ -156,17 +156,25 @@ describe('switchyardDispatcher', () => {
       }),
     );
     const first = await withRun(() =>
-      undiciFetch(`${provider.url}/v1/chat/completions`, { method: 'POST', body: '{"a":1}', dispatcher }),
+      undiciFetch(`${provider.url}/v1/chat/completions`, {
+        method: 'POST',
+        body: '{"a":1}',
+        // the caller's own gateway headers (a key in an SDK's defaultHeaders) are not sent direct
+        headers: { 'x-switchyard-key': 'sk-sy-secret', 'x-switchyard-run-id': 'run-own' },
+        dispatcher,
+      }),
     );
     expect(await first.json()).toMatchObject({ servedBy: 'provider', path: '/v1/chat/completions' });
     const second = await undiciFetch(`${provider.url}/v1/again`, {
       method: 'POST',
       body: new Blob(['blob body']),
+      headers: { 'X-Switchyard-Key': 'sk-sy-secret' },
       dispatcher,
     });
     expect(await second.json()).toMatchObject({ servedBy: 'provider' });
     expect(provider.calls.map((c) => c.body)).toEqual(['{"a":1}', 'blob body']);
     expect(switchyardHeaderNames(provider.calls[0]?.headers ?? {})).toEqual([]);
+    expect(switchyardHeaderNames(provider.calls[1]?.headers ?? {})).toEqual([]);
     expect(events.map((e) => e.errorCode)).toEqual(['ECONNREFUSED']);
     expect(warnings).toHaveLength(1);
   });
@@ -183,6 +191,30 @@ describe('switchyardDispatcher', () => {
     const cause = (error as { cause?: unknown }).cause;
     expect(isSwitchyardClientError(cause) && cause.code).toBe('upstream_connection_error');
     expect(provider.calls).toHaveLength(0);
+  });
+
+  it('leaves a WebSocket handshake or a CONNECT tunnel to a provider host as it is (the gateway cannot forward them: OpenAI Realtime broke)', () => {
+    const seen: Dispatcher.DispatchOptions[] = [];
+    const dispatch = switchyardInterceptor({ gatewayUrl: gateway.url, providerHosts: [provider.host] })((
+      opts,
+    ) => {
+      seen.push(opts);
+      return true;
+    });
+    const handler = {} as Dispatcher.DispatchHandler;
+    const upgrade: Dispatcher.DispatchOptions = {
+      origin: provider.url,
+      path: '/v1/realtime?model=gpt-4o-realtime-preview',
+      method: 'GET',
+      upgrade: 'websocket',
+    };
+    const connect: Dispatcher.DispatchOptions = { origin: provider.url, path: '/', method: 'CONNECT' };
+    const plain: Dispatcher.DispatchOptions = { origin: provider.url, path: '/v1/models', method: 'GET' };
+    for (const opts of [upgrade, connect, plain]) dispatch(opts, handler);
+    expect(seen[0]).toBe(upgrade);
+    expect(seen[1]).toBe(connect);
+    // a plain call to the same host is still sent to the gateway
+    expect(seen[2]?.origin).toBe(gateway.url);
   });
 
   it('rejects a dispatcher option that is not a dispatcher', () => {

@@ -25,7 +25,10 @@ export function switchyardInterceptor(
 
   return (dispatch) =>
     function switchyardDispatch(opts, handler) {
-      if (opts.origin === undefined) return dispatch(opts, handler);
+      // a WebSocket handshake or a CONNECT tunnel: the gateway's /proxy forwards neither (it drops
+      // `Upgrade`), so they go as they are rather than broken (OpenAI Realtime, Deepgram live)
+      if (opts.origin === undefined || opts.upgrade != null || opts.method === 'CONNECT')
+        return dispatch(opts, handler);
       const url = new URL(opts.path, opts.origin);
       if (router.isGateway(url)) {
         // a call to the gateway's own routes: add the tracing headers, caller's own winning
@@ -36,7 +39,8 @@ export function switchyardInterceptor(
         return dispatch({ ...opts, headers: headerRecord([...pairs, ...tracing]) }, handler);
       }
       if (!router.routes(url)) return dispatch(opts, handler);
-      if (router.failOpen && !router.availability.shouldTryGateway()) return dispatch(opts, handler);
+      if (router.failOpen && !router.availability.shouldTryGateway())
+        return dispatch(withoutGatewayHeaders(opts), handler);
 
       const pairs = dispatchHeaderPairs(opts.headers);
       const present = new Set(pairs.map(([name]) => name));
@@ -64,9 +68,19 @@ export function switchyardInterceptor(
         url.origin,
         () => replay.canReplay(),
         () => {
-          dispatch(opts, handler);
+          dispatch(withoutGatewayHeaders(opts), handler);
         },
       );
       return dispatch(proxied, attempt);
     };
+}
+
+/**
+ * A call failing open as it goes direct to the provider: without the caller's own `x-switchyard-*`
+ * headers (a gateway key put in `defaultHeaders`, tracing ids), which are for the gateway only.
+ */
+function withoutGatewayHeaders(opts: Dispatcher.DispatchOptions): Dispatcher.DispatchOptions {
+  const pairs = dispatchHeaderPairs(opts.headers);
+  const kept = pairs.filter(([name]) => !name.startsWith('x-switchyard-'));
+  return kept.length === pairs.length ? opts : { ...opts, headers: headerRecord(kept) };
 }
