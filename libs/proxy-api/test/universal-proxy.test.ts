@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { SpanKind } from '@opentelemetry/api';
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import {
   BasicTracerProvider,
   InMemorySpanExporter,
@@ -219,6 +219,32 @@ describe('universal proxy: the official openai client through /proxy/openai/v1',
     expect(JSON.stringify(spans.getFinishedSpans().map((span) => span.attributes))).not.toContain(
       PROVIDER_SECRET,
     );
+  });
+
+  it('marks the spans of an upstream error passed through as failed, by status (a 500 or 401 was traced as a success)', async () => {
+    for (const [status, serverFails] of [
+      [500, true],
+      [401, false],
+    ] as const) {
+      spans.reset();
+      ended.length = 0;
+      upstream.fault({ kind: 'status', status, times: 1 });
+      await expect(
+        client().chat.completions.create({
+          model: 'gpt-4o-mini',
+          messages: [{ role: 'user', content: 'Hi' }],
+        }),
+      ).rejects.toMatchObject({ status });
+      await settled();
+      const server = spans.getFinishedSpans().find((span) => span.kind === SpanKind.SERVER);
+      const exchange = spans.getFinishedSpans().find((span) => span.kind === SpanKind.CLIENT);
+      expect(exchange?.status.code, String(status)).toBe(SpanStatusCode.ERROR);
+      expect(exchange?.attributes['error.type']).toBe(String(status));
+      expect(server?.attributes['http.response.status_code']).toBe(status);
+      expect(server?.status.code, String(status)).toBe(
+        serverFails ? SpanStatusCode.ERROR : SpanStatusCode.UNSET,
+      );
+    }
   });
 
   it('streams unchanged and is metered from the tee', async () => {

@@ -99,6 +99,11 @@ function setResponse(span: Span, state: TraceState, context: RequestContext): vo
   setUsage(span, context.usage);
 }
 
+/** Whether the universal proxy answered with an upstream's status of at least `from`. */
+function passedThroughError(context: RequestContext, from: number): boolean {
+  return context.endpoint === 'proxy' && context.statusCode !== undefined && context.statusCode >= from;
+}
+
 function setFailure(span: Span, code: string): void {
   // the code only: an upstream's message may quote what the client sent
   span.setAttribute(GENAI.errorType, code);
@@ -305,6 +310,10 @@ export function createTracing(options: TracingOptions = {}): SwitchyardTracing {
       if (context.statusCode !== undefined)
         span.setAttribute('http.response.status_code', context.statusCode);
       if (errorCode !== undefined && state.answered.end === undefined) setFailure(span, errorCode);
+      // an upstream error the universal proxy passes through as it is sets no error code: by
+      // OpenTelemetry's HTTP conventions a CLIENT span fails on a 4xx or 5xx, named by status
+      else if (errorCode === undefined && passedThroughError(context, 400))
+        setFailure(span, String(context.statusCode));
       span.end(state.answered.end ?? end);
     }
     const span = state.request;
@@ -329,6 +338,8 @@ export function createTracing(options: TracingOptions = {}): SwitchyardTracing {
     if (runId !== undefined) span.setAttribute('switchyard.run_id', runId);
     if (apiKeyName !== undefined) span.setAttribute('switchyard.api_key_name', apiKeyName);
     if (errorCode !== undefined) setFailure(span, errorCode);
+    // the server-side span of a passed-through answer fails on a 5xx only (a 4xx is the client's)
+    else if (passedThroughError(context, 500)) setFailure(span, String(context.statusCode));
     span.end(end);
   };
 
