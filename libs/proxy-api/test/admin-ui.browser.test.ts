@@ -177,6 +177,36 @@ describe.skipIf(chromiumPath === undefined)('admin UI in headless Chromium', () 
     await expect.poll(() => state.textContent()).toBe('revoked');
     expect((await chat({}, 'gpt-4o-mini', secret)).status).toBe(401);
     await shot('keys-revoked');
+
+    // an expired key is shown as the gateway treats it (it was "active"), and a budget the API
+    // took with three decimals can be saved again (the form's step of 0.01 refused it)
+    const created = await fetch(`${url}/admin/keys`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${MASTER}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'ui-expired-key', expires_at: '2020-01-01T00:00:00Z' }),
+    });
+    expect(created.status).toBe(201);
+    const odd = await fetch(`${url}/admin/keys`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${MASTER}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'ui-odd-budget', budget_usd: 12.345 }),
+    });
+    expect(odd.status).toBe(201);
+    await page.getByRole('link', { name: 'Overview' }).click();
+    await page.getByRole('link', { name: 'Keys' }).click();
+    await expect.poll(() => page.locator('[data-key-state="ui-expired-key"]').textContent()).toBe('expired');
+    await page.getByRole('button', { name: 'Edit ui-odd-budget' }).click();
+    await page.getByLabel('Requests per minute').fill('30');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    const oddId = ((await odd.json()) as { id: string }).id;
+    await expect
+      .poll(async () => {
+        const key = await fetch(`${url}/admin/keys/${oddId}`, {
+          headers: { authorization: `Bearer ${MASTER}` },
+        });
+        return ((await key.json()) as { rpm: number | null }).rpm;
+      })
+      .toBe(30);
     // CSP held: no blocked script or style, no uncaught error anywhere in the session
     expect(pageErrors).toEqual([]);
   });

@@ -133,6 +133,8 @@ export interface AdminKey {
   budget_period: string;
   enabled: boolean;
   revoked: boolean;
+  /** When the key stops working (ISO 8601), or null; older gateways leave it out. */
+  expires_at?: string | null;
   created_at: string;
   source: 'store' | 'static';
 }

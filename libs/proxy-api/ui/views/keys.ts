@@ -79,10 +79,13 @@ export function keysView(root: HTMLElement, signal: AbortSignal): void {
             h(
               'span',
               {
-                class: key.revoked ? 'state revoked' : key.enabled ? 'state active' : 'state disabled',
+                class: `state ${keyState(key)}`,
                 'data-key-state': key.name,
+                ...(key.expires_at === null || key.expires_at === undefined
+                  ? {}
+                  : { title: `expires ${key.expires_at}` }),
               },
-              key.revoked ? 'revoked' : key.enabled ? 'active' : 'disabled',
+              keyState(key),
             ),
             key.revoked || key.source === 'static'
               ? key.source === 'static'
@@ -166,8 +169,10 @@ function keyForm(
 ): HTMLFormElement {
   const text = (name: string, value: string | null | undefined, required = false): HTMLInputElement =>
     h('input', { name, type: 'text', value: value ?? '', required, autocomplete: 'off' });
-  const num = (name: string, value: number | null | undefined, step = '1'): HTMLInputElement =>
-    h('input', { name, type: 'number', min: '0', step, value: value ?? '', inputmode: 'decimal' });
+  // the admin API's own bounds: limits are whole numbers from 1, a budget any amount from 0 (a
+  // step of 0.01 refused to save a key whose budget the API had taken as 12.345)
+  const num = (name: string, value: number | null | undefined, min = '1', step = '1'): HTMLInputElement =>
+    h('input', { name, type: 'number', min, step, value: value ?? '', inputmode: 'decimal' });
   const inputs = {
     name: text('name', editing?.name, true),
     customer_id: text('customer_id', editing?.customer_id),
@@ -175,7 +180,7 @@ function keyForm(
     rpm: num('rpm', editing?.rpm),
     tpm: num('tpm', editing?.tpm),
     max_parallel: num('max_parallel', editing?.max_parallel),
-    budget_usd: num('budget_usd', editing?.budget_usd, '0.01'),
+    budget_usd: num('budget_usd', editing?.budget_usd, '0', 'any'),
   };
   const period = select('budget_period', PERIODS, editing?.budget_period ?? 'month');
   const status = h('div', { 'aria-live': 'polite' });
@@ -227,4 +232,11 @@ function keyForm(
     );
   });
   return form;
+}
+
+/** What the gateway does with a key: an expired one is refused (401) as a revoked one is. */
+function keyState(key: AdminKey): 'revoked' | 'expired' | 'disabled' | 'active' {
+  if (key.revoked) return 'revoked';
+  if (key.expires_at != null && Date.parse(key.expires_at) <= Date.now()) return 'expired';
+  return key.enabled ? 'active' : 'disabled';
 }
