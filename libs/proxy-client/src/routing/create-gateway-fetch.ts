@@ -1,6 +1,6 @@
 import { SwitchyardClientError } from '../errors/switchyard-client-error';
 import { gatewayUnreachableCode } from './gateway-unreachable-code';
-import { GATEWAY_HEADERS, createGatewayRouter, type GatewayRouter } from './gateway-router';
+import { GATEWAY_HEADERS, createGatewayRouter, isGatewayHeader, type GatewayRouter } from './gateway-router';
 import type { GatewayRoutingOptions } from './gateway-routing-options';
 
 /** A `fetch` function, as the provider SDKs accept it. */
@@ -146,7 +146,7 @@ async function replayableBody(
 }
 
 function withoutGatewayHeaders(headers: Headers): Headers {
-  const names = [...headers.keys()].filter((name) => name.startsWith('x-switchyard-'));
+  const names = [...headers.keys()].filter(isGatewayHeader);
   if (names.length === 0) return headers;
   const kept = new Headers(headers);
   for (const name of names) kept.delete(name);

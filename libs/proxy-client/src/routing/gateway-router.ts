@@ -15,6 +15,14 @@ export const GATEWAY_HEADERS = Object.freeze({
   key: 'x-switchyard-key',
 } as const);
 
+/**
+ * Whether a lowercase header name is one of the gateway's (`x-switchyard-*`): the key, the
+ * target, the tracing ids; a call failing open goes direct without any of them.
+ */
+export function isGatewayHeader(name: string): boolean {
+  return name.startsWith('x-switchyard-');
+}
+
 const ROUTING_KEYS = [
   'gatewayUrl',
   'apiKey',

@@ -1,5 +1,5 @@
 import type { Dispatcher } from 'undici';
-import { createGatewayRouter, GATEWAY_HEADERS } from '../routing/gateway-router';
+import { createGatewayRouter, GATEWAY_HEADERS, isGatewayHeader } from '../routing/gateway-router';
 import type { GatewayRoutingOptions } from '../routing/gateway-routing-options';
 import { dispatchHeaderPairs, headerRecord } from './dispatch-headers';
 import { GatewayAttemptHandler } from './gateway-attempt-handler';
@@ -81,6 +81,6 @@ export function switchyardInterceptor(
  */
 function withoutGatewayHeaders(opts: Dispatcher.DispatchOptions): Dispatcher.DispatchOptions {
   const pairs = dispatchHeaderPairs(opts.headers);
-  const kept = pairs.filter(([name]) => !name.startsWith('x-switchyard-'));
+  const kept = pairs.filter(([name]) => !isGatewayHeader(name));
   return kept.length === pairs.length ? opts : { ...opts, headers: headerRecord(kept) };
 }
