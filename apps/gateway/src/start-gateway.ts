@@ -110,7 +110,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     shutdown() {
       skipDelay?.();
       closing ??= (async () => {
-        // /ready answers 503 from now; requests still running at the drain deadline end with an error
+        // /ready answers 503 from now; the drain deadline counts from app.close() below
         app.switchyardDrain.begin();
         if (shutdownDelayMs > 0) {
           // a load balancer (a Kubernetes Service) keeps sending until it has seen /ready fail

@@ -291,6 +291,18 @@ describe('readiness and shutdown', () => {
     expect(streamed.headers.connection).toBe('close');
   });
 
+  it('serves on after begin() past the drain timeout: the deadline counts from close, not from a preStop hook', async () => {
+    // a deadline of 1 ms from begin() would have cut the slow answer (and every one after it)
+    const { app, url } = await listen({ drainTimeoutMs: 1 });
+    app.switchyardDrain.begin();
+    upstream.fault({ kind: 'delay', ms: 50, times: 1 });
+    const slow = await post(`${url}/v1/chat/completions`, {}, body('slow'));
+    expect(slow.status).toBe(200);
+    expect(JSON.parse(slow.text)).toMatchObject({ object: 'chat.completion' });
+    expect(slow.headers.connection).toBe('close');
+    expect((await post(`${url}/v1/chat/completions`, {}, body('demo'))).status).toBe(200);
+  });
+
   it('keeps idle keep-alive connections open while draining, and closes them with the listener', async () => {
     const { app, url } = await listen();
     // a load balancer's pooled connections, idle between its requests

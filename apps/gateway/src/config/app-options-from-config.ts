@@ -1,5 +1,5 @@
 import { appOptionsProblems, type AppOptions } from '@switchyard/proxy-api';
-import { MAX_TIMER_MS, type GatewayOptions } from '@switchyard/proxy-core';
+import type { GatewayOptions } from '@switchyard/proxy-core';
 import type { ConfigFile } from './config-schema';
 import { contextOptionsFromConfig } from './context-config';
 import { keyStoreOptionsFromConfig } from './key-store-config';
@@ -56,9 +56,8 @@ export function appOptionsFromConfig(config: ConfigFile, env: NodeJS.ProcessEnv)
     jsonMaxDepth: config.server?.jsonMaxDepth,
     openapi: config.server?.openapi,
     readiness: config.server?.readiness,
-    // the drain deadline counts from the start of the shutdown delay; each fits a timer, their sum
-    // may not (a deadline of 24.8 days is no shorter in practice)
-    drainTimeoutMs: drainDeadlineMs(config),
+    // the drain deadline counts from the app's close, at the end of the shutdown delay
+    drainTimeoutMs: shutdownTimes(config).drainTimeoutMs,
     admin: config.admin === undefined ? undefined : { masterKey: config.admin.masterKey },
     // open, proxy-api also refuses pages of other sites: those of the listed hosts are this gateway's
     allowedHosts: config.server?.allowedHosts,
@@ -121,10 +120,4 @@ function configFieldProblem(problem: string): string {
  */
 export function appConfigProblems(config: ConfigFile, env: NodeJS.ProcessEnv): string[] {
   return appOptionsProblems(appOptionsFromConfig(config, env)).map(configFieldProblem);
-}
-
-/** The app's drain deadline: the shutdown delay and the drain timeout, as the worker's shutdown is timed (shutdown-times.ts). */
-function drainDeadlineMs(config: ConfigFile): number {
-  const { delayMs, drainTimeoutMs } = shutdownTimes(config);
-  return Math.min(delayMs + drainTimeoutMs, MAX_TIMER_MS);
 }

@@ -29,6 +29,38 @@ describe('DrainController', () => {
     ).toEqual([]);
   });
 
+  describe('the drain deadline', () => {
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+
+    it('is not armed by begin(): a preStop hook drains readiness only, requests go on being served', async () => {
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+      const drain = new DrainController(1_000);
+      drain.begin();
+      expect(drain.draining).toBe(true);
+      await vi.advanceTimersByTimeAsync(60_000);
+      expect(drain.signal.aborted).toBe(false);
+      drain.dispose();
+    });
+
+    it('counts from startDeadline(), once: a later call does not push it back', async () => {
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+      const drain = new DrainController(1_000);
+      drain.begin();
+      await vi.advanceTimersByTimeAsync(5_000);
+      drain.startDeadline();
+      await vi.advanceTimersByTimeAsync(600);
+      drain.startDeadline();
+      await vi.advanceTimersByTimeAsync(399);
+      expect(drain.signal.aborted).toBe(false);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(drain.signal.aborted).toBe(true);
+      expect(drain.signal.reason).toMatchObject({ code: 'overloaded' });
+      drain.dispose();
+    });
+  });
+
   describe('with a drain deadline near the longest timer', () => {
     afterEach(() => {
       vi.useRealTimers();
@@ -40,7 +72,7 @@ describe('DrainController', () => {
       const drain = new DrainController(MAX_TIMER_MS);
       const raw = Object.assign(new EventEmitter(), { writableFinished: false, destroyed: false });
       clientAbort({ raw } as unknown as FastifyReply, drain.signal);
-      drain.begin();
+      drain.startDeadline();
       let settled = false;
       const done = drain.settled().then(() => {
         settled = true;

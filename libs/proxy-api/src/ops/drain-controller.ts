@@ -14,9 +14,10 @@ declare module 'fastify' {
 }
 
 /**
- * The draining state: `/ready` answers 503 from the moment `begin()` is called, and requests
- * still in flight when the drain deadline passes are aborted with `overloaded` (a stream
- * gets an error event instead of a clean `[DONE]`).
+ * The draining state: `/ready` answers 503 from the moment `begin()` is called. The drain
+ * deadline counts from `startDeadline()` (the app's close calls it): requests still in flight
+ * when it passes are aborted with `overloaded` (a stream gets an error event instead of a
+ * clean `[DONE]`).
  */
 export class DrainController {
   readonly #abort = new AbortController();
@@ -24,7 +25,7 @@ export class DrainController {
   #draining = false;
   #timer: NodeJS.Timeout | undefined;
 
-  /** @param drainTimeoutMs the drain deadline, ms from `begin()`: at most `MAX_TIMER_MS`, a timer is armed with it */
+  /** @param drainTimeoutMs the drain deadline, ms from `startDeadline()`: at most `MAX_TIMER_MS`, a timer is armed with it */
   constructor(drainTimeoutMs: number) {
     if (drainTimeoutMs > MAX_TIMER_MS)
       throw new SwitchyardError(
@@ -48,16 +49,28 @@ export class DrainController {
     return this.#abort.signal;
   }
 
-  /** Starts draining (idempotent): readiness fails now, in-flight work is cut at the deadline. */
+  /**
+   * Starts draining (idempotent): readiness fails now and responses carry `Connection: close`,
+   * while requests go on being served, however long, until {@link startDeadline} (a preStop
+   * hook calls this one and leaves the rest to the app's close).
+   */
   begin(): void {
-    if (this.#draining) return;
     this.#draining = true;
+  }
+
+  /**
+   * Begins draining if it has not, and arms the drain deadline (idempotent: the first call's
+   * deadline holds): what still runs `drainTimeoutMs` from now is cut.
+   */
+  startDeadline(): void {
+    this.begin();
+    if (this.#timer !== undefined) return;
     this.#timer = setTimeout(() => this.abortInFlight(), this.#drainTimeoutMs);
     this.#timer.unref();
   }
 
   /**
-   * After {@link begin}: resolves once every request in flight has ended, those still running at
+   * After {@link startDeadline}: resolves once every request in flight has ended, those still running at
    * the drain deadline cut then, and at the latest a second after the deadline (a response that
    * cannot be written, its client gone silent, does not hold shutdown up).
    */

@@ -272,7 +272,7 @@ export async function registerProduction(
   // the listener closes right after the preClose hooks, and with it the connections idle by then
   app.addHook('preClose', async () => {
     listenerClosing = true;
-    drain.begin();
+    drain.startDeadline();
     // a listener's close() waits for its connections; without one (createRequestHandler in
     // another server, inject) nothing would: the stores and the request log would close under
     // the requests in flight, their rows lost, and the drain deadline's timer be cleared. So
