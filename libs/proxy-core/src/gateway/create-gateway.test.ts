@@ -466,6 +466,37 @@ describe('createGateway', () => {
     expect(delivered.error).toBeUndefined();
   });
 
+  it('reports the usage of an answer an afterResponse tap refuses: the upstream billed it', async () => {
+    const seen: string[] = [];
+    const refusal = new SwitchyardError('invalid_request', 'Refused by policy.');
+    const policy: GatewayPlugin = {
+      name: 'policy',
+      apply(hooks) {
+        hooks.afterResponse.tapPromise('refuse', () => Promise.reject(refusal));
+        hooks.onResponseDelivered.tap('watch', () => void seen.push('delivered'));
+        hooks.onUsage.tap(
+          'watch',
+          (report) => void seen.push(`usage ${report.usage.total_tokens} ${report.provider}`),
+        );
+        hooks.onError.tap('watch', (error) => void seen.push(`error ${error.code}`));
+      },
+    };
+    const gateway = make({ plugins: [policy] });
+    const context = createRequestContext();
+    await expect(gateway.chat(hello, { context })).rejects.toBe(refusal);
+    expect(seen).toEqual(['usage 29 primary', 'error invalid_request']);
+    expect(context).toMatchObject({ error: refusal, usage: { total_tokens: 29 } });
+
+    // refused before any answer: nothing was used, nothing is reported
+    seen.length = 0;
+    const early = make({ plugins: [policy] });
+    early.hooks.beforeRequest.tap('refuse', () => {
+      throw refusal;
+    });
+    await expect(early.chat(hello)).rejects.toBe(refusal);
+    expect(seen).toEqual(['error invalid_request']);
+  });
+
   it('gives the received observers the answer before the transforms, its text and the usage chunk a client does not see, and keeps the text', async () => {
     const texts: Array<string | undefined> = [];
     const watch: GatewayPlugin = {

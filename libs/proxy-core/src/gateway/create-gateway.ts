@@ -308,6 +308,9 @@ class SwitchyardGateway implements Gateway {
     attempt: (prepared: ChatCompletionRequest, input: AttemptInput) => Promise<ChatCompletion>,
   ): Promise<ChatCompletion> {
     const deadline = this.#deadline(context);
+    // the answer got (from the upstream or the cache) while its usage is not yet reported: a
+    // request failed after it (an afterResponse tap refusing it) still used, and was billed, it
+    let unreported: ChatCompletion | undefined;
     try {
       // awaited only when a tap is asynchronous: see runWaterfall
       const before = runWaterfall(this.hooks.beforeRequest, request, context);
@@ -333,6 +336,7 @@ class SwitchyardGateway implements Gateway {
         );
         context.upstreamMs = performance.now() - started;
       }
+      unreported = response;
       // before the transforms: what a cache keeps must not have passed them, as they run again on a hit
       if (this.hooks.onResponseReceived.isUsed())
         observe(this.hooks.onResponseReceived, this.#logger, response, context);
@@ -346,11 +350,16 @@ class SwitchyardGateway implements Gateway {
       const undeliverable = this.#undeliverable(response, context);
       if (undeliverable === undefined && this.hooks.onResponseDelivered.isUsed())
         observe(this.hooks.onResponseDelivered, this.#logger, response, context);
+      unreported = undefined;
       context.usage = response.usage;
       this.#reportUsage(context);
       if (undeliverable !== undefined) throw undeliverable;
       return response;
     } catch (error) {
+      if (unreported !== undefined) {
+        context.usage = unreported.usage;
+        this.#reportUsage(context);
+      }
       throw this.#fail(context, error, deadline);
     } finally {
       deadline.clear();
