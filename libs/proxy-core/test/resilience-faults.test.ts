@@ -652,6 +652,25 @@ describe('fallbackOn', () => {
     ).resolves.toMatchObject({ model: 'good' });
   });
 
+  it("goes on through every fallback alias by the requested alias's fallbackOn, not by a fallback's own", async () => {
+    fixture.upstream.fault(tooLong);
+    const gateway = make({
+      models: [
+        {
+          name: 'm',
+          targets: [{ provider: 'primary', model: 'bad' }],
+          fallbacks: ['mid', 'large'],
+          fallbackOn: { contextLengthExceeded: true },
+        },
+        // a fallback too small as well, with no fallbackOn of its own (its own fallbacks are not tried either)
+        { name: 'mid', targets: [{ provider: 'primary', model: 'bad' }] },
+        { name: 'large', targets: [{ provider: 'backup', model: 'good' }] },
+      ],
+    });
+    await expect(gateway.chat(ask('m'))).resolves.toMatchObject({ model: 'good' });
+    expect(callsTo(fixture.upstream, '/backup/')).toBe(1);
+  });
+
   it('does not by default', async () => {
     fixture.upstream.fault(tooLong);
     await expect(make({ models: routes() }).chat(ask('m'))).rejects.toMatchObject({

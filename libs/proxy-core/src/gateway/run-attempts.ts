@@ -58,7 +58,7 @@ export interface AttemptRequest {
 
 type Disposition = 'retry' | 'skip' | 'fallback' | 'fatal';
 
-/** What a failed attempt means for the rest of the request. */
+/** What a failed attempt means for the rest of the request (`route`: the alias requested). */
 function dispose(error: SwitchyardError, route: ResolvedRoute): Disposition {
   if (error.code === 'circuit_open' || error.code === 'limiter_rejected') return 'skip';
   // rejected credentials: another target may still answer, a retry of this one will not
@@ -139,7 +139,8 @@ export async function runAttempts<T>(
             // a target that could not even take the request does not hide an earlier upstream failure
             if (error.code !== 'unsupported_feature' || lastError === undefined) lastError = error;
             if (deadline.aborted) throw error;
-            const disposition = dispose(error, candidate);
+            // the requested alias's fallbackOn rules its whole plan, as its fallbacks list does
+            const disposition = dispose(error, route);
             if (disposition === 'fatal') throw error;
             if (disposition === 'fallback') continue aliases;
             if (disposition === 'retry') {
