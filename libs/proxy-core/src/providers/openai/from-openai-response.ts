@@ -3,7 +3,7 @@ import type { TextCompletion } from '../../wire/openai-completions';
 import type { EmbeddingResponse } from '../../wire/openai-embeddings';
 import { SwitchyardError } from '../../errors/switchyard-error';
 import { rememberResponseText } from '../../stream/chunk-source-text';
-import { isChatCompletionBody } from './openai-wire';
+import { isChatCompletionBody, readHostCacheHits } from './openai-wire';
 
 /**
  * Normalises an OpenAI-compatible response: checks its shape and fills the fields some
@@ -23,6 +23,7 @@ export function fromOpenAIResponse(
       { provider },
     );
   }
+  readHostCacheHits(body.usage);
   if (
     body.object === 'chat.completion' &&
     typeof body.created === 'number' &&
@@ -54,6 +55,7 @@ export function fromOpenAICompletion(body: unknown, provider: string, model: str
     );
   }
   const record = body as unknown as TextCompletion;
+  readHostCacheHits(record.usage);
   return {
     ...record,
     object: 'text_completion',

@@ -5,7 +5,7 @@ import { rememberSourceText } from '../../stream/chunk-source-text';
 import type { StreamMapper } from '../../stream/map-upstream-stream';
 import type { SseEvent } from '../../stream/read-sse';
 import { openAIStreamError } from './openai-error';
-import { isStreamErrorData } from './openai-wire';
+import { isStreamErrorData, readHostCacheHits } from './openai-wire';
 
 /** Fills what some compatible hosts leave out of a chat chunk. */
 export function toChatChunk(data: ChatCompletionChunk): ChatCompletionChunk {
@@ -125,7 +125,10 @@ export class OpenAIStreamMapper<TChunk extends FinishingChunk = ChatCompletionCh
     }
     const usage = chunk.usage;
     if (usage === null) this.#usagePromised = true;
-    else if (usage !== undefined) this.#usageArrived = true;
+    else if (usage !== undefined) {
+      this.#usageArrived = true;
+      readHostCacheHits(usage);
+    }
     const shaped = this.#shape(chunk);
     // the parsed object as it came: the HTTP edge may write the upstream's text for it
     if (shaped === chunk) rememberSourceText(chunk, event.data);

@@ -62,6 +62,33 @@ describe('OpenAI-compatible presets', () => {
     expect(body['temperature']).toBe(0.2);
   });
 
+  it('deepseek: reads its cache hits (prompt_cache_hit_tokens) as the cached prompt tokens they are billed as', async () => {
+    upstream.fault({
+      kind: 'status',
+      status: 200,
+      times: 1,
+      body: {
+        id: 'c1',
+        object: 'chat.completion',
+        created: 1,
+        model: 'deepseek-chat',
+        choices: [{ index: 0, message: { role: 'assistant', content: 'Hi' }, finish_reason: 'stop' }],
+        usage: {
+          prompt_tokens: 1200,
+          completion_tokens: 10,
+          total_tokens: 1210,
+          prompt_cache_hit_tokens: 1024,
+          prompt_cache_miss_tokens: 176,
+        },
+      },
+    });
+    const response = await gateway.chat({
+      model: 'deepseek/deepseek-chat',
+      messages: [{ role: 'user', content: 'Hi' }],
+    });
+    expect(response.usage?.prompt_tokens_details).toEqual({ cached_tokens: 1024 });
+  });
+
   it.each(['deepseek', 'perplexity'])(
     '%s: refuses n > 1 with unsupported_feature (the host takes no n) instead of stripping it, and strips n = 1',
     async (name) => {

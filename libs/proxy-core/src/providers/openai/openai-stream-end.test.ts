@@ -226,3 +226,29 @@ describe('openAIStreamExpectation', () => {
     expect(openAIStreamExpectation({ n: 1_000_000 }).choices).toBe(128);
   });
 });
+
+describe("a host's own count of cached prompt tokens (DeepSeek)", () => {
+  it('is read into prompt_tokens_details.cached_tokens on the usage chunk, where pricing and the log read it', async () => {
+    const deepseek = {
+      prompt_tokens: 9,
+      completion_tokens: 4,
+      total_tokens: 13,
+      prompt_cache_hit_tokens: 8,
+      prompt_cache_miss_tokens: 1,
+    };
+    const chunks = await stream(
+      chunk([[0, 'Hi', 'stop']]) + chunk([], { usage: deepseek }) + 'data: [DONE]\n\n',
+    );
+    expect(chunks.at(-1)?.usage).toMatchObject({ prompt_tokens_details: { cached_tokens: 8 } });
+  });
+
+  it("leaves OpenAI's own field as the host sent it", async () => {
+    const both = {
+      ...usage,
+      prompt_cache_hit_tokens: 8,
+      prompt_tokens_details: { cached_tokens: 2, audio_tokens: 0 },
+    };
+    const chunks = await stream(chunk([[0, 'Hi', 'stop']]) + chunk([], { usage: both }) + 'data: [DONE]\n\n');
+    expect(chunks.at(-1)?.usage?.prompt_tokens_details).toEqual({ cached_tokens: 2, audio_tokens: 0 });
+  });
+});
