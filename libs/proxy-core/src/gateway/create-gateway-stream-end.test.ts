@@ -389,6 +389,44 @@ describe("a stream's upstream time", () => {
     expect(ended?.durationMs).toBeGreaterThanOrEqual(ended?.upstreamMs ?? Infinity);
   });
 
+  it("runs to the failure when no attempt answered, whole or streamed: the wait was the upstream's, not the gateway overhead", async () => {
+    const UPSTREAM_PAUSE_MS = 60;
+    const refuse = async (): Promise<never> => {
+      await new Promise((resolve) => setTimeout(resolve, UPSTREAM_PAUSE_MS));
+      throw new SwitchyardError('upstream_bad_request', 'refused after a while');
+    };
+    const factory: ProviderFactory = {
+      type: 'slow-refusal',
+      create: ({ name }) => ({
+        contractVersion: PROVIDER_CONTRACT_VERSION,
+        name,
+        type: 'slow-refusal',
+        chat: refuse,
+        stream: refuse,
+        embed: refuse,
+      }),
+    };
+    const gateway = make({
+      plugins: [
+        {
+          name: 'slow-refusal',
+          apply: (hooks) =>
+            hooks.registerProviders.tap('slow-refusal', (registry) => registry.register(factory)),
+        },
+      ],
+      providers: [{ name: 'slow', type: 'slow-refusal' }],
+      models: [{ name: 'gpt', targets: [{ provider: 'slow', model: 'v' }] }],
+    });
+    const seen = watch(gateway);
+    await expect(gateway.chat(hello)).rejects.toMatchObject({ code: 'upstream_bad_request' });
+    await expect(gateway.stream(hello)).rejects.toMatchObject({ code: 'upstream_bad_request' });
+    await expect(gateway.embed({ model: 'gpt', input: 'hi' })).rejects.toMatchObject({
+      code: 'upstream_bad_request',
+    });
+    expect(seen.ends).toHaveLength(3);
+    for (const ended of seen.ends) expect(ended.upstreamMs).toBeGreaterThanOrEqual(UPSTREAM_PAUSE_MS - 10);
+  });
+
   it('runs to the failure of a stream that fails mid-way', async () => {
     const UPSTREAM_PAUSE_MS = 60;
     const gateway = withAdapterStream(async function* () {

@@ -326,15 +326,19 @@ class SwitchyardGateway implements Gateway {
       } else {
         const route = await this.#resolve(prepared.model, context);
         const started = performance.now();
-        response = await runAttempts(
-          this.#env,
-          context,
-          route,
-          deadline,
-          this.#chatRequest(prepared),
-          (input) => attempt(prepared, input),
-        );
-        context.upstreamMs = performance.now() - started;
+        try {
+          response = await runAttempts(
+            this.#env,
+            context,
+            route,
+            deadline,
+            this.#chatRequest(prepared),
+            (input) => attempt(prepared, input),
+          );
+        } finally {
+          // failed too: the time the attempts took is the upstreams', not the gateway's overhead
+          context.upstreamMs = performance.now() - started;
+        }
       }
       unreported = response;
       // before the transforms: what a cache keeps must not have passed them, as they run again on a hit
@@ -401,31 +405,35 @@ class SwitchyardGateway implements Gateway {
       } else {
         const route = await this.#resolve(prepared.model, context);
         const started = performance.now();
-        primed = await runAttempts(
-          this.#env,
-          context,
-          route,
-          deadline,
-          this.#chatRequest(prepared),
-          async (input: AttemptInput) => {
-            const { adapter, timer, retain } = input;
-            const upstream = await open(prepared, input);
-            const result = await primeStream(upstream, adapter.name, timer);
-            // content arrived: the first-content deadline is met; from here the idle timeout rules
-            timer.clear();
-            // nothing below fails: only the attempt whose stream is delivered gets here
-            usageSoFar = usageSoFarOf(upstream);
-            return guardStream(
-              result,
-              timer,
-              this.#streamIdleTimeoutMs,
-              retain(),
-              adapter.name,
-              isVerbatimAdapter(adapter),
-            );
-          },
-        );
-        context.upstreamMs = performance.now() - started;
+        try {
+          primed = await runAttempts(
+            this.#env,
+            context,
+            route,
+            deadline,
+            this.#chatRequest(prepared),
+            async (input: AttemptInput) => {
+              const { adapter, timer, retain } = input;
+              const upstream = await open(prepared, input);
+              const result = await primeStream(upstream, adapter.name, timer);
+              // content arrived: the first-content deadline is met; from here the idle timeout rules
+              timer.clear();
+              // nothing below fails: only the attempt whose stream is delivered gets here
+              usageSoFar = usageSoFarOf(upstream);
+              return guardStream(
+                result,
+                timer,
+                this.#streamIdleTimeoutMs,
+                retain(),
+                adapter.name,
+                isVerbatimAdapter(adapter),
+              );
+            },
+          );
+        } finally {
+          // as for a whole answer: failed attempts' time is the upstreams'
+          context.upstreamMs = performance.now() - started;
+        }
       }
     } catch (error) {
       const failure = this.#fail(context, error, deadline);
@@ -575,24 +583,28 @@ class SwitchyardGateway implements Gateway {
         routing: { promptTokens: estimate, outputTokens: () => 0 },
         weight: () => estimate,
       };
-      const response = await runAttempts(
-        this.#env,
-        context,
-        route,
-        deadline,
-        attemptRequest,
-        ({ adapter, target, timer }) => {
-          if (adapter.embed === undefined) {
-            throw new SwitchyardError(
-              'unsupported_feature',
-              `Provider "${adapter.name}" does not support embeddings.`,
-              { provider: adapter.name },
-            );
-          }
-          return adapter.embed(request, this.#callContext(context, target.model, timer));
-        },
-      );
-      context.upstreamMs = performance.now() - started;
+      let response: EmbeddingResponse;
+      try {
+        response = await runAttempts(
+          this.#env,
+          context,
+          route,
+          deadline,
+          attemptRequest,
+          ({ adapter, target, timer }) => {
+            if (adapter.embed === undefined) {
+              throw new SwitchyardError(
+                'unsupported_feature',
+                `Provider "${adapter.name}" does not support embeddings.`,
+                { provider: adapter.name },
+              );
+            }
+            return adapter.embed(request, this.#callContext(context, target.model, timer));
+          },
+        );
+      } finally {
+        context.upstreamMs = performance.now() - started;
+      }
       const tokens = response.usage?.prompt_tokens ?? 0;
       context.usage = {
         prompt_tokens: tokens,

@@ -177,8 +177,9 @@ export interface RequestContext {
   /** Set by a condenser when it changed the messages; sent back as `x-switchyard-condensed`. */
   condensation?: CondensationReport;
   /**
-   * Time spent upstream, in milliseconds: from the first attempt to the answer (failed attempts
-   * and their backoff included); for a stream, to its last upstream read.
+   * Time spent upstream, in milliseconds: from the first attempt to the answer, or to the error
+   * when every attempt failed (failed attempts and their backoff included); for a stream, to its
+   * last upstream read.
    */
   upstreamMs?: number;
   /** Time from arrival to the first content chunk, in milliseconds. */
