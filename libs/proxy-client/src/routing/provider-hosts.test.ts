@@ -1,0 +1,25 @@
+import { describe, expect, it } from 'vitest';
+import { hostMatches } from './provider-hosts';
+
+describe('hostMatches', () => {
+  it('matches a host by name, on any port', () => {
+    expect(hostMatches(new URL('https://api.example.com/v1'), 'api.example.com')).toBe(true);
+    expect(hostMatches(new URL('http://api.example.com:8080/v1'), 'API.example.com')).toBe(true);
+    expect(hostMatches(new URL('https://other.example.com/v1'), 'api.example.com')).toBe(false);
+  });
+
+  it("matches host:port on that port, a scheme's default port included (the URL leaves it out)", () => {
+    expect(hostMatches(new URL('https://api.example.com/v1'), 'api.example.com:443')).toBe(true);
+    expect(hostMatches(new URL('https://api.example.com:443/v1'), 'api.example.com:443')).toBe(true);
+    expect(hostMatches(new URL('http://api.example.com/v1'), 'api.example.com:80')).toBe(true);
+    expect(hostMatches(new URL('http://api.example.com/v1'), 'api.example.com:443')).toBe(false);
+    expect(hostMatches(new URL('http://localhost:8000/v1'), 'localhost:8000')).toBe(true);
+    expect(hostMatches(new URL('http://localhost:8001/v1'), 'localhost:8000')).toBe(false);
+  });
+
+  it('matches any subdomain of a *.domain pattern, not the domain itself', () => {
+    expect(hostMatches(new URL('https://my.openai.azure.com/x'), '*.openai.azure.com')).toBe(true);
+    expect(hostMatches(new URL('https://openai.azure.com/x'), '*.openai.azure.com')).toBe(false);
+    expect(hostMatches(new URL('https://evilopenai.azure.com/x'), '*.openai.azure.com')).toBe(false);
+  });
+});
