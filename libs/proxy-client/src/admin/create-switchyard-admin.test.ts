@@ -128,6 +128,30 @@ describe('createSwitchyardAdmin', () => {
     expect(isSwitchyardClientError(error) && error.code).toBe('upstream_connection_error');
   });
 
+  it("ends a call the caller aborts with the caller's reason, not as an unreachable gateway", async () => {
+    const admin = createSwitchyardAdmin({ gatewayUrl: server.url, adminKey: 'master-key' });
+    const controller = new AbortController();
+    const reason = new Error('the user navigated away');
+    controller.abort(reason);
+    await expect(admin.getRun('run-1', { signal: controller.signal })).rejects.toBe(reason);
+    await expect(admin.listRequests({}, { signal: controller.signal })).rejects.toBe(reason);
+  });
+
+  it('refuses an invalid Date in a time window as a rejected call, sending nothing', async () => {
+    const admin = createSwitchyardAdmin({ gatewayUrl: server.url, adminKey: 'master-key' });
+    const before = server.calls.length;
+    const invalid = new Date('not a date');
+    let usage: Promise<unknown> | undefined;
+    let requests: Promise<unknown> | undefined;
+    expect(() => {
+      usage = admin.usageByCustomer({ from: invalid });
+      requests = admin.listRequests({ to: invalid });
+    }).not.toThrow();
+    await expect(usage).rejects.toMatchObject({ code: 'invalid_request' });
+    await expect(requests).rejects.toMatchObject({ code: 'invalid_request' });
+    expect(server.calls.length).toBe(before);
+  });
+
   it('validates its options', () => {
     expect(() => createSwitchyardAdmin({ gatewayUrl: 'nope', adminKey: '' })).toThrow(
       /gatewayUrl[\s\S]*adminKey/,

@@ -82,13 +82,19 @@ export function createSwitchyardAdmin(options: SwitchyardAdminOptions): Switchya
         redirect: 'manual',
       });
     } catch (error) {
+      // the caller's own abort ends the call as fetch does, with its reason: not a gateway fault
+      if (signal?.aborted === true) throw signal.reason;
       throw new SwitchyardClientError(
         'upstream_connection_error',
-        `The Switchyard admin API at ${base} could not be reached.`,
+        deadline.aborted
+          ? `The Switchyard admin API at ${base} did not answer within ${timeoutMs} ms.`
+          : `The Switchyard admin API at ${base} could not be reached.`,
         { cause: error },
       );
     }
     const body: unknown = await response.json().catch(() => undefined);
+    // aborted while the body was read: that, not the body, is what happened
+    if (signal?.aborted === true) throw signal.reason;
     if (!response.ok) {
       const message = errorMessage(body) ?? response.statusText;
       throw new SwitchyardClientError(
@@ -109,7 +115,8 @@ export function createSwitchyardAdmin(options: SwitchyardAdminOptions): Switchya
     return body as T;
   }
 
-  const usage = (
+  // async: a bad date in the window rejects, as every other problem of a call does
+  const usage = async (
     groupBy: string,
     window: TimeWindow,
     signal: AbortSignal | undefined,
@@ -139,7 +146,7 @@ export function createSwitchyardAdmin(options: SwitchyardAdminOptions): Switchya
     usageByCustomer(window = {}, opts = {}) {
       return usage('customer', window, opts.signal);
     },
-    listRequests(query = {}, opts = {}): Promise<RequestLogPage> {
+    async listRequests(query = {}, opts = {}): Promise<RequestLogPage> {
       return get<RequestLogPage>(
         '/admin/requests',
         {
@@ -162,7 +169,10 @@ export function createSwitchyardAdmin(options: SwitchyardAdminOptions): Switchya
 }
 
 function isoDate(value: Date | string | undefined): string | undefined {
-  return value instanceof Date ? value.toISOString() : value;
+  if (!(value instanceof Date)) return value;
+  if (Number.isNaN(value.getTime()))
+    throw new SwitchyardClientError('invalid_request', 'A time window bound is an invalid Date.');
+  return value.toISOString();
 }
 
 function hasArray(body: unknown, key: string): boolean {
