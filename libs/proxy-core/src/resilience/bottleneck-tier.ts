@@ -43,15 +43,32 @@ export function limitsTag(limits: TargetLimits): string {
   return createHash('sha256').update(JSON.stringify(settings)).digest('hex').slice(0, 8);
 }
 
-/** Builds the bottleneck instances for one target's limits. */
+/** The message of the error bottleneck rejects a job it dropped with (its `highWater` overflowed). */
+const DROPPED_MESSAGE = 'This job has been dropped by Bottleneck';
+
+/** Whether a job's rejection is bottleneck dropping it from a full queue (not a store failure). */
+export function isDroppedJob(error: unknown): boolean {
+  return error instanceof Bottleneck.BottleneckError && error.message === DROPPED_MESSAGE;
+}
+
+/**
+ * Builds the bottleneck instances for one target's limits. `maxQueue` is each one's `highWater`
+ * with the `OVERFLOW` strategy: bottleneck admits a job that can run at once whatever the queue,
+ * and drops (rejects, see {@link isDroppedJob}) one that would have to wait behind `maxQueue`
+ * others. It decides as it takes jobs one at a time, so a burst of calls that all fit runs, where
+ * a count of the calls arriving could not tell which of them will wait.
+ */
 export function createBottleneckTier(
   limits: TargetLimits,
   store: TierStore,
   onError: (error: unknown) => void,
+  maxQueue: number,
 ): BottleneckTier {
+  const queue = { highWater: maxQueue, strategy: Bottleneck.strategy.OVERFLOW };
   const rpm = limits.requestsPerMinute;
   const slots = new Bottleneck({
     ...limiterOptions(store, 'slots'),
+    ...queue,
     maxConcurrent: limits.maxConcurrent ?? null,
     ...(rpm === undefined
       ? {}
@@ -63,11 +80,22 @@ export function createBottleneckTier(
   if (tpm !== undefined) {
     tokens = new Bottleneck({
       ...limiterOptions(store, 'tokens'),
+      ...queue,
       reservoir: tpm,
       reservoirRefreshAmount: tpm,
       reservoirRefreshInterval: MINUTE_MS,
     });
     tokens.on('error', onError);
+  }
+  if (store.kind === 'redis') {
+    // shared settings are written by the first instance to register under the id, and an id is
+    // kept while instances use it: the queue bound is each instance's own (bottleneck compares it
+    // with the instance's local queue), so this instance's is written over whatever is stored
+    for (const limiter of [slots, tokens]) {
+      // a promise at run time (bottleneck 2.19), though its types say the limiter
+      if (limiter !== undefined)
+        void (limiter.updateSettings(queue) as unknown as Promise<unknown>).catch(onError);
+    }
   }
   return { slots, tokens };
 }

@@ -106,9 +106,13 @@ export const LimiterRedisOptionsSchema = Type.Object(
 /** Upstream limiters, one per target that has `limits`. */
 export const LimiterOptionsSchema = Type.Object(
   {
-    /** Requests that may wait at once per target; more are rejected with `limiter_rejected`. @default 1000 */
+    /**
+     * Requests that may wait at once per target (in this instance), for a slot or for tokens;
+     * one more that would wait is rejected with `limiter_rejected` at once. A request that can
+     * run at once never counts: 0 lets none wait. @default 1000
+     */
     maxQueue: Type.Optional(Type.Integer({ minimum: 0 })),
-    /** Longest wait for a target's limiter in milliseconds, then `limiter_rejected`. @default 10000 */
+    /** Longest wait for a target's limiter in milliseconds, then `limiter_rejected`; 0: never wait (as `maxQueue: 0`). @default 10000 */
     maxWaitMs: Type.Optional(timerDelaySchema({ minimum: 0 })),
     /** Share limits between gateway instances through Redis. @default none: limits are per instance */
     redis: Type.Optional(LimiterRedisOptionsSchema),

@@ -4,6 +4,7 @@ import {
   closeBottleneckTier,
   closeRedisTier,
   createBottleneckTier,
+  isDroppedJob,
   limitsTag,
   type BottleneckTier,
 } from './bottleneck-tier';
@@ -47,10 +48,18 @@ class Cancelled extends Error {
   }
 }
 
+/** A job bottleneck dropped from a full queue: the call is refused with `queue_full`. */
+function queueFullIfDropped(error: unknown): never {
+  throw isDroppedJob(error) ? new Cancelled('queue_full') : error;
+}
+
 /** Schedules a job that holds its bottleneck slot until the returned release is called. */
 function holdSlot(limiter: Bottleneck, weight: number): Promise<() => void> {
   return new Promise((resolve, reject) => {
-    limiter.schedule({ weight }, () => new Promise<void>((done) => resolve(() => done()))).catch(reject);
+    limiter
+      .schedule({ weight }, () => new Promise<void>((done) => resolve(() => done())))
+      .catch(queueFullIfDropped)
+      .catch(reject);
   });
 }
 
@@ -84,7 +93,7 @@ export class BottleneckTargetLimiter implements TargetLimiter {
     this.#settings = settings;
     this.#link = link;
     this.#onReject = onReject;
-    this.#local = createBottleneckTier(limits, { kind: 'local' }, () => undefined);
+    this.#local = createBottleneckTier(limits, { kind: 'local' }, () => undefined, this.#queueBound());
   }
 
   #tier(): BottleneckTier {
@@ -98,21 +107,33 @@ export class BottleneckTargetLimiter implements TargetLimiter {
         this.#limits,
         { kind: 'redis', connection, id: `${link.keyFor(this.#target)}:${limitsTag(this.#limits)}` },
         (error) => link.reportFailure(error),
+        this.#queueBound(),
       );
       this.#sharedEpoch = link.epoch;
     }
     return this.#shared;
   }
 
+  /** The queue bound of the tiers: none to wait in when no call may wait (`maxWaitMs` 0). */
+  #queueBound(): number {
+    return this.#settings.maxWaitMs === 0 ? 0 : this.#settings.maxQueue;
+  }
+
   async acquire(weight: number, cancellation: AbortSignal | AbortSource): Promise<LimiterPermit> {
-    if (this.#queued >= this.#settings.maxQueue) throw this.#reject('queue_full');
+    // the queue bound is the tiers' own (createBottleneckTier): bottleneck refuses a call that
+    // would wait behind maxQueue others, and only such a call
     this.#queued += 1;
     let cancel: (reason: Cancelled) => void = () => undefined;
     const cancelled = new Promise<never>((_resolve, reject) => {
       cancel = reject;
     });
     cancelled.catch(() => undefined);
-    const timer = setTimeout(() => cancel(new Cancelled('max_wait')), this.#settings.maxWaitMs);
+    // with maxWaitMs 0 no call waits (none is queued): a timer of 0 would race the grant of a
+    // call that runs at once, and refuse it
+    const timer =
+      this.#settings.maxWaitMs === 0
+        ? undefined
+        : setTimeout(() => cancel(new Cancelled('max_wait')), this.#settings.maxWaitMs);
     const onAbort = (): void => cancel(new Cancelled('aborted'));
     const unfollow = followAbort(cancellation, onAbort);
     try {
@@ -139,7 +160,10 @@ export class BottleneckTargetLimiter implements TargetLimiter {
     } catch (error) {
       if (!(error instanceof Cancelled)) throw error;
       if (error.reason === 'aborted') throw cancellation.reason as Error;
-      throw this.#reject(error.reason);
+      // with maxWaitMs 0 the queue is empty by design: a call that would wait is refused for it
+      throw this.#reject(
+        error.reason === 'queue_full' && this.#settings.maxWaitMs === 0 ? 'max_wait' : error.reason,
+      );
     } finally {
       clearTimeout(timer);
       unfollow();
@@ -166,7 +190,7 @@ export class BottleneckTargetLimiter implements TargetLimiter {
     const tokens = tier.tokens;
     if (tokens !== undefined && weight > 0) {
       const amount = Math.min(Math.ceil(weight), this.#limits.tokensPerMinute ?? weight);
-      const granted = tokens.schedule({ weight: amount }, () => Promise.resolve());
+      const granted = tokens.schedule({ weight: amount }, () => Promise.resolve()).catch(queueFullIfDropped);
       try {
         await Promise.race([granted, cancelled]);
       } catch (error) {
