@@ -15,8 +15,10 @@ import { bedrockMeter } from './providers/bedrock/bedrock-meter';
 import { chromaMeter } from './providers/chroma/chroma-meter';
 import { cohereMeter } from './providers/cohere/cohere-meter';
 import { deepgramMeter } from './providers/deepgram/deepgram-meter';
+import { deepSeekMeter } from './providers/deepseek/deepseek-meter';
 import { elasticsearchMeter } from './providers/elasticsearch/elasticsearch-meter';
 import { elevenLabsMeter } from './providers/elevenlabs/elevenlabs-meter';
+import { fireworksMeter } from './providers/fireworks/fireworks-meter';
 import { geminiMeter } from './providers/gemini/gemini-meter';
 import { groqMeter } from './providers/groq/groq-meter';
 import { huggingFaceMeter } from './providers/huggingface/huggingface-meter';
@@ -24,6 +26,7 @@ import { milvusMeter } from './providers/milvus/milvus-meter';
 import { mistralMeter } from './providers/mistral/mistral-meter';
 import { mongodbAtlasMeter } from './providers/mongodb-atlas/mongodb-atlas-meter';
 import { openAIMeter } from './providers/openai/openai-meter';
+import { openRouterMeter } from './providers/openrouter/openrouter-meter';
 import { payPalMeter } from './providers/paypal/paypal-meter';
 import { perplexityMeter } from './providers/perplexity/perplexity-meter';
 import { pineconeMeter } from './providers/pinecone/pinecone-meter';
@@ -40,6 +43,7 @@ import { twilioMeter } from './providers/twilio/twilio-meter';
 import { vertexMeter } from './providers/vertex/vertex-meter';
 import { voyageMeter } from './providers/voyage/voyage-meter';
 import { weaviateMeter } from './providers/weaviate/weaviate-meter';
+import { xaiMeter } from './providers/xai/xai-meter';
 import { graphqlMeter, isGraphqlExchange } from './providers/graphql/graphql-meter';
 
 /** Every built-in provider meter, by provider name (GraphQL is detected by request shape). */
@@ -57,8 +61,10 @@ export const BUILTIN_METERS: readonly ProviderMeter[] = [
   chromaMeter,
   cohereMeter,
   deepgramMeter,
+  deepSeekMeter,
   elasticsearchMeter,
   elevenLabsMeter,
+  fireworksMeter,
   geminiMeter,
   groqMeter,
   huggingFaceMeter,
@@ -66,6 +72,7 @@ export const BUILTIN_METERS: readonly ProviderMeter[] = [
   mistralMeter,
   mongodbAtlasMeter,
   openAIMeter,
+  openRouterMeter,
   payPalMeter,
   perplexityMeter,
   pineconeMeter,
@@ -82,6 +89,7 @@ export const BUILTIN_METERS: readonly ProviderMeter[] = [
   vertexMeter,
   voyageMeter,
   weaviateMeter,
+  xaiMeter,
 ];
 
 /** Options of {@link createMeterRegistry}. */

@@ -98,8 +98,8 @@ function fixturesOf(folder: string): [string, Fixture][] {
 }
 
 describe('provider meters', () => {
-  it("cover the 37 providers of the issue, Vertex AI's partner endpoints and GraphQL, one folder each", () => {
-    expect(BUILTIN_METERS).toHaveLength(38);
+  it("cover the 37 providers of the issue, the client SDK's other default hosts (DeepSeek, OpenRouter, Fireworks AI, xAI), Vertex AI's partner endpoints and GraphQL, one folder each", () => {
+    expect(BUILTIN_METERS).toHaveLength(42);
     expect(folders).toEqual([...BUILTIN_METERS.map((meter) => meter.name), 'graphql'].sort());
   });
 
@@ -145,6 +145,68 @@ describe('provider meters', () => {
       cachedAudioInputTokens: 500,
       cachedImageInputTokens: 0,
     });
+  });
+
+  it("reads DeepSeek's cache hits (`prompt_cache_hit_tokens`) as cached input where the details give none", () => {
+    const deepseek = {
+      prompt_tokens: 1000,
+      completion_tokens: 50,
+      prompt_cache_hit_tokens: 800,
+      prompt_cache_miss_tokens: 200,
+    };
+    expect(readOpenAIUsage(deepseek)).toEqual({
+      inputTokens: 1000,
+      outputTokens: 50,
+      cachedInputTokens: 800,
+    });
+    // OpenAI's own field wins where both are given
+    expect(readOpenAIUsage({ ...deepseek, prompt_tokens_details: { cached_tokens: 640 } })).toEqual({
+      inputTokens: 1000,
+      outputTokens: 50,
+      cachedInputTokens: 640,
+    });
+    // and priced at the cache-hit rate: 200 x $0.66 + 800 x $0.022 + 50 x $1.98 per 1M at the pinned clock
+    const usage = meters.meter({
+      method: 'POST',
+      url: new URL('https://api.deepseek.com/chat/completions'),
+      status: 200,
+      requestHeaders: { 'content-type': 'application/json' },
+      responseHeaders: { 'content-type': 'application/json' },
+      requestText: JSON.stringify({ model: 'deepseek-v4-pro', messages: [] }),
+      responseText: JSON.stringify({ model: 'deepseek-v4-pro', usage: deepseek }),
+      responseBytes: 0,
+    });
+    expect(usage?.tokens?.cachedInputTokens).toBe(800);
+    expect(pricing.meteredCostUsd(usage!)).toBeCloseTo((200 * 0.66 + 800 * 0.022 + 50 * 1.98) / 1e6, 12);
+  });
+
+  it("counts Grok's reasoning tokens once, whether or not its completion tokens include them", () => {
+    const exchange = (usage: Record<string, unknown>): MeterExchange => ({
+      method: 'POST',
+      url: new URL('https://api.x.ai/v1/chat/completions'),
+      status: 200,
+      requestHeaders: { 'content-type': 'application/json' },
+      responseHeaders: { 'content-type': 'application/json' },
+      responseText: JSON.stringify({ model: 'grok-4.3', usage }),
+      responseBytes: 0,
+    });
+    const apart = {
+      prompt_tokens: 32,
+      completion_tokens: 9,
+      completion_tokens_details: { reasoning_tokens: 94 },
+    };
+    expect(meters.meter(exchange({ ...apart, total_tokens: 135 }))?.tokens).toEqual({
+      inputTokens: 32,
+      outputTokens: 103,
+      reasoningTokens: 94,
+    });
+    expect(meters.meter(exchange(apart))?.tokens?.outputTokens).toBe(103);
+    const included = {
+      prompt_tokens: 32,
+      completion_tokens: 103,
+      completion_tokens_details: { reasoning_tokens: 94 },
+    };
+    expect(meters.meter(exchange({ ...included, total_tokens: 135 }))?.tokens?.outputTokens).toBe(103);
   });
 
   it('meters nothing for a failed exchange', () => {

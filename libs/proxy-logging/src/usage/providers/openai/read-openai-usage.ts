@@ -13,7 +13,8 @@ import type { TokenUsage } from '../../token-usage';
 /**
  * Reads OpenAI-shaped usage: chat completions (`prompt_tokens`, `completion_tokens` and
  * their details), the Responses API (`input_tokens`, `output_tokens` and details) and
- * embeddings (`prompt_tokens` only).
+ * embeddings (`prompt_tokens` only). Cached prompt tokens are `cached_tokens` in the details,
+ * else DeepSeek's `prompt_cache_hit_tokens`.
  * @see https://platform.openai.com/docs/api-reference/chat/object
  */
 export function readOpenAIUsage(value: unknown): TokenUsage | undefined {
@@ -27,7 +28,9 @@ export function readOpenAIUsage(value: unknown): TokenUsage | undefined {
   );
   const outDetails = record(usage['completion_tokens_details'] ?? usage['output_tokens_details']);
   const tokens: TokenUsage = { inputTokens: input, outputTokens: output };
-  const cached = num(inDetails['cached_tokens']);
+  // DeepSeek counts its cache hits as `prompt_cache_hit_tokens` (the rest as
+  // `prompt_cache_miss_tokens`), not in the details (https://api-docs.deepseek.com/guides/kv_cache)
+  const cached = num(inDetails['cached_tokens']) ?? num(usage['prompt_cache_hit_tokens']);
   const audioIn = num(inDetails['audio_tokens']);
   const reasoning = num(outDetails['reasoning_tokens']);
   const audioOut = num(outDetails['audio_tokens']);
@@ -59,6 +62,28 @@ function webSearchCalls(body: Record<string, unknown>): number | undefined {
   const output = body['output'];
   if (!Array.isArray(output)) return undefined;
   return output.filter((item) => record(item)['type'] === 'web_search_call').length;
+}
+
+/**
+ * The raw `usage` object of an OpenAI-shaped response, whole or streamed (the last one seen
+ * wins; the Responses API nests it in `response`), for fields a provider adds to it: a cost it
+ * reports, its own counts. Undefined when the response has none.
+ */
+export function openAIUsageRecord(exchange: MeterExchange): Record<string, unknown> | undefined {
+  const usageOf = (json: unknown): unknown => {
+    const event = record(json);
+    return record(event['response'] ?? event)['usage'];
+  };
+  if (!isEventStream(exchange)) {
+    const found = usageOf(responseJson(exchange));
+    return found === undefined || found === null ? undefined : record(found);
+  }
+  let usage: Record<string, unknown> | undefined;
+  for (const { json } of sseJson(exchange)) {
+    const found = usageOf(json);
+    if (found !== undefined && found !== null) usage = record(found);
+  }
+  return usage;
 }
 
 /** The usage and model of an OpenAI-shaped response, whole or streamed (the last usage seen wins). */

@@ -1,33 +1,15 @@
-import {
-  isEventStream,
-  num,
-  record,
-  requestJson,
-  responseJson,
-  sseJson,
-  str,
-  type MeterExchange,
-} from '../../meter-exchange';
+import { isEventStream, num, record, requestJson, str, type MeterExchange } from '../../meter-exchange';
 import type { MeteredUsage } from '../../metered-usage';
 import type { ProviderMeter } from '../../provider-meter';
 import { meterOpenAIShaped } from '../openai/openai-meter';
+import { openAIUsageRecord } from '../openai/read-openai-usage';
 import { perplexitySearchOf } from './perplexity-search';
-
-// the last `usage` of the answer: a stream repeats it, the final chunk with the cost
-function perplexityUsage(exchange: MeterExchange): Record<string, unknown> | undefined {
-  if (!isEventStream(exchange)) return record(record(responseJson(exchange))['usage']);
-  let usage: Record<string, unknown> | undefined;
-  for (const { json } of sseJson(exchange)) {
-    const found = record(json)['usage'];
-    if (found !== undefined && found !== null) usage = record(found);
-  }
-  return usage;
-}
 
 function meter(exchange: MeterExchange): MeteredUsage | undefined {
   const metered = meterOpenAIShaped('perplexity', exchange);
   if (metered === undefined) return undefined;
-  const usage = perplexityUsage(exchange) ?? {};
+  // the last `usage` of the answer: a stream repeats it, the final chunk with the cost
+  const usage = openAIUsageRecord(exchange) ?? {};
   // deep research bills each search query it ran
   const searches = num(usage['num_search_queries']);
   if (metered.tokens !== undefined && searches) metered.tokens.webSearches = searches;
