@@ -85,6 +85,40 @@ beforeAll(async () => {
         },
       },
       {
+        method: 'GET',
+        path: /\/v1\/responses\/[^/]+$/,
+        // a stored (or background, now completed) response read back: the Responses API object
+        // https://platform.openai.com/docs/api-reference/responses/get
+        handle: ({ req, res }) => {
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end(
+            JSON.stringify({
+              id: req.url?.split('/').pop(),
+              object: 'response',
+              created_at: 1741476542,
+              status: 'completed',
+              model: 'gpt-4o-mini-2024-07-18',
+              output: [
+                {
+                  type: 'message',
+                  id: 'msg_1',
+                  status: 'completed',
+                  role: 'assistant',
+                  content: [{ type: 'output_text', text: 'Hi.', annotations: [] }],
+                },
+              ],
+              usage: {
+                input_tokens: 36,
+                input_tokens_details: { cached_tokens: 0 },
+                output_tokens: 87,
+                output_tokens_details: { reasoning_tokens: 0 },
+                total_tokens: 123,
+              },
+            }),
+          );
+        },
+      },
+      {
         method: 'PUT',
         path: /\/echo$/,
         handle: ({ req, res, rawBody }) => {
@@ -269,6 +303,24 @@ describe('universal proxy: the official openai client through /proxy/openai/v1',
       stream: true,
       costUsd: 0.00000885,
     });
+  });
+
+  it('bills a response read back (GET /responses/{id}) once: the reads after it cost nothing', async () => {
+    const client = new OpenAI({ apiKey: 'sk-client', baseURL: `${base}/proxy/openai/v1` });
+    const first = await client.responses.retrieve('resp_polled_1');
+    expect(first.status).toBe('completed');
+    const billed = await settled();
+    expect(billed).toMatchObject({
+      operation: 'responses',
+      usage: { prompt_tokens: 36, completion_tokens: 87 },
+    });
+    expect(billed.costUsd).toBeGreaterThan(0);
+    ended.length = 0;
+    await client.responses.retrieve('resp_polled_1');
+    const again = await settled();
+    expect(again.operation).toBe('responses');
+    expect(again.usage).toBeUndefined();
+    expect(again.costUsd).toBe(0);
   });
 
   it('passes binary responses through byte for byte and meters speech by characters', async () => {

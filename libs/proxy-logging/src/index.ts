@@ -38,7 +38,12 @@ export type { TokenUsage } from './usage/token-usage';
 export type { MeteredPayment, MeteredUsage } from './usage/metered-usage';
 
 // metering (the universal proxy's usage parsers)
-export { BUILTIN_METERS, builtinMeterHosts, createMeterRegistry } from './usage/meter-registry';
+export {
+  BUILTIN_METERS,
+  builtinMeterHosts,
+  createMeterRegistry,
+  METER_REGISTRY_DEFAULTS,
+} from './usage/meter-registry';
 export type { MeterRegistry, MeterRegistryOptions } from './usage/meter-registry';
 export type { ProviderMeter } from './usage/provider-meter';
 export {

@@ -274,6 +274,8 @@ class DefaultPricingRegistry implements PricingRegistry {
   }
 
   meteredCostUsd(usage: MeteredUsage): number | null {
+    // a read of something billed before: nothing to pay for this exchange
+    if (usage.alreadyBilled !== undefined) return 0;
     if (usage.reportedCostUsd !== undefined) return roundUsd(usage.reportedCostUsd);
     let total = 0;
     if (usage.tokens !== undefined) {

@@ -1,4 +1,5 @@
 import { hostMatches } from '@switchyard/proxy-core';
+import { LRUCache } from 'lru-cache';
 import type { MeterExchange } from './meter-exchange';
 import type { MeteredUsage } from './metered-usage';
 import type { ProviderMeter } from './provider-meter';
@@ -98,6 +99,35 @@ export interface MeterRegistryOptions {
   meters?: readonly ProviderMeter[];
   /** Host pattern -> provider name, for self-hosted and test endpoints (`llm.internal: openai`). @default {} */
   hostProviders?: Readonly<Record<string, string>>;
+  /**
+   * How many billed objects (`MeteredUsage.billedObject`) the registry remembers, each for a day,
+   * so that reading one again is not billed again; 0 remembers none. Per registry (per gateway
+   * instance): a read of an object billed by another instance is billed again.
+   * @default 10000
+   */
+  billedObjectsKept?: number;
+}
+
+/** Defaults of {@link MeterRegistryOptions}. */
+export const METER_REGISTRY_DEFAULTS = {
+  billedObjectsKept: 10_000,
+  /** How long a billed object is remembered, in milliseconds. */
+  billedObjectTtlMs: 24 * 60 * 60 * 1000,
+} as const;
+
+/**
+ * The usage of an object read again after it was billed: what it is and what was done, at no
+ * cost (no tokens, no units), marked `billed_before`.
+ */
+function billedBefore(usage: MeteredUsage, id: string): MeteredUsage {
+  return {
+    provider: usage.provider,
+    ...(usage.model === undefined ? {} : { model: usage.model }),
+    ...(usage.operation === undefined ? {} : { operation: usage.operation }),
+    units: {},
+    attributes: { ...usage.attributes, billed_before: id },
+    alreadyBilled: id,
+  };
 }
 
 /** Finds the meter for a target and meters exchanges with it. */
@@ -111,7 +141,10 @@ export interface MeterRegistry {
    * detected by its paths.
    */
   detect(url: URL): ProviderMeter | undefined;
-  /** Meters one exchange: the detected provider, else GraphQL when the request is GraphQL. */
+  /**
+   * Meters one exchange: the detected provider, else GraphQL when the request is GraphQL. An
+   * object billed before (`billedObject`, remembered for a day) is metered at no cost.
+   */
   meter(exchange: MeterExchange): MeteredUsage | undefined;
   /** Every meter, for docs and allow-lists. */
   readonly meters: readonly ProviderMeter[];
@@ -150,6 +183,19 @@ export function createMeterRegistry(options: MeterRegistryOptions = {}): MeterRe
     );
   const extraByPath = byPath(extra);
   const builtinByPath = byPath(builtin);
+  const kept = options.billedObjectsKept ?? METER_REGISTRY_DEFAULTS.billedObjectsKept;
+  const billed =
+    kept > 0
+      ? new LRUCache<string, true>({ max: kept, ttl: METER_REGISTRY_DEFAULTS.billedObjectTtlMs })
+      : undefined;
+  const once = (usage: MeteredUsage): MeteredUsage => {
+    const id = usage.billedObject;
+    if (id === undefined || billed === undefined) return usage;
+    const key = `${usage.provider}\u0000${id}`;
+    if (billed.has(key)) return billedBefore(usage, id);
+    billed.set(key, true);
+    return usage;
+  };
   const registry: MeterRegistry = {
     meters,
     get: (name) => byName.get(name),
@@ -169,7 +215,7 @@ export function createMeterRegistry(options: MeterRegistryOptions = {}): MeterRe
     meter(exchange) {
       const detected = registry.detect(exchange.url);
       const usage = detected?.meter(exchange);
-      if (usage !== undefined) return usage;
+      if (usage !== undefined) return once(usage);
       // any host may serve GraphQL (a provider's own GraphQL API included)
       return isGraphqlExchange(exchange) ? graphqlMeter.meter(exchange) : undefined;
     },

@@ -44,4 +44,17 @@ export interface MeteredUsage {
   reportedCostUsd?: number;
   /** Facts that are not billed, for the log (operation names, byte counts). */
   attributes?: Record<string, string | number>;
+  /**
+   * The provider's id of what this usage bills, where the same object can be read again (an
+   * OpenAI response, a Replicate prediction, an AssemblyAI transcript): the meter registry
+   * bills it once, and meters a later read of it (a GET of a stored response, a poll after the
+   * job finished) at no cost, with the attribute `billed_before` (see `createMeterRegistry`).
+   */
+  billedObject?: string;
+  /**
+   * The id of what this exchange read when that was billed before (a stored chat completion read
+   * back, an object the registry billed once already): the exchange costs nothing, and its usage
+   * holds no tokens or units.
+   */
+  alreadyBilled?: string;
 }

@@ -209,6 +209,85 @@ describe('provider meters', () => {
     expect(meters.meter(exchange({ ...included, total_tokens: 135 }))?.tokens?.outputTokens).toBe(103);
   });
 
+  describe('an object read again after it was billed', () => {
+    const fixture = (folder: string, name: string): Fixture =>
+      (fixturesOf(folder).find(([file]) => file === name) as [string, Fixture])[1];
+
+    it('bills a Responses API response once, and its later reads (GET /responses/{id}) at no cost', () => {
+      const registry = createMeterRegistry();
+      const created = toExchange(fixture('openai', 'responses-reasoning.json'));
+      const first = registry.meter(created);
+      expect(pricing.meteredCostUsd(first!)).toBeGreaterThan(0);
+      const id = first?.billedObject as string;
+      // the stored response, read back: the same body, now for a GET of it
+      const read = { ...created, method: 'GET', url: new URL(`https://api.openai.com/v1/responses/${id}`) };
+      delete read.requestText;
+      const again = registry.meter(read);
+      expect(again).toEqual({
+        provider: 'openai',
+        model: first?.model,
+        operation: 'responses',
+        units: {},
+        attributes: { billed_before: id },
+        alreadyBilled: id,
+      });
+      expect(pricing.meteredCostUsd(again!)).toBe(0);
+    });
+
+    it('bills a background response at the poll that finds it done, and the polls after it at no cost', () => {
+      const registry = createMeterRegistry();
+      const done = toExchange(fixture('openai', 'responses-reasoning.json'));
+      const id = registry.meter(done)?.billedObject as string;
+      const poll = { ...done, method: 'GET', url: new URL(`https://api.openai.com/v1/responses/${id}`) };
+      delete poll.requestText;
+      // a fresh registry (the first poll that sees the usage) bills it; the next poll does not
+      const polling = createMeterRegistry();
+      expect(pricing.meteredCostUsd(polling.meter(poll)!)).toBeGreaterThan(0);
+      expect(pricing.meteredCostUsd(polling.meter(poll)!)).toBe(0);
+    });
+
+    it('meters a stored chat completion read back (GET /chat/completions/{id}) at no cost: it was billed when made', () => {
+      const [, made] = fixturesOf('openai').find(
+        ([, f]) => /\/chat\/completions$/.test(f.request.url) && f.response.body !== undefined,
+      )!;
+      const exchange = toExchange(made);
+      const id = (made.response.body as { id: string }).id;
+      const read = {
+        ...exchange,
+        method: 'GET',
+        url: new URL(`https://api.openai.com/v1/chat/completions/${id}`),
+      };
+      delete read.requestText;
+      const usage = createMeterRegistry().meter(read);
+      expect(usage).toMatchObject({
+        provider: 'openai',
+        operation: 'chat',
+        units: {},
+        attributes: { billed_before: id },
+        alreadyBilled: id,
+      });
+      expect(usage?.tokens).toBeUndefined();
+      expect(pricing.meteredCostUsd(usage!)).toBe(0);
+    });
+
+    it.each([
+      ['replicate', 'prediction.json'],
+      ['assemblyai', 'transcript-completed.json'],
+    ])('bills a finished %s job once, whatever the polls that read it after', (folder, name) => {
+      const registry = createMeterRegistry();
+      const exchange = toExchange(fixture(folder, name));
+      const first = registry.meter(exchange);
+      expect(pricing.meteredCostUsd(first!)).toBeGreaterThan(0);
+      const second = registry.meter(exchange);
+      expect(second?.attributes?.['billed_before']).toBe(first?.billedObject);
+      expect(pricing.meteredCostUsd(second!)).toBe(0);
+      // remembering nothing, every read is billed
+      const forgetful = createMeterRegistry({ billedObjectsKept: 0 });
+      forgetful.meter(exchange);
+      expect(pricing.meteredCostUsd(forgetful.meter(exchange)!)).toBeGreaterThan(0);
+    });
+  });
+
   it('meters nothing for a failed exchange', () => {
     const [, fixture] = fixturesOf('openai')[0]!;
     expect(meters.meter({ ...toExchange(fixture), status: 429 })).toBeUndefined();

@@ -15,12 +15,15 @@ function meter(exchange: MeterExchange): MeteredUsage | undefined {
   const seconds = num(body['audio_duration']);
   if (seconds === undefined) return undefined;
   const model = str(body['speech_model']) ?? 'best';
+  const id = str(body['id']);
   return {
     provider: 'assemblyai',
     model,
     operation: 'stt',
     units: { audio_seconds: seconds },
-    attributes: { transcript_id: str(body['id']) ?? '' },
+    attributes: { transcript_id: id ?? '' },
+    // billed once: every later read of the completed transcript shows the same duration
+    ...(id === undefined ? {} : { billedObject: id }),
   };
 }
 

@@ -134,15 +134,41 @@ export function meterOpenAIShaped(
       ...(variant === undefined ? {} : { priceVariant: variant }),
     };
   }
-  const { tokens, model } = readOpenAIExchange(exchange, usageKeys);
+  const { tokens, model, id } = readOpenAIExchange(exchange, usageKeys);
   if (tokens === undefined) return undefined;
-  const operation = path.endsWith('/embeddings')
-    ? 'embeddings'
-    : path.endsWith('/responses')
-      ? 'responses'
-      : 'chat';
-  return { provider: name, ...(model === undefined ? {} : { model }), operation, tokens, units: {} };
+  const named = model === undefined ? {} : { model };
+  // a stored chat completion read back (`GET /chat/completions/{id}`, `store: true`) was billed
+  // when it was made: the read costs nothing
+  if (exchange.method === 'GET' && STORED_CHAT_COMPLETION.test(path))
+    return {
+      provider: name,
+      ...named,
+      operation: 'chat',
+      units: {},
+      attributes: { billed_before: id ?? '' },
+      alreadyBilled: id ?? '',
+    };
+  if (RESPONSES_PATH.test(path)) {
+    // a response is billed once, by whichever exchange shows its usage first: its creation, or
+    // with `background: true` the poll (`GET /responses/{id}`) that finds it done; reading it
+    // again later is metered at no cost (the registry remembers its id)
+    return {
+      provider: name,
+      ...named,
+      operation: 'responses',
+      tokens,
+      units: {},
+      ...(id === undefined ? {} : { billedObject: id }),
+    };
+  }
+  const operation = path.endsWith('/embeddings') ? 'embeddings' : 'chat';
+  return { provider: name, ...named, operation, tokens, units: {} };
 }
+
+/** `…/chat/completions/{id}`: one stored chat completion (not its `/messages`). */
+const STORED_CHAT_COMPLETION = /\/chat\/completions\/[^/]+$/;
+/** `…/responses`, `…/responses/{id}` and `…/responses/{id}/cancel`: a Responses API response. */
+const RESPONSES_PATH = /\/responses(?:\/[^/]+(?:\/cancel)?)?$/;
 
 /**
  * OpenAI: chat completions and the Responses API (whole and streamed), embeddings, speech

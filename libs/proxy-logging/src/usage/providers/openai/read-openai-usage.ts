@@ -86,21 +86,26 @@ export function openAIUsageRecord(exchange: MeterExchange): Record<string, unkno
   return usage;
 }
 
-/** The usage and model of an OpenAI-shaped response, whole or streamed (the last usage seen wins). */
+/**
+ * The usage, model and id of an OpenAI-shaped response, whole or streamed (the last usage seen
+ * wins; the id is the response's, `chatcmpl-...` or `resp_...`).
+ */
 export function readOpenAIExchange(
   exchange: MeterExchange,
   usageKeys: readonly string[] = ['usage'],
-): { tokens?: TokenUsage; model?: string } {
+): { tokens?: TokenUsage; model?: string; id?: string } {
   const requestModel = str(record(requestJson(exchange))['model']);
   if (isEventStream(exchange)) {
     let tokens: TokenUsage | undefined;
     let model: string | undefined;
     let searches: number | undefined;
+    let id: string | undefined;
     for (const { json } of sseJson(exchange)) {
       const event = record(json);
       // the Responses API nests the final response in response.completed
       const body = record(event['response'] ?? event);
       model = str(body['model']) ?? model;
+      id = str(body['id']) ?? id;
       searches = webSearchCalls(body) ?? searches;
       for (const key of usageKeys) {
         const found = readOpenAIUsage(
@@ -113,6 +118,7 @@ export function readOpenAIExchange(
     return {
       ...(tokens === undefined ? {} : { tokens }),
       ...((model ?? requestModel) === undefined ? {} : { model: model ?? requestModel }),
+      ...(id === undefined ? {} : { id }),
     };
   }
   const body = record(responseJson(exchange));
@@ -120,5 +126,10 @@ export function readOpenAIExchange(
   const searches = webSearchCalls(body);
   if (tokens !== undefined && searches) tokens.webSearches = searches;
   const model = str(body['model']) ?? requestModel;
-  return { ...(tokens === undefined ? {} : { tokens }), ...(model === undefined ? {} : { model }) };
+  const id = str(body['id']);
+  return {
+    ...(tokens === undefined ? {} : { tokens }),
+    ...(model === undefined ? {} : { model }),
+    ...(id === undefined ? {} : { id }),
+  };
 }

@@ -11,7 +11,14 @@ function meter(exchange: MeterExchange): MeteredUsage | undefined {
   const model = str(body['model']) ?? str(body['version']);
   const input = num(metrics['input_token_count']);
   const seconds = num(metrics['predict_time']);
-  const base = { provider: 'replicate', ...(model === undefined ? {} : { model }), operation: 'prediction' };
+  const id = str(body['id']);
+  // billed once: a poll of a prediction that already finished reads the same one again
+  const base = {
+    provider: 'replicate',
+    ...(model === undefined ? {} : { model }),
+    operation: 'prediction',
+    ...(id === undefined ? {} : { billedObject: id }),
+  };
   if (input !== undefined)
     return {
       ...base,
