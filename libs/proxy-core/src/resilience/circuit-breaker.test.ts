@@ -54,6 +54,27 @@ describe('createCircuitBreaker', () => {
     },
   );
 
+  it('with errorThresholdPercentage 100, opens when every call in the window failed, and only then', async () => {
+    const breaker = createCircuitBreaker(
+      't',
+      { ...settings, errorThresholdPercentage: 100, volumeThreshold: 3 },
+      { onState: () => undefined, onReject: () => undefined },
+    );
+    await breaker.run(() => Promise.resolve('ok'));
+    for (let i = 0; i < 5; i++) await breaker.run(failWith('upstream_error')).catch(() => undefined);
+    // one success among six calls: not every call failed
+    expect(breaker.state).toBe('closed');
+    breaker.close();
+    const failing = createCircuitBreaker(
+      't',
+      { ...settings, errorThresholdPercentage: 100, volumeThreshold: 3 },
+      { onState: () => undefined, onReject: () => undefined },
+    );
+    for (let i = 0; i < 3; i++) await failing.run(failWith('upstream_error')).catch(() => undefined);
+    expect(failing.state).toBe('open');
+    failing.close();
+  });
+
   it('a half-open probe the upstream answered with a 4xx closes the circuit: the target is up', async () => {
     vi.useFakeTimers();
     const states: BreakerState[] = [];

@@ -52,6 +52,15 @@ function upstreamAnswered(error: unknown): boolean {
   return typeof (error as { upstreamStatus?: unknown } | null)?.upstreamStatus === 'number';
 }
 
+/**
+ * opossum opens when the failure rate is above its threshold, so a threshold of 100 would never
+ * open: 100 means "when every call in the window failed", a rate just under it opens then (and
+ * never for one success among any count of calls a window holds).
+ */
+function openingRate(percentage: number): number {
+  return percentage >= 100 ? 100 - 1e-9 : percentage;
+}
+
 /** A breaker for one target, backed by opossum 9 with its own timeout disabled (attempt timeouts are ours). */
 export function createCircuitBreaker(
   target: string,
@@ -61,7 +70,7 @@ export function createCircuitBreaker(
   const breaker = new CircuitBreakerImpl<[Call], unknown>((call: Call) => call(), {
     name: target,
     timeout: false,
-    errorThresholdPercentage: settings.errorThresholdPercentage,
+    errorThresholdPercentage: openingRate(settings.errorThresholdPercentage),
     volumeThreshold: settings.volumeThreshold,
     rollingCountTimeout: settings.rollingWindowMs,
     rollingCountBuckets: settings.rollingBuckets,
