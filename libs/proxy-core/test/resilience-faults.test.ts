@@ -500,6 +500,39 @@ describe('the upstream limiter', () => {
     expect(gateway.stats().counters).toMatchObject({ limiterRejections: 1, fallbacks: 1 });
   });
 
+  it('gives back the request a waiting call spent when the circuit opened before it could call', async () => {
+    useFakeClock();
+    fixture.upstream.fault({ kind: 'hang', times: 1 });
+    const gateway = make({
+      attemptTimeoutMs: 200,
+      retry: { maxRetries: 0 },
+      limiter: { maxWaitMs: 500 },
+      breaker: { volumeThreshold: 1, resetTimeoutMs: 1_000 },
+      models: [
+        {
+          name: 'm',
+          targets: [
+            { provider: 'primary', model: 'bad', limits: { maxConcurrent: 1, requestsPerMinute: 2 } },
+          ],
+        },
+      ],
+    });
+    const first = gateway.chat(ask('m')).catch((error: unknown) => error);
+    await pumpUntil(() => fixture.upstream.requests.length === 1);
+    // waits for the one slot, its request of the minute taken when it gets it
+    const second = gateway.chat(ask('m')).catch((error: unknown) => error);
+    await pumpUntil(() => gateway.stats().limiters['primary/bad']?.queued === 1);
+    // the first times out, which opens the circuit: the second gets the slot but may not call
+    await vi.advanceTimersByTimeAsync(200);
+    expect(await pumped(first)).toMatchObject({ code: 'upstream_timeout' });
+    expect(await pumped(second)).toMatchObject({ code: 'circuit_open' });
+    expect(callsTo(fixture.upstream, '/v1/')).toBe(1);
+    // half-open: the probe has the minute's second request, given back by the call that made none
+    await vi.advanceTimersByTimeAsync(1_000);
+    await expect(pumped(gateway.chat(ask('m')))).resolves.toMatchObject({ object: 'chat.completion' });
+    expect(callsTo(fixture.upstream, '/v1/')).toBe(2);
+  });
+
   it('weighs tokens per minute by the estimated tokens of the request', async () => {
     useFakeClock();
     const gateway = make({

@@ -234,12 +234,16 @@ async function tryTarget<T>(
   let releaseSlot: (() => void) | undefined;
   let endInFlight: (() => void) | undefined;
   let retained = false;
+  // whether the upstream call was made: a slot the breaker refused to use gives its request and
+  // tokens back to the per-minute limits
+  let callMade = false;
   const releaseAll = (): void => {
     timer?.dispose();
     releaseSlot?.();
     endInFlight?.();
   };
   const call = async (): Promise<T> => {
+    callMade = true;
     const attemptTimer = new AttemptTimer(env.attemptTimeoutMs, adapter.name, deadline);
     timer = attemptTimer;
     endInFlight = env.stats.begin(key);
@@ -277,7 +281,7 @@ async function tryTarget<T>(
     const limiter = env.policies.limiter(key, target.limits);
     if (limiter !== undefined) {
       const permit = await limiter.acquire(request.weight(target), deadline);
-      releaseSlot = () => permit.release();
+      releaseSlot = () => permit.release(!callMade);
     }
     const result = breaker === undefined ? await call() : await breaker.run(call);
     record.ok = true;

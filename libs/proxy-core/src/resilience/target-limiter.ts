@@ -14,7 +14,11 @@ import type { TargetLimits } from './resilience-options';
 
 /** A granted limiter slot; release it exactly when the upstream call (or stream) ends. */
 export interface LimiterPermit {
-  release(): void;
+  /**
+   * Gives the slot back. `unused`: no upstream call was made with it (the circuit opened while it
+   * waited), so its request and its tokens go back to the per-minute limits too.
+   */
+  release(unused?: boolean): void;
 }
 
 /** Why a limiter refused. */
@@ -188,8 +192,9 @@ export class BottleneckTargetLimiter implements TargetLimiter {
       throw error;
     }
     const tokens = tier.tokens;
+    let amount = 0;
     if (tokens !== undefined && weight > 0) {
-      const amount = Math.min(Math.ceil(weight), this.#limits.tokensPerMinute ?? weight);
+      amount = Math.min(Math.ceil(weight), this.#limits.tokensPerMinute ?? weight);
       const granted = tokens.schedule({ weight: amount }, () => Promise.resolve()).catch(queueFullIfDropped);
       try {
         await Promise.race([granted, cancelled]);
@@ -206,11 +211,14 @@ export class BottleneckTargetLimiter implements TargetLimiter {
     this.#running += 1;
     let released = false;
     return {
-      release: () => {
+      release: (unused = false) => {
         if (released) return;
         released = true;
         this.#running -= 1;
         release();
+        if (!unused) return;
+        if (this.#limits.requestsPerMinute !== undefined) refund(tier.slots, 1);
+        if (tokens !== undefined && amount > 0) refund(tokens, amount);
       },
     };
   }
