@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import type { ModelList } from '@switchyard/proxy-core';
+import { createGateway, type ModelList } from '@switchyard/proxy-core';
 import { requireService, TEST_REDIS_URL } from '@switchyard/testing';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
@@ -143,6 +143,37 @@ describe('context wiring: response cache over HTTP', () => {
       context_window: 128_000,
       supports_tools: true,
     });
+  });
+
+  it("condenses for an alias's target window on a gateway passed in built, as on one made from options", async () => {
+    const gateway = createGateway({
+      providers: [{ name: 'mock', type: 'mock' }],
+      models: [{ name: 'small', targets: [{ provider: 'mock', model: 'gpt-4o-mini' }] }],
+    });
+    // the window is the upstream model's: the alias is only a name
+    const instance = createApp({
+      gateway,
+      context: {
+        catalog: { models: { 'gpt-4o-mini': { contextWindow: 600, maxOutputTokens: 100 } } },
+        condenser: {},
+      },
+    });
+    apps.push(instance);
+    instance.addHook('onClose', () => gateway.close());
+    const messages = [
+      ...Array.from({ length: 30 }, (_, i) => [
+        { role: 'user', content: `question ${i}: ${'words '.repeat(20)}` },
+        { role: 'assistant', content: `answer ${i}: ${'more words '.repeat(10)}` },
+      ]).flat(),
+      { role: 'user', content: 'last question' },
+    ];
+    const reply = await instance.inject({
+      method: 'POST',
+      url: '/v1/chat/completions',
+      payload: { model: 'small', messages, max_tokens: 100 },
+    });
+    expect(reply.statusCode).toBe(200);
+    expect(reply.headers['x-switchyard-condensed']).toMatch(/^middle-out;removed=\d+$/);
   });
 
   it('condenses an overflowing conversation and says so in x-switchyard-condensed', async () => {

@@ -17,10 +17,21 @@ declare module 'fastify' {
   }
 }
 
-/** Upstream model ids behind each configured alias, so the condenser knows the real windows. */
-function aliasTargets(options: GatewayOptions): Record<string, string[]> {
+/**
+ * Upstream model ids behind each configured alias, so the condenser knows the real windows: the
+ * route's targets from options; from a built gateway, every target its `candidates()` lists
+ * (its fallback aliases' included, so a request condensed for the smallest window fits them too).
+ */
+function aliasTargets(gateway: Gateway | GatewayOptions): Record<string, string[]> {
+  if ('chat' in gateway) {
+    return Object.fromEntries(
+      gateway
+        .listModels()
+        .map(({ id }) => [id, [...new Set((gateway.candidates(id) ?? []).map((c) => c.model))]]),
+    );
+  }
   return Object.fromEntries(
-    (options.models ?? []).map((route) => [route.name, route.targets.map((target) => target.model)]),
+    (gateway.models ?? []).map((route) => [route.name, route.targets.map((target) => target.model)]),
   );
 }
 
@@ -34,7 +45,7 @@ export class ContextWiring {
   readonly plugins: ContextPlugins;
 
   constructor(app: FastifyInstance, options: ContextPluginsOptions, gateway: Gateway | GatewayOptions) {
-    const aliases = 'chat' in gateway ? {} : aliasTargets(gateway);
+    const aliases = aliasTargets(gateway);
     const condenser =
       options.condenser === undefined
         ? undefined
