@@ -1,6 +1,8 @@
 import type { ChatMessage } from '@switchyard/proxy-core';
 import { describe, expect, it } from 'vitest';
-import { dropOldest, middleOut, type Selection } from './condense-strategies';
+import * as o200kEncoding from 'gpt-tokenizer/encoding/o200k_base';
+import { dropOldest, middleOut, truncateLong, type Selection } from './condense-strategies';
+import { contentText, countMessage, exactCounter } from './token-counter';
 import type { MessageUnit } from './message-units';
 
 function units(count: number): MessageUnit[] {
@@ -73,5 +75,29 @@ describe('condense strategies', () => {
       expect(selection.kept[0]).toBe(all[0]);
       expect(selection.kept.at(-1)).toBe(all.at(-1));
     }
+  });
+});
+
+describe('truncateLong past the tokenizing cap of a counter', () => {
+  it('counts each text the same way it first did, so the request it leaves fits the budget', () => {
+    const counter = exactCounter('o200k_base', o200kEncoding);
+    // the counts spend the counter's MAX_TOKENIZED_CHARS: the first document is tokenized, the
+    // second only in part (the rest bounded by its bytes)
+    const messages: ChatMessage[] = [
+      { role: 'user', content: 'hello '.repeat(150_000) },
+      { role: 'assistant', content: 'world '.repeat(100_000) },
+      { role: 'user', content: 'and now?' },
+    ];
+    const counts = messages.map((message) => countMessage(message, counter));
+    const budget = 50_000;
+    const result = truncateLong(messages, counts, 0, budget, counter, 100);
+    const actual = result.messages.reduce(
+      (sum, message) => sum + o200kEncoding.encode(contentText(message.content)).length,
+      0,
+    );
+    expect(result.tokens).toBeLessThanOrEqual(budget);
+    // the tokens it reports are never fewer than the request holds
+    expect(actual).toBeLessThanOrEqual(result.tokens);
+    expect(result.messages[2]).toEqual(messages[2]);
   });
 });

@@ -190,6 +190,10 @@ function tailByBytes(text: string, bytes: number): string {
 class ExactCounter implements TokenCounter {
   readonly exact = true;
   #remainingChars = MAX_TOKENIZED_CHARS;
+  // a text counted again gets the count it got first: once the cap is spent the same text
+  // would count by its bytes, and a strategy that subtracts one count of a message from the
+  // other (truncate-long) would think the request far smaller than it is
+  readonly #counted = new Map<string, number>();
 
   constructor(
     readonly family: TokenizerFamily,
@@ -197,8 +201,11 @@ class ExactCounter implements TokenCounter {
   ) {}
 
   count(text: string): number {
+    const known = this.#counted.get(text);
+    if (known !== undefined) return known;
     let tokens = 0;
     for (const piece of tokenizerPieces(text)) tokens += this.#encode(piece)?.length ?? utf8Length(piece);
+    this.#counted.set(text, tokens);
     return tokens;
   }
 
