@@ -7,6 +7,7 @@ import Fastify, {
   type FastifyServerOptions,
 } from 'fastify';
 import { APP_DEFAULTS, type AppOptions } from './app-options';
+import { clientErrorHandler, frameworkErrors, refuseWhileClosing } from './http/framework-errors';
 import { AppServerTimeoutsSchema, timeoutCheckIntervalMs } from './http/server-timeouts';
 import { decorateSwitchyardRequests } from './http/switchyard-request';
 import { decorateClientKeyGuard } from './keys/require-client-key';
@@ -101,7 +102,10 @@ export function createApp(options: AppOptions): FastifyInstance {
     trustProxy: options.trustProxy ?? false,
     requestIdHeader: false,
     genReqId: requestId,
-    return503OnClosing: true,
+    // answered in the gateway's error shape instead (framework-errors.ts)
+    return503OnClosing: false,
+    frameworkErrors,
+    clientErrorHandler,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
@@ -109,6 +113,7 @@ export function createApp(options: AppOptions): FastifyInstance {
   // the pino logger Fastify made from the settings; request loggers are its children, made later
   if (redact === true) redactLogger(app.log);
   app.server.headersTimeout = headersTimeout;
+  refuseWhileClosing(app);
   // draining is visible on the app itself: `app.switchyardDrain.begin()` (e.g. in a preStop hook)
   const drain =
     options.drain ?? new DrainController(options.drainTimeoutMs ?? PRODUCTION_DEFAULTS.drainTimeoutMs);
