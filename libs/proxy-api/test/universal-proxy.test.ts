@@ -243,6 +243,7 @@ describe('universal proxy: the official openai client through /proxy/openai/v1',
     });
     expect(exchange?.parentSpanContext?.spanId).toBe(server?.spanContext().spanId);
     expect(exchange?.attributes).toMatchObject({
+      'gen_ai.operation.name': 'chat',
       'server.address': '127.0.0.1',
       'server.port': Number(new URL(upstream.url).port),
       'gen_ai.usage.output_tokens': 10,

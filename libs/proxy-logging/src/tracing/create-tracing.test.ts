@@ -129,6 +129,9 @@ describe('createTracing', () => {
     }
     expect(request?.status).toMatchObject({ code: SpanStatusCode.ERROR, message: 'upstream_error' });
     expect(request?.attributes['error.type']).toBe('upstream_error');
+    // no model answered: the model asked of the last attempt is not a response model
+    expect(request?.attributes['gen_ai.response.model']).toBeUndefined();
+    for (const attempt of attempts) expect(attempt.attributes['gen_ai.response.model']).toBeUndefined();
     // a new trace (the client sent none), one parent per attempt
     const sent = upstream.requests.map((recorded) => recorded.headers['traceparent']);
     expect(sent).toEqual(

@@ -88,7 +88,9 @@ function setUsage(span: Span, usage: ChatUsage | undefined): void {
 }
 
 function setResponse(span: Span, state: TraceState, context: RequestContext): void {
-  const model = state.responseModel ?? context.upstreamModel;
+  // a failed request has no response model unless an answer began (a stream cut midway): the
+  // upstream model of the last attempt is what was asked for, not what answered
+  const model = state.responseModel ?? (context.error === undefined ? context.upstreamModel : undefined);
   if (model !== undefined) span.setAttribute(GENAI.responseModel, model);
   if (state.responseId !== undefined) span.setAttribute(GENAI.responseId, state.responseId);
   if (state.finishReasons !== undefined)
@@ -302,8 +304,14 @@ export function createTracing(options: TracingOptions = {}): SwitchyardTracing {
       context.firstTokenMs === undefined
         ? undefined
         : performance.timeOrigin + context.startMark + context.firstTokenMs;
+    // the universal proxy knows what the exchange was once it is metered
+    const proxyOperation =
+      context.endpoint === 'proxy' && context.operation !== undefined && context.operation !== ''
+        ? context.operation
+        : undefined;
     if (state.answered !== undefined) {
       const { span, start } = state.answered;
+      if (proxyOperation !== undefined) span.setAttribute(GENAI.operationName, proxyOperation);
       setResponse(span, state, context);
       if (context.stream && firstChunkAt !== undefined)
         span.setAttribute(GENAI.responseTimeToFirstChunk, Math.max(0, firstChunkAt - start) / 1000);
@@ -321,8 +329,7 @@ export function createTracing(options: TracingOptions = {}): SwitchyardTracing {
       span.updateName(`${state.operation} ${context.requestedModel}`);
       span.setAttribute(GENAI.requestModel, context.requestedModel);
     }
-    if (context.endpoint === 'proxy' && context.operation !== undefined && context.operation !== '')
-      span.setAttribute(GENAI.operationName, context.operation);
+    if (proxyOperation !== undefined) span.setAttribute(GENAI.operationName, proxyOperation);
     if (context.providerType !== undefined)
       span.setAttribute(GENAI.providerName, genaiProviderName(context.providerType));
     if (context.provider !== undefined) span.setAttribute('switchyard.provider', context.provider);
@@ -384,6 +391,8 @@ export function createTracing(options: TracingOptions = {}): SwitchyardTracing {
         if (state === undefined) return;
         const span = startClientSpan(state, `${state.operation} ${target.hostname}`, headers);
         if (!span.isRecording()) return;
+        // `proxy` until the exchange is metered (chat, embeddings, tts, ...): see onRequestEnd
+        span.setAttribute(GENAI.operationName, state.operation);
         setServer(span, target);
         if (context.providerType !== undefined)
           span.setAttribute(GENAI.providerName, genaiProviderName(context.providerType));
