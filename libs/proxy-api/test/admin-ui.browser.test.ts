@@ -167,6 +167,17 @@ describe.skipIf(chromiumPath === undefined)('admin UI in headless Chromium', () 
     await page.getByRole('button', { name: 'Create key' }).click();
     const secret = await page.getByLabel('Secret of ui-made-key').inputValue();
     expect(secret).toMatch(/^sk-sy-/);
+    // outside a secure context (a gateway reached over plain http by name) there is no Clipboard
+    // API: Copy selects the secret and copies it the old way, without an error
+    await page.evaluate("Object.defineProperty(navigator, 'clipboard', { value: undefined })");
+    await page.getByRole('button', { name: 'Copy' }).click();
+    await expect
+      .poll(() => page.getByRole('button', { name: /^(Copied|Selected: press Ctrl\+C)$/ }).count())
+      .toBe(1);
+    const selectedTo: unknown = await page.evaluate(
+      "document.activeElement === document.querySelector('input.secret') ? document.activeElement.selectionEnd : -1",
+    );
+    expect(selectedTo).toBe(secret.length);
     const state = page.locator('[data-key-state="ui-made-key"]');
     await expect.poll(() => state.textContent()).toBe('active');
     await shot('keys-created');
@@ -208,6 +219,27 @@ describe.skipIf(chromiumPath === undefined)('admin UI in headless Chromium', () 
       })
       .toBe(30);
     // CSP held: no blocked script or style, no uncaught error anywhere in the session
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('says so when there are more keys than the page lists', async () => {
+    const create = (name: string): Promise<Response> =>
+      fetch(`${url}/admin/keys`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${MASTER}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name }),
+      });
+    for (let batch = 0; batch < 10; batch++) {
+      const made = await Promise.all(
+        Array.from({ length: 100 }, async (_, i) => (await create(`bulk-${batch}-${i}`)).status),
+      );
+      expect(new Set(made)).toEqual(new Set([201]));
+    }
+    await page.getByRole('link', { name: 'Overview' }).click();
+    await page.getByRole('link', { name: 'Keys' }).click();
+    await expect
+      .poll(() => page.getByText(/^Showing the first 1,000 keys; the admin API/).count(), { timeout: 20_000 })
+      .toBe(1);
     expect(pageErrors).toEqual([]);
   });
 });

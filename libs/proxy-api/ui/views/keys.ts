@@ -12,6 +12,9 @@ const PERIODS = [
   ['total', 'in total'],
 ] as const;
 
+/** Keys the page lists at most (the admin API pages through every key). */
+const MAX_LISTED_KEYS = 1000;
+
 /** Keys: create (the secret is shown once), list, edit limits and budgets, revoke. */
 export function keysView(root: HTMLElement, signal: AbortSignal): void {
   const formArea = h('section', { class: 'key-form' });
@@ -60,10 +63,21 @@ export function keysView(root: HTMLElement, signal: AbortSignal): void {
         const page = await api<Page<AdminKey>>('admin/keys', { query: { limit: 100, cursor } });
         keys.push(...page.data);
         cursor = page.next_cursor ?? undefined;
-      } while (cursor !== undefined && keys.length < 1000);
+      } while (cursor !== undefined && keys.length < MAX_LISTED_KEYS);
       if (signal.aborted) return;
+      // more keys than the page lists: say so, rather than let the list pass for all of them
+      const more =
+        cursor === undefined
+          ? []
+          : [
+              notice(
+                `Showing the first ${integer(keys.length)} keys; the admin API (GET /admin/keys) lists the rest.`,
+                'info',
+              ),
+            ];
       replace(
         list,
+        ...more,
         table(
           'Keys',
           ['Name', 'Key', 'Customer', 'Models', 'RPM', 'TPM', 'Parallel', 'Budget', 'State', 'Actions'],
@@ -144,10 +158,18 @@ function showSecret(area: HTMLElement, created: AdminKey & { key: string }): voi
   });
   const copy = h('button', { type: 'button' }, 'Copy');
   copy.addEventListener('click', () => {
-    void navigator.clipboard.writeText(created.key).then(
-      () => (copy.textContent = 'Copied'),
-      () => secret.select(),
-    );
+    // the Clipboard API exists only in a secure context (https, localhost): a gateway reached
+    // over plain http by name has none, so the secret is selected and copied the old way
+    const clipboard = (navigator as Partial<Navigator>).clipboard;
+    const selectAndCopy = (): void => {
+      secret.select();
+      copy.textContent = document.execCommand('copy') ? 'Copied' : 'Selected: press Ctrl+C';
+    };
+    if (clipboard === undefined) {
+      selectAndCopy();
+      return;
+    }
+    void clipboard.writeText(created.key).then(() => (copy.textContent = 'Copied'), selectAndCopy);
   });
   const dismiss = h('button', { type: 'button', onclick: () => area.replaceChildren() }, 'I have stored it');
   replace(
