@@ -222,7 +222,30 @@ describe.skipIf(chromiumPath === undefined)('admin UI in headless Chromium', () 
     expect(pageErrors).toEqual([]);
   });
 
-  it('says so when there are more keys than the page lists', async () => {
+  it('says so when a breakdown shows only the top 20 of its groups', async () => {
+    const made = await Promise.all(
+      Array.from(
+        { length: 21 },
+        async (_, i) => (await chat({ 'x-switchyard-customer-id': `customer-${i}` })).status,
+      ),
+    );
+    expect(new Set(made)).toEqual(new Set([200]));
+    await log.queue.flush();
+    await page.getByRole('link', { name: 'Keys' }).click();
+    await page.getByRole('link', { name: 'Overview' }).click();
+    const byCustomer = page.locator('section.breakdown', {
+      has: page.getByRole('table', { name: 'By customer' }),
+    });
+    await expect
+      .poll(() => byCustomer.getByText(/^The top 20 by spend; the range holds more/).count())
+      .toBe(1);
+    expect(await byCustomer.locator('tbody tr').count()).toBe(20);
+    // the model breakdown has one group: no such notice
+    const byModel = page.locator('section.breakdown', { has: page.getByRole('table', { name: 'By model' }) });
+    expect(await byModel.getByText(/^The top 20/).count()).toBe(0);
+  });
+
+  it('says so when there are more keys than the page lists', { timeout: 60_000 }, async () => {
     const create = (name: string): Promise<Response> =>
       fetch(`${url}/admin/keys`, {
         method: 'POST',
@@ -241,5 +264,28 @@ describe.skipIf(chromiumPath === undefined)('admin UI in headless Chromium', () 
       .poll(() => page.getByText(/^Showing the first 1,000 keys; the admin API/).count(), { timeout: 20_000 })
       .toBe(1);
     expect(pageErrors).toEqual([]);
+  });
+
+  it('explains, rather than fails, the pages of a gateway without a SQL request log', async () => {
+    const bare = createApp({
+      admin: { masterKey: MASTER },
+      ui: { assetsDir: assets },
+      gateway: { providers: [{ name: 'mock', type: 'mock' }] },
+    });
+    const bareUrl = await bare.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      await page.goto(`${bareUrl}/ui`);
+      await page.getByLabel('Master key').fill(MASTER);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('heading', { name: 'Overview' }).waitFor();
+      const info = page.getByText(/^The request log is not queryable here/);
+      await expect.poll(() => info.count()).toBe(1);
+      expect(await page.getByText(/Unknown route/).count()).toBe(0);
+      await page.getByRole('link', { name: 'Requests' }).click();
+      await expect.poll(() => info.count()).toBe(1);
+      expect(pageErrors.filter((error) => !error.includes('404'))).toEqual([]);
+    } finally {
+      await bare.close();
+    }
   });
 });

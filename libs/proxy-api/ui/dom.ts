@@ -1,3 +1,5 @@
+import { ApiError } from './api';
+
 /** Attributes of {@link h}: strings become attributes, functions under `on*` become listeners. */
 export type Attributes = Record<string, string | number | boolean | undefined | ((event: Event) => void)>;
 
@@ -85,4 +87,14 @@ export function table(
 /** An error or status line, announced to screen readers. */
 export function notice(text: string, kind: 'error' | 'info' = 'error'): HTMLElement {
   return h('p', { class: `notice ${kind}`, role: kind === 'error' ? 'alert' : 'status' }, text);
+}
+
+/**
+ * What a view shows when its data could not be loaded: a 404 the gateway explains (a request
+ * log that is not queryable, a run with no requests) as information in its own words, anything
+ * else as an error.
+ */
+export function loadFailure(what: string, error: unknown): HTMLElement {
+  if (error instanceof ApiError && error.status === 404) return notice(error.message, 'info');
+  return notice(`Could not load ${what}: ${(error as Error).message}`);
 }

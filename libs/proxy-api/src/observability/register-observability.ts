@@ -19,7 +19,7 @@ import { configuredTargets } from './known-models';
 import type { ObservabilityOptions } from './observability-options';
 import { dashboardRoutes } from './dashboard-routes';
 import { OverheadTracker } from './overhead-tracker';
-import { requestLogRoutes } from './request-log-routes';
+import { requestLogOffRoutes, requestLogRoutes } from './request-log-routes';
 import { refusedBy } from './report-refusals';
 
 /**
@@ -147,6 +147,7 @@ export async function registerObservability(
     metrics?.observeRequestLog(log.queue.stats);
     if (log.sql !== undefined) requestLogRoutes(app, log.sql);
   }
+  if (log?.sql === undefined) requestLogOffRoutes(app);
   dashboardRoutes(app, gateway, log?.sql);
 
   gateway.hooks.onRequestEnd.tap('switchyard:overhead-header', (context) => {

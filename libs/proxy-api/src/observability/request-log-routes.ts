@@ -133,3 +133,20 @@ export function requestLogRoutes(app: FastifyInstance, store: SqlRequestLogStore
     },
   );
 }
+
+/**
+ * The admin query API when the request log is not kept in SQL (none, or `store: memory` or
+ * `none`): its routes exist, behind the admin key, and answer `404 not_found` saying why, where
+ * an unknown route's 404 would leave a caller (the admin UI) guessing.
+ */
+export function requestLogOffRoutes(app: FastifyInstance): void {
+  const off = async (): Promise<never> => {
+    throw new SwitchyardError(
+      'not_found',
+      'The request log is not queryable here: the admin query API needs a SQL request log (requestLog.store: sqlite or postgres).',
+    );
+  };
+  const options = { onRequest: requireAdmin, schema: { hide: true } };
+  for (const url of ['/admin/requests', '/admin/usage', '/admin/usage/series', '/admin/runs/:id'])
+    app.get(url, options, off);
+}

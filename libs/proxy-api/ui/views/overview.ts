@@ -1,6 +1,6 @@
 import uPlot from 'uplot';
 import { api } from '../api';
-import { h, notice, replace, select, table } from '../dom';
+import { h, loadFailure, notice, replace, select, table } from '../dom';
 import { integer, ms, percent, RANGES, usd } from '../format';
 import type { UsageGroup, UsageSeries } from '../types';
 
@@ -90,7 +90,9 @@ export function overviewView(root: HTMLElement, signal: AbortSignal): void {
       const [series, ...groups] = await Promise.all([
         api<UsageSeries>('admin/usage/series', { query: { from, to } }),
         ...BREAKDOWNS.map(([by]) =>
-          api<{ groups: UsageGroup[] }>('admin/usage', { query: { group_by: by, from, to } }),
+          api<{ groups: UsageGroup[]; truncated?: boolean }>('admin/usage', {
+            query: { group_by: by, from, to },
+          }),
         ),
       ]);
       if (signal.aborted) return;
@@ -102,11 +104,13 @@ export function overviewView(root: HTMLElement, signal: AbortSignal): void {
         h(
           'div',
           { class: 'breakdowns' },
-          ...BREAKDOWNS.map(([, title], i) => breakdown(title, groups[i]?.groups ?? [])),
+          ...BREAKDOWNS.map(([, title], i) =>
+            breakdown(title, groups[i]?.groups ?? [], groups[i]?.truncated === true),
+          ),
         ),
       );
     } catch (error) {
-      if (!signal.aborted) replace(body, notice(`Could not load the overview: ${(error as Error).message}`));
+      if (!signal.aborted) replace(body, loadFailure('the overview', error));
     } finally {
       body.removeAttribute('aria-busy');
     }
@@ -194,15 +198,27 @@ function chartFigure(spec: ChartSpec, series: UsageSeries, charts: uPlot[]): HTM
   return figure;
 }
 
-function breakdown(title: string, groups: readonly UsageGroup[]): HTMLElement {
+/** Rows a breakdown shows, the largest spend first. */
+const BREAKDOWN_ROWS = 20;
+
+function breakdown(title: string, groups: readonly UsageGroup[], truncated: boolean): HTMLElement {
+  // more groups than shown (here, or than the API answers): say so, so the rows are not taken
+  // for the whole range
+  const more = truncated || groups.length > BREAKDOWN_ROWS;
   return h(
     'section',
     { class: 'breakdown' },
+    more
+      ? notice(
+          `The top ${BREAKDOWN_ROWS} by spend; the range holds more (GET /admin/usage lists them).`,
+          'info',
+        )
+      : null,
     table(
       title,
       ['Name', 'Requests', 'Input tokens', 'Output tokens', 'Spend', 'Saved by cache'],
       groups
-        .slice(0, 20)
+        .slice(0, BREAKDOWN_ROWS)
         .map((group) => [
           group.key ?? '(none)',
           integer(group.requests),

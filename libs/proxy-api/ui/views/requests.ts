@@ -1,5 +1,5 @@
 import { api } from '../api';
-import { field, h, notice, replace, select, table } from '../dom';
+import { field, h, loadFailure, replace, select, table } from '../dom';
 import { integer, ms, orDash, RANGES, time, usd } from '../format';
 import type { Page, RequestRow } from '../types';
 
@@ -108,7 +108,7 @@ export function requestsView(root: HTMLElement, signal: AbortSignal): void {
         ),
       );
     } catch (error) {
-      if (!signal.aborted) replace(results, notice(`Could not load requests: ${(error as Error).message}`));
+      if (!signal.aborted) replace(results, loadFailure('requests', error));
     } finally {
       results.removeAttribute('aria-busy');
     }

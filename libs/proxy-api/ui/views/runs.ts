@@ -1,5 +1,5 @@
 import { api } from '../api';
-import { field, h, notice, replace, select, table } from '../dom';
+import { field, h, loadFailure, replace, select, table } from '../dom';
 import { integer, ms, RANGES, usd } from '../format';
 import type { RunSummary, SectionNode, UsageGroup } from '../types';
 
@@ -57,7 +57,7 @@ export function runsView(root: HTMLElement, signal: AbortSignal, runId: string |
         ),
       );
     } catch (error) {
-      if (!signal.aborted) replace(list, notice(`Could not load runs: ${(error as Error).message}`));
+      if (!signal.aborted) replace(list, loadFailure('runs', error));
     }
   }
 
@@ -80,7 +80,7 @@ export function runsView(root: HTMLElement, signal: AbortSignal, runId: string |
         ),
       );
     } catch (error) {
-      if (!signal.aborted) replace(tree, notice(`Could not open run ${id}: ${(error as Error).message}`));
+      if (!signal.aborted) replace(tree, loadFailure(`run ${id}`, error));
     }
   }
 

@@ -25,10 +25,18 @@ describe('readTracingHeaders', () => {
     ['x-switchyard-span-id', 'bad id'],
     ['x-switchyard-customer-id', 'x\u0000y'],
     ['x-switchyard-section', '<script>'],
+    // only dots: a run read back at /admin/runs/<id> would resolve to another route
+    ['x-switchyard-run-id', '.'],
+    ['x-switchyard-run-id', '..'],
+    ['x-switchyard-customer-id', '...'],
   ])('rejects %s=%j with invalid_request', (header, value) => {
     expect(() => readTracingHeaders({ [header]: value })).toThrow(
       expect.objectContaining({ code: 'invalid_request', param: header }) as Error,
     );
+  });
+
+  it('takes ids with dots among other characters', () => {
+    expect(readTracingHeaders({ 'x-switchyard-run-id': '.run.1' }).metadata).toEqual({ runId: '.run.1' });
   });
 
   it('drops a malformed traceparent instead of propagating it', () => {

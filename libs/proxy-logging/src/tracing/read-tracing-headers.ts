@@ -26,7 +26,12 @@ const FIELDS = [
 export const TRACING_HEADERS: readonly string[] = FIELDS.map((f) => f.header);
 
 const RULES = {
-  id: { re: /^[A-Za-z0-9._:@-]{1,128}$/, text: 'letters, digits and ._:@- (at most 128)' },
+  // not only dots: `.` and `..` are path segments, a run read back at /admin/runs/<id> would be
+  // another route (proxy-client refuses them too)
+  id: {
+    re: /^(?!\.+$)[A-Za-z0-9._:@-]{1,128}$/,
+    text: 'letters, digits and ._:@- (at most 128, not only dots)',
+  },
   section: {
     re: /^[A-Za-z0-9 ._:@()#+-]{1,128}$/,
     text: 'letters, digits, spaces and ._:@()#+- (at most 128)',
