@@ -550,6 +550,63 @@ function suite(
       expect(await store.run('missing')).toBeUndefined();
     });
 
+    it("puts back the sections that made no call of their own, from their sub-sections' rows, so the tree keeps its levels", async () => {
+      // agent (span a) and its plan (span p) made no call: only research, write and the tool did
+      await store.write([
+        row({
+          id: 'g1',
+          run_id: 'G',
+          span_id: 'r',
+          parent_span_id: 'a',
+          section: 'research',
+          section_path: 'agent/research',
+          cost_usd: 1,
+        }),
+        row({
+          id: 'g2',
+          run_id: 'G',
+          span_id: 'w',
+          parent_span_id: 'a',
+          section: 'write',
+          section_path: 'agent/write',
+          cost_usd: 2,
+        }),
+        row({
+          id: 'g3',
+          run_id: 'G',
+          span_id: 't',
+          parent_span_id: 'p',
+          section: 'tool',
+          section_path: 'agent/plan/tool',
+          cost_usd: 4,
+        }),
+      ]);
+      const run = await store.run('G');
+      expect(run).toMatchObject({ requests: 3, cost_usd: 7 });
+      expect(run?.sections).toHaveLength(1);
+      const agent = run!.sections[0]!;
+      expect(agent).toMatchObject({
+        span_id: 'a',
+        section: 'agent',
+        section_path: 'agent',
+        requests: 0,
+        cost_usd: 0,
+        total_cost_usd: 7,
+      });
+      const children = new Map(agent.children.map((child) => [child.section, child]));
+      expect([...children.keys()].sort()).toEqual(['plan', 'research', 'write']);
+      expect(children.get('plan')).toMatchObject({
+        span_id: 'p',
+        section_path: 'agent/plan',
+        requests: 0,
+        total_cost_usd: 4,
+      });
+      expect(children.get('plan')?.children).toEqual([
+        expect.objectContaining({ span_id: 't', requests: 1 }),
+      ]);
+      expect(children.get('research')).toMatchObject({ span_id: 'r', requests: 1, total_cost_usd: 1 });
+    });
+
     it('keeps every section of a run whose client-set parent ids form a cycle, cut at a section that becomes a root', async () => {
       await store.write([
         row({ id: 'c1', run_id: 'C', span_id: 'a', parent_span_id: 'b', section: 'a', cost_usd: 1 }),

@@ -479,15 +479,75 @@ function totals(
   return { requests, cost_usd: cost, input_tokens: input, output_tokens: output };
 }
 
+/** The path of a section's parent (`agent` of `agent/research`); null at the top or when unknown. */
+function parentPath(path: string | null): string | null {
+  const cut = path?.lastIndexOf('/') ?? -1;
+  return cut <= 0 ? null : (path as string).slice(0, cut);
+}
+
+/** A section that made no call of its own, known only from its sub-sections' rows. */
+function sectionWithoutCalls(spanId: string | null, path: string | null): SectionNode {
+  return {
+    span_id: spanId,
+    parent_span_id: null,
+    section: path === null ? null : path.slice(path.lastIndexOf('/') + 1),
+    section_path: path,
+    requests: 0,
+    cost_usd: 0,
+    total_cost_usd: 0,
+    input_tokens: 0,
+    output_tokens: 0,
+    latency_ms: 0,
+    children: [],
+  };
+}
+
 function buildTree(groups: readonly Omit<SectionNode, 'children' | 'total_cost_usd'>[]): SectionNode[] {
   const nodes = groups.map((group): SectionNode => ({ ...group, total_cost_usd: 0, children: [] }));
   const bySpan = new Map<string, SectionNode>();
   for (const node of nodes)
     if (node.span_id !== null && !bySpan.has(node.span_id)) bySpan.set(node.span_id, node);
+  // the sections of the rows by path, where one path is one section (a path sections share,
+  // run twice, cannot say which of them a child belongs to)
+  const byPath = new Map<string, SectionNode | null>();
+  for (const node of nodes)
+    if (node.section_path !== null)
+      byPath.set(node.section_path, byPath.has(node.section_path) ? null : node);
+  // A section that made no call itself (an agent whose sub-sections made them) has no row: it is
+  // put back from what its children's rows say of it, their parent span id and section path, so
+  // the tree keeps its levels instead of showing the children as roots. Its own parent, which
+  // no row names by span, is found by path: the one section of that path, else one put back.
+  const parentOf = new Map<SectionNode, SectionNode>();
+  const madeByPath = new Map<string, SectionNode>();
+  const putBack: SectionNode[] = [];
+  const putBackAt = (spanId: string | null, path: string | null): SectionNode => {
+    const node = sectionWithoutCalls(spanId, path);
+    if (path !== null && !madeByPath.has(path)) madeByPath.set(path, node);
+    putBack.push(node);
+    return node;
+  };
+  // first the sections the rows name as parents by span id, then their own parents by path
+  for (const node of [...nodes]) {
+    if (node.parent_span_id === null) continue;
+    let parent = bySpan.get(node.parent_span_id);
+    if (parent === undefined) {
+      parent = putBackAt(node.parent_span_id, parentPath(node.section_path));
+      bySpan.set(node.parent_span_id, parent);
+    }
+    if (parent !== node) parentOf.set(node, parent);
+  }
+  for (let index = 0; index < putBack.length; index++) {
+    const node = putBack[index]!;
+    nodes.push(node);
+    const path = parentPath(node.section_path);
+    if (path === null) continue;
+    const parent = byPath.get(path) ?? madeByPath.get(path) ?? putBackAt(null, path);
+    if (parent !== node) parentOf.set(node, parent);
+  }
   const roots: SectionNode[] = [];
   for (const node of nodes) {
-    const parent = node.parent_span_id === null ? undefined : bySpan.get(node.parent_span_id);
-    if (parent !== undefined && parent !== node) parent.children.push(node);
+    const parent = parentOf.get(node);
+    if (parent !== undefined) parent.children.push(node);
     else roots.push(node);
   }
   // walk the tree iteratively (depth is client-controlled: no recursion on the stack)
@@ -508,7 +568,7 @@ function buildTree(groups: readonly Omit<SectionNode, 'children' | 'total_cost_u
   // is cut at its first section, which becomes a root, so no section drops out of the run
   for (const node of nodes) {
     if (seen.has(node)) continue;
-    const parent = bySpan.get(node.parent_span_id as string) as SectionNode;
+    const parent = parentOf.get(node) as SectionNode;
     parent.children.splice(parent.children.indexOf(node), 1);
     roots.push(node);
     walk([node]);
