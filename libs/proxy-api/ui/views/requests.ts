@@ -41,6 +41,14 @@ export function requestsView(root: HTMLElement, signal: AbortSignal): void {
 
   const cursors: (string | undefined)[] = [undefined];
   let page = 0;
+  // the latest load: an answer to an earlier one (a filter applied while a page loads) is dropped
+  let latest = 0;
+  // a page step while a page loads would ask for a page whose cursor is not known yet
+  const step = (by: number, buttons: readonly HTMLButtonElement[]): void => {
+    for (const button of buttons) button.disabled = true;
+    page += by;
+    void load();
+  };
 
   form.addEventListener('submit', (event) => {
     event.preventDefault();
@@ -50,6 +58,7 @@ export function requestsView(root: HTMLElement, signal: AbortSignal): void {
   });
 
   async function load(): Promise<void> {
+    const mine = (latest += 1);
     const query: Record<string, string | number | undefined> = {
       limit: PAGE_SIZE,
       cursor: cursors[page],
@@ -59,7 +68,7 @@ export function requestsView(root: HTMLElement, signal: AbortSignal): void {
     results.setAttribute('aria-busy', 'true');
     try {
       const result = await api<Page<RequestRow>>('admin/requests', { query });
-      if (signal.aborted) return;
+      if (signal.aborted || mine !== latest) return;
       cursors[page + 1] = result.next_cursor ?? undefined;
       const rows = result.data.map((row) => [
         h(
@@ -81,16 +90,10 @@ export function requestsView(root: HTMLElement, signal: AbortSignal): void {
         `${integer(row.input_tokens ?? 0)} / ${integer(row.output_tokens ?? 0)}`,
         usd(row.cost_usd),
       ]);
-      const previous = h(
-        'button',
-        { type: 'button', disabled: page === 0, onclick: () => ((page -= 1), void load()) },
-        'Previous page',
-      );
-      const next = h(
-        'button',
-        { type: 'button', disabled: result.next_cursor === null, onclick: () => ((page += 1), void load()) },
-        'Next page',
-      );
+      const previous = h('button', { type: 'button', disabled: page === 0 }, 'Previous page');
+      const next = h('button', { type: 'button', disabled: result.next_cursor === null }, 'Next page');
+      previous.addEventListener('click', () => step(-1, [previous, next]));
+      next.addEventListener('click', () => step(1, [previous, next]));
       replace(
         results,
         table(
@@ -108,7 +111,7 @@ export function requestsView(root: HTMLElement, signal: AbortSignal): void {
         ),
       );
     } catch (error) {
-      if (!signal.aborted) replace(results, loadFailure('requests', error));
+      if (!signal.aborted && mine === latest) replace(results, loadFailure('requests', error));
     } finally {
       results.removeAttribute('aria-busy');
     }
