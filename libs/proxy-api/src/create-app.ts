@@ -8,7 +8,7 @@ import Fastify, {
 } from 'fastify';
 import { APP_DEFAULTS, type AppOptions } from './app-options';
 import { clientErrorHandler, frameworkErrors, refuseWhileClosing } from './http/framework-errors';
-import { AppServerTimeoutsSchema, timeoutCheckIntervalMs } from './http/server-timeouts';
+import { AppServerTimeoutsSchema, serverOptionsOf } from './http/server-timeouts';
 import { decorateSwitchyardRequests } from './http/switchyard-request';
 import { decorateClientKeyGuard } from './keys/require-client-key';
 import { DrainController } from './ops/drain-controller';
@@ -84,20 +84,18 @@ export function createApp(options: AppOptions): FastifyInstance {
     schemaProblems(AppServerTimeoutsSchema, { requestTimeoutMs, headersTimeoutMs, keepAliveTimeoutMs }),
   );
   const { redact, ...logging } = loggerOptions(options);
-  const requestTimeout = options.requestTimeoutMs ?? APP_DEFAULTS.requestTimeoutMs;
-  // Node's headers timeout must stay below the request timeout to mean anything
-  const headersTimeout = Math.min(options.headersTimeoutMs ?? APP_DEFAULTS.headersTimeoutMs, requestTimeout);
-  const checkInterval = timeoutCheckIntervalMs(requestTimeout, headersTimeout);
+  const server = serverOptionsOf(options, APP_DEFAULTS);
   const app = Fastify({
     ...logging,
     logController,
     bodyLimit: options.bodyLimitBytes ?? APP_DEFAULTS.bodyLimitBytes,
-    requestTimeout,
-    keepAliveTimeout: options.keepAliveTimeoutMs ?? APP_DEFAULTS.keepAliveTimeoutMs,
+    requestTimeout: server.requestTimeout,
+    keepAliveTimeout: server.keepAliveTimeout,
     http: {
-      maxHeaderSize: options.maxHeaderBytes ?? APP_DEFAULTS.maxHeaderBytes,
-      // the timeouts are enforced when Node checks them: every 30 s unless told
-      ...(checkInterval === undefined ? {} : { connectionsCheckingInterval: checkInterval }),
+      maxHeaderSize: server.maxHeaderSize,
+      ...(server.connectionsCheckingInterval === undefined
+        ? {}
+        : { connectionsCheckingInterval: server.connectionsCheckingInterval }),
     },
     trustProxy: options.trustProxy ?? false,
     requestIdHeader: false,
@@ -112,7 +110,7 @@ export function createApp(options: AppOptions): FastifyInstance {
   });
   // the pino logger Fastify made from the settings; request loggers are its children, made later
   if (redact === true) redactLogger(app.log);
-  app.server.headersTimeout = headersTimeout;
+  app.server.headersTimeout = server.headersTimeout;
   refuseWhileClosing(app);
   // draining is visible on the app itself: `app.switchyardDrain.begin()` (e.g. in a preStop hook)
   const drain =

@@ -3,6 +3,7 @@ export { appOptionsProblems } from './check-app-options';
 export { createApp } from './create-app';
 export { createRequestHandler } from './create-request-handler';
 export type { SwitchyardRequestHandler } from './create-request-handler';
+export type { SwitchyardServerOptions } from './http/server-timeouts';
 export { switchyardRoutes } from './switchyard-routes';
 export { APP_DEFAULTS } from './app-options';
 export type { AppOptions, SwitchyardRoutesOptions } from './app-options';

@@ -386,6 +386,47 @@ describe('createRequestHandler() in a server of its own: close() drains the requ
     await handler.close();
     server.close();
   });
+
+  it("gives the slow-client limits of its options as Node server options, for the server that is the embedder's", async () => {
+    const handler = await createRequestHandler({
+      gateway: gateway(),
+      requestTimeoutMs: 500,
+      headersTimeoutMs: 300,
+      keepAliveTimeoutMs: 5_000,
+      maxHeaderBytes: 4_096,
+    });
+    expect(handler.serverOptions).toEqual({
+      requestTimeout: 500,
+      headersTimeout: 300,
+      keepAliveTimeout: 5_000,
+      maxHeaderSize: 4_096,
+      connectionsCheckingInterval: 150,
+    });
+    const server = createServer(handler.serverOptions, handler);
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    try {
+      // a head that never ends is cut by the headers timeout given, not Node's default minute
+      const socket = connect((server.address() as { port: number }).port, '127.0.0.1');
+      socket.on('error', () => undefined);
+      let received = '';
+      socket.on('data', (chunk: Buffer) => (received += chunk.toString()));
+      socket.write('GET /health HTTP/1.1\r\nHost: 1');
+      await once(socket, 'close');
+      expect(received).toMatch(/^HTTP\/1\.1 408 /);
+      // the defaults, when the options set none
+      const defaults = await createRequestHandler({ gateway: gateway() });
+      expect(defaults.serverOptions).toMatchObject({
+        requestTimeout: 30_000,
+        headersTimeout: 10_000,
+        maxHeaderSize: 16_384,
+      });
+      await defaults.close();
+    } finally {
+      await handler.close();
+      server.close();
+    }
+  });
 });
 
 describe('CORS and OpenAPI', () => {

@@ -63,3 +63,45 @@ export function timeoutCheckIntervalMs(
   if (timeouts.length === 0) return undefined;
   return Math.max(1, Math.min(MAX_TIMEOUT_CHECK_INTERVAL_MS, Math.floor(Math.min(...timeouts) / 2)));
 }
+
+/** Node HTTP server options (`http.createServer(options, listener)`) that carry the app's slow-client limits. */
+export interface SwitchyardServerOptions {
+  requestTimeout: number;
+  headersTimeout: number;
+  keepAliveTimeout: number;
+  maxHeaderSize: number;
+  connectionsCheckingInterval?: number;
+}
+
+/**
+ * The HTTP server limits of the app's options, defaults filled in: the request, headers and
+ * keep-alive timeouts, the largest request head, and how often Node checks the timeouts. The
+ * headers timeout stays below the request timeout, where Node enforces it.
+ */
+export function serverOptionsOf(
+  options: {
+    requestTimeoutMs?: number;
+    headersTimeoutMs?: number;
+    keepAliveTimeoutMs?: number;
+    maxHeaderBytes?: number;
+  },
+  defaults: {
+    requestTimeoutMs: number;
+    headersTimeoutMs: number;
+    keepAliveTimeoutMs: number;
+    maxHeaderBytes: number;
+  },
+): SwitchyardServerOptions {
+  const requestTimeout = options.requestTimeoutMs ?? defaults.requestTimeoutMs;
+  // Node's headers timeout must stay below the request timeout to mean anything
+  const headersTimeout = Math.min(options.headersTimeoutMs ?? defaults.headersTimeoutMs, requestTimeout);
+  const checkInterval = timeoutCheckIntervalMs(requestTimeout, headersTimeout);
+  return {
+    requestTimeout,
+    headersTimeout,
+    keepAliveTimeout: options.keepAliveTimeoutMs ?? defaults.keepAliveTimeoutMs,
+    maxHeaderSize: options.maxHeaderBytes ?? defaults.maxHeaderBytes,
+    // the timeouts are enforced when Node checks them: every 30 s unless told
+    ...(checkInterval === undefined ? {} : { connectionsCheckingInterval: checkInterval }),
+  };
+}
