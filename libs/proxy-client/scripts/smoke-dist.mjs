@@ -1,6 +1,7 @@
 // Smoke test of the built package, run by `check-package` after the build: the ESM and CJS
 // builds of both entries load by their public names, and the context set through one copy
-// is read by another (the undici entry is bundled separately from the main one).
+// is read by another, and its errors are of the class another exports (the undici entry is
+// bundled separately from the main one).
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
@@ -50,4 +51,19 @@ assert.equal(seen[0]['x-switchyard-run-id'], 'smoke-run');
 assert.equal(seen[0]['x-switchyard-customer-id'], 'smoke-customer');
 assert.equal(seen[0]['x-switchyard-section-path'], 'smoke');
 assert.equal(seen[0]['x-switchyard-target'], 'http://provider.invalid');
+// an error one entry (or build) throws is an instance of the class every other one exports
+let thrown;
+try {
+  cjsUndici.switchyardDispatcher({ gatewayUrl: 'not a url' });
+} catch (error) {
+  thrown = error;
+}
+assert.equal(thrown?.code, 'invalid_options');
+for (const [name, entry] of [
+  ['esm', esm],
+  ['cjs', cjs],
+]) {
+  assert.ok(thrown instanceof entry.SwitchyardClientError, `an undici error is a ${name} SwitchyardClientError`);
+}
+assert.equal(esm.SwitchyardClientError, cjs.SwitchyardClientError);
 process.stdout.write('proxy-client dist smoke test passed\n');

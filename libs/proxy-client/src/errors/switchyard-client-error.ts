@@ -19,8 +19,8 @@ export interface SwitchyardClientErrorOptions {
   status?: number;
 }
 
-/** The one error type of `@switchyard/proxy-client`: match on `code`, never on the message. */
-export class SwitchyardClientError extends Error {
+/** The class of {@link SwitchyardClientError}, as this copy of the package defines it. */
+class SwitchyardClientErrorClass extends Error {
   override readonly name = 'SwitchyardClientError';
   readonly code: SwitchyardClientErrorCode;
   readonly status: number | undefined;
@@ -31,6 +31,19 @@ export class SwitchyardClientError extends Error {
     this.status = options.status;
   }
 }
+
+// One class per process, shared through a global symbol as the context storage is: the main and
+// `/undici` entries are bundled separately (and an app may load the ESM and the CJS builds), so
+// each would have a class of its own, and an error thrown by the dispatcher would not be an
+// `instanceof` the class the main entry exports
+const ERROR_CLASS_KEY = Symbol.for('@switchyard/proxy-client/SwitchyardClientError/v1');
+const registry = globalThis as typeof globalThis & { [ERROR_CLASS_KEY]?: typeof SwitchyardClientErrorClass };
+
+/** The one error type of `@switchyard/proxy-client`: match on `code`, never on the message. */
+export const SwitchyardClientError: typeof SwitchyardClientErrorClass = (registry[ERROR_CLASS_KEY] ??=
+  SwitchyardClientErrorClass);
+/** An error of `@switchyard/proxy-client` (see the class of the same name). */
+export type SwitchyardClientError = SwitchyardClientErrorClass;
 
 /** Whether a value is a {@link SwitchyardClientError}, across copies of the package. */
 export function isSwitchyardClientError(value: unknown): value is SwitchyardClientError {
