@@ -3,18 +3,17 @@ import type { SqlRequestLogStore, TargetTraffic } from '@switchyard/proxy-loggin
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { requireAdmin } from '../admin/require-admin';
-import { DAY_MS, parseQueryTime, queryWindow } from './query-time';
+import { DAY_MS, optionalQueryTime, QueryTimeSchema, queryWindow } from './query-time';
 
 /** Series default to about this many buckets when `bucket_ms` is not given. */
 const DEFAULT_BUCKETS = 60;
 /** The window `/admin/providers` reads recent traffic from, by default. */
 const RECENT_MS = 15 * 60 * 1000;
 
-const Time = Type.String({ minLength: 1, maxLength: 40, description: 'ISO 8601 time or epoch milliseconds' });
 const SeriesQuery = Type.Object(
   {
-    from: Type.Optional(Time),
-    to: Type.Optional(Time),
+    from: Type.Optional(QueryTimeSchema),
+    to: Type.Optional(QueryTimeSchema),
     bucket_ms: Type.Optional(
       Type.String({
         pattern: '^[1-9][0-9]{3,11}$',
@@ -77,10 +76,6 @@ const ProvidersReply = Type.Object({
   ),
 });
 
-function time(raw: string | undefined, name: string): number | undefined {
-  return raw === undefined ? undefined : parseQueryTime(raw, name);
-}
-
 /** A bucket width giving about {@link DEFAULT_BUCKETS} buckets, rounded to a readable unit. */
 export function defaultBucketMs(spanMs: number): number {
   const units = [
@@ -128,8 +123,8 @@ export function dashboardRoutes(
         },
       },
       async (request) => {
-        const end = time(request.query.to, 'to');
-        const { from, to } = queryWindow(time(request.query.from, 'from'), end);
+        const end = optionalQueryTime(request.query.to, 'to');
+        const { from, to } = queryWindow(optionalQueryTime(request.query.from, 'from'), end);
         const bucketMs =
           request.query.bucket_ms === undefined
             ? defaultBucketMs(to - from)

@@ -1,3 +1,4 @@
+import { Type } from '@sinclair/typebox';
 import { SwitchyardError } from '@switchyard/proxy-core';
 
 // Date.parse is lenient by design (it reads `1,2` as 2001-01-02 and rolls 2026-02-30 over to
@@ -72,6 +73,17 @@ export function parseQueryTime(raw: string, name: string): number {
     );
   }
   return ms;
+}
+
+/** An admin query's time parameter, as a schema: an empty value is as if it were left out. */
+export const QueryTimeSchema = Type.String({
+  maxLength: 40,
+  description: 'ISO 8601 time or epoch milliseconds',
+});
+
+/** {@link parseQueryTime} of an optional parameter: undefined when absent or empty (`from=`). */
+export function optionalQueryTime(raw: string | undefined, name: string): number | undefined {
+  return raw === undefined || raw === '' ? undefined : parseQueryTime(raw, name);
 }
 
 /** A day, in milliseconds: the window an admin query covers when it names no `from`. */

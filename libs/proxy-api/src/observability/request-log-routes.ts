@@ -8,7 +8,7 @@ import {
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { requireAdmin } from '../admin/require-admin';
-import { parseQueryTime, queryWindow } from './query-time';
+import { optionalQueryTime, QueryTimeSchema, queryWindow } from './query-time';
 
 const GROUPS: readonly UsageGroupBy[] = ['customer', 'key', 'model', 'provider', 'run', 'section'];
 
@@ -19,7 +19,6 @@ const GROUPS: readonly UsageGroupBy[] = ['customer', 'key', 'model', 'provider',
 const NO_NUL = '^[^\\u0000]*$';
 const Text = Type.String({ maxLength: 256, pattern: NO_NUL });
 const Digits = Type.String({ maxLength: 10, description: 'An integer' });
-const Time = Type.String({ maxLength: 40, description: 'ISO 8601 time or epoch milliseconds' });
 const RequestsQuery = Type.Object(
   {
     limit: Type.Optional(Digits),
@@ -30,24 +29,20 @@ const RequestsQuery = Type.Object(
     run_id: Type.Optional(Text),
     client_request_id: Type.Optional(Text),
     status: Type.Optional(Digits),
-    from: Type.Optional(Time),
-    to: Type.Optional(Time),
+    from: Type.Optional(QueryTimeSchema),
+    to: Type.Optional(QueryTimeSchema),
   },
   { additionalProperties: false },
 );
 const UsageQuery = Type.Object(
   {
     group_by: Type.Optional(Type.Unsafe<UsageGroupBy>({ type: 'string', enum: [...GROUPS] })),
-    from: Type.Optional(Time),
-    to: Type.Optional(Time),
+    from: Type.Optional(QueryTimeSchema),
+    to: Type.Optional(QueryTimeSchema),
   },
   { additionalProperties: false },
 );
 const RunParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128, pattern: NO_NUL }) });
-
-function time(raw: string | undefined, name: string): number | undefined {
-  return raw === undefined || raw === '' ? undefined : parseQueryTime(raw, name);
-}
 
 function integer(raw: string | undefined, name: string, min: number, max: number): number | undefined {
   if (raw === undefined || raw === '') return undefined;
@@ -75,8 +70,8 @@ function listQuery(query: Static<typeof RequestsQuery>): RequestListQuery {
     runId: text(query.run_id),
     clientRequestId: text(query.client_request_id),
     status: integer(query.status, 'status', 100, 599),
-    from: time(query.from, 'from'),
-    to: time(query.to, 'to'),
+    from: optionalQueryTime(query.from, 'from'),
+    to: optionalQueryTime(query.to, 'to'),
   };
   // absent filters stay absent (the store's options are exact)
   for (const [name, value] of Object.entries(fields))
@@ -104,8 +99,8 @@ export function requestLogRoutes(app: FastifyInstance, store: SqlRequestLogStore
     },
     async (request) => {
       const groupBy = request.query.group_by ?? 'model';
-      const end = time(request.query.to, 'to');
-      const { from, to } = queryWindow(time(request.query.from, 'from'), end);
+      const end = optionalQueryTime(request.query.to, 'to');
+      const { from, to } = queryWindow(optionalQueryTime(request.query.from, 'from'), end);
       // one more than shown: whether the window holds more groups than the answer
       const groups = await store.usage(groupBy, from, to, MAX_USAGE_GROUPS + 1);
       const truncated = groups.length > MAX_USAGE_GROUPS;
