@@ -325,20 +325,9 @@ class SwitchyardGateway implements Gateway {
         response = withoutSourceText(answer.response);
       } else {
         const route = await this.#resolve(prepared.model, context);
-        const started = performance.now();
-        try {
-          response = await runAttempts(
-            this.#env,
-            context,
-            route,
-            deadline,
-            this.#chatRequest(prepared),
-            (input) => attempt(prepared, input),
-          );
-        } finally {
-          // failed too: the time the attempts took is the upstreams', not the gateway's overhead
-          context.upstreamMs = performance.now() - started;
-        }
+        response = await this.#attempts(context, route, deadline, this.#chatRequest(prepared), (input) =>
+          attempt(prepared, input),
+        );
       }
       unreported = response;
       // before the transforms: what a cache keeps must not have passed them, as they run again on a hit
@@ -404,36 +393,29 @@ class SwitchyardGateway implements Gateway {
         primed = replay(answer);
       } else {
         const route = await this.#resolve(prepared.model, context);
-        const started = performance.now();
-        try {
-          primed = await runAttempts(
-            this.#env,
-            context,
-            route,
-            deadline,
-            this.#chatRequest(prepared),
-            async (input: AttemptInput) => {
-              const { adapter, timer, retain } = input;
-              const upstream = await open(prepared, input);
-              const result = await primeStream(upstream, adapter.name, timer);
-              // content arrived: the first-content deadline is met; from here the idle timeout rules
-              timer.clear();
-              // nothing below fails: only the attempt whose stream is delivered gets here
-              usageSoFar = usageSoFarOf(upstream);
-              return guardStream(
-                result,
-                timer,
-                this.#streamIdleTimeoutMs,
-                retain(),
-                adapter.name,
-                isVerbatimAdapter(adapter),
-              );
-            },
-          );
-        } finally {
-          // as for a whole answer: failed attempts' time is the upstreams'
-          context.upstreamMs = performance.now() - started;
-        }
+        primed = await this.#attempts(
+          context,
+          route,
+          deadline,
+          this.#chatRequest(prepared),
+          async (input: AttemptInput) => {
+            const { adapter, timer, retain } = input;
+            const upstream = await open(prepared, input);
+            const result = await primeStream(upstream, adapter.name, timer);
+            // content arrived: the first-content deadline is met; from here the idle timeout rules
+            timer.clear();
+            // nothing below fails: only the attempt whose stream is delivered gets here
+            usageSoFar = usageSoFarOf(upstream);
+            return guardStream(
+              result,
+              timer,
+              this.#streamIdleTimeoutMs,
+              retain(),
+              adapter.name,
+              isVerbatimAdapter(adapter),
+            );
+          },
+        );
       }
     } catch (error) {
       const failure = this.#fail(context, error, deadline);
@@ -577,34 +559,27 @@ class SwitchyardGateway implements Gateway {
     const deadline = this.#deadline(context);
     try {
       const route = await this.#resolve(request.model, context);
-      const started = performance.now();
       const estimate = estimateEmbeddingTokens(request);
       const attemptRequest: AttemptRequest = {
         routing: { promptTokens: estimate, outputTokens: () => 0 },
         weight: () => estimate,
       };
-      let response: EmbeddingResponse;
-      try {
-        response = await runAttempts(
-          this.#env,
-          context,
-          route,
-          deadline,
-          attemptRequest,
-          ({ adapter, target, timer }) => {
-            if (adapter.embed === undefined) {
-              throw new SwitchyardError(
-                'unsupported_feature',
-                `Provider "${adapter.name}" does not support embeddings.`,
-                { provider: adapter.name },
-              );
-            }
-            return adapter.embed(request, this.#callContext(context, target.model, timer));
-          },
-        );
-      } finally {
-        context.upstreamMs = performance.now() - started;
-      }
+      const response = await this.#attempts(
+        context,
+        route,
+        deadline,
+        attemptRequest,
+        ({ adapter, target, timer }) => {
+          if (adapter.embed === undefined) {
+            throw new SwitchyardError(
+              'unsupported_feature',
+              `Provider "${adapter.name}" does not support embeddings.`,
+              { provider: adapter.name },
+            );
+          }
+          return adapter.embed(request, this.#callContext(context, target.model, timer));
+        },
+      );
       const tokens = response.usage?.prompt_tokens ?? 0;
       context.usage = {
         prompt_tokens: tokens,
@@ -788,6 +763,25 @@ class SwitchyardGateway implements Gateway {
       return undefined;
     } catch (thrown) {
       return toSwitchyardError(thrown);
+    }
+  }
+
+  /**
+   * The attempts of a request ({@link runAttempts}), their time recorded as its upstream time
+   * whether one answered or all failed: either way it is the upstreams', not the gateway's overhead.
+   */
+  async #attempts<T>(
+    context: RequestContext,
+    route: ResolvedRoute,
+    deadline: Deadline,
+    request: AttemptRequest,
+    attempt: (input: AttemptInput) => Promise<T>,
+  ): Promise<T> {
+    const started = performance.now();
+    try {
+      return await runAttempts(this.#env, context, route, deadline, request, attempt);
+    } finally {
+      context.upstreamMs = performance.now() - started;
     }
   }
 

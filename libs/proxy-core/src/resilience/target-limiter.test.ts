@@ -111,6 +111,17 @@ describe('BottleneckTargetLimiter queue bound', () => {
   });
 });
 
+/** A limiter link on the test Redis under `keyPrefix`, once it is shared. */
+async function sharedLink(keyPrefix: string): Promise<LimiterLink> {
+  const link = createLimiterLink(
+    { endpoint: { url: TEST_REDIS_URL }, keyPrefix, commandTimeoutMs: 5_000 },
+    silentLogger,
+    () => undefined,
+  );
+  await link.whenShared();
+  return link;
+}
+
 /** Closes a test's link and limiter, then drops the keys bottleneck wrote under its prefix. */
 async function closeAll(
   link: LimiterLink,
@@ -162,15 +173,7 @@ describe.skipIf(!redisUp)('BottleneckTargetLimiter on a shared Redis link', () =
     { timeout: 60_000 },
     async () => {
       const keyPrefix = `switchyard-test:${randomUUID()}:`;
-      const connect = async (): Promise<LimiterLink> => {
-        const link = createLimiterLink(
-          { endpoint: { url: TEST_REDIS_URL }, keyPrefix, commandTimeoutMs: 5_000 },
-          silentLogger,
-          () => undefined,
-        );
-        await link.whenShared();
-        return link;
-      };
+      const connect = (): Promise<LimiterLink> => sharedLink(keyPrefix);
       // the instance that registered the limits first let 100 calls wait
       const firstLink = await connect();
       const first = new BottleneckTargetLimiter(
@@ -226,15 +229,7 @@ describe.skipIf(!redisUp)('BottleneckTargetLimiter on a shared Redis link', () =
     async () => {
       const keyPrefix = `switchyard-test:${randomUUID()}:`;
       const settings = { maxQueue: 100, maxWaitMs: 1_500 };
-      const connect = async (): Promise<LimiterLink> => {
-        const link = createLimiterLink(
-          { endpoint: { url: TEST_REDIS_URL }, keyPrefix, commandTimeoutMs: 5_000 },
-          silentLogger,
-          () => undefined,
-        );
-        await link.whenShared();
-        return link;
-      };
+      const connect = (): Promise<LimiterLink> => sharedLink(keyPrefix);
       // the old deployment: one call at a time
       const oldLink = await connect();
       const old = new BottleneckTargetLimiter(
