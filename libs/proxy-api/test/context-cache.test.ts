@@ -27,6 +27,12 @@ function app(context: AppOptions['context'], extra: Partial<AppOptions> = {}): F
   return instance;
 }
 
+/** Thirty exchanges, far more than a 600-token window holds. */
+const TURNS = Array.from({ length: 30 }, (_, i) => [
+  { role: 'user', content: `question ${i}: ${'words '.repeat(20)}` },
+  { role: 'assistant', content: `answer ${i}: ${'more words '.repeat(10)}` },
+]).flat();
+
 const body = { model: 'demo', messages: [{ role: 'user', content: 'cache me' }], temperature: 0 };
 const cacheOnly: AppOptions['context'] = { cache: { memory: { maxBytes: 1024 * 1024 } } };
 
@@ -160,13 +166,7 @@ describe('context wiring: response cache over HTTP', () => {
     });
     apps.push(instance);
     instance.addHook('onClose', () => gateway.close());
-    const messages = [
-      ...Array.from({ length: 30 }, (_, i) => [
-        { role: 'user', content: `question ${i}: ${'words '.repeat(20)}` },
-        { role: 'assistant', content: `answer ${i}: ${'more words '.repeat(10)}` },
-      ]).flat(),
-      { role: 'user', content: 'last question' },
-    ];
+    const messages = [...TURNS, { role: 'user', content: 'last question' }];
     const reply = await instance.inject({
       method: 'POST',
       url: '/v1/chat/completions',
@@ -181,13 +181,9 @@ describe('context wiring: response cache over HTTP', () => {
       catalog: { models: { tiny: { contextWindow: 600, maxOutputTokens: 100 } } },
       condenser: {},
     });
-    const turns = Array.from({ length: 30 }, (_, i) => [
-      { role: 'user', content: `question ${i}: ${'words '.repeat(20)}` },
-      { role: 'assistant', content: `answer ${i}: ${'more words '.repeat(10)}` },
-    ]).flat();
     const messages = [
       { role: 'system', content: 'Be brief.' },
-      ...turns,
+      ...TURNS,
       { role: 'user', content: 'last question' },
     ];
     const reply = await instance.inject({
