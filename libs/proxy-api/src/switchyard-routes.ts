@@ -21,6 +21,7 @@ import { appPricing } from './pricing/app-pricing';
 import { PROXY_DEFAULTS } from './proxy/proxy-options';
 import { checkedProxyRoutes } from './proxy/proxy-routes';
 import { uiRoutes } from './ui/ui-routes';
+import { removeTaps, tapsNow, tapsSince } from './gateway-taps';
 
 function isGateway(value: Gateway | GatewayOptions): value is Gateway {
   return typeof (value as Gateway).chat === 'function' && typeof (value as Gateway).stream === 'function';
@@ -42,6 +43,8 @@ export const switchyardRoutes: FastifyPluginAsync<SwitchyardRoutesOptions> = asy
   checkAppOptions(options);
   const proxy = options.proxy ?? {};
   const owned = !isGateway(options.gateway);
+  // a gateway handed in outlives the app: what the app taps on it is taken off when it closes
+  const tappedBefore = isGateway(options.gateway) ? tapsNow(options.gateway.hooks) : undefined;
   const pricing = appPricing(options.pricing);
   const context =
     options.context === undefined ? undefined : new ContextWiring(app, options.context, options.gateway);
@@ -133,6 +136,10 @@ export const switchyardRoutes: FastifyPluginAsync<SwitchyardRoutesOptions> = asy
   healthRoute(app);
   const ui = options.ui ?? options.admin?.masterKey !== undefined;
   if (ui !== false) await uiRoutes(app, ui === true ? {} : ui, options.ui !== undefined);
+  if (tappedBefore !== undefined) {
+    const tapped = tapsSince(gateway.hooks, tappedBefore);
+    app.addHook('onClose', async () => removeTaps(tapped));
+  }
   // the universal proxy lives in its own scope: it streams bodies, never parses them (its
   // options were checked above)
   if (proxy !== false)
