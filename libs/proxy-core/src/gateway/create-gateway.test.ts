@@ -94,10 +94,13 @@ describe('createGateway', () => {
       await expect(gateway.chat({ ...hello, model: 'primary/client-named' })).rejects.toMatchObject({
         code: 'upstream_error',
       });
+      // each names the gateway it came from by its hooks
+      const source = gateway.hooks;
       expect(messages).toEqual([
-        { target: 'primary/gpt-4o-mini', state: 'open', previous: 'closed', configured: true },
-        { target: 'primary/client-named', state: 'open', previous: 'closed', configured: false },
+        { target: 'primary/gpt-4o-mini', state: 'open', previous: 'closed', configured: true, source },
+        { target: 'primary/client-named', state: 'open', previous: 'closed', configured: false, source },
       ]);
+      expect(messages.every((message) => (message as { source: unknown }).source === source)).toBe(true);
     } finally {
       unsubscribe('switchyard:breaker:state', listen);
     }

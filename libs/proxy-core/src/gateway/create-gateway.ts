@@ -230,6 +230,7 @@ class SwitchyardGateway implements Gateway {
       configuredTargets: routes.targetKeys(),
       logger: this.#logger,
       emit: (event) => observe(this.hooks.onResilienceEvent, this.#logger, event),
+      source: this.hooks,
     });
     const stats = new TargetStats(options.routing?.latencyEwmaAlpha ?? GATEWAY_DEFAULTS.latencyEwmaAlpha);
     this.#env = {

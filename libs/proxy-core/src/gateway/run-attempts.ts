@@ -303,6 +303,8 @@ async function tryTarget<T>(
         requestId: context.requestId,
         ...record,
         errorCode: record.error?.code,
+        // the gateway's hooks: a subscriber serving one gateway of several keeps to its own
+        source: env.hooks,
       });
     }
   }

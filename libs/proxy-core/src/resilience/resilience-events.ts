@@ -35,6 +35,11 @@ export interface BreakerStateMessage {
    * client named (a direct `provider/<model>`) or a `resolveRoute` tap returned.
    */
   configured: boolean;
+  /**
+   * The `hooks` of the gateway the breaker is of: with several gateways in one process, a
+   * subscriber that serves one (a plugin applied to its hooks) keeps to its messages.
+   */
+  source?: object;
 }
 
 /** Published on every breaker state change: a {@link BreakerStateMessage}. */

@@ -31,6 +31,8 @@ export interface ResiliencePoliciesOptions {
   limiter?: LimiterOptions;
   logger: Logger;
   emit: (event: ResilienceEvent) => void;
+  /** What the breaker state messages name as their source (`BreakerStateMessage.source`): the gateway's hooks. */
+  source?: object;
   /**
    * How many breakers to keep before closed ones, least recently used first, are dropped:
    * clients can name any `provider/<model>`, and each name would otherwise keep a breaker (and
@@ -98,7 +100,10 @@ export class ResiliencePolicies {
   readonly #targetLimits: ReadonlyMap<string, Readonly<RouteTargetLimits>>;
   readonly #configuredTargets: ReadonlySet<string>;
 
+  readonly #source: object | undefined;
+
   constructor(options: ResiliencePoliciesOptions) {
+    this.#source = options.source;
     // only closed breakers are dropped: an open or half-open one holds back calls to a failing target
     this.#breakers = new RecencyMap<BreakerEntry>({
       maxEntries: options.maxBreakers ?? MAX_BREAKERS,
@@ -194,7 +199,13 @@ export class ResiliencePolicies {
   #reportState(key: string, configured: boolean, state: BreakerState, previous: BreakerState): void {
     if (state === 'open') this.counters.breakerOpens += 1;
     if (breakerStateChannel.hasSubscribers)
-      breakerStateChannel.publish({ target: key, state, previous, configured } satisfies BreakerStateMessage);
+      breakerStateChannel.publish({
+        target: key,
+        state,
+        previous,
+        configured,
+        ...(this.#source === undefined ? {} : { source: this.#source }),
+      } satisfies BreakerStateMessage);
     this.#emit({ type: 'breaker_state', target: key, state, previous });
   }
 

@@ -177,6 +177,36 @@ describe('createMetrics', () => {
     expect((await metrics.scrape()).body).not.toContain('sk-canary-provider');
   });
 
+  it("counts only its own gateway's messages on the diagnostics channels, with another gateway in the process", async () => {
+    const otherMetrics = createMetrics();
+    const other = createGateway({
+      providers: [
+        { name: 'primary', type: 'openai', baseUrl: `${upstream.url}/v1`, apiKey: 'sk-other-0000000000' },
+      ],
+      models: [{ name: 'gpt', targets: [{ provider: 'primary', model: 'gpt-4o-mini' }] }],
+      plugins: [otherMetrics.plugin],
+      breaker: { volumeThreshold: 1 },
+      retry: { maxRetries: 0 },
+    });
+    try {
+      upstream.fault({ kind: 'status', status: 500, times: 1 });
+      await expect(
+        other.chat({ model: 'gpt', messages: [{ role: 'user', content: 'x' }] }),
+      ).rejects.toBeInstanceOf(SwitchyardError);
+      const observed = { provider: 'primary', ok: 'false' };
+      expect(await value(otherMetrics, 'switchyard_upstream_requests_observed_total', observed)).toBe(1);
+      expect(await value(otherMetrics, 'switchyard_breaker_state', { target: 'primary/gpt-4o-mini' })).toBe(
+        2,
+      );
+      // the first gateway made no call, and its breaker never opened
+      expect(await value(metrics, 'switchyard_upstream_requests_observed_total', observed)).toBe(0);
+      expect(await value(metrics, 'switchyard_breaker_state', { target: 'primary/gpt-4o-mini' })).toBe(0);
+    } finally {
+      otherMetrics.close();
+      await other.close();
+    }
+  });
+
   it('counts breaker and limiter rejections from attempts and follows breaker state on the diagnostics channel', async () => {
     gateway.hooks.onAttempt.call(
       {

@@ -390,7 +390,17 @@ export function createMetrics(options: MetricsOptions = {}): SwitchyardMetrics {
     // the configured target's own breaker has reported no change: it is closed
     breakerState.set({ target }, 0);
   };
+  // the hooks of the gateways the plugin was applied to: the channels carry every gateway of the
+  // process, and two apps each with its own gateway must not count each other's traffic. A
+  // message that names no source (another copy of the engine) is counted, as is every message
+  // before the plugin is applied anywhere
+  const gateways = new Set<object>();
+  const foreign = (message: unknown): boolean => {
+    const source = (message as { source?: unknown } | null)?.source;
+    return gateways.size > 0 && typeof source === 'object' && source !== null && !gateways.has(source);
+  };
   const onBreaker = (message: unknown): void => {
+    if (foreign(message)) return;
     const event = message as { target?: unknown; provider?: unknown; state?: unknown; configured?: unknown };
     const state = typeof event.state === 'string' ? BREAKER_STATES[event.state] : undefined;
     if (state === undefined) return;
@@ -431,6 +441,7 @@ export function createMetrics(options: MetricsOptions = {}): SwitchyardMetrics {
     return series;
   };
   const onUpstream = (message: unknown): void => {
+    if (foreign(message)) return;
     const event = message as { provider?: unknown; ok?: unknown };
     const provider = typeof event.provider === 'string' ? label(event.provider, 'unknown') : 'unknown';
     const series = providerSeriesOf(provider);
@@ -443,6 +454,7 @@ export function createMetrics(options: MetricsOptions = {}): SwitchyardMetrics {
   const plugin: GatewayPlugin = {
     name: 'switchyard:metrics',
     apply(hooks) {
+      gateways.add(hooks);
       hooks.onAttempt.tap('switchyard:metrics', (attempt) => {
         const provider = label(attempt.provider, 'unknown');
         const series = providerSeriesOf(provider);
