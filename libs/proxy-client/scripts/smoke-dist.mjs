@@ -63,7 +63,10 @@ for (const [name, entry] of [
   ['esm', esm],
   ['cjs', cjs],
 ]) {
-  assert.ok(thrown instanceof entry.SwitchyardClientError, `an undici error is a ${name} SwitchyardClientError`);
+  assert.ok(
+    thrown instanceof entry.SwitchyardClientError,
+    `an undici error is a ${name} SwitchyardClientError`,
+  );
 }
 assert.equal(esm.SwitchyardClientError, cjs.SwitchyardClientError);
 process.stdout.write('proxy-client dist smoke test passed\n');
