@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { encodeBedrockEvent } from '@switchyard/testing';
 import { describe, expect, it } from 'vitest';
 import { createPricingRegistry } from '../../pricing/pricing-registry';
 import type { MeterExchange } from '../meter-exchange';
@@ -17,6 +18,14 @@ interface Fixture {
     headers: Record<string, string>;
     body?: unknown;
     sse?: (string | { event: string; data: string })[];
+    /** Newline-delimited JSON, one value a line (Cohere v1's chat stream). */
+    ndjson?: unknown[];
+    /**
+     * AWS binary event-stream messages (`application/vnd.amazon.eventstream`): a ConverseStream
+     * event and its payload, or an InvokeModelWithResponseStream `chunk`, whose model JSON
+     * travels base64-encoded in the frame (`{"bytes":"..."}`).
+     */
+    eventStream?: ({ event: string; payload: unknown } | { chunk: unknown })[];
     bytes?: number;
   };
   expected: { usage: unknown; costUsd: number | null };
@@ -73,6 +82,16 @@ function toExchange(fixture: Fixture): MeterExchange {
         typeof item === 'string' ? `data: ${item}\n\n` : `event: ${item.event}\ndata: ${item.data}\n\n`,
       )
       .join('');
+  } else if (response.ndjson !== undefined) {
+    responseText = response.ndjson.map((line) => `${JSON.stringify(line)}\n`).join('');
+  } else if (response.eventStream !== undefined) {
+    // the proxy captures the frames as text, as a textual type's bytes decode
+    const frames = response.eventStream.map((item) =>
+      'chunk' in item
+        ? encodeBedrockEvent('chunk', { bytes: Buffer.from(JSON.stringify(item.chunk)).toString('base64') })
+        : encodeBedrockEvent(item.event, item.payload),
+    );
+    responseText = Buffer.concat(frames).toString('utf8');
   } else if (response.body !== undefined) {
     responseText = JSON.stringify(response.body);
   }
@@ -208,6 +227,50 @@ describe('provider meters', () => {
     };
     expect(meters.meter(exchange({ ...included, total_tokens: 135 }))?.tokens?.outputTokens).toBe(103);
   });
+
+  it.each([
+    [
+      'gemini',
+      'https://generativelanguage.googleapis.com/v1beta/openai/chat/completions',
+      'gemini-2.0-flash',
+    ],
+    ['anthropic', 'https://api.anthropic.com/v1/chat/completions', 'claude-sonnet-4-20250514'],
+  ])(
+    "meters %s's OpenAI-compatible chat completions streamed, the usage in the last chunk",
+    (name, url, model) => {
+      const chunk = (extra: Record<string, unknown>) =>
+        `data: ${JSON.stringify({ id: 'chatcmpl-1', object: 'chat.completion.chunk', model, ...extra })}\n\n`;
+      const responseText = [
+        chunk({ choices: [{ index: 0, delta: { role: 'assistant', content: 'Hi' }, finish_reason: null }] }),
+        chunk({ choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] }),
+        chunk({ choices: [], usage: { prompt_tokens: 11, completion_tokens: 5, total_tokens: 16 } }),
+        'data: [DONE]\n\n',
+      ].join('');
+      const usage = meters.meter({
+        method: 'POST',
+        url: new URL(url),
+        status: 200,
+        requestHeaders: { 'content-type': 'application/json' },
+        responseHeaders: { 'content-type': 'text/event-stream' },
+        requestText: JSON.stringify({
+          model,
+          stream: true,
+          stream_options: { include_usage: true },
+          messages: [],
+        }),
+        responseText,
+        responseBytes: responseText.length,
+      });
+      expect(usage).toEqual({
+        provider: name,
+        model,
+        operation: 'chat',
+        tokens: { inputTokens: 11, outputTokens: 5 },
+        units: {},
+      });
+      expect(pricing.meteredCostUsd(usage!)).not.toBeNull();
+    },
+  );
 
   describe('an object read again after it was billed', () => {
     const fixture = (folder: string, name: string): Fixture =>

@@ -12,6 +12,7 @@ import {
 import type { MeteredUsage } from '../../metered-usage';
 import type { ProviderMeter } from '../../provider-meter';
 import type { TokenUsage } from '../../token-usage';
+import { meterOpenAIShaped } from '../openai/openai-meter';
 
 interface AnthropicCounts {
   input?: number;
@@ -52,6 +53,17 @@ export function anthropicTokens(counts: AnthropicCounts): TokenUsage | undefined
 }
 
 /**
+ * The token usage of Anthropic Messages `usage` objects in the order they came: a body's, or a
+ * stream's `message_start` and `message_delta` ones (Claude on Bedrock's InvokeModel too).
+ * Undefined when none counts input or output tokens.
+ */
+export function anthropicUsageTokens(usages: readonly unknown[]): TokenUsage | undefined {
+  const counts: AnthropicCounts = {};
+  for (const usage of usages) merge(counts, usage);
+  return anthropicTokens(counts);
+}
+
+/**
  * The token usage and model of an exchange in Anthropic's Messages shapes, whole or streamed
  * (Anthropic's API, Claude on Vertex AI): the model the answer names, else the request's.
  */
@@ -75,7 +87,11 @@ export function readAnthropicExchange(exchange: MeterExchange): { tokens?: Token
   return { ...(tokens === undefined ? {} : { tokens }), ...(model === undefined ? {} : { model }) };
 }
 
+// the OpenAI SDK compatibility endpoint, which answers in Chat Completions' shapes
+const OPENAI_COMPATIBLE = /\/chat\/completions$/;
+
 function meter(exchange: MeterExchange): MeteredUsage | undefined {
+  if (OPENAI_COMPATIBLE.test(exchange.url.pathname)) return meterOpenAIShaped('anthropic', exchange);
   if (!succeeded(exchange) || exchange.url.pathname.endsWith('/count_tokens')) return undefined;
   const { tokens, model } = readAnthropicExchange(exchange);
   if (tokens === undefined) return undefined;
@@ -91,13 +107,16 @@ function meter(exchange: MeterExchange): MeteredUsage | undefined {
 /**
  * Anthropic Messages: usage from the body, or summed across `message_start` and
  * `message_delta` events when streamed; cache reads and writes apart; web searches
- * (`server_tool_use.web_search_requests`).
+ * (`server_tool_use.web_search_requests`). The OpenAI SDK compatibility endpoint
+ * (`/v1/chat/completions`, whole or streamed) by its OpenAI-shaped usage.
  * @see https://docs.anthropic.com/en/api/messages
+ * @see https://docs.claude.com/en/api/openai-sdk
  */
 export const anthropicMeter: ProviderMeter = {
   name: 'anthropic',
   label: 'Anthropic',
   hosts: ['api.anthropic.com'],
-  units: 'tokens (input, cache read, cache write, output); web searches',
+  units:
+    'tokens (input, cache read, cache write, output); web searches; OpenAI SDK compatibility (`/v1/chat/completions`): tokens of its OpenAI-shaped usage',
   meter,
 };

@@ -64,3 +64,132 @@ describe('bedrock meter: InvokeModelWithResponseStream', () => {
     });
   });
 });
+
+function exchangeOf(
+  path: string,
+  frames: Uint8Array[] | undefined,
+  response: { headers?: Record<string, string>; body?: unknown } = {},
+): MeterExchange {
+  const responseText =
+    frames === undefined
+      ? JSON.stringify(response.body)
+      : Buffer.concat(frames.map((frame) => Buffer.from(frame))).toString('utf8');
+  return {
+    method: 'POST',
+    url: new URL(`https://bedrock-runtime.us-east-1.amazonaws.com/model/${path}`),
+    requestHeaders: { 'content-type': 'application/json' },
+    status: 200,
+    responseHeaders: {
+      'content-type': frames === undefined ? 'application/json' : 'application/vnd.amazon.eventstream',
+      ...response.headers,
+    },
+    responseText,
+    responseBytes: responseText.length,
+  };
+}
+
+describe('bedrock meter: cache tokens', () => {
+  it("reads ConverseStream's metadata usage with its cacheDetails, past a guardrail trace's usage", () => {
+    // the metadata event of a guarded stream: the trace's assessments carry usage objects of
+    // their own (guardrail policy units), after the token usage
+    const metadata = {
+      usage: {
+        inputTokens: 40,
+        outputTokens: 12,
+        totalTokens: 4148,
+        cacheReadInputTokens: 0,
+        cacheWriteInputTokens: 4096,
+        cacheDetails: [
+          { inputTokens: 3072, ttl: '1h' },
+          { inputTokens: 1024, ttl: '5m' },
+        ],
+      },
+      metrics: { latencyMs: 820 },
+      trace: {
+        guardrail: {
+          inputAssessment: {
+            g1: { invocationMetrics: { usage: { topicPolicyUnits: 1, contentPolicyUnits: 1 } } },
+          },
+        },
+      },
+    };
+    const usage = bedrockMeter.meter(
+      exchangeOf('anthropic.claude-sonnet-4-20250514-v1%3A0/converse-stream', [
+        encodeBedrockEvent('messageStart', { role: 'assistant' }),
+        encodeBedrockEvent('contentBlockDelta', { contentBlockIndex: 0, delta: { text: '{"usage": {}}' } }),
+        encodeBedrockEvent('messageStop', { stopReason: 'end_turn' }),
+        encodeBedrockEvent('metadata', metadata),
+      ]),
+    );
+    expect(usage?.tokens).toEqual({
+      inputTokens: 4136,
+      outputTokens: 12,
+      cacheWriteTokens: 4096,
+      cacheWrite1hTokens: 3072,
+    });
+  });
+
+  it('reads the cache-write breakdown of a whole Converse answer alike', () => {
+    const usage = bedrockMeter.meter(
+      exchangeOf('anthropic.claude-sonnet-4-20250514-v1%3A0/converse', undefined, {
+        body: {
+          output: { message: { role: 'assistant', content: [{ text: 'Done.' }] } },
+          stopReason: 'end_turn',
+          usage: {
+            inputTokens: 40,
+            outputTokens: 12,
+            totalTokens: 4148,
+            cacheWriteInputTokens: 4096,
+            cacheDetails: [{ inputTokens: 4096, ttl: '5m' }],
+          },
+        },
+      }),
+    );
+    expect(usage?.tokens).toEqual({
+      inputTokens: 4136,
+      outputTokens: 12,
+      cacheWriteTokens: 4096,
+      cacheWrite1hTokens: 0,
+    });
+  });
+
+  it("reads InvokeModel's cache-count headers where the body is not Claude's", () => {
+    const usage = bedrockMeter.meter(
+      exchangeOf('amazon.nova-pro-v1%3A0/invoke', undefined, {
+        headers: {
+          'x-amzn-bedrock-input-token-count': '30',
+          'x-amzn-bedrock-output-token-count': '20',
+          'x-amzn-bedrock-cache-read-input-token-count': '1200',
+          'x-amzn-bedrock-cache-write-input-token-count': '0',
+        },
+        body: {
+          output: { message: { role: 'assistant', content: [{ text: 'Done.' }] } },
+          stopReason: 'end_turn',
+        },
+      }),
+    );
+    expect(usage?.tokens).toEqual({ inputTokens: 1230, outputTokens: 20, cachedInputTokens: 1200 });
+  });
+
+  it("reads the cache counts of the last chunk's invocation metrics where the chunks are not Claude's", () => {
+    const chunk = (json: unknown) =>
+      encodeBedrockEvent('chunk', { bytes: Buffer.from(JSON.stringify(json)).toString('base64') });
+    const usage = bedrockMeter.meter(
+      exchangeOf('amazon.nova-pro-v1%3A0/invoke-with-response-stream', [
+        chunk({ contentBlockDelta: { delta: { text: 'Done.' }, contentBlockIndex: 0 } }),
+        chunk({
+          metadata: { usage: { inputTokens: 30, outputTokens: 20 } },
+          'amazon-bedrock-invocationMetrics': {
+            inputTokenCount: 30,
+            outputTokenCount: 20,
+            invocationLatency: 400,
+            firstByteLatency: 120,
+            cacheReadInputTokenCount: 1200,
+            cacheWriteInputTokenCount: 0,
+          },
+        }),
+      ]),
+    );
+    expect(usage?.tokens).toEqual({ inputTokens: 1230, outputTokens: 20, cachedInputTokens: 1200 });
+  });
+});

@@ -24,22 +24,44 @@ function billed(value: unknown): { input?: number; output?: number; search?: num
   return out;
 }
 
+/**
+ * The objects of a response: the body when it is one JSON document, the events of an SSE stream
+ * (v2 chat, or v1 with `Accepts: text/event-stream`), else one per line of newline-delimited
+ * JSON (v1 chat's default stream).
+ */
+function responseObjects(exchange: MeterExchange): Record<string, unknown>[] {
+  if (isEventStream(exchange)) return sseJson(exchange).map(({ json }) => record(json));
+  const whole = responseJson(exchange);
+  if (whole !== undefined) return [record(whole)];
+  return (exchange.responseText ?? '').split('\n').flatMap((line) => {
+    if (line.trim() === '') return [];
+    try {
+      return [record(JSON.parse(line))];
+    } catch {
+      // a line cut by the capture bound
+      return [];
+    }
+  });
+}
+
+/** The `billed_units` an object carries, if any. */
+function billedUnitsOf(object: Record<string, unknown>): unknown {
+  // v2: the body's usage, or a stream's message-end delta
+  const usage = object['usage'] ?? record(object['delta'])['usage'];
+  // v1: the body's meta, or its stream's stream-end event, which carries the whole response
+  const meta = object['meta'] ?? record(object['response'])['meta'];
+  return record(usage)['billed_units'] ?? record(meta)['billed_units'];
+}
+
 function meter(exchange: MeterExchange): MeteredUsage | undefined {
   if (!succeeded(exchange)) return undefined;
   const path = exchange.url.pathname;
   let model = str(record(requestJson(exchange))['model']);
   let counts: ReturnType<typeof billed> = {};
-  if (isEventStream(exchange)) {
-    for (const { json } of sseJson(exchange)) {
-      const event = record(json);
-      // v2: message-end carries delta.usage.billed_units
-      const usage = record(record(event['delta'])['usage']);
-      if (Object.keys(usage).length > 0) counts = billed(usage['billed_units']);
-    }
-  } else {
-    const body = record(responseJson(exchange));
-    model = str(body['model']) ?? model;
-    counts = billed(record(body['usage'])['billed_units'] ?? record(body['meta'])['billed_units']);
+  for (const object of responseObjects(exchange)) {
+    model = str(object['model']) ?? model;
+    const units = billedUnitsOf(object);
+    if (units !== undefined) counts = billed(units);
   }
   const operation = path.endsWith('/rerank') ? 'rerank' : path.endsWith('/embed') ? 'embeddings' : 'chat';
   if (counts.search !== undefined)
@@ -60,13 +82,17 @@ function meter(exchange: MeterExchange): MeteredUsage | undefined {
 }
 
 /**
- * Cohere chat, embed and rerank: `billed_units` (tokens, or search units for rerank).
+ * Cohere chat, embed and rerank: `billed_units` (tokens, or search units for rerank), from the
+ * body, v2's `message-end` event, or v1's `stream-end` event (newline-delimited JSON by default,
+ * SSE on request).
  * @see https://docs.cohere.com/reference/chat
+ * @see https://docs.cohere.com/v1/reference/chat-stream
  */
 export const cohereMeter: ProviderMeter = {
   name: 'cohere',
   label: 'Cohere',
   hosts: ['api.cohere.com', 'api.cohere.ai'],
-  units: 'billed tokens (input, output); rerank search units',
+  units:
+    'billed tokens (input, output), whole or streamed (v2 SSE, v1 newline-delimited JSON); rerank search units',
   meter,
 };

@@ -12,6 +12,7 @@ import {
 import type { MeteredUsage } from '../../metered-usage';
 import type { ProviderMeter } from '../../provider-meter';
 import { tokenUsageFromChatUsage, type TokenUsage } from '../../token-usage';
+import { meterOpenAIShaped } from '../openai/openai-meter';
 import {
   GEMINI_API_PREDICT_PATH,
   meterGeminiApiPredict,
@@ -33,7 +34,12 @@ export function geminiTokens(value: unknown): TokenUsage | undefined {
   return tokenUsageFromChatUsage(mapGeminiUsage(usage));
 }
 
+// the Gemini API's OpenAI-compatible endpoints (`/v1beta/openai/chat/completions`, `/embeddings`,
+// ...), which answer in OpenAI's shapes
+const OPENAI_COMPATIBLE = /^\/v1[^/]*\/openai\//;
+
 function meter(exchange: MeterExchange): MeteredUsage | undefined {
+  if (OPENAI_COMPATIBLE.test(exchange.url.pathname)) return meterOpenAIShaped('gemini', exchange);
   if (!succeeded(exchange)) return undefined;
   // Google's other models on Vertex AI (text embeddings, Imagen) answer `:predict` in shapes of their own
   const predict = VERTEX_PREDICT_PATH.exec(exchange.url.pathname);
@@ -67,18 +73,20 @@ function meter(exchange: MeterExchange): MeteredUsage | undefined {
  * the Google searches of Grounding with Google Search (`groundingMetadata.webSearchQueries`); on
  * Vertex AI, Google's models at `publishers/google/models/<model>:predict`: text embeddings
  * (tokens, and the billable characters of the models billed by character) and Imagen (images);
- * on the Gemini API, Imagen at `models/<model>:predict` (images).
+ * on the Gemini API, Imagen at `models/<model>:predict` (images), and the OpenAI-compatible
+ * endpoints (`/v1beta/openai/...`) by their OpenAI-shaped usage.
  * @see https://ai.google.dev/api/generate-content#UsageMetadata
  * @see https://ai.google.dev/gemini-api/docs/google-search
  * @see https://ai.google.dev/gemini-api/docs/imagen
  * @see https://cloud.google.com/vertex-ai/generative-ai/docs/model-reference/text-embeddings-api
  * @see https://cloud.google.com/vertex-ai/generative-ai/docs/model-reference/imagen-api
+ * @see https://ai.google.dev/gemini-api/docs/openai
  */
 export const geminiMeter: ProviderMeter = {
   name: 'gemini',
   label: 'Google Gemini',
   hosts: ['generativelanguage.googleapis.com', '*-aiplatform.googleapis.com', 'aiplatform.googleapis.com'],
   units:
-    'tokens (input, cached, output, thinking; image and audio by modality); Google Search grounding (searches); Vertex AI `:predict`: embedding tokens (billable characters of text embedding models), Imagen images; Gemini API `:predict`: Imagen images',
+    'tokens (input, cached, output, thinking; image and audio by modality); Google Search grounding (searches); Vertex AI `:predict`: embedding tokens (billable characters of text embedding models), Imagen images; Gemini API `:predict`: Imagen images; OpenAI-compatible endpoints (`/v1beta/openai/...`): tokens of their OpenAI-shaped usage',
   meter,
 };
