@@ -23,6 +23,11 @@ export type UsageGroupBy = 'customer' | 'key' | 'model' | 'provider' | 'run' | '
 /** One group of `GET /admin/usage`. */
 export interface UsageGroup {
   key: string | null;
+  /**
+   * By `key` only: the key's id. Keys are grouped by id and named by `key`, their name, which
+   * two keys may share (two rows then, each its own key's).
+   */
+  key_id?: string | null;
   requests: number;
   input_tokens: number;
   output_tokens: number;

@@ -145,6 +145,23 @@ function suite(
       ]);
     });
 
+    it('sums usage per key by key id, each key named: two keys of one name are two groups', async () => {
+      await store.write([
+        row({ id: 'k1', api_key_id: 'key-a', api_key_name: 'ci', cost_usd: 1 }),
+        row({ id: 'k2', api_key_id: 'key-a', api_key_name: 'ci', cost_usd: 1 }),
+        row({ id: 'k3', api_key_id: 'key-b', api_key_name: 'ci', cost_usd: 0.5 }),
+        row({ id: 'k4', api_key_id: null, api_key_name: null, cost_usd: 0.25 }),
+      ]);
+      const groups = await store.usage('key', 0, Number.MAX_SAFE_INTEGER);
+      expect(
+        groups.map(({ key, key_id, requests, cost_usd }) => [key, key_id, Number(requests), cost_usd]),
+      ).toEqual([
+        ['ci', 'key-a', 2, 2],
+        ['ci', 'key-b', 1, 0.5],
+        [null, null, 1, 0.25],
+      ]);
+    });
+
     it('buckets requests, errors, tokens, cost and latency percentiles over time, empty buckets included', async () => {
       await store.write([
         ...Array.from({ length: 20 }, (_, i) =>

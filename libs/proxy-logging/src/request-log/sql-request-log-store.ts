@@ -263,12 +263,15 @@ export class SqlRequestLogStore implements RequestLogStore {
   ): Promise<UsageGroup[]> {
     await this.ready();
     const column = GROUP_COLUMNS[groupBy];
+    // keys by id, named by their name: names are not unique, and two keys of one name are two keys
+    const byKey = groupBy === 'key';
+    const groupedBy = byKey ? 'api_key_id, api_key_name' : column;
     return this.db.query<UsageGroup>(
-      `SELECT ${column} AS key, COUNT(*) AS requests,
+      `SELECT ${column} AS key,${byKey ? ' api_key_id AS key_id,' : ''} COUNT(*) AS requests,
         COALESCE(SUM(input_tokens), 0) AS input_tokens, COALESCE(SUM(output_tokens), 0) AS output_tokens,
         COALESCE(SUM(cached_tokens), 0) AS cached_tokens, COALESCE(SUM(reasoning_tokens), 0) AS reasoning_tokens,
         COALESCE(SUM(cost_usd), 0) AS cost_usd, COALESCE(SUM(cache_saved_usd), 0) AS cache_saved_usd
-      FROM switchyard_requests WHERE ts >= ? AND ts < ? GROUP BY ${column} ORDER BY cost_usd DESC, requests DESC LIMIT ?`,
+      FROM switchyard_requests WHERE ts >= ? AND ts < ? GROUP BY ${groupedBy} ORDER BY cost_usd DESC, requests DESC LIMIT ?`,
       [from, to, Math.max(1, Math.floor(limit))],
     );
   }
