@@ -39,6 +39,8 @@ export type UsageGroupBy = 'customer' | 'key' | 'model' | 'provider' | 'run' | '
 export interface UsageGroup {
   /** The customer id, key, model, ... of the group; `null` for calls without one. */
   readonly key: string | null;
+  /** Grouped by key: the key's id (two keys may share a name). Absent from gateways that predate it. */
+  readonly key_id?: string | null;
   readonly requests: number;
   readonly input_tokens: number;
   readonly output_tokens: number;
