@@ -104,7 +104,8 @@ export function meterOpenAIShaped(
     };
   }
   if (path.endsWith('/audio/transcriptions') || path.endsWith('/audio/translations')) {
-    const body = record(responseJson(exchange));
+    // streamed (`stream: true`), the usage comes in the last event, `transcript.text.done`
+    const body = isEventStream(exchange) ? transcriptDone(exchange) : record(responseJson(exchange));
     const usage = record(body['usage']);
     // the upload is multipart: the model is a form field next to the file (whisper-1 when unread)
     const model = requestModel ?? requestFormField(exchange, 'model') ?? 'whisper-1';
@@ -169,6 +170,20 @@ export function meterOpenAIShaped(
 const STORED_CHAT_COMPLETION = /\/chat\/completions\/[^/]+$/;
 /** `…/responses`, `…/responses/{id}` and `…/responses/{id}/cancel`: a Responses API response. */
 const RESPONSES_PATH = /\/responses(?:\/[^/]+(?:\/cancel)?)?$/;
+
+/**
+ * The `transcript.text.done` event of a streamed transcription (its text and usage); empty when
+ * the stream has none (cut, or not a transcription's).
+ * @see https://platform.openai.com/docs/api-reference/audio/transcript-text-done-event
+ */
+function transcriptDone(exchange: MeterExchange): Record<string, unknown> {
+  let done: Record<string, unknown> = {};
+  for (const { json } of sseJson(exchange)) {
+    const event = record(json);
+    if (event['type'] === 'transcript.text.done') done = event;
+  }
+  return done;
+}
 
 /**
  * OpenAI: chat completions and the Responses API (whole and streamed), embeddings, speech
