@@ -22,6 +22,32 @@ const FILTERED = new Set([
 ]);
 
 /**
+ * Finish reasons of an answer that ended on a tool call the model made wrong, delivering none:
+ * invalid (`MALFORMED_FUNCTION_CALL`, often arguments with a long string), or of a tool the
+ * request did not offer (`UNEXPECTED_TOOL_CALL`). OpenAI has no finish reason for either.
+ */
+const INVALID_TOOL_CALL = new Set(['MALFORMED_FUNCTION_CALL', 'UNEXPECTED_TOOL_CALL']);
+
+/**
+ * The error of an answer that ended on a tool call the model made wrong (see
+ * {@link INVALID_TOOL_CALL}), undefined for any other finish reason. Retryable: the model often
+ * makes the call right the next time, and the text before the call, alone, would pass for its
+ * answer. `code` is the stream's error code when the answer was streamed.
+ */
+export function geminiInvalidToolCall(
+  provider: string,
+  reason: string | undefined,
+  code: 'upstream_error' | 'upstream_stream_error',
+): SwitchyardError | undefined {
+  if (reason === undefined || !INVALID_TOOL_CALL.has(reason)) return undefined;
+  return new SwitchyardError(
+    code,
+    `Provider "${provider}" ended its answer with ${reason}: the tool call the model generated was invalid, and none was delivered.`,
+    { provider },
+  );
+}
+
+/**
  * Maps Gemini's finish reason; a stop after function calls is OpenAI's `tool_calls`.
  * @see https://ai.google.dev/api/generate-content#FinishReason
  */
@@ -124,6 +150,8 @@ export function fromGeminiResponse(
     });
   }
   const choices = body.candidates.map((candidate, position): ChatChoice => {
+    const invalid = geminiInvalidToolCall(provider, candidate.finishReason, 'upstream_error');
+    if (invalid !== undefined) throw invalid;
     const parts = candidate.content?.parts ?? [];
     // what each part puts in the content, by part index: grounding spans are given per part
     const texts = parts.map((part) =>

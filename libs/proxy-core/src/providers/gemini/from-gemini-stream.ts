@@ -5,6 +5,7 @@ import type { UsageSoFar } from '../../stream/stream-usage-so-far';
 import type { ChatCompletionChunk, ChatDelta, ChatFinishReason, ChatUsage } from '../../wire/openai-chat';
 import {
   geminiBlockedError,
+  geminiInvalidToolCall,
   mapGeminiFinishReason,
   mapGeminiUsage,
   withGeminiWebSearches,
@@ -142,6 +143,8 @@ export class GeminiStreamMapper implements StreamMapper<SseEvent>, UsageSoFar {
         if (annotations.length > 0) delta.annotations = annotations;
       }
       if (Object.keys(delta).length > 0) chunks.push(this.#chunk(choice, delta, null));
+      const invalid = geminiInvalidToolCall(this.provider, candidate.finishReason, 'upstream_stream_error');
+      if (invalid !== undefined) throw invalid;
       const finish = mapGeminiFinishReason(candidate.finishReason, state.toolCalls > 0);
       if (finish !== null && state.finish === null) {
         state.finish = finish;

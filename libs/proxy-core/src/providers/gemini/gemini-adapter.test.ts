@@ -356,6 +356,54 @@ describe('gemini adapter', () => {
     expect(response.choices[0]?.finish_reason).toBe('content_filter');
   });
 
+  it.each(['MALFORMED_FUNCTION_CALL', 'UNEXPECTED_TOOL_CALL'])(
+    'fails an answer that ended with %s (a tool call made wrong, none delivered), whole or streamed, as retryable',
+    async (reason) => {
+      // the shape Gemini sends: the candidate's finish reason and no call, the prompt billed
+      const ended = {
+        candidates: [
+          {
+            content: { role: 'model', parts: [{ text: 'Let me look that up.' }] },
+            finishReason: reason,
+            index: 0,
+          },
+        ],
+        usageMetadata: { promptTokenCount: 2595, totalTokenCount: 2595 },
+        modelVersion: 'gemini-2.5-flash',
+      };
+      next = { json: ended };
+      const whole = await rejection(fixtureAdapter().chat(basicRequest, callContext('gemini-2.5-flash')));
+      expect(whole).toMatchObject({ code: 'upstream_error', retryable: true, provider: 'gemini' });
+      expect(whole.message).toContain(reason);
+      next = {
+        stream: {
+          contentType: 'text/event-stream',
+          chunks: sseChunks(`data: ${JSON.stringify(ended)}\r\n\r\n`),
+          errorChunk: () => '',
+        },
+      };
+      const streamed = await rejection(
+        (async () => collect(await fixtureAdapter().stream(basicRequest, callContext('gemini-2.5-flash'))))(),
+      );
+      expect(streamed).toMatchObject({ code: 'upstream_stream_error', retryable: true });
+      // a plain stop after a call is still tool_calls
+      next = {
+        json: {
+          ...ended,
+          candidates: [
+            {
+              content: { role: 'model', parts: [{ functionCall: { name: 'f', args: {} } }] },
+              finishReason: 'STOP',
+              index: 0,
+            },
+          ],
+        },
+      };
+      const called = await fixtureAdapter().chat(basicRequest, callContext('gemini-2.5-flash'));
+      expect(called.choices[0]?.finish_reason).toBe('tool_calls');
+    },
+  );
+
   it('replays a documented stream: text in order, finish, then cumulative usage once', async () => {
     next = {
       stream: {
