@@ -193,6 +193,27 @@ describe('cohere adapter', () => {
     expect([...args.values()]).toEqual(['{}', '{"a":1}']);
   });
 
+  it.each(['ERROR', 'TIMEOUT'])(
+    'fails an answer Cohere ended with %s, whole or streamed, as a retryable upstream failure',
+    (reason) => {
+      const body = {
+        id: 'c1',
+        finish_reason: reason,
+        message: { role: 'assistant', content: [{ type: 'text', text: 'Half an answ' }] },
+      };
+      expect(() => fromCohereResponse(body as CohereChatResponse, 'cohere', 'command-a-03-2025')).toThrow(
+        expect.objectContaining({ code: 'upstream_error', retryable: true }) as Error,
+      );
+      const mapper = new CohereStreamMapper('cohere', 'command-a-03-2025', 'c1', 0);
+      const event = (data: unknown) =>
+        mapper.map({ event: undefined, id: undefined, data: JSON.stringify(data) });
+      event({ type: 'message-start', id: 'c1', delta: { message: { role: 'assistant' } } });
+      expect(() => event({ type: 'message-end', delta: { finish_reason: reason } })).toThrow(
+        expect.objectContaining({ code: 'upstream_stream_error' }) as Error,
+      );
+    },
+  );
+
   it('maps a documented tool call response', async () => {
     next = { json: fixtureJson(fixture('tool-call.json')) };
     const response = await fixtureAdapter.chat(toolRoundTripRequest, callContext('command-a-03-2025'));

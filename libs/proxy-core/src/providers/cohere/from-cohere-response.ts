@@ -13,6 +13,20 @@ export function mapCohereFinishReason(reason: string | undefined): ChatFinishRea
   return 'stop';
 }
 
+/**
+ * The error of an answer Cohere ended with `ERROR` (generation failed) or `TIMEOUT` (it ran out of
+ * time), undefined for any other finish reason: what came before is no whole answer, and OpenAI
+ * has no finish reason for it. Retryable, as a failed upstream call is.
+ */
+export function cohereFailedFinish(
+  provider: string,
+  reason: string | undefined,
+  code: 'upstream_error' | 'upstream_stream_error',
+): SwitchyardError | undefined {
+  if (reason !== 'ERROR' && reason !== 'TIMEOUT') return undefined;
+  return new SwitchyardError(code, `Provider "${provider}" ended its answer with ${reason}.`, { provider });
+}
+
 /** Cohere usage as OpenAI usage: the billed units when present (what is charged), else the raw tokens. */
 export function mapCohereUsage(usage: CohereUsage): ChatUsage {
   const counts = usage.billed_units ?? usage.tokens ?? {};
@@ -30,6 +44,8 @@ export function fromCohereResponse(
   provider: string,
   model: string,
 ): ChatCompletion {
+  const failed = cohereFailedFinish(provider, body.finish_reason, 'upstream_error');
+  if (failed !== undefined) throw failed;
   if (body.message === undefined) {
     throw new SwitchyardError('upstream_error', `Provider "${provider}" sent a body without a message.`, {
       provider,

@@ -2,7 +2,7 @@ import { SwitchyardError } from '../../errors/switchyard-error';
 import type { SseEvent } from '../../stream/read-sse';
 import type { StreamMapper } from '../../stream/map-upstream-stream';
 import type { ChatCompletionChunk, ChatDelta, ChatFinishReason } from '../../wire/openai-chat';
-import { mapCohereFinishReason, mapCohereUsage } from './from-cohere-response';
+import { cohereFailedFinish, mapCohereFinishReason, mapCohereUsage } from './from-cohere-response';
 import { cohereStreamError } from './cohere-error';
 import type { CohereStreamEvent } from './cohere-wire';
 
@@ -92,6 +92,8 @@ export class CohereStreamMapper implements StreamMapper<SseEvent> {
         this.#done = true;
         const reason = data.delta?.finish_reason;
         if (reason === 'ERROR') throw cohereStreamError(this.provider, data.delta?.error);
+        const failed = cohereFailedFinish(this.provider, reason, 'upstream_stream_error');
+        if (failed !== undefined) throw failed;
         const chunks = [this.#chunk({}, mapCohereFinishReason(reason))];
         if (data.delta?.usage !== undefined)
           chunks.push({ ...this.#base(), choices: [], usage: mapCohereUsage(data.delta.usage) });
