@@ -245,6 +245,26 @@ describe.skipIf(chromiumPath === undefined)('admin UI in headless Chromium', () 
     expect(await byModel.getByText(/^The top 20/).count()).toBe(0);
   });
 
+  it('tells apart two keys of one name in the key breakdown', async () => {
+    const twins = await Promise.all(
+      [0, 1].map(async () => {
+        const made = await fetch(`${url}/admin/keys`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${MASTER}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ name: 'twin' }),
+        });
+        expect(made.status).toBe(201);
+        return (await made.json()) as { id: string; key: string };
+      }),
+    );
+    for (const twin of twins) expect((await chat({}, 'gpt-4o-mini', twin.key)).status).toBe(200);
+    await log.queue.flush();
+    await page.getByRole('link', { name: 'Keys' }).click();
+    await page.getByRole('link', { name: 'Overview' }).click();
+    const byKey = page.getByRole('table', { name: 'By key' });
+    for (const twin of twins) await byKey.getByRole('cell', { name: `twin (${twin.id})` }).waitFor();
+  });
+
   it('moves one page at a time, however fast Next is clicked', async () => {
     const made = await Promise.all(Array.from({ length: 80 }, async () => (await chat({})).status));
     expect(new Set(made)).toEqual(new Set([200]));

@@ -31,6 +31,8 @@ export interface UsageSeries {
 
 export interface UsageGroup {
   key: string | null;
+  /** Grouped by key: the key's id (names are not unique). */
+  key_id?: string | null;
   requests: number;
   input_tokens: number;
   output_tokens: number;

@@ -198,6 +198,18 @@ function chartFigure(spec: ChartSpec, series: UsageSeries, charts: uPlot[]): HTM
   return figure;
 }
 
+/**
+ * A group's name: its key, and for a key whose name another key shares, its id too (keys are
+ * grouped by id, and two rows of one name would look like one key counted twice).
+ */
+function groupName(group: UsageGroup, groups: readonly UsageGroup[]): string {
+  const name = group.key ?? '(none)';
+  const id = group.key_id;
+  if (id === undefined || id === null) return name;
+  const shared = groups.some((other) => other !== group && other.key === group.key);
+  return shared ? `${name} (${id})` : name;
+}
+
 /** Rows a breakdown shows, the largest spend first. */
 const BREAKDOWN_ROWS = 20;
 
@@ -220,7 +232,7 @@ function breakdown(title: string, groups: readonly UsageGroup[], truncated: bool
       groups
         .slice(0, BREAKDOWN_ROWS)
         .map((group) => [
-          group.key ?? '(none)',
+          groupName(group, groups),
           integer(group.requests),
           integer(group.input_tokens),
           integer(group.output_tokens),
