@@ -1,4 +1,9 @@
-import { createGateway, type GatewayHooks, type RequestContext } from '@switchyard/proxy-core';
+import {
+  createGateway,
+  type ChatCompletionRequest,
+  type GatewayHooks,
+  type RequestContext,
+} from '@switchyard/proxy-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createApp } from '../src/create-app';
 
@@ -18,7 +23,7 @@ function tapCount(hooks: GatewayHooks): number {
   );
 }
 
-const chat = { model: 'demo', messages: [{ role: 'user', content: 'hi' }] };
+const chat: ChatCompletionRequest = { model: 'demo', messages: [{ role: 'user', content: 'hi' }] };
 
 describe('an app on a gateway it was handed', () => {
   it('takes its taps off the gateway when it closes, and leaves the taps of others', async () => {
