@@ -326,8 +326,13 @@ class SwitchyardGateway implements Gateway {
         response = withoutSourceText(answer.response);
       } else {
         const route = await this.#resolve(prepared.model, context);
-        response = await this.#attempts(context, route, deadline, this.#chatRequest(prepared), (input) =>
-          attempt(prepared, input),
+        response = await runAttempts(
+          this.#env,
+          context,
+          route,
+          deadline,
+          this.#chatRequest(prepared),
+          (input) => attempt(prepared, input),
         );
       }
       unreported = response;
@@ -394,7 +399,8 @@ class SwitchyardGateway implements Gateway {
         primed = replay(answer);
       } else {
         const route = await this.#resolve(prepared.model, context);
-        primed = await this.#attempts(
+        primed = await runAttempts(
+          this.#env,
           context,
           route,
           deadline,
@@ -565,7 +571,8 @@ class SwitchyardGateway implements Gateway {
         routing: { promptTokens: estimate, outputTokens: () => 0 },
         weight: () => estimate,
       };
-      const response = await this.#attempts(
+      const response = await runAttempts(
+        this.#env,
         context,
         route,
         deadline,
@@ -764,25 +771,6 @@ class SwitchyardGateway implements Gateway {
       return undefined;
     } catch (thrown) {
       return toSwitchyardError(thrown);
-    }
-  }
-
-  /**
-   * The attempts of a request ({@link runAttempts}), their time recorded as its upstream time
-   * whether one answered or all failed: either way it is the upstreams', not the gateway's overhead.
-   */
-  async #attempts<T>(
-    context: RequestContext,
-    route: ResolvedRoute,
-    deadline: Deadline,
-    request: AttemptRequest,
-    attempt: (input: AttemptInput) => Promise<T>,
-  ): Promise<T> {
-    const started = performance.now();
-    try {
-      return await runAttempts(this.#env, context, route, deadline, request, attempt);
-    } finally {
-      context.upstreamMs = performance.now() - started;
     }
   }
 

@@ -107,6 +107,9 @@ export async function runAttempts<T>(
   attempt: (input: AttemptInput) => Promise<T>,
 ): Promise<T> {
   const { policies } = env;
+  // the attempts' time is the request's upstream time, whether one answered or all failed:
+  // either way it is the upstreams', not the gateway's overhead
+  const started = performance.now();
   const leave = policies.budget.enter();
   let releaseRetry: (() => void) | undefined;
   // made on the first Retry-After: most requests never need it
@@ -181,6 +184,7 @@ export async function runAttempts<T>(
       await abortableSleep(delayMs, deadline);
     }
   } finally {
+    context.upstreamMs = performance.now() - started;
     releaseRetry?.();
     leave();
     // every attempt failed: the request is the failure it ends with, that target's in the row, the
