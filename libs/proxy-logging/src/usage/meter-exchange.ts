@@ -33,7 +33,8 @@ export function responseType(exchange: MeterExchange): string {
   return (header(exchange.responseHeaders, 'content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
 }
 
-function parseJson(text: string | undefined): unknown {
+/** `text` parsed as JSON; undefined when it is absent, empty or not JSON (a body cut by the capture bound). */
+export function parseJson(text: string | undefined): unknown {
   if (text === undefined || text.length === 0) return undefined;
   try {
     return JSON.parse(text) as unknown;

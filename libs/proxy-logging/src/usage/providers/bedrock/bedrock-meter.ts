@@ -1,4 +1,12 @@
-import { header, num, record, responseJson, succeeded, type MeterExchange } from '../../meter-exchange';
+import {
+  header,
+  num,
+  parseJson,
+  record,
+  responseJson,
+  succeeded,
+  type MeterExchange,
+} from '../../meter-exchange';
 import type { MeteredUsage } from '../../metered-usage';
 import type { ProviderMeter } from '../../provider-meter';
 import type { TokenUsage } from '../../token-usage';
@@ -93,13 +101,7 @@ function objectAt(text: string, start: number): unknown {
       depth += 1;
     } else if (char === '}') {
       depth -= 1;
-      if (depth === 0) {
-        try {
-          return JSON.parse(text.slice(start, index + 1)) as unknown;
-        } catch {
-          return undefined;
-        }
-      }
+      if (depth === 0) return parseJson(text.slice(start, index + 1));
     }
   }
   return undefined;
@@ -127,14 +129,6 @@ function firstTokens(
     if (tokens !== undefined) return tokens;
   }
   return undefined;
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return undefined;
-  }
 }
 
 const METRICS_KEY = 'amazon-bedrock-invocationMetrics';

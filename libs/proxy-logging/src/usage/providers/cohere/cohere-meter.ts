@@ -1,6 +1,7 @@
 import {
   isEventStream,
   num,
+  parseJson,
   record,
   requestJson,
   responseJson,
@@ -34,13 +35,9 @@ function responseObjects(exchange: MeterExchange): Record<string, unknown>[] {
   const whole = responseJson(exchange);
   if (whole !== undefined) return [record(whole)];
   return (exchange.responseText ?? '').split('\n').flatMap((line) => {
-    if (line.trim() === '') return [];
-    try {
-      return [record(JSON.parse(line))];
-    } catch {
-      // a line cut by the capture bound
-      return [];
-    }
+    // an empty line, or one cut by the capture bound, is no object
+    const json = line.trim() === '' ? undefined : parseJson(line);
+    return json === undefined ? [] : [record(json)];
   });
 }
 
