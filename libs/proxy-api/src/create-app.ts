@@ -84,7 +84,7 @@ export function createApp(options: AppOptions): FastifyInstance {
     schemaProblems(AppServerTimeoutsSchema, { requestTimeoutMs, headersTimeoutMs, keepAliveTimeoutMs }),
   );
   const { redact, ...logging } = loggerOptions(options);
-  const server = serverOptionsOf(options, APP_DEFAULTS);
+  const server = serverOptionsOf(options);
   const app = Fastify({
     ...logging,
     logController,

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { APP_DEFAULTS, type AppOptions } from './app-options';
+import type { AppOptions } from './app-options';
 import { createApp } from './create-app';
 import { serverOptionsOf, type SwitchyardServerOptions } from './http/server-timeouts';
 
@@ -31,7 +31,7 @@ export async function createRequestHandler(options: AppOptions): Promise<Switchy
   }) as SwitchyardRequestHandler;
   handler.close = () => app.close();
   Object.defineProperty(handler, 'serverOptions', {
-    value: Object.freeze(serverOptionsOf(options, APP_DEFAULTS)),
+    value: Object.freeze(serverOptionsOf(options)),
     enumerable: true,
   });
   return handler;

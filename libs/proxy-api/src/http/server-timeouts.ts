@@ -1,5 +1,6 @@
 import { MAX_TIMER_MS, withReason } from '@switchyard/proxy-core';
 import { Type, type IntegerOptions, type TInteger } from '@sinclair/typebox';
+import { APP_DEFAULTS, type AppOptions } from '../app-options';
 
 /**
  * The longest keep-alive timeout of Node's HTTP server, in milliseconds (2^31 - 1 - 1000). Node
@@ -79,28 +80,20 @@ export interface SwitchyardServerOptions {
  * headers timeout stays below the request timeout, where Node enforces it.
  */
 export function serverOptionsOf(
-  options: {
-    requestTimeoutMs?: number;
-    headersTimeoutMs?: number;
-    keepAliveTimeoutMs?: number;
-    maxHeaderBytes?: number;
-  },
-  defaults: {
-    requestTimeoutMs: number;
-    headersTimeoutMs: number;
-    keepAliveTimeoutMs: number;
-    maxHeaderBytes: number;
-  },
+  options: Pick<
+    AppOptions,
+    'requestTimeoutMs' | 'headersTimeoutMs' | 'keepAliveTimeoutMs' | 'maxHeaderBytes'
+  >,
 ): SwitchyardServerOptions {
-  const requestTimeout = options.requestTimeoutMs ?? defaults.requestTimeoutMs;
+  const requestTimeout = options.requestTimeoutMs ?? APP_DEFAULTS.requestTimeoutMs;
   // Node's headers timeout must stay below the request timeout to mean anything
-  const headersTimeout = Math.min(options.headersTimeoutMs ?? defaults.headersTimeoutMs, requestTimeout);
+  const headersTimeout = Math.min(options.headersTimeoutMs ?? APP_DEFAULTS.headersTimeoutMs, requestTimeout);
   const checkInterval = timeoutCheckIntervalMs(requestTimeout, headersTimeout);
   return {
     requestTimeout,
     headersTimeout,
-    keepAliveTimeout: options.keepAliveTimeoutMs ?? defaults.keepAliveTimeoutMs,
-    maxHeaderSize: options.maxHeaderBytes ?? defaults.maxHeaderBytes,
+    keepAliveTimeout: options.keepAliveTimeoutMs ?? APP_DEFAULTS.keepAliveTimeoutMs,
+    maxHeaderSize: options.maxHeaderBytes ?? APP_DEFAULTS.maxHeaderBytes,
     // the timeouts are enforced when Node checks them: every 30 s unless told
     ...(checkInterval === undefined ? {} : { connectionsCheckingInterval: checkInterval }),
   };
