@@ -203,6 +203,7 @@ export { transportError, upstreamError } from './http/upstream-error';
 export type { UpstreamFailure } from './http/upstream-error';
 export { parseDurationMs, retryAfterMsFromHeaders } from './http/retry-after';
 export { redactSecrets } from './http/redact-secrets';
+export { isValidHeaderValue } from './http/header-value';
 export { credentialSecret, SECRET_QUERY_PARAMS } from './http/call-credentials';
 export { addressRefusal, assertAllowedTarget, hostMatches } from './http/assert-allowed-target';
 export type { TargetPolicy } from './http/assert-allowed-target';

@@ -1,19 +1,7 @@
+import { isValidHeaderValue } from '@switchyard/proxy-core';
 import type { ConfigFile } from './config-schema';
 import { ConfigError } from './config-error';
 import { envValue } from './env-value';
-
-/**
- * Whether `value` holds a character no HTTP header value may: a control character other than
- * tab, as the `\r` a `.env` file with CRLF line endings leaves (a loop: a regular expression of
- * control characters is what no-control-regex exists to question).
- */
-function headerUnsafe(value: string): boolean {
-  for (let i = 0; i < value.length; i++) {
-    const code = value.charCodeAt(i);
-    if ((code < 0x20 && code !== 0x09) || code === 0x7f) return true;
-  }
-  return false;
-}
 
 /**
  * The configuration used when no file is given: the built-in mock provider, plus OpenAI
@@ -36,11 +24,11 @@ export function defaultConfig(env: NodeJS.ProcessEnv, warnings: string[] = []): 
     return config;
   }
   const problems = [
-    ...(headerUnsafe(key)
-      ? [
-          'OPENAI_API_KEY: holds a line break or another control character (a .env file with CRLF line endings?)',
-        ]
-      : []),
+    ...(isValidHeaderValue(key)
+      ? []
+      : [
+          'OPENAI_API_KEY: holds a line break, another control character or a character above U+00FF (a .env file with CRLF line endings? quotes pasted with the key?)',
+        ]),
     ...(baseUrl === undefined ? [] : baseUrlProblems(baseUrl)),
   ];
   if (problems.length > 0) throw new ConfigError('the environment', problems);

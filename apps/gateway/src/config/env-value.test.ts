@@ -2,6 +2,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { resolveWorkers } from '../cluster/worker-count';
+import { appConfigProblems } from './app-options-from-config';
 import { withAwsEnvDefaults } from './aws-env-defaults';
 import { ConfigError } from './config-error';
 import type { ConfigFile } from './config-schema';
@@ -166,6 +167,17 @@ describe('a blank variable in a ${VAR} reference of the file', () => {
         }),
       ).toContain('/proxy/credentials/openai/value: environment variable OPENAI_API_KEY is not set');
     }
+  });
+
+  it('refuses a proxy provider key read from a CRLF .env file by its field, never quoting it', async () => {
+    const env = { OPENAI_API_KEY: 'sk-proj-crlf-secret\r' };
+    const yaml = 'proxy: { providerKeys: { openai: { value: "Bearer ${OPENAI_API_KEY}" } } }';
+    const config = await validateConfig(parseYaml(`${yaml}\n${PROVIDERS}`), env, 'test.yaml');
+    const problems = appConfigProblems(config, env);
+    expect(problems.join('\n')).not.toContain('crlf-secret');
+    expect(problems).toEqual([
+      '/proxy/providerKeys/openai/value: holds a line break, another control character or a character above U+00FF, which no header value may',
+    ]);
   });
 
   it('is refused in a secret field, default or not (MASTER_KEY=" " took the dev key of ${MASTER_KEY:-...} once blank counted as unset)', async () => {

@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import {
   GATEWAY_DEFAULTS,
+  isValidHeaderValue,
   schemaProblems,
   SwitchyardError,
   timerDelaySchema,
@@ -152,6 +153,12 @@ export function proxyConfigProblems(options: ProxyOptions): string[] {
   // the schema checks the scheme only: a port out of range or a space in the host passes it
   for (const [name, base] of Object.entries(config.routes ?? {}))
     if (!URL.canParse(base)) problems.push(`proxy/routes/${name}: is not a valid URL`);
+  // a key file's trailing newline would fail every request the key is injected into
+  for (const [name, key] of Object.entries(config.providerKeys ?? {}))
+    if (!isValidHeaderValue(key.value))
+      problems.push(
+        `proxy/providerKeys/${name}/value: holds a line break, another control character or a character above U+00FF, which no header value may`,
+      );
   return problems;
 }
 

@@ -844,6 +844,8 @@ describe('createGateway', () => {
           { name: 'a', type: 'openai', baseUrl: 'https://api.example.com:99999/v1' },
           { name: 'b', type: 'openai', apiKey: `${secret}\n`, headers: { 'bad header': 'v', ok: 'a\r\nb' } },
           { name: 'c', type: 'azure-openai', endpoint: 'https://exa mple.openai.azure.com', apiKey: 'k' },
+          // a key pasted with typographic quotes, a header with a control character
+          { name: 'd', type: 'openai', apiKey: `\u201c${secret}\u201d`, headers: { 'x-tag': 'a\u0001b' } },
         ],
       }),
     ).toThrow(
@@ -853,9 +855,11 @@ describe('createGateway', () => {
           'Invalid gateway options:',
           '- /providers/0/baseUrl: is not a valid URL',
           '- /providers/1/headers: "bad header" is not a valid header name',
-          '- /providers/1/headers/ok: holds a line break or NUL, which no header value may',
-          "- /providers/1/apiKey: holds a line break or NUL (a key file's trailing newline?), which no header may carry",
+          '- /providers/1/headers/ok: holds a line break, another control character or a character above U+00FF, which no header value may',
+          "- /providers/1/apiKey: holds a line break, another control character or a character above U+00FF, which no header value may (a key file's trailing newline?)",
           '- /providers/2/endpoint: is not a valid URL',
+          '- /providers/3/headers/x-tag: holds a line break, another control character or a character above U+00FF, which no header value may',
+          "- /providers/3/apiKey: holds a line break, another control character or a character above U+00FF, which no header value may (a key file's trailing newline?)",
         ].join('\n'),
       }),
     );

@@ -1,6 +1,7 @@
 import { SwitchyardError } from '../errors/switchyard-error';
 import { schemaProblems } from '../options/validate-schema';
 import { redisEndpointProblems } from '../redis/redis-client';
+import { isValidHeaderValue } from '../http/header-value';
 import type { ProviderRegistry } from '../providers/provider-registry';
 import { RESILIENCE_DEFAULTS } from '../resilience/resilience-options';
 import { RouteTable } from '../router/route-table';
@@ -117,16 +118,18 @@ function invalidOptions(problems: string[]): SwitchyardError {
 
 /** A header name as HTTP defines it: a token (RFC 9110, section 5.6.2). */
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-/** What no header value may hold: undici refuses it, and every call would fail as an unreachable provider. */
-const HEADER_VALUE_BREAK = /[\r\n\0]/;
 
 /**
  * What a provider's option schema lets through and every call would then fail on, in the fields
  * the built-in adapters share (and any other adapter that names them alike): a base URL (or
  * Azure's `endpoint`) with the right scheme that does not parse (a port out of range, a space in
- * the host), a header name that is not a token, a line break in a header value or in `apiKey`
- * (a key file's trailing newline). No value is quoted: it may be a credential.
+ * the host), a header name that is not a token, a header value or `apiKey` holding what no header
+ * value may (a key file's trailing newline, a pasted typographic quote: undici refuses it, and every
+ * call would fail as an unreachable provider). No value is quoted: it may be a credential.
  */
+const NOT_HEADER_VALUE =
+  'holds a line break, another control character or a character above U+00FF, which no header value may';
+
 function providerValueProblems(options: Record<string, unknown>, path: string): string[] {
   const problems: string[] = [];
   for (const field of ['baseUrl', 'endpoint']) {
@@ -140,13 +143,11 @@ function providerValueProblems(options: Record<string, unknown>, path: string): 
     for (const [name, value] of Object.entries(headers)) {
       if (!HEADER_NAME.test(name))
         problems.push(`${path}/headers: ${JSON.stringify(name)} is not a valid header name`);
-      else if (typeof value === 'string' && HEADER_VALUE_BREAK.test(value))
-        problems.push(`${path}/headers/${name}: holds a line break or NUL, which no header value may`);
+      else if (typeof value === 'string' && !isValidHeaderValue(value))
+        problems.push(`${path}/headers/${name}: ${NOT_HEADER_VALUE}`);
     }
   const apiKey = options['apiKey'];
-  if (typeof apiKey === 'string' && HEADER_VALUE_BREAK.test(apiKey))
-    problems.push(
-      `${path}/apiKey: holds a line break or NUL (a key file's trailing newline?), which no header may carry`,
-    );
+  if (typeof apiKey === 'string' && !isValidHeaderValue(apiKey))
+    problems.push(`${path}/apiKey: ${NOT_HEADER_VALUE} (a key file's trailing newline?)`);
   return problems;
 }
