@@ -42,6 +42,22 @@ describe('appOptionsProblems', () => {
     ).toEqual([]);
   });
 
+  it('names a body limit Fastify would refuse by its own option name, and a provider key no header may carry without quoting it', () => {
+    expect(
+      appOptionsProblems({
+        gateway,
+        bodyLimitBytes: 0,
+        proxy: { providerKeys: { openai: { value: 'Bearer sk-proj-secret\n' } } },
+      }),
+    ).toEqual([
+      '/bodyLimitBytes: Expected integer to be greater or equal to 1',
+      'proxy/providerKeys/openai/value: holds a line break, another control character or a character above U+00FF, which no header value may',
+    ]);
+    expect(appOptionsProblems({ gateway, bodyLimitBytes: 1.5 })).toEqual([
+      '/bodyLimitBytes: Expected integer',
+    ]);
+  });
+
   it('has nothing to say about valid options, a memory key store, the proxy or pricing turned off', () => {
     expect(appOptionsProblems({ gateway })).toEqual([]);
     expect(appOptionsProblems({ gateway, keyStore: 'memory', proxy: false, pricing: false })).toEqual([]);
@@ -59,6 +75,33 @@ describe('createApp', () => {
       });
     expect(create).toThrow(
       /^Invalid Switchyard options:\n- requestLog\/url: store "postgres" needs a url\n- proxy\.providerKeys\.pinecone: no default hosts/,
+    );
+    expect(existsSync(log)).toBe(false);
+  });
+
+  it('refuses the server options Fastify and Node would refuse under their own names, with the rest, before anything opens', () => {
+    const log = join(dir, 'server-options.db');
+    const create = (): unknown =>
+      createApp({
+        gateway,
+        requestLog: { store: 'sqlite', path: log },
+        bodyLimitBytes: -1,
+        maxHeaderBytes: 0,
+        // a JavaScript caller's string, which Fastify would read as a list of proxy addresses
+        trustProxy: 'yes' as unknown as boolean,
+        keepAliveTimeoutMs: -5,
+      });
+    expect(create).toThrow(
+      expect.objectContaining({
+        code: 'invalid_options',
+        message: [
+          'Invalid Switchyard options:',
+          '- /keepAliveTimeoutMs: Expected integer to be greater or equal to 0',
+          '- /maxHeaderBytes: Expected integer to be greater or equal to 1',
+          '- /trustProxy: Expected boolean',
+          '- /bodyLimitBytes: Expected integer to be greater or equal to 1',
+        ].join('\n'),
+      }),
     );
     expect(existsSync(log)).toBe(false);
   });

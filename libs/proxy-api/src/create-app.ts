@@ -1,4 +1,4 @@
-import { SwitchyardError, schemaProblems, timeOrderedUuid } from '@switchyard/proxy-core';
+import { SwitchyardError, timeOrderedUuid } from '@switchyard/proxy-core';
 import { logDestination, redactLogger } from '@switchyard/proxy-logging';
 import Fastify, {
   LogController,
@@ -8,7 +8,7 @@ import Fastify, {
 } from 'fastify';
 import { APP_DEFAULTS, type AppOptions } from './app-options';
 import { clientErrorHandler, frameworkErrors, refuseWhileClosing } from './http/framework-errors';
-import { AppServerTimeoutsSchema, serverOptionsOf } from './http/server-timeouts';
+import { appServerOptionsProblems, serverOptionsOf } from './http/server-timeouts';
 import { decorateSwitchyardRequests } from './http/switchyard-request';
 import { decorateClientKeyGuard } from './keys/require-client-key';
 import { DrainController } from './ops/drain-controller';
@@ -77,12 +77,8 @@ function withSyncDestination(settings: LoggerSettings): LoggerSettings {
  */
 export function createApp(options: AppOptions): FastifyInstance {
   // every problem at once, before anything opens (the request log's database, a Redis): the
-  // HTTP server's own timeouts first
-  const { requestTimeoutMs, headersTimeoutMs, keepAliveTimeoutMs } = options;
-  checkAppOptions(
-    options,
-    schemaProblems(AppServerTimeoutsSchema, { requestTimeoutMs, headersTimeoutMs, keepAliveTimeoutMs }),
-  );
+  // HTTP server's own options first
+  checkAppOptions(options, appServerOptionsProblems(options));
   const { redact, ...logging } = loggerOptions(options);
   const server = serverOptionsOf(options);
   const app = Fastify({

@@ -1,6 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { AppOptions } from './app-options';
 import { createApp } from './create-app';
+import { clientErrorHandler } from './http/framework-errors';
 import { serverOptionsOf, type SwitchyardServerOptions } from './http/server-timeouts';
 
 /** A Node request listener with a `close()` to release the gateway. */
@@ -14,6 +17,13 @@ export interface SwitchyardRequestHandler {
    * `http.createServer(handler.serverOptions, handler)`, or your server keeps Node's own.
    */
   readonly serverOptions: Readonly<SwitchyardServerOptions>;
+  /**
+   * A listener for your server's `clientError` event: a request Node's HTTP parser refused (not
+   * HTTP, headers over `maxHeaderBytes`, not received within the timeouts) gets 400, 431 or 408
+   * with an OpenAI error body, as `createApp`'s server answers, instead of Node's bare status
+   * line; then the connection closes. `server.on('clientError', handler.onClientError)`.
+   */
+  readonly onClientError: (error: Error, socket: Duplex) => void;
 }
 
 /**
@@ -21,7 +31,9 @@ export interface SwitchyardRequestHandler {
  * Connect.
  * @example
  * const handler = await createRequestHandler({ gateway: { providers: [{ name: 'mock', type: 'mock' }] } });
- * http.createServer(handler.serverOptions, handler).listen(8080);
+ * const server = http.createServer(handler.serverOptions, handler);
+ * server.on('clientError', handler.onClientError);
+ * server.listen(8080);
  */
 export async function createRequestHandler(options: AppOptions): Promise<SwitchyardRequestHandler> {
   const app = createApp(options);
@@ -30,9 +42,15 @@ export async function createRequestHandler(options: AppOptions): Promise<Switchy
     app.routing(req, res);
   }) as SwitchyardRequestHandler;
   handler.close = () => app.close();
-  Object.defineProperty(handler, 'serverOptions', {
-    value: Object.freeze(serverOptionsOf(options)),
-    enumerable: true,
+  Object.defineProperties(handler, {
+    serverOptions: { value: Object.freeze(serverOptionsOf(options)), enumerable: true },
+    onClientError: {
+      // Node gives a net.Socket (the only Duplex its HTTP server has)
+      value: (error: Error, socket: Duplex) => {
+        clientErrorHandler.call(app, error, socket as Socket);
+      },
+      enumerable: true,
+    },
   });
   return handler;
 }

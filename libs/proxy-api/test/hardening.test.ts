@@ -427,6 +427,39 @@ describe('createRequestHandler() in a server of its own: close() drains the requ
       server.close();
     }
   });
+
+  it("answers what Node's parser refused in the gateway's error shape through onClientError, as createApp's server does (the embedder's server sent Node's bare status line)", async () => {
+    const handler = await createRequestHandler({ gateway: gateway(), maxHeaderBytes: 1_024 });
+    const server = createServer(handler.serverOptions, handler);
+    server.on('clientError', handler.onClientError);
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const port = (server.address() as { port: number }).port;
+    async function raw(head: string): Promise<string> {
+      const socket = connect(port, '127.0.0.1');
+      socket.on('error', () => undefined);
+      let received = '';
+      socket.on('data', (chunk: Buffer) => (received += chunk.toString()));
+      socket.write(head);
+      await once(socket, 'close');
+      return received;
+    }
+    try {
+      const garbage = await raw('NOT HTTP AT ALL\r\n\r\n');
+      expect(garbage).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+      expect(JSON.parse(garbage.slice(garbage.indexOf('\r\n\r\n') + 4))).toMatchObject({
+        error: { code: 'invalid_request', type: 'invalid_request_error' },
+      });
+      const large = await raw(`GET /health HTTP/1.1\r\nHost: a\r\nx-big: ${'a'.repeat(2_048)}\r\n\r\n`);
+      expect(large).toMatch(/^HTTP\/1\.1 431 /);
+      expect(JSON.parse(large.slice(large.indexOf('\r\n\r\n') + 4))).toMatchObject({
+        error: { code: 'request_too_large' },
+      });
+    } finally {
+      await handler.close();
+      server.close();
+    }
+  });
 });
 
 describe('CORS and OpenAPI', () => {

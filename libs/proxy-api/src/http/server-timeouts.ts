@@ -1,4 +1,4 @@
-import { MAX_TIMER_MS, withReason } from '@switchyard/proxy-core';
+import { MAX_TIMER_MS, schemaProblems, withReason } from '@switchyard/proxy-core';
 import { Type, type IntegerOptions, type TInteger } from '@sinclair/typebox';
 import { APP_DEFAULTS, type AppOptions } from '../app-options';
 
@@ -39,12 +39,35 @@ export function keepAliveTimeoutSchema(options: Omit<IntegerOptions, 'maximum'> 
   return withReason(Type.Integer({ ...options, maximum: MAX_KEEP_ALIVE_TIMEOUT_MS }), keepAliveTimeoutReason);
 }
 
-/** The HTTP server's timeouts among `createApp`'s options; 0 turns one off, as in Node. */
-export const AppServerTimeoutsSchema = Type.Object({
+/**
+ * The HTTP server's options among `createApp`'s: its timeouts (0 turns one off, as in Node), the
+ * largest request head, whether to trust `X-Forwarded-*`. Checked with the rest of the options,
+ * so a bad one is named as the app's option, not refused by Fastify or Node under theirs.
+ */
+export const AppServerOptionsSchema = Type.Object({
   requestTimeoutMs: Type.Optional(serverTimeoutSchema({ minimum: 0 })),
   headersTimeoutMs: Type.Optional(serverTimeoutSchema({ minimum: 0 })),
   keepAliveTimeoutMs: Type.Optional(keepAliveTimeoutSchema({ minimum: 0 })),
+  maxHeaderBytes: Type.Optional(Type.Integer({ minimum: 1 })),
+  trustProxy: Type.Optional(Type.Boolean()),
 });
+
+/** {@link AppServerOptionsSchema}'s problems with `options`, each starting with its option's path. */
+export function appServerOptionsProblems(
+  options: Pick<
+    AppOptions,
+    'requestTimeoutMs' | 'headersTimeoutMs' | 'keepAliveTimeoutMs' | 'maxHeaderBytes' | 'trustProxy'
+  >,
+): string[] {
+  const { requestTimeoutMs, headersTimeoutMs, keepAliveTimeoutMs, maxHeaderBytes, trustProxy } = options;
+  return schemaProblems(AppServerOptionsSchema, {
+    requestTimeoutMs,
+    headersTimeoutMs,
+    keepAliveTimeoutMs,
+    maxHeaderBytes,
+    trustProxy,
+  });
+}
 
 /** The longest wait between two checks of Node's request and headers timeouts (see {@link timeoutCheckIntervalMs}). */
 export const MAX_TIMEOUT_CHECK_INTERVAL_MS = 1_000;
