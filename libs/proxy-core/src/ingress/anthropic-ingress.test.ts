@@ -931,6 +931,53 @@ describe('ChatToAnthropicStreamMapper', () => {
     });
   });
 
+  it.each([
+    ['split', ['get_', 'weather']],
+    ['repeated whole', ['get_weather', 'get_weather']],
+    ['growing', ['get', 'get_wea', 'get_weather']],
+    ['after an id-only fragment', [undefined, 'get_weather']],
+  ] as const)(
+    "starts a tool call whose name arrives %s with its whole name (the block started with the first fragment's)",
+    (_style, names) => {
+      const mapper = new ChatToAnthropicStreamMapper('asked');
+      const events = [
+        ...names.map((name, position) =>
+          chunk({
+            tool_calls: [
+              {
+                index: 0,
+                ...(position === 0 ? { id: 'c0', type: 'function' as const } : {}),
+                function: { ...(name === undefined ? {} : { name }), arguments: '' },
+              },
+            ],
+          }),
+        ),
+        chunk({ tool_calls: [{ index: 0, function: { arguments: '{"city":"Paris"}' } }] }),
+        // a second call with no arguments at all is started by the end of the stream
+        chunk({ tool_calls: [{ index: 1, id: 'c1', type: 'function', function: { name: 'now' } }] }),
+        chunk({}, 'tool_calls'),
+      ].flatMap((item) => mapper.map(item));
+      events.push(...mapper.end());
+      expect(
+        events.filter((event) => event.type === 'content_block_start').map((event) => event.content_block),
+      ).toEqual([
+        { type: 'tool_use', id: 'c0', name: 'get_weather', input: {} },
+        { type: 'tool_use', id: 'c1', name: 'now', input: {} },
+      ]);
+      expect(events.map((event) => event.type + ('index' in event ? `:${event.index}` : ''))).toEqual([
+        'message_start',
+        'ping',
+        'content_block_start:0',
+        'content_block_delta:0',
+        'content_block_stop:0',
+        'content_block_start:1',
+        'content_block_stop:1',
+        'message_delta',
+        'message_stop',
+      ]);
+    },
+  );
+
   it('gives a tool call without an id one of its own, not the same one every stream', () => {
     const ids = [0, 1].map(() => {
       const mapper = new ChatToAnthropicStreamMapper('asked');

@@ -21,6 +21,18 @@ interface ToolCall {
 /** Content that arrived while a tool call's block was open and unfinished, sent after it as whole blocks. */
 type Held = { kind: 'text'; text: string } | { kind: 'tool'; call: ToolCall };
 
+/**
+ * A tool call's name with a later fragment's: OpenAI sends the name whole in a call's first
+ * fragment, but OpenAI-compatible servers also split it (`get_`, `weather`) or repeat it, whole
+ * or as it grows, in later fragments; the official SDKs differ (Python appends, Node replaces), so
+ * a fragment that starts with the name so far replaces it, and any other is appended.
+ */
+function joinedName(name: string | undefined, fragment: string | undefined): string | undefined {
+  if (fragment === undefined || fragment.length === 0) return name;
+  if (name === undefined || fragment.startsWith(name)) return fragment;
+  return name + fragment;
+}
+
 /** Whether a tool call's arguments so far are a whole JSON value: the call is complete. */
 function complete(args: string): boolean {
   if (args.trim() === '') return false;
@@ -44,7 +56,8 @@ function complete(args: string): boolean {
  * call's block stays open until its arguments are a whole JSON value; text or another call that
  * arrives before then is held, and sent as whole blocks, in the order it arrived, once the
  * stream ends. Calls that arrive one after the other (OpenAI's own order) are streamed as they
- * come.
+ * come; a call's block starts with its first arguments (or whatever follows the call), as its
+ * name may arrive in pieces before them.
  * @see https://docs.anthropic.com/en/docs/build-with-claude/streaming
  */
 export class ChatToAnthropicStreamMapper {
@@ -55,6 +68,8 @@ export class ChatToAnthropicStreamMapper {
   readonly #calls = new Map<number, ToolCall>();
   /** What waits for the open tool call's block to close. */
   readonly #held: Held[] = [];
+  /** The last call to arrive, not started yet: it waits for its first arguments (or what follows it). */
+  #pending: ToolCall | undefined;
   #finish: string | null = null;
   #stopSequence: string | null = null;
   #usage: ChatUsage | undefined;
@@ -107,7 +122,9 @@ export class ChatToAnthropicStreamMapper {
 
   /** The open block's stop, then each held text or tool call as a whole block. */
   #blocksLeft(): AnthropicStreamEvent[] {
-    const events = this.#closeBlock();
+    const events: AnthropicStreamEvent[] = [];
+    this.#openPending(events);
+    events.push(...this.#closeBlock());
     for (const held of this.#held.splice(0)) {
       if (held.kind === 'text') {
         events.push(...this.#openBlock({ kind: 'text', index: this.#nextIndex }, { type: 'text', text: '' }));
@@ -129,6 +146,7 @@ export class ChatToAnthropicStreamMapper {
   }
 
   #text(text: string, events: AnthropicStreamEvent[]): void {
+    this.#openPending(events);
     if (this.#open?.kind === 'text') {
       events.push(this.#textDelta(text));
       return;
@@ -147,20 +165,28 @@ export class ChatToAnthropicStreamMapper {
     const args = fragment.function?.arguments ?? '';
     let call = this.#calls.get(fragment.index);
     if (call === undefined) {
-      call = { id: fragment.id, name: fragment.function?.name, args, closed: false };
+      // a new call: the one waiting for its arguments has its whole name now
+      this.#openPending(events);
+      call = { id: fragment.id, name: fragment.function?.name, args: '', closed: false };
       this.#calls.set(fragment.index, call);
       if (this.#mustHold()) {
+        call.args = args;
         this.#held.push({ kind: 'tool', call });
         return;
       }
-      events.push(...this.#openTool(call));
-      if (args.length > 0) events.push(this.#argsDelta(args));
-      return;
+      // the block before it is done (a call's arguments are whole, or text): nothing more joins it
+      events.push(...this.#closeBlock());
+      this.#pending = call;
+    } else if (call === this.#pending || !this.#sent(call)) {
+      // a call not sent yet takes what arrives later, its id and name too
+      call.id ??= fragment.id;
+      call.name = joinedName(call.name, fragment.function?.name);
     }
-    // a held call takes what arrives later, its id and name too, until it is sent whole
-    call.id ??= fragment.id;
-    call.name ??= fragment.function?.name;
     if (args.length === 0) return;
+    if (call === this.#pending) {
+      this.#pending = undefined;
+      events.push(...this.#openTool(call));
+    }
     if (call.closed) {
       // its block closed when its arguments were whole: only whitespace may follow them
       if (args.trim() === '') return;
@@ -171,6 +197,22 @@ export class ChatToAnthropicStreamMapper {
     }
     call.args += args;
     if (this.#open?.kind === 'tool' && this.#open.call === call) events.push(this.#argsDelta(args));
+  }
+
+  /** Whether a call's block was started: its name and id can no longer change. */
+  #sent(call: ToolCall): boolean {
+    return call.closed || (this.#open?.kind === 'tool' && this.#open.call === call);
+  }
+
+  /**
+   * Starts the block of the call that waits for its first arguments: its name may still arrive
+   * in fragments until then, and a block's name is sent once, in its `content_block_start`.
+   */
+  #openPending(events: AnthropicStreamEvent[]): void {
+    const call = this.#pending;
+    if (call === undefined) return;
+    this.#pending = undefined;
+    events.push(...this.#openTool(call));
   }
 
   #openTool(call: ToolCall): AnthropicStreamEvent[] {
