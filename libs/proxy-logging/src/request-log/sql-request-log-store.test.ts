@@ -624,6 +624,37 @@ function suite(
       expect(children.get('research')).toMatchObject({ span_id: 'r', requests: 1, total_cost_usd: 1 });
     });
 
+    it('nests the sections of a client that sends section paths only by their paths (they were all roots)', async () => {
+      await store.write([
+        row({ id: 'p1', run_id: 'P', section: 'plan', section_path: 'plan', cost_usd: 1 }),
+        row({ id: 'p2', run_id: 'P', section: 'step', section_path: 'plan/step', cost_usd: 2 }),
+        row({ id: 'p3', run_id: 'P', section: 'step', section_path: 'plan/step', cost_usd: 2 }),
+        // neither agent nor agent/research made a call of its own
+        row({ id: 'p4', run_id: 'P', section: 'search', section_path: 'agent/research/search', cost_usd: 8 }),
+        row({ id: 'p5', run_id: 'P', cost_usd: 16 }),
+      ]);
+      const run = await store.run('P');
+      expect(run).toMatchObject({ requests: 5, cost_usd: 29 });
+      const roots = new Map(run!.sections.map((node) => [node.section_path, node]));
+      expect([...roots.keys()].sort()).toEqual(['agent', 'plan', null].sort());
+      expect(roots.get('plan')).toMatchObject({ requests: 1, cost_usd: 1, total_cost_usd: 5 });
+      expect(roots.get('plan')?.children).toEqual([
+        expect.objectContaining({ section_path: 'plan/step', requests: 2, total_cost_usd: 4 }),
+      ]);
+      const agent = roots.get('agent')!;
+      expect(agent).toMatchObject({ section: 'agent', requests: 0, total_cost_usd: 8 });
+      expect(agent.children).toEqual([
+        expect.objectContaining({
+          section: 'research',
+          section_path: 'agent/research',
+          requests: 0,
+          total_cost_usd: 8,
+          children: [expect.objectContaining({ section_path: 'agent/research/search', requests: 1 })],
+        }),
+      ]);
+      expect(roots.get(null)).toMatchObject({ requests: 1, cost_usd: 16, children: [] });
+    });
+
     it('keeps every section of a run whose client-set parent ids form a cycle, cut at a section that becomes a root', async () => {
       await store.write([
         row({ id: 'c1', run_id: 'C', span_id: 'a', parent_span_id: 'b', section: 'a', cost_usd: 1 }),

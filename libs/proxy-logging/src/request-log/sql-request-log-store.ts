@@ -415,7 +415,10 @@ export class SqlRequestLogStore implements RequestLogStore {
       .sort((a, b) => b.requests - a.requests || a.target.localeCompare(b.target));
   }
 
-  /** A run's sections as a tree from span/parent ids, cost rolled up; undefined when unknown. */
+  /**
+   * A run's sections as a tree from span/parent ids (and, for sections that name no parent span,
+   * their section paths), cost rolled up; undefined when unknown.
+   */
   async run(runId: string): Promise<RunSummary | undefined> {
     await this.ready();
     const groups = await this.db.query<Omit<SectionNode, 'children' | 'total_cost_usd'>>(
@@ -537,6 +540,18 @@ function buildTree(groups: readonly Omit<SectionNode, 'children' | 'total_cost_u
       parent = putBackAt(node.parent_span_id, parentPath(node.section_path));
       bySpan.set(node.parent_span_id, parent);
     }
+    if (parent !== node) parentOf.set(node, parent);
+  }
+  // a section whose rows name no parent span (a client that sends section paths only, or a
+  // span without its parent's id) belongs under the section of its parent path
+  for (const node of nodes) {
+    if (node.parent_span_id !== null) continue;
+    const path = parentPath(node.section_path);
+    if (path === null) continue;
+    const known = byPath.get(path);
+    // a path several sections share cannot say which of them this one belongs to
+    if (known === null) continue;
+    const parent = known ?? madeByPath.get(path) ?? putBackAt(null, path);
     if (parent !== node) parentOf.set(node, parent);
   }
   for (let index = 0; index < putBack.length; index++) {
