@@ -136,6 +136,29 @@ describe('switchyardDispatcher', () => {
     });
   });
 
+  it('reads a path that starts with // as a path of the origin called, not as another host (it went direct, unrouted, or to the host named in the path)', async () => {
+    const dispatcher = track(
+      switchyardDispatcher({ gatewayUrl: gateway.url, providerHosts: [provider.host] }),
+    );
+    // a base URL ending in / joined with a path starting with / (`https://api.openai.com/` + `/v1/...`)
+    const routed = await withRun(() => undiciFetch(`${provider.url}//v1/chat/completions`, { dispatcher }), {
+      runId: 'run-slashes',
+    });
+    expect(await routed.json()).toEqual({ servedBy: 'gateway', path: '/proxy//v1/chat/completions' });
+    expect(gateway.calls[0]?.headers).toMatchObject({
+      'x-switchyard-target': provider.url,
+      'x-switchyard-run-id': 'run-slashes',
+    });
+    // a call to a host it does not route stays with that host, whatever its path names
+    const untouched = await undiciFetch(`${other.url}//${provider.host}/v1/x`, {
+      headers: { authorization: 'Bearer for-other' },
+      dispatcher,
+    });
+    expect(await untouched.json()).toEqual({ servedBy: 'other', path: `//${provider.host}/v1/x` });
+    expect(gateway.calls).toHaveLength(1);
+    expect(provider.calls).toHaveLength(0);
+  });
+
   it('composes onto an existing dispatcher as an interceptor', async () => {
     const dispatcher = track(new Agent()).compose(
       switchyardInterceptor({ gatewayUrl: gateway.url, providerHosts: [provider.host] }),

@@ -29,7 +29,8 @@ export function switchyardInterceptor(
       // `Upgrade`), so they go as they are rather than broken (OpenAI Realtime, Deepgram live)
       if (opts.origin === undefined || opts.upgrade != null || opts.method === 'CONNECT')
         return dispatch(opts, handler);
-      const url = new URL(opts.path, opts.origin);
+      const url = dispatchUrl(opts.origin, opts.path);
+      if (url === undefined) return dispatch(opts, handler);
       if (router.isGateway(url)) {
         // a call to the gateway's own routes: add the tracing headers, caller's own winning
         const pairs = dispatchHeaderPairs(opts.headers);
@@ -73,6 +74,17 @@ export function switchyardInterceptor(
       );
       return dispatch(proxied, attempt);
     };
+}
+
+/**
+ * The URL a dispatch is for: the path appended to the origin, never resolved against it (as a
+ * reference, `//v1/chat` would name the host `v1`: a base URL ending in `/` joined with a path
+ * starting with `/` went direct, unrouted, or to a provider named in the path). A path in
+ * absolute form (`http://...`, for a forward proxy) gives `undefined`: the dispatch is left alone.
+ */
+function dispatchUrl(origin: string | URL, path: string): URL | undefined {
+  if (!path.startsWith('/')) return undefined;
+  return new URL(`${new URL(origin).origin}${path}`);
 }
 
 /**
