@@ -232,6 +232,45 @@ describe('createGatewayFetch', () => {
     expect(provider.calls).toHaveLength(3);
   });
 
+  it('honours an abort while it reads a streamed body, as fetch does (a stalled upload hung past its signal)', async () => {
+    const fetch = createGatewayFetch({ gatewayUrl: gateway.url, providerHosts: [provider.host] });
+    const controller = new AbortController();
+    const reason = new Error('the caller gave up');
+    let cancelledWith: unknown;
+    let pulls = 0;
+    // one chunk, then the upload stalls and the caller aborts while the body is being read
+    const body = new ReadableStream<Uint8Array>({
+      pull(stream) {
+        pulls += 1;
+        if (pulls === 1) stream.enqueue(new TextEncoder().encode('{"partial":'));
+        else controller.abort(reason);
+      },
+      cancel(why) {
+        cancelledWith = why;
+      },
+    });
+    const call = fetch(`${provider.url}/v1/chat/completions`, {
+      method: 'POST',
+      body,
+      duplex: 'half',
+      signal: controller.signal,
+    });
+    await expect(call).rejects.toBe(reason);
+    expect(cancelledWith).toBe(reason);
+    // aborted before the call: it rejects at once, without waiting for a body that never ends
+    const never = new ReadableStream<Uint8Array>({ pull: () => new Promise<void>(() => undefined) });
+    await expect(
+      fetch(`${provider.url}/v1/x`, {
+        method: 'POST',
+        body: never,
+        duplex: 'half',
+        signal: AbortSignal.abort(reason),
+      }),
+    ).rejects.toBe(reason);
+    expect(gateway.calls).toHaveLength(0);
+    expect(provider.calls).toHaveLength(0);
+  });
+
   it('fails closed when asked: an unreachable gateway is an upstream_connection_error and nothing goes direct', async () => {
     const fetch = createGatewayFetch({
       gatewayUrl: await closedPortUrl(),

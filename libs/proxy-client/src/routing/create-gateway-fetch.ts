@@ -142,7 +142,47 @@ async function replayableBody(
   if (typeof given === 'string' || given instanceof ArrayBuffer || ArrayBuffer.isView(given)) return given;
   // streams, forms and blobs are read once as the Request encoded them, so the bytes match
   // the content-type (and multipart boundary) already in its headers; LLM bodies are small
-  return new Uint8Array(await request.arrayBuffer());
+  return readBody(request.body, request.signal);
+}
+
+/**
+ * Reads a body to its end, giving up when `signal` aborts, as fetch does: aborting a Request's
+ * signal does not end its body, so a stalled stream read with `arrayBuffer()` hung past it.
+ * The stream is cancelled with the abort's reason, which the call rejects with.
+ */
+async function readBody(body: ReadableStream<Uint8Array>, signal: AbortSignal): Promise<Uint8Array> {
+  signal.throwIfAborted();
+  const reader = body.getReader();
+  const cancel = (): void => {
+    // settles the pending read as done; the reason is thrown below
+    reader.cancel(signal.reason).catch(() => undefined);
+  };
+  signal.addEventListener('abort', cancel, { once: true });
+  try {
+    const chunks: Uint8Array[] = [];
+    let length = 0;
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+      // as arrayBuffer() and fetch refuse it
+      if (!(chunk.value instanceof Uint8Array)) throw new TypeError('Received non-Uint8Array chunk');
+      chunks.push(chunk.value);
+      length += chunk.value.byteLength;
+    }
+    signal.throwIfAborted();
+    const bytes = new Uint8Array(length);
+    let offset = 0;
+    for (const chunk of chunks) {
+      bytes.set(chunk, offset);
+      offset += chunk.byteLength;
+    }
+    return bytes;
+  } catch (error) {
+    // the call is abandoned: so is the stream (a no-op once cancelled or errored)
+    reader.cancel(error).catch(() => undefined);
+    throw error;
+  } finally {
+    signal.removeEventListener('abort', cancel);
+    reader.releaseLock();
+  }
 }
 
 function withoutGatewayHeaders(headers: Headers): Headers {
