@@ -139,6 +139,23 @@ describe('response cache with a hung Redis', () => {
     expect(logger.lines.filter((line) => line.level === 'warn')).toHaveLength(1);
   });
 
+  it('bounds each command of an ioredis client it is given by commandTimeoutMs: a hung Redis opens the circuit instead of hanging requests', async () => {
+    // the client's own settings have no command timeout (ioredis's default): only the tier's deadline can end a command
+    const client = new Redis(await hungRedis(), { lazyConnect: false });
+    client.on('error', () => undefined);
+    try {
+      const { gateway, cache } = setup({
+        redis: { client, commandTimeoutMs: 50, breaker: { failureThreshold: 2 } },
+      });
+      expect(await ask(gateway, 'given 1', true)).toBe('MISS');
+      expect(await ask(gateway, 'given 2', true)).toBe('MISS');
+      expect(cache.stats().redis).toEqual({ state: 'open', sent: 2, failed: 2, skipped: 0, oversized: 0 });
+      expect(cache.stats().redisErrors).toBe(2);
+    } finally {
+      client.disconnect();
+    }
+  }, 5_000);
+
   it.skipIf(!redisUp)('closes the circuit when a probe finds Redis answering again', async () => {
     let clock = Date.now();
     const logger = recordingLogger();

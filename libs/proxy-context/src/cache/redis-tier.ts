@@ -138,11 +138,18 @@ export class RedisTier {
     return false;
   }
 
-  /** Runs one Redis command and tells the breaker how it went (decoding is not Redis' health). */
+  /**
+   * Runs one Redis command and tells the breaker how it went (decoding is not Redis' health).
+   * A client the tier opened ends a command at `commandTimeoutMs` itself (ioredis
+   * `commandTimeout`); one it was given may have no timeout at all (ioredis's default), so the
+   * tier holds it to the same deadline: a hung Redis must fail commands for the breaker to see it.
+   */
   async #command<T>(run: (client: RedisCacheClient) => Promise<T>): Promise<T> {
     this.#sent += 1;
     try {
-      const result = await run(await this.#client);
+      const result = this.#owned
+        ? await run(await this.#client)
+        : await withDeadline(run(await this.#client), this.#settings.commandTimeoutMs);
       this.#breaker.succeeded();
       return result;
     } catch (error) {
@@ -163,6 +170,24 @@ export class RedisTier {
     } else if (state === 'closed') {
       logger.info({}, 'response cache: Redis tier answering again, back in use');
     }
+  }
+}
+
+/** `promise`, or a rejection once `ms` have passed; the timer never holds the process open. */
+async function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(Object.assign(new Error(`Redis did not answer within ${ms} ms.`), { name: 'TimeoutError' })),
+      ms,
+    );
+    timer.unref();
+  });
+  try {
+    return await Promise.race([promise, deadline]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

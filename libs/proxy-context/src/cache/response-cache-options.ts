@@ -136,7 +136,11 @@ export interface ResponseCacheOptions {
   ) & {
     /** @default "switchyard:cache:" */
     keyPrefix?: string;
-    /** Deadline of one Redis command in milliseconds (only for a URL or cluster), at most `MAX_TIMER_MS` (ioredis arms a timer with it). @default 250 */
+    /**
+     * Deadline of one Redis command in milliseconds, at most `MAX_TIMER_MS` (a timer is armed with
+     * it): ioredis's `commandTimeout` of the client the cache opens, and the cache's own deadline on
+     * each command sent through a client it is given (whose own settings may have none). @default 250
+     */
     commandTimeoutMs?: number;
     /**
      * After `failureThreshold` consecutive failed or timed-out commands the tier is skipped
