@@ -7,14 +7,30 @@ import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApp, releaseMemoryWhenIdle } from '@switchyard/proxy-api';
-import { tuneHeap } from '../../apps/gateway/dist/runtime/heap-tuning.js';
+import { tuneHeap } from '@switchyard/gateway/dist/runtime/heap-tuning.js';
 
 // the V8 heap settings `switchyard start` applies to its serving processes
 // (apps/gateway/src/runtime/heap-tuning.ts), except those BENCH_GATEWAY_NODE_OPTIONS gives
 tuneHeap();
 
-const upstream = process.env.BENCH_UPSTREAM;
-const production = process.env.BENCH_CONFIG === 'production';
+/**
+ * An environment variable scripts/bench.ts and scripts/cpu-cost.ts start this process with.
+ * @param {string} name
+ * @returns {string}
+ */
+function fromParent(name) {
+  const value = process.env[name];
+  if (value === undefined) {
+    throw new Error(
+      `${name} is not set: scripts/bench.ts and scripts/cpu-cost.ts start this process with it`,
+    );
+  }
+  return value;
+}
+
+const upstream = fromParent('BENCH_UPSTREAM');
+const config = process.env.BENCH_CONFIG;
+const production = config === 'production';
 const gateway = {
   providers: [
     { name: 'upstream', type: 'openai', baseUrl: `${upstream}/v1`, apiKey: 'sk-bench' },
@@ -28,12 +44,12 @@ const gateway = {
 // BENCH_CONFIG=custom:keys+limits+log+logger+metrics+pricing: a mix of the production
 // features, to measure what each costs on its own (`production` is all six); `cache` adds the
 // response cache (not part of `production`)
-const custom = production || process.env.BENCH_CONFIG?.startsWith('custom:') === true;
+const custom = production || config?.startsWith('custom:') === true;
 const features = new Set(
   production
     ? ['keys', 'limits', 'log', 'logger', 'metrics', 'pricing']
     : custom
-      ? process.env.BENCH_CONFIG.slice('custom:'.length).split('+')
+      ? config.slice('custom:'.length).split('+')
       : [],
 );
 const dir = features.has('log') ? mkdtempSync(join(tmpdir(), 'switchyard-bench-')) : undefined;
@@ -44,7 +60,7 @@ const app = createApp(
         gateway,
         ...(features.has('logger') ? { logger: { level: 'info', file: '/dev/null' } } : {}),
         ...(features.has('keys')
-          ? { keys: [{ key: process.env.BENCH_CLIENT_KEY, name: 'bench', ...limits }] }
+          ? { keys: [{ key: fromParent('BENCH_CLIENT_KEY'), name: 'bench', ...limits }] }
           : {}),
         ...(dir !== undefined ? { requestLog: { store: 'sqlite', path: join(dir, 'requests.db') } } : {}),
         metrics: features.has('metrics'),
@@ -59,13 +75,17 @@ await app.listen({ port: 0, host: '127.0.0.1' });
 // what `switchyard start` does after listening (apps/gateway/src/start-gateway.ts): an idle
 // event loop gives the young generation back (BENCH_IDLE_RELEASE=0 leaves it out, to compare)
 const stopIdleRelease = process.env.BENCH_IDLE_RELEASE === '0' ? () => undefined : releaseMemoryWhenIdle();
-process.send?.({ url: `http://127.0.0.1:${app.server.address().port}` });
+// listening on a TCP port, the address is an AddressInfo (as in apps/gateway/src/start-gateway.ts)
+const address = /** @type {import('node:net').AddressInfo} */ (app.server.address());
+process.send?.({ url: `http://127.0.0.1:${address.port}` });
 // CPU time used so far, for CPU per request (robust on a busy machine, unlike wall-clock rates)
 // `profile:start` / `profile:stop <file>`: a V8 CPU profile of a steady-state window only
 // (scripts/cpu-cost.ts --profile), without start-up and warm-up
 // `memory:watch` samples RSS every 100 ms until the next `memory`, which answers the current
 // RSS and the highest sample since the watch began (peak RSS under a load the parent drives)
+/** @type {Session | undefined} */
 let session;
+/** @type {NodeJS.Timeout | undefined} */
 let watch;
 let peakRss = 0;
 process.on('message', (message) => {
@@ -83,21 +103,24 @@ process.on('message', (message) => {
     watch = undefined;
     process.send?.({ memory: { rss, peakRss: watched ? Math.max(peakRss, rss) : rss } });
   } else if (message === 'profile:start') {
-    session = new Session();
-    session.connect();
-    void session
+    const started = new Session();
+    session = started;
+    started.connect();
+    void started
       .post('Profiler.enable')
       .then(() =>
-        session.post('Profiler.setSamplingInterval', {
+        started.post('Profiler.setSamplingInterval', {
           interval: Number(process.env.BENCH_PROFILE_INTERVAL_US ?? 1000),
         }),
       )
-      .then(() => session.post('Profiler.start'))
+      .then(() => started.post('Profiler.start'))
       .then(() => process.send?.({ profiling: true }));
   } else if (typeof message === 'string' && message.startsWith('profile:stop ')) {
-    void session.post('Profiler.stop').then(({ profile }) => {
+    const profiling = session;
+    if (profiling === undefined) throw new Error('profile:stop before profile:start');
+    void profiling.post('Profiler.stop').then(({ profile }) => {
       writeFileSync(message.slice('profile:stop '.length), JSON.stringify(profile));
-      session.disconnect();
+      profiling.disconnect();
       process.send?.({ profiled: true });
     });
   }

@@ -2,13 +2,16 @@
 // request log, metrics and pricing; answers "sample" messages with its own memory usage and
 // "snapshot <file>" with a V8 heap snapshot written to that file.
 import { writeHeapSnapshot } from 'node:v8';
-import { startGateway, tuneHeap } from '../../apps/gateway/dist/index.js';
+import { startGateway, tuneHeap } from '@switchyard/gateway/dist/index.js';
 
 // the V8 heap settings `switchyard start` applies to its process
 tuneHeap();
 
+const config = process.env.SOAK_CONFIG;
+if (config === undefined)
+  throw new Error('SOAK_CONFIG is not set: scripts/soak.ts starts this process with it');
 const running = await startGateway({
-  config: JSON.parse(process.env.SOAK_CONFIG),
+  config: JSON.parse(config),
   port: 0,
   host: '127.0.0.1',
   logLevel: 'silent',
