@@ -1,3 +1,6 @@
+import { once } from 'node:events';
+import { createServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   closedPortUrl,
@@ -126,6 +129,42 @@ describe('createSwitchyardAdmin', () => {
     const admin = createSwitchyardAdmin({ gatewayUrl: await closedPortUrl(), adminKey: 'master-key' });
     const error: unknown = await admin.getRun('run-1').catch((e: unknown) => e);
     expect(isSwitchyardClientError(error) && error.code).toBe('upstream_connection_error');
+  });
+
+  it('reports an answer cut off or stalled mid-body as upstream_connection_error, not as an unexpected body', async () => {
+    // 200 and the start of a run, then the connection drops (`cut`) or the body stalls
+    const server = createServer((req, res: ServerResponse) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '1000' });
+      res.write('{"run_id":"run-1",', () => {
+        if (req.url === '/admin/runs/cut') res.destroy();
+      });
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const gatewayUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const cut: unknown = await createSwitchyardAdmin({ gatewayUrl, adminKey: 'master-key' })
+        .getRun('cut')
+        .catch((e: unknown) => e);
+      expect(isSwitchyardClientError(cut) && [cut.code, cut.status]).toEqual([
+        'upstream_connection_error',
+        200,
+      ]);
+      expect((cut as Error).cause).toBeDefined();
+      // the deadline covers the body too, and says so
+      const stalled: unknown = await createSwitchyardAdmin({
+        gatewayUrl,
+        adminKey: 'master-key',
+        timeoutMs: 200,
+      })
+        .getRun('stalled')
+        .catch((e: unknown) => e);
+      expect(isSwitchyardClientError(stalled) && stalled.code).toBe('upstream_connection_error');
+      expect((stalled as Error).message).toContain('did not answer within 200 ms');
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 
   it("ends a call the caller aborts with the caller's reason, not as an unreachable gateway", async () => {

@@ -92,17 +92,33 @@ export function createSwitchyardAdmin(options: SwitchyardAdminOptions): Switchya
         { cause: error },
       );
     }
-    const body: unknown = await response.json().catch(() => undefined);
+    // a body that cannot be read (the deadline, a dropped connection) is not one that cannot be
+    // parsed: the first is a connection error, the second an unexpected body
+    let text: string | undefined;
+    let readError: unknown;
+    try {
+      text = await response.text();
+    } catch (error) {
+      readError = error;
+    }
     // aborted while the body was read: that, not the body, is what happened
     if (signal?.aborted === true) throw signal.reason;
+    const body = text === undefined ? undefined : parseJson(text);
     if (!response.ok) {
       const message = errorMessage(body) ?? response.statusText;
       throw new SwitchyardClientError(
         STATUS_CODES[response.status] ?? 'upstream_error',
         `Switchyard admin API ${path} answered ${response.status}: ${message}`,
-        {
-          status: response.status,
-        },
+        text === undefined ? { status: response.status, cause: readError } : { status: response.status },
+      );
+    }
+    if (text === undefined) {
+      throw new SwitchyardClientError(
+        'upstream_connection_error',
+        deadline.aborted
+          ? `The Switchyard admin API at ${base} did not answer within ${timeoutMs} ms.`
+          : `The Switchyard admin API at ${base} answered ${path}, but the connection was lost before the end of the body.`,
+        { cause: readError, status: response.status },
       );
     }
     if (!isShape(body)) {
@@ -173,6 +189,14 @@ function isoDate(value: Date | string | undefined): string | undefined {
   if (Number.isNaN(value.getTime()))
     throw new SwitchyardClientError('invalid_request', 'A time window bound is an invalid Date.');
   return value.toISOString();
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
 }
 
 function hasArray(body: unknown, key: string): boolean {
