@@ -15,23 +15,34 @@ function units(count: number): MessageUnit[] {
   });
 }
 
-/** The removal as it was specified: take the `pick`-th of the remaining removable units each time. */
+/**
+ * The removal as it was specified: take the `pick`-th of the remaining removable units each time;
+ * with `opensWithUser` (drop-oldest), once any went, also the assistant units left before the
+ * first kept user unit, when one is kept.
+ */
 function reference(
   all: readonly MessageUnit[],
   fixed: number,
   budget: number,
   protect: (index: number) => boolean,
   pick: (count: number) => number,
+  opensWithUser = false,
 ): Selection {
   const kept = [...all];
   const removable = all.filter((_, index) => !protect(index));
   const removed: MessageUnit[] = [];
   let tokens = all.reduce((sum, unit) => sum + unit.tokens, fixed);
-  while (tokens > budget && removable.length > 0) {
-    const [unit] = removable.splice(pick(removable.length), 1);
-    kept.splice(kept.indexOf(unit!), 1);
-    removed.push(unit!);
-    tokens -= unit!.tokens;
+  const remove = (unit: MessageUnit): void => {
+    removable.splice(removable.indexOf(unit), 1);
+    kept.splice(kept.indexOf(unit), 1);
+    removed.push(unit);
+    tokens -= unit.tokens;
+  };
+  while (tokens > budget && removable.length > 0) remove(removable[pick(removable.length)]!);
+  const role = (unit: MessageUnit | undefined) => unit?.messages[0]?.role;
+  if (opensWithUser && removed.length > 0 && kept.some((unit) => !unit.system && role(unit) === 'user')) {
+    while (role(kept.find((unit) => !unit.system)) === 'assistant')
+      remove(kept.find((unit) => !unit.system)!);
   }
   return { kept, removed: removed.sort((a, b) => a.start - b.start), tokens };
 }
@@ -50,6 +61,7 @@ describe('condense strategies', () => {
             budget,
             (index) => index === 0 || index === last,
             () => 0,
+            true,
           ),
         );
         expect(middleOut(all, 10, budget)).toEqual(
@@ -63,6 +75,42 @@ describe('condense strategies', () => {
         );
       }
     }
+  });
+
+  // Gemini refuses a history whose first turn is a function call ("function call turn comes
+  // immediately after a user turn"), Bedrock Converse one that starts with an assistant message
+  it('drop-oldest never leaves the kept conversation opening with the assistant: it drops the answers of a removed user turn too', () => {
+    const message = (role: 'system' | 'user' | 'assistant', content: string): ChatMessage => ({
+      role,
+      content,
+    });
+    const call: ChatMessage = {
+      role: 'assistant',
+      content: null,
+      tool_calls: [{ id: 'c1', type: 'function', function: { name: 'lookup', arguments: '{}' } }],
+    };
+    const all: MessageUnit[] = [
+      { start: 0, messages: [message('system', 'policy')], tokens: 5, system: true },
+      { start: 1, messages: [message('user', 'a long question')], tokens: 50, system: false },
+      {
+        start: 2,
+        messages: [call, { role: 'tool', tool_call_id: 'c1', content: 'result' }],
+        tokens: 10,
+        system: false,
+      },
+      { start: 4, messages: [message('assistant', 'answer')], tokens: 10, system: false },
+      { start: 5, messages: [message('user', 'next question')], tokens: 10, system: false },
+      { start: 6, messages: [message('assistant', 'next answer')], tokens: 10, system: false },
+      { start: 7, messages: [message('user', 'newest')], tokens: 10, system: false },
+    ];
+    // removing the first user turn alone fits (105 - 50 = 55 <= 60)
+    const selection = dropOldest(all, 0, 60);
+    const roles = selection.kept.flatMap((unit) => unit.messages.map((kept) => kept.role));
+    expect(roles).toEqual(['system', 'user', 'assistant', 'user']);
+    expect(selection.removed.map((unit) => unit.start)).toEqual([1, 2, 4]);
+    expect(selection.tokens).toBe(35);
+    // with nothing to remove, nothing changes
+    expect(dropOldest(all, 0, 105).removed).toEqual([]);
   });
 
   // removal was a splice and an indexOf per unit: 80k messages took 6 s, 300k take minutes

@@ -84,15 +84,49 @@ function middleOutOrder(items: readonly number[]): number[] {
   return order;
 }
 
-/** `drop-oldest`: keep the system prompt and the newest unit, drop the oldest others first. */
+/** Whether a unit speaks for the assistant (a reply, or a tool call with its results). */
+function isAssistantUnit(unit: MessageUnit): boolean {
+  const role = unit.messages[0]?.role;
+  return role === 'assistant' || role === 'tool';
+}
+
+/**
+ * `drop-oldest`: keep the system prompt and the newest unit, drop the oldest others first.
+ * Once a user turn is dropped, the assistant units answering it go too, up to the next user
+ * turn: the kept conversation opens with a user turn, as providers require (Gemini refuses a
+ * history whose first turn is a function call, Bedrock Converse one that starts with the
+ * assistant). System messages met on the way are kept; when no user turn is left to open
+ * with, nothing more is dropped.
+ */
 export function dropOldest(units: readonly MessageUnit[], fixed: number, budget: number): Selection {
   const last = units.length - 1;
-  return removeUntilFits(
-    units,
-    fixed,
-    budget,
-    removable(units, (unit, index) => unit.system || index === last),
-  );
+  const order = removable(units, (unit, index) => unit.system || index === last);
+  const gone = new Array<boolean>(units.length).fill(false);
+  let tokens = total(units, fixed);
+  let next = 0;
+  for (; next < order.length && tokens > budget; next += 1) {
+    gone[order[next]!] = true;
+    tokens -= units[order[next]!]!.tokens;
+  }
+  if (next > 0) {
+    // the first kept unit that opens a turn: a removable user unit, else the newest unit
+    let opener = next;
+    while (opener < order.length && units[order[opener]!]!.messages[0]?.role !== 'user') opener += 1;
+    const opensWithUser = opener < order.length || (last >= 0 && units[last]!.messages[0]?.role === 'user');
+    if (opensWithUser) {
+      for (; next < opener; next += 1) {
+        const unit = units[order[next]!]!;
+        if (!isAssistantUnit(unit)) continue;
+        gone[order[next]!] = true;
+        tokens -= unit.tokens;
+      }
+    }
+  }
+  return {
+    kept: units.filter((_, index) => !gone[index]),
+    removed: units.filter((_, index) => gone[index]),
+    tokens,
+  };
 }
 
 /**
