@@ -20,8 +20,8 @@ export interface GatewayRoutingOptions {
   /** The gateway key, sent as `x-switchyard-key`; provider keys stay in the SDK as usual. @default none */
   apiKey?: string;
   /**
-   * Hosts whose calls go through the gateway (`host`, `host:port` or `*.domain`); calls to
-   * other hosts are left alone, with no header added.
+   * Hosts whose calls go through the gateway (`host`, `host:port`, `*.domain` or
+   * `*.domain:port`); calls to other hosts are left alone, with no header added.
    * @default DEFAULT_PROVIDER_HOSTS
    */
   providerHosts?: readonly string[];

@@ -22,4 +22,11 @@ describe('hostMatches', () => {
     expect(hostMatches(new URL('https://openai.azure.com/x'), '*.openai.azure.com')).toBe(false);
     expect(hostMatches(new URL('https://evilopenai.azure.com/x'), '*.openai.azure.com')).toBe(false);
   });
+
+  it('matches *.domain:port on that port (validation accepted the pattern, which then matched nothing)', () => {
+    expect(hostMatches(new URL('https://a.internal.example:8443/v1'), '*.internal.example:8443')).toBe(true);
+    expect(hostMatches(new URL('https://my.openai.azure.com/x'), '*.openai.azure.com:443')).toBe(true);
+    expect(hostMatches(new URL('https://a.internal.example:9443/v1'), '*.internal.example:8443')).toBe(false);
+    expect(hostMatches(new URL('https://internal.example:8443/v1'), '*.internal.example:8443')).toBe(false);
+  });
 });

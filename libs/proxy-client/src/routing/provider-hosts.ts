@@ -27,15 +27,19 @@ export const DEFAULT_PROVIDER_HOSTS: readonly string[] = Object.freeze([
 const DEFAULT_PORTS: Readonly<Record<string, string>> = { 'http:': '80', 'https:': '443' };
 
 /**
- * Whether a URL's host matches a host pattern: `host`, `host:port` or `*.domain`. A scheme's
- * default port counts as written: `api.example.com:443` matches `https://api.example.com/`,
- * whose URL leaves the port out.
+ * Whether a URL's host matches a host pattern: `host`, `host:port`, `*.domain` or
+ * `*.domain:port`. A scheme's default port counts as written: `api.example.com:443` matches
+ * `https://api.example.com/`, whose URL leaves the port out.
  */
 export function hostMatches(url: URL, pattern: string): boolean {
   const wanted = pattern.toLowerCase();
-  if (wanted.startsWith('*.')) return url.hostname.endsWith(wanted.slice(1));
   const withPort = /^(.+):(\d+)$/.exec(wanted);
-  if (withPort === null) return url.hostname === wanted;
-  const port = url.port === '' ? DEFAULT_PORTS[url.protocol] : url.port;
-  return url.hostname === withPort[1] && port === String(Number(withPort[2]));
+  const host = withPort?.[1] ?? wanted;
+  const wantedPort = withPort?.[2];
+  if (wantedPort !== undefined) {
+    const port = url.port === '' ? DEFAULT_PORTS[url.protocol] : url.port;
+    if (port !== String(Number(wantedPort))) return false;
+  }
+  // `*.domain`: any subdomain, not the domain itself
+  return host.startsWith('*.') ? url.hostname.endsWith(host.slice(1)) : url.hostname === host;
 }
