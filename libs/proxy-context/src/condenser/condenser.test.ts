@@ -261,3 +261,44 @@ describe('condenser on messages that are long runs without spaces', () => {
     );
   });
 });
+
+describe('condenser on a request with a structured-output schema', async () => {
+  const counter = await tokenCounterFor('gpt-4o-mini');
+  // a schema of about 2 000 tokens: providers put it in the prompt (OpenAI's structured outputs,
+  // Gemini's responseSchema, Anthropic's tool input schema)
+  const properties = Object.fromEntries(
+    Array.from({ length: 120 }, (_, index) => [
+      `field_${index}`,
+      { type: 'string', description: `the value of incident attribute number ${index}` },
+    ]),
+  );
+  const responseFormat = {
+    type: 'json_schema' as const,
+    json_schema: { name: 'incident', strict: true, schema: { type: 'object', properties } },
+  };
+  const turns: ChatMessage[] = [{ role: 'system', content: 'Report incidents.' }];
+  for (let index = 0; index < 10; index += 1) {
+    turns.push({ role: 'user', content: `report ${index}: ${'the disk filled up again '.repeat(60)}` });
+    turns.push({ role: 'assistant', content: `noted ${index}` });
+  }
+  turns.push({ role: 'user', content: 'summarise the incidents' });
+
+  it('counts the response_format schema in the prompt: a conversation that fits only without it is condensed to fit with it', async () => {
+    const schemaTokens = counter.count(JSON.stringify(responseFormat.json_schema));
+    const messagesOnly = countRequest({ model: 'agent-model', messages: turns }, counter);
+    expect(schemaTokens).toBeGreaterThan(1_500);
+    // the messages alone fit the 5 000-token budget; with the schema they do not
+    expect(messagesOnly).toBeLessThan(WINDOW - OUTPUT);
+    expect(messagesOnly + schemaTokens).toBeGreaterThan(WINDOW - OUTPUT);
+    const ctx = context();
+    const condensed = await condenser().condense(
+      { model: 'agent-model', messages: turns, max_tokens: OUTPUT, response_format: responseFormat },
+      ctx,
+    );
+    expect(ctx.condensation?.strategy).toBe('middle-out');
+    const after =
+      countRequest({ model: 'agent-model', messages: condensed.messages }, counter) + schemaTokens;
+    expect(after).toBeLessThanOrEqual(WINDOW - OUTPUT);
+    expect(ctx.condensation?.tokensAfter).toBe(after);
+  });
+});

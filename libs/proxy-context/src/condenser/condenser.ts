@@ -27,6 +27,7 @@ import { toUnits, type MessageUnit } from './message-units';
 import { SUMMARY_INSTRUCTION, summaryMessage, transcriptOf } from './summarize-units';
 import {
   countMessage,
+  countResponseFormat,
   countTools,
   tokenCounterFor,
   tokenizerFamily,
@@ -131,7 +132,10 @@ export class Condenser implements GatewayPlugin {
     if (upperBoundTokens(request, tokenizerFamily(tokenizerModel), imageTokens) <= budget) return request;
     const counter = await tokenCounterFor(tokenizerModel);
     const counts = request.messages.map((message) => countMessage(message, counter, imageTokens));
-    const fixed = REPLY_PRIMING + countTools(request.tools, counter);
+    const fixed =
+      REPLY_PRIMING +
+      countTools(request.tools, counter) +
+      countResponseFormat(request.response_format, counter);
     const before = counts.reduce((sum, n) => sum + n, fixed);
     if (before <= budget) return request;
 

@@ -103,10 +103,26 @@ describe('token counting', () => {
 
   it('bounds the exact count from above without tokenizing', async () => {
     const request = { model: 'gpt-4o', ...fixture } as unknown as ChatCompletionRequest;
+    // a structured-output schema is in the prompt: counted, and bounded, as its JSON
+    const jsonSchema = {
+      name: 'answer',
+      schema: { type: 'object', properties: { text: { type: 'string' } } },
+    };
+    const schema: ChatCompletionRequest = {
+      model: 'gpt-4o',
+      messages: [{ role: 'user', content: 'hi' }],
+      response_format: { type: 'json_schema', json_schema: jsonSchema },
+    };
     for (const model of ['gpt-4o', 'gpt-4', 'claude-sonnet-4', 'gemini-2.5-pro', 'llama-3.3-70b']) {
       const counter = await tokenCounterFor(model);
-      expect(upperBoundTokens(request, tokenizerFamily(model))).toBeGreaterThanOrEqual(
-        countRequest(request, counter),
+      for (const each of [request, schema]) {
+        expect(upperBoundTokens(each, tokenizerFamily(model))).toBeGreaterThanOrEqual(
+          countRequest(each, counter),
+        );
+      }
+      expect(countRequest(schema, counter)).toBe(
+        countRequest({ ...schema, response_format: { type: 'json_object' } }, counter) +
+          counter.count(JSON.stringify(jsonSchema)),
       );
     }
   });

@@ -361,13 +361,38 @@ export function countTools(tools: readonly ChatTool[] | undefined, counter: Toke
   return tools === undefined || tools.length === 0 ? 0 : counter.count(JSON.stringify(tools));
 }
 
-/** Tokens a whole request's prompt takes: messages, tools and reply priming. */
+/**
+ * The JSON of a structured-output schema (`response_format: { type: 'json_schema' }`), which
+ * providers put in the prompt (OpenAI's structured outputs, Gemini's response schema, a tool's
+ * input schema at Anthropic); undefined for other formats, which add no schema.
+ */
+function responseSchemaJson(format: ChatCompletionRequest['response_format']): string | undefined {
+  return format?.type === 'json_schema' &&
+    typeof format.json_schema === 'object' &&
+    format.json_schema !== null
+    ? JSON.stringify(format.json_schema)
+    : undefined;
+}
+
+/** Tokens a request's structured-output schema takes (its JSON, as tools are counted); 0 without one. */
+export function countResponseFormat(
+  format: ChatCompletionRequest['response_format'],
+  counter: TokenCounter,
+): number {
+  const json = responseSchemaJson(format);
+  return json === undefined ? 0 : counter.count(json);
+}
+
+/** Tokens a whole request's prompt takes: messages, tools, the response schema and reply priming. */
 export function countRequest(
   request: ChatCompletionRequest,
   counter: TokenCounter,
   options: CountOptions = {},
 ): number {
-  let tokens = REPLY_PRIMING + countTools(request.tools, counter);
+  let tokens =
+    REPLY_PRIMING +
+    countTools(request.tools, counter) +
+    countResponseFormat(request.response_format, counter);
   for (const message of request.messages) tokens += countMessage(message, counter, options);
   return tokens;
 }
@@ -382,11 +407,13 @@ export function upperBoundTokens(
   family: TokenizerFamily,
   options: CountOptions = {},
 ): number {
+  const schema = responseSchemaJson(request.response_format);
   let bytes =
     REPLY_PRIMING +
     (request.tools === undefined || request.tools.length === 0
       ? 0
-      : Buffer.byteLength(JSON.stringify(request.tools)));
+      : Buffer.byteLength(JSON.stringify(request.tools))) +
+    (schema === undefined ? 0 : Buffer.byteLength(schema));
   for (const message of request.messages) {
     bytes += PER_MESSAGE + PER_NAME + message.role.length + Buffer.byteLength(contentText(message.content));
     if ('name' in message && typeof message.name === 'string') bytes += Buffer.byteLength(message.name);
