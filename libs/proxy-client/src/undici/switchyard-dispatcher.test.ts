@@ -159,6 +159,38 @@ describe('switchyardDispatcher', () => {
     expect(provider.calls).toHaveLength(0);
   });
 
+  it('replaces every target and key header the caller set, repeated or in another case (one of two was kept and joined to the real key)', async () => {
+    const dispatcher = track(
+      switchyardDispatcher({ gatewayUrl: gateway.url, apiKey: 'sk-sy-real', providerHosts: [provider.host] }),
+    );
+    const { body } = await withCustomer('from-context', () =>
+      request(`${provider.url}/v1/x`, {
+        dispatcher,
+        headers: {
+          'x-switchyard-key': ['forged-1', 'forged-2'],
+          'X-Switchyard-Target': 'https://evil.example',
+          'x-switchyard-target': 'https://evil.example',
+          'x-switchyard-customer-id': 'explicit',
+        },
+      }),
+    );
+    await body.text();
+    expect(gateway.calls[0]?.headers).toMatchObject({
+      'x-switchyard-key': 'sk-sy-real',
+      'x-switchyard-target': provider.url,
+      'x-switchyard-customer-id': 'explicit',
+    });
+    // with no apiKey, a key the caller set itself (an SDK's defaultHeaders) is the one sent
+    const keyless = track(switchyardDispatcher({ gatewayUrl: gateway.url, providerHosts: [provider.host] }));
+    await (
+      await request(`${provider.url}/v1/y`, {
+        dispatcher: keyless,
+        headers: { 'x-switchyard-key': 'sk-own' },
+      })
+    ).body.text();
+    expect(gateway.calls[1]?.headers['x-switchyard-key']).toBe('sk-own');
+  });
+
   it('composes onto an existing dispatcher as an interceptor', async () => {
     const dispatcher = track(new Agent()).compose(
       switchyardInterceptor({ gatewayUrl: gateway.url, providerHosts: [provider.host] }),

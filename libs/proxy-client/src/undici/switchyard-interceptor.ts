@@ -43,18 +43,16 @@ export function switchyardInterceptor(
       if (router.failOpen && !router.availability.shouldTryGateway())
         return dispatch(withoutGatewayHeaders(opts), handler);
 
-      const pairs = dispatchHeaderPairs(opts.headers);
+      // the target and key are the client's (the key when it has one): every one the caller set
+      // goes (a name repeated, or given in two cases, left one joined to the client's); tracing
+      // headers set by the caller win
+      const added = router.headersFor(url);
+      const replaced = new Set<string>(
+        [GATEWAY_HEADERS.target, GATEWAY_HEADERS.key].filter((name) => name in added),
+      );
+      const pairs = dispatchHeaderPairs(opts.headers).filter(([name]) => !replaced.has(name));
       const present = new Set(pairs.map(([name]) => name));
-      for (const [name, value] of Object.entries(router.headersFor(url))) {
-        // the target and key are the gateway's; tracing headers set by the caller win
-        if (name === GATEWAY_HEADERS.target || name === GATEWAY_HEADERS.key) {
-          const index = pairs.findIndex(([existing]) => existing === name);
-          if (index !== -1) pairs.splice(index, 1);
-          pairs.push([name, value]);
-        } else if (!present.has(name)) {
-          pairs.push([name, value]);
-        }
-      }
+      for (const [name, value] of Object.entries(added)) if (!present.has(name)) pairs.push([name, value]);
       const replay = replayableDispatchBody(opts.body);
       const proxied: Dispatcher.DispatchOptions = {
         ...opts,
