@@ -89,6 +89,18 @@ export class MemoryTier {
     return true;
   }
 
+  /**
+   * Evicts the least recently used entries (counted as evictions) until `reserve` succeeds, for
+   * another account of the same budget (a stream being recorded) that the tier's entries crowd
+   * out; false, with the tier emptied, when even that leaves no room.
+   */
+  makeRoom(reserve: () => boolean): boolean {
+    while (!reserve()) {
+      if (this.#lru.pop() === undefined) return false;
+    }
+    return true;
+  }
+
   delete(key: string): void {
     this.#lru.delete(key);
   }

@@ -189,6 +189,25 @@ describe('response cache', () => {
     expect(budget.stats().accounts['response-cache-recordings']?.usedBytes).toBe(0);
   });
 
+  it('still caches streams once the memory tier fills a budget it shares with the recordings: a recording evicts old entries as an entry would', async () => {
+    // memory.budgetBytes as large as cache.maxBytes (the reference gateway accepts it): the tier may take it all
+    const budget = new MemoryBudget({ maxBytes: 64 * 1024 });
+    const { gateway, cache } = setup({ budget, memory: { maxBytes: 64 * 1024 } });
+    for (let index = 0; cache.stats().memory.evictions === 0; index += 1)
+      await gateway.chat(
+        { ...request, messages: [{ role: 'user', content: `fill ${index}` }] },
+        { context: ctx() },
+      );
+    const first = ctx();
+    await collect(await gateway.stream(request, { context: first }));
+    const second = ctx();
+    await collect(await gateway.stream(request, { context: second }));
+    expect([first.cacheStatus, second.cacheStatus]).toEqual(['MISS', 'HIT']);
+    expect(cache.stats().abandonedStreams).toBe(0);
+    expect(budget.usedBytes).toBeLessThanOrEqual(budget.maxBytes);
+    expect(budget.stats().accounts['response-cache-recordings']?.usedBytes).toBe(0);
+  });
+
   it("caches the chat requests of /v1/messages too, in the same entries as chat's, and no other endpoint's", async () => {
     const { gateway, upstreamCalls } = setup();
     const fromMessages = ctx({ endpoint: 'messages' });

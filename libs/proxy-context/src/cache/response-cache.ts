@@ -330,7 +330,7 @@ export class ResponseCache implements GatewayPlugin {
     if (pending === undefined || pending.abandoned) return;
     const text = sourceTextOf(chunk) ?? JSON.stringify(chunk);
     const bytes = text.length * 2;
-    if (pending.bytes + bytes > this.#maxEntryBytes || !this.#recordings.reserve(bytes)) {
+    if (pending.bytes + bytes > this.#maxEntryBytes || !this.#reserveRecording(bytes)) {
       // too large to keep, or no room in the budget: give the memory back now
       pending.abandoned = true;
       this.#recordings.release(pending.bytes);
@@ -340,6 +340,17 @@ export class ResponseCache implements GatewayPlugin {
     }
     pending.bytes += bytes;
     pending.chunks.push(text);
+  }
+
+  /**
+   * Reserves a recorded chunk's bytes. Within the recordings' own ceiling, a budget the memory
+   * tier has filled makes room by evicting its least recently used entries, as storing the
+   * finished stream would: the recordings must not be starved by the entries they feed.
+   */
+  #reserveRecording(bytes: number): boolean {
+    const recordings = this.#recordings;
+    if (recordings.usedBytes + bytes > recordings.maxBytes) return recordings.reserve(bytes);
+    return this.#memory.makeRoom(() => recordings.reserve(bytes));
   }
 
   #finish(context: RequestContext): void {
