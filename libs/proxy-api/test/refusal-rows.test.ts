@@ -230,7 +230,16 @@ describe.each<Store>(['sqlite', 'postgres'])('refused requests on %s', (store) =
       error_code: 'invalid_request',
       endpoint: 'embeddings',
       run_id: null,
+      // refused after the key check: under the key that sent it
+      api_key_name: 'team',
     });
+  });
+
+  it('401, not 400, for an invalid tracing header without a valid key: the key is checked first', async () => {
+    const response = await send('sk-sy-not-a-key-000000000000000000', chat('gpt'), {
+      'x-switchyard-customer-id': 'a b',
+    });
+    await expectOneRow(response, 401, { error_code: 'authentication_error', customer_id: null });
   });
 
   it('413 for a body over the limit, with no model (the body was never parsed)', async () => {

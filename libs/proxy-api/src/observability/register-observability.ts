@@ -97,13 +97,29 @@ export async function registerObservability(
   // the requests this app serves (their metadata object travels on the engine's context) and
   // the gateway's own time on each, for whole (non-streamed) responses
   const overhead = new OverheadTracker();
-  // tracing context: validated, stored on the row, never forwarded (only W3C trace context is)
+  // tracing context: validated, stored on the row, never forwarded (only W3C trace context is).
+  // A bad header is refused after every onRequest hook, the client key check among them: a
+  // caller without a valid key learns nothing from a 400 before its 401, and the refusal of a
+  // key holder's bad header is logged under its key
+  const badTracing = new WeakMap<FastifyRequest, unknown>();
   app.addHook('onRequest', (request, _reply, done) => {
     overhead.track(request.switchyardMetadata);
-    const tracing = readTracingHeaders(request.headers);
+    let tracing: ReturnType<typeof readTracingHeaders>;
+    try {
+      tracing = readTracingHeaders(request.headers);
+    } catch (error) {
+      badTracing.set(request, error);
+      done();
+      return;
+    }
     Object.assign(request.switchyardMetadata, tracing.metadata);
     Object.assign(request.switchyardUpstreamHeaders, tracing.upstream);
     done();
+  });
+  app.addHook('preParsing', (request, _reply, payload, done) => {
+    const refusal = badTracing.get(request);
+    if (refusal === undefined) done(null, payload);
+    else done(refusal as Error);
   });
 
   let metrics: SwitchyardMetrics | undefined;
