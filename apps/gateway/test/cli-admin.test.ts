@@ -264,13 +264,21 @@ describe('switchyard keys', () => {
   });
 
   it('exits 1 with the gateway message for a refused call, and 2 for a wrong command line', async () => {
-    const [missing, noId, badFlag, badValue, unknownSub] = await Promise.all([
+    const [missing, noId, badFlag, badValue, unknownSub, noModels, past] = await Promise.all([
       cli(['keys', 'revoke', 'key_does_not_exist']),
       cli(['keys', 'rotate']),
       cli(['keys', 'list', '--bogus']),
       cli(['keys', 'create', '--rpm', 'lots']),
       cli(['keys', 'delete', 'x']),
+      // an empty list is every model to the gateway: `--models "$UNSET"` granted them all
+      cli(['keys', 'create', '--name', 'none', '--models', ' , ']),
+      cli(['keys', 'create', '--name', 'late', '--expires', '2020-01-01']),
     ]);
+    expect(noModels.code).toBe(2);
+    expect(noModels.stderr).toContain('--models: name at least one model or pattern');
+    expect(past.code).toBe(1);
+    expect(past.stderr).toContain("'expires_at' (2020-01-01T00:00:00.000Z) is in the past");
+    expect((await cli(['keys', 'list'])).stdout).not.toMatch(/\b(none|late)\b/);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('404 not_found): No key with id key_does_not_exist.');
     expect(noId).toMatchObject({ code: 2 });

@@ -194,9 +194,17 @@ describe.skipIf(chromiumPath === undefined)('admin UI in headless Chromium', () 
     const created = await fetch(`${url}/admin/keys`, {
       method: 'POST',
       headers: { authorization: `Bearer ${MASTER}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'ui-expired-key', expires_at: '2020-01-01T00:00:00Z' }),
+      body: JSON.stringify({ name: 'ui-expired-key' }),
     });
     expect(created.status).toBe(201);
+    // made, then ended by a date in the past (a key cannot be made expired)
+    const { id: expiredId } = (await created.json()) as { id: string };
+    const ended = await fetch(`${url}/admin/keys/${expiredId}`, {
+      method: 'PATCH',
+      headers: { authorization: `Bearer ${MASTER}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ expires_at: '2020-01-01T00:00:00Z' }),
+    });
+    expect(ended.status).toBe(200);
     const odd = await fetch(`${url}/admin/keys`, {
       method: 'POST',
       headers: { authorization: `Bearer ${MASTER}`, 'content-type': 'application/json' },

@@ -161,6 +161,22 @@ describe('admin API', () => {
     }
     const utc = await admin(app, 'POST', '/admin/keys', { name: 'x', expires_at: '2099-01-31T18:00:00' });
     expect(utc.json()).toMatchObject({ expires_at: '2099-01-31T18:00:00.000Z' });
+    // a key made expired would refuse every request (a year typed wrong): refused, while a PATCH
+    // may still end a key now with a past date
+    const past = await admin(app, 'POST', '/admin/keys', { name: 'x', expires_at: '2020-01-31' });
+    expect(past.statusCode).toBe(400);
+    expect(past.json()).toMatchObject({
+      error: {
+        code: 'invalid_request',
+        param: 'expires_at',
+        message:
+          "Invalid request: 'expires_at' (2020-01-31T00:00:00.000Z) is in the past: the key would refuse every request.",
+      },
+    });
+    const ended = await admin(app, 'PATCH', `/admin/keys/${utc.json<{ id: string }>().id}`, {
+      expires_at: '2020-01-31',
+    });
+    expect(ended.json()).toMatchObject({ expires_at: '2020-01-31T00:00:00.000Z' });
     // the store keeps the limits as 32-bit integers: a larger one is the client's mistake, not an outage
     const { id } = (await admin(app, 'POST', '/admin/keys', { name: 'limits' })).json<{ id: string }>();
     for (const [field, value] of [

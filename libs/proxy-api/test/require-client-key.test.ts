@@ -100,7 +100,8 @@ describe('requireClientKey on a route added to the app createApp() returns', () 
     await adminCall(app, 'POST', `/admin/keys/${revoked.id}/revoke`);
     const disabled = await createKey(app, MASTER, { name: 'disabled' });
     await adminCall(app, 'PATCH', `/admin/keys/${disabled.id}`, { enabled: false });
-    const expired = await createKey(app, MASTER, { name: 'expired', expires_at: '2020-01-01T00:00:00Z' });
+    const expired = await createKey(app, MASTER, { name: 'expired' });
+    await adminCall(app, 'PATCH', `/admin/keys/${expired.id}`, { expires_at: '2020-01-01T00:00:00Z' });
     const cases: Array<[string, Record<string, string>]> = [
       ['no key', {}],
       ['an empty Bearer', { authorization: 'Bearer ' }],

@@ -101,6 +101,11 @@ async function create(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
     ?.split(',')
     .map((m) => m.trim())
     .filter((m) => m !== '');
+  // no models is every model to the gateway: `--models ""` (an unset variable, say) must not grant them
+  if (models !== undefined && models.length === 0)
+    throw new UsageError(
+      '--models: name at least one model or pattern (a,b*); leave --models out for every model.',
+    );
   // read as the gateway reads expires_at: a date that does not exist is refused, no offset is UTC
   const expiresMs = values.expires === undefined ? undefined : parseIsoTime(values.expires);
   if (values.expires !== undefined && expiresMs === undefined)

@@ -56,7 +56,16 @@ export function adminKeyRoutes(
       },
     },
     async (request, reply) => {
-      const minted = await registry.create(fields(request.body));
+      const created = fields(request.body);
+      // a key made expired would refuse its every request: a date typed wrong, most likely
+      // (a PATCH may still set a past date, to end a key now)
+      if (typeof created.expiresAt === 'number' && created.expiresAt <= registry.now())
+        throw new SwitchyardError(
+          'invalid_request',
+          `Invalid request: 'expires_at' (${new Date(created.expiresAt).toISOString()}) is in the past: the key would refuse every request.`,
+          { param: 'expires_at' },
+        );
+      const minted = await registry.create(created);
       return reply.code(201).send({ ...toAdminKeyJson(minted.key), key: minted.secret });
     },
   );

@@ -295,6 +295,11 @@ export class KeyRegistry {
     this.#verified.forgetHash(hash);
   }
 
+  /** The wall clock keys expire by (the `now` option), in epoch milliseconds. */
+  now(): number {
+    return this.#now();
+  }
+
   async create(fields: VirtualKeyFields): Promise<MintedKey> {
     const secret = generateKeySecret();
     const now = this.#now();
