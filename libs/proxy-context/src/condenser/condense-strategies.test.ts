@@ -64,6 +64,16 @@ describe('condense strategies', () => {
             true,
           ),
         );
+        // as summarize asks, with a user message of its own in front of what is kept
+        expect(dropOldest(all, 10, budget, false)).toEqual(
+          reference(
+            all,
+            10,
+            budget,
+            (index) => index === 0 || index === last,
+            () => 0,
+          ),
+        );
         expect(middleOut(all, 10, budget)).toEqual(
           reference(
             all,

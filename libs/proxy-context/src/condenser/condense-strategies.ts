@@ -96,9 +96,15 @@ function isAssistantUnit(unit: MessageUnit): boolean {
  * turn: the kept conversation opens with a user turn, as providers require (Gemini refuses a
  * history whose first turn is a function call, Bedrock Converse one that starts with the
  * assistant). System messages met on the way are kept; when no user turn is left to open
- * with, nothing more is dropped.
+ * with, nothing more is dropped. `opensWithUser: false` leaves them, for a caller that puts a
+ * user message of its own in front of the kept units (`summarize`'s summary).
  */
-export function dropOldest(units: readonly MessageUnit[], fixed: number, budget: number): Selection {
+export function dropOldest(
+  units: readonly MessageUnit[],
+  fixed: number,
+  budget: number,
+  opensWithUser = true,
+): Selection {
   const last = units.length - 1;
   const order = removable(units, (unit, index) => unit.system || index === last);
   const gone = new Array<boolean>(units.length).fill(false);
@@ -108,12 +114,12 @@ export function dropOldest(units: readonly MessageUnit[], fixed: number, budget:
     gone[order[next]!] = true;
     tokens -= units[order[next]!]!.tokens;
   }
-  if (next > 0) {
+  if (opensWithUser && next > 0) {
     // the first kept unit that opens a turn: a removable user unit, else the newest unit
     let opener = next;
     while (opener < order.length && units[order[opener]!]!.messages[0]?.role !== 'user') opener += 1;
-    const opensWithUser = opener < order.length || (last >= 0 && units[last]!.messages[0]?.role === 'user');
-    if (opensWithUser) {
+    const userKept = opener < order.length || (last >= 0 && units[last]!.messages[0]?.role === 'user');
+    if (userKept) {
       for (; next < opener; next += 1) {
         const unit = units[order[next]!]!;
         if (!isAssistantUnit(unit)) continue;

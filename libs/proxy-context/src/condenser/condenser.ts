@@ -271,7 +271,8 @@ export class Condenser implements GatewayPlugin {
     const maxTokens = summary.maxTokens ?? CONDENSER_DEFAULTS.summaryMaxTokens;
     // room for the summary message itself (envelope, prefix, delimiters), then drop the oldest turns it will stand for
     const reserve = maxTokens + countMessage(summaryMessage(''), counter);
-    const selection = dropOldest(units, fixed + reserve, budget);
+    // the summary is a user message in front of the kept turns: they may open with the assistant
+    const selection = dropOldest(units, fixed + reserve, budget, false);
     if (selection.removed.length === 0) return fromSelection('drop-oldest', dropOldest(units, fixed, budget));
     const removedMessages = selection.removed
       .sort((a, b) => a.start - b.start)
