@@ -42,15 +42,22 @@ const RedisBreakerSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/**
+ * A time to live in milliseconds: a whole number at most 2^53 - 1. A larger one (`1e22`) is
+ * still an integer to JavaScript, but is written as `1e+22`, which Redis refuses as a `PX`
+ * value: every write failed and opened the breaker.
+ */
+const TtlMsSchema = (minimum: number) => Type.Integer({ minimum, maximum: Number.MAX_SAFE_INTEGER });
+
 /** The serialisable options, validated once. */
 export const ResponseCacheConfigSchema = Type.Object(
   {
     memory: Type.Object({ maxBytes: Type.Integer({ minimum: 1024 }) }, { additionalProperties: false }),
-    ttlMs: Type.Optional(Type.Integer({ minimum: 1 })),
+    ttlMs: Type.Optional(TtlMsSchema(1)),
     models: Type.Optional(
       Type.Record(
         Type.String({ minLength: 1 }),
-        Type.Object({ ttlMs: Type.Integer({ minimum: 0 }) }, { additionalProperties: false }),
+        Type.Object({ ttlMs: TtlMsSchema(0) }, { additionalProperties: false }),
       ),
     ),
     maxEntryBytes: Type.Optional(Type.Integer({ minimum: 1 })),

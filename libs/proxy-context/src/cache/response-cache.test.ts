@@ -354,4 +354,13 @@ describe('response cache', () => {
       expect.objectContaining({ code: 'invalid_options' }),
     );
   });
+
+  it('refuses a TTL Redis could not be given (1e22 is written 1e+22, and every write failed)', () => {
+    expect(() =>
+      createResponseCache({ memory: { maxBytes: 1024 * 1024 }, ttlMs: 1e22, models: { m: { ttlMs: 1e20 } } }),
+    ).toThrow(/\/ttlMs[\s\S]*\/models\/m\/ttlMs/);
+    expect(() =>
+      createResponseCache({ memory: { maxBytes: 1024 * 1024 }, ttlMs: Number.MAX_SAFE_INTEGER }),
+    ).not.toThrow();
+  });
 });
