@@ -218,6 +218,19 @@ export function matchGenaiModel(providerType: string | undefined, model: string)
   return undefined;
 }
 
+/**
+ * Rates the bundled catalog lacks for a model it lists, from the provider's own price list, by
+ * the catalog's provider and model id. A rate the catalog has wins. Without these, usage that
+ * names the tokens is priced at a rate that defaults to another one (audio at the text rate).
+ */
+const CATALOG_SUPPLEMENTS: Readonly<Record<string, PriceRates>> = {
+  // OpenAI's price list: audio tokens of the audio-preview chat models, as gpt-4o-realtime-preview's
+  // (the catalog has their text rates only: audio in and out were priced 16 and 8 times low).
+  // The first snapshot, gpt-4o-audio-preview-2024-10-01 ($100 / $200), is retired.
+  'openai/gpt-4o-audio-preview': { audioInputPerMTok: 40, audioOutputPerMTok: 80 },
+  'openai/gpt-4o-mini-audio-preview': { audioInputPerMTok: 10, audioOutputPerMTok: 20 },
+};
+
 interface ConvertedPrice {
   price: ModelPrice;
   unfed: UnfedRate[];
@@ -227,9 +240,14 @@ interface ConvertedPrice {
 // per-request pick (time of day, dated prices) to a lookup
 const converted = new WeakMap<GenaiModelPrice, ConvertedPrice>();
 
-function convertedPrice(raw: GenaiModelPrice): ConvertedPrice {
+function convertedPrice(raw: GenaiModelPrice, catalogModel: string): ConvertedPrice {
   let found = converted.get(raw);
-  if (found === undefined) converted.set(raw, (found = { price: convertPrice(raw), unfed: unfedRates(raw) }));
+  if (found === undefined) {
+    const price = convertPrice(raw);
+    const supplement = CATALOG_SUPPLEMENTS[catalogModel];
+    found = { price: supplement === undefined ? price : { ...supplement, ...price }, unfed: unfedRates(raw) };
+    converted.set(raw, found);
+  }
   return found;
 }
 
@@ -237,7 +255,7 @@ function convertedPrice(raw: GenaiModelPrice): ConvertedPrice {
 export function catalogEntryAt(match: CatalogMatch, at: Date): CatalogEntry | undefined {
   const raw = priceAt(match.model, at);
   if (raw === undefined) return undefined;
-  const { price, unfed } = convertedPrice(raw);
+  const { price, unfed } = convertedPrice(raw, `${match.modelProviderId}/${match.model.id}`);
   const entry: CatalogEntry = {
     providerId: match.providerId,
     modelProviderId: match.modelProviderId,

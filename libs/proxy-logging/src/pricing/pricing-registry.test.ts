@@ -156,6 +156,21 @@ describe('pricing registry', () => {
       prompt_tokens_details: { audio_tokens: 800 },
     };
     expect(estimator.costUsd({ provider: 'gemini', model: 'gemini-2.5-flash' }, audio)).toBe(0.0008268);
+    // the catalog lists gpt-4o-audio-preview's text rates only: its audio at OpenAI's $40 / $80
+    // (6 x $2.5 + 800 audio x $40 + 100 audio out x $80 + 10 x $10, per million), not at $2.5 / $10
+    const spoken = {
+      prompt_tokens: 806,
+      completion_tokens: 110,
+      total_tokens: 916,
+      prompt_tokens_details: { audio_tokens: 800 },
+      completion_tokens_details: { audio_tokens: 100 },
+    };
+    expect(estimator.costUsd({ provider: 'openai', model: 'gpt-4o-audio-preview-2025-06-03' }, spoken)).toBe(
+      0.040115,
+    );
+    expect(estimator.costUsd({ provider: 'azure-openai', model: 'gpt-4o-mini-audio-preview' }, spoken)).toBe(
+      0.0100069,
+    );
     expect(
       chatUsageFromTokenUsage({
         inputTokens: 277,
