@@ -34,8 +34,23 @@ export const OPENAI_PRESETS = [
   {
     type: 'mistral',
     baseUrl: 'https://api.mistral.ai/v1',
-    unsupportedParams: ['logit_bias', 'user', 'logprobs', 'top_logprobs', 'store', 'metadata'],
-    renameParams: { seed: 'random_seed', dimensions: 'output_dimension' },
+    // Mistral answers 422 "Extra inputs are not permitted" to any field its API does not list:
+    // it takes no stream_options (a stream's last chunk carries the usage unasked) and names
+    // OpenAI's max_completion_tokens max_tokens
+    unsupportedParams: [
+      'logit_bias',
+      'user',
+      'logprobs',
+      'top_logprobs',
+      'store',
+      'metadata',
+      'stream_options',
+    ],
+    renameParams: {
+      seed: 'random_seed',
+      dimensions: 'output_dimension',
+      max_completion_tokens: 'max_tokens',
+    },
     // its API refuses any other tool-call id with a 400 ("must be a-z, A-Z, 0-9, with a length of 9")
     toolCallIdFormat: 'mistral',
     reference: 'https://docs.mistral.ai/api/',

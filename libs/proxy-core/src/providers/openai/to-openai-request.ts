@@ -50,7 +50,9 @@ export function adjustParams(
   for (const param of unsupportedParams) delete body[param];
   for (const [from, to] of Object.entries(renameParams)) {
     if (from in body) {
-      body[to] = body[from];
+      // a null field asks for nothing: it does not take away a value the other name carries
+      const value = body[from];
+      if ((value !== null && value !== undefined) || !(to in body)) body[to] = value;
       delete body[from];
     }
   }
