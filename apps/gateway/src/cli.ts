@@ -12,7 +12,7 @@ const USAGE = `Usage:
   switchyard [start] [--config FILE] [--port N] [--host H] [--workers N]   run the gateway
   switchyard config validate [FILE] [--port N] [--host H] [--workers N] [--json]
                                                              check a config as start would run it
-  switchyard keys create|list|revoke|rotate                  manage virtual keys
+  switchyard keys create|update|list|revoke|rotate           manage virtual keys
   switchyard usage [--by customer|model|...] [--since 7d]    requests, tokens and cost per group
   switchyard logs query|tail [filters]                       read the request log
   switchyard runs show RUN_ID                                a run's calls, tokens, cost and latency per section

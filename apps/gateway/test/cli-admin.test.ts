@@ -263,6 +263,64 @@ describe('switchyard keys', () => {
     expect(listed.stdout).toMatch(new RegExp(`${key.id}\\s+rotating\\s+-\\s+\\S+\\s+revoked`));
   });
 
+  it('updates only the fields given: limits, budget and expiry cleared with none, disabled and enabled again', async () => {
+    const created = await cli([
+      'keys',
+      'create',
+      '--name',
+      'changing',
+      '--rpm',
+      '5',
+      '--budget',
+      '9',
+      '--json',
+    ]);
+    const key = JSON.parse(created.stdout) as { id: string; key: string };
+    const disabled = await cli([
+      'keys',
+      'update',
+      key.id,
+      '--disable',
+      '--rpm',
+      'none',
+      '--tpm',
+      '1000',
+      '--models',
+      'mock',
+      '--expires',
+      '2099-01-31',
+    ]);
+    expect(disabled).toMatchObject({ code: 0, stderr: '' });
+    expect(disabled.stdout).toBe(
+      `Updated key ${key.id} "changing": disabled, models mock, limits tpm 1,000, budget $9.00/month.\n`,
+    );
+    expect(await chat(key.key)).toBe(401);
+    const enabled = await cli(['keys', 'update', key.id, '--enable', '--budget', 'none', '--json']);
+    expect(JSON.parse(enabled.stdout)).toMatchObject({
+      name: 'changing',
+      enabled: true,
+      rpm: null,
+      tpm: 1000,
+      budget_usd: null,
+      models: ['mock'],
+      expires_at: '2099-01-31T00:00:00.000Z',
+    });
+    expect(await chat(key.key)).toBe(200);
+    const [nothing, both, badLimit, missing] = await Promise.all([
+      cli(['keys', 'update', key.id]),
+      cli(['keys', 'update', key.id, '--enable', '--disable']),
+      cli(['keys', 'update', key.id, '--rpm', '0']),
+      cli(['keys', 'update', 'key_does_not_exist', '--rpm', '5']),
+    ]);
+    expect(nothing).toMatchObject({ code: 2 });
+    expect(nothing.stderr).toContain('Nothing to change');
+    expect(both).toMatchObject({ code: 2 });
+    expect(badLimit).toMatchObject({ code: 2 });
+    expect(badLimit.stderr).toContain('--rpm: "0" is not an integer from 1 to');
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('404 not_found): No key with id key_does_not_exist.');
+  });
+
   it('exits 1 with the gateway message for a refused call, and 2 for a wrong command line', async () => {
     const [missing, noId, badFlag, badValue, unknownSub, noModels, past] = await Promise.all([
       cli(['keys', 'revoke', 'key_does_not_exist']),

@@ -822,7 +822,7 @@ describe('switchyard CLI', { timeout: 60_000 }, () => {
     expect(start.stdout).not.toContain('switchyard keys');
     expect((await output(run(['--port', '0', '-h']))).stdout).toBe(start.stdout);
     const overview = await output(run(['--help']));
-    expect(overview.stdout).toContain('switchyard keys create|list|revoke|rotate');
+    expect(overview.stdout).toContain('switchyard keys create|update|list|revoke|rotate');
     const commands = [
       [['config', '--help'], 'switchyard config validate'],
       [['config', 'validate', '--help'], 'switchyard config validate'],

@@ -27,11 +27,14 @@ export const KEYS_USAGE = `Usage:
   switchyard keys create [--name NAME] [--customer ID] [--owner WHO] [--models a,b*]
                          [--rpm N] [--tpm N] [--max-parallel N] [--budget USD]
                          [--budget-period day|week|month|total] [--expires ISO-DATE]
+  switchyard keys update KEY_ID [the flags of create] [--enable | --disable]
   switchyard keys list
   switchyard keys revoke KEY_ID
   switchyard keys rotate KEY_ID
 
 create and rotate print the secret (sk-sy-...) once; it cannot be read back later.
+update changes only the flags given; "none" clears a limit, the budget, the expiry, the
+customer or the owner (--rpm none).
 
 ${CONNECTION_HELP}`;
 
@@ -47,6 +50,12 @@ const CREATE_OPTIONS = {
   budget: { type: 'string' },
   'budget-period': { type: 'string' },
   expires: { type: 'string' },
+} as const;
+
+const UPDATE_OPTIONS = {
+  ...CREATE_OPTIONS,
+  enable: { type: 'boolean' },
+  disable: { type: 'boolean' },
 } as const;
 
 const PERIODS = ['day', 'week', 'month', 'total'] as const;
@@ -77,6 +86,10 @@ function limits(key: Readonly<Record<string, unknown>>): string {
   return set.length === 0 ? '-' : set.join(', ');
 }
 
+function modelsOf(key: Readonly<Record<string, unknown>>): string {
+  return Array.isArray(key['models']) && key['models'].length > 0 ? key['models'].join(',') : '*';
+}
+
 function budget(key: Readonly<Record<string, unknown>>): string {
   const usd = numberField(key, 'budget_usd');
   return usd === undefined ? '-' : `${formatUsd(usd)}/${text(key, 'budget_period')}`;
@@ -93,11 +106,25 @@ function printSecret(verb: string, key: Readonly<Record<string, unknown>>): void
   printLine(`  ${text(key, 'key')}`);
 }
 
-async function create(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const { values, positionals } = parseCommandArgs(args, CREATE_OPTIONS, KEYS_USAGE);
-  if (values.help === true) return help();
-  positionalArgs(positionals, [], KEYS_USAGE);
-  const models = values.models
+/** A flag that "none" clears (sent as null), else read by `read`; undefined when not given. */
+function clearable<T>(value: string | undefined, read: (value: string) => T): T | null | undefined {
+  if (value === undefined) return undefined;
+  return value === 'none' ? null : read(value);
+}
+
+type KeyFlags = { [K in keyof typeof CREATE_OPTIONS]?: string | boolean | undefined };
+
+/**
+ * The admin API's key fields from the flags of `create` and `update`: only the flags given,
+ * "none" as null (no limit, budget, expiry, customer or owner).
+ */
+function keyFields(values: KeyFlags): Record<string, unknown> {
+  const flag = (name: keyof typeof CREATE_OPTIONS): string | undefined => {
+    const value = values[name];
+    return typeof value === 'string' ? value : undefined;
+  };
+  const given = flag('models');
+  const models = given
     ?.split(',')
     .map((m) => m.trim())
     .filter((m) => m !== '');
@@ -106,28 +133,65 @@ async function create(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
     throw new UsageError(
       '--models: name at least one model or pattern (a,b*); leave --models out for every model.',
     );
-  // read as the gateway reads expires_at: a date that does not exist is refused, no offset is UTC
-  const expiresMs = values.expires === undefined ? undefined : parseIsoTime(values.expires);
-  if (values.expires !== undefined && expiresMs === undefined)
-    throw new UsageError(
-      `--expires: "${values.expires}" is not an ISO 8601 date or date-time (2027-01-31, 2027-01-31T18:00:00Z).`,
-    );
-  const body = {
-    name: values.name,
-    customer_id: values.customer,
-    owner: values.owner,
+  const fields: Record<string, unknown> = {
+    name: flag('name'),
+    customer_id: clearable(flag('customer'), (value) => value),
+    owner: clearable(flag('owner'), (value) => value),
     models,
-    rpm: integerFlag(values.rpm, '--rpm', 1, MAX_LIMIT),
-    tpm: integerFlag(values.tpm, '--tpm', 1, MAX_LIMIT),
-    max_parallel: integerFlag(values['max-parallel'], '--max-parallel', 1, MAX_LIMIT),
-    budget_usd: amountFlag(values.budget, '--budget'),
-    budget_period: choiceFlag(values['budget-period'], '--budget-period', PERIODS),
-    expires_at: expiresMs === undefined ? undefined : new Date(expiresMs).toISOString(),
+    rpm: clearable(flag('rpm'), (value) => integerFlag(value, '--rpm', 1, MAX_LIMIT)),
+    tpm: clearable(flag('tpm'), (value) => integerFlag(value, '--tpm', 1, MAX_LIMIT)),
+    max_parallel: clearable(flag('max-parallel'), (value) =>
+      integerFlag(value, '--max-parallel', 1, MAX_LIMIT),
+    ),
+    budget_usd: clearable(flag('budget'), (value) => amountFlag(value, '--budget')),
+    budget_period: choiceFlag(flag('budget-period'), '--budget-period', PERIODS),
+    // read as the gateway reads expires_at: a date that does not exist is refused, no offset is UTC
+    expires_at: clearable(flag('expires'), (value) => {
+      const ms = parseIsoTime(value);
+      if (ms === undefined)
+        throw new UsageError(
+          `--expires: "${value}" is not an ISO 8601 date or date-time (2027-01-31, 2027-01-31T18:00:00Z) or none.`,
+        );
+      return new Date(ms).toISOString();
+    }),
   };
+  for (const [name, value] of Object.entries(fields)) if (value === undefined) delete fields[name];
+  return fields;
+}
+
+async function create(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const { values, positionals } = parseCommandArgs(args, CREATE_OPTIONS, KEYS_USAGE);
+  if (values.help === true) return help();
+  positionalArgs(positionals, [], KEYS_USAGE);
+  const body = keyFields(values);
   const { admin } = await connect(values, env);
   const created = await admin('/admin/keys', { method: 'POST', body });
   if (values.json === true) printJson(created);
   else printSecret('Created', asRecord(created));
+  return 0;
+}
+
+async function update(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const { values, positionals } = parseCommandArgs(args, UPDATE_OPTIONS, KEYS_USAGE);
+  if (values.help === true) return help();
+  const [id = ''] = positionalArgs(positionals, ['KEY_ID'], KEYS_USAGE);
+  if (values.enable === true && values.disable === true)
+    throw new UsageError('--enable and --disable: give one of them.', KEYS_USAGE);
+  const body = keyFields(values);
+  if (values.enable === true) body['enabled'] = true;
+  if (values.disable === true) body['enabled'] = false;
+  if (Object.keys(body).length === 0)
+    throw new UsageError(
+      'Nothing to change: give the flags to set (--rpm 600, --budget none, --disable).',
+      KEYS_USAGE,
+    );
+  const { admin } = await connect(values, env);
+  const key = asRecord(await admin(`/admin/keys/${encodeURIComponent(id)}`, { method: 'PATCH', body }));
+  if (values.json === true) printJson(key);
+  else
+    printLine(
+      `Updated key ${describeKey(key)}: ${keyState(key)}, models ${modelsOf(key)}, limits ${limits(key)}, budget ${budget(key)}.`,
+    );
   return 0;
 }
 
@@ -163,14 +227,13 @@ async function list(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
     { header: 'CREATED (UTC)' },
   ] as const;
   const rows = keys.map((key) => {
-    const models = Array.isArray(key['models']) && key['models'].length > 0 ? key['models'].join(',') : '*';
     return [
       text(key, 'id'),
       text(key, 'name'),
       text(key, 'customer_id'),
       text(key, 'hint'),
       keyState(key),
-      models,
+      modelsOf(key),
       limits(key),
       budget(key),
       formatTime(key['created_at']),
@@ -192,10 +255,11 @@ async function change(action: 'revoke' | 'rotate', args: string[], env: NodeJS.P
   return 0;
 }
 
-/** `switchyard keys create|list|revoke|rotate`: the key admin API from the command line. */
+/** `switchyard keys create|update|list|revoke|rotate`: the key admin API from the command line. */
 export async function keysCommand(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   return runSubcommand('keys', args, KEYS_USAGE, {
     create: (rest) => create(rest, env),
+    update: (rest) => update(rest, env),
     list: (rest) => list(rest, env),
     revoke: (rest) => change('revoke', rest, env),
     rotate: (rest) => change('rotate', rest, env),
