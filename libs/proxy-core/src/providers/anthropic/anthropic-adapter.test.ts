@@ -43,11 +43,36 @@ const FIXTURES: Record<string, FixtureReply> = {
   'cache-usage-stream': stream('anthropic-cache-usage.chunks.txt'),
   'error-stream': stream('anthropic-stream-error.chunks.txt'),
 };
-const routes: MockRoute[] = Object.entries(FIXTURES).map(([name, reply]) => ({
-  method: 'POST',
-  path: new RegExp(`^/fx/${name}/v1/messages$`),
-  handle: (exchange) => replyWithFixture(exchange, reply),
-}));
+const routes: MockRoute[] = [
+  ...Object.entries(FIXTURES).map(([name, reply]): MockRoute => ({
+    method: 'POST',
+    path: new RegExp(`^/fx/${name}/v1/messages$`),
+    handle: (exchange) => replyWithFixture(exchange, reply),
+  })),
+  // Claude Opus 4.1, Sonnet 4.5, Haiku 4.5 and later refuse a request that sets both sampling knobs
+  {
+    method: 'POST',
+    path: /^\/one-sampler\/v1\/messages$/,
+    handle: async (exchange) => {
+      const body = exchange.body as Record<string, unknown>;
+      if (body['temperature'] === undefined || body['top_p'] === undefined) {
+        await replyWithFixture(exchange, FIXTURES['text']!);
+        return;
+      }
+      exchange.res.writeHead(400, { 'content-type': 'application/json' });
+      exchange.res.end(
+        JSON.stringify({
+          type: 'error',
+          error: {
+            type: 'invalid_request_error',
+            message:
+              '`temperature` and `top_p` cannot both be specified for this model. Please use only one.',
+          },
+        }),
+      );
+    },
+  },
+];
 
 let upstream: MockUpstream;
 let dispatcher: Agent;
@@ -248,9 +273,24 @@ describe('anthropic adapter: requests', () => {
     expect(body).toMatchObject({
       stop_sequences: ['END'],
       temperature: 0.2,
-      top_p: 0.9,
       metadata: { user_id: 'user-42' },
     });
+  });
+
+  it('sends temperature alone when a request sets both it and top_p (current Claude models refuse the two together)', async () => {
+    const strict = make({}, '/one-sampler/v1');
+    const both = { ...request, temperature: 0.7, top_p: 1 };
+    const answer = await strict.chat(both, call());
+    expect(answer.choices[0]?.message.content).toBe('Hi! My name is Claude.');
+    expect(sent()).toMatchObject({ temperature: 0.7 });
+    expect(sent()).not.toHaveProperty('top_p');
+    // either alone is sent as it is
+    await strict.chat({ ...request, top_p: 0.9 }, call());
+    expect(sent()).toMatchObject({ top_p: 0.9 });
+    expect(sent()).not.toHaveProperty('temperature');
+    await strict.chat({ ...request, temperature: 0.3, top_p: null }, call());
+    expect(sent()).toMatchObject({ temperature: 0.3 });
+    expect(sent()).not.toHaveProperty('top_p');
   });
 
   it('sends images as base64 and URL sources', async () => {

@@ -150,7 +150,8 @@ function toolChoice(
 /**
  * OpenAI chat request -> Anthropic Messages body: system and developer messages become
  * `system`, tool calls `tool_use` blocks, tool messages `tool_result` blocks in one user turn,
- * images base64 or URL sources; `max_tokens` defaults, `stop` becomes `stop_sequences`.
+ * images base64 or URL sources; `max_tokens` defaults, `stop` becomes `stop_sequences`,
+ * `top_p` is sent only without `temperature`.
  * @see https://docs.anthropic.com/en/api/messages
  */
 export function toAnthropicRequest(
@@ -175,8 +176,11 @@ export function toAnthropicRequest(
   if (system.length > 0) body.system = system;
   if (request.stop !== undefined && request.stop !== null)
     body.stop_sequences = typeof request.stop === 'string' ? [request.stop] : request.stop;
+  // Anthropic asks for one of temperature and top_p, never both, and its current models (Claude
+  // Opus 4.1, Sonnet 4.5, Haiku 4.5 and later) refuse the two together with a 400. OpenAI clients
+  // often send both (top_p: 1 as a default): temperature, the knob Anthropic leads with, is sent
   if (typeof request.temperature === 'number') body.temperature = request.temperature;
-  if (typeof request.top_p === 'number') body.top_p = request.top_p;
+  else if (typeof request.top_p === 'number') body.top_p = request.top_p;
   if (request.tools !== undefined && request.tools.length > 0) {
     body.tools = request.tools.map((tool) => ({
       name: tool.function.name,
