@@ -42,6 +42,33 @@ beforeAll(async () => {
         handle: (exchange) =>
           replyWithFixture(exchange, next ?? { status: 500, json: { error: { message: 'no fixture set' } } }),
       },
+      {
+        // Gemini refuses a toolConfig's functionCallingConfig in a request that declares no function
+        method: 'POST',
+        path: /^\/function-config\//,
+        handle: (exchange) => {
+          const body = exchange.body as {
+            tools?: Array<{ functionDeclarations?: unknown[] }>;
+            toolConfig?: { functionCallingConfig?: unknown };
+          };
+          const declares = (body.tools ?? []).some((tool) => (tool.functionDeclarations ?? []).length > 0);
+          return replyWithFixture(
+            exchange,
+            body.toolConfig?.functionCallingConfig !== undefined && !declares
+              ? {
+                  status: 400,
+                  json: {
+                    error: {
+                      code: 400,
+                      message: 'Function calling config is set without function_declarations.',
+                      status: 'INVALID_ARGUMENT',
+                    },
+                  },
+                }
+              : { json: fixtureJson(fixture('generate-content.json')) },
+          );
+        },
+      },
     ],
   });
   dispatcher = new Agent();
@@ -224,6 +251,24 @@ describe('gemini adapter', () => {
     expect(JSON.parse(choice.message.tool_calls?.[0]?.function.arguments ?? '')).toMatchObject({
       attendees: ['Bob', 'Alice'],
     });
+  });
+
+  it('sends no toolConfig without function declarations (Gemini refuses one with 400): no tools, an empty list, or Google Search alone', async () => {
+    const strict = new GeminiAdapter(
+      { name: 'gemini', type: 'gemini', apiKey: API_KEY, baseUrl: `${upstream.url}/function-config` },
+      { dispatcher, logger: silentLogger },
+    );
+    const requests = [
+      { ...basicRequest, tool_choice: 'auto' as const },
+      { ...basicRequest, tools: [], tool_choice: 'none' as const },
+      { ...basicRequest, web_search_options: {}, tool_choice: 'auto' as const },
+    ];
+    for (const request of requests) {
+      const response = await strict.chat(request, callContext('gemini-2.5-flash'));
+      expect(response.choices[0]?.message.content).toMatch(/^Machine learning/);
+      expect(upstream.requests.at(-1)?.body).not.toHaveProperty('toolConfig');
+    }
+    expect(upstream.requests.at(-1)?.body).toMatchObject({ tools: [{ googleSearch: {} }] });
   });
 
   it('carries a Gemini 3 thought signature from a functionCall part through the tool-call id and back on the next request', async () => {

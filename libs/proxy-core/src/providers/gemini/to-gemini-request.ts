@@ -166,7 +166,9 @@ export function toGeminiRequest(
   const search = toGeminiSearchTool(request, model);
   if (search !== undefined) body.tools = [search];
   const choice = request.tool_choice;
-  if (choice !== undefined) {
+  // Gemini refuses a functionCallingConfig in a request that declares no function ("Function
+  // calling config is set without function_declarations"): with none, there is nothing to choose
+  if (choice !== undefined && body.tools?.some((tool) => 'functionDeclarations' in tool) === true) {
     body.toolConfig =
       typeof choice === 'object'
         ? { functionCallingConfig: { mode: 'ANY', allowedFunctionNames: [choice.function.name] } }
