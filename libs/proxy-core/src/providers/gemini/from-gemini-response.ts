@@ -11,6 +11,11 @@ import { geminiUrlCitations } from './gemini-url-citations';
 import { GeminiWebSearches } from './gemini-web-searches';
 import type { GeminiModalityTokenCount, GeminiResponse, GeminiUsageMetadata } from './gemini-wire';
 
+/**
+ * Finish reasons of an answer a filter stopped (content or, for image models, the image), which
+ * OpenAI calls `content_filter`.
+ * @see https://ai.google.dev/api/generate-content#FinishReason
+ */
 const FILTERED = new Set([
   'SAFETY',
   'RECITATION',
@@ -18,6 +23,8 @@ const FILTERED = new Set([
   'PROHIBITED_CONTENT',
   'SPII',
   'IMAGE_SAFETY',
+  'IMAGE_PROHIBITED_CONTENT',
+  'IMAGE_RECITATION',
   'LANGUAGE',
 ]);
 

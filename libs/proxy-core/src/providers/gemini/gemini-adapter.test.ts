@@ -401,6 +401,40 @@ describe('gemini adapter', () => {
     expect(response.choices[0]?.finish_reason).toBe('content_filter');
   });
 
+  it.each(['IMAGE_PROHIBITED_CONTENT', 'IMAGE_RECITATION'])(
+    'maps the image filters finish %s to content_filter, whole and streamed (it was a plain stop)',
+    async (reason) => {
+      // an image model's answer whose image was withheld: the text before it, then the filter's reason
+      const filtered = {
+        candidates: [
+          {
+            content: { role: 'model', parts: [{ text: 'Here is your image:' }] },
+            finishReason: reason,
+            index: 0,
+          },
+        ],
+        usageMetadata: { promptTokenCount: 12, candidatesTokenCount: 5, totalTokenCount: 17 },
+        modelVersion: 'gemini-2.5-flash-image',
+      };
+      next = { json: filtered };
+      const whole = await fixtureAdapter().chat(basicRequest, callContext('gemini-2.5-flash-image'));
+      expect(whole.choices[0]?.finish_reason).toBe('content_filter');
+      next = {
+        stream: {
+          contentType: 'text/event-stream',
+          chunks: sseChunks(`data: ${JSON.stringify(filtered)}\r\n\r\n`),
+          errorChunk: () => '',
+        },
+      };
+      const chunks = await collect(
+        await fixtureAdapter().stream(basicRequest, callContext('gemini-2.5-flash-image')),
+      );
+      expect(chunks.map((chunk) => chunk.choices[0]?.finish_reason).filter(Boolean)).toEqual([
+        'content_filter',
+      ]);
+    },
+  );
+
   it.each(['MALFORMED_FUNCTION_CALL', 'UNEXPECTED_TOOL_CALL'])(
     'fails an answer that ended with %s (a tool call made wrong, none delivered), whole or streamed, as retryable',
     async (reason) => {
