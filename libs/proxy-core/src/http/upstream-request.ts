@@ -58,7 +58,39 @@ function splitUrl(url: string): { origin: string; path: string } {
   return split;
 }
 
-/** Reads OpenAI's `{error:{message,code,type}}` (and plain `{message}`) error bodies. */
+/** Most validation problems one error message lists. */
+const MAX_DETAIL_PROBLEMS = 5;
+
+/**
+ * The message of a validation error in the FastAPI/pydantic shape that many OpenAI-compatible
+ * servers answer with (vLLM; Mistral nests it in `message`): `{"detail": "..."}` or
+ * `{"detail": [{"loc": ["body", "stream_options"], "msg": "Extra inputs are not permitted"}]}`,
+ * as `body.stream_options: Extra inputs are not permitted`. Each problem's `input` (the value
+ * refused, which may be the client's data) is left out. Undefined for any other shape.
+ */
+function validationDetail(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const detail = (value as Record<string, unknown>)['detail'];
+  if (typeof detail === 'string') return detail;
+  if (!Array.isArray(detail)) return undefined;
+  const problems: string[] = [];
+  for (const item of detail as unknown[]) {
+    if (typeof item !== 'object' || item === null) continue;
+    const { loc, msg } = item as Record<string, unknown>;
+    if (typeof msg !== 'string') continue;
+    const path = Array.isArray(loc) ? loc.filter((part) => typeof part !== 'object').join('.') : '';
+    problems.push(path === '' ? msg : `${path}: ${msg}`);
+  }
+  if (problems.length === 0) return undefined;
+  const more =
+    problems.length > MAX_DETAIL_PROBLEMS ? ` (and ${problems.length - MAX_DETAIL_PROBLEMS} more)` : '';
+  return problems.slice(0, MAX_DETAIL_PROBLEMS).join('; ') + more;
+}
+
+/**
+ * Reads OpenAI's `{error:{message,code,type}}` error bodies, a plain `{message}`, and the
+ * validation `detail` of FastAPI-based servers (see {@link validationDetail}).
+ */
 export function readOpenAIStyleError(
   body: unknown,
 ): Pick<UpstreamFailure, 'message' | 'providerCode' | 'code'> {
@@ -73,7 +105,7 @@ export function readOpenAIStyleError(
       ? inner['message']
       : typeof record['error'] === 'string'
         ? record['error']
-        : undefined;
+        : (validationDetail(inner['message']) ?? validationDetail(record));
   const code =
     typeof inner['code'] === 'string'
       ? inner['code']

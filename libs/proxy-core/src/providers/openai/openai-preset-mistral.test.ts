@@ -132,4 +132,21 @@ describe('mistral preset: only the fields Mistral takes', () => {
     expect(upstream.requests[2]?.body).toMatchObject({ max_tokens: 10 });
     expect(upstream.requests[2]?.body).not.toHaveProperty('max_completion_tokens');
   });
+
+  it("names what Mistral refused from its validation detail, not only its status, and never its input (it was 'answered HTTP 422')", async () => {
+    const refusal = await gateway
+      .chat({
+        model: 'mistral/mistral-small-latest',
+        messages: [{ role: 'user', content: 'Hi' }],
+        // a field Mistral does not take, its value echoed back in the detail's input
+        ...({ service_tier: 'secret-tier-value' } as object),
+      })
+      .then(
+        () => undefined,
+        (error: unknown) => error as Error & { status?: number },
+      );
+    expect(refusal?.status).toBe(400);
+    expect(refusal?.message).toContain('body.service_tier: Extra inputs are not permitted');
+    expect(refusal?.message).not.toContain('secret-tier-value');
+  });
 });
