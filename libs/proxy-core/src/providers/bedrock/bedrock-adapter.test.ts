@@ -234,6 +234,14 @@ describe('bedrock adapter: requests', () => {
     await make().chat({ ...basicRequest, tools, tool_choice: 'required', top_p: 0.9 }, callContext(CLAUDE));
     expect(sent().toolConfig?.toolChoice).toEqual({ any: {} });
     expect(sent().inferenceConfig).toEqual({ topP: 0.9 });
+    // with temperature, Claude gets temperature alone (Sonnet 4.5 and later refuse both), by any
+    // of its ids; another model gets both
+    for (const model of [CLAUDE, CLAUDE_PROFILE, `arn:aws:bedrock:us-east-1::foundation-model/${CLAUDE}`]) {
+      await make().chat({ ...basicRequest, temperature: 0.2, top_p: 0.9 }, callContext(model));
+      expect(sent().inferenceConfig).toEqual({ temperature: 0.2 });
+    }
+    await make().chat({ ...basicRequest, temperature: 0.2, top_p: 0.9 }, callContext('amazon.nova-pro-v1:0'));
+    expect(sent().inferenceConfig).toEqual({ temperature: 0.2, topP: 0.9 });
     await make().chat(
       { ...basicRequest, tools, tool_choice: { type: 'function', function: { name: 'get_weather' } } },
       callContext(CLAUDE),

@@ -164,7 +164,12 @@ export class BedrockAdapter implements ProviderAdapter {
   }
 
   async chat(request: ChatCompletionRequest, context: ProviderCallContext): Promise<ChatCompletion> {
-    const response = await this.#post('converse', toBedrockRequest(request), context, 'application/json');
+    const response = await this.#post(
+      'converse',
+      toBedrockRequest(request, context.model),
+      context,
+      'application/json',
+    );
     const body = await readJsonBody<unknown>(response, this.name, callCancellation(context));
     return fromBedrockResponse(body, {
       provider: this.name,
@@ -180,7 +185,7 @@ export class BedrockAdapter implements ProviderAdapter {
   ): Promise<AsyncIterable<ChatCompletionChunk>> {
     const response = await this.#post(
       'converse-stream',
-      toBedrockRequest(request),
+      toBedrockRequest(request, context.model),
       context,
       'application/vnd.amazon.eventstream',
     );

@@ -153,13 +153,22 @@ function toolChoice(choice: Exclude<ChatToolChoice, 'none'> | undefined): Bedroc
 }
 
 /**
+ * Whether a Bedrock model id names an Anthropic model: `anthropic.claude-...`, a cross-region
+ * inference profile (`us.anthropic.claude-...`) or an ARN ending in either. An application
+ * inference profile's ARN does not say which model it runs.
+ */
+function isClaude(model: string): boolean {
+  return /(?:^|[./])anthropic\./.test(model);
+}
+
+/**
  * OpenAI chat request -> Converse body: system and developer messages become `system`,
  * tool calls `toolUse` blocks, tool messages `toolResult` blocks in one user turn, base64
- * images `image` blocks; `max_tokens`, `temperature`, `top_p` and `stop` go to
- * `inferenceConfig`, `tools` and `tool_choice` to `toolConfig`.
+ * images `image` blocks; `max_tokens`, `temperature`, `top_p` (not with `temperature` for a
+ * Claude `model`) and `stop` go to `inferenceConfig`, `tools` and `tool_choice` to `toolConfig`.
  * @see https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_Converse.html
  */
-export function toBedrockRequest(request: ChatCompletionRequest): BedrockConverseRequest {
+export function toBedrockRequest(request: ChatCompletionRequest, model = ''): BedrockConverseRequest {
   refuseSeveralChoices(request.n, 'Bedrock returns one choice per request; "n" must be 1.');
   refuseWebSearch(request, 'Bedrock');
   if (request.response_format !== undefined && request.response_format.type !== 'text') {
@@ -176,7 +185,10 @@ export function toBedrockRequest(request: ChatCompletionRequest): BedrockConvers
   const maxTokens = request.max_completion_tokens ?? request.max_tokens;
   if (typeof maxTokens === 'number') inference.maxTokens = maxTokens;
   if (typeof request.temperature === 'number') inference.temperature = request.temperature;
-  if (typeof request.top_p === 'number') inference.topP = request.top_p;
+  // Claude asks for one of temperature and top_p, and Claude Opus 4.1, Sonnet 4.5, Haiku 4.5 and
+  // later refuse the two together, on Bedrock as from Anthropic: temperature goes, as there
+  if (typeof request.top_p === 'number' && !(inference.temperature !== undefined && isClaude(model)))
+    inference.topP = request.top_p;
   if (request.stop !== undefined && request.stop !== null)
     inference.stopSequences = typeof request.stop === 'string' ? [request.stop] : request.stop;
   if (Object.keys(inference).length > 0) body.inferenceConfig = inference;
