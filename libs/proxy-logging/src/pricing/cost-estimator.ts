@@ -1,7 +1,7 @@
 import { requestedChoices, type ChatCompletionRequest, type ChatUsage } from '@switchyard/proxy-core';
 import { tokenUsageFromChatUsage, type TokenUsage } from '../usage/token-usage';
 import { computeTokenCost } from './compute-token-cost';
-import { ratesForInput } from './pricing-model-price';
+import { ratesForInput, type PriceRates } from './pricing-model-price';
 import { PRICING_DEFAULTS } from './pricing-options';
 import type { PriceTarget, PricingRegistry } from './pricing-registry';
 
@@ -47,6 +47,33 @@ function textLength(value: unknown): number {
   if (typeof value === 'string') return value.length;
   if (value === null || value === undefined) return 0;
   return JSON.stringify(value).length;
+}
+
+/**
+ * The output split that bounds a request's cost: every output token at the highest rate one can
+ * be billed at. An image model's output may be images (Gemini's image models bill them at an
+ * image rate), a reasoning model's may be reasoning, and an audio model's is audio when the
+ * request asks for it (`modalities` with `audio`, OpenAI's audio models). The image split is
+ * always said, so a distinct image rate never makes the bound unknown.
+ */
+function costliestOutput(
+  rates: PriceRates,
+  request: ChatCompletionRequest,
+  outputTokens: number,
+): Pick<TokenUsage, 'reasoningTokens' | 'audioOutputTokens' | 'imageOutputTokens'> {
+  // without a text rate the output has no price at all: the bound is unknown, as before
+  const text = rates.outputPerMTok;
+  if (text === undefined) return {};
+  const reasoning = rates.reasoningPerMTok ?? text;
+  const image = rates.imageOutputPerMTok ?? text;
+  const modalities = request['modalities'];
+  const audio =
+    Array.isArray(modalities) && modalities.includes('audio') ? (rates.audioOutputPerMTok ?? text) : text;
+  const highest = Math.max(text, reasoning, image, audio);
+  if (highest === text) return { imageOutputTokens: 0 };
+  if (highest === image) return { imageOutputTokens: outputTokens };
+  if (highest === audio) return { imageOutputTokens: 0, audioOutputTokens: outputTokens };
+  return { imageOutputTokens: 0, reasoningTokens: outputTokens };
 }
 
 /** Options of {@link createCostEstimator} beyond the registry. */
@@ -111,7 +138,11 @@ export function createCostEstimator(
       const cost =
         resolved === undefined
           ? undefined
-          : computeTokenCost(resolved.price, { inputTokens: promptTokens, outputTokens: maxOutputTokens });
+          : computeTokenCost(resolved.price, {
+              inputTokens: promptTokens,
+              outputTokens: maxOutputTokens,
+              ...costliestOutput(ratesForInput(resolved.price, promptTokens), request, maxOutputTokens),
+            });
       return { promptTokens, maxOutputTokens, maxCostUsd: cost?.totalUsd ?? null };
     },
     costUsd(target, usage) {

@@ -1040,6 +1040,43 @@ describe('cost estimator', () => {
     }
   });
 
+  // the output of an image or audio model may be billed at its image or audio rate: a bound at the
+  // text rate was 12x under a Gemini image answer's cost, and a missing image split made it null
+  it('bounds the output at the highest rate it can be billed at: image output, audio output when asked', () => {
+    const priced = createCostEstimator(
+      createPricingRegistry({
+        now,
+        catalog: 'none',
+        models: {
+          'p/image': { inputPerMTok: 1, outputPerMTok: 2, imageOutputPerMTok: 30 },
+          'p/audio': { inputPerMTok: 1, outputPerMTok: 10, audioOutputPerMTok: 80 },
+          'p/thinks': { inputPerMTok: 1, outputPerMTok: 2, reasoningPerMTok: 5 },
+        },
+      }),
+    );
+    const request = (model: string, extra: Partial<ChatCompletionRequest> = {}): ChatCompletionRequest => ({
+      model,
+      messages: [{ role: 'user', content: 'x'.repeat(92) }],
+      max_tokens: 1000,
+      ...extra,
+    });
+    // 92 chars / 2 per token + 4 overhead = 50 prompt tokens
+    expect(priced.estimate(request('image'), { provider: 'p', model: 'image' }).maxCostUsd).toBe(
+      (50 * 1 + 1000 * 30) / 1e6,
+    );
+    expect(
+      priced.estimate(request('audio', { modalities: ['text', 'audio'] }), { provider: 'p', model: 'audio' })
+        .maxCostUsd,
+    ).toBe((50 * 1 + 1000 * 80) / 1e6);
+    // no audio is written unless the request asks for it
+    expect(priced.estimate(request('audio'), { provider: 'p', model: 'audio' }).maxCostUsd).toBe(
+      (50 * 1 + 1000 * 10) / 1e6,
+    );
+    expect(priced.estimate(request('thinks'), { provider: 'p', model: 'thinks' }).maxCostUsd).toBe(
+      (50 * 1 + 1000 * 5) / 1e6,
+    );
+  });
+
   it('ranks targets by a blended unit cost and returns null when unpriced', () => {
     expect(estimator.unitCostUsd({ provider: 'p', model: 'm' })).toBe(4);
     expect(estimator.unitCostUsd({ provider: 'p', model: 'other' })).toBeNull();
