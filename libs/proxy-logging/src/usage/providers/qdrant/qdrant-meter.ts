@@ -19,7 +19,9 @@ function meter(exchange: MeterExchange): MeteredUsage | undefined {
     };
   }
   if (/\/points$/.test(path) && exchange.method === 'PUT') {
-    const points = record(requestJson(exchange))['points'];
+    // a list of records (`points`), or column-oriented: one `batch` of ids, vectors and payloads
+    const body = record(requestJson(exchange));
+    const points = body['points'] ?? record(body['batch'])['ids'];
     return {
       provider: 'qdrant',
       operation: 'upsert',
@@ -31,7 +33,8 @@ function meter(exchange: MeterExchange): MeteredUsage | undefined {
 }
 
 /**
- * Qdrant: searches (batch counted per search) and points upserted; server time kept.
+ * Qdrant: searches (batch counted per search) and points upserted (a list of records, or a
+ * column-oriented batch counted by its ids); server time kept.
  * @see https://api.qdrant.tech/api-reference/search/points
  */
 export const qdrantMeter: ProviderMeter = {
