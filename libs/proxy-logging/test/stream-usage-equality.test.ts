@@ -18,6 +18,8 @@ const MODEL = 'equality-model';
 function connection(type: string, url: string): Record<string, unknown> {
   if (type === 'azure-openai') return { endpoint: url, apiKey: 'sk-test-equality' };
   if (type === 'bedrock') return { baseUrl: url, region: 'us-east-1', ...BEDROCK_TEST_CREDENTIALS };
+  // Mistral's streams carry the usage on their last chunk unasked (it takes no stream_options)
+  if (type === 'mistral') return { baseUrl: `${url}/mistral/v1`, apiKey: 'sk-test-equality' };
   return { baseUrl: url, apiKey: 'sk-test-equality' };
 }
 /** Types with no upstream wire format to compare (the in-process mock answers itself). */

@@ -64,7 +64,16 @@ function toolName(body: ChatBody): string | undefined {
   return choice === 'required' ? body.tools?.[0]?.function.name : undefined;
 }
 
-async function chat({ res, body, streamFault, options }: MockExchange): Promise<void> {
+/**
+ * Whether a request came the way of Mistral's API (`/mistral/v1/chat/completions` here): its
+ * streams put the usage on the chunk with the finish reason, unasked (Mistral takes no
+ * `stream_options`), where OpenAI sends it in a chunk of its own, only when asked.
+ */
+function isMistral(url: URL): boolean {
+  return url.pathname.startsWith('/mistral/');
+}
+
+async function chat({ res, url, body, streamFault, options }: MockExchange): Promise<void> {
   const request = (body ?? {}) as ChatBody;
   const model = request.model ?? 'gpt-4o-mini';
   const id = `chatcmpl-mock${++counter}`;
@@ -159,15 +168,17 @@ async function chat({ res, body, streamFault, options }: MockExchange): Promise<
       JSON.stringify({ ...base, choices: [{ index: 0, delta, logprobs: null, finish_reason: null }] }),
     );
   }
+  const mistral = isMistral(url);
   events.push(
     JSON.stringify({
       ...base,
       choices: [
         { index: 0, delta: {}, logprobs: null, finish_reason: tool === undefined ? 'stop' : 'tool_calls' },
       ],
+      ...(mistral ? { usage } : {}),
     }),
   );
-  if (request.stream_options?.include_usage === true)
+  if (!mistral && request.stream_options?.include_usage === true)
     events.push(JSON.stringify({ ...base, choices: [], usage }));
   await replayEvents(res, events, streamFault);
 }
