@@ -5,13 +5,12 @@ import {
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
 import { createMockUpstream, requireService, TEST_REDIS_URL, type MockUpstream } from '@switchyard/testing';
-import type { Logger } from '@switchyard/proxy-core';
+import { withTimeout, type Logger } from '@switchyard/proxy-core';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createApp, MemoryKeyStore } from '../src/index';
-import { withTimeout } from '../src/with-timeout';
 import { dropRedisKeys } from './support/redis-keys';
 
 const redisUp = await requireService('Redis', TEST_REDIS_URL);

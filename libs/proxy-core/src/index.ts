@@ -177,6 +177,7 @@ export type {
   ResilienceStats,
 } from './resilience/resilience-events';
 export { AbortSourceController } from './resilience/linked-abort-controller';
+export { withTimeout } from './resilience/with-timeout';
 export type { AbortSource } from './resilience/linked-abort-controller';
 
 // the provider kit: everything a provider adapter (built-in or plugin) builds on

@@ -1,6 +1,5 @@
-import { silentLogger, SwitchyardError, type Logger } from '@switchyard/proxy-core';
+import { silentLogger, SwitchyardError, withTimeout, type Logger } from '@switchyard/proxy-core';
 import { parseIsoTime } from '../observability/query-time';
-import { withTimeout } from '../with-timeout';
 import { KeyCache } from './key-cache';
 import {
   digestBytesEqual,

@@ -1,7 +1,6 @@
-import type { Logger } from '@switchyard/proxy-core';
+import { withTimeout, type Logger } from '@switchyard/proxy-core';
 import { LRUCache } from 'lru-cache';
 import type { KeyStore, SpendEntry } from '../keys/key-store';
-import { withTimeout } from '../with-timeout';
 import type { LimitBackend } from './limit-backend';
 
 /** Options of {@link SpendLedger}. */

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { withTimeout } from '../with-timeout';
+import { withTimeout } from '@switchyard/proxy-core';
 
 /** A dependency `/ready` checks. */
 export interface ReadinessCheck {

@@ -1,6 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import cors from '@fastify/cors';
-import type { Gateway } from '@switchyard/proxy-core';
+import { withTimeout, type Gateway } from '@switchyard/proxy-core';
 import type { FastifyInstance, onRequestHookHandler, preHandlerHookHandler, RouteOptions } from 'fastify';
 import { adminKeyRoutes } from '../admin/admin-key-routes';
 import type { AdminAuthState } from '../admin/require-admin';
@@ -32,7 +32,6 @@ import { settleHook } from '../http/settle-hook';
 import { installClientKeyGuard, type ClientKeyGuard } from '../keys/require-client-key';
 import { readyRoute, type ReadinessCheck } from '../ops/ready-route';
 import { connectRedis } from '../redis/redis-connection';
-import { withTimeout } from '../with-timeout';
 import { PRODUCTION_DEFAULTS, validateProductionOptions, type ProductionOptions } from './production-options';
 
 /** The methods a CORS preflight from an allowed origin may ask for: those of the API's routes (the universal proxy forwards any method; these are the ones browsers' fetch sends). */

@@ -3,10 +3,10 @@ import {
   isRedisCluster,
   pingRedis,
   redisEndpointOf,
+  withTimeout,
   type Logger,
   type RedisClient,
 } from '@switchyard/proxy-core';
-import { withTimeout } from '../with-timeout';
 import { REDIS_DEFAULTS, type RedisOptions } from './redis-options';
 
 /** The app's Redis: a command client, a subscriber, and the bounded wait on both. */

@@ -1,6 +1,6 @@
 import { promisify } from 'node:util';
 import { gunzip, gzip } from 'node:zlib';
-import { createRedisClient, type Logger, type RedisEndpoint } from '@switchyard/proxy-core';
+import { createRedisClient, withTimeout, type Logger, type RedisEndpoint } from '@switchyard/proxy-core';
 import { RedisBreaker, type RedisBreakerSettings, type RedisTierState } from './redis-breaker';
 
 const gzipAsync = promisify(gzip);
@@ -149,7 +149,7 @@ export class RedisTier {
     try {
       const result = this.#owned
         ? await run(await this.#client)
-        : await withDeadline(run(await this.#client), this.#settings.commandTimeoutMs);
+        : await withTimeout(run(await this.#client), this.#settings.commandTimeoutMs, 'Redis');
       this.#breaker.succeeded();
       return result;
     } catch (error) {
@@ -170,24 +170,6 @@ export class RedisTier {
     } else if (state === 'closed') {
       logger.info({}, 'response cache: Redis tier answering again, back in use');
     }
-  }
-}
-
-/** `promise`, or a rejection once `ms` have passed; the timer never holds the process open. */
-async function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(Object.assign(new Error(`Redis did not answer within ${ms} ms.`), { name: 'TimeoutError' })),
-      ms,
-    );
-    timer.unref();
-  });
-  try {
-    return await Promise.race([promise, deadline]);
-  } finally {
-    clearTimeout(timer);
   }
 }
 
