@@ -77,11 +77,9 @@ export class MemoryTier {
     this.#lru.delete(key);
     // evict our own oldest entries (dispose counts them) until the account and the
     // process-wide budget, shared with other structures, have room
-    while (!this.#account.reserve(bytes)) {
-      if (this.#lru.pop() === undefined) {
-        this.#rejections += 1;
-        return false;
-      }
+    if (!this.makeRoom(() => this.#account.reserve(bytes))) {
+      this.#rejections += 1;
+      return false;
     }
     // the reservation now belongs to the slot: dispose releases it, and since the LRU's
     // own maxSize equals the account's ceiling, the LRU never evicts behind our back here
