@@ -15,13 +15,13 @@
 // the round with the median of its target's figure, with the spread over the rounds, since
 // on a shared machine one round's ratio moves by ten points or more with nothing changed.
 import { fork, spawnSync, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { request as httpRequest, Agent } from 'node:http';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { IDLE_MEMORY_DEFAULTS } from '@switchyard/proxy-api';
+import { nextMessage } from './bench/child-message.ts';
 
 const here = (file: string): string => fileURLToPath(new URL(file, import.meta.url));
 const duration = Number(process.env['BENCH_DURATION'] ?? 5);
@@ -49,7 +49,7 @@ async function start(script: string, env: Record<string, string>, core: number):
     : { execArgv };
   const child = fork(script, [], { env: { ...process.env, ...env }, ...placement });
   children.push(child);
-  const [message] = (await once(child, 'message')) as [{ url: string }];
+  const message = await nextMessage<{ url: string }>(child, script);
   servers.set(message.url, child);
   return message.url;
 }
@@ -73,9 +73,9 @@ async function idleSettle(ms: number): Promise<void> {
 async function cpuMicros(url: string): Promise<number | undefined> {
   const child = servers.get(url);
   if (child === undefined || url === upstreamUrl) return undefined;
-  const reply = once(child, 'message') as Promise<[{ cpu: NodeJS.CpuUsage }]>;
+  const reply = nextMessage<{ cpu: NodeJS.CpuUsage }>(child, url);
   child.send('cpu');
-  const [{ cpu }] = await reply;
+  const { cpu } = await reply;
   return cpu.user + cpu.system;
 }
 let upstreamUrl = '';
@@ -84,9 +84,9 @@ let upstreamUrl = '';
 async function memory(url: string): Promise<{ rss: number; peakRss: number }> {
   const child = servers.get(url);
   if (child === undefined) throw new Error(`${url}: no such server`);
-  const reply = once(child, 'message') as Promise<[{ memory: { rss: number; peakRss: number } }]>;
+  const reply = nextMessage<{ memory: { rss: number; peakRss: number } }>(child, url);
   child.send('memory');
-  const [{ memory: usage }] = await reply;
+  const { memory: usage } = await reply;
   return usage;
 }
 const watchMemory = (url: string): void => void servers.get(url)?.send('memory:watch');

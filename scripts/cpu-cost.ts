@@ -13,11 +13,11 @@
 // compiler helpers, libuv's pool). Unlike the process total, the main thread's figure moves by
 // a few per cent between runs, so it is the one to compare an A/B change of the request path by.
 import { fork, spawnSync, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { nextMessage } from './bench/child-message.ts';
 
 const here = (file: string): string => fileURLToPath(new URL(file, import.meta.url));
 const arg = (name: string): string | undefined =>
@@ -51,7 +51,7 @@ async function start(
     : { execArgv };
   const child = fork(script, [], { env: { ...process.env, ...env }, ...placement });
   children.push(child);
-  const [message] = (await once(child, 'message')) as [{ url: string }];
+  const message = await nextMessage<{ url: string }>(child, script);
   return { url: message.url, child };
 }
 
@@ -102,9 +102,9 @@ function splitPerRequest(pid: number, before: ThreadTimes, after: ThreadTimes, c
 }
 
 async function cpu(child: ChildProcess): Promise<number> {
-  const reply = once(child, 'message') as Promise<[{ cpu: NodeJS.CpuUsage }]>;
+  const reply = nextMessage<{ cpu: NodeJS.CpuUsage }>(child, 'a server');
   child.send('cpu');
-  const [{ cpu: usage }] = await reply;
+  const { cpu: usage } = await reply;
   return usage.user + usage.system;
 }
 
@@ -136,7 +136,7 @@ const scenarios = [
 ];
 
 async function ask(child: ChildProcess, message: string): Promise<void> {
-  const reply = once(child, 'message');
+  const reply = nextMessage(child, 'a server');
   child.send(message);
   await reply;
 }

@@ -8,13 +8,13 @@
 // --heap-snapshots <dir> writes a heap snapshot of the gateway after warm-up, at the end of the
 // load and after it (idle), to compare retained objects by constructor.
 import { fork, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
+import { nextMessage } from './bench/child-message.ts';
 
 const { values } = parseArgs({
   args: process.argv.slice(2),
@@ -53,7 +53,7 @@ async function start(
 ): Promise<{ child: ChildProcess; url: string }> {
   const child = fork(script, [], { env: { ...process.env, ...env }, execArgv });
   children.push(child);
-  const [message] = (await once(child, 'message')) as [{ url: string }];
+  const message = await nextMessage<{ url: string }>(child, script);
   return { child, url: message.url };
 }
 

@@ -19,6 +19,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { nextMessage } from './bench/child-message.ts';
 
 const arg = (name: string): string | undefined =>
   process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
@@ -87,7 +88,7 @@ try {
     execArgv: ['--import', 'tsx'],
   });
   children.push(upstream);
-  const [{ url: upstreamUrl }] = (await once(upstream, 'message')) as [{ url: string }];
+  const { url: upstreamUrl } = await nextMessage<{ url: string }>(upstream, 'the mock upstream');
   process.stdout.write(
     `Run on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC: ${cpus().length} × ${cpus()[0]?.model.trim() ?? 'CPU'}, Node ${process.version}; load average at start ${loadavg()
       .map((l) => l.toFixed(2))

@@ -1,0 +1,29 @@
+import type { ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+
+/**
+ * The next IPC message of a forked server. Rejects when the child exits first (a server started
+ * without its variables, or crashing at start-up), where `once(child, 'message')` alone would wait
+ * for ever; `what` names the child in that error.
+ */
+export async function nextMessage<T>(child: ChildProcess, what: string): Promise<T> {
+  if (child.exitCode !== null || child.signalCode !== null)
+    throw exitedError(what, child.exitCode, child.signalCode);
+  const settled = new AbortController();
+  try {
+    const args: unknown[] = await Promise.race([
+      once(child, 'message', { signal: settled.signal }),
+      once(child, 'exit', { signal: settled.signal }).then(([code, signal]) => {
+        throw exitedError(what, code as number | null, signal as NodeJS.Signals | null);
+      }),
+    ]);
+    return args[0] as T;
+  } finally {
+    // drops the listener of the race's loser (its rejection is handled by the race)
+    settled.abort();
+  }
+}
+
+function exitedError(what: string, code: number | null, signal: NodeJS.Signals | null): Error {
+  return new Error(`${what} exited (${signal === null ? `code ${code}` : signal}) before it answered`);
+}
