@@ -78,6 +78,14 @@ describe('createSwitchyardAdmin', () => {
     expect(server.calls.at(-1)?.path).toBe('/admin/runs/run-1');
   });
 
+  it("appends its paths to the gateway URL's path, leaving out a query or fragment of it", async () => {
+    for (const gatewayUrl of [`${server.url}/#top`, `${server.url}//?tenant=a`]) {
+      const admin = createSwitchyardAdmin({ gatewayUrl, adminKey: 'master-key' });
+      await expect(admin.getRun('run-1')).resolves.toEqual(run);
+      expect(server.calls.at(-1)?.path).toBe('/admin/runs/run-1');
+    }
+  });
+
   it('asks for usage by customer and by any grouping, with the time window as ISO dates', async () => {
     const admin = createSwitchyardAdmin({ gatewayUrl: server.url, adminKey: 'master-key' });
     await expect(admin.usageByCustomer({ from: new Date('2026-01-01T00:00:00Z') })).resolves.toEqual(usage);

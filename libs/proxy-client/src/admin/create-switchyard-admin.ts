@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { SwitchyardClientError, type SwitchyardClientErrorCode } from '../errors/switchyard-client-error';
 import { isDotsOnly } from '../context/validate-context-value';
+import { gatewayBaseUrl } from '../options/gateway-base-url';
 import { timerDelaySchema } from '../options/max-timer';
 import { assertNoProblems, clientSchemaProblems } from '../options/validate-client-options';
 import type { FetchFunction } from '../routing/create-gateway-fetch';
@@ -58,7 +59,7 @@ export function createSwitchyardAdmin(options: SwitchyardAdminOptions): Switchya
   }
   assertNoProblems('admin client', problems);
 
-  const base = options.gatewayUrl.replace(/\/+$/, '');
+  const base = gatewayBaseUrl(options.gatewayUrl);
   const authorization = `Bearer ${options.adminKey}`;
   const timeoutMs = options.timeoutMs ?? SWITCHYARD_ADMIN_DEFAULTS.timeoutMs;
   const send: FetchFunction = options.fetch ?? ((input, init) => globalThis.fetch(input, init));

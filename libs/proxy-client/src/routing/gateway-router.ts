@@ -1,5 +1,6 @@
 import { contextHeaders } from '../context/context-headers';
 import { silentClientLogger } from '../options/client-logger';
+import { gatewayBaseUrl } from '../options/gateway-base-url';
 import { assertNoProblems, clientSchemaProblems } from '../options/validate-client-options';
 import { GatewayAvailability } from './gateway-availability';
 import {
@@ -79,8 +80,7 @@ export function createGatewayRouter(
   assertNoProblems('gateway routing', problems);
 
   const base = new URL(options.gatewayUrl);
-  const basePath = base.pathname.replace(/\/+$/, '');
-  const gatewayUrl = `${base.origin}${basePath}`;
+  const gatewayUrl = gatewayBaseUrl(options.gatewayUrl);
   const hosts = options.providerHosts ?? DEFAULT_PROVIDER_HOSTS;
   const routeAll = options.routeAllHosts ?? GATEWAY_ROUTING_DEFAULTS.routeAllHosts;
   const propagate = options.propagateContext ?? GATEWAY_ROUTING_DEFAULTS.propagateContext;

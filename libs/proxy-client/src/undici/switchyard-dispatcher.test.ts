@@ -272,6 +272,19 @@ describe('switchyardDispatcher', () => {
     expect(seen[2]?.origin).toBe(gateway.url);
   });
 
+  it('refuses options that are not an object with invalid_options, as the other entry points do', () => {
+    for (const options of [null, undefined, 'http://localhost:4000']) {
+      let thrown: unknown;
+      try {
+        switchyardDispatcher(options as never);
+      } catch (error) {
+        thrown = error;
+      }
+      expect(thrown).toMatchObject({ code: 'invalid_options' });
+      expect((thrown as Error).message).toContain('/: Expected object');
+    }
+  });
+
   it('rejects a dispatcher option that is not a dispatcher', () => {
     expect(() => switchyardDispatcher({ gatewayUrl: gateway.url, dispatcher: {} as Dispatcher })).toThrow(
       /dispatcher/,

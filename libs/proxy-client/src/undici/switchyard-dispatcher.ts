@@ -1,5 +1,6 @@
 import { Agent, type Dispatcher } from 'undici';
 import { SwitchyardClientError } from '../errors/switchyard-client-error';
+import { assertNoProblems } from '../options/validate-client-options';
 import type { GatewayRoutingOptions } from '../routing/gateway-routing-options';
 import { switchyardInterceptor } from './switchyard-interceptor';
 
@@ -19,6 +20,9 @@ export interface SwitchyardDispatcherOptions extends GatewayRoutingOptions {
  * setGlobalDispatcher(switchyardDispatcher({ gatewayUrl: 'http://localhost:4000', apiKey: process.env.SWITCHYARD_KEY }));
  */
 export function switchyardDispatcher(options: SwitchyardDispatcherOptions): Dispatcher {
+  // JavaScript callers: destructuring null threw a TypeError, not this SDK's error
+  if (typeof options !== 'object' || options === null)
+    assertNoProblems('gateway routing', ['/: Expected object']);
   const { dispatcher, ...routing } = options;
   if (dispatcher !== undefined && typeof (dispatcher as Partial<Dispatcher>).compose !== 'function') {
     throw new SwitchyardClientError(
