@@ -22,6 +22,34 @@ describe('cacheKey', () => {
     expect(canonicalJson({ b: 1, a: { d: null, c: [2, 1] } })).toBe('{"a":{"c":[2,1]},"b":1}');
   });
 
+  it('keeps null members inside a JSON Schema, where null is a value, so such schemas do not share a key', () => {
+    const withFormat = (schema: Record<string, unknown>): ChatCompletionRequest => ({
+      ...base,
+      response_format: { type: 'json_schema', json_schema: { name: 'answer', schema } },
+    });
+    const constNull = { type: 'object', properties: { value: { const: null } } };
+    const anyValue = { type: 'object', properties: { value: {} } };
+    expect(cacheKey(withFormat(constNull), 's', 'response')).not.toBe(
+      cacheKey(withFormat(anyValue), 's', 'response'),
+    );
+    const withTool = (parameters: Record<string, unknown>): ChatCompletionRequest => ({
+      ...base,
+      tools: [{ type: 'function', function: { name: 'f', parameters } }],
+    });
+    const defaultNull = {
+      type: 'object',
+      properties: { limit: { type: ['integer', 'null'], default: null } },
+    };
+    const noDefault = { type: 'object', properties: { limit: { type: ['integer', 'null'] } } };
+    expect(cacheKey(withTool(defaultNull), 's', 'response')).not.toBe(
+      cacheKey(withTool(noDefault), 's', 'response'),
+    );
+    // outside a schema a null member is still an absent one: a null content next to tool calls
+    expect(canonicalJson({ role: 'assistant', content: null, name: 'x' })).toBe(
+      '{"name":"x","role":"assistant"}',
+    );
+  });
+
   it('treats max_tokens and max_completion_tokens as the same limit', () => {
     expect(cacheKey({ ...base, max_tokens: 10 }, 's', 'response')).toBe(
       cacheKey({ ...base, max_completion_tokens: 10 }, 's', 'response'),

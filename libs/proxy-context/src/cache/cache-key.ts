@@ -18,17 +18,28 @@ const IRRELEVANT_FIELDS: ReadonlySet<string> = new Set([
   'safety_identifier',
 ]);
 
-/** JSON with object keys sorted and `null`/`undefined` members dropped, so equal requests serialise equally. */
-export function canonicalJson(value: unknown): string {
+/**
+ * Members holding a JSON Schema (`tools[].function.parameters`, `response_format.json_schema.schema`),
+ * where `null` is a value (`{"const": null}`, `{"default": null}`), not an absent field: their
+ * null members are kept, so two schemas differing only there never share a key.
+ */
+const SCHEMA_MEMBERS: ReadonlySet<string> = new Set(['parameters', 'schema']);
+
+/**
+ * JSON with object keys sorted and `undefined` members dropped, so equal requests serialise
+ * equally; `null` members are dropped too (OpenAI reads a null field as an absent one), except
+ * within a JSON Schema ({@link SCHEMA_MEMBERS}).
+ */
+export function canonicalJson(value: unknown, keepNulls = false): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
   if (Array.isArray(value))
-    return `[${value.map((item: unknown) => (item === undefined ? 'null' : canonicalJson(item))).join(',')}]`;
+    return `[${value.map((item: unknown) => (item === undefined ? 'null' : canonicalJson(item, keepNulls))).join(',')}]`;
   const record = value as Record<string, unknown>;
   const members: string[] = [];
   for (const key of Object.keys(record).sort()) {
     const member = record[key];
-    if (member === null || member === undefined) continue;
-    members.push(`${JSON.stringify(key)}:${canonicalJson(member)}`);
+    if (member === undefined || (member === null && !keepNulls)) continue;
+    members.push(`${JSON.stringify(key)}:${canonicalJson(member, keepNulls || SCHEMA_MEMBERS.has(key))}`);
   }
   return `{${members.join(',')}}`;
 }
