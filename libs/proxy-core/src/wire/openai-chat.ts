@@ -120,7 +120,7 @@ export interface ChatCompletionRequest {
   tool_choice?: ChatToolChoice;
   parallel_tool_calls?: boolean;
   response_format?: ChatResponseFormat;
-  reasoning_effort?: 'minimal' | 'low' | 'medium' | 'high' | null;
+  reasoning_effort?: 'none' | 'minimal' | 'low' | 'medium' | 'high' | 'xhigh' | null;
   /** Search the web before answering; `null` is the same as leaving it out. */
   web_search_options?: ChatWebSearchOptions | null;
   /** Fields the gateway does not interpret are forwarded to OpenAI-compatible upstreams as they are. */

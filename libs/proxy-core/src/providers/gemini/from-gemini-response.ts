@@ -6,6 +6,7 @@ import type {
   ChatToolCall,
   ChatUsage,
 } from '../../wire/openai-chat';
+import { mapGeminiLogprobs } from './gemini-logprobs';
 import { geminiToolCallId } from './gemini-tool-call-id';
 import { geminiUrlCitations } from './gemini-url-citations';
 import { GeminiWebSearches } from './gemini-web-searches';
@@ -26,32 +27,50 @@ const FILTERED = new Set([
   'IMAGE_PROHIBITED_CONTENT',
   'IMAGE_RECITATION',
   'LANGUAGE',
+  // Vertex AI: the answer was blocked by Model Armor, the project's own screening policy
+  'MODEL_ARMOR',
 ]);
 
 /**
- * Finish reasons of an answer that ended on a tool call the model made wrong, delivering none:
- * invalid (`MALFORMED_FUNCTION_CALL`, often arguments with a long string), or of a tool the
- * request did not offer (`UNEXPECTED_TOOL_CALL`). OpenAI has no finish reason for either.
+ * Finish reasons of an answer that delivered nothing usable although the request was sound, so
+ * another attempt may well succeed: a tool call the model made invalid (`MALFORMED_FUNCTION_CALL`,
+ * often arguments with a long string), of a tool the request did not offer
+ * (`UNEXPECTED_TOOL_CALL`), or an answer Gemini itself could not form (`MALFORMED_RESPONSE`).
+ * OpenAI has no finish reason for any of them, and the text before the failure, alone, would
+ * pass for the model's answer.
  */
-const INVALID_TOOL_CALL = new Set(['MALFORMED_FUNCTION_CALL', 'UNEXPECTED_TOOL_CALL']);
+const RETRYABLE_FAILURE: ReadonlyMap<string, string> = new Map([
+  ['MALFORMED_FUNCTION_CALL', 'the tool call the model generated was invalid, and none was delivered'],
+  ['UNEXPECTED_TOOL_CALL', 'the tool call the model generated was invalid, and none was delivered'],
+  ['MALFORMED_RESPONSE', 'the answer it generated was malformed'],
+]);
 
 /**
- * The error of an answer that ended on a tool call the model made wrong (see
- * {@link INVALID_TOOL_CALL}), undefined for any other finish reason. Retryable: the model often
- * makes the call right the next time, and the text before the call, alone, would pass for its
- * answer. `code` is the stream's error code when the answer was streamed.
+ * The error of an answer whose finish reason says it failed (see {@link RETRYABLE_FAILURE}),
+ * undefined for any other finish reason. `MISSING_THOUGHT_SIGNATURE` (Gemini 3 wants the
+ * `thoughtSignature` of each earlier function call sent back) is the request's fault, so it is
+ * `upstream_bad_request`, not retried: the gateway returns the signature inside the tool call's
+ * id, and a client that rewrote or invented the ids of earlier calls must send them as they came.
+ * `code` is the stream's error code for the retryable failures when the answer was streamed.
  */
-export function geminiInvalidToolCall(
+export function geminiFinishError(
   provider: string,
   reason: string | undefined,
   code: 'upstream_error' | 'upstream_stream_error',
 ): SwitchyardError | undefined {
-  if (reason === undefined || !INVALID_TOOL_CALL.has(reason)) return undefined;
-  return new SwitchyardError(
-    code,
-    `Provider "${provider}" ended its answer with ${reason}: the tool call the model generated was invalid, and none was delivered.`,
-    { provider },
-  );
+  if (reason === undefined) return undefined;
+  if (reason === 'MISSING_THOUGHT_SIGNATURE') {
+    return new SwitchyardError(
+      'upstream_bad_request',
+      `Provider "${provider}" ended its answer with MISSING_THOUGHT_SIGNATURE: an earlier function call of the conversation lacks the thought signature Gemini gave it. Send earlier tool calls back with the ids the gateway returned for them.`,
+      { provider },
+    );
+  }
+  const failure = RETRYABLE_FAILURE.get(reason);
+  if (failure === undefined) return undefined;
+  return new SwitchyardError(code, `Provider "${provider}" ended its answer with ${reason}: ${failure}.`, {
+    provider,
+  });
 }
 
 /**
@@ -157,8 +176,8 @@ export function fromGeminiResponse(
     });
   }
   const choices = body.candidates.map((candidate, position): ChatChoice => {
-    const invalid = geminiInvalidToolCall(provider, candidate.finishReason, 'upstream_error');
-    if (invalid !== undefined) throw invalid;
+    const failed = geminiFinishError(provider, candidate.finishReason, 'upstream_error');
+    if (failed !== undefined) throw failed;
     const parts = candidate.content?.parts ?? [];
     // what each part puts in the content, by part index: grounding spans are given per part
     const texts = parts.map((part) =>
@@ -188,6 +207,7 @@ export function fromGeminiResponse(
         ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}),
         ...(annotations.length > 0 ? { annotations } : {}),
       },
+      logprobs: mapGeminiLogprobs(candidate.logprobsResult) ?? null,
       finish_reason: mapGeminiFinishReason(candidate.finishReason, toolCalls.length > 0) ?? 'stop',
     };
   });

@@ -5,12 +5,13 @@ import type { UsageSoFar } from '../../stream/stream-usage-so-far';
 import type { ChatCompletionChunk, ChatDelta, ChatFinishReason, ChatUsage } from '../../wire/openai-chat';
 import {
   geminiBlockedError,
-  geminiInvalidToolCall,
+  geminiFinishError,
   mapGeminiFinishReason,
   mapGeminiUsage,
   withGeminiWebSearches,
 } from './from-gemini-response';
 import { geminiStreamError } from './gemini-error';
+import { mapGeminiLogprobs, type ChatLogprobs } from './gemini-logprobs';
 import { geminiToolCallId } from './gemini-tool-call-id';
 import { citationKey, geminiUrlCitations } from './gemini-url-citations';
 import { GeminiWebSearches } from './gemini-web-searches';
@@ -142,9 +143,11 @@ export class GeminiStreamMapper implements StreamMapper<SseEvent>, UsageSoFar {
         );
         if (annotations.length > 0) delta.annotations = annotations;
       }
-      if (Object.keys(delta).length > 0) chunks.push(this.#chunk(choice, delta, null));
-      const invalid = geminiInvalidToolCall(this.provider, candidate.finishReason, 'upstream_stream_error');
-      if (invalid !== undefined) throw invalid;
+      const logprobs = mapGeminiLogprobs(candidate.logprobsResult);
+      if (Object.keys(delta).length > 0 || logprobs !== undefined)
+        chunks.push(this.#chunk(choice, delta, null, logprobs));
+      const failed = geminiFinishError(this.provider, candidate.finishReason, 'upstream_stream_error');
+      if (failed !== undefined) throw failed;
       const finish = mapGeminiFinishReason(candidate.finishReason, state.toolCalls > 0);
       if (finish !== null && state.finish === null) {
         state.finish = finish;
@@ -172,7 +175,17 @@ export class GeminiStreamMapper implements StreamMapper<SseEvent>, UsageSoFar {
     return { id: this.id, object: 'chat.completion.chunk', created: this.created, model: this.#model };
   }
 
-  #chunk(choice: number, delta: ChatDelta, finish: ChatFinishReason | null): ChatCompletionChunk {
-    return { ...this.#base(), choices: [{ index: choice, delta, finish_reason: finish }] };
+  #chunk(
+    choice: number,
+    delta: ChatDelta,
+    finish: ChatFinishReason | null,
+    logprobs?: ChatLogprobs,
+  ): ChatCompletionChunk {
+    return {
+      ...this.#base(),
+      choices: [
+        { index: choice, delta, ...(logprobs === undefined ? {} : { logprobs }), finish_reason: finish },
+      ],
+    };
   }
 }

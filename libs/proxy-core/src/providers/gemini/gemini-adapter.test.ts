@@ -401,8 +401,8 @@ describe('gemini adapter', () => {
     expect(response.choices[0]?.finish_reason).toBe('content_filter');
   });
 
-  it.each(['IMAGE_PROHIBITED_CONTENT', 'IMAGE_RECITATION'])(
-    'maps the image filters finish %s to content_filter, whole and streamed (it was a plain stop)',
+  it.each(['IMAGE_PROHIBITED_CONTENT', 'IMAGE_RECITATION', 'MODEL_ARMOR'])(
+    'maps the filter finish %s to content_filter, whole and streamed (it was a plain stop)',
     async (reason) => {
       // an image model's answer whose image was withheld: the text before it, then the filter's reason
       const filtered = {
@@ -435,8 +435,8 @@ describe('gemini adapter', () => {
     },
   );
 
-  it.each(['MALFORMED_FUNCTION_CALL', 'UNEXPECTED_TOOL_CALL'])(
-    'fails an answer that ended with %s (a tool call made wrong, none delivered), whole or streamed, as retryable',
+  it.each(['MALFORMED_FUNCTION_CALL', 'UNEXPECTED_TOOL_CALL', 'MALFORMED_RESPONSE'])(
+    'fails an answer that ended with %s (nothing usable delivered), whole or streamed, as retryable',
     async (reason) => {
       // the shape Gemini sends: the candidate's finish reason and no call, the prompt billed
       const ended = {
@@ -482,6 +482,105 @@ describe('gemini adapter', () => {
       expect(called.choices[0]?.finish_reason).toBe('tool_calls');
     },
   );
+
+  it("fails an answer that ended with MISSING_THOUGHT_SIGNATURE as the request's fault, whole or streamed: not retried", async () => {
+    // Gemini 3 ends the answer so when an earlier function call came back without its signature
+    const ended = {
+      candidates: [
+        { content: { role: 'model', parts: [] }, finishReason: 'MISSING_THOUGHT_SIGNATURE', index: 0 },
+      ],
+      usageMetadata: { promptTokenCount: 40, totalTokenCount: 40 },
+      modelVersion: 'gemini-3-pro-preview',
+    };
+    next = { json: ended };
+    const whole = await rejection(fixtureAdapter().chat(basicRequest, callContext('gemini-3-pro-preview')));
+    expect(whole).toMatchObject({ code: 'upstream_bad_request', retryable: false, provider: 'gemini' });
+    expect(whole.message).toContain('MISSING_THOUGHT_SIGNATURE');
+    next = {
+      stream: {
+        contentType: 'text/event-stream',
+        chunks: sseChunks(`data: ${JSON.stringify(ended)}\r\n\r\n`),
+        errorChunk: () => '',
+      },
+    };
+    const streamed = await rejection(
+      (async () =>
+        collect(await fixtureAdapter().stream(basicRequest, callContext('gemini-3-pro-preview'))))(),
+    );
+    expect(streamed).toMatchObject({ code: 'upstream_bad_request', retryable: false });
+  });
+
+  it('asks for log probabilities and returns them as OpenAI does, whole and streamed (they were dropped)', async () => {
+    const chosen = [
+      { token: 'Hello', tokenId: 9259, logProbability: -0.05 },
+      // proto3 JSON leaves out a zero
+      { token: ' wörld', tokenId: 1104 },
+    ];
+    const answer = {
+      candidates: [
+        {
+          content: { role: 'model', parts: [{ text: 'Hello wörld' }] },
+          finishReason: 'STOP',
+          index: 0,
+          avgLogprobs: -0.025,
+          logprobsResult: {
+            topCandidates: [
+              { candidates: [chosen[0], { token: 'Hi', tokenId: 2151, logProbability: -3.1 }] },
+              { candidates: [{ token: ' wörld', tokenId: 1104 }] },
+            ],
+            chosenCandidates: chosen,
+          },
+        },
+      ],
+      usageMetadata: { promptTokenCount: 4, candidatesTokenCount: 2, totalTokenCount: 6 },
+      modelVersion: 'gemini-2.5-flash',
+    };
+    const expected = {
+      content: [
+        {
+          token: 'Hello',
+          logprob: -0.05,
+          bytes: [72, 101, 108, 108, 111],
+          top_logprobs: [
+            { token: 'Hello', logprob: -0.05, bytes: [72, 101, 108, 108, 111] },
+            { token: 'Hi', logprob: -3.1, bytes: [72, 105] },
+          ],
+        },
+        {
+          token: ' wörld',
+          logprob: 0,
+          bytes: [32, 119, 195, 182, 114, 108, 100],
+          top_logprobs: [{ token: ' wörld', logprob: 0, bytes: [32, 119, 195, 182, 114, 108, 100] }],
+        },
+      ],
+      refusal: null,
+    };
+    const asked = { ...basicRequest, logprobs: true, top_logprobs: 2 };
+    next = { json: answer };
+    const whole = await fixtureAdapter().chat(asked, callContext('gemini-2.5-flash'));
+    expect((upstream.requests.at(-1)!.body as { generationConfig?: unknown }).generationConfig).toMatchObject(
+      {
+        responseLogprobs: true,
+        logprobs: 2,
+      },
+    );
+    expect(whole.choices[0]?.logprobs).toEqual(expected);
+    next = {
+      stream: {
+        contentType: 'text/event-stream',
+        chunks: sseChunks(`data: ${JSON.stringify(answer)}\r\n\r\n`),
+        errorChunk: () => '',
+      },
+    };
+    const chunks = await collect(await fixtureAdapter().stream(asked, callContext('gemini-2.5-flash')));
+    expect(chunks.flatMap((chunk) => chunk.choices.map((choice) => choice.logprobs).filter(Boolean))).toEqual(
+      [expected],
+    );
+    // not asked: null, as OpenAI answers
+    next = { json: { ...answer, candidates: [{ ...answer.candidates[0], logprobsResult: undefined }] } };
+    const plain = await fixtureAdapter().chat(basicRequest, callContext('gemini-2.5-flash'));
+    expect(plain.choices[0]?.logprobs).toBeNull();
+  });
 
   it('replays a documented stream: text in order, finish, then cumulative usage once', async () => {
     next = {

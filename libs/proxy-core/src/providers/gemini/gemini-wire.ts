@@ -84,6 +84,12 @@ export interface GeminiCandidate {
   index?: number;
   /** What Grounding with Google Search (the `google_search` tool) found for this candidate. */
   groundingMetadata?: GeminiGroundingMetadata;
+  /**
+   * The log probability of each generated token and of the most likely alternatives of each
+   * step, with `responseLogprobs` (read leniently by `mapGeminiLogprobs`).
+   * @see https://ai.google.dev/api/generate-content#LogprobsResult
+   */
+  logprobsResult?: unknown;
 }
 
 /**

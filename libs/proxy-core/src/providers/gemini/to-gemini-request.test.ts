@@ -193,3 +193,72 @@ describe('toGeminiRequest: web_search_options as Grounding with Google Search', 
     ).toEqual([{ googleSearch: {} }]);
   });
 });
+
+describe('toGeminiRequest: reasoning_effort as thinkingConfig', () => {
+  const asked = (reasoning_effort: unknown, model: string) =>
+    toGeminiRequest(
+      { model, messages: [{ role: 'user', content: 'Why?' }], reasoning_effort } as never,
+      model,
+    ).generationConfig;
+
+  it('gives Gemini 2.5 a thinking budget for each effort, none turning thinking off', () => {
+    const budgets = ['none', 'minimal', 'low', 'medium', 'high', 'xhigh'].map(
+      (effort) =>
+        (asked(effort, 'gemini-2.5-flash')?.['thinkingConfig'] as { thinkingBudget: number }).thinkingBudget,
+    );
+    expect(budgets).toEqual([0, 512, 1024, 8192, 24_576, 24_576]);
+    // a Vertex AI model path or a models/ prefix reads the same
+    expect(asked('low', 'publishers/google/models/gemini-2.5-pro')).toEqual({
+      thinkingConfig: { thinkingBudget: 1024 },
+    });
+  });
+
+  it('gives Gemini 3 and later the level of the same name, none as minimal', () => {
+    expect(asked('low', 'gemini-3-pro-preview')).toEqual({ thinkingConfig: { thinkingLevel: 'low' } });
+    expect(asked('medium', 'models/gemini-3-flash-preview')).toEqual({
+      thinkingConfig: { thinkingLevel: 'medium' },
+    });
+    expect(asked('none', 'gemini-3-flash-preview')).toEqual({ thinkingConfig: { thinkingLevel: 'minimal' } });
+  });
+
+  it('sends no thinkingConfig to Gemini 1.x and 2.0, which do not think, nor without an effort', () => {
+    expect(asked('high', 'gemini-2.0-flash')).toBeUndefined();
+    expect(asked('high', 'gemini-1.5-pro')).toBeUndefined();
+    expect(asked(null, 'gemini-2.5-flash')).toBeUndefined();
+    expect(asked(undefined, 'gemini-3-pro-preview')).toBeUndefined();
+  });
+
+  it('refuses an effort OpenAI does not define, naming the parameter', () => {
+    expect(() => asked('maximum', 'gemini-2.5-flash')).toThrow(
+      expect.objectContaining({ code: 'invalid_request', param: 'reasoning_effort' }),
+    );
+  });
+});
+
+describe('toGeminiRequest: logprobs and top_logprobs', () => {
+  const config = (fields: Record<string, unknown>) =>
+    toGeminiRequest({
+      model: 'gemini-2.5-flash',
+      messages: [{ role: 'user', content: 'Hi' }],
+      ...fields,
+    } as never).generationConfig;
+
+  it('asks Gemini for the chosen tokens, and for as many alternatives as top_logprobs says', () => {
+    expect(config({ logprobs: true })).toEqual({ responseLogprobs: true });
+    expect(config({ logprobs: true, top_logprobs: 0 })).toEqual({ responseLogprobs: true });
+    expect(config({ logprobs: true, top_logprobs: 5 })).toEqual({ responseLogprobs: true, logprobs: 5 });
+    expect(config({ logprobs: false })).toBeUndefined();
+  });
+
+  it('refuses top_logprobs without logprobs, or out of 0-20, as OpenAI does', () => {
+    for (const fields of [
+      { top_logprobs: 3 },
+      { logprobs: true, top_logprobs: 21 },
+      { logprobs: true, top_logprobs: 1.5 },
+    ])
+      expect(() => config(fields)).toThrow(
+        expect.objectContaining({ code: 'invalid_request', param: 'top_logprobs' }),
+      );
+    expect(() => config({ logprobs: 'yes' })).toThrow(expect.objectContaining({ param: 'logprobs' }));
+  });
+});

@@ -11,7 +11,9 @@ import {
 import type { ChatCompletionRequest, ChatContentPart, ChatTextPart } from '../../wire/openai-chat';
 import { thoughtSignatureOfToolCallId } from './gemini-tool-call-id';
 import type { GeminiContent, GeminiPart, GeminiRequest } from './gemini-wire';
+import { toGeminiLogprobsConfig } from './gemini-logprobs';
 import { toGeminiSearchTool } from './to-gemini-search-tool';
+import { toGeminiThinking } from './to-gemini-thinking';
 
 function userParts(content: string | ChatContentPart[], param: string): GeminiPart[] {
   // Gemini refuses a text part that is empty ("Unable to submit request because it has an empty
@@ -47,7 +49,10 @@ function toolResponse(content: string | ChatTextPart[]): Record<string, unknown>
   return { content: text };
 }
 
-function generationConfig(request: ChatCompletionRequest): Record<string, unknown> | undefined {
+function generationConfig(
+  request: ChatCompletionRequest,
+  model: string,
+): Record<string, unknown> | undefined {
   const config: Record<string, unknown> = {};
   const set = (key: string, value: unknown): void => {
     if (value !== undefined && value !== null) config[key] = value;
@@ -67,6 +72,8 @@ function generationConfig(request: ChatCompletionRequest): Record<string, unknow
     config['responseMimeType'] = 'application/json';
     if (format.json_schema.schema !== undefined) config['responseJsonSchema'] = format.json_schema.schema;
   }
+  set('thinkingConfig', toGeminiThinking(request, model));
+  Object.assign(config, toGeminiLogprobsConfig(request));
   return Object.keys(config).length > 0 ? config : undefined;
 }
 
@@ -178,7 +185,7 @@ export function toGeminiRequest(
             },
           };
   }
-  const config = generationConfig(request);
+  const config = generationConfig(request, model);
   if (config !== undefined) body.generationConfig = config;
   return body;
 }
