@@ -200,7 +200,7 @@ export { upstreamStreamRequest } from './http/upstream-stream-request';
 export type { UpstreamBody, UpstreamStreamResponse } from './http/upstream-stream-request';
 export { upstreamServerOf } from './http/upstream-server';
 export type { UpstreamServer } from './http/upstream-server';
-export { transportError, upstreamError } from './http/upstream-error';
+export { streamEventErrorCode, transportError, upstreamError } from './http/upstream-error';
 export type { UpstreamFailure } from './http/upstream-error';
 export { parseDurationMs, retryAfterMsFromHeaders } from './http/retry-after';
 export { redactSecrets } from './http/redact-secrets';

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { upstreamError } from './upstream-error';
+import { geminiStreamError } from '../providers/gemini/gemini-error';
+import { openAIStreamError } from '../providers/openai/openai-error';
+import { streamEventErrorCode, upstreamError } from './upstream-error';
 
 const failure = (message: string, status = 400) => ({ provider: 'p', status, headers: {}, message });
 
@@ -47,5 +49,65 @@ describe('upstreamError: status classes', () => {
     expect(upstreamError(failure('insufficient balance', 402)).code).toBe('upstream_error');
     expect(upstreamError(failure('capacity_exceeded', 498)).code).toBe('upstream_unavailable');
     expect(upstreamError(failure('boom', 500)).code).toBe('upstream_error');
+  });
+});
+
+describe('streamEventErrorCode and the error events of 200 streams', () => {
+  it('reads what an OpenAI-compatible error event says: a rate limit, a bad request, a context overflow are not stream failures', () => {
+    // OpenAI's own shape (string code and type)
+    const openAI = (error: Parameters<typeof openAIStreamError>[1]) => openAIStreamError('p', error).code;
+    expect(
+      openAI({ message: 'Rate limit reached for gpt-4o', type: 'requests', code: 'rate_limit_exceeded' }),
+    ).toBe('upstream_rate_limited');
+    expect(
+      openAI({ message: 'Invalid value for tool_choice', type: 'invalid_request_error', code: null }),
+    ).toBe('upstream_bad_request');
+    expect(
+      openAI({
+        message: "This model's maximum context length is 8192 tokens",
+        type: 'invalid_request_error',
+        code: null,
+      }),
+    ).toBe('context_length_exceeded');
+    // OpenRouter and vLLM put an HTTP status in `code`
+    expect(openAI({ message: 'Provider returned error', code: 429 })).toBe('upstream_rate_limited');
+    expect(openAI({ message: 'max_tokens must be at least 1', type: 'BadRequestError', code: 400 })).toBe(
+      'upstream_bad_request',
+    );
+    // a server-side failure, or an event that says nothing, stays a retryable stream error
+    expect(openAI({ message: 'The server had an error', type: 'server_error', code: null })).toBe(
+      'upstream_stream_error',
+    );
+    expect(openAI({ message: 'Provider returned error', code: 502 })).toBe('upstream_stream_error');
+    expect(openAI({})).toBe('upstream_stream_error');
+    expect(openAIStreamError('p', { code: 429 }).retryable).toBe(true);
+    expect(openAIStreamError('p', { code: 400 }).retryable).toBe(false);
+  });
+
+  it("reads a Gemini error event's status, keeping the wait Google asks for", () => {
+    const quota = geminiStreamError('gemini', {
+      code: 429,
+      message: 'Resource has been exhausted (e.g. check quota).',
+      status: 'RESOURCE_EXHAUSTED',
+      details: [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '17s' }],
+    });
+    expect(quota).toMatchObject({ code: 'upstream_rate_limited', retryAfterMs: 17_000 });
+    expect(geminiStreamError('gemini', { status: 'INVALID_ARGUMENT', message: 'Bad schema' }).code).toBe(
+      'upstream_bad_request',
+    );
+    expect(
+      geminiStreamError('gemini', { code: 500, status: 'INTERNAL', message: 'An internal error' }).code,
+    ).toBe('upstream_stream_error');
+    expect(geminiStreamError('gemini', { code: 503, status: 'UNAVAILABLE' }).code).toBe(
+      'upstream_unavailable',
+    );
+  });
+
+  it('takes a status only when it looks like one', () => {
+    expect(streamEventErrorCode({ status: '429' })).toBe('upstream_rate_limited');
+    expect(streamEventErrorCode({ status: 42 })).toBe('upstream_stream_error');
+    expect(
+      streamEventErrorCode({ status: 'rate_limit_exceeded', providerCodes: ['rate_limit_exceeded'] }),
+    ).toBe('upstream_rate_limited');
   });
 });

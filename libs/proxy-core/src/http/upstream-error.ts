@@ -78,6 +78,59 @@ export function upstreamError(failure: UpstreamFailure): SwitchyardError {
 }
 
 /**
+ * Codes an error event inside a 200 stream may carry instead of a status: OpenAI's (and
+ * OpenAI-compatible hosts') `code` or `type`, and Google's `status` (a `google.rpc.Code` name).
+ * @see https://platform.openai.com/docs/guides/error-codes
+ * @see https://ai.google.dev/gemini-api/docs/troubleshooting#error-codes
+ */
+const STREAM_EVENT_CODES: ReadonlyMap<string, SwitchyardErrorCode> = new Map([
+  ['rate_limit_exceeded', 'upstream_rate_limited'],
+  ['rate_limit_error', 'upstream_rate_limited'],
+  ['RESOURCE_EXHAUSTED', 'upstream_rate_limited'],
+  ['context_length_exceeded', 'context_length_exceeded'],
+  ['content_filter', 'content_filter'],
+  ['content_policy_violation', 'content_filter'],
+  ['invalid_request_error', 'upstream_bad_request'],
+  ['INVALID_ARGUMENT', 'upstream_bad_request'],
+  ['FAILED_PRECONDITION', 'upstream_bad_request'],
+  ['overloaded_error', 'upstream_unavailable'],
+  ['UNAVAILABLE', 'upstream_unavailable'],
+  ['DEADLINE_EXCEEDED', 'upstream_timeout'],
+]);
+
+/**
+ * The code of an error event sent inside a 200 stream, so that a failure there is retried or
+ * not as the same failure answered with a status would be: an HTTP-like `status` the event
+ * carries (OpenRouter and vLLM send `"code": 429`, Google `"code": 400`) is read as a status,
+ * else a known code or type ({@link STREAM_EVENT_CODES}), with context-window messages
+ * recognised. A server-side failure, or an event that says nothing, is `upstream_stream_error`
+ * (retryable). Events whose provider has a mapping of its own (Anthropic, Bedrock) do not come here.
+ */
+export function streamEventErrorCode(event: {
+  /** A status-like number the event carries (or its decimal string); anything else is ignored. */
+  status?: unknown;
+  /** The event's own codes and types, the first known one counts. */
+  providerCodes?: ReadonlyArray<unknown>;
+  message?: string | undefined;
+}): SwitchyardErrorCode {
+  const status =
+    typeof event.status === 'string' && /^\d{3}$/.test(event.status) ? Number(event.status) : event.status;
+  let code: SwitchyardErrorCode | undefined;
+  if (typeof status === 'number' && Number.isInteger(status) && status >= 400 && status < 600)
+    code = codeForStatus(status);
+  else {
+    for (const providerCode of event.providerCodes ?? []) {
+      code = typeof providerCode === 'string' ? STREAM_EVENT_CODES.get(providerCode) : undefined;
+      if (code !== undefined) break;
+    }
+  }
+  if (code === undefined || code === 'upstream_error') return 'upstream_stream_error';
+  if (code === 'upstream_bad_request' && CONTEXT_LENGTH.test(event.message ?? ''))
+    return 'context_length_exceeded';
+  return code;
+}
+
+/**
  * Maps a transport failure (reset, refused, DNS, timeout) to a {@link SwitchyardError}; when
  * the call's `signal` (an AbortSignal or an {@link AbortSource}) aborted, the failure is its
  * reason: a `SwitchyardError` reason as it is, else a timeout or a client abort.

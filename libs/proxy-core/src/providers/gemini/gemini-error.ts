@@ -1,6 +1,6 @@
 import { SwitchyardError } from '../../errors/switchyard-error';
 import { redactSecrets } from '../../http/redact-secrets';
-import type { UpstreamFailure } from '../../http/upstream-error';
+import { streamEventErrorCode, type UpstreamFailure } from '../../http/upstream-error';
 import { isGeminiErrorBody, type GeminiErrorBody } from './gemini-wire';
 
 /**
@@ -41,10 +41,21 @@ function retryDelayMs(details: GeminiErrorBody['error']['details']): number | un
   return undefined;
 }
 
-/** The error for an error object sent inside a 200 stream. */
+/**
+ * The error for an error object sent inside a 200 stream, coded by its HTTP-like `code` or its
+ * `status` (`streamEventErrorCode`): a quota (429, `RESOURCE_EXHAUSTED`) is a rate limit with
+ * the wait Google asks for, an invalid argument the request's fault, an internal error retryable.
+ */
 export function geminiStreamError(provider: string, error: GeminiErrorBody['error']): SwitchyardError {
   const detail = error.message === undefined ? '' : `: ${redactSecrets(error.message)}`;
-  return new SwitchyardError('upstream_stream_error', `Provider "${provider}" stream failed${detail}`, {
+  const code = streamEventErrorCode({
+    status: error.code,
+    providerCodes: [error.status],
+    message: error.message,
+  });
+  const retryAfterMs = code === 'upstream_rate_limited' ? retryDelayMs(error.details) : undefined;
+  return new SwitchyardError(code, `Provider "${provider}" stream failed${detail}`, {
     provider,
+    ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
   });
 }

@@ -1,5 +1,6 @@
 import { SwitchyardError } from '../../errors/switchyard-error';
 import { redactSecrets } from '../../http/redact-secrets';
+import { streamEventErrorCode } from '../../http/upstream-error';
 import { readOpenAIStyleError } from '../../http/upstream-request';
 
 /**
@@ -14,13 +15,20 @@ export function readOpenAIError(body: unknown): ReturnType<typeof readOpenAIStyl
   return read;
 }
 
-/** The error for an `{"error":…}` event inside a 200 stream. */
+/**
+ * The error for an `{"error":…}` event inside a 200 stream, coded by what the event says
+ * (`streamEventErrorCode`): a numeric `code` as a status (OpenRouter, vLLM), else the string
+ * `code` or `type` (a rate limit, an invalid request, a context-window overflow).
+ */
 export function openAIStreamError(
   provider: string,
-  error: { message?: string; code?: string | null; type?: string },
+  error: { message?: string; code?: string | number | null; type?: string },
 ): SwitchyardError {
   const detail = error.message ? `: ${redactSecrets(error.message)}` : '';
-  return new SwitchyardError('upstream_stream_error', `Provider "${provider}" stream failed${detail}`, {
-    provider,
+  const code = streamEventErrorCode({
+    status: error.code,
+    providerCodes: [error.code, error.type],
+    message: error.message,
   });
+  return new SwitchyardError(code, `Provider "${provider}" stream failed${detail}`, { provider });
 }

@@ -2,7 +2,9 @@ import type { ChatCompletion, ChatCompletionChunk } from '../../wire/openai-chat
 
 /** An OpenAI stream event's data: a chunk, or an error object some hosts send mid-stream. */
 export type OpenAIStreamData =
-  ChatCompletionChunk | { error: { message?: string; type?: string; code?: string | null } };
+  | ChatCompletionChunk
+  // `code` is a string on OpenAI, an HTTP-like number on some hosts (OpenRouter, vLLM)
+  | { error: { message?: string; type?: string; code?: string | number | null } };
 
 /** Whether a parsed body looks like a chat completion (lenient: only what the gateway reads). */
 export function isChatCompletionBody(value: unknown): value is ChatCompletion {
