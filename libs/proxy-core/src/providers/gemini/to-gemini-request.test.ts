@@ -213,12 +213,21 @@ describe('toGeminiRequest: reasoning_effort as thinkingConfig', () => {
     });
   });
 
-  it('gives Gemini 3 and later the level of the same name, none as minimal', () => {
-    expect(asked('low', 'gemini-3-pro-preview')).toEqual({ thinkingConfig: { thinkingLevel: 'low' } });
+  it('gives 2.5 Pro, which cannot stop thinking, its least budget for none', () => {
+    expect(asked('none', 'gemini-2.5-pro')).toEqual({ thinkingConfig: { thinkingBudget: 128 } });
+    expect(asked('none', 'gemini-2.5-flash-lite')).toEqual({ thinkingConfig: { thinkingBudget: 0 } });
+  });
+
+  it('gives Gemini 3 and later low or high, the two levels each of them takes', () => {
+    const levels = ['none', 'minimal', 'low', 'medium', 'high', 'xhigh'].map(
+      (effort) =>
+        (asked(effort, 'gemini-3-pro-preview')?.['thinkingConfig'] as { thinkingLevel: string })
+          .thinkingLevel,
+    );
+    expect(levels).toEqual(['low', 'low', 'low', 'high', 'high', 'high']);
     expect(asked('medium', 'models/gemini-3-flash-preview')).toEqual({
-      thinkingConfig: { thinkingLevel: 'medium' },
+      thinkingConfig: { thinkingLevel: 'high' },
     });
-    expect(asked('none', 'gemini-3-flash-preview')).toEqual({ thinkingConfig: { thinkingLevel: 'minimal' } });
   });
 
   it('sends no thinkingConfig to Gemini 1.x and 2.0, which do not think, nor without an effort', () => {
