@@ -29,4 +29,12 @@ describe('hostMatches', () => {
     expect(hostMatches(new URL('https://a.internal.example:9443/v1'), '*.internal.example:8443')).toBe(false);
     expect(hostMatches(new URL('https://internal.example:8443/v1'), '*.internal.example:8443')).toBe(false);
   });
+
+  it('reads a fully qualified name with its trailing dot as the same host (such a call went direct, past the gateway)', () => {
+    expect(hostMatches(new URL('https://api.openai.com./v1/chat/completions'), 'api.openai.com')).toBe(true);
+    expect(hostMatches(new URL('https://my.openai.azure.com./x'), '*.openai.azure.com')).toBe(true);
+    expect(hostMatches(new URL('https://api.example.com/v1'), 'api.example.com.')).toBe(true);
+    expect(hostMatches(new URL('https://api.example.com.:443/v1'), 'api.example.com:443')).toBe(true);
+    expect(hostMatches(new URL('https://other.example.com./v1'), 'api.example.com')).toBe(false);
+  });
 });

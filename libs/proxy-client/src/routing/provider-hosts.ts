@@ -26,9 +26,13 @@ export const DEFAULT_PROVIDER_HOSTS: readonly string[] = Object.freeze([
 
 const DEFAULT_PORTS: Readonly<Record<string, string>> = { 'http:': '80', 'https:': '443' };
 
+function withoutRootDot(host: string): string {
+  return host.endsWith('.') ? host.slice(0, -1) : host;
+}
+
 /**
  * Whether a URL's host matches a host pattern: `host`, `host:port`, `*.domain` or
- * `*.domain:port`. A scheme's default port counts as written: `api.example.com:443` matches
+ * `*.domain:port`, with or without a fully qualified name's trailing dot on either side. A scheme's default port counts as written: `api.example.com:443` matches
  * `https://api.example.com/`, whose URL leaves the port out.
  */
 export function hostMatches(url: URL, pattern: string): boolean {
@@ -40,6 +44,9 @@ export function hostMatches(url: URL, pattern: string): boolean {
     const port = url.port === '' ? DEFAULT_PORTS[url.protocol] : url.port;
     if (port !== String(Number(wantedPort))) return false;
   }
+  // a fully qualified name's trailing dot names the same host (`api.openai.com.` reaches OpenAI)
+  const hostname = withoutRootDot(url.hostname);
+  const wantedHost = withoutRootDot(host);
   // `*.domain`: any subdomain, not the domain itself
-  return host.startsWith('*.') ? url.hostname.endsWith(host.slice(1)) : url.hostname === host;
+  return wantedHost.startsWith('*.') ? hostname.endsWith(wantedHost.slice(1)) : hostname === wantedHost;
 }
