@@ -33,6 +33,15 @@ let adapter: GeminiAdapter;
 /** What the fixture route answers next (undefined: the built-in Gemini mock route answers). */
 let next: Parameters<typeof replyWithFixture>[1] | undefined;
 
+/** The fixture route's next answer: `body` as the one event of a Gemini stream. */
+const oneEventStream = (body: unknown): Parameters<typeof replyWithFixture>[1] => ({
+  stream: {
+    contentType: 'text/event-stream',
+    chunks: sseChunks(`data: ${JSON.stringify(body)}\r\n\r\n`),
+    errorChunk: () => '',
+  },
+});
+
 beforeAll(async () => {
   upstream = await createMockUpstream({
     routes: [
@@ -419,13 +428,7 @@ describe('gemini adapter', () => {
       next = { json: filtered };
       const whole = await fixtureAdapter().chat(basicRequest, callContext('gemini-2.5-flash-image'));
       expect(whole.choices[0]?.finish_reason).toBe('content_filter');
-      next = {
-        stream: {
-          contentType: 'text/event-stream',
-          chunks: sseChunks(`data: ${JSON.stringify(filtered)}\r\n\r\n`),
-          errorChunk: () => '',
-        },
-      };
+      next = oneEventStream(filtered);
       const chunks = await collect(
         await fixtureAdapter().stream(basicRequest, callContext('gemini-2.5-flash-image')),
       );
@@ -454,13 +457,7 @@ describe('gemini adapter', () => {
       const whole = await rejection(fixtureAdapter().chat(basicRequest, callContext('gemini-2.5-flash')));
       expect(whole).toMatchObject({ code: 'upstream_error', retryable: true, provider: 'gemini' });
       expect(whole.message).toContain(reason);
-      next = {
-        stream: {
-          contentType: 'text/event-stream',
-          chunks: sseChunks(`data: ${JSON.stringify(ended)}\r\n\r\n`),
-          errorChunk: () => '',
-        },
-      };
+      next = oneEventStream(ended);
       const streamed = await rejection(
         (async () => collect(await fixtureAdapter().stream(basicRequest, callContext('gemini-2.5-flash'))))(),
       );
@@ -496,13 +493,7 @@ describe('gemini adapter', () => {
     const whole = await rejection(fixtureAdapter().chat(basicRequest, callContext('gemini-3-pro-preview')));
     expect(whole).toMatchObject({ code: 'upstream_bad_request', retryable: false, provider: 'gemini' });
     expect(whole.message).toContain('MISSING_THOUGHT_SIGNATURE');
-    next = {
-      stream: {
-        contentType: 'text/event-stream',
-        chunks: sseChunks(`data: ${JSON.stringify(ended)}\r\n\r\n`),
-        errorChunk: () => '',
-      },
-    };
+    next = oneEventStream(ended);
     const streamed = await rejection(
       (async () =>
         collect(await fixtureAdapter().stream(basicRequest, callContext('gemini-3-pro-preview'))))(),
@@ -565,13 +556,7 @@ describe('gemini adapter', () => {
       },
     );
     expect(whole.choices[0]?.logprobs).toEqual(expected);
-    next = {
-      stream: {
-        contentType: 'text/event-stream',
-        chunks: sseChunks(`data: ${JSON.stringify(answer)}\r\n\r\n`),
-        errorChunk: () => '',
-      },
-    };
+    next = oneEventStream(answer);
     const chunks = await collect(await fixtureAdapter().stream(asked, callContext('gemini-2.5-flash')));
     expect(chunks.flatMap((chunk) => chunk.choices.map((choice) => choice.logprobs).filter(Boolean))).toEqual(
       [expected],
