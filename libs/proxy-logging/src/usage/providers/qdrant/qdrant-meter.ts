@@ -19,13 +19,25 @@ function meter(exchange: MeterExchange): MeteredUsage | undefined {
     };
   }
   if (/\/points$/.test(path) && exchange.method === 'PUT') {
-    // a list of records (`points`), or column-oriented: one `batch` of ids, vectors and payloads
-    const body = record(requestJson(exchange));
-    const points = body['points'] ?? record(body['batch'])['ids'];
     return {
       provider: 'qdrant',
       operation: 'upsert',
-      units: { points_written: Array.isArray(points) ? points.length : 0 },
+      units: { points_written: upsertedPoints(requestJson(exchange)) },
+      attributes,
+    };
+  }
+  if (/\/points\/batch$/.test(path) && exchange.method === 'POST') {
+    // a batch update writes points by its upserts alone: its deletes and its payload and vector
+    // updates are metered by no endpoint of their own either
+    const operations = record(requestJson(exchange))['operations'];
+    const upserts = Array.isArray(operations)
+      ? operations.map((operation) => record(operation)['upsert']).filter((upsert) => upsert !== undefined)
+      : [];
+    if (upserts.length === 0) return undefined;
+    return {
+      provider: 'qdrant',
+      operation: 'batch',
+      units: { points_written: upserts.reduce<number>((sum, upsert) => sum + upsertedPoints(upsert), 0) },
       attributes,
     };
   }
@@ -33,14 +45,25 @@ function meter(exchange: MeterExchange): MeteredUsage | undefined {
 }
 
 /**
+ * The points of an upsert: a list of records (`points`), or column-oriented, one `batch` of ids,
+ * vectors and payloads, counted by its ids.
+ */
+function upsertedPoints(upsert: unknown): number {
+  const body = record(upsert);
+  const points = body['points'] ?? record(body['batch'])['ids'];
+  return Array.isArray(points) ? points.length : 0;
+}
+
+/**
  * Qdrant: searches (batch counted per search) and points upserted (a list of records, or a
- * column-oriented batch counted by its ids); server time kept.
+ * column-oriented batch counted by its ids), alone or in a batch update; server time kept.
  * @see https://api.qdrant.tech/api-reference/search/points
+ * @see https://api.qdrant.tech/api-reference/points/batch-update
  */
 export const qdrantMeter: ProviderMeter = {
   name: 'qdrant',
   label: 'Qdrant',
   hosts: ['*.cloud.qdrant.io'],
-  units: 'queries; points written',
+  units: 'queries; points written (upserts, batch updates included)',
   meter,
 };
