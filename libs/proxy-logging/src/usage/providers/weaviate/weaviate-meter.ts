@@ -8,11 +8,11 @@ function meter(exchange: MeterExchange): MeteredUsage | undefined {
   if (path.endsWith('/v1/graphql'))
     return { provider: 'weaviate', operation: 'query', units: { queries: 1 } };
   if (path.endsWith('/v1/batch/objects')) {
-    const written = responseJson(exchange);
+    const objects = responseJson(exchange);
     return {
       provider: 'weaviate',
       operation: 'batch',
-      units: { objects_written: Array.isArray(written) ? written.length : 0 },
+      units: { objects_written: Array.isArray(objects) ? objects.filter(wasWritten).length : 0 },
     };
   }
   if (/\/v1\/objects(\/|$)/.test(path) && exchange.method !== 'GET' && exchange.method !== 'HEAD') {
@@ -26,7 +26,19 @@ function meter(exchange: MeterExchange): MeteredUsage | undefined {
 }
 
 /**
- * Weaviate: GraphQL queries and objects written (single and batch).
+ * Whether an object of a batch's answer was written: the batch answers 200 whatever became of
+ * each object, and one that failed carries `result.errors` (and `result.status: FAILED` where the
+ * version reports a status).
+ * @see https://weaviate.io/developers/weaviate/api/rest#tag/batch/post/batch/objects
+ */
+function wasWritten(object: unknown): boolean {
+  const result = record(record(object)['result']);
+  const errors = result['errors'];
+  return (errors === undefined || errors === null) && result['status'] !== 'FAILED';
+}
+
+/**
+ * Weaviate: GraphQL queries and objects written (single and batch, the objects that failed left out).
  * @see https://weaviate.io/developers/weaviate/api/rest
  */
 export const weaviateMeter: ProviderMeter = {
