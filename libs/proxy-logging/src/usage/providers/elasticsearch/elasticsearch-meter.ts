@@ -22,7 +22,7 @@ function meter(exchange: MeterExchange): MeteredUsage | undefined {
     return {
       provider: 'elasticsearch',
       operation: 'bulk',
-      units: { documents_written: Array.isArray(items) ? items.length : 0 },
+      units: { documents_written: Array.isArray(items) ? items.filter(wroteDocument).length : 0 },
       attributes,
     };
   }
@@ -32,8 +32,25 @@ function meter(exchange: MeterExchange): MeteredUsage | undefined {
   return undefined;
 }
 
+// the `_bulk` actions that write a document (a `delete` removes one)
+const WRITE_ACTIONS = ['index', 'create', 'update'] as const;
+
 /**
- * Elasticsearch (Elastic Cloud): search requests (msearch counted per search) and documents written.
+ * Whether an item of a `_bulk` answer wrote a document: the bulk answers 200 whatever became of
+ * each action, and each item, keyed by its action, carries that action's own HTTP `status`.
+ * @see https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-bulk
+ */
+function wroteDocument(item: unknown): boolean {
+  const actions = record(item);
+  return WRITE_ACTIONS.some((action) => {
+    const status = num(record(actions[action])['status']);
+    return status !== undefined && status >= 200 && status < 300;
+  });
+}
+
+/**
+ * Elasticsearch (Elastic Cloud): search requests (msearch counted per search) and documents
+ * written (a bulk's index, create and update actions that succeeded).
  * @see https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-search
  */
 export const elasticsearchMeter: ProviderMeter = {
