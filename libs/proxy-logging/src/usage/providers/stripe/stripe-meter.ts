@@ -2,7 +2,10 @@ import { num, record, responseJson, str, succeeded, type MeterExchange } from '.
 import type { MeteredUsage } from '../../metered-usage';
 import type { ProviderMeter } from '../../provider-meter';
 
-/** Currencies Stripe amounts carry without minor units. */
+/**
+ * Currencies Stripe amounts carry without minor units.
+ * @see https://docs.stripe.com/currencies#zero-decimal
+ */
 const ZERO_DECIMAL = new Set([
   'bif',
   'clp',
@@ -22,6 +25,18 @@ const ZERO_DECIMAL = new Set([
   'xpf',
 ]);
 
+/**
+ * Currencies whose Stripe amounts are in thousandths (5.124 KWD is sent rounded to 5120).
+ * @see https://docs.stripe.com/currencies#three-decimal
+ */
+const THREE_DECIMAL = new Set(['bhd', 'jod', 'kwd', 'omr', 'tnd']);
+
+/** How many minor units of `currency` (lower case) make one major unit in a Stripe amount. */
+function minorUnitsPerMajor(currency: string): number {
+  if (ZERO_DECIMAL.has(currency)) return 1;
+  return THREE_DECIMAL.has(currency) ? 1000 : 100;
+}
+
 function meter(exchange: MeterExchange): MeteredUsage | undefined {
   if (!succeeded(exchange) || exchange.method !== 'POST') return undefined;
   const body = record(responseJson(exchange));
@@ -36,7 +51,7 @@ function meter(exchange: MeterExchange): MeteredUsage | undefined {
   );
   const currency = str(body['currency'])?.toLowerCase();
   if (minor === undefined || currency === undefined) return undefined;
-  const amount = ZERO_DECIMAL.has(currency) ? minor : minor / 100;
+  const amount = minor / minorUnitsPerMajor(currency);
   return {
     provider: 'stripe',
     operation: object ?? 'payment',
