@@ -54,6 +54,7 @@ describe('perplexity on /v1', () => {
   let upstream: MockUpstream;
   let deepResearch: MockUpstream;
   let unstated: MockUpstream;
+  let reasoned: MockUpstream;
   beforeAll(async () => {
     upstream = await createMockUpstream({ chatUsage: SONAR_USAGE });
     unstated = await createMockUpstream({
@@ -62,11 +63,22 @@ describe('perplexity on /v1', () => {
     deepResearch = await createMockUpstream({
       chatUsage: { prompt_tokens: 1000, completion_tokens: 100, total_tokens: 1100, num_search_queries: 3 },
     });
+    // deep research counts its reasoning tokens apart from the completion tokens (and out of the total)
+    reasoned = await createMockUpstream({
+      chatUsage: {
+        prompt_tokens: 1000,
+        completion_tokens: 100,
+        total_tokens: 1100,
+        num_search_queries: 3,
+        reasoning_tokens: 600,
+      },
+    });
   });
   afterAll(async () => {
     await upstream.close();
     await deepResearch.close();
     await unstated.close();
+    await reasoned.close();
   });
 
   it('costs what Perplexity reports (the low-context request fee), not the catalog high-context fee', async () => {
@@ -78,6 +90,12 @@ describe('perplexity on /v1', () => {
     // 1000 x $2 + 100 x $8, per million, and 3 searches at $5 per 1000
     expect(await costOf(deepResearch, 'sonar-deep-research', false)).toBe(0.0178);
     expect(await costOf(deepResearch, 'sonar-deep-research', true)).toBe(0.0178);
+  });
+
+  it('prices the reasoning tokens of deep research at their own rate, on top of the completion tokens', async () => {
+    // 1000 x $2 + 100 x $8 + 600 x $3, per million, and 3 searches at $5 per 1000
+    expect(await costOf(reasoned, 'sonar-deep-research', false)).toBe(0.0196);
+    expect(await costOf(reasoned, 'sonar-deep-research', true)).toBe(0.0196);
   });
 
   it('prices the search options the request goes upstream with, those a plugin set included', async () => {

@@ -4,7 +4,9 @@ import {
   type GatewayPlugin,
   type RequestContext,
 } from '@switchyard/proxy-core';
+import { record } from '../usage/meter-exchange';
 import { perplexitySearchOf } from '../usage/providers/perplexity/perplexity-search';
+import { addPerplexityReasoning } from '../usage/providers/perplexity/perplexity-usage';
 import { tokenUsageFromChatUsage, type TokenUsage } from '../usage/token-usage';
 import { roundUsd } from './compute-token-cost';
 import { createCostEstimator, type CostEstimator } from './cost-estimator';
@@ -46,13 +48,15 @@ export interface PricingPluginOptions {
 }
 
 /**
- * The token usage of a `/v1` exchange, with the search Perplexity's request fee depends on: the
- * request's `web_search_options` (kept by the `beforeRequest` tap) read as the universal proxy's
- * meter reads them, Pro Search on a streamed request only.
+ * The token usage of a `/v1` exchange, with what Perplexity's prices depend on as the universal
+ * proxy's meter reads it: deep research's reasoning tokens, and the search of the request fee, the
+ * request's `web_search_options` (kept by the `beforeRequest` tap), Pro Search on a streamed
+ * request only.
  */
 function tokenUsageOf(usage: ChatUsage, type: string, context: RequestContext): TokenUsage {
   const tokens = tokenUsageFromChatUsage(usage);
   if (type !== 'perplexity') return tokens;
+  addPerplexityReasoning(tokens, record(usage));
   return Object.assign(
     tokens,
     perplexitySearchOf(context.state.get(PLUGIN_NAME), tokens.searchContextSize, context.stream),

@@ -4,6 +4,7 @@ import type { ProviderMeter } from '../../provider-meter';
 import { meterOpenAIShaped } from '../openai/openai-meter';
 import { openAIUsageRecord } from '../openai/read-openai-usage';
 import { perplexitySearchOf } from './perplexity-search';
+import { addPerplexityReasoning } from './perplexity-usage';
 
 function meter(exchange: MeterExchange): MeteredUsage | undefined {
   const metered = meterOpenAIShaped('perplexity', exchange);
@@ -13,6 +14,12 @@ function meter(exchange: MeterExchange): MeteredUsage | undefined {
   // deep research bills each search query it ran
   const searches = num(usage['num_search_queries']);
   if (metered.tokens !== undefined && searches) metered.tokens.webSearches = searches;
+  // and reasons apart from its completion tokens, at a rate of its own
+  if (metered.tokens !== undefined) addPerplexityReasoning(metered.tokens, usage);
+  // its citation tokens have a rate of their own too, which no price the gateway holds carries:
+  // kept for the log (the cost Perplexity states includes them)
+  const citations = num(usage['citation_tokens']);
+  if (citations) metered.attributes = { ...metered.attributes, citation_tokens: citations };
   // the request fee depends on the search context size (low, medium, high): the cost
   // Perplexity states for the request wins over one priced from the size
   const cost = num(record(usage['cost'])['total_cost']);
@@ -33,15 +40,16 @@ function meter(exchange: MeterExchange): MeteredUsage | undefined {
 }
 
 /**
- * Perplexity: OpenAI-shaped usage, whole and streamed; search queries of deep research; the
- * search context size and Pro Search type the request fee depends on; the cost Perplexity
- * reports (`usage.cost.total_cost`, request fee included) wins over list prices.
+ * Perplexity: OpenAI-shaped usage, whole and streamed; search queries and reasoning tokens of
+ * deep research (its citation tokens kept as an attribute); the search context size and Pro
+ * Search type the request fee depends on; the cost Perplexity reports (`usage.cost.total_cost`,
+ * request fee and citation tokens included) wins over list prices.
  * @see https://docs.perplexity.ai/api-reference/chat-completions-post
  */
 export const perplexityMeter: ProviderMeter = {
   name: 'perplexity',
   label: 'Perplexity',
   hosts: ['api.perplexity.ai'],
-  units: 'tokens (input, output); search queries; reported cost',
+  units: 'tokens (input, output, reasoning); search queries; reported cost',
   meter,
 };

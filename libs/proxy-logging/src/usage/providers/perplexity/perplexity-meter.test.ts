@@ -1,0 +1,53 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { createPricingRegistry } from '../../../pricing/pricing-registry';
+import type { MeterExchange } from '../../meter-exchange';
+import { perplexityMeter } from './perplexity-meter';
+
+// Sonar Deep Research's usage counts, at the top level of `usage`, its reasoning tokens apart from
+// the completion tokens, its citation tokens apart from the prompt tokens and its search queries
+// (https://docs.perplexity.ai/api-reference/chat-completions-post); each has a rate of its own:
+// input $2, output $8, citation tokens $2 and reasoning tokens $3 per million, searches $5 per
+// 1000 (https://docs.perplexity.ai/getting-started/pricing)
+const documented = JSON.parse(
+  readFileSync(new URL('./__fixtures__/deep-research-cost.json', import.meta.url), 'utf8'),
+) as { request: { body: unknown }; response: { body: { usage: Record<string, unknown> } } };
+
+function deepResearch(usage: Record<string, unknown>): MeterExchange {
+  const responseText = JSON.stringify({ ...documented.response.body, usage });
+  return {
+    method: 'POST',
+    url: new URL('https://api.perplexity.ai/chat/completions'),
+    requestHeaders: { 'content-type': 'application/json' },
+    requestText: JSON.stringify(documented.request.body),
+    status: 200,
+    responseHeaders: { 'content-type': 'application/json' },
+    responseText,
+    responseBytes: responseText.length,
+  };
+}
+
+describe('perplexity meter: deep research', () => {
+  const { cost, ...unstated } = documented.response.body.usage;
+
+  it('reads the reasoning tokens, counted apart from the completion tokens, and keeps the citation tokens', () => {
+    expect(cost).toBeDefined();
+    const usage = perplexityMeter.meter(deepResearch(unstated));
+    expect(usage?.tokens).toEqual({
+      inputTokens: 19,
+      outputTokens: 4978 + 81245,
+      reasoningTokens: 81245,
+      webSearches: 22,
+      searchContextSize: 'low',
+    });
+    expect(usage?.attributes).toEqual({ search_context_size: 'low', citation_tokens: 10837 });
+  });
+
+  it('prices the reasoning tokens at their own rate when Perplexity states no cost', () => {
+    const pricing = createPricingRegistry({ now: () => new Date('2026-11-23T12:00:00Z') });
+    const usage = perplexityMeter.meter(deepResearch(unstated));
+    // 19 x $2 + 4978 x $8 + 81245 x $3 per million, and 22 searches at $5 per 1000; the citation
+    // tokens (10837 x $2 per million) have no rate the pricing can apply
+    expect(pricing.meteredCostUsd(usage!)).toBeCloseTo((19 * 2 + 4978 * 8 + 81245 * 3) / 1e6 + 22 * 0.005, 9);
+  });
+});
