@@ -12,7 +12,7 @@ export const CONDENSER_DEFAULTS = {
   outputReserveTokens: 1024,
   /** `truncate-long` never cuts a message below this many tokens. */
   minKeepTokens: 64,
-  /** Tokens charged per image part. */
+  /** Tokens charged per image part and per page image of a PDF file part. */
   imageTokens: 1105,
   /** Largest summary asked of the summary model. */
   summaryMaxTokens: 512,
@@ -71,7 +71,7 @@ export interface CondenserOptions {
   outputReserveTokens?: number;
   /** `truncate-long` never cuts a message below this many tokens. @default 64 */
   minKeepTokens?: number;
-  /** Tokens charged per image part. @default 1105 */
+  /** Tokens charged per image part and per page image of a PDF file part. @default 1105 */
   imageTokens?: number;
   /** Per requested model: a strategy to apply always, and/or a smaller input budget in tokens. @default {} */
   models?: Record<string, { strategy?: CondenseStrategy; maxInputTokens?: number }>;

@@ -302,3 +302,36 @@ describe('condenser on a request with a structured-output schema', async () => {
     expect(ctx.condensation?.tokensAfter).toBe(after);
   });
 });
+
+describe('condenser on a conversation holding a PDF', async () => {
+  const counter = await tokenCounterFor('gpt-4o-mini');
+  // 1 MB of PDF, counted as four pages: each page's text and image count, though the bytes are not text
+  const pdf = Buffer.alloc(1_000_000).toString('base64');
+  const turns = [
+    { role: 'system', content: 'Answer questions about documents.' },
+    { role: 'user', content: 'I will send you the quarterly report.' },
+    { role: 'assistant', content: 'Go ahead.' },
+    {
+      role: 'user',
+      content: [
+        { type: 'text', text: 'Here it is.' },
+        { type: 'file', file: { filename: 'q3.pdf', file_data: `data:application/pdf;base64,${pdf}` } },
+      ],
+    },
+    { role: 'assistant', content: 'Revenue grew 12 % over the quarter.' },
+    { role: 'user', content: 'Thanks. Draft a two-line summary for the board.' },
+  ] as unknown as ChatMessage[];
+
+  it('counts the PDF: a conversation that overflows the window only with it is condensed (it was passed on as fitting)', async () => {
+    expect(countRequest({ model: 'agent-model', messages: turns }, counter)).toBeGreaterThan(WINDOW);
+    const ctx = context();
+    const condensed = await condenser().condense(
+      { model: 'agent-model', messages: turns, max_tokens: OUTPUT },
+      ctx,
+    );
+    expect(ctx.condensation?.strategy).toBe('middle-out');
+    expect(condensed.messages).not.toContainEqual(turns[3]);
+    expect(condensed.messages.at(-1)).toEqual(turns.at(-1));
+    expect(countRequest(condensed, counter)).toBeLessThanOrEqual(WINDOW - OUTPUT);
+  });
+});

@@ -1,12 +1,13 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import fixture from './__fixtures__/agent-incident-conversation.json';
-import type { ChatCompletionRequest } from '@switchyard/proxy-core';
+import type { ChatCompletionRequest, ChatMessage } from '@switchyard/proxy-core';
 import * as o200kEncoding from 'gpt-tokenizer/encoding/o200k_base';
 import {
   MAX_TOKENIZED_CHARS,
   TOKENIZER_CHUNK_CHARS,
   TOKENIZER_RUN_CHARS,
   TOKEN_ESTIMATES,
+  countMessage,
   countRequest,
   exactCounter,
   tokenCounterFor,
@@ -36,6 +37,47 @@ function prose(chars: number): string {
   let text = '';
   for (let index = 0; text.length < chars; index += 1) text += `${words[(index * 7919) % words.length]} `;
   return text;
+}
+
+/** One RIFF chunk: id, little-endian size, payload padded to an even length. */
+function riffChunk(id: string, payload: Buffer): Buffer {
+  const header = Buffer.alloc(8);
+  header.write(id, 0, 'latin1');
+  header.writeUInt32LE(payload.length, 4);
+  return Buffer.concat([header, payload, Buffer.alloc(payload.length % 2)]);
+}
+
+/** A base64 WAV file of `seconds` of 16-bit mono silence, with `before` chunks ahead of its `fmt ` chunk. */
+function wav(seconds: number, byteRate: number, before: Buffer[] = []): string {
+  const fmt = Buffer.alloc(16);
+  fmt.writeUInt16LE(1, 0); // PCM
+  fmt.writeUInt16LE(1, 2); // mono
+  fmt.writeUInt32LE(byteRate / 2, 4); // samples a second
+  fmt.writeUInt32LE(byteRate, 8);
+  fmt.writeUInt16LE(2, 12); // bytes a sample frame
+  fmt.writeUInt16LE(16, 14); // bits a sample
+  const body = Buffer.concat([
+    Buffer.from('WAVE', 'latin1'),
+    ...before,
+    riffChunk('fmt ', fmt),
+    riffChunk('data', Buffer.alloc(seconds * byteRate)),
+  ]);
+  return riffChunk('RIFF', body).toString('base64');
+}
+
+/** Tokens one content part adds to a user message. */
+function partTokens(part: unknown, model = 'gpt-4o', imageTokens?: number): Promise<number> {
+  const options = imageTokens === undefined ? {} : { imageTokens };
+  return tokenCounterFor(model).then(
+    (counter) =>
+      countMessage({ role: 'user', content: [part] } as unknown as ChatMessage, counter, options) -
+      countMessage({ role: 'user', content: [] }, counter, options),
+  );
+}
+
+function inlineFile(bytes: number): unknown {
+  const data = Buffer.alloc(bytes).toString('base64');
+  return { type: 'file', file: { filename: 'report.pdf', file_data: `data:application/pdf;base64,${data}` } };
 }
 
 describe('token counting', () => {
@@ -187,5 +229,97 @@ describe('token counting', () => {
     expect(o200kEncoding.encode(head).length).toBeLessThanOrEqual(100);
     expect(o200kEncoding.encode(tail).length).toBeLessThanOrEqual(100);
     expect(text.endsWith(tail)).toBe(true);
+  });
+
+  it('counts an assistant refusal like text, as the refusal field and as refusal parts', async () => {
+    const refusal = "I'm sorry, but I can't help with writing that letter.";
+    for (const model of ['gpt-4o', 'claude-sonnet-4']) {
+      const counter = await tokenCounterFor(model);
+      const empty = countMessage({ role: 'assistant', content: null }, counter);
+      expect(counter.count(refusal)).toBeGreaterThan(5);
+      expect(countMessage({ role: 'assistant', content: null, refusal }, counter)).toBe(
+        empty + counter.count(refusal),
+      );
+      const parts = [
+        { type: 'refusal', refusal },
+        { type: 'refusal', refusal: 'No.' },
+      ];
+      expect(countMessage({ role: 'assistant', content: parts } as unknown as ChatMessage, counter)).toBe(
+        empty + counter.count(refusal) + counter.count('No.'),
+      );
+    }
+  });
+
+  it('charges input audio 10 tokens a second: a WAV by its header byte rate, mp3 as 128 kbit/s', async () => {
+    const audio = (data: string, format: string) =>
+      partTokens({ type: 'input_audio', input_audio: { data, format } });
+    // 10 s at 16 kHz and at 48 kHz
+    expect(await audio(wav(10, 32_000), 'wav')).toBe(100);
+    expect(await audio(wav(10, 96_000), 'wav')).toBe(100);
+    // chunks ahead of `fmt ` (JUNK, a broadcast-WAV bext) are skipped
+    const junk = riffChunk('JUNK', Buffer.alloc(28));
+    const bext = riffChunk('bext', Buffer.alloc(603));
+    expect(await audio(wav(3, 32_000, [junk, bext]), 'wav')).toBe(30);
+    expect(await audio(`data:audio/wav;base64,${wav(10, 32_000)}`, 'wav')).toBe(100);
+    // samples without a RIFF header: OpenAI's pcm16 (24 kHz, 16-bit mono: 48 000 bytes a second)
+    expect(await audio(Buffer.alloc(480_000).toString('base64'), 'wav')).toBe(100);
+    // mp3 at 128 kbit/s: 16 000 bytes a second
+    expect(await audio(Buffer.alloc(160_000).toString('base64'), 'mp3')).toBe(100);
+    // a one-hour clip is 36 000 tokens: it no longer passes for an empty message
+    expect(await audio(Buffer.alloc(57_600_000).toString('base64'), 'mp3')).toBe(36_000);
+  });
+
+  it('reads only the head of an audio payload, never decodes it whole', async () => {
+    const data = wav(120, 48_000);
+    const from = vi.spyOn(Buffer, 'from');
+    try {
+      expect(await partTokens({ type: 'input_audio', input_audio: { data, format: 'wav' } })).toBe(1_200);
+      const decoded = from.mock.calls.map(([value]) => (typeof value === 'string' ? value.length : 0));
+      expect(Math.max(0, ...decoded)).toBeLessThanOrEqual(8_192);
+    } finally {
+      from.mockRestore();
+    }
+  });
+
+  it('charges an inline file as PDF pages (1 500 text tokens and one page image per 250 kB, 1 to 100 pages) and a file_id as one page', async () => {
+    const page = 1_500 + 1_000;
+    expect(await partTokens(inlineFile(1_000), 'gpt-4o', 1_000)).toBe(page);
+    expect(await partTokens(inlineFile(2_500_000), 'gpt-4o', 1_000)).toBe(10 * page);
+    expect(await partTokens(inlineFile(2_500_001), 'gpt-4o', 1_000)).toBe(11 * page);
+    // OpenAI and Anthropic take at most 100 pages a request
+    expect(await partTokens(inlineFile(30_000_000), 'gpt-4o', 1_000)).toBe(100 * page);
+    // raw base64 without the data: prefix
+    const raw = { type: 'file', file: { file_data: Buffer.alloc(500_000).toString('base64') } };
+    expect(await partTokens(raw, 'gpt-4o', 1_000)).toBe(2 * page);
+    // an uploaded file's size is unknown here: one page, the least a PDF takes
+    expect(await partTokens({ type: 'file', file: { file_id: 'file-6F2ksmvXxt4VdoqmHRw6kL' } })).toBe(
+      1_500 + 1_105,
+    );
+    // the estimates are not text: the same for every tokenizer family
+    expect(await partTokens(inlineFile(2_500_000), 'claude-sonnet-4', 1_000)).toBe(10 * page);
+  });
+
+  it('bounds requests with refusals, audio and files from above too', async () => {
+    const request = {
+      model: 'gpt-4o',
+      messages: [
+        { role: 'user', content: [{ type: 'text', text: 'Read this.' }, inlineFile(600_000)] },
+        {
+          role: 'assistant',
+          content: [{ type: 'refusal', refusal: 'I cannot read that file. '.repeat(100) }],
+        },
+        { role: 'assistant', content: null, refusal: 'Nor that one, sorry. '.repeat(100) },
+        {
+          role: 'user',
+          content: [{ type: 'input_audio', input_audio: { data: wav(5, 32_000), format: 'wav' } }],
+        },
+      ],
+    } as unknown as ChatCompletionRequest;
+    for (const model of ['gpt-4o', 'gpt-4', 'claude-sonnet-4', 'gemini-2.5-pro', 'llama-3.3-70b']) {
+      const counter = await tokenCounterFor(model);
+      const tokens = countRequest(request, counter);
+      expect(tokens).toBeGreaterThan(3 * 2_605 + 50 + 1_000);
+      expect(upperBoundTokens(request, tokenizerFamily(model))).toBeGreaterThanOrEqual(tokens);
+    }
   });
 });

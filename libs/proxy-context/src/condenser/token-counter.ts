@@ -1,4 +1,5 @@
 import type { ChatCompletionRequest, ChatMessage, ChatTool } from '@switchyard/proxy-core';
+import { mediaTokens, refusalTexts } from './media-tokens';
 
 /** How a model's tokens are counted. */
 export type TokenizerFamily =
@@ -323,20 +324,23 @@ export async function tokenCounterFor(model: string): Promise<TokenCounter> {
 
 /** Options of the counting functions. */
 export interface CountOptions {
-  /** Tokens charged per image part (detail unknown before the provider sees it). @default 1105 */
+  /**
+   * Tokens charged per image part (detail unknown before the provider sees it), and per page of a
+   * PDF `file` part, which the provider also gives the model as an image. @default 1105
+   */
   imageTokens?: number;
 }
 
 const DEFAULT_IMAGE_TOKENS = 1105;
 
-/** The text of a message's content, parts joined. */
+/** The text of a message's content, text parts joined (other parts are counted by `mediaTokens`). */
 export function contentText(content: ChatMessage['content']): string {
   if (typeof content === 'string') return content;
   if (!Array.isArray(content)) return '';
-  return content.map((part) => (part.type === 'text' ? part.text : '')).join('\n');
+  return content.flatMap((part) => (part.type === 'text' ? [part.text] : [])).join('\n');
 }
 
-/** Tokens one message takes in the prompt, envelope included. */
+/** Tokens one message takes in the prompt, envelope included (images, audio and files by estimate). */
 export function countMessage(
   message: ChatMessage,
   counter: TokenCounter,
@@ -344,10 +348,8 @@ export function countMessage(
 ): number {
   let tokens = PER_MESSAGE + counter.count(message.role) + counter.count(contentText(message.content));
   if ('name' in message && typeof message.name === 'string') tokens += PER_NAME + counter.count(message.name);
-  if (Array.isArray(message.content)) {
-    const images = message.content.filter((part) => part.type === 'image_url').length;
-    tokens += images * (options.imageTokens ?? DEFAULT_IMAGE_TOKENS);
-  }
+  for (const refusal of refusalTexts(message)) tokens += counter.count(refusal);
+  tokens += mediaTokens(message.content, options.imageTokens ?? DEFAULT_IMAGE_TOKENS);
   if (message.role === 'assistant') {
     for (const call of message.tool_calls ?? [])
       tokens += PER_TOOL_CALL + counter.count(call.function.name) + counter.count(call.function.arguments);
@@ -417,10 +419,8 @@ export function upperBoundTokens(
   for (const message of request.messages) {
     bytes += PER_MESSAGE + PER_NAME + message.role.length + Buffer.byteLength(contentText(message.content));
     if ('name' in message && typeof message.name === 'string') bytes += Buffer.byteLength(message.name);
-    if (Array.isArray(message.content))
-      bytes +=
-        message.content.filter((part) => part.type === 'image_url').length *
-        (options.imageTokens ?? DEFAULT_IMAGE_TOKENS);
+    for (const refusal of refusalTexts(message)) bytes += Buffer.byteLength(refusal);
+    bytes += mediaTokens(message.content, options.imageTokens ?? DEFAULT_IMAGE_TOKENS);
     if (message.role === 'assistant') {
       for (const call of message.tool_calls ?? [])
         bytes +=

@@ -1,0 +1,180 @@
+import type { ChatMessage } from '@switchyard/proxy-core';
+
+/**
+ * Estimates of the prompt tokens of content parts that are not text (images, input audio,
+ * files). The provider turns each into tokens the gateway cannot count before the call, so
+ * each is charged from what the request shows of it: its kind, its byte size and, for WAV,
+ * its header. A payload is never decoded whole.
+ */
+
+/**
+ * Prompt tokens per second of input audio. OpenAI: "Audio tokens in user messages are 1 token
+ * per 100 ms of audio". Published for the Realtime API (gpt-realtime, gpt-4o-realtime-preview);
+ * used for the chat audio models (gpt-4o-audio-preview, gpt-audio) too, which take the same
+ * `input_audio` and have no other published rate.
+ * @see https://developers.openai.com/api/docs/guides/realtime-costs
+ */
+export const AUDIO_TOKENS_PER_SECOND = 10;
+
+/**
+ * Bytes per second assumed for mp3 (and any audio format but WAV): 128 kbit/s, LAME's documented
+ * default bitrate (`lame --help`: "-b bitrate  set the bitrate, default 128 kbps"). The bitrate
+ * is not read from the file: a clip encoded lower (speech at 64 kbit/s) is counted short by
+ * that ratio, one encoded higher is counted long.
+ */
+export const COMPRESSED_AUDIO_BYTES_PER_SECOND = 128_000 / 8;
+
+/**
+ * Bytes per second assumed for WAV data whose header cannot be read: OpenAI's `pcm16` layout,
+ * "16-bit PCM at a 24kHz sample rate, single channel (mono)".
+ * @see https://platform.openai.com/docs/api-reference/realtime-sessions/create
+ */
+export const PCM16_BYTES_PER_SECOND = 24_000 * 2;
+
+/**
+ * Base64 characters decoded to find a WAV file's `fmt ` chunk and byte rate: the first 4 KiB,
+ * room for the chunks some writers put before it (`JUNK`, a broadcast WAV's 602-byte `bext`).
+ */
+export const WAV_HEADER_BASE64_CHARS = 5_464;
+
+/**
+ * Text tokens per PDF page: the low end of Anthropic's documented 1,500-3,000 ("Each page
+ * typically uses 1,500-3,000 tokens per page depending on content density"). Each page is also
+ * given to the model as an image, charged as one image part (`imageTokens`): Anthropic and
+ * OpenAI both put "the extracted text and an image of each page" in the context.
+ * @see https://docs.anthropic.com/en/docs/build-with-claude/pdf-support#estimate-your-costs
+ * @see https://developers.openai.com/api/docs/guides/pdf-files
+ */
+export const PDF_TEXT_TOKENS_PER_PAGE = 1_500;
+
+/**
+ * Bytes assumed per PDF page, since the file is not parsed. Page sizes span two orders of
+ * magnitude: text-only pages measure 7-8 kB (libtasn1's manual: 263 kB for 36 pages; the
+ * shared-mime-info spec: 140 kB for 17), scanned or photographic pages 100-500 kB. The figure is
+ * taken from the top of that span on purpose: an estimate counted short leaves the refusal to the
+ * provider (as before files were counted at all, and `fallbackOn.contextLengthExceeded` can act
+ * on it), while one counted long makes the gateway refuse, or condense away, a file the provider
+ * would have taken. At 250 kB only scans above that size count long; text-only files count far
+ * short (about 30 x); a 128k window is passed from about 12 MB of PDF.
+ */
+export const PDF_BYTES_PER_PAGE = 250_000;
+
+/**
+ * Most pages one file is counted as. OpenAI takes "up to 100 pages and 32MB of total content in
+ * a single request", Anthropic 100 pages (more on its largest-window models): a larger estimate
+ * is the byte guess failing, not a longer document.
+ */
+export const PDF_MAX_PAGES = 100;
+
+/**
+ * Lowest byte rate taken from a WAV header: GSM 6.10 at 8 kHz, about the leanest codec WAV
+ * carries, takes 1,625 bytes a second. A lower one is a damaged header, not a longer clip.
+ */
+const MIN_WAV_BYTES_PER_SECOND = 1_000;
+
+/** Where the base64 payload of a text starts: after a `data:` URL's comma, else at 0. */
+function payloadStart(value: string): number {
+  // a data URL's prefix is short: the comma is found within its first characters
+  return value.startsWith('data:') ? value.indexOf(',') + 1 : 0;
+}
+
+/** The decoded size of a base64 text (a `data:` URL's payload when it is one), without decoding it. */
+function base64Bytes(value: string): number {
+  const padding = value.endsWith('==') ? 2 : value.endsWith('=') ? 1 : 0;
+  return Math.max(0, Math.floor(((value.length - payloadStart(value)) * 3) / 4) - padding);
+}
+
+/**
+ * Bytes per second of a base64 WAV file and where its samples start, from its first chunks
+ * (samples start at 0 when the `data` chunk is not among them); undefined when it does not open
+ * with a RIFF/WAVE header holding a `fmt ` chunk of a plausible byte rate.
+ * @see https://www.mmsp.ece.mcgill.ca/Documents/AudioFormats/WAVE/WAVE.html
+ */
+function wavLayout(base64: string): { byteRate: number; dataOffset: number } | undefined {
+  const start = payloadStart(base64);
+  const head = Buffer.from(base64.slice(start, start + WAV_HEADER_BASE64_CHARS), 'base64');
+  if (
+    head.length < 12 ||
+    head.toString('latin1', 0, 4) !== 'RIFF' ||
+    head.toString('latin1', 8, 12) !== 'WAVE'
+  )
+    return undefined;
+  let byteRate = 0;
+  let dataOffset = 0;
+  for (let offset = 12; offset + 8 <= head.length;) {
+    const id = head.toString('latin1', offset, offset + 4);
+    const size = head.readUInt32LE(offset + 4);
+    // fmt: format tag, channels, sample rate, then the average bytes per second
+    if (id === 'fmt ' && offset + 20 <= head.length) byteRate = head.readUInt32LE(offset + 16);
+    if (id === 'data') {
+      dataOffset = offset + 8;
+      break;
+    }
+    // chunks are padded to an even size
+    offset += 8 + size + (size % 2);
+  }
+  return byteRate < MIN_WAV_BYTES_PER_SECOND ? undefined : { byteRate, dataOffset };
+}
+
+/** Tokens of an `input_audio` part's clip: its duration at {@link AUDIO_TOKENS_PER_SECOND}. */
+function audioTokens(audio: unknown): number {
+  if (typeof audio !== 'object' || audio === null) return 0;
+  const { data, format } = audio as { data?: unknown; format?: unknown };
+  if (typeof data !== 'string') return 0;
+  const bytes = base64Bytes(data);
+  let seconds = bytes / COMPRESSED_AUDIO_BYTES_PER_SECOND;
+  if (format === 'wav') {
+    const layout = wavLayout(data);
+    seconds =
+      layout === undefined
+        ? bytes / PCM16_BYTES_PER_SECOND
+        : (bytes - Math.min(bytes, layout.dataOffset)) / layout.byteRate;
+  }
+  return Math.ceil(seconds * AUDIO_TOKENS_PER_SECOND);
+}
+
+/**
+ * Tokens of a `file` part, as a PDF: {@link PDF_TEXT_TOKENS_PER_PAGE} and one image per page,
+ * pages estimated from the inline `file_data`'s size. A `file_id` names an uploaded file whose
+ * size is unknown here: it counts as one page, the least a PDF takes.
+ */
+function fileTokens(file: unknown, imageTokens: number): number {
+  const data =
+    typeof file === 'object' && file !== null ? (file as { file_data?: unknown }).file_data : undefined;
+  const pages =
+    typeof data === 'string'
+      ? Math.min(PDF_MAX_PAGES, Math.max(1, Math.ceil(base64Bytes(data) / PDF_BYTES_PER_PAGE)))
+      : 1;
+  return pages * (PDF_TEXT_TOKENS_PER_PAGE + imageTokens);
+}
+
+/**
+ * Tokens of a message's image, audio and file parts: `imageTokens` per image, the estimates
+ * above for audio and files; 0 for text, refusals (counted as text) and parts of other types.
+ */
+export function mediaTokens(content: ChatMessage['content'], imageTokens: number): number {
+  if (!Array.isArray(content)) return 0;
+  let tokens = 0;
+  for (const part of content as unknown[]) {
+    if (typeof part !== 'object' || part === null) continue;
+    const { type } = part as { type?: unknown };
+    if (type === 'image_url') tokens += imageTokens;
+    else if (type === 'input_audio') tokens += audioTokens((part as { input_audio?: unknown }).input_audio);
+    else if (type === 'file') tokens += fileTokens((part as { file?: unknown }).file, imageTokens);
+  }
+  return tokens;
+}
+
+/** The refusals of a message, counted as text: an assistant's `refusal` field and `refusal` parts. */
+export function refusalTexts(message: ChatMessage): string[] {
+  // any role: lenient, as the request schema is; only an assistant's is typed
+  const { refusal, content } = message as { refusal?: unknown; content?: unknown };
+  const texts = typeof refusal === 'string' && refusal.length > 0 ? [refusal] : [];
+  if (Array.isArray(content)) {
+    for (const part of content as unknown[]) {
+      const { type, refusal: text } = (part ?? {}) as { type?: unknown; refusal?: unknown };
+      if (type === 'refusal' && typeof text === 'string') texts.push(text);
+    }
+  }
+  return texts;
+}
