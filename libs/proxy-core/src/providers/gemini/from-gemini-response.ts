@@ -6,7 +6,7 @@ import type {
   ChatToolCall,
   ChatUsage,
 } from '../../wire/openai-chat';
-import { mapGeminiLogprobs } from './gemini-logprobs';
+import { mapGeminiLogprobs, type LogprobsAsked } from './gemini-logprobs';
 import { geminiToolCallId } from './gemini-tool-call-id';
 import { geminiUrlCitations } from './gemini-url-citations';
 import { GeminiWebSearches } from './gemini-web-searches';
@@ -166,6 +166,7 @@ export function fromGeminiResponse(
   provider: string,
   model: string,
   id: string,
+  logprobs?: LogprobsAsked,
 ): ChatCompletion {
   const blocked = body.promptFeedback?.blockReason;
   if (blocked !== undefined && (body.candidates === undefined || body.candidates.length === 0))
@@ -207,7 +208,7 @@ export function fromGeminiResponse(
         ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}),
         ...(annotations.length > 0 ? { annotations } : {}),
       },
-      logprobs: mapGeminiLogprobs(candidate.logprobsResult) ?? null,
+      logprobs: mapGeminiLogprobs(candidate.logprobsResult, logprobs) ?? null,
       finish_reason: mapGeminiFinishReason(candidate.finishReason, toolCalls.length > 0) ?? 'stop',
     };
   });

@@ -11,7 +11,7 @@ import {
   withGeminiWebSearches,
 } from './from-gemini-response';
 import { geminiStreamError } from './gemini-error';
-import { mapGeminiLogprobs, type ChatLogprobs } from './gemini-logprobs';
+import { mapGeminiLogprobs, type ChatLogprobs, type LogprobsAsked } from './gemini-logprobs';
 import { geminiToolCallId } from './gemini-tool-call-id';
 import { citationKey, geminiUrlCitations } from './gemini-url-citations';
 import { GeminiWebSearches } from './gemini-web-searches';
@@ -51,7 +51,7 @@ export class GeminiStreamMapper implements StreamMapper<SseEvent>, UsageSoFar {
     model: string,
     private readonly id: string,
     private readonly created: number,
-    private readonly options: { citations?: boolean } = {},
+    private readonly options: { citations?: boolean; logprobs?: LogprobsAsked } = {},
   ) {
     this.#model = model;
   }
@@ -143,7 +143,7 @@ export class GeminiStreamMapper implements StreamMapper<SseEvent>, UsageSoFar {
         );
         if (annotations.length > 0) delta.annotations = annotations;
       }
-      const logprobs = mapGeminiLogprobs(candidate.logprobsResult);
+      const logprobs = mapGeminiLogprobs(candidate.logprobsResult, this.options.logprobs);
       if (Object.keys(delta).length > 0 || logprobs !== undefined)
         chunks.push(this.#chunk(choice, delta, null, logprobs));
       const failed = geminiFinishError(this.provider, candidate.finishReason, 'upstream_stream_error');

@@ -567,6 +567,116 @@ describe('gemini adapter', () => {
     expect(plain.choices[0]?.logprobs).toBeNull();
   });
 
+  it('streams log probabilities event by event and per candidate, with as many alternatives as asked', async () => {
+    const step = (token: string | undefined, logProbability: number, ...alternatives: number[]) => ({
+      chosen: { ...(token === undefined ? {} : { token }), logProbability },
+      top: { candidates: alternatives.map((value, i) => ({ token: `alt${i}`, logProbability: value })) },
+    });
+    const event = (index: number, text: string, steps: Array<ReturnType<typeof step>>, finish?: string) => ({
+      candidates: [
+        {
+          content: { role: 'model', parts: [{ text }] },
+          index,
+          ...(finish === undefined ? {} : { finishReason: finish }),
+          logprobsResult: {
+            chosenCandidates: steps.map((s) => s.chosen),
+            topCandidates: steps.map((s) => s.top),
+          },
+        },
+      ],
+    });
+    const events = [
+      event(0, 'Hi', [step('Hi', -0.1, -0.1, -2, -3)]),
+      event(1, 'Yo', [step('Yo', -0.3, -0.3, -1, -4)]),
+      // an event with no token steps sends no logprobs; proto3 leaves out an empty token
+      event(0, '', []),
+      { candidates: [{ content: { role: 'model', parts: [{ text: '!' }] }, index: 0 }] },
+      event(0, '', [step(undefined, -0.5, -0.5)], 'STOP'),
+      event(1, '', [], 'STOP'),
+    ];
+    next = {
+      stream: {
+        contentType: 'text/event-stream',
+        chunks: sseChunks(events.map((body) => `data: ${JSON.stringify(body)}\r\n\r\n`).join('')),
+        errorChunk: () => '',
+      },
+    };
+    const chunks = await collect(
+      await fixtureAdapter().stream(
+        { ...basicRequest, n: 2, logprobs: true, top_logprobs: 2 },
+        callContext('gemini-2.5-flash'),
+      ),
+    );
+    const logged = chunks.flatMap((chunk) =>
+      chunk.choices.flatMap((choice) =>
+        choice.logprobs === undefined
+          ? []
+          : [
+              [
+                choice.index,
+                (choice.logprobs as { content: Array<{ token: string; top_logprobs: unknown[] }> }).content,
+              ],
+            ],
+      ),
+    );
+    expect(logged).toEqual([
+      [
+        0,
+        [
+          {
+            token: 'Hi',
+            logprob: -0.1,
+            bytes: [72, 105],
+            top_logprobs: [
+              { token: 'alt0', logprob: -0.1, bytes: [97, 108, 116, 48] },
+              { token: 'alt1', logprob: -2, bytes: [97, 108, 116, 49] },
+            ],
+          },
+        ],
+      ],
+      [
+        1,
+        [
+          {
+            token: 'Yo',
+            logprob: -0.3,
+            bytes: [89, 111],
+            top_logprobs: [
+              { token: 'alt0', logprob: -0.3, bytes: [97, 108, 116, 48] },
+              { token: 'alt1', logprob: -1, bytes: [97, 108, 116, 49] },
+            ],
+          },
+        ],
+      ],
+      [
+        0,
+        [
+          {
+            token: '',
+            logprob: -0.5,
+            bytes: [],
+            top_logprobs: [{ token: 'alt0', logprob: -0.5, bytes: [97, 108, 116, 48] }],
+          },
+        ],
+      ],
+    ]);
+    // logprobs alone: each token without alternatives, as OpenAI answers
+    next = {
+      json: { ...event(0, 'Hi', [step('Hi', -0.1, -0.1, -2)], 'STOP'), modelVersion: 'gemini-2.5-flash' },
+    };
+    const whole = await fixtureAdapter().chat(
+      { ...basicRequest, logprobs: true },
+      callContext('gemini-2.5-flash'),
+    );
+    expect(whole.choices[0]?.logprobs).toEqual({
+      content: [{ token: 'Hi', logprob: -0.1, bytes: [72, 105], top_logprobs: [] }],
+      refusal: null,
+    });
+    expect((upstream.requests.at(-1)!.body as { generationConfig?: unknown }).generationConfig).toEqual({
+      responseLogprobs: true,
+    });
+  });
+
   it('replays a documented stream: text in order, finish, then cumulative usage once', async () => {
     next = {
       stream: {

@@ -22,6 +22,7 @@ import { callCancellation } from '../provider-call-cancellation';
 import { fromGeminiResponse } from './from-gemini-response';
 import { GeminiStreamMapper } from './from-gemini-stream';
 import { readGeminiError } from './gemini-error';
+import { logprobsAsked } from './gemini-logprobs';
 import type { GeminiResponse } from './gemini-wire';
 import { toGeminiRequest } from './to-gemini-request';
 import { asksWebSearch } from './to-gemini-search-tool';
@@ -91,7 +92,13 @@ export class GeminiAdapter implements ProviderAdapter {
       this.#body(request, context.model),
       context,
     );
-    return fromGeminiResponse(body, this.name, context.model, `chatcmpl-${randomUUID()}`);
+    return fromGeminiResponse(
+      body,
+      this.name,
+      context.model,
+      `chatcmpl-${randomUUID()}`,
+      logprobsAsked(request),
+    );
   }
 
   async stream(
@@ -111,7 +118,7 @@ export class GeminiAdapter implements ProviderAdapter {
       context.model,
       `chatcmpl-${randomUUID()}`,
       Math.floor(Date.now() / 1000),
-      { citations: asksWebSearch(request) },
+      { citations: asksWebSearch(request), logprobs: logprobsAsked(request) },
     );
     // every event carries the running usage, but it reaches a chunk only at the stream's end:
     // the engine reads the mapper's latest count when the stream ends before that

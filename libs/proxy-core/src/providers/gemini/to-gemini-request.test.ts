@@ -230,6 +230,20 @@ describe('toGeminiRequest: reasoning_effort as thinkingConfig', () => {
     });
   });
 
+  it('sends no thinkingConfig to a model its id does not name a thinking Gemini: Gemma, aliases, tuned models, image and speech variants', () => {
+    for (const model of [
+      'gemma-3-27b-it',
+      'gemini-flash-latest',
+      'tunedModels/my-model-7k2',
+      'learnlm-2.0-flash-experimental',
+      'gemini-2.5-flash-image-preview',
+      'gemini-2.5-flash-preview-tts',
+      'gemini-3-pro-image-preview',
+    ])
+      expect(asked('high', model)).toBeUndefined();
+    expect(asked('high', 'gemini-3.1-pro-preview')).toEqual({ thinkingConfig: { thinkingLevel: 'high' } });
+  });
+
   it('sends no thinkingConfig to Gemini 1.x and 2.0, which do not think, nor without an effort', () => {
     expect(asked('high', 'gemini-2.0-flash')).toBeUndefined();
     expect(asked('high', 'gemini-1.5-pro')).toBeUndefined();
@@ -269,5 +283,7 @@ describe('toGeminiRequest: logprobs and top_logprobs', () => {
         expect.objectContaining({ code: 'invalid_request', param: 'top_logprobs' }),
       );
     expect(() => config({ logprobs: 'yes' })).toThrow(expect.objectContaining({ param: 'logprobs' }));
+    // no alternatives asked without logprobs: nothing to refuse
+    expect(config({ logprobs: false, top_logprobs: 0 })).toBeUndefined();
   });
 });

@@ -11,7 +11,7 @@ import {
 import type { ChatCompletionRequest, ChatContentPart, ChatTextPart } from '../../wire/openai-chat';
 import { thoughtSignatureOfToolCallId } from './gemini-tool-call-id';
 import type { GeminiContent, GeminiPart, GeminiRequest } from './gemini-wire';
-import { toGeminiLogprobsConfig } from './gemini-logprobs';
+import { logprobsAsked, toGeminiLogprobsConfig } from './gemini-logprobs';
 import { toGeminiSearchTool } from './to-gemini-search-tool';
 import { toGeminiThinking } from './to-gemini-thinking';
 
@@ -73,7 +73,7 @@ function generationConfig(
     if (format.json_schema.schema !== undefined) config['responseJsonSchema'] = format.json_schema.schema;
   }
   set('thinkingConfig', toGeminiThinking(request, model));
-  Object.assign(config, toGeminiLogprobsConfig(request));
+  Object.assign(config, toGeminiLogprobsConfig(logprobsAsked(request)));
   return Object.keys(config).length > 0 ? config : undefined;
 }
 

@@ -5,10 +5,15 @@ import type { ChatCompletionRequest } from '../../wire/openai-chat';
 const EFFORTS = ['none', 'minimal', 'low', 'medium', 'high', 'xhigh'] as const;
 type Effort = (typeof EFFORTS)[number];
 
-// Gemini 1.x and 2.0 do not think: they take no thinkingConfig
-const NO_THINKING = /(?:^|\/)gemini-(?:1\.|2\.0-)/;
-// Gemini 2.5 takes a budget of thinking tokens; Gemini 3 and later a thinking level
+// the thinking Gemini models, by family: 2.5 takes a budget of thinking tokens, 3 and later a
+// thinking level. Any other id (Gemma, LearnLM, a tuned model, an alias such as
+// gemini-flash-latest whose family is not in its name) gets no thinkingConfig: Google answers
+// 400 to a thinkingLevel a model before 3 does not take, and Gemma refuses a thinkingBudget
 const BUDGETED = /(?:^|\/)gemini-2\.5-/;
+const LEVELLED = /(?:^|\/)gemini-(?:[3-9]|\d{2,})(?:\.\d+)?-/;
+// variants of those families that generate images, speech or live audio, whose thinking
+// settings are not documented: none is sent to them
+const NOT_THINKING_VARIANT = /-(?:image|tts|audio|live)\b/;
 // 2.5 Pro cannot stop thinking: 128 is the least it takes
 const ALWAYS_THINKS = /(?:^|\/)gemini-2\.5-pro/;
 
@@ -30,7 +35,8 @@ const BUDGETS: Readonly<Record<Effort, number>> = {
 
 /**
  * OpenAI's `reasoning_effort` as Gemini's `thinkingConfig` for `model` (the upstream model id),
- * undefined when the request sets none or the model does not think. Gemini 2.5 gets a
+ * undefined when the request sets none or the model is not a thinking Gemini its id names (see
+ * the families above). Gemini 2.5 gets a
  * `thinkingBudget` ({@link BUDGETS}). Gemini 3 and later get a `thinkingLevel`, `low` for the
  * efforts up to `low` and `high` above it: the two levels every one of them takes (3 Pro refuses
  * `minimal` and `medium`, others refuse `xhigh`), so an effort a client sends to every model
@@ -50,10 +56,11 @@ export function toGeminiThinking(
       'reasoning_effort',
     );
   }
-  if (NO_THINKING.test(model)) return undefined;
+  if (NOT_THINKING_VARIANT.test(model)) return undefined;
   if (BUDGETED.test(model)) {
     const budget = BUDGETS[effort as Effort];
     return { thinkingBudget: budget === 0 && ALWAYS_THINKS.test(model) ? 128 : budget };
   }
+  if (!LEVELLED.test(model)) return undefined;
   return { thinkingLevel: EFFORTS.indexOf(effort as Effort) <= EFFORTS.indexOf('low') ? 'low' : 'high' };
 }
