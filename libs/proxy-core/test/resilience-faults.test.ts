@@ -235,6 +235,37 @@ describe('stream faults', () => {
     expect([callsTo(fixture.upstream, '/v1/'), callsTo(fixture.upstream, '/backup/')]).toEqual([1, 1]);
   });
 
+  it("a 200 whose error event says the request is invalid is the request's fault: neither retried nor failed over", async () => {
+    fixture.upstream.fault({
+      kind: 'stream-error',
+      afterChunks: 0,
+      match: { model: 'bad' },
+      error: {
+        message: 'Invalid schema for function "f"',
+        type: 'invalid_request_error',
+        param: 'tools',
+        code: null,
+      },
+    });
+    await expect(pair().stream(ask('m')).then(collect)).rejects.toMatchObject({
+      code: 'upstream_bad_request',
+      status: 400,
+    });
+    expect([callsTo(fixture.upstream, '/v1/'), callsTo(fixture.upstream, '/backup/')]).toEqual([1, 0]);
+  });
+
+  it('a 200 whose error event carries a 429 (OpenRouter) is a rate limit: the next target serves it', async () => {
+    fixture.upstream.fault({
+      kind: 'stream-error',
+      afterChunks: 0,
+      match: { model: 'bad' },
+      error: { message: 'Rate limit exceeded: free-models-per-min.', code: 429 },
+    });
+    const chunks = await collect(await pair().stream(ask('m')));
+    expect(textOf(chunks)).toContain('Hello there');
+    expect([callsTo(fixture.upstream, '/v1/'), callsTo(fixture.upstream, '/backup/')]).toEqual([1, 1]);
+  });
+
   it('a stream cut after content ends with an error, never a clean end, and is not retried', async () => {
     fixture.upstream.fault({ kind: 'cut-stream', afterChunks: 3, match: { model: 'bad' } });
     const stream = await pair().stream(ask('m'));

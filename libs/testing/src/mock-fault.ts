@@ -12,8 +12,11 @@ export type MockFault = (
   | { kind: 'cut-stream'; afterChunks: number }
   /** Streams `afterChunks` chunks, then stalls with the connection open. */
   | { kind: 'stall-stream'; afterChunks: number }
-  /** Answers 200, then sends an error event after `afterChunks` chunks and ends. */
-  | { kind: 'stream-error'; afterChunks: number; message?: string }
+  /**
+   * Answers 200, then sends an error event after `afterChunks` chunks and ends. `error` replaces
+   * the event's error object on OpenAI-shaped routes (default: a `server_error` with `message`).
+   */
+  | { kind: 'stream-error'; afterChunks: number; message?: string; error?: Record<string, unknown> }
   /** Streams normally but waits `delayMs` before each chunk after the first `afterChunks`. */
   | { kind: 'slow-stream'; delayMs: number; afterChunks?: number }
   /** Waits `ms` before answering normally. */

@@ -69,10 +69,24 @@ describe('streamEventErrorCode and the error events of 200 streams', () => {
         code: null,
       }),
     ).toBe('context_length_exceeded');
-    // OpenRouter and vLLM put an HTTP status in `code`
-    expect(openAI({ message: 'Provider returned error', code: 429 })).toBe('upstream_rate_limited');
-    expect(openAI({ message: 'max_tokens must be at least 1', type: 'BadRequestError', code: 400 })).toBe(
+    // an HTTP status in `code` (OpenRouter, vLLM) is trusted for rate limits and server errors
+    expect(openAI({ message: 'Rate limit exceeded: free-models-per-min', code: 429 })).toBe(
+      'upstream_rate_limited',
+    );
+    expect(openAI({ message: 'Request timed out', code: 408 })).toBe('upstream_timeout');
+    // not for a bare 400: vLLM sends every exception so, its engine dying included
+    expect(
+      openAI({
+        message: 'AsyncEngineDeadError: Background loop has errored already.',
+        type: 'BadRequestError',
+        code: 400,
+      }),
+    ).toBe('upstream_stream_error');
+    expect(openAI({ message: 'Invalid tool schema', type: 'invalid_request_error', code: 400 })).toBe(
       'upstream_bad_request',
+    );
+    expect(openAI({ message: "This model's maximum context length is 4096 tokens", code: 400 })).toBe(
+      'context_length_exceeded',
     );
     // a server-side failure, or an event that says nothing, stays a retryable stream error
     expect(openAI({ message: 'The server had an error', type: 'server_error', code: null })).toBe(
@@ -81,7 +95,8 @@ describe('streamEventErrorCode and the error events of 200 streams', () => {
     expect(openAI({ message: 'Provider returned error', code: 502 })).toBe('upstream_stream_error');
     expect(openAI({})).toBe('upstream_stream_error');
     expect(openAIStreamError('p', { code: 429 }).retryable).toBe(true);
-    expect(openAIStreamError('p', { code: 400 }).retryable).toBe(false);
+    expect(openAIStreamError('p', { code: 400, type: 'invalid_request_error' }).retryable).toBe(false);
+    expect(openAIStreamError('p', { code: 400 }).retryable).toBe(true);
   });
 
   it("reads a Gemini error event's status, keeping the wait Google asks for", () => {

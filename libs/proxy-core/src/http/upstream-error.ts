@@ -100,11 +100,13 @@ const STREAM_EVENT_CODES: ReadonlyMap<string, SwitchyardErrorCode> = new Map([
 
 /**
  * The code of an error event sent inside a 200 stream, so that a failure there is retried or
- * not as the same failure answered with a status would be: an HTTP-like `status` the event
- * carries (OpenRouter and vLLM send `"code": 429`, Google `"code": 400`) is read as a status,
- * else a known code or type ({@link STREAM_EVENT_CODES}), with context-window messages
- * recognised. A server-side failure, or an event that says nothing, is `upstream_stream_error`
- * (retryable). Events whose provider has a mapping of its own (Anthropic, Bedrock) do not come here.
+ * not as the same failure answered with a status would be. A known code or type
+ * ({@link STREAM_EVENT_CODES}) says what happened; an HTTP-like `status` the event carries
+ * (OpenRouter, Google, vLLM send one in `code`) is trusted for a rate limit, a timeout and a
+ * server error. A bare 4xx is not: vLLM's stream generators send any exception, its engine
+ * dying included, as a 400 `BadRequestError`, so only a known code or a context-window message
+ * makes one the request's fault. Anything else is `upstream_stream_error` (retryable). Events
+ * whose provider has a mapping of its own (Anthropic, Bedrock) do not come here.
  */
 export function streamEventErrorCode(event: {
   /** A status-like number the event carries (or its decimal string); anything else is ignored. */
@@ -113,21 +115,20 @@ export function streamEventErrorCode(event: {
   providerCodes?: ReadonlyArray<unknown>;
   message?: string | undefined;
 }): SwitchyardErrorCode {
+  let code: SwitchyardErrorCode | undefined;
+  for (const providerCode of event.providerCodes ?? []) {
+    code = typeof providerCode === 'string' ? STREAM_EVENT_CODES.get(providerCode) : undefined;
+    if (code !== undefined) break;
+  }
   const status =
     typeof event.status === 'string' && /^\d{3}$/.test(event.status) ? Number(event.status) : event.status;
-  let code: SwitchyardErrorCode | undefined;
-  if (typeof status === 'number' && Number.isInteger(status) && status >= 400 && status < 600)
+  const isStatus = typeof status === 'number' && Number.isInteger(status) && status >= 400 && status < 600;
+  if (code === undefined && isStatus && (status === 429 || status === 408 || status >= 500))
     code = codeForStatus(status);
-  else {
-    for (const providerCode of event.providerCodes ?? []) {
-      code = typeof providerCode === 'string' ? STREAM_EVENT_CODES.get(providerCode) : undefined;
-      if (code !== undefined) break;
-    }
+  if ((code === undefined && isStatus) || code === 'upstream_bad_request') {
+    if (CONTEXT_LENGTH.test(event.message ?? '')) return 'context_length_exceeded';
   }
-  if (code === undefined || code === 'upstream_error') return 'upstream_stream_error';
-  if (code === 'upstream_bad_request' && CONTEXT_LENGTH.test(event.message ?? ''))
-    return 'context_length_exceeded';
-  return code;
+  return code === undefined || code === 'upstream_error' ? 'upstream_stream_error' : code;
 }
 
 /**

@@ -207,7 +207,7 @@ async function replayEvents(
       await writeSse(
         res,
         JSON.stringify({
-          error: {
+          error: streamFault.error ?? {
             message: streamFault.message ?? 'The server had an error while processing your request.',
             type: 'server_error',
             param: null,
