@@ -19,9 +19,11 @@ const IRRELEVANT_FIELDS: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * Members holding a JSON Schema (`tools[].function.parameters`, `response_format.json_schema.schema`),
- * where `null` is a value (`{"const": null}`, `{"default": null}`), not an absent field: their
- * null members are kept, so two schemas differing only there never share a key.
+ * Members that hold a JSON Schema (`tools[].function.parameters`, `response_format.json_schema.schema`,
+ * the legacy `functions[].parameters`), where `null` is a value (`{"const": null}`,
+ * `{"default": null}`), not an absent field: null members under a member of these names are kept,
+ * at any depth, so two schemas differing only there never share a key (a member of such a name
+ * elsewhere keeps its nulls too, which only separates keys).
  */
 const SCHEMA_MEMBERS: ReadonlySet<string> = new Set(['parameters', 'schema']);
 
@@ -59,13 +61,21 @@ export function normaliseRequest(request: ChatCompletionRequest): Record<string,
 }
 
 /**
- * The cache key of a request: a SHA-256 over the tenant scope, the answer mode (whole
- * response or stream) and the canonical normalised request. The scope is inside the hash,
+ * The version of the key's serialisation, hashed in: it changes whenever a request that had one
+ * key gets another, so that no entry stored under the old serialisation answers a request it
+ * does not match. v2: null members inside JSON Schemas count (under v1 a schema holding
+ * `{"const": null}` had the key of one holding `{}`).
+ */
+const KEY_VERSION = 'v2';
+
+/**
+ * The cache key of a request: a SHA-256 over the key version, the tenant scope, the answer mode
+ * (whole response or stream) and the canonical normalised request. The scope is inside the hash,
  * so keys reveal no tenant id.
  */
 export function cacheKey(request: ChatCompletionRequest, scope: string, mode: 'response' | 'stream'): string {
   return createHash('sha256')
-    .update(`v1\n${scope}\n${mode}\n`)
+    .update(`${KEY_VERSION}\n${scope}\n${mode}\n`)
     .update(canonicalJson(normaliseRequest(request)))
     .digest('hex');
 }
