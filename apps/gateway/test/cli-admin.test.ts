@@ -487,10 +487,15 @@ describe('switchyard logs', () => {
       chat(MASTER, 'logs-corr', { 'x-request-id': 'cli-corr-2' }),
     ]);
     await logged('logs-corr', 2);
-    const [json, table] = await Promise.all([
+    const [json, table, named, unnamed] = await Promise.all([
       cli(['logs', 'query', '--client-request-id', 'cli-corr-1', '--json']),
       cli(['logs', 'query', '--client-request-id', 'cli-corr-2', '--customer', 'logs-corr']),
+      // the model the client named, a filter of its own
+      cli(['logs', 'query', '--requested-model', 'mock', '--customer', 'logs-corr', '--json']),
+      cli(['logs', 'query', '--requested-model', 'no-such-name', '--customer', 'logs-corr', '--json']),
     ]);
+    expect((JSON.parse(named.stdout) as { data: unknown[] }).data).toHaveLength(2);
+    expect((JSON.parse(unnamed.stdout) as { data: unknown[] }).data).toEqual([]);
     expect(json.stderr).toBe('');
     expect(json.code).toBe(0);
     const page = JSON.parse(json.stdout) as {

@@ -101,6 +101,15 @@ describe('observability routes', () => {
       provider: 'primary',
       status: 200,
     });
+    // the model the client named (a routing name) and the one that answered are two filters
+    const byName = await admin('/admin/requests?run_id=run-1&requested_model=gpt');
+    expect(byName.json<{ data: unknown[] }>().data).toHaveLength(1);
+    expect((await admin('/admin/requests?run_id=run-1&model=gpt')).json<{ data: unknown[] }>().data).toEqual(
+      [],
+    );
+    expect(
+      (await admin('/admin/requests?run_id=run-1&model=gpt-4o-mini')).json<{ data: unknown[] }>().data,
+    ).toHaveLength(1);
     const usage = await admin('/admin/usage?group_by=run');
     expect(usage.json()).toMatchObject({ group_by: 'run', groups: [{ key: 'run-1', requests: 1 }] });
     const run = await admin('/admin/runs/run-1');

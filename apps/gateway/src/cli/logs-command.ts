@@ -30,8 +30,10 @@ export const LOGS_USAGE = `Usage:
   switchyard logs query [filters] [--limit N] [--cursor C]
   switchyard logs tail  [filters] [--limit N] [--interval 1s] [--lookback 30s]
 
-Filters: --model M  --provider P  --customer ID  --run ID  --status CODE  --key ID|NAME
-         --client-request-id ID  --since 1h|DATE  --until DATE
+Filters: --model M  --requested-model M  --provider P  --customer ID  --run ID  --status CODE
+         --key ID|NAME  --client-request-id ID  --since 1h|DATE  --until DATE
+--model matches the upstream model that answered, --requested-model the model the client
+named (an alias or routing name).
 query prints the newest matching rows (default 50); with --json, pass its next_cursor as
 --cursor for the next page. tail prints the last --limit rows (default 10), then new rows
 as they are logged, polled every --interval (default 1s, at most 1h), until Ctrl-C; with
@@ -45,6 +47,7 @@ ${CONNECTION_HELP}`;
 const OPTIONS = {
   ...CONNECTION_OPTIONS,
   model: { type: 'string' },
+  'requested-model': { type: 'string' },
   provider: { type: 'string' },
   customer: { type: 'string' },
   run: { type: 'string' },
@@ -82,6 +85,7 @@ function filtersFrom(
   return {
     query: {
       model: str('model'),
+      requested_model: str('requested-model'),
       provider: str('provider'),
       customer_id: str('customer'),
       run_id: str('run'),

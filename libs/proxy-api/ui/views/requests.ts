@@ -6,6 +6,7 @@ import type { Page, RequestRow } from '../types';
 const PAGE_SIZE = 50;
 const FILTERS = [
   ['model', 'Model'],
+  ['requested_model', 'Requested model'],
   ['provider', 'Provider'],
   ['customer_id', 'Customer'],
   ['run_id', 'Run id'],

@@ -89,7 +89,10 @@ export interface UsageQuery extends TimeWindow {
 export interface RequestLogQuery extends TimeWindow {
   limit?: number;
   cursor?: string;
+  /** The upstream model that answered (`resolved_model`). */
   model?: string;
+  /** The model the request asked for (`requested_model`: an alias or routing name); bound it with `from`/`to` on a large log. */
+  requestedModel?: string;
   provider?: string;
   customerId?: string;
   runId?: string;

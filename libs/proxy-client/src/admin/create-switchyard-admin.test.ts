@@ -103,6 +103,8 @@ describe('createSwitchyardAdmin', () => {
       next_cursor: null,
     });
     expect(server.calls.at(-1)?.path).toBe('/admin/requests?limit=5&customer_id=acme&run_id=run-1');
+    await admin.listRequests({ requestedModel: 'fast' });
+    expect(server.calls.at(-1)?.path).toBe('/admin/requests?requested_model=fast');
     await admin.listRequests({ clientRequestId: 'job-42:step-1' });
     expect(server.calls.at(-1)?.path).toBe('/admin/requests?client_request_id=job-42%3Astep-1');
   });

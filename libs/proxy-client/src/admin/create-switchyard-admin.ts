@@ -170,6 +170,7 @@ export function createSwitchyardAdmin(options: SwitchyardAdminOptions): Switchya
           limit: query.limit?.toString(),
           cursor: query.cursor,
           model: query.model,
+          requested_model: query.requestedModel,
           provider: query.provider,
           customer_id: query.customerId,
           run_id: query.runId,

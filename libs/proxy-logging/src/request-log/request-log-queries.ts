@@ -4,7 +4,13 @@ export interface RequestListQuery {
   limit?: number;
   /** The `next_cursor` of the previous page. */
   cursor?: string;
+  /** The upstream model that answered (`resolved_model`). */
   model?: string;
+  /**
+   * The model the client asked for (`requested_model`: an alias, a routing name). It has no index
+   * of its own (one more per row written): bound it with `from`/`to` on a large log.
+   */
+  requestedModel?: string;
   provider?: string;
   customerId?: string;
   runId?: string;

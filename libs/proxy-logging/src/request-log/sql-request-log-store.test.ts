@@ -60,6 +60,8 @@ function suite(
           provider: i % 2 === 0 ? 'openai' : 'anthropic',
           status: i % 5 === 0 ? 502 : 200,
           run_id: i < 3 ? 'run-x' : null,
+          requested_model: i % 3 === 0 ? 'fast' : 'gpt-4o-mini',
+          resolved_model: 'gpt-4o-mini',
         }),
       );
       await store.write(rows);
@@ -83,6 +85,12 @@ function suite(
         'r00',
       ]);
       expect((await store.list({ runId: 'run-x' })).data).toHaveLength(3);
+      // the name the client asked for (an alias) and the model that answered are filters of their own
+      expect(
+        (await store.list({ requestedModel: 'fast', from: 1000, to: 1005 })).data.map((r) => r.id),
+      ).toEqual(['r09', 'r06', 'r03', 'r00']);
+      expect((await store.list({ model: 'fast' })).data).toEqual([]);
+      expect((await store.list({ model: 'gpt-4o-mini' })).data).toHaveLength(25);
       expect((await store.list({ from: 1010, to: 1012 })).data.map((r) => r.id)).toEqual([
         'r23',
         'r22',

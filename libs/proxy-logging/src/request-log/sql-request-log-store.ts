@@ -230,6 +230,7 @@ export class SqlRequestLogStore implements RequestLogStore {
       params.push(value);
     };
     add('resolved_model = ?', query.model);
+    add('requested_model = ?', query.requestedModel);
     add('provider = ?', query.provider);
     add('customer_id = ?', query.customerId);
     add('run_id = ?', query.runId);
