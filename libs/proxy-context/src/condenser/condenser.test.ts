@@ -305,8 +305,13 @@ describe('condenser on a request with a structured-output schema', async () => {
 
 describe('condenser on a conversation holding a PDF', async () => {
   const counter = await tokenCounterFor('gpt-4o-mini');
-  // 1 MB of PDF, counted as four pages: each page's text and image count, though the bytes are not text
-  const pdf = Buffer.alloc(1_000_000).toString('base64');
+  // a linearized PDF of four pages: each page's text and image count, though the bytes are not text
+  const pdf = Buffer.concat([
+    Buffer.from(
+      '%PDF-1.7\n1 0 obj\n<< /Linearized 1 /L 201000 /H [ 620 180 ] /O 4 /E 4210 /N 4 /T 200500 >>\nendobj\n',
+    ),
+    Buffer.alloc(200_000),
+  ]).toString('base64');
   const turns = [
     { role: 'system', content: 'Answer questions about documents.' },
     { role: 'user', content: 'I will send you the quarterly report.' },

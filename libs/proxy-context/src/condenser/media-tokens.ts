@@ -17,12 +17,12 @@ import type { ChatMessage } from '@switchyard/proxy-core';
 export const AUDIO_TOKENS_PER_SECOND = 10;
 
 /**
- * Bytes per second assumed for mp3 (and any audio format but WAV): 128 kbit/s, LAME's documented
- * default bitrate (`lame --help`: "-b bitrate  set the bitrate, default 128 kbps"). The bitrate
- * is not read from the file: a clip encoded lower (speech at 64 kbit/s) is counted short by
- * that ratio, one encoded higher is counted long.
+ * Bytes per second assumed for mp3 (and any audio format but WAV): 320 kbit/s, the highest bitrate
+ * MPEG-1 Layer III defines, so that a clip is never counted longer than it is (its bitrate is not
+ * read from the file): one encoded at LAME's default 128 kbit/s counts 40% of its length, speech
+ * at 64 kbit/s 20%. Counted short, an overflow is left to the provider's own refusal.
  */
-export const COMPRESSED_AUDIO_BYTES_PER_SECOND = 128_000 / 8;
+export const COMPRESSED_AUDIO_BYTES_PER_SECOND = 320_000 / 8;
 
 /**
  * Bytes per second assumed for WAV data whose header cannot be read: OpenAI's `pcm16` layout,
@@ -48,23 +48,14 @@ export const WAV_HEADER_BASE64_CHARS = 5_464;
 export const PDF_TEXT_TOKENS_PER_PAGE = 1_500;
 
 /**
- * Bytes assumed per PDF page, since the file is not parsed. Page sizes span two orders of
- * magnitude: text-only pages measure 7-8 kB (libtasn1's manual: 263 kB for 36 pages; the
- * shared-mime-info spec: 140 kB for 17), scanned or photographic pages 100-500 kB. The figure is
- * taken from the top of that span on purpose: an estimate counted short leaves the refusal to the
- * provider (as before files were counted at all, and `fallbackOn.contextLengthExceeded` can act
- * on it), while one counted long makes the gateway refuse, or condense away, a file the provider
- * would have taken. At 250 kB only scans above that size count long; text-only files count far
- * short (about 30 x); a 128k window is passed from about 12 MB of PDF.
+ * Base64 characters of a PDF's head decoded to find a linearized file's page count: its
+ * linearization dictionary (`<< /Linearized 1 ... /N 36 ... >>`) is the first object of the file,
+ * within its first kilobyte ("Fast Web View" files, as most PDFs served on the web are).
+ * @see https://opensource.adobe.com/dc-acrobat-sdk-docs/pdfstandards/PDF32000_2008.pdf (Annex F)
  */
-export const PDF_BYTES_PER_PAGE = 250_000;
+export const PDF_HEAD_BASE64_CHARS = 1_368;
 
-/**
- * Most pages one file is counted as. OpenAI takes "up to 100 pages and 32MB of total content in
- * a single request", Anthropic 100 pages (more on its largest-window models): a larger estimate
- * is the byte guess failing, not a longer document.
- */
-export const PDF_MAX_PAGES = 100;
+const LINEARIZED_PAGES = /\/Linearized\s[^>]*?\/N\s+(\d{1,6})\b/;
 
 /**
  * Lowest byte rate taken from a WAV header: GSM 6.10 at 8 kHz, about the leanest codec WAV
@@ -134,17 +125,31 @@ function audioTokens(audio: unknown): number {
 }
 
 /**
- * Tokens of a `file` part, as a PDF: {@link PDF_TEXT_TOKENS_PER_PAGE} and one image per page,
- * pages estimated from the inline `file_data`'s size. A `file_id` names an uploaded file whose
- * size is unknown here: it counts as one page, the least a PDF takes.
+ * The pages of a base64 PDF as its head states them (a linearized file's `/N`); undefined when
+ * it does not (a file that is not linearized states its page count somewhere in its body,
+ * possibly inside a compressed stream, which is not read).
+ */
+function statedPdfPages(base64: string): number | undefined {
+  const start = payloadStart(base64);
+  const head = Buffer.from(base64.slice(start, start + PDF_HEAD_BASE64_CHARS), 'base64').toString('latin1');
+  if (!head.startsWith('%PDF-')) return undefined;
+  const pages = LINEARIZED_PAGES.exec(head)?.[1];
+  return pages === undefined ? undefined : Math.max(1, Number(pages));
+}
+
+/**
+ * Tokens of a `file` part, as a PDF: {@link PDF_TEXT_TOKENS_PER_PAGE} and one image per page.
+ * The pages are those a linearized file states in its head; any other file counts as one page,
+ * the least a PDF takes. Its size says little (a text page is 7-8 kB, a scanned one 100 kB to
+ * 4 MB), and an estimate counted long would make the gateway refuse, or condense away, a file
+ * the provider takes; one counted short leaves an overflow to the provider's own refusal (which
+ * `fallbackOn.contextLengthExceeded` can act on). A `file_id` names an uploaded file unseen here:
+ * one page too.
  */
 function fileTokens(file: unknown, imageTokens: number): number {
   const data =
     typeof file === 'object' && file !== null ? (file as { file_data?: unknown }).file_data : undefined;
-  const pages =
-    typeof data === 'string'
-      ? Math.min(PDF_MAX_PAGES, Math.max(1, Math.ceil(base64Bytes(data) / PDF_BYTES_PER_PAGE)))
-      : 1;
+  const pages = typeof data === 'string' ? (statedPdfPages(data) ?? 1) : 1;
   return pages * (PDF_TEXT_TOKENS_PER_PAGE + imageTokens);
 }
 

@@ -75,9 +75,13 @@ function partTokens(part: unknown, model = 'gpt-4o', imageTokens?: number): Prom
   );
 }
 
-function inlineFile(bytes: number): unknown {
-  const data = Buffer.alloc(bytes).toString('base64');
+function pdfPart(bytes: Buffer): unknown {
+  const data = bytes.toString('base64');
   return { type: 'file', file: { filename: 'report.pdf', file_data: `data:application/pdf;base64,${data}` } };
+}
+
+function inlineFile(bytes: number): unknown {
+  return pdfPart(Buffer.concat([Buffer.from('%PDF-1.7\n'), Buffer.alloc(bytes)]));
 }
 
 describe('token counting', () => {
@@ -250,7 +254,7 @@ describe('token counting', () => {
     }
   });
 
-  it('charges input audio 10 tokens a second: a WAV by its header byte rate, mp3 as 128 kbit/s', async () => {
+  it('charges input audio 10 tokens a second: a WAV by its header byte rate, mp3 as 320 kbit/s (never long)', async () => {
     const audio = (data: string, format: string) =>
       partTokens({ type: 'input_audio', input_audio: { data, format } });
     // 10 s at 16 kHz and at 48 kHz
@@ -263,10 +267,10 @@ describe('token counting', () => {
     expect(await audio(`data:audio/wav;base64,${wav(10, 32_000)}`, 'wav')).toBe(100);
     // samples without a RIFF header: OpenAI's pcm16 (24 kHz, 16-bit mono: 48 000 bytes a second)
     expect(await audio(Buffer.alloc(480_000).toString('base64'), 'wav')).toBe(100);
-    // mp3 at 128 kbit/s: 16 000 bytes a second
-    expect(await audio(Buffer.alloc(160_000).toString('base64'), 'mp3')).toBe(100);
-    // a one-hour clip is 36 000 tokens: it no longer passes for an empty message
-    expect(await audio(Buffer.alloc(57_600_000).toString('base64'), 'mp3')).toBe(36_000);
+    // mp3 at 320 kbit/s, the most MPEG-1 Layer III carries: 40 000 bytes a second
+    expect(await audio(Buffer.alloc(400_000).toString('base64'), 'mp3')).toBe(100);
+    // a one-hour clip at 128 kbit/s counts 14 400 tokens of its 36 000: no longer an empty message, never over
+    expect(await audio(Buffer.alloc(57_600_000).toString('base64'), 'mp3')).toBe(14_400);
   });
 
   it('reads only the head of an audio payload, never decodes it whole', async () => {
@@ -281,29 +285,71 @@ describe('token counting', () => {
     }
   });
 
-  it('charges an inline file as PDF pages (1 500 text tokens and one page image per 250 kB, 1 to 100 pages) and a file_id as one page', async () => {
+  it('charges an inline PDF the pages a linearized file states, any other file and a file_id one page', async () => {
     const page = 1_500 + 1_000;
-    expect(await partTokens(inlineFile(1_000), 'gpt-4o', 1_000)).toBe(page);
-    expect(await partTokens(inlineFile(2_500_000), 'gpt-4o', 1_000)).toBe(10 * page);
-    expect(await partTokens(inlineFile(2_500_001), 'gpt-4o', 1_000)).toBe(11 * page);
-    // OpenAI and Anthropic take at most 100 pages a request
-    expect(await partTokens(inlineFile(30_000_000), 'gpt-4o', 1_000)).toBe(100 * page);
-    // raw base64 without the data: prefix
-    const raw = { type: 'file', file: { file_data: Buffer.alloc(500_000).toString('base64') } };
-    expect(await partTokens(raw, 'gpt-4o', 1_000)).toBe(2 * page);
-    // an uploaded file's size is unknown here: one page, the least a PDF takes
+    // a linearized ("Fast Web View") PDF names its page count in its first object
+    const linearized = (pages: number, padding: number) =>
+      pdfPart(
+        Buffer.concat([
+          Buffer.from(
+            `%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Linearized 1 /L ${padding + 900} /H [ 620 180 ] /O 4 /E 4210 /N ${pages} /T ${padding + 500} >>\nendobj\n`,
+            'latin1',
+          ),
+          Buffer.alloc(padding),
+        ]),
+      );
+    expect(await partTokens(linearized(36, 263_000), 'gpt-4o', 1_000)).toBe(36 * page);
+    expect(await partTokens(linearized(3, 13_000_000), 'gpt-4o', 1_000)).toBe(3 * page);
+    // any other file, whatever its size (a 13 MB scan of five pages would have counted 52): one page
+    expect(await partTokens(inlineFile(13_000_000), 'gpt-4o', 1_000)).toBe(page);
+    expect(
+      await partTokens(
+        pdfPart(Buffer.from('%PDF-1.7\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>')),
+        'gpt-4o',
+        1_000,
+      ),
+    ).toBe(page);
+    // raw base64 without the data: prefix reads the same
+    const raw = {
+      type: 'file',
+      file: {
+        file_data: (linearized(5, 1_000) as { file: { file_data: string } }).file.file_data.split(',')[1],
+      },
+    };
+    expect(await partTokens(raw, 'gpt-4o', 1_000)).toBe(5 * page);
+    // an uploaded file is not seen here: one page, the least a PDF takes
     expect(await partTokens({ type: 'file', file: { file_id: 'file-6F2ksmvXxt4VdoqmHRw6kL' } })).toBe(
       1_500 + 1_105,
     );
     // the estimates are not text: the same for every tokenizer family
-    expect(await partTokens(inlineFile(2_500_000), 'claude-sonnet-4', 1_000)).toBe(10 * page);
+    expect(await partTokens(linearized(36, 1_000), 'claude-sonnet-4', 1_000)).toBe(36 * page);
+  });
+
+  it('reads only the head of a PDF, never decodes it whole', async () => {
+    const file = inlineFile(4_000_000);
+    const from = vi.spyOn(Buffer, 'from');
+    try {
+      await partTokens(file);
+      const decoded = from.mock.calls.map(([value]) => (typeof value === 'string' ? value.length : 0));
+      expect(Math.max(0, ...decoded)).toBeLessThanOrEqual(2_048);
+    } finally {
+      from.mockRestore();
+    }
   });
 
   it('bounds requests with refusals, audio and files from above too', async () => {
     const request = {
       model: 'gpt-4o',
       messages: [
-        { role: 'user', content: [{ type: 'text', text: 'Read this.' }, inlineFile(600_000)] },
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'Read this.' },
+            inlineFile(600_000),
+            inlineFile(10),
+            inlineFile(20),
+          ],
+        },
         {
           role: 'assistant',
           content: [{ type: 'refusal', refusal: 'I cannot read that file. '.repeat(100) }],
