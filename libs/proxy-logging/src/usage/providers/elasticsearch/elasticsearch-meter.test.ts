@@ -2,11 +2,12 @@ import { describe, expect, it } from 'vitest';
 import type { MeterExchange } from '../../meter-exchange';
 import { elasticsearchMeter } from './elasticsearch-meter';
 
-function bulk(items: unknown[]): MeterExchange {
-  const responseText = JSON.stringify({ took: 12, errors: true, items });
+function bulk(items: unknown[] | undefined, requestText?: string, query = ''): MeterExchange {
+  const responseText = JSON.stringify(items === undefined ? {} : { took: 12, errors: true, items });
   return {
     method: 'POST',
-    url: new URL('https://my-deployment.es.us-central1.gcp.cloud.es.io/_bulk'),
+    url: new URL(`https://my-deployment.es.us-central1.gcp.cloud.es.io/_bulk${query}`),
+    ...(requestText === undefined ? {} : { requestText }),
     requestHeaders: { 'content-type': 'application/x-ndjson' },
     status: 200,
     responseHeaders: { 'content-type': 'application/json' },
@@ -59,5 +60,69 @@ describe('elasticsearch meter: bulk', () => {
       ]),
     );
     expect(usage?.units).toEqual({ documents_written: 3 });
+  });
+
+  it('leaves out an update that changed nothing (result noop)', () => {
+    const usage = elasticsearchMeter.meter(
+      bulk([
+        { update: { _index: 'test', _id: '1', _version: 2, result: 'noop', _shards: shards, status: 200 } },
+        {
+          update: { _index: 'test', _id: '2', _version: 3, result: 'updated', _shards: shards, status: 200 },
+        },
+      ]),
+    );
+    expect(usage?.units).toEqual({ documents_written: 1 });
+  });
+
+  // `filter_path=items.*.error` keeps only the failed items, without their status
+  const request = [
+    '{ "index" : { "_index" : "test", "_id" : "1" } }',
+    '{ "field1" : "value1", "delete": true }',
+    '{ "delete" : { "_index" : "test", "_id" : "2" } }',
+    '{ "create" : { "_index" : "test", "_id" : "3" } }',
+    '{ "field1" : "value3" }',
+    '{ "update" : {"_id" : "1", "_index" : "test"} }',
+    '{ "doc" : {"field2" : "value2"} }',
+    '',
+  ].join('\n');
+  it('counts the write actions of the request less the failed ones when filter_path trimmed the answer', () => {
+    const query = '?filter_path=items.*.error';
+    expect(elasticsearchMeter.meter(bulk(undefined, request, query))?.units).toEqual({
+      documents_written: 3,
+    });
+    const oneFailed = bulk(
+      [{ create: { error: { type: 'version_conflict_engine_exception', reason: '[3]: version conflict' } } }],
+      request,
+      query,
+    );
+    expect(elasticsearchMeter.meter(oneFailed)?.units).toEqual({ documents_written: 2 });
+    // neither the answer nor the request says: not metered, rather than metered 0
+    expect(elasticsearchMeter.meter(bulk(undefined, undefined, query))).toBeUndefined();
+  });
+});
+
+describe('elasticsearch meter: single documents', () => {
+  const doc = (method: string, path: string, result: string): MeterExchange => {
+    const responseText = JSON.stringify({ _index: 'test', _id: '1', _version: 2, result, _shards: shards });
+    return {
+      method,
+      url: new URL(`https://my-deployment.es.io${path}`),
+      requestHeaders: {},
+      status: 200,
+      responseHeaders: { 'content-type': 'application/json' },
+      responseText,
+      responseBytes: responseText.length,
+    };
+  };
+
+  it('counts a PUT or POST that wrote a document, not a DELETE nor an update that changed nothing', () => {
+    expect(elasticsearchMeter.meter(doc('PUT', '/test/_doc/1', 'updated'))?.units).toEqual({
+      documents_written: 1,
+    });
+    expect(elasticsearchMeter.meter(doc('POST', '/test/_update/1', 'updated'))?.units).toEqual({
+      documents_written: 1,
+    });
+    expect(elasticsearchMeter.meter(doc('DELETE', '/test/_doc/1', 'deleted'))).toBeUndefined();
+    expect(elasticsearchMeter.meter(doc('POST', '/test/_update/1', 'noop'))).toBeUndefined();
   });
 });

@@ -1,4 +1,4 @@
-import { num, record, responseJson, succeeded, type MeterExchange } from '../../meter-exchange';
+import { num, parseJson, record, responseJson, succeeded, type MeterExchange } from '../../meter-exchange';
 import type { MeteredUsage } from '../../metered-usage';
 import type { ProviderMeter } from '../../provider-meter';
 
@@ -18,39 +18,100 @@ function meter(exchange: MeterExchange): MeteredUsage | undefined {
     };
   }
   if (path.endsWith('/_bulk')) {
-    const items = body['items'];
+    const written = bulkWrites(exchange, body['items']);
+    if (written === undefined) return undefined;
     return {
       provider: 'elasticsearch',
       operation: 'bulk',
-      units: { documents_written: Array.isArray(items) ? items.filter(wroteDocument).length : 0 },
+      units: { documents_written: written },
       attributes,
     };
   }
-  if (/\/_(doc|create|update)(\/|$)/.test(path) && exchange.method !== 'GET') {
+  if (
+    /\/_(doc|create|update)(\/|$)/.test(path) &&
+    WRITE_METHODS.has(exchange.method) &&
+    body['result'] !== 'noop'
+  ) {
     return { provider: 'elasticsearch', operation: 'index', units: { documents_written: 1 }, attributes };
   }
   return undefined;
 }
 
+// the methods that write a document on the single-document APIs (DELETE removes one)
+const WRITE_METHODS: ReadonlySet<string> = new Set(['PUT', 'POST']);
+
 // the `_bulk` actions that write a document (a `delete` removes one)
-const WRITE_ACTIONS = ['index', 'create', 'update'] as const;
+const WRITE_ACTIONS: readonly string[] = ['index', 'create', 'update'];
+
+/** The action entry of a `_bulk` answer's item that writes a document, if it is one. */
+function writeEntry(item: unknown): Record<string, unknown> | undefined {
+  const actions = record(item);
+  const action = WRITE_ACTIONS.find((name) => actions[name] !== undefined);
+  return action === undefined ? undefined : record(actions[action]);
+}
+
+/** Whether a full item's write entry wrote a document: a 2xx, no error, not an update that changed nothing. */
+function wrote(entry: Record<string, unknown> | undefined): boolean {
+  const status = num(entry?.['status']);
+  return (
+    status !== undefined &&
+    status >= 200 &&
+    status < 300 &&
+    entry?.['error'] === undefined &&
+    entry?.['result'] !== 'noop'
+  );
+}
 
 /**
- * Whether an item of a `_bulk` answer wrote a document: the bulk answers 200 whatever became of
- * each action, and each item, keyed by its action, carries that action's own HTTP `status`.
+ * The documents a `_bulk` wrote. The bulk answers 200 whatever became of each action: each item,
+ * keyed by its action, carries that action's own HTTP `status` (and an `error` when it failed), and
+ * an update that changed nothing says `result: "noop"`. An answer trimmed by `filter_path`
+ * (`items.*.error`, which Elastic recommends for large bulks) keeps only the failed items, without
+ * a status: the request's write actions, less the failed ones, are counted then; undefined when the
+ * request was not captured either.
  * @see https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-bulk
  */
-function wroteDocument(item: unknown): boolean {
-  const actions = record(item);
-  return WRITE_ACTIONS.some((action) => {
-    const status = num(record(actions[action])['status']);
-    return status !== undefined && status >= 200 && status < 300;
-  });
+function bulkWrites(exchange: MeterExchange, items: unknown): number | undefined {
+  const entries = (Array.isArray(items) ? (items as unknown[]) : []).map(writeEntry);
+  const full =
+    entries.length > 0 && entries.every((entry) => entry === undefined || entry['status'] !== undefined);
+  if (full) return entries.filter(wrote).length;
+  const requested = requestedWrites(exchange.requestText);
+  if (requested === undefined) return undefined;
+  const failed = entries.filter((entry) => entry !== undefined && entry['error'] !== undefined).length;
+  return Math.max(0, requested - failed);
+}
+
+/**
+ * The write actions (`index`, `create`, `update`) of a `_bulk` request body: NDJSON of action
+ * lines, each but a `delete` followed by its document (or update) line, which is skipped whatever
+ * its fields. Undefined when the body was not captured or is not such NDJSON.
+ */
+function requestedWrites(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  let writes = 0;
+  let expectSource = false;
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    if (expectSource) {
+      expectSource = false;
+      continue;
+    }
+    const names = Object.keys(record(parseJson(line)));
+    if (names.length !== 1) return undefined;
+    const name = names[0] as string;
+    if (name === 'delete') continue;
+    if (!WRITE_ACTIONS.includes(name)) return undefined;
+    writes += 1;
+    expectSource = true;
+  }
+  return writes;
 }
 
 /**
  * Elasticsearch (Elastic Cloud): search requests (msearch counted per search) and documents
- * written (a bulk's index, create and update actions that succeeded).
+ * written (a bulk's index, create and update actions that succeeded and changed something; a
+ * single document's PUT or POST).
  * @see https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-search
  */
 export const elasticsearchMeter: ProviderMeter = {
