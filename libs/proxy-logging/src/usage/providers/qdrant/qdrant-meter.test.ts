@@ -105,6 +105,7 @@ describe('qdrant meter: batch updates', () => {
       batchUpdate([
         { overwrite_payload: { payload: { color: 'blue' }, points: [1] } },
         { delete: { points: [1] } },
+        { upsert: null },
       ]),
     );
     expect(usage).toBeUndefined();

@@ -31,7 +31,7 @@ function meter(exchange: MeterExchange): MeteredUsage | undefined {
     // updates are metered by no endpoint of their own either
     const operations = record(requestJson(exchange))['operations'];
     const upserts = Array.isArray(operations)
-      ? operations.map((operation) => record(operation)['upsert']).filter((upsert) => upsert !== undefined)
+      ? operations.map((operation) => record(operation)['upsert']).filter((upsert) => upsert != null)
       : [];
     if (upserts.length === 0) return undefined;
     return {
