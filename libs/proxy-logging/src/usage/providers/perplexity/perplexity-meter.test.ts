@@ -50,4 +50,23 @@ describe('perplexity meter: deep research', () => {
     // tokens (10837 x $2 per million) have no rate the pricing can apply
     expect(pricing.meteredCostUsd(usage!)).toBeCloseTo((19 * 2 + 4978 * 8 + 81245 * 3) / 1e6 + 22 * 0.005, 9);
   });
+
+  it('adds reasoning only when it is shown apart from the completion tokens, and never twice', () => {
+    // a count within the completion (another model's share of it) is left as the completion says
+    const within = perplexityMeter.meter(
+      deepResearch({ ...unstated, completion_tokens: 90_000, total_tokens: 90_019 }),
+    );
+    expect(within?.tokens).toMatchObject({ outputTokens: 90_000 });
+    expect(within?.tokens?.reasoningTokens).toBeUndefined();
+    // a stated reasoning cost shows it billed apart, whatever the counts
+    const billed = perplexityMeter.meter(
+      deepResearch({ ...unstated, completion_tokens: 90_000, cost: { reasoning_tokens_cost: 0.24 } }),
+    );
+    expect(billed?.tokens).toMatchObject({ outputTokens: 90_000 + 81_245, reasoningTokens: 81_245 });
+    // reasoning in OpenAI's place is part of the completion: not added again
+    const details = perplexityMeter.meter(
+      deepResearch({ ...unstated, completion_tokens_details: { reasoning_tokens: 4_000 } }),
+    );
+    expect(details?.tokens).toMatchObject({ outputTokens: 4_978, reasoningTokens: 4_000 });
+  });
 });

@@ -1,9 +1,11 @@
-import { num } from '../../meter-exchange';
+import { num, record } from '../../meter-exchange';
 import type { TokenUsage } from '../../token-usage';
 
 /**
  * Adds to token usage read from Perplexity's OpenAI-shaped counts the reasoning tokens Sonar Deep
- * Research reports at the top level of `usage` (`reasoning_tokens`). Perplexity counts them apart
+ * Research reports at the top level of `usage` (`reasoning_tokens`), when they are shown to be
+ * apart from the completion tokens (a `cost.reasoning_tokens_cost`, or more of them than the
+ * completion holds). Perplexity counts them apart
  * from the completion tokens (and out of `total_tokens`) and bills them at a rate of their own
  * ($3 per million against $8 for output), so they join the output, which includes reasoning in
  * {@link TokenUsage}, as `reasoningTokens`. The one reading of them for both paths: the universal
@@ -16,6 +18,12 @@ export function addPerplexityReasoning(tokens: TokenUsage, usage: Readonly<Recor
   if (reasoning === undefined || reasoning <= 0) return;
   // reasoning already read from OpenAI's place for it is part of the completion tokens: not twice
   if (tokens.reasoningTokens !== undefined && tokens.reasoningTokens > 0) return;
+  // only reasoning shown to be apart from the completion tokens: billed apart (deep research
+  // states its cost), or more of it than the completion holds; another model's top-level count
+  // may be a share of its completion tokens
+  const billedApart = num(record(usage['cost'])['reasoning_tokens_cost']) !== undefined;
+  const completion = num(usage['completion_tokens']) ?? 0;
+  if (!billedApart && reasoning <= completion) return;
   tokens.reasoningTokens = reasoning;
   tokens.outputTokens += reasoning;
 }
