@@ -26,6 +26,7 @@ async function costOf(
   model: string,
   stream: boolean,
   more: GatewayPlugin[] = [],
+  pricing: GatewayPlugin = createPricingPlugin({ now: () => new Date('2026-11-23T12:00:00Z') }),
 ): Promise<number | null | undefined> {
   let ended: RequestContext | undefined;
   const recorder: GatewayPlugin = {
@@ -35,7 +36,7 @@ async function costOf(
   const gateway = createGateway({
     providers: [{ name: 'pplx', type: 'perplexity', baseUrl: upstream.url, apiKey: 'pplx-test' }],
     models: [{ name: 'm', targets: [{ provider: 'pplx', model }] }],
-    plugins: [createPricingPlugin({ now: () => new Date('2026-11-23T12:00:00Z') }), recorder, ...more],
+    plugins: [pricing, recorder, ...more],
   });
   try {
     const request = { model: 'm', messages: [{ role: 'user' as const, content: 'Hi' }] };
@@ -55,6 +56,7 @@ describe('perplexity on /v1', () => {
   let deepResearch: MockUpstream;
   let unstated: MockUpstream;
   let reasoned: MockUpstream;
+  let cited: MockUpstream;
   beforeAll(async () => {
     upstream = await createMockUpstream({ chatUsage: SONAR_USAGE });
     unstated = await createMockUpstream({
@@ -73,12 +75,26 @@ describe('perplexity on /v1', () => {
         reasoning_tokens: 600,
       },
     });
+    // and its citation tokens apart from the prompt and completion tokens: Perplexity's documented
+    // deep research usage, without the cost it states
+    cited = await createMockUpstream({
+      chatUsage: {
+        prompt_tokens: 19,
+        completion_tokens: 4978,
+        total_tokens: 4997,
+        citation_tokens: 10837,
+        num_search_queries: 22,
+        reasoning_tokens: 81245,
+        search_context_size: 'low',
+      },
+    });
   });
   afterAll(async () => {
     await upstream.close();
     await deepResearch.close();
     await unstated.close();
     await reasoned.close();
+    await cited.close();
   });
 
   it('costs what Perplexity reports (the low-context request fee), not the catalog high-context fee', async () => {
@@ -96,6 +112,45 @@ describe('perplexity on /v1', () => {
     // 1000 x $2 + 100 x $8 + 600 x $3, per million, and 3 searches at $5 per 1000
     expect(await costOf(reasoned, 'sonar-deep-research', false)).toBe(0.0196);
     expect(await costOf(reasoned, 'sonar-deep-research', true)).toBe(0.0196);
+  });
+
+  it('prices the citation tokens of deep research at their own rate, apart from the prompt and completion tokens', async () => {
+    // 19 x $2 + 4978 x $8 + 10837 x $2 + 81245 x $3, per million, and 22 searches at $5 per 1000:
+    // the total cost Perplexity states for the same usage ($0.41527, its parts rounded to five decimals)
+    expect(await costOf(cited, 'sonar-deep-research', false)).toBe(0.415271);
+    expect(await costOf(cited, 'sonar-deep-research', true)).toBe(0.415271);
+  });
+
+  it('leaves the cost of citation tokens unknown where the price has no citation rate, never priced low', async () => {
+    const keys: string[] = [];
+    const configured = createPricingPlugin({
+      catalog: 'none',
+      models: {
+        'pplx/sonar-deep-research': {
+          inputPerMTok: 2,
+          outputPerMTok: 8,
+          reasoningPerMTok: 3,
+          perWebSearch: 0.005,
+        },
+      },
+      onUnknownPrice: (key) => keys.push(key),
+    });
+    expect(await costOf(cited, 'sonar-deep-research', false, [], configured)).toBeNull();
+    expect(keys).toEqual(['pplx/sonar-deep-research:citation_tokens']);
+    // the same price with a citation rate prices them
+    const rated = createPricingPlugin({
+      catalog: 'none',
+      models: {
+        'pplx/sonar-deep-research': {
+          inputPerMTok: 2,
+          outputPerMTok: 8,
+          reasoningPerMTok: 3,
+          citationPerMTok: 2,
+          perWebSearch: 0.005,
+        },
+      },
+    });
+    expect(await costOf(cited, 'sonar-deep-research', true, [], rated)).toBe(0.415271);
   });
 
   it('prices the search options the request goes upstream with, those a plugin set included', async () => {

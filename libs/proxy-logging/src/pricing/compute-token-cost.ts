@@ -9,6 +9,8 @@ export interface CostBreakdown {
   cacheWriteUsd: number;
   outputUsd: number;
   reasoningUsd: number;
+  /** Citation tokens (Perplexity deep research), apart from input and output. */
+  citationUsd: number;
   audioUsd: number;
   /** Image tokens in and out, and images priced per image. */
   imagesUsd: number;
@@ -68,6 +70,8 @@ export function computeTokenCost(
   const cacheWrite = usage.cacheWriteTokens ?? 0;
   const cacheWrite1h = Math.min(cacheWrite, usage.cacheWrite1hTokens ?? 0);
   const reasoning = usage.reasoningTokens ?? 0;
+  // apart from input and output (Perplexity counts them in neither): added, not split out of one
+  const citations = usage.citationTokens ?? 0;
   const audioOut = usage.audioOutputTokens ?? 0;
   const imageOut = usage.imageOutputTokens ?? 0;
   // audio and image counts include cached tokens, which the cache rate prices: only their
@@ -130,6 +134,8 @@ export function computeTokenCost(
     1e6;
   const outputUsd = micro(plainOut, rates.outputPerMTok) / 1e6;
   const reasoningUsd = micro(reasoning, rates.reasoningPerMTok, rates.outputPerMTok) / 1e6;
+  // no fallback: no other rate is theirs, and a cost without them would be low
+  const citationUsd = micro(citations, rates.citationPerMTok) / 1e6;
   const audioUsd =
     (micro(audioIn, rates.audioInputPerMTok, rates.inputPerMTok) +
       micro(audioOut, rates.audioOutputPerMTok, rates.outputPerMTok)) /
@@ -153,6 +159,7 @@ export function computeTokenCost(
       cacheWriteUsd +
       outputUsd +
       reasoningUsd +
+      citationUsd +
       audioUsd +
       imagesUsd +
       webSearchUsd +
@@ -165,6 +172,7 @@ export function computeTokenCost(
     cacheWriteUsd: roundUsd(cacheWriteUsd),
     outputUsd: roundUsd(outputUsd),
     reasoningUsd: roundUsd(reasoningUsd),
+    citationUsd: roundUsd(citationUsd),
     audioUsd: roundUsd(audioUsd),
     imagesUsd: roundUsd(imagesUsd),
     webSearchUsd: roundUsd(webSearchUsd),

@@ -33,6 +33,7 @@ const RATE_KEYS: Readonly<Record<string, keyof PriceRates>> = {
   cache_write_mtok: 'cacheWritePerMTok',
   cache_write_1h_mtok: 'cacheWrite1hPerMTok',
   output_reasoning_mtok: 'reasoningPerMTok',
+  output_citation_mtok: 'citationPerMTok',
   input_audio_mtok: 'audioInputPerMTok',
   output_audio_mtok: 'audioOutputPerMTok',
   input_image_mtok: 'imageInputPerMTok',

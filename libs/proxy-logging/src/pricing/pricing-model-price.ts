@@ -19,6 +19,11 @@ const RATE_FIELDS = {
   cacheWrite1hPerMTok: rate('USD per million cache-write tokens with a 1-hour lifetime'),
   /** USD per million reasoning tokens. @default outputPerMTok */
   reasoningPerMTok: rate('USD per million reasoning tokens'),
+  /**
+   * USD per million citation tokens (Perplexity deep research's `citation_tokens`, counted apart
+   * from input and output). No default: usage with citation tokens costs null without it.
+   */
+  citationPerMTok: rate('USD per million citation tokens (Perplexity deep research)'),
   /** USD per million audio input tokens. @default inputPerMTok */
   audioInputPerMTok: rate('USD per million audio input tokens'),
   /** USD per million audio output tokens. @default outputPerMTok */

@@ -6,7 +6,7 @@ import {
 } from '@switchyard/proxy-core';
 import { record } from '../usage/meter-exchange';
 import { perplexitySearchOf } from '../usage/providers/perplexity/perplexity-search';
-import { addPerplexityReasoning } from '../usage/providers/perplexity/perplexity-usage';
+import { addPerplexityTokens } from '../usage/providers/perplexity/perplexity-usage';
 import { tokenUsageFromChatUsage, type TokenUsage } from '../usage/token-usage';
 import { roundUsd } from './compute-token-cost';
 import { createCostEstimator, type CostEstimator } from './cost-estimator';
@@ -22,9 +22,8 @@ export interface PricingPlugin extends GatewayPlugin {
 
 /**
  * The cost Perplexity states in its usage (`usage.cost.total_cost`, passed through by the
- * OpenAI-compatible adapter): it is what Perplexity bills (citation tokens included, which
- * list prices leave out), so it wins over a cost priced from the tokens and the request fee of
- * the search context size.
+ * OpenAI-compatible adapter): it is what Perplexity bills, so it wins over a cost priced from
+ * the tokens and the request fee of the search context size.
  * @see https://docs.perplexity.ai/api-reference/chat-completions-post
  */
 function perplexityCostUsd(usage: ChatUsage): number | undefined {
@@ -49,14 +48,14 @@ export interface PricingPluginOptions {
 
 /**
  * The token usage of a `/v1` exchange, with what Perplexity's prices depend on as the universal
- * proxy's meter reads it: deep research's reasoning tokens, and the search of the request fee, the
+ * proxy's meter reads it: deep research's reasoning and citation tokens, and the search of the request fee, the
  * request's `web_search_options` (kept by the `beforeRequest` tap), Pro Search on a streamed
  * request only.
  */
 function tokenUsageOf(usage: ChatUsage, type: string, context: RequestContext): TokenUsage {
   const tokens = tokenUsageFromChatUsage(usage);
   if (type !== 'perplexity') return tokens;
-  addPerplexityReasoning(tokens, record(usage));
+  addPerplexityTokens(tokens, record(usage));
   return Object.assign(
     tokens,
     perplexitySearchOf(context.state.get(PLUGIN_NAME), tokens.searchContextSize, context.stream),

@@ -290,6 +290,42 @@ describe('pricing registry', () => {
     expect(cost?.totalUsd).toBe(0.007);
   });
 
+  it('prices citation tokens at the catalog citation rate, on top of the input and output (Perplexity deep research)', () => {
+    const registry = createPricingRegistry({ now });
+    const cost = registry.tokenCost(
+      { provider: 'perplexity', model: 'sonar-deep-research' },
+      { inputTokens: 1000, outputTokens: 1000, reasoningTokens: 600, citationTokens: 5000 },
+    );
+    // 1000 x $2 + 400 x $8 + 600 x $3 + 5000 x $2, per million
+    expect(cost).toMatchObject({
+      totalUsd: 0.017,
+      citationUsd: 0.01,
+      reasoningUsd: 0.0018,
+      outputUsd: 0.0032,
+    });
+  });
+
+  it('prices citation tokens at a configured citation rate, and leaves them unknown by reason where the price has none', () => {
+    const keys: string[] = [];
+    const registry = createPricingRegistry({
+      catalog: 'none',
+      models: {
+        'local/cited': { inputPerMTok: 1, outputPerMTok: 2, citationPerMTok: 4 },
+        'local/uncited': { inputPerMTok: 1, outputPerMTok: 2 },
+      },
+      onUnknownPrice: (key) => keys.push(key),
+    });
+    const usage = { inputTokens: 1000, outputTokens: 1000, citationTokens: 500 };
+    expect(registry.tokenCost({ provider: 'local', model: 'cited' }, usage)?.totalUsd).toBe(0.005);
+    // never the input and output alone: citation tokens are billed, at a rate this price lacks
+    expect(registry.tokenCost({ provider: 'local', model: 'uncited' }, usage)).toBeUndefined();
+    expect(registry.counters.unknownPriceByKey.get('local/uncited:citation_tokens')).toBe(1);
+    expect(keys).toEqual(['local/uncited:citation_tokens']);
+    expect(
+      registry.tokenCost({ provider: 'local', model: 'uncited' }, { ...usage, citationTokens: 0 })?.totalUsd,
+    ).toBe(0.003);
+  });
+
   it('makes the cost unknown where the catalog bills image or cached audio tokens usage does not count apart', () => {
     const registry = createPricingRegistry({ now });
     const image = { provider: 'gemini', model: 'gemini-2.5-flash-image' };

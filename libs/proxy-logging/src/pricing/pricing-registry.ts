@@ -13,7 +13,7 @@ import {
   type UnfedRate,
 } from './genai-prices-catalog';
 import { perplexityRequestFeeUsd } from './perplexity-request-fees';
-import type { ModelPrice } from './pricing-model-price';
+import { ratesForInput, type ModelPrice } from './pricing-model-price';
 import {
   PRICING_DEFAULTS,
   PricingConfigSchema,
@@ -113,6 +113,14 @@ function mayUseUnfed(unfed: readonly UnfedRate[] | undefined, usage: TokenUsage)
   const cachedAudio =
     usage.cachedAudioInputTokens ?? Math.min(usage.audioInputTokens ?? 0, usage.cachedInputTokens ?? 0);
   return cachedAudio > 0 && (usage.cachedInputTokens ?? 0) > 0;
+}
+
+// whether usage has citation tokens (Perplexity deep research) the price has no rate for: billed
+// at a rate of their own, they make the cost unknown, counted by that reason
+function lacksCitationRate(price: ModelPrice, usage: TokenUsage): boolean {
+  return (
+    (usage.citationTokens ?? 0) > 0 && ratesForInput(price, usage.inputTokens).citationPerMTok === undefined
+  );
 }
 
 // catalog providers (by `catalogProviderId` of the provider type) whose web searches have no
@@ -234,12 +242,14 @@ class DefaultPricingRegistry implements PricingRegistry {
     const grounding = type === 'gemini' && usage.webSearches ? geminiGroundingFee(target.model) : undefined;
     const defaults = { perWebSearch: grounding?.perWebSearch ?? PROVIDER_WEB_SEARCH_USD[type] };
     const billed = grounding?.perPrompt === true ? { ...usage, webSearches: 1 } : usage;
+    const price = resolved === undefined ? undefined : priceFor(type, resolved, billed);
     const cost =
-      resolved === undefined || mayUseUnfed(resolved.unfed, billed)
+      price === undefined || mayUseUnfed(resolved?.unfed, billed)
         ? undefined
-        : computeTokenCost(priceFor(type, resolved, billed), billed, defaults);
+        : computeTokenCost(price, billed, defaults);
     if (cost === undefined) {
-      this.#unknown(`${target.provider}/${target.model}`);
+      const reason = price !== undefined && lacksCitationRate(price, billed) ? ':citation_tokens' : '';
+      this.#unknown(`${target.provider}/${target.model}${reason}`);
     } else if (cost.unpricedWebSearches !== undefined) {
       // searches without a rate leave the known token cost standing, counted apart
       const reason = unpricedWebSearchReason(type);

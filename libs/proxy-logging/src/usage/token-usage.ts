@@ -22,6 +22,12 @@ export interface TokenUsage {
   cacheWrite1hTokens?: number;
   /** Output tokens spent on hidden reasoning. @default 0 */
   reasoningTokens?: number;
+  /**
+   * Citation tokens Perplexity's deep research reports (`usage.citation_tokens`), counted apart
+   * from the input and output tokens (in neither total) and billed at a rate of their own: with
+   * none in the price, the cost is unknown. @default 0
+   */
+  citationTokens?: number;
   /** Prompt tokens that were audio, cached ones included. @default 0 */
   audioInputTokens?: number;
   /**

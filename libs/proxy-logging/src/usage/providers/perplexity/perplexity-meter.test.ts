@@ -30,25 +30,56 @@ function deepResearch(usage: Record<string, unknown>): MeterExchange {
 describe('perplexity meter: deep research', () => {
   const { cost, ...unstated } = documented.response.body.usage;
 
-  it('reads the reasoning tokens, counted apart from the completion tokens, and keeps the citation tokens', () => {
+  it('reads the reasoning and citation tokens, each counted apart from the completion tokens, and keeps the citation attribute', () => {
     expect(cost).toBeDefined();
     const usage = perplexityMeter.meter(deepResearch(unstated));
+    // citation tokens are apart from the prompt and the completion: not in either total
     expect(usage?.tokens).toEqual({
       inputTokens: 19,
       outputTokens: 4978 + 81245,
       reasoningTokens: 81245,
+      citationTokens: 10837,
       webSearches: 22,
       searchContextSize: 'low',
     });
     expect(usage?.attributes).toEqual({ search_context_size: 'low', citation_tokens: 10837 });
   });
 
-  it('prices the reasoning tokens at their own rate when Perplexity states no cost', () => {
+  it('prices the reasoning and citation tokens at their own rates when Perplexity states no cost, as it bills them', () => {
     const pricing = createPricingRegistry({ now: () => new Date('2026-11-23T12:00:00Z') });
     const usage = perplexityMeter.meter(deepResearch(unstated));
-    // 19 x $2 + 4978 x $8 + 81245 x $3 per million, and 22 searches at $5 per 1000; the citation
-    // tokens (10837 x $2 per million) have no rate the pricing can apply
-    expect(pricing.meteredCostUsd(usage!)).toBeCloseTo((19 * 2 + 4978 * 8 + 81245 * 3) / 1e6 + 22 * 0.005, 9);
+    // 19 x $2 + 4978 x $8 + 10837 x $2 + 81245 x $3 per million, and 22 searches at $5 per 1000:
+    // $0.415271, the total_cost Perplexity states for the same usage ($0.41527, its parts rounded to
+    // five decimals)
+    const priced = pricing.meteredCostUsd(usage!);
+    expect(priced).toBeCloseTo((19 * 2 + 4978 * 8 + 10837 * 2 + 81245 * 3) / 1e6 + 22 * 0.005, 9);
+    expect(priced).toBeCloseTo(0.41527, 5);
+    // the cost Perplexity states still wins
+    expect(pricing.meteredCostUsd(perplexityMeter.meter(deepResearch({ ...unstated, cost }))!)).toBe(0.41527);
+  });
+
+  it('leaves the cost unknown, by its reason, where the price has no citation rate, never priced without them', () => {
+    const keys: string[] = [];
+    const pricing = createPricingRegistry({
+      catalog: 'none',
+      models: {
+        'perplexity/sonar-deep-research': {
+          inputPerMTok: 2,
+          outputPerMTok: 8,
+          reasoningPerMTok: 3,
+          perWebSearch: 0.005,
+        },
+      },
+      onUnknownPrice: (key) => keys.push(key),
+    });
+    expect(pricing.meteredCostUsd(perplexityMeter.meter(deepResearch(unstated))!)).toBeNull();
+    expect(keys).toEqual(['perplexity/sonar-deep-research:citation_tokens']);
+    // without citation tokens the same price stands
+    const { citation_tokens: _citations, ...uncited } = unstated;
+    expect(pricing.meteredCostUsd(perplexityMeter.meter(deepResearch(uncited))!)).toBeCloseTo(
+      (19 * 2 + 4978 * 8 + 81245 * 3) / 1e6 + 22 * 0.005,
+      9,
+    );
   });
 
   it('adds reasoning only when it is shown apart from the completion tokens, and never twice', () => {

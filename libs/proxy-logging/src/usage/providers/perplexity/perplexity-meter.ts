@@ -4,7 +4,7 @@ import type { ProviderMeter } from '../../provider-meter';
 import { meterOpenAIShaped } from '../openai/openai-meter';
 import { openAIUsageRecord } from '../openai/read-openai-usage';
 import { perplexitySearchOf } from './perplexity-search';
-import { addPerplexityReasoning } from './perplexity-usage';
+import { addPerplexityTokens } from './perplexity-usage';
 
 function meter(exchange: MeterExchange): MeteredUsage | undefined {
   const metered = meterOpenAIShaped('perplexity', exchange);
@@ -14,10 +14,9 @@ function meter(exchange: MeterExchange): MeteredUsage | undefined {
   // deep research bills each search query it ran
   const searches = num(usage['num_search_queries']);
   if (metered.tokens !== undefined && searches) metered.tokens.webSearches = searches;
-  // and reasons apart from its completion tokens, at a rate of its own
-  if (metered.tokens !== undefined) addPerplexityReasoning(metered.tokens, usage);
-  // its citation tokens have a rate of their own too, which no price the gateway holds carries:
-  // kept for the log (the cost Perplexity states includes them)
+  // and reasons and cites apart from its prompt and completion tokens, each at a rate of its own
+  if (metered.tokens !== undefined) addPerplexityTokens(metered.tokens, usage);
+  // the citation tokens also kept as an attribute, for the log
   const citations = num(usage['citation_tokens']);
   if (citations) metered.attributes = { ...metered.attributes, citation_tokens: citations };
   // the request fee depends on the search context size (low, medium, high): the cost
@@ -40,16 +39,16 @@ function meter(exchange: MeterExchange): MeteredUsage | undefined {
 }
 
 /**
- * Perplexity: OpenAI-shaped usage, whole and streamed; search queries and reasoning tokens of
- * deep research (its citation tokens kept as an attribute); the search context size and Pro
- * Search type the request fee depends on; the cost Perplexity reports (`usage.cost.total_cost`,
- * request fee and citation tokens included) wins over list prices.
+ * Perplexity: OpenAI-shaped usage, whole and streamed; search queries, reasoning and citation
+ * tokens of deep research (the citation tokens also kept as an attribute); the search context size
+ * and Pro Search type the request fee depends on; the cost Perplexity reports
+ * (`usage.cost.total_cost`, request fee included) wins over list prices.
  * @see https://docs.perplexity.ai/api-reference/chat-completions-post
  */
 export const perplexityMeter: ProviderMeter = {
   name: 'perplexity',
   label: 'Perplexity',
   hosts: ['api.perplexity.ai'],
-  units: 'tokens (input, output, reasoning); search queries; reported cost',
+  units: 'tokens (input, output, reasoning, citation); search queries; reported cost',
   meter,
 };
