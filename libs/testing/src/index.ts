@@ -14,7 +14,7 @@ export { CHROMIUM_PATH, requireChromium } from './require-chromium';
 export { GEMINI_GROUNDING_EXAMPLE, geminiRoutes } from './gemini/gemini-routes';
 export { ndjsonChunks, replyWithFixture, sseChunks, writeChunks } from './stream-chunks';
 export type { ChunkedBody, FixtureReply } from './stream-chunks';
-export { ollamaRoutes } from './ollama/ollama-routes';
+export { OLLAMA_MOCK_THINKING, ollamaRoutes } from './ollama/ollama-routes';
 export { describeReadmeExample, readmeEmbeds, runExample } from './readme-examples';
 export type { ReadmeExampleOptions } from './readme-examples';
 export { cohereRoutes } from './cohere/cohere-routes';

@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMockUpstream, type MockUpstream } from './mock-upstream';
+import { OLLAMA_MOCK_THINKING } from './ollama/ollama-routes';
 
 let upstream: MockUpstream;
 beforeAll(async () => {
@@ -71,6 +72,26 @@ describe('mock upstream', () => {
       error: { param: 'messages.[2].tool_call_id', type: 'invalid_request_error' },
     });
     expect((await post('/v1/chat/completions', conversation('call_1', 'call_1'))).status).toBe(200);
+  });
+
+  it("decides Ollama's thinking as Ollama does: refusals of a think a model cannot take, reasoning apart from the content", async () => {
+    const chat = async (model: string, think?: unknown) =>
+      post('/api/chat', { model, stream: false, messages: [], ...(think === undefined ? {} : { think }) });
+    for (const [model, think, error] of [
+      ['llama3.2', true, '"llama3.2" does not support thinking'],
+      ['qwen3:8b', 'high', 'think value "high" is not supported for this model'],
+      ['gpt-oss:20b', 'max', 'invalid think value: "max"'],
+    ] as const) {
+      const response = await chat(model, think);
+      expect(response.status).toBe(400);
+      expect(await response.json()).toEqual({ error });
+    }
+    const message = async (response: Response) =>
+      ((await response.json()) as { message: { content: string; thinking?: string } }).message;
+    expect((await message(await chat('qwen3:8b'))).thinking).toBe(OLLAMA_MOCK_THINKING);
+    expect((await message(await chat('gpt-oss:20b', 'low'))).thinking).toBe(OLLAMA_MOCK_THINKING);
+    expect(await message(await chat('qwen3:8b', false))).not.toHaveProperty('thinking');
+    expect(await message(await chat('llama3.2', false))).not.toHaveProperty('thinking');
   });
 
   it('injects a status fault a bounded number of times, matched by model', async () => {

@@ -5,11 +5,33 @@ import { writeChunks } from '../stream-chunks';
 // Shapes follow Ollama's API reference (https://github.com/ollama/ollama/blob/main/docs/api.md):
 // /api/chat answers one JSON object, or NDJSON lines ending with a `done: true` line that
 // carries done_reason and the token counts; /api/embed answers `embeddings`.
+// Thinking (https://docs.ollama.com/capabilities/thinking), as Ollama's server decides it: a
+// model with the thinking capability (here gpt-oss, qwen3 and deepseek-r1) thinks unless `think`
+// is false, its reasoning in `message.thinking` (streamed ahead of the content); `think: true` or
+// a level for any other model is refused, and so is a level for any model but gpt-oss (the one
+// Ollama runs with its harmony parser), each with Ollama's own 400.
 
 interface OllamaBody {
   model?: string;
   stream?: boolean;
   tools?: Array<{ function: { name: string } }>;
+  think?: unknown;
+}
+
+const THINKING_MODEL = /(?:^|\/)(?:gpt-oss|qwen3|deepseek-r1)(?:[-:]|$)/;
+const LEVELLED_MODEL = /(?:^|\/)gpt-oss(?:[-:]|$)/;
+/** The reasoning a thinking model shows before its answer. */
+export const OLLAMA_MOCK_THINKING = 'The user greets me; a short friendly answer will do.';
+
+/** Ollama's 400 for a `think` the model cannot take, or undefined when it takes it. */
+function refusedThink(model: string, think: unknown): string | undefined {
+  if (typeof think === 'string') {
+    if (!['low', 'medium', 'high'].includes(think)) return `invalid think value: "${think}"`;
+    if (!LEVELLED_MODEL.test(model)) return `think value "${think}" is not supported for this model`;
+  }
+  if ((think === true || typeof think === 'string') && !THINKING_MODEL.test(model))
+    return `"${model}" does not support thinking`;
+  return undefined;
 }
 
 const CREATED_AT = '2024-07-22T20:33:28.123648Z';
@@ -17,6 +39,12 @@ const CREATED_AT = '2024-07-22T20:33:28.123648Z';
 async function chat({ res, body, streamFault, options }: MockExchange): Promise<void> {
   const request = (body ?? {}) as OllamaBody;
   const model = request.model ?? 'llama3.2';
+  const refusal = refusedThink(model, request.think);
+  if (refusal !== undefined) {
+    sendJson(res, 400, { error: refusal });
+    return;
+  }
+  const thinking = THINKING_MODEL.test(model) && request.think !== false ? OLLAMA_MOCK_THINKING : undefined;
   // Ollama has no tool_choice: the mock calls the first tool whenever tools are offered
   const tool = request.tools?.[0]?.function.name;
   const toolCalls =
@@ -34,6 +62,7 @@ async function chat({ res, body, streamFault, options }: MockExchange): Promise<
       message: {
         role: 'assistant',
         content: tool === undefined ? options.replyText : '',
+        ...(thinking === undefined ? {} : { thinking }),
         ...(toolCalls === undefined ? {} : { tool_calls: toolCalls }),
       },
       done: true,
@@ -58,6 +87,16 @@ async function chat({ res, body, streamFault, options }: MockExchange): Promise<
             done: false,
           },
         ];
+  if (thinking !== undefined) {
+    lines.unshift(
+      ...splitText(thinking, 3).map((piece) => ({
+        model,
+        created_at: CREATED_AT,
+        message: { role: 'assistant', content: '', thinking: piece },
+        done: false,
+      })),
+    );
+  }
   lines.push({
     model,
     created_at: CREATED_AT,

@@ -1,9 +1,5 @@
-import { invalidRequest } from '../../wire/chat-message-parts';
 import type { ChatCompletionRequest } from '../../wire/openai-chat';
-
-/** The `reasoning_effort` values OpenAI defines, from no reasoning to the most. */
-const EFFORTS = ['none', 'minimal', 'low', 'medium', 'high', 'xhigh'] as const;
-type Effort = (typeof EFFORTS)[number];
+import { effortAtMost, reasoningEffortOf, type ReasoningEffort } from '../../wire/reasoning-effort';
 
 // the thinking Gemini models, by family: 2.5 takes a budget of thinking tokens, 3 and later a
 // thinking level. Any other id (Gemma, LearnLM, a tuned model, an alias such as
@@ -24,7 +20,7 @@ const ALWAYS_THINKS = /(?:^|\/)gemini-2\.5-pro/;
  * refuses that, the least it takes, 128).
  * @see https://ai.google.dev/gemini-api/docs/thinking#set-budget
  */
-const BUDGETS: Readonly<Record<Effort, number>> = {
+const BUDGETS: Readonly<Record<ReasoningEffort, number>> = {
   none: 0,
   minimal: 512,
   low: 1024,
@@ -48,19 +44,13 @@ export function toGeminiThinking(
   request: ChatCompletionRequest,
   model: string,
 ): Record<string, unknown> | undefined {
-  const effort: unknown = request.reasoning_effort;
-  if (effort === undefined || effort === null) return undefined;
-  if (!EFFORTS.includes(effort as Effort)) {
-    throw invalidRequest(
-      `reasoning_effort must be one of ${EFFORTS.map((name) => `"${name}"`).join(', ')}.`,
-      'reasoning_effort',
-    );
-  }
+  const effort = reasoningEffortOf(request);
+  if (effort === undefined) return undefined;
   if (NOT_THINKING_VARIANT.test(model)) return undefined;
   if (BUDGETED.test(model)) {
-    const budget = BUDGETS[effort as Effort];
+    const budget = BUDGETS[effort];
     return { thinkingBudget: budget === 0 && ALWAYS_THINKS.test(model) ? 128 : budget };
   }
   if (!LEVELLED.test(model)) return undefined;
-  return { thinkingLevel: EFFORTS.indexOf(effort as Effort) <= EFFORTS.indexOf('low') ? 'low' : 'high' };
+  return { thinkingLevel: effortAtMost(effort, 'low') ? 'low' : 'high' };
 }

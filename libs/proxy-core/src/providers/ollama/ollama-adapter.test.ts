@@ -1,4 +1,10 @@
-import { createMockUpstream, ndjsonChunks, replyWithFixture, type MockUpstream } from '@switchyard/testing';
+import {
+  createMockUpstream,
+  ndjsonChunks,
+  OLLAMA_MOCK_THINKING,
+  replyWithFixture,
+  type MockUpstream,
+} from '@switchyard/testing';
 import type { Socket } from 'node:net';
 import { Agent } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -170,6 +176,52 @@ describe('ollama adapter', () => {
     expect(await sentTools('auto')).toEqual(['get_weather', 'get_time']);
     expect(await sentTools('required')).toEqual(['get_weather', 'get_time']);
     expect(await sentTools(undefined)).toEqual(['get_weather', 'get_time']);
+  });
+
+  it('sends reasoning_effort as think where Ollama takes it, and never a think that turns a working request into a 400', async () => {
+    // the mock refuses as Ollama does: a level for any model but gpt-oss, thinking for a model that cannot
+    const sentThink = async (
+      model: string,
+      reasoning_effort: ChatCompletionRequest['reasoning_effort'],
+    ): Promise<unknown> => {
+      upstream.reset();
+      const response = await adapter.chat({ ...basicRequest, reasoning_effort }, callContext(model));
+      // the reasoning is not part of the answer
+      expect(response.choices[0]?.message.content).toBe('\n\nHello there, how may I assist you today?');
+      const body = upstream.requests[0]?.body as Record<string, unknown>;
+      return 'think' in body ? body['think'] : 'absent';
+    };
+    const gptOss = [];
+    for (const effort of ['none', 'minimal', 'low', 'medium', 'high', 'xhigh'] as const)
+      gptOss.push(await sentThink('gpt-oss:20b', effort));
+    expect(gptOss).toEqual(['low', 'low', 'low', 'medium', 'high', 'high']);
+    expect(await sentThink('gpt-oss-safeguard:120b', 'medium')).toBe('medium');
+    expect(await sentThink('hf.co/unsloth/gpt-oss-20b-GGUF', 'high')).toBe('high');
+    // other models: `none` turns thinking off (every model takes false), the rest think by default
+    expect(await sentThink('qwen3:8b', 'none')).toBe(false);
+    expect(await sentThink('qwen3:8b', 'high')).toBe('absent');
+    expect(await sentThink('llama3.2', 'none')).toBe(false);
+    expect(await sentThink('llama3.2', 'xhigh')).toBe('absent');
+    expect(await sentThink('llama3.2', null)).toBe('absent');
+    expect(await sentThink('llama3.2', undefined)).toBe('absent');
+  });
+
+  it("streams a thinking model's answer without its reasoning, and refuses an effort OpenAI does not define", async () => {
+    const chunks = await collect(
+      await adapter.stream({ ...basicRequest, reasoning_effort: 'xhigh' }, callContext('gpt-oss:120b')),
+    );
+    expect((upstream.requests[0]!.body as { think: unknown }).think).toBe('high');
+    expect(streamedText(chunks)).toBe('\n\nHello there, how may I assist you today?');
+    expect(JSON.stringify(chunks)).not.toContain(OLLAMA_MOCK_THINKING.slice(0, 10));
+    upstream.reset();
+    const bad = { ...basicRequest, reasoning_effort: 'max' } as unknown as ChatCompletionRequest;
+    for (const call of [
+      adapter.chat(bad, callContext('gpt-oss:20b')),
+      adapter.stream(bad, callContext('qwen3')),
+    ]) {
+      expect(await rejection(call)).toMatchObject({ code: 'invalid_request', param: 'reasoning_effort' });
+    }
+    expect(upstream.requests).toHaveLength(0);
   });
 
   it('rejects image URLs, which Ollama cannot fetch, naming the part (it named only "messages"), and sends nothing', async () => {

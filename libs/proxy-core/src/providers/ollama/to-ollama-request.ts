@@ -11,10 +11,12 @@ import {
 } from '../../wire/chat-message-parts';
 import type { ChatCompletionRequest } from '../../wire/openai-chat';
 import type { OllamaMessage } from './ollama-wire';
+import { toOllamaThink } from './to-ollama-think';
 
 /**
  * Translates an OpenAI chat request to an Ollama `/api/chat` body: images must be inline
- * (base64), tool call arguments become objects, sampling settings go under `options`.
+ * (base64), tool call arguments become objects, sampling settings go under `options`,
+ * `reasoning_effort` becomes `think` where Ollama takes it (see toOllamaThink).
  * @see https://github.com/ollama/ollama/blob/main/docs/api.md#generate-a-chat-completion
  */
 export function toOllamaRequest(
@@ -100,6 +102,8 @@ export function toOllamaRequest(
   if (request.stop !== undefined && request.stop !== null)
     options['stop'] = typeof request.stop === 'string' ? [request.stop] : request.stop;
   const body: Record<string, unknown> = { model, messages, stream };
+  const think = toOllamaThink(request, model);
+  if (think !== undefined) body['think'] = think;
   // Ollama has no tool_choice: `none` sends no tools (the model cannot call what it is not
   // given), a named function sends that tool alone; neither it nor `required` can force a call
   const choice = request.tool_choice;
