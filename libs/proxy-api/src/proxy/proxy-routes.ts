@@ -495,7 +495,10 @@ export const checkedProxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async 
       responseTruncated: capture.truncated,
     };
     const requestText = await requestCapture.text(firstHeader(request.headers['content-encoding']));
-    if (requestText !== undefined && requestText !== '') exchange.requestText = requestText;
+    if (requestText !== undefined && requestText !== '') {
+      exchange.requestText = requestText;
+      if (requestCapture.truncated) exchange.requestTruncated = true;
+    }
     const responseText = await capture.text(coding);
     if (responseText !== undefined && responseText !== '') exchange.responseText = responseText;
     try {

@@ -12,8 +12,10 @@ export interface MeterExchange {
   status: number;
   requestHeaders: HeaderMap;
   responseHeaders: HeaderMap;
-  /** The request body as text, when it was textual and within the capture bound. */
+  /** The request body as text, when it was textual; head and tail only when it exceeded the capture bound. */
   requestText?: string;
+  /** True when `requestText` lost its middle to the capture bound. */
+  requestTruncated?: boolean;
   /** The response body as text, when it was textual; head and tail only when it exceeded the bound. */
   responseText?: string;
   /** True when `responseText` lost its middle to the bound. */

@@ -96,8 +96,39 @@ describe('elasticsearch meter: bulk', () => {
       query,
     );
     expect(elasticsearchMeter.meter(oneFailed)?.units).toEqual({ documents_written: 2 });
+    // a failed delete alone in the trimmed answer: the request's writes still count
+    const deleteFailed = bulk(
+      [{ delete: { error: { type: 'version_conflict_engine_exception', reason: '[2]: version conflict' } } }],
+      request,
+      query,
+    );
+    expect(elasticsearchMeter.meter(deleteFailed)?.units).toEqual({ documents_written: 3 });
     // neither the answer nor the request says: not metered, rather than metered 0
     expect(elasticsearchMeter.meter(bulk(undefined, undefined, query))).toBeUndefined();
+  });
+
+  it('meters nothing where the answer does not say and no filter_path explains why, or the request lost its middle', () => {
+    // items without a status and no filter_path: not an answer the meter can read
+    expect(
+      elasticsearchMeter.meter(bulk([{ index: { _index: 'test', _id: '1' } }], request)),
+    ).toBeUndefined();
+    // no items at all (an answer that is not a bulk's): not counted from the request
+    expect(elasticsearchMeter.meter(bulk(undefined, request))).toBeUndefined();
+    // a request cut by the capture bound would be counted short (or misread)
+    const cut = { ...bulk(undefined, request, '?filter_path=items.*.error'), requestTruncated: true };
+    expect(elasticsearchMeter.meter(cut)).toBeUndefined();
+    // an answer cut by the capture bound, or not JSON
+    const unreadable = {
+      ...bulk(undefined, request, '?filter_path=items.*.error'),
+      responseText: '{"items":[',
+    };
+    expect(elasticsearchMeter.meter(unreadable)).toBeUndefined();
+    expect(
+      elasticsearchMeter.meter({
+        ...bulk(undefined, request, '?filter_path=items.*.error'),
+        responseTruncated: true,
+      }),
+    ).toBeUndefined();
   });
 });
 

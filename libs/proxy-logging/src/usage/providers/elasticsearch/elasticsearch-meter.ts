@@ -5,7 +5,8 @@ import type { ProviderMeter } from '../../provider-meter';
 function meter(exchange: MeterExchange): MeteredUsage | undefined {
   if (!succeeded(exchange)) return undefined;
   const path = exchange.url.pathname;
-  const body = record(responseJson(exchange));
+  const json = responseJson(exchange);
+  const body = record(json);
   const took = num(body['took']);
   const attributes: Record<string, number> = took === undefined ? {} : { took_ms: took };
   if (/\/_(search|msearch|count)$/.test(path)) {
@@ -18,7 +19,8 @@ function meter(exchange: MeterExchange): MeteredUsage | undefined {
     };
   }
   if (path.endsWith('/_bulk')) {
-    const written = bulkWrites(exchange, body['items']);
+    // an answer cut by the capture bound, or not JSON, says nothing of what was written
+    const written = json === undefined ? undefined : bulkWrites(exchange, body['items']);
     if (written === undefined) return undefined;
     return {
       provider: 'elasticsearch',
@@ -42,12 +44,13 @@ const WRITE_METHODS: ReadonlySet<string> = new Set(['PUT', 'POST']);
 
 // the `_bulk` actions that write a document (a `delete` removes one)
 const WRITE_ACTIONS: readonly string[] = ['index', 'create', 'update'];
+const BULK_ACTIONS: readonly string[] = [...WRITE_ACTIONS, 'delete'];
 
-/** The action entry of a `_bulk` answer's item that writes a document, if it is one. */
-function writeEntry(item: unknown): Record<string, unknown> | undefined {
+/** A `_bulk` answer's item as its action's name and entry; undefined for an item that is neither. */
+function bulkItem(item: unknown): { action: string; entry: Record<string, unknown> } | undefined {
   const actions = record(item);
-  const action = WRITE_ACTIONS.find((name) => actions[name] !== undefined);
-  return action === undefined ? undefined : record(actions[action]);
+  const action = BULK_ACTIONS.find((name) => actions[name] !== undefined);
+  return action === undefined ? undefined : { action, entry: record(actions[action]) };
 }
 
 /** Whether a full item's write entry wrote a document: a 2xx, no error, not an update that changed nothing. */
@@ -67,18 +70,23 @@ function wrote(entry: Record<string, unknown> | undefined): boolean {
  * keyed by its action, carries that action's own HTTP `status` (and an `error` when it failed), and
  * an update that changed nothing says `result: "noop"`. An answer trimmed by `filter_path`
  * (`items.*.error`, which Elastic recommends for large bulks) keeps only the failed items, without
- * a status: the request's write actions, less the failed ones, are counted then; undefined when the
- * request was not captured either.
+ * a status (and no `items` at all when none failed): the request's write actions, less the failed
+ * ones, are counted then. Undefined when neither tells: an answer whose items lack a status
+ * without `filter_path` in the URL, or a request not captured whole.
  * @see https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-bulk
  */
 function bulkWrites(exchange: MeterExchange, items: unknown): number | undefined {
-  const entries = (Array.isArray(items) ? (items as unknown[]) : []).map(writeEntry);
-  const full =
-    entries.length > 0 && entries.every((entry) => entry === undefined || entry['status'] !== undefined);
-  if (full) return entries.filter(wrote).length;
+  const list = Array.isArray(items) ? (items as unknown[]).map(bulkItem) : [];
+  const full = list.length > 0 && list.every((item) => item?.entry['status'] !== undefined);
+  if (full) {
+    return list.filter((item) => item !== undefined && item.action !== 'delete' && wrote(item.entry)).length;
+  }
+  if (!exchange.url.searchParams.has('filter_path') || exchange.requestTruncated === true) return undefined;
   const requested = requestedWrites(exchange.requestText);
   if (requested === undefined) return undefined;
-  const failed = entries.filter((entry) => entry !== undefined && entry['error'] !== undefined).length;
+  const failed = list.filter(
+    (item) => item !== undefined && item.action !== 'delete' && item.entry['error'] !== undefined,
+  ).length;
   return Math.max(0, requested - failed);
 }
 
