@@ -134,8 +134,9 @@ export function computeTokenCost(
     1e6;
   const outputUsd = micro(plainOut, rates.outputPerMTok) / 1e6;
   const reasoningUsd = micro(reasoning, rates.reasoningPerMTok, rates.outputPerMTok) / 1e6;
-  // no fallback: no other rate is theirs, and a cost without them would be low
-  const citationUsd = micro(citations, rates.citationPerMTok) / 1e6;
+  // no fallback: no other rate is theirs. Without a rate they are not billed: Perplexity bills
+  // them on deep research only (since April 2025), whose missing rate the registry catches
+  const citationUsd = rates.citationPerMTok === undefined ? 0 : (citations * rates.citationPerMTok) / 1e6;
   const audioUsd =
     (micro(audioIn, rates.audioInputPerMTok, rates.inputPerMTok) +
       micro(audioOut, rates.audioOutputPerMTok, rates.outputPerMTok)) /

@@ -21,7 +21,8 @@ const RATE_FIELDS = {
   reasoningPerMTok: rate('USD per million reasoning tokens'),
   /**
    * USD per million citation tokens (Perplexity deep research's `citation_tokens`, counted apart
-   * from input and output). No default: usage with citation tokens costs null without it.
+   * from input and output). No default: without it citation tokens are not billed, as on Sonar and
+   * Sonar Pro, except on a deep-research model, whose usage with citation tokens then costs null.
    */
   citationPerMTok: rate('USD per million citation tokens (Perplexity deep research)'),
   /** USD per million audio input tokens. @default inputPerMTok */

@@ -52,10 +52,10 @@ export interface PricingPluginOptions {
  * request's `web_search_options` (kept by the `beforeRequest` tap), Pro Search on a streamed
  * request only.
  */
-function tokenUsageOf(usage: ChatUsage, type: string, context: RequestContext): TokenUsage {
+function tokenUsageOf(usage: ChatUsage, type: string, model: string, context: RequestContext): TokenUsage {
   const tokens = tokenUsageFromChatUsage(usage);
   if (type !== 'perplexity') return tokens;
-  addPerplexityTokens(tokens, record(usage));
+  addPerplexityTokens(tokens, record(usage), model);
   return Object.assign(
     tokens,
     perplexitySearchOf(context.state.get(PLUGIN_NAME), tokens.searchContextSize, context.stream),
@@ -118,7 +118,8 @@ export function createPricingPlugin(
           return;
         }
         context.costUsd =
-          registry.tokenCost(target, tokenUsageOf(report.usage, type, context))?.totalUsd ?? null;
+          registry.tokenCost(target, tokenUsageOf(report.usage, type, report.model, context))?.totalUsd ??
+          null;
       });
     },
   };

@@ -305,25 +305,42 @@ describe('pricing registry', () => {
     });
   });
 
-  it('prices citation tokens at a configured citation rate, and leaves them unknown by reason where the price has none', () => {
+  it('prices citation tokens at a configured citation rate; a deep-research price without one leaves them unknown by reason, another bills none', () => {
     const keys: string[] = [];
     const registry = createPricingRegistry({
       catalog: 'none',
       models: {
         'local/cited': { inputPerMTok: 1, outputPerMTok: 2, citationPerMTok: 4 },
-        'local/uncited': { inputPerMTok: 1, outputPerMTok: 2 },
+        'perplexity/sonar-deep-research': { inputPerMTok: 1, outputPerMTok: 2 },
+        'perplexity/sonar-pro': { inputPerMTok: 1, outputPerMTok: 2 },
       },
       onUnknownPrice: (key) => keys.push(key),
     });
     const usage = { inputTokens: 1000, outputTokens: 1000, citationTokens: 500 };
     expect(registry.tokenCost({ provider: 'local', model: 'cited' }, usage)?.totalUsd).toBe(0.005);
-    // never the input and output alone: citation tokens are billed, at a rate this price lacks
-    expect(registry.tokenCost({ provider: 'local', model: 'uncited' }, usage)).toBeUndefined();
-    expect(registry.counters.unknownPriceByKey.get('local/uncited:citation_tokens')).toBe(1);
-    expect(keys).toEqual(['local/uncited:citation_tokens']);
-    expect(
-      registry.tokenCost({ provider: 'local', model: 'uncited' }, { ...usage, citationTokens: 0 })?.totalUsd,
-    ).toBe(0.003);
+    // never deep research's input and output alone: its citation tokens are billed, at a rate this price lacks
+    const research = { provider: 'perplexity', model: 'sonar-deep-research' };
+    expect(registry.tokenCost(research, usage)).toBeUndefined();
+    expect(registry.counters.unknownPriceByKey.get('perplexity/sonar-deep-research:citation_tokens')).toBe(1);
+    expect(keys).toEqual(['perplexity/sonar-deep-research:citation_tokens']);
+    expect(registry.tokenCost(research, { ...usage, citationTokens: 0 })?.totalUsd).toBe(0.003);
+    // Sonar Pro reports citation tokens Perplexity no longer bills: priced without them, not unknown
+    expect(registry.tokenCost({ provider: 'perplexity', model: 'sonar-pro' }, usage)).toMatchObject({
+      totalUsd: 0.003,
+      citationUsd: 0,
+    });
+    expect(keys).toHaveLength(1);
+  });
+
+  it('prices a catalog Perplexity model that reports citation tokens but bills none (Sonar Pro)', () => {
+    const registry = createPricingRegistry({ now });
+    const cost = registry.tokenCost(
+      { provider: 'perplexity', model: 'sonar-pro' },
+      { inputTokens: 1000, outputTokens: 1000, citationTokens: 5000 },
+    );
+    expect(cost?.citationUsd).toBe(0);
+    expect(cost?.totalUsd).toBeGreaterThan(0);
+    expect(registry.counters.unknownPriceByKey.size).toBe(0);
   });
 
   it('makes the cost unknown where the catalog bills image or cached audio tokens usage does not count apart', () => {

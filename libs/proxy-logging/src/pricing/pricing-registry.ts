@@ -115,11 +115,16 @@ function mayUseUnfed(unfed: readonly UnfedRate[] | undefined, usage: TokenUsage)
   return cachedAudio > 0 && (usage.cachedInputTokens ?? 0) > 0;
 }
 
-// whether usage has citation tokens (Perplexity deep research) the price has no rate for: billed
-// at a rate of their own, they make the cost unknown, counted by that reason
-function lacksCitationRate(price: ModelPrice, usage: TokenUsage): boolean {
+// Perplexity bills citation tokens on deep research only (Sonar and Sonar Pro answers still
+// report them, unbilled since April 2025): a deep-research price without a citation rate would
+// price such usage low, so its cost is unknown, counted by that reason
+const BILLS_CITATIONS = /deep-research/;
+
+function lacksCitationRate(price: ModelPrice, usage: TokenUsage, model: string): boolean {
   return (
-    (usage.citationTokens ?? 0) > 0 && ratesForInput(price, usage.inputTokens).citationPerMTok === undefined
+    (usage.citationTokens ?? 0) > 0 &&
+    BILLS_CITATIONS.test(model) &&
+    ratesForInput(price, usage.inputTokens).citationPerMTok === undefined
   );
 }
 
@@ -243,13 +248,13 @@ class DefaultPricingRegistry implements PricingRegistry {
     const defaults = { perWebSearch: grounding?.perWebSearch ?? PROVIDER_WEB_SEARCH_USD[type] };
     const billed = grounding?.perPrompt === true ? { ...usage, webSearches: 1 } : usage;
     const price = resolved === undefined ? undefined : priceFor(type, resolved, billed);
+    const uncited = price !== undefined && lacksCitationRate(price, billed, target.model);
     const cost =
-      price === undefined || mayUseUnfed(resolved?.unfed, billed)
+      price === undefined || uncited || mayUseUnfed(resolved?.unfed, billed)
         ? undefined
         : computeTokenCost(price, billed, defaults);
     if (cost === undefined) {
-      const reason = price !== undefined && lacksCitationRate(price, billed) ? ':citation_tokens' : '';
-      this.#unknown(`${target.provider}/${target.model}${reason}`);
+      this.#unknown(`${target.provider}/${target.model}${uncited ? ':citation_tokens' : ''}`);
     } else if (cost.unpricedWebSearches !== undefined) {
       // searches without a rate leave the known token cost standing, counted apart
       const reason = unpricedWebSearchReason(type);

@@ -13,8 +13,12 @@ const documented = JSON.parse(
   readFileSync(new URL('./__fixtures__/deep-research-cost.json', import.meta.url), 'utf8'),
 ) as { request: { body: unknown }; response: { body: { usage: Record<string, unknown> } } };
 
-function deepResearch(usage: Record<string, unknown>): MeterExchange {
-  const responseText = JSON.stringify({ ...documented.response.body, usage });
+function deepResearch(usage: Record<string, unknown>, model?: string): MeterExchange {
+  const responseText = JSON.stringify({
+    ...documented.response.body,
+    ...(model === undefined ? {} : { model }),
+    usage,
+  });
   return {
     method: 'POST',
     url: new URL('https://api.perplexity.ai/chat/completions'),
@@ -83,15 +87,32 @@ describe('perplexity meter: deep research', () => {
   });
 
   it('adds reasoning only when it is shown apart from the completion tokens, and never twice', () => {
-    // a count within the completion (another model's share of it) is left as the completion says
-    const within = perplexityMeter.meter(
-      deepResearch({ ...unstated, completion_tokens: 90_000, total_tokens: 90_019 }),
-    );
-    expect(within?.tokens).toMatchObject({ outputTokens: 90_000 });
-    expect(within?.tokens?.reasoningTokens).toBeUndefined();
-    // a stated reasoning cost shows it billed apart, whatever the counts
+    // another model's count within its completion (a share of it) is left as the completion says,
+    // a stated reasoning cost of 0 showing nothing billed apart
+    for (const cost of [undefined, { reasoning_tokens_cost: 0 }]) {
+      const within = perplexityMeter.meter(
+        deepResearch(
+          {
+            ...unstated,
+            completion_tokens: 90_000,
+            total_tokens: 90_019,
+            ...(cost === undefined ? {} : { cost }),
+          },
+          'sonar-reasoning-pro',
+        ),
+      );
+      expect(within?.tokens).toMatchObject({ outputTokens: 90_000 });
+      expect(within?.tokens?.reasoningTokens).toBeUndefined();
+    }
+    // deep research counts it apart whatever the counts, a stated reasoning cost shows it billed
+    // apart for any model
+    const research = perplexityMeter.meter(deepResearch({ ...unstated, completion_tokens: 90_000 }));
+    expect(research?.tokens).toMatchObject({ outputTokens: 90_000 + 81_245, reasoningTokens: 81_245 });
     const billed = perplexityMeter.meter(
-      deepResearch({ ...unstated, completion_tokens: 90_000, cost: { reasoning_tokens_cost: 0.24 } }),
+      deepResearch(
+        { ...unstated, completion_tokens: 90_000, cost: { reasoning_tokens_cost: 0.24 } },
+        'sonar-reasoning-pro',
+      ),
     );
     expect(billed?.tokens).toMatchObject({ outputTokens: 90_000 + 81_245, reasoningTokens: 81_245 });
     // reasoning in OpenAI's place is part of the completion: not added again

@@ -15,7 +15,7 @@ function meter(exchange: MeterExchange): MeteredUsage | undefined {
   const searches = num(usage['num_search_queries']);
   if (metered.tokens !== undefined && searches) metered.tokens.webSearches = searches;
   // and reasons and cites apart from its prompt and completion tokens, each at a rate of its own
-  if (metered.tokens !== undefined) addPerplexityTokens(metered.tokens, usage);
+  if (metered.tokens !== undefined) addPerplexityTokens(metered.tokens, usage, metered.model);
   // the citation tokens also kept as an attribute, for the log
   const citations = num(usage['citation_tokens']);
   if (citations) metered.attributes = { ...metered.attributes, citation_tokens: citations };
