@@ -15,6 +15,7 @@ import type { CondenserOptions } from './condenser-options';
 import { toolPairsIntact } from './message-units';
 import { SUMMARY_PREFIX } from './summarize-units';
 import { countRequest, tokenCounterFor } from './token-counter';
+import { linearizedPdf } from '../../test/support/linearized-pdf';
 
 const conversation = fixture.messages as unknown as ChatMessage[];
 const tools = fixture.tools as unknown as ChatTool[];
@@ -306,12 +307,7 @@ describe('condenser on a request with a structured-output schema', async () => {
 describe('condenser on a conversation holding a PDF', async () => {
   const counter = await tokenCounterFor('gpt-4o-mini');
   // a linearized PDF of four pages: each page's text and image count, though the bytes are not text
-  const pdf = Buffer.concat([
-    Buffer.from(
-      '%PDF-1.7\n1 0 obj\n<< /Linearized 1 /L 201000 /H [ 620 180 ] /O 4 /E 4210 /N 4 /T 200500 >>\nendobj\n',
-    ),
-    Buffer.alloc(200_000),
-  ]).toString('base64');
+  const pdf = linearizedPdf(4, 200_000).toString('base64');
   const turns = [
     { role: 'system', content: 'Answer questions about documents.' },
     { role: 'user', content: 'I will send you the quarterly report.' },

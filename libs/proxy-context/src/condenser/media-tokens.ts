@@ -55,7 +55,10 @@ export const PDF_TEXT_TOKENS_PER_PAGE = 1_500;
  */
 export const PDF_HEAD_BASE64_CHARS = 1_368;
 
-const LINEARIZED_PAGES = /\/Linearized\s[^>]*?\/N\s+(\d{1,6})\b/;
+// a linearization dictionary, and its file length (`/L`) and page count (`/N`) entries
+const LINEARIZATION_DICT = /\/Linearized\s[^>]*>>/;
+const LINEARIZED_LENGTH = /\/L\s+(\d{1,12})\b/;
+const LINEARIZED_PAGES = /\/N\s+(\d{1,6})\b/;
 
 /**
  * Lowest byte rate taken from a WAV header: GSM 6.10 at 8 kHz, about the leanest codec WAV
@@ -127,14 +130,21 @@ function audioTokens(audio: unknown): number {
 /**
  * The pages of a base64 PDF as its head states them (a linearized file's `/N`); undefined when
  * it does not (a file that is not linearized states its page count somewhere in its body,
- * possibly inside a compressed stream, which is not read).
+ * possibly inside a compressed stream, which is not read). The count holds only while the file
+ * is as linearized: an incremental update (a form filled, a signature, an annotation) appends to
+ * it and may add or remove pages, and leaves its length unlike the dictionary's `/L`, which then
+ * "shall be" taken as not linearized (PDF 32000, Annex F).
  */
 function statedPdfPages(base64: string): number | undefined {
   const start = payloadStart(base64);
   const head = Buffer.from(base64.slice(start, start + PDF_HEAD_BASE64_CHARS), 'base64').toString('latin1');
   if (!head.startsWith('%PDF-')) return undefined;
-  const pages = LINEARIZED_PAGES.exec(head)?.[1];
-  return pages === undefined ? undefined : Math.max(1, Number(pages));
+  const dict = LINEARIZATION_DICT.exec(head)?.[0];
+  if (dict === undefined) return undefined;
+  const length = LINEARIZED_LENGTH.exec(dict)?.[1];
+  const pages = LINEARIZED_PAGES.exec(dict)?.[1];
+  if (length === undefined || pages === undefined || Number(length) !== base64Bytes(base64)) return undefined;
+  return Math.max(1, Number(pages));
 }
 
 /**

@@ -1,3 +1,4 @@
+import { linearizedPdf } from '../../test/support/linearized-pdf';
 import { describe, expect, it, vi } from 'vitest';
 import fixture from './__fixtures__/agent-incident-conversation.json';
 import type { ChatCompletionRequest, ChatMessage } from '@switchyard/proxy-core';
@@ -288,18 +289,11 @@ describe('token counting', () => {
   it('charges an inline PDF the pages a linearized file states, any other file and a file_id one page', async () => {
     const page = 1_500 + 1_000;
     // a linearized ("Fast Web View") PDF names its page count in its first object
-    const linearized = (pages: number, padding: number) =>
-      pdfPart(
-        Buffer.concat([
-          Buffer.from(
-            `%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Linearized 1 /L ${padding + 900} /H [ 620 180 ] /O 4 /E 4210 /N ${pages} /T ${padding + 500} >>\nendobj\n`,
-            'latin1',
-          ),
-          Buffer.alloc(padding),
-        ]),
-      );
+    const linearized = (pages: number, padding: number) => pdfPart(linearizedPdf(pages, padding));
     expect(await partTokens(linearized(36, 263_000), 'gpt-4o', 1_000)).toBe(36 * page);
     expect(await partTokens(linearized(3, 13_000_000), 'gpt-4o', 1_000)).toBe(3 * page);
+    // a file changed since it was linearized (its length no longer the dictionary's): one page
+    expect(await partTokens(pdfPart(linearizedPdf(36, 263_000, 250_000)), 'gpt-4o', 1_000)).toBe(page);
     // any other file, whatever its size (a 13 MB scan of five pages would have counted 52): one page
     expect(await partTokens(inlineFile(13_000_000), 'gpt-4o', 1_000)).toBe(page);
     expect(
