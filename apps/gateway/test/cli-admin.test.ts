@@ -482,20 +482,27 @@ describe('switchyard logs', () => {
   });
 
   it('finds the rows of a client correlation id (x-request-id) with --client-request-id', async () => {
+    // the `cached` alias answers as `mock-cached`: the name asked for and the model that answered differ
     await Promise.all([
-      chat(MASTER, 'logs-corr', { 'x-request-id': 'cli-corr-1' }),
-      chat(MASTER, 'logs-corr', { 'x-request-id': 'cli-corr-2' }),
+      chat(MASTER, 'logs-corr', { 'x-request-id': 'cli-corr-1' }, 'cached'),
+      chat(MASTER, 'logs-corr', { 'x-request-id': 'cli-corr-2' }, 'cached'),
     ]);
     await logged('logs-corr', 2);
-    const [json, table, named, unnamed] = await Promise.all([
+    const rows = (result: { stdout: string }): unknown[] =>
+      (JSON.parse(result.stdout) as { data: unknown[] }).data;
+    const [json, table, named, answering, byAnswering, byAlias] = await Promise.all([
       cli(['logs', 'query', '--client-request-id', 'cli-corr-1', '--json']),
       cli(['logs', 'query', '--client-request-id', 'cli-corr-2', '--customer', 'logs-corr']),
       // the model the client named, a filter of its own
-      cli(['logs', 'query', '--requested-model', 'mock', '--customer', 'logs-corr', '--json']),
-      cli(['logs', 'query', '--requested-model', 'no-such-name', '--customer', 'logs-corr', '--json']),
+      cli(['logs', 'query', '--requested-model', 'cached', '--customer', 'logs-corr', '--json']),
+      cli(['logs', 'query', '--requested-model', 'mock-cached', '--customer', 'logs-corr', '--json']),
+      cli(['logs', 'query', '--model', 'mock-cached', '--customer', 'logs-corr', '--json']),
+      cli(['logs', 'query', '--model', 'cached', '--customer', 'logs-corr', '--json']),
     ]);
-    expect((JSON.parse(named.stdout) as { data: unknown[] }).data).toHaveLength(2);
-    expect((JSON.parse(unnamed.stdout) as { data: unknown[] }).data).toEqual([]);
+    expect(rows(named)).toHaveLength(2);
+    expect(rows(answering)).toEqual([]);
+    expect(rows(byAnswering)).toHaveLength(2);
+    expect(rows(byAlias)).toEqual([]);
     expect(json.stderr).toBe('');
     expect(json.code).toBe(0);
     const page = JSON.parse(json.stdout) as {
