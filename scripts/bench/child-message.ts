@@ -10,6 +10,8 @@ import { once } from 'node:events';
 export async function nextMessage<T>(child: ChildProcess, what: string): Promise<T> {
   if (child.exitCode !== null || child.signalCode !== null)
     throw exitedError(what, child.exitCode, child.signalCode);
+  // a channel closed before the call emits no further `disconnect`: nothing would end the wait
+  if (!child.connected) throw new Error(`${what} closed its IPC channel before it answered`);
   const settled = new AbortController();
   try {
     const args: unknown[] = await Promise.race([
