@@ -5,11 +5,12 @@ import { writeChunks } from '../stream-chunks';
 // Shapes follow Ollama's API reference (https://github.com/ollama/ollama/blob/main/docs/api.md):
 // /api/chat answers one JSON object, or NDJSON lines ending with a `done: true` line that
 // carries done_reason and the token counts; /api/embed answers `embeddings`.
-// Thinking (https://docs.ollama.com/capabilities/thinking), as Ollama's server decides it: a
-// model with the thinking capability (here gpt-oss, qwen3 and deepseek-r1) thinks unless `think`
-// is false, its reasoning in `message.thinking` (streamed ahead of the content); `think: true` or
-// a level for any other model is refused, and so is a level for any model but gpt-oss (the one
-// Ollama runs with its harmony parser), each with Ollama's own 400.
+// Thinking (https://docs.ollama.com/capabilities/thinking), as Ollama's server decides it from a
+// model's capabilities, which are not in its name: here a fixed library of the models tests use.
+// A thinking model thinks unless `think` is false, its reasoning in `message.thinking` (streamed
+// ahead of the content); `think: true` or a level for any other model is refused, and so is a level
+// for any model Ollama does not run with its harmony parser (gpt-oss's family), each with Ollama's
+// own 400.
 
 interface OllamaBody {
   model?: string;
@@ -18,8 +19,25 @@ interface OllamaBody {
   think?: unknown;
 }
 
-const THINKING_MODEL = /(?:^|\/)(?:gpt-oss|qwen3|deepseek-r1)(?:[-:]|$)/;
-const LEVELLED_MODEL = /(?:^|\/)gpt-oss(?:[-:]|$)/;
+/** The models of the mock's library that take a thinking level (gpt-oss's family, Ollama's harmony parser). */
+const LEVELLED_MODELS: ReadonlySet<string> = new Set([
+  'gpt-oss',
+  'gpt-oss:20b',
+  'gpt-oss:120b',
+  'gpt-oss:120b-cloud',
+  'gpt-oss-safeguard:20b',
+  'gpt-oss-safeguard:120b',
+  'hf.co/unsloth/gpt-oss-20b-GGUF',
+]);
+/** The models of the mock's library that think; the others (llama3.2, ...) do not. */
+const THINKING_MODELS: ReadonlySet<string> = new Set([
+  ...LEVELLED_MODELS,
+  'qwen3',
+  'qwen3:8b',
+  'deepseek-r1:8b',
+  // a Qwen 3 distilled from gpt-oss's answers: a Qwen 3 (on/off), whatever its name says
+  'hf.co/someone/gpt-oss-distill-qwen3-8b-GGUF',
+]);
 /** The reasoning a thinking model shows before its answer. */
 export const OLLAMA_MOCK_THINKING = 'The user greets me; a short friendly answer will do.';
 
@@ -27,9 +45,9 @@ export const OLLAMA_MOCK_THINKING = 'The user greets me; a short friendly answer
 function refusedThink(model: string, think: unknown): string | undefined {
   if (typeof think === 'string') {
     if (!['low', 'medium', 'high'].includes(think)) return `invalid think value: "${think}"`;
-    if (!LEVELLED_MODEL.test(model)) return `think value "${think}" is not supported for this model`;
+    if (!LEVELLED_MODELS.has(model)) return `think value "${think}" is not supported for this model`;
   }
-  if ((think === true || typeof think === 'string') && !THINKING_MODEL.test(model))
+  if ((think === true || typeof think === 'string') && !THINKING_MODELS.has(model))
     return `"${model}" does not support thinking`;
   return undefined;
 }
@@ -44,7 +62,7 @@ async function chat({ res, body, streamFault, options }: MockExchange): Promise<
     sendJson(res, 400, { error: refusal });
     return;
   }
-  const thinking = THINKING_MODEL.test(model) && request.think !== false ? OLLAMA_MOCK_THINKING : undefined;
+  const thinking = THINKING_MODELS.has(model) && request.think !== false ? OLLAMA_MOCK_THINKING : undefined;
   // Ollama has no tool_choice: the mock calls the first tool whenever tools are offered
   const tool = request.tools?.[0]?.function.name;
   const toolCalls =

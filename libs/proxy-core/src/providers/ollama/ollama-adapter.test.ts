@@ -197,6 +197,10 @@ describe('ollama adapter', () => {
     expect(gptOss).toEqual(['low', 'low', 'low', 'medium', 'high', 'high']);
     expect(await sentThink('gpt-oss-safeguard:120b', 'medium')).toBe('medium');
     expect(await sentThink('hf.co/unsloth/gpt-oss-20b-GGUF', 'high')).toBe('high');
+    expect(await sentThink('gpt-oss', 'low')).toBe('low');
+    // a Qwen 3 named after gpt-oss takes no level
+    expect(await sentThink('hf.co/someone/gpt-oss-distill-qwen3-8b-GGUF', 'high')).toBe('absent');
+    expect(await sentThink('hf.co/someone/gpt-oss-distill-qwen3-8b-GGUF', 'none')).toBe(false);
     // other models: `none` turns thinking off (every model takes false), the rest think by default
     expect(await sentThink('qwen3:8b', 'none')).toBe(false);
     expect(await sentThink('qwen3:8b', 'high')).toBe('absent');

@@ -1,10 +1,11 @@
 import type { ChatCompletionRequest } from '../../wire/openai-chat';
 import { effortAtMost, reasoningEffortOf } from '../../wire/reasoning-effort';
 
-// gpt-oss and its fine-tunes (gpt-oss-safeguard, a GGUF import such as
-// hf.co/unsloth/gpt-oss-20b-GGUF): Ollama runs them with its harmony parser, the one that takes a
-// thinking level; they cannot stop thinking
-const LEVELLED = /(?:^|\/)gpt-oss(?:[-:]|$)/i;
+// gpt-oss (`gpt-oss:20b`, `gpt-oss:120b-cloud`), gpt-oss-safeguard and a GGUF import of either
+// (`hf.co/unsloth/gpt-oss-20b-GGUF`): Ollama runs them with its harmony parser, the one that takes
+// a thinking level; they cannot stop thinking. Another model whose name merely starts with
+// gpt-oss (a distillation into another family) is not one of them
+const LEVELLED = /(?:^|\/)gpt-oss(?:-safeguard)?(?::|-\d|$)/i;
 
 /**
  * OpenAI's `reasoning_effort` as Ollama's `think` for `model` (the upstream model id), undefined
