@@ -68,3 +68,20 @@ describe('cacheKey', () => {
     expect(key).toMatch(/^[0-9a-f]{64}$/);
   });
 });
+
+describe('cacheKey serialisation', () => {
+  it('is pinned: a change of the serialisation must raise KEY_VERSION, and this digest with it', () => {
+    const request: ChatCompletionRequest = {
+      ...base,
+      max_tokens: 5,
+      response_format: {
+        type: 'json_schema',
+        json_schema: { name: 'a', schema: { type: 'object', properties: { v: { const: null } } } },
+      },
+    };
+    // v2: SHA-256 of "v2\ns\nresponse\n" and the canonical request (a schema's null kept)
+    expect(cacheKey(request, 's', 'response')).toBe(
+      'de69f93038f0133690c9ee1d6386dd4d4467bee1ba34046f1cf4bc5f2a6d9b46',
+    );
+  });
+});
