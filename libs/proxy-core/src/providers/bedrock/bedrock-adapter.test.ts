@@ -249,10 +249,27 @@ describe('bedrock adapter: requests', () => {
     expect(sent().toolConfig?.toolChoice).toEqual({ tool: { name: 'get_weather' } });
     await make().chat({ ...basicRequest, tools, tool_choice: 'none' }, callContext(CLAUDE));
     expect(sent().toolConfig).toBeUndefined();
-    const none = await rejection(
-      make().chat({ ...toolRoundTripRequest, tool_choice: 'none' }, callContext(CLAUDE)),
-    );
-    expect(none).toMatchObject({ code: 'unsupported_feature', param: 'tool_choice' });
+  });
+
+  it('sends a tool history as text when the request offers no tools (none given, or tool_choice none), which Converse takes without a toolConfig', async () => {
+    // the mock refuses tool blocks without a toolConfig, as Converse does
+    const { tools: _tools, ...withoutTools } = toolRoundTripRequest;
+    for (const request of [withoutTools, { ...toolRoundTripRequest, tool_choice: 'none' as const }]) {
+      const response = await make().chat(request, callContext(CLAUDE));
+      expect(response.choices[0]?.finish_reason).toBe('stop');
+      const body = sent();
+      expect(body.toolConfig).toBeUndefined();
+      expect(body.messages.slice(1)).toEqual([
+        {
+          role: 'assistant',
+          content: [{ text: '[tool call: get_weather({"location":"Boston, MA"})]' }],
+        },
+        { role: 'user', content: [{ text: '[tool result of get_weather: {"temperature_c":21}]' }] },
+      ]);
+    }
+    // with the tools offered, the blocks stay blocks
+    await make().chat(toolRoundTripRequest, callContext(CLAUDE));
+    expect(sent().messages[1]?.content[0]).toHaveProperty('toolUse');
   });
 
   it('refuses image URLs Converse cannot fetch, and unsupported image types, before any upstream call', async () => {
@@ -554,11 +571,5 @@ describe('bedrock adapter: errors', () => {
     const bad = await rejection(make().chat(basicRequest, callContext(CLAUDE)));
     expect(bad.code).toBe('upstream_bad_request');
     expect(bad.message).toContain('The provided request is not valid');
-  });
-
-  it('answers a conversation with tool blocks but no tools the way Bedrock does (a 400, not a fake)', async () => {
-    const { tools: _tools, ...withoutTools } = toolRoundTripRequest;
-    const error = await rejection(make().chat(withoutTools, callContext(LLAMA)));
-    expect(error.code).toBe('upstream_bad_request');
   });
 });

@@ -49,16 +49,57 @@ describe('toBedrockRequest: blank user content and tool results', () => {
   });
 
   it('leaves out a whitespace-only user message that joins a turn with tool results', () => {
-    const turns = turnsOf([
-      { role: 'user', content: 'Save it' },
-      toolCall,
-      { role: 'tool', tool_call_id: 'tooluse_1', content: 'saved' },
-      { role: 'user', content: '  ' },
-    ]);
+    const { messages: turns } = toBedrockRequest({
+      model: 'x',
+      tools,
+      messages: [
+        { role: 'user', content: 'Save it' },
+        toolCall,
+        { role: 'tool', tool_call_id: 'tooluse_1', content: 'saved' },
+        { role: 'user', content: '  ' },
+      ],
+    });
     expect(turns.at(-1)).toEqual({
       role: 'user',
       content: [{ toolResult: { toolUseId: 'tooluse_1', content: [{ text: 'saved' }] } }],
     });
+  });
+
+  it('writes tool calls and results as text without tools: several calls, a result that is empty, a result answering no call', () => {
+    const turns = turnsOf([
+      { role: 'user', content: 'Save both' },
+      {
+        role: 'assistant',
+        content: 'Saving.',
+        tool_calls: [
+          { id: 'tooluse_1', type: 'function', function: { name: 'save', arguments: '{"n":1}' } },
+          { id: 'tooluse_2', type: 'function', function: { name: 'archive', arguments: '' } },
+        ],
+      },
+      { role: 'tool', tool_call_id: 'tooluse_1', content: '' },
+      { role: 'tool', tool_call_id: 'tooluse_2', content: 'archived' },
+      { role: 'tool', tool_call_id: 'tooluse_9', content: 'stray' },
+      { role: 'user', content: 'Summarise.' },
+    ]);
+    expect(turns.slice(1)).toEqual([
+      {
+        role: 'assistant',
+        content: [
+          { text: 'Saving.' },
+          { text: '[tool call: save({"n":1})]' },
+          { text: '[tool call: archive({})]' },
+        ],
+      },
+      {
+        role: 'user',
+        content: [
+          { text: '[tool result of save: (no output)]' },
+          { text: '[tool result of archive: archived]' },
+          { text: '[tool result of a tool: stray]' },
+          { text: 'Summarise.' },
+        ],
+      },
+    ]);
   });
 
   it.each([

@@ -146,8 +146,45 @@ function usesTools(messages: BedrockMessage[]): boolean {
   );
 }
 
-function toolChoice(choice: Exclude<ChatToolChoice, 'none'> | undefined): BedrockToolChoice | undefined {
-  if (choice === undefined || choice === 'auto') return undefined;
+/** What a tool result block held, as text (`(no output)` for an empty one). */
+function resultText(content: ReadonlyArray<{ text: string } | { json: unknown }>): string {
+  const text = content.map((part) => ('text' in part ? part.text : JSON.stringify(part.json))).join('\n');
+  return text.length === 0 ? '(no output)' : text;
+}
+
+/**
+ * A conversation's tool blocks as text, for a request that offers no tools (none given, or
+ * `tool_choice: "none"`): Converse refuses `toolUse` and `toolResult` blocks without a
+ * `toolConfig` ("The toolConfig field must be defined when using toolUse and toolResult content
+ * blocks"), and one made up would let the model call tools the client did not offer. The model
+ * reads each call (its tool's name and arguments) and each result (with its tool's name) as a
+ * text block in place, as a final turn without tools (a summary of what the tools found) needs.
+ */
+function toolBlocksAsText(messages: BedrockMessage[]): BedrockMessage[] {
+  const names = new Map<string, string>();
+  for (const message of messages) {
+    for (const block of message.content) {
+      if (block.toolUse !== undefined) names.set(block.toolUse.toolUseId, block.toolUse.name);
+    }
+  }
+  return messages.map((message) => ({
+    role: message.role,
+    content: message.content.map((block): BedrockContentBlock => {
+      if (block.toolUse !== undefined) {
+        return { text: `[tool call: ${block.toolUse.name}(${JSON.stringify(block.toolUse.input ?? {})})]` };
+      }
+      if (block.toolResult !== undefined) {
+        const name = names.get(block.toolResult.toolUseId) ?? 'a tool';
+        return { text: `[tool result of ${name}: ${resultText(block.toolResult.content)}]` };
+      }
+      return block;
+    }),
+  }));
+}
+
+// `none` never gets here: its request is sent without tools
+function toolChoice(choice: ChatToolChoice | undefined): BedrockToolChoice | undefined {
+  if (choice === undefined || choice === 'auto' || choice === 'none') return undefined;
   if (choice === 'required') return { any: {} };
   return { tool: { name: choice.function.name } };
 }
@@ -193,32 +230,23 @@ export function toBedrockRequest(request: ChatCompletionRequest, model = ''): Be
     inference.stopSequences = typeof request.stop === 'string' ? [request.stop] : request.stop;
   if (Object.keys(inference).length > 0) body.inferenceConfig = inference;
 
-  const tools = request.tools ?? [];
-  const history = usesTools(body.messages);
-  if (request.tool_choice === 'none') {
-    // Converse has no "none": leaving the tools out is the same, unless the history holds
-    // tool blocks, which Converse only accepts together with a toolConfig
-    if (history && tools.length > 0) {
-      throw new SwitchyardError(
-        'unsupported_feature',
-        'Bedrock Converse cannot forbid tool calls ("tool_choice": "none") in a conversation that already holds tool calls.',
-        { param: 'tool_choice' },
-      );
-    }
+  // Converse has no "none": leaving the tools out is the same; a history with tool blocks is
+  // then sent as text, which Converse takes without a toolConfig
+  const tools = request.tool_choice === 'none' ? [] : (request.tools ?? []);
+  if (tools.length === 0) {
+    if (usesTools(body.messages)) body.messages = toolBlocksAsText(body.messages);
     return body;
   }
-  if (tools.length > 0) {
-    const choice = toolChoice(request.tool_choice);
-    body.toolConfig = {
-      tools: tools.map((tool) => ({
-        toolSpec: {
-          name: tool.function.name,
-          ...(tool.function.description === undefined ? {} : { description: tool.function.description }),
-          inputSchema: { json: tool.function.parameters ?? { type: 'object', properties: {} } },
-        },
-      })),
-      ...(choice === undefined ? {} : { toolChoice: choice }),
-    };
-  }
+  const choice = toolChoice(request.tool_choice);
+  body.toolConfig = {
+    tools: tools.map((tool) => ({
+      toolSpec: {
+        name: tool.function.name,
+        ...(tool.function.description === undefined ? {} : { description: tool.function.description }),
+        inputSchema: { json: tool.function.parameters ?? { type: 'object', properties: {} } },
+      },
+    })),
+    ...(choice === undefined ? {} : { toolChoice: choice }),
+  };
   return body;
 }
