@@ -202,7 +202,7 @@ export { upstreamServerOf } from './http/upstream-server';
 export type { UpstreamServer } from './http/upstream-server';
 export { streamEventErrorCode, transportError, upstreamError } from './http/upstream-error';
 export type { UpstreamFailure } from './http/upstream-error';
-export { parseDurationMs, retryAfterMsFromHeaders } from './http/retry-after';
+export { parseDurationMs, retryAfterMsFromHeaders, retryAfterMsFromMessage } from './http/retry-after';
 export { redactSecrets } from './http/redact-secrets';
 export { isValidHeaderValue } from './http/header-value';
 export { credentialSecret, SECRET_QUERY_PARAMS } from './http/call-credentials';

@@ -266,6 +266,27 @@ describe('stream faults', () => {
     expect([callsTo(fixture.upstream, '/v1/'), callsTo(fixture.upstream, '/backup/')]).toEqual([1, 1]);
   });
 
+  it('a 200 whose rate-limit event names its wait (OpenAI\'s "try again in 1.5s") is retried after that wait', async () => {
+    useFakeClock();
+    fixture.upstream.fault({
+      kind: 'stream-error',
+      afterChunks: 0,
+      times: 1,
+      error: {
+        message: 'Rate limit reached for gpt-4o on tokens per min (TPM). Please try again in 1.5s.',
+        type: 'tokens',
+        code: 'rate_limit_exceeded',
+      },
+    });
+    const gateway = solo();
+    const retry = nextEvent(gateway, 'retry');
+    const reply = gateway.stream(ask('m')).then(collect);
+    expect((await retry).delayMs).toBe(1500);
+    await vi.advanceTimersByTimeAsync(1500);
+    expect(textOf(await reply)).toContain('Hello there');
+    expect(callsTo(fixture.upstream, '/v1/')).toBe(2);
+  });
+
   it('a stream cut after content ends with an error, never a clean end, and is not retried', async () => {
     fixture.upstream.fault({ kind: 'cut-stream', afterChunks: 3, match: { model: 'bad' } });
     const stream = await pair().stream(ask('m'));

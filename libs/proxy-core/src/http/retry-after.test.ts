@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { retryAfterMsFromHeaders } from './retry-after';
+import { retryAfterMsFromHeaders, retryAfterMsFromMessage } from './retry-after';
 
 // OpenAI sends these on every answer, successful or not
 const openAIHeaders = {
@@ -42,5 +42,27 @@ describe('retryAfterMsFromHeaders', () => {
         429,
       ),
     ).toBe(1_500);
+  });
+});
+
+describe('retryAfterMsFromMessage', () => {
+  it("reads the wait a rate-limit message names: OpenAI's duration form, and seconds spelled out", () => {
+    expect(
+      retryAfterMsFromMessage(
+        'Rate limit reached for gpt-4o in organization org-abc on tokens per min (TPM): Limit 30000, Used 29000, Requested 2000. Please try again in 2.5s. Visit https://platform.openai.com/account/rate-limits to learn more.',
+      ),
+    ).toBe(2_500);
+    expect(retryAfterMsFromMessage('Please try again in 1m30s.')).toBe(90_000);
+    expect(retryAfterMsFromMessage('Please try again in 120ms.')).toBe(120);
+    expect(retryAfterMsFromMessage('Too many requests, please retry after 20 seconds')).toBe(20_000);
+    expect(retryAfterMsFromMessage('Rate limited. Try again in 3 sec.')).toBe(3_000);
+  });
+
+  it('names no wait where the message gives none, or only a word that looks like one', () => {
+    expect(retryAfterMsFromMessage(undefined)).toBeUndefined();
+    expect(retryAfterMsFromMessage('Rate limit exceeded: free-models-per-min.')).toBeUndefined();
+    expect(retryAfterMsFromMessage('Please try again in a moment.')).toBeUndefined();
+    // "5 messages" is no duration
+    expect(retryAfterMsFromMessage('Try again in 5 messages')).toBeUndefined();
   });
 });

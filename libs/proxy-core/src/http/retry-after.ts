@@ -19,6 +19,24 @@ export function parseDurationMs(text: string): number | undefined {
   return matched.length > 0 && matched.length === text.trim().length ? Math.ceil(total) : undefined;
 }
 
+// the wait a rate-limit message names: OpenAI's "Please try again in 6.5s." (its duration form,
+// `1m30s`, `20ms` too), and "retry after 20 seconds" as other hosts word it
+const MESSAGE_DURATION = /\b(?:try again|retry)\s+(?:in|after)\s+((?:\d+(?:\.\d+)?(?:ms|h|m|s))+)(?![a-z])/i;
+const MESSAGE_SECONDS = /\b(?:try again|retry)\s+(?:in|after)\s+(\d+(?:\.\d+)?)\s*(?:seconds?|secs?)\b/i;
+
+/**
+ * The wait a rate-limit error's message names, in milliseconds; undefined when it names none.
+ * For errors that come without headers: an error event inside a 200 stream, whose message is all
+ * an OpenAI-compatible host says of when to retry.
+ */
+export function retryAfterMsFromMessage(message: string | undefined): number | undefined {
+  if (message === undefined) return undefined;
+  const duration = MESSAGE_DURATION.exec(message)?.[1];
+  if (duration !== undefined) return parseDurationMs(duration);
+  const seconds = MESSAGE_SECONDS.exec(message)?.[1];
+  return seconds === undefined ? undefined : Math.ceil(Number(seconds) * 1000);
+}
+
 /** OpenAI's rate-limit dimensions: each has `x-ratelimit-reset-<d>` and `x-ratelimit-remaining-<d>`. */
 const RATE_LIMIT_DIMENSIONS = ['requests', 'tokens'] as const;
 

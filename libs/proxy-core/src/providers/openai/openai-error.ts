@@ -1,5 +1,6 @@
 import { SwitchyardError } from '../../errors/switchyard-error';
 import { redactSecrets } from '../../http/redact-secrets';
+import { retryAfterMsFromMessage } from '../../http/retry-after';
 import { streamEventErrorCode } from '../../http/upstream-error';
 import { readOpenAIStyleError } from '../../http/upstream-request';
 
@@ -30,5 +31,10 @@ export function openAIStreamError(
     providerCodes: [error.code, error.type],
     message: error.message,
   });
-  return new SwitchyardError(code, `Provider "${provider}" stream failed${detail}`, { provider });
+  // an event has no headers: a rate limit's wait is the one its message names, if any
+  const retryAfterMs = code === 'upstream_rate_limited' ? retryAfterMsFromMessage(error.message) : undefined;
+  return new SwitchyardError(code, `Provider "${provider}" stream failed${detail}`, {
+    provider,
+    ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+  });
 }
