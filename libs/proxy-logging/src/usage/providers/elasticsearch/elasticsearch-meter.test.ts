@@ -117,6 +117,20 @@ describe('elasticsearch meter: bulk', () => {
     // a request cut by the capture bound would be counted short (or misread)
     const cut = { ...bulk(undefined, request, '?filter_path=items.*.error'), requestTruncated: true };
     expect(elasticsearchMeter.meter(cut)).toBeUndefined();
+    // a filter that drops the items' errors: what failed is not known
+    for (const filter of ['?filter_path=took,errors', '?filter_path=items.*._id']) {
+      expect(elasticsearchMeter.meter(bulk(undefined, request, filter))).toBeUndefined();
+    }
+    // a filter that keeps them, among others
+    expect(
+      elasticsearchMeter.meter(bulk(undefined, request, '?filter_path=took,items.*.index.error'))?.units,
+    ).toEqual({ documents_written: 3 });
+    // errors: true with no failed item shown
+    const hidden = bulk(undefined, request, '?filter_path=items.*.error');
+    const hiddenText = JSON.stringify({ errors: true });
+    expect(
+      elasticsearchMeter.meter({ ...hidden, responseText: hiddenText, responseBytes: hiddenText.length }),
+    ).toBeUndefined();
     // an answer cut by the capture bound, or not JSON
     const unreadable = {
       ...bulk(undefined, request, '?filter_path=items.*.error'),

@@ -20,7 +20,7 @@ function meter(exchange: MeterExchange): MeteredUsage | undefined {
   }
   if (path.endsWith('/_bulk')) {
     // an answer cut by the capture bound, or not JSON, says nothing of what was written
-    const written = json === undefined ? undefined : bulkWrites(exchange, body['items']);
+    const written = json === undefined ? undefined : bulkWrites(exchange, body['items'], body['errors']);
     if (written === undefined) return undefined;
     return {
       provider: 'elasticsearch',
@@ -66,24 +66,41 @@ function wrote(entry: Record<string, unknown> | undefined): boolean {
 }
 
 /**
+ * Whether a `filter_path` keeps the failed items' errors (`items.*.error`, `items.*.index.error`,
+ * among other filters): only then does an answer without statuses list every failure. Another
+ * filter (`took,errors`, `items.*._id`) drops them, and says nothing of what was written.
+ */
+function keepsItemErrors(filter: string | null): boolean {
+  return (
+    filter !== null &&
+    filter.split(',').some((path) => /^items\.(?:[^.,]+\.)*error(?:\.|$)/.test(path.trim()))
+  );
+}
+
+/**
  * The documents a `_bulk` wrote. The bulk answers 200 whatever became of each action: each item,
  * keyed by its action, carries that action's own HTTP `status` (and an `error` when it failed), and
  * an update that changed nothing says `result: "noop"`. An answer trimmed by `filter_path`
  * (`items.*.error`, which Elastic recommends for large bulks) keeps only the failed items, without
  * a status (and no `items` at all when none failed): the request's write actions, less the failed
- * ones, are counted then. Undefined when neither tells: an answer whose items lack a status
- * without `filter_path` in the URL, or a request not captured whole.
+ * ones, are counted then, updates that changed nothing included (such an answer cannot show them).
+ * Undefined when neither tells: an answer whose items lack a status without a `filter_path` that
+ * keeps their errors, one that says some failed (`errors: true`) but shows none, or a request not
+ * captured whole.
  * @see https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-bulk
  */
-function bulkWrites(exchange: MeterExchange, items: unknown): number | undefined {
+function bulkWrites(exchange: MeterExchange, items: unknown, errors: unknown): number | undefined {
   const list = Array.isArray(items) ? (items as unknown[]).map(bulkItem) : [];
   const full = list.length > 0 && list.every((item) => item?.entry['status'] !== undefined);
   if (full) {
     return list.filter((item) => item !== undefined && item.action !== 'delete' && wrote(item.entry)).length;
   }
-  if (!exchange.url.searchParams.has('filter_path') || exchange.requestTruncated === true) return undefined;
+  if (!keepsItemErrors(exchange.url.searchParams.get('filter_path')) || exchange.requestTruncated === true)
+    return undefined;
   const requested = requestedWrites(exchange.requestText);
   if (requested === undefined) return undefined;
+  // the answer says some failed but shows none: what failed is not known
+  if (errors === true && !list.some((item) => item?.entry['error'] !== undefined)) return undefined;
   const failed = list.filter(
     (item) => item !== undefined && item.action !== 'delete' && item.entry['error'] !== undefined,
   ).length;
