@@ -56,13 +56,20 @@ describe('retryAfterMsFromMessage', () => {
     expect(retryAfterMsFromMessage('Please try again in 120ms.')).toBe(120);
     expect(retryAfterMsFromMessage('Too many requests, please retry after 20 seconds')).toBe(20_000);
     expect(retryAfterMsFromMessage('Rate limited. Try again in 3 sec.')).toBe(3_000);
+    // spaced components, capitals
+    expect(retryAfterMsFromMessage('Please try again in 1m 30s.')).toBe(90_000);
+    expect(retryAfterMsFromMessage('PLEASE TRY AGAIN IN 20S')).toBe(20_000);
   });
 
   it('names no wait where the message gives none, or only a word that looks like one', () => {
     expect(retryAfterMsFromMessage(undefined)).toBeUndefined();
     expect(retryAfterMsFromMessage('Rate limit exceeded: free-models-per-min.')).toBeUndefined();
     expect(retryAfterMsFromMessage('Please try again in a moment.')).toBeUndefined();
-    // "5 messages" is no duration
+    // "5 messages" is no duration, nor a unit followed by more of a word or number
     expect(retryAfterMsFromMessage('Try again in 5 messages')).toBeUndefined();
+    expect(retryAfterMsFromMessage('Try again in 5minutes')).toBeUndefined();
+    expect(retryAfterMsFromMessage('try again in 2s3')).toBeUndefined();
+    expect(retryAfterMsFromMessage('try again in 1ms2')).toBeUndefined();
+    expect(retryAfterMsFromMessage('try again in 2s.5')).toBeUndefined();
   });
 });

@@ -20,8 +20,10 @@ export function parseDurationMs(text: string): number | undefined {
 }
 
 // the wait a rate-limit message names: OpenAI's "Please try again in 6.5s." (its duration form,
-// `1m30s`, `20ms` too), and "retry after 20 seconds" as other hosts word it
-const MESSAGE_DURATION = /\b(?:try again|retry)\s+(?:in|after)\s+((?:\d+(?:\.\d+)?(?:ms|h|m|s))+)(?![a-z])/i;
+// `1m30s`, `20ms` too, components possibly spaced: `1m 30s`), and "retry after 20 seconds" as
+// other hosts word it. The duration runs to the end of its word: `2s3` or `5messages` are none
+const MESSAGE_DURATION =
+  /\b(?:try again|retry)\s+(?:in|after)\s+((?:\d+(?:\.\d+)?(?:ms|h|m|s)\s*)+)(?![a-z\d]|\.\d)/i;
 const MESSAGE_SECONDS = /\b(?:try again|retry)\s+(?:in|after)\s+(\d+(?:\.\d+)?)\s*(?:seconds?|secs?)\b/i;
 
 /**
@@ -32,7 +34,7 @@ const MESSAGE_SECONDS = /\b(?:try again|retry)\s+(?:in|after)\s+(\d+(?:\.\d+)?)\
 export function retryAfterMsFromMessage(message: string | undefined): number | undefined {
   if (message === undefined) return undefined;
   const duration = MESSAGE_DURATION.exec(message)?.[1];
-  if (duration !== undefined) return parseDurationMs(duration);
+  if (duration !== undefined) return parseDurationMs(duration.replace(/\s+/g, '').toLowerCase());
   const seconds = MESSAGE_SECONDS.exec(message)?.[1];
   return seconds === undefined ? undefined : Math.ceil(Number(seconds) * 1000);
 }

@@ -5,6 +5,17 @@ import { streamEventErrorCode, upstreamError } from './upstream-error';
 
 const failure = (message: string, status = 400) => ({ provider: 'p', status, headers: {}, message });
 
+describe("upstreamError: a rate limit's wait", () => {
+  it('is taken from the headers, else from the message of a 429 that sends none, never from another status', () => {
+    const message = 'Rate limit reached for requests. Please try again in 2.5s.';
+    expect(upstreamError(failure(message, 429)).retryAfterMs).toBe(2_500);
+    expect(upstreamError({ ...failure(message, 429), headers: { 'retry-after': '7' } }).retryAfterMs).toBe(
+      7_000,
+    );
+    expect(upstreamError(failure(message, 503)).retryAfterMs).toBeUndefined();
+  });
+});
+
 describe('upstreamError: context-length detection', () => {
   it.each([
     [

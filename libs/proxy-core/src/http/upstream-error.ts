@@ -2,7 +2,7 @@ import { SwitchyardError } from '../errors/switchyard-error';
 import type { SwitchyardErrorCode } from '../errors/error-catalog';
 import type { AbortSource } from '../resilience/linked-abort-controller';
 import { redactSecrets } from './redact-secrets';
-import { retryAfterMsFromHeaders } from './retry-after';
+import { retryAfterMsFromHeaders, retryAfterMsFromMessage } from './retry-after';
 
 /** What an upstream answered when it failed. */
 export interface UpstreamFailure {
@@ -73,7 +73,10 @@ export function upstreamError(failure: UpstreamFailure): SwitchyardError {
     provider: failure.provider,
     upstreamStatus: failure.status,
     retryAfterMs:
-      retryAfterMsFromHeaders(failure.headers, Date.now(), failure.status) ?? failure.retryAfterMs,
+      retryAfterMsFromHeaders(failure.headers, Date.now(), failure.status) ??
+      failure.retryAfterMs ??
+      // a host that sends no wait in its headers may name one in its message ("try again in 2s")
+      (code === 'upstream_rate_limited' ? retryAfterMsFromMessage(raw) : undefined),
   });
 }
 
