@@ -80,7 +80,7 @@ describe('mock upstream', () => {
     for (const [model, think, error] of [
       ['llama3.2', true, '"llama3.2" does not support thinking'],
       ['qwen3:8b', 'high', 'think value "high" is not supported for this model'],
-      ['gpt-oss:20b', 'max', 'invalid think value: "max"'],
+      ['gpt-oss:20b', 'max', 'invalid think value: "max" (must be "high", "medium", "low", true, or false)'],
     ] as const) {
       const response = await chat(model, think);
       expect(response.status).toBe(400);

@@ -28,6 +28,7 @@ const LEVELLED_MODELS: ReadonlySet<string> = new Set([
   'gpt-oss-safeguard:20b',
   'gpt-oss-safeguard:120b',
   'hf.co/unsloth/gpt-oss-20b-GGUF',
+  'hf.co/bartowski/openai_gpt-oss-20b-GGUF',
 ]);
 /** The models of the mock's library that think; the others (llama3.2, ...) do not. */
 const THINKING_MODELS: ReadonlySet<string> = new Set([
@@ -44,7 +45,8 @@ export const OLLAMA_MOCK_THINKING = 'The user greets me; a short friendly answer
 /** Ollama's 400 for a `think` the model cannot take, or undefined when it takes it. */
 function refusedThink(model: string, think: unknown): string | undefined {
   if (typeof think === 'string') {
-    if (!['low', 'medium', 'high'].includes(think)) return `invalid think value: "${think}"`;
+    if (!['low', 'medium', 'high'].includes(think))
+      return `invalid think value: "${think}" (must be "high", "medium", "low", true, or false)`;
     if (!LEVELLED_MODELS.has(model)) return `think value "${think}" is not supported for this model`;
   }
   if ((think === true || typeof think === 'string') && !THINKING_MODELS.has(model))

@@ -198,6 +198,7 @@ describe('ollama adapter', () => {
     expect(await sentThink('gpt-oss-safeguard:120b', 'medium')).toBe('medium');
     expect(await sentThink('hf.co/unsloth/gpt-oss-20b-GGUF', 'high')).toBe('high');
     expect(await sentThink('gpt-oss', 'low')).toBe('low');
+    expect(await sentThink('hf.co/bartowski/openai_gpt-oss-20b-GGUF', 'medium')).toBe('medium');
     // a Qwen 3 named after gpt-oss takes no level
     expect(await sentThink('hf.co/someone/gpt-oss-distill-qwen3-8b-GGUF', 'high')).toBe('absent');
     expect(await sentThink('hf.co/someone/gpt-oss-distill-qwen3-8b-GGUF', 'none')).toBe(false);

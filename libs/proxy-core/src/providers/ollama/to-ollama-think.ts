@@ -2,10 +2,12 @@ import type { ChatCompletionRequest } from '../../wire/openai-chat';
 import { effortAtMost, reasoningEffortOf } from '../../wire/reasoning-effort';
 
 // gpt-oss (`gpt-oss:20b`, `gpt-oss:120b-cloud`), gpt-oss-safeguard and a GGUF import of either
-// (`hf.co/unsloth/gpt-oss-20b-GGUF`): Ollama runs them with its harmony parser, the one that takes
-// a thinking level; they cannot stop thinking. Another model whose name merely starts with
-// gpt-oss (a distillation into another family) is not one of them
-const LEVELLED = /(?:^|\/)gpt-oss(?:-safeguard)?(?::|-\d|$)/i;
+// (`hf.co/unsloth/gpt-oss-20b-GGUF`, `hf.co/bartowski/openai_gpt-oss-20b-GGUF`): Ollama runs them
+// with its harmony parser, the one that takes a thinking level; they cannot stop thinking. Ollama
+// decides that by the model's architecture, which the gateway cannot see: this is a guess from
+// the name, which leaves out a model whose name merely starts with gpt-oss (a distillation into
+// another family) and may miss a gpt-oss renamed past recognition (which then thinks at its default)
+const LEVELLED = /(?:^|[/_])gpt-oss(?:-safeguard)?(?::|-\d|$)/i;
 
 /**
  * OpenAI's `reasoning_effort` as Ollama's `think` for `model` (the upstream model id), undefined
