@@ -143,8 +143,29 @@ function statedPdfPages(base64: string): number | undefined {
   if (dict === undefined) return undefined;
   const length = LINEARIZED_LENGTH.exec(dict)?.[1];
   const pages = LINEARIZED_PAGES.exec(dict)?.[1];
-  if (length === undefined || pages === undefined || Number(length) !== base64Bytes(base64)) return undefined;
+  if (length === undefined || pages === undefined || Number(length) !== exactBase64Bytes(base64))
+    return undefined;
   return Math.max(1, Number(pages));
+}
+
+/**
+ * The decoded size of a base64 text as {@link base64Bytes}, the whitespace a line-wrapped
+ * encoding holds (76-column MIME lines, a trailing newline) left out: counted only when there is
+ * some, a scan of the whole text.
+ */
+function exactBase64Bytes(value: string): number {
+  const start = payloadStart(value);
+  if (!/\s/.test(value.slice(start, start + 80)) && !/\s$/.test(value)) return base64Bytes(value);
+  let chars = 0;
+  let padding = 0;
+  for (let i = start; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    // space, tab, CR, LF
+    if (c === 32 || c === 9 || c === 13 || c === 10) continue;
+    chars++;
+    padding = c === 61 ? padding + 1 : 0;
+  }
+  return Math.max(0, Math.floor((chars * 3) / 4) - Math.min(2, padding));
 }
 
 /**

@@ -292,6 +292,13 @@ describe('token counting', () => {
     const linearized = (pages: number, padding: number) => pdfPart(linearizedPdf(pages, padding));
     expect(await partTokens(linearized(36, 263_000), 'gpt-4o', 1_000)).toBe(36 * page);
     expect(await partTokens(linearized(3, 13_000_000), 'gpt-4o', 1_000)).toBe(3 * page);
+    // base64 wrapped in 76-column lines with a trailing newline reads the same
+    const wrapped = `${(
+      linearizedPdf(7, 5_000)
+        .toString('base64')
+        .match(/.{1,76}/g) ?? []
+    ).join('\r\n')}\n`;
+    expect(await partTokens({ type: 'file', file: { file_data: wrapped } }, 'gpt-4o', 1_000)).toBe(7 * page);
     // a file changed since it was linearized (its length no longer the dictionary's): one page
     expect(await partTokens(pdfPart(linearizedPdf(36, 263_000, 250_000)), 'gpt-4o', 1_000)).toBe(page);
     // any other file, whatever its size (a 13 MB scan of five pages would have counted 52): one page
