@@ -33,10 +33,10 @@ function addReasoning(
  * Adds to token usage read from Perplexity's OpenAI-shaped counts what Sonar Deep Research reports
  * at the top level of `usage`, each billed at a rate of its own: its reasoning tokens
  * (`reasoning_tokens`, joining the output as `reasoningTokens` when shown to be apart from the
- * completion tokens: `model` (the answer's) is deep research, a `cost.reasoning_tokens_cost` above
- * 0, or more of them than the completion holds)
- * and its citation tokens (`citation_tokens`, in neither the prompt nor the completion tokens, kept
- * apart as `citationTokens`). The one reading of them for both paths: the universal proxy's meter
+ * completion tokens: `model`, the answer's or on `/v1` the upstream one, is deep research, a
+ * `cost.reasoning_tokens_cost` above 0, or more of them than the completion holds) and its
+ * citation tokens (`citation_tokens`, in neither the prompt nor the completion tokens, kept apart
+ * as `citationTokens`). The one reading of them for both paths: the universal proxy's meter
  * and the pricing plugin on `/v1`.
  * @see https://docs.perplexity.ai/api-reference/chat-completions-post
  * @see https://docs.perplexity.ai/getting-started/pricing
