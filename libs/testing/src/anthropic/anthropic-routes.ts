@@ -40,8 +40,9 @@ function blankText(where: string, content: MessageContent | undefined): string |
 
 /**
  * What Anthropic refuses in a request's text, with its messages: an empty text block, text
- * blocks of whitespace only (in a message or the system prompt), and a message with no content
- * but a final assistant one. Undefined when the request passes.
+ * blocks of whitespace only (in a message or the system prompt), a message with no content but a
+ * final assistant one, and tool call or result blocks in a request that defines no tools.
+ * Undefined when the request passes.
  */
 function contentProblem(body: MessagesBody): string | undefined {
   const messages = body.messages ?? [];
@@ -53,6 +54,13 @@ function contentProblem(body: MessagesBody): string | undefined {
     const blank = blankText('messages', message.content);
     if (blank !== undefined) return blank;
   }
+  const toolBlocks = messages.some(
+    (message) =>
+      typeof message.content !== 'string' &&
+      (message.content ?? []).some((block) => block.type === 'tool_use' || block.type === 'tool_result'),
+  );
+  if (toolBlocks && (body.tools ?? []).length === 0)
+    return 'Requests which include `tool_use` or `tool_result` blocks must define tools.';
   return body.system === undefined || body.system === '' ? undefined : blankText('system', body.system);
 }
 

@@ -143,6 +143,30 @@ describe('anthropic adapter: requests', () => {
     });
   });
 
+  it('answers a final turn without tools after a tool history (the mock refuses tool blocks without tools, as Anthropic does)', async () => {
+    const history: ChatCompletionRequest = {
+      ...request,
+      messages: [
+        { role: 'user', content: 'Weather in Boston?' },
+        {
+          role: 'assistant',
+          content: null,
+          tool_calls: [
+            { id: 'toolu_1', type: 'function', function: { name: 'get_weather', arguments: '{}' } },
+          ],
+        },
+        { role: 'tool', tool_call_id: 'toolu_1', content: 'sunny' },
+        { role: 'user', content: 'Summarise.' },
+      ],
+    };
+    const response = await adapter.chat(history, call());
+    expect(response.choices[0]?.finish_reason).toBe('stop');
+    expect(sent().messages[1]).toEqual({
+      role: 'assistant',
+      content: [{ type: 'text', text: '[tool call: get_weather({})]' }],
+    });
+  });
+
   it('sends tool ids without the Gemini thought signature folded into them, the call and its result alike', async () => {
     const signed =
       'call_chatcmpl-0b1e7c2a-5d4f-4e8a-9c3b-2f6a7d8e9f01_0_0__ts_CiQBDH5fv_4_hKH3-----fAPsCiQBDH5fv_4_hKH3-----fAPsCiQBDH5fv_4_hKH3-----fAPsCiQBDH5fv_4_hKH3-----fAPsCiQBDH5fv_4_hKH3-----fAPsCiQBDH5fv_4_hKH3-----fAPsCiQBDH5fv_4_hKH3-----fAPsCiQBDH5fv_4_hKH3-----fAPsCiQBDH5fv_4_hKH3-----fAPsCiQBDH5fv_4_hKH3-----fAPsCiQBDH5fv_4_hKH3-----fAPsCiQBDH5fv_4_hKH3-----fAPs';

@@ -3,7 +3,12 @@ import type { ChatMessage } from '../../wire/openai-chat';
 import { toAnthropicRequest } from './to-anthropic-request';
 
 const settings = { model: 'claude-sonnet-4-5', stream: false, defaultMaxTokens: 1024 };
-const turnsOf = (messages: ChatMessage[]) => toAnthropicRequest({ model: 'x', messages }, settings).messages;
+// the tool the conversations below call, offered so that their tool blocks stay blocks
+const tools = [
+  { type: 'function' as const, function: { name: 'get_weather', parameters: { type: 'object' } } },
+];
+const turnsOf = (messages: ChatMessage[]) =>
+  toAnthropicRequest({ model: 'x', messages, tools }, settings).messages;
 
 describe('toAnthropicRequest: empty assistant turns', () => {
   it.each([
@@ -209,6 +214,58 @@ describe('toAnthropicImage: data URLs, read as every translator reads them (pars
         param,
         message: 'Images must be http(s) URLs or base64 data URLs.',
       }),
+    );
+  });
+});
+
+describe('toAnthropicRequest: a tool history in a request without tools', () => {
+  const history: ChatMessage[] = [
+    { role: 'user', content: 'Weather in Boston and Paris?' },
+    {
+      role: 'assistant',
+      content: 'Looking.',
+      tool_calls: [
+        {
+          id: 'toolu_1',
+          type: 'function',
+          function: { name: 'get_weather', arguments: '{"city":"Boston"}' },
+        },
+        { id: 'toolu_2', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } },
+      ],
+    },
+    { role: 'tool', tool_call_id: 'toolu_1', content: 'sunny' },
+    { role: 'tool', tool_call_id: 'toolu_2', content: '' },
+    { role: 'user', content: 'Summarise.' },
+  ];
+
+  it('sends the calls and results as text, which Anthropic takes without tools (it refuses the blocks)', () => {
+    const body = toAnthropicRequest({ model: 'x', messages: history }, settings);
+    expect(body.tools).toBeUndefined();
+    expect(body.messages.slice(1)).toEqual([
+      {
+        role: 'assistant',
+        content: [
+          { type: 'text', text: 'Looking.' },
+          { type: 'text', text: '[tool call: get_weather({"city":"Boston"})]' },
+          { type: 'text', text: '[tool call: get_weather({"city":"Paris"})]' },
+        ],
+      },
+      {
+        role: 'user',
+        content: [
+          { type: 'text', text: '[tool result of get_weather: sunny]' },
+          { type: 'text', text: '[tool result of get_weather: (no output)]' },
+          { type: 'text', text: 'Summarise.' },
+        ],
+      },
+    ]);
+  });
+
+  it('keeps the blocks with tools given, tool_choice none included (Anthropic has its own none)', () => {
+    const body = toAnthropicRequest({ model: 'x', messages: history, tools, tool_choice: 'none' }, settings);
+    expect(body.tool_choice).toEqual({ type: 'none' });
+    expect(body.messages[1]?.content).toContainEqual(
+      expect.objectContaining({ type: 'tool_use', id: 'toolu_1' }),
     );
   });
 });

@@ -11,6 +11,7 @@ import {
   toolCallIdWithoutSignature,
   userContent,
 } from '../../wire/chat-message-parts';
+import { toolCallText, toolResultText } from '../../wire/tool-history-text';
 import type {
   ChatCompletionRequest,
   ChatContentPart,
@@ -24,6 +25,7 @@ import type {
   AnthropicRequestBlock,
   AnthropicTextBlock,
   AnthropicToolChoice,
+  AnthropicToolResultBlock,
 } from './anthropic-wire';
 
 /** What the request mapping needs besides the request. */
@@ -126,6 +128,48 @@ function turns(messages: ChatMessage[]): AnthropicMessageParam[] {
   return result.map((turn) => ({ role: turn.role, content: turn.blocks }));
 }
 
+/** What a tool result block held, as text. */
+function resultText(content: AnthropicToolResultBlock['content']): string {
+  if (content === undefined || typeof content === 'string') return content ?? '';
+  return content.map((block) => (block.type === 'text' ? block.text : '[image]')).join('\n');
+}
+
+/**
+ * A conversation's tool blocks as text (see toolCallText), for a request that defines no tools:
+ * Anthropic refuses `tool_use` and `tool_result` blocks then ("Requests which include `tool_use`
+ * or `tool_result` blocks must define tools"). With tools given, `tool_choice: "none"` is
+ * Anthropic's own, and the blocks stay blocks.
+ */
+function toolBlocksAsText(messages: AnthropicMessageParam[]): AnthropicMessageParam[] {
+  const names = new Map<string, string>();
+  for (const message of messages) {
+    if (typeof message.content === 'string') continue;
+    for (const block of message.content) if (block.type === 'tool_use') names.set(block.id, block.name);
+  }
+  let changed = false;
+  const result = messages.map((message): AnthropicMessageParam => {
+    if (typeof message.content === 'string') return message;
+    return {
+      role: message.role,
+      content: message.content.map((block): AnthropicRequestBlock => {
+        if (block.type === 'tool_use') {
+          changed = true;
+          return { type: 'text', text: toolCallText(block.name, block.input) };
+        }
+        if (block.type === 'tool_result') {
+          changed = true;
+          return {
+            type: 'text',
+            text: toolResultText(names.get(block.tool_use_id), resultText(block.content)),
+          };
+        }
+        return block;
+      }),
+    };
+  });
+  return changed ? result : messages;
+}
+
 function systemBlocks(messages: ChatMessage[]): AnthropicTextBlock[] {
   return messages.flatMap((message): AnthropicTextBlock[] => {
     if (message.role !== 'system' && message.role !== 'developer') return [];
@@ -188,6 +232,7 @@ export function toAnthropicRequest(
       input_schema: tool.function.parameters ?? { type: 'object', properties: {} },
     }));
   }
+  if (body.tools === undefined) body.messages = toolBlocksAsText(body.messages);
   // Anthropic rejects a tool_choice without tools
   const choice =
     body.tools === undefined ? undefined : toolChoice(request.tool_choice, request.parallel_tool_calls);

@@ -11,6 +11,7 @@ import {
   toolCallIdWithoutSignature,
   userContent,
 } from '../../wire/chat-message-parts';
+import { toolCallText, toolResultText } from '../../wire/tool-history-text';
 import type {
   ChatCompletionRequest,
   ChatContentPart,
@@ -146,19 +147,15 @@ function usesTools(messages: BedrockMessage[]): boolean {
   );
 }
 
-/** What a tool result block held, as text (`(no output)` for an empty one). */
+/** What a tool result block held, as text. */
 function resultText(content: ReadonlyArray<{ text: string } | { json: unknown }>): string {
-  const text = content.map((part) => ('text' in part ? part.text : JSON.stringify(part.json))).join('\n');
-  return text.length === 0 ? '(no output)' : text;
+  return content.map((part) => ('text' in part ? part.text : JSON.stringify(part.json))).join('\n');
 }
 
 /**
- * A conversation's tool blocks as text, for a request that offers no tools (none given, or
- * `tool_choice: "none"`): Converse refuses `toolUse` and `toolResult` blocks without a
- * `toolConfig` ("The toolConfig field must be defined when using toolUse and toolResult content
- * blocks"), and one made up would let the model call tools the client did not offer. The model
- * reads each call (its tool's name and arguments) and each result (with its tool's name) as a
- * text block in place, as a final turn without tools (a summary of what the tools found) needs.
+ * A conversation's tool blocks as text (see toolCallText), for a request that offers no tools
+ * (none given, or `tool_choice: "none"`, which Converse does not have): Converse refuses
+ * `toolUse` and `toolResult` blocks without a `toolConfig`.
  */
 function toolBlocksAsText(messages: BedrockMessage[]): BedrockMessage[] {
   const names = new Map<string, string>();
@@ -170,12 +167,10 @@ function toolBlocksAsText(messages: BedrockMessage[]): BedrockMessage[] {
   return messages.map((message) => ({
     role: message.role,
     content: message.content.map((block): BedrockContentBlock => {
-      if (block.toolUse !== undefined) {
-        return { text: `[tool call: ${block.toolUse.name}(${JSON.stringify(block.toolUse.input ?? {})})]` };
-      }
+      if (block.toolUse !== undefined) return { text: toolCallText(block.toolUse.name, block.toolUse.input) };
       if (block.toolResult !== undefined) {
-        const name = names.get(block.toolResult.toolUseId) ?? 'a tool';
-        return { text: `[tool result of ${name}: ${resultText(block.toolResult.content)}]` };
+        const name = names.get(block.toolResult.toolUseId);
+        return { text: toolResultText(name, resultText(block.toolResult.content)) };
       }
       return block;
     }),
