@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type BetterSqlite3 from 'better-sqlite3';
 import { SwitchyardError } from '@switchyard/proxy-core';
 import { SerialQueue } from './serial-queue';
@@ -37,9 +38,10 @@ export async function openSqliteDatabase(options: SqliteDatabaseOptions): Promis
       { cause },
     );
   }
+  const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
   let db: Sqlite;
   try {
-    db = new Database(options.path, { timeout: options.busyTimeoutMs ?? 5000 });
+    db = new Database(options.path, { timeout: busyTimeoutMs });
   } catch (cause) {
     // better-sqlite3's message does not name the file (a folder that does not exist, one the
     // process may not write): the operator's config may hold several
@@ -49,10 +51,56 @@ export async function openSqliteDatabase(options: SqliteDatabaseOptions): Promis
       { cause },
     );
   }
-  if (options.path !== ':memory:') db.pragma('journal_mode = WAL');
+  if (options.path !== ':memory:') {
+    try {
+      await useWal(db, busyTimeoutMs, (ms) => sleep(ms));
+    } catch (cause) {
+      db.close();
+      throw new SwitchyardError(
+        'internal_error',
+        `Cannot open the SQLite database ${options.path} in WAL mode: ${(cause as Error).message.replace(/\.$/, '')}.`,
+        { cause },
+      );
+    }
+  }
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
   return new SqliteDatabase(db);
+}
+
+function isBusy(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
+}
+
+/**
+ * Puts a file database in WAL mode, a property of the file that lasts: once one connection
+ * has converted it, the others find it so. The conversion needs the file to itself and SQLite
+ * does not run the busy handler for it, so when several processes open a new file at once
+ * (the workers of `switchyard start --workers`) all but one get SQLITE_BUSY straight away:
+ * this retries, backing off, within the busy timeout the other statements wait for.
+ * @internal exported for tests, which pass a `wait` that frees the lock they hold
+ */
+export async function useWal(
+  db: Sqlite,
+  busyTimeoutMs: number,
+  wait: (ms: number) => Promise<unknown>,
+): Promise<void> {
+  const deadline = Date.now() + busyTimeoutMs;
+  let delayMs = 2;
+  for (;;) {
+    try {
+      // a read first: a connection learns the file is in WAL mode when it reads it, and the
+      // read waits on the busy handler like any other
+      db.pragma('schema_version');
+      if (db.pragma('journal_mode', { simple: true }) !== 'wal') db.pragma('journal_mode = WAL');
+      return;
+    } catch (error) {
+      if (!isBusy(error) || Date.now() + delayMs > deadline) throw error;
+    }
+    await wait(delayMs);
+    delayMs = Math.min(delayMs * 2, 100);
+  }
 }
 
 class SqliteDatabase implements SqlDatabase {
