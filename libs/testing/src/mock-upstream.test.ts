@@ -74,6 +74,42 @@ describe('mock upstream', () => {
     expect((await post('/v1/chat/completions', conversation('call_1', 'call_1'))).status).toBe(200);
   });
 
+  it('refuses Anthropic tool_use and tool_result blocks in a request that defines no tools, as Anthropic does', async () => {
+    const conversation = (tools: unknown[]) =>
+      fetch(`${upstream.url}/v1/messages`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'x-api-key': 'sk-ant-test',
+          'anthropic-version': '2023-06-01',
+        },
+        body: JSON.stringify({
+          model: 'claude-sonnet-4-5',
+          max_tokens: 64,
+          ...(tools.length === 0 ? {} : { tools }),
+          messages: [
+            { role: 'user', content: 'Weather?' },
+            {
+              role: 'assistant',
+              content: [{ type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: {} }],
+            },
+            { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: 'sunny' }] },
+          ],
+        }),
+      });
+    const without = await conversation([]);
+    expect(without.status).toBe(400);
+    expect(await without.json()).toEqual({
+      type: 'error',
+      error: {
+        type: 'invalid_request_error',
+        message: 'Requests which include `tool_use` or `tool_result` blocks must define tools.',
+      },
+    });
+    const tool = { name: 'get_weather', input_schema: { type: 'object', properties: {} } };
+    expect((await conversation([tool])).status).toBe(200);
+  });
+
   it("decides Ollama's thinking as Ollama does: refusals of a think a model cannot take, reasoning apart from the content", async () => {
     const chat = async (model: string, think?: unknown) =>
       post('/api/chat', { model, stream: false, messages: [], ...(think === undefined ? {} : { think }) });

@@ -58,6 +58,7 @@ describe('retryAfterMsFromMessage', () => {
     expect(retryAfterMsFromMessage('Rate limited. Try again in 3 sec.')).toBe(3_000);
     // spaced components, capitals
     expect(retryAfterMsFromMessage('Please try again in 1m 30s.')).toBe(90_000);
+    expect(retryAfterMsFromMessage('Please try again in 1h 2m 3s or later')).toBe(3_723_000);
     expect(retryAfterMsFromMessage('PLEASE TRY AGAIN IN 20S')).toBe(20_000);
   });
 
@@ -71,5 +72,9 @@ describe('retryAfterMsFromMessage', () => {
     expect(retryAfterMsFromMessage('try again in 2s3')).toBeUndefined();
     expect(retryAfterMsFromMessage('try again in 1ms2')).toBeUndefined();
     expect(retryAfterMsFromMessage('try again in 2s.5')).toBeUndefined();
+    // a spaced duration whose later part is not in the form: none, not its first part alone
+    expect(retryAfterMsFromMessage('Please try again in 1h 30min.')).toBeUndefined();
+    expect(retryAfterMsFromMessage('Please try again in 1m 30 seconds.')).toBeUndefined();
+    expect(retryAfterMsFromMessage('try again in 1m 30s5')).toBeUndefined();
   });
 });

@@ -21,9 +21,10 @@ export function parseDurationMs(text: string): number | undefined {
 
 // the wait a rate-limit message names: OpenAI's "Please try again in 6.5s." (its duration form,
 // `1m30s`, `20ms` too, components possibly spaced: `1m 30s`), and "retry after 20 seconds" as
-// other hosts word it. The duration runs to the end of its word: `2s3` or `5messages` are none
+// other hosts word it. The duration runs to the end of its word, and no spaced number follows:
+// `2s3`, `5messages`, `1h 30min` or `1m 30 seconds` are none, rather than a wait cut short
 const MESSAGE_DURATION =
-  /\b(?:try again|retry)\s+(?:in|after)\s+((?:\d+(?:\.\d+)?(?:ms|h|m|s)\s*)+)(?![a-z\d]|\.\d)/i;
+  /\b(?:try again|retry)\s+(?:in|after)\s+((?:\d+(?:\.\d+)?(?:ms|h|m|s)\s*)+)(?![a-z\d]|\.\d|\s+\d)/i;
 const MESSAGE_SECONDS = /\b(?:try again|retry)\s+(?:in|after)\s+(\d+(?:\.\d+)?)\s*(?:seconds?|secs?)\b/i;
 
 /**
