@@ -51,7 +51,7 @@ describe('WAL mode on a file another connection holds', () => {
     const error = await openSqliteDatabase({ path, busyTimeoutMs: 0 }).catch((e: unknown) => e);
     expect(error).toMatchObject({
       code: 'internal_error',
-      message: `Cannot open the SQLite database ${path} in WAL mode: database is locked.`,
+      message: `Cannot open the SQLite database ${path}: database is locked.`,
       cause: { code: 'SQLITE_BUSY' },
     });
     holder.exec('COMMIT');

@@ -58,7 +58,7 @@ export async function openSqliteDatabase(options: SqliteDatabaseOptions): Promis
       db.close();
       throw new SwitchyardError(
         'internal_error',
-        `Cannot open the SQLite database ${options.path} in WAL mode: ${(cause as Error).message.replace(/\.$/, '')}.`,
+        `Cannot open the SQLite database ${options.path}: ${(cause as Error).message.replace(/\.$/, '')}.`,
         { cause },
       );
     }
@@ -75,10 +75,11 @@ function isBusy(error: unknown): boolean {
 
 /**
  * Puts a file database in WAL mode, a property of the file that lasts: once one connection
- * has converted it, the others find it so. The conversion needs the file to itself and SQLite
- * does not run the busy handler for it, so when several processes open a new file at once
- * (the workers of `switchyard start --workers`) all but one get SQLITE_BUSY straight away:
- * this retries, backing off, within the busy timeout the other statements wait for.
+ * has converted it, the others find it so. The conversion is a write begun inside a read,
+ * which SQLite fails at once while another connection writes (waiting in the busy handler
+ * could deadlock), so when several processes open a new file together (the workers of
+ * `switchyard start --workers`) all but one may get SQLITE_BUSY straight away: this retries,
+ * backing off, within the busy timeout the other statements wait for.
  * @internal exported for tests, which pass a `wait` that frees the lock they hold
  */
 export async function useWal(
