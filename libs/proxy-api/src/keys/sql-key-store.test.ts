@@ -79,6 +79,36 @@ describe.skipIf(!postgresUp)('SQL key store on PostgreSQL', () => {
   });
 });
 
+describe.skipIf(!postgresUp)('SQL key spend from several instances on PostgreSQL', () => {
+  it('saves the same keys from two instances at once, whatever order each saw them in, without a deadlock', async () => {
+    // two pools, as two workers or gateways have: each flushes the keys it served in the order
+    // it first saw them, so the same rows come in crosswise orders
+    const first = await SqlKeyStore.open(await openDatabase({ url: TEST_DATABASE_URL, schema }), {
+      owned: true,
+    });
+    const second = await SqlKeyStore.open(await openDatabase({ url: TEST_DATABASE_URL, schema }), {
+      owned: true,
+    });
+    const keyIds = Array.from({ length: 20 }, (_, index) => `key_spend_${String(index).padStart(2, '0')}`);
+    try {
+      const failures: unknown[] = [];
+      for (let round = 1; round <= 10; round += 1) {
+        const entries = keyIds.map((keyId) => ({ keyId, periodId: '2026-12', spentMicros: round * 1000 }));
+        const results = await Promise.allSettled([
+          first.writeSpend(entries, round),
+          second.writeSpend([...entries].reverse(), round),
+        ]);
+        for (const result of results) if (result.status === 'rejected') failures.push(result.reason);
+      }
+      expect(failures).toEqual([]);
+      expect(await second.readSpend('key_spend_07', '2026-12')).toBe(10_000);
+    } finally {
+      await first.close();
+      await second.close();
+    }
+  });
+});
+
 describe('SQL key store on SQLite', () => {
   it('migrates and round-trips a key in memory', async () => {
     let db: SqlDatabase;

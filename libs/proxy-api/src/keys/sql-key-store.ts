@@ -118,6 +118,10 @@ function values(key: VirtualKey): SqlValue[] {
   ];
 }
 
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 /**
  * Virtual keys in SQL (SQLite or PostgreSQL through `@switchyard/proxy-logging`'s
  * `openDatabase`), in the `switchyard_keys` table. Only hashes are stored, never secrets.
@@ -198,8 +202,13 @@ export class SqlKeyStore implements KeyStore {
 
   async writeSpend(entries: readonly SpendEntry[], nowMs: number): Promise<void> {
     if (entries.length === 0) return;
+    // rows locked in one order by every instance: two that flush the same keys in the order
+    // each first saw them would lock them crosswise, and PostgreSQL aborts one (40P01)
+    const ordered = [...entries].sort(
+      (a, b) => compareText(a.keyId, b.keyId) || compareText(a.periodId, b.periodId),
+    );
     await this.#db.transaction(async (tx) => {
-      for (const entry of entries) {
+      for (const entry of ordered) {
         // the larger total wins: instances flush the same shared counter at different moments
         await tx.execute(
           `INSERT INTO switchyard_key_spend (key_id, period_id, spent_micros, updated_at) VALUES (?, ?, ?, ?)
