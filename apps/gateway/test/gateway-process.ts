@@ -23,12 +23,21 @@ export interface GatewayProcessOptions {
   cwd?: string;
 }
 
-/** Starts the CLI and resolves once it prints the URL it listens on. */
-export function startGatewayProcess(
+/** A CLI process as spawned, before it listens: what it printed so far, and its exit. */
+export interface SpawnedGateway {
+  child: ChildProcessWithoutNullStreams;
+  stdout(): string;
+  stderr(): string;
+  /** Resolves with the exit code. */
+  exited: Promise<number | null>;
+}
+
+/** Starts the CLI without waiting for it to listen (see {@link startGatewayProcess}). */
+export function spawnGatewayProcess(
   args: string[],
   env: Record<string, string> = {},
   options: GatewayProcessOptions = {},
-): Promise<GatewayProcess> {
+): SpawnedGateway {
   const child = spawn(process.execPath, [options.entry ?? CLI, ...args], {
     ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
     env: { PATH: process.env['PATH'] ?? '', LOG_LEVEL: 'silent', ...env },
@@ -36,15 +45,25 @@ export function startGatewayProcess(
   let stdout = '';
   let stderr = '';
   const exited = once(child, 'exit').then(([code]) => code as number | null);
+  child.stdout.on('data', (data: Buffer) => (stdout += data.toString()));
   child.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
+  return { child, stdout: () => stdout, stderr: () => stderr, exited };
+}
+
+/** Starts the CLI and resolves once it prints the URL it listens on. */
+export function startGatewayProcess(
+  args: string[],
+  env: Record<string, string> = {},
+  options: GatewayProcessOptions = {},
+): Promise<GatewayProcess> {
+  const { child, stdout, stderr, exited } = spawnGatewayProcess(args, env, options);
   return new Promise((resolve, reject) => {
-    child.stdout.on('data', (data: Buffer) => {
-      stdout += data.toString();
-      const match = /listening on (http:\/\/\S+)/.exec(stdout);
-      if (match?.[1] !== undefined) resolve({ child, url: match[1], stderr: () => stderr, exited });
+    child.stdout.on('data', () => {
+      const match = /listening on (http:\/\/\S+)/.exec(stdout());
+      if (match?.[1] !== undefined) resolve({ child, url: match[1], stderr, exited });
     });
     void exited.then((code) =>
-      reject(new Error(`the gateway exited (${String(code)}) before listening: ${stdout}${stderr}`)),
+      reject(new Error(`the gateway exited (${String(code)}) before listening: ${stdout()}${stderr()}`)),
     );
   });
 }
