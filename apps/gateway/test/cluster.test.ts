@@ -203,15 +203,22 @@ describe('switchyard start --workers', { timeout: 90_000 }, () => {
     ]);
     const gateway = await startGatewayProcess(['start', '--config', file], { SWITCHYARD_WORKERS: '2' });
     started.push(gateway);
+    // chat requests until both workers have served one: each has counted some
     const pids = new Set<string>();
+    let sent = 0;
     await until(
       async () => {
-        pids.add(String((await send(`${gateway.url}/health`)).headers['x-switchyard-worker']));
+        const response = await send(`${gateway.url}/v1/chat/completions`, { body: chat(`hi ${sent}`) });
+        sent += 1;
+        expect(response.status).toBe(200);
+        pids.add(String(response.headers['x-switchyard-worker']));
         return pids.size >= 2 ? true : undefined;
       },
       20_000,
       'both workers',
     );
+    const served = `switchyard_requests_total{route="chat",provider="up",model="fast",status="200"} ${sent}`;
+    expect((await send(`${gateway.url}/metrics`)).body).toContain(served);
     const [first = ''] = pids;
     process.kill(Number(first), 'SIGKILL');
     // a worker that was not there before answers
@@ -227,6 +234,10 @@ describe('switchyard start --workers', { timeout: 90_000 }, () => {
       'a restarted worker',
     );
     expect(Number(replacement)).toBeGreaterThan(0);
+    // the dead worker's requests still count: the cluster's counter does not go down
+    const metrics = await send(`${gateway.url}/metrics`);
+    expect(metrics.status).toBe(200);
+    expect(metrics.body).toContain(served);
     await until(
       async () =>
         gateway.stderr().includes(`worker ${first} exited (signal SIGKILL); restarting`) ? true : undefined,

@@ -1,7 +1,75 @@
 import { channel } from 'node:diagnostics_channel';
 import { createGateway } from '@switchyard/proxy-core';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { createClusterWorkerMetrics } from './cluster-metrics';
+import { ClusterMetricsCollector, createClusterWorkerMetrics, type MetricsJson } from './cluster-metrics';
+
+/** One worker's metrics as it would send them: a counter, a histogram and a gauge. */
+async function workerMetrics(requests: number, inFlight: number): Promise<MetricsJson> {
+  const registry = new Registry();
+  new Counter({ name: 'x_requests_total', help: 'requests', registers: [registry] }).inc(requests);
+  const latency = new Histogram({
+    name: 'x_latency_seconds',
+    help: 'latency',
+    buckets: [1],
+    registers: [registry],
+  });
+  for (let i = 0; i < requests; i += 1) latency.observe(0.5);
+  new Gauge({ name: 'x_in_flight', help: 'in flight', registers: [registry] }).set(inFlight);
+  return registry.getMetricsAsJSON();
+}
+
+describe('ClusterMetricsCollector', () => {
+  it("sums the workers that answer, keeps an exited worker's counts but not its gauges, and asks no worker before it is ready", async () => {
+    const answers = new Map<number, MetricsJson>([
+      [1, await workerMetrics(3, 1)],
+      [2, await workerMetrics(4, 2)],
+    ]);
+    const asked: number[] = [];
+    const collector = new ClusterMetricsCollector({
+      ask: (workerId) => {
+        asked.push(workerId);
+        const metrics = answers.get(workerId);
+        return metrics === undefined ? Promise.reject(new Error('gone')) : Promise.resolve(metrics);
+      },
+    });
+    collector.ready(1);
+    collector.ready(2);
+    const both = await collector.collect();
+    expect(both).toContain('x_requests_total 7');
+    expect(both).toContain('x_latency_seconds_count 7');
+    expect(both).toContain('x_in_flight 3');
+    // worker 2 dies; worker 3 replaces it and is starting (not ready: not asked)
+    collector.exited(2);
+    answers.delete(2);
+    asked.length = 0;
+    const after = await collector.collect();
+    expect(asked).toEqual([1]);
+    // the counters do not go down (Prometheus would read a reset); the dead worker's gauge is gone
+    expect(after).toContain('x_requests_total 7');
+    expect(after).toContain('x_latency_seconds_count 7');
+    expect(after).toContain('x_in_flight 1');
+    answers.set(3, await workerMetrics(2, 0));
+    collector.ready(3);
+    expect(await collector.collect()).toContain('x_requests_total 9');
+  });
+
+  it("stands in a worker's last answer when it does not answer in time, rather than fail the scrape or drop its counts", async () => {
+    let hung = false;
+    const late: number[] = [];
+    const first = await workerMetrics(5, 1);
+    const collector = new ClusterMetricsCollector({
+      ask: () => (hung ? new Promise<MetricsJson>(() => undefined) : Promise.resolve(first)),
+      timeoutMs: 20,
+      onLate: (workerId) => late.push(workerId),
+    });
+    collector.ready(7);
+    expect(await collector.collect()).toContain('x_requests_total 5');
+    hung = true;
+    expect(await collector.collect()).toContain('x_requests_total 5');
+    expect(late).toEqual([7]);
+  });
+});
 
 describe('createClusterWorkerMetrics', () => {
   it("passes the app's known models on to the worker's metrics: a known direct model keeps its name, another is <provider>/other", async () => {

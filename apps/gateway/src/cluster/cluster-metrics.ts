@@ -1,9 +1,23 @@
 import cluster from 'node:cluster';
 import { createMetrics, type MetricsOptions, type SwitchyardMetrics } from '@switchyard/proxy-logging';
-import { AggregatorRegistry } from 'prom-client';
+import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 
+/** A worker asks the primary for the cluster's metrics (a scrape of `/metrics`). */
 const REQUEST = 'switchyard:metrics-request';
+/** The primary's answer to {@link REQUEST}. */
 const REPLY = 'switchyard:metrics-reply';
+/** A worker tells the primary it answers {@link COLLECT}: its metrics exist. */
+const READY = 'switchyard:metrics-ready';
+/** The primary asks one worker for its own metrics. */
+const COLLECT = 'switchyard:metrics-collect';
+/** A worker's answer to {@link COLLECT}. */
+const COLLECTED = 'switchyard:metrics-collected';
+
+/** How long the primary waits for one worker's metrics before it uses that worker's last ones. */
+export const WORKER_METRICS_TIMEOUT_MS = 2_000;
+
+/** One registry's metrics as `getMetricsAsJSON()` gives them. */
+export type MetricsJson = MetricObjectWithValues<MetricValue<string>>[];
 
 interface MetricsRequest {
   type: typeof REQUEST;
@@ -17,23 +31,163 @@ interface MetricsReply {
   error?: string;
 }
 
+interface Collect {
+  type: typeof COLLECT;
+  id: number;
+}
+
+interface Collected {
+  type: typeof COLLECTED;
+  id: number;
+  metrics?: MetricsJson;
+  error?: string;
+}
+
 function isMessage<T extends { type: string }>(message: unknown, type: T['type']): message is T {
   return typeof message === 'object' && message !== null && (message as { type?: unknown }).type === type;
 }
 
+/** Counts that only go up: what a worker that exited had counted stays in the cluster's totals. */
+function monotonic(metrics: MetricsJson): MetricsJson {
+  return metrics.filter((metric) => {
+    // the JSON names the type ('counter'); prom-client's typings say a numeric enum
+    const type = metric.type as unknown as string;
+    return (
+      (type === 'counter' || type === 'histogram') &&
+      (metric.aggregator === undefined || metric.aggregator === 'sum')
+    );
+  });
+}
+
+/**
+ * The primary's view of its workers' metrics: which workers answer, each one's last answer, and
+ * the counters and histograms of workers that exited. Without the last, the cluster's counters
+ * would drop when a worker dies (Prometheus reads that as a reset and `rate()` as a burst);
+ * without the readiness, a scrape during a worker's start-up would wait for an answer that
+ * cannot come, and fail.
+ */
+export class ClusterMetricsCollector {
+  readonly #ask: (workerId: number) => Promise<MetricsJson>;
+  readonly #timeoutMs: number;
+  readonly #onLate: (workerId: number) => void;
+  readonly #ready = new Set<number>();
+  readonly #last = new Map<number, MetricsJson>();
+  /** The summed counters and histograms of the workers that exited. */
+  #retired: Promise<MetricsJson> = Promise.resolve([]);
+
+  constructor(options: {
+    /** Asks one worker for its metrics. */
+    ask: (workerId: number) => Promise<MetricsJson>;
+    /** @default WORKER_METRICS_TIMEOUT_MS */
+    timeoutMs?: number;
+    /** Told of a worker that did not answer in time (its last answer stood in). */
+    onLate?: (workerId: number) => void;
+  }) {
+    this.#ask = options.ask;
+    this.#timeoutMs = options.timeoutMs ?? WORKER_METRICS_TIMEOUT_MS;
+    this.#onLate = options.onLate ?? (() => undefined);
+  }
+
+  /** A worker whose metrics exist: later scrapes ask it. */
+  ready(workerId: number): void {
+    this.#ready.add(workerId);
+  }
+
+  /** A worker that exited: its last counters and histograms join the retired ones. */
+  exited(workerId: number): void {
+    this.#ready.delete(workerId);
+    const last = this.#last.get(workerId);
+    this.#last.delete(workerId);
+    if (last === undefined) return;
+    this.#retired = this.#retired.then((retired) =>
+      AggregatorRegistry.aggregate([retired, monotonic(last)]).getMetricsAsJSON(),
+    );
+  }
+
+  async #collectOne(workerId: number): Promise<MetricsJson | undefined> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), this.#timeoutMs);
+    });
+    try {
+      const metrics = await Promise.race([this.#ask(workerId), late]);
+      if (metrics === undefined) {
+        this.#onLate(workerId);
+        return this.#last.get(workerId);
+      }
+      this.#last.set(workerId, metrics);
+      return metrics;
+    } catch {
+      // it went away while asked: what it said last still counts (until its exit retires it)
+      return this.#last.get(workerId);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** The cluster's metrics in Prometheus' text format. */
+  async collect(): Promise<string> {
+    const answers = await Promise.all([...this.#ready].map((workerId) => this.#collectOne(workerId)));
+    const all = [await this.#retired, ...answers.filter((answer) => answer !== undefined)];
+    return AggregatorRegistry.aggregate(all).metrics();
+  }
+}
+
 /**
  * In the primary: answers workers' scrape requests with the aggregate over every worker, through
- * prom-client's AggregatorRegistry: counters and histograms add up, and each gauge by its own
- * `aggregator` (queued log rows add up; breaker states, per worker, are the worst worker's).
+ * prom-client's `AggregatorRegistry.aggregate()`: counters and histograms add up (those of
+ * workers that exited too), and each gauge by its own `aggregator` (queued log rows add up;
+ * breaker states, per worker, are the worst worker's).
  */
-export function serveClusterMetrics(): void {
-  const aggregator = new AggregatorRegistry();
+export function serveClusterMetrics(log: (line: string) => void = () => undefined): void {
+  let next = 0;
+  const pending = new Map<
+    number,
+    { workerId: number; resolve: (metrics: MetricsJson) => void; reject: (error: Error) => void }
+  >();
+  const collector = new ClusterMetricsCollector({
+    ask: (workerId) =>
+      new Promise<MetricsJson>((resolve, reject) => {
+        const worker = cluster.workers?.[workerId];
+        if (worker === undefined || !worker.isConnected()) {
+          reject(new Error('the worker is gone'));
+          return;
+        }
+        const id = next++;
+        pending.set(id, { workerId, resolve, reject });
+        worker.send({ type: COLLECT, id } satisfies Collect);
+      }),
+    onLate: (workerId) =>
+      log(
+        `worker ${cluster.workers?.[workerId]?.process.pid ?? '?'} did not send its metrics within ${WORKER_METRICS_TIMEOUT_MS} ms: its last ones stand in`,
+      ),
+  });
+  cluster.on('exit', (worker) => {
+    collector.exited(worker.id);
+    // what was asked of it will not come: a late answer is otherwise dropped when it arrives
+    for (const [id, waiter] of pending) {
+      if (waiter.workerId !== worker.id) continue;
+      pending.delete(id);
+      waiter.reject(new Error('the worker exited'));
+    }
+  });
   cluster.on('message', (worker, message: unknown) => {
+    if (isMessage<{ type: typeof READY }>(message, READY)) {
+      collector.ready(worker.id);
+      return;
+    }
+    if (isMessage<Collected>(message, COLLECTED)) {
+      const waiter = pending.get(message.id);
+      pending.delete(message.id);
+      if (message.metrics !== undefined) waiter?.resolve(message.metrics);
+      else waiter?.reject(new Error(message.error ?? 'no metrics'));
+      return;
+    }
     if (!isMessage<MetricsRequest>(message, REQUEST)) return;
     const answer = (reply: Omit<MetricsReply, 'type' | 'id'>): void => {
       if (worker.isConnected()) worker.send({ type: REPLY, id: message.id, ...reply } satisfies MetricsReply);
     };
-    aggregator.clusterMetrics().then(
+    collector.collect().then(
       (body) => answer({ body }),
       (error: unknown) => answer({ error: error instanceof Error ? error.message : String(error) }),
     );
@@ -47,12 +201,21 @@ export function serveClusterMetrics(): void {
  */
 export function createClusterWorkerMetrics(options: MetricsOptions): SwitchyardMetrics {
   const local = createMetrics(options);
-  // registers prom-client's worker-side listener and points it at this registry
-  new AggregatorRegistry();
-  AggregatorRegistry.setRegistries([local.registry]);
   let next = 0;
   const pending = new Map<number, { resolve: (body: string) => void; reject: (error: Error) => void }>();
   process.on('message', (message: unknown) => {
+    if (isMessage<Collect>(message, COLLECT)) {
+      local.registry.getMetricsAsJSON().then(
+        (metrics) => process.send?.({ type: COLLECTED, id: message.id, metrics } satisfies Collected),
+        (error: unknown) =>
+          process.send?.({
+            type: COLLECTED,
+            id: message.id,
+            error: error instanceof Error ? error.message : String(error),
+          } satisfies Collected),
+      );
+      return;
+    }
     if (!isMessage<MetricsReply>(message, REPLY)) return;
     const waiter = pending.get(message.id);
     if (waiter === undefined) return;
@@ -60,6 +223,8 @@ export function createClusterWorkerMetrics(options: MetricsOptions): SwitchyardM
     if (message.body !== undefined) waiter.resolve(message.body);
     else waiter.reject(new Error(`cluster metrics: ${message.error ?? 'no answer'}`));
   });
+  // from now on this worker answers the primary's collection
+  if (cluster.isWorker) process.send?.({ type: READY });
   return {
     get registry() {
       return local.registry;

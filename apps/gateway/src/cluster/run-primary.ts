@@ -76,7 +76,7 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
   const maxBackoffMs = options.maxRestartBackoffMs ?? PRIMARY_DEFAULTS.maxRestartBackoffMs;
   const loopRestarts = options.crashLoopRestarts ?? PRIMARY_DEFAULTS.crashLoopRestarts;
   const loopWindowMs = options.crashLoopWindowMs ?? PRIMARY_DEFAULTS.crashLoopWindowMs;
-  if (options.metrics) serveClusterMetrics();
+  if (options.metrics) serveClusterMetrics((line) => options.log(line));
 
   return new Promise<number>((resolve) => {
     const listening = new Set<number>();
