@@ -44,7 +44,7 @@ function checkMigrations(namespace: string, migrations: readonly Migration[]): v
 /**
  * Applies the pending migrations of one namespace in one transaction, recording each in
  * `switchyard_migrations (namespace, version, name, applied_at)`. Safe to call from several
- * processes at once: PostgreSQL takes an advisory lock, SQLite a write lock.
+ * processes at once: PostgreSQL takes an advisory lock per schema, SQLite a write lock.
  * @example
  * await migrate(db, 'keys', [{ version: 1, name: 'create keys', up: 'CREATE TABLE keys (...)' }]);
  */
@@ -55,8 +55,12 @@ export async function migrate(
 ): Promise<MigrateResult> {
   checkMigrations(namespace, migrations);
   return db.transaction(async (tx) => {
+    // one migration at a time per schema (the table below is the schema's own); gateways on
+    // other schemas of the database do not wait for each other
     if (tx.dialect === 'postgres')
-      await tx.query("SELECT pg_advisory_xact_lock(hashtext('switchyard_migrations'))");
+      await tx.query(
+        "SELECT pg_advisory_xact_lock(hashtext(coalesce(current_schema(), '') || ':switchyard_migrations'))",
+      );
     await tx.execute(
       'CREATE TABLE IF NOT EXISTS switchyard_migrations (namespace TEXT NOT NULL, version INTEGER NOT NULL, name TEXT NOT NULL, applied_at BIGINT NOT NULL, PRIMARY KEY (namespace, version))',
     );

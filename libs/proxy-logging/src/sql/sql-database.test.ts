@@ -151,6 +151,37 @@ suite(
   !pgUp,
 );
 
+describe.skipIf(!pgUp)('migrate on PostgreSQL', () => {
+  it('migrates one schema while a migration of another schema of the database is still running', async () => {
+    const [held, other] = await Promise.all([createTestSchema(), createTestSchema()]);
+    try {
+      let release = (): void => undefined;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      let started = (): void => undefined;
+      const running = new Promise<void>((resolve) => (started = resolve));
+      // a migration that holds its transaction (and the migration lock) until released
+      const holding = migrate(held.db, 'test', [
+        {
+          version: 1,
+          name: 'slow',
+          up: async (tx) => {
+            started();
+            await released;
+            await tx.execute('CREATE TABLE slow (id TEXT PRIMARY KEY)');
+          },
+        },
+      ]);
+      await running;
+      // a lock shared by every schema would keep this waiting until the release below
+      expect(await migrate(other.db, 'test', MIGRATIONS)).toMatchObject({ applied: [1, 2] });
+      release();
+      expect(await holding).toMatchObject({ applied: [1] });
+    } finally {
+      await Promise.all([held.drop(), other.drop()]);
+    }
+  });
+});
+
 describe('openDatabase', () => {
   it('rejects unknown URLs without echoing them', async () => {
     const error = await openDatabase({ url: 'mysql://user:secret@host/db' }).catch((e: unknown) => e);
