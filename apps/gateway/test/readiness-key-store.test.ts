@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { SqlKeyStore } from '@switchyard/proxy-api';
 import { openDatabase, type SqlDatabase } from '@switchyard/proxy-logging';
 import { requireService, startFrozenRelay, TEST_DATABASE_URL, type FrozenRelay } from '@switchyard/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +17,11 @@ beforeAll(async () => {
   if (!postgresUp) return;
   admin = await openDatabase({ url: TEST_DATABASE_URL });
   await admin.execute(`CREATE SCHEMA ${schema}`);
+  // the tables first, on a pool with the default timeouts: a migration on a loaded machine may
+  // outlast the 500 ms the gateways' relayed pools give their statements
+  await (
+    await SqlKeyStore.open(await openDatabase({ url: TEST_DATABASE_URL, schema }), { owned: true })
+  ).close();
 });
 afterEach(async () => {
   await Promise.all(running.splice(0).map(async (gateway) => gateway.shutdown()));

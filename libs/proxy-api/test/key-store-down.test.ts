@@ -1,4 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises';
+import { openDatabase } from '@switchyard/proxy-logging';
 import {
   captureLogLines,
   requireService,
@@ -9,7 +10,7 @@ import {
 } from '@switchyard/testing';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { AppOptions, KeyStorePostgresOptions } from '../src/index';
+import { SqlKeyStore, type AppOptions, type KeyStorePostgresOptions } from '../src/index';
 import { createKey, type CreatedKey } from './support/admin-keys';
 import { useAppInstances } from './support/app-instances';
 import { chatDemo as chat, DEMO_GATEWAY } from './support/demo-gateway';
@@ -49,6 +50,11 @@ async function storeBehindRelay(
   pool: KeyStorePostgresOptions = { poolSize: 1, connectTimeoutMs: 500, queryTimeoutMs: 500 },
 ): Promise<StoreBehindRelay> {
   const schema = await instances.freshSchema('sy_store_down_');
+  // the tables first, on a pool with the default timeouts: a migration on a loaded machine
+  // may outlast the short timeouts the relayed pool has
+  await (
+    await SqlKeyStore.open(await openDatabase({ url: TEST_DATABASE_URL, schema }), { owned: true })
+  ).close();
   const real = new URL(TEST_DATABASE_URL);
   relay = await startFrozenRelay(real.hostname, Number(real.port || 5432));
   const url = relayedUrl();

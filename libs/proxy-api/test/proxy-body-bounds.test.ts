@@ -3,7 +3,7 @@ import { EventEmitter, once } from 'node:events';
 import { get, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import type { GatewayPlugin, RequestContext } from '@switchyard/proxy-core';
-import { createMockUpstream, type MockUpstream } from '@switchyard/testing';
+import { createMockUpstream, UNTIL_SETTLED, type MockUpstream } from '@switchyard/testing';
 import type { FastifyInstance } from 'fastify';
 import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -392,7 +392,7 @@ describe('universal proxy: overall time limit, the default', () => {
     const next = await getWithKey('/proxy/mock/paced').response;
     expect(next.statusCode).toBe(200);
     await once(next.resume(), 'end');
-    await vi.waitFor(() => expect(ended).toHaveLength(2));
+    await vi.waitFor(() => expect(ended).toHaveLength(2), UNTIL_SETTLED);
     expect(ended.filter((reported) => reported.requestId === context.requestId)).toHaveLength(1);
   });
 });

@@ -478,10 +478,12 @@ describe.each<Store>(['sqlite', 'postgres'])('refused requests on %s', (store) =
       });
       expect(forbidden.statusCode).toBe(403);
 
-      await vi.waitFor(async () =>
-        expect((await shedding.inject({ method: 'GET', url: '/metrics' })).body).toMatch(
-          /switchyard_requests_total\{route="chat",provider="none",model="unrouted",status="403"\} 1\n/,
-        ),
+      await vi.waitFor(
+        async () =>
+          expect((await shedding.inject({ method: 'GET', url: '/metrics' })).body).toMatch(
+            /switchyard_requests_total\{route="chat",provider="none",model="unrouted",status="403"\} 1\n/,
+          ),
+        UNTIL_SETTLED,
       );
       await log.queue.flush();
       const statuses = await log.sql!.db.query<{ status: number; n: number }>(

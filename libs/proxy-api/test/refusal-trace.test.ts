@@ -4,6 +4,7 @@ import {
   InMemorySpanExporter,
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
+import { UNTIL_SETTLED } from '@switchyard/testing';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { createApp } from '../src/create-app';
@@ -40,7 +41,7 @@ it('gives a refused request a span in the trace the client sent', async () => {
     payload: { model: 'demo', messages: [{ role: 'user', content: 'hi' }] },
   });
   expect(response.statusCode).toBe(401);
-  await vi.waitFor(() => expect(spans.getFinishedSpans()).toHaveLength(1));
+  await vi.waitFor(() => expect(spans.getFinishedSpans()).toHaveLength(1), UNTIL_SETTLED);
   const [span] = spans.getFinishedSpans();
   expect(span!.spanContext().traceId).toBe(TRACE_ID);
   expect(span!.parentSpanContext?.spanId).toBe(PARENT_ID);
@@ -73,10 +74,12 @@ it('starts no span for a bad-key refusal past the row rate: as many spans as row
       expect(response.statusCode).toBe(401);
     }
     // every refusal is reported (and counted) once its response has finished
-    await vi.waitFor(async () =>
-      expect((await bounded.inject({ method: 'GET', url: '/metrics' })).body).toMatch(
-        /switchyard_refusals_unlogged_total\{reason="invalid_key"\} 4\n/,
-      ),
+    await vi.waitFor(
+      async () =>
+        expect((await bounded.inject({ method: 'GET', url: '/metrics' })).body).toMatch(
+          /switchyard_refusals_unlogged_total\{reason="invalid_key"\} 4\n/,
+        ),
+      UNTIL_SETTLED,
     );
     const finished = exporter.getFinishedSpans();
     expect(finished).toHaveLength(2);

@@ -74,6 +74,9 @@ describe.skipIf(!pgUp)('PostgreSQL behind a connection that stops answering (no 
 
   it('counts a request log write that timed out as a store error, keeps its rows queued and writes them once the server answers', async () => {
     const store = new SqlRequestLogStore(await openThroughRelay({ timeoutMs: 200 }));
+    // the table first, on the direct pool's default timeouts: a migration on a loaded machine
+    // may outlast the 200 ms the relayed pool gives its statements
+    await new SqlRequestLogStore(schema!.db).ready();
     const queue = new RequestLogQueue({ store, flushIntervalMs: 60_000, retryMinMs: 60_000 });
     queue.push(row({ id: 'before' }));
     await queue.flush();

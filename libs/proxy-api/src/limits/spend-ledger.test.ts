@@ -1,4 +1,5 @@
 import { silentLogger } from '@switchyard/proxy-core';
+import { UNTIL_SETTLED } from '@switchyard/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { admitPlan } from '../../test/support/admit-plan';
 import { MemoryKeyStore } from '../keys/memory-key-store';
@@ -153,7 +154,7 @@ describe('SpendLedger', () => {
     expect(ledger.seed('key_a', 'total')).toBe(500);
     expect(reads()).toBe(2);
     thaw();
-    await vi.waitFor(() => expect(ledger.seed('key_a', 'total')).toBe(800));
+    await vi.waitFor(() => expect(ledger.seed('key_a', 'total')).toBe(800), UNTIL_SETTLED);
     expect(reads()).toBe(2);
   });
 
@@ -165,6 +166,6 @@ describe('SpendLedger', () => {
     await expect(ledger.seed('key_a', 'total')).resolves.toBe(0);
     // the read that timed out still lands, for the admissions after it
     thaw();
-    await vi.waitFor(() => expect(ledger.seed('key_a', 'total')).toBe(500));
+    await vi.waitFor(() => expect(ledger.seed('key_a', 'total')).toBe(500), UNTIL_SETTLED);
   });
 });
