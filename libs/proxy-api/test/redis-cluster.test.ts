@@ -281,7 +281,9 @@ describe.skipIf(!clusterable)('shared state on a Redis Cluster of three masters'
 describe.skipIf(!clusterable)('a failover on a Redis Cluster of three masters with a replica each', () => {
   it('keeps a key RPM and the shared cache through the promoted replica, on local limits (or 503 when closed) while the master is dead', async () => {
     const RPM = 5;
-    const failover = await startRedisCluster({ replicas: 1 });
+    // a node timeout of 3 s, not the helper's 1 s: a master starved of CPU on a loaded machine
+    // is then not failed over before the deliberate kill, which would move the keys' masters
+    const failover = await startRedisCluster({ replicas: 1, nodeTimeoutMs: 3_000 });
     onTestFinished(() => failover.close());
     // a request on the dead master falls back once the command timeout passes: 2 s, so a loaded
     // machine never falls back before the kill (the failover window is held open below)
@@ -356,7 +358,7 @@ describe.skipIf(!clusterable)('a failover on a Redis Cluster of three masters wi
     expect((await closed!.inject({ method: 'GET', url: '/ready' })).statusCode).toBe(503);
 
     await failover.allowFailover(port, true);
-    expect(failover.replicasOf(port)).toContain(await failover.untilPromoted(port));
+    expect(failover.replicasOf(port)).toContain(await failover.untilPromoted(port, 20_000));
     // no restart, and no traffic needed: /ready finds the promoted replica by itself
     for (const app of [a!, b!, closed!])
       await vi.waitFor(
