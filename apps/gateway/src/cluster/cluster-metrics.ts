@@ -99,9 +99,14 @@ export class ClusterMetricsCollector {
     const last = this.#last.get(workerId);
     this.#last.delete(workerId);
     if (last === undefined) return;
-    this.#retired = this.#retired.then((retired) =>
-      AggregatorRegistry.aggregate([retired, monotonic(last)]).getMetricsAsJSON(),
-    );
+    this.#retired = this.#retired.then(async (retired) => {
+      try {
+        return await AggregatorRegistry.aggregate([retired, monotonic(last)]).getMetricsAsJSON();
+      } catch {
+        // a merge that failed loses this worker's counts, not every later scrape
+        return retired;
+      }
+    });
   }
 
   async #collectOne(workerId: number): Promise<MetricsJson | undefined> {
