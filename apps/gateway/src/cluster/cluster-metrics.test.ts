@@ -54,6 +54,34 @@ describe('ClusterMetricsCollector', () => {
     expect(await collector.collect()).toContain('x_requests_total 9');
   });
 
+  it('counts a worker that exits while another is still answering once, in that scrape and the next', async () => {
+    const answers = new Map<number, MetricsJson>([
+      [1, await workerMetrics(3, 0)],
+      [2, await workerMetrics(4, 0)],
+    ]);
+    // worker 2 answers only once the gate opens, when there is one
+    let gate: Promise<void> | undefined;
+    let open = (): void => undefined;
+    const collector = new ClusterMetricsCollector({
+      ask: async (workerId) => {
+        if (workerId === 2 && gate !== undefined) await gate;
+        return answers.get(workerId)!;
+      },
+    });
+    collector.ready(1);
+    collector.ready(2);
+    expect(await collector.collect()).toContain('x_requests_total 7');
+    gate = new Promise<void>((resolve) => (open = resolve));
+    const scraping = collector.collect();
+    // worker 1 has answered; it exits while worker 2 is still answering
+    await new Promise((resolve) => setImmediate(resolve));
+    collector.exited(1);
+    open();
+    gate = undefined;
+    expect(await scraping).toContain('x_requests_total 7');
+    expect(await collector.collect()).toContain('x_requests_total 7');
+  });
+
   it("stands in a worker's last answer when it does not answer in time, rather than fail the scrape or drop its counts", async () => {
     let hung = false;
     const late: number[] = [];

@@ -67,7 +67,7 @@ function monotonic(metrics: MetricsJson): MetricsJson {
  * cannot come, and fail.
  */
 export class ClusterMetricsCollector {
-  readonly #ask: (workerId: number) => Promise<MetricsJson>;
+  readonly #ask: (workerId: number, signal: AbortSignal) => Promise<MetricsJson>;
   readonly #timeoutMs: number;
   readonly #onLate: (workerId: number) => void;
   readonly #ready = new Set<number>();
@@ -76,8 +76,8 @@ export class ClusterMetricsCollector {
   #retired: Promise<MetricsJson> = Promise.resolve([]);
 
   constructor(options: {
-    /** Asks one worker for its metrics. */
-    ask: (workerId: number) => Promise<MetricsJson>;
+    /** Asks one worker for its metrics; `signal` aborts when the answer is no longer awaited. */
+    ask: (workerId: number, signal: AbortSignal) => Promise<MetricsJson>;
     /** @default WORKER_METRICS_TIMEOUT_MS */
     timeoutMs?: number;
     /** Told of a worker that did not answer in time (its last answer stood in). */
@@ -109,32 +109,45 @@ export class ClusterMetricsCollector {
     });
   }
 
-  async #collectOne(workerId: number): Promise<MetricsJson | undefined> {
+  async #collectOne(workerId: number): Promise<[number, MetricsJson | undefined]> {
+    const abort = new AbortController();
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<undefined>((resolve) => {
       timer = setTimeout(() => resolve(undefined), this.#timeoutMs);
     });
     try {
-      const metrics = await Promise.race([this.#ask(workerId), late]);
+      const metrics = await Promise.race([this.#ask(workerId, abort.signal), late]);
       if (metrics === undefined) {
         this.#onLate(workerId);
-        return this.#last.get(workerId);
+        return [workerId, this.#last.get(workerId)];
       }
-      this.#last.set(workerId, metrics);
-      return metrics;
+      // an answer from a worker that exited meanwhile is already retired (or never will be)
+      if (this.#ready.has(workerId)) this.#last.set(workerId, metrics);
+      return [workerId, metrics];
     } catch {
       // it went away while asked: what it said last still counts (until its exit retires it)
-      return this.#last.get(workerId);
+      return [workerId, this.#last.get(workerId)];
     } finally {
       clearTimeout(timer);
+      abort.abort();
     }
   }
 
   /** The cluster's metrics in Prometheus' text format. */
   async collect(): Promise<string> {
     const answers = await Promise.all([...this.#ready].map((workerId) => this.#collectOne(workerId)));
-    const all = [await this.#retired, ...answers.filter((answer) => answer !== undefined)];
-    return AggregatorRegistry.aggregate(all).metrics();
+    for (;;) {
+      const retiring = this.#retired;
+      const retired = await retiring;
+      // a worker that exited while the others answered is in a later merge: wait for that one
+      if (retiring !== this.#retired) continue;
+      // then, with nothing awaited in between, the live answers: a worker is either retired or
+      // live here, never both (counted twice, the next scrape would go down) nor neither
+      const live = answers.flatMap(([workerId, metrics]) =>
+        metrics !== undefined && this.#ready.has(workerId) ? [metrics] : [],
+      );
+      return AggregatorRegistry.aggregate([retired, ...live]).metrics();
+    }
   }
 }
 
@@ -151,7 +164,7 @@ export function serveClusterMetrics(log: (line: string) => void = () => undefine
     { workerId: number; resolve: (metrics: MetricsJson) => void; reject: (error: Error) => void }
   >();
   const collector = new ClusterMetricsCollector({
-    ask: (workerId) =>
+    ask: (workerId, signal) =>
       new Promise<MetricsJson>((resolve, reject) => {
         const worker = cluster.workers?.[workerId];
         if (worker === undefined || !worker.isConnected()) {
@@ -160,6 +173,8 @@ export function serveClusterMetrics(log: (line: string) => void = () => undefine
         }
         const id = next++;
         pending.set(id, { workerId, resolve, reject });
+        // not awaited any more (answered, late or gone): a wedged worker leaves no entry behind
+        signal.addEventListener('abort', () => pending.delete(id), { once: true });
         worker.send({ type: COLLECT, id } satisfies Collect);
       }),
     onLate: (workerId) =>
@@ -169,7 +184,7 @@ export function serveClusterMetrics(log: (line: string) => void = () => undefine
   });
   cluster.on('exit', (worker) => {
     collector.exited(worker.id);
-    // what was asked of it will not come: a late answer is otherwise dropped when it arrives
+    // what was asked of it will not come
     for (const [id, waiter] of pending) {
       if (waiter.workerId !== worker.id) continue;
       pending.delete(id);
@@ -208,7 +223,7 @@ export function createClusterWorkerMetrics(options: MetricsOptions): SwitchyardM
   const local = createMetrics(options);
   let next = 0;
   const pending = new Map<number, { resolve: (body: string) => void; reject: (error: Error) => void }>();
-  process.on('message', (message: unknown) => {
+  const onMessage = (message: unknown): void => {
     if (isMessage<Collect>(message, COLLECT)) {
       local.registry.getMetricsAsJSON().then(
         (metrics) => process.send?.({ type: COLLECTED, id: message.id, metrics } satisfies Collected),
@@ -227,7 +242,8 @@ export function createClusterWorkerMetrics(options: MetricsOptions): SwitchyardM
     pending.delete(message.id);
     if (message.body !== undefined) waiter.resolve(message.body);
     else waiter.reject(new Error(`cluster metrics: ${message.error ?? 'no answer'}`));
-  });
+  };
+  process.on('message', onMessage);
   // from now on this worker answers the primary's collection
   if (cluster.isWorker) process.send?.({ type: READY });
   return {
@@ -244,7 +260,10 @@ export function createClusterWorkerMetrics(options: MetricsOptions): SwitchyardM
     countShadowRejection: (limit) => local.countShadowRejection(limit),
     countLeaseLifetimeExceeded: () => local.countLeaseLifetimeExceeded(),
     countLeaseRenewalFailure: () => local.countLeaseRenewalFailure(),
-    close: () => local.close(),
+    close: () => {
+      process.off('message', onMessage);
+      local.close();
+    },
     async scrape() {
       const id = next++;
       const body = await new Promise<string>((resolve, reject) => {

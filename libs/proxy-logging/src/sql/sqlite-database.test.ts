@@ -1,3 +1,4 @@
+import { readdirSync, readlinkSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -48,13 +49,26 @@ describe('WAL mode on a file another connection holds', () => {
   });
 
   it('gives up after the busy timeout with an error that names the file, and leaves nothing open', async () => {
+    // the descriptors of this process open on the file (Linux names them in /proc/self/fd)
+    const openOnFile = (): number =>
+      readdirSync('/proc/self/fd').filter((fd) => {
+        try {
+          return readlinkSync(`/proc/self/fd/${fd}`) === path;
+        } catch {
+          return false; // closed while listed
+        }
+      }).length;
+    const before = openOnFile();
     const error = await openSqliteDatabase({ path, busyTimeoutMs: 0 }).catch((e: unknown) => e);
     expect(error).toMatchObject({
       code: 'internal_error',
       message: `Cannot open the SQLite database ${path}: database is locked.`,
       cause: { code: 'SQLITE_BUSY' },
     });
+    // SQLite keeps a closed connection's descriptor while another connection of the process
+    // holds a lock on the file (closing it would drop that lock): counted once the lock is gone
     holder.exec('COMMIT');
+    expect(openOnFile()).toBe(before);
     expect(holder.pragma('journal_mode = WAL', { simple: true })).toBe('wal');
   });
 });

@@ -79,7 +79,9 @@ function isBusy(error: unknown): boolean {
  * which SQLite fails at once while another connection writes (waiting in the busy handler
  * could deadlock), so when several processes open a new file together (the workers of
  * `switchyard start --workers`) all but one may get SQLITE_BUSY straight away: this retries,
- * backing off, within the busy timeout the other statements wait for.
+ * backing off, until the busy timeout the other statements wait for has passed (a last try's
+ * read may itself wait up to that long). Where SQLite keeps another journal mode without an
+ * error (a file system without the shared memory WAL needs), the database works on in it.
  * @internal exported for tests, which pass a `wait` that frees the lock they hold
  */
 export async function useWal(
