@@ -1,4 +1,5 @@
 import cluster from 'node:cluster';
+import { withTimeout } from '@switchyard/proxy-core';
 import { createMetrics, type MetricsOptions, type SwitchyardMetrics } from '@switchyard/proxy-logging';
 import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 
@@ -111,24 +112,20 @@ export class ClusterMetricsCollector {
 
   async #collectOne(workerId: number): Promise<[number, MetricsJson | undefined]> {
     const abort = new AbortController();
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<undefined>((resolve) => {
-      timer = setTimeout(() => resolve(undefined), this.#timeoutMs);
-    });
     try {
-      const metrics = await Promise.race([this.#ask(workerId, abort.signal), late]);
-      if (metrics === undefined) {
-        this.#onLate(workerId);
-        return [workerId, this.#last.get(workerId)];
-      }
+      const metrics = await withTimeout(
+        this.#ask(workerId, abort.signal),
+        this.#timeoutMs,
+        `Worker ${workerId}'s metrics`,
+      );
       // an answer from a worker that exited meanwhile is already retired (or never will be)
       if (this.#ready.has(workerId)) this.#last.set(workerId, metrics);
       return [workerId, metrics];
-    } catch {
-      // it went away while asked: what it said last still counts (until its exit retires it)
+    } catch (error) {
+      // late, or gone while asked: what it said last stands in (until its exit retires it)
+      if ((error as Error).name === 'TimeoutError') this.#onLate(workerId);
       return [workerId, this.#last.get(workerId)];
     } finally {
-      clearTimeout(timer);
       abort.abort();
     }
   }

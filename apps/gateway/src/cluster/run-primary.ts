@@ -85,9 +85,6 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
     let exitCode = 0;
     const crashes: number[] = [];
     const restarts = new Set<NodeJS.Timeout>();
-    // workers still starting when the stop began: they take SIGTERM's default action (their
-    // handler comes with listening), which is no failure of theirs, as there is nothing to drain
-    const startingAtStop = new Set<number>();
 
     const fork = (): Worker => {
       const worker = cluster.fork();
@@ -112,11 +109,7 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
       options.log(`${signal}: draining ${Object.keys(cluster.workers ?? {}).length} workers`);
       for (const timer of restarts) clearTimeout(timer);
       restarts.clear();
-      for (const worker of Object.values(cluster.workers ?? {})) {
-        if (worker === undefined) continue;
-        if (!listening.has(worker.id)) startingAtStop.add(worker.id);
-        worker.process.kill('SIGTERM');
-      }
+      for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
       // each worker closes its own connections at its deadline and bounds its request log's last
       // flush; this only catches a stuck one, once all of that is over (workerKillDeadlineMs)
       const deadlineMs = workerKillDeadlineMs(options.shutdown);
@@ -136,7 +129,9 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
     cluster.on('exit', (worker, code, signal) => {
       const wasListening = listening.delete(worker.id);
       if (stopping) {
-        const stoppedStarting = signal === 'SIGTERM' && startingAtStop.has(worker.id);
+        // a worker still starting takes SIGTERM's default action (its handler comes with
+        // listening): no failure of its own, as it had nothing to drain
+        const stoppedStarting = !wasListening && signal === 'SIGTERM';
         if (code !== 0 && !stoppedStarting) exitCode = 1;
         finishIfDone();
         return;
