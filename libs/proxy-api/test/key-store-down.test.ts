@@ -1,5 +1,4 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { openDatabase } from '@switchyard/proxy-logging';
 import {
   captureLogLines,
   requireService,
@@ -10,10 +9,11 @@ import {
 } from '@switchyard/testing';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SqlKeyStore, type AppOptions, type KeyStorePostgresOptions } from '../src/index';
+import type { AppOptions, KeyStorePostgresOptions } from '../src/index';
 import { createKey, type CreatedKey } from './support/admin-keys';
 import { useAppInstances } from './support/app-instances';
 import { chatDemo as chat, DEMO_GATEWAY } from './support/demo-gateway';
+import { migrateKeyStoreSchema } from './support/migrated-key-store';
 
 const postgresUp = await requireService('PostgreSQL', TEST_DATABASE_URL);
 const MASTER = 'sy-master-store-down-0123456789';
@@ -50,11 +50,7 @@ async function storeBehindRelay(
   pool: KeyStorePostgresOptions = { poolSize: 1, connectTimeoutMs: 500, queryTimeoutMs: 500 },
 ): Promise<StoreBehindRelay> {
   const schema = await instances.freshSchema('sy_store_down_');
-  // the tables first, on a pool with the default timeouts: a migration on a loaded machine
-  // may outlast the short timeouts the relayed pool has
-  await (
-    await SqlKeyStore.open(await openDatabase({ url: TEST_DATABASE_URL, schema }), { owned: true })
-  ).close();
+  await migrateKeyStoreSchema(schema);
   const real = new URL(TEST_DATABASE_URL);
   relay = await startFrozenRelay(real.hostname, Number(real.port || 5432));
   const url = relayedUrl();

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { SqlKeyStore } from '../src/keys/sql-key-store';
 import { MemoryLimitBackend } from '../src/limits/memory-limit-backend';
 import { SpendLedger } from '../src/limits/spend-ledger';
+import { migrateKeyStoreSchema } from './support/migrated-key-store';
 
 const pgUp = await requireService('PostgreSQL', TEST_DATABASE_URL);
 
@@ -26,11 +27,7 @@ describe.skipIf(!pgUp)(
       schema = `sy_frozen_${randomBytes(6).toString('hex')}`;
       admin = await openDatabase({ url: TEST_DATABASE_URL, poolSize: 1 });
       await admin.execute(`CREATE SCHEMA ${schema}`);
-      // the tables first, on a pool with the default timeouts: a migration on a loaded machine
-      // may outlast the 200 ms this test gives its statements
-      await (
-        await SqlKeyStore.open(await openDatabase({ url: TEST_DATABASE_URL, schema }), { owned: true })
-      ).close();
+      await migrateKeyStoreSchema(schema);
       const real = new URL(TEST_DATABASE_URL);
       relay = await startFrozenRelay(real.hostname, Number(real.port || 5432));
       const relayed = new URL(TEST_DATABASE_URL);

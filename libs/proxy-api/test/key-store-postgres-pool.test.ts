@@ -3,7 +3,7 @@ import { openDatabase, type SqlDatabase } from '@switchyard/proxy-logging';
 import { requireService, TEST_DATABASE_URL } from '@switchyard/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createApp } from '../src/create-app';
-import { SqlKeyStore } from '../src/keys/sql-key-store';
+import { migrateKeyStoreSchema } from './support/migrated-key-store';
 
 const pgUp = await requireService('PostgreSQL', TEST_DATABASE_URL);
 const MASTER = 'sy-master-pool-0123456789';
@@ -44,11 +44,7 @@ describe('keyStore.postgres', () => {
       // one connection: the transaction below stays on it between statements
       admin = await openDatabase({ url: TEST_DATABASE_URL, poolSize: 1 });
       await admin.execute(`CREATE SCHEMA ${schema}`);
-      // the tables first, on a pool with the default timeouts: a migration on a loaded machine
-      // may outlast the 100 ms this test gives its statements
-      await (
-        await SqlKeyStore.open(await openDatabase({ url: TEST_DATABASE_URL, schema }), { owned: true })
-      ).close();
+      await migrateKeyStoreSchema(schema);
       const app = createApp({
         gateway,
         admin: { masterKey: MASTER },
