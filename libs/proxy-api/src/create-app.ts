@@ -7,6 +7,7 @@ import Fastify, {
   type FastifyServerOptions,
 } from 'fastify';
 import { APP_DEFAULTS, type AppOptions } from './app-options';
+import { closeUnusedConnections } from './http/close-unused-connections';
 import { clientErrorHandler, frameworkErrors, refuseWhileClosing } from './http/framework-errors';
 import { appServerOptionsProblems, serverOptionsOf } from './http/server-timeouts';
 import { decorateSwitchyardRequests } from './http/switchyard-request';
@@ -108,6 +109,7 @@ export function createApp(options: AppOptions): FastifyInstance {
   if (redact === true) redactLogger(app.log);
   app.server.headersTimeout = server.headersTimeout;
   refuseWhileClosing(app);
+  closeUnusedConnections(app);
   // draining is visible on the app itself: `app.switchyardDrain.begin()` (e.g. in a preStop hook)
   const drain =
     options.drain ?? new DrainController(options.drainTimeoutMs ?? PRODUCTION_DEFAULTS.drainTimeoutMs);

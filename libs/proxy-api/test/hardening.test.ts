@@ -325,6 +325,30 @@ describe('readiness and shutdown', () => {
     await closed;
   });
 
+  it('ends a connection that never sent a request when the app closes, rather than waiting for its headers timeout', async () => {
+    // without the fix close() waits until Node's periodic check finds the socket's headers
+    // timeout passed: longer than the test may take
+    const { app, url } = await listen();
+    const port = Number(new URL(url).port);
+    // a browser's preconnect, a load balancer's warm socket: open, nothing sent
+    const accepted = once(app.server, 'connection');
+    const unused = connect(port, '127.0.0.1');
+    unused.on('error', () => undefined);
+    await accepted;
+    // beside one that served a request and is idle, and one whose request is in flight
+    const idle = connect(port, '127.0.0.1');
+    await once(idle, 'connect');
+    expect(await exchange(idle, '/health')).toBe(200);
+    upstream.fault({ kind: 'delay', ms: 200, times: 1 });
+    const inFlight = post(`${url}/v1/chat/completions`, {}, body('slow'));
+    await expect.poll(() => upstream.requests.length).toBe(1);
+    const unusedClosed = once(unused, 'close');
+    const idleClosed = once(idle, 'close');
+    await app.close();
+    await Promise.all([unusedClosed, idleClosed]);
+    expect((await inFlight).status).toBe(200);
+  });
+
   it('ends a stream still running at the drain deadline with an error event, never [DONE]', async () => {
     upstream.fault({ kind: 'stall-stream', afterChunks: 2, times: 1 });
     const { app, url } = await listen({ drainTimeoutMs: 100 });
