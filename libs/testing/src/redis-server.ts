@@ -28,7 +28,19 @@ export async function freeTcpPort(): Promise<number> {
  * serves every other test at the same time. Resolves once it accepts connections.
  */
 export async function startRedisServer(port?: number): Promise<TestRedisServer> {
-  const listen = port ?? (await freeTcpPort());
+  if (port !== undefined) return startRedisServerOn(port);
+  // the free port is closed before redis-server binds it: another process may take it in
+  // between, and then a second free one is tried
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startRedisServerOn(await freeTcpPort());
+    } catch (error) {
+      if (attempt === 3 || !String(error).includes('Address already in use')) throw error;
+    }
+  }
+}
+
+async function startRedisServerOn(listen: number): Promise<TestRedisServer> {
   const child = spawn(
     'redis-server',
     ['--port', String(listen), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
