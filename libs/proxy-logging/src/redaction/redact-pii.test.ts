@@ -93,6 +93,13 @@ describe('redactPii', () => {
     expect(redactPii(long)).toBe(`${'x'.repeat(64_000)} [REDACTED_EMAIL]`);
   });
 
+  it('redacts a bearer token whatever the letter case of its scheme, as HTTP reads it', () => {
+    for (const scheme of ['Bearer', 'bearer', 'BEARER'])
+      expect(redactPii(`-H "authorization: ${scheme} ghp_abcdefghijklmnop"`)).toBe(
+        '-H "authorization: Bearer [REDACTED_KEY]"',
+      );
+  });
+
   it('takes extra patterns', () => {
     expect(
       redactPii('order ORD-12345', [{ name: 'order', pattern: /ORD-\d+/g, replacement: '[ORDER]' }]),

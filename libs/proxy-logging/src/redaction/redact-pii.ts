@@ -23,7 +23,8 @@ function luhnValid(text: string): boolean {
 
 /** The built-in patterns: API-key shapes first (they may contain digits), then emails, cards, phones. */
 export const DEFAULT_PII_PATTERNS: readonly PiiPattern[] = [
-  { name: 'bearer', pattern: /\bBearer\s+[A-Za-z0-9._~+/=-]{8,}/g, replacement: 'Bearer [REDACTED_KEY]' },
+  // an auth scheme is case-insensitive (RFC 9110): `bearer` and `BEARER` are sent too
+  { name: 'bearer', pattern: /\bBearer\s+[A-Za-z0-9._~+/=-]{8,}/gi, replacement: 'Bearer [REDACTED_KEY]' },
   {
     name: 'api_key',
     pattern:
