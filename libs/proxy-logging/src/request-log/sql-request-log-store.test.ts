@@ -153,6 +153,38 @@ function suite(
       ]);
     });
 
+    it('sums costs to the same USD on every dialect, without float noise (rows are priced to 1e-10 USD)', async () => {
+      // PostgreSQL adds doubles plainly, SQLite with compensated summation: 1.3001686001000001 on one, 1.3001686001 on the other
+      const costs = [0.1, 0.2, 0.3, 0.000123, 0.0000456, 1e-10, 0.7];
+      await store.write(
+        costs.map((cost, i) =>
+          row({
+            id: `f${i}`,
+            ts: 1000 + i,
+            customer_id: 'c',
+            run_id: 'R',
+            cost_usd: cost,
+            cache_hit: true,
+            cache_saved_usd: cost,
+          }),
+        ),
+      );
+      const [group] = await store.usage('customer', 0, 10_000);
+      expect(group).toMatchObject({ cost_usd: 1.3001686001, cache_saved_usd: 1.3001686001 });
+      expect((await store.series(0, 10_000, 10_000)).buckets[0]?.cost_usd).toBe(1.3001686001);
+      const run = await store.run('R');
+      expect(run?.cost_usd).toBe(1.3001686001);
+      expect(run?.sections[0]).toMatchObject({ cost_usd: 1.3001686001, total_cost_usd: 1.3001686001 });
+      // a run's totals and a section's rolled-up cost are summed here, from its sections
+      await store.write([
+        row({ id: 't1', run_id: 'T', span_id: 'root', cost_usd: 0.1 }),
+        row({ id: 't2', run_id: 'T', span_id: 'child', parent_span_id: 'root', cost_usd: 0.2 }),
+      ]);
+      const nested = await store.run('T');
+      expect(nested?.cost_usd).toBe(0.3);
+      expect(nested?.sections[0]?.total_cost_usd).toBe(0.3);
+    });
+
     it('sums usage per key by key id, each key named: two keys of one name are two groups', async () => {
       await store.write([
         row({ id: 'k1', api_key_id: 'key-a', api_key_name: 'ci', cost_usd: 1 }),

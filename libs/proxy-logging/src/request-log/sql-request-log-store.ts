@@ -1,5 +1,6 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { SwitchyardError } from '@switchyard/proxy-core';
+import { roundUsd } from '../pricing/compute-token-cost';
 import { migrate } from '../sql/migrate';
 import type { SqlDatabase, SqlValue } from '../sql/sql-database';
 import type { SqlBatchWriter, SqlStatement } from '../sql/sqlite-write-thread';
@@ -267,7 +268,7 @@ export class SqlRequestLogStore implements RequestLogStore {
     // keys by id, named by their name: names are not unique, and two keys of one name are two keys
     const byKey = groupBy === 'key';
     const groupedBy = byKey ? 'api_key_id, api_key_name' : column;
-    return this.db.query<UsageGroup>(
+    const groups = await this.db.query<UsageGroup>(
       `SELECT ${column} AS key,${byKey ? ' api_key_id AS key_id,' : ''} COUNT(*) AS requests,
         COALESCE(SUM(input_tokens), 0) AS input_tokens, COALESCE(SUM(output_tokens), 0) AS output_tokens,
         COALESCE(SUM(cached_tokens), 0) AS cached_tokens, COALESCE(SUM(reasoning_tokens), 0) AS reasoning_tokens,
@@ -275,6 +276,12 @@ export class SqlRequestLogStore implements RequestLogStore {
       FROM switchyard_requests WHERE ts >= ? AND ts < ? GROUP BY ${groupedBy} ORDER BY cost_usd DESC, requests DESC LIMIT ?`,
       [from, to, Math.max(1, Math.floor(limit))],
     );
+    // a sum of doubles carries float noise, and not the same on both dialects (SQLite compensates)
+    for (const group of groups) {
+      group.cost_usd = roundUsd(Number(group.cost_usd));
+      group.cache_saved_usd = roundUsd(Number(group.cache_saved_usd));
+    }
+    return groups;
   }
 
   /**
@@ -344,7 +351,7 @@ export class SqlRequestLogStore implements RequestLogStore {
         errors: Number(sum?.errors ?? 0),
         input_tokens: Number(sum?.input_tokens ?? 0),
         output_tokens: Number(sum?.output_tokens ?? 0),
-        cost_usd: Number(sum?.cost_usd ?? 0),
+        cost_usd: roundUsd(Number(sum?.cost_usd ?? 0)),
         p50_ms: percentile(sorted, 50),
         p95_ms: percentile(sorted, 95),
       };
@@ -430,6 +437,7 @@ export class SqlRequestLogStore implements RequestLogStore {
       [runId],
     );
     if (groups.length === 0) return undefined;
+    for (const group of groups) group.cost_usd = roundUsd(Number(group.cost_usd));
     return { run_id: runId, ...totals(groups), sections: buildTree(groups) };
   }
 
@@ -483,7 +491,7 @@ function totals(
     input += group.input_tokens;
     output += group.output_tokens;
   }
-  return { requests, cost_usd: cost, input_tokens: input, output_tokens: output };
+  return { requests, cost_usd: roundUsd(cost), input_tokens: input, output_tokens: output };
 }
 
 /** The path of a section's parent (`agent` of `agent/research`); null at the top or when unknown. */
@@ -594,7 +602,9 @@ function buildTree(groups: readonly Omit<SectionNode, 'children' | 'total_cost_u
   }
   for (let i = order.length - 1; i >= 0; i -= 1) {
     const node = order[i]!;
-    node.total_cost_usd = node.cost_usd + node.children.reduce((sum, child) => sum + child.total_cost_usd, 0);
+    node.total_cost_usd = roundUsd(
+      node.cost_usd + node.children.reduce((sum, child) => sum + child.total_cost_usd, 0),
+    );
   }
   return roots;
 }
