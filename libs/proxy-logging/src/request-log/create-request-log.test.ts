@@ -230,6 +230,40 @@ describe('createRequestLog', () => {
     }
   });
 
+  it('redacts a secret that the body limit cuts, rather than storing the part before the cut', async () => {
+    const rows: RequestLogRow[] = [];
+    const log = await createRequestLog({
+      store: {
+        kind: 'capture',
+        write: async (batch) => void rows.push(...batch),
+        close: async () => undefined,
+      },
+      bodies: true,
+      flushIntervalMs: 60_000,
+    });
+    const gateway = gatewayWith([log.plugin]);
+    const secrets = ['jane.doe@example.com', '4111 1111 1111 1111', 'sk-proj-abcdefghijklmnop1234'];
+    try {
+      for (const secret of secrets) {
+        // the default limit (65536 characters) falls four characters before the secret's end
+        const head = JSON.stringify({ model: 'demo', messages: [{ role: 'user', content: '' }] }).length - 4;
+        const content = `${'x'.repeat(65_536 - head - secret.length + 4 - 1)} ${secret} and more`;
+        await gateway.chat({ model: 'demo', messages: [{ role: 'user', content }] });
+      }
+      await log.queue.flush();
+      expect(rows).toHaveLength(3);
+      for (const [index, secret] of secrets.entries()) {
+        const body = rows[index]?.request_body ?? '';
+        expect(body.length).toBeLessThanOrEqual(65_536);
+        expect(body).toContain('[REDACTED_');
+        expect(body).not.toContain(secret.slice(0, 12));
+      }
+    } finally {
+      await gateway.close();
+      await log.close();
+    }
+  });
+
   it('never blocks the request path: a full queue drops and counts', async () => {
     const log = await createRequestLog({
       store: { kind: 'never', write: () => new Promise<void>(() => undefined), close: async () => undefined },
@@ -391,6 +425,27 @@ describe('RequestLogQueue timer options', () => {
     expect(
       new RequestLogQueue({ store, flushIntervalMs: MAX_TIMER_MS, retryMaxMs: MAX_TIMER_MS }).stats.queued,
     ).toBe(0);
+  });
+});
+
+describe('request log batch sizes', () => {
+  // a batch of 0 rows wrote nothing and looped on its promise for ever (the event loop never
+  // turned again); a retention batch of 0 deleted nothing and started the next pass at once
+  it('refuses a batch or retention batch that is not a positive integer, before opening a store', async () => {
+    const store = { kind: 'capture', write: async () => undefined, close: async () => undefined };
+    for (const batchSize of [0, -1, 2.5])
+      expect(() => new RequestLogQueue({ store, batchSize })).toThrow(
+        'Invalid request log queue options:\n/batchSize: Expected integer',
+      );
+    expect(requestLogOptionsProblems({ store, batchSize: 0, retentionBatchSize: 0 })).toEqual([
+      'requestLog/batchSize: Expected integer to be greater or equal to 1',
+      'requestLog/retentionBatchSize: Expected integer to be greater or equal to 1',
+    ]);
+    await expect(createRequestLog({ store, retentionMs: 1000, retentionBatchSize: 0 })).rejects.toMatchObject(
+      {
+        code: 'invalid_options',
+      },
+    );
   });
 });
 

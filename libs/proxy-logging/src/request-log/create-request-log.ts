@@ -59,9 +59,11 @@ export const PostgresPoolOptionsSchema = Type.Object(
   { additionalProperties: false },
 );
 
-// the options of createRequestLog a timer is armed with, checked before a store is opened
+// the options of createRequestLog a timer is armed with, and its batch sizes (a retention batch
+// of 0 deleted nothing and started the next pass at once, for ever), checked before a store is opened
 const RequestLogDelaysSchema = Type.Object({
   ...RequestLogQueueDelaysSchema.properties,
+  retentionBatchSize: Type.Optional(Type.Integer({ minimum: 1 })),
   retentionIntervalMs: Type.Optional(TimerDelayMsSchema),
   retentionStartDelayMs: Type.Optional(TimerDelayMsSchema),
 });
@@ -88,7 +90,7 @@ export interface RequestLogOptions extends Omit<RequestLogQueueOptions, 'store' 
   output?: JsonlOutput;
   /** Delete rows older than this many milliseconds (SQL stores); unset keeps everything. */
   retentionMs?: number;
-  /** Rows per retention DELETE. @default 5000 */
+  /** Rows per retention DELETE, a positive integer. @default 5000 */
   retentionBatchSize?: number;
   /**
    * How often retention runs, in milliseconds, at most `MAX_TIMER_MS`; a pass that hits its cap
@@ -182,6 +184,12 @@ async function openStore(options: RequestLogOptions): Promise<RequestLogStore> {
 
 const STORE_NAMES = ['sqlite', 'postgres', 'jsonl'] as const;
 
+/**
+ * Characters past `maxBodyChars` that are redacted with the body before it is cut: longer than
+ * any match of the built-in patterns that starts before the cut (an email is at most ~330).
+ */
+const REDACTION_OVERLAP_CHARS = 1024;
+
 function isStoreObject(store: unknown): boolean {
   return (
     typeof store === 'object' &&
@@ -214,8 +222,13 @@ export async function createRequestLog(options: RequestLogOptions = {}): Promise
   });
   const patterns = [...DEFAULT_PII_PATTERNS, ...(options.piiPatterns ?? [])];
   const maxChars = options.maxBodyChars ?? REQUEST_LOG_DEFAULTS.maxBodyChars;
+  // redacted before the cut: a secret the limit cuts would no longer match its pattern, and the
+  // part before the cut (an address without its last letters) would be stored. Past the limit,
+  // only as much more as a secret spans is redacted, not a whole (base64 image) body
   const clip = (text: string): string =>
-    redactPii(text.length > maxChars ? text.slice(0, maxChars) : text, patterns);
+    text.length > maxChars
+      ? redactPii(text.slice(0, maxChars + REDACTION_OVERLAP_CHARS), patterns).slice(0, maxChars)
+      : redactPii(text, patterns);
 
   const plugin: GatewayPlugin = {
     name: 'switchyard:request-log',

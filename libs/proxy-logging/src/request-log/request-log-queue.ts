@@ -19,7 +19,7 @@ export interface RequestLogQueueOptions {
   store: RequestLogStore;
   /** Rows held while the store is slow or down; beyond it new rows are dropped and counted. @default 10000 */
   maxQueuedRows?: number;
-  /** Rows per write. @default 500 */
+  /** Rows per write, a positive integer. @default 500 */
   batchSize?: number;
   /** Delay before a partial batch is written, in milliseconds; at most `MAX_TIMER_MS`, as each delay here. @default 1000 */
   flushIntervalMs?: number;
@@ -37,10 +37,13 @@ export interface RequestLogQueueOptions {
 }
 
 /**
- * The options of {@link RequestLogQueueOptions} a timer is armed with, each at most `MAX_TIMER_MS`
- * (Node.js fires a longer timer after 1 ms: a `flushTimeoutMs` of 3e9 gave every flush up at once).
+ * The options of {@link RequestLogQueueOptions} checked at construction: the batch size, a
+ * positive integer (a batch of 0 rows wrote nothing and looped for ever, the event loop stalled),
+ * and those a timer is armed with, each at most `MAX_TIMER_MS` (Node.js fires a longer timer
+ * after 1 ms: a `flushTimeoutMs` of 3e9 gave every flush up at once).
  */
 export const RequestLogQueueDelaysSchema = Type.Object({
+  batchSize: Type.Optional(Type.Integer({ minimum: 1 })),
   flushIntervalMs: Type.Optional(TimerDelayMsSchema),
   retryMinMs: Type.Optional(TimerDelayMsSchema),
   retryMaxMs: Type.Optional(TimerDelayMsSchema),
