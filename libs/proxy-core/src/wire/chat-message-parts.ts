@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { SwitchyardError } from '../errors/switchyard-error';
 import type { ChatCompletionRequest, ChatContentPart, ChatMessage, ChatTextPart } from './openai-chat';
 
@@ -101,6 +102,24 @@ export function splitToolCallId(id: string): { base: string; signature?: Buffer 
  */
 export function toolCallIdWithoutSignature(id: string): string {
   return splitToolCallId(id).base;
+}
+
+/** The tool ids Anthropic (`tool_use.id`) and Bedrock Converse (`toolUseId`, 1-64 characters) take. */
+const TOOL_USE_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+/**
+ * A tool-call id Anthropic and Bedrock Converse take: the id without its Gemini thought signature
+ * when that is 1-64 letters, digits, `_` and `-`; otherwise `toolu_` and the first 32 characters
+ * of the base64url SHA-256 of that id. Both answer any other id with a 400 ("tool_use.id: String
+ * should match pattern '^[a-zA-Z0-9_-]+$'"), and hosts make such ids (Kimi K2's
+ * `functions.get_weather:0`), so a conversation begun there fails on them without this.
+ * Deterministic and stateless, so a tool call and its result, mapped apart, still match, on any
+ * gateway instance; a hash, so two ids never become one.
+ */
+export function toolUseBlockId(id: string): string {
+  const base = toolCallIdWithoutSignature(id);
+  if (TOOL_USE_ID.test(base)) return base;
+  return `toolu_${createHash('sha256').update(base).digest('base64url').slice(0, 32)}`;
 }
 
 /** Maps each assistant tool call id to its function name, for providers that answer tool results by name. */

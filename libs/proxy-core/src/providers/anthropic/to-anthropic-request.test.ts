@@ -269,3 +269,49 @@ describe('toAnthropicRequest: a tool history in a request without tools', () => 
     );
   });
 });
+
+describe('toAnthropicRequest: tool ids of other providers', () => {
+  // Kimi K2 (Moonshot, and vLLM serving it) names its calls `functions.<name>:<n>`; Anthropic
+  // refuses any id outside ^[a-zA-Z0-9_-]+$ ("tool_use.id: String should match pattern")
+  it('maps an id Anthropic would refuse to one it takes, the call and its result alike, two ids never one', () => {
+    const ids = ['functions.get_weather:0', 'functions.get_weather:1'];
+    const turns = turnsOf([
+      { role: 'user', content: 'Weather in Paris and Rome?' },
+      {
+        role: 'assistant',
+        content: null,
+        tool_calls: ids.map((id) => ({
+          id,
+          type: 'function' as const,
+          function: { name: 'get_weather', arguments: '{}' },
+        })),
+      },
+      ...ids.map((id) => ({ role: 'tool' as const, tool_call_id: id, content: 'sunny' })),
+    ]);
+    const uses = (turns[1]?.content as Array<{ id: string }>).map((block) => block.id);
+    const results = (turns[2]?.content as Array<{ tool_use_id: string }>).map((block) => block.tool_use_id);
+    for (const id of uses) expect(id).toMatch(/^[a-zA-Z0-9_-]+$/);
+    expect(new Set(uses).size).toBe(2);
+    expect(results).toEqual(uses);
+  });
+
+  it('keeps an id Anthropic takes as it is', () => {
+    const turns = turnsOf([
+      { role: 'user', content: 'Weather?' },
+      {
+        role: 'assistant',
+        content: null,
+        tool_calls: [
+          { id: 'call_Ab-9_x', type: 'function', function: { name: 'get_weather', arguments: '{}' } },
+        ],
+      },
+      { role: 'tool', tool_call_id: 'call_Ab-9_x', content: 'sunny' },
+    ]);
+    expect(turns[1]?.content).toEqual([
+      { type: 'tool_use', id: 'call_Ab-9_x', name: 'get_weather', input: {} },
+    ]);
+    expect(turns[2]?.content).toEqual([
+      { type: 'tool_result', tool_use_id: 'call_Ab-9_x', content: 'sunny' },
+    ]);
+  });
+});

@@ -8,7 +8,7 @@ import {
   parseToolArguments,
   refuseSeveralChoices,
   refuseWebSearch,
-  toolCallIdWithoutSignature,
+  toolUseBlockId,
   userContent,
 } from '../../wire/chat-message-parts';
 import { toolCallText, toolResultText } from '../../wire/tool-history-text';
@@ -75,7 +75,7 @@ function messageBlocks(message: ChatMessage, index: number): AnthropicRequestBlo
       for (const [t, call] of (message.tool_calls ?? []).entries()) {
         blocks.push({
           type: 'tool_use',
-          id: toolCallIdWithoutSignature(call.id),
+          id: toolUseBlockId(call.id),
           name: call.function.name,
           input: parseToolArguments(call.function.arguments, `${param}.tool_calls.${t}.function.arguments`),
         });
@@ -90,7 +90,7 @@ function messageBlocks(message: ChatMessage, index: number): AnthropicRequestBlo
       return [
         {
           type: 'tool_result',
-          tool_use_id: toolCallIdWithoutSignature(message.tool_call_id),
+          tool_use_id: toolUseBlockId(message.tool_call_id),
           ...(isBlankText(text) ? {} : { content: text }),
         },
       ];

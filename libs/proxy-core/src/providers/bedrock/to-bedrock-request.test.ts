@@ -205,3 +205,49 @@ describe('toBedrockImage: data URLs, read as every translator reads them (parseD
     );
   });
 });
+
+describe('toBedrockRequest: tool ids of other providers', () => {
+  const tools = [
+    { type: 'function' as const, function: { name: 'get_weather', parameters: { type: 'object' } } },
+  ];
+  const blocksOf = (ids: string[]) => {
+    const turns = toBedrockRequest({
+      model: 'x',
+      tools,
+      messages: [
+        { role: 'user', content: 'Weather?' },
+        {
+          role: 'assistant',
+          content: null,
+          tool_calls: ids.map((id) => ({
+            id,
+            type: 'function' as const,
+            function: { name: 'get_weather', arguments: '{}' },
+          })),
+        },
+        ...ids.map((id) => ({ role: 'tool' as const, tool_call_id: id, content: 'sunny' })),
+      ],
+    }).messages;
+    return {
+      uses: turns[1]?.content.map((block) => block.toolUse?.toolUseId),
+      results: turns[2]?.content.map((block) => block.toolResult?.toolUseId),
+    };
+  };
+
+  // Converse's toolUseId is 1-64 characters of ^[a-zA-Z0-9_-]+$: Kimi K2's `functions.<name>:<n>`
+  // and longer ids are refused with a 400 ValidationException
+  it('maps an id Converse would refuse to one it takes, the call and its result alike, two ids never one', () => {
+    const { uses, results } = blocksOf([
+      'functions.get_weather:0',
+      'functions.get_weather:1',
+      `call_${'a'.repeat(70)}`,
+    ]);
+    for (const id of uses ?? []) expect(id).toMatch(/^[a-zA-Z0-9_-]{1,64}$/);
+    expect(new Set(uses).size).toBe(3);
+    expect(results).toEqual(uses);
+  });
+
+  it('keeps an id Converse takes as it is', () => {
+    expect(blocksOf(['tooluse_Ab-9_x']).uses).toEqual(['tooluse_Ab-9_x']);
+  });
+});

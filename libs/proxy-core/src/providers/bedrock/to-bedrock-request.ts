@@ -8,7 +8,7 @@ import {
   parseToolArguments,
   refuseSeveralChoices,
   refuseWebSearch,
-  toolCallIdWithoutSignature,
+  toolUseBlockId,
   userContent,
 } from '../../wire/chat-message-parts';
 import { toolCallText, toolResultText } from '../../wire/tool-history-text';
@@ -82,7 +82,7 @@ function messageBlocks(message: ChatMessage, index: number): BedrockContentBlock
       for (const [t, call] of (message.tool_calls ?? []).entries()) {
         blocks.push({
           toolUse: {
-            toolUseId: toolCallIdWithoutSignature(call.id),
+            toolUseId: toolUseBlockId(call.id),
             name: call.function.name,
             input: parseToolArguments(call.function.arguments, `${param}.tool_calls.${t}.function.arguments`),
           },
@@ -98,7 +98,7 @@ function messageBlocks(message: ChatMessage, index: number): BedrockContentBlock
       return [
         {
           toolResult: {
-            toolUseId: toolCallIdWithoutSignature(message.tool_call_id),
+            toolUseId: toolUseBlockId(message.tool_call_id),
             content: isBlankText(text) ? [] : [{ text }],
           },
         },
