@@ -271,6 +271,29 @@ describe('createGatewayFetch', () => {
     expect(provider.calls).toHaveLength(0);
   });
 
+  it('cancels a streamed body when the signal was aborted before the call, as fetch does (its source stayed open)', async () => {
+    const fetch = createGatewayFetch({ gatewayUrl: gateway.url, providerHosts: [provider.host] });
+    const reason = new Error('aborted before the call');
+    let cancelledWith: unknown;
+    const body = new ReadableStream<Uint8Array>({
+      pull: () => new Promise<void>(() => undefined),
+      cancel(why) {
+        cancelledWith = why;
+      },
+    });
+    await expect(
+      fetch(`${provider.url}/v1/files`, {
+        method: 'POST',
+        body,
+        duplex: 'half',
+        signal: AbortSignal.abort(reason),
+      }),
+    ).rejects.toBe(reason);
+    expect(cancelledWith).toBe(reason);
+    expect(gateway.calls).toHaveLength(0);
+    expect(provider.calls).toHaveLength(0);
+  });
+
   it('fails closed when asked: an unreachable gateway is an upstream_connection_error and nothing goes direct', async () => {
     const fetch = createGatewayFetch({
       gatewayUrl: await closedPortUrl(),

@@ -151,7 +151,6 @@ async function replayableBody(
  * The stream is cancelled with the abort's reason, which the call rejects with.
  */
 async function readBody(body: ReadableStream<Uint8Array>, signal: AbortSignal): Promise<Uint8Array> {
-  signal.throwIfAborted();
   const reader = body.getReader();
   const cancel = (): void => {
     // settles the pending read as done; the reason is thrown below
@@ -159,6 +158,9 @@ async function readBody(body: ReadableStream<Uint8Array>, signal: AbortSignal): 
   };
   signal.addEventListener('abort', cancel, { once: true });
   try {
+    // aborted before the call: rejected at once, and the body cancelled below as fetch cancels it
+    // (thrown before the reader existed, the caller's stream and its source stayed open)
+    signal.throwIfAborted();
     const chunks: Uint8Array[] = [];
     let length = 0;
     for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
