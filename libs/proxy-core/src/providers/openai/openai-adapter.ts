@@ -64,6 +64,15 @@ export const OpenAIProviderOptionsSchema = Type.Object(
      * @default for type `openai`: ["gpt-3.5-turbo-instruct*", "davinci-002", "babbage-002"]; otherwise []
      */
     completionModels: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+    /**
+     * Sends a chat request's `max_tokens` as `max_completion_tokens` (`max_completion_tokens`
+     * wins when both are given). OpenAI's reasoning models (o-series, GPT-5) refuse
+     * `max_tokens` with a 400, and OpenAI documents `max_completion_tokens` as its replacement
+     * for every chat model; clients written for other APIs (Anthropic's, through
+     * `/v1/messages`) send `max_tokens`. Legacy `/completions` keep `max_tokens`.
+     * @default true for type `openai` at OpenAI's own API (`api.openai.com`); otherwise false
+     */
+    maxCompletionTokens: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 );
@@ -71,7 +80,8 @@ export const OpenAIProviderOptionsSchema = Type.Object(
 /** Options of an OpenAI-compatible provider (see {@link OpenAIProviderOptionsSchema}). */
 export type OpenAIProviderOptions = Static<typeof OpenAIProviderOptionsSchema>;
 
-const DEFAULT_BASE_URL = 'https://api.openai.com/v1';
+const OPENAI_API_HOST = 'api.openai.com';
+const DEFAULT_BASE_URL = `https://${OPENAI_API_HOST}/v1`;
 
 /**
  * OpenAI's models served at `/v1/completions`.
@@ -94,6 +104,7 @@ export class OpenAIAdapter implements ProviderAdapter {
   readonly #toolCallIds: ToolCallIdFormat;
   readonly #calls: ProviderCallDefaults;
   readonly #completes: (model: string) => boolean;
+  readonly #maxCompletionTokens: boolean;
 
   constructor(options: OpenAIProviderOptions & ProviderConfigBase, kit: ProviderKit) {
     this.name = options.name;
@@ -114,15 +125,25 @@ export class OpenAIAdapter implements ProviderAdapter {
     this.#completes = completionModelMatcher(
       options.completionModels ?? (options.type === 'openai' ? OPENAI_COMPLETION_MODELS : []),
     );
+    this.#maxCompletionTokens =
+      options.maxCompletionTokens ??
+      (options.type === 'openai' && new URL(this.#baseUrl).hostname === OPENAI_API_HOST);
+  }
+
+  /** The upstream body of a chat request. */
+  #chatBody(request: ChatCompletionRequest, model: string, stream: boolean): Record<string, unknown> {
+    const body = toOpenAIRequest(request, model, stream, this.#unsupported, this.#renames, this.#toolCallIds);
+    if (this.#maxCompletionTokens && body['max_tokens'] !== undefined) {
+      const cap = body['max_completion_tokens'];
+      if (cap === undefined || cap === null) body['max_completion_tokens'] = body['max_tokens'];
+      delete body['max_tokens'];
+    }
+    return body;
   }
 
   async chat(request: ChatCompletionRequest, context: ProviderCallContext): Promise<ChatCompletion> {
     const { body, text } = await upstreamJsonRequest(
-      this.#call(
-        '/chat/completions',
-        toOpenAIRequest(request, context.model, false, this.#unsupported, this.#renames, this.#toolCallIds),
-        context,
-      ),
+      this.#call('/chat/completions', this.#chatBody(request, context.model, false), context),
     );
     return fromOpenAIResponse(body, this.name, context.model, text);
   }
@@ -131,14 +152,7 @@ export class OpenAIAdapter implements ProviderAdapter {
     request: ChatCompletionRequest,
     context: ProviderCallContext,
   ): Promise<AsyncIterable<ChatCompletionChunk>> {
-    const body = toOpenAIRequest(
-      request,
-      context.model,
-      true,
-      this.#unsupported,
-      this.#renames,
-      this.#toolCallIds,
-    );
+    const body = this.#chatBody(request, context.model, true);
     const response = await upstreamStreamRequest(
       this.#call('/chat/completions', body, context, 'text/event-stream'),
     );
