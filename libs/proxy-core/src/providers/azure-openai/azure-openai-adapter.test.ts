@@ -155,6 +155,32 @@ describe('azure-openai adapter', () => {
     );
   });
 
+  it('sends max_tokens as max_completion_tokens from api-version 2024-09-01 on (reasoning deployments refuse max_tokens), as configured otherwise', async () => {
+    const withVersion = (extra: Record<string, unknown>): AzureOpenAIAdapter =>
+      new AzureOpenAIAdapter(
+        { name: 'azure', type: 'azure-openai', endpoint: upstream.url, apiKey: API_KEY, ...extra },
+        { dispatcher, logger: silentLogger },
+      );
+    const capped = { ...request, max_tokens: 50 };
+    // the default api-version (2024-10-21), whole and streamed
+    await adapter.chat(capped, call());
+    await collect(await adapter.stream(capped, call()));
+    await adapter.chat({ ...capped, max_completion_tokens: 80 }, call());
+    // an api-version before max_completion_tokens, and the option set either way
+    await withVersion({ apiVersion: '2024-06-01' }).chat(capped, call());
+    await withVersion({ apiVersion: '2024-06-01', maxCompletionTokens: true }).chat(capped, call());
+    await withVersion({ maxCompletionTokens: false }).chat(capped, call());
+    const sent = upstream.requests.map((record) => record.body as Record<string, unknown>);
+    expect(sent.map((body) => [body['max_tokens'], body['max_completion_tokens']])).toEqual([
+      [undefined, 50],
+      [undefined, 50],
+      [undefined, 80],
+      [50, undefined],
+      [undefined, 50],
+      [50, undefined],
+    ]);
+  });
+
   it('completes configured instruct deployments natively at /completions, whole and streamed', async () => {
     const instruct = new AzureOpenAIAdapter(
       {

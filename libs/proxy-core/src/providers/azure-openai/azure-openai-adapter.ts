@@ -47,6 +47,13 @@ export const AzureOpenAIProviderOptionsSchema = Type.Object(
      * deployments are answered through chat. @default []
      */
     completionModels: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+    /**
+     * Sends a chat request's `max_tokens` as `max_completion_tokens` (`max_completion_tokens`
+     * wins when both are given): reasoning deployments (o-series, GPT-5) refuse `max_tokens`
+     * with a 400. Azure takes `max_completion_tokens` from api-version 2024-09-01-preview on.
+     * @default true when `apiVersion` is a date from 2024-09-01 on (the default's is); otherwise false
+     */
+    maxCompletionTokens: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 );
@@ -56,6 +63,9 @@ export type AzureOpenAIProviderOptions = Static<typeof AzureOpenAIProviderOption
 
 /** Defaults of {@link AzureOpenAIProviderOptions}. */
 export const AZURE_OPENAI_DEFAULTS = { apiVersion: '2024-10-21' } as const;
+
+/** The first api-version that takes `max_completion_tokens` (2024-09-01-preview). */
+const MAX_COMPLETION_TOKENS_SINCE = '2024-09-01';
 
 /**
  * The adapter for Azure OpenAI deployments: the target model names the deployment
@@ -72,6 +82,7 @@ export class AzureOpenAIAdapter implements ProviderAdapter {
   readonly #deployment: string | undefined;
   readonly #calls: ProviderCallDefaults;
   readonly #completes: (model: string) => boolean;
+  readonly #maxCompletionTokens: boolean;
 
   constructor(options: AzureOpenAIProviderOptions & ProviderConfigBase, kit: ProviderKit) {
     this.name = options.name;
@@ -90,11 +101,19 @@ export class AzureOpenAIAdapter implements ProviderAdapter {
       readError: readAzureOpenAIError,
     };
     this.#completes = completionModelMatcher(options.completionModels ?? []);
+    this.#maxCompletionTokens =
+      options.maxCompletionTokens ??
+      (/^\d{4}-\d{2}-\d{2}/.test(this.#apiVersion) &&
+        this.#apiVersion.slice(0, 10) >= MAX_COMPLETION_TOKENS_SINCE);
   }
 
   async chat(request: ChatCompletionRequest, context: ProviderCallContext): Promise<ChatCompletion> {
     return fromAzureOpenAIResponse(
-      await this.#json('chat/completions', toAzureOpenAIRequest(request, context.model, false), context),
+      await this.#json(
+        'chat/completions',
+        toAzureOpenAIRequest(request, context.model, false, this.#maxCompletionTokens),
+        context,
+      ),
       this.name,
       context.model,
     );
@@ -104,7 +123,7 @@ export class AzureOpenAIAdapter implements ProviderAdapter {
     request: ChatCompletionRequest,
     context: ProviderCallContext,
   ): Promise<AsyncIterable<ChatCompletionChunk>> {
-    const body = toAzureOpenAIRequest(request, context.model, true);
+    const body = toAzureOpenAIRequest(request, context.model, true, this.#maxCompletionTokens);
     const response = await upstreamStreamRequest(
       this.#call('chat/completions', body, context, 'text/event-stream'),
     );

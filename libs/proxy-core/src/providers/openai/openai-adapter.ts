@@ -28,7 +28,7 @@ import {
 import { completionModelMatcher } from './openai-completion-models';
 import { readOpenAIError } from './openai-error';
 import type { ToolCallIdFormat } from './openai-tool-call-id';
-import { adjustParams, toOpenAIRequest } from './to-openai-request';
+import { adjustParams, maxTokensAsCompletionTokens, toOpenAIRequest } from './to-openai-request';
 import { fromOpenAIEmbeddings } from './from-openai-response';
 import { providerCallOptions, type ProviderCallDefaults } from '../provider-call-options';
 
@@ -133,12 +133,7 @@ export class OpenAIAdapter implements ProviderAdapter {
   /** The upstream body of a chat request. */
   #chatBody(request: ChatCompletionRequest, model: string, stream: boolean): Record<string, unknown> {
     const body = toOpenAIRequest(request, model, stream, this.#unsupported, this.#renames, this.#toolCallIds);
-    if (this.#maxCompletionTokens && body['max_tokens'] !== undefined) {
-      const cap = body['max_completion_tokens'];
-      if (cap === undefined || cap === null) body['max_completion_tokens'] = body['max_tokens'];
-      delete body['max_tokens'];
-    }
-    return body;
+    return this.#maxCompletionTokens ? maxTokensAsCompletionTokens(body) : body;
   }
 
   async chat(request: ChatCompletionRequest, context: ProviderCallContext): Promise<ChatCompletion> {

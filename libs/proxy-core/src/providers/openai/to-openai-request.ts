@@ -58,3 +58,17 @@ export function adjustParams(
   }
   return body;
 }
+
+/**
+ * Moves a chat body's `max_tokens` to `max_completion_tokens`, for hosts whose reasoning models
+ * refuse `max_tokens` (OpenAI's and Azure OpenAI's o-series and GPT-5, with a 400 "Use
+ * 'max_completion_tokens' instead"); `max_completion_tokens` wins when both are given, as in
+ * the other translators.
+ */
+export function maxTokensAsCompletionTokens(body: Record<string, unknown>): Record<string, unknown> {
+  if (body['max_tokens'] === undefined) return body;
+  const cap = body['max_completion_tokens'];
+  if (cap === undefined || cap === null) body['max_completion_tokens'] = body['max_tokens'];
+  delete body['max_tokens'];
+  return body;
+}
