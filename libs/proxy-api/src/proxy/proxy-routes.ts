@@ -76,6 +76,9 @@ const TEXTUAL =
 // next to the file (head and tail within the capture bound, where such fields are)
 const CAPTURED_REQUEST = /^(multipart\/form-data|application\/x-www-form-urlencoded)/;
 
+/** The origin of a request target in absolute form, as the router strips it. */
+const ABSOLUTE_ORIGIN = /^https?:\/\/[^/?#]*/i;
+
 function firstHeader(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
@@ -98,7 +101,11 @@ interface Answer {
   mask: EchoedKeyMask | undefined;
   /** The coding of the bytes the client gets (and the capture keeps). */
   coding: string | undefined;
+  /** The reply's headers before the upstream's were set: the gateway's own (request id, CORS, limits). */
+  own: Record<string, ReplyHeader>;
 }
+
+type ReplyHeader = ReturnType<FastifyReply['getHeaders']>[string];
 
 /** Headers that describe the bytes the upstream sent, false once the gateway decoded them. */
 const ENCODED_BODY_HEADERS = [
@@ -215,6 +222,21 @@ function answerHeaders(reply: FastifyReply, upstream: Dispatcher.ResponseData, p
 }
 
 /**
+ * Puts back the reply's headers as the gateway had set them before the upstream's answer
+ * (`own`): an error answered instead of that answer carries none of the upstream's (its
+ * `Content-Encoding` on a plain JSON body, its cookies, its validators). Fastify copied them
+ * onto the raw response already when it began to send the body.
+ */
+function toOwnHeaders(reply: FastifyReply, own: Record<string, ReplyHeader>): void {
+  for (const name of new Set([...Object.keys(reply.getHeaders()), ...reply.raw.getHeaderNames()])) {
+    if (Object.hasOwn(own, name)) continue;
+    void reply.removeHeader(name);
+    reply.raw.removeHeader(name);
+  }
+  for (const [name, value] of Object.entries(own)) if (value !== undefined) void reply.header(name, value);
+}
+
+/**
  * Metering or pricing threw after the client had its answer: the exchange is still logged,
  * without a cost, the failure as its error under the status the client saw.
  */
@@ -299,7 +321,10 @@ export const checkedProxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async 
         `The universal proxy does not forward ${request.method}.`,
       );
     const routeUrl = request.routeOptions.url ?? '/proxy/*';
-    const rest = request.url.slice(routeUrl.length - 2);
+    // a request target in absolute form (`GET http://gateway/proxy/...`, RFC 9112 §3.2.2) is
+    // routed by its path: its origin is the gateway's, not a part of the path
+    const path = request.url.startsWith('/') ? request.url : request.url.replace(ABSOLUTE_ORIGIN, '');
+    const rest = path.slice(routeUrl.length - 2);
     const target = resolveProxyTarget(
       rest,
       firstHeader(request.headers['x-switchyard-target']),
@@ -343,11 +368,22 @@ export const checkedProxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async 
     // the client may have gone away in the turn the answer came in
     if (closed) meterAndEnd();
     const provider = context.provider ?? url.hostname;
-    const { source, mask, capture } = answer;
+    const { source, mask, capture, own } = answer;
     const piped = (error: NodeJS.ErrnoException | null | undefined): void => {
       if (error !== null && error !== undefined)
         context.error ??= transportError(provider, error, context.signal);
     };
+    // before the pipeline's own listener: an upstream that fails before its first body byte
+    // (nothing sent yet) is answered by the error handler, with the gateway's error rather than
+    // undici's (a 500) and without the upstream's headers; the capture is what fastify sends
+    source.once('error', (error: Error) => {
+      const failure = transportError(provider, error, context.signal);
+      context.error ??= failure;
+      if (reply.raw.headersSent) return;
+      context.statusCode = failure.status;
+      toOwnHeaders(reply, own);
+      capture.destroy(failure);
+    });
     // pipeline, not pipe: an upstream that fails mid-body (idle timeout, reset) cuts the reply instead of leaving it open
     return reply.send(
       mask === undefined ? pipeline(source, capture, piped) : pipeline(source, mask, capture, piped),
@@ -392,6 +428,15 @@ export const checkedProxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async 
       bodyLimit,
     );
     const body = hasBody(request.raw) ? request.raw.pipe(requestCapture) : undefined;
+    // an upstream may answer (a 401, a 413) before it read the whole body, and one past the limit
+    // stops being forwarded: the rest is read and dropped, as Node does for a handler that reads
+    // none, or it holds the connection and the client's next request on it waits for ever
+    if (body !== undefined)
+      requestCapture.once('close', () => {
+        if (request.raw.readableEnded) return;
+        request.raw.unpipe(requestCapture);
+        request.raw.resume();
+      });
 
     const started = performance.now();
     let upstream: Dispatcher.ResponseData;
@@ -419,6 +464,7 @@ export const checkedProxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async 
         context.upstreamMs = performance.now() - started;
       }
     }
+    const own = reply.getHeaders();
     answerHeaders(reply, upstream, provider);
     // every Content-Encoding line, as the mask reads them (the capture decodes one coding)
     const header = upstream.headers['content-encoding'];
@@ -427,7 +473,12 @@ export const checkedProxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async 
         ? undefined
         : (maskableCoding(header) ?? (Array.isArray(header) ? header.join(', ') : header));
     let source: Readable = upstream.body;
-    if (masked?.decoded !== undefined) {
+    if (upstream.statusCode === 304) {
+      // a 304 has no body, whatever Content-Length it states (RFC 9110 §8.6): undici reads a
+      // stated length as a body cut short and fails it, after the client's headers were set
+      upstream.body.once('error', () => undefined).resume();
+      source = Readable.from([]);
+    } else if (masked?.decoded !== undefined) {
       // the client gets the decoded, masked bytes: neither their coding, length nor digest is the upstream's
       for (const name of ENCODED_BODY_HEADERS) void reply.removeHeader(name);
       void reply.header('content-length', masked.decoded.length);
@@ -446,6 +497,7 @@ export const checkedProxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async 
       source,
       mask: masked?.mask,
       coding,
+      own,
     };
   }
 
