@@ -110,6 +110,22 @@ describe('refusals made before any route', () => {
     held.socket = socket;
     socket.on('error', () => undefined);
     await once(socket, 'connect');
+    // a request answered on it first: a connection that never sent one is closed with the listener
+    let first = '';
+    const answered = new Promise<void>((resolve) => {
+      const onData = (chunk: Buffer): void => {
+        first += chunk.toString();
+        const length = /\r\ncontent-length: (\d+)/i.exec(first);
+        const head = first.indexOf('\r\n\r\n');
+        if (length === null || head < 0 || first.length < head + 4 + Number(length[1])) return;
+        socket.off('data', onData);
+        resolve();
+      };
+      socket.on('data', onData);
+    });
+    socket.write('GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+    await answered;
+    expect(parse(first).status).toBe(200);
     await app.close();
     const reply = await (late as Promise<{ status: number; headers: string; body: unknown }>);
     expect(reply.status).toBe(503);
