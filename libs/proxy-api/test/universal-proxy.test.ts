@@ -221,6 +221,23 @@ describe('universal proxy: the official openai client through /proxy/openai/v1',
     expect(context.costUsd).toBe(0.00000885);
   });
 
+  it('asks a metered provider only for codings the gateway decodes, so a client cannot have its usage go unread (zstd on Node 20)', async () => {
+    const response = await request(`${base}/proxy/openai/v1/chat/completions`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        authorization: 'Bearer sk-client-own-openai-key',
+        'x-switchyard-key': GATEWAY_KEY,
+        'accept-encoding': 'zstd, br;q=0.5',
+      },
+      body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Hello!' }] }),
+    });
+    expect(response.statusCode).toBe(200);
+    await response.body.dump();
+    expect(upstream.requests[0]?.headers['accept-encoding']).toBe('br;q=0.5');
+    expect((await settled()).costUsd).toBe(0.00000885);
+  });
+
   it('records a request span and a client span for the exchange, continuing the client trace upstream', async () => {
     const traceId = '0af7651916cd43dd8448eb211c80319c';
     await client().chat.completions.create(

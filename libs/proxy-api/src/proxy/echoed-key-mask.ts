@@ -33,9 +33,10 @@ export function maskableCoding(header: string | string[] | undefined): string | 
 
 /**
  * The client's `Accept-Encoding` narrowed to the codings the gateway can decode, for a request
- * that carries the gateway's own key: whatever coding the upstream then picks for an error
- * answer, the gateway can look for its key in it. `identity` when nothing the client accepts
- * is left (no header at all would let the upstream pick any coding).
+ * to a metered provider or one that carries the gateway's own key: whatever coding the upstream
+ * then picks, the gateway can read the usage in the answer and look for its key in an error.
+ * `identity` when nothing the client accepts is left (no header at all would let the upstream
+ * pick any coding).
  * @example
  * decodableAcceptEncoding('gzip, zstd;q=0.9, br;q=0.8'); // 'gzip, br;q=0.8'
  */

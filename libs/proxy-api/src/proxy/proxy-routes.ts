@@ -416,8 +416,10 @@ export const checkedProxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async 
       isGatewaySecret,
     );
     const secret = key !== undefined && injectsInto(key, url) ? credentialSecret(key.value) : undefined;
-    // whatever coding an error answer comes in, the gateway can look for its key in it
-    if (secret !== undefined)
+    // whatever coding the answer comes in, the gateway can read the usage in it (a client asking
+    // for a coding the gateway cannot decode, zstd on Node 20, went unmetered: no cost, no budget
+    // charged) and look for its key in an error answer
+    if (meter !== undefined || secret !== undefined)
       headers['accept-encoding'] = decodableAcceptEncoding(headers['accept-encoding']);
     tracing?.startExchange(context, url, headers);
     const requestType = firstHeader(request.headers['content-type']) ?? '';
