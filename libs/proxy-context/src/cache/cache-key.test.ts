@@ -54,6 +54,10 @@ describe('cacheKey', () => {
     expect(cacheKey({ ...base, max_tokens: 10 }, 's', 'response')).toBe(
       cacheKey({ ...base, max_completion_tokens: 10 }, 's', 'response'),
     );
+    // a null limit is an absent one, whichever of the two fields it is in
+    expect(cacheKey({ ...base, max_tokens: 10, max_completion_tokens: null }, 's', 'response')).toBe(
+      cacheKey({ ...base, max_tokens: 10 }, 's', 'response'),
+    );
   });
 
   it('differs by anything that changes the answer, by tenant scope and by mode', () => {

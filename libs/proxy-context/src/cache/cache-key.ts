@@ -52,8 +52,8 @@ export function normaliseRequest(request: ChatCompletionRequest): Record<string,
   for (const [key, value] of Object.entries(request)) {
     if (!IRRELEVANT_FIELDS.has(key)) normalised[key] = value;
   }
-  // max_tokens and max_completion_tokens mean the same limit
-  if (normalised['max_completion_tokens'] === undefined && normalised['max_tokens'] !== undefined) {
+  // max_tokens and max_completion_tokens mean the same limit (a null one is an absent one)
+  if (normalised['max_completion_tokens'] == null && normalised['max_tokens'] != null) {
     normalised['max_completion_tokens'] = normalised['max_tokens'];
     delete normalised['max_tokens'];
   }

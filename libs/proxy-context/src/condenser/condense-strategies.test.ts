@@ -18,7 +18,8 @@ function units(count: number): MessageUnit[] {
 /**
  * The removal as it was specified: take the `pick`-th of the remaining removable units each time;
  * with `opensWithUser` (drop-oldest), once any went, also the assistant units left before the
- * first kept user unit, when one is kept.
+ * first kept user unit, when one is kept (drop-oldest protects the newest user unit when the
+ * newest unit is not one, so one is).
  */
 function reference(
   all: readonly MessageUnit[],
@@ -54,12 +55,14 @@ describe('condense strategies', () => {
       const full = all.reduce((sum, unit) => sum + unit.tokens, 10);
       for (let budget = 10; budget <= full; budget += 3) {
         const last = count - 1;
+        // the newest user unit stays when the newest unit is the assistant's (odd indexes are users)
+        const pinnedUser = last >= 2 && last % 2 === 0 ? last - 1 : -1;
         expect(dropOldest(all, 10, budget)).toEqual(
           reference(
             all,
             10,
             budget,
-            (index) => index === 0 || index === last,
+            (index) => index === 0 || index === last || index === pinnedUser,
             () => 0,
             true,
           ),
@@ -121,6 +124,35 @@ describe('condense strategies', () => {
     expect(selection.tokens).toBe(35);
     // with nothing to remove, nothing changes
     expect(dropOldest(all, 0, 105).removed).toEqual([]);
+  });
+
+  // an agent loop: one user turn (the task), then tool calls and their results up to the newest
+  it('drop-oldest keeps a user turn to open with when the newest unit is not one: the task of an agent loop stays', () => {
+    const step = (id: string, start: number): MessageUnit => ({
+      start,
+      messages: [
+        {
+          role: 'assistant',
+          content: null,
+          tool_calls: [{ id, type: 'function', function: { name: 'run', arguments: '{}' } }],
+        },
+        { role: 'tool', tool_call_id: id, content: `output of ${id}` },
+      ],
+      tokens: 30,
+      system: false,
+    });
+    const all: MessageUnit[] = [
+      { start: 0, messages: [{ role: 'system', content: 'policy' }], tokens: 5, system: true },
+      { start: 1, messages: [{ role: 'user', content: 'fix the build' }], tokens: 20, system: false },
+      step('c1', 2),
+      step('c2', 4),
+      step('c3', 6),
+    ];
+    // 135 tokens for a budget of 80: the two oldest steps go, the task stays
+    const selection = dropOldest(all, 0, 80);
+    expect(selection.kept.map((unit) => unit.start)).toEqual([0, 1, 6]);
+    expect(selection.removed.map((unit) => unit.start)).toEqual([2, 4]);
+    expect(selection.tokens).toBe(55);
   });
 
   // removal was a splice and an indexOf per unit: 80k messages took 6 s, 300k take minutes

@@ -95,9 +95,12 @@ function isAssistantUnit(unit: MessageUnit): boolean {
  * Once a user turn is dropped, the assistant units answering it go too, up to the next user
  * turn: the kept conversation opens with a user turn, as providers require (Gemini refuses a
  * history whose first turn is a function call, Bedrock Converse one that starts with the
- * assistant). System messages met on the way are kept; when no user turn is left to open
- * with, nothing more is dropped. `opensWithUser: false` leaves them, for a caller that puts a
- * user message of its own in front of the kept units (`summarize`'s summary).
+ * assistant). When the newest unit is not a user turn (an agent loop: one task, then tool calls
+ * and their results), the newest user turn before it is kept too, so one is left to open with
+ * (the task is not dropped first, leaving a history of tool calls no provider takes). System
+ * messages met on the way are kept; when no user turn is left to open with, nothing more is
+ * dropped. `opensWithUser: false` leaves them, for a caller that puts a user message of its own
+ * in front of the kept units (`summarize`'s summary).
  */
 export function dropOldest(
   units: readonly MessageUnit[],
@@ -106,7 +109,14 @@ export function dropOldest(
   opensWithUser = true,
 ): Selection {
   const last = units.length - 1;
-  const order = removable(units, (unit, index) => unit.system || index === last);
+  const opensTurn = (index: number): boolean => units[index]!.messages[0]?.role === 'user';
+  // the newest user unit, kept when the newest unit is not one: -1 when it is, or when there is none
+  let pinnedUser = -1;
+  if (opensWithUser && last >= 0 && !opensTurn(last)) {
+    for (let index = last - 1; index >= 0 && pinnedUser < 0; index -= 1)
+      if (!units[index]!.system && opensTurn(index)) pinnedUser = index;
+  }
+  const order = removable(units, (unit, index) => unit.system || index === last || index === pinnedUser);
   const gone = new Array<boolean>(units.length).fill(false);
   let tokens = total(units, fixed);
   let next = 0;
@@ -115,10 +125,15 @@ export function dropOldest(
     tokens -= units[order[next]!]!.tokens;
   }
   if (opensWithUser && next > 0) {
-    // the first kept unit that opens a turn: a removable user unit, else the newest unit
+    // the first kept unit that opens a turn: a removable user unit, else the pinned user unit, else the newest unit
     let opener = next;
-    while (opener < order.length && units[order[opener]!]!.messages[0]?.role !== 'user') opener += 1;
-    const userKept = opener < order.length || (last >= 0 && units[last]!.messages[0]?.role === 'user');
+    while (
+      opener < order.length &&
+      !opensTurn(order[opener]!) &&
+      (pinnedUser < 0 || order[opener]! < pinnedUser)
+    )
+      opener += 1;
+    const userKept = opener < order.length || pinnedUser >= 0 || (last >= 0 && opensTurn(last));
     if (userKept) {
       for (; next < opener; next += 1) {
         const unit = units[order[next]!]!;

@@ -112,6 +112,40 @@ describe('condenser on a long agent conversation with tools', async () => {
     expect(countRequest(condensed, counter)).toBeLessThanOrEqual(budget);
   });
 
+  // the summary call has a context of its own, which key limits do not settle: the request that
+  // caused it is charged it through `condensation.summary`, however the condensing ends
+  describe('reports what the summary call used', () => {
+    function summarizing() {
+      const plugin = condenser({ summary: { model: 'cheap', maxTokens: 200 } });
+      const gateway = createGateway({
+        providers: [{ name: 'mock', type: 'mock' }],
+        models: [{ name: 'cheap', targets: [{ provider: 'mock', model: 'cheap-summary' }] }],
+      });
+      plugin.connect(gateway);
+      return plugin;
+    }
+
+    it('when the newest turn still had to be shortened after summarising', async () => {
+      // the newest turn alone overflows the budget: summarize, then truncate-long
+      const huge: ChatMessage = { role: 'user', content: 'please review this log line. '.repeat(1_500) };
+      const ctx = context({ condense: 'summarize' });
+      const condensed = await summarizing().condense(request([...conversation.slice(0, -1), huge]), ctx);
+      expect(countRequest(condensed, counter)).toBeLessThanOrEqual(budget);
+      expect(ctx.condensation?.strategy).toBe('summarize+truncate-long');
+      expect(ctx.condensation?.summary?.usage?.total_tokens).toBeGreaterThan(0);
+    });
+
+    it('when the request is refused after summarising', async () => {
+      // the system prompt alone overflows the budget: the summary is asked for, then the request refused
+      const ctx = context({ condense: 'summarize' });
+      const policy: ChatMessage = { role: 'system', content: 'policy '.repeat(20_000) };
+      await expect(
+        summarizing().condense(request([policy, ...conversation.slice(1)]), ctx),
+      ).rejects.toMatchObject({ code: 'context_length_exceeded' });
+      expect(ctx.condensation?.summary?.usage?.total_tokens).toBeGreaterThan(0);
+    });
+  });
+
   it('leaves a request that fits untouched', async () => {
     const short = request(conversation.slice(0, 2));
     const ctx = context();

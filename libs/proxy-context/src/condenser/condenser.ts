@@ -154,6 +154,8 @@ export class Condenser implements GatewayPlugin {
       );
       if (cut.truncated > 0)
         outcome = {
+          // a summary made on the way is kept: it was spent, and the request is charged it
+          ...outcome,
           messages: cut.messages,
           strategy: `${outcome.strategy}+truncate-long`,
           removed: outcome.removed + cut.truncated,
@@ -162,6 +164,8 @@ export class Condenser implements GatewayPlugin {
     }
     if (outcome.tokens > budget) {
       this.#counters.refused += 1;
+      // a summary asked for before the refusal was spent all the same: report it, so the request is charged it
+      if (outcome.summary !== undefined) context.condensation = report(outcome, before);
       throw new SwitchyardError(
         'context_length_exceeded',
         `The messages take ${before} tokens and cannot be condensed below ${outcome.tokens} for the ${budget}-token budget of "${request.model}".`,
@@ -169,13 +173,7 @@ export class Condenser implements GatewayPlugin {
       );
     }
     this.#counters.condensed += 1;
-    context.condensation = {
-      strategy: outcome.strategy,
-      removed: outcome.removed,
-      tokensBefore: before,
-      tokensAfter: outcome.tokens,
-      ...(outcome.summary === undefined ? {} : { summary: outcome.summary }),
-    };
+    context.condensation = report(outcome, before);
     this.#logger.info(
       {
         requestId: context.requestId,
@@ -328,6 +326,17 @@ export class Condenser implements GatewayPlugin {
       summary: spentOn(summaryContext),
     };
   }
+}
+
+/** The report of a condensing pass that started from `before` tokens. */
+function report(outcome: Outcome, before: number): CondensationReport {
+  return {
+    strategy: outcome.strategy,
+    removed: outcome.removed,
+    tokensBefore: before,
+    tokensAfter: outcome.tokens,
+    ...(outcome.summary === undefined ? {} : { summary: outcome.summary }),
+  };
 }
 
 /** What a summary call used (a failed one may have used something too), for the request that caused it. */
