@@ -20,7 +20,11 @@ export interface SpendEntry {
 export interface KeyStore {
   /** Stores a new key. */
   insert(key: VirtualKey): Promise<void>;
-  /** Replaces a stored key (same id). Resolves false when no key has that id. */
+  /**
+   * Replaces a stored key (same id). Resolves false when no key has that id. A stored
+   * revocation is kept (a `revokedAt` of null does not clear it): a change read before the key
+   * was revoked, here or on another instance, must not bring it back.
+   */
   replace(key: VirtualKey): Promise<boolean>;
   /** A key by id. */
   get(id: string): Promise<VirtualKey | undefined>;

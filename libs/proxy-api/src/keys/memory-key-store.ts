@@ -19,7 +19,10 @@ export class MemoryKeyStore implements KeyStore {
     const previous = this.#byId.get(key.id);
     if (previous === undefined) return false;
     this.#idByHash.delete(previous.hash);
-    await this.insert(key);
+    // a revocation is for good: a change read before it does not undo it
+    await this.insert(
+      previous.revokedAt !== null && key.revokedAt === null ? { ...key, revokedAt: previous.revokedAt } : key,
+    );
     return true;
   }
 

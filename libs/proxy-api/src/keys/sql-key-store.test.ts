@@ -3,6 +3,7 @@ import { openDatabase, type SqlDatabase } from '@switchyard/proxy-logging';
 import { requireService, TEST_DATABASE_URL } from '@switchyard/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KeyRegistry } from './key-registry';
+import type { KeyStore } from './key-store';
 import { SqlKeyStore } from './sql-key-store';
 
 const postgresUp = await requireService('PostgreSQL', TEST_DATABASE_URL);
@@ -76,6 +77,58 @@ describe.skipIf(!postgresUp)('SQL key store on PostgreSQL', () => {
     await again.store.ping();
     await store.close();
     await again.store.close();
+  });
+});
+
+describe.skipIf(!postgresUp)('SQL key store shared by two instances on PostgreSQL', () => {
+  it('keeps a key revoked on one instance while another writes a change it read before the revocation', async () => {
+    const options = {
+      staticKeys: [],
+      secret: 'sql-secret-0123456789',
+      cacheTtlMs: 0,
+      cacheMaxEntries: 10,
+      now: () => 1_700_000_000_000,
+    };
+    const firstStore = await SqlKeyStore.open(await openDatabase({ url: TEST_DATABASE_URL, schema }), {
+      owned: true,
+    });
+    const secondStore = await SqlKeyStore.open(await openDatabase({ url: TEST_DATABASE_URL, schema }), {
+      owned: true,
+    });
+    // the first instance's write of its change waits until the second instance revoked the key
+    let reachedReplace!: () => void;
+    const replaceReached = new Promise<void>((resolve) => (reachedReplace = resolve));
+    let releaseReplace!: () => void;
+    const replaceReleased = new Promise<void>((resolve) => (releaseReplace = resolve));
+    const gated: KeyStore = {
+      insert: (key) => firstStore.insert(key),
+      replace: async (key) => {
+        reachedReplace();
+        await replaceReleased;
+        return firstStore.replace(key);
+      },
+      get: (id) => firstStore.get(id),
+      findByHash: (hash) => firstStore.findByHash(hash),
+      list: (page) => firstStore.list(page),
+      ping: () => firstStore.ping(),
+      close: () => firstStore.close(),
+    };
+    const first = new KeyRegistry({ store: gated, ...options });
+    const second = new KeyRegistry({ store: secondStore, ...options });
+    try {
+      const minted = await second.create({ name: 'leaked' });
+      const updating = first.update(minted.key.id, { metadata: { note: 'rotate soon' } });
+      await replaceReached;
+      await second.revoke(minted.key.id);
+      releaseReplace();
+      await updating;
+      // revocation is for good: a change read before it does not bring the key back
+      expect(await second.check(minted.secret)).toEqual({ ok: false, refusal: 'revoked' });
+      expect(await second.get(minted.key.id)).toMatchObject({ revokedAt: 1_700_000_000_000 });
+    } finally {
+      await firstStore.close();
+      await secondStore.close();
+    }
   });
 });
 

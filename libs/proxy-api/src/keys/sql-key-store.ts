@@ -157,7 +157,8 @@ export class SqlKeyStore implements KeyStore {
     const [id, ...rest] = values(key);
     const assignments = COLUMNS.split(', ')
       .slice(1)
-      .map((column) => `${column} = ?`)
+      // a revocation is for good: a change read before it (on another instance) does not undo it
+      .map((column) => (column === 'revoked_at' ? 'revoked_at = COALESCE(revoked_at, ?)' : `${column} = ?`))
       .join(', ');
     const result = await this.#db.execute(`UPDATE switchyard_keys SET ${assignments} WHERE id = ?`, [
       ...rest,
