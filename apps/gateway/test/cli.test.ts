@@ -593,6 +593,24 @@ describe('switchyard CLI', { timeout: 60_000 }, () => {
     expect(noFile.stderr).toContain('config validate needs a FILE');
   });
 
+  it('takes an empty --host as unset in validate and start alike, as an empty --port (`--host "$UNSET"` listened on every interface)', async () => {
+    const file = join(dir, 'empty-host.yaml');
+    await writeFile(
+      file,
+      'server: { port: 0 }\nrequestLog: { store: none }\nproviders: [ { name: mock, type: mock } ]\n',
+    );
+    // open and on loopback: valid (it was refused as listening on "")
+    const validated = await output(run(['config', 'validate', file, '--host', '']));
+    expect(validated.stderr).toBe('');
+    expect(validated.code).toBe(0);
+    const started = run(['--config', file, '--host', ''], {
+      SWITCHYARD_MASTER_KEY: 'a-master-key-of-length',
+    });
+    expect(await listening(started)).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    started.kill('SIGTERM');
+    expect((await output(started)).code).toBe(0);
+  });
+
   it('refuses in config validate and start what every request would fail on, naming the field: a provider base URL or proxy route that does not parse, a header name, two static keys with one secret', async () => {
     const providers = join(dir, 'unusable-providers.yaml');
     await writeFile(

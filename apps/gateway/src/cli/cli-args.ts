@@ -25,6 +25,14 @@ export function parseCommandArgs<T extends Options>(args: string[], options: T, 
   }
 }
 
+/**
+ * A text flag, or undefined when not given or empty: `--host "$HOST_VAR"` with the variable unset
+ * falls back as `--host` left out does (as an empty `--port` does), not to a listen address of "".
+ */
+export function textFlag(value: string | undefined): string | undefined {
+  return value === '' ? undefined : value;
+}
+
 /** An integer flag within bounds, or undefined when not given. */
 export function integerFlag(
   value: string | undefined,

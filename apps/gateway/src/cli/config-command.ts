@@ -10,7 +10,7 @@ import { resolveLogLevel } from '../config/log-level';
 import { checkOpenExposure } from '../config/open-mode';
 import { withServerEnv } from '../config/server-env';
 import { otlpTracesUrl } from '../telemetry/start-telemetry';
-import { integerFlag, parseCommandArgs, positionalArgs } from './cli-args';
+import { integerFlag, parseCommandArgs, positionalArgs, textFlag } from './cli-args';
 import { EXIT_CODES, UsageError } from './cli-errors';
 import { printJson, printLine, printWarnings } from './cli-output';
 
@@ -176,7 +176,7 @@ export async function configCommand(args: string[], env: NodeJS.ProcessEnv): Pro
     values.json === true ? (found: readonly string[]) => void warnings.push(...found) : printWarnings;
   const check = await checkAsStart(
     target,
-    { workers: values.workers, port: values.port, host: values.host },
+    { workers: values.workers, port: values.port, host: textFlag(values.host) },
     env,
     warn,
   );

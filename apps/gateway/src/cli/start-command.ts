@@ -18,7 +18,7 @@ import { envPort } from './gateway-connection';
 import type { ConfigFile } from '../config/config-schema';
 import { startGateway } from '../start-gateway';
 import { otlpTracesUrl } from '../telemetry/start-telemetry';
-import { integerFlag, parseCommandArgs, positionalArgs } from './cli-args';
+import { integerFlag, parseCommandArgs, positionalArgs, textFlag } from './cli-args';
 import { EXIT_CODES, OperationError } from './cli-errors';
 import { printLine, printWarnings } from './cli-output';
 import { START_USAGE } from './start-usage';
@@ -65,7 +65,7 @@ export async function startCommand(args: string[], env: NodeJS.ProcessEnv): Prom
   const loaded = await loadConfig(values.config ?? envValue(env, 'SWITCHYARD_CONFIG'), env);
   const { source } = loaded;
   const config = withServerEnv(withEnvOverrides(loaded.config, env), env);
-  const host = values.host ?? envValue(env, 'HOST') ?? config.server?.host ?? '127.0.0.1';
+  const host = textFlag(values.host) ?? envValue(env, 'HOST') ?? config.server?.host ?? '127.0.0.1';
   // before forking: every worker would refuse the same way
   checkOpenExposure(config, host);
   const model = config.models?.[0]?.name ?? `${config.providers[0]?.name ?? 'mock'}/default`;

@@ -9,6 +9,7 @@ import { ConfigError } from './config-error';
 import { AdminConfigSchema, RedisConfigSchema, type ConfigFile } from './config-schema';
 import { blankSecretProblem, envValue } from './env-value';
 import { MetricsConfigSchema, RequestLogConfigSchema } from './observability-config';
+import { postgresUrlProblem } from './postgres-url';
 import { namesRedisAddress } from './redis-address';
 
 /**
@@ -103,6 +104,8 @@ function databaseUrlFromEnv(
       ? `DATABASE_URL (requestLog.url):${problem.slice('/url:'.length)}`
       : `requestLog${problem}`,
   );
+  const unparsed = found.length === 0 ? postgresUrlProblem(url) : undefined;
+  if (unparsed !== undefined) found.push(`DATABASE_URL (requestLog.url): ${unparsed}`);
   problems.push(...found);
   return found.length === 0 ? { requestLog } : {};
 }

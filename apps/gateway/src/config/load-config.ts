@@ -15,6 +15,7 @@ import { interpolateEnv, startsWithReference } from './interpolate-env';
 import { cacheWarnings } from './context-config';
 import { redisAddressInEnv } from './env-overrides';
 import { namesRedisAddress } from './redis-address';
+import { postgresUrlProblem } from './postgres-url';
 import { keyStoreWarnings } from './key-store-config';
 import { requestLogWarnings } from './observability-config';
 import { switchedOffWarnings } from './switched-off-warnings';
@@ -59,6 +60,7 @@ export async function validateConfig(
   // names of the schema's shape that no Host header can match (`1.2.3.4.5`, `a@b`, non-ASCII)
   problems.push(
     ...redisProblems(value, env).filter(unreported),
+    ...postgresProblems(value).filter(unreported),
     ...hostNameProblems(allowedHosts, '/server/allowedHosts').filter(unreported),
   );
   // settings read only under a condition the file does not meet would be silently ignored; one
@@ -139,6 +141,27 @@ function redisProblems(value: unknown, env: NodeJS.ProcessEnv): string[] {
   return sections.flatMap(([fields, path, envAddress]) => {
     if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) return [];
     return envAddress && !namesRedisAddress(fields) ? [] : redisEndpointProblems(fields, path, false);
+  });
+}
+
+/**
+ * The PostgreSQL URLs of the file that the driver could not parse: the schema takes any text
+ * after `postgres://`. `requestLog.url` only with `store: postgres` (other stores ignore it, and
+ * are warned of it), `admin.keyStore.url` when it names PostgreSQL.
+ */
+function postgresProblems(value: unknown): string[] {
+  const record = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
+  const log = record['requestLog'] as Record<string, unknown> | undefined;
+  const admin = record['admin'] as Record<string, unknown> | undefined;
+  const keyStore = admin?.['keyStore'] as Record<string, unknown> | undefined;
+  const urls: [unknown, string][] = [
+    [log?.['store'] === 'postgres' ? log['url'] : undefined, '/requestLog/url'],
+    [keyStore?.['url'], '/admin/keyStore/url'],
+  ];
+  return urls.flatMap(([url, path]) => {
+    if (typeof url !== 'string' || !/^postgres(ql)?:\/\//.test(url)) return [];
+    const problem = postgresUrlProblem(url);
+    return problem === undefined ? [] : [`${path}: ${problem}`];
   });
 }
 
