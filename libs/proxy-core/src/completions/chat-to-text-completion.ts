@@ -1,5 +1,6 @@
 import type { ChatCompletion, ChatCompletionChunk } from '../wire/openai-chat';
 import type { CompletionLogprobs, TextCompletion } from '../wire/openai-completions';
+import { closesSourceEvenUnread } from '../stream/closes-source-even-unread';
 
 function completionId(id: string): string {
   return id.startsWith('cmpl-') ? id : `cmpl-${id.replace(/^chatcmpl-/, '')}`;
@@ -32,11 +33,18 @@ export function chatToTextCompletion(answer: ChatCompletion): TextCompletion {
 
 /**
  * The internal chat stream of a completion as `text_completion` chunks: one chunk per chat
- * chunk that carries text, a finish reason or usage.
+ * chunk that carries text, a finish reason or usage. Closing it closes the chat stream, even
+ * before its first read.
  */
-export async function* chatStreamToTextCompletion(
+export function chatStreamToTextCompletion(
   stream: AsyncIterable<ChatCompletionChunk>,
-): AsyncGenerator<TextCompletion> {
+): AsyncGenerator<TextCompletion, undefined> {
+  return closesSourceEvenUnread(textCompletionChunks(stream), stream);
+}
+
+async function* textCompletionChunks(
+  stream: AsyncIterable<ChatCompletionChunk>,
+): AsyncGenerator<TextCompletion, undefined> {
   for await (const chunk of stream) {
     const base = {
       id: completionId(chunk.id),
@@ -55,6 +63,7 @@ export async function* chatStreamToTextCompletion(
     if (choices.length > 0) yield { ...base, choices };
     if (chunk.usage !== undefined && chunk.usage !== null) yield { ...base, choices: [], usage: chunk.usage };
   }
+  return undefined;
 }
 
 /** A chat answer with the prompt put in front of every choice's text (`echo` on a chat-translated target). */

@@ -267,6 +267,31 @@ describe('a stream closed before its first read', () => {
       expect(await stream[Symbol.asyncIterator]().next(), how).toEqual({ done: true, value: undefined });
     }
   });
+
+  it('a legacy completion stream too: its text_completion chunks wrap an engine stream that is closed with it', async () => {
+    const closes = {
+      'return()': (stream: AsyncIterable<unknown>) => stream[Symbol.asyncIterator]().return?.(),
+      'throw()': (stream: AsyncIterable<unknown>) =>
+        stream[Symbol.asyncIterator]()
+          .throw?.(new Error('consumer gave up'))
+          .catch(() => undefined),
+    };
+    for (const [how, close] of Object.entries(closes)) {
+      fixture.upstream.fault({ kind: 'stall-stream', afterChunks: 3, times: 1 });
+      const gateway = make();
+      const seen = watch(gateway);
+      const context = createRequestContext();
+      const stream = await gateway.streamComplete({ model: 'gpt', prompt: 'Hello!' }, { context });
+      expect(gateway.stats().limiters['openai/gpt-4o-mini']?.running, how).toBe(1);
+      const aborted = fixture.upstream.nextAbort();
+      await close(stream);
+      expect(gateway.stats().limiters['openai/gpt-4o-mini']?.running, how).toBe(0);
+      expect(seen.ends, how).toEqual([context]);
+      expect(context.error?.code, how).toBe('client_closed_request');
+      expect((await aborted).path, how).toBe('/v1/chat/completions');
+      expect(await stream[Symbol.asyncIterator]().next(), how).toEqual({ done: true, value: undefined });
+    }
+  });
 });
 
 describe('an adapter stream whose return() throws', () => {
