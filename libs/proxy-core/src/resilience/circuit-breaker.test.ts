@@ -54,6 +54,30 @@ describe('createCircuitBreaker', () => {
     },
   );
 
+  it.each(['client_closed_request', 'request_timeout'] as const)(
+    'a call fired before the circuit opened that ends in %s once it is half-open (a slow answer the client left) does not close it',
+    async (code) => {
+      vi.useFakeTimers();
+      const states: BreakerState[] = [];
+      const breaker = createCircuitBreaker('t', settings, {
+        onState: (state) => states.push(state),
+        onReject: () => undefined,
+      });
+      // a long generation, in flight while the target's other calls fail
+      let give: (error: SwitchyardError) => void = () => undefined;
+      const slow = breaker.run(() => new Promise<never>((_resolve, reject) => (give = reject)));
+      for (let i = 0; i < 3; i++) await breaker.run(failWith('upstream_error')).catch(() => undefined);
+      await vi.advanceTimersByTimeAsync(settings.resetTimeoutMs);
+      expect(breaker.state).toBe('half-open');
+      give(new SwitchyardError(code, 'gone'));
+      await expect(slow).rejects.toMatchObject({ code });
+      // nothing was learnt of the target: no probe ran, and the circuit must not let every call through
+      expect(breaker.state).not.toBe('closed');
+      expect(states).not.toContain('closed');
+      breaker.close();
+    },
+  );
+
   it('with errorThresholdPercentage 100, opens when every call in the window failed, and only then', async () => {
     const breaker = createCircuitBreaker(
       't',

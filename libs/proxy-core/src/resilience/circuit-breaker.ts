@@ -76,13 +76,15 @@ export function createCircuitBreaker(
     rollingCountBuckets: settings.rollingBuckets,
     resetTimeout: settings.resetTimeoutMs,
     // true means "not a failure" to opossum, which then counts a success
-    // opossum passes the fired arguments after the error (its types omit them)
-    errorFilter: (error: unknown, ...fired: unknown[]) => {
+    errorFilter: (error: unknown) => {
       if (countsAsBreakerFailure(error)) return false;
-      // a probe the upstream answered (a 4xx: the request was bad, the target is up) closes the
-      // circuit; opossum would close it on any other "success" too, yet such a probe learnt
-      // nothing about the target (the client left, the limiter refused): open again, probe later
-      if (probes.has(fired[0] as Call) && breaker.halfOpen && !upstreamAnswered(error)) breaker.open();
+      // a call the upstream answered (a 4xx: the request was bad, the target is up) closes a
+      // half-open circuit; opossum would close it on any other "success" too, yet such a call
+      // learnt nothing about the target (the client left, the limiter refused): open again, probe
+      // later. So too for a call fired before the circuit opened (a long generation whose client
+      // left once the circuit was half-open): opossum cannot keep it half-open, and closing it
+      // would let every call through to a target no probe has found up
+      if (breaker.halfOpen && !upstreamAnswered(error)) breaker.open();
       return true;
     },
     // the open/close decision reads only the rolling counts of fires and failures; latency
@@ -91,8 +93,6 @@ export function createCircuitBreaker(
     rollingPercentilesEnabled: false,
     enableSnapshots: false,
   });
-  // the calls fired as a half-open circuit's single probe
-  const probes = new WeakSet<Call>();
   let state: BreakerState = 'closed';
   let shut = false;
   const move = (next: BreakerState): void => {
@@ -117,11 +117,8 @@ export function createCircuitBreaker(
     async run<T>(call: () => Promise<T>): Promise<T> {
       // a breaker dropped while a call waited for its limiter slot lets that call through
       if (shut) return call();
-      // a wrapper per call, so the probe is told apart from calls fired while closed
-      const fired: Call = () => call();
-      if (breaker.halfOpen && breaker.pendingClose) probes.add(fired);
       try {
-        return (await breaker.fire(fired)) as T;
+        return (await breaker.fire(call)) as T;
       } catch (error) {
         if ((error as { code?: unknown } | null)?.code === 'EOPENBREAKER') throw circuitOpen(target, error);
         throw error;
