@@ -804,3 +804,29 @@ describe('a context made with an abort source', () => {
     expect(source.listeners()).toBe(0);
   });
 });
+
+describe('a call given both a context and a signal', () => {
+  it('is cancelled by the signal too: the upstream call is aborted, the request ends as a client abort', async () => {
+    for (const call of ['chat', 'stream', 'embed'] as const) {
+      fixture.upstream.fault({ kind: 'hang', times: 1 });
+      const gateway = solo();
+      const client = new AbortController();
+      const context = createRequestContext();
+      const options = { context, signal: client.signal };
+      const reply = (
+        call === 'chat'
+          ? gateway.chat(ask('m'), options)
+          : call === 'stream'
+            ? gateway.stream(ask('m'), options)
+            : gateway.embed({ model: 'm', input: 'Hello!' }, options)
+      ).catch((error: unknown) => error);
+      await upstreamReceived(fixture.upstream, 1);
+      const aborted = fixture.upstream.nextAbort();
+      client.abort();
+      await aborted;
+      expect(await reply, call).toMatchObject({ code: 'client_closed_request' });
+      expect(context.error?.code, call).toBe('client_closed_request');
+      fixture.upstream.reset();
+    }
+  });
+});

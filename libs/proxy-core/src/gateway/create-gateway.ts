@@ -77,7 +77,7 @@ import { validateGatewayOptions } from './validate-gateway-options';
 
 /** Per-call options of the gateway's operations. */
 export interface CallOptions {
-  /** Aborts the call (and its upstream request). */
+  /** Aborts the call (and its upstream request); with a `context`, as the context's own cancellation does. */
   signal?: AbortSignal;
   /** A context made with `createRequestContext`, to carry metadata and read results. */
   context?: RequestContext;
@@ -252,7 +252,7 @@ class SwitchyardGateway implements Gateway {
 
   chat(request: ChatCompletionRequest, options: CallOptions = {}): Promise<ChatCompletion> {
     const context = this.#begin('chat', options, false);
-    return this.#whole(request, context, (prepared, { adapter, target, timer }) => {
+    return this.#whole(request, context, options, (prepared, { adapter, target, timer }) => {
       const answer = adapter.chat(prepared, this.#callContext(context, target.model, timer));
       // another adapter (a subclass, a wrapper) may have changed the response after it was parsed
       return isVerbatimAdapter(adapter) ? answer : answer.then(withoutSourceText);
@@ -264,6 +264,7 @@ class SwitchyardGateway implements Gateway {
     const answer = await this.#whole(
       this.#viewOf(request, context),
       context,
+      options,
       async (prepared, { adapter, target, timer }) => {
         const call = this.#callContext(context, target.model, timer);
         if (adapter.complete !== undefined && adapter.completesNatively?.(target.model) === true) {
@@ -286,6 +287,7 @@ class SwitchyardGateway implements Gateway {
     const stream = await this.#stream(
       this.#viewOf({ ...request, stream: true }, context),
       context,
+      options,
       async (prepared, { adapter, target, timer }) => {
         const call = this.#callContext(context, target.model, timer);
         if (adapter.streamComplete !== undefined && adapter.completesNatively?.(target.model) === true) {
@@ -306,9 +308,10 @@ class SwitchyardGateway implements Gateway {
   async #whole(
     request: ChatCompletionRequest,
     context: RequestContext,
+    options: CallOptions,
     attempt: (prepared: ChatCompletionRequest, input: AttemptInput) => Promise<ChatCompletion>,
   ): Promise<ChatCompletion> {
-    const deadline = this.#deadline(context);
+    const deadline = this.#deadline(context, options);
     // the answer got (from the upstream or the cache) while its usage is not yet reported: a
     // request failed after it (an afterResponse tap refusing it) still used, and was billed, it
     let unreported: ChatCompletion | undefined;
@@ -368,7 +371,7 @@ class SwitchyardGateway implements Gateway {
 
   stream(request: ChatCompletionRequest, options: CallOptions = {}): Promise<ChatStream> {
     const context = this.#begin('chat', options, true);
-    return this.#stream(request, context, (prepared, { adapter, target, timer }) =>
+    return this.#stream(request, context, options, (prepared, { adapter, target, timer }) =>
       adapter.stream(prepared, this.#callContext(context, target.model, timer)),
     );
   }
@@ -376,12 +379,13 @@ class SwitchyardGateway implements Gateway {
   async #stream(
     request: ChatCompletionRequest,
     context: RequestContext,
+    options: CallOptions,
     open: (
       prepared: ChatCompletionRequest,
       input: AttemptInput,
     ) => Promise<AsyncIterable<ChatCompletionChunk>>,
   ): Promise<ChatStream> {
-    const deadline = this.#deadline(context);
+    const deadline = this.#deadline(context, options);
     let primed: PrimedStream;
     let includeUsage: boolean;
     // the winning attempt's count so far, for a stream that ends before its usage chunk
@@ -563,7 +567,7 @@ class SwitchyardGateway implements Gateway {
   async embed(request: EmbeddingRequest, options: CallOptions = {}): Promise<EmbeddingResponse> {
     const context = this.#begin('embeddings', options, false);
     context.requestedModel = request.model;
-    const deadline = this.#deadline(context);
+    const deadline = this.#deadline(context, options);
     try {
       const route = await this.#resolve(request.model, context);
       const estimate = estimateEmbeddingTokens(request);
@@ -669,13 +673,18 @@ class SwitchyardGateway implements Gateway {
     await this.#ownedDispatcher?.close();
   }
 
-  /** The overall deadline, following the caller's cancellation (client abort, shutdown). */
-  #deadline(context: RequestContext): Deadline {
+  /**
+   * The overall deadline, following the caller's cancellation (client abort, shutdown): the
+   * context's, and the call's own signal when it came with a context (without one, the context
+   * made for the call carries it).
+   */
+  #deadline(context: RequestContext, options: CallOptions): Deadline {
     return startDeadline(
       this.#requestTimeoutMs,
       'request_timeout',
       this.#timeoutMessage,
       cancellationOf(context),
+      options.context === undefined ? undefined : options.signal,
     );
   }
 

@@ -19,6 +19,7 @@ class RequestDeadline implements Deadline {
   readonly #source = new AbortSourceController();
   #timer: NodeJS.Timeout | undefined;
   #unfollow: (() => void) | undefined;
+  #unfollowCall: (() => void) | undefined;
   readonly endsAt: number;
 
   constructor(
@@ -26,13 +27,20 @@ class RequestDeadline implements Deadline {
     code: 'request_timeout' | 'upstream_timeout',
     message: string,
     parent: AbortSignal | AbortSource | undefined,
+    callSignal: AbortSignal | undefined,
   ) {
     this.endsAt = performance.now() + ms;
     if (parent?.aborted === true) {
       this.#source.abort(parent.reason);
       return;
     }
+    if (callSignal?.aborted === true) {
+      this.#source.abort(callSignal.reason);
+      return;
+    }
     if (parent !== undefined) this.#unfollow = followAbort(parent, (reason) => this.#abort(reason));
+    if (callSignal !== undefined)
+      this.#unfollowCall = followAbort(callSignal, (reason) => this.#abort(reason));
     this.#timer = setTimeout(() => this.#abort(new SwitchyardError(code, message)), ms);
     this.#timer.unref();
   }
@@ -62,6 +70,8 @@ class RequestDeadline implements Deadline {
     clearTimeout(this.#timer);
     this.#unfollow?.();
     this.#unfollow = undefined;
+    this.#unfollowCall?.();
+    this.#unfollowCall = undefined;
   }
 
   #abort(reason: unknown): void {
@@ -73,13 +83,15 @@ class RequestDeadline implements Deadline {
 
 /**
  * Starts a deadline of `ms` milliseconds that aborts with the given error code; it also
- * follows `parent` (one source instead of `AbortSignal.any([parent, deadline])`).
+ * follows `parent` (one source instead of `AbortSignal.any([parent, deadline])`) and, when
+ * given, `callSignal` (a call's own signal next to its context's cancellation).
  */
 export function startDeadline(
   ms: number,
   code: 'request_timeout' | 'upstream_timeout',
   message: string,
   parent?: AbortSignal | AbortSource,
+  callSignal?: AbortSignal,
 ): Deadline {
-  return new RequestDeadline(ms, code, message, parent);
+  return new RequestDeadline(ms, code, message, parent, callSignal);
 }
