@@ -243,6 +243,20 @@ describe('openDatabase', () => {
     },
   );
 
+  it('refuses a PostgreSQL URL the driver cannot parse when it opens, never echoing it (every query failed with "Invalid URL")', async () => {
+    for (const url of [
+      'postgres://app:S3cr/et@db:5432/x',
+      'postgres://app:S3cr#et@db/x',
+      'postgres://db:99999/x',
+    ]) {
+      const error = await openDatabase({ url }).catch((caught: unknown) => caught);
+      expect(error, url).toMatchObject({ code: 'invalid_options' });
+      expect((error as Error).message).toContain('is not one the driver can parse');
+      expect((error as Error).message).not.toContain('S3cr');
+      expect((error as Error).cause).toBeUndefined();
+    }
+  });
+
   it('does not connect to PostgreSQL until first use, and fails calls while it is down', async () => {
     const db = await openDatabase({ url: 'postgres://postgres@127.0.0.1:1/none', connectTimeoutMs: 500 });
     await expect(db.query('SELECT 1')).rejects.toThrow();
