@@ -2,12 +2,38 @@
 export function compileModelMatcher(patterns: readonly string[]): (model: string) => boolean {
   if (patterns.length === 0) return () => true;
   const exact = new Set(patterns.filter((pattern) => !pattern.includes('*')));
-  const globs = patterns
-    .filter((pattern) => pattern.includes('*'))
-    .map((pattern) => new RegExp(`^${pattern.split('*').map(escapeRegExp).join('.*')}$`));
-  return (model) => exact.has(model) || globs.some((glob) => glob.test(model));
+  const globs = patterns.filter((pattern) => pattern.includes('*'));
+  return (model) => exact.has(model) || globs.some((glob) => globMatches(glob, model));
 }
 
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/**
+ * Whether `text` matches `glob`, whose `*` matches any characters (none included). Not a
+ * regular expression: `.*` for each `*` backtracks, and a glob of several stars against a
+ * model name the client picks (`-*-*-*-*-*x` against 200 dashes) held the event loop for
+ * seconds. This walk goes back only to the last star, so it takes at most
+ * `glob.length * text.length` steps.
+ */
+export function globMatches(glob: string, text: string): boolean {
+  let g = 0;
+  let t = 0;
+  // the last star seen, and the text position its match currently ends at
+  let star = -1;
+  let resume = 0;
+  while (t < text.length) {
+    if (g < glob.length && glob[g] === '*') {
+      star = g;
+      g += 1;
+      resume = t;
+    } else if (g < glob.length && glob[g] === text[t]) {
+      g += 1;
+      t += 1;
+    } else if (star >= 0) {
+      // the last star takes one more character
+      g = star + 1;
+      resume += 1;
+      t = resume;
+    } else return false;
+  }
+  while (g < glob.length && glob[g] === '*') g += 1;
+  return g === glob.length;
 }
