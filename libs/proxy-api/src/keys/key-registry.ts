@@ -67,6 +67,9 @@ export type KeyCheck = { ok: true; key: VirtualKey } | { ok: false; refusal: Key
 
 const STATIC_ID_PREFIX = 'key_static_';
 
+/** Reads and writes of one admin change of a key before it gives up to changes made at the same time. */
+const MAX_CHANGE_ATTEMPTS = 5;
+
 /** What a request gets when its key is neither static nor cached (fresh, or stale within staleIfErrorMs) and the key store fails or times out (503). */
 const KEY_STORE_DOWN =
   'The API key cannot be checked right now: the key store does not answer. Retry shortly.';
@@ -340,35 +343,32 @@ export class KeyRegistry {
   }
 
   async update(id: string, fields: VirtualKeyFields): Promise<VirtualKey> {
-    const current = await this.#mutable(id);
-    const next: VirtualKey = { ...current, ...definedFields(fields), updatedAt: this.#now() };
-    await this.#replace(next);
-    return next;
+    return this.#change(id, (current) => ({ ...current, ...definedFields(fields), updatedAt: this.#now() }));
   }
 
   /** A new secret for the same key (id, limits and spend stay); the old secret stops working. */
   async rotate(id: string): Promise<MintedKey> {
-    const current = await this.#mutable(id);
-    if (current.revokedAt !== null)
-      throw new SwitchyardError('invalid_request', `Key ${id} is revoked and cannot be rotated.`);
-    const secret = generateKeySecret();
-    const next: VirtualKey = {
-      ...current,
-      hash: hashKeySecret(secret, this.#secret),
-      hint: keyHint(secret),
-      updatedAt: this.#now(),
-    };
-    await this.#replace(next, current.hash);
-    return { key: next, secret };
+    let secret = '';
+    const key = await this.#change(id, (current) => {
+      if (current.revokedAt !== null)
+        throw new SwitchyardError('invalid_request', `Key ${id} is revoked and cannot be rotated.`);
+      secret = generateKeySecret();
+      return {
+        ...current,
+        hash: hashKeySecret(secret, this.#secret),
+        hint: keyHint(secret),
+        updatedAt: this.#now(),
+      };
+    });
+    return { key, secret };
   }
 
   async revoke(id: string): Promise<VirtualKey> {
-    const current = await this.#mutable(id);
-    if (current.revokedAt !== null) return current;
-    const now = this.#now();
-    const next: VirtualKey = { ...current, revokedAt: now, updatedAt: now };
-    await this.#replace(next);
-    return next;
+    return this.#change(id, (current) => {
+      if (current.revokedAt !== null) return undefined;
+      const now = this.#now();
+      return { ...current, revokedAt: now, updatedAt: now };
+    });
   }
 
   async #mutable(id: string): Promise<VirtualKey> {
@@ -383,11 +383,30 @@ export class KeyRegistry {
     return key;
   }
 
-  async #replace(next: VirtualKey, previousHash?: string): Promise<void> {
-    if (!(await this.#ask(() => this.#store.replace(next), 'write')))
-      throw new SwitchyardError('not_found', `No key with id ${next.id}.`);
-    if (previousHash !== undefined) await this.#invalidate(previousHash);
-    await this.#invalidate(next.hash);
+  /**
+   * Reads a key, makes its next version (`undefined`: none, the key is answered as it is) and
+   * stores it only if the stored key is still the one read; else reads it again and makes the
+   * next version of that. Two admin changes at once, here or on other instances, would
+   * otherwise each write back what it read: a PATCH read before a rotate put the old secret's
+   * hash back (the old secret worked again, the new one not), and one of two PATCHes was lost.
+   */
+  async #change(id: string, next: (current: VirtualKey) => VirtualKey | undefined): Promise<VirtualKey> {
+    for (let attempt = 1; ; attempt++) {
+      const current = await this.#mutable(id);
+      const changed = next(current);
+      if (changed === undefined) return current;
+      if (await this.#ask(() => this.#store.replace(changed, current), 'write')) {
+        if (changed.hash !== current.hash) await this.#invalidate(current.hash);
+        await this.#invalidate(changed.hash);
+        return changed;
+      }
+      if (attempt === MAX_CHANGE_ATTEMPTS)
+        throw new SwitchyardError(
+          'overloaded',
+          `Key ${id} changed ${MAX_CHANGE_ATTEMPTS} times while this change was being saved; retry it.`,
+          { retryAfterMs: 1_000 },
+        );
+    }
   }
 
   async #invalidate(hash: string): Promise<void> {

@@ -21,11 +21,13 @@ export interface KeyStore {
   /** Stores a new key. */
   insert(key: VirtualKey): Promise<void>;
   /**
-   * Replaces a stored key (same id). Resolves false when no key has that id. A stored
-   * revocation is kept (a `revokedAt` of null does not clear it): a change read before the key
-   * was revoked, here or on another instance, must not bring it back.
+   * Replaces a stored key (same id). Resolves false when no key has that id, or, given the
+   * key as it was read (`previous`), when the stored key is no longer that one (another hash or
+   * `updatedAt`: changed since, here or on another instance); the caller then reads it again.
+   * A stored revocation is kept (a `revokedAt` of null does not clear it): a change read before
+   * the key was revoked must not bring it back.
    */
-  replace(key: VirtualKey): Promise<boolean>;
+  replace(key: VirtualKey, previous?: VirtualKey): Promise<boolean>;
   /** A key by id. */
   get(id: string): Promise<VirtualKey | undefined>;
   /** A key by the hash of its secret. */

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { patchAcrossRotate } from '../../test/support/key-change-race';
 import { KeyRegistry } from './key-registry';
 import { MemoryKeyStore } from './memory-key-store';
 
@@ -20,5 +21,10 @@ describe('MemoryKeyStore', () => {
     expect(await store.replace({ ...readBefore, rpm: 20 })).toBe(true);
     expect(await store.get(minted.key.id)).toMatchObject({ rpm: 20, revokedAt: 1_700_000_000_000 });
     expect(await registry.check(minted.secret)).toEqual({ ok: false, refusal: 'revoked' });
+  });
+
+  it('keeps a rotate made while a PATCH read before it was being saved: the PATCH is made again on the rotated key', async () => {
+    const store = new MemoryKeyStore();
+    await patchAcrossRotate(store, store);
   });
 });

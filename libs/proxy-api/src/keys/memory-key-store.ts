@@ -15,13 +15,16 @@ export class MemoryKeyStore implements KeyStore {
     this.#idByHash.set(key.hash, key.id);
   }
 
-  async replace(key: VirtualKey): Promise<boolean> {
-    const previous = this.#byId.get(key.id);
-    if (previous === undefined) return false;
-    this.#idByHash.delete(previous.hash);
+  async replace(key: VirtualKey, read?: VirtualKey): Promise<boolean> {
+    const stored = this.#byId.get(key.id);
+    if (stored === undefined) return false;
+    // only the key as it was read: a change made since (a rotate, another PATCH) is not written over
+    if (read !== undefined && (stored.hash !== read.hash || stored.updatedAt !== read.updatedAt))
+      return false;
+    this.#idByHash.delete(stored.hash);
     // a revocation is for good: a change read before it does not undo it
     await this.insert(
-      previous.revokedAt !== null && key.revokedAt === null ? { ...key, revokedAt: previous.revokedAt } : key,
+      stored.revokedAt !== null && key.revokedAt === null ? { ...key, revokedAt: stored.revokedAt } : key,
     );
     return true;
   }

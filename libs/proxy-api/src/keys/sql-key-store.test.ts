@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { openDatabase, type SqlDatabase } from '@switchyard/proxy-logging';
 import { requireService, TEST_DATABASE_URL } from '@switchyard/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { patchAcrossRotate } from '../../test/support/key-change-race';
 import { KeyRegistry } from './key-registry';
 import type { KeyStore } from './key-store';
 import { SqlKeyStore } from './sql-key-store';
@@ -128,6 +129,23 @@ describe.skipIf(!postgresUp)('SQL key store shared by two instances on PostgreSQ
     } finally {
       await firstStore.close();
       await secondStore.close();
+    }
+  });
+});
+
+describe.skipIf(!postgresUp)('SQL key store: changes made at once on two instances', () => {
+  it('keeps a rotate made while a PATCH read before it was being saved: the PATCH is made again on the rotated key', async () => {
+    const first = await SqlKeyStore.open(await openDatabase({ url: TEST_DATABASE_URL, schema }), {
+      owned: true,
+    });
+    const second = await SqlKeyStore.open(await openDatabase({ url: TEST_DATABASE_URL, schema }), {
+      owned: true,
+    });
+    try {
+      await patchAcrossRotate(first, second);
+    } finally {
+      await first.close();
+      await second.close();
     }
   });
 });

@@ -153,17 +153,24 @@ export class SqlKeyStore implements KeyStore {
     );
   }
 
-  async replace(key: VirtualKey): Promise<boolean> {
+  async replace(key: VirtualKey, previous?: VirtualKey): Promise<boolean> {
     const [id, ...rest] = values(key);
     const assignments = COLUMNS.split(', ')
       .slice(1)
       // a revocation is for good: a change read before it (on another instance) does not undo it
       .map((column) => (column === 'revoked_at' ? 'revoked_at = COALESCE(revoked_at, ?)' : `${column} = ?`))
       .join(', ');
-    const result = await this.#db.execute(`UPDATE switchyard_keys SET ${assignments} WHERE id = ?`, [
-      ...rest,
-      id ?? null,
-    ]);
+    // only the key as it was read: a change made since (a rotate, another PATCH) is not written over
+    const result =
+      previous === undefined
+        ? await this.#db.execute(`UPDATE switchyard_keys SET ${assignments} WHERE id = ?`, [
+            ...rest,
+            id ?? null,
+          ])
+        : await this.#db.execute(
+            `UPDATE switchyard_keys SET ${assignments} WHERE id = ? AND hash = ? AND updated_at = ?`,
+            [...rest, id ?? null, previous.hash, previous.updatedAt],
+          );
     return result.rowCount > 0;
   }
 
