@@ -2,9 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { openDatabase, type SqlDatabase } from '@switchyard/proxy-logging';
 import { requireService, TEST_DATABASE_URL } from '@switchyard/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { patchAcrossRotate } from '../../test/support/key-change-race';
+import { holdFirstReplace, patchAcrossRotate } from '../../test/support/key-change-race';
 import { KeyRegistry } from './key-registry';
-import type { KeyStore } from './key-store';
 import { SqlKeyStore } from './sql-key-store';
 
 const postgresUp = await requireService('PostgreSQL', TEST_DATABASE_URL);
@@ -21,6 +20,11 @@ afterAll(async () => {
   await admin.execute(`DROP SCHEMA ${schema} CASCADE`);
   await admin.close();
 });
+
+/** A key store of its own on the test's schema: what one instance (a gateway, a worker) opens. */
+async function instance(): Promise<SqlKeyStore> {
+  return SqlKeyStore.open(await openDatabase({ url: TEST_DATABASE_URL, schema }), { owned: true });
+}
 
 describe.skipIf(!postgresUp)('SQL key store on PostgreSQL', () => {
   it('stores every key field, only as a hash, and survives a new registry (a restart)', async () => {
@@ -90,38 +94,19 @@ describe.skipIf(!postgresUp)('SQL key store shared by two instances on PostgreSQ
       cacheMaxEntries: 10,
       now: () => 1_700_000_000_000,
     };
-    const firstStore = await SqlKeyStore.open(await openDatabase({ url: TEST_DATABASE_URL, schema }), {
-      owned: true,
-    });
-    const secondStore = await SqlKeyStore.open(await openDatabase({ url: TEST_DATABASE_URL, schema }), {
-      owned: true,
-    });
-    // the first instance's write of its change waits until the second instance revoked the key
-    let reachedReplace!: () => void;
-    const replaceReached = new Promise<void>((resolve) => (reachedReplace = resolve));
-    let releaseReplace!: () => void;
-    const replaceReleased = new Promise<void>((resolve) => (releaseReplace = resolve));
-    const gated: KeyStore = {
-      insert: (key) => firstStore.insert(key),
-      replace: async (key) => {
-        reachedReplace();
-        await replaceReleased;
-        return firstStore.replace(key);
-      },
-      get: (id) => firstStore.get(id),
-      findByHash: (hash) => firstStore.findByHash(hash),
-      list: (page) => firstStore.list(page),
-      ping: () => firstStore.ping(),
-      close: () => firstStore.close(),
-    };
-    const first = new KeyRegistry({ store: gated, ...options });
+    const firstStore = await instance();
+    const secondStore = await instance();
+    // the first instance's write of its change waits until the second instance revoked the key;
+    // the key as read is not passed on: the revocation must hold without that check too
+    const gated = holdFirstReplace(firstStore, { passPrevious: false });
+    const first = new KeyRegistry({ store: gated.store, ...options });
     const second = new KeyRegistry({ store: secondStore, ...options });
     try {
       const minted = await second.create({ name: 'leaked' });
       const updating = first.update(minted.key.id, { metadata: { note: 'rotate soon' } });
-      await replaceReached;
+      await gated.reached;
       await second.revoke(minted.key.id);
-      releaseReplace();
+      gated.release();
       await updating;
       // revocation is for good: a change read before it does not bring the key back
       expect(await second.check(minted.secret)).toEqual({ ok: false, refusal: 'revoked' });
@@ -135,12 +120,8 @@ describe.skipIf(!postgresUp)('SQL key store shared by two instances on PostgreSQ
 
 describe.skipIf(!postgresUp)('SQL key store: changes made at once on two instances', () => {
   it('keeps a rotate made while a PATCH read before it was being saved: the PATCH is made again on the rotated key', async () => {
-    const first = await SqlKeyStore.open(await openDatabase({ url: TEST_DATABASE_URL, schema }), {
-      owned: true,
-    });
-    const second = await SqlKeyStore.open(await openDatabase({ url: TEST_DATABASE_URL, schema }), {
-      owned: true,
-    });
+    const first = await instance();
+    const second = await instance();
     try {
       await patchAcrossRotate(first, second);
     } finally {
@@ -154,12 +135,8 @@ describe.skipIf(!postgresUp)('SQL key spend from several instances on PostgreSQL
   it('saves the same keys from two instances at once, whatever order each saw them in, without a deadlock', async () => {
     // two pools, as two workers or gateways have: each flushes the keys it served in the order
     // it first saw them, so the same rows come in crosswise orders
-    const first = await SqlKeyStore.open(await openDatabase({ url: TEST_DATABASE_URL, schema }), {
-      owned: true,
-    });
-    const second = await SqlKeyStore.open(await openDatabase({ url: TEST_DATABASE_URL, schema }), {
-      owned: true,
-    });
+    const first = await instance();
+    const second = await instance();
     const keyIds = Array.from({ length: 20 }, (_, index) => `key_spend_${String(index).padStart(2, '0')}`);
     try {
       const failures: unknown[] = [];

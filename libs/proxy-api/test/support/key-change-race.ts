@@ -18,37 +18,56 @@ export async function patchAcrossRotate(first: KeyStore, second: KeyStore): Prom
     // each change a millisecond later, as on a real clock
     now: () => (clock += 1),
   };
-  let reachedReplace!: () => void;
-  const replaceReached = new Promise<void>((resolve) => (reachedReplace = resolve));
-  let releaseReplace!: () => void;
-  const replaceReleased = new Promise<void>((resolve) => (releaseReplace = resolve));
-  let held = false;
-  const gated: KeyStore = {
-    insert: (key) => first.insert(key),
-    // the first write waits; a second try, after the key was read again, goes through
-    replace: async (key, previous) => {
-      if (!held) {
-        held = true;
-        reachedReplace();
-        await replaceReleased;
-      }
-      return first.replace(key, previous);
-    },
-    get: (id) => first.get(id),
-    findByHash: (hash) => first.findByHash(hash),
-    list: (page) => first.list(page),
-    ping: () => first.ping(),
-    close: () => first.close(),
-  };
-  const patching = new KeyRegistry({ store: gated, ...options });
+  const gated = holdFirstReplace(first);
+  const patching = new KeyRegistry({ store: gated.store, ...options });
   const rotating = new KeyRegistry({ store: second, ...options });
   const minted = await rotating.create({ name: 'leaked', rpm: 10 });
   const updating = patching.update(minted.key.id, { rpm: 20 });
-  await replaceReached;
+  await gated.reached;
   const rotated = await rotating.rotate(minted.key.id);
-  releaseReplace();
+  gated.release();
   const updated = await updating;
   expect(updated).toMatchObject({ rpm: 20, hash: rotated.key.hash });
   expect(await rotating.check(minted.secret)).toEqual({ ok: false, refusal: 'unknown' });
   expect(await rotating.check(rotated.secret)).toMatchObject({ ok: true, key: { rpm: 20 } });
+}
+
+/** A store whose first `replace` waits until released: a change read, then held before it is written. */
+export interface HeldReplace {
+  readonly store: KeyStore;
+  /** Resolves when the first `replace` is waiting. */
+  readonly reached: Promise<void>;
+  release(): void;
+}
+
+/**
+ * `store` with its first `replace` held until `release()`; later ones go through. With
+ * `passPrevious: false` it drops the key as read, as a store of an older contract would.
+ */
+export function holdFirstReplace(store: KeyStore, options: { passPrevious?: boolean } = {}): HeldReplace {
+  let reachedReplace!: () => void;
+  const reached = new Promise<void>((resolve) => (reachedReplace = resolve));
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let held = false;
+  return {
+    store: {
+      insert: (key) => store.insert(key),
+      replace: async (key, previous) => {
+        if (!held) {
+          held = true;
+          reachedReplace();
+          await released;
+        }
+        return options.passPrevious === false ? store.replace(key) : store.replace(key, previous);
+      },
+      get: (id) => store.get(id),
+      findByHash: (hash) => store.findByHash(hash),
+      list: (page) => store.list(page),
+      ping: () => store.ping(),
+      close: () => store.close(),
+    },
+    reached,
+    release,
+  };
 }
