@@ -441,6 +441,11 @@ describe('request log batch sizes', () => {
       'requestLog/batchSize: Expected integer to be greater or equal to 1',
       'requestLog/retentionBatchSize: Expected integer to be greater or equal to 1',
     ]);
+    // a retention of 0 or less deleted every row, the newest included
+    expect(requestLogOptionsProblems({ store, retentionMs: 0 })).toEqual([
+      'requestLog/retentionMs: Expected number to be greater than 0',
+    ]);
+    expect(requestLogOptionsProblems({ store, retentionMs: -86_400_000 })).toHaveLength(1);
     await expect(createRequestLog({ store, retentionMs: 1000, retentionBatchSize: 0 })).rejects.toMatchObject(
       {
         code: 'invalid_options',

@@ -64,6 +64,8 @@ export const PostgresPoolOptionsSchema = Type.Object(
 const RequestLogDelaysSchema = Type.Object({
   ...RequestLogQueueDelaysSchema.properties,
   retentionBatchSize: Type.Optional(Type.Integer({ minimum: 1 })),
+  // 0 or less would delete every row, the newest included, on every pass
+  retentionMs: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
   retentionIntervalMs: Type.Optional(TimerDelayMsSchema),
   retentionStartDelayMs: Type.Optional(TimerDelayMsSchema),
 });
@@ -88,7 +90,7 @@ export interface RequestLogOptions extends Omit<RequestLogQueueOptions, 'store' 
   postgres?: RequestLogPostgresOptions;
   /** JSONL destination. @default process.stdout */
   output?: JsonlOutput;
-  /** Delete rows older than this many milliseconds (SQL stores); unset keeps everything. */
+  /** Delete rows older than this many milliseconds (SQL stores), above 0; unset keeps everything. */
   retentionMs?: number;
   /** Rows per retention DELETE, a positive integer. @default 5000 */
   retentionBatchSize?: number;
