@@ -154,6 +154,10 @@ describe('admin API', () => {
       (await admin(app, 'POST', '/admin/keys', { name: 'x', expires_at: 'not a date' })).statusCode,
     ).toBe(400);
     expect((await admin(app, 'POST', '/admin/keys', { name: 'x', surprise: true })).statusCode).toBe(400);
+    // spend is counted in micro-USD, exact up to 2^53: 1e308 became Infinity
+    const huge = await admin(app, 'POST', '/admin/keys', { name: 'x', budget_usd: 1e308 });
+    expect(huge.statusCode).toBe(400);
+    expect(huge.json()).toMatchObject({ error: { code: 'invalid_request', param: 'budget_usd' } });
     // Date.parse would take these: a day that does not exist rolled over, a local-time guess
     for (const expires_at of ['2027-02-30', 'Jan 31 2027', '2027-01-31 18:00', '1,2']) {
       const refused = await admin(app, 'POST', '/admin/keys', { name: 'x', expires_at });

@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { MAX_KEY_LIMIT } from '../keys/key-secret';
+import { MAX_KEY_BUDGET_USD } from '../keys/static-key';
 import { parseIsoTime } from '../observability/query-time';
 import type { VirtualKey, VirtualKeyFields } from '../keys/virtual-key';
 
@@ -22,7 +23,7 @@ export const AdminKeyFieldsSchema = Type.Object(
     rpm: Type.Optional(Nullable(Type.Integer({ minimum: 1, maximum: MAX_KEY_LIMIT }))),
     tpm: Type.Optional(Nullable(Type.Integer({ minimum: 1, maximum: MAX_KEY_LIMIT }))),
     max_parallel: Type.Optional(Nullable(Type.Integer({ minimum: 1, maximum: MAX_KEY_LIMIT }))),
-    budget_usd: Type.Optional(Nullable(Type.Number({ minimum: 0 }))),
+    budget_usd: Type.Optional(Nullable(Type.Number({ minimum: 0, maximum: MAX_KEY_BUDGET_USD }))),
     budget_period: Type.Optional(
       Type.Union([Type.Literal('day'), Type.Literal('week'), Type.Literal('month'), Type.Literal('total')]),
     ),

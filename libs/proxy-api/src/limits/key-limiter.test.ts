@@ -78,6 +78,22 @@ describe('KeyLimiter', () => {
     expect(subject.admit(key({ rpm: 10, maxParallel: 1 }), input)).toMatchObject({ admitted: true });
   });
 
+  it('charges nothing for a negative cost: a key spend never goes down (the memory backend lowered it)', async () => {
+    const backend = new MemoryLimitBackend();
+    const subject = limiter(undefined, undefined, backend);
+    const budgeted = key({ budgetUsd: 10 });
+    for (const costUsd of [2, -5]) {
+      const admission = await subject.admit(budgeted, input);
+      if (!admission.admitted) throw new Error('refused');
+      await subject.settle(admission.lease, { tokens: 5, costUsd, reachedUpstream: true });
+    }
+    const admission = await subject.admit(budgeted, input);
+    if (!admission.admitted) throw new Error('refused');
+    expect(
+      (await backend.usage(admission.lease.plan.scope, admission.lease.plan.budgetPeriodId, NOW)).spentMicros,
+    ).toBe(2_000_000);
+  });
+
   it('reserves what a synchronous or asynchronous estimator bounds, and the default when it has no answer or fails', async () => {
     const budget = key({ budgetUsd: 100 });
     expect(reserved(limiter({ estimateMaxCostUsd: () => 0.25 }).admit(budget, input) as Admission)).toBe(

@@ -141,9 +141,11 @@ export class KeyLimiter {
 
   #settle(lease: Lease, outcome: RequestOutcome): Promise<void> | undefined {
     const { costUsd } = outcome;
+    // a negative cost (a pricing plugin's bug) charges nothing: spend only grows, as the Redis
+    // script has it; the memory backend would have lowered it
     const costMicros =
       typeof costUsd === 'number' && Number.isFinite(costUsd)
-        ? Math.round(costUsd * MICROS)
+        ? Math.max(0, Math.round(costUsd * MICROS))
         : outcome.reachedUpstream
           ? lease.plan.reserveMicros
           : 0;
