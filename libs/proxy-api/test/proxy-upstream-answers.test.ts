@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
 import { Client, request } from 'undici';
@@ -114,6 +115,42 @@ async function rawExchange(head: string): Promise<string> {
   await once(socket, 'close');
   return Buffer.concat(chunks).toString();
 }
+
+describe('universal proxy: a body past the limit', () => {
+  it('is refused with 413 and the connection closed after it, announced or not (the rest was read for as long as the request timeout let it)', async () => {
+    const small = createApp({
+      gateway: { providers: [{ name: 'mock', type: 'mock' }] },
+      bodyLimitBytes: 1024,
+      proxy: {
+        routes: { local: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}` },
+        allowAddresses: ['127.0.0.1'],
+      },
+    });
+    const url = await small.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const announced = await request(`${url}/proxy/local/ok`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/octet-stream' },
+        body: Buffer.alloc(4096, 'x'),
+      });
+      await announced.body.dump();
+      const chunked = await request(`${url}/proxy/local/ok`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/octet-stream' },
+        body: Readable.from([Buffer.alloc(512, 'x'), Buffer.alloc(512, 'x'), Buffer.alloc(4096, 'x')]),
+      });
+      await chunked.body.dump();
+      expect([announced, chunked].map((answer) => [answer.statusCode, answer.headers['connection']])).toEqual(
+        [
+          [413, 'close'],
+          [413, 'close'],
+        ],
+      );
+    } finally {
+      await small.close();
+    }
+  });
+});
 
 describe('universal proxy: a request target in absolute form', () => {
   it('is forwarded by its path (RFC 9112 §3.2.2: a server accepts it; its origin was taken for the path)', async () => {

@@ -333,8 +333,12 @@ export const checkedProxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async 
     );
     // a gateway secret a client put in the query goes no further than one in a header
     const url = withoutGatewaySecretsInQuery(assertAllowedTarget(target.url, policy), isGatewaySecret);
-    if (Number(request.headers['content-length'] ?? 0) > bodyLimit)
+    if (Number(request.headers['content-length'] ?? 0) > bodyLimit) {
+      // the connection closes after the refusal: Node would otherwise read the whole body it
+      // announced, to keep the connection, for as long as the request timeout lets it
+      void reply.header('connection', 'close');
       throw new SwitchyardError('request_too_large', `The request body exceeds ${bodyLimit} bytes.`);
+    }
     // a target refused above is reported as a refusal by the HTTP layer; from here on, by this
     // route, exactly once whatever throws: that report's onRequestEnd writes the log row and
     // gives the key its lease back, and nothing else does once the context exists
@@ -438,6 +442,8 @@ export const checkedProxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async 
         if (request.raw.readableEnded) return;
         request.raw.unpipe(requestCapture);
         request.raw.resume();
+        // past the limit, the rest is not read for long: the connection closes after the 413
+        if (requestCapture.totalBytes > bodyLimit && !reply.sent) void reply.header('connection', 'close');
       });
 
     const started = performance.now();
