@@ -153,6 +153,17 @@ function suite(
       ]);
     });
 
+    it('takes fractional time bounds as the whole milliseconds that select the same rows, on every dialect (PostgreSQL refused them)', async () => {
+      await store.write(
+        [1000, 1001, 2000, 2001].map((ts) => row({ id: `t${ts}`, ts, customer_id: 'c', provider: 'p' })),
+      );
+      expect((await store.list({ from: 1000.5, to: 2000.5 })).data.map((r) => r.ts)).toEqual([2000, 1001]);
+      expect((await store.usage('customer', 1000.5, 2000.5))[0]?.requests).toBe(2);
+      expect((await store.traffic(1000.5, 2000.5)).map((target) => target.requests)).toEqual([2]);
+      expect(await store.deleteOlderThan(1000.5, 10)).toBe(1);
+      expect((await store.list({})).data.map((r) => r.ts)).toEqual([2001, 2000, 1001]);
+    });
+
     it('sums costs to the same USD on every dialect, without float noise (rows are priced to 1e-10 USD)', async () => {
       // PostgreSQL adds doubles plainly, SQLite with compensated summation: 1.3001686001000001 on one, 1.3001686001 on the other
       const costs = [0.1, 0.2, 0.3, 0.000123, 0.0000456, 1e-10, 0.7];

@@ -93,6 +93,14 @@ const MAX_PERCENTILE_ROWS = 10_000;
  * Latest requests of a range whose latencies give a series' percentiles (see `series`). Larger
  * than `traffic`'s: a series spreads them over up to 1000 buckets, and is read on demand.
  */
+/**
+ * A time bound as the whole millisecond that selects the same rows: rows carry whole
+ * milliseconds, so `ts >= 1000.5` is `ts >= 1001` and `ts < 2000.5` is `ts < 2001`. PostgreSQL
+ * refuses a fraction compared with its BIGINT column (SQLite takes it): a library caller's
+ * `Date` arithmetic, or a retention of a fraction of a day, failed there.
+ */
+const wholeMs = (ms: number): number => Math.ceil(ms);
+
 const MAX_SERIES_PERCENTILE_ROWS = 100_000;
 
 /** Most buckets a series may have. */
@@ -237,8 +245,8 @@ export class SqlRequestLogStore implements RequestLogStore {
     add('run_id = ?', query.runId);
     add('client_request_id = ?', query.clientRequestId);
     add('status = ?', query.status);
-    add('ts >= ?', query.from);
-    add('ts < ?', query.to);
+    add('ts >= ?', query.from === undefined ? undefined : wholeMs(query.from));
+    add('ts < ?', query.to === undefined ? undefined : wholeMs(query.to));
     if (query.cursor !== undefined) {
       const [ts, id] = decodeCursor(query.cursor);
       // keyset: `ts <= ?` bounds the range of whichever (filter, ts) index serves the query
@@ -274,7 +282,7 @@ export class SqlRequestLogStore implements RequestLogStore {
         COALESCE(SUM(cached_tokens), 0) AS cached_tokens, COALESCE(SUM(reasoning_tokens), 0) AS reasoning_tokens,
         COALESCE(SUM(cost_usd), 0) AS cost_usd, COALESCE(SUM(cache_saved_usd), 0) AS cache_saved_usd
       FROM switchyard_requests WHERE ts >= ? AND ts < ? GROUP BY ${groupedBy} ORDER BY cost_usd DESC, requests DESC LIMIT ?`,
-      [from, to, Math.max(1, Math.floor(limit))],
+      [wholeMs(from), wholeMs(to), Math.max(1, Math.floor(limit))],
     );
     // a sum of doubles carries float noise, and not the same on both dialects (SQLite compensates)
     for (const group of groups) {
@@ -386,12 +394,12 @@ export class SqlRequestLogStore implements RequestLogStore {
       }>(
         `SELECT provider, resolved_model, COUNT(*) AS requests, SUM(CASE WHEN status >= 400 THEN 1 ELSE 0 END) AS errors
         FROM switchyard_requests WHERE ts >= ? AND ts < ? AND cache_hit = 0 GROUP BY provider, resolved_model`,
-        [from, to],
+        [wholeMs(from), wholeMs(to)],
       ),
       this.db.query<{ provider: string | null; resolved_model: string | null; duration_ms: number | null }>(
         `SELECT provider, resolved_model, duration_ms FROM switchyard_requests
         WHERE ts >= ? AND ts < ? AND cache_hit = 0 AND duration_ms IS NOT NULL ORDER BY ts DESC LIMIT ?`,
-        [from, to, MAX_PERCENTILE_ROWS],
+        [wholeMs(from), wholeMs(to), MAX_PERCENTILE_ROWS],
       ),
     ]);
     const targetOf = (provider: string | null, model: string | null): string =>
@@ -458,7 +466,7 @@ export class SqlRequestLogStore implements RequestLogStore {
     const onWriter = this.#writer?.execute?.bind(this.#writer);
     let deleted = 0;
     for (let batch = 0; batch < maxBatches; batch += 1) {
-      const params = [before, batchSize];
+      const params = [wholeMs(before), batchSize];
       const rowCount =
         onWriter !== undefined
           ? await onWriter({ sql, params })
