@@ -611,6 +611,27 @@ describe('switchyard CLI', { timeout: 60_000 }, () => {
     expect((await output(started)).code).toBe(0);
   });
 
+  it('takes an empty --config as not given in validate and start alike: SWITCHYARD_CONFIG, else (start) the defaults', async () => {
+    const file = join(dir, 'empty-config-flag.yaml');
+    await writeFile(
+      file,
+      'server: { port: 0 }\nrequestLog: { store: none }\nproviders: [ { name: mock, type: mock } ]\n',
+    );
+    // validate read a file named "" (ENOENT), start ignored SWITCHYARD_CONFIG for the defaults
+    const validated = await output(run(['config', 'validate', '--config', ''], { SWITCHYARD_CONFIG: file }));
+    expect({ code: validated.code, stderr: validated.stderr }).toEqual({ code: 0, stderr: '' });
+    const unnamed = await output(run(['config', 'validate', '--config', '']));
+    expect(unnamed.code).toBe(2);
+    expect(unnamed.stderr).toContain('config validate needs a FILE');
+    const started = run(['--config', ''], { SWITCHYARD_CONFIG: file });
+    let said = '';
+    started.stdout.on('data', (data: Buffer) => (said += data.toString()));
+    await listening(started);
+    started.kill('SIGTERM');
+    expect((await output(started)).code).toBe(0);
+    expect(said).toContain(`(config: ${file};`);
+  });
+
   it('refuses in config validate and start what every request would fail on, naming the field: a provider base URL or proxy route that does not parse, a header name, two static keys with one secret', async () => {
     const providers = join(dir, 'unusable-providers.yaml');
     await writeFile(

@@ -163,7 +163,8 @@ export async function configCommand(args: string[], env: NodeJS.ProcessEnv): Pro
     return EXIT_CODES.ok;
   }
   // as start: the file from SWITCHYARD_CONFIG when none is named
-  const target = positionals[0] ?? values.config ?? envValue(env, 'SWITCHYARD_CONFIG');
+  // an empty --config (`--config "$UNSET"`) is not given, as in start
+  const target = positionals[0] ?? textFlag(values.config) ?? envValue(env, 'SWITCHYARD_CONFIG');
   if (target === undefined)
     throw new UsageError('config validate needs a FILE (or SWITCHYARD_CONFIG).', CONFIG_USAGE);
   positionalArgs(positionals.length === 0 ? [target] : positionals, ['FILE'], CONFIG_USAGE);

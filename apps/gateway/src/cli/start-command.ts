@@ -46,8 +46,7 @@ async function loadConfig(
 ): Promise<{ config: ConfigFile; source: string }> {
   const warnings: string[] = [];
   try {
-    if (path === undefined || path === '')
-      return { config: defaultConfig(env, warnings), source: 'built-in defaults' };
+    if (path === undefined) return { config: defaultConfig(env, warnings), source: 'built-in defaults' };
     return { config: await loadConfigFile(path, env, warnings), source: path };
   } finally {
     if (!cluster.isWorker) printWarnings(warnings);
@@ -62,7 +61,8 @@ export async function startCommand(args: string[], env: NodeJS.ProcessEnv): Prom
   const flagPort = portFrom(values.port, '--port');
   integerFlag(values.workers, '--workers', 1, MAX_WORKERS);
   const port = flagPort ?? envPort(env);
-  const loaded = await loadConfig(values.config ?? envValue(env, 'SWITCHYARD_CONFIG'), env);
+  // an empty --config (`--config "$UNSET"`) is not given: SWITCHYARD_CONFIG, else the defaults
+  const loaded = await loadConfig(textFlag(values.config) ?? envValue(env, 'SWITCHYARD_CONFIG'), env);
   const { source } = loaded;
   const config = withServerEnv(withEnvOverrides(loaded.config, env), env);
   const host = textFlag(values.host) ?? envValue(env, 'HOST') ?? config.server?.host ?? '127.0.0.1';
