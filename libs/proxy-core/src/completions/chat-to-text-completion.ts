@@ -1,6 +1,6 @@
 import type { ChatCompletion, ChatCompletionChunk } from '../wire/openai-chat';
 import type { CompletionLogprobs, TextCompletion } from '../wire/openai-completions';
-import { closesSourceEvenUnread } from '../stream/closes-source-even-unread';
+import { closedEvenUnread } from '../stream/chunk-reads';
 
 function completionId(id: string): string {
   return id.startsWith('cmpl-') ? id : `cmpl-${id.replace(/^chatcmpl-/, '')}`;
@@ -39,7 +39,9 @@ export function chatToTextCompletion(answer: ChatCompletion): TextCompletion {
 export function chatStreamToTextCompletion(
   stream: AsyncIterable<ChatCompletionChunk>,
 ): AsyncGenerator<TextCompletion, undefined> {
-  return closesSourceEvenUnread(textCompletionChunks(stream), stream);
+  return closedEvenUnread(textCompletionChunks(stream), async () =>
+    stream[Symbol.asyncIterator]().return?.(),
+  );
 }
 
 async function* textCompletionChunks(

@@ -102,40 +102,56 @@ export function chunksOfReads<T>(reads: ChunkReads<T>): AsyncGenerator<T> {
 }
 
 /**
- * `reads` an async generator makes, returned as the generator would be, except that a
- * `return()` before the first `next()` also calls `close`: the generator's body, its
- * `finally` included, never runs then.
+ * `generator`, returned as it would be, except that closing it (`return()`, `throw()`) before
+ * its first `next()` also calls `close`: the generator's body, its `finally` included, never
+ * runs then, so whatever it would have released there (an upstream call, a limiter slot, the
+ * engine's request, a stream it reads) would stay held.
  */
 export function closedEvenUnread<T>(
-  reads: AsyncGenerator<readonly T[], undefined>,
-  close: () => Promise<void>,
-): ChunkReads<T> {
-  return new ClosedEvenUnread(reads, close);
+  generator: AsyncGenerator<T, undefined>,
+  close: () => Promise<unknown>,
+): AsyncGenerator<T, undefined> {
+  return new ClosedEvenUnread(generator, close);
 }
 
-class ClosedEvenUnread<T> implements ChunkReads<T> {
-  readonly #reads: AsyncGenerator<readonly T[], undefined>;
-  #close: (() => Promise<void>) | undefined;
+class ClosedEvenUnread<T> implements AsyncGenerator<T, undefined> {
+  readonly #generator: AsyncGenerator<T, undefined>;
+  /** Until the first `next()`; from there the generator's own `finally` does the closing. */
+  #close: (() => Promise<unknown>) | undefined;
 
-  constructor(reads: AsyncGenerator<readonly T[], undefined>, close: () => Promise<void>) {
-    this.#reads = reads;
+  constructor(generator: AsyncGenerator<T, undefined>, close: () => Promise<unknown>) {
+    this.#generator = generator;
     this.#close = close;
   }
 
-  next(): Promise<IteratorResult<readonly T[], undefined>> {
-    // started: from here the generator's own `finally` does the closing
+  next(): Promise<IteratorResult<T, undefined>> {
     this.#close = undefined;
-    return this.#reads.next();
+    return this.#generator.next();
   }
 
-  async return(): Promise<IteratorResult<readonly T[], undefined>> {
+  async return(): Promise<IteratorResult<T, undefined>> {
+    if (this.#close === undefined) return this.#generator.return(undefined);
+    await this.#closeUnread();
+    return DONE;
+  }
+
+  async throw(error: unknown): Promise<IteratorResult<T, undefined>> {
+    if (this.#close === undefined) return this.#generator.throw(error);
+    // as a generator not yet started: it ends, and the error is thrown back
+    await this.#closeUnread();
+    throw error;
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  async #closeUnread(): Promise<void> {
     const close = this.#close;
-    if (close === undefined) return this.#reads.return(undefined);
     this.#close = undefined;
     // ends the generator unstarted, so that a later next() is done
-    await this.#reads.return(undefined);
-    await close();
-    return DONE;
+    await this.#generator.return(undefined);
+    await close?.();
   }
 }
 
