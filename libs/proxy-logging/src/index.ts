@@ -61,7 +61,7 @@ export { anthropicTokens } from './usage/providers/anthropic/anthropic-meter';
 export { geminiTokens } from './usage/providers/gemini/gemini-meter';
 
 // SQL: the database layer shared by every store
-export { openDatabase } from './sql/open-database';
+export { databaseUrlProblem, openDatabase } from './sql/open-database';
 export type { OpenDatabaseOptions } from './sql/open-database';
 export { migrate } from './sql/migrate';
 export type { MigrateResult, Migration } from './sql/migrate';

@@ -5,11 +5,11 @@
 // (its values would be checked against a broken base) but still runs that one, so one merged
 // pass would either change a precedence or hide the server variables' problems.
 import { redisUrlProblem, schemaProblems } from '@switchyard/proxy-core';
+import { databaseUrlProblem } from '@switchyard/proxy-logging';
 import { ConfigError } from './config-error';
 import { AdminConfigSchema, RedisConfigSchema, type ConfigFile } from './config-schema';
 import { blankSecretProblem, envValue } from './env-value';
 import { MetricsConfigSchema, RequestLogConfigSchema } from './observability-config';
-import { postgresUrlProblem } from './postgres-url';
 import { namesRedisAddress } from './redis-address';
 
 /**
@@ -104,7 +104,7 @@ function databaseUrlFromEnv(
       ? `DATABASE_URL (requestLog.url):${problem.slice('/url:'.length)}`
       : `requestLog${problem}`,
   );
-  const unparsed = found.length === 0 ? postgresUrlProblem(url) : undefined;
+  const unparsed = found.length === 0 ? databaseUrlProblem(url) : undefined;
   if (unparsed !== undefined) found.push(`DATABASE_URL (requestLog.url): ${unparsed}`);
   problems.push(...found);
   return found.length === 0 ? { requestLog } : {};

@@ -6,6 +6,7 @@ import {
   redisEndpointProblems,
   schemaProblems,
 } from '@switchyard/proxy-core';
+import { databaseUrlProblem } from '@switchyard/proxy-logging';
 import { parse as parseYaml } from 'yaml';
 import { withAwsEnvDefaults } from './aws-env-defaults';
 import { ConfigFileSchema, type ConfigFile } from './config-schema';
@@ -15,7 +16,6 @@ import { interpolateEnv, startsWithReference } from './interpolate-env';
 import { cacheWarnings } from './context-config';
 import { redisAddressInEnv } from './env-overrides';
 import { namesRedisAddress } from './redis-address';
-import { postgresUrlProblem } from './postgres-url';
 import { keyStoreWarnings } from './key-store-config';
 import { requestLogWarnings } from './observability-config';
 import { switchedOffWarnings } from './switched-off-warnings';
@@ -160,7 +160,7 @@ function postgresProblems(value: unknown): string[] {
   ];
   return urls.flatMap(([url, path]) => {
     if (typeof url !== 'string' || !/^postgres(ql)?:\/\//.test(url)) return [];
-    const problem = postgresUrlProblem(url);
+    const problem = databaseUrlProblem(url);
     return problem === undefined ? [] : [`${path}: ${problem}`];
   });
 }

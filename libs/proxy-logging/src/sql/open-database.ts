@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { SwitchyardError, schemaProblems } from '@switchyard/proxy-core';
+import { parse as parsePostgresUrl } from 'pg-connection-string';
 import { TimerDelayMsSchema } from '../options/timer-delay-schema';
 import { openPostgresDatabase } from './postgres-database';
 import type { SqlDatabase } from './sql-database';
@@ -74,12 +75,26 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<SqlDat
 
 /**
  * Why {@link openDatabase} would refuse a URL (an unsupported scheme, a `sqlite:` URL without
- * a path), else undefined: checked without opening anything. Never echoes the URL, which may
- * carry a password.
+ * a path, a PostgreSQL URL its driver cannot parse), else undefined: checked without opening
+ * anything. Never echoes the URL, which may carry a password.
  */
 export function databaseUrlProblem(url: string): string | undefined {
   if (url === 'sqlite:') return 'A sqlite: URL needs a path, e.g. sqlite:./switchyard.db or sqlite::memory:.';
-  if (url.startsWith('sqlite:') || url.startsWith('postgres://') || url.startsWith('postgresql://'))
-    return undefined;
+  if (url.startsWith('sqlite:')) return undefined;
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return postgresUrlProblem(url);
   return 'Unsupported database URL: use sqlite:<path>, sqlite::memory: or postgres://...';
+}
+
+/**
+ * pg reads its URL only when it first connects: one it cannot parse (a password holding an
+ * unencoded `/` or `#`, a port past 65535) would open and then fail every query with "Invalid
+ * URL". Read here with pg's own parser; its error, whose `input` is the URL, is not passed on.
+ */
+function postgresUrlProblem(url: string): string | undefined {
+  try {
+    parsePostgresUrl(url);
+    return undefined;
+  } catch {
+    return "The PostgreSQL URL is not one the driver can parse: percent-encode a '/', '?', '#' or '%' in its user name or password (%2F, %3F, %23, %25), and give a port from 0 to 65535.";
+  }
 }

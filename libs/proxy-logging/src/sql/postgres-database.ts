@@ -72,18 +72,6 @@ export async function openPostgresDatabase(options: PostgresDatabaseOptions): Pr
       { cause },
     );
   }
-  // pg reads the URL only when it first connects: one it cannot parse (a password holding an
-  // unencoded `/` or `#`) failed every query then, the request log's rows retried and dropped.
-  // A Client made and left unconnected parses it now; its error, whose `input` is the URL and
-  // may carry the password, is not passed on
-  try {
-    new pg.Client({ connectionString: options.url });
-  } catch {
-    throw new SwitchyardError(
-      'invalid_options',
-      "The PostgreSQL URL is not one the driver can parse: percent-encode a '/', '?', '#' or '%' in its user name or password (%2F, %3F, %23, %25), and give a port from 0 to 65535.",
-    );
-  }
   const builtins = pg.types;
   const statementTimeoutMs = options.statementTimeoutMs ?? POSTGRES_DATABASE_DEFAULTS.statementTimeoutMs;
   const config: PoolConfig = {

@@ -2,7 +2,7 @@ import { requireService, TEST_DATABASE_URL } from '@switchyard/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestSchema, type TestSchema } from '../../test/pg-schema';
 import { migrate, type Migration } from './migrate';
-import { openDatabase } from './open-database';
+import { databaseUrlProblem, openDatabase } from './open-database';
 import { rewritePlaceholders } from './rewrite-placeholders';
 import type { SqlDatabase } from './sql-database';
 
@@ -242,6 +242,32 @@ describe('openDatabase', () => {
       }
     },
   );
+
+  it('finds the PostgreSQL URLs pg refuses ("Invalid URL", "URI malformed") and takes those it parses, before loading pg', () => {
+    for (const url of [
+      'postgres://app:pa/ss@db:5432/x',
+      'postgres://app:pa#ss@db/x',
+      'postgresql://app:pa?ss@db/x',
+      'postgres://db:99999/x',
+      'postgres://app:p%ff@db/x',
+      'postgres://app:p%e9@db/x',
+    ])
+      expect(databaseUrlProblem(url), url).toMatch(/^The PostgreSQL URL is not one the driver can parse/);
+    for (const url of [
+      'postgres://db/x',
+      'postgresql://app:secret@db:5432/x?sslmode=verify-full',
+      // pg encodes a space and a '%' that starts no escape itself
+      'postgres://app:p w@db/x',
+      'postgres://app:p%zz@db/x',
+      'postgres://app:p%@db/x',
+      'postgres://app:pa:ss@db/x',
+      'postgres://app:p%2Fq@db/x',
+      // a Unix socket: no host, or an empty one after the credentials
+      'postgres:///x?host=/var/run/postgresql',
+      'postgres://app:secret@/x?host=/var/run/postgresql',
+    ])
+      expect(databaseUrlProblem(url), url).toBeUndefined();
+  });
 
   it('refuses a PostgreSQL URL the driver cannot parse when it opens, never echoing it (every query failed with "Invalid URL")', async () => {
     for (const url of [
