@@ -26,6 +26,20 @@ async function instance(): Promise<SqlKeyStore> {
   return SqlKeyStore.open(await openDatabase({ url: TEST_DATABASE_URL, schema }), { owned: true });
 }
 
+/** Runs `test` with the key stores of two instances on the test's schema, closed after it. */
+async function withTwoInstances(
+  test: (first: SqlKeyStore, second: SqlKeyStore) => Promise<void>,
+): Promise<void> {
+  const first = await instance();
+  const second = await instance();
+  try {
+    await test(first, second);
+  } finally {
+    await first.close();
+    await second.close();
+  }
+}
+
 describe.skipIf(!postgresUp)('SQL key store on PostgreSQL', () => {
   it('stores every key field, only as a hash, and survives a new registry (a restart)', async () => {
     const db = await openDatabase({ url: TEST_DATABASE_URL, schema });
@@ -94,14 +108,12 @@ describe.skipIf(!postgresUp)('SQL key store shared by two instances on PostgreSQ
       cacheMaxEntries: 10,
       now: () => 1_700_000_000_000,
     };
-    const firstStore = await instance();
-    const secondStore = await instance();
-    // the first instance's write of its change waits until the second instance revoked the key;
-    // the key as read is not passed on: the revocation must hold without that check too
-    const gated = holdFirstReplace(firstStore, { passPrevious: false });
-    const first = new KeyRegistry({ store: gated.store, ...options });
-    const second = new KeyRegistry({ store: secondStore, ...options });
-    try {
+    await withTwoInstances(async (firstStore, secondStore) => {
+      // the first instance's write of its change waits until the second instance revoked the key;
+      // the key as read is not passed on: the revocation must hold without that check too
+      const gated = holdFirstReplace(firstStore, { passPrevious: false });
+      const first = new KeyRegistry({ store: gated.store, ...options });
+      const second = new KeyRegistry({ store: secondStore, ...options });
       const minted = await second.create({ name: 'leaked' });
       const updating = first.update(minted.key.id, { metadata: { note: 'rotate soon' } });
       await gated.reached;
@@ -111,23 +123,13 @@ describe.skipIf(!postgresUp)('SQL key store shared by two instances on PostgreSQ
       // revocation is for good: a change read before it does not bring the key back
       expect(await second.check(minted.secret)).toEqual({ ok: false, refusal: 'revoked' });
       expect(await second.get(minted.key.id)).toMatchObject({ revokedAt: 1_700_000_000_000 });
-    } finally {
-      await firstStore.close();
-      await secondStore.close();
-    }
+    });
   });
 });
 
 describe.skipIf(!postgresUp)('SQL key store: changes made at once on two instances', () => {
   it('keeps a rotate made while a PATCH read before it was being saved: the PATCH is made again on the rotated key', async () => {
-    const first = await instance();
-    const second = await instance();
-    try {
-      await patchAcrossRotate(first, second);
-    } finally {
-      await first.close();
-      await second.close();
-    }
+    await withTwoInstances(patchAcrossRotate);
   });
 });
 
@@ -135,10 +137,8 @@ describe.skipIf(!postgresUp)('SQL key spend from several instances on PostgreSQL
   it('saves the same keys from two instances at once, whatever order each saw them in, without a deadlock', async () => {
     // two pools, as two workers or gateways have: each flushes the keys it served in the order
     // it first saw them, so the same rows come in crosswise orders
-    const first = await instance();
-    const second = await instance();
     const keyIds = Array.from({ length: 20 }, (_, index) => `key_spend_${String(index).padStart(2, '0')}`);
-    try {
+    await withTwoInstances(async (first, second) => {
       const failures: unknown[] = [];
       for (let round = 1; round <= 10; round += 1) {
         const entries = keyIds.map((keyId) => ({ keyId, periodId: '2026-12', spentMicros: round * 1000 }));
@@ -150,10 +150,7 @@ describe.skipIf(!postgresUp)('SQL key spend from several instances on PostgreSQL
       }
       expect(failures).toEqual([]);
       expect(await second.readSpend('key_spend_07', '2026-12')).toBe(10_000);
-    } finally {
-      await first.close();
-      await second.close();
-    }
+    });
   });
 });
 

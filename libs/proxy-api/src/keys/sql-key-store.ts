@@ -69,6 +69,13 @@ interface KeyRow {
 const COLUMNS =
   'id, hash, hint, name, customer_id, owner, metadata, models, rpm, tpm, max_parallel, budget_usd, budget_period, expires_at, enabled, revoked_at, created_at, updated_at';
 
+/** Every column but the id, as `replace` sets them. */
+const REPLACED_COLUMNS = COLUMNS.split(', ')
+  .slice(1)
+  // a revocation is for good: a change read before it (on another instance) does not undo it
+  .map((column) => (column === 'revoked_at' ? 'revoked_at = COALESCE(revoked_at, ?)' : `${column} = ?`))
+  .join(', ');
+
 const num = (value: number | string | null): number | null => (value === null ? null : Number(value));
 
 function fromRow(row: KeyRow): VirtualKey {
@@ -155,22 +162,16 @@ export class SqlKeyStore implements KeyStore {
 
   async replace(key: VirtualKey, previous?: VirtualKey): Promise<boolean> {
     const [id, ...rest] = values(key);
-    const assignments = COLUMNS.split(', ')
-      .slice(1)
-      // a revocation is for good: a change read before it (on another instance) does not undo it
-      .map((column) => (column === 'revoked_at' ? 'revoked_at = COALESCE(revoked_at, ?)' : `${column} = ?`))
-      .join(', ');
     // only the key as it was read: a change made since (a rotate, another PATCH) is not written over
-    const result =
+    const [where, read] =
       previous === undefined
-        ? await this.#db.execute(`UPDATE switchyard_keys SET ${assignments} WHERE id = ?`, [
-            ...rest,
-            id ?? null,
-          ])
-        : await this.#db.execute(
-            `UPDATE switchyard_keys SET ${assignments} WHERE id = ? AND hash = ? AND updated_at = ?`,
-            [...rest, id ?? null, previous.hash, previous.updatedAt],
-          );
+        ? ['id = ?', []]
+        : ['id = ? AND hash = ? AND updated_at = ?', [previous.hash, previous.updatedAt]];
+    const result = await this.#db.execute(`UPDATE switchyard_keys SET ${REPLACED_COLUMNS} WHERE ${where}`, [
+      ...rest,
+      id ?? null,
+      ...read,
+    ]);
     return result.rowCount > 0;
   }
 
