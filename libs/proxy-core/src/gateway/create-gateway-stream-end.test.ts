@@ -240,22 +240,24 @@ describe('a stream cut before its end', () => {
 });
 
 describe('a stream closed before its first read', () => {
-  it('releases its limiter slot, cancels the upstream call and ends the request, however it is closed', async () => {
-    const closes = {
-      'return()': (stream: AsyncIterable<ChatCompletionChunk>) => stream[Symbol.asyncIterator]().return?.(),
-      'throw()': (stream: AsyncIterable<ChatCompletionChunk>) =>
-        stream[Symbol.asyncIterator]()
-          .throw?.(new Error('consumer gave up'))
-          .catch(() => undefined),
-      "its reads' return()": (stream: AsyncIterable<ChatCompletionChunk>) =>
-        engineStreamReads(stream)?.return?.(),
-    };
+  type Close = (stream: AsyncIterable<unknown>) => Promise<unknown> | undefined;
+  const byReturn: Close = (stream) => stream[Symbol.asyncIterator]().return?.();
+  const byThrow: Close = (stream) =>
+    stream[Symbol.asyncIterator]()
+      .throw?.(new Error('consumer gave up'))
+      .catch(() => undefined);
+
+  /** Opens a stream on a stalling upstream, closes it unread each way, and checks what it held is let go. */
+  async function closedUnread(
+    open: (gateway: Gateway, context: RequestContext) => Promise<AsyncIterable<unknown>>,
+    closes: Record<string, Close>,
+  ): Promise<void> {
     for (const [how, close] of Object.entries(closes)) {
       fixture.upstream.fault({ kind: 'stall-stream', afterChunks: 3, times: 1 });
       const gateway = make();
       const seen = watch(gateway);
       const context = createRequestContext();
-      const stream = await gateway.stream(hello, { context });
+      const stream = await open(gateway, context);
       expect(gateway.stats().limiters['openai/gpt-4o-mini']?.running, how).toBe(1);
       const aborted = fixture.upstream.nextAbort();
       await close(stream);
@@ -266,31 +268,22 @@ describe('a stream closed before its first read', () => {
       // closed means closed: nothing more to read
       expect(await stream[Symbol.asyncIterator]().next(), how).toEqual({ done: true, value: undefined });
     }
+  }
+
+  it('releases its limiter slot, cancels the upstream call and ends the request, however it is closed', async () => {
+    await closedUnread((gateway, context) => gateway.stream(hello, { context }), {
+      'return()': byReturn,
+      'throw()': byThrow,
+      "its reads' return()": (stream) =>
+        engineStreamReads(stream as AsyncIterable<ChatCompletionChunk>)?.return?.(),
+    });
   });
 
   it('a legacy completion stream too: its text_completion chunks wrap an engine stream that is closed with it', async () => {
-    const closes = {
-      'return()': (stream: AsyncIterable<unknown>) => stream[Symbol.asyncIterator]().return?.(),
-      'throw()': (stream: AsyncIterable<unknown>) =>
-        stream[Symbol.asyncIterator]()
-          .throw?.(new Error('consumer gave up'))
-          .catch(() => undefined),
-    };
-    for (const [how, close] of Object.entries(closes)) {
-      fixture.upstream.fault({ kind: 'stall-stream', afterChunks: 3, times: 1 });
-      const gateway = make();
-      const seen = watch(gateway);
-      const context = createRequestContext();
-      const stream = await gateway.streamComplete({ model: 'gpt', prompt: 'Hello!' }, { context });
-      expect(gateway.stats().limiters['openai/gpt-4o-mini']?.running, how).toBe(1);
-      const aborted = fixture.upstream.nextAbort();
-      await close(stream);
-      expect(gateway.stats().limiters['openai/gpt-4o-mini']?.running, how).toBe(0);
-      expect(seen.ends, how).toEqual([context]);
-      expect(context.error?.code, how).toBe('client_closed_request');
-      expect((await aborted).path, how).toBe('/v1/chat/completions');
-      expect(await stream[Symbol.asyncIterator]().next(), how).toEqual({ done: true, value: undefined });
-    }
+    await closedUnread(
+      (gateway, context) => gateway.streamComplete({ model: 'gpt', prompt: 'Hello!' }, { context }),
+      { 'return()': byReturn, 'throw()': byThrow },
+    );
   });
 });
 

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { expect } from 'vitest';
 import { SwitchyardError } from '../../src/errors/switchyard-error';
 import type { ProviderCallContext } from '../../src/providers/provider-adapter';
-import type { ChatCompletionChunk, ChatCompletionRequest } from '../../src/wire/openai-chat';
+import type { ChatCompletionChunk, ChatCompletionRequest, ChatMessage } from '../../src/wire/openai-chat';
 
 /** Reads a fixture file next to a test (`new URL('./__fixtures__/x.json', import.meta.url)`). */
 export function fixtureText(url: URL): string {
@@ -100,6 +100,26 @@ export const toolRoundTripRequest: ChatCompletionRequest = {
   max_tokens: 256,
   stop: ['END'],
 };
+
+/**
+ * A weather question answered by tool calls of the given ids, then their results: a user turn,
+ * the assistant's `get_weather` calls and one `tool` message per id, in order.
+ */
+export function weatherToolTurns(ids: readonly string[]): ChatMessage[] {
+  return [
+    { role: 'user', content: 'Weather?' },
+    {
+      role: 'assistant',
+      content: null,
+      tool_calls: ids.map((id) => ({
+        id,
+        type: 'function' as const,
+        function: { name: 'get_weather', arguments: '{}' },
+      })),
+    },
+    ...ids.map((id) => ({ role: 'tool' as const, tool_call_id: id, content: 'sunny' })),
+  ];
+}
 
 /** Decodes an embedding sent as base64 little-endian float32. */
 export function decodeBase64Floats(text: string): number[] {

@@ -15,6 +15,7 @@ import { isVerbatimAdapter, sourceTextOf } from '../../stream/chunk-source-text'
 import { usageSoFarOf } from '../../stream/stream-usage-so-far';
 import type { ProviderCallContext } from '../provider-adapter';
 import type { ChatCompletionChunk, ChatCompletionRequest } from '../../wire/openai-chat';
+import { weatherToolTurns } from '../../../test/support/provider-test-kit';
 import { AnthropicAdapter, type AnthropicProviderOptions } from './anthropic-adapter';
 import type { AnthropicMessagesRequest } from './anthropic-wire';
 import { fromAnthropicResponse } from './from-anthropic-response';
@@ -220,19 +221,7 @@ describe('anthropic adapter: requests', () => {
     await adapter.chat(
       {
         model: 'm',
-        messages: [
-          { role: 'user', content: 'Weather in Paris?' },
-          {
-            role: 'assistant',
-            content: null,
-            tool_calls: ids.map((id) => ({
-              id,
-              type: 'function' as const,
-              function: { name: 'get_weather', arguments: '{}' },
-            })),
-          },
-          ...ids.map((id) => ({ role: 'tool' as const, tool_call_id: id, content: 'sunny' })),
-        ],
+        messages: weatherToolTurns(ids),
         tools: [
           {
             type: 'function',

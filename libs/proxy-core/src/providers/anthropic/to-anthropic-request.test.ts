@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ChatMessage } from '../../wire/openai-chat';
+import { weatherToolTurns } from '../../../test/support/provider-test-kit';
 import { toAnthropicRequest } from './to-anthropic-request';
 
 const settings = { model: 'claude-sonnet-4-5', stream: false, defaultMaxTokens: 1024 };
@@ -275,19 +276,7 @@ describe('toAnthropicRequest: tool ids of other providers', () => {
   // refuses any id outside ^[a-zA-Z0-9_-]+$ ("tool_use.id: String should match pattern")
   it('maps an id Anthropic would refuse to one it takes, the call and its result alike, two ids never one', () => {
     const ids = ['functions.get_weather:0', 'functions.get_weather:1'];
-    const turns = turnsOf([
-      { role: 'user', content: 'Weather in Paris and Rome?' },
-      {
-        role: 'assistant',
-        content: null,
-        tool_calls: ids.map((id) => ({
-          id,
-          type: 'function' as const,
-          function: { name: 'get_weather', arguments: '{}' },
-        })),
-      },
-      ...ids.map((id) => ({ role: 'tool' as const, tool_call_id: id, content: 'sunny' })),
-    ]);
+    const turns = turnsOf(weatherToolTurns(ids));
     const uses = (turns[1]?.content as Array<{ id: string }>).map((block) => block.id);
     const results = (turns[2]?.content as Array<{ tool_use_id: string }>).map((block) => block.tool_use_id);
     for (const id of uses) expect(id).toMatch(/^[a-zA-Z0-9_-]+$/);
@@ -296,17 +285,7 @@ describe('toAnthropicRequest: tool ids of other providers', () => {
   });
 
   it('keeps an id Anthropic takes as it is', () => {
-    const turns = turnsOf([
-      { role: 'user', content: 'Weather?' },
-      {
-        role: 'assistant',
-        content: null,
-        tool_calls: [
-          { id: 'call_Ab-9_x', type: 'function', function: { name: 'get_weather', arguments: '{}' } },
-        ],
-      },
-      { role: 'tool', tool_call_id: 'call_Ab-9_x', content: 'sunny' },
-    ]);
+    const turns = turnsOf(weatherToolTurns(['call_Ab-9_x']));
     expect(turns[1]?.content).toEqual([
       { type: 'tool_use', id: 'call_Ab-9_x', name: 'get_weather', input: {} },
     ]);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ChatMessage } from '../../wire/openai-chat';
+import { weatherToolTurns } from '../../../test/support/provider-test-kit';
 import { toBedrockRequest } from './to-bedrock-request';
 
 const turnsOf = (messages: ChatMessage[]) => toBedrockRequest({ model: 'x', messages }).messages;
@@ -214,19 +215,7 @@ describe('toBedrockRequest: tool ids of other providers', () => {
     const turns = toBedrockRequest({
       model: 'x',
       tools,
-      messages: [
-        { role: 'user', content: 'Weather?' },
-        {
-          role: 'assistant',
-          content: null,
-          tool_calls: ids.map((id) => ({
-            id,
-            type: 'function' as const,
-            function: { name: 'get_weather', arguments: '{}' },
-          })),
-        },
-        ...ids.map((id) => ({ role: 'tool' as const, tool_call_id: id, content: 'sunny' })),
-      ],
+      messages: weatherToolTurns(ids),
     }).messages;
     return {
       uses: turns[1]?.content.map((block) => block.toolUse?.toolUseId),
