@@ -1,4 +1,5 @@
 import type { RequestLogRow } from '../src/request-log/request-log-row';
+import type { RequestLogStore } from '../src/request-log/request-log-store';
 
 /** A complete row with overridable fields. */
 export function row(overrides: Partial<RequestLogRow> = {}): RequestLogRow {
@@ -37,5 +38,14 @@ export function row(overrides: Partial<RequestLogRow> = {}): RequestLogRow {
     client_request_id: null,
     cache_saved_usd: null,
     ...overrides,
+  };
+}
+
+/** A store that keeps what it is given in `rows` (none when left out). */
+export function captureStore(rows: RequestLogRow[] = []): RequestLogStore {
+  return {
+    kind: 'capture',
+    write: async (batch) => void rows.push(...batch),
+    close: async () => undefined,
   };
 }

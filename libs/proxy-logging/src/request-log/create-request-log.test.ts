@@ -13,7 +13,7 @@ import {
 import { createMockUpstream, requireService, TEST_DATABASE_URL } from '@switchyard/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createTestSchema } from '../../test/pg-schema';
-import { row } from '../../test/request-log-fixtures';
+import { captureStore, row } from '../../test/request-log-fixtures';
 import { DEFAULT_PII_PATTERNS, redactPii } from '../redaction/redact-pii';
 import { openDatabase } from '../sql/open-database';
 import { createMetrics } from '../metrics/create-metrics';
@@ -184,11 +184,7 @@ describe('createRequestLog', () => {
     const upstream = await createMockUpstream();
     const rows: RequestLogRow[] = [];
     const log = await createRequestLog({
-      store: {
-        kind: 'capture',
-        write: async (batch) => void rows.push(...batch),
-        close: async () => undefined,
-      },
+      store: captureStore(rows),
       bodies: true,
       flushIntervalMs: 60_000,
     });
@@ -233,11 +229,7 @@ describe('createRequestLog', () => {
   it('redacts a secret that the body limit cuts, rather than storing the part before the cut', async () => {
     const rows: RequestLogRow[] = [];
     const log = await createRequestLog({
-      store: {
-        kind: 'capture',
-        write: async (batch) => void rows.push(...batch),
-        close: async () => undefined,
-      },
+      store: captureStore(rows),
       bodies: true,
       flushIntervalMs: 60_000,
     });
@@ -418,7 +410,7 @@ describe('createRequestLog timer options', () => {
 
 describe('RequestLogQueue timer options', () => {
   it('refuses a delay above MAX_TIMER_MS at construction, saying why', () => {
-    const store = { kind: 'capture', write: async () => undefined, close: async () => undefined };
+    const store = captureStore();
     expect(() => new RequestLogQueue({ store, flushTimeoutMs: 3_000_000_000 })).toThrow(
       'Invalid request log queue options:\n/flushTimeoutMs: 3000000000 ms is above 2147483647 ms (about 24.8 days), the longest a Node.js timer waits: a longer delay would fire after 1 ms',
     );
@@ -432,7 +424,7 @@ describe('request log batch sizes', () => {
   // a batch of 0 rows wrote nothing and looped on its promise for ever (the event loop never
   // turned again); a retention batch of 0 deleted nothing and started the next pass at once
   it('refuses a batch or retention batch that is not a positive integer, before opening a store', async () => {
-    const store = { kind: 'capture', write: async () => undefined, close: async () => undefined };
+    const store = captureStore();
     for (const batchSize of [0, -1, 2.5])
       expect(() => new RequestLogQueue({ store, batchSize })).toThrow(
         'Invalid request log queue options:\n/batchSize: Expected integer',
