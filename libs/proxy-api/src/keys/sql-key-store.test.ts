@@ -21,6 +21,15 @@ afterAll(async () => {
   await admin.close();
 });
 
+/** A registry's settings on every instance of these tests: no cache, a clock that stands still. */
+const options = {
+  staticKeys: [],
+  secret: 'sql-secret-0123456789',
+  cacheTtlMs: 0,
+  cacheMaxEntries: 10,
+  now: () => 1_700_000_000_000,
+};
+
 /** A key store of its own on the test's schema: what one instance (a gateway, a worker) opens. */
 async function instance(): Promise<SqlKeyStore> {
   return SqlKeyStore.open(await openDatabase({ url: TEST_DATABASE_URL, schema }), { owned: true });
@@ -44,13 +53,6 @@ describe.skipIf(!postgresUp)('SQL key store on PostgreSQL', () => {
   it('stores every key field, only as a hash, and survives a new registry (a restart)', async () => {
     const db = await openDatabase({ url: TEST_DATABASE_URL, schema });
     const store = await SqlKeyStore.open(db, { owned: true });
-    const options = {
-      staticKeys: [],
-      secret: 'sql-secret-0123456789',
-      cacheTtlMs: 0,
-      cacheMaxEntries: 10,
-      now: () => 1_700_000_000_000,
-    };
     const registry = new KeyRegistry({ store, ...options });
     const minted = await registry.create({
       name: 'svc',
@@ -101,13 +103,6 @@ describe.skipIf(!postgresUp)('SQL key store on PostgreSQL', () => {
 
 describe.skipIf(!postgresUp)('SQL key store shared by two instances on PostgreSQL', () => {
   it('keeps a key revoked on one instance while another writes a change it read before the revocation', async () => {
-    const options = {
-      staticKeys: [],
-      secret: 'sql-secret-0123456789',
-      cacheTtlMs: 0,
-      cacheMaxEntries: 10,
-      now: () => 1_700_000_000_000,
-    };
     await withTwoInstances(async (firstStore, secondStore) => {
       // the first instance's write of its change waits until the second instance revoked the key;
       // the key as read is not passed on: the revocation must hold without that check too
