@@ -221,4 +221,26 @@ describe('hostMatches', () => {
     expect(hostMatches('*-aiplatform.googleapis.com', 'us-aiplatform.googleapis.com.evil.com')).toBe(false);
     expect(hostMatches('*-aiplatform.googleapis.com', 'us-aiplatformxgoogleapis.com')).toBe(false);
   });
+
+  it('matches several `*` in one label, each standing for one or more label characters', async () => {
+    const { hostMatches } = await import('./assert-allowed-target');
+    expect(hostMatches('llm-*-*.example.com', 'llm-eu-1.example.com')).toBe(true);
+    expect(hostMatches('llm-*-*.example.com', 'llm-eu-west-1.example.com')).toBe(true);
+    expect(hostMatches('llm-*-*.example.com', 'llm-eu-.example.com')).toBe(false);
+    expect(hostMatches('llm-*-*.example.com', 'llm--1.example.com')).toBe(false);
+    expect(hostMatches('llm-*-*.example.com', 'llm-eu_x-1.example.com')).toBe(false);
+    expect(hostMatches('a*b*.example.com', 'ab.example.com')).toBe(false);
+    expect(hostMatches('a*b*.example.com', 'axbybx.example.com')).toBe(true);
+    expect(hostMatches('*.*.example.com', 'one.example.com')).toBe(false);
+    expect(hostMatches('*.*.example.com', 'a.b.c.example.com')).toBe(true);
+    expect(hostMatches('*.example.com', 'a..example.com')).toBe(false);
+  });
+
+  it('answers at once for a long label a client names against an entry of many stars (a regular expression backtracked for hours)', async () => {
+    const { hostMatches } = await import('./assert-allowed-target');
+    const label = '-'.repeat(5000);
+    expect(hostMatches('*-*-*-*-*-*-*x.example.com', `${label}.example.com`)).toBe(false);
+    expect(hostMatches('*-*-*-*-*-*-*x.example.com', `${label}x.example.com`)).toBe(true);
+    expect(hostMatches('*.a*a*a*a*a*b', `${'a'.repeat(3000)}.${'a'.repeat(3000)}`)).toBe(false);
+  });
 });

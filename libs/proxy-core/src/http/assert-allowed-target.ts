@@ -28,29 +28,57 @@ function bareHost(hostname: string): string {
   return unbracketed.endsWith('.') ? unbracketed.slice(0, -1) : unbracketed;
 }
 
-const patternCache = new Map<string, RegExp>();
-
-/** One label of a pattern: literal, with any `*` inside it matching some characters of that label only. */
-function labelRegex(label: string): string {
-  return label
-    .split('*')
-    .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
-    .join('[a-z0-9-]+');
+/** Whether a character may stand in a DNS label a `*` matches: a-z, 0-9 or `-` (names are compared lower-cased). */
+function isLabelChar(char: string): boolean {
+  return (char >= 'a' && char <= 'z') || (char >= '0' && char <= '9') || char === '-';
 }
 
-function patternRegex(pattern: string): RegExp {
-  let regex = patternCache.get(pattern);
-  if (regex === undefined) {
-    const body = pattern
-      .split('.')
-      .map((label, index) =>
-        label === '*' ? (index === 0 ? '(?:[a-z0-9-]+\\.)*[a-z0-9-]+' : '[a-z0-9-]+') : labelRegex(label),
-      )
-      .join('\\.');
-    regex = new RegExp(`^${body}$`);
-    patternCache.set(pattern, regex);
+/**
+ * Whether one DNS label matches one label of a pattern, whose every `*` stands for one or more
+ * label characters. Not a regular expression: `[a-z0-9-]+` for each `*` backtracks, and an
+ * allow-list entry of several stars in a label (`*-*-*.example.com`) against a long label a
+ * client names took polynomial time. This walks the label once, keeping the set of pattern
+ * positions reached (at most `pattern.length * label.length` steps).
+ */
+function labelMatches(pattern: string, label: string): boolean {
+  if (!pattern.includes('*')) return pattern === label;
+  // reached[j]: the label so far matches the pattern's first j characters (a `*` at j - 1 may take more)
+  let reached = new Array<boolean>(pattern.length + 1).fill(false);
+  reached[0] = true;
+  for (const char of label) {
+    const next = new Array<boolean>(pattern.length + 1).fill(false);
+    let any = false;
+    for (let j = 0; j < pattern.length; j++) {
+      const wanted = pattern[j];
+      const star = wanted === '*';
+      if (star ? !isLabelChar(char) : wanted !== char) continue;
+      // this character starts the pattern character at j, or (a `*`) continues it
+      if (reached[j] === true || (star && reached[j + 1] === true)) {
+        next[j + 1] = true;
+        any = true;
+      }
+    }
+    if (!any) return false;
+    reached = next;
   }
-  return regex;
+  return reached[pattern.length] === true;
+}
+
+/** Whether a host name matches a pattern with a `*` somewhere (see {@link hostMatches}). */
+function wildcardMatches(pattern: string, host: string): boolean {
+  const wanted = pattern.split('.');
+  const labels = host.split('.');
+  let first = 0;
+  if (wanted[0] === '*') {
+    // a leading `*` label stands for one or more whole labels
+    const leading = labels.length - (wanted.length - 1);
+    if (leading < 1) return false;
+    for (let i = 0; i < leading; i++) if (!labelMatches('*', labels[i] ?? '')) return false;
+    wanted.shift();
+    first = leading;
+  }
+  if (labels.length - first !== wanted.length) return false;
+  return wanted.every((label, i) => labelMatches(label, labels[first + i] ?? ''));
 }
 
 /**
@@ -68,7 +96,7 @@ export function hostMatches(pattern: string, host: string): boolean {
       isIpLiteral(wanted) && isIpLiteral(actual) && canonicalAddress(wanted) === canonicalAddress(actual)
     );
   if (!wanted.includes('*')) return wanted === actual;
-  return patternRegex(wanted).test(actual);
+  return wildcardMatches(wanted, actual);
 }
 
 /**
