@@ -33,7 +33,17 @@ export function textFlag(value: string | undefined): string | undefined {
   return value === '' ? undefined : value;
 }
 
-/** An integer flag within bounds, or undefined when not given. */
+/**
+ * `value` read as a whole number written in decimal digits (spaces around it allowed), else
+ * undefined: `Number()` alone also reads `1e3`, `0x10`, `0b11` and `1.0` as integers, which
+ * no one means by a port or a worker count.
+ */
+export function decimalInteger(value: string): number | undefined {
+  const trimmed = value.trim();
+  return /^\d{1,15}$/.test(trimmed) ? Number(trimmed) : undefined;
+}
+
+/** An integer flag within bounds, written in decimal digits, or undefined when not given. */
 export function integerFlag(
   value: string | undefined,
   flag: string,
@@ -41,8 +51,8 @@ export function integerFlag(
   max: number,
 ): number | undefined {
   if (value === undefined) return undefined;
-  const parsed = Number(value);
-  if (value.trim() === '' || !Number.isInteger(parsed) || parsed < min || parsed > max) {
+  const parsed = decimalInteger(value);
+  if (parsed === undefined || parsed < min || parsed > max) {
     throw new UsageError(`${flag}: "${value}" is not an integer from ${min} to ${max}.`);
   }
   return parsed;

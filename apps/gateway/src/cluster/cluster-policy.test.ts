@@ -108,6 +108,15 @@ describe('resolveWorkers', () => {
     for (const bad of ['0', '-1', '1.5', 'many', '257'])
       expect(() => resolveWorkers(bad, {}, base)).toThrow(/is not a worker count/);
     expect(() => resolveWorkers(undefined, { SWITCHYARD_WORKERS: 'x' }, base)).toThrow(/SWITCHYARD_WORKERS/);
+    // Number() reads these as integers; no one writes a worker count so
+    for (const bad of ['1e2', '0x10', '0b11', '2.0', '+4'])
+      expect(() => resolveWorkers(undefined, { SWITCHYARD_WORKERS: bad }, base)).toThrow(
+        `"${bad}" is not a worker count`,
+      );
+    expect(resolveWorkers(undefined, { SWITCHYARD_WORKERS: ' 3 ' }, base)).toEqual({
+      workers: 3,
+      explicit: true,
+    });
   });
 });
 

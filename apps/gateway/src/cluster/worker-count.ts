@@ -1,4 +1,5 @@
 import { availableParallelism } from 'node:os';
+import { decimalInteger } from '../cli/cli-args';
 import { ConfigError } from '../config/load-config';
 import type { ConfigFile } from '../config/config-schema';
 import { envValue } from '../config/env-value';
@@ -7,8 +8,8 @@ import { envValue } from '../config/env-value';
 export const MAX_WORKERS = 256;
 
 function parseWorkers(value: string, source: string): number {
-  const workers = Number(value);
-  if (!Number.isInteger(workers) || workers < 1 || workers > MAX_WORKERS) {
+  const workers = decimalInteger(value);
+  if (workers === undefined || workers < 1 || workers > MAX_WORKERS) {
     throw new ConfigError(source, [`"${value}" is not a worker count (an integer from 1 to ${MAX_WORKERS})`]);
   }
   return workers;
