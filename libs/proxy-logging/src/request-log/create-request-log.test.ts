@@ -423,12 +423,20 @@ describe('RequestLogQueue timer options', () => {
 describe('request log batch sizes', () => {
   // a batch of 0 rows wrote nothing and looped on its promise for ever (the event loop never
   // turned again); a retention batch of 0 deleted nothing and started the next pass at once
-  it('refuses a batch or retention batch that is not a positive integer, before opening a store', async () => {
+  it('refuses a batch, retention batch or queue bound that is not a positive integer, before opening a store', async () => {
     const store = captureStore();
     for (const batchSize of [0, -1, 2.5])
       expect(() => new RequestLogQueue({ store, batchSize })).toThrow(
         'Invalid request log queue options:\n/batchSize: Expected integer',
       );
+    // a bound of NaN let the queue grow without one while the store was down; 0 dropped every row
+    for (const maxQueuedRows of [Number.NaN, 0, -5, 1.5])
+      expect(() => new RequestLogQueue({ store, maxQueuedRows })).toThrow(
+        'Invalid request log queue options:\n/maxQueuedRows: Expected integer',
+      );
+    expect(requestLogOptionsProblems({ store, maxQueuedRows: 0 })).toEqual([
+      'requestLog/maxQueuedRows: Expected integer to be greater or equal to 1',
+    ]);
     expect(requestLogOptionsProblems({ store, batchSize: 0, retentionBatchSize: 0 })).toEqual([
       'requestLog/batchSize: Expected integer to be greater or equal to 1',
       'requestLog/retentionBatchSize: Expected integer to be greater or equal to 1',

@@ -17,7 +17,7 @@ export const REQUEST_LOG_QUEUE_DEFAULTS = {
 /** Options of {@link RequestLogQueue}. */
 export interface RequestLogQueueOptions {
   store: RequestLogStore;
-  /** Rows held while the store is slow or down; beyond it new rows are dropped and counted. @default 10000 */
+  /** Rows held while the store is slow or down, a positive integer; beyond it new rows are dropped and counted. @default 10000 */
   maxQueuedRows?: number;
   /** Rows per write, a positive integer. @default 500 */
   batchSize?: number;
@@ -39,10 +39,12 @@ export interface RequestLogQueueOptions {
 /**
  * The options of {@link RequestLogQueueOptions} checked at construction: the batch size, a
  * positive integer (a batch of 0 rows wrote nothing and looped for ever, the event loop stalled),
+ * the queue's bound, a positive integer (`NaN` left the queue unbounded, 0 dropped every row),
  * and those a timer is armed with, each at most `MAX_TIMER_MS` (Node.js fires a longer timer
  * after 1 ms: a `flushTimeoutMs` of 3e9 gave every flush up at once).
  */
 export const RequestLogQueueDelaysSchema = Type.Object({
+  maxQueuedRows: Type.Optional(Type.Integer({ minimum: 1 })),
   batchSize: Type.Optional(Type.Integer({ minimum: 1 })),
   flushIntervalMs: Type.Optional(TimerDelayMsSchema),
   retryMinMs: Type.Optional(TimerDelayMsSchema),
