@@ -61,7 +61,7 @@ import {
 import { textCompletionChunkToChat, textCompletionToChat } from '../completions/text-completion-to-chat';
 import { mapAsync } from '../stream/map-async';
 import { usageSoFarOf, withUsageSoFar, type UsageSoFar } from '../stream/stream-usage-so-far';
-import { builtinProvidersPlugin } from './builtin-providers-plugin';
+import { BUILTIN_PROVIDER_FACTORIES, builtinProvidersPlugin } from './builtin-providers-plugin';
 import { startDeadline, type Deadline } from './deadline';
 import { GATEWAY_DEFAULTS, type GatewayOptions } from './gateway-options';
 import { observe } from './observe';
@@ -204,13 +204,16 @@ class SwitchyardGateway implements Gateway {
       });
     this.#ownedDispatcher = options.dispatcher === undefined ? dispatcher : undefined;
     const kit = { dispatcher, logger: this.#logger };
+    const builtin = new WeakSet<ProviderAdapter>();
     this.#providers = new Map(
       options.providers.map((config) => {
         const { name, type, ...rest } = config;
         const factory = registry.get(type);
         if (factory === undefined)
           throw new SwitchyardError('invalid_options', `Unknown provider type "${type}".`);
-        return [name, factory.create({ ...rest, name, type }, kit)];
+        const adapter = factory.create({ ...rest, name, type }, kit);
+        if (BUILTIN_PROVIDER_FACTORIES.has(factory)) builtin.add(adapter);
+        return [name, adapter];
       }),
     );
     this.timeouts = Object.freeze({
@@ -239,6 +242,7 @@ class SwitchyardGateway implements Gateway {
       routes: this.#routes,
       providers: this.#providers,
       attemptTimeoutMs: this.timeouts.attemptTimeoutMs,
+      builtinAdapters: builtin,
       policies: this.#policies,
       stats,
       router: new TargetRouter({

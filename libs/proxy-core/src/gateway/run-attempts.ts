@@ -1,6 +1,7 @@
 import { channel } from 'node:diagnostics_channel';
 import { SwitchyardError, toSwitchyardError } from '../errors/switchyard-error';
 import { runSeries } from '../hooks/call-sync-taps';
+import { transportError } from '../http/upstream-error';
 import type { GatewayHooks } from '../hooks/gateway-hooks';
 import type { Logger } from '../options/logger';
 import type { ProviderAdapter } from '../providers/provider-adapter';
@@ -12,6 +13,7 @@ import { fullJitterDelayMs } from '../resilience/retry-backoff';
 import type { RouteTable } from '../router/route-table';
 import type { ResolvedRoute, RouteTarget } from '../router/route-types';
 import { targetKey } from '../router/target-key';
+import { raceAbort } from '../stream/abort-race';
 import type { TargetStats } from '../router/target-stats';
 import type { RoutingInput, TargetRouter } from '../router/target-router';
 import type { Deadline } from './deadline';
@@ -44,6 +46,8 @@ export interface AttemptEnvironment {
   routes: RouteTable;
   providers: ReadonlyMap<string, ProviderAdapter>;
   attemptTimeoutMs: number;
+  /** Adapters of the built-in factories, which end a call when it aborts; others are raced against the abort. */
+  builtinAdapters: WeakSet<ProviderAdapter>;
   policies: ResiliencePolicies;
   router: TargetRouter;
   stats: TargetStats;
@@ -241,7 +245,11 @@ async function tryTarget<T>(
   // whether the upstream call was made: a slot the breaker refused to use gives its request and
   // tokens back to the per-minute limits
   let callMade = false;
+  let released = false;
   const releaseAll = (): void => {
+    // once: an attempt given up on abort may still reach retain() when its adapter answers late
+    if (released) return;
+    released = true;
     timer?.dispose();
     releaseSlot?.();
     endInFlight?.();
@@ -253,7 +261,7 @@ async function tryTarget<T>(
     endInFlight = env.stats.begin(key);
     const called = performance.now();
     try {
-      const result = await attempt({
+      const pending = attempt({
         adapter,
         target,
         timer: attemptTimer,
@@ -262,14 +270,19 @@ async function tryTarget<T>(
           return releaseAll;
         },
       });
+      // a plugin's adapter that ignores the abort must not hold the request past its deadlines
+      const result = await (env.builtinAdapters.has(adapter) ? pending : raceAbort(pending, attemptTimer));
       env.stats.recordLatency(key, performance.now() - called);
       return result;
     } catch (thrown) {
-      // a fired timeout is the reason, whatever the adapter made of the abort
+      // a fired timeout is the reason, whatever the adapter made of the abort; the abort's own
+      // reason thrown (a call given up on abort, see raceAbort) reads as the kit reads it
       const error =
         attemptTimer.aborted && attemptTimer.reason instanceof SwitchyardError
           ? attemptTimer.reason
-          : toSwitchyardError(thrown, adapter.name);
+          : attemptTimer.aborted && thrown === attemptTimer.reason
+            ? transportError(adapter.name, thrown, attemptTimer)
+            : toSwitchyardError(thrown, adapter.name);
       // a failing target must not keep the lead in lowest-latency routing: its failure weighs
       // as a whole attempt timeout (a fast 500 would otherwise look like a fast answer)
       if (countsAsBreakerFailure(error))

@@ -277,3 +277,98 @@ describe('stream timeouts and aborts end a plugin stream that ignores the signal
     await gateway.close();
   });
 });
+
+describe('a plugin adapter whose call ignores the abort and never settles', () => {
+  // real timers: the limiter (bottleneck) schedules on its own clock; each test ends by the
+  // gateway's own deadlines (tens of ms), and hangs until the test's timeout if one is not kept
+  const never = (): Promise<never> => new Promise(() => undefined);
+
+  /** A gateway whose alias `m` goes to a plugin adapter that never answers, then to the mock provider. */
+  function hangingFirst(options: Partial<GatewayOptions> = {}): {
+    gateway: Gateway;
+    attempts: Array<[string, string | undefined]>;
+  } {
+    const factory: ProviderFactory = {
+      type: 'hangs',
+      create: ({ name }) => ({
+        contractVersion: PROVIDER_CONTRACT_VERSION,
+        name,
+        type: 'hangs',
+        chat: never,
+        stream: never,
+      }),
+    };
+    const gateway = createGateway({
+      plugins: [
+        {
+          name: 'hangs',
+          apply: (hooks) => hooks.registerProviders.tap('hangs', (registry) => registry.register(factory)),
+        },
+      ],
+      providers: [
+        { name: 'stuck', type: 'hangs' },
+        { name: 'backup', type: 'mock' },
+      ],
+      models: [
+        {
+          name: 'm',
+          strategy: 'ordered',
+          targets: [
+            { provider: 'stuck', model: 'v', limits: { maxConcurrent: 1 } },
+            { provider: 'backup', model: 'mock-1' },
+          ],
+        },
+      ],
+      attemptTimeoutMs: 30,
+      retry: { maxRetries: 0 },
+      ...options,
+    });
+    const attempts: Array<[string, string | undefined]> = [];
+    gateway.hooks.onAttempt.tap('test', (record) => {
+      attempts.push([record.provider, record.error?.code]);
+    });
+    return { gateway, attempts };
+  }
+
+  it('gives the attempt up at the attempt timeout, and the request falls back to the next target (chat)', async () => {
+    const { gateway, attempts } = hangingFirst();
+    const answer = await gateway.chat(hello);
+    expect(answer.choices[0]?.message.content).toEqual(expect.any(String));
+    expect(attempts).toEqual([
+      ['stuck', 'upstream_timeout'],
+      ['backup', undefined],
+    ]);
+    await gateway.close();
+  });
+
+  it('gives the attempt up at the attempt timeout, and the stream comes from the next target', async () => {
+    const { gateway, attempts } = hangingFirst();
+    expect((await collect(await gateway.stream(hello))).length).toBeGreaterThan(0);
+    expect(attempts).toEqual([
+      ['stuck', 'upstream_timeout'],
+      ['backup', undefined],
+    ]);
+    await gateway.close();
+  });
+
+  it('ends at the request deadline and at a client abort, and gives its limiter slot back each time', async () => {
+    // the only target, one call at a time: a slot kept by a call that never settled would
+    // queue every later request for good
+    const { gateway } = hangingFirst({
+      models: [{ name: 'm', targets: [{ provider: 'stuck', model: 'v', limits: { maxConcurrent: 1 } }] }],
+      attemptTimeoutMs: 60_000,
+      requestTimeoutMs: 200,
+    });
+    await expect(gateway.chat(hello)).rejects.toMatchObject({ code: 'request_timeout' });
+    const client = new AbortController();
+    // the client leaves once the call is made (the hook runs just before it)
+    gateway.hooks.beforeAttempt.tap('abort', () => {
+      setImmediate(() => client.abort());
+    });
+    await expect(gateway.chat(hello, { signal: client.signal })).rejects.toMatchObject({
+      code: 'client_closed_request',
+    });
+    await expect(gateway.stream(hello)).rejects.toMatchObject({ code: 'request_timeout' });
+    await gateway.close();
+  });
+});

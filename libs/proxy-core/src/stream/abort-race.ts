@@ -49,3 +49,23 @@ export function abandonReads(reads: AsyncIterator<unknown, unknown>): void {
     // a hand-written iterator's return() that throws: nothing more to end
   }
 }
+
+/**
+ * `pending`'s outcome, or a rejection with the abort reason as soon as `source` aborts (an abort
+ * already past included), for a call that may ignore its cancellation: a plugin adapter's
+ * `chat()` or `stream()` that never settles would otherwise hold the request past every
+ * deadline, with its limiter slot and in-flight count. What it answers later is dropped (a
+ * stream opened after the abort is closed by the reads that find the attempt aborted).
+ */
+export async function raceAbort<T>(pending: Promise<T>, source: AbortSource): Promise<T> {
+  if (source.aborted) {
+    pending.then(ignore, ignore);
+    throw source.reason;
+  }
+  const race = new AbortRace(source);
+  try {
+    return await race.race(pending);
+  } finally {
+    race.dispose();
+  }
+}
