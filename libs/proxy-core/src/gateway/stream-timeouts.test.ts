@@ -3,6 +3,7 @@ import type { UpstreamResponse } from '../http/upstream-request';
 import { AnthropicStreamMapper } from '../providers/anthropic/from-anthropic-stream';
 import {
   PROVIDER_CONTRACT_VERSION,
+  type ProviderAdapter,
   type ProviderCallContext,
   type ProviderFactory,
 } from '../providers/provider-adapter';
@@ -28,20 +29,14 @@ function chunk(
   };
 }
 
-/** A gateway with one plugin provider whose stream is `open`'s. */
-function gatewayOf(
-  open: (context: ProviderCallContext) => AsyncIterable<ChatCompletionChunk>,
+/** A gateway whose provider `up` is a plugin adapter making its calls with `calls`; alias `m` goes to it. */
+function pluginGateway(
+  calls: Pick<ProviderAdapter, 'chat' | 'stream'>,
   options: Partial<GatewayOptions> = {},
 ): Gateway {
   const factory: ProviderFactory = {
     type: 'plugin',
-    create: ({ name }) => ({
-      contractVersion: PROVIDER_CONTRACT_VERSION,
-      name,
-      type: 'plugin',
-      chat: () => Promise.reject(new Error('unused')),
-      stream: (_request, context) => Promise.resolve(open(context)),
-    }),
+    create: ({ name }) => ({ contractVersion: PROVIDER_CONTRACT_VERSION, name, type: 'plugin', ...calls }),
   };
   return createGateway({
     plugins: [
@@ -54,6 +49,20 @@ function gatewayOf(
     models: [{ name: 'm', targets: [{ provider: 'up', model: 'v' }] }],
     ...options,
   });
+}
+
+/** A gateway with one plugin provider whose stream is `open`'s. */
+function gatewayOf(
+  open: (context: ProviderCallContext) => AsyncIterable<ChatCompletionChunk>,
+  options: Partial<GatewayOptions> = {},
+): Gateway {
+  return pluginGateway(
+    {
+      chat: () => Promise.reject(new Error('unused')),
+      stream: (_request, context) => Promise.resolve(open(context)),
+    },
+    options,
+  );
 }
 
 const sse = (type: string, data: object): Buffer =>
@@ -283,46 +292,33 @@ describe('a plugin adapter whose call ignores the abort and never settles', () =
   // gateway's own deadlines (tens of ms), and hangs until the test's timeout if one is not kept
   const never = (): Promise<never> => new Promise(() => undefined);
 
-  /** A gateway whose alias `m` goes to a plugin adapter that never answers, then to the mock provider. */
+  /** A gateway whose alias `m` goes to a plugin adapter that never answers (`up`), then to the mock provider. */
   function hangingFirst(options: Partial<GatewayOptions> = {}): {
     gateway: Gateway;
     attempts: Array<[string, string | undefined]>;
   } {
-    const factory: ProviderFactory = {
-      type: 'hangs',
-      create: ({ name }) => ({
-        contractVersion: PROVIDER_CONTRACT_VERSION,
-        name,
-        type: 'hangs',
-        chat: never,
-        stream: never,
-      }),
-    };
-    const gateway = createGateway({
-      plugins: [
-        {
-          name: 'hangs',
-          apply: (hooks) => hooks.registerProviders.tap('hangs', (registry) => registry.register(factory)),
-        },
-      ],
-      providers: [
-        { name: 'stuck', type: 'hangs' },
-        { name: 'backup', type: 'mock' },
-      ],
-      models: [
-        {
-          name: 'm',
-          strategy: 'ordered',
-          targets: [
-            { provider: 'stuck', model: 'v', limits: { maxConcurrent: 1 } },
-            { provider: 'backup', model: 'mock-1' },
-          ],
-        },
-      ],
-      attemptTimeoutMs: 30,
-      retry: { maxRetries: 0 },
-      ...options,
-    });
+    const gateway = pluginGateway(
+      { chat: never, stream: never },
+      {
+        providers: [
+          { name: 'up', type: 'plugin' },
+          { name: 'backup', type: 'mock' },
+        ],
+        models: [
+          {
+            name: 'm',
+            strategy: 'ordered',
+            targets: [
+              { provider: 'up', model: 'v', limits: { maxConcurrent: 1 } },
+              { provider: 'backup', model: 'mock-1' },
+            ],
+          },
+        ],
+        attemptTimeoutMs: 30,
+        retry: { maxRetries: 0 },
+        ...options,
+      },
+    );
     const attempts: Array<[string, string | undefined]> = [];
     gateway.hooks.onAttempt.tap('test', (record) => {
       attempts.push([record.provider, record.error?.code]);
@@ -335,7 +331,7 @@ describe('a plugin adapter whose call ignores the abort and never settles', () =
     const answer = await gateway.chat(hello);
     expect(answer.choices[0]?.message.content).toEqual(expect.any(String));
     expect(attempts).toEqual([
-      ['stuck', 'upstream_timeout'],
+      ['up', 'upstream_timeout'],
       ['backup', undefined],
     ]);
     await gateway.close();
@@ -345,7 +341,7 @@ describe('a plugin adapter whose call ignores the abort and never settles', () =
     const { gateway, attempts } = hangingFirst();
     expect((await collect(await gateway.stream(hello))).length).toBeGreaterThan(0);
     expect(attempts).toEqual([
-      ['stuck', 'upstream_timeout'],
+      ['up', 'upstream_timeout'],
       ['backup', undefined],
     ]);
     await gateway.close();
@@ -355,7 +351,7 @@ describe('a plugin adapter whose call ignores the abort and never settles', () =
     // the only target, one call at a time: a slot kept by a call that never settled would
     // queue every later request for good
     const { gateway } = hangingFirst({
-      models: [{ name: 'm', targets: [{ provider: 'stuck', model: 'v', limits: { maxConcurrent: 1 } }] }],
+      models: [{ name: 'm', targets: [{ provider: 'up', model: 'v', limits: { maxConcurrent: 1 } }] }],
       attemptTimeoutMs: 60_000,
       requestTimeoutMs: 200,
     });
