@@ -5,7 +5,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createMockUpstream, type MockUpstream } from '@switchyard/testing';
+import { createMockUpstream, TEST_REDIS_URL, type MockUpstream } from '@switchyard/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 // These tests run the built binary (the nx test target depends on build), as a user would.
@@ -390,9 +390,9 @@ describe('switchyard CLI', { timeout: 60_000 }, () => {
     const file = join(dir, 'redis-from-env.yaml');
     await writeFile(
       file,
-      'redis: { keyPrefix: "cli-env:", commandTimeoutMs: 400 }\nproviders: [ { name: mock, type: mock } ]\n',
+      `redis: { keyPrefix: "cli-env-${process.pid}:", commandTimeoutMs: 400 }\nproviders: [ { name: mock, type: mock } ]\n`,
     );
-    const env = { REDIS_URL: 'redis://127.0.0.1:6379' };
+    const env = { REDIS_URL: TEST_REDIS_URL };
     const validated = await output(run(['config', 'validate', file], env));
     expect(validated.stderr).toBe('');
     expect(validated.code).toBe(0);

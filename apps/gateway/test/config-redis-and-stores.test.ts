@@ -432,15 +432,17 @@ describe('embedding: the exported surface applies the environment as start does'
     async () => {
       const surface = await import('../src/index');
       const env = { REDIS_URL: TEST_REDIS_URL, SWITCHYARD_ALLOWED_HOSTS: 'gateway.internal' };
+      // this run's own keys in the shared Redis
+      const prefix = `embed-test-${process.pid}:`;
       const validated = await surface.validateConfig(
-        parseYaml(`redis: { keyPrefix: "embed-test:" }\nrequestLog: { store: none }\n${PROVIDERS}`),
+        parseYaml(`redis: { keyPrefix: "${prefix}" }\nrequestLog: { store: none }\n${PROVIDERS}`),
         env,
         'test.yaml',
       );
       // validateConfig passed the address-less section because the environment has one; starting
       // from `validated` alone would be refused ("needs a url or a cluster")
       const config = surface.withServerEnv(surface.withEnvOverrides(validated, env), env);
-      expect(config.redis).toEqual({ url: TEST_REDIS_URL, keyPrefix: 'embed-test:' });
+      expect(config.redis).toEqual({ url: TEST_REDIS_URL, keyPrefix: prefix });
       expect(config.server?.allowedHosts).toEqual(['gateway.internal']);
       const gateway = await surface.startGateway({ config, port: 0, host: '127.0.0.1', logLevel: 'silent' });
       running.push(gateway);
