@@ -1,7 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createRequestLog } from '@switchyard/proxy-logging';
+import { createRequestLog, openDatabase } from '@switchyard/proxy-logging';
 import { requireService, TEST_DATABASE_URL } from '@switchyard/testing';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { parse as parseYaml } from 'yaml';
@@ -61,26 +62,36 @@ describe('operational settings of the YAML', () => {
   });
 
   it('hands requestLog.flushTimeoutMs, retentionStartDelayMs and the postgres timeouts to the request log', async () => {
+    // a schema of this run's own: the log creates its table and starts its retention pass there
+    const schema = `t_ops_${randomBytes(6).toString('hex')}`;
     const config = await validateConfig(
       parseYaml(
-        'requestLog: { store: postgres, url: "${DATABASE_URL}", flushTimeoutMs: 2500, retentionStartDelayMs: 0, postgres: { poolSize: 2, connectTimeoutMs: 800, statementTimeoutMs: "${PG_STATEMENT_TIMEOUT_MS}", queryTimeoutMs: 900 } }\nproviders: [ { name: mock, type: mock } ]\n',
+        `requestLog: { store: postgres, url: "\${DATABASE_URL}", schema: ${schema}, flushTimeoutMs: 2500, retentionStartDelayMs: 0, postgres: { poolSize: 2, connectTimeoutMs: 800, statementTimeoutMs: "\${PG_STATEMENT_TIMEOUT_MS}", queryTimeoutMs: 900 } }\nproviders: [ { name: mock, type: mock } ]\n`,
       ),
       { DATABASE_URL: TEST_DATABASE_URL, PG_STATEMENT_TIMEOUT_MS: '50' },
       'test.yaml',
     );
     const options = observabilityOptionsFromConfig(config, {}).requestLog;
     expect(options).toMatchObject({
+      schema,
       flushTimeoutMs: 2500,
       retentionStartDelayMs: 0,
       postgres: { poolSize: 2, connectTimeoutMs: 800, timeoutMs: 50, queryTimeoutMs: 900 },
     });
     if (!pgUp || options === undefined || 'plugin' in options) return;
-    const log = await createRequestLog(options);
+    const admin = await openDatabase({ url: TEST_DATABASE_URL, poolSize: 1 });
     try {
-      // the server-side statement timeout is the YAML's 50 ms, not the default 30 s
-      await expect(log.sql?.db.query('SELECT pg_sleep(1)')).rejects.toThrow(/statement timeout/);
+      await admin.execute(`CREATE SCHEMA ${schema}`);
+      const log = await createRequestLog(options);
+      try {
+        // the server-side statement timeout is the YAML's 50 ms, not the default 30 s
+        await expect(log.sql?.db.query('SELECT pg_sleep(1)')).rejects.toThrow(/statement timeout/);
+      } finally {
+        await log.close();
+      }
     } finally {
-      await log.close();
+      await admin.execute(`DROP SCHEMA ${schema} CASCADE`);
+      await admin.close();
     }
   });
 });
