@@ -15,6 +15,7 @@ interface MessagesBody {
   messages?: Array<{ role?: string; content?: MessageContent }>;
   tools?: Array<{ name: string }>;
   tool_choice?: { type: string; name?: string };
+  stop_sequences?: unknown;
 }
 
 let counter = 0;
@@ -45,6 +46,12 @@ function blankText(where: string, content: MessageContent | undefined): string |
  * Undefined when the request passes.
  */
 function contentProblem(body: MessagesBody): string | undefined {
+  // Anthropic's refusal of a stop sequence of whitespace only (OpenAI takes `"\n"`)
+  if (
+    Array.isArray(body.stop_sequences) &&
+    body.stop_sequences.some((stop) => typeof stop === 'string' && stop.trim().length === 0)
+  )
+    return 'stop_sequences: each stop sequence must contain non-whitespace';
   const messages = body.messages ?? [];
   for (const [index, message] of messages.entries()) {
     const empty = message.content === undefined || message.content.length === 0;

@@ -737,6 +737,111 @@ describe('anthropic adapter: which stop sequence matched', () => {
   });
 });
 
+describe('anthropic adapter: stop sequences of whitespace only, which Anthropic refuses', () => {
+  const reply = 'First line.\nSecond line.\n\nThird paragraph.';
+  let own: MockUpstream;
+  let claude: AnthropicAdapter;
+  const lastSent = (): AnthropicMessagesRequest => own.requests.at(-1)?.body as AnthropicMessagesRequest;
+
+  beforeAll(async () => {
+    // a reply of several lines, streamed in pieces that split "\n\n"
+    own = await createMockUpstream({ replyText: reply, streamChunks: 13 });
+    claude = new AnthropicAdapter(
+      { name: 'anthropic', type: 'anthropic', baseUrl: `${own.url}/v1`, apiKey: API_KEY },
+      { dispatcher, logger: silentLogger },
+    );
+  });
+  afterAll(async () => {
+    await own.close();
+  });
+
+  it('is refused by the Messages API (the mock, as Anthropic: a client sending it raw gets a 400)', async () => {
+    const response = await fetch(`${own.url}/v1/messages`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-api-key': API_KEY,
+        'anthropic-version': '2023-06-01',
+      },
+      body: JSON.stringify({
+        model: 'claude-sonnet-4-20250514',
+        max_tokens: 100,
+        messages: [{ role: 'user', content: 'Hi' }],
+        stop_sequences: ['\n'],
+      }),
+    });
+    expect(response.status).toBe(400);
+    expect(JSON.stringify(await response.json())).toContain('each stop sequence must contain non-whitespace');
+  });
+
+  it('ends a whole answer at the first one, sending Anthropic only the others', async () => {
+    const answer = await claude.chat({ ...request, stop: ['END', '\n'] }, call());
+    expect(lastSent().stop_sequences).toEqual(['END']);
+    expect(answer.choices[0]).toMatchObject({
+      message: { role: 'assistant', content: 'First line.' },
+      finish_reason: 'stop',
+      stop_sequence: '\n',
+    });
+    // Anthropic's own count: it generated the whole reply
+    expect(answer.usage).toMatchObject({ prompt_tokens: 25, completion_tokens: 15 });
+    const paragraph = await claude.chat({ ...request, stop: '\n\n' }, call());
+    expect(lastSent()).not.toHaveProperty('stop_sequences');
+    expect(paragraph.choices[0]?.message.content).toBe('First line.\nSecond line.');
+    // none met: the answer as it came
+    const whole = await claude.chat({ ...request, stop: ['\t'] }, call());
+    expect(whole.choices[0]).toMatchObject({ message: { content: reply }, finish_reason: 'stop' });
+    expect(whole.choices[0]).not.toHaveProperty('stop_sequence');
+  });
+
+  it('ends a stream at the first one, across the pieces it came in, with a finish chunk naming it and the usage so far', async () => {
+    const chunks = await collect(await claude.stream({ ...request, stream: true, stop: ['\n\n'] }, call()));
+    expect(lastSent()).not.toHaveProperty('stop_sequences');
+    expect(text(chunks)).toBe('First line.\nSecond line.');
+    const finish = chunks.find((chunk) => chunk.choices[0]?.finish_reason != null);
+    expect(finish?.choices[0]).toMatchObject({ finish_reason: 'stop', stop_sequence: '\n\n' });
+    const usage = chunks.at(-1)?.usage;
+    expect(usage?.prompt_tokens).toBe(25);
+    // Anthropic counts output only at the end: at least what arrived, about 4 characters a token
+    expect(usage?.completion_tokens).toBeGreaterThanOrEqual(
+      Math.ceil('First line.\nSecond line.'.length / 4),
+    );
+    const oneLine = await collect(await claude.stream({ ...request, stream: true, stop: '\n' }, call()));
+    expect(text(oneLine)).toBe('First line.');
+  });
+
+  it('holds back only what may begin a sequence, and sends it at the end of the text block when none follows', () => {
+    const mapper = new AnthropicStreamMapper('anthropic', 'claude', ['\n\n']);
+    const event = (data: Record<string, unknown>) => ({
+      event: String(data['type']),
+      id: undefined,
+      data: JSON.stringify(data),
+    });
+    const delta = (piece: string) =>
+      mapper.map(
+        event({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: piece } }),
+      );
+    const texts = (list: ChatCompletionChunk[]) => list.map((chunk) => chunk.choices[0]?.delta.content);
+    mapper.map(
+      event({
+        type: 'message_start',
+        message: { id: 'msg_1', model: 'claude', content: [], usage: { input_tokens: 3, output_tokens: 1 } },
+      }),
+    );
+    expect(texts(delta('one\n'))).toEqual(['one']);
+    // the held "\n" goes on with a character that completes no sequence
+    expect(texts(delta('x\u{1F600}'))).toEqual(['\nx\u{1F600}']);
+    expect(texts(delta(' two\n'))).toEqual([' two']);
+    // the block ends: what was held back was text after all
+    expect(texts(mapper.map(event({ type: 'content_block_stop', index: 0 })))).toEqual(['\n']);
+    expect(mapper.done).toBe(false);
+    const ended = delta('a\n\nb');
+    expect(texts(ended)[0]).toBe('a');
+    expect(ended.at(-2)?.choices[0]).toMatchObject({ finish_reason: 'stop', stop_sequence: '\n\n' });
+    expect(ended.at(-1)?.usage).toMatchObject({ prompt_tokens: 3 });
+    expect(mapper.done).toBe(true);
+  });
+});
+
 describe('anthropic stream mapper: tools without input', () => {
   const event = (data: unknown) => ({ event: undefined, id: undefined, data: JSON.stringify(data) });
 

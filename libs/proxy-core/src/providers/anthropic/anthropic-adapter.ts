@@ -20,7 +20,7 @@ import { callCancellation } from '../provider-call-cancellation';
 import { readAnthropicError } from './anthropic-error';
 import { fromAnthropicResponse } from './from-anthropic-response';
 import { AnthropicStreamMapper } from './from-anthropic-stream';
-import { toAnthropicRequest } from './to-anthropic-request';
+import { anthropicStops, toAnthropicRequest } from './to-anthropic-request';
 import { providerCallOptions, type ProviderCallDefaults } from '../provider-call-options';
 
 /** Options of an Anthropic provider. */
@@ -91,7 +91,7 @@ export class AnthropicAdapter implements ProviderAdapter {
       defaultMaxTokens: this.#defaultMaxTokens,
     });
     const answer = await upstreamJsonRequest(this.#call(body, context, 'application/json'));
-    return fromAnthropicResponse(answer.body, this.name, context.model);
+    return fromAnthropicResponse(answer.body, this.name, context.model, anthropicStops(request.stop).local);
   }
 
   async stream(
@@ -104,7 +104,7 @@ export class AnthropicAdapter implements ProviderAdapter {
       defaultMaxTokens: this.#defaultMaxTokens,
     });
     const response = await upstreamStreamRequest(this.#call(body, context, 'text/event-stream'));
-    const mapper = new AnthropicStreamMapper(this.name, context.model);
+    const mapper = new AnthropicStreamMapper(this.name, context.model, anthropicStops(request.stop).local);
     // usage comes in message_start and message_delta but reaches a chunk only at message_stop:
     // the engine reads the mapper's count when the stream ends before that
     return withUsageSoFar(

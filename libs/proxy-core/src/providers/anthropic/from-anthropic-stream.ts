@@ -7,6 +7,7 @@ import type { ChatCompletionChunk, ChatDelta, ChatFinishReason, ChatUsage } from
 import { anthropicStreamError } from './anthropic-error';
 import type { AnthropicStreamEvent, AnthropicUsage } from './anthropic-wire';
 import { mapAnthropicFinishReason } from './map-anthropic-finish-reason';
+import { firstStop } from './local-stops';
 import { mapAnthropicUsage, mergeAnthropicUsage } from './map-anthropic-usage';
 
 /** What follows the text in the JSON of a text chunk (see `#textChunk`). */
@@ -31,12 +32,25 @@ export class AnthropicStreamMapper implements StreamMapper<SseEvent>, UsageSoFar
   #done = false;
   /** The JSON of a text chunk up to its text; made again when `message_start` sets the id and model. */
   #textPrefix: string | undefined;
+  /** Stop sequences the gateway applies (see `anthropicStops`); none in the usual case. */
+  readonly #stops: readonly string[];
+  /** The end of a text block's text so far that begins a stop sequence: held back, sent at the block's end unless the sequence completes. */
+  #held = '';
+  /** Characters of text and tool arguments received, to bound the output tokens of a stream ended here. */
+  #received = 0;
 
+  /**
+   * @param stops stop sequences the gateway applies to the text (whitespace only, which
+   *   Anthropic refuses): the stream ends where the first of them begins, with finish reason
+   *   `stop`, and the upstream call is closed (`done`).
+   */
   constructor(
     private readonly provider: string,
     model: string,
+    stops: readonly string[] = [],
   ) {
     this.#model = model;
+    this.#stops = stops;
   }
 
   /** Whether `message_stop` arrived. */
@@ -77,7 +91,7 @@ export class AnthropicStreamMapper implements StreamMapper<SseEvent>, UsageSoFar
         return [this.#chunk({ role: 'assistant', content: '' })];
       case 'content_block_start': {
         const block = data.content_block;
-        if (block.type === 'text') return block.text.length > 0 ? [this.#textChunk(block.text)] : [];
+        if (block.type === 'text') return this.#text(block.text);
         if (block.type === 'tool_use') {
           const index = this.#toolIndex.size;
           this.#toolIndex.set(data.index, index);
@@ -93,16 +107,19 @@ export class AnthropicStreamMapper implements StreamMapper<SseEvent>, UsageSoFar
       }
       case 'content_block_delta': {
         const delta = data.delta;
-        if (delta.type === 'text_delta') return delta.text.length > 0 ? [this.#textChunk(delta.text)] : [];
+        if (delta.type === 'text_delta') return this.#text(delta.text);
         if (delta.type === 'input_json_delta') {
           const index = this.#toolIndex.get(data.index);
           if (index === undefined || delta.partial_json.length === 0) return [];
+          this.#received += delta.partial_json.length;
           this.#withArguments.add(data.index);
           return [this.#chunk({ tool_calls: [{ index, function: { arguments: delta.partial_json } }] })];
         }
         return [];
       }
       case 'content_block_stop': {
+        // the text held back at the end of a text block: no stop sequence followed
+        if (this.#held.length > 0) return [this.#textChunk(this.#release())];
         // a tool without input streams no input_json_delta (or an empty one): its arguments
         // are "{}" then, as in a whole answer, not "" (which clients fail to JSON.parse)
         const index = this.#toolIndex.get(data.index);
@@ -136,6 +153,69 @@ export class AnthropicStreamMapper implements StreamMapper<SseEvent>, UsageSoFar
         // ping and event types added later carry nothing to translate
         return [];
     }
+  }
+
+  /**
+   * The chunks for some text of a text block: all of it without stop sequences to apply; with
+   * them, up to the first one (then the stream ends there), holding back an end that begins one
+   * (a "\n" when "\n\n" is a stop sequence), for the next delta to complete or the block's end
+   * to release. A stop sequence is whitespace, so what is held back never splits a character.
+   */
+  #text(text: string): ChatCompletionChunk[] {
+    if (this.#stops.length === 0) return text.length > 0 ? [this.#textChunk(text)] : [];
+    this.#received += text.length;
+    const pending = this.#held + text;
+    const stop = firstStop(pending, this.#stops);
+    if (stop !== undefined) {
+      this.#held = '';
+      const before = pending.slice(0, stop.index);
+      return [...(before.length > 0 ? [this.#textChunk(before)] : []), ...this.#stopHere(stop.sequence)];
+    }
+    const cut = pending.length - this.#beginning(pending);
+    this.#held = pending.slice(cut);
+    return cut > 0 ? [this.#textChunk(pending.slice(0, cut))] : [];
+  }
+
+  /** How many characters at the end of `text` begin one of the stop sequences (0 when none do). */
+  #beginning(text: string): number {
+    let longest = 0;
+    for (const stop of this.#stops) {
+      for (let length = Math.min(stop.length - 1, text.length); length > longest; length -= 1) {
+        if (text.endsWith(stop.slice(0, length))) {
+          longest = length;
+          break;
+        }
+      }
+    }
+    return longest;
+  }
+
+  /** The held-back text, now sent. */
+  #release(): string {
+    const held = this.#held;
+    this.#held = '';
+    return held;
+  }
+
+  /**
+   * Ends the stream at a stop sequence the gateway applies, as Anthropic ends it at one it was
+   * sent: the finish chunk naming the sequence, then the usage chunk; `done` then stops the
+   * reading and closes the upstream call. Anthropic reports the output tokens only at the end,
+   * so they are at least what was received (about 4 characters a token) by then.
+   */
+  #stopHere(sequence: string): ChatCompletionChunk[] {
+    this.#finish = 'stop';
+    this.#done = true;
+    const finish = this.#chunk({}, 'stop');
+    const outputTokens = Math.max(this.#usage.output_tokens ?? 0, Math.ceil(this.#received / 4));
+    return [
+      { ...finish, choices: finish.choices.map((choice) => ({ ...choice, stop_sequence: sequence })) },
+      {
+        ...this.#base(),
+        choices: [],
+        usage: mapAnthropicUsage({ ...this.#usage, output_tokens: outputTokens }),
+      },
+    ];
   }
 
   /** Called when the body ends: a stream without `message_stop` was cut. */

@@ -191,10 +191,39 @@ function toolChoice(
   return { type: 'tool', name: choice.function.name, ...disable };
 }
 
+/** The client's `stop` split for Anthropic (see {@link anthropicStops}). */
+export interface AnthropicStops {
+  /** Sent as `stop_sequences`. */
+  sent: string[];
+  /** Applied by the gateway to the answer: Anthropic refuses them. */
+  local: string[];
+}
+
+const NO_STOPS: AnthropicStops = { sent: [], local: [] };
+
+/**
+ * The client's `stop` split for Anthropic, which refuses a stop sequence of whitespace only
+ * with a 400 ("each stop sequence must contain non-whitespace"), where OpenAI takes one (`"\n"`
+ * ends a one-line completion): those are applied by the gateway to the answer instead (`local`:
+ * `fromAnthropicResponse` and `AnthropicStreamMapper` end the text at the first one), the others
+ * are sent. An empty sequence is neither: it would stop before anything.
+ */
+export function anthropicStops(stop: ChatCompletionRequest['stop']): AnthropicStops {
+  if (stop === undefined || stop === null) return NO_STOPS;
+  const sent: string[] = [];
+  const local: string[] = [];
+  for (const sequence of typeof stop === 'string' ? [stop] : stop) {
+    if (sequence.length === 0) continue;
+    (isBlankText(sequence) ? local : sent).push(sequence);
+  }
+  return { sent, local };
+}
+
 /**
  * OpenAI chat request -> Anthropic Messages body: system and developer messages become
  * `system`, tool calls `tool_use` blocks, tool messages `tool_result` blocks in one user turn,
- * images base64 or URL sources; `max_tokens` defaults, `stop` becomes `stop_sequences`,
+ * images base64 or URL sources; `max_tokens` defaults, `stop` becomes `stop_sequences` (but
+ * for the whitespace-only sequences the gateway applies: {@link anthropicStops}),
  * `top_p` is sent only without `temperature`.
  * @see https://docs.anthropic.com/en/api/messages
  */
@@ -218,8 +247,8 @@ export function toAnthropicRequest(
   };
   const system = systemBlocks(request.messages);
   if (system.length > 0) body.system = system;
-  if (request.stop !== undefined && request.stop !== null)
-    body.stop_sequences = typeof request.stop === 'string' ? [request.stop] : request.stop;
+  const { sent } = anthropicStops(request.stop);
+  if (sent.length > 0) body.stop_sequences = sent;
   // Anthropic asks for one of temperature and top_p, never both, and its current models (Claude
   // Opus 4.1, Sonnet 4.5, Haiku 4.5 and later) refuse the two together with a 400. OpenAI clients
   // often send both (top_p: 1 as a default): temperature, the knob Anthropic leads with, is sent
