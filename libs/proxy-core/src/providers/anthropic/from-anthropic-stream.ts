@@ -16,7 +16,8 @@ const TEXT_CHUNK_END = '},"finish_reason":null}]}';
 /**
  * Maps one Anthropic Messages stream to OpenAI chunks, event by event. One instance per
  * stream: it keeps the message id, the usage so far, and which content block is which tool
- * call, so nothing is buffered beyond the current event.
+ * call, so nothing is buffered beyond the current event (but the end of a text that may begin a
+ * stop sequence the gateway applies, a character or two).
  * @see https://docs.anthropic.com/en/docs/build-with-claude/streaming
  */
 export class AnthropicStreamMapper implements StreamMapper<SseEvent>, UsageSoFar {
@@ -53,7 +54,7 @@ export class AnthropicStreamMapper implements StreamMapper<SseEvent>, UsageSoFar
     this.#stops = stops;
   }
 
-  /** Whether `message_stop` arrived. */
+  /** Whether the stream is over: `message_stop` arrived, or a stop sequence the gateway applies. */
   get done(): boolean {
     return this.#done;
   }
