@@ -1,13 +1,13 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { MAX_CLIENT_KEY_LENGTH, MAX_KEY_LIMIT } from './key-secret';
 
-/** The budget of a key: an amount per period. */
 /**
  * The largest budget a key may have, USD: spend is counted in whole micro-USD, exact in a
  * double (and in Redis's Lua) up to 2^53; a budget of 1e308 became Infinity.
  */
 export const MAX_KEY_BUDGET_USD = 1_000_000_000;
 
+/** The budget of a key: an amount per period. */
 export const KeyBudgetSchema = Type.Object(
   {
     /** USD allowed per period. */

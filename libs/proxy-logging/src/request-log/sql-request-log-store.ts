@@ -90,10 +90,6 @@ export const RETENTION_MAX_BATCHES = 100;
 const MAX_PERCENTILE_ROWS = 10_000;
 
 /**
- * Latest requests of a range whose latencies give a series' percentiles (see `series`). Larger
- * than `traffic`'s: a series spreads them over up to 1000 buckets, and is read on demand.
- */
-/**
  * A time bound as the whole millisecond that selects the same rows: rows carry whole
  * milliseconds, so `ts >= 1000.5` is `ts >= 1001` and `ts < 2000.5` is `ts < 2001`. PostgreSQL
  * refuses a fraction compared with its BIGINT column (SQLite takes it): a library caller's
@@ -101,6 +97,10 @@ const MAX_PERCENTILE_ROWS = 10_000;
  */
 const wholeMs = (ms: number): number => Math.ceil(ms);
 
+/**
+ * Latest requests of a range whose latencies give a series' percentiles (see `series`). Larger
+ * than `traffic`'s: a series spreads them over up to 1000 buckets, and is read on demand.
+ */
 const MAX_SERIES_PERCENTILE_ROWS = 100_000;
 
 /** Most buckets a series may have. */
