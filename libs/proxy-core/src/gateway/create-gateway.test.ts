@@ -1,5 +1,5 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { useGatewayFixture } from '../../test/support/gateway-fixture';
 import { collect } from '../../test/support/provider-test-kit';
 import { SwitchyardError } from '../errors/switchyard-error';
@@ -327,6 +327,36 @@ describe('createGateway', () => {
       models: [{ name: 'gpt', targets: [{ provider: 'primary', model: 'm' }] }],
     }).stream(hello);
     await expect(collect(stream)).rejects.toMatchObject({ code: 'upstream_stream_error' });
+  });
+
+  it("counts a stream that breaks after its first content against its target's breaker, which then sends streams to the fallback", async () => {
+    const states: unknown[] = [];
+    const listen = (message: unknown): void => void states.push((message as { state: unknown }).state);
+    subscribe('switchyard:breaker:state', listen);
+    try {
+      fixture.upstream.fault({
+        kind: 'stream-error',
+        afterChunks: 4,
+        times: 2,
+        match: { path: '/v1/chat/completions' },
+      });
+      const gateway = make({ breaker: { volumeThreshold: 2, errorThresholdPercentage: 50 } });
+      for (let i = 0; i < 2; i++) {
+        const context = createRequestContext();
+        // content came first, so neither a retry nor the fallback could take it over
+        await expect(collect(await gateway.stream(hello, { context }))).rejects.toMatchObject({
+          code: 'upstream_stream_error',
+        });
+        expect(context.provider).toBe('primary');
+      }
+      await vi.waitFor(() => expect(states).toEqual(['open']));
+      const context = createRequestContext();
+      const chunks = await collect(await gateway.stream(hello, { context }));
+      expect(chunks.length).toBeGreaterThan(0);
+      expect(context.provider).toBe('backup');
+    } finally {
+      unsubscribe('switchyard:breaker:state', listen);
+    }
   });
 
   it('times out an attempt with upstream_timeout and the request with request_timeout', async () => {

@@ -34,9 +34,10 @@ export interface AttemptInput {
   timer: AttemptTimer;
   /**
    * Keeps the attempt's limiter slot and in-flight count past the attempt's return (a
-   * stream holds them until it ends); call the returned function exactly once then.
+   * stream holds them until it ends); call the returned function exactly once then, with the
+   * error that ended it if one did (the target's breaker counts it).
    */
-  retain: () => () => void;
+  retain: () => (failure?: SwitchyardError) => void;
 }
 
 /** What the attempt loop needs from the gateway. */
@@ -246,13 +247,19 @@ async function tryTarget<T>(
   // tokens back to the per-minute limits
   let callMade = false;
   let released = false;
-  const releaseAll = (): void => {
+  const breaker = env.policies.breaker(key);
+  // a retained attempt's rest (a stream after its first content), settled by releaseAll: what
+  // the breaker counts as the call's outcome; made only for a breaker, which awaits it
+  let rest: Promise<void> | undefined;
+  let settleRest: ((failure: SwitchyardError | undefined) => void) | undefined;
+  const releaseAll = (failure?: SwitchyardError): void => {
     // once: an attempt given up on abort may still reach retain() when its adapter answers late
     if (released) return;
     released = true;
     timer?.dispose();
     releaseSlot?.();
     endInFlight?.();
+    settleRest?.(failure);
   };
   const call = async (): Promise<T> => {
     callMade = true;
@@ -267,6 +274,10 @@ async function tryTarget<T>(
         timer: attemptTimer,
         retain: () => {
           retained = true;
+          if (breaker !== undefined && !released)
+            rest = new Promise<void>((resolve, reject) => {
+              settleRest = (failure) => (failure === undefined ? resolve() : reject(failure));
+            });
           return releaseAll;
         },
       });
@@ -291,7 +302,6 @@ async function tryTarget<T>(
     }
   };
   try {
-    const breaker = env.policies.breaker(key);
     // an open circuit spends no limiter slot; the slot is taken outside the breaker, so a
     // refusal (a full queue in front of a hung target) is not counted as the target's success
     breaker?.assertAdmits();
@@ -300,7 +310,7 @@ async function tryTarget<T>(
       const permit = await limiter.acquire(request.weight(target), deadline);
       releaseSlot = () => permit.release(!callMade);
     }
-    const result = breaker === undefined ? await call() : await breaker.run(call);
+    const result = breaker === undefined ? await call() : await breaker.run(call, () => rest);
     record.ok = true;
     context.provider = adapter.name;
     context.providerType = adapter.type;

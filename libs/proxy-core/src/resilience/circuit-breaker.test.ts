@@ -142,4 +142,118 @@ describe('createCircuitBreaker', () => {
     expect(rejects).toBe(2);
     breaker.close();
   });
+
+  describe('a call with a rest (a stream after its first content)', () => {
+    /** A call whose result is out at once and whose rest settles when the test says. */
+    function streamed(): {
+      call: () => Promise<string>;
+      rest: () => Promise<void>;
+      end: (failure?: SwitchyardError) => void;
+    } {
+      let end: (failure?: SwitchyardError) => void = () => undefined;
+      const rest = new Promise<void>((resolve, reject) => {
+        end = (failure) => (failure === undefined ? resolve() : reject(failure));
+      });
+      return { call: () => Promise.resolve('head'), rest: () => rest, end: (failure) => end(failure) };
+    }
+
+    it('hands the result out before the rest settles, and counts a rest that fails for the target as a failure', async () => {
+      const breaker = createCircuitBreaker('t', settings, {
+        onState: () => undefined,
+        onReject: () => undefined,
+      });
+      for (let i = 0; i < 2; i++) {
+        const stream = streamed();
+        // the result is out while the rest is still pending
+        await expect(breaker.run(stream.call, stream.rest)).resolves.toBe('head');
+        expect(breaker.state).toBe('closed');
+        stream.end(new SwitchyardError('upstream_stream_error', 'broke mid-stream'));
+        await stream.rest().catch(() => undefined);
+      }
+      // two streams that broke after their first content: 100% failures at the volume threshold
+      await vi.waitFor(() => expect(breaker.state).toBe('open'));
+      await expect(breaker.run(() => Promise.resolve('x'))).rejects.toMatchObject({ code: 'circuit_open' });
+      breaker.close();
+    });
+
+    it.each(['client_closed_request', 'request_timeout'] as const)(
+      'does not count a rest that ends in %s (the client, not the target) against it',
+      async (code) => {
+        const breaker = createCircuitBreaker('t', settings, {
+          onState: () => undefined,
+          onReject: () => undefined,
+        });
+        for (let i = 0; i < 4; i++) {
+          const stream = streamed();
+          await breaker.run(stream.call, stream.rest);
+          stream.end(new SwitchyardError(code, 'gone'));
+          await stream.rest().catch(() => undefined);
+        }
+        // and one that failed for the target among four that did not stays under 50%
+        const broken = streamed();
+        await breaker.run(broken.call, broken.rest);
+        broken.end(new SwitchyardError('upstream_stream_error', 'broke'));
+        await broken.rest().catch(() => undefined);
+        await Promise.resolve();
+        expect(breaker.state).toBe('closed');
+        breaker.close();
+      },
+    );
+
+    it('closes a half-open circuit when the probe has its result, without waiting for the rest', async () => {
+      vi.useFakeTimers();
+      const states: BreakerState[] = [];
+      const breaker = await halfOpen(states);
+      const probe = streamed();
+      await expect(breaker.run(probe.call, probe.rest)).resolves.toBe('head');
+      expect(breaker.state).toBe('closed');
+      expect(() => breaker.assertAdmits()).not.toThrow();
+      await expect(breaker.run(() => Promise.resolve('other'))).resolves.toBe('other');
+      // the probe's stream breaking later counts as a failure of the now closed circuit
+      probe.end(new SwitchyardError('upstream_stream_error', 'broke'));
+      await probe.rest().catch(() => undefined);
+      expect(states).toEqual(['open', 'half-open', 'closed']);
+      breaker.close();
+    });
+
+    it('behaves as a whole call when the rest is undefined (nothing was retained), and refuses while open', async () => {
+      vi.useFakeTimers();
+      const states: BreakerState[] = [];
+      const breaker = await halfOpen(states);
+      await expect(breaker.run(failWith('upstream_error'), () => undefined)).rejects.toMatchObject({
+        code: 'upstream_error',
+      });
+      expect(breaker.state).toBe('open');
+      const stream = streamed();
+      await expect(breaker.run(stream.call, stream.rest)).rejects.toMatchObject({ code: 'circuit_open' });
+      await vi.advanceTimersByTimeAsync(settings.resetTimeoutMs);
+      await expect(
+        breaker.run(
+          () => Promise.resolve('ok'),
+          () => undefined,
+        ),
+      ).resolves.toBe('ok');
+      expect(breaker.state).toBe('closed');
+      breaker.close();
+    });
+
+    it('reports nothing when a rest settles after the breaker was dropped', async () => {
+      const states: BreakerState[] = [];
+      const breaker = createCircuitBreaker(
+        't',
+        { ...settings, volumeThreshold: 1 },
+        {
+          onState: (state) => states.push(state),
+          onReject: () => undefined,
+        },
+      );
+      const stream = streamed();
+      await breaker.run(stream.call, stream.rest);
+      breaker.close();
+      stream.end(new SwitchyardError('upstream_stream_error', 'broke'));
+      await stream.rest().catch(() => undefined);
+      await Promise.resolve();
+      expect(states).toEqual([]);
+    });
+  });
 });

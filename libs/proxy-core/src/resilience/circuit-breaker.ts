@@ -11,8 +11,14 @@ export interface CircuitBreaker {
   /**
    * Runs `call` unless the circuit is open; then rejects with `circuit_open` without
    * running it. While half-open, a single probe runs and every other call is refused.
+   *
+   * `rest`, asked once `call` has resolved, is what remains of the call past its result (a
+   * stream's rest): the result is handed out at once, and the call counts as the target's
+   * success or failure when `rest` settles, so a stream that breaks after its first content
+   * counts as the failure it is. A half-open circuit closes when the probe's result arrives,
+   * as it would for a whole answer, rather than refusing every other call for the stream's length.
    */
-  run<T>(call: () => Promise<T>): Promise<T>;
+  run<T>(call: () => Promise<T>, rest?: () => Promise<void> | undefined): Promise<T>;
   /**
    * Throws `circuit_open` when `run` would refuse a call now (open, or half-open with its probe
    * running), so a caller can check before it spends a limiter slot on a call that cannot run.
@@ -93,6 +99,10 @@ export function createCircuitBreaker(
     rollingPercentilesEnabled: false,
     enableSnapshots: false,
   });
+  const refusal = (error: unknown): never => {
+    if ((error as { code?: unknown } | null)?.code === 'EOPENBREAKER') throw circuitOpen(target, error);
+    throw error;
+  };
   let state: BreakerState = 'closed';
   let shut = false;
   const move = (next: BreakerState): void => {
@@ -114,15 +124,24 @@ export function createCircuitBreaker(
       // opossum lets one call through a half-open circuit and stops pending the close meanwhile
       return breaker.halfOpen && !breaker.pendingClose;
     },
-    async run<T>(call: () => Promise<T>): Promise<T> {
+    run<T>(call: () => Promise<T>, rest?: () => Promise<void> | undefined): Promise<T> {
       // a breaker dropped while a call waited for its limiter slot lets that call through
       if (shut) return call();
-      try {
-        return (await breaker.fire(call)) as T;
-      } catch (error) {
-        if ((error as { code?: unknown } | null)?.code === 'EOPENBREAKER') throw circuitOpen(target, error);
-        throw error;
-      }
+      if (rest === undefined) return (breaker.fire(call) as Promise<T>).catch(refusal);
+      // the result goes out as soon as there is a rest to wait for; the fire settles after it
+      let handOut: (result: T) => void = () => undefined;
+      const handedOut = new Promise<T>((resolve) => (handOut = resolve));
+      const whole = async (): Promise<T> => {
+        const result = await call();
+        const remaining = rest();
+        if (remaining === undefined) return result;
+        handOut(result);
+        if (breaker.halfOpen) breaker.close();
+        await remaining;
+        return result;
+      };
+      // once the result is out, the fire's failure (the rest's) is the breaker's alone
+      return Promise.race([handedOut, (breaker.fire(whole) as Promise<T>).catch(refusal)]);
     },
     assertAdmits() {
       if (breaker.closed || breaker.pendingClose) return;

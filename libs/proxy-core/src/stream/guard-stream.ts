@@ -1,4 +1,4 @@
-import { toSwitchyardError } from '../errors/switchyard-error';
+import { toSwitchyardError, type SwitchyardError } from '../errors/switchyard-error';
 import type { AttemptTimer } from '../resilience/attempt-timer';
 import type { ChatCompletionChunk } from '../wire/openai-chat';
 import { abandonReads, AbortRace } from './abort-race';
@@ -9,7 +9,7 @@ import type { PrimedStream } from './prime-stream';
 /**
  * Wraps a primed stream so that its rest is read under the idle timeout, and so that the
  * attempt's limiter slot and in-flight count are released exactly once, when the stream
- * ends, fails, or its consumer stops early. A timeout or an abort ends a pending read even
+ * ends, fails (`release` is given the failure), or its consumer stops early. A timeout or an abort ends a pending read even
  * when the adapter's iterable ignores the signal. `verbatim`: the adapter is a verbatim one
  * (see chunk-source-text.ts).
  */
@@ -17,18 +17,18 @@ export function guardStream(
   primed: PrimedStream,
   timer: AttemptTimer,
   idleTimeoutMs: number,
-  release: () => void,
+  release: (failure?: SwitchyardError) => void,
   provider: string,
   verbatim: boolean,
 ): PrimedStream {
   let finished = false;
   let race: AbortRace | undefined;
-  const finish = (): void => {
+  const finish = (failure?: SwitchyardError): void => {
     if (finished) return;
     finished = true;
     race?.dispose();
     timer.dispose();
-    release();
+    release(failure);
   };
   // literals of one shape, not spreads: adding a key to a spread copy is a slow path on Node 20
   if (primed.ended) {
@@ -53,12 +53,13 @@ export function guardStream(
         if (next.done === true) finish();
         return next;
       } catch (error) {
-        finish();
+        const failure = timer.timedOut ?? toSwitchyardError(error, provider);
+        finish(failure);
         if (timer.aborted && !abandoned) {
           abandoned = true;
           abandonReads(upstream);
         }
-        throw timer.timedOut ?? toSwitchyardError(error, provider);
+        throw failure;
       } finally {
         timer.disarmIdle();
       }
