@@ -237,6 +237,20 @@ describe('createCircuitBreaker', () => {
       breaker.close();
     });
 
+    it('lets a call through a breaker dropped before it ran, and awaits its failing rest (nothing unhandled)', async () => {
+      const breaker = createCircuitBreaker('t', settings, {
+        onState: () => undefined,
+        onReject: () => undefined,
+      });
+      breaker.close();
+      const stream = streamed();
+      await expect(breaker.run(stream.call, stream.rest)).resolves.toBe('head');
+      // left unawaited, this rejection would be unhandled: vitest fails the run on it, Node exits
+      stream.end(new SwitchyardError('upstream_stream_error', 'broke'));
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(breaker.state).toBe('closed');
+    });
+
     it('reports nothing when a rest settles after the breaker was dropped', async () => {
       const states: BreakerState[] = [];
       const breaker = createCircuitBreaker(

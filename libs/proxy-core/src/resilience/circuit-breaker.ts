@@ -67,6 +67,12 @@ function openingRate(percentage: number): number {
   return percentage >= 100 ? 100 - 1e-9 : percentage;
 }
 
+/** Returns `result` once the rest of its call, if any, is being awaited with nothing to learn from it. */
+function ignoreRest<T>(rest: () => Promise<void> | undefined, result: T): T {
+  rest()?.catch(() => undefined);
+  return result;
+}
+
 /** A breaker for one target, backed by opossum 9 with its own timeout disabled (attempt timeouts are ours). */
 export function createCircuitBreaker(
   target: string,
@@ -125,8 +131,9 @@ export function createCircuitBreaker(
       return breaker.halfOpen && !breaker.pendingClose;
     },
     run<T>(call: () => Promise<T>, rest?: () => Promise<void> | undefined): Promise<T> {
-      // a breaker dropped while a call waited for its limiter slot lets that call through
-      if (shut) return call();
+      // a breaker dropped while a call waited for its limiter slot lets that call through, and
+      // its rest goes uncounted (though awaited: a stream's failure must not go unhandled)
+      if (shut) return rest === undefined ? call() : call().then((result) => ignoreRest(rest, result));
       if (rest === undefined) return (breaker.fire(call) as Promise<T>).catch(refusal);
       // the result goes out as soon as there is a rest to wait for; the fire settles after it
       let handOut: (result: T) => void = () => undefined;
