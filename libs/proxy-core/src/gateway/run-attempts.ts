@@ -274,7 +274,7 @@ async function tryTarget<T>(
         timer: attemptTimer,
         retain: () => {
           retained = true;
-          if (breaker !== undefined && !released)
+          if (breaker !== undefined && !released && rest === undefined)
             rest = new Promise<void>((resolve, reject) => {
               settleRest = (failure) => (failure === undefined ? resolve() : reject(failure));
             });

@@ -194,7 +194,7 @@ describe('createCircuitBreaker', () => {
         await breaker.run(broken.call, broken.rest);
         broken.end(new SwitchyardError('upstream_stream_error', 'broke'));
         await broken.rest().catch(() => undefined);
-        await Promise.resolve();
+        await new Promise((resolve) => setImmediate(resolve));
         expect(breaker.state).toBe('closed');
         breaker.close();
       },
@@ -209,10 +209,13 @@ describe('createCircuitBreaker', () => {
       expect(breaker.state).toBe('closed');
       expect(() => breaker.assertAdmits()).not.toThrow();
       await expect(breaker.run(() => Promise.resolve('other'))).resolves.toBe('other');
-      // the probe's stream breaking later counts as a failure of the now closed circuit
+      expect(states).toEqual(['open', 'half-open', 'closed']);
+      // the probe's stream breaking later counts as a failure of the now closed circuit: with
+      // the three failures that opened it still in the window, 4 of 5 calls failed
       probe.end(new SwitchyardError('upstream_stream_error', 'broke'));
       await probe.rest().catch(() => undefined);
-      expect(states).toEqual(['open', 'half-open', 'closed']);
+      await vi.advanceTimersByTimeAsync(0);
+      expect(states).toEqual(['open', 'half-open', 'closed', 'open']);
       breaker.close();
     });
 
@@ -266,8 +269,32 @@ describe('createCircuitBreaker', () => {
       breaker.close();
       stream.end(new SwitchyardError('upstream_stream_error', 'broke'));
       await stream.rest().catch(() => undefined);
-      await Promise.resolve();
+      await new Promise((resolve) => setImmediate(resolve));
       expect(states).toEqual([]);
     });
+
+    it.each([undefined, 'upstream_stream_error', 'client_closed_request'] as const)(
+      'a stream that began before the circuit opened and ends (%s) once it is half-open decides nothing: the probe does',
+      async (code) => {
+        vi.useFakeTimers();
+        const states: BreakerState[] = [];
+        const breaker = createCircuitBreaker('t', settings, {
+          onState: (state) => states.push(state),
+          onReject: () => undefined,
+        });
+        const stale = streamed();
+        await breaker.run(stale.call, stale.rest);
+        for (let i = 0; i < 3; i++) await breaker.run(failWith('upstream_error')).catch(() => undefined);
+        await vi.advanceTimersByTimeAsync(settings.resetTimeoutMs);
+        expect(breaker.state).toBe('half-open');
+        stale.end(code === undefined ? undefined : new SwitchyardError(code, 'ended'));
+        await stale.rest().catch(() => undefined);
+        await vi.advanceTimersByTimeAsync(0);
+        expect(breaker.state).toBe('half-open');
+        await expect(breaker.run(() => Promise.resolve('probe'))).resolves.toBe('probe');
+        expect(states).toEqual(['open', 'half-open', 'closed']);
+        breaker.close();
+      },
+    );
   });
 });

@@ -15,8 +15,11 @@ export interface CircuitBreaker {
    * `rest`, asked once `call` has resolved, is what remains of the call past its result (a
    * stream's rest): the result is handed out at once, and the call counts as the target's
    * success or failure when `rest` settles, so a stream that breaks after its first content
-   * counts as the failure it is. A half-open circuit closes when the probe's result arrives,
-   * as it would for a whole answer, rather than refusing every other call for the stream's length.
+   * counts as the failure it is (in the rolling window's bucket of its end; its call was
+   * counted in the bucket of its start). A half-open circuit closes when the probe's result
+   * arrives, as it would for a whole answer, rather than refusing every other call for the
+   * stream's length; a stream still running when the circuit opens counts no more (it began
+   * before the open, and its end must not decide the half-open probe).
    */
   run<T>(call: () => Promise<T>, rest?: () => Promise<void> | undefined): Promise<T>;
   /**
@@ -117,7 +120,16 @@ export function createCircuitBreaker(
     state = next;
     listener.onState(next, previous);
   };
-  breaker.on('open', () => move('open'));
+  // the rests of the streams in flight past their result: each stops being waited for when the
+  // circuit opens. Such a stream began before the circuit opened; its end must neither close the
+  // half-open circuit (no probe ran) nor open it again (no probe failed), which opossum would do
+  // with the outcome of any call it is still waiting for
+  const carried = new Set<() => void>();
+  breaker.on('open', () => {
+    move('open');
+    for (const detach of carried) detach();
+    carried.clear();
+  });
   breaker.on('halfOpen', () => move('half-open'));
   breaker.on('close', () => move('closed'));
   breaker.on('reject', () => listener.onReject());
@@ -144,7 +156,14 @@ export function createCircuitBreaker(
         if (remaining === undefined) return result;
         handOut(result);
         if (breaker.halfOpen) breaker.close();
-        await remaining;
+        let detach: () => void = () => undefined;
+        const detached = new Promise<void>((resolve) => (detach = resolve));
+        carried.add(detach);
+        try {
+          await Promise.race([remaining, detached]);
+        } finally {
+          carried.delete(detach);
+        }
         return result;
       };
       // once the result is out, the fire's failure (the rest's) is the breaker's alone
