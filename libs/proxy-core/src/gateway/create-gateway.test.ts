@@ -373,6 +373,23 @@ describe('createGateway', () => {
     await expect(slow.chat(hello)).rejects.toMatchObject({ code: 'request_timeout', status: 504 });
   });
 
+  it.each([false, true])(
+    'ends a call whose own signal timed out with request_timeout, not counted against the target (stream: %s)',
+    async (stream) => {
+      fixture.upstream.fault(stream ? { kind: 'stall-stream', afterChunks: 2 } : { kind: 'hang' });
+      const gateway = make({
+        breaker: { volumeThreshold: 1, errorThresholdPercentage: 1 },
+        models: [{ name: 'gpt', targets: [{ provider: 'primary', model: 'm' }] }],
+      });
+      const signal = AbortSignal.timeout(100);
+      const call = stream ? gateway.stream(hello, { signal }).then(collect) : gateway.chat(hello, { signal });
+      await expect(call).rejects.toMatchObject({ code: 'request_timeout', status: 504 });
+      await new Promise((resolve) => setImmediate(resolve));
+      // the caller's deadline says nothing of the target: its circuit stays closed
+      expect(gateway.stats().breakers['primary/m']).toBe('closed');
+    },
+  );
+
   it('refuses a timer option past MAX_TIMER_MS, which Node would fire after 1 ms (every request timed out at once), saying why', () => {
     expect(MAX_TIMER_MS).toBe(2 ** 31 - 1);
     const tooLong = 3_000_000_000;

@@ -77,7 +77,11 @@ import { validateGatewayOptions } from './validate-gateway-options';
 
 /** Per-call options of the gateway's operations. */
 export interface CallOptions {
-  /** Aborts the call (and its upstream request); with a `context`, as the context's own cancellation does. */
+  /**
+   * Aborts the call (and its upstream request); with a `context`, as the context's own
+   * cancellation does. A timeout signal (`AbortSignal.timeout()`) ends it as the gateway's own
+   * deadline does, with `request_timeout`, not counted against the target.
+   */
   signal?: AbortSignal;
   /** A context made with `createRequestContext`, to carry metadata and read results. */
   context?: RequestContext;

@@ -15,6 +15,23 @@ export interface Deadline extends AbortSource {
   clear(): void;
 }
 
+/**
+ * The reason of the caller's cancellation as the deadline's: a caller's own timeout
+ * (`AbortSignal.timeout()`, a `TimeoutError`) is the request's deadline, `request_timeout`, as the
+ * gateway's own is; read as it is, it became the upstream's (`upstream_timeout`, counted against
+ * the target's breaker). Any other reason (a client abort, shutdown) is kept.
+ */
+function callerReason(reason: unknown): unknown {
+  if (!(reason instanceof Error) || reason.name !== 'TimeoutError') return reason;
+  return new SwitchyardError(
+    'request_timeout',
+    "The caller's own timeout passed before the request completed.",
+    {
+      cause: reason,
+    },
+  );
+}
+
 class RequestDeadline implements Deadline {
   readonly #source = new AbortSourceController();
   #timer: NodeJS.Timeout | undefined;
@@ -31,16 +48,17 @@ class RequestDeadline implements Deadline {
   ) {
     this.endsAt = performance.now() + ms;
     if (parent?.aborted === true) {
-      this.#source.abort(parent.reason);
+      this.#source.abort(callerReason(parent.reason));
       return;
     }
     if (callSignal?.aborted === true) {
-      this.#source.abort(callSignal.reason);
+      this.#source.abort(callerReason(callSignal.reason));
       return;
     }
-    if (parent !== undefined) this.#unfollow = followAbort(parent, (reason) => this.#abort(reason));
+    if (parent !== undefined)
+      this.#unfollow = followAbort(parent, (reason) => this.#abort(callerReason(reason)));
     if (callSignal !== undefined)
-      this.#unfollowCall = followAbort(callSignal, (reason) => this.#abort(reason));
+      this.#unfollowCall = followAbort(callSignal, (reason) => this.#abort(callerReason(reason)));
     this.#timer = setTimeout(() => this.#abort(new SwitchyardError(code, message)), ms);
     this.#timer.unref();
   }
