@@ -71,11 +71,15 @@ const sse = (type: string, data: object): Buffer =>
 /** Waits `ms`; fails when `signal` aborts first, as a read of undici's body does. */
 function wait(signal: AbortSignal, ms: number): Promise<void> {
   return new Promise((resolve, reject) => {
-    const timeout = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
+    const abort = (): void => {
       clearTimeout(timeout);
       reject(signal.reason as Error);
-    });
+    };
+    const timeout = setTimeout(() => {
+      signal.removeEventListener('abort', abort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', abort, { once: true });
   });
 }
 
@@ -250,6 +254,29 @@ describe('stream timeouts and aborts end a plugin stream that ignores the signal
     await vi.advanceTimersByTimeAsync(0);
     expect(ended).toEqual(['client_closed_request']);
     await gateway.close();
+  });
+
+  it("counts a stream stalled past the idle timeout against its target's breaker, and one its client left not", async () => {
+    const breaker = { volumeThreshold: 1, errorThresholdPercentage: 1 };
+    const stalled = gatewayOf(stallsAfterOneChunk, { streamIdleTimeoutMs: 50, breaker });
+    const reader = (await stalled.stream(hello))[Symbol.asyncIterator]();
+    await reader.next();
+    const next = reader.next();
+    expect(await settledAfter(next, 50)).toEqual({ settled: true, code: 'upstream_timeout' });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(Object.values(stalled.stats().breakers)).toEqual(['open']);
+    await stalled.close();
+
+    const left = gatewayOf(stallsAfterOneChunk, { streamIdleTimeoutMs: 60_000, breaker });
+    const client = new AbortController();
+    const read = (await left.stream(hello, { signal: client.signal }))[Symbol.asyncIterator]();
+    await read.next();
+    const pending = read.next();
+    client.abort();
+    expect(await settledAfter(pending, 0)).toEqual({ settled: true, code: 'client_closed_request' });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(Object.values(left.stats().breakers)).toEqual(['closed']);
+    await left.close();
   });
 
   it('ends an attempt stalled before its first chunk at the attempt timeout', async () => {
