@@ -160,6 +160,20 @@ describe('universal proxy: key limits and budgets', () => {
   });
 });
 
+describe('universal proxy: error answers', () => {
+  it('charges nothing for an exchange the upstream refused (a 429 is not billed), however often the client retries', async () => {
+    const { id, key } = await createKey(fixture.app, MASTER, { budget_usd: 1, budget_period: 'total' });
+    for (let i = 0; i < 3; i++) {
+      fixture.upstream.fault({ kind: 'status', status: 429, times: 1 });
+      expect((await proxied(key)).status).toBe(429);
+      expect((await reports.proxyReport()).costUsd).toBe(0);
+    }
+    const usage = await keyUsage(fixture.app, MASTER, id);
+    expect(usage.budget.reserved_usd).toBe(0);
+    expect(usage.budget.spent_usd).toBe(0);
+  });
+});
+
 describe('universal proxy: keys limited to some models', () => {
   it('refuses a key with a models list with 403 model_not_allowed before any upstream call', async () => {
     const { id, key } = await createKey(fixture.app, MASTER, { models: ['chat'] });

@@ -527,7 +527,10 @@ export const checkedProxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async 
           'The client went away before the response was complete.',
         );
     if (usage === undefined) {
-      context.costUsd = null;
+      // an answer outside 2xx (a 429, a 500, a 400) is no call the provider bills: $0, where an
+      // unknown price (null) would charge the key's reservation for each refusal a client retries
+      const status = answer.upstream.statusCode;
+      context.costUsd = status >= 200 && status < 300 ? null : 0;
       return;
     }
     context.operation = usage.operation ?? '';
