@@ -128,6 +128,17 @@ export class KeyPolicy {
       if (request.switchyardContext === undefined)
         this.#settle(pending, { tokens: 0, costUsd: undefined, reachedUpstream: false });
     });
+    // a client that left while its admission waited (on Redis, for a key lookup) closed the
+    // response before that listener was there, and no close comes again: settle now, and end the
+    // request here rather than run its handler for no one (a custom route or a refused /proxy
+    // path would never settle: the key's parallel slot and reservation held for good)
+    if (reply.raw.closed) {
+      this.#settle(pending, { tokens: 0, costUsd: undefined, reachedUpstream: false });
+      throw new SwitchyardError(
+        'client_closed_request',
+        'The client went away while its request was admitted.',
+      );
+    }
   }
 
   #allowsEveryModel(key: VirtualKey): boolean {
