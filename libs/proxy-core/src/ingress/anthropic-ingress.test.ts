@@ -25,6 +25,32 @@ const chunk = (
 });
 
 describe('messagesToChatRequest', () => {
+  it("puts a tool result's text blocks one per line (an MCP tool's several items), not run together", () => {
+    const chat = messagesToChatRequest({
+      model: 'm',
+      max_tokens: 10,
+      messages: [
+        { role: 'user', content: 'list' },
+        { role: 'assistant', content: [{ type: 'tool_use', id: 't1', name: 'ls', input: {} }] },
+        {
+          role: 'user',
+          content: [
+            {
+              type: 'tool_result',
+              tool_use_id: 't1',
+              content: [
+                { type: 'text', text: 'a.ts' },
+                { type: 'text', text: 'b.ts' },
+              ],
+            },
+          ],
+        },
+      ],
+      tools: [{ name: 'ls', input_schema: { type: 'object' } }],
+    });
+    expect(chat.messages.at(-1)).toEqual({ role: 'tool', tool_call_id: 't1', content: 'a.ts\nb.ts' });
+  });
+
   it('puts tool results first in their turn, marks errors, and keeps the rest of the turn after them', () => {
     const chat = messagesToChatRequest({
       model: 'm',
@@ -748,6 +774,37 @@ describe('chatToAnthropicMessage', () => {
   );
 });
 
+/** A tool_use id the gateway made up, in Anthropic's form. */
+const MADE_UP_ID: unknown = expect.stringMatching(/^toolu_[0-9a-f]{32}$/);
+
+describe('chatToAnthropicMessage: tool call ids', () => {
+  it.each([
+    ['no id (llama.cpp)', {}],
+    ['an empty id (LM Studio)', { id: '' }],
+  ])('makes up the id of a call its provider gave %s: the next turn must name it', (_how, id) => {
+    const completion = {
+      id: 'chatcmpl-3',
+      object: 'chat.completion',
+      created: 1,
+      model: 'up',
+      choices: [
+        {
+          index: 0,
+          message: {
+            role: 'assistant',
+            content: null,
+            tool_calls: [{ ...id, type: 'function', function: { name: 'f', arguments: '{}' } }],
+          },
+          finish_reason: 'tool_calls',
+        },
+      ],
+    } as unknown as ChatCompletion;
+    expect(chatToAnthropicMessage(completion, 'local').content).toEqual([
+      { type: 'tool_use', id: MADE_UP_ID, name: 'f', input: {} },
+    ]);
+  });
+});
+
 describe('ChatToAnthropicStreamMapper', () => {
   it('opens and closes blocks in order across text and several tool calls, and reports stop and usage at the end', () => {
     const mapper = new ChatToAnthropicStreamMapper('asked');
@@ -1000,6 +1057,88 @@ describe('ChatToAnthropicStreamMapper', () => {
     expect(mapper.end().find((event) => event.type === 'message_delta')).toMatchObject({
       delta: { stop_reason: 'stop_sequence', stop_sequence: '###' },
     });
+  });
+
+  /** The content blocks a client assembles from the events: tool inputs parsed, text joined. */
+  function assembled(events: ReturnType<ChatToAnthropicStreamMapper['map']>): unknown[] {
+    const blocks = new Map<number, { block: Record<string, unknown>; json: string }>();
+    for (const event of events) {
+      if (event.type === 'content_block_start')
+        blocks.set(event.index, { block: { ...event.content_block }, json: '' });
+      if (event.type === 'content_block_delta') {
+        const open = blocks.get(event.index)!;
+        if (event.delta.type === 'text_delta')
+          open.block['text'] = `${String(open.block['text'])}${event.delta.text}`;
+        else if (event.delta.type === 'input_json_delta') open.json += event.delta.partial_json;
+      }
+    }
+    return [...blocks.values()].map(({ block, json }) =>
+      block['type'] === 'tool_use' ? { ...block, input: JSON.parse(json || '{}') as unknown } : block,
+    );
+  }
+
+  const callChunk = (call: Record<string, unknown>): ChatCompletionChunk =>
+    chunk({ tool_calls: [{ type: 'function', ...call }] as never });
+
+  it.each([
+    ['numbered 0 each (Ollama)', { index: 0 }],
+    ['not numbered', {}],
+  ])('makes parallel tool calls %s, told apart by their ids, separate tool_use blocks', (_how, numbering) => {
+    const mapper = new ChatToAnthropicStreamMapper('asked');
+    const events = [
+      callChunk({ ...numbering, id: 'call_a', function: { name: 'write', arguments: '{"p":"a"}' } }),
+      callChunk({ ...numbering, id: 'call_b', function: { name: 'write', arguments: '{"p":"b"}' } }),
+      chunk({}, 'tool_calls'),
+    ].flatMap((item) => mapper.map(item));
+    events.push(...mapper.end());
+    expect(assembled(events)).toEqual([
+      { type: 'tool_use', id: 'call_a', name: 'write', input: { p: 'a' } },
+      { type: 'tool_use', id: 'call_b', name: 'write', input: { p: 'b' } },
+    ]);
+    expect(events.at(-2)).toMatchObject({ delta: { stop_reason: 'tool_use' } });
+  });
+
+  it('tells apart parallel calls with neither index nor id by a name after the arguments were whole, and makes up their ids', () => {
+    const mapper = new ChatToAnthropicStreamMapper('asked');
+    const events = [
+      callChunk({ function: { name: 'read', arguments: '{"f":' } }),
+      callChunk({ function: { arguments: '"x"}' } }),
+      callChunk({ function: { name: 'read', arguments: '{"f":"y"}' } }),
+      chunk({}, 'tool_calls'),
+    ].flatMap((item) => mapper.map(item));
+    events.push(...mapper.end());
+    const blocks = assembled(events) as Array<{ id: string; input: unknown }>;
+    expect(blocks.map((block) => block.input)).toEqual([{ f: 'x' }, { f: 'y' }]);
+    expect(blocks[0]?.id).toMatch(/^toolu_[0-9a-f]{32}$/);
+    expect(blocks[1]?.id).toMatch(/^toolu_[0-9a-f]{32}$/);
+    expect(blocks[0]?.id).not.toBe(blocks[1]?.id);
+  });
+
+  it('refuses more of a call after its arguments were whole, rather than glue a second value to them', () => {
+    const mapper = new ChatToAnthropicStreamMapper('asked');
+    mapper.map(callChunk({ index: 0, id: 'c0', function: { name: 'f', arguments: '{"a":1}' } }));
+    expect(() => mapper.map(callChunk({ index: 0, function: { arguments: '{"b":2}' } }))).toThrow(
+      expect.objectContaining({ code: 'upstream_stream_error' }),
+    );
+  });
+
+  it('makes up the id of a streamed call whose provider sent an empty one (LM Studio)', () => {
+    const mapper = new ChatToAnthropicStreamMapper('asked');
+    const events = [
+      callChunk({ index: 0, id: '', function: { name: 'f', arguments: '{}' } }),
+      chunk({}, 'tool_calls'),
+    ].flatMap((item) => mapper.map(item));
+    events.push(...mapper.end());
+    expect(assembled(events)).toEqual([{ type: 'tool_use', id: MADE_UP_ID, name: 'f', input: {} }]);
+  });
+
+  it('reads a chunk whose choice carries no index as the first choice', () => {
+    const mapper = new ChatToAnthropicStreamMapper('asked');
+    const unnumbered = chunk({ content: 'Hello' });
+    delete (unnumbered.choices[0] as { index?: number }).index;
+    const events = [unnumbered, chunk({}, 'stop')].flatMap((item) => mapper.map(item));
+    events.push(...mapper.end());
+    expect(assembled(events)).toEqual([{ type: 'text', text: 'Hello' }]);
   });
 
   it('still starts and ends a message for a stream with no chunks', () => {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { madeUpToolUseId, toolCallIdOf } from './tool-use-id';
 import type { AnthropicStreamEvent } from '../providers/anthropic/anthropic-wire';
 import { SwitchyardError } from '../errors/switchyard-error';
 import type { ChatCompletionChunk, ChatToolCallDelta, ChatUsage } from '../wire/openai-chat';
@@ -11,6 +12,8 @@ type OpenBlock = { kind: 'text'; index: number } | { kind: 'tool'; index: number
 /** One tool call of the stream (an OpenAI `tool_calls[].index`). */
 interface ToolCall {
   id: string | undefined;
+  /** The id the provider gave it (none yet, or never: `id` is then made up when its block starts). */
+  sourceId: string | undefined;
   name: string | undefined;
   /** Its arguments so far. */
   args: string;
@@ -31,6 +34,14 @@ function joinedName(name: string | undefined, fragment: string | undefined): str
   if (fragment === undefined || fragment.length === 0) return name;
   if (name === undefined || fragment.startsWith(name)) return fragment;
   return name + fragment;
+}
+
+/**
+ * The index of a choice or tool call fragment: 0 when a host leaves it out (hosts that number
+ * none send one choice, one call at a time).
+ */
+function indexOf(item: { index?: number }): number {
+  return item.index ?? 0;
 }
 
 /** Whether a tool call's arguments so far are a whole JSON value: the call is complete. */
@@ -82,7 +93,7 @@ export class ChatToAnthropicStreamMapper {
     const events: AnthropicStreamEvent[] = [];
     if (!this.#started) events.push(...this.#start(chunk.id, chunk.model));
     if (chunk.usage !== undefined && chunk.usage !== null) this.#usage = chunk.usage;
-    const choice = chunk.choices.find((candidate) => candidate.index === 0);
+    const choice = chunk.choices.find((candidate) => indexOf(candidate) === 0);
     if (choice === undefined) return events;
     const text = choice.delta.content;
     if (typeof text === 'string' && text.length > 0) this.#text(text, events);
@@ -163,12 +174,15 @@ export class ChatToAnthropicStreamMapper {
 
   #toolFragment(fragment: ChatToolCallDelta, events: AnthropicStreamEvent[]): void {
     const args = fragment.function?.arguments ?? '';
-    let call = this.#calls.get(fragment.index);
+    const index = indexOf(fragment);
+    const id = toolCallIdOf(fragment.id);
+    let call = this.#calls.get(index);
+    if (call !== undefined && this.#startsAnother(call, id, fragment.function?.name, args)) call = undefined;
     if (call === undefined) {
       // a new call: the one waiting for its arguments has its whole name now
       this.#openPending(events);
-      call = { id: fragment.id, name: fragment.function?.name, args: '', closed: false };
-      this.#calls.set(fragment.index, call);
+      call = { id, sourceId: id, name: fragment.function?.name, args: '', closed: false };
+      this.#calls.set(index, call);
       if (this.#mustHold()) {
         call.args = args;
         this.#held.push({ kind: 'tool', call });
@@ -179,7 +193,8 @@ export class ChatToAnthropicStreamMapper {
       this.#pending = call;
     } else if (call === this.#pending || !this.#sent(call)) {
       // a call not sent yet takes what arrives later, its id and name too
-      call.id ??= fragment.id;
+      call.id ??= id;
+      call.sourceId ??= id;
       call.name = joinedName(call.name, fragment.function?.name);
     }
     if (args.length === 0) return;
@@ -187,8 +202,8 @@ export class ChatToAnthropicStreamMapper {
       this.#pending = undefined;
       events.push(...this.#openTool(call));
     }
-    if (call.closed) {
-      // its block closed when its arguments were whole: only whitespace may follow them
+    if (call.closed || complete(call.args)) {
+      // its arguments are whole (its block may have closed): only whitespace may follow them
       if (args.trim() === '') return;
       throw new SwitchyardError(
         'upstream_stream_error',
@@ -197,6 +212,17 @@ export class ChatToAnthropicStreamMapper {
     }
     call.args += args;
     if (this.#open?.kind === 'tool' && this.#open.call === call) events.push(this.#argsDelta(args));
+  }
+
+  /**
+   * Whether a fragment under a known call's index is another call: hosts that number every
+   * parallel call 0 (Ollama's OpenAI endpoint), or none, send the next one under the same index,
+   * told apart by its own id, or, without ids, by a name and arguments after the call's arguments
+   * were whole. Joined to the first, the two would make one `tool_use` of `{...}{...}`.
+   */
+  #startsAnother(call: ToolCall, id: string | undefined, name: string | undefined, args: string): boolean {
+    if (id !== undefined && call.sourceId !== undefined && id !== call.sourceId) return true;
+    return name !== undefined && name.length > 0 && args.trim() !== '' && complete(call.args);
   }
 
   /** Whether a call's block was started: its name and id can no longer change. */
@@ -217,7 +243,7 @@ export class ChatToAnthropicStreamMapper {
 
   #openTool(call: ToolCall): AnthropicStreamEvent[] {
     const index = this.#nextIndex;
-    const id = call.id ?? `toolu_${randomUUID().replaceAll('-', '')}`;
+    const id = call.id ?? madeUpToolUseId();
     call.id = id;
     return this.#openBlock(
       { kind: 'tool', index, call },

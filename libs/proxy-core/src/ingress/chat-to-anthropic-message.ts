@@ -8,6 +8,7 @@ import { parseToolArguments } from '../wire/chat-message-parts';
 import type { ChatCompletion } from '../wire/openai-chat';
 import { mapChatUsageToAnthropic, type AnthropicIngressUsage } from './map-chat-usage-to-anthropic';
 import { mapFinishReasonToAnthropic } from './map-finish-reason-to-anthropic';
+import { madeUpToolUseId, toolCallIdOf } from './tool-use-id';
 
 /** A `message` as the ingress answers it. */
 export interface AnthropicIngressMessage {
@@ -64,7 +65,12 @@ export function chatToAnthropicMessage(
   for (const call of calls) {
     const parsed = toolInput(call.function.arguments);
     if ('input' in parsed) {
-      content.push({ type: 'tool_use', id: call.id, name: call.function.name, input: parsed.input });
+      content.push({
+        type: 'tool_use',
+        id: toolCallIdOf(call.id) ?? madeUpToolUseId(),
+        name: call.function.name,
+        input: parsed.input,
+      });
     } else if (stopReason !== 'max_tokens') {
       throw new SwitchyardError(
         'upstream_error',

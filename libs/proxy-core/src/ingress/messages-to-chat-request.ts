@@ -69,9 +69,11 @@ function toolResult(
   const images: ChatContentPart[] = [];
   if (typeof result.content === 'string') text = result.content;
   else if (Array.isArray(result.content)) {
+    // a tool's several text blocks (an MCP tool's several items) one per line, not run together
+    const texts: string[] = [];
     (result.content as AnthropicRequestBlock[]).forEach((part, index) => {
       const where = `${param}.content.${index}`;
-      if (part.type === 'text') text += textOf(part, where);
+      if (part.type === 'text') texts.push(textOf(part, where));
       else if (part.type === 'image') {
         images.push(imagePart(part, where));
         imageParams?.push(where);
@@ -81,6 +83,7 @@ function toolResult(
           `${where}.type`,
         );
     });
+    text = texts.join('\n');
   } else if (result.content !== undefined && result.content !== null)
     throw invalidRequest(
       'A tool_result\'s "content" must be a string or an array of blocks.',
