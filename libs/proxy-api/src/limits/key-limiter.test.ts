@@ -151,3 +151,51 @@ describe('KeyLimiter', () => {
     await subject.close();
   });
 });
+
+describe('KeyLimiter: which budget refusal it is', () => {
+  const refusal = (admission: Admission | Promise<Admission>) => {
+    if (admission instanceof Promise || admission.admitted) throw new Error('expected a refusal');
+    return admission.error;
+  };
+
+  it('says the budget is held by requests in flight, and to retry in a second, not at the period end', () => {
+    const subject = limiter({ estimateMaxCostUsd: () => 0.6 });
+    const budget = key({ budgetUsd: 1 });
+    const first = subject.admit(budget, input);
+    if (first instanceof Promise || !first.admitted) throw new Error('expected an admission');
+    const error = refusal(subject.admit(budget, input));
+    expect(error).toMatchObject({ code: 'budget_exceeded', retryAfterMs: 1_000 });
+    expect(error.message).toBe(
+      "What is left of this key's budget for the current period ($1) is reserved by its requests in flight ($0.6); retry when they finish.",
+    );
+    // once the first is settled (it cost 0.1), the second fits
+    void subject.settle(first.lease, { tokens: 10, costUsd: 0.1, reachedUpstream: true });
+    expect(subject.admit(budget, input)).toMatchObject({ admitted: true });
+  });
+
+  it("says when this request's estimate alone is more than what is left, until the period's end", () => {
+    const subject = limiter({ estimateMaxCostUsd: () => 0.6 });
+    const budget = key({ budgetUsd: 1 });
+    const first = subject.admit(budget, input);
+    if (first instanceof Promise || !first.admitted) throw new Error('expected an admission');
+    void subject.settle(first.lease, { tokens: 10, costUsd: 0.5, reachedUpstream: true });
+    const error = refusal(subject.admit(budget, input));
+    expect(error).toMatchObject({ code: 'budget_exceeded' });
+    expect(error.message).toBe(
+      "The estimated cost of this request ($0.6) is more than what is left of this key's budget for the current period ($0.5): ask for fewer output tokens (max_tokens).",
+    );
+    // the month of NOW (November 2026) ends on December 1st, 00:00 UTC
+    expect(error.retryAfterMs).toBe(Date.UTC(2026, 11, 1) - NOW);
+  });
+
+  it('says the budget is exhausted once it is spent, until the period ends', () => {
+    const subject = limiter({ estimateMaxCostUsd: () => 0.6 });
+    const budget = key({ budgetUsd: 1 });
+    const first = subject.admit(budget, input);
+    if (first instanceof Promise || !first.admitted) throw new Error('expected an admission');
+    void subject.settle(first.lease, { tokens: 10, costUsd: 1, reachedUpstream: true });
+    const error = refusal(subject.admit(budget, input));
+    expect(error.message).toBe('The budget of this key for the current period is exhausted.');
+    expect(error.retryAfterMs).toBe(Date.UTC(2026, 11, 1) - NOW);
+  });
+});

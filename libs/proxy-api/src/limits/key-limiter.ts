@@ -85,6 +85,7 @@ export class KeyLimiter {
     reserveUsd: number,
     seedSpentMicros: number,
   ): Admission | Promise<Admission> {
+    const reserveMicros = Math.round(reserveUsd * MICROS);
     const result = this.#options.backend.admit({
       scope: key.id,
       nowMs,
@@ -94,16 +95,22 @@ export class KeyLimiter {
       budgetMicros: key.budgetUsd === null ? null : Math.round(key.budgetUsd * MICROS),
       budgetPeriodId: period.id,
       budgetExpiresAtMs: period.endMs === null ? null : period.endMs + 86_400_000,
-      reserveMicros: Math.round(reserveUsd * MICROS),
+      reserveMicros,
       seedSpentMicros,
       shadow: this.#options.shadow,
     });
     return result instanceof Promise
-      ? result.then((settled) => this.#conclude(key, settled, period, nowMs))
-      : this.#conclude(key, result, period, nowMs);
+      ? result.then((settled) => this.#conclude(key, settled, period, nowMs, reserveMicros))
+      : this.#conclude(key, result, period, nowMs, reserveMicros);
   }
 
-  #conclude(key: VirtualKey, result: AdmitResult, period: BudgetPeriodSpan, nowMs: number): Admission {
+  #conclude(
+    key: VirtualKey,
+    result: AdmitResult,
+    period: BudgetPeriodSpan,
+    nowMs: number,
+    reserveMicros: number,
+  ): Admission {
     for (const name of result.wouldReject) {
       this.shadowRejections[name] += 1;
       this.onShadowRejection?.(name);
@@ -117,7 +124,11 @@ export class KeyLimiter {
     if (result.lease !== undefined) return { admitted: true, lease: result.lease, headers };
     const limit = result.rejectedBy ?? 'rpm';
     this.rejections[limit] += 1;
-    return { admitted: false, error: this.#rejection(limit, result, period.endMs, nowMs), headers };
+    const error =
+      limit === 'budget'
+        ? this.#budgetRejection(key, result, reserveMicros, period.endMs, nowMs)
+        : this.#rejection(limit, result);
+    return { admitted: false, error, headers };
   }
 
   /**
@@ -230,12 +241,7 @@ export class KeyLimiter {
     return this.#options.defaultReservationUsd;
   }
 
-  #rejection(
-    limit: LimitName,
-    result: AdmitResult,
-    periodEndMs: number | null,
-    nowMs: number,
-  ): SwitchyardError {
+  #rejection(limit: Exclude<LimitName, 'budget'>, result: AdmitResult): SwitchyardError {
     switch (limit) {
       case 'rpm':
         return new SwitchyardError(
@@ -253,17 +259,51 @@ export class KeyLimiter {
         return new SwitchyardError('rate_limit_exceeded', 'Too many requests in flight for this key.', {
           retryAfterMs: 1_000,
         });
-      case 'budget':
-        return new SwitchyardError(
-          'budget_exceeded',
-          'The budget of this key for the current period is exhausted.',
-          {
-            status: this.#options.budgetStatus,
-            ...(periodEndMs === null ? {} : { retryAfterMs: periodEndMs - nowMs }),
-          },
-        );
     }
   }
+
+  /**
+   * A budget refusal that says which of three it is: the period's budget spent (retry when the
+   * period ends), this request's estimate alone more than what is left (likewise, unless it asks
+   * for less), or what is left held by the key's requests in flight, whose reservations come
+   * back as they finish: `Retry-After` 1 s then, not the period's end (weeks, for a month).
+   */
+  #budgetRejection(
+    key: VirtualKey,
+    result: AdmitResult,
+    reserveMicros: number,
+    periodEndMs: number | null,
+    nowMs: number,
+  ): SwitchyardError {
+    const status = this.#options.budgetStatus;
+    const untilPeriodEnd = periodEndMs === null ? {} : { retryAfterMs: periodEndMs - nowMs };
+    const leftMicros = Math.round((key.budgetUsd ?? 0) * MICROS) - result.spentMicros;
+    if (leftMicros <= 0)
+      return new SwitchyardError(
+        'budget_exceeded',
+        'The budget of this key for the current period is exhausted.',
+        {
+          status,
+          ...untilPeriodEnd,
+        },
+      );
+    if (reserveMicros > leftMicros)
+      return new SwitchyardError(
+        'budget_exceeded',
+        `The estimated cost of this request (${usd(reserveMicros)}) is more than what is left of this key's budget for the current period (${usd(leftMicros)}): ask for fewer output tokens (max_tokens).`,
+        { status, ...untilPeriodEnd },
+      );
+    return new SwitchyardError(
+      'budget_exceeded',
+      `What is left of this key's budget for the current period (${usd(leftMicros)}) is reserved by its requests in flight (${usd(result.reservedMicros)}); retry when they finish.`,
+      { status, retryAfterMs: 1_000 },
+    );
+  }
+}
+
+/** Micro-dollars as dollars for a message: `$0.6`, `$0.000123`. */
+function usd(micros: number): string {
+  return `$${Number((micros / MICROS).toFixed(6))}`;
 }
 
 function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
