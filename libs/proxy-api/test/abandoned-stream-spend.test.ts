@@ -117,3 +117,41 @@ describe('a stream the client abandons', () => {
     expect(budget.spent_usd).toBeCloseTo(context.costUsd!, 6);
   });
 });
+
+describe('a chat the client stops waiting for', () => {
+  it('is charged its reservation once its call reached the provider, though no answer came', async () => {
+    upstream.fault({ kind: 'hang', times: 1, match: { model: 'gpt-4o' } });
+    const { id, key } = await keyWithBudget(app, MASTER, 5);
+    const end = endOf('gone-before-answer');
+    const received = new Promise<void>((resolve) => upstream.events.once('request', () => resolve()));
+    const client = new AbortController();
+    const call = request(`${base}/v1/chat/completions`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${key}`,
+        'content-type': 'application/json',
+        'x-request-id': 'gone-before-answer',
+      },
+      body: JSON.stringify({
+        model: 'gpt',
+        max_tokens: 500,
+        messages: [{ role: 'user', content: 'Think hard.' }],
+      }),
+      signal: client.signal,
+    }).catch(() => 'aborted');
+    // the provider has the request: what it generates from now on is billed
+    await received;
+    client.abort();
+    expect(await call).toBe('aborted');
+    const context = await end;
+    expect(context.error?.code).toBe('client_closed_request');
+    expect(context.attempts.map((attempt) => attempt.called)).toEqual([true]);
+    const { budget } = await keyUsage(app, MASTER, id);
+    expect(budget.reserved_usd).toBe(0);
+    const reservation = prices.estimate(
+      { model: 'gpt', max_tokens: 500, messages: [{ role: 'user', content: 'Think hard.' }] },
+      { provider: 'openai', providerType: 'openai', model: 'gpt-4o' },
+    ).maxCostUsd!;
+    expect(budget.spent_usd).toBeCloseTo(reservation, 6);
+  });
+});

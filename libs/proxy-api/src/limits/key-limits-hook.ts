@@ -1,5 +1,6 @@
 import {
   SwitchyardError,
+  type AttemptRecord,
   type Gateway,
   type RequestContext,
   type RequestMetadata,
@@ -49,7 +50,7 @@ export class KeyPolicy {
         ),
         // the universal proxy makes no engine attempts: it reached the upstream once it has its answer
         reachedUpstream:
-          context.attempts.some((attempt) => attempt.ok) ||
+          context.attempts.some(reachedProvider) ||
           (context.endpoint === 'proxy' && context.upstreamMs !== undefined),
       });
     });
@@ -159,6 +160,18 @@ export class KeyPolicy {
     pending.settled = true;
     void this.#limiter.settle(pending.lease, outcome);
   }
+}
+
+/**
+ * Whether an attempt reached its provider: it answered, or its call was made and then abandoned
+ * (the client left, the request's deadline passed) while the provider worked on it, which the
+ * provider bills though no answer came. Failures the provider answered (a 5xx, a 429) or never
+ * saw (a refused connection) are not billed.
+ */
+function reachedProvider(attempt: AttemptRecord): boolean {
+  if (attempt.ok) return true;
+  const code = attempt.error?.code;
+  return attempt.called === true && (code === 'client_closed_request' || code === 'request_timeout');
 }
 
 /**

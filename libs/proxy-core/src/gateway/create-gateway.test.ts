@@ -106,6 +106,21 @@ describe('createGateway', () => {
     }
   });
 
+  it('records whether each attempt called its upstream: not one its open circuit refused', async () => {
+    fixture.upstream.fault({ kind: 'status', status: 500 });
+    const gateway = make({
+      retry: { maxRetries: 0 },
+      breaker: { volumeThreshold: 1, errorThresholdPercentage: 1 },
+      models: [{ name: 'gpt', targets: [{ provider: 'primary', model: 'm' }] }],
+    });
+    const first = createRequestContext();
+    await expect(gateway.chat(hello, { context: first })).rejects.toMatchObject({ code: 'upstream_error' });
+    expect(first.attempts.map((attempt) => attempt.called)).toEqual([true]);
+    const second = createRequestContext();
+    await expect(gateway.chat(hello, { context: second })).rejects.toMatchObject({ code: 'circuit_open' });
+    expect(second.attempts.map((attempt) => attempt.called)).toEqual([false]);
+  });
+
   it('refuses <provider>/<model> when direct addressing is off', async () => {
     await expect(
       make({ allowDirectModels: false }).chat({ ...hello, model: 'mock/x' }),

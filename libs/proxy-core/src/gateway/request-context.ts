@@ -63,6 +63,14 @@ export interface AttemptRecord {
   startedAt: number;
   durationMs: number;
   ok: boolean;
+  /**
+   * Whether the upstream call was made (the adapter was called): false when the attempt ended
+   * before it (an open circuit, a limiter refusal, an abort while waiting for a limiter slot).
+   * A call made and then abandoned (the client left, the deadline passed) may be billed by the
+   * provider though no answer came. Set on every attempt the engine makes; a record made
+   * elsewhere may leave it out.
+   */
+  called?: boolean;
   error?: SwitchyardError;
 }
 

@@ -237,6 +237,7 @@ async function tryTarget<T>(
     startedAt: Date.now(),
     durationMs: 0,
     ok: false,
+    called: false,
   };
   const start = performance.now();
   let timer: AttemptTimer | undefined;
@@ -322,6 +323,7 @@ async function tryTarget<T>(
     throw error;
   } finally {
     if (!retained || !record.ok) releaseAll();
+    record.called = callMade;
     record.durationMs = performance.now() - start;
     context.attempts.push(record);
     observe(env.hooks.onAttempt, env.logger, record, context);
