@@ -44,6 +44,9 @@ function indexOf(item: { index?: number }): number {
   return item.index ?? 0;
 }
 
+/** How long a stream may go without an event before a chunk with none sends a `ping`, ms. */
+export const KEEP_ALIVE_PING_MS = 15_000;
+
 /** Whether a tool call's arguments so far are a whole JSON value: the call is complete. */
 function complete(args: string): boolean {
   if (args.trim() === '') return false;
@@ -84,9 +87,17 @@ export class ChatToAnthropicStreamMapper {
   #finish: string | null = null;
   #stopSequence: string | null = null;
   #usage: ChatUsage | undefined;
+  /** When an event last went out, on `now`'s clock. */
+  #lastSentMs = 0;
 
-  /** @param model The model to report until a chunk names one (the model the client asked for). */
-  constructor(private readonly model: string) {}
+  /**
+   * @param model The model to report until a chunk names one (the model the client asked for).
+   * @param now The clock of the keep-alive pings, in milliseconds.
+   */
+  constructor(
+    private readonly model: string,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
 
   /** The events for one chunk: `message_start` and a `ping` before the first, then block events. */
   map(chunk: ChatCompletionChunk): AnthropicStreamEvent[] {
@@ -94,7 +105,7 @@ export class ChatToAnthropicStreamMapper {
     if (!this.#started) events.push(...this.#start(chunk.id, chunk.model));
     if (chunk.usage !== undefined && chunk.usage !== null) this.#usage = chunk.usage;
     const choice = chunk.choices.find((candidate) => indexOf(candidate) === 0);
-    if (choice === undefined) return events;
+    if (choice === undefined) return this.#keptAlive(events);
     const text = choice.delta.content;
     if (typeof text === 'string' && text.length > 0) this.#text(text, events);
     for (const fragment of choice.delta.tool_calls ?? []) this.#toolFragment(fragment, events);
@@ -102,6 +113,22 @@ export class ChatToAnthropicStreamMapper {
       this.#finish = choice.finish_reason;
       if (typeof choice.stop_sequence === 'string') this.#stopSequence = choice.stop_sequence;
     }
+    return this.#keptAlive(events);
+  }
+
+  /**
+   * The chunk's events, or a `ping` when it has none and nothing went out for
+   * `KEEP_ALIVE_PING_MS`: a reasoning model's thinking (`reasoning_content`, which has no place
+   * in the answer) can last minutes, and a silent stream is cut by the idle timeout of a proxy
+   * between the client and the gateway (60 s on nginx and AWS's load balancers).
+   */
+  #keptAlive(events: AnthropicStreamEvent[]): AnthropicStreamEvent[] {
+    const nowMs = this.now();
+    if (events.length === 0) {
+      if (nowMs - this.#lastSentMs < KEEP_ALIVE_PING_MS) return events;
+      events.push({ type: 'ping' });
+    }
+    this.#lastSentMs = nowMs;
     return events;
   }
 
