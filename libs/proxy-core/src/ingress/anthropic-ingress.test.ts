@@ -1118,6 +1118,29 @@ describe('ChatToAnthropicStreamMapper', () => {
     expect(blocks[0]?.id).not.toBe(blocks[1]?.id);
   });
 
+  it('keeps one call whose host makes up a new id for every fragment (vLLM gpt-oss, Poolside)', () => {
+    const mapper = new ChatToAnthropicStreamMapper('asked');
+    const events = [
+      callChunk({ index: 0, id: 'A', function: { name: 'get_weather', arguments: '' } }),
+      callChunk({ index: 0, id: 'B', function: { arguments: '{"city":' } }),
+      callChunk({ index: 0, id: 'C', function: { arguments: '"Paris"}' } }),
+      callChunk({ index: 0, id: 'D', function: { arguments: '' } }),
+      chunk({}, 'tool_calls'),
+    ].flatMap((item) => mapper.map(item));
+    events.push(...mapper.end());
+    expect(assembled(events)).toEqual([
+      { type: 'tool_use', id: 'A', name: 'get_weather', input: { city: 'Paris' } },
+    ]);
+  });
+
+  it('ends the stream when a call resends its whole arguments under its own id, rather than run the tool twice', () => {
+    const mapper = new ChatToAnthropicStreamMapper('asked');
+    mapper.map(callChunk({ index: 0, id: 'a', function: { name: 'f', arguments: '{"x":1}' } }));
+    expect(() =>
+      mapper.map(callChunk({ index: 0, id: 'a', function: { name: 'f', arguments: '{"x":1}' } })),
+    ).toThrow(expect.objectContaining({ code: 'upstream_stream_error' }));
+  });
+
   it('refuses more of a call after its arguments were whole, rather than glue a second value to them', () => {
     const mapper = new ChatToAnthropicStreamMapper('asked');
     mapper.map(callChunk({ index: 0, id: 'c0', function: { name: 'f', arguments: '{"a":1}' } }));

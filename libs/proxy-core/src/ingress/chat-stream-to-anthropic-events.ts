@@ -243,13 +243,19 @@ export class ChatToAnthropicStreamMapper {
 
   /**
    * Whether a fragment under a known call's index is another call: hosts that number every
-   * parallel call 0 (Ollama's OpenAI endpoint), or none, send the next one under the same index,
-   * told apart by its own id, or, without ids, by a name and arguments after the call's arguments
-   * were whole. Joined to the first, the two would make one `tool_use` of `{...}{...}`.
+   * parallel call 0 (Ollama's OpenAI endpoint), or none, send the next one under the same index.
+   * Joined to the first, the two would make one `tool_use` of `{...}{...}`. While the call's
+   * arguments are unfinished, a fragment is another call only with a name and an id of its own
+   * (some hosts make up a new id for every fragment of one call); once they are whole, one with a
+   * new id and something in it, or, from a host that sends no ids, one with a name and arguments.
+   * The same id again (arguments resent) is more of the same call, which ends the stream.
    */
   #startsAnother(call: ToolCall, id: string | undefined, name: string | undefined, args: string): boolean {
-    if (id !== undefined && call.sourceId !== undefined && id !== call.sourceId) return true;
-    return name !== undefined && name.length > 0 && args.trim() !== '' && complete(call.args);
+    const named = name !== undefined && name.length > 0;
+    const newId = id !== undefined && call.sourceId !== undefined && id !== call.sourceId;
+    if (!complete(call.args)) return newId && named;
+    if (newId) return named || args.trim() !== '';
+    return id === undefined && named && args.trim() !== '';
   }
 
   /** Whether a call's block was started: its name and id can no longer change. */
