@@ -28,6 +28,15 @@ const brokenMeter: ProviderMeter = {
   },
 };
 
+// a provider of the operator's own whose meter counts every exchange, errors included, at no known price
+const countingMeter: ProviderMeter = {
+  name: 'counting',
+  label: 'Counting',
+  hosts: ['counting.test'],
+  units: 'calls',
+  meter: () => ({ provider: 'counting', operation: 'call', units: { calls: 1 } }),
+};
+
 const fixture = useListeningApp((upstream) => {
   const port = new URL(upstream.url).port;
   return {
@@ -41,10 +50,14 @@ const fixture = useListeningApp((upstream) => {
     admin: { masterKey: MASTER },
     limits: { defaultReservationUsd: RESERVATION_USD },
     proxy: {
-      routes: { openai: upstream.url, broken: `http://broken.test:${port}` },
+      routes: {
+        openai: upstream.url,
+        broken: `http://broken.test:${port}`,
+        counting: `http://counting.test:${port}`,
+      },
       allowAddresses: ['127.0.0.1'],
       hostProviders: { '127.0.0.1': 'openai' },
-      meters: [brokenMeter],
+      meters: [brokenMeter, countingMeter],
       // every name is the local mock upstream
       resolve: resolveToLoopback,
     },
@@ -171,6 +184,19 @@ describe('universal proxy: error answers', () => {
     const usage = await keyUsage(fixture.app, MASTER, id);
     expect(usage.budget.reserved_usd).toBe(0);
     expect(usage.budget.spent_usd).toBe(0);
+  });
+
+  it('charges nothing for a refusal a meter metered at no known price, and the reservation for a timeout', async () => {
+    const { id, key } = await createKey(fixture.app, MASTER, { budget_usd: 1, budget_period: 'total' });
+    fixture.upstream.fault({ kind: 'status', status: 429, times: 1 });
+    expect((await proxied(key, 'counting')).status).toBe(429);
+    expect((await reports.proxyReport()).costUsd).toBe(0);
+    expect((await keyUsage(fixture.app, MASTER, id)).budget.spent_usd).toBe(0);
+    // a gateway timeout in front of the provider: it may have worked, and billed
+    fixture.upstream.fault({ kind: 'status', status: 504, times: 1 });
+    expect((await proxied(key, 'counting')).status).toBe(504);
+    expect((await reports.proxyReport()).costUsd).toBeNull();
+    expect((await keyUsage(fixture.app, MASTER, id)).budget.spent_usd).toBeCloseTo(RESERVATION_USD, 9);
   });
 });
 

@@ -4,6 +4,7 @@ import { MemoryKeyStore } from '../keys/memory-key-store';
 import type { VirtualKey } from '../keys/virtual-key';
 import type { CostEstimator } from './cost-estimator';
 import { KeyLimiter, type Admission } from './key-limiter';
+import type { LimitBackend } from './limit-backend';
 import { MemoryLimitBackend } from './memory-limit-backend';
 import { SpendLedger } from './spend-ledger';
 
@@ -35,7 +36,7 @@ const key = (fields: Partial<VirtualKey> = {}): VirtualKey => ({
 function limiter(
   costEstimator?: CostEstimator,
   ledger?: SpendLedger,
-  backend = new MemoryLimitBackend(),
+  backend: LimitBackend = new MemoryLimitBackend(),
 ): KeyLimiter {
   return new KeyLimiter({
     backend,
@@ -166,7 +167,7 @@ describe('KeyLimiter: which budget refusal it is', () => {
     const error = refusal(subject.admit(budget, input));
     expect(error).toMatchObject({ code: 'budget_exceeded', retryAfterMs: 1_000 });
     expect(error.message).toBe(
-      "What is left of this key's budget for the current period ($1) is reserved by its requests in flight ($0.6); retry when they finish.",
+      "Of what is left of this key's budget for the current period ($1), its requests in flight hold $0.6: this request's estimate ($0.6) fits once they finish.",
     );
     // once the first is settled (it cost 0.1), the second fits
     void subject.settle(first.lease, { tokens: 10, costUsd: 0.1, reachedUpstream: true });
@@ -197,5 +198,24 @@ describe('KeyLimiter: which budget refusal it is', () => {
     const error = refusal(subject.admit(budget, input));
     expect(error.message).toBe('The budget of this key for the current period is exhausted.');
     expect(error.retryAfterMs).toBe(Date.UTC(2026, 11, 1) - NOW);
+  });
+});
+
+describe('KeyLimiter: a budget refusal the figures do not explain', () => {
+  it('says the budget is spent when spend still owed from a Redis outage refused it, not to retry in a second', () => {
+    const memory = new MemoryLimitBackend();
+    // the failover backend's way of counting spend owed to Redis: in the plan, not in the result
+    const owing: LimitBackend = {
+      kind: 'memory',
+      admit: (plan) => memory.admit({ ...plan, owedSpendMicros: 600_000 }),
+      settle: (lease, actual) => memory.settle(lease, actual),
+      usage: (scope, period, nowMs) => memory.usage(scope, period, nowMs),
+      ping: () => memory.ping(),
+    };
+    const subject = limiter({ estimateMaxCostUsd: () => 0.6 }, undefined, owing);
+    const admission = subject.admit(key({ budgetUsd: 1 }), input);
+    if (admission instanceof Promise || admission.admitted) throw new Error('expected a refusal');
+    expect(admission.error.message).toBe('The budget of this key for the current period is exhausted.');
+    expect(admission.error.retryAfterMs).toBe(Date.UTC(2026, 11, 1) - NOW);
   });
 });

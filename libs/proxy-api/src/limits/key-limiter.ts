@@ -278,25 +278,27 @@ export class KeyLimiter {
     const status = this.#options.budgetStatus;
     const untilPeriodEnd = periodEndMs === null ? {} : { retryAfterMs: periodEndMs - nowMs };
     const leftMicros = Math.round((key.budgetUsd ?? 0) * MICROS) - result.spentMicros;
-    if (leftMicros <= 0)
-      return new SwitchyardError(
-        'budget_exceeded',
-        'The budget of this key for the current period is exhausted.',
-        {
-          status,
-          ...untilPeriodEnd,
-        },
-      );
-    if (reserveMicros > leftMicros)
+    if (leftMicros > 0 && reserveMicros > leftMicros)
       return new SwitchyardError(
         'budget_exceeded',
         `The estimated cost of this request (${usd(reserveMicros)}) is more than what is left of this key's budget for the current period (${usd(leftMicros)}): ask for fewer output tokens (max_tokens).`,
         { status, ...untilPeriodEnd },
       );
+    // what held the rest must be the reservations: a refusal the figures do not explain (spend
+    // still owed from a Redis outage, which the backends count and do not report) is the budget spent
+    if (leftMicros > 0 && result.reservedMicros > 0 && reserveMicros + result.reservedMicros > leftMicros)
+      return new SwitchyardError(
+        'budget_exceeded',
+        `Of what is left of this key's budget for the current period (${usd(leftMicros)}), its requests in flight hold ${usd(result.reservedMicros)}: this request's estimate (${usd(reserveMicros)}) fits once they finish.`,
+        { status, retryAfterMs: 1_000 },
+      );
     return new SwitchyardError(
       'budget_exceeded',
-      `What is left of this key's budget for the current period (${usd(leftMicros)}) is reserved by its requests in flight (${usd(result.reservedMicros)}); retry when they finish.`,
-      { status, retryAfterMs: 1_000 },
+      'The budget of this key for the current period is exhausted.',
+      {
+        status,
+        ...untilPeriodEnd,
+      },
     );
   }
 }

@@ -526,21 +526,22 @@ export const checkedProxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async 
           'client_closed_request',
           'The client went away before the response was complete.',
         );
-    if (usage === undefined) {
-      // an answer outside 2xx (a 429, a 500, a 400) is no call the provider bills: $0, where an
-      // unknown price (null) would charge the key's reservation for each refusal a client retries
-      const status = answer.upstream.statusCode;
-      context.costUsd = status >= 200 && status < 300 ? null : 0;
-      return;
+    if (usage === undefined) context.costUsd = null;
+    else {
+      context.operation = usage.operation ?? '';
+      if (usage.model !== undefined) {
+        context.upstreamModel = usage.model;
+        context.requestedModel = usage.model;
+      }
+      if (usage.tokens !== undefined) context.usage = chatUsageFromTokenUsage(usage.tokens);
+      if (Object.keys(usage.units).length > 0) context.meteredUnits = usage.units;
+      context.costUsd = pricing.meteredCostUsd(usage);
     }
-    context.operation = usage.operation ?? '';
-    if (usage.model !== undefined) {
-      context.upstreamModel = usage.model;
-      context.requestedModel = usage.model;
-    }
-    if (usage.tokens !== undefined) context.usage = chatUsageFromTokenUsage(usage.tokens);
-    if (Object.keys(usage.units).length > 0) context.meteredUnits = usage.units;
-    context.costUsd = pricing.meteredCostUsd(usage);
+    // a refusal (a 429, a 500, a 400) is no call the provider bills: $0, where an unknown price
+    // would charge the key's reservation for each one a client retries. Not a timeout answered
+    // by something in front of the provider (408, 504, Cloudflare's 524), after which the
+    // provider may have worked and billed
+    if (context.costUsd === null && unbilledStatus(answer.upstream.statusCode)) context.costUsd = 0;
   }
 
   async function settle(
@@ -575,3 +576,9 @@ export const checkedProxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async 
     }
   }
 };
+
+/** Whether an upstream status is a refusal no provider bills: outside 2xx, and not a timeout. */
+function unbilledStatus(status: number): boolean {
+  if (status >= 200 && status < 300) return false;
+  return status !== 408 && status !== 504 && status !== 524;
+}
