@@ -154,16 +154,24 @@ describe('KeyLimiter', () => {
 });
 
 describe('KeyLimiter: which budget refusal it is', () => {
+  /** A $1-a-month key whose requests are estimated at $0.6, with one admitted (and settled at `costUsd` when given). */
+  const oneRequestIn = (costUsd?: number) => {
+    const subject = limiter({ estimateMaxCostUsd: () => 0.6 });
+    const budget = key({ budgetUsd: 1 });
+    const first = subject.admit(budget, input);
+    if (first instanceof Promise || !first.admitted) throw new Error('expected an admission');
+    if (costUsd !== undefined)
+      void subject.settle(first.lease, { tokens: 10, costUsd, reachedUpstream: true });
+    return { subject, budget, first };
+  };
+
   const refusal = (admission: Admission | Promise<Admission>) => {
     if (admission instanceof Promise || admission.admitted) throw new Error('expected a refusal');
     return admission.error;
   };
 
   it('says the budget is held by requests in flight, and to retry in a second, not at the period end', () => {
-    const subject = limiter({ estimateMaxCostUsd: () => 0.6 });
-    const budget = key({ budgetUsd: 1 });
-    const first = subject.admit(budget, input);
-    if (first instanceof Promise || !first.admitted) throw new Error('expected an admission');
+    const { subject, budget, first } = oneRequestIn();
     const error = refusal(subject.admit(budget, input));
     expect(error).toMatchObject({ code: 'budget_exceeded', retryAfterMs: 1_000 });
     expect(error.message).toBe(
@@ -175,11 +183,7 @@ describe('KeyLimiter: which budget refusal it is', () => {
   });
 
   it("says when this request's estimate alone is more than what is left, until the period's end", () => {
-    const subject = limiter({ estimateMaxCostUsd: () => 0.6 });
-    const budget = key({ budgetUsd: 1 });
-    const first = subject.admit(budget, input);
-    if (first instanceof Promise || !first.admitted) throw new Error('expected an admission');
-    void subject.settle(first.lease, { tokens: 10, costUsd: 0.5, reachedUpstream: true });
+    const { subject, budget } = oneRequestIn(0.5);
     const error = refusal(subject.admit(budget, input));
     expect(error).toMatchObject({ code: 'budget_exceeded' });
     expect(error.message).toBe(
@@ -190,11 +194,7 @@ describe('KeyLimiter: which budget refusal it is', () => {
   });
 
   it('says the budget is exhausted once it is spent, until the period ends', () => {
-    const subject = limiter({ estimateMaxCostUsd: () => 0.6 });
-    const budget = key({ budgetUsd: 1 });
-    const first = subject.admit(budget, input);
-    if (first instanceof Promise || !first.admitted) throw new Error('expected an admission');
-    void subject.settle(first.lease, { tokens: 10, costUsd: 1, reachedUpstream: true });
+    const { subject, budget } = oneRequestIn(1);
     const error = refusal(subject.admit(budget, input));
     expect(error.message).toBe('The budget of this key for the current period is exhausted.');
     expect(error.retryAfterMs).toBe(Date.UTC(2026, 11, 1) - NOW);
