@@ -83,3 +83,70 @@ describe('a condensed request with a summary', () => {
     expect(budget.spent_usd).toBeCloseTo(request!.costUsd! + summary!.costUsd!, 9);
   });
 });
+
+describe('a condensed request that reached its provider and ended with no answer', () => {
+  it('is charged its reservation, not only its summary: the provider worked on it', async () => {
+    const slow = createApp({
+      gateway: {
+        providers: [
+          { name: 'mock', type: 'mock' },
+          // a provider that is still working on the request when its deadline passes
+          { name: 'thinking', type: 'mock', latencyMs: 60_000 },
+        ],
+        models: [
+          { name: 'agent-model', targets: [{ provider: 'thinking', model: 'agent-backend' }] },
+          { name: 'cheap', targets: [{ provider: 'mock', model: 'cheap-summary' }] },
+        ],
+        requestTimeoutMs: 1_000,
+        plugins: [
+          {
+            name: 'test-ended',
+            apply: (hooks) => hooks.onRequestEnd.tap('test-ended', (context) => ended.push(context)),
+          },
+        ],
+      },
+      admin: { masterKey: MASTER },
+      pricing: {
+        models: {
+          'thinking/agent-backend': { inputPerMTok: 3, outputPerMTok: 15 },
+          'mock/cheap-summary': { inputPerMTok: 1, outputPerMTok: 2 },
+        },
+      },
+      context: {
+        catalog: {
+          models: { 'agent-model': { provider: 'thinking', contextWindow: 4_000, maxOutputTokens: 1_000 } },
+        },
+        condenser: { summary: { model: 'cheap', maxTokens: 200 } },
+      },
+    });
+    try {
+      const created = await slow.inject({
+        method: 'POST',
+        url: '/admin/keys',
+        headers: admin,
+        payload: { name: 'agent', budget_usd: 10, budget_period: 'total' },
+      });
+      const { id, key } = created.json<{ id: string; key: string }>();
+      const response = await slow.inject({
+        method: 'POST',
+        url: '/v1/chat/completions',
+        headers: { authorization: `Bearer ${key}`, 'x-switchyard-condense': 'summarize' },
+        payload: { model: 'agent-model', max_tokens: 100, messages: conversation() },
+      });
+      expect(response.statusCode).toBe(504);
+      const request = ended.find((context) => context.requestId === response.headers['x-request-id']);
+      expect(request?.error?.code).toBe('request_timeout');
+      expect(request?.attempts.map((attempt) => attempt.called)).toEqual([true]);
+      const summaryCost = request?.condensation?.summary?.costUsd ?? 0;
+      expect(summaryCost).toBeGreaterThan(0);
+      const budget = (
+        await slow.inject({ method: 'GET', url: `/admin/keys/${id}/usage`, headers: admin })
+      ).json<{ budget: { spent_usd: number; reserved_usd: number } }>().budget;
+      expect(budget.reserved_usd).toBe(0);
+      // the request's reservation (its worst case: 100 output tokens and the condensed prompt)
+      expect(budget.spent_usd).toBeGreaterThan(summaryCost);
+    } finally {
+      await slow.close();
+    }
+  });
+});

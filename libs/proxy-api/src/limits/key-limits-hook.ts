@@ -42,16 +42,18 @@ export class KeyPolicy {
       if (pending === undefined) return;
       // a summary the condenser asked for on this request's behalf is charged with it
       const summary = context.condensation?.summary;
+      // the universal proxy makes no engine attempts: it reached the upstream once it has its answer
+      const reachedUpstream =
+        context.attempts.some(reachedProvider) ||
+        (context.endpoint === 'proxy' && context.upstreamMs !== undefined);
       this.#settle(pending, {
         tokens: (context.usage?.total_tokens ?? 0) + (summary?.usage?.total_tokens ?? 0),
         costUsd: withSummaryCost(
           context.cacheHit ? (context.costUsd ?? 0) : context.costUsd,
           summary?.costUsd,
+          reachedUpstream,
         ),
-        // the universal proxy makes no engine attempts: it reached the upstream once it has its answer
-        reachedUpstream:
-          context.attempts.some(reachedProvider) ||
-          (context.endpoint === 'proxy' && context.upstreamMs !== undefined),
+        reachedUpstream,
       });
     });
   }
@@ -176,13 +178,17 @@ function reachedProvider(attempt: AttemptRecord): boolean {
 
 /**
  * A request's cost with its summary call's: a sum of known prices, unknown (null) when either
- * is unknown, and the request's own when the summary was not priced at all (no pricing).
+ * is unknown, and the request's own when the summary was not priced at all (no pricing). A
+ * request with no cost of its own (no usage) cost only its summary when it reached no provider;
+ * one that did (abandoned, timed out while its provider worked) is unknown, its reservation.
  */
 function withSummaryCost(
   cost: number | null | undefined,
   summary: number | null | undefined,
+  reachedUpstream: boolean,
 ): number | null | undefined {
   if (summary === undefined) return cost;
   if (cost === null || summary === null) return null;
-  return (cost ?? 0) + summary;
+  if (cost === undefined) return reachedUpstream ? null : summary;
+  return cost + summary;
 }
