@@ -11,14 +11,22 @@ const admin = { authorization: `Bearer ${MASTER}` };
 let app: FastifyInstance;
 const ended: RequestContext[] = [];
 
-beforeAll(async () => {
-  app = createApp({
+/**
+ * An app whose `agent-model` is served by the provider `agent` (the mock, or a mock that takes
+ * `latencyMs` to answer) and whose condenser summarises with the mock's `cheap-summary`.
+ */
+function condensingApp(agent: { latencyMs?: number } = {}, requestTimeoutMs?: number): FastifyInstance {
+  return createApp({
     gateway: {
-      providers: [{ name: 'mock', type: 'mock' }],
+      providers: [
+        { name: 'mock', type: 'mock' },
+        { name: 'agent', type: 'mock', ...agent },
+      ],
       models: [
-        { name: 'agent-model', targets: [{ provider: 'mock', model: 'agent-backend' }] },
+        { name: 'agent-model', targets: [{ provider: 'agent', model: 'agent-backend' }] },
         { name: 'cheap', targets: [{ provider: 'mock', model: 'cheap-summary' }] },
       ],
+      ...(requestTimeoutMs === undefined ? {} : { requestTimeoutMs }),
       plugins: [
         {
           name: 'test-ended',
@@ -29,17 +37,21 @@ beforeAll(async () => {
     admin: { masterKey: MASTER },
     pricing: {
       models: {
-        'mock/agent-backend': { inputPerMTok: 3, outputPerMTok: 15 },
+        'agent/agent-backend': { inputPerMTok: 3, outputPerMTok: 15 },
         'mock/cheap-summary': { inputPerMTok: 1, outputPerMTok: 2 },
       },
     },
     context: {
       catalog: {
-        models: { 'agent-model': { provider: 'mock', contextWindow: 4_000, maxOutputTokens: 1_000 } },
+        models: { 'agent-model': { provider: 'agent', contextWindow: 4_000, maxOutputTokens: 1_000 } },
       },
       condenser: { summary: { model: 'cheap', maxTokens: 200 } },
     },
   });
+}
+
+beforeAll(async () => {
+  app = condensingApp();
   await app.ready();
 });
 afterAll(async () => {
@@ -86,39 +98,8 @@ describe('a condensed request with a summary', () => {
 
 describe('a condensed request that reached its provider and ended with no answer', () => {
   it('is charged its reservation, not only its summary: the provider worked on it', async () => {
-    const slow = createApp({
-      gateway: {
-        providers: [
-          { name: 'mock', type: 'mock' },
-          // a provider that is still working on the request when its deadline passes
-          { name: 'thinking', type: 'mock', latencyMs: 60_000 },
-        ],
-        models: [
-          { name: 'agent-model', targets: [{ provider: 'thinking', model: 'agent-backend' }] },
-          { name: 'cheap', targets: [{ provider: 'mock', model: 'cheap-summary' }] },
-        ],
-        requestTimeoutMs: 1_000,
-        plugins: [
-          {
-            name: 'test-ended',
-            apply: (hooks) => hooks.onRequestEnd.tap('test-ended', (context) => ended.push(context)),
-          },
-        ],
-      },
-      admin: { masterKey: MASTER },
-      pricing: {
-        models: {
-          'thinking/agent-backend': { inputPerMTok: 3, outputPerMTok: 15 },
-          'mock/cheap-summary': { inputPerMTok: 1, outputPerMTok: 2 },
-        },
-      },
-      context: {
-        catalog: {
-          models: { 'agent-model': { provider: 'thinking', contextWindow: 4_000, maxOutputTokens: 1_000 } },
-        },
-        condenser: { summary: { model: 'cheap', maxTokens: 200 } },
-      },
-    });
+    // a provider still working on the request when its deadline passes
+    const slow = condensingApp({ latencyMs: 60_000 }, 1_000);
     try {
       const created = await slow.inject({
         method: 'POST',
