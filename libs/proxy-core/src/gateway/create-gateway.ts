@@ -342,7 +342,7 @@ class SwitchyardGateway implements Gateway {
           context,
           route,
           deadline,
-          this.#chatRequest(prepared),
+          this.#chatRequest(prepared, false),
           (input) => attempt(prepared, input),
         );
       }
@@ -416,7 +416,7 @@ class SwitchyardGateway implements Gateway {
           context,
           route,
           deadline,
-          this.#chatRequest(prepared),
+          this.#chatRequest(prepared, true),
           async (input: AttemptInput) => {
             const { adapter, timer, retain } = input;
             const upstream = await open(prepared, input);
@@ -582,6 +582,7 @@ class SwitchyardGateway implements Gateway {
       const attemptRequest: AttemptRequest = {
         routing: { promptTokens: estimate, outputTokens: () => 0 },
         weight: () => estimate,
+        streams: false,
       };
       const response = await runAttempts(
         this.#env,
@@ -743,7 +744,7 @@ class SwitchyardGateway implements Gateway {
     if (route !== undefined) context.route = route;
   }
 
-  #chatRequest(request: ChatCompletionRequest): AttemptRequest {
+  #chatRequest(request: ChatCompletionRequest, streams: boolean): AttemptRequest {
     // the prompt is read (and billed) once, however many choices are written from it
     const promptTokens = estimatePromptTokens(request);
     const catalog = this.modelCatalog;
@@ -757,6 +758,7 @@ class SwitchyardGateway implements Gateway {
     return {
       routing: { promptTokens, outputTokens },
       weight: (target) => promptTokens + outputTokens(target),
+      streams,
     };
   }
 

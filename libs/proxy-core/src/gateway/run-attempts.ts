@@ -59,6 +59,11 @@ export interface AttemptRequest {
   routing: RoutingInput;
   /** Limiter weight of a call to `target`: estimated tokens (the prompt once, and each choice's output capped at the target model's limit). */
   weight(target: RouteTarget): number;
+  /**
+   * Whether an attempt may retain its call past its result (a stream): the breaker then counts
+   * the call's outcome when the rest ends. Other calls are counted as they settle.
+   */
+  streams: boolean;
 }
 
 type Disposition = 'retry' | 'skip' | 'fallback' | 'fatal';
@@ -311,7 +316,10 @@ async function tryTarget<T>(
       const permit = await limiter.acquire(request.weight(target), deadline);
       releaseSlot = () => permit.release(!callMade);
     }
-    const result = breaker === undefined ? await call() : await breaker.run(call, () => rest);
+    const result =
+      breaker === undefined
+        ? await call()
+        : await breaker.run(call, request.streams ? () => rest : undefined);
     record.ok = true;
     context.provider = adapter.name;
     context.providerType = adapter.type;
