@@ -4,6 +4,7 @@ import { SwitchyardError } from '../errors/switchyard-error';
 import { ERROR_CATALOG } from '../errors/error-catalog';
 import { chatToAnthropicMessage } from './chat-to-anthropic-message';
 import {
+  ArgumentsEnd,
   chatStreamToAnthropicEvents,
   ChatToAnthropicStreamMapper,
   KEEP_ALIVE_PING_MS,
@@ -1261,5 +1262,38 @@ describe('toAnthropicError', () => {
     // a param that only begins the message's first word is not named by it
     const index = new SwitchyardError('invalid_request', 'messages.2 has no content.', { param: 'messages' });
     expect(toAnthropicError(index).body.error.message).toBe('messages: messages.2 has no content.');
+  });
+});
+
+describe('ArgumentsEnd', () => {
+  it("says a tool call's growing arguments are whole exactly when JSON.parse reads them, however they are split", () => {
+    const parses = (args: string): boolean => {
+      if (args.trim() === '') return false;
+      try {
+        JSON.parse(args);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const samples = [
+      '{"a":1}',
+      '{"c":"}\\"{ \\\\","d":[1,{"e":"]"}]}',
+      '[1,2,"x"]',
+      ' 42',
+      'true',
+      '{"a":1}{"b":2}',
+      '  {"x": {"y": []}}  ',
+      '{"a":1}}',
+      '"str}"',
+    ];
+    for (const sample of samples)
+      for (let size = 1; size <= 4; size++) {
+        const end = new ArgumentsEnd();
+        for (let at = size; at < sample.length + size; at += size) {
+          const args = sample.slice(0, at);
+          expect(end.whole(args), `${JSON.stringify(args)} in pieces of ${size}`).toBe(parses(args));
+        }
+      }
   });
 });

@@ -15,8 +15,10 @@ interface ToolCall {
   /** The id the provider gave it (none yet, or never: `id` is then made up when its block starts). */
   sourceId: string | undefined;
   name: string | undefined;
-  /** Its arguments so far. */
+  /** Its arguments so far (only ever appended to). */
   args: string;
+  /** Whether they are whole yet, read as they grow. */
+  end: ArgumentsEnd;
   /** `content_block_stop` was sent: nothing more may follow for it. */
   closed: boolean;
 }
@@ -46,6 +48,44 @@ function indexOf(item: { index?: number }): number {
 
 /** How long a stream may go without an event before a chunk with none sends a `ping`, ms. */
 export const KEEP_ALIVE_PING_MS = 15_000;
+
+/**
+ * Whether a tool call's arguments, which only grow, are a whole JSON value yet. Each call scans
+ * only what was added since the last one (strings, escapes, nesting) and parses the arguments
+ * only once an object or array they open has closed, or when they open none (a bare value):
+ * parsing them at every fragment would cost the square of a long call's arguments (a file a
+ * tool writes, in thousands of fragments). The parse decides, so the answer is `complete`'s.
+ */
+export class ArgumentsEnd {
+  #scanned = 0;
+  /** Whether the arguments open an object or array; undefined before their first character. */
+  #container: boolean | undefined;
+  #depth = 0;
+  #inString = false;
+  #escaped = false;
+
+  whole(args: string): boolean {
+    for (let i = this.#scanned; i < args.length && this.#container !== false; i++) {
+      const char = args[i];
+      if (this.#container === undefined) {
+        if (char === ' ' || char === '\n' || char === '\r' || char === '\t') continue;
+        this.#container = char === '{' || char === '[';
+        if (!this.#container) break;
+      }
+      if (this.#inString) {
+        if (this.#escaped) this.#escaped = false;
+        else if (char === '\\') this.#escaped = true;
+        else if (char === '"') this.#inString = false;
+      } else if (char === '"') this.#inString = true;
+      else if (char === '{' || char === '[') this.#depth += 1;
+      else if (char === '}' || char === ']') this.#depth -= 1;
+    }
+    this.#scanned = args.length;
+    if (this.#container === undefined) return false;
+    if (this.#container && (this.#depth !== 0 || this.#inString)) return false;
+    return complete(args);
+  }
+}
 
 /** Whether a tool call's arguments so far are a whole JSON value: the call is complete. */
 function complete(args: string): boolean {
@@ -180,7 +220,7 @@ export class ChatToAnthropicStreamMapper {
   #mustHold(): boolean {
     if (this.#held.length > 0) return true;
     const open = this.#open;
-    return open?.kind === 'tool' && !complete(open.call.args);
+    return open?.kind === 'tool' && !open.call.end.whole(open.call.args);
   }
 
   #text(text: string, events: AnthropicStreamEvent[]): void {
@@ -208,7 +248,14 @@ export class ChatToAnthropicStreamMapper {
     if (call === undefined) {
       // a new call: the one waiting for its arguments has its whole name now
       this.#openPending(events);
-      call = { id, sourceId: id, name: fragment.function?.name, args: '', closed: false };
+      call = {
+        id,
+        sourceId: id,
+        name: fragment.function?.name,
+        args: '',
+        end: new ArgumentsEnd(),
+        closed: false,
+      };
       this.#calls.set(index, call);
       if (this.#mustHold()) {
         call.args = args;
@@ -229,7 +276,7 @@ export class ChatToAnthropicStreamMapper {
       this.#pending = undefined;
       events.push(...this.#openTool(call));
     }
-    if (call.closed || complete(call.args)) {
+    if (call.closed || call.end.whole(call.args)) {
       // its arguments are whole (its block may have closed): only whitespace may follow them
       if (args.trim() === '') return;
       throw new SwitchyardError(
@@ -253,9 +300,9 @@ export class ChatToAnthropicStreamMapper {
   #startsAnother(call: ToolCall, id: string | undefined, name: string | undefined, args: string): boolean {
     const named = name !== undefined && name.length > 0;
     const newId = id !== undefined && call.sourceId !== undefined && id !== call.sourceId;
-    if (!complete(call.args)) return newId && named;
-    if (newId) return named || args.trim() !== '';
-    return id === undefined && named && args.trim() !== '';
+    if (newId && named) return true;
+    if (args.trim() === '' || !(newId || (named && id === undefined))) return false;
+    return call.end.whole(call.args);
   }
 
   /** Whether a call's block was started: its name and id can no longer change. */
