@@ -6,14 +6,15 @@ import {
   createGateway,
   PROVIDER_CONTRACT_VERSION,
   SwitchyardError,
+  type AnthropicStreamEvent,
   type ChatCompletionChunk,
   type Gateway,
   type GatewayPlugin,
 } from '@switchyard/proxy-core';
 import Fastify from 'fastify';
 import { request } from 'undici';
-import { afterEach, describe, expect, it } from 'vitest';
-import { writeAnthropicSseStream, writeChatSseStream, writeSseStream } from './write-sse';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { SSE_KEEP_ALIVE_MS, writeAnthropicSseStream, writeChatSseStream, writeSseStream } from './write-sse';
 
 const chunk = (content: string): ChatCompletionChunk => ({
   id: 'chatcmpl-1',
@@ -23,6 +24,30 @@ const chunk = (content: string): ChatCompletionChunk => ({
   choices: [{ index: 0, delta: { content }, finish_reason: null }],
 });
 const frame = (content: string): string => `data: ${JSON.stringify(chunk(content))}\n\n`;
+const KEEP_ALIVE = ': keep-alive\n\n';
+
+/**
+ * A response with no socket, which records its writes; while `full`, a write reports its
+ * buffer full until 'drain' (no kernel buffer to absorb it).
+ */
+function fakeResponse(full: boolean) {
+  const res = Object.assign(new EventEmitter(), {
+    destroyed: false,
+    writableEnded: false,
+    written: [] as string[],
+    full,
+    writeHead: () => res,
+    write(text: string): boolean {
+      res.written.push(text);
+      return !res.full;
+    },
+    end(text: string): void {
+      res.writableEnded = true;
+      if (text.length > 0) res.written.push(text);
+    },
+  });
+  return res;
+}
 
 let server: Server | undefined;
 const gateways: Gateway[] = [];
@@ -195,20 +220,7 @@ describe.each(writers)('%s', (_name, writeStream) => {
   });
 
   it('waits for the response to drain before reading further, and then delivers everything', async () => {
-    // a response whose buffer is full until 'drain': no socket, so no kernel buffer to absorb it
-    const res = Object.assign(new EventEmitter(), {
-      destroyed: false,
-      written: [] as string[],
-      full: true,
-      writeHead: () => res,
-      write(text: string): boolean {
-        res.written.push(text);
-        return !res.full;
-      },
-      end(text: string): void {
-        res.written.push(text);
-      },
-    });
+    const res = fakeResponse(true);
     let read = 0;
     const writing = writeStream(res as unknown as ServerResponse, async function* () {
       for (let i = 0; i < 6; i++) {
@@ -228,6 +240,93 @@ describe.each(writers)('%s', (_name, writeStream) => {
     expect(res.written.join('')).toBe(
       ['0', '1', '2', '3', '4', '5'].map(frame).join('') + 'data: [DONE]\n\n',
     );
+  });
+
+  it('sends a keep-alive comment once a look of the timer finds the stream silent since the last, and none after it ends', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    try {
+      const res = fakeResponse(false);
+      let speak: () => void = () => undefined;
+      const spoken = new Promise<void>((resolve) => (speak = resolve));
+      const writing = writeStream(res as unknown as ServerResponse, async function* () {
+        yield chunk('a');
+        await spoken;
+        yield chunk('b');
+      });
+      for (let turn = 0; turn < 20; turn++) await nextTurn();
+      expect(res.written).toEqual([frame('a')]);
+      // 'a' went out since the stream began: the first look sends nothing
+      vi.advanceTimersByTime(SSE_KEEP_ALIVE_MS);
+      expect(res.written).toEqual([frame('a')]);
+      vi.advanceTimersByTime(SSE_KEEP_ALIVE_MS);
+      vi.advanceTimersByTime(SSE_KEEP_ALIVE_MS);
+      expect(res.written).toEqual([frame('a'), KEEP_ALIVE, KEEP_ALIVE]);
+      speak();
+      await writing;
+      vi.advanceTimersByTime(3 * SSE_KEEP_ALIVE_MS);
+      expect(res.written.join('')).toBe(
+        frame('a') + KEEP_ALIVE + KEEP_ALIVE + frame('b') + 'data: [DONE]\n\n',
+      );
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
+
+describe('keep-alive frames', () => {
+  it("are Anthropic's ping events on an Anthropic stream, and go only to the silent streams", async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    try {
+      const silent = fakeResponse(false);
+      const talking = fakeResponse(false);
+      let end: () => void = () => undefined;
+      const ended = new Promise<void>((resolve) => (end = resolve));
+      let say: (() => void) | undefined;
+      const writes = [
+        writeAnthropicSseStream(
+          silent as unknown as ServerResponse,
+          (async function* () {
+            yield { type: 'message_start' } as unknown as AnthropicStreamEvent;
+            await ended;
+            yield { type: 'message_stop' } as const;
+          })(),
+          {},
+        ),
+        writeAnthropicSseStream(
+          talking as unknown as ServerResponse,
+          (async function* () {
+            for (;;) {
+              const said = await Promise.race([
+                new Promise<boolean>((resolve) => (say = () => resolve(true))),
+                ended.then(() => false),
+              ]);
+              if (!said) break;
+              yield { type: 'ping' } as const;
+            }
+            yield { type: 'message_stop' } as const;
+          })(),
+          {},
+        ),
+      ];
+      for (let look = 0; look < 3; look++) {
+        say?.();
+        for (let turn = 0; turn < 20; turn++) await nextTurn();
+        vi.advanceTimersByTime(SSE_KEEP_ALIVE_MS);
+      }
+      const ping = 'event: ping\ndata: {"type":"ping"}\n\n';
+      // the second and third looks found the silent stream silent since the one before
+      expect(silent.written).toEqual([
+        'event: message_start\ndata: {"type":"message_start"}\n\n',
+        ping,
+        ping,
+      ]);
+      // the other one's pings are its own events: it spoke before every look
+      expect(talking.written).toEqual([ping, ping, ping]);
+      end();
+      await Promise.all(writes);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 

@@ -24,6 +24,39 @@ function drained(res: ServerResponse): Promise<void> {
 }
 
 /**
+ * How often the writers look for a silent stream, ms: one that sent nothing since the last look
+ * gets a keep-alive frame, so a stream goes 10 to 20 s without a byte at most. An upstream can
+ * be silent for minutes before its first chunk (a reasoning model thinking), and a proxy between
+ * the client and the gateway cuts an idle connection (60 s on nginx and AWS's load balancers).
+ */
+export const SSE_KEEP_ALIVE_MS = 10_000;
+
+/**
+ * The streams being written, looked at by one timer for all of them rather than one timer per
+ * stream (a timer armed and cleared per stream, and refreshed per write, cost more than the
+ * frames it guards); the timer runs only while a stream is open.
+ */
+const openWriters = new Set<TickBatchedWriter>();
+let keepAliveTimer: NodeJS.Timeout | undefined;
+
+function keepAliveSilentStreams(): void {
+  for (const writer of openWriters) writer.keepAlive();
+}
+
+function watchForSilence(writer: TickBatchedWriter): void {
+  openWriters.add(writer);
+  if (keepAliveTimer !== undefined) return;
+  keepAliveTimer = setInterval(keepAliveSilentStreams, SSE_KEEP_ALIVE_MS);
+  keepAliveTimer.unref();
+}
+
+function stopWatching(writer: TickBatchedWriter): void {
+  if (!openWriters.delete(writer) || openWriters.size > 0 || keepAliveTimer === undefined) return;
+  clearInterval(keepAliveTimer);
+  keepAliveTimer = undefined;
+}
+
+/**
  * Collects the frames of one tick (the chunks of one upstream read arrive in one run of
  * microtasks) and writes them as one chunk of the response. A `write()` per frame cost more
  * than the frame's serialisation: each one is an HTTP chunk (size line, data, CRLF) and
@@ -32,16 +65,22 @@ function drained(res: ServerResponse): Promise<void> {
  */
 class TickBatchedWriter {
   readonly #res: ServerResponse;
+  readonly #keepAliveFrame: string;
   #pending = '';
   #scheduled = false;
+  /** Whether a frame was pushed since the keep-alive timer last looked. */
+  #spoke = true;
   /** Set while the response's buffer is full: the next frame waits for `drain`. */
   blocked: Promise<void> | undefined;
 
-  constructor(res: ServerResponse) {
+  constructor(res: ServerResponse, keepAliveFrame: string) {
     this.#res = res;
+    this.#keepAliveFrame = keepAliveFrame;
+    watchForSilence(this);
   }
 
   push(frame: string): void {
+    this.#spoke = true;
     this.#pending += frame;
     if (this.#scheduled) return;
     this.#scheduled = true;
@@ -50,9 +89,30 @@ class TickBatchedWriter {
 
   /** Ends the response with what is pending and a last frame. */
   end(last: string): void {
+    stopWatching(this);
     const text = this.#pending + last;
     this.#pending = '';
     this.#res.end(text);
+  }
+
+  /** Stops the keep-alive frames (the stream ended, failed or was left). */
+  close(): void {
+    stopWatching(this);
+  }
+
+  /** Called by the keep-alive timer: writes a keep-alive frame if nothing went out since the last call. */
+  keepAlive(): void {
+    if (this.#spoke) {
+      this.#spoke = false;
+      return;
+    }
+    // a full buffer has bytes going out; a response ended or destroyed takes nothing more
+    if (this.blocked !== undefined || this.#res.writableEnded || this.#res.destroyed) return;
+    if (!this.#res.write(this.#keepAliveFrame)) {
+      this.blocked = drained(this.#res).then(() => {
+        this.blocked = undefined;
+      });
+    }
   }
 
   static #flush(writer: TickBatchedWriter): void {
@@ -71,6 +131,8 @@ class TickBatchedWriter {
 
 interface SseFormat<T> {
   frame(item: T): string;
+  /** What a silent stream is sent to keep its connection open (see `SSE_KEEP_ALIVE_MS`). */
+  keepAlive: string;
   /** What a complete stream ends with. */
   done: string;
   /** The frame a stream that breaks midway ends with. */
@@ -138,7 +200,7 @@ async function pipeSse<T>(
   format: SseFormat<T>,
 ): Promise<void> {
   const res = responseOf(target);
-  const writer = new TickBatchedWriter(res);
+  const writer = new TickBatchedWriter(res, format.keepAlive);
   try {
     writeSseHead(target, res, headers);
     for await (const item of stream) {
@@ -151,6 +213,8 @@ async function pipeSse<T>(
   } catch (thrown) {
     if (!res.headersSent) return abandon(res, stream[Symbol.asyncIterator](), thrown);
     if (!res.destroyed) writer.end(format.failure(thrown));
+  } finally {
+    writer.close();
   }
 }
 
@@ -165,7 +229,7 @@ async function pipeSseReads<T>(
   format: SseFormat<T>,
 ): Promise<void> {
   const res = responseOf(target);
-  const writer = new TickBatchedWriter(res);
+  const writer = new TickBatchedWriter(res, format.keepAlive);
   let ended = false;
   try {
     writeSseHead(target, res, headers);
@@ -192,11 +256,21 @@ async function pipeSseReads<T>(
     }
     if (!res.destroyed) writer.end(format.failure(thrown));
   } finally {
+    writer.close();
     // the client left (or a frame or the head failed): stop the stream, which releases the
     // upstream, as `for await` does; after a failed read this is a no-op
     if (!ended) await reads.return?.();
   }
 }
+
+/**
+ * An OpenAI stream's keep-alive: an SSE comment, which clients skip (the OpenAI SDKs' decoders
+ * drop lines that start with `:`, as the SSE spec says; OpenRouter sends the same).
+ */
+const OPENAI_KEEP_ALIVE = ': keep-alive\n\n';
+
+/** An Anthropic stream's keep-alive: the `ping` event Anthropic's API sends, which its SDKs skip. */
+const ANTHROPIC_KEEP_ALIVE = 'event: ping\ndata: {"type":"ping"}\n\n';
 
 /**
  * Writes a stream of chunks (chat or legacy completion) as server-sent events: one serialisation per chunk, backpressure
@@ -211,6 +285,7 @@ export async function writeSseStream(
 ): Promise<void> {
   await pipeSse(target, stream, headers, {
     frame: (chunk) => `data: ${JSON.stringify(chunk)}\n\n`,
+    keepAlive: OPENAI_KEEP_ALIVE,
     done: 'data: [DONE]\n\n',
     failure: (thrown) => `data: ${JSON.stringify(toSwitchyardError(thrown).toJSON())}\n\n`,
   });
@@ -219,6 +294,7 @@ export async function writeSseStream(
 /** Chat chunks as the engine delivers them: each as its upstream text when it still has it. */
 const ENGINE_FORMAT: SseFormat<ChatCompletionChunk> = {
   frame: (chunk) => `data: ${sourceTextOf(chunk) ?? JSON.stringify(chunk)}\n\n`,
+  keepAlive: OPENAI_KEEP_ALIVE,
   done: 'data: [DONE]\n\n',
   failure: (thrown) => `data: ${JSON.stringify(toSwitchyardError(thrown).toJSON())}\n\n`,
 };
@@ -256,6 +332,7 @@ export async function writeAnthropicSseStream(
 ): Promise<void> {
   await pipeSse(target, stream, headers, {
     frame: (event) => `event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`,
+    keepAlive: ANTHROPIC_KEEP_ALIVE,
     done: '',
     failure: (thrown) =>
       `event: error\ndata: ${JSON.stringify(toAnthropicError(clientError(thrown)).body)}\n\n`,

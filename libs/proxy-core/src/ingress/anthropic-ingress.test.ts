@@ -7,7 +7,6 @@ import {
   ArgumentsEnd,
   chatStreamToAnthropicEvents,
   ChatToAnthropicStreamMapper,
-  KEEP_ALIVE_PING_MS,
 } from './chat-stream-to-anthropic-events';
 import { toAnthropicRequest } from '../providers/anthropic/to-anthropic-request';
 import { toBedrockRequest } from '../providers/bedrock/to-bedrock-request';
@@ -1167,25 +1166,6 @@ describe('ChatToAnthropicStreamMapper', () => {
     const events = [unnumbered, chunk({}, 'stop')].flatMap((item) => mapper.map(item));
     events.push(...mapper.end());
     expect(assembled(events)).toEqual([{ type: 'text', text: 'Hello' }]);
-  });
-
-  it('sends a ping for a chunk with nothing to say (a reasoning model thinking) once the stream was silent for 15 s', () => {
-    let nowMs = 0;
-    const mapper = new ChatToAnthropicStreamMapper('asked', () => nowMs);
-    const thinking = chunk({ reasoning_content: 'hmm' });
-    const at = (ms: number, item: ChatCompletionChunk): string[] => {
-      nowMs = ms;
-      return mapper.map(item).map((event) => event.type);
-    };
-    expect(KEEP_ALIVE_PING_MS).toBe(15_000);
-    expect(at(0, thinking)).toEqual(['message_start', 'ping']);
-    expect(at(14_999, thinking)).toEqual([]);
-    expect(at(15_000, thinking)).toEqual(['ping']);
-    expect(at(20_000, thinking)).toEqual([]);
-    expect(at(30_000, chunk({ content: 'Answer' }))).toEqual(['content_block_start', 'content_block_delta']);
-    // the answer's events count: silence is measured from them
-    expect(at(44_000, thinking)).toEqual([]);
-    expect(at(45_000, { ...thinking, choices: [] })).toEqual(['ping']);
   });
 
   it('still starts and ends a message for a stream with no chunks', () => {

@@ -46,9 +46,6 @@ function indexOf(item: { index?: number }): number {
   return item.index ?? 0;
 }
 
-/** How long a stream may go without an event before a chunk with none sends a `ping`, ms. */
-export const KEEP_ALIVE_PING_MS = 15_000;
-
 /**
  * Whether a tool call's arguments, which only grow, are a whole JSON value yet. Each call scans
  * only what was added since the last one (strings, escapes, nesting) and parses the arguments
@@ -127,17 +124,11 @@ export class ChatToAnthropicStreamMapper {
   #finish: string | null = null;
   #stopSequence: string | null = null;
   #usage: ChatUsage | undefined;
-  /** When an event last went out, on `now`'s clock. */
-  #lastSentMs = 0;
 
   /**
    * @param model The model to report until a chunk names one (the model the client asked for).
-   * @param now The clock of the keep-alive pings, in milliseconds.
    */
-  constructor(
-    private readonly model: string,
-    private readonly now: () => number = () => performance.now(),
-  ) {}
+  constructor(private readonly model: string) {}
 
   /** The events for one chunk: `message_start` and a `ping` before the first, then block events. */
   map(chunk: ChatCompletionChunk): AnthropicStreamEvent[] {
@@ -145,7 +136,7 @@ export class ChatToAnthropicStreamMapper {
     if (!this.#started) events.push(...this.#start(chunk.id, chunk.model));
     if (chunk.usage !== undefined && chunk.usage !== null) this.#usage = chunk.usage;
     const choice = chunk.choices.find((candidate) => indexOf(candidate) === 0);
-    if (choice === undefined) return this.#keptAlive(events);
+    if (choice === undefined) return events;
     const text = choice.delta.content;
     if (typeof text === 'string' && text.length > 0) this.#text(text, events);
     for (const fragment of choice.delta.tool_calls ?? []) this.#toolFragment(fragment, events);
@@ -153,22 +144,6 @@ export class ChatToAnthropicStreamMapper {
       this.#finish = choice.finish_reason;
       if (typeof choice.stop_sequence === 'string') this.#stopSequence = choice.stop_sequence;
     }
-    return this.#keptAlive(events);
-  }
-
-  /**
-   * The chunk's events, or a `ping` when it has none and nothing went out for
-   * `KEEP_ALIVE_PING_MS`: a reasoning model's thinking (`reasoning_content`, which has no place
-   * in the answer) can last minutes, and a silent stream is cut by the idle timeout of a proxy
-   * between the client and the gateway (60 s on nginx and AWS's load balancers).
-   */
-  #keptAlive(events: AnthropicStreamEvent[]): AnthropicStreamEvent[] {
-    const nowMs = this.now();
-    if (events.length === 0) {
-      if (nowMs - this.#lastSentMs < KEEP_ALIVE_PING_MS) return events;
-      events.push({ type: 'ping' });
-    }
-    this.#lastSentMs = nowMs;
     return events;
   }
 
