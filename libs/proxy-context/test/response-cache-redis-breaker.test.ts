@@ -156,6 +156,23 @@ describe('response cache with a hung Redis', () => {
     }
   }, 5_000);
 
+  it('bounds each command to a Redis Cluster that is not ready by commandTimeoutMs (ioredis queues them offline with no timer), and closes', async () => {
+    // a port nothing listens on: the cluster client reconnects forever and never becomes ready
+    const port = await listen(createServer());
+    await new Promise((resolve) => servers.pop()?.close(resolve));
+    const { gateway, cache } = setup({
+      redis: {
+        cluster: { nodes: [`redis://127.0.0.1:${port}`] },
+        commandTimeoutMs: 50,
+        breaker: { failureThreshold: 2 },
+      },
+    });
+    expect(await ask(gateway, 'cluster 1', true)).toBe('MISS');
+    expect(await ask(gateway, 'cluster 2', true)).toBe('MISS');
+    expect(cache.stats().redis).toEqual({ state: 'open', sent: 2, failed: 2, skipped: 0, oversized: 0 });
+    await cache.close();
+  }, 5_000);
+
   it.skipIf(!redisUp)('closes the circuit when a probe finds Redis answering again', async () => {
     let clock = Date.now();
     const logger = recordingLogger();

@@ -140,16 +140,16 @@ export class RedisTier {
 
   /**
    * Runs one Redis command and tells the breaker how it went (decoding is not Redis' health).
-   * A client the tier opened ends a command at `commandTimeoutMs` itself (ioredis
-   * `commandTimeout`); one it was given may have no timeout at all (ioredis's default), so the
-   * tier holds it to the same deadline: a hung Redis must fail commands for the breaker to see it.
+   * The tier holds every command to `commandTimeoutMs` itself: a hung or absent Redis must fail
+   * commands for the breaker to see it. ioredis's own `commandTimeout` (set on a client the tier
+   * opens) is not enough: it is armed when a node is sent the command, and a Redis Cluster that is
+   * not ready keeps commands in its offline queue with no timer, reconnecting forever; a client
+   * the tier was given may have no timeout at all (ioredis's default).
    */
   async #command<T>(run: (client: RedisCacheClient) => Promise<T>): Promise<T> {
     this.#sent += 1;
     try {
-      const result = this.#owned
-        ? await run(await this.#client)
-        : await withTimeout(run(await this.#client), this.#settings.commandTimeoutMs, 'Redis');
+      const result = await withTimeout(run(await this.#client), this.#settings.commandTimeoutMs, 'Redis');
       this.#breaker.succeeded();
       return result;
     } catch (error) {
