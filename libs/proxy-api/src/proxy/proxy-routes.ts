@@ -52,7 +52,7 @@ import {
   withoutGatewaySecretsInQuery,
 } from './proxy-headers';
 import { proxyProviderLabels } from './proxy-provider-label';
-import { resolveProxyTarget } from './resolve-proxy-target';
+import { resolveProxyTarget, withinRouteBase } from './resolve-proxy-target';
 
 /** What the proxy routes need from the app. */
 export interface ProxyRoutesOptions {
@@ -273,14 +273,21 @@ export const checkedProxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async 
 ) => {
   const meters: MeterRegistry = proxyMeterRegistry(proxy);
   const routes: Record<string, string> = { ...BUILTIN_PROXY_ROUTES, ...proxy.routes };
-  const policy: TargetPolicy = {
+  const routeBases = Object.values(proxy.routes ?? {}).map((base) => new URL(base));
+  // what a header target may name: the providers' public hosts and `allowHosts`; a configured
+  // route's host only under the route's base (see withinRouteBase)
+  const headerPolicy: TargetPolicy = {
     allowHosts: [
-      ...Object.values(routes).map((base) => new URL(base).hostname),
+      ...Object.values(BUILTIN_PROXY_ROUTES).map((base) => new URL(base).hostname),
       ...builtinMeterHosts(),
       ...(proxy.allowHosts ?? []),
     ],
     allowPrivateNetworks: proxy.allowPrivateNetworks ?? false,
     allowAddresses: proxy.allowAddresses ?? [],
+  };
+  const policy: TargetPolicy = {
+    ...headerPolicy,
+    allowHosts: [...routeBases.map((base) => base.hostname), ...headerPolicy.allowHosts],
   };
   const providerLabel = proxyProviderLabels(policy.allowHosts);
   const { keys, problems } = injectedKeys(proxy.providerKeys ?? {}, meters, proxy.routes ?? {});
@@ -332,7 +339,9 @@ export const checkedProxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async 
       allowTargetHeader,
     );
     // a gateway secret a client put in the query goes no further than one in a header
-    const url = withoutGatewaySecretsInQuery(assertAllowedTarget(target.url, policy), isGatewaySecret);
+    const allowed =
+      target.prefix !== undefined || withinRouteBase(target.url, routeBases) ? policy : headerPolicy;
+    const url = withoutGatewaySecretsInQuery(assertAllowedTarget(target.url, allowed), isGatewaySecret);
     if (Number(request.headers['content-length'] ?? 0) > bodyLimit) {
       // the connection closes after the refusal: Node would otherwise read the whole body it
       // announced, to keep the connection, for as long as the request timeout lets it

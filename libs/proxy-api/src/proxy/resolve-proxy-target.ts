@@ -55,6 +55,29 @@ export function resolveProxyTarget(
   return { url, prefix };
 }
 
+/**
+ * Whether a header target stays under the base URL of one of `bases` (the routes the operator
+ * configured): the same scheme, host and port, and a path at or below the base path with no
+ * `..` segment, however written. A route lets clients through to its base on its origin, not to
+ * its host's every port and path: `local: http://10.0.0.5:8000/v1/tenant-a` with
+ * `allowAddresses: ['10.0.0.5']` must not open `http://10.0.0.5:22` or `/admin` to a header
+ * (`proxy.allowHosts` is the setting that opens a whole host).
+ */
+export function withinRouteBase(target: string, bases: readonly URL[]): boolean {
+  let url: URL;
+  try {
+    url = new URL(target);
+  } catch {
+    return false;
+  }
+  return bases.some((base) => {
+    if (url.origin !== base.origin) return false;
+    const root = base.pathname.replace(/\/+$/, '');
+    if (url.pathname !== root && !url.pathname.startsWith(`${root}/`)) return false;
+    return !climbs(url.pathname.slice(root.length));
+  });
+}
+
 /** The escapes a `..` segment can hide behind: `.`, `/`, `\\` and `;` (any case). */
 const SEGMENT_ESCAPES = /%(2e|2f|5c|3b)/gi;
 const UNESCAPED: Readonly<Record<string, string>> = { '2e': '.', '2f': '/', '5c': '\\', '3b': ';' };
