@@ -5,6 +5,7 @@ import { readJsonBody, upstreamRequest, type UpstreamResponse } from '../../http
 import { upstreamServerOf, type UpstreamServer } from '../../http/upstream-server';
 import { mapUpstreamStream } from '../../stream/map-upstream-stream';
 import { embeddingTexts, toEmbedding } from '../../embeddings/embedding-encoding';
+import { batchesOf } from '../../embeddings/embed-in-batches';
 import { mapConcurrent } from '../../embeddings/map-concurrent';
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from '../../wire/openai-chat';
 import type { EmbeddingRequest, EmbeddingResponse } from '../../wire/openai-embeddings';
@@ -248,10 +249,7 @@ export class BedrockAdapter implements ProviderAdapter {
         return answer.embedding;
       });
     } else {
-      const batches: string[][] = [];
-      for (let start = 0; start < texts.length; start += COHERE_BEDROCK_BATCH)
-        batches.push(texts.slice(start, start + COHERE_BEDROCK_BATCH));
-      const bodies = batches.map((batch) =>
+      const bodies = batchesOf(texts, COHERE_BEDROCK_BATCH).map((batch) =>
         toCohereBedrockEmbeddingBody(batch, this.#embeddingInputType, request),
       );
       const answers = await mapConcurrent(

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Type, type Static } from '@sinclair/typebox';
+import { embedInBatches } from '../../embeddings/embed-in-batches';
 import { embeddingTexts, toEmbedding } from '../../embeddings/embedding-encoding';
 import { upstreamJsonRequest } from '../../http/upstream-json-request';
 import type { UpstreamRequestOptions } from '../../http/upstream-request';
@@ -115,20 +116,25 @@ export class CohereAdapter implements ProviderAdapter {
 
   async embed(request: EmbeddingRequest, context: ProviderCallContext): Promise<EmbeddingResponse> {
     const texts = embeddingTexts(request, this.name);
-    const vectors: number[][] = [];
-    let tokens = 0;
-    for (let start = 0; start < texts.length; start += COHERE_DEFAULTS.embedBatchSize) {
-      const body = {
-        model: context.model,
-        texts: texts.slice(start, start + COHERE_DEFAULTS.embedBatchSize),
-        input_type: this.#inputType,
-        embedding_types: ['float'],
-        ...(request.dimensions === undefined ? {} : { output_dimension: request.dimensions }),
-      };
-      const answer = await this.#json<CohereEmbedResponse>('/v2/embed', body, context);
-      vectors.push(...(answer.embeddings?.float ?? []));
-      tokens += answer.meta?.billed_units?.input_tokens ?? 0;
-    }
+    const { vectors, tokens } = await embedInBatches(
+      texts,
+      COHERE_DEFAULTS.embedBatchSize,
+      this.name,
+      async (batch) => {
+        const body = {
+          model: context.model,
+          texts: batch,
+          input_type: this.#inputType,
+          embedding_types: ['float'],
+          ...(request.dimensions === undefined ? {} : { output_dimension: request.dimensions }),
+        };
+        const answer = await this.#json<CohereEmbedResponse>('/v2/embed', body, context);
+        return {
+          vectors: answer.embeddings?.float ?? [],
+          tokens: answer.meta?.billed_units?.input_tokens ?? 0,
+        };
+      },
+    );
     return {
       object: 'list',
       data: vectors.map((values, index) => toEmbedding(values, index, request.encoding_format)),

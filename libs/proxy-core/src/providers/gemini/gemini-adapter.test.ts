@@ -52,6 +52,38 @@ beforeAll(async () => {
           replyWithFixture(exchange, next ?? { status: 500, json: { error: { message: 'no fixture set' } } }),
       },
       {
+        // Google refuses a batchEmbedContents of more than 100 requests; each vector is its text's number
+        method: 'POST',
+        path: /^\/batch-cap\//,
+        handle: (exchange) => {
+          const requests =
+            (exchange.body as { requests?: Array<{ content: { parts: Array<{ text: string }> } }> })
+              .requests ?? [];
+          return replyWithFixture(
+            exchange,
+            requests.length > 100
+              ? {
+                  status: 400,
+                  json: {
+                    error: {
+                      code: 400,
+                      message:
+                        '* BatchEmbedContentsRequest.requests: at most 100 requests can be in one batch',
+                      status: 'INVALID_ARGUMENT',
+                    },
+                  },
+                }
+              : {
+                  json: {
+                    embeddings: requests.map((request) => ({
+                      values: [Number(request.content.parts[0]?.text)],
+                    })),
+                  },
+                },
+          );
+        },
+      },
+      {
         // Gemini refuses a toolConfig's functionCallingConfig in a request that declares no function
         method: 'POST',
         path: /^\/function-config\//,
@@ -1035,6 +1067,29 @@ describe('gemini adapter', () => {
     const decoded = decodeBase64Floats(batch.data[1]?.embedding as string);
     expect(decoded.length).toBe(8);
     expect(decoded[0]).toBeCloseTo(0.02);
+  });
+
+  it('embeds more than 100 inputs in batches of at most 100 (Google refuses a larger one), vectors in input order', async () => {
+    const capped = new GeminiAdapter(
+      { name: 'gemini', type: 'gemini', apiKey: API_KEY, baseUrl: `${upstream.url}/batch-cap` },
+      { dispatcher, logger: silentLogger },
+    );
+    const texts = Array.from({ length: 250 }, (_v, i) => String(i));
+    const response = await capped.embed({ model: 'x', input: texts }, callContext('gemini-embedding-001'));
+    expect(
+      upstream.requests.map((request) => (request.body as { requests: unknown[] }).requests.length),
+    ).toEqual([100, 100, 50]);
+    expect(response.data.map((entry) => entry.index)).toEqual(texts.map((_text, i) => i));
+    expect(response.data.map((entry) => (entry.embedding as number[])[0])).toEqual(texts.map(Number));
+    expect(response.usage).toEqual({ prompt_tokens: 0, total_tokens: 0 });
+  });
+
+  it('fails a batch answered with another number of embeddings than it sent, rather than shift every later vector', async () => {
+    next = { json: { embeddings: [{ values: [1] }] } };
+    const error = await rejection(
+      fixtureAdapter().embed({ model: 'x', input: ['a', 'b'] }, callContext('gemini-embedding-001')),
+    );
+    expect(error.code).toBe('upstream_error');
   });
 
   it('maps documented embedding bodies', async () => {

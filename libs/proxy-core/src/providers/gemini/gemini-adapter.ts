@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Type, type Static } from '@sinclair/typebox';
+import { embedInBatches } from '../../embeddings/embed-in-batches';
 import { embeddingTexts, toEmbedding } from '../../embeddings/embedding-encoding';
 import { upstreamJsonRequest } from '../../http/upstream-json-request';
 import type { UpstreamRequestOptions } from '../../http/upstream-request';
@@ -51,7 +52,11 @@ export const GeminiProviderOptionsSchema = Type.Object(
 export type GeminiProviderOptions = Static<typeof GeminiProviderOptionsSchema>;
 
 /** Defaults of {@link GeminiProviderOptions}. */
-export const GEMINI_DEFAULTS = { baseUrl: 'https://generativelanguage.googleapis.com/v1beta' } as const;
+export const GEMINI_DEFAULTS = {
+  baseUrl: 'https://generativelanguage.googleapis.com/v1beta',
+  /** `batchEmbedContents` takes at most 100 requests: larger inputs are sent in batches. */
+  embedBatchSize: 100,
+} as const;
 
 function modelPath(model: string): string {
   const id = model.replace(/^models\//, '');
@@ -145,12 +150,15 @@ export class GeminiAdapter implements ProviderAdapter {
       );
       vectors = [body.embedding?.values ?? []];
     } else {
-      const body = await this.#json<{ embeddings?: Array<{ values?: number[] }> }>(
-        `/${model}:batchEmbedContents`,
-        { requests: texts.map(one) },
-        context,
-      );
-      vectors = (body.embeddings ?? []).map((embedding) => embedding.values ?? []);
+      // Google refuses a batch of more than 100 ("at most 100 requests can be in one batch")
+      ({ vectors } = await embedInBatches(texts, GEMINI_DEFAULTS.embedBatchSize, this.name, async (batch) => {
+        const body = await this.#json<{ embeddings?: Array<{ values?: number[] }> }>(
+          `/${model}:batchEmbedContents`,
+          { requests: batch.map(one) },
+          context,
+        );
+        return { vectors: (body.embeddings ?? []).map((embedding) => embedding.values ?? []), tokens: 0 };
+      }));
     }
     // the embedding endpoints report no token counts
     return {
