@@ -534,6 +534,7 @@ describe('bedrock adapter: errors', () => {
     ['InternalServerException', 'upstream_error'],
     ['ServiceUnavailableException', 'upstream_unavailable'],
     ['ModelTimeoutException', 'upstream_timeout'],
+    ['ModelErrorException', 'upstream_error'],
   ] as const)('maps %s (x-amzn-errortype) to %s', async (type, code) => {
     const { status, body } = errors[type]!;
     upstream.fault({

@@ -20,6 +20,9 @@ const CODE_BY_TYPE: Readonly<Record<string, SwitchyardErrorCode>> = {
   serviceunavailableexception: 'upstream_unavailable',
   modelnotreadyexception: 'upstream_unavailable',
   modeltimeoutexception: 'upstream_timeout',
+  // a 424: the model failed while processing the request (not the request's fault), so another
+  // attempt or target may succeed; as any 4xx it would be upstream_bad_request, not retried
+  modelerrorexception: 'upstream_error',
 };
 
 /**
