@@ -1,6 +1,12 @@
 import { createHash } from 'node:crypto';
 import { SwitchyardError } from '../errors/switchyard-error';
-import type { ChatCompletionRequest, ChatContentPart, ChatMessage, ChatTextPart } from './openai-chat';
+import type {
+  ChatCompletionRequest,
+  ChatContentPart,
+  ChatMessage,
+  ChatTextPart,
+  ChatToolMessage,
+} from './openai-chat';
 
 /** The text of a message's content: a string as it is, text parts joined, other parts skipped. */
 export function contentText(
@@ -165,6 +171,37 @@ export function refuseWebSearch(request: ChatCompletionRequest, who: string, pro
     `${who} is not asked to search the web by the gateway: "web_search_options" needs a provider that searches (a "gemini" provider, with Google Search, or an OpenAI-compatible search model).`,
     { ...(provider === undefined ? {} : { provider }), param: 'web_search_options' },
   );
+}
+
+/**
+ * Refuses a `response_format` other than `text` for a provider that has none
+ * (`unsupported_feature` naming it, so the router tries the next target); a missing or `null`
+ * one asks for nothing, as at OpenAI. `who` names the provider in the message.
+ */
+export function refuseResponseFormat(request: ChatCompletionRequest, who: string): void {
+  const format: unknown = request.response_format;
+  if (format === undefined || format === null) return;
+  if (typeof format === 'object' && (format as { type?: unknown }).type === 'text') return;
+  throw new SwitchyardError(
+    'unsupported_feature',
+    `${who} does not support "response_format"; describe the format in the prompt or use a tool.`,
+    { param: 'response_format' },
+  );
+}
+
+/**
+ * A tool message's `tool_call_id`, checked: the request schema leaves it optional, but a
+ * provider that pairs a result with its call by id needs it, so a missing one is
+ * `invalid_request` naming `param` (`messages.<i>.tool_call_id`), as OpenAI refuses it.
+ */
+export function toolResultCallId(message: ChatToolMessage, param: string): string {
+  const id: unknown = message.tool_call_id;
+  if (typeof id !== 'string')
+    throw invalidRequest(
+      'A tool message needs a "tool_call_id": the id of the assistant tool call it answers.',
+      param,
+    );
+  return id;
 }
 
 /**

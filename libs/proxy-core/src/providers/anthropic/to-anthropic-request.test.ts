@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ChatMessage } from '../../wire/openai-chat';
+import type { ChatCompletionRequest, ChatMessage } from '../../wire/openai-chat';
 import { weatherToolTurns } from '../../../test/support/provider-test-kit';
 import { toAnthropicRequest } from './to-anthropic-request';
 
@@ -292,5 +292,41 @@ describe('toAnthropicRequest: tool ids of other providers', () => {
     expect(turns[2]?.content).toEqual([
       { type: 'tool_result', tool_use_id: 'call_Ab-9_x', content: 'sunny' },
     ]);
+  });
+});
+
+describe('toAnthropicRequest: inputs refused clearly, not crashed on', () => {
+  const user = { role: 'user' as const, content: 'Hello' };
+
+  it('takes response_format: null as no format, as the other translators do', () => {
+    const request = {
+      model: 'x',
+      messages: [user],
+      response_format: null,
+    } as unknown as ChatCompletionRequest;
+    expect(toAnthropicRequest(request, settings).messages).toEqual([
+      { role: 'user', content: [{ type: 'text', text: 'Hello' }] },
+    ]);
+    expect(() =>
+      toAnthropicRequest(
+        { model: 'x', messages: [user], response_format: { type: 'json_object' } },
+        settings,
+      ),
+    ).toThrow(expect.objectContaining({ code: 'unsupported_feature', param: 'response_format' }));
+  });
+
+  it('refuses a tool message without tool_call_id as invalid_request naming it', () => {
+    const messages = [
+      user,
+      {
+        role: 'assistant',
+        content: null,
+        tool_calls: [{ id: 'toolu_1', type: 'function', function: { name: 'get_weather', arguments: '{}' } }],
+      },
+      { role: 'tool', content: 'sunny' },
+    ] as unknown as ChatMessage[];
+    expect(() => turnsOf(messages)).toThrow(
+      expect.objectContaining({ code: 'invalid_request', param: 'messages.2.tool_call_id' }),
+    );
   });
 });

@@ -1,4 +1,3 @@
-import { SwitchyardError } from '../../errors/switchyard-error';
 import { addToTurns, refuseEmptyTurn, type AlternatingTurn } from '../../wire/alternating-turns';
 import {
   contentText,
@@ -6,8 +5,10 @@ import {
   isBlankText,
   parseDataUrl,
   parseToolArguments,
+  refuseResponseFormat,
   refuseSeveralChoices,
   refuseWebSearch,
+  toolResultCallId,
   toolUseBlockId,
   userContent,
 } from '../../wire/chat-message-parts';
@@ -90,7 +91,7 @@ function messageBlocks(message: ChatMessage, index: number): AnthropicRequestBlo
       return [
         {
           type: 'tool_result',
-          tool_use_id: toolUseBlockId(message.tool_call_id),
+          tool_use_id: toolUseBlockId(toolResultCallId(message, `${param}.tool_call_id`)),
           ...(isBlankText(text) ? {} : { content: text }),
         },
       ];
@@ -233,13 +234,7 @@ export function toAnthropicRequest(
 ): AnthropicMessagesRequest {
   refuseSeveralChoices(request.n, 'Anthropic returns one choice per request; "n" must be 1.');
   refuseWebSearch(request, 'Anthropic');
-  if (request.response_format !== undefined && request.response_format.type !== 'text') {
-    throw new SwitchyardError(
-      'unsupported_feature',
-      'Anthropic does not support "response_format"; describe the format in the prompt or use a tool.',
-      { param: 'response_format' },
-    );
-  }
+  refuseResponseFormat(request, 'Anthropic');
   const body: AnthropicMessagesRequest = {
     model: settings.model,
     messages: turns(request.messages),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ChatMessage } from '../../wire/openai-chat';
+import type { ChatCompletionRequest, ChatMessage } from '../../wire/openai-chat';
 import { weatherToolTurns } from '../../../test/support/provider-test-kit';
 import { toBedrockRequest } from './to-bedrock-request';
 
@@ -238,5 +238,36 @@ describe('toBedrockRequest: tool ids of other providers', () => {
 
   it('keeps an id Converse takes as it is', () => {
     expect(blocksOf(['tooluse_Ab-9_x']).uses).toEqual(['tooluse_Ab-9_x']);
+  });
+});
+
+describe('toBedrockRequest: inputs refused clearly, not crashed on', () => {
+  const user = { role: 'user' as const, content: 'Hello' };
+
+  it('takes response_format: null as no format, as the other translators do', () => {
+    const request = {
+      model: 'x',
+      messages: [user],
+      response_format: null,
+    } as unknown as ChatCompletionRequest;
+    expect(toBedrockRequest(request).messages).toEqual([{ role: 'user', content: [{ text: 'Hello' }] }]);
+    expect(() =>
+      toBedrockRequest({ model: 'x', messages: [user], response_format: { type: 'json_object' } }),
+    ).toThrow(expect.objectContaining({ code: 'unsupported_feature', param: 'response_format' }));
+  });
+
+  it('refuses a tool message without tool_call_id as invalid_request naming it', () => {
+    const messages = [
+      user,
+      {
+        role: 'assistant',
+        content: null,
+        tool_calls: [{ id: 'tooluse_1', type: 'function', function: { name: 'save', arguments: '{}' } }],
+      },
+      { role: 'tool', content: 'saved' },
+    ] as unknown as ChatMessage[];
+    expect(() => turnsOf(messages)).toThrow(
+      expect.objectContaining({ code: 'invalid_request', param: 'messages.2.tool_call_id' }),
+    );
   });
 });

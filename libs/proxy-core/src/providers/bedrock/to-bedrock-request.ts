@@ -1,4 +1,3 @@
-import { SwitchyardError } from '../../errors/switchyard-error';
 import { addToTurns, refuseEmptyTurn, type AlternatingTurn } from '../../wire/alternating-turns';
 import {
   contentText,
@@ -6,8 +5,10 @@ import {
   isBlankText,
   parseDataUrl,
   parseToolArguments,
+  refuseResponseFormat,
   refuseSeveralChoices,
   refuseWebSearch,
+  toolResultCallId,
   toolUseBlockId,
   userContent,
 } from '../../wire/chat-message-parts';
@@ -98,7 +99,7 @@ function messageBlocks(message: ChatMessage, index: number): BedrockContentBlock
       return [
         {
           toolResult: {
-            toolUseId: toolUseBlockId(message.tool_call_id),
+            toolUseId: toolUseBlockId(toolResultCallId(message, `${param}.tool_call_id`)),
             content: isBlankText(text) ? [] : [{ text }],
           },
         },
@@ -203,13 +204,7 @@ function isClaude(model: string): boolean {
 export function toBedrockRequest(request: ChatCompletionRequest, model = ''): BedrockConverseRequest {
   refuseSeveralChoices(request.n, 'Bedrock returns one choice per request; "n" must be 1.');
   refuseWebSearch(request, 'Bedrock');
-  if (request.response_format !== undefined && request.response_format.type !== 'text') {
-    throw new SwitchyardError(
-      'unsupported_feature',
-      'Bedrock Converse does not support "response_format"; describe the format in the prompt or use a tool.',
-      { param: 'response_format' },
-    );
-  }
+  refuseResponseFormat(request, 'Bedrock Converse');
   const body: BedrockConverseRequest = { messages: turns(request.messages) };
   const system = systemBlocks(request.messages);
   if (system.length > 0) body.system = system;
