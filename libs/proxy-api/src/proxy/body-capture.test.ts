@@ -34,7 +34,7 @@ describe('BodyCapture.text', () => {
     ['br', (input: Buffer) => brotliCompressSync(input, { params: { [constants.BROTLI_PARAM_QUALITY]: 4 } })],
     ['gzip', gzipSync],
   ] as const)(
-    'does not decode a %s bomb whole: a body past 8x the kept bytes is not metered',
+    'does not decode a %s bomb whole: a body that decodes past the capture size is not metered',
     async (encoding, compress) => {
       // 32 MiB of zeros compress to some bytes (brotli) or ~32 KiB (gzip): inside a 64 KiB capture
       const bomb = compress(Buffer.alloc(32 * 1024 * 1024));
@@ -44,9 +44,20 @@ describe('BodyCapture.text', () => {
       await new Promise((resolve) => capture.once('end', resolve));
       expect(capture.truncated).toBe(false);
       expect(await capture.text(encoding)).toBeUndefined();
-      // a body within the bound still decodes
-      const usage = `{"usage":{"total_tokens":42},"pad":"${' '.repeat(100_000)}"}`;
-      expect(await (await capturedWith(64 * 1024, compress(Buffer.from(usage)))).text(encoding)).toBe(usage);
+      // a few bytes past the capture size: not decoded either
+      const over = `{"usage":{"total_tokens":42},"pad":"${' '.repeat(200 * 1024)}"}`;
+      expect(
+        await (await capturedWith(200 * 1024, compress(Buffer.from(over)))).text(encoding),
+      ).toBeUndefined();
+      // a body within it decodes, however well it compressed (an event stream: a hundredfold)
+      const stream = Array.from(
+        { length: 1000 },
+        (_, index) =>
+          `data: {"object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"t${index % 7}"}}]}\n\n`,
+      ).join('');
+      const packed = compress(Buffer.from(stream));
+      expect(stream.length / packed.length).toBeGreaterThan(20);
+      expect(await (await capturedWith(200 * 1024, packed)).text(encoding)).toBe(stream);
     },
   );
 });

@@ -2,13 +2,8 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { SwitchyardError } from '@switchyard/proxy-core';
 import { CONTENT_DECODERS } from './content-decoders';
 
-/**
- * How many times the kept bytes a compressed body may decode to. A few hundred bytes of
- * brotli or gzip can expand to gigabytes (a decompression bomb, from a client or an upstream):
- * past this the body is not metered rather than decoded whole. JSON and event streams compress
- * some 5-10x, so 8x keeps almost every real body readable.
- */
-const MAX_EXPANSION = 8;
+/** The least a compressed body may decode to, whatever it was captured with. */
+const MIN_DECODED_BYTES = 64 * 1024;
 
 /**
  * A pass-through stream that hands every chunk on untouched and keeps a bounded copy for
@@ -77,8 +72,11 @@ export class BodyCapture extends Transform {
 
   /**
    * The kept body as text, decoded per `content-encoding`; undefined for a compressed body
-   * that was truncated, an unknown encoding, or one that decodes past `MAX_EXPANSION` times
-   * the kept bytes.
+   * that was truncated, an unknown encoding, or one that decodes past `maxBytes` (at least
+   * 64 KiB). A body is metered from at most `maxBytes` of text, compressed or not: a few
+   * bytes of brotli or gzip can expand to gigabytes (a decompression bomb, from a client or an
+   * upstream), and a bound on the expansion instead would refuse the event streams that
+   * compress a hundredfold.
    */
   async text(contentEncoding: string | undefined): Promise<string | undefined> {
     // nothing kept: nothing to decode, whatever the coding says (no trip to libuv's pool)
@@ -94,7 +92,7 @@ export class BodyCapture extends Transform {
     try {
       // past maxOutputLength the decoder fails (ERR_BUFFER_TOO_LARGE): not metered, as unreadable
       return (
-        await decode(this.bytes(), { maxOutputLength: Math.max(this.maxBytes * MAX_EXPANSION, 64 * 1024) })
+        await decode(this.bytes(), { maxOutputLength: Math.max(this.maxBytes, MIN_DECODED_BYTES) })
       ).toString('utf8');
     } catch {
       return undefined;
