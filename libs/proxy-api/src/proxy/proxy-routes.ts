@@ -70,11 +70,13 @@ export interface ProxyRoutesOptions {
   masterKey?: string;
 }
 
+// media types are case-insensitive (RFC 9110 §8.3.1); `+xml` takes in SSML, the body of Azure
+// Speech's text to speech, which is metered by its characters
 const TEXTUAL =
-  /^(text\/|application\/(json|x-ndjson|graphql|xml|problem\+json|vnd\.amazon\.eventstream|x-amz-json)|application\/[a-z0-9.+-]*\+json)/;
+  /^(text\/|application\/(json|x-ndjson|graphql|xml|problem\+json|vnd\.amazon\.eventstream|x-amz-json)|application\/[a-z0-9.+-]*\+(json|xml))/i;
 // a request body is also kept when it is a form: an audio upload names its model in a field
 // next to the file (head and tail within the capture bound, where such fields are)
-const CAPTURED_REQUEST = /^(multipart\/form-data|application\/x-www-form-urlencoded)/;
+const CAPTURED_REQUEST = /^(multipart\/form-data|application\/x-www-form-urlencoded)/i;
 
 /** The origin of a request target in absolute form, as the router strips it. */
 const ABSOLUTE_ORIGIN = /^https?:\/\/[^/?#]*/i;
