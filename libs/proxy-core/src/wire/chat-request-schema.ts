@@ -45,6 +45,21 @@ const Tool = Type.Object(
   { additionalProperties: true },
 );
 
+// A `json_schema` format carries its schema in a `json_schema` object: OpenAI refuses one without
+// it (400 "Missing required parameter: 'response_format.json_schema'"), and the translators that
+// send the schema on (Gemini, Cohere, Ollama) read it. Other formats pass as sent: hosts have
+// their own (`grammar`, `regex`), which OpenAI-wire upstreams answer themselves.
+const ResponseFormat = Type.Union([
+  Type.Object(
+    {
+      type: Type.Literal('json_schema'),
+      json_schema: Type.Object({}, { additionalProperties: true }),
+    },
+    { additionalProperties: true },
+  ),
+  Type.Not(Type.Object({ type: Type.Literal('json_schema') })),
+]);
+
 /** Most messages a chat completion request may carry (a 400 `invalid_request` beyond). */
 export const MAX_CHAT_MESSAGES = 100_000;
 
@@ -84,6 +99,7 @@ export const ChatCompletionRequestSchema = Type.Object(
         Type.Object({ type: Type.Literal('function'), function: Type.Object({ name: Type.String() }) }),
       ]),
     ),
+    response_format: Nullable(ResponseFormat),
     // read by the providers that search (`gemini`); its fields are forwarded to OpenAI-wire hosts as sent
     web_search_options: Nullable(Type.Object({}, { additionalProperties: true })),
   },
