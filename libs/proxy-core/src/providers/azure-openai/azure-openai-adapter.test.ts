@@ -181,6 +181,38 @@ describe('azure-openai adapter', () => {
     ]);
   });
 
+  it('sends stream_options from api-version 2024-09-01 on only: earlier ones refuse it, and their streams end without usage', async () => {
+    const withVersion = (apiVersion: string): AzureOpenAIAdapter =>
+      new AzureOpenAIAdapter(
+        { name: 'azure', type: 'azure-openai', endpoint: upstream.url, apiKey: API_KEY, apiVersion },
+        { dispatcher, logger: silentLogger },
+      );
+    const asking = { ...request, stream_options: { include_usage: true } };
+    const versions = ['2024-06-01', '2024-08-01-preview', '2024-09-01-preview', '2024-10-21', 'preview'];
+    const streams = [];
+    for (const version of versions)
+      streams.push(await collect(await withVersion(version).stream(asking, call())));
+    const sent = upstream.requests.map(
+      (record) => (record.body as Record<string, unknown>)['stream_options'],
+    );
+    expect(sent).toEqual([undefined, undefined, ...versions.slice(2).map(() => ({ include_usage: true }))]);
+    expect(streams.map((chunks) => chunks.some((chunk) => chunk.usage != null))).toEqual([
+      false,
+      false,
+      true,
+      true,
+      true,
+    ]);
+    // a legacy completion streamed to an instruct deployment goes the same way
+    upstream.reset();
+    const completion = await withVersion('2024-06-01').streamComplete(
+      { model: 'x', prompt: 'Say this is a test' },
+      call('gpt-35-turbo-instruct'),
+    );
+    for await (const chunk of completion) expect(chunk.object).toBe('text_completion');
+    expect((upstream.requests[0]?.body as Record<string, unknown>)['stream_options']).toBeUndefined();
+  });
+
   it('completes configured instruct deployments natively at /completions, whole and streamed', async () => {
     const instruct = new AzureOpenAIAdapter(
       {

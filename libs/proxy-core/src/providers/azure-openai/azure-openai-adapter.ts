@@ -21,11 +21,10 @@ import { readAzureOpenAIError } from './azure-openai-error';
 import { fromOpenAICompletion } from '../openai/from-openai-response';
 import { completionModelMatcher } from '../openai/openai-completion-models';
 import { openAIStreamExpectation } from '../openai/from-openai-stream';
-import { toOpenAIRequest } from '../openai/to-openai-request';
 import { fromAzureOpenAIResponse } from './from-azure-openai-response';
 import { markVerbatimAdapter } from '../../stream/chunk-source-text';
 import { AzureOpenAIStreamMapper, azureCompletionStreamMapper } from './from-azure-openai-stream';
-import { toAzureOpenAIRequest } from './to-azure-openai-request';
+import { toAzureOpenAIRequest, type AzureOpenAIRequestSettings } from './to-azure-openai-request';
 import { providerCallOptions, type ProviderCallDefaults } from '../provider-call-options';
 
 /** Options of an Azure OpenAI provider. */
@@ -67,6 +66,17 @@ export const AZURE_OPENAI_DEFAULTS = { apiVersion: '2024-10-21' } as const;
 /** The first api-version that takes `max_completion_tokens` (2024-09-01-preview). */
 const MAX_COMPLETION_TOKENS_SINCE = '2024-09-01';
 
+/** The first api-version that takes `stream_options` (2024-09-01-preview). */
+const STREAM_OPTIONS_SINCE = '2024-09-01';
+
+/**
+ * Whether an api-version dated `2024-10-21` or `2025-01-01-preview` is from `date` on;
+ * undefined for a version that is not a date (`preview`, `latest`).
+ */
+function versionFrom(apiVersion: string, date: string): boolean | undefined {
+  return /^\d{4}-\d{2}-\d{2}/.test(apiVersion) ? apiVersion.slice(0, 10) >= date : undefined;
+}
+
 /**
  * The adapter for Azure OpenAI deployments: the target model names the deployment
  * (`/openai/deployments/{deployment}/...?api-version=`); OpenAI's mapping does the rest.
@@ -82,7 +92,7 @@ export class AzureOpenAIAdapter implements ProviderAdapter {
   readonly #deployment: string | undefined;
   readonly #calls: ProviderCallDefaults;
   readonly #completes: (model: string) => boolean;
-  readonly #maxCompletionTokens: boolean;
+  readonly #settings: AzureOpenAIRequestSettings;
 
   constructor(options: AzureOpenAIProviderOptions & ProviderConfigBase, kit: ProviderKit) {
     this.name = options.name;
@@ -101,17 +111,20 @@ export class AzureOpenAIAdapter implements ProviderAdapter {
       readError: readAzureOpenAIError,
     };
     this.#completes = completionModelMatcher(options.completionModels ?? []);
-    this.#maxCompletionTokens =
-      options.maxCompletionTokens ??
-      (/^\d{4}-\d{2}-\d{2}/.test(this.#apiVersion) &&
-        this.#apiVersion.slice(0, 10) >= MAX_COMPLETION_TOKENS_SINCE);
+    this.#settings = {
+      maxCompletionTokens:
+        options.maxCompletionTokens ?? versionFrom(this.#apiVersion, MAX_COMPLETION_TOKENS_SINCE) === true,
+      // refused by the dated versions before (400 "Unrecognized request argument supplied:
+      // stream_options"): their streams go without usage; a label (`preview`) names a newer one
+      streamOptions: versionFrom(this.#apiVersion, STREAM_OPTIONS_SINCE) !== false,
+    };
   }
 
   async chat(request: ChatCompletionRequest, context: ProviderCallContext): Promise<ChatCompletion> {
     return fromAzureOpenAIResponse(
       await this.#json(
         'chat/completions',
-        toAzureOpenAIRequest(request, context.model, false, this.#maxCompletionTokens),
+        toAzureOpenAIRequest(request, context.model, false, this.#settings),
         context,
       ),
       this.name,
@@ -123,7 +136,7 @@ export class AzureOpenAIAdapter implements ProviderAdapter {
     request: ChatCompletionRequest,
     context: ProviderCallContext,
   ): Promise<AsyncIterable<ChatCompletionChunk>> {
-    const body = toAzureOpenAIRequest(request, context.model, true, this.#maxCompletionTokens);
+    const body = toAzureOpenAIRequest(request, context.model, true, this.#settings);
     const response = await upstreamStreamRequest(
       this.#call('chat/completions', body, context, 'text/event-stream'),
     );
@@ -143,7 +156,11 @@ export class AzureOpenAIAdapter implements ProviderAdapter {
   /** @see https://learn.microsoft.com/en-us/azure/ai-services/openai/reference#completions */
   async complete(request: CompletionRequest, context: ProviderCallContext): Promise<TextCompletion> {
     return fromOpenAICompletion(
-      await this.#json('completions', toOpenAIRequest(request, context.model, false, []), context),
+      await this.#json(
+        'completions',
+        toAzureOpenAIRequest(request, context.model, false, this.#settings),
+        context,
+      ),
       this.name,
       context.model,
     );
@@ -153,7 +170,7 @@ export class AzureOpenAIAdapter implements ProviderAdapter {
     request: CompletionRequest,
     context: ProviderCallContext,
   ): Promise<AsyncIterable<TextCompletion>> {
-    const body = toOpenAIRequest(request, context.model, true, []);
+    const body = toAzureOpenAIRequest(request, context.model, true, this.#settings);
     const response = await upstreamStreamRequest(
       this.#call('completions', body, context, 'text/event-stream'),
     );
