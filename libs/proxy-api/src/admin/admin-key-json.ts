@@ -3,6 +3,7 @@ import { MAX_KEY_LIMIT } from '../keys/key-secret';
 import { MAX_KEY_BUDGET_USD } from '../keys/static-key';
 import { parseIsoTime } from '../observability/query-time';
 import type { VirtualKey, VirtualKeyFields } from '../keys/virtual-key';
+import { NO_NUL } from './admin-no-nul';
 
 const Nullable = <
   T extends ReturnType<typeof Type.Integer> | ReturnType<typeof Type.String> | ReturnType<typeof Type.Number>,
@@ -13,9 +14,10 @@ const Nullable = <
 /** The writable fields of a key in the admin API (snake_case, like the rest of the API). */
 export const AdminKeyFieldsSchema = Type.Object(
   {
-    name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
-    customer_id: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 200 }))),
-    owner: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 200 }))),
+    // metadata and models are stored as JSON, which escapes a NUL: only these columns hold text as sent
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 200, pattern: NO_NUL })),
+    customer_id: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 200, pattern: NO_NUL }))),
+    owner: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 200, pattern: NO_NUL }))),
     metadata: Type.Optional(
       Type.Record(Type.String({ maxLength: 100 }), Type.String({ maxLength: 1000 }), { maxProperties: 50 }),
     ),

@@ -10,13 +10,14 @@ import {
   toAdminKeyJson,
   type AdminKeyFields,
 } from './admin-key-json';
+import { NO_NUL } from './admin-no-nul';
 import { requireAdmin } from './require-admin';
 
-const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 200 }) });
+const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 200, pattern: NO_NUL }) });
 const ListQuery = Type.Object({
   // query strings are not coerced: a page size is digits
   limit: Type.Optional(Type.String({ pattern: '^(100|[1-9][0-9]?)$' })),
-  cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+  cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 200, pattern: NO_NUL })),
 });
 
 function fields(body: AdminKeyFields): VirtualKeyFields {

@@ -78,6 +78,9 @@ const KEY_STORE_RETRY_AFTER_MS = 1_000;
 const KEY_STORE_DOWN_ADMIN =
   'Keys cannot be read or changed right now: the key store does not answer. Retry shortly.';
 
+/** What an admin operation gets when the key store refuses a value it was sent (400). */
+const KEY_STORE_REFUSED_VALUE = 'Invalid request: the key store refused a value of this request.';
+
 function keyStoreDown(message: string, cause: unknown): SwitchyardError {
   return new SwitchyardError('overloaded', message, { retryAfterMs: KEY_STORE_RETRY_AFTER_MS, cause });
 }
@@ -249,13 +252,16 @@ export class KeyRegistry {
 
   /**
    * An admin operation's store call: a failure is a 503 `overloaded` with Retry-After, never a
-   * 500. A read waits at most `lookupTimeoutMs`, as a request's lookup does; a write waits for
-   * the store's own timeouts (given up on, it could still be stored).
+   * 500, unless the store refused a value it was given (a 400: retrying cannot help). A read
+   * waits at most `lookupTimeoutMs`, as a request's lookup does; a write waits for the store's
+   * own timeouts (given up on, it could still be stored).
    */
   async #ask<T>(call: () => Promise<T>, kind: 'read' | 'write'): Promise<T> {
     try {
       return await (kind === 'read' ? this.#bounded(call()) : call());
     } catch (error) {
+      if (this.#store.isValueRejection?.(error) === true)
+        throw new SwitchyardError('invalid_request', KEY_STORE_REFUSED_VALUE, { cause: error });
       throw keyStoreDown(KEY_STORE_DOWN_ADMIN, error);
     }
   }

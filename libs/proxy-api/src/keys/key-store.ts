@@ -41,6 +41,12 @@ export interface KeyStore {
    * shared counter at different moments, and spend within a period only grows.
    */
   writeSpend?(entries: readonly SpendEntry[], nowMs: number): Promise<void>;
+  /**
+   * Whether a failed call's error is the store refusing a value it was given (the request's
+   * data), not the store failing: the admin API answers it with a 400, not a 503 to retry.
+   * Without it every failure counts as the store not answering.
+   */
+  isValueRejection?(error: unknown): boolean;
   /** Resolves when the store answers; rejects otherwise (readiness). */
   ping(): Promise<void>;
   /** Releases connections (only for stores the app created). */

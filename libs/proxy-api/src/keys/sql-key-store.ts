@@ -230,6 +230,16 @@ export class SqlKeyStore implements KeyStore {
     });
   }
 
+  /**
+   * PostgreSQL's data exceptions (SQLSTATE class 22: a NUL in text, a number out of range);
+   * SQLite stores such values as given. An integrity error (class 23: a duplicate id or hash)
+   * is no fault of the value sent, and stays a failure.
+   */
+  isValueRejection(error: unknown): boolean {
+    const code = (error as { code?: unknown } | null)?.code;
+    return this.#db.dialect === 'postgres' && typeof code === 'string' && code.startsWith('22');
+  }
+
   async ping(): Promise<void> {
     await this.#db.query('SELECT 1 AS ok');
   }

@@ -7,6 +7,7 @@ import {
 } from '@switchyard/proxy-logging';
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import { NO_NUL } from '../admin/admin-no-nul';
 import { requireAdmin } from '../admin/require-admin';
 import { optionalQueryTime, QueryTimeSchema, queryWindow } from './query-time';
 
@@ -15,8 +16,6 @@ const GROUPS: readonly UsageGroupBy[] = ['customer', 'key', 'model', 'provider',
 // Query strings are not coerced, and a repeated parameter arrives as an array: each parameter
 // is one bounded string (an array or an unknown name is a 400 before the handler runs). An
 // empty value means "not given", as the admin UI sends its empty filters.
-// no NUL: PostgreSQL refuses it in text (a 500), and no stored value holds one
-const NO_NUL = '^[^\\u0000]*$';
 const Text = Type.String({ maxLength: 256, pattern: NO_NUL });
 const Digits = Type.String({ maxLength: 10, description: 'An integer' });
 const RequestsQuery = Type.Object(
