@@ -287,3 +287,52 @@ describe('toGeminiRequest: logprobs and top_logprobs', () => {
     expect(config({ logprobs: false, top_logprobs: 0 })).toBeUndefined();
   });
 });
+
+describe('toGeminiRequest: Gemma, which refuses systemInstruction', () => {
+  const system: ChatMessage[] = [
+    { role: 'system', content: 'Answer in French.' },
+    { role: 'developer', content: 'Be brief.' },
+  ];
+
+  it('puts the system text at the start of the first user turn for a gemma- model, with or without models/', () => {
+    for (const model of ['gemma-3-27b-it', 'models/gemma-3n-e4b-it']) {
+      const body = toGeminiRequest(
+        {
+          model: 'x',
+          messages: [
+            ...system,
+            { role: 'user', content: 'Hello' },
+            { role: 'assistant', content: 'Bonjour' },
+          ],
+        },
+        model,
+      );
+      expect(body.systemInstruction).toBeUndefined();
+      expect(body.contents).toEqual([
+        { role: 'user', parts: [{ text: 'Answer in French.\n\nBe brief.\n\n' }, { text: 'Hello' }] },
+        { role: 'model', parts: [{ text: 'Bonjour' }] },
+      ]);
+    }
+  });
+
+  it('opens a conversation that starts with a model turn with a user turn of the system text', () => {
+    const body = toGeminiRequest(
+      {
+        model: 'x',
+        messages: [system[0]!, { role: 'assistant', content: 'Bonjour' }, { role: 'user', content: 'Hello' }],
+      },
+      'gemma-3-27b-it',
+    );
+    expect(body.contents.map((content) => content.role)).toEqual(['user', 'model', 'user']);
+    expect(body.contents[0]).toEqual({ role: 'user', parts: [{ text: 'Answer in French.\n\n' }] });
+  });
+
+  it('keeps systemInstruction for Gemini models', () => {
+    const body = toGeminiRequest(
+      { model: 'x', messages: [system[0]!, { role: 'user', content: 'Hello' }] },
+      'gemini-2.5-flash',
+    );
+    expect(body.systemInstruction).toEqual({ parts: [{ text: 'Answer in French.' }] });
+    expect(body.contents).toEqual([{ role: 'user', parts: [{ text: 'Hello' }] }]);
+  });
+});

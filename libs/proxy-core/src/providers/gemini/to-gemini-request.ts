@@ -78,11 +78,35 @@ function generationConfig(
 }
 
 /**
+ * Whether a Gemini API model refuses `systemInstruction`: Gemma (`gemma-3-27b-it`, with or
+ * without `models/`), which answers 400 "Developer instruction is not enabled for models/...".
+ */
+function refusesSystemInstruction(model: string): boolean {
+  return /^(?:models\/)?gemma-/i.test(model);
+}
+
+/**
+ * The system text put at the start of the first user turn, for a model that refuses
+ * `systemInstruction`: before the first part of a conversation that opens with a user turn,
+ * else in a user turn of its own ahead of it (turns still alternate).
+ */
+function withSystemInFirstUserTurn(
+  contents: GeminiContent[],
+  system: readonly GeminiPart[],
+): GeminiContent[] {
+  const text = `${system.map((part) => part.text ?? '').join('\n\n')}\n\n`;
+  const [first, ...rest] = contents;
+  if (first?.role === 'user') return [{ role: 'user', parts: [{ text }, ...first.parts] }, ...rest];
+  return [{ role: 'user', parts: [{ text }] }, ...contents];
+}
+
+/**
  * Translates an OpenAI chat request to a Gemini `generateContent` body: system messages
- * become `systemInstruction`, `assistant` turns `model` turns, tool calls `functionCall`
- * parts (with the thought signature their id carries), tool messages `functionResponse`
- * parts answered by function name, and `web_search_options` the Google Search tool of
- * `model` (the upstream model, by default the request's; see `toGeminiSearchTool`).
+ * become `systemInstruction` (for Gemma, which refuses it, text at the start of the first user
+ * turn), `assistant` turns `model` turns, tool calls `functionCall` parts (with the thought
+ * signature their id carries), tool messages `functionResponse` parts answered by function
+ * name, and `web_search_options` the Google Search tool of `model` (the upstream model, by
+ * default the request's; see `toGeminiSearchTool`).
  * @see https://ai.google.dev/api/generate-content#request-body
  */
 export function toGeminiRequest(
@@ -156,7 +180,10 @@ export function toGeminiRequest(
   const body: GeminiRequest = {
     contents: turns.map((turn): GeminiContent => ({ role: turn.role, parts: turn.blocks })),
   };
-  if (system.length > 0) body.systemInstruction = { parts: system };
+  if (system.length > 0) {
+    if (refusesSystemInstruction(model)) body.contents = withSystemInFirstUserTurn(body.contents, system);
+    else body.systemInstruction = { parts: system };
+  }
   if (request.tools !== undefined && request.tools.length > 0) {
     body.tools = [
       {
