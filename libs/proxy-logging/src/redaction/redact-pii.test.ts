@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { redactPii } from './redact-pii';
+import { DEFAULT_PII_PATTERNS, redactPii } from './redact-pii';
 
 describe('redactPii', () => {
   it('redacts emails, phone numbers, card numbers and API-key shapes', () => {
@@ -98,6 +98,71 @@ describe('redactPii', () => {
       expect(redactPii(`-H "authorization: ${scheme} ghp_abcdefghijklmnop"`)).toBe(
         '-H "authorization: Bearer [REDACTED_KEY]"',
       );
+  });
+
+  describe('in JSON text, where a line break is the two characters `\\n`', () => {
+    const secrets = [
+      ['sk-proj-Abc123Def456Ghi789', '[REDACTED_KEY]'],
+      ['Bearer sk-ant-api03-XyZ0123456789abcdef', 'Bearer [REDACTED_KEY]'],
+      ['4111 1111 1111 1111', '[REDACTED_CARD]'],
+      ['alice@example.com', '[REDACTED_EMAIL]'],
+      ['+1 (415) 555-2671', '[REDACTED_PHONE]'],
+      ['415-555-2671', '[REDACTED_PHONE]'],
+    ] as const;
+
+    it('redacts a secret at the start of a line, after any escape, and the body still parses', () => {
+      for (const [secret, replacement] of secrets)
+        for (const before of ['\n', '\r\n', '\t', '\b', '\f', '\u001b', '"', '\\'])
+          for (const after of ['\n', '"', '\t']) {
+            const body = JSON.stringify({ content: `Why does this fail?${before}${secret}${after}end` });
+            const out = redactPii(body);
+            expect(out).toBe(body.replace(secret, replacement));
+            expect(() => JSON.parse(out) as unknown).not.toThrow();
+          }
+    });
+
+    it("redacts after an escape written as \\u and four hex digits (Python's ensure_ascii, Go's HTML escaping)", () => {
+      const body = String.raw`{"content":"caf\u00e9\u00a0alice@example.com \u003csk-proj-Abc123Def456Ghi789\u003e"}`;
+      expect(redactPii(body)).toBe(
+        String.raw`{"content":"caf\u00e9\u00a0[REDACTED_EMAIL] \u003c[REDACTED_KEY]\u003e"}`,
+      );
+    });
+
+    it("redacts a secret on a line of its own in JSON held in a JSON string (a tool call's arguments), both still parsing", () => {
+      const body = JSON.stringify({
+        arguments: JSON.stringify({
+          text: 'Hi,\nalice@example.com\nsk-proj-Abc123Def456Ghi789\n4111 1111 1111 1111',
+        }),
+      });
+      const out = redactPii(body);
+      const { arguments: args } = JSON.parse(out) as { arguments: string };
+      const { text } = JSON.parse(args) as { text: string };
+      expect(text).toBe('Hi,\n[REDACTED_EMAIL]\n[REDACTED_KEY]\n[REDACTED_CARD]');
+    });
+
+    it("never takes an escape's letter into a match: a carriage return then `k_…` is no key, a backspace then `earer …` no bearer token", () => {
+      for (const body of [
+        JSON.stringify({ content: '\rk_live_abcdefghijklmnop' }),
+        JSON.stringify({ content: '\bearer abcdefghijklmnop' }),
+      ])
+        expect(redactPii(body)).toBe(body);
+    });
+
+    it('keeps a literal backslash before a secret as a boundary', () => {
+      expect(
+        redactPii(String.raw`{"path":"CORP\\jane.doe@example.com C:\\sk-proj-Abc123Def456Ghi789"}`),
+      ).toBe(String.raw`{"path":"CORP\\[REDACTED_EMAIL] C:\\[REDACTED_KEY]"}`);
+    });
+
+    it('gives extra patterns the text as it is, and redacts a text holding a NUL as before', () => {
+      expect(
+        redactPii(String.raw`{"a":"x\nID-42"}`, [
+          ...DEFAULT_PII_PATTERNS,
+          { name: 'id', pattern: /\\nID-\d+/g, replacement: '[ID]' },
+        ]),
+      ).toBe('{"a":"x[ID]"}');
+      expect(redactPii('nul\u0000 alice@example.com')).toBe('nul\u0000 [REDACTED_EMAIL]');
+    });
   });
 
   it('takes extra patterns', () => {

@@ -65,12 +65,45 @@ export const DEFAULT_PII_PATTERNS: readonly PiiPattern[] = [
   },
 ];
 
-/** Replaces every match of the patterns (defaults plus `extra`) in a text. */
+const BUILTIN_PATTERNS: ReadonlySet<PiiPattern> = new Set(DEFAULT_PII_PATTERNS);
+
+/**
+ * The end of what may be a JSON escape: `\b`, `\f`, `\n`, `\r`, `\t`, or `\u` and four hex digits
+ * (`\"`, `\\` and `\/` end in a character that is no word's already). Read without counting the
+ * backslashes before it: a body's JSON string holding JSON (a tool call's `arguments`) writes a
+ * line break as `\\n`, and that ends a line too.
+ */
+const ESCAPE_END = /\\(?:[bfnrt]|u[\dA-Fa-f]{4})/g;
+
+/**
+ * Marks the end of each escape, for the built-in patterns to see a boundary there: a NUL, which
+ * JSON text never holds raw (it is written `\u0000`), and no built-in pattern matches.
+ */
+const MARK = '\u0000';
+
+/**
+ * Replaces every match of the patterns (defaults plus `extra`) in a text.
+ *
+ * Bodies are redacted as JSON text, where a line break is the two characters `\n`: a value at
+ * the start of a line follows the letter `n`, which hides the word boundary the built-in
+ * patterns start at (`\nsk-proj-…` kept its key), or lets a match take the escape's letter
+ * (`\nalice@example.com` became `\[REDACTED_EMAIL]`, which no longer parses). The built-in
+ * patterns run with a NUL after every escape, so the end of an escape is a boundary and no match
+ * spans one; the NULs are removed before a pattern of your own runs and at the end, so yours see
+ * the text as it is. A text that holds a NUL already (not JSON) is redacted unmarked.
+ */
 export function redactPii(text: string, patterns: readonly PiiPattern[] = DEFAULT_PII_PATTERNS): string {
+  const markable = !text.includes(MARK);
   let out = text;
-  for (const { pattern, replacement } of patterns)
+  let marked = false;
+  for (const entry of patterns) {
+    const mark = markable && BUILTIN_PATTERNS.has(entry);
+    if (mark !== marked) out = mark ? out.replace(ESCAPE_END, `$&${MARK}`) : out.replaceAll(MARK, '');
+    marked = mark;
+    const { pattern, replacement } = entry;
     // the same call twice: TypeScript picks String#replace's overload (string or function) per branch
     out =
       typeof replacement === 'string' ? out.replace(pattern, replacement) : out.replace(pattern, replacement);
-  return out;
+  }
+  return marked ? out.replaceAll(MARK, '') : out;
 }
