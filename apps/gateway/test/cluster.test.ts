@@ -159,41 +159,54 @@ describe('switchyard start --workers', { timeout: 90_000 }, () => {
 
   // the workers' request-log migration waits on a table this test holds locked: they are still
   // starting (not listening, no SIGTERM handler yet) when the primary is told to stop
-  it.skipIf(!pgUp)('stops cleanly, exit 0, when told to while its workers are still starting', async () => {
-    const schema = `t_cluster_${randomBytes(6).toString('hex')}`;
-    const admin = await openDatabase({ url: TEST_DATABASE_URL, poolSize: 2 });
-    try {
-      await admin.execute(`CREATE SCHEMA ${schema}`);
-      await admin.execute(
-        `CREATE TABLE ${schema}.switchyard_migrations (namespace TEXT NOT NULL, version INTEGER NOT NULL, name TEXT NOT NULL, applied_at BIGINT NOT NULL, PRIMARY KEY (namespace, version))`,
-      );
-      const file = await config('stop-while-starting', [
-        `requestLog: { store: postgres, url: "${TEST_DATABASE_URL}", schema: ${schema} }`,
-        'cache: { enabled: false }',
-      ]);
-      await admin.transaction(async (tx) => {
-        await tx.execute(`LOCK TABLE ${schema}.switchyard_migrations IN ACCESS EXCLUSIVE MODE`);
-        const gateway = spawnGatewayProcess(['start', '--config', file, '--workers', '2']);
-        started.push(gateway);
-        await until(
-          async () => {
-            const waiting = await admin.query<{ n: number }>(
-              `SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted AND relation = '${schema}.switchyard_migrations'::regclass`,
-            );
-            return (waiting[0]?.n ?? 0) > 0 ? true : undefined;
-          },
-          30_000,
-          'a worker waiting on the migrations table',
+  it.skipIf(!pgUp).each([
+    ['SIGTERM to the primary', false],
+    ["SIGINT to its process group (a terminal's Ctrl-C)", true],
+  ] as const)(
+    'stops cleanly, exit 0, when told to while its workers are still starting: %s',
+    async (_how, group) => {
+      const schema = `t_cluster_${randomBytes(6).toString('hex')}`;
+      const admin = await openDatabase({ url: TEST_DATABASE_URL, poolSize: 2 });
+      try {
+        await admin.execute(`CREATE SCHEMA ${schema}`);
+        await admin.execute(
+          `CREATE TABLE ${schema}.switchyard_migrations (namespace TEXT NOT NULL, version INTEGER NOT NULL, name TEXT NOT NULL, applied_at BIGINT NOT NULL, PRIMARY KEY (namespace, version))`,
         );
-        gateway.child.kill('SIGTERM');
-        expect(await gateway.exited).toBe(0);
-        expect(gateway.stdout()).not.toContain('listening on');
-      });
-    } finally {
-      await admin.execute(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-      await admin.close();
-    }
-  });
+        const file = await config('stop-while-starting', [
+          `requestLog: { store: postgres, url: "${TEST_DATABASE_URL}", schema: ${schema} }`,
+          'cache: { enabled: false }',
+        ]);
+        await admin.transaction(async (tx) => {
+          await tx.execute(`LOCK TABLE ${schema}.switchyard_migrations IN ACCESS EXCLUSIVE MODE`);
+          const gateway = spawnGatewayProcess(
+            ['start', '--config', file, '--workers', '2'],
+            {},
+            { detached: group },
+          );
+          started.push(gateway);
+          await until(
+            async () => {
+              const waiting = await admin.query<{ n: number }>(
+                `SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted AND relation = '${schema}.switchyard_migrations'::regclass`,
+              );
+              return (waiting[0]?.n ?? 0) > 0 ? true : undefined;
+            },
+            30_000,
+            'a worker waiting on the migrations table',
+          );
+          const pid = gateway.child.pid;
+          if (pid === undefined) throw new Error('the gateway did not start');
+          if (group) process.kill(-pid, 'SIGINT');
+          else gateway.child.kill('SIGTERM');
+          expect(await gateway.exited).toBe(0);
+          expect(gateway.stdout()).not.toContain('listening on');
+        });
+      } finally {
+        await admin.execute(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+        await admin.close();
+      }
+    },
+  );
 
   it('restarts a worker that dies', async () => {
     // a setting the file ignores: warned of by the primary only, not again by each worker or a restarted one

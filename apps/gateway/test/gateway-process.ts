@@ -21,6 +21,8 @@ export interface GatewayProcessOptions {
   entry?: string;
   /** The working directory (where the embedded defaults put `./switchyard.db`). @default this process's */
   cwd?: string;
+  /** Runs the CLI in a process group of its own, which a test can signal whole (as a terminal's Ctrl-C). @default false */
+  detached?: boolean;
 }
 
 /** A CLI process as spawned, before it listens: what it printed so far, and its exit. */
@@ -40,6 +42,7 @@ export function spawnGatewayProcess(
 ): SpawnedGateway {
   const child = spawn(process.execPath, [options.entry ?? CLI, ...args], {
     ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+    ...(options.detached === true ? { detached: true } : {}),
     env: { PATH: process.env['PATH'] ?? '', LOG_LEVEL: 'silent', ...env },
   });
   let stdout = '';

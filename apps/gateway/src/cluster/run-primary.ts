@@ -129,14 +129,21 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
     cluster.on('exit', (worker, code, signal) => {
       const wasListening = listening.delete(worker.id);
       if (stopping) {
-        // a worker still starting takes SIGTERM's default action (its handler comes with
-        // listening): no failure of its own, as it had nothing to drain
-        const stoppedStarting = !wasListening && signal === 'SIGTERM';
+        // a worker still starting takes the default action of SIGTERM, or of the SIGINT a
+        // terminal's Ctrl-C sends the whole process group (its handlers come with listening):
+        // no failure of its own, as it had nothing to drain
+        const stoppedStarting = !wasListening && (signal === 'SIGTERM' || signal === 'SIGINT');
         if (code !== 0 && !stoppedStarting) exitCode = 1;
         finishIfDone();
         return;
       }
       const how = signal === null ? `code ${String(code)}` : `signal ${signal}`;
+      if (!announced && !wasListening && (signal === 'SIGTERM' || signal === 'SIGINT')) {
+        // told to stop while starting: Ctrl-C reaches the workers with the primary, and a
+        // worker's exit may come before the primary's own signal. The gateway stops, cleanly
+        stop(signal);
+        return;
+      }
       if (!announced && !wasListening) {
         // a worker that never listened fails on config, port or environment: restarting would not help
         options.log(`worker ${worker.process.pid ?? '?'} exited (${how}) before listening; stopping`);
