@@ -204,6 +204,33 @@ describe('admin API', () => {
     expect((await admin(app, 'PATCH', `/admin/keys/${id}`, { rpm: 2_147_483_647 })).statusCode).toBe(200);
   });
 
+  it('bounds metadata: at most 50 entries, names of 100 characters, values of 1000', async () => {
+    const app = await start();
+    const { id } = await createKey(app);
+    const entries = (count: number, name: (index: number) => string, value = 'v') =>
+      Object.fromEntries(Array.from({ length: count }, (_, index) => [name(index), value]));
+    const longName = (index: number) => `${index}`.padEnd(101, 'x');
+    for (const metadata of [
+      entries(1, longName),
+      entries(45, (index) => `${index}`.padEnd(200_000, 'x')),
+      entries(51, String),
+      entries(1, String, 'v'.repeat(1001)),
+    ]) {
+      for (const [method, url] of [
+        ['POST', '/admin/keys'],
+        ['PATCH', `/admin/keys/${id}`],
+      ] as const) {
+        const refused = await admin(app, method, url, { metadata });
+        expect({ method, status: refused.statusCode }).toEqual({ method, status: 400 });
+        expect(refused.json()).toMatchObject({ error: { code: 'invalid_request' } });
+      }
+    }
+    const largest = entries(50, (index) => `${index}`.padEnd(100, 'x'), 'v'.repeat(1000));
+    const kept = await admin(app, 'PATCH', `/admin/keys/${id}`, { metadata: largest });
+    expect(kept.statusCode).toBe(200);
+    expect(kept.json()).toMatchObject({ metadata: largest });
+  });
+
   it("reports a key's usage and spend", async () => {
     let clock = Date.UTC(2026, 10, 23, 12);
     const app = await start({
