@@ -256,6 +256,37 @@ describe('createRequestLog', () => {
     }
   });
 
+  it('stores no part of a secret cut at the end of the redaction window, when redactions before it shrank the body within the limit', async () => {
+    const rows: RequestLogRow[] = [];
+    const log = await createRequestLog({
+      store: captureStore(rows),
+      bodies: true,
+      maxBodyChars: 4000,
+      flushIntervalMs: 60_000,
+    });
+    const gateway = gatewayWith([log.plugin]);
+    try {
+      // the window redacted is 4000 + 1024 characters: it cuts the address after `alice.sm`, and the
+      // token after `Bearer ` shrinks to `[REDACTED_KEY]`, which brings that cut within the limit
+      const bearer = `auth: Bearer eyJ${'a'.repeat(1500)} `;
+      const head = JSON.stringify({ model: 'demo', messages: [{ role: 'user', content: '' }] }).length - 4;
+      const content = `${bearer}${'x'.repeat(4000 + 1024 - 8 - head - bearer.length - 1)} alice.smith@example.com and more`;
+      const request = { model: 'demo', messages: [{ role: 'user' as const, content }] };
+      expect(JSON.stringify(request).indexOf('alice.smith') + 8).toBe(4000 + 1024);
+      await gateway.chat(request);
+      await log.queue.flush();
+      const body = rows[0]?.request_body ?? '';
+      expect(body).toContain('Bearer [REDACTED_KEY]');
+      expect(body).not.toContain('eyJ');
+      expect(body).not.toContain('alice');
+      expect(body.length).toBeLessThanOrEqual(4000);
+      expect(JSON.stringify(request).replace(/eyJa+/, '[REDACTED_KEY]').startsWith(body)).toBe(true);
+    } finally {
+      await gateway.close();
+      await log.close();
+    }
+  });
+
   it('never blocks the request path: a full queue drops and counts', async () => {
     const log = await createRequestLog({
       store: { kind: 'never', write: () => new Promise<void>(() => undefined), close: async () => undefined },

@@ -103,7 +103,10 @@ export interface RequestLogOptions extends Omit<RequestLogQueueOptions, 'store' 
   retentionStartDelayMs?: number;
   /** Store request and response bodies, after PII redaction. @default false */
   bodies?: boolean;
-  /** Longest stored body, in characters (truncated beyond). @default 65536 */
+  /**
+   * Longest stored body, in characters (truncated beyond). A body more than 1024 characters
+   * longer may be stored shorter than this when its redactions shortened it. @default 65536
+   */
   maxBodyChars?: number;
   /** Extra PII patterns, applied after the built-in ones. */
   piiPatterns?: readonly PiiPattern[];
@@ -188,7 +191,8 @@ const STORE_NAMES = ['sqlite', 'postgres', 'jsonl'] as const;
 
 /**
  * Characters past `maxBodyChars` that are redacted with the body before it is cut: longer than
- * any match of the built-in patterns that starts before the cut (an email is at most ~330).
+ * any match of the built-in patterns (an email is at most ~330), even once its redaction grew it
+ * (the shortest email becomes `[REDACTED_EMAIL]`, under three times as long).
  */
 const REDACTION_OVERLAP_CHARS = 1024;
 
@@ -226,11 +230,17 @@ export async function createRequestLog(options: RequestLogOptions = {}): Promise
   const maxChars = options.maxBodyChars ?? REQUEST_LOG_DEFAULTS.maxBodyChars;
   // redacted before the cut: a secret the limit cuts would no longer match its pattern, and the
   // part before the cut (an address without its last letters) would be stored. Past the limit,
-  // only as much more as a secret spans is redacted, not a whole (base64 image) body
-  const clip = (text: string): string =>
-    text.length > maxChars
-      ? redactPii(text.slice(0, maxChars + REDACTION_OVERLAP_CHARS), patterns).slice(0, maxChars)
-      : redactPii(text, patterns);
+  // only as much more as a secret spans is redacted, not a whole (base64 image) body; a secret
+  // that this window cuts in turn is in its last REDACTION_OVERLAP_CHARS characters, which are
+  // dropped once redacted. Not simply the part past the limit: redactions before it shrink the
+  // text (a long token after `Bearer ` becomes `Bearer [REDACTED_KEY]`), which brings the window's
+  // end, and a fragment cut there (`alice.sm`), within the limit
+  const clip = (text: string): string => {
+    const window = text.slice(0, maxChars + REDACTION_OVERLAP_CHARS);
+    const redacted = redactPii(window, patterns);
+    if (window.length === text.length) return redacted.slice(0, maxChars);
+    return redacted.slice(0, Math.max(0, Math.min(maxChars, redacted.length - REDACTION_OVERLAP_CHARS)));
+  };
 
   const plugin: GatewayPlugin = {
     name: 'switchyard:request-log',
