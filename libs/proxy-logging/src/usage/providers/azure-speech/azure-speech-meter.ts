@@ -14,11 +14,15 @@ function meter(exchange: MeterExchange): MeteredUsage | undefined {
   if (!succeeded(exchange)) return undefined;
   const host = exchange.url.hostname;
   if (host.endsWith('.tts.speech.microsoft.com') && exchange.url.pathname.endsWith('/cognitiveservices/v1')) {
+    // only the request's SSML tells the characters billed: a body not captured, or cut by the
+    // capture bound, leaves them unknown (and the price with them), not 0
+    const ssml = exchange.requestTruncated === true ? undefined : exchange.requestText;
+    if (ssml === undefined || ssml === '') return undefined;
     return {
       provider: 'azure-speech',
       model: 'neural-tts',
       operation: 'tts',
-      units: { characters: [...ssmlText(exchange.requestText ?? '')].length },
+      units: { characters: [...ssmlText(ssml)].length },
     };
   }
   if (host.endsWith('.stt.speech.microsoft.com')) {
@@ -36,7 +40,8 @@ function meter(exchange: MeterExchange): MeteredUsage | undefined {
 }
 
 /**
- * Azure AI Speech: neural TTS by SSML text characters; short-audio STT by `Duration`.
+ * Azure AI Speech: neural TTS by SSML text characters (none when the SSML was not captured
+ * whole); short-audio STT by `Duration`.
  * @see https://learn.microsoft.com/azure/ai-services/speech-service/rest-text-to-speech
  */
 export const azureSpeechMeter: ProviderMeter = {

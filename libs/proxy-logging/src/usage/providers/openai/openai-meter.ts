@@ -78,13 +78,24 @@ export function meterOpenAIShaped(
   const request = record(requestJson(exchange));
   const requestModel = str(request['model']);
   if (path.endsWith('/audio/speech')) {
-    const characters = [...(str(request['input']) ?? '')].length;
+    // the characters are the request's `input`: a body not captured, or cut by the capture bound
+    // (whose head and tail may still parse), leaves them unknown, not 0
+    const input = exchange.requestTruncated === true ? undefined : str(request['input']);
+    const characters = input === undefined ? undefined : [...input].length;
     const model = requestModel ?? 'tts-1';
     // gpt-4o-mini-tts bills text input and audio output tokens, which only its event stream
     // (`stream_format: "sse"`) reports, in `speech.audio.done`
     const tokens = isEventStream(exchange) ? speechTokens(exchange) : undefined;
     if (tokens !== undefined)
-      return { provider: name, model, operation: 'tts', tokens, units: {}, attributes: { characters } };
+      return {
+        provider: name,
+        model,
+        operation: 'tts',
+        tokens,
+        units: {},
+        ...(characters === undefined ? {} : { attributes: { characters } }),
+      };
+    if (characters === undefined) return undefined;
     // tts-1 and tts-1-hd (and the speech models of OpenAI-compatible hosts) bill per character
     if (!TOKEN_BILLED_TTS.test(model))
       return { provider: name, model, operation: 'tts', units: { characters } };
