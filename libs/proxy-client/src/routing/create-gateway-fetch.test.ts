@@ -232,6 +232,47 @@ describe('createGatewayFetch', () => {
     expect(provider.calls).toHaveLength(3);
   });
 
+  it("returns the call whatever the logger or onFailOpen does: a throw is a process warning, never the call's error (an answered call rejected, and an SDK sent it again)", async () => {
+    const emitWarning = vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    try {
+      const deadGateway = await closedPortUrl();
+      let gatewayUrl = deadGateway;
+      const fail = (what: string) => () => {
+        throw new Error(`${what} boom`);
+      };
+      const fetch = createGatewayFetch({
+        gatewayUrl: deadGateway,
+        providerHosts: [provider.host],
+        retryGatewayAfterMs: 0,
+        logger: { debug: fail('debug'), info: fail('info'), warn: fail('warn') },
+        // an async callback: its rejection would be an unhandled rejection, which ends the process
+        // eslint-disable-next-line @typescript-eslint/no-misused-promises -- the case under test
+        onFailOpen: () => Promise.reject(new Error('onFailOpen boom')),
+        fetch: (input, init) =>
+          globalThis.fetch(
+            (input instanceof Request ? input.url : input.toString()).replace(deadGateway, gatewayUrl),
+            init,
+          ),
+      });
+      const direct = await fetch(`${provider.url}/v1/chat/completions`, { method: 'POST', body: '{}' });
+      expect(await direct.json()).toMatchObject({ servedBy: 'provider' });
+
+      gatewayUrl = gateway.url;
+      const answered = await fetch(`${provider.url}/v1/chat/completions`, { method: 'POST', body: '{}' });
+      expect(await answered.json()).toMatchObject({ servedBy: 'gateway' });
+      expect(gateway.calls).toHaveLength(1);
+      expect(provider.calls).toHaveLength(1);
+      const warnings = emitWarning.mock.calls.map(([warning]) => warning as Error & { code?: string });
+      expect(warnings.map((w) => [w.name, w.code, (w.cause as Error).message])).toEqual([
+        ['SwitchyardClientWarning', 'SWITCHYARD_CALLBACK_THREW', 'warn boom'],
+        ['SwitchyardClientWarning', 'SWITCHYARD_CALLBACK_THREW', 'onFailOpen boom'],
+        ['SwitchyardClientWarning', 'SWITCHYARD_CALLBACK_THREW', 'info boom'],
+      ]);
+    } finally {
+      emitWarning.mockRestore();
+    }
+  });
+
   it('honours an abort while it reads a streamed body, as fetch does (a stalled upload hung past its signal)', async () => {
     const fetch = createGatewayFetch({ gatewayUrl: gateway.url, providerHosts: [provider.host] });
     const controller = new AbortController();

@@ -1,9 +1,11 @@
+import { callUserCallback } from '../options/call-user-callback';
 import type { ClientLogger } from '../options/client-logger';
 import type { FailOpenEvent } from './gateway-routing-options';
 
 /**
  * Fail-open bookkeeping: once the gateway is found unreachable, calls go direct for a
- * cool-down, and the warning is emitted once per outage (not once per call).
+ * cool-down, and the warning is emitted once per outage (not once per call). The logger and
+ * `onFailOpen` are the application's: a throw of theirs is reported, never let into the call.
  */
 export class GatewayAvailability {
   #downUntilMs = 0;
@@ -32,8 +34,11 @@ export class GatewayAvailability {
       errorCode,
       retryGatewayAfterMs: this.retryGatewayAfterMs,
     };
-    this.logger.warn(event, 'Switchyard gateway unreachable: calls go direct to the provider (fail-open)');
-    this.onFailOpen?.(event);
+    callUserCallback('logger.warn', () =>
+      this.logger.warn(event, 'Switchyard gateway unreachable: calls go direct to the provider (fail-open)'),
+    );
+    const onFailOpen = this.onFailOpen;
+    if (onFailOpen !== undefined) callUserCallback('onFailOpen', () => onFailOpen(event));
   }
 
   /** Records that the gateway answered; ends an outage. */
@@ -41,9 +46,11 @@ export class GatewayAvailability {
     this.#downUntilMs = 0;
     if (!this.#inOutage) return;
     this.#inOutage = false;
-    this.logger.info(
-      { gatewayUrl: this.gatewayUrl },
-      'Switchyard gateway reachable again: calls go through it',
+    callUserCallback('logger.info', () =>
+      this.logger.info(
+        { gatewayUrl: this.gatewayUrl },
+        'Switchyard gateway reachable again: calls go through it',
+      ),
     );
   }
 }

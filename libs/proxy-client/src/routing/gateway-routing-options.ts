@@ -37,9 +37,17 @@ export interface GatewayRoutingOptions {
   retryGatewayAfterMs?: number;
   /** Add the run, section and customer headers of the current context. @default true */
   propagateContext?: boolean;
-  /** Receives the once-per-outage warning and the recovery notice. @default silent */
+  /**
+   * Receives the once-per-outage warning and the recovery notice. A method that throws cannot
+   * change the call: the error is emitted as a `SwitchyardClientWarning` process warning.
+   * @default silent
+   */
   logger?: ClientLogger;
-  /** Called once per outage when calls start going direct. @default none */
+  /**
+   * Called once per outage when calls start going direct. A throw (or a rejected promise)
+   * cannot change the call: it is emitted as a `SwitchyardClientWarning` process warning.
+   * @default none
+   */
   onFailOpen?: (event: FailOpenEvent) => void;
 }
 

@@ -6,7 +6,7 @@ import {
   setGlobalDispatcher,
   type Dispatcher,
 } from 'undici';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { closedPortUrl, useRecordingServers } from '../../test/recording-server';
 import { section } from '../context/section';
 import { withCustomer } from '../context/with-customer';
@@ -232,6 +232,46 @@ describe('switchyardDispatcher', () => {
     expect(switchyardHeaderNames(provider.calls[1]?.headers ?? {})).toEqual([]);
     expect(events.map((e) => e.errorCode)).toEqual(['ECONNREFUSED']);
     expect(warnings).toHaveLength(1);
+  });
+
+  it('goes direct, and returns the answer once the gateway is back, whatever the logger or onFailOpen does (a throw crashed the app)', async () => {
+    const emitWarning = vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    try {
+      const deadGateway = await closedPortUrl();
+      let gatewayOrigin = deadGateway;
+      // lets the test bring the "gateway" back on another port
+      const connections = track(new Agent()).compose(
+        (dispatch) => (opts, handler) =>
+          dispatch({ ...opts, origin: opts.origin === deadGateway ? gatewayOrigin : opts.origin }, handler),
+      );
+      const fail = (what: string) => () => {
+        throw new Error(`${what} boom`);
+      };
+      const dispatcher = switchyardDispatcher({
+        gatewayUrl: deadGateway,
+        providerHosts: [provider.host],
+        retryGatewayAfterMs: 0,
+        dispatcher: connections,
+        logger: { debug: fail('debug'), info: fail('info'), warn: fail('warn') },
+        onFailOpen: fail('onFailOpen'),
+      });
+      const direct = await undiciFetch(`${provider.url}/v1/x`, { method: 'POST', body: 'x', dispatcher });
+      expect(await direct.json()).toMatchObject({ servedBy: 'provider' });
+
+      gatewayOrigin = gateway.url;
+      const answered = await undiciFetch(`${provider.url}/v1/x`, { method: 'POST', body: 'x', dispatcher });
+      expect(await answered.json()).toMatchObject({ servedBy: 'gateway' });
+      expect(gateway.calls).toHaveLength(1);
+      expect(provider.calls).toHaveLength(1);
+      const warnings = emitWarning.mock.calls.map(([warning]) => warning as Error & { code?: string });
+      expect(warnings.map((w) => [w.code, (w.cause as Error).message])).toEqual([
+        ['SWITCHYARD_CALLBACK_THREW', 'warn boom'],
+        ['SWITCHYARD_CALLBACK_THREW', 'onFailOpen boom'],
+        ['SWITCHYARD_CALLBACK_THREW', 'info boom'],
+      ]);
+    } finally {
+      emitWarning.mockRestore();
+    }
   });
 
   it('fails closed when asked: the error is an upstream_connection_error', async () => {
