@@ -22,7 +22,7 @@ export function toAzureOpenAIRequest(
   request: ChatCompletionRequest | CompletionRequest,
   deployment: string,
   stream: boolean,
-  settings: AzureOpenAIRequestSettings,
+  settings: AzureOpenAIRequestSettings = { maxCompletionTokens: false, streamOptions: true },
 ): Record<string, unknown> {
   const body = toOpenAIRequest(request, deployment, stream, []);
   if (!settings.streamOptions) delete body['stream_options'];
