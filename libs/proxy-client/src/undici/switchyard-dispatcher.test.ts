@@ -1,5 +1,10 @@
 import {
   Agent,
+  BalancedPool,
+  Client,
+  MockAgent,
+  Pool,
+  ProxyAgent,
   fetch as undiciFetch,
   getGlobalDispatcher,
   request,
@@ -323,6 +328,43 @@ describe('switchyardDispatcher', () => {
       expect(thrown).toMatchObject({ code: 'invalid_options' });
       expect((thrown as Error).message).toContain('/: Expected object');
     }
+  });
+
+  it('refuses a single-origin Client, Pool or BalancedPool as its dispatcher (the gateway-bound call went to the provider with the gateway key)', async () => {
+    const single = [
+      new Client(provider.url),
+      new Pool(provider.url),
+      new BalancedPool([provider.url]),
+      new MockAgent().get(provider.url),
+    ];
+    // a copy of undici other than this package's: the same class names, other classes
+    class Pool2 {
+      compose(): never {
+        throw new Error('not called');
+      }
+    }
+    Object.defineProperty(Pool2, 'name', { value: 'Pool' });
+    try {
+      for (const dispatcher of [...single, new Pool2() as unknown as Dispatcher]) {
+        let thrown: unknown;
+        try {
+          switchyardDispatcher({ gatewayUrl: gateway.url, apiKey: 'sk-sy-secret', dispatcher });
+        } catch (error) {
+          thrown = error;
+        }
+        expect(isSwitchyardClientError(thrown) && thrown.code).toBe('invalid_options');
+        expect((thrown as Error).message).toContain('/dispatcher: an undici ');
+      }
+    } finally {
+      await Promise.all(single.map((d) => d.close()));
+    }
+    // dispatchers that route by origin are taken
+    for (const dispatcher of [
+      track(new Agent()),
+      track(new ProxyAgent(other.url)),
+      track(new Agent()).compose(),
+    ])
+      expect(() => switchyardDispatcher({ gatewayUrl: gateway.url, dispatcher })).not.toThrow();
   });
 
   it('rejects a dispatcher option that is not a dispatcher', () => {

@@ -6,8 +6,38 @@ import { switchyardInterceptor } from './switchyard-interceptor';
 
 /** Options of {@link switchyardDispatcher}. */
 export interface SwitchyardDispatcherOptions extends GatewayRoutingOptions {
-  /** The dispatcher that makes the connections (gateway and direct). @default a new undici `Agent` */
+  /**
+   * The dispatcher that makes the connections (gateway and direct). It must route each call
+   * by its origin, as `Agent`, `ProxyAgent`, `EnvHttpProxyAgent` or a composed `Agent` do; a
+   * single-origin `Client`, `Pool` or `BalancedPool` is refused (it sends every call to its
+   * own origin, so the gateway-bound one went to the provider with the gateway key).
+   * @default a new undici `Agent`
+   */
   dispatcher?: Dispatcher;
+}
+
+// undici's dispatchers bound to one origin: they ignore a dispatch's `origin`. Matched by
+// class name along the prototype chain (subclasses such as MockPool and H2CClient included),
+// not by instanceof: the caller's undici may be another copy than this package's
+const SINGLE_ORIGIN_CLASSES: ReadonlySet<string> = new Set([
+  'Client',
+  'H2CClient',
+  'PoolBase',
+  'Pool',
+  'BalancedPool',
+  'RoundRobinPool',
+]);
+
+function singleOriginClass(dispatcher: object): string | undefined {
+  for (
+    let proto = Object.getPrototypeOf(dispatcher) as object | null;
+    proto !== null && proto !== Object.prototype;
+    proto = Object.getPrototypeOf(proto) as object | null
+  ) {
+    const name = (proto as { constructor?: { name?: unknown } }).constructor?.name;
+    if (typeof name === 'string' && SINGLE_ORIGIN_CLASSES.has(name)) return name;
+  }
+  return undefined;
 }
 
 /**
@@ -29,6 +59,16 @@ export function switchyardDispatcher(options: SwitchyardDispatcherOptions): Disp
       'invalid_options',
       'Invalid gateway routing options:\n- /dispatcher: must be an undici Dispatcher',
     );
+  }
+  if (dispatcher !== undefined) {
+    const single = singleOriginClass(dispatcher);
+    if (single !== undefined) {
+      throw new SwitchyardClientError(
+        'invalid_options',
+        `Invalid gateway routing options:\n- /dispatcher: an undici ${single} sends every call to its own origin; ` +
+          'pass a dispatcher that routes by origin (Agent, ProxyAgent, EnvHttpProxyAgent, a composed Agent)',
+      );
+    }
   }
   const interceptor = switchyardInterceptor(routing);
   return (dispatcher ?? new Agent()).compose(interceptor);

@@ -11,7 +11,9 @@ export type SwitchyardInterceptorOptions = GatewayRoutingOptions;
 /**
  * An undici interceptor that re-targets every dispatch for a provider host to the gateway's
  * universal proxy (`<gateway>/proxy<path>`, `x-switchyard-target`, `x-switchyard-key`,
- * tracing headers of the current context). Compose it onto any dispatcher.
+ * tracing headers of the current context). Compose it onto a dispatcher that routes by
+ * origin (`Agent`, `ProxyAgent`, `EnvHttpProxyAgent`): a `Client` or `Pool` ignores the
+ * gateway origin it sets and sends the call, gateway key included, to its own origin.
  *
  * @example
  * import { Agent, setGlobalDispatcher } from 'undici';
