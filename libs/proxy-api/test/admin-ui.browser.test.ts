@@ -230,6 +230,36 @@ describe.skipIf(chromiumPath === undefined)('admin UI in headless Chromium', () 
     expect(pageErrors).toEqual([]);
   });
 
+  it("saves only what the edit form changed, keeping another admin's change made meanwhile", async () => {
+    const admin = { authorization: `Bearer ${MASTER}`, 'content-type': 'application/json' };
+    const made = await fetch(`${url}/admin/keys`, {
+      method: 'POST',
+      headers: admin,
+      body: JSON.stringify({ name: 'ui-shared-key', rpm: 10 }),
+    });
+    expect(made.status).toBe(201);
+    const { id } = (await made.json()) as { id: string };
+    await page.getByRole('link', { name: 'Overview' }).click();
+    await page.getByRole('link', { name: 'Keys' }).click();
+    await page.getByRole('button', { name: 'Edit ui-shared-key' }).click();
+    // another admin changes the key after this page listed it
+    const meanwhile = await fetch(`${url}/admin/keys/${id}`, {
+      method: 'PATCH',
+      headers: admin,
+      body: JSON.stringify({ customer_id: 'changed-meanwhile', tpm: 5000 }),
+    });
+    expect(meanwhile.status).toBe(200);
+    await page.getByLabel('Requests per minute').fill('20');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await expect
+      .poll(async () => {
+        const key = await fetch(`${url}/admin/keys/${id}`, { headers: admin });
+        const { rpm, tpm, customer_id } = (await key.json()) as Record<string, unknown>;
+        return { rpm, tpm, customer_id };
+      })
+      .toEqual({ rpm: 20, tpm: 5000, customer_id: 'changed-meanwhile' });
+  });
+
   it('says so when a breakdown shows only the top 20 of its groups', async () => {
     const made = await Promise.all(
       Array.from(

@@ -1,9 +1,8 @@
 import { api, ApiError } from '../api';
 import { field, h, notice, replace, select, table } from '../dom';
 import { integer, orDash, usd } from '../format';
+import { changedFields, type KeyBody } from '../key-form-changes';
 import type { AdminKey, Page } from '../types';
-
-type KeyBody = Record<string, string | number | null | string[]>;
 
 const PERIODS = [
   ['month', 'per month'],
@@ -31,6 +30,8 @@ export function keysView(root: HTMLElement, signal: AbortSignal): void {
           if (editing === undefined) {
             const created = await api<AdminKey & { key: string }>('admin/keys', { method: 'POST', body });
             showSecret(secretArea, created);
+          } else if (Object.keys(body).length === 0) {
+            replace(secretArea, notice(`Nothing to save: ${editing.name} is as it was.`, 'info'));
           } else {
             await api<AdminKey>(`admin/keys/${encodeURIComponent(editing.id)}`, { method: 'PATCH', body });
             replace(secretArea, notice(`Saved ${editing.name}.`, 'info'));
@@ -230,25 +231,28 @@ function keyForm(
     ),
     status,
   );
+  const optional = (input: HTMLInputElement): string | null =>
+    input.value.trim() === '' ? null : input.value.trim();
+  const number = (input: HTMLInputElement): number | null =>
+    input.value.trim() === '' ? null : Number(input.value);
+  const read = (): KeyBody => ({
+    name: inputs.name.value.trim(),
+    customer_id: optional(inputs.customer_id),
+    models: inputs.models.value
+      .split(',')
+      .map((model) => model.trim())
+      .filter((model) => model !== ''),
+    rpm: number(inputs.rpm),
+    tpm: number(inputs.tpm),
+    max_parallel: number(inputs.max_parallel),
+    budget_usd: number(inputs.budget_usd),
+    budget_period: period.value,
+  });
+  // an edit sends only what this form changed: another admin may have changed the rest since the list loaded
+  const loaded = read();
   form.addEventListener('submit', (event) => {
     event.preventDefault();
-    const optional = (input: HTMLInputElement): string | null =>
-      input.value.trim() === '' ? null : input.value.trim();
-    const number = (input: HTMLInputElement): number | null =>
-      input.value.trim() === '' ? null : Number(input.value);
-    const body: KeyBody = {
-      name: inputs.name.value.trim(),
-      customer_id: optional(inputs.customer_id),
-      models: inputs.models.value
-        .split(',')
-        .map((model) => model.trim())
-        .filter((model) => model !== ''),
-      rpm: number(inputs.rpm),
-      tpm: number(inputs.tpm),
-      max_parallel: number(inputs.max_parallel),
-      budget_usd: number(inputs.budget_usd),
-      budget_period: period.value,
-    };
+    const body = editing === undefined ? read() : changedFields(loaded, read());
     submit(body).catch((error: unknown) =>
       replace(status, notice(`Could not save: ${(error as Error).message}`)),
     );
