@@ -85,6 +85,19 @@ describe('createGatewayFetch', () => {
     expect(Object.keys(headers).filter((name) => name.startsWith('x-switchyard'))).toEqual([]);
   });
 
+  it("sends none of the caller's own x-switchyard-* headers to a host it does not route (a gateway key in an SDK's defaultHeaders reached every other host)", async () => {
+    const fetch = createGatewayFetch({ gatewayUrl: gateway.url, providerHosts: [provider.host] });
+    const own = { 'x-switchyard-key': 'sk-sy-secret', 'X-Switchyard-Run-Id': 'run-own', 'x-mine': '1' };
+    await fetch(`${other.url}/a`, { method: 'POST', body: 'payload', headers: own });
+    await fetch(new Request(`${other.url}/b`, { method: 'POST', body: 'from a Request', headers: own }));
+    expect(other.calls.map((c) => [c.path, c.body, c.headers['x-mine']])).toEqual([
+      ['/a', 'payload', '1'],
+      ['/b', 'from a Request', '1'],
+    ]);
+    for (const call of other.calls)
+      expect(Object.keys(call.headers).filter((name) => name.startsWith('x-switchyard'))).toEqual([]);
+  });
+
   it('routes every host but the gateway with routeAllHosts, and accepts a Request as input', async () => {
     const fetch = createGatewayFetch({ gatewayUrl: gateway.url, routeAllHosts: true });
     await fetch(new Request(`${other.url}/a`, { method: 'PUT', body: 'payload' }));

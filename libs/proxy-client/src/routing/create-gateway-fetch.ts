@@ -18,7 +18,7 @@ type BodyValue = NonNullable<RequestInit['body']>;
  * Returns a `fetch` that sends every call for a provider host through the gateway's
  * universal proxy (`<gateway>/proxy/<path>` with `x-switchyard-target` and
  * `x-switchyard-key`), carrying the run, section and customer of the current context.
- * Calls to other hosts pass through untouched. Pass it to any SDK with a `fetch` option.
+ * Calls to other hosts pass through without any `x-switchyard-*` header. Pass it to any SDK with a `fetch` option.
  *
  * @example
  * const fetch = createGatewayFetch({ gatewayUrl: 'http://localhost:4000', apiKey: process.env.SWITCHYARD_KEY });
@@ -39,7 +39,9 @@ export function createGatewayFetch(options: GatewayFetchOptions): FetchFunction 
     const request = new Request(input, init);
     const url = new URL(request.url);
     if (router.isGateway(url)) return gatewayRouteFetch(router, request, baseFetch, init);
-    if (!router.routes(url)) return baseFetch(request, extraInit(init));
+    // a host it does not route gets none of the caller's own x-switchyard-* headers (a gateway key
+    // in an SDK's defaultHeaders went to every other host the SDK called)
+    if (!router.routes(url)) return baseFetch(withoutGatewayHeadersRequest(request), extraInit(init));
 
     const body = await replayableBody(request, init);
     // failing open, the call goes to the provider without the caller's own x-switchyard-*
@@ -185,6 +187,11 @@ async function readBody(body: ReadableStream<Uint8Array>, signal: AbortSignal): 
     signal.removeEventListener('abort', cancel);
     reader.releaseLock();
   }
+}
+
+function withoutGatewayHeadersRequest(request: Request): Request {
+  const headers = withoutGatewayHeaders(request.headers);
+  return headers === request.headers ? request : new Request(request, { headers });
 }
 
 function withoutGatewayHeaders(headers: Headers): Headers {

@@ -21,7 +21,7 @@ export interface GatewayRoutingOptions {
   apiKey?: string;
   /**
    * Hosts whose calls go through the gateway (`host`, `host:port`, `*.domain` or
-   * `*.domain:port`); calls to other hosts are left alone, with no header added.
+   * `*.domain:port`); calls to other hosts are left alone, without any `x-switchyard-*` header.
    * @default DEFAULT_PROVIDER_HOSTS
    */
   providerHosts?: readonly string[];

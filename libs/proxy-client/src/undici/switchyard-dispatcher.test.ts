@@ -125,6 +125,29 @@ describe('switchyardDispatcher', () => {
     expect(gateway.calls[0]?.headers['x-switchyard-key']).toBeUndefined();
   });
 
+  it("sends none of the caller's own x-switchyard-* headers to a host it does not route (a gateway key in an SDK's defaultHeaders reached every other host)", async () => {
+    const dispatcher = track(
+      switchyardDispatcher({ gatewayUrl: gateway.url, apiKey: 'sk-sy-real', providerHosts: [provider.host] }),
+    );
+    const viaFetch = await undiciFetch(`${other.url}/a`, {
+      method: 'POST',
+      body: 'payload',
+      headers: { 'x-switchyard-key': 'sk-sy-secret', 'X-Switchyard-Run-Id': 'run-own', 'x-mine': '1' },
+      dispatcher,
+    });
+    await viaFetch.text();
+    const viaRequest = await request(`${other.url}/b`, {
+      headers: ['X-Switchyard-Key', 'sk-sy-secret', 'x-mine', '2'],
+      dispatcher,
+    });
+    await viaRequest.body.text();
+    expect(other.calls.map((c) => [c.path, c.body, c.headers['x-mine']])).toEqual([
+      ['/a', 'payload', '1'],
+      ['/b', '', '2'],
+    ]);
+    for (const call of other.calls) expect(switchyardHeaderNames(call.headers)).toEqual([]);
+  });
+
   it('routes undici.request with headers given as a flat array', async () => {
     const dispatcher = track(
       switchyardDispatcher({ gatewayUrl: gateway.url, providerHosts: [provider.host] }),

@@ -41,7 +41,8 @@ export function switchyardInterceptor(
         if (tracing.length === 0) return dispatch(opts, handler);
         return dispatch({ ...opts, headers: headerRecord([...pairs, ...tracing]) }, handler);
       }
-      if (!router.routes(url)) return dispatch(opts, handler);
+      // a host it does not route gets none of the caller's own x-switchyard-* headers either
+      if (!router.routes(url)) return dispatch(withoutGatewayHeaders(opts), handler);
       if (router.failOpen && !router.availability.shouldTryGateway())
         return dispatch(withoutGatewayHeaders(opts), handler);
 
@@ -88,8 +89,9 @@ function dispatchUrl(origin: string | URL, path: string): URL | undefined {
 }
 
 /**
- * A call failing open as it goes direct to the provider: without the caller's own `x-switchyard-*`
- * headers (a gateway key put in `defaultHeaders`, tracing ids), which are for the gateway only.
+ * A call that does not go through the gateway (failing open, or to a host it does not route):
+ * without the caller's own `x-switchyard-*` headers (a gateway key put in `defaultHeaders`,
+ * tracing ids), which are for the gateway only.
  */
 function withoutGatewayHeaders(opts: Dispatcher.DispatchOptions): Dispatcher.DispatchOptions {
   const pairs = dispatchHeaderPairs(opts.headers);
