@@ -14,7 +14,8 @@ export interface KnownModelsFrom {
  * (bounded sets, never a client's string): a configured route's target (its model as
  * configured), else a model the catalog knows (by the catalog's id: a dated or prefixed name
  * is labelled as the model it names), else one the pricing prices (a configured price by the
- * model as sent, the bundled catalog's by its id).
+ * model its key names, the bundled catalog's by its id: a dated name priced as its alias is
+ * labelled as the alias).
  */
 export function knownModels(gateway: Gateway, from: KnownModelsFrom): KnownModelSource {
   const configured = new Set<string>();
@@ -33,8 +34,11 @@ export function knownModels(gateway: Gateway, from: KnownModelsFrom): KnownModel
       model,
     });
     if (price === undefined) return undefined;
-    // a configured price matched the model exactly (bare or under its provider's name)
-    return price.source === 'config' ? model : price.id;
+    if (price.source !== 'config') return price.id;
+    // the model the configured key names: a dated name takes its alias's price, and is labelled
+    // by the alias, never as sent (each date a client makes up would be a series of its own).
+    // A registry that does not say it (one of a caller's own) names only a model matched exactly
+    return price.model ?? (price.id === model || price.id.endsWith(`/${model}`) ? model : undefined);
   };
 }
 

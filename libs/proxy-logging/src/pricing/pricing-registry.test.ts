@@ -32,6 +32,7 @@ describe('pricing registry', () => {
     expect(registry.resolve({ provider: 'openai', model: 'gpt-4o-2024-08-06' })).toMatchObject({
       source: 'config',
       id: 'openai/gpt-4o',
+      model: 'gpt-4o',
     });
     // not a snapshot of a configured alias: the catalog's price
     expect(registry.resolve({ provider: 'openai', model: 'gpt-4o-mini-2024-07-18' })?.source).toBe(

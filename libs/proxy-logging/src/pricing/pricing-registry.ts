@@ -38,6 +38,12 @@ export interface ResolvedPrice {
   source: 'config' | 'genai-prices';
   /** The catalog's model id (or the configured key). */
   id: string;
+  /**
+   * For a configured price, the model its key names (`gpt-4o` for `openai/gpt-4o` or `gpt-4o`):
+   * the model as asked, or the alias whose price a dated snapshot takes (`gpt-4o` for
+   * `gpt-4o-2024-08-06`). A name from configuration, never a client's: a metrics label may be it.
+   */
+  model?: string;
   /** The context window in tokens, when known. */
   contextWindow?: number;
   /** Catalog rates that token usage cannot feed (cached audio). */
@@ -231,7 +237,7 @@ class DefaultPricingRegistry implements PricingRegistry {
     for (const model of alias === undefined ? [target.model] : [target.model, alias]) {
       for (const id of [`${target.provider}/${model}`, `${type}/${model}`, model]) {
         const price = models[id];
-        if (price !== undefined) return { resolved: { price, source: 'config', id } };
+        if (price !== undefined) return { resolved: { price, source: 'config', id, model } };
       }
     }
     if ((this.options.catalog ?? PRICING_DEFAULTS.catalog) === 'none') return null;
