@@ -12,30 +12,46 @@ export interface ReplayableDispatchBody {
 
 /**
  * Wraps a dispatch body so that a failed gateway attempt can fall back to a direct call:
- * strings, bytes and forms can be sent twice; a stream or async iterable (what `fetch`
- * passes) is handed over lazily, and stays replayable as long as nobody started reading it.
+ * strings, bytes (an ArrayBuffer or any view of one), blobs and forms can be sent twice; a
+ * stream or an iterable, async (what `fetch` passes) or not, is handed over lazily, and stays
+ * replayable as long as nobody started reading it (undici reads it once connected).
  */
 export function replayableDispatchBody(body: DispatchBody): ReplayableDispatchBody {
   if (
     body === undefined ||
     body === null ||
     typeof body === 'string' ||
-    body instanceof Uint8Array ||
+    body instanceof ArrayBuffer ||
+    ArrayBuffer.isView(body) ||
+    body instanceof Blob ||
     body instanceof FormData
   ) {
     return { body, canReplay: () => true };
   }
-  if (typeof (body as Partial<AsyncIterable<unknown>>)[Symbol.asyncIterator] !== 'function') {
-    return { body, canReplay: () => false };
-  }
   let started = false;
-  const source = body as AsyncIterable<unknown>;
-  const lazy: AsyncIterable<unknown> = {
-    [Symbol.asyncIterator]() {
-      started = true;
-      return source[Symbol.asyncIterator]();
-    },
-  };
-  // undici accepts any async iterable as a body; its typings list only Readable
-  return { body: lazy as DispatchBody, canReplay: () => !started };
+  const asyncSource = body as Partial<AsyncIterable<unknown>>;
+  if (typeof asyncSource[Symbol.asyncIterator] === 'function') {
+    const source = asyncSource as AsyncIterable<unknown>;
+    const lazy: AsyncIterable<unknown> = {
+      [Symbol.asyncIterator]() {
+        started = true;
+        return source[Symbol.asyncIterator]();
+      },
+    };
+    // undici accepts any async iterable as a body; its typings list only Readable
+    return { body: lazy as DispatchBody, canReplay: () => !started };
+  }
+  const syncSource = body as Partial<Iterable<unknown>>;
+  if (typeof syncSource[Symbol.iterator] === 'function') {
+    // an array of chunks, a generator: handed over as it is, without copying it
+    const source = syncSource as Iterable<unknown>;
+    const lazy: Iterable<unknown> = {
+      [Symbol.iterator]() {
+        started = true;
+        return source[Symbol.iterator]();
+      },
+    };
+    return { body: lazy as DispatchBody, canReplay: () => !started };
+  }
+  return { body, canReplay: () => false };
 }

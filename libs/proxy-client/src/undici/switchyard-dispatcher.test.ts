@@ -302,6 +302,39 @@ describe('switchyardDispatcher', () => {
     }
   });
 
+  it('fails open with every body undici.request takes that can be sent twice: ArrayBuffer, typed arrays, DataView, Blob, sync iterables (they failed instead of going direct)', async () => {
+    const dispatcher = track(
+      switchyardDispatcher({
+        gatewayUrl: await closedPortUrl(),
+        providerHosts: [provider.host],
+        retryGatewayAfterMs: 0,
+      }),
+    );
+    const bytes = new TextEncoder().encode('abcd');
+    function* chunks(): Generator<Buffer> {
+      yield Buffer.from('gen');
+      yield Buffer.from('erator');
+    }
+    const bodies: Array<[string, unknown]> = [
+      ['ArrayBuffer', bytes.buffer],
+      ['Uint16Array', new Uint16Array(bytes.buffer)],
+      ['DataView', new DataView(bytes.buffer, 1, 2)],
+      ['Blob', new Blob(['blob'])],
+      ['array of chunks', [Buffer.from('arr'), 'ay']],
+      ['generator', chunks()],
+    ];
+    for (const [, body] of bodies) {
+      const response = await request(`${provider.url}/v1/x`, {
+        method: 'POST',
+        body: body as string,
+        dispatcher,
+      });
+      await response.body.text();
+    }
+    expect(provider.calls.map((c) => c.body)).toEqual(['abcd', 'abcd', 'bc', 'blob', 'array', 'generator']);
+    expect(gateway.calls).toHaveLength(0);
+  });
+
   it('fails closed when asked: the error is an upstream_connection_error', async () => {
     const dispatcher = track(
       switchyardDispatcher({
