@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { changedFields, type KeyBody } from '../ui/key-form-changes';
+import { QueryPages } from '../ui/request-pages';
 
 // The admin UI's state kept outside the DOM, tested without a browser (the browser test,
 // admin-ui.browser.test.ts, drives the pages themselves in Chromium).
@@ -30,5 +31,45 @@ describe("the key form's edit", () => {
 
   it('sends nothing when nothing changed', () => {
     expect(changedFields(loaded, { ...loaded, models: ['gpt-4o*'] })).toEqual({});
+  });
+});
+
+describe("the Requests page's pager", () => {
+  it('pages through the query as applied, with each page the cursor the previous one answered', () => {
+    const applied = { limit: 50, from: 1_000, model: '', status: '' };
+    const pages = new QueryPages(applied);
+    expect(pages.query()).toEqual({ ...applied, cursor: undefined });
+    pages.found('c1');
+    pages.step(1);
+    expect(pages.page).toBe(1);
+    expect(pages.query()).toEqual({ ...applied, cursor: 'c1' });
+    pages.found('c2');
+    pages.step(1);
+    expect(pages.query()).toEqual({ ...applied, cursor: 'c2' });
+    pages.step(-1);
+    expect(pages.query()).toEqual({ ...applied, cursor: 'c1' });
+  });
+
+  it('keeps the query it was given: the caller changing its object (filters typed, not applied) changes no page', () => {
+    const typed: Record<string, string | number | undefined> = { limit: 50, from: 1_000, status: '' };
+    const pages = new QueryPages(typed);
+    pages.found('c1');
+    typed['status'] = '404';
+    typed['from'] = 2_000;
+    pages.step(1);
+    expect(pages.query()).toEqual({ limit: 50, from: 1_000, status: '', cursor: 'c1' });
+  });
+
+  it('never steps past the last page or to one whose cursor is not known yet, nor before the first', () => {
+    const pages = new QueryPages({ limit: 50 });
+    pages.step(1);
+    pages.step(-1);
+    expect(pages.page).toBe(0);
+    pages.found('c1');
+    pages.step(1);
+    pages.found(null);
+    pages.step(1);
+    expect(pages.page).toBe(1);
+    expect(pages.query()).toEqual({ limit: 50, cursor: 'c1' });
   });
 });

@@ -328,6 +328,23 @@ describe.skipIf(chromiumPath === undefined)('admin UI in headless Chromium', () 
     expect(second).not.toBe(first);
   });
 
+  it('pages through the filters as applied, not as typed since', async () => {
+    // over 100 rows by now (the test above made 80), one of them a 404: the oldest
+    await page.getByRole('link', { name: 'Overview' }).click();
+    await page.getByRole('link', { name: 'Requests' }).click();
+    const pager = page.getByRole('navigation', { name: 'Pages' });
+    await expect.poll(() => pager.textContent()).toContain('Page 1');
+    await page.getByLabel('Status').fill('404'); // typed, not applied
+    await page.getByRole('button', { name: 'Next page' }).click();
+    await expect.poll(() => pager.textContent()).toContain('Page 2');
+    // the second page of the unfiltered log: 50 rows of 200 (the typed filter with page 1's
+    // cursor answered the one 404 older than it, skipping every row in between)
+    const table = page.getByRole('table', { name: 'Requests, newest first' });
+    expect(await table.locator('tbody tr').count()).toBe(50);
+    expect(await table.locator('.status.bad').count()).toBe(0);
+    await page.getByLabel('Status').fill('');
+  });
+
   it('says so when there are more keys than the page lists', { timeout: 60_000 }, async () => {
     const create = (name: string): Promise<Response> =>
       fetch(`${url}/admin/keys`, {

@@ -1,6 +1,7 @@
 import { api } from '../api';
 import { field, h, loadFailure, replace, select, table } from '../dom';
 import { integer, ms, orDash, RANGES, time, usd } from '../format';
+import { QueryPages, type Query } from '../request-pages';
 import type { Page, RequestRow } from '../types';
 
 const PAGE_SIZE = 50;
@@ -40,37 +41,37 @@ export function requestsView(root: HTMLElement, signal: AbortSignal): void {
   const detail = h('section', { class: 'detail', 'aria-live': 'polite' });
   replace(root, h('header', { class: 'view-head' }, h('h1', {}, 'Requests')), form, results, detail);
 
-  const cursors: (string | undefined)[] = [undefined];
-  let page = 0;
+  // the query as applied (Apply, or the page opening): page steps reuse it, whatever is typed since
+  const applied = (): QueryPages => {
+    const query: Query = { limit: PAGE_SIZE, from: Date.now() - Number(range.value) };
+    for (const [name, , input] of inputs) query[name] = input.value.trim();
+    return new QueryPages(query);
+  };
+  let pages = applied();
   // the latest load: an answer to an earlier one (a filter applied while a page loads) is dropped
   let latest = 0;
   // a page step while a page loads would ask for a page whose cursor is not known yet
   const step = (by: number, buttons: readonly HTMLButtonElement[]): void => {
     for (const button of buttons) button.disabled = true;
-    page += by;
+    pages.step(by);
     void load();
   };
 
   form.addEventListener('submit', (event) => {
     event.preventDefault();
-    cursors.splice(0, cursors.length, undefined);
-    page = 0;
+    pages = applied();
     void load();
   });
 
   async function load(): Promise<void> {
     const mine = (latest += 1);
-    const query: Record<string, string | number | undefined> = {
-      limit: PAGE_SIZE,
-      cursor: cursors[page],
-      from: Date.now() - Number(range.value),
-    };
-    for (const [name, , input] of inputs) query[name] = input.value.trim();
+    const shown = pages;
+    const page = shown.page;
     results.setAttribute('aria-busy', 'true');
     try {
-      const result = await api<Page<RequestRow>>('admin/requests', { query });
+      const result = await api<Page<RequestRow>>('admin/requests', { query: shown.query() });
       if (signal.aborted || mine !== latest) return;
-      cursors[page + 1] = result.next_cursor ?? undefined;
+      shown.found(result.next_cursor);
       const rows = result.data.map((row) => [
         h(
           'button',
