@@ -135,6 +135,28 @@ describe('createSwitchyardAdmin', () => {
     expect(server.calls.at(-1)?.path).toBe('/admin/runs/.run.1');
   });
 
+  it('rejects, never throws, on arguments it cannot send: a lone surrogate in a run id (a URIError), no usage query (a TypeError)', async () => {
+    const admin = createSwitchyardAdmin({ gatewayUrl: server.url, adminKey: 'master-key' });
+    const before = server.calls.length;
+    const calls: Array<() => Promise<unknown>> = [
+      () => admin.getRun('a\uD800'),
+      () => admin.getUsage(undefined as never),
+      () => admin.getUsage(null as never),
+      () => admin.usageByCustomer(null as never),
+      () => admin.getRun('run-1', null as never),
+    ];
+    for (const call of calls) {
+      let pending: Promise<unknown> | undefined;
+      expect(() => {
+        pending = call();
+      }).not.toThrow();
+      await expect(pending).rejects.toBeInstanceOf(Error);
+    }
+    await expect(admin.getRun('a\uD800')).rejects.toMatchObject({ code: 'invalid_request' });
+    await expect(admin.getUsage(undefined as never)).rejects.toMatchObject({ code: 'invalid_request' });
+    expect(server.calls.length).toBe(before);
+  });
+
   it('reports an unreachable gateway as upstream_connection_error', async () => {
     const admin = createSwitchyardAdmin({ gatewayUrl: await closedPortUrl(), adminKey: 'master-key' });
     const error: unknown = await admin.getRun('run-1').catch((e: unknown) => e);

@@ -145,22 +145,23 @@ export function createSwitchyardAdmin(options: SwitchyardAdminOptions): Switchya
       (b) => hasArray(b, 'groups'),
     );
 
+  // every method is async: whatever is wrong with its arguments (from JavaScript too) is a
+  // rejected promise, never a synchronous throw
   return Object.freeze({
-    getRun(runId: string, opts: { signal?: AbortSignal } = {}): Promise<RunTree> {
+    async getRun(runId: string, opts: { signal?: AbortSignal } = {}): Promise<RunTree> {
       // encodeURIComponent keeps `.` and `..`, which the URL then resolves to /admin/ or /admin/runs/
-      if (typeof runId !== 'string' || runId.length === 0 || isDotsOnly(runId)) {
-        return Promise.reject(
-          new SwitchyardClientError('invalid_request', 'getRun needs a run id that is not only dots.'),
-        );
-      }
-      return get<RunTree>(`/admin/runs/${encodeURIComponent(runId)}`, {}, opts.signal, (b) =>
+      if (typeof runId !== 'string' || runId.length === 0 || isDotsOnly(runId))
+        throw new SwitchyardClientError('invalid_request', 'getRun needs a run id that is not only dots.');
+      return get<RunTree>(`/admin/runs/${pathSegment(runId)}`, {}, opts.signal, (b) =>
         hasArray(b, 'sections'),
       );
     },
-    getUsage(query, opts = {}) {
+    async getUsage(query, opts = {}) {
+      if (typeof query !== 'object' || query === null)
+        throw new SwitchyardClientError('invalid_request', 'getUsage needs a query object with groupBy.');
       return usage(query.groupBy, query, opts.signal);
     },
-    usageByCustomer(window = {}, opts = {}) {
+    async usageByCustomer(window = {}, opts = {}) {
       return usage('customer', window, opts.signal);
     },
     async listRequests(query = {}, opts = {}): Promise<RequestLogPage> {
@@ -184,6 +185,19 @@ export function createSwitchyardAdmin(options: SwitchyardAdminOptions): Switchya
       );
     },
   } satisfies SwitchyardAdmin);
+}
+
+// encodeURIComponent throws a URIError on a lone surrogate (`'a\uD800'`), which has no UTF-8
+function pathSegment(runId: string): string {
+  try {
+    return encodeURIComponent(runId);
+  } catch (error) {
+    throw new SwitchyardClientError(
+      'invalid_request',
+      'getRun needs a run id of well-formed Unicode (it has a lone surrogate).',
+      { cause: error },
+    );
+  }
 }
 
 function isoDate(value: Date | string | undefined): string | undefined {
