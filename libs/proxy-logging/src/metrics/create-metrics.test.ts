@@ -177,6 +177,40 @@ describe('createMetrics', () => {
     expect((await metrics.scrape()).body).not.toContain('sk-canary-provider');
   });
 
+  it('counts as observed upstream requests only the attempts that made one, not those an open breaker refused', async () => {
+    const observedMetrics = createMetrics();
+    const broken = createGateway({
+      providers: [
+        { name: 'primary', type: 'openai', baseUrl: `${upstream.url}/v1`, apiKey: 'sk-other-0000000000' },
+      ],
+      models: [{ name: 'gpt', targets: [{ provider: 'primary', model: 'gpt-4o-mini' }] }],
+      plugins: [observedMetrics.plugin],
+      breaker: { volumeThreshold: 1, resetTimeoutMs: 60_000 },
+      retry: { maxRetries: 0 },
+    });
+    try {
+      upstream.fault({ kind: 'status', status: 500, times: 1 });
+      for (let i = 0; i < 3; i++) {
+        await expect(
+          broken.chat({ model: 'gpt', messages: [{ role: 'user', content: 'x' }] }),
+        ).rejects.toBeInstanceOf(SwitchyardError);
+      }
+      expect(upstream.requests).toHaveLength(1);
+      expect(
+        await value(observedMetrics, 'switchyard_breaker_rejections_total', { provider: 'primary' }),
+      ).toBe(2);
+      expect(
+        await value(observedMetrics, 'switchyard_upstream_requests_observed_total', {
+          provider: 'primary',
+          ok: 'false',
+        }),
+      ).toBe(1);
+    } finally {
+      observedMetrics.close();
+      await broken.close();
+    }
+  });
+
   it("counts only its own gateway's messages on the diagnostics channels, with another gateway in the process", async () => {
     const otherMetrics = createMetrics();
     const other = createGateway({

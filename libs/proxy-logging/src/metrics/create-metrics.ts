@@ -276,7 +276,7 @@ export function createMetrics(options: MetricsOptions = {}): SwitchyardMetrics {
   });
   const upstreamEvents = new SeriesCounter({
     name: 'switchyard_upstream_requests_observed_total',
-    help: 'Upstream requests seen on the switchyard:upstream:request diagnostics channel.',
+    help: 'Upstream requests made, seen on the switchyard:upstream:request diagnostics channel (attempts an open breaker or a limiter refused are not requests).',
     labelNames: ['provider', 'ok'],
     registers,
   });
@@ -442,7 +442,10 @@ export function createMetrics(options: MetricsOptions = {}): SwitchyardMetrics {
   };
   const onUpstream = (message: unknown): void => {
     if (foreign(message)) return;
-    const event = message as { provider?: unknown; ok?: unknown };
+    const event = message as { provider?: unknown; ok?: unknown; called?: unknown };
+    // an attempt an open breaker or a limiter refused made no request (a message of an engine
+    // that does not say is counted, as before)
+    if (event.called === false) return;
     const provider = typeof event.provider === 'string' ? label(event.provider, 'unknown') : 'unknown';
     const series = providerSeriesOf(provider);
     if (event.ok === true) (series.observedOk ??= upstreamEvents.at(provider, 'true')).inc();
