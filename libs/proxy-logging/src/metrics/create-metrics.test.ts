@@ -1,5 +1,11 @@
 import { channel } from 'node:diagnostics_channel';
-import { createGateway, SwitchyardError, type ChatCompletion, type Gateway } from '@switchyard/proxy-core';
+import {
+  createGateway,
+  createRequestContext,
+  SwitchyardError,
+  type ChatCompletion,
+  type Gateway,
+} from '@switchyard/proxy-core';
 import { createMockUpstream, type MockUpstream } from '@switchyard/testing';
 import { AggregatorRegistry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -423,6 +429,29 @@ describe('createMetrics', () => {
     expect((await metrics.scrape()).body).not.toContain(
       'switchyard_breaker_state{target="primary/gpt-4o-mini"} 2',
     );
+  });
+
+  it('counts an exchange billed by units with no price (no token usage) as unpriced', async () => {
+    const context = createRequestContext({ endpoint: 'proxy' });
+    context.provider = 'elevenlabs';
+    context.meteredUnits = { characters: 11 };
+    context.costUsd = null;
+    context.statusCode = 200;
+    gateway.report(context);
+    expect(
+      await value(metrics, 'switchyard_unpriced_requests_total', {
+        provider: 'elevenlabs',
+        model: 'unrouted',
+      }),
+    ).toBe(1);
+    // a priced one is not
+    const priced = createRequestContext({ endpoint: 'proxy' });
+    priced.provider = 'elevenlabs';
+    priced.meteredUnits = { characters: 11 };
+    priced.costUsd = 0.0033;
+    priced.statusCode = 200;
+    gateway.report(priced);
+    expect(await value(metrics, 'switchyard_unpriced_requests_total', { provider: 'elevenlabs' })).toBe(1);
   });
 
   it('counts limit leases given back at their maximum lifetime and failed lease renewals', async () => {

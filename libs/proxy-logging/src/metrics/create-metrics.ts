@@ -124,6 +124,11 @@ function label(value: string | undefined, fallback: string): string {
   return value === undefined || value === '' ? fallback : value.slice(0, 64);
 }
 
+/** Whether a metered exchange counted any billable unit (`characters`, `messages`, ...). */
+function hasUnits(units: Record<string, number> | undefined): boolean {
+  return units !== undefined && Object.keys(units).length > 0;
+}
+
 /** Overhead of a finished request in milliseconds: total minus upstream, never negative. */
 export function overheadMs(context: RequestContext): number | undefined {
   if (context.durationMs === undefined) return undefined;
@@ -198,7 +203,7 @@ export function createMetrics(options: MetricsOptions = {}): SwitchyardMetrics {
   });
   const unpriced = new SeriesCounter({
     name: 'switchyard_unpriced_requests_total',
-    help: 'Requests with usage but no known price.',
+    help: 'Requests with usage (tokens, or the units a metered exchange is billed by) but no known price.',
     labelNames: ['provider', 'model'],
     registers,
   });
@@ -521,8 +526,10 @@ export function createMetrics(options: MetricsOptions = {}): SwitchyardMetrics {
           const reasoning = usage.completion_tokens_details?.reasoning_tokens ?? 0;
           if (cached > 0) (series.cached ??= tokens.at('cached', provider, model)).inc(cached);
           if (reasoning > 0) (series.reasoning ??= tokens.at('reasoning', provider, model)).inc(reasoning);
-          if (context.costUsd === null) (series.unpriced ??= unpriced.at(provider, model)).inc();
         }
+        // usage with no price: tokens, or the units a universal-proxy exchange is billed by
+        if (context.costUsd === null && (usage !== undefined || hasUnits(context.meteredUnits)))
+          (series.unpriced ??= unpriced.at(provider, model)).inc();
         if (typeof context.costUsd === 'number' && context.costUsd > 0)
           (series.cost ??= cost.at(provider, model)).inc(context.costUsd);
       });
