@@ -1,3 +1,18 @@
+import type { VirtualKey } from './virtual-key';
+
+/** Each key's compiled model list: a key record is replaced, never changed, when its list is. */
+const matchers = new WeakMap<VirtualKey, (model: string) => boolean>();
+
+/** Whether `key` may use `model` (its `models` list: aliases or `*` globs; empty, every model). */
+export function keyAllowsModel(key: VirtualKey, model: string): boolean {
+  let matcher = matchers.get(key);
+  if (matcher === undefined) {
+    matcher = compileModelMatcher(key.models);
+    matchers.set(key, matcher);
+  }
+  return matcher(model);
+}
+
 /** Compiles a key's allowed-model list (aliases or `*` globs) into one predicate. */
 export function compileModelMatcher(patterns: readonly string[]): (model: string) => boolean {
   if (patterns.length === 0) return () => true;

@@ -6,7 +6,7 @@ import {
   type RequestMetadata,
 } from '@switchyard/proxy-core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { compileModelMatcher } from '../keys/key-model-match';
+import { keyAllowsModel } from '../keys/key-model-match';
 import type { VirtualKey } from '../keys/virtual-key';
 import type { CostEstimateInput } from './cost-estimator';
 import type { Admission, KeyLimiter, RequestOutcome } from './key-limiter';
@@ -27,7 +27,6 @@ interface Pending {
  */
 export class KeyPolicy {
   readonly #limiter: KeyLimiter;
-  readonly #matchers = new WeakMap<VirtualKey, (model: string) => boolean>();
   // the engine's context carries the request's metadata object itself, so it finds its lease
   readonly #pending = new WeakMap<RequestMetadata, Pending>();
 
@@ -107,7 +106,7 @@ export class KeyPolicy {
       typeof body === 'object' && body !== null && typeof (body as { model?: unknown }).model === 'string'
         ? (body as { model: string }).model
         : undefined;
-    if (model !== undefined && !this.#allows(key, model)) {
+    if (model !== undefined && !keyAllowsModel(key, model)) {
       throw new SwitchyardError('model_not_allowed', `This API key may not use the model "${model}".`, {
         param: 'model',
       });
@@ -146,15 +145,6 @@ export class KeyPolicy {
 
   #allowsEveryModel(key: VirtualKey): boolean {
     return key.models.length === 0 || key.models.includes('*');
-  }
-
-  #allows(key: VirtualKey, model: string): boolean {
-    let matcher = this.#matchers.get(key);
-    if (matcher === undefined) {
-      matcher = compileModelMatcher(key.models);
-      this.#matchers.set(key, matcher);
-    }
-    return matcher(model);
   }
 
   #settle(pending: Pending, outcome: RequestOutcome): void {
