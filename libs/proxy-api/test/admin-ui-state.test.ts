@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { changedFields, type KeyBody } from '../ui/key-form-changes';
 import { QueryPages } from '../ui/request-pages';
+import { readRoute } from '../ui/route';
 
 // The admin UI's state kept outside the DOM, tested without a browser (the browser test,
 // admin-ui.browser.test.ts, drives the pages themselves in Chromium).
@@ -71,5 +72,20 @@ describe("the Requests page's pager", () => {
     pages.step(1);
     expect(pages.page).toBe(1);
     expect(pages.query()).toEqual({ limit: 50, cursor: 'c1' });
+  });
+});
+
+describe("the UI's route", () => {
+  it('reads the view and the decoded run id from the location hash', () => {
+    expect(readRoute('')).toEqual({ view: 'overview', rest: undefined, malformed: false });
+    expect(readRoute('#/runs')).toEqual({ view: 'runs', rest: undefined, malformed: false });
+    expect(readRoute('#/runs/')).toEqual({ view: 'runs', rest: undefined, malformed: false });
+    expect(readRoute('#/runs/run%2F1%20a')).toEqual({ view: 'runs', rest: 'run/1 a', malformed: false });
+    expect(readRoute('#/runs/a/b')).toEqual({ view: 'runs', rest: 'a/b', malformed: false });
+  });
+
+  it('calls a run link that is not valid percent-encoding malformed, rather than throwing', () => {
+    for (const hash of ['#/runs/%', '#/runs/%E0%A4%A', '#/runs/run-%zz'])
+      expect(readRoute(hash)).toEqual({ view: 'runs', rest: undefined, malformed: true });
   });
 });

@@ -151,6 +151,15 @@ describe.skipIf(chromiumPath === undefined)('admin UI in headless Chromium', () 
     await shot('run-tree');
   });
 
+  it('says a malformed run link is not valid, rather than leave the page empty', async () => {
+    await page.goto(`${url}/ui/#/runs/%`);
+    await page.getByRole('heading', { name: 'Runs' }).waitFor();
+    await expect.poll(() => page.getByRole('alert').textContent()).toContain('This run link is not valid');
+    await page.getByRole('link', { name: 'All runs' }).click();
+    await page.getByRole('link', { name: 'run-ui-1' }).waitFor();
+    expect(pageErrors).toEqual([]);
+  });
+
   it('shows each target with its breaker state', async () => {
     await page.getByRole('link', { name: 'Providers' }).click();
     const row = page.getByRole('row', { name: /openai\/gpt-4o-mini/ });

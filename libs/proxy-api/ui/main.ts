@@ -2,6 +2,7 @@ import 'uplot/dist/uPlot.min.css';
 import './styles.css';
 import { api, ApiError, session, whenUnauthorized } from './api';
 import { field, h, notice, replace } from './dom';
+import { readRoute } from './route';
 import { keysView } from './views/keys';
 import { overviewView } from './views/overview';
 import { providersView } from './views/providers';
@@ -67,7 +68,7 @@ function render(): void {
   if (session.get() === null) return login();
   current?.abort();
   current = new AbortController();
-  const [, view = 'overview', ...rest] = location.hash.replace(/^#/, '').split('/');
+  const { view, rest, malformed } = readRoute(location.hash);
   const main = h('main', { id: 'main', tabindex: '-1' });
   const nav = h(
     'nav',
@@ -88,7 +89,8 @@ function render(): void {
     case 'requests':
       return requestsView(main, signal);
     case 'runs':
-      return runsView(main, signal, rest.length > 0 ? decodeURIComponent(rest.join('/')) : undefined);
+      if (malformed) return malformedRunLink(main);
+      return runsView(main, signal, rest);
     case 'providers':
       return providersView(main, signal);
     case 'keys':
@@ -96,6 +98,16 @@ function render(): void {
     default:
       return overviewView(main, signal);
   }
+}
+
+/** A run link whose id cannot be decoded (`#/runs/%`): says so, with the way back to the runs. */
+function malformedRunLink(main: HTMLElement): void {
+  replace(
+    main,
+    h('header', { class: 'view-head' }, h('h1', {}, 'Runs')),
+    notice('This run link is not valid: its run id is not percent-encoded correctly.'),
+    h('p', {}, h('a', { href: '#/runs' }, 'All runs')),
+  );
 }
 
 whenUnauthorized((message) => {
