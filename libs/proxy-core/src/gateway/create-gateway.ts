@@ -583,6 +583,7 @@ class SwitchyardGateway implements Gateway {
         routing: { promptTokens: estimate, outputTokens: () => 0 },
         weight: () => estimate,
         streams: false,
+        refusal: embeddingsRefusal,
       };
       const response = await runAttempts(
         this.#env,
@@ -591,13 +592,8 @@ class SwitchyardGateway implements Gateway {
         deadline,
         attemptRequest,
         ({ adapter, target, timer }) => {
-          if (adapter.embed === undefined) {
-            throw new SwitchyardError(
-              'unsupported_feature',
-              `Provider "${adapter.name}" does not support embeddings.`,
-              { provider: adapter.name },
-            );
-          }
+          // refused before its breaker and limiter already (embeddingsRefusal)
+          if (adapter.embed === undefined) throw noEmbeddings(adapter);
           return adapter.embed(request, this.#callContext(context, target.model, timer));
         },
       );
@@ -831,6 +827,22 @@ class SwitchyardGateway implements Gateway {
     context.durationMs = elapsedMs(context);
     observe(this.hooks.onRequestEnd, this.#logger, context);
   }
+}
+
+/** An embeddings request on an adapter without `embed` (another target of the route may have one). */
+function noEmbeddings(adapter: ProviderAdapter): SwitchyardError {
+  return new SwitchyardError(
+    'unsupported_feature',
+    `Provider "${adapter.name}" does not support embeddings.`,
+    {
+      provider: adapter.name,
+    },
+  );
+}
+
+/** Refuses embeddings, per target before its breaker and limiter, on an adapter without `embed`. */
+function embeddingsRefusal(adapter: ProviderAdapter): SwitchyardError | undefined {
+  return adapter.embed === undefined ? noEmbeddings(adapter) : undefined;
 }
 
 function withoutSourceText<T extends object>(response: T): T {

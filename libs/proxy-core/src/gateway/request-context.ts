@@ -64,13 +64,15 @@ export interface AttemptRecord {
   durationMs: number;
   ok: boolean;
   /**
-   * Whether the attempt called its provider's adapter: false when it ended before (an open
-   * circuit, a limiter refusal, an abort while waiting for a limiter slot). A called attempt
-   * handed its request to the HTTP client, which may still have been connecting or waiting for a
-   * pooled connection when it ended, or may have failed before sending (a refused connection,
-   * a request the adapter refused); one abandoned while its provider worked on it (the client
-   * left, the deadline passed) may be billed though no answer came. Set on every attempt the
-   * engine makes; a record made elsewhere may leave it out.
+   * Whether the attempt called its provider: false when it ended before calling the adapter (an
+   * open circuit, a limiter refusal, an abort while waiting for a limiter slot) or the target
+   * refused the request before sending anything (`unsupported_feature`: embeddings on a chat-only
+   * provider, `n` above 1 on a host that takes none; its limiter slot goes back unused). A called
+   * attempt handed its request to the HTTP client, which may still have been connecting or waiting
+   * for a pooled connection when it ended, or may have failed before sending (a refused
+   * connection); one abandoned while its provider worked on it (the client left, the deadline
+   * passed) may be billed though no answer came. Set on every attempt the engine makes; a record
+   * made elsewhere may leave it out.
    */
   called?: boolean;
   error?: SwitchyardError;

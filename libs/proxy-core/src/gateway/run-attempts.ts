@@ -64,6 +64,11 @@ export interface AttemptRequest {
    * the call's outcome when the rest ends. Other calls are counted as they settle.
    */
   streams: boolean;
+  /**
+   * Why `adapter` cannot take the request at all (embeddings on an adapter without `embed`),
+   * asked per target before its breaker and limiter: a refused target spends neither.
+   */
+  refusal?: (adapter: ProviderAdapter) => SwitchyardError | undefined;
 }
 
 type Disposition = 'retry' | 'skip' | 'fallback' | 'fatal';
@@ -249,8 +254,9 @@ async function tryTarget<T>(
   let releaseSlot: (() => void) | undefined;
   let endInFlight: (() => void) | undefined;
   let retained = false;
-  // whether the upstream call was made: a slot the breaker refused to use gives its request and
-  // tokens back to the per-minute limits
+  // whether the upstream call was made: a slot the breaker refused to use, or whose call the
+  // adapter refused before sending anything, gives its request and tokens back to the
+  // per-minute limits
   let callMade = false;
   let released = false;
   const breaker = env.policies.breaker(key);
@@ -300,6 +306,9 @@ async function tryTarget<T>(
           : attemptTimer.aborted && thrown === attemptTimer.reason
             ? transportError(adapter.name, thrown, attemptTimer)
             : toSwitchyardError(thrown, adapter.name);
+      // a target that cannot serve a feature of the request refuses it before sending anything
+      // (see dispose): the upstream was not called, so the call spent no request or tokens
+      if (error.code === 'unsupported_feature') callMade = false;
       // a failing target must not keep the lead in lowest-latency routing: its failure weighs
       // as a whole attempt timeout (a fast 500 would otherwise look like a fast answer)
       if (countsAsBreakerFailure(error))
@@ -308,6 +317,8 @@ async function tryTarget<T>(
     }
   };
   try {
+    const refusal = request.refusal?.(adapter);
+    if (refusal !== undefined) throw refusal;
     // an open circuit spends no limiter slot; the slot is taken outside the breaker, so a
     // refusal (a full queue in front of a hung target) is not counted as the target's success
     breaker?.assertAdmits();
