@@ -431,6 +431,26 @@ describe('createMetrics', () => {
     );
   });
 
+  it('counts no output token for usage that reports none (no completion_tokens), rather than one', async () => {
+    upstream.fault({
+      kind: 'status',
+      status: 200,
+      times: 1,
+      body: {
+        id: 'c1',
+        object: 'chat.completion',
+        created: 1,
+        model: 'gpt-4o-mini',
+        choices: [{ index: 0, message: { role: 'assistant', content: 'hi' }, finish_reason: 'stop' }],
+        usage: { prompt_tokens: 1000, total_tokens: 1000 },
+      },
+    });
+    await gateway.chat({ model: 'gpt', messages: [{ role: 'user', content: 'x' }] });
+    const series = { provider: 'primary', model: 'gpt' };
+    expect(await value(metrics, 'switchyard_tokens_total', { direction: 'input', ...series })).toBe(1000);
+    expect(await value(metrics, 'switchyard_tokens_total', { direction: 'output', ...series })).toBe(0);
+  });
+
   it('counts an exchange billed by units with no price (no token usage) as unpriced', async () => {
     const context = createRequestContext({ endpoint: 'proxy' });
     context.provider = 'elevenlabs';

@@ -3,6 +3,7 @@ import { Counter, Gauge, Registry } from 'prom-client';
 import type { GatewayPlugin, RequestContext, ResolvedRoute } from '@switchyard/proxy-core';
 import type { RequestLogQueueStats } from '../request-log/request-log-queue';
 import { unloggedReason } from '../request-log/unlogged-request';
+import { tokenCount } from '../usage/token-usage';
 import { OTHER_MODEL_LABEL, providerLabelOf, type KnownModelSource } from './metric-labels';
 import { SeriesCounter, SeriesHistogram, type CounterSeries, type HistogramSeries } from './metric-series';
 
@@ -520,8 +521,9 @@ export function createMetrics(options: MetricsOptions = {}): SwitchyardMetrics {
         }
         const usage = context.usage;
         if (usage !== undefined) {
-          (series.input ??= tokens.at('input', provider, model)).inc(usage.prompt_tokens);
-          (series.output ??= tokens.at('output', provider, model)).inc(usage.completion_tokens);
+          // a count the usage leaves out is 0: `inc(undefined)` would count one
+          (series.input ??= tokens.at('input', provider, model)).inc(tokenCount(usage.prompt_tokens));
+          (series.output ??= tokens.at('output', provider, model)).inc(tokenCount(usage.completion_tokens));
           const cached = usage.prompt_tokens_details?.cached_tokens ?? 0;
           const reasoning = usage.completion_tokens_details?.reasoning_tokens ?? 0;
           if (cached > 0) (series.cached ??= tokens.at('cached', provider, model)).inc(cached);

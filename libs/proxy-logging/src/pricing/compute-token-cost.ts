@@ -63,9 +63,12 @@ export function computeTokenCost(
   usage: TokenUsage,
   defaults: TokenCostDefaults = {},
 ): CostBreakdown | undefined {
+  // a total the usage leaves out is 0 (a caller's usage may lack one): never NaN
+  const inputTokens = usage.inputTokens ?? 0;
+  const outputTokens = usage.outputTokens ?? 0;
   // runs per request: a price without tiers is its own rates (no copy)
   const rates: PriceRates =
-    price.tiers === undefined || price.tiers.length === 0 ? price : ratesForInput(price, usage.inputTokens);
+    price.tiers === undefined || price.tiers.length === 0 ? price : ratesForInput(price, inputTokens);
   const cached = usage.cachedInputTokens ?? 0;
   const cacheWrite = usage.cacheWriteTokens ?? 0;
   const cacheWrite1h = Math.min(cacheWrite, usage.cacheWrite1hTokens ?? 0);
@@ -85,13 +88,13 @@ export function computeTokenCost(
     usage.cachedImageInputTokens ?? Math.max(0, cached - cachedAudio),
   );
   const imageIn = (usage.imageInputTokens ?? 0) - cachedImage;
-  const plainIn = Math.max(0, usage.inputTokens - cached - cacheWrite - audioIn - imageIn);
-  const plainOut = Math.max(0, usage.outputTokens - reasoning - audioOut - imageOut);
+  const plainIn = Math.max(0, inputTokens - cached - cacheWrite - audioIn - imageIn);
+  const plainOut = Math.max(0, outputTokens - reasoning - audioOut - imageOut);
   let complete = true;
   // image tokens billed at their own rate: without the split, or with cached image tokens (or
   // cached tokens that may be image ones) whose cache rate is not known, the cost is a guess
   if (distinct(rates.imageInputPerMTok, rates.inputPerMTok)) {
-    if (usage.inputTokens > 0 && usage.imageInputTokens === undefined) complete = false;
+    if (inputTokens > 0 && usage.imageInputTokens === undefined) complete = false;
     if (cachedImage > 0) complete = false;
   }
   if (
@@ -102,7 +105,7 @@ export function computeTokenCost(
     complete = false;
   if (
     distinct(rates.imageOutputPerMTok, rates.outputPerMTok) &&
-    usage.outputTokens > 0 &&
+    outputTokens > 0 &&
     usage.imageOutputTokens === undefined
   )
     complete = false;

@@ -3,10 +3,11 @@ import {
   LEGACY_COMPLETION_FIELD,
   requestedChoices,
   type ChatCompletionRequest,
+  type ChatUsage,
 } from '@switchyard/proxy-core';
 import { describe, expect, it } from 'vitest';
 import { createCostEstimator } from './cost-estimator';
-import { chatUsageFromTokenUsage } from '../usage/token-usage';
+import { chatUsageFromTokenUsage, tokenUsageFromChatUsage, type TokenUsage } from '../usage/token-usage';
 import { createPricingRegistry } from './pricing-registry';
 
 // catalog prices are dated; pin the clock so figures are reproducible
@@ -38,6 +39,20 @@ describe('pricing registry', () => {
     expect(registry.resolve({ provider: 'openai', model: 'gpt-4o-mini-2024-07-18' })?.source).toBe(
       'genai-prices',
     );
+  });
+
+  it('prices usage without an output count as no output: a finite cost, never NaN', () => {
+    const registry = createPricingRegistry({ now });
+    const target = { provider: 'openai', model: 'gpt-4o-mini' };
+    // OpenAI-shaped usage without completion_tokens, as an upstream may send it
+    const chat = { prompt_tokens: 1000, total_tokens: 1000 } as unknown as ChatUsage;
+    expect(tokenUsageFromChatUsage(chat)).toEqual({ inputTokens: 1000, outputTokens: 0 });
+    // 1000 x $0.15 per million
+    expect(createCostEstimator(registry).costUsd(target, chat)).toBe(0.00015);
+    // a caller's normalised usage without its output total
+    expect(registry.tokenCost(target, { inputTokens: 1000 } as TokenUsage)?.totalUsd).toBe(0.00015);
+    expect(chatUsageFromTokenUsage({ inputTokens: 1000 } as TokenUsage).total_tokens).toBe(1000);
+    expect(registry.counters.unknownPrice).toBe(0);
   });
 
   it('prices gpt-4o from the bundled catalog with cached tokens at the cached rate', () => {

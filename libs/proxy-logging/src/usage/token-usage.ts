@@ -76,9 +76,20 @@ export interface TokenUsage {
   audioSeconds?: number;
 }
 
-/** Reads an OpenAI-shaped `usage` (what every adapter reports) into {@link TokenUsage}. */
+/**
+ * A count as a usage gives it: one it leaves out (a host that reports no `completion_tokens`), or
+ * that is no count, is 0, never undefined (a made-up token in a counter) or NaN (in a cost).
+ */
+export function tokenCount(value: unknown): number {
+  return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : 0;
+}
+
+/** Reads an OpenAI-shaped `usage` (what every adapter reports) into {@link TokenUsage}; a missing count is 0. */
 export function tokenUsageFromChatUsage(usage: ChatUsage): TokenUsage {
-  const result: TokenUsage = { inputTokens: usage.prompt_tokens, outputTokens: usage.completion_tokens };
+  const result: TokenUsage = {
+    inputTokens: tokenCount(usage.prompt_tokens),
+    outputTokens: tokenCount(usage.completion_tokens),
+  };
   const prompt = usage.prompt_tokens_details;
   const completion = usage.completion_tokens_details;
   if (prompt?.cached_tokens) result.cachedInputTokens = prompt.cached_tokens;
@@ -109,9 +120,9 @@ export function tokenUsageFromChatUsage(usage: ChatUsage): TokenUsage {
 /** Converts {@link TokenUsage} back to an OpenAI-shaped `usage` (for the request log). */
 export function chatUsageFromTokenUsage(usage: TokenUsage): ChatUsage {
   const result: ChatUsage = {
-    prompt_tokens: usage.inputTokens,
-    completion_tokens: usage.outputTokens,
-    total_tokens: usage.inputTokens + usage.outputTokens,
+    prompt_tokens: tokenCount(usage.inputTokens),
+    completion_tokens: tokenCount(usage.outputTokens),
+    total_tokens: tokenCount(usage.inputTokens) + tokenCount(usage.outputTokens),
   };
   if (
     usage.cachedInputTokens ||
