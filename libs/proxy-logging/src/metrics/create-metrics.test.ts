@@ -217,6 +217,35 @@ describe('createMetrics', () => {
     }
   });
 
+  it.each([
+    ['cut', 'cut-stream', 'upstream_connection_error'],
+    ['ended by an error event', 'stream-error', 'upstream_stream_error'],
+  ] as const)(
+    'counts a stream the provider %s part-way as an upstream error, though its attempt was counted ok',
+    async (_how, kind, code) => {
+      upstream.fault({ kind, afterChunks: 2, times: 1 });
+      const stream = await gateway.stream({ model: 'gpt', messages: [{ role: 'user', content: 'x' }] });
+      await expect(
+        (async () => {
+          for await (const _chunk of stream);
+        })(),
+      ).rejects.toMatchObject({ code });
+      expect(
+        await value(metrics, 'switchyard_upstream_attempts_total', { provider: 'primary', outcome: 'ok' }),
+      ).toBe(1);
+      expect(await value(metrics, 'switchyard_upstream_errors_total', { provider: 'primary', code })).toBe(1);
+    },
+  );
+
+  it('counts no upstream error for a stream its consumer closed', async () => {
+    const stream = await gateway.stream({ model: 'gpt', messages: [{ role: 'user', content: 'x' }] });
+    for await (const _chunk of stream) break;
+    expect((await metrics.scrape()).body).not.toContain('switchyard_upstream_errors_total{');
+    expect(await value(metrics, 'switchyard_request_errors_total', { code: 'client_closed_request' })).toBe(
+      1,
+    );
+  });
+
   it("counts only its own gateway's messages on the diagnostics channels, with another gateway in the process", async () => {
     const otherMetrics = createMetrics();
     const other = createGateway({

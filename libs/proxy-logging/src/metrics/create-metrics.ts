@@ -228,7 +228,7 @@ export function createMetrics(options: MetricsOptions = {}): SwitchyardMetrics {
   });
   const upstreamErrors = new SeriesCounter({
     name: 'switchyard_upstream_errors_total',
-    help: 'Failed upstream attempts by error code (class).',
+    help: 'Failed upstream attempts by error code (class), and delivered streams the provider failed part-way.',
     labelNames: ['provider', 'code'],
     registers,
   });
@@ -457,6 +457,11 @@ export function createMetrics(options: MetricsOptions = {}): SwitchyardMetrics {
     if (event.ok === true) (series.observedOk ??= upstreamEvents.at(provider, 'true')).inc();
     else (series.observedFailed ??= upstreamEvents.at(provider, 'false')).inc();
   };
+  const countUpstreamError = (series: ProviderSeries, provider: string, code: string): void => {
+    let errors = series.errors.get(code);
+    if (errors === undefined) series.errors.set(code, (errors = upstreamErrors.at(provider, code)));
+    errors.inc();
+  };
   subscribe(BREAKER_CHANNEL, onBreaker);
   subscribe(UPSTREAM_CHANNEL, onUpstream);
 
@@ -473,11 +478,7 @@ export function createMetrics(options: MetricsOptions = {}): SwitchyardMetrics {
         if (code === undefined) return;
         if (code === 'circuit_open') (series.breakerRejections ??= breakerRejections.at(provider)).inc();
         else if (code === 'limiter_rejected') limiterRejections.at('upstream').inc();
-        else {
-          let errors = series.errors.get(code);
-          if (errors === undefined) series.errors.set(code, (errors = upstreamErrors.at(provider, code)));
-          errors.inc();
-        }
+        else countUpstreamError(series, provider, code);
       });
       hooks.onRequestEnd.tap('switchyard:metrics', (context) => {
         const route = context.endpoint;
@@ -500,6 +501,16 @@ export function createMetrics(options: MetricsOptions = {}): SwitchyardMetrics {
           let errors = series.errors.get(code);
           if (errors === undefined) series.errors.set(code, (errors = requestErrors.at(route, code)));
           errors.inc();
+          // a stream's attempt is counted ok at its first chunk: a failure of the provider's after
+          // it (cut, an error event, an idle timeout) is an upstream error too. The client going
+          // away, the overall deadline and a plugin's throw name no provider
+          if (context.stream) {
+            const last = context.attempts[context.attempts.length - 1];
+            if (last?.ok === true && context.error.provider === last.provider) {
+              const failed = label(last.provider, 'unknown');
+              countUpstreamError(providerSeriesOf(failed), failed, code);
+            }
+          }
         }
         const unloggedBecause = unloggedReason(context);
         if (unloggedBecause !== undefined) unlogged.at(label(unloggedBecause, 'unknown')).inc();
