@@ -2,6 +2,7 @@ import {
   contentText,
   refuseSeveralChoices,
   refuseWebSearch,
+  toolResultCallId,
   userContent,
 } from '../../wire/chat-message-parts';
 import type { ChatCompletionRequest } from '../../wire/openai-chat';
@@ -36,7 +37,11 @@ export function toCohereRequest(
         };
       }
       case 'tool':
-        return { role: 'tool', tool_call_id: message.tool_call_id, content: contentText(message.content) };
+        return {
+          role: 'tool',
+          tool_call_id: toolResultCallId(message, `messages.${index}.tool_call_id`),
+          content: contentText(message.content),
+        };
     }
   });
   const body: Record<string, unknown> = { model, messages, stream };

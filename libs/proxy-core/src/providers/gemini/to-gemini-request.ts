@@ -6,6 +6,7 @@ import {
   parseDataUrl,
   parseToolArguments,
   toolNamesById,
+  toolResultCallId,
   userContent,
 } from '../../wire/chat-message-parts';
 import type { ChatCompletionRequest, ChatContentPart, ChatTextPart } from '../../wire/openai-chat';
@@ -156,11 +157,12 @@ export function toGeminiRequest(
         break;
       }
       case 'tool': {
-        const name = names.get(message.tool_call_id);
+        const id = toolResultCallId(message, `messages.${index}.tool_call_id`);
+        const name = names.get(id);
         // Gemini answers a call by its function name: a result for no call of this request has none
         if (name === undefined)
           throw invalidRequest(
-            `Tool message answers unknown tool call "${message.tool_call_id}".`,
+            `Tool message answers unknown tool call "${id}".`,
             `messages.${index}.tool_call_id`,
           );
         addToTurns(turns, index, 'user', [

@@ -7,6 +7,7 @@ import {
   refuseSeveralChoices,
   refuseWebSearch,
   toolNamesById,
+  toolResultCallId,
   userContent,
 } from '../../wire/chat-message-parts';
 import type { ChatCompletionRequest } from '../../wire/openai-chat';
@@ -80,7 +81,7 @@ export function toOllamaRequest(
         };
       }
       case 'tool': {
-        const name = names.get(message.tool_call_id);
+        const name = names.get(toolResultCallId(message, `messages.${index}.tool_call_id`));
         return {
           role: 'tool',
           content: contentText(message.content),
