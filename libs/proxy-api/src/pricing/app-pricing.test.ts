@@ -254,3 +254,46 @@ describe('budget reservations on /v1/messages', () => {
     ).toBeNull();
   });
 });
+
+describe('estimates of candidates without a price', () => {
+  it('count no unknown price: a lowest-cost routing estimate or an embeddings reservation prices no exchange', async () => {
+    const unknown: string[] = [];
+    const quoting = appPricing({
+      catalog: 'none',
+      models: { 'up/priced': { inputPerMTok: 1, outputPerMTok: 2 } },
+      onUnknownPrice: (key) => unknown.push(key),
+    });
+    const routed = createGateway(
+      quoting.withPlugin({
+        providers: [{ name: 'up', type: 'mock' }],
+        models: [
+          {
+            name: 'cheap',
+            strategy: 'lowest-cost',
+            targets: [
+              { provider: 'up', model: 'unpriced' },
+              { provider: 'up', model: 'priced' },
+            ],
+          },
+        ],
+      }),
+    );
+    try {
+      // the priced candidate is called and priced; the unpriced one, only estimated, is never called
+      for (let i = 0; i < 3; i++) {
+        const response = await routed.chat({ model: 'cheap', messages: [{ role: 'user', content: 'hi' }] });
+        expect(response.usage?.prompt_tokens).toBeGreaterThan(0);
+      }
+      const reservation = quoting.budgetEstimator(routed).estimateMaxCostUsd({
+        model: 'cheap',
+        endpoint: 'embeddings',
+        body: { model: 'cheap', input: 'hello' },
+      });
+      expect(reservation).toBeGreaterThan(0);
+      expect(quoting.registry.counters.unknownPrice).toBe(0);
+      expect(unknown).toEqual([]);
+    } finally {
+      await routed.close();
+    }
+  });
+});

@@ -146,15 +146,13 @@ export function appPricing(options: PricingOptions | false | undefined): AppPric
   }
   const registry = createPricingRegistry(options ?? {});
   const prices = createCostEstimator(registry);
+  // estimates quote a price, which counts no unknown one: a candidate without a price that is
+  // never called is no unpriced exchange (`counters.unknownPrice`, `onUnknownPrice`)
   const routingCost: RoutingCostEstimator = {
     estimateCostUsd: (query) =>
-      prices.costUsd(
+      prices.quoteUsd(
         { provider: query.provider, providerType: query.providerType, model: query.model },
-        {
-          prompt_tokens: query.promptTokens,
-          completion_tokens: query.outputTokens,
-          total_tokens: query.promptTokens + query.outputTokens,
-        },
+        { inputTokens: query.promptTokens, outputTokens: query.outputTokens },
       ),
   };
   return {
@@ -168,7 +166,7 @@ export function appPricing(options: PricingOptions | false | undefined): AppPric
           if (endpoint === 'embeddings') {
             const tokens = estimateEmbeddingTokens(body as EmbeddingRequest);
             return mostExpensive(candidates, (target) =>
-              prices.costUsd(target, { prompt_tokens: tokens, completion_tokens: 0, total_tokens: tokens }),
+              prices.quoteUsd(target, { inputTokens: tokens, outputTokens: 0 }),
             );
           }
           // translated (a /v1/messages body) or wrapped (a legacy prompt) once, not per candidate

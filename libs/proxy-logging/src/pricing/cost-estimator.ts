@@ -22,7 +22,8 @@ export interface CostEstimate {
 
 /**
  * Prices requests before and after the call. Budgets check `estimate()` before spending
- * and settle with `costUsd()` after; cost-based routing ranks targets with `unitCostUsd()`.
+ * and settle with `costUsd()` after; cost-based routing ranks targets with `unitCostUsd()` or
+ * `quoteUsd()`. Only `costUsd()` counts an unknown price: the others price no exchange.
  * Every method returns null for an unknown price, never zero.
  */
 export interface CostEstimator {
@@ -30,6 +31,12 @@ export interface CostEstimator {
   estimate(request: ChatCompletionRequest, target: PriceTarget): CostEstimate;
   /** The actual cost of a finished call from its usage (OpenAI-shaped or normalised). */
   costUsd(target: PriceTarget, usage: ChatUsage | TokenUsage): number | null;
+  /**
+   * The cost token usage would have, quoted before any call (cost-based routing, budget
+   * reservations): as `costUsd`, but an unknown price is not counted (`counters.unknownPrice`,
+   * `onUnknownPrice`), as nothing was billed, and a candidate never called is no unpriced request.
+   */
+  quoteUsd(target: PriceTarget, usage: TokenUsage): number | null;
   /**
    * A comparable price for routing: USD for 1M input plus `outputRatio` x 1M output tokens
    * (base tier, no cache). @param outputRatio output tokens per input token @default 0.25
@@ -150,6 +157,11 @@ export function createCostEstimator(
         registry.tokenCost(target, isChatUsage(usage) ? tokenUsageFromChatUsage(usage) : usage)?.totalUsd ??
         null
       );
+    },
+    quoteUsd(target, usage) {
+      // resolving counts nothing, unlike tokenCost
+      const resolved = registry.resolve(target);
+      return resolved === undefined ? null : (computeTokenCost(resolved.price, usage)?.totalUsd ?? null);
     },
     unitCostUsd(target, outputRatio = 0.25) {
       const resolved = registry.resolve(target);

@@ -55,6 +55,20 @@ describe('pricing registry', () => {
     expect(registry.counters.unknownPrice).toBe(0);
   });
 
+  it('quotes a cost before a call without counting an unknown price (no exchange was priced)', () => {
+    const unknown: string[] = [];
+    const registry = createPricingRegistry({ now, onUnknownPrice: (key) => unknown.push(key) });
+    const estimator = createCostEstimator(registry);
+    const usage = { inputTokens: 1000, outputTokens: 0 };
+    expect(estimator.quoteUsd({ provider: 'openai', model: 'gpt-4o-mini' }, usage)).toBe(0.00015);
+    expect(estimator.quoteUsd({ provider: 'local', model: 'no-such-model' }, usage)).toBeNull();
+    expect(registry.counters.unknownPrice).toBe(0);
+    expect(unknown).toEqual([]);
+    // a cost after the call counts it
+    expect(estimator.costUsd({ provider: 'local', model: 'no-such-model' }, usage)).toBeNull();
+    expect(registry.counters.unknownPrice).toBe(1);
+  });
+
   it('prices gpt-4o from the bundled catalog with cached tokens at the cached rate', () => {
     const registry = createPricingRegistry({ now });
     // 800 uncached x $2.50 + 200 cached x $1.25 + 500 out x $10, per million
