@@ -80,20 +80,27 @@ export function echoPrompt(answer: ChatCompletion, prompt: string): ChatCompleti
 }
 
 /**
- * A chat stream with the prompt sent first (`echo` on a chat-translated target). The prompt
- * follows the upstream's first chunk, so a target that fails before answering still counts
- * as a failed attempt.
+ * A chat stream with the prompt sent first (`echo` on a chat-translated target): each choice's
+ * first chunk is preceded by a chunk of the prompt for that choice, so only a choice the
+ * upstream answers is echoed (a choice echoed and never answered would end without text or
+ * finish reason), as {@link echoPrompt} echoes only the choices of a whole answer. The prompt
+ * follows the upstream's first chunk, so a target that fails before answering still counts as
+ * a failed attempt. `choices` is the number asked for (`n`): an index beyond is not echoed.
  */
 export async function* echoPromptStream(
   stream: AsyncIterable<ChatCompletionChunk>,
   prompt: string,
   choices: number,
 ): AsyncGenerator<ChatCompletionChunk> {
-  let echoed = false;
+  const echoed = new Set<number>();
   for await (const chunk of stream) {
-    if (!echoed) {
-      echoed = true;
-      const indexes = Array.from({ length: choices }, (_, index) => index);
+    const indexes: number[] = [];
+    for (const choice of chunk.choices) {
+      if (echoed.has(choice.index) || choice.index >= choices) continue;
+      echoed.add(choice.index);
+      indexes.push(choice.index);
+    }
+    if (indexes.length > 0) {
       yield {
         ...chunk,
         choices: indexes.map((index) => ({ index, delta: { content: prompt }, finish_reason: null })),

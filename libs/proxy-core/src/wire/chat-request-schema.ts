@@ -106,6 +106,14 @@ export const ChatCompletionRequestSchema = Type.Object(
   { additionalProperties: true },
 );
 
+/**
+ * Largest `dimensions` an embeddings request may ask for (a 400 `invalid_request` beyond).
+ * OpenAI documents no bound in the request but its largest model gives 3072 (a larger value
+ * is its 400), and the largest models OpenAI-compatible hosts serve give 4096: twice that
+ * leaves room for the next, while a made-up size (130 000) is refused before any work.
+ */
+const MAX_EMBEDDING_DIMENSIONS = 8192;
+
 /** The JSON Schema of an embeddings request. */
 export const EmbeddingRequestSchema = Type.Object(
   {
@@ -117,7 +125,7 @@ export const EmbeddingRequestSchema = Type.Object(
       Type.Array(Type.Array(Type.Integer()), { minItems: 1, maxItems: 2048 }),
     ]),
     encoding_format: Type.Optional(Type.Union([Type.Literal('float'), Type.Literal('base64')])),
-    dimensions: Type.Optional(Type.Integer({ minimum: 1 })),
+    dimensions: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_EMBEDDING_DIMENSIONS })),
     user: Type.Optional(Type.String()),
   },
   { additionalProperties: true },

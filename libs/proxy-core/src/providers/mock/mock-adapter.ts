@@ -12,7 +12,7 @@ import {
   type ProviderFactory,
 } from '../provider-adapter';
 import { callCancellation } from '../provider-call-cancellation';
-import { estimateTokens, mockReply, splitForStream } from './mock-reply';
+import { choiceIndexes, estimateTokens, mockReply, splitForStream } from './mock-reply';
 
 /** Options of the built-in mock provider. */
 export const MockProviderOptionsSchema = Type.Object(
@@ -70,17 +70,15 @@ export class MockAdapter implements ProviderAdapter {
       object: 'chat.completion',
       created: Math.floor(Date.now() / 1000),
       model: context.model,
-      choices: [
-        {
-          index: 0,
-          message: {
-            role: 'assistant',
-            content: reply.content,
-            ...(reply.toolCalls.length > 0 ? { tool_calls: reply.toolCalls } : {}),
-          },
-          finish_reason: reply.finishReason,
+      choices: choiceIndexes(request).map((index) => ({
+        index,
+        message: {
+          role: 'assistant',
+          content: reply.content,
+          ...(reply.toolCalls.length > 0 ? { tool_calls: reply.toolCalls } : {}),
         },
-      ],
+        finish_reason: reply.finishReason,
+      })),
       usage: reply.usage,
     };
   }
@@ -105,23 +103,31 @@ export class MockAdapter implements ProviderAdapter {
       model: context.model,
     };
     const chunkDelay = this.#options.chunkDelayMs ?? 0;
+    const indexes = choiceIndexes(request);
     yield {
       ...base,
-      choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }],
+      choices: indexes.map((index) => ({
+        index,
+        delta: { role: 'assistant', content: '' },
+        finish_reason: null,
+      })),
     };
-    if (reply.toolCalls.length > 0) {
-      for (const [index, call] of reply.toolCalls.entries()) {
+    // each choice's deltas in chunks of their own, as OpenAI streams `n` choices
+    for (const [t, call] of reply.toolCalls.entries()) {
+      for (const index of indexes) {
         yield {
           ...base,
-          choices: [{ index: 0, delta: { tool_calls: [{ index, ...call }] }, finish_reason: null }],
+          choices: [{ index, delta: { tool_calls: [{ index: t, ...call }] }, finish_reason: null }],
         };
       }
     }
     for (const piece of splitForStream(reply.content ?? '')) {
       await wait(chunkDelay, context, this.name);
-      yield { ...base, choices: [{ index: 0, delta: { content: piece }, finish_reason: null }] };
+      for (const index of indexes)
+        yield { ...base, choices: [{ index, delta: { content: piece }, finish_reason: null }] };
     }
-    yield { ...base, choices: [{ index: 0, delta: {}, finish_reason: reply.finishReason }] };
+    for (const index of indexes)
+      yield { ...base, choices: [{ index, delta: {}, finish_reason: reply.finishReason }] };
     yield { ...base, choices: [], usage: reply.usage };
   }
 
@@ -159,7 +165,10 @@ function deterministicVector(text: string, dimensions: number): number[] {
     for (let i = 0; i + 1 < digest.length && values.length < dimensions; i += 2)
       values.push(digest.readInt16BE(i) / 32768);
   }
-  const norm = Math.hypot(...values) || 1;
+  // a loop, not Math.hypot(...values): spreading a long vector overflows the call stack
+  let squares = 0;
+  for (const value of values) squares += value * value;
+  const norm = Math.sqrt(squares) || 1;
   return values.map((value) => value / norm);
 }
 

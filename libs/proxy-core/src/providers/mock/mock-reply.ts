@@ -21,12 +21,24 @@ export function estimateTokens(text: string): number {
 }
 
 /**
+ * The indexes of the choices a request asks for (`n`, 1 when absent or not a number of at least
+ * 1): the mock answers every one, as OpenAI does, so clients of several choices can be tested.
+ */
+export function choiceIndexes(request: Pick<ChatCompletionRequest, 'n'>): number[] {
+  const n = request.n;
+  const count = typeof n === 'number' && Number.isFinite(n) && n >= 1 ? Math.floor(n) : 1;
+  return Array.from({ length: count }, (_, index) => index);
+}
+
+/**
  * The mock provider's deterministic answer: it repeats the last user turn, or calls the
  * requested tool with empty arguments when a tool call is required. Same input, same output.
+ * Every choice of `n` gets this answer; `usage` counts them all.
  */
 export function mockReply(request: ChatCompletionRequest, model: string): MockReply {
   const prompt = request.messages.map(textOf).join('\n');
   const promptTokens = estimateTokens(prompt) + request.messages.length * 3;
+  const choices = choiceIndexes(request).length;
   const choice = request.tool_choice;
   const tools = request.tools ?? [];
   const forced =
@@ -39,7 +51,7 @@ export function mockReply(request: ChatCompletionRequest, model: string): MockRe
     const toolCalls: ChatToolCall[] = [
       { id: 'call_mock_0', type: 'function', function: { name: forced, arguments: '{}' } },
     ];
-    const completion = estimateTokens(forced) + 2;
+    const completion = (estimateTokens(forced) + 2) * choices;
     return {
       content: null,
       toolCalls,
@@ -60,7 +72,7 @@ export function mockReply(request: ChatCompletionRequest, model: string): MockRe
     content = content.slice(0, Math.max(0, limit * 4));
     finishReason = 'length';
   }
-  const completion = estimateTokens(content);
+  const completion = estimateTokens(content) * choices;
   return {
     content,
     toolCalls: [],
