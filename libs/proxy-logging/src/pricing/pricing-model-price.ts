@@ -61,6 +61,18 @@ export const PriceTierSchema = Type.Object(
   { additionalProperties: false },
 );
 
+// the long-prompt tiers of a price, or of a service tier's
+const inputTiers = () => Type.Optional(Type.Array(PriceTierSchema));
+
+/**
+ * The price of answers served on one service tier (see {@link ModelPriceSchema}'s
+ * `serviceTiers`): rates, and long-prompt tiers, of its own.
+ */
+export const ServiceTierPriceSchema = Type.Object(
+  { ...RATE_FIELDS, tiers: inputTiers() },
+  { additionalProperties: false },
+);
+
 /**
  * The price of one model. Rates missing from a tier fall back to the base rates; rates
  * missing from the base fall back as documented on each field, and a usage component
@@ -70,7 +82,16 @@ export const ModelPriceSchema = Type.Object(
   {
     ...RATE_FIELDS,
     /** Higher rates for long prompts, by input token count (Gemini's >200k tier, say). @default [] */
-    tiers: Type.Optional(Type.Array(PriceTierSchema)),
+    tiers: inputTiers(),
+    /**
+     * Prices of answers served on a service tier other than the standard one, keyed by the tier
+     * the answer names (OpenAI's `service_tier`: `priority`, `flex`, `scale`). Each replaces the
+     * whole price for such answers (its missing rates fall back within it, not to the standard
+     * rates). An answer on a non-standard tier with no price here costs null. @default {}
+     */
+    serviceTiers: Type.Optional(
+      Type.Record(Type.String({ minLength: 1, maxLength: 64 }), ServiceTierPriceSchema),
+    ),
   },
   { additionalProperties: false },
 );
@@ -79,8 +100,10 @@ export const ModelPriceSchema = Type.Object(
 export type ModelPrice = Static<typeof ModelPriceSchema>;
 /** One tier of a {@link ModelPrice}. */
 export type PriceTier = Static<typeof PriceTierSchema>;
+/** The price of one service tier of a {@link ModelPrice}. */
+export type ServiceTierPrice = Static<typeof ServiceTierPriceSchema>;
 /** The rates a price or tier carries. */
-export type PriceRates = Omit<ModelPrice, 'tiers'>;
+export type PriceRates = Omit<ModelPrice, 'tiers' | 'serviceTiers'>;
 
 /** The rates in force for a request with this many input tokens. */
 export function ratesForInput(price: ModelPrice, inputTokens: number): PriceRates {
@@ -92,7 +115,7 @@ export function ratesForInput(price: ModelPrice, inputTokens: number): PriceRate
     )
       chosen = tier;
   }
-  const { tiers: _tiers, ...base } = price;
+  const { tiers: _tiers, serviceTiers: _serviceTiers, ...base } = price;
   if (chosen === undefined) return base;
   const { aboveInputTokens: _above, ...tierRates } = chosen;
   return { ...base, ...definedOnly(tierRates) };

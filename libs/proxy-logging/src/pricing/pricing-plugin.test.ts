@@ -1,5 +1,12 @@
-import { createGatewayHooks, SwitchyardError } from '@switchyard/proxy-core';
-import { describe, expect, it } from 'vitest';
+import {
+  createGateway,
+  createGatewayHooks,
+  createRequestContext,
+  SwitchyardError,
+} from '@switchyard/proxy-core';
+import { createMockUpstream, type MockUpstream } from '@switchyard/testing';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { PricingOptions } from './pricing-options';
 import { createPricingPlugin } from './pricing-plugin';
 
 // the beforeRequest taps of a pricing plugin applied to fresh hooks
@@ -35,5 +42,109 @@ describe('pricing plugin', () => {
       expect(refused(value)).toMatchObject({ code: 'invalid_options' });
     expect(refused(['openai'])).toBeUndefined();
     expect(refused('openai,perplexity')).toBeInstanceOf(SwitchyardError);
+  });
+});
+
+describe('pricing plugin and service tiers', () => {
+  // catalog prices are dated; pin the clock (o3 at $2 in and $8 out per 1M)
+  const now = (): Date => new Date('2026-11-23T12:00:00Z');
+  const million = { prompt_tokens: 1_000_000, completion_tokens: 1_000_000, total_tokens: 2_000_000 };
+  let upstream: MockUpstream;
+  beforeEach(async () => {
+    upstream = await createMockUpstream();
+  });
+  afterEach(async () => upstream.close());
+
+  /** The cost of one o3 answer served on `tier` (absent: not named), as the plugin prices it. */
+  async function costOfAnswer(
+    tier: string | undefined,
+    options: PricingOptions = {},
+  ): Promise<{ cost: number | null | undefined; unknown: string[] }> {
+    const pricing = createPricingPlugin({ now, ...options });
+    let cost: number | null | undefined;
+    const gateway = createGateway({
+      providers: [{ name: 'primary', type: 'openai', baseUrl: `${upstream.url}/v1`, apiKey: 'sk-test' }],
+      models: [{ name: 'o3', targets: [{ provider: 'primary', model: 'o3' }] }],
+      plugins: [
+        pricing,
+        {
+          name: 'test:cost',
+          apply: (hooks) => hooks.onRequestEnd.tap('test:cost', (context) => void (cost = context.costUsd)),
+        },
+      ],
+    });
+    upstream.fault({
+      kind: 'status',
+      status: 200,
+      times: 1,
+      body: {
+        id: 'c1',
+        object: 'chat.completion',
+        created: 1,
+        model: 'o3',
+        ...(tier === undefined ? {} : { service_tier: tier }),
+        choices: [{ index: 0, message: { role: 'assistant', content: 'hi' }, finish_reason: 'stop' }],
+        usage: million,
+      },
+    });
+    try {
+      await gateway.chat({ model: 'o3', messages: [{ role: 'user', content: 'hi' }] });
+    } finally {
+      await gateway.close();
+    }
+    return { cost, unknown: [...pricing.counters.unknownPriceByKey.entries()].map(([key]) => key) };
+  }
+
+  it('prices an answer on a non-standard tier without rates for it as unknown, never at the standard rates', async () => {
+    expect(await costOfAnswer(undefined)).toEqual({ cost: 10, unknown: [] });
+    expect(await costOfAnswer('default')).toEqual({ cost: 10, unknown: [] });
+    expect(await costOfAnswer('priority')).toEqual({
+      cost: null,
+      unknown: ['primary/o3:service_tier_priority'],
+    });
+    expect((await costOfAnswer('flex')).cost).toBeNull();
+  });
+
+  it("prices an answer on a tier at the configured price's rates for it", async () => {
+    const o3 = {
+      inputPerMTok: 2,
+      outputPerMTok: 8,
+      serviceTiers: {
+        priority: { inputPerMTok: 3.5, outputPerMTok: 14 },
+        flex: { inputPerMTok: 1, outputPerMTok: 4 },
+      },
+    };
+    const options = { models: { 'openai/o3': o3 } };
+    expect(await costOfAnswer('priority', options)).toEqual({ cost: 17.5, unknown: [] });
+    expect(await costOfAnswer('flex', options)).toEqual({ cost: 5, unknown: [] });
+    expect(await costOfAnswer('default', options)).toEqual({ cost: 10, unknown: [] });
+    expect((await costOfAnswer('scale', options)).cost).toBeNull();
+  });
+
+  it('prices a stream by the service tier its usage chunk names', () => {
+    const pricing = createPricingPlugin({ now });
+    const hooks = createGatewayHooks();
+    pricing.apply(hooks);
+    const costOf = (tier: string): number | null | undefined => {
+      const context = createRequestContext({ endpoint: 'chat' });
+      context.stream = true;
+      context.providerType = 'openai';
+      const chunk = {
+        id: 'c1',
+        object: 'chat.completion.chunk',
+        created: 1,
+        model: 'o3',
+        service_tier: tier,
+      };
+      hooks.onStreamChunkReceived.call(
+        { ...chunk, choices: [{ index: 0, delta: { content: 'hi' }, finish_reason: null }] },
+        context,
+      );
+      hooks.onStreamChunkReceived.call({ ...chunk, choices: [], usage: million }, context);
+      hooks.onUsage.call({ provider: 'openai', model: 'o3', usage: million, cached: false }, context);
+      return context.costUsd;
+    };
+    expect(costOf('default')).toBe(10);
+    expect(costOf('priority')).toBeNull();
   });
 });

@@ -33,6 +33,8 @@ function perplexityCostUsd(usage: ChatUsage): number | undefined {
 }
 
 const PLUGIN_NAME = 'switchyard:pricing';
+// the context state slot of the service tier the answer names
+const SERVICE_TIER_KEY = 'switchyard:pricing:service-tier';
 
 /** Options of {@link createPricingPlugin} beyond the prices. */
 export interface PricingPluginOptions {
@@ -54,6 +56,8 @@ export interface PricingPluginOptions {
  */
 function tokenUsageOf(usage: ChatUsage, type: string, model: string, context: RequestContext): TokenUsage {
   const tokens = tokenUsageFromChatUsage(usage);
+  const tier = context.state.get(SERVICE_TIER_KEY);
+  if (typeof tier === 'string') tokens.serviceTier = tier;
   if (type !== 'perplexity') return tokens;
   addPerplexityTokens(tokens, record(usage), model);
   return Object.assign(
@@ -65,7 +69,9 @@ function tokenUsageOf(usage: ChatUsage, type: string, model: string, context: Re
 /**
  * A gateway plugin that prices every exchange from its usage and sets `context.costUsd`:
  * a number in USD, `0` for answers served without an upstream call, or `null` when the
- * model has no known price (counted in `counters.unknownPrice`, never a silent zero).
+ * model has no known price (counted in `counters.unknownPrice`, never a silent zero). The
+ * answer's `service_tier` selects the price's rates for that tier: an answer on a non-standard
+ * tier (`priority`, `flex`) the price has no rates for costs null, never the standard rates.
  * @example
  * const pricing = createPricingPlugin({ models: { 'local/llama3': { inputPerMTok: 0, outputPerMTok: 0 } } });
  * const gateway = createGateway({ providers, models, plugins: [pricing] });
@@ -99,6 +105,17 @@ export function createPricingPlugin(
           return request;
         });
       }
+      // the service tier the answer was served on (`service_tier`), which its price may depend on:
+      // a whole answer names it; a stream on every chunk, read once, from the one with the usage
+      hooks.onResponseReceived.tap(PLUGIN_NAME, (response, context) => {
+        const tier: unknown = response.service_tier;
+        if (typeof tier === 'string') context.state.set(SERVICE_TIER_KEY, tier);
+      });
+      hooks.onStreamChunkReceived.tap(PLUGIN_NAME, (chunk, context) => {
+        if (!chunk.usage) return;
+        const tier = (chunk as { service_tier?: unknown }).service_tier;
+        if (typeof tier === 'string') context.state.set(SERVICE_TIER_KEY, tier);
+      });
       hooks.onUsage.tap(PLUGIN_NAME, (report, context) => {
         // the universal proxy prices its exchanges (units included) before reporting them
         if (context.endpoint === 'proxy' && context.costUsd !== undefined) return;

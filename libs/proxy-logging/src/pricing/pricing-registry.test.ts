@@ -69,6 +69,48 @@ describe('pricing registry', () => {
     expect(registry.counters.unknownPrice).toBe(1);
   });
 
+  it("prices usage by its service tier: the price's rates for it, the standard ones on a standard tier, else unknown", () => {
+    const registry = createPricingRegistry({
+      now,
+      models: {
+        'local/tiered': {
+          inputPerMTok: 1,
+          outputPerMTok: 2,
+          serviceTiers: { priority: { inputPerMTok: 2, outputPerMTok: 4 } },
+        },
+      },
+    });
+    const million = { inputTokens: 1_000_000, outputTokens: 1_000_000 };
+    const cost = (provider: string, model: string, serviceTier?: string): number | undefined =>
+      registry.tokenCost({ provider, model }, { ...million, ...(serviceTier ? { serviceTier } : {}) })
+        ?.totalUsd;
+    expect(cost('local', 'tiered')).toBe(3);
+    for (const standard of ['default', 'auto', 'standard', 'on_demand'])
+      expect(cost('local', 'tiered', standard)).toBe(3);
+    expect(cost('local', 'tiered', 'priority')).toBe(6);
+    // the catalog has no tier rates: o3 is $2 + $8 standard, $3.50 + $14 on priority, half on flex
+    expect(cost('openai', 'o3')).toBe(10);
+    for (const tier of ['priority', 'flex', 'scale', '__proto__', 'constructor'])
+      expect(cost('openai', 'o3', tier), tier).toBeUndefined();
+    expect(registry.counters.unknownPriceByKey.get('openai/o3:service_tier_priority')).toBe(1);
+    // Groq bills flex at its on-demand rates
+    expect(cost('groq', 'llama-3.3-70b-versatile', 'flex')).toBe(cost('groq', 'llama-3.3-70b-versatile'));
+    expect(cost('groq', 'llama-3.3-70b-versatile', 'flex')).toBeGreaterThan(0);
+  });
+
+  it('checks the rates of configured service tiers', () => {
+    expect(() =>
+      createPricingRegistry({
+        models: { 'openai/o3': { serviceTiers: { priority: { inputPerMTok: -1 } } } },
+      }),
+    ).toThrow(/pricing\/models\/openai~1o3\/serviceTiers\/priority\/inputPerMTok/);
+    expect(() =>
+      createPricingRegistry({
+        models: { 'openai/o3': { serviceTiers: { priority: { serviceTiers: {} } } } as never },
+      }),
+    ).toThrow(/invalid|Invalid/);
+  });
+
   it('prices gpt-4o from the bundled catalog with cached tokens at the cached rate', () => {
     const registry = createPricingRegistry({ now });
     // 800 uncached x $2.50 + 200 cached x $1.25 + 500 out x $10, per million

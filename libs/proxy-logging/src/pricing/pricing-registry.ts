@@ -121,6 +121,27 @@ function mayUseUnfed(unfed: readonly UnfedRate[] | undefined, usage: TokenUsage)
   return cachedAudio > 0 && (usage.cachedInputTokens ?? 0) > 0;
 }
 
+// the names a service tier at the standard rates goes by: OpenAI's `default` (and `auto`, which an
+// answer should not name), Anthropic's `standard`, Groq's `on_demand`
+const STANDARD_SERVICE_TIERS: ReadonlySet<string> = new Set(['default', 'auto', 'standard', 'on_demand']);
+
+// other service tiers a provider type bills at its standard rates: Groq's flex ("Pricing matches
+// the on-demand tier", https://console.groq.com/docs/flex-processing)
+const STANDARD_RATE_TIERS: Readonly<Record<string, readonly string[]>> = { groq: ['flex'] };
+
+/**
+ * The price of usage served on its service tier: the price's own for the tier, else the price
+ * itself on a tier at the standard rates; undefined on another (OpenAI's priority costs about
+ * 1.75x, flex half: standard rates would be wrong either way, so the cost is unknown).
+ */
+function priceOfTier(type: string, price: ModelPrice, tier: string | undefined): ModelPrice | undefined {
+  if (tier === undefined) return price;
+  const own = price.serviceTiers;
+  if (own !== undefined && Object.hasOwn(own, tier)) return own[tier];
+  if (STANDARD_SERVICE_TIERS.has(tier) || STANDARD_RATE_TIERS[type]?.includes(tier) === true) return price;
+  return undefined;
+}
+
 // Perplexity bills citation tokens on deep research only (Sonar and Sonar Pro answers still
 // report them, unbilled since April 2025): a deep-research price without a citation rate would
 // price such usage low, so its cost is unknown, counted by that reason
@@ -253,14 +274,22 @@ class DefaultPricingRegistry implements PricingRegistry {
     const grounding = type === 'gemini' && usage.webSearches ? geminiGroundingFee(target.model) : undefined;
     const defaults = { perWebSearch: grounding?.perWebSearch ?? PROVIDER_WEB_SEARCH_USD[type] };
     const billed = grounding?.perPrompt === true ? { ...usage, webSearches: 1 } : usage;
-    const price = resolved === undefined ? undefined : priceFor(type, resolved, billed);
+    const listed = resolved === undefined ? undefined : priceFor(type, resolved, billed);
+    const price = listed === undefined ? undefined : priceOfTier(type, listed, usage.serviceTier);
+    // a tier with no price of its own is counted by that reason (the tier named, bounded in length)
+    const untiered = listed !== undefined && price === undefined;
     const uncited = price !== undefined && lacksCitationRate(price, billed, target.model);
     const cost =
       price === undefined || uncited || mayUseUnfed(resolved?.unfed, billed)
         ? undefined
         : computeTokenCost(price, billed, defaults);
     if (cost === undefined) {
-      this.#unknown(`${target.provider}/${target.model}${uncited ? ':citation_tokens' : ''}`);
+      const reason = uncited
+        ? ':citation_tokens'
+        : untiered
+          ? `:service_tier_${(usage.serviceTier ?? '').slice(0, 32)}`
+          : '';
+      this.#unknown(`${target.provider}/${target.model}${reason}`);
     } else if (cost.unpricedWebSearches !== undefined) {
       // searches without a rate leave the known token cost standing, counted apart
       const reason = unpricedWebSearchReason(type);

@@ -70,6 +70,13 @@ export interface TokenUsage {
    * Search's request fee on `sonar-pro`.
    */
   searchType?: string;
+  /**
+   * The service tier the answer says it was served on (OpenAI's `service_tier`: `default`,
+   * `priority`, `flex`, `scale`), whose rates may differ from the standard ones. Absent (or
+   * `default`, `auto`, `standard`, `on_demand`): the standard rates. Another tier is priced at the
+   * price's `serviceTiers` entry for it, else its cost is unknown.
+   */
+  serviceTier?: string;
   /** Images generated. @default 0 */
   images?: number;
   /** Seconds of audio processed (input or output). @default 0 */
