@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createGateway, type Gateway } from '../src/gateway/create-gateway';
 import type { GatewayOptions } from '../src/gateway/gateway-options';
 import { createRequestContext } from '../src/gateway/request-context';
@@ -46,6 +46,51 @@ function scripted(
           }),
         }),
       ),
+  };
+}
+
+/** An upstream call held until the test answers it. */
+interface HeldCall {
+  target: string;
+  answer: () => void;
+}
+
+/** A provider type whose calls wait for the test: `next()` gives the next call made. */
+function held(type: string): { plugin: GatewayPlugin; next: () => Promise<HeldCall> } {
+  const made: HeldCall[] = [];
+  const waiting: Array<(call: HeldCall) => void> = [];
+  const plugin = scripted(
+    type,
+    (_request, model, name) =>
+      new Promise<ChatCompletion>((resolve) => {
+        const call = { target: `${name}/${model}`, answer: () => resolve(answer(model)) };
+        const waiter = waiting.shift();
+        if (waiter === undefined) made.push(call);
+        else waiter(call);
+      }),
+  );
+  const next = (): Promise<HeldCall> => {
+    const call = made.shift();
+    return call === undefined ? new Promise((resolve) => waiting.push(resolve)) : Promise.resolve(call);
+  };
+  return { plugin, next };
+}
+
+/** The target (`provider/model`) of every attempt a gateway begins, in order; `next()` waits for the next one. */
+function watchAttempts(gateway: Gateway): { next: () => Promise<string> } {
+  const seen: string[] = [];
+  const waiting: Array<(target: string) => void> = [];
+  gateway.hooks.beforeAttempt.tap('watch', ({ target }) => {
+    const key = `${target.provider}/${target.model}`;
+    const waiter = waiting.shift();
+    if (waiter === undefined) seen.push(key);
+    else waiter(key);
+  });
+  return {
+    next: () => {
+      const key = seen.shift();
+      return key === undefined ? new Promise((resolve) => waiting.push(resolve)) : Promise.resolve(key);
+    },
   };
 }
 
@@ -125,5 +170,92 @@ describe('a target that refuses a request before calling upstream', () => {
     const response = await gateway.chat(ask('m', { max_tokens: 10 }));
     expect(response.choices[0]?.message.content).toBe('ok');
     expect(calls).toEqual(['host/llama', 'host/llama']);
+  });
+});
+
+describe("routing by load and latency counts the wait for a target's limiter", () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('least-in-flight counts the attempts queued on a target as in flight', async () => {
+    const upstream = held('held');
+    const gateway = make({
+      plugins: [upstream.plugin],
+      providers: [
+        { name: 'a', type: 'held' },
+        { name: 'b', type: 'held' },
+      ],
+      models: [
+        {
+          name: 'lif',
+          strategy: 'least-in-flight',
+          targets: [
+            { provider: 'a', model: 'm', limits: { maxConcurrent: 1 } },
+            { provider: 'b', model: 'm' },
+          ],
+        },
+      ],
+    });
+    const attempts = watchAttempts(gateway);
+    // a: one call running, two waiting for its limiter; b: two calls running
+    const pending = ['a/m', 'a/m', 'a/m', 'b/m', 'b/m'].map((model) => gateway.chat(ask(model)));
+    for (let i = 0; i < 5; i++) await attempts.next();
+    const running = [await upstream.next(), await upstream.next(), await upstream.next()];
+    expect(running.map((call) => call.target).sort()).toEqual(['a/m', 'b/m', 'b/m']);
+    pending.push(gateway.chat(ask('lif')));
+    expect(await attempts.next()).toBe('b/m');
+    // let everything finish: each call answered as it reaches the upstream
+    for (const call of running) call.answer();
+    for (let i = 0; i < 3; i++) (await upstream.next()).answer();
+    await Promise.all(pending);
+  });
+
+  it('lowest-latency times an attempt from before its limiter wait', async () => {
+    vi.useFakeTimers({ toFake: ['performance'] });
+    const upstream = held('held');
+    const gateway = make({
+      plugins: [upstream.plugin],
+      providers: [
+        { name: 'a', type: 'held' },
+        { name: 'b', type: 'held' },
+      ],
+      models: [
+        {
+          name: 'fast',
+          strategy: 'lowest-latency',
+          targets: [
+            { provider: 'a', model: 'm', limits: { maxConcurrent: 1 } },
+            { provider: 'b', model: 'm' },
+          ],
+        },
+      ],
+      // the last sample is the latency
+      routing: { explorationRate: 0, latencyEwmaAlpha: 1 },
+    });
+    const attempts = watchAttempts(gateway);
+    // b answers in 300 ms
+    const onB = gateway.chat(ask('b/m'));
+    await attempts.next();
+    const b = await upstream.next();
+    vi.advanceTimersByTime(300);
+    b.answer();
+    await onB;
+    // a answers its first call in 1000 ms, while the second waits for its slot, then at once
+    const first = gateway.chat(ask('a/m'));
+    const second = gateway.chat(ask('a/m'));
+    await attempts.next();
+    await attempts.next();
+    const a1 = await upstream.next();
+    vi.advanceTimersByTime(1_000);
+    a1.answer();
+    await first;
+    (await upstream.next()).answer();
+    await second;
+    // the second call waited 1000 ms for a: slower than b, not an instant answer
+    const routed = gateway.chat(ask('fast'));
+    expect(await attempts.next()).toBe('b/m');
+    (await upstream.next()).answer();
+    await routed;
   });
 });

@@ -277,8 +277,6 @@ async function tryTarget<T>(
     callMade = true;
     const attemptTimer = new AttemptTimer(env.attemptTimeoutMs, adapter.name, deadline);
     timer = attemptTimer;
-    endInFlight = env.stats.begin(key);
-    const called = performance.now();
     try {
       const pending = attempt({
         adapter,
@@ -295,7 +293,7 @@ async function tryTarget<T>(
       });
       // a plugin's adapter that ignores the abort must not hold the request past its deadlines
       const result = await (env.builtinAdapters.has(adapter) ? pending : raceAbort(pending, attemptTimer));
-      env.stats.recordLatency(key, performance.now() - called);
+      env.stats.recordLatency(key, performance.now() - start);
       return result;
     } catch (thrown) {
       // a fired timeout is the reason, whatever the adapter made of the abort; the abort's own
@@ -312,7 +310,7 @@ async function tryTarget<T>(
       // a failing target must not keep the lead in lowest-latency routing: its failure weighs
       // as a whole attempt timeout (a fast 500 would otherwise look like a fast answer)
       if (countsAsBreakerFailure(error))
-        env.stats.recordLatency(key, Math.max(performance.now() - called, env.attemptTimeoutMs));
+        env.stats.recordLatency(key, Math.max(performance.now() - start, env.attemptTimeoutMs));
       throw error;
     }
   };
@@ -322,6 +320,9 @@ async function tryTarget<T>(
     // an open circuit spends no limiter slot; the slot is taken outside the breaker, so a
     // refusal (a full queue in front of a hung target) is not counted as the target's success
     breaker?.assertAdmits();
+    // in flight from here and timed from the attempt's start, its limiter wait included: a target
+    // whose limiter holds calls back is busy and slow to answer, not idle and fast
+    endInFlight = env.stats.begin(key);
     const limiter = env.policies.limiter(key, target.limits);
     if (limiter !== undefined) {
       const permit = await limiter.acquire(request.weight(target), deadline);

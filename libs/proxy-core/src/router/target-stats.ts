@@ -2,8 +2,9 @@ import { RecencyMap } from './recency-map';
 
 /** What the router knows about one target, for least-in-flight and lowest-latency routing. */
 export interface TargetSnapshot {
+  /** Attempts begun and not ended, those waiting for the target's limiter included. */
   inFlight: number;
-  /** EWMA of attempt latency (to first content for streams) in ms, a target's failure counted as a whole attempt timeout; undefined before the first sample. */
+  /** EWMA of attempt latency in ms, from the attempt's start (its limiter wait included) to its answer (to first content for streams), a target's failure counted as a whole attempt timeout; undefined before the first sample. */
   latencyMs: number | undefined;
 }
 
