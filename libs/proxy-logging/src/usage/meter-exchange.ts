@@ -55,6 +55,19 @@ export function requestJson(exchange: MeterExchange): unknown {
   return parseJson(exchange.requestText);
 }
 
+/**
+ * The characters (code points) of `text`, a text of the request (the input of a call billed by
+ * the characters it speaks), or undefined when the count is not known: the text is absent or
+ * empty, as when the body was not captured (a type the proxy keeps no text of, a coding it
+ * cannot decode), or the body lost its middle to the capture bound (its head and tail may still
+ * parse, and hold a part). A meter then reports no usage, so the price is unknown, rather than 0
+ * characters or those of a part.
+ */
+export function wholeRequestCharacters(exchange: MeterExchange, text: unknown): number | undefined {
+  if (exchange.requestTruncated === true || typeof text !== 'string' || text.length === 0) return undefined;
+  return [...text].length;
+}
+
 /** Longest form field value read from a captured multipart body (a model name, a language). */
 const MAX_FORM_FIELD_CHARS = 256;
 

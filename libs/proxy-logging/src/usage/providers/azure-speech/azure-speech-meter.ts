@@ -1,4 +1,11 @@
-import { num, record, responseJson, succeeded, type MeterExchange } from '../../meter-exchange';
+import {
+  num,
+  record,
+  responseJson,
+  succeeded,
+  wholeRequestCharacters,
+  type MeterExchange,
+} from '../../meter-exchange';
 import type { MeteredUsage } from '../../metered-usage';
 import type { ProviderMeter } from '../../provider-meter';
 
@@ -16,14 +23,10 @@ function meter(exchange: MeterExchange): MeteredUsage | undefined {
   if (host.endsWith('.tts.speech.microsoft.com') && exchange.url.pathname.endsWith('/cognitiveservices/v1')) {
     // only the request's SSML tells the characters billed: a body not captured, or cut by the
     // capture bound, leaves them unknown (and the price with them), not 0
-    const ssml = exchange.requestTruncated === true ? undefined : exchange.requestText;
-    if (ssml === undefined || ssml === '') return undefined;
-    return {
-      provider: 'azure-speech',
-      model: 'neural-tts',
-      operation: 'tts',
-      units: { characters: [...ssmlText(ssml)].length },
-    };
+    const ssml = exchange.requestText;
+    const characters = wholeRequestCharacters(exchange, ssml === undefined ? undefined : ssmlText(ssml));
+    if (characters === undefined) return undefined;
+    return { provider: 'azure-speech', model: 'neural-tts', operation: 'tts', units: { characters } };
   }
   if (host.endsWith('.stt.speech.microsoft.com')) {
     // Duration is in 100-nanosecond ticks

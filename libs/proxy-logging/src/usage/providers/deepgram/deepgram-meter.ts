@@ -6,6 +6,7 @@ import {
   responseJson,
   str,
   succeeded,
+  wholeRequestCharacters,
   type MeterExchange,
 } from '../../meter-exchange';
 import type { MeteredUsage } from '../../metered-usage';
@@ -24,9 +25,12 @@ function meter(exchange: MeterExchange): MeteredUsage | undefined {
     return { provider: 'deepgram', model: name, operation: 'stt', units: { audio_seconds: seconds } };
   }
   if (path.endsWith('/speak')) {
+    // the API reports the characters it billed; the request's `text` is the fallback, and a body
+    // not captured whole leaves them unknown (and the price with them), not 0
     const characters =
       num(header(exchange.responseHeaders, 'dg-char-count')) ??
-      [...(str(record(requestJson(exchange))['text']) ?? '')].length;
+      wholeRequestCharacters(exchange, record(requestJson(exchange))['text']);
+    if (characters === undefined) return undefined;
     return {
       provider: 'deepgram',
       model: model ?? 'aura-asteria-en',
@@ -39,7 +43,8 @@ function meter(exchange: MeterExchange): MeteredUsage | undefined {
 
 /**
  * Deepgram: pre-recorded transcription by `metadata.duration` seconds; text to speech by
- * characters (`dg-char-count`).
+ * characters (`dg-char-count`, else the request's `text`, none when the body was not captured
+ * whole).
  * @see https://developers.deepgram.com/reference/speech-to-text-api/listen
  */
 export const deepgramMeter: ProviderMeter = {

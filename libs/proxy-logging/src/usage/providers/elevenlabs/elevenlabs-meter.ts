@@ -6,6 +6,7 @@ import {
   responseJson,
   str,
   succeeded,
+  wholeRequestCharacters,
   type MeterExchange,
 } from '../../meter-exchange';
 import type { MeteredUsage } from '../../metered-usage';
@@ -17,11 +18,13 @@ function meter(exchange: MeterExchange): MeteredUsage | undefined {
   const request = record(requestJson(exchange));
   if (path.includes('/text-to-speech/')) {
     const model = str(request['model_id']) ?? 'eleven_multilingual_v2';
-    // the API reports the characters it billed; the request text is the fallback
+    // the API reports the characters it billed; the request's `text` is the fallback, and a body
+    // not captured whole leaves them unknown (and the price with them), not 0
     const characters =
       num(header(exchange.responseHeaders, 'character-cost')) ??
       num(header(exchange.responseHeaders, 'x-character-count')) ??
-      [...(str(request['text']) ?? '')].length;
+      wholeRequestCharacters(exchange, request['text']);
+    if (characters === undefined) return undefined;
     return { provider: 'elevenlabs', model, operation: 'tts', units: { characters } };
   }
   if (path.endsWith('/speech-to-text')) {
@@ -39,7 +42,8 @@ function meter(exchange: MeterExchange): MeteredUsage | undefined {
 }
 
 /**
- * ElevenLabs: text to speech by characters (the `character-cost` header, else the text),
+ * ElevenLabs: text to speech by characters (the `character-cost` header, else the request's text,
+ * none when the body was not captured whole),
  * speech to text by audio seconds.
  * @see https://elevenlabs.io/docs/api-reference/text-to-speech/convert
  */

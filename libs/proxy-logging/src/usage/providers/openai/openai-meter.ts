@@ -8,6 +8,7 @@ import {
   sseJson,
   str,
   succeeded,
+  wholeRequestCharacters,
   type MeterExchange,
 } from '../../meter-exchange';
 import type { MeteredUsage } from '../../metered-usage';
@@ -80,8 +81,7 @@ export function meterOpenAIShaped(
   if (path.endsWith('/audio/speech')) {
     // the characters are the request's `input`: a body not captured, or cut by the capture bound
     // (whose head and tail may still parse), leaves them unknown, not 0
-    const input = exchange.requestTruncated === true ? undefined : str(request['input']);
-    const characters = input === undefined ? undefined : [...input].length;
+    const characters = wholeRequestCharacters(exchange, request['input']);
     const model = requestModel ?? 'tts-1';
     // gpt-4o-mini-tts bills text input and audio output tokens, which only its event stream
     // (`stream_format: "sse"`) reports, in `speech.audio.done`
