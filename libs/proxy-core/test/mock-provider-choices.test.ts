@@ -9,7 +9,7 @@ import type { ChatCompletionChunk } from '../src/wire/openai-chat';
 import type { TextCompletion } from '../src/wire/openai-completions';
 
 const context = { model: 'mock-model', signal: new AbortController().signal } as ProviderCallContext;
-const adapter = new MockAdapter({ name: 'mock' });
+const adapter = new MockAdapter({ name: 'mock', type: 'mock' });
 const hello = { model: 'mock-model', messages: [{ role: 'user' as const, content: 'Hello there' }] };
 
 let gateway: Gateway | undefined;
