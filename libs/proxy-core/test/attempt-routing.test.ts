@@ -259,3 +259,112 @@ describe("routing by load and latency counts the wait for a target's limiter", (
     await routed;
   });
 });
+
+describe('one pass over an alias and its fallbacks', () => {
+  const unavailable = scripted('unavailable', () =>
+    Promise.reject(new SwitchyardError('upstream_unavailable', '503')),
+  );
+
+  it('calls each target once, however many of the aliases name it', async () => {
+    const calls: string[] = [];
+    const gateway = make({
+      plugins: [
+        scripted('down', () => Promise.reject(new SwitchyardError('upstream_unavailable', '503')), calls),
+      ],
+      providers: [
+        { name: 'x', type: 'down' },
+        { name: 'y', type: 'down' },
+      ],
+      models: [
+        { name: 'a', strategy: 'ordered', targets: [{ provider: 'x', model: 'm' }], fallbacks: ['b', 'c'] },
+        {
+          name: 'b',
+          strategy: 'ordered',
+          targets: [
+            { provider: 'x', model: 'm' },
+            { provider: 'y', model: 'm' },
+          ],
+        },
+        {
+          name: 'c',
+          strategy: 'ordered',
+          targets: [
+            { provider: 'y', model: 'm' },
+            { provider: 'x', model: 'm' },
+          ],
+        },
+      ],
+      retry: { maxRetries: 0 },
+    });
+    const context = createRequestContext();
+    await expect(gateway.chat(ask('a'), { context })).rejects.toMatchObject({ code: 'upstream_unavailable' });
+    expect(calls).toEqual(['x/m', 'y/m']);
+    expect(calls).toEqual(
+      gateway.candidates('a')?.map((candidate) => `${candidate.provider}/${candidate.model}`),
+    );
+    expect(context.attempts.map((attempt) => `${attempt.alias}:${attempt.provider}`)).toEqual(['a:x', 'b:y']);
+  });
+
+  it('calls each target once a pass when retried', async () => {
+    const calls: string[] = [];
+    const gateway = make({
+      plugins: [
+        scripted('down', () => Promise.reject(new SwitchyardError('upstream_unavailable', '503')), calls),
+      ],
+      providers: [{ name: 'x', type: 'down' }],
+      models: [
+        {
+          name: 'a',
+          targets: [
+            { provider: 'x', model: 'm' },
+            { provider: 'x', model: 'm', weight: 2 },
+          ],
+        },
+      ],
+      retry: { maxRetries: 1, baseDelayMs: 1, maxDelayMs: 1 },
+    });
+    await expect(gateway.chat(ask('a'))).rejects.toMatchObject({ code: 'upstream_unavailable' });
+    expect(calls).toEqual(['x/m', 'x/m']);
+  });
+
+  it('tries a fallback alias a resolveRoute tap lists twice once', async () => {
+    const calls: string[] = [];
+    const gateway = make({
+      plugins: [
+        scripted('down', () => Promise.reject(new SwitchyardError('upstream_unavailable', '503')), calls),
+      ],
+      providers: [{ name: 'x', type: 'down' }],
+      models: [{ name: 'b', targets: [{ provider: 'x', model: 'n' }] }],
+      retry: { maxRetries: 0 },
+    });
+    gateway.hooks.resolveRoute.tap('tenant', () => ({
+      alias: 'tenant',
+      strategy: 'ordered',
+      fallbacks: ['b', 'b'],
+      targets: [{ provider: 'x', model: 'm', weight: 1 }],
+    }));
+    await expect(gateway.chat(ask('tenant'))).rejects.toMatchObject({ code: 'upstream_unavailable' });
+    expect(calls).toEqual(['x/m', 'x/n']);
+    expect(gateway.stats().counters.fallbacks).toBe(1);
+  });
+
+  it('refuses a fallback alias listed twice', () => {
+    expect(() =>
+      createGateway({
+        plugins: [unavailable],
+        providers: [{ name: 'x', type: 'unavailable' }],
+        models: [
+          { name: 'a', targets: [{ provider: 'x', model: 'm' }], fallbacks: ['b', 'c', 'b'] },
+          { name: 'b', targets: [{ provider: 'x', model: 'n' }] },
+          { name: 'c', targets: [{ provider: 'x', model: 'o' }] },
+        ],
+      }),
+    ).toThrow(
+      expect.objectContaining({
+        code: 'invalid_options',
+        message:
+          'Invalid gateway options:\n- /models/0/fallbacks/2: "b" is already fallbacks/0; list each fallback model once',
+      }),
+    );
+  });
+});

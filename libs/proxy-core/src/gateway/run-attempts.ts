@@ -102,7 +102,8 @@ function routesToTry(route: ResolvedRoute, routes: RouteTable): ResolvedRoute[] 
   const list = [route];
   for (const alias of route.fallbacks) {
     const fallback = routes.resolve(alias);
-    if (fallback !== undefined) list.push(fallback);
+    // an alias listed twice (a resolveRoute tap's route; configured ones are refused) is tried once
+    if (fallback !== undefined && !list.includes(fallback)) list.push(fallback);
   }
   return list;
 }
@@ -146,6 +147,8 @@ export async function runAttempts<T>(
           const adapter = env.providers.get(target.provider);
           if (adapter === undefined) continue;
           const key = targetKey(target);
+          // once per pass, however many of the aliases tried name it (a few keys: a scan is cheap)
+          if (keys.includes(key)) continue;
           keys.push(key);
           const wait = notBefore?.get(key);
           // the upstream asked us to wait before calling it again

@@ -19,8 +19,8 @@ const INSTANCE_OPTIONS: ReadonlySet<string> = new Set([
 
 /**
  * Checks the options once, against the schema and against each other (unknown provider
- * types, duplicate names, targets and fallbacks that point nowhere), and throws one
- * `invalid_options` error listing every problem.
+ * types, duplicate names, targets and fallbacks that point nowhere, a fallback listed twice),
+ * and throws one `invalid_options` error listing every problem.
  */
 export function validateGatewayOptions(
   options: GatewayOptions,
@@ -95,11 +95,17 @@ export function validateGatewayOptions(
     });
   });
   models.forEach((model, index) => {
-    (model.fallbacks ?? []).forEach((fallback, f) => {
+    const fallbacks = model.fallbacks ?? [];
+    fallbacks.forEach((fallback, f) => {
       if (!aliases.has(fallback))
         problems.push(`/models/${index}/fallbacks/${f}: no model is named "${fallback}"`);
       if (fallback === model.name)
         problems.push(`/models/${index}/fallbacks/${f}: a model cannot fall back to itself`);
+      const first = fallbacks.indexOf(fallback);
+      if (first !== f)
+        problems.push(
+          `/models/${index}/fallbacks/${f}: "${fallback}" is already fallbacks/${first}; list each fallback model once`,
+        );
     });
   });
   if (problems.length > 0) throw invalidOptions(problems);
