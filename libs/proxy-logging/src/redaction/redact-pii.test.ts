@@ -148,6 +148,29 @@ describe('redactPii', () => {
         expect(redactPii(body)).toBe(body);
     });
 
+    it('redacts the whole of a bearer token whose `/` is written `\\/` (PHP), also in JSON held in a JSON string, both still parsing', () => {
+      // PHP's json_encode escapes every `/`: the token went on past its first `\/` (and one
+      // with fewer than 8 characters before it was not redacted at all)
+      for (const token of ['abc/defghijklmnop/q', 'abcdefghij/klmnop', 'abcdefghij/', 'ab/cd/ef/gh'])
+        for (const secret of [`Bearer ${token}`, `bearer ${token}`]) {
+          const body = JSON.stringify({ header: `Authorization: ${secret}\n` }).replaceAll('/', '\\/');
+          const out = redactPii(body);
+          expect(out).toBe(String.raw`{"header":"Authorization: Bearer [REDACTED_KEY]\n"}`);
+          // held in a JSON string, the `\/` is written `\\/`, or `\\\/` when PHP writes that too
+          const nested = JSON.stringify({ arguments: body });
+          for (const outer of [nested, nested.replaceAll('/', '\\/')]) {
+            const { arguments: args } = JSON.parse(redactPii(outer)) as { arguments: string };
+            expect(JSON.parse(args)).toEqual({ header: 'Authorization: Bearer [REDACTED_KEY]\n' });
+          }
+        }
+    });
+
+    it('ends a bearer token before a run of backslashes that is no escaped `/`', () => {
+      expect(redactPii(String.raw`{"a":"Bearer abcdefghij\\\nrest\\"}`)).toBe(
+        String.raw`{"a":"Bearer [REDACTED_KEY]\\\nrest\\"}`,
+      );
+    });
+
     it('keeps a literal backslash before a secret as a boundary', () => {
       expect(
         redactPii(String.raw`{"path":"CORP\\jane.doe@example.com C:\\sk-proj-Abc123Def456Ghi789"}`),

@@ -23,8 +23,15 @@ function luhnValid(text: string): boolean {
 
 /** The built-in patterns: API-key shapes first (they may contain digits), then emails, cards, phones. */
 export const DEFAULT_PII_PATTERNS: readonly PiiPattern[] = [
-  // an auth scheme is case-insensitive (RFC 9110): `bearer` and `BEARER` are sent too
-  { name: 'bearer', pattern: /\bBearer\s+[A-Za-z0-9._~+/=-]{8,}/gi, replacement: 'Bearer [REDACTED_KEY]' },
+  // an auth scheme is case-insensitive (RFC 9110): `bearer` and `BEARER` are sent too. A `/` of
+  // the token may be written `\/` (JSON as PHP writes it), or `\\\/` in JSON held in a JSON
+  // string: the escape is part of the token, not its end. A run of backslashes is taken whole with
+  // its `/`, so no match ends inside an escape, and one not ending in `/` (`\n`) ends the token
+  {
+    name: 'bearer',
+    pattern: /\bBearer\s+(?:[A-Za-z0-9._~+/=-]|\\+\/){8,}/gi,
+    replacement: 'Bearer [REDACTED_KEY]',
+  },
   {
     name: 'api_key',
     pattern:
