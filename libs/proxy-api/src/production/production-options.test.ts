@@ -52,6 +52,18 @@ describe('validateProductionOptions', () => {
     );
   });
 
+  it('refuses a master key with whitespace, which no Bearer header can carry (the admin UI could never sign in)', () => {
+    const problem =
+      '/admin/masterKey: contains whitespace (a space, tab or line break), which an Authorization: Bearer header cannot carry: no one could sign in with it';
+    for (const masterKey of [
+      'sy-master 0123456789abcdef',
+      'sy-master-0123456789abcdef\n',
+      '\tsy-master-0123456789abcdef',
+    ])
+      expect(problemsOf({ admin: { masterKey } })).toEqual([problem]);
+    expect(problemsOf({ admin: { masterKey: 'sy-master-0123456789abcdef' } })).toEqual([]);
+  });
+
   it('refuses a readiness setting that is not a boolean or not known, naming its path', () => {
     expect(problemsOf({ readiness: { requireKeyStore: 'yes' as unknown as boolean } })).toEqual([
       '/readiness/requireKeyStore: Expected boolean',

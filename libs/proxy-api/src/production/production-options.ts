@@ -408,6 +408,13 @@ export function productionOptionsProblems(
       '/keySecret: a persistent key store needs a keySecret (or a master key to derive it from), or stored keys would not survive a restart',
     );
   }
+  const masterKey = options.admin?.masterKey;
+  // the admin UI and any client send it as `Authorization: Bearer <key>`, one token: a key with
+  // whitespace would be accepted here and then refused at every sign-in
+  if (typeof masterKey === 'string' && /\s/.test(masterKey))
+    problems.push(
+      '/admin/masterKey: contains whitespace (a space, tab or line break), which an Authorization: Bearer header cannot carry: no one could sign in with it',
+    );
   if (now !== undefined && typeof now !== 'function') problems.push('/now: must be a function');
   const { metricsToken } = options;
   if (
