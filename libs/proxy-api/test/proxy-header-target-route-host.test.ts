@@ -35,9 +35,7 @@ async function proxied(
       headers: { 'x-switchyard-target': target },
     });
     const code =
-      response.statusCode === 403
-        ? (response.json() as { error?: { code?: string } }).error?.code
-        : undefined;
+      response.statusCode === 403 ? response.json<{ error?: { code?: string } }>().error?.code : undefined;
     return { status: response.statusCode, code };
   } finally {
     await app.close();
