@@ -368,3 +368,50 @@ describe('one pass over an alias and its fallbacks', () => {
     );
   });
 });
+
+describe('lowest-latency under a flood of direct model names', () => {
+  it("keeps a failing configured target's latency", async () => {
+    let failed = 0;
+    const gateway = make({
+      plugins: [
+        scripted('down', () => {
+          failed += 1;
+          return Promise.reject(new SwitchyardError('upstream_unavailable', '503'));
+        }),
+      ],
+      providers: [
+        { name: 'a', type: 'down' },
+        { name: 'b', type: 'mock' },
+      ],
+      models: [
+        {
+          name: 'fast',
+          strategy: 'ordered',
+          targets: [
+            { provider: 'a', model: 'm' },
+            { provider: 'b', model: 'm' },
+          ],
+        },
+        {
+          name: 'fastest',
+          strategy: 'lowest-latency',
+          targets: [
+            { provider: 'a', model: 'm' },
+            { provider: 'b', model: 'm' },
+          ],
+        },
+      ],
+      routing: { explorationRate: 0 },
+      retry: { maxRetries: 0 },
+    });
+    // a fails (its latency weighs a whole attempt timeout), b answers
+    await gateway.chat(ask('fast'));
+    expect(failed).toBe(1);
+    // more targets than the gateway keeps figures for, each named once by a client
+    for (let i = 0; i < 10_001; i++) await gateway.chat(ask(`b/client-chosen-${i}`));
+    const context = createRequestContext();
+    await gateway.chat(ask('fastest'), { context });
+    expect(context.attempts.map((attempt) => attempt.provider)).toEqual(['b']);
+    expect(failed).toBe(1);
+  }, 60_000);
+});

@@ -239,7 +239,10 @@ class SwitchyardGateway implements Gateway {
       emit: (event) => observe(this.hooks.onResilienceEvent, this.#logger, event),
       source: this.hooks,
     });
-    const stats = new TargetStats(options.routing?.latencyEwmaAlpha ?? GATEWAY_DEFAULTS.latencyEwmaAlpha);
+    const stats = new TargetStats({
+      alpha: options.routing?.latencyEwmaAlpha ?? GATEWAY_DEFAULTS.latencyEwmaAlpha,
+      configured: routes.targetKeys(),
+    });
     this.#env = {
       hooks: this.hooks,
       logger: this.#logger,

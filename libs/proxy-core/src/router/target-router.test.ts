@@ -24,7 +24,7 @@ function sequence(values: number[]): () => number {
 describe('TargetRouter', () => {
   it('weighted: picks in proportion to weight', () => {
     const router = new TargetRouter({
-      stats: new TargetStats(0.3),
+      stats: new TargetStats({ alpha: 0.3 }),
       explorationRate: 0,
       costEstimator: undefined,
       providerType: () => 'openai',
@@ -40,7 +40,7 @@ describe('TargetRouter', () => {
 
   it('round-robin: rotates the first target, keeping the others as failover order', () => {
     const router = new TargetRouter({
-      stats: new TargetStats(0.3),
+      stats: new TargetStats({ alpha: 0.3 }),
       explorationRate: 0,
       costEstimator: undefined,
       providerType: () => 'openai',
@@ -57,7 +57,7 @@ describe('TargetRouter', () => {
   });
 
   it('least-in-flight: prefers the target with the fewest attempts in flight', () => {
-    const stats = new TargetStats(0.3);
+    const stats = new TargetStats({ alpha: 0.3 });
     const router = new TargetRouter({
       stats,
       explorationRate: 0,
@@ -82,7 +82,7 @@ describe('TargetRouter', () => {
   });
 
   it('lowest-latency: measures unmeasured targets first, then prefers the lowest EWMA, exploring at the configured rate', () => {
-    const stats = new TargetStats(0.5);
+    const stats = new TargetStats({ alpha: 0.5 });
     const router = new TargetRouter({
       stats,
       explorationRate: 0.1,
@@ -134,7 +134,7 @@ describe('TargetRouter', () => {
       },
     };
     const router = new TargetRouter({
-      stats: new TargetStats(0.3),
+      stats: new TargetStats({ alpha: 0.3 }),
       explorationRate: 0,
       costEstimator,
       providerType: () => 'openai',

@@ -8,29 +8,51 @@ export interface TargetSnapshot {
   latencyMs: number | undefined;
 }
 
+interface TargetFigures {
+  inFlight: number;
+  latencyMs: number | undefined;
+}
+
+const noFigures = (): TargetFigures => ({ inFlight: 0, latencyMs: undefined });
+
+/** Settings of {@link TargetStats}. */
+export interface TargetStatsSettings {
+  /** Weight of a new latency sample in the EWMA, in (0, 1]. */
+  alpha: number;
+  /** The targets (`provider/model`) of the configured routes: their figures are kept for good. */
+  configured?: ReadonlySet<string>;
+  /**
+   * Other targets kept before idle ones, least recently used first, are forgotten: clients can
+   * name any `provider/<model>`, which would otherwise each keep an entry for good.
+   * @default 10_000
+   */
+  maxDirectTargets?: number;
+}
+
 /** Live per-target figures, shared by every route that names the target. */
 export class TargetStats {
-  readonly #stats: RecencyMap<{ inFlight: number; latencyMs: number | undefined }>;
+  // a bounded set, made up front: however many names clients send, these are never forgotten
+  readonly #configured = new Map<string, TargetFigures>();
+  readonly #direct: RecencyMap<TargetFigures>;
   readonly #alpha: number;
 
-  /**
-   * @param alpha weight of a new latency sample in the EWMA, in (0, 1]
-   * @param maxTargets targets kept before idle ones, least recently used first, are forgotten:
-   *   clients can name any `provider/<model>`, which would otherwise each keep an entry for good
-   */
-  constructor(alpha: number, maxTargets = 10_000) {
-    this.#alpha = alpha;
+  constructor(settings: TargetStatsSettings) {
+    this.#alpha = settings.alpha;
+    for (const key of settings.configured ?? []) this.#configured.set(key, noFigures());
     // a target with attempts in flight is kept, so its count stays right
-    this.#stats = new RecencyMap({ maxEntries: maxTargets, isIdle: (entry) => entry.inFlight === 0 });
+    this.#direct = new RecencyMap({
+      maxEntries: settings.maxDirectTargets ?? 10_000,
+      isIdle: (entry) => entry.inFlight === 0,
+    });
   }
 
-  #entry(key: string): { inFlight: number; latencyMs: number | undefined } {
-    return this.#stats.use(key, () => ({ inFlight: 0, latencyMs: undefined }));
+  #entry(key: string): TargetFigures {
+    return this.#configured.get(key) ?? this.#direct.use(key, noFigures);
   }
 
   /** How many targets are tracked. */
   get size(): number {
-    return this.#stats.size;
+    return this.#configured.size + this.#direct.size;
   }
 
   /** Counts an attempt in flight; call the returned function once when it ends. */
@@ -53,7 +75,7 @@ export class TargetStats {
   }
 
   get(key: string): TargetSnapshot {
-    const entry = this.#stats.peek(key);
+    const entry = this.#configured.get(key) ?? this.#direct.peek(key);
     return { inFlight: entry?.inFlight ?? 0, latencyMs: entry?.latencyMs };
   }
 }
