@@ -131,7 +131,7 @@ describe('pricing plugin and service tiers', () => {
       context.providerType = 'openai';
       const chunk = {
         id: 'c1',
-        object: 'chat.completion.chunk',
+        object: 'chat.completion.chunk' as const,
         created: 1,
         model: 'o3',
         service_tier: tier,
