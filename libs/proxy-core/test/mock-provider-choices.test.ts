@@ -6,7 +6,6 @@ import { MockAdapter } from '../src/providers/mock/mock-adapter';
 import type { ProviderCallContext } from '../src/providers/provider-adapter';
 import { EmbeddingRequestSchema } from '../src/wire/chat-request-schema';
 import type { ChatCompletionChunk } from '../src/wire/openai-chat';
-import type { TextCompletion } from '../src/wire/openai-completions';
 
 const context = { model: 'mock-model', signal: new AbortController().signal } as ProviderCallContext;
 const adapter = new MockAdapter({ name: 'mock', type: 'mock' });
@@ -86,7 +85,7 @@ describe('/v1/completions echo with n through the mock', () => {
     const text = new Map<number, string>();
     const finished = new Map<number, string | null>();
     const stream = await gateway.streamComplete({ model: 'mock/m', prompt: 'Say hi', echo: true, n: 2 });
-    for await (const chunk of stream as AsyncIterable<TextCompletion>) {
+    for await (const chunk of stream) {
       for (const choice of chunk.choices) {
         text.set(choice.index, (text.get(choice.index) ?? '') + choice.text);
         if (choice.finish_reason !== null) finished.set(choice.index, choice.finish_reason);

@@ -21,10 +21,10 @@ const request = {
   ],
 } as unknown as ChatCompletionRequest;
 
-const missingId = expect.objectContaining({
+const missingId: unknown = expect.objectContaining({
   code: 'invalid_request',
   param: 'messages.2.tool_call_id',
-  message: expect.stringContaining('"tool_call_id"'),
+  message: expect.stringContaining('"tool_call_id"') as string,
 });
 
 describe('a tool message without tool_call_id', () => {
