@@ -1,5 +1,6 @@
 import type { ChatMessage } from '@switchyard/proxy-core';
 import { contentText, type TokenCounter } from './token-counter';
+import { toolCallParts } from './tool-call-parts';
 
 /** The instruction the summary model gets. */
 export const SUMMARY_INSTRUCTION =
@@ -35,7 +36,10 @@ export function transcriptOf(
     const text = contentText(message.content);
     if (message.role === 'assistant' && (message.tool_calls?.length ?? 0) > 0) {
       const calls = message
-        .tool_calls!.map((call) => `${call.function.name}(${call.function.arguments})`)
+        .tool_calls!.map((call) => {
+          const { name, input } = toolCallParts(call);
+          return `${name}(${input})`;
+        })
         .join(', ');
       return `assistant: ${text}${text === '' ? '' : ' '}[called ${calls}]`;
     }

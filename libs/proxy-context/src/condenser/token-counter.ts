@@ -1,5 +1,6 @@
 import type { ChatCompletionRequest, ChatMessage, ChatTool } from '@switchyard/proxy-core';
 import { mediaTokens, refusalTexts } from './media-tokens';
+import { toolCallParts } from './tool-call-parts';
 
 /** How a model's tokens are counted. */
 export type TokenizerFamily =
@@ -351,8 +352,10 @@ export function countMessage(
   for (const refusal of refusalTexts(message)) tokens += counter.count(refusal);
   tokens += mediaTokens(message.content, options.imageTokens ?? DEFAULT_IMAGE_TOKENS);
   if (message.role === 'assistant') {
-    for (const call of message.tool_calls ?? [])
-      tokens += PER_TOOL_CALL + counter.count(call.function.name) + counter.count(call.function.arguments);
+    for (const call of message.tool_calls ?? []) {
+      const { name, input } = toolCallParts(call);
+      tokens += PER_TOOL_CALL + counter.count(name) + counter.count(input);
+    }
   }
   if (message.role === 'tool') tokens += counter.count(message.tool_call_id);
   return tokens;
@@ -422,9 +425,10 @@ export function upperBoundTokens(
     for (const refusal of refusalTexts(message)) bytes += Buffer.byteLength(refusal);
     bytes += mediaTokens(message.content, options.imageTokens ?? DEFAULT_IMAGE_TOKENS);
     if (message.role === 'assistant') {
-      for (const call of message.tool_calls ?? [])
-        bytes +=
-          PER_TOOL_CALL + Buffer.byteLength(call.function.name) + Buffer.byteLength(call.function.arguments);
+      for (const call of message.tool_calls ?? []) {
+        const { name, input } = toolCallParts(call);
+        bytes += PER_TOOL_CALL + Buffer.byteLength(name) + Buffer.byteLength(input);
+      }
     }
     if (message.role === 'tool') bytes += Buffer.byteLength(message.tool_call_id);
   }

@@ -215,6 +215,12 @@ export class ChatToAnthropicStreamMapper {
   }
 
   #toolFragment(fragment: ChatToolCallDelta, events: AnthropicStreamEvent[]): void {
+    // the Messages request offers functions only (custom tools have no Anthropic form)
+    if (fragment.type === 'custom' || fragment.custom !== undefined)
+      throw new SwitchyardError(
+        'upstream_stream_error',
+        'The provider streamed a call of a custom tool, which the request did not offer.',
+      );
     const args = fragment.function?.arguments ?? '';
     const index = indexOf(fragment);
     const id = toolCallIdOf(fragment.id);

@@ -63,6 +63,13 @@ export function chatToAnthropicMessage(
   const calls = choice.message.tool_calls ?? [];
   const stopReason = mapFinishReasonToAnthropic(choice.finish_reason, stopSequence, calls.length > 0);
   for (const call of calls) {
+    // the Messages request offers functions only (custom tools have no Anthropic form)
+    if (call.type === 'custom')
+      throw new SwitchyardError(
+        'upstream_error',
+        `The provider called custom tool "${call.custom.name}", which the request did not offer.`,
+        { provider },
+      );
     const parsed = toolInput(call.function.arguments);
     if ('input' in parsed) {
       content.push({

@@ -128,12 +128,13 @@ export function toolUseBlockId(id: string): string {
   return `toolu_${createHash('sha256').update(base).digest('base64url').slice(0, 32)}`;
 }
 
-/** Maps each assistant tool call id to its function name, for providers that answer tool results by name. */
+/** Maps each assistant tool call id to its tool's name, for providers that answer tool results by name. */
 export function toolNamesById(messages: readonly ChatMessage[]): Map<string, string> {
   const names = new Map<string, string>();
   for (const message of messages) {
     if (message.role !== 'assistant') continue;
-    for (const call of message.tool_calls ?? []) names.set(call.id, call.function.name);
+    for (const call of message.tool_calls ?? [])
+      names.set(call.id, call.type === 'custom' ? call.custom.name : call.function.name);
   }
   return names;
 }

@@ -1,9 +1,33 @@
-import { Type } from '@sinclair/typebox';
+import { Type, type TProperties } from '@sinclair/typebox';
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) =>
   Type.Optional(Type.Union([schema, Type.Null()]));
 
+/**
+ * An object of one kind among several (`type: "function"`, `"custom"`): its `type` is checked
+ * before its other members (an `allOf`, whose first failing member ends the check), so a union
+ * of them fails an object of another kind on its `type`, which the HTTP layer reports as the
+ * kinds allowed, rather than on the first kind's missing members.
+ */
+const Tagged = <T extends TProperties>(tag: string, properties: T) =>
+  Type.Intersect([
+    Type.Object({ type: Type.Literal(tag) }, { additionalProperties: true }),
+    Type.Object(properties, { additionalProperties: true }),
+  ]);
+
 const ContentPart = Type.Object({ type: Type.String({ minLength: 1 }) }, { additionalProperties: true });
+
+// OpenAI's tool calls: of a function (JSON arguments) or of a custom tool (GPT-5, free-form input)
+const ToolCall = Type.Union([
+  Tagged('function', {
+    id: Type.String(),
+    function: Type.Object({ name: Type.String(), arguments: Type.String() }),
+  }),
+  Tagged('custom', {
+    id: Type.String(),
+    custom: Type.Object({ name: Type.String(), input: Type.String() }),
+  }),
+]);
 
 const Message = Type.Object(
   {
@@ -13,26 +37,19 @@ const Message = Type.Object(
       Type.Literal('user'),
       Type.Literal('assistant'),
       Type.Literal('tool'),
+      // deprecated by OpenAI, still taken: the result of a legacy `function_call`, by `name`
+      Type.Literal('function'),
     ]),
     content: Type.Optional(Type.Union([Type.String(), Type.Array(ContentPart), Type.Null()])),
     name: Type.Optional(Type.String()),
     tool_call_id: Type.Optional(Type.String()),
-    tool_calls: Type.Optional(
-      Type.Array(
-        Type.Object({
-          id: Type.String(),
-          type: Type.Literal('function'),
-          function: Type.Object({ name: Type.String(), arguments: Type.String() }),
-        }),
-      ),
-    ),
+    tool_calls: Type.Optional(Type.Array(ToolCall)),
   },
   { additionalProperties: true },
 );
 
-const Tool = Type.Object(
-  {
-    type: Type.Literal('function'),
+const Tool = Type.Union([
+  Tagged('function', {
     function: Type.Object(
       {
         name: Type.String({ minLength: 1, maxLength: 64 }),
@@ -41,9 +58,40 @@ const Tool = Type.Object(
       },
       { additionalProperties: true },
     ),
-  },
-  { additionalProperties: true },
-);
+  }),
+  Tagged('custom', {
+    custom: Type.Object(
+      {
+        name: Type.String({ minLength: 1 }),
+        description: Type.Optional(Type.String()),
+        format: Type.Optional(Type.Object({ type: Type.String() }, { additionalProperties: true })),
+      },
+      { additionalProperties: true },
+    ),
+  }),
+]);
+
+// A tool named by `tool_choice`: a function, or a custom tool
+const ToolReference = Type.Union([
+  Tagged('function', { function: Type.Object({ name: Type.String() }) }),
+  Tagged('custom', { custom: Type.Object({ name: Type.String() }) }),
+]);
+
+const ToolChoice = Type.Union([
+  Type.Literal('none'),
+  Type.Literal('auto'),
+  Type.Literal('required'),
+  ToolReference,
+  Tagged('allowed_tools', {
+    allowed_tools: Type.Object(
+      {
+        mode: Type.Union([Type.Literal('auto'), Type.Literal('required')]),
+        tools: Type.Array(ToolReference),
+      },
+      { additionalProperties: true },
+    ),
+  }),
+]);
 
 // A `json_schema` format carries its schema in a `json_schema` object: OpenAI refuses one without
 // it (400 "Missing required parameter: 'response_format.json_schema'"), and the translators that
@@ -91,14 +139,7 @@ export const ChatCompletionRequestSchema = Type.Object(
     seed: Nullable(Type.Integer()),
     user: Type.Optional(Type.String()),
     tools: Type.Optional(Type.Array(Tool)),
-    tool_choice: Type.Optional(
-      Type.Union([
-        Type.Literal('none'),
-        Type.Literal('auto'),
-        Type.Literal('required'),
-        Type.Object({ type: Type.Literal('function'), function: Type.Object({ name: Type.String() }) }),
-      ]),
-    ),
+    tool_choice: Type.Optional(ToolChoice),
     response_format: Nullable(ResponseFormat),
     // read by the providers that search (`gemini`); its fields are forwarded to OpenAI-wire hosts as sent
     web_search_options: Nullable(Type.Object({}, { additionalProperties: true })),

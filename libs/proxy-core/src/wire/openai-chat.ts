@@ -19,12 +19,25 @@ export interface ChatImagePart {
 /** Any content part the gateway understands. */
 export type ChatContentPart = ChatTextPart | ChatImagePart;
 
-/** A function call the assistant asked for. */
-export interface ChatToolCall {
+/** A function call the assistant asked for: JSON arguments for a function tool. */
+export interface ChatFunctionToolCall {
   id: string;
   type: 'function';
   function: { name: string; arguments: string };
 }
+
+/**
+ * A call of a custom tool the assistant asked for: free-form text input (GPT-5's custom tools).
+ * @see https://platform.openai.com/docs/api-reference/chat/object#chat/object-choices-message-tool_calls
+ */
+export interface ChatCustomToolCall {
+  id: string;
+  type: 'custom';
+  custom: { name: string; input: string };
+}
+
+/** A tool call the assistant asked for: of a function tool, or of a custom tool. */
+export type ChatToolCall = ChatFunctionToolCall | ChatCustomToolCall;
 
 /** A system (or developer) instruction. */
 export interface ChatSystemMessage {
@@ -45,6 +58,12 @@ export interface ChatAssistantMessage {
   role: 'assistant';
   content?: string | ChatTextPart[] | null;
   tool_calls?: ChatToolCall[];
+  /**
+   * A legacy function call, answered by a {@link ChatFunctionMessage}; forwarded to OpenAI-wire
+   * upstreams as sent.
+   * @deprecated use `tool_calls`
+   */
+  function_call?: { name: string; arguments: string } | null;
   name?: string;
   refusal?: string | null;
 }
@@ -56,11 +75,23 @@ export interface ChatToolMessage {
   tool_call_id: string;
 }
 
-/** One message of a conversation. */
-export type ChatMessage = ChatSystemMessage | ChatUserMessage | ChatAssistantMessage | ChatToolMessage;
+/**
+ * The result of a legacy function call (an assistant's `function_call`), answered by the
+ * function's name. Deprecated by OpenAI in favour of tools; forwarded to OpenAI-wire upstreams.
+ * @deprecated use tool calls and {@link ChatToolMessage}
+ */
+export interface ChatFunctionMessage {
+  role: 'function';
+  name: string;
+  content: string | null;
+}
 
-/** A function the model may call. */
-export interface ChatTool {
+/** One message of a conversation. */
+export type ChatMessage =
+  ChatSystemMessage | ChatUserMessage | ChatAssistantMessage | ChatToolMessage | ChatFunctionMessage;
+
+/** A function the model may call, with JSON arguments. */
+export interface ChatFunctionTool {
   type: 'function';
   function: {
     name: string;
@@ -70,8 +101,40 @@ export interface ChatTool {
   };
 }
 
-/** How the model may use tools. */
-export type ChatToolChoice = 'none' | 'auto' | 'required' | { type: 'function'; function: { name: string } };
+/**
+ * A custom tool the model may call with free-form text (GPT-5), unconstrained or in a grammar.
+ * @see https://platform.openai.com/docs/api-reference/chat/create#chat-create-tools
+ */
+export interface ChatCustomTool {
+  type: 'custom';
+  custom: {
+    name: string;
+    description?: string;
+    /** The input's format: unconstrained text (the default) or a Lark or regex grammar. */
+    format?:
+      { type: 'text' } | { type: 'grammar'; grammar: { definition: string; syntax: 'lark' | 'regex' } };
+  };
+}
+
+/** A tool the model may call: a function, or a custom tool. */
+export type ChatTool = ChatFunctionTool | ChatCustomTool;
+
+/** A tool named by a tool choice: a function tool, or a custom tool. */
+export type ChatToolReference =
+  { type: 'function'; function: { name: string } } | { type: 'custom'; custom: { name: string } };
+
+/**
+ * A tool choice that limits the model to some of the request's tools, which it may call
+ * (`auto`) or must call (`required`); the request's `tools` stay as they are (a cached prefix).
+ * @see https://platform.openai.com/docs/api-reference/chat/create#chat-create-tool_choice
+ */
+export interface ChatAllowedToolsChoice {
+  type: 'allowed_tools';
+  allowed_tools: { mode: 'auto' | 'required'; tools: ChatToolReference[] };
+}
+
+/** How the model may use tools: not at all, as it decides, at least one, one named, or some of them. */
+export type ChatToolChoice = 'none' | 'auto' | 'required' | ChatToolReference | ChatAllowedToolsChoice;
 
 /** Response format constraints. */
 export type ChatResponseFormat =
@@ -210,12 +273,17 @@ export interface ChatCompletion {
   service_tier?: string | null;
 }
 
-/** A streamed tool-call fragment: the first carries id and name, later ones argument text. */
+/**
+ * A streamed tool-call fragment: the first carries id and name, later ones argument text. A
+ * custom tool's call streams its `custom` name and input text the same way (OpenAI's stream
+ * reference types function fragments only: https://github.com/openai/openai-openapi/issues/576).
+ */
 export interface ChatToolCallDelta {
   index: number;
   id?: string;
-  type?: 'function';
+  type?: 'function' | 'custom';
   function?: { name?: string; arguments?: string };
+  custom?: { name?: string; input?: string };
 }
 
 /** The incremental part of a streamed choice. */

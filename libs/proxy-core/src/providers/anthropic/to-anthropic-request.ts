@@ -12,13 +12,14 @@ import {
   toolUseBlockId,
   userContent,
 } from '../../wire/chat-message-parts';
+import {
+  functionToolCalls,
+  functionTools,
+  refuseFunctionMessage,
+  type FunctionToolChoice,
+} from '../../wire/function-tools';
 import { toolCallText, toolResultText } from '../../wire/tool-history-text';
-import type {
-  ChatCompletionRequest,
-  ChatContentPart,
-  ChatMessage,
-  ChatToolChoice,
-} from '../../wire/openai-chat';
+import type { ChatCompletionRequest, ChatContentPart, ChatMessage } from '../../wire/openai-chat';
 import type {
   AnthropicImageBlock,
   AnthropicMessageParam,
@@ -73,7 +74,7 @@ function messageBlocks(message: ChatMessage, index: number): AnthropicRequestBlo
       // Anthropic refuses a text block of whitespace only ("text content blocks must contain
       // non-whitespace text"); an assistant's blank text says nothing, so it is left out
       const blocks: AnthropicRequestBlock[] = isBlankText(text) ? [] : [{ type: 'text', text }];
-      for (const [t, call] of (message.tool_calls ?? []).entries()) {
+      for (const [t, call] of functionToolCalls(message.tool_calls, param, 'Anthropic').entries()) {
         blocks.push({
           type: 'tool_use',
           id: toolUseBlockId(call.id),
@@ -99,6 +100,8 @@ function messageBlocks(message: ChatMessage, index: number): AnthropicRequestBlo
     case 'system':
     case 'developer':
       return [];
+    case 'function':
+      return refuseFunctionMessage(param, 'Anthropic');
   }
 }
 
@@ -181,7 +184,7 @@ function systemBlocks(messages: ChatMessage[]): AnthropicTextBlock[] {
 }
 
 function toolChoice(
-  choice: ChatToolChoice | undefined,
+  choice: FunctionToolChoice | undefined,
   parallel: boolean | undefined,
 ): AnthropicToolChoice | undefined {
   const disable = parallel === false ? { disable_parallel_tool_use: true } : {};
@@ -189,7 +192,7 @@ function toolChoice(
   if (choice === 'none') return { type: 'none' };
   if (choice === 'auto') return { type: 'auto', ...disable };
   if (choice === 'required') return { type: 'any', ...disable };
-  return { type: 'tool', name: choice.function.name, ...disable };
+  return { type: 'tool', name: choice.name, ...disable };
 }
 
 /** The client's `stop` split for Anthropic (see {@link anthropicStops}). */
@@ -235,6 +238,8 @@ export function toAnthropicRequest(
   refuseSeveralChoices(request.n, 'Anthropic returns one choice per request; "n" must be 1.');
   refuseWebSearch(request, 'Anthropic');
   refuseResponseFormat(request, 'Anthropic');
+  // custom tools refused, `allowed_tools` narrowed to its functions: see function-tools.ts
+  const { tools, choice: asked } = functionTools(request, 'Anthropic');
   const body: AnthropicMessagesRequest = {
     model: settings.model,
     messages: turns(request.messages),
@@ -249,8 +254,8 @@ export function toAnthropicRequest(
   // often send both (top_p: 1 as a default): temperature, the knob Anthropic leads with, is sent
   if (typeof request.temperature === 'number') body.temperature = request.temperature;
   else if (typeof request.top_p === 'number') body.top_p = request.top_p;
-  if (request.tools !== undefined && request.tools.length > 0) {
-    body.tools = request.tools.map((tool) => ({
+  if (tools.length > 0) {
+    body.tools = tools.map((tool) => ({
       name: tool.function.name,
       ...(tool.function.description === undefined ? {} : { description: tool.function.description }),
       input_schema: tool.function.parameters ?? { type: 'object', properties: {} },
@@ -258,8 +263,7 @@ export function toAnthropicRequest(
   }
   if (body.tools === undefined) body.messages = toolBlocksAsText(body.messages);
   // Anthropic rejects a tool_choice without tools
-  const choice =
-    body.tools === undefined ? undefined : toolChoice(request.tool_choice, request.parallel_tool_calls);
+  const choice = body.tools === undefined ? undefined : toolChoice(asked, request.parallel_tool_calls);
   if (choice !== undefined) body.tool_choice = choice;
   if (typeof request.user === 'string' && request.user.length > 0) body.metadata = { user_id: request.user };
   if (settings.stream) body.stream = true;

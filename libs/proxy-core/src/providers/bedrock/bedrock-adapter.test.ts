@@ -21,6 +21,7 @@ import {
   streamedText,
   toolRoundTripRequest,
 } from '../../../test/support/provider-test-kit';
+import { functionTool } from '../../../test/support/function-tool-forms';
 import { silentLogger } from '../../options/logger';
 import type { ChatCompletionChunk, ChatCompletionRequest } from '../../wire/openai-chat';
 import { BedrockAdapter, type BedrockProviderOptions } from './bedrock-adapter';
@@ -221,7 +222,7 @@ describe('bedrock adapter: requests', () => {
             toolSpec: {
               name: 'get_weather',
               description: 'Current weather',
-              inputSchema: { json: toolRoundTripRequest.tools?.[0]?.function.parameters },
+              inputSchema: { json: functionTool(toolRoundTripRequest.tools?.[0])?.function.parameters },
             },
           },
         ],

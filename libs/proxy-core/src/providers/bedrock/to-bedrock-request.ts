@@ -12,13 +12,14 @@ import {
   toolUseBlockId,
   userContent,
 } from '../../wire/chat-message-parts';
+import {
+  functionToolCalls,
+  functionTools,
+  refuseFunctionMessage,
+  type FunctionToolChoice,
+} from '../../wire/function-tools';
 import { toolCallText, toolResultText } from '../../wire/tool-history-text';
-import type {
-  ChatCompletionRequest,
-  ChatContentPart,
-  ChatMessage,
-  ChatToolChoice,
-} from '../../wire/openai-chat';
+import type { ChatCompletionRequest, ChatContentPart, ChatMessage } from '../../wire/openai-chat';
 import type {
   BedrockContentBlock,
   BedrockConverseRequest,
@@ -80,7 +81,7 @@ function messageBlocks(message: ChatMessage, index: number): BedrockContentBlock
       // must contain non-whitespace text"): an assistant's blank text says nothing, so it is
       // left out, and a turn left empty is dropped below (Converse refuses empty content too)
       const blocks: BedrockContentBlock[] = isBlankText(text) ? [] : [{ text }];
-      for (const [t, call] of (message.tool_calls ?? []).entries()) {
+      for (const [t, call] of functionToolCalls(message.tool_calls, param, 'Bedrock').entries()) {
         blocks.push({
           toolUse: {
             toolUseId: toolUseBlockId(call.id),
@@ -108,6 +109,8 @@ function messageBlocks(message: ChatMessage, index: number): BedrockContentBlock
     case 'system':
     case 'developer':
       return [];
+    case 'function':
+      return refuseFunctionMessage(param, 'Bedrock');
   }
 }
 
@@ -179,10 +182,10 @@ function toolBlocksAsText(messages: BedrockMessage[]): BedrockMessage[] {
 }
 
 // `none` never gets here: its request is sent without tools
-function toolChoice(choice: ChatToolChoice | undefined): BedrockToolChoice | undefined {
+function toolChoice(choice: FunctionToolChoice | undefined): BedrockToolChoice | undefined {
   if (choice === undefined || choice === 'auto' || choice === 'none') return undefined;
   if (choice === 'required') return { any: {} };
-  return { tool: { name: choice.function.name } };
+  return { tool: { name: choice.name } };
 }
 
 /**
@@ -222,12 +225,14 @@ export function toBedrockRequest(request: ChatCompletionRequest, model = ''): Be
 
   // Converse has no "none": leaving the tools out is the same; a history with tool blocks is
   // then sent as text, which Converse takes without a toolConfig
-  const tools = request.tool_choice === 'none' ? [] : (request.tools ?? []);
+  // custom tools refused, `allowed_tools` narrowed to its functions: see function-tools.ts
+  const offered = functionTools(request, 'Bedrock');
+  const tools = offered.choice === 'none' ? [] : offered.tools;
   if (tools.length === 0) {
     if (usesTools(body.messages)) body.messages = toolBlocksAsText(body.messages);
     return body;
   }
-  const choice = toolChoice(request.tool_choice);
+  const choice = toolChoice(offered.choice);
   body.toolConfig = {
     tools: tools.map((tool) => ({
       toolSpec: {

@@ -12,6 +12,7 @@ import {
   streamedText,
   toolRoundTripRequest,
 } from '../../../test/support/provider-test-kit';
+import { functionCall } from '../../../test/support/function-tool-forms';
 import { silentLogger } from '../../options/logger';
 import { CohereAdapter } from './cohere-adapter';
 import { fromCohereResponse } from './from-cohere-response';
@@ -161,7 +162,10 @@ describe('cohere adapter', () => {
       message: { role: 'assistant', tool_calls: [call('t1', 'get_time', ''), call('t2', 'f', '{"a":1}')] },
     };
     const whole = fromCohereResponse(body as CohereChatResponse, 'cohere', 'command-a-03-2025');
-    expect(whole.choices[0]?.message.tool_calls?.map((c) => c.function.arguments)).toEqual(['{}', '{"a":1}']);
+    expect(whole.choices[0]?.message.tool_calls?.map((c) => functionCall(c)?.function.arguments)).toEqual([
+      '{}',
+      '{"a":1}',
+    ]);
 
     const mapper = new CohereStreamMapper('cohere', 'command-a-03-2025', 'c1', 0);
     const event = (data: unknown) =>

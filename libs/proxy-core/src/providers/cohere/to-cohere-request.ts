@@ -5,6 +5,7 @@ import {
   toolResultCallId,
   userContent,
 } from '../../wire/chat-message-parts';
+import { functionToolCalls, functionTools, refuseFunctionMessage } from '../../wire/function-tools';
 import type { ChatCompletionRequest } from '../../wire/openai-chat';
 
 /**
@@ -28,12 +29,11 @@ export function toCohereRequest(
         return { role: 'user', content: userContent(message.content, `messages.${index}.content`) };
       case 'assistant': {
         const text = contentText(message.content);
+        const calls = functionToolCalls(message.tool_calls, `messages.${index}`, 'Cohere');
         return {
           role: 'assistant',
           ...(text.length > 0 ? { content: text } : {}),
-          ...(message.tool_calls === undefined || message.tool_calls.length === 0
-            ? {}
-            : { tool_calls: message.tool_calls }),
+          ...(calls.length === 0 ? {} : { tool_calls: calls }),
         };
       }
       case 'tool':
@@ -42,6 +42,8 @@ export function toCohereRequest(
           tool_call_id: toolResultCallId(message, `messages.${index}.tool_call_id`),
           content: contentText(message.content),
         };
+      case 'function':
+        return refuseFunctionMessage(`messages.${index}`, 'Cohere');
     }
   });
   const body: Record<string, unknown> = { model, messages, stream };
@@ -61,15 +63,17 @@ export function toCohereRequest(
   set('presence_penalty', within(request.presence_penalty, 0, 1));
   if (request.stop !== undefined && request.stop !== null)
     body['stop_sequences'] = typeof request.stop === 'string' ? [request.stop] : request.stop;
-  let tools = request.tools;
-  const choice = request.tool_choice;
+  // custom tools refused, `allowed_tools` narrowed to its functions: see function-tools.ts
+  const offered = functionTools(request, 'Cohere');
+  const choice = offered.choice;
+  let tools = offered.tools;
   if (typeof choice === 'object') {
     // Cohere has no "this function": offer only that one and require a call
-    tools = tools?.filter((tool) => tool.function.name === choice.function.name);
+    tools = tools.filter((tool) => tool.function.name === choice.name);
     body['tool_choice'] = 'REQUIRED';
   } else if (choice === 'required') body['tool_choice'] = 'REQUIRED';
   else if (choice === 'none') body['tool_choice'] = 'NONE';
-  if (tools !== undefined && tools.length > 0) body['tools'] = tools;
+  if (tools.length > 0) body['tools'] = tools;
   const format = request.response_format;
   if (format?.type === 'json_object') body['response_format'] = { type: 'json_object' };
   if (format?.type === 'json_schema')

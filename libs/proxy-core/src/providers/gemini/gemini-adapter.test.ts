@@ -18,6 +18,7 @@ import {
   streamedText,
   toolRoundTripRequest,
 } from '../../../test/support/provider-test-kit';
+import { functionCall, functionTool } from '../../../test/support/function-tool-forms';
 import { silentLogger } from '../../options/logger';
 import { usageSoFarOf } from '../../stream/stream-usage-so-far';
 import { mapGeminiUsage } from './from-gemini-response';
@@ -245,7 +246,7 @@ describe('gemini adapter', () => {
           {
             name: 'get_weather',
             description: 'Current weather',
-            parametersJsonSchema: toolRoundTripRequest.tools?.[0]?.function.parameters,
+            parametersJsonSchema: functionTool(toolRoundTripRequest.tools?.[0])?.function.parameters,
           },
         ],
       },
@@ -288,8 +289,8 @@ describe('gemini adapter', () => {
     const choice = response.choices[0]!;
     expect(choice.finish_reason).toBe('tool_calls');
     expect(choice.message.content).toBeNull();
-    expect(choice.message.tool_calls?.[0]?.function.name).toBe('schedule_meeting');
-    expect(JSON.parse(choice.message.tool_calls?.[0]?.function.arguments ?? '')).toMatchObject({
+    expect(functionCall(choice.message.tool_calls?.[0])?.function.name).toBe('schedule_meeting');
+    expect(JSON.parse(functionCall(choice.message.tool_calls?.[0])?.function.arguments ?? '')).toMatchObject({
       attendees: ['Bob', 'Alice'],
     });
   });
@@ -319,7 +320,7 @@ describe('gemini adapter', () => {
       callContext('gemini-3-pro-preview'),
     );
     const calls = first.choices[0]?.message.tool_calls ?? [];
-    expect(calls.map((call) => call.function.name)).toEqual(['get_weather', 'get_weather']);
+    expect(calls.map((call) => functionCall(call)?.function.name)).toEqual(['get_weather', 'get_weather']);
     // ids stay within the characters every provider's tool ids allow
     for (const call of calls) expect(call.id).toMatch(/^[A-Za-z0-9_-]+$/);
     expect(calls[0]?.id).not.toBe(calls[1]?.id);

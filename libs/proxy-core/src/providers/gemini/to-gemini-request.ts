@@ -9,6 +9,7 @@ import {
   toolResultCallId,
   userContent,
 } from '../../wire/chat-message-parts';
+import { functionToolCalls, functionTools, refuseFunctionMessage } from '../../wire/function-tools';
 import type { ChatCompletionRequest, ChatContentPart, ChatTextPart } from '../../wire/openai-chat';
 import { thoughtSignatureOfToolCallId } from './gemini-tool-call-id';
 import type { GeminiContent, GeminiPart, GeminiRequest } from './gemini-wire';
@@ -139,7 +140,11 @@ export function toGeminiRequest(
         const parts: GeminiPart[] = [];
         const text = contentText(message.content);
         if (text.length > 0) parts.push({ text });
-        for (const [t, call] of (message.tool_calls ?? []).entries()) {
+        for (const [t, call] of functionToolCalls(
+          message.tool_calls,
+          `messages.${index}`,
+          'Gemini',
+        ).entries()) {
           // the signature goes back on the very part it came on (Gemini 3 checks it)
           const thoughtSignature = thoughtSignatureOfToolCallId(call.id);
           parts.push({
@@ -170,6 +175,8 @@ export function toGeminiRequest(
         ]);
         break;
       }
+      case 'function':
+        refuseFunctionMessage(`messages.${index}`, 'Gemini');
     }
   }
   // A user turn with no part (its messages' text all empty, no image, no tool result): Gemini
@@ -186,10 +193,12 @@ export function toGeminiRequest(
     if (refusesSystemInstruction(model)) body.contents = withSystemInFirstUserTurn(body.contents, system);
     else body.systemInstruction = { parts: system };
   }
-  if (request.tools !== undefined && request.tools.length > 0) {
+  // custom tools refused, `allowed_tools` narrowed to its functions: see function-tools.ts
+  const { tools, choice } = functionTools(request, 'Gemini');
+  if (tools.length > 0) {
     body.tools = [
       {
-        functionDeclarations: request.tools.map((tool) => ({
+        functionDeclarations: tools.map((tool) => ({
           name: tool.function.name,
           ...(tool.function.description === undefined ? {} : { description: tool.function.description }),
           ...(tool.function.parameters === undefined
@@ -201,13 +210,12 @@ export function toGeminiRequest(
   }
   const search = toGeminiSearchTool(request, model);
   if (search !== undefined) body.tools = [search];
-  const choice = request.tool_choice;
   // Gemini refuses a functionCallingConfig in a request that declares no function ("Function
   // calling config is set without function_declarations"): with none, there is nothing to choose
   if (choice !== undefined && body.tools?.some((tool) => 'functionDeclarations' in tool) === true) {
     body.toolConfig =
       typeof choice === 'object'
-        ? { functionCallingConfig: { mode: 'ANY', allowedFunctionNames: [choice.function.name] } }
+        ? { functionCallingConfig: { mode: 'ANY', allowedFunctionNames: [choice.name] } }
         : {
             functionCallingConfig: {
               mode: choice === 'required' ? 'ANY' : choice === 'none' ? 'NONE' : 'AUTO',

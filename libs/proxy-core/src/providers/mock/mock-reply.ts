@@ -1,4 +1,11 @@
-import type { ChatCompletionRequest, ChatMessage, ChatToolCall, ChatUsage } from '../../wire/openai-chat';
+import type {
+  ChatCompletionRequest,
+  ChatMessage,
+  ChatTool,
+  ChatToolCall,
+  ChatToolReference,
+  ChatUsage,
+} from '../../wire/openai-chat';
 
 /** What the mock provider answers for one request. */
 export interface MockReply {
@@ -30,28 +37,48 @@ export function choiceIndexes(request: Pick<ChatCompletionRequest, 'n'>): number
   return Array.from({ length: count }, (_, index) => index);
 }
 
+/** A tool the mock must call: a function or a custom tool, by name. */
+interface ForcedTool {
+  type: 'function' | 'custom';
+  name: string;
+}
+
+function toolOf(tool: ChatTool | ChatToolReference | undefined): ForcedTool | undefined {
+  if (tool === undefined) return undefined;
+  return tool.type === 'custom'
+    ? { type: 'custom', name: tool.custom.name }
+    : { type: 'function', name: tool.function.name };
+}
+
+/**
+ * The tool a request makes the model call, if any: the one `tool_choice` names, the first
+ * `allowed_tools` names in `required` mode, the first of `tools` for `required`.
+ */
+function forcedTool(request: ChatCompletionRequest): ForcedTool | undefined {
+  const choice = request.tool_choice;
+  if (choice === 'required') return toolOf(request.tools?.[0]);
+  if (typeof choice !== 'object') return undefined;
+  if (choice.type !== 'allowed_tools') return toolOf(choice);
+  return choice.allowed_tools.mode === 'required' ? toolOf(choice.allowed_tools.tools[0]) : undefined;
+}
+
 /**
  * The mock provider's deterministic answer: it repeats the last user turn, or calls the
- * requested tool with empty arguments when a tool call is required. Same input, same output.
+ * requested tool (function or custom) with empty input when a tool call is required. Same input, same output.
  * Every choice of `n` gets this answer; `usage` counts them all.
  */
 export function mockReply(request: ChatCompletionRequest, model: string): MockReply {
   const prompt = request.messages.map(textOf).join('\n');
   const promptTokens = estimateTokens(prompt) + request.messages.length * 3;
   const choices = choiceIndexes(request).length;
-  const choice = request.tool_choice;
-  const tools = request.tools ?? [];
-  const forced =
-    typeof choice === 'object'
-      ? choice.function.name
-      : choice === 'required'
-        ? tools[0]?.function.name
-        : undefined;
+  const forced = forcedTool(request);
   if (forced !== undefined) {
     const toolCalls: ChatToolCall[] = [
-      { id: 'call_mock_0', type: 'function', function: { name: forced, arguments: '{}' } },
+      forced.type === 'custom'
+        ? { id: 'call_mock_0', type: 'custom', custom: { name: forced.name, input: '' } }
+        : { id: 'call_mock_0', type: 'function', function: { name: forced.name, arguments: '{}' } },
     ];
-    const completion = (estimateTokens(forced) + 2) * choices;
+    const completion = (estimateTokens(forced.name) + 2) * choices;
     return {
       content: null,
       toolCalls,

@@ -19,6 +19,7 @@ import {
   streamedText,
   toolRoundTripRequest,
 } from '../../../test/support/provider-test-kit';
+import { functionCall } from '../../../test/support/function-tool-forms';
 import { silentLogger } from '../../options/logger';
 import { OllamaAdapter } from './ollama-adapter';
 import type { ChatCompletionRequest } from '../../wire/openai-chat';
@@ -296,7 +297,7 @@ describe('ollama adapter', () => {
       type: 'function',
       function: { name: 'get_current_weather' },
     });
-    expect(JSON.parse(choice.message.tool_calls?.[0]?.function.arguments ?? '')).toEqual({
+    expect(JSON.parse(functionCall(choice.message.tool_calls?.[0])?.function.arguments ?? '')).toEqual({
       format: 'celsius',
       location: 'Paris, FR',
     });

@@ -10,6 +10,7 @@ import {
   toolResultCallId,
   userContent,
 } from '../../wire/chat-message-parts';
+import { functionToolCalls, functionTools, refuseFunctionMessage } from '../../wire/function-tools';
 import type { ChatCompletionRequest } from '../../wire/openai-chat';
 import type { OllamaMessage } from './ollama-wire';
 import { toOllamaThink } from './to-ollama-think';
@@ -31,7 +32,8 @@ export function toOllamaRequest(
     `Provider "${provider}" (Ollama) returns one choice per request; "n" must be 1.`,
     provider,
   );
-  refuseWebSearch(request, `Provider "${provider}" (Ollama)`, provider);
+  const who = `Provider "${provider}" (Ollama)`;
+  refuseWebSearch(request, who, provider);
   const names = toolNamesById(request.messages);
   const messages = request.messages.map((message, index): OllamaMessage => {
     switch (message.role) {
@@ -65,15 +67,17 @@ export function toOllamaRequest(
         return { role: 'user', content: contentText(content), ...(images.length > 0 ? { images } : {}) };
       }
       case 'assistant': {
-        const calls = (message.tool_calls ?? []).map((call, t) => ({
-          function: {
-            name: call.function.name,
-            arguments: parseToolArguments(
-              call.function.arguments,
-              `messages.${index}.tool_calls.${t}.function.arguments`,
-            ),
-          },
-        }));
+        const calls = functionToolCalls(message.tool_calls, `messages.${index}`, who, provider).map(
+          (call, t) => ({
+            function: {
+              name: call.function.name,
+              arguments: parseToolArguments(
+                call.function.arguments,
+                `messages.${index}.tool_calls.${t}.function.arguments`,
+              ),
+            },
+          }),
+        );
         return {
           role: 'assistant',
           content: contentText(message.content),
@@ -88,6 +92,8 @@ export function toOllamaRequest(
           ...(name === undefined ? {} : { tool_name: name }),
         };
       }
+      case 'function':
+        return refuseFunctionMessage(`messages.${index}`, who, provider);
     }
   });
   const options: Record<string, unknown> = {};
@@ -107,13 +113,15 @@ export function toOllamaRequest(
   if (think !== undefined) body['think'] = think;
   // Ollama has no tool_choice: `none` sends no tools (the model cannot call what it is not
   // given), a named function sends that tool alone; neither it nor `required` can force a call
-  const choice = request.tool_choice;
+  // (custom tools refused, `allowed_tools` narrowed to its functions: see function-tools.ts)
+  const offered = functionTools(request, who, provider);
+  const choice = offered.choice;
   const tools =
-    typeof choice === 'object' && choice !== null && 'function' in choice
-      ? (request.tools ?? []).filter((tool) => tool.function.name === choice.function.name)
+    typeof choice === 'object'
+      ? offered.tools.filter((tool) => tool.function.name === choice.name)
       : choice === 'none'
         ? []
-        : (request.tools ?? []);
+        : offered.tools;
   if (tools.length > 0) body['tools'] = tools;
   const format = request.response_format;
   if (format?.type === 'json_object') body['format'] = 'json';
