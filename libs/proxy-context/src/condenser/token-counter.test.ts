@@ -370,3 +370,22 @@ describe('token counting', () => {
     }
   });
 });
+
+describe('a tool message without tool_call_id', () => {
+  // the request schema takes one (the provider then refuses it with a 400 naming the field):
+  // counting threw a TypeError first, a 500 whenever the condenser was on
+  const toolMessage = { role: 'tool', content: 'done' } as unknown as ChatMessage;
+
+  it('is counted as one with an empty id, exactly and as an upper bound', async () => {
+    const counter = await tokenCounterFor('gpt-4o');
+    const withId = { role: 'tool', content: 'done', tool_call_id: '' } as ChatMessage;
+    expect(countMessage(toolMessage, counter, {})).toBe(countMessage(withId, counter, {}));
+    const request = (message: ChatMessage): ChatCompletionRequest => ({
+      model: 'gpt-4o',
+      messages: [message],
+    });
+    expect(upperBoundTokens(request(toolMessage), 'o200k_base')).toBe(
+      upperBoundTokens(request(withId), 'o200k_base'),
+    );
+  });
+});

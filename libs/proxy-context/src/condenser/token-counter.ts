@@ -357,8 +357,16 @@ export function countMessage(
       tokens += PER_TOOL_CALL + counter.count(name) + counter.count(input);
     }
   }
-  if (message.role === 'tool') tokens += counter.count(message.tool_call_id);
+  if (message.role === 'tool') tokens += counter.count(toolCallIdOf(message));
   return tokens;
+}
+
+/**
+ * A tool message's call id, or '' without one: the request schema lets a message leave it out
+ * (the provider refuses it with a 400 naming the field), and counting must not fail first.
+ */
+function toolCallIdOf(message: { tool_call_id?: unknown }): string {
+  return typeof message.tool_call_id === 'string' ? message.tool_call_id : '';
 }
 
 /** Tokens the tool definitions take (their JSON, an upper estimate of the providers' rendering). */
@@ -430,7 +438,7 @@ export function upperBoundTokens(
         bytes += PER_TOOL_CALL + Buffer.byteLength(name) + Buffer.byteLength(input);
       }
     }
-    if (message.role === 'tool') bytes += Buffer.byteLength(message.tool_call_id);
+    if (message.role === 'tool') bytes += Buffer.byteLength(toolCallIdOf(message));
   }
   const factor =
     family === 'o200k_base' || family === 'cl100k_base' ? 1 : estimateCeiling(TOKEN_ESTIMATES[family]);
