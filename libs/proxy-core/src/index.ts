@@ -2,6 +2,7 @@
 
 // wire types
 export type {
+  ChatAllowedToolsChoice,
   ChatAssistantMessage,
   ChatChoice,
   ChatChunkChoice,
@@ -9,8 +10,13 @@ export type {
   ChatCompletionChunk,
   ChatCompletionRequest,
   ChatContentPart,
+  ChatCustomTool,
+  ChatCustomToolCall,
   ChatDelta,
   ChatFinishReason,
+  ChatFunctionMessage,
+  ChatFunctionTool,
+  ChatFunctionToolCall,
   ChatImagePart,
   ChatMessage,
   ChatResponseFormat,
@@ -22,6 +28,7 @@ export type {
   ChatToolCallDelta,
   ChatToolChoice,
   ChatToolMessage,
+  ChatToolReference,
   ChatUrlCitation,
   ChatUsage,
   ChatUserMessage,
