@@ -350,6 +350,7 @@ class SwitchyardGateway implements Gateway {
         );
       }
       unreported = response;
+      if (typeof response.service_tier === 'string') context.serviceTier = response.service_tier;
       // before the transforms: what a cache keeps must not have passed them, as they run again on a hit
       if (this.hooks.onResponseReceived.isUsed())
         observe(this.hooks.onResponseReceived, this.#logger, response, context);
@@ -484,6 +485,8 @@ class SwitchyardGateway implements Gateway {
         let chunk = raw;
         if (chunk.usage) {
           context.usage = chunk.usage;
+          // the tier the stream was served on, with the usage it prices (read once, not per chunk)
+          if (typeof chunk.service_tier === 'string') context.serviceTier = chunk.service_tier;
           if (!includeUsage) {
             // the gateway asked upstream for usage; the client did not, so it does not see it
             if (chunk.choices.length === 0) continue;

@@ -152,6 +152,11 @@ export interface RequestContext {
   upstreamModel?: string;
   attempts: AttemptRecord[];
   usage?: ChatUsage;
+  /**
+   * The service tier the answer says it was served on (`service_tier` of a whole answer, or of
+   * the stream's chunk that carries the usage), when it names one: its price may depend on it.
+   */
+  serviceTier?: string;
   /** True when the answer came from a `lookupResponse` tap (a cache) with no upstream call. */
   cacheHit: boolean;
   /**

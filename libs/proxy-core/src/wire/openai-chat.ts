@@ -322,6 +322,8 @@ export interface ChatCompletionChunk {
   choices: ChatChunkChoice[];
   usage?: ChatUsage | null;
   system_fingerprint?: string | null;
+  /** The service tier the stream was served on (`default`, `priority`, `flex`, ...), on OpenAI's chunks. */
+  service_tier?: string | null;
 }
 
 /** OpenAI's error body, which every Switchyard error leaves as. */

@@ -1,9 +1,6 @@
-import {
-  createGateway,
-  createGatewayHooks,
-  createRequestContext,
-  SwitchyardError,
-} from '@switchyard/proxy-core';
+import { createGateway, createGatewayHooks, SwitchyardError } from '@switchyard/proxy-core';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createMockUpstream, type MockUpstream } from '@switchyard/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { PricingOptions } from './pricing-options';
@@ -121,30 +118,65 @@ describe('pricing plugin and service tiers', () => {
     expect((await costOfAnswer('scale', options)).cost).toBeNull();
   });
 
-  it('prices a stream by the service tier its usage chunk names', () => {
-    const pricing = createPricingPlugin({ now });
-    const hooks = createGatewayHooks();
-    pricing.apply(hooks);
-    const costOf = (tier: string): number | null | undefined => {
-      const context = createRequestContext({ endpoint: 'chat' });
-      context.stream = true;
-      context.providerType = 'openai';
-      const chunk = {
-        id: 'c1',
-        object: 'chat.completion.chunk' as const,
-        created: 1,
-        model: 'o3',
-        service_tier: tier,
-      };
-      hooks.onStreamChunkReceived.call(
-        { ...chunk, choices: [{ index: 0, delta: { content: 'hi' }, finish_reason: null }] },
-        context,
-      );
-      hooks.onStreamChunkReceived.call({ ...chunk, choices: [], usage: million }, context);
-      hooks.onUsage.call({ provider: 'openai', model: 'o3', usage: million, cached: false }, context);
-      return context.costUsd;
+  it('prices a stream by the service tier its usage chunk names', async () => {
+    // an OpenAI stream whose chunks name the tier, the last one with the usage
+    const sse = (tier: string): string =>
+      [
+        { choices: [{ index: 0, delta: { role: 'assistant', content: 'hi' }, finish_reason: null }] },
+        { choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] },
+        { choices: [], usage: million },
+      ]
+        .map(
+          (fields) =>
+            `data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'o3', service_tier: tier, ...fields })}\n\n`,
+        )
+        .join('') + 'data: [DONE]\n\n';
+    let tier = 'default';
+    const server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.end(sse(tier));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const costOf = async (served: string): Promise<number | null | undefined> => {
+      tier = served;
+      let cost: number | null | undefined;
+      const gateway = createGateway({
+        providers: [
+          {
+            name: 'primary',
+            type: 'openai',
+            baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`,
+            apiKey: 'sk-test',
+          },
+        ],
+        models: [{ name: 'o3', targets: [{ provider: 'primary', model: 'o3' }] }],
+        plugins: [
+          createPricingPlugin({ now }),
+          {
+            name: 'test:cost',
+            apply: (hooks) => hooks.onRequestEnd.tap('test:cost', (context) => void (cost = context.costUsd)),
+          },
+        ],
+      });
+      try {
+        for await (const chunk of await gateway.stream({
+          model: 'o3',
+          messages: [{ role: 'user', content: 'hi' }],
+        }))
+          void chunk;
+      } finally {
+        await gateway.close();
+      }
+      return cost;
     };
-    expect(costOf('default')).toBe(10);
-    expect(costOf('priority')).toBeNull();
+    try {
+      expect(await costOf('default')).toBe(10);
+      expect(await costOf('priority')).toBeNull();
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });

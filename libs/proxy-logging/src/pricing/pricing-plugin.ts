@@ -33,8 +33,6 @@ function perplexityCostUsd(usage: ChatUsage): number | undefined {
 }
 
 const PLUGIN_NAME = 'switchyard:pricing';
-// the context state slot of the service tier the answer names
-const SERVICE_TIER_KEY = 'switchyard:pricing:service-tier';
 
 /** Options of {@link createPricingPlugin} beyond the prices. */
 export interface PricingPluginOptions {
@@ -56,8 +54,8 @@ export interface PricingPluginOptions {
  */
 function tokenUsageOf(usage: ChatUsage, type: string, model: string, context: RequestContext): TokenUsage {
   const tokens = tokenUsageFromChatUsage(usage);
-  const tier = context.state.get(SERVICE_TIER_KEY);
-  if (typeof tier === 'string') tokens.serviceTier = tier;
+  // the tier the answer names (set by the engine: no tap per stream chunk to find it)
+  if (context.serviceTier !== undefined) tokens.serviceTier = context.serviceTier;
   if (type !== 'perplexity') return tokens;
   addPerplexityTokens(tokens, record(usage), model);
   return Object.assign(
@@ -105,17 +103,6 @@ export function createPricingPlugin(
           return request;
         });
       }
-      // the service tier the answer was served on (`service_tier`), which its price may depend on:
-      // a whole answer names it; a stream on every chunk, read once, from the one with the usage
-      hooks.onResponseReceived.tap(PLUGIN_NAME, (response, context) => {
-        const tier: unknown = response.service_tier;
-        if (typeof tier === 'string') context.state.set(SERVICE_TIER_KEY, tier);
-      });
-      hooks.onStreamChunkReceived.tap(PLUGIN_NAME, (chunk, context) => {
-        if (!chunk.usage) return;
-        const tier = (chunk as { service_tier?: unknown }).service_tier;
-        if (typeof tier === 'string') context.state.set(SERVICE_TIER_KEY, tier);
-      });
       hooks.onUsage.tap(PLUGIN_NAME, (report, context) => {
         // the universal proxy prices its exchanges (units included) before reporting them
         if (context.endpoint === 'proxy' && context.costUsd !== undefined) return;
