@@ -303,6 +303,8 @@ describe('one pass over an alias and its fallbacks', () => {
       gateway.candidates('a')?.map((candidate) => `${candidate.provider}/${candidate.model}`),
     );
     expect(context.attempts.map((attempt) => `${attempt.alias}:${attempt.provider}`)).toEqual(['a:x', 'b:y']);
+    // a move to b; c, whose targets were both tried, calls nothing and is no fallback
+    expect(gateway.stats().counters.fallbacks).toBe(1);
   });
 
   it('calls each target once a pass when retried', async () => {

@@ -142,7 +142,8 @@ export async function runAttempts<T>(
       const keys: string[] = [];
       aliases: for (let aliasIndex = 0; aliasIndex < plan.length; aliasIndex++) {
         const candidate = plan[aliasIndex] as ResolvedRoute;
-        if (aliasIndex > 0 && lastError !== undefined) policies.counters.fallbacks += 1;
+        // counted when the fallback alias calls a target: one whose targets were all tried is no move
+        let fallingBack = aliasIndex > 0 && lastError !== undefined;
         for (const target of env.router.order(candidate, request.routing)) {
           const adapter = env.providers.get(target.provider);
           if (adapter === undefined) continue;
@@ -153,6 +154,10 @@ export async function runAttempts<T>(
           const wait = notBefore?.get(key);
           // the upstream asked us to wait before calling it again
           if (wait !== undefined && wait > Math.max(performance.now(), wokeAt)) continue;
+          if (fallingBack) {
+            policies.counters.fallbacks += 1;
+            fallingBack = false;
+          }
           try {
             return await tryTarget(env, context, candidate, target, adapter, deadline, request, attempt);
           } catch (thrown) {
