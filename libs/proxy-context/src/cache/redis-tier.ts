@@ -75,6 +75,8 @@ export class RedisTier {
   readonly #settings: RedisTierSettings;
   readonly #client: Promise<RedisCacheClient>;
   readonly #owned: boolean;
+  /** Whether the tier must hold commands to the deadline itself (see `#command`). */
+  readonly #bounded: boolean;
   readonly #breaker: RedisBreaker;
   #sent = 0;
   #failed = 0;
@@ -84,6 +86,7 @@ export class RedisTier {
   constructor(options: RedisTierOptions, settings: RedisTierSettings) {
     this.#settings = settings;
     this.#owned = options.client === undefined;
+    this.#bounded = options.client !== undefined || options.endpoint.cluster !== undefined;
     this.#client =
       options.client !== undefined
         ? Promise.resolve(options.client)
@@ -140,16 +143,19 @@ export class RedisTier {
 
   /**
    * Runs one Redis command and tells the breaker how it went (decoding is not Redis' health).
-   * The tier holds every command to `commandTimeoutMs` itself: a hung or absent Redis must fail
-   * commands for the breaker to see it. ioredis's own `commandTimeout` (set on a client the tier
-   * opens) is not enough: it is armed when a node is sent the command, and a Redis Cluster that is
-   * not ready keeps commands in its offline queue with no timer, reconnecting forever; a client
-   * the tier was given may have no timeout at all (ioredis's default).
+   * A hung or absent Redis must fail commands for the breaker to see it. A single server the
+   * tier opened ends a command at `commandTimeoutMs` itself (ioredis `commandTimeout`, and one
+   * retry over a reconnection, so its offline queue empties); the tier holds the others to the
+   * same deadline: a Redis Cluster that is not ready keeps commands in its offline queue with no
+   * timer, reconnecting for ever (ioredis arms `commandTimeout` when a node is sent the command),
+   * and a client the tier was given may have no timeout at all (ioredis's default).
    */
   async #command<T>(run: (client: RedisCacheClient) => Promise<T>): Promise<T> {
     this.#sent += 1;
     try {
-      const result = await withTimeout(run(await this.#client), this.#settings.commandTimeoutMs, 'Redis');
+      const result = this.#bounded
+        ? await withTimeout(run(await this.#client), this.#settings.commandTimeoutMs, 'Redis')
+        : await run(await this.#client);
       this.#breaker.succeeded();
       return result;
     } catch (error) {
