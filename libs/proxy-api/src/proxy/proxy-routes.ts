@@ -342,7 +342,9 @@ export const checkedProxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async 
     );
     // a gateway secret a client put in the query goes no further than one in a header
     const allowed =
-      target.prefix !== undefined || withinRouteBase(target.url, routeBases) ? policy : headerPolicy;
+      target.prefix !== undefined || (routeBases.length > 0 && withinRouteBase(target.url, routeBases))
+        ? policy
+        : headerPolicy;
     const url = withoutGatewaySecretsInQuery(assertAllowedTarget(target.url, allowed), isGatewaySecret);
     if (Number(request.headers['content-length'] ?? 0) > bodyLimit) {
       // the connection closes after the refusal: Node would otherwise read the whole body it
