@@ -14,7 +14,13 @@ import {
 import Fastify from 'fastify';
 import { request } from 'undici';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { SSE_KEEP_ALIVE_MS, writeAnthropicSseStream, writeChatSseStream, writeSseStream } from './write-sse';
+import {
+  SSE_KEEP_ALIVE_MS,
+  watchedSseStreams,
+  writeAnthropicSseStream,
+  writeChatSseStream,
+  writeSseStream,
+} from './write-sse';
 
 const chunk = (content: string): ChatCompletionChunk => ({
   id: 'chatcmpl-1',
@@ -196,6 +202,8 @@ describe.each(writers)('%s', (_name, writeStream) => {
     await ended;
     expect(closed).toBe(true);
     expect(writes).toEqual([frame('a')]);
+    // the keep-alive timer forgets a stream its client left (it would hold the response for ever)
+    expect(watchedSseStreams()).toBe(0);
   });
 
   it("keeps the event stream's own content-type and cache-control over the headers it is given", async () => {

@@ -39,6 +39,11 @@ export const SSE_KEEP_ALIVE_MS = 10_000;
 const openWriters = new Set<TickBatchedWriter>();
 let keepAliveTimer: NodeJS.Timeout | undefined;
 
+/** How many streams the keep-alive timer watches (for tests: every ended or left stream leaves). */
+export function watchedSseStreams(): number {
+  return openWriters.size;
+}
+
 function keepAliveSilentStreams(): void {
   for (const writer of openWriters) writer.keepAlive();
 }
