@@ -503,6 +503,29 @@ describe('createMetrics', () => {
     expect(await value(metrics, 'switchyard_unpriced_requests_total', { provider: 'elevenlabs' })).toBe(1);
   });
 
+  it('counts a proxy exchange of unknown cost with no usage read from it as unmetered, by provider', async () => {
+    const unread = createRequestContext({ endpoint: 'proxy' });
+    unread.provider = 'openai';
+    unread.costUsd = null;
+    unread.statusCode = 200;
+    gateway.report(unread);
+    expect(await value(metrics, 'switchyard_unmetered_requests_total', { provider: 'openai' })).toBe(1);
+    expect(await value(metrics, 'switchyard_unpriced_requests_total', { provider: 'openai' })).toBe(0);
+    // one with usage but no price is unpriced, one priced or refused ($0) neither: never both
+    const unpricedOne = createRequestContext({ endpoint: 'proxy' });
+    unpricedOne.provider = 'openai';
+    unpricedOne.meteredUnits = { characters: 11 };
+    unpricedOne.costUsd = null;
+    const refused = createRequestContext({ endpoint: 'proxy' });
+    refused.provider = 'openai';
+    refused.costUsd = 0;
+    refused.statusCode = 429;
+    gateway.report(unpricedOne);
+    gateway.report(refused);
+    expect(await value(metrics, 'switchyard_unmetered_requests_total', { provider: 'openai' })).toBe(1);
+    expect(await value(metrics, 'switchyard_unpriced_requests_total', { provider: 'openai' })).toBe(1);
+  });
+
   it('counts limit leases given back at their maximum lifetime and failed lease renewals', async () => {
     metrics.countLeaseLifetimeExceeded();
     metrics.countLeaseRenewalFailure();

@@ -93,6 +93,7 @@ interface RequestSeries {
   cached?: CounterSeries;
   reasoning?: CounterSeries;
   unpriced?: CounterSeries;
+  unmetered?: CounterSeries;
   cost?: CounterSeries;
 }
 
@@ -206,6 +207,12 @@ export function createMetrics(options: MetricsOptions = {}): SwitchyardMetrics {
     name: 'switchyard_unpriced_requests_total',
     help: 'Requests with usage (tokens, or the units a metered exchange is billed by) but no known price.',
     labelNames: ['provider', 'model'],
+    registers,
+  });
+  const unmetered = new SeriesCounter({
+    name: 'switchyard_unmetered_requests_total',
+    help: 'Universal-proxy exchanges with no known cost and no usage read from them (an answer the meter could not read, a host with no meter, a client gone before the usage): not billed.',
+    labelNames: ['provider'],
     registers,
   });
   const cacheHits = new SeriesCounter({
@@ -541,8 +548,13 @@ export function createMetrics(options: MetricsOptions = {}): SwitchyardMetrics {
           if (reasoning > 0) (series.reasoning ??= tokens.at('reasoning', provider, model)).inc(reasoning);
         }
         // usage with no price: tokens, or the units a universal-proxy exchange is billed by
-        if (context.costUsd === null && (usage !== undefined || hasUnits(context.meteredUnits)))
-          (series.unpriced ??= unpriced.at(provider, model)).inc();
+        if (context.costUsd === null) {
+          if (usage !== undefined || hasUnits(context.meteredUnits))
+            (series.unpriced ??= unpriced.at(provider, model)).inc();
+          // a universal-proxy exchange of unknown cost with nothing read from it: every one with no
+          // cost is counted here or above, so none goes unbilled unseen
+          else if (context.endpoint === 'proxy') (series.unmetered ??= unmetered.at(provider)).inc();
+        }
         if (typeof context.costUsd === 'number' && context.costUsd > 0)
           (series.cost ??= cost.at(provider, model)).inc(context.costUsd);
       });
