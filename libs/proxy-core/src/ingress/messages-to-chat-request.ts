@@ -5,7 +5,7 @@ import type {
   AnthropicRequestBlock,
   AnthropicToolChoice,
 } from '../providers/anthropic/anthropic-wire';
-import { invalidRequest } from '../wire/chat-message-parts';
+import { invalidRequest, unsupportedFeature } from '../wire/chat-message-parts';
 import type {
   ChatCompletionRequest,
   ChatContentPart,
@@ -19,10 +19,6 @@ import type {
 
 /** What a tool result flagged `is_error` is prefixed with: OpenAI's tool messages carry no error flag. */
 export const TOOL_ERROR_PREFIX = 'Error: ';
-
-function unsupported(message: string, param: string): SwitchyardError {
-  return new SwitchyardError('unsupported_feature', message, { param });
-}
 
 function imagePart(block: AnthropicImageBlock, param: string): ChatContentPart {
   const source = block.source as
@@ -78,7 +74,7 @@ function toolResult(
         images.push(imagePart(part, where));
         imageParams?.push(where);
       } else
-        throw unsupported(
+        throw unsupportedFeature(
           `A tool_result may hold text and image blocks, not "${part.type}".`,
           `${where}.type`,
         );
@@ -123,7 +119,7 @@ function userMessages(
         break;
       }
       default:
-        throw unsupported(
+        throw unsupportedFeature(
           `Content block type "${block.type}" is not supported in a user turn by the gateway.`,
           `${where}.type`,
         );
@@ -179,7 +175,7 @@ function assistantMessage(
         // earlier reasoning is the provider's own business: other providers cannot verify it
         break;
       default:
-        throw unsupported(
+        throw unsupportedFeature(
           `Content block type "${block.type}" is not supported in an assistant turn by the gateway.`,
           `${where}.type`,
         );
@@ -211,7 +207,7 @@ function webSearchOptions(tool: Record<string, unknown>, param: string): ChatWeb
   for (const field of ['allowed_domains', 'blocked_domains']) {
     const domains = tool[field];
     if (domains !== undefined && domains !== null && !(Array.isArray(domains) && domains.length === 0)) {
-      throw unsupported(
+      throw unsupportedFeature(
         `The web search tool's "${field}" cannot be honoured through the gateway: the providers it asks to search cannot be restricted to or from domains.`,
         `${param}.${field}`,
       );
@@ -375,7 +371,7 @@ function translate(
     const kind = (tool as { type?: unknown }).type;
     if (isWebSearchTool(tool)) {
       if (webSearchTool !== undefined)
-        throw unsupported('A request may hold one web search tool.', `tools.${index}`);
+        throw unsupportedFeature('A request may hold one web search tool.', `tools.${index}`);
       webSearchTool = tool.name;
       chat.web_search_options = webSearchOptions(
         tool as unknown as Record<string, unknown>,
@@ -384,7 +380,7 @@ function translate(
       continue;
     }
     if (kind !== undefined && kind !== 'custom') {
-      throw unsupported(
+      throw unsupportedFeature(
         `Server tool "${typeof kind === 'string' ? kind : JSON.stringify(kind)}" runs only on Anthropic's own API, not through the gateway (of the server tools, only web search is translated).`,
         `tools.${index}.type`,
       );
@@ -405,7 +401,7 @@ function translate(
     webSearchTool !== undefined &&
     request.tool_choice.name === webSearchTool
   ) {
-    throw unsupported(
+    throw unsupportedFeature(
       '"tool_choice" cannot name the web search tool through the gateway: the providers behind it search when the model decides to.',
       'tool_choice.name',
     );

@@ -145,16 +145,23 @@ export function invalidRequest(message: string, param: string): SwitchyardError 
 }
 
 /**
+ * An `unsupported_feature` error (400) naming the request field a target cannot serve, so the
+ * router tries the route's next target; `provider`, when given, names the configured provider.
+ */
+export function unsupportedFeature(message: string, param: string, provider?: string): SwitchyardError {
+  return new SwitchyardError('unsupported_feature', message, {
+    ...(provider === undefined ? {} : { provider }),
+    param,
+  });
+}
+
+/**
  * Refuses `n` above 1 for a provider that answers one choice per request (`unsupported_feature`
  * naming `n`): sending the request without it would answer with fewer choices than asked for.
  * `message` says which provider; `provider`, when given, names the configured provider too.
  */
 export function refuseSeveralChoices(n: number | null | undefined, message: string, provider?: string): void {
-  if (typeof n === 'number' && n > 1)
-    throw new SwitchyardError('unsupported_feature', message, {
-      ...(provider === undefined ? {} : { provider }),
-      param: 'n',
-    });
+  if (typeof n === 'number' && n > 1) throw unsupportedFeature(message, 'n', provider);
 }
 
 /**
@@ -167,10 +174,10 @@ export function refuseSeveralChoices(n: number | null | undefined, message: stri
 export function refuseWebSearch(request: ChatCompletionRequest, who: string, provider?: string): void {
   const options: unknown = request.web_search_options;
   if (typeof options !== 'object' || options === null) return;
-  throw new SwitchyardError(
-    'unsupported_feature',
+  throw unsupportedFeature(
     `${who} is not asked to search the web by the gateway: "web_search_options" needs a provider that searches (a "gemini" provider, with Google Search, or an OpenAI-compatible search model).`,
-    { ...(provider === undefined ? {} : { provider }), param: 'web_search_options' },
+    'web_search_options',
+    provider,
   );
 }
 
@@ -183,10 +190,9 @@ export function refuseResponseFormat(request: ChatCompletionRequest, who: string
   const format: unknown = request.response_format;
   if (format === undefined || format === null) return;
   if (typeof format === 'object' && (format as { type?: unknown }).type === 'text') return;
-  throw new SwitchyardError(
-    'unsupported_feature',
+  throw unsupportedFeature(
     `${who} does not support "response_format"; describe the format in the prompt or use a tool.`,
-    { param: 'response_format' },
+    'response_format',
   );
 }
 

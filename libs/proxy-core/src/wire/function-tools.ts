@@ -1,5 +1,4 @@
-import { SwitchyardError } from '../errors/switchyard-error';
-import { invalidRequest } from './chat-message-parts';
+import { invalidRequest, unsupportedFeature } from './chat-message-parts';
 import type {
   ChatCompletionRequest,
   ChatFunctionTool,
@@ -26,13 +25,6 @@ export interface FunctionTools {
   readonly choice: FunctionToolChoice | undefined;
 }
 
-function unsupported(message: string, param: string, provider: string | undefined): SwitchyardError {
-  return new SwitchyardError('unsupported_feature', message, {
-    ...(provider === undefined ? {} : { provider }),
-    param,
-  });
-}
-
 const CUSTOM_TOOLS =
   'calls functions only (JSON arguments): custom tools (free-form input, GPT-5) need an OpenAI-wire provider (`openai`, `azure-openai`) and a model that takes them';
 
@@ -43,7 +35,7 @@ function referencedName(
   provider: string | undefined,
 ): string {
   if (reference.type === 'custom')
-    throw unsupported(
+    throw unsupportedFeature(
       `${who} ${CUSTOM_TOOLS}; "${param}" names custom tool "${reference.custom.name}".`,
       param,
       provider,
@@ -64,7 +56,7 @@ export function functionTools(request: ChatCompletionRequest, who: string, provi
   const tools: ChatFunctionTool[] = [];
   for (const [index, tool] of (request.tools ?? []).entries()) {
     if (tool.type === 'custom')
-      throw unsupported(
+      throw unsupportedFeature(
         `${who} ${CUSTOM_TOOLS}; "tools.${index}" is custom tool "${tool.custom.name}".`,
         `tools.${index}`,
         provider,
@@ -103,7 +95,7 @@ export function functionToolCalls(
   const result: ChatFunctionToolCall[] = [];
   for (const [t, call] of (calls ?? []).entries()) {
     if (call.type === 'custom')
-      throw unsupported(
+      throw unsupportedFeature(
         `${who} ${CUSTOM_TOOLS}; "${param}.tool_calls.${t}" calls custom tool "${call.custom.name}".`,
         `${param}.tool_calls.${t}`,
         provider,
@@ -119,7 +111,7 @@ export function functionToolCalls(
  * `<param>.role` (`param` is the message's `messages.<i>`).
  */
 export function refuseFunctionMessage(param: string, who: string, provider?: string): never {
-  throw unsupported(
+  throw unsupportedFeature(
     `${who} does not take legacy "function" messages (results of a deprecated "function_call"): send "tool_calls" and "tool" messages, or use an OpenAI-wire provider.`,
     `${param}.role`,
     provider,

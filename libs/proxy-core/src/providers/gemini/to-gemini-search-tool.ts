@@ -1,4 +1,4 @@
-import { SwitchyardError } from '../../errors/switchyard-error';
+import { unsupportedFeature } from '../../wire/chat-message-parts';
 import type { ChatCompletionRequest } from '../../wire/openai-chat';
 import type { GeminiSearchTool } from './gemini-wire';
 
@@ -29,10 +29,9 @@ export function toGeminiSearchTool(
 ): GeminiSearchTool | undefined {
   if (!asksWebSearch(request)) return undefined;
   if (request.tools !== undefined && request.tools.length > 0) {
-    throw new SwitchyardError(
-      'unsupported_feature',
+    throw unsupportedFeature(
       'Gemini cannot search the web ("web_search_options") and call functions ("tools") in one request through the gateway: Gemini 2.x refuses the two together, and Gemini 3 takes them only in preview, with search calls in its answer that the chat completions format cannot carry back. Send one or the other.',
-      { param: 'web_search_options' },
+      'web_search_options',
     );
   }
   return GEMINI_1.test(model) ? { googleSearchRetrieval: {} } : { googleSearch: {} };

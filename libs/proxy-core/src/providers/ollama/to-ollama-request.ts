@@ -1,4 +1,3 @@
-import { SwitchyardError } from '../../errors/switchyard-error';
 import {
   contentText,
   invalidRequest,
@@ -8,6 +7,7 @@ import {
   refuseWebSearch,
   toolNamesById,
   toolResultCallId,
+  unsupportedFeature,
   userContent,
 } from '../../wire/chat-message-parts';
 import { functionToolCalls, functionTools, refuseFunctionMessage } from '../../wire/function-tools';
@@ -55,10 +55,10 @@ export function toOllamaRequest(
             const param = `messages.${index}.content.${k}.image_url.url`;
             const inline = parseDataUrl(part.image_url.url, param);
             if (inline === undefined) {
-              throw new SwitchyardError(
-                'unsupported_feature',
+              throw unsupportedFeature(
                 `Provider "${provider}" takes images as base64 data URLs only.`,
-                { provider, param },
+                param,
+                provider,
               );
             }
             images.push(inline.data);
