@@ -50,9 +50,12 @@ export function responseJson(exchange: MeterExchange): unknown {
   return exchange.responseTruncated === true ? undefined : parseJson(exchange.responseText);
 }
 
-/** The request body parsed as JSON, or undefined. */
+/**
+ * The request body parsed as JSON, or undefined: also when it lost its middle to the capture
+ * bound, whose head and tail may join into JSON that holds a part of it (a count of the part).
+ */
 export function requestJson(exchange: MeterExchange): unknown {
-  return parseJson(exchange.requestText);
+  return exchange.requestTruncated === true ? undefined : parseJson(exchange.requestText);
 }
 
 /**

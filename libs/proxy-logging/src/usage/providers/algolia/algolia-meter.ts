@@ -5,16 +5,17 @@ import type { ProviderMeter } from '../../provider-meter';
 function meter(exchange: MeterExchange): MeteredUsage | undefined {
   if (!succeeded(exchange)) return undefined;
   const path = exchange.url.pathname;
-  const request = record(requestJson(exchange));
-  const requests = request['requests'];
-  const count = Array.isArray(requests) ? requests.length : 1;
-  if (path.endsWith('/indexes/*/queries'))
-    return { provider: 'algolia', operation: 'search', units: { search_requests: count } };
   if (/\/indexes\/[^/]+\/query$/.test(path))
     return { provider: 'algolia', operation: 'search', units: { search_requests: 1 } };
-  if (path.endsWith('/batch'))
-    return { provider: 'algolia', operation: 'batch', units: { records_written: count } };
-  return undefined;
+  const search = path.endsWith('/indexes/*/queries');
+  if (!search && !path.endsWith('/batch')) return undefined;
+  // a multi-query or a batch is counted by its `requests`: a body not read (not captured, cut by
+  // the capture bound) meters nothing rather than one
+  const requests = record(requestJson(exchange))['requests'];
+  if (!Array.isArray(requests)) return undefined;
+  return search
+    ? { provider: 'algolia', operation: 'search', units: { search_requests: requests.length } }
+    : { provider: 'algolia', operation: 'batch', units: { records_written: requests.length } };
 }
 
 /**

@@ -8,7 +8,11 @@ function meter(exchange: MeterExchange): MeteredUsage | undefined {
     exchange.url.pathname,
   )?.[1];
   if (operation === undefined) return undefined;
-  const request = record(requestJson(exchange));
+  if (operation === 'get') return { provider: 'chroma', operation, units: { queries: 1 } };
+  // queries and writes are counted from the request: one not read meters nothing, not 1 or 0
+  const body = requestJson(exchange);
+  if (body === undefined) return undefined;
+  const request = record(body);
   if (operation === 'query') {
     const embeddings = request['query_embeddings'];
     return {
@@ -17,7 +21,6 @@ function meter(exchange: MeterExchange): MeteredUsage | undefined {
       units: { queries: Array.isArray(embeddings) ? embeddings.length : 1 },
     };
   }
-  if (operation === 'get') return { provider: 'chroma', operation, units: { queries: 1 } };
   const ids = request['ids'];
   return { provider: 'chroma', operation, units: { records_written: Array.isArray(ids) ? ids.length : 0 } };
 }

@@ -10,7 +10,9 @@ function meter(exchange: MeterExchange): MeteredUsage | undefined {
   const took = num(body['took']);
   const attributes: Record<string, number> = took === undefined ? {} : { took_ms: took };
   if (/\/_(search|msearch|count)$/.test(path)) {
+    // a multi-search is counted by its answer's `responses`: one not read meters nothing, not 1
     const responses = body['responses'];
+    if (path.endsWith('/_msearch') && !Array.isArray(responses)) return undefined;
     return {
       provider: 'elasticsearch',
       operation: 'search',

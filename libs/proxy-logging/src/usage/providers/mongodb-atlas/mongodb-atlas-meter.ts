@@ -6,7 +6,11 @@ function meter(exchange: MeterExchange): MeteredUsage | undefined {
   if (!succeeded(exchange)) return undefined;
   const action = /\/action\/([A-Za-z]+)$/.exec(exchange.url.pathname)?.[1];
   if (action === undefined) return undefined;
-  const body = record(responseJson(exchange));
+  // the documents read and written are the answer's: one not read (cut by the capture bound, not
+  // JSON) meters nothing, rather than an operation without its documents
+  const answer = responseJson(exchange);
+  if (answer === undefined) return undefined;
+  const body = record(answer);
   const request = record(requestJson(exchange));
   const units: Record<string, number> = { operations: 1 };
   const documents = body['documents'];

@@ -9,20 +9,24 @@ function meter(exchange: MeterExchange): MeteredUsage | undefined {
   const attributes: Record<string, number> = {};
   const time = num(body['time']);
   if (time !== undefined) attributes['server_seconds'] = time;
-  if (/\/points\/(search|query|recommend|discover)(\/batch)?$/.test(path)) {
-    const batch = record(requestJson(exchange))['searches'];
-    return {
-      provider: 'qdrant',
-      operation: 'search',
-      units: { queries: Array.isArray(batch) ? batch.length : 1 },
-      attributes,
-    };
+  const search = /\/points\/(search|query|recommend|discover)(\/batch)?$/.exec(path);
+  if (search !== null) {
+    let queries = 1;
+    if (search[2] !== undefined) {
+      // a batch is counted by its `searches`: one not read (not captured, cut) meters nothing, not 1
+      const batch = record(requestJson(exchange))['searches'];
+      if (!Array.isArray(batch)) return undefined;
+      queries = batch.length;
+    }
+    return { provider: 'qdrant', operation: 'search', units: { queries }, attributes };
   }
   if (/\/points$/.test(path) && exchange.method === 'PUT') {
+    const upsert = requestJson(exchange);
+    if (upsert === undefined) return undefined;
     return {
       provider: 'qdrant',
       operation: 'upsert',
-      units: { points_written: upsertedPoints(requestJson(exchange)) },
+      units: { points_written: upsertedPoints(upsert) },
       attributes,
     };
   }

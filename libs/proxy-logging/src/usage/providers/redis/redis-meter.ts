@@ -8,11 +8,9 @@ function meter(exchange: MeterExchange): MeteredUsage | undefined {
   const body = requestJson(exchange);
   // pipeline and multi-exec bodies are arrays of commands; otherwise the path is one command
   if (path.startsWith('/pipeline') || path.startsWith('/multi-exec')) {
-    return {
-      provider: 'redis',
-      operation: 'pipeline',
-      units: { commands: Array.isArray(body) ? body.length : 0 },
-    };
+    // counted from the request: one not read (not captured, cut by the capture bound) meters nothing, not 0
+    if (!Array.isArray(body)) return undefined;
+    return { provider: 'redis', operation: 'pipeline', units: { commands: body.length } };
   }
   const command = Array.isArray(body) ? String(body[0]) : (path.split('/').filter(Boolean)[0] ?? 'command');
   return { provider: 'redis', operation: command.toLowerCase(), units: { commands: 1 } };

@@ -8,18 +8,23 @@ function meter(exchange: MeterExchange): MeteredUsage | undefined {
   if (path.endsWith('/v1/graphql'))
     return { provider: 'weaviate', operation: 'query', units: { queries: 1 } };
   if (path.endsWith('/v1/batch/objects')) {
+    // counted from the answer: one not read (cut by the capture bound, not JSON) meters nothing, not 0
     const objects = responseJson(exchange);
+    if (!Array.isArray(objects)) return undefined;
     return {
       provider: 'weaviate',
       operation: 'batch',
-      units: { objects_written: Array.isArray(objects) ? objects.filter(wasWritten).length : 0 },
+      units: { objects_written: objects.filter(wasWritten).length },
     };
   }
   if (/\/v1\/objects(\/|$)/.test(path) && exchange.method !== 'GET' && exchange.method !== 'HEAD') {
+    // a write sends the object; a DELETE sends nothing and writes none
+    const object = requestJson(exchange);
+    if (object === undefined && exchange.method !== 'DELETE') return undefined;
     return {
       provider: 'weaviate',
       operation: 'object',
-      units: { objects_written: Object.keys(record(requestJson(exchange))).length > 0 ? 1 : 0 },
+      units: { objects_written: Object.keys(record(object)).length > 0 ? 1 : 0 },
     };
   }
   return undefined;
