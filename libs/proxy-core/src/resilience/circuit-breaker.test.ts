@@ -32,12 +32,7 @@ afterEach(() => {
 });
 
 describe('createCircuitBreaker', () => {
-  it.each([
-    'client_closed_request',
-    'unsupported_feature',
-    'upstream_bad_request',
-    'limiter_rejected',
-  ] as const)(
+  it.each(['client_closed_request', 'upstream_bad_request', 'limiter_rejected'] as const)(
     'a half-open probe ending in %s without an upstream answer (says nothing of the target) does not close the circuit',
     async (code) => {
       vi.useFakeTimers();
@@ -53,6 +48,57 @@ describe('createCircuitBreaker', () => {
       breaker.close();
     },
   );
+
+  it.each(['unsupported_feature', 'invalid_request'] as const)(
+    'a half-open probe its adapter refused before sending (%s) leaves the circuit half-open, the probe to the next call',
+    async (code) => {
+      vi.useFakeTimers();
+      const states: BreakerState[] = [];
+      const breaker = await halfOpen(states);
+      await expect(breaker.run(failWith(code))).rejects.toMatchObject({ code });
+      // the target was not called: no trial was spent, nothing to reopen or close on
+      expect(breaker.state).toBe('half-open');
+      expect(breaker.probing).toBe(false);
+      expect(() => breaker.assertAdmits()).not.toThrow();
+      await expect(breaker.run(() => Promise.resolve('ok'))).resolves.toBe('ok');
+      expect(breaker.state).toBe('closed');
+      expect(states).toEqual(['open', 'half-open', 'closed']);
+      breaker.close();
+    },
+  );
+
+  it('a half-open probe that fails after its adapter refused an earlier call opens the circuit again', async () => {
+    vi.useFakeTimers();
+    const states: BreakerState[] = [];
+    const breaker = await halfOpen(states);
+    await breaker.run(failWith('unsupported_feature')).catch(() => undefined);
+    await expect(breaker.run(failWith('upstream_error'))).rejects.toMatchObject({ code: 'upstream_error' });
+    expect(breaker.state).toBe('open');
+    expect(states).toEqual(['open', 'half-open', 'open']);
+    breaker.close();
+  });
+
+  it('refusals before sending count as neither success nor failure in the rolling window', async () => {
+    const breaker = createCircuitBreaker('t', settings, {
+      onState: () => undefined,
+      onReject: () => undefined,
+    });
+    // counted as calls that succeeded, three refusals would keep two failures at 40%, under the threshold
+    for (let i = 0; i < 3; i++) await breaker.run(failWith('unsupported_feature')).catch(() => undefined);
+    for (let i = 0; i < 2; i++) await breaker.run(failWith('upstream_error')).catch(() => undefined);
+    expect(breaker.state).toBe('open');
+    breaker.close();
+  });
+
+  it('an invalid_request the upstream answered (it has an upstream status) counts as the target being up', async () => {
+    vi.useFakeTimers();
+    const states: BreakerState[] = [];
+    const breaker = await halfOpen(states);
+    const answered = new SwitchyardError('invalid_request', 'bad', { upstreamStatus: 400 });
+    await expect(breaker.run(() => Promise.reject(answered))).rejects.toBe(answered);
+    expect(breaker.state).toBe('closed');
+    breaker.close();
+  });
 
   it.each(['client_closed_request', 'request_timeout'] as const)(
     'a call fired before the circuit opened that ends in %s once it is half-open (a slow answer the client left) does not close it',

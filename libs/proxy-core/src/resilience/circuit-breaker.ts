@@ -1,6 +1,7 @@
 import CircuitBreakerImpl from 'opossum';
 import { SwitchyardError } from '../errors/switchyard-error';
 import { countsAsBreakerFailure } from './breaker-failure';
+import { refusedBeforeSending } from './refused-before-sending';
 import type { BreakerState } from './resilience-events';
 
 /** A circuit breaker around calls to one target. opossum sits behind this interface. */
@@ -12,14 +13,17 @@ export interface CircuitBreaker {
    * Runs `call` unless the circuit is open; then rejects with `circuit_open` without
    * running it. While half-open, a single probe runs and every other call is refused.
    *
+   * A call counts in the rolling window when it settles, as the target's success or failure
+   * (see `countsAsBreakerFailure`), unless its adapter refused it before sending anything
+   * (`refusedBeforeSending`): that counts as neither, and a half-open probe so refused leaves the
+   * circuit half-open with the probe to the next call. A call that began before the circuit last
+   * opened counts no more: the probe decides a half-open circuit.
+   *
    * `rest`, asked once `call` has resolved, is what remains of the call past its result (a
    * stream's rest): the result is handed out at once, and the call counts as the target's
    * success or failure when `rest` settles, so a stream that breaks after its first content
-   * counts as the failure it is (in the rolling window's bucket of its end; its call was
-   * counted in the bucket of its start). A half-open circuit closes when the probe's result
-   * arrives, as it would for a whole answer, rather than refusing every other call for the
-   * stream's length; a stream still running when the circuit opens counts no more (it began
-   * before the open, and its end must not decide the half-open probe).
+   * counts as the failure it is. A half-open circuit closes when the probe's result arrives, as
+   * it would for a whole answer, rather than refusing every other call for the stream's length.
    */
   run<T>(call: () => Promise<T>, rest?: () => Promise<void> | undefined): Promise<T>;
   /**
@@ -46,13 +50,18 @@ export interface CircuitBreakerListener {
   onReject(): void;
 }
 
+/** A call the breaker let through. */
+interface Admission {
+  /** How many times the circuit had opened when the call was let through. */
+  readonly opening: number;
+}
+
 type Call = () => Promise<unknown>;
 
-function circuitOpen(target: string, cause?: unknown): SwitchyardError {
+function circuitOpen(target: string): SwitchyardError {
   return new SwitchyardError(
     'circuit_open',
     `The circuit of target "${target}" is open; no upstream call was made.`,
-    { cause },
   );
 }
 
@@ -76,13 +85,19 @@ function ignoreRest<T>(rest: () => Promise<void> | undefined, result: T): T {
   return result;
 }
 
-/** A breaker for one target, backed by opossum 9 with its own timeout disabled (attempt timeouts are ours). */
+/**
+ * A breaker for one target, backed by opossum 9 with its own timeout disabled (attempt timeouts
+ * are ours). Admission is decided here, from opossum's state; opossum is fired with each call's
+ * outcome once the call has settled, so a call its adapter refused before sending never reaches
+ * it (opossum counts whatever it runs as a success or a failure, and a half-open circuit's first
+ * run as its probe).
+ */
 export function createCircuitBreaker(
   target: string,
   settings: CircuitBreakerSettings,
   listener: CircuitBreakerListener,
 ): CircuitBreaker {
-  const breaker = new CircuitBreakerImpl<[Call], unknown>((call: Call) => call(), {
+  const breaker = new CircuitBreakerImpl<[Call], unknown>((outcome: Call) => outcome(), {
     name: target,
     timeout: false,
     errorThresholdPercentage: openingRate(settings.errorThresholdPercentage),
@@ -93,12 +108,10 @@ export function createCircuitBreaker(
     // true means "not a failure" to opossum, which then counts a success
     errorFilter: (error: unknown) => {
       if (countsAsBreakerFailure(error)) return false;
-      // a call the upstream answered (a 4xx: the request was bad, the target is up) closes a
-      // half-open circuit; opossum would close it on any other "success" too, yet such a call
-      // learnt nothing about the target (the client left, the limiter refused): open again, probe
-      // later. So too for a call fired before the circuit opened (a long generation whose client
-      // left once the circuit was half-open): opossum cannot keep it half-open, and closing it
-      // would let every call through to a target no probe has found up
+      // a probe the upstream answered (a 4xx: the request was bad, the target is up) closes a
+      // half-open circuit; opossum would close it on any other "success" too, yet such a probe
+      // learnt nothing about the target (the client left, the deadline passed): open again,
+      // probe later
       if (breaker.halfOpen && !upstreamAnswered(error)) breaker.open();
       return true;
     },
@@ -108,69 +121,92 @@ export function createCircuitBreaker(
     rollingPercentilesEnabled: false,
     enableSnapshots: false,
   });
-  const refusal = (error: unknown): never => {
-    if ((error as { code?: unknown } | null)?.code === 'EOPENBREAKER') throw circuitOpen(target, error);
-    throw error;
-  };
   let state: BreakerState = 'closed';
   let shut = false;
+  // how many times the circuit opened: a call admitted before the last opening counts no more.
+  // Its end must neither close a half-open circuit (no probe ran) nor open it again (no probe
+  // failed), and only the probe may reach opossum while the circuit is half-open
+  let openings = 0;
+  // the half-open circuit's probe while it runs (opossum's own gate is not used: see run)
+  let probe: Admission | undefined;
   const move = (next: BreakerState): void => {
     if (next === state) return;
     const previous = state;
     state = next;
     listener.onState(next, previous);
   };
-  // the rests of the streams in flight past their result: each stops being waited for when the
-  // circuit opens. Such a stream began before the circuit opened; its end must neither close the
-  // half-open circuit (no probe ran) nor open it again (no probe failed), which opossum would do
-  // with the outcome of any call it is still waiting for
-  const carried = new Set<() => void>();
   breaker.on('open', () => {
+    openings += 1;
+    probe = undefined;
     move('open');
-    for (const detach of carried) detach();
-    carried.clear();
   });
   breaker.on('halfOpen', () => move('half-open'));
-  breaker.on('close', () => move('closed'));
-  breaker.on('reject', () => listener.onReject());
+  breaker.on('close', () => {
+    probe = undefined;
+    move('closed');
+  });
+
+  const admits = (): boolean => shut || breaker.closed || (breaker.halfOpen && probe === undefined);
+  const admit = (): Admission => {
+    if (!admits()) {
+      listener.onReject();
+      throw circuitOpen(target);
+    }
+    const admission: Admission = { opening: openings };
+    if (breaker.halfOpen) probe = admission;
+    return admission;
+  };
+  /** Counts a settled call, `failure` holding its error if it failed; never rejects. */
+  const count = async (admission: Admission, failure?: { error: unknown }): Promise<void> => {
+    if (probe === admission) probe = undefined;
+    if (shut || admission.opening !== openings) return;
+    if (failure !== undefined && refusedBeforeSending(failure.error)) return;
+    // the call's own outcome, its error rethrown as it came: the error filter reads what run's caller gets
+    const outcome = async (): Promise<void> => {
+      if (failure !== undefined) throw failure.error;
+    };
+    // the fire rejects with the call's error, which run gives its caller itself
+    await breaker.fire(outcome).catch(() => undefined);
+  };
 
   return {
     get state() {
       return state;
     },
     get probing() {
-      // opossum lets one call through a half-open circuit and stops pending the close meanwhile
-      return breaker.halfOpen && !breaker.pendingClose;
+      return breaker.halfOpen && probe !== undefined;
     },
-    run<T>(call: () => Promise<T>, rest?: () => Promise<void> | undefined): Promise<T> {
+    async run<T>(call: () => Promise<T>, rest?: () => Promise<void> | undefined): Promise<T> {
       // a breaker dropped while a call waited for its limiter slot lets that call through, and
       // its rest goes uncounted (though awaited: a stream's failure must not go unhandled)
       if (shut) return rest === undefined ? call() : call().then((result) => ignoreRest(rest, result));
-      if (rest === undefined) return (breaker.fire(call) as Promise<T>).catch(refusal);
-      // the result goes out as soon as there is a rest to wait for; the fire settles after it
-      let handOut: (result: T) => void = () => undefined;
-      const handedOut = new Promise<T>((resolve) => (handOut = resolve));
-      const whole = async (): Promise<T> => {
-        const result = await call();
-        const remaining = rest();
-        if (remaining === undefined) return result;
-        handOut(result);
-        if (breaker.halfOpen) breaker.close();
-        let detach: () => void = () => undefined;
-        const detached = new Promise<void>((resolve) => (detach = resolve));
-        carried.add(detach);
-        try {
-          await Promise.race([remaining, detached]);
-        } finally {
-          carried.delete(detach);
-        }
+      const admission = admit();
+      let result: T;
+      try {
+        result = await call();
+      } catch (error) {
+        await count(admission, { error });
+        throw error;
+      }
+      const remaining = rest?.();
+      if (remaining === undefined) {
+        await count(admission);
         return result;
-      };
-      // once the result is out, the fire's failure (the rest's) is the breaker's alone
-      return Promise.race([handedOut, (breaker.fire(whole) as Promise<T>).catch(refusal)]);
+      }
+      // the result goes out now, and a half-open circuit closes on it; the call counts (in the
+      // closed circuit) when its rest settles
+      if (probe === admission) {
+        probe = undefined;
+        breaker.close();
+      }
+      void remaining.then(
+        () => count(admission),
+        (error: unknown) => count(admission, { error }),
+      );
+      return result;
     },
     assertAdmits() {
-      if (breaker.closed || breaker.pendingClose) return;
+      if (admits()) return;
       listener.onReject();
       throw circuitOpen(target);
     },
