@@ -18,6 +18,7 @@ export type {
   ChatFunctionTool,
   ChatFunctionToolCall,
   ChatImagePart,
+  ChatLegacyFunction,
   ChatMessage,
   ChatResponseFormat,
   ChatResponseMessage,

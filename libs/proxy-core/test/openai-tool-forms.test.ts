@@ -75,6 +75,19 @@ const requests = {
       functionMessage,
     ],
   },
+  legacyFunctions: {
+    model: 'gpt-4o',
+    messages: [user],
+    functions: [{ name: 'get_weather', parameters: { type: 'object', properties: {} } }],
+    function_call: { name: 'get_weather' },
+  },
+  legacyFunctionsWithTools: {
+    model: 'gpt-4o',
+    messages: [user],
+    tools: [time],
+    functions: [{ name: 'get_weather' }],
+    function_call: 'auto',
+  },
 } satisfies Record<string, ChatCompletionRequest>;
 
 describe('ChatCompletionRequestSchema: OpenAI tool forms', () => {
@@ -112,6 +125,25 @@ describe('ChatCompletionRequestSchema: OpenAI tool forms', () => {
     ).toBe(true);
     expect(refused({ messages: [{ role: 'bot', content: 'hi' }] })).toBe(true);
   });
+
+  it('checks the legacy functions, function_call and an assistant function_call like their tool forms', () => {
+    const refused = (patch: Record<string, unknown>): boolean =>
+      !Value.Check(ChatCompletionRequestSchema, { model: 'x', messages: [user], ...patch });
+    expect(refused({ functions: [{ name: 'f' }], function_call: 'none' })).toBe(false);
+    expect(refused({ functions: [{ name: 'f', description: 'd', parameters: {} }] })).toBe(false);
+    expect(refused({ functions: { name: 'f' } })).toBe(true);
+    expect(refused({ functions: [{ description: 'no name' }] })).toBe(true);
+    expect(refused({ functions: [{ name: '' }] })).toBe(true);
+    expect(refused({ functions: [{ name: 'f', parameters: 'object' }] })).toBe(true);
+    expect(refused({ function_call: 'required' })).toBe(true);
+    expect(refused({ function_call: {} })).toBe(true);
+    const history = (call: unknown): Record<string, unknown> => ({
+      messages: [user, { role: 'assistant', content: null, function_call: call }],
+    });
+    expect(refused(history({ name: 'f', arguments: '{}' }))).toBe(false);
+    expect(refused(history(null))).toBe(false);
+    expect(refused(history({ name: 'f' }))).toBe(true);
+  });
 });
 
 describe('OpenAI-wire upstreams: the forms are forwarded as sent', () => {
@@ -120,6 +152,8 @@ describe('OpenAI-wire upstreams: the forms are forwarded as sent', () => {
     expect(body['messages']).toEqual(request.messages);
     expect(body['tools']).toEqual('tools' in request ? request.tools : undefined);
     expect(body['tool_choice']).toEqual('tool_choice' in request ? request.tool_choice : undefined);
+    expect(body['functions']).toEqual('functions' in request ? request.functions : undefined);
+    expect(body['function_call']).toEqual('function_call' in request ? request.function_call : undefined);
   });
 });
 
@@ -196,10 +230,51 @@ describe('translators of function tools: mapped or refused naming the field', ()
   );
 
   it.each(Object.entries(translators))('%s refuses a function message naming its role', (_, translate) => {
-    expect(() => translate(requests.functionMessage)).toThrow(
-      expect.objectContaining({ code: 'unsupported_feature', param: 'messages.2.role' }),
+    expect(() => translate({ ...requests.functionMessage, messages: [user, functionMessage] })).toThrow(
+      expect.objectContaining({ code: 'unsupported_feature', param: 'messages.1.role' }),
     );
   });
+
+  // dropped, the model answered without the functions the client offered, and a client reading
+  // `message.function_call` found none: an OpenAI-wire target answers legacy function calling
+  const legacy = (param: string): unknown =>
+    expect.objectContaining({
+      code: 'unsupported_feature',
+      param,
+      message: expect.stringContaining('legacy function calling') as string,
+    });
+
+  it.each(Object.entries(translators))(
+    '%s refuses legacy functions naming functions, with tools or without',
+    (_, translate) => {
+      expect(() => translate(requests.legacyFunctions)).toThrow(legacy('functions'));
+      expect(() => translate(requests.legacyFunctionsWithTools)).toThrow(legacy('functions'));
+    },
+  );
+
+  it.each(Object.entries(translators))(
+    '%s refuses a function_call naming a function, and takes none or auto alone',
+    (_, translate) => {
+      const request = { model: 'gpt-4o', messages: [user], tools: [weather] } satisfies ChatCompletionRequest;
+      expect(() => translate({ ...request, function_call: { name: 'get_weather' } })).toThrow(
+        legacy('function_call'),
+      );
+      expect(() => translate({ ...request, function_call: 'none' })).not.toThrow();
+      expect(() => translate({ ...request, function_call: 'auto' })).not.toThrow();
+    },
+  );
+
+  it.each(Object.entries(translators))(
+    "%s refuses an assistant's legacy function_call in the history naming it",
+    (_, translate) => {
+      expect(() => translate(requests.functionMessage)).toThrow(legacy('messages.1.function_call'));
+      const none = {
+        model: 'gpt-4o',
+        messages: [user, { role: 'assistant', content: 'Hi', function_call: null }, user],
+      } satisfies ChatCompletionRequest;
+      expect(() => translate(none)).not.toThrow();
+    },
+  );
 
   it('anthropic maps allowed_tools to the functions it names and its mode', () => {
     const body = toAnthropicRequest(requests.allowedTools, {

@@ -584,3 +584,34 @@ describe('translation matrix: web_search_options', () => {
     });
   });
 });
+
+// OpenAI's legacy function calling (`functions`, `function_call`): the OpenAI-wire providers
+// forward it as sent, the providers that translate the request refuse it before any upstream
+// call (their answers carry `tool_calls`, not the `function_call` the client reads), so a route
+// moves on to a target that answers it
+const TRANSLATING = new Set(['anthropic', 'bedrock', 'gemini', 'cohere', 'ollama']);
+
+describe('translation matrix: legacy functions', () => {
+  describe.each(types.filter((type) => type !== 'mock'))('%s', (type) => {
+    it('forwards functions and function_call as sent, or refuses them with unsupported_feature before any upstream call', async () => {
+      const before = upstream.requests.length;
+      const functions = [{ name: 'get_weather', parameters: { type: 'object', properties: {} } }];
+      const request = {
+        model: 'm',
+        messages: [{ role: 'user', content: 'Weather in Paris?' }],
+        functions,
+        function_call: { name: 'get_weather' },
+      } satisfies ChatCompletionRequest;
+      const { refused } = await answerOrRefusal(type, request);
+      if (TRANSLATING.has(type)) {
+        expect(refused).toMatchObject({ code: 'unsupported_feature', status: 400, param: 'functions' });
+        expect(upstream.requests.length).toBe(before);
+        return;
+      }
+      expect(refused).toBeUndefined();
+      const body = upstream.requests.at(-1)?.body as Record<string, unknown>;
+      expect(body['functions']).toEqual(functions);
+      expect(body['function_call']).toEqual({ name: 'get_weather' });
+    });
+  });
+});

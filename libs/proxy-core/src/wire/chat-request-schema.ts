@@ -44,6 +44,8 @@ const Message = Type.Object(
     name: Type.Optional(Type.String()),
     tool_call_id: Type.Optional(Type.String()),
     tool_calls: Type.Optional(Type.Array(ToolCall)),
+    // deprecated by OpenAI, still taken: an assistant's legacy call of one of `functions`
+    function_call: Nullable(Type.Object({ name: Type.String(), arguments: Type.String() })),
   },
   { additionalProperties: true },
 );
@@ -69,6 +71,23 @@ const Tool = Type.Union([
       { additionalProperties: true },
     ),
   }),
+]);
+
+// OpenAI's legacy function calling (`functions`, `function_call`), deprecated for `tools` and
+// `tool_choice` but still taken: checked as its tool forms are, forwarded to OpenAI-wire upstreams
+const LegacyFunction = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 64 }),
+    description: Type.Optional(Type.String()),
+    parameters: Type.Optional(Type.Object({}, { additionalProperties: true })),
+  },
+  { additionalProperties: true },
+);
+
+const LegacyFunctionCall = Type.Union([
+  Type.Literal('none'),
+  Type.Literal('auto'),
+  Type.Object({ name: Type.String() }, { additionalProperties: true }),
 ]);
 
 // A tool named by `tool_choice`: a function, or a custom tool
@@ -140,6 +159,8 @@ export const ChatCompletionRequestSchema = Type.Object(
     user: Type.Optional(Type.String()),
     tools: Type.Optional(Type.Array(Tool)),
     tool_choice: Type.Optional(ToolChoice),
+    functions: Nullable(Type.Array(LegacyFunction)),
+    function_call: Nullable(LegacyFunctionCall),
     response_format: Nullable(ResponseFormat),
     // read by the providers that search (`gemini`); its fields are forwarded to OpenAI-wire hosts as sent
     web_search_options: Nullable(Type.Object({}, { additionalProperties: true })),

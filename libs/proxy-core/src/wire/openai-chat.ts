@@ -119,6 +119,18 @@ export interface ChatCustomTool {
 /** A tool the model may call: a function, or a custom tool. */
 export type ChatTool = ChatFunctionTool | ChatCustomTool;
 
+/**
+ * A function the model may call, in OpenAI's legacy `functions` form, answered with a
+ * `message.function_call`. Forwarded to OpenAI-wire upstreams as sent; the providers that
+ * translate the request refuse it (`unsupported_feature` naming `functions`).
+ * @deprecated use a {@link ChatFunctionTool} in `tools`
+ */
+export interface ChatLegacyFunction {
+  name: string;
+  description?: string;
+  parameters?: Record<string, unknown>;
+}
+
 /** A tool named by a tool choice: a function tool, or a custom tool. */
 export type ChatToolReference =
   { type: 'function'; function: { name: string } } | { type: 'custom'; custom: { name: string } };
@@ -181,6 +193,17 @@ export interface ChatCompletionRequest {
   user?: string;
   tools?: ChatTool[];
   tool_choice?: ChatToolChoice;
+  /**
+   * Legacy function calling, answered with `message.function_call`: forwarded to OpenAI-wire
+   * upstreams, refused by the other translators.
+   * @deprecated use `tools`
+   */
+  functions?: ChatLegacyFunction[] | null;
+  /**
+   * Whether and which of `functions` the model calls.
+   * @deprecated use `tool_choice`
+   */
+  function_call?: 'none' | 'auto' | { name: string } | null;
   parallel_tool_calls?: boolean;
   response_format?: ChatResponseFormat;
   reasoning_effort?: 'none' | 'minimal' | 'low' | 'medium' | 'high' | 'xhigh' | null;

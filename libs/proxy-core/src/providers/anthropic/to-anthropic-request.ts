@@ -74,7 +74,7 @@ function messageBlocks(message: ChatMessage, index: number): AnthropicRequestBlo
       // Anthropic refuses a text block of whitespace only ("text content blocks must contain
       // non-whitespace text"); an assistant's blank text says nothing, so it is left out
       const blocks: AnthropicRequestBlock[] = isBlankText(text) ? [] : [{ type: 'text', text }];
-      for (const [t, call] of functionToolCalls(message.tool_calls, param, 'Anthropic').entries()) {
+      for (const [t, call] of functionToolCalls(message, param, 'Anthropic').entries()) {
         blocks.push({
           type: 'tool_use',
           id: toolUseBlockId(call.id),

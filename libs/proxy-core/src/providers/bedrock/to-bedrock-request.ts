@@ -81,7 +81,7 @@ function messageBlocks(message: ChatMessage, index: number): BedrockContentBlock
       // must contain non-whitespace text"): an assistant's blank text says nothing, so it is
       // left out, and a turn left empty is dropped below (Converse refuses empty content too)
       const blocks: BedrockContentBlock[] = isBlankText(text) ? [] : [{ text }];
-      for (const [t, call] of functionToolCalls(message.tool_calls, param, 'Bedrock').entries()) {
+      for (const [t, call] of functionToolCalls(message, param, 'Bedrock').entries()) {
         blocks.push({
           toolUse: {
             toolUseId: toolUseBlockId(call.id),

@@ -29,7 +29,7 @@ export function toCohereRequest(
         return { role: 'user', content: userContent(message.content, `messages.${index}.content`) };
       case 'assistant': {
         const text = contentText(message.content);
-        const calls = functionToolCalls(message.tool_calls, `messages.${index}`, 'Cohere');
+        const calls = functionToolCalls(message, `messages.${index}`, 'Cohere');
         return {
           role: 'assistant',
           ...(text.length > 0 ? { content: text } : {}),

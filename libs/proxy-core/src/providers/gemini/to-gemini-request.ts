@@ -140,11 +140,7 @@ export function toGeminiRequest(
         const parts: GeminiPart[] = [];
         const text = contentText(message.content);
         if (text.length > 0) parts.push({ text });
-        for (const [t, call] of functionToolCalls(
-          message.tool_calls,
-          `messages.${index}`,
-          'Gemini',
-        ).entries()) {
+        for (const [t, call] of functionToolCalls(message, `messages.${index}`, 'Gemini').entries()) {
           // the signature goes back on the very part it came on (Gemini 3 checks it)
           const thoughtSignature = thoughtSignatureOfToolCallId(call.id);
           parts.push({

@@ -67,17 +67,15 @@ export function toOllamaRequest(
         return { role: 'user', content: contentText(content), ...(images.length > 0 ? { images } : {}) };
       }
       case 'assistant': {
-        const calls = functionToolCalls(message.tool_calls, `messages.${index}`, who, provider).map(
-          (call, t) => ({
-            function: {
-              name: call.function.name,
-              arguments: parseToolArguments(
-                call.function.arguments,
-                `messages.${index}.tool_calls.${t}.function.arguments`,
-              ),
-            },
-          }),
-        );
+        const calls = functionToolCalls(message, `messages.${index}`, who, provider).map((call, t) => ({
+          function: {
+            name: call.function.name,
+            arguments: parseToolArguments(
+              call.function.arguments,
+              `messages.${index}.tool_calls.${t}.function.arguments`,
+            ),
+          },
+        }));
         return {
           role: 'assistant',
           content: contentText(message.content),
