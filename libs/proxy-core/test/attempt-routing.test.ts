@@ -173,6 +173,68 @@ describe('a target that refuses a request before calling upstream', () => {
   });
 });
 
+describe('an attempt its adapter refused before sending', () => {
+  it('is recorded as not called and gives its request back when the request cannot be translated (invalid_request)', async () => {
+    const calls: string[] = [];
+    // a translator's refusal: tool call arguments that are not JSON, found before any I/O
+    const strict = scripted(
+      'strict',
+      (request, model) =>
+        request.messages.some((message) => message.role === 'assistant')
+          ? Promise.reject(
+              new SwitchyardError('invalid_request', 'A tool call has arguments that are not valid JSON.', {
+                param: 'messages.1.tool_calls.0.function.arguments',
+              }),
+            )
+          : Promise.resolve(answer(model)),
+      calls,
+    );
+    const gateway = make({
+      plugins: [strict],
+      providers: [{ name: 'host', type: 'strict' }],
+      models: [{ name: 'm', targets: [{ provider: 'host', model: 'x', limits: { requestsPerMinute: 1 } }] }],
+      limiter: { maxWaitMs: 0 },
+      retry: { maxRetries: 0 },
+    });
+    const refused = createRequestContext();
+    await expect(
+      gateway.chat(
+        ask('m', {
+          messages: [
+            { role: 'user', content: 'Hello!' },
+            { role: 'assistant', content: 'Hi' },
+          ],
+        }),
+        { context: refused },
+      ),
+    ).rejects.toMatchObject({ code: 'invalid_request', status: 400 });
+    expect(refused.attempts.map((attempt) => [attempt.error?.code, attempt.called])).toEqual([
+      ['invalid_request', false],
+    ]);
+    // the one request a minute was not spent on the refusal
+    const response = await gateway.chat(ask('m'));
+    expect(response.choices[0]?.message.content).toBe('ok');
+  });
+
+  it('is recorded as called when the upstream answered the invalid request itself (it has an upstream status)', async () => {
+    const gateway = make({
+      plugins: [
+        scripted('answers-400', () =>
+          Promise.reject(
+            new SwitchyardError('invalid_request', 'Provider said no.', { upstreamStatus: 400 }),
+          ),
+        ),
+      ],
+      providers: [{ name: 'host', type: 'answers-400' }],
+      models: [{ name: 'm', targets: [{ provider: 'host', model: 'x' }] }],
+      retry: { maxRetries: 0 },
+    });
+    const context = createRequestContext();
+    await expect(gateway.chat(ask('m'), { context })).rejects.toMatchObject({ code: 'invalid_request' });
+    expect(context.attempts.map((attempt) => attempt.called)).toEqual([true]);
+  });
+});
+
 describe("routing by load and latency counts the wait for a target's limiter", () => {
   afterEach(() => {
     vi.useRealTimers();

@@ -67,7 +67,8 @@ export interface AttemptRecord {
    * Whether the attempt called its provider: false when it ended before calling the adapter (an
    * open circuit, a limiter refusal, an abort while waiting for a limiter slot) or the target
    * refused the request before sending anything (`unsupported_feature`: embeddings on a chat-only
-   * provider, `n` above 1 on a host that takes none; its limiter slot goes back unused). A called
+   * provider, `n` above 1 on a host that takes none; an `invalid_request` with no upstream status:
+   * a field the adapter cannot translate; its limiter slot goes back unused). A called
    * attempt handed its request to the HTTP client, which may still have been connecting or waiting
    * for a pooled connection when it ended, or may have failed before sending (a refused
    * connection); one abandoned while its provider worked on it (the client left, the deadline

@@ -8,6 +8,7 @@ import type { ProviderAdapter } from '../providers/provider-adapter';
 import { abortableSleep } from '../resilience/abortable-sleep';
 import { AttemptTimer } from '../resilience/attempt-timer';
 import { countsAsBreakerFailure } from '../resilience/breaker-failure';
+import { refusedBeforeSending } from '../resilience/refused-before-sending';
 import type { ResiliencePolicies } from '../resilience/resilience-policies';
 import { fullJitterDelayMs } from '../resilience/retry-backoff';
 import type { RouteTable } from '../router/route-table';
@@ -312,9 +313,10 @@ async function tryTarget<T>(
           : attemptTimer.aborted && thrown === attemptTimer.reason
             ? transportError(adapter.name, thrown, attemptTimer)
             : toSwitchyardError(thrown, adapter.name);
-      // a target that cannot serve a feature of the request refuses it before sending anything
-      // (see dispose): the upstream was not called, so the call spent no request or tokens
-      if (error.code === 'unsupported_feature') callMade = false;
+      // the adapter refused the request before sending anything (a feature this target cannot
+      // serve, a field it cannot translate): the upstream was not called, so the call spent no
+      // request or tokens
+      if (refusedBeforeSending(error)) callMade = false;
       // a failing target must not keep the lead in lowest-latency routing: its failure weighs
       // as a whole attempt timeout (a fast 500 would otherwise look like a fast answer)
       if (countsAsBreakerFailure(error))
