@@ -546,7 +546,11 @@ export const checkedProxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async 
         context.upstreamModel = usage.model;
         context.requestedModel = usage.model;
       }
-      if (usage.tokens !== undefined) context.usage = chatUsageFromTokenUsage(usage.tokens);
+      if (usage.tokens !== undefined) {
+        context.usage = chatUsageFromTokenUsage(usage.tokens);
+        // the tier the answer was served on, as the engine keeps it for a /v1 answer (it prices the tokens)
+        if (usage.tokens.serviceTier !== undefined) context.serviceTier = usage.tokens.serviceTier;
+      }
       if (Object.keys(usage.units).length > 0) context.meteredUnits = usage.units;
       context.costUsd = pricing.meteredCostUsd(usage);
     }

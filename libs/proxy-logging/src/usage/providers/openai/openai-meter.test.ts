@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { MeterExchange } from '../../meter-exchange';
+import { createPricingRegistry } from '../../../pricing/pricing-registry';
 import { openAIMeter } from './openai-meter';
 
 const INPUT = 'The quick brown fox jumped over the lazy dog.';
@@ -57,5 +58,109 @@ describe('openai meter: speech', () => {
     expect(usage?.tokens).toMatchObject({ inputTokens: 14, outputTokens: 101 });
     expect(usage?.attributes).toBeUndefined();
     expect(usage?.units).toEqual({});
+  });
+});
+
+function answered(path: string, responseText: string, stream = false): MeterExchange {
+  return {
+    method: 'POST',
+    url: new URL(`https://api.openai.com/v1${path}`),
+    requestHeaders: { 'content-type': 'application/json' },
+    requestText: JSON.stringify({ model: 'gpt-4o-mini' }),
+    status: 200,
+    responseHeaders: { 'content-type': stream ? 'text/event-stream' : 'application/json' },
+    responseText,
+    responseBytes: responseText.length,
+  };
+}
+
+const sse = (...events: unknown[]): string =>
+  events.map((event) => `data: ${JSON.stringify(event)}\n\n`).join('');
+
+// the answer names the tier it was served on (`service_tier`: default, flex, priority), whose rates
+// differ: the /v1 path prices by it, and the pass-through priced every answer at the standard rates
+// (https://platform.openai.com/docs/api-reference/chat/object#chat/object-service_tier)
+describe('openai meter: service tier', () => {
+  const pricing = createPricingRegistry({
+    models: {
+      'openai/gpt-4o-mini': {
+        inputPerMTok: 1,
+        outputPerMTok: 2,
+        serviceTiers: { flex: { inputPerMTok: 0.5, outputPerMTok: 1 } },
+      },
+    },
+  });
+  const usage = { prompt_tokens: 1_000_000, completion_tokens: 1_000_000, total_tokens: 2_000_000 };
+
+  it('prices a whole chat completion by the tier it names', () => {
+    const flex = openAIMeter.meter(
+      answered(
+        '/chat/completions',
+        JSON.stringify({ id: 'chatcmpl-1', model: 'gpt-4o-mini', service_tier: 'flex', usage }),
+      ),
+    );
+    expect(flex?.tokens?.serviceTier).toBe('flex');
+    expect(pricing.meteredCostUsd(flex!)).toBe(1.5);
+    const standard = openAIMeter.meter(
+      answered('/chat/completions', JSON.stringify({ model: 'gpt-4o-mini', service_tier: 'default', usage })),
+    );
+    expect(pricing.meteredCostUsd(standard!)).toBe(3);
+  });
+
+  it('leaves an answer on a tier its price has no rates for unpriced, not priced at the standard rates', () => {
+    const priority = openAIMeter.meter(
+      answered(
+        '/chat/completions',
+        JSON.stringify({ model: 'gpt-4o-mini', service_tier: 'priority', usage }),
+      ),
+    );
+    expect(pricing.meteredCostUsd(priority!)).toBeNull();
+  });
+
+  it('prices a chat completion stream by the tier its chunks name, the last one with the usage', () => {
+    const chunk = {
+      id: 'chatcmpl-2',
+      object: 'chat.completion.chunk',
+      model: 'gpt-4o-mini',
+      service_tier: 'flex',
+    };
+    const streamed = openAIMeter.meter(
+      answered(
+        '/chat/completions',
+        `${sse({ ...chunk, choices: [{ index: 0, delta: { content: 'Hi' } }] }, { ...chunk, choices: [], usage })}data: [DONE]\n\n`,
+        true,
+      ),
+    );
+    expect(streamed?.tokens?.serviceTier).toBe('flex');
+    expect(pricing.meteredCostUsd(streamed!)).toBe(1.5);
+  });
+
+  it('prices a Responses API answer, whole or streamed, by the tier of the finished response', () => {
+    const responsesUsage = { input_tokens: 1_000_000, output_tokens: 1_000_000, total_tokens: 2_000_000 };
+    const response = {
+      id: 'resp_1',
+      object: 'response',
+      model: 'gpt-4o-mini',
+      service_tier: 'flex',
+      usage: responsesUsage,
+    };
+    const whole = openAIMeter.meter(answered('/responses', JSON.stringify(response)));
+    expect(pricing.meteredCostUsd(whole!)).toBe(1.5);
+    // the created event names the tier asked for (`auto`); the completed one the tier served
+    const streamed = openAIMeter.meter(
+      answered(
+        '/responses',
+        sse(
+          {
+            type: 'response.created',
+            response: { ...response, id: 'resp_2', service_tier: 'auto', usage: null },
+          },
+          { type: 'response.completed', response: { ...response, id: 'resp_2' } },
+        ),
+        true,
+      ),
+    );
+    expect(streamed?.tokens?.serviceTier).toBe('flex');
+    expect(pricing.meteredCostUsd(streamed!)).toBe(1.5);
   });
 });

@@ -88,7 +88,10 @@ export function openAIUsageRecord(exchange: MeterExchange): Record<string, unkno
 
 /**
  * The usage, model and id of an OpenAI-shaped response, whole or streamed (the last usage seen
- * wins; the id is the response's, `chatcmpl-...` or `resp_...`).
+ * wins; the id is the response's, `chatcmpl-...` or `resp_...`). The usage carries the service
+ * tier the answer names (`service_tier`: a stream's last chunk, the Responses API's finished
+ * response), whose rates price it, as on the `/v1` routes.
+ * @see https://platform.openai.com/docs/api-reference/chat/object#chat/object-service_tier
  */
 export function readOpenAIExchange(
   exchange: MeterExchange,
@@ -100,12 +103,15 @@ export function readOpenAIExchange(
     let model: string | undefined;
     let searches: number | undefined;
     let id: string | undefined;
+    let tier: string | undefined;
     for (const { json } of sseJson(exchange)) {
       const event = record(json);
       // the Responses API nests the final response in response.completed
       const body = record(event['response'] ?? event);
       model = str(body['model']) ?? model;
       id = str(body['id']) ?? id;
+      // the last one named is the tier served (`response.created` names the one asked for: `auto`)
+      tier = str(body['service_tier']) ?? tier;
       searches = webSearchCalls(body) ?? searches;
       for (const key of usageKeys) {
         const found = readOpenAIUsage(
@@ -115,6 +121,7 @@ export function readOpenAIExchange(
       }
     }
     if (tokens !== undefined && searches) tokens.webSearches = searches;
+    if (tokens !== undefined && tier !== undefined) tokens.serviceTier = tier;
     return {
       ...(tokens === undefined ? {} : { tokens }),
       ...((model ?? requestModel) === undefined ? {} : { model: model ?? requestModel }),
@@ -125,6 +132,8 @@ export function readOpenAIExchange(
   const tokens = readOpenAIUsage(body['usage']);
   const searches = webSearchCalls(body);
   if (tokens !== undefined && searches) tokens.webSearches = searches;
+  const tier = str(body['service_tier']);
+  if (tokens !== undefined && tier !== undefined) tokens.serviceTier = tier;
   const model = str(body['model']) ?? requestModel;
   const id = str(body['id']);
   return {
