@@ -182,6 +182,21 @@ export function refuseWebSearch(request: ChatCompletionRequest, who: string, pro
 }
 
 /**
+ * Refuses a `temperature` above 1 for a provider that takes 0 to 1 (`unsupported_feature`
+ * naming it, so the router tries the next target), where OpenAI takes 0 to 2: sent, it is the
+ * provider's 400, which ends the route; clamped to 1, the answer would be less random than
+ * asked. `who` names the provider in the message.
+ */
+export function refuseTemperatureAboveOne(request: ChatCompletionRequest, who: string): void {
+  const temperature = request.temperature;
+  if (typeof temperature !== 'number' || temperature <= 1) return;
+  throw unsupportedFeature(
+    `${who} takes "temperature" from 0 to 1 (OpenAI from 0 to 2), and ${temperature} asks for more randomness than it has: send at most 1, or use a provider that takes it (OpenAI, Gemini).`,
+    'temperature',
+  );
+}
+
+/**
  * Refuses a `response_format` other than `text` for a provider that has none
  * (`unsupported_feature` naming it, so the router tries the next target); a missing or `null`
  * one asks for nothing, as at OpenAI. `who` names the provider in the message.

@@ -330,3 +330,25 @@ describe('toAnthropicRequest: inputs refused clearly, not crashed on', () => {
     );
   });
 });
+
+describe('toAnthropicRequest: temperature beyond Anthropic range', () => {
+  const user = { role: 'user' as const, content: 'Hello' };
+
+  it('refuses a temperature above 1 with unsupported_feature naming it, so another target takes it', () => {
+    // OpenAI takes 0-2, Anthropic 0-1: sent, it was Anthropic's 400, which ends the route
+    expect(() => toAnthropicRequest({ model: 'x', messages: [user], temperature: 1.5 }, settings)).toThrow(
+      expect.objectContaining({
+        code: 'unsupported_feature',
+        param: 'temperature',
+        message: expect.stringContaining('0 to 1') as string,
+      }),
+    );
+  });
+
+  it('sends 0 to 1 as it is, never clamped', () => {
+    for (const temperature of [0, 0.7, 1])
+      expect(toAnthropicRequest({ model: 'x', messages: [user], temperature }, settings).temperature).toBe(
+        temperature,
+      );
+  });
+});

@@ -7,6 +7,7 @@ import {
   parseToolArguments,
   refuseResponseFormat,
   refuseSeveralChoices,
+  refuseTemperatureAboveOne,
   refuseWebSearch,
   toolResultCallId,
   toolUseBlockId,
@@ -228,7 +229,7 @@ export function anthropicStops(stop: ChatCompletionRequest['stop']): AnthropicSt
  * `system`, tool calls `tool_use` blocks, tool messages `tool_result` blocks in one user turn,
  * images base64 or URL sources; `max_tokens` defaults, `stop` becomes `stop_sequences` (but
  * for the whitespace-only sequences the gateway applies: {@link anthropicStops}),
- * `top_p` is sent only without `temperature`.
+ * `top_p` is sent only without `temperature`, a `temperature` above Anthropic's 1 is refused.
  * @see https://docs.anthropic.com/en/api/messages
  */
 export function toAnthropicRequest(
@@ -238,6 +239,7 @@ export function toAnthropicRequest(
   refuseSeveralChoices(request.n, 'Anthropic returns one choice per request; "n" must be 1.');
   refuseWebSearch(request, 'Anthropic');
   refuseResponseFormat(request, 'Anthropic');
+  refuseTemperatureAboveOne(request, 'Anthropic');
   // custom tools refused, `allowed_tools` narrowed to its functions: see function-tools.ts
   const { tools, choice: asked } = functionTools(request, 'Anthropic');
   const body: AnthropicMessagesRequest = {

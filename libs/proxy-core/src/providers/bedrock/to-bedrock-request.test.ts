@@ -271,3 +271,28 @@ describe('toBedrockRequest: inputs refused clearly, not crashed on', () => {
     );
   });
 });
+
+describe('toBedrockRequest: temperature beyond the Converse range', () => {
+  const user = { role: 'user' as const, content: 'Hello' };
+
+  it.each(['anthropic.claude-sonnet-4-5', 'amazon.nova-pro-v1:0', 'meta.llama3-70b-instruct-v1:0'])(
+    'refuses a temperature above 1 for %s with unsupported_feature naming it',
+    (model) => {
+      // Converse takes 0-1 for every model (`inferenceConfig.temperature`), OpenAI 0-2
+      expect(() => toBedrockRequest({ model: 'x', messages: [user], temperature: 1.2 }, model)).toThrow(
+        expect.objectContaining({
+          code: 'unsupported_feature',
+          param: 'temperature',
+          message: expect.stringContaining('0 to 1') as string,
+        }),
+      );
+    },
+  );
+
+  it('sends 0 to 1 as it is, never clamped', () => {
+    for (const temperature of [0, 0.4, 1])
+      expect(toBedrockRequest({ model: 'x', messages: [user], temperature }).inferenceConfig).toEqual({
+        temperature,
+      });
+  });
+});

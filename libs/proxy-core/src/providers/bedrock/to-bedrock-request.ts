@@ -7,6 +7,7 @@ import {
   parseToolArguments,
   refuseResponseFormat,
   refuseSeveralChoices,
+  refuseTemperatureAboveOne,
   refuseWebSearch,
   toolResultCallId,
   toolUseBlockId,
@@ -201,13 +202,16 @@ function isClaude(model: string): boolean {
  * OpenAI chat request -> Converse body: system and developer messages become `system`,
  * tool calls `toolUse` blocks, tool messages `toolResult` blocks in one user turn, base64
  * images `image` blocks; `max_tokens`, `temperature`, `top_p` (not with `temperature` for a
- * Claude `model`) and `stop` go to `inferenceConfig`, `tools` and `tool_choice` to `toolConfig`.
+ * Claude `model`) and `stop` go to `inferenceConfig` (a `temperature` above Converse's 1 is
+ * refused), `tools` and `tool_choice` to `toolConfig`.
  * @see https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_Converse.html
  */
 export function toBedrockRequest(request: ChatCompletionRequest, model = ''): BedrockConverseRequest {
   refuseSeveralChoices(request.n, 'Bedrock returns one choice per request; "n" must be 1.');
   refuseWebSearch(request, 'Bedrock');
   refuseResponseFormat(request, 'Bedrock Converse');
+  // Converse takes 0 to 1 for every model (its `inferenceConfig.temperature` range)
+  refuseTemperatureAboveOne(request, 'Bedrock Converse');
   const body: BedrockConverseRequest = { messages: turns(request.messages) };
   const system = systemBlocks(request.messages);
   if (system.length > 0) body.system = system;
