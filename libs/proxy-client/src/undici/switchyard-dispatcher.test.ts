@@ -7,12 +7,18 @@ import {
   ProxyAgent,
   fetch as undiciFetch,
   getGlobalDispatcher,
+  interceptors,
   request,
   setGlobalDispatcher,
   type Dispatcher,
 } from 'undici';
-import { afterAll, describe, expect, it, vi } from 'vitest';
-import { closedPortUrl, useRecordingServers } from '../../test/recording-server';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import {
+  closedPortUrl,
+  startRecordingServer,
+  useRecordingServers,
+  type RecordingServer,
+} from '../../test/recording-server';
 import { section } from '../context/section';
 import { withCustomer } from '../context/with-customer';
 import { withRun } from '../context/with-run';
@@ -225,6 +231,81 @@ describe('switchyardDispatcher', () => {
     );
     const response = await undiciFetch(`${provider.url}/v1/x`, { dispatcher });
     expect(await response.json()).toMatchObject({ servedBy: 'gateway' });
+  });
+
+  describe('a 3xx the gateway relays', () => {
+    let redirecting: RecordingServer;
+    // a gateway relaying the upstream's 302 as is: an absolute Location to another host, a
+    // relative one (resolved against the provider), and the content at the end of both
+    beforeAll(async () => {
+      redirecting = await startRecordingServer('gateway', (call) => {
+        if (call.path === '/proxy/v1/files/abs/content')
+          return { status: 302, body: {}, headers: { location: `${other.url}/signed/abs` } };
+        if (call.path === '/proxy/v1/files/rel/content')
+          return { status: 302, body: {}, headers: { location: '/v1/files/rel/content-2' } };
+        return undefined;
+      });
+    });
+    afterAll(() => redirecting.close());
+    afterEach(() => {
+      redirecting.calls.length = 0;
+    });
+
+    it('reaches the caller when a redirect interceptor sits below the Switchyard one (it followed the 3xx with the rewritten call: the gateway key to Location, a relative one to the gateway)', async () => {
+      const dispatcher = track(
+        switchyardDispatcher({
+          gatewayUrl: redirecting.url,
+          apiKey: 'sk-sy-secret',
+          providerHosts: [provider.host],
+          dispatcher: new Agent().compose(interceptors.redirect({ maxRedirections: 3 })),
+        }),
+      );
+      const absolute = await request(`${provider.url}/v1/files/abs/content`, {
+        dispatcher,
+        headers: { authorization: 'Bearer sk-provider' },
+      });
+      await absolute.body.text();
+      expect([absolute.statusCode, absolute.headers.location]).toEqual([302, `${other.url}/signed/abs`]);
+      const relative = await request(`${provider.url}/v1/files/rel/content`, { dispatcher });
+      await relative.body.text();
+      expect([relative.statusCode, relative.headers.location]).toEqual([302, '/v1/files/rel/content-2']);
+      expect(other.calls).toHaveLength(0);
+      expect(redirecting.calls.map((c) => c.path)).toEqual([
+        '/proxy/v1/files/abs/content',
+        '/proxy/v1/files/rel/content',
+      ]);
+    });
+
+    it('is followed from the URL the caller asked for by a redirect interceptor composed above it, each hop routed anew', async () => {
+      const dispatcher = track(
+        switchyardDispatcher({
+          gatewayUrl: redirecting.url,
+          apiKey: 'sk-sy-secret',
+          providerHosts: [provider.host],
+        }),
+      ).compose(interceptors.redirect({ maxRedirections: 3 }));
+      const relative = await request(`${provider.url}/v1/files/rel/content`, { dispatcher });
+      expect(relative.statusCode).toBe(200);
+      expect(await relative.body.json()).toEqual({
+        servedBy: 'gateway',
+        path: '/proxy/v1/files/rel/content-2',
+      });
+      expect(redirecting.calls[1]?.headers).toMatchObject({
+        'x-switchyard-target': provider.url,
+        'x-switchyard-key': 'sk-sy-secret',
+      });
+      const absolute = await withRun(() =>
+        request(`${provider.url}/v1/files/abs/content`, {
+          dispatcher,
+          headers: { authorization: 'Bearer sk-provider' },
+        }),
+      );
+      expect(await absolute.body.json()).toEqual({ servedBy: 'other', path: '/signed/abs' });
+      expect(other.calls).toHaveLength(1);
+      expect(switchyardHeaderNames(other.calls[0]?.headers ?? {})).toEqual([]);
+      expect(other.calls[0]?.headers.authorization).toBeUndefined();
+      expect(provider.calls).toHaveLength(0);
+    });
   });
 
   it('fails open with a fetch body: the call goes direct with its body, and the warning is emitted once', async () => {

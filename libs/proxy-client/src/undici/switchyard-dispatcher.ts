@@ -10,7 +10,9 @@ export interface SwitchyardDispatcherOptions extends GatewayRoutingOptions {
    * The dispatcher that makes the connections (gateway and direct). It must route each call
    * by its origin, as `Agent`, `ProxyAgent`, `EnvHttpProxyAgent` or a composed `Agent` do; a
    * single-origin `Client`, `Pool` or `BalancedPool` is refused (it sends every call to its
-   * own origin, so the gateway-bound one went to the provider with the gateway key).
+   * own origin, so the gateway-bound one went to the provider with the gateway key). A
+   * redirect interceptor in it does not follow a 3xx the gateway relays: compose one onto the
+   * returned dispatcher instead, so that each hop is routed anew.
    * @default a new undici `Agent`
    */
   dispatcher?: Dispatcher;

@@ -14,6 +14,8 @@ export type SwitchyardInterceptorOptions = GatewayRoutingOptions;
  * tracing headers of the current context). Compose it onto a dispatcher that routes by
  * origin (`Agent`, `ProxyAgent`, `EnvHttpProxyAgent`): a `Client` or `Pool` ignores the
  * gateway origin it sets and sends the call, gateway key included, to its own origin.
+ * Compose undici's redirect interceptor after it (above it), never before: one underneath does
+ * not follow a 3xx the gateway relays.
  *
  * @example
  * import { Agent, setGlobalDispatcher } from 'undici';
@@ -57,12 +59,17 @@ export function switchyardInterceptor(
       const present = new Set(pairs.map(([name]) => name));
       for (const [name, value] of Object.entries(added)) if (!present.has(name)) pairs.push([name, value]);
       const replay = replayableDispatchBody(opts.body);
-      const proxied: Dispatcher.DispatchOptions = {
+      const proxied: Dispatcher.DispatchOptions & { maxRedirections: number } = {
         ...opts,
         origin: gateway.origin,
         path: `${gateway.pathname.replace(/\/+$/, '')}/proxy${opts.path}`,
         headers: headerRecord(pairs),
         body: replay.body,
+        // a redirect interceptor below this one followed a 3xx the gateway relays with the
+        // rewritten call: the gateway key and target went to Location, and a relative Location
+        // was resolved against the gateway. undici's reads maxRedirections per dispatch, and 0
+        // turns it off: the 3xx reaches the caller, or a redirect interceptor composed above
+        maxRedirections: 0,
       };
       const attempt = new GatewayAttemptHandler(
         handler,
