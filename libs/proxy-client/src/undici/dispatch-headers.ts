@@ -2,14 +2,14 @@ import type { Dispatcher } from 'undici';
 
 /**
  * The headers of a dispatch as `[lowercase name, value]` pairs, whatever form undici was
- * given (flat array, record, or iterable of pairs). `host` is dropped: it names the origin
- * the call was meant for, and undici sets it for the origin actually connected to.
+ * given (flat array, record, or iterable of pairs), `host` included: a call that keeps its
+ * origin keeps it, one re-targeted to the gateway drops it.
  */
 export function dispatchHeaderPairs(headers: Dispatcher.DispatchOptions['headers']): Array<[string, string]> {
   const pairs: Array<[string, string]> = [];
   const add = (name: unknown, value: unknown): void => {
     const key = headerText(name)?.toLowerCase();
-    if (key === undefined || key === 'host') return;
+    if (key === undefined) return;
     for (const item of Array.isArray(value) ? (value as unknown[]) : [value]) {
       const text = headerText(item);
       if (text !== undefined) pairs.push([key, text]);

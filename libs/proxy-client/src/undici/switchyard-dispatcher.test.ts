@@ -154,6 +154,30 @@ describe('switchyardDispatcher', () => {
     for (const call of other.calls) expect(switchyardHeaderNames(call.headers)).toEqual([]);
   });
 
+  it('keeps an explicit Host header on calls it only adds headers to or strips them from, and drops it only on a call it sends to the gateway (it was dropped whenever a run was open)', async () => {
+    const dispatcher = track(
+      switchyardDispatcher({ gatewayUrl: gateway.url, providerHosts: [provider.host] }),
+    );
+    const call = async (url: string, headers: Record<string, string>): Promise<void> => {
+      await (await request(url, { dispatcher, headers })).body.text();
+    };
+    await withRun(async () => {
+      // the gateway's own route, tracing headers added
+      await call(`${gateway.url}/v1/models`, { host: 'switchyard.internal' });
+      // a host it does not route, the caller's own x-switchyard-* header stripped
+      await call(`${other.url}/plain`, { host: 'other.internal', 'x-switchyard-run-id': 'run-own' });
+      // a provider call, re-targeted to the gateway: the Host named the provider
+      await call(`${provider.url}/v1/x`, { host: 'api.provider.example' });
+    });
+    expect(gateway.calls.map((c) => [c.path, c.headers.host])).toEqual([
+      ['/v1/models', 'switchyard.internal'],
+      ['/proxy/v1/x', gateway.host],
+    ]);
+    expect(gateway.calls[0]?.headers['x-switchyard-run-id']).toBeDefined();
+    expect(other.calls.map((c) => c.headers.host)).toEqual(['other.internal']);
+    expect(switchyardHeaderNames(other.calls[0]?.headers ?? {})).toEqual([]);
+  });
+
   it('routes undici.request with headers given as a flat array', async () => {
     const dispatcher = track(
       switchyardDispatcher({ gatewayUrl: gateway.url, providerHosts: [provider.host] }),

@@ -55,7 +55,11 @@ export function switchyardInterceptor(
       const replaced = new Set<string>(
         [GATEWAY_HEADERS.target, GATEWAY_HEADERS.key].filter((name) => name in added),
       );
-      const pairs = dispatchHeaderPairs(opts.headers).filter(([name]) => !replaced.has(name));
+      // and `host` goes: it names the origin the call was meant for, and undici sets it for the
+      // gateway (only here, where the origin changes: a call that keeps its origin keeps it)
+      const pairs = dispatchHeaderPairs(opts.headers).filter(
+        ([name]) => name !== 'host' && !replaced.has(name),
+      );
       const present = new Set(pairs.map(([name]) => name));
       for (const [name, value] of Object.entries(added)) if (!present.has(name)) pairs.push([name, value]);
       const replay = replayableDispatchBody(opts.body);
