@@ -91,15 +91,15 @@ function isAssistantUnit(unit: MessageUnit): boolean {
 }
 
 /**
- * `drop-oldest`: keep the system prompt and the newest unit, drop the oldest others first.
+ * `drop-oldest`: keep the system and developer messages (the leading prompt and any between
+ * turns, in place) and the newest unit, drop the oldest others first.
  * Once a user turn is dropped, the assistant units answering it go too, up to the next user
  * turn: the kept conversation opens with a user turn, as providers require (Gemini refuses a
  * history whose first turn is a function call, Bedrock Converse one that starts with the
  * assistant). When the newest unit is not a user turn (an agent loop: one task, then tool calls
  * and their results), the newest user turn before it is kept too, so one is left to open with
- * (the task is not dropped first, leaving a history of tool calls no provider takes). System
- * messages met on the way are kept; when no user turn is left to open with, nothing more is
- * dropped. `opensWithUser: false` leaves them, for a caller that puts a user message of its own
+ * (the task is not dropped first, leaving a history of tool calls no provider takes). When no
+ * user turn is left to open with, nothing more is dropped. `opensWithUser: false` leaves them, for a caller that puts a user message of its own
  * in front of the kept units (`summarize`'s summary).
  */
 export function dropOldest(
@@ -151,8 +151,8 @@ export function dropOldest(
 }
 
 /**
- * `middle-out`: keep the system prompt, the first user turn and the newest turns; drop
- * from the middle of the conversation outwards.
+ * `middle-out`: keep the system and developer messages (wherever they are), the first user turn
+ * and the newest turns; drop from the middle of the conversation outwards.
  */
 export function middleOut(units: readonly MessageUnit[], fixed: number, budget: number): Selection {
   const last = units.length - 1;

@@ -14,7 +14,7 @@ import { createCondenser, type Condenser } from './condenser';
 import type { CondenserOptions } from './condenser-options';
 import { toolPairsIntact } from './message-units';
 import { SUMMARY_PREFIX } from './summarize-units';
-import { countRequest, tokenCounterFor } from './token-counter';
+import { contentText, countRequest, tokenCounterFor } from './token-counter';
 import { linearizedPdf } from '../../test/support/linearized-pdf';
 
 const conversation = fixture.messages as unknown as ChatMessage[];
@@ -200,6 +200,72 @@ describe('condenser on a long agent conversation with tools', async () => {
   it('does not condense unless asked when auto is off', async () => {
     const req = request();
     expect(await condenser({ auto: false }).condense(req, context())).toBe(req);
+  });
+
+  // instructions a client puts between turns (a mode switch, a reminder) were removable like any
+  // turn: dropped by drop-oldest and middle-out, and paraphrased into the summary by summarize
+  describe('keeps system and developer messages between turns where they are', () => {
+    const switchMode: ChatMessage = { role: 'developer', content: 'From now on, answer in French.' };
+    const reminder: ChatMessage = { role: 'system', content: 'Never restart the primary database.' };
+    // before user turns of the older half, so that every strategy removes the turns around them
+    const withInstructions = [
+      ...conversation.slice(0, 15),
+      switchMode,
+      ...conversation.slice(15, 42),
+      reminder,
+      ...conversation.slice(42),
+    ];
+    const instructions = (messages: readonly ChatMessage[]): ChatMessage[] =>
+      messages.filter((message) => message.role === 'system' || message.role === 'developer');
+
+    for (const strategy of ['drop-oldest', 'middle-out'] as const) {
+      it(strategy, async () => {
+        const ctx = context({ condense: strategy });
+        const condensed = await condenser().condense(request(withInstructions), ctx);
+        expect(ctx.condensation?.removed).toBeGreaterThan(0);
+        expect(instructions(condensed.messages)).toEqual(instructions(withInstructions));
+        // in the original order, after the turns before them that were kept
+        const positions = condensed.messages.map((message) => withInstructions.indexOf(message));
+        expect(positions).toEqual([...positions].sort((a, b) => a - b));
+        expect(countRequest(condensed, counter)).toBeLessThanOrEqual(budget);
+        expect(toolPairsIntact(condensed.messages)).toBe(true);
+      });
+    }
+
+    it('summarize, which leaves them out of the transcript it has summarised', async () => {
+      const asked: ChatCompletionRequest[] = [];
+      const plugin = condenser({ summary: { model: 'cheap', maxTokens: 200 } });
+      plugin.connect({
+        chat: async (summaryRequest) => {
+          asked.push(summaryRequest);
+          return {
+            id: 'summary',
+            object: 'chat.completion',
+            created: 0,
+            model: 'cheap',
+            choices: [
+              {
+                index: 0,
+                message: { role: 'assistant', content: 'The on-call engineer investigated.' },
+                finish_reason: 'stop',
+                logprobs: null,
+              },
+            ],
+          };
+        },
+      });
+      const condensed = await plugin.condense(request(withInstructions), context({ condense: 'summarize' }));
+      expect(instructions(condensed.messages)).toEqual(instructions(withInstructions));
+      const transcript = contentText(asked[0]?.messages[1]?.content ?? null);
+      expect(transcript).toContain('user:');
+      expect(transcript).not.toContain(switchMode.content);
+      expect(transcript).not.toContain(reminder.content);
+      // the summary stands where the removed turns began: after the leading system prompt
+      expect(condensed.messages[0]).toEqual(conversation[0]);
+      expect(contentText(condensed.messages[1]?.content ?? null).startsWith(SUMMARY_PREFIX)).toBe(true);
+      expect(countRequest(condensed, counter)).toBeLessThanOrEqual(budget);
+      expect(toolPairsIntact(condensed.messages)).toBe(true);
+    });
   });
 });
 

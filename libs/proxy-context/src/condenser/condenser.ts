@@ -64,8 +64,8 @@ interface Outcome {
 /**
  * The context condenser: when a request would overflow its model's context window (from
  * the model catalog, minus `max_tokens` up to the model's output limit), or when asked, it
- * fits the messages with a strategy, keeping system prompts and tool-call/tool-result pairs
- * whole. The result always fits, or the request fails with `context_length_exceeded`.
+ * fits the messages with a strategy, keeping system and developer messages (between turns too,
+ * in place) and tool-call/tool-result pairs whole. The result always fits, or the request fails with `context_length_exceeded`.
  * @example
  * const condenser = createCondenser({ catalog: createModelCatalog(), summary: { model: 'cheap' } });
  * const gateway = createGateway({ providers, models, plugins: [condenser] });
@@ -272,9 +272,9 @@ export class Condenser implements GatewayPlugin {
     // the summary is a user message in front of the kept turns: they may open with the assistant
     const selection = dropOldest(units, fixed + reserve, budget, false);
     if (selection.removed.length === 0) return fromSelection('drop-oldest', dropOldest(units, fixed, budget));
-    const removedMessages = selection.removed
-      .sort((a, b) => a.start - b.start)
-      .flatMap((unit) => unit.messages);
+    const removed = [...selection.removed].sort((a, b) => a.start - b.start);
+    const removedStart = removed[0]!.start;
+    const removedMessages = removed.flatMap((unit) => unit.messages);
     let text: string;
     const summaryContext = createRequestContext({
       metadata: { ...context.metadata, purpose: SUMMARY_PURPOSE },
@@ -313,11 +313,16 @@ export class Condenser implements GatewayPlugin {
       };
     }
     const message = summaryMessage(counter.head(text, maxTokens));
-    const kept = selection.kept.flatMap((unit) => unit.messages);
-    const leading = selection.kept
-      .filter((unit) => unit.system)
-      .reduce((sum, unit) => sum + unit.messages.length, 0);
-    const messages = [...kept.slice(0, leading), message, ...kept.slice(leading)];
+    // where the removed turns began (after the leading system prompt): instructions kept between
+    // turns stay after the summary of the turns before them
+    const at = selection.kept.findIndex((unit) => unit.start > removedStart);
+    const before = at < 0 ? selection.kept : selection.kept.slice(0, at);
+    const after = at < 0 ? [] : selection.kept.slice(at);
+    const messages = [
+      ...before.flatMap((unit) => unit.messages),
+      message,
+      ...after.flatMap((unit) => unit.messages),
+    ];
     return {
       messages,
       strategy: 'summarize',

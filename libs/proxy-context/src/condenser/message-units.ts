@@ -10,19 +10,19 @@ export interface MessageUnit {
   start: number;
   messages: ChatMessage[];
   tokens: number;
-  /** Leading system/developer instructions. */
+  /**
+   * System/developer instructions, at the head of the conversation or between its turns (a mode
+   * switch, a reminder): kept by every strategy, in place, never summarised.
+   */
   system: boolean;
 }
 
 /** Groups messages into units, in order; `counts[i]` is message i's tokens. */
 export function toUnits(messages: readonly ChatMessage[], counts: readonly number[]): MessageUnit[] {
   const units: MessageUnit[] = [];
-  let leading = true;
   let i = 0;
   while (i < messages.length) {
     const message = messages[i]!;
-    const isSystem = message.role === 'system' || message.role === 'developer';
-    leading = leading && isSystem;
     const group: ChatMessage[] = [message];
     if (message.role === 'assistant' && (message.tool_calls?.length ?? 0) > 0) {
       const ids = new Set(message.tool_calls!.map((call) => call.id));
@@ -36,7 +36,7 @@ export function toUnits(messages: readonly ChatMessage[], counts: readonly numbe
       start: i,
       messages: group,
       tokens: counts.slice(i, i + group.length).reduce((sum, n) => sum + n, 0),
-      system: leading,
+      system: message.role === 'system' || message.role === 'developer',
     });
     i += group.length;
   }
