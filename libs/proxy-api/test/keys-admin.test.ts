@@ -406,6 +406,42 @@ describe('client keys on /v1', () => {
     ).toThrow(/\/keys\/e\/expiresAt: not an ISO 8601 date or date-time/);
   });
 
+  it("refuses a static key whose metadata passes the admin API's bounds, naming the key, as a virtual key's is", async () => {
+    const key = (name: string, metadata: Record<string, string>) => ({
+      key: `sk-sy-metadata-bounds-${name}-0001`,
+      name,
+      metadata,
+    });
+    const many = Object.fromEntries(Array.from({ length: 51 }, (_, i) => [`e${i}`, 'x']));
+    let message = '';
+    try {
+      createApp({
+        gateway,
+        keys: [
+          key('many', many),
+          key('long-name', { ['n'.repeat(101)]: 'x', ['m'.repeat(150)]: 'y' }),
+          key('long-value', { note: 'v'.repeat(1001) }),
+        ],
+      });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toContain("/keys/many/metadata: 51 entries, more than the 50 a key's metadata may have");
+    expect(message).toContain(
+      `/keys/long-name/metadata: the entry name "${'n'.repeat(32)}..." has 101 characters, more than the 100 allowed (and 1 more)`,
+    );
+    expect(message).toContain(
+      '/keys/long-value/metadata: the value of "note" has 1001 characters, more than the 1000 allowed',
+    );
+    // the largest the admin API takes is taken
+    const largest = Object.fromEntries(
+      Array.from({ length: 50 }, (_, i) => [`${i}`.padEnd(100, 'k'), 'v'.repeat(1000)]),
+    );
+    const app = createApp({ gateway, keys: [key('largest', largest)] });
+    await app.ready();
+    await app.close();
+  });
+
   it('refuses a static key longer than a client key may be, which could never authenticate', async () => {
     const long = `sk-sy-${'a'.repeat(195)}`;
     expect(long).toHaveLength(201);

@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { KeyMetadataSchema } from '../keys/key-metadata';
 import { MAX_KEY_LIMIT } from '../keys/key-secret';
 import { MAX_KEY_BUDGET_USD } from '../keys/static-key';
 import { parseIsoTime } from '../observability/query-time';
@@ -11,13 +12,6 @@ const Nullable = <
   schema: T,
 ) => Type.Union([schema, Type.Null()]);
 
-/** The most entries a key's `metadata` may have. */
-const MAX_METADATA_ENTRIES = 50;
-/** The longest name of a `metadata` entry, in characters. */
-const MAX_METADATA_NAME_LENGTH = 100;
-/** The longest value of a `metadata` entry, in characters. */
-const MAX_METADATA_VALUE_LENGTH = 1000;
-
 /** The writable fields of a key in the admin API (snake_case, like the rest of the API). */
 export const AdminKeyFieldsSchema = Type.Object(
   {
@@ -25,13 +19,7 @@ export const AdminKeyFieldsSchema = Type.Object(
     name: Type.Optional(Type.String({ minLength: 1, maxLength: 200, pattern: NO_NUL })),
     customer_id: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 200, pattern: NO_NUL }))),
     owner: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 200, pattern: NO_NUL }))),
-    metadata: Type.Optional(
-      // a Record's key schema becomes a patternProperties regex and loses its bounds: propertyNames keeps them
-      Type.Record(Type.String(), Type.String({ maxLength: MAX_METADATA_VALUE_LENGTH }), {
-        maxProperties: MAX_METADATA_ENTRIES,
-        propertyNames: { maxLength: MAX_METADATA_NAME_LENGTH },
-      }),
-    ),
+    metadata: Type.Optional(KeyMetadataSchema),
     models: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 200 }), { maxItems: 200 })),
     rpm: Type.Optional(Nullable(Type.Integer({ minimum: 1, maximum: MAX_KEY_LIMIT }))),
     tpm: Type.Optional(Nullable(Type.Integer({ minimum: 1, maximum: MAX_KEY_LIMIT }))),

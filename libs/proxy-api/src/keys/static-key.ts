@@ -29,6 +29,10 @@ export const StaticKeySchema = Type.Object(
     name: Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9._-]+$' }),
     customerId: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
     owner: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    /**
+     * Free-form string metadata, bounded as a virtual key's (at most 50 entries,
+     * names of 100 characters, values of 1000), checked with the options (`productionOptionsProblems`).
+     */
     metadata: Type.Optional(Type.Record(Type.String(), Type.String())),
     /** Aliases or `*` globs; absent or empty = every model. */
     models: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
