@@ -1,10 +1,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildUi, type UiBuild } from '../../scripts/build-ui';
 import { createApp } from '../create-app';
+import { switchyardRoutes } from '../switchyard-routes';
 import { UI_CONTENT_SECURITY_POLICY } from './ui-options';
 
 const MASTER = 'sk-sy-master-key-for-ui-route-tests-00';
@@ -46,6 +47,36 @@ describe('admin UI routes', () => {
     expect(typeof etag).toBe('string');
     const again = await app.inject({ url: '/ui/', headers: { 'if-none-match': String(etag) } });
     expect(again.statusCode).toBe(304);
+  });
+
+  it('serves the page at /ui/ in a host app that ignores trailing slashes, where the /ui route matches /ui/ too', async () => {
+    const host = Fastify({ routerOptions: { ignoreTrailingSlash: true } });
+    try {
+      const options = { gateway, admin: { masterKey: MASTER }, ui: { assetsDir: build.outDir } };
+      await host.register(switchyardRoutes, options);
+      await host.register(switchyardRoutes, { ...options, prefix: '/gateway' });
+      for (const root of ['', '/gateway']) {
+        // it redirected /ui/ to ui/ (/ui/ui/: a 404), so the UI could not be reached at all
+        const page = await host.inject({ url: `${root}/ui/` });
+        expect(page.statusCode).toBe(200);
+        expect(page.headers['content-type']).toMatch(/^text\/html/);
+        expect(page.headers['content-security-policy']).toBe(UI_CONTENT_SECURITY_POLICY);
+        expect(page.headers['cache-control']).toBe('no-cache');
+        expect(page.body).toContain(`src="${build.script}"`);
+        const again = await host.inject({
+          url: `${root}/ui/`,
+          headers: { 'if-none-match': String(page.headers.etag) },
+        });
+        expect(again.statusCode).toBe(304);
+
+        const redirect = await host.inject({ url: `${root}/ui?from=bookmark` });
+        expect(redirect.statusCode).toBe(308);
+        expect(redirect.headers.location).toBe('ui/');
+        expect((await host.inject({ url: `${root}/ui/${build.script}` })).statusCode).toBe(200);
+      }
+    } finally {
+      await host.close();
+    }
   });
 
   it('serves content-hashed assets as immutable for a year', async () => {

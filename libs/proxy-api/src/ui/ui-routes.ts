@@ -32,7 +32,6 @@ export async function uiRoutes(app: FastifyInstance, options: UiOptions, require
   }
   // loaded only when the UI is served
   const { default: fastifyStatic } = await import('@fastify/static');
-  app.get('/ui', { schema: { hide: true } }, async (_request, reply) => reply.redirect('ui/', 308));
   await app.register(fastifyStatic, {
     root,
     prefix: '/ui/',
@@ -53,4 +52,15 @@ export async function uiRoutes(app: FastifyInstance, options: UiOptions, require
       });
     },
   });
+  // a host app with `ignoreTrailingSlash` routes /ui/ here too, ahead of the static index:
+  // redirected to `ui/` it went on to /ui/ui/ (a 404), so /ui/ serves the page itself
+  app.get('/ui', { schema: { hide: true } }, async (request, reply) =>
+    rawPath(request.url).endsWith('/') ? reply.sendFile('index.html') : reply.redirect('ui/', 308),
+  );
+}
+
+/** The path of a request's URL as the client sent it, without the query. */
+function rawPath(url: string): string {
+  const query = url.indexOf('?');
+  return query === -1 ? url : url.slice(0, query);
 }
