@@ -13,6 +13,11 @@ export interface SwitchyardErrorOptions {
   retryAfterMs?: number;
   /** The HTTP status the upstream answered with, when the error came from one. */
   upstreamStatus?: number;
+  /**
+   * The provider's own code for the error, when its answer gave one (OpenAI's `error.code`,
+   * Anthropic's `error.type`): sent as `error.provider_code` beside the Switchyard `code`.
+   */
+  providerCode?: string;
   /** Overrides the catalog status (e.g. 402 for budgets when configured). */
   status?: number;
 }
@@ -28,6 +33,7 @@ export class SwitchyardError extends Error {
   readonly param: string | undefined;
   readonly retryAfterMs: number | undefined;
   readonly upstreamStatus: number | undefined;
+  readonly providerCode: string | undefined;
 
   constructor(code: SwitchyardErrorCode, message: string, options: SwitchyardErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -40,11 +46,18 @@ export class SwitchyardError extends Error {
     this.param = options.param;
     this.retryAfterMs = options.retryAfterMs;
     this.upstreamStatus = options.upstreamStatus;
+    this.providerCode = options.providerCode;
   }
 
-  /** The OpenAI-shaped wire body; carries no stack, cause or provider secret. */
-  toJSON(): OpenAIErrorBody {
-    return { error: { message: this.message, type: this.type, param: this.param ?? null, code: this.code } };
+  /**
+   * The OpenAI-shaped wire body, with the provider's own code as `provider_code` when an upstream
+   * gave one; carries no stack, cause or provider secret.
+   */
+  toJSON(): OpenAIErrorBody & { error: { provider_code?: string } } {
+    const error = { message: this.message, type: this.type, param: this.param ?? null, code: this.code };
+    return {
+      error: this.providerCode === undefined ? error : { ...error, provider_code: this.providerCode },
+    };
   }
 }
 

@@ -56,6 +56,8 @@ describe('maskErrorCredentials', () => {
       provider: 'azure',
       retryAfterMs: 2000,
       upstreamStatus: 200,
+      param: 'max_tokens',
+      providerCode: 'rate_limit_exceeded',
     });
     const masked = maskErrorCredentials(error, { headers: { 'api-key': SECRET }, url: 'https://x.test/' });
     expect(masked).not.toBe(error);
@@ -64,6 +66,7 @@ describe('maskErrorCredentials', () => {
     expect([masked.code, masked.status, masked.provider, masked.retryAfterMs, masked.upstreamStatus]).toEqual(
       [error.code, error.status, 'azure', 2000, 200],
     );
+    expect([masked.param, masked.providerCode]).toEqual(['max_tokens', 'rate_limit_exceeded']);
   });
 
   it('returns the same error when nothing is quoted, or when the call is unknown', () => {

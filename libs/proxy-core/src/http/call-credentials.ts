@@ -142,5 +142,6 @@ export function maskErrorCredentials(
     ...(error.param === undefined ? {} : { param: error.param }),
     ...(error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs }),
     ...(error.upstreamStatus === undefined ? {} : { upstreamStatus: error.upstreamStatus }),
+    ...(error.providerCode === undefined ? {} : { providerCode: error.providerCode }),
   });
 }

@@ -14,6 +14,8 @@ export interface UpstreamFailure {
   message?: string;
   /** The provider's own error code or type, if its body had one. */
   providerCode?: string;
+  /** The request parameter the provider names as at fault, if its body did (OpenAI's `error.param`). */
+  param?: string;
   /** Overrides the status-derived code (e.g. a provider's context-length code). */
   code?: SwitchyardErrorCode;
   /**
@@ -32,6 +34,22 @@ export interface UpstreamFailure {
  */
 const CONTEXT_LENGTH =
   /context[_ ]length|maximum context|context limit|too many tokens|prompt is too long|input is too long|input token count\b.*\b(?:exceeds the maximum|only supports up to)/i;
+
+/** Longest provider `param` passed on: a request field's path (`messages[1].content[0].image_url.url`). */
+const MAX_PARAM_CHARS = 128;
+/** Longest provider code passed on (`context_length_exceeded`, `INVALID_ARGUMENT`, `ValidationException`). */
+const MAX_PROVIDER_CODE_CHARS = 64;
+/** What a field path or an error code is made of: anything else (free text, markup) is not passed on. */
+const IDENTIFIER = /^[\w.[\]/-]+$/;
+
+/**
+ * `value` when it reads as a field path or an error code no longer than `maxChars` and shaped
+ * like no key or token, else undefined: these reach the client as they are, not as masked text.
+ */
+function wireIdentifier(value: string | undefined, maxChars: number): string | undefined {
+  if (value === undefined || value.length > maxChars || !IDENTIFIER.test(value)) return undefined;
+  return redactSecrets(value) === value ? value : undefined;
+}
 
 function codeForStatus(status: number): SwitchyardErrorCode {
   if (status === 400 || status === 422) return 'upstream_bad_request';
@@ -54,7 +72,8 @@ function codeForStatus(status: number): SwitchyardErrorCode {
 
 /**
  * Maps a failed upstream answer to a {@link SwitchyardError}: status class to code,
- * `Retry-After` kept, context-length errors recognised, credentials never echoed.
+ * `Retry-After` kept, context-length errors recognised, the provider's `param` and own code kept
+ * (short identifiers only), credentials never echoed.
  */
 export function upstreamError(failure: UpstreamFailure): SwitchyardError {
   let code = failure.code ?? codeForStatus(failure.status);
@@ -65,13 +84,20 @@ export function upstreamError(failure: UpstreamFailure): SwitchyardError {
   ) {
     code = 'context_length_exceeded';
   }
-  const message =
-    code === 'upstream_auth_error'
-      ? `Provider "${failure.provider}" rejected the gateway's credentials (HTTP ${failure.status}).`
-      : `Provider "${failure.provider}" answered HTTP ${failure.status}${raw ? `: ${redactSecrets(raw)}` : '.'}`;
+  // the gateway's own credentials were refused: what the provider says of them is not the client's
+  const ownCredentials = code === 'upstream_auth_error';
+  const message = ownCredentials
+    ? `Provider "${failure.provider}" rejected the gateway's credentials (HTTP ${failure.status}).`
+    : `Provider "${failure.provider}" answered HTTP ${failure.status}${raw ? `: ${redactSecrets(raw)}` : '.'}`;
+  const param = ownCredentials ? undefined : wireIdentifier(failure.param, MAX_PARAM_CHARS);
+  const providerCode = ownCredentials
+    ? undefined
+    : wireIdentifier(failure.providerCode, MAX_PROVIDER_CODE_CHARS);
   return new SwitchyardError(code, message, {
     provider: failure.provider,
     upstreamStatus: failure.status,
+    ...(param === undefined ? {} : { param }),
+    ...(providerCode === undefined ? {} : { providerCode }),
     retryAfterMs:
       retryAfterMsFromHeaders(failure.headers, Date.now(), failure.status) ??
       failure.retryAfterMs ??

@@ -129,6 +129,33 @@ describe('upstreamJsonRequest', () => {
     }
   });
 
+  it("keeps the param and code of the provider's error body on the error and its wire body, whole answer or stream", async () => {
+    upstream.handle = (_req, res) => {
+      res.writeHead(400, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({
+          error: {
+            message: "Invalid 'messages[1].content': string too long.",
+            type: 'invalid_request_error',
+            param: 'messages[1].content',
+            code: 'string_above_max_length',
+          },
+        }),
+      );
+    };
+    for (const error of [
+      await rejection(upstreamJsonRequest(options('/too-long'))),
+      await rejection(upstreamRequest(options('/too-long'))),
+      await rejection(upstreamStreamRequest(options('/too-long'))),
+    ]) {
+      expect(error.toJSON().error).toMatchObject({
+        param: 'messages[1].content',
+        code: 'upstream_bad_request',
+        provider_code: 'string_above_max_length',
+      });
+    }
+  });
+
   it('builds the error of a failed answer from its first 64 KiB, and cancels a body that goes on', async () => {
     upstream.handle = overlongErrorBody;
     const error = await rejection(upstreamJsonRequest(options('/json-overlong')));

@@ -1,5 +1,7 @@
+import { Agent } from 'undici';
 import { describe, expect, it } from 'vitest';
-import { readOpenAIStyleError } from './upstream-request';
+import { readAnthropicError } from '../providers/anthropic/anthropic-error';
+import { failedAnswer, readOpenAIStyleError } from './upstream-request';
 
 describe('readOpenAIStyleError', () => {
   it("reads OpenAI's error object, a plain message and a string error", () => {
@@ -39,5 +41,76 @@ describe('readOpenAIStyleError', () => {
     expect(readOpenAIStyleError({ detail: [{ loc: ['body'] }] }).message).toBeUndefined();
     expect(readOpenAIStyleError({ status: 'failed' }).message).toBeUndefined();
     expect(readOpenAIStyleError('text')).toEqual({});
+  });
+});
+
+describe("failedAnswer: the provider's param and code reach the client", () => {
+  const options = {
+    provider: 'host',
+    url: 'https://llm.example/v1/chat/completions',
+    headers: { authorization: 'Bearer abcdef0123456789abcdef0123456789' },
+    signal: new AbortController().signal,
+    dispatcher: new Agent(),
+  };
+  const openAIError = (error: Record<string, unknown>): string =>
+    JSON.stringify({ error: { message: 'Unsupported parameter.', type: 'invalid_request_error', ...error } });
+
+  it("keeps OpenAI's param and code on the error and in its wire body (code as provider_code)", () => {
+    const error = failedAnswer(
+      options,
+      400,
+      {},
+      openAIError({ param: 'messages[1].content[0].image_url.url', code: 'unsupported_parameter' }),
+    );
+    expect(error.param).toBe('messages[1].content[0].image_url.url');
+    expect(error.providerCode).toBe('unsupported_parameter');
+    expect(error.toJSON()).toEqual({
+      error: {
+        message: 'Provider "host" answered HTTP 400: Unsupported parameter.',
+        type: 'invalid_request_error',
+        param: 'messages[1].content[0].image_url.url',
+        code: 'upstream_bad_request',
+        provider_code: 'unsupported_parameter',
+      },
+    });
+  });
+
+  it("keeps Anthropic's error type as provider_code (its body names no param)", () => {
+    const error = failedAnswer(
+      { ...options, readError: readAnthropicError },
+      400,
+      {},
+      JSON.stringify({
+        type: 'error',
+        error: { type: 'invalid_request_error', message: 'max_tokens: Field required' },
+      }),
+    );
+    expect(error.toJSON().error).toMatchObject({
+      param: null,
+      code: 'upstream_bad_request',
+      provider_code: 'invalid_request_error',
+    });
+  });
+
+  it('leaves out a param or code that is not a short field name or code: too long, free text, or a credential', () => {
+    for (const [param, code] of [
+      ['x'.repeat(300), 'y'.repeat(100)],
+      ['messages\n0', 'bad code with spaces'],
+      // the call's own key, and anything shaped like one
+      ['abcdef0123456789abcdef0123456789', 'sk-proj-abcdef123456'],
+    ]) {
+      const error = failedAnswer(options, 400, {}, openAIError({ param, code }));
+      expect(error.param).toBeUndefined();
+      expect(error.providerCode).toBeUndefined();
+      expect(error.toJSON().error).toEqual(expect.objectContaining({ param: null }));
+      expect(error.toJSON().error).not.toHaveProperty('provider_code');
+    }
+  });
+
+  it("carries neither for a rejection of the gateway's own credentials, whose message is not passed on either", () => {
+    const error = failedAnswer(options, 401, {}, openAIError({ param: 'api_key', code: 'invalid_api_key' }));
+    expect(error.code).toBe('upstream_auth_error');
+    expect(error.param).toBeUndefined();
+    expect(error.providerCode).toBeUndefined();
   });
 });

@@ -32,7 +32,7 @@ export interface UpstreamRequestOptions {
   readError?: (
     body: unknown,
     headers: UpstreamResponse['headers'],
-  ) => Pick<UpstreamFailure, 'message' | 'providerCode' | 'code' | 'retryAfterMs'>;
+  ) => Pick<UpstreamFailure, 'message' | 'providerCode' | 'param' | 'code' | 'retryAfterMs'>;
 }
 
 /** A successful upstream answer whose body is still unread. */
@@ -88,12 +88,12 @@ function validationDetail(value: unknown): string | undefined {
 }
 
 /**
- * Reads OpenAI's `{error:{message,code,type}}` error bodies, a plain `{message}`, and the
+ * Reads OpenAI's `{error:{message,type,param,code}}` error bodies, a plain `{message}`, and the
  * validation `detail` of FastAPI-based servers (see {@link validationDetail}).
  */
 export function readOpenAIStyleError(
   body: unknown,
-): Pick<UpstreamFailure, 'message' | 'providerCode' | 'code'> {
+): Pick<UpstreamFailure, 'message' | 'providerCode' | 'param' | 'code'> {
   if (typeof body !== 'object' || body === null) return {};
   const record = body as Record<string, unknown>;
   const inner =
@@ -112,7 +112,8 @@ export function readOpenAIStyleError(
       : typeof inner['type'] === 'string'
         ? inner['type']
         : undefined;
-  return { message, providerCode: code };
+  const param = typeof inner['param'] === 'string' ? inner['param'] : undefined;
+  return { message, providerCode: code, param };
 }
 
 /**
@@ -246,13 +247,19 @@ export function failedAnswer(
     options.readError ?? readOpenAIStyleError
   )(parsed, headers);
   const message = read.message ?? (typeof parsed === 'string' ? parsed.slice(0, 500) : undefined);
+  // a param or code that quotes a key the call sent is not passed on at all (it is no field name)
+  const unquoting = (value: string | undefined): string | undefined =>
+    value === undefined || maskCallCredentials(value, options.headers, options.url) !== value
+      ? undefined
+      : value;
   return upstreamError({
     provider: options.provider,
     status,
     headers,
     // the provider may quote the key it was sent; the message reaches the client and the log
     message: message === undefined ? undefined : maskCallCredentials(message, options.headers, options.url),
-    providerCode: read.providerCode,
+    providerCode: unquoting(read.providerCode),
+    param: unquoting(read.param),
     code: read.code,
     retryAfterMs: read.retryAfterMs,
   });
