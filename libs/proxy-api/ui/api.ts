@@ -54,17 +54,39 @@ export async function api<T>(
     credentials: 'omit',
   });
   const text = await response.text();
-  const parsed: unknown = text === '' ? undefined : JSON.parse(text);
+  const type = response.headers.get('content-type');
+  const json = readJson(type, text);
+  const status = `${response.status} ${response.statusText}`.trim();
   if (!response.ok) {
-    const error = (parsed as { error?: { message?: string; code?: string } } | undefined)?.error;
+    // the gateway's own errors are JSON; a reverse proxy's (an HTML 401, 502 or 413) are not,
+    // and keep their status all the same
+    const error = (json?.value as { error?: { message?: unknown; code?: unknown } } | null | undefined)
+      ?.error;
     const failure = new ApiError(
       response.status,
-      error?.message ?? `${response.status} ${response.statusText}`,
-      error?.code,
+      typeof error?.message === 'string' ? error.message : status,
+      typeof error?.code === 'string' ? error.code : undefined,
     );
     if ((response.status === 401 || response.status === 403) && options.key === undefined)
       onUnauthorized(failure.message);
     throw failure;
   }
-  return parsed as T;
+  if (text === '') return undefined as T;
+  if (json === undefined)
+    throw new ApiError(
+      response.status,
+      `The gateway answered ${status} with a body that is not JSON (${type ?? 'no content type'}).`,
+      undefined,
+    );
+  return json.value as T;
+}
+
+/** An answer's body read as JSON; undefined when it is not JSON by its type, or not valid JSON. */
+function readJson(type: string | null, text: string): { value: unknown } | undefined {
+  if (text === '' || type === null || !/^application\/([\w.-]+\+)?json\s*(;|$)/i.test(type)) return undefined;
+  try {
+    return { value: JSON.parse(text) };
+  } catch {
+    return undefined;
+  }
 }
