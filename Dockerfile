@@ -42,7 +42,10 @@ RUN mkdir -p /data && chown node:node /data
 USER node
 WORKDIR /data
 EXPOSE 8080
+# `switchyard healthcheck` finds the port as start does from the same environment (PORT and HOST,
+# else the server section of SWITCHYARD_CONFIG's file); it cannot see start's own flags: set the
+# port with -e PORT (or the file with -e SWITCHYARD_CONFIG), not --port, or override this check
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
-  CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+  CMD ["node", "/app/apps/gateway/dist/cli.js", "healthcheck"]
 ENTRYPOINT ["node", "/app/apps/gateway/dist/cli.js"]
 CMD ["start"]

@@ -17,6 +17,7 @@ const USAGE = `Usage:
   switchyard logs query|tail [filters]                       read the request log
   switchyard runs show RUN_ID                                a run's calls, tokens, cost and latency per section
   switchyard bench [--model M] [-c N] [-d 10s] [--stream]    load a running gateway
+  switchyard healthcheck [--config FILE] [--url URL]         exit 0 when the gateway answers /health
   switchyard --help | --version
 
 Run \`switchyard <command> --help\` for a command's flags. Admin commands reach a running
@@ -69,6 +70,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
       return (await import('./cli/runs-command')).runsCommand(rest, env);
     case 'bench':
       return (await import('./cli/bench-command')).benchCommand(rest, env);
+    case 'healthcheck':
+      return (await import('./cli/healthcheck-command')).healthcheckCommand(rest, env);
     default:
       // `switchyard --port 0` starts, as before there were subcommands; `switchyard --help` is the overview
       if (command.startsWith('-'))

@@ -871,6 +871,7 @@ describe('switchyard CLI', { timeout: 60_000 }, () => {
       [['logs', 'tail', '--help'], 'switchyard logs tail'],
       [['runs', 'show', '--help'], 'switchyard runs show'],
       [['bench', '--help'], 'switchyard bench'],
+      [['healthcheck', '--help'], 'switchyard healthcheck'],
     ] as const;
     const results = await Promise.all(commands.map(([args]) => output(run([...args]))));
     results.forEach((result, index) => {

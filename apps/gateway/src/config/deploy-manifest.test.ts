@@ -132,6 +132,17 @@ describe('the image (Dockerfile and apps/gateway/package.json)', () => {
     expect(readFileSync(DOCKERFILE, 'utf8')).toMatch(/^RUN npm prune --omit=dev$/m);
   });
 
+  it('checks health with the entry point’s own `healthcheck`, which finds the port as start does (the inline check read only PORT, else 8080)', () => {
+    const dockerfile = readFileSync(DOCKERFILE, 'utf8');
+    const exec = (instruction: string): unknown =>
+      JSON.parse(new RegExp(`^${instruction}\\b.*?(\\[.*\\])$`, 'm').exec(dockerfile)?.[1] ?? 'null');
+    const check = /^HEALTHCHECK (.*)\\\n\s*CMD (\[.*\])$/m.exec(dockerfile);
+    const entrypoint = exec('ENTRYPOINT') as string[];
+    expect(JSON.parse(check?.[2] ?? 'null')).toEqual([...entrypoint, 'healthcheck']);
+    // Docker's own deadline is longer than the command's (2 s), which then says why it failed
+    expect(Number(/--timeout=(\d+)s/.exec(check?.[1] ?? '')?.[1])).toBeGreaterThan(2);
+  });
+
   it('gives the runtime user no ownership of the code, only of /data', () => {
     const dockerfile = readFileSync(DOCKERFILE, 'utf8');
     expect(dockerfile).not.toMatch(/--chown/);
