@@ -1,3 +1,4 @@
+import { Agent, fetch as undiciFetch } from 'undici';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { closedPortUrl, startRecordingServer, useRecordingServers } from '../../test/recording-server';
 import { section } from '../context/section';
@@ -421,6 +422,101 @@ describe('createGatewayFetch', () => {
       ['/v1/chat/completions', '{}', undefined],
       ['/v1/embeddings', '[]', 'run-req'],
     ]);
+  });
+
+  it("sends every call with a fetch of another realm, such as undici's own, as a URL and an init (it was given this realm's Request, which undici's fetch refuses)", async () => {
+    const redirecting = await startRecordingServer('redirecting', () => ({
+      status: 302,
+      body: {},
+      headers: { location: `${other.url}/moved` },
+    }));
+    const dispatched: string[] = [];
+    const agent = new Agent();
+    // an extra init field (an undici dispatcher from an SDK's fetchOptions) still reaches the fetch
+    // (the package's Dispatcher type and the one Node's RequestInit names are distinct copies)
+    const withDispatcher = {
+      dispatcher: agent.compose((dispatch) => (opts, handler) => {
+        dispatched.push(opts.path);
+        return dispatch(opts, handler);
+      }),
+    } as unknown as RequestInit;
+    try {
+      const fetch = createGatewayFetch({
+        gatewayUrl: gateway.url,
+        providerHosts: [provider.host],
+        fetch: undiciFetch as unknown as typeof globalThis.fetch,
+      });
+      const stream = (text: string): ReadableStream<Uint8Array> =>
+        new ReadableStream({
+          start(controller) {
+            controller.enqueue(new TextEncoder().encode(text));
+            controller.close();
+          },
+        });
+      // hosts it does not route: a Request with a body, a streamed body, the caller's own gateway header
+      const passed = await fetch(
+        new Request(`${other.url}/hook`, {
+          method: 'PUT',
+          body: 'payload',
+          headers: { 'x-mine': '1', 'x-switchyard-key': 'sk-sy-secret' },
+        }),
+      );
+      expect(await passed.json()).toMatchObject({ servedBy: 'other' });
+      const streamed = await fetch(`${other.url}/upload`, {
+        method: 'POST',
+        body: stream('streamed'),
+        duplex: 'half',
+        ...withDispatcher,
+      });
+      expect(streamed.status).toBe(200);
+      await streamed.text();
+      // a body given as it can be sent again goes as it is, with its length
+      const blob = await fetch(`${other.url}/blob`, { method: 'POST', body: new Blob(['blob body']) });
+      expect(blob.status).toBe(200);
+      await blob.text();
+      // the request's redirect mode and signal are kept
+      const manual = await fetch(`${redirecting.url}/file`, { redirect: 'manual' });
+      expect([manual.status, manual.headers.get('location')]).toEqual([302, `${other.url}/moved`]);
+      await expect(fetch(`${other.url}/aborted`, { signal: AbortSignal.abort() })).rejects.toMatchObject({
+        name: 'AbortError',
+      });
+      // the gateway's own routes, with and without tracing headers to add
+      const own = await fetch(
+        new Request(`${gateway.url}/v1/chat/completions`, {
+          method: 'POST',
+          body: stream('{}'),
+          duplex: 'half',
+        }),
+      );
+      expect(own.status).toBe(200);
+      await own.text();
+      const traced = await withRun(
+        () => fetch(`${gateway.url}/v1/embeddings`, { method: 'POST', body: '[]', ...withDispatcher }),
+        { runId: 'run-foreign' },
+      );
+      expect(traced.status).toBe(200);
+      await traced.text();
+      const routed = await fetch(`${provider.url}/v1/x`, { method: 'POST', body: 'routed' });
+      expect(await routed.json()).toEqual({ servedBy: 'gateway', path: '/proxy/v1/x' });
+
+      expect(other.calls.map((c) => [c.method, c.path, c.body, c.headers['x-mine']])).toEqual([
+        ['PUT', '/hook', 'payload', '1'],
+        ['POST', '/upload', 'streamed', undefined],
+        ['POST', '/blob', 'blob body', undefined],
+      ]);
+      expect(other.calls[2]?.headers['content-length']).toBe('9');
+      expect(other.calls[0]?.headers['x-switchyard-key']).toBeUndefined();
+      expect(redirecting.calls).toHaveLength(1);
+      expect(gateway.calls.map((c) => [c.path, c.body, c.headers['x-switchyard-run-id']])).toEqual([
+        ['/v1/chat/completions', '{}', undefined],
+        ['/v1/embeddings', '[]', 'run-foreign'],
+        ['/proxy/v1/x', 'routed', undefined],
+      ]);
+      expect(dispatched).toEqual(['/upload', '/v1/embeddings']);
+    } finally {
+      await redirecting.close();
+      await agent.close();
+    }
   });
 
   it('reports every invalid option at once', () => {

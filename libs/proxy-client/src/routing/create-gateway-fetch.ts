@@ -41,21 +41,22 @@ export function createGatewayFetch(options: GatewayFetchOptions): FetchFunction 
     if (router.isGateway(url)) return gatewayRouteFetch(router, request, baseFetch, init);
     // a host it does not route gets none of the caller's own x-switchyard-* headers (a gateway key
     // in an SDK's defaultHeaders went to every other host the SDK called)
-    if (!router.routes(url)) return baseFetch(withoutGatewayHeadersRequest(request), extraInit(init));
+    if (!router.routes(url))
+      return baseFetch(request.url, passThroughInit(init, request, withoutGatewayHeaders(request.headers)));
 
     const body = await replayableBody(request, init);
     // failing open, the call goes to the provider without the caller's own x-switchyard-*
     // headers (a gateway key in an SDK's defaultHeaders, tracing ids): they are the gateway's
     const direct = (): Promise<Response> =>
       baseFetch(
-        url,
+        url.href,
         requestInit(init, request, withoutGatewayHeaders(request.headers), body, request.redirect),
       );
     if (router.failOpen && !router.availability.shouldTryGateway()) return direct();
 
     try {
       const response = await baseFetch(
-        router.proxyUrl(url),
+        router.proxyUrl(url).href,
         // the gateway relays an upstream 3xx as is: following it would send the gateway key and
         // the provider key to wherever Location points, so the caller gets the 3xx instead
         requestInit(init, request, gatewayHeaders(router, url, request.headers), body, 'manual'),
@@ -89,18 +90,34 @@ function gatewayRouteFetch(
   init: RequestInit | undefined,
 ): Promise<Response> {
   const tracing = Object.entries(router.tracingHeaders()).filter(([name]) => !request.headers.has(name));
-  if (tracing.length === 0) return baseFetch(request, extraInit(init));
-  const headers = new Headers(request.headers);
-  for (const [name, value] of tracing) headers.set(name, value);
-  return baseFetch(new Request(request, { headers }), extraInit(init));
+  let headers = request.headers;
+  if (tracing.length > 0) {
+    headers = new Headers(request.headers);
+    for (const [name, value] of tracing) headers.set(name, value);
+  }
+  return baseFetch(request.url, passThroughInit(init, request, headers));
 }
 
-// the caller's init minus its body, which `request` already holds (a stream body can be read
-// only once); fields fetch knows are in `request` too, extra ones (an undici `dispatcher`) are kept
-function extraInit(init: RequestInit | undefined): RequestInit | undefined {
-  if (init === undefined) return undefined;
-  const { body: _body, headers: _headers, ...rest } = init;
-  return rest;
+/**
+ * The init of a call sent on as it was made (to a host it does not route, to the gateway's own
+ * routes), for the URL as a string: never this realm's `Request`, which a fetch of another realm
+ * refuses (undici's own: "Failed to parse URL from [object Request]"). A body the caller gave as
+ * a string, bytes, a blob or search params is sent as it is, with its length; any other (a
+ * stream, a form, a Request's own) is the request's stream, read as it goes, not buffered (a
+ * form encoded again would get another multipart boundary than the content-type already set).
+ */
+function passThroughInit(init: RequestInit | undefined, request: Request, headers: Headers): RequestInit {
+  const given = init?.body;
+  if (
+    typeof given === 'string' ||
+    given instanceof ArrayBuffer ||
+    ArrayBuffer.isView(given) ||
+    given instanceof Blob ||
+    given instanceof URLSearchParams
+  )
+    return requestInit(init, request, headers, given, request.redirect);
+  const sent = requestInit(init, request, headers, request.body ?? undefined, request.redirect);
+  return request.body === null ? sent : { ...sent, duplex: 'half' };
 }
 
 function gatewayHeaders(router: GatewayRouter, url: URL, original: Headers): Headers {
@@ -187,11 +204,6 @@ async function readBody(body: ReadableStream<Uint8Array>, signal: AbortSignal): 
     signal.removeEventListener('abort', cancel);
     reader.releaseLock();
   }
-}
-
-function withoutGatewayHeadersRequest(request: Request): Request {
-  const headers = withoutGatewayHeaders(request.headers);
-  return headers === request.headers ? request : new Request(request, { headers });
 }
 
 function withoutGatewayHeaders(headers: Headers): Headers {
