@@ -352,3 +352,55 @@ describe('toAnthropicRequest: temperature beyond Anthropic range', () => {
       );
   });
 });
+
+describe('toAnthropicRequest: messages of several text parts', () => {
+  const parts = [
+    { type: 'text' as const, text: 'You are terse.' },
+    { type: 'text' as const, text: ' ' },
+    { type: 'text' as const, text: 'Answer in French.' },
+  ];
+  const blocks = [
+    { type: 'text', text: 'You are terse.' },
+    { type: 'text', text: 'Answer in French.' },
+  ];
+
+  it('sends each text part of a user message as its own block', () => {
+    expect(turnsOf([{ role: 'user', content: parts }])).toEqual([{ role: 'user', content: blocks }]);
+  });
+
+  it('sends each text part of a system message as its own system block, never glued into one text', () => {
+    // joined with '', the parts read "You are terse.Answer in French."
+    const body = toAnthropicRequest(
+      {
+        model: 'x',
+        messages: [
+          { role: 'system', content: parts },
+          { role: 'user', content: 'Hi' },
+        ],
+      },
+      settings,
+    );
+    expect(body.system).toEqual(blocks);
+  });
+
+  it('sends each text part of an assistant message as its own block, before its tool calls', () => {
+    const messages: ChatMessage[] = [
+      { role: 'user', content: 'Weather?' },
+      {
+        role: 'assistant',
+        content: parts,
+        tool_calls: [{ id: 'toolu_1', type: 'function', function: { name: 'get_weather', arguments: '{}' } }],
+      },
+      { role: 'tool', tool_call_id: 'toolu_1', content: parts },
+    ];
+    const [, assistant, result] = turnsOf(messages);
+    expect(assistant).toEqual({
+      role: 'assistant',
+      content: [...blocks, { type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: {} }],
+    });
+    expect(result).toEqual({
+      role: 'user',
+      content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: blocks }],
+    });
+  });
+});

@@ -1,6 +1,5 @@
 import { addToTurns, refuseEmptyTurn, type AlternatingTurn } from '../../wire/alternating-turns';
 import {
-  contentText,
   invalidRequest,
   isBlankText,
   parseDataUrl,
@@ -49,6 +48,20 @@ export function toAnthropicImage(url: string, param: string): AnthropicImageBloc
   throw invalidRequest('Images must be http(s) URLs or base64 data URLs.', param);
 }
 
+/**
+ * A system, assistant or tool message's text as text blocks: a string as one, each text part as
+ * its own, as a user's (joined, parts lose the boundary between them: "terse.Answer"). Anthropic
+ * refuses blank text blocks (see userBlocks): those are left out.
+ */
+function textBlocks(content: string | readonly ChatContentPart[] | null | undefined): AnthropicTextBlock[] {
+  if (content === null || content === undefined) return [];
+  const texts =
+    typeof content === 'string'
+      ? [content]
+      : content.flatMap((part) => (part.type === 'text' ? [part.text] : []));
+  return texts.flatMap((text): AnthropicTextBlock[] => (isBlankText(text) ? [] : [{ type: 'text', text }]));
+}
+
 function userBlocks(content: string | ChatContentPart[], param: string): AnthropicRequestBlock[] {
   // Anthropic refuses a text block that is empty or whitespace only ("text content blocks must
   // contain non-whitespace text"): blank text says nothing, so it is left out, and a user turn
@@ -71,10 +84,9 @@ function messageBlocks(message: ChatMessage, index: number): AnthropicRequestBlo
     case 'user':
       return userBlocks(userContent(message.content, `${param}.content`), `${param}.content`);
     case 'assistant': {
-      const text = contentText(message.content);
       // Anthropic refuses a text block of whitespace only ("text content blocks must contain
       // non-whitespace text"); an assistant's blank text says nothing, so it is left out
-      const blocks: AnthropicRequestBlock[] = isBlankText(text) ? [] : [{ type: 'text', text }];
+      const blocks: AnthropicRequestBlock[] = textBlocks(message.content);
       for (const [t, call] of functionToolCalls(message, param, 'Anthropic').entries()) {
         blocks.push({
           type: 'tool_use',
@@ -88,15 +100,11 @@ function messageBlocks(message: ChatMessage, index: number): AnthropicRequestBlo
     case 'tool': {
       // A tool_result's content is optional (only an is_error result, which the gateway never
       // sends, must have some): a blank result, a tool that printed nothing, goes without it
-      // rather than as text Anthropic may refuse as blank
-      const text = contentText(message.content);
-      return [
-        {
-          type: 'tool_result',
-          tool_use_id: toolUseBlockId(toolResultCallId(message, `${param}.tool_call_id`)),
-          ...(isBlankText(text) ? {} : { content: text }),
-        },
-      ];
+      // rather than as text Anthropic may refuse as blank; several text parts go as blocks
+      const texts = textBlocks(message.content);
+      const id = toolUseBlockId(toolResultCallId(message, `${param}.tool_call_id`));
+      if (texts.length === 0) return [{ type: 'tool_result', tool_use_id: id }];
+      return [{ type: 'tool_result', tool_use_id: id, content: texts.length === 1 ? texts[0]?.text : texts }];
     }
     case 'system':
     case 'developer':
@@ -178,9 +186,8 @@ function toolBlocksAsText(messages: AnthropicMessageParam[]): AnthropicMessagePa
 function systemBlocks(messages: ChatMessage[]): AnthropicTextBlock[] {
   return messages.flatMap((message): AnthropicTextBlock[] => {
     if (message.role !== 'system' && message.role !== 'developer') return [];
-    const text = contentText(message.content);
     // a blank system text block is refused as a user's is, and says nothing
-    return isBlankText(text) ? [] : [{ type: 'text', text }];
+    return textBlocks(message.content);
   });
 }
 

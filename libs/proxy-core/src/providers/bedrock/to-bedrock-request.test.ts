@@ -296,3 +296,49 @@ describe('toBedrockRequest: temperature beyond the Converse range', () => {
       });
   });
 });
+
+describe('toBedrockRequest: messages of several text parts', () => {
+  const parts = [
+    { type: 'text' as const, text: 'You are terse.' },
+    { type: 'text' as const, text: ' ' },
+    { type: 'text' as const, text: 'Answer in French.' },
+  ];
+  const blocks = [{ text: 'You are terse.' }, { text: 'Answer in French.' }];
+
+  it('sends each text part of a system message as its own system block, never glued into one text', () => {
+    // joined with '', the parts read "You are terse.Answer in French."
+    const body = toBedrockRequest({
+      model: 'x',
+      messages: [
+        { role: 'system', content: parts },
+        { role: 'user', content: parts },
+      ],
+    });
+    expect(body.system).toEqual(blocks);
+    expect(body.messages).toEqual([{ role: 'user', content: blocks }]);
+  });
+
+  it('sends each text part of an assistant message and a tool result as its own block', () => {
+    const messages: ChatMessage[] = [
+      { role: 'user', content: 'Weather?' },
+      {
+        role: 'assistant',
+        content: parts,
+        tool_calls: [
+          { id: 'tooluse_1', type: 'function', function: { name: 'get_weather', arguments: '{}' } },
+        ],
+      },
+      { role: 'tool', tool_call_id: 'tooluse_1', content: parts },
+    ];
+    const tools = [{ type: 'function' as const, function: { name: 'get_weather' } }];
+    const [, assistant, result] = toBedrockRequest({ model: 'x', messages, tools }).messages;
+    expect(assistant).toEqual({
+      role: 'assistant',
+      content: [...blocks, { toolUse: { toolUseId: 'tooluse_1', name: 'get_weather', input: {} } }],
+    });
+    expect(result).toEqual({
+      role: 'user',
+      content: [{ toolResult: { toolUseId: 'tooluse_1', content: blocks } }],
+    });
+  });
+});

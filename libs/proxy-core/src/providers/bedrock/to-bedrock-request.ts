@@ -1,6 +1,5 @@
 import { addToTurns, refuseEmptyTurn, type AlternatingTurn } from '../../wire/alternating-turns';
 import {
-  contentText,
   invalidRequest,
   isBlankText,
   parseDataUrl,
@@ -55,6 +54,22 @@ function toBedrockImage(url: string, param: string): BedrockContentBlock {
   return { image: { format, source: { bytes: inline.data } } };
 }
 
+/**
+ * A system, assistant or tool message's text as text blocks: a string as one, each text part as
+ * its own, as a user's (joined, parts lose the boundary between them: "terse.Answer"). Converse
+ * refuses blank text blocks (see userBlocks): those are left out.
+ */
+function textBlocks(
+  content: string | readonly ChatContentPart[] | null | undefined,
+): Array<{ text: string }> {
+  if (content === null || content === undefined) return [];
+  const texts =
+    typeof content === 'string'
+      ? [content]
+      : content.flatMap((part) => (part.type === 'text' ? [part.text] : []));
+  return texts.flatMap((text) => (isBlankText(text) ? [] : [{ text }]));
+}
+
 function userBlocks(content: string | ChatContentPart[], param: string): BedrockContentBlock[] {
   // Converse rejects blank text blocks, whitespace only included ("text content blocks must
   // contain non-whitespace text"): blank text says nothing, so it is left out, and a user turn
@@ -77,11 +92,10 @@ function messageBlocks(message: ChatMessage, index: number): BedrockContentBlock
     case 'user':
       return userBlocks(userContent(message.content, `${param}.content`), `${param}.content`);
     case 'assistant': {
-      const text = contentText(message.content);
       // Converse refuses blank text blocks, whitespace only included ("text content blocks
       // must contain non-whitespace text"): an assistant's blank text says nothing, so it is
       // left out, and a turn left empty is dropped below (Converse refuses empty content too)
-      const blocks: BedrockContentBlock[] = isBlankText(text) ? [] : [{ text }];
+      const blocks: BedrockContentBlock[] = textBlocks(message.content);
       for (const [t, call] of functionToolCalls(message, param, 'Bedrock').entries()) {
         blocks.push({
           toolUse: {
@@ -97,12 +111,11 @@ function messageBlocks(message: ChatMessage, index: number): BedrockContentBlock
       // `content` is a required list; a blank text block in it is refused like any other, so a
       // blank result (a tool that printed nothing) is sent as an empty list, which Claude models
       // take (some other models on Bedrock refuse it: the client then sees their 400)
-      const text = contentText(message.content);
       return [
         {
           toolResult: {
             toolUseId: toolUseBlockId(toolResultCallId(message, `${param}.tool_call_id`)),
-            content: isBlankText(text) ? [] : [{ text }],
+            content: textBlocks(message.content),
           },
         },
       ];
@@ -140,9 +153,8 @@ function turns(messages: ChatMessage[]): BedrockMessage[] {
 function systemBlocks(messages: ChatMessage[]): Array<{ text: string }> {
   return messages.flatMap((message) => {
     if (message.role !== 'system' && message.role !== 'developer') return [];
-    const text = contentText(message.content);
     // a blank system text block is refused as a user's is, and says nothing
-    return isBlankText(text) ? [] : [{ text }];
+    return textBlocks(message.content);
   });
 }
 
