@@ -342,3 +342,26 @@ describe('toBedrockRequest: messages of several text parts', () => {
     });
   });
 });
+
+describe('toBedrockRequest: stop sequences', () => {
+  const user = { role: 'user' as const, content: 'Hello' };
+
+  it('refuses an empty stop sequence, which Converse refuses (1 character at least), naming it', () => {
+    // sent, it was Converse's 400 ValidationException, which ends the route
+    expect(() => toBedrockRequest({ model: 'x', messages: [user], stop: ['END', ''] })).toThrow(
+      expect.objectContaining({ code: 'unsupported_feature', param: 'stop.1' }),
+    );
+    expect(() => toBedrockRequest({ model: 'x', messages: [user], stop: '' })).toThrow(
+      expect.objectContaining({ code: 'unsupported_feature', param: 'stop' }),
+    );
+  });
+
+  it('sends sequences of whitespace only, which Converse takes, as they are', () => {
+    expect(
+      toBedrockRequest({ model: 'x', messages: [user], stop: ['\n', 'END'] }).inferenceConfig?.stopSequences,
+    ).toEqual(['\n', 'END']);
+    expect(
+      toBedrockRequest({ model: 'x', messages: [user], stop: ' ' }).inferenceConfig?.stopSequences,
+    ).toEqual([' ']);
+  });
+});

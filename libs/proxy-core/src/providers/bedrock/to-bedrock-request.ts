@@ -10,6 +10,7 @@ import {
   refuseWebSearch,
   toolResultCallId,
   toolUseBlockId,
+  unsupportedFeature,
   userContent,
 } from '../../wire/chat-message-parts';
 import {
@@ -202,6 +203,25 @@ function toolChoice(choice: FunctionToolChoice | undefined): BedrockToolChoice |
 }
 
 /**
+ * The client's `stop` as Converse `stopSequences`. Converse takes sequences of at least one
+ * character (whitespace only included) and answers an empty one with a 400 ValidationException,
+ * which would end the route: that is refused with `unsupported_feature` naming it (`stop`, or
+ * `stop.<i>` in a list) before any upstream call, so another target takes the request.
+ * @see https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_InferenceConfiguration.html
+ */
+function stopSequences(stop: ChatCompletionRequest['stop']): string[] | undefined {
+  if (stop === undefined || stop === null) return undefined;
+  const sequences = typeof stop === 'string' ? [stop] : stop;
+  const empty = sequences.indexOf('');
+  if (empty >= 0)
+    throw unsupportedFeature(
+      'Bedrock Converse refuses an empty stop sequence (each takes at least one character): leave it out of "stop".',
+      typeof stop === 'string' ? 'stop' : `stop.${empty}`,
+    );
+  return sequences;
+}
+
+/**
  * Whether a Bedrock model id names an Anthropic model: `anthropic.claude-...`, a cross-region
  * inference profile (`us.anthropic.claude-...`) or an ARN ending in either. An application
  * inference profile's ARN does not say which model it runs.
@@ -235,8 +255,8 @@ export function toBedrockRequest(request: ChatCompletionRequest, model = ''): Be
   // later refuse the two together, on Bedrock as from Anthropic: temperature goes, as there
   if (typeof request.top_p === 'number' && !(inference.temperature !== undefined && isClaude(model)))
     inference.topP = request.top_p;
-  if (request.stop !== undefined && request.stop !== null)
-    inference.stopSequences = typeof request.stop === 'string' ? [request.stop] : request.stop;
+  const stops = stopSequences(request.stop);
+  if (stops !== undefined) inference.stopSequences = stops;
   if (Object.keys(inference).length > 0) body.inferenceConfig = inference;
 
   // Converse has no "none": leaving the tools out is the same; a history with tool blocks is
