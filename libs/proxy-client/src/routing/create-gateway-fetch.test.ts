@@ -417,11 +417,27 @@ describe('createGatewayFetch', () => {
       },
     );
     expect(traced.status).toBe(200);
-    expect(other.calls.map((c) => [c.method, c.path, c.body])).toEqual([['POST', '/hook', 'payload']]);
+    // with the global fetch, a Request's body and a form keep their length (a presigned upload needs one)
+    const form = new FormData();
+    form.set('purpose', 'batch');
+    const formed = await fetch(`${other.url}/form`, { method: 'POST', body: form });
+    expect(formed.status).toBe(200);
+    await formed.text();
+    expect(other.calls.map((c) => [c.method, c.path])).toEqual([
+      ['POST', '/hook'],
+      ['POST', '/form'],
+    ]);
+    expect(other.calls[0]?.body).toBe('payload');
+    expect(other.calls[0]?.headers['content-length']).toBe('7');
+    expect(other.calls[1]?.headers['content-length']).toBe(
+      String(Buffer.byteLength(other.calls[1]?.body ?? '')),
+    );
+    expect(other.calls[1]?.headers['content-type']).toMatch(/^multipart\/form-data; boundary=/);
     expect(gateway.calls.map((c) => [c.path, c.body, c.headers['x-switchyard-run-id']])).toEqual([
       ['/v1/chat/completions', '{}', undefined],
       ['/v1/embeddings', '[]', 'run-req'],
     ]);
+    expect(gateway.calls[0]?.headers['content-length']).toBe('2');
   });
 
   it("sends every call with a fetch of another realm, such as undici's own, as a URL and an init (it was given this realm's Request, which undici's fetch refuses)", async () => {

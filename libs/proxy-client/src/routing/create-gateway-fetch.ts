@@ -33,16 +33,18 @@ export function createGatewayFetch(options: GatewayFetchOptions): FetchFunction 
     );
   }
   const baseFetch: FetchFunction = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+  // a call sent on as it was made (to a host it does not route, to the gateway's own routes)
+  const passThrough: PassThrough =
+    options.fetch === undefined ? passRequest(baseFetch) : passUrlAndInit(baseFetch);
 
   return async function gatewayFetch(input, init) {
     // building the Request takes a Request input's body: from here on only `request` can send it
     const request = new Request(input, init);
     const url = new URL(request.url);
-    if (router.isGateway(url)) return gatewayRouteFetch(router, request, baseFetch, init);
+    if (router.isGateway(url)) return gatewayRouteFetch(router, request, passThrough, init);
     // a host it does not route gets none of the caller's own x-switchyard-* headers (a gateway key
     // in an SDK's defaultHeaders went to every other host the SDK called)
-    if (!router.routes(url))
-      return baseFetch(request.url, passThroughInit(init, request, withoutGatewayHeaders(request.headers)));
+    if (!router.routes(url)) return passThrough(request, withoutGatewayHeaders(request.headers), init);
 
     const body = await replayableBody(request, init);
     // failing open, the call goes to the provider without the caller's own x-switchyard-*
@@ -86,7 +88,7 @@ export function createGatewayFetch(options: GatewayFetchOptions): FetchFunction 
 function gatewayRouteFetch(
   router: GatewayRouter,
   request: Request,
-  baseFetch: FetchFunction,
+  passThrough: PassThrough,
   init: RequestInit | undefined,
 ): Promise<Response> {
   const tracing = Object.entries(router.tracingHeaders()).filter(([name]) => !request.headers.has(name));
@@ -95,17 +97,39 @@ function gatewayRouteFetch(
     headers = new Headers(request.headers);
     for (const [name, value] of tracing) headers.set(name, value);
   }
-  return baseFetch(request.url, passThroughInit(init, request, headers));
+  return passThrough(request, headers, init);
+}
+
+/** Sends a call on as it was made, with `headers` for the request's own. */
+type PassThrough = (request: Request, headers: Headers, init: RequestInit | undefined) => Promise<Response>;
+
+/**
+ * The global fetch takes this realm's `Request` as it is: its body keeps the length it was made
+ * with (a `Content-Length` a presigned upload needs), whatever the caller gave it as.
+ */
+function passRequest(baseFetch: FetchFunction): PassThrough {
+  return (request, headers, init) => {
+    const sent = headers === request.headers ? request : new Request(request, { headers });
+    if (init === undefined) return baseFetch(sent);
+    // the init's fields fetch knows are in `request` (its body can be read only once); extra ones
+    // (an undici `dispatcher` from an SDK's fetchOptions) are kept
+    const { body: _body, headers: _headers, ...extra } = init;
+    return baseFetch(sent, extra);
+  };
 }
 
 /**
- * The init of a call sent on as it was made (to a host it does not route, to the gateway's own
- * routes), for the URL as a string: never this realm's `Request`, which a fetch of another realm
- * refuses (undici's own: "Failed to parse URL from [object Request]"). A body the caller gave as
- * a string, bytes, a blob or search params is sent as it is, with its length; any other (a
- * stream, a form, a Request's own) is the request's stream, read as it goes, not buffered (a
- * form encoded again would get another multipart boundary than the content-type already set).
+ * A fetch given in the options may be of another realm, which refuses this realm's `Request`
+ * (undici's own: "Failed to parse URL from [object Request]"): it gets the URL as a string and an
+ * init. A body the caller gave as a string, bytes, a blob or search params is sent as it is,
+ * with its length; any other (a stream, a form, a Request's own) is the request's stream, read as
+ * it goes, not buffered (a form encoded again would get another multipart boundary than the
+ * content-type already set).
  */
+function passUrlAndInit(baseFetch: FetchFunction): PassThrough {
+  return (request, headers, init) => baseFetch(request.url, passThroughInit(init, request, headers));
+}
+
 function passThroughInit(init: RequestInit | undefined, request: Request, headers: Headers): RequestInit {
   const given = init?.body;
   if (
