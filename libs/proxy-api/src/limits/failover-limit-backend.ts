@@ -131,16 +131,37 @@ export class FailoverLimitBackend implements LimitBackend {
     this.#fallback.addCountedSpend(plan.scope, plan.budgetPeriodId, micros);
   }
 
+  /**
+   * A key's counters: the shared ones plus the spend still owed to them, or the fallback's while
+   * the shared backend fails. `owedMicros` says how much of the spend is not on the shared counter
+   * yet, so that the spend ledger does not persist it before it is.
+   */
   async usage(scope: string, budgetPeriodId: string, nowMs: number): Promise<UsageSnapshot> {
+    const id = idOf(scope, budgetPeriodId);
+    let usage: UsageSnapshot;
     try {
-      const usage = await this.#primary.usage(scope, budgetPeriodId, nowMs);
-      return {
-        ...usage,
-        spentMicros: usage.spentMicros + (this.#owed.get(idOf(scope, budgetPeriodId))?.micros ?? 0),
-      };
+      usage = await this.#primary.usage(scope, budgetPeriodId, nowMs);
     } catch {
-      return this.#fallback.usage(scope, budgetPeriodId, nowMs);
+      const local = await this.#fallback.usage(scope, budgetPeriodId, nowMs);
+      // the fallback counts this instance's debt, sent or not: none of it is on Redis for sure
+      const debt = this.#owed.get(id);
+      return debt === undefined ? local : { ...local, owedMicros: debt.micros + debt.sending };
     }
+    // as admissions count it: a debt being sent may have landed in the total just read, for the
+    // moment until it is answered (so the store is given the total alone)
+    const debt = this.#owed.get(id);
+    const owed = debt === undefined ? 0 : debt.micros + debt.sending;
+    // Redis answers again: the periodic flush of spend sends what is owed on an idle instance too
+    if (this.#owed.size > 0) this.#replay();
+    return owed === 0 ? usage : { ...usage, spentMicros: usage.spentMicros + owed, owedMicros: owed };
+  }
+
+  /** Replays the spend still owed to the shared backend once more (after the replay in progress, if any). */
+  async sendOwed(): Promise<void> {
+    await this.#replaying;
+    if (this.#owed.size === 0) return;
+    this.#replay();
+    await this.#replaying;
   }
 
   async ping(): Promise<void> {
@@ -176,17 +197,18 @@ export class FailoverLimitBackend implements LimitBackend {
 
   /**
    * Adds the spend settled on the fallback to the shared counters, one key-period at a time.
-   * A replay that fails (or times out) stays owed and is retried after the next admission
-   * the shared backend answers: a timed-out one may have landed, and is then counted twice,
-   * the safe side for a budget.
+   * A replay that fails (or times out) stays owed and is retried after the next admission or
+   * usage read the shared backend answers: a timed-out one may have landed, and is then counted
+   * twice, the safe side for a budget. Until a debt is answered, usage() reports it as owed, and
+   * the store is not given it as persisted spend: an admission raises the Redis counter to the
+   * persisted total, and the replay would then add the debt a second time.
    */
   #replay(): void {
     if (this.#replaying !== undefined) return;
     this.#replaying = (async () => {
       const debts = [...this.#owed];
       for (const [id, owed] of debts) {
-        // admissions check a debt until its replay is answered; usage() no longer counts it
-        // once sent, so a flush to the store never writes it on top of a Redis total that has it
+        // admissions and usage() count a debt until its replay is answered
         const micros = owed.micros;
         if (micros <= 0) continue;
         owed.micros = 0;

@@ -143,9 +143,14 @@ export class KeyLimiter {
     return settling;
   }
 
-  /** Waits for settlements in flight, writes the spend they recorded to the store, then stops the backend's timers. */
+  /**
+   * Waits for settlements in flight, sends Redis what it is still owed once more, writes the
+   * spend recorded to the store, then stops the backend's timers.
+   */
   async close(): Promise<void> {
     await Promise.all([...this.#settling]);
+    // the last flush writes spend still owed as persisted: it is on Redis first, if Redis answers
+    await this.#options.backend.sendOwed?.();
     await this.#options.ledger?.close();
     this.#options.backend.close?.();
   }

@@ -139,6 +139,12 @@ export interface UsageSnapshot {
   inFlight: number;
   spentMicros: number;
   reservedMicros: number;
+  /**
+   * The part of `spentMicros` not on the shared counter yet: spend settled during a Redis
+   * outage (or by a settlement Redis failed to take) that this instance still has to add to
+   * Redis, micro-USD. Not persisted as the key's total until it is there, or until close.
+   */
+  owedMicros?: number;
 }
 
 /**
@@ -154,6 +160,12 @@ export interface LimitBackend {
   settle(lease: Lease, actual: Settlement): void | Promise<void>;
   usage(scope: string, budgetPeriodId: string, nowMs: number): Promise<UsageSnapshot>;
   ping(): Promise<void>;
+  /**
+   * Sends the shared backend what this instance still owes it (spend counted while Redis was
+   * down) once more, and resolves when that is answered or has failed: on close, before the
+   * last flush of spend to the store.
+   */
+  sendOwed?(): Promise<void>;
   /**
    * Stops the backend's timers (Redis: the renewal of live leases, retried releases). Leases
    * still held then end at their deadlines.

@@ -41,7 +41,11 @@ const idOf = (keyId: string, periodId: string): string => `${keyId}\u0000${perio
  *   starts from it;
  * - flushes it: the keys settled since the last flush have their current counter written,
  *   periodically and on close. Stored totals only grow (`writeSpend` keeps the larger), so
- *   instances flushing the same shared counter never undo each other.
+ *   instances flushing the same shared counter never undo each other. Spend the backend still
+ *   owes the shared counter (`owedMicros`: settled during a Redis outage, not yet added to Redis)
+ *   is left out until it is there, and its key is written again at the next flush: an admission
+ *   raises the counter to the stored total, and adding the debt after that would count it twice.
+ *   The flush on close writes it too, as nothing else will (call the backend's `sendOwed` first).
  */
 export class SpendLedger {
   readonly #options: SpendLedgerOptions;
@@ -121,22 +125,26 @@ export class SpendLedger {
     this.#touched.set(idOf(keyId, periodId), { keyId, periodId });
   }
 
-  /** Writes the current spend of every touched key-period to the store. */
+  /** Writes the current spend of every touched key-period to the store, less spend still owed to the shared counter. */
   flush(): Promise<void> {
+    return this.#flush(false);
+  }
+
+  /** Stops the timer and flushes what is left, spend still owed to the shared counter included. */
+  async close(): Promise<void> {
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#timer = undefined;
+    await this.#flush(true);
+  }
+
+  #flush(final: boolean): Promise<void> {
     // one flush at a time; a flush asked for meanwhile runs after it (#flushNow never rejects)
-    const run = (this.#flushing ?? Promise.resolve()).then(() => this.#flushNow());
+    const run = (this.#flushing ?? Promise.resolve()).then(() => this.#flushNow(final));
     this.#flushing = run;
     void run.finally(() => {
       if (this.#flushing === run) this.#flushing = undefined;
     });
     return run;
-  }
-
-  /** Stops the timer and flushes what is left. */
-  async close(): Promise<void> {
-    if (this.#timer !== undefined) clearInterval(this.#timer);
-    this.#timer = undefined;
-    await this.flush();
   }
 
   async #read(keyId: string, periodId: string): Promise<number> {
@@ -157,27 +165,32 @@ export class SpendLedger {
     return known;
   }
 
-  async #flushNow(): Promise<void> {
+  async #flushNow(final: boolean): Promise<void> {
     const { store, backend, logger, now } = this.#options;
     if (this.#touched.size === 0 || store.writeSpend === undefined) return;
     const touched = this.#touched;
     this.#touched = new Map();
+    // key-periods with spend still owed to the shared counter: written again at the next flush
+    const owing = new Map<string, Touched>();
     try {
       const nowMs = now();
       // read together, not one after another: with Redis hung, each read waits out its command
       // timeout, and the flush on close (app.close()) would take that times the keys touched
       const entries: SpendEntry[] = await Promise.all(
-        [...touched].map(async ([id, { keyId, periodId }]) => {
-          const live = (await backend.usage(keyId, periodId, nowMs)).spentMicros;
+        [...touched].map(async ([id, entry]) => {
+          const usage = await backend.usage(entry.keyId, entry.periodId, nowMs);
+          const owed = final ? 0 : (usage.owedMicros ?? 0);
+          if (owed > 0) owing.set(id, entry);
           return {
-            keyId,
-            periodId,
-            spentMicros: Math.max(live, this.#known.get(id, { allowStale: true }) ?? 0),
+            keyId: entry.keyId,
+            periodId: entry.periodId,
+            spentMicros: Math.max(usage.spentMicros - owed, this.#known.get(id, { allowStale: true }) ?? 0),
           };
         }),
       );
       await store.writeSpend(entries, nowMs);
       for (const entry of entries) this.#known.set(idOf(entry.keyId, entry.periodId), entry.spentMicros);
+      for (const [id, entry] of owing) if (!this.#touched.has(id)) this.#touched.set(id, entry);
     } catch (error) {
       // keep them for the next flush
       for (const [id, entry] of touched) if (!this.#touched.has(id)) this.#touched.set(id, entry);
