@@ -1,17 +1,20 @@
 import type { Logger } from '@switchyard/proxy-core';
 import type { RedisConnection } from '../redis/redis-connection';
+import type { RedisSubscription } from '../redis/redis-subscription';
 import type { KeyRegistry } from './key-registry';
 
 /**
- * Wires a key registry to Redis pub/sub: every change is published, and every instance
- * drops the published hash from its cache on receipt (well within the 5 s promise).
+ * Wires a key registry to Redis pub/sub: every change is published, and every instance drops
+ * the published hash from its caches on receipt. Returns the subscription, which keeps
+ * (re)subscribing in the background until the connection closes; `subscribed` tells whether
+ * invalidations are being received.
  */
-export async function connectKeyInvalidation(
+export function connectKeyInvalidation(
   registry: KeyRegistry,
   redis: RedisConnection,
   logger: Logger,
   onInvalidate?: (hash: string) => void,
-): Promise<void> {
+): RedisSubscription {
   const channel = `${redis.keyPrefix}keys:invalidate`;
   registry.setPublisher({
     async publish(hash) {
@@ -23,10 +26,24 @@ export async function connectKeyInvalidation(
       }
     },
   });
-  await redis.subscribe(channel, (hash) => {
-    registry.forget(hash);
-    // ids only: the hash identifies a key to whoever holds the store, so it stays out of logs
-    logger.debug({ channel }, 'key invalidation received');
-    onInvalidate?.(hash);
+  let lost = false;
+  return redis.subscribe(channel, {
+    onMessage(hash) {
+      registry.forget(hash);
+      // ids only: the hash identifies a key to whoever holds the store, so it stays out of logs
+      logger.debug({ channel }, 'key invalidation received');
+      onInvalidate?.(hash);
+    },
+    onSubscribed() {
+      logger.info({ channel }, lost ? 'key invalidation subscribed again' : 'key invalidation subscribed');
+      lost = false;
+    },
+    onUnsubscribed() {
+      lost = true;
+      logger.warn(
+        { channel },
+        'key invalidation unsubscribed (Redis connection lost): changes of keys made on other instances are missed until it subscribes again',
+      );
+    },
   });
 }

@@ -162,13 +162,18 @@ export async function registerProduction(
           now,
           logger,
         });
-  if (registry !== undefined && redis !== undefined) {
-    await withTimeout(connectKeyInvalidation(registry, redis, logger), 2_000, 'Redis').catch(
-      (error: unknown) =>
-        logger.warn(
-          { err: { message: (error as Error).message } },
-          'key invalidation is not subscribed yet; cached keys expire on their TTL',
-        ),
+  const invalidation =
+    registry === undefined || redis === undefined
+      ? undefined
+      : connectKeyInvalidation(registry, redis, logger);
+  if (invalidation !== undefined) {
+    // serving starts subscribed when Redis answers; otherwise the subscription keeps trying
+    // in the background and /ready reports keyInvalidation down until it succeeds
+    await withTimeout(invalidation.firstSubscribed, 2_000, 'Redis').catch((error: unknown) =>
+      logger.warn(
+        { err: { message: (error as Error).message } },
+        'key invalidation is not subscribed yet (it subscribes as soon as Redis answers); until then, keys changed on other instances are dropped from the cache on its TTL',
+      ),
     );
   }
 
@@ -289,6 +294,13 @@ export async function registerProduction(
     checks.push({ name: 'keyStore', check: () => store.ping(), required: keyStoreRequired });
   if (redis !== undefined)
     checks.push({ name: 'redis', check: () => redis.ping(), required: failMode === 'closed' });
+  if (invalidation !== undefined) {
+    // degraded, never required: the instance serves on, and cached keys still expire on their TTL
+    const check = async (): Promise<void> => {
+      if (!invalidation.subscribed) throw new Error('key invalidation: not subscribed to Redis');
+    };
+    checks.push({ name: 'keyInvalidation', check, required: false });
+  }
   const cache = wiring.cache;
   if (cache?.stats().redis !== undefined) {
     // an open breaker skips Redis: the cache serves from memory only (degraded, still serving)

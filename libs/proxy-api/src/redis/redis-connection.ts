@@ -1,6 +1,5 @@
 import {
   createRedisClient,
-  isRedisCluster,
   pingRedis,
   redisEndpointOf,
   withTimeout,
@@ -8,6 +7,7 @@ import {
   type RedisClient,
 } from '@switchyard/proxy-core';
 import { REDIS_DEFAULTS, type RedisOptions } from './redis-options';
+import { subscribeRedis, type RedisSubscription, type RedisSubscriptionHandlers } from './redis-subscription';
 
 /** The app's Redis: a command client, a subscriber, and the bounded wait on both. */
 export interface RedisConnection {
@@ -16,8 +16,11 @@ export interface RedisConnection {
   readonly commandTimeoutMs: number;
   /** Runs a command, rejecting once the command timeout passes. */
   run<T>(command: (client: RedisClient) => Promise<T>): Promise<T>;
-  /** Subscribes to a channel (on a second connection); calls `onMessage` for each message. */
-  subscribe(channel: string, onMessage: (message: string) => void): Promise<void>;
+  /**
+   * Subscribes to a channel on a connection of its own, kept subscribed through reconnections
+   * (see {@link subscribeRedis}) until {@link close}.
+   */
+  subscribe(channel: string, handlers: RedisSubscriptionHandlers): RedisSubscription;
   /** Resolves when Redis (every master of a cluster) answers a PING within the command timeout. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -52,7 +55,7 @@ export async function connectRedis(options: RedisOptions, logger: Logger): Promi
         ),
       );
   }
-  const subscribers: RedisClient[] = [];
+  const subscriptions: RedisSubscription[] = [];
   const run = <T>(command: (c: RedisClient) => Promise<T>): Promise<T> =>
     withTimeout(command(client), commandTimeoutMs, 'Redis');
   return {
@@ -60,29 +63,16 @@ export async function connectRedis(options: RedisOptions, logger: Logger): Promi
     keyPrefix,
     commandTimeoutMs,
     run,
-    async subscribe(channel, onMessage) {
-      // a subscription waits for messages indefinitely: no command timeout, queue until connected
-      const subscriber = isRedisCluster(client)
-        ? client.duplicate([], {
-            enableOfflineQueue: true,
-            lazyConnect: false,
-            redisOptions: { ...client.options.redisOptions, commandTimeout: undefined },
-          })
-        : client.duplicate({ enableOfflineQueue: true, lazyConnect: false, commandTimeout: undefined });
-      subscriber.on('error', (error: Error) =>
-        logger.warn({ err: { message: error.message } }, 'redis subscriber error'),
-      );
-      subscribers.push(subscriber);
-      subscriber.on('message', (received: string, message: string) => {
-        if (received === channel) onMessage(message);
-      });
-      await subscriber.subscribe(channel);
+    subscribe(channel, handlers) {
+      const subscription = subscribeRedis(client, channel, handlers, logger);
+      subscriptions.push(subscription);
+      return subscription;
     },
     async ping() {
       await run(pingRedis);
     },
     async close() {
-      for (const subscriber of subscribers) subscriber.disconnect();
+      for (const subscription of subscriptions) subscription.close();
       if (owned) client.disconnect();
     },
   };
