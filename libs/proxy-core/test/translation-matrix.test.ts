@@ -615,3 +615,40 @@ describe('translation matrix: legacy functions', () => {
     });
   });
 });
+
+// A `json_schema` response format without its `json_schema` object (or with a schema that is not
+// an object) is refused by the HTTP schema; called through the engine directly, the providers
+// that read the schema (`gemini`, `cohere`, `ollama`) refuse it too, before any upstream call,
+// rather than crash on it with a 500
+const READS_JSON_SCHEMA = new Set(['gemini', 'cohere', 'ollama']);
+const malformedJsonSchemas: Array<[string, unknown, string]> = [
+  ['no json_schema', { type: 'json_schema' }, 'response_format.json_schema'],
+  ['a null json_schema', { type: 'json_schema', json_schema: null }, 'response_format.json_schema'],
+  ['a string json_schema', { type: 'json_schema', json_schema: 'person' }, 'response_format.json_schema'],
+  [
+    'a schema that is not an object',
+    { type: 'json_schema', json_schema: { name: 'person', schema: 'object' } },
+    'response_format.json_schema.schema',
+  ],
+];
+
+describe('translation matrix: malformed json_schema response formats through the engine', () => {
+  describe.each(types)('%s', (type) => {
+    it.each(malformedJsonSchemas)(
+      'answers %s or refuses it with a 400, never a 500',
+      async (_kind, format, param) => {
+        const before = upstream.requests.length;
+        const request = {
+          model: 'm',
+          messages: [{ role: 'user', content: 'Who are you?' }],
+          response_format: format,
+        } as unknown as ChatCompletionRequest;
+        const { refused } = await answerOrRefusal(type, request);
+        if (READS_JSON_SCHEMA.has(type)) {
+          expect(refused).toMatchObject({ code: 'invalid_request', status: 400, param });
+          expect(upstream.requests.length).toBe(before);
+        } else if (refused !== undefined) expect(refused).toMatchObject({ status: 400 });
+      },
+    );
+  });
+});

@@ -17,6 +17,15 @@ describe('ChatCompletionRequestSchema: response_format', () => {
     }
   });
 
+  it('refuses a json_schema format whose schema is not an object', () => {
+    for (const schema of ['object', ['type', 'object'], 1]) {
+      const format = { type: 'json_schema', json_schema: { name: 'answer', schema } };
+      expect(Value.Check(ChatCompletionRequestSchema, request(format))).toBe(false);
+    }
+    const noSchema = { type: 'json_schema', json_schema: { name: 'answer', schema: null } };
+    expect(Value.Check(ChatCompletionRequestSchema, request(noSchema))).toBe(true);
+  });
+
   it('takes null, a json_schema format with its object, and the other formats as sent', () => {
     for (const format of [
       null,

@@ -114,13 +114,17 @@ const ToolChoice = Type.Union([
 
 // A `json_schema` format carries its schema in a `json_schema` object: OpenAI refuses one without
 // it (400 "Missing required parameter: 'response_format.json_schema'"), and the translators that
-// send the schema on (Gemini, Cohere, Ollama) read it. Other formats pass as sent: hosts have
-// their own (`grammar`, `regex`), which OpenAI-wire upstreams answer themselves.
+// send the schema on (Gemini, Cohere, Ollama) read it, and its `schema`, an object (they check
+// both too, for a request given to the engine directly: see `jsonSchemaOf`). Other formats pass
+// as sent: hosts have their own (`grammar`, `regex`), which OpenAI-wire upstreams answer themselves.
 const ResponseFormat = Type.Union([
   Type.Object(
     {
       type: Type.Literal('json_schema'),
-      json_schema: Type.Object({}, { additionalProperties: true }),
+      json_schema: Type.Object(
+        { schema: Nullable(Type.Object({}, { additionalProperties: true })) },
+        { additionalProperties: true },
+      ),
     },
     { additionalProperties: true },
   ),

@@ -6,6 +6,7 @@ import {
   userContent,
 } from '../../wire/chat-message-parts';
 import { functionToolCalls, functionTools, refuseFunctionMessage } from '../../wire/function-tools';
+import { jsonSchemaOf } from '../../wire/response-format';
 import type { ChatCompletionRequest } from '../../wire/openai-chat';
 
 /**
@@ -76,10 +77,12 @@ export function toCohereRequest(
   if (tools.length > 0) body['tools'] = tools;
   const format = request.response_format;
   if (format?.type === 'json_object') body['response_format'] = { type: 'json_object' };
-  if (format?.type === 'json_schema')
+  if (format?.type === 'json_schema') {
+    const schema = jsonSchemaOf(format);
     body['response_format'] = {
       type: 'json_object',
-      ...(format.json_schema.schema === undefined ? {} : { json_schema: format.json_schema.schema }),
+      ...(schema === undefined ? {} : { json_schema: schema }),
     };
+  }
   return body;
 }

@@ -10,6 +10,7 @@ import {
   userContent,
 } from '../../wire/chat-message-parts';
 import { functionToolCalls, functionTools, refuseFunctionMessage } from '../../wire/function-tools';
+import { jsonSchemaOf } from '../../wire/response-format';
 import type { ChatCompletionRequest, ChatContentPart, ChatTextPart } from '../../wire/openai-chat';
 import { thoughtSignatureOfToolCallId } from './gemini-tool-call-id';
 import type { GeminiContent, GeminiPart, GeminiRequest } from './gemini-wire';
@@ -72,7 +73,8 @@ function generationConfig(
   if (format?.type === 'json_object') config['responseMimeType'] = 'application/json';
   if (format?.type === 'json_schema') {
     config['responseMimeType'] = 'application/json';
-    if (format.json_schema.schema !== undefined) config['responseJsonSchema'] = format.json_schema.schema;
+    const schema = jsonSchemaOf(format);
+    if (schema !== undefined) config['responseJsonSchema'] = schema;
   }
   set('thinkingConfig', toGeminiThinking(request, model));
   Object.assign(config, toGeminiLogprobsConfig(logprobsAsked(request)));

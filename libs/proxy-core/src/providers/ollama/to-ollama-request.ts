@@ -11,6 +11,7 @@ import {
   userContent,
 } from '../../wire/chat-message-parts';
 import { functionToolCalls, functionTools, refuseFunctionMessage } from '../../wire/function-tools';
+import { jsonSchemaOf } from '../../wire/response-format';
 import type { ChatCompletionRequest } from '../../wire/openai-chat';
 import type { OllamaMessage } from './ollama-wire';
 import { toOllamaThink } from './to-ollama-think';
@@ -123,8 +124,10 @@ export function toOllamaRequest(
   if (tools.length > 0) body['tools'] = tools;
   const format = request.response_format;
   if (format?.type === 'json_object') body['format'] = 'json';
-  if (format?.type === 'json_schema' && format.json_schema.schema !== undefined)
-    body['format'] = format.json_schema.schema;
+  if (format?.type === 'json_schema') {
+    const schema = jsonSchemaOf(format);
+    if (schema !== undefined) body['format'] = schema;
+  }
   if (Object.keys(options).length > 0) body['options'] = options;
   return body;
 }
