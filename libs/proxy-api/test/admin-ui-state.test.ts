@@ -1,5 +1,7 @@
+import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { changedFields, type KeyBody } from '../ui/key-form-changes';
+import { LatestLoad } from '../ui/latest-load';
 import { QueryPages } from '../ui/request-pages';
 import { readRoute } from '../ui/route';
 
@@ -87,5 +89,32 @@ describe("the UI's route", () => {
   it('calls a run link that is not valid percent-encoding malformed, rather than throwing', () => {
     for (const hash of ['#/runs/%', '#/runs/%E0%A4%A', '#/runs/run-%zz'])
       expect(readRoute(hash)).toEqual({ view: 'runs', rest: undefined, malformed: true });
+  });
+});
+
+describe("a view's latest load", () => {
+  it('aborts the load before when a newer one starts, so a slower earlier answer is never shown', () => {
+    const view = new AbortController();
+    const loads = new LatestLoad(view.signal);
+    const thirtyDays = loads.start();
+    const lastHour = loads.start();
+    expect(thirtyDays.aborted).toBe(true);
+    expect(lastHour.aborted).toBe(false);
+  });
+
+  it('aborts the load running when the view closes, and starts none after', () => {
+    const view = new AbortController();
+    const loads = new LatestLoad(view.signal);
+    const running = loads.start();
+    view.abort();
+    expect(running.aborted).toBe(true);
+    expect(loads.start().aborted).toBe(true);
+  });
+
+  it('leaves no listener on the view for each load it aborted', () => {
+    const view = new AbortController();
+    const loads = new LatestLoad(view.signal);
+    for (let i = 0; i < 100; i++) loads.start();
+    expect(getEventListeners(view.signal, 'abort')).toHaveLength(1);
   });
 });

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { createRequestLog, type RequestLog } from '@switchyard/proxy-logging';
 import { createMockUpstream, requireChromium, type MockUpstream } from '@switchyard/testing';
 import type { FastifyInstance } from 'fastify';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type Locator, type Page, type Request, type Route } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildUi } from '../scripts/build-ui';
 import { createApp } from '../src/create-app';
@@ -17,6 +17,79 @@ import { createApp } from '../src/create-app';
 const MASTER = 'sk-sy-master-key-for-the-ui-test-0000';
 const ARTIFACTS = fileURLToPath(new URL('../../../test-artifacts/ui/', import.meta.url));
 const chromiumPath = await requireChromium();
+
+/** The time range a usage query of the UI asks for, in milliseconds (`to - from`). */
+const rangeOf = (request: Request): number => {
+  const query = new URL(request.url()).searchParams;
+  return Number(query.get('to')) - Number(query.get('from'));
+};
+const HOUR = 3_600_000;
+const DAY = 86_400_000;
+const THIRTY_DAYS = 2_592_000_000;
+
+/** A usage group as `/admin/usage` answers it, named `key`. */
+const usageGroup = (key: string): Record<string, unknown> => ({
+  key,
+  requests: 1,
+  input_tokens: 1,
+  output_tokens: 1,
+  cached_tokens: 0,
+  reasoning_tokens: 0,
+  cost_usd: 0.01,
+  cache_saved_usd: 0,
+});
+
+/**
+ * What happened to a load the page started before the one it shows now: its request failed
+ * (the page aborted it), or its late answer was shown over the newer one. Deterministic both
+ * ways: the abort is seen when the newer load starts, the late answer once it is released.
+ */
+async function fateOfSupersededLoad(
+  page: Page,
+  superseded: readonly Request[],
+  release: () => Promise<void>,
+  lateAnswerShown: Locator,
+): Promise<string> {
+  const aborted = Promise.all(
+    // failed already, or a wait for it begun in the same tick: no event falls in between
+    superseded.map(async (request) =>
+      request.failure() !== null
+        ? request
+        : page.waitForEvent('requestfailed', { predicate: (failed) => failed === request }),
+    ),
+  );
+  await release();
+  return Promise.race([
+    aborted.then(
+      () => 'aborted',
+      () => 'not aborted',
+    ),
+    lateAnswerShown.waitFor({ timeout: 10_000 }).then(
+      () => 'late answer shown',
+      () => 'not shown',
+    ),
+  ]);
+}
+
+/** Requests held by a route handler until the test answers them. */
+class Held {
+  readonly routes: Route[] = [];
+  #waiting: { count: number; resolve: () => void }[] = [];
+  hold(route: Route): void {
+    this.routes.push(route);
+    for (const waiter of this.#waiting) if (this.routes.length >= waiter.count) waiter.resolve();
+  }
+  /** Resolves once `count` requests are held. */
+  async until(count: number): Promise<Route[]> {
+    if (this.routes.length < count)
+      await new Promise<void>((resolve) => this.#waiting.push({ count, resolve }));
+    return this.routes;
+  }
+  /** Answers every held request with `json`; a request the page aborted meanwhile is skipped. */
+  async fulfill(json: (route: Route) => unknown): Promise<void> {
+    for (const route of this.routes) await route.fulfill({ json: json(route) }).catch(() => undefined);
+  }
+}
 
 describe.skipIf(chromiumPath === undefined)('admin UI in headless Chromium', () => {
   let upstream: MockUpstream;
@@ -352,6 +425,125 @@ describe.skipIf(chromiumPath === undefined)('admin UI in headless Chromium', () 
     expect(await table.locator('tbody tr').count()).toBe(50);
     expect(await table.locator('.status.bad').count()).toBe(0);
     await page.getByLabel('Status').fill('');
+  });
+
+  it('shows the runs of the range picked last, not those of a slower range picked before it', async () => {
+    const held = new Held();
+    const matches = (target: URL): boolean => target.pathname.endsWith('/admin/usage');
+    await page.route(matches, async (route) => {
+      const range = rangeOf(route.request());
+      if (range === THIRTY_DAYS) return held.hold(route);
+      await route.fulfill({
+        json: { groups: [usageGroup(range === HOUR ? 'run-from-last-hour' : 'run-from-last-day')] },
+      });
+    });
+    try {
+      await page.getByRole('link', { name: 'Runs' }).click();
+      await page.getByRole('link', { name: 'run-from-last-day' }).waitFor();
+      const range = page.locator('select[name="range"]');
+      await range.selectOption({ label: 'Last 30 days' });
+      const [slow] = await held.until(1);
+      await range.selectOption({ label: 'Last hour' });
+      await page.getByRole('link', { name: 'run-from-last-hour' }).waitFor();
+      // the 30 days answered last, and were shown under "Last hour"
+      const fate = await fateOfSupersededLoad(
+        page,
+        [slow!.request()],
+        () => held.fulfill(() => ({ groups: [usageGroup('run-from-30-days')] })),
+        page.getByRole('link', { name: 'run-from-30-days' }),
+      );
+      expect(fate).toBe('aborted');
+      expect(
+        await page.getByRole('table', { name: 'Recent runs by spend' }).locator('tbody a').allTextContents(),
+      ).toEqual(['run-from-last-hour']);
+    } finally {
+      await page.unroute(matches);
+    }
+  });
+
+  it('shows the overview of the range picked last, not that of a slower range picked before it', async () => {
+    const held = new Held();
+    const totals: Record<number, number> = { [HOUR]: 7, [DAY]: 24, [THIRTY_DAYS]: 3000 };
+    const series = (range: number): unknown => ({
+      from: new Date(Date.now() - range).toISOString(),
+      to: new Date().toISOString(),
+      bucket_ms: 60_000,
+      buckets: [
+        {
+          ts: Date.now() - 60_000,
+          requests: totals[range] ?? 0,
+          errors: 0,
+          input_tokens: 0,
+          output_tokens: 0,
+          cost_usd: 0,
+          p50_ms: null,
+          p95_ms: null,
+        },
+      ],
+      p50_ms: null,
+      p95_ms: null,
+      truncated: false,
+    });
+    const answer = (route: Route): unknown =>
+      new URL(route.request().url()).pathname.endsWith('/series')
+        ? series(rangeOf(route.request()))
+        : { groups: [] };
+    const matches = (target: URL): boolean => /\/admin\/usage(\/series)?$/.test(target.pathname);
+    await page.route(matches, async (route) => {
+      if (rangeOf(route.request()) === THIRTY_DAYS) return held.hold(route);
+      await route.fulfill({ json: answer(route) });
+    });
+    const requests = page.locator('[data-total="requests"] dd');
+    const range = page.locator('select[name="range"]');
+    try {
+      await page.getByRole('link', { name: 'Overview' }).click();
+      await range.selectOption({ label: 'Last 24 hours' });
+      await expect.poll(() => requests.textContent()).toBe('24');
+      await range.selectOption({ label: 'Last 30 days' });
+      // the series and the four breakdowns
+      const slow = await held.until(5);
+      await range.selectOption({ label: 'Last hour' });
+      await expect.poll(() => requests.textContent()).toBe('7');
+      const fate = await fateOfSupersededLoad(
+        page,
+        slow.map((route) => route.request()),
+        () => held.fulfill(answer),
+        page.locator('[data-total="requests"] dd', { hasText: '3,000' }),
+      );
+      expect(fate).toBe('aborted');
+      expect(await requests.textContent()).toBe('7');
+    } finally {
+      await page.unroute(matches);
+      await range.selectOption({ label: 'Last 24 hours' });
+    }
+  });
+
+  it('keeps a key just created in the list when the first load of the list answers after it', async () => {
+    const held = new Held();
+    const matches = (target: URL): boolean => target.pathname.endsWith('/admin/keys');
+    await page.route(matches, async (route) => {
+      if (route.request().method() === 'GET' && held.routes.length === 0) return held.hold(route);
+      await route.fallback();
+    });
+    try {
+      await page.getByRole('link', { name: 'Keys' }).click();
+      const [first] = await held.until(1);
+      await page.getByLabel('Name').fill('ui-raced-key');
+      await page.getByRole('button', { name: 'Create key' }).click();
+      const state = page.locator('[data-key-state="ui-raced-key"]');
+      await expect.poll(() => state.textContent()).toBe('active');
+      // the list as it was before the key was made, answered last: it was shown, without the key
+      const fate = await fateOfSupersededLoad(
+        page,
+        [first!.request()],
+        () => held.fulfill(() => ({ data: [], next_cursor: null })),
+        page.getByText('Keys: no keys yet.'),
+      );
+      expect(fate).toBe('aborted');
+      expect(await state.textContent()).toBe('active');
+    } finally {
+      await page.unroute(matches);
+    }
   });
 
   it('says so when there are more keys than the page lists', { timeout: 60_000 }, async () => {

@@ -41,6 +41,8 @@ export async function api<T>(
     query?: Record<string, string | number | undefined>;
     body?: unknown;
     key?: string;
+    /** Aborts the call: a view closed, or a newer load of the same data started. */
+    signal?: AbortSignal;
   } = {},
 ): Promise<T> {
   const key = options.key ?? session.get() ?? '';
@@ -52,6 +54,7 @@ export async function api<T>(
     body: options.body === undefined ? undefined : JSON.stringify(options.body),
     cache: 'no-store',
     credentials: 'omit',
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
   });
   const text = await response.text();
   const type = response.headers.get('content-type');

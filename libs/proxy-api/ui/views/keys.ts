@@ -2,6 +2,7 @@ import { api, ApiError } from '../api';
 import { field, h, notice, replace, select, table } from '../dom';
 import { integer, orDash, usd } from '../format';
 import { changedFields, type KeyBody } from '../key-form-changes';
+import { LatestLoad } from '../latest-load';
 import type { AdminKey, Page } from '../types';
 
 const PERIODS = [
@@ -56,16 +57,24 @@ export function keysView(root: HTMLElement, signal: AbortSignal): void {
     }
   }
 
+  // the list reloaded (a key created, saved or revoked) while it loads: the earlier load is
+  // aborted, its list (without the change) never shown over the newer one
+  const loads = new LatestLoad(signal);
+
   async function load(): Promise<void> {
+    const loading = loads.start();
     try {
       const keys: AdminKey[] = [];
       let cursor: string | undefined;
       do {
-        const page = await api<Page<AdminKey>>('admin/keys', { query: { limit: 100, cursor } });
+        const page = await api<Page<AdminKey>>('admin/keys', {
+          query: { limit: 100, cursor },
+          signal: loading,
+        });
         keys.push(...page.data);
         cursor = page.next_cursor ?? undefined;
       } while (cursor !== undefined && keys.length < MAX_LISTED_KEYS);
-      if (signal.aborted) return;
+      if (loading.aborted) return;
       // more keys than the page lists: say so, rather than let the list pass for all of them
       const more =
         cursor === undefined
@@ -130,7 +139,7 @@ export function keysView(root: HTMLElement, signal: AbortSignal): void {
         ),
       );
     } catch (error) {
-      if (signal.aborted) return;
+      if (loading.aborted) return;
       const off = error instanceof ApiError && error.status === 404;
       replace(
         list,

@@ -2,6 +2,7 @@ import uPlot from 'uplot';
 import { api } from '../api';
 import { h, loadFailure, notice, replace, select, table } from '../dom';
 import { integer, ms, percent, RANGES, usd } from '../format';
+import { LatestLoad } from '../latest-load';
 import type { UsageGroup, UsageSeries } from '../types';
 
 const BREAKDOWNS = [
@@ -82,20 +83,26 @@ export function overviewView(root: HTMLElement, signal: AbortSignal): void {
     for (const chart of charts) chart.destroy();
   });
 
+  // a range picked, or Refresh clicked, while another load runs: the earlier load is aborted, its
+  // answer never shown over the newer one's
+  const loads = new LatestLoad(signal);
+
   async function load(): Promise<void> {
+    const loading = loads.start();
     const to = Date.now();
     const from = to - Number(rangeMs);
     body.setAttribute('aria-busy', 'true');
     try {
       const [series, ...groups] = await Promise.all([
-        api<UsageSeries>('admin/usage/series', { query: { from, to } }),
+        api<UsageSeries>('admin/usage/series', { query: { from, to }, signal: loading }),
         ...BREAKDOWNS.map(([by]) =>
           api<{ groups: UsageGroup[]; truncated?: boolean }>('admin/usage', {
             query: { group_by: by, from, to },
+            signal: loading,
           }),
         ),
       ]);
-      if (signal.aborted) return;
+      if (loading.aborted) return;
       for (const chart of charts.splice(0)) chart.destroy();
       replace(
         body,
@@ -110,9 +117,9 @@ export function overviewView(root: HTMLElement, signal: AbortSignal): void {
         ),
       );
     } catch (error) {
-      if (!signal.aborted) replace(body, loadFailure('the overview', error));
+      if (!loading.aborted) replace(body, loadFailure('the overview', error));
     } finally {
-      body.removeAttribute('aria-busy');
+      if (!loading.aborted) body.removeAttribute('aria-busy');
     }
   }
   void load();

@@ -1,6 +1,7 @@
 import { api } from '../api';
 import { field, h, loadFailure, replace, select, table } from '../dom';
 import { integer, ms, orDash, RANGES, time, usd } from '../format';
+import { LatestLoad } from '../latest-load';
 import { QueryPages, type Query } from '../request-pages';
 import type { Page, RequestRow } from '../types';
 
@@ -48,8 +49,8 @@ export function requestsView(root: HTMLElement, signal: AbortSignal): void {
     return new QueryPages(query);
   };
   let pages = applied();
-  // the latest load: an answer to an earlier one (a filter applied while a page loads) is dropped
-  let latest = 0;
+  // a filter applied while a page loads: the earlier load is aborted, its answer never shown
+  const loads = new LatestLoad(signal);
   // a page step while a page loads would ask for a page whose cursor is not known yet
   const step = (by: number, buttons: readonly HTMLButtonElement[]): void => {
     for (const button of buttons) button.disabled = true;
@@ -64,13 +65,13 @@ export function requestsView(root: HTMLElement, signal: AbortSignal): void {
   });
 
   async function load(): Promise<void> {
-    const mine = (latest += 1);
+    const loading = loads.start();
     const shown = pages;
     const page = shown.page;
     results.setAttribute('aria-busy', 'true');
     try {
-      const result = await api<Page<RequestRow>>('admin/requests', { query: shown.query() });
-      if (signal.aborted || mine !== latest) return;
+      const result = await api<Page<RequestRow>>('admin/requests', { query: shown.query(), signal: loading });
+      if (loading.aborted) return;
       shown.found(result.next_cursor);
       const rows = result.data.map((row) => [
         h(
@@ -113,9 +114,9 @@ export function requestsView(root: HTMLElement, signal: AbortSignal): void {
         ),
       );
     } catch (error) {
-      if (!signal.aborted && mine === latest) replace(results, loadFailure('requests', error));
+      if (!loading.aborted) replace(results, loadFailure('requests', error));
     } finally {
-      results.removeAttribute('aria-busy');
+      if (!loading.aborted) results.removeAttribute('aria-busy');
     }
   }
   void load();

@@ -1,6 +1,7 @@
 import { api } from '../api';
 import { field, h, loadFailure, replace, select, table } from '../dom';
 import { integer, ms, RANGES, usd } from '../format';
+import { LatestLoad } from '../latest-load';
 import type { RunSummary, SectionNode, UsageGroup } from '../types';
 
 /** Runs: recent runs by spend, and one run's span tree with per-section latency and cost. */
@@ -33,14 +34,18 @@ export function runsView(root: HTMLElement, signal: AbortSignal, runId: string |
     list,
   );
   range.addEventListener('change', () => void loadList());
+  // a range picked while another loads: the earlier load is aborted, its answer never shown
+  const lists = new LatestLoad(signal);
 
   async function loadList(): Promise<void> {
+    const loading = lists.start();
     const to = Date.now();
     try {
       const { groups } = await api<{ groups: UsageGroup[] }>('admin/usage', {
         query: { group_by: 'run', from: to - Number(range.value), to },
+        signal: loading,
       });
-      if (signal.aborted) return;
+      if (loading.aborted) return;
       const runs = groups.filter((group): group is UsageGroup & { key: string } => group.key !== null);
       replace(
         list,
@@ -57,13 +62,13 @@ export function runsView(root: HTMLElement, signal: AbortSignal, runId: string |
         ),
       );
     } catch (error) {
-      if (!signal.aborted) replace(list, loadFailure('runs', error));
+      if (!loading.aborted) replace(list, loadFailure('runs', error));
     }
   }
 
   async function loadRun(id: string): Promise<void> {
     try {
-      const run = await api<RunSummary>(`admin/runs/${encodeURIComponent(id)}`);
+      const run = await api<RunSummary>(`admin/runs/${encodeURIComponent(id)}`, { signal });
       if (signal.aborted) return;
       replace(
         tree,
