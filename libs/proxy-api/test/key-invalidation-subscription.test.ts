@@ -89,4 +89,37 @@ describe.skipIf(!serverBinary)('key invalidation over Redis pub/sub', () => {
     expect(revoked.json()).toMatchObject({ revoked: true });
     await vi.waitFor(async () => expect((await chat(b, key)).statusCode).toBe(401), { timeout: 5_000 });
   });
+
+  it('drops cached keys when the subscription comes back, so a revocation published while it was down holds', async () => {
+    const server = await redisOn();
+    const bLog = captureLogLines();
+    const [a, b] = await twoInstances(server.url, bLog);
+    expect((await readiness(b)).checks).toMatchObject({ keyInvalidation: 'ok' });
+    const { id, key } = await createKey(a, MASTER);
+    await createdReached(bLog);
+    expect((await chat(b, key)).statusCode).toBe(200); // cached on b for ten minutes
+
+    await server.stop();
+    await vi.waitFor(async () =>
+      expect((await readiness(b)).checks).toMatchObject({ keyInvalidation: 'down' }),
+    );
+    // stored; its invalidation cannot be published (and b could not have received it)
+    const revoked = await a.inject({ method: 'POST', url: `/admin/keys/${id}/revoke`, headers: admin });
+    expect(revoked.json()).toMatchObject({ revoked: true });
+    expect((await chat(b, key)).statusCode).toBe(200);
+
+    await redisOn(server.port);
+    await vi.waitFor(
+      async () => expect((await readiness(b)).checks).toMatchObject({ keyInvalidation: 'ok' }),
+      {
+        timeout: 10_000,
+      },
+    );
+    const refused = await chat(b, key);
+    expect(refused.statusCode).toBe(401);
+    expect(refused.json()).toMatchObject({
+      error: { code: 'authentication_error', message: 'The API key has been revoked.' },
+    });
+    expect(logged(bLog, 'key invalidation subscribed again: cached keys dropped')).toBe(1);
+  });
 });

@@ -1,6 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { createGateway, type Gateway, type GatewayOptions } from '@switchyard/proxy-core';
-import { requireRedisCluster, startRedisCluster, type TestRedisCluster } from '@switchyard/testing';
+import {
+  captureLogLines,
+  requireRedisCluster,
+  startRedisCluster,
+  type TestRedisCluster,
+} from '@switchyard/testing';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
@@ -388,6 +393,64 @@ describe.skipIf(!clusterable)('a failover on a Redis Cluster of three masters wi
     );
     expect((await read(b!, cached.content)).body).toBe(cached.body);
   }, 60_000); // a deadline for a loaded machine: about 10 s on an idle 2-core one
+});
+
+describe.skipIf(!clusterable)('key invalidation when the master it is subscribed on dies', () => {
+  it('subscribes on another master, reports it on /ready, and drops the keys it cached meanwhile', async () => {
+    const own = await startRedisCluster();
+    onTestFinished(() => own.close());
+    const store = new MemoryKeyStore();
+    const log = captureLogLines();
+    const [app] = await instances(
+      { keyStore: store, keyCache: { ttlMs: 600_000 }, logger: { level: 'debug', stream: log.stream } },
+      1,
+      2_000,
+      own,
+    );
+    expect((await app!.inject({ method: 'GET', url: '/ready' })).json()).toMatchObject({
+      checks: { keyInvalidation: 'ok' },
+    });
+    const { id, key } = await createKey(app!, {});
+    // the creation's own invalidation comes back through Redis: arriving later, it would drop the key cached below
+    await vi.waitFor(() =>
+      expect(log.lines().some((line) => line['msg'] === 'key invalidation received')).toBe(true),
+    );
+    expect((await chat(app!, key, 'cached')).statusCode).toBe(200); // cached for ten minutes
+    // revoked by another instance whose invalidation this one misses (its master is killed below)
+    const current = await store.get(id);
+    if (current === undefined) throw new Error('the key was not stored');
+    await store.replace({ ...current, revokedAt: Date.now() }, current);
+    expect((await chat(app!, key, 'still cached')).statusCode).toBe(200);
+
+    const ports = own.nodes.map((node) => Number(new URL(node).port));
+    const subscribed = await Promise.all(
+      ports.map(async (port) => {
+        const side = new Redis(port);
+        try {
+          return (await side.client('LIST', 'TYPE', 'PUBSUB')) !== '';
+        } finally {
+          side.disconnect();
+        }
+      }),
+    );
+    expect(subscribed.filter(Boolean)).toHaveLength(1);
+    await own.kill(ports[subscribed.indexOf(true)]!);
+    await vi.waitFor(
+      () =>
+        expect(
+          log
+            .lines()
+            .some((line) => line['msg'] === 'key invalidation subscribed again: cached keys dropped'),
+        ).toBe(true),
+      { timeout: 10_000, interval: 20 },
+    );
+    expect((await app!.inject({ method: 'GET', url: '/ready' })).json()).toMatchObject({
+      checks: { keyInvalidation: 'ok' },
+    });
+    const refused = await chat(app!, key, 'after');
+    expect(refused.statusCode).toBe(401);
+    expect(refused.json()).toMatchObject({ error: { message: 'The API key has been revoked.' } });
+  }, 60_000);
 });
 
 describe('redis options', () => {

@@ -5,9 +5,12 @@ import type { KeyRegistry } from './key-registry';
 
 /**
  * Wires a key registry to Redis pub/sub: every change is published, and every instance drops
- * the published hash from its caches on receipt. Returns the subscription, which keeps
- * (re)subscribing in the background until the connection closes; `subscribed` tells whether
- * invalidations are being received.
+ * the published hash from its caches on receipt. Pub/sub delivers only to connections
+ * subscribed when the message is published, so each time the subscription is (re)established
+ * (at start, after Redis or the connection was down) the registry drops every cached key: a
+ * change published meanwhile was missed, and every key is looked up in the store again.
+ * Returns the subscription, which keeps (re)subscribing in the background until the
+ * connection closes; `subscribed` tells whether invalidations are being received.
  */
 export function connectKeyInvalidation(
   registry: KeyRegistry,
@@ -35,14 +38,18 @@ export function connectKeyInvalidation(
       onInvalidate?.(hash);
     },
     onSubscribed() {
-      logger.info({ channel }, lost ? 'key invalidation subscribed again' : 'key invalidation subscribed');
+      registry.forgetAll();
+      logger.info(
+        { channel },
+        lost ? 'key invalidation subscribed again: cached keys dropped' : 'key invalidation subscribed',
+      );
       lost = false;
     },
     onUnsubscribed() {
       lost = true;
       logger.warn(
         { channel },
-        'key invalidation unsubscribed (Redis connection lost): changes of keys made on other instances are missed until it subscribes again',
+        'key invalidation unsubscribed (Redis connection lost): changes of keys made on other instances are missed until it subscribes again, when cached keys are dropped',
       );
     },
   });

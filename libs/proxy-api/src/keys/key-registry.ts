@@ -303,6 +303,18 @@ export class KeyRegistry {
     this.#verified.forgetHash(hash);
   }
 
+  /**
+   * Drops every key from this instance's caches (the key cache, stale entries included, and
+   * the verified-secret memo): invalidations may have been missed (the pub/sub subscription
+   * was down), so each key is looked up in the store again. Lookups already under way do not
+   * fill the cache.
+   */
+  forgetAll(): void {
+    this.#invalidations++;
+    this.#cache.clear();
+    this.#verified.clear();
+  }
+
   /** The wall clock keys expire by (the `now` option), in epoch milliseconds. */
   now(): number {
     return this.#now();

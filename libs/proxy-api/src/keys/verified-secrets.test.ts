@@ -104,6 +104,22 @@ describe('KeyRegistry with verified secrets held', () => {
     expect((await counted(secret)).hashed).toBe(0);
   });
 
+  it('drops every held secret and cached key when invalidations may have been missed (forgetAll)', async () => {
+    const { registry, counted } = setup();
+    const { key, secret } = await registry.create({ name: 'app' });
+    expect((await counted(secret)).check.ok).toBe(true);
+    expect((await counted(STATIC)).check.ok).toBe(true);
+    // revoked in the store by another instance, its invalidation never received here
+    const store = registry.store;
+    const current = await store.get(key.id);
+    if (current === undefined) throw new Error('the key was not stored');
+    await store.replace({ ...current, revokedAt: 1_000_000 }, current);
+    expect((await counted(secret)).check.ok).toBe(true);
+    registry.forgetAll();
+    expect(await counted(secret)).toEqual({ check: { ok: false, refusal: 'revoked' }, hashed: 1 });
+    expect(await counted(STATIC)).toMatchObject({ check: { ok: true }, hashed: 1 });
+  });
+
   it('times its TTL on the monotonic clock: a wall clock stepped backwards does not extend it', async () => {
     let wall = 1_000_000;
     let elapsed = 0;

@@ -22,7 +22,8 @@ interface Entry extends HeldSecret {
  *   revoked, expired) at that moment.
  * - Only a secret whose hash found a key that passed those checks is held; a refusal drops
  *   it, and so does every change of the key (update, rotate, revoke, an invalidation from
- *   another instance), so it is never held for a key that failed verification.
+ *   another instance), so it is never held for a key that failed verification. Every secret
+ *   is dropped when invalidations may have been missed (the pub/sub subscription was down).
  * - The lookup is a `Map` keyed by the presented string. V8 compares a presented string's
  *   characters with a held one only when their seeded 32-bit hashes (a random seed per
  *   process) already match, which a client cannot arrange without the secret and the seed;
@@ -101,6 +102,11 @@ export class VerifiedSecrets {
   /** Drops every secret of a key hash (the key changed, here or on another instance). */
   forgetHash(hash: string): void {
     for (const [secret, entry] of this.#entries) if (entry.hash === hash) this.#entries.delete(secret);
+  }
+
+  /** Drops every secret (invalidations may have been missed). */
+  clear(): void {
+    this.#entries.clear();
   }
 
   get size(): number {
