@@ -5,7 +5,15 @@ import { fileURLToPath } from 'node:url';
 import { createRequestLog, type RequestLog } from '@switchyard/proxy-logging';
 import { createMockUpstream, requireChromium, type MockUpstream } from '@switchyard/testing';
 import type { FastifyInstance } from 'fastify';
-import { chromium, type Browser, type Locator, type Page, type Request, type Route } from 'playwright-core';
+import {
+  chromium,
+  type Browser,
+  type Dialog,
+  type Locator,
+  type Page,
+  type Request,
+  type Route,
+} from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildUi } from '../scripts/build-ui';
 import { createApp } from '../src/create-app';
@@ -542,6 +550,99 @@ describe.skipIf(chromiumPath === undefined)('admin UI in headless Chromium', () 
       expect(fate).toBe('aborted');
       expect(await state.textContent()).toBe('active');
     } finally {
+      await page.unroute(matches);
+    }
+  });
+
+  it('creates one key however fast Create key is clicked, so no secret is lost', async () => {
+    const posts: string[] = [];
+    const onRequest = (request: Request): void => {
+      if (request.method() === 'POST' && new URL(request.url()).pathname.endsWith('/admin/keys'))
+        posts.push(request.postData() ?? '');
+    };
+    page.on('request', onRequest);
+    try {
+      await page.getByRole('link', { name: 'Overview' }).click();
+      await page.getByRole('link', { name: 'Keys' }).click();
+      await page.getByLabel('Name').fill('ui-double-clicked-key');
+      // the second click finds the button disabled while the first one's key is made
+      await page.getByRole('button', { name: 'Create key' }).dblclick();
+      await page.getByLabel('Secret of ui-double-clicked-key').waitFor();
+      // listed once the key is made: by then a second submit had been sent
+      await page.locator('[data-key-state="ui-double-clicked-key"]').first().waitFor();
+      expect(posts).toHaveLength(1);
+      const listed = await fetch(`${url}/admin/keys?limit=100`, {
+        headers: { authorization: `Bearer ${MASTER}` },
+      });
+      const { data } = (await listed.json()) as { data: { name: string }[] };
+      expect(data.filter((key) => key.name === 'ui-double-clicked-key')).toHaveLength(1);
+    } finally {
+      page.off('request', onRequest);
+    }
+  });
+
+  it('disables Create key while the key is made, and enables it again when that fails', async () => {
+    const held = new Held();
+    const matches = (target: URL): boolean => target.pathname.endsWith('/admin/keys');
+    await page.route(matches, async (route) => {
+      if (route.request().method() === 'POST') return held.hold(route);
+      await route.fallback();
+    });
+    try {
+      await page.getByRole('link', { name: 'Overview' }).click();
+      await page.getByRole('link', { name: 'Keys' }).click();
+      await page.getByLabel('Name').fill('ui-retried-key');
+      const create = page.getByRole('button', { name: 'Create key' });
+      await create.click();
+      const [post] = await held.until(1);
+      expect(await create.isDisabled()).toBe(true);
+      await post!.fulfill({
+        status: 503,
+        json: {
+          error: { message: 'The key store is not reachable.', type: 'api_error', code: 'store_unavailable' },
+        },
+      });
+      await expect
+        .poll(() => page.getByRole('alert').textContent())
+        .toBe('Could not save: The key store is not reachable.');
+      expect(await create.isEnabled()).toBe(true);
+      // the browser reports that refused call as a failed resource load: the one error expected
+      await expect.poll(() => pageErrors.findIndex((error) => error.includes('503'))).not.toBe(-1);
+      pageErrors.splice(
+        pageErrors.findIndex((error) => error.includes('503')),
+        1,
+      );
+      await page.unroute(matches);
+      await create.click();
+      await page.getByLabel('Secret of ui-retried-key').waitFor();
+    } finally {
+      await page.unroute(matches);
+    }
+  });
+
+  it('disables Revoke while the key is revoked', async () => {
+    const held = new Held();
+    const matches = (target: URL): boolean => target.pathname.endsWith('/revoke');
+    await page.route(matches, (route) => held.hold(route));
+    const dialogs: string[] = [];
+    const accept = (dialog: Dialog): void => {
+      dialogs.push(dialog.message());
+      void dialog.accept();
+    };
+    page.on('dialog', accept);
+    try {
+      const revoke = page.getByRole('button', { name: 'Revoke ui-retried-key' });
+      await revoke.click();
+      const [post] = await held.until(1);
+      // a second click while the first revoke ran asked again, and revoked again
+      expect(await revoke.isDisabled()).toBe(true);
+      await post!.fallback();
+      await expect
+        .poll(() => page.locator('[data-key-state="ui-retried-key"]').textContent())
+        .toBe('revoked');
+      expect(dialogs).toHaveLength(1);
+    } finally {
+      page.off('dialog', accept);
       await page.unroute(matches);
     }
   });

@@ -45,15 +45,19 @@ export function keysView(root: HTMLElement, signal: AbortSignal): void {
     );
   }
 
-  async function revoke(key: AdminKey): Promise<void> {
+  async function revoke(key: AdminKey, button: HTMLButtonElement): Promise<void> {
     if (!confirm(`Revoke the key "${key.name}" (${key.hint})? Requests with it will be refused from now on.`))
       return;
+    // clicked again while the revoke runs, it asked again and revoked again
+    button.disabled = true;
     try {
       await api<AdminKey>(`admin/keys/${encodeURIComponent(key.id)}/revoke`, { method: 'POST' });
       replace(secretArea, notice(`Revoked ${key.name}.`, 'info'));
       await load();
     } catch (error) {
       replace(secretArea, notice(`Could not revoke ${key.name}: ${(error as Error).message}`));
+    } finally {
+      button.disabled = false;
     }
   }
 
@@ -129,7 +133,7 @@ export function keysView(root: HTMLElement, signal: AbortSignal): void {
                       type: 'button',
                       class: 'danger',
                       'aria-label': `Revoke ${key.name}`,
-                      onclick: () => void revoke(key),
+                      onclick: (event) => void revoke(key, event.currentTarget as HTMLButtonElement),
                     },
                     'Revoke',
                   ),
@@ -216,6 +220,11 @@ function keyForm(
   };
   const period = select('budget_period', PERIODS, editing?.budget_period ?? 'month');
   const status = h('div', { 'aria-live': 'polite' });
+  const save = h(
+    'button',
+    { type: 'submit', class: 'primary' },
+    editing === undefined ? 'Create key' : 'Save changes',
+  );
   const form = h(
     'form',
     { class: 'grid-form', 'aria-label': editing === undefined ? 'Create a key' : `Edit ${editing.name}` },
@@ -231,11 +240,7 @@ function keyForm(
     h(
       'div',
       { class: 'row' },
-      h(
-        'button',
-        { type: 'submit', class: 'primary' },
-        editing === undefined ? 'Create key' : 'Save changes',
-      ),
+      save,
       editing === undefined ? null : h('button', { type: 'button', onclick: cancel }, 'Cancel'),
     ),
     status,
@@ -261,10 +266,14 @@ function keyForm(
   const loaded = read();
   form.addEventListener('submit', (event) => {
     event.preventDefault();
+    // a second submit while one is saved (a double click) created a second key, and the first
+    // one's secret, shown only once, was replaced by the second's before anyone saw it
+    if (save.disabled) return;
+    save.disabled = true;
     const body = editing === undefined ? read() : changedFields(loaded, read());
-    submit(body).catch((error: unknown) =>
-      replace(status, notice(`Could not save: ${(error as Error).message}`)),
-    );
+    submit(body)
+      .catch((error: unknown) => replace(status, notice(`Could not save: ${(error as Error).message}`)))
+      .finally(() => (save.disabled = false));
   });
   return form;
 }
