@@ -15,7 +15,7 @@ export type CacheEntry =
       response: ChatCompletion;
       model?: string;
       cost?: number;
-      /** Epoch ms. */ expiresAt: number;
+      /** Epoch ms on the writer's clock; a Redis hit goes by the key's TTL instead. */ expiresAt: number;
     }
   | {
       kind: 'stream';
@@ -23,7 +23,7 @@ export type CacheEntry =
       usage?: ChatUsage;
       model?: string;
       cost?: number;
-      /** Epoch ms. */ expiresAt: number;
+      /** Epoch ms on the writer's clock; a Redis hit goes by the key's TTL instead. */ expiresAt: number;
     };
 
 /** What a stored entry says of the answer besides the answer itself. */

@@ -6,11 +6,28 @@ import { RedisBreaker, type RedisBreakerSettings, type RedisTierState } from './
 const gzipAsync = promisify(gzip);
 const gunzipAsync = promisify(gunzip);
 
+/** A MULTI transaction of the commands a cache read queues (ioredis `multi()`). */
+export interface RedisCacheTransaction {
+  getBuffer(key: string): RedisCacheTransaction;
+  pttl(key: string): RedisCacheTransaction;
+  /** Each command's error or result, in order; null when the transaction was aborted. */
+  exec(): Promise<Array<[error: Error | null, result: unknown]> | null>;
+}
+
 /** The few ioredis commands the cache uses; any ioredis 5 `Redis` or `Cluster` instance has them. */
 export interface RedisCacheClient {
   getBuffer(key: string): Promise<Buffer | null>;
   set(key: string, value: Buffer, millisecondsToken: 'PX', milliseconds: number): Promise<unknown>;
+  /** A read sends GET and PTTL of one key (one slot of a cluster) in one transaction. */
+  multi(): RedisCacheTransaction;
   quit(): Promise<unknown>;
+}
+
+/** A stored body and how much longer Redis keeps it. */
+export interface RedisCacheRead {
+  body: string;
+  /** Milliseconds Redis keeps the key from when it answered (PTTL); undefined for a key without a TTL. */
+  ttlMs: number | undefined;
 }
 
 /** Settings of the Redis tier: an endpoint (ioredis is then loaded and the client owned) or an ioredis instance. */
@@ -98,11 +115,28 @@ export class RedisTier {
     );
   }
 
-  /** The stored body, or undefined when absent, not ours, or the circuit is open. */
-  async get(key: string): Promise<string | undefined> {
+  /**
+   * The stored body and its remaining TTL, read together (GET and PTTL in one MULTI: one round
+   * trip, and the TTL is the body's), or undefined when absent, not ours, or the circuit is open.
+   * The TTL is Redis' own count, so no instance's clock (the writer's, the reader's) decides
+   * how long an entry lives.
+   */
+  async get(key: string): Promise<RedisCacheRead | undefined> {
     if (!this.#admit()) return undefined;
-    const stored = await this.#command(async (client) => client.getBuffer(this.#settings.prefix + key));
-    return stored === null ? undefined : decodeBody(stored);
+    const fullKey = this.#settings.prefix + key;
+    const replies = await this.#command(async (client) => {
+      const answered = await client.multi().getBuffer(fullKey).pttl(fullKey).exec();
+      if (answered === null) throw new Error('Redis aborted the cache read (MULTI).');
+      for (const [error] of answered) if (error !== null) throw error;
+      return answered;
+    });
+    const stored = replies[0]?.[1];
+    const pttl = replies[1]?.[1];
+    if (!Buffer.isBuffer(stored) || typeof pttl !== 'number') return undefined;
+    // -2: gone (never with a body, in one transaction); -1: a key without a TTL (never written so by the cache)
+    if (pttl === -2) return undefined;
+    const body = await decodeBody(stored);
+    return body === undefined ? undefined : { body, ttlMs: pttl === -1 ? undefined : pttl };
   }
 
   /** Stores a body for `ttlMs`, unless it is too large or the circuit is open. */

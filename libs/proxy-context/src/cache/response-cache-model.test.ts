@@ -34,6 +34,7 @@ function recordingClient(): { client: RedisCacheClient; writes: Promise<unknown>
   const writes: Promise<unknown>[] = [];
   const client: RedisCacheClient = {
     getBuffer: async (key) => redis.getBuffer(key),
+    multi: () => redis.multi(),
     set: (key, value, px, ms) => {
       const write = redis.set(key, value, px, ms);
       writes.push(write);

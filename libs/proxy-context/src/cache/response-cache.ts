@@ -23,7 +23,7 @@ import {
   validateResponseCacheOptions,
   type ResponseCacheOptions,
 } from './response-cache-options';
-import { RedisTier, type RedisTierStats } from './redis-tier';
+import { RedisTier, type RedisCacheRead, type RedisTierStats } from './redis-tier';
 import { isChatRequestEndpoint, redisEndpointOf, silentLogger, sourceTextOf } from '@switchyard/proxy-core';
 
 const PLUGIN_NAME = 'switchyard:response-cache';
@@ -257,25 +257,31 @@ export class ResponseCache implements GatewayPlugin {
 
   /** The live entry under a key, and the tier it was found in (counted as a hit only once it serves). */
   async #read(key: string): Promise<{ entry: CacheEntry; tier: 'memory' | 'redis' } | undefined> {
-    const now = this.#now();
+    // the memory tier holds each entry until a deadline on this instance's clock
     const local = this.#memory.get(key);
     if (local !== undefined) {
       const entry = parseCacheEntry(local);
-      if (entry !== undefined && entry.expiresAt > now) return { entry, tier: 'memory' };
+      if (entry !== undefined) return { entry, tier: 'memory' };
     }
     if (this.#redis === undefined) return undefined;
-    let body: string | undefined;
+    // read before asking: Redis answers later, so the entry surely lives until now + its PTTL
+    const now = this.#now();
+    let stored: RedisCacheRead | undefined;
     try {
-      body = await this.#redis.get(key);
+      stored = await this.#redis.get(key);
     } catch {
       this.#counters.redisErrors += 1;
       return undefined;
     }
-    if (body === undefined) return undefined;
-    const entry = parseCacheEntry(body);
-    if (entry === undefined || entry.expiresAt <= now) return undefined;
+    if (stored === undefined) return undefined;
+    const entry = parseCacheEntry(stored.body);
+    if (entry === undefined) return undefined;
+    // the entry's expiresAt is on the writer's clock, which may be minutes off this one's: the
+    // TTL Redis counts decides, and expiresAt only for a key without one (not the cache's writing)
+    const expiresAt = stored.ttlMs === undefined ? entry.expiresAt : now + stored.ttlMs;
+    if (expiresAt <= now) return undefined;
     // a Redis hit fills the memory tier for the rest of the entry's life
-    this.#memory.set(key, body, entry.expiresAt);
+    this.#memory.set(key, stored.body, expiresAt);
     return { entry, tier: 'redis' };
   }
 
