@@ -219,6 +219,80 @@ describe.skipIf(chromiumPath === undefined)('admin UI in headless Chromium', () 
     await shot('requests');
   });
 
+  it("shows a request's bodies as stored: big integers, duplicate keys, and a body cut short", async () => {
+    const row = {
+      id: 'req-stored-bodies',
+      ts: Date.now(),
+      api_key_id: null,
+      api_key_name: null,
+      customer_id: null,
+      run_id: null,
+      span_id: null,
+      parent_span_id: null,
+      section: null,
+      section_path: null,
+      endpoint: '/v1/chat/completions',
+      provider: 'openai',
+      requested_model: 'gpt-4o-mini',
+      resolved_model: 'gpt-4o-mini',
+      status: 200,
+      error_code: null,
+      stream: false,
+      duration_ms: 12,
+      upstream_ms: 10,
+      ttft_ms: null,
+      input_tokens: 1,
+      output_tokens: 1,
+      cached_tokens: 0,
+      reasoning_tokens: 0,
+      units: null,
+      cost_usd: 0.0001,
+      cache_hit: false,
+      attempts: 1,
+      fallbacks: 0,
+      // as stored: JSON.parse rounded the seed to ...992 and kept the second "user" only
+      request_body: '{"model":"gpt-4o-mini","seed":9007199254740993,"user":"first","user":"second"}',
+      // cut at the request log's body limit
+      response_body: '{"id":"chatcmpl-1","choices":[{"message":{"content":"Hel',
+      client_request_id: null,
+      cache_saved_usd: null,
+    };
+    const matches = (target: URL): boolean => target.pathname.endsWith('/admin/requests');
+    await page.route(matches, (route) => route.fulfill({ json: { data: [row], next_cursor: null } }));
+    try {
+      await page.getByRole('link', { name: 'Overview' }).click();
+      await page.getByRole('link', { name: 'Requests' }).click();
+      await page.getByRole('button', { name: 'Details of request req-stored-bodies' }).click();
+      await page.getByRole('heading', { name: 'Request req-stored-bodies' }).waitFor();
+      const [request, response] = await page.locator('.detail details').all();
+      expect(await request!.locator('pre').textContent()).toBe(
+        [
+          '{',
+          '  "model": "gpt-4o-mini",',
+          '  "seed": 9007199254740993,',
+          '  "user": "first",',
+          '  "user": "second"',
+          '}',
+        ].join('\n'),
+      );
+      expect(await response!.locator('summary').textContent()).toBe('Response body (redacted), cut short');
+      await response!.locator('summary').click();
+      expect(await response!.getByRole('status').textContent()).toMatch(/^Cut short: /);
+      expect(await response!.locator('pre').textContent()).toBe(
+        [
+          '{',
+          '  "id": "chatcmpl-1",',
+          '  "choices": [',
+          '    {',
+          '      "message": {',
+          '        "content": "Hel',
+        ].join('\n'),
+      );
+    } finally {
+      await page.unroute(matches);
+    }
+  });
+
   it('opens a run and shows its sections nested', async () => {
     await page.goto(`${url}/ui/#/runs`);
     await page.getByRole('link', { name: 'run-ui-1' }).click();

@@ -1,6 +1,7 @@
 import { api } from '../api';
-import { field, h, loadFailure, replace, select, table } from '../dom';
+import { field, h, loadFailure, notice, replace, select, table } from '../dom';
 import { integer, ms, orDash, RANGES, time, usd } from '../format';
+import { layoutJson } from '../json-layout';
 import { LatestLoad } from '../latest-load';
 import { QueryPages, type Query } from '../request-pages';
 import type { Page, RequestRow } from '../types';
@@ -178,11 +179,20 @@ function showDetail(detail: HTMLElement, row: RequestRow): void {
 
 function body(title: string, text: string | null): HTMLElement {
   if (text === null) return h('p', { class: 'muted' }, `${title}: not stored (body logging is off).`);
-  let pretty = text;
-  try {
-    pretty = JSON.stringify(JSON.parse(text), null, 2);
-  } catch {
-    // not JSON: show as stored
-  }
-  return h('details', {}, h('summary', {}, title), h('pre', {}, pretty));
+  // laid out, never parsed: a parse changed big integers and dropped duplicate keys
+  const layout = layoutJson(text);
+  const cut = layout?.cut === true;
+  return h(
+    'details',
+    {},
+    h('summary', {}, cut ? `${title}, cut short` : title),
+    cut
+      ? notice(
+          "Cut short: the body ends inside its JSON. The request log stores a body's first maxBodyChars characters (65,536 unless configured).",
+          'info',
+        )
+      : null,
+    // not JSON (a stream's events, a provider's text): as stored
+    h('pre', {}, layout?.text ?? text),
+  );
 }
