@@ -156,8 +156,15 @@ export class FailoverLimitBackend implements LimitBackend {
     return owed === 0 ? usage : { ...usage, spentMicros: usage.spentMicros + owed, owedMicros: owed };
   }
 
-  /** Replays the spend still owed to the shared backend once more (after the replay in progress, if any). */
+  /**
+   * Replays the spend still owed to the shared backend once more (after the replay in progress,
+   * if any), and has it send the releases it has not had answered.
+   */
   async sendOwed(): Promise<void> {
+    await Promise.all([this.#replayOnce(), this.#primary.sendOwed?.()]);
+  }
+
+  async #replayOnce(): Promise<void> {
     await this.#replaying;
     if (this.#owed.size === 0) return;
     this.#replay();

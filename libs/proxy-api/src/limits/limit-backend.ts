@@ -162,8 +162,8 @@ export interface LimitBackend {
   ping(): Promise<void>;
   /**
    * Sends the shared backend what this instance still owes it (spend counted while Redis was
-   * down) once more, and resolves when that is answered or has failed: on close, before the
-   * last flush of spend to the store.
+   * down, releases of leases it did not answer) once more, and resolves when that is answered
+   * or has failed: on close, before the last flush of spend to the store.
    */
   sendOwed?(): Promise<void>;
   /**

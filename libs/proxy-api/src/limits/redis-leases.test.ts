@@ -2,14 +2,20 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { silentLogger, type Logger } from '@switchyard/proxy-core';
-import { requireService, startRedisServer, TEST_REDIS_URL, type TestRedisServer } from '@switchyard/testing';
+import {
+  requireService,
+  startRedisServer,
+  TEST_REDIS_URL,
+  UNTIL_SETTLED,
+  type TestRedisServer,
+} from '@switchyard/testing';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { dropRedisKeys } from '../../test/support/redis-keys';
 import { admitPlan } from '../../test/support/admit-plan';
 import { connectRedis, type RedisConnection } from '../redis/redis-connection';
 import { FailoverLimitBackend } from './failover-limit-backend';
-import type { AdmitPlan } from './limit-backend';
+import { PARALLEL_TTL_MS, type AdmitPlan } from './limit-backend';
 import { MemoryLimitBackend } from './memory-limit-backend';
 import { RedisLimitBackend } from './redis-limit-backend';
 
@@ -292,6 +298,119 @@ describe.skipIf(!serverBinary)('redis limit leases whose release fails at first'
   });
 });
 
+describe.skipIf(!redisUp)('redis limit leases whose release Redis does not answer', () => {
+  /**
+   * A backend whose commands all fail while `outage.down` (counted in `outage.refused`), as in a
+   * Redis outage, and an observer on the same keys that sees Redis as it is. The retries of
+   * pending releases wait 0 ms three times, then at most 5 s (drawn at 0.9999 of it): a release
+   * answered sooner than that was not sent by the retry timer.
+   */
+  const flaky = async (options: { now?: () => number; logger?: Logger } = {}) => {
+    const keyPrefix = `t:leases:${randomBytes(6).toString('hex')}:`;
+    prefixes.push(keyPrefix);
+    const connection = await connect(TEST_REDIS_URL, keyPrefix, 5_000);
+    const outage = { down: false, refused: 0, draws: 0 };
+    const redis: RedisConnection = {
+      ...connection,
+      run: (command) => {
+        if (!outage.down) return connection.run(command);
+        outage.refused += 1;
+        return Promise.reject(new Error('Redis did not answer within 500 ms.'));
+      },
+    };
+    const backend = new RedisLimitBackend(redis, {
+      ...options,
+      random: () => (outage.draws++ < 3 ? 0 : 0.9999),
+    });
+    const observer = new RedisLimitBackend(await connect(TEST_REDIS_URL, keyPrefix, 5_000));
+    backends.push(backend, observer);
+    return { connection, backend, observer, outage };
+  };
+
+  /** A request of a `max_parallel: 1` key that ends while Redis fails, the release retried three times in vain. */
+  const settledInOutage = async (
+    backend: RedisLimitBackend,
+    outage: { down: boolean; refused: number },
+  ): Promise<void> => {
+    const admitted = await backend.admit(plan());
+    outage.down = true;
+    await expect(backend.settle(admitted.lease!, { tokens: 0, costMicros: 0, nowMs: 0 })).rejects.toThrow(
+      /did not answer/,
+    );
+    // the settlement, its release, and three retries of it
+    await vi.waitFor(() => expect(outage.refused).toBeGreaterThanOrEqual(5), UNTIL_SETTLED);
+  };
+
+  it('gives a slot held by a request that ended during the outage back at the first admission of its key', async () => {
+    const { backend, observer, outage } = await flaky();
+    await settledInOutage(backend, outage);
+    outage.down = false;
+    const next = await backend.admit(plan());
+    expect(next.admitted).toBe(true);
+    expect(backend.pendingReleases).toBe(0);
+    expect(await observer.usage('key_lease', 'total')).toMatchObject({
+      inFlight: 1,
+      reservedMicros: 600_000,
+    });
+  });
+
+  it('gives it back once Redis answers again, for the admissions of other instances too', async () => {
+    const { backend, observer, outage } = await flaky();
+    await settledInOutage(backend, outage);
+    outage.down = false;
+    expect((await observer.admit(plan())).rejectedBy).toBe('parallel');
+    // any reply of Redis to this instance sends its pending releases (here a usage read)
+    await backend.usage('other_key', 'total');
+    // sooner than the next retry (up to 5 s away)
+    await vi.waitFor(async () => expect((await observer.admit(plan())).admitted).toBe(true), {
+      timeout: 2_000,
+      interval: 20,
+    });
+    // the backend forgets it once it reads the reply (the observer may have read its own first)
+    await vi.waitFor(() => expect(backend.pendingReleases).toBe(0), UNTIL_SETTLED);
+  });
+
+  it('gives it back as soon as the connection is ready again, with no command to answer', async () => {
+    const { connection, backend, observer, outage } = await flaky();
+    const admitted = await backend.admit(plan());
+    const ended = once(connection.client, 'end');
+    connection.client.disconnect();
+    await ended;
+    await expect(backend.settle(admitted.lease!, { tokens: 0, costMicros: 0, nowMs: 0 })).rejects.toThrow();
+    // the release, and three retries of it, fail (no connection): the next is up to 5 s away
+    await vi.waitFor(() => expect(outage.draws).toBeGreaterThanOrEqual(4), UNTIL_SETTLED);
+    await connection.client.connect();
+    // sooner than the next retry (up to 5 s away)
+    await vi.waitFor(async () => expect((await observer.usage('key_lease', 'total')).inFlight).toBe(0), {
+      timeout: 2_000,
+      interval: 20,
+    });
+    await vi.waitFor(() => expect(backend.pendingReleases).toBe(0), UNTIL_SETTLED);
+  });
+
+  it('sends its pending releases once more when asked before closing', async () => {
+    const { backend, observer, outage } = await flaky();
+    await settledInOutage(backend, outage);
+    outage.down = false;
+    await backend.sendOwed();
+    expect(backend.pendingReleases).toBe(0);
+    expect(await observer.usage('key_lease', 'total')).toMatchObject({ inFlight: 0, reservedMicros: 0 });
+  });
+
+  it('keeps at most 10 000 releases pending, warns once, and forgets those whose lease has ended on Redis anyway', async () => {
+    const clock = { ms: 0 };
+    const { logger, warnings } = warningsLogger();
+    const { backend, outage } = await flaky({ now: () => clock.ms, logger });
+    outage.down = true;
+    for (let i = 0; i < 10_050; i++) await expect(backend.admit(plan())).rejects.toThrow(/did not answer/);
+    expect(backend.pendingReleases).toBe(10_000);
+    expect(warnings.filter((warning) => /too many limit leases/.test(warning.message))).toHaveLength(1);
+    clock.ms = PARALLEL_TTL_MS;
+    await backend.sendOwed();
+    expect(backend.pendingReleases).toBe(0);
+  });
+});
+
 /** A logger keeping its warnings (fields and message), silent otherwise. */
 function warningsLogger(): {
   logger: Logger;
@@ -395,7 +514,7 @@ describe.skipIf(!redisUp)('redis limit leases past their maximum lifetime or not
     expect(renewalWarnings()[1]?.fields.failedRenewals).toBeGreaterThanOrEqual(countedBefore);
   });
 
-  it('draws each retry of a failed release at random below its bound, so instances do not retry in lockstep', async () => {
+  it('draws each retry of a failed release at random below its bound, so instances do not retry in lockstep, and goes on past the third', async () => {
     // an unusual draw, so no other timer of the process (ioredis's reconnects, 100 ms) is taken for a retry
     const { connection, backend } = await fresh({ random: () => 0.4321 });
     const admitted = await backend.admit(plan());
@@ -405,12 +524,13 @@ describe.skipIf(!redisUp)('redis limit leases past their maximum lifetime or not
     const setTimeoutSpy = vi.spyOn(globalThis, 'setTimeout');
     try {
       await expect(backend.settle(admitted.lease!, { tokens: 0, costMicros: 0, nowMs: 0 })).rejects.toThrow();
-      // bounds of 200, 1000 and 3000 ms, each drawn at 0.4321 of it (the fixed schedule never gets here)
-      const jittered = [86, 432, 1_296];
+      // bounds of 200, 1000, 3000 and then 5000 ms, each drawn at 0.4321 of it (the fixed schedule never gets here)
+      const jittered = [86, 432, 1_296, 2_160];
       const retryDelays = (): unknown[] =>
         setTimeoutSpy.mock.calls.map((call) => call[1]).filter((delay) => jittered.includes(delay as number));
-      await vi.waitFor(() => expect(retryDelays()).toHaveLength(3), { timeout: 10_000, interval: 50 });
+      await vi.waitFor(() => expect(retryDelays()).toHaveLength(4), { timeout: 10_000, interval: 50 });
       expect(retryDelays()).toEqual(jittered);
+      expect(backend.pendingReleases).toBe(1);
     } finally {
       setTimeoutSpy.mockRestore();
     }

@@ -16,32 +16,23 @@ import {
 import {
   ADD_SPEND_SCRIPT,
   ADMIT_SCRIPT,
+  RELEASE_SCRIPT,
   RENEW_SCRIPT,
   SETTLE_SCRIPT,
   USAGE_SCRIPT,
 } from './redis-limit-scripts';
+import { PendingReleases } from './redis-pending-releases';
 
 type AdmitReply = [string, string, number, number, number, number, number, number, number, number];
 type UsageReply = [number, number, number, number, number, number, number];
 
 const SHADOW_ORDER: readonly LimitName[] = ['rpm', 'tpm', 'parallel', 'budget'];
 
-/**
- * Longest wait before each retry of a release that failed, ms: a lease whose admission or
- * settlement failed is given back up to four times within 4.2 s, then left to its deadline.
- * Each wait is drawn at random below its bound (full jitter): instances that lost Redis
- * together do not all retry in the same instant when it comes back.
- */
-const RELEASE_RETRY_MAX_DELAYS_MS: readonly number[] = [200, 1_000, 3_000];
-
 /** Shortest interval between two log lines about failed lease renewals, ms. */
 const RENEWAL_FAILURE_LOG_INTERVAL_MS = 60_000;
 
-/** The wait before retry `attempt` (0-based) of a failed release, ms, or undefined past the last retry. */
-function releaseRetryDelayMs(attempt: number, random: () => number = Math.random): number | undefined {
-  const bound = RELEASE_RETRY_MAX_DELAYS_MS[attempt];
-  return bound === undefined ? undefined : Math.floor(random() * bound);
-}
+/** Pending releases of a key given back by one admission of it at most (the script's arguments stay small). */
+const RELEASES_PER_ADMISSION = 100;
 
 /** Options of {@link RedisLimitBackend}. */
 export interface RedisLimitBackendOptions {
@@ -66,7 +57,7 @@ export interface RedisLimitBackendOptions {
   logger?: Logger;
   /** Monotonic clock of lease lifetimes and of the renewal warnings' rate, ms (for tests). @default performance.now */
   now?: () => number;
-  /** A number in [0, 1) drawing the jitter of release retries (for tests). @default Math.random */
+  /** A number in [0, 1) drawing the jitter of the retries of pending releases (for tests). @default Math.random */
   random?: () => number;
 }
 
@@ -105,7 +96,6 @@ export class RedisLimitBackend implements LimitBackend {
   readonly #maxLifetimeMs: number;
   readonly #logger: Logger;
   readonly #now: () => number;
-  readonly #random: () => number;
   // failed renewals not logged yet, and when the last line about them was written
   #unloggedRenewalFailures = 0;
   #renewalFailureLoggedAt: number | undefined;
@@ -116,7 +106,8 @@ export class RedisLimitBackend implements LimitBackend {
   readonly #live = new Map<string, LiveLease>();
   #renewTimer: NodeJS.Timeout | undefined;
   #renewing = false;
-  readonly #retryTimers = new Set<NodeJS.Timeout>();
+  // releases Redis did not answer, sent again until it does
+  readonly #pending: PendingReleases;
   #closed = false;
 
   constructor(redis: RedisConnection, options: RedisLimitBackendOptions = {}) {
@@ -142,13 +133,25 @@ export class RedisLimitBackend implements LimitBackend {
     this.#logger = options.logger ?? silentLogger;
     // the global clock, read at each call: fake timers that replace it move lifetimes too
     this.#now = options.now ?? (() => performance.now());
-    this.#random = options.random ?? Math.random;
+    this.#pending = new PendingReleases({
+      send: (keys, ids) =>
+        this.#redis.run((client) =>
+          client.eval(RELEASE_SCRIPT, 3, keys.slots, keys.spend, keys.holds, ...ids),
+        ),
+      readyEvents: redis.client,
+      ttlMs: this.#leaseTtlMs,
+      now: this.#now,
+      random: options.random ?? Math.random,
+      logger: this.#logger,
+    });
   }
 
   async admit(plan: AdmitPlan): Promise<AdmitResult> {
     const keys = this.#keys(plan.scope, plan.budgetPeriodId);
     const id = `${this.#idPrefix}.${(this.#nextId++).toString(36)}`;
     const shadow = SHADOW_ORDER.map((name) => (plan.shadow.has(name) ? '1' : '0')).join('');
+    // leases of this key whose release failed are given back first, in the same script
+    const releasing = this.#pending.ofSlots(keys.slots, RELEASES_PER_ADMISSION);
     let reply: AdmitReply;
     try {
       reply = (await this.#redis.run((client) =>
@@ -172,17 +175,19 @@ export class RedisLimitBackend implements LimitBackend {
           Math.max(0, Math.round(plan.seedSpentMicros)),
           id,
           Math.max(0, Math.round(plan.owedSpendMicros ?? 0)),
+          ...releasing,
         ),
       )) as AdmitReply;
     } catch (error) {
       // a timed-out script may still run: the release queues behind it on the same connection
-      this.#releaseSoon(keys, id);
+      if (holdsAnything(plan)) this.#release(keys, id);
       throw error;
     }
+    if (releasing.length > 0) this.#pending.releasedBy(keys, releasing);
+    this.#pending.answered();
     const [rejected, would, requests, requestsTtl, tokens, tokensTtl, inFlight, spent, reserved, admitted] =
       reply;
-    if (admitted === 1 && (plan.parallel !== null || plan.reserveMicros > 0))
-      this.#track(id, keys, plan.scope);
+    if (admitted === 1 && holdsAnything(plan)) this.#track(id, keys, plan.scope);
     return {
       admitted: admitted === 1,
       rejectedBy: rejected === '' ? undefined : (rejected as LimitName),
@@ -198,14 +203,15 @@ export class RedisLimitBackend implements LimitBackend {
 
   /**
    * Settles a lease. When that fails the lease's slot and reservation are released once more
-   * (idempotent): a settlement that never ran then frees them now, not at the deadline. Its
-   * tokens and cost are not resent (that could count them twice): the caller decides.
+   * (idempotent), and again until Redis answers: a settlement that never ran then frees them
+   * once Redis is back, not at the deadline. Its tokens and cost are not resent (that could
+   * count them twice): the caller decides.
    */
   async settle(lease: Lease, actual: Settlement): Promise<void> {
     const { plan } = lease;
     const keys = this.#keys(plan.scope, plan.budgetPeriodId);
     const id = leaseId(lease);
-    // no renewal from here on: a settlement that fails is released, and failing that, expires
+    // no renewal from here on: a settlement that fails is released (until Redis answers), or expires
     this.#live.delete(id);
     try {
       await this.#settle(
@@ -216,9 +222,10 @@ export class RedisLimitBackend implements LimitBackend {
         plan.budgetExpiresAtMs ?? -1,
       );
     } catch (error) {
-      this.#releaseSoon(keys, id);
+      if (holdsAnything(plan)) this.#release(keys, id);
       throw error;
     }
+    this.#pending.answered();
   }
 
   /** Adds spend counted elsewhere (micro-USD) to a key's period counter, as a settlement would. */
@@ -232,6 +239,7 @@ export class RedisLimitBackend implements LimitBackend {
     await this.#redis.run((client) =>
       client.eval(ADD_SPEND_SCRIPT, 1, spend, Math.max(0, Math.round(micros)), expiresAtMs ?? -1),
     );
+    this.#pending.answered();
   }
 
   async usage(scope: string, budgetPeriodId: string): Promise<UsageSnapshot> {
@@ -240,6 +248,7 @@ export class RedisLimitBackend implements LimitBackend {
       (client) =>
         client.eval(USAGE_SCRIPT, 5, keys.requests, keys.tokens, keys.slots, keys.spend, keys.holds),
     )) as UsageReply;
+    this.#pending.answered();
     const ttl = (value: number): number => (value > 0 ? value : WINDOW_MS);
     return {
       requests: { limit: null, used: requests, resetMs: ttl(requestsTtl) },
@@ -252,6 +261,11 @@ export class RedisLimitBackend implements LimitBackend {
 
   async ping(): Promise<void> {
     await this.#redis.ping();
+  }
+
+  /** Sends the releases Redis has not answered yet once more (on close). */
+  async sendOwed(): Promise<void> {
+    await this.#pending.flush();
   }
 
   async #settle(
@@ -284,13 +298,17 @@ export class RedisLimitBackend implements LimitBackend {
     clearInterval(this.#renewTimer);
     this.#renewTimer = undefined;
     this.#live.clear();
-    for (const timer of this.#retryTimers) clearTimeout(timer);
-    this.#retryTimers.clear();
+    this.#pending.close();
   }
 
   /** How many leases this instance holds on Redis and renews (for tests and stats). */
   get liveLeases(): number {
     return this.#live.size;
+  }
+
+  /** How many releases wait for Redis to answer (for tests and stats). */
+  get pendingReleases(): number {
+    return this.#pending.size;
   }
 
   #track(id: string, keys: ScopeKeys, scope: string): void {
@@ -343,6 +361,7 @@ export class RedisLimitBackend implements LimitBackend {
       const failed = outcomes.filter(
         (outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected',
       );
+      if (failed.length < outcomes.length) this.#pending.answered();
       if (failed.length > 0) this.#renewalFailed(failed.length, groups.size, failed[0]?.reason);
     });
   }
@@ -356,7 +375,7 @@ export class RedisLimitBackend implements LimitBackend {
       'a request of this key held its lease (max_parallel slot, budget reservation) past the maximum lifetime without settling (a leaked request handle?): the lease is given back',
     );
     this.#observe(this.onLeaseLifetimeExceeded);
-    this.#releaseSoon(lease.keys, id);
+    this.#release(lease.keys, id);
   }
 
   /** Calls an observer (metrics) isolated: it runs on the renewal timer, where a throw would end the process. */
@@ -399,20 +418,16 @@ export class RedisLimitBackend implements LimitBackend {
   }
 
   /**
-   * Gives a lease back after its admission or settlement failed (or it outlived its maximum lifetime), retrying a failed release
-   * a few times (timers that hold nothing up); if every try fails, the lease ends at its deadline.
+   * Gives a lease back after its admission or settlement failed (or it outlived its maximum
+   * lifetime). A release Redis does not answer stays pending, sent again until it does.
    */
-  #releaseSoon(keys: ScopeKeys, id: string, attempt = 0): void {
-    this.#settle(keys, id, 0, 0, -1).catch(() => {
-      const delayMs = releaseRetryDelayMs(attempt, this.#random);
-      if (delayMs === undefined || this.#closed) return;
-      const timer = setTimeout(() => {
-        this.#retryTimers.delete(timer);
-        this.#releaseSoon(keys, id, attempt + 1);
-      }, delayMs);
-      timer.unref();
-      this.#retryTimers.add(timer);
-    });
+  #release(keys: ScopeKeys, id: string): void {
+    void this.#redis
+      .run((client) => client.eval(RELEASE_SCRIPT, 3, keys.slots, keys.spend, keys.holds, id))
+      .then(
+        () => this.#pending.answered(),
+        () => this.#pending.add(keys, id),
+      );
   }
 
   #keys(scope: string, periodId: string): ScopeKeys {
@@ -428,6 +443,11 @@ export class RedisLimitBackend implements LimitBackend {
       holds: `${base}:holds:${periodId}`,
     };
   }
+}
+
+/** Whether an admission of the plan takes anything to give back: a parallel slot, a reservation. */
+function holdsAnything(plan: AdmitPlan): boolean {
+  return plan.parallel !== null || plan.reserveMicros > 0;
 }
 
 function leaseId(lease: Lease): string {

@@ -34,7 +34,9 @@ end
  * ARGV: rpm, tpm, parallel, budget (-1 = none), reserve, budget expire-at ms (-1 = never),
  * shadow flags "rpm,tpm,parallel,budget" as "0101", window ms, lease ttl ms, persisted
  * spend (the spend counter's floor: after a Redis restart or flush), lease id, spend owed
- * by the caller (counted against the budget, not recorded).
+ * by the caller (counted against the budget, not recorded), then the ids of leases of this key
+ * to give back first (their release failed earlier: given back as {@link RELEASE_SCRIPT} does,
+ * the reservation only where it is of this period).
  * Returns: { rejectedBy, wouldReject (comma list), requestsUsed, requestsTtl, tokensUsed,
  * tokensTtl, inFlight, spent, reserved, admitted (1/0) }.
  */
@@ -57,6 +59,12 @@ local rpm, tpm, par, budget = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARG
 local reserve, expireAt = tonumber(ARGV[5]), tonumber(ARGV[6])
 local leaseTtl, seed, id, owed = tonumber(ARGV[9]), tonumber(ARGV[10]), ARGV[11], tonumber(ARGV[12])
 local at = now()
+-- this instance's leases whose release Redis did not answer (an outage): this key's next
+-- admission does not find its slots still held by requests that ended
+for i = 13, #ARGV do
+  redis.call('ZREM', KEYS[3], ARGV[i])
+  release(KEYS[4], KEYS[5], ARGV[i])
+end
 expire(KEYS[3], KEYS[4], KEYS[5], at)
 -- the counter is at least the persisted spend: it starts from it when missing, and catches up
 -- with it when it was made without it (a settlement before a slow first read of the store)
@@ -127,6 +135,19 @@ local function num(v) return tonumber(v or '0') or 0 end
 expire(KEYS[3], KEYS[4], KEYS[5], now())
 return { num(redis.call('GET', KEYS[1])), redis.call('PTTL', KEYS[1]), num(redis.call('GET', KEYS[2])), redis.call('PTTL', KEYS[2]),
   redis.call('ZCARD', KEYS[3]), num(redis.call('HGET', KEYS[4], 'spent')), num(redis.call('HGET', KEYS[4], 'held')) }
+`;
+
+/**
+ * KEYS: lease slots, spend hash, reservation deadlines (of one key and period). ARGV: lease ids.
+ * Gives each lease's slot and reservation back if it still holds them (idempotent): the
+ * releases sent again after Redis failed to answer them.
+ */
+export const RELEASE_SCRIPT = `${LEASE_FUNCTIONS}
+for i = 1, #ARGV do
+  redis.call('ZREM', KEYS[1], ARGV[i])
+  release(KEYS[2], KEYS[3], ARGV[i])
+end
+return #ARGV
 `;
 
 /**
