@@ -742,6 +742,33 @@ describe.skipIf(chromiumPath === undefined)('admin UI in headless Chromium', () 
     expect(pageErrors).toEqual([]);
   });
 
+  it('returns to the sign-in form when a reverse proxy in front refuses the key with an HTML 401', async () => {
+    const matches = (target: URL): boolean => target.pathname.includes('/admin/');
+    await page.route(matches, (route) =>
+      route.fulfill({
+        status: 401,
+        contentType: 'text/html',
+        body: '<html><body><h1>401 Authorization Required</h1></body></html>',
+      }),
+    );
+    try {
+      await page.getByRole('link', { name: 'Providers' }).click();
+      // it showed "Unexpected token '<'" on the page, and kept the refused key
+      await expect.poll(() => page.getByRole('alert').textContent()).toBe('401 Unauthorized');
+      await page.getByRole('form', { name: 'Sign in' }).waitFor();
+      expect(await page.evaluate("sessionStorage.getItem('switchyard.adminKey')")).toBeNull();
+      // the browser reports the refused call as a failed resource load: the one error expected
+      await expect.poll(() => pageErrors.some((error) => error.includes('401'))).toBe(true);
+      pageErrors.splice(0, pageErrors.length, ...pageErrors.filter((error) => !error.includes('401')));
+    } finally {
+      await page.unroute(matches);
+    }
+    await page.getByLabel('Master key').fill(MASTER);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Providers' }).waitFor();
+    expect(pageErrors).toEqual([]);
+  });
+
   it('explains, rather than fails, the pages of a gateway without a SQL request log', async () => {
     const bare = createApp({
       admin: { masterKey: MASTER },

@@ -1,16 +1,9 @@
 /** The admin API client: the key lives in sessionStorage and travels only as a Bearer header. */
-const STORAGE_KEY = 'switchyard.adminKey';
+import { ApiError, readAnswer } from './api-answer';
 
-/** An error answer from the API, with the gateway's error code. */
-export class ApiError extends Error {
-  readonly status: number;
-  readonly code: string | undefined;
-  constructor(status: number, message: string, code: string | undefined) {
-    super(message);
-    this.status = status;
-    this.code = code;
-  }
-}
+export { ApiError };
+
+const STORAGE_KEY = 'switchyard.adminKey';
 
 export const session = {
   get: (): string | null => sessionStorage.getItem(STORAGE_KEY),
@@ -56,40 +49,15 @@ export async function api<T>(
     credentials: 'omit',
     ...(options.signal === undefined ? {} : { signal: options.signal }),
   });
-  const text = await response.text();
-  const type = response.headers.get('content-type');
-  const json = readJson(type, text);
-  const status = `${response.status} ${response.statusText}`.trim();
-  if (!response.ok) {
-    // the gateway's own errors are JSON; a reverse proxy's (an HTML 401, 502 or 413) are not,
-    // and keep their status all the same
-    const error = (json?.value as { error?: { message?: unknown; code?: unknown } } | null | undefined)
-      ?.error;
-    const failure = new ApiError(
-      response.status,
-      typeof error?.message === 'string' ? error.message : status,
-      typeof error?.code === 'string' ? error.code : undefined,
-    );
-    if ((response.status === 401 || response.status === 403) && options.key === undefined)
-      onUnauthorized(failure.message);
-    throw failure;
-  }
-  if (text === '') return undefined as T;
-  if (json === undefined)
-    throw new ApiError(
-      response.status,
-      `The gateway answered ${status} with a body that is not JSON (${type ?? 'no content type'}).`,
-      undefined,
-    );
-  return json.value as T;
-}
-
-/** An answer's body read as JSON; undefined when it is not JSON by its type, or not valid JSON. */
-function readJson(type: string | null, text: string): { value: unknown } | undefined {
-  if (text === '' || type === null || !/^application\/([\w.-]+\+)?json\s*(;|$)/i.test(type)) return undefined;
   try {
-    return { value: JSON.parse(text) };
-  } catch {
-    return undefined;
+    return await readAnswer<T>(response);
+  } catch (error) {
+    if (
+      error instanceof ApiError &&
+      (error.status === 401 || error.status === 403) &&
+      options.key === undefined
+    )
+      onUnauthorized(error.message);
+    throw error;
   }
 }
