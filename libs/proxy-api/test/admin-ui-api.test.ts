@@ -64,12 +64,13 @@ describe("the admin UI's reading of an answer", () => {
     );
   });
 
-  it('reads JSON answers, and an empty one as nothing', async () => {
+  it('reads JSON answers, whatever their content type says, and an empty one as nothing', async () => {
     expect(
       await readAnswer(
         answer(200, 'OK', '{"data":[],"next_cursor":null}', 'application/json; charset=utf-8'),
       ),
     ).toEqual({ data: [], next_cursor: null });
+    expect(await readAnswer(answer(201, 'Created', '{"id":"key_1"}', 'text/plain'))).toEqual({ id: 'key_1' });
     expect(await readAnswer(new Response(null, { status: 204 }))).toBeUndefined();
   });
 });

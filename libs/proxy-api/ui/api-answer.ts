@@ -16,7 +16,7 @@ export class ApiError extends Error {
 export async function readAnswer<T>(response: Response): Promise<T> {
   const text = await response.text();
   const type = response.headers.get('content-type');
-  const json = readJson(type, text);
+  const json = readJson(text);
   const status = `${response.status} ${response.statusText}`.trim();
   if (!response.ok) {
     // the gateway's own errors are JSON; a reverse proxy's (an HTML 401, 502 or 413) are not,
@@ -39,9 +39,12 @@ export async function readAnswer<T>(response: Response): Promise<T> {
   return json.value as T;
 }
 
-/** An answer's body read as JSON; undefined when it is not JSON by its type, or not valid JSON. */
-function readJson(type: string | null, text: string): { value: unknown } | undefined {
-  if (text === '' || type === null || !/^application\/([\w.-]+\+)?json\s*(;|$)/i.test(type)) return undefined;
+/**
+ * An answer's body read as JSON, whatever its content type says (a proxy may have rewritten it);
+ * undefined when it is empty or not valid JSON (an HTML error page).
+ */
+function readJson(text: string): { value: unknown } | undefined {
+  if (text === '') return undefined;
   try {
     return { value: JSON.parse(text) };
   } catch {
