@@ -248,8 +248,8 @@ describe.skipIf(!postgresUp)(
         await connectKeyInvalidation(a, redisA, recordingLogger(), (hash) => {
           received.push(hash);
           for (const wake of waiters) wake();
-        });
-        await connectKeyInvalidation(b, redisB, recordingLogger());
+        }).firstSubscribed;
+        await connectKeyInvalidation(b, redisB, recordingLogger()).firstSubscribed;
 
         const revoked = await b.create({ name: 'revoked' });
         const kept = await b.create({ name: 'kept' });
