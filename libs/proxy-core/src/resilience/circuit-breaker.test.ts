@@ -189,6 +189,36 @@ describe('createCircuitBreaker', () => {
     breaker.close();
   });
 
+  it.each(['upstream_error', 'client_closed_request'] as const)(
+    'admits no other call while a half-open probe that failed with %s is being counted, before the circuit opens again',
+    async (code) => {
+      vi.useFakeTimers();
+      const states: BreakerState[] = [];
+      const breaker = await halfOpen(states);
+      let settled = false;
+      const probe = breaker
+        .run(failWith(code))
+        .catch(() => undefined)
+        .finally(() => (settled = true));
+      // look at every microtask turn between the probe's failure and the end of its run
+      const admitted: number[] = [];
+      for (let turn = 0; !settled; turn++) {
+        try {
+          breaker.assertAdmits();
+          admitted.push(turn);
+        } catch {
+          // refused: the probe is still the circuit's only call
+        }
+        await Promise.resolve();
+      }
+      await probe;
+      expect(admitted).toEqual([]);
+      expect(breaker.state).toBe('open');
+      expect(states).toEqual(['open', 'half-open', 'open']);
+      breaker.close();
+    },
+  );
+
   describe('a call with a rest (a stream after its first content)', () => {
     /** A call whose result is out at once and whose rest settles when the test says. */
     function streamed(): {

@@ -158,15 +158,27 @@ export function createCircuitBreaker(
   };
   /** Counts a settled call, `failure` holding its error if it failed; never rejects. */
   const count = async (admission: Admission, failure?: { error: unknown }): Promise<void> => {
-    if (probe === admission) probe = undefined;
-    if (shut || admission.opening !== openings) return;
-    if (failure !== undefined && refusedBeforeSending(failure.error)) return;
+    const unfired =
+      shut ||
+      admission.opening !== openings ||
+      (failure !== undefined && refusedBeforeSending(failure.error));
+    if (unfired) {
+      // nothing reaches opossum: a half-open circuit stays so, its probe to the next call
+      if (probe === admission) probe = undefined;
+      return;
+    }
     // the call's own outcome, its error rethrown as it came: the error filter reads what run's caller gets
     const outcome = async (): Promise<void> => {
       if (failure !== undefined) throw failure.error;
     };
-    // the fire rejects with the call's error, which run gives its caller itself
+    // the probe stays set until its fire has settled: opossum counts it a few microtasks from now,
+    // and a half-open circuit with no probe would let another call through in between. A fire
+    // while half-open ends it either way (a success or a filtered error closes it, a failure or a
+    // probe that learnt nothing opens it) and the close and open handlers drop the probe; the
+    // fire rejects with the call's error, which run gives its caller itself
     await breaker.fire(outcome).catch(() => undefined);
+    // should a fire ever leave the circuit half-open, the next call is its probe
+    if (probe === admission) probe = undefined;
   };
 
   return {
