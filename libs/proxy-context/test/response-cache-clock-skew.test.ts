@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { responseEntryBody } from '../src/cache/cache-entry';
 import { cacheKey } from '../src/cache/cache-key';
 import type { ResponseCache } from '../src/cache/response-cache';
-import { encodeBody } from '../src/cache/redis-tier';
+import { encodeBody, type RedisCacheClient } from '../src/cache/redis-tier';
 import { cacheGateway } from './support/cache-gateway';
 
 // Instances sharing a Redis tier rarely agree on the time to the second, and a VM's clock can be
@@ -107,6 +107,36 @@ describe.skipIf(!redisUp)('response cache entries shared by instances whose cloc
     readerNow += 2_000;
     await admin.del(key);
     expect(await lookup(reader, 'remaining')).toBe('MISS');
+  });
+
+  it('reads through a client without multi() with a plain GET, held in memory until the stored deadline', async () => {
+    const namespace = `ns-${randomUUID()}`;
+    let readerNow = Date.now();
+    const writer = instance(namespace, () => Date.now());
+    // a wrapper or test double of the interface's other commands: no MULTI, so no PTTL
+    const client: RedisCacheClient = {
+      getBuffer: async (key) => admin.getBuffer(key),
+      set: async (key, value, px, ms) => admin.set(key, value, px, ms),
+      quit: async () => undefined,
+    };
+    const reader = cacheGateway({
+      namespace,
+      ttlMs: TTL_MS,
+      now: () => readerNow,
+      redis: { client, keyPrefix: prefix },
+    });
+    caches.push(reader.cache);
+    await lookup(writer, 'no multi');
+    const key = await storedKey(namespace);
+    expect(await lookup(reader, 'no multi')).toBe('HIT redis');
+    expect(reader.cache.stats()).toMatchObject({ redisErrors: 0, redis: { state: 'closed', failed: 0 } });
+    // without PTTL the writer's deadline, a minute from its write, is what the reader goes by
+    await admin.del(key);
+    readerNow += 45_000;
+    expect(await lookup(reader, 'no multi')).toBe('HIT memory');
+    readerNow += 75_000;
+    expect(await lookup(reader, 'no multi')).toBe('MISS');
+    expect(reader.cache.stats()).toMatchObject({ redisErrors: 0, redis: { failed: 0 } });
   });
 
   it('serves an entry written as before by the TTL Redis keeps, whatever its stored deadline; a key without a TTL by that deadline', async () => {

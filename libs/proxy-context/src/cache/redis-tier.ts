@@ -18,15 +18,22 @@ export interface RedisCacheTransaction {
 export interface RedisCacheClient {
   getBuffer(key: string): Promise<Buffer | null>;
   set(key: string, value: Buffer, millisecondsToken: 'PX', milliseconds: number): Promise<unknown>;
-  /** A read sends GET and PTTL of one key (one slot of a cluster) in one transaction. */
-  multi(): RedisCacheTransaction;
+  /**
+   * When present, a read sends GET and PTTL of one key (one slot of a cluster) in one transaction,
+   * and a hit lives in memory for the TTL Redis still keeps; without it a read is a plain GET, and
+   * a hit lives in memory until the deadline the writing instance stored by its own clock.
+   */
+  multi?(): RedisCacheTransaction;
   quit(): Promise<unknown>;
 }
 
 /** A stored body and how much longer Redis keeps it. */
 export interface RedisCacheRead {
   body: string;
-  /** Milliseconds Redis keeps the key from when it answered (PTTL); undefined for a key without a TTL. */
+  /**
+   * Milliseconds Redis keeps the key from when it answered (PTTL); undefined for a key without a
+   * TTL, or when the client has no `multi()` to read it with.
+   */
   ttlMs: number | undefined;
 }
 
@@ -119,24 +126,28 @@ export class RedisTier {
    * The stored body and its remaining TTL, read together (GET and PTTL in one MULTI: one round
    * trip, and the TTL is the body's), or undefined when absent, not ours, or the circuit is open.
    * The TTL is Redis' own count, so no instance's clock (the writer's, the reader's) decides
-   * how long an entry lives.
+   * how long an entry lives. A client without `multi()` (a wrapper, a test double) is read with
+   * a plain GET and no TTL, so the entry's stored deadline decides, as before MULTI was used.
    */
   async get(key: string): Promise<RedisCacheRead | undefined> {
     if (!this.#admit()) return undefined;
     const fullKey = this.#settings.prefix + key;
-    const replies = await this.#command(async (client) => {
+    const read = await this.#command(async (client): Promise<{ stored: unknown; pttl?: unknown }> => {
+      if (typeof client.multi !== 'function') return { stored: await client.getBuffer(fullKey) };
       const answered = await client.multi().getBuffer(fullKey).pttl(fullKey).exec();
       if (answered === null) throw new Error('Redis aborted the cache read (MULTI).');
       for (const [error] of answered) if (error !== null) throw error;
-      return answered;
+      return { stored: answered[0]?.[1], pttl: answered[1]?.[1] };
     });
-    const stored = replies[0]?.[1];
-    const pttl = replies[1]?.[1];
-    if (!Buffer.isBuffer(stored) || typeof pttl !== 'number') return undefined;
-    // -2: gone (never with a body, in one transaction); -1: a key without a TTL (never written so by the cache)
-    if (pttl === -2) return undefined;
-    const body = await decodeBody(stored);
-    return body === undefined ? undefined : { body, ttlMs: pttl === -1 ? undefined : pttl };
+    if (!Buffer.isBuffer(read.stored)) return undefined;
+    let ttlMs: number | undefined;
+    if ('pttl' in read) {
+      // -2: gone (never with a body, in one transaction); -1: a key without a TTL (never written so by the cache)
+      if (typeof read.pttl !== 'number' || read.pttl === -2) return undefined;
+      ttlMs = read.pttl === -1 ? undefined : read.pttl;
+    }
+    const body = await decodeBody(read.stored);
+    return body === undefined ? undefined : { body, ttlMs };
   }
 
   /** Stores a body for `ttlMs`, unless it is too large or the circuit is open. */
