@@ -3,6 +3,7 @@ import {
   captureLogLines,
   freeTcpPort,
   startRedisServer,
+  UNTIL_SETTLED,
   type CapturedLog,
   type TestRedisServer,
 } from '@switchyard/testing';
@@ -59,7 +60,7 @@ const logged = (log: CapturedLog, msg: string): number =>
 
 /** Waits for b to receive the invalidation a key's creation publishes: arriving later, it would drop the key b caches. */
 async function createdReached(bLog: CapturedLog): Promise<void> {
-  await vi.waitFor(() => expect(logged(bLog, 'key invalidation received')).toBe(1));
+  await vi.waitFor(() => expect(logged(bLog, 'key invalidation received')).toBe(1), UNTIL_SETTLED);
 }
 
 describe.skipIf(!serverBinary)('key invalidation over Redis pub/sub', () => {
@@ -100,8 +101,9 @@ describe.skipIf(!serverBinary)('key invalidation over Redis pub/sub', () => {
     expect((await chat(b, key)).statusCode).toBe(200); // cached on b for ten minutes
 
     await server.stop();
-    await vi.waitFor(async () =>
-      expect((await readiness(b)).checks).toMatchObject({ keyInvalidation: 'down' }),
+    await vi.waitFor(
+      async () => expect((await readiness(b)).checks).toMatchObject({ keyInvalidation: 'down' }),
+      UNTIL_SETTLED,
     );
     // stored; its invalidation cannot be published (and b could not have received it)
     const revoked = await a.inject({ method: 'POST', url: `/admin/keys/${id}/revoke`, headers: admin });

@@ -4,6 +4,7 @@ import {
   captureLogLines,
   requireRedisCluster,
   startRedisCluster,
+  UNTIL_SETTLED,
   type TestRedisCluster,
 } from '@switchyard/testing';
 import type { FastifyInstance } from 'fastify';
@@ -412,8 +413,9 @@ describe.skipIf(!clusterable)('key invalidation when the master it is subscribed
     });
     const { id, key } = await createKey(app!, {});
     // the creation's own invalidation comes back through Redis: arriving later, it would drop the key cached below
-    await vi.waitFor(() =>
-      expect(log.lines().some((line) => line['msg'] === 'key invalidation received')).toBe(true),
+    await vi.waitFor(
+      () => expect(log.lines().some((line) => line['msg'] === 'key invalidation received')).toBe(true),
+      UNTIL_SETTLED,
     );
     expect((await chat(app!, key, 'cached')).statusCode).toBe(200); // cached for ten minutes
     // revoked by another instance whose invalidation this one misses (its master is killed below)

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { silentLogger } from '@switchyard/proxy-core';
-import { startRedisServer, type TestRedisServer } from '@switchyard/testing';
+import { startRedisServer, UNTIL_SETTLED, type TestRedisServer } from '@switchyard/testing';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { connectRedis, type RedisConnection } from './redis-connection';
@@ -46,7 +46,7 @@ describe.skipIf(!serverBinary)('a Redis subscription', () => {
     await subscription.firstSubscribed;
     expect(subscription.subscribed).toBe(true);
     await admin.publish('sub:test', 'one');
-    await vi.waitFor(() => expect(events).toEqual(['subscribed', 'message one']));
+    await vi.waitFor(() => expect(events).toEqual(['subscribed', 'message one']), UNTIL_SETTLED);
 
     await admin.client('KILL', 'TYPE', 'pubsub');
     await vi.waitFor(() => expect(events.at(-1)).toBe('subscribed'), { timeout: 5_000 });
@@ -54,7 +54,7 @@ describe.skipIf(!serverBinary)('a Redis subscription', () => {
     expect(subscription.subscribed).toBe(true);
     expect(await admin.pubsub('NUMSUB', 'sub:test')).toEqual(['sub:test', 1]);
     await admin.publish('sub:test', 'two');
-    await vi.waitFor(() => expect(events.at(-1)).toBe('message two'));
+    await vi.waitFor(() => expect(events.at(-1)).toBe('message two'), UNTIL_SETTLED);
   });
 
   it('asks again while Redis refuses SUBSCRIBE (an ACL), until it is allowed', async () => {
@@ -62,15 +62,16 @@ describe.skipIf(!serverBinary)('a Redis subscription', () => {
     await admin.acl('SETUSER', 'default', 'resetchannels');
     const { events, subscription } = recorded(connection, 'sub:acl');
     // the subscriber's connection is up and its SUBSCRIBE refused (NOPERM): nothing subscribed
-    await vi.waitFor(async () =>
-      expect(await admin.client('LIST', 'TYPE', 'NORMAL')).toMatch(/cmd=subscribe/),
+    await vi.waitFor(
+      async () => expect(await admin.client('LIST', 'TYPE', 'NORMAL')).toMatch(/cmd=subscribe/),
+      UNTIL_SETTLED,
     );
     expect(subscription.subscribed).toBe(false);
     await admin.acl('SETUSER', 'default', 'allchannels');
     await subscription.firstSubscribed;
     expect(events).toEqual(['subscribed']);
     await admin.publish('sub:acl', 'allowed');
-    await vi.waitFor(() => expect(events).toEqual(['subscribed', 'message allowed']));
+    await vi.waitFor(() => expect(events).toEqual(['subscribed', 'message allowed']), UNTIL_SETTLED);
   });
 
   it('stops for good on close: no connection left subscribed, no message delivered', async () => {
@@ -79,8 +80,9 @@ describe.skipIf(!serverBinary)('a Redis subscription', () => {
     await subscription.firstSubscribed;
     subscription.close();
     expect(subscription.subscribed).toBe(false);
-    await vi.waitFor(async () =>
-      expect(await admin.pubsub('NUMSUB', 'sub:closed')).toEqual(['sub:closed', 0]),
+    await vi.waitFor(
+      async () => expect(await admin.pubsub('NUMSUB', 'sub:closed')).toEqual(['sub:closed', 0]),
+      UNTIL_SETTLED,
     );
     expect(events).toEqual(['subscribed']);
   });
