@@ -141,6 +141,7 @@ describe('a target that refuses a request before calling upstream', () => {
           ? Promise.reject(
               new SwitchyardError('unsupported_feature', `Provider "${name}" answers one choice.`, {
                 param: 'n',
+                beforeSending: true,
               }),
             )
           : Promise.resolve(answer(model)),
@@ -184,6 +185,7 @@ describe('an attempt its adapter refused before sending', () => {
           ? Promise.reject(
               new SwitchyardError('invalid_request', 'A tool call has arguments that are not valid JSON.', {
                 param: 'messages.1.tool_calls.0.function.arguments',
+                beforeSending: true,
               }),
             )
           : Promise.resolve(answer(model)),
@@ -232,6 +234,95 @@ describe('an attempt its adapter refused before sending', () => {
     const context = createRequestContext();
     await expect(gateway.chat(ask('m'), { context })).rejects.toMatchObject({ code: 'invalid_request' });
     expect(context.attempts.map((attempt) => attempt.called)).toEqual([true]);
+  });
+});
+
+describe('a built-in translator refusal', () => {
+  it('is recorded as not called and gives its limiter slot back (Anthropic refuses n above 1 before sending)', async () => {
+    const gateway = make({
+      // never reached: the translator refuses first
+      providers: [
+        { name: 'anth', type: 'anthropic', baseUrl: 'http://127.0.0.1:9/v1', apiKey: 'sk-ant-0000' },
+      ],
+      models: [
+        { name: 'm', targets: [{ provider: 'anth', model: 'claude', limits: { requestsPerMinute: 1 } }] },
+      ],
+      limiter: { maxWaitMs: 0 },
+      retry: { maxRetries: 0 },
+    });
+    for (let i = 0; i < 2; i++) {
+      const context = createRequestContext();
+      await expect(gateway.chat(ask('m', { n: 2 }), { context })).rejects.toMatchObject({
+        code: 'unsupported_feature',
+        param: 'n',
+      });
+      // a second refusal would be limiter_rejected had the first kept the minute's one request
+      expect(context.attempts.map((attempt) => [attempt.error?.code, attempt.called])).toEqual([
+        ['unsupported_feature', false],
+      ]);
+    }
+  });
+});
+
+describe('an attempt whose adapter failed with invalid_request after calling upstream', () => {
+  /** A plugin adapter that calls its upstream, then finds the answer unreadable: a plain `invalid_request`, no upstream status. */
+  const unreadable = (calls: string[]): GatewayPlugin =>
+    scripted(
+      'unreadable',
+      () => Promise.reject(new SwitchyardError('invalid_request', 'The answer had no choices.')),
+      calls,
+    );
+
+  it('is recorded as called and keeps its limiter slot: only a refusal marked beforeSending was not a call', async () => {
+    const calls: string[] = [];
+    const gateway = make({
+      plugins: [unreadable(calls)],
+      providers: [{ name: 'host', type: 'unreadable' }],
+      models: [{ name: 'm', targets: [{ provider: 'host', model: 'x', limits: { requestsPerMinute: 1 } }] }],
+      limiter: { maxWaitMs: 0 },
+      retry: { maxRetries: 0 },
+      breaker: { enabled: false },
+    });
+    const context = createRequestContext();
+    await expect(gateway.chat(ask('m'), { context })).rejects.toMatchObject({ code: 'invalid_request' });
+    expect(context.attempts.map((attempt) => [attempt.error?.code, attempt.called])).toEqual([
+      ['invalid_request', true],
+    ]);
+    // the minute's one request went to the upstream
+    await expect(gateway.chat(ask('m'))).rejects.toMatchObject({ code: 'limiter_rejected' });
+    expect(calls).toEqual(['host/x']);
+  });
+
+  it.each([
+    ['counts in the breaker, so two failures among three calls open it', false, 'open'],
+    [
+      'does not count in the breaker when marked beforeSending, so two calls stay under the volume threshold',
+      true,
+      'closed',
+    ],
+  ] as const)('%s', async (_title, beforeSending, state) => {
+    let call = 0;
+    const gateway = make({
+      plugins: [
+        scripted('mixed', () =>
+          Promise.reject(
+            ++call === 1
+              ? new SwitchyardError('invalid_request', 'No choices in the answer.', { beforeSending })
+              : new SwitchyardError('upstream_error', 'Upstream failed.'),
+          ),
+        ),
+      ],
+      providers: [{ name: 'host', type: 'mixed' }],
+      models: [{ name: 'm', targets: [{ provider: 'host', model: 'x' }] }],
+      retry: { maxRetries: 0 },
+      breaker: { volumeThreshold: 3, errorThresholdPercentage: 50 },
+    });
+    for (let i = 0; i < 3; i++) await gateway.chat(ask('m')).catch(() => undefined);
+    const context = createRequestContext();
+    await gateway.chat(ask('m'), { context }).catch(() => undefined);
+    expect(context.attempts.map((attempt) => attempt.error?.code)).toEqual([
+      state === 'open' ? 'circuit_open' : 'upstream_error',
+    ]);
   });
 });
 

@@ -27,6 +27,7 @@ export function completionPrompt(request: CompletionRequest): string {
   if (prompts.length !== 1)
     throw new SwitchyardError('invalid_request', 'Send one prompt per completion request.', {
       param: 'prompt',
+      beforeSending: true,
     });
   return prompts[0] as string;
 }
@@ -128,7 +129,7 @@ export function chatRequestFromView(view: ChatCompletionRequest, provider: strin
       throw new SwitchyardError(
         'unsupported_feature',
         `"${param}" needs a native completions model; provider "${provider}" answers this model through chat.`,
-        { param, provider },
+        { param, provider, beforeSending: true },
       );
     }
   }

@@ -12,7 +12,7 @@ export function embeddingTexts(request: EmbeddingRequest, provider: string): str
   throw new SwitchyardError(
     'unsupported_feature',
     `Provider "${provider}" embeds text only, not token ids.`,
-    { provider, param: 'input' },
+    { provider, param: 'input', beforeSending: true },
   );
 }
 

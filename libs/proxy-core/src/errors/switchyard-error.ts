@@ -20,6 +20,14 @@ export interface SwitchyardErrorOptions {
   providerCode?: string;
   /** Overrides the catalog status (e.g. 402 for budgets when configured). */
   status?: number;
+  /**
+   * The adapter refused the request before sending anything upstream (a feature the target cannot
+   * serve, a field it cannot translate): the attempt is recorded `called: false`, gives its
+   * limiter slot back and counts as neither success nor failure in the target's breaker. Only set
+   * it where no I/O has happened; never on an error made from an upstream answer.
+   * @default false
+   */
+  beforeSending?: boolean;
 }
 
 /** The one error type of Switchyard: a code from a closed catalog plus context. */
@@ -34,6 +42,8 @@ export class SwitchyardError extends Error {
   readonly retryAfterMs: number | undefined;
   readonly upstreamStatus: number | undefined;
   readonly providerCode: string | undefined;
+  /** Whether the request was refused before anything was sent upstream (see the option). */
+  readonly beforeSending: boolean;
 
   constructor(code: SwitchyardErrorCode, message: string, options: SwitchyardErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -47,6 +57,7 @@ export class SwitchyardError extends Error {
     this.retryAfterMs = options.retryAfterMs;
     this.upstreamStatus = options.upstreamStatus;
     this.providerCode = options.providerCode;
+    this.beforeSending = options.beforeSending === true;
   }
 
   /**

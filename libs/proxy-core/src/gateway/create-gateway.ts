@@ -842,6 +842,7 @@ function noEmbeddings(adapter: ProviderAdapter): SwitchyardError {
     `Provider "${adapter.name}" does not support embeddings.`,
     {
       provider: adapter.name,
+      beforeSending: true,
     },
   );
 }

@@ -143,5 +143,6 @@ export function maskErrorCredentials(
     ...(error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs }),
     ...(error.upstreamStatus === undefined ? {} : { upstreamStatus: error.upstreamStatus }),
     ...(error.providerCode === undefined ? {} : { providerCode: error.providerCode }),
+    ...(error.beforeSending ? { beforeSending: true } : {}),
   });
 }

@@ -13,6 +13,9 @@ const settings = {
 };
 const failWith = (code: SwitchyardErrorCode) => (): Promise<never> =>
   Promise.reject(new SwitchyardError(code, 'test'));
+/** A translator's refusal, raised before anything was sent upstream. */
+const refuseWith = (code: SwitchyardErrorCode) => (): Promise<never> =>
+  Promise.reject(new SwitchyardError(code, 'test', { beforeSending: true }));
 
 /** A breaker driven to half-open: three upstream failures, then the reset timeout. */
 async function halfOpen(states: BreakerState[]): Promise<CircuitBreaker> {
@@ -55,7 +58,7 @@ describe('createCircuitBreaker', () => {
       vi.useFakeTimers();
       const states: BreakerState[] = [];
       const breaker = await halfOpen(states);
-      await expect(breaker.run(failWith(code))).rejects.toMatchObject({ code });
+      await expect(breaker.run(refuseWith(code))).rejects.toMatchObject({ code });
       // the target was not called: no trial was spent, nothing to reopen or close on
       expect(breaker.state).toBe('half-open');
       expect(breaker.probing).toBe(false);
@@ -71,7 +74,7 @@ describe('createCircuitBreaker', () => {
     vi.useFakeTimers();
     const states: BreakerState[] = [];
     const breaker = await halfOpen(states);
-    await breaker.run(failWith('unsupported_feature')).catch(() => undefined);
+    await breaker.run(refuseWith('unsupported_feature')).catch(() => undefined);
     await expect(breaker.run(failWith('upstream_error'))).rejects.toMatchObject({ code: 'upstream_error' });
     expect(breaker.state).toBe('open');
     expect(states).toEqual(['open', 'half-open', 'open']);
@@ -84,11 +87,26 @@ describe('createCircuitBreaker', () => {
       onReject: () => undefined,
     });
     // counted as calls that succeeded, three refusals would keep two failures at 40%, under the threshold
-    for (let i = 0; i < 3; i++) await breaker.run(failWith('unsupported_feature')).catch(() => undefined);
+    for (let i = 0; i < 3; i++) await breaker.run(refuseWith('unsupported_feature')).catch(() => undefined);
     for (let i = 0; i < 2; i++) await breaker.run(failWith('upstream_error')).catch(() => undefined);
     expect(breaker.state).toBe('open');
     breaker.close();
   });
+
+  it.each(['unsupported_feature', 'invalid_request'] as const)(
+    'a half-open probe failing with %s not marked as refused before sending is counted: the adapter may have called the target',
+    async (code) => {
+      vi.useFakeTimers();
+      const states: BreakerState[] = [];
+      const breaker = await halfOpen(states);
+      // a plugin adapter's error made after the upstream answered (a response it could not parse)
+      await expect(breaker.run(failWith(code))).rejects.toMatchObject({ code });
+      // the trial was spent and, with no upstream status, learnt nothing: open again, probe later
+      expect(breaker.state).toBe('open');
+      expect(states).toEqual(['open', 'half-open', 'open']);
+      breaker.close();
+    },
+  );
 
   it('an invalid_request the upstream answered (it has an upstream status) counts as the target being up', async () => {
     vi.useFakeTimers();

@@ -139,19 +139,25 @@ export function toolNamesById(messages: readonly ChatMessage[]): Map<string, str
   return names;
 }
 
-/** An `invalid_request` error (400) naming the offending request field. */
+/**
+ * An `invalid_request` error (400) naming the offending request field, for a request refused
+ * before anything was sent upstream (`beforeSending`: the attempt is not counted as a call).
+ * Not for an error found in the upstream's answer.
+ */
 export function invalidRequest(message: string, param: string): SwitchyardError {
-  return new SwitchyardError('invalid_request', message, { param });
+  return new SwitchyardError('invalid_request', message, { param, beforeSending: true });
 }
 
 /**
  * An `unsupported_feature` error (400) naming the request field a target cannot serve, so the
  * router tries the route's next target; `provider`, when given, names the configured provider.
+ * Raised before anything is sent upstream (`beforeSending`).
  */
 export function unsupportedFeature(message: string, param: string, provider?: string): SwitchyardError {
   return new SwitchyardError('unsupported_feature', message, {
     ...(provider === undefined ? {} : { provider }),
     param,
+    beforeSending: true,
   });
 }
 
@@ -273,6 +279,7 @@ export function parseToolArguments(text: string, param = 'messages'): Record<str
     throw new SwitchyardError('invalid_request', 'A tool call has arguments that are not valid JSON.', {
       param,
       cause,
+      beforeSending: true,
     });
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {

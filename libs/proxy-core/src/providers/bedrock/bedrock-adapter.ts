@@ -225,6 +225,7 @@ export class BedrockAdapter implements ProviderAdapter {
           {
             provider: this.name,
             param: 'input',
+            beforeSending: true,
           },
         );
       }

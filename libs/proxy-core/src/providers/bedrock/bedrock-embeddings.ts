@@ -14,6 +14,7 @@ export function bedrockEmbeddingFamily(model: string, provider: string): Bedrock
     {
       provider,
       param: 'model',
+      beforeSending: true,
     },
   );
 }
@@ -45,7 +46,7 @@ export function toTitanEmbeddingBody(
       throw new SwitchyardError(
         'unsupported_feature',
         'Titan Text Embeddings V1 has a fixed size; "dimensions" needs V2.',
-        { param: 'dimensions' },
+        { param: 'dimensions', beforeSending: true },
       );
     }
     return body;
@@ -69,7 +70,7 @@ export function toCohereBedrockEmbeddingBody(
     throw new SwitchyardError(
       'unsupported_feature',
       'Cohere Embed v3 on Bedrock has a fixed size; "dimensions" is not supported.',
-      { param: 'dimensions' },
+      { param: 'dimensions', beforeSending: true },
     );
   }
   return { texts, input_type: inputType, embedding_types: ['float'] };
