@@ -7,9 +7,10 @@ import {
   startRedisServer,
   type MockUpstream,
   type TestRedisServer,
+  UNTIL_SETTLED,
 } from '@switchyard/testing';
 import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Gateway } from '../src/gateway/create-gateway';
 import type { GatewayOptions } from '../src/gateway/gateway-options';
 import { ask, callsTo, gatewayFor, nextEvent } from './resilience-harness';
@@ -133,6 +134,30 @@ describe.skipIf(!hasRedisServer)('a Redis outage', () => {
     expect((await probe.keys(`b_${prefix}*`)).length).toBeGreaterThan(0);
     probe.disconnect();
     expect(callsTo(upstream, '/v1/')).toBe(3 + 1 + 4 + 1);
+  });
+
+  it('shares limits once Redis answers, when its first ping after the connection was ready failed', async () => {
+    redis = await startRedisServer();
+    const admin = new Redis(redis.url);
+    // a user that may run everything but PING: the connection gets ready (its check is INFO),
+    // then the link's ping fails, as a command timeout on a loaded machine does
+    await admin.call('ACL', 'SETUSER', 'limiter', 'on', '>secret', '~*', '&*', '+@all', '-ping');
+    try {
+      const url = `redis://limiter:secret@127.0.0.1:${redis.port}`;
+      const gateway = make(url, `switchyard-test:${randomUUID()}:`, { requestsPerMinute: 50 });
+      const event = nextEvent(gateway, 'limiter_mode');
+      await vi.waitFor(async () => {
+        // the refused ping, as Redis logs it
+        expect(JSON.stringify(await admin.call('ACL', 'LOG'))).toContain('"ping"');
+      }, UNTIL_SETTLED);
+      expect(gateway.stats().limiterMode).toBe('local');
+      await admin.call('ACL', 'SETUSER', 'limiter', '+ping');
+      // it was never asked again: limits stayed local for the life of the connection
+      expect(await event).toMatchObject({ mode: 'shared' });
+      await expect(gateway.chat(ask('m'))).resolves.toMatchObject({ object: 'chat.completion' });
+    } finally {
+      admin.disconnect();
+    }
   });
 
   it('closes without an unhandled rejection while the limiter subscriber is reconnecting', async () => {

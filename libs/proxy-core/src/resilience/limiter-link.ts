@@ -85,7 +85,11 @@ export function createLimiterLink(
       await pingRedis(client);
       setMode('shared', reason);
     } catch (error) {
-      logger.warn({ err: error }, 'Redis did not answer; limits stay local');
+      // asked again until it answers: a 'ready' connection whose ping failed (a command timeout
+      // on a loaded machine, a cluster master not connected yet) never says 'ready' again, and
+      // limits stayed local for the connection's life
+      logger.warn({ err: error }, 'Redis did not answer; limits stay local for now');
+      scheduleRecheck();
     }
   };
 
