@@ -192,6 +192,40 @@ describe.skipIf(!postgresUp)(
       await expectStoreDown(registry.check(rotated.secret));
     });
 
+    it('keeps cached keys for stale-if-error when the invalidation subscription comes back (forgetAll) while the store is cut, for staleIfErrorMs from then', async () => {
+      const { registry, relay, clock } = await behindRelay();
+      const cached = await cachedKey(registry, 'cached');
+      const invalidated = await cachedKey(registry, 'invalidated');
+      // Redis came back before PostgreSQL: the subscription is back, the store still cut
+      await relay.close();
+      const subscribed = clock.ms;
+      registry.forgetAll();
+      // an invalidation received after it still drops its key for good
+      registry.forget(invalidated.key.hash);
+
+      expect(await registry.check(cached.secret)).toMatchObject({ ok: true, key: { id: cached.key.id } });
+      await expectStoreDown(registry.check(invalidated.secret));
+      // the entry's TTL was not out yet: the window counts from forgetAll, not from its TTL
+      clock.ms = subscribed + STALE_MS - 1;
+      expect(await registry.check(cached.secret)).toMatchObject({ ok: true, key: { id: cached.key.id } });
+      clock.ms = subscribed + STALE_MS + 1;
+      await expectStoreDown(registry.check(cached.secret));
+    });
+
+    it('looks every cached key up again after forgetAll while the store answers: a revocation missed meanwhile holds', async () => {
+      const { registry: a, schema } = await behindRelay();
+      const { registry: b } = await instance(schema);
+      const revoked = await cachedKey(a, 'revoked');
+      const kept = await cachedKey(a, 'kept');
+      // revoked on b, its invalidation never received by a
+      await b.revoke(revoked.key.id);
+      expect(await a.check(revoked.secret)).toMatchObject({ ok: true });
+
+      a.forgetAll();
+      expect(await a.check(revoked.secret)).toEqual({ ok: false, refusal: 'revoked' });
+      expect(await a.check(kept.secret)).toMatchObject({ ok: true, key: { id: kept.key.id } });
+    });
+
     it('counts a lookup that hangs as failed after lookupTimeoutMs: 503 for an uncached key, a stale key served, and all fresh again once the store answers', async () => {
       const { registry, relay, clock, logger } = await behindRelay();
       const cached = await cachedKey(registry, 'cached');

@@ -2,7 +2,9 @@ import { LRUCache } from 'lru-cache';
 import type { VirtualKey } from './virtual-key';
 
 interface Entry {
-  key: VirtualKey | null;
+  readonly key: VirtualKey | null;
+  /** When {@link KeyCache.expireAll} expired the entry before its TTL (monotonic ms), if it did. */
+  expiredAt?: number;
 }
 
 /** Options of {@link KeyCache}. */
@@ -27,18 +29,21 @@ const PEEK_STALE = { allowStale: true } as const;
  * Recently presented keys by hash (and recent misses), so authentication costs no store
  * round trip. Entries are fresh for `ttlMs`, and are dropped at once on invalidation. With
  * `staleIfErrorMs`, an expired entry is kept (not deleted when read) so that, while the store
- * fails, {@link stale} can still hand out a key that expired less than `staleIfErrorMs` ago.
+ * fails, {@link stale} can still hand out a key that expired less than `staleIfErrorMs` ago;
+ * {@link expireAll} ends every entry's TTL at once, in the same way.
  */
 export class KeyCache {
   readonly #lru: LRUCache<string, Entry>;
   // a TTL of 0 turns caching off (lru-cache would read it as "never expires")
   readonly #enabled: boolean;
   readonly #staleIfErrorMs: number;
+  readonly #now: () => number;
 
   constructor(options: LruKeyCacheOptions) {
     this.#enabled = options.ttlMs > 0;
     this.#staleIfErrorMs = this.#enabled ? (options.staleIfErrorMs ?? 0) : 0;
     const now = options.now;
+    this.#now = now ?? (() => performance.now());
     this.#lru = new LRUCache<string, Entry>({
       max: options.maxEntries,
       ttl: options.ttlMs,
@@ -54,7 +59,9 @@ export class KeyCache {
 
   /** The fresh entry for a hash: a key, null for a known miss, undefined when not cached (or expired). */
   get(hash: string): VirtualKey | null | undefined {
-    return this.#enabled ? this.#lru.get(hash)?.key : undefined;
+    if (!this.#enabled) return undefined;
+    const entry = this.#lru.get(hash);
+    return entry === undefined || entry.expiredAt !== undefined ? undefined : entry.key;
   }
 
   /**
@@ -64,8 +71,12 @@ export class KeyCache {
    */
   stale(hash: string): VirtualKey | undefined {
     if (this.#staleIfErrorMs <= 0) return undefined;
-    const key = this.#lru.peek(hash, PEEK_STALE)?.key;
-    if (key === undefined || key === null) return undefined;
+    const entry = this.#lru.peek(hash, PEEK_STALE);
+    const key = entry?.key;
+    if (entry === undefined || key === undefined || key === null) return undefined;
+    // expired by expireAll before its TTL: stale from then on
+    if (entry.expiredAt !== undefined)
+      return this.#now() - entry.expiredAt < this.#staleIfErrorMs ? key : undefined;
     // negative once expired: how long ago it expired
     const remaining = this.#lru.getRemainingTTL(hash);
     return remaining < 0 && -remaining < this.#staleIfErrorMs ? key : undefined;
@@ -77,6 +88,27 @@ export class KeyCache {
 
   delete(hash: string): void {
     this.#lru.delete(hash);
+  }
+
+  /**
+   * Expires every entry now: {@link get} finds none of them, so each key is looked up in the
+   * store again, while {@link stale} still hands out a key for `staleIfErrorMs` from now (when the
+   * store fails), as it would had its TTL ended now. Misses are dropped (never served stale).
+   * Without `staleIfErrorMs`, the same as {@link clear}.
+   */
+  expireAll(): void {
+    if (this.#staleIfErrorMs <= 0) {
+      this.clear();
+      return;
+    }
+    const now = this.#now();
+    const misses: string[] = [];
+    // entries() yields only entries still within their TTL: the expired ones are stale already
+    for (const [hash, entry] of this.#lru.entries()) {
+      if (entry.key === null) misses.push(hash);
+      else entry.expiredAt ??= now;
+    }
+    for (const hash of misses) this.#lru.delete(hash);
   }
 
   clear(): void {

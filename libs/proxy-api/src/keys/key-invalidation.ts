@@ -7,8 +7,9 @@ import type { KeyRegistry } from './key-registry';
  * Wires a key registry to Redis pub/sub: every change is published, and every instance drops
  * the published hash from its caches on receipt. Pub/sub delivers only to connections
  * subscribed when the message is published, so each time the subscription is (re)established
- * (at start, after Redis or the connection was down) the registry drops every cached key: a
- * change published meanwhile was missed, and every key is looked up in the store again.
+ * (at start, after Redis or the connection was down) the registry expires every cached key:
+ * a change published meanwhile was missed, so every key is looked up in the store again at its
+ * next use (served stale-if-error if the store fails, as any expired key is).
  * Returns the subscription, which keeps (re)subscribing in the background until the
  * connection closes; `subscribed` tells whether invalidations are being received.
  */

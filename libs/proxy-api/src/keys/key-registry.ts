@@ -67,6 +67,13 @@ export type KeyCheck = { ok: true; key: VirtualKey } | { ok: false; refusal: Key
 
 const STATIC_ID_PREFIX = 'key_static_';
 
+/** A store lookup under way: when it started (monotonic ms) and the invalidation count it started at. */
+interface Lookup {
+  readonly answer: Promise<VirtualKey | null>;
+  readonly invalidations: number;
+  readonly startedAt: number;
+}
+
 /** Reads and writes of one admin change of a key before it gives up to changes made at the same time. */
 const MAX_CHANGE_ATTEMPTS = 5;
 
@@ -95,6 +102,7 @@ export class KeyRegistry {
   readonly #secret: string | Buffer;
   readonly #cache: KeyCache;
   readonly #now: () => number;
+  readonly #elapsed: () => number;
   readonly #static = new Map<string, VirtualKey>();
   readonly #staticById = new Map<string, VirtualKey>();
   readonly #verified: VerifiedSecrets;
@@ -106,16 +114,20 @@ export class KeyRegistry {
   #storeFailing = false;
   /** Requests served a stale key since the store last answered (0: none, the next one is logged). */
   #staleServed = 0;
-  /** Hashes whose stale key is being looked up in the background (one lookup each at a time). */
-  readonly #refreshing = new Set<string>();
   /** Counts invalidations: a lookup that started before one does not fill the cache (it could hold what was invalidated). */
   #invalidations = 0;
+  /**
+   * The store lookup under way for each hash: requests for the same hash (a popular key whose
+   * entry expired, every key after {@link forgetAll}) share it instead of each asking the store.
+   */
+  readonly #lookups = new Map<string, Lookup>();
 
   constructor(options: KeyRegistryOptions) {
     this.#store = options.store;
     this.#secret = options.secret;
     this.#now = options.now;
     const elapsed = options.elapsed ?? (() => performance.now());
+    this.#elapsed = elapsed;
     this.#staleIfErrorMs = options.cacheStaleIfErrorMs ?? 0;
     this.#lookupTimeoutMs = options.lookupTimeoutMs;
     this.#logger = options.logger ?? silentLogger;
@@ -188,10 +200,27 @@ export class KeyRegistry {
     );
   }
 
-  /** Asks the store for a hash and caches the answer (also when it comes after the request stopped waiting). */
-  #lookup(hash: string): Promise<VirtualKey | null> {
+  /**
+   * Asks the store for a hash and caches the answer (also when it comes after the request
+   * stopped waiting). A lookup of the same hash already under way is joined, unless an
+   * invalidation came since it started (its answer could be what was invalidated) or, for a
+   * request, it has run for `lookupTimeoutMs` (failed for the requests that waited: the next
+   * one asks again). A background refresh joins it however long it has run, so a store that
+   * hangs is asked once per hash in the background.
+   */
+  #lookup(hash: string, background = false): Promise<VirtualKey | null> {
     const invalidations = this.#invalidations;
-    return this.#store.findByHash(hash).then(
+    const startedAt = this.#elapsed();
+    const pending = this.#lookups.get(hash);
+    if (
+      pending !== undefined &&
+      pending.invalidations === invalidations &&
+      (background ||
+        this.#lookupTimeoutMs === undefined ||
+        startedAt - pending.startedAt < this.#lookupTimeoutMs)
+    )
+      return pending.answer;
+    const answer = this.#store.findByHash(hash).then(
       (found) => {
         const key = found ?? null;
         if (invalidations === this.#invalidations) this.#cache.set(hash, key);
@@ -203,6 +232,13 @@ export class KeyRegistry {
         throw error;
       },
     );
+    const lookup = { answer, invalidations, startedAt };
+    this.#lookups.set(hash, lookup);
+    const done = (): void => {
+      if (this.#lookups.get(hash) === lookup) this.#lookups.delete(hash);
+    };
+    void answer.then(done, done);
+    return answer;
   }
 
   /** A store call, rejected once `lookupTimeoutMs` passes (left to the store's own timeouts when that is unset). */
@@ -213,13 +249,9 @@ export class KeyRegistry {
 
   /** Looks a key served stale up in the background, so it is fresh again as soon as the store answers. */
   #refresh(hash: string): void {
-    if (this.#refreshing.has(hash)) return;
-    this.#refreshing.add(hash);
-    // no timeout of its own: one lookup per hash waits for the store (at most its own timeouts)
-    void this.#lookup(hash).then(
-      () => this.#refreshing.delete(hash),
-      () => this.#refreshing.delete(hash),
-    );
+    // no timeout of its own: one lookup per hash waits for the store (at most its own
+    // timeouts); a failure is the store's outage, already being reported
+    void this.#lookup(hash, true).catch(() => undefined);
   }
 
   #serveStale(
@@ -304,14 +336,17 @@ export class KeyRegistry {
   }
 
   /**
-   * Drops every key from this instance's caches (the key cache, stale entries included, and
-   * the verified-secret memo): invalidations may have been missed (the pub/sub subscription
-   * was down), so each key is looked up in the store again. Lookups already under way do not
-   * fill the cache.
+   * Expires every cached key and empties the verified-secret memo: invalidations may have been
+   * missed (the pub/sub subscription was down), so each key is looked up in the store again at
+   * its next use. Lookups already under way neither fill the cache nor are joined. Unlike
+   * {@link forget}, the keys stay eligible for stale-if-error: while the store fails, a key
+   * cached before is served for `cacheStaleIfErrorMs` from now, as any cached key past its
+   * TTL is (a key revoked while invalidations were missed included, see docs/keys.md), rather
+   * than every request getting a 503 until the store answers.
    */
   forgetAll(): void {
     this.#invalidations++;
-    this.#cache.clear();
+    this.#cache.expireAll();
     this.#verified.clear();
   }
 
