@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { layoutJson } from '../ui/json-layout';
+import { layoutJson, MAX_LAYOUT_DEPTH, MAX_LAYOUT_GROWTH } from '../ui/json-layout';
 
 // The request detail's bodies are laid out for reading without being parsed: JSON.parse and
 // JSON.stringify would round integers past 2^53 and keep one of two duplicate keys, so the
@@ -90,5 +90,31 @@ describe('a stored body laid out for reading', () => {
       '{"a":1]',
     ])
       expect(layoutJson(stored), stored).toBeUndefined();
+  });
+
+  it('shows a body nested too deep as stored, whose layout grew with the square of its depth', () => {
+    const nested = (depth: number): string => `${'['.repeat(depth)}1${']'.repeat(depth)}`;
+    // 4,000 characters were laid out as 8 million; 40,000 threw RangeError: Invalid string length
+    for (const depth of [MAX_LAYOUT_DEPTH + 1, 2_000, 20_000]) {
+      expect(layoutJson(nested(depth))).toBeUndefined();
+      // cut short at the request log's body limit, too
+      expect(layoutJson(nested(depth).slice(0, -1))).toBeUndefined();
+    }
+    // as deep as laid out: ends as it began
+    const deepest = layoutJson(nested(MAX_LAYOUT_DEPTH));
+    expect(deepest?.cut).toBe(false);
+    expect(deepest?.text.split('\n')[MAX_LAYOUT_DEPTH]).toBe(`${'  '.repeat(MAX_LAYOUT_DEPTH)}1`);
+  });
+
+  it('shows a body as stored when its layout would grow past a bound of its length', () => {
+    // 60 levels deep, each one-digit number on a line indented by 120 spaces: 60 times the text
+    const stored = `${'['.repeat(60)}${Array.from({ length: 5_000 }, () => '1').join(',')}${']'.repeat(60)}`;
+    expect(layoutJson(stored)).toBeUndefined();
+    expect(layoutJson(stored.slice(0, -100))).toBeUndefined();
+    // every layout it gives stays within the bound
+    const shallow = `{"input":[[${Array.from({ length: 5_000 }, () => '1').join(',')}]]}`;
+    const laidOut = layoutJson(shallow);
+    expect(laidOut?.cut).toBe(false);
+    expect(laidOut!.text.length).toBeLessThanOrEqual(MAX_LAYOUT_GROWTH * shallow.length);
   });
 });

@@ -257,8 +257,14 @@ describe.skipIf(chromiumPath === undefined)('admin UI in headless Chromium', () 
       client_request_id: null,
       cache_saved_usd: null,
     };
+    // planted by a key holder while body logging is on: its layout grew with the square of its
+    // depth, past the longest string the engine makes (the detail stayed empty, an uncaught error)
+    const deep = `${'['.repeat(20_000)}${']'.repeat(20_000)}`;
+    const deepRow = { ...row, id: 'req-deep-body', request_body: deep, response_body: null };
     const matches = (target: URL): boolean => target.pathname.endsWith('/admin/requests');
-    await page.route(matches, (route) => route.fulfill({ json: { data: [row], next_cursor: null } }));
+    await page.route(matches, (route) =>
+      route.fulfill({ json: { data: [row, deepRow], next_cursor: null } }),
+    );
     try {
       await page.getByRole('link', { name: 'Overview' }).click();
       await page.getByRole('link', { name: 'Requests' }).click();
@@ -288,6 +294,11 @@ describe.skipIf(chromiumPath === undefined)('admin UI in headless Chromium', () 
           '        "content": "Hel',
         ].join('\n'),
       );
+      await page.getByRole('button', { name: 'Details of request req-deep-body' }).click();
+      await page.getByRole('heading', { name: 'Request req-deep-body' }).waitFor();
+      // shown as stored
+      expect(await page.locator('.detail details pre').first().textContent()).toBe(deep);
+      expect(pageErrors).toEqual([]);
     } finally {
       await page.unroute(matches);
     }

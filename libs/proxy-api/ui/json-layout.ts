@@ -9,6 +9,20 @@ export interface JsonLayout {
 type Expect = 'value' | 'key' | 'colon' | 'next' | 'end';
 
 const INDENT = '  ';
+/**
+ * The deepest nesting laid out. Each line is indented by its depth, so the layout grows with the
+ * square of the nesting: 2,000 levels (4,000 characters) made 8 million, 20,000 a string too
+ * long for the engine. A body deeper than this is shown as stored.
+ */
+export const MAX_LAYOUT_DEPTH = 64;
+/**
+ * The longest layout, as a multiple of the stored text's length; past it the body is shown as
+ * stored. Compact JSON of one-digit numbers seven levels deep grows about 8 times; 64 levels deep,
+ * 65 times.
+ */
+export const MAX_LAYOUT_GROWTH = 16;
+/** The layout of a short text may grow more than {@link MAX_LAYOUT_GROWTH} times: up to this many characters. */
+const MIN_LAYOUT_BOUND = 16_384;
 const NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
 /** What a number cut short can end as (`1.`, `-`, `2e+`). */
 const NUMBER_START = /^-?(?:(?:0|[1-9]\d*)(?:\.\d*|(?:\.\d+)?(?:[eE][+-]?\d*)?)?)?$/;
@@ -19,8 +33,9 @@ const BARE = /[\w+.-]/;
 /**
  * Lays out a JSON text as `JSON.stringify(value, null, 2)` would, without parsing it: a parse
  * rounds integers past 2^53 and keeps one of two duplicate keys, so the page would show another
- * body than the one stored. Undefined when the text is not JSON (show it as stored); `cut` when
- * it is the start of a JSON text that ends too soon.
+ * body than the one stored. Undefined when the text is not JSON, nests deeper than
+ * {@link MAX_LAYOUT_DEPTH} or would grow past {@link MAX_LAYOUT_GROWTH} times its length (show
+ * it as stored); `cut` when it is the start of a JSON text that ends too soon.
  */
 export function layoutJson(text: string): JsonLayout | undefined {
   const out: string[] = [];
@@ -28,33 +43,41 @@ export function layoutJson(text: string): JsonLayout | undefined {
   let expect: Expect = 'value';
   let i = 0;
   const n = text.length;
+  // checked once a step: a step adds at most a line's indent and the token it copies
+  const bound = Math.max(MIN_LAYOUT_BOUND, MAX_LAYOUT_GROWTH * n);
+  let size = 0;
+  const write = (part: string): void => {
+    out.push(part);
+    size += part.length;
+  };
   const newline = (): string => `\n${INDENT.repeat(open.length)}`;
   const skipSpace = (): void => {
     while (i < n && (text[i] === ' ' || text[i] === '\n' || text[i] === '\r' || text[i] === '\t')) i++;
   };
-  const cut = (): JsonLayout => ({ text: out.join(''), cut: true });
+  const cut = (): JsonLayout | undefined => (size > bound ? undefined : { text: out.join(''), cut: true });
   // what follows a value: more of its object or array, or nothing
   const afterValue = (): Expect => (open.length === 0 ? 'end' : 'next');
 
   for (;;) {
+    if (size > bound) return undefined;
     skipSpace();
     if (i >= n) break;
     const c = text[i];
     if (expect === 'end') return undefined;
     if (expect === 'colon') {
       if (c !== ':') return undefined;
-      out.push(': ');
+      write(': ');
       i++;
       expect = 'value';
     } else if (expect === 'next') {
       const inObject = open.at(-1) === '{';
       if (c === ',') {
-        out.push(`,${newline()}`);
+        write(`,${newline()}`);
         i++;
         expect = inObject ? 'key' : 'value';
       } else if (c === (inObject ? '}' : ']')) {
         open.pop();
-        out.push(`${newline()}${c}`);
+        write(`${newline()}${c}`);
         i++;
         expect = afterValue();
       } else return undefined;
@@ -62,10 +85,10 @@ export function layoutJson(text: string): JsonLayout | undefined {
       const end = stringEnd(text, i);
       if (end === undefined) return undefined;
       if (end === n + 1) {
-        out.push(text.slice(i));
+        write(text.slice(i));
         return cut();
       }
-      out.push(text.slice(i, end));
+      write(text.slice(i, end));
       i = end;
       if (expect === 'key') expect = 'colon';
       else expect = afterValue();
@@ -76,12 +99,13 @@ export function layoutJson(text: string): JsonLayout | undefined {
       i++;
       skipSpace();
       if (text[i] === close) {
-        out.push(c + close);
+        write(c + close);
         i++;
         expect = afterValue();
       } else {
+        if (open.length === MAX_LAYOUT_DEPTH) return undefined;
         open.push(c);
-        out.push(c + newline());
+        write(c + newline());
         expect = c === '{' ? 'key' : 'value';
       }
     } else {
@@ -90,18 +114,19 @@ export function layoutJson(text: string): JsonLayout | undefined {
       while (i < n && BARE.test(text[i] ?? '')) i++;
       const token = text.slice(start, i);
       if (NUMBER.test(token) || (LITERALS as readonly string[]).includes(token)) {
-        out.push(token);
+        write(token);
         expect = afterValue();
       } else if (
         i === n &&
         token !== '' &&
         (NUMBER_START.test(token) || LITERALS.some((literal) => literal.startsWith(token)))
       ) {
-        out.push(token);
+        write(token);
         return cut();
       } else return undefined;
     }
   }
+  if (size > bound) return undefined;
   if (expect === 'end') return { text: out.join(''), cut: false };
   if (out.length === 0) return undefined;
   // cut between tokens: without the layout that was to lead to the next one

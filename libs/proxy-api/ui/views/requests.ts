@@ -1,7 +1,7 @@
 import { api } from '../api';
 import { field, h, loadFailure, notice, replace, select, table } from '../dom';
 import { integer, ms, orDash, RANGES, time, usd } from '../format';
-import { layoutJson } from '../json-layout';
+import { layoutJson, type JsonLayout } from '../json-layout';
 import { LatestLoad } from '../latest-load';
 import { QueryPages, type Query } from '../request-pages';
 import type { Page, RequestRow } from '../types';
@@ -180,7 +180,7 @@ function showDetail(detail: HTMLElement, row: RequestRow): void {
 function body(title: string, text: string | null): HTMLElement {
   if (text === null) return h('p', { class: 'muted' }, `${title}: not stored (body logging is off).`);
   // laid out, never parsed: a parse changed big integers and dropped duplicate keys
-  const layout = layoutJson(text);
+  const layout = layoutOrStored(text);
   const cut = layout?.cut === true;
   return h(
     'details',
@@ -195,4 +195,16 @@ function body(title: string, text: string | null): HTMLElement {
     // not JSON (a stream's events, a provider's text): as stored
     h('pre', {}, layout?.text ?? text),
   );
+}
+
+/**
+ * A stored body's layout; undefined (show it as stored) when it is not JSON, too deep or too big to
+ * lay out, or when laying it out fails: the detail shows every body, whatever a key holder sent.
+ */
+function layoutOrStored(text: string): JsonLayout | undefined {
+  try {
+    return layoutJson(text);
+  } catch {
+    return undefined;
+  }
 }
