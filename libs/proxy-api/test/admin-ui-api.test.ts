@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ApiError, readAnswer } from '../ui/api-answer';
+import { createApp } from '../src/create-app';
+import { ApiError, readAnswer, refusesKey } from '../ui/api-answer';
 
 // How the admin UI reads the API's answers, in Node (the browser test sees a 401 of a reverse
 // proxy send the page back to the sign-in form).
@@ -72,5 +73,46 @@ describe("the admin UI's reading of an answer", () => {
     ).toEqual({ data: [], next_cursor: null });
     expect(await readAnswer(answer(201, 'Created', '{"id":"key_1"}', 'text/plain'))).toEqual({ id: 'key_1' });
     expect(await readAnswer(new Response(null, { status: 204 }))).toBeUndefined();
+  });
+
+  it('signs out when the admin key is refused (401), not on a 403 that refuses what no key would get', async () => {
+    const master = 'sk-sy-master-key-for-the-ui-api-test-0';
+    const app = createApp({
+      admin: { masterKey: master },
+      keys: [{ key: 'sk-sy-static-key-for-the-ui-test-0001', name: 'ci' }],
+      gateway: { providers: [{ name: 'mock', type: 'mock' }] },
+    });
+    const refusal = async (method: 'GET' | 'POST', url: string, key: string): Promise<ApiError> => {
+      const reply = await app.inject({ method, url, headers: { authorization: `Bearer ${key}` } });
+      const type = reply.headers['content-type'];
+      return failureOf(
+        readAnswer(
+          answer(
+            reply.statusCode,
+            reply.statusMessage,
+            reply.body,
+            typeof type === 'string' ? type : undefined,
+          ),
+        ),
+      );
+    };
+    try {
+      const wrong = await refusal('GET', '/admin/providers', 'sk-sy-not-the-master-key-0000000000');
+      expect(wrong).toMatchObject({ status: 401, code: 'authentication_error' });
+      expect(refusesKey(wrong)).toBe(true);
+      // the master key, refused one call: a key declared in configuration is not revoked here
+      const declared = await refusal('POST', '/admin/keys/key_static_ci/revoke', master);
+      expect(declared).toMatchObject({ status: 403, code: 'permission_denied' });
+      expect(refusesKey(declared)).toBe(false);
+    } finally {
+      await app.close();
+    }
+    // a reverse proxy's refusals: of the key (401), of one query (a WAF rule's 403)
+    expect(
+      refusesKey(await failureOf(readAnswer(answer(401, 'Unauthorized', '<html>401</html>', 'text/html')))),
+    ).toBe(true);
+    expect(
+      refusesKey(await failureOf(readAnswer(answer(403, 'Forbidden', '<html>Blocked</html>', 'text/html')))),
+    ).toBe(false);
   });
 });

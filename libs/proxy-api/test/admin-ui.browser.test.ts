@@ -753,6 +753,34 @@ describe.skipIf(chromiumPath === undefined)('admin UI in headless Chromium', () 
     expect(pageErrors).toEqual([]);
   });
 
+  it('stays signed in when a reverse proxy in front refuses one call with an HTML 403', async () => {
+    const matches = (target: URL): boolean => target.pathname.endsWith('/admin/providers');
+    await page.route(matches, (route) =>
+      route.fulfill({
+        status: 403,
+        contentType: 'text/html',
+        body: '<html><body><h1>403 Forbidden</h1></body></html>',
+      }),
+    );
+    try {
+      await page.getByRole('link', { name: 'Providers' }).click();
+      // a WAF rule on one query signed the page out and forgot the key
+      await expect
+        .poll(() => page.getByRole('alert').textContent())
+        .toBe('Could not load providers: 403 Forbidden');
+      expect(await page.evaluate("sessionStorage.getItem('switchyard.adminKey')")).toBe(MASTER);
+      expect(await page.getByRole('form', { name: 'Sign in' }).count()).toBe(0);
+      // the browser reports the refused call as a failed resource load: the one error expected
+      await expect.poll(() => pageErrors.some((error) => error.includes('403'))).toBe(true);
+      pageErrors.splice(0, pageErrors.length, ...pageErrors.filter((error) => !error.includes('403')));
+    } finally {
+      await page.unroute(matches);
+    }
+    await page.getByRole('link', { name: 'Overview' }).click();
+    await page.getByRole('heading', { name: 'Overview' }).waitFor();
+    expect(pageErrors).toEqual([]);
+  });
+
   it('returns to the sign-in form when a reverse proxy in front refuses the key with an HTML 401', async () => {
     const matches = (target: URL): boolean => target.pathname.includes('/admin/');
     await page.route(matches, (route) =>

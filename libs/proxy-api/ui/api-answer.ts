@@ -10,6 +10,17 @@ export class ApiError extends Error {
 }
 
 /**
+ * Whether an error answer refused the admin key, so the page signs out: a 401, which the gateway
+ * answers a missing or wrong master key with (`authentication_error`), and a reverse proxy its own
+ * refusal. Not a 403: the gateway's (`permission_denied`: the admin API disabled or served to this
+ * machine only, a key declared in configuration) refuse what no other key would get either, and a
+ * proxy's (a WAF rule on one query) refuses that one call.
+ */
+export function refusesKey(error: ApiError): boolean {
+  return error.status === 401;
+}
+
+/**
  * An admin API answer's JSON body; rejects with {@link ApiError} on an error answer, with the
  * gateway's message and code when it sent them, else the status (`502 Bad Gateway`).
  */

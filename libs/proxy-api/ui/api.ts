@@ -1,5 +1,5 @@
 /** The admin API client: the key lives in sessionStorage and travels only as a Bearer header. */
-import { ApiError, readAnswer } from './api-answer';
+import { ApiError, readAnswer, refusesKey } from './api-answer';
 
 export { ApiError };
 
@@ -52,11 +52,7 @@ export async function api<T>(
   try {
     return await readAnswer<T>(response);
   } catch (error) {
-    if (
-      error instanceof ApiError &&
-      (error.status === 401 || error.status === 403) &&
-      options.key === undefined
-    )
+    if (error instanceof ApiError && refusesKey(error) && options.key === undefined)
       onUnauthorized(error.message);
     throw error;
   }
