@@ -236,6 +236,7 @@ export {
   parseDataUrl,
   parseToolArguments,
   toolNamesById,
+  unsupportedFeature,
 } from './wire/chat-message-parts';
 export type { InlineImage } from './wire/chat-message-parts';
 export { embeddingTexts, toEmbedding } from './embeddings/embedding-encoding';

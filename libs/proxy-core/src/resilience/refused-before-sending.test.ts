@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SwitchyardError } from '../errors/switchyard-error';
+import * as core from '../index';
 import { invalidRequest, parseToolArguments, unsupportedFeature } from '../wire/chat-message-parts';
 import { refusedBeforeSending } from './refused-before-sending';
 
@@ -17,6 +18,11 @@ describe('refusedBeforeSending', () => {
     expect(refusedBeforeSending(invalidRequest('bad', 'messages'))).toBe(true);
     expect(refusedBeforeSending(unsupportedFeature('no', 'n', 'host'))).toBe(true);
     expect(refusedBeforeSending(thrown(() => parseToolArguments('{not json', 'messages.1')))).toBe(true);
+  });
+
+  it('gives plugin adapters the marking helpers from the package', () => {
+    expect(refusedBeforeSending(core.invalidRequest('bad', 'messages'))).toBe(true);
+    expect(refusedBeforeSending(core.unsupportedFeature('no', 'n'))).toBe(true);
   });
 
   it.each(['invalid_request', 'unsupported_feature'] as const)(
