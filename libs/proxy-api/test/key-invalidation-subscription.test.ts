@@ -122,6 +122,6 @@ describe.skipIf(!serverBinary)('key invalidation over Redis pub/sub', () => {
     expect(refused.json()).toMatchObject({
       error: { code: 'authentication_error', message: 'The API key has been revoked.' },
     });
-    expect(logged(bLog, 'key invalidation subscribed again: cached keys dropped')).toBe(1);
+    expect(logged(bLog, 'key invalidation subscribed again: cached keys expired')).toBe(1);
   });
 });

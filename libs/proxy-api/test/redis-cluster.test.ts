@@ -442,7 +442,7 @@ describe.skipIf(!clusterable)('key invalidation when the master it is subscribed
         expect(
           log
             .lines()
-            .some((line) => line['msg'] === 'key invalidation subscribed again: cached keys dropped'),
+            .some((line) => line['msg'] === 'key invalidation subscribed again: cached keys expired'),
         ).toBe(true),
       { timeout: 10_000, interval: 20 },
     );

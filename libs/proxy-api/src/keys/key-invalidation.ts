@@ -42,7 +42,7 @@ export function connectKeyInvalidation(
       registry.forgetAll();
       logger.info(
         { channel },
-        lost ? 'key invalidation subscribed again: cached keys dropped' : 'key invalidation subscribed',
+        lost ? 'key invalidation subscribed again: cached keys expired' : 'key invalidation subscribed',
       );
       lost = false;
     },
