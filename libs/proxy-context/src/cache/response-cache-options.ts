@@ -177,7 +177,25 @@ export function responseCacheOptionsProblems(options: ResponseCacheOptions, pref
   // the schema takes any non-empty address: whether ioredis can use it is the core's one check
   if (typeof config.redis === 'object')
     problems.push(...redisEndpointProblems(config.redis, `${prefix}/redis`, true));
+  if (typeof config.redis === 'object' && 'client' in config.redis)
+    problems.push(...redisClientProblems(config.redis.client, `${prefix}/redis/client`));
   return problems;
+}
+
+/**
+ * A given client without the commands the cache sends: the schema takes any object, and such a
+ * client failed every command once running (the tier's breaker open, the cache memory-only
+ * while it kept trying to write), rather than at start.
+ */
+function redisClientProblems(client: unknown, path: string): string[] {
+  if (typeof client !== 'object' || client === null) return [];
+  const commands = client as Record<string, unknown>;
+  const missing = ['getBuffer', 'set', 'quit'].filter((name) => typeof commands[name] !== 'function');
+  if (commands['multi'] !== undefined && typeof commands['multi'] !== 'function') missing.push('multi');
+  if (missing.length === 0) return [];
+  return [
+    `${path}: ${missing.join(', ')} ${missing.length === 1 ? 'is not a function' : 'are not functions'}: give an ioredis Redis or Cluster instance`,
+  ];
 }
 
 /** Checks options once and reports every problem in one `invalid_options` error. */

@@ -337,13 +337,30 @@ describe('response cache', () => {
       }
       expect(message).toBe(`Invalid response cache options:\n/redis/commandTimeoutMs: ${why}`);
     }
-    const client = {} as RedisCacheClient;
+    const client: RedisCacheClient = {
+      getBuffer: () => Promise.resolve(null),
+      set: () => Promise.resolve('OK'),
+      quit: () => Promise.resolve('OK'),
+    };
     expect(() =>
       createResponseCache({
         memory: { maxBytes: 1024 * 1024 },
         redis: { client, commandTimeoutMs: 2_147_483_647 },
       }),
     ).not.toThrow();
+  });
+
+  it('refuses a given Redis client without the commands the cache sends, at start (it failed every read and write once running)', () => {
+    expect(() =>
+      createResponseCache({
+        memory: { maxBytes: 1024 * 1024 },
+        redis: {
+          client: { getBuffer: () => Promise.resolve(null), multi: true } as unknown as RedisCacheClient,
+        },
+      }),
+    ).toThrow(
+      'Invalid response cache options:\n/redis/client: set, quit, multi are not functions: give an ioredis Redis or Cluster instance',
+    );
   });
 
   it('rejects options without a memory bound, listing every problem', () => {
