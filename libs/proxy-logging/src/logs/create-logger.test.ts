@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -122,6 +122,26 @@ describe('createLogger level and destination', () => {
       ['second', 'r2'],
     ]);
     expect(lines[1]?.['apiKey']).toBe('[redacted]');
+  });
+
+  it('reopens a file destination at its path after log rotation moved the file away', async () => {
+    const file = join(dir, 'rotated', 'gateway.log');
+    const logger = createLogger({ destination: file });
+    logger.info('before rotation');
+    await new Promise((resolve) => setImmediate(resolve));
+    renameSync(file, `${file}.1`);
+    // what a SIGHUP handler does, as pino documents it for its own file destination
+    const stream = (logger as unknown as Record<symbol, { reopen(): void }>)[pino.symbols.streamSym];
+    stream?.reopen();
+    logger.info('after rotation');
+    await new Promise((resolve) => setImmediate(resolve));
+    const messages = (path: string): unknown[] =>
+      readFileSync(path, 'utf8')
+        .trim()
+        .split('\n')
+        .map((line) => (JSON.parse(line) as Record<string, unknown>)['msg']);
+    expect(messages(`${file}.1`)).toEqual(['before rotation']);
+    expect(messages(file)).toEqual(['after rotation']);
   });
 
   it('writes nothing at level silent', () => {

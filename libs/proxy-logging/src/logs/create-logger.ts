@@ -1,5 +1,3 @@
-import { mkdirSync, openSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { pino, type DestinationStream, type Level, type Logger as PinoLogger } from 'pino';
 import { SwitchyardError } from '@switchyard/proxy-core';
 import { LOG_REDACT_CENSOR } from './log-redact-paths';
@@ -52,8 +50,11 @@ export function logDestination(destination: LogDestination): DestinationStream {
   if (typeof destination !== 'string') return destination;
   const fd = standardStream(destination);
   if (fd !== undefined) return new TurnBufferedDestination(pino.destination({ dest: fd, sync: true }));
-  mkdirSync(dirname(destination), { recursive: true });
-  return new TurnBufferedDestination(pino.destination({ dest: openSync(destination, 'a'), sync: true }));
+  // opened by path, not by descriptor: sonic-boom keeps the path, so `reopen()` (log rotation)
+  // opens the file anew at it, creating it and its folder again if rotation moved them away
+  return new TurnBufferedDestination(
+    pino.destination({ dest: destination, sync: true, append: true, mkdir: true }),
+  );
 }
 
 function prettyTransport(destination: LogDestination): DestinationStream {
