@@ -6,9 +6,9 @@ import {
   type ChatCompletion,
   type Gateway,
 } from '@switchyard/proxy-core';
-import { createMockUpstream, type MockUpstream } from '@switchyard/testing';
+import { createMockUpstream, UNTIL_SETTLED, type MockUpstream } from '@switchyard/testing';
 import { AggregatorRegistry } from 'prom-client';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createMetrics, type SwitchyardMetrics } from './create-metrics';
 
 async function value(
@@ -244,6 +244,77 @@ describe('createMetrics', () => {
     expect(await value(metrics, 'switchyard_request_errors_total', { code: 'client_closed_request' })).toBe(
       1,
     );
+  });
+
+  it('counts no upstream error for a stream its client aborted mid-stream, though the abort names the provider', async () => {
+    upstream.fault({ kind: 'stall-stream', afterChunks: 2, times: 1 });
+    const client = new AbortController();
+    const stream = await gateway.stream(
+      { model: 'gpt', messages: [{ role: 'user', content: 'x' }] },
+      { signal: client.signal },
+    );
+    await expect(
+      (async () => {
+        for await (const _chunk of stream) client.abort();
+      })(),
+    ).rejects.toMatchObject({ code: 'client_closed_request', provider: 'primary' });
+    expect((await metrics.scrape()).body).not.toContain('switchyard_upstream_errors_total{');
+    expect(
+      await value(metrics, 'switchyard_upstream_attempts_total', { provider: 'primary', outcome: 'ok' }),
+    ).toBe(1);
+    expect(await value(metrics, 'switchyard_request_errors_total', { code: 'client_closed_request' })).toBe(
+      1,
+    );
+  });
+
+  it('counts an attempt its client aborted as abandoned, not as an upstream error', async () => {
+    upstream.fault({ kind: 'hang', times: 1 });
+    const client = new AbortController();
+    const pending = gateway.chat(
+      { model: 'gpt', messages: [{ role: 'user', content: 'x' }] },
+      { signal: client.signal },
+    );
+    await vi.waitFor(() => expect(upstream.requests).toHaveLength(1), UNTIL_SETTLED);
+    client.abort();
+    await expect(pending).rejects.toMatchObject({ code: 'client_closed_request' });
+    expect((await metrics.scrape()).body).not.toContain('switchyard_upstream_errors_total{');
+    expect(
+      await value(metrics, 'switchyard_upstream_attempts_total', {
+        provider: 'primary',
+        outcome: 'abandoned',
+      }),
+    ).toBe(1);
+    expect(
+      await value(metrics, 'switchyard_upstream_attempts_total', { provider: 'primary', outcome: 'error' }),
+    ).toBe(0);
+  });
+
+  it('counts an attempt the request deadline ended as abandoned, not as an upstream error', async () => {
+    const deadlineMetrics = createMetrics();
+    const bounded = createGateway({
+      providers: [
+        { name: 'primary', type: 'openai', baseUrl: `${upstream.url}/v1`, apiKey: 'sk-other-0000000000' },
+      ],
+      models: [{ name: 'gpt', targets: [{ provider: 'primary', model: 'gpt-4o-mini' }] }],
+      plugins: [deadlineMetrics.plugin],
+      requestTimeoutMs: 50,
+    });
+    try {
+      upstream.fault({ kind: 'hang', times: 1 });
+      await expect(
+        bounded.chat({ model: 'gpt', messages: [{ role: 'user', content: 'x' }] }),
+      ).rejects.toMatchObject({ code: 'request_timeout' });
+      expect((await deadlineMetrics.scrape()).body).not.toContain('switchyard_upstream_errors_total{');
+      expect(
+        await value(deadlineMetrics, 'switchyard_upstream_attempts_total', {
+          provider: 'primary',
+          outcome: 'abandoned',
+        }),
+      ).toBe(1);
+    } finally {
+      deadlineMetrics.close();
+      await bounded.close();
+    }
   });
 
   it("counts only its own gateway's messages on the diagnostics channels, with another gateway in the process", async () => {

@@ -102,6 +102,7 @@ interface ProviderSeries {
   readonly errors: Map<string, CounterSeries>;
   ok?: CounterSeries;
   failed?: CounterSeries;
+  abandoned?: CounterSeries;
   breakerRejections?: CounterSeries;
   observedOk?: CounterSeries;
   observedFailed?: CounterSeries;
@@ -124,6 +125,18 @@ const MAX_DIRECT_LABELS = 10_000;
 /** The label of a configured name, never a client-chosen string. */
 function label(value: string | undefined, fallback: string): string {
   return value === undefined || value === '' ? fallback : value.slice(0, 64);
+}
+
+/**
+ * Whether an error code ends an attempt or a stream for a reason of the request's, not the
+ * provider's: the client went away (`client_closed_request`, which the transport marks with
+ * the provider it was calling) or the request's own deadline passed (`request_timeout`: the
+ * gateway's or the caller's bound on the whole request, retries and a stream's whole life
+ * included, as the breaker also reads it). A provider too slow to answer an attempt fails it
+ * with `upstream_timeout`, and a stalled stream with its idle timeout: those are counted.
+ */
+function isAbandonment(code: string): boolean {
+  return code === 'client_closed_request' || code === 'request_timeout';
 }
 
 /** Whether a metered exchange counted any billable unit (`characters`, `messages`, ...). */
@@ -229,13 +242,13 @@ export function createMetrics(options: MetricsOptions = {}): SwitchyardMetrics {
   });
   const attempts = new SeriesCounter({
     name: 'switchyard_upstream_attempts_total',
-    help: 'Upstream attempts by outcome.',
+    help: 'Upstream attempts by outcome: ok, error (the provider failed it, or an open breaker or a limiter refused it), abandoned (the client went away or the request deadline passed first).',
     labelNames: ['provider', 'outcome'],
     registers,
   });
   const upstreamErrors = new SeriesCounter({
     name: 'switchyard_upstream_errors_total',
-    help: 'Failed upstream attempts by error code (class), and delivered streams the provider failed part-way.',
+    help: 'Failed upstream attempts by error code (class), and delivered streams the provider failed part-way; not attempts or streams abandoned by the client or the request deadline.',
     labelNames: ['provider', 'code'],
     registers,
   });
@@ -479,9 +492,14 @@ export function createMetrics(options: MetricsOptions = {}): SwitchyardMetrics {
       hooks.onAttempt.tap('switchyard:metrics', (attempt) => {
         const provider = label(attempt.provider, 'unknown');
         const series = providerSeriesOf(provider);
+        const code = attempt.error?.code;
+        // the client or the deadline gave up on the attempt: no failure of the provider's
+        if (!attempt.ok && code !== undefined && isAbandonment(code)) {
+          (series.abandoned ??= attempts.at(provider, 'abandoned')).inc();
+          return;
+        }
         if (attempt.ok) (series.ok ??= attempts.at(provider, 'ok')).inc();
         else (series.failed ??= attempts.at(provider, 'error')).inc();
-        const code = attempt.error?.code;
         if (code === undefined) return;
         if (code === 'circuit_open') (series.breakerRejections ??= breakerRejections.at(provider)).inc();
         else if (code === 'limiter_rejected') limiterRejections.at('upstream').inc();
@@ -509,9 +527,10 @@ export function createMetrics(options: MetricsOptions = {}): SwitchyardMetrics {
           if (errors === undefined) series.errors.set(code, (errors = requestErrors.at(route, code)));
           errors.inc();
           // a stream's attempt is counted ok at its first chunk: a failure of the provider's after
-          // it (cut, an error event, an idle timeout) is an upstream error too. The client going
-          // away, the overall deadline and a plugin's throw name no provider
-          if (context.stream) {
+          // it (cut, an error event, an idle timeout) is an upstream error too. A plugin's throw
+          // names no provider; the client going away may (the transport marks the abort it reads
+          // with the provider it was calling), so it and the overall deadline are told by code
+          if (context.stream && !isAbandonment(code)) {
             const last = context.attempts[context.attempts.length - 1];
             if (last?.ok === true && context.error.provider === last.provider) {
               const failed = label(last.provider, 'unknown');
