@@ -551,6 +551,28 @@ describe('createMetrics', () => {
     expect(await value(metrics, 'switchyard_tokens_total', { direction: 'output', ...series })).toBe(0);
   });
 
+  it('counts the tokens and cost of usage whose cached or reasoning count is not a number (an OpenAI-compatible host\'s "200"), skipping only those counts', async () => {
+    const context = createRequestContext({ endpoint: 'chat' });
+    context.provider = 'primary';
+    context.statusCode = 200;
+    context.usage = {
+      prompt_tokens: 1000,
+      completion_tokens: 500,
+      total_tokens: 1500,
+      // as the host sent them: the wire types say number, the wire does not
+      prompt_tokens_details: { cached_tokens: '200' as unknown as number },
+      completion_tokens_details: { reasoning_tokens: '50' as unknown as number },
+    };
+    context.costUsd = 0.002;
+    gateway.report(context);
+    const series = { provider: 'primary', model: 'unrouted' };
+    expect(await value(metrics, 'switchyard_tokens_total', { direction: 'input', ...series })).toBe(1000);
+    expect(await value(metrics, 'switchyard_tokens_total', { direction: 'output', ...series })).toBe(500);
+    expect(await value(metrics, 'switchyard_tokens_total', { direction: 'cached', ...series })).toBe(0);
+    expect(await value(metrics, 'switchyard_tokens_total', { direction: 'reasoning', ...series })).toBe(0);
+    expect(await value(metrics, 'switchyard_cost_usd_total', series)).toBe(0.002);
+  });
+
   it('counts an exchange billed by units with no price (no token usage) as unpriced', async () => {
     const context = createRequestContext({ endpoint: 'proxy' });
     context.provider = 'elevenlabs';

@@ -561,8 +561,10 @@ export function createMetrics(options: MetricsOptions = {}): SwitchyardMetrics {
           // a count the usage leaves out is 0: `inc(undefined)` would count one
           (series.input ??= tokens.at('input', provider, model)).inc(tokenCount(usage.prompt_tokens));
           (series.output ??= tokens.at('output', provider, model)).inc(tokenCount(usage.completion_tokens));
-          const cached = usage.prompt_tokens_details?.cached_tokens ?? 0;
-          const reasoning = usage.completion_tokens_details?.reasoning_tokens ?? 0;
+          // the details too come from the provider's answer: a count that is not a number ("200"
+          // from an OpenAI-compatible host) is 0, as the totals' are, or prom-client throws
+          const cached = tokenCount(usage.prompt_tokens_details?.cached_tokens);
+          const reasoning = tokenCount(usage.completion_tokens_details?.reasoning_tokens);
           if (cached > 0) (series.cached ??= tokens.at('cached', provider, model)).inc(cached);
           if (reasoning > 0) (series.reasoning ??= tokens.at('reasoning', provider, model)).inc(reasoning);
         }
