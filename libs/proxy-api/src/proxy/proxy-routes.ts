@@ -105,6 +105,8 @@ interface Answer {
   coding: string | undefined;
   /** The reply's headers before the upstream's were set: the gateway's own (request id, CORS, limits). */
   own: Record<string, ReplyHeader>;
+  /** Stops the upstream clock (`context.upstreamMs`) at the answer's last read; the first call counts. */
+  stopUpstreamClock: () => void;
 }
 
 type ReplyHeader = ReturnType<FastifyReply['getHeaders']>[string];
@@ -485,6 +487,17 @@ export const checkedProxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async 
         context.upstreamMs = performance.now() - started;
       }
     }
+    // the upstream's time runs to the answer's last read, as a /v1 stream's does: a proxied stream
+    // (or a long body) still arriving is the upstream's time, not the gateway's overhead
+    let clockStopped = false;
+    const stopUpstreamClock = (): void => {
+      if (clockStopped) return;
+      clockStopped = true;
+      context.upstreamMs = performance.now() - started;
+    };
+    // ended, failed, or destroyed with the reply: closed in every case
+    if (upstream.body.closed) stopUpstreamClock();
+    else upstream.body.once('close', stopUpstreamClock);
     const own = reply.getHeaders();
     answerHeaders(reply, upstream, provider);
     // every Content-Encoding line, as the mask reads them (the capture decodes one coding)
@@ -519,6 +532,7 @@ export const checkedProxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async 
       mask: masked?.mask,
       coding,
       own,
+      stopUpstreamClock,
     };
   }
 
@@ -530,6 +544,8 @@ export const checkedProxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async 
     url: URL,
     answer: Answer,
   ): Promise<void> {
+    // the reply closed: a body the client left before its end is read no further
+    answer.stopUpstreamClock();
     const usage = await settle(request, url, answer);
     // unfinished: cut by the gateway (the time limit, shutdown: its reason), else the client left
     if (!reply.raw.writableFinished)
