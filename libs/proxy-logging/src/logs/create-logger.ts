@@ -2,6 +2,7 @@ import { pino, type DestinationStream, type Level, type Logger as PinoLogger } f
 import { SwitchyardError } from '@switchyard/proxy-core';
 import { LOG_REDACT_CENSOR } from './log-redact-paths';
 import { redactLogger } from './log-redaction';
+import { standardStreamLines } from './standard-stream-lines';
 import { TurnBufferedDestination } from './turn-buffered-destination';
 
 /** Defaults of {@link LoggerOptions}. */
@@ -49,7 +50,8 @@ function standardStream(destination: string): 1 | 2 | undefined {
 export function logDestination(destination: LogDestination): DestinationStream {
   if (typeof destination !== 'string') return destination;
   const fd = standardStream(destination);
-  if (fd !== undefined) return new TurnBufferedDestination(pino.destination({ dest: fd, sync: true }));
+  // shared with the JSONL request log on stdout: one writer, so whole lines never interleave
+  if (fd !== undefined) return standardStreamLines(fd);
   // opened by path, not by descriptor: sonic-boom keeps the path, so `reopen()` (log rotation)
   // opens the file anew at it, creating it and its folder again if rotation moved them away
   return new TurnBufferedDestination(

@@ -60,6 +60,15 @@ describe('TurnBufferedDestination', () => {
     expect(done).toHaveBeenCalledOnce();
   });
 
+  it('writes what it holds, then a batch of lines at once (writeNow), and throws when that write fails', () => {
+    const { file, lines } = destination('now.log');
+    lines.write('{"log":1}\n');
+    lines.writeNow('{"row":1}\n{"row":2}\n');
+    expect(readFileSync(file, 'utf8')).toBe('{"log":1}\n{"row":1}\n{"row":2}\n');
+    const full = new TurnBufferedDestination(pino.destination({ dest: '/dev/full', sync: true }));
+    expect(() => full.writeNow('{"row":3}\n')).toThrow(/ENOSPC/);
+  });
+
   it('listens for the process exit once, whatever the number of destinations', async () => {
     // the first test's lines added the one listener; more destinations add none
     const listeners = process.listeners('exit').filter((listener) => listener === writeHeldLines);

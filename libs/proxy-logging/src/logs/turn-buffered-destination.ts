@@ -1,6 +1,12 @@
-import type { DestinationStream, pino } from 'pino';
+import type { DestinationStream } from 'pino';
 
-type SonicBoom = ReturnType<typeof pino.destination>;
+/** What {@link TurnBufferedDestination} writes through: a synchronous sonic-boom (`pino.destination({ sync: true })`) or a writer of a standard stream. */
+export interface LineWriter {
+  /** Writes the text whole before returning; throws when it cannot. */
+  write(text: string): unknown;
+  end(): void;
+  reopen(file?: string): void;
+}
 
 /**
  * UTF-16 code units held before a write that does not wait for the end of the turn: bounds
@@ -42,7 +48,7 @@ const warned = new Set<string>();
  * throw would be an uncaught exception that stops the gateway over a log line.
  */
 export class TurnBufferedDestination implements DestinationStream {
-  readonly #out: SonicBoom;
+  readonly #out: LineWriter;
   #held = '';
   /** Lines lost to failed writes. */
   droppedLines = 0;
@@ -52,8 +58,8 @@ export class TurnBufferedDestination implements DestinationStream {
     this.flushSync();
   };
 
-  /** @param out a synchronous sonic-boom (`pino.destination({ sync: true })`) */
-  constructor(out: SonicBoom) {
+  /** @param out a synchronous writer, such as `pino.destination({ sync: true })` */
+  constructor(out: LineWriter) {
     this.#out = out;
   }
 
@@ -97,6 +103,16 @@ export class TurnBufferedDestination implements DestinationStream {
         });
       }
     }
+  }
+
+  /**
+   * Writes what is held, then `lines` (whole lines), at once, without waiting for the turn to
+   * end: for a caller writing a batch of its own that reports a failure itself (the JSONL
+   * request log keeps the rows of a failed write queued), so a failed write throws.
+   */
+  writeNow(lines: string): void {
+    this.flushSync();
+    this.#out.write(lines);
   }
 
   /** What `logger.flush(cb)` calls: the held lines are written before `cb`. */

@@ -88,7 +88,11 @@ export interface RequestLogOptions extends Omit<RequestLogQueueOptions, 'store' 
    * @default {}
    */
   postgres?: RequestLogPostgresOptions;
-  /** JSONL destination. @default process.stdout */
+  /**
+   * JSONL destination. @default stdout, written through the logger's own stdout writer (rows and
+   * log lines never interleave; a `process.stdout` given here is a second writer, and on a pipe
+   * read slowly log lines can land in the middle of its rows)
+   */
   output?: JsonlOutput;
   /** Delete rows older than this many milliseconds (SQL stores), above 0; unset keeps everything. */
   retentionMs?: number;
@@ -180,7 +184,9 @@ async function openStore(options: RequestLogOptions): Promise<RequestLogStore> {
         }),
       );
     case 'jsonl':
-      return new JsonlRequestLogStore(options.output ?? process.stdout);
+      return options.output === undefined
+        ? new JsonlRequestLogStore()
+        : new JsonlRequestLogStore(options.output);
     default:
       // requestLogOptionsProblems refused any other store
       throw new TypeError(`Unknown request log store ${String(store)}`);
