@@ -41,6 +41,25 @@ describe('pricing registry', () => {
     );
   });
 
+  it('leaves out detail counts an OpenAI-compatible host sent as no number (a string was joined as text into the cost)', () => {
+    const registry = createPricingRegistry({ now });
+    const target = { provider: 'openai', model: 'gpt-4o-mini' };
+    const chat = {
+      prompt_tokens: 1000,
+      completion_tokens: 100,
+      total_tokens: 1100,
+      prompt_tokens_details: { cached_tokens: '200', image_tokens: -1, cache_creation_1h_tokens: 0 },
+      completion_tokens_details: { reasoning_tokens: '50', audio_tokens: Number.NaN },
+    } as unknown as ChatUsage;
+    expect(tokenUsageFromChatUsage(chat)).toEqual({
+      inputTokens: 1000,
+      outputTokens: 100,
+      cacheWrite1hTokens: 0,
+    });
+    // 1000 x $0.15 + 100 x $0.60 per million
+    expect(createCostEstimator(registry).costUsd(target, chat)).toBeCloseTo(0.00021, 10);
+  });
+
   it('prices usage without an output count as no output: a finite cost, never NaN', () => {
     const registry = createPricingRegistry({ now });
     const target = { provider: 'openai', model: 'gpt-4o-mini' };

@@ -99,20 +99,30 @@ export function tokenUsageFromChatUsage(usage: ChatUsage): TokenUsage {
   };
   const prompt = usage.prompt_tokens_details;
   const completion = usage.completion_tokens_details;
-  if (prompt?.cached_tokens) result.cachedInputTokens = prompt.cached_tokens;
-  if (prompt?.cache_creation_tokens) result.cacheWriteTokens = prompt.cache_creation_tokens;
-  if (prompt?.audio_tokens) result.audioInputTokens = prompt.audio_tokens;
-  // zero is information here (no 1h writes), unlike the counts above
-  if (prompt?.cache_creation_1h_tokens !== undefined)
-    result.cacheWrite1hTokens = prompt.cache_creation_1h_tokens;
-  if (completion?.reasoning_tokens) result.reasoningTokens = completion.reasoning_tokens;
-  if (completion?.audio_tokens) result.audioOutputTokens = completion.audio_tokens;
-  // image tokens (Gemini's per-modality counts): zero is information, as for 1h cache writes
-  if (prompt?.image_tokens !== undefined) result.imageInputTokens = prompt.image_tokens;
-  if (completion?.image_tokens !== undefined) result.imageOutputTokens = completion.image_tokens;
+  // an OpenAI-compatible host's counts as it sent them: one that is no count (a string "200")
+  // is left out, never joined as text into a sum or stored as a string in the request log
+  const counted = (value: unknown): number | undefined => {
+    const count = tokenCount(value);
+    return count > 0 ? count : undefined;
+  };
+  // zero is information for some (no 1h writes, no image tokens), unlike the counts above
+  const known = (value: unknown): number | undefined =>
+    typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : undefined;
+  const set = <K extends keyof TokenUsage>(key: K, value: TokenUsage[K] | undefined): void => {
+    if (value !== undefined) result[key] = value;
+  };
+  set('cachedInputTokens', counted(prompt?.cached_tokens));
+  set('cacheWriteTokens', counted(prompt?.cache_creation_tokens));
+  set('audioInputTokens', counted(prompt?.audio_tokens));
+  set('cacheWrite1hTokens', known(prompt?.cache_creation_1h_tokens));
+  set('reasoningTokens', counted(completion?.reasoning_tokens));
+  set('audioOutputTokens', counted(completion?.audio_tokens));
+  // image tokens (Gemini's per-modality counts)
+  set('imageInputTokens', known(prompt?.image_tokens));
+  set('imageOutputTokens', known(completion?.image_tokens));
   const cachedSplit = prompt?.cached_tokens_details;
-  if (cachedSplit?.audio_tokens !== undefined) result.cachedAudioInputTokens = cachedSplit.audio_tokens;
-  if (cachedSplit?.image_tokens !== undefined) result.cachedImageInputTokens = cachedSplit.image_tokens;
+  set('cachedAudioInputTokens', known(cachedSplit?.audio_tokens));
+  set('cachedImageInputTokens', known(cachedSplit?.image_tokens));
   // Perplexity's usage reaches the gateway as the host sent it (an OpenAI-compatible body):
   // deep research counts its search queries there
   const searches = usage.web_searches ?? (usage as { num_search_queries?: unknown }).num_search_queries;
