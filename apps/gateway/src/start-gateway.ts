@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { IDLE_MEMORY_DEFAULTS, createApp, releaseMemoryWhenIdle } from '@switchyard/proxy-api';
 import { MAX_TIMER_MS } from '@switchyard/proxy-core';
-import { createLogger, type SwitchyardMetrics } from '@switchyard/proxy-logging';
+import { createLogger, reopenLogFile, type SwitchyardMetrics } from '@switchyard/proxy-logging';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { appOptionsFromConfig } from './config/app-options-from-config';
 import type { ConfigFile } from './config/config-schema';
@@ -38,6 +38,17 @@ export interface RunningGateway {
    * during the delay (a second signal), it skips the rest of the delay; the same promise.
    */
   shutdown(): Promise<void>;
+  /**
+   * Opens the log file anew at its path (after log rotation moved it away); false when the
+   * logs go to stdout, stderr or nowhere, where there is nothing to reopen.
+   */
+  reopenLogFile(): boolean;
+}
+
+/** Whether the config's logs go to a file (which log rotation moves away), not a standard stream. */
+export function logsToFile(config: ConfigFile): boolean {
+  const destination = config.logging?.destination ?? 'stdout';
+  return destination !== 'stdout' && destination !== 'stderr';
 }
 
 /**
@@ -107,6 +118,10 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
   return {
     app,
     url,
+    reopenLogFile() {
+      if (logger === undefined || !logsToFile(config)) return false;
+      return reopenLogFile(logger as Parameters<typeof reopenLogFile>[0]);
+    },
     shutdown() {
       skipDelay?.();
       closing ??= (async () => {

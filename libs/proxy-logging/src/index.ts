@@ -111,7 +111,7 @@ export { parseBaggage, readTracingHeaders, TRACING_HEADERS } from './tracing/rea
 export type { TracingHeaders } from './tracing/read-tracing-headers';
 
 // logs
-export { createLogger, logDestination, LOGGER_DEFAULTS } from './logs/create-logger';
+export { createLogger, logDestination, LOGGER_DEFAULTS, reopenLogFile } from './logs/create-logger';
 export type { LogDestination, LoggerOptions } from './logs/create-logger';
 export { LOG_REDACT_CENSOR, LOG_REDACT_PATHS } from './logs/log-redact-paths';
 export { censorSecrets, redactLogger } from './logs/log-redaction';

@@ -16,7 +16,7 @@ import { withServerEnv } from '../config/server-env';
 import { shutdownTimes } from '../config/shutdown-times';
 import { envPort } from './gateway-connection';
 import type { ConfigFile } from '../config/config-schema';
-import { startGateway } from '../start-gateway';
+import { logsToFile, startGateway } from '../start-gateway';
 import { otlpTracesUrl } from '../telemetry/start-telemetry';
 import { integerFlag, parseCommandArgs, positionalArgs, textFlag } from './cli-args';
 import { EXIT_CODES, OperationError } from './cli-errors';
@@ -95,6 +95,7 @@ export async function startCommand(args: string[], env: NodeJS.ProcessEnv): Prom
   if (workers > 1) {
     return runPrimary({
       workers,
+      forwardHangUp: logsToFile(config),
       // the workers run this same command line: the config they resolve is this one
       shutdown: shutdownTimes(config),
       metrics: config.metrics?.enabled !== false,
@@ -142,6 +143,12 @@ export async function startCommand(args: string[], env: NodeJS.ProcessEnv): Prom
     }
   };
   process.on('SIGTERM', stop);
+  // log rotation: logrotate renames the file, then sends SIGHUP (a cluster primary forwards it);
+  // only for a file, so a gateway logging to a terminal still ends when the terminal hangs up
+  if (logsToFile(config))
+    process.on('SIGHUP', () => {
+      if (running.reopenLogFile()) running.app.log.info('log file reopened (SIGHUP)');
+    });
   // a worker takes its signals from the primary, which forwards each one as SIGTERM: Ctrl-C on a
   // terminal reaches the whole process group, and counting it here too would make one Ctrl-C two
   process.on('SIGINT', cluster.isWorker ? () => undefined : stop);

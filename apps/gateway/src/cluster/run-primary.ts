@@ -42,6 +42,11 @@ export interface PrimaryOptions {
   shutdown: ShutdownTimes;
   /** Whether the primary aggregates the workers' metrics for `/metrics`. */
   metrics: boolean;
+  /**
+   * Whether SIGHUP goes on to every worker (each reopens its log file after rotation) rather than
+   * taking its default action, which ends the primary. @default false
+   */
+  forwardHangUp?: boolean;
   /** Called once, when every worker listens, with the shared URL. */
   onListening(url: string): void;
   /** Human-readable lifecycle lines (worker died, restarted, shutting down). */
@@ -196,6 +201,13 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
+    if (options.forwardHangUp === true)
+      process.on('SIGHUP', () => {
+        // a worker still starting has no handler yet (SIGHUP would end it): its log file opens
+        // at the path as it starts anyway
+        for (const worker of Object.values(cluster.workers ?? {}))
+          if (worker !== undefined && listening.has(worker.id)) worker.process.kill('SIGHUP');
+      });
     for (let i = 0; i < options.workers; i += 1) fork();
   });
 }

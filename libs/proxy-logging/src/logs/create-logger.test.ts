@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { captureLogLines as capture } from '@switchyard/testing';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createLogger } from './create-logger';
+import { createLogger, reopenLogFile } from './create-logger';
 import { SECRET_FIELDS, SECRET_HEADERS } from './log-redact-paths';
 
 const PLANTED = 'sk-planted-0123456789abcdef';
@@ -130,9 +130,8 @@ describe('createLogger level and destination', () => {
     logger.info('before rotation');
     await new Promise((resolve) => setImmediate(resolve));
     renameSync(file, `${file}.1`);
-    // what a SIGHUP handler does, as pino documents it for its own file destination
-    const stream = (logger as unknown as Record<symbol, { reopen(): void }>)[pino.symbols.streamSym];
-    stream?.reopen();
+    // what a SIGHUP handler does
+    expect(reopenLogFile(logger)).toBe(true);
     logger.info('after rotation');
     await new Promise((resolve) => setImmediate(resolve));
     const messages = (path: string): unknown[] =>
@@ -142,6 +141,11 @@ describe('createLogger level and destination', () => {
         .map((line) => (JSON.parse(line) as Record<string, unknown>)['msg']);
     expect(messages(`${file}.1`)).toEqual(['before rotation']);
     expect(messages(file)).toEqual(['after rotation']);
+  });
+
+  it('reopens nothing of a stream without reopen()', () => {
+    const out = capture();
+    expect(reopenLogFile(createLogger({ destination: out.stream }))).toBe(false);
   });
 
   it('writes nothing at level silent', () => {

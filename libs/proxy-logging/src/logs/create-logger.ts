@@ -109,3 +109,20 @@ export function createLogger(options: LoggerOptions = {}): PinoLogger {
     ),
   );
 }
+
+/**
+ * Opens a logger's file anew at its path once log rotation moved it away, creating it (and its
+ * folder) again: what a SIGHUP handler calls after logrotate renamed the file. Lines of the turn
+ * are written to the old file first. Returns false for a logger whose stream cannot reopen (a
+ * caller's own stream without `reopen`, pino-pretty's transport); on stdout or stderr it is a
+ * no-op.
+ * @example
+ * process.on('SIGHUP', () => reopenLogFile(logger));
+ */
+export function reopenLogFile(logger: PinoLogger): boolean {
+  const stream = (logger as unknown as Record<symbol, unknown>)[pino.symbols.streamSym] as
+    { reopen?: unknown } | undefined;
+  if (typeof stream?.reopen !== 'function') return false;
+  (stream as { reopen(): void }).reopen();
+  return true;
+}
