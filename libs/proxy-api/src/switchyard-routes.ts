@@ -141,7 +141,8 @@ export const switchyardRoutes: FastifyPluginAsync<SwitchyardRoutesOptions> = asy
     app.addHook('onClose', async () => removeTaps(tapped));
   }
   // the universal proxy lives in its own scope: it streams bodies, never parses them (its
-  // options were checked above)
+  // options were checked above). A child scope's onClose runs before this one's: the exchanges
+  // it still meters after their response are reported before the request log closes
   if (proxy !== false)
     void app.register(checkedProxyRoutes, {
       gateway,

@@ -173,6 +173,26 @@ async function maskedErrorBody(
   }
 }
 
+/**
+ * How long the app's close waits for the exchanges still being metered (decoding a bounded
+ * capture, reading usage, reporting): the server has closed by then, every response has ended.
+ */
+const METERING_AT_CLOSE_MS = 1_000;
+
+/** Waits for `pending` to settle, at most `ms`: true when some had not by then. */
+async function settledWithin(pending: Promise<unknown>[], ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<true>((resolve) => {
+    timer = setTimeout(() => resolve(true), ms);
+  });
+  const settled = Promise.allSettled(pending).then(() => false);
+  try {
+    return await Promise.race([settled, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Reports `context` through the gateway the first time it is called, never again. */
 function endOnce(gateway: Gateway, context: RequestContext): () => void {
   let ended = false;
@@ -299,6 +319,19 @@ export const checkedProxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async 
     throw new SwitchyardError('invalid_options', `Invalid proxy options:\n${problems.join('\n')}`);
   const agent = createGuardedAgent(policy, proxy.resolve === undefined ? {} : { resolve: proxy.resolve });
   app.addHook('onClose', async () => agent.close());
+  // an exchange is metered after its response closed (a compressed body is decoded on libuv's
+  // pool first), so the server's close does not wait for it: this scope's onClose runs before
+  // the parent's, which closes the request log and flushes spend, and waits for it there
+  const metering = new Set<Promise<void>>();
+  app.addHook('onClose', async () => {
+    if (metering.size === 0) return;
+    const left = await settledWithin([...metering], METERING_AT_CLOSE_MS);
+    if (left)
+      app.log.warn(
+        { pending: metering.size, waitedMs: METERING_AT_CLOSE_MS },
+        'proxied exchanges were still being metered at close; their rows and charges are lost',
+      );
+  });
   const allowTargetHeader = proxy.allowTargetHeader ?? PROXY_DEFAULTS.allowTargetHeader;
   const maxCapture = proxy.maxCaptureBytes ?? PROXY_DEFAULTS.maxCaptureBytes;
   const headersTimeout = proxy.headersTimeoutMs ?? PROXY_DEFAULTS.headersTimeoutMs;
@@ -367,9 +400,11 @@ export const checkedProxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async 
     const meterAndEnd = (): void => {
       if (answer === undefined) return;
       const answered = answer;
-      void meterInto(context, request, reply, url, answered)
+      const metered: Promise<void> = meterInto(context, request, reply, url, answered)
         .catch((thrown: unknown) => meteringFailed(request, context, url, thrown))
-        .finally(end);
+        .finally(end)
+        .finally(() => metering.delete(metered));
+      metering.add(metered);
     };
     reply.raw.once('close', () => {
       closed = true;
