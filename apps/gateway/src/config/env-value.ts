@@ -32,3 +32,11 @@ export function blankSecretProblem(env: NodeJS.ProcessEnv, name: string): string
 export function isEmptyVariable(env: NodeJS.ProcessEnv, name: string): boolean {
   return env[name] === '';
 }
+
+/**
+ * A variable as the environment holds it, empty or blank included: only for the config file's
+ * `${VAR-default}` and `${VAR?message}`, which a shell, and so their author, reads that way.
+ */
+export function envValueAsSet(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  return env[name];
+}
