@@ -127,8 +127,8 @@ main(argv, process.env).then(
   },
   (error: unknown) => {
     process.exitCode = report(error, argv.includes('--json'));
-    // a cluster worker's IPC channel keeps it alive: without an explicit exit, a worker that
-    // failed to start never exits and its primary waits for it forever
-    if (cluster.isWorker) process.exit();
+    // a gateway that failed to start exits: a cluster worker's IPC channel, or a connection a
+    // failed start left open, would otherwise keep it alive (and its primary waiting) forever
+    if (serving || cluster.isWorker) process.exit();
   },
 );

@@ -86,11 +86,17 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
   const appOptions = appOptionsFromConfig(config, env);
   // the OpenTelemetry SDK, only when an OTLP endpoint is configured: the libraries' spans then record
   const telemetry = await startTelemetry(env);
-  const app = createApp({
-    ...appOptions,
-    ...(metrics !== undefined && appOptions.metrics !== false ? { metrics } : {}),
-    ...(logger === undefined ? { logger: false } : { loggerInstance: logger }),
-  });
+  let app: FastifyInstance;
+  try {
+    app = createApp({
+      ...appOptions,
+      ...(metrics !== undefined && appOptions.metrics !== false ? { metrics } : {}),
+      ...(logger === undefined ? { logger: false } : { loggerInstance: logger }),
+    });
+  } catch (error) {
+    await telemetry?.shutdown();
+    throw error;
+  }
   guardHosts(app, config);
   if (metrics !== undefined) app.addHook('onClose', async () => metrics.close());
   // after the drain: every request's spans have ended; export what is buffered
@@ -103,7 +109,14 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
   }
   let stopIdleRelease: (() => void) | undefined;
   app.addHook('onClose', async () => stopIdleRelease?.());
-  await app.listen({ port: options.port, host: options.host });
+  try {
+    await app.listen({ port: options.port, host: options.host });
+  } catch (error) {
+    // the app has opened its connections (Redis, the request log's database) and telemetry:
+    // left open, they keep the process running after start reports the error (EADDRINUSE)
+    await app.close().catch(() => undefined);
+    throw error;
+  }
   // the gateway owns its process: after start-up (and after each busy spell) an idle event loop
   // gives back the memory V8 grew, ~20-30 MB of RSS (docs/operations.md, "Memory")
   const idleMemoryReleaseMs = config.server?.idleMemoryReleaseMs ?? IDLE_MEMORY_DEFAULTS.idleMs;

@@ -544,6 +544,31 @@ describe('switchyard CLI', { timeout: 60_000 }, () => {
     }
   });
 
+  // single process: the app had opened its Redis connection (and the request log) when listen
+  // failed; left open, they kept the process running after it reported the error
+  it(
+    'exits 1 promptly when the port is in use and the app has opened connections',
+    { timeout: 15_000 },
+    async () => {
+      const file = join(dir, 'redis-port-taken.yaml');
+      await writeFile(
+        file,
+        `redis: { url: "${TEST_REDIS_URL}", keyPrefix: "cli-taken-${process.pid}:" }\nproviders: [ { name: mock, type: mock } ]\n`,
+      );
+      const taken = createServer();
+      await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+      try {
+        const { port } = taken.address() as AddressInfo;
+        const child = run(['--config', file, '--port', String(port), '--host', '127.0.0.1']);
+        const result = await output(child);
+        expect(result.code).toBe(1);
+        expect(result.stderr).toContain('EADDRINUSE');
+      } finally {
+        taken.close();
+      }
+    },
+  );
+
   it('names REDIS_URL when start is given one with a bad port', async () => {
     const file = join(dir, 'plain.yaml');
     await writeFile(file, 'providers: [ { name: mock, type: mock } ]\n');
