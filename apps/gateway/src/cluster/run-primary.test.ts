@@ -1,9 +1,13 @@
+import cluster from 'node:cluster';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { MAX_TIMER_MS } from '@switchyard/proxy-core';
-import { describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ConfigFile } from '../config/config-schema';
 import { withServerEnv } from '../config/server-env';
 import { CLOSE_LEFT_CONNECTIONS_MS, shutdownTimes } from '../config/shutdown-times';
-import { KILL_MARGIN_MS, workerKillDeadlineMs } from './run-primary';
+import { KILL_MARGIN_MS, LISTENING_MESSAGE, runPrimary, workerKillDeadlineMs } from './run-primary';
 
 const base: ConfigFile = { providers: [{ name: 'mock', type: 'mock' }] };
 
@@ -57,5 +61,121 @@ describe('workerKillDeadlineMs', () => {
         requestLogFlushMs: 0,
       }),
     ).toBe(MAX_TIMER_MS);
+  });
+});
+
+// A worker as a script: the nth one started does what the plan's nth step says ("listen" and stay,
+// "fail" at once without listening, "listen-then-exit" a second after listening); past the plan, it listens.
+const WORKER = `
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+const [dir, plan] = process.argv.slice(2);
+let n = 0;
+for (;;) {
+  try {
+    writeFileSync(join(dir, 'start-' + n), '', { flag: 'wx' });
+    break;
+  } catch {
+    n += 1;
+  }
+}
+const step = JSON.parse(plan)[n] ?? 'listen';
+if (step === 'fail') process.exit(1);
+process.on('SIGTERM', () => process.exit(0));
+process.send({ type: '${LISTENING_MESSAGE}', url: 'http://127.0.0.1:1' });
+if (step === 'listen-then-exit') setTimeout(() => process.exit(1), 1000);
+else setInterval(() => undefined, 60000);
+`;
+
+// more failed restarts than a primary that never gives up is let make (12 restarts)
+const FAILING = Array.from({ length: 16 }, () => 'fail');
+
+describe('runPrimary restarts', { timeout: 30_000 }, () => {
+  let dir: string;
+  let running: Promise<number> | undefined;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'switchyard-primary-'));
+    await writeFile(join(dir, 'worker.mjs'), WORKER);
+  });
+  afterEach(async () => {
+    // a primary that never gave up (the defect): stop it and its workers
+    if (running !== undefined) {
+      process.emit('SIGTERM', 'SIGTERM');
+      await running;
+      running = undefined;
+    }
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  /** Runs a primary over the plan; resolves with its exit code and the delays it restarted after. */
+  async function supervise(
+    name: string,
+    workers: number,
+    plan: string[],
+    options: { workerStableMs: number },
+  ): Promise<{ code: number; delays: number[]; lines: string[] }> {
+    const starts = await mkdtemp(join(dir, `${name}-`));
+    cluster.setupPrimary({
+      exec: join(dir, 'worker.mjs'),
+      args: [starts, JSON.stringify(plan)],
+      silent: true,
+    });
+    const lines: string[] = [];
+    const delays: number[] = [];
+    let killed = false;
+    let tooMany: (() => void) | undefined;
+    const restartedForever = new Promise<number>((resolve) => (tooMany = () => resolve(-1)));
+    running = runPrimary({
+      workers,
+      shutdown: { delayMs: 0, drainTimeoutMs: 1_000, requestLogFlushMs: 0 },
+      metrics: false,
+      // once every worker listens, one crashes
+      onListening: () => {
+        if (killed) return;
+        killed = true;
+        Object.values(cluster.workers ?? {})[0]?.process.kill('SIGKILL');
+      },
+      log: (line) => {
+        lines.push(line);
+        const delay = /restarting in (\d+) ms/.exec(line)?.[1];
+        if (delay !== undefined) delays.push(Number(delay));
+        if (delays.length > 12) tooMany?.();
+      },
+      restartBackoffMs: 1,
+      maxRestartBackoffMs: 1_000,
+      // the crashes-within-a-window limit out of the way: only failed restarts stop the primary
+      crashLoopRestarts: 1_000,
+      failedRestarts: 3,
+      ...options,
+    });
+    const code = await Promise.race([running, restartedForever]);
+    if (code !== -1) running = undefined;
+    return { code, delays, lines };
+  }
+
+  it('gives up, exit 1, on restarted workers that keep failing before they listen, however slowly', async () => {
+    const result = await supervise('never-listen', 2, ['listen', 'listen', ...FAILING], {
+      workerStableMs: 60_000,
+    });
+    expect(result.code).toBe(1);
+    // the crash, then each failed restart doubles the backoff
+    expect(result.delays).toEqual([1, 2, 4]);
+    expect(result.lines).toContainEqual(
+      expect.stringMatching(
+        /exited \(code 1\); 3 restarted workers in a row exited before listening for 60000 ms: crash loop, stopping$/,
+      ),
+    );
+  });
+
+  it('starts the backoff and the count of failed restarts again once a restarted worker stayed up', async () => {
+    const result = await supervise(
+      'stayed-up',
+      1,
+      ['listen', 'fail', 'fail', 'listen-then-exit', ...FAILING],
+      { workerStableMs: 10 },
+    );
+    expect(result.code).toBe(1);
+    // the crash, two failed restarts; one that stayed up, then three failed restarts
+    expect(result.delays).toEqual([1, 2, 4, 1, 2, 4]);
   });
 });

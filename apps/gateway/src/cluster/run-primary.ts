@@ -12,6 +12,8 @@ export const PRIMARY_DEFAULTS = {
   maxRestartBackoffMs: 10_000,
   crashLoopRestarts: 5,
   crashLoopWindowMs: 60_000,
+  failedRestarts: 5,
+  workerStableMs: 30_000,
 } as const;
 
 /** How long past everything a worker's shutdown may take the primary waits before it kills the worker. */
@@ -51,7 +53,7 @@ export interface PrimaryOptions {
   onListening(url: string): void;
   /** Human-readable lifecycle lines (worker died, restarted, shutting down). */
   log(line: string): void;
-  /** First restart delay, doubled per consecutive crash. @default 250 */
+  /** First restart delay, doubled per consecutive failed restart (see `failedRestarts`). @default 250 */
   restartBackoffMs?: number;
   /** @default 10000 */
   maxRestartBackoffMs?: number;
@@ -59,6 +61,17 @@ export interface PrimaryOptions {
   crashLoopRestarts?: number;
   /** @default 60000 */
   crashLoopWindowMs?: number;
+  /**
+   * Consecutive failed restarts after which the primary gives up and exits 1: a restarted worker
+   * that exits before it listens, or within `workerStableMs` of listening, failed. Catches a
+   * worker that fails too slowly for `crashLoopRestarts` within `crashLoopWindowMs`. @default 5
+   */
+  failedRestarts?: number;
+  /**
+   * How long a worker listens before it counts as up: then the failed restarts (and the restart
+   * backoff) start again from zero. @default 30000
+   */
+  workerStableMs?: number;
 }
 
 function isListening(message: unknown): message is { type: typeof LISTENING_MESSAGE; url: string } {
@@ -81,6 +94,8 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
   const maxBackoffMs = options.maxRestartBackoffMs ?? PRIMARY_DEFAULTS.maxRestartBackoffMs;
   const loopRestarts = options.crashLoopRestarts ?? PRIMARY_DEFAULTS.crashLoopRestarts;
   const loopWindowMs = options.crashLoopWindowMs ?? PRIMARY_DEFAULTS.crashLoopWindowMs;
+  const maxFailedRestarts = options.failedRestarts ?? PRIMARY_DEFAULTS.failedRestarts;
+  const stableMs = options.workerStableMs ?? PRIMARY_DEFAULTS.workerStableMs;
   if (options.metrics) serveClusterMetrics((line) => options.log(line));
 
   return new Promise<number>((resolve) => {
@@ -90,12 +105,26 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
     let exitCode = 0;
     const crashes: number[] = [];
     const restarts = new Set<NodeJS.Timeout>();
+    // restarted workers that failed in a row; any worker that stays up resets the count
+    let failedRestarts = 0;
+    const restarted = new Set<number>();
+    const stable = new Set<number>();
+    const stableTimers = new Map<number, NodeJS.Timeout>();
+    let deadline: NodeJS.Timeout | undefined;
 
-    const fork = (): Worker => {
+    const fork = (restart: boolean): Worker => {
       const worker = cluster.fork();
+      if (restart) restarted.add(worker.id);
       worker.on('message', (message: unknown) => {
         if (!isListening(message)) return;
         listening.add(worker.id);
+        const timer = setTimeout(() => {
+          stableTimers.delete(worker.id);
+          stable.add(worker.id);
+          failedRestarts = 0;
+        }, stableMs);
+        timer.unref();
+        stableTimers.set(worker.id, timer);
         if (!announced && listening.size >= options.workers) {
           announced = true;
           options.onListening(message.url);
@@ -105,7 +134,14 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
     };
 
     const finishIfDone = (): void => {
-      if (stopping && Object.keys(cluster.workers ?? {}).length === 0) resolve(exitCode);
+      if (!stopping || Object.keys(cluster.workers ?? {}).length > 0) return;
+      // nothing of this primary stays behind: no listener acts on a later cluster's workers
+      cluster.off('exit', onExit);
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+      process.off('SIGHUP', onHangUp);
+      clearTimeout(deadline);
+      resolve(exitCode);
     };
 
     const stop = (signal: NodeJS.Signals): void => {
@@ -118,7 +154,7 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
       // each worker closes its own connections at its deadline and bounds its request log's last
       // flush; this only catches a stuck one, once all of that is over (workerKillDeadlineMs)
       const deadlineMs = workerKillDeadlineMs(options.shutdown);
-      const deadline = setTimeout(() => {
+      deadline = setTimeout(() => {
         for (const worker of Object.values(cluster.workers ?? {})) {
           options.log(
             `worker ${worker?.process.pid ?? '?'} did not exit within the shutdown deadline (${deadlineMs} ms): killing it`,
@@ -131,8 +167,12 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
       finishIfDone();
     };
 
-    cluster.on('exit', (worker, code, signal) => {
+    const onExit = (worker: Worker, code: number, signal: string | null): void => {
       const wasListening = listening.delete(worker.id);
+      const wasRestart = restarted.delete(worker.id);
+      const wasStable = stable.delete(worker.id);
+      clearTimeout(stableTimers.get(worker.id));
+      stableTimers.delete(worker.id);
       if (stopping) {
         // a worker still starting takes the default action of SIGTERM, or of the SIGINT a
         // terminal's Ctrl-C sends the whole process group (its handlers come with listening):
@@ -167,14 +207,26 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
         stop('SIGTERM');
         return;
       }
-      const delayMs = Math.min(backoffMs * 2 ** (crashes.length - 1), maxBackoffMs);
+      // a restarted worker that never listened, or not for long, fails the same way again
+      // (a config, a dependency, a leak): however slowly, the primary gives up after a few
+      if (wasRestart && !wasStable) failedRestarts += 1;
+      if (failedRestarts >= maxFailedRestarts) {
+        options.log(
+          `worker ${worker.process.pid ?? '?'} exited (${how}); ${failedRestarts} restarted workers in a row exited before listening for ${stableMs} ms: crash loop, stopping`,
+        );
+        exitCode = 1;
+        stop('SIGTERM');
+        return;
+      }
+      const delayMs = Math.min(backoffMs * 2 ** failedRestarts, maxBackoffMs);
       options.log(`worker ${worker.process.pid ?? '?'} exited (${how}); restarting in ${delayMs} ms`);
       const timer = setTimeout(() => {
         restarts.delete(timer);
-        fork();
+        fork(true);
       }, delayMs);
       restarts.add(timer);
-    });
+    };
+    cluster.on('exit', onExit);
 
     // a second signal is forwarded (each worker skips the rest of its shutdown delay and still
     // drains and flushes); a third kills the workers and exits 1. The kill deadline armed by the
@@ -199,15 +251,15 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
       exitCode = 1;
       for (const worker of workers) worker?.process.kill('SIGKILL');
     };
+    const onHangUp = (): void => {
+      // a worker still starting has no handler yet (SIGHUP would end it): its log file opens
+      // at the path as it starts anyway
+      for (const worker of Object.values(cluster.workers ?? {}))
+        if (worker !== undefined && listening.has(worker.id)) worker.process.kill('SIGHUP');
+    };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
-    if (options.forwardHangUp === true)
-      process.on('SIGHUP', () => {
-        // a worker still starting has no handler yet (SIGHUP would end it): its log file opens
-        // at the path as it starts anyway
-        for (const worker of Object.values(cluster.workers ?? {}))
-          if (worker !== undefined && listening.has(worker.id)) worker.process.kill('SIGHUP');
-      });
-    for (let i = 0; i < options.workers; i += 1) fork();
+    if (options.forwardHangUp === true) process.on('SIGHUP', onHangUp);
+    for (let i = 0; i < options.workers; i += 1) fork(false);
   });
 }
