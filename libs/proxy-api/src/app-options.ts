@@ -64,7 +64,7 @@ export interface AppOptions extends SwitchyardRoutesOptions {
   loggerInstance?: FastifyBaseLogger;
   /**
    * Time to receive a whole request in milliseconds (slow-client guard), at most `MAX_TIMER_MS`;
-   * 0: none (nor then a headers timeout, which is kept within this one). Node checks both
+   * 0: none (the headers timeout still applies; otherwise it is kept within this one). Node checks both
    * timeouts twice per the shorter one, at most every second (its own default is 30 s). @default 30000
    */
   requestTimeoutMs?: number;

@@ -1,6 +1,7 @@
 import { MAX_TIMER_MS, isSwitchyardError, timerDelayProblem } from '@switchyard/proxy-core';
 import { connect, type AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { APP_DEFAULTS } from '../app-options';
 import { createApp } from '../create-app';
 import { MAX_TIMEOUT_CHECK_INTERVAL_MS, timeoutCheckIntervalMs } from './server-timeouts';
 
@@ -67,6 +68,25 @@ describe("createApp's server timeouts", () => {
     }
     const none = createApp({ gateway, requestTimeoutMs: 0, headersTimeoutMs: 0, keepAliveTimeoutMs: 0 });
     await none.close();
+  });
+
+  it('keeps the headers timeout when the request timeout is off (0): a slow head is still cut', async () => {
+    const configured = createApp({ gateway, requestTimeoutMs: 0, headersTimeoutMs: 200 });
+    const defaulted = createApp({ gateway, requestTimeoutMs: 0 });
+    try {
+      await defaulted.ready();
+      expect(defaulted.server).toMatchObject({
+        requestTimeout: 0,
+        headersTimeout: APP_DEFAULTS.headersTimeoutMs,
+      });
+      await configured.listen({ port: 0, host: '127.0.0.1' });
+      expect(configured.server).toMatchObject({ requestTimeout: 0, headersTimeout: 200 });
+      const { port } = configured.server.address() as AddressInfo;
+      const answer = await slowClient(port, 'GET /health HTTP/1.1\r\nhost: localhost\r\n');
+      expect(answer.split('\r\n')[0]).toBe('HTTP/1.1 408 Request Timeout');
+    } finally {
+      await Promise.all([configured.close(), defaulted.close()]);
+    }
   });
 
   it(

@@ -100,7 +100,8 @@ export interface SwitchyardServerOptions {
 /**
  * The HTTP server limits of the app's options, defaults filled in: the request, headers and
  * keep-alive timeouts, the largest request head, and how often Node checks the timeouts. The
- * headers timeout stays below the request timeout, where Node enforces it.
+ * headers timeout stays below the request timeout, where Node enforces it (a request timeout of
+ * 0 is none: the headers timeout is kept).
  */
 export function serverOptionsOf(
   options: Pick<
@@ -109,8 +110,10 @@ export function serverOptionsOf(
   >,
 ): SwitchyardServerOptions {
   const requestTimeout = options.requestTimeoutMs ?? APP_DEFAULTS.requestTimeoutMs;
-  // Node's headers timeout must stay below the request timeout to mean anything
-  const headersTimeout = Math.min(options.headersTimeoutMs ?? APP_DEFAULTS.headersTimeoutMs, requestTimeout);
+  // Node's headers timeout must stay below the request timeout to mean anything; a request
+  // timeout of 0 is none, and leaves the headers timeout (the slowloris bound) as it is
+  const headersTimeoutMs = options.headersTimeoutMs ?? APP_DEFAULTS.headersTimeoutMs;
+  const headersTimeout = requestTimeout > 0 ? Math.min(headersTimeoutMs, requestTimeout) : headersTimeoutMs;
   const checkInterval = timeoutCheckIntervalMs(requestTimeout, headersTimeout);
   return {
     requestTimeout,
