@@ -13,6 +13,7 @@ import { ConfigFileSchema, type ConfigFile } from './config-schema';
 import { ConfigError } from './config-error';
 import { coerceSubstituted } from './coerce-substituted';
 import { interpolateEnv, startsWithReference } from './interpolate-env';
+import { parseErrorProblem } from './parse-error-problem';
 import { cacheWarnings } from './context-config';
 import { redisAddressInEnv } from './env-overrides';
 import { namesRedisAddress } from './redis-address';
@@ -188,7 +189,7 @@ export async function readConfigFile(path: string): Promise<unknown> {
   try {
     raw = path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
   } catch (error) {
-    throw new ConfigError(path, [`cannot parse the file: ${(error as Error).message}`]);
+    throw new ConfigError(path, [`cannot parse the file: ${parseErrorProblem(error, text)}`]);
   }
   return raw;
 }
