@@ -264,6 +264,49 @@ describe('switchyard start --workers', { timeout: 90_000 }, () => {
     expect(await gateway.exited).toBe(0);
   });
 
+  it('runs a restarted worker with the config the gateway started with, not the file as edited since', async () => {
+    const file = await config('edited', ['requestLog: { store: none }', 'cache: { enabled: false }']);
+    const gateway = await startGatewayProcess(['start', '--config', file, '--workers', '2']);
+    started.push(gateway);
+    const pids = new Set<string>();
+    await until(
+      async () => {
+        const response = await send(`${gateway.url}/health`);
+        pids.add(String(response.headers['x-switchyard-worker']));
+        return pids.size >= 2 ? true : undefined;
+      },
+      20_000,
+      'both workers',
+    );
+    // an edit config validate refuses for 2 workers (a budget counted per worker), and that
+    // would turn every unauthenticated request away (a client key)
+    await writeFile(
+      file,
+      [
+        'server: { port: 0, host: 127.0.0.1 }',
+        'providers: [ { name: mock, type: mock } ]',
+        'models: [ { name: edited, targets: [ { provider: mock, model: mock } ] } ]',
+        'keys: [ { key: sk-sy-cluster-edited-00000000, name: edited, budget: { usd: 1 } } ]',
+      ].join('\n'),
+    );
+    const [first = ''] = pids;
+    process.kill(Number(first), 'SIGKILL');
+    const replacement = await until(
+      async () => {
+        const response = await send(`${gateway.url}/v1/models`).catch(() => undefined);
+        const worker = response?.headers['x-switchyard-worker'];
+        return typeof worker === 'string' && !pids.has(worker) ? response : undefined;
+      },
+      20_000,
+      'a restarted worker',
+    );
+    expect(replacement.status).toBe(200);
+    expect(replacement.body).toContain('"fast"');
+    expect(replacement.body).not.toContain('edited');
+    gateway.child.kill('SIGTERM');
+    expect(await gateway.exited).toBe(0);
+  });
+
   it('refuses budgets kept per worker without Redis, naming the fix', async () => {
     const file = await config('budget', [
       'keys:',

@@ -2,6 +2,7 @@ import cluster from 'node:cluster';
 import { createClusterWorkerMetrics } from '../cluster/cluster-metrics';
 import { planWorkers } from '../cluster/cluster-policy';
 import { LISTENING_MESSAGE, runPrimary } from '../cluster/run-primary';
+import { receiveWorkerConfig } from '../cluster/worker-config';
 import { MAX_WORKERS, resolveWorkers } from '../cluster/worker-count';
 import { appConfigProblems } from '../config/app-options-from-config';
 import { ConfigError } from '../config/config-error';
@@ -35,21 +36,26 @@ function portFrom(value: string | undefined, source: string): number | undefined
   return integerFlag(value === '' ? undefined : value, source, 0, 65535);
 }
 
+/** A loaded config and where it came from (a path, or the built-in defaults). */
+interface LoadedConfig {
+  config: ConfigFile;
+  source: string;
+}
+
 /**
  * The config file, or the built-in defaults without one. The file's warnings are printed as soon
  * as it is validated, problems or not, before any later check can stop start: a warning may
- * explain the failure. Only by the primary: a cluster worker loads the same file again.
+ * explain the failure. A cluster worker reads no file: it runs the config the primary loaded and
+ * checked, even when restarted after the file was edited (restart the gateway to apply an edit).
  */
-async function loadConfig(
-  path: string | undefined,
-  env: NodeJS.ProcessEnv,
-): Promise<{ config: ConfigFile; source: string }> {
+async function loadConfig(path: string | undefined, env: NodeJS.ProcessEnv): Promise<LoadedConfig> {
+  if (cluster.isWorker) return receiveWorkerConfig<LoadedConfig>();
   const warnings: string[] = [];
   try {
     if (path === undefined) return { config: defaultConfig(env, warnings), source: 'built-in defaults' };
     return { config: await loadConfigFile(path, env, warnings), source: path };
   } finally {
-    if (!cluster.isWorker) printWarnings(warnings);
+    printWarnings(warnings);
   }
 }
 
@@ -95,8 +101,9 @@ export async function startCommand(args: string[], env: NodeJS.ProcessEnv): Prom
   if (workers > 1) {
     return runPrimary({
       workers,
+      // the workers run this same command line with this config, not the file as it is when they start
+      workerConfig: loaded,
       forwardHangUp: logsToFile(config),
-      // the workers run this same command line: the config they resolve is this one
       shutdown: shutdownTimes(config),
       metrics: config.metrics?.enabled !== false,
       onListening: (url) => announce(url, `; ${workers} workers`),

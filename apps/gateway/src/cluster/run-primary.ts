@@ -2,6 +2,7 @@ import cluster, { type Worker } from 'node:cluster';
 import { MAX_TIMER_MS } from '@switchyard/proxy-core';
 import { CLOSE_LEFT_CONNECTIONS_MS, type ShutdownTimes } from '../config/shutdown-times';
 import { serveClusterMetrics } from './cluster-metrics';
+import { CONFIG_MESSAGE, isConfigRequest } from './worker-config';
 
 /** Sent by a worker once its server listens. */
 export const LISTENING_MESSAGE = 'switchyard:listening';
@@ -40,6 +41,11 @@ export function workerKillDeadlineMs(times: ShutdownTimes): number {
 /** Options of {@link runPrimary}. */
 export interface PrimaryOptions {
   workers: number;
+  /**
+   * The config every worker runs, sent to each as it starts (`receiveWorkerConfig`), a restarted
+   * one too: what the primary loaded and validated, not the file as it is by then.
+   */
+  workerConfig?: unknown;
   /** What the workers' shutdown on SIGTERM/SIGINT may take, from the config they run with: the primary's kill deadline. */
   shutdown: ShutdownTimes;
   /** Whether the primary aggregates the workers' metrics for `/metrics`. */
@@ -116,6 +122,10 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
       const worker = cluster.fork();
       if (restart) restarted.add(worker.id);
       worker.on('message', (message: unknown) => {
+        if (isConfigRequest(message)) {
+          worker.send({ type: CONFIG_MESSAGE, config: options.workerConfig });
+          return;
+        }
         if (!isListening(message)) return;
         listening.add(worker.id);
         const timer = setTimeout(() => {
