@@ -141,11 +141,19 @@ describe('switchyard healthcheck', () => {
     expect(late.stderr).toContain('no answer within 200 ms');
   });
 
-  it('refuses PORT=0 (a port the OS picks) unless --url names the gateway, and a bad --timeout with exit 2', async () => {
+  it("refuses PORT=0 or the file's server.port: 0 (a port the OS picks) unless --url names the gateway, and a bad --timeout with exit 2", async () => {
     const zero = await healthcheck([], { PORT: '0' });
     expect(zero.code).toBe(1);
     expect(zero.stderr).toContain('PORT: 0 lets the system pick the port');
     expect((await healthcheck(['--url', gateway.url], { PORT: '0' })).code).toBe(0);
+    // the file's port 0 as well: it went to 8080, healthy when an unrelated server answered there
+    const config = join(dir, 'port0.yaml');
+    await writeFile(config, 'server: { port: 0 }\nproviders: [ { name: mock, type: mock } ]\n');
+    const fileZero = await healthcheck(['--config', config], {});
+    expect(fileZero.code).toBe(1);
+    expect(fileZero.stderr).toContain('/server/port: 0 lets the system pick the port');
+    expect(fileZero.stderr).toContain('pass --url');
+    expect((await healthcheck(['--config', config, '--url', gateway.url], {})).code).toBe(0);
     const usage = await healthcheck(['--timeout', 'soon'], {});
     expect(usage.code).toBe(2);
     expect(usage.stderr).toContain('--timeout: "soon" is not a duration');

@@ -46,9 +46,15 @@ export function adminKeyFrom(values: ConnectionValues, env: NodeJS.ProcessEnv): 
 /**
  * The gateway's base URL: `--url`, then SWITCHYARD_URL; else built as `switchyard start` would
  * listen: PORT and HOST, then the `server` section of `--config` or SWITCHYARD_CONFIG, then
- * 127.0.0.1:8080.
+ * 127.0.0.1:8080. A port of 0 there (PORT=0, `server.port: 0`) has start listen on a port the
+ * system picks, which names none to connect to: a {@link ConfigError} telling to pass
+ * `urlHint`, rather than a guess at 8080 that may reach another server.
  */
-export async function gatewayUrlFrom(values: ConnectionValues, env: NodeJS.ProcessEnv): Promise<string> {
+export async function gatewayUrlFrom(
+  values: ConnectionValues,
+  env: NodeJS.ProcessEnv,
+  urlHint = 'pass --url or set SWITCHYARD_URL',
+): Promise<string> {
   const flag = nonEmpty(values.url);
   const explicit = flag ?? envValue(env, 'SWITCHYARD_URL');
   if (explicit !== undefined) {
@@ -60,16 +66,23 @@ export async function gatewayUrlFrom(values: ConnectionValues, env: NodeJS.Proce
     return explicit.replace(/\/+$/, '');
   }
   const configFlag = nonEmpty(values.config);
+  const configPath = configFlag === undefined ? envValue(env, 'SWITCHYARD_CONFIG') : configFlag;
   const server = await serverSection(
-    configFlag === undefined ? envValue(env, 'SWITCHYARD_CONFIG') : configFlag,
+    configPath,
     configFlag === undefined ? 'SWITCHYARD_CONFIG' : '--config',
     env,
   );
   // refused as `switchyard start` refuses it, not passed over for the file's port or 8080
   const fromEnv = envPort(env);
-  // the same precedence as `switchyard start`: PORT and HOST win over the file (PORT=0, a port
-  // the OS picks, names none to connect to)
-  const port = fromEnv !== undefined && fromEnv > 0 ? fromEnv : (server.port ?? 8080);
+  // the same precedence as `switchyard start`: PORT and HOST win over the file
+  const port = fromEnv ?? server.port ?? 8080;
+  if (port === 0) {
+    const [source, field] =
+      fromEnv === undefined ? [configPath ?? 'the config file', '/server/port'] : ['the environment', 'PORT'];
+    throw new ConfigError(source, [
+      `${field}: 0 lets the system pick the port, which this command cannot know: ${urlHint}`,
+    ]);
+  }
   const configured = envValue(env, 'HOST') ?? server.host;
   // a gateway bound to every interface is reached on loopback from the same machine
   const host =
@@ -110,9 +123,12 @@ async function serverSection(
   const resolved = interpolateEnv(server ?? {}, env, []);
   const fields =
     typeof resolved === 'object' && resolved !== null ? (resolved as Record<string, unknown>) : {};
-  const port = Number(fields['port']);
+  const text = fields['port'];
+  // `port: 0` (or "0" from a reference) is a port the system picks; an unset reference ('') none
+  const port =
+    typeof text === 'number' ? text : typeof text === 'string' && text.trim() !== '' ? Number(text) : NaN;
   return {
-    ...(Number.isInteger(port) && port > 0 && port <= 65535 ? { port } : {}),
+    ...(Number.isInteger(port) && port >= 0 && port <= 65535 ? { port } : {}),
     ...(typeof fields['host'] === 'string' && fields['host'] !== '' ? { host: fields['host'] } : {}),
   };
 }

@@ -1,9 +1,8 @@
-import { ConfigError } from '../config/config-error';
 import { createAdminClient } from './admin-client';
-import { parseCommandArgs, positionalArgs, textFlag } from './cli-args';
+import { parseCommandArgs, positionalArgs } from './cli-args';
 import { EXIT_CODES } from './cli-errors';
 import { printLine } from './cli-output';
-import { envPort, gatewayUrlFrom } from './gateway-connection';
+import { gatewayUrlFrom } from './gateway-connection';
 import { parseDurationMs } from './parse-duration';
 
 /** How long `switchyard healthcheck` waits for `/health` by default, ms: under the image's `HEALTHCHECK --timeout=3s`. */
@@ -17,9 +16,10 @@ Asks the gateway this environment runs for GET /health: exit 0 when it answers 2
 answers otherwise or not within --timeout (2 wrong usage). It finds the address as
 \`switchyard start\` finds the one it listens on, from the same environment: PORT and HOST, else
 the server section of --config or SWITCHYARD_CONFIG, else 127.0.0.1:8080 (0.0.0.0 and :: are
-reached on loopback). It cannot see the flags start was given: for a gateway started with --port,
---host or --config, pass --url or the same --config. SWITCHYARD_URL (where the admin commands
-go) is not read. The container image's HEALTHCHECK runs it.
+reached on loopback; a port of 0, one the OS picks, needs --url). It cannot see the flags start
+was given: for a gateway started with --port, --host or --config, pass --url or the same
+--config. SWITCHYARD_URL (where the admin commands go) is not read. The container image's
+HEALTHCHECK runs it.
 
   --config FILE    the config file start runs with (default SWITCHYARD_CONFIG); only its server
                    section is read, so the secrets it references need not be set
@@ -47,13 +47,9 @@ export async function healthcheckCommand(args: string[], env: NodeJS.ProcessEnv)
   positionalArgs(positionals, [], HEALTHCHECK_USAGE);
   const timeoutMs =
     values.timeout === undefined ? HEALTHCHECK_TIMEOUT_MS : parseDurationMs(values.timeout, '--timeout');
-  // PORT=0 has start listen on a port the OS picks: no address to derive, and 8080 would be a guess
-  if (textFlag(values.url) === undefined && envPort(env) === 0)
-    throw new ConfigError('the environment', [
-      'PORT: 0 lets the system pick the port, which healthcheck cannot know: pass --url',
-    ]);
-  // the gateway this environment starts, not the one the admin commands are pointed at
-  const base = await gatewayUrlFrom(values, { ...env, SWITCHYARD_URL: undefined });
+  // the gateway this environment starts, not the one the admin commands are pointed at; PORT=0 or
+  // `server.port: 0` has start listen on a port the OS picks, refused there (8080 would be a guess)
+  const base = await gatewayUrlFrom(values, { ...env, SWITCHYARD_URL: undefined }, 'pass --url');
   await createAdminClient({ baseUrl: base, adminKey: undefined, timeoutMs })('/health');
   printLine(`healthy: ${base}/health`);
   return EXIT_CODES.ok;
