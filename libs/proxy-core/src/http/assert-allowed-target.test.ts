@@ -107,6 +107,17 @@ describe('assertAllowedTarget', () => {
       );
   });
 
+  it("refuses Oracle Cloud's classic metadata address (192.0.0.192) as metadata, also where private networks are allowed", () => {
+    expect(classifyAddress('192.0.0.192')).toBe('metadata');
+    expect(classifyAddress('192.0.0.191')).toBe('reserved');
+    expect(() =>
+      assertAllowedTarget('http://192.0.0.192/opc/v1/instance/', {
+        allowHosts: ['*'],
+        allowPrivateNetworks: true,
+      }),
+    ).toThrow(expect.objectContaining({ code: 'target_not_allowed' }));
+  });
+
   it("refuses Azure's WireServer (168.63.129.16, not in a private range) as a metadata address, in every spelling", () => {
     expect(classifyAddress('168.63.129.16')).toBe('metadata');
     expect(classifyAddress('::ffff:a83f:8110')).toBe('metadata');

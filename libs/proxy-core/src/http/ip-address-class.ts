@@ -60,6 +60,9 @@ const V4_RANGES: Range[] = [
   // Azure's WireServer: a public-looking address every Azure VM reaches, which hands out the
   // VM's extension settings and certificates
   v4('168.63.129.16/32', 'metadata'),
+  // Oracle Cloud's metadata service of its classic instances, in the IETF protocol range below:
+  // refused as metadata, not lifted with the range by allowPrivateNetworks
+  v4('192.0.0.192/32', 'metadata'),
   v4('0.0.0.0/8', 'unspecified'),
   v4('10.0.0.0/8', 'private'),
   v4('100.64.0.0/10', 'private'),
