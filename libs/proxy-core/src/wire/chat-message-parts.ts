@@ -28,6 +28,22 @@ export function isBlankText(text: string): boolean {
   return text.trim().length === 0;
 }
 
+/**
+ * The texts of a message's content that say something, each text part on its own (joined, parts
+ * lose the boundary between them: "terse.Answer"): a string as one, blank ones left out (see
+ * {@link isBlankText}), other parts skipped. For providers that take a message as text blocks.
+ */
+export function nonBlankTexts(
+  content: string | ReadonlyArray<ChatContentPart | ChatTextPart> | null | undefined,
+): string[] {
+  if (content === null || content === undefined) return [];
+  const texts =
+    typeof content === 'string'
+      ? [content]
+      : content.flatMap((part) => (part.type === 'text' ? [part.text] : []));
+  return texts.filter((text) => !isBlankText(text));
+}
+
 /** An image given inline as a `data:` URL, split into its media type and base64 payload. */
 export interface InlineImage {
   mediaType: string;

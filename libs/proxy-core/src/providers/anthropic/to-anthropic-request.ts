@@ -2,6 +2,7 @@ import { addToTurns, refuseEmptyTurn, type AlternatingTurn } from '../../wire/al
 import {
   invalidRequest,
   isBlankText,
+  nonBlankTexts,
   parseDataUrl,
   parseToolArguments,
   refuseResponseFormat,
@@ -48,18 +49,9 @@ export function toAnthropicImage(url: string, param: string): AnthropicImageBloc
   throw invalidRequest('Images must be http(s) URLs or base64 data URLs.', param);
 }
 
-/**
- * A system, assistant or tool message's text as text blocks: a string as one, each text part as
- * its own, as a user's (joined, parts lose the boundary between them: "terse.Answer"). Anthropic
- * refuses blank text blocks (see userBlocks): those are left out.
- */
+/** A system, assistant or tool message's text as text blocks, blank ones left out (Anthropic refuses them). */
 function textBlocks(content: string | readonly ChatContentPart[] | null | undefined): AnthropicTextBlock[] {
-  if (content === null || content === undefined) return [];
-  const texts =
-    typeof content === 'string'
-      ? [content]
-      : content.flatMap((part) => (part.type === 'text' ? [part.text] : []));
-  return texts.flatMap((text): AnthropicTextBlock[] => (isBlankText(text) ? [] : [{ type: 'text', text }]));
+  return nonBlankTexts(content).map((text) => ({ type: 'text', text }));
 }
 
 function userBlocks(content: string | ChatContentPart[], param: string): AnthropicRequestBlock[] {

@@ -2,6 +2,7 @@ import { addToTurns, refuseEmptyTurn, type AlternatingTurn } from '../../wire/al
 import {
   invalidRequest,
   isBlankText,
+  nonBlankTexts,
   parseDataUrl,
   parseToolArguments,
   refuseResponseFormat,
@@ -55,20 +56,11 @@ function toBedrockImage(url: string, param: string): BedrockContentBlock {
   return { image: { format, source: { bytes: inline.data } } };
 }
 
-/**
- * A system, assistant or tool message's text as text blocks: a string as one, each text part as
- * its own, as a user's (joined, parts lose the boundary between them: "terse.Answer"). Converse
- * refuses blank text blocks (see userBlocks): those are left out.
- */
+/** A system, assistant or tool message's text as text blocks, blank ones left out (Converse refuses them). */
 function textBlocks(
   content: string | readonly ChatContentPart[] | null | undefined,
 ): Array<{ text: string }> {
-  if (content === null || content === undefined) return [];
-  const texts =
-    typeof content === 'string'
-      ? [content]
-      : content.flatMap((part) => (part.type === 'text' ? [part.text] : []));
-  return texts.flatMap((text) => (isBlankText(text) ? [] : [{ text }]));
+  return nonBlankTexts(content).map((text) => ({ text }));
 }
 
 function userBlocks(content: string | ChatContentPart[], param: string): BedrockContentBlock[] {
