@@ -8,6 +8,7 @@ import {
   isSwitchyardError,
   SwitchyardError,
   transportError,
+  withTimeout,
   type Gateway,
   type RequestContext,
   type TargetPolicy,
@@ -179,20 +180,6 @@ async function maskedErrorBody(
  */
 const METERING_AT_CLOSE_MS = 1_000;
 
-/** Waits for `pending` to settle, at most `ms`: true when some had not by then. */
-async function settledWithin(pending: Promise<unknown>[], ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<true>((resolve) => {
-    timer = setTimeout(() => resolve(true), ms);
-  });
-  const settled = Promise.allSettled(pending).then(() => false);
-  try {
-    return await Promise.race([settled, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /** Reports `context` through the gateway the first time it is called, never again. */
 function endOnce(gateway: Gateway, context: RequestContext): () => void {
   let ended = false;
@@ -325,7 +312,10 @@ export const checkedProxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async 
   const metering = new Set<Promise<void>>();
   app.addHook('onClose', async () => {
     if (metering.size === 0) return;
-    const left = await settledWithin([...metering], METERING_AT_CLOSE_MS);
+    const left = await withTimeout(Promise.allSettled(metering), METERING_AT_CLOSE_MS, 'metering').then(
+      () => false,
+      () => true,
+    );
     if (left)
       app.log.warn(
         { pending: metering.size, waitedMs: METERING_AT_CLOSE_MS },
