@@ -208,7 +208,12 @@ export { upstreamStreamRequest } from './http/upstream-stream-request';
 export type { UpstreamBody, UpstreamStreamResponse } from './http/upstream-stream-request';
 export { upstreamServerOf } from './http/upstream-server';
 export type { UpstreamServer } from './http/upstream-server';
-export { streamEventErrorCode, transportError, upstreamError } from './http/upstream-error';
+export {
+  providerErrorFields,
+  streamEventErrorCode,
+  transportError,
+  upstreamError,
+} from './http/upstream-error';
 export type { UpstreamFailure } from './http/upstream-error';
 export { parseDurationMs, retryAfterMsFromHeaders, retryAfterMsFromMessage } from './http/retry-after';
 export { redactSecrets } from './http/redact-secrets';

@@ -69,6 +69,17 @@ describe('maskErrorCredentials', () => {
     expect([masked.param, masked.providerCode]).toEqual(['max_tokens', 'rate_limit_exceeded']);
   });
 
+  it('drops a param or provider code that quotes a credential of the call, as an answered error does', () => {
+    const key = 'azurekey0123456789abcdef';
+    const error = new SwitchyardError('upstream_bad_request', 'Refused.', {
+      param: key,
+      providerCode: `bad_${key}`,
+    });
+    const masked = maskErrorCredentials(error, { headers: { 'api-key': key }, url: 'https://x.test/' });
+    expect([masked.param, masked.providerCode, masked.message]).toEqual([undefined, undefined, 'Refused.']);
+    expect(JSON.stringify(masked.toJSON())).not.toContain(key);
+  });
+
   it('returns the same error when nothing is quoted, or when the call is unknown', () => {
     const error = new SwitchyardError('upstream_stream_error', `Key ${SECRET} failed`);
     expect(maskErrorCredentials(error, undefined)).toBe(error);

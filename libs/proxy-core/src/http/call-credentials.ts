@@ -123,26 +123,31 @@ export function maskCallCredentials(
 }
 
 /**
- * `error` with the credentials `call` sent masked in its message: the same error when its
- * message quotes none, else a copy (the original's stack would still hold the message). For
- * an error *event* inside a 200 stream, which the stream's mapper turns into an error without
- * seeing the call's headers.
+ * `error` with the credentials `call` sent masked in its message, and its `param` and provider
+ * code left out when they quote one (they are no field name or code then, as an answered error's
+ * are not passed on): the same error when it quotes none, else a copy (the original's stack would
+ * still hold the message). For an error *event* inside a 200 stream, which the stream's mapper
+ * turns into an error without seeing the call's headers.
  */
 export function maskErrorCredentials(
   error: SwitchyardError,
   call: UpstreamCall | undefined,
 ): SwitchyardError {
   if (call === undefined) return error;
+  const quotes = (value: string | undefined): boolean =>
+    value !== undefined && maskCallCredentials(value, call.headers, call.url) !== value;
   const message = maskCallCredentials(error.message, call.headers, call.url);
-  if (message === error.message) return error;
+  const param = quotes(error.param) ? undefined : error.param;
+  const providerCode = quotes(error.providerCode) ? undefined : error.providerCode;
+  if (message === error.message && param === error.param && providerCode === error.providerCode) return error;
   return new SwitchyardError(error.code, message, {
     status: error.status,
     ...(error.cause === undefined ? {} : { cause: error.cause }),
     ...(error.provider === undefined ? {} : { provider: error.provider }),
-    ...(error.param === undefined ? {} : { param: error.param }),
+    ...(param === undefined ? {} : { param }),
     ...(error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs }),
     ...(error.upstreamStatus === undefined ? {} : { upstreamStatus: error.upstreamStatus }),
-    ...(error.providerCode === undefined ? {} : { providerCode: error.providerCode }),
+    ...(providerCode === undefined ? {} : { providerCode }),
     ...(error.beforeSending ? { beforeSending: true } : {}),
   });
 }

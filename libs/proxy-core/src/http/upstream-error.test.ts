@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { geminiStreamError } from '../providers/gemini/gemini-error';
 import { openAIStreamError } from '../providers/openai/openai-error';
-import { streamEventErrorCode, upstreamError } from './upstream-error';
+import { providerErrorFields, streamEventErrorCode, upstreamError } from './upstream-error';
 
 const failure = (message: string, status = 400) => ({ provider: 'p', status, headers: {}, message });
 
@@ -135,5 +135,45 @@ describe('streamEventErrorCode and the error events of 200 streams', () => {
     expect(
       streamEventErrorCode({ status: 'rate_limit_exceeded', providerCodes: ['rate_limit_exceeded'] }),
     ).toBe('upstream_rate_limited');
+  });
+});
+
+describe('providerErrorFields: one rule for answered errors and stream error events', () => {
+  it('keeps short identifiers, drops free text, long values and key-shaped ones', () => {
+    expect(
+      providerErrorFields('upstream_bad_request', {
+        param: 'messages[1].content[0].image_url.url',
+        providerCode: 'invalid_image_url',
+      }),
+    ).toEqual({ param: 'messages[1].content[0].image_url.url', providerCode: 'invalid_image_url' });
+    expect(
+      providerErrorFields('upstream_bad_request', { param: 'x'.repeat(129), providerCode: 'not a code' }),
+    ).toEqual({});
+    expect(providerErrorFields('upstream_stream_error', { providerCode: 'sk-proj-abcdef123456' })).toEqual(
+      {},
+    );
+  });
+
+  it("passes on neither for a refusal of the gateway's own credentials", () => {
+    expect(
+      providerErrorFields('upstream_auth_error', { param: 'api_key', providerCode: 'invalid_api_key' }),
+    ).toEqual({});
+  });
+
+  it('gives a stream error event the same fields: code (or type when code is a status) and param', () => {
+    const event = openAIStreamError('p', {
+      message: 'Rate limit reached',
+      type: 'tokens',
+      code: 'rate_limit_exceeded',
+      param: null,
+    });
+    expect(event.toJSON().error).toMatchObject({ param: null, provider_code: 'rate_limit_exceeded' });
+    expect(openAIStreamError('p', { message: 'Slow down', type: 'rate_limit', code: 429 }).providerCode).toBe(
+      'rate_limit',
+    );
+    expect(
+      geminiStreamError('gemini', { code: 400, status: 'INVALID_ARGUMENT', message: 'Bad schema' })
+        .providerCode,
+    ).toBe('INVALID_ARGUMENT');
   });
 });

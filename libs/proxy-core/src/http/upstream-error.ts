@@ -1,4 +1,4 @@
-import { SwitchyardError } from '../errors/switchyard-error';
+import { SwitchyardError, type SwitchyardErrorOptions } from '../errors/switchyard-error';
 import type { SwitchyardErrorCode } from '../errors/error-catalog';
 import type { AbortSource } from '../resilience/linked-abort-controller';
 import { redactSecrets } from './redact-secrets';
@@ -51,6 +51,29 @@ function wireIdentifier(value: string | undefined, maxChars: number): string | u
   return redactSecrets(value) === value ? value : undefined;
 }
 
+/**
+ * The provider's `param` and own error code as the client may be given them, for an error
+ * answered with a status and for an error event inside a 200 stream alike: each only when it
+ * reads as a short identifier (a field path up to 128 characters, a code up to 64) shaped like no
+ * key, and neither when `code` is `upstream_auth_error` (what a provider says of the gateway's own
+ * credentials is not the client's business).
+ * @example
+ * providerErrorFields('upstream_bad_request', { param: 'max_tokens', providerCode: 'integer_above_max_value' });
+ * // { param: 'max_tokens', providerCode: 'integer_above_max_value' }
+ */
+export function providerErrorFields(
+  code: SwitchyardErrorCode,
+  failure: { param?: string | undefined; providerCode?: string | undefined },
+): Pick<SwitchyardErrorOptions, 'param' | 'providerCode'> {
+  if (code === 'upstream_auth_error') return {};
+  const param = wireIdentifier(failure.param, MAX_PARAM_CHARS);
+  const providerCode = wireIdentifier(failure.providerCode, MAX_PROVIDER_CODE_CHARS);
+  return {
+    ...(param === undefined ? {} : { param }),
+    ...(providerCode === undefined ? {} : { providerCode }),
+  };
+}
+
 function codeForStatus(status: number): SwitchyardErrorCode {
   if (status === 400 || status === 422) return 'upstream_bad_request';
   if (status === 401 || status === 403) return 'upstream_auth_error';
@@ -89,15 +112,10 @@ export function upstreamError(failure: UpstreamFailure): SwitchyardError {
   const message = ownCredentials
     ? `Provider "${failure.provider}" rejected the gateway's credentials (HTTP ${failure.status}).`
     : `Provider "${failure.provider}" answered HTTP ${failure.status}${raw ? `: ${redactSecrets(raw)}` : '.'}`;
-  const param = ownCredentials ? undefined : wireIdentifier(failure.param, MAX_PARAM_CHARS);
-  const providerCode = ownCredentials
-    ? undefined
-    : wireIdentifier(failure.providerCode, MAX_PROVIDER_CODE_CHARS);
   return new SwitchyardError(code, message, {
     provider: failure.provider,
     upstreamStatus: failure.status,
-    ...(param === undefined ? {} : { param }),
-    ...(providerCode === undefined ? {} : { providerCode }),
+    ...providerErrorFields(code, failure),
     retryAfterMs:
       retryAfterMsFromHeaders(failure.headers, Date.now(), failure.status) ??
       failure.retryAfterMs ??

@@ -403,6 +403,35 @@ describe("translateMessagesRequest: params of the chat request as the client's",
   });
 });
 
+describe("translateMessagesRequest: a provider's error named back to the client", () => {
+  it("keeps every field of an upstream error whose param it renames, the provider's own code included", () => {
+    const { clientError } = translateMessagesRequest({
+      model: 'm',
+      max_tokens: 10,
+      system: 'Be brief.',
+      messages: [{ role: 'user', content: 'Hi' }],
+    });
+    const upstream = new SwitchyardError('upstream_bad_request', 'Provider "p" answered HTTP 400.', {
+      provider: 'p',
+      param: 'messages.1.content',
+      providerCode: 'invalid_value',
+      upstreamStatus: 400,
+      retryAfterMs: 1000,
+    });
+    const named = clientError(upstream);
+    expect(named).not.toBe(upstream);
+    expect(named).toMatchObject({
+      code: 'upstream_bad_request',
+      message: upstream.message,
+      provider: 'p',
+      param: 'messages.0.content',
+      providerCode: 'invalid_value',
+      upstreamStatus: 400,
+      retryAfterMs: 1000,
+    });
+  });
+});
+
 describe('translateMessagesRequest: messages the engine changed', () => {
   const settings = { model: 'up', stream: false, defaultMaxTokens: 64 };
   const request: AnthropicMessagesRequest = {

@@ -457,18 +457,31 @@ function clientParamOf(param: string, origins: readonly ChatMessageOrigin[]): st
   return origin.at;
 }
 
+/** `thrown` with its param named as the client's: a copy with every other field kept, the provider's code too. */
 function withClientParam(thrown: unknown, clientParam: (param: string) => string): unknown {
   if (!isSwitchyardError(thrown) || thrown.param === undefined) return thrown;
   const param = clientParam(thrown.param);
   if (param === thrown.param) return thrown;
-  const { code, message, cause, provider, retryAfterMs, upstreamStatus, status } = thrown;
+  const {
+    code,
+    message,
+    cause,
+    provider,
+    retryAfterMs,
+    upstreamStatus,
+    providerCode,
+    status,
+    beforeSending,
+  } = thrown;
   const error = new SwitchyardError(code, message, {
     cause,
     provider,
     param,
     retryAfterMs,
     upstreamStatus,
+    providerCode,
     status,
+    beforeSending,
   });
   if (thrown.stack !== undefined) error.stack = thrown.stack;
   return error;

@@ -622,11 +622,11 @@ describe('anthropic adapter: streams (documented fixtures)', () => {
     }
   });
 
-  it('fails a stream that sends an api_error event', async () => {
+  it('fails a stream that sends an api_error event, with its error type as provider_code', async () => {
     upstream.fault({ kind: 'stream-error', afterChunks: 4 });
-    expect((await rejection(collect(await adapter.stream(request, call())))).code).toBe(
-      'upstream_stream_error',
-    );
+    const error = await rejection(collect(await adapter.stream(request, call())));
+    expect(error.code).toBe('upstream_stream_error');
+    expect(error.toJSON().error).toMatchObject({ param: null, provider_code: 'api_error' });
   });
 
   it('cancels the upstream request when the caller aborts mid-stream', async () => {

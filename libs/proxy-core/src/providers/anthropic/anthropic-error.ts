@@ -1,7 +1,7 @@
 import type { SwitchyardErrorCode } from '../../errors/error-catalog';
 import { SwitchyardError } from '../../errors/switchyard-error';
 import { redactSecrets } from '../../http/redact-secrets';
-import type { UpstreamFailure } from '../../http/upstream-error';
+import { providerErrorFields, type UpstreamFailure } from '../../http/upstream-error';
 
 /** Anthropic error types whose meaning is clearer than their HTTP status. */
 const CODE_BY_TYPE: Readonly<Record<string, SwitchyardErrorCode>> = {
@@ -34,7 +34,8 @@ export function readAnthropicError(
 
 /**
  * The error for an `error` event inside a 200 stream: overloaded and rate-limit errors keep
- * their meaning (both retryable); anything else is an `upstream_stream_error`.
+ * their meaning (both retryable); anything else is an `upstream_stream_error`. `error.type` is
+ * kept as the provider code, as for an answered error.
  */
 export function anthropicStreamError(
   provider: string,
@@ -46,5 +47,8 @@ export function anthropicStreamError(
       ? mapped
       : 'upstream_stream_error';
   const detail = error.message ? `: ${redactSecrets(error.message)}` : '';
-  return new SwitchyardError(code, `Provider "${provider}" stream failed${detail}`, { provider });
+  return new SwitchyardError(code, `Provider "${provider}" stream failed${detail}`, {
+    provider,
+    ...providerErrorFields(code, { providerCode: error.type }),
+  });
 }

@@ -492,6 +492,8 @@ describe('bedrock adapter: streams', () => {
     expect(streamedText(received)).toBe('Once upon a time');
     expect(error.code).toBe('upstream_stream_error');
     expect(error.message).toContain('modelStreamErrorException');
+    // the exception's type, as a non-streamed Bedrock error keeps its `x-amzn-errortype`
+    expect(error.toJSON().error).toMatchObject({ provider_code: 'modelStreamErrorException' });
   });
 
   it('keeps the meaning of a throttling exception inside a stream (retryable rate limit)', async () => {

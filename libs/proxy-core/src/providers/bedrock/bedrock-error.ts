@@ -1,7 +1,7 @@
 import type { SwitchyardErrorCode } from '../../errors/error-catalog';
 import { SwitchyardError } from '../../errors/switchyard-error';
 import { redactSecrets } from '../../http/redact-secrets';
-import type { UpstreamFailure } from '../../http/upstream-error';
+import { providerErrorFields, type UpstreamFailure } from '../../http/upstream-error';
 import type { UpstreamResponse } from '../../http/upstream-request';
 
 /**
@@ -70,7 +70,8 @@ export function readBedrockError(
 /**
  * The error for an exception (or protocol error) message inside a 200 event stream:
  * throttling and unavailability keep their meaning (both retryable), a validation exception
- * is the request's fault (not retried), anything else is an `upstream_stream_error`.
+ * is the request's fault (not retried), anything else is an `upstream_stream_error`. The
+ * exception's type is kept as the provider code, as an answered error's `x-amzn-errortype` is.
  * @see https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_ConverseStream.html#API_runtime_ConverseStream_ResponseSyntax
  */
 export function bedrockStreamError(
@@ -84,5 +85,8 @@ export function bedrockStreamError(
   if (mapped === 'upstream_rate_limited' || mapped === 'upstream_unavailable') code = mapped;
   else if (lower === 'validationexception') code = 'upstream_bad_request';
   const detail = message ? `: ${redactSecrets(message)}` : '';
-  return new SwitchyardError(code, `Provider "${provider}" stream failed (${type})${detail}`, { provider });
+  return new SwitchyardError(code, `Provider "${provider}" stream failed (${type})${detail}`, {
+    provider,
+    ...providerErrorFields(code, { providerCode: type }),
+  });
 }

@@ -1019,6 +1019,8 @@ describe('gemini adapter', () => {
       collect(await adapter.stream(basicRequest, callContext('gemini-2.5-flash'))),
     );
     expect(failed.code).toBe('upstream_stream_error');
+    // the error's status, as a non-streamed Google error keeps it
+    expect(failed.toJSON().error).toMatchObject({ provider_code: 'INTERNAL' });
     upstream.fault({ kind: 'cut-stream', afterChunks: 2, times: 1 });
     const cut = await rejection(collect(await adapter.stream(basicRequest, callContext('gemini-2.5-flash'))));
     expect(['upstream_stream_error', 'upstream_connection_error']).toContain(cut.code);

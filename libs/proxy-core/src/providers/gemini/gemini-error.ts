@@ -1,6 +1,6 @@
 import { SwitchyardError } from '../../errors/switchyard-error';
 import { redactSecrets } from '../../http/redact-secrets';
-import { streamEventErrorCode, type UpstreamFailure } from '../../http/upstream-error';
+import { providerErrorFields, streamEventErrorCode, type UpstreamFailure } from '../../http/upstream-error';
 import { isGeminiErrorBody, type GeminiErrorBody } from './gemini-wire';
 
 /**
@@ -45,6 +45,7 @@ function retryDelayMs(details: GeminiErrorBody['error']['details']): number | un
  * The error for an error object sent inside a 200 stream, coded by its HTTP-like `code` or its
  * `status` (`streamEventErrorCode`): a quota (429, `RESOURCE_EXHAUSTED`) is a rate limit with
  * the wait Google asks for, an invalid argument the request's fault, an internal error retryable.
+ * Its `status` is kept as the provider code, as for an answered error.
  */
 export function geminiStreamError(provider: string, error: GeminiErrorBody['error']): SwitchyardError {
   const detail = error.message === undefined ? '' : `: ${redactSecrets(error.message)}`;
@@ -56,6 +57,7 @@ export function geminiStreamError(provider: string, error: GeminiErrorBody['erro
   const retryAfterMs = code === 'upstream_rate_limited' ? retryDelayMs(error.details) : undefined;
   return new SwitchyardError(code, `Provider "${provider}" stream failed${detail}`, {
     provider,
+    ...providerErrorFields(code, { providerCode: error.status }),
     ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
   });
 }

@@ -177,6 +177,45 @@ describe('openai adapter', () => {
     expect(error.code).toBe('upstream_stream_error');
   });
 
+  it("keeps an error event's param and code as a non-streamed error does (code as provider_code)", async () => {
+    upstream.fault({
+      kind: 'stream-error',
+      afterChunks: 3,
+      times: 1,
+      error: {
+        message: 'max_tokens is too large.',
+        type: 'invalid_request_error',
+        param: 'max_tokens',
+        code: 'integer_above_max_value',
+      },
+    });
+    const error = await rejection(collect(await adapter.stream(request, call())));
+    expect(error.toJSON()).toEqual({
+      error: {
+        message: 'Provider "openai" stream failed: max_tokens is too large.',
+        type: 'invalid_request_error',
+        param: 'max_tokens',
+        code: 'upstream_bad_request',
+        provider_code: 'integer_above_max_value',
+      },
+    });
+    // a code that is no identifier, a param too long or the call's own key: left out, as there
+    for (const [param, code] of [
+      ['x'.repeat(300), 'bad code with spaces'],
+      [API_KEY, API_KEY],
+    ]) {
+      upstream.fault({
+        kind: 'stream-error',
+        afterChunks: 3,
+        times: 1,
+        error: { message: 'Refused.', type: 'invalid_request_error', param, code },
+      });
+      const left = await rejection(collect(await adapter.stream(request, call())));
+      expect([left.param, left.providerCode]).toEqual([undefined, undefined]);
+      expect(left.toJSON().error).not.toHaveProperty('provider_code');
+    }
+  });
+
   it('throws upstream_stream_error for a stream cut before it finished', async () => {
     upstream.fault({ kind: 'cut-stream', afterChunks: 3 });
     const error = await rejection(collect(await adapter.stream(request, call())));

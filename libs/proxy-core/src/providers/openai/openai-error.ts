@@ -1,7 +1,7 @@
 import { SwitchyardError } from '../../errors/switchyard-error';
 import { redactSecrets } from '../../http/redact-secrets';
 import { retryAfterMsFromMessage } from '../../http/retry-after';
-import { streamEventErrorCode } from '../../http/upstream-error';
+import { providerErrorFields, streamEventErrorCode } from '../../http/upstream-error';
 import { readOpenAIStyleError } from '../../http/upstream-request';
 
 /**
@@ -19,11 +19,12 @@ export function readOpenAIError(body: unknown): ReturnType<typeof readOpenAIStyl
 /**
  * The error for an `{"error":…}` event inside a 200 stream, coded by what the event says
  * (`streamEventErrorCode`): a numeric `code` as a status (OpenRouter, vLLM), else the string
- * `code` or `type` (a rate limit, an invalid request, a context-window overflow).
+ * `code` or `type` (a rate limit, an invalid request, a context-window overflow). Its `param` and
+ * its string `code` (else `type`) are kept as an answered error keeps them (`providerErrorFields`).
  */
 export function openAIStreamError(
   provider: string,
-  error: { message?: string; code?: string | number | null; type?: string },
+  error: { message?: string; code?: string | number | null; type?: string; param?: string | null },
 ): SwitchyardError {
   const detail = error.message ? `: ${redactSecrets(error.message)}` : '';
   const code = streamEventErrorCode({
@@ -33,8 +34,10 @@ export function openAIStreamError(
   });
   // an event has no headers: a rate limit's wait is the one its message names, if any
   const retryAfterMs = code === 'upstream_rate_limited' ? retryAfterMsFromMessage(error.message) : undefined;
+  const read = readOpenAIStyleError({ error });
   return new SwitchyardError(code, `Provider "${provider}" stream failed${detail}`, {
     provider,
+    ...providerErrorFields(code, read),
     ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
   });
 }

@@ -4,7 +4,7 @@ import type { ChatCompletion, ChatCompletionChunk } from '../../wire/openai-chat
 export type OpenAIStreamData =
   | ChatCompletionChunk
   // `code` is a string on OpenAI, an HTTP-like number on some hosts (OpenRouter, vLLM)
-  | { error: { message?: string; type?: string; code?: string | number | null } };
+  | { error: { message?: string; type?: string; code?: string | number | null; param?: string | null } };
 
 /** Whether a parsed body looks like a chat completion (lenient: only what the gateway reads). */
 export function isChatCompletionBody(value: unknown): value is ChatCompletion {
