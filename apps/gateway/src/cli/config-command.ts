@@ -25,7 +25,7 @@ SWITCHYARD_METRICS_TOKEN, REDIS_URL or REDIS_CLUSTER_NODES, PORT, SWITCHYARD_SHU
 SWITCHYARD_ALLOW_OPEN, SWITCHYARD_ALLOWED_HOSTS), LOG_LEVEL, OTEL_EXPORTER_OTLP_ENDPOINT /
 OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, an open gateway on a non-loopback --host / HOST /
 server.host, and the workers it would run (--workers, SWITCHYARD_WORKERS, server.workers,
-else one per core, falling back to 1 where state cannot be
+else one per CPU within the cgroup's CPU quota, falling back to 1 where state cannot be
 shared). Lists every problem, each under where it came from; exits 1 when there is any.
 Warnings (settings the file would ignore, such as a field under a switch it turns off, and
 state kept per worker) are printed as start prints them and do not fail the check.`;
