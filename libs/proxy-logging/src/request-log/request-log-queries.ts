@@ -39,9 +39,20 @@ export interface UsageGroup {
   output_tokens: number;
   cached_tokens: number;
   reasoning_tokens: number;
+  /** USD of the group's priced requests: an unpriced request adds nothing (see `unpriced_requests`). */
   cost_usd: number;
   /** USD the group's cache hits saved (what their answers cost when they were made). */
   cache_saved_usd: number;
+  /**
+   * Requests with usage (tokens, or the units a universal-proxy exchange is metered in) but no
+   * known price (`cost_usd` null on the row): what they cost is not in `cost_usd`. Requests with
+   * no usage (refused, failed before an answer) are not counted: they cost nothing.
+   */
+  unpriced_requests: number;
+  /** Input tokens of the unpriced requests (also in `input_tokens`). */
+  unpriced_input_tokens: number;
+  /** Output tokens of the unpriced requests (also in `output_tokens`). */
+  unpriced_output_tokens: number;
 }
 
 /** One section of a run's span tree. */
@@ -54,6 +65,10 @@ export interface SectionNode {
   cost_usd: number;
   /** This section's cost plus all its descendants'. */
   total_cost_usd: number;
+  /** This section's requests with usage but no known price, whose cost is in neither sum (see {@link UsageGroup.unpriced_requests}). */
+  unpriced_requests: number;
+  /** This section's unpriced requests plus all its descendants'. */
+  total_unpriced_requests: number;
   input_tokens: number;
   output_tokens: number;
   /** Sum of the section's request durations, in milliseconds. */
@@ -66,6 +81,8 @@ export interface RunSummary {
   run_id: string;
   requests: number;
   cost_usd: number;
+  /** Requests of the run with usage but no known price, whose cost is not in `cost_usd`. */
+  unpriced_requests: number;
   input_tokens: number;
   output_tokens: number;
   sections: SectionNode[];

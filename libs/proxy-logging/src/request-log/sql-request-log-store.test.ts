@@ -139,6 +139,9 @@ function suite(
           reasoning_tokens: 3,
           cost_usd: 0.75,
           cache_saved_usd: 0.5,
+          unpriced_requests: 0,
+          unpriced_input_tokens: 0,
+          unpriced_output_tokens: 0,
         },
         {
           key: 'c2',
@@ -149,8 +152,66 @@ function suite(
           reasoning_tokens: 1,
           cost_usd: 0,
           cache_saved_usd: 0,
+          unpriced_requests: 1,
+          unpriced_input_tokens: 1,
+          unpriced_output_tokens: 5,
         },
       ]);
+    });
+
+    it('counts the requests with usage but no price beside the cost, in usage groups and runs (they were summed as $0 unseen)', async () => {
+      await store.write([
+        row({ id: 'priced', customer_id: 'c', run_id: 'U', span_id: 'root', cost_usd: 0.5 }),
+        // usage with no price: tokens, or the units a proxied exchange was metered in
+        row({
+          id: 'tokens',
+          customer_id: 'c',
+          run_id: 'U',
+          span_id: 'child',
+          parent_span_id: 'root',
+          cost_usd: null,
+          input_tokens: 100,
+          output_tokens: 40,
+        }),
+        row({
+          id: 'units',
+          customer_id: 'c',
+          run_id: 'U',
+          span_id: 'child',
+          parent_span_id: 'root',
+          cost_usd: null,
+          input_tokens: null,
+          output_tokens: null,
+          units: '{"characters":12}',
+        }),
+        // no usage: refused or failed before an answer, it cost nothing and is not unpriced
+        row({
+          id: 'refused',
+          customer_id: 'c',
+          status: 429,
+          cost_usd: null,
+          input_tokens: null,
+          output_tokens: null,
+        }),
+      ]);
+      const [group] = await store.usage('customer', 0, Number.MAX_SAFE_INTEGER);
+      expect(group).toMatchObject({
+        key: 'c',
+        requests: 4,
+        cost_usd: 0.5,
+        unpriced_requests: 2,
+        unpriced_input_tokens: 100,
+        unpriced_output_tokens: 40,
+      });
+      const run = await store.run('U');
+      expect(run).toMatchObject({ requests: 3, cost_usd: 0.5, unpriced_requests: 2 });
+      const root = run!.sections[0]!;
+      expect(root).toMatchObject({ span_id: 'root', unpriced_requests: 0, total_unpriced_requests: 2 });
+      expect(root.children[0]).toMatchObject({
+        span_id: 'child',
+        unpriced_requests: 2,
+        total_unpriced_requests: 2,
+      });
     });
 
     it('takes fractional time bounds as the whole milliseconds that select the same rows, on every dialect (PostgreSQL refused them)', async () => {

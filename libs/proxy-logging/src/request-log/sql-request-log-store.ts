@@ -27,6 +27,14 @@ const GROUP_COLUMNS: Record<UsageGroupBy, string> = {
   section: 'section_path',
 };
 
+/**
+ * A row with usage (tokens, or metered units) whose price is unknown: its cost is in no sum, so
+ * the sums count these beside it. As `switchyard_unpriced_requests_total` counts them; a row
+ * without usage (a refusal, a failure before any answer) cost nothing and is not one.
+ */
+const UNPRICED =
+  'cost_usd IS NULL AND (input_tokens IS NOT NULL OR output_tokens IS NOT NULL OR units IS NOT NULL)';
+
 /** Rows per INSERT statement (stays under SQLite's 32766 bound parameters). */
 const ROWS_PER_INSERT = 200;
 
@@ -280,7 +288,10 @@ export class SqlRequestLogStore implements RequestLogStore {
       `SELECT ${column} AS key,${byKey ? ' api_key_id AS key_id,' : ''} COUNT(*) AS requests,
         COALESCE(SUM(input_tokens), 0) AS input_tokens, COALESCE(SUM(output_tokens), 0) AS output_tokens,
         COALESCE(SUM(cached_tokens), 0) AS cached_tokens, COALESCE(SUM(reasoning_tokens), 0) AS reasoning_tokens,
-        COALESCE(SUM(cost_usd), 0) AS cost_usd, COALESCE(SUM(cache_saved_usd), 0) AS cache_saved_usd
+        COALESCE(SUM(cost_usd), 0) AS cost_usd, COALESCE(SUM(cache_saved_usd), 0) AS cache_saved_usd,
+        SUM(CASE WHEN ${UNPRICED} THEN 1 ELSE 0 END) AS unpriced_requests,
+        COALESCE(SUM(CASE WHEN ${UNPRICED} THEN input_tokens END), 0) AS unpriced_input_tokens,
+        COALESCE(SUM(CASE WHEN ${UNPRICED} THEN output_tokens END), 0) AS unpriced_output_tokens
       FROM switchyard_requests WHERE ts >= ? AND ts < ? GROUP BY ${groupedBy} ORDER BY cost_usd DESC, requests DESC LIMIT ?`,
       [wholeMs(from), wholeMs(to), Math.max(1, Math.floor(limit))],
     );
@@ -288,6 +299,9 @@ export class SqlRequestLogStore implements RequestLogStore {
     for (const group of groups) {
       group.cost_usd = roundUsd(Number(group.cost_usd));
       group.cache_saved_usd = roundUsd(Number(group.cache_saved_usd));
+      group.unpriced_requests = Number(group.unpriced_requests);
+      group.unpriced_input_tokens = Number(group.unpriced_input_tokens);
+      group.unpriced_output_tokens = Number(group.unpriced_output_tokens);
     }
     return groups;
   }
@@ -437,15 +451,19 @@ export class SqlRequestLogStore implements RequestLogStore {
    */
   async run(runId: string): Promise<RunSummary | undefined> {
     await this.ready();
-    const groups = await this.db.query<Omit<SectionNode, 'children' | 'total_cost_usd'>>(
+    const groups = await this.db.query<SectionSums>(
       `SELECT span_id, parent_span_id, section, section_path, COUNT(*) AS requests,
         COALESCE(SUM(cost_usd), 0) AS cost_usd, COALESCE(SUM(input_tokens), 0) AS input_tokens,
-        COALESCE(SUM(output_tokens), 0) AS output_tokens, COALESCE(SUM(duration_ms), 0) AS latency_ms
+        COALESCE(SUM(output_tokens), 0) AS output_tokens, COALESCE(SUM(duration_ms), 0) AS latency_ms,
+        SUM(CASE WHEN ${UNPRICED} THEN 1 ELSE 0 END) AS unpriced_requests
       FROM switchyard_requests WHERE run_id = ? GROUP BY span_id, parent_span_id, section, section_path`,
       [runId],
     );
     if (groups.length === 0) return undefined;
-    for (const group of groups) group.cost_usd = roundUsd(Number(group.cost_usd));
+    for (const group of groups) {
+      group.cost_usd = roundUsd(Number(group.cost_usd));
+      group.unpriced_requests = Number(group.unpriced_requests);
+    }
     return { run_id: runId, ...totals(groups), sections: buildTree(groups) };
   }
 
@@ -486,20 +504,29 @@ export class SqlRequestLogStore implements RequestLogStore {
   }
 }
 
-function totals(
-  groups: readonly Omit<SectionNode, 'children' | 'total_cost_usd'>[],
-): Omit<RunSummary, 'run_id' | 'sections'> {
+/** One section's own sums, as the run's query returns them. */
+type SectionSums = Omit<SectionNode, 'children' | 'total_cost_usd' | 'total_unpriced_requests'>;
+
+function totals(groups: readonly SectionSums[]): Omit<RunSummary, 'run_id' | 'sections'> {
   let requests = 0;
   let cost = 0;
+  let unpriced = 0;
   let input = 0;
   let output = 0;
   for (const group of groups) {
     requests += group.requests;
     cost += group.cost_usd;
+    unpriced += group.unpriced_requests;
     input += group.input_tokens;
     output += group.output_tokens;
   }
-  return { requests, cost_usd: roundUsd(cost), input_tokens: input, output_tokens: output };
+  return {
+    requests,
+    cost_usd: roundUsd(cost),
+    unpriced_requests: unpriced,
+    input_tokens: input,
+    output_tokens: output,
+  };
 }
 
 /** The path of a section's parent (`agent` of `agent/research`); null at the top or when unknown. */
@@ -518,6 +545,8 @@ function sectionWithoutCalls(spanId: string | null, path: string | null): Sectio
     requests: 0,
     cost_usd: 0,
     total_cost_usd: 0,
+    unpriced_requests: 0,
+    total_unpriced_requests: 0,
     input_tokens: 0,
     output_tokens: 0,
     latency_ms: 0,
@@ -525,8 +554,13 @@ function sectionWithoutCalls(spanId: string | null, path: string | null): Sectio
   };
 }
 
-function buildTree(groups: readonly Omit<SectionNode, 'children' | 'total_cost_usd'>[]): SectionNode[] {
-  const nodes = groups.map((group): SectionNode => ({ ...group, total_cost_usd: 0, children: [] }));
+function buildTree(groups: readonly SectionSums[]): SectionNode[] {
+  const nodes = groups.map((group): SectionNode => ({
+    ...group,
+    total_cost_usd: 0,
+    total_unpriced_requests: 0,
+    children: [],
+  }));
   const bySpan = new Map<string, SectionNode>();
   for (const node of nodes)
     if (node.span_id !== null && !bySpan.has(node.span_id)) bySpan.set(node.span_id, node);
@@ -613,6 +647,8 @@ function buildTree(groups: readonly Omit<SectionNode, 'children' | 'total_cost_u
     node.total_cost_usd = roundUsd(
       node.cost_usd + node.children.reduce((sum, child) => sum + child.total_cost_usd, 0),
     );
+    node.total_unpriced_requests =
+      node.unpriced_requests + node.children.reduce((sum, child) => sum + child.total_unpriced_requests, 0);
   }
   return roots;
 }
