@@ -1,13 +1,52 @@
-/** Request headers that carry a client key or a provider key. */
+/**
+ * Request headers that carry a client key or a provider key: the gateway's own, and those of
+ * every provider the universal proxy meters (a test checks each meter's provider is listed
+ * with its auth headers). Lower case, as Node gives header names; matched in any case.
+ */
 export const SECRET_HEADERS = [
   'authorization',
   'proxy-authorization',
+  'x-switchyard-key',
+  'cookie',
+  // Anthropic; Azure OpenAI, Pinecone, Qdrant and MongoDB Atlas's Data API
   'x-api-key',
   'api-key',
+  // Gemini API and Vertex AI express mode
   'x-goog-api-key',
-  'x-switchyard-key',
+  // AWS temporary credentials (Bedrock, Polly, Rekognition, Transcribe sign with `authorization`)
   'x-amz-security-token',
-  'cookie',
+  // ElevenLabs
+  'xi-api-key',
+  // Azure AI services (Speech, and Azure OpenAI on `*.cognitiveservices.azure.com`)
+  'ocp-apim-subscription-key',
+  // Algolia
+  'x-algolia-api-key',
+  // Chroma
+  'x-chroma-token',
+  // MongoDB Atlas Data API (its `apiKey` and `password` headers are secret fields below)
+  'jwttokenstring',
+  // the keys Weaviate passes on to the model providers of its vectorizer and generative modules
+  'x-openai-api-key',
+  'x-azure-api-key',
+  'x-anthropic-api-key',
+  'x-anyscale-api-key',
+  'x-cohere-api-key',
+  'x-huggingface-api-key',
+  'x-jinaai-api-key',
+  'x-mistral-api-key',
+  'x-nvidia-api-key',
+  'x-voyage-api-key',
+  'x-voyageai-api-key',
+  'x-xai-api-key',
+  'x-goog-studio-api-key',
+  'x-goog-vertex-api-key',
+  'x-palm-api-key',
+  'x-databricks-token',
+  'x-friendli-api-key',
+  'x-friendli-token',
+  'x-aws-access-key',
+  'x-aws-secret-key',
+  'x-weaviate-api-key',
 ] as const;
 
 /** Object fields that hold a provider credential or a gateway secret, at any of the first depths. */

@@ -1,10 +1,86 @@
 import { captureLogLines as capture } from '@switchyard/testing';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
+import { BUILTIN_METERS } from '../usage/meter-registry';
 import { createLogger } from './create-logger';
 import { censorSecrets, redactLogger } from './log-redaction';
 
 const PLANTED = 'sk-planted-0123456789abcdef';
+
+const BEARER = ['authorization'];
+const AWS = ['authorization', 'x-amz-security-token'];
+/**
+ * The headers each provider the universal proxy meters takes its key in, from its API reference:
+ * a meter added without its entry here fails the test below.
+ */
+const PROVIDER_AUTH_HEADERS: Readonly<Record<string, readonly string[]>> = {
+  ai21: BEARER,
+  algolia: ['x-algolia-api-key'],
+  anthropic: ['x-api-key', 'authorization'],
+  assemblyai: BEARER,
+  'aws-polly': AWS,
+  'aws-rekognition': AWS,
+  'aws-transcribe': AWS,
+  'azure-openai': ['api-key', 'ocp-apim-subscription-key', 'authorization'],
+  'azure-speech': ['ocp-apim-subscription-key', 'authorization'],
+  bedrock: AWS,
+  chroma: ['x-chroma-token', 'authorization'],
+  cohere: BEARER,
+  deepgram: BEARER,
+  deepseek: BEARER,
+  elasticsearch: BEARER,
+  elevenlabs: ['xi-api-key'],
+  fireworks: BEARER,
+  gemini: ['x-goog-api-key', 'authorization'],
+  graphql: BEARER,
+  groq: BEARER,
+  huggingface: BEARER,
+  milvus: BEARER,
+  mistral: BEARER,
+  'mongodb-atlas': ['apiKey', 'api-key', 'jwtTokenString', 'password', 'authorization'],
+  openai: BEARER,
+  openrouter: BEARER,
+  paypal: BEARER,
+  perplexity: BEARER,
+  pinecone: ['api-key'],
+  playht: BEARER,
+  qdrant: ['api-key', 'authorization'],
+  redis: BEARER,
+  replicate: BEARER,
+  runway: BEARER,
+  sendgrid: BEARER,
+  stability: BEARER,
+  stripe: BEARER,
+  together: BEARER,
+  twilio: BEARER,
+  vertex: ['authorization', 'x-goog-api-key'],
+  voyage: BEARER,
+  weaviate: [
+    'authorization',
+    'x-openai-api-key',
+    'x-azure-api-key',
+    'x-anthropic-api-key',
+    'x-anyscale-api-key',
+    'x-cohere-api-key',
+    'x-huggingface-api-key',
+    'x-jinaai-api-key',
+    'x-mistral-api-key',
+    'x-nvidia-api-key',
+    'x-voyage-api-key',
+    'x-voyageai-api-key',
+    'x-xai-api-key',
+    'x-goog-studio-api-key',
+    'x-goog-vertex-api-key',
+    'x-palm-api-key',
+    'x-databricks-token',
+    'x-friendli-api-key',
+    'x-friendli-token',
+    'x-aws-access-key',
+    'x-aws-secret-key',
+    'x-weaviate-api-key',
+  ],
+  xai: BEARER,
+};
 
 describe('censorSecrets', () => {
   it('returns the same object when it holds no secret, and never modifies what it is given', () => {
@@ -82,6 +158,32 @@ describe('censorSecrets', () => {
 });
 
 describe('redactLogger', () => {
+  it('names the auth headers of every provider the universal proxy meters', () => {
+    const metered = [...BUILTIN_METERS.map((meter) => meter.name), 'graphql'].sort();
+    expect(Object.keys(PROVIDER_AUTH_HEADERS).sort()).toEqual(metered);
+  });
+
+  it.each(Object.entries(PROVIDER_AUTH_HEADERS))(
+    "redacts %s's auth headers in any letter case, in a request's and an upstream error's headers",
+    (_provider, names) => {
+      const out = capture();
+      const logger = createLogger({ destination: out.stream });
+      for (const name of names) {
+        const cased = name.replace(
+          /(^|-)([a-z])/g,
+          (_, dash: string, letter: string) => dash + letter.toUpperCase(),
+        );
+        logger.info({ req: { headers: { [name]: PLANTED, accept: '*/*' } } }, 'in');
+        logger.error(
+          { err: Object.assign(new Error('denied'), { request: { headers: { [cased]: PLANTED } } }) },
+          'failed',
+        );
+      }
+      expect(out.text()).not.toContain(PLANTED);
+      expect(out.lines()[0]).toMatchObject({ req: { headers: { accept: '*/*' } } });
+    },
+  );
+
   it('redacts bindings of children at any depth, and serialized errors', () => {
     const out = capture();
     const logger = redactLogger(pino({}, out.stream))
