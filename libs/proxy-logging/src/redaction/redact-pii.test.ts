@@ -16,6 +16,63 @@ describe('redactPii', () => {
       expect(out).not.toContain(secret);
   });
 
+  // made-up keys of each shape (the AWS long-term one is the example of AWS's documentation)
+  const TOKENS = {
+    huggingFace: `hf_${'AbCdEfGhIj'.repeat(3)}Klmn`,
+    githubPersonal: `ghp_${'A1b2C3d4E5'.repeat(3)}f6G7h8`,
+    githubOAuth: `gho_${'A1b2C3d4E5'.repeat(3)}f6G7h8`,
+    githubUser: `ghu_${'A1b2C3d4E5'.repeat(3)}f6G7h8`,
+    githubServer: `ghs_${'A1b2C3d4E5'.repeat(3)}f6G7h8`,
+    githubRefresh: `ghr_${'A1b2C3d4E5'.repeat(3)}f6G7h8`,
+    githubFineGrained: `github_pat_11ABCDEFG0${'a1B2c3D4e5'.repeat(2)}_${'F6g7H8i9J0'.repeat(5)}k1L2m3N4o`,
+    awsLongTerm: 'AKIAIOSFODNN7EXAMPLE',
+    awsTemporary: 'ASIAY34FZKBOKMUTVV7A',
+    slackBot: `xoxb-123456789012-1234567890123-${'AbCdEfGh'.repeat(3)}`,
+    slackUser: `xoxp-123456789012-123456789012-123456789012-${'0a1b2c3d'.repeat(4)}`,
+    slackApp: `xapp-1-A0123456789-1234567890123-${'0a1b2c3d'.repeat(8)}`,
+    perplexity: `pplx-${'aB3dE6gH9j'.repeat(4)}kL2mN5pQ`,
+    replicate: `r8_${'aB3dE6gH9j'.repeat(3)}kL2mN5p`,
+    pinecone: `pcsk_${'4Qx2Wv'}_${'aB3dE6gH9j'.repeat(6)}`,
+    stripeWebhook: `whsec_${'aB3dE6gH9j'.repeat(3)}kL`,
+    sendGrid: `SG.${'aB3dE6gH9j'.repeat(2)}xY.${'kL2mN5pQ8r'.repeat(4)}st_-u`,
+    openAI: `sk-proj-${'aB3dE6gH9j'.repeat(4)}`,
+    anthropic: `sk-ant-api03-${'aB3dE6gH9j'.repeat(4)}-xyzAA`,
+    openRouter: `sk-or-v1-${'0a1b2c3d'.repeat(8)}`,
+    google: `AIza${'Sy0aB3dE6gH9j'.repeat(2)}kL2mN5pQ8r`,
+  };
+
+  it.each(Object.entries(TOKENS))(
+    'redacts a %s token in text and in a JSON body, which still parses',
+    (_name, token) => {
+      expect(redactPii(`my key is ${token}, keep it safe`)).toBe('my key is [REDACTED_KEY], keep it safe');
+      const body = JSON.stringify({
+        messages: [{ content: `why does\n${token}\nfail?` }],
+        env: `TOKEN=${token}`,
+      });
+      const out = redactPii(body);
+      expect(out).not.toContain(token);
+      expect(JSON.parse(out)).toEqual({
+        messages: [{ content: 'why does\n[REDACTED_KEY]\nfail?' }],
+        env: 'TOKEN=[REDACTED_KEY]',
+      });
+    },
+  );
+
+  it('leaves words, identifiers and short or lower-case look-alikes of those shapes alone', () => {
+    for (const text of [
+      'the ghost of a ghp and a gh_pages branch, ghr_short',
+      'call hf_hub_download(repo_id) with hf_token=None',
+      'github_pat_short and a github_pat_ mention',
+      'AKIAbc is too short, akiaiosfodnn7example is lower case, AKIA1234 too',
+      'a 24-character id AKIAIOSFODNN7EXAMPLE1234 and ASIAN countries',
+      'xoxo-hugs-and-kisses-forever, xoxb-example-token and xapp-token-here',
+      'pplx-short, r8_short, pcsk_short and whsec_short',
+      'SG.short.name in a config',
+      'task-abcdefghijklmnop and a desk_abcdefghijklmnop',
+    ])
+      expect(redactPii(text)).toBe(text);
+  });
+
   it('redacts phone numbers as people write them', () => {
     for (const phone of [
       '+1 (415) 555-2671',

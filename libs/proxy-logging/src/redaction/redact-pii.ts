@@ -21,6 +21,37 @@ function luhnValid(text: string): boolean {
   return sum % 10 === 0;
 }
 
+/**
+ * The shapes of API keys and tokens, as one pattern (one pass over a body, however many shapes).
+ * Each starts at a word boundary, and most have a prefix no word has and a length no identifier
+ * reaches, so `ghost`, `hf_hub_download` or `AKIAbc` are left alone.
+ */
+const API_KEY = new RegExp(
+  [
+    // OpenAI (`sk-proj-`), Anthropic (`sk-ant-`), DeepSeek, OpenRouter (`sk-or-`), ElevenLabs
+    // (`sk_`), Stripe (`sk_live_`, `pk_`, `rk_`), the gateway's own (`sk-sy-`), xAI, Groq
+    String.raw`\b(?:sk|pk|rk|xai|gsk|AIza)[-_][A-Za-z0-9_-]{12,}`,
+    // Google API keys: `AIza` and 35 more
+    String.raw`\bAIza[A-Za-z0-9_-]{30,}`,
+    // Hugging Face access tokens: `hf_` and 34 letters
+    String.raw`\bhf_[A-Za-z0-9]{30,}`,
+    // GitHub tokens: personal (`ghp_`), OAuth (`gho_`), user-to-server (`ghu_`), server-to-server
+    // (`ghs_`) and refresh (`ghr_`) ones with 36 more, and fine-grained personal ones (`github_pat_`)
+    String.raw`\bgh[pousr]_[A-Za-z0-9]{30,}`,
+    String.raw`\bgithub_pat_[A-Za-z0-9_]{22,}`,
+    // AWS access key ids: long-term (`AKIA`) and temporary (`ASIA`), 20 upper-case letters and digits
+    String.raw`\b(?:AKIA|ASIA)[A-Z0-9]{16}\b`,
+    // Slack bot, user, app, refresh and rotating tokens (`xoxb-123-...`), and app-level ones (`xapp-1-...`)
+    String.raw`\bxox[abeprs]-\d+-[A-Za-z0-9-]{8,}`,
+    String.raw`\bxapp-\d+-[A-Za-z0-9-]{8,}`,
+    // Perplexity (`pplx-`), Replicate (`r8_`), Pinecone (`pcsk_`), Stripe webhook secrets (`whsec_`)
+    String.raw`\b(?:pplx-|r8_|pcsk_|whsec_)[A-Za-z0-9_]{24,}`,
+    // SendGrid: `SG.`, the key id, `.`, the secret
+    String.raw`\bSG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}`,
+  ].join('|'),
+  'g',
+);
+
 /** The built-in patterns: API-key shapes first (they may contain digits), then emails, cards, phones. */
 export const DEFAULT_PII_PATTERNS: readonly PiiPattern[] = [
   // an auth scheme is case-insensitive (RFC 9110): `bearer` and `BEARER` are sent too. A `/` of
@@ -32,12 +63,7 @@ export const DEFAULT_PII_PATTERNS: readonly PiiPattern[] = [
     pattern: /\bBearer\s+(?:[A-Za-z0-9._~+/=-]|\\+\/){8,}/gi,
     replacement: 'Bearer [REDACTED_KEY]',
   },
-  {
-    name: 'api_key',
-    pattern:
-      /\b(?:sk|pk|rk|sk-ant|sk-proj|sk-sy|xai|gsk|AIza)[-_][A-Za-z0-9_-]{12,}|\bAIza[A-Za-z0-9_-]{30,}/g,
-    replacement: '[REDACTED_KEY]',
-  },
+  { name: 'api_key', pattern: API_KEY, replacement: '[REDACTED_KEY]' },
   // the local part starts where a run of its characters starts and is 64 at most (as RFC 5321
   // allows): tried from every position of a long run without an `@`, the unbounded form took
   // quadratic time (three seconds on 64 K characters)
