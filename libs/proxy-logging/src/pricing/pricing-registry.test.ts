@@ -1134,6 +1134,62 @@ describe('non-token pricing', () => {
     expect(fresh.counters.unknownPriceByKey.get('gemini/imagen-3.0-capability-001:images')).toBe(1);
   });
 
+  it('prices an exchange that used zero of a priced unit at 0, a known cost, not an unknown one', () => {
+    const fresh = createPricingRegistry({
+      now,
+      units: {
+        pinecone: { perUnit: { read_units: 16 / 1e6 } },
+        elevenlabs: { perUnit: { characters: 0.00018 } },
+      },
+    });
+    // a Pinecone delete reports `usage.readUnits: 0`; a text-to-speech call of an empty text 0 characters
+    expect(
+      fresh.meteredCostUsd({ provider: 'pinecone', operation: 'delete', units: { read_units: 0 } }),
+    ).toBe(0);
+    expect(
+      fresh.meteredCostUsd({
+        provider: 'pinecone',
+        operation: 'upsert',
+        units: { read_units: 0, records_written: 0 },
+      }),
+    ).toBe(0);
+    expect(fresh.meteredCostUsd({ provider: 'elevenlabs', operation: 'tts', units: { characters: 0 } })).toBe(
+      0,
+    );
+    // a shipped list price, by model
+    expect(fresh.meteredCostUsd({ provider: 'openai', model: 'tts-1', units: { characters: 0 } })).toBe(0);
+    // zero tokens of a priced model
+    expect(
+      fresh.meteredCostUsd({
+        provider: 'openai',
+        model: 'text-embedding-3-small',
+        tokens: { inputTokens: 0, outputTokens: 0 },
+        units: {},
+      }),
+    ).toBe(0);
+    expect(fresh.counters.unknownPrice).toBe(0);
+  });
+
+  it('keeps zero of an unpriced unit, and an exchange that reports no count, unknown', () => {
+    const fresh = createPricingRegistry({ now });
+    expect(
+      fresh.meteredCostUsd({ provider: 'weaviate', operation: 'batch', units: { objects_written: 0 } }),
+    ).toBeNull();
+    expect(fresh.counters.unknownPriceByKey.get('weaviate/objects_written:objects_written')).toBe(1);
+    // nothing reported: no count says what was used
+    expect(fresh.meteredCostUsd({ provider: 'pinecone', operation: 'delete', units: {} })).toBeNull();
+    // and no price makes zero tokens of an unknown model a known cost
+    expect(
+      fresh.meteredCostUsd({
+        provider: 'local',
+        model: 'no-such-model',
+        tokens: { inputTokens: 0, outputTokens: 0 },
+        units: {},
+      }),
+    ).toBeNull();
+    expect(fresh.counters.unknownPriceByKey.get('local/no-such-model')).toBe(1);
+  });
+
   it('counts an unpriced unit as unknown', () => {
     const before = registry.counters.unknownPrice;
     expect(registry.meteredCostUsd({ provider: 'sendgrid', units: { messages: 1 } })).toBeNull();

@@ -356,8 +356,24 @@ class DefaultPricingRegistry implements PricingRegistry {
           (usage.payment.amount * fee.percent) / 100 + usage.payment.transactions * (fee.fixedUsd ?? 0);
       }
     }
-    if (usage.tokens === undefined && billable.length === 0 && usage.payment === undefined) return null;
+    if (usage.tokens === undefined && billable.length === 0 && usage.payment === undefined)
+      return this.#zeroUnitsCost(usage);
     return roundUsd(total);
+  }
+
+  /**
+   * The cost of an exchange that reports counts of nothing but zero (a vector delete's
+   * `read_units: 0`, a batch that wrote no object): 0 when one of those units has a price, as
+   * 0 times a known rate is; unknown (and counted) when none has. An exchange that reports no
+   * count at all stays unknown: nothing says what it used.
+   */
+  #zeroUnitsCost(usage: MeteredUsage): 0 | null {
+    const units = Object.keys(usage.units).filter((unit) => usage.units[unit] === 0);
+    const [first] = units;
+    if (first === undefined) return null;
+    const rates = this.unitPrice(usage.provider, usage.model, usage.priceVariant)?.perUnit;
+    if (units.some((unit) => rates?.[unit] !== undefined)) return 0;
+    return this.#unknown(`${usage.provider}/${usage.model ?? first}:${usage.unpricedReason ?? first}`);
   }
 
   #unknown(key: string): null {
