@@ -44,6 +44,20 @@ export function nonBlankTexts(
   return texts.filter((text) => !isBlankText(text));
 }
 
+/**
+ * The texts of a message's content that are not empty, each text part on its own: a string as
+ * one, empty ones left out (joined, they added nothing), whitespace-only ones kept, other parts
+ * skipped. For providers that take a message's text as parts but refuse an empty one (Gemini), or
+ * that take one string, joined with a separator that keeps the parts apart (Ollama).
+ */
+export function nonEmptyTexts(
+  content: string | ReadonlyArray<ChatContentPart | ChatTextPart> | null | undefined,
+): string[] {
+  if (content === null || content === undefined) return [];
+  if (typeof content === 'string') return content.length > 0 ? [content] : [];
+  return content.flatMap((part) => (part.type === 'text' && part.text.length > 0 ? [part.text] : []));
+}
+
 /** An image given inline as a `data:` URL, split into its media type and base64 payload. */
 export interface InlineImage {
   mediaType: string;

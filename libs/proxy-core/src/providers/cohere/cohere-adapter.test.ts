@@ -121,6 +121,44 @@ describe('cohere adapter', () => {
     expect((body['tools'] as unknown[]).length).toBe(1);
   });
 
+  it('sends the text parts of a system, assistant or tool message as text parts, not glued together', async () => {
+    const parts = (...texts: string[]) => texts.map((text) => ({ type: 'text' as const, text }));
+    await adapter.chat(
+      {
+        ...basicRequest,
+        messages: [
+          { role: 'system', content: parts('You are terse.', '', 'Answer in French.') },
+          { role: 'user', content: 'Hi' },
+          {
+            role: 'assistant',
+            content: parts('Hello', 'world'),
+            tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'f', arguments: '{}' } }],
+          },
+          { role: 'tool', tool_call_id: 'call_1', content: parts('line one', 'line two') },
+          { role: 'assistant', content: parts('', '') },
+          { role: 'system', content: parts('') },
+          { role: 'user', content: 'Go on' },
+        ],
+      },
+      callContext('command-a-03-2025'),
+    );
+    const text = (...texts: string[]) => texts.map((t) => ({ type: 'text', text: t }));
+    expect((upstream.requests[0]!.body as { messages: unknown[] }).messages).toEqual([
+      { role: 'system', content: text('You are terse.', 'Answer in French.') },
+      { role: 'user', content: 'Hi' },
+      {
+        role: 'assistant',
+        content: text('Hello', 'world'),
+        tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'f', arguments: '{}' } }],
+      },
+      { role: 'tool', tool_call_id: 'call_1', content: text('line one', 'line two') },
+      // empty parts say nothing: an assistant message of only those has no content, as before
+      { role: 'assistant' },
+      { role: 'system', content: '' },
+      { role: 'user', content: 'Go on' },
+    ]);
+  });
+
   it("brings OpenAI's wider sampling ranges into Cohere's, which answers 400 outside them", async () => {
     const sent = async (params: Partial<ChatCompletionRequest>): Promise<Record<string, unknown>> => {
       upstream.reset();

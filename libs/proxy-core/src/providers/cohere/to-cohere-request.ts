@@ -1,5 +1,5 @@
 import {
-  contentText,
+  nonEmptyTexts,
   refuseSeveralChoices,
   refuseWebSearch,
   toolResultCallId,
@@ -7,7 +7,21 @@ import {
 } from '../../wire/chat-message-parts';
 import { functionToolCalls, functionTools, refuseFunctionMessage } from '../../wire/function-tools';
 import { jsonSchemaOf } from '../../wire/response-format';
-import type { ChatCompletionRequest } from '../../wire/openai-chat';
+import type { ChatCompletionRequest, ChatTextPart } from '../../wire/openai-chat';
+
+/**
+ * A system, assistant or tool message's content as Cohere takes it: a string as it is, text parts
+ * as text parts (joined, "terse." and "Answer" would run together), empty ones left out (they
+ * said nothing when joined); undefined when no part is left.
+ * @see https://docs.cohere.com/reference/chat
+ */
+function cohereText(
+  content: string | ChatTextPart[] | null | undefined,
+): string | ChatTextPart[] | undefined {
+  if (typeof content === 'string') return content;
+  const texts = nonEmptyTexts(content);
+  return texts.length === 0 ? undefined : texts.map((text) => ({ type: 'text', text }));
+}
 
 /**
  * Translates an OpenAI chat request to a Cohere Chat v2 body. Messages and tools keep
@@ -25,15 +39,15 @@ export function toCohereRequest(
     switch (message.role) {
       case 'system':
       case 'developer':
-        return { role: 'system', content: contentText(message.content) };
+        return { role: 'system', content: cohereText(message.content) ?? '' };
       case 'user':
         return { role: 'user', content: userContent(message.content, `messages.${index}.content`) };
       case 'assistant': {
-        const text = contentText(message.content);
+        const content = cohereText(message.content);
         const calls = functionToolCalls(message, `messages.${index}`, 'Cohere');
         return {
           role: 'assistant',
-          ...(text.length > 0 ? { content: text } : {}),
+          ...(content === undefined || content.length === 0 ? {} : { content }),
           ...(calls.length === 0 ? {} : { tool_calls: calls }),
         };
       }
@@ -41,7 +55,7 @@ export function toCohereRequest(
         return {
           role: 'tool',
           tool_call_id: toolResultCallId(message, `messages.${index}.tool_call_id`),
-          content: contentText(message.content),
+          content: cohereText(message.content) ?? '',
         };
       case 'function':
         return refuseFunctionMessage(`messages.${index}`, 'Cohere');

@@ -94,6 +94,48 @@ describe('toGeminiRequest: empty user content', () => {
   });
 });
 
+describe('toGeminiRequest: a message of several text parts', () => {
+  const parts = [
+    { type: 'text' as const, text: 'You are terse.' },
+    { type: 'text' as const, text: '' },
+    { type: 'text' as const, text: 'Answer in French.' },
+  ];
+
+  it('sends each text part of a system or assistant message as its own part, not glued to the next', () => {
+    const body = toGeminiRequest({
+      model: 'x',
+      messages: [
+        { role: 'system', content: parts },
+        { role: 'user', content: 'Hi' },
+        {
+          role: 'assistant',
+          content: [
+            { type: 'text', text: 'Hello' },
+            { type: 'text', text: 'world' },
+          ],
+        },
+        { role: 'user', content: 'And?' },
+      ],
+    });
+    // an empty part says nothing and Gemini refuses it: left out, as from a user message
+    expect(body.systemInstruction).toEqual({
+      parts: [{ text: 'You are terse.' }, { text: 'Answer in French.' }],
+    });
+    expect(body.contents[1]).toEqual({ role: 'model', parts: [{ text: 'Hello' }, { text: 'world' }] });
+  });
+
+  it("puts a Gemma model's system parts in the first user turn a paragraph apart", () => {
+    const body = toGeminiRequest({
+      model: 'gemma-3-27b-it',
+      messages: [
+        { role: 'system', content: parts },
+        { role: 'user', content: 'Hi' },
+      ],
+    });
+    expect(body.contents[0]?.parts[0]).toEqual({ text: 'You are terse.\n\nAnswer in French.\n\n' });
+  });
+});
+
 describe('toGeminiRequest: refusals name the field at fault', () => {
   const call = (id: string, args: string) => ({
     id,

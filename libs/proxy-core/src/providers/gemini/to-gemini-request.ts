@@ -3,6 +3,7 @@ import {
   contentText,
   imageMediaTypeFromUrl,
   invalidRequest,
+  nonEmptyTexts,
   parseDataUrl,
   parseToolArguments,
   toolNamesById,
@@ -124,12 +125,11 @@ export function toGeminiRequest(
   for (const [index, message] of request.messages.entries()) {
     switch (message.role) {
       case 'system':
-      case 'developer': {
-        // an empty system text part is refused as a user's is, and says nothing
-        const text = contentText(message.content);
-        if (text.length > 0) system.push({ text });
+      case 'developer':
+        // each text part on its own (joined, "terse." and "Answer" would run together); an empty
+        // one is refused as a user's is, and says nothing
+        for (const text of nonEmptyTexts(message.content)) system.push({ text });
         break;
-      }
       case 'user':
         addToTurns(
           turns,
@@ -139,9 +139,7 @@ export function toGeminiRequest(
         );
         break;
       case 'assistant': {
-        const parts: GeminiPart[] = [];
-        const text = contentText(message.content);
-        if (text.length > 0) parts.push({ text });
+        const parts: GeminiPart[] = nonEmptyTexts(message.content).map((text) => ({ text }));
         for (const [t, call] of functionToolCalls(message, `messages.${index}`, 'Gemini').entries()) {
           // the signature goes back on the very part it came on (Gemini 3 checks it)
           const thoughtSignature = thoughtSignatureOfToolCallId(call.id);

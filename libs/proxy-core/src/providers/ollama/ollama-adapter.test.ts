@@ -127,6 +127,32 @@ describe('ollama adapter', () => {
     });
   });
 
+  it("joins a message's text parts with a line break, not glued together (Ollama takes content as one string)", async () => {
+    const parts = (...texts: string[]) => texts.map((text) => ({ type: 'text' as const, text }));
+    await adapter.chat(
+      {
+        ...basicRequest,
+        messages: [
+          { role: 'system', content: parts('You are terse.', '', 'Answer in French.') },
+          { role: 'user', content: parts('Hello', 'world') },
+          {
+            role: 'assistant',
+            content: parts('Bonjour', 'le monde'),
+            tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'f', arguments: '{}' } }],
+          },
+          { role: 'tool', tool_call_id: 'call_1', content: parts('line one', 'line two') },
+        ],
+      },
+      callContext('llama3.2'),
+    );
+    expect((upstream.requests[0]!.body as { messages: Array<{ content: string }> }).messages).toEqual([
+      { role: 'system', content: 'You are terse.\nAnswer in French.' },
+      { role: 'user', content: 'Hello\nworld' },
+      expect.objectContaining({ role: 'assistant', content: 'Bonjour\nle monde' }),
+      { role: 'tool', content: 'line one\nline two', tool_name: 'f' },
+    ]);
+  });
+
   it('refuses n > 1 with unsupported_feature instead of answering with one choice, and sends nothing', async () => {
     for (const call of [
       adapter.chat({ ...basicRequest, n: 2 }, callContext('llama3.2')),

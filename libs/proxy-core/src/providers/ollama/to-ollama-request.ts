@@ -1,6 +1,6 @@
 import {
-  contentText,
   invalidRequest,
+  nonEmptyTexts,
   parseDataUrl,
   parseToolArguments,
   refuseSeveralChoices,
@@ -17,8 +17,17 @@ import type { OllamaMessage } from './ollama-wire';
 import { toOllamaThink } from './to-ollama-think';
 
 /**
- * Translates an OpenAI chat request to an Ollama `/api/chat` body: images must be inline
- * (base64), tool call arguments become objects, sampling settings go under `options`,
+ * A message's text as the one string Ollama takes: its text parts joined with a line break, so
+ * that two parts stay two ("Hello" and "world" are not "Helloworld"); empty parts add nothing.
+ */
+function ollamaText(content: Parameters<typeof nonEmptyTexts>[0]): string {
+  return nonEmptyTexts(content).join('\n');
+}
+
+/**
+ * Translates an OpenAI chat request to an Ollama `/api/chat` body: a message's text parts are
+ * joined with a line break (see ollamaText), images must be inline (base64), tool call arguments
+ * become objects, sampling settings go under `options`,
  * `reasoning_effort` becomes `think` where Ollama takes it (see toOllamaThink).
  * @see https://github.com/ollama/ollama/blob/main/docs/api.md#generate-a-chat-completion
  */
@@ -40,7 +49,7 @@ export function toOllamaRequest(
     switch (message.role) {
       case 'system':
       case 'developer':
-        return { role: 'system', content: contentText(message.content) };
+        return { role: 'system', content: ollamaText(message.content) };
       case 'user': {
         const content = userContent(message.content, `messages.${index}.content`);
         const images: string[] = [];
@@ -65,7 +74,7 @@ export function toOllamaRequest(
             images.push(inline.data);
           }
         }
-        return { role: 'user', content: contentText(content), ...(images.length > 0 ? { images } : {}) };
+        return { role: 'user', content: ollamaText(content), ...(images.length > 0 ? { images } : {}) };
       }
       case 'assistant': {
         const calls = functionToolCalls(message, `messages.${index}`, who, provider).map((call, t) => ({
@@ -79,7 +88,7 @@ export function toOllamaRequest(
         }));
         return {
           role: 'assistant',
-          content: contentText(message.content),
+          content: ollamaText(message.content),
           ...(calls.length > 0 ? { tool_calls: calls } : {}),
         };
       }
@@ -87,7 +96,7 @@ export function toOllamaRequest(
         const name = names.get(toolResultCallId(message, `messages.${index}.tool_call_id`));
         return {
           role: 'tool',
-          content: contentText(message.content),
+          content: ollamaText(message.content),
           ...(name === undefined ? {} : { tool_name: name }),
         };
       }
