@@ -37,6 +37,8 @@ export function row(overrides: Partial<RequestLogRow> = {}): RequestLogRow {
     response_body: null,
     client_request_id: null,
     cache_saved_usd: null,
+    request_body_truncated: false,
+    response_body_truncated: false,
     ...overrides,
   };
 }

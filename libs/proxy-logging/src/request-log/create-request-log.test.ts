@@ -287,6 +287,105 @@ describe('createRequestLog', () => {
     }
   });
 
+  it('flags each body it cut at maxBodyChars, and no body it stored whole (the UI guessed from the JSON)', async () => {
+    const rows: RequestLogRow[] = [];
+    const out = new PassThrough();
+    const lines: string[] = [];
+    out.on('data', (chunk: Buffer) => lines.push(chunk.toString()));
+    const limit = 1000;
+    const logs = await Promise.all([
+      createRequestLog({
+        store: captureStore(rows),
+        bodies: true,
+        maxBodyChars: limit,
+        flushIntervalMs: 60_000,
+      }),
+      createRequestLog({
+        store: 'jsonl',
+        output: out,
+        bodies: true,
+        maxBodyChars: limit,
+        flushIntervalMs: 60_000,
+      }),
+    ]);
+    // an answer padded past the limit when the client says "pad"
+    const pad: GatewayPlugin = {
+      name: 'pad',
+      apply: (hooks) =>
+        hooks.afterResponse.tap('pad', (response, context) =>
+          context.state.get('pad') === true
+            ? { ...response, system_fingerprint: 'z'.repeat(limit) }
+            : response,
+        ),
+    };
+    const marker: GatewayPlugin = {
+      name: 'marker',
+      apply: (hooks) =>
+        hooks.beforeRequest.tap('marker', (request, context) => {
+          if (request.messages[0]?.content === 'pad') context.state.set('pad', true);
+          return request;
+        }),
+    };
+    // one gateway per log: a gateway takes one request log plugin
+    const gateways = logs.map((log) => gatewayWith([marker, pad, log.plugin]));
+    try {
+      const head = JSON.stringify({ model: 'demo', messages: [{ role: 'user', content: '' }] }).length;
+      for (const content of ['hi', 'y'.repeat(limit - head), 'y'.repeat(limit - head + 1), 'pad'])
+        for (const gateway of gateways)
+          await gateway.chat({ model: 'demo', messages: [{ role: 'user', content }] });
+      await Promise.all(logs.map((log) => log.queue.flush()));
+      const flags = (row: RequestLogRow | undefined) => [
+        row?.request_body?.length,
+        row?.request_body_truncated,
+        row?.response_body_truncated,
+      ];
+      const expected = [
+        [head + 2, false, false],
+        // exactly the limit: stored whole
+        [limit, false, false],
+        [limit, true, false],
+        [head + 3, false, true],
+      ];
+      expect(rows.map(flags)).toEqual(expected);
+      expect(rows[3]?.response_body).toHaveLength(limit);
+      // a JSON line carries the flags too
+      const jsonl = lines
+        .join('')
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as RequestLogRow);
+      expect(jsonl.map(flags)).toEqual(expected);
+    } finally {
+      await Promise.all(gateways.map((gateway) => gateway.close()));
+      await Promise.all(logs.map((log) => log.close()));
+    }
+  });
+
+  it('flags a body whose redactions grew it past maxBodyChars, though the body itself was within it', async () => {
+    const rows: RequestLogRow[] = [];
+    const log = await createRequestLog({
+      store: captureStore(rows),
+      bodies: true,
+      maxBodyChars: 200,
+      flushIntervalMs: 60_000,
+    });
+    const gateway = gatewayWith([log.plugin]);
+    try {
+      const head = JSON.stringify({ model: 'demo', messages: [{ role: 'user', content: '' }] }).length;
+      // short addresses, each redacted to the longer [REDACTED_EMAIL]
+      const emails = Array.from({ length: 10 }, (_, i) => `a${i}@b.io`).join(' ');
+      const content = `${emails}${'x'.repeat(200 - head - emails.length)}`;
+      expect(head + content.length).toBe(200);
+      await gateway.chat({ model: 'demo', messages: [{ role: 'user', content }] });
+      await log.queue.flush();
+      expect(rows[0]).toMatchObject({ request_body_truncated: true });
+      expect(rows[0]?.request_body).toHaveLength(200);
+    } finally {
+      await gateway.close();
+      await log.close();
+    }
+  });
+
   it('never blocks the request path: a full queue drops and counts', async () => {
     const log = await createRequestLog({
       store: { kind: 'never', write: () => new Promise<void>(() => undefined), close: async () => undefined },

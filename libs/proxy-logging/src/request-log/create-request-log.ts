@@ -108,8 +108,9 @@ export interface RequestLogOptions extends Omit<RequestLogQueueOptions, 'store' 
   /** Store request and response bodies, after PII redaction. @default false */
   bodies?: boolean;
   /**
-   * Longest stored body, in characters (truncated beyond). A body more than 1024 characters
-   * longer may be stored shorter than this when its redactions shortened it. @default 65536
+   * Longest stored body, in characters (truncated beyond, and the row's `request_body_truncated`
+   * or `response_body_truncated` set). A body more than 1024 characters longer may be stored
+   * shorter than this when its redactions shortened it. @default 65536
    */
   maxBodyChars?: number;
   /** Extra PII patterns, applied after the built-in ones. */
@@ -241,11 +242,17 @@ export async function createRequestLog(options: RequestLogOptions = {}): Promise
   // dropped once redacted. Not simply the part past the limit: redactions before it shrink the
   // text (a long token after `Bearer ` becomes `Bearer [REDACTED_KEY]`), which brings the window's
   // end, and a fragment cut there (`alice.sm`), within the limit
-  const clip = (text: string): string => {
+  // `cut`: what is stored is not the whole (redacted) body, so a reader never has to guess it
+  // from a body that ends inside its JSON (one that is not JSON could not be told at all)
+  const clip = (text: string): { text: string; cut: boolean } => {
     const window = text.slice(0, maxChars + REDACTION_OVERLAP_CHARS);
     const redacted = redactPii(window, patterns);
-    if (window.length === text.length) return redacted.slice(0, maxChars);
-    return redacted.slice(0, Math.max(0, Math.min(maxChars, redacted.length - REDACTION_OVERLAP_CHARS)));
+    if (window.length === text.length)
+      return { text: redacted.slice(0, maxChars), cut: redacted.length > maxChars };
+    return {
+      text: redacted.slice(0, Math.max(0, Math.min(maxChars, redacted.length - REDACTION_OVERLAP_CHARS))),
+      cut: true,
+    };
   };
 
   const plugin: GatewayPlugin = {
@@ -253,7 +260,8 @@ export async function createRequestLog(options: RequestLogOptions = {}): Promise
     apply(hooks) {
       if (options.bodies === true) {
         hooks.beforeRequest.tap('switchyard:request-log', (request, context) => {
-          const bodies: CapturedBodies = { request: clip(JSON.stringify(request)) };
+          const clipped = clip(JSON.stringify(request));
+          const bodies: CapturedBodies = { request: clipped.text, requestTruncated: clipped.cut };
           context.state.set(BODY_STATE_KEY, bodies);
           return request;
         });
@@ -262,7 +270,9 @@ export async function createRequestLog(options: RequestLogOptions = {}): Promise
         // nothing changed it
         hooks.onResponseDelivered.tap('switchyard:request-log', (response, context) => {
           const bodies = (context.state.get(BODY_STATE_KEY) as CapturedBodies | undefined) ?? {};
-          bodies.response = clip(sourceTextOf(response) ?? JSON.stringify(response));
+          const clipped = clip(sourceTextOf(response) ?? JSON.stringify(response));
+          bodies.response = clipped.text;
+          bodies.responseTruncated = clipped.cut;
           context.state.set(BODY_STATE_KEY, bodies);
         });
       }

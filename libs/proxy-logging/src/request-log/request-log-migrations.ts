@@ -1,5 +1,5 @@
 import type { Migration } from '../sql/migrate';
-import type { SqlDialect } from '../sql/sql-database';
+import type { SqlDatabase, SqlDialect } from '../sql/sql-database';
 
 function createTable(dialect: SqlDialect): string {
   const big = dialect === 'postgres' ? 'BIGINT' : 'INTEGER';
@@ -71,19 +71,33 @@ export const REQUEST_LOG_MIGRATIONS: readonly Migration[] = [
     version: 4,
     // what a cache hit saved; rows written before have none (a hit among them saved unknown)
     name: 'add switchyard_requests.cache_saved_usd',
-    up: async (db) => {
-      if (db.dialect === 'postgres') {
-        // ALTER TABLE waits for an exclusive lock, and every other instance's INSERT queues
-        // behind it: rather than wait on a long read, give up (the migration is retried on the
-        // request log's next write)
-        await db.execute(`SET LOCAL lock_timeout = '${MIGRATION_LOCK_TIMEOUT}'`);
-        await db.execute('ALTER TABLE switchyard_requests ADD COLUMN cache_saved_usd DOUBLE PRECISION');
-        // a nullable column is a change of the catalog only: the lock is held for an instant;
-        // later migrations of the same transaction wait as long as the session would
-        await db.execute('SET LOCAL lock_timeout = DEFAULT');
-      } else {
-        await db.execute('ALTER TABLE switchyard_requests ADD COLUMN cache_saved_usd REAL');
-      }
+    up: (db) =>
+      addNullableColumns(db, [`cache_saved_usd ${db.dialect === 'postgres' ? 'DOUBLE PRECISION' : 'REAL'}`]),
+  },
+  {
+    version: 5,
+    // whether a stored body was cut at maxBodyChars; rows written before have null (unknown),
+    // which the admin UI still tells from a body that ends inside its JSON
+    name: 'add switchyard_requests.request_body_truncated, response_body_truncated',
+    up: (db) => {
+      const flag = db.dialect === 'postgres' ? 'SMALLINT' : 'INTEGER';
+      return addNullableColumns(db, [`request_body_truncated ${flag}`, `response_body_truncated ${flag}`]);
     },
   },
 ];
+
+/** Adds nullable columns (`name TYPE` each) to the table, holding its lock only briefly. */
+async function addNullableColumns(db: SqlDatabase, columns: readonly string[]): Promise<void> {
+  if (db.dialect === 'postgres') {
+    // ALTER TABLE waits for an exclusive lock, and every other instance's INSERT queues
+    // behind it: rather than wait on a long read, give up (the migration is retried on the
+    // request log's next write)
+    await db.execute(`SET LOCAL lock_timeout = '${MIGRATION_LOCK_TIMEOUT}'`);
+    for (const column of columns) await db.execute(`ALTER TABLE switchyard_requests ADD COLUMN ${column}`);
+    // a nullable column is a change of the catalog only: the lock is held for an instant;
+    // later migrations of the same transaction wait as long as the session would
+    await db.execute('SET LOCAL lock_timeout = DEFAULT');
+  } else {
+    for (const column of columns) await db.execute(`ALTER TABLE switchyard_requests ADD COLUMN ${column}`);
+  }
+}

@@ -1,7 +1,14 @@
 import { createRequestContext, type AttemptRecord } from '@switchyard/proxy-core';
 import { describe, expect, it } from 'vitest';
 import type { SqlValue } from '../sql/sql-database';
-import { REQUEST_LOG_COLUMNS, rowFromContext, type RequestLogRow, writeRowParams } from './request-log-row';
+import {
+  BODY_STATE_KEY,
+  REQUEST_LOG_COLUMNS,
+  rowFromContext,
+  type CapturedBodies,
+  type RequestLogRow,
+  writeRowParams,
+} from './request-log-row';
 
 function attempt(index: number, alias: string, ok: boolean): AttemptRecord {
   return {
@@ -17,6 +24,21 @@ function attempt(index: number, alias: string, ok: boolean): AttemptRecord {
 }
 
 describe('rowFromContext', () => {
+  it('flags the bodies capture cut, and neither when none was captured', () => {
+    const context = createRequestContext({ endpoint: 'chat' });
+    expect(rowFromContext(context)).toMatchObject({
+      request_body_truncated: false,
+      response_body_truncated: false,
+    });
+    const bodies: CapturedBodies = { request: '{"a":', requestTruncated: true, response: '{}' };
+    context.state.set(BODY_STATE_KEY, bodies);
+    expect(rowFromContext(context)).toMatchObject({
+      request_body: '{"a":',
+      request_body_truncated: true,
+      response_body_truncated: false,
+    });
+  });
+
   it('counts as fallbacks the attempts that went to another alias than the first one', () => {
     const context = createRequestContext({ endpoint: 'chat' });
     expect(rowFromContext(context)).toMatchObject({ attempts: 0, fallbacks: 0 });
@@ -45,15 +67,22 @@ describe('writeRowParams', () => {
     ) as unknown as RequestLogRow;
     row.stream = true;
     row.cache_hit = false;
+    // a nullable flag: 0/1, or null for unknown
+    row.request_body_truncated = true;
+    row.response_body_truncated = null;
+    const flags: Partial<Record<string, number | null>> = {
+      stream: 1,
+      cache_hit: 0,
+      request_body_truncated: 1,
+      response_body_truncated: null,
+    };
     const params: SqlValue[] = Array.from({ length: REQUEST_LOG_COLUMNS.length + 3 }, () => null);
     writeRowParams(params, 3, row);
     expect(params).toEqual([
       null,
       null,
       null,
-      ...REQUEST_LOG_COLUMNS.map((column) =>
-        column === 'stream' ? 1 : column === 'cache_hit' ? 0 : row[column],
-      ),
+      ...REQUEST_LOG_COLUMNS.map((column) => (column in flags ? flags[column] : row[column])),
     ]);
   });
 });

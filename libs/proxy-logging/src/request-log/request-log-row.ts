@@ -48,6 +48,13 @@ export interface RequestLogRow {
    * miss, and on a hit whose entry kept no cost.
    */
   cache_saved_usd: number | null;
+  /**
+   * The stored `request_body` was cut at `maxBodyChars`; false when it is whole or none was
+   * stored; null on rows written before the log recorded it (request log migration 5).
+   */
+  request_body_truncated: boolean | null;
+  /** As `request_body_truncated`, of `response_body`. */
+  response_body_truncated: boolean | null;
 }
 
 /** The columns of {@link RequestLogRow}, in table order. */
@@ -85,6 +92,8 @@ export const REQUEST_LOG_COLUMNS = [
   'response_body',
   'client_request_id',
   'cache_saved_usd',
+  'request_body_truncated',
+  'response_body_truncated',
 ] as const satisfies readonly (keyof RequestLogRow)[];
 
 /**
@@ -127,15 +136,26 @@ export function writeRowParams(params: SqlValue[], at: number, row: RequestLogRo
   params[at + 30] = row.response_body;
   params[at + 31] = row.client_request_id;
   params[at + 32] = row.cache_saved_usd;
+  params[at + 33] = flag(row.request_body_truncated);
+  params[at + 34] = flag(row.response_body_truncated);
+}
+
+/** A nullable boolean as the tables keep it: 0/1, or null for unknown. */
+function flag(value: boolean | null): number | null {
+  return value === null ? null : value ? 1 : 0;
 }
 
 /** Context state key under which body capture keeps the redacted bodies. */
 export const BODY_STATE_KEY = 'switchyard:request-log:bodies';
 
-/** Bodies captured for a row (already redacted). */
+/** Bodies captured for a row (already redacted, and cut at the log's `maxBodyChars`). */
 export interface CapturedBodies {
   request?: string;
   response?: string;
+  /** `request` was cut at the size bound. */
+  requestTruncated?: boolean;
+  /** `response` was cut at the size bound. */
+  responseTruncated?: boolean;
 }
 
 function round(value: number | undefined): number | null {
@@ -192,5 +212,7 @@ export function rowFromContext(context: RequestContext): RequestLogRow {
     response_body: bodies?.response ?? null,
     client_request_id: metadata.clientRequestId ?? null,
     cache_saved_usd: context.cacheSavedUsd ?? null,
+    request_body_truncated: bodies?.requestTruncated === true,
+    response_body_truncated: bodies?.responseTruncated === true,
   };
 }

@@ -13,10 +13,27 @@ import type { SqlDatabase, SqlValue } from '../sql/sql-database';
 import { SqliteWriteThread, type SqlBatchWriter, type SqlStatement } from '../sql/sqlite-write-thread';
 import { RequestLogQueue } from './request-log-queue';
 import { REQUEST_LOG_MIGRATIONS } from './request-log-migrations';
-import { REQUEST_LOG_COLUMNS, writeRowParams } from './request-log-row';
+import { REQUEST_LOG_COLUMNS, type RequestLogRow, writeRowParams } from './request-log-row';
 import { SqlRequestLogStore } from './sql-request-log-store';
 
 const pgUp = await requireService('PostgreSQL', TEST_DATABASE_URL);
+
+/** The columns the table had at each schema version (a migration adds the next ones). */
+const COLUMNS_AT_VERSION: Record<number, number> = {
+  3: REQUEST_LOG_COLUMNS.indexOf('cache_saved_usd'),
+  4: REQUEST_LOG_COLUMNS.indexOf('request_body_truncated'),
+};
+
+/** Inserts a row as a gateway of schema `version` wrote it: the columns it knew, in table order. */
+async function insertAsVersion(db: SqlDatabase, stored: RequestLogRow, version: number): Promise<void> {
+  const columns = REQUEST_LOG_COLUMNS.slice(0, COLUMNS_AT_VERSION[version]);
+  const params: SqlValue[] = [];
+  writeRowParams(params, 0, stored);
+  await db.execute(
+    `INSERT INTO switchyard_requests (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`,
+    params.slice(0, columns.length),
+  );
+}
 
 function suite(
   name: string,
@@ -43,6 +60,8 @@ function suite(
         units: '{"characters":12}',
         request_body: '{"a":1}',
         response_body: '{"b":2}',
+        request_body_truncated: true,
+        response_body_truncated: false,
         error_code: null,
         ttft_ms: 33.25,
       });
@@ -103,16 +122,31 @@ function suite(
     it('upgrades a log of schema version 3: its rows read back with no cache saving, new rows keep theirs', async () => {
       await migrate(store.db, 'request-log', REQUEST_LOG_MIGRATIONS.slice(0, 3));
       const old = row({ id: 'v3', cache_hit: true });
-      const columns = REQUEST_LOG_COLUMNS.filter((column) => column !== 'cache_saved_usd');
-      const params: SqlValue[] = [];
-      writeRowParams(params, 0, old);
-      await store.db.execute(
-        `INSERT INTO switchyard_requests (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`,
-        params.slice(0, columns.length),
-      );
+      await insertAsVersion(store.db, old, 3);
       const saved = row({ id: 'v4', ts: old.ts + 1, cache_hit: true, cache_saved_usd: 0.25 });
       await store.write([saved]);
-      expect((await store.list({})).data).toEqual([saved, { ...old, cache_saved_usd: null }]);
+      expect((await store.list({})).data).toEqual([
+        saved,
+        { ...old, cache_saved_usd: null, request_body_truncated: null, response_body_truncated: null },
+      ]);
+    });
+
+    it('upgrades a log of schema version 4: its rows read back with their bodies cut or not unknown (null), new rows flagged', async () => {
+      await migrate(store.db, 'request-log', REQUEST_LOG_MIGRATIONS.slice(0, 4));
+      const old = row({ id: 'v4', request_body: '{"cut":"he', response_body: '{}' });
+      await insertAsVersion(store.db, old, 4);
+      const cut = row({
+        id: 'v5',
+        ts: old.ts + 1,
+        request_body: '{"cut":"he',
+        request_body_truncated: true,
+        response_body: '{}',
+      });
+      await store.write([cut]);
+      expect((await store.list({})).data).toEqual([
+        cut,
+        { ...old, request_body_truncated: null, response_body_truncated: null },
+      ]);
     });
 
     it('sums usage per group', async () => {

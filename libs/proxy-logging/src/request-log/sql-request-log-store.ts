@@ -130,16 +130,30 @@ function percentile(sorted: readonly number[], p: number): number | null {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? null;
 }
 
-type StoredRow = Omit<RequestLogRow, 'stream' | 'cache_hit'> & {
+type StoredRow = Omit<
+  RequestLogRow,
+  'stream' | 'cache_hit' | 'request_body_truncated' | 'response_body_truncated'
+> & {
   stream: number | boolean;
   cache_hit: number | boolean;
+  request_body_truncated: number | null;
+  response_body_truncated: number | null;
 };
 
 /** The most groups `usage()` answers by default, and `GET /admin/usage` shows. */
 export const MAX_USAGE_GROUPS = 1000;
 
+/** A nullable flag as stored (0/1, null for unknown) as a boolean or null. */
+const storedFlag = (value: number | null): boolean | null => (value === null ? null : Boolean(value));
+
 function toRow(stored: StoredRow): RequestLogRow {
-  return { ...stored, stream: Boolean(stored.stream), cache_hit: Boolean(stored.cache_hit) };
+  return {
+    ...stored,
+    stream: Boolean(stored.stream),
+    cache_hit: Boolean(stored.cache_hit),
+    request_body_truncated: storedFlag(stored.request_body_truncated),
+    response_body_truncated: storedFlag(stored.response_body_truncated),
+  };
 }
 
 function encodeCursor(row: Pick<RequestLogRow, 'ts' | 'id'>): string {
