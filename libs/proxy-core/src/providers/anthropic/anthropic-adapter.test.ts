@@ -774,6 +774,21 @@ describe('anthropic adapter: stop sequences of whitespace only, which Anthropic 
     expect(JSON.stringify(await response.json())).toContain('each stop sequence must contain non-whitespace');
   });
 
+  it('refuses an empty one before sending, whole and streamed, as Bedrock does (it was dropped unsaid)', async () => {
+    const before = own.requests.length;
+    for (const answer of [
+      claude.chat({ ...request, stop: ['END', ''] }, call()),
+      claude.stream({ ...request, stream: true, stop: '' }, call()),
+    ]) {
+      expect(await rejection(answer)).toMatchObject({
+        code: 'unsupported_feature',
+        param: expect.stringMatching(/^stop(\.1)?$/) as unknown,
+        beforeSending: true,
+      });
+    }
+    expect(own.requests).toHaveLength(before);
+  });
+
   it('ends a whole answer at the first one, sending Anthropic only the others', async () => {
     const answer = await claude.chat({ ...request, stop: ['END', '\n'] }, call());
     expect(lastSent().stop_sequences).toEqual(['END']);

@@ -353,6 +353,26 @@ describe('toAnthropicRequest: temperature beyond Anthropic range', () => {
   });
 });
 
+describe('toAnthropicRequest: an empty stop sequence', () => {
+  const user = { role: 'user' as const, content: 'Hello' };
+
+  it('refuses it with unsupported_feature naming it, as Bedrock does, rather than drop it unsaid', () => {
+    // Anthropic answers it with a 400 ("each stop sequence must be non-empty"), which ends the route
+    expect(() => toAnthropicRequest({ model: 'x', messages: [user], stop: ['END', ''] }, settings)).toThrow(
+      expect.objectContaining({ code: 'unsupported_feature', param: 'stop.1', beforeSending: true }),
+    );
+    expect(() => toAnthropicRequest({ model: 'x', messages: [user], stop: '' }, settings)).toThrow(
+      expect.objectContaining({ code: 'unsupported_feature', param: 'stop' }),
+    );
+  });
+
+  it('still sends the others and applies whitespace-only ones itself', () => {
+    expect(
+      toAnthropicRequest({ model: 'x', messages: [user], stop: ['END', '\n'] }, settings).stop_sequences,
+    ).toEqual(['END']);
+  });
+});
+
 describe('toAnthropicRequest: messages of several text parts', () => {
   const parts = [
     { type: 'text' as const, text: 'You are terse.' },

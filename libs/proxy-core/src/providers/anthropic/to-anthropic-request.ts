@@ -11,6 +11,7 @@ import {
   refuseWebSearch,
   toolResultCallId,
   toolUseBlockId,
+  unsupportedFeature,
   userContent,
 } from '../../wire/chat-message-parts';
 import {
@@ -210,16 +211,24 @@ const NO_STOPS: AnthropicStops = { sent: [], local: [] };
  * with a 400 ("each stop sequence must contain non-whitespace"), where OpenAI takes one (`"\n"`
  * ends a one-line completion): those are applied by the gateway to the answer instead (`local`:
  * `fromAnthropicResponse` and `AnthropicStreamMapper` end the text at the first one), the others
- * are sent. An empty sequence is neither: it would stop before anything.
+ * are sent. An empty sequence is neither (it would stop before anything, and Anthropic answers it
+ * with a 400, "each stop sequence must be non-empty", which would end the route): it is refused
+ * with `unsupported_feature` naming it (`stop`, or `stop.<i>` in a list) before any upstream
+ * call, as Bedrock refuses it, so another target takes the request.
+ * @see https://docs.anthropic.com/en/api/messages
  */
 export function anthropicStops(stop: ChatCompletionRequest['stop']): AnthropicStops {
   if (stop === undefined || stop === null) return NO_STOPS;
+  const sequences = typeof stop === 'string' ? [stop] : stop;
+  const empty = sequences.indexOf('');
+  if (empty >= 0)
+    throw unsupportedFeature(
+      'Anthropic refuses an empty stop sequence (each must say something): leave it out of "stop".',
+      typeof stop === 'string' ? 'stop' : `stop.${empty}`,
+    );
   const sent: string[] = [];
   const local: string[] = [];
-  for (const sequence of typeof stop === 'string' ? [stop] : stop) {
-    if (sequence.length === 0) continue;
-    (isBlankText(sequence) ? local : sent).push(sequence);
-  }
+  for (const sequence of sequences) (isBlankText(sequence) ? local : sent).push(sequence);
   return { sent, local };
 }
 
