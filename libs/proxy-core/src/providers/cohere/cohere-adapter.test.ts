@@ -178,6 +178,22 @@ describe('cohere adapter', () => {
     expect(await sent({})).not.toHaveProperty('p');
   });
 
+  it("refuses a temperature below Cohere's documented range (non-negative) before sending, and sends 0 to 2 as it is", async () => {
+    // the HTTP layer refuses it as OpenAI does; a request given to the engine directly reached Cohere
+    for (const temperature of [-0.5, Number.NaN]) {
+      expect(
+        await rejection(adapter.chat({ ...basicRequest, temperature }, callContext('command-a-03-2025'))),
+      ).toMatchObject({ code: 'invalid_request', param: 'temperature', beforeSending: true });
+    }
+    expect(upstream.requests).toHaveLength(0);
+    // Cohere documents no maximum (its guide raises it "much higher" for long prompts): never clamped
+    for (const temperature of [0, 1.5, 2]) {
+      upstream.reset();
+      await adapter.chat({ ...basicRequest, temperature }, callContext('command-a-03-2025'));
+      expect(upstream.requests[0]!.body).toMatchObject({ temperature });
+    }
+  });
+
   it('refuses n > 1 with unsupported_feature instead of answering with one choice, and sends nothing', async () => {
     for (const call of [
       adapter.chat({ ...basicRequest, n: 2 }, callContext('command-a-03-2025')),

@@ -1,4 +1,5 @@
 import {
+  invalidRequest,
   nonEmptyTexts,
   refuseSeveralChoices,
   refuseWebSearch,
@@ -24,8 +25,24 @@ function cohereText(
 }
 
 /**
+ * Refuses a `temperature` outside Cohere's documented range, a non-negative number (it documents
+ * no maximum, unlike its penalties' 0 to 1, and OpenAI's 0 to 2 lies within it), with
+ * `invalid_request` naming it before any upstream call, as the HTTP layer refuses it for OpenAI's
+ * range: only a request given to the engine directly (`gateway.chat()`) gets here with one.
+ * @see https://docs.cohere.com/reference/chat
+ */
+function refuseNegativeTemperature(temperature: number | null | undefined): void {
+  if (typeof temperature !== 'number' || (Number.isFinite(temperature) && temperature >= 0)) return;
+  throw invalidRequest(
+    `Cohere takes "temperature" as a non-negative number, and ${temperature} is none: send 0 or more.`,
+    'temperature',
+  );
+}
+
+/**
  * Translates an OpenAI chat request to a Cohere Chat v2 body. Messages and tools keep
- * OpenAI's shape; sampling settings and `tool_choice` take Cohere's names.
+ * OpenAI's shape; sampling settings and `tool_choice` take Cohere's names; a negative
+ * `temperature` is refused (see refuseNegativeTemperature).
  * @see https://docs.cohere.com/reference/chat
  */
 export function toCohereRequest(
@@ -35,6 +52,7 @@ export function toCohereRequest(
 ): Record<string, unknown> {
   refuseSeveralChoices(request.n, 'Cohere returns one choice per request; "n" must be 1.');
   refuseWebSearch(request, 'Cohere');
+  refuseNegativeTemperature(request.temperature);
   const messages = request.messages.map((message, index) => {
     switch (message.role) {
       case 'system':
