@@ -646,13 +646,50 @@ describe('createMetrics', () => {
     state = 'closed';
     expect(await value(metrics, 'switchyard_cache_redis_state')).toBe(2);
   });
+
+  it('reports pending lease releases, owed spend and the key-invalidation subscription, only once they have a source', async () => {
+    const body = (await metrics.scrape()).body;
+    for (const name of [
+      'switchyard_limit_pending_releases',
+      'switchyard_limit_owed_spend_usd',
+      'switchyard_key_invalidation_subscribed',
+    ])
+      expect(body).not.toContain(name);
+    let pending = 3;
+    let owedMicros = 250_000;
+    let subscribed = true;
+    metrics.observePendingReleases?.(() => pending);
+    metrics.observeOwedSpend?.(() => owedMicros);
+    metrics.observeKeyInvalidation?.(() => subscribed);
+    expect(await value(metrics, 'switchyard_limit_pending_releases')).toBe(3);
+    expect(await value(metrics, 'switchyard_limit_owed_spend_usd')).toBe(0.25);
+    expect(await value(metrics, 'switchyard_key_invalidation_subscribed')).toBe(1);
+    pending = 0;
+    owedMicros = 0;
+    subscribed = false;
+    expect(await value(metrics, 'switchyard_limit_pending_releases')).toBe(0);
+    expect(await value(metrics, 'switchyard_limit_owed_spend_usd')).toBe(0);
+    expect(await value(metrics, 'switchyard_key_invalidation_subscribed')).toBe(0);
+  });
 });
 
 describe('createMetrics in a cluster', () => {
-  /** The registry of one worker whose breaker of `primary/gpt` is in `state`, with `queued` log rows and its cache's Redis tier in `cache`. */
-  async function worker(state: string, queued: number, cache: string): Promise<object[]> {
+  /**
+   * The registry of one worker whose breaker of `primary/gpt` is in `state`, with `queued` log
+   * rows, its cache's Redis tier in `cache`, `pending` lease releases and its key invalidation
+   * `subscribed` or not.
+   */
+  async function worker(
+    state: string,
+    queued: number,
+    cache: string,
+    pending = 0,
+    subscribed = true,
+  ): Promise<object[]> {
     const metrics = createMetrics();
     try {
+      metrics.observePendingReleases?.(() => pending);
+      metrics.observeKeyInvalidation?.(() => subscribed);
       channel('switchyard:breaker:state').publish({
         target: 'primary/gpt',
         state,
@@ -667,11 +704,11 @@ describe('createMetrics in a cluster', () => {
     }
   }
 
-  it("aggregates the workers' gauges as the primary does: the worst breaker and cache Redis state, the sum of queued log rows", async () => {
+  it("aggregates the workers' gauges as the primary does: the worst breaker and cache Redis state, the sum of queued log rows and pending releases, the lowest key-invalidation state", async () => {
     const merged = AggregatorRegistry.aggregate([
-      await worker('open', 1, 'closed'),
-      await worker('open', 2, 'half-open'),
-      await worker('half-open', 4, 'closed'),
+      await worker('open', 1, 'closed', 2),
+      await worker('open', 2, 'half-open', 0, false),
+      await worker('half-open', 4, 'closed', 5),
     ]);
     const gauge = async (name: string, labels: Record<string, string> = {}): Promise<number | undefined> =>
       (await merged.getSingleMetric(name)?.get())?.values.find((v) =>
@@ -681,5 +718,8 @@ describe('createMetrics in a cluster', () => {
     expect(await gauge('switchyard_breaker_state', { target: 'primary/gpt' })).toBe(2);
     expect(await gauge('switchyard_cache_redis_state')).toBe(1);
     expect(await gauge('switchyard_log_queue_rows')).toBe(7);
+    // releases waiting in every worker; invalidations missed by one of them
+    expect(await gauge('switchyard_limit_pending_releases')).toBe(7);
+    expect(await gauge('switchyard_key_invalidation_subscribed')).toBe(0);
   });
 });

@@ -72,6 +72,24 @@ export interface SwitchyardMetrics {
   countLeaseLifetimeExceeded(): void;
   /** Counts a failed renewal of per-key limit leases on Redis (one per key and renewal tick). */
   countLeaseRenewalFailure(): void;
+  /**
+   * Reports how many releases of per-key limit leases Redis did not answer and are kept to be
+   * sent again, read at scrape time as `switchyard_limit_pending_releases` (summed over sources
+   * and cluster workers). Optional, so metrics written before it was added still serve.
+   */
+  observePendingReleases?(count: () => number): void;
+  /**
+   * Reports the spend (micro-USD) counted during a Redis outage, or by settlements Redis failed to
+   * take, that is not on Redis yet, read at scrape time as `switchyard_limit_owed_spend_usd`
+   * (summed over sources and cluster workers). Optional, as {@link observePendingReleases}.
+   */
+  observeOwedSpend?(micros: () => number): void;
+  /**
+   * Reports whether the key-invalidation subscription is live on Redis, read at scrape time as
+   * `switchyard_key_invalidation_subscribed` (1 when every source is subscribed; across cluster
+   * workers the lowest). Optional, as {@link observePendingReleases}.
+   */
+  observeKeyInvalidation?(subscribed: () => boolean): void;
   /** The exposition text and its content type. */
   scrape(): Promise<{ contentType: string; body: string }>;
   /** Unsubscribes from diagnostics channels. */
@@ -309,6 +327,51 @@ export function createMetrics(options: MetricsOptions = {}): SwitchyardMetrics {
 
   const queues: RequestLogQueueStats[] = [];
   const cacheRedis: (() => string | undefined)[] = [];
+  /**
+   * A gauge read from sources at scrape time, registered with its first source: with no source
+   * (no Redis, no key store) there is nothing to report, and no series says 0 for it.
+   */
+  const polledGauge = (
+    name: string,
+    help: string,
+    aggregator: 'sum' | 'min',
+    combine: (values: number[]) => number,
+  ): ((source: () => number) => void) => {
+    const sources: (() => number)[] = [];
+    return (source) => {
+      sources.push(source);
+      if (sources.length > 1) return;
+      new Gauge({
+        name,
+        help,
+        registers,
+        aggregator,
+        collect() {
+          this.set(combine(sources.map((read) => read())));
+        },
+      });
+    };
+  };
+  const total = (values: number[]): number => values.reduce((sum, value) => sum + value, 0);
+  const observePendingReleases = polledGauge(
+    'switchyard_limit_pending_releases',
+    'Releases of per-key limit leases (max_parallel slots, budget reservations) Redis did not answer, kept to be sent again; their leases stay taken on Redis until then, or until their ttl.',
+    'sum',
+    total,
+  );
+  const observeOwedSpend = polledGauge(
+    'switchyard_limit_owed_spend_usd',
+    'USD of spend counted during a Redis outage (or by settlements Redis failed to take) not on Redis yet: added once Redis answers; lost if the instance dies before (not on a clean shutdown).',
+    'sum',
+    (values) => total(values) / 1_000_000,
+  );
+  const observeKeyInvalidation = polledGauge(
+    'switchyard_key_invalidation_subscribed',
+    'Whether the key-invalidation subscription is live on Redis (1) or not (0: keys changed on other instances stay cached until their TTL).',
+    // across cluster workers: 0 when any worker misses invalidations
+    'min',
+    (values) => Math.min(1, ...values),
+  );
   const sum = (pick: (stats: RequestLogQueueStats) => number): number =>
     queues.reduce((total, stats) => total + pick(stats), 0);
   new Counter({
@@ -626,6 +689,11 @@ export function createMetrics(options: MetricsOptions = {}): SwitchyardMetrics {
     },
     countLeaseRenewalFailure() {
       leaseRenewalFailures.inc();
+    },
+    observePendingReleases,
+    observeOwedSpend,
+    observeKeyInvalidation(subscribed) {
+      observeKeyInvalidation(() => (subscribed() ? 1 : 0));
     },
     async scrape() {
       return { contentType: registry.contentType, body: await registry.metrics() };
