@@ -27,6 +27,83 @@ function heldStore() {
 const rows = (from: number, count: number) =>
   Array.from({ length: count }, (_, i) => row({ id: `r${from + i}` }));
 
+/** A row whose bodies hold `chars` characters between them. */
+const withBodies = (id: string, chars: number) =>
+  row({
+    id,
+    request_body: 'q'.repeat(Math.ceil(chars / 2)),
+    response_body: 'a'.repeat(Math.floor(chars / 2)),
+  });
+
+describe('RequestLogQueue bound on body characters', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('drops and counts a row whose bodies would take the queue past maxQueuedBodyChars, as a row past maxQueuedRows', async () => {
+    const { store, batches, finishWrite } = heldStore();
+    const queue = new RequestLogQueue({
+      store,
+      batchSize: 100,
+      maxQueuedBodyChars: 100,
+      flushIntervalMs: 1000,
+    });
+    expect(queue.push(withBodies('a', 40))).toBe(true);
+    expect(queue.push(withBodies('b', 60))).toBe(true);
+    expect(queue.stats).toMatchObject({ queued: 2, queuedBodyChars: 100, dropped: 0 });
+    // past the bound by one character: dropped, as a row past maxQueuedRows is
+    expect(queue.push(withBodies('c', 1))).toBe(false);
+    // a row without bodies takes no characters: only maxQueuedRows bounds it
+    expect(queue.push(row({ id: 'd' }))).toBe(true);
+    expect(queue.stats).toMatchObject({ queued: 3, queuedBodyChars: 100, dropped: 1 });
+
+    // the rows written give their characters back
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(batches).toEqual([['a', 'b', 'd']]);
+    expect(queue.push(withBodies('e', 50))).toBe(false); // still in the queue while written
+    await finishWrite();
+    expect(queue.stats).toMatchObject({ queued: 0, queuedBodyChars: 0, written: 3, dropped: 2 });
+    expect(queue.push(withBodies('f', 100))).toBe(true);
+    expect(queue.stats).toMatchObject({ queued: 1, queuedBodyChars: 100 });
+  });
+
+  it('keeps the characters of a batch the store failed to write, and gives back those of rows dropped at shutdown', async () => {
+    let fail = true;
+    const store: RequestLogStore = {
+      kind: 'flaky',
+      write: async () => {
+        if (fail) throw new Error('down');
+      },
+      close: async () => undefined,
+    };
+    const queue = new RequestLogQueue({
+      store,
+      maxQueuedBodyChars: 100,
+      flushIntervalMs: 1000,
+      retryMinMs: 500,
+      flushTimeoutMs: 1000,
+    });
+    queue.push(withBodies('a', 70));
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(queue.stats).toMatchObject({ queued: 1, queuedBodyChars: 70, storeErrors: 1 });
+    expect(queue.push(withBodies('b', 31))).toBe(false);
+    expect(queue.push(withBodies('c', 30))).toBe(true);
+    fail = false;
+    await vi.advanceTimersByTimeAsync(500);
+    expect(queue.stats).toMatchObject({ queued: 0, queuedBodyChars: 0, written: 2, dropped: 1 });
+
+    fail = true;
+    queue.push(withBodies('d', 90));
+    const closing = queue.close();
+    await vi.advanceTimersByTimeAsync(1000);
+    await closing;
+    expect(queue.stats).toMatchObject({ queued: 0, queuedBodyChars: 0, dropped: 2 });
+  });
+});
+
 describe('RequestLogQueue batching', () => {
   beforeEach(() => {
     vi.useFakeTimers();

@@ -399,6 +399,24 @@ describe('createRequestLog', () => {
     await gateway.close();
   });
 
+  it('never blocks the request path on bodies either: a queue full of body characters drops and counts', async () => {
+    const log = await createRequestLog({
+      store: { kind: 'never', write: () => new Promise<void>(() => undefined), close: async () => undefined },
+      bodies: true,
+      maxBodyChars: 1000,
+      maxQueuedBodyChars: 2000,
+      flushIntervalMs: 60_000,
+    });
+    const gateway = gatewayWith([log.plugin]);
+    for (let i = 0; i < 5; i += 1)
+      await gateway.chat({ model: 'demo', messages: [{ role: 'user', content: 'y'.repeat(2000) }] });
+    // each row holds its request cut at 1000 characters and a shorter answer: one fits, the rest drop
+    expect(log.queue.stats).toMatchObject({ queued: 1, dropped: 4 });
+    expect(log.queue.stats.queuedBodyChars).toBeGreaterThan(1000);
+    expect(log.queue.stats.queuedBodyChars).toBeLessThanOrEqual(2000);
+    await gateway.close();
+  });
+
   describe('on a SQLite file', () => {
     let dir: string | undefined;
     afterEach(() => {
@@ -567,6 +585,22 @@ describe('request log batch sizes', () => {
     expect(requestLogOptionsProblems({ store, maxQueuedRows: 0 })).toEqual([
       'requestLog/maxQueuedRows: Expected integer to be greater or equal to 1',
     ]);
+    for (const maxQueuedBodyChars of [Number.NaN, 0, 1.5])
+      expect(() => new RequestLogQueue({ store, maxQueuedBodyChars })).toThrow(
+        'Invalid request log queue options:\n/maxQueuedBodyChars: Expected integer',
+      );
+    // a bound under one row of two bodies at the limit dropped every such row, the queue empty
+    expect(
+      requestLogOptionsProblems({ store, bodies: true, maxBodyChars: 1000, maxQueuedBodyChars: 1999 }),
+    ).toEqual([
+      'requestLog/maxQueuedBodyChars: 1999 is below two bodies of maxBodyChars (2000): a row with both bodies at that limit would always be dropped',
+    ]);
+    expect(
+      requestLogOptionsProblems({ store, bodies: true, maxBodyChars: 1000, maxQueuedBodyChars: 2000 }),
+    ).toEqual([]);
+    // without bodies, rows hold none
+    expect(requestLogOptionsProblems({ store, maxQueuedBodyChars: 10 })).toEqual([]);
+    expect(requestLogOptionsProblems({ store, bodies: true, maxQueuedBodyChars: 131_071 })).toHaveLength(1);
     expect(requestLogOptionsProblems({ store, batchSize: 0, retentionBatchSize: 0 })).toEqual([
       'requestLog/batchSize: Expected integer to be greater or equal to 1',
       'requestLog/retentionBatchSize: Expected integer to be greater or equal to 1',

@@ -144,6 +144,14 @@ export function requestLogOptionsProblems(options: RequestLogOptions): string[] 
   }
   if (store === 'sqlite' && options.path === '')
     problems.push('requestLog/path: store "sqlite" needs a file path (or :memory:)');
+  // a row holds at most two bodies of maxBodyChars: under that, such a row is dropped even from
+  // an empty queue, whatever the store does
+  const maxBodyChars = options.maxBodyChars ?? REQUEST_LOG_DEFAULTS.maxBodyChars;
+  const maxQueued = options.maxQueuedBodyChars;
+  if (options.bodies === true && Number.isInteger(maxQueued) && (maxQueued as number) < 2 * maxBodyChars)
+    problems.push(
+      `requestLog/maxQueuedBodyChars: ${maxQueued} is below two bodies of maxBodyChars (${2 * maxBodyChars}): a row with both bodies at that limit would always be dropped`,
+    );
   return problems;
 }
 

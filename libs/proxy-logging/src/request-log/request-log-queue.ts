@@ -7,6 +7,7 @@ import type { RequestLogStore } from './request-log-store';
 /** Defaults of {@link RequestLogQueueOptions}. */
 export const REQUEST_LOG_QUEUE_DEFAULTS = {
   maxQueuedRows: 10_000,
+  maxQueuedBodyChars: 64 * 1024 * 1024,
   batchSize: 500,
   flushIntervalMs: 1000,
   retryMinMs: 500,
@@ -19,6 +20,14 @@ export interface RequestLogQueueOptions {
   store: RequestLogStore;
   /** Rows held while the store is slow or down, a positive integer; beyond it new rows are dropped and counted. @default 10000 */
   maxQueuedRows?: number;
+  /**
+   * Characters of bodies held (each queued row's `request_body` plus `response_body`), a positive
+   * integer; a row whose bodies would take the queue past it is dropped and counted, as past
+   * `maxQueuedRows`. Rows without bodies are bound by `maxQueuedRows` alone. 64 Mi characters are
+   * 64 to 128 MiB of strings (V8 keeps a string in one or two bytes a character); 10 000 rows of
+   * two 64 KiB bodies each would be 1.25 Gi characters. @default 67108864
+   */
+  maxQueuedBodyChars?: number;
   /** Rows per write, a positive integer. @default 500 */
   batchSize?: number;
   /** Delay before a partial batch is written, in milliseconds; at most `MAX_TIMER_MS`, as each delay here. @default 1000 */
@@ -45,6 +54,7 @@ export interface RequestLogQueueOptions {
  */
 export const RequestLogQueueDelaysSchema = Type.Object({
   maxQueuedRows: Type.Optional(Type.Integer({ minimum: 1 })),
+  maxQueuedBodyChars: Type.Optional(Type.Integer({ minimum: 1 })),
   batchSize: Type.Optional(Type.Integer({ minimum: 1 })),
   flushIntervalMs: Type.Optional(TimerDelayMsSchema),
   retryMinMs: Type.Optional(TimerDelayMsSchema),
@@ -56,8 +66,16 @@ export const RequestLogQueueDelaysSchema = Type.Object({
 export interface RequestLogQueueStats {
   /** Rows waiting to be written. */
   queued: number;
+  /**
+   * Characters of the bodies of the rows waiting to be written (see `maxQueuedBodyChars`). Always
+   * set by the queue; optional for stats built elsewhere and handed to `observeRequestLog()`.
+   */
+  queuedBodyChars?: number;
   written: number;
-  /** Rows refused because the queue was full, or still unwritten at shutdown (a write in flight then counts when it fails). */
+  /**
+   * Rows refused because the queue was full (of rows, or of body characters), or still unwritten
+   * at shutdown (a write in flight then counts when it fails).
+   */
   dropped: number;
   /** Rows the store refused as invalid, written one by one and dropped (the rest of their batch is kept). */
   rejected: number;
@@ -65,8 +83,14 @@ export interface RequestLogQueueStats {
   storeErrors: number;
 }
 
+/** Characters of a row's bodies: what it holds in the queue beyond its fixed fields. */
+function bodyChars(row: RequestLogRow): number {
+  return (row.request_body?.length ?? 0) + (row.response_body?.length ?? 0);
+}
+
 /**
- * A bounded queue between the request path and a store: `push` never blocks or throws;
+ * A bounded queue between the request path and a store, in rows and in characters of bodies:
+ * `push` never blocks or throws;
  * rows are written in batches on a timer; a failed batch stays at the head and is retried
  * with backoff, so a store that is down (also at start-up) catches up when it returns.
  */
@@ -74,6 +98,7 @@ export class RequestLogQueue {
   readonly #store: RequestLogStore;
   readonly #rows: RequestLogRow[] = [];
   readonly #max: number;
+  readonly #maxBodyChars: number;
   readonly #batch: number;
   readonly #interval: number;
   readonly #retryMin: number;
@@ -86,7 +111,16 @@ export class RequestLogQueue {
   #inFlight = 0;
   #retryMs = 0;
   #closed = false;
-  readonly stats: RequestLogQueueStats = { queued: 0, written: 0, dropped: 0, rejected: 0, storeErrors: 0 };
+  /** Characters of the queued rows' bodies. */
+  #bodyChars = 0;
+  readonly stats: RequestLogQueueStats = {
+    queued: 0,
+    queuedBodyChars: 0,
+    written: 0,
+    dropped: 0,
+    rejected: 0,
+    storeErrors: 0,
+  };
 
   constructor(options: RequestLogQueueOptions) {
     const problems = schemaProblems(RequestLogQueueDelaysSchema, options);
@@ -97,6 +131,7 @@ export class RequestLogQueue {
       );
     this.#store = options.store;
     this.#max = options.maxQueuedRows ?? REQUEST_LOG_QUEUE_DEFAULTS.maxQueuedRows;
+    this.#maxBodyChars = options.maxQueuedBodyChars ?? REQUEST_LOG_QUEUE_DEFAULTS.maxQueuedBodyChars;
     this.#batch = options.batchSize ?? REQUEST_LOG_QUEUE_DEFAULTS.batchSize;
     this.#interval = options.flushIntervalMs ?? REQUEST_LOG_QUEUE_DEFAULTS.flushIntervalMs;
     this.#retryMin = options.retryMinMs ?? REQUEST_LOG_QUEUE_DEFAULTS.retryMinMs;
@@ -110,14 +145,19 @@ export class RequestLogQueue {
     return this.#store;
   }
 
-  /** Queues a row; returns false (and counts a drop) when the queue is full or closed. */
+  /**
+   * Queues a row; returns false (and counts a drop) when the queue is closed, or full: of rows, or
+   * of body characters for this row's bodies.
+   */
   push(row: RequestLogRow): boolean {
-    if (this.#closed || this.#rows.length >= this.#max) {
+    const chars = bodyChars(row);
+    if (this.#closed || this.#rows.length >= this.#max || this.#bodyChars + chars > this.#maxBodyChars) {
       this.stats.dropped += 1;
       return false;
     }
     this.#rows.push(row);
-    this.stats.queued = this.#rows.length;
+    this.#bodyChars += chars;
+    this.#counted();
     if (this.#rows.length >= this.#batch && this.#retryMs === 0) this.#kick(0);
     else this.#kick(this.#interval);
     return true;
@@ -165,13 +205,12 @@ export class RequestLogQueue {
         done = this.#store.isRowRejection?.(error) === true ? await this.#writeOneByOne(batch) : 0;
         if (done < batch.length && this.#closed) {
           // a write that outlived close(): nothing retries it any more
-          this.#rows.splice(0, done);
+          this.#remove(0, done);
           this.#dropQueued(0, 'request log write failed after shutdown; rows dropped');
           return;
         }
         if (done < batch.length) {
-          this.#rows.splice(0, done);
-          this.stats.queued = this.#rows.length;
+          this.#remove(0, done);
           this.#retryMs = Math.min(this.#retryMs === 0 ? this.#retryMin : this.#retryMs * 2, this.#retryMax);
           this.#logger?.warn(
             {
@@ -187,8 +226,7 @@ export class RequestLogQueue {
       } finally {
         this.#inFlight = 0;
       }
-      this.#rows.splice(0, done);
-      this.stats.queued = this.#rows.length;
+      this.#remove(0, done);
       this.#retryMs = 0;
     }
   }
@@ -269,13 +307,23 @@ export class RequestLogQueue {
     }
   }
 
+  /** Takes `count` rows out of the queue from index `start`, with their bodies' characters. */
+  #remove(start: number, count: number): void {
+    for (const removed of this.#rows.splice(start, count)) this.#bodyChars -= bodyChars(removed);
+    this.#counted();
+  }
+
+  #counted(): void {
+    this.stats.queued = this.#rows.length;
+    this.stats.queuedBodyChars = this.#bodyChars;
+  }
+
   /** Drops every queued row after the first `keep`, counting and logging them. */
   #dropQueued(keep: number, message: string): void {
     const lost = this.#rows.length - keep;
     if (lost <= 0) return;
-    this.#rows.splice(keep);
+    this.#remove(keep, lost);
     this.stats.dropped += lost;
-    this.stats.queued = this.#rows.length;
     this.#logger?.error({ store: this.#store.kind, rows: lost }, message);
   }
 }
