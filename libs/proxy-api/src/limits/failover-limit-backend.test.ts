@@ -9,18 +9,34 @@ import { MemoryLimitBackend } from './memory-limit-backend';
 const plan = (overrides: Partial<AdmitPlan> = {}): AdmitPlan =>
   admitPlan({ nowMs: 1_000_000, budgetMicros: 1_000_000, reserveMicros: 400_000, ...overrides });
 
-/** A shared backend (memory counters behind it) that can be taken down and brought back. */
+/**
+ * A shared backend (memory counters behind it) that can be taken down and brought back, or made
+ * to time out after its commands ran (`lagging`). Its leases are named, and it adds a settlement's
+ * or a debt's spend once per name, as the Redis scripts do.
+ */
 function sharedBackend(): {
   backend: SharedLimitBackend;
   counters: MemoryLimitBackend;
   down: (isDown: boolean) => void;
+  lagging: (isLagging: boolean) => void;
   added: number[];
 } {
   const counters = new MemoryLimitBackend();
   let isDown = false;
+  let isLagging = false;
+  let leases = 0;
   const added: number[] = [];
+  const paid = new Set<string>();
   const guard = (): void => {
     if (isDown) throw new Error('Redis did not answer within 100 ms.');
+  };
+  // after the command ran: its answer is lost
+  const lag = (): void => {
+    if (isLagging) throw new Error('Redis did not answer within 100 ms.');
+  };
+  const addSpent = async (scope: string, periodId: string, micros: number, expiresAtMs: number | null) => {
+    const spent = (await counters.usage(scope, periodId, 0)).spentMicros;
+    counters.raiseSpend(scope, periodId, expiresAtMs, spent + micros);
   };
   const backend: SharedLimitBackend = {
     kind: 'redis',
@@ -28,19 +44,45 @@ function sharedBackend(): {
     admit: async (admitted) => {
       guard();
       const result = counters.admit(admitted);
-      return { ...result, lease: result.lease && { ...result.lease, backend } };
+      return { ...result, lease: result.lease && { ...result.lease, backend, id: `lease.${leases++}` } };
     },
-    settle: async (lease, actual) => (guard(), counters.settle(lease, actual)),
+    settle: async (lease, actual) => {
+      guard();
+      counters.settle(lease, { ...actual, costMicros: 0 });
+      if (actual.costMicros > 0 && lease.id !== undefined && !paid.has(lease.id)) {
+        paid.add(lease.id);
+        await addSpent(
+          lease.plan.scope,
+          lease.plan.budgetPeriodId,
+          actual.costMicros,
+          lease.plan.budgetExpiresAtMs,
+        );
+      }
+      lag();
+    },
     usage: async (scope, periodId, nowMs) => (guard(), counters.usage(scope, periodId, nowMs)),
     ping: async () => guard(),
-    addSpend: async (scope, periodId, micros, expiresAtMs) => {
+    addSpend: async (scope, periodId, debts, expiresAtMs) => {
       guard();
+      let micros = 0;
+      for (const debt of debts) {
+        if (paid.has(debt.id)) continue;
+        paid.add(debt.id);
+        micros += debt.micros;
+      }
       added.push(micros);
-      const spent = (await counters.usage(scope, periodId, 0)).spentMicros;
-      counters.raiseSpend(scope, periodId, expiresAtMs, spent + micros);
+      await addSpent(scope, periodId, micros, expiresAtMs);
+      lag();
+      return micros;
     },
   };
-  return { backend, counters, down: (value) => (isDown = value), added };
+  return {
+    backend,
+    counters,
+    down: (value) => (isDown = value),
+    lagging: (value) => (isLagging = value),
+    added,
+  };
 }
 
 const spend = { tokens: 0, costMicros: 400_000, nowMs: 1_000_000 };
@@ -132,5 +174,91 @@ describe('fail-open limit backend', () => {
     shared.down(false);
     // $0.40 owed + $0.70 asked > $1: refused, though the shared counter still says $0
     expect((await failover.admit(plan({ reserveMicros: 700_000 }))).rejectedBy).toBe('budget');
+  });
+});
+
+describe('fail-open limit backend replaying named debts', () => {
+  it('does not count twice the spend of a settlement that landed though its answer was lost: the replay under its lease id adds nothing', async () => {
+    const shared = sharedBackend();
+    const failover = new FailoverLimitBackend(shared.backend, new MemoryLimitBackend(), 'open', silentLogger);
+    const admitted = await failover.admit(plan());
+    shared.lagging(true);
+    await failover.settle(admitted.lease!, spend);
+    expect(failover.owedMicros).toBe(400_000);
+    shared.lagging(false);
+    // replayed at once, with no admission or usage read to wait for
+    await vi.waitFor(() => expect(failover.owedMicros).toBe(0), UNTIL_SETTLED);
+    expect(shared.added).toEqual([0]);
+    expect((await shared.backend.usage('key_a', 'total', 0)).spentMicros).toBe(400_000);
+  });
+
+  it('does not count twice a replay that landed though its answer was lost: sent again, under the same name', async () => {
+    const shared = sharedBackend();
+    const failover = new FailoverLimitBackend(
+      shared.backend,
+      new MemoryLimitBackend(),
+      'open',
+      silentLogger,
+      {
+        random: () => 0.05,
+      },
+    );
+    shared.down(true);
+    const local = await failover.admit(plan());
+    await failover.settle(local.lease!, spend);
+    shared.down(false);
+    shared.lagging(true);
+    await failover.admit(plan({ budgetMicros: null, reserveMicros: 0 }));
+    await vi.waitFor(() => expect(shared.added).toEqual([400_000]), UNTIL_SETTLED);
+    expect(failover.owedMicros).toBe(400_000);
+    shared.lagging(false);
+    await vi.waitFor(() => expect(failover.owedMicros).toBe(0), UNTIL_SETTLED);
+    expect(shared.added.slice(1).every((micros) => micros === 0)).toBe(true);
+    expect((await shared.backend.usage('key_a', 'total', 0)).spentMicros).toBe(400_000);
+  });
+
+  it('sends spend owed during an outage on its own once the shared backend answers, on an idle instance', async () => {
+    const shared = sharedBackend();
+    const failover = new FailoverLimitBackend(
+      shared.backend,
+      new MemoryLimitBackend(),
+      'open',
+      silentLogger,
+      {
+        random: () => 0.05,
+      },
+    );
+    shared.down(true);
+    const local = await failover.admit(plan());
+    await failover.settle(local.lease!, spend);
+    shared.down(false);
+    // no admission, no usage read, no flush: the retries find Redis back
+    await vi.waitFor(() => expect(failover.owedMicros).toBe(0), UNTIL_SETTLED);
+    expect(shared.added).toEqual([400_000]);
+    failover.close();
+  });
+
+  it('stops retrying once closed', async () => {
+    vi.useFakeTimers();
+    try {
+      const shared = sharedBackend();
+      const failover = new FailoverLimitBackend(
+        shared.backend,
+        new MemoryLimitBackend(),
+        'open',
+        silentLogger,
+      );
+      shared.down(true);
+      const local = await failover.admit(plan());
+      await failover.settle(local.lease!, spend);
+      await vi.advanceTimersByTimeAsync(10_000);
+      failover.close();
+      shared.down(false);
+      await vi.advanceTimersByTimeAsync(60_000);
+      expect(shared.added).toEqual([]);
+      expect(failover.owedMicros).toBe(400_000);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -140,6 +140,41 @@ describe.skipIf(!serverBinary)('redis limit leases when Redis answers after the 
   });
 });
 
+describe.skipIf(!serverBinary)('spend owed to Redis when Redis answers after the client gave up', () => {
+  it('counts once the spend of a settlement that timed out but ran, replayed at once under its lease id', async () => {
+    const { hasty, observer, pause } = await slowRedis();
+    const failover = new FailoverLimitBackend(hasty, new MemoryLimitBackend(), 'open', silentLogger, {
+      random: () => 0.05,
+    });
+    backends.push(hasty);
+    const admitted = await failover.admit(plan());
+    await pause();
+    await failover.settle(admitted.lease!, { tokens: 0, costMicros: 100_000, nowMs: 0 });
+    expect(failover.owedMicros).toBe(100_000);
+    // the settlement runs once the pause ends, and the replay queued behind it finds its marker
+    await vi.waitFor(() => expect(failover.owedMicros).toBe(0), waitLong);
+    expect(await observer.usage('key_lease', 'total')).toMatchObject({
+      spentMicros: 100_000,
+      inFlight: 0,
+      reservedMicros: 0,
+    });
+  });
+
+  it('counts once the spend of the outage whose replay timed out but ran, sent again under the same name', async () => {
+    const { hasty, observer, pause } = await slowRedis();
+    const failover = new FailoverLimitBackend(hasty, new MemoryLimitBackend(), 'open', silentLogger, {
+      random: () => 0.05,
+    });
+    backends.push(hasty);
+    await pause();
+    // admitted on local limits: the spend is owed, and replayed (during the pause) until answered
+    const local = await failover.admit(plan());
+    await failover.settle(local.lease!, { tokens: 0, costMicros: 100_000, nowMs: 0 });
+    await vi.waitFor(() => expect(failover.owedMicros).toBe(0), waitLong);
+    expect((await observer.usage('key_lease', 'total')).spentMicros).toBe(100_000);
+  });
+});
+
 describe.skipIf(!redisUp)('redis limit leases that are never settled', () => {
   const fresh = async (
     leaseTtlMs: number,

@@ -34,12 +34,27 @@ const RENEWAL_FAILURE_LOG_INTERVAL_MS = 60_000;
 /** Pending releases of a key given back by one admission of it at most (the script's arguments stay small). */
 const RELEASES_PER_ADMISSION = 100;
 
+/** Debts added to a key's counter by one script at most: the replay of a long outage goes in several. */
+const DEBTS_PER_SCRIPT = 1_000;
+
+/** Spend counted elsewhere, owed to a key's counter: named, so that sending it twice counts it once. */
+export interface SpendDebt {
+  /**
+   * Names the debt on Redis (its spend marker): the id of the lease whose settlement Redis did
+   * not answer, or one the owing instance chose, unique across instances.
+   */
+  id: string;
+  /** micro-USD */
+  micros: number;
+}
+
 /** Options of {@link RedisLimitBackend}. */
 export interface RedisLimitBackendOptions {
   /**
    * How long a lease holds its slot and reservation past its last renewal, ms: the live leases
    * of this instance are renewed every third of it, so only those of a dead instance (or
-   * one cut off from Redis that long) end by it.
+   * one cut off from Redis that long) end by it. Also how long the spend marker of a settlement
+   * or a replayed debt lives: a debt replayed later than that after it landed is counted again.
    * @default 900000 ({@link PARALLEL_TTL_MS})
    */
   leaseTtlMs?: number;
@@ -62,6 +77,8 @@ export interface RedisLimitBackendOptions {
 }
 
 interface ScopeKeys {
+  /** `<prefix>limits:{<key id>}`: every key of the scope starts with it. */
+  base: string;
   requests: string;
   tokens: string;
   /** Sorted set: lease id -> deadline, one member per parallel slot taken. */
@@ -204,8 +221,9 @@ export class RedisLimitBackend implements LimitBackend {
   /**
    * Settles a lease. When that fails the lease's slot and reservation are released once more
    * (idempotent), and again until Redis answers: a settlement that never ran then frees them
-   * once Redis is back, not at the deadline. Its tokens and cost are not resent (that could
-   * count them twice): the caller decides.
+   * once Redis is back, not at the deadline. Its tokens and cost are not resent: the caller may
+   * send the cost again with {@link addSpend} as a debt named by the lease's id, which adds it
+   * only if the settlement did not (its marker, set by whichever ran first).
    */
   async settle(lease: Lease, actual: Settlement): Promise<void> {
     const { plan } = lease;
@@ -228,18 +246,35 @@ export class RedisLimitBackend implements LimitBackend {
     this.#pending.answered();
   }
 
-  /** Adds spend counted elsewhere (micro-USD) to a key's period counter, as a settlement would. */
+  /**
+   * Adds debts (spend counted elsewhere) to a key's period counter, each at most once while its
+   * marker lives (a lease ttl): one whose id a settlement or an earlier replay already counted
+   * adds nothing. Resolves with the spend added, micro-USD.
+   */
   async addSpend(
     scope: string,
     budgetPeriodId: string,
-    micros: number,
+    debts: readonly SpendDebt[],
     expiresAtMs: number | null,
-  ): Promise<void> {
-    const { spend } = this.#keys(scope, budgetPeriodId);
-    await this.#redis.run((client) =>
-      client.eval(ADD_SPEND_SCRIPT, 1, spend, Math.max(0, Math.round(micros)), expiresAtMs ?? -1),
-    );
+  ): Promise<number> {
+    const keys = this.#keys(scope, budgetPeriodId);
+    let added = 0;
+    for (let i = 0; i < debts.length; i += DEBTS_PER_SCRIPT) {
+      const batch = debts.slice(i, i + DEBTS_PER_SCRIPT);
+      added += (await this.#redis.run((client) =>
+        client.eval(
+          ADD_SPEND_SCRIPT,
+          1 + batch.length,
+          keys.spend,
+          ...batch.map((debt) => this.#markerKey(keys, debt.id)),
+          expiresAtMs ?? -1,
+          this.#leaseTtlMs,
+          ...batch.map((debt) => Math.max(0, Math.round(debt.micros))),
+        ),
+      )) as number;
+    }
     this.#pending.answered();
+    return added;
   }
 
   async usage(scope: string, budgetPeriodId: string): Promise<UsageSnapshot> {
@@ -278,16 +313,18 @@ export class RedisLimitBackend implements LimitBackend {
     await this.#redis.run((client) =>
       client.eval(
         SETTLE_SCRIPT,
-        4,
+        5,
         keys.tokens,
         keys.slots,
         keys.spend,
         keys.holds,
+        this.#markerKey(keys, id),
         tokens,
         id,
         costMicros,
         WINDOW_MS,
         expiresAtMs,
+        this.#leaseTtlMs,
       ),
     );
   }
@@ -430,12 +467,18 @@ export class RedisLimitBackend implements LimitBackend {
       );
   }
 
+  /** The spend marker of a settlement or debt: under the key's hash tag, so on its counters' slot. */
+  #markerKey(keys: ScopeKeys, id: string): string {
+    return `${keys.base}:paid:${id}`;
+  }
+
   #keys(scope: string, periodId: string): ScopeKeys {
     // one hash tag per key so a Redis Cluster keeps a key's counters on one slot. `leases`,
     // `held` and `holds` are new names: the counters of older versions (`inflight`, `reserved`)
     // are left alone, to expire, so instances of both versions can run side by side
     const base = `${this.#redis.keyPrefix}limits:{${scope}}`;
     return {
+      base,
       requests: `${base}:rpm`,
       tokens: `${base}:tpm`,
       slots: `${base}:leases`,

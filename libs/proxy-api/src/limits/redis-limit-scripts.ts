@@ -5,6 +5,10 @@
 // hash (summed in `held`, indexed by deadline in the period's `holds` sorted set). Giving a lease
 // back removes exactly those entries, so it can be sent again (after a timeout) without freeing
 // another lease's share, and a lease nobody gives back ends at its deadline (Redis clock).
+//
+// Spend markers: a settlement's cost, and each debt replayed to the counter later, is added
+// under a marker key named by its id (`limits:{<key>}:paid:<id>`, a lease ttl long), set with
+// `SET NX` in the same script: sent twice, it is counted once while the marker lives.
 
 /**
  * Shared by the scripts. `now()`: Redis's clock in ms. `release(spend, holds, id)`: gives back
@@ -105,10 +109,13 @@ return { rejected, table.concat(would, ','), requests, ttl(KEYS[1]), tokens, ttl
 `;
 
 /**
- * KEYS: tokens, lease slots, spend hash, reservation deadlines.
- * ARGV: tokens, lease id, cost, window ms, budget expire-at ms (-1 = never).
+ * KEYS: tokens, lease slots, spend hash, reservation deadlines, the lease's spend marker.
+ * ARGV: tokens, lease id, cost, window ms, budget expire-at ms (-1 = never), marker ttl ms.
  * Gives the lease's slot and reservation back if it still holds them (idempotent), and adds
- * tokens and cost (not idempotent: send those once). With tokens and cost 0 it is a release.
+ * tokens (not idempotent: send them once) and cost. The cost is added only by the command that
+ * sets the marker (`SET NX`), so a replay of it under the lease's id ({@link ADD_SPEND_SCRIPT})
+ * after a settlement that timed out but ran adds nothing more, for as long as the marker lives.
+ * With tokens and cost 0 it is a release.
  */
 export const SETTLE_SCRIPT = `${LEASE_FUNCTIONS}
 local tokens, id, cost = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
@@ -118,7 +125,7 @@ if tokens > 0 then
 end
 redis.call('ZREM', KEYS[2], id)
 release(KEYS[3], KEYS[4], id)
-if cost > 0 then
+if cost > 0 and redis.call('SET', KEYS[5], '1', 'NX', 'PX', tonumber(ARGV[6])) then
   redis.call('HINCRBY', KEYS[3], 'spent', cost)
   if tonumber(ARGV[5]) > 0 then redis.call('PEXPIREAT', KEYS[3], tonumber(ARGV[5])) end
 end
@@ -151,13 +158,25 @@ return #ARGV
 `;
 
 /**
- * KEYS: spend hash. ARGV: spend to add (micro-USD), budget expire-at ms (-1 = never).
- * Adds spend counted elsewhere (the fail-open fallback during an outage) to the shared counter.
+ * KEYS: spend hash, then one spend marker per debt. ARGV: budget expire-at ms (-1 = never),
+ * marker ttl ms, then each debt's spend (micro-USD), in the order of the markers.
+ * Adds spend counted elsewhere (the fail-open fallback during an outage, a settlement Redis did
+ * not answer) to the shared counter, each debt once: only where its marker is not set yet
+ * (`SET NX`, by an earlier replay or by the settlement itself), so a debt sent again after a
+ * replay or a settlement that timed out but ran is not counted twice. Returns the spend added.
  */
 export const ADD_SPEND_SCRIPT = `
-redis.call('HINCRBY', KEYS[1], 'spent', tonumber(ARGV[1]))
-if tonumber(ARGV[2]) > 0 then redis.call('PEXPIREAT', KEYS[1], tonumber(ARGV[2])) end
-return 1
+local added = 0
+for i = 2, #KEYS do
+  if redis.call('SET', KEYS[i], '1', 'NX', 'PX', tonumber(ARGV[2])) then
+    added = added + tonumber(ARGV[i + 1])
+  end
+end
+if added > 0 then
+  redis.call('HINCRBY', KEYS[1], 'spent', added)
+  if tonumber(ARGV[1]) > 0 then redis.call('PEXPIREAT', KEYS[1], tonumber(ARGV[1])) end
+end
+return added
 `;
 
 /**

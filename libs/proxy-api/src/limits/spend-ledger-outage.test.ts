@@ -77,8 +77,9 @@ async function instance(keyPrefix: string, store: MemoryKeyStore, gate?: ReplayG
     close: () => shared.close(),
     addSpend: async (...args) => {
       if (gate?.held === true) await opened;
-      await shared.addSpend(...args);
+      const added = await shared.addSpend(...args);
       if (gate !== undefined) gate.answered += 1;
+      return added;
     },
   };
   const backend = new FailoverLimitBackend(primary, new MemoryLimitBackend(), 'open', silentLogger);
