@@ -122,8 +122,18 @@ export const switchyardRoutes: FastifyPluginAsync<SwitchyardRoutesOptions> = asy
   if (metrics !== undefined)
     production.clientKeys.countRefusal = (request, error) => countOwnRouteRefusal(metrics, request, error);
   if (metrics !== undefined && production.redisLimits !== undefined) {
-    production.redisLimits.onLeaseLifetimeExceeded = () => metrics.countLeaseLifetimeExceeded();
-    production.redisLimits.onRenewalFailure = () => metrics.countLeaseRenewalFailure();
+    const { redisLimits } = production;
+    redisLimits.onLeaseLifetimeExceeded = () => metrics.countLeaseLifetimeExceeded();
+    redisLimits.onRenewalFailure = () => metrics.countLeaseRenewalFailure();
+    metrics.observePendingReleases?.(() => redisLimits.pendingReleases);
+  }
+  if (metrics !== undefined && production.failoverLimits !== undefined) {
+    const { failoverLimits } = production;
+    metrics.observeOwedSpend?.(() => failoverLimits.owedMicros);
+  }
+  if (metrics !== undefined && production.keyInvalidation !== undefined) {
+    const { keyInvalidation } = production;
+    metrics.observeKeyInvalidation?.(() => keyInvalidation.subscribed);
   }
   if (metrics !== undefined && cache?.stats().redis !== undefined)
     metrics.observeCacheRedis(() => cache.stats().redis?.state);

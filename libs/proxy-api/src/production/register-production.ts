@@ -32,6 +32,7 @@ import { settleHook } from '../http/settle-hook';
 import { installClientKeyGuard, type ClientKeyGuard } from '../keys/require-client-key';
 import { readyRoute, type ReadinessCheck } from '../ops/ready-route';
 import { connectRedis } from '../redis/redis-connection';
+import type { RedisSubscription } from '../redis/redis-subscription';
 import { PRODUCTION_DEFAULTS, validateProductionOptions, type ProductionOptions } from './production-options';
 
 /** The methods a CORS preflight from an allowed origin may ask for: those of the API's routes (the universal proxy forwards any method; these are the ones browsers' fetch sends). */
@@ -43,8 +44,12 @@ export interface ProductionFeatures {
   jsonParser: ReturnType<typeof depthLimitedJsonParser>;
   registry: KeyRegistry | undefined;
   limiter: KeyLimiter;
-  /** The limits shared on Redis, when configured: metrics subscribe to its lease events. */
+  /** The limits shared on Redis, when configured: metrics subscribe to its lease events and read its pending releases. */
   redisLimits: RedisLimitBackend | undefined;
+  /** The fail-open (or closed) wrapper of {@link redisLimits}: metrics read the spend it still owes Redis. */
+  failoverLimits: FailoverLimitBackend | undefined;
+  /** The key-invalidation subscription, with Redis and a key registry: metrics read whether it is live. */
+  keyInvalidation: RedisSubscription | undefined;
   /** What `requireClientKey` checks against: metrics count its refusals. */
   clientKeys: ClientKeyGuard;
   /** Waits for settlements, flushes spend, releases the key store and Redis (idempotent); also runs on `onClose`. */
@@ -203,8 +208,9 @@ export async function registerProduction(
           maxLeaseLifetimeMs: leaseLifetimeMs ?? defaultLeaseLifetimeMs(longestRequestMs),
           logger,
         });
-  const backend: LimitBackend =
-    redisLimits === undefined ? local : new FailoverLimitBackend(redisLimits, local, failMode, logger);
+  const failoverLimits =
+    redisLimits === undefined ? undefined : new FailoverLimitBackend(redisLimits, local, failMode, logger);
+  const backend: LimitBackend = failoverLimits ?? local;
   const limiter = new KeyLimiter({
     backend,
     costEstimator: options.limits?.costEstimator ?? wiring.budgetEstimator,
@@ -401,6 +407,8 @@ export async function registerProduction(
     registry,
     limiter,
     redisLimits,
+    failoverLimits,
+    keyInvalidation: invalidation,
     clientKeys,
     close,
   };
