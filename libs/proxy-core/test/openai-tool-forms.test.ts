@@ -421,6 +421,32 @@ describe('the mock provider answers every form', () => {
     expect(deltas).toEqual([{ index: 0, ...custom }]);
   });
 
+  it('answers legacy function calling as OpenAI does: a function_call message and finish reason, streamed too', async () => {
+    const call = { name: 'get_weather', arguments: '{}' };
+    const answer = await mock().chat({ ...requests.legacyFunctions, model: 'mock/m' });
+    expect(answer.choices[0]).toMatchObject({
+      message: { role: 'assistant', content: null, function_call: call },
+      finish_reason: 'function_call',
+    });
+    expect(answer.choices[0]?.message).not.toHaveProperty('tool_calls');
+    const deltas: unknown[] = [];
+    const finishes: unknown[] = [];
+    for await (const chunk of await mock().stream({
+      ...requests.legacyFunctions,
+      model: 'mock/m',
+      stream: true,
+    }))
+      for (const choice of chunk.choices) {
+        if (choice.delta.function_call !== undefined) deltas.push(choice.delta.function_call);
+        if (choice.finish_reason !== null) finishes.push(choice.finish_reason);
+      }
+    expect(deltas).toEqual([call]);
+    expect(finishes).toEqual(['function_call']);
+    // "auto" (and no function_call, its default with functions) leaves it to the model: the mock answers text
+    const auto = await mock().chat({ ...requests.legacyFunctionsWithTools, model: 'mock/m' });
+    expect(auto.choices[0]?.finish_reason).toBe('stop');
+  });
+
   it('answers a conversation holding a custom tool call and a function message', async () => {
     for (const request of [requests.customCallHistory, requests.functionMessage]) {
       const answer = await mock().chat({ ...request, model: 'mock/m' });

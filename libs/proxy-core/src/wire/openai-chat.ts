@@ -266,6 +266,11 @@ export interface ChatResponseMessage {
   role: 'assistant';
   content: string | null;
   tool_calls?: ChatToolCall[];
+  /**
+   * A legacy function call (OpenAI's deprecated function calling), the answer to a request whose
+   * `function_call` names one of its `functions`, with finish reason `function_call`.
+   */
+  function_call?: { name: string; arguments: string } | null;
   refusal?: string | null;
   /** The web sources the answer cites (web search); absent when it cites none. */
   annotations?: ChatUrlCitation[];
@@ -314,6 +319,8 @@ export interface ChatDelta {
   role?: 'assistant';
   content?: string | null;
   tool_calls?: ChatToolCallDelta[];
+  /** A streamed legacy function call (see `ChatResponseMessage.function_call`): name first, then argument text. */
+  function_call?: { name?: string; arguments?: string };
   refusal?: string | null;
   /** Reasoning text some OpenAI-compatible hosts stream before the answer (DeepSeek, vLLM), passed through. */
   reasoning_content?: string | null;

@@ -49,7 +49,8 @@ async function wait(ms: number, context: ProviderCallContext, provider: string):
 
 /**
  * A deterministic provider with no network: it answers chat, streams and embeddings, so
- * the gateway is useful out of the box, in demos and in tests.
+ * the gateway is useful out of the box, in demos and in tests. It answers every tool form OpenAI
+ * takes as OpenAI does (see `mockReply`), legacy function calling included.
  */
 export class MockAdapter implements ProviderAdapter {
   readonly contractVersion = PROVIDER_CONTRACT_VERSION;
@@ -76,6 +77,7 @@ export class MockAdapter implements ProviderAdapter {
           role: 'assistant',
           content: reply.content,
           ...(reply.toolCalls.length > 0 ? { tool_calls: reply.toolCalls } : {}),
+          ...(reply.functionCall === undefined ? {} : { function_call: reply.functionCall }),
         },
         finish_reason: reply.finishReason,
       })),
@@ -120,6 +122,13 @@ export class MockAdapter implements ProviderAdapter {
           choices: [{ index, delta: { tool_calls: [{ index: t, ...call }] }, finish_reason: null }],
         };
       }
+    }
+    if (reply.functionCall !== undefined) {
+      for (const index of indexes)
+        yield {
+          ...base,
+          choices: [{ index, delta: { function_call: reply.functionCall }, finish_reason: null }],
+        };
     }
     for (const piece of splitForStream(reply.content ?? '')) {
       await wait(chunkDelay, context, this.name);

@@ -11,7 +11,9 @@ import type {
 export interface MockReply {
   content: string | null;
   toolCalls: ChatToolCall[];
-  finishReason: 'stop' | 'tool_calls' | 'length';
+  /** A legacy function call (OpenAI's deprecated function calling), answered instead of tool calls. */
+  functionCall?: { name: string; arguments: string };
+  finishReason: 'stop' | 'tool_calls' | 'function_call' | 'length';
   usage: ChatUsage;
 }
 
@@ -63,8 +65,21 @@ function forcedTool(request: ChatCompletionRequest): ForcedTool | undefined {
 }
 
 /**
+ * The function a legacy `function_call` names (OpenAI's deprecated function calling), which the
+ * model must call; `"none"`, `"auto"` or none leaves it to the model.
+ */
+function forcedFunction(request: ChatCompletionRequest): string | undefined {
+  const call: unknown = request.function_call;
+  if (typeof call !== 'object' || call === null) return undefined;
+  const name = (call as { name?: unknown }).name;
+  return typeof name === 'string' ? name : undefined;
+}
+
+/**
  * The mock provider's deterministic answer: it repeats the last user turn, or calls the
- * requested tool (function or custom) with empty input when a tool call is required. Same input, same output.
+ * requested tool (function or custom) with empty input when a tool call is required, or, as
+ * OpenAI answers legacy function calling, makes a `function_call` of the function a legacy
+ * `function_call` names (finish reason `function_call`). Same input, same output.
  * Every choice of `n` gets this answer; `usage` counts them all.
  */
 export function mockReply(request: ChatCompletionRequest, model: string): MockReply {
@@ -72,6 +87,21 @@ export function mockReply(request: ChatCompletionRequest, model: string): MockRe
   const promptTokens = estimateTokens(prompt) + request.messages.length * 3;
   const choices = choiceIndexes(request).length;
   const forced = forcedTool(request);
+  const legacy = forced === undefined ? forcedFunction(request) : undefined;
+  if (legacy !== undefined) {
+    const completion = (estimateTokens(legacy) + 2) * choices;
+    return {
+      content: null,
+      toolCalls: [],
+      functionCall: { name: legacy, arguments: '{}' },
+      finishReason: 'function_call',
+      usage: {
+        prompt_tokens: promptTokens,
+        completion_tokens: completion,
+        total_tokens: promptTokens + completion,
+      },
+    };
+  }
   if (forced !== undefined) {
     const toolCalls: ChatToolCall[] = [
       forced.type === 'custom'
