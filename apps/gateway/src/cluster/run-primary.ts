@@ -3,6 +3,7 @@ import { MAX_TIMER_MS } from '@switchyard/proxy-core';
 import { CLOSE_LEFT_CONNECTIONS_MS, type ShutdownTimes } from '../config/shutdown-times';
 import { serveClusterMetrics } from './cluster-metrics';
 import { CONFIG_MESSAGE, isConfigRequest } from './worker-config';
+import { workerOutput } from './worker-output';
 
 /** Sent by a worker once its server listens. */
 export const LISTENING_MESSAGE = 'switchyard:listening';
@@ -93,6 +94,9 @@ function isListening(message: unknown): message is { type: typeof LISTENING_MESS
  * restarts one that dies with exponential backoff, gives up on a crash loop, and on
  * SIGTERM/SIGINT lets every worker drain, exiting 0 when all of them exited cleanly (a second
  * signal makes the workers skip the rest of their shutdown delay, a third kills them: exit 1).
+ * The workers' stdout and stderr, unless a terminal, are piped to the primary, which writes them
+ * on a whole line at a time ({@link workerOutput}): lines of two workers never cut into each
+ * other, and a worker's last lines are written before the primary exits.
  * Resolves when the process should exit, with its exit code.
  */
 export function runPrimary(options: PrimaryOptions): Promise<number> {
@@ -103,6 +107,9 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
   const maxFailedRestarts = options.failedRestarts ?? PRIMARY_DEFAULTS.failedRestarts;
   const stableMs = options.workerStableMs ?? PRIMARY_DEFAULTS.workerStableMs;
   if (options.metrics) serveClusterMetrics((line) => options.log(line));
+  // the workers write their lines through the primary, which keeps each one whole
+  const output = workerOutput();
+  cluster.setupPrimary({ stdio: output.stdio });
 
   return new Promise<number>((resolve) => {
     const listening = new Set<number>();
@@ -117,10 +124,17 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
     const stable = new Set<number>();
     const stableTimers = new Map<number, NodeJS.Timeout>();
     let deadline: NodeJS.Timeout | undefined;
+    // the workers' output still to relay: a worker's last lines may be read after its exit
+    const relaying = new Set<Promise<void>>();
 
     const fork = (restart: boolean): Worker => {
       const worker = cluster.fork();
       if (restart) restarted.add(worker.id);
+      const relayed = output.relay(worker.process).then(() => {
+        relaying.delete(relayed);
+        finishIfDone();
+      });
+      relaying.add(relayed);
       worker.on('message', (message: unknown) => {
         if (isConfigRequest(message)) {
           worker.send({ type: CONFIG_MESSAGE, config: options.workerConfig });
@@ -144,9 +158,10 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
     };
 
     const finishIfDone = (): void => {
-      if (!stopping || Object.keys(cluster.workers ?? {}).length > 0) return;
+      if (!stopping || Object.keys(cluster.workers ?? {}).length > 0 || relaying.size > 0) return;
       // nothing of this primary stays behind: no listener acts on a later cluster's workers
       cluster.off('exit', onExit);
+      output.close();
       process.off('SIGTERM', onSignal);
       process.off('SIGINT', onSignal);
       process.off('SIGHUP', onHangUp);
