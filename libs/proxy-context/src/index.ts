@@ -10,7 +10,7 @@ export type { MemoryAccount, MemoryAccountStats, MemoryBudgetStats } from './mem
 
 // response cache
 export { ResponseCache, createResponseCache } from './cache/response-cache';
-export type { ResponseCacheStats } from './cache/response-cache';
+export type { CacheEvictionPublisher, ResponseCacheStats } from './cache/response-cache';
 export { RESPONSE_CACHE_DEFAULTS, ResponseCacheConfigSchema } from './cache/response-cache-options';
 export type { ResponseCacheOptions } from './cache/response-cache-options';
 export type { RedisCacheClient, RedisCacheTransaction } from './cache/redis-tier';

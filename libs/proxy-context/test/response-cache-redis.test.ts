@@ -10,6 +10,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createResponseCache, type ResponseCache } from '../src/cache/response-cache';
 import { decodeBody, encodeBody } from '../src/cache/redis-tier';
+import { cacheKey } from '../src/cache/cache-key';
 
 const redisUp = await requireService('Redis', TEST_REDIS_URL);
 
@@ -71,6 +72,44 @@ describe.skipIf(!redisUp)('response cache on real Redis', () => {
     const stranger = createRequestContext({ metadata: { apiKeyId: 'other' } });
     await b.chat(request, { context: stranger });
     expect(stranger.cacheStatus).toBe('MISS');
+  });
+
+  it('publishes the key of an entry a refresh replaced once Redis holds it: an instance that evicts it reads the fresh answer from Redis', async () => {
+    const a = instance();
+    const b = instance();
+    const [cacheA, cacheB] = caches.slice(-2) as [ResponseCache, ResponseCache];
+    const published: string[] = [];
+    cacheA.setEvictionPublisher({
+      publish: (key) => {
+        published.push(key);
+        cacheB.evict(key);
+      },
+    });
+    const request: ChatCompletionRequest = {
+      model: 'demo',
+      messages: [{ role: 'user', content: `refreshed ${randomUUID()}` }],
+      temperature: 0,
+    };
+    const context = (directives?: { cache: 'refresh' }) =>
+      createRequestContext({
+        metadata: { apiKeyId: 'k' },
+        ...(directives === undefined ? {} : { directives }),
+      });
+    const entry = `${prefix}default:${cacheKey(request, 'default|key:k', 'response')}`;
+    const old = await a.chat(request, { context: context() });
+    // the write to Redis is off the response path: wait until it is there
+    await expect.poll(async () => admin.exists(entry)).toBe(1);
+    // b reads it from Redis, and keeps it in memory
+    const first = context();
+    expect((await b.chat(request, { context: first })).id).toBe(old.id);
+    expect(first.cacheStatus).toBe('HIT');
+    expect(published).toEqual([]);
+    const fresh = await a.chat(request, { context: context({ cache: 'refresh' }) });
+    expect(fresh.id).not.toBe(old.id);
+    await expect.poll(() => published.length).toBe(1);
+    const again = context();
+    expect((await b.chat(request, { context: again })).id).toBe(fresh.id);
+    expect(again.cacheStatus).toBe('HIT');
   });
 
   it('takes a host:port Redis address, as the limiter and the app do (it was refused as not matching ^rediss?://)', async () => {

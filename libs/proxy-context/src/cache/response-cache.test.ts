@@ -132,6 +132,61 @@ describe('response cache', () => {
     expect(upstreamCalls()).toBe(6);
   });
 
+  it('publishes the key of an entry replaced by a request that skipped the read (refresh, no-cache), and only then', async () => {
+    const { gateway, cache } = setup();
+    const published: string[] = [];
+    cache.setEvictionPublisher({ publish: (key) => published.push(key) });
+    await gateway.chat(request, { context: ctx() });
+    await gateway.chat(request, { context: ctx() });
+    expect(published).toEqual([]);
+    await gateway.chat(request, { context: ctx({ directives: { cache: 'refresh' } }) });
+    await gateway.chat(request, { context: ctx({ directives: { noCache: true } }) });
+    // nothing stored, nothing replaced
+    await gateway.chat(request, { context: ctx({ directives: { noCache: true, noStore: true } }) });
+    expect(published).toHaveLength(2);
+    expect(new Set(published).size).toBe(1);
+    // evicted on another instance: the next lookup misses memory (here there is no Redis behind it)
+    cache.evict(published[0]!);
+    const after = ctx();
+    await gateway.chat(request, { context: after });
+    expect(after.cacheStatus).toBe('MISS');
+  });
+
+  it('does not put back in memory an answer whose Redis read was in flight when the entry was evicted', async () => {
+    const stored = new Map<string, Buffer>();
+    let release = (): void => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let holding = false;
+    const client: RedisCacheClient = {
+      getBuffer: async (key) => {
+        if (holding) await held;
+        return stored.get(key) ?? null;
+      },
+      set: async (key, value) => void stored.set(key, value),
+      quit: () => Promise.resolve('OK'),
+    };
+    const { gateway, cache } = setup({ redis: { client, keyPrefix: 'p:' } });
+    const published: string[] = [];
+    cache.setEvictionPublisher({ publish: (key) => published.push(key) });
+    await gateway.chat(request, { context: ctx({ directives: { cache: 'refresh' } }) });
+    await vi.waitFor(() => expect(published).toHaveLength(1));
+    const key = published[0]!;
+    cache.clear();
+    holding = true;
+    const reading = ctx();
+    const answered = gateway.chat(request, { context: reading });
+    await vi.waitFor(() => expect(cache.stats().redis?.sent).toBe(2));
+    cache.evict(key);
+    release();
+    await answered;
+    // read before the eviction arrived: served, but not kept
+    expect(reading.cacheStatus).toBe('HIT');
+    const next = ctx();
+    await gateway.chat(request, { context: next });
+    expect(next.cacheStatus).toBe('HIT');
+    expect(cache.stats()).toMatchObject({ redisHits: 2, memoryHits: 0 });
+  });
+
   it('does not cache non-deterministic requests unless configured', async () => {
     const warm = { ...request, temperature: 0.7 };
     const plain = setup();

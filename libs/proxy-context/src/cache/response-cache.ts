@@ -53,6 +53,15 @@ export interface ResponseCacheStats {
 }
 
 /**
+ * Tells the other instances sharing the cache's Redis tier that an entry was replaced, so they
+ * drop their memory tier's copy of it (see {@link ResponseCache.setEvictionPublisher}).
+ */
+export interface CacheEvictionPublisher {
+  /** Called with the entry's key once its fresh answer is stored; must not throw. */
+  publish(key: string): void;
+}
+
+/**
  * What the cache remembers about one request between lookup and store: the answer's JSON
  * text as the engine received it, a snapshot no transform can change afterwards.
  */
@@ -63,6 +72,8 @@ interface Pending {
   chunks: string[];
   bytes: number;
   abandoned: boolean;
+  /** The request skipped the read (`no-cache`, `refresh`): its answer replaces the entry everywhere. */
+  refresh: boolean;
 }
 
 function isNonDeterministic(request: ChatCompletionRequest): boolean {
@@ -95,6 +106,11 @@ export class ResponseCache implements GatewayPlugin {
   readonly #logger: Logger;
   // a caller's acceptsResponse that throws is logged once per cache, not once per request
   #loggedThrowingCheck = false;
+  #evictions: CacheEvictionPublisher | undefined;
+  // Redis reads in flight per key, and the keys evicted meanwhile: such a read does not fill
+  // the memory tier with the answer it may have read before the entry was replaced
+  readonly #reading = new Map<string, number>();
+  readonly #evictedWhileReading = new Set<string>();
   readonly #counters = {
     hits: 0,
     memoryHits: 0,
@@ -169,6 +185,26 @@ export class ResponseCache implements GatewayPlugin {
   /** Empties the memory tier (Redis entries expire by TTL). */
   clear(): void {
     this.#memory.clear();
+    for (const key of this.#reading.keys()) this.#evictedWhileReading.add(key);
+  }
+
+  /**
+   * Sets who is told when a request that skipped the read (`Cache-Control: no-cache`,
+   * `x-switchyard-cache: refresh`) has stored its fresh answer (after its Redis write), so other
+   * instances sharing the Redis tier drop the copy their memory tier holds; undefined stops it.
+   * `createApp` sets one publishing over the app's Redis.
+   */
+  setEvictionPublisher(publisher: CacheEvictionPublisher | undefined): void {
+    this.#evictions = publisher;
+  }
+
+  /**
+   * Drops the memory tier's copy of an entry another instance replaced: the next lookup reads
+   * it from Redis. A Redis read of it in flight does not put the copy it read back in memory.
+   */
+  evict(key: string): void {
+    this.#memory.delete(key);
+    if (this.#reading.has(key)) this.#evictedWhileReading.add(key);
   }
 
   /** Closes the Redis connection the cache opened. */
@@ -251,6 +287,7 @@ export class ResponseCache implements GatewayPlugin {
         chunks: [],
         bytes: 0,
         abandoned: false,
+        refresh: !read,
       } satisfies Pending);
     return undefined;
   }
@@ -267,11 +304,15 @@ export class ResponseCache implements GatewayPlugin {
     // read before asking: Redis answers later, so the entry surely lives until now + its PTTL
     const now = this.#now();
     let stored: RedisCacheRead | undefined;
+    let evicted: boolean;
+    this.#reading.set(key, (this.#reading.get(key) ?? 0) + 1);
     try {
       stored = await this.#redis.get(key);
     } catch {
       this.#counters.redisErrors += 1;
       return undefined;
+    } finally {
+      evicted = this.#doneReading(key);
     }
     if (stored === undefined) return undefined;
     const entry = parseCacheEntry(stored.body);
@@ -280,19 +321,44 @@ export class ResponseCache implements GatewayPlugin {
     // TTL Redis counts decides, and expiresAt only for a key without one (not the cache's writing)
     const expiresAt = stored.ttlMs === undefined ? entry.expiresAt : now + stored.ttlMs;
     if (expiresAt <= now) return undefined;
-    // a Redis hit fills the memory tier for the rest of the entry's life
-    this.#memory.set(key, stored.body, expiresAt);
+    // a Redis hit fills the memory tier for the rest of the entry's life, unless another
+    // instance replaced the entry meanwhile: this answer may be the one replaced
+    if (!evicted) this.#memory.set(key, stored.body, expiresAt);
     return { entry, tier: 'redis' };
   }
 
-  #write(key: string, body: string, expiresAt: number, ttlMs: number): void {
+  /** Ends a Redis read of `key`; whether the key was evicted while it was in flight. */
+  #doneReading(key: string): boolean {
+    const evicted = this.#evictedWhileReading.has(key);
+    const reads = (this.#reading.get(key) ?? 1) - 1;
+    if (reads > 0) {
+      this.#reading.set(key, reads);
+    } else {
+      this.#reading.delete(key);
+      this.#evictedWhileReading.delete(key);
+    }
+    return evicted;
+  }
+
+  /**
+   * Stores an entry in both tiers; one that replaces the entry (`refresh`) is then published
+   * as evicted, once Redis holds it (the other instances read it there next), not when Redis
+   * failed to take it (they would read the old one again).
+   */
+  #write(key: string, body: string, expiresAt: number, ttlMs: number, refresh: boolean): void {
     this.#counters.stores += 1;
     this.#memory.set(key, body, expiresAt);
+    const publish = refresh ? this.#evictions : undefined;
     if (this.#redis !== undefined) {
       // off the response path: a slow or failed Redis write costs the client nothing
-      this.#redis.set(key, body, ttlMs).catch(() => {
-        this.#counters.redisErrors += 1;
-      });
+      this.#redis.set(key, body, ttlMs).then(
+        () => publish?.publish(key),
+        () => {
+          this.#counters.redisErrors += 1;
+        },
+      );
+    } else {
+      publish?.publish(key);
     }
   }
 
@@ -374,6 +440,7 @@ export class ResponseCache implements GatewayPlugin {
           responseEntryBody(pending.response, expiresAt, originOf(context)),
           expiresAt,
           pending.ttlMs,
+          pending.refresh,
         );
       return;
     }
@@ -388,6 +455,7 @@ export class ResponseCache implements GatewayPlugin {
       streamEntryBody(pending.chunks, expiresAt, originOf(context)),
       expiresAt,
       pending.ttlMs,
+      pending.refresh,
     );
   }
 }
