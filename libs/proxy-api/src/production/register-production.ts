@@ -31,7 +31,8 @@ import { openModeCheck, openModeGuard } from '../http/open-mode-guard';
 import { settleHook } from '../http/settle-hook';
 import { installClientKeyGuard, type ClientKeyGuard } from '../keys/require-client-key';
 import { readyRoute, type ReadinessCheck } from '../ops/ready-route';
-import { connectRedis } from '../redis/redis-connection';
+import { connectRedis, type RedisConnection } from '../redis/redis-connection';
+import { connectCacheEviction, type EvictableCache } from '../context/cache-eviction';
 import type { RedisSubscription } from '../redis/redis-subscription';
 import { PRODUCTION_DEFAULTS, validateProductionOptions, type ProductionOptions } from './production-options';
 
@@ -62,8 +63,11 @@ export interface ProductionWiring {
   requestLog?: RequestLog | undefined;
   /** Prices budget reservations when `limits.costEstimator` is not given (the app's pricing registry). */
   budgetEstimator?: CostEstimator | undefined;
-  /** The response cache: `/ready` reports its Redis tier. */
-  cache?: Pick<ResponseCache, 'stats'> | undefined;
+  /**
+   * The response cache: `/ready` reports its Redis tier, and with the app's Redis too its
+   * refreshes evict the other instances' memory copies.
+   */
+  cache?: (Pick<ResponseCache, 'stats'> & EvictableCache) | undefined;
   /** The universal proxy's overall bound of an exchange, ms, when the proxy is on (bounds the lease lifetime's default). */
   proxyRequestTimeoutMs?: number | undefined;
 }
@@ -119,6 +123,19 @@ function keySourceOf(
   return undefined;
 }
 
+/**
+ * The response cache's eviction channel, when the cache has a Redis tier: instances share its
+ * entries, and a refresh rewrites the one in Redis.
+ */
+function connectEvictions(
+  cache: ProductionWiring['cache'],
+  redis: RedisConnection,
+  logger: FastifyInstance['log'],
+): RedisSubscription | undefined {
+  if (cache?.stats().redis === undefined) return undefined;
+  return connectCacheEviction(cache, redis, logger);
+}
+
 function hooksOf<T>(hooks: T | T[] | undefined): T[] {
   return hooks === undefined ? [] : Array.isArray(hooks) ? hooks : [hooks];
 }
@@ -171,16 +188,27 @@ export async function registerProduction(
     registry === undefined || redis === undefined
       ? undefined
       : connectKeyInvalidation(registry, redis, logger);
-  if (invalidation !== undefined) {
-    // serving starts subscribed when Redis answers; otherwise the subscription keeps trying
-    // in the background and /ready reports keyInvalidation down until it succeeds
-    await withTimeout(invalidation.firstSubscribed, 2_000, 'Redis').catch((error: unknown) =>
-      logger.warn(
-        { err: { message: (error as Error).message } },
-        'key invalidation is not subscribed yet (it subscribes as soon as Redis answers); until then, keys changed on other instances are dropped from the cache on its TTL',
-      ),
-    );
-  }
+  const cacheEviction = redis === undefined ? undefined : connectEvictions(wiring.cache, redis, logger);
+  // serving starts subscribed when Redis answers; otherwise the subscriptions keep trying in
+  // the background (and /ready reports keyInvalidation down until it succeeds)
+  await Promise.all([
+    invalidation === undefined
+      ? undefined
+      : withTimeout(invalidation.firstSubscribed, 2_000, 'Redis').catch((error: unknown) =>
+          logger.warn(
+            { err: { message: (error as Error).message } },
+            'key invalidation is not subscribed yet (it subscribes as soon as Redis answers); until then, keys changed on other instances are dropped from the cache on its TTL',
+          ),
+        ),
+    cacheEviction === undefined
+      ? undefined
+      : withTimeout(cacheEviction.firstSubscribed, 2_000, 'Redis').catch((error: unknown) =>
+          logger.warn(
+            { err: { message: (error as Error).message } },
+            'response cache eviction is not subscribed yet (it subscribes as soon as Redis answers); until then, entries refreshed on other instances are served from memory until their TTL',
+          ),
+        ),
+  ]);
 
   const local = new MemoryLimitBackend();
   const failMode = options.limits?.failMode ?? PRODUCTION_DEFAULTS.limitFailMode;
@@ -242,6 +270,8 @@ export async function registerProduction(
     (closing ??= (async () => {
       await limiter.close();
       if (ownsStore) await store?.close();
+      // refreshes still storing publish through the closed connection no more
+      if (cacheEviction !== undefined) wiring.cache?.setEvictionPublisher(undefined);
       await redis?.close();
     })());
   app.addHook('onClose', close);
