@@ -45,7 +45,13 @@ const usageGroup = (key: string): Record<string, unknown> => ({
   reasoning_tokens: 0,
   cost_usd: 0.01,
   cache_saved_usd: 0,
+  unpriced_requests: 0,
+  unpriced_input_tokens: 0,
+  unpriced_output_tokens: 0,
 });
+
+/** A time as the UI shows it: UTC, to the second (the zone in a column header, or after it). */
+const utc = (ms: number): string => new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
 
 /**
  * What happened to a load the page started before the one it shows now: its request failed
@@ -134,7 +140,11 @@ describe.skipIf(chromiumPath === undefined)('admin UI in headless Chromium', () 
         providers: [
           { name: 'openai', type: 'openai', baseUrl: `${upstream.url}/v1`, apiKey: 'sk-provider-ui-test' },
         ],
-        models: [{ name: 'gpt-4o-mini', targets: [{ provider: 'openai', model: 'gpt-4o-mini' }] }],
+        models: [
+          { name: 'gpt-4o-mini', targets: [{ provider: 'openai', model: 'gpt-4o-mini' }] },
+          // a model the price catalog does not know: its usage is logged, its cost null
+          { name: 'unpriced-model', targets: [{ provider: 'openai', model: 'switchyard-unpriced-model' }] },
+        ],
         retry: { maxRetries: 0 },
       },
     });
@@ -262,14 +272,27 @@ describe.skipIf(chromiumPath === undefined)('admin UI in headless Chromium', () 
       response_body: '{"id":"chatcmpl-1","choices":[{"message":{"content":"Hel',
       client_request_id: null,
       cache_saved_usd: null,
+      // a row written before the request log flagged cut bodies: the cut is told from the JSON
+      request_body_truncated: null,
+      response_body_truncated: null,
     };
     // planted by a key holder while body logging is on: its layout grew with the square of its
     // depth, past the longest string the engine makes (the detail stayed empty, an uncaught error)
     const deep = `${'['.repeat(20_000)}${']'.repeat(20_000)}`;
     const deepRow = { ...row, id: 'req-deep-body', request_body: deep, response_body: null };
+    // rows that say whether a body was cut: a stream's events cut (no JSON to tell it from), and an
+    // upstream's own JSON that ends early, stored whole
+    const flaggedRow = {
+      ...row,
+      id: 'req-flagged-bodies',
+      request_body: 'data: {"id":"chunk-1"}\n\ndata: {"id":"chu',
+      request_body_truncated: true,
+      response_body: '{"error":"upstream ended here',
+      response_body_truncated: false,
+    };
     const matches = (target: URL): boolean => target.pathname.endsWith('/admin/requests');
     await page.route(matches, (route) =>
-      route.fulfill({ json: { data: [row, deepRow], next_cursor: null } }),
+      route.fulfill({ json: { data: [row, deepRow, flaggedRow], next_cursor: null } }),
     );
     try {
       await page.getByRole('link', { name: 'Overview' }).click();
@@ -304,6 +327,21 @@ describe.skipIf(chromiumPath === undefined)('admin UI in headless Chromium', () 
       await page.getByRole('heading', { name: 'Request req-deep-body' }).waitFor();
       // shown as stored
       expect(await page.locator('.detail details pre').first().textContent()).toBe(deep);
+
+      // what the row says, not a guess: the guess missed the events cut short and took the
+      // upstream's unfinished JSON for a cut
+      await page.getByRole('button', { name: 'Details of request req-flagged-bodies' }).click();
+      await page.getByRole('heading', { name: 'Request req-flagged-bodies' }).waitFor();
+      const [events, unfinished] = await page.locator('.detail details').all();
+      expect(await events!.locator('summary').textContent()).toBe('Request body (redacted), cut short');
+      await events!.locator('summary').click();
+      expect(await events!.getByRole('status').textContent()).toMatch(
+        /^Cut short at the request log's size bound\. /,
+      );
+      expect(await events!.locator('pre').textContent()).toBe(flaggedRow.request_body);
+      expect(await unfinished!.locator('summary').textContent()).toBe('Response body (redacted)');
+      expect(await unfinished!.getByRole('status').count()).toBe(0);
+      expect(await unfinished!.locator('pre').textContent()).toBe(flaggedRow.response_body);
       expect(pageErrors).toEqual([]);
     } finally {
       await page.unroute(matches);
@@ -491,21 +529,21 @@ describe.skipIf(chromiumPath === undefined)('admin UI in headless Chromium', () 
     await page.getByRole('link', { name: 'Requests' }).click();
     const pager = page.getByRole('navigation', { name: 'Pages' });
     await expect.poll(() => pager.textContent()).toContain('Page 1');
-    const first = await page
-      .getByRole('table', { name: 'Requests, newest first' })
-      .locator('tbody tr')
-      .first()
-      .textContent();
+    // each row by its request id: rows made in the same second can read alike, cell for cell
+    const firstRowId = (): Promise<string | null> =>
+      page
+        .getByRole('table', { name: 'Requests, newest first' })
+        .locator('tbody tr button')
+        .first()
+        .getAttribute('aria-label');
+    const first = await firstRowId();
     await page.getByRole('button', { name: 'Next page' }).dblclick();
     await expect.poll(() => pager.textContent()).toContain('Page 2');
     // the second click found the button disabled while the page loaded: no third page asked
     // for with a cursor not known yet (which answered the first page as page 3)
     expect(await pager.textContent()).not.toContain('Page 3');
-    const second = await page
-      .getByRole('table', { name: 'Requests, newest first' })
-      .locator('tbody tr')
-      .first()
-      .textContent();
+    const second = await firstRowId();
+    expect(second).toMatch(/^Details of request /);
     expect(second).not.toBe(first);
   });
 
@@ -815,6 +853,106 @@ describe.skipIf(chromiumPath === undefined)('admin UI in headless Chromium', () 
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { name: 'Providers' }).waitFor();
     expect(pageErrors).toEqual([]);
+  });
+
+  it('puts the requests it could not price beside the spend, on the overview, the runs and the request log', async () => {
+    const run = { 'x-switchyard-run-id': 'run-unpriced', 'x-switchyard-customer-id': 'unpriced-co' };
+    const made = await Promise.all([chat(run, 'unpriced-model'), chat(run, 'unpriced-model')]);
+    expect(made.map((response) => response.status)).toEqual([200, 200]);
+    await log.queue.flush();
+    await page.getByRole('link', { name: 'Keys' }).click();
+    await page.getByRole('link', { name: 'Overview' }).click();
+    // summed as $0 with every other request, they made the spend look complete
+    const spend = page.locator('[data-total="spend"]');
+    await expect.poll(() => spend.locator('dd').textContent()).toMatch(/^\$[\d,.]+ \+ 2 unpriced$/);
+    expect(await spend.locator('small').getAttribute('title')).toMatch(
+      /^2 requests with usage but no known price \([\d,]+ input \/ [\d,]+ output tokens\): not in the sum\.$/,
+    );
+    // by model: at $0 the customer is past the top 20 customers by spend that its breakdown shows
+    await page
+      .getByRole('table', { name: 'By model' })
+      .getByRole('row', { name: /switchyard-unpriced-model/ })
+      .getByRole('cell', { name: '$0.00 + 2 unpriced' })
+      .waitFor();
+
+    await page.getByRole('link', { name: 'Runs' }).click();
+    await page
+      .getByRole('table', { name: 'Recent runs by spend' })
+      .getByRole('row', { name: /run-unpriced/ })
+      .getByRole('cell', { name: '$0.00 + 2 unpriced' })
+      .waitFor();
+    await page.getByRole('link', { name: 'run-unpriced' }).click();
+    await expect.poll(() => page.locator('.run .summary').textContent()).toContain('· $0.00 + 2 unpriced');
+
+    await page.getByRole('link', { name: 'Requests' }).click();
+    await page.getByLabel('Run id').fill('run-unpriced');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    const table = page.getByRole('table', { name: 'Requests, newest first' });
+    await expect.poll(() => table.locator('tbody tr').count()).toBe(2);
+    // a request with usage and no price is "unpriced", not "–" as one that had no usage
+    expect(await table.locator('tbody tr td:last-child').allTextContents()).toEqual(['unpriced', 'unpriced']);
+    await page.getByLabel('Run id').fill('');
+    expect(pageErrors).toEqual([]);
+  });
+
+  it("shows times in UTC, and ends its windows at the gateway's clock, not a browser clock three days off", async () => {
+    const admin = { authorization: `Bearer ${MASTER}` };
+    // a browser in another zone whose clock is three days behind the gateway's
+    const context = await browser.newContext({
+      viewport: { width: 1366, height: 900 },
+      timezoneId: 'Pacific/Auckland',
+    });
+    const skewed = await context.newPage();
+    skewed.setDefaultTimeout(15_000);
+    const errors: string[] = [];
+    skewed.on('pageerror', (error) => errors.push(error.message));
+    const asked: URL[] = [];
+    skewed.on('request', (request) => {
+      const target = new URL(request.url());
+      if (target.pathname.endsWith('/admin/usage/series')) asked.push(target);
+    });
+    await skewed.clock.setFixedTime(Date.now() - 3 * DAY);
+    try {
+      const series = (await (await fetch(`${url}/admin/usage/series`, { headers: admin })).json()) as {
+        buckets: { requests: number }[];
+      };
+      const total = series.buckets.reduce((sum, bucket) => sum + bucket.requests, 0);
+      expect(total).toBeGreaterThan(4);
+      await skewed.goto(`${url}/ui`);
+      await skewed.getByLabel('Master key').fill(MASTER);
+      await skewed.getByRole('button', { name: 'Sign in' }).click();
+      await skewed.getByRole('heading', { name: 'Overview' }).waitFor();
+      // the browser's last 24 hours ended three days ago, and held none of them
+      const requests = skewed.locator('[data-total="requests"] dd');
+      await expect.poll(() => requests.textContent()).toBe(total.toLocaleString('en-US'));
+      const endsNear = (asked: URL | undefined): number =>
+        Math.abs(Number(asked?.searchParams.get('to')) - Date.now());
+      expect(endsNear(asked.at(-1))).toBeLessThan(DAY);
+      expect(await skewed.getByText('Times in UTC').count()).toBe(1);
+
+      await skewed.getByRole('link', { name: 'Requests' }).click();
+      const table = skewed.getByRole('table', { name: 'Requests, newest first' });
+      await table.getByRole('columnheader', { name: 'Time (UTC)' }).waitFor();
+      const newest = (await (await fetch(`${url}/admin/requests?limit=1`, { headers: admin })).json()) as {
+        data: { id: string; ts: number }[];
+      };
+      const { id, ts } = newest.data[0]!;
+      await expect.poll(() => table.locator('tbody tr button').first().textContent()).toBe(utc(ts));
+      await skewed.getByRole('button', { name: `Details of request ${id}` }).click();
+      await skewed.getByRole('heading', { name: `Request ${id}` }).waitFor();
+      expect(await skewed.locator('.detail').textContent()).toContain(`Time${utc(ts)} UTC`);
+
+      // reloaded, signed in: the first window waits for the gateway's clock (a HEAD of the page)
+      asked.length = 0;
+      await skewed.goto(`${url}/ui/#/overview`);
+      await skewed.reload();
+      await expect.poll(() => requests.textContent()).toBe(total.toLocaleString('en-US'));
+      expect(asked.length).toBeGreaterThan(0);
+      for (const target of asked) expect(endsNear(target)).toBeLessThan(DAY);
+      expect(errors).toEqual([]);
+    } finally {
+      await context.close();
+    }
   });
 
   it('explains, rather than fails, the pages of a gateway without a SQL request log', async () => {

@@ -1,5 +1,6 @@
 /** The admin API client: the key lives in sessionStorage and travels only as a Bearer header. */
 import { ApiError, readAnswer, refusesKey } from './api-answer';
+import { noteGatewayClock } from './gateway-clock';
 
 export { ApiError };
 
@@ -41,6 +42,7 @@ export async function api<T>(
   const key = options.key ?? session.get() ?? '';
   const headers: Record<string, string> = { authorization: `Bearer ${key}`, accept: 'application/json' };
   if (options.body !== undefined) headers['content-type'] = 'application/json';
+  const sentAt = Date.now();
   const response = await fetch(url(path, options.query), {
     method: options.method ?? 'GET',
     headers,
@@ -49,6 +51,7 @@ export async function api<T>(
     credentials: 'omit',
     ...(options.signal === undefined ? {} : { signal: options.signal }),
   });
+  noteGatewayClock(response, sentAt, Date.now());
   try {
     return await readAnswer<T>(response);
   } catch (error) {

@@ -2,6 +2,7 @@ import 'uplot/dist/uPlot.min.css';
 import './styles.css';
 import { api, ApiError, session, whenUnauthorized } from './api';
 import { field, h, notice, replace } from './dom';
+import { readGatewayClock } from './gateway-clock';
 import { readRoute } from './route';
 import { keysView } from './views/keys';
 import { overviewView } from './views/overview';
@@ -115,4 +116,7 @@ whenUnauthorized((message) => {
   login(message);
 });
 window.addEventListener('hashchange', render);
-render();
+// signed in already (a reload): the first view's window waits for the gateway's clock. Signing in
+// reads it from the answer to the key's check
+if (session.get() === null) render();
+else void readGatewayClock().then(render);

@@ -40,6 +40,10 @@ export interface UsageGroup {
   reasoning_tokens: number;
   cost_usd: number;
   cache_saved_usd: number;
+  /** Requests with usage but no known price: their cost is not in `cost_usd`. */
+  unpriced_requests: number;
+  unpriced_input_tokens: number;
+  unpriced_output_tokens: number;
 }
 
 export interface RequestRow {
@@ -76,6 +80,9 @@ export interface RequestRow {
   response_body: string | null;
   client_request_id: string | null;
   cache_saved_usd: number | null;
+  /** The body was cut at the log's size bound; null on rows written before the log said. */
+  request_body_truncated: boolean | null;
+  response_body_truncated: boolean | null;
 }
 
 export interface SectionNode {
@@ -86,6 +93,8 @@ export interface SectionNode {
   requests: number;
   cost_usd: number;
   total_cost_usd: number;
+  unpriced_requests: number;
+  total_unpriced_requests: number;
   input_tokens: number;
   output_tokens: number;
   latency_ms: number;
@@ -96,6 +105,7 @@ export interface RunSummary {
   run_id: string;
   requests: number;
   cost_usd: number;
+  unpriced_requests: number;
   input_tokens: number;
   output_tokens: number;
   sections: SectionNode[];

@@ -1,6 +1,7 @@
 import { api, ApiError } from '../api';
 import { field, h, notice, replace, select, table } from '../dom';
-import { integer, orDash, usd } from '../format';
+import { integer, orDash, time, usd } from '../format';
+import { gatewayNow } from '../gateway-clock';
 import { changedFields, type KeyBody } from '../key-form-changes';
 import { LatestLoad } from '../latest-load';
 import type { AdminKey, Page } from '../types';
@@ -111,7 +112,7 @@ export function keysView(root: HTMLElement, signal: AbortSignal): void {
                 'data-key-state': key.name,
                 ...(key.expires_at === null || key.expires_at === undefined
                   ? {}
-                  : { title: `expires ${key.expires_at}` }),
+                  : { title: `expires ${expiry(key.expires_at)}` }),
               },
               keyState(key),
             ),
@@ -278,9 +279,16 @@ function keyForm(
   return form;
 }
 
+/** A key's `expires_at` (ISO 8601) in UTC as the pages show times; as sent when it does not parse. */
+function expiry(expiresAt: string): string {
+  const ms = Date.parse(expiresAt);
+  return Number.isNaN(ms) ? expiresAt : time(ms);
+}
+
 /** What the gateway does with a key: an expired one is refused (401) as a revoked one is. */
 function keyState(key: AdminKey): 'revoked' | 'expired' | 'disabled' | 'active' {
   if (key.revoked) return 'revoked';
-  if (key.expires_at != null && Date.parse(key.expires_at) <= Date.now()) return 'expired';
+  // the gateway's clock decides when a key expires, not the browser's
+  if (key.expires_at != null && Date.parse(key.expires_at) <= gatewayNow()) return 'expired';
   return key.enabled ? 'active' : 'disabled';
 }

@@ -1,7 +1,18 @@
 import uPlot from 'uplot';
 import { api } from '../api';
-import { h, loadFailure, notice, replace, select, table } from '../dom';
-import { integer, ms, percent, RANGES, usd } from '../format';
+import { h, loadFailure, notice, replace, select, table, type Child } from '../dom';
+import {
+  integer,
+  ms,
+  percent,
+  RANGES,
+  spend,
+  unpricedNote,
+  unpricedSuffix,
+  usd,
+  type Unpriced,
+} from '../format';
+import { gatewayNow } from '../gateway-clock';
 import { LatestLoad } from '../latest-load';
 import type { UsageGroup, UsageSeries } from '../types';
 
@@ -67,6 +78,7 @@ export function overviewView(root: HTMLElement, signal: AbortSignal): void {
       'header',
       { class: 'view-head' },
       h('h1', {}, 'Overview'),
+      h('span', { class: 'muted' }, 'Times in UTC'),
       h('label', { class: 'inline' }, h('span', {}, 'Time range'), range),
       refresh,
     ),
@@ -89,7 +101,8 @@ export function overviewView(root: HTMLElement, signal: AbortSignal): void {
 
   async function load(): Promise<void> {
     const loading = loads.start();
-    const to = Date.now();
+    // the gateway's now: a browser clock that is off asked for a window without the latest requests
+    const to = gatewayNow();
     const from = to - Number(rangeMs);
     body.setAttribute('aria-busy', 'true');
     try {
@@ -104,9 +117,11 @@ export function overviewView(root: HTMLElement, signal: AbortSignal): void {
       ]);
       if (loading.aborted) return;
       for (const chart of charts.splice(0)) chart.destroy();
+      // each breakdown covers every request of the range: the provider one has the fewest groups
+      const byProvider = groups[BREAKDOWNS.findIndex(([by]) => by === 'provider')];
       replace(
         body,
-        totals(series),
+        totals(series, byProvider?.groups ?? [], byProvider?.truncated === true),
         h('div', { class: 'charts' }, ...CHARTS.map((spec) => chartFigure(spec, series, charts))),
         h(
           'div',
@@ -125,7 +140,17 @@ export function overviewView(root: HTMLElement, signal: AbortSignal): void {
   void load();
 }
 
-function totals(series: UsageSeries): HTMLElement {
+/**
+ * The range's totals. The series sums priced costs only; the unpriced requests beside the spend
+ * come from a breakdown's groups (a lower bound when it was truncated).
+ */
+function totals(series: UsageSeries, groups: readonly UsageGroup[], truncated: boolean): HTMLElement {
+  const unpriced: Unpriced = { unpriced_requests: 0, unpriced_input_tokens: 0, unpriced_output_tokens: 0 };
+  for (const group of groups) {
+    unpriced.unpriced_requests += group.unpriced_requests;
+    unpriced.unpriced_input_tokens = (unpriced.unpriced_input_tokens ?? 0) + group.unpriced_input_tokens;
+    unpriced.unpriced_output_tokens = (unpriced.unpriced_output_tokens ?? 0) + group.unpriced_output_tokens;
+  }
   let requests = 0;
   let errors = 0;
   let tokens = 0;
@@ -136,8 +161,8 @@ function totals(series: UsageSeries): HTMLElement {
     tokens += bucket.input_tokens + bucket.output_tokens;
     cost += bucket.cost_usd;
   }
-  const tile = (label: string, value: string, name: string): HTMLElement =>
-    h('div', { class: 'tile', 'data-total': name }, h('dt', {}, label), h('dd', {}, value));
+  const tile = (label: string, value: string, name: string, ...more: Child[]): HTMLElement =>
+    h('div', { class: 'tile', 'data-total': name }, h('dt', {}, label), h('dd', {}, value, ...more));
   return h(
     'div',
     {},
@@ -149,7 +174,19 @@ function totals(series: UsageSeries): HTMLElement {
       tile('p50 latency', ms(series.p50_ms), 'p50'),
       tile('p95 latency', ms(series.p95_ms), 'p95'),
       tile('Tokens', integer(tokens), 'tokens'),
-      tile('Spend', usd(cost), 'spend'),
+      // what the sum leaves out in smaller type beside it: `$1.23 + 4 unpriced`
+      tile(
+        'Spend',
+        usd(cost),
+        'spend',
+        unpriced.unpriced_requests === 0
+          ? null
+          : h(
+              'small',
+              { class: 'unpriced', title: unpricedNote(unpriced) },
+              unpricedSuffix(unpriced, truncated),
+            ),
+      ),
     ),
     series.truncated
       ? notice(
@@ -179,9 +216,11 @@ function chartFigure(spec: ChartSpec, series: UsageSeries, charts: uPlot[]): HTM
     width: 480,
     height: 180,
     scales: { x: { time: true } },
+    // the axis and the legend in UTC, as every time on these pages
+    tzDate: (seconds) => uPlot.tzDate(new Date(seconds * 1000), 'Etc/UTC'),
     axes: [{}, { values: (_u, ticks) => ticks.map((tick) => spec.format(tick)), size: 88 }],
     series: [
-      {},
+      { label: 'Time (UTC)' },
       ...spec.series.map((line) => ({
         label: line.label,
         stroke: line.stroke,
@@ -198,7 +237,7 @@ function chartFigure(spec: ChartSpec, series: UsageSeries, charts: uPlot[]): HTM
     chart.root.setAttribute('role', 'img');
     chart.root.setAttribute(
       'aria-label',
-      `${spec.title}: ${spec.series.map((line) => line.label).join(', ')} per ${Math.round(series.bucket_ms / 1000)} s bucket`,
+      `${spec.title}: ${spec.series.map((line) => line.label).join(', ')} per ${Math.round(series.bucket_ms / 1000)} s bucket, times in UTC`,
     );
     charts.push(chart);
   });
@@ -243,7 +282,7 @@ function breakdown(title: string, groups: readonly UsageGroup[], truncated: bool
           integer(group.requests),
           integer(group.input_tokens),
           integer(group.output_tokens),
-          usd(group.cost_usd),
+          h('span', { title: unpricedNote(group) }, spend(group.cost_usd, group)),
           usd(group.cache_saved_usd),
         ]),
       'no requests in this range.',

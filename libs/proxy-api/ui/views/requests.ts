@@ -1,6 +1,7 @@
 import { api } from '../api';
 import { field, h, loadFailure, notice, replace, select, table } from '../dom';
 import { integer, ms, orDash, RANGES, time, usd } from '../format';
+import { gatewayNow } from '../gateway-clock';
 import { layoutJson, type JsonLayout } from '../json-layout';
 import { LatestLoad } from '../latest-load';
 import { QueryPages, type Query } from '../request-pages';
@@ -45,7 +46,7 @@ export function requestsView(root: HTMLElement, signal: AbortSignal): void {
 
   // the query as applied (Apply, or the page opening): page steps reuse it, whatever is typed since
   const applied = (): QueryPages => {
-    const query: Query = { limit: PAGE_SIZE, from: Date.now() - Number(range.value) };
+    const query: Query = { limit: PAGE_SIZE, from: gatewayNow() - Number(range.value) };
     for (const [name, , input] of inputs) query[name] = input.value.trim();
     return new QueryPages(query);
   };
@@ -83,7 +84,7 @@ export function requestsView(root: HTMLElement, signal: AbortSignal): void {
             'aria-label': `Details of request ${row.id}`,
             onclick: () => showDetail(detail, row),
           },
-          time(row.ts),
+          time(row.ts, false),
         ),
         h('span', { class: row.status >= 400 ? 'status bad' : 'status ok' }, String(row.status)),
         orDash(row.resolved_model ?? row.requested_model),
@@ -92,7 +93,7 @@ export function requestsView(root: HTMLElement, signal: AbortSignal): void {
         orDash(row.customer_id),
         ms(row.duration_ms),
         `${integer(row.input_tokens ?? 0)} / ${integer(row.output_tokens ?? 0)}`,
-        usd(row.cost_usd),
+        cost(row),
       ]);
       const previous = h('button', { type: 'button', disabled: page === 0 }, 'Previous page');
       const next = h('button', { type: 'button', disabled: result.next_cursor === null }, 'Next page');
@@ -102,7 +103,17 @@ export function requestsView(root: HTMLElement, signal: AbortSignal): void {
         results,
         table(
           'Requests, newest first',
-          ['Time', 'Status', 'Model', 'Provider', 'Key', 'Customer', 'Duration', 'Tokens in / out', 'Cost'],
+          [
+            'Time (UTC)',
+            'Status',
+            'Model',
+            'Provider',
+            'Key',
+            'Customer',
+            'Duration',
+            'Tokens in / out',
+            'Cost',
+          ],
           rows,
           'no request matches.',
         ),
@@ -157,7 +168,7 @@ function showDetail(detail: HTMLElement, row: RequestRow): void {
         `${integer(row.input_tokens ?? 0)} in (${integer(row.cached_tokens ?? 0)} cached) / ${integer(row.output_tokens ?? 0)} out (${integer(row.reasoning_tokens ?? 0)} reasoning)`,
       ),
       ...item('Other units', orDash(row.units)),
-      ...item('Cost', usd(row.cost_usd)),
+      ...item('Cost', cost(row)),
       ...item(
         'Cache hit',
         !row.cache_hit
@@ -171,29 +182,51 @@ function showDetail(detail: HTMLElement, row: RequestRow): void {
       ...item('Run', run),
       ...item('Section', orDash(row.section_path)),
     ),
-    body('Request body (redacted)', row.request_body),
-    body('Response body (redacted)', row.response_body),
+    body('Request body (redacted)', row.request_body, row.request_body_truncated),
+    body('Response body (redacted)', row.response_body, row.response_body_truncated),
   );
   detail.querySelector('h2')?.focus();
 }
 
-function body(title: string, text: string | null): HTMLElement {
+/**
+ * A request's cost: unknown (`–`) when it had no usage (refused, failed before an answer), and
+ * "unpriced" when it had usage the gateway has no price for, which the sums leave out.
+ */
+function cost(row: RequestRow): string {
+  if (row.cost_usd !== null) return usd(row.cost_usd);
+  const usage = row.input_tokens !== null || row.output_tokens !== null || row.units !== null;
+  return usage ? 'unpriced' : usd(null);
+}
+
+const LIMIT_NOTE =
+  "The request log stores a body's first maxBodyChars characters (65,536 unless configured).";
+
+/**
+ * A stored body. Whether it was cut is what the row says (`truncated`); rows written before the
+ * request log said so (null) are taken as cut when they end inside their JSON.
+ */
+function body(title: string, text: string | null, truncated: boolean | null): HTMLElement {
   if (text === null) return h('p', { class: 'muted' }, `${title}: not stored (body logging is off).`);
   // laid out, never parsed: a parse changed big integers and dropped duplicate keys
   const layout = layoutOrStored(text);
-  const cut = layout?.cut === true;
+  // a row of an older gateway, which said nothing either way, is one written before it did
+  const guessed = typeof truncated !== 'boolean' && layout?.cut === true;
+  const cut = truncated === true || guessed;
   return h(
     'details',
     {},
     h('summary', {}, cut ? `${title}, cut short` : title),
     cut
       ? notice(
-          "Cut short: the body ends inside its JSON. The request log stores a body's first maxBodyChars characters (65,536 unless configured).",
+          guessed
+            ? `Cut short: the body ends inside its JSON. ${LIMIT_NOTE}`
+            : `Cut short at the request log's size bound. ${LIMIT_NOTE}`,
           'info',
         )
       : null,
-    // not JSON (a stream's events, a provider's text): as stored
-    h('pre', {}, layout?.text ?? text),
+    // not JSON (a stream's events, a provider's text), or JSON that ends early though the row says
+    // it was stored whole (the upstream's own): as stored
+    h('pre', {}, layout === undefined || (layout.cut && !cut) ? text : layout.text),
   );
 }
 

@@ -1,6 +1,7 @@
 import { api } from '../api';
 import { field, h, loadFailure, replace, select, table } from '../dom';
-import { integer, ms, RANGES, usd } from '../format';
+import { integer, ms, RANGES, spend, unpricedNote } from '../format';
+import { gatewayNow } from '../gateway-clock';
 import { LatestLoad } from '../latest-load';
 import type { RunSummary, SectionNode, UsageGroup } from '../types';
 
@@ -39,7 +40,7 @@ export function runsView(root: HTMLElement, signal: AbortSignal, runId: string |
 
   async function loadList(): Promise<void> {
     const loading = lists.start();
-    const to = Date.now();
+    const to = gatewayNow();
     try {
       const { groups } = await api<{ groups: UsageGroup[] }>('admin/usage', {
         query: { group_by: 'run', from: to - Number(range.value), to },
@@ -56,7 +57,7 @@ export function runsView(root: HTMLElement, signal: AbortSignal, runId: string |
             h('a', { href: `#/runs/${encodeURIComponent(run.key)}` }, run.key),
             integer(run.requests),
             `${integer(run.input_tokens)} / ${integer(run.output_tokens)}`,
-            usd(run.cost_usd),
+            h('span', { title: unpricedNote(run) }, spend(run.cost_usd, run)),
           ]),
           'no runs in this range (requests carry a run id through proxy-client or X-Switchyard-Run-Id).',
         ),
@@ -76,7 +77,7 @@ export function runsView(root: HTMLElement, signal: AbortSignal, runId: string |
         h(
           'p',
           { class: 'summary' },
-          `${integer(run.requests)} requests · ${integer(run.input_tokens)} input / ${integer(run.output_tokens)} output tokens · ${usd(run.cost_usd)}`,
+          `${integer(run.requests)} requests · ${integer(run.input_tokens)} input / ${integer(run.output_tokens)} output tokens · ${spend(run.cost_usd, run)}`,
         ),
         h(
           'ul',
@@ -95,7 +96,7 @@ export function runsView(root: HTMLElement, signal: AbortSignal, runId: string |
 
 function section(node: SectionNode, level: number): HTMLElement {
   const name = node.section ?? node.section_path ?? node.span_id ?? '(no section)';
-  const own = node.requests === 0 ? '' : ` · own ${usd(node.cost_usd)}`;
+  const own = node.requests === 0 ? '' : ` · own ${spend(node.cost_usd, node)}`;
   const label = h(
     'div',
     { class: 'node' },
@@ -103,7 +104,7 @@ function section(node: SectionNode, level: number): HTMLElement {
     h(
       'span',
       { class: 'metrics' },
-      `${integer(node.requests)} req · ${ms(node.latency_ms)} · ${integer(node.input_tokens)}/${integer(node.output_tokens)} tok · total ${usd(node.total_cost_usd)}${own}`,
+      `${integer(node.requests)} req · ${ms(node.latency_ms)} · ${integer(node.input_tokens)}/${integer(node.output_tokens)} tok · total ${spend(node.total_cost_usd, { unpriced_requests: node.total_unpriced_requests })}${own}`,
     ),
   );
   const item = h(
