@@ -13,6 +13,13 @@ export interface RunSectionNode {
   readonly cost_usd: number;
   /** Cost in USD of this section and all its descendants. */
   readonly total_cost_usd: number;
+  /**
+   * Requests made directly in this section with usage but no known price: their cost is in
+   * neither sum. Absent from gateways that predate it (unknown, not 0).
+   */
+  readonly unpriced_requests?: number;
+  /** This section's unpriced requests plus all its descendants'. Absent from gateways that predate it. */
+  readonly total_unpriced_requests?: number;
   readonly input_tokens: number;
   readonly output_tokens: number;
   /** Summed request latency, in milliseconds. */
@@ -24,8 +31,13 @@ export interface RunSectionNode {
 export interface RunTree {
   readonly run_id: string;
   readonly requests: number;
-  /** Total cost in USD of every request of the run. */
+  /** Total cost in USD of every request of the run whose price is known. */
   readonly cost_usd: number;
+  /**
+   * Requests of the run with usage but no known price, whose cost is not in `cost_usd`. Absent
+   * from gateways that predate it (unknown, not 0).
+   */
+  readonly unpriced_requests?: number;
   readonly input_tokens: number;
   readonly output_tokens: number;
   /** Root sections (no parent), each with its children. */
@@ -52,6 +64,15 @@ export interface UsageGroup {
    * unknown cost add nothing). Absent from gateways that predate it.
    */
   readonly cache_saved_usd?: number;
+  /**
+   * Requests of the group with usage (tokens or metered units) but no known price: what they
+   * cost is missing from `cost_usd`, not zero. Absent from gateways that predate it.
+   */
+  readonly unpriced_requests?: number;
+  /** Input tokens of the unpriced requests (also in `input_tokens`). Absent from gateways that predate it. */
+  readonly unpriced_input_tokens?: number;
+  /** Output tokens of the unpriced requests (also in `output_tokens`). Absent from gateways that predate it. */
+  readonly unpriced_output_tokens?: number;
 }
 
 /** The answer of `GET /admin/usage`. */

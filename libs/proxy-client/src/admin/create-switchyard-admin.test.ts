@@ -16,6 +16,7 @@ const run: RunTree = {
   run_id: 'run-1',
   requests: 2,
   cost_usd: 0.3,
+  unpriced_requests: 1,
   input_tokens: 30,
   output_tokens: 12,
   sections: [
@@ -27,6 +28,8 @@ const run: RunTree = {
       requests: 1,
       cost_usd: 0.1,
       total_cost_usd: 0.3,
+      unpriced_requests: 0,
+      total_unpriced_requests: 1,
       input_tokens: 10,
       output_tokens: 4,
       latency_ms: 12,
@@ -48,6 +51,9 @@ const usage: UsageReport = {
       reasoning_tokens: 0,
       cost_usd: 0.3,
       cache_saved_usd: 0,
+      unpriced_requests: 1,
+      unpriced_input_tokens: 12,
+      unpriced_output_tokens: 5,
     },
   ],
 };
