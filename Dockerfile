@@ -35,16 +35,17 @@ RUN set -eu; mkdir -p /out/apps/gateway; \
     if [ -d apps/gateway/node_modules ]; then cp -a apps/gateway/node_modules /out/apps/gateway/; fi
 
 FROM node:20-bookworm-slim
-ENV NODE_ENV=production HOST=0.0.0.0 PORT=8080
+# SWITCHYARD_ADDRESS_FILE: start records there where it listens, which the HEALTHCHECK and docker exec'd commands read
+ENV NODE_ENV=production HOST=0.0.0.0 PORT=8080 SWITCHYARD_ADDRESS_FILE=/tmp/switchyard-address.json
 # owned by root: the node user runs the code but cannot change it; it writes only to /data
 COPY --from=build /out /app
 RUN mkdir -p /data && chown node:node /data
 USER node
 WORKDIR /data
 EXPOSE 8080
-# `switchyard healthcheck` finds the port as start does from the same environment (PORT and HOST,
-# else the server section of SWITCHYARD_CONFIG's file); it cannot see start's own flags: set the
-# port with -e PORT (or the file with -e SWITCHYARD_CONFIG), not --port, or override this check
+# `switchyard healthcheck` asks the address start recorded in SWITCHYARD_ADDRESS_FILE, so flags of
+# start (--port, --config) are seen too; without the file (a read-only /tmp) it finds the port as
+# start does from the same environment: PORT and HOST, else the server section of SWITCHYARD_CONFIG
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
   CMD ["node", "/app/apps/gateway/dist/cli.js", "healthcheck"]
 ENTRYPOINT ["node", "/app/apps/gateway/dist/cli.js"]

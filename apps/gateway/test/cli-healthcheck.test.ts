@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { access, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -86,6 +86,57 @@ describe('switchyard healthcheck', () => {
     // the file given to the health check as start was given it
     const byFlag = await healthcheck(['--config', file], { PORT: '' });
     expect(byFlag).toMatchObject({ code: 0, stdout: `healthy: http://127.0.0.1:${port}/health\n` });
+  });
+
+  it('finds a gateway started with flags it cannot see (--port, --config, a port of 0) at the address start recorded in SWITCHYARD_ADDRESS_FILE', async () => {
+    const addressFile = join(dir, 'address.json');
+    const config = join(dir, 'flagged.yaml');
+    await writeFile(
+      config,
+      'server: { port: 0, host: 127.0.0.1 }\nproviders: [ { name: mock, type: mock } ]\nrequestLog: { store: none }\n',
+    );
+    // the container's environment: PORT=8080 from the image, the config file and port given as flags of start
+    const elsewhere = String(await freeTcpPort());
+    const env = { PORT: elsewhere, SWITCHYARD_ADDRESS_FILE: addressFile };
+    const port = await freeTcpPort();
+    const single = await startGatewayProcess(['start', '--config', config, '--port', String(port)], env, {
+      cwd: dir,
+    });
+    processes.push(single);
+    expect(await healthcheck([], env)).toMatchObject({
+      code: 0,
+      stdout: `healthy: http://127.0.0.1:${port}/health\n`,
+    });
+    single.child.kill('SIGTERM');
+    expect(await single.exited).toBe(0);
+    // removed as the gateway exits: the check goes back to the environment, where nothing listens
+    await expect(access(addressFile)).rejects.toThrow(/ENOENT/);
+    expect((await healthcheck([], env)).stderr).toContain(`http://127.0.0.1:${elsewhere}`);
+    // a cluster on the port the OS picked (--port 0): recorded by the primary once every worker listens
+    const workers = await startGatewayProcess(
+      ['start', '--config', config, '--port', '0', '--workers', '2'],
+      env,
+      {
+        cwd: dir,
+      },
+    );
+    processes.push(workers);
+    expect(await healthcheck([], env)).toMatchObject({ code: 0, stdout: `healthy: ${workers.url}/health\n` });
+  });
+
+  it('warns and starts when it cannot write SWITCHYARD_ADDRESS_FILE, the check then reading the environment', async () => {
+    const port = await freeTcpPort();
+    const env = {
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      SWITCHYARD_ADDRESS_FILE: join(dir, 'missing', 'address.json'),
+    };
+    const started = await startGatewayProcess(['start'], env, { cwd: dir });
+    processes.push(started);
+    await expect
+      .poll(() => started.stderr())
+      .toContain(`SWITCHYARD_ADDRESS_FILE: cannot write ${join(dir, 'missing', 'address.json')} (ENOENT)`);
+    expect((await healthcheck([], env)).code).toBe(0);
   });
 
   it('takes PORT and HOST over the file, as start does', async () => {

@@ -3,6 +3,7 @@ import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../config/config-error';
 import { envValue } from '../config/env-value';
 import { interpolateEnv } from '../config/interpolate-env';
+import { ADDRESS_FILE_VARIABLE, readAddressFile } from './address-file';
 import { createAdminClient, type AdminClient } from './admin-client';
 import { integerFlag } from './cli-args';
 import { UsageError } from './cli-errors';
@@ -18,8 +19,9 @@ export const CONNECTION_OPTIONS = {
 
 /** Help text for {@link CONNECTION_OPTIONS}. */
 export const CONNECTION_HELP = `Connection:
-  --url URL          the gateway (env SWITCHYARD_URL; default http://127.0.0.1:<PORT, else the port
-                     in --config or SWITCHYARD_CONFIG, else 8080>)
+  --url URL          the gateway (env SWITCHYARD_URL; default the address start recorded in
+                     SWITCHYARD_ADDRESS_FILE, else http://127.0.0.1:<PORT, else the port in
+                     --config or SWITCHYARD_CONFIG, else 8080>)
   --admin-key KEY    the master key (prefer env SWITCHYARD_ADMIN_KEY or SWITCHYARD_MASTER_KEY:
                      flags are visible to other users in \`ps\`)
   --config FILE      read the gateway's port from its config file
@@ -44,7 +46,18 @@ export function adminKeyFrom(values: ConnectionValues, env: NodeJS.ProcessEnv): 
 }
 
 /**
- * The gateway's base URL: `--url`, then SWITCHYARD_URL; else built as `switchyard start` would
+ * The URL a command on this machine reaches a gateway listening on `host` at: a gateway bound to
+ * every interface (`0.0.0.0`, `::`, or no host) on loopback.
+ */
+export function reachableUrl(host: string | undefined, port: number): string {
+  const reached = host === undefined || host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  return `http://${reached.includes(':') ? `[${reached}]` : reached}:${port}`;
+}
+
+/**
+ * The gateway's base URL: `--url`, then SWITCHYARD_URL; else, unless `--config` names the
+ * gateway's config file, the address `switchyard start` recorded in SWITCHYARD_ADDRESS_FILE
+ * (where it listens, whatever flags it was given); else built as `switchyard start` would
  * listen: PORT and HOST, then the `server` section of `--config` or SWITCHYARD_CONFIG, then
  * 127.0.0.1:8080. A port of 0 there (PORT=0, `server.port: 0`) has start listen on a port the
  * system picks, which names none to connect to: a {@link ConfigError} telling to pass
@@ -66,6 +79,10 @@ export async function gatewayUrlFrom(
     return explicit.replace(/\/+$/, '');
   }
   const configFlag = nonEmpty(values.config);
+  // the flags start was given (--port, --host, --config) are seen only there
+  const addressFile = configFlag === undefined ? envValue(env, ADDRESS_FILE_VARIABLE) : undefined;
+  const recorded = addressFile === undefined ? undefined : await readAddressFile(addressFile);
+  if (recorded !== undefined) return recorded;
   const configPath = configFlag === undefined ? envValue(env, 'SWITCHYARD_CONFIG') : configFlag;
   const server = await serverSection(
     configPath,
@@ -83,11 +100,7 @@ export async function gatewayUrlFrom(
       `${field}: 0 lets the system pick the port, which this command cannot know: ${urlHint}`,
     ]);
   }
-  const configured = envValue(env, 'HOST') ?? server.host;
-  // a gateway bound to every interface is reached on loopback from the same machine
-  const host =
-    configured === undefined || configured === '0.0.0.0' || configured === '::' ? '127.0.0.1' : configured;
-  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  return reachableUrl(envValue(env, 'HOST') ?? server.host, port);
 }
 
 /**

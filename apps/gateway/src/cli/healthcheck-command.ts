@@ -13,16 +13,19 @@ export const HEALTHCHECK_USAGE = `Usage:
   switchyard healthcheck [--config FILE] [--url URL] [--timeout 2s]
 
 Asks the gateway this environment runs for GET /health: exit 0 when it answers 2xx, 1 when it
-answers otherwise or not within --timeout (2 wrong usage). It finds the address as
-\`switchyard start\` finds the one it listens on, from the same environment: PORT and HOST, else
-the server section of --config or SWITCHYARD_CONFIG, else 127.0.0.1:8080 (0.0.0.0 and :: are
-reached on loopback; a port of 0, one the OS picks, needs --url). It cannot see the flags start
-was given: for a gateway started with --port, --host or --config, pass --url or the same
---config. SWITCHYARD_URL (where the admin commands go) is not read. The container image's
+answers otherwise or not within --timeout (2 wrong usage). With SWITCHYARD_ADDRESS_FILE set (the
+container image sets it), it asks the address \`switchyard start\` recorded there once it
+listened, whatever flags start was given (--port, --host, --config, a port of 0). Without that
+file (start not listening yet, or not writing one) it finds the address as start finds the one
+it listens on, from the same environment: PORT and HOST, else the server section of --config or
+SWITCHYARD_CONFIG, else 127.0.0.1:8080 (0.0.0.0 and :: are reached on loopback; a port of 0, one
+the OS picks, needs --url); this way it cannot see the flags start was given: pass --url or the
+same --config. SWITCHYARD_URL (where the admin commands go) is not read. The container image's
 HEALTHCHECK runs it.
 
   --config FILE    the config file start runs with (default SWITCHYARD_CONFIG); only its server
-                   section is read, so the secrets it references need not be set
+                   section is read, so the secrets it references need not be set; given, it wins
+                   over SWITCHYARD_ADDRESS_FILE
   --url URL        the gateway to ask instead
   --timeout D      how long to wait for the answer (default 2s)
   -h, --help       this text`;

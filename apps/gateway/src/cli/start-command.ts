@@ -15,10 +15,11 @@ import { resolveLogLevel } from '../config/log-level';
 import { checkOpenExposure, isOpenGateway } from '../config/open-mode';
 import { withServerEnv } from '../config/server-env';
 import { shutdownTimes } from '../config/shutdown-times';
-import { envPort } from './gateway-connection';
+import { envPort, reachableUrl } from './gateway-connection';
 import type { ConfigFile } from '../config/config-schema';
 import { logsToFile, startGateway } from '../start-gateway';
 import { otlpTracesUrl } from '../telemetry/start-telemetry';
+import { clearAddressFile, writeAddressFile } from './address-file';
 import { integerFlag, parseCommandArgs, positionalArgs, textFlag } from './cli-args';
 import { EXIT_CODES, OperationError } from './cli-errors';
 import { printLine, printWarnings } from './cli-output';
@@ -59,6 +60,18 @@ async function loadConfig(path: string | undefined, env: NodeJS.ProcessEnv): Pro
   }
 }
 
+/** The URL a gateway listening at `url` (`http://0.0.0.0:8080`, `http://[::]:8080`) is reached at from this machine. */
+function localUrl(url: string): string {
+  const listening = new URL(url);
+  return reachableUrl(listening.hostname.replace(/^\[(.*)\]$/, '$1'), Number(listening.port || 80));
+}
+
+/** Why the address file could not be written or cleared: what healthcheck and the admin commands do instead. */
+function addressFileWarning(path: string, error: unknown): string {
+  const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+  return `SWITCHYARD_ADDRESS_FILE: cannot write ${path} (${reason}): switchyard healthcheck and the admin commands find the gateway from PORT, HOST and SWITCHYARD_CONFIG instead, not from the flags of start`;
+}
+
 /** `switchyard start`: config file + environment -> listen, until SIGTERM or SIGINT. */
 export async function startCommand(args: string[], env: NodeJS.ProcessEnv): Promise<number | undefined> {
   const { values, positionals } = parseCommandArgs(args, START_OPTIONS, START_USAGE);
@@ -75,7 +88,15 @@ export async function startCommand(args: string[], env: NodeJS.ProcessEnv): Prom
   // before forking: every worker would refuse the same way
   checkOpenExposure(config, host);
   const model = config.models?.[0]?.name ?? `${config.providers[0]?.name ?? 'mock'}/default`;
-  const announce = (url: string, detail: string): void => {
+  // where the primary (or the single process) records the address it listens on, for healthcheck
+  let addressFile = cluster.isWorker ? undefined : envValue(env, 'SWITCHYARD_ADDRESS_FILE');
+  // the address is recorded first: once start says it listens, healthcheck finds it
+  const announce = async (url: string, detail: string): Promise<void> => {
+    const path = addressFile;
+    if (path !== undefined)
+      await writeAddressFile(path, localUrl(url)).catch((error: unknown) =>
+        printWarnings([addressFileWarning(path, error)]),
+      );
     printLine(
       `Switchyard is listening on ${url} (config: ${source}; providers: ${config.providers.map((p) => p.name).join(', ')}${detail})`,
     );
@@ -98,6 +119,14 @@ export async function startCommand(args: string[], env: NodeJS.ProcessEnv): Prom
   printWarnings(warnings);
   if (errors.length > 0)
     throw new OperationError(`Cannot run ${workers} workers with ${source}:\n- ${errors.join('\n- ')}`);
+  // a file an earlier run left names no gateway until this one listens
+  if (addressFile !== undefined) {
+    const path = addressFile;
+    await clearAddressFile(path).catch((error: unknown) => {
+      printWarnings([addressFileWarning(path, error)]);
+      addressFile = undefined;
+    });
+  }
   if (workers > 1) {
     return runPrimary({
       workers,
@@ -106,7 +135,7 @@ export async function startCommand(args: string[], env: NodeJS.ProcessEnv): Prom
       forwardHangUp: logsToFile(config),
       shutdown: shutdownTimes(config),
       metrics: config.metrics?.enabled !== false,
-      onListening: (url) => announce(url, `; ${workers} workers`),
+      onListening: (url) => void announce(url, `; ${workers} workers`),
       log: (line) => process.stderr.write(`switchyard: ${line}\n`),
     });
   }
@@ -161,7 +190,7 @@ export async function startCommand(args: string[], env: NodeJS.ProcessEnv): Prom
   process.on('SIGINT', cluster.isWorker ? () => undefined : stop);
   // only now: a signal sent as soon as the URL is out would otherwise meet the default action
   if (cluster.isWorker) process.send?.({ type: LISTENING_MESSAGE, url: running.url });
-  else announce(running.url, '');
+  else await announce(running.url, '');
   // keeps running: the exit code comes from the shutdown
   return undefined;
 }

@@ -21,7 +21,13 @@ interface Manifest {
     template?: {
       spec?: {
         terminationGracePeriodSeconds?: number;
-        containers?: { image?: string; imagePullPolicy?: string; env?: { name: string; value?: string }[] }[];
+        containers?: {
+          image?: string;
+          imagePullPolicy?: string;
+          env?: { name: string; value?: string }[];
+          securityContext?: { readOnlyRootFilesystem?: boolean };
+          volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
+        }[];
       };
     };
   };
@@ -113,6 +119,17 @@ describe('deploy/kubernetes/switchyard.yaml', () => {
     expect(gatewayConfig()).not.toHaveProperty('metrics.token');
   });
 
+  it("lets start write the image's SWITCHYARD_ADDRESS_FILE on its read-only root filesystem (it warned at every start)", () => {
+    const path = /^ENV .*\bSWITCHYARD_ADDRESS_FILE=(\S+)/m.exec(readFileSync(DOCKERFILE, 'utf8'))?.[1] ?? '';
+    const container = byKind('Deployment')?.spec?.template?.spec?.containers?.[0];
+    expect(container?.securityContext?.readOnlyRootFilesystem).toBe(true);
+    const directory = path.slice(0, path.lastIndexOf('/'));
+    expect(container?.volumeMounts).toContainEqual({
+      name: expect.any(String) as string,
+      mountPath: directory,
+    });
+  });
+
   it('runs a versioned image a cluster can use without pulling it (not :latest, which is always pulled)', () => {
     const container = byKind('Deployment')?.spec?.template?.spec?.containers?.[0];
     expect(container?.image).toMatch(/:\d+\.\d+\.\d+$/);
@@ -141,6 +158,13 @@ describe('the image (Dockerfile and apps/gateway/package.json)', () => {
     expect(JSON.parse(check?.[2] ?? 'null')).toEqual([...entrypoint, 'healthcheck']);
     // Docker's own deadline is longer than the command's (2 s), which then says why it failed
     expect(Number(/--timeout=(\d+)s/.exec(check?.[1] ?? '')?.[1])).toBeGreaterThan(2);
+  });
+
+  it('has start record where it listens for the HEALTHCHECK, which could not see the flags of start (--port, --config)', () => {
+    // in /tmp: the container's own, writable by the node user, and new with each container
+    expect(readFileSync(DOCKERFILE, 'utf8')).toMatch(
+      /^ENV .*\bSWITCHYARD_ADDRESS_FILE=\/tmp\/[\w.-]+(\s|$)/m,
+    );
   });
 
   it('gives the runtime user no ownership of the code, only of /data', () => {
