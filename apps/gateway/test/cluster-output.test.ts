@@ -12,7 +12,7 @@ const RUN_PRIMARY = fileURLToPath(new URL('../src/cluster/run-primary.ts', impor
 
 // longer than a pipe holds (64 KiB), so no worker's line gets into a full pipe in one write
 const LINE_BYTES = 100 * 1024;
-const LINES = 40;
+const LINES = 24;
 
 // A cluster primary as `switchyard start --workers 2` runs it, over workers that write long lines.
 const PRIMARY = `
