@@ -1,10 +1,10 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LISTENING_MESSAGE } from '../src/cluster/run-primary';
 
 const GATEWAY = fileURLToPath(new URL('..', import.meta.url));
@@ -75,6 +75,16 @@ beforeAll(async () => {
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
+let group: ChildProcess | undefined;
+afterEach(async () => {
+  const child = group;
+  group = undefined;
+  if (child?.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  process.kill(-child.pid, 'SIGKILL');
+  await exited;
+});
+
 /** Whether a line is one of the rows the workers write, whole. */
 function isRow(line: string): boolean {
   try {
@@ -87,7 +97,8 @@ function isRow(line: string): boolean {
 
 describe('the cluster primary', { timeout: 60_000 }, () => {
   it('passes on its workers’ lines whole, each one, through a pipe read slowly (they were cut into each other past 4 KiB)', async () => {
-    // the primary's stdout is a pipe (as to a log collector, or Docker's), read here through dd, 512 bytes at a time: slower than the workers write, as a collector may be
+    // the primary's stdout is a pipe (as to a log collector, or Docker's), read here through dd,
+    // 512 bytes at a time: slower than the workers write, as a collector may be
     const child = spawn(
       'sh',
       [
@@ -97,8 +108,10 @@ describe('the cluster primary', { timeout: 60_000 }, () => {
         join(dir, 'primary.mts'),
         join(dir, 'worker.mjs'),
       ],
-      { cwd: GATEWAY, env: { PATH: process.env['PATH'] ?? '' } },
+      // a process group of its own: one that fails midway is killed whole, workers included
+      { cwd: GATEWAY, env: { PATH: process.env['PATH'] ?? '' }, detached: true },
     );
+    group = child;
     const exited = once(child, 'exit');
     let stderr = '';
     const failed = exited.then(() => {
