@@ -811,7 +811,7 @@ describe('switchyard CLI', { timeout: 60_000 }, () => {
     expect(JSON.parse(validatedWithToken.stdout)).toMatchObject({ valid: true, warnings: [] });
   });
 
-  // ten CLI processes
+  // twelve CLI processes
   it(
     "refuses in validate, as start does and before start opens anything, what createApp refuses, named by the config's fields (validate said valid)",
     { timeout: 120_000 },
@@ -841,6 +841,11 @@ describe('switchyard CLI', { timeout: 60_000 }, () => {
           'requestLog: { store: postgres }',
           { DATABASE_URL: 'mysql://app:db-password-123@db/x' },
           'DATABASE_URL (requestLog.url): Expected string to match',
+        ],
+        [
+          'requestLog: { bodies: true, maxQueuedBodyChars: 1000 }',
+          {},
+          '/requestLog/maxQueuedBodyChars: 1000 is below two bodies of maxBodyChars (131072)',
         ],
       ] as const;
       for (const [index, [section, env, problem]] of cases.entries()) {

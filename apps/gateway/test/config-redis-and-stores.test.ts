@@ -140,6 +140,23 @@ describe('admin.keyStore.postgres', () => {
   });
 });
 
+describe('admin.keyStore.schema', () => {
+  it("takes at most 63 characters, PostgreSQL's identifier limit, as requestLog.schema does (a longer name was cut by PostgreSQL to another schema's)", async () => {
+    const name = `k${'e'.repeat(61)}y`;
+    expect(name).toHaveLength(63);
+    const url = '"postgres://db/app"';
+    expect(
+      keyStoreOptionsFromConfig(await validate(`admin: { keyStore: { url: ${url}, schema: ${name} } }`)),
+    ).toEqual({ url: 'postgres://db/app', schema: name });
+    expect(await problemsOf(`admin: { keyStore: { url: ${url}, schema: ${name}s } }`)).toEqual([
+      expect.stringMatching(/^\/admin\/keyStore\/schema: /),
+    ]);
+    expect(await problemsOf(`requestLog: { store: postgres, url: ${url}, schema: ${name}s }`)).toEqual([
+      expect.stringMatching(/^\/requestLog\/schema: /),
+    ]);
+  });
+});
+
 describe('Redis addresses without // after the scheme', () => {
   it('are refused under their field, naming the scheme only (ioredis read redis:/cache:6379 as the socket /cache:6379)', async () => {
     const problems = await problemsOf(

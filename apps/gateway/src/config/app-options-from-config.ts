@@ -92,7 +92,7 @@ const CONFIG_FIELDS: readonly (readonly [option: string, field: string])[] = [
   ['/unauthenticatedRefusalRowsPerSecond', '/requestLog/unauthenticatedRefusalRowsPerSecond'],
   ['requestLog/url', '/requestLog/url (or DATABASE_URL)'],
   ['requestLog', '/requestLog'],
-  ['memoryBudget', '/memory/maxBytes'],
+  ['memoryBudget', '/memory/budgetBytes'],
   ['catalog', '/catalog'],
   ['cache', '/cache'],
   ['condenser', '/condenser'],

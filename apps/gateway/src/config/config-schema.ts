@@ -112,7 +112,8 @@ export const AdminConfigSchema = Type.Object(
       Type.Object(
         {
           url: Type.String({ pattern: '^(sqlite:.+|postgres(ql)?://.+)$' }),
-          schema: Type.Optional(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$' })),
+          // PostgreSQL cuts a longer identifier to 63 characters: two names alike up to there were one schema
+          schema: Type.Optional(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]{0,62}$' })),
           postgres: Type.Optional(PostgresPoolConfigSchema),
         },
         { additionalProperties: false },

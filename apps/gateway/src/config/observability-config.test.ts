@@ -48,6 +48,16 @@ describe('observabilityOptionsFromConfig', () => {
     ).toEqual({ metrics: { keyLabel: false }, unauthenticatedRefusalRowsPerSecond: 0 });
   });
 
+  it('passes the bound of the queued bodies on (requestLog.maxQueuedBodyChars was refused as an unknown field)', () => {
+    expect(
+      observabilityOptionsFromConfig(
+        { ...base, requestLog: { store: 'jsonl', bodies: true, maxQueuedBodyChars: 1_000_000 } },
+        {},
+      ),
+    ).toMatchObject({ requestLog: { store: 'jsonl', bodies: true, maxQueuedBodyChars: 1_000_000 } });
+    expect(observabilityOptionsFromConfig(base, {}).requestLog).not.toHaveProperty('maxQueuedBodyChars');
+  });
+
   it('turns the request log off with store none', () => {
     expect(observabilityOptionsFromConfig({ ...base, requestLog: { store: 'none' } }, {})).toEqual({
       metrics: { keyLabel: false },

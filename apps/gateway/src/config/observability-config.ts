@@ -46,13 +46,23 @@ export const RequestLogConfigSchema = Type.Object(
     bodies: Type.Optional(Type.Boolean()),
     /** @default 10000 */
     maxQueuedRows: Type.Optional(Type.Integer({ minimum: 1 })),
+    /**
+     * Characters of bodies the queue holds (each queued row's request plus response body); a row
+     * whose bodies would take it past this is dropped and counted, as past `maxQueuedRows`. With
+     * `bodies: true`, at least 131072 (two bodies of 64 Ki characters, the longest stored): a row
+     * with both at that limit would always be dropped. @default 67108864
+     */
+    maxQueuedBodyChars: Type.Optional(Type.Integer({ minimum: 1 })),
     /** @default 500 */
     batchSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
     /** @default 1000 */
     flushIntervalMs: Type.Optional(timerDelaySchema({ minimum: 1 })),
     /**
-     * Rows (and `request completed` lines) a second, per worker, for requests refused with 401:
-     * a caller without a key can send those at line rate. Past it they are only counted. @default 10
+     * Rows (and `request completed` lines and spans) a second, per worker, for requests refused
+     * with 401 (no key, or an invalid one) and shed with 503 `overloaded` (at
+     * `server.maxConcurrentRequests`, or when the key store could not be asked), all together:
+     * callers nobody identified can send those at line rate. Past it they are only counted
+     * (`switchyard_refusals_unlogged_total`). @default 10
      */
     unauthenticatedRefusalRowsPerSecond: Type.Optional(Type.Number({ minimum: 0 })),
     /** Longest wait of a flush, and of the last one at shutdown, for a store that does not answer; rows left then are dropped and counted. @default 10000 */
@@ -104,6 +114,7 @@ const REQUEST_LOG_FIELD_STORES: Record<
   retentionStartDelayMs: { stores: ['sqlite', 'postgres'], what: 'is for a sqlite or postgres request log' },
   bodies: { stores: ['sqlite', 'postgres', 'jsonl'], what: 'is for a request log' },
   maxQueuedRows: { stores: ['sqlite', 'postgres', 'jsonl'], what: 'is for a request log' },
+  maxQueuedBodyChars: { stores: ['sqlite', 'postgres', 'jsonl'], what: 'is for a request log' },
   batchSize: { stores: ['sqlite', 'postgres', 'jsonl'], what: 'is for a request log' },
   flushIntervalMs: { stores: ['sqlite', 'postgres', 'jsonl'], what: 'is for a request log' },
   flushTimeoutMs: { stores: ['sqlite', 'postgres', 'jsonl'], what: 'is for a request log' },
@@ -190,6 +201,7 @@ export function observabilityOptionsFromConfig(
       ...(log.retentionDays === undefined ? {} : { retentionMs: log.retentionDays * DAY_MS }),
       ...(log.bodies === undefined ? {} : { bodies: log.bodies }),
       ...(log.maxQueuedRows === undefined ? {} : { maxQueuedRows: log.maxQueuedRows }),
+      ...(log.maxQueuedBodyChars === undefined ? {} : { maxQueuedBodyChars: log.maxQueuedBodyChars }),
       ...(log.batchSize === undefined ? {} : { batchSize: log.batchSize }),
       ...(log.flushIntervalMs === undefined ? {} : { flushIntervalMs: log.flushIntervalMs }),
       ...(log.flushTimeoutMs === undefined ? {} : { flushTimeoutMs: log.flushTimeoutMs }),
