@@ -292,11 +292,12 @@ describe('settings the configured stores would ignore', () => {
       '/requestLog/retentionStartDelayMs: is for a sqlite or postgres request log, not store jsonl',
     ]);
     const none =
-      'requestLog: { store: none, path: ./requests.db, bodies: true, maxQueuedRows: 10, batchSize: 5, flushIntervalMs: 50, flushTimeoutMs: 500, unauthenticatedRefusalRowsPerSecond: 2 }';
+      'requestLog: { store: none, path: ./requests.db, bodies: true, maxQueuedRows: 10, maxQueuedBodyChars: 200000, batchSize: 5, flushIntervalMs: 50, flushTimeoutMs: 500, unauthenticatedRefusalRowsPerSecond: 2 }';
     expect(await warningsOf(none)).toEqual([
       '/requestLog/path: is for a sqlite request log, not store none',
       '/requestLog/bodies: is for a request log, not store none',
       '/requestLog/maxQueuedRows: is for a request log, not store none',
+      '/requestLog/maxQueuedBodyChars: is for a request log, not store none',
       '/requestLog/batchSize: is for a request log, not store none',
       '/requestLog/flushIntervalMs: is for a request log, not store none',
       '/requestLog/flushTimeoutMs: is for a request log, not store none',
