@@ -417,6 +417,18 @@ describe('createRequestLog', () => {
     await gateway.close();
   });
 
+  it('by default queues a row holding two bodies of a maxBodyChars past half the default body bound', async () => {
+    const log = await createRequestLog({
+      store: { kind: 'never', write: () => new Promise<void>(() => undefined), close: async () => undefined },
+      bodies: true,
+      maxBodyChars: 40 * 1024 * 1024,
+      flushIntervalMs: 60_000,
+    });
+    const body = 'y'.repeat(40 * 1024 * 1024);
+    expect(log.queue.push(row({ id: 'big', request_body: body, response_body: body }))).toBe(true);
+    expect(log.queue.stats).toMatchObject({ queued: 1, dropped: 0, queuedBodyChars: 2 * body.length });
+  });
+
   describe('on a SQLite file', () => {
     let dir: string | undefined;
     afterEach(() => {

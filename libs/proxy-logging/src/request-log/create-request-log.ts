@@ -13,6 +13,7 @@ import { databaseUrlProblem, openDatabase, type OpenDatabaseOptions } from '../s
 import { SqliteWriteThread } from '../sql/sqlite-write-thread';
 import { JsonlRequestLogStore, type JsonlOutput } from './jsonl-request-log-store';
 import {
+  REQUEST_LOG_QUEUE_DEFAULTS,
   RequestLogQueue,
   RequestLogQueueDelaysSchema,
   type RequestLogQueueOptions,
@@ -236,13 +237,17 @@ export async function createRequestLog(options: RequestLogOptions = {}): Promise
   const sql = store instanceof SqlRequestLogStore ? store : undefined;
   // migrate now when we can; a store that is down migrates on the first successful write
   if (sql !== undefined) await sql.ready().catch(() => undefined);
+  const maxChars = options.maxBodyChars ?? REQUEST_LOG_DEFAULTS.maxBodyChars;
   const queue = new RequestLogQueue({
     ...options,
+    // by default at least two whole bodies: a maxBodyChars past half the default bound would
+    // otherwise drop every row holding both bodies, from an empty queue too
+    maxQueuedBodyChars:
+      options.maxQueuedBodyChars ?? Math.max(REQUEST_LOG_QUEUE_DEFAULTS.maxQueuedBodyChars, 2 * maxChars),
     store,
     ...(options.logger === undefined ? {} : { logger: options.logger }),
   });
   const patterns = [...DEFAULT_PII_PATTERNS, ...(options.piiPatterns ?? [])];
-  const maxChars = options.maxBodyChars ?? REQUEST_LOG_DEFAULTS.maxBodyChars;
   // redacted before the cut: a secret the limit cuts would no longer match its pattern, and the
   // part before the cut (an address without its last letters) would be stored. Past the limit,
   // only as much more as a secret spans is redacted, not a whole (base64 image) body; a secret
