@@ -74,6 +74,22 @@ async function cli(args: string[], env: Record<string, string> = {}): Promise<Re
   return { code, stdout, stderr };
 }
 
+/** A bound for one CLI process on two loaded cores: Node.js start-up, the command's import, its call. */
+const CLI_RUN_MS = 5_000;
+
+/**
+ * The CLI once per argument list, two processes at a time, the results in the order given: seven
+ * at once on two loaded cores outlasted the test's timeout, each start-up waiting on the others.
+ */
+async function cliTwoAtATime<const T extends readonly (readonly string[])[]>(
+  calls: T,
+): Promise<{ -readonly [K in keyof T]: Result }> {
+  const results: Result[] = [];
+  for (let index = 0; index < calls.length; index += 2)
+    results.push(...(await Promise.all(calls.slice(index, index + 2).map((args) => cli([...args])))));
+  return results as { -readonly [K in keyof T]: Result };
+}
+
 async function chat(
   bearer: string,
   customer?: string,
@@ -172,6 +188,9 @@ beforeAll(async () => {
         { name: 'mock', targets: [{ provider: 'mock', model: 'mock' }] },
         { name: 'held', targets: [{ provider: 'up', model: 'held' }] },
         { name: 'cached', targets: [{ provider: 'mock', model: 'mock-cached' }] },
+        // the mock provider's models have no price either: a priced one, and one the catalog does not know
+        { name: 'priced', targets: [{ provider: 'up', model: 'gpt-4o-mini' }] },
+        { name: 'unpriced', targets: [{ provider: 'up', model: 'switchyard-unpriced-model' }] },
       ],
       admin: { masterKey: MASTER },
       requestLog: { store: 'sqlite', path: join(dir, 'requests.db'), flushIntervalMs: 10 },
@@ -321,33 +340,38 @@ describe('switchyard keys', () => {
     expect(missing.stderr).toContain('404 not_found): No key with id key_does_not_exist.');
   });
 
-  it('exits 1 with the gateway message for a refused call, and 2 for a wrong command line', async () => {
-    const [missing, noId, badFlag, badValue, unknownSub, noModels, past] = await Promise.all([
-      cli(['keys', 'revoke', 'key_does_not_exist']),
-      cli(['keys', 'rotate']),
-      cli(['keys', 'list', '--bogus']),
-      cli(['keys', 'create', '--rpm', 'lots']),
-      cli(['keys', 'delete', 'x']),
-      // an empty list is every model to the gateway: `--models "$UNSET"` granted them all
-      cli(['keys', 'create', '--name', 'none', '--models', ' , ']),
-      cli(['keys', 'create', '--name', 'late', '--expires', '2020-01-01']),
-    ]);
-    expect(noModels.code).toBe(2);
-    expect(noModels.stderr).toContain('--models: name at least one model or pattern');
-    expect(past.code).toBe(1);
-    expect(past.stderr).toContain("'expires_at' (2020-01-01T00:00:00.000Z) is in the past");
-    expect((await cli(['keys', 'list'])).stdout).not.toMatch(/\b(none|late)\b/);
-    expect(missing.code).toBe(1);
-    expect(missing.stderr).toContain('404 not_found): No key with id key_does_not_exist.');
-    expect(noId).toMatchObject({ code: 2 });
-    expect(noId.stderr).toContain('Missing KEY_ID');
-    expect(badFlag.code).toBe(2);
-    expect(badFlag.stderr).toContain("Unknown option '--bogus'");
-    expect(badFlag.stderr).toContain('switchyard keys create');
-    expect(badValue.code).toBe(2);
-    expect(badValue.stderr).toContain('--rpm: "lots" is not an integer');
-    expect(unknownSub.code).toBe(2);
-  });
+  // eight CLI processes
+  it(
+    'exits 1 with the gateway message for a refused call, and 2 for a wrong command line',
+    { timeout: 8 * CLI_RUN_MS },
+    async () => {
+      const [missing, noId, badFlag, badValue, unknownSub, noModels, past] = await cliTwoAtATime([
+        ['keys', 'revoke', 'key_does_not_exist'],
+        ['keys', 'rotate'],
+        ['keys', 'list', '--bogus'],
+        ['keys', 'create', '--rpm', 'lots'],
+        ['keys', 'delete', 'x'],
+        // an empty list is every model to the gateway: `--models "$UNSET"` granted them all
+        ['keys', 'create', '--name', 'none', '--models', ' , '],
+        ['keys', 'create', '--name', 'late', '--expires', '2020-01-01'],
+      ]);
+      expect(noModels.code).toBe(2);
+      expect(noModels.stderr).toContain('--models: name at least one model or pattern');
+      expect(past.code).toBe(1);
+      expect(past.stderr).toContain("'expires_at' (2020-01-01T00:00:00.000Z) is in the past");
+      expect((await cli(['keys', 'list'])).stdout).not.toMatch(/\b(none|late)\b/);
+      expect(missing.code).toBe(1);
+      expect(missing.stderr).toContain('404 not_found): No key with id key_does_not_exist.');
+      expect(noId).toMatchObject({ code: 2 });
+      expect(noId.stderr).toContain('Missing KEY_ID');
+      expect(badFlag.code).toBe(2);
+      expect(badFlag.stderr).toContain("Unknown option '--bogus'");
+      expect(badFlag.stderr).toContain('switchyard keys create');
+      expect(badValue.code).toBe(2);
+      expect(badValue.stderr).toContain('--rpm: "lots" is not an integer');
+      expect(unknownSub.code).toBe(2);
+    },
+  );
 
   it('refuses a wrong admin key with exit 1, never echoing the key', async () => {
     const wrong = 'not-the-master-key-987654321';
@@ -406,6 +430,30 @@ describe('switchyard usage', () => {
     expect(report.groups.find((g) => g.key === 'usage-acme')?.requests).toBe(2);
     expect(byModel.stdout).toMatch(/MODEL\s+REQUESTS/);
     expect(byModel.stdout).toMatch(/\nmock\s+\d+/);
+  });
+
+  it('counts the unpriced requests beside the cost, in the table and the JSON (they were summed as $0 unseen)', async () => {
+    await Promise.all([
+      chat(MASTER, 'usage-unpriced', {}, 'priced'),
+      chat(MASTER, 'usage-unpriced', {}, 'unpriced'),
+      chat(MASTER, 'usage-unpriced', {}, 'unpriced'),
+      chat(MASTER, 'usage-priced', {}, 'priced'),
+    ]);
+    await Promise.all([logged('usage-unpriced', 3), logged('usage-priced', 1)]);
+    // one at a time: each is a Node.js process, and the machine may have two loaded cores
+    const table = await cli(['usage', '--by', 'customer']);
+    const json = await cli(['usage', '--by', 'customer', '--json']);
+    expect(table).toMatchObject({ code: 0, stderr: '' });
+    expect(table.stdout).toMatch(/\nusage-unpriced\s+3\s.*\s\$[\d.]+ \+ 2 unpriced\s+\$/);
+    // a group with none shows its cost alone
+    expect(table.stdout).toMatch(/\nusage-priced\s+1\s.*\s\$[\d.]+\s+\$[\d.]+$/m);
+    expect(table.stdout).toMatch(/\nTOTAL\s.*\s\$[\d.]+ \+ \d+ unpriced\s/);
+    expect(table.stdout).toContain('Unpriced: requests with usage but no known price');
+    const group = (JSON.parse(json.stdout) as { groups: Array<Record<string, unknown>> }).groups.find(
+      (candidate) => candidate['key'] === 'usage-unpriced',
+    );
+    expect(group).toMatchObject({ requests: 3, unpriced_requests: 2 });
+    expect(group?.['unpriced_input_tokens']).toEqual(expect.any(Number));
   });
 
   it('groups a request the response cache answered under the model that produced the answer, not "(no model)"', async () => {
@@ -654,12 +702,13 @@ describe('switchyard runs', () => {
   it('shows a run per section as an indented tree, with calls, tokens, cost and latency, or as JSON', async () => {
     // a run id with characters a URL path must escape
     const run = 'job:7@cli';
+    // a priced model: the costs are sums, with no unpriced requests beside them
     await Promise.all([
-      chat(MASTER, 'runs-a', section(run, 'plan-1', 'plan')),
-      chat(MASTER, 'runs-a', section(run, 'search-1', 'search', 'plan-1')),
-      chat(MASTER, 'runs-a', section(run, 'search-1', 'search', 'plan-1')),
-      chat(MASTER, 'runs-a', section(run, 'write-1', 'write', 'plan-1')),
-      chat(MASTER, 'runs-a', section('another-run', 'plan-1', 'plan')),
+      chat(MASTER, 'runs-a', section(run, 'plan-1', 'plan'), 'priced'),
+      chat(MASTER, 'runs-a', section(run, 'search-1', 'search', 'plan-1'), 'priced'),
+      chat(MASTER, 'runs-a', section(run, 'search-1', 'search', 'plan-1'), 'priced'),
+      chat(MASTER, 'runs-a', section(run, 'write-1', 'write', 'plan-1'), 'priced'),
+      chat(MASTER, 'runs-a', section('another-run', 'plan-1', 'plan'), 'priced'),
     ]);
     await logged('runs-a', 5);
     const [table, json] = await Promise.all([
@@ -703,29 +752,61 @@ describe('switchyard runs', () => {
     ]);
   });
 
-  it('exits 1 with the gateway message for an unknown run, and 2 for a wrong command line', async () => {
-    const [unknown, unknownJson, noSub, noId, extra, help, dotDot] = await Promise.all([
-      cli(['runs', 'show', 'no-such-run']),
-      cli(['runs', 'show', 'no-such-run', '--json']),
-      cli(['runs']),
-      cli(['runs', 'show']),
-      cli(['runs', 'show', 'a', 'b']),
-      cli(['--help']),
-      // a dot segment would resolve to another admin route
-      cli(['runs', 'show', '..']),
+  it("counts the unpriced requests beside a run's and each section's cost and total cost (they were summed as $0 unseen)", async () => {
+    const run = 'run-unpriced';
+    await Promise.all([
+      chat(MASTER, 'runs-unpriced', section(run, 'plan-1', 'plan'), 'priced'),
+      chat(MASTER, 'runs-unpriced', section(run, 'search-1', 'search', 'plan-1'), 'unpriced'),
+      chat(MASTER, 'runs-unpriced', section(run, 'search-1', 'search', 'plan-1'), 'unpriced'),
     ]);
-    expect(dotDot.code).toBe(2);
-    expect(dotDot.stderr).toContain('RUN_ID ".." is not a run id.');
-    expect(unknown.code).toBe(1);
-    expect(unknown.stderr).toContain('No requests for run "no-such-run".');
-    expect(JSON.parse(unknownJson.stderr)).toMatchObject({
-      error: { exit_code: 1, status: 404, code: 'not_found' },
-    });
-    expect([noSub.code, noId.code, extra.code]).toEqual([2, 2, 2]);
-    expect(noSub.stderr).toContain('runs needs a subcommand: show.');
-    expect(noId.stderr).toContain('Missing RUN_ID.');
-    expect(help.stdout).toContain('switchyard runs show RUN_ID');
+    await logged('runs-unpriced', 3);
+    const table = await cli(['runs', 'show', run]);
+    const json = await cli(['runs', 'show', run, '--json']);
+    expect(table).toMatchObject({ code: 0, stderr: '' });
+    const lines = table.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(
+      /^Run run-unpriced: 3 calls, .* tokens, \$[\d.]+ \+ 2 unpriced, [\d.]+ m?s of call time$/,
+    );
+    // the root's own cost leaves none out, its total the two of its child
+    expect(lines[2]).toMatch(/^plan\s+1\s.*\s\$[\d.]+\s+\$[\d.]+ \+ 2 unpriced\s/);
+    expect(lines[2]).not.toMatch(/unpriced.*unpriced/);
+    expect(lines[3]).toMatch(/^ {2}search\s+2\s.*\s\$0 \+ 2 unpriced\s+\$0 \+ 2 unpriced\s/);
+    const answer = JSON.parse(json.stdout) as {
+      unpriced_requests: number;
+      sections: Array<{ unpriced_requests: number; total_unpriced_requests: number }>;
+    };
+    expect(answer.unpriced_requests).toBe(2);
+    expect(answer.sections[0]).toMatchObject({ unpriced_requests: 0, total_unpriced_requests: 2 });
   });
+
+  // seven CLI processes
+  it(
+    'exits 1 with the gateway message for an unknown run, and 2 for a wrong command line',
+    { timeout: 7 * CLI_RUN_MS },
+    async () => {
+      const [unknown, unknownJson, noSub, noId, extra, help, dotDot] = await cliTwoAtATime([
+        ['runs', 'show', 'no-such-run'],
+        ['runs', 'show', 'no-such-run', '--json'],
+        ['runs'],
+        ['runs', 'show'],
+        ['runs', 'show', 'a', 'b'],
+        ['--help'],
+        // a dot segment would resolve to another admin route
+        ['runs', 'show', '..'],
+      ]);
+      expect(dotDot.code).toBe(2);
+      expect(dotDot.stderr).toContain('RUN_ID ".." is not a run id.');
+      expect(unknown.code).toBe(1);
+      expect(unknown.stderr).toContain('No requests for run "no-such-run".');
+      expect(JSON.parse(unknownJson.stderr)).toMatchObject({
+        error: { exit_code: 1, status: 404, code: 'not_found' },
+      });
+      expect([noSub.code, noId.code, extra.code]).toEqual([2, 2, 2]);
+      expect(noSub.stderr).toContain('runs needs a subcommand: show.');
+      expect(noId.stderr).toContain('Missing RUN_ID.');
+      expect(help.stdout).toContain('switchyard runs show RUN_ID');
+    },
+  );
 });
 
 describe('switchyard bench', () => {

@@ -89,6 +89,18 @@ export function formatUsd(value: number | undefined): string {
   return `$${value.toPrecision(3).replace(/0+$/, '').replace(/\.$/, '')}`;
 }
 
+/**
+ * A cost with the requests it leaves out beside it (`$1.23 + 4 unpriced`): requests with usage
+ * but no known price, whose cost is missing from the sum, not zero. The cost alone when there are
+ * none, or when the gateway does not say (one older than the count: unknown, not 0).
+ */
+export function formatCost(costUsd: number | undefined, unpricedRequests: number | undefined): string {
+  const cost = formatUsd(costUsd);
+  return unpricedRequests === undefined || unpricedRequests <= 0
+    ? cost
+    : `${cost} + ${formatCount(unpricedRequests)} unpriced`;
+}
+
 /** An epoch-milliseconds or ISO time as `YYYY-MM-DD HH:MM:SS` UTC. */
 export function formatTime(value: unknown): string {
   const ms = typeof value === 'number' ? value : typeof value === 'string' ? Date.parse(value) : Number.NaN;

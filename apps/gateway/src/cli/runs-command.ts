@@ -4,8 +4,8 @@ import {
   type Column,
   asRecord,
   asRecords,
+  formatCost,
   formatCount,
-  formatUsd,
   numberField,
   printJson,
   printLine,
@@ -20,9 +20,10 @@ export const RUNS_USAGE = `Usage:
 
 A run's calls, tokens, cost and latency from the request log, per section: the sections
 form a tree from the span and parent span ids the client sent, each with its own cost and,
-under TOTAL COST, its cost plus its descendants'. LATENCY is the sum of the section's call
-durations (calls made in parallel count each), AVG its mean per call. With --json, the API's
-answer (GET /admin/runs/:id).
+under TOTAL COST, its cost plus its descendants'; "+ N unpriced" beside a cost counts the
+requests with usage but no known price, whose cost it leaves out. LATENCY is the sum of the
+section's call durations (calls made in parallel count each), AVG its mean per call. With
+--json, the API's answer (GET /admin/runs/:id).
 
 ${CONNECTION_HELP}`;
 
@@ -67,8 +68,8 @@ function cells(section: Section, depth: number): string[] {
     formatCount(calls),
     formatCount(numberField(section, 'input_tokens')),
     formatCount(numberField(section, 'output_tokens')),
-    formatUsd(numberField(section, 'cost_usd')),
-    formatUsd(numberField(section, 'total_cost_usd')),
+    formatCost(numberField(section, 'cost_usd'), numberField(section, 'unpriced_requests')),
+    formatCost(numberField(section, 'total_cost_usd'), numberField(section, 'total_unpriced_requests')),
     formatMs(latency),
     formatMs(latency === undefined || calls === undefined || calls === 0 ? undefined : latency / calls),
   ];
@@ -107,7 +108,7 @@ async function show(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   printLine(
     `Run ${text(run, 'run_id', runId)}: ${formatCount(calls)} ${calls === 1 ? 'call' : 'calls'}, ` +
       `${formatCount(numberField(run, 'input_tokens'))} input and ${formatCount(numberField(run, 'output_tokens'))} output tokens, ` +
-      `${formatUsd(numberField(run, 'cost_usd'))}, ${formatMs(latency)} of call time`,
+      `${formatCost(numberField(run, 'cost_usd'), numberField(run, 'unpriced_requests'))}, ${formatMs(latency)} of call time`,
   );
   printLine(
     renderTable(

@@ -2,6 +2,7 @@ import { choiceFlag, parseCommandArgs, positionalArgs } from './cli-args';
 import {
   asRecord,
   asRecords,
+  formatCost,
   formatCount,
   formatTime,
   formatUsd,
@@ -19,7 +20,8 @@ export const USAGE_USAGE = `Usage:
 
 Requests, tokens and cost from the request log, one row per group (default: --by model
 --since 24h). --since and --until take a duration back from now (30m, 24h, 7d, 2w) or an
-ISO 8601 date.
+ISO 8601 date. COST sums the priced requests; beside it, "+ N unpriced" counts the requests
+with usage but no known price, whose cost it leaves out.
 
 ${CONNECTION_HELP}`;
 
@@ -72,15 +74,21 @@ export async function usageCommand(args: string[], env: NodeJS.ProcessEnv): Prom
     formatCount(numberField(group, 'input_tokens')),
     formatCount(numberField(group, 'output_tokens')),
     formatCount(numberField(group, 'cached_tokens')),
-    formatUsd(numberField(group, 'cost_usd')),
+    // the requests the cost leaves out beside it (absent from an older gateway: nothing shown)
+    formatCost(numberField(group, 'cost_usd'), numberField(group, 'unpriced_requests')),
     // what the group's cache hits saved (a gateway older than the column sends none: a dash)
     formatUsd(numberField(group, 'cache_saved_usd')),
   ];
   const totals = Object.fromEntries(
-    ['requests', 'input_tokens', 'output_tokens', 'cached_tokens', 'cost_usd', 'cache_saved_usd'].map((f) => [
-      f,
-      sum(f),
-    ]),
+    [
+      'requests',
+      'input_tokens',
+      'output_tokens',
+      'cached_tokens',
+      'cost_usd',
+      'unpriced_requests',
+      'cache_saved_usd',
+    ].map((f) => [f, sum(f)]),
   );
   const columns = [
     { header: by.toUpperCase() },
@@ -95,6 +103,10 @@ export async function usageCommand(args: string[], env: NodeJS.ProcessEnv): Prom
     row(typeof group['key'] === 'string' ? group['key'] : `(no ${by})`, group),
   );
   printLine(renderTable(columns, [...rows, row('TOTAL', totals)]));
+  if ((totals['unpriced_requests'] ?? 0) > 0)
+    printLine(
+      'Unpriced: requests with usage but no known price (pricing.models); their cost is missing from COST, not zero.',
+    );
   // the gateway answers the most expensive groups only: the total is theirs, not the window's
   if (report['truncated'] === true)
     printLine(
