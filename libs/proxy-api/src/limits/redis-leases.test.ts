@@ -592,3 +592,73 @@ describe.skipIf(!redisUp)('redis limit leases past their maximum lifetime or not
     backends.push(new RedisLimitBackend(connection, { leaseTtlMs: 150, maxLeaseLifetimeMs: 150 }));
   });
 });
+
+describe.skipIf(!redisUp)('spend markers on Redis', () => {
+  const setup = async (): Promise<{ backend: RedisLimitBackend; side: Redis; keyPrefix: string }> => {
+    const keyPrefix = `t:leases:${randomBytes(6).toString('hex')}:`;
+    prefixes.push(keyPrefix);
+    const backend = new RedisLimitBackend(await connect(TEST_REDIS_URL, keyPrefix, 5_000));
+    backends.push(backend);
+    const side = new Redis(TEST_REDIS_URL);
+    sides.push(side);
+    return { backend, side, keyPrefix };
+  };
+  const markerKeys = (side: Redis, keyPrefix: string): Promise<string[]> => side.keys(`${keyPrefix}*paid*`);
+
+  it('many settlements leave one marker set of the key and period, not one key each, and a replay of a landed one adds nothing', async () => {
+    const { backend, side, keyPrefix } = await setup();
+    const settled: string[] = [];
+    // past the size where Redis stops packing a sorted set into one listpack
+    for (let i = 0; i < 200; i++) {
+      const admitted = await backend.admit(plan({ parallel: null, reserveMicros: 0 }));
+      await backend.settle(admitted.lease!, { tokens: 0, costMicros: 1_000, nowMs: 0 });
+      settled.push(admitted.lease!.id!);
+    }
+    const keys = await markerKeys(side, keyPrefix);
+    expect(keys).toEqual([`${keyPrefix}limits:{key_lease}:paid:total`]);
+    expect(await side.zcard(keys[0]!)).toBe(200);
+    // the set ends a lease ttl after its newest marker, so an idle key's set goes away
+    const ttl = await side.pttl(keys[0]!);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(PARALLEL_TTL_MS);
+    // replays of settlements that landed add nothing; a debt of a new name adds once
+    expect(
+      await backend.addSpend(
+        'key_lease',
+        'total',
+        [...settled.slice(0, 3).map((id) => ({ id, micros: 1_000 })), { id: 'd.new', micros: 500 }],
+        null,
+      ),
+    ).toBe(500);
+    expect(await backend.addSpend('key_lease', 'total', [{ id: 'd.new', micros: 500 }], null)).toBe(0);
+    expect((await backend.usage('key_lease', 'total')).spentMicros).toBe(200_500);
+    expect(await markerKeys(side, keyPrefix)).toHaveLength(1);
+  });
+
+  it('drops markers past their deadline a bounded number per script: 100 per settlement, 100 more than its debts per replay', async () => {
+    const { backend, side, keyPrefix } = await setup();
+    const paid = `${keyPrefix}limits:{key_lease}:paid:total`;
+    // 250 markers whose deadline (Redis clock, ms) has passed, and one still live
+    const live = Number((await side.time())[0]) * 1000 + 60_000;
+    await side.zadd(
+      paid,
+      ...Array.from({ length: 250 }, (_, i) => [i + 1, `d.old.${i}`]).flat(),
+      live,
+      'd.live',
+    );
+    const admitted = await backend.admit(plan({ parallel: null, reserveMicros: 0 }));
+    await backend.settle(admitted.lease!, { tokens: 0, costMicros: 1_000, nowMs: 0 });
+    // the 100 oldest dropped, the settlement's marker added
+    expect(await side.zcard(paid)).toBe(250 - 100 + 1 + 1);
+    expect(await side.zscore(paid, 'd.old.99')).toBeNull();
+    expect(await side.zscore(paid, 'd.old.100')).not.toBeNull();
+    expect(await backend.addSpend('key_lease', 'total', [{ id: 'd.replayed', micros: 500 }], null)).toBe(500);
+    // 101 more dropped (one debt + 100): the live ones stay
+    expect(await side.zrange(paid, 0, -1)).toEqual(
+      expect.arrayContaining(['d.live', admitted.lease!.id!, 'd.replayed', 'd.old.249']),
+    );
+    expect(await side.zcard(paid)).toBe(250 - 100 - 101 + 3);
+    // the marker of a debt still live keeps it from being added again
+    expect(await backend.addSpend('key_lease', 'total', [{ id: 'd.live', micros: 500 }], null)).toBe(0);
+  });
+});

@@ -40,7 +40,7 @@ const DEBTS_PER_SCRIPT = 1_000;
 /** Spend counted elsewhere, owed to a key's counter: named, so that sending it twice counts it once. */
 export interface SpendDebt {
   /**
-   * Names the debt on Redis (its spend marker): the id of the lease whose settlement Redis did
+   * Names the debt on Redis (its spend marker, a member of the period's `paid` set): the id of the lease whose settlement Redis did
    * not answer, or one the owing instance chose, unique across instances.
    */
   id: string;
@@ -54,7 +54,8 @@ export interface RedisLimitBackendOptions {
    * How long a lease holds its slot and reservation past its last renewal, ms: the live leases
    * of this instance are renewed every third of it, so only those of a dead instance (or
    * one cut off from Redis that long) end by it. Also how long the spend marker of a settlement
-   * or a replayed debt lives: a debt replayed later than that after it landed is counted again.
+   * or a replayed debt lives (at least): a debt replayed later than that after it landed may be
+   * counted again.
    * @default 900000 ({@link PARALLEL_TTL_MS})
    */
   leaseTtlMs?: number;
@@ -77,8 +78,6 @@ export interface RedisLimitBackendOptions {
 }
 
 interface ScopeKeys {
-  /** `<prefix>limits:{<key id>}`: every key of the scope starts with it. */
-  base: string;
   requests: string;
   tokens: string;
   /** Sorted set: lease id -> deadline, one member per parallel slot taken. */
@@ -87,6 +86,8 @@ interface ScopeKeys {
   spend: string;
   /** Sorted set: lease id -> deadline, one member per reservation. */
   holds: string;
+  /** Sorted set: settlement or debt id -> deadline, one member per spend counted (its marker). */
+  paid: string;
 }
 
 /** A lease this instance holds on Redis until it settles: renewed while it lives, up to a lifetime. */
@@ -264,12 +265,12 @@ export class RedisLimitBackend implements LimitBackend {
       added += (await this.#redis.run((client) =>
         client.eval(
           ADD_SPEND_SCRIPT,
-          1 + batch.length,
+          2,
           keys.spend,
-          ...batch.map((debt) => this.#markerKey(keys, debt.id)),
+          keys.paid,
           expiresAtMs ?? -1,
           this.#leaseTtlMs,
-          ...batch.map((debt) => Math.max(0, Math.round(debt.micros))),
+          ...batch.flatMap((debt) => [debt.id, Math.max(0, Math.round(debt.micros))]),
         ),
       )) as number;
     }
@@ -318,7 +319,7 @@ export class RedisLimitBackend implements LimitBackend {
         keys.slots,
         keys.spend,
         keys.holds,
-        this.#markerKey(keys, id),
+        keys.paid,
         tokens,
         id,
         costMicros,
@@ -467,23 +468,19 @@ export class RedisLimitBackend implements LimitBackend {
       );
   }
 
-  /** The spend marker of a settlement or debt: under the key's hash tag, so on its counters' slot. */
-  #markerKey(keys: ScopeKeys, id: string): string {
-    return `${keys.base}:paid:${id}`;
-  }
-
   #keys(scope: string, periodId: string): ScopeKeys {
     // one hash tag per key so a Redis Cluster keeps a key's counters on one slot. `leases`,
     // `held` and `holds` are new names: the counters of older versions (`inflight`, `reserved`)
     // are left alone, to expire, so instances of both versions can run side by side
     const base = `${this.#redis.keyPrefix}limits:{${scope}}`;
     return {
-      base,
       requests: `${base}:rpm`,
       tokens: `${base}:tpm`,
       slots: `${base}:leases`,
       spend: `${base}:spend:${periodId}`,
       holds: `${base}:holds:${periodId}`,
+      // the spend markers: one set per key and period, on its counters' slot (the hash tag)
+      paid: `${base}:paid:${periodId}`,
     };
   }
 }

@@ -7,8 +7,12 @@
 // another lease's share, and a lease nobody gives back ends at its deadline (Redis clock).
 //
 // Spend markers: a settlement's cost, and each debt replayed to the counter later, is added
-// under a marker key named by its id (`limits:{<key>}:paid:<id>`, a lease ttl long), set with
-// `SET NX` in the same script: sent twice, it is counted once while the marker lives.
+// only by the script that marks its id paid: a member of the period's `paid` sorted set
+// (`limits:{<key>}:paid:<period>`, score = the marker's deadline, a lease ttl ahead on the
+// Redis clock), added with `ZADD NX` in the same script. Sent twice, it is counted once while the
+// member lives. One set per key and period, not one key per settlement: members past their
+// deadline are dropped a bounded number per script, and the set itself ends a ttl after its
+// last member was added.
 
 /**
  * Shared by the scripts. `now()`: Redis's clock in ms. `release(spend, holds, id)`: gives back
@@ -30,6 +34,27 @@ end
 local function expire(slots, spend, holds, at)
   redis.call('ZREMRANGEBYSCORE', slots, '-inf', at)
   for _, id in ipairs(redis.call('ZRANGEBYSCORE', holds, '-inf', at, 'LIMIT', 0, 100)) do release(spend, holds, id) end
+end
+`;
+
+/**
+ * Shared by the scripts that add spend. `prunePaid(paid, at, count)`: drops up to `count`
+ * markers past their deadline (bounded work per call). `markPaid(paid, id, deadline)`: true
+ * only for the call that adds the id (`ZADD NX`): the one that adds its spend.
+ * `keepPaid(paid, ttl)`: the set ends a ttl after its newest marker (never sooner: an
+ * instance with a shorter ttl does not cut another's markers short).
+ */
+const PAID_FUNCTIONS = `
+local function prunePaid(paid, at, count)
+  local old = redis.call('ZRANGEBYSCORE', paid, '-inf', at, 'LIMIT', 0, count)
+  if #old > 0 then redis.call('ZREM', paid, unpack(old)) end
+end
+local function markPaid(paid, id, deadline)
+  return redis.call('ZADD', paid, 'NX', deadline, id) == 1
+end
+local function keepPaid(paid, ttl)
+  -- a set just made has no expiry yet (-1): below any ttl
+  if redis.call('PTTL', paid) < ttl then redis.call('PEXPIRE', paid, ttl) end
 end
 `;
 
@@ -109,15 +134,15 @@ return { rejected, table.concat(would, ','), requests, ttl(KEYS[1]), tokens, ttl
 `;
 
 /**
- * KEYS: tokens, lease slots, spend hash, reservation deadlines, the lease's spend marker.
+ * KEYS: tokens, lease slots, spend hash, reservation deadlines, spend markers (zset) of the period.
  * ARGV: tokens, lease id, cost, window ms, budget expire-at ms (-1 = never), marker ttl ms.
  * Gives the lease's slot and reservation back if it still holds them (idempotent), and adds
  * tokens (not idempotent: send them once) and cost. The cost is added only by the command that
- * sets the marker (`SET NX`), so a replay of it under the lease's id ({@link ADD_SPEND_SCRIPT})
- * after a settlement that timed out but ran adds nothing more, for as long as the marker lives.
- * With tokens and cost 0 it is a release.
+ * marks the lease's id paid (`ZADD NX`), so a replay of it under the lease's id
+ * ({@link ADD_SPEND_SCRIPT}) after a settlement that timed out but ran adds nothing more, for as
+ * long as the marker lives. With tokens and cost 0 it is a release.
  */
-export const SETTLE_SCRIPT = `${LEASE_FUNCTIONS}
+export const SETTLE_SCRIPT = `${LEASE_FUNCTIONS}${PAID_FUNCTIONS}
 local tokens, id, cost = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
 if tokens > 0 then
   redis.call('INCRBY', KEYS[1], tokens)
@@ -125,9 +150,14 @@ if tokens > 0 then
 end
 redis.call('ZREM', KEYS[2], id)
 release(KEYS[3], KEYS[4], id)
-if cost > 0 and redis.call('SET', KEYS[5], '1', 'NX', 'PX', tonumber(ARGV[6])) then
-  redis.call('HINCRBY', KEYS[3], 'spent', cost)
-  if tonumber(ARGV[5]) > 0 then redis.call('PEXPIREAT', KEYS[3], tonumber(ARGV[5])) end
+if cost > 0 then
+  local at, ttl = now(), tonumber(ARGV[6])
+  prunePaid(KEYS[5], at, 100)
+  if markPaid(KEYS[5], id, at + ttl) then
+    redis.call('HINCRBY', KEYS[3], 'spent', cost)
+    if tonumber(ARGV[5]) > 0 then redis.call('PEXPIREAT', KEYS[3], tonumber(ARGV[5])) end
+  end
+  keepPaid(KEYS[5], ttl)
 end
 return 1
 `;
@@ -158,20 +188,23 @@ return #ARGV
 `;
 
 /**
- * KEYS: spend hash, then one spend marker per debt. ARGV: budget expire-at ms (-1 = never),
- * marker ttl ms, then each debt's spend (micro-USD), in the order of the markers.
+ * KEYS: spend hash, spend markers (zset) of the period. ARGV: budget expire-at ms (-1 = never),
+ * marker ttl ms, then each debt's id and spend (micro-USD), in pairs.
  * Adds spend counted elsewhere (the fail-open fallback during an outage, a settlement Redis did
- * not answer) to the shared counter, each debt once: only where its marker is not set yet
- * (`SET NX`, by an earlier replay or by the settlement itself), so a debt sent again after a
- * replay or a settlement that timed out but ran is not counted twice. Returns the spend added.
+ * not answer) to the shared counter, each debt once: only where its id is not marked paid yet
+ * (`ZADD NX`; by an earlier replay or by the settlement itself), so a debt sent again after a
+ * replay or a settlement that timed out but ran is not counted twice. Drops as many expired
+ * markers as it may add, and 100 more. Returns the spend added.
  */
-export const ADD_SPEND_SCRIPT = `
+export const ADD_SPEND_SCRIPT = `${LEASE_FUNCTIONS}${PAID_FUNCTIONS}
+local at, ttl = now(), tonumber(ARGV[2])
+local debts = (#ARGV - 2) / 2
+prunePaid(KEYS[2], at, debts + 100)
 local added = 0
-for i = 2, #KEYS do
-  if redis.call('SET', KEYS[i], '1', 'NX', 'PX', tonumber(ARGV[2])) then
-    added = added + tonumber(ARGV[i + 1])
-  end
+for i = 3, #ARGV, 2 do
+  if markPaid(KEYS[2], ARGV[i], at + ttl) then added = added + tonumber(ARGV[i + 1]) end
 end
+if debts > 0 then keepPaid(KEYS[2], ttl) end
 if added > 0 then
   redis.call('HINCRBY', KEYS[1], 'spent', added)
   if tonumber(ARGV[1]) > 0 then redis.call('PEXPIREAT', KEYS[1], tonumber(ARGV[1])) end
