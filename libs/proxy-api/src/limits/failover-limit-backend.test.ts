@@ -1,4 +1,4 @@
-import { silentLogger } from '@switchyard/proxy-core';
+import { silentLogger, type Logger } from '@switchyard/proxy-core';
 import { UNTIL_SETTLED } from '@switchyard/testing';
 import { describe, expect, it, vi } from 'vitest';
 import { admitPlan } from '../../test/support/admit-plan';
@@ -235,6 +235,32 @@ describe('fail-open limit backend replaying named debts', () => {
     // no admission, no usage read, no flush: the retries find Redis back
     await vi.waitFor(() => expect(failover.owedMicros).toBe(0), UNTIL_SETTLED);
     expect(shared.added).toEqual([400_000]);
+    failover.close();
+  });
+
+  it('goes on replaying after a replay that threw past the shared backend (a logger whose warn throws once)', async () => {
+    const shared = sharedBackend();
+    let throws = 1;
+    const logger: Logger = {
+      ...silentLogger,
+      warn: (_fields, message) => {
+        if (typeof message === 'string' && message.startsWith('could not add the spend') && throws-- > 0)
+          throw new Error('log transport failed');
+      },
+    };
+    const failover = new FailoverLimitBackend(shared.backend, new MemoryLimitBackend(), 'open', logger, {
+      random: () => 0.05,
+    });
+    shared.down(true);
+    const local = await failover.admit(plan());
+    await failover.settle(local.lease!, spend);
+    // the first replay fails, and its warning throws
+    await vi.waitFor(() => expect(throws).toBe(0), UNTIL_SETTLED);
+    shared.down(false);
+    // retried on its own all the same, and flushed at shutdown without a rejection
+    await vi.waitFor(() => expect(failover.owedMicros).toBe(0), UNTIL_SETTLED);
+    expect(shared.added).toEqual([400_000]);
+    await expect(failover.sendOwed()).resolves.toBeUndefined();
     failover.close();
   });
 

@@ -320,11 +320,22 @@ export class FailoverLimitBackend implements LimitBackend {
           'spend counted on local limits during a Redis outage was added back to Redis',
         );
       return true;
-    })().then((succeeded) => {
-      this.#replaying = undefined;
-      // owed still (a failure, or spend settled meanwhile): sent again after a wait
-      if (this.#owed.size > 0 && !this.#closed) this.#scheduleReplay(succeeded ? 0 : this.#replayFailures);
-    });
+    })()
+      .then(
+        (succeeded) => {
+          // owed still (a failure, or spend settled meanwhile): sent again after a wait
+          if (this.#owed.size > 0 && !this.#closed)
+            this.#scheduleReplay(succeeded ? 0 : this.#replayFailures);
+        },
+        () => {
+          // a throw outside the shared backend's calls (a logger's): what is owed is retried as after a failure
+          if (this.#owed.size > 0 && !this.#closed) this.#scheduleReplay(Math.max(1, this.#replayFailures));
+        },
+      )
+      // whatever happened: a replay left marked as running would stop the replays for good
+      .finally(() => {
+        this.#replaying = undefined;
+      });
   }
 
   #scheduleReplay(failures: number): void {
