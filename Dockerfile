@@ -6,7 +6,7 @@
 # /data (the working directory, writable by the node user) holds the default SQLite request log and keys: mount a volume there.
 # --stop-timeout 40: shutdown takes up to shutdownDelayMs + shutdownTimeoutMs + 1 s + the log's last flush,
 # longer than Docker's default 10 s before SIGKILL.
-# Workers default to one per CPU: the cores, lowered to the container's CPU quota (--cpus N gives N workers).
+# Workers default to one per CPU: the cores, lowered to the container's CPU quota rounded down (--cpus 2.5 gives 2 workers).
 
 FROM node:20-bookworm-slim AS build
 WORKDIR /src

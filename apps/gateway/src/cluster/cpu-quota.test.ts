@@ -30,9 +30,11 @@ beforeAll(async () => {
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
 describe('cpusFromCpuMax and cpusFromQuota', () => {
-  it('round a quota up to whole CPUs, at least one; no quota is undefined', () => {
+  it('round a quota down to whole CPUs, at least one (the rest is left to the primary); no quota is undefined', () => {
     expect(cpusFromCpuMax('200000 100000\n')).toBe(2);
-    expect(cpusFromCpuMax('150000 100000\n')).toBe(2);
+    expect(cpusFromCpuMax('150000 100000\n')).toBe(1);
+    expect(cpusFromCpuMax('250000 100000\n')).toBe(2);
+    expect(cpusFromCpuMax('199999 100000\n')).toBe(1);
     expect(cpusFromCpuMax('50000 100000\n')).toBe(1);
     expect(cpusFromCpuMax('1000 100000\n')).toBe(1);
     expect(cpusFromCpuMax('max 100000\n')).toBeUndefined();
@@ -56,7 +58,7 @@ describe('cgroupCpuLimit', () => {
       'system.slice/switchyard.service/cpu.max': 'max 100000\n',
     };
     expect(cgroupCpuLimit(await cgroup('0::/system.slice/switchyard.service\n', files))).toBe(3);
-    const nested = { ...files, 'system.slice/switchyard.service/cpu.max': '150000 100000\n' };
+    const nested = { ...files, 'system.slice/switchyard.service/cpu.max': '250000 100000\n' };
     expect(cgroupCpuLimit(await cgroup('0::/system.slice/switchyard.service\n', nested))).toBe(2);
   });
 
@@ -68,7 +70,7 @@ describe('cgroupCpuLimit', () => {
   it("reads cgroup v1's cfs quota and period under the cpu hierarchy", async () => {
     const self = '12:memory:/docker/abc\n4:cpu,cpuacct:/docker/abc\n0::/\n';
     const v1 = { 'cpu/cpu.cfs_quota_us': '250000\n', 'cpu/cpu.cfs_period_us': '100000\n' };
-    expect(cgroupCpuLimit(await cgroup(self, v1))).toBe(3);
+    expect(cgroupCpuLimit(await cgroup(self, v1))).toBe(2);
     const joined = {
       'cpu,cpuacct/docker/abc/cpu.cfs_quota_us': '100000\n',
       'cpu,cpuacct/docker/abc/cpu.cfs_period_us': '50000\n',

@@ -11,8 +11,8 @@ export interface CgroupPaths {
 }
 
 /**
- * The CPUs a cgroup v2 `cpu.max` ("200000 100000": quota and period in µs) allows, rounded up;
- * undefined for no quota ("max 100000") or text that is not one.
+ * The whole CPUs a cgroup v2 `cpu.max` ("200000 100000": quota and period in µs) allows, rounded
+ * down, at least 1; undefined for no quota ("max 100000") or text that is not one.
  */
 export function cpusFromCpuMax(text: string): number | undefined {
   const [quota, period] = text.trim().split(/\s+/);
@@ -21,14 +21,16 @@ export function cpusFromCpuMax(text: string): number | undefined {
 }
 
 /**
- * The CPUs cgroup v1's `cpu.cfs_quota_us` and `cpu.cfs_period_us` allow, rounded up; undefined
- * for no quota (-1) or text that is not one.
+ * The whole CPUs cgroup v1's `cpu.cfs_quota_us` and `cpu.cfs_period_us` allow, rounded down, at
+ * least 1; undefined for no quota (-1) or text that is not one.
  */
 export function cpusFromQuota(quotaText: string, periodText: string): number | undefined {
   const quota = Number(quotaText.trim());
   const period = Number(periodText.trim());
   if (!Number.isInteger(quota) || !Number.isInteger(period) || quota <= 0 || period <= 0) return undefined;
-  return Math.max(1, Math.ceil(quota / period));
+  // rounded down: the fraction left is the primary's, which relays the workers' output; a worker
+  // per started CPU would have the cgroup throttled (CFS) in every period
+  return Math.max(1, Math.floor(quota / period));
 }
 
 function readText(path: string): string | undefined {
@@ -53,12 +55,13 @@ function smallest(values: (number | undefined)[]): number | undefined {
 }
 
 /**
- * The CPUs this process's cgroup lets it use, rounded up (a quota of 1.5 CPUs is 2); undefined
- * when no quota is set or none can be read (not Linux, no cgroup mount). cgroup v2: `cpu.max` of
- * the process's cgroup (from `/proc/self/cgroup`) and of its parents; cgroup v1: their
- * `cpu.cfs_quota_us` / `cpu.cfs_period_us` under the `cpu` (or `cpu,cpuacct`) hierarchy. The
- * smallest quota found wins. In a container, whose cgroup is usually the root of its own
- * `/sys/fs/cgroup`, the files at the root are read too (a path seen from the host is not there).
+ * The whole CPUs this process's cgroup lets it use, rounded down, at least 1 (a quota of 1.5 CPUs
+ * is 1, of 0.5 CPUs 1 too); undefined when no quota is set or none can be read (not Linux, no
+ * cgroup mount). cgroup v2: `cpu.max` of the process's cgroup (from `/proc/self/cgroup`) and of
+ * its parents; cgroup v1: their `cpu.cfs_quota_us` / `cpu.cfs_period_us` under the `cpu` (or
+ * `cpu,cpuacct`) hierarchy. The smallest quota found wins. In a container, whose cgroup is usually
+ * the root of its own `/sys/fs/cgroup`, the files at the root are read too (a path seen from the
+ * host is not there).
  */
 export function cgroupCpuLimit(paths: CgroupPaths = {}): number | undefined {
   const root = paths.root ?? '/sys/fs/cgroup';
