@@ -112,6 +112,33 @@ describe.skipIf(!redisUp)('response cache on real Redis', () => {
     expect(again.cacheStatus).toBe('HIT');
   });
 
+  it('publishes a refresh only when it replaced an entry: in Redis (EXISTS and SET in one MULTI), not when none was there', async () => {
+    const a = instance();
+    const b = instance();
+    const [cacheA, cacheB] = caches.slice(-2) as [ResponseCache, ResponseCache];
+    const publishedByA: string[] = [];
+    const publishedByB: string[] = [];
+    cacheA.setEvictionPublisher({ publish: (key) => publishedByA.push(key) });
+    cacheB.setEvictionPublisher({ publish: (key) => publishedByB.push(key) });
+    const request: ChatCompletionRequest = {
+      model: 'demo',
+      messages: [{ role: 'user', content: `refreshed from nothing ${randomUUID()}` }],
+      temperature: 0,
+    };
+    const refresh = () =>
+      createRequestContext({ metadata: { apiKeyId: 'k' }, directives: { noCache: true } });
+    const entry = `${prefix}default:${cacheKey(request, 'default|key:k', 'response')}`;
+    // no entry anywhere: stored, nothing to evict elsewhere
+    await a.chat(request, { context: refresh() });
+    await expect.poll(async () => admin.exists(entry)).toBe(1);
+    // b holds nothing in memory, but Redis held a's entry: replaced, published. Redis answers
+    // a's write before b's, so a's decision is made by the time b's publication is seen
+    await b.chat(request, { context: refresh() });
+    await expect.poll(() => publishedByB.length).toBe(1);
+    expect(publishedByB).toEqual([cacheKey(request, 'default|key:k', 'response')]);
+    expect(publishedByA).toEqual([]);
+  });
+
   it('takes a host:port Redis address, as the limiter and the app do (it was refused as not matching ^rediss?://)', async () => {
     const { hostname, port } = new URL(TEST_REDIS_URL);
     const cache = createResponseCache({

@@ -67,6 +67,12 @@ export class MemoryTier {
     return slot.body;
   }
 
+  /** Whether a live entry is held under `key`, without touching its recency or counters. */
+  has(key: string): boolean {
+    const slot = this.#lru.peek(key);
+    return slot !== undefined && slot.expiresAt > this.#now();
+  }
+
   /** Stores an entry until `expiresAt`; false when it was refused. */
   set(key: string, body: string, expiresAt: number): boolean {
     const bytes = slotBytes(key, body);

@@ -6,10 +6,13 @@ import { RedisBreaker, type RedisBreakerSettings, type RedisTierState } from './
 const gzipAsync = promisify(gzip);
 const gunzipAsync = promisify(gunzip);
 
-/** A MULTI transaction of the commands a cache read queues (ioredis `multi()`). */
+/** A MULTI transaction of the commands a cache read or write queues (ioredis `multi()`). */
 export interface RedisCacheTransaction {
   getBuffer(key: string): RedisCacheTransaction;
   pttl(key: string): RedisCacheTransaction;
+  /** With `set`, lets a write tell whether it replaced an entry (without them a write is a plain SET). */
+  exists?(key: string): RedisCacheTransaction;
+  set?(key: string, value: Buffer, millisecondsToken: 'PX', milliseconds: number): RedisCacheTransaction;
   /** Each command's error or result, in order; null when the transaction was aborted. */
   exec(): Promise<Array<[error: Error | null, result: unknown]> | null>;
 }
@@ -21,7 +24,9 @@ export interface RedisCacheClient {
   /**
    * When present, a read sends GET and PTTL of one key (one slot of a cluster) in one transaction,
    * and a hit lives in memory for the TTL Redis still keeps; without it a read is a plain GET, and
-   * a hit lives in memory until the deadline the writing instance stored by its own clock.
+   * a hit lives in memory until the deadline the writing instance stored by its own clock. A write
+   * sends EXISTS and SET in one transaction, telling whether it replaced an entry; without them a
+   * write is a plain SET, taken as a replacement.
    */
   multi?(): RedisCacheTransaction;
   quit(): Promise<unknown>;
@@ -36,6 +41,12 @@ export interface RedisCacheRead {
    */
   ttlMs: number | undefined;
 }
+
+/**
+ * What a write did: `replaced` an entry, `created` one where none was, `written` without knowing
+ * which (a client without `multi()`), or `skipped` (too large, or the circuit open).
+ */
+export type RedisCacheWrite = 'replaced' | 'created' | 'written' | 'skipped';
 
 /** Settings of the Redis tier: an endpoint (ioredis is then loaded and the client owned) or an ioredis instance. */
 export type RedisTierOptions =
@@ -150,18 +161,34 @@ export class RedisTier {
     return body === undefined ? undefined : { body, ttlMs };
   }
 
-  /** Stores a body for `ttlMs`, unless it is too large or the circuit is open. */
-  async set(key: string, body: string, ttlMs: number): Promise<void> {
+  /**
+   * Stores a body for `ttlMs`, unless it is too large or the circuit is open, and says whether it
+   * replaced an entry: EXISTS and SET in one MULTI (one round trip, and nothing comes between
+   * them), which costs a few bytes where `SET ... GET` would send the old body back.
+   */
+  async set(key: string, body: string, ttlMs: number): Promise<RedisCacheWrite> {
     // measured before encoding: an oversized body costs no gzip work
     if (body.length * 2 > this.#settings.maxEntryBytes) {
       this.#oversized += 1;
-      return;
+      return 'skipped';
     }
-    if (!this.#admit()) return;
+    if (!this.#admit()) return 'skipped';
     const value = await encodeBody(body, this.#settings.compressAboveBytes);
-    await this.#command(async (client) =>
-      client.set(this.#settings.prefix + key, value, 'PX', Math.max(1, Math.round(ttlMs))),
-    );
+    const fullKey = this.#settings.prefix + key;
+    const px = Math.max(1, Math.round(ttlMs));
+    return this.#command(async (client): Promise<RedisCacheWrite> => {
+      const transaction = typeof client.multi === 'function' ? client.multi() : undefined;
+      if (transaction?.exists === undefined || transaction.set === undefined) {
+        await client.set(fullKey, value, 'PX', px);
+        return 'written';
+      }
+      transaction.exists(fullKey);
+      transaction.set(fullKey, value, 'PX', px);
+      const answered = await transaction.exec();
+      if (answered === null) throw new Error('Redis aborted the cache write (MULTI).');
+      for (const [error] of answered) if (error !== null) throw error;
+      return answered[0]?.[1] === 1 ? 'replaced' : 'created';
+    });
   }
 
   stats(): RedisTierStats {

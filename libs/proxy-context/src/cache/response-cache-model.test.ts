@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCacheEntry, responseEntryBody } from './cache-entry';
 import { cacheKey } from './cache-key';
 import { RESPONSE_CACHE_DEFAULTS, type ResponseCacheOptions } from './response-cache-options';
-import { encodeBody, type RedisCacheClient } from './redis-tier';
+import { encodeBody, type RedisCacheClient, type RedisCacheTransaction } from './redis-tier';
 import { cacheContext, cacheGateway, collect } from '../../test/support/cache-gateway';
 
 // A hit reports the upstream model that produced the cached answer (the request log's
@@ -34,7 +34,36 @@ function recordingClient(): { client: RedisCacheClient; writes: Promise<unknown>
   const writes: Promise<unknown>[] = [];
   const client: RedisCacheClient = {
     getBuffer: async (key) => redis.getBuffer(key),
-    multi: () => redis.multi(),
+    // a write is EXISTS and SET in one transaction
+    multi: () => {
+      const transaction = redis.multi();
+      let writing = false;
+      const recorded: RedisCacheTransaction = {
+        getBuffer: (key) => {
+          transaction.getBuffer(key);
+          return recorded;
+        },
+        pttl: (key) => {
+          transaction.pttl(key);
+          return recorded;
+        },
+        exists: (key) => {
+          transaction.exists(key);
+          return recorded;
+        },
+        set: (key, value, px, ms) => {
+          writing = true;
+          transaction.set(key, value, px, ms);
+          return recorded;
+        },
+        exec: () => {
+          const done = transaction.exec();
+          if (writing) writes.push(done);
+          return done;
+        },
+      };
+      return recorded;
+    },
     set: (key, value, px, ms) => {
       const write = redis.set(key, value, px, ms);
       writes.push(write);

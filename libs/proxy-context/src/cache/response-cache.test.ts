@@ -152,6 +152,55 @@ describe('response cache', () => {
     expect(after.cacheStatus).toBe('MISS');
   });
 
+  it('logs a publisher that throws instead of letting it escape as an unhandled rejection', async () => {
+    const client: RedisCacheClient = {
+      getBuffer: () => Promise.resolve(null),
+      set: () => Promise.resolve('OK'),
+      quit: () => Promise.resolve('OK'),
+    };
+    const warnings: string[] = [];
+    const { gateway, cache } = setup({
+      redis: { client, keyPrefix: 'p:' },
+      logger: { ...silentLogger, warn: (_fields, message) => void warnings.push(message ?? '') },
+    });
+    cache.setEvictionPublisher({
+      publish: () => {
+        throw new Error('publisher broke');
+      },
+    });
+    // a client without multi() cannot tell whether the write replaced an entry: taken as one
+    await gateway.chat(request, { context: ctx({ directives: { noCache: true } }) });
+    await gateway.chat(request, { context: ctx({ directives: { noCache: true } }) });
+    await vi.waitFor(() => expect(cache.stats().redis?.sent).toBe(2));
+    await vi.waitFor(() => expect(warnings).toHaveLength(1));
+    expect(warnings[0]).toMatch(/eviction publisher threw.*logged once/);
+  });
+
+  it('publishes an in-flight write to the publisher set when it lands, not to one replaced or unset since', async () => {
+    let land = (): void => undefined;
+    const landed = new Promise<void>((resolve) => (land = resolve));
+    const client: RedisCacheClient = {
+      getBuffer: () => Promise.resolve(null),
+      set: async () => {
+        await landed;
+        return 'OK';
+      },
+      quit: () => Promise.resolve('OK'),
+    };
+    const { gateway, cache } = setup({ redis: { client, keyPrefix: 'p:' } });
+    const closed: string[] = [];
+    const current: string[] = [];
+    cache.setEvictionPublisher({ publish: (key) => closed.push(key) });
+    await gateway.chat(request, { context: ctx({ directives: { cache: 'refresh' } }) });
+    await vi.waitFor(() => expect(cache.stats().redis?.sent).toBe(1));
+    // the app closing unsets its publisher while the write is in flight
+    cache.setEvictionPublisher(undefined);
+    cache.setEvictionPublisher({ publish: (key) => current.push(key) });
+    land();
+    await vi.waitFor(() => expect(current).toHaveLength(1));
+    expect(closed).toEqual([]);
+  });
+
   it('does not put back in memory an answer whose Redis read was in flight when the entry was evicted', async () => {
     const stored = new Map<string, Buffer>();
     let release = (): void => undefined;

@@ -57,7 +57,7 @@ export interface ResponseCacheStats {
  * drop their memory tier's copy of it (see {@link ResponseCache.setEvictionPublisher}).
  */
 export interface CacheEvictionPublisher {
-  /** Called with the entry's key once its fresh answer is stored; must not throw. */
+  /** Called with the entry's key once its fresh answer replaced it; must not throw (a throw is logged). */
   publish(key: string): void;
 }
 
@@ -106,6 +106,7 @@ export class ResponseCache implements GatewayPlugin {
   readonly #logger: Logger;
   // a caller's acceptsResponse that throws is logged once per cache, not once per request
   #loggedThrowingCheck = false;
+  #loggedThrowingPublisher = false;
   #evictions: CacheEvictionPublisher | undefined;
   // Redis reads in flight per key, and the keys evicted meanwhile: such a read does not fill
   // the memory tier with the answer it may have read before the entry was replaced
@@ -190,8 +191,9 @@ export class ResponseCache implements GatewayPlugin {
 
   /**
    * Sets who is told when a request that skipped the read (`Cache-Control: no-cache`,
-   * `x-switchyard-cache: refresh`) has stored its fresh answer (after its Redis write), so other
-   * instances sharing the Redis tier drop the copy their memory tier holds; undefined stops it.
+   * `x-switchyard-cache: refresh`) has stored its fresh answer in place of an entry (after its
+   * Redis write), so other instances sharing the Redis tier drop the copy their memory tier holds;
+   * undefined stops it, for writes still in flight too.
    * `createApp` sets one publishing over the app's Redis.
    */
   setEvictionPublisher(publisher: CacheEvictionPublisher | undefined): void {
@@ -341,24 +343,49 @@ export class ResponseCache implements GatewayPlugin {
   }
 
   /**
-   * Stores an entry in both tiers; one that replaces the entry (`refresh`) is then published
-   * as evicted, once Redis holds it (the other instances read it there next), not when Redis
-   * failed to take it (they would read the old one again).
+   * Stores an entry in both tiers. A request that skipped the read (`refresh`) and replaced an
+   * entry (in this memory tier, or in Redis: the write tells) then publishes it as evicted, once
+   * Redis holds it (the other instances read it there next), not when Redis failed to take it
+   * (they would read the old one again); one that replaced nothing publishes nothing, so clients
+   * sending `no-cache` on every request do not each cost every instance a message.
    */
   #write(key: string, body: string, expiresAt: number, ttlMs: number, refresh: boolean): void {
     this.#counters.stores += 1;
+    const inMemory = refresh && this.#memory.has(key);
     this.#memory.set(key, body, expiresAt);
-    const publish = refresh ? this.#evictions : undefined;
-    if (this.#redis !== undefined) {
-      // off the response path: a slow or failed Redis write costs the client nothing
-      this.#redis.set(key, body, ttlMs).then(
-        () => publish?.publish(key),
-        () => {
-          this.#counters.redisErrors += 1;
-        },
+    if (this.#redis === undefined) {
+      if (inMemory) this.#publishEviction(key);
+      return;
+    }
+    // off the response path: a slow or failed Redis write costs the client nothing
+    this.#redis.set(key, body, ttlMs).then(
+      (write) => {
+        // `written`: a client that cannot tell, taken as a replacement
+        if (refresh && (inMemory || write === 'replaced' || write === 'written')) this.#publishEviction(key);
+      },
+      () => {
+        this.#counters.redisErrors += 1;
+      },
+    );
+  }
+
+  /**
+   * Tells the publisher set now (not when the write started: one unset since, by a closing app,
+   * is not called); a publisher that throws (it must not) is logged once, not let escape as an
+   * unhandled rejection.
+   */
+  #publishEviction(key: string): void {
+    const publisher = this.#evictions;
+    if (publisher === undefined) return;
+    try {
+      publisher.publish(key);
+    } catch (error) {
+      if (this.#loggedThrowingPublisher) return;
+      this.#loggedThrowingPublisher = true;
+      this.#logger.warn(
+        { err: error },
+        'response cache: the eviction publisher threw; other instances keep their memory copy of the refreshed entry until its TTL (logged once)',
       );
-    } else {
-      publish?.publish(key);
     }
   }
 
