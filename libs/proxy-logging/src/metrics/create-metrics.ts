@@ -90,6 +90,12 @@ export interface SwitchyardMetrics {
    * workers the lowest). Optional, as {@link observePendingReleases}.
    */
   observeKeyInvalidation?(subscribed: () => boolean): void;
+  /**
+   * Reports whether the response cache's eviction subscription is live on Redis, read at scrape
+   * time as `switchyard_cache_eviction_subscribed` (1 when every source is subscribed; across
+   * cluster workers the lowest). Optional, as {@link observePendingReleases}.
+   */
+  observeCacheEviction?(subscribed: () => boolean): void;
   /** The exposition text and its content type. */
   scrape(): Promise<{ contentType: string; body: string }>;
   /** Unsubscribes from diagnostics channels. */
@@ -369,6 +375,13 @@ export function createMetrics(options: MetricsOptions = {}): SwitchyardMetrics {
     'switchyard_key_invalidation_subscribed',
     'Whether the key-invalidation subscription is live on Redis (1) or not (0: keys changed on other instances stay cached until their TTL).',
     // across cluster workers: 0 when any worker misses invalidations
+    'min',
+    (values) => Math.min(1, ...values),
+  );
+  const observeCacheEviction = polledGauge(
+    'switchyard_cache_eviction_subscribed',
+    'Whether the response cache eviction subscription is live on Redis (1) or not (0: entries refreshed on other instances are served from this memory tier until their TTL).',
+    // across cluster workers: 0 when any worker misses evictions
     'min',
     (values) => Math.min(1, ...values),
   );
@@ -694,6 +707,9 @@ export function createMetrics(options: MetricsOptions = {}): SwitchyardMetrics {
     observeOwedSpend,
     observeKeyInvalidation(subscribed) {
       observeKeyInvalidation(() => (subscribed() ? 1 : 0));
+    },
+    observeCacheEviction(subscribed) {
+      observeCacheEviction(() => (subscribed() ? 1 : 0));
     },
     async scrape() {
       return { contentType: registry.contentType, body: await registry.metrics() };
