@@ -135,6 +135,10 @@ export const switchyardRoutes: FastifyPluginAsync<SwitchyardRoutesOptions> = asy
     const { keyInvalidation } = production;
     metrics.observeKeyInvalidation?.(() => keyInvalidation.subscribed);
   }
+  if (metrics !== undefined && production.cacheEviction !== undefined) {
+    const { cacheEviction } = production;
+    metrics.observeCacheEviction?.(() => cacheEviction.subscribed);
+  }
   if (metrics !== undefined && cache?.stats().redis !== undefined)
     metrics.observeCacheRedis(() => cache.stats().redis?.state);
 

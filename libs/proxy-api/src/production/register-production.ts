@@ -51,6 +51,8 @@ export interface ProductionFeatures {
   failoverLimits: FailoverLimitBackend | undefined;
   /** The key-invalidation subscription, with Redis and a key registry: metrics read whether it is live. */
   keyInvalidation: RedisSubscription | undefined;
+  /** The response cache's eviction subscription, with Redis and a cache with a Redis tier: metrics read whether it is live. */
+  cacheEviction: RedisSubscription | undefined;
   /** What `requireClientKey` checks against: metrics count its refusals. */
   clientKeys: ClientKeyGuard;
   /** Waits for settlements, flushes spend, releases the key store and Redis (idempotent); also runs on `onClose`. */
@@ -190,7 +192,7 @@ export async function registerProduction(
       : connectKeyInvalidation(registry, redis, logger);
   const cacheEviction = redis === undefined ? undefined : connectEvictions(wiring.cache, redis, logger);
   // serving starts subscribed when Redis answers; otherwise the subscriptions keep trying in
-  // the background (and /ready reports keyInvalidation down until it succeeds)
+  // the background (and /ready reports keyInvalidation or cacheEviction down until it succeeds)
   await Promise.all([
     invalidation === undefined
       ? undefined
@@ -337,6 +339,13 @@ export async function registerProduction(
     };
     checks.push({ name: 'keyInvalidation', check, required: false });
   }
+  if (cacheEviction !== undefined) {
+    // degraded, never required: the instance serves on, and entries refreshed elsewhere expire on their TTL
+    const check = async (): Promise<void> => {
+      if (!cacheEviction.subscribed) throw new Error('response cache eviction: not subscribed to Redis');
+    };
+    checks.push({ name: 'cacheEviction', check, required: false });
+  }
   const cache = wiring.cache;
   if (cache?.stats().redis !== undefined) {
     // an open breaker skips Redis: the cache serves from memory only (degraded, still serving)
@@ -439,6 +448,7 @@ export async function registerProduction(
     redisLimits,
     failoverLimits,
     keyInvalidation: invalidation,
+    cacheEviction,
     clientKeys,
     close,
   };
