@@ -1,9 +1,10 @@
 import cluster from 'node:cluster';
+import { EventEmitter, once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MAX_TIMER_MS } from '@switchyard/proxy-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ConfigFile } from '../config/config-schema';
 import { withServerEnv } from '../config/server-env';
 import { CLOSE_LEFT_CONNECTIONS_MS, shutdownTimes } from '../config/shutdown-times';
@@ -177,5 +178,114 @@ describe('runPrimary restarts', { timeout: 30_000 }, () => {
     expect(result.code).toBe(1);
     // the crash, two failed restarts; one that stayed up, then three failed restarts
     expect(result.delays).toEqual([1, 2, 4, 1, 2, 4]);
+  });
+});
+
+// A process a worker starts that outlives it, holding its stdout: it writes a line on SIGUSR2.
+const GRANDCHILD = `
+process.on('SIGUSR2', () => process.stdout.write('late line\\n'));
+setInterval(() => undefined, 60000);
+process.send('ready', () => process.disconnect());
+`;
+
+// A worker that writes a line, starts GRANDCHILD (its process id sent to the primary), listens,
+// and on SIGTERM writes its last line and exits cleanly.
+const WRITER = `
+import { spawn } from 'node:child_process';
+process.stdout.write('a line\\n');
+const child = spawn(process.execPath, ['-e', ${JSON.stringify(GRANDCHILD)}], {
+  stdio: ['ignore', 'inherit', 'ignore', 'ipc'],
+});
+child.once('message', () => {
+  process.send({ type: 'grandchild', pid: child.pid });
+  process.send({ type: '${LISTENING_MESSAGE}', url: 'http://127.0.0.1:1' });
+});
+process.on('SIGTERM', () => {
+  process.stdout.write('last words\\n');
+  process.exit(0);
+});
+setInterval(() => undefined, 60000);
+`;
+
+/** The primary's stdout as a pipe whose reader reads only when told: `write` returns false while stalled. */
+function stdoutReadWhenTold(): {
+  stream: NodeJS.WritableStream;
+  written(text: string): Promise<void>;
+  stall(stalled: boolean): void;
+} {
+  const chunks: string[] = [];
+  const waiting: { text: string; resolve(): void }[] = [];
+  let stalled = true;
+  const stream = Object.assign(new EventEmitter(), {
+    write(chunk: Buffer): boolean {
+      chunks.push(chunk.toString());
+      for (const wait of waiting) if (chunks.join('').includes(wait.text)) wait.resolve();
+      return !stalled;
+    },
+  });
+  return {
+    stream: stream as unknown as NodeJS.WritableStream,
+    written: (text) =>
+      chunks.join('').includes(text)
+        ? Promise.resolve()
+        : new Promise((resolve) => waiting.push({ text, resolve })),
+    stall(value) {
+      stalled = value;
+      if (!value) stream.emit('drain');
+    },
+  };
+}
+
+describe('runPrimary shutdown', { timeout: 30_000 }, () => {
+  let dir: string;
+  let grandchild: number | undefined;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'switchyard-primary-output-'));
+    await writeFile(join(dir, 'writer.mjs'), WRITER);
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+    if (grandchild !== undefined) process.kill(grandchild, 'SIGKILL');
+    grandchild = undefined;
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it("exits 1 at the kill deadline when its stdout stopped being read, dropping the workers' output it paused", async () => {
+    // only the primary's timers are faked: the worker, its pipes and its exit are real
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    cluster.setupPrimary({ exec: join(dir, 'writer.mjs'), args: [] });
+    const stdout = stdoutReadWhenTold();
+    let listened: () => void = () => undefined;
+    const listening = new Promise<void>((resolve) => (listened = resolve));
+    const started = new Promise<number>((resolve) =>
+      cluster.once('message', (_worker, message: { pid: number }) => resolve(message.pid)),
+    );
+    const shutdown = { delayMs: 0, drainTimeoutMs: 0, requestLogFlushMs: 0 };
+    const running = runPrimary({
+      workers: 1,
+      shutdown,
+      metrics: false,
+      onListening: () => listened(),
+      log: () => undefined,
+      stdout: stdout.stream,
+    });
+    let code: number | undefined;
+    void running.then((exitCode) => (code = exitCode));
+    grandchild = await started;
+    // the first line fills the primary's stdout: the relay pauses the worker's
+    await Promise.all([stdout.written('a line\n'), listening]);
+    const exited = once(cluster, 'exit');
+    process.emit('SIGTERM', 'SIGTERM');
+    await exited;
+    await stdout.written('last words\n');
+    // read once more, then not again: the pipe the grandchild holds is paused after the worker's exit
+    stdout.stall(false);
+    stdout.stall(true);
+    process.kill(grandchild, 'SIGUSR2');
+    await stdout.written('late line\n');
+    await vi.advanceTimersByTimeAsync(workerKillDeadlineMs(shutdown) - 1);
+    expect(code).toBeUndefined();
+    await vi.advanceTimersByTimeAsync(1);
+    expect(await running).toBe(1);
   });
 });

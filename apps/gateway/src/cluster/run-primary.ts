@@ -60,6 +60,10 @@ export interface PrimaryOptions {
   onListening(url: string): void;
   /** Human-readable lifecycle lines (worker died, restarted, shutting down). */
   log(line: string): void;
+  /** Where the workers' stdout is relayed ({@link workerOutput}). @default process.stdout */
+  stdout?: NodeJS.WritableStream;
+  /** Where the workers' stderr is relayed. @default process.stderr */
+  stderr?: NodeJS.WritableStream;
   /** First restart delay, doubled per consecutive failed restart (see `failedRestarts`). @default 250 */
   restartBackoffMs?: number;
   /** @default 10000 */
@@ -96,7 +100,9 @@ function isListening(message: unknown): message is { type: typeof LISTENING_MESS
  * signal makes the workers skip the rest of their shutdown delay, a third kills them: exit 1).
  * The workers' stdout and stderr, unless a terminal, are piped to the primary, which writes them
  * on a whole line at a time ({@link workerOutput}): lines of two workers never cut into each
- * other, and a worker's last lines are written before the primary exits.
+ * other, and a worker's last lines are written before the primary exits, unless not relayed by
+ * the kill deadline (the primary's stdout not read, a pipe held open by a process a worker
+ * started): that output is dropped and the primary exits 1.
  * Resolves when the process should exit, with its exit code.
  */
 export function runPrimary(options: PrimaryOptions): Promise<number> {
@@ -108,7 +114,7 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
   const stableMs = options.workerStableMs ?? PRIMARY_DEFAULTS.workerStableMs;
   if (options.metrics) serveClusterMetrics((line) => options.log(line));
   // the workers write their lines through the primary, which keeps each one whole
-  const output = workerOutput();
+  const output = workerOutput(options.stdout, options.stderr);
   cluster.setupPrimary({ stdio: output.stdio });
 
   return new Promise<number>((resolve) => {
@@ -187,6 +193,9 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
           worker?.process.kill('SIGKILL');
         }
         exitCode = 1;
+        // the workers' output is not waited for past the deadline either: a stdout nobody reads
+        // keeps it paused, and a process a worker started may hold its pipe open for good
+        output.abandon();
       }, deadlineMs);
       deadline.unref();
       finishIfDone();

@@ -16,6 +16,11 @@ function collector(): { stream: Writable; text(): string } {
   return { stream, text: () => text };
 }
 
+/** A destination whose reader never reads: its first write fills it, and it never drains. */
+function stuck(): Writable {
+  return new Writable({ highWaterMark: 1, write: () => undefined });
+}
+
 /** A forked worker as the primary sees it: its piped stdout and stderr, and its exit. */
 function fakeWorker(): ChildProcess & { stdout: PassThrough; stderr: PassThrough } {
   return Object.assign(new EventEmitter(), {
@@ -74,5 +79,43 @@ describe('workerOutput', () => {
     await relayed;
     expect(worker.stdout.destroyed).toBe(true);
     expect(out.text()).toBe('the last line, cut short\n');
+  });
+
+  it('abandons output a stdout that is never read keeps paused after the worker exited: every relay resolves', async () => {
+    vi.useFakeTimers();
+    const output = workerOutput(stuck(), collector().stream);
+    const worker = fakeWorker();
+    let done = false;
+    const relayed = output.relay(worker).then(() => (done = true));
+    worker.stdout.write('fills the destination\n');
+    worker.stdout.end('never read\n');
+    worker.stderr.end();
+    worker.emit('exit', 0, null);
+    // paused, not idle: the wait after the worker's exit starts again and again
+    await vi.advanceTimersByTimeAsync(OUTPUT_IDLE_AFTER_EXIT_MS * 10);
+    expect(done).toBe(false);
+    output.abandon();
+    await relayed;
+    expect(worker.stdout.destroyed).toBe(true);
+  });
+
+  it('abandons output a process the worker started keeps writing to after its exit', async () => {
+    vi.useFakeTimers();
+    const out = collector();
+    const output = workerOutput(out.stream, collector().stream);
+    const worker = fakeWorker();
+    let done = false;
+    const relayed = output.relay(worker).then(() => (done = true));
+    worker.stderr.end();
+    worker.emit('exit', 0, null);
+    for (let i = 0; i < 10; i += 1) {
+      worker.stdout.write(`from a grandchild ${i}\n`);
+      await vi.advanceTimersByTimeAsync(OUTPUT_IDLE_AFTER_EXIT_MS - 1);
+    }
+    expect(done).toBe(false);
+    output.abandon();
+    await relayed;
+    expect(worker.stdout.destroyed).toBe(true);
+    expect(out.text()).toContain('from a grandchild 9\n');
   });
 });

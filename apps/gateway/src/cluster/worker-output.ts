@@ -14,6 +14,12 @@ export interface WorkerOutput {
   stdio: ['inherit', 'pipe' | 'inherit', 'pipe' | 'inherit', 'ipc'];
   /** Relays a worker's piped output; resolves once all of it, its last line too, was written. */
   relay(worker: ChildProcess): Promise<void>;
+  /**
+   * Stops relaying: every worker's output still open is destroyed, what it holds unread dropped,
+   * so each {@link relay} resolves. For the shutdown deadline: output paused by a primary's stdout
+   * that is not read, or held open by a process a worker started, would be waited for forever.
+   */
+  abandon(): void;
   /** Once every worker's output was relayed: takes the relay's listeners off the primary's streams. */
   close(): void;
 }
@@ -50,6 +56,8 @@ export function workerOutput(
     (destination as { isTTY?: boolean }).isTTY === true ? undefined : new LineRelay(destination);
   const out = relayTo(stdout);
   const err = relayTo(stderr);
+  // the workers' streams not yet ended, for abandon()
+  const open = new Set<Readable>();
   return {
     stdio: ['inherit', out === undefined ? 'inherit' : 'pipe', err === undefined ? 'inherit' : 'pipe', 'ipc'],
     async relay(worker) {
@@ -59,10 +67,15 @@ export function workerOutput(
         [worker.stderr, err],
       ] as const) {
         if (stream === null || relay === undefined) continue;
+        open.add(stream);
+        stream.once('close', () => open.delete(stream));
         endAfterExit(worker, stream);
         relays.push(relay.add(stream));
       }
       await Promise.all(relays);
+    },
+    abandon() {
+      for (const stream of open) stream.destroy();
     },
     close() {
       out?.detach();
