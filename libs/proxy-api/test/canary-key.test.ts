@@ -343,10 +343,13 @@ describe('a planted canary key', () => {
         const reader = new Redis(TEST_REDIS_URL);
         for (const key of await reader.keys(`${keyPrefix}*`)) {
           const type = await reader.type(key);
-          redisValues.push(
-            key,
-            JSON.stringify(type === 'hash' ? await reader.hgetall(key) : await reader.get(key)),
-          );
+          const value =
+            type === 'hash'
+              ? await reader.hgetall(key)
+              : type === 'zset'
+                ? await reader.zrange(key, 0, -1, 'WITHSCORES')
+                : await reader.get(key);
+          redisValues.push(key, JSON.stringify(value));
         }
         reader.disconnect();
         expect(redisValues.length).toBeGreaterThan(0);

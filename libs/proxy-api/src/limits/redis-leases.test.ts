@@ -15,7 +15,7 @@ import { dropRedisKeys } from '../../test/support/redis-keys';
 import { admitPlan } from '../../test/support/admit-plan';
 import { connectRedis, type RedisConnection } from '../redis/redis-connection';
 import { FailoverLimitBackend } from './failover-limit-backend';
-import { PARALLEL_TTL_MS, type AdmitPlan } from './limit-backend';
+import { PARALLEL_TTL_MS, SPEND_MARKER_TTL_MS, type AdmitPlan } from './limit-backend';
 import { MemoryLimitBackend } from './memory-limit-backend';
 import { RedisLimitBackend } from './redis-limit-backend';
 
@@ -617,10 +617,15 @@ describe.skipIf(!redisUp)('spend markers on Redis', () => {
     const keys = await markerKeys(side, keyPrefix);
     expect(keys).toEqual([`${keyPrefix}limits:{key_lease}:paid:total`]);
     expect(await side.zcard(keys[0]!)).toBe(200);
-    // the set ends a lease ttl after its newest marker, so an idle key's set goes away
+    // the set ends a marker ttl (2 minutes, not a lease's 15) after its newest marker, so an
+    // idle key's set goes away and a busy one holds about two minutes of markers
     const ttl = await side.pttl(keys[0]!);
     expect(ttl).toBeGreaterThan(0);
-    expect(ttl).toBeLessThanOrEqual(PARALLEL_TTL_MS);
+    expect(ttl).toBeLessThanOrEqual(SPEND_MARKER_TTL_MS);
+    const deadline = Number(await side.zscore(keys[0]!, settled[0]!));
+    const [seconds, micros] = await side.time();
+    const redisNow = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+    expect(deadline - redisNow).toBeLessThanOrEqual(SPEND_MARKER_TTL_MS);
     // replays of settlements that landed add nothing; a debt of a new name adds once
     expect(
       await backend.addSpend(

@@ -4,6 +4,7 @@ import type { RedisConnection } from '../redis/redis-connection';
 import {
   LEASE_MAX_LIFETIME_MS,
   PARALLEL_TTL_MS,
+  SPEND_MARKER_TTL_MS,
   WINDOW_MS,
   type AdmitPlan,
   type AdmitResult,
@@ -53,12 +54,18 @@ export interface RedisLimitBackendOptions {
   /**
    * How long a lease holds its slot and reservation past its last renewal, ms: the live leases
    * of this instance are renewed every third of it, so only those of a dead instance (or
-   * one cut off from Redis that long) end by it. Also how long the spend marker of a settlement
-   * or a replayed debt lives (at least): a debt replayed later than that after it landed may be
-   * counted again.
+   * one cut off from Redis that long) end by it.
    * @default 900000 ({@link PARALLEL_TTL_MS})
    */
   leaseTtlMs?: number;
+  /**
+   * How long the spend marker of a settlement or a replayed debt lives (at least), ms: the same
+   * spend sent again within it is not counted twice; a debt replayed later than that after it
+   * landed (an instance cut off from Redis that long) is counted again, the safe side for a
+   * budget. Each marker costs Redis about 125 bytes for that long.
+   * @default 120000 ({@link SPEND_MARKER_TTL_MS})
+   */
+  spendMarkerTtlMs?: number;
   /**
    * How long a lease is renewed at most, from its admission, ms. A request that has not
    * settled by then is taken for a leaked handle (a bug that never settles it): its lease is
@@ -111,6 +118,7 @@ export class RedisLimitBackend implements LimitBackend {
   onRenewalFailure: (() => void) | undefined;
   readonly #redis: RedisConnection;
   readonly #leaseTtlMs: number;
+  readonly #spendMarkerTtlMs: number;
   readonly #maxLifetimeMs: number;
   readonly #logger: Logger;
   readonly #now: () => number;
@@ -131,9 +139,11 @@ export class RedisLimitBackend implements LimitBackend {
   constructor(redis: RedisConnection, options: RedisLimitBackendOptions = {}) {
     this.#redis = redis;
     this.#leaseTtlMs = options.leaseTtlMs ?? PARALLEL_TTL_MS;
+    this.#spendMarkerTtlMs = options.spendMarkerTtlMs ?? SPEND_MARKER_TTL_MS;
     this.#maxLifetimeMs = options.maxLeaseLifetimeMs ?? LEASE_MAX_LIFETIME_MS;
     for (const [name, value] of [
       ['leaseTtlMs', this.#leaseTtlMs],
+      ['spendMarkerTtlMs', this.#spendMarkerTtlMs],
       ['maxLeaseLifetimeMs', this.#maxLifetimeMs],
     ] as const) {
       if (!Number.isSafeInteger(value) || value < 1)
@@ -249,7 +259,7 @@ export class RedisLimitBackend implements LimitBackend {
 
   /**
    * Adds debts (spend counted elsewhere) to a key's period counter, each at most once while its
-   * marker lives (a lease ttl): one whose id a settlement or an earlier replay already counted
+   * marker lives (`spendMarkerTtlMs`): one whose id a settlement or an earlier replay already counted
    * adds nothing. Resolves with the spend added, micro-USD.
    */
   async addSpend(
@@ -269,7 +279,7 @@ export class RedisLimitBackend implements LimitBackend {
           keys.spend,
           keys.paid,
           expiresAtMs ?? -1,
-          this.#leaseTtlMs,
+          this.#spendMarkerTtlMs,
           ...batch.flatMap((debt) => [debt.id, Math.max(0, Math.round(debt.micros))]),
         ),
       )) as number;
@@ -325,7 +335,7 @@ export class RedisLimitBackend implements LimitBackend {
         costMicros,
         WINDOW_MS,
         expiresAtMs,
-        this.#leaseTtlMs,
+        this.#spendMarkerTtlMs,
       ),
     );
   }

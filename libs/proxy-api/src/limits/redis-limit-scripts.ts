@@ -8,8 +8,8 @@
 //
 // Spend markers: a settlement's cost, and each debt replayed to the counter later, is added
 // only by the script that marks its id paid: a member of the period's `paid` sorted set
-// (`limits:{<key>}:paid:<period>`, score = the marker's deadline, a lease ttl ahead on the
-// Redis clock), added with `ZADD NX` in the same script. Sent twice, it is counted once while the
+// (`limits:{<key>}:paid:<period>`, score = the marker's deadline, the marker ttl (2 minutes by
+// default) ahead on the Redis clock), added with `ZADD NX` in the same script. Sent twice, it is counted once while the
 // member lives. One set per key and period, not one key per settlement: members past their
 // deadline are dropped a bounded number per script, and the set itself ends a ttl after its
 // last member was added.
