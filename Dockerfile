@@ -36,15 +36,16 @@ RUN set -eu; mkdir -p /out/apps/gateway; \
 
 FROM node:20-bookworm-slim
 # SWITCHYARD_ADDRESS_FILE: start records there where it listens, which the HEALTHCHECK and docker exec'd commands read
-ENV NODE_ENV=production HOST=0.0.0.0 PORT=8080 SWITCHYARD_ADDRESS_FILE=/tmp/switchyard-address.json
-# owned by root: the node user runs the code but cannot change it; it writes only to /data
+# (the admin commands send the master key there): in a directory only the node user may enter, not the shared /tmp
+ENV NODE_ENV=production HOST=0.0.0.0 PORT=8080 SWITCHYARD_ADDRESS_FILE=/run/switchyard/address.json
+# owned by root: the node user runs the code but cannot change it; it writes only to /data and /run/switchyard
 COPY --from=build /out /app
-RUN mkdir -p /data && chown node:node /data
+RUN mkdir -p /data /run/switchyard && chown node:node /data /run/switchyard && chmod 700 /run/switchyard
 USER node
 WORKDIR /data
 EXPOSE 8080
 # `switchyard healthcheck` asks the address start recorded in SWITCHYARD_ADDRESS_FILE, so flags of
-# start (--port, --config) are seen too; without the file (a read-only /tmp) it finds the port as
+# start (--port, --config) are seen too; without the file (a read-only /run/switchyard) it finds the port as
 # start does from the same environment: PORT and HOST, else the server section of SWITCHYARD_CONFIG
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
   CMD ["node", "/app/apps/gateway/dist/cli.js", "healthcheck"]

@@ -1,5 +1,8 @@
-import { readFileSync, unlinkSync } from 'node:fs';
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { constants, readFileSync, unlinkSync } from 'node:fs';
+import { open, rename, rm } from 'node:fs/promises';
+import { isIP } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { ConfigError } from '../config/config-error';
 
 /**
@@ -26,13 +29,37 @@ function parseRecord(text: string): AddressRecord | undefined {
   }
 }
 
-/** Whether a process of that id runs (one of another user's too). */
-function running(pid: number): boolean {
+/** Whether `host` (an IP literal, IPv6 without brackets) is a loopback address. */
+function isLoopback(host: string): boolean {
+  const ipv4 = host.replace(/^::ffff:/, '');
+  if (isIP(ipv4) === 4) return ipv4.startsWith('127.');
+  return host === '::1';
+}
+
+/**
+ * Whether `url` is an http(s) URL of this machine: loopback (`localhost`, 127.0.0.0/8, `::1`) or
+ * an address of one of its network interfaces. `start` records the address its server is bound
+ * to, loopback for every interface (`0.0.0.0`, `::`): any other host is not the gateway's.
+ */
+function isLocalUrl(url: string): boolean {
+  const parsed = new URL(url);
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return false;
+  if (parsed.username !== '' || parsed.password !== '') return false;
+  const host = parsed.hostname.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  if (host === 'localhost' || isLoopback(host)) return true;
+  if (isIP(host) === 0) return false;
+  return Object.values(networkInterfaces()).some((addresses) =>
+    (addresses ?? []).some((address) => address.address.toLowerCase() === host),
+  );
+}
+
+/** Whether the process `pid` runs and this user may signal it: one of another user's is not this user's gateway. */
+function processOf(pid: number): 'ours' | 'gone' | 'another user' {
   try {
     process.kill(pid, 0);
-    return true;
+    return 'ours';
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    return (error as NodeJS.ErrnoException).code === 'EPERM' ? 'another user' : 'gone';
   }
 }
 
@@ -55,15 +82,22 @@ function removeOwnAddressFile(path: string): void {
 }
 
 /**
- * Records `url` (the gateway's, as reached from this machine) in the address file: written whole
- * under another name, then renamed, so a reader never sees half of it. The file is removed when
- * the process exits (not after SIGKILL: a reader then finds its process gone).
+ * Records `url` (the gateway's, as reached from this machine) in the address file, readable and
+ * writable by this user only: written whole under a new name of its own (created, never an
+ * existing file or a link followed), then renamed, so a reader never sees half of it. The file is
+ * removed when the process exits (not after SIGKILL: a reader then finds its process gone).
  */
 export async function writeAddressFile(path: string, url: string): Promise<void> {
   const record: AddressRecord = { url, pid: process.pid };
-  const partial = `${path}.${process.pid}.tmp`;
+  // not a name another user can guess and create first
+  const partial = `${path}.${randomBytes(8).toString('hex')}.tmp`;
+  const file = await open(partial, 'wx', 0o600);
   try {
-    await writeFile(partial, `${JSON.stringify(record)}\n`, { mode: 0o644 });
+    try {
+      await file.writeFile(`${JSON.stringify(record)}\n`);
+    } finally {
+      await file.close();
+    }
     await rename(partial, path);
   } catch (error) {
     await rm(partial, { force: true }).catch(() => undefined);
@@ -72,23 +106,73 @@ export async function writeAddressFile(path: string, url: string): Promise<void>
   process.once('exit', () => removeOwnAddressFile(path));
 }
 
+/** O_NOFOLLOW: a link at the path is refused rather than followed (0 where the system has none). */
+const READ_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0);
+
 /**
  * The URL of the gateway the address file names, when the process that wrote it still runs;
  * undefined without a file (the gateway has not listened yet, or its start does not write one),
- * with one its process left behind, or with one that is not an address file. A file that exists
- * but cannot be read is the environment's problem (a {@link ConfigError}).
+ * with one its process left behind, or with one that is not an address file. The admin commands
+ * send the master key to that URL, so a file anyone but this user could have written is not
+ * trusted: a symbolic link, a file that is not a regular one, one owned by another user or
+ * writable by others, one naming a URL that is not http(s) on this machine (loopback or one of
+ * its interfaces' addresses), or one naming another user's process. Such a file is passed to
+ * `onRefused` with the reason and taken as absent. A file that exists but cannot be read is the
+ * environment's problem (a {@link ConfigError}).
  */
-export async function readAddressFile(path: string): Promise<string | undefined> {
+export async function readAddressFile(
+  path: string,
+  onRefused: (reason: string) => void = () => undefined,
+): Promise<string | undefined> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    const file = await open(path, READ_FLAGS);
+    try {
+      const stat = await file.stat();
+      if (stat.isDirectory()) throw Object.assign(new Error('a directory'), { code: 'EISDIR' });
+      if (!stat.isFile()) {
+        onRefused('not a regular file');
+        return undefined;
+      }
+      const uid = process.geteuid?.();
+      // no owner or mode to check where the system has no uid (Windows)
+      if (uid !== undefined && stat.uid !== uid) {
+        onRefused(`owned by uid ${stat.uid}, not this user (${uid})`);
+        return undefined;
+      }
+      if (uid !== undefined && (stat.mode & 0o022) !== 0) {
+        onRefused(`writable by other users (mode ${(stat.mode & 0o777).toString(8)})`);
+        return undefined;
+      }
+      text = await file.readFile('utf8');
+    } finally {
+      await file.close();
+    }
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return undefined;
+    // O_NOFOLLOW on a symbolic link: ELOOP (Linux, macOS), EMLINK (FreeBSD)
+    if (code === 'ELOOP' || code === 'EMLINK') {
+      onRefused('a symbolic link');
+      return undefined;
+    }
     throw new ConfigError('the environment', [
       `${ADDRESS_FILE_VARIABLE}: cannot read ${path}: ${code ?? (error as Error).message}`,
     ]);
   }
   const record = parseRecord(text);
-  return record !== undefined && running(record.pid) ? record.url : undefined;
+  if (record === undefined) return undefined;
+  if (!isLocalUrl(record.url)) {
+    onRefused(`its URL ${record.url} is not an http(s) address of this machine`);
+    return undefined;
+  }
+  switch (processOf(record.pid)) {
+    case 'ours':
+      return record.url;
+    case 'another user':
+      onRefused(`its process ${record.pid} is another user's`);
+      return undefined;
+    case 'gone':
+      return undefined;
+  }
 }

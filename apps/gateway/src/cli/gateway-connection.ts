@@ -7,6 +7,7 @@ import { ADDRESS_FILE_VARIABLE, readAddressFile } from './address-file';
 import { createAdminClient, type AdminClient } from './admin-client';
 import { integerFlag } from './cli-args';
 import { UsageError } from './cli-errors';
+import { printWarnings } from './cli-output';
 
 /** The flags every command that talks to a running gateway takes. */
 export const CONNECTION_OPTIONS = {
@@ -57,7 +58,9 @@ export function reachableUrl(host: string | undefined, port: number): string {
 /**
  * The gateway's base URL: `--url`, then SWITCHYARD_URL; else, unless `--config` names the
  * gateway's config file, the address `switchyard start` recorded in SWITCHYARD_ADDRESS_FILE
- * (where it listens, whatever flags it was given); else built as `switchyard start` would
+ * (where it listens, whatever flags it was given), from a file no one but this user could have
+ * written naming this machine (the master key goes there: any other is warned of and ignored,
+ * see {@link readAddressFile}); else built as `switchyard start` would
  * listen: PORT and HOST, then the `server` section of `--config` or SWITCHYARD_CONFIG, then
  * 127.0.0.1:8080. A port of 0 there (PORT=0, `server.port: 0`) has start listen on a port the
  * system picks, which names none to connect to: a {@link ConfigError} telling to pass
@@ -81,7 +84,14 @@ export async function gatewayUrlFrom(
   const configFlag = nonEmpty(values.config);
   // the flags start was given (--port, --host, --config) are seen only there
   const addressFile = configFlag === undefined ? envValue(env, ADDRESS_FILE_VARIABLE) : undefined;
-  const recorded = addressFile === undefined ? undefined : await readAddressFile(addressFile);
+  const recorded =
+    addressFile === undefined
+      ? undefined
+      : await readAddressFile(addressFile, (reason) =>
+          printWarnings([
+            `${ADDRESS_FILE_VARIABLE}: not trusting ${addressFile} (${reason}): finding the gateway from PORT, HOST and SWITCHYARD_CONFIG instead`,
+          ]),
+        );
   if (recorded !== undefined) return recorded;
   const configPath = configFlag === undefined ? envValue(env, 'SWITCHYARD_CONFIG') : configFlag;
   const server = await serverSection(

@@ -161,10 +161,17 @@ describe('the image (Dockerfile and apps/gateway/package.json)', () => {
   });
 
   it('has start record where it listens for the HEALTHCHECK, which could not see the flags of start (--port, --config)', () => {
-    // in /tmp: the container's own, writable by the node user, and new with each container
-    expect(readFileSync(DOCKERFILE, 'utf8')).toMatch(
-      /^ENV .*\bSWITCHYARD_ADDRESS_FILE=\/tmp\/[\w.-]+(\s|$)/m,
-    );
+    const dockerfile = readFileSync(DOCKERFILE, 'utf8');
+    const path = /^ENV .*\bSWITCHYARD_ADDRESS_FILE=(\/[\w./-]+)(\s|$)/m.exec(dockerfile)?.[1] ?? '';
+    const directory = path.slice(0, path.lastIndexOf('/'));
+    // not in the shared /tmp, where another user could plant a file naming their own URL, which
+    // the admin commands would send the master key to: a directory only the node user may enter
+    expect(directory).not.toBe('');
+    expect(directory).not.toMatch(/^\/tmp(\/|$)/);
+    const escaped = directory.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+    expect(dockerfile).toMatch(new RegExp(`^RUN mkdir -p .*${escaped}\\b`, 'm'));
+    expect(dockerfile).toMatch(new RegExp(`chown node:node .*${escaped}\\b`));
+    expect(dockerfile).toMatch(new RegExp(`chmod 700 ${escaped}(\\s|$)`, 'm'));
   });
 
   it('gives the runtime user no ownership of the code, only of /data', () => {
