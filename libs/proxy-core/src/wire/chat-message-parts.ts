@@ -201,6 +201,22 @@ export function refuseSeveralChoices(n: number | null | undefined, message: stri
 }
 
 /**
+ * The stop sequences of `stop` as a list, refusing an empty one (`unsupported_feature` naming
+ * `stop`, or `stop.<i>` in a list) for a provider that answers it with a 400 which would end the
+ * route: refused before sending, another target takes the request. `message` says which provider.
+ */
+export function stopsWithoutEmpty(
+  stop: ChatCompletionRequest['stop'],
+  message: string,
+): string[] | undefined {
+  if (stop === undefined || stop === null) return undefined;
+  const sequences = typeof stop === 'string' ? [stop] : stop;
+  const empty = sequences.indexOf('');
+  if (empty >= 0) throw unsupportedFeature(message, typeof stop === 'string' ? 'stop' : `stop.${empty}`);
+  return sequences;
+}
+
+/**
  * Refuses OpenAI's `web_search_options` (an object; `null` asks nothing) for a provider the
  * gateway does not ask to search the web (`unsupported_feature` naming it, so the router tries
  * the next target): answered without the search, the request would get an answer from the

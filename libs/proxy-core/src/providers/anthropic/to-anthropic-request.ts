@@ -9,9 +9,9 @@ import {
   refuseSeveralChoices,
   refuseTemperatureAboveOne,
   refuseWebSearch,
+  stopsWithoutEmpty,
   toolResultCallId,
   toolUseBlockId,
-  unsupportedFeature,
   userContent,
 } from '../../wire/chat-message-parts';
 import {
@@ -218,14 +218,11 @@ const NO_STOPS: AnthropicStops = { sent: [], local: [] };
  * @see https://docs.anthropic.com/en/api/messages
  */
 export function anthropicStops(stop: ChatCompletionRequest['stop']): AnthropicStops {
-  if (stop === undefined || stop === null) return NO_STOPS;
-  const sequences = typeof stop === 'string' ? [stop] : stop;
-  const empty = sequences.indexOf('');
-  if (empty >= 0)
-    throw unsupportedFeature(
-      'Anthropic refuses an empty stop sequence (each must say something): leave it out of "stop".',
-      typeof stop === 'string' ? 'stop' : `stop.${empty}`,
-    );
+  const sequences = stopsWithoutEmpty(
+    stop,
+    'Anthropic refuses an empty stop sequence (each must say something): leave it out of "stop".',
+  );
+  if (sequences === undefined) return NO_STOPS;
   const sent: string[] = [];
   const local: string[] = [];
   for (const sequence of sequences) (isBlankText(sequence) ? local : sent).push(sequence);

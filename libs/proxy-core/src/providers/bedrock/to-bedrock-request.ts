@@ -9,9 +9,9 @@ import {
   refuseSeveralChoices,
   refuseTemperatureAboveOne,
   refuseWebSearch,
+  stopsWithoutEmpty,
   toolResultCallId,
   toolUseBlockId,
-  unsupportedFeature,
   userContent,
 } from '../../wire/chat-message-parts';
 import {
@@ -202,15 +202,10 @@ function toolChoice(choice: FunctionToolChoice | undefined): BedrockToolChoice |
  * @see https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_InferenceConfiguration.html
  */
 function stopSequences(stop: ChatCompletionRequest['stop']): string[] | undefined {
-  if (stop === undefined || stop === null) return undefined;
-  const sequences = typeof stop === 'string' ? [stop] : stop;
-  const empty = sequences.indexOf('');
-  if (empty >= 0)
-    throw unsupportedFeature(
-      'Bedrock Converse refuses an empty stop sequence (each takes at least one character): leave it out of "stop".',
-      typeof stop === 'string' ? 'stop' : `stop.${empty}`,
-    );
-  return sequences;
+  return stopsWithoutEmpty(
+    stop,
+    'Bedrock Converse refuses an empty stop sequence (each takes at least one character): leave it out of "stop".',
+  );
 }
 
 /**
