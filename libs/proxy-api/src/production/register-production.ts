@@ -193,23 +193,24 @@ export async function registerProduction(
   const cacheEviction = redis === undefined ? undefined : connectEvictions(wiring.cache, redis, logger);
   // serving starts subscribed when Redis answers; otherwise the subscriptions keep trying in
   // the background (and /ready reports keyInvalidation or cacheEviction down until it succeeds)
+  const subscribedOrWarned = async (
+    subscription: RedisSubscription | undefined,
+    meanwhile: string,
+  ): Promise<void> => {
+    if (subscription === undefined) return;
+    await withTimeout(subscription.firstSubscribed, 2_000, 'Redis').catch((error: unknown) =>
+      logger.warn({ err: { message: (error as Error).message } }, meanwhile),
+    );
+  };
   await Promise.all([
-    invalidation === undefined
-      ? undefined
-      : withTimeout(invalidation.firstSubscribed, 2_000, 'Redis').catch((error: unknown) =>
-          logger.warn(
-            { err: { message: (error as Error).message } },
-            'key invalidation is not subscribed yet (it subscribes as soon as Redis answers); until then, keys changed on other instances are dropped from the cache on its TTL',
-          ),
-        ),
-    cacheEviction === undefined
-      ? undefined
-      : withTimeout(cacheEviction.firstSubscribed, 2_000, 'Redis').catch((error: unknown) =>
-          logger.warn(
-            { err: { message: (error as Error).message } },
-            'response cache eviction is not subscribed yet (it subscribes as soon as Redis answers); until then, entries refreshed on other instances are served from memory until their TTL',
-          ),
-        ),
+    subscribedOrWarned(
+      invalidation,
+      'key invalidation is not subscribed yet (it subscribes as soon as Redis answers); until then, keys changed on other instances are dropped from the cache on its TTL',
+    ),
+    subscribedOrWarned(
+      cacheEviction,
+      'response cache eviction is not subscribed yet (it subscribes as soon as Redis answers); until then, entries refreshed on other instances are served from memory until their TTL',
+    ),
   ]);
 
   const local = new MemoryLimitBackend();
