@@ -312,6 +312,9 @@ describe('settings the configured stores would ignore', () => {
     ]);
     // the store that reads them: nothing to warn of
     expect(
+      await warningsOf('requestLog: { path: ":memory:", bodies: true, maxQueuedBodyChars: 200000 }'),
+    ).toEqual([]);
+    expect(
       await warningsOf(
         'requestLog: { path: ":memory:", retentionDays: 7, retentionStartDelayMs: 0, bodies: true, maxQueuedRows: 10, batchSize: 5 }',
       ),
@@ -319,6 +322,28 @@ describe('settings the configured stores would ignore', () => {
     expect(
       await warningsOf('requestLog: { store: jsonl, bodies: true, batchSize: 5, flushIntervalMs: 50 }'),
     ).toEqual([]);
+  });
+
+  it('warns of requestLog.maxQueuedBodyChars without requestLog.bodies: true, unless the environment picks bodies (it bounded nothing, silently)', async () => {
+    const why =
+      '/requestLog/maxQueuedBodyChars: bounds the queued bodies, and without requestLog.bodies: true none are stored';
+    expect(await warningsOf('requestLog: { path: ":memory:", maxQueuedBodyChars: 200000 }')).toEqual([why]);
+    expect(
+      await warningsOf('requestLog: { store: jsonl, bodies: false, maxQueuedBodyChars: 200000 }'),
+    ).toEqual([why]);
+    // bodies: true reads it; a value of the environment may be true, so the bound is meant for it
+    expect(
+      await warningsOf('requestLog: { store: jsonl, bodies: true, maxQueuedBodyChars: 200000 }'),
+    ).toEqual([]);
+    expect(
+      await warningsOf(
+        'requestLog: { store: jsonl, bodies: "${LOG_BODIES:-false}", maxQueuedBodyChars: 200000 }',
+      ),
+    ).toEqual([]);
+    // a store that reads no bodies at all says that instead, once
+    expect(await warningsOf('requestLog: { store: none, maxQueuedBodyChars: 200000 }')).toEqual([
+      '/requestLog/maxQueuedBodyChars: is for a request log, not store none',
+    ]);
   });
 
   it('warns of the fields under a switch the file turns off: cache, its Redis tier, condenser, metrics, breaker (they were ignored silently)', async () => {

@@ -123,8 +123,9 @@ const REQUEST_LOG_FIELD_STORES: Record<
 /**
  * `requestLog` settings that would be ignored: a field read only by other stores than the
  * configured one (`url`, `schema` and `postgres` by PostgreSQL, `path` by SQLite, retention by
- * the SQL stores, every field but one with `store: none`), and `retentionStartDelayMs` without
- * `retentionDays`; their author would believe them applied. A warning, not a refusal, as a pool
+ * the SQL stores, every field but one with `store: none`), `retentionStartDelayMs` without
+ * `retentionDays`, and `maxQueuedBodyChars` without `bodies: true` (unless the environment picks
+ * `bodies`); their author would believe them applied. A warning, not a refusal, as a pool
  * on a `sqlite:` key store is warned of; and none for the fields of other stores when
  * `chosenByEnv` says the environment picks the store (`store: "${LOG_STORE:-sqlite}"`): one file
  * then serves a store per environment, each with its fields.
@@ -147,6 +148,12 @@ export function requestLogWarnings(value: unknown, chosenByEnv: (path: string) =
     if (name === 'retentionStartDelayMs' && fields['retentionDays'] === undefined) {
       return [
         '/requestLog/retentionStartDelayMs: delays the first retention pass, and without requestLog.retentionDays there is none',
+      ];
+    }
+    // rows hold bodies only with bodies: true; none when the environment may turn it on
+    if (name === 'maxQueuedBodyChars' && fields['bodies'] !== true && !chosenByEnv('/requestLog/bodies')) {
+      return [
+        '/requestLog/maxQueuedBodyChars: bounds the queued bodies, and without requestLog.bodies: true none are stored',
       ];
     }
     return [];
