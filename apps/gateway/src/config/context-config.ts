@@ -159,7 +159,7 @@ export const CatalogConfigSchema = Type.Object(
 export const MemoryConfigSchema = Type.Object(
   {
     /** @default 268435456 */
-    budgetBytes: Type.Integer({ minimum: 1024 * 1024 }),
+    budgetBytes: Type.Integer({ minimum: 1024 * 1024, maximum: Number.MAX_SAFE_INTEGER }),
   },
   { additionalProperties: false },
 );
