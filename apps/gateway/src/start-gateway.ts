@@ -53,7 +53,7 @@ export function logsToFile(config: ConfigFile): boolean {
 
 /**
  * The gateway's logger from the `logging` section: level (LOG_LEVEL wins), destination, key
- * redaction; pretty lines through pino-pretty on a terminal stdout outside production, JSON
+ * redaction (plus `logging.redactPaths`); pretty lines through pino-pretty on a terminal stdout outside production, JSON
  * when pino-pretty (an optional dependency) is not installed. Undefined at level `silent`.
  */
 export function gatewayLogger(
@@ -64,16 +64,17 @@ export function gatewayLogger(
   const level = resolveLogLevel(config, logLevel);
   if (level === 'silent') return undefined;
   const destination = config.logging?.destination ?? 'stdout';
+  const redactPaths = config.logging?.redactPaths ?? [];
   const pretty =
     destination === 'stdout' && process.stdout.isTTY && envValue(env, 'NODE_ENV') !== 'production';
   if (pretty) {
     try {
-      return createLogger({ level, destination, pretty: true });
+      return createLogger({ level, destination, pretty: true, redactPaths });
     } catch {
       // pino-pretty is optional: without it the lines stay JSON
     }
   }
-  return createLogger({ level, destination });
+  return createLogger({ level, destination, redactPaths });
 }
 
 /** Builds the app from a validated config and listens. */

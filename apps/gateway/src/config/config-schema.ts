@@ -16,6 +16,7 @@ import {
   type ProviderConfig,
 } from '@switchyard/proxy-core';
 import { Type, type Static } from '@sinclair/typebox';
+import { MAX_REDACT_PATH_CHARS, MAX_REDACT_PATHS } from './log-redact-paths';
 import {
   MetricsConfigSchema,
   PostgresPoolConfigSchema,
@@ -93,6 +94,16 @@ export const LoggingConfigSchema = Type.Object(
     ),
     /** "stdout", "stderr" or a file path (appended to). Pretty-printed on a terminal stdout outside NODE_ENV=production. @default "stdout" */
     destination: Type.Optional(Type.String({ minLength: 1 })),
+    /**
+     * Paths redacted besides the secrets every line is cleaned of, in pino's `redact.paths` syntax
+     * (`*.headers["x-meter-key"]`): a key header of a name the gateway does not know. Each costs
+     * on every line. @default []
+     */
+    redactPaths: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: MAX_REDACT_PATH_CHARS }), {
+        maxItems: MAX_REDACT_PATHS,
+      }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -18,6 +18,7 @@ import { cacheWarnings } from './context-config';
 import { redisAddressInEnv } from './env-overrides';
 import { namesRedisAddress } from './redis-address';
 import { keyStoreWarnings } from './key-store-config';
+import { redactPathProblems } from './log-redact-paths';
 import { requestLogWarnings } from './observability-config';
 import { switchedOffWarnings } from './switched-off-warnings';
 
@@ -63,6 +64,7 @@ export async function validateConfig(
     ...redisProblems(value, env).filter(unreported),
     ...postgresProblems(value).filter(unreported),
     ...hostNameProblems(allowedHosts, '/server/allowedHosts').filter(unreported),
+    ...redactPathProblems(value).filter(unreported),
   );
   // settings read only under a condition the file does not meet would be silently ignored; one
   // file may serve environments that meet it and some that do not, so they are warned of, unless
