@@ -895,6 +895,49 @@ describe.skipIf(chromiumPath === undefined)('admin UI in headless Chromium', () 
     expect(pageErrors).toEqual([]);
   });
 
+  it("counts the overview's unpriced requests exactly from the series when the breakdowns are cut at 1000 groups", async () => {
+    const admin = { authorization: `Bearer ${MASTER}` };
+    expect((await chat({}, 'unpriced-model')).status).toBe(200);
+    await log.queue.flush();
+    // every group of the range, as the gateway answers it: the exact count to show
+    const { groups } = (await (
+      await fetch(`${url}/admin/usage?group_by=provider`, { headers: admin })
+    ).json()) as {
+      groups: { unpriced_requests: number; unpriced_input_tokens: number; unpriced_output_tokens: number }[];
+    };
+    const unpriced = { requests: 0, input: 0, output: 0 };
+    for (const group of groups) {
+      unpriced.requests += group.unpriced_requests;
+      unpriced.input += group.unpriced_input_tokens;
+      unpriced.output += group.unpriced_output_tokens;
+    }
+    expect(unpriced.requests).toBeGreaterThan(0);
+    // a log with more groups than the API answers: its most expensive 1000 held none of them
+    const matches = (target: URL): boolean => target.pathname.endsWith('/admin/usage');
+    await page.route(matches, (route) =>
+      route.fulfill({ json: { groups: [usageGroup('priced-group')], truncated: true } }),
+    );
+    try {
+      await page.getByRole('link', { name: 'Keys' }).click();
+      await page.getByRole('link', { name: 'Overview' }).click();
+      await page
+        .getByRole('table', { name: 'By provider' })
+        .getByRole('row', { name: /priced-group/ })
+        .waitFor();
+      // summed from the cut breakdown, the spend showed none of them (or "N+" for some)
+      const spend = page.locator('[data-total="spend"]');
+      await expect
+        .poll(() => spend.locator('dd').textContent())
+        .toMatch(new RegExp(`^\\$[\\d,.]+ \\+ ${unpriced.requests.toLocaleString('en-US')} unpriced$`));
+      expect(await spend.locator('small').getAttribute('title')).toBe(
+        `${unpriced.requests.toLocaleString('en-US')} request${unpriced.requests === 1 ? '' : 's'} with usage but no known price (${unpriced.input.toLocaleString('en-US')} input / ${unpriced.output.toLocaleString('en-US')} output tokens): not in the sum.`,
+      );
+      expect(pageErrors).toEqual([]);
+    } finally {
+      await page.unroute(matches);
+    }
+  });
+
   it("shows times in UTC, and ends its windows at the gateway's clock, not a browser clock three days off", async () => {
     const admin = { authorization: `Bearer ${MASTER}` };
     // a browser in another zone whose clock is three days behind the gateway's

@@ -14,6 +14,9 @@ export interface UsageBucket {
   input_tokens: number;
   output_tokens: number;
   cost_usd: number;
+  unpriced_requests: number;
+  unpriced_input_tokens: number;
+  unpriced_output_tokens: number;
   p50_ms: number | null;
   p95_ms: number | null;
 }

@@ -63,6 +63,23 @@ describe('dashboard admin routes', () => {
     expect(series.p50_ms).not.toBeNull();
   });
 
+  it('count the requests with usage but no price in each bucket of the series (its schema dropped the count)', async () => {
+    const to = Date.now() + 1000;
+    const response = await app.inject({
+      url: `/admin/usage/series?from=${to - 3_600_000}&to=${to}&bucket_ms=60000`,
+      headers: admin,
+    });
+    const { buckets } = response.json<{ buckets: Record<string, unknown>[] }>();
+    const sum = (field: string): number =>
+      buckets.reduce((total, bucket) => total + Number(bucket[field]), 0);
+    expect(buckets.every((bucket) => typeof bucket.unpriced_requests === 'number')).toBe(true);
+    // the mock model has no price: the two answered requests are unpriced, the refused one is not
+    expect(sum('unpriced_requests')).toBe(2);
+    expect(sum('unpriced_input_tokens')).toBe(sum('input_tokens'));
+    expect(sum('unpriced_output_tokens')).toBe(sum('output_tokens'));
+    expect(sum('output_tokens')).toBeGreaterThan(0);
+  });
+
   it('reject bad ranges and bucket widths with a 400', async () => {
     for (const query of [
       'bucket_ms=999',

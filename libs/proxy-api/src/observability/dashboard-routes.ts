@@ -39,6 +39,9 @@ const SeriesReply = Type.Object({
       input_tokens: Type.Number(),
       output_tokens: Type.Number(),
       cost_usd: Type.Number(),
+      unpriced_requests: Type.Integer(),
+      unpriced_input_tokens: Type.Number(),
+      unpriced_output_tokens: Type.Number(),
       p50_ms: NullableNumber,
       p95_ms: NullableNumber,
     }),
@@ -100,7 +103,7 @@ export function defaultBucketMs(spanMs: number): number {
 
 /**
  * Dashboard data behind the admin key: `GET /admin/usage/series` (requests, errors, tokens,
- * cost and p50/p95 latency over time; needs the SQL request log) and `GET /admin/providers`
+ * cost, unpriced requests and p50/p95 latency over time; needs the SQL request log) and `GET /admin/providers`
  * (each target's breaker, limiter load and recent traffic).
  */
 export function dashboardRoutes(
@@ -117,7 +120,7 @@ export function dashboardRoutes(
         onRequest: requireAdmin,
         schema: {
           tags,
-          summary: 'Requests, errors, tokens, cost and latency percentiles over time',
+          summary: 'Requests, errors, tokens, cost, unpriced requests and latency percentiles over time',
           querystring: SeriesQuery,
           response: { 200: SeriesReply },
         },

@@ -117,11 +117,9 @@ export function overviewView(root: HTMLElement, signal: AbortSignal): void {
       ]);
       if (loading.aborted) return;
       for (const chart of charts.splice(0)) chart.destroy();
-      // each breakdown covers every request of the range: the provider one has the fewest groups
-      const byProvider = groups[BREAKDOWNS.findIndex(([by]) => by === 'provider')];
       replace(
         body,
-        totals(series, byProvider?.groups ?? [], byProvider?.truncated === true),
+        totals(series),
         h('div', { class: 'charts' }, ...CHARTS.map((spec) => chartFigure(spec, series, charts))),
         h(
           'div',
@@ -141,16 +139,16 @@ export function overviewView(root: HTMLElement, signal: AbortSignal): void {
 }
 
 /**
- * The range's totals. The series sums priced costs only; the unpriced requests beside the spend
- * come from a breakdown's groups (a lower bound when it was truncated).
+ * The range's totals, all from the series: its buckets are exact for any range, where a
+ * breakdown's groups stop at the 1000 most expensive (the unpriced requests summed from them
+ * were only a lower bound then).
  */
-function totals(series: UsageSeries, groups: readonly UsageGroup[], truncated: boolean): HTMLElement {
-  const unpriced: Unpriced = { unpriced_requests: 0, unpriced_input_tokens: 0, unpriced_output_tokens: 0 };
-  for (const group of groups) {
-    unpriced.unpriced_requests += group.unpriced_requests;
-    unpriced.unpriced_input_tokens = (unpriced.unpriced_input_tokens ?? 0) + group.unpriced_input_tokens;
-    unpriced.unpriced_output_tokens = (unpriced.unpriced_output_tokens ?? 0) + group.unpriced_output_tokens;
-  }
+function totals(series: UsageSeries): HTMLElement {
+  const unpriced: Required<Unpriced> = {
+    unpriced_requests: 0,
+    unpriced_input_tokens: 0,
+    unpriced_output_tokens: 0,
+  };
   let requests = 0;
   let errors = 0;
   let tokens = 0;
@@ -160,6 +158,9 @@ function totals(series: UsageSeries, groups: readonly UsageGroup[], truncated: b
     errors += bucket.errors;
     tokens += bucket.input_tokens + bucket.output_tokens;
     cost += bucket.cost_usd;
+    unpriced.unpriced_requests += bucket.unpriced_requests;
+    unpriced.unpriced_input_tokens += bucket.unpriced_input_tokens;
+    unpriced.unpriced_output_tokens += bucket.unpriced_output_tokens;
   }
   const tile = (label: string, value: string, name: string, ...more: Child[]): HTMLElement =>
     h('div', { class: 'tile', 'data-total': name }, h('dt', {}, label), h('dd', {}, value, ...more));
@@ -181,11 +182,7 @@ function totals(series: UsageSeries, groups: readonly UsageGroup[], truncated: b
         'spend',
         unpriced.unpriced_requests === 0
           ? null
-          : h(
-              'small',
-              { class: 'unpriced', title: unpricedNote(unpriced) },
-              unpricedSuffix(unpriced, truncated),
-            ),
+          : h('small', { class: 'unpriced', title: unpricedNote(unpriced) }, unpricedSuffix(unpriced)),
       ),
     ),
     series.truncated

@@ -97,7 +97,17 @@ export interface UsageBucket {
   errors: number;
   input_tokens: number;
   output_tokens: number;
+  /** USD of the bucket's priced requests: an unpriced request adds nothing (see `unpriced_requests`). */
   cost_usd: number;
+  /**
+   * Requests of the bucket with usage but no known price, whose cost is not in `cost_usd`, as
+   * {@link UsageGroup.unpriced_requests} counts them.
+   */
+  unpriced_requests: number;
+  /** Input tokens of the unpriced requests (also in `input_tokens`). */
+  unpriced_input_tokens: number;
+  /** Output tokens of the unpriced requests (also in `output_tokens`). */
+  unpriced_output_tokens: number;
   /**
    * Median request duration in milliseconds; null when no request in the bucket has one (or,
    * with {@link UsageSeries.truncated}, none among the requests read for percentiles).
@@ -120,7 +130,7 @@ export interface UsageSeries {
   /**
    * True when the range holds more requests with a duration than a series reads for its
    * percentiles (the newest 100 000): the percentiles then cover only those. Requests, errors,
-   * tokens and cost are always exact.
+   * tokens, cost and unpriced requests are always exact.
    */
   truncated: boolean;
 }

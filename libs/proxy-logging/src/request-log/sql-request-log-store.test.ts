@@ -349,6 +349,9 @@ function suite(
           input_tokens: 20,
           output_tokens: 40,
           cost_usd: 10,
+          unpriced_requests: 0,
+          unpriced_input_tokens: 0,
+          unpriced_output_tokens: 0,
           p50_ms: 10,
           p95_ms: 19,
         },
@@ -359,6 +362,9 @@ function suite(
           input_tokens: 0,
           output_tokens: 0,
           cost_usd: 0,
+          unpriced_requests: 0,
+          unpriced_input_tokens: 0,
+          unpriced_output_tokens: 0,
           p50_ms: null,
           p95_ms: null,
         },
@@ -369,6 +375,9 @@ function suite(
           input_tokens: 3,
           output_tokens: 4,
           cost_usd: 0,
+          unpriced_requests: 1,
+          unpriced_input_tokens: 3,
+          unpriced_output_tokens: 4,
           p50_ms: null,
           p95_ms: null,
         },
@@ -432,6 +441,9 @@ function suite(
           input_tokens: 1,
           output_tokens: 5,
           cost_usd: 0.25,
+          unpriced_requests: 1,
+          unpriced_input_tokens: 0,
+          unpriced_output_tokens: 3,
           p50_ms: 10,
           p95_ms: 30,
         },
@@ -442,6 +454,9 @@ function suite(
           input_tokens: 4,
           output_tokens: 0,
           cost_usd: 0.5,
+          unpriced_requests: 0,
+          unpriced_input_tokens: 0,
+          unpriced_output_tokens: 0,
           p50_ms: null,
           p95_ms: null,
         },
@@ -452,6 +467,9 @@ function suite(
           input_tokens: 0,
           output_tokens: 0,
           cost_usd: 0,
+          unpriced_requests: 0,
+          unpriced_input_tokens: 0,
+          unpriced_output_tokens: 0,
           p50_ms: null,
           p95_ms: null,
         },
@@ -462,6 +480,9 @@ function suite(
           input_tokens: 5,
           output_tokens: 6,
           cost_usd: 0.125,
+          unpriced_requests: 0,
+          unpriced_input_tokens: 0,
+          unpriced_output_tokens: 0,
           p50_ms: 7,
           p95_ms: 7,
         },
@@ -478,6 +499,61 @@ function suite(
         code: 'invalid_request',
         param: 'to',
       });
+    });
+
+    it('counts the requests with usage but no price in each series bucket beside its cost (the overview took them from a breakdown cut at 1000 groups)', async () => {
+      await store.write([
+        row({ id: 'priced', ts: 20_000, cost_usd: 0.5 }),
+        // usage with no price: tokens, or the units a proxied exchange was metered in
+        row({ id: 'tokens', ts: 20_100, cost_usd: null, input_tokens: 100, output_tokens: 40 }),
+        row({
+          id: 'units',
+          ts: 21_000,
+          cost_usd: null,
+          input_tokens: null,
+          output_tokens: null,
+          units: '{"characters":12}',
+        }),
+        // no usage: refused or failed before an answer, it cost nothing and is not unpriced
+        row({
+          id: 'refused',
+          ts: 21_500,
+          status: 429,
+          cost_usd: null,
+          input_tokens: null,
+          output_tokens: null,
+        }),
+      ]);
+      const series = await store.series(20_000, 22_000, 1000);
+      expect(
+        series.buckets.map(
+          ({ ts, requests, cost_usd, unpriced_requests, unpriced_input_tokens, unpriced_output_tokens }) => ({
+            ts,
+            requests,
+            cost_usd,
+            unpriced_requests,
+            unpriced_input_tokens,
+            unpriced_output_tokens,
+          }),
+        ),
+      ).toEqual([
+        {
+          ts: 20_000,
+          requests: 2,
+          cost_usd: 0.5,
+          unpriced_requests: 1,
+          unpriced_input_tokens: 100,
+          unpriced_output_tokens: 40,
+        },
+        {
+          ts: 21_000,
+          requests: 2,
+          cost_usd: 0,
+          unpriced_requests: 1,
+          unpriced_input_tokens: 0,
+          unpriced_output_tokens: 0,
+        },
+      ]);
     });
 
     // generated in one statement, so both dialects can hold more rows than a series reads for its percentiles

@@ -122,6 +122,9 @@ interface BucketSums {
   input_tokens: number;
   output_tokens: number;
   cost_usd: number;
+  unpriced_requests: number;
+  unpriced_input_tokens: number;
+  unpriced_output_tokens: number;
 }
 
 /** Nearest-rank percentile of ascending values; null when there are none. */
@@ -321,8 +324,8 @@ export class SqlRequestLogStore implements RequestLogStore {
   }
 
   /**
-   * Requests, errors, tokens, cost and p50/p95 latency per `bucketMs` in `[from, to)` (epoch
-   * milliseconds, integers). Counts, tokens and cost are exact for any range: the database sums
+   * Requests, errors, tokens, cost, unpriced requests and p50/p95 latency per `bucketMs` in
+   * `[from, to)` (epoch milliseconds, integers). Counts, tokens and cost are exact for any range: the database sums
    * each bucket. The percentiles come from the range's latest `MAX_SERIES_PERCENTILE_ROWS`
    * requests that have a duration, a bounded read instead of one object per request; when the
    * range holds more, `truncated` is set and older buckets' percentiles cover only what was read.
@@ -358,7 +361,10 @@ export class SqlRequestLogStore implements RequestLogStore {
         `SELECT (ts - CAST(? AS BIGINT)) / CAST(? AS BIGINT) AS bucket, COUNT(*) AS requests,
           SUM(CASE WHEN status >= 400 THEN 1 ELSE 0 END) AS errors,
           COALESCE(SUM(input_tokens), 0) AS input_tokens, COALESCE(SUM(output_tokens), 0) AS output_tokens,
-          COALESCE(SUM(cost_usd), 0) AS cost_usd
+          COALESCE(SUM(cost_usd), 0) AS cost_usd,
+          SUM(CASE WHEN ${UNPRICED} THEN 1 ELSE 0 END) AS unpriced_requests,
+          COALESCE(SUM(CASE WHEN ${UNPRICED} THEN input_tokens END), 0) AS unpriced_input_tokens,
+          COALESCE(SUM(CASE WHEN ${UNPRICED} THEN output_tokens END), 0) AS unpriced_output_tokens
         FROM switchyard_requests WHERE ts >= ? AND ts < ? GROUP BY bucket`,
         [from, bucketMs, from, to],
       ),
@@ -388,6 +394,9 @@ export class SqlRequestLogStore implements RequestLogStore {
         input_tokens: Number(sum?.input_tokens ?? 0),
         output_tokens: Number(sum?.output_tokens ?? 0),
         cost_usd: roundUsd(Number(sum?.cost_usd ?? 0)),
+        unpriced_requests: Number(sum?.unpriced_requests ?? 0),
+        unpriced_input_tokens: Number(sum?.unpriced_input_tokens ?? 0),
+        unpriced_output_tokens: Number(sum?.unpriced_output_tokens ?? 0),
         p50_ms: percentile(sorted, 50),
         p95_ms: percentile(sorted, 95),
       };
