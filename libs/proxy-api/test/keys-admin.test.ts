@@ -231,6 +231,25 @@ describe('admin API', () => {
     expect(kept.json()).toMatchObject({ metadata: largest });
   });
 
+  it('bounds models: at most 200 entries of 200 characters, as a static key is', async () => {
+    const app = await start();
+    const { id } = await createKey(app);
+    for (const models of [Array.from({ length: 201 }, (_, index) => `m${index}`), ['m'.repeat(201)]]) {
+      for (const [method, url] of [
+        ['POST', '/admin/keys'],
+        ['PATCH', `/admin/keys/${id}`],
+      ] as const) {
+        const refused = await admin(app, method, url, { models });
+        expect({ method, status: refused.statusCode }).toEqual({ method, status: 400 });
+        expect(refused.json()).toMatchObject({ error: { code: 'invalid_request' } });
+      }
+    }
+    const largest = Array.from({ length: 200 }, (_, index) => `${index}`.padEnd(200, 'm'));
+    const kept = await admin(app, 'PATCH', `/admin/keys/${id}`, { models: largest });
+    expect(kept.statusCode).toBe(200);
+    expect(kept.json()).toMatchObject({ models: largest });
+  });
+
   it("reports a key's usage and spend", async () => {
     let clock = Date.UTC(2026, 10, 23, 12);
     const app = await start({
@@ -437,6 +456,38 @@ describe('client keys on /v1', () => {
     const largest = Object.fromEntries(
       Array.from({ length: 50 }, (_, i) => [`${i}`.padEnd(100, 'k'), 'v'.repeat(1000)]),
     );
+    const app = createApp({ gateway, keys: [key('largest', largest)] });
+    await app.ready();
+    await app.close();
+  });
+
+  it("refuses a static key whose models list passes the admin API's bounds, naming the key, as a virtual key's is", async () => {
+    const key = (name: string, models: string[]) => ({
+      key: `sk-sy-models-bounds-${name}-0001`,
+      name,
+      models,
+    });
+    let message = '';
+    try {
+      createApp({
+        gateway,
+        keys: [
+          key(
+            'many',
+            Array.from({ length: 201 }, (_, i) => `model-${i}`),
+          ),
+          key('long', ['gpt-4o', 'a'.repeat(201), `${'b'.repeat(300)}*`]),
+        ],
+      });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toContain("/keys/many/models: 201 entries, more than the 200 a key's models may have");
+    expect(message).toContain(
+      `/keys/long/models: the entry "${'a'.repeat(32)}..." has 201 characters, more than the 200 allowed (and 1 more)`,
+    );
+    // the largest the admin API takes is taken
+    const largest = Array.from({ length: 200 }, (_, i) => `${i}`.padEnd(200, 'm'));
     const app = createApp({ gateway, keys: [key('largest', largest)] });
     await app.ready();
     await app.close();

@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { KeyMetadataSchema } from '../keys/key-metadata';
+import { KeyModelsSchema } from '../keys/key-models';
 import { MAX_KEY_LIMIT } from '../keys/key-secret';
 import { MAX_KEY_BUDGET_USD } from '../keys/static-key';
 import { parseIsoTime } from '../observability/query-time';
@@ -20,7 +21,7 @@ export const AdminKeyFieldsSchema = Type.Object(
     customer_id: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 200, pattern: NO_NUL }))),
     owner: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 200, pattern: NO_NUL }))),
     metadata: Type.Optional(KeyMetadataSchema),
-    models: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 200 }), { maxItems: 200 })),
+    models: Type.Optional(KeyModelsSchema),
     rpm: Type.Optional(Nullable(Type.Integer({ minimum: 1, maximum: MAX_KEY_LIMIT }))),
     tpm: Type.Optional(Nullable(Type.Integer({ minimum: 1, maximum: MAX_KEY_LIMIT }))),
     max_parallel: Type.Optional(Nullable(Type.Integer({ minimum: 1, maximum: MAX_KEY_LIMIT }))),

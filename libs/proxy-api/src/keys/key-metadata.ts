@@ -24,13 +24,13 @@ export const KeyMetadataSchema = Type.Record(
   },
 );
 
-/** An entry name as a problem quotes it: in JSON quotes, its start only when long. */
-function shown(name: string): string {
+/** A name or entry as a key's problem quotes it: in JSON quotes, its start only when long. */
+export function quotedStart(name: string): string {
   return JSON.stringify(name.length <= 32 ? name : `${name.slice(0, 32)}...`);
 }
 
-/** What follows the first of `count` entries past a bound. */
-function more(count: number): string {
+/** What a key's problem puts after the first of `count` entries past a bound. */
+export function andMore(count: number): string {
   return count > 1 ? ` (and ${count - 1} more)` : '';
 }
 
@@ -61,12 +61,12 @@ export function keyMetadataProblems(metadata: unknown, path: string): string[] {
   const [longName] = longNames;
   if (longName !== undefined)
     problems.push(
-      `${path}: the entry name ${shown(longName)} has ${[...longName].length} characters, more than the ${KEY_METADATA_BOUNDS.maxNameLength} allowed${more(longNames.length)}`,
+      `${path}: the entry name ${quotedStart(longName)} has ${[...longName].length} characters, more than the ${KEY_METADATA_BOUNDS.maxNameLength} allowed${andMore(longNames.length)}`,
     );
   const [longValue] = longValues;
   if (longValue !== undefined)
     problems.push(
-      `${path}: the value of ${shown(longValue.name)} has ${longValue.length} characters, more than the ${KEY_METADATA_BOUNDS.maxValueLength} allowed${more(longValues.length)}`,
+      `${path}: the value of ${quotedStart(longValue.name)} has ${longValue.length} characters, more than the ${KEY_METADATA_BOUNDS.maxValueLength} allowed${andMore(longValues.length)}`,
     );
   return problems;
 }

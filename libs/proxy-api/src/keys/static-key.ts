@@ -34,7 +34,10 @@ export const StaticKeySchema = Type.Object(
      * names of 100 characters, values of 1000), checked with the options (`productionOptionsProblems`).
      */
     metadata: Type.Optional(Type.Record(Type.String(), Type.String())),
-    /** Aliases or `*` globs; absent or empty = every model. */
+    /**
+     * Aliases or `*` globs; absent or empty = every model. Bounded as a virtual key's (at most
+     * 200 entries of 200 characters), checked with the options (`productionOptionsProblems`).
+     */
     models: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
     rpm: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_KEY_LIMIT })),
     tpm: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_KEY_LIMIT })),

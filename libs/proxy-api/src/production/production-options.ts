@@ -11,6 +11,7 @@ import { Type } from '@sinclair/typebox';
 import { HOST_NAME_PATTERN, hostNameProblems } from '../http/loopback-host';
 import type { KeyStore } from '../keys/key-store';
 import { keyMetadataProblems } from '../keys/key-metadata';
+import { keyModelsProblems } from '../keys/key-models';
 import { StaticKeySchema, type StaticKeyConfig } from '../keys/static-key';
 import type { CostEstimator } from '../limits/cost-estimator';
 import type { LimitFailMode } from '../limits/failover-limit-backend';
@@ -379,8 +380,10 @@ export function productionOptionsProblems(
       problems.push(
         `/keys: static key "${key.name}" has the master key's secret: whoever holds it would be an admin`,
       );
-    // the admin API's bounds: TypeBox's checker cannot bound a Record's names, so checked here, by key name
+    // the admin API's bounds, checked here to name the key (TypeBox's checker cannot bound a
+    // Record's names, and would name a key by its index)
     problems.push(...keyMetadataProblems(key.metadata, `/keys/${key.name}/metadata`));
+    problems.push(...keyModelsProblems(key.models, `/keys/${key.name}/models`));
     if (typeof key.expiresAt === 'string' && parseIsoTime(key.expiresAt) === undefined)
       problems.push(
         `/keys/${key.name}/expiresAt: not an ISO 8601 date or date-time (2027-01-31, 2027-01-31T18:00:00Z)`,
