@@ -51,8 +51,7 @@ describe('a spend with the requests it could not price', () => {
     expect(unpricedNote(some)).toBe(
       '4 requests with usage but no known price (1,200 input / 345 output tokens): not in the sum.',
     );
-    // counted over the groups an answer listed, when it listed only some
-    expect(spend(0, { unpriced_requests: 1 }, true)).toBe('$0.00 + 1+ unpriced');
+    expect(spend(0, { unpriced_requests: 1 })).toBe('$0.00 + 1 unpriced');
     expect(unpricedNote({ unpriced_requests: 1 })).toBe(
       '1 request with usage but no known price: not in the sum.',
     );

@@ -36,16 +36,16 @@ export interface Unpriced {
 
 /**
  * A sum of USD with the requests it could not price beside it (`$1.23 + 4 unpriced`): summed as
- * $0 they made the spend look complete. `atLeast` when the count covers only some of the groups.
+ * $0 they made the spend look complete.
  */
-export function spend(costUsd: number, unpriced: Unpriced, atLeast = false): string {
-  return `${usd(costUsd)}${unpricedSuffix(unpriced, atLeast)}`;
+export function spend(costUsd: number, unpriced: Unpriced): string {
+  return `${usd(costUsd)}${unpricedSuffix(unpriced)}`;
 }
 
 /** What {@link spend} puts after the sum (` + 4 unpriced`); empty when every request was priced. */
-export function unpricedSuffix(unpriced: Unpriced, atLeast = false): string {
+export function unpricedSuffix(unpriced: Unpriced): string {
   const count = unpriced.unpriced_requests;
-  return count === 0 ? '' : ` + ${integer(count)}${atLeast ? '+' : ''} unpriced`;
+  return count === 0 ? '' : ` + ${integer(count)} unpriced`;
 }
 
 /** Why a spend says "unpriced", for its tooltip; undefined when nothing is. */
