@@ -340,6 +340,17 @@ describe('settings the configured stores would ignore', () => {
         'requestLog: { store: jsonl, bodies: "${LOG_BODIES:-false}", maxQueuedBodyChars: 200000 }',
       ),
     ).toEqual([]);
+    // a bodies value the schema refuses is an error of its own, not also this warning
+    const warnings: string[] = [];
+    await expect(
+      validateConfig(
+        parseYaml(`requestLog: { store: jsonl, bodies: yes, maxQueuedBodyChars: 200000 }\n${PROVIDERS}`),
+        {},
+        'test.yaml',
+        warnings,
+      ),
+    ).rejects.toThrow('/requestLog/bodies');
+    expect(warnings).not.toContain(why);
     // a store that reads no bodies at all says that instead, once
     expect(await warningsOf('requestLog: { store: none, maxQueuedBodyChars: 200000 }')).toEqual([
       '/requestLog/maxQueuedBodyChars: is for a request log, not store none',

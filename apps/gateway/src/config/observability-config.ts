@@ -151,7 +151,9 @@ export function requestLogWarnings(value: unknown, chosenByEnv: (path: string) =
       ];
     }
     // rows hold bodies only with bodies: true; none when the environment may turn it on
-    if (name === 'maxQueuedBodyChars' && fields['bodies'] !== true && !chosenByEnv('/requestLog/bodies')) {
+    // (a bodies value the schema refuses is reported there, not warned of here too)
+    const bodiesOff = fields['bodies'] === undefined || fields['bodies'] === false;
+    if (name === 'maxQueuedBodyChars' && bodiesOff && !chosenByEnv('/requestLog/bodies')) {
       return [
         '/requestLog/maxQueuedBodyChars: bounds the queued bodies, and without requestLog.bodies: true none are stored',
       ];
