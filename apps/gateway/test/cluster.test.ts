@@ -330,7 +330,7 @@ describe('switchyard start --workers', { timeout: 90_000 }, () => {
       });
       started.push(gateway);
       expect(gateway.stderr()).toMatch(
-        /warning: running 1 worker instead of one per core \(\d+\): virtual keys' revocations, budgets and limits would be kept per worker/,
+        /warning: running 1 worker instead of one per CPU \(\d+\): virtual keys' revocations, budgets and limits would be kept per worker/,
       );
       const health = await send(`${gateway.url}/health`);
       expect(health.status).toBe(200);

@@ -89,7 +89,7 @@ describe('checkClusterState', () => {
 });
 
 describe('resolveWorkers', () => {
-  it('takes the flag, then SWITCHYARD_WORKERS, then server.workers, then one per core', () => {
+  it('takes the flag, then SWITCHYARD_WORKERS, then server.workers, then one per available CPU', () => {
     const config: ConfigFile = { ...base, server: { workers: 3 } };
     expect(resolveWorkers('2', { SWITCHYARD_WORKERS: '4' }, config)).toEqual({ workers: 2, explicit: true });
     expect(resolveWorkers(undefined, { SWITCHYARD_WORKERS: '4' }, config)).toEqual({
@@ -129,7 +129,7 @@ describe('planWorkers', () => {
     expect(plan).toEqual({
       workers: 1,
       errors: [],
-      warnings: [expect.stringContaining('running 1 worker instead of one per core (4)')],
+      warnings: [expect.stringContaining('running 1 worker instead of one per CPU (4)')],
     });
     expect(plan.warnings[0]).toContain(
       "virtual keys' revocations, budgets and limits would be kept per worker",

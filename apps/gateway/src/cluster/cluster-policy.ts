@@ -84,7 +84,7 @@ export function planWorkers(config: ConfigFile, count: WorkerCount): WorkerPlan 
     workers: 1,
     errors: [],
     warnings: [
-      `running 1 worker instead of one per core (${count.workers}): ${errors.join('; ')}. Fix that and set --workers, SWITCHYARD_WORKERS or server.workers to run several`,
+      `running 1 worker instead of one per CPU (${count.workers}): ${errors.join('; ')}. Fix that and set --workers, SWITCHYARD_WORKERS or server.workers to run several`,
     ],
   };
 }

@@ -62,7 +62,7 @@ export const ServerConfigSchema = Type.Object(
     allowOpen: Type.Optional(Type.Boolean()),
     /** Host names (no port) requests may carry besides localhost, 127.0.0.0/8, [::1], 0.0.0.0 and [::], compared in canonical form; checked in open mode, or whenever set (env SWITCHYARD_ALLOWED_HOSTS, comma-separated). @default [] */
     allowedHosts: Type.Optional(Type.Array(Type.String({ minLength: 1, pattern: HOST_NAME_PATTERN }))),
-    /** Worker processes sharing the port (node:cluster); 1 = no cluster (env SWITCHYARD_WORKERS, flag --workers). @default one per core (one when state could not be shared) */
+    /** Worker processes sharing the port (node:cluster); 1 = no cluster (env SWITCHYARD_WORKERS, flag --workers). @default one per available CPU: cores within the cgroup CPU quota (one when state could not be shared) */
     workers: Type.Optional(Type.Integer({ minimum: 1, maximum: 256 })),
     /** Period of the idle checks: two idle checks in a row give memory back (a young-generation, then a full, collection); 0 = never. @default 10000 */
     idleMemoryReleaseMs: Type.Optional(Type.Union([Type.Literal(0), timerDelaySchema({ minimum: 5000 })])),
