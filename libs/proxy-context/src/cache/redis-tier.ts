@@ -24,9 +24,10 @@ export interface RedisCacheClient {
   /**
    * When present, a read sends GET and PTTL of one key (one slot of a cluster) in one transaction,
    * and a hit lives in memory for the TTL Redis still keeps; without it a read is a plain GET, and
-   * a hit lives in memory until the deadline the writing instance stored by its own clock. A write
-   * sends EXISTS and SET in one transaction, telling whether it replaced an entry; without them a
-   * write is a plain SET, taken as a replacement.
+   * a hit lives in memory until the deadline the writing instance stored by its own clock. A
+   * refresh's write (a request that skipped the read) sends EXISTS and SET in one transaction,
+   * telling whether it replaced an entry; without them it is a plain SET, taken as a replacement.
+   * Every other write is a plain SET.
    */
   multi?(): RedisCacheTransaction;
   quit(): Promise<unknown>;
@@ -162,11 +163,12 @@ export class RedisTier {
   }
 
   /**
-   * Stores a body for `ttlMs`, unless it is too large or the circuit is open, and says whether it
-   * replaced an entry: EXISTS and SET in one MULTI (one round trip, and nothing comes between
-   * them), which costs a few bytes where `SET ... GET` would send the old body back.
+   * Stores a body for `ttlMs`, unless it is too large or the circuit is open. With `askReplaced`
+   * it says whether it replaced an entry: EXISTS and SET in one MULTI (one round trip, and nothing
+   * comes between them), which costs a few bytes where `SET ... GET` would send the old body back;
+   * without it (every write but a refresh's) it is a plain SET, `written`.
    */
-  async set(key: string, body: string, ttlMs: number): Promise<RedisCacheWrite> {
+  async set(key: string, body: string, ttlMs: number, askReplaced = false): Promise<RedisCacheWrite> {
     // measured before encoding: an oversized body costs no gzip work
     if (body.length * 2 > this.#settings.maxEntryBytes) {
       this.#oversized += 1;
@@ -177,7 +179,7 @@ export class RedisTier {
     const fullKey = this.#settings.prefix + key;
     const px = Math.max(1, Math.round(ttlMs));
     return this.#command(async (client): Promise<RedisCacheWrite> => {
-      const transaction = typeof client.multi === 'function' ? client.multi() : undefined;
+      const transaction = askReplaced && typeof client.multi === 'function' ? client.multi() : undefined;
       if (transaction?.exists === undefined || transaction.set === undefined) {
         await client.set(fullKey, value, 'PX', px);
         return 'written';

@@ -34,7 +34,7 @@ function recordingClient(): { client: RedisCacheClient; writes: Promise<unknown>
   const writes: Promise<unknown>[] = [];
   const client: RedisCacheClient = {
     getBuffer: async (key) => redis.getBuffer(key),
-    // a write is EXISTS and SET in one transaction
+    // a refresh's write is EXISTS and SET in one transaction, any other a plain SET
     multi: () => {
       const transaction = redis.multi();
       let writing = false;

@@ -358,7 +358,8 @@ export class ResponseCache implements GatewayPlugin {
       return;
     }
     // off the response path: a slow or failed Redis write costs the client nothing
-    this.#redis.set(key, body, ttlMs).then(
+    // only a refresh not known to replace an entry here asks Redis whether it replaced one
+    this.#redis.set(key, body, ttlMs, refresh && !inMemory).then(
       (write) => {
         // `written`: a client that cannot tell, taken as a replacement
         if (refresh && (inMemory || write === 'replaced' || write === 'written')) this.#publishEviction(key);
