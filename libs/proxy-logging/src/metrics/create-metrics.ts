@@ -332,7 +332,6 @@ export function createMetrics(options: MetricsOptions = {}): SwitchyardMetrics {
   });
 
   const queues: RequestLogQueueStats[] = [];
-  const cacheRedis: (() => string | undefined)[] = [];
   /**
    * A gauge read from sources at scrape time, registered with its first source: with no source
    * (no Redis, no key store) there is nothing to report, and no series says 0 for it.
@@ -340,7 +339,7 @@ export function createMetrics(options: MetricsOptions = {}): SwitchyardMetrics {
   const polledGauge = (
     name: string,
     help: string,
-    aggregator: 'sum' | 'min',
+    aggregator: 'sum' | 'min' | 'max',
     combine: (values: number[]) => number,
   ): ((source: () => number) => void) => {
     const sources: (() => number)[] = [];
@@ -384,6 +383,13 @@ export function createMetrics(options: MetricsOptions = {}): SwitchyardMetrics {
     // across cluster workers: 0 when any worker misses evictions
     'min',
     (values) => Math.min(1, ...values),
+  );
+  const observeCacheRedisState = polledGauge(
+    'switchyard_cache_redis_state',
+    'Response cache Redis tier breaker: 0 closed, 1 half-open, 2 open (serving from memory only).',
+    // across cluster workers: the worst state
+    'max',
+    (states) => Math.max(0, ...states),
   );
   const sum = (pick: (stats: RequestLogQueueStats) => number): number =>
     queues.reduce((total, stats) => total + pick(stats), 0);
@@ -665,20 +671,8 @@ export function createMetrics(options: MetricsOptions = {}): SwitchyardMetrics {
       queues.push(stats);
     },
     observeCacheRedis(state) {
-      cacheRedis.push(state);
-      // registered with its first source: without a Redis tier there is no state to report
-      if (cacheRedis.length > 1) return;
-      new Gauge({
-        name: 'switchyard_cache_redis_state',
-        help: 'Response cache Redis tier breaker: 0 closed, 1 half-open, 2 open (serving from memory only).',
-        registers,
-        // across cluster workers: the worst state
-        aggregator: 'max',
-        collect() {
-          const states = cacheRedis.map((source) => BREAKER_STATES[source() ?? ''] ?? 0);
-          this.set(Math.max(0, ...states));
-        },
-      });
+      // without a Redis tier there is no state to report
+      observeCacheRedisState(() => BREAKER_STATES[state() ?? ''] ?? 0);
     },
     knowModels(source) {
       knownSources.push(source);
