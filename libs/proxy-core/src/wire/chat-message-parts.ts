@@ -36,12 +36,7 @@ export function isBlankText(text: string): boolean {
 export function nonBlankTexts(
   content: string | ReadonlyArray<ChatContentPart | ChatTextPart> | null | undefined,
 ): string[] {
-  if (content === null || content === undefined) return [];
-  const texts =
-    typeof content === 'string'
-      ? [content]
-      : content.flatMap((part) => (part.type === 'text' ? [part.text] : []));
-  return texts.filter((text) => !isBlankText(text));
+  return nonEmptyTexts(content).filter((text) => !isBlankText(text));
 }
 
 /**
