@@ -41,3 +41,47 @@ describe('deepgram meter: text to speech', () => {
       expect(deepgramMeter.meter(speak(request))).toBeUndefined();
   });
 });
+
+function transcription(query: string, metadata: Record<string, unknown>): MeterExchange {
+  return {
+    method: 'POST',
+    url: new URL(`https://api.deepgram.com/v1/listen${query}`),
+    requestHeaders: { 'content-type': 'audio/wav' },
+    status: 200,
+    responseHeaders: { 'content-type': 'application/json' },
+    responseText: JSON.stringify({ metadata, results: { channels: [] } }),
+    responseBytes: 2_000,
+  };
+}
+
+const NOVA_2 = { c0d1: { name: '2-general-nova', version: '2024-01-06.5664', arch: 'nova-2' } };
+
+// each channel of a multichannel request is transcribed and billed on its own
+// (https://developers.deepgram.com/docs/multichannel)
+describe('deepgram meter: transcription', () => {
+  it('bills the audio of every channel of a multichannel transcription', () => {
+    const usage = deepgramMeter.meter(
+      transcription('?model=nova-3&multichannel=true', { duration: 12.5, channels: 3 }),
+    );
+    expect(usage?.units).toEqual({ audio_seconds: 37.5 });
+  });
+
+  it('bills the duration once for one channel, or a channel count that is not a count', () => {
+    for (const channels of [1, 0, -2, 2.5, 'two', undefined])
+      expect(
+        deepgramMeter.meter(transcription('?model=nova-3', { duration: 12.5, channels }))?.units,
+      ).toEqual({ audio_seconds: 12.5 });
+  });
+
+  it("names the model family the answer reports (`arch`), the price key's name, when the request names none", () => {
+    expect(deepgramMeter.meter(transcription('', { duration: 3, model_info: NOVA_2 }))?.model).toBe('nova-2');
+    // the request's own model wins; an answer without `arch` still has its internal name
+    expect(
+      deepgramMeter.meter(transcription('?model=nova-3', { duration: 3, model_info: NOVA_2 }))?.model,
+    ).toBe('nova-3');
+    expect(
+      deepgramMeter.meter(transcription('', { duration: 3, model_info: { c0d1: { name: 'general' } } }))
+        ?.model,
+    ).toBe('general');
+  });
+});
