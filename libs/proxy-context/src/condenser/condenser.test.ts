@@ -11,7 +11,7 @@ import { createModelCatalog } from '../catalog/model-catalog';
 import fixture from './__fixtures__/agent-incident-conversation.json';
 import { CONDENSE_STRATEGIES } from './condense-strategies';
 import { createCondenser, type Condenser } from './condenser';
-import type { CondenserOptions } from './condenser-options';
+import { CONDENSER_DEFAULTS, type CondenserOptions } from './condenser-options';
 import { toolPairsIntact } from './message-units';
 import { SUMMARY_PREFIX } from './summarize-units';
 import { contentText, countRequest, tokenCounterFor } from './token-counter';
@@ -434,5 +434,50 @@ describe('condenser on a conversation holding a PDF', async () => {
     expect(condensed.messages).not.toContainEqual(turns[3]);
     expect(condensed.messages.at(-1)).toEqual(turns.at(-1));
     expect(countRequest(condensed, counter)).toBeLessThanOrEqual(WINDOW - OUTPUT);
+  });
+});
+
+describe('condenser on an alias whose targets tokenize differently', async () => {
+  // gpt-4o counts in o200k, gpt-4 in cl100k, which spends about twice as many tokens on Russian
+  const o200k = await tokenCounterFor('gpt-4o');
+  const cl100k = await tokenCounterFor('gpt-4');
+  const info = createModelCatalog().lookup('gpt-4')!;
+  const budget = info.contextWindow - CONDENSER_DEFAULTS.outputReserveTokens;
+  const sentences = [
+    'Сервер базы данных перезапустился ночью, и очередь задач выросла до десяти тысяч сообщений. ',
+    'Дежурный инженер проверил журналы и нашёл ошибку в конфигурации балансировщика нагрузки. ',
+    'После отката версии время ответа снова стало нормальным, но отчёт об инциденте ещё не готов. ',
+  ];
+  const turns: ChatMessage[] = Array.from({ length: 20 }, (_, index) => ({
+    role: index % 2 === 0 ? 'user' : 'assistant',
+    content: `Шаг ${index}. ${sentences[index % sentences.length]!.repeat(28)}`,
+  }));
+  const mixed: ChatCompletionRequest = { model: 'mix', messages: turns };
+
+  it("condenses to fit the smallest window in every target's tokens (it counted only the first target's)", async () => {
+    // about 12 000 tokens in o200k: the first target's count alone would keep far too much for gpt-4
+    const before = countRequest(mixed, o200k);
+    expect(before).toBeGreaterThan(10_000);
+    expect(countRequest(mixed, cl100k)).toBeGreaterThan(before * 1.5);
+    const ctx = context();
+    const condensed = await createCondenser({
+      catalog: createModelCatalog(),
+      aliases: { mix: ['gpt-4o', 'gpt-4'] },
+    }).condense(mixed, ctx);
+    expect(ctx.condensation?.strategy).toBe('middle-out');
+    expect(countRequest(condensed, cl100k)).toBeLessThanOrEqual(budget);
+    expect(countRequest(condensed, o200k)).toBeLessThanOrEqual(budget);
+    expect(ctx.condensation!.tokensAfter).toBeGreaterThanOrEqual(countRequest(condensed, cl100k));
+    expect(condensed.messages.at(-1)).toEqual(turns.at(-1));
+  });
+
+  it('passes a request that fits in every target untouched', async () => {
+    const short: ChatCompletionRequest = { model: 'mix', messages: turns.slice(0, 2) };
+    expect(
+      await createCondenser({
+        catalog: createModelCatalog(),
+        aliases: { mix: ['gpt-4o', 'gpt-4'] },
+      }).condense(short, context()),
+    ).toBe(short);
   });
 });

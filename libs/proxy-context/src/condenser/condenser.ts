@@ -29,8 +29,8 @@ import {
   countMessage,
   countResponseFormat,
   countTools,
-  tokenCounterFor,
-  tokenizerFamily,
+  tokenCounterForModels,
+  tokenizerFamilies,
   upperBoundTokens,
   type TokenCounter,
 } from './token-counter';
@@ -118,7 +118,7 @@ export class Condenser implements GatewayPlugin {
     const limits = this.#limits(request, perModel?.maxInputTokens);
     // an unknown model has no window: the condenser stays off
     if (limits === undefined) return request;
-    const { budget, tokenizerModel } = limits;
+    const { budget, tokenizerModels } = limits;
     if (budget <= 0) {
       this.#counters.refused += 1;
       throw new SwitchyardError(
@@ -128,9 +128,11 @@ export class Condenser implements GatewayPlugin {
       );
     }
     const imageTokens = { imageTokens: this.#options.imageTokens ?? CONDENSER_DEFAULTS.imageTokens };
-    // most requests obviously fit: no tokenizing on the hot path for them
-    if (upperBoundTokens(request, tokenizerFamily(tokenizerModel), imageTokens) <= budget) return request;
-    const counter = await tokenCounterFor(tokenizerModel);
+    // most requests obviously fit in every target's tokens: no tokenizing on the hot path for them
+    const families = tokenizerFamilies(tokenizerModels);
+    if (families.every((family) => upperBoundTokens(request, family, imageTokens) <= budget)) return request;
+    // the request may go to any target, and must fit the smallest window in each one's tokens
+    const counter = await tokenCounterForModels(tokenizerModels);
     const counts = request.messages.map((message) => countMessage(message, counter, imageTokens));
     const fixed =
       REPLY_PRIMING +
@@ -188,16 +190,20 @@ export class Condenser implements GatewayPlugin {
     return { ...request, messages: outcome.messages };
   }
 
-  /** The prompt budget in tokens and the model whose tokenizer counts, or undefined when the window is unknown. */
+  /**
+   * The prompt budget in tokens and the models whose tokenizers count (the alias' targets, else
+   * the model itself), or undefined when the window is unknown.
+   */
   #limits(
     request: ChatCompletionRequest,
     maxInputTokens: number | undefined,
-  ): { budget: number; tokenizerModel: string } | undefined {
-    const ids = [request.model, ...(this.#options.aliases?.[request.model] ?? [])];
+  ): { budget: number; tokenizerModels: string[] } | undefined {
+    const targets = this.#options.aliases?.[request.model] ?? [];
+    const ids = [request.model, ...targets];
     const known = ids.map((id) => this.#options.catalog.lookup(id)).filter((info) => info !== undefined);
-    const tokenizerModel = this.#options.aliases?.[request.model]?.[0] ?? known[0]?.id ?? request.model;
+    const tokenizerModels = targets.length > 0 ? targets : [known[0]?.id ?? request.model];
     if (known.length === 0)
-      return maxInputTokens === undefined ? undefined : { budget: maxInputTokens, tokenizerModel };
+      return maxInputTokens === undefined ? undefined : { budget: maxInputTokens, tokenizerModels };
     const window = Math.min(...known.map((info) => info.contextWindow));
     // a catalog of a plugin's own may not know a model's output limit: no cap then
     const maxOutput = Math.min(
@@ -212,7 +218,10 @@ export class Condenser implements GatewayPlugin {
       this.#options.outputReserveTokens ?? CONDENSER_DEFAULTS.outputReserveTokens,
       maxOutput,
     );
-    return { budget: Math.min(window - reserve, maxInputTokens ?? Number.POSITIVE_INFINITY), tokenizerModel };
+    return {
+      budget: Math.min(window - reserve, maxInputTokens ?? Number.POSITIVE_INFINITY),
+      tokenizerModels,
+    };
   }
 
   async #apply(

@@ -304,7 +304,10 @@ function countDigits(text: string): number {
 
 /** The token counter for an upstream model id (loads its encodings on first use). */
 export async function tokenCounterFor(model: string): Promise<TokenCounter> {
-  const family = tokenizerFamily(model);
+  return counterOf(tokenizerFamily(model));
+}
+
+async function counterOf(family: TokenizerFamily): Promise<TokenCounter> {
   switch (family) {
     case 'o200k_base':
     case 'cl100k_base':
@@ -321,6 +324,52 @@ export async function tokenCounterFor(model: string): Promise<TokenCounter> {
       );
     }
   }
+}
+
+/**
+ * Counts in several families at once, for a prompt any of several models may be sent (an alias
+ * whose targets tokenize differently): each text counts its largest count among them, so a
+ * total within a budget is within it in every family; cuts are made in each family in turn.
+ */
+class LargestCounter implements TokenCounter {
+  readonly family: TokenizerFamily;
+  readonly exact: boolean;
+
+  constructor(private readonly counters: readonly TokenCounter[]) {
+    this.family = counters[0]!.family;
+    this.exact = counters.every((counter) => counter.exact);
+  }
+
+  count(text: string): number {
+    let largest = 0;
+    for (const counter of this.counters) largest = Math.max(largest, counter.count(text));
+    return largest;
+  }
+
+  head(text: string, tokens: number): string {
+    return this.counters.reduce((kept, counter) => counter.head(kept, tokens), text);
+  }
+
+  tail(text: string, tokens: number): string {
+    return this.counters.reduce((kept, counter) => counter.tail(kept, tokens), text);
+  }
+}
+
+/** The distinct tokenizer families of some upstream model ids, in order. */
+export function tokenizerFamilies(models: readonly string[]): TokenizerFamily[] {
+  return [...new Set(models.map(tokenizerFamily))];
+}
+
+/**
+ * The counter for a prompt sent to any of some upstream model ids: one family's counter when
+ * they share one, else a counter taking each text's largest count among their families
+ * (`family` is then the first model's).
+ */
+export async function tokenCounterForModels(models: readonly string[]): Promise<TokenCounter> {
+  const families = tokenizerFamilies(models);
+  if (families.length === 0) throw new Error('tokenCounterForModels needs at least one model id.');
+  if (families.length === 1) return counterOf(families[0]!);
+  return new LargestCounter(await Promise.all(families.map(counterOf)));
 }
 
 /** Options of the counting functions. */
