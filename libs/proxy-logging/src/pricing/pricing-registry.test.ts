@@ -1024,6 +1024,33 @@ describe('non-token pricing', () => {
     expect(registry.meteredCostUsd({ provider: 'twilio', units: { messages: 2 } })).toBe(0.0166);
   });
 
+  it('bills one of the units that count the same use: the first with a price, never both', () => {
+    const speech = {
+      provider: 'elevenlabs',
+      model: 'eleven_flash_v2_5',
+      units: { characters: 1000, credits: 500 },
+      alternativeUnits: [['credits', 'characters']],
+    };
+    // a price per character (the registry's) still prices the characters, not the credits too
+    expect(registry.meteredCostUsd(speech)).toBe(0.18);
+    const perCredit = createPricingRegistry({ now, units: { elevenlabs: { perUnit: { credits: 0.0003 } } } });
+    expect(perCredit.meteredCostUsd(speech)).toBe(0.15);
+    // both priced: the credits, what the answer says was charged
+    const both = createPricingRegistry({
+      now,
+      units: {
+        elevenlabs: { perUnit: { credits: 0.0003 } },
+        'elevenlabs/eleven_flash_v2_5': { perUnit: { characters: 0.00005 } },
+      },
+    });
+    expect(both.meteredCostUsd(speech)).toBe(0.15);
+    // only the unit counted can be billed; none priced is unknown
+    expect(perCredit.meteredCostUsd({ ...speech, units: { characters: 1000 } })).toBeNull();
+    const unpriced = createPricingRegistry({ now });
+    expect(unpriced.meteredCostUsd(speech)).toBeNull();
+    expect(unpriced.counters.unknownPriceByKey.get('elevenlabs/eleven_flash_v2_5:credits')).toBe(1);
+  });
+
   it('prices payments as a percentage plus a fixed fee, in USD only', () => {
     expect(
       registry.meteredCostUsd({

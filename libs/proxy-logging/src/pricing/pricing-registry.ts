@@ -20,6 +20,7 @@ import {
   type PricingOptions,
   type UnitPrice,
 } from './pricing-options';
+import { unbilledAlternativeUnits } from './unbilled-alternative-units';
 
 /** A model at a provider, as the pricing registry looks it up. */
 export interface PriceTarget {
@@ -342,7 +343,10 @@ class DefaultPricingRegistry implements PricingRegistry {
     const billable = Object.entries(usage.units).filter(([, count]) => count > 0);
     if (billable.length > 0 || usage.payment !== undefined) {
       const prices = this.unitPrice(usage.provider, usage.model, usage.priceVariant);
+      // units counting the same use another way (credits, characters) are billed once
+      const unbilled = unbilledAlternativeUnits(usage, prices?.perUnit);
       for (const [unit, count] of billable) {
+        if (unbilled.has(unit)) continue;
         const rate = prices?.perUnit?.[unit];
         if (rate === undefined)
           return this.#unknown(`${usage.provider}/${usage.model ?? unit}:${usage.unpricedReason ?? unit}`);

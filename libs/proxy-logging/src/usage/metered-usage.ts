@@ -32,6 +32,14 @@ export interface MeteredUsage {
    * `<provider>/<model>@<variant>` on top of `<provider>/<model>`.
    */
   priceVariant?: string;
+  /**
+   * Groups of `units` that count the same use in different terms, of which one is billed: the
+   * first unit of the group with a price (ElevenLabs' text to speech, `[['credits', 'characters']]`:
+   * the credits its answer says it charged, priced per credit, else the request's characters,
+   * priced per character). The others are left out of the cost; a group none of whose units has
+   * a price makes the cost unknown, as any unit without one does.
+   */
+  alternativeUnits?: readonly (readonly string[])[];
   payment?: MeteredPayment;
   /**
    * Why the exchange cannot be priced from what it reports, where the meter knows it (a

@@ -44,7 +44,8 @@ const pricing = createPricingRegistry({
     'huggingface/meta-llama/Llama-3.1-8B-Instruct': { inputPerMTok: 0.1, outputPerMTok: 0.1 },
   },
   units: {
-    elevenlabs: { perUnit: { characters: 0.00018 } },
+    // ElevenLabs bills credits (half a credit a character on Flash and Turbo)
+    elevenlabs: { perUnit: { credits: 0.00018 } },
     assemblyai: { perUnit: { audio_seconds: 0.00025 } },
     deepgram: { perUnit: { audio_seconds: 0.0043 / 60, characters: 0.000015 } },
     playht: { perUnit: { characters: 0.00004 } },

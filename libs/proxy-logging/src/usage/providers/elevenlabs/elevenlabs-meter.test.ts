@@ -22,13 +22,31 @@ function speech(
   };
 }
 
-// text to speech reports what it billed in `character-cost`; without it, only the request's JSON
-// `text` holds the characters (https://elevenlabs.io/docs/api-reference/text-to-speech/convert)
+// text to speech reports the credits it charged in `character-cost` (one a character, half of one
+// on Flash and Turbo); only the request's JSON `text` holds the characters
+// (https://elevenlabs.io/docs/api-reference/text-to-speech/convert,
+// https://help.elevenlabs.io/hc/en-us/articles/21811236079505-How-do-I-find-the-model-ID)
 describe('elevenlabs meter: text to speech', () => {
-  it('takes the characters the answer reports, whatever was captured of the request', () => {
-    for (const request of [{ requestText: BODY }, {}, { requestText: BODY, requestTruncated: true }])
+  it("keeps the credits the answer reports apart from the request's characters", () => {
+    const flash = JSON.stringify({
+      text: 'Flash speaks this sentence for half the credits.',
+      model_id: 'eleven_flash_v2_5',
+    });
+    expect(elevenLabsMeter.meter(speech({ requestText: flash }, { 'character-cost': '24' }))).toMatchObject({
+      model: 'eleven_flash_v2_5',
+      units: { characters: 48, credits: 24 },
+      alternativeUnits: [['credits', 'characters']],
+    });
+  });
+
+  it('takes the credits the answer reports, whatever was captured of the request', () => {
+    expect(elevenLabsMeter.meter(speech({ requestText: BODY }, { 'character-cost': '49' }))?.units).toEqual({
+      characters: 49,
+      credits: 49,
+    });
+    for (const request of [{}, { requestText: BODY, requestTruncated: true }])
       expect(elevenLabsMeter.meter(speech(request, { 'character-cost': '49' }))?.units).toEqual({
-        characters: 49,
+        credits: 49,
       });
   });
 

@@ -12,20 +12,41 @@ import {
 import type { MeteredUsage } from '../../metered-usage';
 import type { ProviderMeter } from '../../provider-meter';
 
+/**
+ * The credits a text to speech call was charged, as its answer reports them (`character-cost`,
+ * despite the name: a credit a character, half of one on the Flash and Turbo models).
+ * @see https://help.elevenlabs.io/hc/en-us/articles/21811236079505-How-do-I-find-the-model-ID
+ */
+function chargedCredits(exchange: MeterExchange): number | undefined {
+  return (
+    num(header(exchange.responseHeaders, 'character-cost')) ??
+    num(header(exchange.responseHeaders, 'x-character-count'))
+  );
+}
+
 function meter(exchange: MeterExchange): MeteredUsage | undefined {
   if (!succeeded(exchange)) return undefined;
   const path = exchange.url.pathname;
   const request = record(requestJson(exchange));
   if (path.includes('/text-to-speech/')) {
     const model = str(request['model_id']) ?? 'eleven_multilingual_v2';
-    // the API reports the characters it billed; the request's `text` is the fallback, and a body
-    // not captured whole leaves them unknown (and the price with them), not 0
-    const characters =
-      num(header(exchange.responseHeaders, 'character-cost')) ??
-      num(header(exchange.responseHeaders, 'x-character-count')) ??
-      wholeRequestCharacters(exchange, request['text']);
-    if (characters === undefined) return undefined;
-    return { provider: 'elevenlabs', model, operation: 'tts', units: { characters } };
+    // the characters are the request's `text` only, unknown (not 0) when its body was not
+    // captured whole; the answer's `character-cost` is the credits charged, not characters
+    // (Flash and Turbo charge half a credit a character)
+    const characters = wholeRequestCharacters(exchange, request['text']);
+    const credits = chargedCredits(exchange);
+    if (characters === undefined && credits === undefined) return undefined;
+    return {
+      provider: 'elevenlabs',
+      model,
+      operation: 'tts',
+      units: {
+        ...(characters === undefined ? {} : { characters }),
+        ...(credits === undefined ? {} : { credits }),
+      },
+      // one use in two terms: priced per credit, else per character, never both
+      alternativeUnits: [['credits', 'characters']],
+    };
   }
   if (path.endsWith('/speech-to-text')) {
     const words = record(responseJson(exchange))['words'];
@@ -42,15 +63,15 @@ function meter(exchange: MeterExchange): MeteredUsage | undefined {
 }
 
 /**
- * ElevenLabs: text to speech by characters (the `character-cost` header, else the request's text,
- * none when the body was not captured whole),
- * speech to text by audio seconds.
+ * ElevenLabs: text to speech by the characters of the request's text (none when the body was not
+ * captured whole) and the credits the answer reports (`character-cost`), priced per credit else
+ * per character; speech to text by audio seconds.
  * @see https://elevenlabs.io/docs/api-reference/text-to-speech/convert
  */
 export const elevenLabsMeter: ProviderMeter = {
   name: 'elevenlabs',
   label: 'ElevenLabs',
   hosts: ['api.elevenlabs.io'],
-  units: 'TTS characters; STT audio seconds',
+  units: 'TTS characters and credits (priced per credit, else per character); STT audio seconds',
   meter,
 };
