@@ -64,3 +64,49 @@ describe('elevenlabs meter: text to speech', () => {
       expect(elevenLabsMeter.meter(speech(request))).toBeUndefined();
   });
 });
+
+const BOUNDARY = 'form-boundary-3xQ9';
+
+function transcription(fields: Record<string, string>): MeterExchange {
+  const parts = [
+    `--${BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="call.mp3"\r\nContent-Type: audio/mpeg\r\n\r\nID3 audio bytes\r\n`,
+    ...Object.entries(fields).map(
+      ([name, value]) =>
+        `--${BOUNDARY}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`,
+    ),
+  ];
+  return {
+    method: 'POST',
+    url: new URL('https://api.elevenlabs.io/v1/speech-to-text'),
+    requestHeaders: { 'content-type': `multipart/form-data; boundary=${BOUNDARY}` },
+    requestText: `${parts.join('')}--${BOUNDARY}--\r\n`,
+    status: 200,
+    responseHeaders: { 'content-type': 'application/json' },
+    responseText: JSON.stringify({
+      language_code: 'en',
+      text: 'Hello world!',
+      words: [
+        { text: 'Hello', start: 0, end: 0.5, type: 'word' },
+        { text: 'world!', start: 0.6, end: 1.25, type: 'word' },
+      ],
+    }),
+    responseBytes: 180,
+  };
+}
+
+// speech to text is an upload whose `model_id` is a form field next to the file
+// (https://elevenlabs.io/docs/api-reference/speech-to-text/convert)
+describe('elevenlabs meter: speech to text', () => {
+  it('names the model the upload asks for', () => {
+    expect(elevenLabsMeter.meter(transcription({ model_id: 'scribe_v2', language_code: 'en' }))).toEqual({
+      provider: 'elevenlabs',
+      model: 'scribe_v2',
+      operation: 'stt',
+      units: { audio_seconds: 1.25 },
+    });
+  });
+
+  it('falls back to scribe_v1 when the upload names no model', () => {
+    expect(elevenLabsMeter.meter(transcription({ language_code: 'en' }))?.model).toBe('scribe_v1');
+  });
+});

@@ -2,6 +2,7 @@ import {
   header,
   num,
   record,
+  requestFormField,
   requestJson,
   responseJson,
   str,
@@ -54,7 +55,8 @@ function meter(exchange: MeterExchange): MeteredUsage | undefined {
     if (ends.length === 0) return undefined;
     return {
       provider: 'elevenlabs',
-      model: 'scribe_v1',
+      // the upload is multipart: the model is a form field next to the file (scribe_v1 when unread)
+      model: requestFormField(exchange, 'model_id') ?? 'scribe_v1',
       operation: 'stt',
       units: { audio_seconds: Math.max(...ends) },
     };
@@ -65,13 +67,14 @@ function meter(exchange: MeterExchange): MeteredUsage | undefined {
 /**
  * ElevenLabs: text to speech by the characters of the request's text (none when the body was not
  * captured whole) and the credits the answer reports (`character-cost`), priced per credit else
- * per character; speech to text by audio seconds.
+ * per character; speech to text by audio seconds, the model named by the upload's `model_id`.
  * @see https://elevenlabs.io/docs/api-reference/text-to-speech/convert
  */
 export const elevenLabsMeter: ProviderMeter = {
   name: 'elevenlabs',
   label: 'ElevenLabs',
   hosts: ['api.elevenlabs.io'],
-  units: 'TTS characters and credits (priced per credit, else per character); STT audio seconds',
+  units:
+    'TTS characters and credits (priced per credit, else per character); STT audio seconds (model from the form field `model_id`)',
   meter,
 };
