@@ -236,6 +236,76 @@ describe('response cache', () => {
     expect(cache.stats()).toMatchObject({ redisHits: 2, memoryHits: 0 });
   });
 
+  it('does not put back in memory an answer whose Redis read was in flight when a refresh on this instance replaced it (it served the old answer until its TTL)', async () => {
+    const stored = new Map<string, Buffer>();
+    let release = (): void => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let holding = false;
+    const client: RedisCacheClient = {
+      // reads the stored value first, then waits: the read answers what Redis held when it was asked
+      getBuffer: async (key) => {
+        const value = stored.get(key) ?? null;
+        if (holding) await held;
+        return value;
+      },
+      set: async (key, value) => void stored.set(key, value),
+      quit: () => Promise.resolve('OK'),
+    };
+    const { gateway, cache } = setup({ redis: { client, keyPrefix: 'p:' } });
+    const old = await gateway.chat(request, { context: ctx() });
+    await vi.waitFor(() => expect(stored.size).toBe(1));
+    const [fullKey, oldValue] = [...stored][0]!;
+    cache.clear();
+    holding = true;
+    const reading = ctx();
+    const answered = gateway.chat(request, { context: reading });
+    // the first request's GET and SET, then this read's GET
+    await vi.waitFor(() => expect(cache.stats().redis?.sent).toBe(3));
+    const fresh = await gateway.chat(request, { context: ctx({ directives: { cache: 'refresh' } }) });
+    expect(fresh.id).not.toBe(old.id);
+    await vi.waitFor(() => expect(stored.get(fullKey)).not.toBe(oldValue));
+    release();
+    // read before the refresh landed: served the old answer, but not kept
+    expect((await answered).id).toBe(old.id);
+    expect(reading.cacheStatus).toBe('HIT');
+    const next = ctx();
+    const after = await gateway.chat(request, { context: next });
+    expect(next.cacheStatus).toBe('HIT');
+    expect(after.id).toBe(fresh.id);
+  });
+
+  it('does not put in memory an answer Redis gave while a write of the entry here was still on its way there', async () => {
+    const stored = new Map<string, Buffer>();
+    let land = (): void => undefined;
+    let holding = false;
+    let sets = 0;
+    const client: RedisCacheClient = {
+      getBuffer: (key) => Promise.resolve(stored.get(key) ?? null),
+      set: async (key, value) => {
+        sets += 1;
+        if (holding) await new Promise<void>((resolve) => (land = resolve));
+        stored.set(key, value);
+      },
+      quit: () => Promise.resolve('OK'),
+    };
+    const { gateway, cache } = setup({ redis: { client, keyPrefix: 'p:' } });
+    const old = await gateway.chat(request, { context: ctx() });
+    await vi.waitFor(() => expect(stored.size).toBe(1));
+    const [fullKey, oldValue] = [...stored][0]!;
+    holding = true;
+    const fresh = await gateway.chat(request, { context: ctx({ directives: { cache: 'refresh' } }) });
+    await vi.waitFor(() => expect(sets).toBe(2));
+    // the memory tier emptied (as when the eviction channel subscribes again) before Redis has the fresh answer
+    cache.clear();
+    const during = ctx();
+    expect((await gateway.chat(request, { context: during })).id).toBe(old.id);
+    expect(during.cacheStatus).toBe('HIT');
+    land();
+    await vi.waitFor(() => expect(stored.get(fullKey)).not.toBe(oldValue));
+    const after = await gateway.chat(request, { context: ctx() });
+    expect(after.id).toBe(fresh.id);
+  });
+
   it('does not cache non-deterministic requests unless configured', async () => {
     const warm = { ...request, temperature: 0.7 };
     const plain = setup();

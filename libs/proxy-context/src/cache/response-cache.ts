@@ -108,10 +108,13 @@ export class ResponseCache implements GatewayPlugin {
   #loggedThrowingCheck = false;
   #loggedThrowingPublisher = false;
   #evictions: CacheEvictionPublisher | undefined;
-  // Redis reads in flight per key, and the keys evicted meanwhile: such a read does not fill
-  // the memory tier with the answer it may have read before the entry was replaced
+  // Redis reads in flight per key, and the keys replaced meanwhile (evicted by another instance,
+  // cleared, or written here): such a read does not fill the memory tier with the answer it may
+  // have read before the entry was replaced
   readonly #reading = new Map<string, number>();
-  readonly #evictedWhileReading = new Set<string>();
+  readonly #replacedWhileReading = new Set<string>();
+  // Redis writes in flight per key: a read Redis answers meanwhile may hold the entry they replace
+  readonly #writing = new Map<string, number>();
   readonly #counters = {
     hits: 0,
     memoryHits: 0,
@@ -186,7 +189,7 @@ export class ResponseCache implements GatewayPlugin {
   /** Empties the memory tier (Redis entries expire by TTL). */
   clear(): void {
     this.#memory.clear();
-    for (const key of this.#reading.keys()) this.#evictedWhileReading.add(key);
+    for (const key of this.#reading.keys()) this.#replacedWhileReading.add(key);
   }
 
   /**
@@ -206,7 +209,12 @@ export class ResponseCache implements GatewayPlugin {
    */
   evict(key: string): void {
     this.#memory.delete(key);
-    if (this.#reading.has(key)) this.#evictedWhileReading.add(key);
+    this.#supersedeReads(key);
+  }
+
+  /** Marks the Redis reads of `key` in flight as older than its entry now: they do not fill memory. */
+  #supersedeReads(key: string): void {
+    if (this.#reading.has(key)) this.#replacedWhileReading.add(key);
   }
 
   /** Closes the Redis connection the cache opened. */
@@ -306,7 +314,7 @@ export class ResponseCache implements GatewayPlugin {
     // read before asking: Redis answers later, so the entry surely lives until now + its PTTL
     const now = this.#now();
     let stored: RedisCacheRead | undefined;
-    let evicted: boolean;
+    let replaced: boolean;
     this.#reading.set(key, (this.#reading.get(key) ?? 0) + 1);
     try {
       stored = await this.#redis.get(key);
@@ -314,7 +322,7 @@ export class ResponseCache implements GatewayPlugin {
       this.#counters.redisErrors += 1;
       return undefined;
     } finally {
-      evicted = this.#doneReading(key);
+      replaced = this.#doneReading(key);
     }
     if (stored === undefined) return undefined;
     const entry = parseCacheEntry(stored.body);
@@ -323,23 +331,24 @@ export class ResponseCache implements GatewayPlugin {
     // TTL Redis counts decides, and expiresAt only for a key without one (not the cache's writing)
     const expiresAt = stored.ttlMs === undefined ? entry.expiresAt : now + stored.ttlMs;
     if (expiresAt <= now) return undefined;
-    // a Redis hit fills the memory tier for the rest of the entry's life, unless another
-    // instance replaced the entry meanwhile: this answer may be the one replaced
-    if (!evicted) this.#memory.set(key, stored.body, expiresAt);
+    // a Redis hit fills the memory tier for the rest of the entry's life, unless the entry was
+    // replaced meanwhile (by another instance, or by a write here, landed in Redis or not): this
+    // answer may be the old one
+    if (!replaced && !this.#writing.has(key)) this.#memory.set(key, stored.body, expiresAt);
     return { entry, tier: 'redis' };
   }
 
-  /** Ends a Redis read of `key`; whether the key was evicted while it was in flight. */
+  /** Ends a Redis read of `key`; whether the key was replaced while it was in flight. */
   #doneReading(key: string): boolean {
-    const evicted = this.#evictedWhileReading.has(key);
+    const replaced = this.#replacedWhileReading.has(key);
     const reads = (this.#reading.get(key) ?? 1) - 1;
     if (reads > 0) {
       this.#reading.set(key, reads);
     } else {
       this.#reading.delete(key);
-      this.#evictedWhileReading.delete(key);
+      this.#replacedWhileReading.delete(key);
     }
-    return evicted;
+    return replaced;
   }
 
   /**
@@ -353,13 +362,15 @@ export class ResponseCache implements GatewayPlugin {
     this.#counters.stores += 1;
     const inMemory = refresh && this.#memory.has(key);
     this.#memory.set(key, body, expiresAt);
+    // a read of the entry this write replaces, answered after it, must not put that entry back
+    this.#supersedeReads(key);
     if (this.#redis === undefined) {
       if (inMemory) this.#publishEviction(key);
       return;
     }
     // off the response path: a slow or failed Redis write costs the client nothing
     // only a refresh not known to replace an entry here asks Redis whether it replaced one
-    this.#redis.set(key, body, ttlMs, refresh && !inMemory).then(
+    this.#writingTo(key, this.#redis.set(key, body, ttlMs, refresh && !inMemory)).then(
       (write) => {
         // `written`: a client that cannot tell, taken as a replacement
         if (refresh && (inMemory || write === 'replaced' || write === 'written')) this.#publishEviction(key);
@@ -368,6 +379,17 @@ export class ResponseCache implements GatewayPlugin {
         this.#counters.redisErrors += 1;
       },
     );
+  }
+
+  /** A Redis write of `key`, counted in flight until it settles (a read meanwhile does not fill memory). */
+  #writingTo<T>(key: string, command: Promise<T>): Promise<T> {
+    this.#writing.set(key, (this.#writing.get(key) ?? 0) + 1);
+    const settled = (): void => {
+      const left = (this.#writing.get(key) ?? 1) - 1;
+      if (left > 0) this.#writing.set(key, left);
+      else this.#writing.delete(key);
+    };
+    return command.finally(settled);
   }
 
   /**
