@@ -50,6 +50,80 @@ export function responseJson(exchange: MeterExchange): unknown {
   return exchange.responseTruncated === true ? undefined : parseJson(exchange.responseText);
 }
 
+/** Longest model name read from the kept tail of a cut answer. */
+const MAX_TAIL_MODEL_CHARS = 256;
+
+/**
+ * The JSON answer of an embeddings endpoint (OpenAI's shape: `data`, then `model` and `usage`);
+ * when the capture bound cut its middle, as a batch of base64 vectors past 8 MiB is, the
+ * `usage` and `model` its kept tail holds, as `{ usage, model }`: undefined without a usage.
+ * Only for answers whose cut part holds nothing but vectors (see {@link lastKeyedValueAt}).
+ */
+export function embeddingsResponseJson(exchange: MeterExchange): unknown {
+  if (exchange.responseTruncated !== true) return parseJson(exchange.responseText);
+  const text = exchange.responseText ?? '';
+  const usage = objectAt(text, lastKeyedValueAt(text, 'usage', '{'));
+  if (usage === undefined) return undefined;
+  const model = stringAt(text, lastKeyedValueAt(text, 'model', '"'));
+  return model === undefined || model.length > MAX_TAIL_MODEL_CHARS ? { usage } : { usage, model };
+}
+
+/**
+ * Where the value of the last `"<key>":` of `text` starts, when it starts with `opening`; -1
+ * when there is none. The kept text is a head and a tail joined, and the tail may begin inside
+ * a string, whose content a search could take for a key. Not in an embeddings answer: its
+ * vectors are numbers or base64 strings (`A-Z a-z 0-9 + / =`), which cannot hold a quote, so a
+ * `"usage"` before a colon is a key of the answer's own, and the last one is the answer's
+ * (after `data`), in the tail.
+ */
+function lastKeyedValueAt(text: string, key: string, opening: string): number {
+  const quoted = `"${key}"`;
+  const separator = /\s*:\s*/y;
+  for (let at = text.lastIndexOf(quoted); at >= 0; at = at > 0 ? text.lastIndexOf(quoted, at - 1) : -1) {
+    separator.lastIndex = at + quoted.length;
+    if (separator.exec(text) !== null && text[separator.lastIndex] === opening) return separator.lastIndex;
+  }
+  return -1;
+}
+
+/** The end (exclusive) of the JSON string or object that starts at `start`, or -1 when it does not close. */
+function valueEnd(text: string, start: number): number {
+  let depth = 0;
+  let inString = false;
+  for (let at = start; at < text.length; at += 1) {
+    const char = text[at];
+    if (inString) {
+      if (char === '\\') at += 1;
+      else if (char === '"') {
+        inString = false;
+        if (depth === 0) return at + 1;
+      }
+    } else if (char === '"') inString = true;
+    else if (char === '{') depth += 1;
+    else if (char === '}') {
+      depth -= 1;
+      if (depth === 0) return at + 1;
+    }
+  }
+  return -1;
+}
+
+/** The JSON object that starts at `start` of `text`, or undefined (none there, not closed, not JSON). */
+function objectAt(text: string, start: number): Record<string, unknown> | undefined {
+  const end = start < 0 ? -1 : valueEnd(text, start);
+  const value = end < 0 ? undefined : parseJson(text.slice(start, end));
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : undefined;
+}
+
+/** The JSON string that starts at `start` of `text`, or undefined. */
+function stringAt(text: string, start: number): string | undefined {
+  const end = start < 0 ? -1 : valueEnd(text, start);
+  const value = end < 0 ? undefined : parseJson(text.slice(start, end));
+  return typeof value === 'string' && value.length > 0 ? value : undefined;
+}
+
 /**
  * The request body parsed as JSON, or undefined: also when it lost its middle to the capture
  * bound, whose head and tail may join into JSON that holds a part of it (a count of the part).

@@ -164,3 +164,102 @@ describe('openai meter: service tier', () => {
     expect(pricing.meteredCostUsd(streamed!)).toBe(1.5);
   });
 });
+
+/**
+ * `text` as the proxy keeps an answer past its capture bound: the first `keep` characters and the
+ * last `keep`, joined by a blank line (the middle, most of the vectors, dropped).
+ */
+function cutByTheCaptureBound(text: string, keep: number): string {
+  return `${text.slice(0, keep)}\n\n${text.slice(-keep)}`;
+}
+
+/** An embeddings exchange whose answer, `answer`, was cut by the capture bound. */
+function cutEmbeddings(
+  answer: string,
+  request: Pick<MeterExchange, 'requestText' | 'requestTruncated'>,
+): MeterExchange {
+  const responseText = cutByTheCaptureBound(answer, 4_000);
+  return {
+    method: 'POST',
+    url: new URL('https://api.openai.com/v1/embeddings'),
+    requestHeaders: { 'content-type': 'application/json' },
+    ...request,
+    status: 200,
+    responseHeaders: { 'content-type': 'application/json' },
+    responseText,
+    responseTruncated: true,
+    responseBytes: answer.length,
+  };
+}
+
+const VECTOR = Buffer.from(new Float32Array(64).map((_, index) => index / 64).buffer).toString('base64');
+
+/** An embeddings answer (`encoding_format: "base64"`), pretty-printed as OpenAI sends it when `indent` is set. */
+function embeddingsAnswer(items: number, indent?: number): string {
+  return JSON.stringify(
+    {
+      object: 'list',
+      data: Array.from({ length: items }, (_, index) => ({ object: 'embedding', index, embedding: VECTOR })),
+      model: 'text-embedding-3-small',
+      usage: { prompt_tokens: 250_000, total_tokens: 250_000 },
+    },
+    null,
+    indent,
+  );
+}
+
+// a bulk embeddings batch of base64 vectors passes the 8 MiB capture bound, and its `model` and
+// `usage` come after `data`, in the kept tail (https://platform.openai.com/docs/api-reference/embeddings/object)
+describe('openai meter: embeddings past the capture bound', () => {
+  const pricing = createPricingRegistry({ now: () => new Date('2026-11-23T12:00:00Z') });
+
+  it('meters the usage and model at the end of a cut answer, the request cut too', () => {
+    for (const indent of [undefined, 2]) {
+      const usage = openAIMeter.meter(
+        cutEmbeddings(embeddingsAnswer(400, indent), {
+          requestText: '{"input":["a", "b"',
+          requestTruncated: true,
+        }),
+      );
+      expect(usage).toEqual({
+        provider: 'openai',
+        model: 'text-embedding-3-small',
+        operation: 'embeddings',
+        tokens: { inputTokens: 250_000, outputTokens: 0 },
+        units: {},
+      });
+      // $0.02 per 1M tokens in the catalog
+      expect(pricing.meteredCostUsd(usage!)).toBe(0.005);
+    }
+  });
+
+  it("takes the request's model when the kept tail names none", () => {
+    const answer = JSON.stringify({
+      object: 'list',
+      data: Array.from({ length: 400 }, (_, index) => ({ object: 'embedding', index, embedding: VECTOR })),
+      usage: { prompt_tokens: 12, total_tokens: 12 },
+    });
+    const usage = openAIMeter.meter(
+      cutEmbeddings(answer, { requestText: '{"model":"text-embedding-3-large","input":"hi"}' }),
+    );
+    expect(usage).toMatchObject({ model: 'text-embedding-3-large', tokens: { inputTokens: 12 } });
+  });
+
+  it('meters no usage from a cut answer whose usage is not whole, or from a cut answer of another endpoint', () => {
+    const answer = embeddingsAnswer(400);
+    // the answer stops inside its usage (the upstream went away)
+    expect(openAIMeter.meter(cutEmbeddings(answer.slice(0, -8), {}))).toBeUndefined();
+    // a chat completion is not read from its tail: its text could hold anything
+    const chat = JSON.stringify({
+      model: 'gpt-4o-mini',
+      choices: [{ message: { content: 'x'.repeat(20_000) } }],
+      usage: { prompt_tokens: 5, completion_tokens: 5_000 },
+    });
+    expect(
+      openAIMeter.meter({
+        ...answered('/chat/completions', cutByTheCaptureBound(chat, 4_000)),
+        responseTruncated: true,
+      }),
+    ).toBeUndefined();
+  });
+});

@@ -1,4 +1,5 @@
 import {
+  embeddingsResponseJson,
   isEventStream,
   num,
   record,
@@ -65,6 +66,16 @@ function webSearchCalls(body: Record<string, unknown>): number | undefined {
 }
 
 /**
+ * The JSON answer of an OpenAI-shaped exchange that is not a stream. An embeddings answer cut by
+ * the capture bound (a batch of base64 vectors) still has its usage and model, at its end.
+ */
+function answerJson(exchange: MeterExchange): unknown {
+  return exchange.url.pathname.endsWith('/embeddings')
+    ? embeddingsResponseJson(exchange)
+    : responseJson(exchange);
+}
+
+/**
  * The raw `usage` object of an OpenAI-shaped response, whole or streamed (the last one seen
  * wins; the Responses API nests it in `response`), for fields a provider adds to it: a cost it
  * reports, its own counts. Undefined when the response has none.
@@ -75,7 +86,7 @@ export function openAIUsageRecord(exchange: MeterExchange): Record<string, unkno
     return record(event['response'] ?? event)['usage'];
   };
   if (!isEventStream(exchange)) {
-    const found = usageOf(responseJson(exchange));
+    const found = usageOf(answerJson(exchange));
     return found === undefined || found === null ? undefined : record(found);
   }
   let usage: Record<string, unknown> | undefined;
@@ -128,7 +139,7 @@ export function readOpenAIExchange(
       ...(id === undefined ? {} : { id }),
     };
   }
-  const body = record(responseJson(exchange));
+  const body = record(answerJson(exchange));
   const tokens = readOpenAIUsage(body['usage']);
   const searches = webSearchCalls(body);
   if (tokens !== undefined && searches) tokens.webSearches = searches;
