@@ -19,12 +19,13 @@ describe.skipIf(!redisUp)('response cache on real Redis', () => {
   let admin: Redis;
   const caches: ResponseCache[] = [];
 
-  function instance(): Gateway {
+  function instance(maxEntryBytes?: number): Gateway {
     const cache = createResponseCache({
       memory: { maxBytes: 1024 * 1024 },
       redis: { url: TEST_REDIS_URL, keyPrefix: prefix },
       compressAboveBytes: 256,
       ttlMs: 120_000,
+      ...(maxEntryBytes === undefined ? {} : { maxEntryBytes }),
     });
     caches.push(cache);
     return createGateway({
@@ -137,6 +138,35 @@ describe.skipIf(!redisUp)('response cache on real Redis', () => {
     await expect.poll(() => publishedByB.length).toBe(1);
     expect(publishedByB).toEqual([cacheKey(request, 'default|key:k', 'response')]);
     expect(publishedByA).toEqual([]);
+  });
+
+  it('deletes the entry a refresh was to replace from Redis (DEL) when its fresh answer is too large to store, and publishes it', async () => {
+    const a = instance();
+    // an instance whose entries may be smaller than the answer: its refresh cannot store it
+    const b = instance(600);
+    const cacheB = caches.at(-1)!;
+    const published: string[] = [];
+    cacheB.setEvictionPublisher({ publish: (key) => published.push(key) });
+    const request: ChatCompletionRequest = {
+      model: 'demo',
+      messages: [{ role: 'user', content: `too large to refresh ${randomUUID()} ${'y'.repeat(150)}` }],
+      temperature: 0,
+    };
+    const context = (directives?: { noCache: true }) =>
+      createRequestContext({
+        metadata: { apiKeyId: 'k' },
+        ...(directives === undefined ? {} : { directives }),
+      });
+    const entry = `${prefix}default:${cacheKey(request, 'default|key:k', 'response')}`;
+    await a.chat(request, { context: context() });
+    await expect.poll(async () => admin.exists(entry)).toBe(1);
+    await b.chat(request, { context: context({ noCache: true }) });
+    await expect.poll(async () => admin.exists(entry)).toBe(0);
+    await expect.poll(() => published.length).toBe(1);
+    expect(cacheB.stats().redis).toMatchObject({ oversized: 1 });
+    const next = context();
+    await b.chat(request, { context: next });
+    expect(next.cacheStatus).toBe('MISS');
   });
 
   it('takes a host:port Redis address, as the limiter and the app do (it was refused as not matching ^rediss?://)', async () => {

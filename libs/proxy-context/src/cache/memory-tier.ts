@@ -73,14 +73,17 @@ export class MemoryTier {
     return slot !== undefined && slot.expiresAt > this.#now();
   }
 
-  /** Stores an entry until `expiresAt`; false when it was refused. */
+  /**
+   * Stores an entry until `expiresAt`; false when it was refused. The entry it replaces goes
+   * either way: a key whose fresh answer cannot be held must not keep serving the old one.
+   */
   set(key: string, body: string, expiresAt: number): boolean {
+    this.#lru.delete(key);
     const bytes = slotBytes(key, body);
     if (bytes > this.#maxEntryBytes) {
       this.#rejections += 1;
       return false;
     }
-    this.#lru.delete(key);
     // evict our own oldest entries (dispose counts them) until the account and the
     // process-wide budget, shared with other structures, have room
     if (!this.makeRoom(() => this.#account.reserve(bytes))) {

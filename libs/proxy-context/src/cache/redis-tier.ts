@@ -30,6 +30,11 @@ export interface RedisCacheClient {
    * Every other write is a plain SET.
    */
   multi?(): RedisCacheTransaction;
+  /**
+   * When present, a refresh whose fresh answer cannot be stored (too large for an entry) deletes
+   * the entry it was to replace; without it that entry lives in Redis until its TTL.
+   */
+  del?(key: string): Promise<number>;
   quit(): Promise<unknown>;
 }
 
@@ -45,9 +50,10 @@ export interface RedisCacheRead {
 
 /**
  * What a write did: `replaced` an entry, `created` one where none was, `written` without knowing
- * which (a client without `multi()`), or `skipped` (too large, or the circuit open).
+ * which (a client without `multi()`), `oversized` (larger than an entry may be: nothing sent), or
+ * `skipped` (the circuit open).
  */
-export type RedisCacheWrite = 'replaced' | 'created' | 'written' | 'skipped';
+export type RedisCacheWrite = 'replaced' | 'created' | 'written' | 'oversized' | 'skipped';
 
 /** Settings of the Redis tier: an endpoint (ioredis is then loaded and the client owned) or an ioredis instance. */
 export type RedisTierOptions =
@@ -172,7 +178,7 @@ export class RedisTier {
     // measured before encoding: an oversized body costs no gzip work
     if (body.length * 2 > this.#settings.maxEntryBytes) {
       this.#oversized += 1;
-      return 'skipped';
+      return 'oversized';
     }
     if (!this.#admit()) return 'skipped';
     const value = await encodeBody(body, this.#settings.compressAboveBytes);
@@ -190,6 +196,19 @@ export class RedisTier {
       if (answered === null) throw new Error('Redis aborted the cache write (MULTI).');
       for (const [error] of answered) if (error !== null) throw error;
       return answered[0]?.[1] === 1 ? 'replaced' : 'created';
+    });
+  }
+
+  /**
+   * Deletes an entry (DEL); whether one was there. False without deleting when the client has no
+   * `del()` or the circuit is open.
+   */
+  async delete(key: string): Promise<boolean> {
+    if (!this.#admit()) return false;
+    const fullKey = this.#settings.prefix + key;
+    return this.#command(async (client) => {
+      if (typeof client.del !== 'function') return false;
+      return (await client.del(fullKey)) > 0;
     });
   }
 

@@ -191,7 +191,8 @@ function redisClientProblems(client: unknown, path: string): string[] {
   if (typeof client !== 'object' || client === null) return [];
   const commands = client as Record<string, unknown>;
   const missing = ['getBuffer', 'set', 'quit'].filter((name) => typeof commands[name] !== 'function');
-  if (commands['multi'] !== undefined && typeof commands['multi'] !== 'function') missing.push('multi');
+  for (const optional of ['multi', 'del'])
+    if (commands[optional] !== undefined && typeof commands[optional] !== 'function') missing.push(optional);
   if (missing.length === 0) return [];
   return [
     `${path}: ${missing.join(', ')} ${missing.length === 1 ? 'is not a function' : 'are not functions'}: give an ioredis Redis or Cluster instance`,

@@ -1,9 +1,12 @@
 import {
+  PROVIDER_CONTRACT_VERSION,
   createGateway,
   createRequestContext,
+  type ChatCompletionChunk,
   type ChatCompletionRequest,
   type Gateway,
   type GatewayPlugin,
+  type ProviderFactory,
   silentLogger,
 } from '@switchyard/proxy-core';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -553,5 +556,101 @@ describe('response cache', () => {
     expect(() =>
       createResponseCache({ memory: { maxBytes: 1024 * 1024 }, ttlMs: Number.MAX_SAFE_INTEGER }),
     ).not.toThrow();
+  });
+});
+
+describe('a refresh whose fresh answer cannot be stored', () => {
+  /** A gateway whose upstream answers a text of `answerChars` characters, new each call, whole or streamed. */
+  function scripted(options: Partial<ResponseCacheOptions>): {
+    gateway: Gateway;
+    cache: ResponseCache;
+    answer: { chars: number };
+  } {
+    const answer = { chars: 10 };
+    let calls = 0;
+    const text = (): string => `${(calls += 1)}:${'x'.repeat(answer.chars)}`;
+    const factory: ProviderFactory = {
+      type: 'scripted',
+      create: ({ name }) => ({
+        contractVersion: PROVIDER_CONTRACT_VERSION,
+        name,
+        type: 'scripted',
+        chat: () =>
+          Promise.resolve({
+            id: 'c',
+            object: 'chat.completion',
+            created: 1,
+            model: 'v',
+            choices: [{ index: 0, message: { role: 'assistant', content: text() }, finish_reason: 'stop' }],
+          }),
+        stream: () => {
+          const content = text();
+          return Promise.resolve(
+            (async function* (): AsyncGenerator<ChatCompletionChunk> {
+              const base = { id: 'c', object: 'chat.completion.chunk' as const, created: 1, model: 'v' };
+              yield { ...base, choices: [{ index: 0, delta: { content }, finish_reason: null }] };
+              yield { ...base, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] };
+            })(),
+          );
+        },
+      }),
+    };
+    const cache = createResponseCache({ memory: { maxBytes: 1024 * 1024 }, maxEntryBytes: 4000, ...options });
+    const gateway = createGateway({
+      providers: [{ name: 'scripted', type: 'scripted' }],
+      models: [{ name: 'demo', targets: [{ provider: 'scripted', model: 'v' }] }],
+      plugins: [
+        {
+          name: 'scripted',
+          apply: (hooks) => hooks.registerProviders.tap('scripted', (r) => r.register(factory)),
+        },
+        cache,
+      ],
+    });
+    return { gateway, cache, answer };
+  }
+
+  it('drops the entry a refreshed stream too large to record was to replace (the old answer kept serving)', async () => {
+    const { gateway, cache, answer } = scripted({});
+    const published: string[] = [];
+    cache.setEvictionPublisher({ publish: (key) => published.push(key) });
+    await collect(await gateway.stream(request, { context: ctx() }));
+    answer.chars = 5000;
+    await collect(await gateway.stream(request, { context: ctx({ directives: { noCache: true } }) }));
+    expect(cache.stats()).toMatchObject({ abandonedStreams: 1, stores: 1 });
+    expect(published).toHaveLength(1);
+    const next = ctx();
+    await collect(await gateway.stream(request, { context: next }));
+    expect(next.cacheStatus).toBe('MISS');
+    // nothing was there to drop: nothing is published
+    await collect(await gateway.stream(request, { context: ctx({ directives: { noCache: true } }) }));
+    expect(published).toHaveLength(1);
+  });
+
+  it('drops the entry in memory and in Redis (DEL) when the refreshed answer is too large for either, whole or streamed', async () => {
+    const stored = new Map<string, Buffer>();
+    const client: RedisCacheClient = {
+      getBuffer: (key) => Promise.resolve(stored.get(key) ?? null),
+      set: async (key, value) => void stored.set(key, value),
+      del: (key) => Promise.resolve(stored.delete(key) ? 1 : 0),
+      quit: () => Promise.resolve('OK'),
+    };
+    const { gateway, cache, answer } = scripted({ redis: { client, keyPrefix: 'p:' } });
+    const published: string[] = [];
+    cache.setEvictionPublisher({ publish: (key) => published.push(key) });
+    await gateway.chat(request, { context: ctx() });
+    await collect(await gateway.stream(request, { context: ctx() }));
+    await vi.waitFor(() => expect(stored.size).toBe(2));
+    answer.chars = 5000;
+    await gateway.chat(request, { context: ctx({ directives: { cache: 'refresh' } }) });
+    await collect(await gateway.stream(request, { context: ctx({ directives: { cache: 'refresh' } }) }));
+    await vi.waitFor(() => expect(stored.size).toBe(0));
+    await vi.waitFor(() => expect(published).toHaveLength(2));
+    answer.chars = 10;
+    const whole = ctx();
+    await gateway.chat(request, { context: whole });
+    const streamed = ctx();
+    await collect(await gateway.stream(request, { context: streamed }));
+    expect([whole.cacheStatus, streamed.cacheStatus]).toEqual(['MISS', 'MISS']);
   });
 });

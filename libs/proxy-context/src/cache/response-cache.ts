@@ -356,11 +356,14 @@ export class ResponseCache implements GatewayPlugin {
    * entry (in this memory tier, or in Redis: the write tells) then publishes it as evicted, once
    * Redis holds it (the other instances read it there next), not when Redis failed to take it
    * (they would read the old one again); one that replaced nothing publishes nothing, so clients
-   * sending `no-cache` on every request do not each cost every instance a message.
+   * sending `no-cache` on every request do not each cost every instance a message. A tier that
+   * refuses the body (too large) drops the entry under the key all the same: after a refresh the
+   * old answer must not serve again.
    */
   #write(key: string, body: string, expiresAt: number, ttlMs: number, refresh: boolean): void {
     this.#counters.stores += 1;
     const inMemory = refresh && this.#memory.has(key);
+    // replaces the entry here, or only drops it when the body is refused
     this.#memory.set(key, body, expiresAt);
     // a read of the entry this write replaces, answered after it, must not put that entry back
     this.#supersedeReads(key);
@@ -369,11 +372,51 @@ export class ResponseCache implements GatewayPlugin {
       return;
     }
     // off the response path: a slow or failed Redis write costs the client nothing
-    // only a refresh not known to replace an entry here asks Redis whether it replaced one
-    this.#writingTo(key, this.#redis.set(key, body, ttlMs, refresh && !inMemory)).then(
-      (write) => {
-        // `written`: a client that cannot tell, taken as a replacement
-        if (refresh && (inMemory || write === 'replaced' || write === 'written')) this.#publishEviction(key);
+    this.#writingTo(key, this.#writeToRedis(this.#redis, key, body, ttlMs, refresh, inMemory)).then(
+      (replaced) => {
+        if (refresh && (inMemory || replaced)) this.#publishEviction(key);
+      },
+      () => {
+        this.#counters.redisErrors += 1;
+      },
+    );
+  }
+
+  /**
+   * Writes an entry to Redis; whether it replaced one there. Only a refresh not known to replace
+   * an entry here (`inMemory`) asks Redis; a client that cannot tell is taken as replacing one. A
+   * refresh too large for Redis deletes the entry it was to replace there instead.
+   */
+  async #writeToRedis(
+    redis: RedisTier,
+    key: string,
+    body: string,
+    ttlMs: number,
+    refresh: boolean,
+    inMemory: boolean,
+  ): Promise<boolean> {
+    const write = await redis.set(key, body, ttlMs, refresh && !inMemory);
+    if (write === 'oversized') return refresh ? redis.delete(key) : false;
+    return write === 'replaced' || write === 'written';
+  }
+
+  /**
+   * Drops the entry a refresh was to replace when its fresh answer cannot be stored (a stream
+   * too large to record, or no room to record it): the old answer must not serve again, here,
+   * in Redis (DEL, off the response path), or on the other instances, told when an entry was
+   * removed, here or in Redis, and not when Redis failed (they would read the old one again).
+   */
+  #discard(key: string): void {
+    const inMemory = this.#memory.has(key);
+    this.#memory.delete(key);
+    this.#supersedeReads(key);
+    if (this.#redis === undefined) {
+      if (inMemory) this.#publishEviction(key);
+      return;
+    }
+    this.#writingTo(key, this.#redis.delete(key)).then(
+      (deleted) => {
+        if (inMemory || deleted) this.#publishEviction(key);
       },
       () => {
         this.#counters.redisErrors += 1;
@@ -497,6 +540,9 @@ export class ResponseCache implements GatewayPlugin {
     // a failed or aborted stream is never cached
     if (pending.abandoned || context.error !== undefined || pending.chunks.length === 0) {
       this.#counters.abandonedStreams += 1;
+      // a refresh answered in full but not recorded (too large, or no room): the entry it was to
+      // replace goes; a failed one leaves it, since no fresh answer replaced it
+      if (pending.refresh && pending.abandoned && context.error === undefined) this.#discard(pending.key);
       return;
     }
     // the usage chunk was recorded too (before the engine hid it from a client that did not ask)
