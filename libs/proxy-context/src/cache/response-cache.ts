@@ -16,6 +16,7 @@ import {
   type CacheEntry,
   type CacheEntryOrigin,
 } from './cache-entry';
+import { ownEntry } from '../own-entry';
 import { cacheKey } from './cache-key';
 import { MemoryTier, type MemoryTierStats } from './memory-tier';
 import {
@@ -246,7 +247,7 @@ export class ResponseCache implements GatewayPlugin {
   ): Promise<PrecomputedAnswer | undefined> {
     const directives = context.directives ?? {};
     const ttlMs =
-      this.#options.models?.[context.requestedModel]?.ttlMs ??
+      ownEntry(this.#options.models, context.requestedModel)?.ttlMs ??
       this.#options.ttlMs ??
       RESPONSE_CACHE_DEFAULTS.ttlMs;
     // chat completions and Anthropic's `/v1/messages`, whose route sends the engine a chat request and

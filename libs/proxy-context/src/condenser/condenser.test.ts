@@ -481,3 +481,16 @@ describe('condenser on an alias whose targets tokenize differently', async () =>
     ).toBe(short);
   });
 });
+
+describe('condenser on a model named like a property of Object.prototype', () => {
+  it('passes "constructor", "toString" and "__proto__" through unchanged (they failed with a 500)', async () => {
+    for (const model of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
+      const plain: ChatCompletionRequest = { model, messages: [{ role: 'user', content: 'hello' }] };
+      for (const plugin of [
+        createCondenser({ catalog: createModelCatalog(), aliases: {} }),
+        createCondenser({ catalog: createModelCatalog(), aliases: { mix: ['gpt-4o'] }, models: {} }),
+      ])
+        await expect(plugin.condense(plain, context())).resolves.toBe(plain);
+    }
+  });
+});

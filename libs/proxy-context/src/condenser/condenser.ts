@@ -14,6 +14,7 @@ import {
   type Logger,
   type RequestContext,
 } from '@switchyard/proxy-core';
+import { ownEntry } from '../own-entry';
 import {
   dropOldest,
   isCondenseStrategy,
@@ -112,7 +113,7 @@ export class Condenser implements GatewayPlugin {
         },
       );
     }
-    const perModel = this.#options.models?.[request.model];
+    const perModel = ownEntry(this.#options.models, request.model);
     const configured = asked ?? perModel?.strategy;
     if (configured === undefined && !(this.#options.auto ?? CONDENSER_DEFAULTS.auto)) return request;
     const limits = this.#limits(request, perModel?.maxInputTokens);
@@ -198,7 +199,7 @@ export class Condenser implements GatewayPlugin {
     request: ChatCompletionRequest,
     maxInputTokens: number | undefined,
   ): { budget: number; tokenizerModels: string[] } | undefined {
-    const targets = this.#options.aliases?.[request.model] ?? [];
+    const targets = ownEntry(this.#options.aliases, request.model) ?? [];
     const ids = [request.model, ...targets];
     const known = ids.map((id) => this.#options.catalog.lookup(id)).filter((info) => info !== undefined);
     const tokenizerModels = targets.length > 0 ? targets : [known[0]?.id ?? request.model];
