@@ -84,10 +84,10 @@ function middleOutOrder(items: readonly number[]): number[] {
   return order;
 }
 
-/** Whether a unit speaks for the assistant (a reply, or a tool call with its results). */
+/** Whether a unit speaks for the assistant (a reply, or a tool or function call with its results). */
 function isAssistantUnit(unit: MessageUnit): boolean {
   const role = unit.messages[0]?.role;
-  return role === 'assistant' || role === 'tool';
+  return role === 'assistant' || role === 'tool' || role === 'function';
 }
 
 /**

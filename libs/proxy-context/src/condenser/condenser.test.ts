@@ -494,3 +494,82 @@ describe('condenser on a model named like a property of Object.prototype', () =>
     }
   });
 });
+
+describe("condenser on OpenAI's legacy function calling", async () => {
+  const cl100k = await tokenCounterFor('gpt-4');
+
+  it('counts `functions` like tools: a gpt-4 request whose function definitions alone overflow is refused (it was passed on as fitting)', async () => {
+    const functions = Array.from({ length: 70 }, (_, index) => ({
+      name: `lookup_incident_${index}`,
+      description: `Looks up incident ${index} and returns ${'its fields, owners, timeline and linked alerts; '.repeat(12)}`,
+      parameters: { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] },
+    }));
+    expect(cl100k.count(JSON.stringify(functions))).toBeGreaterThan(9_000);
+    const plugin = createCondenser({ catalog: createModelCatalog() });
+    await expect(
+      plugin.condense(
+        { model: 'gpt-4', messages: [{ role: 'user', content: 'which incident is still open?' }], functions },
+        context(),
+      ),
+    ).rejects.toMatchObject({ code: 'context_length_exceeded' });
+  });
+
+  it('counts an assistant `function_call` like a tool call', async () => {
+    const call = {
+      name: 'lookup_incident',
+      arguments: JSON.stringify({ id: 'INC-1', note: 'x '.repeat(500) }),
+    };
+    const withCall = countRequest(
+      { model: 'gpt-4', messages: [{ role: 'assistant', content: null, function_call: call }] },
+      cl100k,
+    );
+    const without = countRequest(
+      { model: 'gpt-4', messages: [{ role: 'assistant', content: null }] },
+      cl100k,
+    );
+    expect(withCall - without).toBeGreaterThanOrEqual(cl100k.count(call.arguments) + cl100k.count(call.name));
+  });
+
+  // a long question, a small call and a long result, then the newest turn: middle-out removes the
+  // result first and drop-oldest the question and the call, which split the pair when they were units apart
+  const turns: ChatMessage[] = [
+    { role: 'system', content: 'You investigate incidents.' },
+    {
+      role: 'user',
+      content: `What changed on the payment service? ${'the card network timed out; '.repeat(450)}`,
+    },
+    {
+      role: 'assistant',
+      content: null,
+      function_call: { name: 'get_logs', arguments: JSON.stringify({ service: 'payments' }) },
+    },
+    {
+      role: 'function',
+      name: 'get_logs',
+      content: `${'timeout calling the card network after 30 s; '.repeat(330)}`,
+    },
+    { role: 'user', content: 'What should we fix first?' },
+  ];
+
+  for (const strategy of ['middle-out', 'drop-oldest'] as const) {
+    it(`${strategy}: drops a function_call and the function result answering it together`, async () => {
+      const ctx = context({ condense: strategy });
+      const condensed = await condenser().condense(
+        { model: 'agent-model', messages: turns, max_tokens: OUTPUT },
+        ctx,
+      );
+      expect(ctx.condensation!.removed).toBeGreaterThan(0);
+      expect(countRequest(condensed, await tokenCounterFor('gpt-4o-mini'))).toBeLessThanOrEqual(
+        WINDOW - OUTPUT,
+      );
+      expect(toolPairsIntact(condensed.messages)).toBe(true);
+      // each call is followed by its result, and each result follows its call
+      condensed.messages.forEach((message, index) => {
+        const call = message.role === 'assistant' ? message.function_call : undefined;
+        if (call) expect(condensed.messages[index + 1]).toMatchObject({ role: 'function', name: call.name });
+        if (message.role === 'function')
+          expect(condensed.messages[index - 1]).toMatchObject({ function_call: { name: message.name } });
+      });
+    });
+  }
+});

@@ -136,9 +136,7 @@ export class Condenser implements GatewayPlugin {
     const counter = await tokenCounterForModels(tokenizerModels);
     const counts = request.messages.map((message) => countMessage(message, counter, imageTokens));
     const fixed =
-      REPLY_PRIMING +
-      countTools(request.tools, counter) +
-      countResponseFormat(request.response_format, counter);
+      REPLY_PRIMING + countTools(request, counter) + countResponseFormat(request.response_format, counter);
     const before = counts.reduce((sum, n) => sum + n, fixed);
     if (before <= budget) return request;
 

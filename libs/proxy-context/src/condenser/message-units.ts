@@ -2,7 +2,8 @@ import type { ChatMessage } from '@switchyard/proxy-core';
 
 /**
  * Messages that are kept or removed together: a single message, or an assistant message
- * with tool calls followed by the tool results answering them (never split: a provider
+ * with tool calls followed by the tool results answering them, or with a legacy
+ * `function_call` followed by the `function` message answering it (never split: a provider
  * refuses a tool result without its call, and a call without its result).
  */
 export interface MessageUnit {
@@ -24,12 +25,20 @@ export function toUnits(messages: readonly ChatMessage[], counts: readonly numbe
   while (i < messages.length) {
     const message = messages[i]!;
     const group: ChatMessage[] = [message];
-    if (message.role === 'assistant' && (message.tool_calls?.length ?? 0) > 0) {
-      const ids = new Set(message.tool_calls!.map((call) => call.id));
+    if (message.role === 'assistant') {
+      const ids = new Set((message.tool_calls ?? []).map((call) => call.id));
+      // OpenAI's deprecated function calling: one call, answered by a `function` message of its name
+      let legacy = message.function_call?.name;
       while (i + group.length < messages.length) {
         const next = messages[i + group.length]!;
-        if (next.role !== 'tool' || !ids.has(next.tool_call_id)) break;
-        group.push(next);
+        if (next.role === 'tool' && ids.has(next.tool_call_id)) {
+          group.push(next);
+        } else if (next.role === 'function' && legacy !== undefined && next.name === legacy) {
+          group.push(next);
+          legacy = undefined;
+        } else {
+          break;
+        }
       }
     }
     units.push({
@@ -43,17 +52,26 @@ export function toUnits(messages: readonly ChatMessage[], counts: readonly numbe
   return units;
 }
 
-/** Whether every tool result in a message list follows the assistant call it answers. */
+/**
+ * Whether every tool result in a message list follows the assistant call it answers, and every
+ * legacy `function` result the assistant `function_call` it answers.
+ */
 export function toolPairsIntact(messages: readonly ChatMessage[]): boolean {
   const open = new Set<string>();
+  let legacy: string | undefined;
   for (const message of messages) {
     if (message.role === 'assistant') {
       open.clear();
       for (const call of message.tool_calls ?? []) open.add(call.id);
+      legacy = message.function_call?.name;
     } else if (message.role === 'tool') {
       if (!open.has(message.tool_call_id)) return false;
+    } else if (message.role === 'function') {
+      if (legacy !== message.name) return false;
+      legacy = undefined;
     } else {
       open.clear();
+      legacy = undefined;
     }
   }
   return true;

@@ -34,16 +34,18 @@ export function transcriptOf(
 ): string {
   const lines = messages.map((message) => {
     const text = contentText(message.content);
-    if (message.role === 'assistant' && (message.tool_calls?.length ?? 0) > 0) {
-      const calls = message
-        .tool_calls!.map((call) => {
-          const { name, input } = toolCallParts(call);
-          return `${name}(${input})`;
-        })
-        .join(', ');
-      return `assistant: ${text}${text === '' ? '' : ' '}[called ${calls}]`;
+    if (message.role === 'assistant') {
+      const calls = (message.tool_calls ?? []).map((call) => toolCallParts(call));
+      // a legacy function call (OpenAI's deprecated function calling) reads like a tool call
+      const legacy = message.function_call;
+      if (legacy !== undefined && legacy !== null) calls.push({ name: legacy.name, input: legacy.arguments });
+      if (calls.length > 0) {
+        const called = calls.map(({ name, input }) => `${name}(${input})`).join(', ');
+        return `assistant: ${text}${text === '' ? '' : ' '}[called ${called}]`;
+      }
     }
     if (message.role === 'tool') return `tool result (${message.tool_call_id}): ${text}`;
+    if (message.role === 'function') return `function result (${message.name}): ${text}`;
     return `${message.role}: ${text}`;
   });
   const transcript = lines.join('\n\n');

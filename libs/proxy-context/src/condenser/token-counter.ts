@@ -1,4 +1,4 @@
-import type { ChatCompletionRequest, ChatMessage, ChatTool } from '@switchyard/proxy-core';
+import type { ChatCompletionRequest, ChatMessage } from '@switchyard/proxy-core';
 import { mediaTokens, refusalTexts } from './media-tokens';
 import { toolCallParts } from './tool-call-parts';
 
@@ -400,14 +400,23 @@ export function countMessage(
   if ('name' in message && typeof message.name === 'string') tokens += PER_NAME + counter.count(message.name);
   for (const refusal of refusalTexts(message)) tokens += counter.count(refusal);
   tokens += mediaTokens(message.content, options.imageTokens ?? DEFAULT_IMAGE_TOKENS);
-  if (message.role === 'assistant') {
-    for (const call of message.tool_calls ?? []) {
-      const { name, input } = toolCallParts(call);
-      tokens += PER_TOOL_CALL + counter.count(name) + counter.count(input);
-    }
-  }
+  for (const { name, input } of callsOf(message))
+    tokens += PER_TOOL_CALL + counter.count(name) + counter.count(input);
   if (message.role === 'tool') tokens += counter.count(toolCallIdOf(message));
   return tokens;
+}
+
+/**
+ * The calls an assistant message makes, as name and input text: its tool calls, and a legacy
+ * `function_call` (OpenAI's deprecated function calling, which the gateway still forwards),
+ * counted like one.
+ */
+function callsOf(message: ChatMessage): Array<{ name: string; input: string }> {
+  if (message.role !== 'assistant') return [];
+  const calls = (message.tool_calls ?? []).map((call) => toolCallParts(call));
+  const legacy = message.function_call;
+  if (legacy !== undefined && legacy !== null) calls.push({ name: legacy.name, input: legacy.arguments });
+  return calls;
 }
 
 /**
@@ -418,9 +427,24 @@ function toolCallIdOf(message: { tool_call_id?: unknown }): string {
   return typeof message.tool_call_id === 'string' ? message.tool_call_id : '';
 }
 
-/** Tokens the tool definitions take (their JSON, an upper estimate of the providers' rendering). */
-export function countTools(tools: readonly ChatTool[] | undefined, counter: TokenCounter): number {
-  return tools === undefined || tools.length === 0 ? 0 : counter.count(JSON.stringify(tools));
+/** The JSON of a request's function definitions: its `tools`, and its legacy `functions`. */
+function definitionTexts(request: Pick<ChatCompletionRequest, 'tools' | 'functions'>): string[] {
+  const texts: string[] = [];
+  if (Array.isArray(request.tools) && request.tools.length > 0) texts.push(JSON.stringify(request.tools));
+  if (Array.isArray(request.functions) && request.functions.length > 0)
+    texts.push(JSON.stringify(request.functions));
+  return texts;
+}
+
+/**
+ * Tokens the function definitions take, `tools` and legacy `functions` alike (their JSON, an
+ * upper estimate of the providers' rendering).
+ */
+export function countTools(
+  request: Pick<ChatCompletionRequest, 'tools' | 'functions'>,
+  counter: TokenCounter,
+): number {
+  return definitionTexts(request).reduce((sum, text) => sum + counter.count(text), 0);
 }
 
 /**
@@ -452,9 +476,7 @@ export function countRequest(
   options: CountOptions = {},
 ): number {
   let tokens =
-    REPLY_PRIMING +
-    countTools(request.tools, counter) +
-    countResponseFormat(request.response_format, counter);
+    REPLY_PRIMING + countTools(request, counter) + countResponseFormat(request.response_format, counter);
   for (const message of request.messages) tokens += countMessage(message, counter, options);
   return tokens;
 }
@@ -470,23 +492,15 @@ export function upperBoundTokens(
   options: CountOptions = {},
 ): number {
   const schema = responseSchemaJson(request.response_format);
-  let bytes =
-    REPLY_PRIMING +
-    (request.tools === undefined || request.tools.length === 0
-      ? 0
-      : Buffer.byteLength(JSON.stringify(request.tools))) +
-    (schema === undefined ? 0 : Buffer.byteLength(schema));
+  let bytes = REPLY_PRIMING + (schema === undefined ? 0 : Buffer.byteLength(schema));
+  for (const text of definitionTexts(request)) bytes += Buffer.byteLength(text);
   for (const message of request.messages) {
     bytes += PER_MESSAGE + PER_NAME + message.role.length + Buffer.byteLength(contentText(message.content));
     if ('name' in message && typeof message.name === 'string') bytes += Buffer.byteLength(message.name);
     for (const refusal of refusalTexts(message)) bytes += Buffer.byteLength(refusal);
     bytes += mediaTokens(message.content, options.imageTokens ?? DEFAULT_IMAGE_TOKENS);
-    if (message.role === 'assistant') {
-      for (const call of message.tool_calls ?? []) {
-        const { name, input } = toolCallParts(call);
-        bytes += PER_TOOL_CALL + Buffer.byteLength(name) + Buffer.byteLength(input);
-      }
-    }
+    for (const { name, input } of callsOf(message))
+      bytes += PER_TOOL_CALL + Buffer.byteLength(name) + Buffer.byteLength(input);
     if (message.role === 'tool') bytes += Buffer.byteLength(toolCallIdOf(message));
   }
   const factor =
