@@ -8,8 +8,11 @@ interface Slot {
   expiresAt: number;
 }
 
-/** Bytes one slot is charged: the UTF-16 body, the key and a fixed bookkeeping overhead. */
-function slotBytes(key: string, body: string): number {
+/**
+ * Bytes one entry is charged: the UTF-16 body, the key and a fixed bookkeeping overhead. The one
+ * measure of an entry against `maxEntryBytes`, in both tiers: an entry Redis takes, memory takes.
+ */
+export function entryBytes(key: string, body: string): number {
   return (key.length + body.length) * 2 + 96;
 }
 
@@ -79,7 +82,7 @@ export class MemoryTier {
    */
   set(key: string, body: string, expiresAt: number): boolean {
     this.#lru.delete(key);
-    const bytes = slotBytes(key, body);
+    const bytes = entryBytes(key, body);
     if (bytes > this.#maxEntryBytes) {
       this.#rejections += 1;
       return false;

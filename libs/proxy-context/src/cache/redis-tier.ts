@@ -1,6 +1,7 @@
 import { promisify } from 'node:util';
 import { gunzip, gzip } from 'node:zlib';
 import { createRedisClient, withTimeout, type Logger, type RedisEndpoint } from '@switchyard/proxy-core';
+import { entryBytes } from './memory-tier';
 import { RedisBreaker, type RedisBreakerSettings, type RedisTierState } from './redis-breaker';
 
 const gzipAsync = promisify(gzip);
@@ -84,7 +85,7 @@ export interface RedisTierSettings {
   prefix: string;
   compressAboveBytes: number;
   commandTimeoutMs: number;
-  /** Largest body stored, counted as the memory tier counts it (2 bytes per UTF-16 unit). */
+  /** Largest entry stored, measured as the memory tier charges it ({@link entryBytes}). */
   maxEntryBytes: number;
   breaker: RedisBreakerSettings;
   now: () => number;
@@ -175,8 +176,9 @@ export class RedisTier {
    * without it (every write but a refresh's) it is a plain SET, `written`.
    */
   async set(key: string, body: string, ttlMs: number, askReplaced = false): Promise<RedisCacheWrite> {
-    // measured before encoding: an oversized body costs no gzip work
-    if (body.length * 2 > this.#settings.maxEntryBytes) {
+    // measured before encoding (an oversized body costs no gzip work), as the memory tier measures
+    // it: an entry just under the limit here was refused by memory on every hit
+    if (entryBytes(key, body) > this.#settings.maxEntryBytes) {
       this.#oversized += 1;
       return 'oversized';
     }

@@ -114,9 +114,9 @@ export interface ResponseCacheOptions {
   /** Per-model settings keyed by the requested model; `ttlMs: 0` turns caching off for that model. @default {} */
   models?: Record<string, { ttlMs: number }>;
   /**
-   * Largest single entry, in bytes (its serialised JSON counted at 2 bytes per UTF-16 unit, as
-   * the memory tier counts it): larger answers are neither kept in memory nor written to Redis,
-   * and a stream growing past it is not recorded. @default 1048576
+   * Largest single entry, in bytes, measured in both tiers as the memory tier charges it (its key
+   * and serialised JSON at 2 bytes per UTF-16 unit, plus 96): larger answers are neither kept in
+   * memory nor written to Redis, and a stream growing past it is not recorded. @default 1048576
    */
   maxEntryBytes?: number;
   /**

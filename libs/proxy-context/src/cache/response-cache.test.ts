@@ -309,6 +309,34 @@ describe('response cache', () => {
     expect(after.id).toBe(fresh.id);
   });
 
+  it('measures an entry the same way in both tiers: one memory refuses is not written to Redis (each Redis hit was refused by memory again)', async () => {
+    const stored = new Map<string, Buffer>();
+    const client: RedisCacheClient = {
+      getBuffer: (key) => Promise.resolve(stored.get(key) ?? null),
+      set: async (key, value) => void stored.set(key, value),
+      quit: () => Promise.resolve('OK'),
+    };
+    // the entry's size, from a cache that takes it
+    const sized = setup({ redis: { client, keyPrefix: 'p:' } });
+    await sized.gateway.chat(request, { context: ctx() });
+    await vi.waitFor(() => expect(stored.size).toBe(1));
+    const bodyChars = [...stored.values()][0]!.length - 1;
+    stored.clear();
+    // a limit above the body at 2 bytes a character, below what memory charges with the key and overhead
+    const { gateway, cache } = setup({
+      redis: { client, keyPrefix: 'p:' },
+      maxEntryBytes: bodyChars * 2 + 40,
+    });
+    for (let index = 0; index < 3; index += 1) {
+      const each = ctx();
+      await gateway.chat(request, { context: each });
+      expect(each.cacheStatus).toBe('MISS');
+    }
+    await vi.waitFor(() => expect(cache.stats().redis?.oversized).toBe(3));
+    expect(stored.size).toBe(0);
+    expect(cache.stats().memory.rejections).toBe(3);
+  });
+
   it('does not cache non-deterministic requests unless configured', async () => {
     const warm = { ...request, temperature: 0.7 };
     const plain = setup();
