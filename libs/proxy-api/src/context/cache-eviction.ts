@@ -11,8 +11,9 @@ export type EvictableCache = Pick<ResponseCache, 'setEvictionPublisher' | 'evict
  * Wires the response cache to Redis pub/sub, so that a refresh on one instance reaches the
  * memory tier of the others: an entry replaced by a request that skipped the read
  * (`Cache-Control: no-cache`, `x-switchyard-cache: refresh`) is published once its fresh answer
- * is in Redis, and every other instance drops its memory copy on receipt (its next lookup reads
- * the fresh one from Redis). Messages are `<instance>:<entry key>` (the key is a hash: no
+ * is in Redis, or once the entry was deleted when the fresh answer could not be stored (too
+ * large), and every other instance drops its memory copy on receipt (its next lookup reads
+ * the fresh one from Redis, or misses). Messages are `<instance>:<entry key>` (the key is a hash: no
  * request content); an instance ignores its own. Pub/sub delivers only to connections subscribed
  * when the message is published, so each time the subscription is established again (after Redis
  * or the connection was down) the memory tier is emptied: an eviction published meanwhile was
