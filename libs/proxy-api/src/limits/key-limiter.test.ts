@@ -79,6 +79,41 @@ describe('KeyLimiter', () => {
     expect(subject.admit(key({ rpm: 10, maxParallel: 1 }), input)).toMatchObject({ admitted: true });
   });
 
+  it('asks a client refused by rpm or tpm to retry when the sliding window has room again', async () => {
+    let nowMs = NOW;
+    const subject = new KeyLimiter({
+      backend: new MemoryLimitBackend(),
+      costEstimator: undefined,
+      defaultReservationUsd: 0,
+      shadow: new Set(),
+      budgetStatus: 429,
+      now: () => nowMs,
+      logger: silentLogger,
+    });
+    const limited = key({ rpm: 10 });
+    for (let i = 0; i < 10; i++) {
+      const admission = subject.admit(limited, undefined) as Admission;
+      if (!admission.admitted) throw new Error('refused');
+      await subject.settle(admission.lease, { tokens: 12, costUsd: undefined, reachedUpstream: true });
+    }
+    // 10 requests now: after this window (60 s), 10 % of the next for 10 to fade to 9
+    expect(subject.admit(limited, undefined)).toMatchObject({
+      admitted: false,
+      error: { code: 'rate_limit_exceeded', retryAfterMs: 66_000 },
+      headers: { 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-reset-requests': '2m0s' },
+    });
+    // 61 s on: 10 * (59 / 60) of the requests weigh, and 120 * (59 / 60) tokens, over a tpm of 100
+    nowMs += 61_000;
+    expect(subject.admit(limited, undefined)).toMatchObject({
+      admitted: false,
+      error: { retryAfterMs: 5_000 },
+    });
+    expect(subject.admit(key({ tpm: 100 }), undefined)).toMatchObject({
+      admitted: false,
+      error: { message: expect.stringContaining('100 tokens per minute') as string, retryAfterMs: 9_000 },
+    });
+  });
+
   it('charges nothing for a negative cost: a key spend never goes down (the memory backend lowered it)', async () => {
     const backend = new MemoryLimitBackend();
     const subject = limiter(undefined, undefined, backend);

@@ -197,7 +197,7 @@ export class KeyLimiter {
     );
   }
 
-  /** A key's current counters (requests and tokens this window, in flight, spend this period). */
+  /** A key's current counters (requests and tokens over the sliding window, in flight, spend this period). */
   async usage(key: VirtualKey): Promise<UsageSnapshot & { budgetPeriodId: string }> {
     const nowMs = this.#options.now();
     const period = budgetPeriodAt(key.budgetPeriod, nowMs);
@@ -252,13 +252,13 @@ export class KeyLimiter {
         return new SwitchyardError(
           'rate_limit_exceeded',
           `Rate limit reached: ${result.requests.limit} requests per minute for this key.`,
-          { retryAfterMs: result.requests.resetMs },
+          { retryAfterMs: result.requests.retryAfterMs },
         );
       case 'tpm':
         return new SwitchyardError(
           'rate_limit_exceeded',
           `Rate limit reached: ${result.tokens.limit} tokens per minute for this key.`,
-          { retryAfterMs: result.tokens.resetMs },
+          { retryAfterMs: result.tokens.retryAfterMs },
         );
       case 'parallel':
         return new SwitchyardError('rate_limit_exceeded', 'Too many requests in flight for this key.', {

@@ -1,12 +1,15 @@
 import { requireService, TEST_REDIS_URL } from '@switchyard/testing';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dropRedisKeys } from '../../test/support/redis-keys';
 import { admitPlan } from '../../test/support/admit-plan';
 import { connectRedis, type RedisConnection } from '../redis/redis-connection';
 import { silentLogger } from '@switchyard/proxy-core';
-import type { AdmitPlan, LimitBackend } from './limit-backend';
+import type { AdmitPlan, AdmitResult, LimitBackend } from './limit-backend';
 import { MemoryLimitBackend } from './memory-limit-backend';
+import { rateLimitHeaders } from './rate-limit-headers';
 import { RedisLimitBackend } from './redis-limit-backend';
+import type { SlidingWindow } from './sliding-window';
 
 const redisUp = await requireService('Redis', TEST_REDIS_URL);
 let connection: RedisConnection | undefined;
@@ -39,17 +42,24 @@ describe.each(backends)('%s limit backend', (_name, make, available) => {
     return { backend: make(), scope: `key_${scopeCounter}` };
   };
 
-  it.skipIf(!available)('admits exactly rpm requests per window and reports the reset', async () => {
-    const { backend, scope } = fresh();
-    const results = await Promise.all(
-      Array.from({ length: 8 }, async () => backend.admit(plan({ scope, rpm: 5 }))),
-    );
-    expect(results.filter((r) => r.admitted)).toHaveLength(5);
-    const rejected = results.find((r) => !r.admitted)!;
-    expect(rejected.rejectedBy).toBe('rpm');
-    expect(rejected.requests.resetMs).toBeGreaterThan(0);
-    expect(rejected.requests.resetMs).toBeLessThanOrEqual(60_000);
-  });
+  it.skipIf(!available)(
+    'admits exactly rpm requests per window and reports the retry and reset',
+    async () => {
+      const { backend, scope } = fresh();
+      const results = await Promise.all(
+        Array.from({ length: 8 }, async () => backend.admit(plan({ scope, rpm: 5 }))),
+      );
+      expect(results.filter((r) => r.admitted)).toHaveLength(5);
+      const rejected = results.find((r) => !r.admitted)!;
+      expect(rejected.rejectedBy).toBe('rpm');
+      expect(rejected.requests.used).toBe(5);
+      // e ms into the window: the estimate falls to 0 at the end of the next one (120 s - e); one
+      // more fits once the 5, then the previous window's, have faded to 4: 12 s into it (72 s - e)
+      expect(rejected.requests.resetMs).toBeGreaterThan(60_000);
+      expect(rejected.requests.resetMs).toBeLessThanOrEqual(120_000);
+      expect(rejected.requests.retryAfterMs).toBe(rejected.requests.resetMs - 48_000);
+    },
+  );
 
   it.skipIf(!available)('refuses once the tokens of settled requests reach tpm', async () => {
     const { backend, scope } = fresh();
@@ -58,6 +68,8 @@ describe.each(backends)('%s limit backend', (_name, make, available) => {
     await backend.settle(first.lease!, { tokens: 120, costMicros: 0, nowMs: 1_000_100 });
     const second = await backend.admit(plan({ scope, tpm: 100 }));
     expect(second).toMatchObject({ admitted: false, rejectedBy: 'tpm', tokens: { used: 120, limit: 100 } });
+    // e ms into the window: its end, then 10 s until 120 tokens fade to 100
+    expect(second.tokens.retryAfterMs).toBe(second.tokens.resetMs - 50_000);
   });
 
   it.skipIf(!available)('holds parallel slots until settled', async () => {
@@ -175,11 +187,93 @@ describe.each(backends)('%s limit backend', (_name, make, available) => {
 });
 
 describe('memory limit backend windows', () => {
-  it('resets the request window after a minute', async () => {
+  const admitted = (
+    backend: MemoryLimitBackend,
+    scope: string,
+    tries: number,
+    nowMs: number,
+    rpm = 10,
+  ): number =>
+    Array.from({ length: tries }, () => backend.admit(plan({ scope, rpm, nowMs }))).filter(
+      (result) => result.admitted,
+    ).length;
+
+  it('rpm 1: the request of the window before weighs until it has faded, the end of the next window', () => {
     const backend = new MemoryLimitBackend();
     expect(backend.admit(plan({ scope: 'w', rpm: 1, nowMs: 0 })).admitted).toBe(true);
     expect(backend.admit(plan({ scope: 'w', rpm: 1, nowMs: 59_999 })).admitted).toBe(false);
-    expect(backend.admit(plan({ scope: 'w', rpm: 1, nowMs: 60_000 })).admitted).toBe(true);
+    const atEdge = backend.admit(plan({ scope: 'w', rpm: 1, nowMs: 60_000 }));
+    expect(atEdge).toMatchObject({ admitted: false, requests: { used: 1, retryAfterMs: 60_000 } });
+    expect(backend.admit(plan({ scope: 'w', rpm: 1, nowMs: 119_999 })).admitted).toBe(false);
+    expect(backend.admit(plan({ scope: 'w', rpm: 1, nowMs: 120_000 })).admitted).toBe(true);
+  });
+
+  it('refuses requests right after a window edge while the previous window weighs: never rpm at its end and rpm again at the next start', () => {
+    const backend = new MemoryLimitBackend();
+    // the first request opens the window at 0; 9 more at its end
+    expect(admitted(backend, 'edge', 1, 0)).toBe(1);
+    expect(admitted(backend, 'edge', 9, 59_000)).toBe(9);
+    // 1 s past the edge: 10 * (59 / 60) = 9.83, no room for one more (fixed windows admitted 10)
+    expect(admitted(backend, 'edge', 10, 61_000)).toBe(0);
+    const refused = backend.admit(plan({ scope: 'edge', rpm: 10, nowMs: 61_000 }));
+    expect(refused.requests.used).toBeCloseTo(10 * (59 / 60), 12);
+    // room for one when the estimate is 9: 6 s in
+    expect(refused.requests.retryAfterMs).toBe(5_000);
+    expect(admitted(backend, 'edge', 1, 65_999)).toBe(0);
+    expect(admitted(backend, 'edge', 10, 66_000)).toBe(1);
+    // halfway: 1 + 10 * 0.5 = 6, room for 4
+    expect(admitted(backend, 'edge', 10, 90_000)).toBe(4);
+    // the next window: 5 in the one before (half of it weighs), 1 second in
+    expect(admitted(backend, 'edge', 10, 121_000)).toBe(5);
+  });
+
+  it('refuses tokens after the edge while the previous window weighs, until it faded to the limit', () => {
+    const backend = new MemoryLimitBackend();
+    const ask = (nowMs: number) => backend.admit(plan({ scope: 'tok', tpm: 100, nowMs }));
+    backend.settle(ask(0).lease!, { tokens: 120, costMicros: 0, nowMs: 0 });
+    expect(ask(30_000)).toMatchObject({ rejectedBy: 'tpm', tokens: { used: 120, retryAfterMs: 40_000 } });
+    // 120 * (1 - 10/60) = 100: the limit itself, refused; a millisecond later it is below
+    expect(ask(60_000)).toMatchObject({ rejectedBy: 'tpm', tokens: { used: 120, retryAfterMs: 10_000 } });
+    expect(ask(69_999).rejectedBy).toBe('tpm');
+    expect(ask(70_000).rejectedBy).toBe('tpm');
+    expect(ask(70_001).admitted).toBe(true);
+  });
+
+  it('sends headers of what the estimate leaves and when it falls to 0', () => {
+    const backend = new MemoryLimitBackend();
+    const ask = (nowMs: number) => backend.admit(plan({ scope: 'hdr', rpm: 10, tpm: 100, nowMs }));
+    for (let i = 0; i < 10; i++) backend.settle(ask(0).lease!, { tokens: 5, costMicros: 0, nowMs: 0 });
+    // a window later plus 30 s: half of the 10 requests and 50 tokens weigh
+    const later = ask(90_000);
+    expect(rateLimitHeaders(later)).toEqual({
+      'x-ratelimit-limit-requests': '10',
+      // 1 + 5 = 6 after this request
+      'x-ratelimit-remaining-requests': '4',
+      // this window's request fades by the end of the next window
+      'x-ratelimit-reset-requests': '1m30s',
+      'x-ratelimit-limit-tokens': '100',
+      'x-ratelimit-remaining-tokens': '75',
+      // only the previous window's tokens: they are gone at this window's end
+      'x-ratelimit-reset-tokens': '30s',
+    });
+    // a fresh key: no tokens counted, nothing to reset
+    expect(rateLimitHeaders(backend.admit(plan({ scope: 'hdr2', rpm: 10, tpm: 100, nowMs: 0 })))).toEqual({
+      'x-ratelimit-limit-requests': '10',
+      'x-ratelimit-remaining-requests': '9',
+      'x-ratelimit-reset-requests': '2m0s',
+      'x-ratelimit-limit-tokens': '100',
+      'x-ratelimit-remaining-tokens': '100',
+      'x-ratelimit-reset-tokens': '0ms',
+    });
+  });
+
+  it('reports usage as the estimate, without opening a window', async () => {
+    const backend = new MemoryLimitBackend();
+    backend.admit(plan({ scope: 'use', nowMs: 0 }));
+    expect(await backend.usage('use', 'total', 90_000)).toMatchObject({
+      requests: { used: 0.5, resetMs: 30_000 },
+      tokens: { used: 0, resetMs: 0 },
+    });
   });
 
   it('a request in flight longer than 15 minutes keeps its parallel slot when the counters are swept', () => {
@@ -192,5 +286,128 @@ describe('memory limit backend windows', () => {
     expect(backend.admit(plan({ scope: 'long', parallel: 1, nowMs: later })).rejectedBy).toBe('parallel');
     backend.settle(long.lease!, { tokens: 0, costMicros: 0, nowMs: later });
     expect(backend.admit(plan({ scope: 'long', parallel: 1, nowMs: later })).admitted).toBe(true);
+  });
+});
+
+// Redis counts on its own clock: a counter's state is written as an earlier window left it,
+// relative to Redis's time read just before, and the numbers are checked against the formula
+// within the milliseconds that passed until Redis's time read just after.
+describe.skipIf(!redisUp)('redis limit backend windows', () => {
+  let raw: Redis;
+  beforeAll(() => {
+    raw = new Redis(TEST_REDIS_URL);
+  });
+  afterAll(() => {
+    raw.disconnect();
+  });
+
+  const redisNow = async (): Promise<number> => {
+    const [seconds, micros] = await raw.time();
+    return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+  };
+  const counterKey = (scope: string, counter: 'rpm' | 'tpm'): string =>
+    `${prefix}limits:{${scope}}:${counter}:sw`;
+  const write = async (scope: string, counter: 'rpm' | 'tpm', state: SlidingWindow): Promise<void> => {
+    await raw.hset(counterKey(scope, counter), { start: state.start, cur: state.cur, prev: state.prev });
+    await raw.pexpire(counterKey(scope, counter), 120_000);
+  };
+  const fresh = (): { backend: RedisLimitBackend; scope: string } => {
+    scopeCounter += 1;
+    return { backend: new RedisLimitBackend(connection!), scope: `key_${scopeCounter}` };
+  };
+  const admitInTurn = async (
+    backend: LimitBackend,
+    ask: AdmitPlan,
+    tries: number,
+  ): Promise<AdmitResult[]> => {
+    const results: AdmitResult[] = [];
+    for (let i = 0; i < tries; i++) results.push(await backend.admit(ask));
+    return results;
+  };
+
+  it('rolls a counter forward: the window before weighs by the part of it within a minute', async () => {
+    const { backend, scope } = fresh();
+    const before = await redisNow();
+    // a window opened 90 s ago counted 10: now the previous window, 30 s into the current one
+    await write(scope, 'rpm', { start: before - 90_000, cur: 10, prev: 0 });
+    const results = await admitInTurn(backend, plan({ scope, rpm: 10 }), 8);
+    const ttl = await raw.pttl(counterKey(scope, 'rpm'));
+    const passed = (await redisNow()) - before;
+    // 10 * (1 - (30 s + d) / 60 s) = 5 - d / 6 s weighs (d < passed): room for 5 (fixed windows: 8)
+    expect(results.filter((result) => result.admitted)).toHaveLength(5);
+    const refused = results.find((result) => !result.admitted)!;
+    expect(refused.rejectedBy).toBe('rpm');
+    expect(refused.requests.used).toBeLessThanOrEqual(10);
+    expect(refused.requests.used).toBeGreaterThanOrEqual(10 - passed / 6_000 - 1e-9);
+    // 4 of the room of 9 left for the previous window's 10: 36 s into the window, 6 s - d from now
+    expect(refused.requests.retryAfterMs).toBeLessThanOrEqual(6_000);
+    expect(refused.requests.retryAfterMs).toBeGreaterThanOrEqual(6_000 - passed);
+    // the estimate falls to 0 at the end of the next window: 90 s - d
+    expect(refused.requests.resetMs).toBeLessThanOrEqual(90_000);
+    expect(refused.requests.resetMs).toBeGreaterThanOrEqual(90_000 - passed);
+    // written back rolled, and kept two windows after the write
+    expect(await raw.hgetall(counterKey(scope, 'rpm'))).toEqual({
+      start: String(before - 30_000),
+      cur: '5',
+      prev: '10',
+    });
+    expect(ttl).toBeGreaterThan(120_000 - passed - 1);
+    expect(ttl).toBeLessThanOrEqual(120_000);
+  });
+
+  it('refuses requests right after a window edge while the previous window weighs', async () => {
+    const { backend, scope } = fresh();
+    const before = await redisNow();
+    // 10 in the window that ended 1 s ago: 10 * (59 / 60) = 9.83 weighs
+    await write(scope, 'rpm', { start: before - 1_000, cur: 0, prev: 10 });
+    const results = await admitInTurn(backend, plan({ scope, rpm: 10 }), 3);
+    const passed = (await redisNow()) - before;
+    expect(results.filter((result) => result.admitted)).toHaveLength(0);
+    const [refused] = results;
+    // one more fits when the estimate is 9: 6 s into the window
+    expect(refused!.requests.retryAfterMs).toBeLessThanOrEqual(5_000);
+    expect(refused!.requests.retryAfterMs).toBeGreaterThanOrEqual(5_000 - passed);
+    expect(rateLimitHeaders(refused!)['x-ratelimit-remaining-requests']).toBe('0');
+  });
+
+  it('refuses tokens while the previous window weighs, and counts settled tokens in the current one', async () => {
+    const { backend, scope } = fresh();
+    const before = await redisNow();
+    // 120 tokens in a window opened a minute ago: the previous window now
+    await write(scope, 'tpm', { start: before - 60_000, cur: 120, prev: 0 });
+    const refused = await backend.admit(plan({ scope, tpm: 100 }));
+    const admitted = await backend.admit(plan({ scope }));
+    await backend.settle(admitted.lease!, { tokens: 30, costMicros: 0, nowMs: 0 });
+    const usage = await backend.usage(scope, 'total');
+    const passed = (await redisNow()) - before;
+    expect(refused.rejectedBy).toBe('tpm');
+    // 120 fade to 100 at 10 s into the window
+    expect(refused.tokens.retryAfterMs).toBeLessThanOrEqual(10_000);
+    expect(refused.tokens.retryAfterMs).toBeGreaterThanOrEqual(10_000 - passed);
+    expect(usage.tokens.used).toBeLessThanOrEqual(150);
+    expect(usage.tokens.used).toBeGreaterThanOrEqual(150 - (120 * passed) / 60_000 - 1e-9);
+    expect(usage.tokens.resetMs).toBeLessThanOrEqual(120_000);
+    expect(usage.tokens.resetMs).toBeGreaterThanOrEqual(120_000 - passed);
+    expect(await raw.hgetall(counterKey(scope, 'tpm'))).toMatchObject({ cur: '30', prev: '120' });
+  });
+
+  it('sends headers of what the estimate leaves, beside the string counters of an older version', async () => {
+    const { backend, scope } = fresh();
+    // an instance of the fixed-window version counts under the old name, a string
+    await raw.set(`${prefix}limits:{${scope}}:rpm`, '7', 'PX', 60_000);
+    const before = await redisNow();
+    await write(scope, 'rpm', { start: before - 30_000, cur: 0, prev: 10 });
+    const result = await backend.admit(plan({ scope, rpm: 10 }));
+    const passed = (await redisNow()) - before;
+    // 1 + 10 * (1 - (30 s + d) / 60 s) = 6 - d / 6 s after this request: 4 left
+    expect(result.admitted).toBe(true);
+    expect(rateLimitHeaders(result)).toMatchObject({
+      'x-ratelimit-limit-requests': '10',
+      'x-ratelimit-remaining-requests': '4',
+    });
+    // this request fades by the end of the next window: 90 s - d
+    expect(result.requests.resetMs).toBeLessThanOrEqual(90_000);
+    expect(result.requests.resetMs).toBeGreaterThanOrEqual(90_000 - passed);
+    expect(await raw.get(`${prefix}limits:{${scope}}:rpm`)).toBe('7');
   });
 });

@@ -4,7 +4,10 @@ import { withReason } from '@switchyard/proxy-core';
 /** The per-key limits a request is checked against. */
 export type LimitName = 'rpm' | 'tpm' | 'parallel' | 'budget';
 
-/** Length of the request and token windows, in milliseconds. */
+/**
+ * Length of the request and token windows, in milliseconds: `rpm` and `tpm` count over the last
+ * window length, a sliding window (see sliding-window.ts).
+ */
 export const WINDOW_MS = 60_000;
 
 /**
@@ -100,12 +103,19 @@ export interface AdmitPlan {
   shadow: ReadonlySet<LimitName>;
 }
 
-/** A window's state after admission. */
+/** A rate counter (requests or tokens) over the sliding window. */
 export interface WindowState {
   limit: number | null;
+  /** The count over the last window length: the sliding window's estimate, fractional. */
   used: number;
-  /** Milliseconds until the window resets. */
+  /** Milliseconds until the estimate falls to 0 (0 when it is 0). */
   resetMs: number;
+}
+
+/** A rate counter as an admission left it. */
+export interface AdmitWindowState extends WindowState {
+  /** Milliseconds until the counter admits again, when it is over its limit (else 0). */
+  retryAfterMs: number;
 }
 
 /** What a backend holds for an admitted request until it settles. */
@@ -125,8 +135,9 @@ export interface AdmitResult {
   rejectedBy: LimitName | undefined;
   /** Shadowed limits that would have rejected the request. */
   wouldReject: LimitName[];
-  requests: WindowState;
-  tokens: WindowState;
+  /** After this request's admission, if admitted. */
+  requests: AdmitWindowState;
+  tokens: AdmitWindowState;
   inFlight: number;
   spentMicros: number;
   reservedMicros: number;

@@ -7,12 +7,16 @@ import {
   type Lease,
   type Settlement,
   type UsageSnapshot,
+  type WindowState,
 } from './limit-backend';
-
-interface Window {
-  used: number;
-  resetAt: number;
-}
+import {
+  openWindow,
+  rollWindow,
+  windowEstimate,
+  windowResetMs,
+  windowRetryMs,
+  type SlidingWindow,
+} from './sliding-window';
 
 interface Spend {
   spent: number;
@@ -23,8 +27,9 @@ interface Spend {
 /** Limits in one process: the default, and the fail-open fallback when Redis is down. */
 export class MemoryLimitBackend implements LimitBackend {
   readonly kind = 'memory';
-  readonly #requests = new Map<string, Window>();
-  readonly #tokens = new Map<string, Window>();
+  // sliding-window counters: three numbers a key, no timers, no timestamps kept per request
+  readonly #requests = new Map<string, SlidingWindow>();
+  readonly #tokens = new Map<string, SlidingWindow>();
   // a request in flight here is alive as long as this process is: its slot holds until it settles
   readonly #inFlight = new Map<string, { count: number }>();
   readonly #spend = new Map<string, Spend>();
@@ -32,20 +37,20 @@ export class MemoryLimitBackend implements LimitBackend {
   admit(plan: AdmitPlan): AdmitResult {
     const { scope, nowMs } = plan;
     this.#sweep(nowMs);
-    const requests = this.#window(this.#requests, scope, nowMs);
-    const tokens = this.#window(this.#tokens, scope, nowMs);
+    const known = this.#counter(this.#requests, scope, nowMs);
+    const requests = known ?? openWindow(nowMs);
+    // read only: the token window opens with the first tokens counted, as on Redis
+    const tokens = this.#counter(this.#tokens, scope, nowMs);
+    const requestsUsed = windowEstimate(requests, nowMs, WINDOW_MS);
+    const tokensUsed = tokens === undefined ? 0 : windowEstimate(tokens, nowMs, WINDOW_MS);
+    const rpmOver = plan.rpm !== null && requestsUsed + 1 > plan.rpm;
+    const tpmOver = plan.tpm !== null && tokensUsed >= plan.tpm;
     const inFlight = this.#inFlight.get(scope)?.count ?? 0;
     const spend = this.#spendOf(scope, plan.budgetPeriodId, plan.budgetExpiresAtMs, plan.seedSpentMicros);
     const wouldReject: LimitName[] = [];
     // in this order, the first limit over (and not shadowed) rejects; shadowed ones are only noted
-    let rejectedBy = judge(
-      plan,
-      'rpm',
-      plan.rpm !== null && requests.used >= plan.rpm,
-      undefined,
-      wouldReject,
-    );
-    rejectedBy = judge(plan, 'tpm', plan.tpm !== null && tokens.used >= plan.tpm, rejectedBy, wouldReject);
+    let rejectedBy = judge(plan, 'rpm', rpmOver, undefined, wouldReject);
+    rejectedBy = judge(plan, 'tpm', tpmOver, rejectedBy, wouldReject);
     rejectedBy = judge(
       plan,
       'parallel',
@@ -61,8 +66,8 @@ export class MemoryLimitBackend implements LimitBackend {
     const admitted = rejectedBy === undefined;
     const holdsSlot = admitted && plan.parallel !== null;
     if (admitted) {
-      requests.used += 1;
-      this.#requests.set(scope, requests);
+      requests.cur += 1;
+      if (known === undefined) this.#requests.set(scope, requests);
       if (holdsSlot) this.#inFlight.set(scope, { count: inFlight + 1 });
       spend.reserved += plan.reserveMicros;
     }
@@ -71,8 +76,22 @@ export class MemoryLimitBackend implements LimitBackend {
       admitted,
       rejectedBy,
       wouldReject,
-      requests: { limit: plan.rpm, used: requests.used, resetMs: requests.resetAt - nowMs },
-      tokens: { limit: plan.tpm, used: tokens.used, resetMs: tokens.resetAt - nowMs },
+      requests: {
+        limit: plan.rpm,
+        // computed again, not plus one: the same operations as the Lua script, the same number
+        used: admitted ? windowEstimate(requests, nowMs, WINDOW_MS) : requestsUsed,
+        resetMs: windowResetMs(requests, nowMs, WINDOW_MS),
+        retryAfterMs: rpmOver ? windowRetryMs(requests, nowMs, WINDOW_MS, (plan.rpm ?? 0) - 1) : 0,
+      },
+      tokens:
+        tokens === undefined
+          ? { limit: plan.tpm, used: 0, resetMs: 0, retryAfterMs: 0 }
+          : {
+              limit: plan.tpm,
+              used: tokensUsed,
+              resetMs: windowResetMs(tokens, nowMs, WINDOW_MS),
+              retryAfterMs: tpmOver ? windowRetryMs(tokens, nowMs, WINDOW_MS, plan.tpm ?? 0) : 0,
+            },
       inFlight: holdsSlot ? inFlight + 1 : inFlight,
       spentMicros: spend.spent,
       reservedMicros: spend.reserved,
@@ -83,9 +102,12 @@ export class MemoryLimitBackend implements LimitBackend {
   settle(lease: Lease, actual: Settlement): void {
     const { plan } = lease;
     if (actual.tokens > 0) {
-      const tokens = this.#window(this.#tokens, plan.scope, actual.nowMs);
-      tokens.used += actual.tokens;
-      this.#tokens.set(plan.scope, tokens);
+      const tokens = this.#counter(this.#tokens, plan.scope, actual.nowMs);
+      if (tokens === undefined) {
+        const opened = openWindow(actual.nowMs);
+        opened.cur = actual.tokens;
+        this.#tokens.set(plan.scope, opened);
+      } else tokens.cur += actual.tokens;
     }
     if (lease.holdsSlot) {
       const slot = this.#inFlight.get(plan.scope);
@@ -122,16 +144,10 @@ export class MemoryLimitBackend implements LimitBackend {
   }
 
   async usage(scope: string, budgetPeriodId: string, nowMs: number): Promise<UsageSnapshot> {
-    const requests = this.#requests.get(scope);
-    const tokens = this.#tokens.get(scope);
     const spend = this.#spend.get(`${scope}:${budgetPeriodId}`);
-    const live = (window: Window | undefined): { used: number; resetMs: number } =>
-      window === undefined || window.resetAt <= nowMs
-        ? { used: 0, resetMs: WINDOW_MS }
-        : { used: window.used, resetMs: window.resetAt - nowMs };
     return {
-      requests: { limit: null, ...live(requests) },
-      tokens: { limit: null, ...live(tokens) },
+      requests: this.#usageOf(this.#requests, scope, nowMs),
+      tokens: this.#usageOf(this.#tokens, scope, nowMs),
       inFlight: this.#inFlight.get(scope)?.count ?? 0,
       spentMicros: spend?.spent ?? 0,
       reservedMicros: spend?.reserved ?? 0,
@@ -140,12 +156,21 @@ export class MemoryLimitBackend implements LimitBackend {
 
   async ping(): Promise<void> {}
 
-  #window(map: Map<string, Window>, scope: string, nowMs: number): Window {
-    const current = map.get(scope);
-    if (current !== undefined && current.resetAt > nowMs) return current;
-    const fresh = { used: 0, resetAt: nowMs + WINDOW_MS };
-    map.set(scope, fresh);
-    return fresh;
+  /** A key's counter moved forward to the window holding `nowMs`; undefined when it has none. */
+  #counter(map: Map<string, SlidingWindow>, scope: string, nowMs: number): SlidingWindow | undefined {
+    const counter = map.get(scope);
+    if (counter !== undefined) rollWindow(counter, nowMs, WINDOW_MS);
+    return counter;
+  }
+
+  #usageOf(map: Map<string, SlidingWindow>, scope: string, nowMs: number): WindowState {
+    const counter = this.#counter(map, scope, nowMs);
+    if (counter === undefined) return { limit: null, used: 0, resetMs: 0 };
+    return {
+      limit: null,
+      used: windowEstimate(counter, nowMs, WINDOW_MS),
+      resetMs: windowResetMs(counter, nowMs, WINDOW_MS),
+    };
   }
 
   #spendOf(scope: string, periodId: string, expiresAt: number | null, seed: number): Spend {
@@ -165,8 +190,9 @@ export class MemoryLimitBackend implements LimitBackend {
   /** Drops expired windows and periods so memory stays bounded by active keys. */
   #sweep(nowMs: number): void {
     if (this.#requests.size + this.#tokens.size + this.#spend.size < 10_000) return;
+    // a counter idle for two windows estimates 0 from then on: the same as none
     for (const map of [this.#requests, this.#tokens])
-      for (const [id, window] of map) if (window.resetAt <= nowMs) map.delete(id);
+      for (const [id, counter] of map) if (nowMs - counter.start >= 2 * WINDOW_MS) map.delete(id);
     for (const [id, spend] of this.#spend)
       if (spend.expiresAt !== null && spend.expiresAt <= nowMs) this.#spend.delete(id);
     for (const [id, slot] of this.#inFlight) if (slot.count === 0) this.#inFlight.delete(id);

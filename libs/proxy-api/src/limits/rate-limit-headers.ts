@@ -9,18 +9,23 @@ export function formatResetDuration(ms: number): string {
   return minutes === 0 ? `${seconds}s` : `${minutes}m${seconds % 60}s`;
 }
 
-/** OpenAI-style `x-ratelimit-*` headers for the limits a key has. */
+/**
+ * OpenAI-style `x-ratelimit-*` headers for the limits a key has: what is left under the sliding
+ * window's estimate (whole requests or tokens), and when the estimate falls to 0.
+ */
 export function rateLimitHeaders(result: AdmitResult): Record<string, string> {
   const headers: Record<string, string> = {};
   const { requests, tokens } = result;
   if (requests.limit !== null) {
     headers['x-ratelimit-limit-requests'] = String(requests.limit);
-    headers['x-ratelimit-remaining-requests'] = String(Math.max(0, requests.limit - requests.used));
+    headers['x-ratelimit-remaining-requests'] = String(
+      Math.max(0, Math.floor(requests.limit - requests.used)),
+    );
     headers['x-ratelimit-reset-requests'] = formatResetDuration(requests.resetMs);
   }
   if (tokens.limit !== null) {
     headers['x-ratelimit-limit-tokens'] = String(tokens.limit);
-    headers['x-ratelimit-remaining-tokens'] = String(Math.max(0, tokens.limit - tokens.used));
+    headers['x-ratelimit-remaining-tokens'] = String(Math.max(0, Math.floor(tokens.limit - tokens.used)));
     headers['x-ratelimit-reset-tokens'] = formatResetDuration(tokens.resetMs);
   }
   return headers;

@@ -24,8 +24,22 @@ import {
 } from './redis-limit-scripts';
 import { PendingReleases } from './redis-pending-releases';
 
-type AdmitReply = [string, string, number, number, number, number, number, number, number, number];
-type UsageReply = [number, number, number, number, number, number, number];
+// estimates come as decimal strings (a Lua number in a reply would be cut to an integer)
+type AdmitReply = [
+  string,
+  string,
+  string,
+  number,
+  number,
+  string,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+];
+type UsageReply = [string, number, string, number, number, number, number];
 
 const SHADOW_ORDER: readonly LimitName[] = ['rpm', 'tpm', 'parallel', 'budget'];
 
@@ -85,7 +99,9 @@ export interface RedisLimitBackendOptions {
 }
 
 interface ScopeKeys {
+  /** Hash { start, cur, prev }: the sliding window of admitted requests. */
   requests: string;
+  /** Hash { start, cur, prev }: the sliding window of settled tokens. */
   tokens: string;
   /** Sorted set: lease id -> deadline, one member per parallel slot taken. */
   slots: string;
@@ -213,15 +229,32 @@ export class RedisLimitBackend implements LimitBackend {
     }
     if (releasing.length > 0) this.#pending.releasedBy(keys, releasing);
     this.#pending.answered();
-    const [rejected, would, requests, requestsTtl, tokens, tokensTtl, inFlight, spent, reserved, admitted] =
-      reply;
+    const [
+      rejected,
+      would,
+      requests,
+      requestsRetryMs,
+      requestsResetMs,
+      tokens,
+      tokensRetryMs,
+      tokensResetMs,
+      inFlight,
+      spent,
+      reserved,
+      admitted,
+    ] = reply;
     if (admitted === 1 && holdsAnything(plan)) this.#track(id, keys, plan.scope);
     return {
       admitted: admitted === 1,
       rejectedBy: rejected === '' ? undefined : (rejected as LimitName),
       wouldReject: would === '' ? [] : (would.split(',') as LimitName[]),
-      requests: { limit: plan.rpm, used: requests, resetMs: requestsTtl },
-      tokens: { limit: plan.tpm, used: tokens, resetMs: tokensTtl },
+      requests: {
+        limit: plan.rpm,
+        used: Number(requests),
+        resetMs: requestsResetMs,
+        retryAfterMs: requestsRetryMs,
+      },
+      tokens: { limit: plan.tpm, used: Number(tokens), resetMs: tokensResetMs, retryAfterMs: tokensRetryMs },
       inFlight,
       spentMicros: spent,
       reservedMicros: reserved,
@@ -290,15 +323,23 @@ export class RedisLimitBackend implements LimitBackend {
 
   async usage(scope: string, budgetPeriodId: string): Promise<UsageSnapshot> {
     const keys = this.#keys(scope, budgetPeriodId);
-    const [requests, requestsTtl, tokens, tokensTtl, inFlight, spent, reserved] = (await this.#redis.run(
-      (client) =>
-        client.eval(USAGE_SCRIPT, 5, keys.requests, keys.tokens, keys.slots, keys.spend, keys.holds),
-    )) as UsageReply;
+    const [requests, requestsResetMs, tokens, tokensResetMs, inFlight, spent, reserved] =
+      (await this.#redis.run((client) =>
+        client.eval(
+          USAGE_SCRIPT,
+          5,
+          keys.requests,
+          keys.tokens,
+          keys.slots,
+          keys.spend,
+          keys.holds,
+          WINDOW_MS,
+        ),
+      )) as UsageReply;
     this.#pending.answered();
-    const ttl = (value: number): number => (value > 0 ? value : WINDOW_MS);
     return {
-      requests: { limit: null, used: requests, resetMs: ttl(requestsTtl) },
-      tokens: { limit: null, used: tokens, resetMs: ttl(tokensTtl) },
+      requests: { limit: null, used: Number(requests), resetMs: requestsResetMs },
+      tokens: { limit: null, used: Number(tokens), resetMs: tokensResetMs },
       inFlight,
       spentMicros: spent,
       reservedMicros: reserved,
@@ -480,12 +521,13 @@ export class RedisLimitBackend implements LimitBackend {
 
   #keys(scope: string, periodId: string): ScopeKeys {
     // one hash tag per key so a Redis Cluster keeps a key's counters on one slot. `leases`,
-    // `held` and `holds` are new names: the counters of older versions (`inflight`, `reserved`)
-    // are left alone, to expire, so instances of both versions can run side by side
+    // `held`, `holds` and the sliding windows' `:sw` hashes are new names: the counters of older
+    // versions (`inflight`, `reserved`, the `rpm` and `tpm` strings they INCR) are left alone, to
+    // expire, so instances of both versions can run side by side without a WRONGTYPE
     const base = `${this.#redis.keyPrefix}limits:{${scope}}`;
     return {
-      requests: `${base}:rpm`,
-      tokens: `${base}:tpm`,
+      requests: `${base}:rpm:sw`,
+      tokens: `${base}:tpm:sw`,
       slots: `${base}:leases`,
       spend: `${base}:spend:${periodId}`,
       holds: `${base}:holds:${periodId}`,

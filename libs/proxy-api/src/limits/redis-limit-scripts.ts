@@ -38,6 +38,59 @@ end
 `;
 
 /**
+ * Shared by the scripts that count requests and tokens: the sliding window of sliding-window.ts,
+ * the same operations in the same order (Lua numbers are doubles, as JavaScript's), so Redis and
+ * the memory backend give the same numbers. A counter is a hash { start, cur, prev } (the current
+ * window's start, ms, and the counts of it and of the window before), ending two windows after
+ * its last write: its count weighs on the estimate that long. `counter(key, at, window)`: the
+ * hash moved forward to the window holding `at`, nil when there is none (nothing is written:
+ * rolling forward again later lands on the same windows). `estimate`, `resetIn`, `retryIn`:
+ * windowEstimate, windowResetMs, windowRetryMs. `store(key, c, window)`: writes it back.
+ * `decimal(x)`: a fractional number as a string that reads back exactly (Redis turns a Lua
+ * number in a reply into an integer).
+ */
+const WINDOW_FUNCTIONS = `
+local function counter(key, at, window)
+  local s = redis.call('HMGET', key, 'start', 'cur', 'prev')
+  local start = tonumber(s[1])
+  if start == nil then return nil end
+  local c = { start = start, cur = tonumber(s[2]) or 0, prev = tonumber(s[3]) or 0 }
+  local elapsed = at - c.start
+  if elapsed >= window then
+    if elapsed < 2 * window then c.prev = c.cur else c.prev = 0 end
+    c.cur = 0
+    c.start = c.start + window * math.floor(elapsed / window)
+  end
+  return c
+end
+local function elapsedIn(c, at) return math.max(0, at - c.start) end
+local function estimate(c, at, window) return c.cur + c.prev * (1 - elapsedIn(c, at) / window) end
+local function resetIn(c, at, window)
+  local elapsed = elapsedIn(c, at)
+  if c.cur > 0 then return 2 * window - elapsed end
+  if c.prev > 0 then return window - elapsed end
+  return 0
+end
+local function retryIn(c, at, window, room)
+  local elapsed = elapsedIn(c, at)
+  local left = math.max(0, room)
+  if c.cur >= left then
+    if c.cur == 0 then return math.ceil(window - elapsed) end
+    return math.ceil(window - elapsed + window * (1 - left / c.cur))
+  end
+  if c.prev == 0 then return 0 end
+  local wait = window * (1 - (left - c.cur) / c.prev) - elapsed
+  return math.ceil(math.min(math.max(wait, 0), window - elapsed))
+end
+local function store(key, c, window)
+  redis.call('HSET', key, 'start', string.format('%d', c.start), 'cur', string.format('%d', c.cur),
+    'prev', string.format('%d', c.prev))
+  redis.call('PEXPIRE', key, 2 * window)
+end
+local function decimal(x) return string.format('%.17g', x) end
+`;
+
+/**
  * Shared by the scripts that add spend. `prunePaid(paid, at, count)`: drops up to `count`
  * markers past their deadline (bounded work per call). `markPaid(paid, id, deadline)`: true
  * only for the call that adds the id (`ZADD NX`): the one that adds its spend.
@@ -59,23 +112,22 @@ end
 `;
 
 /**
- * KEYS: requests, tokens, lease slots (zset), spend hash, reservation deadlines (zset).
+ * KEYS: requests, tokens (sliding-window hashes), lease slots (zset), spend hash, reservation
+ * deadlines (zset).
  * ARGV: rpm, tpm, parallel, budget (-1 = none), reserve, budget expire-at ms (-1 = never),
  * shadow flags "rpm,tpm,parallel,budget" as "0101", window ms, lease ttl ms, persisted
  * spend (the spend counter's floor: after a Redis restart or flush), lease id, spend owed
  * by the caller (counted against the budget, not recorded), then the ids of leases of this key
  * to give back first (their release failed earlier: given back as {@link RELEASE_SCRIPT} does,
  * the reservation only where it is of this period).
- * Returns: { rejectedBy, wouldReject (comma list), requestsUsed, requestsTtl, tokensUsed,
- * tokensTtl, inFlight, spent, reserved, admitted (1/0) }.
+ * Returns: { rejectedBy, wouldReject (comma list), requests estimate (decimal string, after
+ * this admission), requests retry-after ms (0 unless rpm is over), requests reset ms, tokens
+ * estimate (decimal string), tokens retry-after ms (0 unless tpm is over), tokens reset ms,
+ * inFlight, spent, reserved, admitted (1/0) }. rpm is over when the estimate plus this request
+ * is above it, tpm when the estimate has reached it.
  */
-export const ADMIT_SCRIPT = `${LEASE_FUNCTIONS}
+export const ADMIT_SCRIPT = `${LEASE_FUNCTIONS}${WINDOW_FUNCTIONS}
 local window = tonumber(ARGV[8])
-local function ttl(key)
-  local t = redis.call('PTTL', key)
-  if t < 0 then return window end
-  return t
-end
 local function num(v) return tonumber(v or '0') or 0 end
 local shadow = ARGV[7]
 local rejected = ''
@@ -102,20 +154,27 @@ if seed > 0 and num(redis.call('HGET', KEYS[4], 'spent')) < seed then
   redis.call('HSET', KEYS[4], 'spent', seed)
   if created and expireAt > 0 then redis.call('PEXPIREAT', KEYS[4], expireAt) end
 end
-local requests = num(redis.call('GET', KEYS[1]))
-local tokens = num(redis.call('GET', KEYS[2]))
+-- the token window opens with the first tokens settled, not here: nothing is written for it
+local rc = counter(KEYS[1], at, window) or { start = at, cur = 0, prev = 0 }
+local tc = counter(KEYS[2], at, window)
+local requests = estimate(rc, at, window)
+local tokens = 0
+if tc then tokens = estimate(tc, at, window) end
+local rpmOver = rpm >= 0 and requests + 1 > rpm
+local tpmOver = tpm >= 0 and tokens >= tpm
 local inflight = redis.call('ZCARD', KEYS[3])
 local spent = num(redis.call('HGET', KEYS[4], 'spent'))
 local reserved = num(redis.call('HGET', KEYS[4], 'held'))
-check(1, 'rpm', rpm >= 0 and requests >= rpm)
-check(2, 'tpm', tpm >= 0 and tokens >= tpm)
+check(1, 'rpm', rpmOver)
+check(2, 'tpm', tpmOver)
 check(3, 'parallel', par >= 0 and inflight >= par)
 check(4, 'budget', budget >= 0 and (spent + owed >= budget or spent + owed + reserved + reserve > budget))
 local admitted = 0
 if rejected == '' then
   admitted = 1
-  requests = redis.call('INCR', KEYS[1])
-  if requests == 1 or redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], window) end
+  rc.cur = rc.cur + 1
+  store(KEYS[1], rc, window)
+  requests = estimate(rc, at, window)
   if par >= 0 then
     redis.call('ZADD', KEYS[3], 'NX', at + leaseTtl, id)
     inflight = redis.call('ZCARD', KEYS[3])
@@ -130,11 +189,19 @@ if rejected == '' then
   end
   if expireAt > 0 then redis.call('PEXPIREAT', KEYS[4], expireAt) end
 end
-return { rejected, table.concat(would, ','), requests, ttl(KEYS[1]), tokens, ttl(KEYS[2]), inflight, spent, reserved, admitted }
+local requestsRetry, tokensRetry, tokensReset = 0, 0, 0
+if rpmOver then requestsRetry = retryIn(rc, at, window, rpm - 1) end
+if tc then
+  tokensReset = resetIn(tc, at, window)
+  if tpmOver then tokensRetry = retryIn(tc, at, window, tpm) end
+end
+return { rejected, table.concat(would, ','), decimal(requests), requestsRetry, resetIn(rc, at, window),
+  decimal(tokens), tokensRetry, tokensReset, inflight, spent, reserved, admitted }
 `;
 
 /**
- * KEYS: tokens, lease slots, spend hash, reservation deadlines, spend markers (zset) of the period.
+ * KEYS: tokens (sliding-window hash), lease slots, spend hash, reservation deadlines, spend
+ * markers (zset) of the period.
  * ARGV: tokens, lease id, cost, window ms, budget expire-at ms (-1 = never), marker ttl ms.
  * Gives the lease's slot and reservation back if it still holds them (idempotent), and adds
  * tokens (not idempotent: send them once) and cost. The cost is added only by the command that
@@ -142,16 +209,19 @@ return { rejected, table.concat(would, ','), requests, ttl(KEYS[1]), tokens, ttl
  * ({@link ADD_SPEND_SCRIPT}) after a settlement that timed out but ran adds nothing more, for as
  * long as the marker lives. With tokens and cost 0 it is a release.
  */
-export const SETTLE_SCRIPT = `${LEASE_FUNCTIONS}${PAID_FUNCTIONS}
+export const SETTLE_SCRIPT = `${LEASE_FUNCTIONS}${WINDOW_FUNCTIONS}${PAID_FUNCTIONS}
 local tokens, id, cost = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
+local at = now()
 if tokens > 0 then
-  redis.call('INCRBY', KEYS[1], tokens)
-  if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[4])) end
+  local window = tonumber(ARGV[4])
+  local c = counter(KEYS[1], at, window) or { start = at, cur = 0, prev = 0 }
+  c.cur = c.cur + tokens
+  store(KEYS[1], c, window)
 end
 redis.call('ZREM', KEYS[2], id)
 release(KEYS[3], KEYS[4], id)
 if cost > 0 then
-  local at, ttl = now(), tonumber(ARGV[6])
+  local ttl = tonumber(ARGV[6])
   prunePaid(KEYS[5], at, 100)
   if markPaid(KEYS[5], id, at + ttl) then
     redis.call('HINCRBY', KEYS[3], 'spent', cost)
@@ -163,14 +233,25 @@ return 1
 `;
 
 /**
- * KEYS: requests, tokens, lease slots, spend hash, reservation deadlines.
- * Drops expired leases first, so what it reports is what an admission would count.
- * Returns: { requestsUsed, requestsPttl, tokensUsed, tokensPttl, inFlight, spent, reserved }.
+ * KEYS: requests, tokens (sliding-window hashes), lease slots, spend hash, reservation deadlines.
+ * ARGV: window ms.
+ * Drops expired leases first, so what it reports is what an admission would count; writes no
+ * counter.
+ * Returns: { requests estimate (decimal string), requests reset ms, tokens estimate (decimal
+ * string), tokens reset ms, inFlight, spent, reserved }.
  */
-export const USAGE_SCRIPT = `${LEASE_FUNCTIONS}
+export const USAGE_SCRIPT = `${LEASE_FUNCTIONS}${WINDOW_FUNCTIONS}
 local function num(v) return tonumber(v or '0') or 0 end
-expire(KEYS[3], KEYS[4], KEYS[5], now())
-return { num(redis.call('GET', KEYS[1])), redis.call('PTTL', KEYS[1]), num(redis.call('GET', KEYS[2])), redis.call('PTTL', KEYS[2]),
+local at, window = now(), tonumber(ARGV[1])
+expire(KEYS[3], KEYS[4], KEYS[5], at)
+local function report(key)
+  local c = counter(key, at, window)
+  if c == nil then return '0', 0 end
+  return decimal(estimate(c, at, window)), resetIn(c, at, window)
+end
+local requests, requestsReset = report(KEYS[1])
+local tokens, tokensReset = report(KEYS[2])
+return { requests, requestsReset, tokens, tokensReset,
   redis.call('ZCARD', KEYS[3]), num(redis.call('HGET', KEYS[4], 'spent')), num(redis.call('HGET', KEYS[4], 'held')) }
 `;
 
