@@ -1,6 +1,6 @@
 import type { ChatMessage } from '@switchyard/proxy-core';
 import { contentText, type TokenCounter } from './token-counter';
-import { toolCallParts } from './tool-call-parts';
+import { callsOf } from './tool-call-parts';
 
 /** The instruction the summary model gets. */
 export const SUMMARY_INSTRUCTION =
@@ -34,15 +34,10 @@ export function transcriptOf(
 ): string {
   const lines = messages.map((message) => {
     const text = contentText(message.content);
-    if (message.role === 'assistant') {
-      const calls = (message.tool_calls ?? []).map((call) => toolCallParts(call));
-      // a legacy function call (OpenAI's deprecated function calling) reads like a tool call
-      const legacy = message.function_call;
-      if (legacy !== undefined && legacy !== null) calls.push({ name: legacy.name, input: legacy.arguments });
-      if (calls.length > 0) {
-        const called = calls.map(({ name, input }) => `${name}(${input})`).join(', ');
-        return `assistant: ${text}${text === '' ? '' : ' '}[called ${called}]`;
-      }
+    const calls = callsOf(message);
+    if (calls.length > 0) {
+      const called = calls.map(({ name, input }) => `${name}(${input})`).join(', ');
+      return `assistant: ${text}${text === '' ? '' : ' '}[called ${called}]`;
     }
     if (message.role === 'tool') return `tool result (${message.tool_call_id}): ${text}`;
     if (message.role === 'function') return `function result (${message.name}): ${text}`;

@@ -1,6 +1,6 @@
 import type { ChatCompletionRequest, ChatMessage } from '@switchyard/proxy-core';
 import { mediaTokens, refusalTexts } from './media-tokens';
-import { toolCallParts } from './tool-call-parts';
+import { callsOf } from './tool-call-parts';
 
 /** How a model's tokens are counted. */
 export type TokenizerFamily =
@@ -404,19 +404,6 @@ export function countMessage(
     tokens += PER_TOOL_CALL + counter.count(name) + counter.count(input);
   if (message.role === 'tool') tokens += counter.count(toolCallIdOf(message));
   return tokens;
-}
-
-/**
- * The calls an assistant message makes, as name and input text: its tool calls, and a legacy
- * `function_call` (OpenAI's deprecated function calling, which the gateway still forwards),
- * counted like one.
- */
-function callsOf(message: ChatMessage): Array<{ name: string; input: string }> {
-  if (message.role !== 'assistant') return [];
-  const calls = (message.tool_calls ?? []).map((call) => toolCallParts(call));
-  const legacy = message.function_call;
-  if (legacy !== undefined && legacy !== null) calls.push({ name: legacy.name, input: legacy.arguments });
-  return calls;
 }
 
 /**

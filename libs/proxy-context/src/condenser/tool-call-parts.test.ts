@@ -3,6 +3,7 @@ import * as o200kEncoding from 'gpt-tokenizer/encoding/o200k_base';
 import { describe, expect, it } from 'vitest';
 import { transcriptOf } from './summarize-units';
 import { countMessage, exactCounter, upperBoundTokens } from './token-counter';
+import { callsOf } from './tool-call-parts';
 
 // An assistant message holding a custom tool's call (GPT-5: free-form `input`, no `function`)
 // crashed the condenser reading `call.function.name`: it is counted and summarised as a
@@ -41,6 +42,24 @@ describe('custom tool calls in the condenser', () => {
     const message: ChatMessage = { role: 'function', name: 'get_weather', content: 'sunny' };
     expect(countMessage(message, counter)).toBeGreaterThan(
       countMessage({ role: 'function', name: '', content: '' }, counter),
+    );
+  });
+
+  it('reads the calls of an assistant message, tool calls then a legacy function_call, and none of other roles', () => {
+    const both: ChatMessage = {
+      role: 'assistant',
+      content: null,
+      tool_calls: [{ id: 'call_1', type: 'custom', custom: { name: 'code_exec', input } }],
+      function_call: { name: 'get_weather', arguments: '{"city":"Oslo"}' },
+    };
+    expect(callsOf(both)).toEqual([
+      { name: 'code_exec', input },
+      { name: 'get_weather', input: '{"city":"Oslo"}' },
+    ]);
+    expect(callsOf({ role: 'user', content: 'hi' })).toEqual([]);
+    // counting and summarising read the same calls
+    expect(transcriptOf([both], counter, 1000)).toBe(
+      `assistant: [called code_exec(${input}), get_weather({"city":"Oslo"})]`,
     );
   });
 });
