@@ -42,34 +42,55 @@ describe('deepgram meter: text to speech', () => {
   });
 });
 
-function transcription(query: string, metadata: Record<string, unknown>): MeterExchange {
+function transcription(query: string, metadata: Record<string, unknown>, transcripts = 0): MeterExchange {
+  const channel = { alternatives: [{ transcript: 'thank you for calling', confidence: 0.98 }] };
   return {
     method: 'POST',
     url: new URL(`https://api.deepgram.com/v1/listen${query}`),
     requestHeaders: { 'content-type': 'audio/wav' },
     status: 200,
     responseHeaders: { 'content-type': 'application/json' },
-    responseText: JSON.stringify({ metadata, results: { channels: [] } }),
+    responseText: JSON.stringify({ metadata, results: { channels: Array(transcripts).fill(channel) } }),
     responseBytes: 2_000,
   };
 }
 
 const NOVA_2 = { c0d1: { name: '2-general-nova', version: '2024-01-06.5664', arch: 'nova-2' } };
 
-// each channel of a multichannel request is transcribed and billed on its own
-// (https://developers.deepgram.com/docs/multichannel)
+// only a multichannel=true request transcribes, and bills, each channel on its own; without it the
+// audio is transcribed once, while `metadata.channels` still counts the channels of the file
+// (https://developers.deepgram.com/docs/multichannel, https://github.com/orgs/deepgram/discussions/932)
 describe('deepgram meter: transcription', () => {
+  it('bills a stereo file transcribed without multichannel once', () => {
+    for (const query of ['?model=nova-3', '?model=nova-3&multichannel=false'])
+      expect(deepgramMeter.meter(transcription(query, { duration: 12.5, channels: 2 }, 1))?.units).toEqual({
+        audio_seconds: 12.5,
+      });
+  });
+
   it('bills the audio of every channel of a multichannel transcription', () => {
-    const usage = deepgramMeter.meter(
-      transcription('?model=nova-3&multichannel=true', { duration: 12.5, channels: 3 }),
-    );
-    expect(usage?.units).toEqual({ audio_seconds: 37.5 });
+    expect(
+      deepgramMeter.meter(
+        transcription('?model=nova-3&multichannel=true', { duration: 12.5, channels: 2 }, 2),
+      )?.units,
+    ).toEqual({ audio_seconds: 25 });
+  });
+
+  it("counts the transcripts the answer holds, else the answer's channel count", () => {
+    const multichannel = '?model=nova-3&multichannel=true';
+    expect(
+      deepgramMeter.meter(transcription(multichannel, { duration: 12.5, channels: 3 }, 2))?.units,
+    ).toEqual({ audio_seconds: 25 });
+    expect(deepgramMeter.meter(transcription(multichannel, { duration: 12.5, channels: 3 }))?.units).toEqual({
+      audio_seconds: 37.5,
+    });
   });
 
   it('bills the duration once for one channel, or a channel count that is not a count', () => {
     for (const channels of [1, 0, -2, 2.5, 'two', undefined])
       expect(
-        deepgramMeter.meter(transcription('?model=nova-3', { duration: 12.5, channels }))?.units,
+        deepgramMeter.meter(transcription('?model=nova-3&multichannel=true', { duration: 12.5, channels }))
+          ?.units,
       ).toEqual({ audio_seconds: 12.5 });
   });
 

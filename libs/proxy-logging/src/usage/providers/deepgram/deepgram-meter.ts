@@ -13,12 +13,21 @@ import type { MeteredUsage } from '../../metered-usage';
 import type { ProviderMeter } from '../../provider-meter';
 
 /**
- * The channels a transcription is billed for: each channel of a `multichannel=true` request is
- * transcribed, and billed, on its own (`metadata.channels`); 1 when the answer names no more.
+ * The channels a transcription is billed for. Only a `multichannel=true` request transcribes, and
+ * bills, each channel on its own; any other is transcribed once, whatever `metadata.channels`
+ * says (it counts the channels of the audio file: 2 for any stereo upload). A multichannel
+ * answer's transcripts (`results.channels`) count its channels, `metadata.channels` when it lists
+ * none; 1 when neither counts more.
  * @see https://developers.deepgram.com/docs/multichannel
+ * @see https://github.com/orgs/deepgram/discussions/932
  */
-function billedChannels(metadata: Record<string, unknown>): number {
-  const channels = num(metadata['channels']);
+function billedChannels(exchange: MeterExchange, answer: Record<string, unknown>): number {
+  if (exchange.url.searchParams.get('multichannel') !== 'true') return 1;
+  const transcripts = record(answer['results'])['channels'];
+  const channels =
+    Array.isArray(transcripts) && transcripts.length > 0
+      ? transcripts.length
+      : num(record(answer['metadata'])['channels']);
   return channels !== undefined && Number.isInteger(channels) && channels > 1 ? channels : 1;
 }
 
@@ -37,14 +46,15 @@ function meter(exchange: MeterExchange): MeteredUsage | undefined {
   const path = exchange.url.pathname;
   const model = exchange.url.searchParams.get('model') ?? undefined;
   if (path.endsWith('/listen')) {
-    const metadata = record(record(responseJson(exchange))['metadata']);
+    const answer = record(responseJson(exchange));
+    const metadata = record(answer['metadata']);
     const seconds = num(metadata['duration']);
     if (seconds === undefined) return undefined;
     return {
       provider: 'deepgram',
       model: model ?? answeredModel(metadata) ?? 'nova-3',
       operation: 'stt',
-      units: { audio_seconds: seconds * billedChannels(metadata) },
+      units: { audio_seconds: seconds * billedChannels(exchange, answer) },
     };
   }
   if (path.endsWith('/speak')) {
@@ -66,15 +76,16 @@ function meter(exchange: MeterExchange): MeteredUsage | undefined {
 
 /**
  * Deepgram: pre-recorded transcription by `metadata.duration` seconds times the channels billed
- * (`metadata.channels` of a multichannel request), the model the request names else the family
- * the answer names (`model_info`'s `arch`); text to speech by characters (`dg-char-count`, else
- * the request's `text`, none when the body was not captured whole).
+ * (those of a `multichannel=true` request: its transcripts, else `metadata.channels`), the model
+ * the request names else the family the answer names (`model_info`'s `arch`); text to speech by
+ * characters (`dg-char-count`, else the request's `text`, none when the body was not captured
+ * whole).
  * @see https://developers.deepgram.com/reference/speech-to-text-api/listen
  */
 export const deepgramMeter: ProviderMeter = {
   name: 'deepgram',
   label: 'Deepgram',
   hosts: ['api.deepgram.com', 'api.eu.deepgram.com'],
-  units: 'STT audio seconds (each channel of a multichannel request); TTS characters',
+  units: 'STT audio seconds (each channel of a multichannel=true request); TTS characters',
   meter,
 };
