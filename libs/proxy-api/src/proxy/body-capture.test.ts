@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { brotliCompressSync, constants, deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { BodyCapture } from './body-capture';
@@ -69,3 +70,107 @@ async function capturedWith(maxBytes: number, body: Buffer): Promise<BodyCapture
   await new Promise((resolve) => capture.once('end', resolve));
   return capture;
 }
+
+/** Streams `body` through a capture as `chunkBytes` writes; resolves once it ended or failed. */
+async function streamedThrough(
+  capture: BodyCapture,
+  body: Buffer,
+  chunkBytes = 16 * 1024,
+): Promise<{ passed: Buffer; error: Error | undefined }> {
+  const passed: Buffer[] = [];
+  let error: Error | undefined;
+  capture.on('data', (chunk: Buffer) => passed.push(chunk));
+  capture.once('error', (failed) => (error = failed));
+  const done = new Promise((resolve) => {
+    capture.once('end', resolve);
+    capture.once('close', resolve);
+  });
+  for (let at = 0; at < body.length; at += chunkBytes) capture.write(body.subarray(at, at + chunkBytes));
+  capture.end();
+  await done;
+  return { passed: Buffer.concat(passed), error };
+}
+
+/** A JSON answer of `bytes` that compresses poorly (random base64), ending in its usage. */
+function bulkAnswer(bytes: number): Buffer {
+  const end = '"}],"model":"text-embedding-3-small","usage":{"prompt_tokens":7,"total_tokens":7}}';
+  const start = '{"object":"list","data":[{"object":"embedding","index":0,"embedding":"';
+  const vectors = randomBytes(Math.ceil(((bytes - start.length - end.length) * 3) / 4))
+    .toString('base64')
+    .slice(0, bytes - start.length - end.length);
+  return Buffer.from(`${start}${vectors}${end}`);
+}
+
+describe('BodyCapture: a compressed body past the capture size', () => {
+  const maxBytes = 64 * 1024;
+
+  it.each([
+    ['gzip', (input: Buffer) => gzipSync(input)],
+    ['br', (input: Buffer) => brotliCompressSync(input, { params: { [constants.BROTLI_PARAM_QUALITY]: 4 } })],
+    ['deflate', (input: Buffer) => deflateRawSync(input)],
+  ] as const)(
+    'decodes %s as it streams into a head and tail, marked truncated',
+    async (encoding, compress) => {
+      const original = bulkAnswer(3 * maxBytes);
+      // random base64 compresses to three quarters at best: the encoded body is past the bound too
+      const encoded = compress(original);
+      expect(encoded.length).toBeGreaterThan(maxBytes);
+      const capture = new BodyCapture(maxBytes, Number.POSITIVE_INFINITY, { contentEncoding: encoding });
+      const { passed, error } = await streamedThrough(capture, encoded);
+      expect(error).toBeUndefined();
+      // the proxied bytes are the upstream's, untouched
+      expect(passed.equals(encoded)).toBe(true);
+      expect(capture.truncated).toBe(true);
+      const text = await capture.text(encoding);
+      expect(text).toBeDefined();
+      expect(text!.length).toBeLessThanOrEqual(maxBytes + 64 * 1024);
+      expect(text!.startsWith(original.subarray(0, 1024).toString('utf8'))).toBe(true);
+      expect(text!.endsWith(original.subarray(-4096).toString('utf8'))).toBe(true);
+    },
+  );
+
+  it('gives up a corrupt gzip stream (undefined text) without failing the bytes it passes on', async () => {
+    const encoded = gzipSync(bulkAnswer(3 * maxBytes));
+    // past the header and the first blocks: the decoder has started when it meets the garbage
+    randomBytes(4096).copy(encoded, maxBytes + 1024);
+    const capture = new BodyCapture(maxBytes, Number.POSITIVE_INFINITY, { contentEncoding: 'gzip' });
+    const { passed, error } = await streamedThrough(capture, encoded);
+    expect(error).toBeUndefined();
+    expect(passed.equals(encoded)).toBe(true);
+    expect(await capture.text('gzip')).toBeUndefined();
+  });
+
+  it('gives up a bomb once its decoded bytes pass the cap, and stops decoding', async () => {
+    // 16 MiB of zeros gzip to ~16 KiB: past a 1 KiB capture, and 16 times a 1 MiB cap
+    const bomb = gzipSync(Buffer.alloc(16 * 1024 * 1024));
+    const capture = new BodyCapture(1024, Number.POSITIVE_INFINITY, {
+      contentEncoding: 'gzip',
+      minDecodedCapBytes: 1024 * 1024,
+    });
+    const { passed, error } = await streamedThrough(capture, bomb, 1024);
+    expect(error).toBeUndefined();
+    expect(passed.equals(bomb)).toBe(true);
+    expect(capture.truncated).toBe(true);
+    expect(await capture.text('gzip')).toBeUndefined();
+    expect(capture.decodedBytes).toBeLessThan(2 * 1024 * 1024);
+  });
+
+  it('gives up the decoded capture when the capture is destroyed (the exchange aborted)', async () => {
+    const encoded = gzipSync(bulkAnswer(3 * maxBytes));
+    const capture = new BodyCapture(maxBytes, Number.POSITIVE_INFINITY, { contentEncoding: 'gzip' });
+    capture.resume();
+    capture.write(encoded.subarray(0, maxBytes + 1024));
+    const closed = new Promise((resolve) => capture.once('close', resolve));
+    capture.destroy();
+    await closed;
+    expect(await capture.text('gzip')).toBeUndefined();
+  });
+
+  it('decodes a small compressed body whole, as before, when the capture was told its coding', async () => {
+    const capture = new BodyCapture(1024, Number.POSITIVE_INFINITY, { contentEncoding: 'gzip' });
+    const { error } = await streamedThrough(capture, gzipSync('{"usage":1}'));
+    expect(error).toBeUndefined();
+    expect(capture.truncated).toBe(false);
+    expect(await capture.text('gzip')).toBe('{"usage":1}');
+  });
+});

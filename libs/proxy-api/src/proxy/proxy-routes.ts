@@ -467,11 +467,13 @@ export const checkedProxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async 
       headers['accept-encoding'] = decodableAcceptEncoding(headers['accept-encoding']);
     tracing?.startExchange(context, url, headers);
     const requestType = firstHeader(request.headers['content-type']) ?? '';
+    // told the body's coding: a compressed body past the capture size is decoded as it streams
     const requestCapture = new BodyCapture(
       TEXTUAL.test(requestType) || CAPTURED_REQUEST.test(requestType)
         ? PROXY_DEFAULTS.maxRequestCaptureBytes
         : 0,
       bodyLimit,
+      { contentEncoding: firstHeader(request.headers['content-encoding']) },
     );
     const body = hasBody(request.raw) ? request.raw.pipe(requestCapture) : undefined;
     // an upstream may answer (a 401, a 413) before it read the whole body, and one past the limit
@@ -551,7 +553,9 @@ export const checkedProxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async 
     if (context.stream) context.firstTokenMs = performance.now() - context.startMark;
     return {
       upstream,
-      capture: new BodyCapture(TEXTUAL.test(contentType) ? maxCapture : 0),
+      capture: new BodyCapture(TEXTUAL.test(contentType) ? maxCapture : 0, Number.POSITIVE_INFINITY, {
+        contentEncoding: coding,
+      }),
       requestCapture,
       source,
       mask: masked?.mask,
@@ -616,6 +620,8 @@ export const checkedProxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async 
       responseBytes: capture.totalBytes,
       responseTruncated: capture.truncated,
     };
+    // a compressed body past the capture size: text() waits for its streamed decode to end
+    // (given up with the capture if the exchange was aborted, so this never waits for ever)
     const requestText = await requestCapture.text(firstHeader(request.headers['content-encoding']));
     if (requestText !== undefined && requestText !== '') {
       exchange.requestText = requestText;
