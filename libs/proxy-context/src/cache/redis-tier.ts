@@ -206,12 +206,14 @@ export class RedisTier {
    * `del()` or the circuit is open.
    */
   async delete(key: string): Promise<boolean> {
+    // a client without del() sends nothing: asked before the breaker, which would count the
+    // command as sent and answered (an open circuit's probe spent on it, and the circuit closed)
+    const client = await this.#client.catch(() => undefined);
+    if (client !== undefined && typeof client.del !== 'function') return false;
     if (!this.#admit()) return false;
     const fullKey = this.#settings.prefix + key;
-    return this.#command(async (client) => {
-      if (typeof client.del !== 'function') return false;
-      return (await client.del(fullKey)) > 0;
-    });
+    // a client that failed to open fails this command, as any other (counted, the breaker told)
+    return this.#command(async (opened) => ((await opened.del?.(fullKey)) ?? 0) > 0);
   }
 
   stats(): RedisTierStats {
