@@ -130,8 +130,7 @@ export class Condenser implements GatewayPlugin {
     }
     const imageTokens = { imageTokens: this.#options.imageTokens ?? CONDENSER_DEFAULTS.imageTokens };
     // most requests obviously fit in every target's tokens: no tokenizing on the hot path for them
-    const families = tokenizerFamilies(tokenizerModels);
-    if (families.every((family) => upperBoundTokens(request, family, imageTokens) <= budget)) return request;
+    if (upperBoundTokens(request, tokenizerFamilies(tokenizerModels), imageTokens) <= budget) return request;
     // the request may go to any target, and must fit the smallest window in each one's tokens
     const counter = await tokenCounterForModels(tokenizerModels);
     const counts = request.messages.map((message) => countMessage(message, counter, imageTokens));

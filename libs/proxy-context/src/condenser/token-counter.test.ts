@@ -2,6 +2,7 @@ import { linearizedPdf } from '../../test/support/linearized-pdf';
 import { describe, expect, it, vi } from 'vitest';
 import fixture from './__fixtures__/agent-incident-conversation.json';
 import type { ChatCompletionRequest, ChatMessage } from '@switchyard/proxy-core';
+import * as cl100kEncoding from 'gpt-tokenizer/encoding/cl100k_base';
 import * as o200kEncoding from 'gpt-tokenizer/encoding/o200k_base';
 import {
   MAX_TOKENIZED_CHARS,
@@ -12,9 +13,11 @@ import {
   countRequest,
   exactCounter,
   tokenCounterFor,
+  tokenCounterForModels,
   tokenizerFamily,
   upperBoundTokens,
   type Encoding,
+  type EncodingLoader,
 } from './token-counter';
 
 /** The real o200k encoding, recording what it is asked to encode. */
@@ -387,5 +390,58 @@ describe('a tool message without tool_call_id', () => {
     expect(upperBoundTokens(request(toolMessage), 'o200k_base')).toBe(
       upperBoundTokens(request(withId), 'o200k_base'),
     );
+  });
+});
+
+describe('counting for an alias whose targets tokenize differently', () => {
+  const fiveFamilies = ['gpt-4o', 'gpt-4', 'claude-sonnet-4', 'gemini-2.5-pro', 'llama-3.3-70b'];
+
+  /** The real encodings, each recording how many characters it is asked to encode. */
+  function instrumentedEncodings(): { load: EncodingLoader; encoded: Record<string, number> } {
+    const encoded: Record<string, number> = { o200k_base: 0, cl100k_base: 0 };
+    const real = { o200k_base: o200kEncoding, cl100k_base: cl100kEncoding };
+    const load: EncodingLoader = (name) =>
+      Promise.resolve({
+        encode: (text, options) => {
+          encoded[name] = (encoded[name] ?? 0) + text.length;
+          return real[name].encode(text, options);
+        },
+        decode: (tokens) => real[name].decode(tokens),
+      });
+    return { load, encoded };
+  }
+
+  // each family built its own o200k and cl100k counters: a text was encoded up to three times in
+  // each encoding, under a cap of its own per counter (a five-family alias tokenized 6M characters)
+  it('encodes each text once per encoding, however many families count in it', async () => {
+    const { load, encoded } = instrumentedEncodings();
+    const counter = await tokenCounterForModels(fiveFamilies, load);
+    const text = prose(20_000);
+    const tokens = counter.count(text);
+    expect(encoded).toEqual({ o200k_base: text.length, cl100k_base: text.length });
+    // one memo per encoding: counted again, nothing is encoded
+    expect(counter.count(text)).toBe(tokens);
+    expect(encoded).toEqual({ o200k_base: text.length, cl100k_base: text.length });
+    for (const model of fiveFamilies)
+      expect(tokens).toBeGreaterThanOrEqual((await tokenCounterFor(model)).count(text));
+  });
+
+  it('tokenizes at most MAX_TOKENIZED_CHARS per encoding for the whole alias', async () => {
+    const { load, encoded } = instrumentedEncodings();
+    const counter = await tokenCounterForModels(fiveFamilies, load);
+    const text = 'hello '.repeat(250_000);
+    expect(counter.count(text)).toBeGreaterThanOrEqual(o200kEncoding.encode(text).length);
+    expect(encoded['o200k_base']).toBeLessThanOrEqual(MAX_TOKENIZED_CHARS);
+    expect(encoded['cl100k_base']).toBeLessThanOrEqual(MAX_TOKENIZED_CHARS);
+  });
+
+  it('bounds a request for several families in one pass, at the largest family factor', () => {
+    const request: ChatCompletionRequest = {
+      model: 'alias',
+      messages: [{ role: 'user', content: `${prose(2_000)} 0123456789` }],
+    };
+    const families = fiveFamilies.map(tokenizerFamily);
+    const each = families.map((family) => upperBoundTokens(request, family));
+    expect(upperBoundTokens(request, families)).toBe(Math.max(...each));
   });
 });

@@ -302,26 +302,45 @@ function countDigits(text: string): number {
   return digits;
 }
 
-/** The token counter for an upstream model id (loads its encodings on first use). */
-export async function tokenCounterFor(model: string): Promise<TokenCounter> {
-  return counterOf(tokenizerFamily(model));
+/** Loads an OpenAI encoding by name (tests pass one that records what it encodes). */
+export type EncodingLoader = (name: 'o200k_base' | 'cl100k_base') => Promise<Encoding>;
+
+/**
+ * The exact counters of one request, one per encoding, made on first use and shared by every
+ * family that counts in it (an exact family, and the estimates weighting it): a text is encoded
+ * once per encoding, under one {@link MAX_TOKENIZED_CHARS} cap and one memo, however many of a
+ * request's targets tokenize differently.
+ */
+class RequestEncodings {
+  readonly #made = new Map<'o200k_base' | 'cl100k_base', Promise<ExactCounter>>();
+
+  constructor(private readonly load: EncodingLoader) {}
+
+  of(name: 'o200k_base' | 'cl100k_base'): Promise<ExactCounter> {
+    let made = this.#made.get(name);
+    if (made === undefined) {
+      made = this.load(name).then((encoding) => new ExactCounter(name, encoding));
+      this.#made.set(name, made);
+    }
+    return made;
+  }
 }
 
-async function counterOf(family: TokenizerFamily): Promise<TokenCounter> {
+/** The token counter for an upstream model id (loads its encodings on first use). */
+export async function tokenCounterFor(model: string): Promise<TokenCounter> {
+  return counterOf(tokenizerFamily(model), new RequestEncodings(loadEncoding));
+}
+
+async function counterOf(family: TokenizerFamily, encodings: RequestEncodings): Promise<TokenCounter> {
   switch (family) {
     case 'o200k_base':
     case 'cl100k_base':
-      return new ExactCounter(family, await loadEncoding(family));
+      return encodings.of(family);
     case 'anthropic-estimate':
     case 'gemini-estimate':
     case 'generic-estimate': {
-      const [o200k, cl100k] = await Promise.all([loadEncoding('o200k_base'), loadEncoding('cl100k_base')]);
-      return new EstimatingCounter(
-        family,
-        new ExactCounter('o200k_base', o200k),
-        new ExactCounter('cl100k_base', cl100k),
-        TOKEN_ESTIMATES[family],
-      );
+      const [o200k, cl100k] = await Promise.all([encodings.of('o200k_base'), encodings.of('cl100k_base')]);
+      return new EstimatingCounter(family, o200k, cl100k, TOKEN_ESTIMATES[family]);
     }
   }
 }
@@ -363,13 +382,19 @@ export function tokenizerFamilies(models: readonly string[]): TokenizerFamily[] 
 /**
  * The counter for a prompt sent to any of some upstream model ids: one family's counter when
  * they share one, else a counter taking each text's largest count among their families
- * (`family` is then the first model's).
+ * (`family` is then the first model's). Made once per request: its families share one counter
+ * per encoding, so the request tokenizes at most {@link MAX_TOKENIZED_CHARS} in each.
+ * `load` is for tests.
  */
-export async function tokenCounterForModels(models: readonly string[]): Promise<TokenCounter> {
+export async function tokenCounterForModels(
+  models: readonly string[],
+  load: EncodingLoader = loadEncoding,
+): Promise<TokenCounter> {
   const families = tokenizerFamilies(models);
   if (families.length === 0) throw new Error('tokenCounterForModels needs at least one model id.');
-  if (families.length === 1) return counterOf(families[0]!);
-  return new LargestCounter(await Promise.all(families.map(counterOf)));
+  const encodings = new RequestEncodings(load);
+  if (families.length === 1) return counterOf(families[0]!, encodings);
+  return new LargestCounter(await Promise.all(families.map(async (family) => counterOf(family, encodings))));
 }
 
 /** Options of the counting functions. */
@@ -469,13 +494,15 @@ export function countRequest(
 }
 
 /**
- * An upper bound of a request's prompt tokens without tokenizing: a BPE token is at least
- * one UTF-8 byte, so bytes bound the exact count, and an estimate is at most the sum of
- * its weights per byte. Lets the condenser skip tokenizing requests that obviously fit.
+ * An upper bound of a request's prompt tokens without tokenizing, in each of some families (an
+ * alias' targets): a BPE token is at least one UTF-8 byte, so bytes bound the exact count, and an
+ * estimate is at most the sum of its weights per byte. The request is walked once, its bytes
+ * scaled by the largest family factor. Lets the condenser skip tokenizing requests that
+ * obviously fit.
  */
 export function upperBoundTokens(
   request: ChatCompletionRequest,
-  family: TokenizerFamily,
+  families: TokenizerFamily | readonly TokenizerFamily[],
   options: CountOptions = {},
 ): number {
   const schema = responseSchemaJson(request.response_format);
@@ -490,12 +517,13 @@ export function upperBoundTokens(
       bytes += PER_TOOL_CALL + Buffer.byteLength(name) + Buffer.byteLength(input);
     if (message.role === 'tool') bytes += Buffer.byteLength(toolCallIdOf(message));
   }
-  const factor =
-    family === 'o200k_base' || family === 'cl100k_base' ? 1 : estimateCeiling(TOKEN_ESTIMATES[family]);
+  const factor = Math.max(1, ...(typeof families === 'string' ? [families] : families).map(tokensPerByte));
   return Math.ceil(bytes * factor);
 }
 
-// every token and every digit is at least one byte
-function estimateCeiling(estimate: TokenEstimate): number {
+/** Most tokens a family counts per UTF-8 byte: every token, and every digit, is at least one byte. */
+function tokensPerByte(family: TokenizerFamily): number {
+  if (family === 'o200k_base' || family === 'cl100k_base') return 1;
+  const estimate = TOKEN_ESTIMATES[family];
   return estimate.o200k + estimate.cl100k + estimate.digits;
 }
