@@ -23,8 +23,9 @@ function speech(
 }
 
 // text to speech reports the credits it charged in `character-cost` (one a character, half of one
-// on Flash and Turbo); only the request's JSON `text` holds the characters
-// (https://elevenlabs.io/docs/api-reference/text-to-speech/convert,
+// on Flash and Turbo); the request's JSON `text` holds the characters, which `x-character-count`
+// counts when it was not captured (https://elevenlabs.io/docs/api-reference/text-to-speech/convert,
+// https://elevenlabs.io/docs/api-reference/introduction,
 // https://help.elevenlabs.io/hc/en-us/articles/21811236079505-How-do-I-find-the-model-ID)
 describe('elevenlabs meter: text to speech', () => {
   it("keeps the credits the answer reports apart from the request's characters", () => {
@@ -48,6 +49,23 @@ describe('elevenlabs meter: text to speech', () => {
       expect(elevenLabsMeter.meter(speech(request, { 'character-cost': '49' }))?.units).toEqual({
         credits: 49,
       });
+  });
+
+  it('takes the characters the answer counts in `x-character-count` only when the text was not captured whole, and no credits from it', () => {
+    for (const request of [{}, { requestText: BODY, requestTruncated: true }])
+      expect(elevenLabsMeter.meter(speech(request, { 'x-character-count': '49' }))?.units).toEqual({
+        characters: 49,
+      });
+    // the request's text, when kept whole, is what its characters are
+    expect(
+      elevenLabsMeter.meter(speech({ requestText: BODY }, { 'x-character-count': '60' }))?.units,
+    ).toEqual({
+      characters: 49,
+    });
+    // the credits are the answer's `character-cost` only
+    expect(
+      elevenLabsMeter.meter(speech({}, { 'x-character-count': '48', 'character-cost': '24' }))?.units,
+    ).toEqual({ characters: 48, credits: 24 });
   });
 
   it('counts the characters of the text without the header', () => {
