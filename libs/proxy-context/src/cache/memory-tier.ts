@@ -58,6 +58,15 @@ export class MemoryTier {
     });
   }
 
+  /**
+   * Largest entry the tier takes, measured by {@link entryBytes}: `maxEntryBytes`, or the tier's
+   * whole bound when that is smaller. The Redis tier takes no larger one: an entry Redis took and
+   * memory refused was read from Redis, and refused again, on every hit.
+   */
+  get maxEntryBytes(): number {
+    return this.#maxEntryBytes;
+  }
+
   /** The serialised entry, or undefined when absent or expired. */
   get(key: string): string | undefined {
     const slot = this.#lru.get(key);

@@ -85,7 +85,10 @@ export interface RedisTierSettings {
   prefix: string;
   compressAboveBytes: number;
   commandTimeoutMs: number;
-  /** Largest entry stored, measured as the memory tier charges it ({@link entryBytes}). */
+  /**
+   * Largest entry stored, measured as the memory tier charges it ({@link entryBytes}): the memory
+   * tier's own limit (`MemoryTier.maxEntryBytes`), so an entry Redis takes, memory takes too.
+   */
   maxEntryBytes: number;
   breaker: RedisBreakerSettings;
   now: () => number;
@@ -104,7 +107,7 @@ export interface RedisTierStats {
   failed: number;
   /** Reads and writes not sent because the circuit was open. */
   skipped: number;
-  /** Entries not written because they were larger than `maxEntryBytes`. */
+  /** Entries not written because they were larger than an entry may be (`maxEntryBytes`, or the memory bound when smaller). */
   oversized: number;
 }
 

@@ -116,7 +116,8 @@ export interface ResponseCacheOptions {
   /**
    * Largest single entry, in bytes, measured in both tiers as the memory tier charges it (its key
    * and serialised JSON at 2 bytes per UTF-16 unit, plus 96): larger answers are neither kept in
-   * memory nor written to Redis, and a stream growing past it is not recorded. @default 1048576
+   * memory nor written to Redis, and a stream whose entry grows past it is not recorded. A
+   * `memory.maxBytes` below it is the limit instead, in both tiers. @default 1048576
    */
   maxEntryBytes?: number;
   /**

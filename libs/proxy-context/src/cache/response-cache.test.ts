@@ -14,6 +14,7 @@ import { MemoryBudget } from '../memory/memory-budget';
 import { createResponseCache, type ResponseCache } from './response-cache';
 import type { ResponseCacheOptions } from './response-cache-options';
 import type { RedisCacheClient } from './redis-tier';
+import { entryBytes } from './memory-tier';
 import { cacheContext as ctx, cacheGateway, collect } from '../../test/support/cache-gateway';
 
 const request: ChatCompletionRequest = {
@@ -680,5 +681,77 @@ describe('a refresh whose fresh answer cannot be stored', () => {
     const streamed = ctx();
     await collect(await gateway.stream(request, { context: streamed }));
     expect([whole.cacheStatus, streamed.cacheStatus]).toEqual(['MISS', 'MISS']);
+  });
+});
+
+describe('the largest entry, as both tiers and a recording measure it', () => {
+  /** A client keeping what is written in a map, and the cache key and body chars of an entry written there. */
+  function storingClient(): { client: RedisCacheClient; stored: Map<string, Buffer> } {
+    const stored = new Map<string, Buffer>();
+    const client: RedisCacheClient = {
+      getBuffer: (key) => Promise.resolve(stored.get(key) ?? null),
+      set: async (key, value) => void stored.set(key, value),
+      quit: () => Promise.resolve('OK'),
+    };
+    return { client, stored };
+  }
+
+  /** What the memory tier charges the one entry a cache wrote to Redis (stored raw, under `p:default:`). */
+  function chargedBytes(stored: Map<string, Buffer>): number {
+    const [fullKey, value] = [...stored][0]!;
+    return entryBytes(fullKey.slice('p:default:'.length), value.subarray(1).toString('utf8'));
+  }
+
+  it('does not write to Redis an entry larger than the memory tier holds, its bound below maxEntryBytes (memory refused it on every Redis hit)', async () => {
+    // an answer past the smallest memory bound (1 KiB): eight choices echoing a long prompt
+    const long: ChatCompletionRequest = {
+      ...request,
+      n: 8,
+      messages: [{ role: 'user', content: 'echo '.repeat(40) }],
+    };
+    const sizing = storingClient();
+    await setup({ redis: { client: sizing.client, keyPrefix: 'p:' } }).gateway.chat(long, {
+      context: ctx(),
+    });
+    await vi.waitFor(() => expect(sizing.stored.size).toBe(1));
+    const bytes = chargedBytes(sizing.stored);
+    const { client, stored } = storingClient();
+    // maxEntryBytes at its default (1 MiB), far above the memory tier's whole bound
+    const { gateway, cache } = setup({ memory: { maxBytes: bytes - 2 }, redis: { client, keyPrefix: 'p:' } });
+    for (let index = 0; index < 3; index += 1) {
+      const each = ctx();
+      await gateway.chat(long, { context: each });
+      expect(each.cacheStatus).toBe('MISS');
+    }
+    await vi.waitFor(() => expect(cache.stats().redis?.oversized).toBe(3));
+    expect(stored.size).toBe(0);
+    expect(cache.stats()).toMatchObject({ redisHits: 0, memory: { rejections: 3 } });
+  });
+
+  it('does not record a stream whose entry would be larger than an entry may be, its chunks under the limit (it was stored, and refused by both tiers)', async () => {
+    const sizing = storingClient();
+    await collect(
+      await setup({ redis: { client: sizing.client, keyPrefix: 'p:' } }).gateway.stream(request, {
+        context: ctx(),
+      }),
+    );
+    await vi.waitFor(() => expect(sizing.stored.size).toBe(1));
+    const bytes = chargedBytes(sizing.stored);
+    // just under the entry, and just under it without the model and cost the entry ends with
+    for (const maxEntryBytes of [bytes - 2, bytes - 120]) {
+      const { client, stored } = storingClient();
+      const { gateway, cache } = setup({ maxEntryBytes, redis: { client, keyPrefix: 'p:' } });
+      await collect(await gateway.stream(request, { context: ctx() }));
+      expect(cache.stats()).toMatchObject({ abandonedStreams: 1, stores: 0, memory: { rejections: 0 } });
+      expect(cache.stats().redis).toMatchObject({ sent: 1, oversized: 0 });
+      expect(stored.size).toBe(0);
+    }
+    // at the entry's own size, it is recorded and stored
+    const { gateway, cache } = setup({ maxEntryBytes: bytes + 2 });
+    await collect(await gateway.stream(request, { context: ctx() }));
+    const hit = ctx();
+    await collect(await gateway.stream(request, { context: hit }));
+    expect(hit.cacheStatus).toBe('HIT');
+    expect(cache.stats()).toMatchObject({ abandonedStreams: 0, stores: 1 });
   });
 });

@@ -18,7 +18,7 @@ import {
 } from './cache-entry';
 import { ownEntry } from '../own-entry';
 import { cacheKey } from './cache-key';
-import { MemoryTier, type MemoryTierStats } from './memory-tier';
+import { MemoryTier, entryBytes, type MemoryTierStats } from './memory-tier';
 import {
   RESPONSE_CACHE_DEFAULTS,
   validateResponseCacheOptions,
@@ -132,17 +132,20 @@ export class ResponseCache implements GatewayPlugin {
     validateResponseCacheOptions(options);
     this.#options = Object.freeze({ ...options });
     this.#now = options.now ?? Date.now;
-    this.#maxEntryBytes = options.maxEntryBytes ?? RESPONSE_CACHE_DEFAULTS.maxEntryBytes;
+    const maxEntryBytes = options.maxEntryBytes ?? RESPONSE_CACHE_DEFAULTS.maxEntryBytes;
     this.#logger = options.logger ?? silentLogger;
     const budget =
-      options.budget ?? new MemoryBudget({ maxBytes: options.memory.maxBytes + this.#maxEntryBytes * 4 });
+      options.budget ?? new MemoryBudget({ maxBytes: options.memory.maxBytes + maxEntryBytes * 4 });
     this.#memory = new MemoryTier(
       budget.account('response-cache', options.memory.maxBytes),
-      this.#maxEntryBytes,
+      maxEntryBytes,
       this.#now,
     );
+    // the one limit of an entry, in both tiers and for a recording: the memory tier's, which a
+    // memory bound below maxEntryBytes lowers
+    this.#maxEntryBytes = this.#memory.maxEntryBytes;
     // streams being recorded hold their chunks until they end: a bounded account of their own
-    this.#recordings = budget.account('response-cache-recordings', this.#maxEntryBytes * 4);
+    this.#recordings = budget.account('response-cache-recordings', maxEntryBytes * 4);
     const redis = options.redis;
     this.#redis =
       redis === undefined
@@ -496,7 +499,7 @@ export class ResponseCache implements GatewayPlugin {
     if (pending === undefined || pending.abandoned) return;
     const text = sourceTextOf(chunk) ?? JSON.stringify(chunk);
     const bytes = text.length * 2;
-    if (pending.bytes + bytes > this.#maxEntryBytes || !this.#reserveRecording(bytes)) {
+    if (this.#recordedEntryBytes(pending, bytes) > this.#maxEntryBytes || !this.#reserveRecording(bytes)) {
       // too large to keep, or no room in the budget: give the memory back now
       pending.abandoned = true;
       this.#recordings.release(pending.bytes);
@@ -506,6 +509,17 @@ export class ResponseCache implements GatewayPlugin {
     }
     pending.bytes += bytes;
     pending.chunks.push(text);
+  }
+
+  /**
+   * What the entry of a recording would be charged ({@link entryBytes}) with one more chunk of
+   * `bytes`: its key, the stream entry around the chunks and the commas between them, as stored.
+   * Measuring the chunks alone let a stream just under the limit be recorded, then refused by
+   * both tiers. The model and cost the entry ends with are known only then (see `#finish`).
+   */
+  #recordedEntryBytes(pending: Pending, bytes: number): number {
+    const envelope = streamEntryBody([], this.#now() + pending.ttlMs);
+    return entryBytes(pending.key, envelope) + pending.bytes + bytes + pending.chunks.length * 2;
   }
 
   /**
@@ -539,21 +553,21 @@ export class ResponseCache implements GatewayPlugin {
       return;
     }
     // a failed or aborted stream is never cached
-    if (pending.abandoned || context.error !== undefined || pending.chunks.length === 0) {
+    const failed = context.error !== undefined || (pending.chunks.length === 0 && !pending.abandoned);
+    // the usage chunk was recorded too (before the engine hid it from a client that did not ask)
+    const body =
+      pending.abandoned || failed ? undefined : streamEntryBody(pending.chunks, expiresAt, originOf(context));
+    // the model and cost, known only now, may take a recording that fitted past the limit
+    const unrecorded =
+      pending.abandoned || (body !== undefined && entryBytes(pending.key, body) > this.#maxEntryBytes);
+    if (body === undefined || unrecorded) {
       this.#counters.abandonedStreams += 1;
       // a refresh answered in full but not recorded (too large, or no room): the entry it was to
       // replace goes; a failed one leaves it, since no fresh answer replaced it
-      if (pending.refresh && pending.abandoned && context.error === undefined) this.#discard(pending.key);
+      if (pending.refresh && unrecorded && !failed) this.#discard(pending.key);
       return;
     }
-    // the usage chunk was recorded too (before the engine hid it from a client that did not ask)
-    this.#write(
-      pending.key,
-      streamEntryBody(pending.chunks, expiresAt, originOf(context)),
-      expiresAt,
-      pending.ttlMs,
-      pending.refresh,
-    );
+    this.#write(pending.key, body, expiresAt, pending.ttlMs, pending.refresh);
   }
 }
 
