@@ -96,21 +96,23 @@ describe('KeyLimiter', () => {
       if (!admission.admitted) throw new Error('refused');
       await subject.settle(admission.lease, { tokens: 12, costUsd: undefined, reachedUpstream: true });
     }
-    // 10 requests now: after this window (60 s), 10 % of the next for 10 to fade to 9
+    // 10 requests now: after this window (60 s), a millisecond for 10 to fade below 10
     expect(subject.admit(limited, undefined)).toMatchObject({
       admitted: false,
-      error: { code: 'rate_limit_exceeded', retryAfterMs: 66_000 },
+      error: { code: 'rate_limit_exceeded', retryAfterMs: 60_001 },
       headers: { 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-reset-requests': '2m0s' },
     });
-    // 61 s on: 10 * (59 / 60) of the requests weigh, and 120 * (59 / 60) tokens, over a tpm of 100
+    // 61 s on: 10 * (59 / 60) of the requests weigh, room for one; then 1 + 9 = 10 at 66 s
     nowMs += 61_000;
+    expect(subject.admit(limited, undefined)).toMatchObject({ admitted: true });
     expect(subject.admit(limited, undefined)).toMatchObject({
       admitted: false,
-      error: { retryAfterMs: 5_000 },
+      error: { retryAfterMs: 5_001 },
     });
+    // 120 * (59 / 60) tokens weigh, over a tpm of 100 until 120 fade to 100 at 70 s (and a millisecond)
     expect(subject.admit(key({ tpm: 100 }), undefined)).toMatchObject({
       admitted: false,
-      error: { message: expect.stringContaining('100 tokens per minute') as string, retryAfterMs: 9_000 },
+      error: { message: expect.stringContaining('100 tokens per minute') as string, retryAfterMs: 9_001 },
     });
   });
 

@@ -54,10 +54,11 @@ describe.each(backends)('%s limit backend', (_name, make, available) => {
       expect(rejected.rejectedBy).toBe('rpm');
       expect(rejected.requests.used).toBe(5);
       // e ms into the window: the estimate falls to 0 at the end of the next one (120 s - e); one
-      // more fits once the 5, then the previous window's, have faded to 4: 12 s into it (72 s - e)
+      // more fits once the 5, then the previous window's, have faded below 5: a millisecond into
+      // it (60 s - e + 1 ms)
       expect(rejected.requests.resetMs).toBeGreaterThan(60_000);
       expect(rejected.requests.resetMs).toBeLessThanOrEqual(120_000);
-      expect(rejected.requests.retryAfterMs).toBe(rejected.requests.resetMs - 48_000);
+      expect(rejected.requests.retryAfterMs).toBe(rejected.requests.resetMs - 59_999);
     },
   );
 
@@ -68,8 +69,8 @@ describe.each(backends)('%s limit backend', (_name, make, available) => {
     await backend.settle(first.lease!, { tokens: 120, costMicros: 0, nowMs: 1_000_100 });
     const second = await backend.admit(plan({ scope, tpm: 100 }));
     expect(second).toMatchObject({ admitted: false, rejectedBy: 'tpm', tokens: { used: 120, limit: 100 } });
-    // e ms into the window: its end, then 10 s until 120 tokens fade to 100
-    expect(second.tokens.retryAfterMs).toBe(second.tokens.resetMs - 50_000);
+    // e ms into the window: its end, then 10 s until 120 tokens fade to 100, and a millisecond
+    expect(second.tokens.retryAfterMs).toBe(second.tokens.resetMs - 49_999);
   });
 
   it.skipIf(!available)('holds parallel slots until settled', async () => {
@@ -198,14 +199,17 @@ describe('memory limit backend windows', () => {
       (result) => result.admitted,
     ).length;
 
-  it('rpm 1: the request of the window before weighs until it has faded, the end of the next window', () => {
+  it('rpm 1: a client at one request a minute is admitted, a millisecond after the window ends', () => {
     const backend = new MemoryLimitBackend();
     expect(backend.admit(plan({ scope: 'w', rpm: 1, nowMs: 0 })).admitted).toBe(true);
     expect(backend.admit(plan({ scope: 'w', rpm: 1, nowMs: 59_999 })).admitted).toBe(false);
+    // the window before weighs in full at its end: the estimate is the limit
     const atEdge = backend.admit(plan({ scope: 'w', rpm: 1, nowMs: 60_000 }));
-    expect(atEdge).toMatchObject({ admitted: false, requests: { used: 1, retryAfterMs: 60_000 } });
-    expect(backend.admit(plan({ scope: 'w', rpm: 1, nowMs: 119_999 })).admitted).toBe(false);
-    expect(backend.admit(plan({ scope: 'w', rpm: 1, nowMs: 120_000 })).admitted).toBe(true);
+    expect(atEdge).toMatchObject({ admitted: false, requests: { used: 1, retryAfterMs: 1 } });
+    expect(backend.admit(plan({ scope: 'w', rpm: 1, nowMs: 60_001 })).admitted).toBe(true);
+    // 1 + 0.5: the next one waits for this window's end again
+    expect(backend.admit(plan({ scope: 'w', rpm: 1, nowMs: 90_000 })).admitted).toBe(false);
+    expect(backend.admit(plan({ scope: 'w', rpm: 1, nowMs: 120_001 })).admitted).toBe(true);
   });
 
   it('refuses requests right after a window edge while the previous window weighs: never rpm at its end and rpm again at the next start', () => {
@@ -213,27 +217,27 @@ describe('memory limit backend windows', () => {
     // the first request opens the window at 0; 9 more at its end
     expect(admitted(backend, 'edge', 1, 0)).toBe(1);
     expect(admitted(backend, 'edge', 9, 59_000)).toBe(9);
-    // 1 s past the edge: 10 * (59 / 60) = 9.83, no room for one more (fixed windows admitted 10)
-    expect(admitted(backend, 'edge', 10, 61_000)).toBe(0);
+    // 1 s past the edge: 10 * (59 / 60) = 9.83 is below 10, room for one (fixed windows admitted 10)
+    expect(admitted(backend, 'edge', 10, 61_000)).toBe(1);
     const refused = backend.admit(plan({ scope: 'edge', rpm: 10, nowMs: 61_000 }));
-    expect(refused.requests.used).toBeCloseTo(10 * (59 / 60), 12);
-    // room for one when the estimate is 9: 6 s in
-    expect(refused.requests.retryAfterMs).toBe(5_000);
-    expect(admitted(backend, 'edge', 1, 65_999)).toBe(0);
-    expect(admitted(backend, 'edge', 10, 66_000)).toBe(1);
-    // halfway: 1 + 10 * 0.5 = 6, room for 4
-    expect(admitted(backend, 'edge', 10, 90_000)).toBe(4);
-    // the next window: 5 in the one before (half of it weighs), 1 second in
-    expect(admitted(backend, 'edge', 10, 121_000)).toBe(5);
+    expect(refused.requests.used).toBeCloseTo(1 + 10 * (59 / 60), 12);
+    // 1 + 9 = 10 at 6 s in: below it a millisecond later
+    expect(refused.requests.retryAfterMs).toBe(5_001);
+    expect(admitted(backend, 'edge', 1, 66_000)).toBe(0);
+    expect(admitted(backend, 'edge', 10, 66_001)).toBe(1);
+    // halfway: 2 + 10 * 0.5 = 7, room for 3
+    expect(admitted(backend, 'edge', 10, 90_000)).toBe(3);
+    // the next window, 1 second in: the 5 of the one before weigh 4.92, room for 6
+    expect(admitted(backend, 'edge', 10, 121_000)).toBe(6);
   });
 
   it('refuses tokens after the edge while the previous window weighs, until it faded to the limit', () => {
     const backend = new MemoryLimitBackend();
     const ask = (nowMs: number) => backend.admit(plan({ scope: 'tok', tpm: 100, nowMs }));
     backend.settle(ask(0).lease!, { tokens: 120, costMicros: 0, nowMs: 0 });
-    expect(ask(30_000)).toMatchObject({ rejectedBy: 'tpm', tokens: { used: 120, retryAfterMs: 40_000 } });
+    expect(ask(30_000)).toMatchObject({ rejectedBy: 'tpm', tokens: { used: 120, retryAfterMs: 40_001 } });
     // 120 * (1 - 10/60) = 100: the limit itself, refused; a millisecond later it is below
-    expect(ask(60_000)).toMatchObject({ rejectedBy: 'tpm', tokens: { used: 120, retryAfterMs: 10_000 } });
+    expect(ask(60_000)).toMatchObject({ rejectedBy: 'tpm', tokens: { used: 120, retryAfterMs: 10_001 } });
     expect(ask(69_999).rejectedBy).toBe('tpm');
     expect(ask(70_000).rejectedBy).toBe('tpm');
     expect(ask(70_001).admitted).toBe(true);
@@ -328,26 +332,27 @@ describe.skipIf(!redisUp)('redis limit backend windows', () => {
   it('rolls a counter forward: the window before weighs by the part of it within a minute', async () => {
     const { backend, scope } = fresh();
     const before = await redisNow();
-    // a window opened 90 s ago counted 10: now the previous window, 30 s into the current one
-    await write(scope, 'rpm', { start: before - 90_000, cur: 10, prev: 0 });
+    // a window opened 87 s ago counted 10: now the previous window, 27 s into the current one
+    await write(scope, 'rpm', { start: before - 87_000, cur: 10, prev: 0 });
     const results = await admitInTurn(backend, plan({ scope, rpm: 10 }), 8);
     const ttl = await raw.pttl(counterKey(scope, 'rpm'));
     const passed = (await redisNow()) - before;
-    // 10 * (1 - (30 s + d) / 60 s) = 5 - d / 6 s weighs (d < passed): room for 5 (fixed windows: 8)
+    // 10 * (1 - (27 s + d) / 60 s) = 5.5 - d / 6 s weighs (d < passed): room for 5 (fixed windows: 8)
     expect(results.filter((result) => result.admitted)).toHaveLength(5);
     const refused = results.find((result) => !result.admitted)!;
     expect(refused.rejectedBy).toBe('rpm');
-    expect(refused.requests.used).toBeLessThanOrEqual(10);
-    expect(refused.requests.used).toBeGreaterThanOrEqual(10 - passed / 6_000 - 1e-9);
-    // 4 of the room of 9 left for the previous window's 10: 36 s into the window, 6 s - d from now
-    expect(refused.requests.retryAfterMs).toBeLessThanOrEqual(6_000);
-    expect(refused.requests.retryAfterMs).toBeGreaterThanOrEqual(6_000 - passed);
-    // the estimate falls to 0 at the end of the next window: 90 s - d
-    expect(refused.requests.resetMs).toBeLessThanOrEqual(90_000);
-    expect(refused.requests.resetMs).toBeGreaterThanOrEqual(90_000 - passed);
+    expect(refused.requests.used).toBeLessThanOrEqual(10.5);
+    expect(refused.requests.used).toBeGreaterThanOrEqual(10.5 - passed / 6_000 - 1e-9);
+    // 5 of the limit of 10 left for the previous window's 10: below it just after 30 s into
+    // the window, 3 s - d from now
+    expect(refused.requests.retryAfterMs).toBeLessThanOrEqual(3_001);
+    expect(refused.requests.retryAfterMs).toBeGreaterThanOrEqual(3_001 - passed);
+    // the estimate falls to 0 at the end of the next window: 93 s - d
+    expect(refused.requests.resetMs).toBeLessThanOrEqual(93_000);
+    expect(refused.requests.resetMs).toBeGreaterThanOrEqual(93_000 - passed);
     // written back rolled, and kept two windows after the write
     expect(await raw.hgetall(counterKey(scope, 'rpm'))).toEqual({
-      start: String(before - 30_000),
+      start: String(before - 27_000),
       cur: '5',
       prev: '10',
     });
@@ -362,11 +367,12 @@ describe.skipIf(!redisUp)('redis limit backend windows', () => {
     await write(scope, 'rpm', { start: before - 1_000, cur: 0, prev: 10 });
     const results = await admitInTurn(backend, plan({ scope, rpm: 10 }), 3);
     const passed = (await redisNow()) - before;
-    expect(results.filter((result) => result.admitted)).toHaveLength(0);
-    const [refused] = results;
-    // one more fits when the estimate is 9: 6 s into the window
-    expect(refused!.requests.retryAfterMs).toBeLessThanOrEqual(5_000);
-    expect(refused!.requests.retryAfterMs).toBeGreaterThanOrEqual(5_000 - passed);
+    // below 10: one more (fixed windows admitted all 3, and 7 more)
+    expect(results.map((result) => result.admitted)).toEqual([true, false, false]);
+    const refused = results[1];
+    // 1 + 9 = 10 at 6 s into the window: below it a millisecond later
+    expect(refused!.requests.retryAfterMs).toBeLessThanOrEqual(5_001);
+    expect(refused!.requests.retryAfterMs).toBeGreaterThanOrEqual(5_001 - passed);
     expect(rateLimitHeaders(refused!)['x-ratelimit-remaining-requests']).toBe('0');
   });
 
@@ -381,8 +387,8 @@ describe.skipIf(!redisUp)('redis limit backend windows', () => {
     const usage = await backend.usage(scope, 'total');
     const passed = (await redisNow()) - before;
     expect(refused.rejectedBy).toBe('tpm');
-    // 120 fade to 100 at 10 s into the window
-    expect(refused.tokens.retryAfterMs).toBeLessThanOrEqual(10_000);
+    // 120 fade to 100 at 10 s into the window, below it a millisecond later
+    expect(refused.tokens.retryAfterMs).toBeLessThanOrEqual(10_001);
     expect(refused.tokens.retryAfterMs).toBeGreaterThanOrEqual(10_000 - passed);
     expect(usage.tokens.used).toBeLessThanOrEqual(150);
     expect(usage.tokens.used).toBeGreaterThanOrEqual(150 - (120 * passed) / 60_000 - 1e-9);

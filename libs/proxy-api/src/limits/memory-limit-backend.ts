@@ -43,7 +43,7 @@ export class MemoryLimitBackend implements LimitBackend {
     const tokens = this.#counter(this.#tokens, scope, nowMs);
     const requestsUsed = windowEstimate(requests, nowMs, WINDOW_MS);
     const tokensUsed = tokens === undefined ? 0 : windowEstimate(tokens, nowMs, WINDOW_MS);
-    const rpmOver = plan.rpm !== null && requestsUsed + 1 > plan.rpm;
+    const rpmOver = plan.rpm !== null && requestsUsed >= plan.rpm;
     const tpmOver = plan.tpm !== null && tokensUsed >= plan.tpm;
     const inFlight = this.#inFlight.get(scope)?.count ?? 0;
     const spend = this.#spendOf(scope, plan.budgetPeriodId, plan.budgetExpiresAtMs, plan.seedSpentMicros);
@@ -81,7 +81,7 @@ export class MemoryLimitBackend implements LimitBackend {
         // computed again, not plus one: the same operations as the Lua script, the same number
         used: admitted ? windowEstimate(requests, nowMs, WINDOW_MS) : requestsUsed,
         resetMs: windowResetMs(requests, nowMs, WINDOW_MS),
-        retryAfterMs: rpmOver ? windowRetryMs(requests, nowMs, WINDOW_MS, (plan.rpm ?? 0) - 1) : 0,
+        retryAfterMs: rpmOver ? windowRetryMs(requests, nowMs, WINDOW_MS, plan.rpm ?? 0) : 0,
       },
       tokens:
         tokens === undefined

@@ -42,25 +42,29 @@ end
  * the same operations in the same order (Lua numbers are doubles, as JavaScript's), so Redis and
  * the memory backend give the same numbers. A counter is a hash { start, cur, prev } (the current
  * window's start, ms, and the counts of it and of the window before), ending two windows after
- * its last write: its count weighs on the estimate that long. `counter(key, at, window)`: the
+ * its last write: its count weighs on the estimate that long. `roll(c, at, window)`: rollWindow.
+ * `counter(key, at, window)`: the
  * hash moved forward to the window holding `at`, nil when there is none (nothing is written:
  * rolling forward again later lands on the same windows). `estimate`, `resetIn`, `retryIn`:
- * windowEstimate, windowResetMs, windowRetryMs. `store(key, c, window)`: writes it back.
+ * windowEstimate, windowResetMs, windowRetryMs (`admitsAt`: its final check). `store(key, c, window)`: writes it back.
  * `decimal(x)`: a fractional number as a string that reads back exactly (Redis turns a Lua
  * number in a reply into an integer).
  */
 const WINDOW_FUNCTIONS = `
-local function counter(key, at, window)
-  local s = redis.call('HMGET', key, 'start', 'cur', 'prev')
-  local start = tonumber(s[1])
-  if start == nil then return nil end
-  local c = { start = start, cur = tonumber(s[2]) or 0, prev = tonumber(s[3]) or 0 }
+local function roll(c, at, window)
   local elapsed = at - c.start
   if elapsed >= window then
     if elapsed < 2 * window then c.prev = c.cur else c.prev = 0 end
     c.cur = 0
     c.start = c.start + window * math.floor(elapsed / window)
   end
+end
+local function counter(key, at, window)
+  local s = redis.call('HMGET', key, 'start', 'cur', 'prev')
+  local start = tonumber(s[1])
+  if start == nil then return nil end
+  local c = { start = start, cur = tonumber(s[2]) or 0, prev = tonumber(s[3]) or 0 }
+  roll(c, at, window)
   return c
 end
 local function elapsedIn(c, at) return math.max(0, at - c.start) end
@@ -71,16 +75,27 @@ local function resetIn(c, at, window)
   if c.prev > 0 then return window - elapsed end
   return 0
 end
-local function retryIn(c, at, window, room)
+local function admitsAt(c, at, window, limit)
+  local later = { start = c.start, cur = c.cur, prev = c.prev }
+  roll(later, at, window)
+  return estimate(later, at, window) < limit
+end
+local function retryIn(c, at, window, limit)
   local elapsed = elapsedIn(c, at)
-  local left = math.max(0, room)
-  if c.cur >= left then
-    if c.cur == 0 then return math.ceil(window - elapsed) end
-    return math.ceil(window - elapsed + window * (1 - left / c.cur))
+  if limit <= 0 or (c.cur == 0 and c.prev == 0) then return math.ceil(window - elapsed) end
+  local wait
+  if c.cur >= limit then
+    wait = math.ceil(window - elapsed) + math.floor(window * (1 - limit / c.cur)) + 1
+  else
+    local admittedAt = math.floor(window * (1 - (limit - c.cur) / c.prev)) + 1
+    wait = math.min(math.max(admittedAt - elapsed, 0), math.ceil(window - elapsed))
   end
-  if c.prev == 0 then return 0 end
-  local wait = window * (1 - (left - c.cur) / c.prev) - elapsed
-  return math.ceil(math.min(math.max(wait, 0), window - elapsed))
+  local step, from = 0, math.max(at, c.start)
+  while step < 2 and not admitsAt(c, from + wait, window, limit) do
+    wait = wait + 1
+    step = step + 1
+  end
+  return wait
 end
 local function store(key, c, window)
   redis.call('HSET', key, 'start', string.format('%d', c.start), 'cur', string.format('%d', c.cur),
@@ -160,7 +175,7 @@ local tc = counter(KEYS[2], at, window)
 local requests = estimate(rc, at, window)
 local tokens = 0
 if tc then tokens = estimate(tc, at, window) end
-local rpmOver = rpm >= 0 and requests + 1 > rpm
+local rpmOver = rpm >= 0 and requests >= rpm
 local tpmOver = tpm >= 0 and tokens >= tpm
 local inflight = redis.call('ZCARD', KEYS[3])
 local spent = num(redis.call('HGET', KEYS[4], 'spent'))
@@ -190,7 +205,7 @@ if rejected == '' then
   if expireAt > 0 then redis.call('PEXPIREAT', KEYS[4], expireAt) end
 end
 local requestsRetry, tokensRetry, tokensReset = 0, 0, 0
-if rpmOver then requestsRetry = retryIn(rc, at, window, rpm - 1) end
+if rpmOver then requestsRetry = retryIn(rc, at, window, rpm) end
 if tc then
   tokensReset = resetIn(tc, at, window)
   if tpmOver then tokensRetry = retryIn(tc, at, window, tpm) end

@@ -45,33 +45,54 @@ describe('sliding window arithmetic', () => {
     expect(windowResetMs({ start: 60_000, cur: 0, prev: 0 }, 90_000, W)).toBe(0);
   });
 
-  it('retries an rpm refusal when the previous window has faded enough for one more request', () => {
-    // 10 requests in the window before, none in this one, 1 s in: 9.83 + 1 > 10. The estimate
-    // is 9 (room for one more) at 6 s in: 5 s from now
-    expect(windowRetryMs({ start: 60_000, cur: 0, prev: 10 }, 61_000, W, 9)).toBe(5_000);
-    // one admitted since: 8 left for the previous window's weight, at 12 s in
-    expect(windowRetryMs({ start: 60_000, cur: 1, prev: 10 }, 66_000, W, 9)).toBe(6_000);
+  it('retries a refusal when the previous window has faded enough for the estimate to be below the limit', () => {
+    // rpm 10: 10 requests in the window before, 1 in this one, 1 s in: 1 + 9.83 >= 10. The
+    // estimate is exactly 10 at 6 s in and below it a millisecond later
+    expect(windowRetryMs({ start: 60_000, cur: 1, prev: 10 }, 61_000, W, 10)).toBe(5_001);
+    // two in this one: 8 left for the previous window's weight, below it just after 12 s in
+    expect(windowRetryMs({ start: 60_000, cur: 2, prev: 10 }, 66_000, W, 10)).toBe(6_001);
   });
 
-  it("retries an rpm refusal by the current window alone after its end, once its count (then the previous window's) fades", () => {
-    // 5 of rpm 5 in this window, 10 s in: its end is 50 s away, then 4 of 5 is reached 12 s later
-    expect(windowRetryMs({ start: 0, cur: 5, prev: 0 }, 10_000, W, 4)).toBe(62_000);
-    // rpm 1: nothing fits until the previous window's request has faded entirely
-    expect(windowRetryMs({ start: 60_000, cur: 0, prev: 1 }, 60_000, W, 0)).toBe(60_000);
-    expect(windowRetryMs({ start: 0, cur: 1, prev: 0 }, 0, W, 0)).toBe(120_000);
+  it("retries a refusal by the current window alone after its end, once its count (then the previous window's) fades", () => {
+    // 5 of rpm 5 in this window, 10 s in: its end is 50 s away, where the estimate is 5, below 5 a millisecond later
+    expect(windowRetryMs({ start: 0, cur: 5, prev: 0 }, 10_000, W, 5)).toBe(50_001);
+    // rpm 1 at the start of the window after the one request: a client at one request a minute is admitted
+    expect(windowRetryMs({ start: 60_000, cur: 0, prev: 1 }, 60_000, W, 1)).toBe(1);
+    expect(windowRetryMs({ start: 0, cur: 1, prev: 0 }, 0, W, 1)).toBe(60_001);
   });
 
-  it('retries a tpm refusal when the estimate falls to the limit', () => {
-    // 120 tokens of tpm 100, 30 s in: 30 s to the window's end, then 10 s of fading
-    expect(windowRetryMs({ start: 0, cur: 120, prev: 0 }, 30_000, W, 100)).toBe(40_000);
+  it('retries a tpm refusal just after the estimate falls to the limit', () => {
+    // 120 tokens of tpm 100, 30 s in: 30 s to the window's end, then 10 s of fading to exactly 100
+    expect(windowRetryMs({ start: 0, cur: 120, prev: 0 }, 30_000, W, 100)).toBe(40_001);
     // the same count as the previous window's, at the start of the next one
-    expect(windowRetryMs({ start: 60_000, cur: 0, prev: 120 }, 60_000, W, 100)).toBe(10_000);
-    // the limit spent exactly in this window: its end
-    expect(windowRetryMs({ start: 0, cur: 100, prev: 0 }, 30_000, W, 100)).toBe(30_000);
+    expect(windowRetryMs({ start: 60_000, cur: 0, prev: 120 }, 60_000, W, 100)).toBe(10_001);
+    // the limit spent exactly in this window: just after its end
+    expect(windowRetryMs({ start: 0, cur: 100, prev: 0 }, 30_000, W, 100)).toBe(30_001);
+  });
+
+  it('answers the first millisecond the admission check admits, whatever the rounding of its formula', () => {
+    // counts whose fading in doubles lands next to a whole millisecond
+    for (const [cur, prev, limit] of [
+      [120, 0, 100],
+      [7, 0, 3],
+      [0, 7, 3],
+      [2, 9, 7],
+      [0, 3, 1],
+      [1000, 0, 999],
+    ] as const) {
+      const state = { start: 0, cur, prev };
+      const wait = windowRetryMs(state, 1_234, W, limit);
+      const admits = (ms: number): boolean => {
+        const later = rolled(state, 1_234 + ms);
+        return windowEstimate(later, 1_234 + ms, W) < limit;
+      };
+      expect(admits(wait), `${cur}/${prev} of ${limit}`).toBe(true);
+      expect(admits(wait - 1), `${cur}/${prev} of ${limit}`).toBe(false);
+    }
   });
 
   it('never answers a negative wait', () => {
-    // faded below the room long ago (a counter not over its limit)
-    expect(windowRetryMs({ start: 60_000, cur: 1, prev: 10 }, 110_000, W, 9)).toBe(0);
+    // faded below the limit long ago (a counter not over its limit)
+    expect(windowRetryMs({ start: 60_000, cur: 1, prev: 10 }, 110_000, W, 10)).toBe(0);
   });
 });

@@ -62,24 +62,37 @@ export function windowResetMs(window: SlidingWindow, atMs: number, windowMs: num
 }
 
 /**
- * Whole ms from `atMs` until the estimate of a rolled counter that is over comes down to `room`,
- * if nothing more is counted meanwhile: with `rpm - 1` as the room the next request is admitted
- * then, with `tpm` the next request is admitted just after. Asked of refusals only: for a counter
- * not over its limit the answer means nothing.
+ * Whole ms from `atMs` until the estimate of a rolled counter that is at or over `limit` is below
+ * it, if nothing more is counted meanwhile: the first whole millisecond at which the next request
+ * is admitted (a counter is admitted while its estimate is below its limit). Asked of refusals
+ * only: for a counter below its limit the answer means nothing.
  */
-export function windowRetryMs(window: SlidingWindow, atMs: number, windowMs: number, room: number): number {
+export function windowRetryMs(window: SlidingWindow, atMs: number, windowMs: number, limit: number): number {
   const elapsed = elapsedIn(window, atMs);
-  // a limit that never admits anything (no room at all) waits for the reset at least
-  const left = Math.max(0, room);
   const { cur, prev } = window;
-  if (cur >= left) {
-    // the current window alone is over: wait for it to end, then for its count (now the
-    // previous window's, fading) to fade below the room
-    if (cur === 0) return Math.ceil(windowMs - elapsed);
-    return Math.ceil(windowMs - elapsed + windowMs * (1 - left / cur));
+  // a limit of 0 admits nothing: wait for the end of the window at least
+  if (limit <= 0 || (cur === 0 && prev === 0)) return Math.ceil(windowMs - elapsed);
+  let wait: number;
+  if (cur >= limit) {
+    // the current window alone is at the limit: wait for it to end, then for its count (now the
+    // previous window's, fading) to fall below the limit
+    wait = Math.ceil(windowMs - elapsed) + Math.floor(windowMs * (1 - limit / cur)) + 1;
+  } else {
+    // the previous window's weight is what is over: wait until enough of it has faded
+    const admittedAt = Math.floor(windowMs * (1 - (limit - cur) / prev)) + 1;
+    wait = Math.min(Math.max(admittedAt - elapsed, 0), Math.ceil(windowMs - elapsed));
   }
-  if (prev === 0) return 0;
-  // the previous window's weight is what is over: wait until enough of it has faded
-  const wait = windowMs * (1 - (left - cur) / prev) - elapsed;
-  return Math.ceil(Math.min(Math.max(wait, 0), windowMs - elapsed));
+  // the formula in doubles can land a millisecond early (the estimate there exactly the limit):
+  // the admission check's own arithmetic decides (from the window's start for a clock behind it,
+  // as the estimate counts)
+  const from = Math.max(atMs, window.start);
+  for (let step = 0; step < 2 && !admitsAt(window, from + wait, windowMs, limit); step++) wait += 1;
+  return wait;
+}
+
+/** Whether a counter, nothing more counted, is below `limit` at `atMs`. */
+function admitsAt(window: SlidingWindow, atMs: number, windowMs: number, limit: number): boolean {
+  const later = { start: window.start, cur: window.cur, prev: window.prev };
+  rollWindow(later, atMs, windowMs);
+  return windowEstimate(later, atMs, windowMs) < limit;
 }
