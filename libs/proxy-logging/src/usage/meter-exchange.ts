@@ -86,8 +86,13 @@ function lastKeyedValueAt(text: string, key: string, opening: string): number {
   return -1;
 }
 
-/** The end (exclusive) of the JSON string or object that starts at `start`, or -1 when it does not close. */
-function valueEnd(text: string, start: number): number {
+/**
+ * The end (exclusive) of the JSON string or object that starts at `start` of `text` (its `"` or
+ * `{`), or -1 when it does not close: a scan for the closing quote or brace that skips strings
+ * and escapes, for reading one value out of text that is not JSON as a whole (a truncated
+ * answer, a binary event stream's payloads).
+ */
+export function jsonValueEnd(text: string, start: number): number {
   let depth = 0;
   let inString = false;
   for (let at = start; at < text.length; at += 1) {
@@ -110,7 +115,7 @@ function valueEnd(text: string, start: number): number {
 
 /** The JSON object that starts at `start` of `text`, or undefined (none there, not closed, not JSON). */
 function objectAt(text: string, start: number): Record<string, unknown> | undefined {
-  const end = start < 0 ? -1 : valueEnd(text, start);
+  const end = start < 0 ? -1 : jsonValueEnd(text, start);
   const value = end < 0 ? undefined : parseJson(text.slice(start, end));
   return typeof value === 'object' && value !== null && !Array.isArray(value)
     ? (value as Record<string, unknown>)
@@ -119,7 +124,7 @@ function objectAt(text: string, start: number): Record<string, unknown> | undefi
 
 /** The JSON string that starts at `start` of `text`, or undefined. */
 function stringAt(text: string, start: number): string | undefined {
-  const end = start < 0 ? -1 : valueEnd(text, start);
+  const end = start < 0 ? -1 : jsonValueEnd(text, start);
   const value = end < 0 ? undefined : parseJson(text.slice(start, end));
   return typeof value === 'string' && value.length > 0 ? value : undefined;
 }

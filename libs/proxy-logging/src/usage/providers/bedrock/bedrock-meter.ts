@@ -1,5 +1,6 @@
 import {
   header,
+  jsonValueEnd,
   num,
   parseJson,
   record,
@@ -88,23 +89,8 @@ function headerTokens(exchange: MeterExchange): TokenUsage | undefined {
 
 /** The JSON object whose `{` is at `start` in `text`, parsed; undefined when it does not close or parse. */
 function objectAt(text: string, start: number): unknown {
-  let depth = 0;
-  let inString = false;
-  for (let index = start; index < text.length; index += 1) {
-    const char = text[index];
-    if (inString) {
-      if (char === '\\') index += 1;
-      else if (char === '"') inString = false;
-    } else if (char === '"') {
-      inString = true;
-    } else if (char === '{') {
-      depth += 1;
-    } else if (char === '}') {
-      depth -= 1;
-      if (depth === 0) return parseJson(text.slice(start, index + 1));
-    }
-  }
-  return undefined;
+  const end = jsonValueEnd(text, start);
+  return end < 0 ? undefined : parseJson(text.slice(start, end));
 }
 
 /**
