@@ -1,9 +1,12 @@
 import { EventEmitter, once } from 'node:events';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { fetch as undiciFetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGatewayFetch, type FetchFunction } from '../src/index';
+import { closedPortUrl } from './recording-server';
 import { switchyardDispatcher } from '../src/undici';
 
 // A gateway stand-in that streams: it sends the first SSE event, then waits for the test to
@@ -85,5 +88,59 @@ describe.each(clients)('%s', (_name, makeFetch) => {
     await expect(reading).rejects.toMatchObject({ name: 'AbortError' });
     const [finished] = await closed;
     expect(finished).toBe(false);
+  });
+});
+
+// a Request's signal follows its parent's only through a WeakRef its controller is held by: once
+// the wrapper's own Request was collected, an abort no longer reached the fetch it had started
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+async function collectGarbage(): Promise<void> {
+  for (let round = 0; round < 5; round += 1) {
+    gc();
+    await new Promise(setImmediate);
+  }
+}
+
+describe('createGatewayFetch, once garbage is collected', () => {
+  it.each([
+    ['routed to the gateway', 'routed', 'init'],
+    ['routed to the gateway, a Request as input', 'routed', 'request'],
+    ['sent direct, failing open', 'direct', 'init'],
+    ['sent direct, failing open, a Request as input', 'direct', 'request'],
+    ["to the gateway's own routes", 'own', 'init'],
+    ["to the gateway's own routes, a Request as input", 'own', 'request'],
+    ['routed, with a fetch given in the options', 'custom', 'init'],
+    ["to the gateway's own routes, with a fetch given in the options", 'custom-own', 'request'],
+  ] as const)('still cancels the call when the caller aborts: %s', async (_name, route, input) => {
+    const host = new URL(gatewayUrl).host;
+    const fetch =
+      route === 'direct'
+        ? createGatewayFetch({ gatewayUrl: await closedPortUrl(), providerHosts: [host] })
+        : createGatewayFetch({
+            gatewayUrl,
+            providerHosts: ['api.openai.com'],
+            ...(route.startsWith('custom') ? { fetch: undiciFetch as unknown as FetchFunction } : {}),
+          });
+    const url =
+      route === 'routed' || route === 'custom'
+        ? 'https://api.openai.com/v1/chat/completions'
+        : `${gatewayUrl}/v1/chat/completions`;
+    const controller = new AbortController();
+    const reason = new Error('the caller gave up');
+    const init = { method: 'POST', body: '{"stream":true}', signal: controller.signal };
+    // the caller keeps its Request (its signal follows the controller's through it)
+    const request = input === 'request' ? new Request(url, init) : undefined;
+    const response = await (request === undefined ? fetch(url, init) : fetch(request));
+    const reader = response.body!.getReader();
+    await reader.read();
+    const closed = once(events, 'closed') as Promise<[boolean]>;
+    await collectGarbage();
+    controller.abort(reason);
+    await expect(reader.read()).rejects.toBe(reason);
+    const [finished] = await closed;
+    expect(finished).toBe(false);
+    expect(request?.signal.aborted ?? true).toBe(true);
   });
 });

@@ -40,11 +40,13 @@ export function createGatewayFetch(options: GatewayFetchOptions): FetchFunction 
   return async function gatewayFetch(input, init) {
     // building the Request takes a Request input's body: from here on only `request` can send it
     const request = new Request(input, init);
+    const signal = callerSignal(input, init);
     const url = new URL(request.url);
-    if (router.isGateway(url)) return gatewayRouteFetch(router, request, passThrough, init);
+    if (router.isGateway(url)) return gatewayRouteFetch(router, request, passThrough, init, signal);
     // a host it does not route gets none of the caller's own x-switchyard-* headers (a gateway key
     // in an SDK's defaultHeaders went to every other host the SDK called)
-    if (!router.routes(url)) return passThrough(request, withoutGatewayHeaders(request.headers), init);
+    if (!router.routes(url))
+      return passThrough(request, withoutGatewayHeaders(request.headers), init, signal);
 
     const body = await replayableBody(request, init);
     // failing open, the call goes to the provider without the caller's own x-switchyard-*
@@ -52,7 +54,7 @@ export function createGatewayFetch(options: GatewayFetchOptions): FetchFunction 
     const direct = (): Promise<Response> =>
       baseFetch(
         url.href,
-        requestInit(init, request, withoutGatewayHeaders(request.headers), body, request.redirect),
+        requestInit(init, request, withoutGatewayHeaders(request.headers), body, request.redirect, signal),
       );
     if (router.failOpen && !router.availability.shouldTryGateway()) return direct();
 
@@ -61,7 +63,7 @@ export function createGatewayFetch(options: GatewayFetchOptions): FetchFunction 
         router.proxyUrl(url).href,
         // the gateway relays an upstream 3xx as is: following it would send the gateway key and
         // the provider key to wherever Location points, so the caller gets the 3xx instead
-        requestInit(init, request, gatewayHeaders(router, url, request.headers), body, 'manual'),
+        requestInit(init, request, gatewayHeaders(router, url, request.headers), body, 'manual', signal),
       );
       router.availability.markReachable();
       return response;
@@ -90,6 +92,7 @@ function gatewayRouteFetch(
   request: Request,
   passThrough: PassThrough,
   init: RequestInit | undefined,
+  signal: CallerSignal,
 ): Promise<Response> {
   const tracing = Object.entries(router.tracingHeaders()).filter(([name]) => !request.headers.has(name));
   let headers = request.headers;
@@ -97,24 +100,44 @@ function gatewayRouteFetch(
     headers = new Headers(request.headers);
     for (const [name, value] of tracing) headers.set(name, value);
   }
-  return passThrough(request, headers, init);
+  return passThrough(request, headers, init, signal);
 }
 
-/** Sends a call on as it was made, with `headers` for the request's own. */
-type PassThrough = (request: Request, headers: Headers, init: RequestInit | undefined) => Promise<Response>;
+/** The signal a call is aborted through: `null` or `undefined` when it has none. */
+type CallerSignal = RequestInit['signal'];
+
+/**
+ * The caller's own signal (the init's, else the input Request's), never the signal of a Request
+ * built here: that one follows the caller's only through a weak reference its Request holds, so
+ * once that Request was collected (the Response returned, a stream still being read), an abort
+ * no longer reached the fetch it had been given to and the stream went on, billed.
+ */
+function callerSignal(input: string | URL | Request, init: RequestInit | undefined): CallerSignal {
+  // as Request does: an init's signal, null included, replaces the input's
+  if (init?.signal !== undefined) return init.signal;
+  return input instanceof Request ? input.signal : undefined;
+}
+
+/** Sends a call on as it was made, with `headers` for the request's own and the caller's signal. */
+type PassThrough = (
+  request: Request,
+  headers: Headers,
+  init: RequestInit | undefined,
+  signal: CallerSignal,
+) => Promise<Response>;
 
 /**
  * The global fetch takes this realm's `Request` as it is: its body keeps the length it was made
  * with (a `Content-Length` a presigned upload needs), whatever the caller gave it as.
  */
 function passRequest(baseFetch: FetchFunction): PassThrough {
-  return (request, headers, init) => {
+  return (request, headers, init, signal) => {
     const sent = headers === request.headers ? request : new Request(request, { headers });
-    if (init === undefined) return baseFetch(sent);
     // the init's fields fetch knows are in `request` (its body can be read only once); extra ones
-    // (an undici `dispatcher` from an SDK's fetchOptions) are kept
-    const { body: _body, headers: _headers, ...extra } = init;
-    return baseFetch(sent, extra);
+    // (an undici `dispatcher` from an SDK's fetchOptions) are kept. The signal is the caller's:
+    // `sent` is collectable once fetch returns, and with it the link from the caller's signal
+    const { body: _body, headers: _headers, ...extra } = init ?? {};
+    return baseFetch(sent, { ...extra, signal });
   };
 }
 
@@ -127,10 +150,16 @@ function passRequest(baseFetch: FetchFunction): PassThrough {
  * content-type already set).
  */
 function passUrlAndInit(baseFetch: FetchFunction): PassThrough {
-  return (request, headers, init) => baseFetch(request.url, passThroughInit(init, request, headers));
+  return (request, headers, init, signal) =>
+    baseFetch(request.url, passThroughInit(init, request, headers, signal));
 }
 
-function passThroughInit(init: RequestInit | undefined, request: Request, headers: Headers): RequestInit {
+function passThroughInit(
+  init: RequestInit | undefined,
+  request: Request,
+  headers: Headers,
+  signal: CallerSignal,
+): RequestInit {
   const given = init?.body;
   if (
     typeof given === 'string' ||
@@ -139,8 +168,8 @@ function passThroughInit(init: RequestInit | undefined, request: Request, header
     given instanceof Blob ||
     given instanceof URLSearchParams
   )
-    return requestInit(init, request, headers, given, request.redirect);
-  const sent = requestInit(init, request, headers, request.body ?? undefined, request.redirect);
+    return requestInit(init, request, headers, given, request.redirect, signal);
+  const sent = requestInit(init, request, headers, request.body ?? undefined, request.redirect, signal);
   return request.body === null ? sent : { ...sent, duplex: 'half' };
 }
 
@@ -154,20 +183,22 @@ function gatewayHeaders(router: GatewayRouter, url: URL, original: Headers): Hea
   return headers;
 }
 
-// extra init fields (an undici `dispatcher` from an SDK's fetchOptions) are kept
+// extra init fields (an undici `dispatcher` from an SDK's fetchOptions) are kept; the signal is
+// the caller's own (see callerSignal), not `request`'s
 function requestInit(
   init: RequestInit | undefined,
   request: Request,
   headers: Headers,
   body: BodyValue | undefined,
   redirect: RequestInit['redirect'],
+  signal: CallerSignal,
 ): RequestInit {
   return {
     ...init,
     method: request.method,
     headers,
     body: body ?? null,
-    signal: request.signal,
+    signal,
     redirect,
   };
 }
