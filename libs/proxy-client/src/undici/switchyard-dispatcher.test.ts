@@ -267,6 +267,8 @@ describe('switchyardDispatcher', () => {
           return { status: 302, body: {}, headers: { location: `${other.url}/signed/abs` } };
         if (call.path === '/proxy/v1/files/rel/content')
           return { status: 302, body: {}, headers: { location: '/v1/files/rel/content-2' } };
+        if (call.path === '/proxy/v1/runs/first')
+          return { status: 307, body: {}, headers: { location: `${provider.url}/v1/runs/second` } };
         return undefined;
       });
     });
@@ -329,6 +331,30 @@ describe('switchyardDispatcher', () => {
       expect(switchyardHeaderNames(other.calls[0]?.headers ?? {})).toEqual([]);
       expect(other.calls[0]?.headers.authorization).toBeUndefined();
       expect(provider.calls).toHaveLength(0);
+    });
+
+    it('charges each hop to the run and customer of the call that made it (a hop went out with those of the call that had opened the kept-alive connection)', async () => {
+      const dispatcher = track(
+        switchyardDispatcher({ gatewayUrl: redirecting.url, providerHosts: [provider.host] }),
+      ).compose(interceptors.redirect({ maxRedirections: 3 }));
+      const call = async (): Promise<void> => {
+        const response = await request(`${provider.url}/v1/runs/first`, { dispatcher });
+        await response.body.text();
+      };
+      await withCustomer('cust-A', () => withRun(call, { runId: 'run-A' }));
+      await withCustomer('cust-B', () => withRun(call, { runId: 'run-B' }));
+      expect(
+        redirecting.calls.map((c) => [
+          c.path,
+          c.headers['x-switchyard-run-id'],
+          c.headers['x-switchyard-customer-id'],
+        ]),
+      ).toEqual([
+        ['/proxy/v1/runs/first', 'run-A', 'cust-A'],
+        ['/proxy/v1/runs/second', 'run-A', 'cust-A'],
+        ['/proxy/v1/runs/first', 'run-B', 'cust-B'],
+        ['/proxy/v1/runs/second', 'run-B', 'cust-B'],
+      ]);
     });
   });
 

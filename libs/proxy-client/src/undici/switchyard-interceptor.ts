@@ -1,6 +1,7 @@
 import type { Dispatcher } from 'undici';
 import { createGatewayRouter, GATEWAY_HEADERS, isGatewayHeader } from '../routing/gateway-router';
 import type { GatewayRoutingOptions } from '../routing/gateway-routing-options';
+import { CallerContextHandler } from './caller-context-handler';
 import { dispatchHeaderPairs, headerRecord } from './dispatch-headers';
 import { GatewayAttemptHandler } from './gateway-attempt-handler';
 import { replayableDispatchBody } from './replayable-dispatch-body';
@@ -28,7 +29,11 @@ export function switchyardInterceptor(
   const gateway = new URL(router.gatewayUrl);
 
   return (dispatch) =>
-    function switchyardDispatch(opts, handler) {
+    function switchyardDispatch(opts, callerHandler) {
+      // the context (run, section, customer) is read here, at dispatch: an interceptor above that
+      // dispatches again from a callback (undici's redirect) must do so in the caller's context,
+      // not in that of whichever call opened the connection the response came on
+      const handler = new CallerContextHandler(callerHandler);
       // a WebSocket handshake or a CONNECT tunnel: the gateway's /proxy forwards neither (it drops
       // `Upgrade`), so they go as they are rather than broken (OpenAI Realtime, Deepgram live)
       if (opts.origin === undefined || opts.upgrade != null || opts.method === 'CONNECT')
