@@ -1,6 +1,6 @@
 import { requireService, TEST_REDIS_URL } from '@switchyard/testing';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { dropRedisKeys } from '../../test/support/redis-keys';
 import { admitPlan } from '../../test/support/admit-plan';
 import { connectRedis, type RedisConnection } from '../redis/redis-connection';
@@ -271,6 +271,36 @@ describe('memory limit backend windows', () => {
     });
   });
 
+  it('says in x-ratelimit-remaining-requests how many more are admitted at that moment, the fractional part rounded up', () => {
+    const backend = new MemoryLimitBackend();
+    const ask = (nowMs: number) => backend.admit(plan({ scope: 'left', rpm: 10, nowMs }));
+    for (let i = 0; i < 10; i++) ask(0);
+    // 27 s into the next window: 10 * 33/60 = 5.5 weigh, 6.5 after this request
+    expect(rateLimitHeaders(ask(87_000))['x-ratelimit-remaining-requests']).toBe('4');
+    const more = Array.from({ length: 5 }, () => ask(87_000));
+    expect(more.map((result) => result.admitted)).toEqual([true, true, true, true, false]);
+    expect(rateLimitHeaders(more[3]!)['x-ratelimit-remaining-requests']).toBe('0');
+  });
+
+  it('walks its maps to drop idle keys at most once a second while they do not double, not on every admission', () => {
+    const backend = new MemoryLimitBackend();
+    for (let i = 0; i < 12_000; i++) backend.admit(plan({ scope: `live_${i}`, nowMs: 0 }));
+    const iterate = vi.spyOn(Map.prototype, 'entries');
+    const walks = vi.spyOn(Map.prototype, Symbol.iterator);
+    try {
+      for (let i = 0; i < 100; i++) backend.admit(plan({ scope: 'live_0', nowMs: 500 }));
+      const within = walks.mock.calls.length + iterate.mock.calls.length;
+      backend.admit(plan({ scope: 'live_0', nowMs: 1_500 }));
+      const after = walks.mock.calls.length + iterate.mock.calls.length;
+      // one walk (four maps) at most in the first second's 100 admissions, one more a second later
+      expect(within).toBeLessThanOrEqual(4);
+      expect(after).toBeGreaterThan(within);
+    } finally {
+      iterate.mockRestore();
+      walks.mockRestore();
+    }
+  });
+
   it('reports usage as the estimate, without opening a window', async () => {
     const backend = new MemoryLimitBackend();
     backend.admit(plan({ scope: 'use', nowMs: 0 }));
@@ -402,18 +432,19 @@ describe.skipIf(!redisUp)('redis limit backend windows', () => {
     // an instance of the fixed-window version counts under the old name, a string
     await raw.set(`${prefix}limits:{${scope}}:rpm`, '7', 'PX', 60_000);
     const before = await redisNow();
-    await write(scope, 'rpm', { start: before - 30_000, cur: 0, prev: 10 });
+    await write(scope, 'rpm', { start: before - 27_000, cur: 0, prev: 10 });
     const result = await backend.admit(plan({ scope, rpm: 10 }));
     const passed = (await redisNow()) - before;
-    // 1 + 10 * (1 - (30 s + d) / 60 s) = 6 - d / 6 s after this request: 4 left
+    // 1 + 10 * (1 - (27 s + d) / 60 s) = 6.5 - d / 6 s after this request: 4 more are admitted
+    // while it is below 10 (3.5 rounded up)
     expect(result.admitted).toBe(true);
     expect(rateLimitHeaders(result)).toMatchObject({
       'x-ratelimit-limit-requests': '10',
       'x-ratelimit-remaining-requests': '4',
     });
-    // this request fades by the end of the next window: 90 s - d
-    expect(result.requests.resetMs).toBeLessThanOrEqual(90_000);
-    expect(result.requests.resetMs).toBeGreaterThanOrEqual(90_000 - passed);
+    // this request fades by the end of the next window: 93 s - d
+    expect(result.requests.resetMs).toBeLessThanOrEqual(93_000);
+    expect(result.requests.resetMs).toBeGreaterThanOrEqual(93_000 - passed);
     expect(await raw.get(`${prefix}limits:{${scope}}:rpm`)).toBe('7');
   });
 });

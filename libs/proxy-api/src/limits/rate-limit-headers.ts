@@ -11,7 +11,8 @@ export function formatResetDuration(ms: number): string {
 
 /**
  * OpenAI-style `x-ratelimit-*` headers for the limits a key has: what is left under the sliding
- * window's estimate (whole requests or tokens), and when the estimate falls to 0.
+ * window's estimate, and when the estimate falls to 0. A request is admitted while the estimate
+ * is below the limit, so at 6.5 of 10 four more are: what is left is rounded up.
  */
 export function rateLimitHeaders(result: AdmitResult): Record<string, string> {
   const headers: Record<string, string> = {};
@@ -19,13 +20,13 @@ export function rateLimitHeaders(result: AdmitResult): Record<string, string> {
   if (requests.limit !== null) {
     headers['x-ratelimit-limit-requests'] = String(requests.limit);
     headers['x-ratelimit-remaining-requests'] = String(
-      Math.max(0, Math.floor(requests.limit - requests.used)),
+      Math.max(0, Math.ceil(requests.limit - requests.used)),
     );
     headers['x-ratelimit-reset-requests'] = formatResetDuration(requests.resetMs);
   }
   if (tokens.limit !== null) {
     headers['x-ratelimit-limit-tokens'] = String(tokens.limit);
-    headers['x-ratelimit-remaining-tokens'] = String(Math.max(0, Math.floor(tokens.limit - tokens.used)));
+    headers['x-ratelimit-remaining-tokens'] = String(Math.max(0, Math.ceil(tokens.limit - tokens.used)));
     headers['x-ratelimit-reset-tokens'] = formatResetDuration(tokens.resetMs);
   }
   return headers;

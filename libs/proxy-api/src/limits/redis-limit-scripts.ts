@@ -138,8 +138,8 @@ end
  * Returns: { rejectedBy, wouldReject (comma list), requests estimate (decimal string, after
  * this admission), requests retry-after ms (0 unless rpm is over), requests reset ms, tokens
  * estimate (decimal string), tokens retry-after ms (0 unless tpm is over), tokens reset ms,
- * inFlight, spent, reserved, admitted (1/0) }. rpm is over when the estimate plus this request
- * is above it, tpm when the estimate has reached it.
+ * inFlight, spent, reserved, admitted (1/0) }. rpm and tpm are over when the estimate has
+ * reached them (a request is admitted while it is below).
  */
 export const ADMIT_SCRIPT = `${LEASE_FUNCTIONS}${WINDOW_FUNCTIONS}
 local window = tonumber(ARGV[8])
