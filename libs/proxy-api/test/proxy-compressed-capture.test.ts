@@ -4,8 +4,10 @@ import type { AddressInfo } from 'node:net';
 import { brotliCompressSync, gunzipSync, gzipSync } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
 import { request } from 'undici';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { createApp } from '../src/index';
+import { BodyCapture } from '../src/proxy/body-capture';
+import { StreamedDecode } from '../src/proxy/streamed-decode';
 import { recordReports, resolveToLoopback } from './support/proxy-reports';
 
 // OpenAI's SDKs accept gzip, and a bulk embeddings answer (base64 vectors, past the capture
@@ -27,8 +29,21 @@ function embeddingsAnswer(bytes: number): Buffer {
   return Buffer.from(JSON.stringify({ object: 'list', data, model: 'text-embedding-3-small', usage: USAGE }));
 }
 
+/** An embeddings answer of `vectors` float vectors (the default encoding_format), before its model and usage. */
+function floatEmbeddingsAnswer(vectors: number): Buffer {
+  const data = Array.from({ length: vectors }, (_, index) => ({
+    object: 'embedding',
+    index,
+    embedding: Array.from({ length: 256 }, (_, at) => Number((Math.sin(index * 256 + at) * 0.1).toFixed(9))),
+  }));
+  return Buffer.from(JSON.stringify({ object: 'list', data, model: 'text-embedding-3-small', usage: USAGE }));
+}
+
 const answer = embeddingsAnswer(3 * CAPTURE_BYTES);
 const encoded: Record<string, Buffer> = { gzip: gzipSync(answer), br: brotliCompressSync(answer) };
+// numbers as text compress some twofold: past the capture size decoded, within it compressed
+const floats = floatEmbeddingsAnswer(40);
+const encodedFloats: Record<string, Buffer> = { gzip: gzipSync(floats), br: brotliCompressSync(floats) };
 
 let upstream: Server;
 const stalled: ServerResponse[] = [];
@@ -50,7 +65,7 @@ beforeAll(async () => {
       }
       const coding = req.headers['x-test-coding'] as string;
       res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': coding });
-      res.end(encoded[coding]);
+      res.end((req.headers['x-test-floats'] === undefined ? encoded : encodedFloats)[coding]);
     });
   });
   await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
@@ -95,7 +110,40 @@ describe('universal proxy: a compressed answer past the capture size', () => {
     },
   );
 
+  it.each(['gzip', 'br'])(
+    'meters a %s embeddings answer that fits the capture compressed but decodes past it, from its decoded tail',
+    async (coding) => {
+      expect(encodedFloats[coding]!.length).toBeLessThanOrEqual(CAPTURE_BYTES);
+      expect(floats.length).toBeGreaterThan(CAPTURE_BYTES);
+      const response = await request(`${base}/proxy/v1/embeddings`, {
+        method: 'POST',
+        headers: {
+          'x-switchyard-target': `http://api.openai.com:${port}`,
+          'content-type': 'application/json',
+          'accept-encoding': 'gzip, br',
+          'x-test-coding': coding,
+          'x-test-floats': '1',
+        },
+        body: JSON.stringify({ model: 'text-embedding-3-small', input: ['a'] }),
+      });
+      expect(response.statusCode).toBe(200);
+      const body = Buffer.from(await response.body.arrayBuffer());
+      expect(body.equals(encodedFloats[coding]!)).toBe(true);
+      const report = await reports.proxyReport();
+      expect(report.usage).toMatchObject({ prompt_tokens: 4096 });
+      expect(report.costUsd).toBeCloseTo(4096 * 0.02e-6, 12);
+    },
+  );
+
   it('ends the exchange of a client that left mid-way through a compressed answer, its decode given up', async () => {
+    // the decode stops as the exchange is aborted, before the settling reads the answer's text
+    // (which gives up an unfinished decode too)
+    const giveUp = vi.spyOn(StreamedDecode.prototype, 'giveUp');
+    const text = vi.spyOn(BodyCapture.prototype, 'text');
+    onTestFinished(() => {
+      giveUp.mockRestore();
+      text.mockRestore();
+    });
     const response = await request(`${base}/proxy/v1/embeddings`, {
       method: 'POST',
       headers: {
@@ -116,5 +164,9 @@ describe('universal proxy: a compressed answer past the capture size', () => {
     const report = await reports.proxyReport();
     expect(report.error?.code).toBe('client_closed_request');
     expect(report.usage).toBeUndefined();
+    expect(giveUp).toHaveBeenCalled();
+    expect(text).toHaveBeenCalled();
+    // the answer's capture is read last, after the request's
+    expect(giveUp.mock.invocationCallOrder[0]).toBeLessThan(text.mock.invocationCallOrder.at(-1)!);
   });
 });

@@ -35,22 +35,48 @@ describe('BodyCapture.text', () => {
     ['br', (input: Buffer) => brotliCompressSync(input, { params: { [constants.BROTLI_PARAM_QUALITY]: 4 } })],
     ['gzip', gzipSync],
   ] as const)(
-    'does not decode a %s bomb whole: a body that decodes past the capture size is not metered',
+    'gives up a %s bomb that fits the capture once its decoded bytes pass the cap',
     async (encoding, compress) => {
-      // 32 MiB of zeros compress to some bytes (brotli) or ~32 KiB (gzip): inside a 64 KiB capture
+      // 32 MiB of zeros compress to some bytes (brotli) or ~32 KiB (gzip): inside a 64 KiB capture,
+      // and 16 times a 2 MiB cap (32 times the capture size)
       const bomb = compress(Buffer.alloc(32 * 1024 * 1024));
-      const capture = new BodyCapture(64 * 1024);
+      const capture = new BodyCapture(64 * 1024, Number.POSITIVE_INFINITY, {
+        minDecodedCapBytes: 1024 * 1024,
+      });
       capture.resume();
       capture.end(bomb);
       await new Promise((resolve) => capture.once('end', resolve));
-      expect(capture.truncated).toBe(false);
       expect(await capture.text(encoding)).toBeUndefined();
-      // a few bytes past the capture size: not decoded either
-      const over = `{"usage":{"total_tokens":42},"pad":"${' '.repeat(200 * 1024)}"}`;
-      expect(
-        await (await capturedWith(200 * 1024, compress(Buffer.from(over)))).text(encoding),
-      ).toBeUndefined();
-      // a body within it decodes, however well it compressed (an event stream: a hundredfold)
+    },
+  );
+
+  it.each([
+    ['br', (input: Buffer) => brotliCompressSync(input, { params: { [constants.BROTLI_PARAM_QUALITY]: 4 } })],
+    ['gzip', gzipSync],
+  ] as const)(
+    'keeps the decoded head and tail of a %s body that fits the capture but decodes past it, marked truncated',
+    async (encoding, compress) => {
+      const over = `{"pad":"${' '.repeat(200 * 1024)}","usage":{"total_tokens":42}}`;
+      const capture = await capturedWith(64 * 1024, compress(Buffer.from(over)));
+      expect(capture.truncated).toBe(false);
+      const text = await capture.text(encoding);
+      expect(text).toBeDefined();
+      // whole decoded chunks: the tail holds its share and at most one chunk more
+      expect(text!.length).toBeLessThanOrEqual(2 * 64 * 1024);
+      expect(text!.startsWith('{"pad":"')).toBe(true);
+      expect(text!.endsWith('","usage":{"total_tokens":42}}')).toBe(true);
+      // read after text(): its decoded middle was dropped, as a larger body's is
+      expect(capture.truncated).toBe(true);
+    },
+  );
+
+  it.each([
+    ['br', (input: Buffer) => brotliCompressSync(input, { params: { [constants.BROTLI_PARAM_QUALITY]: 4 } })],
+    ['gzip', gzipSync],
+  ] as const)(
+    'decodes a %s body within the capture size whole, however well it compressed',
+    async (encoding, compress) => {
+      // an event stream: a hundredfold
       const stream = Array.from(
         { length: 1000 },
         (_, index) =>
@@ -58,7 +84,9 @@ describe('BodyCapture.text', () => {
       ).join('');
       const packed = compress(Buffer.from(stream));
       expect(stream.length / packed.length).toBeGreaterThan(20);
-      expect(await (await capturedWith(200 * 1024, packed)).text(encoding)).toBe(stream);
+      const capture = await capturedWith(200 * 1024, packed);
+      expect(await capture.text(encoding)).toBe(stream);
+      expect(capture.truncated).toBe(false);
     },
   );
 });
@@ -121,6 +149,8 @@ describe('BodyCapture: a compressed body past the capture size', () => {
       // the proxied bytes are the upstream's, untouched
       expect(passed.equals(encoded)).toBe(true);
       expect(capture.truncated).toBe(true);
+      // only the decoded text is kept: not a second window of the compressed bytes
+      expect(capture.bytes().length).toBe(0);
       const text = await capture.text(encoding);
       expect(text).toBeDefined();
       expect(text!.length).toBeLessThanOrEqual(maxBytes + 64 * 1024);
@@ -160,9 +190,12 @@ describe('BodyCapture: a compressed body past the capture size', () => {
     const capture = new BodyCapture(maxBytes, Number.POSITIVE_INFINITY, { contentEncoding: 'gzip' });
     capture.resume();
     capture.write(encoded.subarray(0, maxBytes + 1024));
+    expect(capture.decoding).toBe(true);
     const closed = new Promise((resolve) => capture.once('close', resolve));
     capture.destroy();
     await closed;
+    // stopped by the destroy itself, not later by text() (which gives up an unfinished body too)
+    expect(capture.decoding).toBe(false);
     expect(await capture.text('gzip')).toBeUndefined();
   });
 

@@ -4,13 +4,14 @@ import { CaptureWindow } from './capture-window';
 import { CONTENT_DECODERS, CONTENT_STREAM_DECODERS, type CreateContentDecoder } from './content-decoders';
 import { StreamedDecode } from './streamed-decode';
 
-/** The least a compressed body may decode to, whatever it was captured with. */
+/** The least a compressed body may decode to whole, whatever it was captured with. */
 const MIN_DECODED_BYTES = 64 * 1024;
 
 /**
- * How far a compressed body past the capture size is decoded as it streams, as a multiple of
- * the capture size, and at least {@link MIN_DECODED_CAP_BYTES}: past it the decoder stops and
- * the body is not metered. Decoding costs CPU in proportion to its output, and a few bytes of
+ * How far a compressed body is decoded into a head and tail (one past the capture size as it
+ * streams, one within it that decodes past it once it ended), as a multiple of the capture
+ * size, and at least {@link MIN_DECODED_CAP_BYTES}: past it the decoder stops and the body is
+ * not metered. Decoding costs CPU in proportion to its output, and a few bytes of
  * gzip or brotli can expand to gigabytes (a bomb); what is metered needs far less room. A JSON
  * answer of base64 vectors compresses to about three quarters and plain JSON some tenfold, so
  * an 8 MiB capture decodes 256 MiB (a few hundred milliseconds of one core at most) before it
@@ -25,7 +26,8 @@ const MIN_DECODED_CAP_BYTES = 64 * 1024 * 1024;
 export interface BodyCaptureOptions {
   /**
    * The body's `content-encoding`: a body in a coding the gateway decodes that goes past
-   * `maxBytes` is decoded as it streams, into a decoded head and tail.
+   * `maxBytes` is decoded as it streams, into a decoded head and tail (its compressed bytes are
+   * then no longer kept).
    */
   contentEncoding?: string | undefined;
   /** The least decoded output before a streamed decode gives up (tests lower it). @default 67108864 */
@@ -40,8 +42,11 @@ export interface BodyCaptureOptions {
  * decoded head and tail (the bytes handed on stay the encoded ones).
  */
 export class BodyCapture extends Transform {
-  readonly #window: CaptureWindow;
+  /** The bytes as they came; dropped once a streamed decode starts (its decoded text is what is read). */
+  #window: CaptureWindow | undefined;
   #total = 0;
+  /** Set once a compressed body kept whole decoded past `maxBytes` into a head and tail. */
+  #decodedPastBound = false;
   #ended = false;
   readonly #coding: string | undefined;
   readonly #createDecoder: CreateContentDecoder | undefined;
@@ -68,14 +73,22 @@ export class BodyCapture extends Transform {
     return this.#total;
   }
 
-  /** True when the middle of the body was dropped. */
+  /**
+   * True when the middle of the body was dropped: of its bytes, or of its decoded text once
+   * {@link text} decoded a compressed body kept whole past `maxBytes` (read it after `text()`).
+   */
   get truncated(): boolean {
-    return this.#total > this.maxBytes;
+    return this.#total > this.maxBytes || this.#decodedPastBound;
   }
 
   /** Bytes the streamed decode produced (0 while the body fits the capture whole). */
   get decodedBytes(): number {
     return this.#decode?.decodedBytes ?? 0;
+  }
+
+  /** True while a streamed decode runs: started, and neither ended nor given up. */
+  get decoding(): boolean {
+    return this.#decode?.running ?? false;
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
@@ -93,8 +106,8 @@ export class BodyCapture extends Transform {
     // the first chunk past the capture size: until now every byte was kept, and is decoded first
     if (this.#createDecoder !== undefined && this.#decode === undefined && this.#total > this.maxBytes)
       this.#decode = this.#startDecode(this.#createDecoder);
-    this.#window.push(chunk);
     if (this.#decode === undefined) {
+      this.#window?.push(chunk);
       callback(null, chunk);
       return;
     }
@@ -116,45 +129,66 @@ export class BodyCapture extends Transform {
     callback(error);
   }
 
-  /** The kept bytes (head and tail joined when truncated). */
+  /**
+   * The kept bytes (head and tail joined when truncated); empty once the body is decoded as it
+   * streams, whose compressed bytes are not kept (only its decoded text is read).
+   */
   bytes(): Buffer {
-    return this.#window.bytes();
+    return this.#window?.bytes() ?? Buffer.alloc(0);
   }
 
   /**
-   * The kept body as text, decoded per `content-encoding`; undefined for an unknown encoding,
-   * a body that fits the capture but decodes past `maxBytes` (at least 64 KiB), or a longer
-   * compressed body the capture did not decode as it streamed (another coding named at
-   * construction, a bomb, a corrupt or unfinished stream). A body is metered from at most
-   * `maxBytes` of text, compressed or not: a few bytes of brotli or gzip can expand to
-   * gigabytes (a decompression bomb, from a client or an upstream), and a bound on the
-   * expansion instead would refuse the event streams that compress a hundredfold. A compressed
-   * body past `maxBytes` yields its decoded head and tail, as an identity one does its own.
+   * The kept body as text, decoded per `content-encoding`; undefined for an unknown encoding, or
+   * a compressed body whose decoding passed the cap (a bomb), was corrupt or unfinished, or was
+   * past `maxBytes` in another coding than the one named at construction. A body is metered from
+   * at most `maxBytes` of text, compressed or not: a compressed body that decodes past it (at
+   * least 64 KiB), whether its compressed bytes fit the capture or not, yields its decoded head
+   * and tail and is marked {@link truncated}, as an identity one past it does its own. The cap
+   * on decoding bounds the CPU a decompression bomb (a few bytes of brotli or gzip that expand
+   * to gigabytes, from a client or an upstream) can take, where a bound on the expansion ratio
+   * would refuse the event streams that compress a hundredfold.
    */
   async text(contentEncoding: string | undefined): Promise<string | undefined> {
     // nothing kept: nothing to decode, whatever the coding says (no trip to libuv's pool)
     if (this.totalBytes === 0) return '';
     const encoding = normalizedCoding(contentEncoding);
+    const window = this.#window;
+    // decoded as it streamed: its compressed bytes were dropped, its decoded text is all there is
+    if (window === undefined) return this.#streamedText(encoding);
     if (encoding === 'identity' || encoding === '') {
-      if (!this.truncated) return this.bytes().toString('utf8');
+      if (!this.truncated) return window.bytes().toString('utf8');
       // an event stream cut in the middle resumes at the next event boundary
-      return `${Buffer.concat(this.#window.head).toString('utf8')}\n\n${Buffer.concat(this.#window.tail).toString('utf8')}`;
+      return `${Buffer.concat(window.head).toString('utf8')}\n\n${Buffer.concat(window.tail).toString('utf8')}`;
     }
     const decode = CONTENT_DECODERS.get(encoding);
-    if (decode === undefined) return undefined;
-    if (this.truncated) return this.#streamedText(encoding);
+    const create = CONTENT_STREAM_DECODERS.get(encoding);
+    // past maxBytes and not decoded as it streamed (another coding named at construction): unread
+    if (decode === undefined || create === undefined || this.truncated) return undefined;
     try {
-      // past maxOutputLength the decoder fails (ERR_BUFFER_TOO_LARGE): not metered, as unreadable
       return (
-        await decode(this.bytes(), { maxOutputLength: Math.max(this.maxBytes, MIN_DECODED_BYTES) })
+        await decode(window.bytes(), { maxOutputLength: Math.max(this.maxBytes, MIN_DECODED_BYTES) })
       ).toString('utf8');
-    } catch {
+    } catch (error) {
+      // past maxOutputLength: decoded again into a head and tail, under the cap a longer body has
+      if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE')
+        return this.#decodedHeadAndTail(window.bytes(), create);
       return undefined;
     }
   }
 
+  async #decodedHeadAndTail(body: Buffer, create: CreateContentDecoder): Promise<string | undefined> {
+    const decode = new StreamedDecode(create(body[0] ?? 0), this.maxBytes, this.#decodedCapBytes);
+    decode.write(body, () => undefined);
+    decode.end();
+    const text = await decode.text();
+    if (text !== undefined) this.#decodedPastBound = true;
+    return text;
+  }
+
   #startDecode(create: CreateContentDecoder): StreamedDecode {
-    const kept = [...this.#window.head, ...this.#window.tail];
+    const kept = [...(this.#window?.head ?? []), ...(this.#window?.tail ?? [])];
+    // from here only the decoded text is kept: the compressed bytes would double the memory
+    this.#window = undefined;
     const decode = new StreamedDecode(create(kept[0]?.[0] ?? 0), this.maxBytes, this.#decodedCapBytes);
     // the bytes kept so far are the whole body so far: already in memory, queued without waiting
     for (const chunk of kept) decode.write(chunk, () => undefined);

@@ -618,16 +618,17 @@ export const checkedProxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async 
       requestHeaders: request.headers,
       responseHeaders: upstream.headers,
       responseBytes: capture.totalBytes,
-      responseTruncated: capture.truncated,
     };
     // a compressed body past the capture size: text() waits for its streamed decode to end
-    // (given up with the capture if the exchange was aborted, so this never waits for ever)
+    // (given up with the capture if the exchange was aborted, so this never waits for ever).
+    // Whether a capture was cut is read after its text: one that fit compressed is cut as it decodes
     const requestText = await requestCapture.text(firstHeader(request.headers['content-encoding']));
     if (requestText !== undefined && requestText !== '') {
       exchange.requestText = requestText;
       if (requestCapture.truncated) exchange.requestTruncated = true;
     }
     const responseText = await capture.text(coding);
+    exchange.responseTruncated = capture.truncated;
     if (responseText !== undefined && responseText !== '') exchange.responseText = responseText;
     try {
       return meters.meter(exchange);

@@ -38,6 +38,11 @@ export class StreamedDecode {
     decoder.once('close', () => this.giveUp());
   }
 
+  /** True until the decoder ended or was given up. */
+  get running(): boolean {
+    return !this.#settled;
+  }
+
   /** Bytes the decoder put out in all, kept or not. */
   get decodedBytes(): number {
     return this.#decoded;
