@@ -4,10 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { brotliCompressSync, gunzipSync, gzipSync } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
 import { request } from 'undici';
-import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../src/index';
-import { BodyCapture } from '../src/proxy/body-capture';
-import { StreamedDecode } from '../src/proxy/streamed-decode';
 import { recordReports, resolveToLoopback } from './support/proxy-reports';
 
 // OpenAI's SDKs accept gzip, and a bulk embeddings answer (base64 vectors, past the capture
@@ -135,15 +133,9 @@ describe('universal proxy: a compressed answer past the capture size', () => {
     },
   );
 
-  it('ends the exchange of a client that left mid-way through a compressed answer, its decode given up', async () => {
-    // the decode stops as the exchange is aborted, before the settling reads the answer's text
-    // (which gives up an unfinished decode too)
-    const giveUp = vi.spyOn(StreamedDecode.prototype, 'giveUp');
-    const text = vi.spyOn(BodyCapture.prototype, 'text');
-    onTestFinished(() => {
-      giveUp.mockRestore();
-      text.mockRestore();
-    });
+  it('ends the exchange of a client that left mid-way through a compressed answer', async () => {
+    // that the decode stops with the aborted capture is body-capture.test.ts's (the order of the
+    // abort's teardown and the settling here is the event loop's): here, the report still comes
     const response = await request(`${base}/proxy/v1/embeddings`, {
       method: 'POST',
       headers: {
@@ -164,9 +156,5 @@ describe('universal proxy: a compressed answer past the capture size', () => {
     const report = await reports.proxyReport();
     expect(report.error?.code).toBe('client_closed_request');
     expect(report.usage).toBeUndefined();
-    expect(giveUp).toHaveBeenCalled();
-    expect(text).toHaveBeenCalled();
-    // the answer's capture is read last, after the request's
-    expect(giveUp.mock.invocationCallOrder[0]).toBeLessThan(text.mock.invocationCallOrder.at(-1)!);
   });
 });
