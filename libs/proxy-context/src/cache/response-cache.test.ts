@@ -588,57 +588,60 @@ describe('response cache', () => {
   });
 });
 
-describe('a refresh whose fresh answer cannot be stored', () => {
-  /** A gateway whose upstream answers a text of `answerChars` characters, new each call, whole or streamed. */
-  function scripted(options: Partial<ResponseCacheOptions>): {
-    gateway: Gateway;
-    cache: ResponseCache;
-    answer: { chars: number };
-  } {
-    const answer = { chars: 10 };
-    let calls = 0;
-    const text = (): string => `${(calls += 1)}:${'x'.repeat(answer.chars)}`;
-    const factory: ProviderFactory = {
+/**
+ * A gateway (its cache's `maxEntryBytes` 4000 unless given) whose upstream answers `<call>:` and
+ * `answer.chars` x's, new each call, whole or streamed (a content chunk, then a finish chunk).
+ */
+function scripted(options: Partial<ResponseCacheOptions>): {
+  gateway: Gateway;
+  cache: ResponseCache;
+  answer: { chars: number };
+} {
+  const answer = { chars: 10 };
+  let calls = 0;
+  const text = (): string => `${(calls += 1)}:${'x'.repeat(answer.chars)}`;
+  const factory: ProviderFactory = {
+    type: 'scripted',
+    create: ({ name }) => ({
+      contractVersion: PROVIDER_CONTRACT_VERSION,
+      name,
       type: 'scripted',
-      create: ({ name }) => ({
-        contractVersion: PROVIDER_CONTRACT_VERSION,
-        name,
-        type: 'scripted',
-        chat: () =>
-          Promise.resolve({
-            id: 'c',
-            object: 'chat.completion',
-            created: 1,
-            model: 'v',
-            choices: [{ index: 0, message: { role: 'assistant', content: text() }, finish_reason: 'stop' }],
-          }),
-        stream: () => {
-          const content = text();
-          return Promise.resolve(
-            (async function* (): AsyncGenerator<ChatCompletionChunk> {
-              const base = { id: 'c', object: 'chat.completion.chunk' as const, created: 1, model: 'v' };
-              yield { ...base, choices: [{ index: 0, delta: { content }, finish_reason: null }] };
-              yield { ...base, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] };
-            })(),
-          );
-        },
-      }),
-    };
-    const cache = createResponseCache({ memory: { maxBytes: 1024 * 1024 }, maxEntryBytes: 4000, ...options });
-    const gateway = createGateway({
-      providers: [{ name: 'scripted', type: 'scripted' }],
-      models: [{ name: 'demo', targets: [{ provider: 'scripted', model: 'v' }] }],
-      plugins: [
-        {
-          name: 'scripted',
-          apply: (hooks) => hooks.registerProviders.tap('scripted', (r) => r.register(factory)),
-        },
-        cache,
-      ],
-    });
-    return { gateway, cache, answer };
-  }
+      chat: () =>
+        Promise.resolve({
+          id: 'c',
+          object: 'chat.completion',
+          created: 1,
+          model: 'v',
+          choices: [{ index: 0, message: { role: 'assistant', content: text() }, finish_reason: 'stop' }],
+        }),
+      stream: () => {
+        const content = text();
+        return Promise.resolve(
+          (async function* (): AsyncGenerator<ChatCompletionChunk> {
+            const base = { id: 'c', object: 'chat.completion.chunk' as const, created: 1, model: 'v' };
+            yield { ...base, choices: [{ index: 0, delta: { content }, finish_reason: null }] };
+            yield { ...base, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] };
+          })(),
+        );
+      },
+    }),
+  };
+  const cache = createResponseCache({ memory: { maxBytes: 1024 * 1024 }, maxEntryBytes: 4000, ...options });
+  const gateway = createGateway({
+    providers: [{ name: 'scripted', type: 'scripted' }],
+    models: [{ name: 'demo', targets: [{ provider: 'scripted', model: 'v' }] }],
+    plugins: [
+      {
+        name: 'scripted',
+        apply: (hooks) => hooks.registerProviders.tap('scripted', (r) => r.register(factory)),
+      },
+      cache,
+    ],
+  });
+  return { gateway, cache, answer };
+}
 
+describe('a refresh whose fresh answer cannot be stored', () => {
   it('drops the entry a refreshed stream too large to record was to replace (the old answer kept serving)', async () => {
     const { gateway, cache, answer } = scripted({});
     const published: string[] = [];
@@ -753,5 +756,74 @@ describe('the largest entry, as both tiers and a recording measure it', () => {
     await collect(await gateway.stream(request, { context: hit }));
     expect(hit.cacheStatus).toBe('HIT');
     expect(cache.stats()).toMatchObject({ abandonedStreams: 0, stores: 1 });
+  });
+
+  it('records a stream up to exactly the limit: a last chunk that fits is kept, one 2 bytes past it abandons the recording', async () => {
+    const now = (): number => 1_700_000_000_000;
+    const sizing = storingClient();
+    await collect(
+      await scripted({ now, redis: { client: sizing.client, keyPrefix: 'p:' } }).gateway.stream(request, {
+        context: ctx(),
+      }),
+    );
+    await vi.waitFor(() => expect(sizing.stored.size).toBe(1));
+    const entry = JSON.parse([...sizing.stored.values()][0]!.subarray(1).toString('utf8')) as {
+      model: string;
+      cost?: number;
+    };
+    expect(entry.cost).toBeUndefined();
+    // a recording is measured without the model the entry ends with
+    const recorded = chargedBytes(sizing.stored) - 2 * `,"model":${JSON.stringify(entry.model)}`.length;
+    for (const [maxEntryBytes, kept] of [
+      [recorded, true],
+      [recorded - 2, false],
+    ] as const) {
+      const budget = new MemoryBudget({ maxBytes: 1024 * 1024 });
+      const recording = (): number | undefined =>
+        budget.stats().accounts['response-cache-recordings']?.usedBytes;
+      const { gateway, cache } = scripted({ now, budget, maxEntryBytes });
+      const chunks = (await gateway.stream(request, { context: ctx() }))[Symbol.asyncIterator]();
+      expect((await chunks.next()).done).toBe(false);
+      expect(recording()).toBeGreaterThan(0);
+      // the last chunk
+      expect((await chunks.next()).done).toBe(false);
+      expect(recording() !== 0).toBe(kept);
+      expect((await chunks.next()).done).toBe(true);
+      // with the model, the entry is past the limit either way
+      expect(cache.stats()).toMatchObject({ abandonedStreams: 1, stores: 0, memory: { rejections: 0 } });
+      expect(recording()).toBe(0);
+    }
+  });
+
+  it("stores no stream past the limit whose entry's expiry gained a digit after the lookup, and one at the limit", async () => {
+    const ttlMs = 1000;
+    // the entry expires at 1e12 (13 digits) when written; at 1e12 - 1 (12 digits) when looked up
+    let clock = 1e12 - ttlMs;
+    const now = (): number => clock;
+    const sizing = storingClient();
+    await collect(
+      await scripted({ now, ttlMs, redis: { client: sizing.client, keyPrefix: 'p:' } }).gateway.stream(
+        request,
+        { context: ctx() },
+      ),
+    );
+    await vi.waitFor(() => expect(sizing.stored.size).toBe(1));
+    const bytes = chargedBytes(sizing.stored);
+    for (const [maxEntryBytes, stored] of [
+      [bytes - 2, false],
+      [bytes, true],
+    ] as const) {
+      clock = 1e12 - ttlMs - 1;
+      const { gateway, cache } = scripted({ now, ttlMs, maxEntryBytes });
+      const chunks = (await gateway.stream(request, { context: ctx() }))[Symbol.asyncIterator]();
+      expect((await chunks.next()).done).toBe(false);
+      clock += 1;
+      while ((await chunks.next()).done !== true);
+      expect(cache.stats()).toMatchObject({
+        abandonedStreams: stored ? 0 : 1,
+        stores: stored ? 1 : 0,
+        memory: { entries: stored ? 1 : 0, rejections: 0 },
+      });
+    }
   });
 });

@@ -72,6 +72,8 @@ interface Pending {
   response: string | undefined;
   chunks: string[];
   bytes: number;
+  /** What the stream entry around the chunks adds to a recording's measure, with the key (0 for a whole answer). */
+  envelopeBytes: number;
   abandoned: boolean;
   /** The request skipped the read (`no-cache`, `refresh`): its answer replaces the entry everywhere. */
   refresh: boolean;
@@ -300,6 +302,7 @@ export class ResponseCache implements GatewayPlugin {
         response: undefined,
         chunks: [],
         bytes: 0,
+        envelopeBytes: mode === 'stream' ? entryBytes(key, streamEntryBody([], this.#now() + ttlMs)) : 0,
         abandoned: false,
         refresh: !read,
       } satisfies Pending);
@@ -513,13 +516,20 @@ export class ResponseCache implements GatewayPlugin {
 
   /**
    * What the entry of a recording would be charged ({@link entryBytes}) with one more chunk of
-   * `bytes`: its key, the stream entry around the chunks and the commas between them, as stored.
-   * Measuring the chunks alone let a stream just under the limit be recorded, then refused by
-   * both tiers. The model and cost the entry ends with are known only then (see `#finish`).
+   * `bytes`: its key and the stream entry around the chunks (`envelopeBytes`), the chunks and the
+   * commas between them, as stored. Measuring the chunks alone let a stream just under the limit
+   * be recorded, then refused by both tiers. The model and cost the entry ends with are known
+   * only then (see `#finish`).
+   *
+   * The envelope is measured once, at the lookup, with the expiry as of then, so a long stream
+   * builds no string per chunk beyond the chunk's own. The entry's expiry is taken when it is
+   * written, and may have gained a digit since (2 bytes more, when now + TTL passed a power of
+   * ten meanwhile): no margin is added for it, since `#finish` measures the entry it writes
+   * exactly, and refuses it past the limit (the expiry measured at each chunk left the same gap
+   * from the last chunk to the end). This measure only stops a recording early.
    */
   #recordedEntryBytes(pending: Pending, bytes: number): number {
-    const envelope = streamEntryBody([], this.#now() + pending.ttlMs);
-    return entryBytes(pending.key, envelope) + pending.bytes + bytes + pending.chunks.length * 2;
+    return pending.envelopeBytes + pending.bytes + bytes + pending.chunks.length * 2;
   }
 
   /**
