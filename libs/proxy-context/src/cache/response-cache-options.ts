@@ -159,7 +159,10 @@ export interface ResponseCacheOptions {
   };
   /** Bodies at least this many bytes are gzipped in Redis. @default 8192 */
   compressAboveBytes?: number;
-  /** The process-wide memory budget the memory tier reserves from. @default a budget of `memory.maxBytes` of its own */
+  /**
+   * The process-wide memory budget the memory tier and the streams being recorded reserve from.
+   * @default a budget of its own: `memory.maxBytes`, and 4 entries at the limit for the recordings
+   */
   budget?: MemoryBudget;
   /** The clock for TTLs and the Redis breaker, in epoch milliseconds. @default Date.now */
   now?: () => number;

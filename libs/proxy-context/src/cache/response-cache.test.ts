@@ -641,7 +641,41 @@ function scripted(options: Partial<ResponseCacheOptions>): {
   return { gateway, cache, answer };
 }
 
+describe('the recordings of streams', () => {
+  it('are bounded by four entries at the effective limit, which a memory bound below maxEntryBytes lowers, in a given budget and in the default one', async () => {
+    const budget = new MemoryBudget({ maxBytes: 64 * 1024 * 1024 });
+    createResponseCache({ memory: { maxBytes: 4096 }, budget });
+    expect(budget.stats().accounts['response-cache-recordings']?.maxBytes).toBe(4 * 4096);
+    // the default budget: six streams recording a first chunk of about 3000 bytes each at once,
+    // each entry under the limit of 4096 bytes: four entries at the limit hold five such chunks
+    const { gateway, cache, answer } = scripted({ memory: { maxBytes: 4096 }, maxEntryBytes: 1024 * 1024 });
+    answer.chars = 1400;
+    const streams: AsyncIterator<ChatCompletionChunk>[] = [];
+    for (let index = 0; index < 6; index += 1)
+      streams.push((await gateway.stream(request, { context: ctx() }))[Symbol.asyncIterator]());
+    for (const stream of streams) expect((await stream.next()).done).toBe(false);
+    for (const stream of streams) while ((await stream.next()).done !== true);
+    expect(cache.stats()).toMatchObject({ misses: 6, abandonedStreams: 1, stores: 5 });
+  });
+});
+
 describe('a refresh whose fresh answer cannot be stored', () => {
+  it('counts as a store only an answer a tier could take: one larger than an entry may be is not, and still drops the entry it refreshes', async () => {
+    const { gateway, cache, answer } = scripted({});
+    await gateway.chat(request, { context: ctx() });
+    expect(cache.stats()).toMatchObject({ stores: 1, memory: { entries: 1, rejections: 0 } });
+    answer.chars = 5000;
+    await gateway.chat(request, { context: ctx({ directives: { cache: 'refresh' } }) });
+    const next = ctx();
+    await gateway.chat(request, { context: next });
+    expect(next.cacheStatus).toBe('MISS');
+    // both refused by both tiers (they share one limit): nothing was stored
+    expect(cache.stats()).toMatchObject({ stores: 1, memory: { entries: 0, rejections: 2 } });
+    answer.chars = 10;
+    await gateway.chat(request, { context: ctx() });
+    expect(cache.stats()).toMatchObject({ stores: 2, memory: { entries: 1, rejections: 2 } });
+  });
+
   it('drops the entry a refreshed stream too large to record was to replace (the old answer kept serving)', async () => {
     const { gateway, cache, answer } = scripted({});
     const published: string[] = [];

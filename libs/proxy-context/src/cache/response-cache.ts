@@ -29,6 +29,9 @@ import { isChatRequestEndpoint, redisEndpointOf, silentLogger, sourceTextOf } fr
 
 const PLUGIN_NAME = 'switchyard:response-cache';
 
+/** How many entries at the limit the streams being recorded may hold together. */
+const RECORDED_ENTRIES = 4;
+
 /** Counters of the response cache (for metrics); each failure mode has its own. */
 export interface ResponseCacheStats {
   hits: number;
@@ -37,6 +40,11 @@ export interface ResponseCacheStats {
   misses: number;
   /** Requests not looked up (skipped, not cacheable, non-deterministic). */
   bypasses: number;
+  /**
+   * Answers written to the cache: those no larger than an entry may be. One past that limit,
+   * which both tiers share, is refused by both and not counted (the memory tier counts it in
+   * `rejections`, the Redis tier in `oversized`); a stream is refused before, as abandoned.
+   */
   stores: number;
   /** Redis commands that failed or timed out (the cache then works from memory). */
   redisErrors: number;
@@ -136,8 +144,14 @@ export class ResponseCache implements GatewayPlugin {
     this.#now = options.now ?? Date.now;
     const maxEntryBytes = options.maxEntryBytes ?? RESPONSE_CACHE_DEFAULTS.maxEntryBytes;
     this.#logger = options.logger ?? silentLogger;
+    // the tier's memory and the recordings' room; in a budget of its own, the tier's limit is the
+    // smaller of maxEntryBytes and its memory bound
     const budget =
-      options.budget ?? new MemoryBudget({ maxBytes: options.memory.maxBytes + maxEntryBytes * 4 });
+      options.budget ??
+      new MemoryBudget({
+        maxBytes:
+          options.memory.maxBytes + Math.min(maxEntryBytes, options.memory.maxBytes) * RECORDED_ENTRIES,
+      });
     this.#memory = new MemoryTier(
       budget.account('response-cache', options.memory.maxBytes),
       maxEntryBytes,
@@ -146,8 +160,10 @@ export class ResponseCache implements GatewayPlugin {
     // the one limit of an entry, in both tiers and for a recording: the memory tier's, which a
     // memory bound below maxEntryBytes lowers
     this.#maxEntryBytes = this.#memory.maxEntryBytes;
-    // streams being recorded hold their chunks until they end: a bounded account of their own
-    this.#recordings = budget.account('response-cache-recordings', maxEntryBytes * 4);
+    // streams being recorded hold their chunks until they end: a bounded account of their own,
+    // sized from the limit each recording is held to (not from maxEntryBytes, which the memory
+    // bound may lower)
+    this.#recordings = budget.account('response-cache-recordings', this.#maxEntryBytes * RECORDED_ENTRIES);
     const redis = options.redis;
     this.#redis =
       redis === undefined
@@ -368,7 +384,8 @@ export class ResponseCache implements GatewayPlugin {
    * old answer must not serve again.
    */
   #write(key: string, body: string, expiresAt: number, ttlMs: number, refresh: boolean): void {
-    this.#counters.stores += 1;
+    // a body past the limit both tiers share is stored by neither: not a store
+    if (entryBytes(key, body) <= this.#maxEntryBytes) this.#counters.stores += 1;
     const inMemory = refresh && this.#memory.has(key);
     // replaces the entry here, or only drops it when the body is refused
     this.#memory.set(key, body, expiresAt);
