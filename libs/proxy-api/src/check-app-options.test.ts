@@ -24,7 +24,7 @@ describe('appOptionsProblems', () => {
       expect.stringMatching(/^\/keySecret: a persistent key store needs a keySecret/),
       'requestLog/url: store "postgres" needs a url',
       'catalog/models/my-llama: a model the catalog does not know needs contextWindow and maxOutputTokens',
-      expect.stringMatching(/^proxy\.providerKeys\.pinecone: no default hosts/),
+      expect.stringMatching(/^proxy\/providerKeys\/pinecone: no default hosts/),
     ]);
     expect(existsSync(keys) || existsSync(log)).toBe(false);
   });
@@ -74,7 +74,7 @@ describe('createApp', () => {
         proxy: { providerKeys: { pinecone: { value: 'pcsk-secret' } } },
       });
     expect(create).toThrow(
-      /^Invalid Switchyard options:\n- requestLog\/url: store "postgres" needs a url\n- proxy\.providerKeys\.pinecone: no default hosts/,
+      /^Invalid Switchyard options:\n- requestLog\/url: store "postgres" needs a url\n- proxy\/providerKeys\/pinecone: no default hosts/,
     );
     expect(existsSync(log)).toBe(false);
   });

@@ -80,6 +80,6 @@ describe('universal proxy: provider key injection', () => {
         proxy: { providerKeys: { pinecone: { value: 'pcsk-secret' } } },
       });
     expect(refused).toThrow(expect.objectContaining({ code: 'invalid_options' }));
-    expect(refused).toThrow(/proxy\.providerKeys\.pinecone: no default hosts/);
+    expect(refused).toThrow(/proxy\/providerKeys\/pinecone: no default hosts/);
   });
 });

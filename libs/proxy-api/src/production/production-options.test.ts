@@ -1,6 +1,8 @@
 import { timerDelayProblem } from '@switchyard/proxy-core';
 import { describe, expect, it } from 'vitest';
 import { LEASE_LIFETIME_FLOOR_MS, leaseLifetimeProblem } from '../limits/limit-backend';
+import { appOptionsProblems } from '../check-app-options';
+import { createApp } from '../create-app';
 import { validateProductionOptions } from './production-options';
 
 function problemsOf(options: Parameters<typeof validateProductionOptions>[0]): string[] {
@@ -70,5 +72,28 @@ describe('validateProductionOptions', () => {
     ]);
     expect(problemsOf({ readiness: { requireRedis: true } as never })).toHaveLength(1);
     expect(problemsOf({ readiness: { requireKeyStore: true } })).toEqual([]);
+  });
+});
+
+describe('appOptionsProblems and createApp on limits and redis', () => {
+  const gateway = { providers: [{ name: 'mock', type: 'mock' as const }] };
+
+  it('refuse a misspelt limits or redis field, naming it (limits: { failmode: "closed" } left the limits failing open)', () => {
+    const limits = { failmode: 'closed', shadow: ['rpm'] } as never;
+    const redis = { url: 'redis://127.0.0.1:6379', keyprefix: 'a:' } as never;
+    expect(appOptionsProblems({ gateway, limits, redis })).toEqual([
+      expect.stringMatching(/^\/limits\/failmode: /),
+      expect.stringMatching(/^\/redis\/keyprefix: /),
+    ]);
+    const create = (): unknown => createApp({ gateway, logger: false, limits });
+    expect(create).toThrow(expect.objectContaining({ code: 'invalid_options' }));
+    expect(create).toThrow(/\/limits\/failmode: /);
+  });
+
+  it('still take the fields that are instances, and the known ones', () => {
+    const limits = { failMode: 'closed' as const, costEstimator: { estimateMaxCostUsd: () => 0 } };
+    expect(
+      appOptionsProblems({ gateway, limits, redis: { url: 'redis://127.0.0.1:6379', keyPrefix: 'a:' } }),
+    ).toEqual([]);
   });
 });

@@ -294,31 +294,39 @@ const SerialisableSchema = Type.Object({
   keySecret: Type.Optional(Type.String({ minLength: 16 })),
   keyCache: Type.Optional(KeyCacheSchema),
   limits: Type.Optional(
-    Type.Object({
-      failMode: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('closed')])),
-      budgetStatus: Type.Optional(Type.Union([Type.Literal(429), Type.Literal(402)])),
-      shadow: Type.Optional(
-        Type.Array(
-          Type.Union([
-            Type.Literal('rpm'),
-            Type.Literal('tpm'),
-            Type.Literal('parallel'),
-            Type.Literal('budget'),
-          ]),
+    Type.Object(
+      {
+        failMode: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('closed')])),
+        budgetStatus: Type.Optional(Type.Union([Type.Literal(429), Type.Literal(402)])),
+        shadow: Type.Optional(
+          Type.Array(
+            Type.Union([
+              Type.Literal('rpm'),
+              Type.Literal('tpm'),
+              Type.Literal('parallel'),
+              Type.Literal('budget'),
+            ]),
+          ),
         ),
-      ),
-      defaultReservationUsd: Type.Optional(Type.Number({ minimum: 0 })),
-      spendFlushIntervalMs: Type.Optional(timerDelaySchema({ minimum: 0 })),
-      maxLeaseLifetimeMs: Type.Optional(LeaseLifetimeSchema),
-    }),
+        defaultReservationUsd: Type.Optional(Type.Number({ minimum: 0 })),
+        spendFlushIntervalMs: Type.Optional(timerDelaySchema({ minimum: 0 })),
+        maxLeaseLifetimeMs: Type.Optional(LeaseLifetimeSchema),
+      },
+      // costEstimator, an instance, is taken out before the check
+      { additionalProperties: false },
+    ),
   ),
   redis: Type.Optional(
-    Type.Object({
-      url: Type.Optional(RedisUrlSchema),
-      cluster: Type.Optional(RedisClusterOptionsSchema),
-      keyPrefix: Type.Optional(Type.String({ minLength: 1 })),
-      commandTimeoutMs: Type.Optional(timerDelaySchema({ minimum: 1 })),
-    }),
+    Type.Object(
+      {
+        url: Type.Optional(RedisUrlSchema),
+        cluster: Type.Optional(RedisClusterOptionsSchema),
+        keyPrefix: Type.Optional(Type.String({ minLength: 1 })),
+        commandTimeoutMs: Type.Optional(timerDelaySchema({ minimum: 1 })),
+      },
+      // client, an instance, is taken out before the check
+      { additionalProperties: false },
+    ),
   ),
   readiness: Type.Optional(
     Type.Object({ requireKeyStore: Type.Optional(Type.Boolean()) }, { additionalProperties: false }),

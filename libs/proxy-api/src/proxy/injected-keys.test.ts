@@ -56,7 +56,7 @@ describe('injectedKeys and injectsInto', () => {
     expect(goes(byRoute, 'http://other.internal:8000/v1/chat/completions')).toBe(false);
   });
 
-  it('reports a key with no default host and a hosts entry that is more than an origin', () => {
+  it('reports a key with no default host and a hosts entry that is more than an origin, named by its path as every other problem of the proxy options (proxy/providerKeys/<name>, not proxy.providerKeys.<name>)', () => {
     const { keys, problems } = injectedKeys(
       {
         pinecone: { value: 'pcsk-x' },
@@ -69,10 +69,10 @@ describe('injectedKeys and injectsInto', () => {
     expect(keys.has('pinecone')).toBe(false);
     expect(problems).toEqual([
       expect.stringMatching(
-        /^proxy\.providerKeys\.pinecone: no default hosts \(the provider's hosts: \*\.pinecone\.io;/,
+        /^proxy\/providerKeys\/pinecone: no default hosts \(the provider's hosts: \*\.pinecone\.io;/,
       ),
-      expect.stringMatching(/^proxy\.providerKeys\.nobody: no default hosts \(the provider's hosts: none;/),
-      'proxy.providerKeys.openai.hosts: "http://10.0.0.5:8000/v1" is neither a host pattern nor an http(s) origin (scheme://host[:port], no path).',
+      expect.stringMatching(/^proxy\/providerKeys\/nobody: no default hosts \(the provider's hosts: none;/),
+      'proxy/providerKeys/openai/hosts/0: "http://10.0.0.5:8000/v1" is neither a host pattern nor an http(s) origin (scheme://host[:port], no path)',
     ]);
   });
 });

@@ -46,11 +46,12 @@ export function injectedKeys(
   const keys = new Map<string, InjectedKey>();
   const problems: string[] = [];
   for (const [provider, key] of Object.entries(providerKeys)) {
-    const path = `proxy.providerKeys.${provider}`;
+    // named as the schema names the proxy options' problems (`proxy/routes/x: ...`)
+    const path = `proxy/providerKeys/${provider}`;
     const hosts: string[] = [];
     const origins: string[] = [];
     if (key.hosts !== undefined) {
-      for (const entry of key.hosts) {
+      for (const [index, entry] of key.hosts.entries()) {
         if (!HAS_SCHEME.test(entry)) {
           hosts.push(entry);
           continue;
@@ -58,7 +59,7 @@ export function injectedKeys(
         const origin = entryOrigin(entry);
         if (origin === undefined)
           problems.push(
-            `${path}.hosts: "${entry}" is neither a host pattern nor an http(s) origin (scheme://host[:port], no path).`,
+            `${path}/hosts/${index}: "${entry}" is neither a host pattern nor an http(s) origin (scheme://host[:port], no path)`,
           );
         else origins.push(origin);
       }
@@ -68,7 +69,7 @@ export function injectedKeys(
       if (hosts.length === 0) {
         const known = meterHosts.length === 0 ? 'none' : meterHosts.join(', ');
         problems.push(
-          `${path}: no default hosts (the provider's hosts: ${known}; wildcards are never a default): name the hosts this key may go to in hosts.`,
+          `${path}: no default hosts (the provider's hosts: ${known}; wildcards are never a default): name the hosts this key may go to in hosts`,
         );
         continue;
       }
