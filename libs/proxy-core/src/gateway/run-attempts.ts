@@ -88,6 +88,21 @@ function dispose(error: SwitchyardError, route: ResolvedRoute): Disposition {
 }
 
 /**
+ * What an attempt's failure tells the client, as the request's final error: a target's own
+ * failure (its upstream's answer, or a call that broke or timed out) most; our refusal to call it
+ * (its open circuit, its full limiter) less; its adapter's refusal of the request before sending
+ * anything (a feature it cannot serve) least. A failure replaces the request's last error unless
+ * that says more: an upstream's 429 and its Retry-After are not hidden by the open circuit of a
+ * target tried after it, and the client gets `circuit_open` or `limiter_rejected` only when no
+ * target was called.
+ */
+function failureRank(error: SwitchyardError): number {
+  if (error.code === 'unsupported_feature' || refusedBeforeSending(error)) return 0;
+  if (error.code === 'circuit_open' || error.code === 'limiter_rejected') return 1;
+  return 2;
+}
+
+/**
  * How long to leave a target alone after it failed: what it asked for, but unless it rate-limited us no
  * longer than the backoff ceiling, so a failing upstream's headers cannot park a request
  * for minutes.
@@ -139,8 +154,12 @@ export async function runAttempts<T>(
   let lastError: SwitchyardError | undefined;
   try {
     for (let round = 0; ; round += 1) {
-      let upstreamFailed = false;
       const keys: string[] = [];
+      // when each target of the pass that a later pass may call could be called again: one that
+      // failed retryably (at once, or once its pause is over) and one still paused. Not one whose
+      // circuit is open or whose limiter refused (its breaker's reset and its limiter's queue are
+      // the clocks there), nor one that cannot serve the request: none of those is callable now
+      const ready: number[] = [];
       aliases: for (let aliasIndex = 0; aliasIndex < plan.length; aliasIndex++) {
         const candidate = plan[aliasIndex] as ResolvedRoute;
         // counted when the fallback alias calls a target: one whose targets were all tried is no move
@@ -154,7 +173,10 @@ export async function runAttempts<T>(
           keys.push(key);
           const wait = notBefore?.get(key);
           // the upstream asked us to wait before calling it again
-          if (wait !== undefined && wait > Math.max(performance.now(), wokeAt)) continue;
+          if (wait !== undefined && wait > Math.max(performance.now(), wokeAt)) {
+            ready.push(wait);
+            continue;
+          }
           if (fallingBack) {
             policies.counters.fallbacks += 1;
             fallingBack = false;
@@ -163,17 +185,17 @@ export async function runAttempts<T>(
             return await tryTarget(env, context, candidate, target, adapter, deadline, request, attempt);
           } catch (thrown) {
             const error = toSwitchyardError(thrown, adapter.name);
-            // a target that could not even take the request does not hide an earlier upstream failure
-            if (error.code !== 'unsupported_feature' || lastError === undefined) lastError = error;
+            if (lastError === undefined || failureRank(error) >= failureRank(lastError)) lastError = error;
             if (deadline.aborted) throw error;
             // the requested alias's fallbackOn rules its whole plan, as its fallbacks list does
             const disposition = dispose(error, route);
             if (disposition === 'fatal') throw error;
             if (disposition === 'fallback') continue aliases;
             if (disposition === 'retry') {
-              upstreamFailed = true;
               const pauseMs = upstreamPauseMs(error, policies.retry.maxDelayMs);
-              if (pauseMs !== undefined) (notBefore ??= new Map()).set(key, performance.now() + pauseMs);
+              const at = performance.now() + (pauseMs ?? 0);
+              if (pauseMs !== undefined) (notBefore ??= new Map()).set(key, at);
+              ready.push(at);
             }
             env.logger.warn(
               { requestId: context.requestId, provider: adapter.name, model: target.model, code: error.code },
@@ -186,10 +208,13 @@ export async function runAttempts<T>(
         throw new SwitchyardError('model_not_found', `No provider is available for model "${route.alias}".`);
       releaseRetry?.();
       releaseRetry = undefined;
-      if (!upstreamFailed || round >= policies.retry.maxRetries) throw lastError;
+      // a pass with no target worth calling again (none failed retryably or waits out a pause: the
+      // rest were refused, their circuits open, their limiters full) ends the request
+      if (ready.length === 0 || round >= policies.retry.maxRetries) throw lastError;
       const now = performance.now();
-      // wait at least until the first target that asked for a pause may be called again
-      const earliest = Math.min(...keys.map((key) => notBefore?.get(key) ?? now));
+      // wait at least until the first target that may be called again can be: when every such
+      // target asked for a pause, the first pause to end
+      const earliest = Math.min(...ready);
       const delayMs = Math.max(
         fullJitterDelayMs(round, policies.retry.baseDelayMs, policies.retry.maxDelayMs),
         Math.ceil(earliest - now),
@@ -213,7 +238,8 @@ export async function runAttempts<T>(
     leave();
     // every attempt failed: the request is the failure it ends with, that target's in the row, the
     // metrics and provider health, not a request that reached no provider; not a later target that
-    // only could not take the request (unsupported_feature) while an earlier one's failure stands
+    // was never called (its circuit open, its limiter full, unsupported_feature) while an earlier
+    // one's failure stands (see failureRank)
     if (context.provider === undefined) {
       const last =
         context.attempts.findLast((attempt) => attempt.error !== undefined && attempt.error === lastError) ??
