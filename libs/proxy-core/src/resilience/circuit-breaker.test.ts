@@ -184,6 +184,93 @@ describe('createCircuitBreaker', () => {
     breaker.close();
   });
 
+  it.each(['client_closed_request', 'request_timeout', 'limiter_rejected'] as const)(
+    'a call that ended in %s without an answer from the target counts as neither success nor failure: it does not thin out the failures',
+    async (code) => {
+      const breaker = createCircuitBreaker(
+        't',
+        { ...settings, volumeThreshold: 4 },
+        { onState: () => undefined, onReject: () => undefined },
+      );
+      // counted as successes, four calls that learnt nothing would keep four failures at 50%, not above it
+      for (let i = 0; i < 4; i++) await breaker.run(failWith(code)).catch(() => undefined);
+      const failed = new SwitchyardError('upstream_error', 'boom', { upstreamStatus: 500 });
+      for (let i = 0; i < 4; i++) await breaker.run(() => Promise.reject(failed)).catch(() => undefined);
+      expect(breaker.state).toBe('open');
+      breaker.close();
+    },
+  );
+
+  it('a 4xx the target answered counts as its success in the rolling window: the target is up', async () => {
+    const breaker = createCircuitBreaker(
+      't',
+      { ...settings, volumeThreshold: 4 },
+      { onState: () => undefined, onReject: () => undefined },
+    );
+    const answered = new SwitchyardError('upstream_bad_request', 'bad', { upstreamStatus: 400 });
+    for (let i = 0; i < 4; i++) await breaker.run(() => Promise.reject(answered)).catch(() => undefined);
+    const failed = new SwitchyardError('upstream_error', 'boom', { upstreamStatus: 500 });
+    for (let i = 0; i < 4; i++) await breaker.run(() => Promise.reject(failed)).catch(() => undefined);
+    // four failures among eight answers: 50%, not above the threshold
+    expect(breaker.state).toBe('closed');
+    breaker.close();
+  });
+
+  it('an adapter error with no upstream status and not refused before sending counts as a success in the rolling window: it may follow an answer', async () => {
+    const breaker = createCircuitBreaker(
+      't',
+      { ...settings, volumeThreshold: 4 },
+      { onState: () => undefined, onReject: () => undefined },
+    );
+    for (let i = 0; i < 4; i++) await breaker.run(failWith('invalid_request')).catch(() => undefined);
+    for (let i = 0; i < 4; i++) await breaker.run(failWith('upstream_error')).catch(() => undefined);
+    // four failures among eight calls: 50%, not above the threshold
+    expect(breaker.state).toBe('closed');
+    breaker.close();
+  });
+
+  it('a circuit its probe closed starts a fresh rolling window: the failures that opened it count no more', async () => {
+    vi.useFakeTimers();
+    const states: BreakerState[] = [];
+    // a reset timeout shorter than the window: the failures that opened it are still in it at the close
+    const fresh = { ...settings, resetTimeoutMs: 200, rollingWindowMs: 10_000, volumeThreshold: 4 };
+    const breaker = createCircuitBreaker('t', fresh, {
+      onState: (state) => states.push(state),
+      onReject: () => undefined,
+    });
+    for (let i = 0; i < 4; i++) await breaker.run(failWith('upstream_error')).catch(() => undefined);
+    expect(breaker.state).toBe('open');
+    await vi.advanceTimersByTimeAsync(fresh.resetTimeoutMs);
+    await expect(breaker.run(() => Promise.resolve('probe'))).resolves.toBe('probe');
+    expect(breaker.state).toBe('closed');
+    await breaker.run(() => Promise.resolve('ok'));
+    await breaker.run(failWith('upstream_error')).catch(() => undefined);
+    // two calls since the close, under the volume threshold (with the old window: 5 of 7 failed)
+    expect(breaker.state).toBe('closed');
+    // the fresh window still opens: 4 of 5 calls failed
+    for (let i = 0; i < 3; i++) await breaker.run(failWith('upstream_error')).catch(() => undefined);
+    expect(breaker.state).toBe('open');
+    expect(states).toEqual(['open', 'half-open', 'closed', 'open']);
+    breaker.close();
+    // the instance the close replaced was shut down with its window's timer
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('a circuit a probe the target answered with a 4xx closed starts a fresh rolling window', async () => {
+    vi.useFakeTimers();
+    const states: BreakerState[] = [];
+    const breaker = await halfOpen(states);
+    const answered = new SwitchyardError('upstream_bad_request', 'bad', { upstreamStatus: 400 });
+    await breaker.run(() => Promise.reject(answered)).catch(() => undefined);
+    expect(breaker.state).toBe('closed');
+    // one failure since the close: under the volume threshold of 2 (with the old window: 4 of 5 failed)
+    await breaker.run(failWith('upstream_error')).catch(() => undefined);
+    expect(breaker.state).toBe('closed');
+    await breaker.run(failWith('upstream_error')).catch(() => undefined);
+    expect(breaker.state).toBe('open');
+    breaker.close();
+  });
+
   it('assertAdmits refuses with circuit_open while open and while the half-open probe runs', async () => {
     vi.useFakeTimers();
     let rejects = 0;
@@ -271,7 +358,7 @@ describe('createCircuitBreaker', () => {
     });
 
     it.each(['client_closed_request', 'request_timeout'] as const)(
-      'does not count a rest that ends in %s (the client, not the target) against it',
+      'counts a rest that ends in %s (the client, not the target) as the success of the target that answered',
       async (code) => {
         const breaker = createCircuitBreaker('t', settings, {
           onState: () => undefined,
@@ -283,11 +370,14 @@ describe('createCircuitBreaker', () => {
           stream.end(new SwitchyardError(code, 'gone'));
           await stream.rest().catch(() => undefined);
         }
-        // and one that failed for the target among four that did not stays under 50%
-        const broken = streamed();
-        await breaker.run(broken.call, broken.rest);
-        broken.end(new SwitchyardError('upstream_stream_error', 'broke'));
-        await broken.rest().catch(() => undefined);
+        // the target answered each (its first content arrived): two that failed for the target
+        // among four it answered stay under 50% (uncounted, the four would leave 2 of 2 failed)
+        for (let i = 0; i < 2; i++) {
+          const broken = streamed();
+          await breaker.run(broken.call, broken.rest);
+          broken.end(new SwitchyardError('upstream_stream_error', 'broke'));
+          await broken.rest().catch(() => undefined);
+        }
         await new Promise((resolve) => setImmediate(resolve));
         expect(breaker.state).toBe('closed');
         breaker.close();
@@ -304,11 +394,14 @@ describe('createCircuitBreaker', () => {
       expect(() => breaker.assertAdmits()).not.toThrow();
       await expect(breaker.run(() => Promise.resolve('other'))).resolves.toBe('other');
       expect(states).toEqual(['open', 'half-open', 'closed']);
-      // the probe's stream breaking later counts as a failure of the now closed circuit: with
-      // the three failures that opened it still in the window, 4 of 5 calls failed
+      // the probe's stream breaking later counts as a failure of the now closed circuit, in the
+      // window it started at its close (the three failures that opened it count no more): 1 of 2
       probe.end(new SwitchyardError('upstream_stream_error', 'broke'));
       await probe.rest().catch(() => undefined);
       await vi.advanceTimersByTimeAsync(0);
+      expect(states).toEqual(['open', 'half-open', 'closed']);
+      // it was counted: one more failure makes 2 of 3
+      await breaker.run(failWith('upstream_error')).catch(() => undefined);
       expect(states).toEqual(['open', 'half-open', 'closed', 'open']);
       breaker.close();
     });

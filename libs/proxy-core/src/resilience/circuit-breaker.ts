@@ -1,5 +1,5 @@
 import CircuitBreakerImpl from 'opossum';
-import { SwitchyardError } from '../errors/switchyard-error';
+import { SwitchyardError, isSwitchyardError } from '../errors/switchyard-error';
 import { countsAsBreakerFailure } from './breaker-failure';
 import { refusedBeforeSending } from './refused-before-sending';
 import type { BreakerState } from './resilience-events';
@@ -13,16 +13,22 @@ export interface CircuitBreaker {
    * Runs `call` unless the circuit is open; then rejects with `circuit_open` without
    * running it. While half-open, a single probe runs and every other call is refused.
    *
-   * A call counts in the rolling window when it settles, as the target's success or failure
-   * (see `countsAsBreakerFailure`), unless its adapter refused it before sending anything
-   * (`refusedBeforeSending`): that counts as neither, and a half-open probe so refused leaves the
-   * circuit half-open with the probe to the next call. A call that began before the circuit last
-   * opened counts no more: the probe decides a half-open circuit.
+   * A call counts in the rolling window when it settles: as the target's failure (see
+   * `countsAsBreakerFailure`), else as its success (a result, an upstream 4xx, an adapter's error
+   * that may follow an answer), unless it ended before the target answered for a reason not the
+   * target's (the client left, the deadline passed, our limiter refused it) or its adapter refused
+   * it before sending anything (`refusedBeforeSending`): those count as neither. A half-open probe
+   * closes the circuit only on an answer (a result, an upstream status); one that ended with
+   * neither an answer nor a failure opens it again, to probe later, but one its adapter refused
+   * before sending spent no trial: the circuit stays half-open with the probe to the next call. A
+   * call that began before the circuit last opened counts no more: the probe decides a half-open
+   * circuit. A circuit that closes starts a fresh window: the failures that opened it count no more.
    *
    * `rest`, asked once `call` has resolved, is what remains of the call past its result (a
    * stream's rest): the result is handed out at once, and the call counts as the target's
    * success or failure when `rest` settles, so a stream that breaks after its first content
-   * counts as the failure it is. A half-open circuit closes when the probe's result arrives, as
+   * counts as the failure it is, and one that ends as its client leaves counts as the success of
+   * the target that answered. A half-open circuit closes when the probe's result arrives, as
    * it would for a whole answer, rather than refusing every other call for the stream's length.
    */
   run<T>(call: () => Promise<T>, rest?: () => Promise<void> | undefined): Promise<T>;
@@ -71,6 +77,29 @@ function upstreamAnswered(error: unknown): boolean {
 }
 
 /**
+ * Whether an error is one that ends a call before its target answered, for a reason not the
+ * target's: the client left, the overall deadline passed, our limiter or breaker refused it. An
+ * adapter's other errors with no upstream status (an `invalid_request` raised on a response it
+ * could not read) may come after an answer.
+ */
+function endsUnanswered(error: unknown): boolean {
+  return (
+    isSwitchyardError(error) &&
+    (error.code === 'client_closed_request' ||
+      error.code === 'request_timeout' ||
+      error.code === 'limiter_rejected' ||
+      error.code === 'circuit_open')
+  );
+}
+
+/** How a call that was let through failed. */
+interface Failure {
+  readonly error: unknown;
+  /** Whether the target had answered before the error (a stream's first content). */
+  readonly answered?: boolean;
+}
+
+/**
  * opossum opens when the failure rate is above its threshold, so a threshold of 100 would never
  * open: 100 means "when every call in the window failed", a rate just under it opens then (and
  * never for one success among any count of calls a window holds).
@@ -88,39 +117,16 @@ function ignoreRest<T>(rest: () => Promise<void> | undefined, result: T): T {
 /**
  * A breaker for one target, backed by opossum 9 with its own timeout disabled (attempt timeouts
  * are ours). Admission is decided here, from opossum's state; opossum is fired with each call's
- * outcome once the call has settled, so a call its adapter refused before sending never reaches
- * it (opossum counts whatever it runs as a success or a failure, and a half-open circuit's first
- * run as its probe).
+ * outcome once the call has settled, and only with an outcome that tells of the target (opossum
+ * counts whatever it runs as a success or a failure, and a half-open circuit's first run as its
+ * probe). opossum keeps its rolling window when the circuit closes, and has no way to empty it:
+ * each close replaces it with a new, closed instance.
  */
 export function createCircuitBreaker(
   target: string,
   settings: CircuitBreakerSettings,
   listener: CircuitBreakerListener,
 ): CircuitBreaker {
-  const breaker = new CircuitBreakerImpl<[Call], unknown>((outcome: Call) => outcome(), {
-    name: target,
-    timeout: false,
-    errorThresholdPercentage: openingRate(settings.errorThresholdPercentage),
-    volumeThreshold: settings.volumeThreshold,
-    rollingCountTimeout: settings.rollingWindowMs,
-    rollingCountBuckets: settings.rollingBuckets,
-    resetTimeout: settings.resetTimeoutMs,
-    // true means "not a failure" to opossum, which then counts a success
-    errorFilter: (error: unknown) => {
-      if (countsAsBreakerFailure(error)) return false;
-      // a probe the upstream answered (a 4xx: the request was bad, the target is up) closes a
-      // half-open circuit; opossum would close it on any other "success" too, yet such a probe
-      // learnt nothing about the target (the client left, the deadline passed): open again,
-      // probe later
-      if (breaker.halfOpen && !upstreamAnswered(error)) breaker.open();
-      return true;
-    },
-    // the open/close decision reads only the rolling counts of fires and failures; latency
-    // percentiles would keep every call's latency in the window and sort them all on each
-    // failure, and snapshots would rebuild that every bucket interval with no one listening
-    rollingPercentilesEnabled: false,
-    enableSnapshots: false,
-  });
   let state: BreakerState = 'closed';
   let shut = false;
   // how many times the circuit opened: a call admitted before the last opening counts no more.
@@ -135,16 +141,43 @@ export function createCircuitBreaker(
     state = next;
     listener.onState(next, previous);
   };
-  breaker.on('open', () => {
-    openings += 1;
-    probe = undefined;
-    move('open');
-  });
-  breaker.on('halfOpen', () => move('half-open'));
-  breaker.on('close', () => {
-    probe = undefined;
-    move('closed');
-  });
+  const createImpl = (): CircuitBreakerImpl<[Call], unknown> => {
+    // opossum writes its defaults into the options it is given: each instance gets its own
+    const created = new CircuitBreakerImpl<[Call], unknown>((outcome: Call) => outcome(), {
+      name: target,
+      timeout: false,
+      errorThresholdPercentage: openingRate(settings.errorThresholdPercentage),
+      volumeThreshold: settings.volumeThreshold,
+      rollingCountTimeout: settings.rollingWindowMs,
+      rollingCountBuckets: settings.rollingBuckets,
+      resetTimeout: settings.resetTimeoutMs,
+      // true means "not a failure" to opossum, which then counts a success: the errors that reach
+      // it and are not the target's failures came with or after its answer (a 4xx; see count)
+      errorFilter: (error: unknown) => !countsAsBreakerFailure(error),
+      // the open/close decision reads only the rolling counts of fires and failures; latency
+      // percentiles would keep every call's latency in the window and sort them all on each
+      // failure, and snapshots would rebuild that every bucket interval with no one listening
+      rollingPercentilesEnabled: false,
+      enableSnapshots: false,
+    });
+    created.on('open', () => {
+      openings += 1;
+      probe = undefined;
+      move('open');
+    });
+    created.on('halfOpen', () => move('half-open'));
+    created.on('close', () => {
+      probe = undefined;
+      // a fresh window: the failures that opened the circuit would still count, and with a reset
+      // timeout shorter than the window one more failure would open it again. The closed instance
+      // is done with: opossum's own close handling has run, and its pending fire settles as usual
+      created.shutdown();
+      breaker = createImpl();
+      move('closed');
+    });
+    return created;
+  };
+  let breaker = createImpl();
 
   const admits = (): boolean => shut || breaker.closed || (breaker.halfOpen && probe === undefined);
   const admit = (): Admission => {
@@ -157,25 +190,44 @@ export function createCircuitBreaker(
     return admission;
   };
   /** Counts a settled call, `failure` holding its error if it failed; never rejects. */
-  const count = async (admission: Admission, failure?: { error: unknown }): Promise<void> => {
-    const unfired =
-      shut ||
-      admission.opening !== openings ||
-      (failure !== undefined && refusedBeforeSending(failure.error));
-    if (unfired) {
+  const count = async (admission: Admission, failure?: Failure): Promise<void> => {
+    if (shut || admission.opening !== openings) {
+      if (probe === admission) probe = undefined;
+      return;
+    }
+    if (failure !== undefined && refusedBeforeSending(failure.error)) {
       // nothing reaches opossum: a half-open circuit stays so, its probe to the next call
       if (probe === admission) probe = undefined;
       return;
     }
+    // an error that is no failure of the target, with no answer from it before or in it (a
+    // stream's first content, an upstream status)
+    const unanswered =
+      failure !== undefined &&
+      failure.answered !== true &&
+      !countsAsBreakerFailure(failure.error) &&
+      !upstreamAnswered(failure.error);
+    // a probe the upstream answered (a 4xx: the request was bad, the target is up) closes a
+    // half-open circuit, as opossum would on any error it is told is no failure; yet an
+    // unanswered probe learnt nothing about the target (the client left, the deadline passed, or
+    // an adapter's error that may not follow an answer): open again, probe later (the open
+    // handler drops the probe)
+    if (unanswered && probe === admission) {
+      breaker.open();
+      return;
+    }
+    // a call that ended before the target could answer says nothing of it: counted, as opossum
+    // counts whatever is no failure, as a success, it would thin out the target's failures
+    if (unanswered && endsUnanswered(failure.error)) return;
     // the call's own outcome, its error rethrown as it came: the error filter reads what run's caller gets
     const outcome = async (): Promise<void> => {
       if (failure !== undefined) throw failure.error;
     };
     // the probe stays set until its fire has settled: opossum counts it a few microtasks from now,
     // and a half-open circuit with no probe would let another call through in between. A fire
-    // while half-open ends it either way (a success or a filtered error closes it, a failure or a
-    // probe that learnt nothing opens it) and the close and open handlers drop the probe; the
-    // fire rejects with the call's error, which run gives its caller itself
+    // while half-open ends it either way (a success or a 4xx closes it, a failure opens it) and
+    // the close and open handlers drop the probe; the fire rejects with the call's error, which
+    // run gives its caller itself
     await breaker.fire(outcome).catch(() => undefined);
     // should a fire ever leave the circuit half-open, the next call is its probe
     if (probe === admission) probe = undefined;
@@ -211,9 +263,11 @@ export function createCircuitBreaker(
         probe = undefined;
         breaker.close();
       }
+      // the target answered (the result is its first content): a rest that ends without a failure
+      // of the target (the client left, the deadline passed) counts as its success
       void remaining.then(
         () => count(admission),
-        (error: unknown) => count(admission, { error }),
+        (error: unknown) => count(admission, { error, answered: true }),
       );
       return result;
     },
