@@ -1,4 +1,6 @@
+import { createGateway, createRequestContext } from '@switchyard/proxy-core';
 import { describe, expect, it } from 'vitest';
+import { MemoryBudget } from './memory/memory-budget';
 import { contextPluginsOptionsProblems, createContextPlugins } from './context-plugins';
 
 describe('contextPluginsOptionsProblems', () => {
@@ -26,5 +28,44 @@ describe('contextPluginsOptionsProblems', () => {
         condenser: {},
       }),
     ).toEqual([]);
+  });
+});
+
+describe('createContextPlugins', () => {
+  it('builds its cache again on a shared budget once the plugins before it were closed, which gave their bytes back', async () => {
+    const shared = new MemoryBudget({ maxBytes: 8 * 1024 * 1024 });
+    const cache = { memory: { maxBytes: 1024 * 1024 } };
+    const first = createContextPlugins({ memoryBudget: shared, cache });
+    const gateway = createGateway({
+      providers: [{ name: 'mock', type: 'mock' }],
+      models: [{ name: 'demo', targets: [{ provider: 'mock', model: 'echo' }] }],
+      plugins: [...first.plugins],
+    });
+    await gateway.chat(
+      { model: 'demo', messages: [{ role: 'user', content: 'hello' }], temperature: 0 },
+      { context: createRequestContext({ metadata: { apiKeyId: 'key-a' } }) },
+    );
+    expect(first.cache?.stats().stores).toBe(1);
+    expect(shared.usedBytes).toBeGreaterThan(0);
+    await first.close();
+    await gateway.close();
+    expect(shared.usedBytes).toBe(0);
+    expect(shared.stats().accounts).toEqual({});
+    const second = createContextPlugins({ memoryBudget: shared, cache });
+    expect(Object.keys(shared.stats().accounts).sort()).toEqual([
+      'response-cache',
+      'response-cache-recordings',
+    ]);
+    await second.close();
+  });
+
+  it('opens no account in a shared budget when it refuses its options: a corrected call after it is not refused as a duplicate', async () => {
+    const shared = new MemoryBudget({ maxBytes: 8 * 1024 * 1024 });
+    const cache = { memory: { maxBytes: 1024 * 1024 } };
+    expect(() =>
+      createContextPlugins({ memoryBudget: shared, cache, condenser: { strategy: 'shout' as never } }),
+    ).toThrow(expect.objectContaining({ code: 'invalid_options' }));
+    expect(shared.stats().accounts).toEqual({});
+    await createContextPlugins({ memoryBudget: shared, cache, condenser: {} }).close();
   });
 });

@@ -14,7 +14,11 @@ export const CONTEXT_DEFAULTS = {
 
 /** Options of {@link createContextPlugins}: every feature of this package at once. */
 export interface ContextPluginsOptions {
-  /** One budget in bytes for every cache and queue of the process, or a budget shared with other structures. @default 268435456 */
+  /**
+   * One budget in bytes for every cache and queue of the process, or a budget shared with other
+   * structures (the cache's accounts in it are named after its namespace: see `ResponseCache`).
+   * @default 268435456
+   */
   memoryBudget?: number | MemoryBudget;
   /** Model facts: overrides of the shipped data, or a catalog of your own. @default the shipped data */
   catalog?: ModelCatalogOptions | ModelCatalog;
@@ -36,7 +40,10 @@ export interface ContextPlugins {
   readonly plugins: readonly GatewayPlugin[];
   /** Gives the condenser the gateway's chat function (for `summarize`). */
   connect(gateway: { chat: ChatFunction }): void;
-  /** Closes connections the plugins opened (the cache's Redis). */
+  /**
+   * Closes what the plugins opened: the cache's accounts in the memory budget (their bytes go
+   * back to it, and plugins with a cache may be built on it again) and its Redis connection.
+   */
   close(): Promise<void>;
 }
 
@@ -77,14 +84,6 @@ export function createContextPlugins(options: ContextPluginsOptions = {}): Conte
     options.catalog !== undefined && isCatalog(options.catalog)
       ? options.catalog
       : createModelCatalog(options.catalog ?? {});
-  const cache =
-    options.cache === undefined
-      ? undefined
-      : createResponseCache({
-          ...(options.logger === undefined ? {} : { logger: options.logger }),
-          ...options.cache,
-          budget,
-        });
   const condenser =
     options.condenser === undefined
       ? undefined
@@ -92,6 +91,16 @@ export function createContextPlugins(options: ContextPluginsOptions = {}): Conte
           ...options.condenser,
           catalog,
           ...(options.logger === undefined ? {} : { logger: options.logger }),
+        });
+  // last, as the one part that opens anything (accounts in the budget, maybe shared, and a Redis
+  // connection): options refused before it leave nothing open that no close() could reach
+  const cache =
+    options.cache === undefined
+      ? undefined
+      : createResponseCache({
+          ...(options.logger === undefined ? {} : { logger: options.logger }),
+          ...options.cache,
+          budget,
         });
   const plugins: GatewayPlugin[] = [];
   // the condenser runs in beforeRequest, the cache in lookupResponse: the cache keys the condensed request

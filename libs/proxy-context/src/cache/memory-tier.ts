@@ -128,6 +128,15 @@ export class MemoryTier {
     this.#lru.clear();
   }
 
+  /**
+   * Empties the tier and closes its account (its bytes go back to the budget, its name is free):
+   * the tier holds nothing afterwards, every entry it is given being refused.
+   */
+  close(): void {
+    this.#lru.clear();
+    this.#account.close();
+  }
+
   stats(): MemoryTierStats {
     return {
       entries: this.#lru.size,

@@ -128,7 +128,10 @@ export interface ResponseCacheOptions {
    * @default "key"
    */
   scope?: 'key' | 'customer' | 'shared';
-  /** Separates caches sharing one Redis or memory (e.g. per environment). @default "default" */
+  /**
+   * Separates caches sharing one Redis or memory budget (e.g. per environment); it names the
+   * cache's accounts in the budget too. @default "default"
+   */
   namespace?: string;
   /** Cache requests with temperature > 0 and no seed. @default false */
   cacheNonDeterministic?: boolean;
@@ -160,7 +163,11 @@ export interface ResponseCacheOptions {
   /** Bodies at least this many bytes are gzipped in Redis. @default 8192 */
   compressAboveBytes?: number;
   /**
-   * The process-wide memory budget the memory tier and the streams being recorded reserve from.
+   * The process-wide memory budget the memory tier and the streams being recorded reserve from,
+   * each in an account of its own: `response-cache` and `response-cache-recordings`, suffixed
+   * `:<namespace>` outside the default namespace. Caches of distinct namespaces share a budget;
+   * a second open cache of one namespace is refused (`duplicate_registration`) until the first
+   * is closed, which closes its accounts.
    * @default a budget of its own: `memory.maxBytes`, and 4 entries at the limit for the recordings
    */
   budget?: MemoryBudget;

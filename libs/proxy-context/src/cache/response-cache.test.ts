@@ -414,6 +414,81 @@ describe('response cache', () => {
     expect(budget.stats().accounts['response-cache-recordings']?.usedBytes).toBe(0);
   });
 
+  it("close gives a shared budget back the memory tier's bytes and a recording's in flight, and frees the accounts' names", async () => {
+    const budget = new MemoryBudget({ maxBytes: 1024 * 1024 });
+    const other = budget.account('queue');
+    expect(other.reserve(1000)).toBe(true);
+    const { gateway, cache } = setup({ budget });
+    await gateway.chat(request, { context: ctx() });
+    const chunks = (await gateway.stream(request, { context: ctx() }))[Symbol.asyncIterator]();
+    expect((await chunks.next()).done).toBe(false);
+    expect(budget.stats().accounts['response-cache']?.usedBytes).toBeGreaterThan(0);
+    expect(budget.stats().accounts['response-cache-recordings']?.usedBytes).toBeGreaterThan(0);
+    await cache.close();
+    expect(budget.usedBytes).toBe(1000);
+    expect(Object.keys(budget.stats().accounts)).toEqual(['queue']);
+    expect(cache.stats().memory).toMatchObject({ entries: 0, usedBytes: 0 });
+    // the stream recorded before the close ends after it: its recording is not given back twice,
+    // and the closed cache holds nothing more
+    const stores = cache.stats().stores;
+    while ((await chunks.next()).done !== true);
+    const after = ctx();
+    await gateway.chat(request, { context: after });
+    expect(after.cacheStatus).toBe('BYPASS');
+    expect(budget.usedBytes).toBe(1000);
+    expect(cache.stats()).toMatchObject({ stores, memory: { entries: 0, usedBytes: 0 } });
+    // a cache built anew on the budget opens the same accounts
+    const again = createResponseCache({ memory: { maxBytes: 1024 * 1024 }, budget });
+    expect(Object.keys(budget.stats().accounts).sort()).toEqual([
+      'queue',
+      'response-cache',
+      'response-cache-recordings',
+    ]);
+    await again.close();
+  });
+
+  it('shares one budget between live caches of distinct namespaces, each in accounts of its own, and refuses a second of one namespace', async () => {
+    const budget = new MemoryBudget({ maxBytes: 4 * 1024 * 1024 });
+    const staging = setup({ budget, namespace: 'staging' });
+    const production = setup({ budget, namespace: 'production' });
+    await staging.gateway.chat(request, { context: ctx() });
+    const accounts = budget.stats().accounts;
+    expect(Object.keys(accounts).sort()).toEqual([
+      'response-cache-recordings:production',
+      'response-cache-recordings:staging',
+      'response-cache:production',
+      'response-cache:staging',
+    ]);
+    expect(accounts['response-cache:staging']?.usedBytes).toBeGreaterThan(0);
+    expect(accounts['response-cache:production']?.usedBytes).toBe(0);
+    const second = (): ResponseCache =>
+      createResponseCache({ memory: { maxBytes: 1024 }, budget, namespace: 'staging' });
+    expect(second).toThrow(expect.objectContaining({ code: 'duplicate_registration' }));
+    expect(second).toThrow(/namespace "staging".*close it.*namespace of its own/s);
+    // a refused cache leaves no account open behind it, when its second account is the one taken too
+    expect(Object.keys(budget.stats().accounts)).toHaveLength(4);
+    const taken = budget.account('response-cache-recordings:test');
+    expect(() => createResponseCache({ memory: { maxBytes: 1024 }, budget, namespace: 'test' })).toThrow(
+      expect.objectContaining({ code: 'duplicate_registration' }),
+    );
+    expect(budget.stats().accounts['response-cache:test']).toBeUndefined();
+    taken.close();
+    await staging.cache.close();
+    expect(budget.stats().accounts['response-cache:staging']).toBeUndefined();
+    expect(budget.usedBytes).toBe(0);
+    await production.cache.close();
+    // the default namespace, named or not, keeps the accounts' plain names
+    const named = createResponseCache({ memory: { maxBytes: 1024 }, budget, namespace: 'default' });
+    expect(Object.keys(budget.stats().accounts).sort()).toEqual([
+      'response-cache',
+      'response-cache-recordings',
+    ]);
+    expect(() => createResponseCache({ memory: { maxBytes: 1024 }, budget })).toThrow(
+      expect.objectContaining({ code: 'duplicate_registration' }),
+    );
+    await named.close();
+  });
+
   it("caches the chat requests of /v1/messages too, in the same entries as chat's, and no other endpoint's", async () => {
     const { gateway, upstreamCalls } = setup();
     const fromMessages = ctx({ endpoint: 'messages' });

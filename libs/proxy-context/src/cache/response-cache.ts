@@ -25,7 +25,13 @@ import {
   type ResponseCacheOptions,
 } from './response-cache-options';
 import { RedisTier, type RedisCacheRead, type RedisTierStats } from './redis-tier';
-import { isChatRequestEndpoint, redisEndpointOf, silentLogger, sourceTextOf } from '@switchyard/proxy-core';
+import {
+  SwitchyardError,
+  isChatRequestEndpoint,
+  redisEndpointOf,
+  silentLogger,
+  sourceTextOf,
+} from '@switchyard/proxy-core';
 
 const PLUGIN_NAME = 'switchyard:response-cache';
 
@@ -119,6 +125,7 @@ export class ResponseCache implements GatewayPlugin {
   #loggedThrowingCheck = false;
   #loggedThrowingPublisher = false;
   #evictions: CacheEvictionPublisher | undefined;
+  #closed = false;
   // Redis reads in flight per key, and the keys replaced meanwhile (evicted by another instance,
   // cleared, or written here): such a read does not fill the memory tier with the answer it may
   // have read before the entry was replaced
@@ -152,8 +159,9 @@ export class ResponseCache implements GatewayPlugin {
         maxBytes:
           options.memory.maxBytes + Math.min(maxEntryBytes, options.memory.maxBytes) * RECORDED_ENTRIES,
       });
+    const names = accountNames(options.namespace);
     this.#memory = new MemoryTier(
-      budget.account('response-cache', options.memory.maxBytes),
+      openAccount(budget, names.memory, options.memory.maxBytes, options.namespace),
       maxEntryBytes,
       this.#now,
     );
@@ -163,7 +171,18 @@ export class ResponseCache implements GatewayPlugin {
     // streams being recorded hold their chunks until they end: a bounded account of their own,
     // sized from the limit each recording is held to (not from maxEntryBytes, which the memory
     // bound may lower)
-    this.#recordings = budget.account('response-cache-recordings', this.#maxEntryBytes * RECORDED_ENTRIES);
+    try {
+      this.#recordings = openAccount(
+        budget,
+        names.recordings,
+        this.#maxEntryBytes * RECORDED_ENTRIES,
+        options.namespace,
+      );
+    } catch (error) {
+      // a cache refused leaves no account open behind it
+      this.#memory.close();
+      throw error;
+    }
     const redis = options.redis;
     this.#redis =
       redis === undefined
@@ -239,8 +258,17 @@ export class ResponseCache implements GatewayPlugin {
     if (this.#reading.has(key)) this.#replacedWhileReading.add(key);
   }
 
-  /** Closes the Redis connection the cache opened. */
+  /**
+   * Closes the cache: empties the memory tier, closes its accounts in the memory budget (their
+   * bytes, a recording's in flight too, go back to it, and a cache of the same namespace may be
+   * built on it again) and the Redis connection it opened. A closed cache answers and stores
+   * nothing: later requests are bypasses, and one in flight at the close is not stored.
+   */
   async close(): Promise<void> {
+    this.#closed = true;
+    this.clear();
+    this.#memory.close();
+    this.#recordings.close();
     await this.#redis?.close();
   }
 
@@ -275,6 +303,7 @@ export class ResponseCache implements GatewayPlugin {
     // translates the engine's answer: the entry holds that answer, nothing of either route's shape,
     // so an identical request on the other route shares it
     const cacheable =
+      !this.#closed &&
       isChatRequestEndpoint(context.endpoint) &&
       directives.cache !== 'skip' &&
       ttlMs > 0 &&
@@ -357,7 +386,7 @@ export class ResponseCache implements GatewayPlugin {
     // a Redis hit fills the memory tier for the rest of the entry's life, unless the entry was
     // replaced meanwhile (by another instance, or by a write here, landed in Redis or not): this
     // answer may be the old one
-    if (!replaced && !this.#writing.has(key)) this.#memory.set(key, stored.body, expiresAt);
+    if (!replaced && !this.#writing.has(key) && !this.#closed) this.#memory.set(key, stored.body, expiresAt);
     return { entry, tier: 'redis' };
   }
 
@@ -565,7 +594,7 @@ export class ResponseCache implements GatewayPlugin {
     if (pending === undefined) return;
     context.state.delete(PLUGIN_NAME);
     this.#recordings.release(pending.bytes);
-    if (context.cacheHit) return;
+    if (context.cacheHit || this.#closed) return;
     const expiresAt = this.#now() + pending.ttlMs;
     if (!context.stream) {
       // an answer a transform refused (or a request that failed otherwise) is not stored
@@ -595,6 +624,35 @@ export class ResponseCache implements GatewayPlugin {
       return;
     }
     this.#write(pending.key, body, expiresAt, pending.ttlMs, pending.refresh);
+  }
+}
+
+/**
+ * The names of a cache's accounts in its memory budget: `response-cache` and
+ * `response-cache-recordings` in the default namespace, suffixed `:<namespace>` in another, so
+ * caches of distinct namespaces share one budget.
+ */
+function accountNames(namespace: string | undefined): { memory: string; recordings: string } {
+  const suffix = namespace === undefined || namespace === 'default' ? '' : `:${namespace}`;
+  return { memory: `response-cache${suffix}`, recordings: `response-cache-recordings${suffix}` };
+}
+
+/** Opens one of a cache's accounts, saying which cache holds the name when it is taken. */
+function openAccount(
+  budget: MemoryBudget,
+  name: string,
+  maxBytes: number,
+  namespace: string | undefined,
+): MemoryAccount {
+  try {
+    return budget.account(name, maxBytes);
+  } catch (error) {
+    if (!(error instanceof SwitchyardError) || error.code !== 'duplicate_registration') throw error;
+    throw new SwitchyardError(
+      'duplicate_registration',
+      `Response cache: the memory account "${name}" is already open in this memory budget, most likely held by an open response cache of namespace "${namespace ?? 'default'}": close it first (ResponseCache.close(), or close() of the context plugins that built it), or give this cache a namespace of its own.`,
+      { cause: error },
+    );
   }
 }
 

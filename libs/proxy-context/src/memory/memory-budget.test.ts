@@ -26,6 +26,34 @@ describe('MemoryBudget', () => {
     expect(() => budget.account('x')).toThrow(expect.objectContaining({ code: 'duplicate_registration' }));
   });
 
+  it('closing an account gives its bytes back and frees its name; the closed account refuses reservations and ignores releases', () => {
+    const budget = new MemoryBudget({ maxBytes: 1000 });
+    const other = budget.account('other');
+    expect(other.reserve(100)).toBe(true);
+    const cache = budget.account('cache', 800);
+    expect(cache.reserve(600)).toBe(true);
+    cache.countEviction();
+    cache.close();
+    expect(cache.closed).toBe(true);
+    expect(cache.usedBytes).toBe(0);
+    expect(budget.usedBytes).toBe(100);
+    expect(Object.keys(budget.stats().accounts)).toEqual(['other']);
+    // a holder still releasing what it held (a request in flight at close) gives nothing back twice
+    cache.release(600);
+    expect(budget.usedBytes).toBe(100);
+    expect(cache.reserve(10)).toBe(false);
+    expect(budget.usedBytes).toBe(100);
+    cache.close();
+    // the name is free again, for a fresh account with counters of its own
+    const reopened = budget.account('cache', 800);
+    expect(reopened.reserve(800)).toBe(true);
+    cache.release(800);
+    expect(budget.stats()).toMatchObject({
+      usedBytes: 900,
+      accounts: { cache: { usedBytes: 800, evictions: 0, rejections: 0 } },
+    });
+  });
+
   it('a soak of a million distinct keys stays within the budget and counts evictions', () => {
     const budget = new MemoryBudget({ maxBytes: 256 * 1024 });
     const other = budget.account('queue');
