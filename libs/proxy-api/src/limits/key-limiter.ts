@@ -5,8 +5,7 @@ import type { CostEstimateInput, CostEstimator } from './cost-estimator';
 import type { AdmitResult, LimitBackend, LimitName, Lease, UsageSnapshot } from './limit-backend';
 import { rateLimitHeaders } from './rate-limit-headers';
 import type { SpendLedger } from './spend-ledger';
-
-const MICROS = 1_000_000;
+import { budgetMicros, MICROS_PER_USD, usdToMicrosUp } from './usd-micros';
 
 /** Options of {@link KeyLimiter}. */
 export interface KeyLimiterOptions {
@@ -85,14 +84,14 @@ export class KeyLimiter {
     reserveUsd: number,
     seedSpentMicros: number,
   ): Admission | Promise<Admission> {
-    const reserveMicros = Math.round(reserveUsd * MICROS);
+    const reserveMicros = usdToMicrosUp(reserveUsd);
     const result = this.#options.backend.admit({
       scope: key.id,
       nowMs,
       rpm: key.rpm,
       tpm: key.tpm,
       parallel: key.maxParallel,
-      budgetMicros: key.budgetUsd === null ? null : Math.round(key.budgetUsd * MICROS),
+      budgetMicros: key.budgetUsd === null ? null : budgetMicros(key.budgetUsd),
       budgetPeriodId: period.id,
       budgetExpiresAtMs: period.endMs === null ? null : period.endMs + 86_400_000,
       reserveMicros,
@@ -158,10 +157,10 @@ export class KeyLimiter {
   #settle(lease: Lease, outcome: RequestOutcome): Promise<void> | undefined {
     const { costUsd } = outcome;
     // a negative cost (a pricing plugin's bug) charges nothing: spend only grows, as the Redis
-    // script has it; the memory backend would have lowered it
+    // script has it; the memory backend would have lowered it. A fraction of a micro-dollar is one.
     const costMicros =
       typeof costUsd === 'number' && Number.isFinite(costUsd)
-        ? Math.max(0, Math.round(costUsd * MICROS))
+        ? usdToMicrosUp(costUsd)
         : outcome.reachedUpstream
           ? lease.plan.reserveMicros
           : 0;
@@ -282,7 +281,7 @@ export class KeyLimiter {
   ): SwitchyardError {
     const status = this.#options.budgetStatus;
     const untilPeriodEnd = periodEndMs === null ? {} : { retryAfterMs: periodEndMs - nowMs };
-    const leftMicros = Math.round((key.budgetUsd ?? 0) * MICROS) - result.spentMicros;
+    const leftMicros = budgetMicros(key.budgetUsd ?? 0) - result.spentMicros;
     if (leftMicros > 0 && reserveMicros > leftMicros)
       return new SwitchyardError(
         'budget_exceeded',
@@ -310,7 +309,7 @@ export class KeyLimiter {
 
 /** Micro-dollars as dollars for a message: `$0.6`, `$0.000123`. */
 function usd(micros: number): string {
-  return `$${Number((micros / MICROS).toFixed(6))}`;
+  return `$${Number((micros / MICROS_PER_USD).toFixed(6))}`;
 }
 
 function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {

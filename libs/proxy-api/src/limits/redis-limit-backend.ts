@@ -23,6 +23,7 @@ import {
   USAGE_SCRIPT,
 } from './redis-limit-scripts';
 import { PendingReleases } from './redis-pending-releases';
+import { microsUp } from './usd-micros';
 
 // estimates come as decimal strings (a Lua number in a reply would be cut to an integer)
 type AdmitReply = [
@@ -216,9 +217,9 @@ export class RedisLimitBackend implements LimitBackend {
           shadow,
           WINDOW_MS,
           this.#leaseTtlMs,
-          Math.max(0, Math.round(plan.seedSpentMicros)),
+          microsUp(plan.seedSpentMicros),
           id,
-          Math.max(0, Math.round(plan.owedSpendMicros ?? 0)),
+          microsUp(plan.owedSpendMicros ?? 0),
           ...releasing,
         ),
       )) as AdmitReply;
@@ -280,7 +281,7 @@ export class RedisLimitBackend implements LimitBackend {
         keys,
         id,
         Math.max(0, Math.round(actual.tokens)),
-        Math.max(0, Math.round(actual.costMicros)),
+        microsUp(actual.costMicros),
         plan.budgetExpiresAtMs ?? -1,
       );
     } catch (error) {
@@ -313,7 +314,7 @@ export class RedisLimitBackend implements LimitBackend {
           keys.paid,
           expiresAtMs ?? -1,
           this.#spendMarkerTtlMs,
-          ...batch.flatMap((debt) => [debt.id, Math.max(0, Math.round(debt.micros))]),
+          ...batch.flatMap((debt) => [debt.id, microsUp(debt.micros)]),
         ),
       )) as number;
     }
