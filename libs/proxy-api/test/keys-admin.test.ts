@@ -279,6 +279,17 @@ describe('admin API', () => {
     >();
     expect(nextDay['budget']).toMatchObject({ period_id: 'd2026-11-24', spent_usd: 0 });
   });
+
+  it('reports what is left of a budget without float noise (0.3 - 0.1 is 0.19999999999999998)', async () => {
+    const app = await start({ limits: { costEstimator: { estimateMaxCostUsd: () => 0.1 } } });
+    const { id, key } = await createKey(app, { budget_usd: 0.3, budget_period: 'total' });
+    expect((await chat(app, key)).statusCode).toBe(200);
+    const usage = (await admin(app, 'GET', `/admin/keys/${id}/usage`)).json<
+      Record<string, Record<string, unknown>>
+    >();
+    // no pricing plugin: the request is charged its reservation, 100,000 micro-dollars
+    expect(usage['budget']).toMatchObject({ limit_usd: 0.3, spent_usd: 0.1, remaining_usd: 0.2 });
+  });
 });
 
 describe('client keys on /v1', () => {

@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { KeyRegistry } from '../keys/key-registry';
 import type { VirtualKeyFields } from '../keys/virtual-key';
 import type { KeyLimiter } from '../limits/key-limiter';
+import { budgetMicros, MICROS_PER_USD } from '../limits/usd-micros';
 import {
   AdminKeyFieldsSchema,
   fromAdminKeyFields,
@@ -153,10 +154,13 @@ export function adminKeyRoutes(
           limit_usd: key.budgetUsd,
           period: key.budgetPeriod,
           period_id: usage.budgetPeriodId,
-          spent_usd: usage.spentMicros / 1_000_000,
-          reserved_usd: usage.reservedMicros / 1_000_000,
+          spent_usd: usage.spentMicros / MICROS_PER_USD,
+          reserved_usd: usage.reservedMicros / MICROS_PER_USD,
+          // in micro-dollars, then dollars: 0.3 - 0.1 in dollars is 0.19999999999999998
           remaining_usd:
-            key.budgetUsd === null ? null : Math.max(0, key.budgetUsd - usage.spentMicros / 1_000_000),
+            key.budgetUsd === null
+              ? null
+              : Math.max(0, budgetMicros(key.budgetUsd) - usage.spentMicros) / MICROS_PER_USD,
         },
       };
     },
