@@ -232,6 +232,39 @@ const CATALOG_SUPPLEMENTS: Readonly<Record<string, PriceRates>> = {
   'openai/gpt-4o-mini-audio-preview': { audioInputPerMTok: 10, audioOutputPerMTok: 20 },
 };
 
+/**
+ * Catalog models that are free of charge by the catalog's notes alone (its `price_comments` or
+ * `description`), by the catalog's provider and model id. Their price is empty, as the price of a
+ * model the catalog has no rate for is.
+ */
+const FREE_BY_NOTE: ReadonlySet<string> = new Set([
+  // "Free of charge on the Gemini API with no paid tier"
+  'google/gemma-4-26b-a4b-it',
+  'google/gemma-4-31b-it',
+  // "All OpenAI moderation models and endpoints are free of charge"
+  'openai/moderation',
+  // "Included in the subscription: ... a live request reported a zero token cost"
+  'github-copilot/gpt-3.5-turbo',
+  'github-copilot/gpt-4.1',
+  'github-copilot/gpt-4o',
+  'github-copilot/gpt-4o-mini',
+]);
+
+/**
+ * Whether a catalog price is a free model's. The catalog writes one as an empty price (`{}`,
+ * which its own `calcPrice` totals to 0), but so it does a model it lists without rates
+ * (`cerebras/qwen-3-coder-480b`, `openrouter/google/lyria-3-pro-preview`), whose cost is
+ * unknown. A price with rates is never free here, even if all of them are in units usage cannot
+ * feed (`whisper-1`'s audio hours). Free: an empty price whose model the catalog marks free, by
+ * OpenRouter's `:free` id suffix, a name ending in `(free)`, or its notes (`FREE_BY_NOTE`).
+ */
+function isFree(raw: GenaiModelPrice, model: ModelInfo, catalogModel: string): boolean {
+  if (Object.values(raw).some((value) => value !== undefined)) return false;
+  return (
+    model.id.endsWith(':free') || /\(free\)\s*$/i.test(model.name ?? '') || FREE_BY_NOTE.has(catalogModel)
+  );
+}
+
 interface ConvertedPrice {
   price: ModelPrice;
   unfed: UnfedRate[];
@@ -241,10 +274,13 @@ interface ConvertedPrice {
 // per-request pick (time of day, dated prices) to a lookup
 const converted = new WeakMap<GenaiModelPrice, ConvertedPrice>();
 
-function convertedPrice(raw: GenaiModelPrice, catalogModel: string): ConvertedPrice {
+function convertedPrice(raw: GenaiModelPrice, model: ModelInfo, catalogModel: string): ConvertedPrice {
   let found = converted.get(raw);
   if (found === undefined) {
-    const price = convertPrice(raw);
+    // a free model's other token rates (cached, reasoning, audio, image) fall back to these two
+    const price = isFree(raw, model, catalogModel)
+      ? { inputPerMTok: 0, outputPerMTok: 0 }
+      : convertPrice(raw);
     const supplement = CATALOG_SUPPLEMENTS[catalogModel];
     found = { price: supplement === undefined ? price : { ...supplement, ...price }, unfed: unfedRates(raw) };
     converted.set(raw, found);
@@ -256,7 +292,7 @@ function convertedPrice(raw: GenaiModelPrice, catalogModel: string): ConvertedPr
 export function catalogEntryAt(match: CatalogMatch, at: Date): CatalogEntry | undefined {
   const raw = priceAt(match.model, at);
   if (raw === undefined) return undefined;
-  const { price, unfed } = convertedPrice(raw, `${match.modelProviderId}/${match.model.id}`);
+  const { price, unfed } = convertedPrice(raw, match.model, `${match.modelProviderId}/${match.model.id}`);
   const entry: CatalogEntry = {
     providerId: match.providerId,
     modelProviderId: match.modelProviderId,
