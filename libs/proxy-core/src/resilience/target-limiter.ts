@@ -67,9 +67,103 @@ function holdSlot(limiter: Bottleneck, weight: number): Promise<() => void> {
   });
 }
 
-/** Gives reserved units back to a bottleneck reservoir. */
-function refund(limiter: Bottleneck, amount: number): void {
-  limiter.incrementReservoir(amount).catch(() => undefined);
+/**
+ * Gives reserved units back to a bottleneck reservoir, at once (a call arriving next can use
+ * them), then takes back what overflows `limit`: units taken before the minute refreshed would
+ * otherwise raise the refreshed reservoir above the limit. (A call waiting at that moment may
+ * take the overflow before it is taken back.)
+ */
+function refund(limiter: Bottleneck, amount: number, limit: number): void {
+  limiter
+    .incrementReservoir(amount)
+    .then((after) => {
+      const overflow = Math.min(after - limit, amount);
+      return overflow > 0 ? limiter.incrementReservoir(-overflow) : undefined;
+    })
+    .catch(() => undefined);
+}
+
+/** bottleneck's own options object of a job: its queue reads `weight` each time it tries to run the job. */
+interface QueuedJob {
+  readonly id: string;
+  weight: number;
+}
+
+/** The job a watched limiter received last: bottleneck tells `received` listeners inside `schedule()`. */
+let lastReceived: QueuedJob | undefined;
+const watched = new WeakSet<Bottleneck>();
+
+/** Schedules a job and returns bottleneck's options object of it (undefined if bottleneck did not say). */
+function scheduleWatched(
+  limiter: Bottleneck,
+  weight: number,
+): { job: QueuedJob | undefined; done: Promise<void> } {
+  if (!watched.has(limiter)) {
+    watched.add(limiter);
+    limiter.on('received', (info) => {
+      lastReceived = info.options;
+    });
+  }
+  lastReceived = undefined;
+  const done = limiter.schedule({ weight }, () => Promise.resolve());
+  const job = lastReceived;
+  lastReceived = undefined;
+  return { job, done };
+}
+
+/** Whether bottleneck has yet to register a job: it is still in (or on its way into) the queue. */
+function inQueue(limiter: Bottleneck, id: string): boolean {
+  const status: string | null = limiter.jobStatus(id);
+  return status === 'RECEIVED' || status === 'QUEUED';
+}
+
+/** A call's place in the queue for tokens. */
+interface TokenWait {
+  /** Settles when the tokens are taken (or the queue was full). */
+  readonly granted: Promise<void>;
+  /** The caller gave up: the wait leaves the queue taking nothing, or what it took goes back. */
+  abandon(): void;
+}
+
+/**
+ * Queues a call for `amount` tokens. bottleneck's FIFO queue has no way to take a job out, and a
+ * job at its head asking for more than is left holds back every smaller one behind it until the
+ * minute refreshes: so a job whose caller gave up weighs 0 from then on and leaves at the next
+ * drain (started at once), taking nothing. The queue is each instance's own, Redis or not. The
+ * weight is fixed once bottleneck registers the job (a drain under way when the caller gives up
+ * registers the full amount), and exactly what was registered goes back.
+ */
+function waitForTokens(tokens: Bottleneck, amount: number, limit: number): TokenWait {
+  const { job, done } = scheduleWatched(tokens, amount);
+  let abandoned = false;
+  // what bottleneck read last while the job waited: once it leaves the queue, what it took
+  let weight = amount;
+  if (job !== undefined) {
+    const { id } = job;
+    Object.defineProperty(job, 'weight', {
+      configurable: true,
+      enumerable: true,
+      get: () => {
+        if (inQueue(tokens, id)) weight = abandoned ? 0 : amount;
+        return weight;
+      },
+    });
+  }
+  const granted = done.catch(queueFullIfDropped);
+  return {
+    granted,
+    abandon: () => {
+      abandoned = true;
+      granted.then(
+        () => {
+          if (weight > 0) refund(tokens, weight, limit);
+        },
+        () => undefined,
+      );
+      // a drain, so it leaves now rather than when the next call arrives
+      if (job !== undefined && inQueue(tokens, job.id)) tokens.incrementReservoir(0).catch(() => undefined);
+    },
+  };
 }
 
 /** A target limiter on bottleneck: local limits, or shared ones while the Redis link is up. */
@@ -181,30 +275,25 @@ export class BottleneckTargetLimiter implements TargetLimiter {
     try {
       release = await Promise.race([slot, cancelled]);
     } catch (error) {
-      // a slot granted after we gave up is handed straight back, its request token refunded
+      // a slot granted after we gave up is handed straight back, its request refunded
       slot.then(
-        (late) => {
-          late();
-          if (this.#limits.requestsPerMinute !== undefined) refund(tier.slots, 1);
-        },
+        (late) => this.#giveBack(tier, late),
         () => undefined,
       );
       throw error;
     }
     const tokens = tier.tokens;
+    const tokenLimit = this.#limits.tokensPerMinute;
     let amount = 0;
-    if (tokens !== undefined && weight > 0) {
-      amount = Math.min(Math.ceil(weight), this.#limits.tokensPerMinute ?? weight);
-      const granted = tokens.schedule({ weight: amount }, () => Promise.resolve()).catch(queueFullIfDropped);
+    if (tokens !== undefined && tokenLimit !== undefined && weight > 0) {
+      amount = Math.min(Math.ceil(weight), tokenLimit);
+      const wait = waitForTokens(tokens, amount, tokenLimit);
       try {
-        await Promise.race([granted, cancelled]);
+        await Promise.race([wait.granted, cancelled]);
       } catch (error) {
-        // the waiter keeps its place in the FIFO queue; when it is reached, its tokens come back
-        granted.then(
-          () => refund(tokens, amount),
-          () => undefined,
-        );
-        release();
+        wait.abandon();
+        // no upstream call is made with the slot: its request goes back too
+        this.#giveBack(tier, release);
         throw error;
       }
     }
@@ -215,12 +304,22 @@ export class BottleneckTargetLimiter implements TargetLimiter {
         if (released) return;
         released = true;
         this.#running -= 1;
-        release();
-        if (!unused) return;
-        if (this.#limits.requestsPerMinute !== undefined) refund(tier.slots, 1);
-        if (tokens !== undefined && amount > 0) refund(tokens, amount);
+        if (!unused) {
+          release();
+          return;
+        }
+        this.#giveBack(tier, release);
+        if (tokens !== undefined && tokenLimit !== undefined && amount > 0)
+          refund(tokens, amount, tokenLimit);
       },
     };
+  }
+
+  /** Gives a slot no upstream call was made with back, and its request to `requestsPerMinute`. */
+  #giveBack(tier: BottleneckTier, release: () => void): void {
+    release();
+    const requestLimit = this.#limits.requestsPerMinute;
+    if (requestLimit !== undefined) refund(tier.slots, 1, requestLimit);
   }
 
   #reject(reason: LimiterRejection): SwitchyardError {
