@@ -144,6 +144,7 @@ export {
   DEFAULT_OUTPUT_TOKENS,
   estimateEmbeddingTokens,
   estimatePromptTokens,
+  estimateTextTokens,
   requestedChoices,
   requestedOutputTokens,
   type RequestedChoicesInput,

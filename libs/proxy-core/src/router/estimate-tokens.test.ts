@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { LEGACY_COMPLETION_FIELD } from '../completions/completion-chat-view';
-import { DEFAULT_OUTPUT_TOKENS, requestedChoices, requestedOutputTokens } from './estimate-tokens';
+import type { ChatCompletionRequest } from '../wire/openai-chat';
+import {
+  DEFAULT_OUTPUT_TOKENS,
+  estimateEmbeddingTokens,
+  estimatePromptTokens,
+  estimateTextTokens,
+  requestedChoices,
+  requestedOutputTokens,
+} from './estimate-tokens';
 
 describe('requestedOutputTokens', () => {
   it("caps the request's bound at the model's output limit", () => {
@@ -64,5 +72,90 @@ describe('requestedChoices', () => {
     expect(requestedChoices({ n: 2, [LEGACY_COMPLETION_FIELD]: null })).toBe(2);
     // a chat request's own best_of means nothing to chat: only the view's counts
     expect(requestedChoices({ n: 2, best_of: 5 } as { n: number })).toBe(2);
+  });
+});
+
+describe('estimateTextTokens', () => {
+  it('counts ASCII other than digits at the characters per token it is given', () => {
+    expect(estimateTextTokens('x'.repeat(100), 2)).toBe(50);
+    expect(estimateTextTokens('x'.repeat(100), 4)).toBe(25);
+    expect(estimateTextTokens('x'.repeat(101), 4)).toBe(26);
+    expect(estimateTextTokens('', 2)).toBe(0);
+  });
+
+  // hex, UUIDs and numbers came out up to 1.3 times the estimate at 2 characters a token
+  // (o200k), and tokenizers that split numbers digit by digit (Gemini, Mistral) 1.7 times
+  it('counts each ASCII digit as a token', () => {
+    expect(estimateTextTokens('1234567890', 2)).toBe(10);
+    expect(estimateTextTokens('deadbeef00', 2)).toBe(2 + 4);
+  });
+
+  // Chinese came out 1.24 times the estimate of 2 UTF-16 units a token (o200k), 1.9 times on
+  // cl100k, and Tamil 2.9 times: most scripts take at least a token a character
+  it('counts every other character of the Basic Multilingual Plane as a token', () => {
+    expect(estimateTextTokens('政府周三宣布了一系列措施', 4)).toBe(12);
+    expect(estimateTextTokens('Правительство', 2)).toBe(13);
+    expect(estimateTextTokens('café', 2)).toBe(2 + 1);
+  });
+
+  // a rare CJK ideograph came out 4 tokens (its UTF-8 bytes), 4 times the old estimate
+  it('counts a character beyond it (a surrogate pair: emoji, rare CJK) as its four UTF-8 bytes', () => {
+    expect(estimateTextTokens('😀', 2)).toBe(4);
+    expect(estimateTextTokens('\u{20000}\u{2A6D6}', 4)).toBe(8);
+    // a lone surrogate counts as half a pair
+    expect(estimateTextTokens('\uD83D', 2)).toBe(2);
+  });
+});
+
+describe('estimatePromptTokens', () => {
+  const chat = (content: string, extra: Partial<ChatCompletionRequest> = {}): ChatCompletionRequest => ({
+    model: 'm',
+    messages: [{ role: 'user', content }],
+    ...extra,
+  });
+
+  it('counts a text as estimateTextTokens does, plus 4 tokens a message', () => {
+    expect(estimatePromptTokens(chat('x'.repeat(100)))).toBe(25 + 4);
+    expect(estimatePromptTokens(chat('x'.repeat(100)), 2)).toBe(50 + 4);
+    expect(estimatePromptTokens(chat('政府'.repeat(50)))).toBe(100 + 4);
+  });
+
+  it("counts an assistant's tool calls and the response format, as the budget estimate does", () => {
+    const toolCalls = [{ id: 'c1', type: 'function', function: { name: 'f', arguments: 'x'.repeat(400) } }];
+    const request: ChatCompletionRequest = {
+      model: 'm',
+      messages: [
+        { role: 'user', content: 'hi' },
+        { role: 'assistant', content: null, tool_calls: toolCalls },
+      ] as ChatCompletionRequest['messages'],
+    };
+    expect(estimatePromptTokens(request)).toBe(
+      estimateTextTokens('hi', 4) + estimateTextTokens(JSON.stringify(toolCalls), 4) + 2 * 4,
+    );
+    const format: ChatCompletionRequest['response_format'] = {
+      type: 'json_schema',
+      json_schema: { name: 'n', schema: { type: 'object' } },
+    };
+    expect(estimatePromptTokens(chat('hi', { response_format: format }))).toBe(
+      estimateTextTokens('hi', 4) + estimateTextTokens(JSON.stringify(format), 4) + 4,
+    );
+  });
+});
+
+describe('estimateEmbeddingTokens', () => {
+  // token ids estimated as 0: a budget reserved $0 for 2048 arrays of 8000 ids ($2.13 on
+  // text-embedding-3-large), and a provider's tokensPerMinute limiter weighed them as nothing
+  it('counts every token id as one token', () => {
+    expect(estimateEmbeddingTokens({ model: 'e', input: [1, 2, 3] })).toBe(3);
+    expect(estimateEmbeddingTokens({ model: 'e', input: [[1, 2], [3, 4, 5], []] })).toBe(5);
+    const ids = Array.from({ length: 8000 }, (_, id) => id);
+    const batch = Array.from({ length: 2048 }, () => ids);
+    expect(estimateEmbeddingTokens({ model: 'e', input: batch })).toBe(2048 * 8000);
+  });
+
+  it('counts strings as estimateTextTokens does, at the characters per token it is given', () => {
+    expect(estimateEmbeddingTokens({ model: 'e', input: 'x'.repeat(100) })).toBe(25);
+    expect(estimateEmbeddingTokens({ model: 'e', input: 'x'.repeat(100) }, 2)).toBe(50);
+    expect(estimateEmbeddingTokens({ model: 'e', input: ['x'.repeat(100), '政府'] }, 2)).toBe(52);
   });
 });
