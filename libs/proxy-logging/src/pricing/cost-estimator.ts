@@ -1,4 +1,9 @@
-import { requestedChoices, type ChatCompletionRequest, type ChatUsage } from '@switchyard/proxy-core';
+import {
+  estimateTextTokens,
+  requestedChoices,
+  type ChatCompletionRequest,
+  type ChatUsage,
+} from '@switchyard/proxy-core';
 import { tokenUsageFromChatUsage, type TokenUsage } from '../usage/token-usage';
 import { computeTokenCost } from './compute-token-cost';
 import { ratesForInput, type PriceRates } from './pricing-model-price';
@@ -12,11 +17,14 @@ const MESSAGE_OVERHEAD_TOKENS = 4;
 
 /** A pre-call estimate of a chat request. */
 export interface CostEstimate {
-  /** Upper bound of the prompt tokens. */
+  /** The prompt tokens, estimated to err high (see {@link estimatePromptTokens}). */
   promptTokens: number;
   /** The output tokens the request may generate (its limit, or the default). */
   maxOutputTokens: number;
-  /** Upper bound of the cost in USD; null when the model has no known price. */
+  /**
+   * The cost in USD of the estimated prompt and every output token, each at the highest rate it
+   * can be billed at; null when the model has no known price.
+   */
   maxCostUsd: number | null;
 }
 
@@ -27,7 +35,7 @@ export interface CostEstimate {
  * Every method returns null for an unknown price, never zero.
  */
 export interface CostEstimator {
-  /** Upper bound of a chat request's cost before the call. */
+  /** A chat request's cost before the call, estimated to err high (its `maxCostUsd`). */
   estimate(request: ChatCompletionRequest, target: PriceTarget): CostEstimate;
   /** The actual cost of a finished call from its usage (OpenAI-shaped or normalised). */
   costUsd(target: PriceTarget, usage: ChatUsage | TokenUsage): number | null;
@@ -50,10 +58,10 @@ function isChatUsage(usage: ChatUsage | TokenUsage): usage is ChatUsage {
   return typeof (usage as ChatUsage).prompt_tokens === 'number';
 }
 
-function textLength(value: unknown): number {
-  if (typeof value === 'string') return value.length;
+function textTokens(value: unknown, charsPerToken: number): number {
+  if (typeof value === 'string') return estimateTextTokens(value, charsPerToken);
   if (value === null || value === undefined) return 0;
-  return JSON.stringify(value).length;
+  return estimateTextTokens(JSON.stringify(value), charsPerToken);
 }
 
 /**
@@ -87,36 +95,40 @@ function costliestOutput(
 export interface CostEstimatorOptions {
   /** Output tokens assumed when a request sets no limit. @default 4096 */
   defaultMaxOutputTokens?: number;
-  /** Characters per token for prompt estimates (low = conservative). @default 2 */
+  /** ASCII characters (other than digits) per token for prompt estimates (low = conservative). @default 2 */
   charsPerToken?: number;
 }
 
-/** An upper bound of a request's prompt tokens, without a tokenizer. */
+/**
+ * A request's prompt tokens without a tokenizer, estimated to err high: its text as
+ * `estimateTextTokens` of `@switchyard/proxy-core` counts it (ASCII at `charsPerToken`, a digit
+ * or another character at least a token each), the JSON of its tool calls, tools, other parts
+ * and `response_format` alike, 1600 tokens an image and 4 a message. Prose and code come out
+ * at about half the estimate; random base64, hex-like and other high-entropy text can exceed it
+ * (up to 1.4 times), and so can some scripts on older tokenizers (cl100k), so it is no bound:
+ * settlement charges the actual usage.
+ */
 export function estimatePromptTokens(
   request: ChatCompletionRequest,
   charsPerToken: number = PRICING_DEFAULTS.charsPerToken,
 ): number {
-  let chars = 0;
+  let tokens = 0;
   let images = 0;
   for (const message of request.messages) {
     const content: unknown = message.content;
     if (Array.isArray(content)) {
       for (const part of content as { type?: string; text?: string }[]) {
         if (part.type === 'image_url') images += 1;
-        else chars += textLength(part.text ?? part);
+        else tokens += textTokens(part.text ?? part, charsPerToken);
       }
     } else {
-      chars += textLength(content);
+      tokens += textTokens(content, charsPerToken);
     }
-    if ('tool_calls' in message) chars += textLength(message.tool_calls);
+    if ('tool_calls' in message) tokens += textTokens(message.tool_calls, charsPerToken);
   }
-  if (request.tools !== undefined) chars += textLength(request.tools);
-  if (request.response_format !== undefined) chars += textLength(request.response_format);
-  return (
-    Math.ceil(chars / charsPerToken) +
-    request.messages.length * MESSAGE_OVERHEAD_TOKENS +
-    images * IMAGE_TOKENS
-  );
+  if (request.tools !== undefined) tokens += textTokens(request.tools, charsPerToken);
+  if (request.response_format !== undefined) tokens += textTokens(request.response_format, charsPerToken);
+  return tokens + request.messages.length * MESSAGE_OVERHEAD_TOKENS + images * IMAGE_TOKENS;
 }
 
 /**

@@ -7,7 +7,10 @@ export const PRICING_DEFAULTS = {
   catalog: 'genai-prices',
   /** Output tokens assumed by a pre-call estimate when the request sets no `max_tokens`. */
   defaultMaxOutputTokens: 4096,
-  /** Characters per token assumed by a pre-call prompt estimate (deliberately low: an upper bound). */
+  /**
+   * ASCII characters (other than digits) per token assumed by a pre-call prompt estimate: low, so
+   * prose and code are over-counted about twice (a digit or another character counts at least a token).
+   */
   charsPerToken: 2,
 } as const;
 
@@ -47,7 +50,10 @@ export const PricingConfigSchema = Type.Object(
     catalog: Type.Optional(Type.Union([Type.Literal('genai-prices'), Type.Literal('none')])),
     /** Output tokens assumed by pre-call estimates when a request sets no limit. @default 4096 */
     defaultMaxOutputTokens: Type.Optional(Type.Integer({ minimum: 1 })),
-    /** Characters per token assumed by pre-call prompt estimates. @default 2 */
+    /**
+     * ASCII characters (other than digits) per token assumed by pre-call prompt estimates (budget
+     * reservations); a digit or another character counts at least a token. @default 2
+     */
     charsPerToken: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
   },
   { additionalProperties: false },
