@@ -297,3 +297,33 @@ describe('estimates of candidates without a price', () => {
     }
   });
 });
+
+describe('budget reservations for embeddings', () => {
+  const embeddingsReserved = (input: unknown, priced = pricing) =>
+    priced
+      .budgetEstimator(gateway)
+      .estimateMaxCostUsd({ model: 'prompted', endpoint: 'embeddings', body: { model: 'prompted', input } });
+
+  // token ids were estimated as 0: 20 requests of 2048 x 8000 ids, $2.13 each on
+  // text-embedding-3-large, were all admitted against a $1 budget
+  it('reserve every token id of an input of ids', () => {
+    expect(embeddingsReserved([1, 2, 3])).toBe(3);
+    expect(
+      embeddingsReserved([
+        [1, 2],
+        [3, 4, 5],
+      ]),
+    ).toBe(5);
+  });
+
+  it('reserve strings at the characters per token chat reservations use', () => {
+    expect(embeddingsReserved('x'.repeat(100))).toBe(50);
+    expect(embeddingsReserved(['x'.repeat(100), '政府'])).toBe(52);
+    const coarse = appPricing({
+      catalog: 'none',
+      charsPerToken: 4,
+      models: { 'up/prompted': { inputPerMTok: 1_000_000, outputPerMTok: 0 } },
+    });
+    expect(embeddingsReserved('x'.repeat(100), coarse)).toBe(25);
+  });
+});

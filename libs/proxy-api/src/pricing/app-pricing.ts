@@ -17,6 +17,7 @@ import {
   createCostEstimator,
   createPricingPlugin,
   createPricingRegistry,
+  PRICING_DEFAULTS,
   type PriceTarget,
   type PricingOptions,
   type PricingRegistry,
@@ -146,6 +147,8 @@ export function appPricing(options: PricingOptions | false | undefined): AppPric
   }
   const registry = createPricingRegistry(options ?? {});
   const prices = createCostEstimator(registry);
+  // embeddings strings are reserved at the characters per token chat prompts are (the cost estimator's)
+  const charsPerToken = registry.options.charsPerToken ?? PRICING_DEFAULTS.charsPerToken;
   // estimates quote a price, which counts no unknown one: a candidate without a price that is
   // never called is no unpriced exchange (`counters.unknownPrice`, `onUnknownPrice`)
   const routingCost: RoutingCostEstimator = {
@@ -164,7 +167,7 @@ export function appPricing(options: PricingOptions | false | undefined): AppPric
           const candidates = gateway.candidates(model);
           if (candidates === undefined) return null;
           if (endpoint === 'embeddings') {
-            const tokens = estimateEmbeddingTokens(body as EmbeddingRequest);
+            const tokens = estimateEmbeddingTokens(body as EmbeddingRequest, charsPerToken);
             return mostExpensive(candidates, (target) =>
               prices.quoteUsd(target, { inputTokens: tokens, outputTokens: 0 }),
             );
