@@ -34,6 +34,18 @@ export function textFlag(value: string | undefined): string | undefined {
 }
 
 /**
+ * `--host`: undefined when not given or empty (as {@link textFlag}), else without the spaces
+ * around it, as `--port` and HOST are read; blank is wrong usage, as a blank `--port` is.
+ */
+export function hostFlag(value: string | undefined): string | undefined {
+  const text = textFlag(value);
+  if (text === undefined) return undefined;
+  const host = text.trim();
+  if (host === '') throw new UsageError(`--host: "${text}" is not a host name or address.`);
+  return host;
+}
+
+/**
  * `value` read as a whole number written in decimal digits (spaces around it allowed), else
  * undefined: `Number()` alone also reads `1e3`, `0x10`, `0b11` and `1.0` as integers, which
  * no one means by a port or a worker count.

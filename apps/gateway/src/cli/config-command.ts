@@ -9,8 +9,10 @@ import { ConfigError, readConfigFile, usableSections, validateConfig } from '../
 import { resolveLogLevel } from '../config/log-level';
 import { checkOpenExposure } from '../config/open-mode';
 import { withServerEnv } from '../config/server-env';
+import { shadowedSecretWarnings } from '../config/shadowed-secret-warnings';
 import { otlpTracesUrl } from '../telemetry/start-telemetry';
-import { integerFlag, parseCommandArgs, positionalArgs, textFlag } from './cli-args';
+import { hostFlag, integerFlag, parseCommandArgs, positionalArgs, textFlag } from './cli-args';
+import { envHost } from './gateway-connection';
 import { EXIT_CODES, UsageError } from './cli-errors';
 import { printJson, printLine, printWarnings } from './cli-output';
 
@@ -98,6 +100,8 @@ async function checkAsStart(
   warn(fileWarnings);
   const usable =
     parsed === undefined ? usableSections(raw, env) : { config: parsed, invalid: new Set<string>() };
+  // as start warns, before the environment's problems it may explain
+  warn(shadowedSecretWarnings(usable.config, env));
   const readsInvalid = (...sections: string[]): boolean =>
     sections.some((section) => usable.invalid.has(section));
   const overridden = readsInvalid('admin', 'metrics', 'redis')
@@ -107,7 +111,7 @@ async function checkAsStart(
   attempt(() => resolveLogLevel(usable.config, envValue(env, 'LOG_LEVEL')));
   attempt(() => otlpTracesUrl(env));
   const count = attempt((): WorkerCount => resolveWorkers(flags.workers, env, usable.config));
-  const host = flags.host ?? envValue(env, 'HOST') ?? usable.config.server?.host ?? '127.0.0.1';
+  const host = flags.host ?? envHost(env) ?? usable.config.server?.host ?? '127.0.0.1';
   // a master key the environment gives, even a bad one, is not an open gateway: only with it valid
   if (config !== undefined && overridden !== undefined && !readsInvalid('keys', 'server'))
     attempt(() => checkOpenExposure(config, host));
@@ -177,7 +181,7 @@ export async function configCommand(args: string[], env: NodeJS.ProcessEnv): Pro
     values.json === true ? (found: readonly string[]) => void warnings.push(...found) : printWarnings;
   const check = await checkAsStart(
     target,
-    { workers: values.workers, port: values.port, host: textFlag(values.host) },
+    { workers: values.workers, port: values.port, host: hostFlag(values.host) },
     env,
     warn,
   );

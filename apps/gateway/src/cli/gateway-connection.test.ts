@@ -57,4 +57,15 @@ describe('gatewayUrlFrom', () => {
     const five = configFile('five.yaml', 'server: { port: 5000 }');
     expect(await gatewayUrlFrom({ config: five }, {})).toBe('http://127.0.0.1:5000');
   });
+
+  it('takes HOST with spaces around it as start does, trimmed like PORT (the URL was "http://127.0.0.2 :7001")', async () => {
+    expect(await gatewayUrlFrom({}, { HOST: ' 127.0.0.2 ', PORT: ' 7001 ' })).toBe('http://127.0.0.2:7001');
+    expect(await gatewayUrlFrom({}, { HOST: '::1\r', PORT: '7001' })).toBe('http://[::1]:7001');
+  });
+
+  it('names SWITCHYARD_URL that is not an http(s) URL without quoting it (a password in it was printed)', async () => {
+    expect(await problemsOf(gatewayUrlFrom({}, { SWITCHYARD_URL: 'ftp://admin:pw-secret@gw:1' }))).toEqual([
+      'SWITCHYARD_URL: is not an http(s) URL (e.g. http://127.0.0.1:8080)',
+    ]);
+  });
 });

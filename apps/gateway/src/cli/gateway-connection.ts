@@ -77,7 +77,10 @@ export async function gatewayUrlFrom(
     if (!URL.canParse(explicit) || !/^https?:$/.test(new URL(explicit).protocol)) {
       // a flag is the command line's mistake (2), the environment the configuration's (1)
       if (flag !== undefined) throw new UsageError(`--url: "${explicit}" is not an http(s) URL.`);
-      throw new ConfigError('the environment', [`SWITCHYARD_URL: "${explicit}" is not an http(s) URL`]);
+      // named, never quoted: a URL may carry a user and password
+      throw new ConfigError('the environment', [
+        'SWITCHYARD_URL: is not an http(s) URL (e.g. http://127.0.0.1:8080)',
+      ]);
     }
     return explicit.replace(/\/+$/, '');
   }
@@ -110,7 +113,16 @@ export async function gatewayUrlFrom(
       `${field}: 0 lets the system pick the port, which this command cannot know: ${urlHint}`,
     ]);
   }
-  return reachableUrl(envValue(env, 'HOST') ?? server.host, port);
+  return reachableUrl(envHost(env) ?? server.host, port);
+}
+
+/**
+ * HOST, as `switchyard start`, `config validate` and the admin commands read it: blank is unset,
+ * and spaces around it (a `.env` file's `HOST=127.0.0.1 ` or its CRLF line end) are dropped, as
+ * they are around PORT.
+ */
+export function envHost(env: NodeJS.ProcessEnv): string | undefined {
+  return envValue(env, 'HOST')?.trim();
 }
 
 /**

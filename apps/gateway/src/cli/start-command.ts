@@ -14,13 +14,14 @@ import { emptyMetricsTokenWarning } from '../config/metrics-token-warning';
 import { resolveLogLevel } from '../config/log-level';
 import { checkOpenExposure, isOpenGateway } from '../config/open-mode';
 import { withServerEnv } from '../config/server-env';
+import { shadowedSecretWarnings } from '../config/shadowed-secret-warnings';
 import { shutdownTimes } from '../config/shutdown-times';
-import { envPort, reachableUrl } from './gateway-connection';
+import { envHost, envPort, reachableUrl } from './gateway-connection';
 import type { ConfigFile } from '../config/config-schema';
 import { logsToFile, startGateway } from '../start-gateway';
 import { otlpTracesUrl } from '../telemetry/start-telemetry';
 import { clearAddressFile, writeAddressFile } from './address-file';
-import { integerFlag, parseCommandArgs, positionalArgs, textFlag } from './cli-args';
+import { hostFlag, integerFlag, parseCommandArgs, positionalArgs, textFlag } from './cli-args';
 import { EXIT_CODES, OperationError } from './cli-errors';
 import { printLine, printWarnings } from './cli-output';
 import { START_USAGE } from './start-usage';
@@ -78,13 +79,16 @@ export async function startCommand(args: string[], env: NodeJS.ProcessEnv): Prom
   positionalArgs(positionals, [], START_USAGE);
   // a malformed flag is wrong usage (exit 2), before any config is read
   const flagPort = portFrom(values.port, '--port');
+  const flagHost = hostFlag(values.host);
   integerFlag(values.workers, '--workers', 1, MAX_WORKERS);
   const port = flagPort ?? envPort(env);
   // an empty --config (`--config "$UNSET"`) is not given: SWITCHYARD_CONFIG, else the defaults
   const loaded = await loadConfig(textFlag(values.config) ?? envValue(env, 'SWITCHYARD_CONFIG'), env);
   const { source } = loaded;
+  // before the environment is applied, whose refusal it may explain; once, not by each worker
+  if (!cluster.isWorker) printWarnings(shadowedSecretWarnings(loaded.config, env));
   const config = withServerEnv(withEnvOverrides(loaded.config, env), env);
-  const host = textFlag(values.host) ?? envValue(env, 'HOST') ?? config.server?.host ?? '127.0.0.1';
+  const host = flagHost ?? envHost(env) ?? config.server?.host ?? '127.0.0.1';
   // before forking: every worker would refuse the same way
   checkOpenExposure(config, host);
   const model = config.models?.[0]?.name ?? `${config.providers[0]?.name ?? 'mock'}/default`;

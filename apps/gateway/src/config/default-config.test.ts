@@ -34,4 +34,18 @@ describe('defaultConfig', () => {
       defaultConfig({ OPENAI_API_KEY: 'sk-env-key', OPENAI_BASE_URL: 'http://127.0.0.1:9/v1' }).providers[1],
     ).toEqual({ name: 'openai', type: 'openai', apiKey: 'sk-env-key', baseUrl: 'http://127.0.0.1:9/v1' });
   });
+
+  it('refuses an OPENAI_BASE_URL that is not an http(s) URL by the variable, never quoting it (its user and password were printed)', () => {
+    for (const [baseUrl, problem] of [
+      [
+        'ftp://user:pw-secret@host/v1',
+        'OPENAI_BASE_URL: does not start with http:// or https:// (e.g. http://127.0.0.1:8000/v1)',
+      ],
+      ['http://user:pw-secret@host:99999/v1', 'OPENAI_BASE_URL: is not a URL'],
+    ] as const) {
+      const refusal = refusalOf({ OPENAI_API_KEY: 'sk-env-key', OPENAI_BASE_URL: baseUrl });
+      expect(refusal.problems).toEqual([problem]);
+      expect(refusal.message).not.toContain('pw-secret');
+    }
+  });
 });

@@ -45,11 +45,10 @@ export function defaultConfig(env: NodeJS.ProcessEnv, warnings: string[] = []): 
   return config;
 }
 
+// named, never quoted: a URL may carry a user and password (`https://user:pw@proxy/v1`)
 function baseUrlProblems(baseUrl: string): string[] {
   // the openai provider's own check (`^https?://`), then one the URL parser agrees with
   if (!/^https?:\/\//.test(baseUrl))
-    return [
-      `OPENAI_BASE_URL: "${baseUrl}" does not start with http:// or https:// (e.g. http://127.0.0.1:8000/v1)`,
-    ];
-  return URL.canParse(baseUrl) ? [] : [`OPENAI_BASE_URL: "${baseUrl}" is not a URL`];
+    return ['OPENAI_BASE_URL: does not start with http:// or https:// (e.g. http://127.0.0.1:8000/v1)'];
+  return URL.canParse(baseUrl) ? [] : ['OPENAI_BASE_URL: is not a URL'];
 }

@@ -136,8 +136,24 @@ describe('admin secrets from the environment', () => {
     expect((error as ConfigError).problems).toEqual([
       'SWITCHYARD_MASTER_KEY (admin.masterKey): Expected string length greater or equal to 16',
       'SWITCHYARD_KEY_SECRET (admin.keySecret): Expected string length greater or equal to 16',
-      'SWITCHYARD_METRICS_TOKEN/token: Expected string length greater or equal to 16',
+      'SWITCHYARD_METRICS_TOKEN (metrics.token): Expected string length greater or equal to 16',
     ]);
+  });
+
+  it("refuses a SWITCHYARD_MASTER_KEY with whitespace as the environment's, naming it (a CRLF .env file's \\r was blamed on the config file, or on the built-in defaults)", () => {
+    for (const masterKey of ['0123456789abcdef0123\r', '0123456789 abcdef0123']) {
+      let error: unknown;
+      try {
+        withEnvOverrides(base, { SWITCHYARD_MASTER_KEY: masterKey });
+      } catch (caught) {
+        error = caught;
+      }
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as ConfigError).source).toBe('the environment');
+      expect((error as ConfigError).problems).toEqual([
+        'SWITCHYARD_MASTER_KEY (admin.masterKey): contains whitespace (a space, tab or line break; a .env file with CRLF line endings?), which an Authorization: Bearer header cannot carry: no one could sign in with it',
+      ]);
+    }
   });
 
   it('takes good values where the file leaves them out, and ignores the variables the file overrides', () => {

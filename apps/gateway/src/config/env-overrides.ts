@@ -21,7 +21,8 @@ import { namesRedisAddress } from './redis-address';
  * A value in the file wins; an empty or blank variable is unset, except that a secret variable
  * (the first three) set to whitespace only is a problem where the file leaves its field to it:
  * taken as unset it would fail open. A value taken from the environment goes through the schema its
- * field has in the file; every bad value (and both Redis variables at once) is listed in one
+ * field has in the file (a master key also through createApp's check for whitespace, such as a
+ * CRLF .env file's `\r`, so that it is named by its variable); every bad value (and both Redis variables at once) is listed in one
  * {@link ConfigError} from "the environment", each under its variable's name.
  */
 export function withEnvOverrides(config: ConfigFile, env: NodeJS.ProcessEnv): ConfigFile {
@@ -59,7 +60,17 @@ function adminFromEnv(
   }
   if (fromEnv.length === 0) return {};
   // the file's part passed this schema already: what fails here came from the environment
-  for (const problem of schemaProblems(AdminConfigSchema, admin)) {
+  const found = schemaProblems(AdminConfigSchema, admin);
+  // createApp refuses it too, but as /admin/masterKey of whatever config the variable went into
+  if (
+    fromEnv.includes('masterKey') &&
+    /\s/.test(admin.masterKey ?? '') &&
+    !found.some((problem) => problem.startsWith('/masterKey:'))
+  )
+    found.push(
+      '/masterKey: contains whitespace (a space, tab or line break; a .env file with CRLF line endings?), which an Authorization: Bearer header cannot carry: no one could sign in with it',
+    );
+  for (const problem of found) {
     const field = fromEnv.find((name) => problem.startsWith(`/${name}:`));
     problems.push(
       field === undefined
@@ -81,7 +92,12 @@ function metricsTokenFromEnv(
   const token = envValue(env, 'SWITCHYARD_METRICS_TOKEN');
   if (token === undefined) return {};
   const metrics = { ...config.metrics, token };
-  const found = schemaProblems(MetricsConfigSchema, metrics, 'SWITCHYARD_METRICS_TOKEN');
+  // the file's part passed this schema already: what fails here is the variable's
+  const found = schemaProblems(MetricsConfigSchema, metrics).map((problem) =>
+    problem.startsWith('/token:')
+      ? `SWITCHYARD_METRICS_TOKEN (metrics.token):${problem.slice('/token:'.length)}`
+      : `metrics${problem}`,
+  );
   problems.push(...found);
   return found.length === 0 ? { metrics } : {};
 }

@@ -13,7 +13,8 @@ import { ConfigFileSchema, type ConfigFile } from './config-schema';
 import { ConfigError } from './config-error';
 import { coerceSubstituted } from './coerce-substituted';
 import { interpolateEnv, startsWithReference } from './interpolate-env';
-import { parseErrorProblem } from './parse-error-problem';
+import { duplicateJsonKey } from './json-duplicate-key';
+import { lineAndColumn, parseErrorProblem } from './parse-error-problem';
 import { cacheWarnings } from './context-config';
 import { redisAddressInEnv } from './env-overrides';
 import { namesRedisAddress } from './redis-address';
@@ -177,7 +178,11 @@ export async function loadConfigFile(
   return validateConfig(await readConfigFile(path), env, path, warnings);
 }
 
-/** A YAML or JSON config file as parsed, not yet validated; a {@link ConfigError} when it cannot be read or parsed. */
+/**
+ * A YAML or JSON config file as parsed, not yet validated; a {@link ConfigError} when it cannot be
+ * read or parsed, or gives a key twice in one map or object (yaml refuses it; `JSON.parse` would
+ * keep the last).
+ */
 export async function readConfigFile(path: string): Promise<unknown> {
   let text: string;
   try {
@@ -193,6 +198,12 @@ export async function readConfigFile(path: string): Promise<unknown> {
   } catch (error) {
     throw new ConfigError(path, [`cannot parse the file: ${parseErrorProblem(error, text)}`]);
   }
+  // refused as yaml refuses it (DUPLICATE_KEY), where JSON.parse silently keeps the last one
+  const duplicate = path.endsWith('.json') ? duplicateJsonKey(text) : undefined;
+  if (duplicate !== undefined)
+    throw new ConfigError(path, [
+      `cannot parse the file: JSON error DUPLICATE_KEY at ${lineAndColumn(text, duplicate)}`,
+    ]);
   return raw;
 }
 

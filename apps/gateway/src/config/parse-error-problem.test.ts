@@ -38,4 +38,34 @@ describe('a config file that does not parse', () => {
       'cannot parse the file: an alias names an anchor not set before it',
     ]);
   });
+
+  it('refuses a key given twice in one JSON object as YAML does, with the line and column of the second (JSON.parse kept the last: a second admin section dropped the master key and the gateway ran open)', async () => {
+    const file = `{"providers": [{"name": "mock", "type": "mock"}],\n "admin": {"masterKey": "${SECRET}"},\n  "admin": {"keySecret": "fedcba9876543210fedc"}}`;
+    const problems = await parseProblems('dup.json', file);
+    expect(problems).toEqual(['cannot parse the file: JSON error DUPLICATE_KEY at line 3, column 3']);
+    expect(problems.join('\n')).not.toContain(SECRET);
+    // the same file as YAML names the same place, with yaml's code
+    expect(await parseProblems('dup.yaml', file)).toEqual([
+      'cannot parse the file: YAML error DUPLICATE_KEY at line 3, column 3',
+    ]);
+    // nested, after escapes that spell the same key, and in an object inside a list
+    expect(await parseProblems('nested.json', '{"a": {"b": 1, "c": "x\\"y:", "\\u0062": 2}}')).toEqual([
+      'cannot parse the file: JSON error DUPLICATE_KEY at line 1, column 30',
+    ]);
+    expect(await parseProblems('list.json', '[{"k": 1}, {"k": 2, "k": 3}]')).toEqual([
+      'cannot parse the file: JSON error DUPLICATE_KEY at line 1, column 21',
+    ]);
+  });
+
+  it('takes the same key in sibling objects, and a value that reads like a key', async () => {
+    const path = join(dir, 'siblings.json');
+    writeFileSync(path, '{"a": {"k": 1}, "b": {"k": 2}, "c": ["k", "k"], "d": "a", "e": {"a": "a"}}');
+    expect(await readConfigFile(path)).toEqual({
+      a: { k: 1 },
+      b: { k: 2 },
+      c: ['k', 'k'],
+      d: 'a',
+      e: { a: 'a' },
+    });
+  });
 });

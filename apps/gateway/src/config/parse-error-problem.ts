@@ -17,13 +17,15 @@ export function parseErrorProblem(error: unknown, text: string): string {
   // V8's reasons with a position are the grammar's own words ("Unterminated string in JSON at
   // position 9"); the others quote the file ("Unexpected token 's', "{"a": sk-..." is not valid JSON")
   const positioned = /^(.+?) in JSON at position (\d+)/.exec(message);
-  if (positioned !== null) {
-    const before = text.slice(0, Number(positioned[2])).split('\n');
-    const column = (before.at(-1) ?? '').length + 1;
-    return `${positioned[1]} at line ${before.length}, column ${column}`;
-  }
+  if (positioned !== null) return `${positioned[1]} at ${lineAndColumn(text, Number(positioned[2]))}`;
   if (message.startsWith('Unexpected end of JSON input')) return 'unexpected end of the JSON text';
   if (message.startsWith('Unexpected token')) return 'an unexpected token: not valid JSON';
   if (message.startsWith('Unresolved alias')) return 'an alias names an anchor not set before it';
   return error instanceof Error ? error.name : 'not YAML or JSON';
+}
+
+/** `line L, column C` (from 1) of the character at `offset` of `text`. */
+export function lineAndColumn(text: string, offset: number): string {
+  const before = text.slice(0, offset).split('\n');
+  return `line ${before.length}, column ${(before.at(-1) ?? '').length + 1}`;
 }

@@ -4,6 +4,7 @@
 // invalid and the other is skipped, so the server variables' problems are still listed.
 import { isHostName } from '@switchyard/proxy-api';
 import { MAX_TIMER_MS, timerDelayProblem } from '@switchyard/proxy-core';
+import { decimalInteger } from '../cli/cli-args';
 import { BOOLEAN_WORDS, parseBooleanText } from './boolean-text';
 import { ConfigError } from './config-error';
 import type { ConfigFile } from './config-schema';
@@ -24,10 +25,11 @@ export function withServerEnv(config: ConfigFile, env: NodeJS.ProcessEnv): Confi
   const server = { ...config.server };
   const problems: string[] = [];
   if (delay !== undefined) {
-    const ms = Number(delay);
-    if (Number.isInteger(ms) && ms > MAX_TIMER_MS)
+    // decimal digits, as PORT and SWITCHYARD_WORKERS: Number() also reads 0x10, 1e3 and 1.0
+    const ms = decimalInteger(delay);
+    if (ms !== undefined && ms > MAX_TIMER_MS)
       problems.push(`SWITCHYARD_SHUTDOWN_DELAY_MS: ${timerDelayProblem(ms)}`);
-    else if (Number.isInteger(ms) && ms >= 0) server.shutdownDelayMs = ms;
+    else if (ms !== undefined) server.shutdownDelayMs = ms;
     else
       problems.push(
         `SWITCHYARD_SHUTDOWN_DELAY_MS: "${delay}" is not a duration in milliseconds (an integer >= 0)`,
