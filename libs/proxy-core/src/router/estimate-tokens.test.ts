@@ -85,23 +85,32 @@ describe('estimateTextTokens', () => {
 
   // hex, UUIDs and numbers came out up to 1.3 times the estimate at 2 characters a token
   // (o200k), and tokenizers that split numbers digit by digit (Gemini, Mistral) 1.7 times
-  it('counts each ASCII digit as a token', () => {
+  it('counts each ASCII digit as a token at 2 characters a token (a budget), half one at 4', () => {
     expect(estimateTextTokens('1234567890', 2)).toBe(10);
     expect(estimateTextTokens('deadbeef00', 2)).toBe(2 + 4);
+    expect(estimateTextTokens('1234567890', 4)).toBe(5);
   });
 
   // Chinese came out 1.24 times the estimate of 2 UTF-16 units a token (o200k), 1.9 times on
   // cl100k, and Tamil 2.9 times: most scripts take at least a token a character
-  it('counts every other character of the Basic Multilingual Plane as a token', () => {
-    expect(estimateTextTokens('政府周三宣布了一系列措施', 4)).toBe(12);
+  it('counts every other character of the Basic Multilingual Plane as a token at 2 characters a token', () => {
+    expect(estimateTextTokens('政府周三宣布了一系列措施', 2)).toBe(12);
     expect(estimateTextTokens('Правительство', 2)).toBe(13);
     expect(estimateTextTokens('café', 2)).toBe(2 + 1);
+  });
+
+  // at the engine's 4 a token, one token a character of Cyrillic (o200k: 0.23) made a
+  // tokens-per-minute limit admit a quarter of what it should
+  it('counts them at half a token each at 4 characters a token, between o200k and cl100k', () => {
+    expect(estimateTextTokens('政府周三宣布了一系列措施', 4)).toBe(6);
+    expect(estimateTextTokens('Правительство', 4)).toBe(7);
   });
 
   // a rare CJK ideograph came out 4 tokens (its UTF-8 bytes), 4 times the old estimate
   it('counts a character beyond it (a surrogate pair: emoji, rare CJK) as its four UTF-8 bytes', () => {
     expect(estimateTextTokens('😀', 2)).toBe(4);
-    expect(estimateTextTokens('\u{20000}\u{2A6D6}', 4)).toBe(8);
+    expect(estimateTextTokens('\u{20000}\u{2A6D6}', 2)).toBe(8);
+    expect(estimateTextTokens('\u{20000}\u{2A6D6}', 4)).toBe(4);
     // a lone surrogate counts as half a pair
     expect(estimateTextTokens('\uD83D', 2)).toBe(2);
   });
@@ -117,7 +126,8 @@ describe('estimatePromptTokens', () => {
   it('counts a text as estimateTextTokens does, plus 4 tokens a message', () => {
     expect(estimatePromptTokens(chat('x'.repeat(100)))).toBe(25 + 4);
     expect(estimatePromptTokens(chat('x'.repeat(100)), 2)).toBe(50 + 4);
-    expect(estimatePromptTokens(chat('政府'.repeat(50)))).toBe(100 + 4);
+    expect(estimatePromptTokens(chat('政府'.repeat(50)))).toBe(50 + 4);
+    expect(estimatePromptTokens(chat('政府'.repeat(50)), 2)).toBe(100 + 4);
   });
 
   it("counts an assistant's tool calls and the response format, as the budget estimate does", () => {

@@ -18,11 +18,15 @@ const MESSAGE_OVERHEAD_TOKENS = 4;
 
 /**
  * Estimated tokens of a text without a tokenizer, in one pass over its UTF-16 code units:
- * ASCII at `charsPerToken` characters a token, except digits at one token each (tokenizers
- * that split numbers digit by digit, as Gemini's and Mistral's do, make that many); every other
- * character of the Basic Multilingual Plane (accented Latin, Cyrillic, Arabic, Indic scripts,
- * CJK) as one token; and a character beyond it (emoji, rare CJK ideographs: a surrogate pair)
- * as four, its UTF-8 bytes, the most a byte-level tokenizer splits it into.
+ * ASCII at `charsPerToken` characters a token, except digits; digits and every other character
+ * of the Basic Multilingual Plane (accented Latin, Cyrillic, Arabic, Indic scripts, CJK) at
+ * half that, at most one token each (at 2 characters a token, a budget's figure: one token
+ * each, what tokenizers that split numbers digit by digit, as Gemini's and Mistral's do, and
+ * cl100k on most scripts make); and a character beyond it (emoji, rare CJK ideographs: a
+ * surrogate pair) as four of those, its UTF-8 bytes, the most a byte-level tokenizer splits it
+ * into. At the engine's 4 a token, the same text comes out at half a token a character: between
+ * o200k (0.23 to 0.32 a character of Cyrillic, Arabic, Hebrew, Greek, Devanagari or Thai) and
+ * cl100k (0.5 to 1).
  *
  * Measured at 2 characters a token against o200k and cl100k (`gpt-tokenizer`) and the
  * published Claude (pre-Claude 3), Gemini, Llama 3 and Mistral tokenizers: prose and code come
@@ -37,14 +41,15 @@ const MESSAGE_OVERHEAD_TOKENS = 4;
  */
 export function estimateTextTokens(text: string, charsPerToken: number): number {
   let ascii = 0;
-  let tokens = 0;
+  // digits and characters past ASCII, a surrogate (half an astral character) counting two
+  let dense = 0;
   for (let index = 0; index < text.length; index++) {
     const unit = text.charCodeAt(index);
-    if (unit >= 0x80) tokens += unit >= 0xd800 && unit <= 0xdfff ? 2 : 1;
-    else if (unit >= 0x30 && unit <= 0x39) tokens += 1;
+    if (unit >= 0x80) dense += unit >= 0xd800 && unit <= 0xdfff ? 2 : 1;
+    else if (unit >= 0x30 && unit <= 0x39) dense += 1;
     else ascii += 1;
   }
-  return tokens + Math.ceil(ascii / charsPerToken);
+  return Math.ceil(ascii / charsPerToken) + Math.ceil(dense * Math.min(1, 2 / charsPerToken));
 }
 
 function contentTokens(value: unknown, charsPerToken: number): number {
