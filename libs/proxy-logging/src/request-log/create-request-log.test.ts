@@ -649,4 +649,22 @@ describe.skipIf(!pgUp)('createRequestLog on PostgreSQL', () => {
       await schema.drop();
     }
   });
+  it('runs retention with a retentionMs longer than any stored time (its cutoff failed every pass)', async () => {
+    const schema = await createTestSchema();
+    const log = await createRequestLog({
+      store: 'postgres',
+      url: TEST_DATABASE_URL,
+      schema: schema.schema,
+      retentionMs: 1e20,
+    });
+    try {
+      log.queue.push(row({ id: 'kept', ts: 1 }));
+      await log.queue.flush();
+      expect(await log.runRetention()).toBe(0);
+      expect((await log.sql?.list({}))?.data.map((r) => r.id)).toEqual(['kept']);
+    } finally {
+      await log.close();
+      await schema.drop();
+    }
+  });
 });

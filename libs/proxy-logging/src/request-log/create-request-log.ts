@@ -97,11 +97,15 @@ export interface RequestLogOptions extends Omit<RequestLogQueueOptions, 'store' 
   output?: JsonlOutput;
   /** Delete rows older than this many milliseconds (SQL stores), above 0; unset keeps everything. */
   retentionMs?: number;
-  /** Rows per retention DELETE, a positive integer. @default 5000 */
+  /**
+   * Most rows per retention DELETE, a positive integer; a DELETE also stops at ~4 MiB of rows, their
+   * bodies counted by their size (`RETENTION_DELETE_BYTES`), so that on SQLite it holds the write
+   * lock for milliseconds. @default 5000
+   */
   retentionBatchSize?: number;
   /**
    * How often retention runs, in milliseconds, at most `MAX_TIMER_MS`; a pass that hits its cap
-   * (100 deletes of `retentionBatchSize` rows) is followed by the next one at once. @default 3600000
+   * (100 × `retentionBatchSize` rows) is followed by the next one at once. @default 3600000
    */
   retentionIntervalMs?: number;
   /** Delay of the first retention pass after start-up, in milliseconds, at most `MAX_TIMER_MS`. @default 10000 */

@@ -61,9 +61,19 @@ describe('rowFromContext', () => {
 
 describe('writeRowParams', () => {
   it('writes every column of a row in REQUEST_LOG_COLUMNS order from the offset, booleans as 0/1', () => {
-    // a distinct value per column, so a column read into the wrong place shows
+    // a distinct value per column, so a column read into the wrong place shows: text, whole
+    // numbers, and reals as each column holds them
+    const integers = new Set<string>(['ts', 'status', 'attempts', 'fallbacks']);
+    const reals = new Set<string>(['duration_ms', 'upstream_ms', 'ttft_ms', 'cost_usd', 'cache_saved_usd']);
     const row = Object.fromEntries(
-      REQUEST_LOG_COLUMNS.map((column, index) => [column, `${column}-${index}`]),
+      REQUEST_LOG_COLUMNS.map((column, index) => [
+        column,
+        integers.has(column) || column.endsWith('_tokens')
+          ? index
+          : reals.has(column)
+            ? index + 0.25
+            : `${column}-${index}`,
+      ]),
     ) as unknown as RequestLogRow;
     row.stream = true;
     row.cache_hit = false;

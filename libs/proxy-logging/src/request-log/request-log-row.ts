@@ -98,46 +98,103 @@ export const REQUEST_LOG_COLUMNS = [
 
 /**
  * Writes a row's values into `params` from index `at`, in {@link REQUEST_LOG_COLUMNS} order,
- * booleans as 0/1 (an INSERT's parameters). Spelled out column by column: a loop over the
- * column names reads `row[name]` by a key V8 cannot specialise, and for a 500-row batch that
- * was 0.4 ms of the event loop against 0.025 ms here.
+ * booleans as 0/1 (an INSERT's parameters), each value as both dialects store it alike (see
+ * {@link storableText}, {@link storableCount}, {@link storableReal}): PostgreSQL refused a NUL
+ * character or a fractional count, and with it the whole batch was written again row by row,
+ * while SQLite stored them. Spelled out column by column: a loop over the column names reads
+ * `row[name]` by a key V8 cannot specialise, and for a 500-row batch that was 0.4 ms of the
+ * event loop against 0.025 ms here (the values' checks add about 0.2 ms, most of it looking
+ * into each string once).
  */
 export function writeRowParams(params: SqlValue[], at: number, row: RequestLogRow): void {
-  params[at] = row.id;
-  params[at + 1] = row.ts;
-  params[at + 2] = row.api_key_id;
-  params[at + 3] = row.api_key_name;
-  params[at + 4] = row.customer_id;
-  params[at + 5] = row.run_id;
-  params[at + 6] = row.span_id;
-  params[at + 7] = row.parent_span_id;
-  params[at + 8] = row.section;
-  params[at + 9] = row.section_path;
-  params[at + 10] = row.endpoint;
-  params[at + 11] = row.provider;
-  params[at + 12] = row.requested_model;
-  params[at + 13] = row.resolved_model;
-  params[at + 14] = row.status;
-  params[at + 15] = row.error_code;
+  params[at] = storableText(row.id);
+  params[at + 1] = storableInteger(row.ts, -Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, Math.floor);
+  params[at + 2] = storableText(row.api_key_id);
+  params[at + 3] = storableText(row.api_key_name);
+  params[at + 4] = storableText(row.customer_id);
+  params[at + 5] = storableText(row.run_id);
+  params[at + 6] = storableText(row.span_id);
+  params[at + 7] = storableText(row.parent_span_id);
+  params[at + 8] = storableText(row.section);
+  params[at + 9] = storableText(row.section_path);
+  params[at + 10] = storableText(row.endpoint);
+  params[at + 11] = storableText(row.provider);
+  params[at + 12] = storableText(row.requested_model);
+  params[at + 13] = storableText(row.resolved_model);
+  params[at + 14] = storableInteger(row.status, INT32_MIN, INT32_MAX, Math.round);
+  params[at + 15] = storableText(row.error_code);
   params[at + 16] = row.stream ? 1 : 0;
-  params[at + 17] = row.duration_ms;
-  params[at + 18] = row.upstream_ms;
-  params[at + 19] = row.ttft_ms;
-  params[at + 20] = row.input_tokens;
-  params[at + 21] = row.output_tokens;
-  params[at + 22] = row.cached_tokens;
-  params[at + 23] = row.reasoning_tokens;
-  params[at + 24] = row.units;
-  params[at + 25] = row.cost_usd;
+  params[at + 17] = storableReal(row.duration_ms);
+  params[at + 18] = storableReal(row.upstream_ms);
+  params[at + 19] = storableReal(row.ttft_ms);
+  params[at + 20] = storableCount(row.input_tokens, Number.MAX_SAFE_INTEGER);
+  params[at + 21] = storableCount(row.output_tokens, Number.MAX_SAFE_INTEGER);
+  params[at + 22] = storableCount(row.cached_tokens, Number.MAX_SAFE_INTEGER);
+  params[at + 23] = storableCount(row.reasoning_tokens, Number.MAX_SAFE_INTEGER);
+  params[at + 24] = storableText(row.units);
+  params[at + 25] = storableReal(row.cost_usd);
   params[at + 26] = row.cache_hit ? 1 : 0;
-  params[at + 27] = row.attempts;
-  params[at + 28] = row.fallbacks;
-  params[at + 29] = row.request_body;
-  params[at + 30] = row.response_body;
-  params[at + 31] = row.client_request_id;
-  params[at + 32] = row.cache_saved_usd;
+  params[at + 27] = storableCount(row.attempts, INT32_MAX);
+  params[at + 28] = storableCount(row.fallbacks, INT32_MAX);
+  params[at + 29] = storableText(row.request_body);
+  params[at + 30] = storableText(row.response_body);
+  params[at + 31] = storableText(row.client_request_id);
+  params[at + 32] = storableReal(row.cache_saved_usd);
   params[at + 33] = flag(row.request_body_truncated);
   params[at + 34] = flag(row.response_body_truncated);
+}
+
+/** The range of an INTEGER column on PostgreSQL (`status`, `attempts`, `fallbacks`). */
+export const INT32_MIN = -(2 ** 31);
+export const INT32_MAX = 2 ** 31 - 1;
+
+/** `String.prototype.isWellFormed` and `toWellFormed` (ES2024, in every Node.js this library supports). */
+interface WellFormedString {
+  isWellFormed(): boolean;
+  toWellFormed(): string;
+}
+
+/**
+ * Text as both dialects store it: U+0000 (which PostgreSQL's text cannot hold, SQLSTATE 22021)
+ * and lone surrogates (which PostgreSQL stored as one U+FFFD and SQLite as three) become U+FFFD,
+ * the replacement character. A string that needs neither, nearly all of them, is returned as it
+ * is; a one-byte string (Latin-1, most JSON) is scanned at memory speed.
+ */
+function storableText(value: string | null): string | null {
+  if (typeof value !== 'string') return value;
+  const text = value.includes('\u0000') ? value.replaceAll('\u0000', '\uFFFD') : value;
+  const wellFormed = text as unknown as WellFormedString;
+  return wellFormed.isWellFormed() ? text : wellFormed.toWellFormed();
+}
+
+/**
+ * A whole number as an integer column holds it on both dialects, `round`ed and clamped to
+ * `[min, max]`; null when it is not a finite number (the row is then refused alike for a column
+ * that must have one). PostgreSQL refused a fraction (22P02) or a number past its column (22003)
+ * that SQLite stored.
+ */
+function storableInteger(
+  value: number | null,
+  min: number,
+  max: number,
+  round: (value: number) => number,
+): number | null {
+  if (Number.isSafeInteger(value) && (value as number) >= min && (value as number) <= max) return value;
+  if (typeof value !== 'number' || !Number.isFinite(value)) return null;
+  return Math.min(Math.max(round(value), min), max);
+}
+
+/** A count (tokens, attempts) as its column holds it: a whole number from 0 to `max`, the nearest one; null when it is not a finite number. */
+function storableCount(value: number | null, max: number): number | null {
+  return storableInteger(value, 0, max, Math.round);
+}
+
+/**
+ * A real number (milliseconds, USD) as both dialects store it: null when it is not a finite
+ * number (PostgreSQL keeps NaN and infinities, SQLite stores NaN as null).
+ */
+function storableReal(value: number | null): number | null {
+  return typeof value === 'number' && Number.isFinite(value) ? value : null;
 }
 
 /** A nullable boolean as the tables keep it: 0/1, or null for unknown. */

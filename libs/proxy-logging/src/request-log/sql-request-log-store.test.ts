@@ -12,9 +12,10 @@ import { openDatabase } from '../sql/open-database';
 import type { SqlDatabase, SqlValue } from '../sql/sql-database';
 import { SqliteWriteThread, type SqlBatchWriter, type SqlStatement } from '../sql/sqlite-write-thread';
 import { RequestLogQueue } from './request-log-queue';
+import type { RequestListQuery } from './request-log-queries';
 import { REQUEST_LOG_MIGRATIONS } from './request-log-migrations';
 import { REQUEST_LOG_COLUMNS, type RequestLogRow, writeRowParams } from './request-log-row';
-import { SqlRequestLogStore } from './sql-request-log-store';
+import { RETENTION_DELETE_BYTES, RETENTION_ROW_BYTES, SqlRequestLogStore } from './sql-request-log-store';
 
 const pgUp = await requireService('PostgreSQL', TEST_DATABASE_URL);
 
@@ -257,6 +258,103 @@ function suite(
       expect((await store.traffic(1000.5, 2000.5)).map((target) => target.requests)).toEqual([2]);
       expect(await store.deleteOlderThan(1000.5, 10)).toBe(1);
       expect((await store.list({})).data.map((r) => r.ts)).toEqual([2001, 2000, 1001]);
+    });
+
+    it('takes bounds past any stored time, and a fractional limit, on every dialect; a status that is no integer is a 400 (PostgreSQL failed on each)', async () => {
+      await store.write([1, 2, 3].map((i) => row({ id: `r${i}`, ts: i, customer_id: 'c' })));
+      const ids = async (query: RequestListQuery): Promise<string[]> =>
+        (await store.list(query)).data.map((r) => r.id);
+      const page = await store.list({ limit: 1.5 });
+      expect(page.data.map((r) => r.id)).toEqual(['r3']);
+      expect(page.next_cursor).not.toBeNull();
+      expect(await ids({ from: 1e20 })).toEqual([]);
+      expect(await ids({ to: -1e20 })).toEqual([]);
+      expect(await ids({ from: -1e20, to: 1e20 })).toEqual(['r3', 'r2', 'r1']);
+      expect(await ids({ from: -Infinity, to: Infinity })).toEqual(['r3', 'r2', 'r1']);
+      expect((await store.usage('customer', -1e20, 1e20))[0]?.requests).toBe(3);
+      expect((await store.usage('customer', -1e20, 1e20, 2.5))[0]?.requests).toBe(3);
+      expect((await store.traffic(-1e20, 1e20)).map((target) => target.requests)).toEqual([3]);
+      for (const status of [200.5, 2 ** 31, Number.NaN])
+        await expect(store.list({ status })).rejects.toMatchObject({
+          code: 'invalid_request',
+          param: 'status',
+        });
+      for (const param of ['from', 'to'] as const)
+        await expect(store.list({ [param]: Number.NaN })).rejects.toMatchObject({
+          code: 'invalid_request',
+          param,
+        });
+      await expect(store.list({ limit: Number.NaN })).rejects.toMatchObject({ param: 'limit' });
+      // what a retentionMs of 1e20 asks for: every pass failed on PostgreSQL
+      expect(await store.deleteOlderThan(Date.now() - 1e20, 10)).toBe(0);
+      expect(await store.deleteOlderThan(1e20, 1.5)).toBe(3);
+    });
+
+    it('stores text with NUL characters and numbers its columns cannot hold as the same values on every dialect, in one batch (PostgreSQL refused the row, and wrote its batch again row by row)', async () => {
+      const queue = new RequestLogQueue({ store, flushIntervalMs: 60_000 });
+      const odd = row({
+        id: 'odd\u0000',
+        ts: 1000.7,
+        requested_model: 'gpt\u0000x',
+        resolved_model: 'm\uD800',
+        api_key_name: '\u0000\u0000',
+        units: '{"characters":1,"note":"\u0000"}',
+        request_body: 'b\u0000ody',
+        response_body: 'x\uDC00y',
+        status: 200.4,
+        input_tokens: 12.5,
+        output_tokens: -3,
+        cached_tokens: 1e20,
+        reasoning_tokens: Number.NaN,
+        duration_ms: Infinity,
+        upstream_ms: Number.NaN,
+        ttft_ms: -Infinity,
+        cost_usd: Number.NaN,
+        cache_saved_usd: Infinity,
+        attempts: 1.4,
+        fallbacks: -1,
+      });
+      const odder = row({
+        id: 'odder',
+        ts: 1e20,
+        status: -1e20,
+        input_tokens: '12' as unknown as number,
+        attempts: 1e20,
+      });
+      for (const r of [row({ id: 'a', ts: 1 }), odd, odder]) queue.push(r);
+      await queue.flush();
+      expect(queue.stats).toMatchObject({ written: 3, rejected: 0, storeErrors: 0 });
+      const stored = new Map((await store.list({})).data.map((r) => [r.id, r]));
+      expect(stored.get('odd\uFFFD')).toEqual({
+        ...odd,
+        id: 'odd\uFFFD',
+        ts: 1000,
+        requested_model: 'gpt\uFFFDx',
+        resolved_model: 'm\uFFFD',
+        api_key_name: '\uFFFD\uFFFD',
+        units: '{"characters":1,"note":"\uFFFD"}',
+        request_body: 'b\uFFFDody',
+        response_body: 'x\uFFFDy',
+        status: 200,
+        input_tokens: 13,
+        output_tokens: 0,
+        cached_tokens: Number.MAX_SAFE_INTEGER,
+        reasoning_tokens: null,
+        duration_ms: null,
+        upstream_ms: null,
+        ttft_ms: null,
+        cost_usd: null,
+        cache_saved_usd: null,
+        attempts: 1,
+        fallbacks: 0,
+      });
+      expect(stored.get('odder')).toEqual({
+        ...odder,
+        ts: Number.MAX_SAFE_INTEGER,
+        status: -(2 ** 31),
+        input_tokens: null,
+        attempts: 2 ** 31 - 1,
+      });
     });
 
     it('sums costs to the same USD on every dialect, without float noise (rows are priced to 1e-10 USD)', async () => {
@@ -964,9 +1062,114 @@ describe('request log retention with a write thread', () => {
       await store.write([row({ id: 'new', ts: 10_000 })]);
       onConnection.length = 0;
       expect(await store.deleteOlderThan(1000, 3)).toBe(7);
-      expect(executed).toHaveBeenCalledTimes(3);
+      // 3, 3, 1, and a last one that finds no old row left
+      expect(executed).toHaveBeenCalledTimes(4);
       expect(onConnection.filter((sql) => sql.startsWith('DELETE'))).toEqual([]);
       expect((await store.list({})).data.map((r) => r.id)).toEqual(['new']);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+// A retention DELETE of 5000 rows with 64 KiB bodies held SQLite's write lock ~0.5 s, and a key
+// store write on the main connection (synchronous, with a 5 s busy timeout) blocked the event
+// loop that long: each DELETE now stops at a budget of bytes, which bounds how long it holds it
+describe('request log retention over rows with large bodies', () => {
+  const body = 'b'.repeat(64 * 1024);
+  const oldRows = Array.from({ length: 120 }, (_, i) =>
+    row({ id: `old${String(i).padStart(3, '0')}`, ts: 100 + i, request_body: body, response_body: body }),
+  );
+  // a DELETE takes rows while those before weigh less than its budget
+  const perDelete = Math.ceil(RETENTION_DELETE_BYTES / (2 * body.length + RETENTION_ROW_BYTES));
+  const expected = [
+    ...Array.from({ length: Math.floor(oldRows.length / perDelete) }, () => perDelete),
+    oldRows.length % perDelete,
+    0, // the pass learns that no old row is left
+  ];
+
+  /** `inner`, recording the rows each DELETE changed. */
+  function recordingDeletes(inner: SqlDatabase, deletes: number[]): SqlDatabase {
+    return {
+      dialect: inner.dialect,
+      query: (sql, params) => inner.query(sql, params),
+      execute: async (sql, params) => {
+        const result = await inner.execute(sql, params);
+        if (sql.startsWith('DELETE')) deletes.push(result.rowCount);
+        return result;
+      },
+      transaction: (fn) => inner.transaction(fn),
+      close: () => inner.close(),
+    };
+  }
+
+  it('deletes them a few megabytes a statement on SQLite', async () => {
+    expect(perDelete).toBeGreaterThan(1);
+    expect(perDelete).toBeLessThan(oldRows.length);
+    const deletes: number[] = [];
+    const store = new SqlRequestLogStore(
+      recordingDeletes(await openDatabase({ url: 'sqlite::memory:' }), deletes),
+    );
+    try {
+      await store.write([...oldRows, row({ id: 'new', ts: 10_000, request_body: body })]);
+      expect(await store.deleteOlderThan(1000, 5000)).toBe(oldRows.length);
+      expect(deletes).toEqual(expected);
+      expect((await store.list({})).data.map((r) => r.id)).toEqual(['new']);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it.skipIf(!pgUp)('deletes them a few megabytes a statement on PostgreSQL', async () => {
+    const schema = await createTestSchema();
+    const deletes: number[] = [];
+    const store = new SqlRequestLogStore(recordingDeletes(schema.db, deletes));
+    try {
+      await store.write([...oldRows, row({ id: 'new', ts: 10_000 })]);
+      expect(await store.deleteOlderThan(1000, 5000)).toBe(oldRows.length);
+      expect(deletes).toEqual(expected);
+      expect((await store.list({})).data.map((r) => r.id)).toEqual(['new']);
+    } finally {
+      await schema.drop();
+    }
+  });
+
+  it('holds the write lock of a SQLite file one such transaction at a time on the thread: a main-connection write waits for one, not the pass', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'switchyard-request-log-'));
+    const path = join(dir, 'requests.db');
+    const db = await openDatabase({ url: `sqlite:${path}` });
+    const thread = new SqliteWriteThread({ path });
+    const deletes: number[] = [];
+    const oldLeftAtMainWrite: number[] = [];
+    const countOld = async (): Promise<number> =>
+      Number(
+        (await db.query<{ n: number }>('SELECT count(*) AS n FROM switchyard_requests WHERE ts < 1000'))[0]
+          ?.n,
+      );
+    // the thread, recording each transaction's deletes; after the first, a write on the main
+    // connection as the key store's spend flush makes it
+    const writer: SqlBatchWriter = {
+      transaction: (statements) => thread.transaction(statements),
+      execute: async (statement) => {
+        const changes = await thread.execute(statement);
+        deletes.push(changes);
+        if (deletes.length === 1) {
+          await db.execute("INSERT INTO side (k) VALUES ('spend')");
+          oldLeftAtMainWrite.push(await countOld());
+        }
+        return changes;
+      },
+      close: () => thread.close(),
+    };
+    const store = new SqlRequestLogStore(db, { writer });
+    try {
+      await db.execute('CREATE TABLE side (k TEXT)');
+      await store.write([...oldRows, row({ id: 'new', ts: 10_000 })]);
+      expect(await store.deleteOlderThan(1000, 5000)).toBe(oldRows.length);
+      expect(deletes).toEqual(expected);
+      expect(oldLeftAtMainWrite).toEqual([oldRows.length - perDelete]);
+      expect(await countOld()).toBe(0);
     } finally {
       await store.close();
       rmSync(dir, { recursive: true, force: true });

@@ -15,7 +15,13 @@ import type {
   UsageGroupBy,
   UsageSeries,
 } from './request-log-queries';
-import { REQUEST_LOG_COLUMNS, type RequestLogRow, writeRowParams } from './request-log-row';
+import {
+  INT32_MAX,
+  INT32_MIN,
+  REQUEST_LOG_COLUMNS,
+  type RequestLogRow,
+  writeRowParams,
+} from './request-log-row';
 import type { RequestLogStore } from './request-log-store';
 
 const GROUP_COLUMNS: Record<UsageGroupBy, string> = {
@@ -58,6 +64,9 @@ function insertChunkSizes(rows: number): number[] {
   return sizes;
 }
 
+/** Body characters a write's parameters are made of between two turns of the event loop (a few ms). */
+const BODY_CHARS_PER_TURN = 1024 * 1024;
+
 const INSERT_COLUMNS = REQUEST_LOG_COLUMNS.join(', ');
 const INSERT_TUPLE = `(${REQUEST_LOG_COLUMNS.map(() => '?').join(', ')})`;
 /** The INSERT of each chunk size: at most nine, made once (a 200-row one is ~19 KB of text). */
@@ -91,19 +100,70 @@ function insertParams(rows: number): SqlValue[] {
   return template.slice();
 }
 
-/** Deletes in one retention pass by default (each of `batchSize` rows). */
+/** Most rows of one retention pass by default, in `batchSize`s: `batchSize` × this. */
 export const RETENTION_MAX_BATCHES = 100;
+
+/**
+ * Bytes of rows one retention DELETE takes at most (it takes at least one row), counting each
+ * row's bodies by their size and {@link RETENTION_ROW_BYTES} for the rest. On SQLite a DELETE
+ * holds the database's write lock while it runs, and its work grows with the bytes it frees: 5000
+ * rows with 64 KiB bodies held it ~0.5 s, and a write on another connection (the key store's
+ * spend flush, synchronous on the event loop) waited as long. About 4 MiB is a few milliseconds.
+ */
+export const RETENTION_DELETE_BYTES = 4 * 1024 * 1024;
+
+/** What a row weighs in {@link RETENTION_DELETE_BYTES} besides its bodies: its index entries and columns. */
+export const RETENTION_ROW_BYTES = 16 * 1024;
+
+/** Most rows a retention DELETE can take (each weighs at least {@link RETENTION_ROW_BYTES}): 256. */
+const RETENTION_DELETE_MAX_ROWS = RETENTION_DELETE_BYTES / RETENTION_ROW_BYTES;
+
+/** Fewest of the oldest rows a retention DELETE weighs (see `deleteOlderThan`). */
+const RETENTION_DELETE_MIN_READ = 64;
+
+/**
+ * One retention DELETE: of the oldest `?` rows before `?`, those the rows before which weigh
+ * under the budget. `octet_length` reads a value's size from the row's header on both dialects
+ * (SQLite 3.43+, PostgreSQL's TOAST pointer), not the value itself; the rows it weighs are read
+ * from the table, not only the `(ts, id)` index.
+ */
+const RETENTION_DELETE = `DELETE FROM switchyard_requests WHERE id IN (
+  SELECT id FROM (
+    SELECT id, SUM(bytes) OVER (ORDER BY ts, id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS bytes_before
+    FROM (
+      SELECT id, ts, ${RETENTION_ROW_BYTES} + COALESCE(octet_length(request_body), 0) + COALESCE(octet_length(response_body), 0) AS bytes
+      FROM switchyard_requests WHERE ts < ? ORDER BY ts, id LIMIT ?
+    ) AS oldest
+  ) AS weighed WHERE bytes_before IS NULL OR bytes_before < ${RETENTION_DELETE_BYTES}
+)`;
 
 /** Latest requests of a window whose latencies give a target's percentiles (see `traffic`). */
 const MAX_PERCENTILE_ROWS = 10_000;
 
+/** Past every stored `ts` (a row's is a safe integer): a bound beyond it selects the same rows. */
+const TS_BOUND = 2 ** 53;
+
 /**
  * A time bound as the whole millisecond that selects the same rows: rows carry whole
- * milliseconds, so `ts >= 1000.5` is `ts >= 1001` and `ts < 2000.5` is `ts < 2001`. PostgreSQL
- * refuses a fraction compared with its BIGINT column (SQLite takes it): a library caller's
- * `Date` arithmetic, or a retention of a fraction of a day, failed there.
+ * milliseconds, so `ts >= 1000.5` is `ts >= 1001` and `ts < 2000.5` is `ts < 2001`; a bound
+ * past every stored time is taken as {@link TS_BOUND}. PostgreSQL refuses a fraction compared
+ * with its BIGINT column (SQLite takes it), and a number past BIGINT: a library caller's `Date`
+ * arithmetic, a retention of a fraction of a day, or of 1e20 ms, failed there.
  */
-const wholeMs = (ms: number): number => Math.ceil(ms);
+function wholeMs(ms: number, param: string): number {
+  if (typeof ms !== 'number' || Number.isNaN(ms))
+    throw new SwitchyardError('invalid_request', `${param} must be a number of epoch milliseconds.`, {
+      param,
+    });
+  return Math.min(Math.max(Math.ceil(ms), -TS_BOUND), TS_BOUND);
+}
+
+/** A number of rows, whole, from 1 to `max` (PostgreSQL refuses a fractional LIMIT, SQLite a non-integer one). */
+function rowCount(rows: number, max: number, param: string): number {
+  if (typeof rows !== 'number' || Number.isNaN(rows))
+    throw new SwitchyardError('invalid_request', `${param} must be a number of rows.`, { param });
+  return Math.min(Math.max(Math.floor(rows), 1), max);
+}
 
 /**
  * Latest requests of a range whose latencies give a series' percentiles (see `series`). Larger
@@ -224,10 +284,21 @@ export class SqlRequestLogStore implements RequestLogStore {
     await this.ready();
     const statements: SqlStatement[] = [];
     let start = 0;
+    let bodyChars = 0;
     for (const size of insertChunkSizes(rows.length)) {
       const params = insertParams(size);
-      for (let index = start, at = 0; index < start + size; index++, at += REQUEST_LOG_COLUMNS.length)
-        writeRowParams(params, at, rows[index] as RequestLogRow);
+      for (let index = start, at = 0; index < start + size; index++, at += REQUEST_LOG_COLUMNS.length) {
+        const row = rows[index] as RequestLogRow;
+        writeRowParams(params, at, row);
+        // its text is scanned for what PostgreSQL cannot store, at ~2 ns a character in a string
+        // of two bytes a character (any non-Latin-1 text): a 500-row batch of full bodies is
+        // 64 Mi characters, so the event loop gets a turn every BODY_CHARS_PER_TURN of them
+        bodyChars += (row.request_body?.length ?? 0) + (row.response_body?.length ?? 0);
+        if (bodyChars >= BODY_CHARS_PER_TURN) {
+          bodyChars = 0;
+          await yieldToEventLoop();
+        }
+      }
       start += size;
       statements.push({ sql: insertSql(size), params });
     }
@@ -255,7 +326,13 @@ export class SqlRequestLogStore implements RequestLogStore {
   /** One page of rows, newest first, with the cursor of the next page. */
   async list(query: RequestListQuery): Promise<{ data: RequestLogRow[]; next_cursor: string | null }> {
     await this.ready();
-    const limit = Math.min(Math.max(query.limit ?? 100, 1), 1000);
+    const limit = query.limit === undefined ? 100 : rowCount(query.limit, 1000, 'limit');
+    const status = query.status;
+    // the column is an INTEGER: PostgreSQL refuses a fraction or a number past it
+    if (status !== undefined && !(Number.isInteger(status) && status >= INT32_MIN && status <= INT32_MAX))
+      throw new SwitchyardError('invalid_request', 'status must be an integer (an HTTP status).', {
+        param: 'status',
+      });
     const where: string[] = [];
     const params: SqlValue[] = [];
     const add = (sql: string, value: SqlValue | undefined): void => {
@@ -269,9 +346,9 @@ export class SqlRequestLogStore implements RequestLogStore {
     add('customer_id = ?', query.customerId);
     add('run_id = ?', query.runId);
     add('client_request_id = ?', query.clientRequestId);
-    add('status = ?', query.status);
-    add('ts >= ?', query.from === undefined ? undefined : wholeMs(query.from));
-    add('ts < ?', query.to === undefined ? undefined : wholeMs(query.to));
+    add('status = ?', status);
+    add('ts >= ?', query.from === undefined ? undefined : wholeMs(query.from, 'from'));
+    add('ts < ?', query.to === undefined ? undefined : wholeMs(query.to, 'to'));
     if (query.cursor !== undefined) {
       const [ts, id] = decodeCursor(query.cursor);
       // keyset: `ts <= ?` bounds the range of whichever (filter, ts) index serves the query
@@ -310,7 +387,7 @@ export class SqlRequestLogStore implements RequestLogStore {
         COALESCE(SUM(CASE WHEN ${UNPRICED} THEN input_tokens END), 0) AS unpriced_input_tokens,
         COALESCE(SUM(CASE WHEN ${UNPRICED} THEN output_tokens END), 0) AS unpriced_output_tokens
       FROM switchyard_requests WHERE ts >= ? AND ts < ? GROUP BY ${groupedBy} ORDER BY cost_usd DESC, requests DESC LIMIT ?`,
-      [wholeMs(from), wholeMs(to), Math.max(1, Math.floor(limit))],
+      [wholeMs(from, 'from'), wholeMs(to, 'to'), rowCount(limit, Number.MAX_SAFE_INTEGER, 'limit')],
     );
     // a sum of doubles carries float noise, and not the same on both dialects (SQLite compensates)
     for (const group of groups) {
@@ -431,12 +508,12 @@ export class SqlRequestLogStore implements RequestLogStore {
       }>(
         `SELECT provider, resolved_model, COUNT(*) AS requests, SUM(CASE WHEN status >= 400 THEN 1 ELSE 0 END) AS errors
         FROM switchyard_requests WHERE ts >= ? AND ts < ? AND cache_hit = 0 GROUP BY provider, resolved_model`,
-        [wholeMs(from), wholeMs(to)],
+        [wholeMs(from, 'from'), wholeMs(to, 'to')],
       ),
       this.db.query<{ provider: string | null; resolved_model: string | null; duration_ms: number | null }>(
         `SELECT provider, resolved_model, duration_ms FROM switchyard_requests
         WHERE ts >= ? AND ts < ? AND cache_hit = 0 AND duration_ms IS NOT NULL ORDER BY ts DESC LIMIT ?`,
-        [wholeMs(from), wholeMs(to), MAX_PERCENTILE_ROWS],
+        [wholeMs(from, 'from'), wholeMs(to, 'to'), MAX_PERCENTILE_ROWS],
       ),
     ]);
     const targetOf = (provider: string | null, model: string | null): string =>
@@ -491,31 +568,44 @@ export class SqlRequestLogStore implements RequestLogStore {
   }
 
   /**
-   * Deletes rows older than `before` (epoch ms), at most `batchSize` per statement and
-   * `maxBatches` statements; returns rows deleted.
+   * Deletes rows older than `before` (epoch ms), oldest first: at most `batchSize` a statement,
+   * fewer when their bodies are large (a statement stops at {@link RETENTION_DELETE_BYTES}), and
+   * at most `batchSize` × `maxBatches` in all; returns rows deleted. Each statement is its own
+   * transaction, so on SQLite another connection's write waits for one of them at most.
    */
   async deleteOlderThan(
     before: number,
     batchSize: number,
     maxBatches = RETENTION_MAX_BATCHES,
   ): Promise<number> {
+    const cutoff = wholeMs(before, 'before');
+    const perStatement = rowCount(batchSize, Number.MAX_SAFE_INTEGER, 'batchSize');
+    const most = perStatement * rowCount(maxBatches, Number.MAX_SAFE_INTEGER, 'maxBatches');
     await this.ready();
-    const sql =
-      'DELETE FROM switchyard_requests WHERE id IN (SELECT id FROM switchyard_requests WHERE ts < ? ORDER BY ts LIMIT ?)';
-    // on SQLite a batch is milliseconds to tens of them of synchronous work: the write thread
-    // keeps it off the event loop, as it does the inserts
+    // on SQLite a statement is milliseconds of synchronous work: the write thread keeps it off
+    // the event loop, as it does the inserts
     const onWriter = this.#writer?.execute?.bind(this.#writer);
+    // the rows a statement weighs: rows of one log are much alike in size, so twice what the
+    // last one took (with 64 KiB bodies, weighing 512 rows to delete 31 took three times as
+    // long as weighing 64)
+    let read = Math.min(perStatement, RETENTION_DELETE_MAX_ROWS);
     let deleted = 0;
-    for (let batch = 0; batch < maxBatches; batch += 1) {
-      const params = [wholeMs(before), batchSize];
-      const rowCount =
+    while (deleted < most) {
+      const params = [cutoff, Math.min(read, most - deleted)];
+      const changed =
         onWriter !== undefined
-          ? await onWriter({ sql, params })
-          : (await this.db.execute(sql, params)).rowCount;
-      deleted += rowCount;
-      if (rowCount < batchSize) break;
-      // a turn of the event loop between batches: on a connection that answers synchronously
-      // (SQLite without the write thread) a pass would otherwise hold it for all its batches
+          ? await onWriter({ sql: RETENTION_DELETE, params })
+          : (await this.db.execute(RETENTION_DELETE, params)).rowCount;
+      // fewer rows than asked may be the budget's cut: only none says that no old row is left
+      if (changed === 0) break;
+      deleted += changed;
+      read = Math.min(
+        perStatement,
+        RETENTION_DELETE_MAX_ROWS,
+        Math.max(2 * changed, RETENTION_DELETE_MIN_READ),
+      );
+      // a turn of the event loop between statements: on a connection that answers synchronously
+      // (SQLite without the write thread) a pass would otherwise hold it for all of them
       await yieldToEventLoop();
     }
     return deleted;
