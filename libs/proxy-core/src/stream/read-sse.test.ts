@@ -70,6 +70,19 @@ describe('readSse', () => {
     }
   });
 
+  it('reads a carriage return alone as a line end when the body ends on it (the last event was dropped)', async () => {
+    const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
+    const data = async (parts: string[]): Promise<string[]> =>
+      (await events(reads(parts.map(bytes)))).map((event) => event.data);
+    expect(await data(['data: a\r\rdata: b\r\r'])).toEqual(['a', 'b']);
+    expect(await data(['data: a\n\r'])).toEqual(['a']);
+    // the carriage return in a read of its own, and a CRLF split across reads, are read alike
+    expect(await data(['data: a\r', '\r'])).toEqual(['a']);
+    expect(await data(['data: a\r', '\n\r', '\n'])).toEqual(['a']);
+    // an event still without its blank line is incomplete, and dropped
+    expect(await data(['data: a\r\rdata: b\r'])).toEqual(['a']);
+  });
+
   it('reads a Node stream to its end, and strings as well as bytes', async () => {
     expect(
       await events(

@@ -45,6 +45,12 @@ export class SseDecoder {
   #started = false;
   /** Set once the event in progress went past the bound: the parser dropped it and stopped. */
   #tooLong = false;
+  /**
+   * Whether the text fed so far ends with a carriage return, which the parser holds in case a
+   * line feed follows (CRLF is one line end): at the end of the body none will, and a CR alone
+   * ends a line (WHATWG SSE), so `end` gives it its line feed rather than let it be dropped.
+   */
+  #endsWithCr = false;
   // the parser holds the line in progress and the data lines of the event in progress; past
   // the bound it drops them and refuses to go on
   readonly #parser = createParser({
@@ -66,7 +72,7 @@ export class SseDecoder {
     if (this.#tooLong) throw eventTooLong('an event');
     // emptied here, not after reading: the caller reads the events while yielding them
     this.#pending.length = 0;
-    this.#parser.feed(typeof chunk === 'string' ? chunk : this.#text(chunk));
+    this.#feedText(typeof chunk === 'string' ? chunk : this.#text(chunk));
     if (this.#tooLong && this.#pending.length === 0) throw eventTooLong('an event');
     return this.#pending;
   }
@@ -75,10 +81,18 @@ export class SseDecoder {
   end(): readonly SseEvent[] {
     if (this.#tooLong) throw eventTooLong('an event');
     this.#pending.length = 0;
-    this.#parser.feed(this.#started ? this.#decoder.decode() : this.#dropMark(this.#decoder.decode()));
+    this.#feedText(this.#started ? this.#decoder.decode() : this.#dropMark(this.#decoder.decode()));
+    // no line feed can follow the held carriage return now: it ends its line
+    if (this.#endsWithCr) this.#feedText('\n');
     // a final event without its blank line is incomplete by the SSE spec and is dropped
     this.#parser.reset({ consume: false });
     return this.#pending;
+  }
+
+  #feedText(text: string): void {
+    if (text.length === 0) return;
+    this.#endsWithCr = text.charCodeAt(text.length - 1) === 0x0d;
+    this.#parser.feed(text);
   }
 
   #text(bytes: Uint8Array): string {
