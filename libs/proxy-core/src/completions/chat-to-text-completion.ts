@@ -54,13 +54,14 @@ async function* textCompletionChunks(
       created: chunk.created,
       model: chunk.model,
     };
+    // a host may leave finish_reason out of a chunk (an empty delta beside its usage): no reason
     const choices = chunk.choices
-      .filter((choice) => (choice.delta.content ?? '').length > 0 || choice.finish_reason !== null)
+      .filter((choice) => (choice.delta.content ?? '').length > 0 || (choice.finish_reason ?? null) !== null)
       .map((choice) => ({
         text: choice.delta.content ?? '',
         index: choice.index,
         logprobs: logprobsOf(choice.logprobs),
-        finish_reason: choice.finish_reason,
+        finish_reason: choice.finish_reason ?? null,
       }));
     if (choices.length > 0) yield { ...base, choices };
     if (chunk.usage !== undefined && chunk.usage !== null) yield { ...base, choices: [], usage: chunk.usage };
