@@ -55,6 +55,51 @@ describe('messagesToChatRequest', () => {
     expect(chat.messages.at(-1)).toEqual({ role: 'tool', tool_call_id: 't1', content: 'a.ts\nb.ts' });
   });
 
+  it('keeps the text blocks of a user or assistant turn apart, one per line (they ran together: "</system-reminder>Hello")', () => {
+    const chat = messagesToChatRequest({
+      model: 'm',
+      max_tokens: 10,
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: '<system-reminder>a</system-reminder>' },
+            { type: 'text', text: 'Hello' },
+          ],
+        },
+        {
+          role: 'assistant',
+          content: [
+            { type: 'text', text: 'Part one.' },
+            { type: 'text', text: 'Part two.' },
+            { type: 'tool_use', id: 't1', name: 'f', input: {} },
+          ],
+        },
+        {
+          role: 'user',
+          content: [
+            { type: 'tool_result', tool_use_id: 't1', content: 'ok' },
+            { type: 'text', text: '' },
+            { type: 'text', text: 'Next.' },
+          ],
+        },
+      ],
+      tools: [{ name: 'f', input_schema: { type: 'object' } }],
+    });
+    expect(chat.messages).toEqual([
+      // a string still, as every OpenAI-compatible host takes (DeepSeek refuses an array of parts)
+      { role: 'user', content: '<system-reminder>a</system-reminder>\nHello' },
+      {
+        role: 'assistant',
+        content: 'Part one.\nPart two.',
+        tool_calls: [{ id: 't1', type: 'function', function: { name: 'f', arguments: '{}' } }],
+      },
+      { role: 'tool', tool_call_id: 't1', content: 'ok' },
+      // an empty block adds no line
+      { role: 'user', content: 'Next.' },
+    ]);
+  });
+
   it('puts tool results first in their turn, marks errors, and keeps the rest of the turn after them', () => {
     const chat = messagesToChatRequest({
       model: 'm',
@@ -655,6 +700,37 @@ describe('chatToAnthropicMessage', () => {
     },
   );
 
+  it("answers OpenAI's refusal as a text block with stop_reason refusal (it was an empty end_turn answer)", () => {
+    const message = chatToAnthropicMessage({
+      id: 'chatcmpl-r',
+      object: 'chat.completion',
+      created: 1,
+      model: 'up',
+      choices: [
+        {
+          index: 0,
+          message: { role: 'assistant', content: null, refusal: "I can't help with that." },
+          finish_reason: 'stop',
+        },
+      ],
+    });
+    expect(message).toMatchObject({
+      content: [{ type: 'text', text: "I can't help with that." }],
+      stop_reason: 'refusal',
+      stop_sequence: null,
+    });
+    const empty = chatToAnthropicMessage({
+      id: 'chatcmpl-r',
+      object: 'chat.completion',
+      created: 1,
+      model: 'up',
+      choices: [
+        { index: 0, message: { role: 'assistant', content: 'hi', refusal: null }, finish_reason: 'stop' },
+      ],
+    });
+    expect(empty).toMatchObject({ content: [{ type: 'text', text: 'hi' }], stop_reason: 'end_turn' });
+  });
+
   it('reports stop_sequence when the provider named it, and cache tokens apart from input', () => {
     const message = chatToAnthropicMessage({
       id: 'chatcmpl-9',
@@ -1083,6 +1159,67 @@ describe('ChatToAnthropicStreamMapper', () => {
     expect(ids[1]).not.toBe(ids[0]);
   });
 
+  it("streams OpenAI's refusal as text_delta and ends with stop_reason refusal (the client got no content and end_turn)", () => {
+    const mapper = new ChatToAnthropicStreamMapper('asked');
+    const events = [
+      chunk({ role: 'assistant', refusal: '' }),
+      chunk({ refusal: "I'm sorry, " }),
+      chunk({ refusal: "I can't help with that." }),
+      chunk({}, 'stop'),
+    ].flatMap((item) => mapper.map(item));
+    events.push(...mapper.end());
+    expect(events.filter((event) => event.type !== 'message_start')).toEqual([
+      { type: 'ping' },
+      { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } },
+      { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: "I'm sorry, " } },
+      {
+        type: 'content_block_delta',
+        index: 0,
+        delta: { type: 'text_delta', text: "I can't help with that." },
+      },
+      { type: 'content_block_stop', index: 0 },
+      {
+        type: 'message_delta',
+        delta: { stop_reason: 'refusal', stop_sequence: null },
+        usage: expect.any(Object) as unknown,
+      },
+      { type: 'message_stop' },
+    ]);
+  });
+
+  it('keeps the finish reason when a later chunk leaves finish_reason out (a usage chunk with an empty delta)', () => {
+    const mapper = new ChatToAnthropicStreamMapper('asked');
+    mapper.map(chunk({ content: 'abc' }));
+    mapper.map(chunk({}, 'length'));
+    mapper.map({
+      id: 'chatcmpl-1',
+      object: 'chat.completion.chunk',
+      created: 1,
+      model: 'up-model',
+      choices: [{ index: 0, delta: {} } as ChatCompletionChunk['choices'][number]],
+      usage: { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 },
+    });
+    expect(mapper.end().find((event) => event.type === 'message_delta')).toMatchObject({
+      delta: { stop_reason: 'max_tokens' },
+      usage: { input_tokens: 1, output_tokens: 2 },
+    });
+  });
+
+  it('starts the message of a first chunk without an id or a model (it threw: the client got api_error)', () => {
+    const mapper = new ChatToAnthropicStreamMapper('asked');
+    const bare = { ...chunk({ content: 'a' }) } as Partial<ChatCompletionChunk>;
+    delete bare.id;
+    delete bare.model;
+    const events = mapper.map(bare as ChatCompletionChunk);
+    expect(events[0]).toMatchObject({ type: 'message_start', message: { model: 'asked' } });
+    expect((events[0] as { message: { id: string } }).message.id).toMatch(/^msg_[0-9a-f]{32}$/);
+    expect(events.at(-1)).toEqual({
+      type: 'content_block_delta',
+      index: 0,
+      delta: { type: 'text_delta', text: 'a' },
+    });
+  });
+
   it('carries a named stop sequence into message_delta', () => {
     const mapper = new ChatToAnthropicStreamMapper('asked');
     mapper.map(chunk({ content: 'a' }));
@@ -1219,6 +1356,11 @@ describe('toAnthropicError', () => {
     expect(toAnthropicError(new SwitchyardError('upstream_rate_limited', 'x')).body.error.type).toBe(
       'rate_limit_error',
     );
+    // Anthropic's 413 has a type of its own
+    expect(toAnthropicError(new SwitchyardError('request_too_large', 'x'))).toEqual({
+      status: 413,
+      body: { type: 'error', error: { type: 'request_too_large', message: 'x' } },
+    });
     expect(toAnthropicError(new Error('secret detail')).body).toEqual({
       type: 'error',
       error: { type: 'api_error', message: 'An internal error occurred.' },

@@ -99,7 +99,8 @@ function complete(args: string): boolean {
  * Maps one OpenAI chunk stream to Anthropic Messages stream events, chunk by chunk. One
  * instance per stream: it keeps the open content block, which tool call is which block, and
  * the finish reason and usage, which Anthropic reports together in `message_delta` at the end
- * (OpenAI's usage chunk comes after the finish chunk).
+ * (OpenAI's usage chunk comes after the finish chunk). A `refusal` delta streams as text, and
+ * makes `stop_reason` `refusal`.
  *
  * Anthropic's blocks never interleave: a block's deltas all come between its
  * `content_block_start` and `content_block_stop`, and the next block starts after that stop.
@@ -123,6 +124,8 @@ export class ChatToAnthropicStreamMapper {
   #pending: ToolCall | undefined;
   #finish: string | null = null;
   #stopSequence: string | null = null;
+  /** The model refused (OpenAI's `refusal` text): its text is the answer and `stop_reason` is `refusal`. */
+  #refused = false;
   #usage: ChatUsage | undefined;
 
   /**
@@ -139,9 +142,17 @@ export class ChatToAnthropicStreamMapper {
     if (choice === undefined) return events;
     const text = choice.delta.content;
     if (typeof text === 'string' && text.length > 0) this.#text(text, events);
+    // OpenAI streams a refusal apart from the content: an Anthropic client reads it as the text
+    const refusal = choice.delta.refusal;
+    if (typeof refusal === 'string' && refusal.length > 0) {
+      this.#refused = true;
+      this.#text(refusal, events);
+    }
     for (const fragment of choice.delta.tool_calls ?? []) this.#toolFragment(fragment, events);
-    if (choice.finish_reason !== null) {
-      this.#finish = choice.finish_reason;
+    // a chunk that leaves the reason out (an empty delta beside the usage) keeps the one sent
+    const finish: string | null | undefined = choice.finish_reason;
+    if (finish !== null && finish !== undefined) {
+      this.#finish = finish;
       if (typeof choice.stop_sequence === 'string') this.#stopSequence = choice.stop_sequence;
     }
     return events;
@@ -151,7 +162,9 @@ export class ChatToAnthropicStreamMapper {
   end(): AnthropicStreamEvent[] {
     const events: AnthropicStreamEvent[] = this.#started ? [] : this.#start('', this.model);
     events.push(...this.#blocksLeft());
-    const stopReason = mapFinishReasonToAnthropic(this.#finish, this.#stopSequence, this.#calls.size > 0);
+    const stopReason = this.#refused
+      ? 'refusal'
+      : mapFinishReasonToAnthropic(this.#finish, this.#stopSequence, this.#calls.size > 0);
     events.push({
       type: 'message_delta',
       delta: {
@@ -328,13 +341,14 @@ export class ChatToAnthropicStreamMapper {
     };
   }
 
-  #start(id: string, model: string): AnthropicStreamEvent[] {
+  /** `message_start` and a `ping`; a chunk's id and model may be missing (a lenient host's first chunk). */
+  #start(id: unknown, model: unknown): AnthropicStreamEvent[] {
     this.#started = true;
     const message = {
-      id: anthropicMessageId(id.length > 0 ? id : randomUUID().replaceAll('-', '')),
+      id: anthropicMessageId(typeof id === 'string' && id.length > 0 ? id : randomUUID().replaceAll('-', '')),
       type: 'message' as const,
       role: 'assistant' as const,
-      model: model.length > 0 ? model : this.model,
+      model: typeof model === 'string' && model.length > 0 ? model : this.model,
       content: [],
       stop_reason: null,
       stop_sequence: null,

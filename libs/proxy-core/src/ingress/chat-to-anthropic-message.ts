@@ -39,7 +39,8 @@ function toolInput(args: string): { input: Record<string, unknown> } | { cause: 
 /**
  * OpenAI chat completion -> Anthropic `message`: the first choice's text as a text block,
  * its tool calls as `tool_use` blocks (arguments parsed into `input`), the finish reason as
- * `stop_reason`, usage with cache reads and writes apart. A tool call whose arguments are not a
+ * `stop_reason`, usage with cache reads and writes apart. A `refusal` (OpenAI's field for the
+ * model declining) is a text block too, and makes `stop_reason` `refusal`. A tool call whose arguments are not a
  * JSON object is the one `max_tokens` cut when the finish reason is `length`: it is left out
  * (the rest of the content is kept), and the message ends with `stop_reason: "max_tokens"`,
  * which a client answers by raising `max_tokens` or continuing; with any other finish reason
@@ -59,9 +60,15 @@ export function chatToAnthropicMessage(
   const content: AnthropicIngressMessage['content'] = [];
   const text = choice.message.content;
   if (typeof text === 'string' && text.length > 0) content.push({ type: 'text', text });
+  // OpenAI answers a refusal apart from the content: an Anthropic client reads it as the text
+  const refusal = choice.message.refusal;
+  const refused = typeof refusal === 'string' && refusal.length > 0;
+  if (refused) content.push({ type: 'text', text: refusal });
   const stopSequence = choice.stop_sequence ?? null;
   const calls = choice.message.tool_calls ?? [];
-  const stopReason = mapFinishReasonToAnthropic(choice.finish_reason, stopSequence, calls.length > 0);
+  const stopReason = refused
+    ? 'refusal'
+    : mapFinishReasonToAnthropic(choice.finish_reason, stopSequence, calls.length > 0);
   for (const call of calls) {
     // the Messages request offers functions only (custom tools have no Anthropic form)
     if (call.type === 'custom')

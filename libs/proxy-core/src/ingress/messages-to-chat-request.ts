@@ -20,6 +20,21 @@ import type {
 /** What a tool result flagged `is_error` is prefixed with: OpenAI's tool messages carry no error flag. */
 export const TOOL_ERROR_PREFIX = 'Error: ';
 
+/**
+ * A turn's text blocks as one string, one per line: run together, they lose the boundary
+ * between them (`</system-reminder>Hello`, `Part one.Part two.`). One string, not text parts:
+ * OpenAI-compatible hosts such as DeepSeek refuse a message's content as an array. An empty
+ * block adds no line.
+ */
+function joinedTexts(texts: readonly string[]): string {
+  let joined = '';
+  for (const text of texts) {
+    if (text.length === 0) continue;
+    joined = joined.length === 0 ? text : `${joined}\n${text}`;
+  }
+  return joined;
+}
+
 function imagePart(block: AnthropicImageBlock, param: string): ChatContentPart {
   const source = block.source as
     { type?: unknown; media_type?: unknown; data?: unknown; url?: unknown } | undefined;
@@ -134,7 +149,7 @@ function userMessages(
   const onlyText = parts.every((part): part is ChatTextPart => part.type === 'text');
   const user: ChatMessage = {
     role: 'user',
-    content: onlyText ? parts.map((part) => part.text).join('') : parts,
+    content: onlyText ? joinedTexts(parts.map((part) => part.text)) : parts,
   };
   origins?.push({
     at: param.slice(0, -'.content'.length),
@@ -149,14 +164,14 @@ function assistantMessage(
   param: string,
   origins: ChatMessageOrigin[] | undefined,
 ): ChatMessage {
-  let text = '';
+  const texts: string[] = [];
   const calls: ChatToolCall[] = [];
   const callParams: string[] | undefined = origins === undefined ? undefined : [];
   content.forEach((block, index) => {
     const where = `${param}.${index}`;
     switch (block.type) {
       case 'text':
-        text += textOf(block, where);
+        texts.push(textOf(block, where));
         break;
       case 'tool_use': {
         const use = block as { id?: unknown; name?: unknown; input?: unknown };
@@ -182,6 +197,7 @@ function assistantMessage(
     }
   });
   origins?.push({ at: param.slice(0, -'.content'.length), content: param, calls: callParams });
+  const text = joinedTexts(texts);
   return {
     role: 'assistant',
     content: text.length > 0 || calls.length === 0 ? text : null,

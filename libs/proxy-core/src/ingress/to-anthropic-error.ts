@@ -7,6 +7,7 @@ export type AnthropicErrorType =
   | 'authentication_error'
   | 'permission_error'
   | 'not_found_error'
+  | 'request_too_large'
   | 'rate_limit_error'
   | 'api_error'
   | 'overloaded_error';
@@ -31,7 +32,7 @@ export const ANTHROPIC_ERROR_TYPES = {
   model_not_allowed: 'permission_error',
   model_not_found: 'not_found_error',
   not_found: 'not_found_error',
-  request_too_large: 'invalid_request_error',
+  request_too_large: 'request_too_large',
   context_length_exceeded: 'invalid_request_error',
   content_filter: 'invalid_request_error',
   unsupported_feature: 'invalid_request_error',
