@@ -1,5 +1,6 @@
 import { channel } from 'node:diagnostics_channel';
 import { createGateway } from '@switchyard/proxy-core';
+import { createMetrics } from '@switchyard/proxy-logging';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { ClusterMetricsCollector, createClusterWorkerMetrics, type MetricsJson } from './cluster-metrics';
@@ -139,6 +140,47 @@ describe('createClusterWorkerMetrics', () => {
       ]);
     } finally {
       metrics.close();
+    }
+  });
+
+  it("forwards every member of the worker's own metrics: one left out is a source a worker drops without a word", () => {
+    const own = createMetrics({});
+    const worker = createClusterWorkerMetrics({});
+    try {
+      // the optional ones included: metrics.observeKeyInvalidation?.(...) on a worker did nothing
+      expect(Object.keys(worker).sort()).toEqual(Object.keys(own).sort());
+      for (const key of Object.keys(own) as (keyof typeof own)[])
+        expect(typeof worker[key], key).toBe(typeof own[key]);
+    } finally {
+      worker.close();
+      own.close();
+    }
+  });
+
+  it("reports the Redis gauges of every worker through the primary: pending releases and owed spend summed, the subscriptions' lowest", async () => {
+    const workers = [createClusterWorkerMetrics({}), createClusterWorkerMetrics({})];
+    try {
+      const [first, second] = workers as [(typeof workers)[0], (typeof workers)[0]];
+      first.observePendingReleases?.(() => 2);
+      first.observeOwedSpend?.(() => 1_500_000);
+      first.observeKeyInvalidation?.(() => true);
+      first.observeCacheEviction?.(() => true);
+      second.observePendingReleases?.(() => 3);
+      second.observeOwedSpend?.(() => 250_000);
+      second.observeKeyInvalidation?.(() => false);
+      second.observeCacheEviction?.(() => true);
+      const collector = new ClusterMetricsCollector({
+        ask: (workerId) => workers[workerId - 1]!.registry.getMetricsAsJSON(),
+      });
+      collector.ready(1);
+      collector.ready(2);
+      const body = await collector.collect();
+      expect(body).toMatch(/^switchyard_limit_pending_releases 5$/m);
+      expect(body).toMatch(/^switchyard_limit_owed_spend_usd 1\.75$/m);
+      expect(body).toMatch(/^switchyard_key_invalidation_subscribed 0$/m);
+      expect(body).toMatch(/^switchyard_cache_eviction_subscribed 1$/m);
+    } finally {
+      for (const worker of workers) worker.close();
     }
   });
 });

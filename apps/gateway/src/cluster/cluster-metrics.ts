@@ -243,7 +243,10 @@ export function createClusterWorkerMetrics(options: MetricsOptions): SwitchyardM
   process.on('message', onMessage);
   // from now on this worker answers the primary's collection
   if (cluster.isWorker) process.send?.({ type: READY });
-  return {
+  // every member, the optional ones too (`Required`): one left out is a source the app hands a
+  // worker (`metrics.observeKeyInvalidation?.(...)`) dropped without a word, its gauge missing
+  // from the cluster's figures
+  const metrics: Required<SwitchyardMetrics> = {
     get registry() {
       return local.registry;
     },
@@ -257,6 +260,12 @@ export function createClusterWorkerMetrics(options: MetricsOptions): SwitchyardM
     countShadowRejection: (limit) => local.countShadowRejection(limit),
     countLeaseLifetimeExceeded: () => local.countLeaseLifetimeExceeded(),
     countLeaseRenewalFailure: () => local.countLeaseRenewalFailure(),
+    // gauges each worker reports of its own Redis links: the primary sums them or takes the
+    // lowest, by the aggregator each gauge names
+    observePendingReleases: (count) => local.observePendingReleases?.(count),
+    observeOwedSpend: (micros) => local.observeOwedSpend?.(micros),
+    observeKeyInvalidation: (subscribed) => local.observeKeyInvalidation?.(subscribed),
+    observeCacheEviction: (subscribed) => local.observeCacheEviction?.(subscribed),
     close: () => {
       process.off('message', onMessage);
       local.close();
@@ -270,4 +279,5 @@ export function createClusterWorkerMetrics(options: MetricsOptions): SwitchyardM
       return { contentType: local.registry.contentType, body };
     },
   };
+  return metrics;
 }
