@@ -317,6 +317,59 @@ describe('createMetrics', () => {
     }
   });
 
+  it('counts an attempt its adapter refused before sending as not_sent, never as an error of the provider it did not call', async () => {
+    const refusedMetrics = createMetrics();
+    const refusing = createGateway({
+      providers: [
+        { name: 'claude', type: 'anthropic', baseUrl: upstream.url, apiKey: 'sk-ant-other-0000000000' },
+        { name: 'mock', type: 'mock' },
+      ],
+      models: [
+        {
+          name: 'emb',
+          strategy: 'ordered',
+          targets: [
+            { provider: 'claude', model: 'claude-x' },
+            { provider: 'mock', model: 'echo' },
+          ],
+        },
+        { name: 'c', targets: [{ provider: 'claude', model: 'claude-x' }] },
+      ],
+      plugins: [refusedMetrics.plugin],
+    });
+    try {
+      // no embeddings on the Anthropic adapter: the mock behind it answers
+      for (let i = 0; i < 3; i++) await refusing.embed({ model: 'emb', input: 'hello' });
+      // an image URL the Anthropic translator cannot send: the request fails, no call made
+      await expect(
+        refusing.chat({
+          model: 'c',
+          messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'ftp://x/y.png' } }] }],
+        }),
+      ).rejects.toMatchObject({ code: 'invalid_request' });
+      expect(upstream.requests).toHaveLength(0);
+      const body = (await refusedMetrics.scrape()).body;
+      expect(body).not.toContain('switchyard_upstream_errors_total{');
+      const claude = (outcome: string): Promise<number> =>
+        value(refusedMetrics, 'switchyard_upstream_attempts_total', { provider: 'claude', outcome });
+      expect(await claude('error')).toBe(0);
+      expect(await claude('not_sent')).toBe(4);
+      expect(
+        await value(refusedMetrics, 'switchyard_upstream_attempts_total', {
+          provider: 'mock',
+          outcome: 'ok',
+        }),
+      ).toBe(3);
+      // an open breaker's or a limiter's refusal is counted as before (their own counters say why)
+      expect(await value(refusedMetrics, 'switchyard_breaker_rejections_total', { provider: 'claude' })).toBe(
+        0,
+      );
+    } finally {
+      refusedMetrics.close();
+      await refusing.close();
+    }
+  });
+
   it("counts only its own gateway's messages on the diagnostics channels, with another gateway in the process", async () => {
     const otherMetrics = createMetrics();
     const other = createGateway({

@@ -127,6 +127,7 @@ interface ProviderSeries {
   ok?: CounterSeries;
   failed?: CounterSeries;
   abandoned?: CounterSeries;
+  notSent?: CounterSeries;
   breakerRejections?: CounterSeries;
   observedOk?: CounterSeries;
   observedFailed?: CounterSeries;
@@ -161,6 +162,11 @@ function label(value: string | undefined, fallback: string): string {
  */
 function isAbandonment(code: string): boolean {
   return code === 'client_closed_request' || code === 'request_timeout';
+}
+
+/** Whether an attempt's error is the gateway's refusal to call: an open breaker or a full limiter. */
+function isOurRefusal(code: string | undefined): boolean {
+  return code === 'circuit_open' || code === 'limiter_rejected';
 }
 
 /** Whether a metered exchange counted any billable unit (`characters`, `messages`, ...). */
@@ -266,13 +272,13 @@ export function createMetrics(options: MetricsOptions = {}): SwitchyardMetrics {
   });
   const attempts = new SeriesCounter({
     name: 'switchyard_upstream_attempts_total',
-    help: 'Upstream attempts by outcome: ok, error (the provider failed it, or an open breaker or a limiter refused it), abandoned (the client went away or the request deadline passed first).',
+    help: 'Upstream attempts by outcome: ok, error (the provider failed it, or an open breaker or a limiter refused it), abandoned (the client went away or the request deadline passed first), not_sent (its adapter refused the request before sending it: no call made).',
     labelNames: ['provider', 'outcome'],
     registers,
   });
   const upstreamErrors = new SeriesCounter({
     name: 'switchyard_upstream_errors_total',
-    help: 'Failed upstream attempts by error code (class), and delivered streams the provider failed part-way; not attempts or streams abandoned by the client or the request deadline.',
+    help: 'Failed upstream attempts by error code (class), and delivered streams the provider failed part-way; not attempts or streams abandoned by the client or the request deadline, nor attempts that made no call.',
     labelNames: ['provider', 'code'],
     registers,
   });
@@ -578,6 +584,14 @@ export function createMetrics(options: MetricsOptions = {}): SwitchyardMetrics {
         // the client or the deadline gave up on the attempt: no failure of the provider's
         if (!attempt.ok && code !== undefined && isAbandonment(code)) {
           (series.abandoned ??= attempts.at(provider, 'abandoned')).inc();
+          return;
+        }
+        // no call made, and not for an open breaker or a limiter (counted below as errors, as they
+        // always were, by their own counters): the adapter refused the request before sending it
+        // (`unsupported_feature`, an untranslatable `invalid_request`). The provider failed nothing;
+        // a record that does not say (made elsewhere) is counted as a call, as before
+        if (!attempt.ok && attempt.called === false && !isOurRefusal(code)) {
+          (series.notSent ??= attempts.at(provider, 'not_sent')).inc();
           return;
         }
         if (attempt.ok) (series.ok ??= attempts.at(provider, 'ok')).inc();

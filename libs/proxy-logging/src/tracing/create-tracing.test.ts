@@ -176,6 +176,80 @@ describe('createTracing', () => {
     expect(request?.attributes['gen_ai.usage.input_tokens']).toBeGreaterThan(0);
   });
 
+  it('marks the span of an attempt its adapter refused before sending as no call: switchyard.called false, no server', async () => {
+    const tracing = createTracing({ tracer: provider.getTracer('test') });
+    const refusing = createGateway({
+      providers: [
+        { name: 'claude', type: 'anthropic', baseUrl: upstream.url, apiKey: PROVIDER_KEY },
+        { name: 'mock', type: 'mock' },
+      ],
+      models: [
+        {
+          name: 'emb',
+          strategy: 'ordered',
+          targets: [
+            { provider: 'claude', model: 'claude-x' },
+            { provider: 'mock', model: 'echo' },
+          ],
+        },
+      ],
+      plugins: [tracing.plugin],
+    });
+    try {
+      // no embeddings on the Anthropic adapter: the mock behind it answers
+      await refusing.embed({ model: 'emb', input: 'hello' });
+      expect(upstream.requests).toHaveLength(0);
+      const spans = exporter.getFinishedSpans();
+      const [request] = byKind(spans, SpanKind.SERVER);
+      const [refused, answered] = byKind(spans, SpanKind.CLIENT).sort(
+        (a, b) => Number(a.attributes['switchyard.attempt']) - Number(b.attributes['switchyard.attempt']),
+      );
+      expect(refused?.attributes).toMatchObject({
+        'switchyard.provider': 'claude',
+        'switchyard.called': false,
+        'error.type': 'unsupported_feature',
+      });
+      expect(refused?.status.code).toBe(SpanStatusCode.ERROR);
+      // no request went to the provider's host
+      expect(refused?.attributes).not.toHaveProperty('server.address');
+      expect(refused?.attributes).not.toHaveProperty('server.port');
+      expect(answered?.attributes).toMatchObject({
+        'switchyard.provider': 'mock',
+        'switchyard.called': true,
+      });
+      expect(answered?.status.code).toBe(SpanStatusCode.UNSET);
+      expect(request?.status.code).toBe(SpanStatusCode.UNSET);
+    } finally {
+      await refusing.close();
+    }
+  });
+
+  it('keeps the server of an attempt that called its provider, and marks one an open breaker refused as no call', async () => {
+    const tracing = createTracing({ tracer: provider.getTracer('test') });
+    const broken = createGateway({
+      providers: [{ name: 'primary', type: 'openai', baseUrl: `${upstream.url}/v1`, apiKey: PROVIDER_KEY }],
+      models: [{ name: 'gpt', targets: [{ provider: 'primary', model: 'gpt-4o-mini' }] }],
+      breaker: { volumeThreshold: 1, resetTimeoutMs: 60_000 },
+      retry: { maxRetries: 0 },
+      plugins: [tracing.plugin],
+    });
+    try {
+      upstream.fault({ kind: 'status', status: 500, times: 1 });
+      await expect(broken.chat({ model: 'gpt', messages })).rejects.toMatchObject({ code: 'upstream_error' });
+      await expect(broken.chat({ model: 'gpt', messages })).rejects.toMatchObject({ code: 'circuit_open' });
+      const [failed, refused] = byKind(exporter.getFinishedSpans(), SpanKind.CLIENT);
+      expect(failed?.attributes).toMatchObject({
+        'switchyard.called': true,
+        'error.type': 'upstream_error',
+        'server.port': Number(new URL(upstream.url).port),
+      });
+      expect(refused?.attributes).toMatchObject({ 'switchyard.called': false, 'error.type': 'circuit_open' });
+      expect(refused?.attributes).not.toHaveProperty('server.address');
+    } finally {
+      await broken.close();
+    }
+  });
+
   it('is a child of the active span when there is one', async () => {
     const manager = new AsyncLocalStorageContextManager().enable();
     otelContext.setGlobalContextManager(manager);

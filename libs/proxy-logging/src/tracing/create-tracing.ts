@@ -62,6 +62,8 @@ interface TraceState {
   model: string;
   /** The attempt in flight (between `beforeAttempt` and `onAttempt`). */
   attempt: Span | undefined;
+  /** The host the attempt in flight calls, set on its span once the attempt made the call. */
+  attemptServer: AttemptServer | undefined;
   attemptStart: number;
   /** The attempt that answered: ends with the request (a stream's when the stream ends). */
   answered: { span: Span; start: number; end: number | undefined } | undefined;
@@ -69,6 +71,9 @@ interface TraceState {
   responseModel: string | undefined;
   finishReasons: string[] | undefined;
 }
+
+/** The host and port an attempt's adapter calls (`AttemptPlan.server`). */
+type AttemptServer = NonNullable<AttemptPlan['server']>;
 
 /** Epoch milliseconds with sub-millisecond precision, on the same clock as `context.startMark`. */
 function now(): number {
@@ -110,6 +115,21 @@ function setFailure(span: Span, code: string): void {
   // the code only: an upstream's message may quote what the client sent
   span.setAttribute(GENAI.errorType, code);
   span.setStatus({ code: SpanStatusCode.ERROR, message: code });
+}
+
+/**
+ * Says on an attempt span whether the attempt called its provider. The span is started (and its
+ * `traceparent` written) before the attempt knows, so one that made no call (an open circuit, a
+ * limiter's refusal, its adapter refusing the request before sending it) is a CLIENT span too:
+ * `switchyard.called` false and no `server.address` or `server.port` (no request went to that
+ * host) mark it as such; its `error.type` says why. `called` undefined: not known (the server
+ * is set, as the call may have been made).
+ */
+function setCalled(span: Span, called: boolean | undefined, server: AttemptServer | undefined): void {
+  if (called !== undefined) span.setAttribute('switchyard.called', called);
+  if (called === false || server === undefined) return;
+  span.setAttribute(GENAI.serverAddress, server.address);
+  span.setAttribute(GENAI.serverPort, server.port);
 }
 
 function setRequestParams(span: Span, request: ChatCompletionRequest): void {
@@ -190,6 +210,7 @@ export function createTracing(options: TracingOptions = {}): SwitchyardTracing {
       operation,
       model,
       attempt: undefined,
+      attemptServer: undefined,
       attemptStart: 0,
       answered: undefined,
       responseId: undefined,
@@ -228,24 +249,24 @@ export function createTracing(options: TracingOptions = {}): SwitchyardTracing {
   const onBeforeAttempt = (plan: AttemptPlan, context: RequestContext): void => {
     const state = begin(context, context.requestedModel);
     if (state === undefined) return;
-    // an attempt another tap refused never reached onAttempt
+    // an attempt another tap refused never reached onAttempt, nor its provider
     if (state.attempt !== undefined) {
+      setCalled(state.attempt, false, undefined);
       setFailure(state.attempt, 'attempt_refused');
       state.attempt.end();
     }
     const span = startClientSpan(state, `${state.operation} ${plan.target.model}`, context.upstreamHeaders);
     state.attempt = span;
+    state.attemptServer = undefined;
     if (!span.isRecording()) return;
     span.setAttribute(GENAI.operationName, state.operation);
     span.setAttribute(GENAI.requestModel, plan.target.model);
     span.setAttribute('switchyard.provider', plan.target.provider);
     span.setAttribute('switchyard.route', plan.alias);
     span.setAttribute('switchyard.attempt', plan.index);
-    // parsed once when the adapter was made; the mock adapter calls no host
-    if (plan.server !== undefined) {
-      span.setAttribute(GENAI.serverAddress, plan.server.address);
-      span.setAttribute(GENAI.serverPort, plan.server.port);
-    }
+    // parsed once when the adapter was made; the mock adapter calls no host. Set once the call
+    // is made (see setCalled)
+    state.attemptServer = plan.server;
   };
 
   const onAttempt = (record: AttemptRecord, context: RequestContext): void => {
@@ -254,6 +275,8 @@ export function createTracing(options: TracingOptions = {}): SwitchyardTracing {
     if (state === undefined || span === undefined) return;
     state.attempt = undefined;
     span.setAttribute(GENAI.providerName, genaiProviderName(record.providerType));
+    // a record made elsewhere may not say
+    setCalled(span, record.called, state.attemptServer);
     if (record.ok) {
       // ends with the request: a whole answer now, a stream when its last chunk is through
       state.answered = { span, start: state.attemptStart, end: context.stream ? undefined : now() };
@@ -297,6 +320,8 @@ export function createTracing(options: TracingOptions = {}): SwitchyardTracing {
         : performance.timeOrigin + context.startMark + context.durationMs;
     const errorCode = context.error?.code;
     if (state.attempt !== undefined) {
+      // reported while in flight (never told of its end): its call may have been made
+      setCalled(state.attempt, undefined, state.attemptServer);
       setFailure(state.attempt, errorCode ?? 'attempt_abandoned');
       state.attempt.end(end);
     }
