@@ -956,6 +956,34 @@ describe('pricing registry', () => {
     expect(keys).toEqual(['local/my-finetune']);
   });
 
+  it.each(['__proto__', 'constructor', 'toString', 'hasOwnProperty'])(
+    "prices no model named as a member every object has (%s): a configured price is one of the configuration's own keys",
+    (name) => {
+      for (const models of [undefined, { 'mock/echo': { inputPerMTok: 1, outputPerMTok: 1 } }]) {
+        const registry = createPricingRegistry({ now, catalog: 'none', ...(models && { models }) });
+        expect(registry.resolve({ provider: 'mock', model: name })).toBeUndefined();
+        expect(registry.resolve({ provider: 'mock', providerType: 'openai', model: name })).toBeUndefined();
+        expect(
+          registry.tokenCost({ provider: 'mock', model: name }, { inputTokens: 10, outputTokens: 10 }),
+        ).toBeUndefined();
+        expect(registry.counters.unknownPriceByKey.get(`mock/${name}`)).toBe(1);
+      }
+      // a price configured under that very name is one of the configuration's own
+      const configured = createPricingRegistry({
+        catalog: 'none',
+        models: JSON.parse(`{"mock/${name}": {"inputPerMTok": 1, "outputPerMTok": 2}}`) as Record<
+          string,
+          { inputPerMTok: number; outputPerMTok: number }
+        >,
+      });
+      expect(configured.resolve({ provider: 'mock', model: name })).toMatchObject({
+        source: 'config',
+        id: `mock/${name}`,
+        model: name,
+      });
+    },
+  );
+
   it('keeps counts for the 1000 unknown keys seen last, not every model name a client sent', () => {
     const registry = createPricingRegistry({ catalog: 'none' });
     const usage = { inputTokens: 1, outputTokens: 1 };
@@ -1216,6 +1244,20 @@ describe('non-token pricing', () => {
     ).toBeNull();
     expect(fresh.counters.unknownPriceByKey.get('local/no-such-model')).toBe(1);
   });
+
+  it.each(['__proto__', 'constructor', 'toString'])(
+    'finds no unit price, and no rate, under a name every object has (%s)',
+    (name) => {
+      expect(registry.unitPrice(name)).toBeUndefined();
+      expect(registry.unitPrice('openai', name)).toBeUndefined();
+      expect(registry.unitPrice('openai', 'tts-1', name)).toEqual(registry.unitPrice('openai', 'tts-1'));
+      // a unit of that name has no rate: unknown, never NaN or a price of Object.prototype's
+      expect(registry.meteredCostUsd({ provider: 'elevenlabs', units: { [name]: 3 } })).toBeNull();
+      expect(registry.meteredCostUsd({ provider: 'elevenlabs', units: { characters: 0, [name]: 0 } })).toBe(
+        0,
+      );
+    },
+  );
 
   it('counts an unpriced unit as unknown', () => {
     const before = registry.counters.unknownPrice;

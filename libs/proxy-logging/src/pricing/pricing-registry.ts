@@ -101,6 +101,15 @@ export interface PricingRegistry {
   readonly options: Readonly<PricingOptions>;
 }
 
+/**
+ * The entry of `table` under `key`, its own only: model names, units and price variants come
+ * from clients and upstreams, and a plain object answers `constructor`, `toString` or `__proto__`
+ * with Object.prototype's members.
+ */
+function ownEntry<T>(table: Readonly<Record<string, T>> | undefined, key: string): T | undefined {
+  return table !== undefined && Object.hasOwn(table, key) ? table[key] : undefined;
+}
+
 // what a model resolves to, apart from the time: a configured price, or the catalog's model
 // whose price is picked for the current time on each call (time-of-day and dated prices)
 type ModelMatch = { resolved: ResolvedPrice } | { catalog: CatalogMatch } | null;
@@ -139,7 +148,8 @@ function priceOfTier(type: string, price: ModelPrice, tier: string | undefined):
   if (tier === undefined) return price;
   const own = price.serviceTiers;
   if (own !== undefined && Object.hasOwn(own, tier)) return own[tier];
-  if (STANDARD_SERVICE_TIERS.has(tier) || STANDARD_RATE_TIERS[type]?.includes(tier) === true) return price;
+  if (STANDARD_SERVICE_TIERS.has(tier) || ownEntry(STANDARD_RATE_TIERS, type)?.includes(tier) === true)
+    return price;
   return undefined;
 }
 
@@ -176,7 +186,7 @@ const UNPRICED_WEB_SEARCH_REASONS: Readonly<Record<string, string>> = {
  * and which does not run Claude: the Vertex AI reason is not its.
  */
 function unpricedWebSearchReason(type: string): string | undefined {
-  return type === 'gemini' ? undefined : UNPRICED_WEB_SEARCH_REASONS[catalogProviderId(type)];
+  return type === 'gemini' ? undefined : ownEntry(UNPRICED_WEB_SEARCH_REASONS, catalogProviderId(type));
 }
 
 // the catalog's Perplexity request fee is the standard `high` one; where the usage says the
@@ -252,13 +262,13 @@ class DefaultPricingRegistry implements PricingRegistry {
   }
 
   #lookup(target: PriceTarget, type: string): ModelMatch {
-    const models = this.options.models ?? {};
+    const models = this.options.models;
     // a dated snapshot (`gpt-4o-2024-08-06`, `claude-sonnet-4-5-20250929`, what an answer names
     // for the alias the client sent) takes a price configured for its alias, after its own
     const alias = SNAPSHOT_SUFFIX.exec(target.model)?.[1];
     for (const model of alias === undefined ? [target.model] : [target.model, alias]) {
       for (const id of [`${target.provider}/${model}`, `${type}/${model}`, model]) {
-        const price = models[id];
+        const price = ownEntry(models, id);
         if (price !== undefined) return { resolved: { price, source: 'config', id, model } };
       }
     }
@@ -273,7 +283,7 @@ class DefaultPricingRegistry implements PricingRegistry {
     // Gemini's grounding with Google Search: Gemini 3 bills each search query, earlier models
     // each grounded prompt once, whatever the rate's source (see gemini-grounding-fees)
     const grounding = type === 'gemini' && usage.webSearches ? geminiGroundingFee(target.model) : undefined;
-    const defaults = { perWebSearch: grounding?.perWebSearch ?? PROVIDER_WEB_SEARCH_USD[type] };
+    const defaults = { perWebSearch: grounding?.perWebSearch ?? ownEntry(PROVIDER_WEB_SEARCH_USD, type) };
     const billed = grounding?.perPrompt === true ? { ...usage, webSearches: 1 } : usage;
     const listed = resolved === undefined ? undefined : priceFor(type, resolved, billed);
     const price = listed === undefined ? undefined : priceOfTier(type, listed, usage.serviceTier);
@@ -301,15 +311,15 @@ class DefaultPricingRegistry implements PricingRegistry {
   }
 
   unitPrice(provider: string, model?: string, variant?: string): UnitPrice | undefined {
-    const configured = this.options.units ?? {};
-    const layers = [BUILTIN_UNIT_PRICES[provider], configured[provider]];
+    const configured = this.options.units;
+    const layers = [ownEntry(BUILTIN_UNIT_PRICES, provider), ownEntry(configured, provider)];
     if (model !== undefined) {
       const variantKey = variant === undefined ? undefined : `${provider}/${model}@${variant}`;
       // a flat price configured for the model is the user's own, over the list prices by variant
-      layers.push(BUILTIN_UNIT_PRICES[`${provider}/${model}`]);
-      if (variantKey !== undefined) layers.push(BUILTIN_UNIT_PRICES[variantKey]);
-      layers.push(configured[`${provider}/${model}`]);
-      if (variantKey !== undefined) layers.push(configured[variantKey]);
+      layers.push(ownEntry(BUILTIN_UNIT_PRICES, `${provider}/${model}`));
+      if (variantKey !== undefined) layers.push(ownEntry(BUILTIN_UNIT_PRICES, variantKey));
+      layers.push(ownEntry(configured, `${provider}/${model}`));
+      if (variantKey !== undefined) layers.push(ownEntry(configured, variantKey));
     }
     let merged: UnitPrice | undefined;
     for (const layer of layers) {
@@ -347,7 +357,7 @@ class DefaultPricingRegistry implements PricingRegistry {
       const unbilled = unbilledAlternativeUnits(usage, prices?.perUnit);
       for (const [unit, count] of billable) {
         if (unbilled.has(unit)) continue;
-        const rate = prices?.perUnit?.[unit];
+        const rate = ownEntry(prices?.perUnit, unit);
         if (rate === undefined)
           return this.#unknown(`${usage.provider}/${usage.model ?? unit}:${usage.unpricedReason ?? unit}`);
         total += count * rate;
@@ -376,7 +386,7 @@ class DefaultPricingRegistry implements PricingRegistry {
     const [first] = units;
     if (first === undefined) return null;
     const rates = this.unitPrice(usage.provider, usage.model, usage.priceVariant)?.perUnit;
-    if (units.some((unit) => rates?.[unit] !== undefined)) return 0;
+    if (units.some((unit) => ownEntry(rates, unit) !== undefined)) return 0;
     return this.#unknown(`${usage.provider}/${usage.model ?? first}:${usage.unpricedReason ?? first}`);
   }
 
