@@ -52,7 +52,7 @@ export interface SwitchyardRoutesOptions extends ProductionOptions, Observabilit
 export interface AppOptions extends SwitchyardRoutesOptions {
   /**
    * Fastify/pino logger settings, or `false` for none. Settings without `redact` get
-   * `logRedaction()` (client and provider keys). Settings without `stream` or `transport`
+   * `redactLogger()` (client and provider keys). Settings without `stream` or `transport`
    * write to `file` (or stdout) synchronously, as `createLogger()` does, not through pino's
    * default asynchronous writes on the thread pool. Exclusive with `loggerInstance`. @default false
    */
