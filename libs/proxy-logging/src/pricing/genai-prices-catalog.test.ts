@@ -83,6 +83,11 @@ describe('genai-prices catalog', () => {
     expect(paid && computeTokenCost(paid.price, usage)?.totalUsd).toBeGreaterThan(0);
   });
 
+  it('reads only its own provider ids: a provider type named as an Object member is not one', () => {
+    for (const type of ['constructor', 'toString', '__proto__'])
+      expect(() => lookupGenaiPrice(type, 'gpt-4o', at)).not.toThrow();
+  });
+
   it('counts no unknown price for a free model, and quotes it at 0 before the call', () => {
     const unknown: string[] = [];
     const registry = createPricingRegistry({ now: () => at, onUnknownPrice: (key) => unknown.push(key) });

@@ -148,7 +148,8 @@ function priceAt(model: ModelInfo, at: Date): GenaiModelPrice | undefined {
 
 /** The catalog's provider id for a gateway provider type (`gemini` -> `google`, `azure-openai` -> `azure`). */
 export function catalogProviderId(providerType: string): string {
-  return PROVIDER_IDS[providerType] ?? providerType;
+  // own keys only: a type named `constructor` read Object's, and resolving its prices threw
+  return Object.hasOwn(PROVIDER_IDS, providerType) ? (PROVIDER_IDS[providerType] as string) : providerType;
 }
 
 // the model and the provider whose list holds it: the one asked, or one of its fallbacks
