@@ -9,7 +9,11 @@ export interface TargetPolicy {
    * whatever the host list says.
    */
   readonly allowHosts: readonly string[];
-  /** Allow private, loopback, link-local and other non-public addresses. @default false */
+  /**
+   * Allow private, loopback and other non-public addresses; not cloud metadata addresses, nor
+   * any link-local one (169.254.0.0/16, fe80::/10: where clouds keep their metadata services),
+   * which only `allowAddresses` opens. @default false
+   */
   readonly allowPrivateNetworks?: boolean;
   /**
    * IP addresses allowed although not public (a local model server, a test upstream);
@@ -127,7 +131,12 @@ export function refusedAddress(
   const kind = classifyAddress(address);
   if (kind === 'public') return undefined;
   if (kind === 'metadata') return { kind: 'cloud metadata address', address: canonical };
-  if (policy.allowPrivateNetworks === true && kind !== 'unspecified' && kind !== 'multicast')
+  if (
+    policy.allowPrivateNetworks === true &&
+    kind !== 'unspecified' &&
+    kind !== 'multicast' &&
+    kind !== 'link-local'
+  )
     return undefined;
   return { kind: `${kind} address`, address: canonical };
 }

@@ -50,8 +50,11 @@ function v6(cidr: string, kind: Range['kind']): Range {
   return { bytes: v6Bytes(base), prefix: Number(prefix), kind };
 }
 
-// cloud metadata endpoints first: they are refused even where private networks are allowed
+// cloud metadata endpoints first: they are refused even where private networks are allowed.
+// Every other link-local address is refused there too (see refusedAddress): a cloud we do not
+// list keeps its metadata service in 169.254.0.0/16 or fe80::/10 as well
 const V4_RANGES: Range[] = [
+  // AWS, GCP, Azure, Oracle, DigitalOcean, Hetzner, OpenStack, Akamai (Linode), ...
   v4('169.254.169.254/32', 'metadata'),
   v4('169.254.170.2/32', 'metadata'),
   // the EKS Pod Identity Agent: hands out the pod's AWS credentials
@@ -63,6 +66,10 @@ const V4_RANGES: Range[] = [
   // Oracle Cloud's metadata service of its classic instances, in the IETF protocol range below:
   // refused as metadata, not lifted with the range by allowPrivateNetworks
   v4('192.0.0.192/32', 'metadata'),
+  // Scaleway's
+  v4('169.254.42.42/32', 'metadata'),
+  // Tencent Cloud's
+  v4('169.254.0.23/32', 'metadata'),
   v4('0.0.0.0/8', 'unspecified'),
   v4('10.0.0.0/8', 'private'),
   v4('100.64.0.0/10', 'private'),
@@ -79,9 +86,17 @@ const V4_RANGES: Range[] = [
   v4('240.0.0.0/4', 'reserved'),
 ];
 
+// the IPv6 metadata services sit in unique local space (fc00::/7), which allowPrivateNetworks opens
 const V6_RANGES: Range[] = [
+  // AWS: the instance metadata service, the EKS Pod Identity Agent
   v6('fd00:ec2::254/128', 'metadata'),
   v6('fd00:ec2::23/128', 'metadata'),
+  // GCP
+  v6('fd20:ce::254/128', 'metadata'),
+  // Scaleway
+  v6('fd00:42::42/128', 'metadata'),
+  // Akamai (Linode); its other one, fe80::a9fe:a9fe (as OpenStack's), is link-local
+  v6('fd00:a9fe:a9fe::1/128', 'metadata'),
   v6('::/128', 'unspecified'),
   v6('::1/128', 'loopback'),
   v6('fc00::/7', 'private'),
