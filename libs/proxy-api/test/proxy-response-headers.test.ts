@@ -39,6 +39,21 @@ const served = useListeningApp(
       },
       {
         method: 'GET',
+        path: /\/v1\/page$/,
+        handle: ({ res }) => {
+          res.writeHead(200, {
+            'content-type': 'text/html',
+            'strict-transport-security': 'max-age=63072000; includeSubDomains; preload',
+            'alt-svc': 'h3=":443"; ma=86400',
+            'clear-site-data': '"storage"',
+            'x-content-type-options': 'sniff-away',
+            'set-cookie': 'affinity=node-3; Path=/; HttpOnly',
+          });
+          res.end('<p>hi</p>');
+        },
+      },
+      {
+        method: 'GET',
         path: /\/v1\/events$/,
         handle: ({ res }) => {
           res.writeHead(200, { 'content-type': 'text/event-stream' });
@@ -66,6 +81,8 @@ describe('universal proxy: response headers', () => {
       expect(headers['x-ratelimit-limit-tokens']).toBeUndefined();
       expect(headers['x-switchyard-cache']).toBeUndefined();
       expect(headers['openai-processing-ms']).toBe('12');
+      // set by the gateway, though the upstream sent none
+      expect(headers['x-content-type-options']).toBe('nosniff');
       expect(headers['access-control-allow-credentials']).toBeUndefined();
       expect({ origin, allowed: headers['access-control-allow-origin'] }).toEqual({
         origin,
@@ -95,5 +112,25 @@ describe('universal proxy: time to first token', () => {
         ttft: stream,
       });
     }
+  });
+});
+
+describe("universal proxy: response headers that would apply to the gateway's own origin", () => {
+  it("drops the upstream's Strict-Transport-Security, Alt-Svc and Clear-Site-Data, sets nosniff, and keeps its cookies", async () => {
+    const response = await request(`${served.base}/proxy/local/v1/page`, {
+      headers: { 'x-switchyard-key': CLIENT },
+    });
+    expect(await response.body.text()).toBe('<p>hi</p>');
+    await reports.proxyReport();
+    expect(response.statusCode).toBe(200);
+    const headers = response.headers;
+    // the admin UI on the same origin keeps the master key in sessionStorage
+    expect(headers['clear-site-data']).toBeUndefined();
+    expect(headers['strict-transport-security']).toBeUndefined();
+    expect(headers['alt-svc']).toBeUndefined();
+    expect(headers['x-content-type-options']).toBe('nosniff');
+    expect(headers['content-type']).toBe('text/html');
+    // an API may pin a client to a node by a cookie
+    expect(headers['set-cookie']).toBe('affinity=node-3; Path=/; HttpOnly');
   });
 });

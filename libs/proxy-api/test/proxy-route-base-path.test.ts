@@ -16,10 +16,14 @@ const served = useListeningApp((upstream) => ({
 }));
 
 /** GET `path` as written: node:http sends it untouched, where a URL would have its dot segments resolved by the client. */
-async function proxied(path: string, method = 'GET'): Promise<{ status: number; code: string | undefined }> {
+async function proxied(
+  path: string,
+  method = 'GET',
+  headers: Record<string, string | string[]> = {},
+): Promise<{ status: number; code: string | undefined }> {
   const { hostname, port } = new URL(served.base);
   return new Promise((resolve, reject) => {
-    const sent = request({ host: hostname, port, path, method }, (response) => {
+    const sent = request({ host: hostname, port, path, method, headers }, (response) => {
       let text = '';
       response.setEncoding('utf8');
       response.on('data', (chunk: string) => (text += chunk));
@@ -74,5 +78,29 @@ describe('universal proxy: methods', () => {
       code: 'unsupported_feature',
     });
     expect(served.upstream.requests).toHaveLength(0);
+  });
+
+  it.each([
+    ['x-http-method-override', 'TRACE'],
+    ['x-http-method', 'trace'],
+    ['x-method-override', ' Track '],
+    ['X-HTTP-Method-Override', ['GET', 'TRACE']],
+    ['x-http-method-override', 'GET, TRACE'],
+  ])(
+    'does not forward a request whose %s header asks for %j, which an upstream would answer as TRACE',
+    async (name, value) => {
+      for (const method of ['GET', 'POST']) {
+        expect(await proxied('/proxy/local/models', method, { [name]: value })).toEqual({
+          status: 400,
+          code: 'unsupported_feature',
+        });
+      }
+      expect(served.upstream.requests).toHaveLength(0);
+    },
+  );
+
+  it('forwards a method override to another method', async () => {
+    await proxied('/proxy/local/models', 'POST', { 'x-http-method-override': 'GET' });
+    expect(served.upstream.requests.map((sent) => sent.headers['x-http-method-override'])).toEqual(['GET']);
   });
 });

@@ -50,8 +50,13 @@ describe('injectedKeys and injectsInto', () => {
       { value: 'Bearer sk-x', hosts: ['api.openai.com', 'llm.internal'] },
       { local: 'http://llm.internal:11434/v1', other: 'http://other.internal:8000' },
     );
-    expect(byRoute.origins).toEqual(['http://llm.internal:11434']);
+    expect(byRoute.origins).toEqual([]);
+    expect(byRoute.routeBases.map(String)).toEqual(['http://llm.internal:11434/v1']);
     expect(goes(byRoute, 'http://llm.internal:11434/v1/chat/completions')).toBe(true);
+    expect(goes(byRoute, 'http://llm.internal:11434/v1')).toBe(true);
+    // the route opens its base, not its origin
+    expect(goes(byRoute, 'http://llm.internal:11434/admin')).toBe(false);
+    expect(goes(byRoute, 'http://llm.internal:11434/v1/../admin')).toBe(false);
     expect(goes(byRoute, 'http://llm.internal:8080/v1/chat/completions')).toBe(false);
     expect(goes(byRoute, 'http://other.internal:8000/v1/chat/completions')).toBe(false);
   });

@@ -35,8 +35,9 @@ function entryOrigin(entry: string): string | undefined {
  * Where each configured provider key may go. By default, the exact host names of the
  * provider's meter: a wildcard (`*.endpoints.huggingface.cloud`) also matches hosts other
  * tenants own, so only the operator may name one in `hosts`. Host patterns are reached over
- * https on the default port only; an origin in `hosts`, or the origin of an operator's route
- * to one of the key's hosts, is reached exactly as written (a local server over http).
+ * https on the default port only; an origin in `hosts` is reached exactly as written (a local
+ * server over http), and so is the base URL of an operator's route to one of the key's hosts,
+ * not the rest of its origin.
  */
 export function injectedKeys(
   providerKeys: Readonly<Record<string, ProviderKey>>,
@@ -74,12 +75,17 @@ export function injectedKeys(
         continue;
       }
     }
-    for (const base of Object.values(routes)) {
-      const route = new URL(base);
-      if (hosts.some((pattern) => hostMatches(pattern, route.hostname)) && !origins.includes(route.origin))
-        origins.push(route.origin);
-    }
-    keys.set(provider, { header: key.header ?? 'authorization', value: key.value, hosts, origins });
+    // a route opens its base, not its origin: the key goes no further
+    const routeBases = Object.values(routes)
+      .map((base) => new URL(base))
+      .filter((route) => hosts.some((pattern) => hostMatches(pattern, route.hostname)));
+    keys.set(provider, {
+      header: key.header ?? 'authorization',
+      value: key.value,
+      hosts,
+      origins,
+      routeBases,
+    });
   }
   return { keys, problems };
 }

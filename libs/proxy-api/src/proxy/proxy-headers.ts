@@ -1,6 +1,7 @@
 import { hostMatches } from '@switchyard/proxy-core';
 import type { IncomingHttpHeaders } from 'node:http';
 import { KEY_PREFIX } from '../keys/key-secret';
+import { withinRouteBase } from './resolve-proxy-target';
 
 // `expect` too: the gateway's own server answered the client's 100-continue, and undici
 // refuses to send the header at all (the exchange failed as an unreachable provider)
@@ -159,15 +160,22 @@ export interface InjectedKey {
   hosts: readonly string[];
   /** Exact origins the key goes to whatever their scheme and port (`http://10.0.0.5:8000`): configured by the operator. */
   origins: readonly string[];
+  /**
+   * Base URLs of the operator's routes to one of the key's hosts: the key goes under them as
+   * written (plain http, any port), not to the rest of their origin.
+   */
+  routeBases: readonly URL[];
 }
 
 /**
- * True when `key` may be sent to `target`: an exact configured origin, or one of the key's
- * hosts over https on the default port. Plain http would hand the key to anyone on the path,
- * and another port of the same host may be another service.
+ * True when `key` may be sent to `target`: an exact configured origin, under the base of a route
+ * to one of the key's hosts, or one of the key's hosts over https on the default port. Plain http
+ * would hand the key to anyone on the path, and another port or path of the same host may be
+ * another service.
  */
 export function injectsInto(key: InjectedKey, target: URL): boolean {
   if (key.origins.includes(target.origin)) return true;
+  if (key.routeBases.length > 0 && withinRouteBase(target.href, key.routeBases)) return true;
   return (
     target.protocol === 'https:' &&
     target.port === '' &&
@@ -213,6 +221,14 @@ export function upstreamRequestHeaders(
 }
 
 /**
+ * Upstream response headers that would act on the gateway's own origin, where the admin UI keeps
+ * the master key in sessionStorage: `clear-site-data` would wipe its storage, and
+ * `strict-transport-security` or `alt-svc` pin how browsers reach the gateway for months. Not
+ * `set-cookie`: an API may pin a client to a node by a cookie.
+ */
+const ORIGIN_WIDE = new Set(['strict-transport-security', 'alt-svc', 'clear-site-data']);
+
+/**
  * The response headers sent to the client: hop-by-hop headers removed, and the gateway's own
  * kept. `own` are the headers the gateway already set on the reply (its `x-request-id`, a key's
  * `x-ratelimit-*`, CORS): an upstream header of the same name does not replace them, except
@@ -220,7 +236,10 @@ export function upstreamRequestHeaders(
  * `x-upstream-request-id` (any header of that name it sent is dropped); when the gateway set a
  * key's `x-ratelimit-*`, none of the upstream's `x-ratelimit-*` headers is passed on. The upstream's `x-switchyard-*` headers (the gateway's namespace) and
  * `access-control-*` headers (the gateway's CORS settings decide which origins may read an
- * answer, not the upstream's) are dropped. The rest is unchanged.
+ * answer, not the upstream's) are dropped, and so are those that would act on the gateway's
+ * origin ({@link ORIGIN_WIDE}). `x-content-type-options: nosniff` is set whatever the upstream
+ * said: a browser renders an answer as the type it names, never as one it guesses. The rest is
+ * unchanged.
  */
 export function clientResponseHeaders(
   upstream: Record<string, string | string[] | undefined>,
@@ -237,6 +256,7 @@ export function clientResponseHeaders(
     const lower = name.toLowerCase();
     if (HOP_BY_HOP.has(lower) || dropped.has(lower)) continue;
     if (lower.startsWith('x-switchyard-') || lower.startsWith('access-control-')) continue;
+    if (ORIGIN_WIDE.has(lower) || lower === 'x-content-type-options') continue;
     if (ownLimits && lower.startsWith('x-ratelimit-')) continue;
     // the name the upstream's own request id is passed on under
     if (renamesId && lower === 'x-upstream-request-id') continue;
@@ -245,5 +265,6 @@ export function clientResponseHeaders(
     else if (lower === 'x-request-id') out['x-upstream-request-id'] = value;
     else if (lower === 'vary') out[lower] = [set, value].flat().map(String).join(', ');
   }
+  out['x-content-type-options'] = 'nosniff';
   return out;
 }

@@ -73,11 +73,11 @@ export const ProviderKeySchema = Type.Object(
      * Where the key may go. A host pattern (`api.openai.com`, `my-index.svc.pinecone.io`,
      * `*.openai.azure.com`) is reached over https on port 443 only; an origin
      * (`http://10.0.0.5:8000`) is reached exactly as written, plain http included. The origin
-     * of a `routes` entry whose host is one of these hosts counts as such an origin. Without
-     * `hosts`, the provider's built-in exact host names: a wildcard host of a meter
-     * (`*.endpoints.huggingface.cloud`, `*.pinecone.io`) also matches other tenants'
-     * endpoints, so it is never a default, and a key whose provider has no other host is
-     * refused until `hosts` names where it goes.
+     * of a `routes` entry whose host is one of these hosts counts as such an origin, under the
+     * route's base path only. Without `hosts`, the provider's built-in exact host names: a
+     * wildcard host of a meter (`*.endpoints.huggingface.cloud`, `*.pinecone.io`) also matches
+     * other tenants' endpoints, so it is never a default, and a key whose provider has no other
+     * host is refused until `hosts` names where it goes.
      * @default the provider's built-in hosts without wildcards
      */
     hosts: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
@@ -95,11 +95,20 @@ export const ProxyConfigSchema = Type.Object(
     routes: Type.Optional(
       Type.Record(Type.String({ pattern: '^[a-z0-9][a-z0-9_-]*$' }), Type.String({ pattern: '^https?://' })),
     ),
-    /** Host patterns allowed as targets besides the route hosts and the metered providers' hosts. @default [] */
+    /**
+     * Host patterns allowed as targets besides the route hosts and the metered providers' hosts;
+     * `*` is any host by name, which `allowAddresses` does not apply to. @default []
+     */
     allowHosts: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
-    /** Allow private, loopback and link-local addresses. @default false */
+    /**
+     * Allow private and loopback addresses; not link-local ones (169.254.0.0/16, fe80::/10) nor
+     * cloud metadata addresses, which only `allowAddresses` opens. @default false
+     */
     allowPrivateNetworks: Type.Optional(Type.Boolean()),
-    /** Single non-public IP addresses to allow (a local model server). @default [] */
+    /**
+     * Single non-public IP addresses to allow (a local model server), to the routes' base URLs
+     * and to hosts an `allowHosts` entry other than `*` names. @default []
+     */
     allowAddresses: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
     /** Host pattern -> metered provider, for self-hosted and test endpoints. @default {} */
     hostProviders: Type.Optional(Type.Record(Type.String({ minLength: 1 }), Type.String({ minLength: 1 }))),

@@ -5,6 +5,7 @@ import {
   assertAllowedTarget,
   createGuardedAgent,
   credentialSecret,
+  hostMatches,
   isSwitchyardError,
   SwitchyardError,
   transportError,
@@ -53,7 +54,7 @@ import {
   withoutGatewaySecretsInQuery,
 } from './proxy-headers';
 import { proxyProviderLabels } from './proxy-provider-label';
-import { resolveProxyTarget, withinRouteBase } from './resolve-proxy-target';
+import { resolveProxyTarget, withinRouteBase, type ProxyTarget } from './resolve-proxy-target';
 
 /** What the proxy routes need from the app. */
 export interface ProxyRoutesOptions {
@@ -300,12 +301,35 @@ export const checkedProxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async 
     ...headerPolicy,
     allowHosts: [...routeBases.map((base) => base.hostname), ...headerPolicy.allowHosts],
   };
+  // `*` lets a header name any host, and a client picks what a name resolves to: a host only `*`
+  // lets through gets no allowAddresses (the address a route needs would be open on its every
+  // port and path), at the check and on the address connected to
+  const namedHosts = headerPolicy.allowHosts.filter((pattern) => !matchesAnyHost(pattern));
+  const anyHostPolicy: TargetPolicy = { ...headerPolicy, allowAddresses: [] };
   const providerLabel = proxyProviderLabels(policy.allowHosts);
   const { keys, problems } = injectedKeys(proxy.providerKeys ?? {}, meters, proxy.routes ?? {});
   if (problems.length > 0)
     throw new SwitchyardError('invalid_options', `Invalid proxy options:\n${problems.join('\n')}`);
-  const agent = createGuardedAgent(policy, proxy.resolve === undefined ? {} : { resolve: proxy.resolve });
-  app.addHook('onClose', async () => agent.close());
+  const agentOptions = proxy.resolve === undefined ? {} : { resolve: proxy.resolve };
+  const agent = createGuardedAgent(policy, agentOptions);
+  const anyHostAgent =
+    namedHosts.length < headerPolicy.allowHosts.length
+      ? createGuardedAgent(anyHostPolicy, agentOptions)
+      : undefined;
+  app.addHook('onClose', async () => {
+    await Promise.all([agent.close(), anyHostAgent?.close()]);
+  });
+  /** The policy a target is checked by, and the agent that connects to it under the same policy. */
+  const scopeOf = (target: ProxyTarget): { allowed: TargetPolicy; dispatcher: Dispatcher } => {
+    if (target.prefix !== undefined || (routeBases.length > 0 && withinRouteBase(target.url, routeBases)))
+      return { allowed: policy, dispatcher: agent };
+    // without `*`, a host no entry names is refused by the check anyway
+    if (anyHostAgent === undefined) return { allowed: headerPolicy, dispatcher: agent };
+    const host = URL.canParse(target.url) ? new URL(target.url).hostname : '';
+    return namedHosts.some((pattern) => hostMatches(pattern, host))
+      ? { allowed: headerPolicy, dispatcher: agent }
+      : { allowed: anyHostPolicy, dispatcher: anyHostAgent };
+  };
   // an exchange is metered after its response closed (a compressed body is decoded on libuv's
   // pool first), so the server's close does not wait for it: this scope's onClose runs before
   // the parent's, which closes the request log and flushes spend, and waits for it there
@@ -349,11 +373,8 @@ export const checkedProxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async 
   app.all('/proxy/*', async (request: FastifyRequest, reply: FastifyReply) => {
     // a TRACE answer echoes the request it got, the key the gateway injected included, in a
     // success body (only error bodies are masked)
-    if (request.method === 'TRACE' || request.method === 'TRACK')
-      throw new SwitchyardError(
-        'unsupported_feature',
-        `The universal proxy does not forward ${request.method}.`,
-      );
+    const echoing = echoingMethod(request);
+    if (echoing !== undefined) throw new SwitchyardError('unsupported_feature', echoing);
     const routeUrl = request.routeOptions.url ?? '/proxy/*';
     // a request target in absolute form (`GET http://gateway/proxy/...`, RFC 9112 §3.2.2) is
     // routed by its path: its origin is the gateway's, not a part of the path
@@ -365,11 +386,8 @@ export const checkedProxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async 
       routes,
       allowTargetHeader,
     );
+    const { allowed, dispatcher } = scopeOf(target);
     // a gateway secret a client put in the query goes no further than one in a header
-    const allowed =
-      target.prefix !== undefined || (routeBases.length > 0 && withinRouteBase(target.url, routeBases))
-        ? policy
-        : headerPolicy;
     const url = withoutGatewaySecretsInQuery(assertAllowedTarget(target.url, allowed), isGatewaySecret);
     if (Number(request.headers['content-length'] ?? 0) > bodyLimit) {
       // the connection closes after the refusal: Node would otherwise read the whole body it
@@ -401,7 +419,7 @@ export const checkedProxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async 
       meterAndEnd();
     });
     try {
-      answer = await forward(request, reply, context, url);
+      answer = await forward(request, reply, context, url, dispatcher);
     } catch (thrown) {
       const error = isSwitchyardError(thrown) ? thrown : notForwarded(thrown);
       context.error = error;
@@ -444,6 +462,7 @@ export const checkedProxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async 
     reply: FastifyReply,
     context: RequestContext,
     url: URL,
+    dispatcher: Dispatcher,
   ): Promise<Answer> {
     const meter = meters.detect(url);
     const provider = meter?.name ?? url.hostname;
@@ -495,7 +514,7 @@ export const checkedProxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async 
         method: request.method,
         headers,
         body: body ?? null,
-        dispatcher: agent,
+        dispatcher,
         signal: context.signal,
         headersTimeout: headersTimeout,
         bodyTimeout: bodyIdleTimeout,
@@ -641,6 +660,39 @@ export const checkedProxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async 
     }
   }
 };
+
+/** Methods whose answer echoes the request: the key the gateway injected included, in a success body. */
+const ECHOING_METHODS = new Set(['TRACE', 'TRACK']);
+/**
+ * Headers by which some servers (Express's method-override, ASP.NET, Google's APIs) handle a
+ * POST or GET as another method.
+ */
+const METHOD_OVERRIDES = ['x-http-method-override', 'x-http-method', 'x-method-override'];
+
+/**
+ * Why a request is not forwarded: it is, or asks by a method override header to be handled as, a
+ * method whose answer echoes it (TRACE, TRACK). Undefined when it is not.
+ */
+function echoingMethod(request: FastifyRequest): string | undefined {
+  if (ECHOING_METHODS.has(request.method)) return `The universal proxy does not forward ${request.method}.`;
+  for (const name of METHOD_OVERRIDES) {
+    const value = request.headers[name];
+    if (value === undefined) continue;
+    // repeated, Node joins the lines with `, `: any one of them may be the one the upstream reads
+    for (const method of (Array.isArray(value) ? value.join(',') : value).split(','))
+      if (ECHOING_METHODS.has(method.trim().toUpperCase()))
+        return `The universal proxy does not forward ${method.trim().toUpperCase()}, asked for by ${name}.`;
+  }
+  return undefined;
+}
+
+/**
+ * Whether an allow-list entry lets any host through (`*`, however written): the one entry that
+ * matches both a name and an IP literal it does not spell out.
+ */
+function matchesAnyHost(pattern: string): boolean {
+  return hostMatches(pattern, 'any-host.invalid') && hostMatches(pattern, '192.0.2.1');
+}
 
 /** Whether an upstream status is a refusal no provider bills: outside 2xx, and not a timeout. */
 function unbilledStatus(status: number): boolean {
