@@ -129,6 +129,8 @@ describe("universal proxy: response headers that would apply to the gateway's ow
     expect(headers['strict-transport-security']).toBeUndefined();
     expect(headers['alt-svc']).toBeUndefined();
     expect(headers['x-content-type-options']).toBe('nosniff');
+    // a page served on the gateway's origin runs no script and has an origin of its own
+    expect(headers['content-security-policy']).toBe('sandbox');
     expect(headers['content-type']).toBe('text/html');
     // an API may pin a client to a node by a cookie
     expect(headers['set-cookie']).toBe('affinity=node-3; Path=/; HttpOnly');

@@ -238,8 +238,9 @@ const ORIGIN_WIDE = new Set(['strict-transport-security', 'alt-svc', 'clear-site
  * `access-control-*` headers (the gateway's CORS settings decide which origins may read an
  * answer, not the upstream's) are dropped, and so are those that would act on the gateway's
  * origin ({@link ORIGIN_WIDE}). `x-content-type-options: nosniff` is set whatever the upstream
- * said: a browser renders an answer as the type it names, never as one it guesses. The rest is
- * unchanged.
+ * said: a browser renders an answer as the type it names, never as one it guesses; and
+ * `content-security-policy: sandbox` is added to the upstream's policies, so a page it serves
+ * neither runs script nor reads the gateway origin's storage. The rest is unchanged.
  */
 export function clientResponseHeaders(
   upstream: Record<string, string | string[] | undefined>,
@@ -266,5 +267,10 @@ export function clientResponseHeaders(
     else if (lower === 'vary') out[lower] = [set, value].flat().map(String).join(', ');
   }
   out['x-content-type-options'] = 'nosniff';
+  // a page the upstream serves runs on the gateway's origin: sandboxed, it has an opaque origin
+  // of its own, no script and no reach into that origin's storage. A browser enforces every
+  // policy it is sent, so the upstream's own stays beside it
+  const policy = out['content-security-policy'];
+  out['content-security-policy'] = policy === undefined ? 'sandbox' : [policy, 'sandbox'].flat();
   return out;
 }
