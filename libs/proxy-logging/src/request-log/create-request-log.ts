@@ -98,9 +98,9 @@ export interface RequestLogOptions extends Omit<RequestLogQueueOptions, 'store' 
   /** Delete rows older than this many milliseconds (SQL stores), above 0; unset keeps everything. */
   retentionMs?: number;
   /**
-   * Most rows per retention DELETE, a positive integer; a DELETE also stops at ~4 MiB of rows, their
-   * bodies counted by their size (`RETENTION_DELETE_BYTES`), so that on SQLite it holds the write
-   * lock for milliseconds. @default 5000
+   * Most rows per retention DELETE, a positive integer; on SQLite a DELETE also stops at ~4 MiB
+   * of rows, their bodies counted by their size (`RETENTION_DELETE_BYTES`), so that it holds the
+   * write lock for milliseconds (PostgreSQL's locks only its rows). @default 5000
    */
   retentionBatchSize?: number;
   /**

@@ -137,6 +137,14 @@ const RETENTION_DELETE = `DELETE FROM switchyard_requests WHERE id IN (
   ) AS weighed WHERE bytes_before IS NULL OR bytes_before < ${RETENTION_DELETE_BYTES}
 )`;
 
+/**
+ * One retention DELETE on PostgreSQL: the oldest `?` rows before `?`. A DELETE there takes row
+ * locks, not the table's: writers go on beside it, and no budget of bytes is needed.
+ */
+const RETENTION_DELETE_ROWS = `DELETE FROM switchyard_requests WHERE id IN (
+  SELECT id FROM switchyard_requests WHERE ts < ? ORDER BY ts, id LIMIT ?
+)`;
+
 /** Latest requests of a window whose latencies give a target's percentiles (see `traffic`). */
 const MAX_PERCENTILE_ROWS = 10_000;
 
@@ -568,10 +576,12 @@ export class SqlRequestLogStore implements RequestLogStore {
   }
 
   /**
-   * Deletes rows older than `before` (epoch ms), oldest first: at most `batchSize` a statement,
-   * fewer when their bodies are large (a statement stops at {@link RETENTION_DELETE_BYTES}), and
-   * at most `batchSize` × `maxBatches` in all; returns rows deleted. Each statement is its own
-   * transaction, so on SQLite another connection's write waits for one of them at most.
+   * Deletes rows older than `before` (epoch ms), oldest first: at most `batchSize` a statement
+   * and `batchSize` × `maxBatches` in all; returns rows deleted. Each statement is its own
+   * transaction. On SQLite, whose DELETE holds the database's write lock, a statement also stops
+   * at {@link RETENTION_DELETE_BYTES} (256 rows without bodies, fewer with), so another
+   * connection's write waits for a few milliseconds at most; PostgreSQL's DELETE locks only its
+   * rows, and takes `batchSize` at a time.
    */
   async deleteOlderThan(
     before: number,
@@ -585,25 +595,24 @@ export class SqlRequestLogStore implements RequestLogStore {
     // on SQLite a statement is milliseconds of synchronous work: the write thread keeps it off
     // the event loop, as it does the inserts
     const onWriter = this.#writer?.execute?.bind(this.#writer);
+    const byBytes = this.db.dialect !== 'postgres';
+    const sql = byBytes ? RETENTION_DELETE : RETENTION_DELETE_ROWS;
+    const mostRead = byBytes ? RETENTION_DELETE_MAX_ROWS : perStatement;
     // the rows a statement weighs: rows of one log are much alike in size, so twice what the
     // last one took (with 64 KiB bodies, weighing 512 rows to delete 31 took three times as
     // long as weighing 64)
-    let read = Math.min(perStatement, RETENTION_DELETE_MAX_ROWS);
+    let read = Math.min(perStatement, mostRead);
     let deleted = 0;
     while (deleted < most) {
       const params = [cutoff, Math.min(read, most - deleted)];
       const changed =
         onWriter !== undefined
-          ? await onWriter({ sql: RETENTION_DELETE, params })
-          : (await this.db.execute(RETENTION_DELETE, params)).rowCount;
-      // fewer rows than asked may be the budget's cut: only none says that no old row is left
-      if (changed === 0) break;
+          ? await onWriter({ sql, params })
+          : (await this.db.execute(sql, params)).rowCount;
       deleted += changed;
-      read = Math.min(
-        perStatement,
-        RETENTION_DELETE_MAX_ROWS,
-        Math.max(2 * changed, RETENTION_DELETE_MIN_READ),
-      );
+      // fewer rows than asked may be the budget's cut: only none says that no old row is left
+      if (changed === 0 || (!byBytes && changed < (params[1] as number))) break;
+      if (byBytes) read = Math.min(perStatement, mostRead, Math.max(2 * changed, RETENTION_DELETE_MIN_READ));
       // a turn of the event loop between statements: on a connection that answers synchronously
       // (SQLite without the write thread) a pass would otherwise hold it for all of them
       await yieldToEventLoop();
