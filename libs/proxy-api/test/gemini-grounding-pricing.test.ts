@@ -49,7 +49,8 @@ const served = useListeningApp((upstream) => ({
     plugins: [reports.plugin],
   },
   pricing: { now: () => new Date('2026-11-23T12:00:00Z') },
-  proxy: { allowAddresses: ['127.0.0.1'], resolve: resolveToLoopback },
+  // a meter's wildcard host resolved to loopback: allowAddresses opens exact hosts only
+  proxy: { allowPrivateNetworks: true, resolve: resolveToLoopback },
 }));
 
 beforeEach(() => reports.clear());

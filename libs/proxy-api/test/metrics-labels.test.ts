@@ -138,7 +138,8 @@ describe('metrics labels are bounded by configuration, not by clients', () => {
       gateway: { providers: [{ name: 'mock', type: 'mock' }], plugins: [recorder] },
       proxy: {
         allowHosts: ['*.tenant.test'],
-        allowAddresses: ['127.0.0.1'],
+        // a host a wildcard entry allows, resolved to loopback: allowAddresses opens exact hosts only
+        allowPrivateNetworks: true,
         resolve: (_host, callback) => callback(null, [{ address: '127.0.0.1', family: 4 }]),
       },
     });

@@ -98,6 +98,34 @@ describe("universal proxy: allowHosts ['*'] with allowAddresses", () => {
   });
 });
 
+// A wildcard entry matches names anyone may point anywhere: Elastic's public ip.es.io answers
+// `10.0.0.5.ip.es.io` with 10.0.0.5, and a meter's `*.es.io` matches it; nip.io does the same
+// under an operator's `*.io` or `*.*`. allowAddresses is reached only by a host an entry names exactly.
+describe('universal proxy: allowAddresses and a host only a wildcard entry matches', () => {
+  it.each([
+    ['a built-in meter wildcard (*.es.io)', 'http://127.0.0.1.ip.es.io', []],
+    ['a built-in meter wildcard, beside *', 'http://127.0.0.1.ip.es.io', ['*']],
+    ["an operator's *.*", 'http://llm.example', ['*.*']],
+    ["an operator's *.io", 'http://127.0.0.1.nip.io', ['*.io']],
+  ])(
+    'refuses a header target only %s lets through that resolves to the allowed address',
+    async (_, origin, allowHosts) => {
+      expect(await proxied('/proxy/admin/secret', `${origin}:${port(other)}`, { allowHosts })).toMatchObject(
+        refused,
+      );
+      expect(other.requests).toHaveLength(0);
+    },
+  );
+
+  it('reaches the allowed address through an exact allowHosts name', async () => {
+    const answer = await proxied('/proxy/v2/models', `http://llm.internal:${port(other)}`, {
+      allowHosts: ['llm.internal'],
+    });
+    expect(answer.status).toBe(200);
+    expect(other.requests.map((sent) => sent.path)).toEqual(['/v2/models']);
+  });
+});
+
 describe("universal proxy: a provider key for a route's origin", () => {
   const proxy = {
     allowHosts: ['127.0.0.1'],

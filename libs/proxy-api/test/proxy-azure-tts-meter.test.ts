@@ -41,7 +41,8 @@ describe('universal proxy: Azure Speech text to speech', () => {
       const reports = recordReports();
       const app = createApp({
         gateway: { providers: [{ name: 'mock', type: 'mock' }], plugins: [reports.plugin] },
-        proxy: { allowAddresses: ['127.0.0.1'], resolve: resolveToLoopback },
+        // a meter's wildcard host resolved to loopback: allowAddresses opens exact hosts only
+        proxy: { allowPrivateNetworks: true, resolve: resolveToLoopback },
       });
       try {
         const base = await app.listen({ port: 0, host: '127.0.0.1' });

@@ -12,6 +12,8 @@ const OPENAI_SECRET = 'sk-GATEWAY-OPENAI-SECRET';
 const HF_SECRET = 'hf_GATEWAYSECRET';
 const LOCAL_SECRET = 'sk-GATEWAY-LOCAL-SECRET';
 
+const HF_TENANT = 'attacker-endpoint.us-east-1.aws.endpoints.huggingface.cloud';
+
 const served = useListeningApp((upstream) => ({
   gateway: { providers: [{ name: 'mock', type: 'mock' }] },
   proxy: {
@@ -19,6 +21,8 @@ const served = useListeningApp((upstream) => ({
     routes: { local: upstream.url },
     hostProviders: { '127.0.0.1': 'mistral' },
     allowAddresses: ['127.0.0.1'],
+    // named exactly, it reaches the allowed address, which a host only a meter's wildcard matches does not
+    allowHosts: [HF_TENANT],
     providerKeys: {
       openai: { value: `Bearer ${OPENAI_SECRET}` },
       huggingface: { value: `Bearer ${HF_SECRET}` },
@@ -57,10 +61,7 @@ describe('universal proxy: provider key injection', () => {
   });
 
   it("never sends a provider key to a host under the provider's wildcard domain unless the operator names it", async () => {
-    const received = await proxied(
-      '/v1/chat/completions',
-      `http://attacker-endpoint.us-east-1.aws.endpoints.huggingface.cloud:${served.upstreamPort}`,
-    );
+    const received = await proxied('/v1/chat/completions', `http://${HF_TENANT}:${served.upstreamPort}`);
     expect(received.authorization).toBe('Bearer sk-client-own-key');
     expect(JSON.stringify(received)).not.toContain(HF_SECRET);
   });

@@ -46,6 +46,10 @@ const served = useListeningApp(
             'strict-transport-security': 'max-age=63072000; includeSubDomains; preload',
             'alt-svc': 'h3=":443"; ma=86400',
             'clear-site-data': '"storage"',
+            nel: '{"report_to":"default","max_age":31536000,"include_subdomains":true}',
+            'report-to':
+              '{"group":"default","max_age":31536000,"endpoints":[{"url":"https://collector.example/r"}]}',
+            'reporting-endpoints': 'default="https://collector.example/r"',
             'x-content-type-options': 'sniff-away',
             'set-cookie': 'affinity=node-3; Path=/; HttpOnly',
           });
@@ -116,7 +120,7 @@ describe('universal proxy: time to first token', () => {
 });
 
 describe("universal proxy: response headers that would apply to the gateway's own origin", () => {
-  it("drops the upstream's Strict-Transport-Security, Alt-Svc and Clear-Site-Data, sets nosniff, and keeps its cookies", async () => {
+  it("drops the upstream's Strict-Transport-Security, Alt-Svc, Clear-Site-Data and reporting policies, sets nosniff, and keeps its cookies", async () => {
     const response = await request(`${served.base}/proxy/local/v1/page`, {
       headers: { 'x-switchyard-key': CLIENT },
     });
@@ -128,6 +132,10 @@ describe("universal proxy: response headers that would apply to the gateway's ow
     expect(headers['clear-site-data']).toBeUndefined();
     expect(headers['strict-transport-security']).toBeUndefined();
     expect(headers['alt-svc']).toBeUndefined();
+    // a reporting policy kept for the gateway's origin would send its admin UI's errors elsewhere
+    expect(headers['nel']).toBeUndefined();
+    expect(headers['report-to']).toBeUndefined();
+    expect(headers['reporting-endpoints']).toBeUndefined();
     expect(headers['x-content-type-options']).toBe('nosniff');
     // a page served on the gateway's origin runs no script and has an origin of its own
     expect(headers['content-security-policy']).toBe('sandbox');

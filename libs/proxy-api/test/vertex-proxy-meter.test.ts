@@ -17,7 +17,8 @@ const reports = recordReports();
 const served = useListeningApp(() => ({
   gateway: { providers: [{ name: 'mock', type: 'mock' }], plugins: [reports.plugin] },
   pricing: { now: () => new Date('2026-11-23T12:00:00Z') },
-  proxy: { allowAddresses: ['127.0.0.1'], resolve: resolveToLoopback },
+  // a meter's wildcard host resolved to loopback: allowAddresses opens exact hosts only
+  proxy: { allowPrivateNetworks: true, resolve: resolveToLoopback },
 }));
 
 beforeEach(() => reports.clear());
@@ -253,7 +254,7 @@ describe("universal proxy: provider keys on Vertex AI's hosts", () => {
     keyed = createApp({
       gateway: { providers: [{ name: 'mock', type: 'mock' }] },
       proxy: {
-        allowAddresses: ['127.0.0.1'],
+        allowPrivateNetworks: true,
         resolve: resolveToLoopback,
         providerKeys: {
           vertex: { value: VERTEX_KEY, hosts: [origin] },

@@ -222,11 +222,20 @@ export function upstreamRequestHeaders(
 
 /**
  * Upstream response headers that would act on the gateway's own origin, where the admin UI keeps
- * the master key in sessionStorage: `clear-site-data` would wipe its storage, and
- * `strict-transport-security` or `alt-svc` pin how browsers reach the gateway for months. Not
- * `set-cookie`: an API may pin a client to a node by a cookie.
+ * the master key in sessionStorage: `clear-site-data` would wipe its storage,
+ * `strict-transport-security` or `alt-svc` pin how browsers reach the gateway for months, and
+ * `nel`, `report-to` or `reporting-endpoints` set a reporting policy for the origin (`nel` for
+ * months) that would send reports of its pages, the admin UI's included, to the upstream's
+ * collector. Not `set-cookie`: an API may pin a client to a node by a cookie.
  */
-const ORIGIN_WIDE = new Set(['strict-transport-security', 'alt-svc', 'clear-site-data']);
+const ORIGIN_WIDE = new Set([
+  'strict-transport-security',
+  'alt-svc',
+  'clear-site-data',
+  'nel',
+  'report-to',
+  'reporting-endpoints',
+]);
 
 /**
  * The response headers sent to the client: hop-by-hop headers removed, and the gateway's own

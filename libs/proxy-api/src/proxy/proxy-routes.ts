@@ -301,34 +301,36 @@ export const checkedProxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async 
     ...headerPolicy,
     allowHosts: [...routeBases.map((base) => base.hostname), ...headerPolicy.allowHosts],
   };
-  // `*` lets a header name any host, and a client picks what a name resolves to: a host only `*`
-  // lets through gets no allowAddresses (the address a route needs would be open on its every
-  // port and path), at the check and on the address connected to
-  const namedHosts = headerPolicy.allowHosts.filter((pattern) => !matchesAnyHost(pattern));
-  const anyHostPolicy: TargetPolicy = { ...headerPolicy, allowAddresses: [] };
+  // a client picks what a header target's name resolves to, and a wildcard entry (`*`, an
+  // operator's `*.*`, a meter's `*.es.io`, whose ip.es.io answers `10.0.0.5.ip.es.io` with
+  // 10.0.0.5) matches names anyone may point anywhere: allowAddresses reaches a header target
+  // only through an entry naming its host exactly, else the address a route needs would be open
+  // on its every port and path. A host only wildcards match is checked, and connected to, without it
+  const exactHosts = headerPolicy.allowHosts.filter((pattern) => !pattern.includes('*'));
+  const wildcardPolicy: TargetPolicy = { ...headerPolicy, allowAddresses: [] };
   const providerLabel = proxyProviderLabels(policy.allowHosts);
   const { keys, problems } = injectedKeys(proxy.providerKeys ?? {}, meters, proxy.routes ?? {});
   if (problems.length > 0)
     throw new SwitchyardError('invalid_options', `Invalid proxy options:\n${problems.join('\n')}`);
   const agentOptions = proxy.resolve === undefined ? {} : { resolve: proxy.resolve };
   const agent = createGuardedAgent(policy, agentOptions);
-  const anyHostAgent =
-    namedHosts.length < headerPolicy.allowHosts.length
-      ? createGuardedAgent(anyHostPolicy, agentOptions)
+  const wildcardAgent =
+    exactHosts.length < headerPolicy.allowHosts.length
+      ? createGuardedAgent(wildcardPolicy, agentOptions)
       : undefined;
   app.addHook('onClose', async () => {
-    await Promise.all([agent.close(), anyHostAgent?.close()]);
+    await Promise.all([agent.close(), wildcardAgent?.close()]);
   });
   /** The policy a target is checked by, and the agent that connects to it under the same policy. */
   const scopeOf = (target: ProxyTarget): { allowed: TargetPolicy; dispatcher: Dispatcher } => {
     if (target.prefix !== undefined || (routeBases.length > 0 && withinRouteBase(target.url, routeBases)))
       return { allowed: policy, dispatcher: agent };
-    // without `*`, a host no entry names is refused by the check anyway
-    if (anyHostAgent === undefined) return { allowed: headerPolicy, dispatcher: agent };
+    // without a wildcard entry, a host no entry names is refused by the check anyway
+    if (wildcardAgent === undefined) return { allowed: headerPolicy, dispatcher: agent };
     const host = URL.canParse(target.url) ? new URL(target.url).hostname : '';
-    return namedHosts.some((pattern) => hostMatches(pattern, host))
+    return exactHosts.some((pattern) => hostMatches(pattern, host))
       ? { allowed: headerPolicy, dispatcher: agent }
-      : { allowed: anyHostPolicy, dispatcher: anyHostAgent };
+      : { allowed: wildcardPolicy, dispatcher: wildcardAgent };
   };
   // an exchange is metered after its response closed (a compressed body is decoded on libuv's
   // pool first), so the server's close does not wait for it: this scope's onClose runs before
@@ -684,14 +686,6 @@ function echoingMethod(request: FastifyRequest): string | undefined {
         return `The universal proxy does not forward ${method.trim().toUpperCase()}, asked for by ${name}.`;
   }
   return undefined;
-}
-
-/**
- * Whether an allow-list entry lets any host through (`*`, however written): the one entry that
- * matches both a name and an IP literal it does not spell out.
- */
-function matchesAnyHost(pattern: string): boolean {
-  return hostMatches(pattern, 'any-host.invalid') && hostMatches(pattern, '192.0.2.1');
 }
 
 /** Whether an upstream status is a refusal no provider bills: outside 2xx, and not a timeout. */
