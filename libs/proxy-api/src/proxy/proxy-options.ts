@@ -97,7 +97,7 @@ export const ProxyConfigSchema = Type.Object(
     ),
     /**
      * Host patterns allowed as targets besides the route hosts and the metered providers' hosts;
-     * `*` is any host by name, which `allowAddresses` does not apply to. @default []
+     * `*` is any host by name; `allowAddresses` applies to no host a wildcard entry admits. @default []
      */
     allowHosts: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
     /**
@@ -107,7 +107,7 @@ export const ProxyConfigSchema = Type.Object(
     allowPrivateNetworks: Type.Optional(Type.Boolean()),
     /**
      * Single non-public IP addresses to allow (a local model server), to the routes' base URLs
-     * and to hosts an `allowHosts` entry other than `*` names. @default []
+     * and to hosts an exact (wildcard-free) `allowHosts` entry or built-in provider host names. @default []
      */
     allowAddresses: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
     /** Host pattern -> metered provider, for self-hosted and test endpoints. @default {} */
