@@ -149,7 +149,7 @@ describe('budget reservations on /v1/messages', () => {
       messages,
     });
     expect(refused.statusCode).toBe(429);
-    expect(refused.json()).toMatchObject({ type: 'error', error: { type: 'rate_limit_error' } });
+    expect(refused.json()).toMatchObject({ type: 'error', error: { type: 'billing_error' } });
     // as text blocks too; and a budget the prompt fits admits it
     const blocks = [{ type: 'text', text: system }];
     expect(

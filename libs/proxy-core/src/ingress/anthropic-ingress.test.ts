@@ -1356,6 +1356,18 @@ describe('toAnthropicError', () => {
     expect(toAnthropicError(new SwitchyardError('upstream_rate_limited', 'x')).body.error.type).toBe(
       'rate_limit_error',
     );
+    // Anthropic's own types for a spend budget run out and a timeout (504), not a rate limit
+    // and a generic api_error
+    expect(toAnthropicError(new SwitchyardError('budget_exceeded', 'x')).body.error.type).toBe(
+      'billing_error',
+    );
+    expect(toAnthropicError(new SwitchyardError('upstream_timeout', 'x'))).toEqual({
+      status: 504,
+      body: { type: 'error', error: { type: 'timeout_error', message: 'x' } },
+    });
+    expect(toAnthropicError(new SwitchyardError('request_timeout', 'x')).body.error.type).toBe(
+      'timeout_error',
+    );
     // Anthropic's 413 has a type of its own
     expect(toAnthropicError(new SwitchyardError('request_too_large', 'x'))).toEqual({
       status: 413,

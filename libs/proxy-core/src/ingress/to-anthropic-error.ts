@@ -9,6 +9,8 @@ export type AnthropicErrorType =
   | 'not_found_error'
   | 'request_too_large'
   | 'rate_limit_error'
+  | 'billing_error'
+  | 'timeout_error'
   | 'api_error'
   | 'overloaded_error';
 
@@ -37,7 +39,8 @@ export const ANTHROPIC_ERROR_TYPES = {
   content_filter: 'invalid_request_error',
   unsupported_feature: 'invalid_request_error',
   rate_limit_exceeded: 'rate_limit_error',
-  budget_exceeded: 'rate_limit_error',
+  // a spend budget is billing, not a rate: Anthropic's own type for credits run out
+  budget_exceeded: 'billing_error',
   client_closed_request: 'invalid_request_error',
   upstream_bad_request: 'invalid_request_error',
   upstream_auth_error: 'api_error',
@@ -45,12 +48,12 @@ export const ANTHROPIC_ERROR_TYPES = {
   upstream_rate_limited: 'rate_limit_error',
   upstream_error: 'api_error',
   upstream_unavailable: 'overloaded_error',
-  upstream_timeout: 'api_error',
+  upstream_timeout: 'timeout_error',
   upstream_connection_error: 'api_error',
   upstream_stream_error: 'api_error',
   circuit_open: 'overloaded_error',
   limiter_rejected: 'rate_limit_error',
-  request_timeout: 'api_error',
+  request_timeout: 'timeout_error',
   overloaded: 'overloaded_error',
   duplicate_registration: 'api_error',
   internal_error: 'api_error',
