@@ -177,3 +177,15 @@ describe('a request whose last target was never called', () => {
     expect(context.provider).toBe('backup');
   });
 });
+
+describe('a target whose failure another pass cannot change', () => {
+  it('is called once a request: rejected credentials are not tried again on every retry pass', async () => {
+    useFakeClock();
+    const gateway = pair({ retry: { maxRetries: 2 } });
+    fixture.upstream.fault({ kind: 'status', status: 401, match: { model: 'bad' } });
+    fixture.upstream.fault({ kind: 'status', status: 500, match: { path: '/backup/' } });
+    await expect(pumped(gateway.chat(ask('m')))).rejects.toMatchObject({ code: 'upstream_error' });
+    // before, each of the three passes called the target whose key the upstream refused
+    expect([callsTo(fixture.upstream, '/v1/'), callsTo(fixture.upstream, '/backup/')]).toEqual([1, 3]);
+  });
+});

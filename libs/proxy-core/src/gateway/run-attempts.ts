@@ -88,6 +88,20 @@ function dispose(error: SwitchyardError, route: ResolvedRoute): Disposition {
 }
 
 /**
+ * Whether a target's failure stands for the rest of the request: its credentials were rejected,
+ * its adapter cannot serve the request, or the request does not fit its context. Not an open
+ * circuit or a full limiter, which a later pass may find closed or free, nor a content filter,
+ * which another answer may pass.
+ */
+function settles(error: SwitchyardError): boolean {
+  return (
+    error.code === 'upstream_auth_error' ||
+    error.code === 'unsupported_feature' ||
+    error.code === 'context_length_exceeded'
+  );
+}
+
+/**
  * What an attempt's failure tells the client, as the request's final error: a target's own
  * failure (its upstream's answer, or a call that broke or timed out) most; our refusal to call it
  * (its open circuit, its full limiter) less; its adapter's refusal of the request before sending
@@ -152,6 +166,9 @@ export async function runAttempts<T>(
   let wokeAt = 0;
   const plan = routesToTry(route, env.routes);
   let lastError: SwitchyardError | undefined;
+  // targets whose failure no later pass changes (rejected credentials, a feature or a request
+  // they cannot serve): called once a request, not again on every retry pass
+  let settled: string[] | undefined;
   try {
     for (let round = 0; ; round += 1) {
       const keys: string[] = [];
@@ -169,7 +186,7 @@ export async function runAttempts<T>(
           if (adapter === undefined) continue;
           const key = targetKey(target);
           // once per pass, however many of the aliases tried name it (a few keys: a scan is cheap)
-          if (keys.includes(key)) continue;
+          if (keys.includes(key) || settled?.includes(key) === true) continue;
           keys.push(key);
           const wait = notBefore?.get(key);
           // the upstream asked us to wait before calling it again
@@ -190,6 +207,7 @@ export async function runAttempts<T>(
             // the requested alias's fallbackOn rules its whole plan, as its fallbacks list does
             const disposition = dispose(error, route);
             if (disposition === 'fatal') throw error;
+            if (disposition !== 'retry' && settles(error)) (settled ??= []).push(key);
             if (disposition === 'fallback') continue aliases;
             if (disposition === 'retry') {
               const pauseMs = upstreamPauseMs(error, policies.retry.maxDelayMs);
