@@ -140,6 +140,47 @@ describe('createTracing', () => {
     expect(new Set(sent).size).toBe(3);
   });
 
+  it("leaves the request span's status unset for a 4xx answer (the client's error), with its error.type; a 5xx or a cancelled request is an ERROR", async () => {
+    // OpenTelemetry's HTTP conventions: a SERVER span leaves a 4xx unset, a CLIENT span fails on it
+    upstream.fault({
+      kind: 'status',
+      status: 400,
+      body: { error: { message: 'bad', type: 'invalid_request_error' } },
+      times: 1,
+    });
+    await expect(gateway.chat({ model: 'gpt', messages })).rejects.toMatchObject({
+      code: 'upstream_bad_request',
+    });
+    await expect(gateway.chat({ model: 'no-such-model', messages })).rejects.toMatchObject({
+      code: 'model_not_found',
+    });
+    for (const code of ['authentication_error', 'rate_limit_exceeded', 'upstream_unavailable'] as const)
+      gateway.report({
+        ...createRequestContext({ requestId: code, endpoint: 'chat' }),
+        error: new SwitchyardError(code, 'refused'),
+      });
+    // the client went away: the answer was never completed
+    gateway.report({
+      ...createRequestContext({ requestId: 'gone', endpoint: 'chat' }),
+      error: new SwitchyardError('client_closed_request', 'gone'),
+    });
+    const spans = exporter.getFinishedSpans();
+    const [attempt] = byKind(spans, SpanKind.CLIENT);
+    expect(attempt?.status).toMatchObject({ code: SpanStatusCode.ERROR, message: 'upstream_bad_request' });
+    const requests = byKind(spans, SpanKind.SERVER).map((span) => [
+      span.attributes['error.type'],
+      span.status.code,
+    ]);
+    expect(requests).toEqual([
+      ['upstream_bad_request', SpanStatusCode.UNSET],
+      ['model_not_found', SpanStatusCode.UNSET],
+      ['authentication_error', SpanStatusCode.UNSET],
+      ['rate_limit_exceeded', SpanStatusCode.UNSET],
+      ['upstream_unavailable', SpanStatusCode.ERROR],
+      ['client_closed_request', SpanStatusCode.ERROR],
+    ]);
+  });
+
   it('ends a streamed attempt with the stream, with time to first chunk, finish reasons and usage', async () => {
     const context = createRequestContext();
     const stream = await gateway.stream(

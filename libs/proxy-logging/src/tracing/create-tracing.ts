@@ -20,6 +20,7 @@ import {
   type GatewayPlugin,
   type Logger,
   type RequestContext,
+  type SwitchyardError,
 } from '@switchyard/proxy-core';
 import { unloggedReason } from '../request-log/unlogged-request';
 import { GENAI, genaiOperation, genaiProviderName } from './genai-attributes';
@@ -111,10 +112,22 @@ function passedThroughError(context: RequestContext, from: number): boolean {
   return context.endpoint === 'proxy' && context.statusCode !== undefined && context.statusCode >= from;
 }
 
-function setFailure(span: Span, code: string): void {
+function setFailure(span: Span, code: string, status = true): void {
   // the code only: an upstream's message may quote what the client sent
   span.setAttribute(GENAI.errorType, code);
-  span.setStatus({ code: SpanStatusCode.ERROR, message: code });
+  if (status) span.setStatus({ code: SpanStatusCode.ERROR, message: code });
+}
+
+/**
+ * Whether the request span of a request that ended with an error fails. By OpenTelemetry's HTTP
+ * conventions the server side leaves a 4xx unset (the client's error; its `error.type` is still
+ * set) and fails on a 5xx, or when the answer was not completed: the client went away, or a
+ * stream failed after it began.
+ */
+function failsServerSide(context: RequestContext, error: SwitchyardError, streamCut: boolean): boolean {
+  if (error.code === 'client_closed_request' || streamCut) return true;
+  const status = context.statusCode ?? error.status;
+  return status < 400 || status >= 500;
 }
 
 /**
@@ -369,7 +382,16 @@ export function createTracing(options: TracingOptions = {}): SwitchyardTracing {
     if (customerId !== undefined) span.setAttribute('switchyard.customer_id', customerId);
     if (runId !== undefined) span.setAttribute('switchyard.run_id', runId);
     if (apiKeyName !== undefined) span.setAttribute('switchyard.api_key_name', apiKeyName);
-    if (errorCode !== undefined) setFailure(span, errorCode);
+    if (context.error !== undefined)
+      setFailure(
+        span,
+        context.error.code,
+        failsServerSide(
+          context,
+          context.error,
+          context.endpoint !== 'proxy' && state.answered !== undefined && state.answered.end === undefined,
+        ),
+      );
     // the server-side span of a passed-through answer fails on a 5xx only (a 4xx is the client's)
     else if (passedThroughError(context, 500)) setFailure(span, String(context.statusCode));
     span.end(end);
