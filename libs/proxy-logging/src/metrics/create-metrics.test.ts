@@ -676,6 +676,26 @@ describe('createMetrics', () => {
     expect(await value(metrics, 'switchyard_unpriced_requests_total', { provider: 'openai' })).toBe(1);
   });
 
+  it("counts an upstream's error the universal proxy passes through by its status, not as a request error (it has no code)", async () => {
+    const passed = createRequestContext({ endpoint: 'proxy' });
+    passed.provider = 'openai';
+    passed.statusCode = 503;
+    gateway.report(passed);
+    // the gateway's own failure of an exchange has its code
+    const failed = createRequestContext({ endpoint: 'proxy' });
+    failed.provider = 'openai';
+    failed.error = new SwitchyardError('upstream_connection_error', 'reset');
+    failed.statusCode = failed.error.status;
+    gateway.report(failed);
+    const proxy = { route: 'proxy', provider: 'openai' };
+    expect(await value(metrics, 'switchyard_requests_total', { ...proxy, status: '503' })).toBe(1);
+    expect(await value(metrics, 'switchyard_requests_total', { ...proxy, status: '502' })).toBe(1);
+    const errors = await metrics.registry.getSingleMetric('switchyard_request_errors_total')?.get();
+    expect(errors?.values.map((sample) => sample.labels)).toEqual([
+      { route: 'proxy', code: 'upstream_connection_error' },
+    ]);
+  });
+
   it('counts limit leases given back at their maximum lifetime and failed lease renewals', async () => {
     metrics.countLeaseLifetimeExceeded();
     metrics.countLeaseRenewalFailure();

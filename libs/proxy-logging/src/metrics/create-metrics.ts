@@ -302,7 +302,7 @@ export function createMetrics(options: MetricsOptions = {}): SwitchyardMetrics {
   });
   const requestErrors = new SeriesCounter({
     name: 'switchyard_request_errors_total',
-    help: 'Requests that failed, by error code.',
+    help: "Requests that ended with a Switchyard error, by its code; an upstream's answer the universal proxy passes through as it is has no code (see switchyard_requests_total by status).",
     labelNames: ['route', 'code'],
     registers,
   });
