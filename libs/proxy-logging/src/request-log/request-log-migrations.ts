@@ -61,7 +61,7 @@ export const REQUEST_LOG_MIGRATIONS: readonly Migration[] = [
     // clients that send none cost no index entry
     name: 'add switchyard_requests.client_request_id',
     up: async (db) => {
-      await db.execute('ALTER TABLE switchyard_requests ADD COLUMN client_request_id TEXT');
+      await db.execute(`ALTER TABLE switchyard_requests ${addColumn(db)} client_request_id TEXT`);
       await db.execute(
         'CREATE INDEX IF NOT EXISTS switchyard_requests_client_request_id ON switchyard_requests (client_request_id, ts) WHERE client_request_id IS NOT NULL',
       );
@@ -86,6 +86,16 @@ export const REQUEST_LOG_MIGRATIONS: readonly Migration[] = [
   },
 ];
 
+/**
+ * `ADD COLUMN`, on PostgreSQL `IF NOT EXISTS`, as the tables and indexes are made: a column added
+ * by hand before its migration ran is kept (SQLite has no such clause). A failed run needs no
+ * such care: the pending migrations and their version rows are one transaction, rolled back
+ * whole on either database.
+ */
+function addColumn(db: SqlDatabase): string {
+  return db.dialect === 'postgres' ? 'ADD COLUMN IF NOT EXISTS' : 'ADD COLUMN';
+}
+
 /** Adds nullable columns (`name TYPE` each) to the table, holding its lock only briefly. */
 async function addNullableColumns(db: SqlDatabase, columns: readonly string[]): Promise<void> {
   if (db.dialect === 'postgres') {
@@ -93,7 +103,8 @@ async function addNullableColumns(db: SqlDatabase, columns: readonly string[]): 
     // behind it: rather than wait on a long read, give up (the migration is retried on the
     // request log's next write)
     await db.execute(`SET LOCAL lock_timeout = '${MIGRATION_LOCK_TIMEOUT}'`);
-    for (const column of columns) await db.execute(`ALTER TABLE switchyard_requests ADD COLUMN ${column}`);
+    for (const column of columns)
+      await db.execute(`ALTER TABLE switchyard_requests ${addColumn(db)} ${column}`);
     // a nullable column is a change of the catalog only: the lock is held for an instant;
     // later migrations of the same transaction wait as long as the session would
     await db.execute('SET LOCAL lock_timeout = DEFAULT');
