@@ -360,6 +360,29 @@ describe('the circuit breaker', () => {
     expect(states).toEqual(['open', 'half-open', 'closed']);
   });
 
+  it('leaves a half-open circuit half-open when its probe ends with the client gone: the next request probes and closes it', async () => {
+    useFakeClock();
+    fixture.upstream.fault({ kind: 'status', status: 500, times: 5 });
+    const gateway = solo({ breaker, retry: { maxRetries: 0 } });
+    for (let i = 0; i < 5; i++)
+      await expect(gateway.chat(ask('m'))).rejects.toMatchObject({ code: 'upstream_error' });
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(gateway.stats().breakers['primary/bad']).toBe('half-open');
+    // the target has recovered, but the probe's client leaves before it answers
+    fixture.upstream.fault({ kind: 'hang', times: 1 });
+    const client = new AbortController();
+    const probe = gateway.chat(ask('m'), { signal: client.signal }).catch((error: unknown) => error);
+    await upstreamReceived(fixture.upstream, 6);
+    client.abort();
+    expect(await probe).toMatchObject({ code: 'client_closed_request' });
+    // before, the circuit opened again for a whole resetTimeoutMs: a client that kept leaving
+    // early held a recovered target off
+    expect(gateway.stats().breakers['primary/bad']).toBe('half-open');
+    await expect(gateway.chat(ask('m'))).resolves.toMatchObject({ object: 'chat.completion' });
+    expect(gateway.stats().breakers['primary/bad']).toBe('closed');
+    expect(callsTo(fixture.upstream, '/v1/')).toBe(7);
+  });
+
   it('opens for a failing target behind a full limiter: limiter refusals are not counted as its successes', async () => {
     fixture.upstream.fault({ kind: 'hang', times: 1 });
     fixture.upstream.fault({ kind: 'status', status: 500 });

@@ -35,22 +35,52 @@ afterEach(() => {
 });
 
 describe('createCircuitBreaker', () => {
-  it.each(['client_closed_request', 'upstream_bad_request', 'limiter_rejected'] as const)(
-    'a half-open probe ending in %s without an upstream answer (says nothing of the target) does not close the circuit',
+  it('a half-open probe ending in an adapter error with no upstream answer (it may follow one) opens the circuit again', async () => {
+    vi.useFakeTimers();
+    const states: BreakerState[] = [];
+    const breaker = await halfOpen(states);
+    await expect(breaker.run(failWith('upstream_bad_request'))).rejects.toMatchObject({
+      code: 'upstream_bad_request',
+    });
+    expect(breaker.state).toBe('open');
+    expect(states).toEqual(['open', 'half-open', 'open']);
+    // probed again after the reset timeout; a real success closes it
+    await vi.advanceTimersByTimeAsync(settings.resetTimeoutMs);
+    await breaker.run(() => Promise.resolve('ok'));
+    expect(breaker.state).toBe('closed');
+    breaker.close();
+  });
+
+  it.each(['client_closed_request', 'request_timeout', 'limiter_rejected'] as const)(
+    'a half-open probe that ended unanswered (%s) leaves the circuit half-open, the probe to the next call',
     async (code) => {
       vi.useFakeTimers();
       const states: BreakerState[] = [];
       const breaker = await halfOpen(states);
       await expect(breaker.run(failWith(code))).rejects.toMatchObject({ code });
-      expect(breaker.state).toBe('open');
-      expect(states).toEqual(['open', 'half-open', 'open']);
-      // probed again after the reset timeout; a real success closes it
-      await vi.advanceTimersByTimeAsync(settings.resetTimeoutMs);
-      await breaker.run(() => Promise.resolve('ok'));
+      // the client left or its deadline passed before the target answered: nothing was learnt of
+      // the target, so no reason to hold it off for another reset timeout (before, a client that
+      // kept aborting held a recovered target's circuit open)
+      expect(breaker.state).toBe('half-open');
+      expect(breaker.probing).toBe(false);
+      expect(() => breaker.assertAdmits()).not.toThrow();
+      await expect(breaker.run(() => Promise.resolve('ok'))).resolves.toBe('ok');
       expect(breaker.state).toBe('closed');
+      expect(states).toEqual(['open', 'half-open', 'closed']);
       breaker.close();
     },
   );
+
+  it('a half-open probe that ended unanswered leaves the next probe to decide: a failure opens the circuit again', async () => {
+    vi.useFakeTimers();
+    const states: BreakerState[] = [];
+    const breaker = await halfOpen(states);
+    await breaker.run(failWith('client_closed_request')).catch(() => undefined);
+    await expect(breaker.run(failWith('upstream_error'))).rejects.toMatchObject({ code: 'upstream_error' });
+    expect(breaker.state).toBe('open');
+    expect(states).toEqual(['open', 'half-open', 'open']);
+    breaker.close();
+  });
 
   it.each(['unsupported_feature', 'invalid_request'] as const)(
     'a half-open probe its adapter refused before sending (%s) leaves the circuit half-open, the probe to the next call',
@@ -294,7 +324,7 @@ describe('createCircuitBreaker', () => {
     breaker.close();
   });
 
-  it.each(['upstream_error', 'client_closed_request'] as const)(
+  it.each(['upstream_error', 'upstream_bad_request'] as const)(
     'admits no other call while a half-open probe that failed with %s is being counted, before the circuit opens again',
     async (code) => {
       vi.useFakeTimers();

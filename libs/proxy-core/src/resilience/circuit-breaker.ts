@@ -18,9 +18,11 @@ export interface CircuitBreaker {
    * that may follow an answer), unless it ended before the target answered for a reason not the
    * target's (the client left, the deadline passed, our limiter refused it) or its adapter refused
    * it before sending anything (`refusedBeforeSending`): those count as neither. A half-open probe
-   * closes the circuit only on an answer (a result, an upstream status); one that ended with
-   * neither an answer nor a failure opens it again, to probe later, but one its adapter refused
-   * before sending spent no trial: the circuit stays half-open with the probe to the next call. A
+   * closes the circuit only on an answer (a result, an upstream status); one that ended before the
+   * target answered for a reason not the target's (the client left, the deadline passed), or that
+   * its adapter refused before sending, spent no trial: the circuit stays half-open with the probe
+   * to the next call. Any other that ended with neither an answer nor a failure (an adapter's
+   * error that may follow an answer) opens it again, to probe later. A
    * call that began before the circuit last opened counts no more: the probe decides a half-open
    * circuit. A circuit that closes starts a fresh window: the failures that opened it count no more.
    *
@@ -209,11 +211,15 @@ export function createCircuitBreaker(
       !upstreamAnswered(failure.error);
     // a probe the upstream answered (a 4xx: the request was bad, the target is up) closes a
     // half-open circuit, as opossum would on any error it is told is no failure; yet an
-    // unanswered probe learnt nothing about the target (the client left, the deadline passed, or
-    // an adapter's error that may not follow an answer): open again, probe later (the open
-    // handler drops the probe)
+    // unanswered probe learnt nothing about the target. One that ended for a reason not the
+    // target's (the client left, the deadline passed) spent no trial: nothing reaches opossum, the
+    // circuit stays half-open with the probe to the next call, so a client that keeps leaving
+    // early cannot hold a recovered target off for resetTimeoutMs at a time. Any other (an
+    // adapter's error that may follow an answer) opens it again, to probe later (the open handler
+    // drops the probe)
     if (unanswered && probe === admission) {
-      breaker.open();
+      if (endsUnanswered(failure.error)) probe = undefined;
+      else breaker.open();
       return;
     }
     // a call that ended before the target could answer says nothing of it: counted, as opossum
