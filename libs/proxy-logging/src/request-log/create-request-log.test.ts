@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -17,7 +17,12 @@ import { captureStore, row } from '../../test/request-log-fixtures';
 import { DEFAULT_PII_PATTERNS, redactPii } from '../redaction/redact-pii';
 import { openDatabase } from '../sql/open-database';
 import { createMetrics } from '../metrics/create-metrics';
-import { createRequestLog, requestLogOptionsProblems, type RequestLogOptions } from './create-request-log';
+import {
+  createRequestLog,
+  requestLogOptionsProblems,
+  SQLITE_MAIN_WAL_AUTOCHECKPOINT_PAGES,
+  type RequestLogOptions,
+} from './create-request-log';
 import { RequestLogQueue } from './request-log-queue';
 import type { RequestLogRow } from './request-log-row';
 import { markUnlogged, unloggedReason } from './unlogged-request';
@@ -458,6 +463,50 @@ describe('createRequestLog', () => {
         await log.close();
       }
     });
+
+    it("leaves the WAL's checkpoints to the write thread: a commit on the main connection (the key store's) does not copy the WAL into the file, short of a bound", async () => {
+      dir = mkdtempSync(join(tmpdir(), 'switchyard-request-log-'));
+      const path = join(dir, 'requests.db');
+      const log = await createRequestLog({ store: 'sqlite', path, flushIntervalMs: 60_000 });
+      try {
+        const sql = log.sql!;
+        await sql.ready();
+        const [{ page_size: pageSize }] = (await sql.db.query('PRAGMA page_size')) as [{ page_size: number }];
+        const pagesOf = async (): Promise<number> =>
+          ((await sql.db.query('PRAGMA page_count')) as [{ page_count: number }])[0].page_count;
+        // a WAL that was never restarted: its size is its frames (a 32-byte header, 24 a frame)
+        const walPages = (): number => (statSync(`${path}-wal`).size - 32) / (pageSize + 24);
+        const body = 'x'.repeat(3000);
+        // rows through the thread, short of SQLite's automatic checkpoint (1000 WAL pages)
+        for (let batch = 0; walPages() < 700; batch += 1)
+          await log.store.write(
+            Array.from({ length: 20 }, (_, i) =>
+              row({ id: `r${batch}-${i}`, ts: batch, request_body: body }),
+            ),
+          );
+        const fileBytes = statSync(path).size;
+        // the main connection (the key store's spend and admin writes) commits past 1000 pages
+        await sql.db.execute('CREATE TABLE scratch (b TEXT)');
+        const fill = (rows: number): Promise<void> =>
+          sql.db.transaction(async (tx) => {
+            for (let i = 0; i < rows; i += 1) await tx.execute('INSERT INTO scratch (b) VALUES (?)', [body]);
+          });
+        await fill(400);
+        expect(walPages()).toBeGreaterThan(1000);
+        // no checkpoint on the event loop: the file has none of those pages yet
+        expect(statSync(path).size).toBe(fileBytes);
+        // the thread's next commit checkpoints, off the event loop
+        await log.store.write([row({ id: 'after', ts: 1_000 })]);
+        expect(statSync(path).size).toBe((await pagesOf()) * pageSize);
+        // with no thread to do it (idle, or writing nothing), the main connection still checkpoints
+        // once the WAL reaches its bound
+        const before = statSync(path).size;
+        await fill(SQLITE_MAIN_WAL_AUTOCHECKPOINT_PAGES + 100);
+        expect(statSync(path).size).toBeGreaterThan(before);
+      } finally {
+        await log.close();
+      }
+    }, 60_000);
 
     it('close() writes the rows still queued before it closes the file', async () => {
       dir = mkdtempSync(join(tmpdir(), 'switchyard-request-log-'));

@@ -173,6 +173,13 @@ export interface RequestLog {
   close(): Promise<void>;
 }
 
+/**
+ * The WAL pages at which the main connection of a SQLite file written from a thread checkpoints
+ * on commit (SQLite's `wal_autocheckpoint`; its default is 1000, which the thread keeps).
+ * @internal exported for tests
+ */
+export const SQLITE_MAIN_WAL_AUTOCHECKPOINT_PAGES = 10_000;
+
 async function openStore(options: RequestLogOptions): Promise<RequestLogStore> {
   const store = options.store ?? REQUEST_LOG_DEFAULTS.store;
   if (typeof store === 'object') return store;
@@ -183,10 +190,12 @@ async function openStore(options: RequestLogOptions): Promise<RequestLogStore> {
       // rows are written from a worker thread: a batch is tens of milliseconds of synchronous
       // SQLite work (and a checkpoint every ~1000 pages) that would otherwise stall the event
       // loop; `:memory:` is one connection's private database, so it stays on this thread
-      return new SqlRequestLogStore(
-        db,
-        path === ':memory:' ? {} : { writer: new SqliteWriteThread({ path }) },
-      );
+      if (path === ':memory:') return new SqlRequestLogStore(db);
+      // the commit that takes the WAL past SQLite's 1000 pages runs the checkpoint: the thread's
+      // commits do, off the event loop; this connection's own (the key store's spend and admin
+      // writes) only past a bound, for a WAL that no thread checkpoints (idle, it has left)
+      await db.execute(`PRAGMA wal_autocheckpoint = ${SQLITE_MAIN_WAL_AUTOCHECKPOINT_PAGES}`);
+      return new SqlRequestLogStore(db, { writer: new SqliteWriteThread({ path }) });
     }
     case 'postgres':
       // requestLogOptionsProblems refused a postgres store without a url

@@ -253,7 +253,9 @@ export interface SqlRequestLogStoreOptions {
   /**
    * Writes the rows' transactions instead of `db` (e.g. a `SqliteWriteThread` on the
    * same SQLite file, off the event loop), and the retention deletes when it has `execute`;
-   * reads and migrations stay on `db`. Closed with the store.
+   * reads and migrations stay on `db`. Closed with the store. With a `SqliteWriteThread`, raise
+   * `db`'s `PRAGMA wal_autocheckpoint` (as `createRequestLog()` does, to 10000 pages) so the
+   * thread's commits run the WAL checkpoints rather than `db`'s, on the event loop.
    */
   writer?: SqlBatchWriter;
 }
