@@ -23,7 +23,7 @@ cluster.setupPrimary({ exec: worker, args: [] });
 process.stderr.write('primary ' + process.pid + '\\n');
 const code = await runPrimary({
   workers: 2,
-  shutdown: { delayMs: 0, drainTimeoutMs: 5_000, requestLogFlushMs: 0 },
+  shutdown: { delayMs: 0, drainTimeoutMs: 5_000, keySpendFlushMs: 0, requestLogFlushMs: 0 },
   metrics: false,
   onListening: () => undefined,
   log: (line) => process.stderr.write(line + '\\n'),

@@ -65,6 +65,8 @@ export { databaseUrlProblem, openDatabase } from './sql/open-database';
 export type { OpenDatabaseOptions } from './sql/open-database';
 export { migrate } from './sql/migrate';
 export type { MigrateResult, Migration } from './sql/migrate';
+export { POSTGRES_DATABASE_DEFAULTS } from './sql/postgres-database';
+export { SQLITE_DATABASE_DEFAULTS } from './sql/sqlite-database';
 export type { SqlDatabase, SqlDialect, SqlExecuteResult, SqlValue } from './sql/sql-database';
 export { SqliteWriteThread } from './sql/sqlite-write-thread';
 export type { SqlBatchWriter, SqliteWriteThreadOptions, SqlStatement } from './sql/sqlite-write-thread';

@@ -7,14 +7,19 @@ import { MAX_TIMER_MS } from '@switchyard/proxy-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ConfigFile } from '../config/config-schema';
 import { withServerEnv } from '../config/server-env';
-import { CLOSE_LEFT_CONNECTIONS_MS, shutdownTimes } from '../config/shutdown-times';
+import { CLOSE_LEFT_CONNECTIONS_MS, shutdownTimes, workerShutdownMs } from '../config/shutdown-times';
 import { KILL_MARGIN_MS, LISTENING_MESSAGE, runPrimary, workerKillDeadlineMs } from './run-primary';
 
 const base: ConfigFile = { providers: [{ name: 'mock', type: 'mock' }] };
 
 describe('shutdownTimes', () => {
   it('fills in the defaults: no delay, a 10 s drain, the request log (SQLite by default) with a 10 s last flush', () => {
-    expect(shutdownTimes(base)).toEqual({ delayMs: 0, drainTimeoutMs: 10_000, requestLogFlushMs: 10_000 });
+    expect(shutdownTimes(base)).toEqual({
+      delayMs: 0,
+      drainTimeoutMs: 10_000,
+      keySpendFlushMs: 0,
+      requestLogFlushMs: 10_000,
+    });
   });
 
   it('takes the config, the environment over the file for the delay, and no flush without a request log', () => {
@@ -26,11 +31,70 @@ describe('shutdownTimes', () => {
     expect(shutdownTimes(withServerEnv(config, { SWITCHYARD_SHUTDOWN_DELAY_MS: '5000' }))).toEqual({
       delayMs: 5_000,
       drainTimeoutMs: 20_000,
+      keySpendFlushMs: 0,
       requestLogFlushMs: 3_000,
     });
     expect(
       shutdownTimes({ ...config, requestLog: { store: 'none', flushTimeoutMs: 3_000 } }).requestLogFlushMs,
     ).toBe(0);
+  });
+
+  describe('the flush of key spend', () => {
+    const masterKey = 'sk-master-0123456789abcdef';
+
+    it('is nothing without a key store that keeps spend (no master key, no admin.keyStore) or Redis', () => {
+      expect(shutdownTimes({ ...base, requestLog: { store: 'postgres' } }).keySpendFlushMs).toBe(0);
+      // a master key with a request log of no database keeps the keys in memory
+      for (const store of ['none', 'jsonl'] as const)
+        expect(shutdownTimes({ ...base, admin: { masterKey }, requestLog: { store } }).keySpendFlushMs).toBe(
+          0,
+        );
+    });
+
+    it('waits out two writes to an unreachable PostgreSQL (a periodic one still running, then the last): a connection, then one query timing out', () => {
+      // keys in the request log's database: its pool, 5 s to connect, 30 s + 1 s per query
+      const inLog: ConfigFile = { ...base, admin: { masterKey }, requestLog: { store: 'postgres' } };
+      expect(shutdownTimes(inLog).keySpendFlushMs).toBe(2 * (5_000 + 31_000));
+      // no periodic flush: only the last
+      expect(shutdownTimes({ ...inLog, limits: { spendFlushIntervalMs: 0 } }).keySpendFlushMs).toBe(
+        5_000 + 31_000,
+      );
+      // the request log's pool settings; the query timeout follows the statement timeout unless set
+      expect(
+        shutdownTimes({
+          ...inLog,
+          requestLog: { store: 'postgres', postgres: { connectTimeoutMs: 2_000, statementTimeoutMs: 8_000 } },
+        }).keySpendFlushMs,
+      ).toBe(2 * (2_000 + 9_000));
+      // a key store of its own: its pool, not the request log's; a master key is not needed to count it
+      expect(
+        shutdownTimes({
+          ...inLog,
+          admin: {
+            keyStore: {
+              url: 'postgres://keys/db',
+              postgres: { connectTimeoutMs: 1_000, queryTimeoutMs: 4_000 },
+            },
+          },
+        }).keySpendFlushMs,
+      ).toBe(2 * (1_000 + 4_000));
+    });
+
+    it("waits out SQLite's lock wait (5 s) per write", () => {
+      expect(shutdownTimes({ ...base, admin: { masterKey } }).keySpendFlushMs).toBe(2 * 5_000);
+      expect(
+        shutdownTimes({ ...base, admin: { keyStore: { url: 'sqlite:./keys.db' } } }).keySpendFlushMs,
+      ).toBe(2 * 5_000);
+    });
+
+    it('adds Redis command timeouts: settlements, the spend owed to Redis (twice), and the live spend read per write', () => {
+      const redis = { url: 'redis://127.0.0.1:6379' };
+      expect(shutdownTimes({ ...base, redis }).keySpendFlushMs).toBe(3 * 500);
+      expect(
+        shutdownTimes({ ...base, redis: { ...redis, commandTimeoutMs: 1_000 }, admin: { masterKey } })
+          .keySpendFlushMs,
+      ).toBe(3 * 1_000 + 2 * (1_000 + 5_000));
+    });
   });
 });
 
@@ -38,7 +102,7 @@ describe('workerKillDeadlineMs', () => {
   it("waits out every part of a worker's shutdown, the request log's last flush included, then a margin", () => {
     // the defaults: 0 + 10 s + 1 s + 10 s (the primary killed workers at 15 s, mid-flush)
     expect(workerKillDeadlineMs(shutdownTimes(base))).toBe(21_000 + KILL_MARGIN_MS);
-    const times = { delayMs: 5_000, drainTimeoutMs: 20_000, requestLogFlushMs: 10_000 };
+    const times = { delayMs: 5_000, drainTimeoutMs: 20_000, keySpendFlushMs: 0, requestLogFlushMs: 10_000 };
     expect(workerKillDeadlineMs(times)).toBe(
       5_000 + 20_000 + CLOSE_LEFT_CONNECTIONS_MS + 10_000 + KILL_MARGIN_MS,
     );
@@ -47,11 +111,28 @@ describe('workerKillDeadlineMs', () => {
     );
   });
 
+  it('does not kill a worker still flushing key spend to an unreachable PostgreSQL before its request log flushes', () => {
+    // the Kubernetes example: keys in the PostgreSQL request log, Redis, a 5 s delay and a 20 s drain
+    const config: ConfigFile = {
+      ...base,
+      server: { shutdownDelayMs: 5_000, shutdownTimeoutMs: 20_000 },
+      admin: { masterKey: 'sk-master-0123456789abcdef' },
+      redis: { url: 'redis://127.0.0.1:6379' },
+      requestLog: { store: 'postgres', postgres: { poolSize: 4 } },
+    };
+    const keySpendMs = 3 * 500 + 2 * (500 + 5_000 + 31_000);
+    expect(workerKillDeadlineMs(shutdownTimes(config))).toBe(
+      5_000 + 20_000 + CLOSE_LEFT_CONNECTIONS_MS + keySpendMs + 10_000 + KILL_MARGIN_MS,
+    );
+    expect(workerShutdownMs(shutdownTimes(config))).toBe(110_500);
+  });
+
   it('stays within the longest timer (past it the timer would fire at once)', () => {
     expect(
       workerKillDeadlineMs({
         delayMs: MAX_TIMER_MS,
         drainTimeoutMs: MAX_TIMER_MS,
+        keySpendFlushMs: MAX_TIMER_MS,
         requestLogFlushMs: MAX_TIMER_MS,
       }),
     ).toBe(MAX_TIMER_MS);
@@ -59,6 +140,7 @@ describe('workerKillDeadlineMs', () => {
       workerKillDeadlineMs({
         delayMs: 0,
         drainTimeoutMs: MAX_TIMER_MS - KILL_MARGIN_MS,
+        keySpendFlushMs: 0,
         requestLogFlushMs: 0,
       }),
     ).toBe(MAX_TIMER_MS);
@@ -128,7 +210,7 @@ describe('runPrimary restarts', { timeout: 30_000 }, () => {
     const restartedForever = new Promise<number>((resolve) => (tooMany = () => resolve(-1)));
     running = runPrimary({
       workers,
-      shutdown: { delayMs: 0, drainTimeoutMs: 1_000, requestLogFlushMs: 0 },
+      shutdown: { delayMs: 0, drainTimeoutMs: 1_000, keySpendFlushMs: 0, requestLogFlushMs: 0 },
       metrics: false,
       // once every worker listens, one crashes
       onListening: () => {
@@ -260,7 +342,7 @@ describe('runPrimary shutdown', { timeout: 30_000 }, () => {
     const started = new Promise<number>((resolve) =>
       cluster.once('message', (_worker, message: { pid: number }) => resolve(message.pid)),
     );
-    const shutdown = { delayMs: 0, drainTimeoutMs: 0, requestLogFlushMs: 0 };
+    const shutdown = { delayMs: 0, drainTimeoutMs: 0, keySpendFlushMs: 0, requestLogFlushMs: 0 };
     const running = runPrimary({
       workers: 1,
       shutdown,

@@ -1,6 +1,6 @@
 import cluster, { type Worker } from 'node:cluster';
 import { MAX_TIMER_MS } from '@switchyard/proxy-core';
-import { CLOSE_LEFT_CONNECTIONS_MS, type ShutdownTimes } from '../config/shutdown-times';
+import { workerShutdownMs, type ShutdownTimes } from '../config/shutdown-times';
 import { serveClusterMetrics } from './cluster-metrics';
 import { CONFIG_MESSAGE, isConfigRequest } from './worker-config';
 import { workerOutput } from './worker-output';
@@ -23,20 +23,14 @@ export const KILL_MARGIN_MS = 5_000;
 
 /**
  * How long after the first SIGTERM/SIGINT the primary lets its workers run before it kills
- * those still there: each worker's shutdown delay, drain timeout, the close of the connections
- * left, the request log's last flush, and {@link KILL_MARGIN_MS}; at most `MAX_TIMER_MS` (past
- * it the timer would fire at once). A second signal only shortens the workers' shutdown (they
- * skip the rest of their delay), so this deadline still holds after it.
+ * those still there: all a worker's shutdown may take ({@link workerShutdownMs}: the delay, the
+ * drain, the close of the connections left, the key spend's flush, the request log's last flush)
+ * and {@link KILL_MARGIN_MS}; at most `MAX_TIMER_MS` (past it the timer would fire at once). A
+ * second signal only shortens the workers' shutdown (they skip the rest of their delay), so this
+ * deadline still holds after it.
  */
 export function workerKillDeadlineMs(times: ShutdownTimes): number {
-  return Math.min(
-    times.delayMs +
-      times.drainTimeoutMs +
-      CLOSE_LEFT_CONNECTIONS_MS +
-      times.requestLogFlushMs +
-      KILL_MARGIN_MS,
-    MAX_TIMER_MS,
-  );
+  return Math.min(workerShutdownMs(times) + KILL_MARGIN_MS, MAX_TIMER_MS);
 }
 
 /** Options of {@link runPrimary}. */
@@ -182,8 +176,9 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
       for (const timer of restarts) clearTimeout(timer);
       restarts.clear();
       for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
-      // each worker closes its own connections at its deadline and bounds its request log's last
-      // flush; this only catches a stuck one, once all of that is over (workerKillDeadlineMs)
+      // each worker closes its own connections at its deadline and bounds its key spend's and
+      // request log's last flushes; this only catches a stuck one, once all of that is over
+      // (workerKillDeadlineMs)
       const deadlineMs = workerKillDeadlineMs(options.shutdown);
       deadline = setTimeout(() => {
         for (const worker of Object.values(cluster.workers ?? {})) {

@@ -1,7 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
+import { workerKillDeadlineMs } from '../cluster/run-primary';
+import { withEnvOverrides } from './env-overrides';
 import { validateConfig } from './load-config';
+import { withServerEnv } from './server-env';
+import { shutdownTimes, workerShutdownMs } from './shutdown-times';
 
 const ROOT = new URL('../../../../', import.meta.url);
 const MANIFEST = new URL('deploy/kubernetes/switchyard.yaml', ROOT);
@@ -51,22 +55,30 @@ function gatewayYaml(): string {
   return byKind('ConfigMap')?.data?.['gateway.yaml'] ?? '';
 }
 
+function podEnv(): Record<string, string> {
+  const env = byKind('Deployment')?.spec?.template?.spec?.containers?.[0]?.env ?? [];
+  return Object.fromEntries(env.map((variable) => [variable.name, variable.value ?? '']));
+}
+
 function gatewayConfig(): GatewayConfig {
   return parse(gatewayYaml()) as GatewayConfig;
 }
 
 describe('deploy/kubernetes/switchyard.yaml', () => {
-  it('gives a pod more grace than its shutdown can take: delay, drain, closing, the last request-log flush', () => {
-    const config = gatewayConfig();
+  it('gives a pod more grace than its shutdown can take: delay, drain, closing, the key spend and request log flushes', async () => {
     const graceSeconds = byKind('Deployment')?.spec?.template?.spec?.terminationGracePeriodSeconds;
-    // defaults as in docs/operations.md and docs/request-log.md
-    const shutdownMs =
-      (config.server?.shutdownDelayMs ?? 0) +
-      (config.server?.shutdownTimeoutMs ?? 10_000) +
-      1_000 +
-      (config.requestLog?.flushTimeoutMs ?? 10_000);
-    expect(shutdownMs).toBe(36_000);
-    expect((graceSeconds ?? 30) * 1_000).toBeGreaterThan(shutdownMs);
+    // the config as start runs it: the Secret and the Deployment's env (the master key, Redis)
+    const env = { ...byKind('Secret')?.stringData, ...podEnv() };
+    const config = withServerEnv(
+      withEnvOverrides(await validateConfig(parse(gatewayYaml()), env, 'the ConfigMap'), env),
+      env,
+    );
+    const times = shutdownTimes(config);
+    // PostgreSQL and Redis unreachable: 5 s + 20 s + 1 s, key spend 1.5 s + 2 x (0.5 s + 5 s + 31 s), 10 s
+    expect(workerShutdownMs(times)).toBe(110_500);
+    expect((graceSeconds ?? 30) * 1_000).toBeGreaterThan(workerShutdownMs(times));
+    // with several workers in a pod, the primary's kill (a worker stuck past all of it) comes first
+    expect((graceSeconds ?? 30) * 1_000).toBeGreaterThan(workerKillDeadlineMs(times));
   });
 
   it('is a config the gateway accepts with the Secret as its environment', async () => {

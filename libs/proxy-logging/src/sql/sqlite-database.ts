@@ -22,6 +22,11 @@ export interface SqliteDatabaseOptions {
   busyTimeoutMs?: number;
 }
 
+/** Defaults of {@link SqliteDatabaseOptions}. */
+export const SQLITE_DATABASE_DEFAULTS = {
+  busyTimeoutMs: 5000,
+} as const;
+
 /**
  * Opens a SQLite database through better-sqlite3 (an optional peer dependency, loaded here
  * only). Calls are serialised on the one connection; files use WAL journaling so readers
@@ -38,7 +43,7 @@ export async function openSqliteDatabase(options: SqliteDatabaseOptions): Promis
       { cause },
     );
   }
-  const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
+  const busyTimeoutMs = options.busyTimeoutMs ?? SQLITE_DATABASE_DEFAULTS.busyTimeoutMs;
   let db: Sqlite;
   try {
     db = new Database(options.path, { timeout: busyTimeoutMs });
