@@ -41,12 +41,17 @@ function httpUrl(value: string, variable: string): string {
   return value;
 }
 
+/** The spans' `service.name` when neither `OTEL_SERVICE_NAME` nor `OTEL_RESOURCE_ATTRIBUTES` names one. */
+const DEFAULT_SERVICE_NAME = 'switchyard';
+
 /**
  * Starts the OpenTelemetry Node SDK when `OTEL_EXPORTER_OTLP_ENDPOINT` (or
  * `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) is set: a tracer provider with a batch processor and
- * an OTLP/HTTP (JSON) exporter, `service.name` from `OTEL_SERVICE_NAME` (default
- * `switchyard`), registered globally with the W3C trace-context and baggage propagators and an
- * AsyncLocalStorage context manager. The SDK packages are imported only then.
+ * an OTLP/HTTP (JSON) exporter, registered globally with the W3C trace-context and baggage
+ * propagators and an AsyncLocalStorage context manager. Its resource: the SDK's defaults, the
+ * attributes of `OTEL_RESOURCE_ATTRIBUTES` (the SDK's env detector reads the process
+ * environment), and `service.name` from `OTEL_SERVICE_NAME`, else `OTEL_RESOURCE_ATTRIBUTES`,
+ * else `switchyard`. The SDK packages are imported only then.
  */
 export async function startTelemetry(env: NodeJS.ProcessEnv): Promise<Telemetry | undefined> {
   const tracesUrl = otlpTracesUrl(env);
@@ -54,15 +59,22 @@ export async function startTelemetry(env: NodeJS.ProcessEnv): Promise<Telemetry 
   const [
     { NodeTracerProvider, BatchSpanProcessor },
     { OTLPTraceExporter },
-    { defaultResource, resourceFromAttributes },
+    { defaultResource, detectResources, envDetector, resourceFromAttributes },
   ] = await Promise.all([
     import('@opentelemetry/sdk-trace-node'),
     import('@opentelemetry/exporter-trace-otlp-http'),
     import('@opentelemetry/resources'),
   ]);
-  const serviceName = envValue(env, 'OTEL_SERVICE_NAME')?.trim() ?? 'switchyard';
+  // each later one wins: the SDK's defaults, the gateway's name, what the SDK's env detector reads
+  // from the process environment (OTEL_RESOURCE_ATTRIBUTES, then OTEL_SERVICE_NAME), and the
+  // OTEL_SERVICE_NAME of `env` (the same variable when `start` runs it)
+  const serviceName = envValue(env, 'OTEL_SERVICE_NAME')?.trim();
+  const resource = defaultResource()
+    .merge(resourceFromAttributes({ 'service.name': DEFAULT_SERVICE_NAME }))
+    .merge(detectResources({ detectors: [envDetector] }))
+    .merge(serviceName === undefined ? null : resourceFromAttributes({ 'service.name': serviceName }));
   const provider = new NodeTracerProvider({
-    resource: defaultResource().merge(resourceFromAttributes({ 'service.name': serviceName })),
+    resource,
     spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url: tracesUrl }))],
   });
   // the default propagator: W3C trace context and baggage
